@@ -1,0 +1,5 @@
+import { BpfkitError } from '../../util/errors.js';
+
+export async function run(_argv: string[]): Promise<number> {
+  throw new BpfkitError('capture: not implemented yet');
+}

@@ -1,0 +1,40 @@
+/**
+ * The `bpfkit` command: dispatches to one module per subcommand (src/cli/commands/*.ts). Each module
+ * exports `run(argv): Promise<number>` and a one-line `summary`. Errors become one line on stderr and an
+ * exit status (see src/util/errors.ts) — never a stack trace.
+ */
+import { BpfkitError, describeError, exitCodeOf } from '../util/errors.js';
+import { commands } from './commands/index.js';
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: bpfkit <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'bpfkit <command> --help' for a command's options.\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write('bpfkit 0.1.0\n');
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`bpfkit: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  try {
+    const mod = await command.load();
+    return await mod.run(rest);
+  } catch (err) {
+    process.stderr.write(`bpfkit ${name}: ${describeError(err)}\n`);
+    if (!(err instanceof BpfkitError) && !process.env.BPFKIT_DEBUG) {
+      process.stderr.write('bpfkit: this is a bug in bpfkit; rerun with BPFKIT_DEBUG=1 for details\n');
+    }
+    return exitCodeOf(err);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * What a test needs from the machine. Outside CI a missing tool or privilege skips the test with one
+ * visible line; under CI=true it fails the test, because CI is where those tests must run.
+ */
+import { execFileSync } from 'node:child_process';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+
+export const inCI = process.env.CI === 'true';
+
+const toolCache = new Map<string, boolean>();
+export function hasTool(tool: string): boolean {
+  let ok = toolCache.get(tool);
+  if (ok === undefined) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    toolCache.set(tool, ok);
+  }
+  return ok;
+}
+
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+export interface Needs {
+  tools?: string[];
+  /** root (CAP_BPF, CAP_NET_ADMIN, netns creation) on Linux */
+  root?: boolean;
+}
+
+/**
+ * Returns true when the test can run. Otherwise skips it (outside CI) or fails it (CI=true).
+ * Use: `if (!needs(t, { tools: ['tcpdump'], root: true })) return;`
+ */
+export function needs(t: TestContext, want: Needs): boolean {
+  const missing: string[] = [];
+  for (const tool of want.tools ?? []) if (!hasTool(tool)) missing.push(tool);
+  if (want.root && (process.platform !== 'linux' || !isRoot())) missing.push('root on Linux');
+  if (missing.length === 0) return true;
+  const reason = `needs ${missing.join(', ')}`;
+  if (inCI) assert.fail(`${reason} (CI=true: .ci/run must provide it)`);
+  t.skip(reason);
+  return false;
+}
+
+/** Absolute path of a file in the repository (tests run from the repo root). */
+export function repoPath(...parts: string[]): string {
+  return [process.cwd(), ...parts].join('/');
+}
+
+/** The shared conformance suite beside the repository. */
+export const conformanceDir = repoPath('..', 'shared', 'conformance', 'tests');
