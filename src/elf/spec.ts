@@ -1,0 +1,86 @@
+/**
+ * What an object file describes, before anything is loaded anywhere: the "spec" side (as in cilium/ebpf's
+ * CollectionSpec). src/elf produces these from bytes, purely; the VM and the kernel engine turn them into
+ * live programs and maps. Nothing here holds a file descriptor.
+ */
+import type { Instruction } from '../isa/instruction.js';
+
+/** A map value at load time: bytes, or (prog arrays / maps of maps) the name of a program or map. */
+export type MapValueSpec = Uint8Array | { program: string } | { map: string };
+
+export interface MapEntrySpec {
+  key: Uint8Array;
+  value: MapValueSpec;
+}
+
+export interface MapSpec {
+  name: string;
+  /** MapType.* (kernel enum bpf_map_type) */
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** BPF_F_* creation flags */
+  flags: number;
+  /** LIBBPF_PIN_BY_NAME (1) / iproute2 PIN_GLOBAL_NS (2) / PIN_OBJECT_NS (1): where to pin, if at all */
+  pinning: 'none' | 'object' | 'global';
+  /** Template of the inner map for ARRAY_OF_MAPS / HASH_OF_MAPS. */
+  innerMap?: MapSpec;
+  /** Initial contents: global data (key 0 -> section bytes), prog-array `.values`, etc. */
+  contents: MapEntrySpec[];
+  /** Read-only after load (.rodata): the kernel engine freezes it, the VM refuses program writes. */
+  frozen: boolean;
+  /** Where the map came from: '.maps' (BTF-defined), 'maps' (iproute2 struct bpf_elf_map), '.data', '.rodata', '.bss', ... */
+  section: string;
+  /** BTF type ids of key and value when the object carries BTF (0 when unknown). */
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
+  /** BTF id of the map's own definition (for the kernel's btf_vmlinux_value_type_id / inner map checks); 0 when none */
+  btfTypeId?: number;
+}
+
+/**
+ * An `lddw` that names a map. The loader leaves the instruction's src as BPF_PSEUDO_MAP_FD or
+ * BPF_PSEUDO_MAP_VALUE with imm = 0 / imm2 = offset; the engine that loads the program writes the map's
+ * handle (kernel: fd; VM: map index) into `imm` and, for values, the offset into `imm2`.
+ */
+export interface MapReference {
+  /** Slot index of the lddw in ProgramSpec.insns. */
+  pc: number;
+  map: string;
+  kind: 'fd' | 'value';
+  /** Byte offset into the map value (global variables). */
+  offset: number;
+}
+
+export interface ProgramSpec {
+  /** The function's symbol name. */
+  name: string;
+  /** The ELF section it came from (e.g. "socket", "tc", "xdp", "classifier/ingress"). */
+  section: string;
+  /** ProgType.* guessed from the section name with libbpf's conventions. */
+  type: number;
+  /** AttachType.* for section names that imply one (tcx/ingress, xdp, ...), else undefined. */
+  attachType?: number;
+  /**
+   * The linked program: the entry function, then every subprogram it reaches, with local-call and
+   * PSEUDO_FUNC offsets already fixed. Map references are listed in `mapRefs`.
+   */
+  insns: Instruction[];
+  mapRefs: MapReference[];
+  license: string;
+  kernelVersion: number;
+}
+
+export interface ObjectSpec {
+  /** File the spec was read from, when known (used in messages). */
+  path?: string;
+  endian: 'little' | 'big';
+  license: string;
+  kernelVersion: number;
+  programs: ProgramSpec[];
+  maps: MapSpec[];
+  /** The raw .BTF section (and .BTF.ext), for engines that load BTF into the kernel. */
+  btf?: Uint8Array;
+  btfExt?: Uint8Array;
+}

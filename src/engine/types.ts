@@ -1,0 +1,79 @@
+/**
+ * One API over two engines. A Collection is what an ObjectSpec becomes once loaded into the userspace VM
+ * ('vm') or the Linux kernel ('kernel'). Programs run and maps are read and written the same way on
+ * both, so a user switches engines with one option and tests compare them like for like.
+ *
+ * Everything here is synchronous: the VM is, and the kernel's bpf(2) calls are quick syscalls.
+ * Keys and values are raw bytes in the host's byte order, exactly as the kernel stores them.
+ */
+
+export type EngineName = 'vm' | 'kernel';
+
+export interface RunOptions {
+  /**
+   * Packet bytes. For packet programs (socket filter, tc, XDP) this is the frame from its MAC header
+   * (the raw-socket view; see docs on SOCKET_FILTER and BPF_PROG_TEST_RUN).
+   */
+  data?: Uint8Array;
+  /** Context bytes (e.g. a struct __sk_buff with mark/priority/cb set, or an xdp_md) — optional. */
+  ctx?: Uint8Array;
+  /** Run this many times (like BPF_PROG_TEST_RUN's repeat); the result is the last run's. */
+  repeat?: number;
+}
+
+export interface RunResult {
+  /** r0 at exit, truncated to 32 bits unsigned as BPF_PROG_TEST_RUN reports it. */
+  retval: number;
+  /** The packet after the run (programs may rewrite it, grow or shrink it). */
+  data: Uint8Array;
+  /** The context after the run, when one was given. */
+  ctx?: Uint8Array;
+  /** Average duration of one run in nanoseconds, when the engine measures it. */
+  durationNs?: number;
+}
+
+export interface Program {
+  readonly name: string;
+  /** ProgType.* */
+  readonly type: number;
+  /** Kernel fd, or a VM handle; usable in prog-array updates of the same collection. */
+  readonly fd: number;
+  run(opts: RunOptions): RunResult;
+  close(): void;
+}
+
+export interface BpfMap {
+  readonly name: string;
+  /** MapType.* */
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  /** Kernel fd, or a VM handle. */
+  readonly fd: number;
+  lookup(key: Uint8Array): Uint8Array | undefined;
+  /** Per-CPU maps: one value per possible CPU. */
+  lookupPerCpu(key: Uint8Array): Uint8Array[] | undefined;
+  /** flags: UpdateFlag.ANY / NOEXIST / EXIST. Errors are BpfkitErrors carrying the errno name (EEXIST, ENOENT, E2BIG). */
+  update(key: Uint8Array, value: Uint8Array, flags?: number): void;
+  updatePerCpu?(key: Uint8Array, values: Uint8Array[], flags?: number): void;
+  delete(key: Uint8Array): boolean;
+  /** Iterate keys with get-next-key semantics. */
+  keys(): IterableIterator<Uint8Array>;
+  /** Queue/stack maps. */
+  push?(value: Uint8Array, flags?: number): void;
+  pop?(): Uint8Array | undefined;
+  peek?(): Uint8Array | undefined;
+  close(): void;
+}
+
+export interface Collection {
+  readonly engine: EngineName;
+  readonly programs: ReadonlyMap<string, Program>;
+  readonly maps: ReadonlyMap<string, BpfMap>;
+  program(name: string): Program;
+  map(name: string): BpfMap;
+  /** Close every program, map and link the collection owns. */
+  close(): void;
+}
