@@ -1,0 +1,25 @@
+/**
+ * Load an ObjectSpec into an engine. The engines live in src/vm and src/kernel; they are imported lazily so
+ * that VM-only users never load koffi and kernel users never pay for the interpreter's setup.
+ */
+import type { ObjectSpec } from '../elf/spec.js';
+import type { Collection, EngineName } from './types.js';
+
+export interface LoadOptions {
+  engine: EngineName;
+  /** VM: number of CPUs that per-CPU maps have (default: the host's CPU count, like the kernel's possible CPUs). */
+  cpus?: number;
+  /** Kernel: directory on bpffs where maps with pinning are pinned/reused (default /sys/fs/bpf/bpfkit). */
+  pinPath?: string;
+  /** Kernel: verifier log level (0 = only on failure). */
+  logLevel?: number;
+}
+
+export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promise<Collection> {
+  if (opts.engine === 'vm') {
+    const { loadVmCollection } = await import('../vm/collection.js');
+    return loadVmCollection(spec, opts);
+  }
+  const { loadKernelCollection } = await import('../kernel/collection.js');
+  return loadKernelCollection(spec, opts);
+}
