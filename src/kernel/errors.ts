@@ -1,0 +1,56 @@
+/**
+ * Typed errors for kernel refusals. A failing bpf(2) or socket call becomes one of these (see
+ * `kernelError` in bpf-syscall.ts), never a bare errno: permission problems are EnvironmentErrors, a
+ * rejected program carries the verifier's log, a missing kernel feature names the feature.
+ */
+import { BpfkitError, EnvironmentError } from '../util/errors.js';
+
+/** The verifier refused a program. `log` is the verifier's own text (the last lines explain why). */
+export class VerifierError extends BpfkitError {
+  readonly program: string;
+  readonly log: string;
+  readonly errno: string;
+  constructor(program: string, errno: string, log: string) {
+    const tail = lastLines(log, 12);
+    super(`kernel verifier rejected program '${program}' (${errno})${tail ? `:\n${tail}` : ' (no verifier log)'}`, 1);
+    this.program = program;
+    this.log = log;
+    this.errno = errno;
+  }
+}
+
+/** The running kernel lacks a feature (an unknown command, map type, program type or attach type). */
+export class NotSupportedError extends EnvironmentError {
+  readonly feature: string;
+  readonly errno: string;
+  constructor(feature: string, errno: string) {
+    super(`the kernel does not support ${feature} (${errno})`);
+    this.feature = feature;
+    this.errno = errno;
+  }
+}
+
+/** Missing privilege for a bpf(2) or socket operation. */
+export class PermissionError extends EnvironmentError {
+  readonly errno: string;
+  constructor(what: string, errno: string) {
+    super(`${what}: ${errno}: needs root or CAP_BPF/CAP_NET_ADMIN`);
+    this.errno = errno;
+  }
+}
+
+/** Any other kernel refusal: names the operation and the errno. */
+export class KernelError extends BpfkitError {
+  readonly errno: string;
+  readonly code: number;
+  constructor(what: string, errno: string, code: number, detail?: string) {
+    super(`${what} failed: ${errno}${detail ? ` (${detail})` : ''}`, 1);
+    this.errno = errno;
+    this.code = code;
+  }
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.replace(/\0+$/, '').trimEnd().split('\n');
+  return lines.slice(-n).join('\n');
+}

@@ -1,0 +1,391 @@
+/**
+ * A live packet source: an AF_PACKET raw socket (every frame from its MAC header, on one interface or
+ * all), with an optional kernel filter (an eBPF SOCKET_FILTER program or a classic BPF program).
+ *
+ * Reading never blocks Node: the socket is non-blocking and libuv watches it (koffi's poll handle);
+ * when it becomes readable we drain it with recvmsg until EAGAIN. Each packet carries the kernel's
+ * nanosecond receive timestamp (SO_TIMESTAMPNS control message), its original length (MSG_TRUNC reports
+ * it even when the snaplen cut the copy), the interface it crossed and its packet type (host, outgoing...).
+ */
+import koffi from 'koffi';
+import { EnvironmentError } from '../util/errors.js';
+import { NativeBuffer, errno, errnoName, interfaceIndex, libc } from './libc.js';
+import { PermissionError, KernelError } from './errors.js';
+import { track, untrack } from './lifecycle.js';
+
+export interface LivePacket {
+  data: Uint8Array;
+  tsSec: number;
+  tsNsec: number;
+  /** Length on the wire (data may be shorter when cut by snaplen). */
+  origLen: number;
+  ifindex: number;
+  /** PACKET_HOST 0, BROADCAST 1, MULTICAST 2, OTHERHOST 3, OUTGOING 4 (linux/if_packet.h). */
+  pktType: number;
+}
+
+export interface PacketSocketOptions {
+  /** Interface to capture on; all interfaces when absent. */
+  ifname?: string;
+  promiscuous?: boolean;
+  /** Bytes kept per packet (default 262144). */
+  snaplen?: number;
+  /** Kernel receive buffer size in bytes (SO_RCVBUF); default: the system's. */
+  bufferSize?: number;
+}
+
+export interface ClassicInsn {
+  code: number;
+  jt: number;
+  jf: number;
+  k: number;
+}
+
+// Constants from linux/socket.h, linux/if_packet.h, linux/if_ether.h, asm-generic/socket.h.
+const AF_PACKET = 17;
+const SOCK_RAW = 3;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const ETH_P_ALL_BE = 0x0300; // htons(ETH_P_ALL = 3)
+const SOL_SOCKET = 1;
+const SOL_PACKET = 263;
+const SO_RCVBUF = 8;
+const SO_ATTACH_FILTER = 26;
+const SO_DETACH_FILTER = 27; // same number as SO_DETACH_BPF
+const SO_TIMESTAMPNS = 35; // SO_TIMESTAMPNS_OLD: struct timespec with 64-bit fields on 64-bit hosts
+const SO_ATTACH_BPF = 50;
+const PACKET_ADD_MEMBERSHIP = 1;
+const PACKET_MR_PROMISC = 1;
+const PACKET_STATISTICS = 6;
+const MSG_TRUNC = 0x20;
+const MSG_DONTWAIT = 0x40;
+
+// struct msghdr (64-bit): name@0 namelen@8 iov@16 iovlen@24 control@32 controllen@40 flags@48.
+const MSGHDR_SIZE = 56;
+const SOCKADDR_LL_SIZE = 20;
+const CONTROL_SIZE = 64;
+/** Pause reading when this many packets wait for the consumer (the kernel queue then holds or drops). */
+const HIGH_WATER = 4096;
+
+export class PacketSocket {
+  readonly fd: number;
+  readonly ifindex: number;
+  private readonly snaplen: number;
+  private readonly buf: NativeBuffer; // packet bytes
+  private readonly hdr: NativeBuffer; // msghdr + iovec + sockaddr_ll + control
+  private closed = false;
+  private queue: LivePacket[] = [];
+  private wake: (() => void) | undefined;
+  private poller: { start(o: object, cb: (ev: unknown) => void): void; stop(): void; close(): void } | undefined;
+  private polling = false;
+  private readError: Error | undefined;
+
+  private constructor(fd: number, ifindex: number, snaplen: number) {
+    this.fd = fd;
+    this.ifindex = ifindex;
+    this.snaplen = snaplen;
+    this.buf = new NativeBuffer(snaplen);
+    this.hdr = new NativeBuffer(MSGHDR_SIZE + 16 + SOCKADDR_LL_SIZE + 4 + CONTROL_SIZE);
+    track(this);
+  }
+
+  static open(opts: PacketSocketOptions = {}): PacketSocket {
+    const c = libc();
+    const ifindex = opts.ifname ? interfaceIndex(opts.ifname) : 0;
+    const snaplen = opts.snaplen ?? 262144;
+    if (!Number.isInteger(snaplen) || snaplen < 1) throw new EnvironmentError(`snaplen must be a positive integer, got ${snaplen}`);
+    const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, ETH_P_ALL_BE) as number;
+    if (fd < 0) throw socketError('socket(AF_PACKET, SOCK_RAW)', errno());
+    let sock: PacketSocket;
+    try {
+      sock = new PacketSocket(fd, ifindex, snaplen);
+    } catch (err) {
+      c.close(fd);
+      throw err;
+    }
+    try {
+      sock.setInt(SOL_SOCKET, SO_TIMESTAMPNS, 1, 'SO_TIMESTAMPNS');
+      if (opts.bufferSize) sock.setInt(SOL_SOCKET, SO_RCVBUF, opts.bufferSize, 'SO_RCVBUF');
+      // bind(2) to the interface (ifindex 0 = every interface) with protocol ETH_P_ALL.
+      const sll = new NativeBuffer(SOCKADDR_LL_SIZE);
+      try {
+        sll.view.setUint16(0, AF_PACKET, true);
+        sll.view.setUint16(2, ETH_P_ALL_BE, true);
+        sll.view.setInt32(4, ifindex, true);
+        if (c.bind(fd, sll.ptr, SOCKADDR_LL_SIZE) < 0) throw socketError(`bind(AF_PACKET, ${opts.ifname ?? 'any'})`, errno());
+      } finally {
+        sll.free();
+      }
+      if (opts.promiscuous && ifindex) {
+        const mreq = new NativeBuffer(16); // struct packet_mreq
+        try {
+          mreq.view.setInt32(0, ifindex, true);
+          mreq.view.setUint16(4, PACKET_MR_PROMISC, true);
+          if (c.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq.ptr, 16) < 0) {
+            throw socketError('PACKET_ADD_MEMBERSHIP (promiscuous mode)', errno());
+          }
+        } finally {
+          mreq.free();
+        }
+      }
+    } catch (err) {
+      sock.close();
+      throw err;
+    }
+    return sock;
+  }
+
+  /** Filter with an eBPF SOCKET_FILTER program (SO_ATTACH_BPF). Packets queued before it are discarded. */
+  attachBpf(progFd: number): void {
+    this.blockAndDrain();
+    this.setInt(SOL_SOCKET, SO_ATTACH_BPF, progFd, 'SO_ATTACH_BPF');
+  }
+
+  /** Filter with a classic BPF program (SO_ATTACH_FILTER, struct sock_fprog). */
+  attachClassicFilter(insns: ClassicInsn[]): void {
+    this.blockAndDrain();
+    this.setClassic(insns);
+  }
+
+  /** Remove any filter: every packet is delivered again. No error when none is attached. */
+  detachFilter(): void {
+    this.ensureOpen();
+    const v = new NativeBuffer(4);
+    try {
+      if (libc().setsockopt(this.fd, SOL_SOCKET, SO_DETACH_FILTER, v.ptr, 4) < 0) {
+        const e = errno();
+        if (errnoName(e) !== 'ENOENT') throw socketError('SO_DETACH_FILTER', e);
+      }
+    } finally {
+      v.free();
+    }
+  }
+
+  /**
+   * The packets as they arrive, until close(), the signal aborts, or the consumer stops iterating.
+   * Only one iteration at a time makes sense (they share the socket).
+   */
+  async *packets(signal?: AbortSignal): AsyncGenerator<LivePacket> {
+    this.ensureOpen();
+    const onAbort = () => this.notify();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      this.startPolling();
+      for (;;) {
+        if (this.queue.length > 0) {
+          const p = this.queue.shift()!;
+          if (!this.polling && !this.closed && this.queue.length < HIGH_WATER / 2) this.startPolling();
+          yield p;
+          continue;
+        }
+        if (this.readError) throw this.readError;
+        if (this.closed || signal?.aborted) return;
+        // Maybe the poll callback was missed between drains: read once before sleeping.
+        this.drain();
+        if (this.queue.length > 0) continue;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.stopPolling();
+    }
+  }
+
+  /** Read whatever is queued right now without waiting (for tests and synchronous callers). */
+  readAvailable(max = Infinity): LivePacket[] {
+    this.ensureOpen();
+    const out = this.queue.splice(0, max);
+    while (out.length < max) {
+      const p = this.recvOne();
+      if (!p) break;
+      out.push(p);
+    }
+    return out;
+  }
+
+  /** Packets received and dropped by the kernel since the last call (the kernel resets them on read). */
+  stats(): { packets: number; drops: number } {
+    this.ensureOpen();
+    const b = new NativeBuffer(8); // struct tpacket_stats { u32 tp_packets; u32 tp_drops; }
+    try {
+      if (libc().getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, b.ptr, [8]) < 0) {
+        throw socketError('PACKET_STATISTICS', errno());
+      }
+      return { packets: b.view.getUint32(0, true), drops: b.view.getUint32(4, true) };
+    } finally {
+      b.free();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    untrack(this);
+    if (this.poller) {
+      this.poller.stop();
+      this.poller.close();
+      this.poller = undefined;
+      this.polling = false;
+    }
+    libc().close(this.fd);
+    this.buf.free();
+    this.hdr.free();
+    this.notify();
+  }
+
+  // --- internals ---
+
+  private ensureOpen(): void {
+    if (this.closed) throw new EnvironmentError('packet socket is closed');
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private startPolling(): void {
+    if (this.closed || this.polling) return;
+    if (!this.poller) {
+      this.poller = koffi.node.poll(this.fd, { readable: true }, () => this.onReadable()) as unknown as typeof this.poller;
+    } else {
+      this.poller!.start({ readable: true }, () => this.onReadable());
+    }
+    this.polling = true;
+  }
+
+  private stopPolling(): void {
+    if (this.poller && this.polling) this.poller.stop();
+    this.polling = false;
+  }
+
+  private onReadable(): void {
+    if (this.closed) return;
+    this.drain();
+    this.notify();
+  }
+
+  private drain(): void {
+    try {
+      while (this.queue.length < HIGH_WATER) {
+        const p = this.recvOne();
+        if (!p) break;
+        this.queue.push(p);
+      }
+    } catch (err) {
+      this.readError = err as Error;
+    }
+    if (this.queue.length >= HIGH_WATER) this.stopPolling();
+  }
+
+  /** One non-blocking recvmsg; undefined when nothing is queued. */
+  private recvOne(): LivePacket | undefined {
+    const h = this.hdr;
+    const v = h.view;
+    const iovAt = MSGHDR_SIZE;
+    const nameAt = iovAt + 16;
+    const ctlAt = nameAt + SOCKADDR_LL_SIZE + 4;
+    h.bytes.fill(0);
+    v.setBigUint64(0, h.address + BigInt(nameAt), true);
+    v.setUint32(8, SOCKADDR_LL_SIZE, true);
+    v.setBigUint64(16, h.address + BigInt(iovAt), true);
+    v.setBigUint64(24, 1n, true);
+    v.setBigUint64(32, h.address + BigInt(ctlAt), true);
+    v.setBigUint64(40, BigInt(CONTROL_SIZE), true);
+    v.setBigUint64(iovAt, this.buf.address, true);
+    v.setBigUint64(iovAt + 8, BigInt(this.snaplen), true);
+    const n = Number(libc().recvmsg(this.fd, h.ptr, MSG_TRUNC | MSG_DONTWAIT));
+    if (n < 0) {
+      const e = errno();
+      const name = errnoName(e);
+      if (name === 'EAGAIN' || name === 'EWOULDBLOCK' || name === 'EINTR') return undefined;
+      throw socketError('recvmsg', e);
+    }
+    const kept = Math.min(n, this.snaplen);
+    const data = this.buf.bytes.slice(0, kept);
+    let tsSec = 0;
+    let tsNsec = 0;
+    // Walk the control messages for SCM_TIMESTAMPNS (level SOL_SOCKET, type 35, struct timespec).
+    const ctlLen = Number(v.getBigUint64(40, true));
+    for (let at = ctlAt; at + 16 <= ctlAt + ctlLen; ) {
+      const len = Number(v.getBigUint64(at, true));
+      const level = v.getInt32(at + 8, true);
+      const type = v.getInt32(at + 12, true);
+      if (len < 16) break;
+      if (level === SOL_SOCKET && type === SO_TIMESTAMPNS && len >= 32) {
+        tsSec = Number(v.getBigInt64(at + 16, true));
+        tsNsec = Number(v.getBigInt64(at + 24, true));
+      }
+      at += (len + 7) & ~7;
+    }
+    if (tsSec === 0 && tsNsec === 0) {
+      // No timestamp (should not happen with SO_TIMESTAMPNS): fall back to the wall clock.
+      const now = Date.now();
+      tsSec = Math.floor(now / 1000);
+      tsNsec = (now % 1000) * 1e6;
+    }
+    return {
+      data,
+      tsSec,
+      tsNsec,
+      origLen: n,
+      ifindex: v.getInt32(nameAt + 4, true),
+      pktType: v.getUint8(nameAt + 10),
+    };
+  }
+
+  /**
+   * Before attaching a filter, packets that arrived unfiltered since open() sit in the queue. Attach a
+   * reject-everything classic filter, discard the queue, and only then attach the real filter, so no
+   * matching packet that arrives in between is lost (libpcap's approach).
+   */
+  private blockAndDrain(): void {
+    this.ensureOpen();
+    this.setClassic([{ code: 0x06, jt: 0, jf: 0, k: 0 }]); // ret #0
+    this.queue.length = 0;
+    while (this.recvOne()) {
+      /* discard */
+    }
+  }
+
+  private setClassic(insns: ClassicInsn[]): void {
+    this.ensureOpen();
+    if (insns.length === 0 || insns.length > 4096) throw new EnvironmentError(`classic BPF program must have 1..4096 instructions, got ${insns.length}`);
+    const prog = new NativeBuffer(insns.length * 8);
+    const fprog = new NativeBuffer(16);
+    try {
+      insns.forEach((i, n) => {
+        prog.view.setUint16(n * 8, i.code, true);
+        prog.view.setUint8(n * 8 + 2, i.jt);
+        prog.view.setUint8(n * 8 + 3, i.jf);
+        prog.view.setUint32(n * 8 + 4, i.k >>> 0, true);
+      });
+      fprog.view.setUint16(0, insns.length, true);
+      fprog.view.setBigUint64(8, prog.address, true);
+      if (libc().setsockopt(this.fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog.ptr, 16) < 0) {
+        throw socketError('SO_ATTACH_FILTER (classic BPF rejected by the kernel)', errno());
+      }
+    } finally {
+      prog.free();
+      fprog.free();
+    }
+  }
+
+  private setInt(level: number, name: number, value: number, what: string): void {
+    const b = new NativeBuffer(4);
+    try {
+      b.view.setInt32(0, value, true);
+      if (libc().setsockopt(this.fd, level, name, b.ptr, 4) < 0) throw socketError(what, errno());
+    } finally {
+      b.free();
+    }
+  }
+}
+
+function socketError(what: string, code: number): Error {
+  const name = errnoName(code);
+  if (name === 'EPERM' || name === 'EACCES') return new PermissionError(what, name);
+  return new KernelError(what, name, code);
+}
