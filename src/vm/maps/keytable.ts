@@ -1,0 +1,120 @@
+/**
+ * A fixed-capacity hash table from byte-string keys to slot numbers 0..capacity-1, with no allocation per
+ * operation: keys are copied into one key slab, buckets chain through Int32Arrays, and an intrusive list
+ * keeps the slots in insertion order (get-next-key order) or recency order (LRU). Hash maps, LRU maps and
+ * hash-of-maps sit on top of it and keep their values in a slab indexed by the same slot number.
+ */
+export class KeyTable {
+  readonly keySize: number;
+  readonly capacity: number;
+  readonly keys: Uint8Array;
+  private readonly buckets: Int32Array;
+  private readonly mask: number;
+  private readonly chain: Int32Array;
+  private readonly hashes: Int32Array;
+  /** Doubly linked list of live slots: head is the oldest (or least recently used). */
+  readonly prev: Int32Array;
+  readonly next: Int32Array;
+  head = -1;
+  tail = -1;
+  private freeTop: number;
+  private readonly free: Int32Array;
+  count = 0;
+
+  constructor(keySize: number, capacity: number) {
+    this.keySize = keySize;
+    this.capacity = capacity;
+    this.keys = new Uint8Array(Math.max(1, keySize * capacity));
+    let nb = 16;
+    while (nb < capacity * 2) nb *= 2;
+    this.buckets = new Int32Array(nb).fill(-1);
+    this.mask = nb - 1;
+    this.chain = new Int32Array(capacity).fill(-1);
+    this.hashes = new Int32Array(capacity);
+    this.prev = new Int32Array(capacity).fill(-1);
+    this.next = new Int32Array(capacity).fill(-1);
+    this.free = new Int32Array(capacity);
+    for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i; // pop gives slot 0 first
+    this.freeTop = capacity;
+  }
+
+  hash(kb: Uint8Array, ko: number): number {
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < this.keySize; i++) h = Math.imul(h ^ kb[ko + i]!, 0x01000193);
+    return h;
+  }
+
+  private equal(slot: number, kb: Uint8Array, ko: number): boolean {
+    const base = slot * this.keySize;
+    const keys = this.keys;
+    for (let i = 0; i < this.keySize; i++) if (keys[base + i] !== kb[ko + i]) return false;
+    return true;
+  }
+
+  /** Slot holding the key, or -1. */
+  find(kb: Uint8Array, ko: number): number {
+    const h = this.hash(kb, ko);
+    for (let s = this.buckets[h & this.mask]!; s >= 0; s = this.chain[s]!) {
+      if (this.hashes[s] === h && this.equal(s, kb, ko)) return s;
+    }
+    return -1;
+  }
+
+  /** Insert a key known to be absent; returns its slot, or -1 when every slot is taken. */
+  insert(kb: Uint8Array, ko: number): number {
+    if (this.freeTop === 0) return -1;
+    const s = this.free[--this.freeTop]!;
+    const h = this.hash(kb, ko);
+    this.keys.set(kb.subarray(ko, ko + this.keySize), s * this.keySize);
+    this.hashes[s] = h;
+    const b = h & this.mask;
+    this.chain[s] = this.buckets[b]!;
+    this.buckets[b] = s;
+    this.linkTail(s);
+    this.count++;
+    return s;
+  }
+
+  remove(slot: number): void {
+    const b = this.hashes[slot]! & this.mask;
+    let p = -1;
+    for (let s = this.buckets[b]!; s >= 0; p = s, s = this.chain[s]!) {
+      if (s !== slot) continue;
+      if (p < 0) this.buckets[b] = this.chain[s]!;
+      else this.chain[p] = this.chain[s]!;
+      break;
+    }
+    this.unlink(slot);
+    this.free[this.freeTop++] = slot;
+    this.count--;
+  }
+
+  private linkTail(s: number): void {
+    this.prev[s] = this.tail;
+    this.next[s] = -1;
+    if (this.tail >= 0) this.next[this.tail] = s;
+    else this.head = s;
+    this.tail = s;
+  }
+
+  private unlink(s: number): void {
+    const p = this.prev[s]!;
+    const n = this.next[s]!;
+    if (p >= 0) this.next[p] = n;
+    else this.head = n;
+    if (n >= 0) this.prev[n] = p;
+    else this.tail = p;
+    this.prev[s] = this.next[s] = -1;
+  }
+
+  /** Move a slot to the tail of the list (most recently used). */
+  touch(s: number): void {
+    if (this.tail === s) return;
+    this.unlink(s);
+    this.linkTail(s);
+  }
+
+  keyOf(slot: number): Uint8Array {
+    return this.keys.slice(slot * this.keySize, (slot + 1) * this.keySize);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * BPF_MAP_TYPE_PERF_EVENT_ARRAY: in the kernel each slot holds a perf event fd (one per CPU, opened by
+ * userspace) and bpf_perf_event_output appends a sample to that event's ring. In the VM every slot is an
+ * open event whose records queue up until userspace consumes them; a slot userspace `close`s makes
+ * output to it fail with ENOENT as an empty kernel slot does. An index beyond max_entries is E2BIG.
+ */
+import { VmMap, E, type MapOptions } from './base.js';
+import type { MapSpec } from '../../elf/spec.js';
+
+export interface PerfRecord {
+  /** The slot (CPU) the record was written to. */
+  cpu: number;
+  data: Uint8Array;
+}
+
+export class PerfEventArrayMap extends VmMap {
+  private readonly open: Uint8Array;
+  private records: PerfRecord[] = [];
+  /** Records dropped because the per-slot limit was reached (the kernel counts lost samples too). */
+  lost = 0;
+  /** Per-slot backlog limit, so a program in a loop cannot eat the host's memory. */
+  limit = 1 << 16;
+
+  constructor(spec: MapSpec, opts: MapOptions) {
+    super(spec, opts);
+    this.open = new Uint8Array(spec.maxEntries).fill(1);
+  }
+
+  /** Append a record to slot `index`; 0 or -errno. */
+  output(index: number, data: Uint8Array): number {
+    if (index >>> 0 >= this.maxEntries) return -E.E2BIG;
+    if (!this.open[index]) return -E.ENOENT;
+    if (this.records.length >= this.limit) {
+      this.lost++;
+      return -E.ENOSPC;
+    }
+    this.records.push({ cpu: index, data });
+    return 0;
+  }
+
+  /** Stop (or resume) delivering to a slot. */
+  setOpen(index: number, open: boolean): void {
+    this.open[index] = open ? 1 : 0;
+  }
+
+  /** Take every record written so far, in the order written. */
+  consume(): PerfRecord[] {
+    const out = this.records;
+    this.records = [];
+    return out;
+  }
+
+  override lookup(): Uint8Array | undefined {
+    this.fail('ENOTSUPP', 'lookup', 'perf event arrays are read with consume()');
+  }
+  override update(): void {
+    this.fail('ENOTSUPP', 'update', 'the VM opens every perf event slot itself');
+  }
+  override delete(): boolean {
+    this.fail('ENOTSUPP', 'delete');
+  }
+  nextKey(): Uint8Array | undefined {
+    return undefined;
+  }
+}
