@@ -1,0 +1,342 @@
+/**
+ * The compiled engine ("jit"): each program is translated once into the source of one JavaScript
+ * function, which V8 then optimizes like hand-written code.
+ *
+ * - Registers are local variables, two int32 halves each (r3l, r3h), so V8 keeps them in machine
+ *   registers; nothing is boxed and nothing is BigInt.
+ * - The program is cut into basic blocks; each block is a `case` of one `switch (pc)` inside a loop.
+ *   Straight-line code falls from block to block; a taken jump sets pc and `continue`s. Immediates,
+ *   offsets, shift counts and jump targets are literals in the source.
+ * - The budget is charged once per block (every instruction of a block runs once it is entered, since
+ *   helper calls, exits and packet loads end blocks), so the count is exact and matches the interpreter.
+ * - Memory accesses call Memory.ld8..st64 with the pc as a literal, so faults name the instruction.
+ * - Helper calls, local calls, exits from local calls, atomics and packet loads go through the same
+ *   out-of-line functions as the interpreter (interpreter-ops.ts), after spilling the registers they
+ *   use into the shared register file.
+ *
+ * The generated source only ever contains numbers computed from the instruction fields and fixed
+ * identifiers, never text taken from the program, so it cannot be used to inject code.
+ */
+import type { EngineState } from './interpreter-state.js';
+import type { LoadedProgram } from './interpreter-program.js';
+import * as I64 from './interpreter-int64.js';
+import { atomic, budgetError, callHelper, fallThroughError, loadPacket, popFrame, pushFrame } from './interpreter-ops.js';
+import { VmError } from './vm-error.js';
+
+type Compiled = (st: EngineState, startPc: number) => number;
+
+/** Out-of-line functions the generated code calls (one object, passed in once per compile). */
+const X = {
+  ...I64,
+  atomic,
+  budgetError,
+  callHelper,
+  fallThroughError,
+  loadPacket,
+  popFrame,
+  pushFrame,
+  VmError,
+};
+
+/** Engine entry: compile on first use, then call. */
+export function compiledEngine(st: EngineState, p: LoadedProgram, startPc: number): number {
+  let f = p.compiled as Compiled | undefined;
+  if (f === undefined) f = p.compiled = compile(p);
+  return f(st, startPc);
+}
+
+/** Exposed for tests and the bench: the generated JavaScript source of a program. */
+export function compiledSource(p: LoadedProgram): string {
+  return generate(p);
+}
+
+function compile(p: LoadedProgram): Compiled {
+  const src = generate(p);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const factory = new Function('X', 'P', 'O', src) as (x: typeof X, p: LoadedProgram, o: Int32Array) => Compiled;
+  return factory(X, p, I64.out);
+}
+
+const lo = (r: number) => `r${r}l`;
+const hi = (r: number) => (r === 10 ? '0' : `r${r}h`);
+
+function spillAll(): string {
+  let s = '';
+  for (let r = 0; r <= 9; r++) s += `L[${r}]=r${r}l;H[${r}]=r${r}h;`;
+  return `${s}L[10]=r10l;H[10]=0;`;
+}
+function loadAll(): string {
+  let s = '';
+  for (let r = 0; r <= 9; r++) s += `r${r}l=L[${r}];r${r}h=H[${r}];`;
+  return `${s}r10l=L[10];`;
+}
+function spill(regs: number[]): string {
+  return regs.map((r) => (r === 10 ? 'L[10]=r10l;H[10]=0;' : `L[${r}]=r${r}l;H[${r}]=r${r}h;`)).join('');
+}
+function reload(regs: number[]): string {
+  return regs.map((r) => (r === 10 ? 'r10l=L[10];' : `r${r}l=L[${r}];r${r}h=H[${r}];`)).join('');
+}
+
+/** Block leaders: entry, jump/call targets, and the instruction after anything that ends a block. */
+function leaders(p: LoadedProgram): Uint8Array {
+  const n = p.slots;
+  const lead = new Uint8Array(n + 1);
+  lead[0] = 1;
+  for (let pc = 0; pc < n; pc++) {
+    const op = p.code[pc] as number;
+    if (op === 0x18) {
+      pc++;
+      continue;
+    }
+    const cls = op & 7;
+    if (cls === 5 || cls === 6) {
+      lead[pc + 1] = 1;
+      const jop = op & 0xf0;
+      if (jop === 0x90) continue;
+      if (jop === 0x80) {
+        if ((op & 8) === 0 && p.src[pc] === 1) lead[pc + (p.imm[pc] as number) + 1] = 1;
+        continue;
+      }
+      const t = cls === 6 && jop === 0 ? pc + (p.imm[pc] as number) + 1 : pc + (p.off[pc] as number) + 1;
+      lead[t] = 1;
+    } else if ((op & 0x07) === 0 && (op & 0xe0) !== 0) {
+      lead[pc + 1] = 1; // LD_ABS / LD_IND may end the program
+    }
+  }
+  return lead;
+}
+
+function generate(p: LoadedProgram): string {
+  const n = p.slots;
+  const lead = leaders(p);
+  const out: string[] = [];
+  out.push('"use strict";');
+  out.push('return function compiled(st, startPc) {');
+  out.push('const L = st.lo, H = st.hi, M = st.mem;');
+  const decl: string[] = [];
+  for (let r = 0; r <= 9; r++) decl.push(`r${r}l = L[${r}] | 0, r${r}h = H[${r}] | 0`);
+  decl.push('r10l = L[10] | 0');
+  out.push(`let ${decl.join(', ')};`);
+  out.push('let budget = st.budget, pc = startPc | 0, t = 0, q = 0;');
+  out.push('for (;;) {');
+  out.push('switch (pc) {');
+  for (let pc = 0; pc < n; pc++) {
+    if (lead[pc]) {
+      // block length in instructions (not slots)
+      let count = 0;
+      let e = pc;
+      do {
+        count++;
+        e += p.code[e] === 0x18 ? 2 : 1;
+      } while (e < n && !lead[e]);
+      out.push(`case ${pc}: if ((budget -= ${count}) < 0) { st.budget = 0; throw X.budgetError(${pc}, st.limit); }`);
+    }
+    out.push(insn(p, pc));
+    if (p.code[pc] === 0x18) pc++;
+  }
+  out.push(`default: throw X.fallThroughError(${n});`);
+  out.push('}');
+  out.push('}');
+  out.push('};');
+  return out.join('\n');
+}
+
+/** 64-bit condition source for JMP op on (ah:al) vs (bh:bl) (operands are JS expressions). */
+function cond64(op: number, al: string, ah: string, bl: string, bh: string): string {
+  const u = (x: string) => `(${x} >>> 0)`;
+  switch (op) {
+    case 0x10: return `${al} === ${bl} && ${ah} === ${bh}`;
+    case 0x50: return `${al} !== ${bl} || ${ah} !== ${bh}`;
+    case 0x40: return `(${al} & ${bl}) !== 0 || (${ah} & ${bh}) !== 0`;
+    case 0x20: return `${u(ah)} > ${u(bh)} || (${ah} === ${bh} && ${u(al)} > ${u(bl)})`;
+    case 0x30: return `${u(ah)} > ${u(bh)} || (${ah} === ${bh} && ${u(al)} >= ${u(bl)})`;
+    case 0xa0: return `${u(ah)} < ${u(bh)} || (${ah} === ${bh} && ${u(al)} < ${u(bl)})`;
+    case 0xb0: return `${u(ah)} < ${u(bh)} || (${ah} === ${bh} && ${u(al)} <= ${u(bl)})`;
+    case 0x60: return `${ah} > ${bh} || (${ah} === ${bh} && ${u(al)} > ${u(bl)})`;
+    case 0x70: return `${ah} > ${bh} || (${ah} === ${bh} && ${u(al)} >= ${u(bl)})`;
+    case 0xc0: return `${ah} < ${bh} || (${ah} === ${bh} && ${u(al)} < ${u(bl)})`;
+    case 0xd0: return `${ah} < ${bh} || (${ah} === ${bh} && ${u(al)} <= ${u(bl)})`;
+  }
+  throw new Error(`bad jump op ${op}`);
+}
+
+/** 32-bit condition on int32 expressions a, b. */
+function cond32(op: number, a: string, b: string): string {
+  const u = (x: string) => `(${x} >>> 0)`;
+  switch (op) {
+    case 0x10: return `${a} === ${b}`;
+    case 0x50: return `${a} !== ${b}`;
+    case 0x40: return `(${a} & ${b}) !== 0`;
+    case 0x20: return `${u(a)} > ${u(b)}`;
+    case 0x30: return `${u(a)} >= ${u(b)}`;
+    case 0xa0: return `${u(a)} < ${u(b)}`;
+    case 0xb0: return `${u(a)} <= ${u(b)}`;
+    case 0x60: return `${a} > ${b}`;
+    case 0x70: return `${a} >= ${b}`;
+    case 0xc0: return `${a} < ${b}`;
+    case 0xd0: return `${a} <= ${b}`;
+  }
+  throw new Error(`bad jump op ${op}`);
+}
+
+/** Literal source for an int32. */
+const lit = (v: number) => (v < 0 ? `(${v | 0})` : String(v | 0));
+
+function insn(p: LoadedProgram, pc: number): string {
+  const op = p.code[pc] as number;
+  const d = p.dst[pc] as number;
+  const s = p.src[pc] as number;
+  const off = p.off[pc] as number;
+  const imm = p.imm[pc] as number;
+  const cls = op & 7;
+  const x = (op & 8) !== 0;
+  const dl = lo(d);
+  const dh = hi(d);
+
+  if (cls === 4 || cls === 7) {
+    const bl = x ? lo(s) : lit(imm);
+    const bh = x ? hi(s) : lit(imm >> 31);
+    const aop = op & 0xf0;
+    if (cls === 4) {
+      let e: string;
+      switch (aop) {
+        case 0x00: e = `(${dl} + ${bl}) | 0`; break;
+        case 0x10: e = `(${dl} - ${bl}) | 0`; break;
+        case 0x20: e = `Math.imul(${dl}, ${bl})`; break;
+        case 0x30: e = off === 1 ? `X.div32s(${dl}, ${bl})` : `X.div32u(${dl}, ${bl})`; break;
+        case 0x40: e = `${dl} | ${bl}`; break;
+        case 0x50: e = `${dl} & ${bl}`; break;
+        case 0x60: e = x ? `${dl} << (${bl} & 31)` : `${dl} << ${imm & 31}`; break;
+        case 0x70: e = x ? `(${dl} >>> (${bl} & 31)) | 0` : `(${dl} >>> ${imm & 31}) | 0`; break;
+        case 0x80: e = `-${dl} | 0`; break;
+        case 0x90: e = off === 1 ? `X.mod32s(${dl}, ${bl})` : `X.mod32u(${dl}, ${bl})`; break;
+        case 0xa0: e = `${dl} ^ ${bl}`; break;
+        case 0xb0: e = off === 8 ? `(${bl} << 24) >> 24` : off === 16 ? `(${bl} << 16) >> 16` : `${bl}`; break;
+        case 0xc0: e = x ? `${dl} >> (${bl} & 31)` : `${dl} >> ${imm & 31}`; break;
+        default:
+          if (x) {
+            if (imm === 16) e = `X.bswap16(${dl})`;
+            else if (imm === 32) e = `X.bswap32(${dl})`;
+            else return `t = X.bswap32(${dh}); ${dh} = X.bswap32(${dl}); ${dl} = t | 0;`;
+          } else if (imm === 16) e = `${dl} & 65535`;
+          else if (imm === 32) e = dl;
+          else return '';
+      }
+      return `${dl} = ${e}; ${dh} = 0;`;
+    }
+    switch (aop) {
+      case 0x00:
+        return `t = (${dl} >>> 0) + (${bl} >>> 0); ${dh} = (${dh} + ${bh} + (t > 4294967295 ? 1 : 0)) | 0; ${dl} = t | 0;`;
+      case 0x10:
+        return `t = (${dl} >>> 0) - (${bl} >>> 0); ${dh} = (${dh} - ${bh} - (t < 0 ? 1 : 0)) | 0; ${dl} = t | 0;`;
+      case 0x20:
+        return `X.mul64(${dl}, ${dh}, ${bl}, ${bh}); ${dl} = O[0]; ${dh} = O[1];`;
+      case 0x30:
+        return `X.${off === 1 ? 'div64s' : 'div64u'}(${dl}, ${dh}, ${bl}, ${bh}); ${dl} = O[0]; ${dh} = O[1];`;
+      case 0x90:
+        return `X.${off === 1 ? 'mod64s' : 'mod64u'}(${dl}, ${dh}, ${bl}, ${bh}); ${dl} = O[0]; ${dh} = O[1];`;
+      case 0x40: return `${dl} |= ${bl}; ${dh} |= ${bh};`;
+      case 0x50: return `${dl} &= ${bl}; ${dh} &= ${bh};`;
+      case 0xa0: return `${dl} ^= ${bl}; ${dh} ^= ${bh};`;
+      case 0x80: return `${dh} = (~${dh} + (${dl} === 0 ? 1 : 0)) | 0; ${dl} = -${dl} | 0;`;
+      case 0xb0:
+        if (off === 0) return `${dl} = ${bl}; ${dh} = ${bh};`;
+        if (off === 8) return `${dl} = (${bl} << 24) >> 24; ${dh} = ${dl} >> 31;`;
+        if (off === 16) return `${dl} = (${bl} << 16) >> 16; ${dh} = ${dl} >> 31;`;
+        return `${dl} = ${bl}; ${dh} = ${dl} >> 31;`;
+      case 0x60:
+      case 0x70:
+      case 0xc0: {
+        if (x) {
+          const f = aop === 0x60 ? 'lsh64' : aop === 0x70 ? 'rsh64' : 'arsh64';
+          return `X.${f}(${dl}, ${dh}, ${bl}); ${dl} = O[0]; ${dh} = O[1];`;
+        }
+        const k = imm & 63;
+        if (k === 0) return '';
+        if (aop === 0x60) {
+          if (k < 32) return `${dh} = (${dh} << ${k}) | (${dl} >>> ${32 - k}); ${dl} = ${dl} << ${k};`;
+          return `${dh} = ${dl} << ${k - 32}; ${dl} = 0;`;
+        }
+        if (aop === 0x70) {
+          if (k < 32) return `${dl} = (${dl} >>> ${k}) | (${dh} << ${32 - k}); ${dh} = (${dh} >>> ${k}) | 0;`;
+          return `${dl} = (${dh} >>> ${k - 32}) | 0; ${dh} = 0;`;
+        }
+        if (k < 32) return `${dl} = (${dl} >>> ${k}) | (${dh} << ${32 - k}); ${dh} = ${dh} >> ${k};`;
+        return `${dl} = ${dh} >> ${k - 32}; ${dh} = ${dh} >> 31;`;
+      }
+      default:
+        // 0xd7: bswap
+        if (imm === 16) return `${dl} = X.bswap16(${dl}); ${dh} = 0;`;
+        if (imm === 32) return `${dl} = X.bswap32(${dl}); ${dh} = 0;`;
+        return `t = X.bswap32(${dh}); ${dh} = X.bswap32(${dl}); ${dl} = t | 0;`;
+    }
+  }
+
+  if (cls === 5 || cls === 6) {
+    const jop = op & 0xf0;
+    if (jop === 0x00) {
+      const target = cls === 5 ? pc + off + 1 : pc + imm + 1;
+      return `pc = ${target}; continue;`;
+    }
+    if (jop === 0x80) {
+      if (!x && s === 1) {
+        return `${spill([6, 7, 8, 9, 10])} X.pushFrame(st, P, ${pc}, ${pc + 1}); r10l = L[10]; pc = ${pc + imm + 1}; continue;`;
+      }
+      const id = x ? `(${hi(d)} !== 0 ? -1 : ${lo(d)})` : String(imm);
+      return (
+        `${spill([1, 2, 3, 4, 5])} st.budget = budget; q = X.callHelper(st, P, ${pc}, ${id}); r0l = L[0]; r0h = H[0]; ` +
+        `if (q !== -1) { if (q === 1) { ${spill([6, 7, 8, 9, 10])} } return q; }`
+      );
+    }
+    if (jop === 0x90) {
+      return (
+        `if (st.depth === 0) { L[0] = r0l; H[0] = r0h; st.budget = budget; return 0; } ` +
+        `${spill([0, 1, 2, 3, 4, 5])} q = X.popFrame(st, P); ${reload([6, 7, 8, 9, 10])} ` +
+        `if (q < 0) { st.budget = budget; return 1; } pc = q; continue;`
+      );
+    }
+    const target = pc + off + 1;
+    let c: string;
+    if (cls === 6) c = cond32(jop, dl, x ? lo(s) : lit(imm));
+    else c = cond64(jop, dl, dh, x ? lo(s) : lit(imm), x ? hi(s) : lit(imm >> 31));
+    return `if (${c}) { pc = ${target}; continue; }`;
+  }
+
+  const sl = lo(s);
+  const sh = hi(s);
+  switch (op) {
+    case 0x71: return `${dl} = M.ld8(${sl}, ${sh}, ${off}, ${pc}); ${dh} = 0;`;
+    case 0x69: return `${dl} = M.ld16(${sl}, ${sh}, ${off}, ${pc}); ${dh} = 0;`;
+    case 0x61: return `${dl} = M.ld32(${sl}, ${sh}, ${off}, ${pc}); ${dh} = 0;`;
+    case 0x79: return `M.ld64(${sl}, ${sh}, ${off}, ${pc}); ${dl} = M.lo; ${dh} = M.hi;`;
+    case 0x91: return `${dl} = (M.ld8(${sl}, ${sh}, ${off}, ${pc}) << 24) >> 24; ${dh} = ${dl} >> 31;`;
+    case 0x89: return `${dl} = (M.ld16(${sl}, ${sh}, ${off}, ${pc}) << 16) >> 16; ${dh} = ${dl} >> 31;`;
+    case 0x81: return `${dl} = M.ld32(${sl}, ${sh}, ${off}, ${pc}); ${dh} = ${dl} >> 31;`;
+    case 0x72: return `M.st8(${dl}, ${dh}, ${off}, ${lit(imm)}, ${pc});`;
+    case 0x6a: return `M.st16(${dl}, ${dh}, ${off}, ${lit(imm)}, ${pc});`;
+    case 0x62: return `M.st32(${dl}, ${dh}, ${off}, ${lit(imm)}, ${pc});`;
+    case 0x7a: return `M.st64(${dl}, ${dh}, ${off}, ${lit(imm)}, ${lit(imm >> 31)}, ${pc});`;
+    case 0x73: return `M.st8(${dl}, ${dh}, ${off}, ${sl}, ${pc});`;
+    case 0x6b: return `M.st16(${dl}, ${dh}, ${off}, ${sl}, ${pc});`;
+    case 0x63: return `M.st32(${dl}, ${dh}, ${off}, ${sl}, ${pc});`;
+    case 0x7b: return `M.st64(${dl}, ${dh}, ${off}, ${sl}, ${sh}, ${pc});`;
+    case 0xc3:
+    case 0xdb: {
+      const regs = [...new Set([0, d, s])];
+      return `${spill(regs)} X.atomic(st, ${pc}, ${imm}, ${op === 0xc3 ? 4 : 8}, ${d}, ${s}, ${off}); ${reload([0, s].filter((r, i, a) => a.indexOf(r) === i))}`;
+    }
+    case 0x18:
+      return `${dl} = ${lit(imm)}; ${dh} = ${lit(p.imm2[pc] as number)};`;
+    case 0x30: case 0x28: case 0x20: case 0x50: case 0x48: case 0x40: {
+      const size = op === 0x30 || op === 0x50 ? 1 : op === 0x28 || op === 0x48 ? 2 : 4;
+      const at = op >= 0x40 ? `(${lit(imm)} + ${sl}) | 0` : lit(imm);
+      return (
+        `t = X.loadPacket(st, ${pc}, ${size}, ${at}); ` +
+        `if (t < 0) { L[0] = 0; H[0] = 0; st.depth = 0; st.budget = budget; return 0; } r0l = t | 0; r0h = 0;`
+      );
+    }
+  }
+  return `throw new X.VmError('load', 'invalid opcode 0x${op.toString(16)}', { pc: ${pc} });`;
+}
+
+export { spillAll, loadAll };

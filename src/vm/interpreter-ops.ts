@@ -1,0 +1,202 @@
+/**
+ * The instructions both engines execute out of line: helper calls (and what a helper may ask for: stop,
+ * tail call), LD_ABS/LD_IND, atomics. They work on the shared register file in EngineState, so the
+ * compiled engine spills the registers involved before calling them and reloads afterwards.
+ */
+import { BPF_ADD, BPF_AND, BPF_CMPXCHG, BPF_FETCH, BPF_OR, BPF_XCHG, BPF_XOR, MAX_CALL_FRAMES } from '../isa/index.js';
+import { HelperAction, MAX_TAIL_CALLS } from './helper-abi.js';
+import { LoadedProgram } from './interpreter-program.js';
+import { DONE, FRAME_INTS, SWITCH, type EngineState } from './interpreter-state.js';
+import { VmError, hexAddr } from './vm-error.js';
+import { BpfkitError } from '../util/errors.js';
+
+/** Returned by out-of-line ops when the program simply goes on. */
+export const CONTINUE = -1;
+
+/**
+ * Call helper `id` (r1-r5 already in st.lo/st.hi). Returns CONTINUE with r0 set, DONE (the helper
+ * stopped the program) or SWITCH (tail call).
+ */
+export function callHelper(st: EngineState, p: LoadedProgram, pc: number, id: number): number {
+  const fn = st.helpers.fn(id);
+  if (fn === undefined) throw new VmError('helper', `helper ${id} is not registered in this VM`, { pc });
+  const call = st.call;
+  call.pc = pc;
+  call.id = id;
+  call.program = p;
+  call.action = HelperAction.None;
+  try {
+    fn(call);
+  } catch (err) {
+    if (err instanceof VmError) throw err.pc >= 0 ? err : new VmError(err.kind, err.message, { pc, ...(err.address !== undefined ? { address: err.address } : {}) });
+    if (err instanceof BpfkitError) throw err;
+    const name = st.helpers.get(id)?.name ?? String(id);
+    throw new VmError('helper', `helper ${name} (${id}) failed: ${err instanceof Error ? err.message : String(err)}`, { pc });
+  }
+  call.id = -1;
+  const action = call.action;
+  if (action === HelperAction.None) return CONTINUE;
+  call.action = HelperAction.None;
+  if (action === HelperAction.Stop) return DONE;
+  // Tail call: continue in the target, same frame (r1 = ctx as passed to the helper, r10 unchanged).
+  const target = call.target;
+  call.target = undefined;
+  if (!(target instanceof LoadedProgram) || st.programs[target.id] !== target) {
+    throw new VmError('tail-call', 'tail call target is not a program loaded in this VM', { pc });
+  }
+  if (call.tailCalls >= MAX_TAIL_CALLS) throw new VmError('tail-call', `more than ${MAX_TAIL_CALLS} chained tail calls`, { pc });
+  call.tailCalls++;
+  st.next = target;
+  st.pc = 0;
+  return SWITCH;
+}
+
+/** Push a local-call frame (saving r6-r9 and r10 from st.lo/hi) and point r10 at the new frame's stack. */
+export function pushFrame(st: EngineState, p: LoadedProgram, pc: number, returnPc: number): void {
+  if (st.depth + 1 >= MAX_CALL_FRAMES) {
+    throw new VmError('call-depth', `call depth exceeds ${MAX_CALL_FRAMES} frames`, { pc });
+  }
+  const F = st.frames;
+  const L = st.lo;
+  const H = st.hi;
+  const b = st.depth * FRAME_INTS;
+  F[b] = returnPc;
+  F[b + 1] = p.id;
+  F[b + 2] = L[6] as number;
+  F[b + 3] = H[6] as number;
+  F[b + 4] = L[7] as number;
+  F[b + 5] = H[7] as number;
+  F[b + 6] = L[8] as number;
+  F[b + 7] = H[8] as number;
+  F[b + 8] = L[9] as number;
+  F[b + 9] = H[9] as number;
+  F[b + 10] = L[10] as number;
+  const d = ++st.depth;
+  if (d > st.maxDepth) st.maxDepth = d;
+  L[10] = st.stackTops[d] as number;
+  H[10] = 0;
+}
+
+/**
+ * Pop a frame on `exit` from a local call: restores r6-r10 and returns the return pc. When that frame
+ * belongs to another program (a tail call happened inside the callee), sets st.next/st.pc and returns
+ * -1 - (return pc): the engine must SWITCH.
+ */
+export function popFrame(st: EngineState, p: LoadedProgram): number {
+  const d = --st.depth;
+  const F = st.frames;
+  const L = st.lo;
+  const H = st.hi;
+  const b = d * FRAME_INTS;
+  L[6] = F[b + 2] as number;
+  H[6] = F[b + 3] as number;
+  L[7] = F[b + 4] as number;
+  H[7] = F[b + 5] as number;
+  L[8] = F[b + 6] as number;
+  H[8] = F[b + 7] as number;
+  L[9] = F[b + 8] as number;
+  H[9] = F[b + 9] as number;
+  L[10] = F[b + 10] as number;
+  H[10] = 0;
+  const ret = F[b] as number;
+  if (F[b + 1] !== p.id) {
+    st.next = st.programs[F[b + 1] as number];
+    st.pc = ret;
+    return -1 - ret;
+  }
+  return ret;
+}
+
+/**
+ * LD_ABS / LD_IND: r0 = the packet's big-endian `size`-byte value at `offset` (an int32). Returns the
+ * value (>= 0) or -1 when the offset is outside the packet (the program then ends with r0 = 0, as in
+ * the kernel).
+ */
+export function loadPacket(st: EngineState, pc: number, size: number, offset: number): number {
+  const r = st.packetBase < 0 ? undefined : st.mem.regionAt(st.packetBase);
+  if (!r) throw new VmError('access', 'LD_ABS/LD_IND need a packet, and this run has none', { pc });
+  if (offset < 0 || offset + size > r.size) return -1;
+  const b = r.bytes;
+  if (size === 1) return b[offset] as number;
+  if (size === 2) return r.view.getUint16(offset, false);
+  return r.view.getUint32(offset, false);
+}
+
+/**
+ * STX|ATOMIC: `op` is the imm field, `size` 4 or 8, the address is reg `d` + off, the operand reg `s`.
+ * Registers are read from and written to st.lo/st.hi (src gets the old value with FETCH/XCHG; r0 with
+ * CMPXCHG). 32-bit forms zero-extend what they load into a register.
+ */
+export function atomic(st: EngineState, pc: number, op: number, size: number, d: number, s: number, off: number): void {
+  const L = st.lo;
+  const H = st.hi;
+  const r = st.mem.rmw(L[d] as number, H[d] as number, off, size, pc);
+  const o = ((L[d] as number) >>> 0) + off - r.base;
+  const v = r.view;
+  const sl = L[s] as number;
+  const sh = H[s] as number;
+  if (size === 4) {
+    const old = v.getInt32(o, true);
+    let nv: number;
+    switch (op & ~BPF_FETCH) {
+      case BPF_ADD: nv = (old + sl) | 0; break;
+      case BPF_OR: nv = old | sl; break;
+      case BPF_AND: nv = old & sl; break;
+      case BPF_XOR: nv = old ^ sl; break;
+      case BPF_XCHG & ~BPF_FETCH: nv = sl; break;
+      default: // CMPXCHG
+        nv = old === L[0] ? sl : old;
+        v.setInt32(o, nv, true);
+        L[0] = old;
+        H[0] = 0;
+        return;
+    }
+    v.setInt32(o, nv, true);
+    if (op & BPF_FETCH) {
+      L[s] = old;
+      H[s] = 0;
+    }
+    return;
+  }
+  const ol = v.getInt32(o, true);
+  const oh = v.getInt32(o + 4, true);
+  let nl: number;
+  let nh: number;
+  switch (op & ~BPF_FETCH) {
+    case BPF_ADD: {
+      const t = (ol >>> 0) + (sl >>> 0);
+      nl = t | 0;
+      nh = (oh + sh + (t > 0xffffffff ? 1 : 0)) | 0;
+      break;
+    }
+    case BPF_OR: nl = ol | sl; nh = oh | sh; break;
+    case BPF_AND: nl = ol & sl; nh = oh & sh; break;
+    case BPF_XOR: nl = ol ^ sl; nh = oh ^ sh; break;
+    case BPF_XCHG & ~BPF_FETCH: nl = sl; nh = sh; break;
+    default: // CMPXCHG
+      if (op !== BPF_CMPXCHG) throw new VmError('internal', `bad atomic op 0x${op.toString(16)}`, { pc });
+      if (ol === L[0] && oh === H[0]) {
+        v.setInt32(o, sl, true);
+        v.setInt32(o + 4, sh, true);
+      }
+      L[0] = ol;
+      H[0] = oh;
+      return;
+  }
+  v.setInt32(o, nl, true);
+  v.setInt32(o + 4, nh, true);
+  if (op & BPF_FETCH) {
+    L[s] = ol;
+    H[s] = oh;
+  }
+}
+
+export function budgetError(pc: number, budget: number): VmError {
+  return new VmError('budget', `instruction budget of ${budget} executed instructions exhausted (an endless loop?)`, { pc });
+}
+
+export function fallThroughError(pc: number): VmError {
+  return new VmError('fall-through', `execution ran off the end of the program (no exit before slot ${pc})`, { pc: pc - 1 });
+}
+
+export { hexAddr };

@@ -1,0 +1,116 @@
+/**
+ * Loading a program into the VM: validate once, then pre-decode into typed-array columns indexed by slot
+ * so the engines never look at Instruction objects while running.
+ *
+ * Rejected at load (VmError kind 'load', naming the pc and the instruction): anything src/isa's
+ * checkProgram rejects (unknown opcode, bad register, reserved fields, jump out of range or into the
+ * middle of an lddw), writes to r10, an lddw pseudo form (map fd/value, BTF id, function) the host did
+ * not resolve, a helper id not registered in this VM, kfunc calls.
+ */
+import {
+  BPF_ALU, BPF_ALU64, BPF_CALL, BPF_JMP, BPF_LD, BPF_LDX, OP_LDDW, REG_FP, checkProgram, classOf, describeOpcode,
+  slotsOf, type Instruction,
+} from '../isa/index.js';
+import type { HelperRegistry } from './helper-abi.js';
+import { VmError } from './vm-error.js';
+
+export interface LoadOptions {
+  /** Name used in errors (default 'prog'). */
+  name?: string;
+  /**
+   * Resolve an `lddw` whose src is a pseudo kind (BPF_PSEUDO_MAP_FD, _MAP_VALUE, _MAP_IDX..., _BTF_ID,
+   * _FUNC): return the 64-bit value the register gets as [lo, hi] int32 halves (e.g. a map handle, or the
+   * VM address of a map value), or undefined to reject the program.
+   */
+  resolvePseudo?: (insn: Instruction) => readonly [lo: number, hi: number] | undefined;
+  /** Anything the host wants to find again from the program (e.g. its ProgramSpec / program type). */
+  owner?: unknown;
+}
+
+/** Renders an instruction for messages; replaced by src/asm's disassembler when it is available. */
+export let formatInsn: (insn: Instruction) => string = (i) =>
+  `${describeOpcode(i.code)?.name ?? 'opcode'} 0x${i.code.toString(16).padStart(2, '0')} dst=r${i.dst} src=r${i.src} off=${i.off} imm=${i.imm}`;
+
+/** Let another module (the assembler's disassembler) supply a nicer instruction formatter. */
+export function setInstructionFormatter(f: (insn: Instruction) => string): void {
+  formatInsn = f;
+}
+
+export class LoadedProgram {
+  readonly id: number;
+  readonly name: string;
+  readonly insns: readonly Instruction[];
+  readonly owner: unknown;
+  /** Number of 8-byte slots. */
+  readonly slots: number;
+  // Columns, one entry per slot (the second slot of an lddw has code 0 and is never executed).
+  readonly code: Uint8Array;
+  readonly dst: Uint8Array;
+  readonly src: Uint8Array;
+  readonly off: Int32Array;
+  /** imm; for lddw the low half of the (resolved) constant. */
+  readonly imm: Int32Array;
+  /** lddw: the high half of the (resolved) constant. */
+  readonly imm2: Int32Array;
+  /** Instruction at a slot (undefined on lddw second halves). */
+  readonly bySlot: (Instruction | undefined)[];
+  /** Compiled form for the 'jit' engine, built on first use. */
+  compiled: unknown = undefined;
+
+  constructor(id: number, insns: readonly Instruction[], helpers: HelperRegistry, opts: LoadOptions = {}) {
+    this.id = id;
+    this.name = opts.name ?? 'prog';
+    this.owner = opts.owner;
+    this.insns = insns;
+    const fail = (pc: number, message: string): never => {
+      const insn = insns.find((i) => i.pc === pc);
+      throw new VmError('load', message, { pc, program: this.name, ...(insn ? { insnText: formatInsn(insn) } : {}) });
+    };
+    // Instructions must carry consecutive slot numbers (decodeProgram/assemble produce them).
+    let slots = 0;
+    for (const i of insns) {
+      if (i.pc !== slots) fail(i.pc, `instruction pcs are not consecutive slot indices (expected ${slots}); use assignPcs()`);
+      slots += slotsOf(i);
+    }
+    const problem = checkProgram(insns);
+    if (problem) fail(problem.pc, problem.message);
+    this.slots = slots;
+    this.code = new Uint8Array(slots);
+    this.dst = new Uint8Array(slots);
+    this.src = new Uint8Array(slots);
+    this.off = new Int32Array(slots);
+    this.imm = new Int32Array(slots);
+    this.imm2 = new Int32Array(slots);
+    this.bySlot = new Array(slots).fill(undefined);
+    for (const i of insns) {
+      const cls = classOf(i.code);
+      const writesDst = cls === BPF_ALU || cls === BPF_ALU64 || cls === BPF_LDX || i.code === OP_LDDW;
+      if (writesDst && i.dst === REG_FP) fail(i.pc, 'r10 (the frame pointer) is read-only');
+      let imm = i.imm;
+      let imm2 = i.imm2;
+      if (i.code === OP_LDDW && i.src !== 0) {
+        const v = opts.resolvePseudo?.(i);
+        if (!v) fail(i.pc, `lddw with pseudo source ${i.src} is not resolved (load it through a collection that provides maps)`);
+        else [imm, imm2] = v;
+      }
+      if (i.code === (BPF_JMP | BPF_CALL)) {
+        if (i.src === 2) fail(i.pc, 'kfunc calls are not supported by the VM');
+        if (i.src === 0 && !helpers.has(i.imm)) fail(i.pc, `helper ${i.imm} is not registered in this VM`);
+      }
+      if (classOf(i.code) === BPF_LD && i.code !== OP_LDDW && i.src > 10) fail(i.pc, `invalid source register r${i.src}`);
+      this.code[i.pc] = i.code;
+      this.dst[i.pc] = i.dst;
+      this.src[i.pc] = i.src;
+      this.off[i.pc] = i.off;
+      this.imm[i.pc] = imm;
+      this.imm2[i.pc] = imm2;
+      this.bySlot[i.pc] = i;
+    }
+  }
+
+  /** The instruction at a slot as text (for errors). */
+  describe(pc: number): string | undefined {
+    const i = this.bySlot[pc];
+    return i ? formatInsn(i) : undefined;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The state both engines share during a run: the register file (as int32 halves), the local-call frame
+ * stack, the instruction budget, and what to do when control moves to another program (a tail call, or
+ * returning from a local call into a frame that belongs to another program after a tail call).
+ *
+ * An engine is `(state, program, startPc) => DONE | SWITCH`. DONE leaves r0 in lo[0]/hi[0]. SWITCH leaves
+ * every register in lo/hi and asks the driver to continue in `state.next` at `state.pc`.
+ */
+import type { HelperCall, HelperRegistry } from './helper-abi.js';
+import type { Memory } from './memory.js';
+import type { LoadedProgram } from './interpreter-program.js';
+import { MAX_CALL_FRAMES, STACK_SIZE } from '../isa/index.js';
+
+export const DONE = 0;
+export const SWITCH = 1;
+
+/** Ints per saved frame: return pc, program id, r6-r9 (lo, hi), r10 lo. */
+export const FRAME_INTS = 11;
+
+export type Engine = (st: EngineState, p: LoadedProgram, startPc: number) => number;
+
+export class EngineState {
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  readonly frames = new Int32Array(MAX_CALL_FRAMES * FRAME_INTS);
+  /** Current frame: 0 = the entry function. */
+  depth = 0;
+  /** Deepest frame used since the stacks were last cleared. */
+  maxDepth = 0;
+  /** Instructions left in this run's budget. */
+  budget = 0;
+  /** The run's whole budget (for messages and the executed-instruction count). */
+  limit = 0;
+  /** SWITCH target. */
+  next: LoadedProgram | undefined = undefined;
+  pc = 0;
+  /** Base address of the region LD_ABS/LD_IND read, or -1 when the run has no packet. */
+  packetBase = -1;
+  /** r10 for each frame depth: the top (one past the end) of that frame's 512-byte stack region. */
+  readonly stackTops = new Int32Array(MAX_CALL_FRAMES);
+  readonly stackBases = new Int32Array(MAX_CALL_FRAMES);
+
+  constructor(
+    readonly mem: Memory,
+    readonly call: HelperCall,
+    readonly helpers: HelperRegistry,
+    /** Programs of this VM by id (tail-call and frame-return targets). */
+    readonly programs: LoadedProgram[],
+  ) {
+    this.lo = call.lo;
+    this.hi = call.hi;
+    for (let d = 0; d < MAX_CALL_FRAMES; d++) {
+      const base = mem.map(new Uint8Array(STACK_SIZE), { name: `stack frame ${d}` });
+      this.stackBases[d] = base;
+      this.stackTops[d] = base + STACK_SIZE;
+    }
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The VM: a memory, a helper registry, loaded programs, and two engines that execute them with
+ * identical results — 'interpreter' (a switch over pre-decoded instructions) and 'jit' (each program
+ * translated once into a JavaScript function; the default, several times faster).
+ *
+ *   const vm = new Vm();
+ *   vm.helpers.register(1, 'map_lookup_elem', (c) => { ... c.ret(addr) });
+ *   const prog = vm.load(insns, { name: 'filter' });
+ *   const base = vm.memory.map(packetBytes, { name: 'packet' });
+ *   const res = vm.run(prog, { args: [ctxAddr], packet: base, context: hostState });
+ *   res.retval  // r0 as u32
+ *
+ * A run ends in a VmRunResult or throws a VmError (never another exception) naming the program, pc,
+ * instruction and, for memory faults, the address. See docs/vm.md.
+ */
+import type { Instruction } from '../isa/index.js';
+import { BpfkitError } from '../util/errors.js';
+import { HelperCall, HelperRegistry } from './helper-abi.js';
+import { Memory } from './memory.js';
+import { LoadedProgram, type LoadOptions } from './interpreter-program.js';
+import { DONE, EngineState, type Engine } from './interpreter-state.js';
+import { interpret } from './interpreter-switch.js';
+import { compiledEngine } from './interpreter-jit.js';
+import { VmError } from './vm-error.js';
+
+export type EngineKind = 'interpreter' | 'jit';
+export const ENGINES: readonly EngineKind[] = ['jit', 'interpreter'];
+
+/** Executed instructions allowed per run by default (the kernel's verifier complexity limit). */
+export const DEFAULT_BUDGET = 1_000_000;
+
+export interface VmOptions {
+  /** Default 'jit'. */
+  engine?: EngineKind;
+  /** Executed-instruction budget per run (default 1,000,000). */
+  budget?: number;
+}
+
+export interface VmRunOptions {
+  /**
+   * r1..r5 at entry. Numbers must be integers in [-2^53, 2^53] (negative ones are sign-extended);
+   * BigInts are taken modulo 2^64. Missing ones are 0.
+   */
+  args?: readonly (number | bigint)[];
+  /** Base address of the region LD_ABS/LD_IND read (a mapped packet). */
+  packet?: number;
+  /** Per-run host state handed to helpers as `call.context`. */
+  context?: unknown;
+  /** Budget for this run (default: the VM's). */
+  budget?: number;
+}
+
+export class VmRunResult {
+  constructor(
+    /** r0's low 32 bits (int32). */
+    readonly lo: number,
+    /** r0's high 32 bits (int32). */
+    readonly hi: number,
+    /** Instructions executed. */
+    readonly instructions: number,
+  ) {}
+  /** r0 as an unsigned 64-bit BigInt. */
+  get r0(): bigint {
+    return (BigInt(this.hi >>> 0) << 32n) | BigInt(this.lo >>> 0);
+  }
+  /** r0 truncated to u32, as BPF_PROG_TEST_RUN reports it. */
+  get retval(): number {
+    return this.lo >>> 0;
+  }
+}
+
+export class Vm {
+  readonly memory = new Memory();
+  readonly helpers = new HelperRegistry();
+  readonly engine: EngineKind;
+  budget: number;
+  private readonly programs: LoadedProgram[] = [];
+  private readonly call: HelperCall;
+  private readonly st: EngineState;
+  private running = false;
+
+  constructor(opts: VmOptions = {}) {
+    this.engine = opts.engine ?? 'jit';
+    if (!ENGINES.includes(this.engine)) throw new BpfkitError(`unknown VM engine '${String(opts.engine)}' (interpreter or jit)`, 2);
+    this.budget = opts.budget ?? DEFAULT_BUDGET;
+    this.call = new HelperCall(new Int32Array(11), new Int32Array(11), this.memory);
+    this.st = new EngineState(this.memory, this.call, this.helpers, this.programs);
+  }
+
+  /** Validate and pre-decode a program (see interpreter-program.ts for what is rejected). */
+  load(insns: readonly Instruction[], opts: LoadOptions = {}): LoadedProgram {
+    const p = new LoadedProgram(this.programs.length, insns, this.helpers, opts);
+    this.programs.push(p);
+    return p;
+  }
+
+  /** Programs loaded so far, by id. */
+  get loaded(): readonly LoadedProgram[] {
+    return this.programs;
+  }
+
+  /** Run a loaded program. Not re-entrant: a helper may not call run() on the same VM. */
+  run(prog: LoadedProgram, opts: VmRunOptions = {}): VmRunResult {
+    if (this.programs[prog.id] !== prog) throw new VmError('load', `program '${prog.name}' was not loaded by this VM`);
+    if (this.running) throw new VmError('internal', 'Vm.run() called while the VM is running (helpers may not re-enter it)');
+    const st = this.st;
+    const L = st.lo;
+    const H = st.hi;
+    L.fill(0);
+    H.fill(0);
+    const args = opts.args ?? [];
+    for (let i = 0; i < args.length && i < 5; i++) setArg(L, H, i + 1, args[i] as number | bigint);
+    // Fresh, zeroed stacks: runs never see each other's data.
+    for (let d = 0; d <= st.maxDepth; d++) this.memory.view(st.stackBases[d] as number, 512, true).bytes.fill(0);
+    st.maxDepth = 0;
+    st.depth = 0;
+    L[10] = st.stackTops[0] as number;
+    const limit = opts.budget ?? this.budget;
+    st.budget = limit;
+    st.limit = limit;
+    st.packetBase = opts.packet ?? -1;
+    this.call.context = opts.context;
+    this.call.tailCalls = 0;
+    this.call.action = 0;
+    const engine: Engine = this.engine === 'jit' ? compiledEngine : interpret;
+    let p = prog;
+    let pc = 0;
+    this.running = true;
+    try {
+      for (;;) {
+        if (engine(st, p, pc) === DONE) break;
+        p = st.next as LoadedProgram;
+        pc = st.pc;
+      }
+      return new VmRunResult(L[0] as number, H[0] as number, limit - st.budget);
+    } catch (err) {
+      throw enrich(err, p);
+    } finally {
+      this.running = false;
+      this.call.context = undefined;
+      this.call.id = -1;
+    }
+  }
+
+  /**
+   * The conformance suite's plain-memory mode: `mem` mapped writable as 'input', r1 = its address
+   * (0 when empty), r2 = its length; LD_ABS/LD_IND read the same bytes.
+   */
+  runOnMemory(prog: LoadedProgram, mem: Uint8Array, opts: Omit<VmRunOptions, 'args' | 'packet'> = {}): VmRunResult {
+    if (mem.length === 0) return this.run(prog, { ...opts, args: [0, 0] });
+    const base = this.memory.map(mem, { name: 'input' });
+    try {
+      return this.run(prog, { ...opts, args: [base, mem.length], packet: base });
+    } finally {
+      this.memory.unmap(base);
+    }
+  }
+}
+
+function setArg(L: Int32Array, H: Int32Array, r: number, v: number | bigint): void {
+  if (typeof v === 'bigint') {
+    const u = BigInt.asUintN(64, v);
+    L[r] = Number(u & 0xffffffffn) | 0;
+    H[r] = Number(u >> 32n) | 0;
+    return;
+  }
+  if (!Number.isInteger(v) || Math.abs(v) > 2 ** 53) throw new VmError('internal', `argument r${r} must be an integer (got ${v})`);
+  setArg(L, H, r, BigInt(v));
+}
+
+/** Add the program name and instruction text to a VmError; wrap anything else so callers only see VmErrors/BpfkitErrors. */
+function enrich(err: unknown, p: LoadedProgram): unknown {
+  if (err instanceof VmError) {
+    if (err.program !== undefined || err.pc < 0) return err;
+    const insnText = p.describe(err.pc);
+    return new VmError(err.kind, err.detail, {
+      pc: err.pc,
+      program: p.name,
+      ...(err.address !== undefined ? { address: err.address } : {}),
+      ...(insnText ? { insnText } : {}),
+    });
+  }
+  if (err instanceof BpfkitError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new VmError('internal', `internal VM error while running '${p.name}': ${msg}`);
+}

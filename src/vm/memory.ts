@@ -1,0 +1,318 @@
+/**
+ * The VM's memory: a flat 32-bit virtual address space into which the host maps regions (input memory,
+ * stack frames, a context, a packet, map-value slabs, ring-buffer records). Pointers in registers are
+ * u64 values whose upper 32 bits are zero, so a program's 32-bit load of `skb->data` from a context
+ * yields a usable pointer, as the kernel's context rewriting does.
+ *
+ * Every access goes through a two-level page table (4 KiB pages, 4 MiB directory chunks) that maps a page
+ * to the one region that owns it. Regions start on page boundaries and are separated by unmapped guard
+ * gaps of at least 64 KiB, so a pointer that runs off one region (even by the largest 16-bit offset)
+ * faults instead of landing in a neighbour. Address 0 and the first megabyte are never mapped, so a
+ * NULL pointer (e.g. a failed map lookup) plus any offset faults.
+ *
+ * Hot path: ld8/ld16/ld32/ld64 and st8..st64, taking the pointer register's two 32-bit halves and the
+ * instruction's offset, so callers never build a 64-bit number. Faults throw VmError('access').
+ */
+import { VmError, hexAddr } from './vm-error.js';
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+const CHUNK_SHIFT = 22; // one directory entry covers 4 MiB = 1024 pages
+const PAGES_PER_CHUNK = 1 << (CHUNK_SHIFT - PAGE_SHIFT);
+/** Unmapped space kept between regions. */
+export const GUARD_GAP = 64 * 1024;
+/** Lowest address ever handed out; everything below faults. */
+export const FIRST_BASE = 0x0010_0000;
+const ADDRESS_LIMIT = 0x1_0000_0000;
+
+export interface RegionOptions {
+  /** Shown in errors: 'stack frame 0', 'input', 'packet', 'map flows values', ... */
+  name: string;
+  /** May the program store into it? (default true) */
+  writable?: boolean;
+  /**
+   * Element size: an access may not cross a multiple of `stride` from the region start. Used for map
+   * value slabs so a pointer to one value cannot reach its neighbour. 0 = no elements (default).
+   */
+  stride?: number;
+  /**
+   * Bytes of address space to reserve (>= bytes.length): a later `replace()` with up to this many bytes
+   * keeps the same base address. Default: bytes.length.
+   */
+  reserve?: number;
+  /** Anything the host wants to find again from an address (e.g. the map a value slab belongs to). */
+  owner?: unknown;
+}
+
+export interface Region {
+  /** Index in the page table (1-based; 0 means unmapped). */
+  readonly index: number;
+  /** First VM address of the region. */
+  readonly base: number;
+  /** Address space reserved from `base` (page-rounded). */
+  readonly span: number;
+  bytes: Uint8Array;
+  view: DataView;
+  /** bytes.length, cached. */
+  size: number;
+  writable: boolean;
+  name: string;
+  stride: number;
+  owner: unknown;
+}
+
+/** What `view()` returns: the region's own bytes and where the requested range starts in them. */
+export interface MemoryView {
+  bytes: Uint8Array;
+  offset: number;
+  region: Region;
+}
+
+const UNMAPPED: Region = Object.freeze({
+  index: 0,
+  base: 0,
+  span: 0,
+  bytes: new Uint8Array(0),
+  view: new DataView(new ArrayBuffer(0)),
+  size: 0,
+  writable: false,
+  name: '(unmapped)',
+  stride: 0,
+  owner: undefined,
+}) as Region;
+
+export class Memory {
+  /** Region table; slot 0 is the UNMAPPED sentinel so a page-table miss needs no special case. */
+  readonly regions: Region[] = [UNMAPPED];
+  private readonly freeSlots: number[] = [];
+  private readonly dir: (Int32Array | undefined)[] = new Array(ADDRESS_LIMIT >>> CHUNK_SHIFT).fill(undefined);
+  /** Scratch results of ld64 (no allocation): the loaded value's halves. */
+  lo = 0;
+  hi = 0;
+
+  /**
+   * Map bytes into the address space; returns the base address (page aligned, never 0). The region
+   * aliases `bytes`: program stores change the caller's array and vice versa.
+   */
+  map(bytes: Uint8Array, opts: RegionOptions): number {
+    const reserve = Math.max(opts.reserve ?? 0, bytes.length, 1);
+    const span = Math.ceil(reserve / PAGE_SIZE) * PAGE_SIZE;
+    const base = this.findGap(span);
+    if (base < 0) throw new VmError('access', `address space exhausted mapping '${opts.name}' (${reserve} bytes)`);
+    const index = this.freeSlots.length > 0 ? (this.freeSlots.pop() as number) : this.regions.length;
+    const region: Region = {
+      index,
+      base,
+      span,
+      bytes,
+      view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      size: bytes.length,
+      writable: opts.writable ?? true,
+      name: opts.name,
+      stride: opts.stride ?? 0,
+      owner: opts.owner,
+    };
+    this.regions[index] = region;
+    this.setPages(base, span, index);
+    return base;
+  }
+
+  /** Remove the region that starts at `base` (its addresses fault from now on). */
+  unmap(base: number): void {
+    const r = this.regionStartingAt(base);
+    this.setPages(r.base, r.span, 0);
+    this.regions[r.index] = UNMAPPED;
+    this.freeSlots.push(r.index);
+  }
+
+  /**
+   * Give the region at `base` new bytes (a packet that grew or shrank). Keeps the base when the new
+   * bytes fit the reserved span, else moves the region; returns the (possibly new) base.
+   */
+  replace(base: number, bytes: Uint8Array): number {
+    const r = this.regionStartingAt(base);
+    if (bytes.length <= r.span) {
+      r.bytes = bytes;
+      r.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      r.size = bytes.length;
+      return base;
+    }
+    const opts: RegionOptions = { name: r.name, writable: r.writable, stride: r.stride, owner: r.owner };
+    this.unmap(base);
+    return this.map(bytes, opts);
+  }
+
+  /** The region containing `addr`, or undefined. */
+  regionAt(addr: number): Region | undefined {
+    if (!(addr >= 0 && addr < ADDRESS_LIMIT)) return undefined;
+    const t = this.dir[addr >>> CHUNK_SHIFT];
+    const r = this.regions[t === undefined ? 0 : t[(addr >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]] as Region;
+    return r.index === 0 || addr - r.base >= r.size ? undefined : r;
+  }
+
+  /** All live regions (for diagnostics). */
+  mapped(): Region[] {
+    return this.regions.filter((r) => r.index !== 0);
+  }
+
+  /**
+   * Bounds-checked access to `len` bytes at `addr` for helpers: the region's bytes and the offset of
+   * `addr` in them. Throws VmError('access') like a program access would (pc -1: the helper's caller
+   * adds its own pc).
+   */
+  view(addr: number, len: number, write: boolean, pc = -1): MemoryView {
+    const r = this.check(addr, len, write, pc);
+    return { bytes: r.bytes, offset: addr - r.base, region: r };
+  }
+
+  /** Copy `len` bytes out of VM memory. */
+  read(addr: number, len: number, pc = -1): Uint8Array {
+    if (len === 0) return new Uint8Array(0);
+    const v = this.view(addr, len, false, pc);
+    return v.bytes.slice(v.offset, v.offset + len);
+  }
+
+  /** Copy bytes into VM memory (the target must be writable). */
+  write(addr: number, src: Uint8Array, pc = -1): void {
+    if (src.length === 0) return;
+    const v = this.view(addr, src.length, true, pc);
+    v.bytes.set(src, v.offset);
+  }
+
+  /** A NUL-terminated string of at most `max` bytes (without the NUL), read within one region. */
+  readCString(addr: number, max: number, pc = -1): Uint8Array {
+    const r = this.check(addr, 1, false, pc);
+    const start = addr - r.base;
+    const end = Math.min(r.size, start + max);
+    let i = start;
+    while (i < end && r.bytes[i] !== 0) i++;
+    return r.bytes.slice(start, i);
+  }
+
+  /** Check an access of `size` bytes at the 32-bit address `addr`; returns the region or throws. */
+  check(addr: number, size: number, write: boolean, pc: number): Region {
+    if (!(addr >= 0 && addr + size <= ADDRESS_LIMIT)) throw this.fault(addr, size, write, pc, UNMAPPED);
+    const t = this.dir[addr >>> CHUNK_SHIFT];
+    const r = this.regions[t === undefined ? 0 : t[(addr >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]] as Region;
+    const o = addr - r.base;
+    if (o + size > r.size || (write && !r.writable)) throw this.fault(addr, size, write, pc, r);
+    if (r.stride !== 0 && (o % r.stride) + size > r.stride) throw this.fault(addr, size, write, pc, r);
+    return r;
+  }
+
+  // ---- hot path: the program's loads and stores. `lo`/`hi` are the pointer register's halves. ----
+
+  private find(lo: number, hi: number, off: number, size: number, write: boolean, pc: number): Region {
+    const a = (lo >>> 0) + off;
+    if (hi !== 0 || a < 0 || a + size > ADDRESS_LIMIT) throw this.wildFault(lo, hi, off, size, write, pc);
+    const t = this.dir[a >>> CHUNK_SHIFT];
+    const r = this.regions[t === undefined ? 0 : t[(a >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]] as Region;
+    const o = a - r.base;
+    if (o + size > r.size || (write && !r.writable) || (r.stride !== 0 && (o % r.stride) + size > r.stride)) {
+      throw this.fault(a, size, write, pc, r);
+    }
+    return r;
+  }
+
+  ld8(lo: number, hi: number, off: number, pc: number): number {
+    const r = this.find(lo, hi, off, 1, false, pc);
+    return r.bytes[(lo >>> 0) + off - r.base] as number;
+  }
+  ld16(lo: number, hi: number, off: number, pc: number): number {
+    const r = this.find(lo, hi, off, 2, false, pc);
+    return r.view.getUint16((lo >>> 0) + off - r.base, true);
+  }
+  /** Returns the word as a signed int32 (the register-half representation). */
+  ld32(lo: number, hi: number, off: number, pc: number): number {
+    const r = this.find(lo, hi, off, 4, false, pc);
+    return r.view.getInt32((lo >>> 0) + off - r.base, true);
+  }
+  /** Leaves the value in this.lo / this.hi (int32 halves). */
+  ld64(lo: number, hi: number, off: number, pc: number): void {
+    const r = this.find(lo, hi, off, 8, false, pc);
+    const o = (lo >>> 0) + off - r.base;
+    this.lo = r.view.getInt32(o, true);
+    this.hi = r.view.getInt32(o + 4, true);
+  }
+  st8(lo: number, hi: number, off: number, v: number, pc: number): void {
+    const r = this.find(lo, hi, off, 1, true, pc);
+    r.bytes[(lo >>> 0) + off - r.base] = v;
+  }
+  st16(lo: number, hi: number, off: number, v: number, pc: number): void {
+    const r = this.find(lo, hi, off, 2, true, pc);
+    r.view.setUint16((lo >>> 0) + off - r.base, v & 0xffff, true);
+  }
+  st32(lo: number, hi: number, off: number, v: number, pc: number): void {
+    const r = this.find(lo, hi, off, 4, true, pc);
+    r.view.setInt32((lo >>> 0) + off - r.base, v | 0, true);
+  }
+  st64(lo: number, hi: number, off: number, vlo: number, vhi: number, pc: number): void {
+    const r = this.find(lo, hi, off, 8, true, pc);
+    const o = (lo >>> 0) + off - r.base;
+    r.view.setInt32(o, vlo | 0, true);
+    r.view.setInt32(o + 4, vhi | 0, true);
+  }
+  /** The region and offset of a read-modify-write (atomics): checked for write. */
+  rmw(lo: number, hi: number, off: number, size: number, pc: number): Region {
+    return this.find(lo, hi, off, size, true, pc);
+  }
+
+  // ---- internals ----
+
+  private regionStartingAt(base: number): Region {
+    const r = this.regionAt(base) ?? this.regionSpanning(base);
+    if (!r || r.base !== base) throw new VmError('access', `no region is mapped at ${hexAddr(base)}`);
+    return r;
+  }
+
+  /** Like regionAt, but also finds empty regions (size 0) by their reserved span. */
+  private regionSpanning(addr: number): Region | undefined {
+    if (!(addr >= 0 && addr < ADDRESS_LIMIT)) return undefined;
+    const t = this.dir[addr >>> CHUNK_SHIFT];
+    const idx = t === undefined ? 0 : (t[(addr >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)] as number);
+    return idx === 0 ? undefined : this.regions[idx];
+  }
+
+  private setPages(base: number, span: number, index: number): void {
+    for (let a = base; a < base + span; a += PAGE_SIZE) {
+      const c = a >>> CHUNK_SHIFT;
+      let t = this.dir[c];
+      if (t === undefined) {
+        if (index === 0) continue;
+        t = this.dir[c] = new Int32Array(PAGES_PER_CHUNK);
+      }
+      t[(a >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)] = index;
+    }
+  }
+
+  /** First-fit search for `span` bytes with a guard gap on both sides. */
+  private findGap(span: number): number {
+    const live = this.mapped().sort((a, b) => a.base - b.base);
+    let candidate = FIRST_BASE;
+    for (const r of live) {
+      if (candidate + span + GUARD_GAP <= r.base) break;
+      candidate = Math.max(candidate, r.base + r.span + GUARD_GAP);
+    }
+    return candidate + span <= ADDRESS_LIMIT - GUARD_GAP ? candidate : -1;
+  }
+
+  private wildFault(lo: number, hi: number, off: number, size: number, write: boolean, pc: number): VmError {
+    const full = BigInt.asUintN(64, (BigInt(hi >>> 0) << 32n) + BigInt(lo >>> 0) + BigInt(off));
+    return new VmError(
+      'access',
+      `${write ? 'write' : 'read'} of ${size} byte${size === 1 ? '' : 's'} at 0x${full.toString(16)} is outside the 32-bit address space of any region`,
+      { pc, address: Number(full & 0xffffffffn) },
+    );
+  }
+
+  private fault(addr: number, size: number, write: boolean, pc: number, r: Region): VmError {
+    const what = `${write ? 'write' : 'read'} of ${size} byte${size === 1 ? '' : 's'} at ${hexAddr(addr)}`;
+    let why: string;
+    if (r.index === 0) why = 'is outside every mapped region';
+    else if (addr - r.base + size > r.size) {
+      why = `runs past the end of region '${r.name}' (${hexAddr(r.base)}..${hexAddr(r.base + r.size)}, ${r.size} bytes)`;
+    } else if (write && !r.writable) why = `is to read-only region '${r.name}'`;
+    else why = `crosses an element boundary of region '${r.name}' (element size ${r.stride})`;
+    return new VmError('access', `${what} ${why}`, { pc, address: addr });
+  }
+}
