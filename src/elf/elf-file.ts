@@ -130,7 +130,9 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 const utf8 = new TextDecoder('utf-8');
 
 /** Parse the ELF container. Throws InputError on anything malformed. */
-export function readElf(bytes: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
+export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
+  // A plain Uint8Array view (not a Buffer), so section data slices are plain too.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const source = opts.source ?? '<object>';
   const fail = (message: string, offset?: number): never => {
     throw new InputError(message, offset === undefined ? source : `${source}@${hex(offset)}`);

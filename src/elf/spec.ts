@@ -35,6 +35,11 @@ export interface MapSpec {
   /** BTF type ids of key and value when the object carries BTF (0 when unknown). */
   btfKeyTypeId: number;
   btfValueTypeId: number;
+  /** BTF maps' `numa_node` and `map_extra` (bloom filter hash count), when given. */
+  numaNode?: number;
+  mapExtra?: number;
+  /** iproute2 `struct bpf_elf_map` only: its `id`, `inner_id` and `inner_idx` fields (tail-call sections name maps by id). */
+  legacyId?: number;
   /** BTF id of the map's own definition (for the kernel's btf_vmlinux_value_type_id / inner map checks); 0 when none */
   btfTypeId?: number;
 }

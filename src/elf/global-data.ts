@@ -1,0 +1,37 @@
+/**
+ * Global variables as maps, libbpf's way: each of `.data`, `.rodata`, `.bss` (and their `.data.*`,
+ * `.rodata.*`, `.bss.*` relatives, e.g. clang's `.rodata.str1.1` string literals) becomes a single-entry
+ * array map (key u32 0) whose value is the whole section. Programs reach a variable with an `lddw` of kind
+ * BPF_PSEUDO_MAP_VALUE: the map plus the variable's offset.
+ *
+ * Flags as libbpf sets them: BPF_F_MMAPABLE for all, plus BPF_F_RDONLY_PROG for `.rodata*`, which is also
+ * frozen after its contents are written. `.bss` starts as zeros.
+ */
+import { MapFlag, MapType } from '../uapi/types.js';
+import type { MapSpec } from './spec.js';
+import { SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, type ElfFile, type ElfSection } from './elf-file.js';
+import { u32Key } from './bytes.js';
+
+export function isGlobalDataSection(s: ElfSection): boolean {
+  if ((s.flags & SHF_ALLOC) === 0 || (s.flags & SHF_EXECINSTR) !== 0) return false;
+  return /^\.(data|rodata|bss)(\..+)?$/.test(s.name);
+}
+
+export function globalDataMap(elf: ElfFile, s: ElfSection): MapSpec {
+  const readOnly = s.name.startsWith('.rodata');
+  const value = s.type === SHT_NOBITS ? new Uint8Array(s.size) : s.data.slice();
+  return {
+    name: s.name,
+    type: MapType.ARRAY,
+    keySize: 4,
+    valueSize: s.size,
+    maxEntries: 1,
+    flags: MapFlag.MMAPABLE | (readOnly ? MapFlag.RDONLY_PROG : 0),
+    pinning: 'none',
+    contents: [{ key: u32Key(0, elf.endian), value }],
+    frozen: readOnly,
+    section: s.name,
+    btfKeyTypeId: 0,
+    btfValueTypeId: 0,
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * parseObject: ELF bytes -> ObjectSpec (programs, maps, license), purely. The steps:
+ *   1. read the ELF container (elf-file.ts);
+ *   2. maps: BTF-defined `.maps`, legacy `maps` (bpf_elf_map / bpf_map_def), global data sections;
+ *   3. programs: split executable sections into functions, relocate, link subprograms (programs.ts);
+ *   4. iproute2 tail-call sections ("ID/KEY") fill the prog array with that id.
+ * Any inconsistency is an InputError naming the file, section, symbol and offset.
+ */
+import { InputError } from '../util/errors.js';
+import { MapType, ProgType } from '../uapi/types.js';
+import type { MapSpec, ObjectSpec } from './spec.js';
+import { readElf, type ElfFile } from './elf-file.js';
+import { parseBtf, type Btf } from './btf.js';
+import { parseBtfMaps, type PlacedMap } from './maps-btf.js';
+import { parseLegacyMaps } from './maps-legacy.js';
+import { globalDataMap, isGlobalDataSection } from './global-data.js';
+import { buildPrograms } from './programs.js';
+import { readU32, u32Key } from './bytes.js';
+
+export interface ParseObjectOptions {
+  /** File name for messages (and ObjectSpec.path). */
+  path?: string;
+  /**
+   * Program type for sections whose names follow no libbpf convention (iproute2 objects use free-form
+   * names like "cls" or "1/0"; tc loads them as classifiers). Default ProgType.UNSPEC.
+   */
+  defaultProgramType?: number;
+}
+
+/** An ObjectSpec plus facts objdump shows that engines do not need. */
+export interface ParsedObject extends ObjectSpec {
+  /** Relocations applied to code, counted by type name (R_BPF_64_64, R_BPF_64_32). */
+  relocationCounts: Record<string, number>;
+}
+
+export function parseObject(bytes: Uint8Array, opts: ParseObjectOptions = {}): ParsedObject {
+  const source = opts.path ?? '<object>';
+  const elf = readElf(bytes, { source });
+
+  const license = readLicense(elf);
+  const kernelVersion = readVersion(elf);
+
+  const btfSection = elf.sectionByName('.BTF');
+  const btfExtSection = elf.sectionByName('.BTF.ext');
+  let btf: Btf | undefined;
+  const mapsSection = elf.sectionByName('.maps');
+  if (btfSection && mapsSection) btf = parseBtf(btfSection.data, `${source}: section '.BTF'`);
+
+  // Maps, with where each definition lies (for relocations against map symbols).
+  const maps: MapSpec[] = [];
+  const placedBySection = new Map<number, PlacedMap[]>();
+  const dataBySection = new Map<number, MapSpec>();
+  const addMap = (m: MapSpec, where: string) => {
+    if (maps.some((x) => x.name === m.name)) throw new InputError(`two maps are named '${m.name}'`, where);
+    maps.push(m);
+  };
+  if (mapsSection) {
+    const placed = parseBtfMaps(elf, mapsSection, btf);
+    placedBySection.set(mapsSection.index, placed);
+    for (const p of placed) addMap(p.spec, `${source}: section '.maps'`);
+  }
+  const legacySection = elf.sectionByName('maps');
+  if (legacySection) {
+    const placed = parseLegacyMaps(elf, legacySection);
+    placedBySection.set(legacySection.index, placed);
+    for (const p of placed) addMap(p.spec, `${source}: section 'maps'`);
+  }
+  for (const s of elf.sections) {
+    if (!isGlobalDataSection(s) || s.size === 0) continue;
+    const m = globalDataMap(elf, s);
+    addMap(m, `${source}: section '${s.name}'`);
+    dataBySection.set(s.index, m);
+  }
+
+  const { programs, relocationCounts } = buildPrograms(
+    elf,
+    {
+      mapAt: (sectionIndex, offset) => placedBySection.get(sectionIndex)?.find((p) => p.offset === offset)?.spec.name,
+      dataMap: (sectionIndex) => {
+        const m = dataBySection.get(sectionIndex);
+        return m ? { name: m.name, size: m.valueSize } : undefined;
+      },
+    },
+    { license, kernelVersion, defaultProgramType: opts.defaultProgramType ?? ProgType.UNSPEC },
+  );
+
+  checkMapValues(maps, new Set(programs.map((p) => p.name)), source);
+  fillTailCallSections(elf, maps, programs);
+
+  const spec: ParsedObject = { endian: elf.endian, license, kernelVersion, programs, maps, relocationCounts };
+  if (opts.path !== undefined) spec.path = opts.path;
+  if (btfSection) spec.btf = btfSection.data.slice();
+  if (btfExtSection) spec.btfExt = btfExtSection.data.slice();
+  return spec;
+}
+
+function readLicense(elf: ElfFile): string {
+  const s = elf.sectionByName('license');
+  if (!s) return '';
+  const end = s.data.indexOf(0);
+  return new TextDecoder('utf-8').decode(end < 0 ? s.data : s.data.subarray(0, end));
+}
+
+function readVersion(elf: ElfFile): number {
+  const s = elf.sectionByName('version');
+  if (!s) return 0;
+  if (s.data.length !== 4) throw new InputError(`section 'version' must be a 4-byte u32, it has ${s.data.length} bytes`, `${elf.source}@0x${s.offset.toString(16)}`);
+  return readU32(s.data, 0, elf.endian);
+}
+
+/** Prog arrays may only name programs of this object, maps of maps only its maps. */
+function checkMapValues(maps: MapSpec[], programNames: Set<string>, source: string) {
+  const mapNames = new Set(maps.map((m) => m.name));
+  for (const m of maps) {
+    for (const e of m.contents) {
+      const v = e.value;
+      if (v instanceof Uint8Array) continue;
+      if ('program' in v && !programNames.has(v.program)) {
+        throw new InputError(`prog array '${m.name}' names '${v.program}', which is not a program (a global function in a program section)`, `${source}: map '${m.name}'`);
+      }
+      if ('map' in v && !mapNames.has(v.map)) {
+        throw new InputError(`map of maps '${m.name}' names '${v.map}', which is not a map`, `${source}: map '${m.name}'`);
+      }
+    }
+  }
+}
+
+/** iproute2's __section_tail(ID, KEY): a program in section "ID/KEY" goes into prog array ID at KEY. */
+function fillTailCallSections(elf: ElfFile, maps: MapSpec[], programs: ObjectSpec['programs']) {
+  for (const p of programs) {
+    const m = /^(\d+)\/(\d+)$/.exec(p.section);
+    if (!m) continue;
+    const id = Number(m[1]);
+    const key = Number(m[2]);
+    const array = maps.find((x) => x.legacyId === id && x.type === MapType.PROG_ARRAY);
+    if (!array) {
+      throw new InputError(
+        `tail-call section '${p.section}' names prog array id ${id}, but no bpf_elf_map prog array has that id`,
+        `${elf.source}: section '${p.section}'`,
+      );
+    }
+    if (key >= array.maxEntries) {
+      throw new InputError(`tail-call slot ${key} is beyond max_elem ${array.maxEntries} of '${array.name}'`, `${elf.source}: section '${p.section}'`);
+    }
+    array.contents.push({ key: u32Key(key, elf.endian), value: { program: p.name } });
+  }
+}
+

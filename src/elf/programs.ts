@@ -1,0 +1,303 @@
+/**
+ * Programs from the executable sections of an object: split each section into functions (by their FUNC
+ * symbols), apply the section's relocations to each function's instructions (map references, global data,
+ * bpf-to-bpf calls, callback addresses), then link each program — a global function outside `.text` —
+ * with every subprogram it reaches, fixing call offsets for the new layout. As libbpf does, the entry
+ * function comes first and subprograms follow in the order they are first reached.
+ *
+ * Relocation encodings clang uses (checked against llvm-objdump -dr):
+ *  - call (src=1) + R_BPF_64_32 against symbol S: target slot = S.value/8 + imm + 1 in S's section (a
+ *    section symbol plus an encoded offset for static functions, the function symbol with imm = -1 for
+ *    global ones). A call without relocation is pc-relative inside its own section.
+ *  - lddw + R_BPF_64_64 against a map symbol: the map (`fd` reference).
+ *  - lddw + R_BPF_64_64 against a global-data section or variable: byte offset S.value + imm (`value`).
+ *  - lddw + R_BPF_64_64 against code: a callback address (BPF_PSEUDO_FUNC), byte offset S.value + imm.
+ */
+import { InputError } from '../util/errors.js';
+import { decodeProgram } from '../isa/codec.js';
+import type { Instruction } from '../isa/instruction.js';
+import {
+  BPF_CALL,
+  BPF_JMP,
+  BPF_PSEUDO_CALL,
+  BPF_PSEUDO_FUNC,
+  BPF_PSEUDO_MAP_FD,
+  BPF_PSEUDO_MAP_VALUE,
+  OP_LDDW,
+} from '../isa/opcodes.js';
+import type { MapReference, ProgramSpec } from './spec.js';
+import {
+  R_BPF_64_32,
+  R_BPF_64_64,
+  R_BPF_64_ABS32,
+  R_BPF_64_ABS64,
+  R_BPF_64_NODYLD32,
+  R_BPF_NONE,
+  SHF_EXECINSTR,
+  SHN_UNDEF,
+  STB_LOCAL,
+  STT_FUNC,
+  STT_SECTION,
+  relocationTypeName,
+  type ElfFile,
+  type ElfRelocation,
+  type ElfSection,
+} from './elf-file.js';
+import { sectionType } from './section-types.js';
+
+const OP_CALL = BPF_JMP | BPF_CALL;
+
+/** What the program builder needs to know about maps: which map lies at a place in which section. */
+export interface MapResolver {
+  /** The map defined at byte `offset` of section `sectionIndex` (`.maps`/`maps`), if any. */
+  mapAt(sectionIndex: number, offset: number): string | undefined;
+  /** The global-data map backed by section `sectionIndex`, if it is one. */
+  dataMap(sectionIndex: number): { name: string; size: number } | undefined;
+}
+
+interface CallSite {
+  /** Slot index inside the function. */
+  pc: number;
+  kind: 'call' | 'func';
+  /** Target: section index and slot inside that section. */
+  section: number;
+  slot: number;
+}
+
+interface Func {
+  name: string;
+  section: ElfSection;
+  /** First slot in the section, and number of slots. */
+  start: number;
+  slots: number;
+  global: boolean;
+  insns: Instruction[];
+  calls: CallSite[];
+  mapRefs: MapReference[];
+}
+
+export interface BuildOptions {
+  license: string;
+  kernelVersion: number;
+  defaultProgramType: number;
+}
+
+export interface ProgramsResult {
+  programs: ProgramSpec[];
+  /** Relocations applied, by R_BPF_* name (objdump's summary). */
+  relocationCounts: Record<string, number>;
+}
+
+export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOptions): ProgramsResult {
+  const counts: Record<string, number> = {};
+  const funcs: Func[] = [];
+  const execSections = elf.sections.filter((s) => (s.flags & SHF_EXECINSTR) !== 0 && s.size > 0);
+  for (const section of execSections) funcs.push(...splitFunctions(elf, section, maps, counts));
+
+  const funcAt = new Map<string, Func>();
+  for (const f of funcs) funcAt.set(`${f.section.index}:${f.start}`, f);
+  const targetOf = (from: Func, c: CallSite): Func => {
+    const f = funcAt.get(`${c.section}:${c.slot}`);
+    if (!f) {
+      const sec = elf.sections[c.section]!;
+      throw new InputError(
+        `${c.kind === 'call' ? 'call' : 'callback address'} targets slot ${c.slot} of section '${sec.name}', which is not the start of a function`,
+        `${elf.source}: section '${from.section.name}', function '${from.name}', pc ${c.pc}`,
+      );
+    }
+    return f;
+  };
+
+  const programs: ProgramSpec[] = [];
+  for (const entry of funcs) {
+    if (!entry.global || entry.section.name === '.text') continue;
+    // Reach every subprogram, breadth first, entry first.
+    const order: Func[] = [entry];
+    const placed = new Map<Func, number>([[entry, 0]]);
+    let total = entry.slots;
+    for (let i = 0; i < order.length; i++) {
+      for (const c of order[i]!.calls) {
+        const t = targetOf(order[i]!, c);
+        if (!placed.has(t)) {
+          placed.set(t, total);
+          total += t.slots;
+          order.push(t);
+        }
+      }
+    }
+    const insns: Instruction[] = [];
+    const mapRefs: MapReference[] = [];
+    for (const f of order) {
+      const base = placed.get(f)!;
+      const byPc = new Map<number, Instruction>();
+      for (const insn of f.insns) {
+        const copy = { ...insn, pc: base + insn.pc };
+        byPc.set(insn.pc, copy);
+        insns.push(copy);
+      }
+      for (const c of f.calls) {
+        const insn = byPc.get(c.pc)!;
+        insn.imm = placed.get(targetOf(f, c))! - (base + c.pc + 1);
+        if (c.kind === 'func') insn.imm2 = 0;
+      }
+      for (const r of f.mapRefs) mapRefs.push({ ...r, pc: base + r.pc });
+    }
+    const st = sectionType(entry.section.name);
+    const spec: ProgramSpec = {
+      name: entry.name,
+      section: entry.section.name,
+      type: st ? st.type : opts.defaultProgramType,
+      insns,
+      mapRefs,
+      license: opts.license,
+      kernelVersion: opts.kernelVersion,
+    };
+    if (st?.attachType !== undefined) spec.attachType = st.attachType;
+    programs.push(spec);
+  }
+  return { programs, relocationCounts: counts };
+}
+
+/** Decode one executable section into its functions and resolve its relocations. */
+function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, counts: Record<string, number>): Func[] {
+  const secWhere = `${elf.source}: section '${section.name}'`;
+  if (section.size % 8 !== 0) throw new InputError(`code size ${section.size} is not a multiple of 8`, secWhere);
+  const sectionSlots = section.size / 8;
+  const syms = elf.symbols
+    .filter((s) => s.section === section.index && s.type === STT_FUNC)
+    .sort((a, b) => a.value - b.value);
+  const ranges: { name: string; start: number; slots: number; global: boolean }[] = [];
+  if (syms.length === 0) {
+    // Hand-written objects may have no function symbols: the whole section is one program.
+    ranges.push({ name: section.name, start: 0, slots: sectionSlots, global: true });
+  }
+  syms.forEach((s, i) => {
+    const where = `${secWhere}, symbol '${s.name}'`;
+    if (s.value % 8 !== 0) throw new InputError(`function starts at byte ${s.value}, not on an instruction boundary`, where);
+    const next = syms[i + 1];
+    const size = s.size > 0 ? s.size : (next ? next.value : section.size) - s.value;
+    if (size % 8 !== 0 || size <= 0 || s.value + size > section.size) {
+      throw new InputError(`function range ${s.value}+${size} does not fit the section (${section.size} bytes)`, where);
+    }
+    const prev = ranges[ranges.length - 1];
+    if (prev && prev.start + prev.slots > s.value / 8) {
+      throw new InputError(`function overlaps '${prev.name}'`, where);
+    }
+    ranges.push({ name: s.name, start: s.value / 8, slots: size / 8, global: s.bind !== STB_LOCAL });
+  });
+
+  const funcs: Func[] = ranges.map((r) => ({
+    ...r,
+    section,
+    insns: decodeProgram(section.data.subarray(r.start * 8, (r.start + r.slots) * 8), {
+      endian: elf.endian,
+      source: `${elf.source}: section '${section.name}', function '${r.name}'`,
+    }),
+    calls: [],
+    mapRefs: [],
+  }));
+  const funcOfSlot = (slot: number) => funcs.find((f) => slot >= f.start && slot < f.start + f.slots);
+
+  const relocated = new Set<Instruction>();
+  for (const r of elf.relocationsFor(section.index)) {
+    const name = relocationTypeName(r.type);
+    if (r.type === R_BPF_NONE || r.type === R_BPF_64_NODYLD32) continue;
+    const where = `${secWhere}+0x${r.offset.toString(16)} (symbol '${r.symbol.name}')`;
+    if (r.offset % 8 !== 0) throw new InputError(`${name} relocation is not on an instruction boundary`, where);
+    const f = funcOfSlot(r.offset / 8);
+    if (!f) throw new InputError(`${name} relocation lies outside every function`, where);
+    const pc = r.offset / 8 - f.start;
+    const insn = f.insns.find((i) => i.pc === pc);
+    if (!insn) throw new InputError(`${name} relocation points into the middle of an lddw`, where);
+    applyRelocation(elf, f, insn, r, maps, `${where}, function '${f.name}' pc ${pc}`);
+    relocated.add(insn);
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+
+  // Calls and callback addresses without relocations are pc-relative within the section.
+  for (const f of funcs) {
+    for (const insn of f.insns) {
+      if (relocated.has(insn)) continue;
+      const where = `${secWhere}, function '${f.name}' pc ${insn.pc}`;
+      if (insn.code === OP_CALL && insn.src === BPF_PSEUDO_CALL) {
+        f.calls.push({ pc: insn.pc, kind: 'call', section: section.index, slot: f.start + insn.pc + 1 + insn.imm });
+      } else if (insn.code === OP_LDDW && insn.src === BPF_PSEUDO_FUNC) {
+        f.calls.push({ pc: insn.pc, kind: 'func', section: section.index, slot: f.start + insn.pc + 1 + insn.imm });
+      } else if (insn.code === OP_LDDW && (insn.src === BPF_PSEUDO_MAP_FD || insn.src === BPF_PSEUDO_MAP_VALUE)) {
+        throw new InputError(`lddw refers to a map (src ${insn.src}) but has no relocation naming it`, where);
+      }
+    }
+  }
+  return funcs;
+}
+
+function applyRelocation(elf: ElfFile, f: Func, insn: Instruction, r: ElfRelocation, maps: MapResolver, where: string) {
+  const sym = r.symbol;
+  const name = relocationTypeName(r.type);
+  if (sym.section === SHN_UNDEF) {
+    throw new InputError(`${name} against undefined symbol '${sym.name}' (extern kconfig/ksym/kfunc symbols are not supported)`, where);
+  }
+  const target = elf.sections[sym.section];
+  switch (r.type) {
+    case R_BPF_64_64: {
+      if (insn.code !== OP_LDDW) {
+        throw new InputError(`${name} relocation on opcode 0x${insn.code.toString(16)}, expected lddw (0x18)`, where);
+      }
+      if (!target) throw new InputError(`${name} against symbol in section ${sym.section}, which does not exist`, where);
+      const addend = insn.imm + r.addend;
+      const mapOffset = sym.value + (sym.type === STT_SECTION ? addend : 0);
+      const map = maps.mapAt(target.index, mapOffset);
+      if (map !== undefined) {
+        setLddw(insn, BPF_PSEUDO_MAP_FD, 0);
+        f.mapRefs.push({ pc: insn.pc, map, kind: 'fd', offset: 0 });
+        return;
+      }
+      const data = maps.dataMap(target.index);
+      if (data) {
+        const offset = sym.value + addend;
+        if (offset < 0 || offset > data.size) {
+          throw new InputError(`offset ${offset} is outside global data section '${target.name}' (${data.size} bytes)`, where);
+        }
+        setLddw(insn, BPF_PSEUDO_MAP_VALUE, offset);
+        f.mapRefs.push({ pc: insn.pc, map: data.name, kind: 'value', offset });
+        return;
+      }
+      if ((target.flags & SHF_EXECINSTR) !== 0) {
+        const byte = sym.value + addend;
+        if (byte % 8 !== 0) throw new InputError(`callback address ${byte} in '${target.name}' is not on an instruction boundary`, where);
+        insn.src = BPF_PSEUDO_FUNC;
+        f.calls.push({ pc: insn.pc, kind: 'func', section: target.index, slot: byte / 8 });
+        return;
+      }
+      throw new InputError(
+        `${name} against '${sym.name}' in section '${target.name}', which holds no map, global data or code`,
+        where,
+      );
+    }
+    case R_BPF_64_32: {
+      if (insn.code !== OP_CALL) {
+        throw new InputError(`${name} relocation on opcode 0x${insn.code.toString(16)}, expected a call (0x85)`, where);
+      }
+      if (insn.src !== BPF_PSEUDO_CALL) {
+        throw new InputError(`${name} relocation on a call with src ${insn.src} (expected a bpf-to-bpf call, src 1)`, where);
+      }
+      if (!target || (target.flags & SHF_EXECINSTR) === 0) {
+        throw new InputError(`call target '${sym.name}' is not in an executable section`, where);
+      }
+      if (sym.value % 8 !== 0) throw new InputError(`call target '${sym.name}' is not on an instruction boundary`, where);
+      f.calls.push({ pc: insn.pc, kind: 'call', section: target.index, slot: sym.value / 8 + insn.imm + 1 });
+      return;
+    }
+    case R_BPF_64_ABS64:
+    case R_BPF_64_ABS32:
+      throw new InputError(`${name} relocation in code is not supported (it belongs in data sections)`, where);
+    default:
+      throw new InputError(`unknown relocation type ${r.type}`, where);
+  }
+}
+
+function setLddw(insn: Instruction, src: number, offset: number) {
+  insn.src = src;
+  insn.imm = 0;
+  insn.imm2 = offset;
+}
