@@ -47,3 +47,11 @@ test('PacketSocket with a classic BPF filter only sees the matching port', async
   assert.ok(r.packets.length >= 5, `saw ${r.packets.length}`);
   assert.deepEqual([...new Set(r.packets.map((p) => p.dport))], [9999]);
 });
+
+test('PacketSocket with an eBPF SOCKET_FILTER (SO_ATTACH_BPF) only sees the matching port', async (t) => {
+  if (!needs(t, { root: true, tools: ['ip'] })) return;
+  const r = await capture('pbpf', 'bpf');
+  assert.ok(r.packets.length >= 5, `saw ${r.packets.length}`);
+  assert.deepEqual([...new Set(r.packets.map((p) => p.dport))], [9999]);
+  assert.deepEqual([...new Set(r.packets.map((p) => p.proto))], [17]);
+});

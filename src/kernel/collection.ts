@@ -1,0 +1,272 @@
+/**
+ * loadKernelCollection: an ObjectSpec into the kernel. Order matters:
+ *  1. BTF (optional: maps name their key/value types with it; a refusal just drops the type info);
+ *  2. maps — inner-map templates first, pinned maps reused when compatible, initial contents written,
+ *     .rodata frozen so the verifier can treat it as constant;
+ *  3. programs — each lddw that names a map gets the map's fd (PSEUDO_MAP_FD) or fd + offset
+ *     (PSEUDO_MAP_VALUE), then BPF_PROG_LOAD;
+ *  4. prog-array slots (`.values` naming programs), now that the programs have fds.
+ * Any failure closes what was created so far. close() closes everything, detaching links it made.
+ */
+import os from 'node:os';
+import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
+import type { Collection } from '../engine/types.js';
+import type { LoadOptions } from '../engine/load.js';
+import { BpfkitError, EnvironmentError } from '../util/errors.js';
+import { encodeProgram } from '../isa/codec.js';
+import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, OP_LDDW } from '../isa/opcodes.js';
+import { MapType, ProgType } from '../uapi/types.js';
+import { loadBtf, closeBtf } from './btf-load.js';
+import { createMap } from './map-ops.js';
+import { KernelMap } from './kernel-map.js';
+import { KernelProgram } from './kernel-program.js';
+import { loadProgram } from './prog-load.js';
+import { getPinned, mapInfo, pinObject, closeFd } from './objects.js';
+import { attachTcx, attachXdp, type KernelLink } from './links.js';
+import { interfaceIndex } from './libc.js';
+import { track, untrack } from './lifecycle.js';
+
+export const DEFAULT_PIN_PATH = '/sys/fs/bpf/bpfkit';
+
+export interface KernelLoadOptions extends Partial<LoadOptions> {
+  /** Load only these programs (default: all). */
+  programs?: string[];
+}
+
+export class KernelCollection implements Collection {
+  readonly engine = 'kernel' as const;
+  readonly programs = new Map<string, KernelProgram>();
+  readonly maps = new Map<string, KernelMap>();
+  readonly links: KernelLink[] = [];
+  /** BTF object fd, or -1 when the object has none or the kernel refused it. */
+  btfFd = -1;
+  /** Why the kernel refused the object's BTF, when it did (the collection loaded without it). */
+  btfError: string | undefined;
+  private closed = false;
+
+  constructor(readonly spec: ObjectSpec) {
+    track(this);
+  }
+
+  program(name: string): KernelProgram {
+    const p = this.programs.get(name);
+    if (!p) throw new BpfkitError(`no program named '${name}' (have: ${[...this.programs.keys()].join(', ') || 'none'})`);
+    return p;
+  }
+
+  map(name: string): KernelMap {
+    const m = this.maps.get(name);
+    if (!m) throw new BpfkitError(`no map named '${name}' (have: ${[...this.maps.keys()].join(', ') || 'none'})`);
+    return m;
+  }
+
+  /** Attach a SCHED_CLS program to tcx ingress/egress of an interface; detached on close() unless pinned. */
+  attachTc(program: string, ifname: string, direction: 'ingress' | 'egress' = 'ingress'): KernelLink {
+    const link = attachTcx(this.program(program).fd, interfaceIndex(ifname), direction);
+    this.links.push(link);
+    return link;
+  }
+
+  /** Attach an XDP program to an interface through a link. */
+  attachXdp(program: string, ifname: string, flags = 0): KernelLink {
+    const link = attachXdp(this.program(program).fd, interfaceIndex(ifname), flags);
+    this.links.push(link);
+    return link;
+  }
+
+  /** Pin every program and map under `dir` (bpffs): dir/<program>, dir/<map>. */
+  pinAll(dir: string): string[] {
+    const pinned: string[] = [];
+    for (const [name, p] of this.programs) {
+      pinObject(p.fd, `${dir}/${name}`);
+      pinned.push(`${dir}/${name}`);
+    }
+    for (const [name, m] of this.maps) {
+      const path = `${dir}/${pinName(name)}`;
+      if (this.programs.has(pinName(name))) continue;
+      pinObject(m.fd, path);
+      pinned.push(path);
+    }
+    return pinned;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    untrack(this);
+    for (const l of this.links.splice(0)) l.close();
+    for (const p of this.programs.values()) p.close();
+    for (const m of this.maps.values()) m.close();
+    if (this.btfFd >= 0) closeBtf(this.btfFd);
+    this.btfFd = -1;
+  }
+}
+
+/** bpffs file names: a map called ".rodata" pins as "rodata" (no hidden files). */
+function pinName(name: string): string {
+  return name.replace(/^\.+/, '').replace(/\//g, '_') || 'map';
+}
+
+export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions = {}): KernelCollection {
+  const coll = new KernelCollection(spec);
+  try {
+    loadInto(coll, spec, opts);
+    return coll;
+  } catch (err) {
+    coll.close();
+    throw err;
+  }
+}
+
+function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOptions): void {
+  if (spec.btf && spec.btf.length > 0) {
+    const r = loadBtf(spec.btf);
+    if (r.fd >= 0) coll.btfFd = r.fd;
+    else coll.btfError = r.error?.log.trim().split('\n').pop() ?? 'refused';
+  }
+
+  for (const m of spec.maps) {
+    if (coll.maps.has(m.name)) throw new BpfkitError(`two maps are named '${m.name}'`);
+    coll.maps.set(m.name, createSpecMap(coll, m, opts.pinPath ?? DEFAULT_PIN_PATH));
+  }
+
+  const wanted = opts.programs ? new Set(opts.programs) : undefined;
+  const hostEndian = os.endianness() === 'LE' ? 'little' : 'big';
+  for (const p of spec.programs) {
+    if (wanted && !wanted.has(p.name)) continue;
+    if (coll.programs.has(p.name)) throw new BpfkitError(`two programs are named '${p.name}'`);
+    if (p.type === ProgType.UNSPEC) {
+      throw new EnvironmentError(`program '${p.name}' in section '${p.section}': unknown program type (name the section like libbpf: socket, tc, xdp, ...)`);
+    }
+    const insns = encodeProgram(patchMapRefs(p, coll), hostEndian);
+    const loaded = loadProgram({
+      name: p.name,
+      type: p.type,
+      insns,
+      license: p.license || spec.license || 'GPL',
+      kernelVersion: p.kernelVersion || spec.kernelVersion,
+      ...(p.attachType !== undefined ? { expectedAttachType: p.attachType } : {}),
+      ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+    });
+    coll.programs.set(p.name, new KernelProgram(loaded.fd, p.name, p.type, loaded.log));
+  }
+  if (wanted) {
+    for (const n of wanted) if (!coll.programs.has(n)) throw new BpfkitError(`no program named '${n}' in ${spec.path ?? 'the object'}`);
+  }
+
+  // Prog-array slots name programs: fill them now that programs have fds.
+  for (const m of spec.maps) {
+    const map = coll.maps.get(m.name)!;
+    for (const e of m.contents) {
+      if (e.value instanceof Uint8Array || !('program' in e.value)) continue;
+      const prog = coll.programs.get(e.value.program);
+      if (!prog) {
+        if (wanted) continue; // not loaded on purpose
+        throw new BpfkitError(`map '${m.name}' names program '${e.value.program}', which the object does not have`);
+      }
+      map.update(e.key, u32(prog.fd));
+    }
+  }
+}
+
+const u32 = (n: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+};
+
+function isMapOfMaps(type: number): boolean {
+  return type === MapType.ARRAY_OF_MAPS || type === MapType.HASH_OF_MAPS;
+}
+
+function sameShape(fd: number, m: MapSpec): string | undefined {
+  const info = mapInfo(fd);
+  const diffs: string[] = [];
+  if (info.type !== m.type) diffs.push(`type ${info.type} != ${m.type}`);
+  if (info.keySize !== m.keySize) diffs.push(`key size ${info.keySize} != ${m.keySize}`);
+  if (info.valueSize !== m.valueSize) diffs.push(`value size ${info.valueSize} != ${m.valueSize}`);
+  if (info.maxEntries !== m.maxEntries) diffs.push(`max entries ${info.maxEntries} != ${m.maxEntries}`);
+  return diffs.length ? diffs.join(', ') : undefined;
+}
+
+function createSpecMap(coll: KernelCollection, m: MapSpec, pinPath: string): KernelMap {
+  const info = { name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags };
+  const pinPathOf = m.pinning !== 'none' ? `${pinPath}/${pinName(m.name)}` : undefined;
+  if (pinPathOf) {
+    const fd = getPinned(pinPathOf);
+    if (fd !== undefined) {
+      const diff = sameShape(fd, m);
+      if (diff) {
+        closeFd(fd);
+        throw new EnvironmentError(`map pinned at ${pinPathOf} does not match '${m.name}' (${diff}); remove the pin to recreate it`);
+      }
+      return new KernelMap(fd, info); // reused as is: its contents belong to whoever pinned it
+    }
+  }
+  let innerFd = 0;
+  if (isMapOfMaps(m.type)) {
+    if (!m.innerMap) throw new BpfkitError(`map '${m.name}' is a map of maps without an inner map template`);
+    const t = m.innerMap;
+    innerFd = createMap({ name: `${t.name || m.name}.inner`, type: t.type, keySize: t.keySize, valueSize: t.valueSize, maxEntries: t.maxEntries, flags: t.flags });
+  }
+  let fd: number;
+  try {
+    fd = createMap({
+      name: m.name,
+      type: m.type,
+      keySize: m.keySize,
+      valueSize: m.valueSize,
+      maxEntries: m.maxEntries,
+      flags: m.flags,
+      innerMapFd: innerFd,
+      ...(coll.btfFd >= 0 ? { btfFd: coll.btfFd, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId } : {}),
+    });
+  } finally {
+    if (innerFd > 0) closeFd(innerFd); // the outer map keeps what it needs of the template
+  }
+  const map = new KernelMap(fd, info);
+  try {
+    for (const e of m.contents) {
+      if (e.value instanceof Uint8Array) {
+        map.update(e.key, e.value);
+      } else if ('map' in e.value) {
+        const inner = coll.maps.get(e.value.map);
+        if (!inner) throw new BpfkitError(`map '${m.name}' names map '${e.value.map}', which is not defined before it`);
+        map.update(e.key, u32(inner.fd));
+      }
+    }
+    if (m.frozen) map.freeze();
+    if (pinPathOf) pinObject(fd, pinPathOf);
+  } catch (err) {
+    map.close();
+    throw err;
+  }
+  return map;
+}
+
+/** Copy a program's instructions with every map reference pointing at the loaded map. */
+function patchMapRefs(p: ProgramSpec, coll: KernelCollection) {
+  const insns = p.insns.map((i) => ({ ...i }));
+  if (p.mapRefs.length === 0) return insns;
+  const byPc = new Map<number, number>();
+  insns.forEach((i, idx) => byPc.set(i.pc, idx));
+  for (const ref of p.mapRefs) {
+    const idx = byPc.get(ref.pc);
+    const insn = idx === undefined ? undefined : insns[idx];
+    if (!insn || insn.code !== OP_LDDW) {
+      throw new BpfkitError(`program '${p.name}': map reference to '${ref.map}' at pc ${ref.pc} is not on an lddw`);
+    }
+    const map = coll.maps.get(ref.map);
+    if (!map) throw new BpfkitError(`program '${p.name}' uses map '${ref.map}', which the object does not define`);
+    insn.imm = map.fd;
+    if (ref.kind === 'fd') {
+      insn.src = BPF_PSEUDO_MAP_FD;
+      insn.imm2 = 0;
+    } else {
+      insn.src = BPF_PSEUDO_MAP_VALUE;
+      insn.imm2 = ref.offset;
+    }
+  }
+  return insns;
+}
+

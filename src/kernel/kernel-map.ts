@@ -1,0 +1,309 @@
+/**
+ * A map in the kernel, with the same BpfMap face as the VM's maps. Each map keeps native scratch
+ * buffers (attr, key, value, next key) so a lookup or update costs one copy in, one syscall and one copy
+ * out, without allocating native memory per call.
+ *
+ * Per-CPU maps: `lookup` returns the bpf(2) buffer (one value per possible CPU, each padded to 8 bytes),
+ * `lookupPerCpu` splits it; `update` takes one value (copied to every CPU) or the whole buffer — the same
+ * rules as the VM's maps.
+ */
+import type { BpfMap } from '../engine/types.js';
+import { MapError } from '../engine/errors.js';
+import { UpdateFlag } from '../uapi/types.js';
+import { NativeBuffer, errnoName } from './libc.js';
+import { BATCH_ATTR_SIZE, ELEM_ATTR_SIZE, freezeMap, isPerCpu, isQueueLike } from './map-ops.js';
+import { Cmd, bpfRaw, closeFd, mapError } from './bpf-syscall.js';
+import { possibleCpus } from './cpus.js';
+import { track, untrack } from './lifecycle.js';
+
+export interface KernelMapInfo {
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+}
+
+const roundUp8 = (n: number) => (n + 7) & ~7;
+
+export class KernelMap implements BpfMap {
+  readonly name: string;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  readonly cpus: number;
+  /** Bytes of a value in bpf(2) buffers: valueSize, or 8-byte-padded values times the CPU count. */
+  readonly bufferValueSize: number;
+  private _fd: number;
+  // Separate attrs: the kernel wants every byte past a command's last field zero.
+  private readonly attr = new NativeBuffer(ELEM_ATTR_SIZE);
+  private readonly batchAttr = new NativeBuffer(BATCH_ATTR_SIZE);
+  private readonly key: NativeBuffer;
+  private readonly nextKeyBuf: NativeBuffer;
+  private readonly value: NativeBuffer;
+
+  constructor(fd: number, info: KernelMapInfo) {
+    this._fd = fd;
+    this.name = info.name;
+    this.type = info.type;
+    this.keySize = info.keySize;
+    this.valueSize = info.valueSize;
+    this.maxEntries = info.maxEntries;
+    this.flags = info.flags;
+    this.cpus = isPerCpu(info.type) ? possibleCpus() : 1;
+    this.bufferValueSize = isPerCpu(info.type) ? roundUp8(info.valueSize) * this.cpus : info.valueSize;
+    this.key = new NativeBuffer(Math.max(8, info.keySize));
+    this.nextKeyBuf = new NativeBuffer(Math.max(8, info.keySize));
+    this.value = new NativeBuffer(Math.max(8, this.bufferValueSize));
+    track(this);
+  }
+
+  get fd(): number {
+    if (this._fd < 0) throw new MapError('EBADF', this.name, 'use', 'the map is closed');
+    return this._fd;
+  }
+
+  get closed(): boolean {
+    return this._fd < 0;
+  }
+
+  // ---- element operations ----
+
+  private elem(cmd: number, key: NativeBuffer | undefined, value: NativeBuffer | undefined, flags: number): number {
+    const a = this.attr;
+    const v = a.view;
+    v.setBigUint64(0, 0n, true);
+    v.setUint32(0, this.fd, true);
+    v.setBigUint64(8, key ? key.address : 0n, true);
+    v.setBigUint64(16, value ? value.address : 0n, true);
+    v.setBigUint64(24, BigInt(flags >>> 0), true);
+    return bpfRaw(cmd, a);
+  }
+
+  private setKey(key: Uint8Array, op: string): void {
+    if (key.length !== this.keySize) throw new MapError('EINVAL', this.name, op, `key is ${key.length} bytes, the map's keys are ${this.keySize}`);
+    this.key.bytes.set(key);
+  }
+
+  lookup(key: Uint8Array): Uint8Array | undefined {
+    this.setKey(key, 'lookup');
+    const r = this.elem(Cmd.MAP_LOOKUP_ELEM, this.key, this.value, 0);
+    if (r < 0) {
+      if (errnoName(-r) === 'ENOENT') return undefined;
+      throw mapError(-r, this.name, 'lookup');
+    }
+    return this.value.bytes.slice(0, this.bufferValueSize);
+  }
+
+  lookupPerCpu(key: Uint8Array): Uint8Array[] | undefined {
+    const buf = this.lookup(key);
+    if (!buf) return undefined;
+    if (this.cpus === 1 && !isPerCpu(this.type)) return [buf];
+    const stride = roundUp8(this.valueSize);
+    const out: Uint8Array[] = [];
+    for (let c = 0; c < this.cpus; c++) out.push(buf.slice(c * stride, c * stride + this.valueSize));
+    return out;
+  }
+
+  update(key: Uint8Array, value: Uint8Array, flags: number = UpdateFlag.ANY): void {
+    this.setKey(key, 'update');
+    if (isPerCpu(this.type) && value.length === this.valueSize && value.length !== this.bufferValueSize) {
+      return this.updatePerCpu(key, Array<Uint8Array>(this.cpus).fill(value), flags);
+    }
+    if (value.length !== this.bufferValueSize) {
+      throw new MapError('EINVAL', this.name, 'update', `value is ${value.length} bytes, the map's values are ${this.bufferValueSize}`);
+    }
+    this.value.bytes.set(value);
+    const r = this.elem(Cmd.MAP_UPDATE_ELEM, this.key, this.value, flags);
+    if (r < 0) throw mapError(-r, this.name, 'update');
+  }
+
+  updatePerCpu(key: Uint8Array, values: Uint8Array[], flags: number = UpdateFlag.ANY): void {
+    if (!isPerCpu(this.type)) {
+      if (values.length !== 1) throw new MapError('EINVAL', this.name, 'update', 'not a per-CPU map');
+      return this.update(key, values[0]!, flags);
+    }
+    if (values.length !== this.cpus) throw new MapError('EINVAL', this.name, 'update', `wants ${this.cpus} values (one per CPU), got ${values.length}`);
+    const stride = roundUp8(this.valueSize);
+    const buf = new Uint8Array(this.bufferValueSize);
+    values.forEach((v, c) => {
+      if (v.length !== this.valueSize) throw new MapError('EINVAL', this.name, 'update', `value is ${v.length} bytes, the map's values are ${this.valueSize}`);
+      buf.set(v, c * stride);
+    });
+    this.update(key, buf, flags);
+  }
+
+  delete(key: Uint8Array): boolean {
+    this.setKey(key, 'delete');
+    const r = this.elem(Cmd.MAP_DELETE_ELEM, this.key, undefined, 0);
+    if (r < 0) {
+      if (errnoName(-r) === 'ENOENT') return false;
+      throw mapError(-r, this.name, 'delete');
+    }
+    return true;
+  }
+
+  /** BPF_MAP_GET_NEXT_KEY: the key after `key` (the first when undefined); undefined at the end. */
+  nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+    if (key) this.setKey(key, 'next key');
+    const r = this.elem(Cmd.MAP_GET_NEXT_KEY, key ? this.key : undefined, this.nextKeyBuf, 0);
+    if (r < 0) {
+      if (errnoName(-r) === 'ENOENT') return undefined;
+      throw mapError(-r, this.name, 'next key');
+    }
+    return this.nextKeyBuf.bytes.slice(0, this.keySize);
+  }
+
+  *keys(): IterableIterator<Uint8Array> {
+    let k = this.nextKey(undefined);
+    while (k) {
+      yield k;
+      k = this.nextKey(k);
+    }
+  }
+
+  *entries(): IterableIterator<[Uint8Array, Uint8Array]> {
+    for (const k of this.keys()) {
+      const v = this.lookup(k);
+      if (v) yield [k, v];
+    }
+  }
+
+  // ---- queue / stack ----
+
+  push(value: Uint8Array, flags: number = UpdateFlag.ANY): void {
+    if (value.length !== this.valueSize) throw new MapError('EINVAL', this.name, 'push', `value is ${value.length} bytes, the map's values are ${this.valueSize}`);
+    this.value.bytes.set(value);
+    const r = this.elem(Cmd.MAP_UPDATE_ELEM, undefined, this.value, flags);
+    if (r < 0) throw mapError(-r, this.name, 'push');
+  }
+
+  pop(): Uint8Array | undefined {
+    return this.take(Cmd.MAP_LOOKUP_AND_DELETE_ELEM, 'pop');
+  }
+
+  peek(): Uint8Array | undefined {
+    return this.take(Cmd.MAP_LOOKUP_ELEM, 'peek');
+  }
+
+  private take(cmd: number, op: string): Uint8Array | undefined {
+    if (!isQueueLike(this.type)) throw new MapError('EINVAL', this.name, op, 'only queue and stack maps have no keys');
+    const r = this.elem(cmd, undefined, this.value, 0);
+    if (r < 0) {
+      if (errnoName(-r) === 'ENOENT') return undefined;
+      throw mapError(-r, this.name, op);
+    }
+    return this.value.bytes.slice(0, this.valueSize);
+  }
+
+  // ---- batch operations (BPF_MAP_*_BATCH, kernel 5.6+; hash and array maps) ----
+
+  /** Every entry through BPF_MAP_LOOKUP_BATCH, `chunk` entries a syscall. */
+  lookupBatch(chunk = 256): [Uint8Array, Uint8Array][] {
+    const out: [Uint8Array, Uint8Array][] = [];
+    const tokenSize = Math.max(8, this.keySize);
+    const inTok = new NativeBuffer(tokenSize);
+    const outTok = new NativeBuffer(tokenSize);
+    const keys = new NativeBuffer(chunk * this.keySize);
+    const values = new NativeBuffer(chunk * this.bufferValueSize);
+    try {
+      let first = true;
+      for (;;) {
+        const a = this.batchAttr;
+        a.bytes.fill(0);
+        const v = a.view;
+        v.setBigUint64(0, first ? 0n : inTok.address, true);
+        v.setBigUint64(8, outTok.address, true);
+        v.setBigUint64(16, keys.address, true);
+        v.setBigUint64(24, values.address, true);
+        v.setUint32(32, chunk, true);
+        v.setUint32(36, this.fd, true);
+        const r = bpfRaw(Cmd.MAP_LOOKUP_BATCH, a);
+        const done = r < 0 && errnoName(-r) === 'ENOENT';
+        if (r < 0 && !done) throw mapError(-r, this.name, 'lookup batch');
+        const count = v.getUint32(32, true);
+        for (let i = 0; i < count; i++) {
+          out.push([
+            keys.bytes.slice(i * this.keySize, (i + 1) * this.keySize),
+            values.bytes.slice(i * this.bufferValueSize, (i + 1) * this.bufferValueSize),
+          ]);
+        }
+        if (done) return out;
+        inTok.bytes.set(outTok.bytes);
+        first = false;
+      }
+    } finally {
+      inTok.free();
+      outTok.free();
+      keys.free();
+      values.free();
+    }
+  }
+
+  /** BPF_MAP_UPDATE_BATCH: keys and values laid end to end; returns how many were written. */
+  updateBatch(keys: Uint8Array[], values: Uint8Array[], flags: number = UpdateFlag.ANY): number {
+    if (keys.length !== values.length) throw new MapError('EINVAL', this.name, 'update batch', `${keys.length} keys but ${values.length} values`);
+    const kb = new NativeBuffer(keys.length * this.keySize);
+    const vb = new NativeBuffer(values.length * this.bufferValueSize);
+    try {
+      keys.forEach((k, i) => {
+        if (k.length !== this.keySize) throw new MapError('EINVAL', this.name, 'update batch', `key ${i} is ${k.length} bytes`);
+        kb.bytes.set(k, i * this.keySize);
+      });
+      values.forEach((x, i) => {
+        if (x.length !== this.bufferValueSize) throw new MapError('EINVAL', this.name, 'update batch', `value ${i} is ${x.length} bytes`);
+        vb.bytes.set(x, i * this.bufferValueSize);
+      });
+      return this.batch(Cmd.MAP_UPDATE_BATCH, kb, vb, keys.length, flags, 'update batch');
+    } finally {
+      kb.free();
+      vb.free();
+    }
+  }
+
+  /** BPF_MAP_DELETE_BATCH; returns how many were deleted (stops at the first missing key: ENOENT). */
+  deleteBatch(keys: Uint8Array[]): number {
+    const kb = new NativeBuffer(keys.length * this.keySize);
+    try {
+      keys.forEach((k, i) => kb.bytes.set(k, i * this.keySize));
+      return this.batch(Cmd.MAP_DELETE_BATCH, kb, undefined, keys.length, 0, 'delete batch');
+    } finally {
+      kb.free();
+    }
+  }
+
+  private batch(cmd: number, keys: NativeBuffer, values: NativeBuffer | undefined, count: number, flags: number, op: string): number {
+    if (count === 0) return 0;
+    const a = this.batchAttr;
+    a.bytes.fill(0);
+    const v = a.view;
+    v.setBigUint64(16, keys.address, true);
+    v.setBigUint64(24, values ? values.address : 0n, true);
+    v.setUint32(32, count, true);
+    v.setUint32(36, this.fd, true);
+    v.setBigUint64(40, BigInt(flags >>> 0), true);
+    const r = bpfRaw(cmd, a);
+    if (r < 0) throw mapError(-r, this.name, op);
+    return v.getUint32(32, true);
+  }
+
+  /** Read-only for userspace from now on (BPF_MAP_FREEZE). */
+  freeze(): void {
+    freezeMap(this.fd, this.name);
+  }
+
+  close(): void {
+    if (this._fd < 0) return;
+    closeFd(this._fd);
+    this._fd = -1;
+    untrack(this);
+    this.attr.free();
+    this.batchAttr.free();
+    this.key.free();
+    this.nextKeyBuf.free();
+    this.value.free();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * BPF links: tcx (ingress/egress on an interface, kernel 6.6+) and XDP. A link detaches when its last
+ * reference goes (our fd closed and no pin), or explicitly with BPF_LINK_DETACH.
+ *
+ * LINK_CREATE attr: u32 prog_fd @0, u32 target_ifindex @4, u32 attach_type @8, u32 flags @12, then the
+ * per-type union (tcx: u32 relative_fd @16, u64 expected_revision @24).
+ */
+import { errnoName } from './libc.js';
+import { Cmd, bpfRaw, closeFd, kernelError, withAttr } from './bpf-syscall.js';
+import { NotSupportedError } from './errors.js';
+import { AttachType } from '../uapi/types.js';
+import { track, untrack } from './lifecycle.js';
+import { pinObject } from './objects.js';
+
+export const XdpFlags = { UPDATE_IF_NOEXIST: 1, SKB_MODE: 2, DRV_MODE: 4, HW_MODE: 8, REPLACE: 16 } as const;
+
+export class KernelLink {
+  private _fd: number;
+  constructor(fd: number, readonly description: string) {
+    this._fd = fd;
+    track(this);
+  }
+
+  get fd(): number {
+    return this._fd;
+  }
+
+  /** Pin so the attachment outlives this process (bpfkit detach / rm removes it). */
+  pin(path: string): void {
+    pinObject(this._fd, path);
+  }
+
+  /** Detach now (even if pinned elsewhere), then close. */
+  detach(): void {
+    if (this._fd < 0) return;
+    const r = withAttr(8, (a) => {
+      a.view.setUint32(0, this._fd, true);
+      return bpfRaw(Cmd.LINK_DETACH, a);
+    });
+    if (r < 0 && errnoName(-r) !== 'ENOLINK') throw kernelError(-r, `detaching ${this.description}`, 'BPF_LINK_DETACH');
+    this.close();
+  }
+
+  /** Drop our reference: the link detaches unless it is pinned. */
+  close(): void {
+    if (this._fd < 0) return;
+    closeFd(this._fd);
+    this._fd = -1;
+    untrack(this);
+  }
+}
+
+function createLink(progFd: number, ifindex: number, attachType: number, flags: number, feature: string, description: string): KernelLink {
+  const r = withAttr(64, (a) => {
+    const v = a.view;
+    v.setUint32(0, progFd, true);
+    v.setUint32(4, ifindex, true);
+    v.setUint32(8, attachType, true);
+    v.setUint32(12, flags, true);
+    return bpfRaw(Cmd.LINK_CREATE, a);
+  });
+  if (r < 0) {
+    const name = errnoName(-r);
+    if (name === 'EBUSY' || name === 'EEXIST') throw kernelError(-r, `attaching ${description} (something is already attached)`);
+    if (name === 'EINVAL' || name === 'EOPNOTSUPP' || name === 'ENOTSUPP') throw new NotSupportedError(feature, name);
+    throw kernelError(-r, `attaching ${description}`);
+  }
+  return new KernelLink(r, description);
+}
+
+/** Attach a SCHED_CLS program to an interface's tcx hook (ingress or egress). */
+export function attachTcx(progFd: number, ifindex: number, direction: 'ingress' | 'egress'): KernelLink {
+  const type = direction === 'ingress' ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS;
+  return createLink(progFd, ifindex, type, 0, `tcx ${direction} links (kernel 6.6+)`, `tcx ${direction} on ifindex ${ifindex}`);
+}
+
+/** Attach an XDP program through a link (flags: XdpFlags.SKB_MODE for generic XDP, else driver mode when possible). */
+export function attachXdp(progFd: number, ifindex: number, flags = 0): KernelLink {
+  return createLink(progFd, ifindex, AttachType.XDP, flags, 'XDP links (kernel 5.9+)', `xdp on ifindex ${ifindex}`);
+}
