@@ -107,19 +107,32 @@ export function popFrame(st: EngineState, p: LoadedProgram): number {
   return ret;
 }
 
+/** SKF_NET_OFF / SKF_LL_OFF: negative LD_ABS offsets relative to the network / link-layer header. */
+export const SKF_NET_OFF = -0x100000;
+export const SKF_LL_OFF = -0x200000;
+
 /**
- * LD_ABS / LD_IND: r0 = the packet's big-endian `size`-byte value at `offset` (an int32). Returns the
- * value (>= 0) or -1 when the offset is outside the packet (the program then ends with r0 = 0, as in
- * the kernel).
+ * LD_ABS / LD_IND: the packet's big-endian `size`-byte value at `offset` (an int32, already imm + src
+ * for IND). Returns the value (>= 0) or -1 when the bytes are outside the packet (the program then ends
+ * with r0 = 0, as in the kernel). offset >= 0 is relative to `data` and must stay below `end`;
+ * SKF_NET_OFF / SKF_LL_OFF forms are relative to `net` / `mac` and must stay within [0, end).
  */
 export function loadPacket(st: EngineState, pc: number, size: number, offset: number): number {
-  const r = st.packetBase < 0 ? undefined : st.mem.regionAt(st.packetBase);
-  if (!r) throw new VmError('access', 'LD_ABS/LD_IND need a packet, and this run has none', { pc });
-  if (offset < 0 || offset + size > r.size) return -1;
-  const b = r.bytes;
-  if (size === 1) return b[offset] as number;
-  if (size === 2) return r.view.getUint16(offset, false);
-  return r.view.getUint32(offset, false);
+  const pk = st.packet;
+  if (pk === undefined) throw new VmError('access', 'LD_ABS/LD_IND need a packet, and this run has none', { pc });
+  let at: number;
+  let low = 0;
+  if (offset >= 0) {
+    at = pk.data + offset;
+    low = pk.data;
+  } else if (offset >= SKF_NET_OFF) at = pk.net + (offset - SKF_NET_OFF);
+  else if (offset >= SKF_LL_OFF) at = pk.mac + (offset - SKF_LL_OFF);
+  else return -1;
+  if (at < low || at + size > pk.end || at + size > pk.bytes.length) return -1;
+  const b = pk.bytes;
+  if (size === 1) return b[at] as number;
+  if (size === 2) return ((b[at] as number) << 8) | (b[at + 1] as number);
+  return (((b[at] as number) << 24) | ((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number)) >>> 0;
 }
 
 /**

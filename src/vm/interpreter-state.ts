@@ -17,6 +17,19 @@ export const SWITCH = 1;
 /** Ints per saved frame: return pc, program id, r6-r9 (lo, hi), r10 lo. */
 export const FRAME_INTS = 11;
 
+/**
+ * The packet LD_ABS/LD_IND read (kernel semantics): `bytes` is the whole buffer; offsets >= 0 are relative
+ * to `data` and must end at or before `end`; SKF_NET_OFF / SKF_LL_OFF offsets are relative to `net` /
+ * `mac`. The host updates it when a helper resizes the packet.
+ */
+export interface LdAbsPacket {
+  bytes: Uint8Array;
+  data: number;
+  end: number;
+  mac: number;
+  net: number;
+}
+
 export type Engine = (st: EngineState, p: LoadedProgram, startPc: number) => number;
 
 export class EngineState {
@@ -34,8 +47,8 @@ export class EngineState {
   /** SWITCH target. */
   next: LoadedProgram | undefined = undefined;
   pc = 0;
-  /** Base address of the region LD_ABS/LD_IND read, or -1 when the run has no packet. */
-  packetBase = -1;
+  /** What LD_ABS/LD_IND read, or undefined when the run has no packet. */
+  packet: LdAbsPacket | undefined = undefined;
   /** r10 for each frame depth: the top (one past the end) of that frame's 512-byte stack region. */
   readonly stackTops = new Int32Array(MAX_CALL_FRAMES);
   readonly stackBases = new Int32Array(MAX_CALL_FRAMES);

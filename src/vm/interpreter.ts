@@ -7,7 +7,7 @@
  *   vm.helpers.register(1, 'map_lookup_elem', (c) => { ... c.ret(addr) });
  *   const prog = vm.load(insns, { name: 'filter' });
  *   const base = vm.memory.map(packetBytes, { name: 'packet' });
- *   const res = vm.run(prog, { args: [ctxAddr], packet: base, context: hostState });
+ *   const res = vm.run(prog, { args: [ctxAddr], packet: { bytes, data: 0, end: bytes.length, mac: 0, net: 14 }, context: hostState });
  *   res.retval  // r0 as u32
  *
  * A run ends in a VmRunResult or throws a VmError (never another exception) naming the program, pc,
@@ -18,12 +18,13 @@ import { BpfkitError } from '../util/errors.js';
 import { HelperCall, HelperRegistry } from './helper-abi.js';
 import { Memory } from './memory.js';
 import { LoadedProgram, type LoadOptions } from './interpreter-program.js';
-import { DONE, EngineState, type Engine } from './interpreter-state.js';
+import { DONE, EngineState, type Engine, type LdAbsPacket } from './interpreter-state.js';
 import { interpret } from './interpreter-switch.js';
 import { compiledEngine } from './interpreter-jit.js';
 import { VmError } from './vm-error.js';
 
 export type EngineKind = 'interpreter' | 'jit';
+export type { LdAbsPacket };
 export const ENGINES: readonly EngineKind[] = ['jit', 'interpreter'];
 
 /** Executed instructions allowed per run by default (the kernel's verifier complexity limit). */
@@ -42,8 +43,8 @@ export interface VmRunOptions {
    * BigInts are taken modulo 2^64. Missing ones are 0.
    */
   args?: readonly (number | bigint)[];
-  /** Base address of the region LD_ABS/LD_IND read (a mapped packet). */
-  packet?: number;
+  /** The packet LD_ABS/LD_IND read (see LdAbsPacket); runs without one fail on those instructions. */
+  packet?: LdAbsPacket;
   /** Per-run host state handed to helpers as `call.context`. */
   context?: unknown;
   /** Budget for this run (default: the VM's). */
@@ -118,7 +119,7 @@ export class Vm {
     const limit = opts.budget ?? this.budget;
     st.budget = limit;
     st.limit = limit;
-    st.packetBase = opts.packet ?? -1;
+    st.packet = opts.packet;
     this.call.context = opts.context;
     this.call.tailCalls = 0;
     this.call.action = 0;
@@ -137,6 +138,7 @@ export class Vm {
       throw enrich(err, p);
     } finally {
       this.running = false;
+      st.packet = undefined;
       this.call.context = undefined;
       this.call.id = -1;
     }
@@ -147,10 +149,10 @@ export class Vm {
    * (0 when empty), r2 = its length; LD_ABS/LD_IND read the same bytes.
    */
   runOnMemory(prog: LoadedProgram, mem: Uint8Array, opts: Omit<VmRunOptions, 'args' | 'packet'> = {}): VmRunResult {
-    if (mem.length === 0) return this.run(prog, { ...opts, args: [0, 0] });
+    if (mem.length === 0) return this.run(prog, { ...opts, args: [0, 0], packet: { bytes: mem, data: 0, end: 0, mac: 0, net: 0 } });
     const base = this.memory.map(mem, { name: 'input' });
     try {
-      return this.run(prog, { ...opts, args: [base, mem.length], packet: base });
+      return this.run(prog, { ...opts, args: [base, mem.length], packet: { bytes: mem, data: 0, end: mem.length, mac: 0, net: 0 } });
     } finally {
       this.memory.unmap(base);
     }
