@@ -1,0 +1,243 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { needs } from '../support/env.js';
+import type { ObjectSpec, MapSpec, ProgramSpec } from '../../src/elf/spec.js';
+import { loadKernelCollection } from '../../src/kernel/collection.js';
+import { openPinnedMap, openPinnedProgram } from '../../src/kernel/pinned.js';
+import { VerifierError } from '../../src/kernel/errors.js';
+import { liveCount } from '../../src/kernel/lifecycle.js';
+import { MapType, ProgType, AttachType } from '../../src/uapi/types.js';
+import { Helper, atomicAdd64, call, exit, jmpImm, jmpReg, label, lddw, ldx, mov64Imm, mov64Reg, alu64Imm, op, prog, st, stx, to } from './helpers/insns.js';
+
+const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+const u64 = (n: number) => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
+
+function mapSpec(name: string, type: number, keySize: number, valueSize: number, maxEntries: number, extra: Partial<MapSpec> = {}): MapSpec {
+  return { name, type, keySize, valueSize, maxEntries, flags: 0, pinning: 'none', contents: [], frozen: false, section: '.maps', btfKeyTypeId: 0, btfValueTypeId: 0, ...extra };
+}
+
+function progSpec(name: string, type: number, insns: ProgramSpec['insns'], mapRefs: ProgramSpec['mapRefs'] = [], attachType?: number): ProgramSpec {
+  return { name, section: name, type, insns, mapRefs, license: 'GPL', kernelVersion: 0, ...(attachType !== undefined ? { attachType } : {}) };
+}
+
+/** XDP: packet[0] = global `mark` (from .data), counts[0] += 1, returns XDP_TX; short packets: XDP_DROP. */
+function xdpObject(): ObjectSpec {
+  const insns = prog(
+    mov64Reg(6, 1),
+    ldx(op.BPF_W, 2, 6, 0), // data
+    ldx(op.BPF_W, 3, 6, 4), // data_end
+    mov64Reg(4, 2),
+    alu64Imm(op.BPF_ADD, 4, 14),
+    to(jmpReg(op.BPF_JGT, 4, 3, 0), 'drop'),
+    lddw(1, 0), // r1 = &mark (.data + 4)
+    ldx(op.BPF_W, 5, 1, 0),
+    stx(op.BPF_B, 2, 5, 0),
+    st(op.BPF_W, 10, -4, 0),
+    lddw(1, 0), // r1 = counts
+    mov64Reg(2, 10),
+    alu64Imm(op.BPF_ADD, 2, -4),
+    call(Helper.map_lookup_elem),
+    to(jmpImm(op.BPF_JEQ, 0, 0, 0), 'pass'),
+    mov64Imm(1, 1),
+    atomicAdd64(0, 1, 0),
+    label('pass'),
+    mov64Imm(0, 3),
+    exit(),
+    label('drop'),
+    mov64Imm(0, 1),
+    exit(),
+  );
+  return {
+    endian: 'little',
+    license: 'GPL',
+    kernelVersion: 0,
+    maps: [
+      mapSpec('counts', MapType.ARRAY, 4, 8, 1),
+      mapSpec('.data', MapType.ARRAY, 4, 8, 1, { section: '.data', contents: [{ key: u32(0), value: new Uint8Array([0, 0, 0, 0, 0xab, 0, 0, 0]) }] }),
+    ],
+    programs: [
+      progSpec('xdp_mark', ProgType.XDP, insns, [
+        { pc: insns[6]!.pc, map: '.data', kind: 'value', offset: 4 },
+        { pc: insns[10]!.pc, map: 'counts', kind: 'fd', offset: 0 },
+      ], AttachType.XDP),
+    ],
+  };
+}
+
+const frame = () => {
+  const f = new Uint8Array(60);
+  f.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 5, 6, 0x08, 0x00]);
+  for (let i = 14; i < 60; i++) f[i] = i;
+  return f;
+};
+
+test('XDP program: global data by PSEUDO_MAP_VALUE, map fd, packet rewrite, test run, map readback', (t) => {
+  if (!needs(t, { root: true })) return;
+  const coll = loadKernelCollection(xdpObject());
+  try {
+    const p = coll.program('xdp_mark');
+    const r = p.run({ data: frame(), repeat: 3 });
+    assert.equal(r.retval, 3); // XDP_TX
+    assert.equal(r.data.length, 60);
+    assert.equal(r.data[0], 0xab);
+    assert.deepEqual(r.data.subarray(1), frame().subarray(1));
+    assert.equal(typeof r.durationNs, 'number');
+    assert.deepEqual(coll.map('counts').lookup(u32(0)), u64(3));
+    assert.throws(() => p.run({ data: new Uint8Array(10) }), /at least 14/); // the kernel's own minimum
+    // The global can be changed from userspace and the program sees it.
+    coll.map('.data').update(u32(0), new Uint8Array([0, 0, 0, 0, 0x11, 0, 0, 0]));
+    assert.equal(p.run({ data: frame() }).data[0], 0x11);
+    const info = coll.program('xdp_mark').info();
+    assert.equal(info.type, ProgType.XDP);
+    assert.equal(info.name, 'xdp_mark');
+    assert.equal(info.mapIds.length, 2);
+  } finally {
+    coll.close();
+  }
+});
+
+test('SOCKET_FILTER test runs see the frame from its MAC header (the raw-socket view)', (t) => {
+  if (!needs(t, { root: true })) return;
+  // return the byte at `skb->data + 12` (the EtherType's high byte) through ld_abs
+  const insns = prog(mov64Reg(6, 1), { ...mov64Imm(0, 0) }, ldAbsH(12), exit());
+  const coll = loadKernelCollection({ endian: 'little', license: 'GPL', kernelVersion: 0, maps: [], programs: [progSpec('sf', ProgType.SOCKET_FILTER, insns)] });
+  try {
+    const f = frame();
+    const r = coll.program('sf').run({ data: f });
+    assert.equal(r.retval, 0x0800);
+    assert.deepEqual(r.data, f);
+  } finally {
+    coll.close();
+  }
+});
+
+function ldAbsH(k: number) {
+  return { pc: 0, code: op.BPF_LD | op.BPF_ABS | op.BPF_H, dst: 0, src: 0, off: 0, imm: k, imm2: 0 };
+}
+
+test('tail calls through a prog array filled from the spec', (t) => {
+  if (!needs(t, { root: true })) return;
+  const entry = prog(
+    lddw(2, 0), // r2 = jump table
+    mov64Imm(3, 0),
+    call(Helper.tail_call),
+    mov64Imm(0, 1), // reached only when the slot is empty
+    exit(),
+  );
+  const target = prog(mov64Imm(0, 42), exit());
+  const spec: ObjectSpec = {
+    endian: 'little',
+    license: 'GPL',
+    kernelVersion: 0,
+    maps: [mapSpec('jmp_table', MapType.PROG_ARRAY, 4, 4, 2, { contents: [{ key: u32(0), value: { program: 'target' } }] })],
+    programs: [progSpec('entry', ProgType.XDP, entry, [{ pc: 0, map: 'jmp_table', kind: 'fd', offset: 0 }]), progSpec('target', ProgType.XDP, target)],
+  };
+  const coll = loadKernelCollection(spec);
+  try {
+    assert.equal(coll.program('entry').run({ data: frame() }).retval, 42);
+    coll.map('jmp_table').delete(u32(0));
+    assert.equal(coll.program('entry').run({ data: frame() }).retval, 1);
+  } finally {
+    coll.close();
+  }
+});
+
+test('a program the verifier refuses throws VerifierError with the log', (t) => {
+  if (!needs(t, { root: true })) return;
+  const bad = prog(mov64Reg(0, 5), exit()); // r5 is uninitialised
+  const before = liveCount();
+  assert.throws(
+    () => loadKernelCollection({ endian: 'little', license: 'GPL', kernelVersion: 0, maps: [mapSpec('m', MapType.HASH, 4, 4, 1)], programs: [progSpec('bad', ProgType.XDP, bad)] }),
+    (err: unknown) => err instanceof VerifierError && /R5 !read_ok/.test(err.log) && /'bad'/.test(err.message),
+  );
+  assert.equal(liveCount(), before, 'the map created before the failure is closed again');
+});
+
+test('.rodata is frozen after its contents are written', (t) => {
+  if (!needs(t, { root: true })) return;
+  const coll = loadKernelCollection({
+    endian: 'little',
+    license: 'GPL',
+    kernelVersion: 0,
+    maps: [mapSpec('.rodata', MapType.ARRAY, 4, 4, 1, { frozen: true, flags: 0x80, contents: [{ key: u32(0), value: u32(9) }] })],
+    programs: [],
+  });
+  try {
+    assert.deepEqual(coll.map('.rodata').lookup(u32(0)), u32(9));
+    assert.throws(() => coll.map('.rodata').update(u32(0), u32(1)), /EPERM/);
+  } finally {
+    coll.close();
+  }
+});
+
+function fdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+function bpftoolIds(kind: 'prog' | 'link'): number[] {
+  const out = JSON.parse(execFileSync('bpftool', ['-j', kind, 'show'], { encoding: 'utf8' }) || '[]') as { id: number }[];
+  return out.map((x) => x.id);
+}
+
+test('close() returns every fd and leaves no programs behind (bpftool)', (t) => {
+  if (!needs(t, { root: true, tools: ['bpftool'] })) return;
+  const fds = fdCount();
+  const progsBefore = new Set(bpftoolIds('prog'));
+  const coll = loadKernelCollection(xdpObject());
+  const id = coll.program('xdp_mark').info().id;
+  assert.ok(bpftoolIds('prog').includes(id));
+  coll.program('xdp_mark').run({ data: frame() });
+  coll.close();
+  assert.equal(fdCount(), fds);
+  const after = bpftoolIds('prog').filter((x) => !progsBefore.has(x));
+  assert.deepEqual(after, []);
+});
+
+test('pinned maps and programs outlive the collection and reopen by path', (t) => {
+  if (!needs(t, { root: true })) return;
+  const dir = `/sys/fs/bpf/bpfkit-test-${process.pid}`;
+  try {
+    const coll = loadKernelCollection(xdpObject());
+    const pinned = coll.pinAll(dir);
+    assert.deepEqual(pinned.sort(), [`${dir}/counts`, `${dir}/data`, `${dir}/xdp_mark`].sort());
+    coll.program('xdp_mark').run({ data: frame() });
+    coll.close();
+    const p = openPinnedProgram(`${dir}/xdp_mark`);
+    const m = openPinnedMap(`${dir}/counts`);
+    try {
+      assert.equal(p.type, ProgType.XDP);
+      assert.equal(m.type, MapType.ARRAY);
+      assert.equal(m.valueSize, 8);
+      p.run({ data: frame() });
+      assert.deepEqual(m.lookup(u32(0)), u64(2));
+    } finally {
+      p.close();
+      m.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('maps with pinning are reused by a second load', (t) => {
+  if (!needs(t, { root: true })) return;
+  const pinPath = `/sys/fs/bpf/bpfkit-test-reuse-${process.pid}`;
+  const spec = xdpObject();
+  spec.maps[0] = { ...spec.maps[0]!, pinning: 'global' };
+  try {
+    const a = loadKernelCollection(spec, { pinPath });
+    a.program('xdp_mark').run({ data: frame() });
+    a.close();
+    const b = loadKernelCollection(spec, { pinPath });
+    try {
+      b.program('xdp_mark').run({ data: frame() });
+      assert.deepEqual(b.map('counts').lookup(u32(0)), u64(2));
+    } finally {
+      b.close();
+    }
+  } finally {
+    rmSync(pinPath, { recursive: true, force: true });
+  }
+});
