@@ -1,5 +1,147 @@
-import { BpfkitError } from '../../util/errors.js';
+/**
+ * `bpfkit urls [FILE | -i IFACE] [--mode v1|v2|full] [--engine vm|kernel] [--format text|json]`:
+ * print the HTTP requests in a capture or crossing an interface. See docs/urls.md.
+ */
+import { parseFlags, intFlag } from '../args.js';
+import { UsageError } from '../../util/errors.js';
+import { formatSummary, type UrlPipeline } from '../../apps/http/pipeline.js';
+import { jsonLine, textLine, type UrlRecord } from '../../apps/http/record.js';
+import { readCaptureInto } from '../../apps/http/capture-source.js';
+import { buildPipeline, type Mode, type EngineChoice } from '../../apps/http/build-pipeline.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new BpfkitError('urls: not implemented yet');
+const HELP = `usage: bpfkit urls [FILE | -i IFACE] [options]
+
+Print every HTTP request in a capture file (pcap/pcapng) or crossing an interface.
+
+  -i, --interface IFACE   capture live (root): AF_PACKET socket with the eBPF filter in the kernel
+  --mode full|v1|v2       full (default): TCP reassembly, every method, IPv6, VLAN, pairing with responses;
+                          v1/v2: the classic eBPF URL filter design, losses included (docs/urls.md)
+  --engine vm|kernel|none where the eBPF filter runs: vm (default for files), kernel (default for -i;
+                          on a file: BPF_PROG_TEST_RUN per packet), none (full mode without a filter)
+  --format text|json      text: "GET /path HTTP/1.1" per request; json: one object per line
+  --max-line N            longest request line kept whole (default 65536); longer: reported truncated
+  --max-flows N           most TCP flows tracked at once (default 262144)
+  --idle-timeout SEC      close flows idle this long, in capture time (default 120)
+  -c, --count N           live: stop after N packets
+  -q, --quiet             no summary on stderr
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals, help } = parseFlags(argv, {
+    interface: { type: 'string', short: 'i' },
+    mode: { type: 'string' },
+    engine: { type: 'string' },
+    format: { type: 'string' },
+    'max-line': { type: 'string' },
+    'max-flows': { type: 'string' },
+    'idle-timeout': { type: 'string' },
+    count: { type: 'string', short: 'c' },
+    quiet: { type: 'boolean', short: 'q' },
+  });
+  if (help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const mode = (values.mode ?? 'full') as Mode;
+  if (!['full', 'v1', 'v2'].includes(mode)) throw new UsageError(`--mode must be full, v1 or v2, not '${values.mode}'`);
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not '${format}'`);
+  const iface = values.interface;
+  if (iface && positionals.length > 0) throw new UsageError('give a capture FILE or -i IFACE, not both');
+  if (!iface && positionals.length !== 1) throw new UsageError('give one capture FILE or -i IFACE (see bpfkit urls --help)');
+  const engine = (values.engine ?? (iface ? 'kernel' : 'vm')) as EngineChoice;
+  if (!['vm', 'kernel', 'none'].includes(engine)) throw new UsageError(`--engine must be vm, kernel or none, not '${values.engine}'`);
+  if (engine === 'none' && mode !== 'full') throw new UsageError('--engine none is only for --mode full (v1/v2 are defined by their filter)');
+  const maxLine = intFlag('max-line', values['max-line'], 65536, 16);
+  const maxFlows = intFlag('max-flows', values['max-flows'], 262144, 1);
+  const idleTimeoutSec = intFlag('idle-timeout', values['idle-timeout'], 120, 1);
+  const count = intFlag('count', values.count, 0);
+
+  const out = new OutputBuffer();
+  const onRecord = format === 'json' ? (r: UrlRecord) => out.line(jsonLine(r)) : (r: UrlRecord) => out.line(textLine(r));
+  const onText = (line: string) => out.line(line);
+
+  const built = await buildPipeline({
+    mode,
+    engine,
+    live: iface !== undefined,
+    immediate: format === 'text',
+    limits: { maxLine, maxHeaderLine: 16384 },
+    maxFlows,
+    idleTimeoutSec,
+    onRecord,
+    onText,
+  });
+  const pipeline: UrlPipeline = built.pipeline;
+  let summarised = false;
+  const summary = (extraDrops = 0) => {
+    if (summarised || values.quiet) return;
+    summarised = true;
+    const s = pipeline.summary();
+    s.kernelDrops += extraDrops;
+    process.stderr.write(formatSummary(s));
+  };
+
+  let stop = false;
+  const onSigint = () => {
+    stop = true;
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    if (iface) {
+      const { captureLive } = await import('../../apps/http/live.js');
+      const drops = await captureLive(iface, built, { count, shouldStop: () => stop });
+      pipeline.finish();
+      out.flush();
+      summary(drops);
+    } else {
+      try {
+        await readCaptureInto(positionals[0]!, pipeline, { shouldStop: () => stop, progress: process.stderr.isTTY === true });
+      } finally {
+        // A malformed capture still prints every request found before the fault.
+        pipeline.finish();
+        out.flush();
+        summary();
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    built.close();
+    out.flush();
+  }
+  return 0;
+}
+
+/** Batches output lines into large writes (one write per line would dominate the run time). */
+class OutputBuffer {
+  private parts: string[] = [];
+  private size = 0;
+  line(s: string): void {
+    this.parts.push(s);
+    this.size += s.length;
+    if (this.size > 1 << 16) this.flush();
+  }
+  flush(): void {
+    if (this.parts.length === 0) return;
+    const text = this.parts.join('\n') + '\n';
+    this.parts = [];
+    this.size = 0;
+    writeAllSync(text);
+  }
+}
+
+import { writeSync } from 'node:fs';
+function writeAllSync(text: string): void {
+  const buf = Buffer.from(text, 'latin1');
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(1, buf, off, buf.length - off);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EAGAIN') continue;
+      if (e.code === 'EPIPE') return; // reader went away (| head): stop quietly
+      throw err;
+    }
+  }
 }

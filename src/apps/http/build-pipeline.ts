@@ -1,0 +1,75 @@
+/**
+ * Assembles the `urls` pipeline for a mode and an engine: loads the eBPF filter object (committed beside
+ * its C source in src/apps/http/bpf/) into the VM or the kernel, wraps it as a filter, and puts the
+ * mode's userspace half behind it.
+ */
+import { ClassicPipeline } from './classic-pipeline.js';
+import { JsClassicFilter, type ClassicFilter } from './classic-filter.js';
+import { FullPipeline, type FullFilter } from './full-pipeline.js';
+import type { UrlPipeline } from './pipeline.js';
+import type { UrlRecord } from './record.js';
+import type { ParserLimits } from './http-parser.js';
+import { loadFilterObject, type LoadedFilter } from './filter-engine.js';
+
+export type Mode = 'full' | 'v1' | 'v2';
+export type EngineChoice = 'vm' | 'kernel' | 'none' | 'js';
+
+export interface BuildOptions {
+  mode: Mode;
+  engine: EngineChoice;
+  live: boolean;
+  immediate: boolean;
+  limits: ParserLimits;
+  maxFlows: number;
+  idleTimeoutSec: number;
+  onRecord(rec: UrlRecord): void;
+  onText(line: string): void;
+  /** json output wants records; text output wants the classic modes' printed lines */
+  json?: boolean;
+}
+
+export interface BuiltPipeline {
+  pipeline: UrlPipeline & { keptPacket?(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void };
+  /** the loaded eBPF program (live mode attaches it to the socket) */
+  loaded: LoadedFilter | undefined;
+  mode: Mode;
+  close(): void;
+}
+
+export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
+  let loaded: LoadedFilter | undefined;
+  if (o.engine === 'vm' || o.engine === 'kernel') loaded = await loadFilterObject(o.mode, o.engine);
+  if (o.mode === 'full') {
+    const filter: FullFilter | undefined = loaded?.full();
+    const pipeline = new FullPipeline(
+      {
+        limits: o.limits,
+        maxFlows: o.maxFlows,
+        idleTimeoutSec: o.idleTimeoutSec,
+        immediate: o.immediate,
+        onRecord: o.onRecord,
+      },
+      filter,
+    );
+    return {
+      pipeline: Object.assign(pipeline, {
+        keptPacket: (b: Uint8Array, off: number, len: number, lt: number, ts: number) => pipeline.keptPacket(b, off, len, lt, ts),
+      }),
+      loaded,
+      mode: o.mode,
+      close: () => loaded?.close(),
+    };
+  }
+  const version = o.mode === 'v1' ? 1 : 2;
+  const filter: ClassicFilter = loaded ? loaded.classic() : new JsClassicFilter(version);
+  const out = o.immediate ? { text: o.onText } : { text: () => {}, record: o.onRecord };
+  const pipeline = new ClassicPipeline(version, filter, out, o.live ? () => Date.now() / 1000 : undefined);
+  return {
+    pipeline: Object.assign(pipeline, {
+      keptPacket: (b: Uint8Array, off: number, len: number, _lt: number, ts: number) => pipeline.keptPacket(b.subarray(off, off + len), ts),
+    }),
+    loaded,
+    mode: o.mode,
+    close: () => loaded?.close(),
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Loads the committed eBPF filter objects (src/apps/http/bpf/*.o) into an engine — the userspace VM or
+ * the kernel — through the engine API, and adapts the loaded program and its `sessions` map to the
+ * filter interfaces the pipelines use.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { EnvironmentError } from '../../util/errors.js';
+import type { ClassicFilter, SessionTable } from './classic-filter.js';
+import type { FullFilter } from './full-pipeline.js';
+import type { FlowEnds } from './full-analyzer.js';
+import type { Collection, Program, BpfMap } from '../../engine/types.js';
+import { fullSessionKeys } from './full-key.js';
+
+export interface LoadedFilter {
+  collection: Collection;
+  program: Program;
+  sessions: BpfMap | undefined;
+  classic(): ClassicFilter;
+  full(): FullFilter;
+  close(): void;
+}
+
+const OBJECTS: Record<string, { file: string; program: string }> = {
+  v1: { file: 'http_filter_v1.o', program: 'http_filter' },
+  v2: { file: 'http_filter_v2.o', program: 'http_filter' },
+  full: { file: 'http_filter_full.o', program: 'http_filter' },
+};
+
+/** Where the committed objects live: src/apps/http/bpf in the repository, whichever build runs us. */
+export function bpfObjectPath(mode: string): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // here = <root>/dist/src/apps/http (or another out dir mirroring src/): walk up to the repo root.
+  const candidates = [join(here, 'bpf'), join(here, '..', '..', '..', '..', 'src', 'apps', 'http', 'bpf'), join(process.cwd(), 'src', 'apps', 'http', 'bpf')];
+  for (const dir of candidates) {
+    try {
+      readFileSync(join(dir, OBJECTS[mode]!.file), { flag: 'r' });
+      return join(dir, OBJECTS[mode]!.file);
+    } catch {
+      /* try the next */
+    }
+  }
+  throw new EnvironmentError(`the eBPF object ${OBJECTS[mode]!.file} is missing (looked in ${candidates.join(', ')}); run tools/build-http-bpf.sh`);
+}
+
+export async function loadFilterObject(mode: string, engine: 'vm' | 'kernel'): Promise<LoadedFilter> {
+  const path = bpfObjectPath(mode);
+  const bytes = new Uint8Array(readFileSync(path));
+  const { parseObject } = (await import('../../elf/index.js' as string)) as { parseObject(b: Uint8Array, path?: string): unknown };
+  const { loadCollection } = await import('../../engine/load.js');
+  const spec = parseObject(bytes, path) as Parameters<typeof loadCollection>[0];
+  const collection = await loadCollection(spec, { engine });
+  const program = collection.program(OBJECTS[mode]!.program);
+  const sessions = collection.maps.get('sessions');
+  const run = (frame: Uint8Array) => program.run({ data: frame }).retval !== 0;
+  return {
+    collection,
+    program,
+    sessions,
+    classic: () => ({ keep: run, sessions: sessions ? mapTable(sessions) : undefined }),
+    full: () => ({
+      keep: (frame: Uint8Array, linktype: number) => (linktype === 1 ? run(frame) : true),
+      forget: (flow: FlowEnds) => {
+        if (!sessions) return;
+        for (const k of fullSessionKeys(flow)) sessions.delete(k);
+      },
+      get sessions() {
+        let n = 0;
+        if (sessions) for (const _ of sessions.keys()) n++;
+        return n;
+      },
+    }),
+    close: () => collection.close(),
+  };
+}
+
+function mapTable(m: BpfMap): SessionTable {
+  return {
+    lookup: (k) => m.lookup(k),
+    update: (k, v) => m.update(k, v),
+    delete: (k) => m.delete(k),
+    keys: () => m.keys(),
+  };
+}

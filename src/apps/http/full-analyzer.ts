@@ -1,0 +1,417 @@
+/**
+ * `bpfkit urls --mode full`: every HTTP/1.x request in a packet stream, exactly once. Frames are decoded
+ * (VLAN/QinQ, IPv4 options and fragments, IPv6 extension headers), TCP is reassembled per direction by
+ * sequence number, and each direction is parsed as HTTP the way a server would, so bodies, pipelining
+ * and keep-alive are all handled. Responses are paired with their requests (status and latency).
+ *
+ * Memory is bounded by caps on flows, on bytes held out of order per stream and overall, and on line
+ * lengths; flows idle longer than the timeout (capture time) are closed and their requests reported.
+ */
+import { DecodedFrame, FrameKind, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, decodeFrame, formatIpv4, formatIpv6 } from './frame.js';
+import { FragmentReassembler } from './ip-fragments.js';
+import { DEFAULT_LIMITS, RequestParser, ResponseParser, type ParserLimits, type RequestHead, type ResponseHead } from './http-parser.js';
+import { TcpStream, type StreamStats } from './tcp-stream.js';
+import type { UrlRecord } from './record.js';
+
+export interface FullOptions {
+  limits: ParserLimits;
+  /** close flows idle this long (seconds of capture time) */
+  idleTimeoutSec: number;
+  /** most flows tracked at once; the oldest is closed to make room */
+  maxFlows: number;
+  /** bytes one direction may hold out of order before a hole is skipped */
+  maxStreamBuffer: number;
+  /** bytes all streams together may hold out of order */
+  maxBufferedBytes: number;
+  /** bytes of responses held while waiting for the request they answer */
+  maxResponseHold: number;
+  /** report each request as soon as its head is parsed (no status): text output */
+  immediate: boolean;
+  onRecord(rec: UrlRecord): void;
+  /** A flow ended (closed, evicted); its endpoints, for dropping it from a kernel filter's session map. */
+  onFlowEnd?(flow: FlowEnds): void;
+}
+
+export interface FlowEnds {
+  ipVersion: number;
+  /** 4 bytes (IPv4) or 16 bytes (IPv6), network order */
+  addrA: Uint8Array;
+  portA: number;
+  addrB: Uint8Array;
+  portB: number;
+}
+
+export const DEFAULT_FULL: Omit<FullOptions, 'onRecord'> = {
+  limits: DEFAULT_LIMITS,
+  idleTimeoutSec: 120,
+  maxFlows: 262144,
+  maxStreamBuffer: 1 << 20,
+  maxBufferedBytes: 256 << 20,
+  maxResponseHold: 1 << 20,
+  immediate: false,
+};
+
+export interface FullStats {
+  packets: number;
+  tcpSegments: number;
+  notTcp: number;
+  malformed: number;
+  requests: number;
+  responses: number;
+  /** responses with no request to pair with (capture started after the request) */
+  orphanResponses: number;
+  sessions: number;
+  truncated: number;
+  evicted: number;
+  anomalies: number;
+  fragments: number;
+  stream: StreamStats;
+}
+
+interface HeldChunk {
+  data: Uint8Array;
+  off: number;
+  ts: number;
+}
+
+class Flow {
+  /** endpoint A is the one whose (address, port) sorts first in the key */
+  readonly a: TcpStream;
+  readonly b: TcpStream;
+  /** true: A is the client; false: B is; undefined: not known yet */
+  clientIsA: boolean | undefined;
+  sawHandshake = false;
+  lastTs = 0;
+  req: RequestParser | undefined;
+  resp: ResponseParser | undefined;
+  waiting: UrlRecord[] = [];
+  held: HeldChunk[] = [];
+  heldBytes = 0;
+  closing = false;
+  rst = false;
+
+  constructor(
+    readonly key: string,
+    readonly ends: FlowEnds,
+    readonly ipVersion: number,
+    stats: StreamStats,
+    maxStream: number,
+    onFirst: (flow: Flow, fromA: boolean, b: Uint8Array, s: number, e: number) => void,
+  ) {
+    this.a = new TcpStream(stats, maxStream, (b, s, e) => onFirst(this, true, b, s, e));
+    this.b = new TcpStream(stats, maxStream, (b, s, e) => onFirst(this, false, b, s, e));
+  }
+}
+
+const HTTP_SLASH = [72, 84, 84, 80, 47];
+
+export class FullAnalyzer {
+  readonly stats: FullStats;
+  private readonly flows = new Map<string, Flow>();
+  private readonly frame = new DecodedFrame();
+  private readonly frags = new FragmentReassembler();
+  private readonly opts: FullOptions;
+  private lastSweep = 0;
+  private now = 0;
+
+  constructor(opts: Partial<FullOptions> & Pick<FullOptions, 'onRecord'>) {
+    this.opts = { ...DEFAULT_FULL, ...opts };
+    this.stats = {
+      packets: 0,
+      tcpSegments: 0,
+      notTcp: 0,
+      malformed: 0,
+      requests: 0,
+      responses: 0,
+      orphanResponses: 0,
+      sessions: 0,
+      truncated: 0,
+      evicted: 0,
+      anomalies: 0,
+      fragments: 0,
+      stream: { bufferedBytes: 0, retransmitted: 0, outOfOrder: 0, gaps: 0 },
+    };
+  }
+
+  get activeFlows(): number {
+    return this.flows.size;
+  }
+
+  /** One captured frame. `ts` in seconds (fractional). The bytes are only read during the call. */
+  packet(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void {
+    this.stats.packets++;
+    this.now = ts;
+    const f = this.frame;
+    let kind = decodeFrame(bytes, off, len, linktype, f);
+    if (kind === FrameKind.Fragment) {
+      this.stats.fragments++;
+      kind = this.frags.add(f, ts);
+    }
+    if (kind === FrameKind.Tcp) this.segment(f, ts);
+    else if (kind === FrameKind.Malformed) this.stats.malformed++;
+    else this.stats.notTcp++;
+    if (ts - this.lastSweep > Math.min(10, this.opts.idleTimeoutSec / 4) || (this.stats.packets & 0xffff) === 0) this.sweep(ts);
+  }
+
+  /** End of input: close every flow (reporting what they hold). */
+  finish(): void {
+    for (const flow of [...this.flows.values()]) this.close(flow);
+    this.frags.expire(Infinity);
+  }
+
+  private segment(f: DecodedFrame, ts: number): void {
+    this.stats.tcpSegments++;
+    // Canonical key: the endpoint that sorts first is A, so both directions find the same flow.
+    let fromA: boolean;
+    let key: string;
+    if (f.ipVersion === 4) {
+      fromA = f.src4 < f.dst4 || (f.src4 === f.dst4 && f.sport <= f.dport);
+      key = fromA ? `${f.src4}:${f.sport}>${f.dst4}:${f.dport}` : `${f.dst4}:${f.dport}>${f.src4}:${f.sport}`;
+    } else {
+      const c = compare16(f.bytes, f.srcOff, f.dstOff);
+      fromA = c < 0 || (c === 0 && f.sport <= f.dport);
+      const s = hex16(f.bytes, f.srcOff);
+      const d = hex16(f.bytes, f.dstOff);
+      key = fromA ? `${s}:${f.sport}>${d}:${f.dport}` : `${d}:${f.dport}>${s}:${f.sport}`;
+    }
+    const flags = f.flags;
+    let flow = this.flows.get(key);
+    if (flow && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+      // A new connection on a 4-tuple we still track: the old one is over (port reuse).
+      const st = fromA ? flow.a : flow.b;
+      if (!st.synced || st.next !== ((f.seq + 1) >>> 0)) {
+        this.close(flow);
+        flow = undefined;
+      }
+    }
+    if (!flow) {
+      // Only a SYN or data starts tracking (a stray ACK, FIN or RST of a finished flow does not).
+      if ((flags & TCP_SYN) === 0 && f.payloadLen === 0) return;
+      if (this.flows.size >= this.opts.maxFlows) {
+        const oldest = this.flows.values().next().value as Flow;
+        this.stats.evicted++;
+        this.close(oldest);
+      }
+      flow = new Flow(key, endsOf(f, fromA), f.ipVersion, this.stats.stream, this.opts.maxStreamBuffer, (fl, a, b, s, e) =>
+        this.firstData(fl, a, b, s, e),
+      );
+      this.flows.set(key, flow);
+      this.stats.sessions++;
+    }
+    flow.lastTs = ts;
+    const stream = fromA ? flow.a : flow.b;
+    if (flags & TCP_SYN) {
+      flow.sawHandshake = true;
+      if (flow.clientIsA === undefined) this.setRoles(flow, (flags & TCP_ACK) === 0 ? fromA : !fromA);
+      stream.syn(f.seq);
+    }
+    // Data carried by a SYN (TCP Fast Open) starts after the SYN's own sequence number.
+    const seq = flags & TCP_SYN ? (f.seq + 1) >>> 0 : f.seq;
+    stream.segment(seq, f.bytes, f.payloadOff, f.payloadOff + f.payloadLen, (flags & TCP_FIN) !== 0, ts);
+    if (flags & TCP_RST) flow.rst = true;
+    if (flow.rst || (flow.a.finished && flow.b.finished)) this.close(flow);
+    else if (this.stats.stream.bufferedBytes > this.opts.maxBufferedBytes) stream.flush();
+  }
+
+  /** The first bytes of one direction decide who is the client when no handshake told us. */
+  private firstData(flow: Flow, fromA: boolean, b: Uint8Array, s: number, e: number): void {
+    if (flow.clientIsA !== undefined) return;
+    let isServer = e - s >= 5;
+    for (let i = 0; i < 5 && isServer; i++) if (b[s + i] !== HTTP_SLASH[i]) isServer = false;
+    if (isServer) return this.setRoles(flow, !fromA);
+    let k = s;
+    while (k < e && k - s < 33 && ((b[k]! >= 65 && b[k]! <= 90) || b[k] === 45)) k++;
+    if (k > s && (k === e || b[k] === 32)) return this.setRoles(flow, fromA);
+    // Neither: the side with the lower (well-known) port is the server.
+    const myPort = fromA ? flow.ends.portA : flow.ends.portB;
+    const peerPort = fromA ? flow.ends.portB : flow.ends.portA;
+    this.setRoles(flow, myPort > peerPort ? fromA : !fromA);
+  }
+
+  private setRoles(flow: Flow, clientIsA: boolean): void {
+    flow.clientIsA = clientIsA;
+    const client = clientIsA ? flow.a : flow.b;
+    const server = clientIsA ? flow.b : flow.a;
+    const stats = this.stats;
+    const opts = this.opts;
+    const req = new RequestParser(opts.limits, {
+      request: (head: RequestHead) => this.request(flow, head),
+    });
+    const resp = new ResponseParser(opts.limits, {
+      response: (head: ResponseHead) => this.response(flow, head),
+    });
+    resp.hold = () => flow.waiting.length === 0 && !flow.closing;
+    flow.req = req;
+    flow.resp = resp;
+    client.consumer = {
+      data: (b, s, e, ts) => {
+        req.feed(b, s, e, ts);
+      },
+      gap: () => req.gap(),
+    };
+    server.consumer = {
+      data: (b, s, e, ts) => this.responseData(flow, b, s, e, ts),
+      gap: () => {
+        resp.gap();
+        stats.anomalies++;
+      },
+    };
+  }
+
+  private responseData(flow: Flow, b: Uint8Array, s: number, e: number, ts: number): void {
+    if (flow.held.length > 0) {
+      this.hold(flow, b, s, e, ts);
+      return;
+    }
+    const p = flow.resp!.feed(b, s, e, ts);
+    if (p < e) this.hold(flow, b, p, e, ts);
+  }
+
+  private hold(flow: Flow, b: Uint8Array, s: number, e: number, ts: number): void {
+    flow.held.push({ data: b.slice(s, e), off: 0, ts });
+    flow.heldBytes += e - s;
+    if (flow.heldBytes > this.opts.maxResponseHold) {
+      // Too much waiting for a request that may never come: parse it anyway (responses become orphans).
+      flow.closing = true;
+      this.drainHeld(flow);
+      flow.closing = false;
+    }
+  }
+
+  private drainHeld(flow: Flow): void {
+    const resp = flow.resp!;
+    while (flow.held.length > 0) {
+      const c = flow.held[0]!;
+      const p = resp.feed(c.data, c.off, c.data.length, c.ts);
+      if (p < c.data.length) {
+        flow.heldBytes -= p - c.off;
+        c.off = p;
+        return;
+      }
+      flow.heldBytes -= c.data.length - c.off;
+      flow.held.shift();
+    }
+  }
+
+  private request(flow: Flow, head: RequestHead): void {
+    const clientIsA = flow.clientIsA !== false;
+    const ends = flow.ends;
+    const rec: UrlRecord = {
+      ts: head.ts,
+      src: addrText(flow.ipVersion, clientIsA ? ends.addrA : ends.addrB),
+      dst: addrText(flow.ipVersion, clientIsA ? ends.addrB : ends.addrA),
+      sport: clientIsA ? ends.portA : ends.portB,
+      dport: clientIsA ? ends.portB : ends.portA,
+      method: head.method,
+      host: head.host,
+      uri: head.uri,
+      version: head.version,
+      url: fullUrl(head.host, head.uri, head.method),
+      status: null,
+      latency_ms: null,
+      truncated: head.truncated,
+    };
+    this.stats.requests++;
+    if (head.truncated) this.stats.truncated++;
+    if (this.opts.immediate) this.opts.onRecord(rec);
+    flow.waiting.push(rec);
+    if (flow.waiting.length > 1024) this.emit(flow.waiting.shift()!); // pipelining flood: stop waiting
+    if (flow.held.length > 0) this.drainHeld(flow);
+  }
+
+  private response(flow: Flow, head: ResponseHead): string | undefined {
+    let rec: UrlRecord | undefined = flow.waiting[0];
+    // Mid-connection: a response captured before the first request we saw answers a request we never saw.
+    if (rec && !flow.sawHandshake && head.ts < rec.ts) rec = undefined;
+    if (!rec) {
+      this.stats.orphanResponses++;
+      return undefined;
+    }
+    flow.waiting.shift();
+    this.stats.responses++;
+    rec.status = head.status;
+    rec.latency_ms = Math.round((head.ts - rec.ts) * 1e6) / 1e3;
+    this.emit(rec);
+    if (head.status === 101) flow.req?.toTunnel();
+    return rec.method;
+  }
+
+  private emit(rec: UrlRecord): void {
+    if (!this.opts.immediate) this.opts.onRecord(rec);
+  }
+
+  private close(flow: Flow): void {
+    if (this.flows.get(flow.key) === flow) this.flows.delete(flow.key);
+    if (flow.clientIsA === undefined) {
+      // Nothing was ever delivered in order yet: flushing may deliver the first bytes and pick roles.
+    }
+    flow.a.flush();
+    flow.b.flush();
+    flow.closing = true;
+    flow.req?.end();
+    if (flow.held.length > 0) this.drainHeld(flow);
+    flow.resp?.end();
+    for (const rec of flow.waiting) this.emit(rec);
+    flow.waiting = [];
+    this.stats.anomalies += (flow.req?.anomalies ?? 0) + (flow.resp?.anomalies ?? 0);
+    this.opts.onFlowEnd?.(flow.ends);
+  }
+
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    const limit = now - this.opts.idleTimeoutSec;
+    for (const flow of this.flows.values()) {
+      if (flow.lastTs < limit) {
+        this.stats.evicted++;
+        this.close(flow);
+      }
+    }
+    this.frags.expire(now);
+  }
+}
+
+function endsOf(f: DecodedFrame, fromA: boolean): FlowEnds {
+  let src: Uint8Array;
+  let dst: Uint8Array;
+  if (f.ipVersion === 4) {
+    src = u32Bytes(f.src4);
+    dst = u32Bytes(f.dst4);
+  } else {
+    src = f.bytes.slice(f.srcOff, f.srcOff + 16);
+    dst = f.bytes.slice(f.dstOff, f.dstOff + 16);
+  }
+  return fromA
+    ? { ipVersion: f.ipVersion, addrA: src, portA: f.sport, addrB: dst, portB: f.dport }
+    : { ipVersion: f.ipVersion, addrA: dst, portA: f.dport, addrB: src, portB: f.sport };
+}
+
+function u32Bytes(a: number): Uint8Array {
+  return Uint8Array.of(a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255);
+}
+
+function addrText(ipVersion: number, a: Uint8Array): string {
+  return ipVersion === 4 ? formatIpv4(((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0) : formatIpv6(a, 0);
+}
+
+function compare16(b: Uint8Array, x: number, y: number): number {
+  for (let i = 0; i < 16; i++) {
+    const d = b[x + i]! - b[y + i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+function hex16(b: Uint8Array, off: number): string {
+  let s = '';
+  for (let i = 0; i < 16; i++) s += HEX[b[off + i]!];
+  return s;
+}
+
+/** http://host/path for origin-form targets; absolute-form and CONNECT authority as they are. */
+export function fullUrl(host: string, uri: string, method: string): string {
+  if (method === 'CONNECT') return uri;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) return uri;
+  if (uri === '*') return host ? `http://${host}` : '*';
+  return host ? `http://${host}${uri}` : uri;
+}

@@ -1,0 +1,71 @@
+/**
+ * Full mode as a pipeline: an optional packet filter (the eBPF program, in the VM or the kernel) in front
+ * of the FullAnalyzer. When the flow ends, the analyzer tells the filter so it can forget the session.
+ */
+import { FullAnalyzer, type FlowEnds, type FullOptions } from './full-analyzer.js';
+import type { UrlPipeline, UrlSummary } from './pipeline.js';
+import type { UrlRecord } from './record.js';
+
+/** A per-packet filter (the eBPF program) and the session bookkeeping it shares with userspace. */
+export interface FullFilter {
+  /** true: keep the frame */
+  keep(frame: Uint8Array, linktype: number): boolean;
+  /** the flow is over: drop its entry from the session map */
+  forget(flow: FlowEnds): void;
+  /** entries in the session map right now */
+  readonly sessions: number;
+}
+
+export class FullPipeline implements UrlPipeline {
+  readonly analyzer: FullAnalyzer;
+  private seen = 0;
+  private kept = 0;
+
+  constructor(
+    opts: Partial<FullOptions> & { onRecord(rec: UrlRecord): void },
+    private readonly filter?: FullFilter,
+  ) {
+    this.analyzer = new FullAnalyzer({ ...opts, onFlowEnd: filter ? (f) => filter.forget(f) : undefined });
+  }
+
+  packet(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void {
+    this.seen++;
+    if (this.filter && !this.filter.keep(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len), linktype)) return;
+    this.kept++;
+    this.analyzer.packet(bytes, off, len, linktype, ts);
+  }
+
+  /** A frame that a kernel filter already kept (live capture): skip the userspace filter. */
+  keptPacket(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void {
+    this.seen++;
+    this.kept++;
+    this.analyzer.packet(bytes, off, len, linktype, ts);
+  }
+
+  finish(): void {
+    this.analyzer.finish();
+  }
+
+  summary(): UrlSummary {
+    const s = this.analyzer.stats;
+    return {
+      packets: this.seen,
+      kept: this.kept,
+      requests: s.requests,
+      sessions: s.sessions,
+      truncated: s.truncated,
+      kernelDrops: 0,
+      extra: {
+        responses: s.responses,
+        'orphan responses': s.orphanResponses,
+        'out-of-order segments': s.stream.outOfOrder,
+        retransmissions: s.stream.retransmitted,
+        'stream gaps': s.stream.gaps,
+        'IP fragments': s.fragments,
+        'malformed frames': s.malformed,
+        'parse anomalies': s.anomalies,
+        'evicted flows': s.evicted,
+      },
+    };
+  }
+}

@@ -1,0 +1,650 @@
+/**
+ * Incremental HTTP/1.x parsers for one direction of a TCP stream: bytes go in as they are reassembled,
+ * requests (client side) and response heads (server side) come out. They find message boundaries the way
+ * a server does — request line, header block, then a body framed by Content-Length or chunked encoding —
+ * so body bytes are never mistaken for requests. Lines may end in CRLF or a bare LF. Memory is bounded:
+ * a request line longer than `maxLine` is reported truncated, header lines are cut at `maxHeaderLine`.
+ *
+ * Scanning uses Uint8Array.indexOf (native) to find line ends and skips bodies arithmetically, so the
+ * per-byte JS work is only on request lines and headers.
+ */
+
+export interface ParserLimits {
+  /** Longest request line kept whole; longer ones are reported truncated. */
+  maxLine: number;
+  /** Longest header line kept (the rest of the line is skipped). */
+  maxHeaderLine: number;
+}
+
+export const DEFAULT_LIMITS: ParserLimits = { maxLine: 65536, maxHeaderLine: 16384 };
+
+export interface RequestHead {
+  method: string;
+  uri: string;
+  version: string;
+  host: string;
+  truncated: boolean;
+  /** capture time (seconds, fractional) of the segment holding the first byte of the request line */
+  ts: number;
+  /** the request asked to switch protocols (Upgrade header) */
+  upgrade: boolean;
+}
+
+export interface ResponseHead {
+  status: number;
+  version: string;
+  ts: number;
+}
+
+const LF = 10;
+const CR = 13;
+const SP = 32;
+const HT = 9;
+
+/** RFC 9110 tchar, the characters of a method token. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
+for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
+for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
+
+const MAX_METHOD = 32;
+
+/** Grows up to a cap; holds the line being assembled across segment boundaries. */
+class LineBuffer {
+  buf = new Uint8Array(256);
+  len = 0;
+  append(src: Uint8Array, start: number, end: number, cap: number): void {
+    const n = Math.min(end - start, cap - this.len);
+    if (n <= 0) return;
+    if (this.len + n > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < this.len + n) size *= 2;
+      const next = new Uint8Array(Math.min(size, Math.max(cap, 256)));
+      next.set(this.buf.subarray(0, this.len));
+      this.buf = next;
+    }
+    this.buf.set(src.subarray(start, start + n), this.len);
+    this.len += n;
+  }
+  reset(): void {
+    this.len = 0;
+    if (this.buf.length > 65536) this.buf = new Uint8Array(256); // give back memory a huge line took
+  }
+}
+
+function latin1(b: Uint8Array, start: number, end: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
+}
+
+/** Shape check of a request-line prefix: 'ok' so far, 'bad' (cannot become a request line). */
+function requestPrefixOk(b: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && TCHAR[b[i]!]) i++;
+  if (i - start > MAX_METHOD) return false;
+  if (i === end) return true;
+  if (i === start || b[i] !== SP) return false;
+  // The target: no control characters or spaces until the next SP.
+  for (i++; i < end; i++) {
+    const c = b[i]!;
+    if (c === SP) break;
+    if (c < 0x21 || c === 0x7f) return false;
+  }
+  return true;
+}
+
+interface ParsedLine {
+  method: string;
+  uri: string;
+  version: string;
+}
+
+/** Parse a complete request line (without its LF, CR already stripped). */
+function parseRequestLine(b: Uint8Array, start: number, end: number): ParsedLine | undefined {
+  let i = start;
+  while (i < end && TCHAR[b[i]!]) i++;
+  if (i === start || i - start > MAX_METHOD || i >= end || b[i] !== SP) return undefined;
+  const methodEnd = i;
+  const uriStart = i + 1;
+  let j = uriStart;
+  while (j < end && b[j] !== SP) {
+    const c = b[j]!;
+    if (c < 0x21 || c === 0x7f) return undefined;
+    j++;
+  }
+  if (j === uriStart || j >= end) return undefined;
+  // "HTTP/" DIGIT "." DIGIT and nothing after.
+  if (end - (j + 1) !== 8) return undefined;
+  const v = j + 1;
+  if (b[v] !== 72 || b[v + 1] !== 84 || b[v + 2] !== 84 || b[v + 3] !== 80 || b[v + 4] !== 47) return undefined;
+  if (!isDigit(b[v + 5]!) || b[v + 6] !== 46 || !isDigit(b[v + 7]!)) return undefined;
+  return { method: latin1(b, start, methodEnd), uri: latin1(b, uriStart, j), version: latin1(b, v, end) };
+}
+
+/** Index of the first LF in b[p, end), or -1 (b may hold more data past `end`: never look there). */
+function findLF(b: Uint8Array, p: number, end: number): number {
+  return findByte(b, LF, p, end);
+}
+
+function findByte(b: Uint8Array, c: number, p: number, end: number): number {
+  if (end - p <= 48) {
+    for (let i = p; i < end; i++) if (b[i] === c) return i;
+    return -1;
+  }
+  // Native search on a view bounded at `end` (a search on `b` itself could run through megabytes).
+  const i = b.subarray(p, end).indexOf(c);
+  return i < 0 ? -1 : p + i;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Lower-case ASCII compare of a header name at b[start, start+name.length). */
+function nameIs(b: Uint8Array, start: number, end: number, name: string): boolean {
+  if (end - start !== name.length) return false;
+  for (let k = 0; k < name.length; k++) {
+    let c = b[start + k]!;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== name.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+function trimmedValue(b: Uint8Array, start: number, end: number): [number, number] {
+  while (start < end && (b[start] === SP || b[start] === HT)) start++;
+  while (end > start && (b[end - 1] === SP || b[end - 1] === HT)) end--;
+  return [start, end];
+}
+
+/** A decimal number, or -1 when not one (or absurdly large). */
+function decimal(b: Uint8Array, start: number, end: number): number {
+  if (start >= end || end - start > 15) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
+/** Hex chunk size at the start of a chunk-size line (extensions after ';' ignored); -1 when invalid. */
+function chunkSize(b: Uint8Array, start: number, end: number): number {
+  let n = 0;
+  let digits = 0;
+  let i = start;
+  while (i < end && (b[i] === SP || b[i] === HT)) i++;
+  for (; i < end; i++) {
+    const c = b[i]!;
+    let d: number;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if (c >= 97 && c <= 102) d = c - 87;
+    else if (c >= 65 && c <= 70) d = c - 55;
+    else break;
+    if (++digits > 13) return -1;
+    n = n * 16 + d;
+  }
+  if (digits === 0) return -1;
+  return n;
+}
+
+/** Whether the last transfer-coding of a Transfer-Encoding value is "chunked". */
+function endsWithChunked(b: Uint8Array, start: number, end: number): boolean {
+  const v = latin1(b, start, end).toLowerCase();
+  const parts = v.split(',');
+  return parts[parts.length - 1]!.trim() === 'chunked';
+}
+
+const enum St {
+  /** At a message start: skipping empty lines, then the start line. */
+  Start,
+  /** Inside a start line that is being buffered. */
+  Line,
+  /** Skipping to the end of a line that cannot be used (garbage, or the rest of an over-long line). */
+  SkipLine,
+  Headers,
+  Body,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  /** Body delimited by the end of the connection (responses without a length). */
+  UntilClose,
+  /** After CONNECT / a protocol switch: not HTTP any more. */
+  Tunnel,
+}
+
+/** Fields common to both directions: line assembly, header block, body framing. */
+abstract class MessageParser {
+  protected st = St.Start;
+  protected line = new LineBuffer();
+  protected headerLine = new LineBuffer();
+  protected remaining = 0;
+  /** ts of the segment holding the current message's first byte */
+  protected msgTs = 0;
+  protected contentLength = -1;
+  protected chunked = false;
+  protected badLength = false;
+  /** anomalies: garbage lines skipped, bad framing */
+  anomalies = 0;
+  /** bytes skipped as non-HTTP (resync) */
+  skipped = 0;
+
+  constructor(protected readonly limits: ParserLimits) {}
+
+  /**
+   * Feed bytes b[start, end) that arrived in a segment captured at `ts` (seconds). Returns how far it
+   * consumed: `end`, or less when `holdAtStart()` asked to stop before the next message (the caller keeps
+   * the rest and feeds it again later).
+   */
+  feed(b: Uint8Array, start: number, end: number, ts: number): number {
+    let p = start;
+    while (p < end) {
+      switch (this.st) {
+        case St.Start: {
+          while (p < end && (b[p] === CR || b[p] === LF)) p++;
+          if (p === end) return end;
+          if (this.holdAtStart()) return p;
+          this.msgTs = ts;
+          this.line.reset();
+          this.st = St.Line;
+          break;
+        }
+        case St.Line: {
+          const nl = findLF(b, p, end);
+          const stop = nl < 0 ? end : nl;
+          if (this.line.len === 0 && nl >= 0 && stop - p <= this.limits.maxLine) {
+            // Whole line in this chunk: no copy.
+            this.startLine(b, p, stop > p && b[stop - 1] === CR ? stop - 1 : stop);
+            p = nl + 1;
+            break;
+          }
+          this.line.append(b, p, stop, this.limits.maxLine + 1);
+          if (!this.linePrefixOk(this.line.buf, 0, this.line.len)) {
+            // Cannot become a start line (garbage, binary, a body seen mid-connection): skip the line.
+            this.anomalies++;
+            this.skipped += this.line.len;
+            this.line.reset();
+            this.st = nl < 0 ? St.SkipLine : St.Start;
+            p = nl < 0 ? end : nl + 1;
+            break;
+          }
+          if (this.line.len > this.limits.maxLine) {
+            this.overlongLine(); // sets SkipLine and what follows it
+            if (nl >= 0) {
+              this.st = this.afterSkip;
+              this.afterSkip = St.Start;
+              p = nl + 1;
+            } else p = end;
+            break;
+          }
+          if (nl < 0) return end;
+          let lineEnd = this.line.len;
+          if (lineEnd > 0 && this.line.buf[lineEnd - 1] === CR) lineEnd--;
+          this.startLine(this.line.buf, 0, lineEnd);
+          p = nl + 1;
+          break;
+        }
+        case St.SkipLine: {
+          const nl = findLF(b, p, end);
+          if (nl < 0) {
+            this.skipped += end - p;
+            return end;
+          }
+          p = nl + 1;
+          this.st = this.afterSkip;
+          this.afterSkip = St.Start;
+          break;
+        }
+        case St.Headers:
+        case St.Trailers: {
+          const nl = findLF(b, p, end);
+          const stop = nl < 0 ? end : nl;
+          if (this.headerLine.len === 0 && nl >= 0) {
+            const lineEnd = stop > p && b[stop - 1] === CR ? stop - 1 : stop;
+            const lineStart = p;
+            p = nl + 1;
+            this.headerLineDone(b, lineStart, Math.min(lineEnd, lineStart + this.limits.maxHeaderLine));
+            break;
+          }
+          // Header lines longer than the cap keep only their start (all we need is a name and a short value).
+          this.headerLine.append(b, p, stop, this.limits.maxHeaderLine);
+          if (nl < 0) return end;
+          p = nl + 1;
+          let lineEnd = this.headerLine.len;
+          if (lineEnd > 0 && this.headerLine.buf[lineEnd - 1] === CR) lineEnd--;
+          this.headerLine.len = 0;
+          this.headerLineDone(this.headerLine.buf, 0, lineEnd);
+          break;
+        }
+        case St.Body: {
+          const n = Math.min(this.remaining, end - p);
+          p += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.messageDone();
+          break;
+        }
+        case St.ChunkSize: {
+          const nl = findLF(b, p, end);
+          const stop = nl < 0 ? end : nl;
+          this.headerLine.append(b, p, stop, 256);
+          if (nl < 0) return end;
+          p = nl + 1;
+          const size = chunkSize(this.headerLine.buf, 0, this.headerLine.len);
+          this.headerLine.len = 0;
+          if (size < 0) {
+            this.anomalies++;
+            this.lostFraming();
+          } else if (size === 0) this.st = St.Trailers;
+          else {
+            this.remaining = size;
+            this.st = St.ChunkData;
+          }
+          break;
+        }
+        case St.ChunkData: {
+          const n = Math.min(this.remaining, end - p);
+          p += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.st = St.ChunkDataEnd;
+          break;
+        }
+        case St.ChunkDataEnd: {
+          // The CRLF (or LF) after a chunk's data.
+          if (b[p] === CR) {
+            p++;
+            break;
+          }
+          if (b[p] === LF) p++;
+          else this.anomalies++;
+          this.st = St.ChunkSize;
+          break;
+        }
+        case St.UntilClose:
+        case St.Tunnel:
+          return end;
+      }
+    }
+    return end;
+  }
+
+  protected afterSkip = St.Start;
+
+  /** Whether to stop before starting a new message (the response side waits for its request). */
+  protected holdAtStart(): boolean {
+    return false;
+  }
+
+  private headerLineDone(b: Uint8Array, start: number, end: number): void {
+    if (start === end) {
+      if (this.st === St.Trailers) {
+        this.messageDone();
+        return;
+      }
+      this.headEnd();
+      return;
+    }
+    if (this.st === St.Trailers) return;
+    const colon = findByte(b, 58, start, end);
+    if (colon < 0) {
+      this.anomalies++;
+      return;
+    }
+    this.header(b, start, colon, colon + 1, end);
+  }
+
+  /** Common framing headers; subclasses add their own by overriding and calling super. */
+  protected header(b: Uint8Array, ns: number, ne: number, vs: number, ve: number): void {
+    const [s, e] = trimmedValue(b, vs, ve);
+    if (nameIs(b, ns, ne, 'content-length')) {
+      const n = decimal(b, s, e);
+      if (n < 0 || (this.contentLength >= 0 && this.contentLength !== n)) this.badLength = true;
+      else this.contentLength = n;
+    } else if (nameIs(b, ns, ne, 'transfer-encoding')) {
+      this.chunked = endsWithChunked(b, s, e);
+    }
+  }
+
+  /** Start the body (or the next message) after the header block. */
+  protected beginBody(hasBody: boolean): void {
+    if (!hasBody) return this.messageDone();
+    if (this.chunked) {
+      this.st = St.ChunkSize;
+      this.headerLine.len = 0;
+    } else if (this.contentLength > 0) {
+      this.remaining = this.contentLength;
+      this.st = St.Body;
+    } else this.messageDone();
+  }
+
+  protected messageDone(): void {
+    this.st = St.Start;
+    this.contentLength = -1;
+    this.chunked = false;
+    this.badLength = false;
+  }
+
+  protected beginHeaders(): void {
+    this.st = St.Headers;
+    this.headerLine.len = 0;
+    this.contentLength = -1;
+    this.chunked = false;
+    this.badLength = false;
+  }
+
+  /** Framing cannot be trusted any more: look for the next start line. */
+  protected lostFraming(): void {
+    this.messageDone();
+  }
+
+  /** A hole in the stream: whatever was in progress is finished as well as it can be. */
+  gap(): void {
+    if (this.st === St.Tunnel) return;
+    this.flushPartial();
+    this.line.reset();
+    this.headerLine.len = 0;
+    this.messageDone();
+  }
+
+  /** The stream ended (FIN/RST/end of capture). */
+  end(): void {
+    this.flushPartial();
+  }
+
+  get tunnel(): boolean {
+    return this.st === St.Tunnel;
+  }
+
+  protected abstract linePrefixOk(b: Uint8Array, start: number, end: number): boolean;
+  protected abstract startLine(b: Uint8Array, start: number, end: number): void;
+  protected abstract overlongLine(): void;
+  protected abstract headEnd(): void;
+  protected abstract flushPartial(): void;
+}
+
+export interface RequestSink {
+  request(head: RequestHead): void;
+}
+
+/** Client-to-server direction: finds request lines, Host, and skips request bodies. */
+export class RequestParser extends MessageParser {
+  private cur: RequestHead | undefined;
+
+  constructor(
+    limits: ParserLimits,
+    private readonly sink: RequestSink,
+  ) {
+    super(limits);
+  }
+
+  protected linePrefixOk(b: Uint8Array, start: number, end: number): boolean {
+    return requestPrefixOk(b, start, end);
+  }
+
+  protected startLine(b: Uint8Array, start: number, end: number): void {
+    const parsed = parseRequestLine(b, start, end);
+    this.line.reset();
+    if (!parsed) {
+      this.anomalies++;
+      this.skipped += end - start;
+      this.st = St.Start;
+      return;
+    }
+    this.cur = { ...parsed, host: '', truncated: false, ts: this.msgTs, upgrade: false };
+    this.beginHeaders();
+  }
+
+  protected overlongLine(): void {
+    // The line passed the cap: report what we have (method and the first part of the URI) as truncated.
+    const b = this.line.buf;
+    const n = Math.min(this.line.len, this.limits.maxLine);
+    let i = 0;
+    while (i < n && TCHAR[b[i]!]) i++;
+    this.cur = {
+      method: latin1(b, 0, i),
+      uri: latin1(b, i + 1, n),
+      version: '',
+      host: '',
+      truncated: true,
+      ts: this.msgTs,
+      upgrade: false,
+    };
+    this.line.reset();
+    // The rest of the line is skipped, then headers are read as usual.
+    this.beginHeaders();
+    this.st = St.SkipLine;
+    this.afterSkip = St.Headers;
+  }
+
+  protected override header(b: Uint8Array, ns: number, ne: number, vs: number, ve: number): void {
+    if (this.cur && this.cur.host === '' && nameIs(b, ns, ne, 'host')) {
+      const [s, e] = trimmedValue(b, vs, ve);
+      this.cur.host = latin1(b, s, e);
+      return;
+    }
+    if (this.cur && nameIs(b, ns, ne, 'upgrade')) this.cur.upgrade = true;
+    super.header(b, ns, ne, vs, ve);
+  }
+
+  protected headEnd(): void {
+    const req = this.cur!;
+    this.cur = undefined;
+    this.sink.request(req);
+    if (req.method === 'CONNECT') {
+      // Everything after CONNECT is the tunnel's payload, not HTTP.
+      this.st = St.Tunnel;
+      return;
+    }
+    if (this.badLength) {
+      this.anomalies++;
+      this.lostFraming();
+      return;
+    }
+    this.beginBody(true);
+  }
+
+  protected flushPartial(): void {
+    // A request whose line was read but whose headers never finished still happened.
+    if (this.cur && (this.st === St.Headers || this.st === St.SkipLine)) {
+      const req = this.cur;
+      this.cur = undefined;
+      this.sink.request(req);
+    }
+    this.cur = undefined;
+  }
+
+  /** Switch to tunnel mode (the server agreed to a protocol switch). */
+  toTunnel(): void {
+    this.st = St.Tunnel;
+  }
+}
+
+export interface ResponseSink {
+  /** Called at a response head; returns the method of the request it answers, if known. */
+  response(head: ResponseHead): string | undefined;
+}
+
+/** Server-to-client direction: finds status lines and skips bodies, using the request method for framing. */
+export class ResponseParser extends MessageParser {
+  private status = 0;
+  private version = '';
+
+  constructor(
+    limits: ParserLimits,
+    private readonly sink: ResponseSink,
+  ) {
+    super(limits);
+  }
+
+  protected linePrefixOk(b: Uint8Array, start: number, end: number): boolean {
+    const want = 'HTTP/';
+    for (let i = 0; i < Math.min(5, end - start); i++) if (b[start + i] !== want.charCodeAt(i)) return false;
+    return true;
+  }
+
+  protected startLine(b: Uint8Array, start: number, end: number): void {
+    this.line.reset();
+    // "HTTP/" DIGIT "." DIGIT SP 3DIGIT [SP reason]
+    const ok =
+      end - start >= 12 &&
+      this.linePrefixOk(b, start, end) &&
+      isDigit(b[start + 5]!) &&
+      b[start + 6] === 46 &&
+      isDigit(b[start + 7]!) &&
+      b[start + 8] === SP &&
+      isDigit(b[start + 9]!) &&
+      isDigit(b[start + 10]!) &&
+      isDigit(b[start + 11]!) &&
+      (end - start === 12 || b[start + 12] === SP);
+    if (!ok) {
+      this.anomalies++;
+      this.st = St.Start;
+      return;
+    }
+    this.version = latin1(b, start, start + 8);
+    this.status = (b[start + 9]! - 48) * 100 + (b[start + 10]! - 48) * 10 + (b[start + 11]! - 48);
+    this.beginHeaders();
+  }
+
+  protected overlongLine(): void {
+    this.anomalies++;
+    this.line.reset();
+    this.st = St.SkipLine;
+    this.afterSkip = St.Start;
+  }
+
+  protected headEnd(): void {
+    const status = this.status;
+    if (status >= 100 && status < 200 && status !== 101) {
+      // Interim response (100 Continue, 103 Early Hints): the final one follows.
+      this.messageDone();
+      return;
+    }
+    const method = this.sink.response({ status, version: this.version, ts: this.msgTs });
+    if (status === 101 || (method === 'CONNECT' && status >= 200 && status < 300)) {
+      this.st = St.Tunnel;
+      return;
+    }
+    if (method === 'HEAD' || status === 204 || status === 304) return this.beginBody(false);
+    if (this.badLength) {
+      this.anomalies++;
+      this.st = St.UntilClose;
+      return;
+    }
+    if (!this.chunked && this.contentLength < 0) {
+      this.st = St.UntilClose; // HTTP/1.0 style: the body runs to the end of the connection
+      return;
+    }
+    this.beginBody(true);
+  }
+
+  protected flushPartial(): void {}
+
+  /** Set by the flow: while true, the parser stops before a new response (its request is not known yet). */
+  hold: () => boolean = () => false;
+
+  protected override holdAtStart(): boolean {
+    return this.hold();
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * What the `urls` command drives, whatever the mode: frames in (with their capture time), records out,
+ * counters for the summary. Packet sources (capture files, a live socket) call `packet` for every frame
+ * the filter kept; `seen` counts frames before the filter.
+ */
+
+export interface UrlSummary {
+  /** frames read from the source */
+  packets: number;
+  /** frames the eBPF filter let through (equal to packets when no filter runs) */
+  kept: number;
+  requests: number;
+  sessions: number;
+  truncated: number;
+  /** the kernel's PACKET_STATISTICS drops (live capture only) */
+  kernelDrops: number;
+  /** free-form extras shown in the summary (mode specific) */
+  extra: Record<string, number>;
+}
+
+export interface UrlPipeline {
+  /** A frame from the source (before the filter). `ts` is seconds since 1970, fractional. */
+  packet(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void;
+  /** End of input: report what is still in progress. */
+  finish(): void;
+  summary(): UrlSummary;
+}
+
+export function formatSummary(s: UrlSummary): string {
+  const extras = Object.entries(s.extra)
+    .filter(([, v]) => v !== 0)
+    .map(([k, v]) => `, ${v} ${k}`)
+    .join('');
+  return (
+    `urls: ${s.packets} packets seen, ${s.kept} kept by filter, ${s.requests} requests, ${s.sessions} sessions, ` +
+    `${s.truncated} truncated, ${s.kernelDrops} kernel drops${extras}\n`
+  );
+}

@@ -1,0 +1,49 @@
+/**
+ * What `bpfkit urls` reports per request, and its two output forms. The JSON form is one object per line
+ * with stable field names (documented in docs/urls.md); `uri` is exactly the request line's target.
+ */
+
+export interface UrlRecord {
+  /** capture time of the request's first byte, seconds since 1970 (fractional) */
+  ts: number;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  method: string;
+  /** the Host header ('' when absent or not known) */
+  host: string;
+  /** the request-target exactly as on the request line (cut at the cap when `truncated`) */
+  uri: string;
+  /** "HTTP/1.1"; '' when the line was cut before its version */
+  version: string;
+  /** http://host + uri for origin-form targets */
+  url: string;
+  status: number | null;
+  latency_ms: number | null;
+  truncated: boolean;
+}
+
+/** The classic line: `GET /path HTTP/1.1` (a truncated request line ends in "..."). */
+export function textLine(r: UrlRecord): string {
+  if (r.truncated) return `${r.method} ${r.uri}... (truncated)`;
+  return `${r.method} ${r.uri} ${r.version}`;
+}
+
+export function jsonLine(r: UrlRecord): string {
+  return JSON.stringify({
+    ts: Math.round(r.ts * 1e6) / 1e6,
+    src: r.src,
+    dst: r.dst,
+    sport: r.sport,
+    dport: r.dport,
+    method: r.method,
+    host: r.host,
+    uri: r.uri,
+    version: r.version,
+    url: r.url,
+    status: r.status,
+    latency_ms: r.latency_ms,
+    truncated: r.truncated,
+  });
+}
