@@ -7,6 +7,7 @@
  * Flags as libbpf sets them: BPF_F_MMAPABLE for all, plus BPF_F_RDONLY_PROG for `.rodata*`, which is also
  * frozen after its contents are written. `.bss` starts as zeros.
  */
+import { InputError } from '../util/errors.js';
 import { MapFlag, MapType } from '../uapi/types.js';
 import type { MapSpec } from './spec.js';
 import { SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, type ElfFile, type ElfSection } from './elf-file.js';
@@ -17,7 +18,13 @@ export function isGlobalDataSection(s: ElfSection): boolean {
   return /^\.(data|rodata|bss)(\..+)?$/.test(s.name);
 }
 
+/** Larger than any array value the kernel accepts (KMALLOC_MAX_SIZE is a few MiB): refuse, don't allocate. */
+const MAX_GLOBAL_DATA = 1 << 26;
+
 export function globalDataMap(elf: ElfFile, s: ElfSection): MapSpec {
+  if (s.size > MAX_GLOBAL_DATA) {
+    throw new InputError(`global data section of ${s.size} bytes is too large (limit ${MAX_GLOBAL_DATA})`, `${elf.source}: section '${s.name}'`);
+  }
   const readOnly = s.name.startsWith('.rodata');
   const value = s.type === SHT_NOBITS ? new Uint8Array(s.size) : s.data.slice();
   return {

@@ -94,7 +94,7 @@ export function parseLegacyMaps(elf: ElfFile, section: ElfSection): PlacedMap[] 
     if (!l || l.innerId === 0) throw new InputError('a map of maps needs inner_id naming its inner map template', mapWhere);
     const members = placed.filter((p) => !isMapOfMaps(p.spec.type) && legacy.get(p.spec)?.id === l.innerId);
     if (members.length === 0) throw new InputError(`inner_id ${l.innerId} names no map (no plain map has that id)`, mapWhere);
-    const { contents: _c, innerMap: _i, ...template } = members[0]!.spec;
+    const { contents: _c, innerMap: _i, legacyId: _l, ...template } = members[0]!.spec;
     spec.innerMap = { ...template, name: `${spec.name}.inner`, contents: [], pinning: 'none' };
     for (const m of members) {
       spec.contents.push({ key: u32Key(legacy.get(m.spec)!.innerIdx, elf.endian), value: { map: m.spec.name } });
