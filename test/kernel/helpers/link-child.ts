@@ -1,0 +1,34 @@
+/**
+ * Runs inside a test namespace: loads the counter object, attaches tcx ingress/egress and XDP (generic
+ * mode) to lo, sends UDP datagrams, reads the counters and the link info, then closes and reports
+ * whether the links are gone. Prints JSON.
+ */
+import dgram from 'node:dgram';
+import { execFileSync } from 'node:child_process';
+import { loadKernelCollection } from '../../../src/kernel/collection.js';
+import { linkInfo } from '../../../src/kernel/objects.js';
+import { XdpFlags } from '../../../src/kernel/links.js';
+import { counterObject } from './counter-object.js';
+
+const linkIds = () => (JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8' }) || '[]') as { id: number }[]).map((l) => l.id);
+
+async function main(): Promise<void> {
+  const coll = loadKernelCollection(counterObject());
+  const links = [coll.attachTc('tc_in', 'lo', 'ingress'), coll.attachTc('tc_out', 'lo', 'egress'), coll.attachXdp('xdp_count', 'lo', XdpFlags.SKB_MODE)];
+  const infos = links.map((l) => linkInfo(l.fd));
+  const tx = dgram.createSocket('udp4');
+  for (let i = 0; i < 5; i++) await new Promise<void>((r) => tx.send(Buffer.from('hello'), 9, '127.0.0.1', () => r()));
+  tx.close();
+  await new Promise((r) => setTimeout(r, 100));
+  const counts = [0, 1, 2].map((k) => Number(new DataView(coll.map('counts').lookup(new Uint8Array([k, 0, 0, 0]))!.buffer).getBigUint64(0, true)));
+  const ids = infos.map((i) => i.id);
+  const listedBefore = ids.every((id) => linkIds().includes(id));
+  coll.close();
+  const listedAfter = ids.filter((id) => linkIds().includes(id));
+  process.stdout.write(JSON.stringify({ infos, counts, listedBefore, listedAfter }));
+}
+
+main().catch((err) => {
+  process.stderr.write(String(err?.stack ?? err));
+  process.exit(1);
+});
