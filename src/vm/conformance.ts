@@ -100,14 +100,12 @@ export async function loadAssembler(): Promise<Assembler | undefined> {
     // A variable specifier: the VM must build and run even before/without the assembler module.
     const specifier = '../asm/assemble.js';
     const mod = (await import(specifier)) as {
-      assemble?: (text: string, opts?: { syntax?: string; source?: string; firstLine?: number }) => Instruction[] | { insns: Instruction[] };
+      assemble?: (text: string, opts?: { syntax?: 'conformance'; source?: string }) => Instruction[];
     };
     const fn = mod.assemble;
     if (typeof fn !== 'function') return undefined;
-    return (text, source, firstLine) => {
-      const r = fn(text, { syntax: 'conformance', source, firstLine });
-      return Array.isArray(r) ? r : r.insns;
-    };
+    // Pad with blank lines so the assembler's line numbers are the .data file's.
+    return (text, source, firstLine) => fn('\n'.repeat(Math.max(0, firstLine - 1)) + text, { syntax: 'conformance', source });
   } catch (err) {
     if (err instanceof Error && /Cannot find module|ERR_MODULE_NOT_FOUND/.test(`${(err as { code?: string }).code ?? ''} ${err.message}`)) return undefined;
     throw err;

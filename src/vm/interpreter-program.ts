@@ -31,6 +31,25 @@ export interface LoadOptions {
 export let formatInsn: (insn: Instruction) => string = (i) =>
   `${describeOpcode(i.code)?.name ?? 'opcode'} 0x${i.code.toString(16).padStart(2, '0')} dst=r${i.dst} src=r${i.src} off=${i.off} imm=${i.imm}`;
 
+// Use the assembler's disassembler (LLVM syntax, like llvm-objdump) for messages when src/asm is
+// present; the VM does not depend on it otherwise. A variable specifier keeps it optional at build time.
+try {
+  const specifier = '../asm/disassemble.js';
+  const mod = (await import(specifier)) as { disassembleOne?: (insn: Instruction) => string };
+  if (typeof mod.disassembleOne === 'function') {
+    const f = mod.disassembleOne;
+    formatInsn = (i) => {
+      try {
+        return f(i);
+      } catch {
+        return `opcode 0x${i.code.toString(16).padStart(2, '0')}`;
+      }
+    };
+  }
+} catch {
+  // no assembler module: keep the plain formatter
+}
+
 /** Let another module (the assembler's disassembler) supply a nicer instruction formatter. */
 export function setInstructionFormatter(f: (insn: Instruction) => string): void {
   formatInsn = f;
