@@ -21,6 +21,7 @@ import { createMap } from './map-ops.js';
 import { KernelMap } from './kernel-map.js';
 import { KernelProgram } from './kernel-program.js';
 import { loadProgram } from './prog-load.js';
+import { needsFuncInfo, subprogramStarts, synthesizeFuncBtf } from './func-info.js';
 import { getPinned, mapInfo, pinObject, closeFd } from './objects.js';
 import { attachTcx, attachXdp, type KernelLink } from './links.js';
 import { interfaceIndex } from './libc.js';
@@ -119,6 +120,10 @@ export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions =
 }
 
 function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOptions): void {
+  const hostEndian = os.endianness() === 'LE' ? 'little' : 'big';
+  if (spec.endian !== hostEndian) {
+    throw new EnvironmentError(`${spec.path ?? 'the object'} is ${spec.endian}-endian but this kernel is ${hostEndian}-endian (build it with -target bpf${hostEndian === 'little' ? 'el' : 'eb'})`);
+  }
   if (spec.btf && spec.btf.length > 0) {
     const r = loadBtf(spec.btf);
     if (r.fd >= 0) coll.btfFd = r.fd;
@@ -131,15 +136,27 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
   }
 
   const wanted = opts.programs ? new Set(opts.programs) : undefined;
-  const hostEndian = os.endianness() === 'LE' ? 'little' : 'big';
   for (const p of spec.programs) {
     if (wanted && !wanted.has(p.name)) continue;
     if (coll.programs.has(p.name)) throw new BpfkitError(`two programs are named '${p.name}'`);
     if (p.type === ProgType.UNSPEC) {
       throw new EnvironmentError(`program '${p.name}' in section '${p.section}': unknown program type (name the section like libbpf: socket, tc, xdp, ...)`);
     }
-    const insns = encodeProgram(patchMapRefs(p, coll), hostEndian);
-    const loaded = loadProgram({
+    const patched = patchMapRefs(p, coll);
+    const insns = encodeProgram(patched, hostEndian);
+    // Callbacks (bpf_loop...) need BTF func_info: describe the linked program's functions ourselves.
+    let funcBtfFd = -1;
+    let funcInfo: Uint8Array | undefined;
+    if (needsFuncInfo(patched)) {
+      const synth = synthesizeFuncBtf(subprogramStarts(patched));
+      const r = loadBtf(synth.btf);
+      if (r.fd < 0) throw new EnvironmentError(`program '${p.name}' uses a callback, which needs BTF, and the kernel refused ours: ${r.error?.log.trim() ?? ''}`);
+      funcBtfFd = r.fd;
+      funcInfo = synth.funcInfo;
+    }
+    let loaded;
+    try {
+      loaded = loadProgram({
       name: p.name,
       type: p.type,
       insns,
@@ -147,7 +164,11 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
       kernelVersion: p.kernelVersion || spec.kernelVersion,
       ...(p.attachType !== undefined ? { expectedAttachType: p.attachType } : {}),
       ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+      ...(funcInfo ? { btfFd: funcBtfFd, funcInfo } : {}),
     });
+    } finally {
+      if (funcBtfFd >= 0) closeBtf(funcBtfFd); // the program keeps its own reference
+    }
     coll.programs.set(p.name, new KernelProgram(loaded.fd, p.name, p.type, loaded.log));
   }
   if (wanted) {

@@ -19,6 +19,8 @@ export interface ProgLoadRequest {
   progFlags?: number;
   /** BTF object fd for the program (0 = none). */
   btfFd?: number;
+  /** bpf_func_info records (u32 insn_off, u32 type_id), needs btfFd. */
+  funcInfo?: Uint8Array;
   /** Ask for a verifier log even on success (1 = verbose, 2 = state at every insn). */
   logLevel?: number;
 }
@@ -40,6 +42,7 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
   const insns = NativeBuffer.from(req.insns);
   const license = NativeBuffer.from(new TextEncoder().encode(`${req.license || 'GPL'}\0`));
   const attr = new NativeBuffer(PROG_LOAD_SIZE);
+  const funcInfo = req.funcInfo && req.funcInfo.length > 0 ? NativeBuffer.from(req.funcInfo) : undefined;
   let log: NativeBuffer | undefined;
   try {
     const attempt = (level: number, logSize: number): number => {
@@ -64,6 +67,11 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
       writeObjName(attr, 48, req.name);
       v.setUint32(68, req.expectedAttachType ?? 0, true);
       v.setUint32(72, req.btfFd ?? 0, true);
+      if (funcInfo) {
+        v.setUint32(76, 8, true); // func_info_rec_size
+        v.setBigUint64(80, funcInfo.address, true);
+        v.setUint32(88, funcInfo.size / 8, true);
+      }
       return bpfRaw(Cmd.PROG_LOAD, attr);
     };
     const readLog = () => (log ? Buffer.from(log.bytes.subarray(0, Math.max(0, log.bytes.indexOf(0)))).toString('utf8') : '');
@@ -98,6 +106,7 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
     insns.free();
     license.free();
     attr.free();
+    funcInfo?.free();
     (log as NativeBuffer | undefined)?.free();
   }
 }
