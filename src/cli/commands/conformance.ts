@@ -36,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
       const tag = engines.length > 1 ? ` [${engine}]` : '';
       try {
         const o = runFile(file, engine, assemble);
-        process.stdout.write(`${o.line.replace(/^(PASS|FAIL) (\S+)/, `$1 $2${tag}`)}\n`);
+        process.stdout.write(`${o.line.replace(/^(PASS|FAIL) ([^\s:]+)/, `$1 $2${tag}`)}\n`);
         if (o.pass) passed++;
         else failed++;
       } catch (err) {
