@@ -1,0 +1,291 @@
+/**
+ * loadVmCollection: an ObjectSpec becomes live maps and programs in one userspace VM.
+ *
+ *  - every map is created with the kernel's semantics (src/vm/maps) and its value slab mapped into VM
+ *    memory (read-only for frozen .rodata and BPF_F_RDONLY_PROG maps), initial contents written;
+ *  - every program is checked against its type's helper set (a helper the VM lacks or the type may not
+ *    call is refused here, naming it), its map references resolved (lddw of a map → the map's handle,
+ *    of a global variable → the VM address of the value), and loaded into the interpreter;
+ *  - prog arrays and maps of maps get their initial `.values` once everything exists.
+ *
+ * Handles (the `fd` of programs and maps) come from one counter, like file descriptors.
+ */
+import type { ObjectSpec, ProgramSpec, MapSpec } from '../elf/spec.js';
+import type { Collection, EngineName, Program, RunOptions, RunResult, BpfMap } from '../engine/types.js';
+import type { LoadOptions } from '../engine/load.js';
+import { BpfkitError } from '../util/errors.js';
+import { BPF_CALL, BPF_JMP, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, type Instruction } from '../isa/index.js';
+import { MapFlag, MapType, ProgType } from '../uapi/types.js';
+import { Vm, type EngineKind } from './interpreter.js';
+import type { LoadedProgram } from './interpreter-program.js';
+import { VmError } from './vm-error.js';
+import { createMap, type VmMap } from './maps/index.js';
+import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
+import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
+import { PacketBuffer } from './contexts/packet-buffer.js';
+import { SKB_SIZE, applyCtxIn, sanitizeSkb, skbStateFor, writeSkb } from './contexts/skb.js';
+import { XDP_MD_SIZE, writeXdp, xdpStateFrom } from './contexts/xdp.js';
+import { contextKind, progTypeLabel, type ContextKind } from './contexts/prog-types.js';
+import { cpus as hostCpus } from 'node:os';
+
+export interface VmLoadOptions extends Partial<LoadOptions> {
+  /** Interpreter engine: 'jit' (default) or 'interpreter'. */
+  vmEngine?: EngineKind;
+  /** Executed-instruction budget per run (default 1,000,000). */
+  budget?: number;
+  /** Host values helpers report (pid, uid, cpu, clocks, random seed, trace sink). */
+  host?: Partial<HostConfig>;
+  /**
+   * Socket filters: 'mac' (default) runs them on the frame from its MAC header, as an AF_PACKET raw socket
+   * does; 'network' gives BPF_PROG_TEST_RUN's view (skb->data at the network header, and the MAC header
+   * zeroed in the packet returned).
+   */
+  socketView?: 'mac' | 'network';
+}
+
+export interface VmRunResult extends RunResult {
+  /** redirect / clone_redirect requests the program made, in order. */
+  verdicts: Verdict[];
+  /** Instructions executed by the last run. */
+  instructions: number;
+}
+
+function defaultHost(partial: Partial<HostConfig> | undefined, trace: string[]): HostConfig {
+  const t0 = process.hrtime();
+  const mono = () => {
+    const [s, ns] = process.hrtime(t0);
+    return s * 1e9 + ns + 1e9;
+  };
+  return {
+    pid: process.pid,
+    tgid: process.pid,
+    uid: typeof process.getuid === 'function' ? process.getuid() : 0,
+    gid: typeof process.getgid === 'function' ? process.getgid() : 0,
+    cpu: 0,
+    clockNs: mono,
+    bootClockNs: mono,
+    randomSeed: (Date.now() ^ (process.pid << 16)) >>> 0,
+    trace: (line) => {
+      if (trace.length < 100000) trace.push(line);
+    },
+    ...partial,
+  };
+}
+
+export class VmCollection implements Collection {
+  readonly engine: EngineName = 'vm';
+  readonly programs = new Map<string, VmProgram>();
+  readonly maps = new Map<string, VmMap>();
+  readonly vm: Vm;
+  readonly rc: RunContext;
+  readonly cpus: number;
+  /** bpf_trace_printk output (when no host.trace sink was given), oldest first. */
+  readonly trace: string[] = [];
+  readonly socketView: 'mac' | 'network';
+  private nextHandle = 1;
+
+  constructor(spec: ObjectSpec, opts: VmLoadOptions) {
+    this.cpus = opts.cpus ?? Math.max(1, hostCpus().length);
+    this.socketView = opts.socketView ?? 'mac';
+    this.vm = new Vm({ ...(opts.vmEngine ? { engine: opts.vmEngine } : {}), ...(opts.budget ? { budget: opts.budget } : {}) });
+    for (const h of HELPERS) this.vm.helpers.register(h.id, h.name, h.fn);
+    this.rc = new RunContext(this.vm.memory, defaultHost(opts.host, this.trace));
+    if (this.rc.host.cpu >= this.cpus) throw new BpfkitError(`host cpu ${this.rc.host.cpu} is outside the ${this.cpus} CPUs of this collection`, 2);
+
+    for (const ms of spec.maps) this.addMap(ms);
+    for (const ps of spec.programs) this.addProgram(ps);
+    // Initial contents: bytes first (global data is then frozen), then prog arrays / maps of maps.
+    for (const ms of spec.maps) {
+      const m = this.maps.get(ms.name)!;
+      for (const e of ms.contents) {
+        if (e.value instanceof Uint8Array) m.update(e.key, e.value);
+        else {
+          const target = 'program' in e.value ? this.programs.get(e.value.program) : this.maps.get(e.value.map);
+          if (!target) {
+            throw new BpfkitError(`map '${ms.name}': initial value names ${'program' in e.value ? `program '${e.value.program}'` : `map '${e.value.map}'`}, which the object does not define`, 2);
+          }
+          const v = new Uint8Array(4);
+          new DataView(v.buffer).setUint32(0, target.fd, true);
+          m.update(e.key, v);
+        }
+      }
+      if (ms.frozen) m.frozen = true;
+    }
+  }
+
+  private addMap(ms: MapSpec): VmMap {
+    if (this.maps.has(ms.name)) throw new BpfkitError(`two maps are named '${ms.name}'`, 2);
+    const handle = this.nextHandle++;
+    const m = createMap(ms, {
+      cpus: this.cpus,
+      handle,
+      isProgram: (h) => this.rc.programs[h] !== undefined,
+      isMap: (h) => this.rc.maps[h] !== undefined,
+    });
+    m.progReadOnly = ms.frozen || (ms.flags & MapFlag.RDONLY_PROG) !== 0;
+    this.rc.maps[handle] = m;
+    if (m.slab) {
+      const stride = m.type === MapType.RINGBUF ? 0 : m.stride;
+      this.rc.mapBase[handle] = this.vm.memory.map(m.slab, { name: `map ${ms.name} values`, stride, writable: !m.progReadOnly, owner: m });
+    }
+    this.maps.set(ms.name, m);
+    return m;
+  }
+
+  private addProgram(ps: ProgramSpec): void {
+    const type = ps.type;
+    for (const i of ps.insns) {
+      if (i.code !== (BPF_JMP | BPF_CALL) || i.src !== 0) continue;
+      const h = helperById.get(i.imm);
+      if (!h) throw new VmError('load', `program '${ps.name}' calls ${helperName(i.imm)}, which the VM does not implement`, { pc: i.pc, program: ps.name });
+      if (!helperAllowed(h, type)) {
+        throw new VmError('load', `program '${ps.name}' (${progTypeLabel(type)}) may not call ${helperName(i.imm)}: the kernel does not offer it to this program type`, { pc: i.pc, program: ps.name });
+      }
+    }
+    const refs = new Map(ps.mapRefs.map((r) => [r.pc, r]));
+    const resolvePseudo = (insn: Instruction): readonly [number, number] | undefined => {
+      const ref = refs.get(insn.pc);
+      if (!ref) return undefined;
+      const m = this.maps.get(ref.map);
+      if (!m) throw new VmError('load', `program '${ps.name}' refers to map '${ref.map}', which the object does not define`, { pc: insn.pc, program: ps.name });
+      if (insn.src === BPF_PSEUDO_MAP_FD && ref.kind === 'fd') return [m.fd, 0];
+      if (insn.src === BPF_PSEUDO_MAP_VALUE || ref.kind === 'value') {
+        const base = this.rc.mapBase[m.fd];
+        if (base === undefined || m.type !== MapType.ARRAY) {
+          throw new VmError('load', `program '${ps.name}' takes the address of a value of map '${ref.map}', which is not an array`, { pc: insn.pc, program: ps.name });
+        }
+        return [base + ref.offset, 0];
+      }
+      return undefined;
+    };
+    const loaded = this.vm.load(ps.insns, { name: ps.name, resolvePseudo, owner: ps });
+    const handle = this.nextHandle++;
+    this.rc.programs[handle] = loaded;
+    if (this.programs.has(ps.name)) throw new BpfkitError(`two programs are named '${ps.name}'`, 2);
+    this.programs.set(ps.name, new VmProgram(this, ps, loaded, handle));
+  }
+
+  program(name: string): VmProgram {
+    const p = this.programs.get(name);
+    if (!p) throw new BpfkitError(`no program named '${name}' (the object has: ${[...this.programs.keys()].join(', ') || 'none'})`, 2);
+    return p;
+  }
+  map(name: string): VmMap {
+    const m = this.maps.get(name);
+    if (!m) throw new BpfkitError(`no map named '${name}' (the object has: ${[...this.maps.keys()].join(', ') || 'none'})`, 2);
+    return m;
+  }
+  /** A map by its handle (prog-array / map-in-map values). */
+  mapByHandle(handle: number): BpfMap | undefined {
+    return this.rc.maps[handle];
+  }
+  close(): void {
+    for (const m of this.maps.values()) m.close();
+  }
+}
+
+export class VmProgram implements Program {
+  readonly name: string;
+  readonly type: number;
+  readonly fd: number;
+  readonly spec: ProgramSpec;
+  readonly loaded: LoadedProgram;
+  readonly kind: ContextKind;
+  private readonly coll: VmCollection;
+  private ctxBytes: Uint8Array | undefined;
+  private ctxDv: DataView | undefined;
+  private ctxAddr = 0;
+  private readonly cbSaved = new Uint8Array(20);
+
+  constructor(coll: VmCollection, spec: ProgramSpec, loaded: LoadedProgram, handle: number) {
+    this.coll = coll;
+    this.spec = spec;
+    this.name = spec.name;
+    this.type = spec.type;
+    this.fd = handle;
+    this.loaded = loaded;
+    this.kind = contextKind(spec.type);
+    if (this.kind !== 'memory') {
+      this.ctxBytes = new Uint8Array(this.kind === 'skb' ? SKB_SIZE : XDP_MD_SIZE);
+      this.ctxDv = new DataView(this.ctxBytes.buffer);
+      this.ctxAddr = coll.vm.memory.map(this.ctxBytes, { name: `${this.kind === 'skb' ? '__sk_buff' : 'xdp_md'} of ${spec.name}` });
+    }
+  }
+
+  run(opts: RunOptions): VmRunResult {
+    const repeat = Math.max(1, opts.repeat ?? 1);
+    if (this.kind === 'memory') return this.runMemory(opts, repeat);
+    const coll = this.coll;
+    const rc = coll.rc;
+    const frame = opts.data ?? new Uint8Array(0);
+    const pb = new PacketBuffer(frame);
+    const network = this.type === ProgType.SOCKET_FILTER && coll.socketView === 'network' && frame.length >= 14;
+    if (network) pb.data = pb.net;
+    rc.progType = this.type;
+    rc.packet = pb;
+    rc.verdicts = [];
+    const dv = this.ctxDv!;
+    const ctx = this.ctxBytes!;
+    ctx.fill(0);
+    pb.mapInto(coll.vm.memory);
+    try {
+      if (this.kind === 'skb') {
+        rc.skb = skbStateFor(frame);
+        if (opts.ctx) applyCtxIn(rc.skb, opts.ctx, this.cbSaved);
+        else this.cbSaved.fill(0);
+        writeSkb(rc, dv, pb);
+        ctx.set(this.cbSaved, 48);
+        rc.syncCtx = () => sanitizeSkb(rc, dv, pb, this.cbSaved);
+      } else {
+        rc.skb = undefined;
+        const xs = xdpStateFrom(opts.ctx);
+        rc.syncCtx = () => writeXdp(dv, pb, xs);
+        rc.syncCtx();
+      }
+      let res;
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < repeat; i++) {
+        res = coll.vm.run(this.loaded, { args: [this.ctxAddr], packet: pb, context: rc });
+      }
+      const t1 = process.hrtime.bigint();
+      if (this.kind === 'skb') rc.syncCtx();
+      let data = pb.packet();
+      if (network) {
+        data = new Uint8Array(pb.end - pb.mac);
+        data.set(pb.bytes.subarray(pb.net, pb.end), pb.net - pb.mac);
+      }
+      return {
+        retval: res!.retval,
+        data,
+        ctx: ctx.slice(),
+        durationNs: Number(t1 - t0) / repeat,
+        verdicts: rc.verdicts,
+        instructions: res!.instructions,
+      };
+    } finally {
+      pb.unmap();
+      rc.packet = undefined;
+    }
+  }
+
+  private runMemory(opts: RunOptions, repeat: number): VmRunResult {
+    const coll = this.coll;
+    const rc = coll.rc;
+    rc.progType = this.type;
+    rc.packet = undefined;
+    rc.skb = undefined;
+    rc.verdicts = [];
+    const mem = (opts.ctx ?? opts.data ?? new Uint8Array(0)).slice();
+    let res;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < repeat; i++) res = coll.vm.runOnMemory(this.loaded, mem, { context: rc });
+    const t1 = process.hrtime.bigint();
+    return { retval: res!.retval, data: mem, durationNs: Number(t1 - t0) / repeat, verdicts: rc.verdicts, instructions: res!.instructions };
+  }
+
+  close(): void {}
+}
+
+export function loadVmCollection(spec: ObjectSpec, opts: VmLoadOptions = {}): VmCollection {
+  return new VmCollection(spec, opts);
+}

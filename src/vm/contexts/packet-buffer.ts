@@ -1,0 +1,95 @@
+/**
+ * The packet a program runs on, mapped into VM memory as one region. The buffer has headroom in front
+ * (XDP_PACKET_HEADROOM, room for bpf_xdp_adjust_head and VLAN pushes) and tailroom behind (for
+ * bpf_xdp_adjust_tail), like the kernel's test-run buffers; the region covers the buffer from its start
+ * up to the current end of data, so reading past data_end faults.
+ *
+ * Offsets (`data`, `end`, `mac`, `net`) index `bytes`; the interpreter's LD_ABS/LD_IND read them
+ * directly (see docs/vm.md): positive offsets are relative to `data`, SKF_NET_OFF ones to `net`,
+ * SKF_LL_OFF ones to `mac`.
+ */
+import type { Memory } from '../memory.js';
+
+export const XDP_PACKET_HEADROOM = 256;
+/** The kernel's test-run frame: 4096 bytes, of which the last SKB_DATA_ALIGN(sizeof(skb_shared_info)) are tailroom. */
+export const FRAME_SIZE = 4096;
+export const SHINFO_SIZE = 320;
+
+export class PacketBuffer {
+  bytes: Uint8Array;
+  /** Offset of the first packet byte (skb->data / xdp->data). */
+  data: number;
+  /** Offset one past the last packet byte. */
+  end: number;
+  /** Offset of the MAC header and of the network header (for SKF_LL_OFF / SKF_NET_OFF loads). */
+  mac: number;
+  net: number;
+  /** XDP metadata start (== data when there is none). */
+  meta: number;
+  /** VM address of bytes[0]. */
+  base = 0;
+  private memory: Memory | undefined;
+
+  constructor(packet: Uint8Array, headroom = XDP_PACKET_HEADROOM) {
+    const size = Math.max(FRAME_SIZE, headroom + packet.length + SHINFO_SIZE);
+    this.bytes = new Uint8Array(size);
+    this.bytes.set(packet, headroom);
+    this.data = this.meta = this.mac = headroom;
+    this.end = headroom + packet.length;
+    this.net = this.mac + 14;
+  }
+
+  /** Last offset the data may grow to (xdp_data_hard_end). */
+  get hardEnd(): number {
+    return this.bytes.length - SHINFO_SIZE;
+  }
+  get length(): number {
+    return this.end - this.data;
+  }
+  /** The packet bytes now (a copy). */
+  packet(): Uint8Array {
+    return this.bytes.slice(this.data, this.end);
+  }
+
+  /** Map into VM memory (once per run). */
+  mapInto(memory: Memory): void {
+    this.memory = memory;
+    this.base = memory.map(this.bytes.subarray(0, this.end), { name: 'packet', reserve: this.bytes.length });
+  }
+  unmap(): void {
+    if (this.memory) this.memory.unmap(this.base);
+    this.memory = undefined;
+  }
+
+  /** Call after `end` moved or `bytes` was replaced: the region follows. */
+  remap(): void {
+    if (this.memory) this.base = this.memory.replace(this.base, this.bytes.subarray(0, this.end));
+  }
+
+  /** VM address of an offset in `bytes`. */
+  addr(off: number): number {
+    return this.base + off;
+  }
+
+  /** Insert `n` zero bytes at offset `at` (moving the tail back); grows the buffer when needed. */
+  insert(at: number, n: number): void {
+    if (this.end + n > this.bytes.length - SHINFO_SIZE) {
+      const bigger = new Uint8Array(this.bytes.length + n + 1024);
+      bigger.set(this.bytes);
+      this.bytes = bigger;
+    }
+    this.bytes.copyWithin(at + n, at, this.end);
+    this.bytes.fill(0, at, at + n);
+    this.end += n;
+    if (this.net >= at) this.net += n;
+    this.remap();
+  }
+
+  /** Remove `n` bytes at offset `at`. */
+  remove(at: number, n: number): void {
+    this.bytes.copyWithin(at, at + n, this.end);
+    this.end -= n;
+    if (this.net > at) this.net -= n;
+    this.remap();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The per-run host state helpers reach through `HelperCall.context`: which program type is running, the
+ * packet, the context struct, the CPU, the collection's maps and programs, and what the program asked the
+ * host to do (redirects, clones). One object per collection, reset at the start of every run, so a run
+ * allocates nothing of its own on the hot path.
+ */
+import type { PacketBuffer } from './packet-buffer.js';
+import type { VmMap } from '../maps/base.js';
+import type { Memory } from '../memory.js';
+
+/** Host-side values helpers report (bpf_get_current_pid_tgid, ...), all overridable. */
+export interface HostConfig {
+  pid: number;
+  tgid: number;
+  uid: number;
+  gid: number;
+  /** CPU the program runs on (bpf_get_smp_processor_id, per-CPU maps). */
+  cpu: number;
+  /** Monotonic / boot clocks in ns (default: the host's). */
+  clockNs: () => number;
+  bootClockNs: () => number;
+  /** Seed of bpf_get_prandom_u32's generator (deterministic runs). */
+  randomSeed: number;
+  /** Where bpf_trace_printk lines go (default: kept in collection.trace). */
+  trace: (line: string) => void;
+}
+
+export interface Verdict {
+  kind: 'redirect' | 'clone_redirect';
+  ifindex: number;
+  flags: number;
+  /** clone_redirect: the packet as it was cloned. */
+  packet?: Uint8Array;
+}
+
+/** The __sk_buff fields the host models (the context struct is rebuilt from these each run). */
+export interface SkbState {
+  pktType: number;
+  mark: number;
+  queueMapping: number;
+  /** skb->protocol as a host-order ethertype (0x0800); the ctx field shows it in network order. */
+  protocol: number;
+  vlanPresent: number;
+  vlanTci: number;
+  /** host-order (0x8100) */
+  vlanProto: number;
+  priority: number;
+  ingressIfindex: number;
+  ifindex: number;
+  tcIndex: number;
+  hash: number;
+  tcClassid: number;
+  napiId: number;
+}
+
+export class RunContext {
+  progType = 0;
+  packet: PacketBuffer | undefined = undefined;
+  /** VM address and bytes of the context struct (__sk_buff / xdp_md), when mapped. */
+  ctxAddr = 0;
+  ctxBytes: Uint8Array | undefined = undefined;
+  skb: SkbState | undefined = undefined;
+  /** Call after a helper changed the packet's bounds so the context's data pointers follow. */
+  syncCtx: () => void = () => {};
+  verdicts: Verdict[] = [];
+  /** Maps by handle (a dense array: handles are small integers). */
+  readonly maps: (VmMap | undefined)[] = [];
+  /** VM base address of each map's value slab, by handle. */
+  readonly mapBase: number[] = [];
+  /** Programs by handle: the interpreter's LoadedProgram for tail calls. */
+  readonly programs: unknown[] = [];
+  readonly host: HostConfig;
+  readonly memory: Memory;
+  rngState: number;
+
+  constructor(memory: Memory, host: HostConfig) {
+    this.memory = memory;
+    this.host = host;
+    this.rngState = host.randomSeed >>> 0 || 0x9e3779b9;
+  }
+}
