@@ -39,7 +39,7 @@ export interface BtfMember {
   name: string;
   /** Member/param/var type id (0 for enum values). */
   type: number;
-  /** STRUCT/UNION: bit offset; DATASEC: byte offset; ENUM/ENUM64: the value (low 53 bits exact). */
+  /** STRUCT/UNION: bit offset; DATASEC: byte offset; ENUM/ENUM64: the value (signed when kindFlag; 64-bit values exact up to 2^53). */
   offset: number;
   /** STRUCT/UNION with kind_flag: bitfield size in bits, else 0. DATASEC: size in bytes. */
   size: number;
@@ -163,13 +163,16 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
       case BtfKind.ENUM:
         need(8 * t.vlen);
         for (let i = 0; i < t.vlen; i++, at += 8) {
-          t.members.push({ name: str(u32(at), at), type: 0, offset: dv.getInt32(at + 4, little), size: 0 });
+          // kind_flag marks a signed enum; otherwise values are unsigned.
+          const val = t.kindFlag ? dv.getInt32(at + 4, little) : u32(at + 4);
+          t.members.push({ name: str(u32(at), at), type: 0, offset: val, size: 0 });
         }
         break;
       case BtfKind.ENUM64:
         need(12 * t.vlen);
         for (let i = 0; i < t.vlen; i++, at += 12) {
-          t.members.push({ name: str(u32(at), at), type: 0, offset: u32(at + 8) * 0x100000000 + u32(at + 4), size: 0 });
+          const hi = t.kindFlag ? dv.getInt32(at + 8, little) : u32(at + 8);
+          t.members.push({ name: str(u32(at), at), type: 0, offset: hi * 0x100000000 + u32(at + 4), size: 0 });
         }
         break;
       case BtfKind.FUNC_PROTO:
