@@ -38,20 +38,20 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   req.on('data', () => {});
   req.on('end', () => {
     const path = req.url ?? '/';
-    if (path.startsWith('/chunked')) {
+    if (path.includes('/chunked')) {
       res.setHeader('Content-Type', 'text/plain');
       res.write('first chunk\n');
       res.write('GET /not-a-request HTTP/1.1\r\n');
       res.end('last chunk\n');
-    } else if (path.startsWith('/close')) {
+    } else if (path.includes('/close/') || path.endsWith('/close')) {
       res.shouldKeepAlive = false;
       res.useChunkedEncodingByDefault = false;
       res.writeHead(200, { Connection: 'close' });
       res.end('body until the connection closes\nGET /also-not-a-request HTTP/1.1\r\n');
-    } else if (path.startsWith('/empty')) {
+    } else if (path.includes('/empty')) {
       res.writeHead(204);
       res.end();
-    } else if (path.startsWith('/big')) {
+    } else if (path.includes('/big')) {
       res.end('x'.repeat(100 * 1024));
     } else {
       const body = `hello ${req.method} ${path.length > 64 ? path.slice(0, 64) : path}\n`;

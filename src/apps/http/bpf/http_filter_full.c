@@ -1,0 +1,172 @@
+/*
+ * URL filter for `bpfkit urls --mode full`: what the classic design's filter becomes when nothing may be
+ * missed. A SOCKET_FILTER (frame from its MAC header) that
+ *  - reads Ethernet with up to two VLAN tags (802.1Q / 802.1ad QinQ), IPv4 (any header length) and IPv6
+ *    (hop-by-hop, routing and destination-options extension headers);
+ *  - keeps IP fragments (their TCP header may be elsewhere: userspace reassembles them);
+ *  - tracks TCP connections in `sessions`, an LRU hash keyed by the connection with its two endpoints in a
+ *    canonical order, so both directions (requests and their responses) share one entry;
+ *  - starts tracking at the handshake (SYN), or, for connections already open when capture started, at a
+ *    segment that looks like the start of an HTTP message: "HTTP/" or a method token of any shape
+ *    (capital letters, '-' or '_', up to 16 of them) followed by a space or by the end of the segment (a
+ *    request split inside its method);
+ *  - keeps every segment of a tracked connection; a RST removes the entry. Userspace removes entries
+ *    when a connection ends or turns out not to be HTTP; the LRU bounds the map in any case.
+ */
+#include "bpfkit_bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct flow_key {
+	__u32 family;  /* 4 or 6 */
+	__u32 a[4];    /* endpoint A's address (IPv4 in a[0]), as load_word reads it */
+	__u32 b[4];
+	__u16 port_a;
+	__u16 port_b;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow_key);
+	__type(value, __u64);
+} sessions SEC(".maps");
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+
+static __always_inline int token_char(__u32 c)
+{
+	return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+}
+
+/* Does the payload at p (plen bytes, plen > 0) look like the start of an HTTP message? */
+static __always_inline int http_start(struct __sk_buff *skb, __u32 p, __u32 plen)
+{
+	__u32 c = load_byte(skb, p);
+	if (!token_char(c))
+		return 0;
+	if (plen >= 5 && load_word(skb, p) == 0x48545450 /* "HTTP" */ && load_byte(skb, p + 4) == '/')
+		return 1;
+#pragma unroll
+	for (__u32 i = 1; i <= 16; i++) {
+		if (i >= plen)
+			return 1; /* the segment ends inside the token: a method split across segments */
+		c = load_byte(skb, p + i);
+		if (c == ' ')
+			return 1;
+		if (!token_char(c))
+			return 0;
+	}
+	return 0;
+}
+
+SEC("socket")
+int http_filter(struct __sk_buff *skb)
+{
+	__u32 off = 12;
+	__u32 proto = load_half(skb, off);
+	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
+		off += 4;
+		proto = load_half(skb, off);
+		if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
+			off += 4;
+			proto = load_half(skb, off);
+		}
+	}
+	__u32 l3 = off + 2;
+	__u32 s0 = 0, s1 = 0, s2 = 0, s3 = 0, d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+	__u32 l4, l4_end, family;
+
+	if (proto == ETH_P_IP) {
+		__u32 ihl = (load_byte(skb, l3) & 0x0f) << 2;
+		if (ihl < 20)
+			return DROP_PACKET;
+		if (load_byte(skb, l3 + 9) != IPPROTO_TCP)
+			return DROP_PACKET;
+		if (load_half(skb, l3 + 6) & 0x3fff)
+			return KEEP_PACKET; /* a fragment: reassembled in userspace */
+		s0 = load_word(skb, l3 + 12);
+		d0 = load_word(skb, l3 + 16);
+		l4 = l3 + ihl;
+		l4_end = l3 + load_half(skb, l3 + 2);
+		family = 4;
+	} else if (proto == ETH_P_IPV6) {
+		__u32 next = load_byte(skb, l3 + 6);
+		s0 = load_word(skb, l3 + 8);
+		s1 = load_word(skb, l3 + 12);
+		s2 = load_word(skb, l3 + 16);
+		s3 = load_word(skb, l3 + 20);
+		d0 = load_word(skb, l3 + 24);
+		d1 = load_word(skb, l3 + 28);
+		d2 = load_word(skb, l3 + 32);
+		d3 = load_word(skb, l3 + 36);
+		l4 = l3 + 40;
+		l4_end = l4 + load_half(skb, l3 + 4);
+#pragma unroll
+		for (int i = 0; i < 4; i++) {
+			if (next == 0 || next == 43 || next == 60) {
+				__u32 hlen = (load_byte(skb, l4 + 1) + 1) << 3;
+				next = load_byte(skb, l4);
+				l4 += hlen;
+			} else if (next == 44) {
+				return KEEP_PACKET; /* a fragment: reassembled in userspace */
+			}
+		}
+		if (next != IPPROTO_TCP)
+			return DROP_PACKET;
+		family = 6;
+	} else {
+		return DROP_PACKET;
+	}
+
+	__u32 sport = load_half(skb, l4);
+	__u32 dport = load_half(skb, l4 + 2);
+	__u32 payload = l4 + ((load_byte(skb, l4 + 12) >> 4) << 2);
+	__u32 flags = load_byte(skb, l4 + 13);
+	__u32 plen = l4_end > payload ? l4_end - payload : 0;
+
+	/* Canonical order: the endpoint with the smaller (address, port) is A. */
+	int src_is_a;
+	if (s0 != d0)
+		src_is_a = s0 < d0;
+	else if (s1 != d1)
+		src_is_a = s1 < d1;
+	else if (s2 != d2)
+		src_is_a = s2 < d2;
+	else if (s3 != d3)
+		src_is_a = s3 < d3;
+	else
+		src_is_a = sport <= dport;
+
+	struct flow_key key = {};
+	key.family = family;
+	if (src_is_a) {
+		key.a[0] = s0; key.a[1] = s1; key.a[2] = s2; key.a[3] = s3;
+		key.b[0] = d0; key.b[1] = d1; key.b[2] = d2; key.b[3] = d3;
+		key.port_a = sport;
+		key.port_b = dport;
+	} else {
+		key.a[0] = d0; key.a[1] = d1; key.a[2] = d2; key.a[3] = d3;
+		key.b[0] = s0; key.b[1] = s1; key.b[2] = s2; key.b[3] = s3;
+		key.port_a = dport;
+		key.port_b = sport;
+	}
+
+	__u64 now = bpf_ktime_get_ns();
+	if (flags & TCP_SYN) {
+		bpf_map_update_elem(&sessions, &key, &now, BPF_ANY);
+		return KEEP_PACKET;
+	}
+	if (bpf_map_lookup_elem(&sessions, &key)) {
+		if (flags & TCP_RST)
+			bpf_map_delete_elem(&sessions, &key);
+		return KEEP_PACKET;
+	}
+	if (plen > 0 && http_start(skb, payload, plen)) {
+		bpf_map_update_elem(&sessions, &key, &now, BPF_ANY);
+		return KEEP_PACKET;
+	}
+	return DROP_PACKET;
+}
