@@ -1,0 +1,30 @@
+/** Magic numbers and block codes of the pcap and pcapng file formats (facts from the format specs). */
+export const PCAP_MAGIC_USEC = 0xa1b2c3d4;
+export const PCAP_MAGIC_NSEC = 0xa1b23c4d;
+export const PCAP_HEADER_LEN = 24;
+export const PCAP_RECORD_HEADER_LEN = 16;
+
+export const PCAPNG_SHB = 0x0a0d0d0a;
+export const PCAPNG_BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+export const PCAPNG_IDB = 0x00000001;
+export const PCAPNG_OPB = 0x00000002; // obsolete Packet Block
+export const PCAPNG_SPB = 0x00000003;
+export const PCAPNG_EPB = 0x00000006;
+
+export const PCAPNG_OPT_ENDOFOPT = 0;
+export const PCAPNG_OPT_COMMENT = 1;
+export const PCAPNG_IF_NAME = 2;
+export const PCAPNG_IF_DESCRIPTION = 3;
+export const PCAPNG_IF_TSRESOL = 9;
+export const PCAPNG_IF_TSOFFSET = 14;
+export const PCAPNG_SHB_USERAPPL = 4;
+
+/**
+ * Largest record or block the readers accept. Bigger ones are corrupt length fields, not packets:
+ * it keeps a flipped bit from making the reader allocate gigabytes.
+ */
+export const MAX_RECORD_LEN = 64 * 1024 * 1024;
+/** Limit on caplen when a pcap header says snaplen 0 (libpcap's largest snapshot length). */
+export const DEFAULT_MAX_SNAPLEN = 262144;
+
+export type CaptureFormat = 'pcap' | 'pcapng';

@@ -1,0 +1,232 @@
+/**
+ * Reading capture files: `openCapture(path)` detects pcap or pcapng from the magic and returns a
+ * reader that streams the file in large chunks (constant memory on multi-GB files).
+ *
+ * Two ways to get packets:
+ * - `for await (const p of reader)`: plain `Packet` objects with their own copy of the bytes.
+ * - `await reader.forEachPacket(cb)`: the fast path. `cb` gets one reused `PacketRef` whose bytes are a
+ *   window into the chunk buffer, valid only until `cb` returns. No allocation per packet.
+ *
+ * A corrupt or truncated file throws InputError naming the file and byte offset, but only after every
+ * whole packet before the fault was delivered. Each scan starts again from the beginning of the file.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { EnvironmentError, InputError } from '../util/errors.js';
+import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAPNG_SHB, type CaptureFormat } from './capture-format.js';
+import { PacketRef, type CaptureInterface, type Packet, type PacketCallback } from './packet.js';
+import { PcapParser, type PcapHeader } from './pcap-parser.js';
+import { PcapngParser, type PcapngSection } from './pcapng-parser.js';
+import type { RecordParser } from './record-parser.js';
+
+/** Default read size: big enough that per-read overhead vanishes, small enough for a constant footprint. */
+export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
+
+export interface OpenOptions {
+  /** bytes per read (default 4 MiB) */
+  chunkSize?: number;
+}
+
+export async function openCapture(path: string, options: OpenOptions = {}): Promise<CaptureReader> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'ENOTDIR') throw new InputError(`cannot open capture: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, path);
+    throw new EnvironmentError(`cannot open capture ${path}: ${e.message}`);
+  }
+  try {
+    const st = await fh.stat();
+    const head = new Uint8Array(4);
+    const { bytesRead } = await fh.read(head, 0, 4, 0);
+    if (bytesRead === 0) throw new InputError('empty file: not a capture', `${path}@0`);
+    if (bytesRead < 4) throw new InputError(`file too short (${bytesRead} bytes) to be a capture`, `${path}@0`);
+    const dv = new DataView(head.buffer);
+    const le = dv.getUint32(0, true);
+    const be = dv.getUint32(0, false);
+    let format: CaptureFormat;
+    if (le === PCAPNG_SHB) format = 'pcapng';
+    else if (le === PCAP_MAGIC_USEC || le === PCAP_MAGIC_NSEC || be === PCAP_MAGIC_USEC || be === PCAP_MAGIC_NSEC) format = 'pcap';
+    else throw new InputError(`not a pcap or pcapng file (magic 0x${be.toString(16).padStart(8, '0')})`, `${path}@0`);
+    return new CaptureReader(path, fh, format, st.isFile() ? st.size : -1, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+export class CaptureReader implements AsyncIterable<Packet> {
+  /** what the last (or current) scan learned: interfaces, pcap header, pcapng sections */
+  private parser: RecordParser;
+
+  constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    readonly format: CaptureFormat,
+    /** file size in bytes, -1 when not a regular file */
+    readonly size: number,
+    private readonly chunkSize: number,
+  ) {
+    this.parser = this.newParser();
+  }
+
+  private newParser(): RecordParser {
+    return this.format === 'pcap' ? new PcapParser(this.path) : new PcapngParser(this.path);
+  }
+
+  /** Interfaces seen so far (pcap: the one from the file header once a scan has started). */
+  get interfaces(): CaptureInterface[] {
+    return this.parser.interfaces;
+  }
+
+  /** pcap only: the file header (after a scan started). */
+  get pcapHeader(): PcapHeader | undefined {
+    return this.parser instanceof PcapParser ? this.parser.header : undefined;
+  }
+
+  /** pcapng only: sections seen so far. */
+  get sections(): PcapngSection[] {
+    return this.parser instanceof PcapngParser ? this.parser.sections : [];
+  }
+
+  /** Byte order of the file (pcapng: of its first section). Known once a scan has started. */
+  get littleEndian(): boolean | undefined {
+    if (this.parser instanceof PcapParser) return this.parser.header?.littleEndian;
+    if (this.parser instanceof PcapngParser) return this.parser.sections[0]?.littleEndian;
+    return undefined;
+  }
+
+  /**
+   * The fast path: calls `cb` for every packet with a reused PacketRef (bytes valid only during the
+   * call). Return false from `cb` to stop. Resolves to the number of packets delivered.
+   */
+  async forEachPacket(cb: PacketCallback): Promise<number> {
+    const scan = this.scan();
+    let count = 0;
+    const counting: PacketCallback = (p) => {
+      count++;
+      return cb(p);
+    };
+    while (await scan.step(counting));
+    return count;
+  }
+
+  /** Plain packets that own their bytes, read chunk by chunk. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Packet> {
+    const scan = this.scan();
+    const batch: Packet[] = [];
+    const collect: PacketCallback = (p) => {
+      batch.push(p.toPacket());
+    };
+    for (;;) {
+      let more: boolean;
+      let fault: unknown;
+      try {
+        more = await scan.step(collect);
+      } catch (err) {
+        fault = err;
+        more = false;
+      }
+      // Deliver what came before a fault, then raise it.
+      for (let i = 0; i < batch.length; i++) yield batch[i]!;
+      batch.length = 0;
+      if (fault !== undefined) throw fault;
+      if (!more) return;
+    }
+  }
+
+  /** Read the whole file into an array (small files and tests). */
+  async readAll(): Promise<Packet[]> {
+    const out: Packet[] = [];
+    for await (const p of this) out.push(p);
+    return out;
+  }
+
+  /** A fresh scan from the start of the file. One at a time per reader. */
+  scan(): ChunkScanner {
+    this.parser = this.newParser();
+    return new ChunkScanner(this.path, this.fh, this.parser, this.size, this.chunkSize);
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}
+
+/**
+ * Reads the file sequentially into one buffer. After each read the parser consumes every whole
+ * record; the cut record at the end moves to the front before the next read. The buffer only grows
+ * when a single record is larger than it (bounded by MAX_RECORD_LEN through the parsers).
+ */
+export class ChunkScanner {
+  private buf: Uint8Array;
+  private dv: DataView;
+  private start = 0;
+  private fill = 0;
+  /** file offset of buf[0] */
+  private base = 0;
+  private done = false;
+  private readonly pkt = new PacketRef();
+
+  constructor(
+    private readonly path: string,
+    private readonly fh: FileHandle,
+    private readonly parser: RecordParser,
+    private readonly size: number,
+    chunkSize: number,
+  ) {
+    this.buf = new Uint8Array(chunkSize);
+    this.dv = new DataView(this.buf.buffer);
+  }
+
+  /** Read one chunk and deliver its packets. Resolves false when the scan is over. */
+  async step(cb: PacketCallback): Promise<boolean> {
+    if (this.done) return false;
+    if (this.start > 0) {
+      this.buf.copyWithin(0, this.start, this.fill);
+      this.base += this.start;
+      this.fill -= this.start;
+      this.start = 0;
+    }
+    const need = this.parser.need;
+    if (this.size >= 0 && this.fill > 0 && this.base + need > this.size) {
+      // The record in hand is longer than what is left of the file: no point reading on.
+      this.truncated(need);
+    }
+    if (need > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(need, this.buf.length * 2));
+      bigger.set(this.buf.subarray(0, this.fill));
+      this.buf = bigger;
+      this.dv = new DataView(bigger.buffer);
+    }
+    const { bytesRead } = await this.fh.read(this.buf, this.fill, this.buf.length - this.fill, this.base + this.fill);
+    this.fill += bytesRead;
+    try {
+      this.start = this.parser.parse(this.buf, this.dv, this.start, this.fill, this.base, this.pkt, cb);
+    } catch (err) {
+      this.done = true;
+      throw err;
+    }
+    if (this.parser.stopped) {
+      this.done = true;
+      return false;
+    }
+    if (bytesRead === 0) {
+      this.done = true;
+      if (this.start < this.fill) this.truncated(this.parser.need);
+      return false;
+    }
+    return true;
+  }
+
+  private truncated(need: number): never {
+    this.done = true;
+    const at = this.base + this.start;
+    const have = this.fill - this.start;
+    const left = this.size >= 0 ? this.size - at : have;
+    throw new InputError(
+      `file ends inside a ${this.parser instanceof PcapParser ? 'record' : 'block'}: it needs ${need} bytes, only ${left} remain (truncated capture)`,
+      `${this.path}@${at}`,
+    );
+  }
+}

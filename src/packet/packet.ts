@@ -1,0 +1,71 @@
+/**
+ * What the readers deliver. Two shapes:
+ * - `Packet`: a plain object that owns its bytes (the async iterator yields these; safe to keep).
+ * - `PacketRef`: one reused object per scan whose bytes are a window into the reader's chunk buffer
+ *   (`forEachPacket` passes this). It is valid only during the callback: the next packet overwrites
+ *   its fields and the next chunk read overwrites the bytes. Copy with `toPacket()` to keep one.
+ */
+import type { TsResolution } from './timestamp.js';
+
+export interface Packet {
+  /** whole seconds since 1970-01-01 UTC */
+  tsSec: number;
+  /** nanoseconds within the second, 0..999999999 */
+  tsNsec: number;
+  /** bytes captured (data.length) */
+  caplen: number;
+  /** length of the packet on the wire */
+  origLen: number;
+  /** LINKTYPE_* of the packet's interface (see linktype.ts) */
+  linktype: number;
+  /** pcap: always 0; pcapng: index into the reader's `interfaces` (counted across sections) */
+  interfaceId: number;
+  data: Uint8Array;
+}
+
+export class PacketRef implements Packet {
+  tsSec = 0;
+  tsNsec = 0;
+  caplen = 0;
+  origLen = 0;
+  linktype = 0;
+  interfaceId = 0;
+  /** the chunk buffer holding the packet; the packet is bytes[offset, offset + caplen) */
+  bytes: Uint8Array = new Uint8Array(0);
+  offset = 0;
+
+  /** A view (no copy) of the packet bytes; allocates one small view object per call. */
+  get data(): Uint8Array {
+    return this.bytes.subarray(this.offset, this.offset + this.caplen);
+  }
+
+  /** A copy that outlives the callback. */
+  toPacket(): Packet {
+    return {
+      tsSec: this.tsSec,
+      tsNsec: this.tsNsec,
+      caplen: this.caplen,
+      origLen: this.origLen,
+      linktype: this.linktype,
+      interfaceId: this.interfaceId,
+      data: this.bytes.slice(this.offset, this.offset + this.caplen),
+    };
+  }
+}
+
+/** Return false to stop the scan early; anything else continues. */
+export type PacketCallback = (pkt: PacketRef) => boolean | void;
+
+/** One capture interface: pcap has exactly one (from the file header), pcapng one per IDB. */
+export interface CaptureInterface {
+  linktype: number;
+  /** 0 = no limit (pcapng) */
+  snaplen: number;
+  tsresol: TsResolution;
+  /** seconds added to every timestamp (pcapng if_tsoffset) */
+  tsoffset: number;
+  name?: string;
+  description?: string;
+  /** pcapng section the interface belongs to (0 for pcap) */
+  section: number;
+}

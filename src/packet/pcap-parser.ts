@@ -1,0 +1,129 @@
+/**
+ * Classic libpcap files: a 24-byte file header, then records of a 16-byte header + captured bytes.
+ * The magic decides byte order and timestamp unit (microseconds or nanoseconds).
+ */
+import { InputError } from '../util/errors.js';
+import {
+  DEFAULT_MAX_SNAPLEN,
+  MAX_RECORD_LEN,
+  PCAP_HEADER_LEN,
+  PCAP_MAGIC_NSEC,
+  PCAP_MAGIC_USEC,
+  PCAP_RECORD_HEADER_LEN,
+} from './capture-format.js';
+import type { CaptureInterface, PacketCallback, PacketRef } from './packet.js';
+import type { RecordParser } from './record-parser.js';
+import { MICROSECONDS, NANOSECONDS } from './timestamp.js';
+
+export interface PcapHeader {
+  littleEndian: boolean;
+  nanosecond: boolean;
+  versionMajor: number;
+  versionMinor: number;
+  snaplen: number;
+  linktype: number;
+  /** the FCS bits libpcap 1.10 keeps in the top of the link type field */
+  fcsInfo: number;
+}
+
+/** Returns undefined when the 4 bytes are not a pcap magic in either order. */
+export function pcapMagicInfo(dv: DataView, pos: number): { littleEndian: boolean; nanosecond: boolean } | undefined {
+  const le = dv.getUint32(pos, true);
+  if (le === PCAP_MAGIC_USEC) return { littleEndian: true, nanosecond: false };
+  if (le === PCAP_MAGIC_NSEC) return { littleEndian: true, nanosecond: true };
+  const be = dv.getUint32(pos, false);
+  if (be === PCAP_MAGIC_USEC) return { littleEndian: false, nanosecond: false };
+  if (be === PCAP_MAGIC_NSEC) return { littleEndian: false, nanosecond: true };
+  return undefined;
+}
+
+export function parsePcapHeader(dv: DataView, pos: number, where: string): PcapHeader {
+  const magic = pcapMagicInfo(dv, pos);
+  if (!magic) throw new InputError('not a pcap file (bad magic)', where);
+  const le = magic.littleEndian;
+  const versionMajor = dv.getUint16(pos + 4, le);
+  const versionMinor = dv.getUint16(pos + 6, le);
+  if (versionMajor !== 2) throw new InputError(`unsupported pcap version ${versionMajor}.${versionMinor}`, where);
+  const snaplen = dv.getUint32(pos + 16, le);
+  const rawLinktype = dv.getUint32(pos + 20, le);
+  return {
+    littleEndian: le,
+    nanosecond: magic.nanosecond,
+    versionMajor,
+    versionMinor,
+    snaplen,
+    linktype: rawLinktype & 0xffff,
+    fcsInfo: rawLinktype >>> 28,
+  };
+}
+
+export class PcapParser implements RecordParser {
+  readonly interfaces: CaptureInterface[] = [];
+  need = PCAP_HEADER_LEN;
+  stopped = false;
+  header: PcapHeader | undefined;
+  private le = true;
+  private nsecPerUnit = 1000;
+  private maxCaplen = DEFAULT_MAX_SNAPLEN;
+  private linktype = 0;
+
+  constructor(private readonly path: string) {}
+
+  parse(buf: Uint8Array, dv: DataView, pos: number, end: number, base: number, pkt: PacketRef, cb: PacketCallback): number {
+    if (!this.header) {
+      if (end - pos < PCAP_HEADER_LEN) {
+        this.need = PCAP_HEADER_LEN;
+        return pos;
+      }
+      const h = parsePcapHeader(dv, pos, `${this.path}@${base + pos}`);
+      this.header = h;
+      this.le = h.littleEndian;
+      this.nsecPerUnit = h.nanosecond ? 1 : 1000;
+      // A header snaplen of 0 (or an absurd one) still bounds records at something sane.
+      this.maxCaplen = h.snaplen > 0 && h.snaplen <= MAX_RECORD_LEN ? h.snaplen : h.snaplen === 0 ? DEFAULT_MAX_SNAPLEN : MAX_RECORD_LEN;
+      this.linktype = h.linktype;
+      this.interfaces.push({
+        linktype: h.linktype,
+        snaplen: h.snaplen,
+        tsresol: h.nanosecond ? NANOSECONDS : MICROSECONDS,
+        tsoffset: 0,
+        section: 0,
+      });
+      pos += PCAP_HEADER_LEN;
+    }
+    const le = this.le;
+    const nsecPerUnit = this.nsecPerUnit;
+    const maxCaplen = this.maxCaplen;
+    pkt.linktype = this.linktype;
+    pkt.interfaceId = 0;
+    pkt.bytes = buf;
+    for (;;) {
+      if (end - pos < PCAP_RECORD_HEADER_LEN) {
+        this.need = PCAP_RECORD_HEADER_LEN;
+        return pos;
+      }
+      const caplen = dv.getUint32(pos + 8, le);
+      if (caplen > maxCaplen) {
+        throw new InputError(
+          `pcap record: captured length ${caplen} exceeds the snapshot length ${this.header.snaplen} (corrupt record header)`,
+          `${this.path}@${base + pos}`,
+        );
+      }
+      const total = PCAP_RECORD_HEADER_LEN + caplen;
+      if (end - pos < total) {
+        this.need = total;
+        return pos;
+      }
+      pkt.tsSec = dv.getUint32(pos, le);
+      pkt.tsNsec = dv.getUint32(pos + 4, le) * nsecPerUnit;
+      pkt.caplen = caplen;
+      pkt.origLen = dv.getUint32(pos + 12, le);
+      pkt.offset = pos + PCAP_RECORD_HEADER_LEN;
+      pos += total;
+      if (cb(pkt) === false) {
+        this.stopped = true;
+        return pos;
+      }
+    }
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * The contract between the chunked file scanner (capture-reader.ts) and a format parser. The scanner
+ * hands the parser a window [pos, end) of its buffer; the parser delivers every whole record in it and
+ * returns where it stopped. A record cut by the window's end stays for the next call, with `need`
+ * saying how many bytes it wants from that point (so the scanner can grow its buffer or report a
+ * truncated file).
+ */
+import type { CaptureInterface, PacketCallback, PacketRef } from './packet.js';
+
+export interface RecordParser {
+  readonly interfaces: CaptureInterface[];
+  /** bytes needed at the returned position before the parser can make progress */
+  need: number;
+  /** set when the callback returned false */
+  stopped: boolean;
+  /**
+   * @param base file offset of buf[0] (for error messages)
+   */
+  parse(buf: Uint8Array, dv: DataView, pos: number, end: number, base: number, pkt: PacketRef, cb: PacketCallback): number;
+}
