@@ -20,7 +20,7 @@
 import type { EngineState } from './interpreter-state.js';
 import type { LoadedProgram } from './interpreter-program.js';
 import * as I64 from './interpreter-int64.js';
-import { atomic, budgetError, callHelper, fallThroughError, loadPacket, popFrame, pushFrame } from './interpreter-ops.js';
+import { atomic, blockBudgetError, budgetError, callHelper, callxError, fallThroughError, loadPacket, popFrame, pushFrame } from './interpreter-ops.js';
 import { VmError } from './vm-error.js';
 
 type Compiled = (st: EngineState, startPc: number) => number;
@@ -29,7 +29,9 @@ type Compiled = (st: EngineState, startPc: number) => number;
 const X = {
   ...I64,
   atomic,
+  blockBudgetError,
   budgetError,
+  callxError,
   callHelper,
   fallThroughError,
   loadPacket,
@@ -129,7 +131,7 @@ function generate(p: LoadedProgram): string {
         count++;
         e += p.code[e] === 0x18 ? 2 : 1;
       } while (e < n && !lead[e]);
-      out.push(`case ${pc}: if ((budget -= ${count}) < 0) { st.budget = 0; throw X.budgetError(${pc}, st.limit); }`);
+      out.push(`case ${pc}: if ((budget -= ${count}) < 0) { st.budget = 0; throw X.blockBudgetError(P, ${pc}, budget + ${count}, st.limit); }`);
     }
     out.push(insn(p, pc));
     if (p.code[pc] === 0x18) pc++;
@@ -282,8 +284,9 @@ function insn(p: LoadedProgram, pc: number): string {
       if (!x && s === 1) {
         return `${spill([6, 7, 8, 9, 10])} X.pushFrame(st, P, ${pc}, ${pc + 1}); r10l = L[10]; pc = ${pc + imm + 1}; continue;`;
       }
-      const id = x ? `(${hi(d)} !== 0 ? -1 : ${lo(d)})` : String(imm);
+      const id = x ? lo(d) : String(imm);
       return (
+        (x ? `if (${hi(d)} !== 0) throw X.callxError(${pc}, ${d}); ` : '') +
         `${spill([1, 2, 3, 4, 5])} st.budget = budget; q = X.callHelper(st, P, ${pc}, ${id}); r0l = L[0]; r0h = H[0]; ` +
         `if (q !== -1) { if (q === 1) { ${spill([6, 7, 8, 9, 10])} } return q; }`
       );

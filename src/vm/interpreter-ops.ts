@@ -208,6 +208,20 @@ export function budgetError(pc: number, budget: number): VmError {
   return new VmError('budget', `instruction budget of ${budget} executed instructions exhausted (an endless loop?)`, { pc });
 }
 
+/**
+ * Budget error for the compiled engine, which charges a whole block at its start: the instruction that
+ * did not fit is the `left`-th (0-based) of the block starting at `blockStart`, as the interpreter reports.
+ */
+export function blockBudgetError(p: LoadedProgram, blockStart: number, left: number, limit: number): VmError {
+  let pc = blockStart;
+  for (let i = 0; i < left; i++) pc += p.code[pc] === 0x18 ? 2 : 1;
+  return budgetError(pc, limit);
+}
+
+export function callxError(pc: number, reg: number): VmError {
+  return new VmError('helper', `callx: r${reg} holds no helper number`, { pc });
+}
+
 export function fallThroughError(pc: number): VmError {
   return new VmError('fall-through', `execution ran off the end of the program (no exit before slot ${pc})`, { pc: pc - 1 });
 }

@@ -8,7 +8,7 @@ import type { LoadedProgram } from './interpreter-program.js';
 import {
   out, mul64, div64u, mod64u, div64s, mod64s, lsh64, rsh64, arsh64, bswap16, bswap32, div32u, mod32u, div32s, mod32s,
 } from './interpreter-int64.js';
-import { CONTINUE, atomic, budgetError, callHelper, fallThroughError, loadPacket, popFrame, pushFrame } from './interpreter-ops.js';
+import { CONTINUE, atomic, budgetError, callHelper, callxError, fallThroughError, loadPacket, popFrame, pushFrame } from './interpreter-ops.js';
 import { VmError } from './vm-error.js';
 
 /** Does the JMP/JMP32 condition `op` hold for (ah:al) vs (bh:bl)? 32-bit forms pass sign-extended halves. */
@@ -188,7 +188,7 @@ export function interpret(st: EngineState, p: LoadedProgram, startPc: number): n
         let id: number;
         if ((op & 8) !== 0) {
           // callx: the helper number is in register dst
-          if (H[d] !== 0) throw new VmError('helper', `callx: r${d} holds no helper number`, { pc });
+          if (H[d] !== 0) throw callxError(pc, d);
           id = L[d] as number;
         } else id = IMM[pc] as number;
         st.budget = budget;
