@@ -29,7 +29,7 @@ export interface BuildOptions {
 }
 
 export interface BuiltPipeline {
-  pipeline: UrlPipeline & { keptPacket?(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void };
+  pipeline: UrlPipeline;
   /** the loaded eBPF program (live mode attaches it to the socket) */
   loaded: LoadedFilter | undefined;
   mode: Mode;
@@ -52,9 +52,7 @@ export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
       filter,
     );
     return {
-      pipeline: Object.assign(pipeline, {
-        keptPacket: (b: Uint8Array, off: number, len: number, lt: number, ts: number) => pipeline.keptPacket(b, off, len, lt, ts),
-      }),
+      pipeline,
       loaded,
       mode: o.mode,
       close: () => loaded?.close(),
@@ -65,9 +63,7 @@ export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
   const out = o.immediate ? { text: o.onText } : { text: () => {}, record: o.onRecord };
   const pipeline = new ClassicPipeline(version, filter, out, o.live ? () => Date.now() / 1000 : undefined);
   return {
-    pipeline: Object.assign(pipeline, {
-      keptPacket: (b: Uint8Array, off: number, len: number, _lt: number, ts: number) => pipeline.keptPacket(b.subarray(off, off + len), ts),
-    }),
+    pipeline,
     loaded,
     mode: o.mode,
     close: () => loaded?.close(),

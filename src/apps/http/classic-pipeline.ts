@@ -56,13 +56,18 @@ export class ClassicPipeline implements UrlPipeline {
     this.seen++;
     const frame = off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len);
     if (!this.filter.keep(frame)) return;
-    this.keptPacket(frame, ts);
+    this.kept++;
+    this.userspace(frame, ts);
   }
 
-  /** A frame the filter kept (the kernel already ran it on a live socket). */
-  keptPacket(f: Uint8Array, ts: number): void {
-    if (this.filter === undefined) return;
+  /** A frame the filter already kept (the kernel ran it on a live socket). */
+  keptPacket(bytes: Uint8Array, off: number, len: number, _linktype: number, ts: number): void {
+    this.seen++;
     this.kept++;
+    this.userspace(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len), ts);
+  }
+
+  private userspace(f: Uint8Array, ts: number): void {
     if (f.length < ETH_HLEN + 20) return;
     const ihl = (f[ETH_HLEN]! & 15) << 2;
     const total = (f[ETH_HLEN + 2]! << 8) | f[ETH_HLEN + 3]!;

@@ -108,6 +108,11 @@ const HTTP_SLASH = [72, 84, 84, 80, 47];
 export class FullAnalyzer {
   readonly stats: FullStats;
   private readonly flows = new Map<string, Flow>();
+  /**
+   * Connections that ended with FIN/RST: where each direction stopped. A late copy of one of their
+   * segments (retransmission, reordering) must not start a new flow and report a request twice.
+   */
+  private readonly closed = new Map<string, { a: number; b: number; ts: number }>();
   private readonly frame = new DecodedFrame();
   private readonly frags = new FragmentReassembler();
   private readonly opts: FullOptions;
@@ -187,6 +192,15 @@ export class FullAnalyzer {
     if (!flow) {
       // Only a SYN or data starts tracking (a stray ACK, FIN or RST of a finished flow does not).
       if ((flags & TCP_SYN) === 0 && f.payloadLen === 0) return;
+      const ended = this.closed.get(key);
+      if (ended && (flags & TCP_SYN) === 0) {
+        const next = fromA ? ended.a : ended.b;
+        if (next >= 0 && ((f.seq + f.payloadLen - next) | 0) <= 0) {
+          this.stats.stream.retransmitted++;
+          return;
+        }
+      }
+      if (ended) this.closed.delete(key);
       if (this.flows.size >= this.opts.maxFlows) {
         const oldest = this.flows.values().next().value as Flow;
         this.stats.evicted++;
@@ -342,6 +356,10 @@ export class FullAnalyzer {
 
   private close(flow: Flow): void {
     if (this.flows.get(flow.key) === flow) this.flows.delete(flow.key);
+    if (flow.rst || flow.a.finished || flow.b.finished) {
+      this.closed.set(flow.key, { a: flow.a.synced ? flow.a.next : -1, b: flow.b.synced ? flow.b.next : -1, ts: this.now });
+      if (this.closed.size > 65536) this.closed.delete(this.closed.keys().next().value as string);
+    }
     if (flow.clientIsA === undefined) {
       // Nothing was ever delivered in order yet: flushing may deliver the first bytes and pick roles.
     }
@@ -367,6 +385,10 @@ export class FullAnalyzer {
       }
     }
     this.frags.expire(now);
+    for (const [key, c] of this.closed) {
+      if (c.ts >= limit) break; // insertion order is time order
+      this.closed.delete(key);
+    }
   }
 }
 

@@ -21,6 +21,8 @@ export interface UrlSummary {
 export interface UrlPipeline {
   /** A frame from the source (before the filter). `ts` is seconds since 1970, fractional. */
   packet(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void;
+  /** A frame that a kernel filter already kept (live capture): counted as seen and kept, not filtered again. */
+  keptPacket(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void;
   /** End of input: report what is still in progress. */
   finish(): void;
   summary(): UrlSummary;

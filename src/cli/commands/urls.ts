@@ -17,7 +17,8 @@ Print every HTTP request in a capture file (pcap/pcapng) or crossing an interfac
   --mode full|v1|v2       full (default): TCP reassembly, every method, IPv6, VLAN, pairing with responses;
                           v1/v2: the classic eBPF URL filter design, losses included (docs/urls.md)
   --engine vm|kernel|none where the eBPF filter runs: vm (default for files), kernel (default for -i;
-                          on a file: BPF_PROG_TEST_RUN per packet), none (full mode without a filter)
+                          on a file: BPF_PROG_TEST_RUN per packet), none (full mode without a filter),
+                          js (v1/v2: the filters' TypeScript twin, for comparison)
   --format text|json      text: "GET /path HTTP/1.1" per request; json: one object per line
   --max-line N            longest request line kept whole (default 65536); longer: reported truncated
   --max-flows N           most TCP flows tracked at once (default 262144)
@@ -50,8 +51,9 @@ export async function run(argv: string[]): Promise<number> {
   if (iface && positionals.length > 0) throw new UsageError('give a capture FILE or -i IFACE, not both');
   if (!iface && positionals.length !== 1) throw new UsageError('give one capture FILE or -i IFACE (see bpfkit urls --help)');
   const engine = (values.engine ?? (iface ? 'kernel' : 'vm')) as EngineChoice;
-  if (!['vm', 'kernel', 'none'].includes(engine)) throw new UsageError(`--engine must be vm, kernel or none, not '${values.engine}'`);
+  if (!['vm', 'kernel', 'none', 'js'].includes(engine)) throw new UsageError(`--engine must be vm, kernel or none, not '${values.engine}'`);
   if (engine === 'none' && mode !== 'full') throw new UsageError('--engine none is only for --mode full (v1/v2 are defined by their filter)');
+  if (engine === 'js' && mode === 'full') throw new UsageError('--engine js (the TypeScript twin of the classic filters) is only for --mode v1/v2');
   const maxLine = intFlag('max-line', values['max-line'], 65536, 16);
   const maxFlows = intFlag('max-flows', values['max-flows'], 262144, 1);
   const idleTimeoutSec = intFlag('idle-timeout', values['idle-timeout'], 120, 1);
