@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parseObject, type ParsedObject } from '../../src/elf/object.js';
 import { parseBtf, BtfKind, btfKindName } from '../../src/elf/btf.js';
 import { readElf } from '../../src/elf/elf-file.js';
+import { sectionType } from '../../src/elf/section-types.js';
 import { MapType, ProgType } from '../../src/uapi/types.js';
 import { BPF_CALL, BPF_JMP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, OP_LDDW } from '../../src/isa/opcodes.js';
 import type { MapSpec } from '../../src/elf/spec.js';
@@ -178,12 +179,12 @@ test('basic.o: maps, global data and programs', () => {
   assert.deepEqual(countLen.mapRefs.filter((r) => r.kind === 'value').map((r) => r.map).sort(), ['.bss', '.data', '.rodata']);
 });
 
-test('maps.o: BTF map definitions of many types, prog-array values, inner maps, pinning', () => {
+test('maps.o: BTF map definitions of many types, prog-array values, inner maps', () => {
   const o = parse('maps');
   const rows = Object.fromEntries(o.maps.map((m) => [m.name, [m.type, m.keySize, m.valueSize, m.maxEntries, m.flags, m.pinning]]));
   assert.deepEqual(rows, {
     flows: [MapType.HASH, 16, 16, 1024, 1, 'none'],
-    bpfkit_pinned: [MapType.PERCPU_ARRAY, 4, 16, 16, 0, 'global'],
+    percpu_stats: [MapType.PERCPU_ARRAY, 4, 16, 16, 0, 'none'],
     percpu_hash: [MapType.PERCPU_HASH, 8, 16, 64, 0, 'none'],
     lru: [MapType.LRU_HASH, 4, 8, 256, 0, 'none'],
     routes: [MapType.LPM_TRIE, 8, 4, 100, 1, 'none'],
@@ -274,16 +275,44 @@ test('legacy-def.o: libbpf struct bpf_map_def maps', () => {
   assert.deepEqual(o.programs.map((p) => [p.name, p.section, p.type]), [['legacy_prog', 'socket/legacy', ProgType.SOCKET_FILTER]]);
 });
 
-test('btf-kinds.o: tcx sections imply attach types; BTF key/value ids point at the declared types', () => {
+test('btf-kinds.o: section names imply attach types; BTF key/value ids point at the declared types; pinning', () => {
   const o = parse('btf-kinds');
   assert.deepEqual(o.programs.map((p) => [p.name, p.type, p.attachType]), [
-    ['tcx_prog', ProgType.SCHED_CLS, 46],
-    ['tcx_egress_prog', ProgType.SCHED_CLS, 47],
+    ['tc_prog', ProgType.SCHED_CLS, undefined],
+    ['cg_egress_prog', ProgType.CGROUP_SKB, 1],
   ]);
-  const zoo = map(o, 'zoo_map');
+  const zoo = map(o, 'bpfkit_zoo');
+  assert.equal(zoo.pinning, 'global');
   const btf = parseBtf(o.btf!);
   assert.equal(btf.types[zoo.btfKeyTypeId]!.name, 'color_t');
   assert.equal(btf.types[zoo.btfValueTypeId]!.name, 'zoo');
   assert.equal(zoo.valueSize, btf.sizeOf(zoo.btfValueTypeId));
   assert.equal(zoo.keySize, 4);
+});
+
+test('sectionType follows libbpf names, specific before prefix', () => {
+  const rows: [string, number | undefined, number | undefined][] = [
+    ['socket', ProgType.SOCKET_FILTER, undefined],
+    ['socket/anything', ProgType.SOCKET_FILTER, undefined],
+    ['tc', ProgType.SCHED_CLS, undefined],
+    ['tc/ingress', ProgType.SCHED_CLS, 46],
+    ['tcx/egress', ProgType.SCHED_CLS, 47],
+    ['classifier/x', ProgType.SCHED_CLS, undefined],
+    ['action', ProgType.SCHED_ACT, undefined],
+    ['xdp', ProgType.XDP, 37],
+    ['xdp.frags', ProgType.XDP, 37],
+    ['xdp/devmap', ProgType.XDP, 33],
+    ['kprobe/do_sys_open', ProgType.KPROBE, undefined],
+    ['tracepoint/net/netif_rx', ProgType.TRACEPOINT, undefined],
+    ['cgroup_skb/ingress', ProgType.CGROUP_SKB, 0],
+    ['sk_skb/stream_verdict', ProgType.SK_SKB, 5],
+    ['flow_dissector', ProgType.FLOW_DISSECTOR, 17],
+    ['lwt_xmit', ProgType.LWT_XMIT, undefined],
+    ['cls', undefined, undefined],
+    ['socketx', undefined, undefined],
+  ];
+  for (const [name, type, attach] of rows) {
+    const st = sectionType(name);
+    assert.deepEqual([st?.type, st?.attachType], [type, attach], name);
+  }
 });
