@@ -120,6 +120,7 @@ export interface ProgInfo {
   /** Nanoseconds since boot. */
   loadTime: bigint;
   uid: number;
+  gplCompatible: boolean;
   mapIds: number[];
   jitedLen: number;
   xlatedLen: number;
@@ -173,6 +174,7 @@ export function progInfo(fd: number): ProgInfo {
       xlatedLen: v.getUint32(20, true),
       loadTime: v.getBigUint64(40, true),
       uid: v.getUint32(48, true),
+      gplCompatible: (v.getUint32(84, true) & 1) === 1,
       mapIds,
       name: readCString(info.bytes, 64, 16),
       btfId: v.getUint32(128, true),

@@ -1,5 +1,84 @@
-import { BpfkitError } from '../../util/errors.js';
+/**
+ * bpfkit prog load OBJ DIR   — load an object's programs and maps into the kernel and pin them under DIR
+ * bpfkit prog show [ID]      — the kernel's programs, like `bpftool prog show`
+ */
+import { parseFlags, intFlag } from '../args.js';
+import { UsageError } from '../../util/errors.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new BpfkitError('prog: not implemented yet');
+const usage = `usage: bpfkit prog load OBJ DIR [--program NAME]... [--type socket|tc|xdp] [--log-level N]
+       bpfkit prog show [ID] [--json]
+
+load: load every program and map of OBJ into the kernel and pin them under DIR (on bpffs, e.g.
+      /sys/fs/bpf/myobj): DIR/<program>, DIR/<map>. They stay loaded after bpfkit exits; rm -r DIR unloads.
+      --type gives the program type for sections without a libbpf-style name (iproute2 objects).
+show: list loaded programs: id, type, name, tag, load time, size, map ids (--json: bpftool's keys).
+`;
+
+const typeNames: Record<string, number> = { socket: 1, socket_filter: 1, tc: 3, sched_cls: 3, classifier: 3, xdp: 6 };
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals, help } = parseFlags(argv, {
+    json: { type: 'boolean' },
+    program: { type: 'string', multiple: true },
+    type: { type: 'string' },
+    'log-level': { type: 'string' },
+  });
+  if (help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const [sub, ...rest] = positionals;
+  if (sub === 'load') {
+    if (rest.length !== 2) throw new UsageError(`prog load wants OBJ and DIR\n${usage}`);
+    const [obj, dir] = rest as [string, string];
+    let defaultProgramType: number | undefined;
+    if (values.type !== undefined) {
+      defaultProgramType = typeNames[values.type];
+      if (defaultProgramType === undefined) throw new UsageError(`--type must be one of ${Object.keys(typeNames).join(', ')}`);
+    }
+    const { loadObjectFile } = await import('../../elf/index.js');
+    const { loadKernelCollection } = await import('../../kernel/collection.js');
+    const { progTypeName } = await import('../../kernel/inspect.js');
+    const spec = loadObjectFile(obj, defaultProgramType !== undefined ? { defaultProgramType } : {});
+    const logLevel = intFlag('log-level', values['log-level'], 0);
+    const coll = loadKernelCollection(spec, { ...(values.program ? { programs: values.program } : {}), ...(logLevel ? { logLevel } : {}) });
+    try {
+      const { ensureBpffs } = await import('../../kernel/objects.js');
+      ensureBpffs(dir);
+      const pinned = coll.pinAll(dir);
+      process.stdout.write(`loaded ${coll.programs.size} program${coll.programs.size === 1 ? '' : 's'} and ${coll.maps.size} map${coll.maps.size === 1 ? '' : 's'} from ${obj}\n`);
+      for (const path of pinned) {
+        const name = path.slice(dir.length + 1);
+        const p = coll.programs.get(name);
+        process.stdout.write(`  ${path}  ${p ? `program ${progTypeName(p.type)} id ${p.info().id}` : 'map'}\n`);
+      }
+      if (logLevel) for (const p of coll.programs.values()) process.stdout.write(`--- verifier log of ${p.name} ---\n${p.verifierLog}\n`);
+    } finally {
+      coll.close(); // the pins keep everything loaded
+    }
+    return 0;
+  }
+  if (sub === 'show' || sub === 'list' || sub === undefined) {
+    if (rest.length > 1) throw new UsageError(usage);
+    const { listIds, fdById, progInfo, closeFd } = await import('../../kernel/objects.js');
+    const { progText, progJson } = await import('../../kernel/inspect.js');
+    const ids = rest.length === 1 ? [intFlag('id', rest[0], 0, 1)] : listIds('prog');
+    const infos = [];
+    for (const id of ids) {
+      const fd = fdById('prog', id);
+      if (fd === undefined) {
+        if (rest.length === 1) throw new UsageError(`no program with id ${id}`);
+        continue; // unloaded between listing and opening
+      }
+      try {
+        infos.push(progInfo(fd));
+      } finally {
+        closeFd(fd);
+      }
+    }
+    if (values.json) process.stdout.write(`${JSON.stringify(infos.map(progJson))}\n`);
+    else for (const i of infos) process.stdout.write(`${progText(i)}\n`);
+    return 0;
+  }
+  throw new UsageError(`unknown prog subcommand '${sub}'\n${usage}`);
 }

@@ -1,0 +1,106 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { needs, repoPath } from '../support/env.js';
+import { createNamespace, deleteNamespace } from './helpers/netns.js';
+
+const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
+
+/** Run the CLI; `ns` runs it in that network namespace only (nsenter keeps the host's bpffs mount). */
+function bpfkit(args: string[], ns?: string) {
+  const cmd = ns ? ['nsenter', [`--net=/run/netns/${ns}`, process.execPath, '-e', script, '--', ...args]] : [process.execPath, ['-e', script, '--', ...args]];
+  return spawnSync(cmd[0] as string, cmd[1] as string[], { encoding: 'utf8' });
+}
+
+const namespaces: string[] = [];
+const dirs: string[] = [];
+after(() => {
+  namespaces.forEach(deleteNamespace);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const hooks = repoPath('test', 'fixtures', 'kernel', 'hooks.o');
+
+test('prog load pins programs and maps; prog show and map dump/update/lookup read them back', (t) => {
+  if (!needs(t, { root: true })) return;
+  const dir = `/sys/fs/bpf/bpfkit-clitest-${process.pid}`;
+  dirs.push(dir);
+  const load = bpfkit(['prog', 'load', hooks, dir]);
+  assert.equal(load.status, 0, load.stderr);
+  assert.match(load.stdout, /loaded 3 programs and 3 maps/);
+  assert.ok(existsSync(`${dir}/sock_count`) && existsSync(`${dir}/bss`));
+  const id = Number(/sock_count\s+program socket_filter id (\d+)/.exec(load.stdout)?.[1]);
+  const show = bpfkit(['prog', 'show', '--json']);
+  assert.equal(show.status, 0, show.stderr);
+  const progs = JSON.parse(show.stdout) as { id: number; name: string; type: string; tag: string; map_ids: number[] }[];
+  const mine = progs.find((p) => p.id === id);
+  assert.ok(mine, 'loaded program is listed');
+  assert.equal(mine.type, 'socket_filter');
+  assert.equal(mine.name, 'sock_count');
+  assert.match(mine.tag, /^[0-9a-f]{16}$/);
+  // Same view as bpftool.
+  const bt = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' })) as { tag: string; map_ids: number[] };
+  assert.equal(bt.tag, mine.tag);
+  assert.deepEqual([...bt.map_ids].sort(), [...mine.map_ids].sort());
+  const text = bpfkit(['prog', 'show', String(id)]);
+  assert.match(text.stdout, new RegExp(`^${id}: socket_filter  name sock_count  tag ${mine.tag}  gpl`));
+
+  const dump = bpfkit(['map', 'dump', `${dir}/bss`, '--json']);
+  assert.equal(dump.status, 0, dump.stderr);
+  assert.deepEqual(JSON.parse(dump.stdout), [{ key: ['0x00', '0x00', '0x00', '0x00'], value: ['0x00', '0x00', '0x00', '0x00'] }]); // verdict = 0
+  assert.equal(bpfkit(['map', 'update', `${dir}/len_counts`, '--key', '07 00 00 00', '--value', '2a00000000000000']).status, 0);
+  const look = bpfkit(['map', 'lookup', `${dir}/len_counts`, '--key', '07000000']);
+  assert.equal(look.stdout.trim(), 'key: 07 00 00 00  value: 2a 00 00 00 00 00 00 00');
+  assert.equal(bpfkit(['map', 'lookup', `${dir}/len_counts`, '--key', '08000000']).status, 1);
+  const bad = bpfkit(['map', 'update', `${dir}/len_counts`, '--key', '07', '--value', '00']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /has 1 bytes; the map wants/);
+});
+
+function linkIds(): { id: number; prog_id: number; type: string | number }[] {
+  return JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8' }) || '[]');
+}
+
+test('attach xdp / tc pins a link that outlives the command; detach removes it', (t) => {
+  if (!needs(t, { root: true, tools: ['ip', 'bpftool', 'nsenter'] })) return;
+  const ns = createNamespace('cli');
+  namespaces.push(ns);
+  const xdpDir = `/sys/fs/bpf/bpfkit-clitest-xdp-${process.pid}`;
+  const tcDir = `/sys/fs/bpf/bpfkit-clitest-tc-${process.pid}`;
+  dirs.push(xdpDir, tcDir);
+
+  const a = bpfkit(['attach', 'xdp', 'lo', hooks, '--mode', 'skb', '--pin', xdpDir], ns);
+  assert.equal(a.status, 0, a.stderr);
+  const progId = Number(/prog id (\d+)/.exec(a.stdout)?.[1]);
+  assert.ok(existsSync(`${xdpDir}/link`));
+  assert.ok(linkIds().some((l) => l.prog_id === progId && l.type === 'xdp'), 'the XDP link is still there after the command exited');
+  const again = bpfkit(['attach', 'xdp', 'lo', hooks, '--mode', 'skb', '--pin', xdpDir], ns);
+  assert.equal(again.status, 3);
+  assert.match(again.stderr, /already holds an attachment/);
+
+  const tc = bpfkit(['attach', 'tc', 'lo', hooks, '--program', 'tc_count', '--direction', 'egress', '--pin', tcDir], ns);
+  assert.equal(tc.status, 0, tc.stderr);
+  const tcProg = Number(/prog id (\d+)/.exec(tc.stdout)?.[1]);
+  assert.ok(linkIds().some((l) => l.prog_id === tcProg && (l.type === 'tcx' || l.type === 11) /* older bpftool prints the number */));
+
+  const d1 = bpfkit(['detach', 'xdp', 'lo', '--pin', xdpDir], ns);
+  assert.equal(d1.status, 0, d1.stderr);
+  const d2 = bpfkit(['detach', 'tc', 'lo', '--direction', 'egress', '--pin', tcDir], ns);
+  assert.equal(d2.status, 0, d2.stderr);
+  assert.ok(!existsSync(xdpDir) && !existsSync(tcDir));
+  assert.ok(!linkIds().some((l) => l.prog_id === progId || l.prog_id === tcProg), 'links are gone');
+  const none = bpfkit(['detach', 'xdp', 'lo', '--pin', xdpDir], ns);
+  assert.equal(none.status, 3);
+  assert.match(none.stderr, /nothing is attached to lo xdp/);
+});
+
+test('usage errors exit 2 without a stack trace', (t) => {
+  const r = bpfkit(['attach', 'nope', 'lo', 'x.o']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /usage: bpfkit attach/);
+  assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);
+  void t;
+});
