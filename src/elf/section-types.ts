@@ -188,3 +188,9 @@ export function progTypeName(type: number): string {
   for (const [k, v] of Object.entries(P)) if (v === type) return k.toLowerCase();
   return `unknown(${type})`;
 }
+
+/** Human name of an attach type (lower case, as in the kernel's enum without BPF_). */
+export function attachTypeName(type: number): string {
+  for (const [k, v] of Object.entries(MoreAttachTypes)) if (v === type) return k.toLowerCase();
+  return `unknown(${type})`;
+}
