@@ -33,7 +33,9 @@ export interface ParsedObject extends ObjectSpec {
   relocationCounts: Record<string, number>;
 }
 
-export function parseObject(bytes: Uint8Array, opts: ParseObjectOptions = {}): ParsedObject {
+export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | string = {}): ParsedObject {
+  // A bare string is the path (a convenience some callers use).
+  const opts: ParseObjectOptions = typeof options === 'string' ? { path: options } : options;
   const source = opts.path ?? '<object>';
   const elf = readElf(bytes, { source });
 
