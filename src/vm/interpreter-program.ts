@@ -8,7 +8,7 @@
  * not resolve, a helper id not registered in this VM, kfunc calls.
  */
 import {
-  BPF_ALU, BPF_ALU64, BPF_CALL, BPF_JMP, BPF_LD, BPF_LDX, OP_LDDW, REG_FP, checkProgram, classOf, describeOpcode,
+  BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_CALL, BPF_CMPXCHG, BPF_DW, BPF_FETCH, BPF_JMP, BPF_LD, BPF_LDX, BPF_STX, BPF_W, OP_LDDW, REG_FP, checkProgram, classOf, describeOpcode,
   slotsOf, type Instruction,
 } from '../isa/index.js';
 import type { HelperRegistry } from './helper-abi.js';
@@ -105,6 +105,10 @@ export class LoadedProgram {
       const cls = classOf(i.code);
       const writesDst = cls === BPF_ALU || cls === BPF_ALU64 || cls === BPF_LDX || i.code === OP_LDDW;
       if (writesDst && i.dst === REG_FP) fail(i.pc, 'r10 (the frame pointer) is read-only');
+      // atomics with BPF_FETCH (and xchg) write the old value into src
+      if (i.code === (BPF_STX | BPF_ATOMIC | BPF_W) || i.code === (BPF_STX | BPF_ATOMIC | BPF_DW)) {
+        if (i.src === REG_FP && (i.imm & BPF_FETCH) !== 0 && i.imm !== BPF_CMPXCHG) fail(i.pc, 'r10 (the frame pointer) is read-only: it cannot receive a fetched value');
+      }
       let imm = i.imm;
       let imm2 = i.imm2;
       if (i.code === OP_LDDW && i.src !== 0) {
