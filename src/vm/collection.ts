@@ -23,7 +23,7 @@ import { createMap, type VmMap } from './maps/index.js';
 import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
 import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
 import { PacketBuffer } from './contexts/packet-buffer.js';
-import { SKB_SIZE, applyCtxIn, sanitizeSkb, skbStateFor, writeSkb } from './contexts/skb.js';
+import { SKB_SIZE, applyCtxIn, ctxOut, sanitizeSkb, skbStateFor, writeSkb } from './contexts/skb.js';
 import { XDP_MD_SIZE, writeXdp, xdpStateFrom } from './contexts/xdp.js';
 import { contextKind, progTypeLabel, type ContextKind } from './contexts/prog-types.js';
 import { cpus as hostCpus } from 'node:os';
@@ -83,6 +83,7 @@ export class VmCollection implements Collection {
   readonly trace: string[] = [];
   readonly socketView: 'mac' | 'network';
   private nextHandle = 1;
+  private packet: PacketBuffer | undefined;
 
   constructor(spec: ObjectSpec, opts: VmLoadOptions) {
     this.cpus = opts.cpus ?? Math.max(1, hostCpus().length);
@@ -165,6 +166,15 @@ export class VmCollection implements Collection {
     this.programs.set(ps.name, new VmProgram(this, ps, loaded, handle));
   }
 
+  /** The one packet buffer runs share, mapped once into VM memory. */
+  packetBuffer(): PacketBuffer {
+    if (!this.packet) {
+      this.packet = new PacketBuffer(new Uint8Array(0));
+      this.packet.mapInto(this.vm.memory);
+    }
+    return this.packet;
+  }
+
   program(name: string): VmProgram {
     const p = this.programs.get(name);
     if (!p) throw new BpfkitError(`no program named '${name}' (the object has: ${[...this.programs.keys()].join(', ') || 'none'})`, 2);
@@ -218,7 +228,8 @@ export class VmProgram implements Program {
     const coll = this.coll;
     const rc = coll.rc;
     const frame = opts.data ?? new Uint8Array(0);
-    const pb = new PacketBuffer(frame);
+    const pb = coll.packetBuffer();
+    pb.reset(frame);
     const network = this.type === ProgType.SOCKET_FILTER && coll.socketView === 'network' && frame.length >= 14;
     if (network) pb.data = pb.net;
     rc.progType = this.type;
@@ -227,7 +238,6 @@ export class VmProgram implements Program {
     const dv = this.ctxDv!;
     const ctx = this.ctxBytes!;
     ctx.fill(0);
-    pb.mapInto(coll.vm.memory);
     try {
       if (this.kind === 'skb') {
         rc.skb = skbStateFor(frame);
@@ -251,19 +261,19 @@ export class VmProgram implements Program {
       if (this.kind === 'skb') rc.syncCtx();
       let data = pb.packet();
       if (network) {
+        // BPF_PROG_TEST_RUN pushes the Ethernet header back zeroed.
         data = new Uint8Array(pb.end - pb.mac);
         data.set(pb.bytes.subarray(pb.net, pb.end), pb.net - pb.mac);
       }
       return {
         retval: res!.retval,
         data,
-        ctx: ctx.slice(),
+        ...(opts.ctx ? { ctx: this.kind === 'skb' ? ctxOut(rc, ctx, pb) : ctx.slice() } : {}),
         durationNs: Number(t1 - t0) / repeat,
         verdicts: rc.verdicts,
         instructions: res!.instructions,
       };
     } finally {
-      pb.unmap();
       rc.packet = undefined;
     }
   }

@@ -1,5 +1,238 @@
-import { BpfkitError } from '../../util/errors.js';
+/**
+ * `bpfkit run OBJ`: run one program of an ELF object on a packet, on every packet of a capture (in order,
+ * maps keeping their state), or on raw memory — in the userspace VM or in the kernel (BPF_PROG_TEST_RUN) —
+ * and print the return values, the packets after the run and the maps' contents.
+ */
+import { readFileSync } from 'node:fs';
+import { InputError, UsageError } from '../../util/errors.js';
+import { intFlag, parseFlags } from '../args.js';
+import { loadObjectFile } from '../../elf/index.js';
+import { loadCollection } from '../../engine/load.js';
+import type { BpfMap, Collection, EngineName, RunResult } from '../../engine/types.js';
+import { MapType, nameOf, ProgType } from '../../uapi/types.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new BpfkitError('run: not implemented yet');
+export const help = `usage: bpfkit run OBJ [--program NAME] (--packet FILE | --pcap FILE | --mem HEX) [options]
+
+Run a program of an ELF object and print its return value, the packet after the run and the maps.
+
+input (one of):
+  --packet FILE        one packet: the raw frame from its Ethernet header
+  --pcap FILE          every packet of a pcap/pcapng capture, in order (maps keep their state)
+  --mem HEX            raw bytes given as hex (a packet, or a memory block for non-packet programs)
+
+options:
+  --program NAME       the program to run (default: the object's only program)
+  --engine vm|kernel   run in the userspace VM (default) or in the kernel (needs root / CAP_BPF)
+  --repeat N           run each packet N times (BPF_PROG_TEST_RUN's repeat); prints ns per run
+  --ctx HEX            context bytes (a struct __sk_buff / xdp_md, e.g. with mark or cb[] set)
+  --cpus N             VM: CPUs of per-CPU maps (default: the host's)
+  --socket-view V      VM socket filters: mac (raw socket, default) or network (BPF_PROG_TEST_RUN's view)
+  --json               {"results": [{"retval", "packet"}], "maps": {"<name>": [{"key", "value"|"values"}]}}
+  --quiet              no per-packet lines (maps only)
+
+Socket filters see the frame from its MAC header, as on an AF_PACKET raw socket. bpf_trace_printk
+lines (VM) go to stderr.
+`;
+
+interface Input {
+  label: string;
+  data: Uint8Array;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+function parseHex(text: string, flag: string): Uint8Array {
+  const clean = text.replace(/^0x/i, '').replace(/[\s:]/g, '');
+  if (clean.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(clean)) throw new UsageError(`--${flag} wants hex bytes (an even number of hex digits)`);
+  return Uint8Array.from(Buffer.from(clean, 'hex'));
+}
+
+/**
+ * A capture record as an Ethernet frame: Ethernet passes through, raw IP and Linux cooked captures
+ * (SLL/SLL2, what `tcpdump -i any` writes) get an Ethernet header with the packet's EtherType.
+ */
+function asEthernet(linktype: number, data: Uint8Array, where: string): Uint8Array {
+  const withType = (type: number, payload: Uint8Array) => {
+    const f = new Uint8Array(14 + payload.length);
+    f[12] = type >> 8;
+    f[13] = type & 0xff;
+    f.set(payload, 14);
+    return f;
+  };
+  switch (linktype) {
+    case 1: // ETHERNET
+      return data;
+    case 101: // RAW
+    case 12:
+    case 14: {
+      const v = data.length ? data[0]! >> 4 : 0;
+      return withType(v === 6 ? 0x86dd : 0x0800, data);
+    }
+    case 228: // IPV4
+      return withType(0x0800, data);
+    case 229: // IPV6
+      return withType(0x86dd, data);
+    case 113: // LINUX_SLL: 16-byte header, protocol at 14
+      if (data.length < 16) throw new InputError('Linux cooked (SLL) record shorter than its header', where);
+      return withType((data[14]! << 8) | data[15]!, data.subarray(16));
+    case 276: // LINUX_SLL2: 20-byte header, protocol at 0
+      if (data.length < 20) throw new InputError('Linux cooked (SLL2) record shorter than its header', where);
+      return withType((data[0]! << 8) | data[1]!, data.subarray(20));
+    default:
+      throw new InputError(`link type ${linktype} is not supported (Ethernet, raw IP and Linux cooked captures are)`, where);
+  }
+}
+
+async function readInputs(values: { packet?: string; pcap?: string; mem?: string }): Promise<Input[]> {
+  const given = [values.packet, values.pcap, values.mem].filter((v) => v !== undefined).length;
+  if (given !== 1) throw new UsageError('give exactly one of --packet FILE, --pcap FILE, --mem HEX');
+  if (values.mem !== undefined) return [{ label: 'mem', data: parseHex(values.mem, 'mem') }];
+  if (values.packet !== undefined) {
+    try {
+      return [{ label: values.packet, data: Uint8Array.from(readFileSync(values.packet)) }];
+    } catch (err) {
+      throw new InputError(`cannot read packet: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, values.packet);
+    }
+  }
+  const { openCapture } = await import('../../packet/capture-reader.js');
+  const reader = await openCapture(values.pcap!);
+  const out: Input[] = [];
+  try {
+    for await (const p of reader) {
+      out.push({ label: `#${out.length + 1}`, data: asEthernet(p.linktype, p.data, `${values.pcap} packet ${out.length + 1}`) });
+    }
+  } finally {
+    await reader.close();
+  }
+  return out;
+}
+
+const perCpuTypes = new Set<number>([MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH]);
+const keylessTypes = new Set<number>([MapType.QUEUE, MapType.STACK, MapType.RINGBUF, MapType.PERF_EVENT_ARRAY]);
+
+type Row = { key: string; value: string } | { key: string; values: string[] } | { value: string };
+
+function dumpMap(m: BpfMap): Row[] {
+  const rows: Row[] = [];
+  if (m.type === MapType.QUEUE || m.type === MapType.STACK) {
+    const vals = (m as BpfMap & { values?: () => Uint8Array[] }).values?.();
+    for (const v of vals ?? []) rows.push({ value: hex(v) });
+    return rows;
+  }
+  if (keylessTypes.has(m.type)) return rows;
+  for (const k of m.keys()) {
+    if (perCpuTypes.has(m.type)) {
+      const vs = m.lookupPerCpu(k);
+      if (vs) rows.push({ key: hex(k), values: vs.map(hex) });
+    } else {
+      const v = m.lookup(k);
+      if (v) rows.push({ key: hex(k), value: hex(v) });
+    }
+  }
+  return rows;
+}
+
+/** Array maps list every index; the text output shows only the non-zero ones. */
+function isZeroRow(r: Row): boolean {
+  const z = (s: string) => /^0*$/.test(s);
+  return 'values' in r ? r.values.every(z) : z(r.value);
+}
+
+function describe(type: number, retval: number): string {
+  const s = retval | 0;
+  switch (type) {
+    case ProgType.XDP:
+      return ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'][retval] ?? '';
+    case ProgType.SCHED_CLS:
+    case ProgType.SCHED_ACT: {
+      const act: Record<number, string> = { [-1]: 'TC_ACT_UNSPEC / default classid', 0: 'TC_ACT_OK / no match', 1: 'TC_ACT_RECLASSIFY', 2: 'TC_ACT_SHOT', 3: 'TC_ACT_PIPE', 4: 'TC_ACT_STOLEN', 7: 'TC_ACT_REDIRECT' };
+      return act[s] ?? `classid ${(retval >>> 16).toString(16)}:${(retval & 0xffff).toString(16)}`;
+    }
+    case ProgType.SOCKET_FILTER:
+      return retval === 0 ? 'drop' : `accept ${retval} bytes`;
+    default:
+      return '';
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals, help: wantHelp } = parseFlags(argv, {
+    program: { type: 'string' },
+    packet: { type: 'string' },
+    pcap: { type: 'string' },
+    mem: { type: 'string' },
+    repeat: { type: 'string' },
+    json: { type: 'boolean' },
+    engine: { type: 'string' },
+    ctx: { type: 'string' },
+    cpus: { type: 'string' },
+    'socket-view': { type: 'string' },
+    quiet: { type: 'boolean' },
+  });
+  if (wantHelp) {
+    process.stdout.write(help);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`run takes exactly one OBJ (got ${positionals.length})\n${help}`);
+  const engine = (values.engine ?? 'vm') as EngineName;
+  if (engine !== 'vm' && engine !== 'kernel') throw new UsageError(`--engine must be vm or kernel, got '${values.engine}'`);
+  const repeat = intFlag('repeat', values.repeat, 1, 1);
+  const cpus = values.cpus !== undefined ? intFlag('cpus', values.cpus, 1, 1) : undefined;
+  const view = values['socket-view'] ?? 'mac';
+  if (view !== 'mac' && view !== 'network') throw new UsageError(`--socket-view must be mac or network, got '${view}'`);
+  if (view !== 'mac' && engine !== 'vm') throw new UsageError('--socket-view applies to the VM engine only');
+  const ctx = values.ctx !== undefined ? parseHex(values.ctx, 'ctx') : undefined;
+
+  const spec = loadObjectFile(positionals[0]!);
+  const inputs = await readInputs(values);
+  const progName = values.program ?? (spec.programs.length === 1 ? spec.programs[0]!.name : undefined);
+  if (!progName) {
+    const names = spec.programs.map((p) => p.name).join(', ');
+    throw new UsageError(spec.programs.length ? `the object has ${spec.programs.length} programs (${names}); choose one with --program` : 'the object has no programs');
+  }
+
+  const traceLines: string[] = [];
+  const coll: Collection = await loadCollection(spec, {
+    engine,
+    ...(cpus ? { cpus } : {}),
+    ...(engine === 'vm'
+      ? { socketView: view, host: { trace: (line: string) => (values.json ? traceLines.push(line) : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`)) } }
+      : {}),
+  } as Parameters<typeof loadCollection>[1]);
+  try {
+    const prog = coll.program(progName);
+    const results: { retval: number; packet: string; durationNs?: number }[] = [];
+    const out = process.stdout;
+    for (const input of inputs) {
+      const r: RunResult = prog.run({ data: input.data, ...(ctx ? { ctx } : {}), repeat });
+      results.push({ retval: r.retval >>> 0, packet: hex(r.data), ...(repeat > 1 && r.durationNs !== undefined ? { durationNs: r.durationNs } : {}) });
+      if (!values.json && !values.quiet) {
+        const what = describe(prog.type, r.retval);
+        const changed = hex(r.data) !== hex(input.data);
+        let line = `${input.label}: retval ${r.retval >>> 0} (0x${(r.retval >>> 0).toString(16)}${what ? `, ${what}` : ''})`;
+        if (changed) line += `, packet changed (${r.data.length} bytes): ${hex(r.data)}`;
+        if (repeat > 1 && r.durationNs !== undefined) line += `, ${r.durationNs.toFixed(1)} ns/run`;
+        out.write(line + '\n');
+      }
+    }
+    const maps: Record<string, Row[]> = {};
+    for (const [name, m] of coll.maps) maps[name] = dumpMap(m);
+    if (values.json) {
+      out.write(JSON.stringify({ results, maps, ...(traceLines.length ? { trace: traceLines } : {}) }) + '\n');
+    } else {
+      for (const [name, rows] of Object.entries(maps)) {
+        const m = coll.map(name);
+        const shown = rows.filter((r) => !isZeroRow(r));
+        out.write(`map ${name} (${nameOf(MapType, m.type)}, ${rows.length} entr${rows.length === 1 ? 'y' : 'ies'}${shown.length < rows.length ? `, ${rows.length - shown.length} all-zero not shown` : ''})\n`);
+        for (const r of shown) {
+          if ('values' in r) out.write(`  ${r.key}: ${r.values.map((v, i) => `cpu${i}=${v}`).join(' ')}\n`);
+          else if ('key' in r) out.write(`  ${r.key}: ${r.value}\n`);
+          else out.write(`  ${r.value}\n`);
+        }
+      }
+    }
+    return 0;
+  } finally {
+    coll.close();
+  }
 }

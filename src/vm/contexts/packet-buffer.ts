@@ -39,6 +39,24 @@ export class PacketBuffer {
     this.net = this.mac + 14;
   }
 
+  /**
+   * Load the next packet into the same buffer (zeroed like the kernel's fresh test-run buffer), keeping
+   * the region mapped where it is: runs over a capture allocate nothing per packet.
+   */
+  reset(packet: Uint8Array, headroom = XDP_PACKET_HEADROOM): void {
+    const need = headroom + packet.length + SHINFO_SIZE;
+    if (need > this.bytes.length) {
+      this.bytes = new Uint8Array(Math.max(need, this.bytes.length * 2));
+    } else {
+      this.bytes.fill(0, 0, Math.max(this.end, headroom + packet.length));
+    }
+    this.bytes.set(packet, headroom);
+    this.data = this.meta = this.mac = headroom;
+    this.end = headroom + packet.length;
+    this.net = this.mac + 14;
+    this.remap();
+  }
+
   /** Last offset the data may grow to (xdp_data_hard_end). */
   get hardEnd(): number {
     return this.bytes.length - SHINFO_SIZE;
