@@ -30,6 +30,8 @@ export interface FullOptions {
   onRecord(rec: UrlRecord): void;
   /** A flow ended (closed, evicted); its endpoints, for dropping it from a kernel filter's session map. */
   onFlowEnd?(flow: FlowEnds): void;
+  /** A flow that opened with a handshake turned out not to be HTTP: the filter may stop sending it. */
+  onNotHttp?(flow: FlowEnds): void;
 }
 
 export interface FlowEnds {
@@ -89,6 +91,7 @@ class Flow {
   heldBytes = 0;
   closing = false;
   rst = false;
+  notHttp = false;
 
   constructor(
     readonly key: string,
@@ -229,13 +232,20 @@ export class FullAnalyzer {
 
   /** The first bytes of one direction decide who is the client when no handshake told us. */
   private firstData(flow: Flow, fromA: boolean, b: Uint8Array, s: number, e: number): void {
-    if (flow.clientIsA !== undefined) return;
+    if (flow.clientIsA !== undefined) {
+      // Roles known from the handshake: a client whose first bytes are not a method token is not HTTP.
+      // (A server speaking first would be a hint too, but reordering in a capture can show a response
+      // before the request's last segment, so only the client's own bytes decide.)
+      if (flow.sawHandshake && !flow.notHttp && flow.clientIsA === fromA && !methodShaped(b, s, e)) {
+        flow.notHttp = true;
+        this.opts.onNotHttp?.(flow.ends);
+      }
+      return;
+    }
     let isServer = e - s >= 5;
     for (let i = 0; i < 5 && isServer; i++) if (b[s + i] !== HTTP_SLASH[i]) isServer = false;
     if (isServer) return this.setRoles(flow, !fromA);
-    let k = s;
-    while (k < e && k - s < 33 && ((b[k]! >= 65 && b[k]! <= 90) || b[k] === 45)) k++;
-    if (k > s && (k === e || b[k] === 32)) return this.setRoles(flow, fromA);
+    if (methodShaped(b, s, e)) return this.setRoles(flow, fromA);
     // Neither: the side with the lower (well-known) port is the server.
     const myPort = fromA ? flow.ends.portA : flow.ends.portB;
     const peerPort = fromA ? flow.ends.portB : flow.ends.portA;
@@ -390,6 +400,13 @@ export class FullAnalyzer {
       this.closed.delete(key);
     }
   }
+}
+
+/** Capital letters, '-' or '_' (a method token as real clients send them), then a space or the end. */
+function methodShaped(b: Uint8Array, s: number, e: number): boolean {
+  let k = s;
+  while (k < e && k - s < 33 && ((b[k]! >= 65 && b[k]! <= 90) || b[k] === 45 || b[k] === 95)) k++;
+  return k > s && (k === e || b[k] === 32);
 }
 
 function endsOf(f: DecodedFrame, fromA: boolean): FlowEnds {

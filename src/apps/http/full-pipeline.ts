@@ -25,7 +25,11 @@ export class FullPipeline implements UrlPipeline {
     opts: Partial<FullOptions> & { onRecord(rec: UrlRecord): void },
     private readonly filter?: FullFilter,
   ) {
-    this.analyzer = new FullAnalyzer({ ...opts, onFlowEnd: filter ? (f) => filter.forget(f) : undefined });
+    this.analyzer = new FullAnalyzer({
+      ...opts,
+      onFlowEnd: filter ? (f) => filter.forget(f) : undefined,
+      onNotHttp: filter ? (f) => filter.forget(f) : undefined,
+    });
   }
 
   packet(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void {

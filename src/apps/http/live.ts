@@ -1,18 +1,60 @@
 /**
- * Live capture for `bpfkit urls -i IFACE`: an AF_PACKET socket with the eBPF filter attached in the kernel
- * (SO_ATTACH_BPF); kept frames go to the pipeline. Returns the kernel's drop count.
+ * Live capture for `bpfkit urls -i IFACE`: an AF_PACKET raw socket on the interface with the URL filter
+ * attached in the kernel (SO_ATTACH_BPF), so only the packets the eBPF program keeps cross into
+ * userspace; they go to the pipeline as already-kept frames. Userspace shares the program's `sessions`
+ * map with the kernel (deleting entries there, as the classic design does). Returns the kernel's drop
+ * count (PACKET_STATISTICS).
  */
-import { EnvironmentError } from '../../util/errors.js';
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../../util/errors.js';
 import type { BuiltPipeline } from './build-pipeline.js';
 
 export interface LiveOptions {
+  /** stop after this many kept packets (0: no limit) */
   count: number;
+  /** polled a few times a second: true ends the capture (SIGINT) */
   shouldStop: () => boolean;
 }
 
+const PACKET_OUTGOING = 4;
+const ARPHRD_LOOPBACK = 772;
+const LINKTYPE_EN10MB = 1;
+
+function isLoopback(iface: string): boolean {
+  try {
+    return Number(readFileSync(`/sys/class/net/${iface}/type`, 'utf8').trim()) === ARPHRD_LOOPBACK;
+  } catch {
+    return false;
+  }
+}
+
 export async function captureLive(iface: string, built: BuiltPipeline, opts: LiveOptions): Promise<number> {
-  void iface;
-  void built;
-  void opts;
-  throw new EnvironmentError('live capture is not available yet');
+  if (!built.loaded) throw new UsageError('live capture runs the filter in the kernel: use --engine kernel');
+  const { PacketSocket } = await import('../../kernel/packet-socket.js');
+  // A large receive queue absorbs bursts while userspace is busy (the kernel caps it at rmem_max).
+  const sock = PacketSocket.open({ ifname: iface, bufferSize: 16 << 20 });
+  // On a loopback device every packet is seen twice (sent, then received): keep one copy, like tcpdump.
+  const skipOutgoing = isLoopback(iface);
+  const abort = new AbortController();
+  const timer = setInterval(() => {
+    if (opts.shouldStop()) abort.abort();
+  }, 50);
+  let kept = 0;
+  try {
+    sock.attachBpf(built.loaded.program.fd);
+    sock.stats(); // reset the kernel's counters: what came before the filter is not ours to count
+    for await (const p of sock.packets(abort.signal)) {
+      if (skipOutgoing && p.pktType === PACKET_OUTGOING) continue;
+      built.pipeline.keptPacket(p.data, 0, p.data.length, LINKTYPE_EN10MB, p.tsSec + p.tsNsec / 1e9);
+      if (opts.count > 0 && ++kept >= opts.count) break;
+      if (opts.shouldStop()) break;
+    }
+    return sock.stats().drops;
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') return sock.stats().drops;
+    throw err;
+  } finally {
+    clearInterval(timer);
+    sock.close();
+  }
 }

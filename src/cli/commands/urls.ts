@@ -63,6 +63,13 @@ export async function run(argv: string[]): Promise<number> {
   const onRecord = format === 'json' ? (r: UrlRecord) => out.line(jsonLine(r)) : (r: UrlRecord) => out.line(textLine(r));
   const onText = (line: string) => out.line(line);
 
+  // Installed before anything is loaded: SIGINT ends the run cleanly (summary, every request found so
+  // far) instead of the kernel module's default handler closing sockets under our feet.
+  let stop = false;
+  const onSigint = () => {
+    stop = true;
+  };
+  process.on('SIGINT', onSigint);
   const built = await buildPipeline({
     mode,
     engine,
@@ -84,11 +91,6 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(formatSummary(s));
   };
 
-  let stop = false;
-  const onSigint = () => {
-    stop = true;
-  };
-  process.on('SIGINT', onSigint);
   try {
     if (iface) {
       const { captureLive } = await import('../../apps/http/live.js');
