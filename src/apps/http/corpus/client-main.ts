@@ -258,8 +258,20 @@ async function demo(host: string): Promise<void> {
   await send(c3, [req('GET', '/ipv6/status', '[::1]'), req('HEAD', '/ipv6/health', '[::1]')]);
   await finish(c3);
   const c4 = await open(host, 80);
-  await send(c4, [req('GET', '/long/' + 'x'.repeat(3000) + '?end=1', h)]);
+  await send(c4, [req('GET', '/search/results?' + Array.from({ length: 40 }, (_, i) => `f${i}=v${i}`).join('&'), h)]);
   await finish(c4);
+  // A CDN and an API host, several connections at once, pipelined bursts, chunked and large responses.
+  const assets = ['/static/fonts/inter.woff2', '/static/img/hero.jpg', '/static/js/vendor.js', '/static/css/print.css'];
+  const cdn = await Promise.all([0, 1, 2].map(() => open(host, 80)));
+  for (const [i, c] of cdn.entries()) await send(c, [assets.map((a) => req('GET', `${a}?v=${i}`, 'cdn.example.test')).join('')]);
+  await Promise.all(cdn.map((c) => finish(c)));
+  const api = await open(host, 8080);
+  for (const p of ['/api/v1/orders?status=open', '/api/v1/orders/1001/chunked', '/api/v1/big/report.csv', '/api/v1/orders/1001/empty']) {
+    await send(api, splitAt(req('GET', p, 'api.example.test', 'Accept: application/json\r\n'), [1]));
+    await settle(api, 10);
+  }
+  await send(api, [req('PUT', '/api/v1/orders/1001', 'api.example.test', 'Content-Length: 44\r\n') + 'GET /this-is-a-body-not-a-request HTTP/1.1\r\n']);
+  await finish(api);
 }
 
 const SCENARIOS: Record<string, (host: string, tag: string) => Promise<void>> = { basic, long, huge, many, midconn, demo };

@@ -11,7 +11,7 @@
  * namespace and every child are removed at the end, also on failure.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvironmentError } from '../../../util/errors.js';
@@ -59,6 +59,16 @@ function waitForOutput(child: ChildProcess, stream: 'stdout' | 'stderr', pattern
   });
 }
 
+async function settled(file: string): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const size = existsSync(file) ? statSync(file).size : 0;
+    if (size === last) return;
+    last = size;
+  }
+}
+
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((r) => child.on('exit', (code) => r(code)));
@@ -81,7 +91,7 @@ export async function generateCorpus(o: CorpusOptions): Promise<Corpus> {
       // Some kernels fix gro on lo; tso/gso are what matter for segment sizes.
       sh('ip', ['netns', 'exec', ns, 'ethtool', '-K', 'lo', 'tso', onOff, 'gso', onOff]);
     }
-    const tcpdump = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'lo', '-w', pcap, '-s', '0', '-U', '-n', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const tcpdump = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'lo', '-w', pcap, '-s', '0', '-U', '--immediate-mode', '-n', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(tcpdump);
     await waitForOutput(tcpdump, 'stderr', /listening on/, 1, 'tcpdump');
     const listens = ['127.0.0.1:80', '127.0.0.1:8080', '[::1]:80', '[::1]:8080'];
@@ -94,9 +104,10 @@ export async function generateCorpus(o: CorpusOptions): Promise<Corpus> {
     client.stderr!.on('data', (d: Buffer) => (clientErr += d.toString()));
     const code = await exited(client);
     if (code !== 0) throw new EnvironmentError(`corpus client failed (${code}): ${clientErr.trim()}`);
-    await new Promise((r) => setTimeout(r, 300));
     server.kill('SIGTERM');
     await exited(server);
+    // tcpdump stops at SIGINT without draining its ring: wait until the capture file stops growing.
+    await settled(pcap);
     tcpdump.kill('SIGINT');
     await exited(tcpdump);
   } finally {
