@@ -1,0 +1,221 @@
+/**
+ * PacketView: a reusable, allocation-free decoder. `decode(bytes, linktype)` fills numeric fields
+ * (offsets into `bytes`, ports, flags, ...) for the link, network and transport headers it finds.
+ * Nothing is allocated per packet; strings (addresses) are built only when you call the format
+ * helpers. Garbage bytes never throw: the view marks `truncated` (capture ended inside a header)
+ * or `malformed` (a header field makes no sense) and keeps what it decoded before that point.
+ *
+ * Every offset is an index into `bytes` (so with `decode(bytes, lt, start, end)` they are absolute,
+ * not relative to `start`); -1 means "not present".
+ *
+ *   const view = new PacketView();
+ *   await reader.forEachPacket((p) => {
+ *     view.decode(p.bytes, p.linktype, p.offset, p.offset + p.caplen);
+ *     if (view.proto === IPPROTO.TCP && view.dstPort === 80 && view.payloadLength > 0) { ... }
+ *   });
+ */
+import { decodeLink } from './link.js';
+import { formatIP, formatMac } from './format.js';
+
+export class PacketView {
+  /** the decoded bytes (as passed to decode) */
+  bytes: Uint8Array = new Uint8Array(0);
+  /** first and one-past-last byte of the packet in `bytes` */
+  start = 0;
+  end = 0;
+  linktype = 0;
+
+  /** the capture ended inside a header (fields after that point are unset) */
+  truncated = false;
+  /** a header field is impossible (bad version, header length too small, ...) */
+  malformed = false;
+
+  // ---- link layer
+  /** Ethernet destination/source MAC offsets (-1 without Ethernet) */
+  macDstOffset = -1;
+  macSrcOffset = -1;
+  /** the EtherType / SLL protocol after any VLAN tags (-1 when unknown; < 0x600 = 802.3 length) */
+  etherType = -1;
+  /** VLAN tags seen (802.1Q 0x8100, 802.1ad 0x88a8, 0x9100), outermost first; ids are 12-bit */
+  vlanCount = 0;
+  vlanOuter = -1;
+  vlanInner = -1;
+  /** Linux cooked captures (SLL/SLL2): packet type (0 host, 1 broadcast, 2 multicast, 3 other host, 4 outgoing) */
+  sllPktType = -1;
+  /** SLL2 only: interface index */
+  sllIfindex = -1;
+
+  // ---- network layer
+  /** start of the IP/ARP header (-1 if none) */
+  l3Offset = -1;
+  /** 4, 6, or 0 when not IP */
+  ipVersion = 0;
+  /** IPv4 header length incl. options; IPv6: 40 + extension headers */
+  ipHeaderLength = 0;
+  /** IPv4 options length in bytes */
+  ipOptionsLength = 0;
+  /** IPv4 total length / IPv6 40 + payload length, as the header says */
+  ipTotalLength = 0;
+  ttl = 0;
+  /** address offsets in `bytes` and their length (4 or 16) */
+  srcAddrOffset = -1;
+  dstAddrOffset = -1;
+  addrLength = 0;
+  /** IPv4 identification or IPv6 fragment header identification (-1 without one) */
+  ipId = -1;
+  /** true for any fragment (MF set or offset > 0); only the first fragment has a transport header */
+  isFragment = false;
+  moreFragments = false;
+  dontFragment = false;
+  /** fragment offset in bytes */
+  fragmentOffset = 0;
+  /** the upper-layer protocol after the IPv6 extension chain (IPPROTO_*, -1 when none) */
+  proto = -1;
+  /** IPv6 extension headers walked (hop-by-hop, routing, fragment, destination options, AH) */
+  ipv6ExtCount = 0;
+
+  // ---- ARP
+  arpOp = -1;
+  arpSenderIpOffset = -1;
+  arpTargetIpOffset = -1;
+  arpSenderMacOffset = -1;
+  arpTargetMacOffset = -1;
+
+  // ---- transport layer
+  /** start of the TCP/UDP/ICMP header (-1 if none, e.g. non-first fragments) */
+  l4Offset = -1;
+  srcPort = -1;
+  dstPort = -1;
+  /** TCP sequence and acknowledgement numbers (unsigned 32-bit) */
+  tcpSeq = 0;
+  tcpAck = 0;
+  /** TCP flags byte: FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128 (see TCP_FLAG) */
+  tcpFlags = 0;
+  /** TCP header length in bytes (data offset * 4) */
+  tcpHeaderLength = 0;
+  tcpWindow = 0;
+  /** UDP length field */
+  udpLength = 0;
+  icmpType = -1;
+  icmpCode = -1;
+
+  // ---- payload
+  /** first byte after the last decoded header (TCP/UDP payload, or ICMP body, ...) */
+  payloadOffset = -1;
+  /** payload bytes present in the capture, not counting link-layer padding past the IP length */
+  payloadLength = 0;
+
+  /**
+   * Decode one packet. `start`/`end` select the packet inside `bytes` (default: all of it).
+   * Returns `this` for chaining. Never throws on packet contents.
+   */
+  decode(bytes: Uint8Array, linktype: number, start = 0, end = bytes.length): this {
+    this.reset();
+    this.bytes = bytes;
+    this.start = start;
+    this.end = end > bytes.length ? bytes.length : end;
+    this.linktype = linktype;
+    decodeLink(this);
+    return this;
+  }
+
+  private reset(): void {
+    this.truncated = false;
+    this.malformed = false;
+    this.macDstOffset = -1;
+    this.macSrcOffset = -1;
+    this.etherType = -1;
+    this.vlanCount = 0;
+    this.vlanOuter = -1;
+    this.vlanInner = -1;
+    this.sllPktType = -1;
+    this.sllIfindex = -1;
+    this.l3Offset = -1;
+    this.ipVersion = 0;
+    this.ipHeaderLength = 0;
+    this.ipOptionsLength = 0;
+    this.ipTotalLength = 0;
+    this.ttl = 0;
+    this.srcAddrOffset = -1;
+    this.dstAddrOffset = -1;
+    this.addrLength = 0;
+    this.ipId = -1;
+    this.isFragment = false;
+    this.moreFragments = false;
+    this.dontFragment = false;
+    this.fragmentOffset = 0;
+    this.proto = -1;
+    this.ipv6ExtCount = 0;
+    this.arpOp = -1;
+    this.arpSenderIpOffset = -1;
+    this.arpTargetIpOffset = -1;
+    this.arpSenderMacOffset = -1;
+    this.arpTargetMacOffset = -1;
+    this.l4Offset = -1;
+    this.srcPort = -1;
+    this.dstPort = -1;
+    this.tcpSeq = 0;
+    this.tcpAck = 0;
+    this.tcpFlags = 0;
+    this.tcpHeaderLength = 0;
+    this.tcpWindow = 0;
+    this.udpLength = 0;
+    this.icmpType = -1;
+    this.icmpCode = -1;
+    this.payloadOffset = -1;
+    this.payloadLength = 0;
+  }
+
+  // ---- on-demand helpers (these allocate)
+
+  /** Source IP address as text ("" when there is none). */
+  srcAddr(): string {
+    return this.srcAddrOffset < 0 ? '' : formatIP(this.bytes, this.srcAddrOffset, this.addrLength);
+  }
+
+  dstAddr(): string {
+    return this.dstAddrOffset < 0 ? '' : formatIP(this.bytes, this.dstAddrOffset, this.addrLength);
+  }
+
+  srcMac(): string {
+    return this.macSrcOffset < 0 ? '' : formatMac(this.bytes, this.macSrcOffset);
+  }
+
+  dstMac(): string {
+    return this.macDstOffset < 0 ? '' : formatMac(this.bytes, this.macDstOffset);
+  }
+
+  /** A view (no copy) of the payload bytes. */
+  payload(): Uint8Array {
+    return this.payloadOffset < 0 ? new Uint8Array(0) : this.bytes.subarray(this.payloadOffset, this.payloadOffset + this.payloadLength);
+  }
+
+  /** TCP options as [kind, offset of the value, value length] triples (allocates; use on demand). */
+  tcpOptions(): Array<[kind: number, offset: number, length: number]> {
+    const out: Array<[number, number, number]> = [];
+    if (this.proto !== 6 || this.l4Offset < 0 || this.tcpHeaderLength <= 20) return out;
+    const b = this.bytes;
+    const endOpts = Math.min(this.l4Offset + this.tcpHeaderLength, this.end);
+    let o = this.l4Offset + 20;
+    while (o < endOpts) {
+      const kind = b[o]!;
+      if (kind === 0) break;
+      if (kind === 1) {
+        o++;
+        continue;
+      }
+      if (o + 1 >= endOpts) break;
+      const len = b[o + 1]!;
+      if (len < 2 || o + len > endOpts) break;
+      out.push([kind, o + 2, len - 2]);
+      o += len;
+    }
+    return out;
+  }
+
+  /** TCP MSS option value, or -1. */
+  tcpMss(): number {
+    for (const [kind, o, len] of this.tcpOptions()) if (kind === 2 && len === 2) return (this.bytes[o]! << 8) | this.bytes[o + 1]!;
+    return -1;
+  }
+}
