@@ -3,14 +3,16 @@
  *   1. read the ELF container (elf-file.ts);
  *   2. maps: BTF-defined `.maps`, legacy `maps` (bpf_elf_map / bpf_map_def), global data sections;
  *   3. programs: split executable sections into functions, relocate, link subprograms (programs.ts);
- *   4. iproute2 tail-call sections ("ID/KEY") fill the prog array with that id.
+ *   4. iproute2 tail-call sections ("ID/KEY") fill the prog array with that id;
+ *   5. BTF: DATASEC sizes and variable offsets filled in from the ELF (btf-fixup.ts), ready for the kernel.
  * Any inconsistency is an InputError naming the file, section, symbol and offset.
  */
 import { InputError } from '../util/errors.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import type { MapSpec, ObjectSpec } from './spec.js';
 import { readElf, type ElfFile } from './elf-file.js';
-import { parseBtf, type Btf } from './btf.js';
+import { BtfKind, parseBtf, type Btf } from './btf.js';
+import { fixupBtf } from './btf-fixup.js';
 import { parseBtfMaps, type PlacedMap } from './maps-btf.js';
 import { parseLegacyMaps } from './maps-legacy.js';
 import { globalDataMap, isGlobalDataSection } from './global-data.js';
@@ -46,7 +48,14 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
   const btfExtSection = elf.sectionByName('.BTF.ext');
   let btf: Btf | undefined;
   const mapsSection = elf.sectionByName('.maps');
-  if (btfSection && mapsSection) btf = parseBtf(btfSection.data, `${source}: section '.BTF'`);
+  if (btfSection) {
+    try {
+      btf = parseBtf(btfSection.data, `${source}: section '.BTF'`);
+    } catch (err) {
+      // BTF-defined maps cannot do without it; otherwise BTF is only metadata, and a broken one is dropped.
+      if (mapsSection) throw err;
+    }
+  }
 
   // Maps, with where each definition lies (for relocations against map symbols).
   const maps: MapSpec[] = [];
@@ -70,6 +79,9 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
   for (const s of elf.sections) {
     if (!isGlobalDataSection(s) || s.size === 0) continue;
     const m = globalDataMap(elf, s);
+    // As libbpf: the value's BTF type is the section's DATASEC (when the object has one).
+    const datasec = btf?.byName(s.name, BtfKind.DATASEC);
+    if (datasec) m.btfValueTypeId = datasec.id;
     addMap(m, `${source}: section '${s.name}'`);
     dataBySection.set(s.index, m);
   }
@@ -91,7 +103,7 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
 
   const spec: ParsedObject = { endian: elf.endian, license, kernelVersion, programs, maps, relocationCounts };
   if (opts.path !== undefined) spec.path = opts.path;
-  if (btfSection) spec.btf = btfSection.data.slice();
+  if (btfSection) spec.btf = btf ? fixupBtf(btf, elf) : btfSection.data.slice();
   if (btfExtSection) spec.btfExt = btfExtSection.data.slice();
   return spec;
 }

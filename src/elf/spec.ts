@@ -85,7 +85,11 @@ export interface ObjectSpec {
   kernelVersion: number;
   programs: ProgramSpec[];
   maps: MapSpec[];
-  /** The raw .BTF section (and .BTF.ext), for engines that load BTF into the kernel. */
+  /**
+   * The .BTF section, for engines that load BTF into the kernel: as clang wrote it except that DATASEC
+   * sizes and variable offsets are filled in from the ELF (as libbpf does; type ids unchanged). And the
+   * raw .BTF.ext.
+   */
   btf?: Uint8Array;
   btfExt?: Uint8Array;
 }

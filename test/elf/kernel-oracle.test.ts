@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { parseObject } from '../../src/elf/object.js';
 import { progTypeName } from '../../src/elf/section-types.js';
+import { BtfKind, parseBtf } from '../../src/elf/btf.js';
 import { MapType, nameOf } from '../../src/uapi/types.js';
 import { needs } from '../support/env.js';
 import { fixture } from './object-oracle.js';
@@ -42,6 +43,17 @@ for (const name of LOADABLE) {
         assert.equal(info.type, progTypeName(p.type), `${p.name} type`);
         for (const id of info.map_ids ?? []) mapIds.add(id);
       }
+      // libbpf fixed up the object's BTF before loading it: our DATASECs must match its, var for var.
+      const btfId = bpftool('prog', 'show', 'pinned', `${dir}/${o.programs[0]!.name}`).btf_id;
+      if (btfId !== undefined && o.btf) {
+        const theirs = (bpftool('btf', 'dump', 'id', String(btfId)).types as any[]).filter((x) => x.kind === 'DATASEC');
+        const ours = parseBtf(o.btf).types.filter((x) => x.kind === BtfKind.DATASEC);
+        assert.deepEqual(
+          ours.map((d) => [d.name, d.sizeOrType, d.members.map((m) => [m.type, m.offset, m.size])]),
+          theirs.map((d) => [d.name, d.size, d.vars.map((v: any) => [v.type_id, v.offset, v.size])]),
+          'DATASEC fixups',
+        );
+      }
       const kernelMaps = [...mapIds].map((id) => bpftool('map', 'show', 'id', String(id)));
       const referenced = new Set(o.programs.flatMap((p) => p.mapRefs.map((r) => r.map)));
       for (const mapName of referenced) {
@@ -49,6 +61,15 @@ for (const name of LOADABLE) {
         // libbpf names global-data maps "<object prefix><section>" (e.g. "globals.bss").
         const k = kernelMaps.find((x) => x.name === m.name || (m.name.startsWith('.') && x.name.endsWith(m.name)));
         assert.ok(k, `kernel has map ${m.name} (kernel: ${kernelMaps.map((x) => x.name).join(', ')})`);
+        if (m.name.startsWith('.')) {
+          // Global data: libbpf wrote the section's initial bytes, typed by its DATASEC.
+          const [entry] = bpftool('map', 'dump', 'id', String(k.id)) as { value: string[]; formatted?: { value: object } }[];
+          const initial = m.contents[0]!.value as Uint8Array;
+          assert.deepEqual(entry!.value.map(Number), Array.from(initial), `${m.name} initial bytes`);
+          if (entry!.formatted && o.btf) {
+            assert.deepEqual(Object.keys(entry!.formatted.value), [parseBtf(o.btf).types[m.btfValueTypeId]!.name], `${m.name} value type`);
+          }
+        }
         assert.deepEqual(
           [k.type, k.bytes_key, k.bytes_value, k.max_entries, k.flags],
           [nameOf(MapType, m.type), m.keySize, m.valueSize, m.maxEntries, m.flags],
