@@ -16,9 +16,9 @@
 #define offsetof(t, f) __builtin_offsetof(t, f)
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-#ifndef __always_inline
+/* linux/stddef.h may define __always_inline as plain `inline`: force the real thing. */
+#undef __always_inline
 #define __always_inline inline __attribute__((always_inline))
-#endif
 
 /* Helpers: a call through a constant "function pointer" becomes `call <id>`. */
 static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)BPF_FUNC_map_lookup_elem;

@@ -241,6 +241,7 @@ export class VmProgram implements Program {
     try {
       if (this.kind === 'skb') {
         rc.skb = skbStateFor(frame);
+        rc.skbCtxGiven = opts.ctx !== undefined;
         if (opts.ctx) applyCtxIn(rc.skb, opts.ctx, this.cbSaved);
         else this.cbSaved.fill(0);
         writeSkb(rc, dv, pb);
@@ -259,7 +260,8 @@ export class VmProgram implements Program {
       }
       const t1 = process.hrtime.bigint();
       if (this.kind === 'skb') rc.syncCtx();
-      let data = pb.packet();
+      // XDP: BPF_PROG_TEST_RUN returns the buffer from data_meta (metadata included).
+      let data = this.kind === 'xdp' ? pb.bytes.slice(pb.meta, pb.end) : pb.packet();
       if (network) {
         // BPF_PROG_TEST_RUN pushes the Ethernet header back zeroed.
         data = new Uint8Array(pb.end - pb.mac);

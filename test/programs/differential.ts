@@ -24,6 +24,7 @@ export interface Outcome {
 export function dumpMaps(c: Collection): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [name, m] of c.maps) {
+    if (m.type === MapType.QUEUE || m.type === MapType.STACK || m.type === MapType.RINGBUF || m.type === MapType.PERF_EVENT_ARRAY) continue;
     const rows: string[] = [];
     try {
       for (const k of m.keys()) {

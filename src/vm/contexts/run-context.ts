@@ -60,6 +60,8 @@ export class RunContext {
   ctxAddr = 0;
   ctxBytes: Uint8Array | undefined = undefined;
   skb: SkbState | undefined = undefined;
+  /** The run was given a context struct (BPF_PROG_TEST_RUN fills some fields only then). */
+  skbCtxGiven = false;
   /** Call after a helper changed the packet's bounds so the context's data pointers follow. */
   syncCtx: () => void = () => {};
   verdicts: Verdict[] = [];

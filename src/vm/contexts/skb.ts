@@ -23,7 +23,6 @@ export const Skb = {
 } as const;
 
 const PACKET_HOST = 0;
-const PACKET_BROADCAST = 1;
 const PACKET_MULTICAST = 2;
 const PACKET_OTHERHOST = 3;
 
@@ -31,7 +30,8 @@ const PACKET_OTHERHOST = 3;
 export function skbStateFor(frame: Uint8Array): SkbState {
   let pktType = PACKET_HOST;
   if (frame.length >= 6) {
-    if (frame[0]! & 1) pktType = frame.subarray(0, 6).every((b) => b === 0xff) ? PACKET_BROADCAST : PACKET_MULTICAST;
+    // The loopback device's broadcast address is all zeros, so even ff:ff:ff:ff:ff:ff counts as multicast.
+    if (frame[0]! & 1) pktType = PACKET_MULTICAST;
     else if (frame.subarray(0, 6).some((b) => b !== 0)) pktType = PACKET_OTHERHOST;
   }
   return {
@@ -91,8 +91,25 @@ export function writeSkb(rc: RunContext, dv: DataView, p: PacketBuffer): void {
   dv.setUint32(Skb.data_end, base + p.end, true);
   dv.setUint32(Skb.napi_id, s.napiId, true);
   dv.setUint32(Skb.data_meta, base + p.data, true);
+  // BPF_PROG_TEST_RUN sets the qdisc's pkt_len (wire_len) only when a context is passed in.
+  dv.setUint32(Skb.wire_len, rc.skbCtxGiven ? p.end - p.mac : 0, true);
+}
+
+/**
+ * The context BPF_PROG_TEST_RUN hands back (convert_skb_to___skb): only mark, priority, ingress_ifindex,
+ * ifindex, cb[], tstamp, wire_len, gso_segs, gso_size and hwtstamp are filled in, the rest is zero.
+ */
+export function ctxOut(rc: RunContext, region: Uint8Array, p: PacketBuffer): Uint8Array {
+  const s = rc.skb!;
+  const out = new Uint8Array(SKB_SIZE);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(Skb.mark, s.mark, true);
+  dv.setUint32(Skb.priority, s.priority, true);
+  dv.setUint32(Skb.ingress_ifindex, s.ingressIfindex, true);
+  dv.setUint32(Skb.ifindex, s.ifindex, true);
+  out.set(region.subarray(Skb.cb, Skb.cb + 20), Skb.cb);
   dv.setUint32(Skb.wire_len, p.end - p.mac, true);
-  dv.setUint32(Skb.gso_segs, 1, true);
+  return out;
 }
 
 /** Copy the fields the program type may write from the context region into the skb state. */

@@ -54,15 +54,21 @@ export function csumReplaceByDiff(sum: number, diff: number): number {
 }
 
 /**
- * csum_partial on a little-endian machine, for lengths that are a multiple of 4: the one's-complement sum
- * of the buffer's 32-bit little-endian words and the seed.
+ * csum_partial on a little-endian machine: the one's-complement sum of the buffer's 32-bit little-endian
+ * words and the seed; a trailing 2-byte and 1-byte rest are added as little-endian values, as x86's does.
  */
 export function csumPartial(bytes: Uint8Array, off: number, len: number, seed: number): number {
   let s = seed >>> 0;
-  for (let i = 0; i + 3 < len; i += 4) {
+  let i = 0;
+  for (; i + 3 < len; i += 4) {
     const w = (bytes[off + i]! | (bytes[off + i + 1]! << 8) | (bytes[off + i + 2]! << 16) | (bytes[off + i + 3]! << 24)) >>> 0;
     s = csumAdd(s, w);
   }
+  if (i + 1 < len) {
+    s = csumAdd(s, bytes[off + i]! | (bytes[off + i + 1]! << 8));
+    i += 2;
+  }
+  if (i < len) s = csumAdd(s, bytes[off + i]!);
   return s;
 }
 

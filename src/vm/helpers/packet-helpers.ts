@@ -150,12 +150,14 @@ export function l4CsumReplace(call: HelperCall): void {
   call.ret(0);
 }
 
-/** bpf_csum_diff (Linux >= 6.13: the result is folded to 16 bits on every architecture). */
+/**
+ * bpf_csum_diff (Linux >= 6.13: any sizes, no scratch-buffer limit, and the result folded to 16 bits on
+ * every architecture — verified against 6.18, which accepts a 3-byte `from`).
+ */
 export function csumDiff(call: HelperCall): void {
   const fromSize = call.argU32(2);
   const toSize = call.argU32(4);
   const seed = call.argU32(5);
-  if ((fromSize | toSize) & 3) return call.retI32(-E.EINVAL);
   let r: number;
   const fromPtr = call.argPtr(1);
   const toPtr = call.argPtr(3);
@@ -166,7 +168,8 @@ export function csumDiff(call: HelperCall): void {
   };
   if (fromSize && toSize) r = csumSub(partial(toPtr, toSize, seed), partial(fromPtr, fromSize, 0));
   else if (toSize) r = partial(toPtr, toSize, seed);
-  else r = ~partial(fromPtr, fromSize, ~seed >>> 0) >>> 0;
+  else if (fromSize) r = ~partial(fromPtr, fromSize, ~seed >>> 0) >>> 0;
+  else r = seed;
   call.ret(csumFrom32To16(r));
 }
 
@@ -212,7 +215,8 @@ export function skbVlanPush(call: HelperCall): void {
   const p = pkt(call);
   const proto = ((call.argU32(2) & 0xff) << 8) | ((call.argU32(2) >>> 8) & 0xff); // __be16 argument
   const tci = call.argU32(3) & 0xffff;
-  if (!isVlan(proto)) return call.retI32(-E.EINVAL);
+  // The kernel quietly takes any other protocol as 802.1Q.
+  const vproto = isVlan(proto) ? proto : ETH_P_8021Q;
   const s = rc.skb!;
   if (s.vlanPresent) {
     // The accelerated tag moves into the payload, the new one takes its place (skb_vlan_push).
@@ -224,7 +228,7 @@ export function skbVlanPush(call: HelperCall): void {
     s.protocol = s.vlanProto;
   }
   s.vlanPresent = 1;
-  s.vlanProto = proto;
+  s.vlanProto = vproto;
   s.vlanTci = tci;
   rc.syncCtx();
   call.ret(0);
