@@ -3,6 +3,7 @@
  * and bpf(2) lookups copy them all, each rounded up to 8 bytes.
  */
 import { readFileSync } from 'node:fs';
+import { NativeBuffer, libc } from './libc.js';
 
 let cached = 0;
 
@@ -27,4 +28,19 @@ export function possibleCpus(): number {
     }
   }
   return cached;
+}
+
+/**
+ * Pin the calling thread to one CPU (sched_setaffinity). BPF_PROG_TEST_RUN runs programs on the
+ * caller's CPU, so this decides which slot of a per-CPU map a test run touches (tests comparing engines
+ * pin to the CPU the VM pretends to run on). Returns false when the kernel refuses.
+ */
+export function pinThreadToCpu(cpu: number): boolean {
+  const mask = new NativeBuffer(128); // cpu_set_t: 1024 bits
+  try {
+    mask.bytes[cpu >> 3] = 1 << (cpu & 7);
+    return (libc().sched_setaffinity(0, 128, mask.ptr) as number) === 0;
+  } finally {
+    mask.free();
+  }
 }

@@ -22,6 +22,7 @@ interface Libc {
   if_indextoname: Fn;
   mount: Fn;
   ioctl: Fn;
+  sched_setaffinity: Fn;
 }
 
 let bound: Libc | undefined;
@@ -48,6 +49,7 @@ export function libc(): Libc {
     if_indextoname: lib.func('char *if_indextoname(uint index, void *buf)'),
     mount: lib.func('int mount(str source, str target, str fstype, ulong flags, void *data)'),
     ioctl: lib.func('int ioctl(int fd, ulong request, void *arg)'),
+    sched_setaffinity: lib.func('int sched_setaffinity(int pid, size_t size, void *mask)'),
   };
   return bound;
 }
