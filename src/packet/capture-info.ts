@@ -1,0 +1,120 @@
+/**
+ * What `bpfkit pcap info` reports, computed in one streaming pass: counts, byte totals, link types,
+ * earliest/latest timestamps. On a corrupt file the summary of everything before the fault is kept
+ * alongside the error.
+ */
+import { BpfkitError } from '../util/errors.js';
+import { openCapture } from './capture-reader.js';
+import { linktypeName } from './linktype.js';
+
+export interface CaptureInfo {
+  file: string;
+  format: 'pcap' | 'pcapng';
+  /** "little" | "big" (pcapng: of the first section) */
+  byteOrder: string;
+  /** pcap: "microseconds" | "nanoseconds"; pcapng: per interface */
+  timestampResolution: string;
+  packets: number;
+  /** captured bytes (sum of caplen) */
+  bytes: number;
+  /** bytes on the wire (sum of origLen) */
+  wireBytes: number;
+  linktypes: string[];
+  /** pcap: the header's; pcapng: the largest interface snaplen (0 = unlimited) */
+  snaplen: number;
+  interfaces: Array<{ id: number; linktype: string; snaplen: number; name?: string; tsresol: string }>;
+  sections: number;
+  /** earliest / latest packet timestamps: seconds since 1970 with a 9-digit fraction, as a string */
+  firstEpoch: string | null;
+  lastEpoch: string | null;
+  /** the same instants in ISO-8601 UTC with nanoseconds */
+  first: string | null;
+  last: string | null;
+  /** last - first in seconds (9 decimals) */
+  duration: string | null;
+  /** set when the file is corrupt: what was counted above stops before this fault */
+  error?: string;
+}
+
+export async function captureInfo(path: string): Promise<{ info: CaptureInfo; error?: BpfkitError }> {
+  const reader = await openCapture(path);
+  let packets = 0;
+  let bytes = 0;
+  let wireBytes = 0;
+  let firstSec = Infinity;
+  let firstNsec = 0;
+  let lastSec = -Infinity;
+  let lastNsec = 0;
+  const linktypes = new Set<number>();
+  let fault: BpfkitError | undefined;
+  try {
+    await reader.forEachPacket((p) => {
+      packets++;
+      bytes += p.caplen;
+      wireBytes += p.origLen;
+      if (!linktypes.has(p.linktype)) linktypes.add(p.linktype);
+      if (p.tsSec < firstSec || (p.tsSec === firstSec && p.tsNsec < firstNsec)) {
+        firstSec = p.tsSec;
+        firstNsec = p.tsNsec;
+      }
+      if (p.tsSec > lastSec || (p.tsSec === lastSec && p.tsNsec > lastNsec)) {
+        lastSec = p.tsSec;
+        lastNsec = p.tsNsec;
+      }
+    });
+  } catch (err) {
+    if (!(err instanceof BpfkitError)) throw err;
+    fault = err;
+  } finally {
+    await reader.close();
+  }
+  const ifaces = reader.interfaces;
+  const resName = (r: { decimal: boolean; exponent: number }) =>
+    r.decimal ? ({ 3: 'milliseconds', 6: 'microseconds', 9: 'nanoseconds' } as Record<number, string>)[r.exponent] ?? `10^-${r.exponent} s` : `2^-${r.exponent} s`;
+  const info: CaptureInfo = {
+    file: path,
+    format: reader.format,
+    byteOrder: reader.littleEndian === false ? 'big' : 'little',
+    timestampResolution: [...new Set(ifaces.map((i) => resName(i.tsresol)))].join(', ') || 'unknown',
+    packets,
+    bytes,
+    wireBytes,
+    linktypes: [...(linktypes.size ? linktypes : new Set(ifaces.map((i) => i.linktype)))].map(linktypeName),
+    snaplen: ifaces.reduce((m, i) => Math.max(m, i.snaplen), 0),
+    interfaces: ifaces.map((i, id) => ({
+      id,
+      linktype: linktypeName(i.linktype),
+      snaplen: i.snaplen,
+      ...(i.name !== undefined ? { name: i.name } : {}),
+      tsresol: resName(i.tsresol),
+    })),
+    sections: reader.format === 'pcap' ? 1 : reader.sections.length,
+    firstEpoch: packets ? epoch(firstSec, firstNsec) : null,
+    lastEpoch: packets ? epoch(lastSec, lastNsec) : null,
+    first: packets ? iso(firstSec, firstNsec) : null,
+    last: packets ? iso(lastSec, lastNsec) : null,
+    duration: packets ? difference(firstSec, firstNsec, lastSec, lastNsec) : null,
+  };
+  if (fault) info.error = fault.message;
+  return fault ? { info, error: fault } : { info };
+}
+
+export function epoch(sec: number, nsec: number): string {
+  return `${sec}.${String(nsec).padStart(9, '0')}`;
+}
+
+export function iso(sec: number, nsec: number): string {
+  const d = new Date(sec * 1000);
+  if (Number.isNaN(d.getTime())) return epoch(sec, nsec);
+  return `${d.toISOString().slice(0, 19)}.${String(nsec).padStart(9, '0')}Z`;
+}
+
+function difference(s1: number, n1: number, s2: number, n2: number): string {
+  let sec = s2 - s1;
+  let nsec = n2 - n1;
+  if (nsec < 0) {
+    nsec += 1e9;
+    sec -= 1;
+  }
+  return epoch(sec, nsec);
+}

@@ -1,0 +1,164 @@
+/**
+ * Live capture on top of the kernel engine's AF_PACKET socket (src/kernel/packet-socket.ts — the one
+ * syscall layer; nothing here talks to the kernel directly). Adds what a capture tool needs:
+ * loading an eBPF socket filter from an ELF object or a classic BPF program, skipping the duplicate
+ * copies the loopback device shows (outgoing + incoming, as libpcap does), a count limit and stop
+ * signal, and the kernel's counters accumulated across reads.
+ *
+ * The kernel and ELF modules load lazily (dynamic import) so that using the file readers never loads koffi.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { BpfkitError, InputError } from '../util/errors.js';
+import type { ClassicInsn } from './classic-bpf-text.js';
+
+export interface LivePacket {
+  data: Uint8Array;
+  tsSec: number;
+  tsNsec: number;
+  origLen: number;
+  ifindex: number;
+  pktType: number;
+}
+
+export interface LiveCaptureOptions {
+  /** one interface; every interface when absent */
+  ifname?: string;
+  promiscuous?: boolean;
+  /** bytes kept per packet (default 262144) */
+  snaplen?: number;
+  /** an ELF object with an eBPF socket filter, and optionally which program in it */
+  bpfObject?: string;
+  bpfProgram?: string;
+  /** a classic BPF program (see parseClassicBpf) */
+  classic?: ClassicInsn[];
+}
+
+/** The PacketSocket face we use (src/kernel/packet-socket.ts). */
+interface Socket {
+  attachBpf(progFd: number): void;
+  attachClassicFilter(insns: ClassicInsn[]): void;
+  packets(signal?: AbortSignal): AsyncIterable<LivePacket>;
+  stats(): { packets: number; drops: number };
+  close(): void;
+}
+interface Closable {
+  close(): void;
+}
+
+const PACKET_OUTGOING = 4;
+const ARPHRD_LOOPBACK = 772;
+const SOCKET_FILTER = 1;
+
+export class LiveCapture {
+  /** kernel counters summed over every stats read (the kernel resets them on each read) */
+  private totals = { packets: 0, drops: 0 };
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly loopbacks: Set<number>,
+    /** interface names by ifindex, as the namespace had them at open */
+    private readonly names: Map<number, string>,
+    private readonly owned: Closable[],
+    /** what the filter is, for messages */
+    readonly filterDescription: string,
+  ) {}
+
+  static async open(opts: LiveCaptureOptions = {}): Promise<LiveCapture> {
+    if (opts.bpfObject && opts.classic) throw new BpfkitError('use either an eBPF filter object or a classic BPF program, not both');
+    const kernel = await import('../kernel/index.js');
+    const owned: Closable[] = [];
+    let progFd = -1;
+    let description = 'no filter';
+    try {
+      if (opts.bpfObject) {
+        const { loadObjectFile } = await import('../elf/index.js');
+        const spec = loadObjectFile(opts.bpfObject);
+        const candidates = spec.programs.filter((p) => (opts.bpfProgram ? p.name === opts.bpfProgram : p.type === SOCKET_FILTER));
+        if (candidates.length === 0) {
+          const have = spec.programs.map((p) => `${p.name} (${p.section})`).join(', ') || 'none';
+          throw new InputError(
+            opts.bpfProgram ? `no program named '${opts.bpfProgram}' (have: ${have})` : `no socket filter program (section "socket") in the object (have: ${have})`,
+            opts.bpfObject,
+          );
+        }
+        if (candidates.length > 1) {
+          throw new InputError(`several socket filter programs (${candidates.map((p) => p.name).join(', ')}): pick one with ${opts.bpfObject}:PROGRAM`, opts.bpfObject);
+        }
+        const chosen = candidates[0]!;
+        if (chosen.type !== SOCKET_FILTER) {
+          throw new InputError(`program '${chosen.name}' (section "${chosen.section}") is not a socket filter; put it in a "socket" section`, opts.bpfObject);
+        }
+        const coll = kernel.loadKernelCollection(spec, { programs: [chosen.name] });
+        owned.push(coll);
+        progFd = coll.program(chosen.name).fd;
+        description = `eBPF ${chosen.name} from ${opts.bpfObject}`;
+      }
+      const socket = kernel.PacketSocket.open({
+        ...(opts.ifname !== undefined ? { ifname: opts.ifname } : {}),
+        ...(opts.promiscuous !== undefined ? { promiscuous: opts.promiscuous } : {}),
+        ...(opts.snaplen !== undefined ? { snaplen: opts.snaplen } : {}),
+      }) as Socket;
+      owned.unshift(socket);
+      if (progFd >= 0) socket.attachBpf(progFd);
+      if (opts.classic) {
+        socket.attachClassicFilter(opts.classic);
+        description = `classic BPF (${opts.classic.length} instructions)`;
+      }
+      const { loopbacks, names } = interfacesNow();
+      return new LiveCapture(socket, loopbacks, names, owned, description);
+    } catch (err) {
+      for (const o of owned) o.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Packets until the signal aborts or close(). Reading never blocks the event loop. Packets leaving
+   * through a loopback device are skipped: the same packet comes back in as incoming.
+   */
+  async *packets(signal?: AbortSignal): AsyncGenerator<LivePacket> {
+    for await (const p of this.socket.packets(signal)) {
+      if (p.pktType === PACKET_OUTGOING && this.loopbacks.has(p.ifindex)) continue;
+      yield p;
+    }
+  }
+
+  /** Kernel counters since open: packets received by the socket (incl. drops) and dropped. */
+  stats(): { packets: number; drops: number } {
+    const s = this.socket.stats();
+    this.totals.packets += s.packets;
+    this.totals.drops += s.drops;
+    return { ...this.totals };
+  }
+
+  /** "lo", "eth0"... or "#7" for an interface that appeared after open. */
+  interfaceName(ifindex: number): string {
+    return this.names.get(ifindex) ?? `#${ifindex}`;
+  }
+
+  close(): void {
+    for (const o of this.owned) o.close();
+    this.owned.length = 0;
+  }
+}
+
+/** Interface names and which ifindexes are loopback devices in this network namespace (/sys/class/net). */
+function interfacesNow(): { loopbacks: Set<number>; names: Map<number, string> } {
+  const loopbacks = new Set<number>();
+  const names = new Map<number, string>();
+  try {
+    for (const name of readdirSync('/sys/class/net')) {
+      try {
+        const ifindex = Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+        names.set(ifindex, name);
+        const type = Number(readFileSync(`/sys/class/net/${name}/type`, 'utf8').trim());
+        if (type === ARPHRD_LOOPBACK) loopbacks.add(ifindex);
+      } catch {
+        /* an interface that vanished meanwhile */
+      }
+    }
+  } catch {
+    loopbacks.add(1); // no sysfs: lo is ifindex 1 in every namespace
+  }
+  return { loopbacks, names };
+}
