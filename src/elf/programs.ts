@@ -196,6 +196,15 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
     calls: [],
     mapRefs: [],
   }));
+  // Slot -> (function, instruction), built once: objects may carry thousands of relocations.
+  const insnAt: (Instruction | undefined)[] = new Array(sectionSlots);
+  const funcAtSlot: (Func | undefined)[] = new Array(sectionSlots);
+  for (const f of funcs) {
+    for (const insn of f.insns) {
+      insnAt[f.start + insn.pc] = insn;
+      funcAtSlot[f.start + insn.pc] = f;
+    }
+  }
   const funcOfSlot = (slot: number) => funcs.find((f) => slot >= f.start && slot < f.start + f.slots);
 
   const relocated = new Set<Instruction>();
@@ -204,11 +213,13 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
     if (r.type === R_BPF_NONE || r.type === R_BPF_64_NODYLD32) continue;
     const where = `${secWhere}+0x${r.offset.toString(16)} (symbol '${r.symbol.name}')`;
     if (r.offset % 8 !== 0) throw new InputError(`${name} relocation is not on an instruction boundary`, where);
-    const f = funcOfSlot(r.offset / 8);
-    if (!f) throw new InputError(`${name} relocation lies outside every function`, where);
-    const pc = r.offset / 8 - f.start;
-    const insn = f.insns.find((i) => i.pc === pc);
-    if (!insn) throw new InputError(`${name} relocation points into the middle of an lddw`, where);
+    const insn = insnAt[r.offset / 8];
+    const f = funcAtSlot[r.offset / 8];
+    if (!insn || !f) {
+      if (!funcOfSlot(r.offset / 8)) throw new InputError(`${name} relocation lies outside every function`, where);
+      throw new InputError(`${name} relocation points into the middle of an lddw`, where);
+    }
+    const pc = insn.pc;
     applyRelocation(elf, f, insn, r, maps, `${where}, function '${f.name}' pc ${pc}`);
     relocated.add(insn);
     counts[name] = (counts[name] ?? 0) + 1;
