@@ -10,9 +10,13 @@
  * - The budget is charged once per block (every instruction of a block runs once it is entered, since
  *   helper calls, exits and packet loads end blocks), so the count is exact and matches the interpreter.
  * - Memory accesses call Memory.ld8..st64 with the pc as a literal, so faults name the instruction.
- * - Helper calls, local calls, exits from local calls, atomics and packet loads go through the same
- *   out-of-line functions as the interpreter (interpreter-ops.ts), after spilling the registers they
- *   use into the shared register file.
+ * - Loads and stores keep a per-instruction cache of the region they touched last (base, last valid
+ *   address, DataView): a hit is a compare and a DataView access; a miss takes Memory's checked path,
+ *   which faults or refills the cache. Caches are locals of one invocation and are dropped whenever a
+ *   helper changed the memory layout (Memory.epoch), so a remapped packet is never read stale.
+ * - Local calls and their exits are inlined (frames in st.frames, the depth in a local).
+ * - Helper calls, atomics and packet loads go through the same out-of-line functions as the interpreter
+ *   (interpreter-ops.ts), after spilling the registers they use into the shared register file.
  *
  * The generated source only ever contains numbers computed from the instruction fields and fixed
  * identifiers, never text taken from the program, so it cannot be used to inject code.
@@ -20,7 +24,11 @@
 import type { EngineState } from './interpreter-state.js';
 import type { LoadedProgram } from './interpreter-program.js';
 import * as I64 from './interpreter-int64.js';
-import { atomic, blockBudgetError, budgetError, callHelper, callxError, fallThroughError, loadPacket, popFrame, pushFrame } from './interpreter-ops.js';
+import {
+  atomic, blockBudgetError, budgetError, callDepthError, callHelper, callxError, fallThroughError, loadPacket,
+} from './interpreter-ops.js';
+import { MAX_CALL_FRAMES } from '../isa/index.js';
+import { FRAME_INTS } from './interpreter-state.js';
 import { VmError } from './vm-error.js';
 
 type Compiled = (st: EngineState, startPc: number) => number;
@@ -31,12 +39,12 @@ const X = {
   atomic,
   blockBudgetError,
   budgetError,
+  callDepthError,
   callxError,
+  emptyView: new DataView(new ArrayBuffer(8)),
   callHelper,
   fallThroughError,
   loadPacket,
-  popFrame,
-  pushFrame,
   VmError,
 };
 
@@ -66,11 +74,6 @@ function spillAll(): string {
   let s = '';
   for (let r = 0; r <= 9; r++) s += `L[${r}]=r${r}l;H[${r}]=r${r}h;`;
   return `${s}L[10]=r10l;H[10]=0;`;
-}
-function loadAll(): string {
-  let s = '';
-  for (let r = 0; r <= 9; r++) s += `r${r}l=L[${r}];r${r}h=H[${r}];`;
-  return `${s}r10l=L[10];`;
 }
 function spill(regs: number[]): string {
   return regs.map((r) => (r === 10 ? 'L[10]=r10l;H[10]=0;' : `L[${r}]=r${r}l;H[${r}]=r${r}h;`)).join('');
@@ -119,7 +122,10 @@ function generate(p: LoadedProgram): string {
   for (let r = 0; r <= 9; r++) decl.push(`r${r}l = L[${r}] | 0, r${r}h = H[${r}] | 0`);
   decl.push('r10l = L[10] | 0');
   out.push(`let ${decl.join(', ')};`);
-  out.push('let budget = st.budget, pc = startPc | 0, t = 0, q = 0;');
+  out.push('let budget = st.budget, pc = startPc | 0, t = 0, q = 0, a = 0, o = 0, R = M.last, ep = M.epoch, resume = 0, depth = st.depth | 0;');
+  out.push('const F = st.frames, T = st.stackTops, PID = P.id, EV = X.emptyView;');
+  const caches = memoryInsns(p);
+  if (caches.length > 0) out.push(`let ${caches.map((pc) => `cB${pc} = 1, cE${pc} = 0, cV${pc} = EV`).join(', ')};`);
   out.push('for (;;) {');
   out.push('switch (pc) {');
   for (let pc = 0; pc < n; pc++) {
@@ -136,11 +142,50 @@ function generate(p: LoadedProgram): string {
     out.push(insn(p, pc));
     if (p.code[pc] === 0x18) pc++;
   }
-  out.push(`default: throw X.fallThroughError(${n});`);
+  // Falling off the last block lands here.
+  out.push(`case ${n}: throw X.fallThroughError(${n});`);
+  // After a helper changed the memory layout: drop every cached region, then go on at `resume`.
+  out.push(`case -2: ${caches.map((pc) => `cE${pc} = 0;`).join(' ')} pc = resume; continue;`);
+  out.push(`default: throw new X.VmError('internal', 'compiled code reached an unknown pc ' + pc, { pc: -1 });`);
   out.push('}');
   out.push('}');
   out.push('};');
   return out.join('\n');
+}
+
+/** Slots of the loads and stores that get a per-instruction region cache. */
+function memoryInsns(p: LoadedProgram): number[] {
+  const out: number[] = [];
+  for (let pc = 0; pc < p.slots; pc++) {
+    const op = p.code[pc] as number;
+    if (op === 0x18) {
+      pc++;
+      continue;
+    }
+    if (MEM_SIZE[op] !== undefined) out.push(pc);
+  }
+  return out;
+}
+
+/** Access size of the plain loads/stores (LDX MEM/MEMSX, ST, STX MEM). */
+const MEM_SIZE: Record<number, number> = {
+  0x71: 1, 0x69: 2, 0x61: 4, 0x79: 8, 0x91: 1, 0x89: 2, 0x81: 4,
+  0x72: 1, 0x6a: 2, 0x62: 4, 0x7a: 8, 0x73: 1, 0x6b: 2, 0x63: 4, 0x7b: 8,
+};
+
+/**
+ * A load or store with an inline cache: when the address falls in the region this instruction touched
+ * last (a stride-free region; for stores a writable one), access its DataView directly; otherwise take
+ * the checked Memory path, which faults or tells us the region to cache.
+ */
+function memOp(pc: number, size: number, baseLo: string, baseHi: string, off: number, fast: string, slow: string): string {
+  const B = `cB${pc}`;
+  const E = `cE${pc}`;
+  return (
+    `a = (${baseLo} >>> 0) + ${off}; ` +
+    `if (${baseHi === '0' ? '' : `${baseHi} === 0 && `}a >= ${B} && a <= ${E}) { o = a - ${B}; ${fast} } ` +
+    `else { ${slow} R = M.last; if (R.stride === 0) { ${B} = R.base; ${E} = R.base + R.size - ${size}; cV${pc} = R.view; } }`
+  );
 }
 
 /** 64-bit condition source for JMP op on (ah:al) vs (bh:bl) (operands are JS expressions). */
@@ -282,20 +327,29 @@ function insn(p: LoadedProgram, pc: number): string {
     }
     if (jop === 0x80) {
       if (!x && s === 1) {
-        return `${spill([6, 7, 8, 9, 10])} X.pushFrame(st, P, ${pc}, ${pc + 1}); r10l = L[10]; pc = ${pc + imm + 1}; continue;`;
+        const save = [6, 7, 8, 9].map((r, i) => `F[q + ${2 + 2 * i}] = r${r}l; F[q + ${3 + 2 * i}] = r${r}h;`).join(' ');
+        return (
+          `if (depth >= ${MAX_CALL_FRAMES - 1}) throw X.callDepthError(${pc}); ` +
+          `q = depth * ${FRAME_INTS}; F[q] = ${pc + 1}; F[q + 1] = PID; ${save} F[q + 10] = r10l; ` +
+          `depth++; if (depth > st.maxDepth) st.maxDepth = depth; r10l = T[depth]; pc = ${pc + imm + 1}; continue;`
+        );
       }
       const id = x ? lo(d) : String(imm);
       return (
         (x ? `if (${hi(d)} !== 0) throw X.callxError(${pc}, ${d}); ` : '') +
-        `${spill([1, 2, 3, 4, 5])} st.budget = budget; q = X.callHelper(st, P, ${pc}, ${id}); r0l = L[0]; r0h = H[0]; ` +
-        `if (q !== -1) { if (q === 1) { ${spill([6, 7, 8, 9, 10])} } return q; }`
+        `${spill([1, 2, 3, 4, 5])} st.budget = budget; st.depth = depth; q = X.callHelper(st, P, ${pc}, ${id}); r0l = L[0]; r0h = H[0]; ` +
+        `if (q !== -1) { if (q === 1) { ${spill([6, 7, 8, 9, 10])} } return q; } ` +
+        `if (M.epoch !== ep) { ep = M.epoch; resume = ${pc + 1}; pc = -2; continue; }`
       );
     }
     if (jop === 0x90) {
+      const restore = [6, 7, 8, 9].map((r, i) => `r${r}l = F[q + ${2 + 2 * i}]; r${r}h = F[q + ${3 + 2 * i}];`).join(' ');
       return (
-        `if (st.depth === 0) { L[0] = r0l; H[0] = r0h; st.budget = budget; return 0; } ` +
-        `${spill([0, 1, 2, 3, 4, 5])} q = X.popFrame(st, P); ${reload([6, 7, 8, 9, 10])} ` +
-        `if (q < 0) { st.budget = budget; return 1; } pc = q; continue;`
+        `if (depth === 0) { L[0] = r0l; H[0] = r0h; st.depth = 0; st.budget = budget; return 0; } ` +
+        `depth--; q = depth * ${FRAME_INTS}; ${restore} r10l = F[q + 10]; ` +
+        // the frame belongs to another program (a tail call happened in the callee): let the driver switch
+        `if (F[q + 1] !== PID) { st.depth = depth; st.next = st.programs[F[q + 1]]; st.pc = F[q]; ${spillAll()} st.budget = budget; return 1; } ` +
+        `pc = F[q]; continue;`
       );
     }
     const target = pc + off + 1;
@@ -308,21 +362,40 @@ function insn(p: LoadedProgram, pc: number): string {
   const sl = lo(s);
   const sh = hi(s);
   switch (op) {
-    case 0x71: return `${dl} = M.ld8(${sl}, ${sh}, ${off}, ${pc}); ${dh} = 0;`;
-    case 0x69: return `${dl} = M.ld16(${sl}, ${sh}, ${off}, ${pc}); ${dh} = 0;`;
-    case 0x61: return `${dl} = M.ld32(${sl}, ${sh}, ${off}, ${pc}); ${dh} = 0;`;
-    case 0x79: return `M.ld64(${sl}, ${sh}, ${off}, ${pc}); ${dl} = M.lo; ${dh} = M.hi;`;
-    case 0x91: return `${dl} = (M.ld8(${sl}, ${sh}, ${off}, ${pc}) << 24) >> 24; ${dh} = ${dl} >> 31;`;
-    case 0x89: return `${dl} = (M.ld16(${sl}, ${sh}, ${off}, ${pc}) << 16) >> 16; ${dh} = ${dl} >> 31;`;
-    case 0x81: return `${dl} = M.ld32(${sl}, ${sh}, ${off}, ${pc}); ${dh} = ${dl} >> 31;`;
-    case 0x72: return `M.st8(${dl}, ${dh}, ${off}, ${lit(imm)}, ${pc});`;
-    case 0x6a: return `M.st16(${dl}, ${dh}, ${off}, ${lit(imm)}, ${pc});`;
-    case 0x62: return `M.st32(${dl}, ${dh}, ${off}, ${lit(imm)}, ${pc});`;
-    case 0x7a: return `M.st64(${dl}, ${dh}, ${off}, ${lit(imm)}, ${lit(imm >> 31)}, ${pc});`;
-    case 0x73: return `M.st8(${dl}, ${dh}, ${off}, ${sl}, ${pc});`;
-    case 0x6b: return `M.st16(${dl}, ${dh}, ${off}, ${sl}, ${pc});`;
-    case 0x63: return `M.st32(${dl}, ${dh}, ${off}, ${sl}, ${pc});`;
-    case 0x7b: return `M.st64(${dl}, ${dh}, ${off}, ${sl}, ${sh}, ${pc});`;
+    case 0x71:
+    case 0x69:
+    case 0x61:
+    case 0x91:
+    case 0x89:
+    case 0x81: {
+      const size = MEM_SIZE[op] as number;
+      const ld = size === 1 ? 'ld8' : size === 2 ? 'ld16' : 'ld32';
+      const get = size === 1 ? `cV${pc}.getUint8(o)` : size === 2 ? `cV${pc}.getUint16(o, true)` : `cV${pc}.getInt32(o, true)`;
+      const signed = op >= 0x81;
+      const ext = (v: string) => (!signed || size === 4 ? v : size === 1 ? `(${v} << 24) >> 24` : `(${v} << 16) >> 16`);
+      const setHi = signed ? `${dh} = ${dl} >> 31;` : `${dh} = 0;`;
+      return memOp(pc, size, sl, sh, off, `${dl} = ${ext(get)}; ${setHi}`, `${dl} = ${ext(`M.${ld}(${sl}, ${sh}, ${off}, ${pc})`)}; ${setHi}`);
+    }
+    case 0x79:
+      return memOp(pc, 8, sl, sh, off, `${dl} = cV${pc}.getInt32(o, true); ${dh} = cV${pc}.getInt32(o + 4, true);`, `M.ld64(${sl}, ${sh}, ${off}, ${pc}); ${dl} = M.lo; ${dh} = M.hi;`);
+    case 0x72:
+    case 0x6a:
+    case 0x62:
+    case 0x73:
+    case 0x6b:
+    case 0x63: {
+      const size = MEM_SIZE[op] as number;
+      const v = (op & 0x07) === 0x02 ? lit(imm) : sl;
+      const st = size === 1 ? 'st8' : size === 2 ? 'st16' : 'st32';
+      const set = size === 1 ? `cV${pc}.setUint8(o, ${v});` : size === 2 ? `cV${pc}.setUint16(o, ${v}, true);` : `cV${pc}.setInt32(o, ${v}, true);`;
+      return memOp(pc, size, dl, dh, off, set, `M.${st}(${dl}, ${dh}, ${off}, ${v}, ${pc});`);
+    }
+    case 0x7a:
+    case 0x7b: {
+      const vl = op === 0x7a ? lit(imm) : sl;
+      const vh = op === 0x7a ? lit(imm >> 31) : sh;
+      return memOp(pc, 8, dl, dh, off, `cV${pc}.setInt32(o, ${vl}, true); cV${pc}.setInt32(o + 4, ${vh}, true);`, `M.st64(${dl}, ${dh}, ${off}, ${vl}, ${vh}, ${pc});`);
+    }
     case 0xc3:
     case 0xdb: {
       const regs = [...new Set([0, d, s])];
@@ -342,4 +415,3 @@ function insn(p: LoadedProgram, pc: number): string {
   return `throw new X.VmError('load', 'invalid opcode 0x${op.toString(16)}', { pc: ${pc} });`;
 }
 
-export { spillAll, loadAll };

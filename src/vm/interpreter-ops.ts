@@ -53,9 +53,7 @@ export function callHelper(st: EngineState, p: LoadedProgram, pc: number, id: nu
 
 /** Push a local-call frame (saving r6-r9 and r10 from st.lo/hi) and point r10 at the new frame's stack. */
 export function pushFrame(st: EngineState, p: LoadedProgram, pc: number, returnPc: number): void {
-  if (st.depth + 1 >= MAX_CALL_FRAMES) {
-    throw new VmError('call-depth', `call depth exceeds ${MAX_CALL_FRAMES} frames`, { pc });
-  }
+  if (st.depth + 1 >= MAX_CALL_FRAMES) throw callDepthError(pc);
   const F = st.frames;
   const L = st.lo;
   const H = st.hi;
@@ -75,6 +73,10 @@ export function pushFrame(st: EngineState, p: LoadedProgram, pc: number, returnP
   if (d > st.maxDepth) st.maxDepth = d;
   L[10] = st.stackTops[d] as number;
   H[10] = 0;
+}
+
+export function callDepthError(pc: number): VmError {
+  return new VmError('call-depth', `call depth exceeds ${MAX_CALL_FRAMES} frames`, { pc });
 }
 
 /**

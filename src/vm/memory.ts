@@ -89,6 +89,10 @@ export class Memory {
   /** Scratch results of ld64 (no allocation): the loaded value's halves. */
   lo = 0;
   hi = 0;
+  /** The region of the last successful hot-path access (the compiled engine caches it per instruction). */
+  last: Region = UNMAPPED;
+  /** Bumped by every map/unmap/replace, so cached regions can be dropped when the layout changes. */
+  epoch = 0;
 
   /**
    * Map bytes into the address space; returns the base address (page aligned, never 0). The region
@@ -114,6 +118,7 @@ export class Memory {
     };
     this.regions[index] = region;
     this.setPages(base, span, index);
+    this.epoch++;
     return base;
   }
 
@@ -123,6 +128,8 @@ export class Memory {
     this.setPages(r.base, r.span, 0);
     this.regions[r.index] = UNMAPPED;
     this.freeSlots.push(r.index);
+    if (this.last === r) this.last = UNMAPPED;
+    this.epoch++;
   }
 
   /**
@@ -135,6 +142,7 @@ export class Memory {
       r.bytes = bytes;
       r.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       r.size = bytes.length;
+      this.epoch++;
       return base;
     }
     const opts: RegionOptions = { name: r.name, writable: r.writable, stride: r.stride, owner: r.owner };
@@ -211,6 +219,7 @@ export class Memory {
     if (o + size > r.size || (write && !r.writable) || (r.stride !== 0 && (o % r.stride) + size > r.stride)) {
       throw this.fault(a, size, write, pc, r);
     }
+    this.last = r;
     return r;
   }
 

@@ -55,6 +55,29 @@ for (const engine of ENGINES) {
     fails(() => vm.run(p, { args: [moved] }), /outside every mapped region/);
   });
 
+  test(`memory (${engine}): a helper that remaps or unmaps a region mid-run is seen at once`, () => {
+    const vm = new Vm({ engine });
+    const base = vm.memory.map(Uint8Array.from([5]), { name: 'packet', reserve: 64 });
+    vm.helpers.register(20, 'grow', (c) => {
+      if (c.argU32(1) === 1) vm.memory.replace(base, Uint8Array.from([9, 9]));
+      if (c.argU32(1) === 10) vm.memory.unmap(base);
+      c.ret(0);
+    });
+    const text = (stop: number, first: number) => `
+mov %r6, %r1
+mov %r8, ${first}
+loop:
+ldxb %r7, [%r6+0]
+add %r8, 1
+mov %r1, %r8
+call 20
+jlt %r8, ${stop}, loop
+mov %r0, %r7
+exit`;
+    assert.equal(vm.run(vm.load(asm(text(2, 0))), { args: [base] }).r0, 9n);
+    fails(() => vm.run(vm.load(asm(text(12, 8))), { args: [base] }), /pc 2 .*read of 1 byte at 0x[0-9a-f]+ is outside every mapped region/);
+  });
+
   test(`memory (${engine}): a 32-bit pointer load from a context is a usable pointer`, () => {
     const vm = new Vm({ engine });
     const pkt = vm.memory.map(Uint8Array.from([0xaa, 0xbb, 0xcc]), { name: 'packet' });
