@@ -58,11 +58,15 @@ function syscallNumber(): number {
 }
 
 let nr = -1;
+let sys: (nr: number, cmd: number, attr: unknown, size: number) => unknown;
 
 /** Raw call: the result (>= 0) or -errno. Never throws for kernel refusals. */
 export function bpfRaw(cmd: number, attr: NativeBuffer): number {
-  if (nr < 0) nr = syscallNumber();
-  const r = Number(libc().syscall(nr, cmd, attr.ptr, attr.size));
+  if (nr < 0) {
+    nr = syscallNumber();
+    sys = libc().syscall;
+  }
+  const r = sys(nr, cmd, attr.ptr, attr.size) as number;
   return r < 0 ? -errno() : r;
 }
 

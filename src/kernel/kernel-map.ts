@@ -72,15 +72,26 @@ export class KernelMap implements BpfMap {
 
   // ---- element operations ----
 
+  /** Write a 64-bit address without creating BigInts (this is the per-operation hot path). */
+  private static setAddr(v: DataView, at: number, b: NativeBuffer | undefined): void {
+    if (!b) {
+      v.setUint32(at, 0, true);
+      v.setUint32(at + 4, 0, true);
+      return;
+    }
+    v.setUint32(at, b.addressLo, true);
+    v.setUint32(at + 4, b.addressHi, true);
+  }
+
   private elem(cmd: number, key: NativeBuffer | undefined, value: NativeBuffer | undefined, flags: number): number {
-    const a = this.attr;
-    const v = a.view;
-    v.setBigUint64(0, 0n, true);
+    const v = this.attr.view;
     v.setUint32(0, this.fd, true);
-    v.setBigUint64(8, key ? key.address : 0n, true);
-    v.setBigUint64(16, value ? value.address : 0n, true);
-    v.setBigUint64(24, BigInt(flags >>> 0), true);
-    return bpfRaw(cmd, a);
+    v.setUint32(4, 0, true);
+    KernelMap.setAddr(v, 8, key);
+    KernelMap.setAddr(v, 16, value);
+    v.setUint32(24, flags >>> 0, true);
+    v.setUint32(28, 0, true);
+    return bpfRaw(cmd, this.attr);
   }
 
   private setKey(key: Uint8Array, op: string): void {

@@ -85,6 +85,9 @@ export class NativeBuffer {
   readonly bytes: Uint8Array;
   readonly view: DataView;
   readonly address: bigint;
+  /** The address as two 32-bit halves, for hot paths that must not allocate BigInts. */
+  readonly addressLo: number;
+  readonly addressHi: number;
   private freed = false;
 
   constructor(readonly size: number) {
@@ -94,6 +97,8 @@ export class NativeBuffer {
     this.bytes.fill(0);
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     this.address = koffi.address(this.ptr);
+    this.addressLo = Number(this.address & 0xffffffffn);
+    this.addressHi = Number(this.address >> 32n);
   }
 
   static from(data: Uint8Array): NativeBuffer {
