@@ -18,7 +18,7 @@ import { fixture } from './object-oracle.js';
 const bpftool = (...args: string[]) => JSON.parse(execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
 
 // legacy*.o use the `maps` section, which libbpf 1.x no longer loads (iproute2's own loader does).
-const LOADABLE = ['basic.o', 'basic-be.o', 'calls.o', 'maps.o', 'globals.o', 'btf-kinds.o'];
+const LOADABLE = ['basic.o', 'basic-be.o', 'calls.o', 'maps.o', 'more-maps.o', 'globals.o', 'btf-kinds.o'];
 
 for (const name of LOADABLE) {
   test(`${name}: the kernel (bpftool prog loadall) agrees on programs and maps`, (t) => {
@@ -70,12 +70,14 @@ for (const name of LOADABLE) {
             assert.deepEqual(Object.keys(entry!.formatted.value), [parseBtf(o.btf).types[m.btfValueTypeId]!.name], `${m.name} value type`);
           }
         }
+        // A perf event array declared without max_entries gets one slot per possible CPU (libbpf's rule).
+        const max = m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0 ? k.max_entries : m.maxEntries;
         assert.deepEqual(
           [k.type, k.bytes_key, k.bytes_value, k.max_entries, k.flags],
-          [nameOf(MapType, m.type), m.keySize, m.valueSize, m.maxEntries, m.flags],
+          [nameOf(MapType, m.type), m.keySize, m.valueSize, max, m.flags],
           `map ${m.name}`,
         );
-        if (m.contents.length > 0 && (m.type === MapType.PROG_ARRAY || m.type === MapType.ARRAY_OF_MAPS)) {
+        if (m.contents.length > 0 && (m.type === MapType.PROG_ARRAY || m.type === MapType.ARRAY_OF_MAPS || m.type === MapType.HASH_OF_MAPS)) {
           const entries = bpftool('map', 'dump', 'id', String(k.id)) as { key: string[] }[];
           const slots = entries.map((e) => Number(e.key[0])).sort();
           assert.deepEqual(slots, m.contents.map((c) => c.key[0]).sort(), `${m.name} initial slots`);

@@ -153,7 +153,7 @@ function rng(seed: number) {
   };
 }
 
-const FUZZ = ['basic.o', 'basic-be.o', 'calls.o', 'maps.o', 'maps-be.o', 'globals.o', 'legacy.o', 'legacy-def.o', 'btf-kinds.o'];
+const FUZZ = ['basic.o', 'basic-be.o', 'calls.o', 'maps.o', 'maps-be.o', 'more-maps.o', 'globals.o', 'legacy.o', 'legacy-def.o', 'btf-kinds.o'];
 
 test('fuzz: every mutation of every fixture ends in an ObjectSpec or an InputError', () => {
   const started = Date.now();

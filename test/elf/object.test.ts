@@ -16,7 +16,7 @@ import type { MapSpec } from '../../src/elf/spec.js';
 import { needs } from '../support/env.js';
 import { bpftoolBtf, fixture, readelfSymbols, readobjRelocations } from './object-oracle.js';
 
-export const FIXTURES = ['basic', 'calls', 'maps', 'globals', 'legacy', 'legacy-def', 'btf-kinds'];
+export const FIXTURES = ['basic', 'calls', 'maps', 'more-maps', 'globals', 'legacy', 'legacy-def', 'btf-kinds'];
 const BIG_ENDIAN = ['basic', 'maps', 'globals', 'legacy'];
 
 const parse = (name: string): ParsedObject => parseObject(readFileSync(fixture(`${name}.o`)), { path: `${name}.o` });
@@ -204,6 +204,23 @@ test('maps.o: BTF map definitions of many types, prog-array values, inner maps',
     ['outer.inner', MapType.ARRAY, 4, 4, 4],
   );
   assert.deepEqual(o.programs.map((p) => p.type), [ProgType.SCHED_CLS, ProgType.SCHED_CLS, ProgType.SCHED_CLS]);
+});
+
+test('more-maps.o: hash of maps, bloom filter (map_extra), stack, perf event array, LRU per-CPU hash', () => {
+  const o = parse('more-maps');
+  const rows = Object.fromEntries(o.maps.map((m) => [m.name, [m.type, m.keySize, m.valueSize, m.maxEntries, m.mapExtra]]));
+  assert.deepEqual(rows, {
+    tenant_a: [MapType.HASH, 4, 8, 8, undefined],
+    tenants: [MapType.HASH_OF_MAPS, 4, 4, 16, undefined],
+    seen_addrs: [MapType.BLOOM_FILTER, 0, 4, 1000, 3],
+    history: [MapType.STACK, 0, 8, 10, undefined],
+    // max_entries 0: one slot per possible CPU, which the engine that creates the map decides.
+    events: [MapType.PERF_EVENT_ARRAY, 4, 4, 0, undefined],
+    recent: [MapType.LRU_PERCPU_HASH, 8, 8, 128, undefined],
+  });
+  const tenants = map(o, 'tenants');
+  assert.deepEqual(tenants.contents.map((c) => [u32(c.key), c.value]), [[5, { map: 'tenant_a' }]]);
+  assert.deepEqual(tenants.innerMap && [tenants.innerMap.type, tenants.innerMap.keySize, tenants.innerMap.valueSize], [MapType.HASH, 4, 8]);
 });
 
 test('calls.o: subprograms appended once, calls and the bpf_loop callback relinked', () => {
