@@ -26,6 +26,7 @@ import { getPinned, mapInfo, pinObject, closeFd } from './objects.js';
 import { attachTcx, attachXdp, type KernelLink } from './links.js';
 import { interfaceIndex } from './libc.js';
 import { track, untrack } from './lifecycle.js';
+import { possibleCpus } from './cpus.js';
 
 export const DEFAULT_PIN_PATH = '/sys/fs/bpf/bpfkit';
 
@@ -210,7 +211,9 @@ function sameShape(fd: number, m: MapSpec): string | undefined {
   return diffs.length ? diffs.join(', ') : undefined;
 }
 
-function createSpecMap(coll: KernelCollection, m: MapSpec, pinPath: string): KernelMap {
+function createSpecMap(coll: KernelCollection, spec: MapSpec, pinPath: string): KernelMap {
+  // libbpf's convention: a perf event array with max_entries 0 gets one slot per possible CPU.
+  const m = spec.type === MapType.PERF_EVENT_ARRAY && spec.maxEntries === 0 ? { ...spec, maxEntries: possibleCpus() } : spec;
   const info = { name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags };
   const pinPathOf = m.pinning !== 'none' ? `${pinPath}/${pinName(m.name)}` : undefined;
   if (pinPathOf) {
