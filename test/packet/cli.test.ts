@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { parseClassicBpf } from '../../src/packet/classic-bpf-text.js';
+import { InputError } from '../../src/util/errors.js';
+import { needs } from '../support/env.js';
+import { fixture, tempDir, tsharkFrames } from './helpers.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+function bpfkit(...args: string[]) {
+  return spawnSync(process.execPath, ['-e', `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`, '--', ...args], {
+    encoding: 'utf8',
+    timeout: 30000,
+  });
+}
+
+test('pcap info --json: counts, bytes, link types and first/last agree with tshark', async (t) => {
+  if (!needs(t, { tools: ['tshark'] })) return;
+  for (const name of ['lo-http-nsec.pcap', 'any-sll2.pcap']) {
+    const r = bpfkit('pcap', 'info', fixture(name), '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const info = JSON.parse(r.stdout);
+    const frames = tsharkFrames(fixture(name)).map((l) => l.split(' '));
+    assert.equal(info.packets, frames.length);
+    assert.equal(info.bytes, frames.reduce((s, f) => s + Number(f[2]), 0));
+    assert.equal(info.wireBytes, frames.reduce((s, f) => s + Number(f[1]), 0));
+    assert.equal(info.firstEpoch, frames[0]![0]);
+    assert.equal(info.lastEpoch, frames[frames.length - 1]![0]);
+    assert.deepEqual(info.linktypes, [name.startsWith('any') ? 'LINUX_SLL2' : 'EN10MB']);
+    assert.equal(info.format, 'pcap');
+    assert.equal(info.snaplen, 262144);
+    assert.match(info.first, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    assert.equal(new Date(info.first).getTime(), Math.floor(Number(info.firstEpoch) * 1000));
+  }
+});
+
+test('pcap info on a truncated file prints what came before, the error with its offset, exits 2', (t) => {
+  const dir = tempDir(t);
+  const full = readFileSync(fixture('lo-http.pcap'));
+  const f = join(dir, 'cut.pcap');
+  writeFileSync(f, full.subarray(0, 5000));
+  const r = bpfkit('pcap', 'info', f);
+  assert.equal(r.status, 2);
+  assert.match(r.stdout, /Packets: +\d+/);
+  const counted = Number(/Packets: +(\d+)/.exec(r.stdout)![1]);
+  assert.ok(counted > 10);
+  assert.match(r.stderr, /cut\.pcap@\d+: file ends inside a record/);
+  assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);
+  const j = bpfkit('pcap', 'info', '--json', f);
+  assert.equal(j.status, 2);
+  assert.equal(JSON.parse(j.stdout).packets, counted);
+  const missing = bpfkit('pcap', 'info', join(dir, 'nope.pcap'));
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /nope\.pcap: cannot open capture: no such file/);
+});
+
+test('pcap info on pcapng with several interfaces (mergecap)', (t) => {
+  if (!needs(t, { tools: ['mergecap'] })) return;
+  const dir = tempDir(t);
+  const merged = join(dir, 'm.pcapng');
+  execFileSync('mergecap', ['-F', 'pcapng', '-w', merged, fixture('any-sll2.pcap'), fixture('lo-http-nsec.pcap')]);
+  const r = bpfkit('pcap', 'info', merged, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  assert.equal(info.format, 'pcapng');
+  assert.equal(info.interfaces.length, 2);
+  assert.deepEqual(info.linktypes.sort(), ['EN10MB', 'LINUX_SLL2']);
+  assert.equal(info.packets, 216);
+});
+
+test('classic BPF text: tcpdump -ddd, tc bytecode string, tcpdump -dd; errors name the problem', (t) => {
+  const want = [
+    { code: 40, jt: 0, jf: 0, k: 12 },
+    { code: 21, jt: 0, jf: 1, k: 2048 },
+    { code: 6, jt: 0, jf: 0, k: 262144 },
+    { code: 6, jt: 0, jf: 0, k: 0 },
+  ];
+  assert.deepEqual(parseClassicBpf('4,40 0 0 12,21 0 1 2048,6 0 0 262144,6 0 0 0,'), want);
+  assert.deepEqual(parseClassicBpf('4\n40 0 0 12\n21 0 1 2048\n6 0 0 262144\n6 0 0 0\n'), want);
+  assert.deepEqual(parseClassicBpf('{ 0x28, 0, 0, 0x0000000c },\n{ 0x15, 0, 1, 0x00000800 },\n{ 0x6, 0, 0, 0x00040000 },\n{ 0x6, 0, 0, 0x00000000 },'), want);
+  assert.throws(() => parseClassicBpf('3,6 0 0 0,'), InputError);
+  assert.throws(() => parseClassicBpf('1,6 0 0'), /needs 4 numbers/);
+  assert.throws(() => parseClassicBpf('1,6 0 300 0'), /8 bits/);
+  assert.throws(() => parseClassicBpf(''), /empty/);
+  if (!needs(t, { tools: ['tcpdump'] })) return;
+  const ddd = execFileSync('tcpdump', ['-y', 'EN10MB', '-ddd', 'udp port 53'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const dd = execFileSync('tcpdump', ['-y', 'EN10MB', '-dd', 'udp port 53'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  assert.deepEqual(parseClassicBpf(dd), parseClassicBpf(ddd));
+  assert.ok(parseClassicBpf(ddd).length > 10);
+});
