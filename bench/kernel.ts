@@ -5,7 +5,7 @@
  * kernel (one bpf(2) call each) in ops/s, beside the VM's maps, and batch vs single element operations.
  * Needs root (CAP_BPF); prints one line and returns otherwise.
  */
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, rmSync } from 'node:fs';
 import { loadObjectFile } from '../src/elf/index.js';
 import { loadCollection } from '../src/engine/load.js';
 import type { Collection } from '../src/engine/types.js';
@@ -89,6 +89,7 @@ async function programs(): Promise<void> {
     } finally {
       vm?.close();
       kernel?.close();
+      rmSync(`/sys/fs/bpf/bpfkit-bench-${process.pid}`, { recursive: true, force: true }); // pinned maps (mark-stats)
     }
   }
 }

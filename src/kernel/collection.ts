@@ -133,7 +133,7 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
 
   for (const m of spec.maps) {
     if (coll.maps.has(m.name)) throw new BpfkitError(`two maps are named '${m.name}'`);
-    coll.maps.set(m.name, createSpecMap(coll, m, opts.pinPath ?? DEFAULT_PIN_PATH));
+    coll.maps.set(m.name, createSpecMap(coll, m, opts.pinPath ?? process.env.BPFKIT_PIN_PATH ?? DEFAULT_PIN_PATH));
   }
 
   const wanted = opts.programs ? new Set(opts.programs) : undefined;

@@ -10,9 +10,9 @@ const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
 
 /** Run the CLI; `ns` runs it in that network namespace only (nsenter keeps the host's bpffs mount). */
-function bpfkit(args: string[], ns?: string) {
+function bpfkit(args: string[], ns?: string, env: Record<string, string> = {}) {
   const cmd = ns ? ['nsenter', [`--net=/run/netns/${ns}`, process.execPath, '-e', script, '--', ...args]] : [process.execPath, ['-e', script, '--', ...args]];
-  return spawnSync(cmd[0] as string, cmd[1] as string[], { encoding: 'utf8' });
+  return spawnSync(cmd[0] as string, cmd[1] as string[], { encoding: 'utf8', env: { ...process.env, ...env } });
 }
 
 const namespaces: string[] = [];
@@ -103,4 +103,22 @@ test('usage errors exit 2 without a stack trace', (t) => {
   assert.match(r.stderr, /usage: bpfkit attach/);
   assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);
   void t;
+});
+
+test('bpfkit run --engine kernel prints exactly what the VM prints', (t) => {
+  if (!needs(t, { root: true })) return;
+  const capture = repoPath('examples', 'captures', 'http-demo.pcap');
+  // Objects with pinned maps (mark-stats) would reuse pins from earlier runs: give each run its own.
+  const pins = `/sys/fs/bpf/bpfkit-clitest-run-${process.pid}`;
+  dirs.push(pins);
+  let n = 0;
+  for (const obj of ['proto-count', 'port-demux', 'mark-stats']) {
+    const args = ['run', repoPath('examples', obj, `${obj}.o`), '--pcap', capture];
+    const vm = bpfkit([...args, '--engine', 'vm']);
+    const kernel = bpfkit([...args, '--engine', 'kernel'], undefined, { BPFKIT_PIN_PATH: `${pins}/${n++}` });
+    assert.equal(vm.status, 0, vm.stderr);
+    assert.equal(kernel.status, 0, kernel.stderr);
+    assert.ok(vm.stdout.length > 0);
+    assert.equal(kernel.stdout, vm.stdout, `${obj}: kernel output differs from the VM's`);
+  }
 });
