@@ -22,6 +22,8 @@
  * identifiers, never text taken from the program, so it cannot be used to inject code.
  */
 import type { EngineState } from './interpreter-state.js';
+import type { Memory } from './memory.js';
+import { interpret } from './interpreter-switch.js';
 import type { LoadedProgram } from './interpreter-program.js';
 import * as I64 from './interpreter-int64.js';
 import {
@@ -41,18 +43,39 @@ const X = {
   budgetError,
   callDepthError,
   callxError,
-  emptyView: new DataView(new ArrayBuffer(8)),
+  refill,
   callHelper,
   fallThroughError,
   loadPacket,
   VmError,
 };
 
-/** Engine entry: compile on first use, then call. */
+/**
+ * Programs larger than this run on the interpreter even with engine 'jit': V8 takes seconds to compile
+ * (and may refuse) single functions that large, and such programs are rare (the kernel's limit for
+ * unprivileged programs is 4,096 instructions).
+ */
+export const MAX_COMPILED_SLOTS = 16384;
+
+/** Engine entry: compile on first use (or fall back to the interpreter for huge programs), then call. */
 export function compiledEngine(st: EngineState, p: LoadedProgram, startPc: number): number {
   let f = p.compiled as Compiled | undefined;
-  if (f === undefined) f = p.compiled = compile(p);
+  if (f === undefined) f = p.compiled = p.slots > MAX_COMPILED_SLOTS ? interpretAdapter(p) : compileOrInterpret(p);
   return f(st, startPc);
+}
+
+function interpretAdapter(p: LoadedProgram): Compiled {
+  return (st, startPc) => interpret(st, p, startPc);
+}
+
+function compileOrInterpret(p: LoadedProgram): Compiled {
+  try {
+    return compile(p);
+  } catch (err) {
+    // V8 limits (stack depth while parsing, function size): the interpreter gives the same results
+    if (err instanceof RangeError) return interpretAdapter(p);
+    throw err;
+  }
 }
 
 /** Exposed for tests and the bench: the generated JavaScript source of a program. */
@@ -63,8 +86,8 @@ export function compiledSource(p: LoadedProgram): string {
 function compile(p: LoadedProgram): Compiled {
   const src = generate(p);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function('X', 'P', 'O', src) as (x: typeof X, p: LoadedProgram, o: Int32Array) => Compiled;
-  return factory(X, p, I64.out);
+  const factory = new Function('X', 'P', 'O', 'C', src) as (x: typeof X, p: LoadedProgram, o: Int32Array, c: RegionCache) => Compiled;
+  return factory(X, p, I64.out, newCache(countMemoryInsns(p)));
 }
 
 const lo = (r: number) => `r${r}l`;
@@ -122,12 +145,14 @@ function generate(p: LoadedProgram): string {
   for (let r = 0; r <= 9; r++) decl.push(`r${r}l = L[${r}] | 0, r${r}h = H[${r}] | 0`);
   decl.push('r10l = L[10] | 0');
   out.push(`let ${decl.join(', ')};`);
-  out.push('let budget = st.budget, pc = startPc | 0, t = 0, q = 0, a = 0, o = 0, R = M.last, ep = M.epoch, resume = 0, depth = st.depth | 0;');
-  out.push('const F = st.frames, T = st.stackTops, PID = P.id, EV = X.emptyView;');
-  const caches = memoryInsns(p);
-  if (caches.length > 0) out.push(`let ${caches.map((pc) => `cB${pc} = 1, cE${pc} = 0, cV${pc} = EV`).join(', ')};`);
+  out.push('let budget = st.budget, pc = startPc | 0, t = 0, q = 0, a = 0, o = 0, depth = st.depth | 0;');
+  out.push('const F = st.frames, T = st.stackTops, PID = P.id;');
+  out.push('const CB = C.base, CE = C.end, CV = C.view;');
+  // cached regions are only valid for the memory layout they were taken from
+  out.push('if (C.epoch !== M.epoch) { CE.fill(-1); C.epoch = M.epoch; }');
   out.push('for (;;) {');
   out.push('switch (pc) {');
+  let memIndex = 0;
   for (let pc = 0; pc < n; pc++) {
     if (lead[pc]) {
       // block length in instructions (not slots)
@@ -139,13 +164,12 @@ function generate(p: LoadedProgram): string {
       } while (e < n && !lead[e]);
       out.push(`case ${pc}: if ((budget -= ${count}) < 0) { st.budget = 0; throw X.blockBudgetError(P, ${pc}, budget + ${count}, st.limit); }`);
     }
-    out.push(insn(p, pc));
+    out.push(insn(p, pc, memIndex));
+    if (MEM_SIZE[p.code[pc] as number] !== undefined) memIndex++;
     if (p.code[pc] === 0x18) pc++;
   }
   // Falling off the last block lands here.
   out.push(`case ${n}: throw X.fallThroughError(${n});`);
-  // After a helper changed the memory layout: drop every cached region, then go on at `resume`.
-  out.push(`case -2: ${caches.map((pc) => `cE${pc} = 0;`).join(' ')} pc = resume; continue;`);
   out.push(`default: throw new X.VmError('internal', 'compiled code reached an unknown pc ' + pc, { pc: -1 });`);
   out.push('}');
   out.push('}');
@@ -153,18 +177,42 @@ function generate(p: LoadedProgram): string {
   return out.join('\n');
 }
 
-/** Slots of the loads and stores that get a per-instruction region cache. */
-function memoryInsns(p: LoadedProgram): number[] {
-  const out: number[] = [];
+/**
+ * Region caches of one compiled program, one entry per load/store instruction (indexed by the
+ * instruction's order among the program's loads and stores): first address, last address an access of
+ * that instruction's size may start at, and the DataView. They persist across runs and are dropped
+ * whenever the memory layout changed (Memory.epoch): a new packet mapped, a region replaced or unmapped.
+ */
+interface RegionCache {
+  epoch: number;
+  base: Float64Array;
+  end: Float64Array;
+  view: DataView[];
+}
+
+function newCache(n: number): RegionCache {
+  // end = -1 marks an empty entry: no address satisfies base (>= 0) <= a <= -1
+  return { epoch: -1, base: new Float64Array(n), end: new Float64Array(n).fill(-1), view: new Array<DataView>(n).fill(EMPTY_VIEW) };
+}
+const EMPTY_VIEW = new DataView(new ArrayBuffer(8));
+
+/** After a checked access succeeded: remember its region for instruction `i` (stride-free regions only). */
+function refill(M: Memory, C: RegionCache, i: number, size: number): void {
+  const r = M.last;
+  if (r.stride !== 0) return;
+  C.base[i] = r.base;
+  C.end[i] = r.base + r.size - size;
+  C.view[i] = r.view;
+}
+
+function countMemoryInsns(p: LoadedProgram): number {
+  let n = 0;
   for (let pc = 0; pc < p.slots; pc++) {
     const op = p.code[pc] as number;
-    if (op === 0x18) {
-      pc++;
-      continue;
-    }
-    if (MEM_SIZE[op] !== undefined) out.push(pc);
+    if (op === 0x18) pc++;
+    else if (MEM_SIZE[op] !== undefined) n++;
   }
-  return out;
+  return n;
 }
 
 /** Access size of the plain loads/stores (LDX MEM/MEMSX, ST, STX MEM). */
@@ -178,13 +226,11 @@ const MEM_SIZE: Record<number, number> = {
  * last (a stride-free region; for stores a writable one), access its DataView directly; otherwise take
  * the checked Memory path, which faults or tells us the region to cache.
  */
-function memOp(pc: number, size: number, baseLo: string, baseHi: string, off: number, fast: string, slow: string): string {
-  const B = `cB${pc}`;
-  const E = `cE${pc}`;
+function memOp(i: number, size: number, baseLo: string, baseHi: string, off: number, fast: string, slow: string): string {
   return (
     `a = (${baseLo} >>> 0) + ${off}; ` +
-    `if (${baseHi === '0' ? '' : `${baseHi} === 0 && `}a >= ${B} && a <= ${E}) { o = a - ${B}; ${fast} } ` +
-    `else { ${slow} R = M.last; if (R.stride === 0) { ${B} = R.base; ${E} = R.base + R.size - ${size}; cV${pc} = R.view; } }`
+    `if (${baseHi === '0' ? '' : `${baseHi} === 0 && `}a >= CB[${i}] && a <= CE[${i}]) { o = a - CB[${i}]; ${fast} } ` +
+    `else { ${slow} X.refill(M, C, ${i}, ${size}); }`
   );
 }
 
@@ -229,7 +275,7 @@ function cond32(op: number, a: string, b: string): string {
 /** Literal source for an int32. */
 const lit = (v: number) => (v < 0 ? `(${v | 0})` : String(v | 0));
 
-function insn(p: LoadedProgram, pc: number): string {
+function insn(p: LoadedProgram, pc: number, mi: number): string {
   const op = p.code[pc] as number;
   const d = p.dst[pc] as number;
   const s = p.src[pc] as number;
@@ -339,7 +385,7 @@ function insn(p: LoadedProgram, pc: number): string {
         (x ? `if (${hi(d)} !== 0) throw X.callxError(${pc}, ${d}); ` : '') +
         `${spill([1, 2, 3, 4, 5])} st.budget = budget; st.depth = depth; q = X.callHelper(st, P, ${pc}, ${id}); r0l = L[0]; r0h = H[0]; ` +
         `if (q !== -1) { if (q === 1) { ${spill([6, 7, 8, 9, 10])} } return q; } ` +
-        `if (M.epoch !== ep) { ep = M.epoch; resume = ${pc + 1}; pc = -2; continue; }`
+        'if (C.epoch !== M.epoch) { CE.fill(-1); C.epoch = M.epoch; }'
       );
     }
     if (jop === 0x90) {
@@ -370,14 +416,14 @@ function insn(p: LoadedProgram, pc: number): string {
     case 0x81: {
       const size = MEM_SIZE[op] as number;
       const ld = size === 1 ? 'ld8' : size === 2 ? 'ld16' : 'ld32';
-      const get = size === 1 ? `cV${pc}.getUint8(o)` : size === 2 ? `cV${pc}.getUint16(o, true)` : `cV${pc}.getInt32(o, true)`;
+      const get = size === 1 ? `CV[${mi}].getUint8(o)` : size === 2 ? `CV[${mi}].getUint16(o, true)` : `CV[${mi}].getInt32(o, true)`;
       const signed = op >= 0x81;
       const ext = (v: string) => (!signed || size === 4 ? v : size === 1 ? `(${v} << 24) >> 24` : `(${v} << 16) >> 16`);
       const setHi = signed ? `${dh} = ${dl} >> 31;` : `${dh} = 0;`;
-      return memOp(pc, size, sl, sh, off, `${dl} = ${ext(get)}; ${setHi}`, `${dl} = ${ext(`M.${ld}(${sl}, ${sh}, ${off}, ${pc})`)}; ${setHi}`);
+      return memOp(mi, size, sl, sh, off, `${dl} = ${ext(get)}; ${setHi}`, `${dl} = ${ext(`M.${ld}(${sl}, ${sh}, ${off}, ${pc})`)}; ${setHi}`);
     }
     case 0x79:
-      return memOp(pc, 8, sl, sh, off, `${dl} = cV${pc}.getInt32(o, true); ${dh} = cV${pc}.getInt32(o + 4, true);`, `M.ld64(${sl}, ${sh}, ${off}, ${pc}); ${dl} = M.lo; ${dh} = M.hi;`);
+      return memOp(mi, 8, sl, sh, off, `${dl} = CV[${mi}].getInt32(o, true); ${dh} = CV[${mi}].getInt32(o + 4, true);`, `M.ld64(${sl}, ${sh}, ${off}, ${pc}); ${dl} = M.lo; ${dh} = M.hi;`);
     case 0x72:
     case 0x6a:
     case 0x62:
@@ -387,14 +433,14 @@ function insn(p: LoadedProgram, pc: number): string {
       const size = MEM_SIZE[op] as number;
       const v = (op & 0x07) === 0x02 ? lit(imm) : sl;
       const st = size === 1 ? 'st8' : size === 2 ? 'st16' : 'st32';
-      const set = size === 1 ? `cV${pc}.setUint8(o, ${v});` : size === 2 ? `cV${pc}.setUint16(o, ${v}, true);` : `cV${pc}.setInt32(o, ${v}, true);`;
-      return memOp(pc, size, dl, dh, off, set, `M.${st}(${dl}, ${dh}, ${off}, ${v}, ${pc});`);
+      const set = size === 1 ? `CV[${mi}].setUint8(o, ${v});` : size === 2 ? `CV[${mi}].setUint16(o, ${v}, true);` : `CV[${mi}].setInt32(o, ${v}, true);`;
+      return memOp(mi, size, dl, dh, off, set, `M.${st}(${dl}, ${dh}, ${off}, ${v}, ${pc});`);
     }
     case 0x7a:
     case 0x7b: {
       const vl = op === 0x7a ? lit(imm) : sl;
       const vh = op === 0x7a ? lit(imm >> 31) : sh;
-      return memOp(pc, 8, dl, dh, off, `cV${pc}.setInt32(o, ${vl}, true); cV${pc}.setInt32(o + 4, ${vh}, true);`, `M.st64(${dl}, ${dh}, ${off}, ${vl}, ${vh}, ${pc});`);
+      return memOp(mi, 8, dl, dh, off, `CV[${mi}].setInt32(o, ${vl}, true); CV[${mi}].setInt32(o + 4, ${vh}, true);`, `M.st64(${dl}, ${dh}, ${off}, ${vl}, ${vh}, ${pc});`);
     }
     case 0xc3:
     case 0xdb: {
