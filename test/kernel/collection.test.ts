@@ -241,3 +241,17 @@ test('maps with pinning are reused by a second load', (t) => {
     rmSync(pinPath, { recursive: true, force: true });
   }
 });
+
+test("the object's BTF loads (DATASECs fixed up) and maps carry their key/value types", async (t) => {
+  if (!needs(t, { root: true })) return;
+  const { loadObjectFile } = await import('../../src/elf/index.js');
+  const { mapInfo } = await import('../../src/kernel/objects.js');
+  const coll = loadKernelCollection(loadObjectFile('test/fixtures/kernel/hooks.o'));
+  try {
+    assert.equal(coll.btfError, undefined);
+    assert.ok(coll.btfFd >= 0);
+    for (const name of ['hook_counts', 'len_counts', '.bss']) assert.ok(mapInfo(coll.map(name).fd).btfId > 0, `${name} has BTF`);
+  } finally {
+    coll.close();
+  }
+});
