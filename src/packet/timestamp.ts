@@ -41,6 +41,17 @@ export function splitTicks(hi: number, lo: number, res: TsResolution, out: SecNs
   const d = res.ticksPerSec;
   let sec: number;
   let rem: number;
+  if (d === 1e9) {
+    // Nanoseconds (the common pcapng case past 2^53): 2^48 = 281474 s + 976710656 ns and
+    // 2^32 = 4 s + 294967296 ns, so one exact division of a sum below 2^47 does it.
+    const hiH = hi >>> 16;
+    const hiL = hi & 0xffff;
+    const r = hiH * 976710656 + hiL * 294967296 + lo;
+    const q = Math.floor(r / 1e9);
+    out.sec = hiH * 281474 + hiL * 4 + q;
+    out.nsec = r - q * 1e9;
+    return;
+  }
   if (hi < 0x200000) {
     // Below 2^53: exact in a double.
     const v = hi * TWO32 + lo;
