@@ -52,6 +52,8 @@ export class EngineState {
   /** r10 for each frame depth: the top (one past the end) of that frame's 512-byte stack region. */
   readonly stackTops = new Int32Array(MAX_CALL_FRAMES);
   readonly stackBases = new Int32Array(MAX_CALL_FRAMES);
+  /** The bytes of each frame's stack region. */
+  readonly stacks: Uint8Array[] = [];
 
   constructor(
     readonly mem: Memory,
@@ -63,7 +65,9 @@ export class EngineState {
     this.lo = call.lo;
     this.hi = call.hi;
     for (let d = 0; d < MAX_CALL_FRAMES; d++) {
-      const base = mem.map(new Uint8Array(STACK_SIZE), { name: `stack frame ${d}` });
+      const bytes = new Uint8Array(STACK_SIZE);
+      this.stacks.push(bytes);
+      const base = mem.map(bytes, { name: `stack frame ${d}` });
       this.stackBases[d] = base;
       this.stackTops[d] = base + STACK_SIZE;
     }

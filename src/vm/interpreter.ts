@@ -112,7 +112,7 @@ export class Vm {
     const args = opts.args ?? [];
     for (let i = 0; i < args.length && i < 5; i++) setArg(L, H, i + 1, args[i] as number | bigint);
     // Fresh, zeroed stacks: runs never see each other's data.
-    for (let d = 0; d <= st.maxDepth; d++) this.memory.view(st.stackBases[d] as number, 512, true).bytes.fill(0);
+    for (let d = 0; d <= st.maxDepth; d++) (st.stacks[d] as Uint8Array).fill(0);
     st.maxDepth = 0;
     st.depth = 0;
     L[10] = st.stackTops[0] as number;
@@ -164,6 +164,17 @@ function setArg(L: Int32Array, H: Int32Array, r: number, v: number | bigint): vo
     const u = BigInt.asUintN(64, v);
     L[r] = Number(u & 0xffffffffn) | 0;
     H[r] = Number(u >> 32n) | 0;
+    return;
+  }
+  if (v >= 0 && v <= 0xffffffff && Number.isInteger(v)) {
+    // the common case (addresses, lengths, small values): no BigInt per run
+    L[r] = v | 0;
+    H[r] = 0;
+    return;
+  }
+  if (v < 0 && v >= -0x80000000 && Number.isInteger(v)) {
+    L[r] = v;
+    H[r] = -1;
     return;
   }
   if (!Number.isInteger(v) || Math.abs(v) > 2 ** 53) throw new VmError('internal', `argument r${r} must be an integer (got ${v})`);
