@@ -86,6 +86,17 @@ export class PacketSocket {
     this.snaplen = snaplen;
     this.buf = new NativeBuffer(snaplen);
     this.hdr = new NativeBuffer(MSGHDR_SIZE + 16 + SOCKADDR_LL_SIZE + 4 + CONTROL_SIZE);
+    // struct msghdr (64-bit) -> iovec, sockaddr_ll and control buffer, all inside `hdr`.
+    const v = this.hdr.view;
+    const iovAt = MSGHDR_SIZE;
+    const nameAt = iovAt + 16;
+    const ctlAt = nameAt + SOCKADDR_LL_SIZE + 4;
+    v.setBigUint64(0, this.hdr.address + BigInt(nameAt), true);
+    v.setBigUint64(16, this.hdr.address + BigInt(iovAt), true);
+    v.setBigUint64(24, 1n, true);
+    v.setBigUint64(32, this.hdr.address + BigInt(ctlAt), true);
+    v.setBigUint64(iovAt, this.buf.address, true);
+    v.setBigUint64(iovAt + 8, BigInt(snaplen), true);
     track(this);
   }
 
@@ -287,15 +298,12 @@ export class PacketSocket {
     const iovAt = MSGHDR_SIZE;
     const nameAt = iovAt + 16;
     const ctlAt = nameAt + SOCKADDR_LL_SIZE + 4;
-    h.bytes.fill(0);
-    v.setBigUint64(0, h.address + BigInt(nameAt), true);
+    // The msghdr's pointers never change (built once in the constructor); the kernel rewrites only the
+    // lengths and flags, so reset those. No BigInt on this per-packet path.
     v.setUint32(8, SOCKADDR_LL_SIZE, true);
-    v.setBigUint64(16, h.address + BigInt(iovAt), true);
-    v.setBigUint64(24, 1n, true);
-    v.setBigUint64(32, h.address + BigInt(ctlAt), true);
-    v.setBigUint64(40, BigInt(CONTROL_SIZE), true);
-    v.setBigUint64(iovAt, this.buf.address, true);
-    v.setBigUint64(iovAt + 8, BigInt(this.snaplen), true);
+    v.setUint32(40, CONTROL_SIZE, true);
+    v.setUint32(44, 0, true);
+    v.setUint32(48, 0, true);
     const n = Number(libc().recvmsg(this.fd, h.ptr, MSG_TRUNC | MSG_DONTWAIT));
     if (n < 0) {
       const e = errno();
@@ -308,15 +316,16 @@ export class PacketSocket {
     let tsSec = 0;
     let tsNsec = 0;
     // Walk the control messages for SCM_TIMESTAMPNS (level SOL_SOCKET, type 35, struct timespec).
-    const ctlLen = Number(v.getBigUint64(40, true));
+    const ctlLen = v.getUint32(40, true); // size_t, but never above CONTROL_SIZE
     for (let at = ctlAt; at + 16 <= ctlAt + ctlLen; ) {
-      const len = Number(v.getBigUint64(at, true));
+      const len = v.getUint32(at, true);
       const level = v.getInt32(at + 8, true);
       const type = v.getInt32(at + 12, true);
       if (len < 16) break;
       if (level === SOL_SOCKET && type === SO_TIMESTAMPNS && len >= 32) {
-        tsSec = Number(v.getBigInt64(at + 16, true));
-        tsNsec = Number(v.getBigInt64(at + 24, true));
+        // struct timespec: 64-bit tv_sec (exact in a double until the year 285 million) and tv_nsec < 1e9
+        tsSec = v.getUint32(at + 16, true) + v.getInt32(at + 20, true) * 4294967296;
+        tsNsec = v.getUint32(at + 24, true);
       }
       at += (len + 7) & ~7;
     }

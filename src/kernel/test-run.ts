@@ -28,6 +28,12 @@ export interface TestRunResult {
 
 const ATTR_SIZE = 80;
 
+/** A 64-bit pointer field without BigInt (test runs can be per packet). */
+function setAddr(v: DataView, at: number, b: NativeBuffer): void {
+  v.setUint32(at, b.addressLo, true);
+  v.setUint32(at + 4, b.addressHi, true);
+}
+
 /** Reusable buffers per program: test runs in a loop (benchmarks, differential tests) allocate nothing native. */
 export class TestRunner {
   private attr = new NativeBuffer(ATTR_SIZE);
@@ -56,8 +62,8 @@ export class TestRunner {
     v.setUint32(0, fd, true);
     v.setUint32(8, data.length, true);
     v.setUint32(12, outSize, true);
-    v.setBigUint64(16, this.dataIn.address, true);
-    v.setBigUint64(24, this.dataOut.address, true);
+    setAddr(v, 16, this.dataIn);
+    setAddr(v, 24, this.dataOut);
     v.setUint32(32, Math.max(1, req.repeat ?? 1), true);
     if (req.ctx && req.ctx.length > 0) {
       const ctxOutSize = Math.max(req.ctx.length, 256);
@@ -67,8 +73,8 @@ export class TestRunner {
       this.ctxOut.bytes.fill(0);
       v.setUint32(40, req.ctx.length, true);
       v.setUint32(44, ctxOutSize, true);
-      v.setBigUint64(48, this.ctxIn.address, true);
-      v.setBigUint64(56, this.ctxOut.address, true);
+      setAddr(v, 48, this.ctxIn);
+      setAddr(v, 56, this.ctxOut);
     }
     v.setUint32(64, req.flags ?? 0, true);
     const r = bpfRaw(Cmd.PROG_TEST_RUN, a);
