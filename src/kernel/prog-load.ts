@@ -23,6 +23,8 @@ export interface ProgLoadRequest {
   funcInfo?: Uint8Array;
   /** Ask for a verifier log even on success (1 = verbose, 2 = state at every insn). */
   logLevel?: number;
+  /** First size of the log buffer (default 1 MiB); it grows when the kernel says the log did not fit. */
+  logSize?: number;
 }
 
 export interface ProgLoadResult {
@@ -77,22 +79,25 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
     const readLog = () => (log ? Buffer.from(log.bytes.subarray(0, Math.max(0, log.bytes.indexOf(0)))).toString('utf8') : '');
 
     const wanted = req.logLevel ?? 0;
-    let size = 1 << 20;
+    let size = req.logSize ?? 1 << 20;
     let r = attempt(wanted, size);
     if (r >= 0) return { fd: r, log: wanted > 0 ? readLog() : '' };
     let code = -r;
     if (errnoName(code) === 'EPERM') throw new PermissionError(`loading program '${req.name}'`, 'EPERM');
     // Rejected: load again with a log (if we had none) and grow the buffer until it holds the whole log.
-    let level = wanted > 0 ? wanted : 1;
+    const level = wanted > 0 ? wanted : 1;
     if (wanted === 0 || errnoName(code) === 'ENOSPC') {
       for (let tries = 0; tries < 8; tries++) {
+        if (errnoName(code) === 'ENOSPC') {
+          if (size >= MAX_LOG) break;
+          // The kernel reports the size the whole log needed (6.4+); else quadruple.
+          const trueSize = attr.view.getUint32(140, true);
+          size = Math.min(MAX_LOG, Math.max(trueSize + 1, size * 4));
+        }
         r = attempt(level, size);
-        if (r >= 0) return { fd: r, log: readLog() }; // passed with a log (rare: retry after ENOSPC)
+        if (r >= 0) return { fd: r, log: readLog() };
         code = -r;
-        if (errnoName(code) !== 'ENOSPC' || size >= MAX_LOG) break;
-        const trueSize = attr.view.getUint32(140, true);
-        size = Math.min(MAX_LOG, Math.max(trueSize + 1, size * 4));
-        level = level || 1;
+        if (errnoName(code) !== 'ENOSPC') break;
       }
     }
     const text = readLog();

@@ -255,3 +255,21 @@ test("the object's BTF loads (DATASECs fixed up) and maps carry their key/value 
     coll.close();
   }
 });
+
+test('the verifier log buffer grows until the whole log fits (success and rejection)', async (t) => {
+  if (!needs(t, { root: true })) return;
+  const { loadProgram } = await import('../../src/kernel/prog-load.js');
+  const { encodeProgram } = await import('../../src/isa/codec.js');
+  const { closeFd } = await import('../../src/kernel/bpf-syscall.js');
+  const body = Array.from({ length: 200 }, (_, i) => alu64Imm(op.BPF_ADD, 0, i));
+  const good = encodeProgram(prog(mov64Imm(0, 0), ...body, exit()));
+  const ok = loadProgram({ name: 'long_log', type: ProgType.XDP, insns: good, license: 'GPL', logLevel: 2, logSize: 64 });
+  closeFd(ok.fd);
+  assert.ok(ok.log.length > 64 * 4, `log of ${ok.log.length} bytes`);
+  assert.match(ok.log, /processed \d+ insns/);
+  const bad = encodeProgram(prog(mov64Imm(0, 0), ...body, mov64Reg(0, 7), exit()));
+  assert.throws(
+    () => loadProgram({ name: 'long_bad', type: ProgType.XDP, insns: bad, license: 'GPL', logSize: 64 }),
+    (err: unknown) => err instanceof VerifierError && /R7 !read_ok/.test(err.log) && /processed \d+ insns/.test(err.log) && err.log.length > 256,
+  );
+});
