@@ -36,10 +36,10 @@ export interface FullOptions {
 
 export interface FlowEnds {
   ipVersion: number;
-  /** 4 bytes (IPv4) or 16 bytes (IPv6), network order */
-  addrA: Uint8Array;
+  /** the address as 32-bit words in network order: one for IPv4, four for IPv6 (plain numbers: cheap) */
+  addrA: number[];
   portA: number;
-  addrB: Uint8Array;
+  addrB: number[];
   portB: number;
 }
 
@@ -92,6 +92,9 @@ class Flow {
   closing = false;
   rst = false;
   notHttp = false;
+  ended = false;
+  srcText: string | undefined;
+  dstText: string | undefined;
 
   constructor(
     readonly key: string,
@@ -111,6 +114,12 @@ const HTTP_SLASH = [72, 84, 84, 80, 47];
 export class FullAnalyzer {
   readonly stats: FullStats;
   private readonly flows = new Map<string, Flow>();
+  /**
+   * Flows in creation order, for evicting the oldest when the table is full. (Taking the first entry of
+   * the Map instead would walk over every deleted slot at its head: quadratic under churn.)
+   */
+  private age: Flow[] = [];
+  private ageHead = 0;
   /**
    * Connections that ended with FIN/RST: where each direction stopped. A late copy of one of their
    * segments (retransmission, reordering) must not start a new flow and report a request twice.
@@ -204,15 +213,12 @@ export class FullAnalyzer {
         }
       }
       if (ended) this.closed.delete(key);
-      if (this.flows.size >= this.opts.maxFlows) {
-        const oldest = this.flows.values().next().value as Flow;
-        this.stats.evicted++;
-        this.close(oldest);
-      }
+      if (this.flows.size >= this.opts.maxFlows) this.evictOldest();
       flow = new Flow(key, endsOf(f, fromA), f.ipVersion, this.stats.stream, this.opts.maxStreamBuffer, (fl, a, b, s, e) =>
         this.firstData(fl, a, b, s, e),
       );
       this.flows.set(key, flow);
+      this.age.push(flow);
       this.stats.sessions++;
     }
     flow.lastTs = ts;
@@ -265,6 +271,11 @@ export class FullAnalyzer {
       response: (head: ResponseHead) => this.response(flow, head),
     });
     resp.hold = () => flow.waiting.length === 0 && !flow.closing;
+    if (!flow.sawHandshake) {
+      // Joined mid-connection: the first bytes may be the middle of a message.
+      req.resync = true;
+      resp.resync = true;
+    }
     flow.req = req;
     flow.resp = resp;
     client.consumer = {
@@ -320,10 +331,12 @@ export class FullAnalyzer {
   private request(flow: Flow, head: RequestHead): void {
     const clientIsA = flow.clientIsA !== false;
     const ends = flow.ends;
+    flow.srcText ??= addrText(flow.ipVersion, clientIsA ? ends.addrA : ends.addrB);
+    flow.dstText ??= addrText(flow.ipVersion, clientIsA ? ends.addrB : ends.addrA);
     const rec: UrlRecord = {
       ts: head.ts,
-      src: addrText(flow.ipVersion, clientIsA ? ends.addrA : ends.addrB),
-      dst: addrText(flow.ipVersion, clientIsA ? ends.addrB : ends.addrA),
+      src: flow.srcText,
+      dst: flow.dstText,
       sport: clientIsA ? ends.portA : ends.portB,
       dport: clientIsA ? ends.portB : ends.portA,
       method: head.method,
@@ -364,7 +377,25 @@ export class FullAnalyzer {
     if (!this.opts.immediate) this.opts.onRecord(rec);
   }
 
+  private evictOldest(): void {
+    while (this.ageHead < this.age.length) {
+      const flow = this.age[this.ageHead]!;
+      this.age[this.ageHead++] = undefined as unknown as Flow;
+      if (!flow.ended) {
+        this.stats.evicted++;
+        this.close(flow);
+        break;
+      }
+    }
+    if (this.ageHead > 4096 && this.ageHead * 2 > this.age.length) {
+      this.age = this.age.slice(this.ageHead).filter((f) => !f.ended);
+      this.ageHead = 0;
+    }
+  }
+
   private close(flow: Flow): void {
+    if (flow.ended) return;
+    flow.ended = true;
     if (this.flows.get(flow.key) === flow) this.flows.delete(flow.key);
     if (flow.rst || flow.a.finished || flow.b.finished) {
       this.closed.set(flow.key, { a: flow.a.synced ? flow.a.next : -1, b: flow.b.synced ? flow.b.next : -1, ts: this.now });
@@ -410,26 +441,36 @@ function methodShaped(b: Uint8Array, s: number, e: number): boolean {
 }
 
 function endsOf(f: DecodedFrame, fromA: boolean): FlowEnds {
-  let src: Uint8Array;
-  let dst: Uint8Array;
+  let src: number[];
+  let dst: number[];
   if (f.ipVersion === 4) {
-    src = u32Bytes(f.src4);
-    dst = u32Bytes(f.dst4);
+    src = [f.src4];
+    dst = [f.dst4];
   } else {
-    src = f.bytes.slice(f.srcOff, f.srcOff + 16);
-    dst = f.bytes.slice(f.dstOff, f.dstOff + 16);
+    src = words16(f.bytes, f.srcOff);
+    dst = words16(f.bytes, f.dstOff);
   }
   return fromA
     ? { ipVersion: f.ipVersion, addrA: src, portA: f.sport, addrB: dst, portB: f.dport }
     : { ipVersion: f.ipVersion, addrA: dst, portA: f.dport, addrB: src, portB: f.sport };
 }
 
-function u32Bytes(a: number): Uint8Array {
-  return Uint8Array.of(a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255);
+function words16(b: Uint8Array, off: number): number[] {
+  const w: number[] = [];
+  for (let i = 0; i < 16; i += 4) w.push(((b[off + i]! << 24) | (b[off + i + 1]! << 16) | (b[off + i + 2]! << 8) | b[off + i + 3]!) >>> 0);
+  return w;
 }
 
-function addrText(ipVersion: number, a: Uint8Array): string {
-  return ipVersion === 4 ? formatIpv4(((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0) : formatIpv6(a, 0);
+function addrText(ipVersion: number, w: number[]): string {
+  if (ipVersion === 4) return formatIpv4(w[0]!);
+  const b = new Uint8Array(16);
+  for (let i = 0; i < 4; i++) {
+    b[4 * i] = w[i]! >>> 24;
+    b[4 * i + 1] = (w[i]! >>> 16) & 255;
+    b[4 * i + 2] = (w[i]! >>> 8) & 255;
+    b[4 * i + 3] = w[i]! & 255;
+  }
+  return formatIpv6(b, 0);
 }
 
 function compare16(b: Uint8Array, x: number, y: number): number {

@@ -9,14 +9,14 @@ import type { FlowEnds } from './full-analyzer.js';
 
 export const FULL_KEY_SIZE = 40;
 
-export function fullSessionKey(ipVersion: number, addrA: Uint8Array, portA: number, addrB: Uint8Array, portB: number): Uint8Array {
+/** addrA/addrB: the address as 32-bit words (one for IPv4, four for IPv6), as FlowEnds holds them. */
+export function fullSessionKey(ipVersion: number, addrA: number[], portA: number, addrB: number[], portB: number): Uint8Array {
   const k = new Uint8Array(FULL_KEY_SIZE);
   const dv = new DataView(k.buffer);
   dv.setUint32(0, ipVersion, true);
-  const words = ipVersion === 4 ? 1 : 4;
-  for (let i = 0; i < words; i++) {
-    dv.setUint32(4 + 4 * i, new DataView(addrA.buffer, addrA.byteOffset).getUint32(4 * i, false), true);
-    dv.setUint32(20 + 4 * i, new DataView(addrB.buffer, addrB.byteOffset).getUint32(4 * i, false), true);
+  for (let i = 0; i < addrA.length; i++) {
+    dv.setUint32(4 + 4 * i, addrA[i]!, true);
+    dv.setUint32(20 + 4 * i, addrB[i]!, true);
   }
   dv.setUint16(36, portA, true);
   dv.setUint16(38, portB, true);

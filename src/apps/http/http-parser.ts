@@ -51,16 +51,19 @@ for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
 const MAX_METHOD = 32;
 
 /** Grows up to a cap; holds the line being assembled across segment boundaries. */
+const NO_BYTES = new Uint8Array(0);
+
 class LineBuffer {
-  buf = new Uint8Array(256);
+  // Allocated on first use: most lines arrive whole in one segment and never need the buffer.
+  buf = NO_BYTES;
   len = 0;
   append(src: Uint8Array, start: number, end: number, cap: number): void {
     const n = Math.min(end - start, cap - this.len);
     if (n <= 0) return;
     if (this.len + n > this.buf.length) {
-      let size = this.buf.length * 2;
+      let size = Math.max(256, this.buf.length * 2);
       while (size < this.len + n) size *= 2;
-      const next = new Uint8Array(Math.min(size, Math.max(cap, 256)));
+      const next = new Uint8Array(Math.max(256, Math.min(size, cap)));
       next.set(this.buf.subarray(0, this.len));
       this.buf = next;
     }
@@ -69,11 +72,17 @@ class LineBuffer {
   }
   reset(): void {
     this.len = 0;
-    if (this.buf.length > 65536) this.buf = new Uint8Array(256); // give back memory a huge line took
+    if (this.buf.length > 65536) this.buf = NO_BYTES; // give back memory a huge line took
   }
 }
 
 function latin1(b: Uint8Array, start: number, end: number): string {
+  if (end - start <= 64) {
+    // Short strings (methods, versions, most URIs): building them directly beats creating a Buffer.
+    let s = '';
+    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
+    return s;
+  }
   return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
 }
 
@@ -228,6 +237,8 @@ abstract class MessageParser {
   protected badLength = false;
   /** anomalies: garbage lines skipped, bad framing */
   anomalies = 0;
+  /** set when the stream's start or a stretch of it is missing: wait for a segment that starts a message */
+  resync = false;
   /** bytes skipped as non-HTTP (resync) */
   skipped = 0;
 
@@ -243,8 +254,18 @@ abstract class MessageParser {
     while (p < end) {
       switch (this.st) {
         case St.Start: {
+          const entered = p;
           while (p < end && (b[p] === CR || b[p] === LF)) p++;
           if (p === end) return end;
+          if (this.resync) {
+            // Lost our place (capture started mid-connection, or a hole): only a segment that begins
+            // with a message start is trusted; the rest of any other segment could be body bytes.
+            if (entered !== start || !this.startsMessage(b, p, end)) {
+              this.skipped += end - p;
+              return end;
+            }
+            this.resync = false;
+          }
           if (this.holdAtStart()) return p;
           this.msgTs = ts;
           this.line.reset();
@@ -441,6 +462,7 @@ abstract class MessageParser {
   /** A hole in the stream: whatever was in progress is finished as well as it can be. */
   gap(): void {
     if (this.st === St.Tunnel) return;
+    this.resync = true;
     this.flushPartial();
     this.line.reset();
     this.headerLine.len = 0;
@@ -457,6 +479,8 @@ abstract class MessageParser {
   }
 
   protected abstract linePrefixOk(b: Uint8Array, start: number, end: number): boolean;
+  /** Whether b[p, end) (the start of a segment) begins like a message of this direction. */
+  protected abstract startsMessage(b: Uint8Array, p: number, end: number): boolean;
   protected abstract startLine(b: Uint8Array, start: number, end: number): void;
   protected abstract overlongLine(): void;
   protected abstract headEnd(): void;
@@ -480,6 +504,13 @@ export class RequestParser extends MessageParser {
 
   protected linePrefixOk(b: Uint8Array, start: number, end: number): boolean {
     return requestPrefixOk(b, start, end);
+  }
+
+  protected startsMessage(b: Uint8Array, p: number, end: number): boolean {
+    // A method token as clients send them (capital letters, '-', '_'), then a space or the segment's end.
+    let k = p;
+    while (k < end && k - p <= MAX_METHOD && ((b[k]! >= 65 && b[k]! <= 90) || b[k] === 45 || b[k] === 95)) k++;
+    return k > p && k - p <= MAX_METHOD && (k === end || b[k] === SP);
   }
 
   protected startLine(b: Uint8Array, start: number, end: number): void {
@@ -581,6 +612,10 @@ export class ResponseParser extends MessageParser {
     const want = 'HTTP/';
     for (let i = 0; i < Math.min(5, end - start); i++) if (b[start + i] !== want.charCodeAt(i)) return false;
     return true;
+  }
+
+  protected startsMessage(b: Uint8Array, p: number, end: number): boolean {
+    return this.linePrefixOk(b, p, end);
   }
 
   protected startLine(b: Uint8Array, start: number, end: number): void {
