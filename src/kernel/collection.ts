@@ -9,6 +9,7 @@
  * Any failure closes what was created so far. close() closes everything, detaching links it made.
  */
 import os from 'node:os';
+import { rmSync } from 'node:fs';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import type { Collection } from '../engine/types.js';
 import type { LoadOptions } from '../engine/load.js';
@@ -80,15 +81,21 @@ export class KernelCollection implements Collection {
   /** Pin every program and map under `dir` (bpffs): dir/<program>, dir/<map>. */
   pinAll(dir: string): string[] {
     const pinned: string[] = [];
-    for (const [name, p] of this.programs) {
-      pinObject(p.fd, `${dir}/${name}`);
-      pinned.push(`${dir}/${name}`);
-    }
-    for (const [name, m] of this.maps) {
-      const path = `${dir}/${pinName(name)}`;
-      if (this.programs.has(pinName(name))) continue;
-      pinObject(m.fd, path);
-      pinned.push(path);
+    try {
+      for (const [name, p] of this.programs) {
+        pinObject(p.fd, `${dir}/${name}`);
+        pinned.push(`${dir}/${name}`);
+      }
+      for (const [name, m] of this.maps) {
+        const path = `${dir}/${pinName(name)}`;
+        if (this.programs.has(pinName(name))) continue; // a program of that name took the file
+        pinObject(m.fd, path);
+        pinned.push(path);
+      }
+    } catch (err) {
+      // All or nothing: remove the pins made before the failure.
+      for (const p of pinned) rmSync(p, { force: true });
+      throw err;
     }
     return pinned;
   }

@@ -184,15 +184,14 @@ function bpftoolIds(kind: 'prog' | 'link'): number[] {
 test('close() returns every fd and leaves no programs behind (bpftool)', (t) => {
   if (!needs(t, { root: true, tools: ['bpftool'] })) return;
   const fds = fdCount();
-  const progsBefore = new Set(bpftoolIds('prog'));
   const coll = loadKernelCollection(xdpObject());
   const id = coll.program('xdp_mark').info().id;
   assert.ok(bpftoolIds('prog').includes(id));
   coll.program('xdp_mark').run({ data: frame() });
   coll.close();
   assert.equal(fdCount(), fds);
-  const after = bpftoolIds('prog').filter((x) => !progsBefore.has(x));
-  assert.deepEqual(after, []);
+  // (other test processes load programs concurrently: check ours by id)
+  assert.ok(!bpftoolIds('prog').includes(id), `program ${id} is gone`);
 });
 
 test('pinned maps and programs outlive the collection and reopen by path', (t) => {
