@@ -29,6 +29,11 @@ function cond(op: number, al: number, ah: number, bl: number, bh: number): boole
   return false;
 }
 
+/**
+ * The interpreter loop. The most frequent opcodes (64-bit and 32-bit add/sub/mov/logic, constant shifts,
+ * 64-bit conditional jumps, `ja`, loads and stores, `exit` from the entry function) are handled inline
+ * in one dense switch on the opcode byte; everything else goes through step().
+ */
 export function interpret(st: EngineState, p: LoadedProgram, startPc: number): number {
   const L = st.lo;
   const H = st.hi;
@@ -47,6 +52,148 @@ export function interpret(st: EngineState, p: LoadedProgram, startPc: number): n
       st.budget = 0;
       throw budgetError(pc, st.limit);
     }
+    const op = CODE[pc] as number;
+    const d = DST[pc] as number;
+    switch (op) {
+      case 0x07: {
+        const k = IMM[pc] as number;
+        const t = ((L[d] as number) >>> 0) + (k >>> 0);
+        H[d] = ((H[d] as number) + (k >> 31) + (t > 0xffffffff ? 1 : 0)) | 0;
+        L[d] = t | 0;
+        pc++;
+        continue;
+      }
+      case 0x0f: {
+        const s = SRC[pc] as number;
+        const t = ((L[d] as number) >>> 0) + ((L[s] as number) >>> 0);
+        H[d] = ((H[d] as number) + (H[s] as number) + (t > 0xffffffff ? 1 : 0)) | 0;
+        L[d] = t | 0;
+        pc++;
+        continue;
+      }
+      case 0x17: {
+        const k = IMM[pc] as number;
+        const t = ((L[d] as number) >>> 0) - (k >>> 0);
+        H[d] = ((H[d] as number) - (k >> 31) - (t < 0 ? 1 : 0)) | 0;
+        L[d] = t | 0;
+        pc++;
+        continue;
+      }
+      case 0x1f: {
+        const s = SRC[pc] as number;
+        const t = ((L[d] as number) >>> 0) - ((L[s] as number) >>> 0);
+        H[d] = ((H[d] as number) - (H[s] as number) - (t < 0 ? 1 : 0)) | 0;
+        L[d] = t | 0;
+        pc++;
+        continue;
+      }
+      case 0x47: { const k = IMM[pc] as number; L[d] = (L[d] as number) | k; H[d] = (H[d] as number) | (k >> 31); pc++; continue; }
+      case 0x4f: { const s = SRC[pc] as number; L[d] = (L[d] as number) | (L[s] as number); H[d] = (H[d] as number) | (H[s] as number); pc++; continue; }
+      case 0x57: { const k = IMM[pc] as number; L[d] = (L[d] as number) & k; H[d] = (H[d] as number) & (k >> 31); pc++; continue; }
+      case 0x5f: { const s = SRC[pc] as number; L[d] = (L[d] as number) & (L[s] as number); H[d] = (H[d] as number) & (H[s] as number); pc++; continue; }
+      case 0xa7: { const k = IMM[pc] as number; L[d] = (L[d] as number) ^ k; H[d] = (H[d] as number) ^ (k >> 31); pc++; continue; }
+      case 0xaf: { const s = SRC[pc] as number; L[d] = (L[d] as number) ^ (L[s] as number); H[d] = (H[d] as number) ^ (H[s] as number); pc++; continue; }
+      case 0xb7: { const k = IMM[pc] as number; L[d] = k; H[d] = k >> 31; pc++; continue; }
+      case 0xbf:
+        if (OFF[pc] !== 0) break;
+        L[d] = L[SRC[pc] as number] as number;
+        H[d] = H[SRC[pc] as number] as number;
+        pc++;
+        continue;
+      case 0x67: case 0x77: case 0xc7: {
+        const k = (IMM[pc] as number) & 63;
+        if (op === 0x67) lsh64(L[d] as number, H[d] as number, k);
+        else if (op === 0x77) rsh64(L[d] as number, H[d] as number, k);
+        else arsh64(L[d] as number, H[d] as number, k);
+        L[d] = out[0] as number;
+        H[d] = out[1] as number;
+        pc++;
+        continue;
+      }
+      case 0x04: L[d] = ((L[d] as number) + (IMM[pc] as number)) | 0; H[d] = 0; pc++; continue;
+      case 0x0c: L[d] = ((L[d] as number) + (L[SRC[pc] as number] as number)) | 0; H[d] = 0; pc++; continue;
+      case 0x14: L[d] = ((L[d] as number) - (IMM[pc] as number)) | 0; H[d] = 0; pc++; continue;
+      case 0x1c: L[d] = ((L[d] as number) - (L[SRC[pc] as number] as number)) | 0; H[d] = 0; pc++; continue;
+      case 0x54: L[d] = (L[d] as number) & (IMM[pc] as number); H[d] = 0; pc++; continue;
+      case 0x5c: L[d] = (L[d] as number) & (L[SRC[pc] as number] as number); H[d] = 0; pc++; continue;
+      case 0x44: L[d] = (L[d] as number) | (IMM[pc] as number); H[d] = 0; pc++; continue;
+      case 0x4c: L[d] = (L[d] as number) | (L[SRC[pc] as number] as number); H[d] = 0; pc++; continue;
+      case 0xb4: L[d] = IMM[pc] as number; H[d] = 0; pc++; continue;
+      case 0xbc:
+        if (OFF[pc] !== 0) break;
+        L[d] = L[SRC[pc] as number] as number;
+        H[d] = 0;
+        pc++;
+        continue;
+      case 0x05: pc += (OFF[pc] as number) + 1; continue;
+      case 0x15: case 0x1d: case 0x55: case 0x5d: case 0x25: case 0x2d: case 0x35: case 0x3d:
+      case 0xa5: case 0xad: case 0xb5: case 0xbd: case 0x65: case 0x6d: case 0x75: case 0x7d:
+      case 0xc5: case 0xcd: case 0xd5: case 0xdd: case 0x45: case 0x4d: {
+        let bl: number;
+        let bh: number;
+        if ((op & 8) !== 0) {
+          const s = SRC[pc] as number;
+          bl = L[s] as number;
+          bh = H[s] as number;
+        } else {
+          bl = IMM[pc] as number;
+          bh = bl >> 31;
+        }
+        pc += cond(op & 0xf0, L[d] as number, H[d] as number, bl, bh) ? (OFF[pc] as number) + 1 : 1;
+        continue;
+      }
+      case 0x71: { const s = SRC[pc] as number; L[d] = mem.ld8(L[s] as number, H[s] as number, OFF[pc] as number, pc); H[d] = 0; pc++; continue; }
+      case 0x69: { const s = SRC[pc] as number; L[d] = mem.ld16(L[s] as number, H[s] as number, OFF[pc] as number, pc); H[d] = 0; pc++; continue; }
+      case 0x61: { const s = SRC[pc] as number; L[d] = mem.ld32(L[s] as number, H[s] as number, OFF[pc] as number, pc); H[d] = 0; pc++; continue; }
+      case 0x79: {
+        const s = SRC[pc] as number;
+        mem.ld64(L[s] as number, H[s] as number, OFF[pc] as number, pc);
+        L[d] = mem.lo;
+        H[d] = mem.hi;
+        pc++;
+        continue;
+      }
+      case 0x73: mem.st8(L[d] as number, H[d] as number, OFF[pc] as number, L[SRC[pc] as number] as number, pc); pc++; continue;
+      case 0x6b: mem.st16(L[d] as number, H[d] as number, OFF[pc] as number, L[SRC[pc] as number] as number, pc); pc++; continue;
+      case 0x63: mem.st32(L[d] as number, H[d] as number, OFF[pc] as number, L[SRC[pc] as number] as number, pc); pc++; continue;
+      case 0x7b: {
+        const s = SRC[pc] as number;
+        mem.st64(L[d] as number, H[d] as number, OFF[pc] as number, L[s] as number, H[s] as number, pc);
+        pc++;
+        continue;
+      }
+      case 0x95:
+        if (st.depth === 0) {
+          st.budget = budget;
+          return DONE;
+        }
+        break;
+    }
+    // everything else (and the rare forms of the cases above that break out)
+    st.budget = budget;
+    const next = step(st, p, pc);
+    if (next < 0) return next === STEP_DONE ? DONE : SWITCH;
+    pc = next;
+  }
+}
+
+const STEP_DONE = -1;
+const STEP_SWITCH = -2;
+
+/**
+ * Execute the instruction at `pc` (any opcode): returns the next pc, STEP_DONE or STEP_SWITCH. The hot
+ * opcodes are also inlined in interpret(); everything else comes here.
+ */
+function step(st: EngineState, p: LoadedProgram, pc: number): number {
+  const L = st.lo;
+  const H = st.hi;
+  const mem = st.mem;
+  const CODE = p.code;
+  const DST = p.dst;
+  const SRC = p.src;
+  const OFF = p.off;
+  const IMM = p.imm;
+  {
     const op = CODE[pc] as number;
     const d = DST[pc] as number;
     const cls = op & 7;
@@ -88,21 +235,18 @@ export function interpret(st: EngineState, p: LoadedProgram, startPc: number): n
               else {
                 L[d] = bswap32(ah);
                 H[d] = bswap32(al);
-                pc++;
-                continue;
+                return pc + 1;
               }
             } else if (imm === 16) r = al & 0xffff;
             else if (imm === 32) r = al;
             else {
-              pc++;
-              continue;
+              return pc + 1;
             }
           }
         }
         L[d] = r;
         H[d] = 0;
-        pc++;
-        continue;
+        return pc + 1;
       }
       switch (aop) {
         case 0x00: {
@@ -168,22 +312,19 @@ export function interpret(st: EngineState, p: LoadedProgram, startPc: number): n
           }
         }
       }
-      pc++;
-      continue;
+      return pc + 1;
     }
     if (cls === 5 || cls === 6) {
       // ---- JMP and JMP32 ----
       const jop = op & 0xf0;
       if (jop === 0x00) {
-        pc += cls === 5 ? (OFF[pc] as number) + 1 : (IMM[pc] as number) + 1;
-        continue;
+        return pc + (cls === 5 ? (OFF[pc] as number) + 1 : (IMM[pc] as number) + 1);
       }
       if (jop === 0x80) {
         const s = SRC[pc] as number;
         if (s === 1 && (op & 8) === 0) {
           pushFrame(st, p, pc, pc + 1);
-          pc += (IMM[pc] as number) + 1;
-          continue;
+          return pc + (IMM[pc] as number) + 1;
         }
         let id: number;
         if ((op & 8) !== 0) {
@@ -191,37 +332,26 @@ export function interpret(st: EngineState, p: LoadedProgram, startPc: number): n
           if (H[d] !== 0) throw callxError(pc, d);
           id = L[d] as number;
         } else id = IMM[pc] as number;
-        st.budget = budget;
         const r = callHelper(st, p, pc, id);
-        if (r !== CONTINUE) return r;
-        pc++;
-        continue;
+        if (r !== CONTINUE) return r === DONE ? STEP_DONE : STEP_SWITCH;
+        return pc + 1;
       }
       if (jop === 0x90) {
-        if (st.depth === 0) {
-          st.budget = budget;
-          return DONE;
-        }
+        if (st.depth === 0) return STEP_DONE;
         const ret = popFrame(st, p);
-        if (ret < 0) {
-          st.budget = budget;
-          return SWITCH;
-        }
-        pc = ret;
-        continue;
+        return ret < 0 ? STEP_SWITCH : ret;
       }
       const s = SRC[pc] as number;
       const x = (op & 8) !== 0;
-      let al = L[d] as number;
+      const al = L[d] as number;
       let ah = H[d] as number;
-      let bl = x ? (L[s] as number) : (IMM[pc] as number);
+      const bl = x ? (L[s] as number) : (IMM[pc] as number);
       let bh = x ? (H[s] as number) : bl >> 31;
       if (cls === 6) {
         ah = al >> 31;
         bh = bl >> 31;
       }
-      pc += cond(jop, al, ah, bl, bh) ? (OFF[pc] as number) + 1 : 1;
-      continue;
+      return pc + (cond(jop, al, ah, bl, bh) ? (OFF[pc] as number) + 1 : 1);
     }
     const off = OFF[pc] as number;
     switch (op) {
@@ -282,8 +412,7 @@ export function interpret(st: EngineState, p: LoadedProgram, startPc: number): n
       case 0x18:
         L[d] = IMM[pc] as number;
         H[d] = p.imm2[pc] as number;
-        pc += 2;
-        continue;
+        return pc + 2;
       // ---- legacy packet loads ----
       case 0x30: case 0x28: case 0x20: case 0x50: case 0x48: case 0x40: {
         const size = op === 0x30 || op === 0x50 ? 1 : op === 0x28 || op === 0x48 ? 2 : 4;
@@ -292,9 +421,8 @@ export function interpret(st: EngineState, p: LoadedProgram, startPc: number): n
         if (v < 0) {
           L[0] = 0;
           H[0] = 0;
-          st.budget = budget;
           st.depth = 0;
-          return DONE;
+          return STEP_DONE;
         }
         L[0] = v | 0;
         H[0] = 0;
@@ -303,6 +431,6 @@ export function interpret(st: EngineState, p: LoadedProgram, startPc: number): n
       default:
         throw new VmError('load', `invalid opcode 0x${op.toString(16)}`, { pc });
     }
-    pc++;
+    return pc + 1;
   }
 }
