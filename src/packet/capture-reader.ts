@@ -11,7 +11,7 @@
  * whole packet before the fault was delivered. Each scan starts again from the beginning of the file.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { EnvironmentError, InputError } from '../util/errors.js';
+import { EnvironmentError, InputError, UsageError } from '../util/errors.js';
 import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAPNG_SHB, type CaptureFormat } from './capture-format.js';
 import { PacketRef, type CaptureInterface, type Packet, type PacketCallback } from './packet.js';
 import { PcapParser, type PcapHeader } from './pcap-parser.js';
@@ -37,8 +37,15 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
   }
   try {
     const st = await fh.stat();
+    const seekable = st.isFile() || st.isBlockDevice();
     const head = new Uint8Array(4);
-    const { bytesRead } = await fh.read(head, 0, 4, 0);
+    // A pipe cannot be re-read: read the magic sequentially and hand it to the first scan.
+    let bytesRead = 0;
+    for (;;) {
+      const r = await fh.read(head, bytesRead, 4 - bytesRead, seekable ? bytesRead : null);
+      bytesRead += r.bytesRead;
+      if (r.bytesRead === 0 || bytesRead === 4 || seekable) break;
+    }
     if (bytesRead === 0) throw new InputError('empty file: not a capture', `${path}@0`);
     if (bytesRead < 4) throw new InputError(`file too short (${bytesRead} bytes) to be a capture`, `${path}@0`);
     const dv = new DataView(head.buffer);
@@ -48,7 +55,9 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
     if (le === PCAPNG_SHB) format = 'pcapng';
     else if (le === PCAP_MAGIC_USEC || le === PCAP_MAGIC_NSEC || be === PCAP_MAGIC_USEC || be === PCAP_MAGIC_NSEC) format = 'pcap';
     else throw new InputError(`not a pcap or pcapng file (magic 0x${be.toString(16).padStart(8, '0')})`, `${path}@0`);
-    return new CaptureReader(path, fh, format, st.isFile() ? st.size : -1, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+    const reader = new CaptureReader(path, fh, format, st.isFile() ? st.size : -1, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+    if (!seekable) reader.streamHead = head;
+    return reader;
   } catch (err) {
     await fh.close();
     throw err;
@@ -58,6 +67,9 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
 export class CaptureReader implements AsyncIterable<Packet> {
   /** what the last (or current) scan learned: interfaces, pcap header, pcapng sections */
   private parser: RecordParser;
+  /** pipes: the magic bytes already consumed by openCapture (undefined for regular files) */
+  streamHead: Uint8Array | undefined;
+  private scans = 0;
 
   constructor(
     readonly path: string,
@@ -144,8 +156,10 @@ export class CaptureReader implements AsyncIterable<Packet> {
 
   /** A fresh scan from the start of the file. One at a time per reader. */
   scan(): ChunkScanner {
+    if (this.streamHead && this.scans > 0) throw new UsageError(`${this.path} is a pipe: it can be read only once`);
+    this.scans++;
     this.parser = this.newParser();
-    return new ChunkScanner(this.path, this.fh, this.parser, this.size, this.chunkSize);
+    return new ChunkScanner(this.path, this.fh, this.parser, this.size, this.chunkSize, this.streamHead);
   }
 
   async close(): Promise<void> {
@@ -174,10 +188,19 @@ export class ChunkScanner {
     private readonly parser: RecordParser,
     private readonly size: number,
     chunkSize: number,
+    /** pipes: bytes read before the scan began (the magic); also means "read sequentially" */
+    head?: Uint8Array,
   ) {
-    this.buf = new Uint8Array(chunkSize);
+    this.buf = new Uint8Array(Math.max(chunkSize, 64));
     this.dv = new DataView(this.buf.buffer);
+    this.sequential = head !== undefined;
+    if (head) {
+      this.buf.set(head);
+      this.fill = head.length;
+    }
   }
+
+  private readonly sequential: boolean;
 
   /** Read one chunk and deliver its packets. Resolves false when the scan is over. */
   async step(cb: PacketCallback): Promise<boolean> {
@@ -199,7 +222,7 @@ export class ChunkScanner {
       this.buf = bigger;
       this.dv = new DataView(bigger.buffer);
     }
-    const { bytesRead } = await this.fh.read(this.buf, this.fill, this.buf.length - this.fill, this.base + this.fill);
+    const { bytesRead } = await this.fh.read(this.buf, this.fill, this.buf.length - this.fill, this.sequential ? null : this.base + this.fill);
     this.fill += bytesRead;
     try {
       this.start = this.parser.parse(this.buf, this.dv, this.start, this.fill, this.base, this.pkt, cb);

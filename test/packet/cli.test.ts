@@ -91,3 +91,17 @@ test('classic BPF text: tcpdump -ddd, tc bytecode string, tcpdump -dd; errors na
   assert.deepEqual(parseClassicBpf(dd), parseClassicBpf(ddd));
   assert.ok(parseClassicBpf(ddd).length > 10);
 });
+
+test('pcap info reads a pipe (/dev/stdin), whole and cut short', () => {
+  const viaPipe = (producer: string) =>
+    spawnSync('sh', ['-c', `${producer} | "$0" -e "$1" -- pcap info --json /dev/stdin`, process.execPath, `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`], {
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+  const r = viaPipe(`cat '${fixture('lo-http.pcap')}'`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).packets, 108);
+  const cut = viaPipe(`head -c 3000 '${fixture('lo-http.pcap')}'`);
+  assert.equal(cut.status, 2);
+  assert.match(cut.stderr, /\/dev\/stdin@\d+: file ends inside a record/);
+});

@@ -54,8 +54,13 @@ test('what bpfkit writes (pcap/pcapng, µs/ns, both byte orders) reads back iden
 test('tshark reads what bpfkit writes with the same count, timestamps and lengths', async (t) => {
   if (!needs(t, { tools: ['tshark'] })) return;
   const dir = tempDir(t);
-  for (const src of [fixture('lo-http-nsec.pcap'), fixture('any-sll2.pcap')]) {
-    for (const [name, opts] of variants) {
+  // every variant from the Ethernet capture; from the SLL2 one, one pcap and one big-endian pcapng (tshark is slow to start)
+  const cases: Array<[string, Array<[string, WriterOptions]>]> = [
+    [fixture('lo-http-nsec.pcap'), variants],
+    [fixture('any-sll2.pcap'), variants.filter(([n]) => n === 'us-le.pcap' || n === 'ns-be.pcapng')],
+  ];
+  for (const [src, list] of cases) {
+    for (const [name, opts] of list) {
       const f = await rewrite(src, dir, name, opts);
       const mine = (await readAll(f)).map(frameLine);
       assert.deepEqual(tsharkFrames(f), mine, `${src} → ${name}`);
