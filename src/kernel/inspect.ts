@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { MapType } from '../uapi/types.js';
+import { BpfkitError } from '../util/errors.js';
 import type { KernelMap } from './kernel-map.js';
 import { isPerCpu, isQueueLike } from './map-ops.js';
 import type { MapInfo, ProgInfo } from './objects.js';
@@ -89,6 +90,9 @@ export function dumpEntries(map: KernelMap): DumpEntry[] {
   if (isQueueLike(map.type)) {
     const v = map.peek();
     return v ? [{ key: new Uint8Array(0), values: [v] }] : [];
+  }
+  if (map.type === MapType.RINGBUF || map.type === MapType.USER_RINGBUF) {
+    throw new BpfkitError(`map '${map.name}' is a ${mapTypeName(map.type)}: it has no keys to dump (read it with a ring buffer consumer)`);
   }
   const out: DumpEntry[] = [];
   for (const key of map.keys()) {
