@@ -213,6 +213,10 @@ export class Memory {
   private find(lo: number, hi: number, off: number, size: number, write: boolean, pc: number): Region {
     const a = (lo >>> 0) + off;
     if (hi !== 0 || a < 0 || a + size > ADDRESS_LIMIT) throw this.wildFault(lo, hi, off, size, write, pc);
+    // Most accesses hit the region of the previous one: check it before walking the page table.
+    const l = this.last;
+    const lo2 = a - l.base;
+    if (lo2 >= 0 && lo2 + size <= l.size && l.stride === 0 && (l.writable || !write)) return l;
     const t = this.dir[a >>> CHUNK_SHIFT];
     const r = this.regions[t === undefined ? 0 : t[(a >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]] as Region;
     const o = a - r.base;
