@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { needs, repoPath } from '../support/env.js';
+import { readTruth } from '../../src/apps/http/corpus/generate.js';
+import { score } from '../../src/apps/http/corpus/score.js';
+import { cli, missingFrom, runUrls, tsharkRequests } from './support.js';
+
+const demo = repoPath('examples', 'captures', 'http-demo.pcap');
+const truth = readTruth(repoPath('examples', 'captures', 'http-demo.truth.jsonl'));
+
+test('full mode finds exactly the requests the server logged in the bundled demo capture', async () => {
+  for (const engine of ['vm', 'none'] as const) {
+    const { records, summary } = await runUrls(demo, 'full', engine);
+    const s = score(truth, records);
+    assert.equal(s.recall, 1, `${engine}: missed ${s.missed.join(', ')}`);
+    assert.equal(s.precision, 1, `${engine}: invented ${s.invented.join(', ')}`);
+    assert.equal(summary.requests, truth.length);
+    if (engine === 'vm') assert.ok(summary.kept < summary.packets, 'the eBPF filter dropped something');
+  }
+});
+
+test('json records pair responses (status, latency) and carry the Host and full URL', async () => {
+  const { records } = await runUrls(demo);
+  const head = records.find((r) => r.method === 'HEAD')!;
+  assert.equal(head.status, 200);
+  assert.equal(head.src, '::1');
+  const empty = records.find((r) => r.uri.endsWith('/empty'))!;
+  assert.equal(empty.status, 204);
+  assert.equal(empty.host, 'api.example.test');
+  assert.equal(empty.url, 'http://api.example.test/api/v1/orders/1001/empty');
+  for (const r of records) {
+    assert.equal(typeof r.ts, 'number');
+    if (r.status !== null) assert.ok(r.latency_ms! >= 0 && r.latency_ms! < 10_000);
+  }
+  assert.ok(records.filter((r) => r.status !== null).length >= truth.length - 1, 'nearly every request got its response');
+});
+
+test('`bpfkit urls FILE` prints classic request lines (what npm start shows), json with --format json, a summary on stderr', () => {
+  const text = cli('urls', 'examples/captures/http-demo.pcap');
+  assert.equal(text.status, 0, text.stderr);
+  const lines = text.stdout.trim().split('\n');
+  assert.equal(lines.length, truth.length);
+  assert.deepEqual(
+    [...lines].sort(),
+    truth.map((t) => `${t.method} ${t.url} ${t.version}`).sort(),
+  );
+  assert.match(text.stderr, /urls: \d+ packets seen, \d+ kept by filter, 36 requests, \d+ sessions, 0 truncated, 0 kernel drops/);
+
+  const json = cli('urls', 'examples/captures/http-demo.pcap', '--format', 'json', '-q');
+  assert.equal(json.status, 0);
+  assert.equal(json.stderr, '');
+  const recs = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  for (const key of ['ts', 'src', 'dst', 'sport', 'dport', 'method', 'host', 'uri', 'version', 'status', 'latency_ms', 'truncated'])
+    assert.ok(key in recs[0]!, `json has ${key}`);
+});
+
+test('tshark (out-of-order reassembly on) finds nothing that full mode misses on the demo capture', async (t) => {
+  if (!needs(t, { tools: ['tshark'] })) return;
+  const { records } = await runUrls(demo);
+  const ours = records.map((r) => `${r.method}\t${r.uri}`);
+  assert.deepEqual(missingFrom(ours, tsharkRequests(demo)), []);
+});
+
+test('a malformed capture: a clear error with the offset, exit 2, and every request before the fault printed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-urls-'));
+  try {
+    const bytes = readFileSync(demo);
+    const cut = join(dir, 'cut.pcap');
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const r = cli('urls', cut);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /cut\.pcap@\d+: .*truncated/);
+    assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);
+    const printed = r.stdout.trim().split('\n').filter(Boolean);
+    assert.ok(printed.length >= 10 && printed.length < truth.length, `printed ${printed.length} requests found before the fault`);
+    assert.match(r.stderr, /urls: \d+ packets seen/);
+
+    const garbage = join(dir, 'garbage.pcap');
+    writeFileSync(garbage, Buffer.from('this is not a capture file at all'));
+    const g = cli('urls', garbage);
+    assert.equal(g.status, 2);
+    assert.match(g.stderr, /not a pcap or pcapng file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('usage errors are one line and exit 2', () => {
+  for (const args of [['urls'], ['urls', 'a.pcap', '--mode', 'v3'], ['urls', 'a.pcap', '--format', 'xml'], ['urls', 'a.pcap', '-i', 'lo']]) {
+    const r = cli(...args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  const help = cli('urls', '--help');
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--mode full\|v1\|v2/);
+});
