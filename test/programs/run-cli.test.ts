@@ -1,0 +1,105 @@
+/**
+ * `bpfkit run`: one packet, a capture, raw memory; JSON and text output; the kernel engine giving the same
+ * JSON; and clear usage errors. Plus load-time refusals of helpers a program type may not call.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { needs, repoPath } from '../support/env.js';
+import { frames, hex } from './packets.js';
+import { loadVmCollection } from '../../src/vm/collection.js';
+import { VmError } from '../../src/vm/vm-error.js';
+import { makeInsn, BPF_JMP, BPF_CALL, BPF_EXIT, BPF_ALU64, BPF_MOV, BPF_K } from '../../src/isa/index.js';
+import type { ObjectSpec } from '../../src/elf/spec.js';
+import { ProgType } from '../../src/uapi/types.js';
+
+const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+function bpfkit(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(mainJs)}).then(m => m.main(process.argv.slice(1))).then(c => process.exit(c))`, '--', ...args], { encoding: 'utf8' });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+test('run --mem --json: port-demux rewrites port 80', () => {
+  const r = bpfkit('run', 'examples/port-demux/port-demux.o', '--mem', hex(frames.http()), '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.results.length, 1);
+  assert.equal(j.results[0].retval, 0xffffffff);
+  assert.equal(Buffer.from(j.results[0].packet, 'hex').readUInt16BE(14 + 20 + 2), 8080);
+  assert.deepEqual(j.maps, {});
+});
+
+test('run --pcap: every packet in order, maps keep state; text output names the verdicts', () => {
+  const pcap = repoPath('test', 'fixtures', 'packet', 'lo-http.pcap');
+  const j = JSON.parse(bpfkit('run', 'examples/proto-count/proto-count.o', '--pcap', pcap, '--json').out);
+  assert.ok(j.results.length > 10);
+  const tcp = j.maps.proto_stats.find((r: { key: string }) => r.key === '06000000');
+  const ipv4 = j.results.filter((r: { packet: string }) => r.packet.slice(24, 28) === '0800' && r.packet.slice(46, 48) === '06').length;
+  assert.equal(Number(Buffer.from(tcp.value, 'hex').readBigUInt64LE(0)), ipv4, 'one count per IPv4/TCP packet');
+  const text = bpfkit('run', 'examples/mark-stats/mark-stats.o', '--mem', hex(frames.udpDns()), '--ctx', hex(new Uint8Array(192).fill(0).map((_, i) => (i === 8 ? 9 : 0))));
+  assert.equal(text.code, 0, text.err);
+  assert.match(text.out, /retval 4294901769 \(0xffff0009, classid ffff:9\)/);
+  assert.match(text.out, /map map_stats \(array, 256 entries, 255 all-zero not shown\)\n {2}09000000: 0100000000000000/);
+});
+
+test('run --packet FILE --repeat N reports ns per run', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-run-'));
+  try {
+    const f = join(dir, 'pkt.bin');
+    writeFileSync(f, frames.http());
+    const r = bpfkit('run', 'examples/tunnel-monitor/tunnel-monitor.o', '--program', 'tunnel_entry', '--packet', f, '--repeat', '50');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /retval 0 \(0x0, TC_ACT_OK \/ no match\), [\d.]+ ns\/run/);
+    assert.match(r.out, /01000000: 3200000000000000/, 'the IPv4 counter counted 50 runs');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('run: usage and input errors exit 2 with one clear line', () => {
+  let r = bpfkit('run', 'examples/tunnel-monitor/tunnel-monitor.o', '--mem', '00');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /5 programs \(.*tunnel_entry\); choose one with --program/);
+  r = bpfkit('run', 'examples/port-demux/port-demux.o');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /exactly one of --packet FILE, --pcap FILE, --mem HEX/);
+  r = bpfkit('run', 'examples/port-demux/port-demux.o', '--mem', 'xyz');
+  assert.equal(r.code, 2);
+  r = bpfkit('run', 'examples/port-demux/port-demux.o', '--pcap', 'no/such.pcap');
+  assert.equal(r.code, 2);
+  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+});
+
+test('run --engine kernel prints the same JSON as the VM', (t) => {
+  if (!needs(t, { root: true })) return;
+  const pcap = repoPath('test', 'fixtures', 'packet', 'lo-http.pcap');
+  for (const ex of ['proto-count', 'port-demux']) {
+    const obj = `examples/${ex}/${ex}.o`;
+    const vm = bpfkit('run', obj, '--pcap', pcap, '--json');
+    const k = bpfkit('run', obj, '--pcap', pcap, '--json', '--engine', 'kernel');
+    assert.equal(k.code, 0, k.err);
+    assert.deepEqual(JSON.parse(vm.out), JSON.parse(k.out), ex);
+  }
+});
+
+function specCalling(helper: number, type: number): ObjectSpec {
+  const insns = [
+    makeInsn({ pc: 0, code: BPF_ALU64 | BPF_MOV | BPF_K, dst: 0, imm: 0 }),
+    makeInsn({ pc: 1, code: BPF_JMP | BPF_CALL, imm: helper }),
+    makeInsn({ pc: 2, code: BPF_JMP | BPF_EXIT }),
+  ];
+  return { endian: 'little', license: 'GPL', kernelVersion: 0, maps: [], programs: [{ name: 'p', section: 's', type, insns, mapRefs: [], license: 'GPL', kernelVersion: 0 }] };
+}
+
+test('a helper the program type may not call, or the VM lacks, is refused at load with its name', () => {
+  assert.throws(() => loadVmCollection(specCalling(9, ProgType.XDP), { cpus: 1 }), (e: unknown) => e instanceof VmError && /may not call bpf_skb_store_bytes \(9\)/.test(e.message));
+  assert.throws(() => loadVmCollection(specCalling(9, ProgType.SOCKET_FILTER), { cpus: 1 }), /socket_filter\) may not call bpf_skb_store_bytes/);
+  assert.throws(() => loadVmCollection(specCalling(44, ProgType.SCHED_CLS), { cpus: 1 }), /may not call bpf_xdp_adjust_head \(44\)/);
+  assert.throws(() => loadVmCollection(specCalling(69, ProgType.XDP), { cpus: 1 }), /bpf_fib_lookup \(69\), which the VM does not implement/);
+  assert.doesNotThrow(() => loadVmCollection(specCalling(9, ProgType.SCHED_ACT), { cpus: 1 }));
+});
