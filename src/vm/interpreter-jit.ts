@@ -319,9 +319,10 @@ function insn(p: LoadedProgram, pc: number, mi: number): string {
     }
     switch (aop) {
       case 0x00:
-        return `t = (${dl} >>> 0) + (${bl} >>> 0); ${dh} = (${dh} + ${bh} + (t > 4294967295 ? 1 : 0)) | 0; ${dl} = t | 0;`;
+        // all-int32 carry (no doubles, so V8 never deoptimizes on overflow): carry iff the sum wrapped
+        return `t = (${dl} + ${bl}) | 0; ${dh} = (${dh} + ${bh} + ((t >>> 0) < (${dl} >>> 0) ? 1 : 0)) | 0; ${dl} = t;`;
       case 0x10:
-        return `t = (${dl} >>> 0) - (${bl} >>> 0); ${dh} = (${dh} - ${bh} - (t < 0 ? 1 : 0)) | 0; ${dl} = t | 0;`;
+        return `t = (${dl} - ${bl}) | 0; ${dh} = (${dh} - ${bh} - ((${dl} >>> 0) < (${bl} >>> 0) ? 1 : 0)) | 0; ${dl} = t;`;
       case 0x20:
         return `X.mul64(${dl}, ${dh}, ${bl}, ${bh}); ${dl} = O[0]; ${dh} = O[1];`;
       case 0x30:
