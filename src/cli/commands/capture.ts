@@ -103,6 +103,7 @@ export async function run(argv: string[]): Promise<number> {
   let writer: CaptureWriter | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
   let captured = 0;
+  let listening = false;
   try {
     if (values.write) {
       writer = createCaptureWriter(values.write, {
@@ -116,6 +117,7 @@ export async function run(argv: string[]): Promise<number> {
       flushTimer.unref();
     }
     const where = values.interface ?? 'all interfaces';
+    listening = true;
     process.stderr.write(`bpfkit capture: listening on ${where}, link type EN10MB, snapshot length ${snaplen}, ${live.filterDescription}\n`);
     const view = new PacketView();
     const quiet = values.quiet || writer !== undefined;
@@ -140,8 +142,8 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`bpfkit capture: cannot read the kernel counters: ${(err as Error).message}\n`);
     }
     live.close();
-    process.stderr.write(`${captured} packets captured\n`);
-    if (stats) process.stderr.write(`${stats.packets} packets received by filter\n${stats.drops} packets dropped by kernel\n`);
+    if (listening) process.stderr.write(`${captured} packets captured\n`);
+    if (listening && stats) process.stderr.write(`${stats.packets} packets received by filter\n${stats.drops} packets dropped by kernel\n`);
   }
   return 0;
 }
