@@ -23,7 +23,7 @@ import { createMap, type VmMap } from './maps/index.js';
 import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
 import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
 import { PacketBuffer } from './contexts/packet-buffer.js';
-import { SKB_SIZE, applyCtxIn, ctxOut, sanitizeSkb, skbStateFor, writeSkb } from './contexts/skb.js';
+import { SKB_SIZE, applyCtxIn, ctxOut, newSkbState, sanitizeSkb, skbStateFor, writeSkb } from './contexts/skb.js';
 import { XDP_MD_SIZE, writeXdp, xdpStateFrom } from './contexts/xdp.js';
 import { contextKind, progTypeLabel, type ContextKind } from './contexts/prog-types.js';
 import { cpus as hostCpus } from 'node:os';
@@ -206,6 +206,9 @@ export class VmProgram implements Program {
   private ctxDv: DataView | undefined;
   private ctxAddr = 0;
   private readonly cbSaved = new Uint8Array(20);
+  private readonly skbState = newSkbState();
+  /** Re-derive the __sk_buff after a helper moved the packet (made once, not per run). */
+  private readonly syncSkb = (): void => sanitizeSkb(this.coll.rc, this.ctxDv!, this.ctxBytes!, this.coll.packetBuffer(), this.cbSaved);
 
   constructor(coll: VmCollection, spec: ProgramSpec, loaded: LoadedProgram, handle: number) {
     this.coll = coll;
@@ -240,13 +243,13 @@ export class VmProgram implements Program {
     ctx.fill(0);
     try {
       if (this.kind === 'skb') {
-        rc.skb = skbStateFor(frame);
+        rc.skb = skbStateFor(frame, this.skbState);
         rc.skbCtxGiven = opts.ctx !== undefined;
         if (opts.ctx) applyCtxIn(rc.skb, opts.ctx, this.cbSaved);
         else this.cbSaved.fill(0);
         writeSkb(rc, dv, pb);
         ctx.set(this.cbSaved, 48);
-        rc.syncCtx = () => sanitizeSkb(rc, dv, pb, this.cbSaved);
+        rc.syncCtx = this.syncSkb;
       } else {
         rc.skb = undefined;
         const xs = xdpStateFrom(opts.ctx);
@@ -261,7 +264,7 @@ export class VmProgram implements Program {
       const t1 = process.hrtime.bigint();
       if (this.kind === 'skb') rc.syncCtx();
       // XDP: BPF_PROG_TEST_RUN returns the buffer from data_meta (metadata included).
-      let data = this.kind === 'xdp' ? pb.bytes.slice(pb.meta, pb.end) : pb.packet();
+      let data = this.kind === 'xdp' ? pb.packet(pb.meta) : pb.packet();
       if (network) {
         // BPF_PROG_TEST_RUN pushes the Ethernet header back zeroed.
         data = new Uint8Array(pb.end - pb.mac);

@@ -26,30 +26,27 @@ const PACKET_HOST = 0;
 const PACKET_MULTICAST = 2;
 const PACKET_OTHERHOST = 3;
 
-/** skb fields as eth_type_trans() sets them on a device whose address is all zeros (loopback, test runs). */
-export function skbStateFor(frame: Uint8Array): SkbState {
+export function newSkbState(): SkbState {
+  return { pktType: 0, mark: 0, queueMapping: 0, protocol: 0, vlanPresent: 0, vlanTci: 0, vlanProto: 0, priority: 0, ingressIfindex: 0, ifindex: 1, tcIndex: 0, hash: 0, tcClassid: 0, napiId: 0 };
+}
+
+/**
+ * Reset `s` to the fields eth_type_trans() gives a frame on a device whose address is all zeros
+ * (loopback, which is where BPF_PROG_TEST_RUN's skbs live).
+ */
+export function skbStateFor(frame: Uint8Array, s: SkbState = newSkbState()): SkbState {
   let pktType = PACKET_HOST;
   if (frame.length >= 6) {
     // The loopback device's broadcast address is all zeros, so even ff:ff:ff:ff:ff:ff counts as multicast.
     if (frame[0]! & 1) pktType = PACKET_MULTICAST;
-    else if (frame.subarray(0, 6).some((b) => b !== 0)) pktType = PACKET_OTHERHOST;
+    else if ((frame[0]! | frame[1]! | frame[2]! | frame[3]! | frame[4]! | frame[5]!) !== 0) pktType = PACKET_OTHERHOST;
   }
-  return {
-    pktType,
-    mark: 0,
-    queueMapping: 0,
-    protocol: frame.length >= 14 ? (frame[12]! << 8) | frame[13]! : 0,
-    vlanPresent: 0,
-    vlanTci: 0,
-    vlanProto: 0,
-    priority: 0,
-    ingressIfindex: 0,
-    ifindex: 1,
-    tcIndex: 0,
-    hash: 0,
-    tcClassid: 0,
-    napiId: 0,
-  };
+  s.pktType = pktType;
+  s.mark = s.queueMapping = s.vlanPresent = s.vlanTci = s.vlanProto = s.priority = s.ingressIfindex = 0;
+  s.tcIndex = s.hash = s.tcClassid = s.napiId = 0;
+  s.protocol = frame.length >= 14 ? (frame[12]! << 8) | frame[13]! : 0;
+  s.ifindex = 1;
+  return s;
 }
 
 /** Take the settable fields of a user-supplied __sk_buff (like BPF_PROG_TEST_RUN's ctx_in). */
@@ -124,8 +121,7 @@ export function readBackSkb(rc: RunContext, dv: DataView): void {
 }
 
 /** Restore the read-only fields a program may have scribbled over (the kernel would not have let it). */
-export function sanitizeSkb(rc: RunContext, dv: DataView, p: PacketBuffer, cbSaved: Uint8Array): void {
-  const bytes = new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength);
+export function sanitizeSkb(rc: RunContext, dv: DataView, bytes: Uint8Array, p: PacketBuffer, cbSaved: Uint8Array): void {
   cbSaved.set(bytes.subarray(Skb.cb, Skb.cb + 20));
   readBackSkb(rc, dv);
   bytes.fill(0);

@@ -1,0 +1,80 @@
+/**
+ * Programs benchmark: ns per packet for each example on a fixed packet, in the VM (both engines, and the
+ * per-packet path `bpfkit run --pcap` takes) beside the kernel's own figure for the same program
+ * (BPF_PROG_TEST_RUN's duration with repeat, i.e. `bpftool prog run ... repeat N`), as ratios.
+ * The kernel column needs root; without it only the VM figures are printed.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { loadObjectFile } from '../src/elf/index.js';
+import { loadVmCollection } from '../src/vm/collection.js';
+import type { Collection } from '../src/engine/types.js';
+
+const examples: [string, string][] = [
+  ['proto-count', 'count_protocols'],
+  ['mark-stats', 'cls_main'],
+  ['port-demux', 'lb_main'],
+  ['tunnel-monitor', 'tunnel_entry'],
+];
+
+/** Ethernet + IPv4 + TCP to port 80 with a small payload: every example does real work on it. */
+function packet(): Uint8Array {
+  const hex =
+    '000000000000000000000000080045000043000140004006' + '26b20a0000010a000002' + '9c400050000003e8000007d05018ffff9fb10000' + '474554202f20485454502f312e310d0a486f73743a20780d0a0d0a';
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+function vmFigure(obj: string, prog: string, engine: 'jit' | 'interpreter', repeat: number): number {
+  const c = loadVmCollection(loadObjectFile(obj), { vmEngine: engine, cpus: 1 });
+  const p = c.program(prog);
+  const data = packet();
+  p.run({ data, repeat: Math.max(1, repeat / 10) }); // warm up (compile, inline caches)
+  const r = p.run({ data, repeat });
+  return r.durationNs!;
+}
+
+/** What a capture replay costs per packet: one run() per packet (fresh packet, result copied out). */
+function vmPerPacket(obj: string, prog: string, n: number): number {
+  const c = loadVmCollection(loadObjectFile(obj), { cpus: 1 });
+  const p = c.program(prog);
+  const data = packet();
+  for (let i = 0; i < n / 10; i++) p.run({ data });
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) p.run({ data });
+  return Number(process.hrtime.bigint() - t0) / n;
+}
+
+async function kernelFigure(obj: string, prog: string, repeat: number): Promise<number | undefined> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
+  const pin = `/sys/fs/bpf/bpfkit-bench-${process.pid}`;
+  let c: Collection | undefined;
+  try {
+    mkdirSync(pin, { recursive: true });
+    const { loadKernelCollection } = await import('../src/kernel/collection.js');
+    c = loadKernelCollection(loadObjectFile(obj), { pinPath: pin });
+    const p = c.program(prog);
+    p.run({ data: packet(), repeat: 1000 });
+    return p.run({ data: packet(), repeat }).durationNs;
+  } catch (err) {
+    process.stdout.write(`  (kernel figure unavailable: ${(err as Error).message.split('\n')[0]})\n`);
+    return undefined;
+  } finally {
+    c?.close();
+    rmSync(pin, { recursive: true, force: true });
+  }
+}
+
+export async function bench(): Promise<void> {
+  const fmt = (n: number | undefined) => (n === undefined ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(0));
+  process.stdout.write(`ns per packet (fixed 81-byte IPv4/TCP packet to port 80)\n`);
+  process.stdout.write(`${'example'.padEnd(16)}${'vm jit'.padStart(10)}${'vm interp'.padStart(11)}${'vm per-pkt'.padStart(12)}${'kernel'.padStart(10)}${'jit/kernel'.padStart(12)}\n`);
+  for (const [name, prog] of examples) {
+    const obj = `examples/${name}/${name}.o`;
+    const jit = vmFigure(obj, prog, 'jit', 200_000);
+    const interp = vmFigure(obj, prog, 'interpreter', 100_000);
+    const perPacket = vmPerPacket(obj, prog, 50_000);
+    const kernel = await kernelFigure(obj, prog, 1_000_000);
+    const ratio = kernel ? `${(jit / kernel).toFixed(1)}x` : '—';
+    process.stdout.write(`${name.padEnd(16)}${fmt(jit).padStart(10)}${fmt(interp).padStart(11)}${fmt(perPacket).padStart(12)}${fmt(kernel).padStart(10)}${ratio.padStart(12)}\n`);
+  }
+  process.stdout.write('vm jit / vm interp: BPF_PROG_TEST_RUN-style repeat on one packet; vm per-pkt: one run() per packet (what bpfkit run --pcap pays); kernel: BPF_PROG_TEST_RUN duration (JIT).\n');
+}
