@@ -57,33 +57,36 @@ export function interpret(st: EngineState, p: LoadedProgram, startPc: number): n
     switch (op) {
       case 0x07: {
         const k = IMM[pc] as number;
-        const t = ((L[d] as number) >>> 0) + (k >>> 0);
-        H[d] = ((H[d] as number) + (k >> 31) + (t > 0xffffffff ? 1 : 0)) | 0;
-        L[d] = t | 0;
+        const a = L[d] as number;
+        const t = (a + k) | 0; // carry iff the low word wrapped (int32 only, no doubles)
+        H[d] = ((H[d] as number) + (k >> 31) + ((t >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
+        L[d] = t;
         pc++;
         continue;
       }
       case 0x0f: {
         const s = SRC[pc] as number;
-        const t = ((L[d] as number) >>> 0) + ((L[s] as number) >>> 0);
-        H[d] = ((H[d] as number) + (H[s] as number) + (t > 0xffffffff ? 1 : 0)) | 0;
-        L[d] = t | 0;
+        const a = L[d] as number;
+        const t = (a + (L[s] as number)) | 0;
+        H[d] = ((H[d] as number) + (H[s] as number) + ((t >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
+        L[d] = t;
         pc++;
         continue;
       }
       case 0x17: {
         const k = IMM[pc] as number;
-        const t = ((L[d] as number) >>> 0) - (k >>> 0);
-        H[d] = ((H[d] as number) - (k >> 31) - (t < 0 ? 1 : 0)) | 0;
-        L[d] = t | 0;
+        const a = L[d] as number;
+        H[d] = ((H[d] as number) - (k >> 31) - ((a >>> 0) < (k >>> 0) ? 1 : 0)) | 0;
+        L[d] = (a - k) | 0;
         pc++;
         continue;
       }
       case 0x1f: {
         const s = SRC[pc] as number;
-        const t = ((L[d] as number) >>> 0) - ((L[s] as number) >>> 0);
-        H[d] = ((H[d] as number) - (H[s] as number) - (t < 0 ? 1 : 0)) | 0;
-        L[d] = t | 0;
+        const a = L[d] as number;
+        const b = L[s] as number;
+        H[d] = ((H[d] as number) - (H[s] as number) - ((a >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
+        L[d] = (a - b) | 0;
         pc++;
         continue;
       }
