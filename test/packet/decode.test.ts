@@ -214,3 +214,24 @@ test('IPv6 text form follows RFC 5952', () => {
   assert.equal(formatIPv6(a('00000000000000000000ffff7f000001'), 0), '::ffff:127.0.0.1');
   assert.equal(formatIPv6(a('20010db8000100010001000100010001'), 0), '2001:db8:1:1:1:1:1:1');
 });
+
+test('decoders agree with tshark on NULL, LOOP, RAW, IPV4 and IPV6 link types', async (t) => {
+  if (!needs(t, { tools: ['tshark'] })) return;
+  const dir = tempDir(t);
+  const v4 = [ipv4(17, udp(53, 1053, [1, 2, 3])), ipv4(6, tcp(80, 9999, TCP_FLAG.SYN | TCP_FLAG.ACK, []))];
+  const v6 = [ipv6(6, tcp(443, 50000, TCP_FLAG.ACK, http)), ipv6(58, [129, 0, 0, 0, 0, 1, 0, 1])];
+  const files: Array<[number, number[][]]> = [
+    [LINKTYPE.NULL, [...v4.map((p) => [2, 0, 0, 0, ...p]), ...v6.map((p) => [30, 0, 0, 0, ...p])]],
+    [LINKTYPE.LOOP, [...v4.map((p) => [0, 0, 0, 2, ...p]), ...v6.map((p) => [0, 0, 0, 24, ...p])]],
+    [LINKTYPE.RAW, [...v4, ...v6]],
+    [LINKTYPE.IPV4, v4],
+    [LINKTYPE.IPV6, v6],
+  ];
+  for (const [linktype, packets] of files) {
+    const file = join(dir, `lt${linktype}.pcap`);
+    const w = createCaptureWriter(file, { linktype });
+    for (const p of packets) w.write({ tsSec: 2, tsNsec: 0, data: Uint8Array.from(p) });
+    w.close();
+    assert.equal(await compareWithTshark(file), packets.length, `linktype ${linktype}`);
+  }
+});
