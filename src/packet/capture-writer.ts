@@ -36,6 +36,8 @@ export interface WriterOptions {
   littleEndian?: boolean;
   /** pcapng: name of interface 0 (if_name) */
   ifname?: string;
+  /** pcapng: declare no interface up front; the caller adds each with addInterface (ids from 0) */
+  noDefaultInterface?: boolean;
 }
 
 /** What the writer needs of a packet (Packet from the readers fits). */
@@ -95,7 +97,7 @@ export class CaptureWriter {
       this.snaplens.push(snaplen);
     } else {
       this.writeSectionHeader();
-      this.addInterface({ linktype, snaplen, ...(options.ifname !== undefined ? { name: options.ifname } : {}) });
+      if (!options.noDefaultInterface) this.addInterface({ linktype, snaplen, ...(options.ifname !== undefined ? { name: options.ifname } : {}) });
     }
   }
 

@@ -48,6 +48,8 @@ interface Closable {
 const PACKET_OUTGOING = 4;
 const ARPHRD_LOOPBACK = 772;
 const SOCKET_FILTER = 1;
+/** ARPHRD_* (linux/if_arp.h) of devices without a link-layer header: PPP, IPIP, IP6IP6, SIT, GRE, IP6GRE, NONE (tun) */
+const RAW_IP_DEVICES = new Set([512, 768, 769, 776, 778, 823, 65534]);
 
 export class LiveCapture {
   /** kernel counters summed over every stats read (the kernel resets them on each read) */
@@ -58,6 +60,8 @@ export class LiveCapture {
     private readonly loopbacks: Set<number>,
     /** interface names by ifindex, as the namespace had them at open */
     private readonly names: Map<number, string>,
+    /** ARPHRD_* device types by ifindex */
+    private readonly types: Map<number, number>,
     private readonly owned: Closable[],
     /** what the filter is, for messages */
     readonly filterDescription: string,
@@ -104,8 +108,8 @@ export class LiveCapture {
         socket.attachClassicFilter(opts.classic);
         description = `classic BPF (${opts.classic.length} instructions)`;
       }
-      const { loopbacks, names } = interfacesNow();
-      return new LiveCapture(socket, loopbacks, names, owned, description);
+      const { loopbacks, names, types } = interfacesNow();
+      return new LiveCapture(socket, loopbacks, names, types, owned, description);
     } catch (err) {
       for (const o of owned) o.close();
       throw err;
@@ -136,6 +140,22 @@ export class LiveCapture {
     return this.names.get(ifindex) ?? `#${ifindex}`;
   }
 
+  /** ifindex of an interface name, or undefined. */
+  ifindexOf(name: string): number | undefined {
+    for (const [i, n] of this.names) if (n === name) return i;
+    return undefined;
+  }
+
+  /**
+   * The link type of what a raw packet socket delivers for this interface: Ethernet devices (and
+   * loopback, with its zeroed MAC header) start at the MAC header; IP tunnels, tun and PPP devices have
+   * none, so their frames start at the IP header (LINKTYPE_RAW).
+   */
+  linktypeOf(ifindex: number): number {
+    const type = this.types.get(ifindex);
+    return type !== undefined && RAW_IP_DEVICES.has(type) ? 101 : 1;
+  }
+
   close(): void {
     for (const o of this.owned) o.close();
     this.owned.length = 0;
@@ -143,15 +163,17 @@ export class LiveCapture {
 }
 
 /** Interface names and which ifindexes are loopback devices in this network namespace (/sys/class/net). */
-function interfacesNow(): { loopbacks: Set<number>; names: Map<number, string> } {
+function interfacesNow(): { loopbacks: Set<number>; names: Map<number, string>; types: Map<number, number> } {
   const loopbacks = new Set<number>();
   const names = new Map<number, string>();
+  const types = new Map<number, number>();
   try {
     for (const name of readdirSync('/sys/class/net')) {
       try {
         const ifindex = Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
         names.set(ifindex, name);
         const type = Number(readFileSync(`/sys/class/net/${name}/type`, 'utf8').trim());
+        types.set(ifindex, type);
         if (type === ARPHRD_LOOPBACK) loopbacks.add(ifindex);
       } catch {
         /* an interface that vanished meanwhile */
@@ -160,5 +182,5 @@ function interfacesNow(): { loopbacks: Set<number>; names: Map<number, string> }
   } catch {
     loopbacks.add(1); // no sysfs: lo is ifindex 1 in every namespace
   }
-  return { loopbacks, names };
+  return { loopbacks, names, types };
 }

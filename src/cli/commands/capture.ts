@@ -7,11 +7,11 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { intFlag, parseFlags } from '../args.js';
 import { UsageError } from '../../util/errors.js';
-import { createCaptureWriter, type CaptureWriter } from '../../packet/capture-writer.js';
+import { createCaptureWriter, formatForPath, type CaptureWriter } from '../../packet/capture-writer.js';
 import { parseClassicBpf } from '../../packet/classic-bpf-text.js';
 import { LiveCapture } from '../../packet/live.js';
 import { PacketView } from '../../packet/decode/packet-view.js';
-import { LINKTYPE } from '../../packet/linktype.js';
+import { LINKTYPE, linktypeName } from '../../packet/linktype.js';
 import { describePacket } from '../../packet/describe.js';
 
 const HELP = `usage: bpfkit capture [-i IFACE] [-w FILE.pcap|FILE.pcapng] [-c COUNT] [-s SNAPLEN]
@@ -19,7 +19,9 @@ const HELP = `usage: bpfkit capture [-i IFACE] [-w FILE.pcap|FILE.pcapng] [-c CO
 
 Capture packets live (AF_PACKET; needs CAP_NET_RAW) until COUNT packets, SIGINT or SIGTERM.
   -i, --interface IFACE  one interface (default: all; each frame from its MAC header)
-  -w, --write FILE       write a capture (pcapng if FILE ends in .pcapng, else pcap); link type EN10MB
+  -w, --write FILE       write a capture (pcapng if FILE ends in .pcapng, else pcap). Link type: the
+                         interface's (EN10MB, or RAW for tun/tunnel/PPP devices); without -i, pcapng
+                         gets one interface block per interface seen, pcap says EN10MB for all
   -c, --count N          stop after N packets
   -s, --snaplen N        bytes kept per packet (default 262144)
       --filter OBJ[:P]   load eBPF socket filter program P (default: the one "socket" program) from
@@ -101,13 +103,20 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
   let writer: CaptureWriter | undefined;
+  const fixedIfindex = values.interface !== undefined ? live.ifindexOf(values.interface) : undefined;
+  const fileLinktype = fixedIfindex !== undefined ? live.linktypeOf(fixedIfindex) : LINKTYPE.EN10MB;
+  /** pcapng without -i: interface id in the file for each ifindex */
+  const fileIds = new Map<number, number>();
+  let perInterface = false;
   let flushTimer: NodeJS.Timeout | undefined;
   let captured = 0;
   let listening = false;
   try {
     if (values.write) {
+      perInterface = values.interface === undefined && formatForPath(values.write) === 'pcapng';
       writer = createCaptureWriter(values.write, {
-        linktype: LINKTYPE.EN10MB,
+        linktype: fileLinktype,
+        noDefaultInterface: perInterface,
         snaplen,
         nanosecond: !values.micro,
         ...(values.interface !== undefined ? { ifname: values.interface } : {}),
@@ -118,14 +127,25 @@ export async function run(argv: string[]): Promise<number> {
     }
     const where = values.interface ?? 'all interfaces';
     listening = true;
-    process.stderr.write(`bpfkit capture: listening on ${where}, link type EN10MB, snapshot length ${snaplen}, ${live.filterDescription}\n`);
+    process.stderr.write(`bpfkit capture: listening on ${where}, link type ${perInterface ? 'per interface' : linktypeName(fileLinktype)}, snapshot length ${snaplen}, ${live.filterDescription}\n`);
     const view = new PacketView();
     const quiet = values.quiet || writer !== undefined;
     for await (const p of live.packets(stop.signal)) {
       captured++;
-      if (writer) writer.writeBytes(p.data, 0, p.data.length, p.tsSec, p.tsNsec, p.origLen);
+      if (writer) {
+        let id = 0;
+        if (perInterface) {
+          let known = fileIds.get(p.ifindex);
+          if (known === undefined) {
+            known = writer.addInterface({ linktype: live.linktypeOf(p.ifindex), snaplen, name: live.interfaceName(p.ifindex) });
+            fileIds.set(p.ifindex, known);
+          }
+          id = known;
+        }
+        writer.writeBytes(p.data, 0, p.data.length, p.tsSec, p.tsNsec, p.origLen, id);
+      }
       if (!quiet) {
-        view.decode(p.data, LINKTYPE.EN10MB);
+        view.decode(p.data, live.linktypeOf(p.ifindex));
         process.stdout.write(`${describePacket(view, p.tsSec, p.tsNsec, p.origLen, live.interfaceName(p.ifindex), p.pktType)}\n`);
       }
       if (count && captured >= count) break;
