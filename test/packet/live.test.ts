@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { needs } from '../support/env.js';
 import { fixture, readAll, tempDir } from './helpers.js';
+import { openCapture } from '../../src/packet/capture-reader.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const BPFKIT = ['-e', `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`, '--'];
@@ -57,7 +58,7 @@ function exited(child: ChildProcess): Promise<{ code: number | null; stderr: str
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
 }
 
-test('bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filter eBPF object)', { timeout: 90_000 }, async (t) => {
+test('bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filter eBPF object, all interfaces to pcapng)', { timeout: 90_000 }, async (t) => {
   if (!needs(t, { root: true, tools: ['ip', 'tcpdump', 'clang'] })) return;
   const dir = tempDir(t);
   const ns = `bpfkit-pkt-${process.pid}`;
@@ -85,11 +86,13 @@ test('bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filt
     { name: 'all', bpfkit: [] as string[], tcpdump: [] as string[] },
     { name: 'cbpf', bpfkit: ['--cbpf', cbpf], tcpdump: ['tcp port 8080'] },
     { name: 'ebpf', bpfkit: ['--filter', `${obj}:udp_only`], tcpdump: ['udp'] },
+    // every interface (the namespace has only lo): pcapng with one interface block named lo
+    { name: 'any', bpfkit: [] as string[], tcpdump: [] as string[], allInterfaces: true },
   ];
   const runs = pairs.map((p) => {
     const mine = join(dir, `bpfkit-${p.name}.pcapng`);
     const theirs = join(dir, `tcpdump-${p.name}.pcap`);
-    const b = inNs(process.execPath, [...BPFKIT, 'capture', '-i', 'lo', '-w', mine, ...p.bpfkit]);
+    const b = inNs(process.execPath, [...BPFKIT, 'capture', ...('allInterfaces' in p ? [] : ['-i', 'lo']), '-w', mine, ...p.bpfkit]);
     const d = inNs('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-w', theirs, ...p.tcpdump]);
     return { ...p, mine, theirs, b, d, bStarted: waitFor(b, /listening on/, `bpfkit capture (${p.name})`), dStarted: waitFor(d, /listening on/, 'tcpdump') };
   });
@@ -125,6 +128,10 @@ test('bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filt
       assert.ok(dt < 0.05, `${r.name}: packet ${k} timestamps ${dt}s apart`);
     }
   }
+  const any = await openCapture(runs[3]!.mine);
+  await any.forEachPacket(() => false);
+  assert.deepEqual(any.interfaces.map((i) => [i.name, i.linktype, i.tsresol.exponent]), [['lo', 1, 9]]);
+  await any.close();
   const counts = await Promise.all(runs.map(async (r) => (await readAll(r.mine)).length));
   assert.ok(counts[1]! < counts[0]! && counts[2]! < counts[0]!, `filters keep fewer packets (${counts.join(', ')})`);
   assert.ok(counts[2]! >= 6, 'the eBPF filter kept the UDP datagrams');
