@@ -235,3 +235,28 @@ test('decoders agree with tshark on NULL, LOOP, RAW, IPV4 and IPV6 link types', 
     assert.equal(await compareWithTshark(file), packets.length, `linktype ${linktype}`);
   }
 });
+
+test('fuzz: mutated real packets decode without throwing and with offsets inside the packet', async () => {
+  const rand = prng(7);
+  const v = new PacketView();
+  let flagged = 0;
+  let runs = 0;
+  for (const name of FIXTURES) {
+    for (const p of await readAll(fixture(name))) {
+      for (let k = 0; k < 20; k++) {
+        const buf = Uint8Array.from(p.data);
+        for (let m = 0; m < 1 + Math.floor(rand() * 4); m++) buf[Math.floor(rand() * Math.min(buf.length, 80))] = Math.floor(rand() * 256);
+        const end = rand() < 0.3 ? Math.floor(rand() * buf.length) : buf.length;
+        v.decode(buf, p.linktype, 0, end);
+        runs++;
+        if (v.truncated || v.malformed) flagged++;
+        for (const o of [v.l3Offset, v.l4Offset, v.payloadOffset, v.srcAddrOffset, v.dstAddrOffset]) assert.ok(o <= end, `offset ${o} past ${end}`);
+        assert.ok(v.payloadLength >= 0 && (v.payloadOffset < 0 || v.payloadOffset + v.payloadLength <= end));
+        if (v.srcAddrOffset >= 0) assert.ok(v.srcAddrOffset + v.addrLength <= end);
+        v.srcAddr();
+        v.tcpOptions();
+      }
+    }
+  }
+  assert.ok(runs > 5000 && flagged > 100, `runs ${runs}, flagged ${flagged}`);
+});
