@@ -132,6 +132,20 @@ test('port-demux rewrites port 80 to 8080 with a correct TCP checksum (VM)', asy
   }
 });
 
+test('port-demux spreads over 8080-8087 by queue_mapping (a ctx field only the VM lets a test set)', async () => {
+  const { loadObjectFile } = await import('../../src/elf/index.js');
+  const { loadVmCollection } = await import('../../src/vm/collection.js');
+  const c = loadVmCollection(loadObjectFile(obj('port-demux')), { cpus: 1 });
+  for (const q of [0, 3, 7, 9]) {
+    const ctx = new Uint8Array(192);
+    ctx[12] = q;
+    const r = c.program('lb_main').run({ data: frames.http(), ctx });
+    const f = Buffer.from(r.data);
+    assert.equal(f.readUInt16BE(14 + 20 + 2), 8080 + (q & 7));
+    assert.ok(tcpChecksumOk(f));
+  }
+});
+
 // ---------------------------------------------------------------- (d) tunnel-monitor
 
 const tunnelSteps: Step[] = [

@@ -51,6 +51,8 @@ export interface SkbState {
   hash: number;
   tcClassid: number;
   napiId: number;
+  /** wire_len given in the context passed in (0: the packet's length). */
+  wireLen: number;
 }
 
 export class RunContext {

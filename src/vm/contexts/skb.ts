@@ -27,7 +27,7 @@ const PACKET_MULTICAST = 2;
 const PACKET_OTHERHOST = 3;
 
 export function newSkbState(): SkbState {
-  return { pktType: 0, mark: 0, queueMapping: 0, protocol: 0, vlanPresent: 0, vlanTci: 0, vlanProto: 0, priority: 0, ingressIfindex: 0, ifindex: 1, tcIndex: 0, hash: 0, tcClassid: 0, napiId: 0 };
+  return { pktType: 0, mark: 0, queueMapping: 0, protocol: 0, vlanPresent: 0, vlanTci: 0, vlanProto: 0, priority: 0, ingressIfindex: 0, ifindex: 1, tcIndex: 0, hash: 0, tcClassid: 0, napiId: 0, wireLen: 0 };
 }
 
 /**
@@ -43,7 +43,7 @@ export function skbStateFor(frame: Uint8Array, s: SkbState = newSkbState()): Skb
   }
   s.pktType = pktType;
   s.mark = s.queueMapping = s.vlanPresent = s.vlanTci = s.vlanProto = s.priority = s.ingressIfindex = 0;
-  s.tcIndex = s.hash = s.tcClassid = s.napiId = 0;
+  s.tcIndex = s.hash = s.tcClassid = s.napiId = s.wireLen = 0;
   s.protocol = frame.length >= 14 ? (frame[12]! << 8) | frame[13]! : 0;
   s.ifindex = 1;
   return s;
@@ -61,6 +61,7 @@ export function applyCtxIn(s: SkbState, ctx: Uint8Array, cb: Uint8Array): void {
   s.tcIndex = u32(Skb.tc_index);
   s.tcClassid = u32(Skb.tc_classid);
   s.hash = u32(Skb.hash);
+  s.wireLen = u32(Skb.wire_len);
   cb.set(ctx.subarray(Skb.cb, Math.min(ctx.length, Skb.cb + 20)));
 }
 
@@ -89,7 +90,7 @@ export function writeSkb(rc: RunContext, dv: DataView, p: PacketBuffer): void {
   dv.setUint32(Skb.napi_id, s.napiId, true);
   dv.setUint32(Skb.data_meta, base + p.data, true);
   // BPF_PROG_TEST_RUN sets the qdisc's pkt_len (wire_len) only when a context is passed in.
-  dv.setUint32(Skb.wire_len, rc.skbCtxGiven ? p.end - p.mac : 0, true);
+  dv.setUint32(Skb.wire_len, rc.skbCtxGiven ? s.wireLen || p.end - p.mac : 0, true);
 }
 
 /**
@@ -105,7 +106,7 @@ export function ctxOut(rc: RunContext, region: Uint8Array, p: PacketBuffer): Uin
   dv.setUint32(Skb.ingress_ifindex, s.ingressIfindex, true);
   dv.setUint32(Skb.ifindex, s.ifindex, true);
   out.set(region.subarray(Skb.cb, Skb.cb + 20), Skb.cb);
-  dv.setUint32(Skb.wire_len, p.end - p.mac, true);
+  dv.setUint32(Skb.wire_len, s.wireLen || p.end - p.mac, true);
   return out;
 }
 
