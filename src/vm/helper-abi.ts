@@ -98,6 +98,11 @@ export class HelperCall {
   target: unknown = undefined;
   /** Tail calls taken so far in this run. */
   tailCalls = 0;
+  /** The high half of the last invoke()'s result. */
+  invokeHi = 0;
+  /** Set by the VM: runs a callback (see invoke()). */
+  invoker: ((pc: number, fnLo: number, fnHi: number, a1: number, a2: number, a3: number, a4: number, a5: number) => number) | undefined =
+    undefined;
 
   constructor(lo: Int32Array, hi: Int32Array, memory: Memory) {
     this.lo = lo;
@@ -168,6 +173,27 @@ export class HelperCall {
     const u = BigInt.asUintN(64, v);
     this.lo[0] = Number(u & 0xffffffffn) | 0;
     this.hi[0] = Number(u >> 32n) | 0;
+  }
+
+  /**
+   * Call a callback the program passed (argument i's halves, from `lddw rX, <function>`: e.g. bpf_loop's
+   * callback_fn) with r1-r5 = a1..a5 (integers; negative ones sign-extended), on a new frame of the same
+   * run: same budget, call depth and memory. Returns the callback's r0 low half (int32); the high half is
+   * in `invokeHi`. Everything about this call (its arguments, r0) is preserved around it. Use
+   * `argU32(i)`/`argHi(i)` of the function argument for fnLo/fnHi.
+   */
+  invoke(fnLo: number, fnHi: number, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0): number {
+    const f = this.invoker;
+    if (!f) throw new Error('callbacks can only be invoked while a program runs');
+    const pc = this.pc;
+    const id = this.id;
+    const program = this.program;
+    const r = f(pc, fnLo, fnHi, a1, a2, a3, a4, a5);
+    // a nested helper call inside the callback reused this object: put back what describes our call
+    this.pc = pc;
+    this.id = id;
+    this.program = program;
+    return r;
   }
 
   /** End the program now with r0 = (hi:lo). */

@@ -29,7 +29,7 @@ import * as I64 from './interpreter-int64.js';
 import {
   atomic, blockBudgetError, budgetError, callDepthError, callHelper, callxError, fallThroughError, loadPacket,
 } from './interpreter-ops.js';
-import { MAX_CALL_FRAMES } from '../isa/index.js';
+import { BPF_PSEUDO_FUNC, MAX_CALL_FRAMES } from '../isa/index.js';
 import { FRAME_INTS } from './interpreter-state.js';
 import { VmError } from './vm-error.js';
 
@@ -113,6 +113,7 @@ function leaders(p: LoadedProgram): Uint8Array {
   for (let pc = 0; pc < n; pc++) {
     const op = p.code[pc] as number;
     if (op === 0x18) {
+      if (p.src[pc] === BPF_PSEUDO_FUNC) lead[p.imm[pc] as number] = 1; // a callback's entry
       pc++;
       continue;
     }
@@ -385,7 +386,7 @@ function insn(p: LoadedProgram, pc: number, mi: number): string {
       return (
         (x ? `if (${hi(d)} !== 0) throw X.callxError(${pc}, ${d}); ` : '') +
         `${spill([1, 2, 3, 4, 5])} st.budget = budget; st.depth = depth; q = X.callHelper(st, P, ${pc}, ${id}); r0l = L[0]; r0h = H[0]; ` +
-        `if (q !== -1) { if (q === 1) { ${spill([6, 7, 8, 9, 10])} } return q; } ` +
+        `if (q !== -1) { if (q === 1) { ${spill([6, 7, 8, 9, 10])} } return q; } budget = st.budget; ` +
         'if (C.epoch !== M.epoch) { CE.fill(-1); C.epoch = M.epoch; }'
       );
     }
@@ -394,6 +395,8 @@ function insn(p: LoadedProgram, pc: number, mi: number): string {
       return (
         `if (depth === 0) { L[0] = r0l; H[0] = r0h; st.depth = 0; st.budget = budget; return 0; } ` +
         `depth--; q = depth * ${FRAME_INTS}; ${restore} r10l = F[q + 10]; ` +
+        // a callback's frame: back to the helper that invoked it
+        `if (F[q] < 0) { st.depth = depth; st.hostReturn = true; L[0] = r0l; H[0] = r0h; st.budget = budget; return 0; } ` +
         // the frame belongs to another program (a tail call happened in the callee): let the driver switch
         `if (F[q + 1] !== PID) { st.depth = depth; st.next = st.programs[F[q + 1]]; st.pc = F[q]; ${spillAll()} st.budget = budget; return 1; } ` +
         `pc = F[q]; continue;`

@@ -5,8 +5,8 @@
  */
 import { BPF_ADD, BPF_AND, BPF_CMPXCHG, BPF_FETCH, BPF_OR, BPF_XCHG, BPF_XOR, MAX_CALL_FRAMES } from '../isa/index.js';
 import { HelperAction, MAX_TAIL_CALLS } from './helper-abi.js';
-import { LoadedProgram } from './interpreter-program.js';
-import { DONE, FRAME_INTS, SWITCH, type EngineState } from './interpreter-state.js';
+import { FUNC_TAG, LoadedProgram } from './interpreter-program.js';
+import { DONE, FRAME_INTS, HOST_RETURN, SWITCH, type EngineState } from './interpreter-state.js';
 import { VmError, hexAddr } from './vm-error.js';
 import { BpfkitError } from '../util/errors.js';
 
@@ -82,7 +82,8 @@ export function callDepthError(pc: number): VmError {
 /**
  * Pop a frame on `exit` from a local call: restores r6-r10 and returns the return pc. When that frame
  * belongs to another program (a tail call happened inside the callee), sets st.next/st.pc and returns
- * -1 - (return pc): the engine must SWITCH.
+ * -1: the engine must SWITCH. When it is a callback's frame, sets st.hostReturn and returns -2: the
+ * engine must return DONE to invokeCallback.
  */
 export function popFrame(st: EngineState, p: LoadedProgram): number {
   const d = --st.depth;
@@ -101,12 +102,83 @@ export function popFrame(st: EngineState, p: LoadedProgram): number {
   L[10] = F[b + 10] as number;
   H[10] = 0;
   const ret = F[b] as number;
+  if (ret === HOST_RETURN) {
+    st.hostReturn = true;
+    return -2;
+  }
   if (F[b + 1] !== p.id) {
     st.next = st.programs[F[b + 1] as number];
     st.pc = ret;
-    return -1 - ret;
+    return -1;
   }
   return ret;
+}
+
+/** Register r = an integer in [-2^31, 2^53] (negative ones sign-extended). */
+function setNumber(L: Int32Array, H: Int32Array, r: number, v: number): void {
+  L[r] = v | 0;
+  H[r] = v < 0 ? -1 : Math.floor(v / 4294967296) | 0;
+}
+
+
+/**
+ * Run the callback at `fnLo`/`fnHi` (a BPF_PSEUDO_FUNC value) with r1-r5 = args, on a new frame, and
+ * return its r0 (lo; the hi half in st.lo[0]/st.hi[0] is restored, so it is returned via `out`). The
+ * caller's registers are saved and restored around it; the budget and call-depth limits apply.
+ */
+export function invokeCallback(
+  st: EngineState, pc: number, fnLo: number, fnHi: number,
+  a1: number, a2: number, a3: number, a4: number, a5: number, result: Int32Array,
+): void {
+  const id = fnHi & 0x00ffffff;
+  const prog = (fnHi & 0xff000000) === FUNC_TAG ? st.programs[id] : undefined;
+  if (!prog || fnLo < 0 || fnLo >= prog.slots || prog.bySlot[fnLo] === undefined) {
+    throw new VmError('helper', `0x${(fnHi >>> 0).toString(16)}${(fnLo >>> 0).toString(16).padStart(8, '0')} is not a callback function pointer`, { pc });
+  }
+  const engine = st.engine;
+  if (!engine) throw new VmError('internal', 'callback invoked outside a run', { pc });
+  if (st.depth + 1 >= MAX_CALL_FRAMES) throw callDepthError(pc);
+  const L = st.lo;
+  const H = st.hi;
+  const level = st.depth;
+  const save = level * 22;
+  for (let r = 0; r < 11; r++) {
+    st.saved[save + r] = L[r] as number;
+    st.saved[save + 11 + r] = H[r] as number;
+  }
+  setNumber(L, H, 1, a1);
+  setNumber(L, H, 2, a2);
+  setNumber(L, H, 3, a3);
+  setNumber(L, H, 4, a4);
+  setNumber(L, H, 5, a5);
+  const F = st.frames;
+  const b = st.depth * FRAME_INTS;
+  F[b] = HOST_RETURN;
+  F[b + 1] = prog.id;
+  for (let i = 2; i < 10; i++) F[b + i] = 0;
+  F[b + 10] = L[10] as number;
+  const d = ++st.depth;
+  if (d > st.maxDepth) st.maxDepth = d;
+  L[10] = st.stackTops[d] as number;
+  H[10] = 0;
+  st.hostReturn = false;
+  let p: LoadedProgram = prog;
+  let at = fnLo;
+  for (;;) {
+    if (engine(st, p, at) === DONE) {
+      if (st.hostReturn) break;
+      throw new VmError('helper', 'a callback ended the whole program (tail call, unwind or failed packet load), which callbacks may not do', { pc });
+    }
+    p = st.next as LoadedProgram;
+    at = st.pc;
+  }
+  st.hostReturn = false;
+  result[0] = L[0] as number;
+  result[1] = H[0] as number;
+  for (let r = 0; r < 11; r++) {
+    L[r] = st.saved[save + r] as number;
+    H[r] = st.saved[save + 11 + r] as number;
+  }
 }
 
 /** SKF_NET_OFF / SKF_LL_OFF: negative LD_ABS offsets relative to the network / link-layer header. */

@@ -8,11 +8,14 @@
  * not resolve, a helper id not registered in this VM, kfunc calls.
  */
 import {
-  BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_CALL, BPF_CMPXCHG, BPF_DW, BPF_FETCH, BPF_JMP, BPF_LD, BPF_LDX, BPF_STX, BPF_W, OP_LDDW, REG_FP, checkProgram, classOf, describeOpcode,
+  BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_PSEUDO_FUNC, BPF_CALL, BPF_CMPXCHG, BPF_DW, BPF_FETCH, BPF_JMP, BPF_LD, BPF_LDX, BPF_STX, BPF_W, OP_LDDW, REG_FP, checkProgram, classOf, describeOpcode,
   slotsOf, type Instruction,
 } from '../isa/index.js';
 import type { HelperRegistry } from './helper-abi.js';
 import { VmError } from './vm-error.js';
+
+/** hi half of a BPF_PSEUDO_FUNC value: this tag | the program id (lo = the callback's slot). */
+export const FUNC_TAG = 0x40000000;
 
 export interface LoadOptions {
   /** Name used in errors (default 'prog'). */
@@ -101,6 +104,7 @@ export class LoadedProgram {
     this.imm = new Int32Array(slots);
     this.imm2 = new Int32Array(slots);
     this.bySlot = new Array(slots).fill(undefined);
+    const starts = new Set(insns.map((i) => i.pc));
     for (const i of insns) {
       const cls = classOf(i.code);
       const writesDst = cls === BPF_ALU || cls === BPF_ALU64 || cls === BPF_LDX || i.code === OP_LDDW;
@@ -111,7 +115,13 @@ export class LoadedProgram {
       }
       let imm = i.imm;
       let imm2 = i.imm2;
-      if (i.code === OP_LDDW && i.src !== 0) {
+      if (i.code === OP_LDDW && i.src === BPF_PSEUDO_FUNC) {
+        // a callback's address: the VM's own function-pointer encoding (see invokeCallback)
+        const target = i.pc + i.imm + 1;
+        if (!starts.has(target)) fail(i.pc, `lddw function pointer target ${target} is not an instruction of the program`);
+        imm = target;
+        imm2 = FUNC_TAG | id;
+      } else if (i.code === OP_LDDW && i.src !== 0) {
         const v = opts.resolvePseudo?.(i);
         if (!v) fail(i.pc, `lddw with pseudo source ${i.src} is not resolved (load it through a collection that provides maps)`);
         else [imm, imm2] = v;

@@ -17,6 +17,9 @@ export const SWITCH = 1;
 /** Ints per saved frame: return pc, program id, r6-r9 (lo, hi), r10 lo. */
 export const FRAME_INTS = 11;
 
+/** Return pc of the frame a callback runs in: its `exit` returns to the helper that invoked it. */
+export const HOST_RETURN = -1;
+
 /**
  * The packet LD_ABS/LD_IND read (kernel semantics): `bytes` is the whole buffer; offsets >= 0 are relative
  * to `data` and must end at or before `end`; SKF_NET_OFF / SKF_LL_OFF offsets are relative to `net` /
@@ -52,6 +55,12 @@ export class EngineState {
   /** r10 for each frame depth: the top (one past the end) of that frame's 512-byte stack region. */
   readonly stackTops = new Int32Array(MAX_CALL_FRAMES);
   readonly stackBases = new Int32Array(MAX_CALL_FRAMES);
+  /** Set when `exit` popped a frame whose return pc is HOST_RETURN (a callback finished). */
+  hostReturn = false;
+  /** The engine of the current run (callbacks run on it too). */
+  engine: Engine | undefined = undefined;
+  /** Register files saved around callbacks (one per nesting level). */
+  readonly saved = new Int32Array(MAX_CALL_FRAMES * 22);
   /** The bytes of each frame's stack region. */
   readonly stacks: Uint8Array[] = [];
 

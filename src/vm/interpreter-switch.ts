@@ -176,6 +176,7 @@ export function interpret(st: EngineState, p: LoadedProgram, startPc: number): n
     st.budget = budget;
     const next = step(st, p, pc);
     if (next < 0) return next === STEP_DONE ? DONE : SWITCH;
+    budget = st.budget; // a helper may have run callbacks, which spend the same budget
     pc = next;
   }
 }
@@ -342,7 +343,7 @@ function step(st: EngineState, p: LoadedProgram, pc: number): number {
       if (jop === 0x90) {
         if (st.depth === 0) return STEP_DONE;
         const ret = popFrame(st, p);
-        return ret < 0 ? STEP_SWITCH : ret;
+        return ret === -1 ? STEP_SWITCH : ret === -2 ? STEP_DONE : ret;
       }
       const s = SRC[pc] as number;
       const x = (op & 8) !== 0;

@@ -22,6 +22,7 @@ import { DONE, EngineState, type Engine, type LdAbsPacket } from './interpreter-
 import { interpret } from './interpreter-switch.js';
 import { compiledEngine } from './interpreter-jit.js';
 import { VmError } from './vm-error.js';
+import { invokeCallback } from './interpreter-ops.js';
 
 export type EngineKind = 'interpreter' | 'jit';
 export type { LdAbsPacket };
@@ -86,6 +87,13 @@ export class Vm {
     this.budget = opts.budget ?? DEFAULT_BUDGET;
     this.call = new HelperCall(new Int32Array(11), new Int32Array(11), this.memory);
     this.st = new EngineState(this.memory, this.call, this.helpers, this.programs);
+    const result = new Int32Array(2);
+    this.call.invoker = (pc, fnLo, fnHi, a1, a2, a3, a4, a5) => {
+      if (!this.running) throw new VmError('internal', 'callbacks can only be invoked by a helper while a program runs');
+      invokeCallback(this.st, pc, fnLo | 0, fnHi | 0, a1, a2, a3, a4, a5, result);
+      this.call.invokeHi = result[1] as number;
+      return result[0] as number;
+    };
   }
 
   /** Validate and pre-decode a program (see interpreter-program.ts for what is rejected). */
@@ -124,6 +132,8 @@ export class Vm {
     this.call.tailCalls = 0;
     this.call.action = 0;
     const engine: Engine = this.engine === 'jit' ? compiledEngine : interpret;
+    st.engine = engine;
+    st.hostReturn = false;
     let p = prog;
     let pc = 0;
     this.running = true;

@@ -194,3 +194,75 @@ test('both engines are selectable and unknown ones rejected', () => {
   for (const e of ENGINES) assert.equal(new Vm({ engine: e }).engine, e);
   assert.throws(() => new Vm({ engine: 'warp' as EngineKind }), /unknown VM engine/);
 });
+
+for (const engine of ENGINES) {
+  test(`callbacks (${engine}): lddw of a function, invoked by a helper like bpf_loop`, () => {
+    const vm = new Vm({ engine });
+    // 181: loop(nr, callback, ctx): kernel bpf_loop semantics (stop when the callback returns non-zero)
+    vm.helpers.register(181, 'loop', (c) => {
+      const n = c.argU32(1);
+      let i = 0;
+      for (; i < n; i++) if (c.invoke(c.argI32(2), c.argHi(2) | 0, i, c.argNumber(3)) !== 0) { i++; break; }
+      c.ret(i);
+    });
+    vm.helpers.register(7, 'add7', (c) => c.ret(c.argI32(1) + 7));
+    const prog = vm.load(asm(`
+mov %r1, 10
+lddw %r2, 5, func
+mov %r6, 1000
+call 181
+add %r0, %r6
+exit
+mov %r0, 0
+jne %r1, 5, +1
+mov %r0, 1
+exit`));
+    const r = vm.run(prog);
+    assert.equal(r.r0, 1006n); // 6 iterations (0..5, stopped at 5) + r6 preserved
+    const r2 = vm.run(prog);
+    assert.equal(r2.instructions, r.instructions);
+    // the callback has its own stack frame, may call helpers and local functions, and writes the caller's stack via ctx
+    const sum = vm.load(asm(`
+stdw [%r10-8], 0
+mov %r1, 4
+lddw %r2, 6, func
+mov %r3, %r10
+add %r3, -8
+call 181
+ldxdw %r0, [%r10-8]
+exit
+stdw [%r10-8], 99
+mov %r6, %r2
+call local g
+ldxdw %r3, [%r6+0]
+add %r3, %r0
+stxdw [%r6+0], %r3
+mov %r0, 0
+exit
+g:
+call 7
+exit`));
+    assert.equal(vm.run(sum).r0, 7n + 8n + 9n + 10n); // sum of (i + 7) for i = 0..3
+    // faults, budget and call depth apply inside callbacks
+    const bad = vm.load(asm(`
+mov %r1, 1
+lddw %r2, 3, func
+call 181
+exit
+ldxw %r0, [%r1+0]
+exit`));
+    fails(() => vm.run(bad), /pc 5 .*read of 4 bytes at 0x00000000 is outside every mapped region/);
+    const spin = vm.load(asm(`
+mov %r1, 1
+lddw %r2, 3, func
+call 181
+exit
+ja -1
+exit`));
+    fails(() => vm.run(spin, { budget: 1000 }), /pc 5 .*instruction budget of 1000/);
+    // not a function pointer
+    fails(() => vm.run(vm.load(asm('mov %r1, 1\nmov %r2, 5\ncall 181\nexit'))), /is not a callback function pointer/);
+    // a function pointer must point at an instruction
+    assert.throws(() => vm.load(asm('lddw %r2, 40, func\nexit')), /lddw function pointer target 41 is not an instruction/);
+  });
+}
