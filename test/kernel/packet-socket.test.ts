@@ -15,10 +15,10 @@ interface Seen {
   now: number;
 }
 
-async function capture(tag: string, filter: string): Promise<Seen> {
+async function capture(tag: string, filter: string, ring = false): Promise<Seen> {
   const ns = createNamespace(tag);
   namespaces.push(ns);
-  const out = await runInNamespace(ns, child, [JSON.stringify({ filter, count: 5, port: 9999, otherPort: 7777 })]);
+  const out = await runInNamespace(ns, child, [JSON.stringify({ filter, count: 5, port: 9999, otherPort: 7777, ring })]);
   return JSON.parse(out) as Seen;
 }
 
@@ -55,3 +55,25 @@ test('PacketSocket with an eBPF SOCKET_FILTER (SO_ATTACH_BPF) only sees the matc
   assert.deepEqual([...new Set(r.packets.map((p) => p.dport))], [9999]);
   assert.deepEqual([...new Set(r.packets.map((p) => p.proto))], [17]);
 });
+
+for (const filter of ['none', 'classic', 'bpf'] as const) {
+  test(`PacketSocket with a TPACKET_V3 ring (${filter} filter): same packets, lengths and timestamps`, async (t) => {
+    if (!needs(t, { root: true, tools: ['ip'] })) return;
+    const r = await capture(`pring${filter}`, filter, true);
+    const udp = r.packets.filter((p) => p.proto === 17);
+    if (filter === 'none') {
+      assert.ok(r.packets.length >= 10, `saw ${r.packets.length} packets`);
+      assert.deepEqual(new Set(udp.map((p) => p.dport)), new Set([9999, 7777]));
+    } else {
+      assert.ok(r.packets.length >= 5, `saw ${r.packets.length}`);
+      assert.deepEqual([...new Set(r.packets.map((p) => p.dport))], [9999]);
+    }
+    for (const p of udp) {
+      assert.equal(p.len, 128);
+      assert.equal(p.origLen, 14 + 20 + 8 + 300);
+      assert.equal(p.ifindex, 1);
+      assert.ok(Math.abs(p.ts - r.now) < 10);
+    }
+    assert.equal(r.after, -1);
+  });
+}

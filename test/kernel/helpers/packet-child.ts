@@ -11,6 +11,7 @@ interface Job {
   count: number;
   port: number;
   otherPort: number;
+  ring?: boolean;
 }
 
 // Classic BPF: IPv4, UDP, destination port `port` (IHL assumed 5, true for our own datagrams).
@@ -29,7 +30,8 @@ function udpPortFilter(port: number) {
 
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]!) as Job;
-  const sock = PacketSocket.open({ ifname: 'lo', snaplen: 128 });
+  const sock = PacketSocket.open({ ifname: 'lo', snaplen: 128, ring: job.ring === true });
+  if (sock.usesRing !== (job.ring === true)) throw new Error(`usesRing is ${sock.usesRing}`);
   if (job.filter === 'classic') sock.attachClassicFilter(udpPortFilter(job.port));
   if (job.filter === 'bpf') {
     const { loadUdpPortProgram } = await import('./udp-port-prog.js');
