@@ -85,6 +85,23 @@ test('run --engine kernel prints the same JSON as the VM', (t) => {
     assert.equal(k.code, 0, k.err);
     assert.deepEqual(JSON.parse(vm.out), JSON.parse(k.out), ex);
   }
+  // hash maps come out sorted by key from both engines; prog arrays hold handles (VM) vs ids (kernel)
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-run-'));
+  try {
+    const f = join(dir, 'vx.bin');
+    writeFileSync(f, frames.vxlan(9));
+    const args = ['run', 'examples/tunnel-monitor/tunnel-monitor.o', '--program', 'tunnel_entry', '--packet', f, '--repeat', '3', '--json'];
+    const vm = JSON.parse(bpfkit(...args).out);
+    const k = JSON.parse(bpfkit(...args, '--engine', 'kernel').out);
+    for (const j of [vm, k]) {
+      delete j.maps.stages;
+      for (const r of j.results) delete r.durationNs;
+    }
+    assert.deepEqual(vm, k);
+    assert.deepEqual(vm.maps.vni_packets, [{ key: '09000000', value: '0300000000000000' }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 function specCalling(helper: number, type: number): ObjectSpec {

@@ -3,7 +3,7 @@
  * maps keeping their state), or on raw memory — in the userspace VM or in the kernel (BPF_PROG_TEST_RUN) —
  * and print the return values, the packets after the run and the maps' contents.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { InputError, UsageError } from '../../util/errors.js';
 import { intFlag, parseFlags } from '../args.js';
 import { loadObjectFile } from '../../elf/index.js';
@@ -31,7 +31,8 @@ options:
   --quiet              no per-packet lines (maps only)
 
 Socket filters see the frame from its MAC header, as on an AF_PACKET raw socket. bpf_trace_printk
-lines (VM) go to stderr.
+lines (VM) go to stderr. Hash maps are listed sorted by key. With --engine kernel, maps that ask to be
+pinned are pinned in a private directory for the run only: every run starts from the object's contents.
 `;
 
 interface Input {
@@ -107,6 +108,8 @@ async function readInputs(values: { packet?: string; pcap?: string; mem?: string
   return out;
 }
 
+/** Hash maps list keys in an engine-specific order (insertion in the VM, buckets in the kernel): sort them. */
+const hashTypes = new Set<number>([MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.HASH_OF_MAPS]);
 const perCpuTypes = new Set<number>([MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH]);
 const keylessTypes = new Set<number>([MapType.QUEUE, MapType.STACK, MapType.RINGBUF, MapType.PERF_EVENT_ARRAY]);
 
@@ -129,6 +132,7 @@ function dumpMap(m: BpfMap): Row[] {
       if (v) rows.push({ key: hex(k), value: hex(v) });
     }
   }
+  if (hashTypes.has(m.type)) rows.sort((a, b) => ('key' in a && 'key' in b ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : 0));
   return rows;
 }
 
@@ -192,8 +196,12 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const traceLines: string[] = [];
+  // Kernel: pin maps that ask for pinning under a private directory, removed afterwards, so every run
+  // starts from the object's initial map contents as it does in the VM.
+  const pinPath = engine === 'kernel' ? `/sys/fs/bpf/bpfkit-run-${process.pid}` : undefined;
   const coll: Collection = await loadCollection(spec, {
     engine,
+    ...(pinPath ? { pinPath } : {}),
     ...(cpus ? { cpus } : {}),
     ...(engine === 'vm'
       ? { socketView: view, host: { trace: (line: string) => (values.json ? traceLines.push(line) : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`)) } }
@@ -234,5 +242,6 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } finally {
     coll.close();
+    if (pinPath) rmSync(pinPath, { recursive: true, force: true });
   }
 }
