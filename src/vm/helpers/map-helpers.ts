@@ -21,25 +21,30 @@ function mapArg(call: HelperCall, i: number): VmMap {
 
 export function mapLookupElem(call: HelperCall): void {
   const m = mapArg(call, 1);
-  const v = call.memory.view(call.argPtr(2), m.keySize, false, call.pc);
+  // memory.check returns the region without allocating a view object (this is the hottest helper).
+  const addr = call.argPtr(2);
+  const r = call.memory.check(addr, m.keySize, false, call.pc);
+  const ko = addr - r.base;
   if (m instanceof FdArrayMap) {
     if (m.type !== MapType.ARRAY_OF_MAPS) return call.ret(0);
-    const i = v.bytes[v.offset]! | (v.bytes[v.offset + 1]! << 8) | (v.bytes[v.offset + 2]! << 16) | (v.bytes[v.offset + 3]! << 24);
-    return call.ret(m.handleAt(i));
+    const b = r.bytes;
+    return call.ret(m.handleAt(b[ko]! | (b[ko + 1]! << 8) | (b[ko + 2]! << 16) | (b[ko + 3]! << 24)));
   }
-  if (m instanceof HashOfMaps) return call.ret(m.handleFor(v.bytes, v.offset));
+  if (m instanceof HashOfMaps) return call.ret(m.handleFor(r.bytes, ko));
   const rc = call.context as RunContext;
-  const off = m.progLookup(v.bytes, v.offset, rc.host.cpu);
+  const off = m.progLookup(r.bytes, ko, rc.host.cpu);
   call.ret(off < 0 ? 0 : rc.mapBase[m.fd]! + off);
 }
 
 export function mapUpdateElem(call: HelperCall): void {
   const m = mapArg(call, 1);
   if (m.progReadOnly) return call.retI32(-E.EPERM);
-  const k = call.memory.view(call.argPtr(2), m.keySize, false, call.pc);
-  const v = call.memory.view(call.argPtr(3), m.valueSize, false, call.pc);
+  const ka = call.argPtr(2);
+  const va = call.argPtr(3);
+  const k = call.memory.check(ka, m.keySize, false, call.pc);
+  const v = call.memory.check(va, m.valueSize, false, call.pc);
   const flags = call.hi[4] !== 0 ? 0x7fffffff : call.lo[4]! >>> 0;
-  call.retI32(m.progUpdate(k.bytes, k.offset, v.bytes, v.offset, flags, (call.context as RunContext).host.cpu));
+  call.retI32(m.progUpdate(k.bytes, ka - k.base, v.bytes, va - v.base, flags, (call.context as RunContext).host.cpu));
 }
 
 export function mapDeleteElem(call: HelperCall): void {
