@@ -165,12 +165,24 @@ export function interpret(st: EngineState, p: LoadedProgram, startPc: number): n
         pc++;
         continue;
       }
-      case 0x95:
+      case 0x85:
+        if (SRC[pc] !== 1) break; // helper calls go through step()
+        pushFrame(st, p, pc, pc + 1);
+        pc += (IMM[pc] as number) + 1;
+        continue;
+      case 0x95: {
         if (st.depth === 0) {
           st.budget = budget;
           return DONE;
         }
-        break;
+        const ret = popFrame(st, p);
+        if (ret >= 0) {
+          pc = ret;
+          continue;
+        }
+        st.budget = budget;
+        return ret === -1 ? SWITCH : DONE; // another program's frame, or a callback's end
+      }
     }
     // everything else (and the rare forms of the cases above that break out)
     st.budget = budget;
