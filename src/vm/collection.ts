@@ -207,6 +207,8 @@ export class VmProgram implements Program {
   private ctxAddr = 0;
   private readonly cbSaved = new Uint8Array(20);
   private readonly skbState = newSkbState();
+  /** Options handed to Vm.run, built once (r1 = the context's address). */
+  private readonly runOpts: { args: number[]; packet: PacketBuffer | undefined; context: RunContext | undefined } = { args: [], packet: undefined, context: undefined };
   /** Re-derive the __sk_buff after a helper moved the packet (made once, not per run). */
   private readonly syncSkb = (): void => sanitizeSkb(this.coll.rc, this.ctxDv!, this.ctxBytes!, this.coll.packetBuffer(), this.cbSaved);
 
@@ -222,6 +224,7 @@ export class VmProgram implements Program {
       this.ctxBytes = new Uint8Array(this.kind === 'skb' ? SKB_SIZE : XDP_MD_SIZE);
       this.ctxDv = new DataView(this.ctxBytes.buffer);
       this.ctxAddr = coll.vm.memory.map(this.ctxBytes, { name: `${this.kind === 'skb' ? '__sk_buff' : 'xdp_md'} of ${spec.name}` });
+      this.runOpts.args = [this.ctxAddr];
     }
   }
 
@@ -257,11 +260,12 @@ export class VmProgram implements Program {
         rc.syncCtx();
       }
       let res;
-      const t0 = process.hrtime.bigint();
-      for (let i = 0; i < repeat; i++) {
-        res = coll.vm.run(this.loaded, { args: [this.ctxAddr], packet: pb, context: rc });
-      }
-      const t1 = process.hrtime.bigint();
+      const runOpts = this.runOpts;
+      runOpts.packet = pb;
+      runOpts.context = rc;
+      const t0 = performance.now();
+      for (let i = 0; i < repeat; i++) res = coll.vm.run(this.loaded, runOpts);
+      const t1 = performance.now();
       if (this.kind === 'skb') rc.syncCtx();
       // XDP: BPF_PROG_TEST_RUN returns the buffer from data_meta (metadata included).
       let data = this.kind === 'xdp' ? pb.packet(pb.meta) : pb.packet();
@@ -274,7 +278,7 @@ export class VmProgram implements Program {
         retval: res!.retval,
         data,
         ...(opts.ctx ? { ctx: this.kind === 'skb' ? ctxOut(rc, ctx, pb) : ctx.slice() } : {}),
-        durationNs: Number(t1 - t0) / repeat,
+        durationNs: ((t1 - t0) * 1e6) / repeat,
         verdicts: rc.verdicts,
         instructions: res!.instructions,
       };

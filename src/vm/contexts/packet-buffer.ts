@@ -75,15 +75,23 @@ export class PacketBuffer {
   mapInto(memory: Memory): void {
     this.memory = memory;
     this.base = memory.map(this.bytes.subarray(0, this.end), { name: 'packet', reserve: this.bytes.length });
+    this.mappedEnd = this.end;
+    this.mappedBytes = this.bytes;
   }
   unmap(): void {
     if (this.memory) this.memory.unmap(this.base);
     this.memory = undefined;
   }
 
-  /** Call after `end` moved or `bytes` was replaced: the region follows. */
+  private mappedEnd = -1;
+  private mappedBytes: Uint8Array | undefined;
+
+  /** Call after `end` moved or `bytes` was replaced: the region follows (nothing to do when neither changed). */
   remap(): void {
-    if (this.memory) this.base = this.memory.replace(this.base, this.bytes.subarray(0, this.end));
+    if (!this.memory || (this.mappedEnd === this.end && this.mappedBytes === this.bytes)) return;
+    this.base = this.memory.replace(this.base, this.bytes.subarray(0, this.end));
+    this.mappedEnd = this.end;
+    this.mappedBytes = this.bytes;
   }
 
   /** VM address of an offset in `bytes`. */
