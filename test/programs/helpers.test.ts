@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, repoPath } from '../support/env.js';
-import { frames } from './packets.js';
+import { frames, hex } from './packets.js';
 import { runOn, skbCtx, type Step, type Outcome } from './differential.js';
 
 const committed = repoPath('test', 'programs', 'fixtures', 'helpers.o');
@@ -33,6 +33,7 @@ export const helperCases: [string, Step[]][] = [
   ['tail_self', [{ program: 'tail_self', data: frames.http() }]],
   ['map_ops', [{ program: 'map_ops', data: frames.http() }]],
   ['sock_trace', [{ program: 'sock_trace', data: frames.http() }]],
+  ['tc_events', [{ program: 'tc_events', data: frames.http() }]],
 ];
 
 test('fixture programs give the expected helper results in the VM', async () => {
@@ -65,6 +66,29 @@ test('bpf_trace_printk formats its arguments for the host sink; a bad format is 
   const rc = (i: number) => Buffer.from(out.lookup(new Uint8Array([i, 0, 0, 0]))!).readBigInt64LE(0);
   assert.equal(rc(0), BigInt(lines[0]!.length));
   assert.equal(rc(1), -22n);
+});
+
+test('ring buffer records and perf event samples from a program', async () => {
+  const { loadObjectFile } = await import('../../src/elf/index.js');
+  const { loadVmCollection } = await import('../../src/vm/collection.js');
+  const { RingBufMap, PerfEventArrayMap } = await import('../../src/vm/maps/index.js');
+  const c = loadVmCollection(loadObjectFile(committed), { cpus: 2, host: { cpu: 1 } });
+  const rb = c.map('events') as InstanceType<typeof RingBufMap>;
+  const perf = c.map('samples') as InstanceType<typeof PerfEventArrayMap>;
+  const frame = frames.http();
+  c.program('tc_events').run({ data: frame });
+  const out = c.map('out');
+  const rc = (i: number) => Buffer.from(out.lookup(new Uint8Array([i, 0, 0, 0]))!).readBigInt64LE(0);
+  assert.deepEqual([rc(0), rc(1), rc(2), rc(3), rc(4)], [0n, -22n, 0n, -2n, -7n], 'no perf event opened yet: ENOENT, as in the kernel');
+  const recs = rb.consume().map((r) => Buffer.from(r).toString('hex'));
+  assert.deepEqual(recs, [Buffer.from(new Uint32Array([frame.length, 0x0008]).buffer).toString('hex'), 'eeffc000'], 'submitted record, the discarded one skipped, then the output one');
+  perf.openSlots();
+  c.program('tc_events').run({ data: frame });
+  assert.equal(rc(3), 0n);
+  const samples = perf.consume();
+  assert.equal(samples.length, 1);
+  assert.equal(samples[0]!.cpu, 1, 'BPF_F_CURRENT_CPU is the host cpu');
+  assert.equal(Buffer.from(samples[0]!.data).toString('hex'), 'eeffc000' + hex(frame.subarray(0, 14)), 'the sample, then 14 packet bytes');
 });
 
 for (const [name, steps] of helperCases) {

@@ -71,8 +71,6 @@ async function capture(): Promise<Uint8Array[]> {
   execFileSync('ip', ['netns', 'add', ns]);
   try {
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up', 'mtu', '1500']);
-    // No checksum offload: the stack writes real checksums, so the capture carries them.
-    spawnSync('ip', ['netns', 'exec', ns, 'ethtool', '-K', 'lo', 'tx', 'off', 'rx', 'off'], { stdio: 'ignore' });
     const dump = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-Z', 'root', '--immediate-mode', '-i', 'lo', '-U', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
     let dumpErr = '';
     dump.stderr.on('data', (d: Buffer) => (dumpErr += d.toString()));

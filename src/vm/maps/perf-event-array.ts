@@ -1,8 +1,9 @@
 /**
  * BPF_MAP_TYPE_PERF_EVENT_ARRAY: in the kernel each slot holds a perf event fd (one per CPU, opened by
- * userspace) and bpf_perf_event_output appends a sample to that event's ring. In the VM every slot is an
- * open event whose records queue up until userspace consumes them; a slot userspace `close`s makes
- * output to it fail with ENOENT as an empty kernel slot does. An index beyond max_entries is E2BIG.
+ * userspace) and bpf_perf_event_output appends a sample to that event's ring. In the VM, userspace opens
+ * slots with `open()` (all of them by default, or one) and records queue up until `consume()`; output to
+ * a slot nobody opened fails with ENOENT, exactly as with an empty kernel slot. An index beyond
+ * max_entries is E2BIG.
  */
 import { VmMap, E, type MapOptions } from './base.js';
 import type { MapSpec } from '../../elf/spec.js';
@@ -23,7 +24,7 @@ export class PerfEventArrayMap extends VmMap {
 
   constructor(spec: MapSpec, opts: MapOptions) {
     super(spec, opts);
-    this.open = new Uint8Array(spec.maxEntries).fill(1);
+    this.open = new Uint8Array(spec.maxEntries);
   }
 
   /** Append a record to slot `index`; 0 or -errno. */
@@ -38,9 +39,15 @@ export class PerfEventArrayMap extends VmMap {
     return 0;
   }
 
-  /** Stop (or resume) delivering to a slot. */
-  setOpen(index: number, open: boolean): void {
-    this.open[index] = open ? 1 : 0;
+  /** Start receiving samples on one slot, or on every slot (like opening a perf event per CPU). */
+  openSlots(index?: number): void {
+    if (index === undefined) this.open.fill(1);
+    else this.open[index] = 1;
+  }
+  /** Stop receiving on one slot, or on all. */
+  closeSlots(index?: number): void {
+    if (index === undefined) this.open.fill(0);
+    else this.open[index] = 0;
   }
 
   /** Take every record written so far, in the order written. */
