@@ -61,6 +61,13 @@ test('run --packet FILE --repeat N reports ns per run', () => {
   }
 });
 
+test('run --json lists ring buffer records and perf event samples under "events"', () => {
+  const f = frames.http();
+  const j = JSON.parse(bpfkit('run', 'test/programs/fixtures/helpers.o', '--program', 'tc_events', '--mem', hex(f), '--json').out);
+  assert.deepEqual(j.events.events, [Buffer.from(new Uint32Array([f.length, 8]).buffer).toString('hex'), 'eeffc000']);
+  assert.deepEqual(j.events.samples, [`cpu0:eeffc000${hex(f.subarray(0, 14))}`]);
+});
+
 test('run: usage and input errors exit 2 with one clear line', () => {
   let r = bpfkit('run', 'examples/tunnel-monitor/tunnel-monitor.o', '--mem', '00');
   assert.equal(r.code, 2);

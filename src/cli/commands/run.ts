@@ -207,6 +207,9 @@ export async function run(argv: string[]): Promise<number> {
       ? { socketView: view, host: { trace: (line: string) => (values.json ? traceLines.push(line) : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`)) } }
       : {}),
   } as Parameters<typeof loadCollection>[1]);
+  // VM: receive perf event samples on every slot, so they can be shown with ring-buffer records.
+  const eventMaps = [...coll.maps.values()].filter((m) => m.type === MapType.RINGBUF || m.type === MapType.PERF_EVENT_ARRAY);
+  for (const m of eventMaps) (m as { openSlots?: () => void }).openSlots?.();
   try {
     const prog = coll.program(progName);
     const results: { retval: number; packet: string; durationNs?: number }[] = [];
@@ -225,9 +228,18 @@ export async function run(argv: string[]): Promise<number> {
     }
     const maps: Record<string, Row[]> = {};
     for (const [name, m] of coll.maps) maps[name] = dumpMap(m);
+    const events: Record<string, string[]> = {};
+    for (const m of eventMaps) {
+      const taken = (m as { consume?: () => (Uint8Array | { cpu: number; data: Uint8Array })[] }).consume?.() ?? [];
+      if (taken.length) events[m.name] = taken.map((e) => (e instanceof Uint8Array ? hex(e) : `cpu${e.cpu}:${hex(e.data)}`));
+    }
     if (values.json) {
-      out.write(JSON.stringify({ results, maps, ...(traceLines.length ? { trace: traceLines } : {}) }) + '\n');
+      out.write(JSON.stringify({ results, maps, ...(Object.keys(events).length ? { events } : {}), ...(traceLines.length ? { trace: traceLines } : {}) }) + '\n');
     } else {
+      for (const [name, list] of Object.entries(events)) {
+        out.write(`events ${name} (${list.length})\n`);
+        for (const e of list) out.write(`  ${e}\n`);
+      }
       for (const [name, rows] of Object.entries(maps)) {
         const m = coll.map(name);
         const shown = rows.filter((r) => !isZeroRow(r));
