@@ -272,3 +272,22 @@ test('the verifier log buffer grows until the whole log fits (success and reject
     (err: unknown) => err instanceof VerifierError && /R7 !read_ok/.test(err.log) && /processed \d+ insns/.test(err.log) && err.log.length > 256,
   );
 });
+
+test('test runs take a context in and give it back (skb->mark, skb->priority)', (t) => {
+  if (!needs(t, { root: true })) return;
+  // r0 = skb->mark; skb->priority = 7 (programs may write priority); return r0
+  const insns = prog(ldx(op.BPF_W, 0, 1, 8), st(op.BPF_W, 1, 32, 7), exit());
+  const coll = loadKernelCollection({ endian: 'little', license: 'GPL', kernelVersion: 0, maps: [], programs: [progSpec('cls', ProgType.SCHED_CLS, insns)] });
+  try {
+    const ctx = new Uint8Array(192); // struct __sk_buff
+    new DataView(ctx.buffer).setUint32(8, 0x1234, true);
+    const r = coll.program('cls').run({ data: frame(), ctx });
+    assert.equal(r.retval, 0x1234);
+    assert.ok(r.ctx && r.ctx.length === 192);
+    const out = new DataView(r.ctx.buffer, r.ctx.byteOffset);
+    assert.equal(out.getUint32(8, true), 0x1234);
+    assert.equal(out.getUint32(32, true), 7);
+  } finally {
+    coll.close();
+  }
+});
