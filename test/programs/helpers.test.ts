@@ -34,6 +34,7 @@ export const helperCases: [string, Step[]][] = [
   ['map_ops', [{ program: 'map_ops', data: frames.http() }]],
   ['sock_trace', [{ program: 'sock_trace', data: frames.http() }]],
   ['tc_events', [{ program: 'tc_events', data: frames.http() }]],
+  ['map_in_map', [{ program: 'map_in_map', data: frames.http() }, { program: 'map_in_map', data: frames.udpDns() }, { program: 'map_in_map', data: frames.udpDns() }]],
 ];
 
 test('fixture programs give the expected helper results in the VM', async () => {
@@ -47,6 +48,12 @@ test('fixture programs give the expected helper results in the VM', async () => 
   const tail = outValues(await run('tail_self'));
   assert.equal(tail[0], 34n, 'first run + 33 tail calls');
   assert.equal(tail[1], 1n, 'then the limit makes bpf_tail_call return and the program go on');
+
+  const mim = await run('map_in_map');
+  assert.deepEqual(outValues(mim).slice(0, 3), [1n, 1n, 0n], 'outer lookups give inner maps; a missing key gives NULL');
+  const lens = [frames.http(), frames.udpDns(), frames.udpDns()].map((f) => f.length);
+  const innerB = mim.maps.inner_b!.find((r) => r.startsWith('02000000='))!.split('=')[1]!;
+  assert.equal(Buffer.from(innerB, 'hex').readBigUInt64LE(0), BigInt(3000 + lens.filter((l) => l & 1).reduce((a, b) => a + b, 0)));
 
   const m = outValues(await run('map_ops'));
   assert.deepEqual(m.slice(0, 11), [0n, -17n, -2n, 0n, -7n, -22n, -2n, 0n, -22n, -7n, -17n]);
