@@ -201,6 +201,8 @@ export class PacketSocket {
     try {
       this.startPolling();
       for (;;) {
+        // Stop promptly even when packets keep coming faster than they are consumed.
+        if (this.closed || signal?.aborted) return;
         if (this.queue.length > 0) {
           const p = this.queue.shift()!;
           if (!this.polling && !this.closed && this.queue.length < HIGH_WATER / 2) this.startPolling();
@@ -208,7 +210,6 @@ export class PacketSocket {
           continue;
         }
         if (this.readError) throw this.readError;
-        if (this.closed || signal?.aborted) return;
         // Maybe the poll callback was missed between drains: read once before sleeping.
         this.drain();
         if (this.queue.length > 0) continue;
