@@ -46,6 +46,8 @@ export class KernelCollection implements Collection {
   btfFd = -1;
   /** Why the kernel refused the object's BTF, when it did (the collection loaded without it). */
   btfError: string | undefined;
+  /** Map pins this load created (removed again if the load fails). */
+  readonly createdPins: string[] = [];
   private closed = false;
 
   constructor(readonly spec: ObjectSpec) {
@@ -124,6 +126,8 @@ export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions =
     return coll;
   } catch (err) {
     coll.close();
+    // A failed load leaves nothing behind: not even the map pins it made (pins it reused stay).
+    for (const p of coll.createdPins) rmSync(p, { force: true });
     throw err;
   }
 }
@@ -274,7 +278,10 @@ function createSpecMap(coll: KernelCollection, spec: MapSpec, pinPath: string): 
       }
     }
     if (m.frozen) map.freeze();
-    if (pinPathOf) pinObject(fd, pinPathOf);
+    if (pinPathOf) {
+      pinObject(fd, pinPathOf);
+      coll.createdPins.push(pinPathOf);
+    }
   } catch (err) {
     map.close();
     throw err;

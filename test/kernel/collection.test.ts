@@ -291,3 +291,17 @@ test('test runs take a context in and give it back (skb->mark, skb->priority)', 
     coll.close();
   }
 });
+
+test('a load that fails removes the map pins it created', (t) => {
+  if (!needs(t, { root: true })) return;
+  const pinPath = `/sys/fs/bpf/bpfkit-test-failpin-${process.pid}`;
+  const spec = xdpObject();
+  spec.maps[0] = { ...spec.maps[0]!, pinning: 'global' };
+  spec.programs[0] = { ...spec.programs[0]!, insns: prog(mov64Reg(0, 5), exit()), mapRefs: [] }; // refused
+  try {
+    assert.throws(() => loadKernelCollection(spec, { pinPath }), VerifierError);
+    assert.deepEqual(readdirSync(pinPath), []);
+  } finally {
+    rmSync(pinPath, { recursive: true, force: true });
+  }
+});
