@@ -34,6 +34,7 @@ export const helperCases: [string, Step[]][] = [
   ['map_ops', [{ program: 'map_ops', data: frames.http() }]],
   ['sock_trace', [{ program: 'sock_trace', data: frames.http() }]],
   ['tc_events', [{ program: 'tc_events', data: frames.http() }]],
+  ['globals', [{ program: 'globals', data: frames.http() }, { program: 'globals', data: frames.udpDns() }, { program: 'globals', data: frames.https() }]],
   ['map_in_map', [{ program: 'map_in_map', data: frames.http() }, { program: 'map_in_map', data: frames.udpDns() }, { program: 'map_in_map', data: frames.udpDns() }]],
 ];
 
@@ -48,6 +49,13 @@ test('fixture programs give the expected helper results in the VM', async () => 
   const tail = outValues(await run('tail_self'));
   assert.equal(tail[0], 34n, 'first run + 33 tail calls');
   assert.equal(tail[1], 1n, 'then the limit makes bpf_tail_call return and the program go on');
+
+  const g = await run('globals');
+  const glens = [frames.http(), frames.udpDns(), frames.https()].map((f) => f.length);
+  assert.deepEqual(g.results.map((r) => r.retval), glens.map((l) => (l > 60 ? 1 : 0)), 'len > threshold (60, from .rodata)');
+  assert.deepEqual(outValues(g).slice(0, 2), [103n, 60n], '.data starts at 100');
+  const bss = Object.entries(g.maps).find(([n]) => n.endsWith('.bss'))![1][0]!.split('=')[1]!;
+  assert.equal(Buffer.from(bss, 'hex').readBigUInt64LE(0), BigInt(glens.filter((l) => l > 60).reduce((a, b) => a + b, 0)));
 
   const mim = await run('map_in_map');
   assert.deepEqual(outValues(mim).slice(0, 3), [1n, 1n, 0n], 'outer lookups give inner maps; a missing key gives NULL');
