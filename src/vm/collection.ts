@@ -86,6 +86,10 @@ export class VmCollection implements Collection {
   private packet: PacketBuffer | undefined;
 
   constructor(spec: ObjectSpec, opts: VmLoadOptions) {
+    if (spec.endian !== 'little') {
+      // Map keys/values, contexts and packet loads are little-endian in the VM, as on the kernels bpfkit targets.
+      throw new BpfkitError(`${spec.path ?? 'the object'} is big-endian: the VM runs little-endian programs (build with -target bpfel or -target bpf on x86/arm64)`, 2);
+    }
     this.cpus = opts.cpus ?? Math.max(1, hostCpus().length);
     this.socketView = opts.socketView ?? 'mac';
     this.vm = new Vm({ ...(opts.vmEngine ? { engine: opts.vmEngine } : {}), ...(opts.budget ? { budget: opts.budget } : {}) });
