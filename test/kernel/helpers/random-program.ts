@@ -5,7 +5,8 @@
  *   prologue  save data / data_end on the stack (fp-8, fp-16), give r0-r9 random values, fill the
  *             64-byte scratch area fp-80..fp-17 with random bytes;
  *   body      random ALU64/ALU32 (every op incl. signed div/mod, movsx, byte swaps), loads, stores and
- *             atomics on the scratch area (aligned, constant offsets), forward JMP/JMP32 branches;
+ *             atomics on the scratch area (aligned, constant offsets), forward JMP/JMP32 branches,
+ *             optionally calls of program-local subprograms (appended after the epilogue);
  *   epilogue  spill r0-r9, reload the packet pointers, check 144 bytes fit, copy the ten registers and
  *             the scratch area into the packet; return 2 (XDP_PASS).
  * So the packet after the run holds the complete final state, compared byte for byte.
@@ -43,6 +44,8 @@ interface Pending {
   insn: Instruction;
   /** Index (in body items) of the jump target; resolved to a slot offset at the end. */
   target?: number;
+  /** A call: which subprogram. */
+  call?: number;
 }
 
 export interface GeneratedProgram {
@@ -50,7 +53,11 @@ export interface GeneratedProgram {
   seed: number;
 }
 
-export function randomProgram(seed: number, bodyLength = 40): GeneratedProgram {
+/**
+ * `calls`: also call two program-local subprograms (straight-line code on r0-r5 and their own stack);
+ * after each call r1-r5 get fresh values, since the verifier considers them clobbered.
+ */
+export function randomProgram(seed: number, bodyLength = 40, calls = false): GeneratedProgram {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
@@ -87,8 +94,15 @@ export function randomProgram(seed: number, bodyLength = 40): GeneratedProgram {
     const bytes = size === op.BPF_DW ? 8 : size === op.BPF_W ? 4 : size === op.BPF_H ? 2 : 1;
     return SCRATCH_LO + bytes * int(0, SCRATCH_BYTES / bytes - 1);
   };
-  for (let n = 0; n < bodyLength; n++) {
+  const SUBPROGRAMS = 2;
+  while (body.length < bodyLength) {
+    const n = body.length;
     const k = r();
+    if (calls && r() < 0.06) {
+      body.push({ insn: ins({ code: op.BPF_JMP | op.BPF_CALL, src: op.BPF_PSEUDO_CALL }), call: int(0, SUBPROGRAMS - 1) });
+      for (let i = 1; i <= 5; i++) body.push({ insn: ins({ code: op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, dst: i, imm: imm32() }) });
+      continue;
+    }
     if (k < 0.5) {
       // ALU
       const cls = r() < 0.6 ? op.BPF_ALU64 : op.BPF_ALU;
@@ -131,7 +145,7 @@ export function randomProgram(seed: number, bodyLength = 40): GeneratedProgram {
     } else {
       // forward branch to a later body item (or the epilogue)
       const cls = r() < 0.6 ? op.BPF_JMP : op.BPF_JMP32;
-      const target = int(n + 1, Math.min(bodyLength, n + 12));
+      const target = int(n + 1, Math.min(bodyLength, n + 12)); // clamped to the body's end when resolved
       // (no unconditional `ja`: the verifier refuses the unreachable code it would leave behind)
       const useReg = r() < 0.5;
       body.push({ insn: ins({ code: cls | pick(JMP_OPS) | (useReg ? op.BPF_X : op.BPF_K), dst: reg(), src: useReg ? reg() : 0, imm: useReg ? 0 : imm32() }), target });
@@ -158,13 +172,40 @@ export function randomProgram(seed: number, bodyLength = 40): GeneratedProgram {
   // the jgt above skips the copies (10 + 8 load/store pairs) and lands here
   epilogue.push(ins({ code: op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, dst: 0, imm: 2 }), ins({ code: op.BPF_JMP | op.BPF_EXIT }));
 
-  const all = [...prologue, ...body.map((b) => b.insn), ...epilogue];
+  // Subprograms: straight-line ALU on r0-r5 (all initialised by the caller), a store and load on their
+  // own stack frame, r0 set before exit.
+  const subprograms: Instruction[][] = [];
+  for (let sp = 0; calls && sp < SUBPROGRAMS; sp++) {
+    const code: Instruction[] = [ins({ code: op.BPF_ALU64 | op.BPF_MOV | op.BPF_X, dst: 0, src: int(1, 5) })];
+    const len = int(3, 10);
+    for (let i = 0; i < len; i++) {
+      const cls = r() < 0.6 ? op.BPF_ALU64 : op.BPF_ALU;
+      const o = pick(ALU_OPS.filter((x) => x !== op.BPF_NEG && x !== op.BPF_LSH && x !== op.BPF_RSH && x !== op.BPF_ARSH));
+      const useReg = r() < 0.5;
+      let immv = imm32();
+      if ((o === op.BPF_DIV || o === op.BPF_MOD) && immv === 0) immv = 5;
+      code.push(ins({ code: cls | o | (useReg ? op.BPF_X : op.BPF_K), dst: int(0, 5), src: useReg ? int(0, 5) : 0, imm: useReg ? 0 : immv }));
+    }
+    code.push(
+      ins({ code: op.BPF_STX | op.BPF_MEM | op.BPF_DW, dst: 10, src: int(0, 5), off: -8 }),
+      ins({ code: op.BPF_LDX | op.BPF_MEM | op.BPF_DW, dst: int(0, 5), src: 10, off: -8 }),
+      ins({ code: op.BPF_JMP | op.BPF_EXIT }),
+    );
+    subprograms.push(code);
+  }
+
+  // Only subprograms that are called: the verifier refuses unreachable code.
+  const used = [...new Set(body.filter((b) => b.call !== undefined).map((b) => b.call!))].sort();
+  const all = [...prologue, ...body.map((b) => b.insn), ...epilogue, ...used.flatMap((i) => subprograms[i]!)];
   assignPcs(all);
   const bodyStart = prologue.length;
-  const slotOfBodyItem = (idx: number) => all[bodyStart + idx]!.pc; // idx === bodyLength: the epilogue's first insn
-  body.forEach((b, idx) => {
-    if (b.target === undefined) return;
-    b.insn.off = slotOfBodyItem(b.target) - b.insn.pc - 1;
+  const end = body.length;
+  const slotOfBodyItem = (idx: number) => all[bodyStart + Math.min(idx, end)]!.pc; // idx === end: the epilogue's first insn
+  const subStart: number[] = [];
+  for (const i of used) subStart[i] = subprograms[i]![0]!.pc;
+  body.forEach((b) => {
+    if (b.target !== undefined) b.insn.off = slotOfBodyItem(b.target) - b.insn.pc - 1;
+    if (b.call !== undefined) b.insn.imm = subStart[b.call]! - b.insn.pc - 1;
   });
   return { insns: all, seed };
 }
