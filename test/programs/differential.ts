@@ -3,7 +3,8 @@
  * BPF_PROG_TEST_RUN) and collect what each engine says: return values, packets after the run, contexts
  * and every map's contents. Tests assert both sides are equal.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { loadObjectFile } from '../../src/elf/index.js';
 import { loadCollection } from '../../src/engine/load.js';
 import type { Collection } from '../../src/engine/types.js';
@@ -41,10 +42,20 @@ export function dumpMaps(c: Collection): Record<string, string[]> {
   return out;
 }
 
+/** Kernel runs pin into bpffs: mount it at /sys/fs/bpf when it is not (as .ci/run does; root only). */
+export function ensureBpffs(): void {
+  const mounts = readFileSync('/proc/mounts', 'utf8');
+  if (/ \/sys\/fs\/bpf bpf /.test(mounts)) return;
+  spawnSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf'], { stdio: 'ignore' });
+}
+
 export async function runOn(engine: 'vm' | 'kernel', objPath: string, steps: Step[], cpus?: number): Promise<Outcome> {
   const spec = loadObjectFile(objPath);
   const pin = `/sys/fs/bpf/bpfkit-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  if (engine === 'kernel') mkdirSync(pin, { recursive: true });
+  if (engine === 'kernel') {
+    ensureBpffs();
+    mkdirSync(pin, { recursive: true });
+  }
   const c = await loadCollection(spec, { engine, pinPath: pin, ...(cpus ? { cpus } : {}) });
   try {
     const results = steps.map((s) => {

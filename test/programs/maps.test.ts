@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
+import { ensureBpffs } from './differential.js';
 import { needs } from '../support/env.js';
 import { loadCollection } from '../../src/engine/load.js';
 import { loadVmCollection } from '../../src/vm/collection.js';
@@ -208,6 +209,7 @@ test('the same map operations give the same outcomes on kernel maps', async (t) 
   const cpus = possibleCpus();
   const vm = script(loadVmCollection(objectSpec, { cpus }), cpus);
   const pin = `/sys/fs/bpf/bpfkit-maps-${process.pid}`;
+  ensureBpffs();
   mkdirSync(pin, { recursive: true });
   const k = await loadCollection(objectSpec, { engine: 'kernel', pinPath: pin });
   try {

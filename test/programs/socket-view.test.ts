@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureBpffs } from './differential.js';
 import { needs, repoPath } from '../support/env.js';
 import { loadObjectFile } from '../../src/elf/index.js';
 import { loadVmCollection } from '../../src/vm/collection.js';
@@ -46,6 +47,7 @@ test('the network view equals what bpftool prog run reports from the kernel', (t
   const progs = `/sys/fs/bpf/bpfkit-sv-${process.pid}`;
   const maps = `${progs}-maps`;
   try {
+  ensureBpffs();
     mkdirSync(progs);
     mkdirSync(maps);
     execFileSync('bpftool', ['prog', 'loadall', obj, progs, 'pinmaps', maps]);
