@@ -220,3 +220,31 @@ test('the same map operations give the same outcomes on kernel maps', async (t) 
     rmSync(pin, { recursive: true, force: true });
   }
 });
+
+test('LPM trie: longest-prefix match over many random routes equals a brute-force scan', () => {
+  const c = loadVmCollection({ ...objectSpec, maps: [mapSpec('routes', MapType.LPM_TRIE, 8, 4, 300, 1)] }, { cpus: 1 });
+  const m = c.map('routes');
+  let seed = 12345;
+  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) & 0xffff;
+  const routes: [number, number, number][] = []; // prefix (u32), len, value
+  for (let i = 0; i < 250; i++) {
+    const len = rnd() % 33;
+    const addr = ((rnd() << 16) | rnd()) >>> 0;
+    const masked = len === 0 ? 0 : (addr & (0xffffffff << (32 - len))) >>> 0;
+    const key = lpmKey(len, addr >>> 24, (addr >>> 16) & 0xff, (addr >>> 8) & 0xff, addr & 0xff);
+    m.update(key, u32(i));
+    const old = routes.findIndex(([p, l]) => p === masked && l === len);
+    if (old >= 0) routes.splice(old, 1);
+    routes.push([masked, len, i]);
+  }
+  for (let q = 0; q < 500; q++) {
+    const addr = q % 2 ? routes[q % routes.length]![0] | (rnd() & 0xff) : ((rnd() << 16) | rnd()) >>> 0;
+    let best: [number, number, number] | undefined;
+    for (const r of routes) {
+      const mask = r[1] === 0 ? 0 : (0xffffffff << (32 - r[1])) >>> 0;
+      if (((addr & mask) >>> 0) === r[0] && (!best || r[1] > best[1])) best = r;
+    }
+    const got = m.lookup(lpmKey(32, addr >>> 24, (addr >>> 16) & 0xff, (addr >>> 8) & 0xff, addr & 0xff));
+    assert.equal(got ? Buffer.from(got).readUInt32LE(0) : undefined, best?.[2], `lookup ${addr.toString(16)}`);
+  }
+});
