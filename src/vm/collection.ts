@@ -270,7 +270,7 @@ export class VmProgram implements Program {
       const t0 = performance.now();
       for (let i = 0; i < repeat; i++) res = coll.vm.run(this.loaded, runOpts);
       const t1 = performance.now();
-      if (this.kind === 'skb') rc.syncCtx();
+      if (this.kind === 'skb' && opts.ctx) rc.syncCtx(); // read back what the program wrote, for ctx out
       // XDP: BPF_PROG_TEST_RUN returns the buffer from data_meta (metadata included).
       let data = this.kind === 'xdp' ? pb.packet(pb.meta) : pb.packet();
       if (network) {

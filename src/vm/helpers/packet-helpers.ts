@@ -75,8 +75,11 @@ export function skbStoreBytes(call: HelperCall): void {
   if (off > 0x7fffffff || off + len > p.length) return call.retI32(-EFAULT);
   const from = call.memory.view(call.argPtr(3), len, false, call.pc);
   p.bytes.set(from.bytes.subarray(from.offset, from.offset + len), p.data + off);
-  if (flags & BPF_F_INVALIDATE_HASH && rc.skb) rc.skb.hash = 0;
-  rc.syncCtx();
+  // The packet's bounds do not move, so the context needs no rewrite, except for the hash.
+  if (flags & BPF_F_INVALIDATE_HASH && rc.skb) {
+    rc.skb.hash = 0;
+    rc.syncCtx();
+  }
   call.ret(0);
 }
 
