@@ -9,7 +9,8 @@ import { intFlag, parseFlags } from '../args.js';
 import { loadObjectFile } from '../../elf/index.js';
 import { loadCollection } from '../../engine/load.js';
 import type { BpfMap, Collection, EngineName, RunResult } from '../../engine/types.js';
-import { MapType, nameOf, ProgType } from '../../uapi/types.js';
+import { MapType, nameOf } from '../../uapi/types.js';
+import { describeRetval } from '../../vm/contexts/prog-types.js';
 
 export const help = `usage: bpfkit run OBJ [--program NAME] (--packet FILE | --pcap FILE | --mem HEX) [options]
 
@@ -142,23 +143,6 @@ function isZeroRow(r: Row): boolean {
   return 'values' in r ? r.values.every(z) : z(r.value);
 }
 
-function describe(type: number, retval: number): string {
-  const s = retval | 0;
-  switch (type) {
-    case ProgType.XDP:
-      return ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'][retval] ?? '';
-    case ProgType.SCHED_CLS:
-    case ProgType.SCHED_ACT: {
-      const act: Record<number, string> = { [-1]: 'TC_ACT_UNSPEC / default classid', 0: 'TC_ACT_OK / no match', 1: 'TC_ACT_RECLASSIFY', 2: 'TC_ACT_SHOT', 3: 'TC_ACT_PIPE', 4: 'TC_ACT_STOLEN', 7: 'TC_ACT_REDIRECT' };
-      return act[s] ?? `classid ${(retval >>> 16).toString(16)}:${(retval & 0xffff).toString(16)}`;
-    }
-    case ProgType.SOCKET_FILTER:
-      return retval === 0 ? 'drop' : `accept ${retval} bytes`;
-    default:
-      return '';
-  }
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, help: wantHelp } = parseFlags(argv, {
     program: { type: 'string' },
@@ -218,7 +202,7 @@ export async function run(argv: string[]): Promise<number> {
       const r: RunResult = prog.run({ data: input.data, ...(ctx ? { ctx } : {}), repeat });
       results.push({ retval: r.retval >>> 0, packet: hex(r.data), ...(repeat > 1 && r.durationNs !== undefined ? { durationNs: r.durationNs } : {}) });
       if (!values.json && !values.quiet) {
-        const what = describe(prog.type, r.retval);
+        const what = describeRetval(prog.type, r.retval);
         const changed = hex(r.data) !== hex(input.data);
         let line = `${input.label}: retval ${r.retval >>> 0} (0x${(r.retval >>> 0).toString(16)}${what ? `, ${what}` : ''})`;
         if (changed) line += `, packet changed (${r.data.length} bytes): ${hex(r.data)}`;

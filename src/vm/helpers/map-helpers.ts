@@ -101,14 +101,12 @@ export function ringbufReserve(call: HelperCall): void {
 }
 
 function commit(call: HelperCall, discard: boolean): void {
-  const rc = call.context as RunContext;
   const addr = call.argPtr(1);
   const region = call.memory.regionAt(addr);
   const m = region?.owner;
   if (!(m instanceof RingBufMap) || !m.isReserved(addr - region!.base)) {
     throw new VmError('helper', `bpf_ringbuf_${discard ? 'discard' : 'submit'}: 0x${addr.toString(16)} is not a reserved ring buffer record`, { pc: call.pc, program: call.program.name });
   }
-  void rc;
   m.commit(addr - region!.base, discard);
   call.ret(0);
 }

@@ -10,7 +10,7 @@ import type { PacketBuffer } from '../contexts/packet-buffer.js';
 import { E } from '../maps/base.js';
 import { PerfEventArrayMap } from '../maps/perf-event-array.js';
 import { VmError } from '../vm-error.js';
-import { csumAdd, csumFrom32To16, csumPartial, csumReplace2, csumReplace4, csumReplaceByDiff, csumSub } from './checksum.js';
+import { csumFrom32To16, csumPartial, csumReplace2, csumReplace4, csumReplaceByDiff, csumSub } from './checksum.js';
 
 const EFAULT = 14;
 const BPF_F_RECOMPUTE_CSUM = 1;
@@ -176,10 +176,9 @@ export function csumDiff(call: HelperCall): void {
   call.ret(csumFrom32To16(r));
 }
 
-/** bpf_csum_update: for CHECKSUM_COMPLETE skbs only; the VM's are CHECKSUM_NONE, so -ENOTSUPP... as the kernel returns. */
+/** bpf_csum_update: acts on CHECKSUM_COMPLETE skbs only; the VM's are CHECKSUM_NONE, where the kernel returns -ENOTSUPP. */
 export function csumUpdate(call: HelperCall): void {
-  void csumAdd;
-  call.retI32(-524);
+  call.retI32(-E.ENOTSUPP);
 }
 
 export function redirect(call: HelperCall): void {
