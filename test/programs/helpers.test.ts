@@ -34,6 +34,7 @@ export const helperCases: [string, Step[]][] = [
   ['map_ops', [{ program: 'map_ops', data: frames.http() }]],
   ['sock_trace', [{ program: 'sock_trace', data: frames.http() }]],
   ['tc_events', [{ program: 'tc_events', data: frames.http() }]],
+  ['callbacks', [{ program: 'callbacks', data: frames.http() }]],
   ['globals', [{ program: 'globals', data: frames.http() }, { program: 'globals', data: frames.udpDns() }, { program: 'globals', data: frames.https() }]],
   ['map_in_map', [{ program: 'map_in_map', data: frames.http() }, { program: 'map_in_map', data: frames.udpDns() }, { program: 'map_in_map', data: frames.udpDns() }]],
 ];
@@ -49,6 +50,9 @@ test('fixture programs give the expected helper results in the VM', async () => 
   const tail = outValues(await run('tail_self'));
   assert.equal(tail[0], 34n, 'first run + 33 tail calls');
   assert.equal(tail[1], 1n, 'then the limit makes bpf_tail_call return and the program go on');
+
+  const cbs = outValues(await run('callbacks'));
+  assert.deepEqual(cbs.slice(0, 8), [6n, 15n, 10n, 45n, -22n, 0xfffffff9n, 4n, 7n + 6000n], 'bpf_loop stops when the callback returns 1; for_each visits all 4 slots');
 
   const g = await run('globals');
   const glens = [frames.http(), frames.udpDns(), frames.https()].map((f) => f.length);

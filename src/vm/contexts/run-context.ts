@@ -76,10 +76,20 @@ export class RunContext {
   readonly host: HostConfig;
   readonly memory: Memory;
   rngState: number;
+  private scratch: { addr: number; bytes: Uint8Array } | undefined;
 
   constructor(memory: Memory, host: HostConfig) {
     this.memory = memory;
     this.host = host;
     this.rngState = host.randomSeed >>> 0 || 0x9e3779b9;
+  }
+
+  /** A small read-only-for-programs region holding keys handed to callbacks (mapped on first use). */
+  keyScratch(): { addr: number; bytes: Uint8Array } {
+    if (!this.scratch) {
+      const bytes = new Uint8Array(512);
+      this.scratch = { addr: this.memory.map(bytes, { name: 'callback key', writable: false }), bytes };
+    }
+    return this.scratch;
   }
 }

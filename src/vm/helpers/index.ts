@@ -10,6 +10,7 @@ import { ProgType } from '../../uapi/types.js';
 import * as mh from './map-helpers.js';
 import * as ph from './packet-helpers.js';
 import * as xh from './misc-helpers.js';
+import * as cb from './callback-helpers.js';
 
 /** Which program types may call a helper. */
 export type HelperScope = 'all' | 'skb' | 'tc' | 'xdp' | 'tc+xdp';
@@ -62,6 +63,8 @@ export const HELPERS: readonly HelperDef[] = [
   { id: 87, name: 'map_push_elem', fn: mh.mapPushElem, scope: 'all' },
   { id: 88, name: 'map_pop_elem', fn: mh.mapPopElem, scope: 'all' },
   { id: 89, name: 'map_peek_elem', fn: mh.mapPeekElem, scope: 'all' },
+  { id: 164, name: 'for_each_map_elem', fn: cb.forEachMapElem, scope: 'all' },
+  { id: 181, name: 'loop', fn: cb.loop, scope: 'all' },
   { id: 125, name: 'ktime_get_boot_ns', fn: xh.ktimeGetBootNs, scope: 'all' },
   { id: 130, name: 'ringbuf_output', fn: mh.ringbufOutput, scope: 'all' },
   { id: 131, name: 'ringbuf_reserve', fn: mh.ringbufReserve, scope: 'all' },
@@ -96,8 +99,8 @@ export const UNIMPLEMENTED_NAMES: Record<number, string> = {
   36: 'probe_write_user', 37: 'current_task_under_cgroup', 38: 'skb_change_tail', 41: 'set_hash_invalid',
   43: 'skb_change_head', 46: 'get_socket_cookie', 47: 'get_socket_uid', 48: 'set_hash', 50: 'skb_adjust_room',
   51: 'redirect_map', 69: 'fib_lookup', 112: 'probe_read_user', 113: 'probe_read_kernel', 114: 'probe_read_user_str',
-  115: 'probe_read_kernel_str', 118: 'jiffies64', 160: 'ktime_get_coarse_ns', 164: 'for_each_map_elem', 165: 'snprintf',
-  177: 'trace_vprintk', 181: 'loop', 188: 'xdp_get_buff_len', 189: 'xdp_load_bytes', 190: 'xdp_store_bytes',
+  115: 'probe_read_kernel_str', 118: 'jiffies64', 160: 'ktime_get_coarse_ns', 165: 'snprintf',
+  177: 'trace_vprintk', 188: 'xdp_get_buff_len', 189: 'xdp_load_bytes', 190: 'xdp_store_bytes',
   208: 'ktime_get_tai_ns',
 };
 

@@ -70,6 +70,12 @@ export abstract class VmMap implements BpfMap {
     return -E.EINVAL;
   }
 
+  /** Offset of a key's value for `cpu` without refreshing LRU recency (bpf_for_each_map_elem). */
+  progLookupNoTouch(key: Uint8Array, cpu: number): number {
+    const off = this.peekOffset(key, 0);
+    return off < 0 ? off : off + (this.valuesPerKey > 1 ? cpu * this.stride : 0);
+  }
+
   /** Userspace lookups use this (LRU maps override it so that a dump does not refresh recency). */
   protected peekOffset(kb: Uint8Array, ko: number): number {
     return this.progLookup(kb, ko, 0);
