@@ -56,15 +56,17 @@ export async function runOn(engine: 'vm' | 'kernel', objPath: string, steps: Ste
     ensureBpffs();
     mkdirSync(pin, { recursive: true });
   }
-  const c = await loadCollection(spec, { engine, pinPath: pin, ...(cpus ? { cpus } : {}) });
+  let c: Collection | undefined;
   try {
+    c = await loadCollection(spec, { engine, pinPath: pin, ...(cpus ? { cpus } : {}) });
+    const loaded = c;
     const results = steps.map((s) => {
-      const r = c.program(s.program).run({ data: s.data, ...(s.ctx ? { ctx: s.ctx } : {}) });
+      const r = loaded.program(s.program).run({ data: s.data, ...(s.ctx ? { ctx: s.ctx } : {}) });
       return { program: s.program, retval: r.retval, data: hex(r.data), ...(s.ctx && r.ctx ? { ctx: hex(r.ctx) } : {}) };
     });
-    return { results, maps: dumpMaps(c) };
+    return { results, maps: dumpMaps(loaded) };
   } finally {
-    c.close();
+    c?.close();
     if (engine === 'kernel') rmSync(pin, { recursive: true, force: true });
   }
 }
