@@ -130,6 +130,13 @@ export class FullAnalyzer {
   private readonly opts: FullOptions;
   private lastSweep = 0;
   private now = 0;
+  /** the previous IPv4 packet's flow (consecutive packets of one connection are the common case) */
+  private lastFlow: Flow | undefined;
+  private lastFromA = false;
+  private lastSrc = -1;
+  private lastDst = -1;
+  private lastSport = -1;
+  private lastDport = -1;
 
   constructor(opts: Partial<FullOptions> & Pick<FullOptions, 'onRecord'>) {
     this.opts = { ...DEFAULT_FULL, ...opts };
@@ -181,6 +188,19 @@ export class FullAnalyzer {
     // Canonical key: the endpoint that sorts first is A, so both directions find the same flow.
     let fromA: boolean;
     let key: string;
+    const last = this.lastFlow;
+    if (last !== undefined && !last.ended && f.ipVersion === 4 && (f.flags & TCP_SYN) === 0) {
+      // Same connection as the previous packet, either direction (request, response, ack...): skip
+      // building the key and the map lookup.
+      if (f.src4 === this.lastSrc && f.dst4 === this.lastDst && f.sport === this.lastSport && f.dport === this.lastDport) {
+        this.onFlowSegment(last, this.lastFromA, f, ts);
+        return;
+      }
+      if (f.src4 === this.lastDst && f.dst4 === this.lastSrc && f.sport === this.lastDport && f.dport === this.lastSport) {
+        this.onFlowSegment(last, !this.lastFromA, f, ts);
+        return;
+      }
+    }
     if (f.ipVersion === 4) {
       fromA = f.src4 < f.dst4 || (f.src4 === f.dst4 && f.sport <= f.dport);
       key = fromA ? `${f.src4}:${f.sport}>${f.dst4}:${f.dport}` : `${f.dst4}:${f.dport}>${f.src4}:${f.sport}`;
@@ -221,6 +241,19 @@ export class FullAnalyzer {
       this.age.push(flow);
       this.stats.sessions++;
     }
+    if (f.ipVersion === 4) {
+      this.lastFlow = flow;
+      this.lastFromA = fromA;
+      this.lastSrc = f.src4;
+      this.lastDst = f.dst4;
+      this.lastSport = f.sport;
+      this.lastDport = f.dport;
+    }
+    this.onFlowSegment(flow, fromA, f, ts);
+  }
+
+  private onFlowSegment(flow: Flow, fromA: boolean, f: DecodedFrame, ts: number): void {
+    const flags = f.flags;
     flow.lastTs = ts;
     const stream = fromA ? flow.a : flow.b;
     if (flags & TCP_SYN) {
@@ -280,7 +313,9 @@ export class FullAnalyzer {
     flow.resp = resp;
     client.consumer = {
       data: (b, s, e, ts) => {
-        req.feed(b, s, e, ts);
+        // A view ending at the segment's end lets the parser search it with native indexOf safely.
+        if (s === 0 && e === b.length) req.feed(b, 0, e, ts);
+        else req.feed(b.subarray(s, e), 0, e - s, ts);
       },
       gap: () => req.gap(),
     };
@@ -297,6 +332,11 @@ export class FullAnalyzer {
     if (flow.held.length > 0) {
       this.hold(flow, b, s, e, ts);
       return;
+    }
+    if (s !== 0 || e !== b.length) {
+      b = b.subarray(s, e);
+      e -= s;
+      s = 0;
     }
     const p = flow.resp!.feed(b, s, e, ts);
     if (p < e) this.hold(flow, b, p, e, ts);

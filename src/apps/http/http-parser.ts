@@ -77,13 +77,16 @@ class LineBuffer {
 }
 
 function latin1(b: Uint8Array, start: number, end: number): string {
-  if (end - start <= 64) {
-    // Short strings (methods, versions, most URIs): building them directly beats creating a Buffer.
+  const n = end - start;
+  if (n <= 12) {
+    // Methods, versions, short URIs: building them directly beats any call.
     let s = '';
     for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
     return s;
   }
-  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
+  // Byte values are latin1 code points: one call builds the string (bounded arity, so chunked).
+  if (n <= 4096) return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
+  return Buffer.from(b.buffer, b.byteOffset + start, n).toString('latin1');
 }
 
 /** Shape check of a request-line prefix: 'ok' so far, 'bad' (cannot become a request line). */
@@ -136,7 +139,8 @@ function findLF(b: Uint8Array, p: number, end: number): number {
 }
 
 function findByte(b: Uint8Array, c: number, p: number, end: number): number {
-  if (end - p <= 48) {
+  if (end === b.length) return b.indexOf(c, p); // bounded by the view itself: native search
+  if (end - p <= 160) {
     for (let i = p; i < end; i++) if (b[i] === c) return i;
     return -1;
   }
@@ -417,6 +421,8 @@ abstract class MessageParser {
 
   /** Common framing headers; subclasses add their own by overriding and calling super. */
   protected header(b: Uint8Array, ns: number, ne: number, vs: number, ve: number): void {
+    const len = ne - ns;
+    if (len !== 14 && len !== 17) return; // neither content-length nor transfer-encoding: nothing to do
     const [s, e] = trimmedValue(b, vs, ve);
     if (nameIs(b, ns, ne, 'content-length')) {
       const n = decimal(b, s, e);
@@ -522,7 +528,7 @@ export class RequestParser extends MessageParser {
       this.st = St.Start;
       return;
     }
-    this.cur = { ...parsed, host: '', truncated: false, ts: this.msgTs, upgrade: false };
+    this.cur = { method: parsed.method, uri: parsed.uri, version: parsed.version, host: '', truncated: false, ts: this.msgTs, upgrade: false };
     this.beginHeaders();
   }
 
@@ -549,6 +555,8 @@ export class RequestParser extends MessageParser {
   }
 
   protected override header(b: Uint8Array, ns: number, ne: number, vs: number, ve: number): void {
+    const len = ne - ns;
+    if (len !== 4 && len !== 7 && len !== 14 && len !== 17) return; // not host/upgrade/framing
     if (this.cur && this.cur.host === '' && nameIs(b, ns, ne, 'host')) {
       const [s, e] = trimmedValue(b, vs, ve);
       this.cur.host = latin1(b, s, e);

@@ -274,7 +274,32 @@ async function demo(host: string): Promise<void> {
   await finish(api);
 }
 
-const SCENARIOS: Record<string, (host: string, tag: string) => Promise<void>> = { basic, long, huge, many, midconn, demo };
+/**
+ * Benchmark traffic: browsing-like keep-alive connections, several at once, requests pipelined in bursts
+ * of 8, responses of mixed sizes (the server sends /size/N as N bytes).
+ */
+async function bench(host: string): Promise<void> {
+  const paths = ['/', '/index.html', '/api/v2/items?page=', '/static/app.js?v=', '/img/photo-', '/search?q=term+', '/cart/add?sku='];
+  const sizes = [120, 350, 800, 1500, 3000, 600, 90];
+  const worker = async (w: number) => {
+    for (let conn = 0; conn < 10; conn++) {
+      const c = await open(host, conn % 2 ? 8080 : 80);
+      for (let burst = 0; burst < 5; burst++) {
+        let text = '';
+        for (let i = 0; i < 8; i++) {
+          const k = (w * 7 + conn * 3 + burst * 5 + i) % paths.length;
+          text += req('GET', `${paths[k]}${w}-${conn}-${burst}-${i}/size/${sizes[k]}`, `site${w % 4}.example.test`, 'Accept: */*\r\nAccept-Language: en\r\nCookie: session=0123456789abcdef\r\n');
+        }
+        await send(c, [text], 1);
+        await settle(c, 5);
+      }
+      await finish(c);
+    }
+  };
+  await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(worker));
+}
+
+const SCENARIOS: Record<string, (host: string, tag: string) => Promise<void>> = { basic, long, huge, many, midconn, demo, bench };
 
 async function main(): Promise<void> {
   const [names, ...hosts] = process.argv.slice(2);

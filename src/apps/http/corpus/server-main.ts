@@ -53,6 +53,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       res.end();
     } else if (path.includes('/big')) {
       res.end('x'.repeat(100 * 1024));
+    } else if (/\/size\/\d+$/.test(path)) {
+      const n = Math.min(1 << 20, Number(path.slice(path.lastIndexOf('/') + 1)));
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': n });
+      res.end(req.method === 'HEAD' ? undefined : 'b'.repeat(n));
     } else {
       const body = `hello ${req.method} ${path.length > 64 ? path.slice(0, 64) : path}\n`;
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });

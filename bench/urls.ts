@@ -1,0 +1,183 @@
+/**
+ * `npm run bench -- urls`: `bpfkit urls` against httpry, urlsnarf and tshark on the same >= 150 MB capture
+ * of HTTP traffic, in the same run: wall time, ratio to httpry, peak RSS, requests found.
+ *
+ * The capture is made once and cached in /tmp/bpfkit-bench/: real traffic from the corpus generator
+ * (browsing-like keep-alive connections with pipelined bursts, on a namespace loopback; needs root), then
+ * repeated with each copy's client address and timestamps shifted (TCP checksums fixed) until it passes
+ * 150 MB. httpry and urlsnarf come from Debian (httpry, dsniff) and are installed here when missing.
+ */
+import { existsSync, mkdirSync, openSync, writeSync, closeSync, statSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateCorpus, readTruth } from '../src/apps/http/corpus/generate.js';
+import { readPcapFrames, type Frame } from '../src/apps/http/corpus/pcap-out.js';
+import { parse } from '../src/apps/http/corpus/rewrite.js';
+
+const DIR = '/tmp/bpfkit-bench';
+const TARGET_BYTES = 150 * 1024 * 1024;
+const mainJs = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+function have(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureTools(): void {
+  const missing = [['httpry', 'httpry'], ['urlsnarf', 'dsniff'], ['tshark', 'tshark']].filter(([t]) => !have(t!));
+  if (missing.length === 0 || !have('apt-get')) return;
+  process.stdout.write(`installing ${missing.map((m) => m[1]).join(' ')} ...\n`);
+  spawnSync('apt-get', ['install', '-y', '-qq', ...missing.map((m) => m[1]!)], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+/** One's-complement sum over bytes (for the TCP checksum). */
+function sum16(b: Uint8Array, start: number, end: number, acc: number): number {
+  for (let i = start; i + 1 < end; i += 2) acc += (b[i]! << 8) | b[i + 1]!;
+  if ((end - start) & 1) acc += b[end - 1]! << 8;
+  return acc;
+}
+
+function fold(acc: number): number {
+  while (acc > 0xffff) acc = (acc & 0xffff) + (acc >>> 16);
+  return acc;
+}
+
+/** Copy `f` with the client address 127.0.0.1 replaced by `client` (IPv4), checksums recomputed. */
+function shifted(f: Frame, client: number[], dtUsec: number): Frame {
+  const d = f.data.slice();
+  const p = parse(d);
+  if (p && p.v === 4) {
+    const sport = (d[p.tcp]! << 8) | d[p.tcp + 1]!;
+    const fromClient = sport !== 80 && sport !== 8080;
+    d.set(client, p.ip + (fromClient ? 12 : 16));
+    // IPv4 header checksum
+    const ihl = (d[p.ip]! & 15) * 4;
+    d[p.ip + 10] = 0;
+    d[p.ip + 11] = 0;
+    const hc = ~fold(sum16(d, p.ip, p.ip + ihl, 0)) & 0xffff;
+    d[p.ip + 10] = hc >> 8;
+    d[p.ip + 11] = hc & 255;
+    // TCP checksum over the pseudo-header and the segment
+    const total = (d[p.ip + 2]! << 8) | d[p.ip + 3]!;
+    const tcpLen = total - ihl;
+    d[p.tcp + 16] = 0;
+    d[p.tcp + 17] = 0;
+    let acc = sum16(d, p.ip + 12, p.ip + 20, 0) + 6 + tcpLen;
+    acc = sum16(d, p.tcp, p.tcp + tcpLen, acc);
+    const tc = ~fold(acc) & 0xffff;
+    d[p.tcp + 16] = tc >> 8;
+    d[p.tcp + 17] = tc & 255;
+  }
+  const t = f.tsSec * 1e6 + f.tsUsec + dtUsec;
+  return { tsSec: Math.floor(t / 1e6), tsUsec: t % 1e6, data: d };
+}
+
+async function ensureCapture(): Promise<{ file: string; requests: number }> {
+  mkdirSync(DIR, { recursive: true });
+  const file = join(DIR, 'http-150mb.pcap');
+  const meta = join(DIR, 'http-150mb.requests');
+  if (existsSync(file) && existsSync(meta) && statSync(file).size >= TARGET_BYTES) {
+    return { file, requests: Number(readFileSync(meta, 'utf8')) };
+  }
+  if (process.getuid?.() !== 0) throw new Error('generating the benchmark capture needs root (network namespace)');
+  const base = await generateCorpus({ dir: join(DIR, 'base'), scenarios: ['bench'], hosts: ['127.0.0.1'] });
+  const baseRequests = readTruth(base.truth).length;
+  const { linktype, frames } = readPcapFrames(base.pcap);
+  const first = frames[0]!.tsSec * 1e6 + frames[0]!.tsUsec;
+  const last = frames[frames.length - 1]!.tsSec * 1e6 + frames[frames.length - 1]!.tsUsec;
+  const span = last - first + 1000;
+  const fd = openSync(file, 'w');
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(262144, 16);
+  header.writeUInt32LE(linktype, 20);
+  writeSync(fd, header);
+  let written = 24;
+  let copies = 0;
+  while (written < TARGET_BYTES) {
+    const client = [127, 1 + ((copies >> 8) & 127), copies & 255, 2];
+    const parts: Buffer[] = [];
+    for (const f of frames) {
+      const g = shifted(f, client, copies * span);
+      const rec = Buffer.alloc(16);
+      rec.writeUInt32LE(g.tsSec, 0);
+      rec.writeUInt32LE(g.tsUsec, 4);
+      rec.writeUInt32LE(g.data.length, 8);
+      rec.writeUInt32LE(g.data.length, 12);
+      parts.push(rec, Buffer.from(g.data.buffer, g.data.byteOffset, g.data.length));
+    }
+    const chunk = Buffer.concat(parts);
+    writeSync(fd, chunk);
+    written += chunk.length;
+    copies++;
+  }
+  closeSync(fd);
+  const requests = baseRequests * copies;
+  writeSync(openSync(meta, 'w'), String(requests));
+  rmSync(join(DIR, 'base'), { recursive: true, force: true });
+  return { file, requests };
+}
+
+interface Measured {
+  name: string;
+  seconds: number;
+  rssMb: number;
+  found: number;
+  ok: boolean;
+}
+
+/** Run `sh -c cmd` under /usr/bin/time; output lines counted with `countCmd` applied to the output file. */
+function measure(name: string, cmd: string, out: string, count: (text: string) => number): Measured {
+  const timeFile = join(DIR, `${name.replace(/\W+/g, '_')}.time`);
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', timeFile, 'sh', '-c', cmd], { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const [secs = 'NaN', kb = '0'] = existsSync(timeFile) ? readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ') : [];
+  let found = 0;
+  try {
+    found = count(readFileSync(out, 'latin1'));
+  } catch {
+    found = 0;
+  }
+  rmSync(out, { force: true });
+  return { name, seconds: Number(secs), rssMb: Number(kb) / 1024, found, ok: r.status === 0 };
+}
+
+const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '').length;
+
+export async function bench(): Promise<void> {
+  ensureTools();
+  const { file, requests } = await ensureCapture();
+  const size = statSync(file).size;
+  const packets = Number(spawnSync('sh', ['-c', `capinfos -c -M "${file}" 2>/dev/null | awk '/Number of packets/ {print $NF}'`], { encoding: 'utf8' }).stdout.trim() || 0);
+  process.stdout.write(`capture: ${file} (${(size / 1048576).toFixed(0)} MB, ${packets || '?'} packets, ${requests} requests)\n`);
+  // The CLI from the same build as this module (dist/ under npm run bench).
+  const bin = join(DIR, 'bpfkit-launch.mjs');
+  writeFileSync(bin, `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(2))).then((c) => process.exit(c));\n`);
+  const out = (n: string) => join(DIR, `${n}.out`);
+  const runs: Measured[] = [];
+  runs.push(measure('bpfkit urls (full, eBPF filter in the VM)', `node ${bin} urls ${file} -q > ${out('bpfkit')}`, out('bpfkit'), lines));
+  runs.push(measure('bpfkit urls (full, no filter)', `node ${bin} urls ${file} --engine none -q > ${out('bpfkit-none')}`, out('bpfkit-none'), lines));
+  runs.push(measure('bpfkit urls --mode v2 (classic)', `node ${bin} urls ${file} --mode v2 -q | grep -v '^HTTP' > ${out('bpfkit-v2')}`, out('bpfkit-v2'), lines));
+  if (have('httpry')) runs.push(measure('httpry', `httpry -q -r ${file} > ${out('httpry')} 2>/dev/null`, out('httpry'), (t) => t.split('\n').filter((l) => /\t>\t/.test(l)).length));
+  // urlsnarf (libnids) can crawl or stall on a large file: it gets 60 s.
+  if (have('urlsnarf')) runs.push(measure('urlsnarf (60 s limit)', `timeout 60 urlsnarf -p ${file} > ${out('urlsnarf')} 2>/dev/null`, out('urlsnarf'), lines));
+  if (have('tshark'))
+    runs.push(
+      measure(
+        'tshark (out-of-order reassembly on)',
+        `tshark -r ${file} -o tcp.reassemble_out_of_order:TRUE -Y http.request -T fields -e http.request.method -e http.request.uri > ${out('tshark')} 2>/dev/null`,
+        out('tshark'),
+        (t) => t.split('\n').filter(Boolean).reduce((n, l) => n + l.split('\t')[0]!.split(',').length, 0),
+      ),
+    );
+  const httpry = runs.find((r) => r.name === 'httpry');
+  process.stdout.write(`${'tool'.padEnd(42)} ${'time s'.padStart(8)} ${'vs httpry'.padStart(10)} ${'peak RSS MB'.padStart(12)} ${'requests'.padStart(10)} ${'found'.padStart(7)}\n`);
+  for (const r of runs) {
+    const ratio = httpry && httpry.seconds > 0 ? (r.seconds / httpry.seconds).toFixed(2) + 'x' : '-';
+    process.stdout.write(
+      `${r.name.padEnd(42)} ${r.seconds.toFixed(2).padStart(8)} ${ratio.padStart(10)} ${r.rssMb.toFixed(0).padStart(12)} ${String(r.found).padStart(10)} ${((r.found / requests) * 100).toFixed(1).padStart(6)}%${r.ok ? '' : '  (exit status != 0)'}\n`,
+    );
+  }
+  process.stdout.write('(httpry prints one line per request and per response; its count is its request lines)\n');
+}
