@@ -143,3 +143,16 @@ test('more than 1024 concurrent flows (IPv4): all found', async (t) => {
   assert.equal(s.precision, 1);
   assert.ok(summary.sessions >= 1100);
 });
+
+test('a capture taken with offloads on (segments far larger than 4096 bytes): all found', async (t) => {
+  if (!needs(t, { root: true, tools: ['tcpdump', 'ip', 'ethtool'] })) return;
+  const big = await generateCorpus({ dir, name: 'offload.pcap', scenarios: ['basic', 'long'], hosts: ['127.0.0.1'], offload: true });
+  const truth = readTruth(big.truth);
+  const { records } = await runUrls(big.pcap, 'full', 'vm');
+  const s = score(truth, records);
+  assert.equal(s.recall, 1, `missed ${s.missed.slice(0, 5).join(' ')}`);
+  assert.equal(s.precision, 1, `invented ${s.invented.slice(0, 5).join(' ')}`);
+  // The capture really has large segments (the 200000-byte URL crossed in a few of them).
+  const { readPcapFrames } = await import('../../src/apps/http/corpus/pcap-out.js');
+  assert.ok(readPcapFrames(big.pcap).frames.some((f) => f.data.length > 4096));
+});

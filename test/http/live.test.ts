@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { needs } from '../support/env.js';
 import { readTruth } from '../../src/apps/http/corpus/generate.js';
 import { score } from '../../src/apps/http/corpus/score.js';
 import { loadFilterObject } from '../../src/apps/http/filter-engine.js';
+import { runUrls } from './support.js';
 
 const build = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 const mainJs = build('../../src/cli/main.js');
@@ -94,5 +95,18 @@ test('the kernel engine loads all three filters and shares the sessions map with
     } finally {
       k.close();
     }
+  }
+});
+
+test('--engine kernel on a capture (BPF_PROG_TEST_RUN per packet) gives exactly the VM engine output', async (t) => {
+  if (!needs(t, { root: true })) return;
+  const demo = fileURLToPath(new URL('../../../examples/captures/http-demo.pcap', import.meta.url));
+  const file = existsSync(demo) ? demo : 'examples/captures/http-demo.pcap';
+  for (const mode of ['full', 'v2', 'v1'] as const) {
+    const vm = await runUrls(file, mode, 'vm', false);
+    const kernel = await runUrls(file, mode, 'kernel', false);
+    assert.deepEqual(kernel.lines, vm.lines, mode);
+    assert.equal(kernel.summary.kept, vm.summary.kept, `${mode}: same packets kept`);
+    assert.ok(vm.summary.kept < vm.summary.packets);
   }
 });
