@@ -174,3 +174,21 @@ test('IPv4 fragments (including a TCP header split across fragments) are reassem
   const { recs } = analyze([syn, frag(16, 40, true), frag(40, upper.length, false), frag(0, 16, true)]);
   assert.deepEqual(lines(recs), ['GET /fragmented/path HTTP/1.1']);
 });
+
+test('a 1 MB request line in MSS-sized segments: reported truncated at the cap, memory stays bounded, the next request is found', () => {
+  const c = new Conversation().handshake();
+  const text = `GET /${'z'.repeat(1 << 20)} HTTP/1.1\r\nHost: big\r\n\r\nGET /after HTTP/1.1\r\n\r\n`;
+  const pieces: string[] = [];
+  for (let i = 0; i < text.length; i += 1448) pieces.push(text.slice(i, i + 1448));
+  c.clientSays(...pieces);
+  c.close();
+  const before = process.memoryUsage().heapUsed;
+  const { recs, a } = analyze(c.frames);
+  assert.equal(recs.length, 2);
+  assert.equal(recs[0]!.truncated, true);
+  assert.equal(recs[0]!.uri.length, 65536 - 4, 'cut at the default 64 KiB line cap (minus "GET ")');
+  assert.equal(recs[0]!.host, 'big');
+  assert.equal(recs[1]!.uri, '/after');
+  assert.equal(a.stats.truncated, 1);
+  assert.ok(process.memoryUsage().heapUsed - before < 64 * 1024 * 1024);
+});
