@@ -313,9 +313,7 @@ export class FullAnalyzer {
     flow.resp = resp;
     client.consumer = {
       data: (b, s, e, ts) => {
-        // A view ending at the segment's end lets the parser search it with native indexOf safely.
-        if (s === 0 && e === b.length) req.feed(b, 0, e, ts);
-        else req.feed(b.subarray(s, e), 0, e - s, ts);
+        req.feed(b, s, e, ts);
       },
       gap: () => req.gap(),
     };
@@ -332,11 +330,6 @@ export class FullAnalyzer {
     if (flow.held.length > 0) {
       this.hold(flow, b, s, e, ts);
       return;
-    }
-    if (s !== 0 || e !== b.length) {
-      b = b.subarray(s, e);
-      e -= s;
-      s = 0;
     }
     const p = flow.resp!.feed(b, s, e, ts);
     if (p < e) this.hold(flow, b, p, e, ts);

@@ -139,14 +139,10 @@ function findLF(b: Uint8Array, p: number, end: number): number {
 }
 
 function findByte(b: Uint8Array, c: number, p: number, end: number): number {
-  if (end === b.length) return b.indexOf(c, p); // bounded by the view itself: native search
-  if (end - p <= 160) {
-    for (let i = p; i < end; i++) if (b[i] === c) return i;
-    return -1;
-  }
-  // Native search on a view bounded at `end` (a search on `b` itself could run through megabytes).
-  const i = b.subarray(p, end).indexOf(c);
-  return i < 0 ? -1 : p + i;
+  // Native memchr-speed search. It may look past `end` (the rest of the capture chunk) before giving up,
+  // which costs far less than bounding it with a new view per call; the result is checked against `end`.
+  const i = b.indexOf(c, p);
+  return i !== -1 && i < end ? i : -1;
 }
 
 function isDigit(c: number): boolean {
