@@ -76,17 +76,18 @@ class LineBuffer {
   }
 }
 
+/** Node's native latin1 decoder; it accepts any Uint8Array as `this`. */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+
 function latin1(b: Uint8Array, start: number, end: number): string {
-  const n = end - start;
-  if (n <= 12) {
-    // Methods, versions, short URIs: building them directly beats any call.
+  if (end - start <= 6) {
+    // Methods and versions: building them directly beats any call.
     let s = '';
     for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
     return s;
   }
-  // Byte values are latin1 code points: one call builds the string (bounded arity, so chunked).
-  if (n <= 4096) return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
-  return Buffer.from(b.buffer, b.byteOffset + start, n).toString('latin1');
+  if (latin1Slice) return latin1Slice.call(b, start, end);
+  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
 }
 
 /** Shape check of a request-line prefix: 'ok' so far, 'bad' (cannot become a request line). */
@@ -130,7 +131,7 @@ function parseRequestLine(b: Uint8Array, start: number, end: number): ParsedLine
   const v = j + 1;
   if (b[v] !== 72 || b[v + 1] !== 84 || b[v + 2] !== 84 || b[v + 3] !== 80 || b[v + 4] !== 47) return undefined;
   if (!isDigit(b[v + 5]!) || b[v + 6] !== 46 || !isDigit(b[v + 7]!)) return undefined;
-  return { method: latin1(b, start, methodEnd), uri: latin1(b, uriStart, j), version: latin1(b, v, end) };
+  return { method: internMethod(b, start, methodEnd), uri: latin1(b, uriStart, j), version: httpVersion(b, v) };
 }
 
 /** Index of the first LF in b[p, end), or -1 (b may hold more data past `end`: never look there). */
@@ -143,6 +144,26 @@ function findByte(b: Uint8Array, c: number, p: number, end: number): number {
   // which costs far less than bounding it with a new view per call; the result is checked against `end`.
   const i = b.indexOf(c, p);
   return i !== -1 && i < end ? i : -1;
+}
+
+const COMMON_METHODS = ['GET', 'POST', 'PUT', 'HEAD', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'];
+
+/** The method token as a string; the common ones without building a new string each time. */
+function internMethod(b: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  outer: for (const m of COMMON_METHODS) {
+    if (m.length !== n) continue;
+    for (let i = 0; i < n; i++) if (b[start + i] !== m.charCodeAt(i)) continue outer;
+    return m;
+  }
+  return latin1(b, start, end);
+}
+
+/** "HTTP/x.y" at b[v] (already validated): HTTP/1.1 and HTTP/1.0 as shared strings. */
+function httpVersion(b: Uint8Array, v: number): string {
+  if (b[v + 5] === 49 && b[v + 7] === 49) return 'HTTP/1.1';
+  if (b[v + 5] === 49 && b[v + 7] === 48) return 'HTTP/1.0';
+  return latin1(b, v, v + 8);
 }
 
 function isDigit(c: number): boolean {
@@ -641,7 +662,7 @@ export class ResponseParser extends MessageParser {
       this.st = St.Start;
       return;
     }
-    this.version = latin1(b, start, start + 8);
+    this.version = httpVersion(b, start);
     this.status = (b[start + 9]! - 48) * 100 + (b[start + 10]! - 48) * 10 + (b[start + 11]! - 48);
     this.beginHeaders();
   }
