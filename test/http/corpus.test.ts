@@ -156,3 +156,13 @@ test('a capture taken with offloads on (segments far larger than 4096 bytes): al
   const { readPcapFrames } = await import('../../src/apps/http/corpus/pcap-out.js');
   assert.ok(readPcapFrames(big.pcap).frames.some((f) => f.data.length > 4096));
 });
+
+test('mixed traffic: the full filter keeps bulk non-HTTP TCP away from userspace without losing a request', async (t) => {
+  if (!needs(t, { root: true, tools: ['tcpdump', 'ip', 'ethtool'] })) return;
+  const mixed = await generateCorpus({ dir, name: 'mixed.pcap', scenarios: ['basic', 'bulk'], hosts: ['127.0.0.1'] });
+  const { records, summary } = await runUrls(mixed.pcap, 'full', 'vm');
+  const s = score(readTruth(mixed.truth), records);
+  assert.equal(s.recall, 1, `missed ${s.missed.slice(0, 5).join(' ')}`);
+  assert.equal(s.precision, 1);
+  assert.ok(summary.kept < summary.packets * 0.4, `kept ${summary.kept} of ${summary.packets}`);
+});

@@ -299,7 +299,31 @@ async function bench(host: string): Promise<void> {
   await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(worker));
 }
 
-const SCENARIOS: Record<string, (host: string, tag: string) => Promise<void>> = { basic, long, huge, many, midconn, demo, bench };
+/**
+ * Non-HTTP traffic for mixed captures: a TCP sink in this process on port 9000 and clients streaming
+ * binary data to it (what a kernel filter should keep away from userspace), plus a TLS-like exchange.
+ */
+async function bulk(host: string): Promise<void> {
+  const { createServer } = await import('node:net');
+  const sink = createServer((s) => {
+    s.on('data', (d) => s.write(d.subarray(0, 64))); // small acks of application data
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => sink.listen(9000, host, () => r()));
+  const chunk = Buffer.alloc(16384);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 131 + 7) & 255;
+  chunk[0] = 0x16; // starts like a TLS record, not like HTTP
+  await Promise.all(
+    [0, 1, 2, 3].map(async () => {
+      const c = await open(host, 9000);
+      for (let i = 0; i < 64; i++) await send(c, [chunk], 0);
+      await finish(c);
+    }),
+  );
+  sink.close();
+}
+
+const SCENARIOS: Record<string, (host: string, tag: string) => Promise<void>> = { basic, long, huge, many, midconn, demo, bench, bulk };
 
 async function main(): Promise<void> {
   const [names, ...hosts] = process.argv.slice(2);
