@@ -11,7 +11,11 @@
  *    (capital letters, '-' or '_', up to 16 of them) followed by a space or by the end of the segment (a
  *    request split inside its method);
  *  - keeps every segment of a tracked connection; a RST removes the entry. Userspace removes entries
- *    when a connection ends or turns out not to be HTTP; the LRU bounds the map in any case.
+ *    when a connection ends or turns out not to be HTTP; the LRU bounds the map in any case;
+ *  - keeps every segment to or from the usual HTTP ports (80, 8080, 8000, 8008, 3128) even when its
+ *    connection is not tracked: on those ports a capture that joined a connection mid-way and got its
+ *    segments out of order loses nothing (elsewhere, a segment that precedes the request's first one is
+ *    dropped before the connection is tracked).
  */
 #include "bpfkit_bpf.h"
 
@@ -35,6 +39,11 @@ struct {
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
+
+static __always_inline int http_port(__u32 port)
+{
+	return port == 80 || port == 8080 || port == 8000 || port == 8008 || port == 3128;
+}
 
 static __always_inline int token_char(__u32 c)
 {
@@ -168,5 +177,7 @@ int http_filter(struct __sk_buff *skb)
 		bpf_map_update_elem(&sessions, &key, &now, BPF_ANY);
 		return KEEP_PACKET;
 	}
+	if (http_port(sport) || http_port(dport))
+		return KEEP_PACKET;
 	return DROP_PACKET;
 }
