@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, repoPath } from '../support/env.js';
@@ -127,4 +127,25 @@ test('a helper the program type may not call, or the VM lacks, is refused at loa
   assert.throws(() => loadVmCollection(specCalling(69, ProgType.XDP), { cpus: 1 }), /bpf_fib_lookup \(69\), which the VM does not implement/);
   assert.doesNotThrow(() => loadVmCollection(specCalling(9, ProgType.SCHED_ACT), { cpus: 1 }));
   assert.throws(() => loadVmCollection({ ...specCalling(5, ProgType.XDP), endian: 'big' }, { cpus: 1 }), /big-endian: the VM runs little-endian programs/);
+});
+
+test('run --pcap on a truncated capture: every whole packet is run and reported, then the fault, exit 2', () => {
+  const pcap = repoPath('test', 'fixtures', 'packet', 'lo-http.pcap');
+  const whole = JSON.parse(bpfkit('run', 'examples/proto-count/proto-count.o', '--pcap', pcap, '--json').out);
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-run-'));
+  try {
+    const bytes = readFileSync(pcap);
+    const cut = join(dir, 'cut.pcap');
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const r = bpfkit('run', 'examples/proto-count/proto-count.o', '--pcap', cut, '--json');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /cut\.pcap@\d+: .*truncated/);
+    assert.doesNotMatch(r.err, /\n\s+at /);
+    const j = JSON.parse(r.out);
+    assert.ok(j.results.length > 0 && j.results.length < whole.results.length, `${j.results.length} of ${whole.results.length}`);
+    assert.deepEqual(j.results, whole.results.slice(0, j.results.length));
+    assert.ok('proto_stats' in j.maps);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

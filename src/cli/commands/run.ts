@@ -85,28 +85,41 @@ function asEthernet(linktype: number, data: Uint8Array, where: string): Uint8Arr
   }
 }
 
-async function readInputs(values: { packet?: string; pcap?: string; mem?: string }): Promise<Input[]> {
+function checkInputFlags(values: { packet?: string; pcap?: string; mem?: string }): void {
   const given = [values.packet, values.pcap, values.mem].filter((v) => v !== undefined).length;
   if (given !== 1) throw new UsageError('give exactly one of --packet FILE, --pcap FILE, --mem HEX');
-  if (values.mem !== undefined) return [{ label: 'mem', data: parseHex(values.mem, 'mem') }];
+}
+
+/**
+ * The inputs, one at a time: a capture is streamed, so a multi-GB file runs in constant memory, and a
+ * fault part-way through surfaces only after every whole packet before it has been run and reported.
+ */
+async function* readInputs(values: { packet?: string; pcap?: string; mem?: string }): AsyncGenerator<Input> {
+  if (values.mem !== undefined) {
+    yield { label: 'mem', data: parseHex(values.mem, 'mem') };
+    return;
+  }
   if (values.packet !== undefined) {
+    let data: Uint8Array;
     try {
-      return [{ label: values.packet, data: Uint8Array.from(readFileSync(values.packet)) }];
+      data = Uint8Array.from(readFileSync(values.packet));
     } catch (err) {
       throw new InputError(`cannot read packet: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, values.packet);
     }
+    yield { label: values.packet, data };
+    return;
   }
   const { openCapture } = await import('../../packet/capture-reader.js');
   const reader = await openCapture(values.pcap!);
-  const out: Input[] = [];
+  let n = 0;
   try {
     for await (const p of reader) {
-      out.push({ label: `#${out.length + 1}`, data: asEthernet(p.linktype, p.data, `${values.pcap} packet ${out.length + 1}`) });
+      n++;
+      yield { label: `#${n}`, data: asEthernet(p.linktype, p.data, `${values.pcap} packet ${n}`) };
     }
   } finally {
     await reader.close();
   }
-  return out;
 }
 
 /** Hash maps list keys in an engine-specific order (insertion in the VM, buckets in the kernel): sort them. */
@@ -171,8 +184,8 @@ export async function run(argv: string[]): Promise<number> {
   if (view !== 'mac' && engine !== 'vm') throw new UsageError('--socket-view applies to the VM engine only');
   const ctx = values.ctx !== undefined ? parseHex(values.ctx, 'ctx') : undefined;
 
+  checkInputFlags(values);
   const spec = loadObjectFile(positionals[0]!);
-  const inputs = await readInputs(values);
   const progName = values.program ?? (spec.programs.length === 1 ? spec.programs[0]!.name : undefined);
   if (!progName) {
     const names = spec.programs.map((p) => p.name).join(', ');
@@ -198,17 +211,23 @@ export async function run(argv: string[]): Promise<number> {
     const prog = coll.program(progName);
     const results: { retval: number; packet: string; durationNs?: number }[] = [];
     const out = process.stdout;
-    for (const input of inputs) {
-      const r: RunResult = prog.run({ data: input.data, ...(ctx ? { ctx } : {}), repeat });
-      results.push({ retval: r.retval >>> 0, packet: hex(r.data), ...(repeat > 1 && r.durationNs !== undefined ? { durationNs: r.durationNs } : {}) });
-      if (!values.json && !values.quiet) {
-        const what = describeRetval(prog.type, r.retval);
-        const changed = hex(r.data) !== hex(input.data);
-        let line = `${input.label}: retval ${r.retval >>> 0} (0x${(r.retval >>> 0).toString(16)}${what ? `, ${what}` : ''})`;
-        if (changed) line += `, packet changed (${r.data.length} bytes): ${hex(r.data)}`;
-        if (repeat > 1 && r.durationNs !== undefined) line += `, ${r.durationNs.toFixed(1)} ns/run`;
-        out.write(line + '\n');
+    // A fault in the input (a truncated capture) is reported after the results and maps gathered so far.
+    let inputFault: unknown;
+    try {
+      for await (const input of readInputs(values)) {
+        const r: RunResult = prog.run({ data: input.data, ...(ctx ? { ctx } : {}), repeat });
+        results.push({ retval: r.retval >>> 0, packet: hex(r.data), ...(repeat > 1 && r.durationNs !== undefined ? { durationNs: r.durationNs } : {}) });
+        if (!values.json && !values.quiet) {
+          const what = describeRetval(prog.type, r.retval);
+          const changed = hex(r.data) !== hex(input.data);
+          let line = `${input.label}: retval ${r.retval >>> 0} (0x${(r.retval >>> 0).toString(16)}${what ? `, ${what}` : ''})`;
+          if (changed) line += `, packet changed (${r.data.length} bytes): ${hex(r.data)}`;
+          if (repeat > 1 && r.durationNs !== undefined) line += `, ${r.durationNs.toFixed(1)} ns/run`;
+          out.write(line + '\n');
+        }
       }
+    } catch (err) {
+      inputFault = err;
     }
     const maps: Record<string, Row[]> = {};
     for (const [name, m] of coll.maps) maps[name] = dumpMap(m);
@@ -235,6 +254,7 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
     }
+    if (inputFault !== undefined) throw inputFault;
     return 0;
   } finally {
     coll.close();
