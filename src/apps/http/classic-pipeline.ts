@@ -18,7 +18,7 @@ import type { ClassicFilter } from './classic-filter.js';
 import { sessionKey } from './classic-filter.js';
 import type { UrlPipeline, UrlSummary } from './pipeline.js';
 import type { UrlRecord } from './record.js';
-import { formatIpv4 } from './frame.js';
+import { formatIPv4 } from '../../packet/decode/format.js';
 
 export const CLEANUP_N_PACKETS = 50;
 export const MAX_URL_STRING_LEN = 8192;
@@ -81,7 +81,7 @@ export class ClassicPipeline implements UrlPipeline {
     const dst = ((f[ETH_HLEN + 16]! << 24) | (f[ETH_HLEN + 17]! << 16) | (f[ETH_HLEN + 18]! << 8) | f[ETH_HLEN + 19]!) >>> 0;
     const sport = (f[tcp]! << 8) | f[tcp + 1]!;
     const dport = (f[tcp + 2]! << 8) | f[tcp + 3]!;
-    const base = { ts, src: formatIpv4(src), dst: formatIpv4(dst), sport, dport, host: '', status: null, latency_ms: null, truncated: false };
+    const base = { ts, src: formatIPv4(f, ETH_HLEN + 12), dst: formatIPv4(f, ETH_HLEN + 16), sport, dport, host: '', status: null, latency_ms: null, truncated: false };
     const matched = PREFIXES.some((p) => payload.startsWith(p));
 
     if (this.version === 1) {

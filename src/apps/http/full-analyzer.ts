@@ -7,7 +7,9 @@
  * Memory is bounded by caps on flows, on bytes held out of order per stream and overall, and on line
  * lengths; flows idle longer than the timeout (capture time) are closed and their requests reported.
  */
-import { DecodedFrame, FrameKind, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, decodeFrame, formatIpv4, formatIpv6 } from './frame.js';
+import { PacketView } from '../../packet/decode/packet-view.js';
+import { IPPROTO, TCP_FLAG } from '../../packet/decode/constants.js';
+import { formatIP } from '../../packet/decode/format.js';
 import { FragmentReassembler } from './ip-fragments.js';
 import { DEFAULT_LIMITS, RequestParser, ResponseParser, type ParserLimits, type RequestHead, type ResponseHead } from './http-parser.js';
 import { TcpStream, type StreamStats } from './tcp-stream.js';
@@ -110,6 +112,10 @@ class Flow {
 }
 
 const HTTP_SLASH = [72, 84, 84, 80, 47];
+const TCP_FIN = TCP_FLAG.FIN;
+const TCP_SYN = TCP_FLAG.SYN;
+const TCP_RST = TCP_FLAG.RST;
+const TCP_ACK = TCP_FLAG.ACK;
 
 export class FullAnalyzer {
   readonly stats: FullStats;
@@ -125,7 +131,7 @@ export class FullAnalyzer {
    * segments (retransmission, reordering) must not start a new flow and report a request twice.
    */
   private readonly closed = new Map<string, { a: number; b: number; ts: number }>();
-  private readonly frame = new DecodedFrame();
+  private readonly view = new PacketView();
   private readonly frags = new FragmentReassembler();
   private readonly opts: FullOptions;
   private lastSweep = 0;
@@ -165,14 +171,22 @@ export class FullAnalyzer {
   packet(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void {
     this.stats.packets++;
     this.now = ts;
-    const f = this.frame;
-    let kind = decodeFrame(bytes, off, len, linktype, f);
-    if (kind === FrameKind.Fragment) {
+    const v = this.view.decode(bytes, linktype, off, off + len);
+    let tcp = v.proto === IPPROTO.TCP && v.payloadOffset >= 0 && !v.isFragment;
+    let bad = !tcp && (v.truncated || v.malformed);
+    if (v.isFragment && v.fragmentDataOffset >= 0) {
       this.stats.fragments++;
-      kind = this.frags.add(f, ts);
+      // The fragment's own transport header may be cut short: only the reassembled datagram counts.
+      if (this.frags.add(v, ts)) {
+        tcp = v.proto === IPPROTO.TCP && v.payloadOffset >= 0;
+        bad = !tcp && (v.truncated || v.malformed);
+      } else {
+        tcp = false;
+        bad = this.frags.malformed;
+      }
     }
-    if (kind === FrameKind.Tcp) this.segment(f, ts);
-    else if (kind === FrameKind.Malformed) this.stats.malformed++;
+    if (tcp) this.segment(v, ts);
+    else if (bad) this.stats.malformed++;
     else this.stats.notTcp++;
     if (ts - this.lastSweep > Math.min(10, this.opts.idleTimeoutSec / 4) || (this.stats.packets & 0xffff) === 0) this.sweep(ts);
   }
@@ -183,51 +197,51 @@ export class FullAnalyzer {
     this.frags.expire(Infinity);
   }
 
-  private segment(f: DecodedFrame, ts: number): void {
+  private segment(f: PacketView, ts: number): void {
     this.stats.tcpSegments++;
     // Canonical key: the endpoint that sorts first is A, so both directions find the same flow.
     let fromA: boolean;
     let key: string;
     const last = this.lastFlow;
-    if (last !== undefined && !last.ended && f.ipVersion === 4 && (f.flags & TCP_SYN) === 0) {
+    if (last !== undefined && !last.ended && f.ipVersion === 4 && (f.tcpFlags & TCP_SYN) === 0) {
       // Same connection as the previous packet, either direction (request, response, ack...): skip
       // building the key and the map lookup.
-      if (f.src4 === this.lastSrc && f.dst4 === this.lastDst && f.sport === this.lastSport && f.dport === this.lastDport) {
+      if (f.srcIPv4 === this.lastSrc && f.dstIPv4 === this.lastDst && f.srcPort === this.lastSport && f.dstPort === this.lastDport) {
         this.onFlowSegment(last, this.lastFromA, f, ts);
         return;
       }
-      if (f.src4 === this.lastDst && f.dst4 === this.lastSrc && f.sport === this.lastDport && f.dport === this.lastSport) {
+      if (f.srcIPv4 === this.lastDst && f.dstIPv4 === this.lastSrc && f.srcPort === this.lastDport && f.dstPort === this.lastSport) {
         this.onFlowSegment(last, !this.lastFromA, f, ts);
         return;
       }
     }
     if (f.ipVersion === 4) {
-      fromA = f.src4 < f.dst4 || (f.src4 === f.dst4 && f.sport <= f.dport);
-      key = fromA ? `${f.src4}:${f.sport}>${f.dst4}:${f.dport}` : `${f.dst4}:${f.dport}>${f.src4}:${f.sport}`;
+      fromA = f.srcIPv4 < f.dstIPv4 || (f.srcIPv4 === f.dstIPv4 && f.srcPort <= f.dstPort);
+      key = fromA ? `${f.srcIPv4}:${f.srcPort}>${f.dstIPv4}:${f.dstPort}` : `${f.dstIPv4}:${f.dstPort}>${f.srcIPv4}:${f.srcPort}`;
     } else {
-      const c = compare16(f.bytes, f.srcOff, f.dstOff);
-      fromA = c < 0 || (c === 0 && f.sport <= f.dport);
-      const s = hex16(f.bytes, f.srcOff);
-      const d = hex16(f.bytes, f.dstOff);
-      key = fromA ? `${s}:${f.sport}>${d}:${f.dport}` : `${d}:${f.dport}>${s}:${f.sport}`;
+      const c = compare16(f.bytes, f.srcAddrOffset, f.dstAddrOffset);
+      fromA = c < 0 || (c === 0 && f.srcPort <= f.dstPort);
+      const s = hex16(f.bytes, f.srcAddrOffset);
+      const d = hex16(f.bytes, f.dstAddrOffset);
+      key = fromA ? `${s}:${f.srcPort}>${d}:${f.dstPort}` : `${d}:${f.dstPort}>${s}:${f.srcPort}`;
     }
-    const flags = f.flags;
+    const flags = f.tcpFlags;
     let flow = this.flows.get(key);
     if (flow && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       // A new connection on a 4-tuple we still track: the old one is over (port reuse).
       const st = fromA ? flow.a : flow.b;
-      if (!st.synced || st.next !== ((f.seq + 1) >>> 0)) {
+      if (!st.synced || st.next !== ((f.tcpSeq + 1) >>> 0)) {
         this.close(flow);
         flow = undefined;
       }
     }
     if (!flow) {
       // Only a SYN or data starts tracking (a stray ACK, FIN or RST of a finished flow does not).
-      if ((flags & TCP_SYN) === 0 && f.payloadLen === 0) return;
+      if ((flags & TCP_SYN) === 0 && f.payloadLength === 0) return;
       const ended = this.closed.get(key);
       if (ended && (flags & TCP_SYN) === 0) {
         const next = fromA ? ended.a : ended.b;
-        if (next >= 0 && ((f.seq + f.payloadLen - next) | 0) <= 0) {
+        if (next >= 0 && ((f.tcpSeq + f.payloadLength - next) | 0) <= 0) {
           this.stats.stream.retransmitted++;
           return;
         }
@@ -244,26 +258,26 @@ export class FullAnalyzer {
     if (f.ipVersion === 4) {
       this.lastFlow = flow;
       this.lastFromA = fromA;
-      this.lastSrc = f.src4;
-      this.lastDst = f.dst4;
-      this.lastSport = f.sport;
-      this.lastDport = f.dport;
+      this.lastSrc = f.srcIPv4;
+      this.lastDst = f.dstIPv4;
+      this.lastSport = f.srcPort;
+      this.lastDport = f.dstPort;
     }
     this.onFlowSegment(flow, fromA, f, ts);
   }
 
-  private onFlowSegment(flow: Flow, fromA: boolean, f: DecodedFrame, ts: number): void {
-    const flags = f.flags;
+  private onFlowSegment(flow: Flow, fromA: boolean, f: PacketView, ts: number): void {
+    const flags = f.tcpFlags;
     flow.lastTs = ts;
     const stream = fromA ? flow.a : flow.b;
     if (flags & TCP_SYN) {
       flow.sawHandshake = true;
       if (flow.clientIsA === undefined) this.setRoles(flow, (flags & TCP_ACK) === 0 ? fromA : !fromA);
-      stream.syn(f.seq);
+      stream.syn(f.tcpSeq);
     }
     // Data carried by a SYN (TCP Fast Open) starts after the SYN's own sequence number.
-    const seq = flags & TCP_SYN ? (f.seq + 1) >>> 0 : f.seq;
-    stream.segment(seq, f.bytes, f.payloadOff, f.payloadOff + f.payloadLen, (flags & TCP_FIN) !== 0, ts);
+    const seq = flags & TCP_SYN ? (f.tcpSeq + 1) >>> 0 : f.tcpSeq;
+    stream.segment(seq, f.bytes, f.payloadOffset, f.payloadOffset + f.payloadLength, (flags & TCP_FIN) !== 0, ts);
     if (flags & TCP_RST) flow.rst = true;
     if (flow.rst || (flow.a.finished && flow.b.finished)) this.close(flow);
     else if (this.stats.stream.bufferedBytes > this.opts.maxBufferedBytes) stream.flush();
@@ -473,19 +487,19 @@ function methodShaped(b: Uint8Array, s: number, e: number): boolean {
   return k > s && (k === e || b[k] === 32);
 }
 
-function endsOf(f: DecodedFrame, fromA: boolean): FlowEnds {
+function endsOf(f: PacketView, fromA: boolean): FlowEnds {
   let src: number[];
   let dst: number[];
   if (f.ipVersion === 4) {
-    src = [f.src4];
-    dst = [f.dst4];
+    src = [f.srcIPv4];
+    dst = [f.dstIPv4];
   } else {
-    src = words16(f.bytes, f.srcOff);
-    dst = words16(f.bytes, f.dstOff);
+    src = words16(f.bytes, f.srcAddrOffset);
+    dst = words16(f.bytes, f.dstAddrOffset);
   }
   return fromA
-    ? { ipVersion: f.ipVersion, addrA: src, portA: f.sport, addrB: dst, portB: f.dport }
-    : { ipVersion: f.ipVersion, addrA: dst, portA: f.dport, addrB: src, portB: f.sport };
+    ? { ipVersion: f.ipVersion, addrA: src, portA: f.srcPort, addrB: dst, portB: f.dstPort }
+    : { ipVersion: f.ipVersion, addrA: dst, portA: f.dstPort, addrB: src, portB: f.srcPort };
 }
 
 function words16(b: Uint8Array, off: number): number[] {
@@ -495,15 +509,14 @@ function words16(b: Uint8Array, off: number): number[] {
 }
 
 function addrText(ipVersion: number, w: number[]): string {
-  if (ipVersion === 4) return formatIpv4(w[0]!);
-  const b = new Uint8Array(16);
-  for (let i = 0; i < 4; i++) {
+  const b = new Uint8Array(4 * w.length);
+  for (let i = 0; i < w.length; i++) {
     b[4 * i] = w[i]! >>> 24;
     b[4 * i + 1] = (w[i]! >>> 16) & 255;
     b[4 * i + 2] = (w[i]! >>> 8) & 255;
     b[4 * i + 3] = w[i]! & 255;
   }
-  return formatIpv6(b, 0);
+  return formatIP(b, 0, ipVersion === 4 ? 4 : 16);
 }
 
 function compare16(b: Uint8Array, x: number, y: number): number {

@@ -4,7 +4,9 @@
  * decoded as TCP. Overlapping fragments (illegal for IPv6 since RFC 5722): the lowest-offset piece wins. Bounded: datagrams wait at most `timeoutSec` of capture time, and at
  * most `maxDatagrams` wait at once; what is dropped is counted.
  */
-import { DecodedFrame, FrameKind, decodeTcp } from './frame.js';
+import { LINKTYPE } from '../../packet/linktype.js';
+import { IPPROTO } from '../../packet/decode/constants.js';
+import type { PacketView } from '../../packet/decode/packet-view.js';
 
 interface Piece {
   offset: number;
@@ -17,10 +19,8 @@ interface Pending {
   total: number;
   firstSeen: number;
   ipVersion: number;
-  src4: number;
-  dst4: number;
-  /** IPv6: 32 bytes, source then destination. */
-  addrs: Uint8Array | undefined;
+  /** source then destination address (4 + 4 or 16 + 16 bytes) */
+  addrs: Uint8Array;
   proto: number;
   bytes: number;
 }
@@ -42,73 +42,62 @@ export class FragmentReassembler {
   ) {}
 
   /**
-   * Add the fragment described by `f` (FrameKind.Fragment). When it completes a TCP datagram, `f` is
-   * rewritten to describe the whole segment and Tcp is returned; otherwise Other (waiting, or not TCP).
+   * Add the fragment `v` decoded (`v.isFragment`). When it completes a TCP datagram, the datagram is
+   * rebuilt (a plain IP header, no options or extension headers, then the joined data) and decoded into
+   * `v`, and true is returned; otherwise false (waiting, not TCP, or dropped: see `malformed`).
    */
-  add(f: DecodedFrame, now: number): FrameKind {
+  add(v: PacketView, now: number): boolean {
+    this.malformed = false;
     this.stats.fragments++;
-    const b = f.bytes;
+    const b = v.bytes;
+    const alen = v.addrLength;
     let key: string;
-    if (f.ipVersion === 4) key = `4:${f.src4}:${f.dst4}:${f.fragId}:${f.fragProto}`;
+    if (v.ipVersion === 4) key = `4:${v.srcIPv4}:${v.dstIPv4}:${v.ipId}:${v.fragmentProto}`;
     else {
       let hex = '6:';
-      for (let i = 0; i < 16; i++) hex += b[f.srcOff + i]!.toString(16) + '.';
-      for (let i = 0; i < 16; i++) hex += b[f.dstOff + i]!.toString(16) + '.';
-      key = `${hex}:${f.fragId}`;
+      for (let i = 0; i < 16; i++) hex += b[v.srcAddrOffset + i]!.toString(16) + '.';
+      for (let i = 0; i < 16; i++) hex += b[v.dstAddrOffset + i]!.toString(16) + '.';
+      key = `${hex}:${v.ipId}`;
     }
     let d = this.pending.get(key);
     if (!d) {
       if (this.pending.size >= this.maxDatagrams) this.expire(now, true);
-      d = {
-        pieces: [],
-        total: -1,
-        firstSeen: now,
-        ipVersion: f.ipVersion,
-        src4: f.src4,
-        dst4: f.dst4,
-        addrs: f.ipVersion === 6 ? concatAddrs(b, f.srcOff, f.dstOff) : undefined,
-        proto: f.fragProto,
-        bytes: 0,
-      };
+      const addrs = new Uint8Array(2 * alen);
+      addrs.set(b.subarray(v.srcAddrOffset, v.srcAddrOffset + alen), 0);
+      addrs.set(b.subarray(v.dstAddrOffset, v.dstAddrOffset + alen), alen);
+      d = { pieces: [], total: -1, firstSeen: now, ipVersion: v.ipVersion, addrs, proto: v.fragmentProto, bytes: 0 };
       this.pending.set(key, d);
     }
-    const end = f.fragOffset + f.fragDataLen;
-    if (end > this.maxDatagramBytes || d.bytes + f.fragDataLen > 2 * this.maxDatagramBytes) {
+    const len = v.fragmentDataLength;
+    const end = v.fragmentOffset + len;
+    if (end > this.maxDatagramBytes || d.bytes + len > 2 * this.maxDatagramBytes) {
       this.pending.delete(key); // hostile or broken: a datagram can never be this large
       this.stats.expired++;
-      return FrameKind.Malformed;
+      this.malformed = true;
+      return false;
     }
-    d.pieces.push({ offset: f.fragOffset, data: b.slice(f.fragDataOff, f.fragDataOff + f.fragDataLen) });
-    d.bytes += f.fragDataLen;
-    if (!f.fragMore) d.total = end;
-    if (d.total < 0) return FrameKind.Other;
+    d.pieces.push({ offset: v.fragmentOffset, data: b.slice(v.fragmentDataOffset, v.fragmentDataOffset + len) });
+    d.bytes += len;
+    if (!v.moreFragments) d.total = end;
+    if (d.total < 0) return false;
     // Complete when the pieces cover [0, total).
     d.pieces.sort((x, y) => x.offset - y.offset);
     let covered = 0;
     for (const piece of d.pieces) {
-      if (piece.offset > covered) return FrameKind.Other;
+      if (piece.offset > covered) return false;
       covered = Math.max(covered, piece.offset + piece.data.length);
     }
-    if (covered < d.total) return FrameKind.Other;
+    if (covered < d.total) return false;
     this.pending.delete(key);
     this.stats.reassembled++;
-    if (d.proto !== 6) return FrameKind.Other;
-    const head = d.ipVersion === 6 ? 32 : 0;
-    const whole = new Uint8Array(head + d.total);
-    if (d.addrs) whole.set(d.addrs, 0);
-    // Highest offset first, so where pieces overlap the lowest-offset piece's bytes are the ones kept.
-    for (let i = d.pieces.length - 1; i >= 0; i--) {
-      const piece = d.pieces[i]!;
-      whole.set(piece.data.subarray(0, Math.max(0, Math.min(piece.data.length, d.total - piece.offset))), head + piece.offset);
-    }
-    f.bytes = whole;
-    f.ipVersion = d.ipVersion;
-    f.src4 = d.src4;
-    f.dst4 = d.dst4;
-    f.srcOff = 0;
-    f.dstOff = 16;
-    return decodeTcp(whole, head, whole.length, f);
+    if (d.proto !== IPPROTO.TCP) return false;
+    const whole = ipDatagram(d);
+    v.decode(whole, d.ipVersion === 4 ? LINKTYPE.IPV4 : LINKTYPE.IPV6);
+    return true;
   }
+
+  /** The last `add` dropped its datagram as impossible (larger than any IP datagram can be). */
+  malformed = false;
 
   /** Drop datagrams older than the timeout (or, when `force`, the oldest one to make room). */
   expire(now: number, force = false): void {
@@ -126,9 +115,35 @@ export class FragmentReassembler {
   }
 }
 
-function concatAddrs(b: Uint8Array, srcOff: number, dstOff: number): Uint8Array {
-  const a = new Uint8Array(32);
-  a.set(b.subarray(srcOff, srcOff + 16), 0);
-  a.set(b.subarray(dstOff, dstOff + 16), 16);
-  return a;
+/**
+ * The reassembled datagram with a minimal IP header in front, so the one packet decoder reads it like
+ * any other. A length that does not fit the header's field is written as 0, which the decoder takes as
+ * "as long as the bytes" (what it does for jumbograms and offloaded super-packets).
+ */
+function ipDatagram(d: Pending): Uint8Array {
+  // Highest offset first, so where pieces overlap the lowest-offset piece's bytes are the ones kept.
+  const head = d.ipVersion === 4 ? 20 : 40;
+  const whole = new Uint8Array(head + d.total);
+  for (let i = d.pieces.length - 1; i >= 0; i--) {
+    const piece = d.pieces[i]!;
+    whole.set(piece.data.subarray(0, Math.max(0, Math.min(piece.data.length, d.total - piece.offset))), head + piece.offset);
+  }
+  if (d.ipVersion === 4) {
+    const total = whole.length <= 0xffff ? whole.length : 0;
+    whole[0] = 0x45;
+    whole[2] = total >> 8;
+    whole[3] = total & 255;
+    whole[8] = 64;
+    whole[9] = d.proto;
+    whole.set(d.addrs, 12);
+  } else {
+    const plen = d.total <= 0xffff ? d.total : 0;
+    whole[0] = 0x60;
+    whole[4] = plen >> 8;
+    whole[5] = plen & 255;
+    whole[6] = d.proto;
+    whole[7] = 64;
+    whole.set(d.addrs, 8);
+  }
+  return whole;
 }

@@ -48,6 +48,8 @@ export function decodeIPv4(v: PacketView, o: number): void {
   v.srcAddrOffset = o + 12;
   v.dstAddrOffset = o + 16;
   v.addrLength = 4;
+  v.srcIPv4 = ((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0;
+  v.dstIPv4 = ((b[o + 16]! << 24) | (b[o + 17]! << 16) | (b[o + 18]! << 8) | b[o + 19]!) >>> 0;
   if (end - o < ihl) {
     v.truncated = true;
     return;
@@ -58,6 +60,11 @@ export function decodeIPv4(v: PacketView, o: number): void {
     return;
   }
   const ipEnd = total === 0 || o + total > end ? end : o + total;
+  if (v.isFragment) {
+    v.fragmentDataOffset = o + ihl;
+    v.fragmentDataLength = ipEnd - (o + ihl);
+    v.fragmentProto = v.proto;
+  }
   if (v.fragmentOffset !== 0) {
     // A later fragment: bytes of the middle of a datagram, no transport header here.
     v.payloadOffset = o + ihl;
@@ -110,6 +117,21 @@ export function decodeIPv6(v: PacketView, o: number): void {
         v.moreFragments = (w & 1) !== 0;
         v.isFragment = v.moreFragments || v.fragmentOffset !== 0;
         v.ipId = ((b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!) >>> 0;
+        if (v.isFragment) {
+          // The fragmentable part starts after this header; a later fragment's bytes are all data (no
+          // further headers to walk), so the chain stops there.
+          v.fragmentDataOffset = p + 8;
+          v.fragmentDataLength = ipEnd - (p + 8);
+          v.fragmentProto = b[p]!;
+          if (v.fragmentOffset !== 0) {
+            v.ipv6ExtCount++;
+            v.ipHeaderLength = p + 8 - o;
+            v.proto = b[p]!;
+            v.payloadOffset = p + 8;
+            v.payloadLength = ipEnd - (p + 8);
+            return;
+          }
+        }
       }
     } else {
       break; // an upper-layer protocol (or ESP / no next header): the chain ends

@@ -61,6 +61,9 @@ export class PacketView {
   srcAddrOffset = -1;
   dstAddrOffset = -1;
   addrLength = 0;
+  /** IPv4 only: the addresses as unsigned 32-bit numbers (0 otherwise), for cheap comparisons and keys */
+  srcIPv4 = 0;
+  dstIPv4 = 0;
   /** IPv4 identification or IPv6 fragment header identification (-1 without one) */
   ipId = -1;
   /** true for any fragment (MF set or offset > 0); only the first fragment has a transport header */
@@ -69,6 +72,14 @@ export class PacketView {
   dontFragment = false;
   /** fragment offset in bytes */
   fragmentOffset = 0;
+  /**
+   * Any fragment: where its data starts (after the IPv4 header / the IPv6 fragment header) and how many
+   * bytes of it were captured (bounded by the IP length), and the protocol the reassembled data carries
+   * (IPv4 protocol field / the fragment header's next header). -1 / 0 / -1 when not a fragment.
+   */
+  fragmentDataOffset = -1;
+  fragmentDataLength = 0;
+  fragmentProto = -1;
   /** the upper-layer protocol after the IPv6 extension chain (IPPROTO_*, -1 when none) */
   proto = -1;
   /** IPv6 extension headers walked (hop-by-hop, routing, fragment, destination options, AH) */
@@ -139,11 +150,16 @@ export class PacketView {
     this.srcAddrOffset = -1;
     this.dstAddrOffset = -1;
     this.addrLength = 0;
+    this.srcIPv4 = 0;
+    this.dstIPv4 = 0;
     this.ipId = -1;
     this.isFragment = false;
     this.moreFragments = false;
     this.dontFragment = false;
     this.fragmentOffset = 0;
+    this.fragmentDataOffset = -1;
+    this.fragmentDataLength = 0;
+    this.fragmentProto = -1;
     this.proto = -1;
     this.ipv6ExtCount = 0;
     this.arpOp = -1;
