@@ -47,14 +47,5 @@ export async function readAll(file: string, chunkSize?: number): Promise<Packet[
   }
 }
 
-/** Deterministic PRNG (mulberry32) so a failing fuzz case can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32) so a failing fuzz case can be replayed: the corpus rewriter's. */
+export { rng as prng } from '../../src/apps/http/corpus/rewrite.js';

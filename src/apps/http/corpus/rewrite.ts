@@ -6,6 +6,9 @@
  * removes). Deterministic: a seeded generator picks the packets.
  */
 import type { Frame } from './pcap-out.js';
+import { PacketView } from '../../../packet/decode/packet-view.js';
+import { IPPROTO } from '../../../packet/decode/constants.js';
+import { LINKTYPE } from '../../../packet/linktype.js';
 
 /** Small deterministic PRNG (mulberry32). */
 export function rng(seed: number): () => number {
@@ -30,32 +33,24 @@ interface Parsed {
   flags: number;
 }
 
-/** Ethernet (optionally tagged) + IPv4/IPv6 (no extension headers) + TCP, as tcpdump on lo captures. */
+const view = new PacketView();
+
+/**
+ * Ethernet (optionally tagged) + IPv4/IPv6 + TCP, as tcpdump on lo captures; undefined for anything else,
+ * for fragments and for IPv6 with extension headers (the rewrites assume the TCP header follows the fixed
+ * IPv6 header).
+ */
 export function parse(d: Uint8Array): Parsed | undefined {
-  let p = 12;
-  let et = (d[p]! << 8) | d[p + 1]!;
-  while (et === 0x8100 || et === 0x88a8) {
-    p += 4;
-    et = (d[p]! << 8) | d[p + 1]!;
-  }
-  const ip = p + 2;
-  if (et === 0x0800) {
-    if (d[ip + 9] !== 6) return undefined;
-    if (((d[ip + 6]! << 8) | d[ip + 7]!) & 0x3fff) return undefined; // a fragment: no TCP header here
-    const ihl = (d[ip]! & 15) * 4;
-    const total = (d[ip + 2]! << 8) | d[ip + 3]!;
-    const tcp = ip + ihl;
-    const thl = (d[tcp + 12]! >> 4) * 4;
-    return { ip, v: 4, tcp, payload: tcp + thl, payloadLen: total - ihl - thl, flags: d[tcp + 13]! };
-  }
-  if (et === 0x86dd) {
-    if (d[ip + 6] !== 6) return undefined;
-    const plen = (d[ip + 4]! << 8) | d[ip + 5]!;
-    const tcp = ip + 40;
-    const thl = (d[tcp + 12]! >> 4) * 4;
-    return { ip, v: 6, tcp, payload: tcp + thl, payloadLen: plen - thl, flags: d[tcp + 13]! };
-  }
-  return undefined;
+  const v = view.decode(d, LINKTYPE.EN10MB);
+  if (v.proto !== IPPROTO.TCP || v.isFragment || v.payloadOffset < 0 || v.ipv6ExtCount !== 0) return undefined;
+  return {
+    ip: v.l3Offset,
+    v: v.ipVersion === 4 ? 4 : 6,
+    tcp: v.l4Offset,
+    payload: v.payloadOffset,
+    payloadLen: v.payloadLength,
+    flags: v.tcpFlags,
+  };
 }
 
 function ipv4Checksum(d: Uint8Array, ip: number): void {
