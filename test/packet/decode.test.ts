@@ -38,7 +38,8 @@ function row(v: PacketView): string[] {
     tcp ? String(v.tcpAck) : '',
     tcp ? `0x${v.tcpFlags.toString(16).padStart(4, '0')}` : '',
     tcp ? String(v.tcpHeaderLength) : '',
-    tcp ? String(v.payloadLength) : '',
+    // tshark gives no TCP length for a first fragment (the segment continues in the next ones)
+    tcp && !v.isFragment ? String(v.payloadLength) : '',
     udp ? String(v.udpLength) : '',
     v.proto === IPPROTO.ICMP ? s(v.icmpType) : '',
     v.proto === IPPROTO.ICMPV6 ? s(v.icmpType) : '',
@@ -133,6 +134,79 @@ test('decoders agree with tshark on synthesized VLAN/QinQ, options, fragments, I
   for (const [, bytes] of SYNTH) w.write({ tsSec: 1, tsNsec: 0, data: Uint8Array.from(bytes) });
   w.close();
   await compareWithTshark(file);
+});
+
+// ---- what the URL sniffer reads: u32 IPv4 addresses and the fragment data to reassemble
+const FRAG_SYNTH: Array<[string, number[]]> = [
+  ['IPv4 first TCP fragment', eth(0x0800, ipv4(6, tcp(1234, 80, TCP_FLAG.ACK, http).slice(0, 24), { mf: true, id: 0x42 }))],
+  ['IPv4 last TCP fragment with options', eth(0x0800, ipv4(6, tcp(1234, 80, TCP_FLAG.ACK, http).slice(24), { frag: 24, id: 0x42, options: [1, 1, 1, 0] }))],
+  ['IPv6 dest opts then a first fragment', eth(0x86dd, ipv6(60, [...ext(44, 0), 6, 0, 0, 1, 0x12, 0x34, 0x56, 0x78, ...tcp(1, 2, TCP_FLAG.ACK, http)]))],
+  // the bytes after a later fragment's header are data, even when its next header names an extension header
+  ['IPv6 later fragment of a datagram with dest opts', eth(0x86dd, ipv6(44, [60, 0, 0, 0x10, 0, 0, 0, 9, 6, 0, ...new Array(22).fill(5)]))],
+];
+
+const FRAG_FIELDS = ['ip.id', 'ipv6.fraghdr.ident', 'ip.proto', 'ipv6.fraghdr.nxt', 'ip.len', 'ip.hdr_len', 'ipv6.plen', 'ip.src', 'ip.dst'];
+
+/** Check srcIPv4/dstIPv4 and the fragment fields against tshark; returns how many fragments were seen. */
+async function compareFragmentsWithTshark(file: string): Promise<number> {
+  const packets = await readAll(file);
+  const want = tsharkFields(file, FRAG_FIELDS, NO_REASSEMBLY);
+  assert.equal(packets.length, want.length);
+  const v = new PacketView();
+  const dotted = (a: number) => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+  let fragments = 0;
+  for (let i = 0; i < packets.length; i++) {
+    const p = packets[i]!;
+    const at = `${file} frame ${i + 1}`;
+    const [id = '', ident = '', proto = '', nxt = '', len = '', hdrLen = '', plen = '', src = '', dst = ''] = want[i]!;
+    v.decode(p.data, p.linktype);
+    if (v.ipVersion === 4) {
+      assert.deepEqual([dotted(v.srcIPv4), dotted(v.dstIPv4), v.ipId], [src, dst, Number(id)], at);
+    } else {
+      assert.deepEqual([v.srcIPv4, v.dstIPv4], [0, 0], at);
+    }
+    if (!v.isFragment) {
+      assert.deepEqual([v.fragmentDataOffset, v.fragmentDataLength, v.fragmentProto], [-1, 0, -1], at);
+      continue;
+    }
+    fragments++;
+    if (v.ipVersion === 4) {
+      assert.deepEqual(
+        [v.fragmentProto, v.fragmentDataOffset, v.fragmentDataLength],
+        [Number(proto), v.l3Offset + Number(hdrLen), Number(len) - Number(hdrLen)],
+        at,
+      );
+    } else {
+      // the data follows the fragment header: its next header and identification sit just before it
+      const fh = v.fragmentDataOffset - 8;
+      const b = v.bytes;
+      const fhIdent = ((b[fh + 4]! << 24) | (b[fh + 5]! << 16) | (b[fh + 6]! << 8) | b[fh + 7]!) >>> 0;
+      assert.deepEqual(
+        [v.fragmentProto, b[fh], v.ipId, fhIdent, v.fragmentDataOffset + v.fragmentDataLength],
+        [Number(nxt), Number(nxt), Number(ident), Number(ident), v.l3Offset + 40 + Number(plen)],
+        at,
+      );
+    }
+  }
+  return fragments;
+}
+
+test('u32 IPv4 addresses and fragment data (offset, length, protocol, id) agree with tshark', async (t) => {
+  if (!needs(t, { tools: ['tshark'] })) return;
+  const dir = tempDir(t);
+  const file = join(dir, 'frags.pcap');
+  const w = createCaptureWriter(file, { linktype: LINKTYPE.EN10MB });
+  for (const [, bytes] of [...SYNTH, ...FRAG_SYNTH]) w.write({ tsSec: 1, tsNsec: 0, data: Uint8Array.from(bytes) });
+  w.close();
+  await compareWithTshark(file);
+  assert.equal(await compareFragmentsWithTshark(file), 8);
+  for (const name of FIXTURES) await compareFragmentsWithTshark(fixture(name));
+  // a later fragment stops the IPv6 chain at its fragment header: no walking into the data
+  const v = new PacketView();
+  v.decode(Uint8Array.from(FRAG_SYNTH[3]![1]), LINKTYPE.EN10MB);
+  assert.deepEqual([v.proto, v.ipv6ExtCount, v.ipHeaderLength, v.payloadOffset, v.payloadLength], [60, 1, 48, 14 + 48, 24]);
+  v.decode(Uint8Array.from(FRAG_SYNTH[2]![1]), LINKTYPE.EN10MB);
+  assert.deepEqual([v.fragmentProto, v.proto, v.srcPort, v.ipId], [6, 6, 1, 0x12345678]);
 });
 
 test('decoded details tshark does not print the same way', () => {
