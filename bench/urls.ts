@@ -180,6 +180,12 @@ export async function bench(): Promise<void> {
     );
   }
   process.stdout.write('(httpry prints one line per request and per response; its count is its request lines)\n');
+  // What the VM filter adds per packet: the same pipeline with and without it, in this run.
+  const vm = runs[0]!;
+  const none = runs[1]!;
+  if (packets > 0 && vm.ok && none.ok) {
+    process.stdout.write(`eBPF filter path in the VM: ${(((vm.seconds - none.seconds) * 1e9) / packets).toFixed(0)} ns per packet (full with filter minus no filter)\n`);
+  }
   await mixedTraffic(bin);
 }
 

@@ -39,6 +39,11 @@ export interface Program {
   /** Kernel fd, or a VM handle; usable in prog-array updates of the same collection. */
   readonly fd: number;
   run(opts: RunOptions): RunResult;
+  /**
+   * Optional per-packet entry for capture loops: run on `frame` as run({ data: frame }) does and return
+   * only the retval, without copying the packet back out or allocating a result (the VM implements it).
+   */
+  runPacket?(frame: Uint8Array): number;
   close(): void;
 }
 

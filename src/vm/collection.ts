@@ -291,6 +291,43 @@ export class VmProgram implements Program {
     }
   }
 
+  /** Verdicts of runPacket runs (one array, emptied per run: nothing allocated per packet). */
+  private readonly packetVerdicts: Verdict[] = [];
+
+  /**
+   * The per-packet entry of capture loops (bpfkit urls runs its filter on every frame through it): the
+   * same run as run({ data: frame }) — same packet view, zeroed __sk_buff with the same fields, same
+   * retval — but nothing is copied back out and nothing is allocated: the packet is copied into the one
+   * mapped packet buffer, which is resized in place, so the compiled program keeps its cached context,
+   * stack and map regions from one packet to the next.
+   */
+  runPacket(frame: Uint8Array): number {
+    if (this.kind !== 'skb') return this.run({ data: frame }).retval;
+    const coll = this.coll;
+    const rc = coll.rc;
+    const pb = coll.packetBuffer();
+    pb.reset(frame);
+    if (this.type === ProgType.SOCKET_FILTER && coll.socketView === 'network' && frame.length >= 14) pb.data = pb.net;
+    rc.progType = this.type;
+    rc.packet = pb;
+    this.packetVerdicts.length = 0;
+    rc.verdicts = this.packetVerdicts;
+    this.ctxBytes!.fill(0);
+    rc.skb = skbStateFor(frame, this.skbState);
+    rc.skbCtxGiven = false;
+    this.cbSaved.fill(0);
+    writeSkb(rc, this.ctxDv!, pb);
+    rc.syncCtx = this.syncSkb;
+    const runOpts = this.runOpts;
+    runOpts.packet = pb;
+    runOpts.context = rc;
+    try {
+      return coll.vm.runRetval(this.loaded, runOpts);
+    } finally {
+      rc.packet = undefined;
+    }
+  }
+
   private runMemory(opts: RunOptions, repeat: number): VmRunResult {
     const coll = this.coll;
     const rc = coll.rc;

@@ -11,7 +11,7 @@
  *   helper calls, exits and packet loads end blocks), so the count is exact and matches the interpreter.
  * - Memory accesses call Memory.ld8..st64 with the pc as a literal, so faults name the instruction.
  * - Loads and stores keep a per-instruction cache of the region they touched last (base, last valid
- *   address, DataView): a hit is a compare and a DataView access; a miss takes Memory's checked path,
+ *   offset, DataView): a hit is a compare and a DataView access; a miss takes Memory's checked path,
  *   which faults or refills the cache. Caches are locals of one invocation and are dropped whenever a
  *   helper changed the memory layout (Memory.epoch), so a remapped packet is never read stale.
  * - Local calls and their exits are inlined (frames in st.frames, the depth in a local).
@@ -32,6 +32,7 @@ import {
 import { BPF_PSEUDO_FUNC, MAX_CALL_FRAMES } from '../isa/index.js';
 import { FRAME_INTS } from './interpreter-state.js';
 import { VmError } from './vm-error.js';
+import { setFlagsFromString } from 'node:v8';
 
 type Compiled = (st: EngineState, startPc: number) => number;
 
@@ -44,6 +45,13 @@ const X = {
   callDepthError,
   callxError,
   refill,
+  syncCache,
+  budgetOut,
+  ldAbsMiss,
+  ldc,
+  ld64c,
+  stc,
+  st64c,
   callHelper,
   fallThroughError,
   loadPacket,
@@ -85,9 +93,35 @@ export function compiledSource(p: LoadedProgram): string {
 
 function compile(p: LoadedProgram): Compiled {
   const src = generate(p);
+  allowOptimizing(src.length);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const factory = new Function('X', 'P', 'O', 'C', src) as (x: typeof X, p: LoadedProgram, o: Int32Array, c: RegionCache) => Compiled;
   return factory(X, p, I64.out, newCache(countMemoryInsns(p)));
+}
+
+/**
+ * V8 leaves functions whose bytecode exceeds --max-optimized-bytecode-size (60 KiB by default) to its
+ * unoptimized tiers, where a compiled program runs ~5-10x slower than optimized (a filter of ~850
+ * instructions: ~50 ns per instruction instead of a few). Programs that large are exactly the ones worth
+ * optimizing, so the limit is raised (never lowered) to fit the largest generated function; bytecode is
+ * at most about as long as the source. V8 also waits longer before optimizing large functions (3 profiler
+ * ticks plus one per 150 bytes of bytecode: ~500 ticks, some 20,000 runs of that filter spent unoptimized
+ * at ~10x the cost), so the per-tick allowance is raised with it to keep the wait near 20 ticks. Both are
+ * process-wide V8 settings: other large functions may now be optimized too, and sooner, which costs
+ * compile time on a background thread but never changes results.
+ */
+const DEFAULT_MAX_OPTIMIZED_BYTECODE = 60 * 1024;
+let optimizedBytecodeLimit = DEFAULT_MAX_OPTIMIZED_BYTECODE;
+function allowOptimizing(sourceChars: number): void {
+  const want = Math.ceil(sourceChars * 1.25);
+  if (want <= optimizedBytecodeLimit) return;
+  optimizedBytecodeLimit = want;
+  try {
+    setFlagsFromString(`--max-optimized-bytecode-size=${want}`);
+    setFlagsFromString(`--bytecode-size-allowance-per-tick=${Math.max(150, Math.ceil(want / 20))}`);
+  } catch {
+    /* a runtime that refuses late flags just runs the program unoptimized */
+  }
 }
 
 const lo = (r: number) => `r${r}l`;
@@ -150,7 +184,7 @@ function generate(p: LoadedProgram): string {
   out.push('const F = st.frames, T = st.stackTops, PID = P.id;');
   out.push('const CB = C.base, CE = C.end, CV = C.view;');
   // cached regions are only valid for the memory layout they were taken from
-  out.push('if (C.epoch !== M.epoch) { CE.fill(-1); C.epoch = M.epoch; }');
+  out.push('if (C.epoch !== M.epoch || C.resizes !== M.resizes) X.syncCache(M, C);');
   out.push('for (;;) {');
   out.push('switch (pc) {');
   let memIndex = 0;
@@ -163,7 +197,8 @@ function generate(p: LoadedProgram): string {
         count++;
         e += p.code[e] === 0x18 ? 2 : 1;
       } while (e < n && !lead[e]);
-      out.push(`case ${pc}: if ((budget -= ${count}) < 0) { st.budget = 0; throw X.blockBudgetError(P, ${pc}, budget + ${count}, st.limit); }`);
+      // (budgetOut always throws: one short call keeps the function small enough for V8 to optimize)
+      out.push(`case ${pc}: if ((budget -= ${count}) < 0) X.budgetOut(st, P, ${pc}, ${count}, budget);`);
     }
     out.push(insn(p, pc, memIndex));
     if (MEM_SIZE[p.code[pc] as number] !== undefined) memIndex++;
@@ -180,20 +215,57 @@ function generate(p: LoadedProgram): string {
 
 /**
  * Region caches of one compiled program, one entry per load/store instruction (indexed by the
- * instruction's order among the program's loads and stores): first address, last address an access of
- * that instruction's size may start at, and the DataView. They persist across runs and are dropped
+ * instruction's order among the program's loads and stores): first address, last offset from it an access
+ * of that instruction's size may start at (-1: empty), and the DataView. They persist across runs and are dropped
  * whenever the memory layout changed (Memory.epoch): a new packet mapped, a region replaced or unmapped.
  */
 interface RegionCache {
   epoch: number;
+  /** Memory.resizes when last synced: a packet resized in place only drops the entries in `onResizable`. */
+  resizes: number;
   base: Float64Array;
   end: Float64Array;
   view: DataView[];
+  /** Entries that cache a resizable region (the packet), `resizableCount` of them, each listed once. */
+  onResizable: Int32Array;
+  resizableCount: number;
+  listed: Uint8Array;
 }
 
 function newCache(n: number): RegionCache {
-  // end = -1 marks an empty entry: no address satisfies base (>= 0) <= a <= -1
-  return { epoch: -1, base: new Float64Array(n), end: new Float64Array(n).fill(-1), view: new Array<DataView>(n).fill(EMPTY_VIEW) };
+  // end = -1 marks an empty entry: no offset satisfies 0 <= o <= -1
+  return {
+    epoch: -1,
+    resizes: -1,
+    base: new Float64Array(n),
+    end: new Float64Array(n).fill(-1),
+    view: new Array<DataView>(n).fill(EMPTY_VIEW),
+    onResizable: new Int32Array(n),
+    resizableCount: 0,
+    listed: new Uint8Array(n),
+  };
+}
+
+/**
+ * Drop what the memory layout invalidated: everything when regions were mapped, unmapped or moved
+ * (Memory.epoch); only the entries of resizable regions when a packet changed size in place
+ * (Memory.resizes) — runs over a capture then keep their context, stack and map entries.
+ */
+function syncCache(M: Memory, C: RegionCache): void {
+  if (C.epoch !== M.epoch) {
+    C.end.fill(-1);
+    C.listed.fill(0);
+    C.resizableCount = 0;
+    C.epoch = M.epoch;
+  } else {
+    for (let k = 0; k < C.resizableCount; k++) {
+      const i = C.onResizable[k] as number;
+      C.end[i] = -1;
+      C.listed[i] = 0;
+    }
+    C.resizableCount = 0;
+  }
+  C.resizes = M.resizes;
 }
 const EMPTY_VIEW = new DataView(new ArrayBuffer(8));
 
@@ -202,8 +274,56 @@ function refill(M: Memory, C: RegionCache, i: number, size: number): void {
   const r = M.last;
   if (r.stride !== 0) return;
   C.base[i] = r.base;
-  C.end[i] = r.base + r.size - size;
+  C.end[i] = r.size - size;
   C.view[i] = r.view;
+  if (r.resizable && C.listed[i] === 0) {
+    C.listed[i] = 1;
+    C.onResizable[C.resizableCount++] = i;
+  }
+}
+
+/*
+ * The out-of-line halves of the generated code, each one call: V8 only optimizes functions whose
+ * bytecode stays under --max-optimized-bytecode-size (60 KiB), and a program of ~850 instructions crossed
+ * it when every cache miss, budget check and LD_ABS exit was spelled out inline (it then ran unoptimized,
+ * ~50 ns per instruction instead of ~1).
+ */
+
+/** A block's budget ran out: throws the budget error naming the instruction that exhausted it. */
+function budgetOut(st: EngineState, p: LoadedProgram, blockStart: number, count: number, budget: number): never {
+  st.budget = 0;
+  throw blockBudgetError(p, blockStart, budget + count, st.limit);
+}
+
+/** LD_ABS/LD_IND out of bounds: the program ends with r0 = 0 (kernel semantics). */
+function ldAbsMiss(st: EngineState, budget: number): number {
+  st.lo[0] = 0;
+  st.hi[0] = 0;
+  st.depth = 0;
+  st.budget = budget;
+  return 0;
+}
+
+/** Cache miss of a 1/2/4-byte load: the checked access (ld8/ld16 unsigned, ld32 int32), then refill. */
+function ldc(M: Memory, C: RegionCache, i: number, size: number, lo: number, hi: number, off: number, pc: number): number {
+  const v = size === 1 ? M.ld8(lo, hi, off, pc) : size === 2 ? M.ld16(lo, hi, off, pc) : M.ld32(lo, hi, off, pc);
+  refill(M, C, i, size);
+  return v;
+}
+/** Cache miss of an 8-byte load: the value is left in M.lo / M.hi. */
+function ld64c(M: Memory, C: RegionCache, i: number, lo: number, hi: number, off: number, pc: number): void {
+  M.ld64(lo, hi, off, pc);
+  refill(M, C, i, 8);
+}
+function stc(M: Memory, C: RegionCache, i: number, size: number, lo: number, hi: number, off: number, v: number, pc: number): void {
+  if (size === 1) M.st8(lo, hi, off, v, pc);
+  else if (size === 2) M.st16(lo, hi, off, v, pc);
+  else M.st32(lo, hi, off, v, pc);
+  refill(M, C, i, size);
+}
+function st64c(M: Memory, C: RegionCache, i: number, lo: number, hi: number, off: number, vlo: number, vhi: number, pc: number): void {
+  M.st64(lo, hi, off, vlo, vhi, pc);
+  refill(M, C, i, 8);
 }
 
 function countMemoryInsns(p: LoadedProgram): number {
@@ -227,11 +347,11 @@ const MEM_SIZE: Record<number, number> = {
  * last (a stride-free region; for stores a writable one), access its DataView directly; otherwise take
  * the checked Memory path, which faults or tells us the region to cache.
  */
-function memOp(i: number, size: number, baseLo: string, baseHi: string, off: number, fast: string, slow: string): string {
+function memOp(i: number, baseLo: string, baseHi: string, off: number, fast: string, slow: string): string {
   return (
-    `a = (${baseLo} >>> 0) + ${off}; ` +
-    `if (${baseHi === '0' ? '' : `${baseHi} === 0 && `}a >= CB[${i}] && a <= CE[${i}]) { o = a - CB[${i}]; ${fast} } ` +
-    `else { ${slow} X.refill(M, C, ${i}, ${size}); }`
+    `o = (${baseLo} >>> 0) + ${off} - CB[${i}]; ` +
+    `if (${baseHi === '0' ? '' : `${baseHi} === 0 && `}o >= 0 && o <= CE[${i}]) { ${fast} } ` +
+    `else { ${slow} }`
   );
 }
 
@@ -321,18 +441,19 @@ function insn(p: LoadedProgram, pc: number, mi: number): string {
     switch (aop) {
       case 0x00:
         // all-int32 carry (no doubles, so V8 never deoptimizes on overflow): carry iff the sum wrapped
-        return `t = (${dl} + ${bl}) | 0; ${dh} = (${dh} + ${bh} + ((t >>> 0) < (${dl} >>> 0) ? 1 : 0)) | 0; ${dl} = t;`;
+        // (a zero high half of an immediate is left out: the function must stay small, see budgetOut)
+        return `t = (${dl} + ${bl}) | 0; ${dh} = (${dh}${bh === '0' ? '' : ` + ${bh}`} + ((t >>> 0) < (${dl} >>> 0) ? 1 : 0)) | 0; ${dl} = t;`;
       case 0x10:
-        return `t = (${dl} - ${bl}) | 0; ${dh} = (${dh} - ${bh} - ((${dl} >>> 0) < (${bl} >>> 0) ? 1 : 0)) | 0; ${dl} = t;`;
+        return `t = (${dl} - ${bl}) | 0; ${dh} = (${dh}${bh === '0' ? '' : ` - ${bh}`} - ((${dl} >>> 0) < (${bl} >>> 0) ? 1 : 0)) | 0; ${dl} = t;`;
       case 0x20:
         return `X.mul64(${dl}, ${dh}, ${bl}, ${bh}); ${dl} = O[0]; ${dh} = O[1];`;
       case 0x30:
         return `X.${off === 1 ? 'div64s' : 'div64u'}(${dl}, ${dh}, ${bl}, ${bh}); ${dl} = O[0]; ${dh} = O[1];`;
       case 0x90:
         return `X.${off === 1 ? 'mod64s' : 'mod64u'}(${dl}, ${dh}, ${bl}, ${bh}); ${dl} = O[0]; ${dh} = O[1];`;
-      case 0x40: return `${dl} |= ${bl}; ${dh} |= ${bh};`;
-      case 0x50: return `${dl} &= ${bl}; ${dh} &= ${bh};`;
-      case 0xa0: return `${dl} ^= ${bl}; ${dh} ^= ${bh};`;
+      case 0x40: return `${dl} |= ${bl};${bh === '0' ? '' : ` ${dh} |= ${bh};`}`;
+      case 0x50: return `${dl} &= ${bl}; ${bh === '0' ? `${dh} = 0;` : bh === '(-1)' ? '' : `${dh} &= ${bh};`}`;
+      case 0xa0: return `${dl} ^= ${bl};${bh === '0' ? '' : ` ${dh} ^= ${bh};`}`;
       case 0x80: return `${dh} = (~${dh} + (${dl} === 0 ? 1 : 0)) | 0; ${dl} = -${dl} | 0;`;
       case 0xb0:
         if (off === 0) return `${dl} = ${bl}; ${dh} = ${bh};`;
@@ -387,7 +508,7 @@ function insn(p: LoadedProgram, pc: number, mi: number): string {
         (x ? `if (${hi(d)} !== 0) throw X.callxError(${pc}, ${d}); ` : '') +
         `${spill([1, 2, 3, 4, 5])} st.budget = budget; st.depth = depth; q = X.callHelper(st, P, ${pc}, ${id}); r0l = L[0]; r0h = H[0]; ` +
         `if (q !== -1) { if (q === 1) { ${spill([6, 7, 8, 9, 10])} } return q; } budget = st.budget; ` +
-        'if (C.epoch !== M.epoch) { CE.fill(-1); C.epoch = M.epoch; }'
+        'if (C.epoch !== M.epoch || C.resizes !== M.resizes) X.syncCache(M, C);'
       );
     }
     if (jop === 0x90) {
@@ -419,15 +540,14 @@ function insn(p: LoadedProgram, pc: number, mi: number): string {
     case 0x89:
     case 0x81: {
       const size = MEM_SIZE[op] as number;
-      const ld = size === 1 ? 'ld8' : size === 2 ? 'ld16' : 'ld32';
       const get = size === 1 ? `CV[${mi}].getUint8(o)` : size === 2 ? `CV[${mi}].getUint16(o, true)` : `CV[${mi}].getInt32(o, true)`;
       const signed = op >= 0x81;
       const ext = (v: string) => (!signed || size === 4 ? v : size === 1 ? `(${v} << 24) >> 24` : `(${v} << 16) >> 16`);
       const setHi = signed ? `${dh} = ${dl} >> 31;` : `${dh} = 0;`;
-      return memOp(mi, size, sl, sh, off, `${dl} = ${ext(get)}; ${setHi}`, `${dl} = ${ext(`M.${ld}(${sl}, ${sh}, ${off}, ${pc})`)}; ${setHi}`);
+      return memOp(mi, sl, sh, off, `${dl} = ${ext(get)}; ${setHi}`, `${dl} = ${ext(`X.ldc(M, C, ${mi}, ${size}, ${sl}, ${sh}, ${off}, ${pc})`)}; ${setHi}`);
     }
     case 0x79:
-      return memOp(mi, 8, sl, sh, off, `${dl} = CV[${mi}].getInt32(o, true); ${dh} = CV[${mi}].getInt32(o + 4, true);`, `M.ld64(${sl}, ${sh}, ${off}, ${pc}); ${dl} = M.lo; ${dh} = M.hi;`);
+      return memOp(mi, sl, sh, off, `${dl} = CV[${mi}].getInt32(o, true); ${dh} = CV[${mi}].getInt32(o + 4, true);`, `X.ld64c(M, C, ${mi}, ${sl}, ${sh}, ${off}, ${pc}); ${dl} = M.lo; ${dh} = M.hi;`);
     case 0x72:
     case 0x6a:
     case 0x62:
@@ -436,15 +556,14 @@ function insn(p: LoadedProgram, pc: number, mi: number): string {
     case 0x63: {
       const size = MEM_SIZE[op] as number;
       const v = (op & 0x07) === 0x02 ? lit(imm) : sl;
-      const st = size === 1 ? 'st8' : size === 2 ? 'st16' : 'st32';
       const set = size === 1 ? `CV[${mi}].setUint8(o, ${v});` : size === 2 ? `CV[${mi}].setUint16(o, ${v}, true);` : `CV[${mi}].setInt32(o, ${v}, true);`;
-      return memOp(mi, size, dl, dh, off, set, `M.${st}(${dl}, ${dh}, ${off}, ${v}, ${pc});`);
+      return memOp(mi, dl, dh, off, set, `X.stc(M, C, ${mi}, ${size}, ${dl}, ${dh}, ${off}, ${v}, ${pc});`);
     }
     case 0x7a:
     case 0x7b: {
       const vl = op === 0x7a ? lit(imm) : sl;
       const vh = op === 0x7a ? lit(imm >> 31) : sh;
-      return memOp(mi, 8, dl, dh, off, `CV[${mi}].setInt32(o, ${vl}, true); CV[${mi}].setInt32(o + 4, ${vh}, true);`, `M.st64(${dl}, ${dh}, ${off}, ${vl}, ${vh}, ${pc});`);
+      return memOp(mi, dl, dh, off, `CV[${mi}].setInt32(o, ${vl}, true); CV[${mi}].setInt32(o + 4, ${vh}, true);`, `X.st64c(M, C, ${mi}, ${dl}, ${dh}, ${off}, ${vl}, ${vh}, ${pc});`);
     }
     case 0xc3:
     case 0xdb: {
@@ -458,7 +577,7 @@ function insn(p: LoadedProgram, pc: number, mi: number): string {
       const at = op >= 0x40 ? `(${lit(imm)} + ${sl}) | 0` : lit(imm);
       return (
         `t = X.loadPacket(st, ${pc}, ${size}, ${at}); ` +
-        `if (t < 0) { L[0] = 0; H[0] = 0; st.depth = 0; st.budget = budget; return 0; } r0l = t | 0; r0h = 0;`
+        `if (t < 0) return X.ldAbsMiss(st, budget); r0l = ${size === 4 ? 't | 0' : 't'}; r0h = 0;`
       );
     }
   }

@@ -110,6 +110,18 @@ export class Vm {
 
   /** Run a loaded program. Not re-entrant: a helper may not call run() on the same VM. */
   run(prog: LoadedProgram, opts: VmRunOptions = {}): VmRunResult {
+    const executed = this.execute(prog, opts);
+    return new VmRunResult(this.st.lo[0] as number, this.st.hi[0] as number, executed);
+  }
+
+  /** run() for per-packet loops: the same run, returning only r0 as u32 (the retval), allocating nothing. */
+  runRetval(prog: LoadedProgram, opts: VmRunOptions): number {
+    this.execute(prog, opts);
+    return (this.st.lo[0] as number) >>> 0;
+  }
+
+  /** One run; r0 is left in st.lo[0] / st.hi[0]. Returns the instructions executed. */
+  private execute(prog: LoadedProgram, opts: VmRunOptions): number {
     if (this.programs[prog.id] !== prog) throw new VmError('load', `program '${prog.name}' was not loaded by this VM`);
     if (this.running) throw new VmError('internal', 'Vm.run() called while the VM is running (helpers may not re-enter it)');
     const st = this.st;
@@ -143,7 +155,7 @@ export class Vm {
         p = st.next as LoadedProgram;
         pc = st.pc;
       }
-      return new VmRunResult(L[0] as number, H[0] as number, limit - st.budget);
+      return limit - st.budget;
     } catch (err) {
       throw enrich(err, p);
     } finally {

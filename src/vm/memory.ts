@@ -59,6 +59,11 @@ export interface Region {
   name: string;
   stride: number;
   owner: unknown;
+  /**
+   * Mapped with `reserve` (a packet): its size changes in place by replace()/resize(), which bump
+   * Memory.resizes instead of Memory.epoch, so cached regions of other kinds survive a new packet.
+   */
+  resizable: boolean;
 }
 
 /** What `view()` returns: the region's own bytes and where the requested range starts in them. */
@@ -79,6 +84,7 @@ const UNMAPPED: Region = Object.freeze({
   name: '(unmapped)',
   stride: 0,
   owner: undefined,
+  resizable: false,
 }) as Region;
 
 export class Memory {
@@ -91,8 +97,10 @@ export class Memory {
   hi = 0;
   /** The region of the last successful hot-path access (the compiled engine caches it per instruction). */
   last: Region = UNMAPPED;
-  /** Bumped by every map/unmap/replace, so cached regions can be dropped when the layout changes. */
+  /** Bumped by every map/unmap and every replace of a region that is not resizable or moved, so cached regions can be dropped when the layout changes. */
   epoch = 0;
+  /** Bumped when a resizable region (the packet) changed its bytes or size in place: only caches of resizable regions are stale. */
+  resizes = 0;
 
   /**
    * Map bytes into the address space; returns the base address (page aligned, never 0). The region
@@ -115,6 +123,7 @@ export class Memory {
       name: opts.name,
       stride: opts.stride ?? 0,
       owner: opts.owner,
+      resizable: opts.reserve !== undefined,
     };
     this.regions[index] = region;
     this.setPages(base, span, index);
@@ -142,12 +151,25 @@ export class Memory {
       r.bytes = bytes;
       r.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       r.size = bytes.length;
-      this.epoch++;
+      if (r.resizable) this.resizes++;
+      else this.epoch++;
       return base;
     }
-    const opts: RegionOptions = { name: r.name, writable: r.writable, stride: r.stride, owner: r.owner };
+    const opts: RegionOptions = { name: r.name, writable: r.writable, stride: r.stride, owner: r.owner, ...(r.resizable ? { reserve: r.span } : {}) };
     this.unmap(base);
     return this.map(bytes, opts);
+  }
+
+  /**
+   * Set the size of the resizable region at `base` to the first `size` of its bytes (a new packet in the
+   * same buffer): no new views, and only caches of resizable regions go stale (Memory.resizes).
+   */
+  resize(base: number, size: number): void {
+    const r = this.regionStartingAt(base);
+    if (!r.resizable || size > r.bytes.length) throw new VmError('internal', `region '${r.name}' cannot be resized to ${size} bytes in place`);
+    if (r.size === size) return;
+    r.size = size;
+    this.resizes++;
   }
 
   /** The region containing `addr`, or undefined. */

@@ -53,7 +53,10 @@ export async function loadFilterObject(mode: string, engine: 'vm' | 'kernel'): P
   const collection = await loadCollection(spec, { engine });
   const program = collection.program(OBJECTS[mode]!.program);
   const sessions = collection.maps.get('sessions');
-  const run = (frame: Uint8Array) => program.run({ data: frame }).retval !== 0;
+  // Per frame: the VM's allocation-free packet entry when the engine has one, else a full test run.
+  const run = program.runPacket
+    ? (frame: Uint8Array) => program.runPacket!(frame) !== 0
+    : (frame: Uint8Array) => program.run({ data: frame }).retval !== 0;
   return {
     collection,
     program,

@@ -44,15 +44,19 @@ export class PacketBuffer {
    * the region mapped where it is: runs over a capture allocate nothing per packet.
    */
   reset(packet: Uint8Array, headroom = XDP_PACKET_HEADROOM): void {
-    const need = headroom + packet.length + SHINFO_SIZE;
+    const end = headroom + packet.length;
+    const need = end + SHINFO_SIZE;
     if (need > this.bytes.length) {
       this.bytes = new Uint8Array(Math.max(need, this.bytes.length * 2));
     } else {
-      this.bytes.fill(0, 0, Math.max(this.end, headroom + packet.length));
+      // Zero what the last packet may have left: the headroom (helpers push headers into it) and any
+      // tail the new packet does not overwrite. Bytes past the old end were zeroed when it shrank.
+      this.bytes.fill(0, 0, headroom);
+      if (this.end > end) this.bytes.fill(0, end, this.end);
     }
     this.bytes.set(packet, headroom);
     this.data = this.meta = this.mac = headroom;
-    this.end = headroom + packet.length;
+    this.end = end;
     this.net = this.mac + 14;
     this.remap();
   }
@@ -71,10 +75,14 @@ export class PacketBuffer {
     return out;
   }
 
-  /** Map into VM memory (once per run). */
+  /**
+   * Map into VM memory (once per collection). The region holds the whole buffer but its size is the
+   * current end of data, so a read past data_end still faults; a new packet only resizes it in place.
+   */
   mapInto(memory: Memory): void {
     this.memory = memory;
-    this.base = memory.map(this.bytes.subarray(0, this.end), { name: 'packet', reserve: this.bytes.length });
+    this.base = memory.map(this.bytes, { name: 'packet', reserve: this.bytes.length });
+    memory.resize(this.base, this.end);
     this.mappedEnd = this.end;
     this.mappedBytes = this.bytes;
   }
@@ -89,9 +97,12 @@ export class PacketBuffer {
   /** Call after `end` moved or `bytes` was replaced: the region follows (nothing to do when neither changed). */
   remap(): void {
     if (!this.memory || (this.mappedEnd === this.end && this.mappedBytes === this.bytes)) return;
-    this.base = this.memory.replace(this.base, this.bytes.subarray(0, this.end));
+    if (this.mappedBytes !== this.bytes) {
+      this.base = this.memory.replace(this.base, this.bytes);
+      this.mappedBytes = this.bytes;
+    }
+    this.memory.resize(this.base, this.end);
     this.mappedEnd = this.end;
-    this.mappedBytes = this.bytes;
   }
 
   /** VM address of an offset in `bytes`. */
