@@ -2,6 +2,8 @@
  * Builds Ethernet/IPv4|IPv6/TCP frames for unit tests of the URL sniffer (checksums are not computed:
  * nothing in the sniffer checks them).
  */
+import { TCP_FLAG } from '../../src/packet/decode/constants.js';
+
 export interface TcpSpec {
   src?: string;
   dst?: string;
@@ -14,11 +16,7 @@ export interface TcpSpec {
   vlan?: number[];
 }
 
-export const FIN = 1;
-export const SYN = 2;
-export const RST = 4;
-export const PSH = 8;
-export const ACK = 16;
+export const { FIN, SYN, RST, PSH, ACK } = TCP_FLAG;
 
 function v4(a: string): number[] {
   return a.split('.').map(Number);

@@ -15,11 +15,7 @@ export function decodeTransport(v: PacketView, proto: number, o: number, ipEnd: 
   switch (proto) {
     case IPPROTO.TCP: {
       if (avail < 20) {
-        if (avail >= 4) {
-          v.srcPort = (b[o]! << 8) | b[o + 1]!;
-          v.dstPort = (b[o + 2]! << 8) | b[o + 3]!;
-        }
-        v.truncated = true;
+        truncatedPorts(v, o, avail);
         return;
       }
       v.srcPort = (b[o]! << 8) | b[o + 1]!;
@@ -44,11 +40,7 @@ export function decodeTransport(v: PacketView, proto: number, o: number, ipEnd: 
     }
     case IPPROTO.UDP: {
       if (avail < 8) {
-        if (avail >= 4) {
-          v.srcPort = (b[o]! << 8) | b[o + 1]!;
-          v.dstPort = (b[o + 2]! << 8) | b[o + 3]!;
-        }
-        v.truncated = true;
+        truncatedPorts(v, o, avail);
         return;
       }
       v.srcPort = (b[o]! << 8) | b[o + 1]!;
@@ -81,4 +73,14 @@ export function decodeTransport(v: PacketView, proto: number, o: number, ipEnd: 
       v.payloadOffset = o;
       v.payloadLength = avail;
   }
+}
+
+/** A TCP/UDP header cut short: keep the ports when they made it into the capture. */
+function truncatedPorts(v: PacketView, o: number, avail: number): void {
+  const b = v.bytes;
+  if (avail >= 4) {
+    v.srcPort = (b[o]! << 8) | b[o + 1]!;
+    v.dstPort = (b[o + 2]! << 8) | b[o + 3]!;
+  }
+  v.truncated = true;
 }
