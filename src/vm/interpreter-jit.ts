@@ -4,7 +4,9 @@
  *
  * - Registers are local variables, two int32 halves each (r3l, r3h), so V8 keeps them in machine
  *   registers; nothing is boxed and nothing is BigInt.
- * - The program is cut into basic blocks; each block is a `case` of one `switch (pc)` inside a loop.
+ * - The program is cut into basic blocks; each block is a `case` of one `switch (BI[pc])` inside a loop,
+ *   BI mapping a block's first pc to its dense block number (dense case labels compile to a jump table;
+ *   the pcs themselves are too sparse, and V8 then tests every case in turn on each jump).
  *   Straight-line code falls from block to block; a taken jump sets pc and `continue`s. Immediates,
  *   offsets, shift counts and jump targets are literals in the source.
  * - The budget is charged once per block (every instruction of a block runs once it is entered, since
@@ -95,8 +97,8 @@ function compile(p: LoadedProgram): Compiled {
   const src = generate(p);
   allowOptimizing(src.length);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function('X', 'P', 'O', 'C', src) as (x: typeof X, p: LoadedProgram, o: Int32Array, c: RegionCache) => Compiled;
-  return factory(X, p, I64.out, newCache(countMemoryInsns(p)));
+  const factory = new Function('X', 'P', 'O', 'C', 'BI', src) as (x: typeof X, p: LoadedProgram, o: Int32Array, c: RegionCache, bi: Int32Array) => Compiled;
+  return factory(X, p, I64.out, newCache(countMemoryInsns(p)), blockIndex(p));
 }
 
 /**
@@ -169,6 +171,19 @@ function leaders(p: LoadedProgram): Uint8Array {
   return lead;
 }
 
+/** Dense block numbers by first pc (-1 elsewhere); slot n (falling off the end) gets the last number. */
+function blockIndex(p: LoadedProgram): Int32Array {
+  const lead = leaders(p);
+  const bi = new Int32Array(p.slots + 1).fill(-1);
+  let b = 0;
+  for (let pc = 0; pc < p.slots; pc++) {
+    if (lead[pc]) bi[pc] = b++;
+    if (p.code[pc] === 0x18) pc++;
+  }
+  bi[p.slots] = b;
+  return bi;
+}
+
 function generate(p: LoadedProgram): string {
   const n = p.slots;
   const lead = leaders(p);
@@ -186,7 +201,8 @@ function generate(p: LoadedProgram): string {
   // cached regions are only valid for the memory layout they were taken from
   out.push('if (C.epoch !== M.epoch || C.resizes !== M.resizes) X.syncCache(M, C);');
   out.push('for (;;) {');
-  out.push('switch (pc) {');
+  out.push('switch (BI[pc]) {');
+  const bi = blockIndex(p);
   let memIndex = 0;
   for (let pc = 0; pc < n; pc++) {
     if (lead[pc]) {
@@ -198,14 +214,14 @@ function generate(p: LoadedProgram): string {
         e += p.code[e] === 0x18 ? 2 : 1;
       } while (e < n && !lead[e]);
       // (budgetOut always throws: one short call keeps the function small enough for V8 to optimize)
-      out.push(`case ${pc}: if ((budget -= ${count}) < 0) X.budgetOut(st, P, ${pc}, ${count}, budget);`);
+      out.push(`case ${bi[pc]}: if ((budget -= ${count}) < 0) X.budgetOut(st, P, ${pc}, ${count}, budget);`);
     }
     out.push(insn(p, pc, memIndex));
     if (MEM_SIZE[p.code[pc] as number] !== undefined) memIndex++;
     if (p.code[pc] === 0x18) pc++;
   }
   // Falling off the last block lands here.
-  out.push(`case ${n}: throw X.fallThroughError(${n});`);
+  out.push(`case ${bi[n]}: throw X.fallThroughError(${n});`);
   out.push(`default: throw new X.VmError('internal', 'compiled code reached an unknown pc ' + pc, { pc: -1 });`);
   out.push('}');
   out.push('}');
