@@ -309,7 +309,7 @@ export class VmProgram implements Program {
     if (this.type === ProgType.SOCKET_FILTER && coll.socketView === 'network' && frame.length >= 14) pb.data = pb.net;
     rc.progType = this.type;
     rc.packet = pb;
-    this.packetVerdicts.length = 0;
+    if (this.packetVerdicts.length !== 0) this.packetVerdicts.length = 0; // (setting length is not free)
     rc.verdicts = this.packetVerdicts;
     this.ctxBytes!.fill(0);
     rc.skb = skbStateFor(frame, this.skbState);
