@@ -114,8 +114,10 @@ function compile(p: LoadedProgram): Compiled {
  */
 const DEFAULT_MAX_OPTIMIZED_BYTECODE = 60 * 1024;
 let optimizedBytecodeLimit = DEFAULT_MAX_OPTIMIZED_BYTECODE;
+/** V8 warns that very high limits may hit compiler assertions: larger programs stay unoptimized, as before. */
+const MAX_RAISED_BYTECODE = 256 * 1024;
 function allowOptimizing(sourceChars: number): void {
-  const want = Math.ceil(sourceChars * 1.25);
+  const want = Math.min(Math.ceil(sourceChars * 1.25), MAX_RAISED_BYTECODE);
   if (want <= optimizedBytecodeLimit) return;
   optimizedBytecodeLimit = want;
   try {
