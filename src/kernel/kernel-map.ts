@@ -15,6 +15,7 @@ import { BATCH_ATTR_SIZE, ELEM_ATTR_SIZE, freezeMap, isPerCpu, isQueueLike } fro
 import { Cmd, bpfRaw, closeFd, mapError } from './bpf-syscall.js';
 import { possibleCpus } from './cpus.js';
 import { track, untrack } from './lifecycle.js';
+import { iterateEntries, iterateKeys } from '../engine/map-iteration.js';
 
 export interface KernelMapInfo {
   name: string;
@@ -168,19 +169,12 @@ export class KernelMap implements BpfMap {
     return this.nextKeyBuf.bytes.slice(0, this.keySize);
   }
 
-  *keys(): IterableIterator<Uint8Array> {
-    let k = this.nextKey(undefined);
-    while (k) {
-      yield k;
-      k = this.nextKey(k);
-    }
+  keys(): IterableIterator<Uint8Array> {
+    return iterateKeys(this);
   }
 
-  *entries(): IterableIterator<[Uint8Array, Uint8Array]> {
-    for (const k of this.keys()) {
-      const v = this.lookup(k);
-      if (v) yield [k, v];
-    }
+  entries(): IterableIterator<[Uint8Array, Uint8Array]> {
+    return iterateEntries(this);
   }
 
   // ---- queue / stack ----

@@ -11,6 +11,7 @@ import type { BpfMap } from '../../engine/types.js';
 import { MapError, Errno } from '../../engine/errors.js';
 import type { MapSpec } from '../../elf/spec.js';
 import { UpdateFlag } from '../../uapi/types.js';
+import { iterateEntries, iterateKeys } from '../../engine/map-iteration.js';
 
 export const E = Errno;
 
@@ -163,20 +164,13 @@ export abstract class VmMap implements BpfMap {
   /** bpf(BPF_MAP_GET_NEXT_KEY): the key after `key` (the first when undefined); undefined at the end. */
   abstract nextKey(key: Uint8Array | undefined): Uint8Array | undefined;
 
-  *keys(): IterableIterator<Uint8Array> {
-    let k = this.nextKey(undefined);
-    while (k) {
-      yield k;
-      k = this.nextKey(k);
-    }
+  keys(): IterableIterator<Uint8Array> {
+    return iterateKeys(this);
   }
 
   /** Every (key, value) pair, in get-next-key order (for dumps). */
-  *entries(): IterableIterator<[Uint8Array, Uint8Array]> {
-    for (const k of this.keys()) {
-      const v = this.lookup(k);
-      if (v) yield [k, v];
-    }
+  entries(): IterableIterator<[Uint8Array, Uint8Array]> {
+    return iterateEntries(this);
   }
 
   close(): void {
