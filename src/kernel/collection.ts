@@ -18,7 +18,6 @@ import { encodeProgram } from '../isa/codec.js';
 import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, OP_LDDW } from '../isa/opcodes.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import { loadBtf, closeBtf } from './btf-load.js';
-import { fixupDatasecs } from './btf-fixup.js';
 import { createMap } from './map-ops.js';
 import { KernelMap } from './kernel-map.js';
 import { KernelProgram } from './kernel-program.js';
@@ -138,13 +137,8 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
     throw new EnvironmentError(`${spec.path ?? 'the object'} is ${spec.endian}-endian but this kernel is ${hostEndian}-endian (build it with -target bpf${hostEndian === 'little' ? 'el' : 'eb'})`);
   }
   if (spec.btf && spec.btf.length > 0) {
-    let raw = spec.btf;
-    try {
-      raw = fixupDatasecs(spec.btf); // clang's DATASECs are unfinished; the kernel wants sizes and offsets
-    } catch {
-      // unparseable BTF: offer it as is, the kernel will say what it thinks
-    }
-    const r = loadBtf(raw);
+    // src/elf already filled in the DATASEC sizes and offsets clang leaves at 0 (ObjectSpec.btf is loadable).
+    const r = loadBtf(spec.btf);
     if (r.fd >= 0) coll.btfFd = r.fd;
     else coll.btfError = r.error?.log.trim().split('\n').pop() ?? 'refused';
   }
