@@ -17,8 +17,9 @@
  *   which faults or refills the cache. Caches are locals of one invocation and are dropped whenever a
  *   helper changed the memory layout (Memory.epoch), so a remapped packet is never read stale.
  * - Local calls and their exits are inlined (frames in st.frames, the depth in a local).
- * - Helper calls, atomics and packet loads go through the same out-of-line functions as the interpreter
- *   (interpreter-ops.ts), after spilling the registers they use into the shared register file.
+ * - LD_ABS/LD_IND read the packet inline when the offset is non-negative and in bounds (see PACKET_SYNC);
+ *   other packet loads, helper calls and atomics go through the same out-of-line functions as the
+ *   interpreter (interpreter-ops.ts), after spilling the registers they use into the shared register file.
  *
  * The generated source only ever contains numbers computed from the instruction fields and fixed
  * identifiers, never text taken from the program, so it cannot be used to inject code.
@@ -37,6 +38,9 @@ import { VmError } from './vm-error.js';
 import { setFlagsFromString } from 'node:v8';
 
 type Compiled = (st: EngineState, startPc: number) => number;
+
+/** The packet bytes of a run without a packet (its readable end is -1, so nothing is read from it). */
+const NO_PACKET = new Uint8Array(0);
 
 /** Out-of-line functions the generated code calls (one object, passed in once per compile). */
 const X = {
@@ -58,6 +62,7 @@ const X = {
   fallThroughError,
   loadPacket,
   VmError,
+  NO_PACKET,
 };
 
 /**
@@ -186,8 +191,32 @@ function blockIndex(p: LoadedProgram): Int32Array {
   return bi;
 }
 
+/**
+ * LD_ABS / LD_IND read the packet inline: the packet's bytes, data offset and readable end (the lesser of
+ * its end and the buffer's length, -1 when the run has no packet) are locals, taken at entry and again
+ * after every helper call (helpers are what resize or replace the packet). In-bounds loads with a
+ * non-negative offset are a compare and a few byte reads; everything else (SKF_NET_OFF / SKF_LL_OFF,
+ * out of bounds, no packet) takes X.loadPacket, which ends the program or faults exactly as before.
+ */
+const PACKET_SYNC =
+  'if (st.packet !== undefined) { PB = st.packet.bytes; PD = st.packet.data; PE = st.packet.end < PB.length ? st.packet.end : PB.length; } else PE = -1;';
+
+function isPacketLoad(op: number): boolean {
+  return op === 0x30 || op === 0x28 || op === 0x20 || op === 0x50 || op === 0x48 || op === 0x40;
+}
+
+function hasPacketLoads(p: LoadedProgram): boolean {
+  for (let pc = 0; pc < p.slots; pc++) {
+    const op = p.code[pc] as number;
+    if (op === 0x18) pc++;
+    else if (isPacketLoad(op)) return true;
+  }
+  return false;
+}
+
 function generate(p: LoadedProgram): string {
   const n = p.slots;
+  const packetLoads = hasPacketLoads(p);
   const lead = leaders(p);
   const out: string[] = [];
   out.push('"use strict";');
@@ -202,6 +231,7 @@ function generate(p: LoadedProgram): string {
   out.push('const CB = C.base, CE = C.end, CV = C.view;');
   // cached regions are only valid for the memory layout they were taken from
   out.push('if (C.epoch !== M.epoch || C.resizes !== M.resizes) X.syncCache(M, C);');
+  if (hasPacketLoads(p)) out.push(`let PB = X.NO_PACKET, PD = 0, PE = -1; ${PACKET_SYNC}`);
   out.push('for (;;) {');
   out.push('switch (BI[pc]) {');
   const bi = blockIndex(p);
@@ -218,7 +248,7 @@ function generate(p: LoadedProgram): string {
       // (budgetOut always throws: one short call keeps the function small enough for V8 to optimize)
       out.push(`case ${bi[pc]}: if ((budget -= ${count}) < 0) X.budgetOut(st, P, ${pc}, ${count}, budget);`);
     }
-    out.push(insn(p, pc, memIndex));
+    out.push(insn(p, pc, memIndex, packetLoads));
     if (MEM_SIZE[p.code[pc] as number] !== undefined) memIndex++;
     if (p.code[pc] === 0x18) pc++;
   }
@@ -414,7 +444,7 @@ function cond32(op: number, a: string, b: string): string {
 /** Literal source for an int32. */
 const lit = (v: number) => (v < 0 ? `(${v | 0})` : String(v | 0));
 
-function insn(p: LoadedProgram, pc: number, mi: number): string {
+function insn(p: LoadedProgram, pc: number, mi: number, packetLoads: boolean): string {
   const op = p.code[pc] as number;
   const d = p.dst[pc] as number;
   const s = p.src[pc] as number;
@@ -526,7 +556,8 @@ function insn(p: LoadedProgram, pc: number, mi: number): string {
         (x ? `if (${hi(d)} !== 0) throw X.callxError(${pc}, ${d}); ` : '') +
         `${spill([1, 2, 3, 4, 5])} st.budget = budget; st.depth = depth; q = X.callHelper(st, P, ${pc}, ${id}); r0l = L[0]; r0h = H[0]; ` +
         `if (q !== -1) { if (q === 1) { ${spill([6, 7, 8, 9, 10])} } return q; } budget = st.budget; ` +
-        'if (C.epoch !== M.epoch || C.resizes !== M.resizes) X.syncCache(M, C);'
+        'if (C.epoch !== M.epoch || C.resizes !== M.resizes) X.syncCache(M, C);' +
+        (packetLoads ? ` ${PACKET_SYNC}` : '')
       );
     }
     if (jop === 0x90) {
@@ -592,11 +623,15 @@ function insn(p: LoadedProgram, pc: number, mi: number): string {
       return `${dl} = ${lit(imm)}; ${dh} = ${lit(p.imm2[pc] as number)};`;
     case 0x30: case 0x28: case 0x20: case 0x50: case 0x48: case 0x40: {
       const size = op === 0x30 || op === 0x50 ? 1 : op === 0x28 || op === 0x48 ? 2 : 4;
-      const at = op >= 0x40 ? `(${lit(imm)} + ${sl}) | 0` : lit(imm);
-      return (
-        `t = X.loadPacket(st, ${pc}, ${size}, ${at}); ` +
-        `if (t < 0) return X.ldAbsMiss(st, budget); r0l = ${size === 4 ? 't | 0' : 't'}; r0h = 0;`
-      );
+      const ind = op >= 0x40;
+      const at = ind ? `(${lit(imm)} + ${sl}) | 0` : lit(imm);
+      const slow = `t = X.loadPacket(st, ${pc}, ${size}, ${ind ? 'o' : at}); if (t < 0) return X.ldAbsMiss(st, budget); r0l = ${size === 4 ? 't | 0' : 't'};`;
+      // negative offsets (SKF_NET_OFF / SKF_LL_OFF) are rare: always the out-of-line path
+      if (!ind && imm < 0) return `${slow} r0h = 0;`;
+      const get =
+        size === 1 ? 'PB[a]' : size === 2 ? '(PB[a] << 8) | PB[a + 1]' : '(PB[a] << 24) | (PB[a + 1] << 16) | (PB[a + 2] << 8) | PB[a + 3]';
+      const inBounds = ind ? `o >= 0 && (a = PD + o) + ${size} <= PE` : `(a = PD + ${imm}) + ${size} <= PE`;
+      return `${ind ? `o = ${at}; ` : ''}if (${inBounds}) r0l = ${get}; else { ${slow} } r0h = 0;`;
     }
   }
   return `throw new X.VmError('load', 'invalid opcode 0x${op.toString(16)}', { pc: ${pc} });`;

@@ -129,8 +129,9 @@ export class Vm {
     const H = st.hi;
     L.fill(0);
     H.fill(0);
-    const args = opts.args ?? [];
-    for (let i = 0; i < args.length && i < 5; i++) setArg(L, H, i + 1, args[i] as number | bigint);
+    const args = opts.args;
+    // (no default array: per-packet runs pass no args and should allocate nothing)
+    if (args !== undefined) for (let i = 0; i < args.length && i < 5; i++) setArg(L, H, i + 1, args[i] as number | bigint);
     // Fresh, zeroed stacks: runs never see each other's data.
     for (let d = 0; d <= st.maxDepth; d++) (st.stacks[d] as Uint8Array).fill(0);
     st.maxDepth = 0;
