@@ -63,6 +63,8 @@ export class EngineState {
   readonly saved = new Int32Array(MAX_CALL_FRAMES * 22);
   /** The bytes of each frame's stack region. */
   readonly stacks: Uint8Array[] = [];
+  /** The same bytes as DataViews (the compiled engine's flat layout reads frame 0's directly). */
+  readonly stackViews: DataView[] = [];
 
   constructor(
     readonly mem: Memory,
@@ -76,6 +78,7 @@ export class EngineState {
     for (let d = 0; d < MAX_CALL_FRAMES; d++) {
       const bytes = new Uint8Array(STACK_SIZE);
       this.stacks.push(bytes);
+      this.stackViews.push(new DataView(bytes.buffer));
       const base = mem.map(bytes, { name: `stack frame ${d}` });
       this.stackBases[d] = base;
       this.stackTops[d] = base + STACK_SIZE;
