@@ -23,7 +23,7 @@ import { createMap, type VmMap } from './maps/index.js';
 import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
 import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
 import { PacketBuffer } from './contexts/packet-buffer.js';
-import { SKB_SIZE, applyCtxIn, ctxOut, newSkbState, sanitizeSkb, skbStateFor, writeSkb } from './contexts/skb.js';
+import { SKB_SIZE, applyCtxIn, ctxOut, newSkbState, sanitizeSkb, skbStateFor, writeFreshSkb, writeSkb } from './contexts/skb.js';
 import { XDP_MD_SIZE, writeXdp, xdpStateFrom } from './contexts/xdp.js';
 import { contextKind, progTypeLabel, type ContextKind } from './contexts/prog-types.js';
 import { cpus as hostCpus } from 'node:os';
@@ -213,7 +213,12 @@ export class VmProgram implements Program {
   /** Options handed to Vm.run, built once (r1 = the context's address). */
   private readonly runOpts: { args: number[]; packet: PacketBuffer | undefined; context: RunContext | undefined } = { args: [], packet: undefined, context: undefined };
   /** Re-derive the __sk_buff after a helper moved the packet (made once, not per run). */
-  private readonly syncSkb = (): void => sanitizeSkb(this.coll.rc, this.ctxDv!, this.ctxBytes!, this.coll.packetBuffer(), this.cbSaved);
+  private readonly syncSkb = (): void => {
+    this.cbSavedDirty = true;
+    sanitizeSkb(this.coll.rc, this.ctxDv!, this.ctxBytes!, this.coll.packetBuffer(), this.cbSaved);
+  };
+  /** cbSaved holds a run's cb[] (syncSkb ran): runPacket must zero it before the next run. */
+  private cbSavedDirty = true;
 
   constructor(coll: VmCollection, spec: ProgramSpec, loaded: LoadedProgram, handle: number) {
     this.coll = coll;
@@ -314,8 +319,11 @@ export class VmProgram implements Program {
     this.ctxBytes!.fill(0);
     rc.skb = skbStateFor(frame, this.skbState);
     rc.skbCtxGiven = false;
-    this.cbSaved.fill(0);
-    writeSkb(rc, this.ctxDv!, pb);
+    if (this.cbSavedDirty) {
+      this.cbSaved.fill(0);
+      this.cbSavedDirty = false;
+    }
+    writeFreshSkb(rc.skb, this.ctxDv!, pb);
     rc.syncCtx = this.syncSkb;
     const runOpts = this.runOpts;
     runOpts.packet = pb;

@@ -94,6 +94,21 @@ export function writeSkb(rc: RunContext, dv: DataView, p: PacketBuffer): void {
 }
 
 /**
+ * writeSkb for a state just made by skbStateFor, into a zeroed region, when no context was passed in:
+ * only the fields that are not zero then (the per-packet path of capture loops).
+ */
+export function writeFreshSkb(s: SkbState, dv: DataView, p: PacketBuffer): void {
+  const base = p.base;
+  dv.setUint32(Skb.len, p.end - p.data, true);
+  dv.setUint32(Skb.pkt_type, s.pktType, true);
+  dv.setUint32(Skb.protocol, be16(s.protocol), true);
+  dv.setUint32(Skb.ifindex, s.ifindex, true);
+  dv.setUint32(Skb.data, base + p.data, true);
+  dv.setUint32(Skb.data_end, base + p.end, true);
+  dv.setUint32(Skb.data_meta, base + p.data, true);
+}
+
+/**
  * The context BPF_PROG_TEST_RUN hands back (convert_skb_to___skb): only mark, priority, ingress_ifindex,
  * ifindex, cb[], tstamp, wire_len, gso_segs, gso_size and hwtstamp are filled in, the rest is zero.
  */
