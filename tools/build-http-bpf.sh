@@ -10,7 +10,11 @@ out=.
 if [ "${1:-}" = "--check" ]; then out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; fi
 for src in http_filter_v1.c http_filter_v2.c http_filter_full.c; do
   obj="$out/${src%.c}.o"
-  "$CLANG" -O2 -g -target bpf -Wall -Werror -c "$src" -o "$obj"
+  # The full filter uses 32-bit subregisters and jumps (ISA v3, Linux >= 5.1): a third fewer instructions
+  # than v1's shift pairs, for the kernel's JIT and the VM's alike. v1/v2 stay as the classic design built them.
+  cpu=v1
+  if [ "$src" = http_filter_full.c ]; then cpu=v3; fi
+  "$CLANG" -O2 -g -target bpf -mcpu=$cpu -Wall -Werror -c "$src" -o "$obj"
   if [ "$out" != "." ]; then
     # Compare code, not bytes: debug info embeds paths that differ between checkouts.
     a=$(llvm-objdump -d --no-show-raw-insn "$obj" | tail -n +3)

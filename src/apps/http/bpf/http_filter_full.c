@@ -85,8 +85,9 @@ int http_filter(struct __sk_buff *skb)
 		}
 	}
 	__u32 l3 = off + 2;
-	__u32 s0 = 0, s1 = 0, s2 = 0, s3 = 0, d0 = 0, d1 = 0, d2 = 0, d3 = 0;
-	__u32 l4, l4_end, family;
+	__u32 l4, l4_end;
+	/* The addresses go straight into the key (source as endpoint A for now): fewer live registers. */
+	struct flow_key key = {};
 
 	if (proto == ETH_P_IP) {
 		__u32 ihl = (load_byte(skb, l3) & 0x0f) << 2;
@@ -96,21 +97,21 @@ int http_filter(struct __sk_buff *skb)
 			return DROP_PACKET;
 		if (load_half(skb, l3 + 6) & 0x3fff)
 			return KEEP_PACKET; /* a fragment: reassembled in userspace */
-		s0 = load_word(skb, l3 + 12);
-		d0 = load_word(skb, l3 + 16);
+		key.a[0] = load_word(skb, l3 + 12);
+		key.b[0] = load_word(skb, l3 + 16);
 		l4 = l3 + ihl;
 		l4_end = l3 + load_half(skb, l3 + 2);
-		family = 4;
+		key.family = 4;
 	} else if (proto == ETH_P_IPV6) {
 		__u32 next = load_byte(skb, l3 + 6);
-		s0 = load_word(skb, l3 + 8);
-		s1 = load_word(skb, l3 + 12);
-		s2 = load_word(skb, l3 + 16);
-		s3 = load_word(skb, l3 + 20);
-		d0 = load_word(skb, l3 + 24);
-		d1 = load_word(skb, l3 + 28);
-		d2 = load_word(skb, l3 + 32);
-		d3 = load_word(skb, l3 + 36);
+		key.a[0] = load_word(skb, l3 + 8);
+		key.a[1] = load_word(skb, l3 + 12);
+		key.a[2] = load_word(skb, l3 + 16);
+		key.a[3] = load_word(skb, l3 + 20);
+		key.b[0] = load_word(skb, l3 + 24);
+		key.b[1] = load_word(skb, l3 + 28);
+		key.b[2] = load_word(skb, l3 + 32);
+		key.b[3] = load_word(skb, l3 + 36);
 		l4 = l3 + 40;
 		l4_end = l4 + load_half(skb, l3 + 4);
 #pragma unroll
@@ -125,7 +126,7 @@ int http_filter(struct __sk_buff *skb)
 		}
 		if (next != IPPROTO_TCP)
 			return DROP_PACKET;
-		family = 6;
+		key.family = 6;
 	} else {
 		return DROP_PACKET;
 	}
@@ -137,28 +138,22 @@ int http_filter(struct __sk_buff *skb)
 	__u32 plen = l4_end > payload ? l4_end - payload : 0;
 
 	/* Canonical order: the endpoint with the smaller (address, port) is A. */
-	int src_is_a;
-	if (s0 != d0)
-		src_is_a = s0 < d0;
-	else if (s1 != d1)
-		src_is_a = s1 < d1;
-	else if (s2 != d2)
-		src_is_a = s2 < d2;
-	else if (s3 != d3)
-		src_is_a = s3 < d3;
-	else
-		src_is_a = sport <= dport;
-
-	struct flow_key key = {};
-	key.family = family;
+	int src_is_a = sport <= dport;
+#pragma unroll
+	for (int i = 3; i >= 0; i--) {
+		if (key.a[i] != key.b[i])
+			src_is_a = key.a[i] < key.b[i];
+	}
 	if (src_is_a) {
-		key.a[0] = s0; key.a[1] = s1; key.a[2] = s2; key.a[3] = s3;
-		key.b[0] = d0; key.b[1] = d1; key.b[2] = d2; key.b[3] = d3;
 		key.port_a = sport;
 		key.port_b = dport;
 	} else {
-		key.a[0] = d0; key.a[1] = d1; key.a[2] = d2; key.a[3] = d3;
-		key.b[0] = s0; key.b[1] = s1; key.b[2] = s2; key.b[3] = s3;
+#pragma unroll
+		for (int i = 0; i < 4; i++) {
+			__u32 t = key.a[i];
+			key.a[i] = key.b[i];
+			key.b[i] = t;
+		}
 		key.port_a = dport;
 		key.port_b = sport;
 	}
