@@ -154,12 +154,18 @@ export class CaptureReader implements AsyncIterable<Packet> {
     return out;
   }
 
-  /** A fresh scan from the start of the file. One at a time per reader. */
-  scan(): ChunkScanner {
+  /**
+   * A fresh scan from the start of the file. One at a time per reader. `firstRead`: read only this many
+   * bytes in the first step, doubling each step up to the chunk size, so that a consumer working in
+   * step-sized pieces (another thread) gets its first packets without waiting for a whole chunk.
+   */
+  scan(opts: { firstRead?: number } = {}): ChunkScanner {
     if (this.streamHead && this.scans > 0) throw new UsageError(`${this.path} is a pipe: it can be read only once`);
     this.scans++;
     this.parser = this.newParser();
-    return new ChunkScanner(this.path, this.fh, this.parser, this.size, this.chunkSize, this.streamHead);
+    const scanner = new ChunkScanner(this.path, this.fh, this.parser, this.size, this.chunkSize, this.streamHead);
+    if (opts.firstRead !== undefined) scanner.readLimit = Math.max(64, opts.firstRead);
+    return scanner;
   }
 
   async close(): Promise<void> {
@@ -201,6 +207,32 @@ export class ChunkScanner {
   }
 
   private readonly sequential: boolean;
+  /** Most bytes one step reads (doubles after each step; the buffer's size caps it). */
+  readLimit = Infinity;
+
+  /** File offset up to which records have been delivered. */
+  get position(): number {
+    return this.base + this.start;
+  }
+
+  /**
+   * Continue in `next` and give up the buffer the last step() delivered from: the packets' bytes stay
+   * where they were, so the caller may keep that buffer (hand it to another thread) instead of copying
+   * them. The part of a record cut at the end of the chunk moves to `next` (a larger buffer is made when
+   * `next` is smaller than the current one).
+   */
+  handOff(next: Uint8Array): Uint8Array {
+    const old = this.buf;
+    const tail = this.fill - this.start;
+    const fresh = next.length >= old.length ? next : new Uint8Array(old.length);
+    fresh.set(old.subarray(this.start, this.fill));
+    this.base += this.start;
+    this.fill = tail;
+    this.start = 0;
+    this.buf = fresh;
+    this.dv = new DataView(fresh.buffer, fresh.byteOffset, fresh.byteLength);
+    return old;
+  }
 
   /** Read one chunk and deliver its packets. Resolves false when the scan is over. */
   async step(cb: PacketCallback): Promise<boolean> {
@@ -222,7 +254,10 @@ export class ChunkScanner {
       this.buf = bigger;
       this.dv = new DataView(bigger.buffer);
     }
-    const { bytesRead } = await this.fh.read(this.buf, this.fill, this.buf.length - this.fill, this.sequential ? null : this.base + this.fill);
+    // (at least the record in hand must fit, whatever the limit)
+    const want = Math.max(Math.min(this.buf.length - this.fill, this.readLimit), Math.min(need - this.fill, this.buf.length - this.fill));
+    this.readLimit *= 2;
+    const { bytesRead } = await this.fh.read(this.buf, this.fill, want, this.sequential ? null : this.base + this.fill);
     this.fill += bytesRead;
     try {
       this.start = this.parser.parse(this.buf, this.dv, this.start, this.fill, this.base, this.pkt, cb);

@@ -57,6 +57,18 @@ test('`bpfkit urls FILE` prints classic request lines (what npm start shows), js
     assert.ok(key in recs[0]!, `json has ${key}`);
 });
 
+test('`bpfkit urls` on one thread and on two (the filter on its own thread) prints the same, run after run', () => {
+  const one = cli('urls', 'examples/captures/http-demo.pcap', '--format', 'json', '--threads', '1');
+  const two = cli('urls', 'examples/captures/http-demo.pcap', '--format', 'json', '--threads', '2');
+  const again = cli('urls', 'examples/captures/http-demo.pcap', '--format', 'json', '--threads', '2');
+  assert.equal(one.status, 0, one.stderr);
+  assert.equal(two.status, 0, two.stderr);
+  assert.equal(two.stdout, one.stdout);
+  assert.equal(two.stderr, one.stderr);
+  assert.equal(again.stderr, two.stderr);
+  assert.equal(cli('urls', 'examples/captures/http-demo.pcap', '--threads', '3').status, 2);
+});
+
 test('tshark (out-of-order reassembly on) finds nothing that full mode misses on the demo capture', async (t) => {
   if (!needs(t, { tools: ['tshark'] })) return;
   const { records } = await runUrls(demo);

@@ -26,6 +26,8 @@ export interface BuildOptions {
   onText(line: string): void;
   /** json output wants records; text output wants the classic modes' printed lines */
   json?: boolean;
+  /** full mode: a filter that runs elsewhere (the filter thread) instead of loading one here */
+  remoteFilter?: FullFilter;
 }
 
 export interface BuiltPipeline {
@@ -38,9 +40,9 @@ export interface BuiltPipeline {
 
 export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
   let loaded: LoadedFilter | undefined;
-  if (o.engine === 'vm' || o.engine === 'kernel') loaded = await loadFilterObject(o.mode, o.engine);
+  if ((o.engine === 'vm' || o.engine === 'kernel') && !o.remoteFilter) loaded = await loadFilterObject(o.mode, o.engine);
   if (o.mode === 'full') {
-    const filter: FullFilter | undefined = loaded?.full();
+    const filter: FullFilter | undefined = o.remoteFilter ?? loaded?.full();
     const pipeline = new FullPipeline(
       {
         limits: o.limits,

@@ -14,11 +14,34 @@ export interface ReadOptions {
 
 const PROGRESS_MIN_BYTES = 64 << 20;
 
+/** A progress bar on stderr for a file of `size` bytes (nothing for small files or when not wanted). */
+export class ProgressBar {
+  private lastDrawn = -1;
+  private readonly show: boolean;
+  constructor(
+    private readonly size: number,
+    wanted: boolean,
+  ) {
+    this.show = wanted && size >= PROGRESS_MIN_BYTES;
+  }
+  update(bytesDone: number): void {
+    if (!this.show) return;
+    const pct = Math.min(100, Math.floor((bytesDone / this.size) * 100));
+    if (pct === this.lastDrawn) return;
+    this.lastDrawn = pct;
+    const width = 40;
+    const fill = Math.round((pct / 100) * width);
+    process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${pct}%`);
+  }
+  done(): void {
+    if (this.show) process.stderr.write('\r\x1b[K');
+  }
+}
+
 export async function readCaptureInto(path: string, pipeline: UrlPipeline, opts: ReadOptions = {}): Promise<void> {
   const reader = await openCapture(path);
-  const showProgress = opts.progress === true && reader.size >= PROGRESS_MIN_BYTES;
+  const bar = new ProgressBar(reader.size, opts.progress === true);
   let bytesDone = 0;
-  let lastDrawn = -1;
   try {
     const scan = reader.scan();
     let stopped = false;
@@ -28,18 +51,10 @@ export async function readCaptureInto(path: string, pipeline: UrlPipeline, opts:
     };
     while (!stopped && (await scan.step(cb))) {
       if (opts.shouldStop?.()) stopped = true;
-      if (showProgress) {
-        const pct = Math.min(100, Math.floor((bytesDone / reader.size) * 100));
-        if (pct !== lastDrawn) {
-          lastDrawn = pct;
-          const width = 40;
-          const fill = Math.round((pct / 100) * width);
-          process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${pct}%`);
-        }
-      }
+      bar.update(bytesDone);
     }
   } finally {
-    if (showProgress) process.stderr.write('\r\x1b[K');
+    bar.done();
     await reader.close();
   }
 }

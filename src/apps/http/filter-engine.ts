@@ -11,6 +11,7 @@ import type { ClassicFilter, SessionTable } from './classic-filter.js';
 import type { FullFilter } from './full-pipeline.js';
 import type { FlowEnds } from './full-analyzer.js';
 import type { Collection, Program, BpfMap } from '../../engine/types.js';
+import type { ObjectSpec } from '../../elf/spec.js';
 import { fullSessionKeys } from './full-key.js';
 
 export interface LoadedFilter {
@@ -45,11 +46,20 @@ export function bpfObjectPath(mode: string): string {
 }
 
 export async function loadFilterObject(mode: string, engine: 'vm' | 'kernel'): Promise<LoadedFilter> {
+  return loadFilterSpec(await parseFilterObject(mode), mode, engine);
+}
+
+/** The mode's committed object, parsed (pure: no engine involved; the spec can go to another thread). */
+export async function parseFilterObject(mode: string): Promise<ObjectSpec> {
   const path = bpfObjectPath(mode);
   const bytes = new Uint8Array(readFileSync(path));
-  const { parseObject } = (await import('../../elf/index.js' as string)) as { parseObject(b: Uint8Array, path?: string): unknown };
+  const { parseObject } = await import('../../elf/index.js');
+  return parseObject(bytes, path);
+}
+
+/** Load a parsed filter object into an engine and adapt it to the pipelines' filter interfaces. */
+export async function loadFilterSpec(spec: ObjectSpec, mode: string, engine: 'vm' | 'kernel'): Promise<LoadedFilter> {
   const { loadCollection } = await import('../../engine/load.js');
-  const spec = parseObject(bytes, path) as Parameters<typeof loadCollection>[0];
   const collection = await loadCollection(spec, { engine });
   const program = collection.program(OBJECTS[mode]!.program);
   const sessions = collection.maps.get('sessions');

@@ -46,6 +46,11 @@ export class FullPipeline implements UrlPipeline {
     this.analyzer.packet(bytes, off, len, linktype, ts);
   }
 
+  /** Frames a filter on another thread dropped: counted as seen only. */
+  dropped(n: number): void {
+    this.seen += n;
+  }
+
   finish(): void {
     this.analyzer.finish();
   }

@@ -4,10 +4,12 @@
  */
 import { parseFlags, intFlag } from '../args.js';
 import { UsageError } from '../../util/errors.js';
-import { formatSummary, type UrlPipeline } from '../../apps/http/pipeline.js';
-import { jsonLine, textLine, type UrlRecord } from '../../apps/http/record.js';
-import { readCaptureInto } from '../../apps/http/capture-source.js';
-import { buildPipeline, type Mode, type EngineChoice } from '../../apps/http/build-pipeline.js';
+import type { UrlPipeline } from '../../apps/http/pipeline.js';
+import type { UrlRecord } from '../../apps/http/record.js';
+import { FilterThread, RemoteFilter } from '../../apps/http/threaded-capture.js';
+import type { FullPipeline } from '../../apps/http/full-pipeline.js';
+import type { Mode, EngineChoice } from '../../apps/http/build-pipeline.js';
+import { statSync } from 'node:fs';
 
 const HELP = `usage: bpfkit urls [FILE | -i IFACE] [options]
 
@@ -23,6 +25,9 @@ Print every HTTP request in a capture file (pcap/pcapng) or crossing an interfac
   --max-line N            longest request line kept whole (default 65536); longer: reported truncated
   --max-flows N           most TCP flows tracked at once (default 262144)
   --idle-timeout SEC      close flows idle this long, in capture time (default 120)
+  --threads 1|2           full mode, VM engine, file: 2 runs the eBPF filter on a second thread, a few
+                          chunks ahead of reassembly (session deletes reach it later, so it may keep
+                          more); 1 (default) keeps everything on one thread
   -c, --count N           live: stop after N packets
   -q, --quiet             no summary on stderr
 `;
@@ -36,6 +41,7 @@ export async function run(argv: string[]): Promise<number> {
     'max-line': { type: 'string' },
     'max-flows': { type: 'string' },
     'idle-timeout': { type: 'string' },
+    threads: { type: 'string' },
     count: { type: 'string', short: 'c' },
     quiet: { type: 'boolean', short: 'q' },
   });
@@ -58,6 +64,19 @@ export async function run(argv: string[]): Promise<number> {
   const maxFlows = intFlag('max-flows', values['max-flows'], 262144, 1);
   const idleTimeoutSec = intFlag('idle-timeout', values['idle-timeout'], 120, 1);
   const count = intFlag('count', values.count, 0);
+  const threads = intFlag('threads', values.threads, 1, 1);
+  if (threads > 2) throw new UsageError(`--threads must be 1 or 2, not ${threads}`);
+  if (threads === 2 && (iface || mode !== 'full' || engine !== 'vm')) throw new UsageError('--threads 2 is for --mode full with --engine vm on a capture file');
+  // The filter thread starts first: its module loading and filter setup overlap ours.
+  const filterThread = !iface && mode === 'full' && engine === 'vm' && threads === 2 ? new FilterThread(positionals[0]!) : undefined;
+  const remoteFilter = filterThread ? new RemoteFilter() : undefined;
+  // The rest is loaded only now, while the filter thread boots.
+  const [{ formatSummary }, { jsonLine, textLine }, { ProgressBar, readCaptureInto }, { buildPipeline }] = await Promise.all([
+    import('../../apps/http/pipeline.js'),
+    import('../../apps/http/record.js'),
+    import('../../apps/http/capture-source.js'),
+    import('../../apps/http/build-pipeline.js'),
+  ]);
 
   const out = new OutputBuffer();
   const onRecord = format === 'json' ? (r: UrlRecord) => out.line(jsonLine(r)) : (r: UrlRecord) => out.line(textLine(r));
@@ -80,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     idleTimeoutSec,
     onRecord,
     onText,
+    ...(remoteFilter ? { remoteFilter } : {}),
   });
   const pipeline: UrlPipeline = built.pipeline;
   let summarised = false;
@@ -100,7 +120,14 @@ export async function run(argv: string[]): Promise<number> {
       summary(drops);
     } else {
       try {
-        await readCaptureInto(positionals[0]!, pipeline, { shouldStop: () => stop, progress: process.stderr.isTTY === true });
+        if (filterThread) {
+          const bar = new ProgressBar(fileSize(positionals[0]!), process.stderr.isTTY === true);
+          try {
+            await filterThread.run(pipeline as FullPipeline, remoteFilter!, { shouldStop: () => stop, onProgress: (b) => bar.update(b) });
+          } finally {
+            bar.done();
+          }
+        } else await readCaptureInto(positionals[0]!, pipeline, { shouldStop: () => stop, progress: process.stderr.isTTY === true });
       } finally {
         // A malformed capture still prints every request found before the fault.
         pipeline.finish();
@@ -111,9 +138,18 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
     built.close();
+    await filterThread?.close();
     out.flush();
   }
   return 0;
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0; // the filter thread reports the real error
+  }
 }
 
 /** Batches output lines into large writes (one write per line would dominate the run time). */
