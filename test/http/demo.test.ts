@@ -89,12 +89,20 @@ test('a malformed capture: a clear error with the offset, exit 2, and every requ
     const printed = r.stdout.trim().split('\n').filter(Boolean);
     assert.ok(printed.length >= 10 && printed.length < truth.length, `printed ${printed.length} requests found before the fault`);
     assert.match(r.stderr, /urls: \d+ packets seen/);
+    // With the filter thread: the same requests before the fault, the same error.
+    const r2 = cli('urls', cut, '--threads', '2');
+    assert.equal(r2.status, 2);
+    assert.equal(r2.stdout, r.stdout);
+    assert.equal(r2.stderr, r.stderr);
 
     const garbage = join(dir, 'garbage.pcap');
     writeFileSync(garbage, Buffer.from('this is not a capture file at all'));
-    const g = cli('urls', garbage);
-    assert.equal(g.status, 2);
-    assert.match(g.stderr, /not a pcap or pcapng file/);
+    for (const threads of ['1', '2']) {
+      const g = cli('urls', garbage, '--threads', threads);
+      assert.equal(g.status, 2);
+      assert.match(g.stderr, /not a pcap or pcapng file/);
+      assert.doesNotMatch(g.stderr, /at .*\.js:\d+/);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -77,6 +77,37 @@ test('the fast path and the async iterator deliver the same packets, whatever th
   }
 });
 
+test('small first reads and handing each chunk off (the filter thread\'s way) deliver the same packets, bytes intact', async () => {
+  for (const name of FIXTURES) {
+    const file = fixture(name);
+    const ref = await readAll(file);
+    for (const chunk of [256, 4096, 1 << 20]) {
+      const r = await openCapture(file, { chunkSize: chunk });
+      const scan = r.scan({ firstRead: 100 });
+      const got: { packet: (typeof ref)[number]; bytes: Uint8Array; at: number }[] = [];
+      let more = true;
+      let steps = 0;
+      while (more) {
+        const mine: { at: number; len: number; packet: (typeof ref)[number] }[] = [];
+        more = await scan.step((p) => {
+          mine.push({ at: p.offset, len: p.caplen, packet: p.toPacket() });
+        });
+        // Keep the buffer the step delivered from; the packets must still be there, untouched.
+        const old = scan.handOff(new Uint8Array(0));
+        for (const m of mine) got.push({ packet: m.packet, bytes: old, at: m.at });
+        steps++;
+      }
+      await r.close();
+      assert.equal(got.length, ref.length, `${file} chunk ${chunk}`);
+      for (let i = 0; i < ref.length; i++) {
+        assert.deepEqual(got[i]!.packet, ref[i], `${file} chunk ${chunk} packet ${i}`);
+        assert.deepEqual(got[i]!.bytes.subarray(got[i]!.at, got[i]!.at + ref[i]!.data.length), ref[i]!.data);
+      }
+      assert.ok(steps > 2, 'the first reads were small');
+    }
+  }
+});
+
 test('forEachPacket stops when the callback returns false', async () => {
   const r = await openCapture(fixture('lo-http.pcap'));
   let n = 0;
