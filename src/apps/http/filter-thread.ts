@@ -24,7 +24,7 @@ class Meta {
   constructor(public values: Float64Array) {}
   add(offset: number, length: number, linktype: number, ts: number): void {
     if ((this.count + 1) * META_FIELDS > this.values.length) {
-      const m = new Float64Array(this.values.length * 2);
+      const m = new Float64Array(Math.max(64 * META_FIELDS, this.values.length * 2));
       m.set(this.values);
       this.values = m;
     }

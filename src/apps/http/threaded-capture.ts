@@ -62,7 +62,11 @@ export class FilterThread {
       this.failure = err;
       this.wake?.();
     });
-    this.worker.on('exit', () => this.wake?.());
+    // An exit before 'end' or 'error' (the thread died) must not leave run() waiting forever.
+    this.worker.on('exit', (code) => {
+      this.failure ??= new Error(`it exited (status ${code}) before the end of the capture`);
+      this.wake?.();
+    });
     // Parse the filter object here while the thread boots: this thread has nothing else to do yet.
     void parseFilterObject('full').then(
       (spec) => this.worker.postMessage({ type: 'spec', spec } satisfies ToFilter),
