@@ -99,15 +99,15 @@ function compileOrInterpret(p: LoadedProgram): Compiled {
 
 /** Exposed for tests and the bench: the generated JavaScript source of a program. */
 export function compiledSource(p: LoadedProgram): string {
-  return generate(p);
+  return generate(p).source;
 }
 
 function compile(p: LoadedProgram): Compiled {
-  const src = generate(p);
-  allowOptimizing(src.length);
+  const { source, bi, memoryOps } = generate(p);
+  allowOptimizing(source.length);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function('X', 'P', 'O', 'C', 'BI', src) as (x: typeof X, p: LoadedProgram, o: Int32Array, c: RegionCache, bi: Int32Array) => Compiled;
-  return factory(X, p, I64.out, newCache(countMemoryInsns(p)), blockIndex(p));
+  const factory = new Function('X', 'P', 'O', 'C', 'BI', source) as (x: typeof X, p: LoadedProgram, o: Int32Array, c: RegionCache, bi: Int32Array) => Compiled;
+  return factory(X, p, I64.out, newCache(memoryOps), bi);
 }
 
 /**
@@ -137,11 +137,17 @@ function allowOptimizing(sourceChars: number): void {
   }
 }
 
-function generate(p: LoadedProgram): string {
+/** The generated source, the switch layout's block numbers (BI; unused by the flat layout) and how many loads/stores have a region cache entry. */
+function generate(p: LoadedProgram): { source: string; bi: Int32Array; memoryOps: number } {
   const lead = leaders(p);
   const blocks = basicBlocks(p, lead);
   const order = flatOrder(p, blocks);
-  return order ? generateFlat(p, order) : generateSwitch(p, blocks, blockIndex(p, lead));
+  const mi = memoryIndexes(p);
+  let memoryOps = 0;
+  for (const i of mi) if (i >= 0) memoryOps++;
+  if (order) return { source: generateFlat(p, order, mi), bi: new Int32Array(0), memoryOps };
+  const bi = blockIndex(p, lead);
+  return { source: generateSwitch(p, blocks, bi, mi), bi, memoryOps };
 }
 
 /** Declarations every layout starts with: registers as locals, scratch, region caches, packet bytes. */
@@ -173,10 +179,9 @@ function memoryIndexes(p: LoadedProgram): Int32Array {
 /** A block's budget charge (budgetOut always throws: one short call keeps the function small). */
 const charge = (b: Block) => `if ((budget -= ${b.count}) < 0) X.budgetOut(st, P, ${b.start}, ${b.count}, budget);`;
 
-function generateSwitch(p: LoadedProgram, blocks: Block[], bi: Int32Array): string {
+function generateSwitch(p: LoadedProgram, blocks: Block[], bi: Int32Array, mi: Int32Array): string {
   const n = p.slots;
   const packetLoads = hasPacketLoads(p);
-  const mi = memoryIndexes(p);
   const layout: JumpLayout = { flat: false, jump: (target) => `pc = ${target}; continue;` };
   const out: string[] = ['"use strict";', 'return function compiled(st, startPc) {'];
   prologue(p, out);
@@ -204,10 +209,9 @@ function generateSwitch(p: LoadedProgram, blocks: Block[], bi: Int32Array): stri
  * budget too small for the longest path, or entry other than at pc 0 in frame 0 (a tail call made
  * inside a subprogram of another program).
  */
-function generateFlat(p: LoadedProgram, order: Block[]): string {
+function generateFlat(p: LoadedProgram, order: Block[], mi: Int32Array): string {
   const n = p.slots;
   const packetLoads = hasPacketLoads(p);
-  const mi = memoryIndexes(p);
   const position = new Map<number, number>();
   order.forEach((b, k) => position.set(b.start, k));
   const labelled = new Set<number>();
@@ -355,15 +359,5 @@ function stc(M: Memory, C: RegionCache, i: number, size: number, lo: number, hi:
 function st64c(M: Memory, C: RegionCache, i: number, lo: number, hi: number, off: number, vlo: number, vhi: number, pc: number): void {
   M.st64(lo, hi, off, vlo, vhi, pc);
   refill(M, C, i, 8);
-}
-
-function countMemoryInsns(p: LoadedProgram): number {
-  let n = 0;
-  for (let pc = 0; pc < p.slots; pc++) {
-    const op = p.code[pc] as number;
-    if (op === 0x18) pc++;
-    else if (MEM_SIZE[op] !== undefined) n++;
-  }
-  return n;
 }
 
