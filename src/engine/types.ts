@@ -44,6 +44,8 @@ export interface Program {
    * only the retval, without copying the packet back out or allocating a result (the VM implements it).
    */
   runPacket?(frame: Uint8Array): number;
+  /** runPacket for the frame at bytes[off, off + len) (the VM may then run it without copying it). */
+  runPacketAt?(bytes: Uint8Array, off: number, len: number): number;
   close(): void;
 }
 

@@ -22,8 +22,10 @@ import { VmError } from './vm-error.js';
 import { createMap, type VmMap } from './maps/index.js';
 import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
 import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
-import { PacketBuffer } from './contexts/packet-buffer.js';
-import { SKB_SIZE, applyCtxIn, ctxOut, newSkbState, sanitizeSkb, skbStateFor, writeFreshSkb, writeSkb } from './contexts/skb.js';
+import { PacketBuffer, XDP_PACKET_HEADROOM } from './contexts/packet-buffer.js';
+import { SKB_SIZE, applyCtxIn, ctxOut, newSkbState, sanitizeSkb, skbStateAt, skbStateFor, writeFreshSkb, writeFreshSkbAt, writeSkb } from './contexts/skb.js';
+import { readsPacketOnlyByLdAbs } from './packet-access.js';
+import type { LdAbsPacket } from './interpreter-state.js';
 import { XDP_MD_SIZE, writeXdp, xdpStateFrom } from './contexts/xdp.js';
 import { contextKind, progTypeLabel, type ContextKind } from './contexts/prog-types.js';
 import { cpus as hostCpus } from 'node:os';
@@ -211,7 +213,7 @@ export class VmProgram implements Program {
   private readonly cbSaved = new Uint8Array(20);
   private readonly skbState = newSkbState();
   /** Options handed to Vm.run, built once (r1 = the context's address). */
-  private readonly runOpts: { args: number[]; packet: PacketBuffer | undefined; context: RunContext | undefined } = { args: [], packet: undefined, context: undefined };
+  private readonly runOpts: { args: number[]; packet: LdAbsPacket | undefined; context: RunContext | undefined } = { args: [], packet: undefined, context: undefined };
   /** Re-derive the __sk_buff after a helper moved the packet (made once, not per run). */
   private readonly syncSkb = (): void => {
     this.cbSavedDirty = true;
@@ -219,6 +221,10 @@ export class VmProgram implements Program {
   };
   /** cbSaved holds a run's cb[] (syncSkb ran): runPacket must zero it before the next run. */
   private cbSavedDirty = true;
+  /** See packet-access.ts: runPacketAt may run this program on a frame where it lies. */
+  private readonly inPlace: boolean;
+  /** What LD_ABS/LD_IND read in an in-place run (one object, pointed at each frame in turn). */
+  private readonly inPlaceView: LdAbsPacket = { bytes: new Uint8Array(0), data: 0, end: 0, mac: 0, net: 0 };
 
   constructor(coll: VmCollection, spec: ProgramSpec, loaded: LoadedProgram, handle: number) {
     this.coll = coll;
@@ -234,6 +240,7 @@ export class VmProgram implements Program {
       this.ctxAddr = coll.vm.memory.map(this.ctxBytes, { name: `${this.kind === 'skb' ? '__sk_buff' : 'xdp_md'} of ${spec.name}` });
       this.runOpts.args = [this.ctxAddr];
     }
+    this.inPlace = this.kind === 'skb' && readsPacketOnlyByLdAbs(loaded);
   }
 
   run(opts: RunOptions): VmRunResult {
@@ -333,6 +340,43 @@ export class VmProgram implements Program {
     } finally {
       rc.packet = undefined;
     }
+  }
+
+  /**
+   * runPacket for the frame at bytes[off, off + len), for capture loops that hold frames inside a larger
+   * buffer. A program that reads the packet only through LD_ABS/LD_IND and dereferences nothing but its
+   * stack (packet-access.ts: the classic socket filter shape) runs on the frame where it lies: the same
+   * result and the same __sk_buff, without copying the frame into the packet buffer. Others get a copy.
+   */
+  runPacketAt(bytes: Uint8Array, off: number, len: number): number {
+    if (!this.inPlace) return this.runPacket(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
+    const coll = this.coll;
+    const rc = coll.rc;
+    const view = this.inPlaceView;
+    view.bytes = bytes;
+    view.mac = off;
+    view.net = off + 14;
+    view.end = off + len;
+    view.data = this.type === ProgType.SOCKET_FILTER && coll.socketView === 'network' && len >= 14 ? off + 14 : off;
+    rc.progType = this.type;
+    rc.packet = undefined; // (no helper such a program may call looks at it)
+    if (this.packetVerdicts.length !== 0) this.packetVerdicts.length = 0;
+    rc.verdicts = this.packetVerdicts;
+    this.ctxBytes!.fill(0);
+    rc.skb = skbStateAt(bytes, off, len, this.skbState);
+    rc.skbCtxGiven = false;
+    if (this.cbSavedDirty) {
+      this.cbSaved.fill(0);
+      this.cbSavedDirty = false;
+    }
+    // The __sk_buff says what a copied run's would: data where the packet buffer would hold the frame.
+    const data = coll.packetBuffer().base + XDP_PACKET_HEADROOM + (view.data - off);
+    writeFreshSkbAt(rc.skb, this.ctxDv!, data, data + (view.end - view.data));
+    rc.syncCtx = this.syncSkb;
+    const runOpts = this.runOpts;
+    runOpts.packet = view;
+    runOpts.context = rc;
+    return coll.vm.runRetval(this.loaded, runOpts);
   }
 
   private runMemory(opts: RunOptions, repeat: number): VmRunResult {

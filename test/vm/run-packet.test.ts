@@ -9,6 +9,7 @@ import { loadVmCollection } from '../../src/vm/collection.js';
 import { ENGINES, Vm } from '../../src/vm/interpreter.js';
 import { PacketBuffer } from '../../src/vm/contexts/packet-buffer.js';
 import { VmError } from '../../src/vm/vm-error.js';
+import { readsPacketOnlyByLdAbs } from '../../src/vm/packet-access.js';
 import { eth, frames, ipv4, tcp } from '../programs/packets.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -46,6 +47,43 @@ for (const engine of ENGINES) {
     assert.equal(b.run({ data: sample()[0]! }).retval, a.run({ data: sample()[0]! }).retval);
   });
 
+  test(`runPacketAt (${engine}) runs the URL filters on frames where they lie: same retvals, same maps, never a neighbour's byte`, () => {
+    for (const name of ['http_filter_v1.o', 'http_filter_v2.o', 'http_filter_full.o']) {
+      const spec = loadObjectFile(repoPath('src', 'apps', 'http', 'bpf', name));
+      const viaRun = loadVmCollection(spec, { cpus: 1, vmEngine: engine });
+      const inPlace = loadVmCollection(spec, { cpus: 1, vmEngine: engine });
+      const a = viaRun.program('http_filter');
+      const b = inPlace.program('http_filter');
+      // Every frame inside one buffer, between bytes that would make a filter keep it if it read them
+      // (an HTTP request's own bytes): a truncated frame must stay truncated.
+      const filler = text('GET / HTTP/1.1\r\n');
+      for (const [i, f] of sample().entries()) {
+        const buf = new Uint8Array(filler.length + f.length + filler.length);
+        buf.set(filler);
+        buf.set(f, filler.length);
+        buf.set(filler, filler.length + f.length);
+        assert.equal(b.runPacketAt(buf, filler.length, f.length), a.run({ data: f }).retval, `${name} frame ${i} (${f.length} bytes)`);
+      }
+      const keys = (c: typeof viaRun) => [...c.map('sessions')?.keys() ?? []].map((k) => Buffer.from(k).toString('hex')).sort();
+      if (name !== 'http_filter_v1.o') assert.deepEqual(keys(inPlace), keys(viaRun));
+    }
+  });
+
+  test(`runPacketAt (${engine}) copies the frame for programs that look at the packet or context another way`, () => {
+    // proto-count reads skb->len from its context and adds to a map value through a pointer: it runs on
+    // a copy, and its counters come out as run()'s do.
+    const spec = loadObjectFile(repoPath('examples', 'proto-count', 'proto-count.o'));
+    const c = loadVmCollection(spec, { cpus: 1, vmEngine: engine });
+    const ref = loadVmCollection(spec, { cpus: 1, vmEngine: engine });
+    for (const f of sample()) {
+      const buf = new Uint8Array(f.length + 8).fill(0xee);
+      buf.set(f, 4);
+      assert.equal(c.program('count_protocols').runPacketAt(buf, 4, f.length), ref.program('count_protocols').run({ data: f }).retval);
+    }
+    const dump = (x: typeof c) => [...x.map('proto_stats').entries()].map(([k, v]) => Buffer.from(k).toString('hex') + Buffer.from(v).toString('hex'));
+    assert.deepEqual(dump(c), dump(ref));
+  });
+
   test(`packet resized in place (${engine}): cached accesses fault past the new end, other caches survive`, () => {
     const vm = new Vm({ engine });
     const pb = new PacketBuffer(new Uint8Array(0));
@@ -75,3 +113,20 @@ for (const engine of ENGINES) {
     assert.throws(run, (e: unknown) => e instanceof VmError && /runs past the end of region 'packet'/.test(e.message));
   });
 }
+
+test('which programs may run on a frame in place: packet loads, stack accesses and packet-blind helpers only', () => {
+  const vm = new Vm();
+  for (const id of [1, 2, 3, 5, 26]) vm.helpers.register(id, `h${id}`, (call) => call.ret(0));
+  const ok = (text: string) => readsPacketOnlyByLdAbs(vm.load(asm(text)));
+  assert.equal(ok('ldabsh 12\nstxdw [%r10-8], %r0\nldxdw %r0, [%r10-8]\ncall 5\nexit'), true);
+  assert.equal(ok('ldindb %r1, 14\nmov %r2, %r10\nadd %r2, -8\ncall 1\nexit'), true);
+  assert.equal(ok('ldxw %r0, [%r1+76]\nexit'), false, 'skb->data from the context');
+  assert.equal(ok('mov %r2, %r10\nldxdw %r0, [%r2-8]\nexit'), false, 'a load through a copy of r10');
+  assert.equal(ok('stw [%r1+0], 1\nmov %r0, 0\nexit'), false, 'a store through the context');
+  assert.equal(ok('call 26\nexit'), false, 'skb_load_bytes reads the packet buffer');
+  // The URL filters have the classic shape.
+  for (const name of ['http_filter_v1.o', 'http_filter_v2.o', 'http_filter_full.o']) {
+    const spec = loadObjectFile(repoPath('src', 'apps', 'http', 'bpf', name));
+    assert.equal(readsPacketOnlyByLdAbs(loadVmCollection(spec).program('http_filter').loaded), true, name);
+  }
+});

@@ -67,13 +67,17 @@ export async function loadFilterSpec(spec: ObjectSpec, mode: string, engine: 'vm
   const run = program.runPacket
     ? (frame: Uint8Array) => program.runPacket!(frame) !== 0
     : (frame: Uint8Array) => program.run({ data: frame }).retval !== 0;
+  // Full mode hands frames where they lie in the capture's buffer: the VM can run the filter there.
+  const runAt = program.runPacketAt
+    ? (bytes: Uint8Array, off: number, len: number) => program.runPacketAt!(bytes, off, len) !== 0
+    : (bytes: Uint8Array, off: number, len: number) => run(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
   return {
     collection,
     program,
     sessions,
     classic: () => ({ keep: run, sessions: sessions ? mapTable(sessions) : undefined }),
     full: () => ({
-      keep: (frame: Uint8Array, linktype: number) => (linktype === 1 ? run(frame) : true),
+      keep: (bytes: Uint8Array, off: number, len: number, linktype: number) => (linktype === 1 ? runAt(bytes, off, len) : true),
       forget: (flow: FlowEnds) => {
         if (!sessions) return;
         for (const k of fullSessionKeys(flow)) sessions.delete(k);

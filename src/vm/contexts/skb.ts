@@ -35,16 +35,21 @@ export function newSkbState(): SkbState {
  * (loopback, which is where BPF_PROG_TEST_RUN's skbs live).
  */
 export function skbStateFor(frame: Uint8Array, s: SkbState = newSkbState()): SkbState {
+  return skbStateAt(frame, 0, frame.length, s);
+}
+
+/** skbStateFor for the frame at bytes[off, off + len). */
+export function skbStateAt(b: Uint8Array, off: number, len: number, s: SkbState): SkbState {
   let pktType = PACKET_HOST;
-  if (frame.length >= 6) {
+  if (len >= 6) {
     // The loopback device's broadcast address is all zeros, so even ff:ff:ff:ff:ff:ff counts as multicast.
-    if (frame[0]! & 1) pktType = PACKET_MULTICAST;
-    else if ((frame[0]! | frame[1]! | frame[2]! | frame[3]! | frame[4]! | frame[5]!) !== 0) pktType = PACKET_OTHERHOST;
+    if (b[off]! & 1) pktType = PACKET_MULTICAST;
+    else if ((b[off]! | b[off + 1]! | b[off + 2]! | b[off + 3]! | b[off + 4]! | b[off + 5]!) !== 0) pktType = PACKET_OTHERHOST;
   }
   s.pktType = pktType;
   s.mark = s.queueMapping = s.vlanPresent = s.vlanTci = s.vlanProto = s.priority = s.ingressIfindex = 0;
   s.tcIndex = s.hash = s.tcClassid = s.napiId = s.wireLen = 0;
-  s.protocol = frame.length >= 14 ? (frame[12]! << 8) | frame[13]! : 0;
+  s.protocol = len >= 14 ? (b[off + 12]! << 8) | b[off + 13]! : 0;
   s.ifindex = 1;
   return s;
 }
@@ -98,14 +103,18 @@ export function writeSkb(rc: RunContext, dv: DataView, p: PacketBuffer): void {
  * only the fields that are not zero then (the per-packet path of capture loops).
  */
 export function writeFreshSkb(s: SkbState, dv: DataView, p: PacketBuffer): void {
-  const base = p.base;
-  dv.setUint32(Skb.len, p.end - p.data, true);
+  writeFreshSkbAt(s, dv, p.base + p.data, p.base + p.end);
+}
+
+/** writeFreshSkb with the packet's VM addresses given: data at `data`, ending at `dataEnd`. */
+export function writeFreshSkbAt(s: SkbState, dv: DataView, data: number, dataEnd: number): void {
+  dv.setUint32(Skb.len, dataEnd - data, true);
   dv.setUint32(Skb.pkt_type, s.pktType, true);
   dv.setUint32(Skb.protocol, be16(s.protocol), true);
   dv.setUint32(Skb.ifindex, s.ifindex, true);
-  dv.setUint32(Skb.data, base + p.data, true);
-  dv.setUint32(Skb.data_end, base + p.end, true);
-  dv.setUint32(Skb.data_meta, base + p.data, true);
+  dv.setUint32(Skb.data, data, true);
+  dv.setUint32(Skb.data_end, dataEnd, true);
+  dv.setUint32(Skb.data_meta, data, true);
 }
 
 /**

@@ -14,6 +14,7 @@ export class KeyTable {
   private readonly keyWords: Int32Array | undefined;
   /** The words of the key hash() last saw (its first keySize & ~3 bytes). */
   private readonly probe: Int32Array;
+  /** First slot of each bucket's chain, plus one (0: empty), so that a fresh table needs no filling. */
   private readonly buckets: Int32Array;
   private readonly mask: number;
   private readonly chain: Int32Array;
@@ -23,8 +24,11 @@ export class KeyTable {
   readonly next: Int32Array;
   head = -1;
   tail = -1;
-  private freeTop: number;
+  /** Slots given back by remove(), reused first (a stack). */
+  private freeTop = 0;
   private readonly free: Int32Array;
+  /** Slots never used yet: fresh..capacity-1 (handed out in order, so the table starts at slot 0). */
+  private fresh = 0;
   count = 0;
 
   constructor(keySize: number, capacity: number) {
@@ -36,15 +40,15 @@ export class KeyTable {
     this.probe = new Int32Array(keySize >> 2);
     let nb = 16;
     while (nb < capacity * 2) nb *= 2;
-    this.buckets = new Int32Array(nb).fill(-1);
+    // Nothing is filled here: a map of a million entries costs its memory, not a pass over it. chain,
+    // prev and next are written when a slot is taken, before they are read.
+    this.buckets = new Int32Array(nb);
     this.mask = nb - 1;
-    this.chain = new Int32Array(capacity).fill(-1);
+    this.chain = new Int32Array(capacity);
     this.hashes = new Int32Array(capacity);
-    this.prev = new Int32Array(capacity).fill(-1);
-    this.next = new Int32Array(capacity).fill(-1);
+    this.prev = new Int32Array(capacity);
+    this.next = new Int32Array(capacity);
     this.free = new Int32Array(capacity);
-    for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i; // pop gives slot 0 first
-    this.freeTop = capacity;
   }
 
   /**
@@ -93,7 +97,7 @@ export class KeyTable {
   find(kb: Uint8Array, ko: number): number {
     const h = this.hash(kb, ko);
     const words = this.keyWords !== undefined;
-    for (let s = this.buckets[h & this.mask]!; s >= 0; s = this.chain[s]!) {
+    for (let s = this.buckets[h & this.mask]! - 1; s >= 0; s = this.chain[s]!) {
       if (this.hashes[s] === h && (words ? this.equalProbe(s) : this.equal(s, kb, ko))) return s;
     }
     return -1;
@@ -101,14 +105,16 @@ export class KeyTable {
 
   /** Insert a key known to be absent; returns its slot, or -1 when every slot is taken. */
   insert(kb: Uint8Array, ko: number): number {
-    if (this.freeTop === 0) return -1;
-    const s = this.free[--this.freeTop]!;
+    let s: number;
+    if (this.freeTop > 0) s = this.free[--this.freeTop]!;
+    else if (this.fresh < this.capacity) s = this.fresh++;
+    else return -1;
     const h = this.hash(kb, ko);
     this.keys.set(kb.subarray(ko, ko + this.keySize), s * this.keySize);
     this.hashes[s] = h;
     const b = h & this.mask;
-    this.chain[s] = this.buckets[b]!;
-    this.buckets[b] = s;
+    this.chain[s] = this.buckets[b]! - 1;
+    this.buckets[b] = s + 1;
     this.linkTail(s);
     this.count++;
     return s;
@@ -117,9 +123,9 @@ export class KeyTable {
   remove(slot: number): void {
     const b = this.hashes[slot]! & this.mask;
     let p = -1;
-    for (let s = this.buckets[b]!; s >= 0; p = s, s = this.chain[s]!) {
+    for (let s = this.buckets[b]! - 1; s >= 0; p = s, s = this.chain[s]!) {
       if (s !== slot) continue;
-      if (p < 0) this.buckets[b] = this.chain[s]!;
+      if (p < 0) this.buckets[b] = this.chain[s]! + 1;
       else this.chain[p] = this.chain[s]!;
       break;
     }

@@ -1,0 +1,55 @@
+/**
+ * Which programs can run on a frame where it lies, without the frame being copied into the VM's packet
+ * buffer: those that read the packet only through LD_ABS/LD_IND (classic socket filters, and what clang
+ * makes of load_byte/load_half/load_word), dereference no pointer but their stack (r10), and call only
+ * helpers that never look at the packet or the context. For such a program the packet region's contents
+ * cannot be observed, so a run on the frame in place gives the same result as a run on a copy.
+ *
+ * The check is syntactic and conservative: a load or store through any register other than r10 (even
+ * a copy of r10), a kfunc, a function pointer, or any other helper makes the program ineligible.
+ */
+import type { LoadedProgram } from './interpreter-program.js';
+
+/** Helpers that read neither the packet nor the context: map access by key, clocks, randomness, CPU id. */
+const PACKET_BLIND_HELPERS = new Set([
+  1, // map_lookup_elem
+  2, // map_update_elem
+  3, // map_delete_elem
+  5, // ktime_get_ns
+  7, // get_prandom_u32
+  8, // get_smp_processor_id
+  87, // map_push_elem
+  88, // map_pop_elem
+  89, // map_peek_elem
+  125, // ktime_get_boot_ns
+  160, // ktime_get_coarse_ns
+]);
+
+const CLASS_LDX = 0x01;
+const CLASS_ST = 0x02;
+const CLASS_STX = 0x03;
+const CLASS_JMP = 0x05;
+const OP_CALL = 0x85;
+const OP_LD_IMM64 = 0x18;
+const BPF_PSEUDO_CALL = 1;
+const BPF_PSEUDO_FUNC = 4;
+
+export function readsPacketOnlyByLdAbs(p: LoadedProgram): boolean {
+  for (let pc = 0; pc < p.slots; pc++) {
+    const op = p.code[pc]!;
+    const cls = op & 7;
+    if (op === OP_LD_IMM64) {
+      if (p.src[pc] === BPF_PSEUDO_FUNC) return false;
+      pc++;
+    } else if (cls === CLASS_LDX) {
+      if (p.src[pc] !== 10) return false;
+    } else if (cls === CLASS_ST || cls === CLASS_STX) {
+      if (p.dst[pc] !== 10) return false;
+    } else if (cls === CLASS_JMP && op === OP_CALL) {
+      const src = p.src[pc]!;
+      if (src === BPF_PSEUDO_CALL) continue; // a function of the program itself: checked with the rest
+      if (src !== 0 || !PACKET_BLIND_HELPERS.has(p.imm[pc]!)) return false;
+    }
+  }
+  return true;
+}
