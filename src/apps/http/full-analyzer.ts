@@ -112,6 +112,8 @@ class Flow {
 }
 
 const HTTP_SLASH = [72, 84, 84, 80, 47];
+/** Size of the recent-flow table (a power of two). */
+const RECENT_FLOWS = 4096;
 const TCP_FIN = TCP_FLAG.FIN;
 const TCP_SYN = TCP_FLAG.SYN;
 const TCP_RST = TCP_FLAG.RST;
@@ -136,13 +138,15 @@ export class FullAnalyzer {
   private readonly opts: FullOptions;
   private lastSweep = 0;
   private now = 0;
-  /** the previous IPv4 packet's flow (consecutive packets of one connection are the common case) */
-  private lastFlow: Flow | undefined;
-  private lastFromA = false;
-  private lastSrc = -1;
-  private lastDst = -1;
-  private lastSport = -1;
-  private lastDport = -1;
+  /**
+   * Recent IPv4 flows, direct-mapped by a hash of their endpoints in canonical order: a segment of a
+   * flow found here skips building the string key and the map lookup (captures interleave many
+   * connections, so remembering only the previous packet's flow is not enough).
+   */
+  private readonly recent: (Flow | undefined)[] = new Array<Flow | undefined>(RECENT_FLOWS).fill(undefined);
+  private readonly recentA = new Int32Array(RECENT_FLOWS);
+  private readonly recentB = new Int32Array(RECENT_FLOWS);
+  private readonly recentPorts = new Int32Array(RECENT_FLOWS);
 
   constructor(opts: Partial<FullOptions> & Pick<FullOptions, 'onRecord'>) {
     this.opts = { ...DEFAULT_FULL, ...opts };
@@ -202,21 +206,24 @@ export class FullAnalyzer {
     // Canonical key: the endpoint that sorts first is A, so both directions find the same flow.
     let fromA: boolean;
     let key: string;
-    const last = this.lastFlow;
-    if (last !== undefined && !last.ended && f.ipVersion === 4 && (f.tcpFlags & TCP_SYN) === 0) {
-      // Same connection as the previous packet, either direction (request, response, ack...): skip
-      // building the key and the map lookup.
-      if (f.srcIPv4 === this.lastSrc && f.dstIPv4 === this.lastDst && f.srcPort === this.lastSport && f.dstPort === this.lastDport) {
-        this.onFlowSegment(last, this.lastFromA, f, ts);
-        return;
-      }
-      if (f.srcIPv4 === this.lastDst && f.dstIPv4 === this.lastSrc && f.srcPort === this.lastDport && f.dstPort === this.lastSport) {
-        this.onFlowSegment(last, !this.lastFromA, f, ts);
-        return;
-      }
-    }
+    let slot = -1;
     if (f.ipVersion === 4) {
       fromA = f.srcIPv4 < f.dstIPv4 || (f.srcIPv4 === f.dstIPv4 && f.srcPort <= f.dstPort);
+      const a = (fromA ? f.srcIPv4 : f.dstIPv4) | 0;
+      const b = (fromA ? f.dstIPv4 : f.srcIPv4) | 0;
+      const ports = fromA ? (f.srcPort << 16) | f.dstPort : (f.dstPort << 16) | f.srcPort;
+      const h = Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ ports, 0x85ebca6b);
+      slot = (h ^ (h >>> 15)) & (RECENT_FLOWS - 1);
+      const known = this.recent[slot];
+      // (a SYN may start a new connection on a tracked 4-tuple: the full path below decides)
+      if (known !== undefined && !known.ended && (f.tcpFlags & TCP_SYN) === 0 && this.recentA[slot] === a && this.recentB[slot] === b && this.recentPorts[slot] === ports) {
+        this.onFlowSegment(known, fromA, f, ts);
+        return;
+      }
+      this.recentA[slot] = a;
+      this.recentB[slot] = b;
+      this.recentPorts[slot] = ports;
+      this.recent[slot] = undefined;
       key = fromA ? `${f.srcIPv4}:${f.srcPort}>${f.dstIPv4}:${f.dstPort}` : `${f.dstIPv4}:${f.dstPort}>${f.srcIPv4}:${f.srcPort}`;
     } else {
       const c = compare16(f.bytes, f.srcAddrOffset, f.dstAddrOffset);
@@ -255,14 +262,7 @@ export class FullAnalyzer {
       this.age.push(flow);
       this.stats.sessions++;
     }
-    if (f.ipVersion === 4) {
-      this.lastFlow = flow;
-      this.lastFromA = fromA;
-      this.lastSrc = f.srcIPv4;
-      this.lastDst = f.dstIPv4;
-      this.lastSport = f.srcPort;
-      this.lastDport = f.dstPort;
-    }
+    if (slot >= 0) this.recent[slot] = flow;
     this.onFlowSegment(flow, fromA, f, ts);
   }
 
@@ -380,21 +380,18 @@ export class FullAnalyzer {
     const ends = flow.ends;
     flow.srcText ??= addrText(flow.ipVersion, clientIsA ? ends.addrA : ends.addrB);
     flow.dstText ??= addrText(flow.ipVersion, clientIsA ? ends.addrB : ends.addrA);
-    const rec: UrlRecord = {
-      ts: head.ts,
-      src: flow.srcText,
-      dst: flow.dstText,
-      sport: clientIsA ? ends.portA : ends.portB,
-      dport: clientIsA ? ends.portB : ends.portA,
-      method: head.method,
-      host: head.host,
-      uri: head.uri,
-      version: head.version,
-      url: fullUrl(head.host, head.uri, head.method),
-      status: null,
-      latency_ms: null,
-      truncated: head.truncated,
-    };
+    const rec = new FullRecord(
+      head.ts,
+      flow.srcText,
+      flow.dstText,
+      clientIsA ? ends.portA : ends.portB,
+      clientIsA ? ends.portB : ends.portA,
+      head.method,
+      head.host,
+      head.uri,
+      head.version,
+      head.truncated,
+    );
     this.stats.requests++;
     if (head.truncated) this.stats.truncated++;
     if (this.opts.immediate) this.opts.onRecord(rec);
@@ -532,6 +529,31 @@ function hex16(b: Uint8Array, off: number): string {
   let s = '';
   for (let i = 0; i < 16; i++) s += HEX[b[off + i]!];
   return s;
+}
+
+/**
+ * A request as full mode reports it. The full URL is built only when asked for: text output never
+ * asks, and at a hundred thousand requests a second the string and its pattern test show.
+ */
+class FullRecord implements UrlRecord {
+  status: number | null = null;
+  latency_ms: number | null = null;
+  private built: string | undefined;
+  constructor(
+    readonly ts: number,
+    readonly src: string,
+    readonly dst: string,
+    readonly sport: number,
+    readonly dport: number,
+    readonly method: string,
+    readonly host: string,
+    readonly uri: string,
+    readonly version: string,
+    readonly truncated: boolean,
+  ) {}
+  get url(): string {
+    return (this.built ??= fullUrl(this.host, this.uri, this.method));
+  }
 }
 
 /** http://host/path for origin-form targets; absolute-form and CONNECT authority as they are. */

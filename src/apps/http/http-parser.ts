@@ -106,14 +106,8 @@ function requestPrefixOk(b: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-interface ParsedLine {
-  method: string;
-  uri: string;
-  version: string;
-}
-
-/** Parse a complete request line (without its LF, CR already stripped). */
-function parseRequestLine(b: Uint8Array, start: number, end: number): ParsedLine | undefined {
+/** Parse a complete request line (without its LF, CR already stripped) into a new head, or undefined. */
+function parseRequestLine(b: Uint8Array, start: number, end: number, ts: number): RequestHead | undefined {
   let i = start;
   while (i < end && TCHAR[b[i]!]) i++;
   if (i === start || i - start > MAX_METHOD || i >= end || b[i] !== SP) return undefined;
@@ -131,7 +125,7 @@ function parseRequestLine(b: Uint8Array, start: number, end: number): ParsedLine
   const v = j + 1;
   if (b[v] !== 72 || b[v + 1] !== 84 || b[v + 2] !== 84 || b[v + 3] !== 80 || b[v + 4] !== 47) return undefined;
   if (!isDigit(b[v + 5]!) || b[v + 6] !== 46 || !isDigit(b[v + 7]!)) return undefined;
-  return { method: internMethod(b, start, methodEnd), uri: latin1(b, uriStart, j), version: httpVersion(b, v) };
+  return { method: internMethod(b, start, methodEnd), uri: latin1(b, uriStart, j), version: httpVersion(b, v), host: '', truncated: false, ts, upgrade: false };
 }
 
 /** Index of the first LF in b[p, end), or -1 (b may hold more data past `end`: never look there). */
@@ -181,10 +175,14 @@ function nameIs(b: Uint8Array, start: number, end: number, name: string): boolea
   return true;
 }
 
-function trimmedValue(b: Uint8Array, start: number, end: number): [number, number] {
+/** Where a header value starts and ends without its surrounding spaces and tabs (two calls: no tuple). */
+function valueStart(b: Uint8Array, start: number, end: number): number {
   while (start < end && (b[start] === SP || b[start] === HT)) start++;
+  return start;
+}
+function valueEnd(b: Uint8Array, start: number, end: number): number {
   while (end > start && (b[end - 1] === SP || b[end - 1] === HT)) end--;
-  return [start, end];
+  return end;
 }
 
 /** A decimal number, or -1 when not one (or absurdly large). */
@@ -440,7 +438,8 @@ abstract class MessageParser {
   protected header(b: Uint8Array, ns: number, ne: number, vs: number, ve: number): void {
     const len = ne - ns;
     if (len !== 14 && len !== 17) return; // neither content-length nor transfer-encoding: nothing to do
-    const [s, e] = trimmedValue(b, vs, ve);
+    const s = valueStart(b, vs, ve);
+    const e = valueEnd(b, s, ve);
     if (nameIs(b, ns, ne, 'content-length')) {
       const n = decimal(b, s, e);
       if (n < 0 || (this.contentLength >= 0 && this.contentLength !== n)) this.badLength = true;
@@ -537,15 +536,15 @@ export class RequestParser extends MessageParser {
   }
 
   protected startLine(b: Uint8Array, start: number, end: number): void {
-    const parsed = parseRequestLine(b, start, end);
+    const head = parseRequestLine(b, start, end, this.msgTs);
     this.line.reset();
-    if (!parsed) {
+    if (!head) {
       this.anomalies++;
       this.skipped += end - start;
       this.st = St.Start;
       return;
     }
-    this.cur = { method: parsed.method, uri: parsed.uri, version: parsed.version, host: '', truncated: false, ts: this.msgTs, upgrade: false };
+    this.cur = head;
     this.beginHeaders();
   }
 
@@ -575,8 +574,8 @@ export class RequestParser extends MessageParser {
     const len = ne - ns;
     if (len !== 4 && len !== 7 && len !== 14 && len !== 17) return; // not host/upgrade/framing
     if (this.cur && this.cur.host === '' && nameIs(b, ns, ne, 'host')) {
-      const [s, e] = trimmedValue(b, vs, ve);
-      this.cur.host = latin1(b, s, e);
+      const s = valueStart(b, vs, ve);
+      this.cur.host = latin1(b, s, valueEnd(b, s, ve));
       return;
     }
     if (this.cur && nameIs(b, ns, ne, 'upgrade')) this.cur.upgrade = true;
