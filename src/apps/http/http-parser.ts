@@ -106,26 +106,29 @@ function requestPrefixOk(b: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-/** Parse a complete request line (without its LF, CR already stripped) into a new head, or undefined. */
-function parseRequestLine(b: Uint8Array, start: number, end: number, ts: number): RequestHead | undefined {
+/** Parse a complete request line (without its LF, CR already stripped) into `head`; false when it is not one. */
+function parseRequestLine(b: Uint8Array, start: number, end: number, head: RequestHead): boolean {
   let i = start;
   while (i < end && TCHAR[b[i]!]) i++;
-  if (i === start || i - start > MAX_METHOD || i >= end || b[i] !== SP) return undefined;
+  if (i === start || i - start > MAX_METHOD || i >= end || b[i] !== SP) return false;
   const methodEnd = i;
   const uriStart = i + 1;
   let j = uriStart;
   while (j < end && b[j] !== SP) {
     const c = b[j]!;
-    if (c < 0x21 || c === 0x7f) return undefined;
+    if (c < 0x21 || c === 0x7f) return false;
     j++;
   }
-  if (j === uriStart || j >= end) return undefined;
+  if (j === uriStart || j >= end) return false;
   // "HTTP/" DIGIT "." DIGIT and nothing after.
-  if (end - (j + 1) !== 8) return undefined;
+  if (end - (j + 1) !== 8) return false;
   const v = j + 1;
-  if (b[v] !== 72 || b[v + 1] !== 84 || b[v + 2] !== 84 || b[v + 3] !== 80 || b[v + 4] !== 47) return undefined;
-  if (!isDigit(b[v + 5]!) || b[v + 6] !== 46 || !isDigit(b[v + 7]!)) return undefined;
-  return { method: internMethod(b, start, methodEnd), uri: latin1(b, uriStart, j), version: httpVersion(b, v), host: '', truncated: false, ts, upgrade: false };
+  if (b[v] !== 72 || b[v + 1] !== 84 || b[v + 2] !== 84 || b[v + 3] !== 80 || b[v + 4] !== 47) return false;
+  if (!isDigit(b[v + 5]!) || b[v + 6] !== 46 || !isDigit(b[v + 7]!)) return false;
+  head.method = internMethod(b, start, methodEnd);
+  head.uri = latin1(b, uriStart, j);
+  head.version = httpVersion(b, v);
+  return true;
 }
 
 /** Index of the first LF in b[p, end), or -1 (b may hold more data past `end`: never look there). */
@@ -510,12 +513,15 @@ abstract class MessageParser {
 }
 
 export interface RequestSink {
+  /** A request head, valid during the call only: the parser reuses the object for the next request. */
   request(head: RequestHead): void;
 }
 
 /** Client-to-server direction: finds request lines, Host, and skips request bodies. */
 export class RequestParser extends MessageParser {
-  private cur: RequestHead | undefined;
+  /** The head being read (one object per parser, reused), and whether one is open. */
+  private readonly head: RequestHead = { method: '', uri: '', version: '', host: '', truncated: false, ts: 0, upgrade: false };
+  private open = false;
 
   constructor(
     limits: ParserLimits,
@@ -536,15 +542,20 @@ export class RequestParser extends MessageParser {
   }
 
   protected startLine(b: Uint8Array, start: number, end: number): void {
-    const head = parseRequestLine(b, start, end, this.msgTs);
+    const head = this.head;
+    const ok = parseRequestLine(b, start, end, head);
     this.line.reset();
-    if (!head) {
+    if (!ok) {
       this.anomalies++;
       this.skipped += end - start;
       this.st = St.Start;
       return;
     }
-    this.cur = head;
+    head.host = '';
+    head.truncated = false;
+    head.ts = this.msgTs;
+    head.upgrade = false;
+    this.open = true;
     this.beginHeaders();
   }
 
@@ -554,15 +565,15 @@ export class RequestParser extends MessageParser {
     const n = Math.min(this.line.len, this.limits.maxLine);
     let i = 0;
     while (i < n && TCHAR[b[i]!]) i++;
-    this.cur = {
-      method: latin1(b, 0, i),
-      uri: latin1(b, i + 1, n),
-      version: '',
-      host: '',
-      truncated: true,
-      ts: this.msgTs,
-      upgrade: false,
-    };
+    const head = this.head;
+    head.method = latin1(b, 0, i);
+    head.uri = latin1(b, i + 1, n);
+    head.version = '';
+    head.host = '';
+    head.truncated = true;
+    head.ts = this.msgTs;
+    head.upgrade = false;
+    this.open = true;
     this.line.reset();
     // The rest of the line is skipped, then headers are read as usual.
     this.beginHeaders();
@@ -573,18 +584,18 @@ export class RequestParser extends MessageParser {
   protected override header(b: Uint8Array, ns: number, ne: number, vs: number, ve: number): void {
     const len = ne - ns;
     if (len !== 4 && len !== 7 && len !== 14 && len !== 17) return; // not host/upgrade/framing
-    if (this.cur && this.cur.host === '' && nameIs(b, ns, ne, 'host')) {
+    if (this.open && this.head.host === '' && nameIs(b, ns, ne, 'host')) {
       const s = valueStart(b, vs, ve);
-      this.cur.host = latin1(b, s, valueEnd(b, s, ve));
+      this.head.host = latin1(b, s, valueEnd(b, s, ve));
       return;
     }
-    if (this.cur && nameIs(b, ns, ne, 'upgrade')) this.cur.upgrade = true;
+    if (this.open && nameIs(b, ns, ne, 'upgrade')) this.head.upgrade = true;
     super.header(b, ns, ne, vs, ve);
   }
 
   protected headEnd(): void {
-    const req = this.cur!;
-    this.cur = undefined;
+    const req = this.head;
+    this.open = false;
     this.sink.request(req);
     if (req.method === 'CONNECT') {
       // Everything after CONNECT is the tunnel's payload, not HTTP.
@@ -601,12 +612,11 @@ export class RequestParser extends MessageParser {
 
   protected flushPartial(): void {
     // A request whose line was read but whose headers never finished still happened.
-    if (this.cur && (this.st === St.Headers || this.st === St.SkipLine)) {
-      const req = this.cur;
-      this.cur = undefined;
-      this.sink.request(req);
+    if (this.open && (this.st === St.Headers || this.st === St.SkipLine)) {
+      this.open = false;
+      this.sink.request(this.head);
     }
-    this.cur = undefined;
+    this.open = false;
   }
 
   /** Switch to tunnel mode (the server agreed to a protocol switch). */
@@ -616,7 +626,7 @@ export class RequestParser extends MessageParser {
 }
 
 export interface ResponseSink {
-  /** Called at a response head; returns the method of the request it answers, if known. */
+  /** Called at a response head (valid during the call only); returns the method of the request it answers, if known. */
   response(head: ResponseHead): string | undefined;
 }
 
@@ -624,6 +634,8 @@ export interface ResponseSink {
 export class ResponseParser extends MessageParser {
   private status = 0;
   private version = '';
+  /** Reused for every response of this direction. */
+  private readonly head: ResponseHead = { status: 0, version: '', ts: 0 };
 
   constructor(
     limits: ParserLimits,
@@ -680,7 +692,11 @@ export class ResponseParser extends MessageParser {
       this.messageDone();
       return;
     }
-    const method = this.sink.response({ status, version: this.version, ts: this.msgTs });
+    const head = this.head;
+    head.status = status;
+    head.version = this.version;
+    head.ts = this.msgTs;
+    const method = this.sink.response(head);
     if (status === 101 || (method === 'CONNECT' && status >= 200 && status < 300)) {
       this.st = St.Tunnel;
       return;

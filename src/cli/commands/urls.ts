@@ -152,27 +152,31 @@ function fileSize(path: string): number {
   }
 }
 
-/** Batches output lines into large writes (one write per line would dominate the run time). */
+/**
+ * Batches output lines into large writes (one write per line would dominate the run time). Lines are
+ * encoded straight into one reused buffer: every string here is latin1 (decoded from the wire as such,
+ * or JSON, which is ASCII).
+ */
 class OutputBuffer {
-  private parts: string[] = [];
-  private size = 0;
+  private readonly buf = Buffer.allocUnsafe(1 << 16);
+  private used = 0;
   line(s: string): void {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size > 1 << 16) this.flush();
+    if (this.used + s.length + 1 > this.buf.length) {
+      this.flush();
+      if (s.length + 1 > this.buf.length) return writeAllSync(Buffer.from(s + '\n', 'latin1'));
+    }
+    this.used += this.buf.write(s, this.used, 'latin1');
+    this.buf[this.used++] = 10;
   }
   flush(): void {
-    if (this.parts.length === 0) return;
-    const text = this.parts.join('\n') + '\n';
-    this.parts = [];
-    this.size = 0;
-    writeAllSync(text);
+    if (this.used === 0) return;
+    writeAllSync(this.buf.subarray(0, this.used));
+    this.used = 0;
   }
 }
 
 import { writeSync } from 'node:fs';
-function writeAllSync(text: string): void {
-  const buf = Buffer.from(text, 'latin1');
+function writeAllSync(buf: Uint8Array): void {
   let off = 0;
   while (off < buf.length) {
     try {
