@@ -4,11 +4,14 @@
  */
 import type { ObjectSpec } from '../elf/spec.js';
 import type { Collection, EngineName } from './types.js';
+import type { HostConfig } from '../vm/contexts/run-context.js';
 
 export interface LoadOptions {
   engine: EngineName;
   /** VM: number of CPUs that per-CPU maps have (default: the host's CPU count, like the kernel's possible CPUs). */
   cpus?: number;
+  /** VM: the host values helpers report (clocks, ids, CPU, random seed); default: the real host's. */
+  host?: Partial<HostConfig>;
   /** Kernel: directory on bpffs where maps with pinning are pinned/reused (default /sys/fs/bpf/bpfkit). */
   pinPath?: string;
   /** Kernel: verifier log level (0 = only on failure). */

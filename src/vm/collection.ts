@@ -221,6 +221,8 @@ export class VmProgram implements Program {
   };
   /** cbSaved holds a run's cb[] (syncSkb ran): runPacket must zero it before the next run. */
   private cbSavedDirty = true;
+  /** The context holds zeros but for the fields writeFreshSkbAt writes (runPacketAt's in-place runs keep it so). */
+  private ctxClean = false;
   /** See packet-access.ts: runPacketAt may run this program on a frame where it lies. */
   private readonly inPlace: boolean;
   /** What LD_ABS/LD_IND read in an in-place run (one object, pointed at each frame in turn). */
@@ -251,6 +253,7 @@ export class VmProgram implements Program {
     const frame = opts.data ?? new Uint8Array(0);
     const pb = coll.packetBuffer();
     pb.reset(frame);
+    this.ctxClean = false;
     const network = this.type === ProgType.SOCKET_FILTER && coll.socketView === 'network' && frame.length >= 14;
     if (network) pb.data = pb.net;
     rc.progType = this.type;
@@ -324,6 +327,7 @@ export class VmProgram implements Program {
     if (this.packetVerdicts.length !== 0) this.packetVerdicts.length = 0; // (setting length is not free)
     rc.verdicts = this.packetVerdicts;
     this.ctxBytes!.fill(0);
+    this.ctxClean = false;
     rc.skb = skbStateFor(frame, this.skbState);
     rc.skbCtxGiven = false;
     if (this.cbSavedDirty) {
@@ -362,7 +366,12 @@ export class VmProgram implements Program {
     rc.packet = undefined; // (no helper such a program may call looks at it)
     if (this.packetVerdicts.length !== 0) this.packetVerdicts.length = 0;
     rc.verdicts = this.packetVerdicts;
-    this.ctxBytes!.fill(0);
+    // Such a program cannot write its context (nor can its helpers): after one zeroing, rewriting the
+    // per-packet fields is enough.
+    if (!this.ctxClean) {
+      this.ctxBytes!.fill(0);
+      this.ctxClean = true;
+    }
     rc.skb = skbStateAt(bytes, off, len, this.skbState);
     rc.skbCtxGiven = false;
     if (this.cbSavedDirty) {

@@ -10,7 +10,11 @@
  */
 import type { LoadedProgram } from './interpreter-program.js';
 
-/** Helpers that read neither the packet nor the context: map access by key, clocks, randomness, CPU id. */
+/**
+ * Helpers that neither read the packet or the context nor write through a pointer argument: map access
+ * by key, clocks, randomness, CPU id. (So nothing but the program's stack changes during a run, and
+ * the context region holds exactly what the run started with.)
+ */
 const PACKET_BLIND_HELPERS = new Set([
   1, // map_lookup_elem
   2, // map_update_elem
@@ -18,9 +22,6 @@ const PACKET_BLIND_HELPERS = new Set([
   5, // ktime_get_ns
   7, // get_prandom_u32
   8, // get_smp_processor_id
-  87, // map_push_elem
-  88, // map_pop_elem
-  89, // map_peek_elem
   125, // ktime_get_boot_ns
   160, // ktime_get_coarse_ns
 ]);

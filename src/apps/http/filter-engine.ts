@@ -60,7 +60,10 @@ export async function parseFilterObject(mode: string): Promise<ObjectSpec> {
 /** Load a parsed filter object into an engine and adapt it to the pipelines' filter interfaces. */
 export async function loadFilterSpec(spec: ObjectSpec, mode: string, engine: 'vm' | 'kernel'): Promise<LoadedFilter> {
   const { loadCollection } = await import('../../engine/load.js');
-  const collection = await loadCollection(spec, { engine });
+  // Full mode in the VM runs on capture time: the filter's bpf_ktime_get_ns reads the clock of the
+  // frame being filtered (so a run depends only on the file, and costs no clock read per frame).
+  const clock = engine === 'vm' && mode === 'full' ? new CaptureClock() : undefined;
+  const collection = await loadCollection(spec, { engine, ...(clock ? { host: { clockNs: clock.read, bootClockNs: clock.read } } : {}) });
   const program = collection.program(OBJECTS[mode]!.program);
   const sessions = collection.maps.get('sessions');
   // Per frame: the VM's allocation-free packet entry when the engine has one, else a full test run.
@@ -77,7 +80,11 @@ export async function loadFilterSpec(spec: ObjectSpec, mode: string, engine: 'vm
     sessions,
     classic: () => ({ keep: run, sessions: sessions ? mapTable(sessions) : undefined }),
     full: () => ({
-      keep: (bytes: Uint8Array, off: number, len: number, linktype: number) => (linktype === 1 ? runAt(bytes, off, len) : true),
+      keep: (bytes: Uint8Array, off: number, len: number, linktype: number, ts: number) => {
+        if (linktype !== 1) return true;
+        clock?.set(ts);
+        return runAt(bytes, off, len);
+      },
       forget: (flow: FlowEnds) => {
         if (!sessions) return;
         for (const k of fullSessionKeys(flow)) sessions.delete(k);
@@ -90,6 +97,22 @@ export async function loadFilterSpec(spec: ObjectSpec, mode: string, engine: 'vm
     }),
     close: () => collection.close(),
   };
+}
+
+/**
+ * Capture time as a monotonic nanosecond clock: the time of the frame being filtered, counted from 1 s
+ * at the first frame (as the kernel's clock never reads 0), never going back when a capture's
+ * timestamps do.
+ */
+class CaptureClock {
+  private ns = 1e9;
+  private first = NaN;
+  set(ts: number): void {
+    if (this.first !== this.first) this.first = ts;
+    const ns = Math.round((ts - this.first) * 1e9) + 1e9;
+    if (ns > this.ns) this.ns = ns;
+  }
+  readonly read = (): number => this.ns;
 }
 
 function mapTable(m: BpfMap): SessionTable {

@@ -111,7 +111,8 @@ async function filterAll(port: MessagePort, inbox: Inbox, reader: CaptureReader,
   let meta = new Meta(new Float64Array(0));
   const onPacket = (p: { bytes: Uint8Array; offset: number; caplen: number; linktype: number; tsSec: number; tsNsec: number }) => {
     seen++;
-    if (filter.keep(p.bytes, p.offset, p.caplen, p.linktype)) meta.add(p.offset, p.caplen, p.linktype, p.tsSec + p.tsNsec / 1e9);
+    const ts = p.tsSec + p.tsNsec / 1e9;
+    if (filter.keep(p.bytes, p.offset, p.caplen, p.linktype, ts)) meta.add(p.offset, p.caplen, p.linktype, ts);
   };
   // Small first reads: the main thread starts parsing (and warming up) while this one still warms up.
   const scan = reader.scan({ firstRead: 64 << 10 });

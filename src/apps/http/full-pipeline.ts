@@ -8,8 +8,8 @@ import type { UrlRecord } from './record.js';
 
 /** A per-packet filter (the eBPF program) and the session bookkeeping it shares with userspace. */
 export interface FullFilter {
-  /** true: keep the frame at bytes[off, off + len) */
-  keep(bytes: Uint8Array, off: number, len: number, linktype: number): boolean;
+  /** true: keep the frame at bytes[off, off + len), captured at `ts` (seconds) */
+  keep(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): boolean;
   /** the flow is over: drop its entry from the session map */
   forget(flow: FlowEnds): void;
   /** entries in the session map right now */
@@ -34,7 +34,7 @@ export class FullPipeline implements UrlPipeline {
 
   packet(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void {
     this.seen++;
-    if (this.filter && !this.filter.keep(bytes, off, len, linktype)) return;
+    if (this.filter && !this.filter.keep(bytes, off, len, linktype, ts)) return;
     this.kept++;
     this.analyzer.packet(bytes, off, len, linktype, ts);
   }
