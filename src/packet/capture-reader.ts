@@ -18,6 +18,9 @@ import { PcapParser, type PcapHeader } from './pcap-parser.js';
 import { PcapngParser, type PcapngSection } from './pcapng-parser.js';
 import type { RecordParser } from './record-parser.js';
 
+/** Read-ahead scans: room in front of each chunk for the cut record of the chunk before it. */
+const AHEAD_ROOM = 64 * 1024;
+
 /** Default read size: big enough that per-read overhead vanishes, small enough for a constant footprint. */
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 
@@ -113,7 +116,7 @@ export class CaptureReader implements AsyncIterable<Packet> {
    * call). Return false from `cb` to stop. Resolves to the number of packets delivered.
    */
   async forEachPacket(cb: PacketCallback): Promise<number> {
-    const scan = this.scan();
+    const scan = this.scan({ readAhead: true });
     let count = 0;
     const counting: PacketCallback = (p) => {
       count++;
@@ -158,13 +161,17 @@ export class CaptureReader implements AsyncIterable<Packet> {
    * A fresh scan from the start of the file. One at a time per reader. `firstRead`: read only this many
    * bytes in the first step, doubling each step up to the chunk size, so that a consumer working in
    * step-sized pieces (another thread) gets its first packets without waiting for a whole chunk.
+   * `readAhead` (regular files): read the next chunk while the packets of this one are delivered, so
+   * the caller does not wait for the disk (or the page cache copy) between chunks; handOff is then not
+   * available.
    */
-  scan(opts: { firstRead?: number } = {}): ChunkScanner {
+  scan(opts: { firstRead?: number; readAhead?: boolean } = {}): ChunkScanner {
     if (this.streamHead && this.scans > 0) throw new UsageError(`${this.path} is a pipe: it can be read only once`);
     this.scans++;
     this.parser = this.newParser();
     const scanner = new ChunkScanner(this.path, this.fh, this.parser, this.size, this.chunkSize, this.streamHead);
     if (opts.firstRead !== undefined) scanner.readLimit = Math.max(64, opts.firstRead);
+    if (opts.readAhead && this.size >= 0 && !this.streamHead) scanner.readAhead = true;
     return scanner;
   }
 
@@ -193,7 +200,7 @@ export class ChunkScanner {
     private readonly fh: FileHandle,
     private readonly parser: RecordParser,
     private readonly size: number,
-    chunkSize: number,
+    private readonly chunkSize: number,
     /** pipes: bytes read before the scan began (the magic); also means "read sequentially" */
     head?: Uint8Array,
   ) {
@@ -209,6 +216,11 @@ export class ChunkScanner {
   private readonly sequential: boolean;
   /** Most bytes one step reads (doubles after each step; the buffer's size caps it). */
   readLimit = Infinity;
+  /** Read the next chunk while this one is delivered (see CaptureReader.scan). */
+  readAhead = false;
+  /** Read-ahead: the chunk being read, into `spare` at AHEAD_ROOM, and the buffer it goes into. */
+  private ahead: Promise<number> | undefined;
+  private spare: Uint8Array | undefined;
 
   /** File offset up to which records have been delivered. */
   get position(): number {
@@ -222,6 +234,7 @@ export class ChunkScanner {
    * `next` is smaller than the current one).
    */
   handOff(next: Uint8Array): Uint8Array {
+    if (this.readAhead) throw new UsageError('a read-ahead scan cannot hand its buffer off');
     const old = this.buf;
     const tail = this.fill - this.start;
     const fresh = next.length >= old.length ? next : new Uint8Array(old.length);
@@ -236,6 +249,7 @@ export class ChunkScanner {
 
   /** Read one chunk and deliver its packets. Resolves false when the scan is over. */
   async step(cb: PacketCallback): Promise<boolean> {
+    if (this.readAhead) return this.stepAhead(cb);
     if (this.done) return false;
     if (this.start > 0) {
       this.buf.copyWithin(0, this.start, this.fill);
@@ -275,6 +289,69 @@ export class ChunkScanner {
       return false;
     }
     return true;
+  }
+
+  /**
+   * step() with read-ahead. Chunks are read into one of two buffers after AHEAD_ROOM bytes of room; the
+   * cut record at the end of the chunk just delivered is copied into that room, in front of the new
+   * bytes, and the next chunk is read into the other buffer while this one is parsed. (A cut record
+   * longer than the room is joined with the new bytes in a buffer of its own.)
+   */
+  private async stepAhead(cb: PacketCallback): Promise<boolean> {
+    if (this.done) return false;
+    const size = AHEAD_ROOM + this.chunkSize;
+    this.spare ??= new Uint8Array(size);
+    const at = this.base + this.fill; // file offset of the bytes that come next
+    const got = await (this.ahead ?? this.readInto(this.spare, at));
+    this.ahead = undefined;
+    const tail = this.fill - this.start;
+    if (got === 0) {
+      this.done = true;
+      if (tail > 0) this.truncated(this.parser.need);
+      return false;
+    }
+    const old = this.buf;
+    if (tail <= AHEAD_ROOM) {
+      const next = this.spare;
+      next.set(old.subarray(this.start, this.fill), AHEAD_ROOM - tail);
+      // The buffer just delivered is free: the chunk after this one is read into it while we parse.
+      this.spare = old.length === size ? old : new Uint8Array(size);
+      this.buf = next;
+      this.base = at - AHEAD_ROOM;
+      this.start = AHEAD_ROOM - tail;
+      this.fill = AHEAD_ROOM + got;
+    } else {
+      // A record longer than the room: joined in a buffer of its own (the spare stays the spare).
+      const next = new Uint8Array(tail + got);
+      next.set(old.subarray(this.start, this.fill));
+      next.set(this.spare.subarray(AHEAD_ROOM, AHEAD_ROOM + got), tail);
+      this.buf = next;
+      this.base = at - tail;
+      this.start = 0;
+      this.fill = tail + got;
+    }
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    if (at + got < this.size) {
+      const ahead = this.readInto(this.spare, at + got);
+      ahead.catch(() => {}); // (raised by the step that awaits it; a scan given up early must not leave it unhandled)
+      this.ahead = ahead;
+    }
+    try {
+      this.start = this.parser.parse(this.buf, this.dv, this.start, this.fill, this.base, this.pkt, cb);
+    } catch (err) {
+      this.done = true;
+      throw err;
+    }
+    if (this.parser.stopped) {
+      this.done = true;
+      return false;
+    }
+    return true;
+  }
+
+  private async readInto(into: Uint8Array, at: number): Promise<number> {
+    const { bytesRead } = await this.fh.read(into, AHEAD_ROOM, into.length - AHEAD_ROOM, at);
+    return bytesRead;
   }
 
   private truncated(need: number): never {

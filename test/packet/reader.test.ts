@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCapture } from '../../src/packet/capture-reader.js';
+import { createCaptureWriter } from '../../src/packet/capture-writer.js';
 import { InputError, BpfkitError } from '../../src/util/errors.js';
 import { needs } from '../support/env.js';
 import { FIXTURES, fixture, frameLine, readAll, tempDir, tsharkFrames, tsharkFields, prng } from './helpers.js';
@@ -106,6 +107,43 @@ test('small first reads and handing each chunk off (the filter thread\'s way) de
       assert.ok(steps > 2, 'the first reads were small');
     }
   }
+});
+
+test('read-ahead scans deliver every packet intact across chunk edges, records longer than a chunk and its room, and truncation at the same offset', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'sizes.pcap');
+  const rand = prng(7);
+  const sizes = [60, 70_000, 1500, 200_000, 14, 66_000, 900, 262_144, 40];
+  const w = createCaptureWriter(file, { snaplen: 262_144 });
+  const frames = sizes.map((n, i) => Uint8Array.from({ length: n }, () => Math.floor(rand() * 256)).map((b, k) => (k === 0 ? i : b)));
+  frames.forEach((data, i) => w.write({ tsSec: 1000 + i, tsNsec: 0, data }));
+  w.close();
+  for (const chunk of [64, 4096, 1 << 16, 1 << 20]) {
+    const r = await openCapture(file, { chunkSize: chunk });
+    const got: Uint8Array[] = [];
+    await r.forEachPacket((p) => {
+      got.push(p.bytes.slice(p.offset, p.offset + p.caplen));
+    });
+    await r.close();
+    assert.equal(got.length, frames.length, `chunk ${chunk}`);
+    for (let i = 0; i < frames.length; i++) assert.deepEqual(got[i], frames[i], `chunk ${chunk} packet ${i}`);
+  }
+  // Cut inside the long record: the same error, at the same offset, with and without read-ahead.
+  const cut = join(dir, 'cut.pcap');
+  writeFileSync(cut, readFileSync(file).subarray(0, 24 + 16 + 60 + 16 + 70_000 + 16 + 1500 + 16 + 100_000));
+  const errors: string[] = [];
+  for (const readAhead of [false, true]) {
+    const r = await openCapture(cut, { chunkSize: 4096 });
+    const scan = r.scan({ readAhead });
+    let n = 0;
+    await assert.rejects(async () => {
+      while (await scan.step(() => void n++));
+    }, (e: Error) => (errors.push(e.message), e instanceof InputError));
+    assert.equal(n, 3);
+    await r.close();
+  }
+  assert.equal(errors[1], errors[0]);
+  assert.match(errors[0]!, /@71632: file ends inside a record/);
 });
 
 test('forEachPacket stops when the callback returns false', async () => {

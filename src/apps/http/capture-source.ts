@@ -43,7 +43,7 @@ export async function readCaptureInto(path: string, pipeline: UrlPipeline, opts:
   const bar = new ProgressBar(reader.size, opts.progress === true);
   let bytesDone = 0;
   try {
-    const scan = reader.scan();
+    const scan = reader.scan({ readAhead: true });
     let stopped = false;
     const cb = (p: { bytes: Uint8Array; offset: number; caplen: number; linktype: number; tsSec: number; tsNsec: number }) => {
       pipeline.packet(p.bytes, p.offset, p.caplen, p.linktype, p.tsSec + p.tsNsec / 1e9);
