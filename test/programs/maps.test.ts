@@ -169,6 +169,30 @@ test('LRU hash evicts the least recently used element when full', () => {
   assert.deepEqual([...m.keys()].map((k) => k[0]).sort(), [1, 3, 4]);
 });
 
+test('hash maps hold thousands of keys through churn (the bucket table grows with the entries)', () => {
+  const c = loadVmCollection({ ...objectSpec, maps: [mapSpec('big', MapType.HASH, 4, 4, 65536), mapSpec('lru', MapType.LRU_HASH, 4, 4, 1000)] }, { cpus: 1 });
+  const big = c.map('big');
+  const live = new Set<number>();
+  for (let i = 0; i < 20000; i++) {
+    const k = (i * 2654435761) >>> 0;
+    big.update(u32(k), u32(i));
+    live.add(k);
+    if (i % 3 === 2) {
+      const gone = ((i - 1) * 2654435761) >>> 0;
+      assert.equal(big.delete(u32(gone)), true);
+      live.delete(gone);
+    }
+  }
+  assert.equal([...big.keys()].length, live.size);
+  for (const k of live) assert.ok(big.lookup(u32(k)), `key ${k}`);
+  assert.equal(big.lookup(u32(12345)), undefined);
+  // an LRU map past its capacity keeps exactly its newest entries
+  const lru = c.map('lru');
+  for (let i = 0; i < 5000; i++) lru.update(u32(i), u32(i));
+  const kept = [...lru.keys()].map((k) => Buffer.from(k).readUInt32LE(0)).sort((a, b) => a - b);
+  assert.deepEqual(kept, Array.from({ length: 1000 }, (_, i) => 4000 + i));
+});
+
 test('ring buffer: reserve, submit, discard, output and consume in order', () => {
   const c = loadVmCollection({ ...objectSpec, maps: [mapSpec('rb', MapType.RINGBUF, 0, 0, 4096)] }, { cpus: 1 });
   const rb = c.map('rb') as unknown as RingBufMap;

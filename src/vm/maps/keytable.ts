@@ -5,6 +5,8 @@
  * hash-of-maps sit on top of it and keep their values in a slab indexed by the same slot number.
  */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Buckets of a fresh table. */
+const MIN_BUCKETS = 64;
 
 export class KeyTable {
   readonly keySize: number;
@@ -14,9 +16,14 @@ export class KeyTable {
   private readonly keyWords: Int32Array | undefined;
   /** The words of the key hash() last saw (its first keySize & ~3 bytes). */
   private readonly probe: Int32Array;
-  /** First slot of each bucket's chain, plus one (0: empty), so that a fresh table needs no filling. */
-  private readonly buckets: Int32Array;
-  private readonly mask: number;
+  /**
+   * First slot of each bucket's chain, plus one (0: empty), so that a fresh table needs no filling. It
+   * grows with the entries (at most one per bucket on average, up to two buckets per possible entry):
+   * a map declared for 65536 entries that holds a few hundred keeps its buckets in cache.
+   */
+  private buckets: Int32Array;
+  private mask: number;
+  private readonly maxBuckets: number;
   private readonly chain: Int32Array;
   private readonly hashes: Int32Array;
   /** Doubly linked list of live slots: head is the oldest (or least recently used). */
@@ -40,10 +47,11 @@ export class KeyTable {
     this.probe = new Int32Array(keySize >> 2);
     let nb = 16;
     while (nb < capacity * 2) nb *= 2;
+    this.maxBuckets = nb;
     // Nothing is filled here: a map of a million entries costs its memory, not a pass over it. chain,
     // prev and next are written when a slot is taken, before they are read.
-    this.buckets = new Int32Array(nb);
-    this.mask = nb - 1;
+    this.buckets = new Int32Array(Math.min(nb, MIN_BUCKETS));
+    this.mask = this.buckets.length - 1;
     this.chain = new Int32Array(capacity);
     this.hashes = new Int32Array(capacity);
     this.prev = new Int32Array(capacity);
@@ -117,7 +125,22 @@ export class KeyTable {
     this.buckets[b] = s + 1;
     this.linkTail(s);
     this.count++;
+    if (this.count > this.buckets.length && this.buckets.length < this.maxBuckets) this.grow();
     return s;
+  }
+
+  /** Twice the buckets; every live slot is chained again (walking the list of live slots). */
+  private grow(): void {
+    const nb = this.buckets.length * 2;
+    const buckets = new Int32Array(nb);
+    const mask = nb - 1;
+    for (let s = this.head; s >= 0; s = this.next[s]!) {
+      const b = this.hashes[s]! & mask;
+      this.chain[s] = buckets[b]! - 1;
+      buckets[b] = s + 1;
+    }
+    this.buckets = buckets;
+    this.mask = mask;
   }
 
   remove(slot: number): void {
