@@ -586,7 +586,7 @@ export class RequestParser extends MessageParser {
     if (len !== 4 && len !== 7 && len !== 14 && len !== 17) return; // not host/upgrade/framing
     if (this.open && this.head.host === '' && nameIs(b, ns, ne, 'host')) {
       const s = valueStart(b, vs, ve);
-      this.head.host = latin1(b, s, valueEnd(b, s, ve));
+      this.head.host = this.hostText(b, s, valueEnd(b, s, ve));
       return;
     }
     if (this.open && nameIs(b, ns, ne, 'upgrade')) this.head.upgrade = true;
@@ -618,6 +618,19 @@ export class RequestParser extends MessageParser {
     }
     this.open = false;
   }
+
+  /** The Host value as a string: a connection's requests nearly always repeat it, so the last one is reused. */
+  private hostText(b: Uint8Array, s: number, e: number): string {
+    const last = this.lastHost;
+    let same = last.length === e - s;
+    for (let i = 0; same && i < last.length; i++) same = last[i] === b[s + i];
+    if (same) return this.lastHostText;
+    this.lastHost = b.slice(s, e);
+    this.lastHostText = latin1(b, s, e);
+    return this.lastHostText;
+  }
+  private lastHost = new Uint8Array(0);
+  private lastHostText = '';
 
   /** Switch to tunnel mode (the server agreed to a protocol switch). */
   toTunnel(): void {
