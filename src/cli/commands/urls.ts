@@ -71,11 +71,17 @@ export async function run(argv: string[]): Promise<number> {
   const filterThread = !iface && mode === 'full' && engine === 'vm' && threads === 2 ? new FilterThread(positionals[0]!) : undefined;
   const remoteFilter = filterThread ? new RemoteFilter() : undefined;
   // The rest is loaded only now, while the filter thread boots.
+  // (The object parser and the VM are fetched in the same breath when this thread loads a filter into
+  // the VM: node reads the files of all these modules concurrently instead of one import after another.)
+  const vmHere = engine === 'vm' && !filterThread;
   const [{ formatSummary }, { jsonLine, textLine }, { ProgressBar, readCaptureInto }, { buildPipeline }] = await Promise.all([
     import('../../apps/http/pipeline.js'),
     import('../../apps/http/record.js'),
     import('../../apps/http/capture-source.js'),
     import('../../apps/http/build-pipeline.js'),
+    vmHere ? import('../../elf/index.js') : undefined,
+    vmHere ? import('../../vm/collection.js') : undefined,
+    vmHere ? import('../../engine/load.js') : undefined,
   ]);
 
   const out = new OutputBuffer();
