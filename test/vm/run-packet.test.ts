@@ -10,6 +10,8 @@ import { ENGINES, Vm } from '../../src/vm/interpreter.js';
 import { PacketBuffer } from '../../src/vm/contexts/packet-buffer.js';
 import { VmError } from '../../src/vm/vm-error.js';
 import { readsPacketOnlyByLdAbs } from '../../src/vm/packet-access.js';
+import { assignPcs, makeInsn, type Instruction } from '../../src/isa/index.js';
+import { ProgType } from '../../src/uapi/types.js';
 import { eth, frames, ipv4, tcp } from '../programs/packets.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -130,3 +132,104 @@ test('which programs may run on a frame in place: packet loads, stack accesses a
     assert.equal(readsPacketOnlyByLdAbs(loadVmCollection(spec).program('http_filter').loaded), true, name);
   }
 });
+
+/** xorshift32, for a replayable fuzz. */
+function xorshift(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>>= 0);
+  };
+}
+
+/**
+ * A random loop-free socket filter of the in-place shape: ALU on r0-r9, LD_ABS/LD_IND at offsets in and
+ * out of small frames (SKF_NET_OFF / SKF_LL_OFF ones too), loads and stores on the stack through r10,
+ * prandom and the CPU id, forward conditional jumps.
+ */
+function inPlaceProgram(r: () => number): Instruction[] {
+  const insns: Instruction[] = [];
+  const n = 8 + (r() % 30);
+  const reg = () => r() % 10;
+  const pick = <T>(xs: T[]) => xs[r() % xs.length]!;
+  for (let i = 0; i < n; i++) {
+    const k = r() % 10;
+    if (k < 3) {
+      const code = pick([0x07, 0x0f, 0x17, 0x1f, 0x27, 0x2f, 0x47, 0x4f, 0x57, 0x5f, 0x67, 0x77, 0xa7, 0xaf, 0xbf, 0xb7, 0x04, 0x0c, 0x14, 0x24, 0x44, 0x54, 0x64, 0x74, 0xa4, 0xb4, 0xbc, 0xc7, 0xcf, 0x37, 0x3f, 0x97, 0x9f, 0x34, 0x94]);
+      insns.push(makeInsn({ code, dst: reg(), src: (code & 8) !== 0 ? (r() % 6 === 0 ? 10 : reg()) : 0, imm: (code & 8) !== 0 ? 0 : pick([0, 1, 3, 14, 255, -1, r() | 0]) }));
+    } else if (k < 5) {
+      const code = pick([0x20, 0x28, 0x30]);
+      const imm = pick([r() % 80, r() % 20, -0x100000 + (r() % 40), -0x200000 + (r() % 40), -1, 0x7ffffff0]);
+      insns.push(makeInsn({ code, imm }));
+    } else if (k < 6) {
+      insns.push(makeInsn({ code: pick([0x40, 0x48, 0x50]), src: reg(), imm: pick([0, 2, 12, -14, r() % 60]) }));
+    } else if (k < 8) {
+      const size = pick([0x00, 0x08, 0x10, 0x18]);
+      const off = -8 * (1 + (r() % 64));
+      const which = r() % 3;
+      if (which === 0) insns.push(makeInsn({ code: 0x61 | size, dst: reg(), src: 10, off }));
+      else if (which === 1) insns.push(makeInsn({ code: 0x63 | size, dst: 10, src: reg(), off }));
+      else insns.push(makeInsn({ code: 0x62 | size, dst: 10, off, imm: r() | 0 }));
+    } else if (k < 9) {
+      insns.push(makeInsn({ code: 0x85, imm: pick([7, 8]) }));
+    } else {
+      const code = pick([0x15, 0x55, 0x25, 0x35, 0xa5, 0x45, 0x16, 0x56, 0x2d, 0x6d, 0x1d, 0x5e]);
+      const x = (code & 8) !== 0;
+      insns.push(makeInsn({ code, dst: reg(), src: x ? reg() : 0, imm: x ? 0 : pick([0, 1, 8, 0x45]), off: 0 }));
+      insns[insns.length - 1]!.off = -1; // fixed below: a forward jump
+    }
+  }
+  insns.push(makeInsn({ code: 0x95 }));
+  for (let i = 0; i < insns.length; i++) if (insns[i]!.off === -1 && (insns[i]!.code & 7) >= 5) insns[i]!.off = r() % (insns.length - i - 1);
+  return assignPcs(insns);
+}
+
+for (const engine of ENGINES) {
+  test(`runPacketAt (${engine}) in place matches a copied run on random programs and frames`, () => {
+    const r = xorshift(90210);
+    let inPlace = 0;
+    let runs = 0;
+    for (let n = 0; n < 300; n++) {
+      const insns = inPlaceProgram(r);
+      const spec = { endian: 'little' as const, license: 'GPL', kernelVersion: 0, maps: [], programs: [{ name: 'p', section: 'socket', type: ProgType.SOCKET_FILTER, insns, mapRefs: [], license: 'GPL', kernelVersion: 0 }] };
+      let a;
+      let b;
+      try {
+        a = loadVmCollection(spec, { cpus: 1, vmEngine: engine, host: { randomSeed: 5 } }).program('p');
+        b = loadVmCollection(spec, { cpus: 1, vmEngine: engine, host: { randomSeed: 5 } }).program('p');
+      } catch (err) {
+        assert.ok(err instanceof VmError, String(err));
+        continue;
+      }
+      if (readsPacketOnlyByLdAbs(b.loaded)) inPlace++;
+      for (let f = 0; f < 6; f++) {
+        const len = r() % 90;
+        const frame = Uint8Array.from({ length: len }, () => r() & 0xff);
+        const before = r() % 40;
+        const buf = Uint8Array.from({ length: before + len + (r() % 40) }, () => r() & 0xff);
+        buf.set(frame, before);
+        const want = ((): string => {
+          try {
+            return String(a.run({ data: frame }).retval);
+          } catch (err) {
+            return (err as Error).message;
+          }
+        })();
+        const got = ((): string => {
+          try {
+            return String(b.runPacketAt(buf, before, len));
+          } catch (err) {
+            return (err as Error).message;
+          }
+        })();
+        assert.equal(got, want, `program ${n}, frame ${f} (${len} bytes at ${before})`);
+        runs++;
+      }
+    }
+    assert.ok(inPlace > 250, `most programs have the in-place shape (${inPlace})`);
+    assert.ok(runs > 1500);
+  });
+}
