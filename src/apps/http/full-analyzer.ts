@@ -237,7 +237,7 @@ export class FullAnalyzer {
     if (flow && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       // A new connection on a 4-tuple we still track: the old one is over (port reuse).
       const st = fromA ? flow.a : flow.b;
-      if (!st.synced || st.next !== ((f.tcpSeq + 1) >>> 0)) {
+      if (!st.synced || st.next !== ((f.tcpSeq + 1) | 0)) {
         this.close(flow);
         flow = undefined;
       }
@@ -273,10 +273,11 @@ export class FullAnalyzer {
     if (flags & TCP_SYN) {
       flow.sawHandshake = true;
       if (flow.clientIsA === undefined) this.setRoles(flow, (flags & TCP_ACK) === 0 ? fromA : !fromA);
-      stream.syn(f.tcpSeq);
+      stream.syn(f.tcpSeq | 0);
     }
     // Data carried by a SYN (TCP Fast Open) starts after the SYN's own sequence number.
-    const seq = flags & TCP_SYN ? (f.tcpSeq + 1) >>> 0 : f.tcpSeq;
+    // (as int32: see TcpStream.next)
+    const seq = (flags & TCP_SYN ? f.tcpSeq + 1 : f.tcpSeq) | 0;
     stream.segment(seq, f.bytes, f.payloadOffset, f.payloadOffset + f.payloadLength, (flags & TCP_FIN) !== 0, ts);
     if (flags & TCP_RST) flow.rst = true;
     if (flow.rst || (flow.a.finished && flow.b.finished)) this.close(flow);
@@ -442,7 +443,8 @@ export class FullAnalyzer {
     flow.ended = true;
     if (this.flows.get(flow.key) === flow) this.flows.delete(flow.key);
     if (flow.rst || flow.a.finished || flow.b.finished) {
-      this.closed.set(flow.key, { a: flow.a.synced ? flow.a.next : -1, b: flow.b.synced ? flow.b.next : -1, ts: this.now });
+      // (where each direction stopped, as uint32: -1 is "not known")
+      this.closed.set(flow.key, { a: flow.a.synced ? flow.a.next >>> 0 : -1, b: flow.b.synced ? flow.b.next >>> 0 : -1, ts: this.now });
       if (this.closed.size > 65536) this.closed.delete(this.closed.keys().next().value as string);
     }
     if (flow.clientIsA === undefined) {

@@ -35,10 +35,15 @@ export interface StreamStats {
 
 export class TcpStream {
   synced = false;
-  /** next expected sequence number (valid once synced) */
+  /**
+   * Next expected sequence number (valid once synced). Sequence numbers are kept as int32 (`| 0`), not
+   * uint32: only their differences matter, and an int32 is a small integer to V8, where an unsigned
+   * value past 2^31 would be a heap number allocated at every call that passes it.
+   */
   next = 0;
-  /** sequence number just past the FIN, or -1 */
-  finSeq = -1;
+  /** sequence number just past the FIN (when sawFin) */
+  finSeq = 0;
+  sawFin = false;
   /** set when the stream delivered everything up to its FIN */
   finished = false;
   private pending: Segment[] = [];
@@ -57,17 +62,20 @@ export class TcpStream {
   syn(seq: number): void {
     if (this.synced) return;
     this.synced = true;
-    this.next = (seq + 1) >>> 0;
+    this.next = (seq + 1) | 0;
     const early = this.startSegs;
     this.startSegs = [];
     for (const s of early) this.insert(s);
     this.drain();
   }
 
-  /** A segment with payload b[start, end) (may be empty) and flags. `fin` marks the FIN flag. */
+  /** A segment with payload b[start, end) (may be empty) and flags; `seq` as int32. `fin` marks the FIN flag. */
   segment(seq: number, b: Uint8Array, start: number, end: number, fin: boolean, ts: number): void {
     const len = end - start;
-    if (fin) this.finSeq = (seq + len) >>> 0;
+    if (fin) {
+      this.finSeq = (seq + len) | 0;
+      this.sawFin = true;
+    }
     if (!this.synced) {
       if (len > 0) {
         this.startSegs.push({ seq, data: b.slice(start, end), ts });
@@ -109,7 +117,7 @@ export class TcpStream {
   }
 
   private checkFinished(): void {
-    if (this.synced && this.finSeq >= 0 && this.next === this.finSeq && this.pending.length === 0) this.finished = true;
+    if (this.synced && this.sawFin && this.next === this.finSeq && this.pending.length === 0) this.finished = true;
   }
 
   private syncFromStart(): void {
@@ -158,7 +166,7 @@ export class TcpStream {
   }
 
   private deliver(b: Uint8Array, start: number, end: number, ts: number): void {
-    this.next = (this.next + (end - start)) >>> 0;
+    this.next = (this.next + (end - start)) | 0;
     if (this.onFirstData) {
       const f = this.onFirstData;
       this.onFirstData = undefined;
