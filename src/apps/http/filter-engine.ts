@@ -108,7 +108,7 @@ class CaptureClock {
   private ns = 1e9;
   private first = NaN;
   set(ts: number): void {
-    if (this.first !== this.first) this.first = ts;
+    if (Number.isNaN(this.first)) this.first = ts;
     const ns = Math.round((ts - this.first) * 1e9) + 1e9;
     if (ns > this.ns) this.ns = ns;
   }
