@@ -101,7 +101,9 @@ test('bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filt
     await r.dStarted;
   }
   execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', TRAFFIC], { timeout: 30000 });
-  await new Promise((ok) => setTimeout(ok, 500));
+  // Let every capture drain its socket before SIGINT: tcpdump stops at once on SIGINT, and on a loaded
+  // machine (the suite runs two files at a time) it was once seen 4 packets behind after 0.5 s.
+  await new Promise((ok) => setTimeout(ok, 1500));
   const ends = runs.map((r) => ({ b: exited(r.b), d: exited(r.d) }));
   for (const r of runs) {
     r.b.kill('SIGINT');
