@@ -273,16 +273,7 @@ export class ChunkScanner {
     this.readLimit *= 2;
     const { bytesRead } = await this.fh.read(this.buf, this.fill, want, this.sequential ? null : this.base + this.fill);
     this.fill += bytesRead;
-    try {
-      this.start = this.parser.parse(this.buf, this.dv, this.start, this.fill, this.base, this.pkt, cb);
-    } catch (err) {
-      this.done = true;
-      throw err;
-    }
-    if (this.parser.stopped) {
-      this.done = true;
-      return false;
-    }
+    if (!this.deliver(cb)) return false;
     if (bytesRead === 0) {
       this.done = true;
       if (this.start < this.fill) this.truncated(this.parser.need);
@@ -336,6 +327,11 @@ export class ChunkScanner {
       ahead.catch(() => {}); // (raised by the step that awaits it; a scan given up early must not leave it unhandled)
       this.ahead = ahead;
     }
+    return this.deliver(cb);
+  }
+
+  /** Parse the records in buf[start, fill) to `cb`; false when the scan is over (the callback stopped it). */
+  private deliver(cb: PacketCallback): boolean {
     try {
       this.start = this.parser.parse(this.buf, this.dv, this.start, this.fill, this.base, this.pkt, cb);
     } catch (err) {

@@ -23,7 +23,7 @@ import { createMap, type VmMap } from './maps/index.js';
 import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
 import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
 import { PacketBuffer, XDP_PACKET_HEADROOM } from './contexts/packet-buffer.js';
-import { SKB_SIZE, applyCtxIn, ctxOut, newSkbState, sanitizeSkb, skbStateAt, skbStateFor, writeFreshSkb, writeFreshSkbAt, writeSkb } from './contexts/skb.js';
+import { SKB_SIZE, applyCtxIn, ctxOut, newSkbState, sanitizeSkb, skbStateAt, skbStateFor, writeFreshSkbAt, writeSkb } from './contexts/skb.js';
 import { readsPacketOnlyByLdAbs } from './packet-access.js';
 import type { LdAbsPacket } from './interpreter-state.js';
 import { XDP_MD_SIZE, writeXdp, xdpStateFrom } from './contexts/xdp.js';
@@ -317,33 +317,12 @@ export class VmProgram implements Program {
    */
   runPacket(frame: Uint8Array): number {
     if (this.kind !== 'skb') return this.run({ data: frame }).retval;
-    const coll = this.coll;
-    const rc = coll.rc;
-    const pb = coll.packetBuffer();
+    const pb = this.coll.packetBuffer();
     pb.reset(frame);
-    if (this.type === ProgType.SOCKET_FILTER && coll.socketView === 'network' && frame.length >= 14) pb.data = pb.net;
-    rc.progType = this.type;
-    rc.packet = pb;
-    if (this.packetVerdicts.length !== 0) this.packetVerdicts.length = 0; // (setting length is not free)
-    rc.verdicts = this.packetVerdicts;
+    if (this.type === ProgType.SOCKET_FILTER && this.coll.socketView === 'network' && frame.length >= 14) pb.data = pb.net;
     this.ctxBytes!.fill(0);
     this.ctxClean = false;
-    rc.skb = skbStateFor(frame, this.skbState);
-    rc.skbCtxGiven = false;
-    if (this.cbSavedDirty) {
-      this.cbSaved.fill(0);
-      this.cbSavedDirty = false;
-    }
-    writeFreshSkb(rc.skb, this.ctxDv!, pb);
-    rc.syncCtx = this.syncSkb;
-    const runOpts = this.runOpts;
-    runOpts.packet = pb;
-    runOpts.context = rc;
-    try {
-      return coll.vm.runRetval(this.loaded, runOpts);
-    } finally {
-      rc.packet = undefined;
-    }
+    return this.runFresh(frame, 0, frame.length, pb.base + pb.data, pb.base + pb.end, pb, pb);
   }
 
   /**
@@ -354,38 +333,51 @@ export class VmProgram implements Program {
    */
   runPacketAt(bytes: Uint8Array, off: number, len: number): number {
     if (!this.inPlace) return this.runPacket(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
-    const coll = this.coll;
-    const rc = coll.rc;
     const view = this.inPlaceView;
     view.bytes = bytes;
     view.mac = off;
     view.net = off + 14;
     view.end = off + len;
-    view.data = this.type === ProgType.SOCKET_FILTER && coll.socketView === 'network' && len >= 14 ? off + 14 : off;
-    rc.progType = this.type;
-    rc.packet = undefined; // (no helper such a program may call looks at it)
-    if (this.packetVerdicts.length !== 0) this.packetVerdicts.length = 0;
-    rc.verdicts = this.packetVerdicts;
+    view.data = this.type === ProgType.SOCKET_FILTER && this.coll.socketView === 'network' && len >= 14 ? off + 14 : off;
     // Such a program cannot write its context (nor can its helpers): after one zeroing, rewriting the
     // per-packet fields is enough.
     if (!this.ctxClean) {
       this.ctxBytes!.fill(0);
       this.ctxClean = true;
     }
+    // The __sk_buff says what a copied run's would: data where the packet buffer would hold the frame.
+    // (No helper such a program may call looks at the packet buffer: the run gets none.)
+    const data = this.coll.packetBuffer().base + XDP_PACKET_HEADROOM + (view.data - off);
+    return this.runFresh(bytes, off, len, data, data + (view.end - view.data), view, undefined);
+  }
+
+  /**
+   * The part runPacket and runPacketAt share: a fresh __sk_buff for the frame at bytes[off, off + len)
+   * (its non-zero fields written into a context zeroed by the caller; `data`/`dataEnd` are the packet's
+   * VM addresses), then the run, LD_ABS/LD_IND reading `packet`, helpers seeing `buffer`.
+   */
+  private runFresh(bytes: Uint8Array, off: number, len: number, data: number, dataEnd: number, packet: LdAbsPacket, buffer: PacketBuffer | undefined): number {
+    const rc = this.coll.rc;
+    rc.progType = this.type;
+    rc.packet = buffer;
+    if (this.packetVerdicts.length !== 0) this.packetVerdicts.length = 0; // (setting length is not free)
+    rc.verdicts = this.packetVerdicts;
     rc.skb = skbStateAt(bytes, off, len, this.skbState);
     rc.skbCtxGiven = false;
     if (this.cbSavedDirty) {
       this.cbSaved.fill(0);
       this.cbSavedDirty = false;
     }
-    // The __sk_buff says what a copied run's would: data where the packet buffer would hold the frame.
-    const data = coll.packetBuffer().base + XDP_PACKET_HEADROOM + (view.data - off);
-    writeFreshSkbAt(rc.skb, this.ctxDv!, data, data + (view.end - view.data));
+    writeFreshSkbAt(rc.skb, this.ctxDv!, data, dataEnd);
     rc.syncCtx = this.syncSkb;
     const runOpts = this.runOpts;
-    runOpts.packet = view;
+    runOpts.packet = packet;
     runOpts.context = rc;
-    return coll.vm.runRetval(this.loaded, runOpts);
+    try {
+      return this.coll.vm.runRetval(this.loaded, runOpts);
+    } finally {
+      rc.packet = undefined;
+    }
   }
 
   private runMemory(opts: RunOptions, repeat: number): VmRunResult {

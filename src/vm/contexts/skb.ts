@@ -99,14 +99,10 @@ export function writeSkb(rc: RunContext, dv: DataView, p: PacketBuffer): void {
 }
 
 /**
- * writeSkb for a state just made by skbStateFor, into a zeroed region, when no context was passed in:
- * only the fields that are not zero then (the per-packet path of capture loops).
+ * writeSkb for a state just made by skbStateAt, into a zeroed region, when no context was passed in:
+ * only the fields that are not zero then (the per-packet path of capture loops). The packet's data
+ * starts at VM address `data` and ends at `dataEnd`.
  */
-export function writeFreshSkb(s: SkbState, dv: DataView, p: PacketBuffer): void {
-  writeFreshSkbAt(s, dv, p.base + p.data, p.base + p.end);
-}
-
-/** writeFreshSkb with the packet's VM addresses given: data at `data`, ending at `dataEnd`. */
 export function writeFreshSkbAt(s: SkbState, dv: DataView, data: number, dataEnd: number): void {
   dv.setUint32(Skb.len, dataEnd - data, true);
   dv.setUint32(Skb.pkt_type, s.pktType, true);
