@@ -74,15 +74,16 @@ function shifted(f: Frame, client: number[], dtUsec: number): Frame {
   return { tsSec: Math.floor(t / 1e6), tsUsec: t % 1e6, data: d };
 }
 
-async function ensureCapture(): Promise<{ file: string; requests: number }> {
+/** The >= 150 MB capture of a corpus scenario (`name`: its file name in DIR, without extension). */
+async function ensureCapture(scenario: string, name: string): Promise<{ file: string; requests: number }> {
   mkdirSync(DIR, { recursive: true });
-  const file = join(DIR, 'http-150mb.pcap');
-  const meta = join(DIR, 'http-150mb.requests');
+  const file = join(DIR, `${name}.pcap`);
+  const meta = join(DIR, `${name}.requests`);
   if (existsSync(file) && existsSync(meta) && statSync(file).size >= TARGET_BYTES) {
     return { file, requests: Number(readFileSync(meta, 'utf8')) };
   }
   if (process.getuid?.() !== 0) throw new Error('generating the benchmark capture needs root (network namespace)');
-  const base = await generateCorpus({ dir: join(DIR, 'base'), scenarios: ['bench'], hosts: ['127.0.0.1'] });
+  const base = await generateCorpus({ dir: join(DIR, 'base'), scenarios: [scenario], hosts: ['127.0.0.1'] });
   const baseRequests = readTruth(base.truth).length;
   const { linktype, frames } = readPcapFrames(base.pcap);
   const first = frames[0]!.tsSec * 1e6 + frames[0]!.tsUsec;
@@ -175,13 +176,24 @@ const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '').
 
 export async function bench(): Promise<void> {
   ensureTools();
-  const { file, requests } = await ensureCapture();
-  const size = statSync(file).size;
-  const packets = Number(spawnSync('sh', ['-c', `capinfos -c -M "${file}" 2>/dev/null | awk '/Number of packets/ {print $NF}'`], { encoding: 'utf8' }).stdout.trim() || 0);
-  process.stdout.write(`capture: ${file} (${(size / 1048576).toFixed(0)} MB, ${packets || '?'} packets, ${requests} requests)\n`);
   // The CLI from the same build as this module (dist/ under npm run bench).
   const bin = join(DIR, 'bpfkit-launch.mjs');
+  mkdirSync(DIR, { recursive: true });
   writeFileSync(bin, `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(2))).then((c) => process.exit(c));\n`);
+  // Two shapes of traffic: one request at a time per connection (what browsers and most clients do;
+  // the shape of the issue's reference capture), and pipelined bursts of 8 (where httpry reads only the
+  // first request of each packet, so it does an eighth of the work and finds an eighth of the requests).
+  await compareOn('keep-alive, one request at a time', 'browse', 'http-browse-150mb', bin);
+  await compareOn('keep-alive, pipelined bursts of 8', 'bench', 'http-150mb', bin);
+  await mixedTraffic(bin);
+}
+
+/** The side-by-side table for one >= 150 MB capture of corpus scenario `scenario`. */
+async function compareOn(label: string, scenario: string, name: string, bin: string): Promise<void> {
+  const { file, requests } = await ensureCapture(scenario, name);
+  const size = statSync(file).size;
+  const packets = Number(spawnSync('sh', ['-c', `capinfos -c -M "${file}" 2>/dev/null | awk '/Number of packets/ {print $NF}'`], { encoding: 'utf8' }).stdout.trim() || 0);
+  process.stdout.write(`\n${label}: ${file} (${(size / 1048576).toFixed(0)} MB, ${packets || '?'} packets, ${requests} requests)\n`);
   const out = (n: string) => join(DIR, `${n}.out`);
   const fast: Candidate[] = [
     { name: 'bpfkit urls (full, eBPF filter in the VM)', cmd: `node ${bin} urls ${file} -q > ${out('bpfkit')}`, out: out('bpfkit'), count: lines },
@@ -219,7 +231,6 @@ export async function bench(): Promise<void> {
   if (packets > 0 && vm.ok && none.ok) {
     process.stdout.write(`eBPF filter path in the VM: ${(((vm.seconds - none.seconds) * 1e9) / packets).toFixed(0)} ns per packet (full with filter minus no filter)\n`);
   }
-  await mixedTraffic(bin);
 }
 
 /**

@@ -2,7 +2,7 @@
  * The corpus generator's clients: raw TCP sockets that write HTTP requests in controlled pieces (no
  * Nagle, a pause between writes, so each write is its own segment on a loopback with offloads off).
  * Run inside the namespace: node client-main.js SCENARIO[,SCENARIO...] HOST [HOST...]
- * Scenarios: basic, long, huge, many, demo, midconn (see SCENARIOS below).
+ * Scenarios: basic, long, huge, many, demo, midconn, bench, browse, bulk (see SCENARIOS below).
  */
 import { connect, type Socket } from 'node:net';
 
@@ -299,6 +299,34 @@ async function bench(host: string): Promise<void> {
   await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(worker));
 }
 
+/** Wait until more than `before` bytes have arrived, then until the server has been quiet for `quietMs`. */
+async function response(c: Conn, before: number, quietMs: number): Promise<void> {
+  for (let i = 0; i < 500 && c.received <= before; i++) await sleep(1);
+  await settle(c, quietMs);
+}
+
+/**
+ * Benchmark traffic as most clients make it: keep-alive connections, several at once, one request at a
+ * time (each waits for its response: no pipelining), responses of mixed sizes.
+ */
+async function browse(host: string): Promise<void> {
+  const paths = ['/', '/index.html', '/api/v2/items?page=', '/static/app.js?v=', '/img/photo-', '/search?q=term+', '/cart/add?sku='];
+  const sizes = [120, 350, 800, 1500, 3000, 600, 90];
+  const worker = async (w: number) => {
+    for (let conn = 0; conn < 8; conn++) {
+      const c = await open(host, conn % 2 ? 8080 : 80);
+      for (let i = 0; i < 50; i++) {
+        const k = (w * 7 + conn * 3 + i) % paths.length;
+        const before = c.received;
+        await send(c, [req('GET', `${paths[k]}${w}-${conn}-${i}/size/${sizes[k]}`, `site${w % 4}.example.test`, 'Accept: */*\r\nAccept-Language: en\r\nCookie: session=0123456789abcdef\r\n')], 0);
+        await response(c, before, 1);
+      }
+      await finish(c);
+    }
+  };
+  await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(worker));
+}
+
 /**
  * Non-HTTP traffic for mixed captures: a TCP sink in this process on port 9000 and clients streaming
  * binary data to it (what a kernel filter should keep away from userspace), plus a TLS-like exchange.
@@ -323,7 +351,7 @@ async function bulk(host: string): Promise<void> {
   sink.close();
 }
 
-const SCENARIOS: Record<string, (host: string, tag: string) => Promise<void>> = { basic, long, huge, many, midconn, demo, bench, bulk };
+const SCENARIOS: Record<string, (host: string, tag: string) => Promise<void>> = { basic, long, huge, many, midconn, demo, bench, browse, bulk };
 
 async function main(): Promise<void> {
   const [names, ...hosts] = process.argv.slice(2);
