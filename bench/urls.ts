@@ -1,11 +1,11 @@
 /**
- * `npm run bench -- urls`: `bpfkit urls` against httpry, urlsnarf and tshark on the same >= 150 MB capture
+ * `npm run bench -- urls`: `bpfkit urls` against httpry, urlsnarf and tshark on the same >= 150 MB captures
  * of HTTP traffic, in the same run: wall time, ratio to httpry, peak RSS, requests found.
  *
- * The capture is made once and cached in /tmp/bpfkit-bench/: real traffic from the corpus generator
- * (browsing-like keep-alive connections with pipelined bursts, on a namespace loopback; needs root), then
- * repeated with each copy's client address and timestamps shifted (TCP checksums fixed) until it passes
- * 150 MB. httpry and urlsnarf come from Debian (httpry, dsniff) and are installed here when missing.
+ * Two captures, each made once and cached in /tmp/bpfkit-bench/: real traffic from the corpus generator
+ * (keep-alive connections, several at once, on a namespace loopback; needs root) — one request at a time
+ * per connection ('browse'), and pipelined bursts of 8 ('bench') — then repeated with each copy's client
+ * address and timestamps shifted (TCP checksums fixed) until it passes 150 MB. httpry and urlsnarf come from Debian (httpry, dsniff) and are installed here when missing.
  */
 import { existsSync, mkdirSync, openSync, writeSync, closeSync, statSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
