@@ -137,6 +137,21 @@ test('more than 1024 concurrent flows (IPv4): all found', async (t) => {
   assert.ok(summary.sessions >= 1100);
 });
 
+test('the benchmark traffic, one request at a time and pipelined bursts of 8: all found', async (t) => {
+  if (!needs(t, { root: true, tools: ['tcpdump', 'ip', 'ethtool'] })) return;
+  for (const scenario of ['browse', 'bench']) {
+    const c = await generateCorpus({ dir, name: `${scenario}.pcap`, scenarios: [scenario], hosts: ['127.0.0.1'] });
+    const truth = readTruth(c.truth);
+    assert.equal(truth.length, 3200, scenario);
+    const { records } = await runUrls(c.pcap, 'full', 'vm');
+    const s = score(truth, records);
+    assert.equal(s.recall, 1, `${scenario}: missed ${s.missed.slice(0, 5).join(' ')}`);
+    assert.equal(s.precision, 1, `${scenario}: invented ${s.invented.slice(0, 5).join(' ')}`);
+    // Every request has its response (the server answers each one; browse waits for it before the next).
+    assert.ok(records.every((r) => r.status === 200), `${scenario}: a request without its 200`);
+  }
+});
+
 test('a capture taken with offloads on (segments far larger than 4096 bytes): all found', async (t) => {
   if (!needs(t, { root: true, tools: ['tcpdump', 'ip', 'ethtool'] })) return;
   const big = await generateCorpus({ dir, name: 'offload.pcap', scenarios: ['basic', 'long'], hosts: ['127.0.0.1'], offload: true });
