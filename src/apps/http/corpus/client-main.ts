@@ -274,29 +274,36 @@ async function demo(host: string): Promise<void> {
   await finish(api);
 }
 
-/**
- * Benchmark traffic: browsing-like keep-alive connections, several at once, requests pipelined in bursts
- * of 8, responses of mixed sizes (the server sends /size/N as N bytes).
- */
-async function bench(host: string): Promise<void> {
-  const paths = ['/', '/index.html', '/api/v2/items?page=', '/static/app.js?v=', '/img/photo-', '/search?q=term+', '/cart/add?sku='];
-  const sizes = [120, 350, 800, 1500, 3000, 600, 90];
+/** The benchmark scenarios' requests: path kind k of 7, response sizes mixed (the server sends /size/N as N bytes). */
+const BENCH_PATHS = ['/', '/index.html', '/api/v2/items?page=', '/static/app.js?v=', '/img/photo-', '/search?q=term+', '/cart/add?sku='];
+const BENCH_SIZES = [120, 350, 800, 1500, 3000, 600, 90];
+function benchRequest(k: number, id: string, worker: number): string {
+  const i = k % BENCH_PATHS.length;
+  return req('GET', `${BENCH_PATHS[i]}${id}/size/${BENCH_SIZES[i]}`, `site${worker % 4}.example.test`, 'Accept: */*\r\nAccept-Language: en\r\nCookie: session=0123456789abcdef\r\n');
+}
+
+/** Eight clients at once, each running `conns` keep-alive connections in turn through `use`. */
+async function benchClients(host: string, conns: number, use: (c: Conn, worker: number, conn: number) => Promise<void>): Promise<void> {
   const worker = async (w: number) => {
-    for (let conn = 0; conn < 10; conn++) {
+    for (let conn = 0; conn < conns; conn++) {
       const c = await open(host, conn % 2 ? 8080 : 80);
-      for (let burst = 0; burst < 5; burst++) {
-        let text = '';
-        for (let i = 0; i < 8; i++) {
-          const k = (w * 7 + conn * 3 + burst * 5 + i) % paths.length;
-          text += req('GET', `${paths[k]}${w}-${conn}-${burst}-${i}/size/${sizes[k]}`, `site${w % 4}.example.test`, 'Accept: */*\r\nAccept-Language: en\r\nCookie: session=0123456789abcdef\r\n');
-        }
-        await send(c, [text], 1);
-        await settle(c, 5);
-      }
+      await use(c, w, conn);
       await finish(c);
     }
   };
   await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(worker));
+}
+
+/** Benchmark traffic: browsing-like keep-alive connections, several at once, requests pipelined in bursts of 8. */
+async function bench(host: string): Promise<void> {
+  await benchClients(host, 10, async (c, w, conn) => {
+    for (let burst = 0; burst < 5; burst++) {
+      let text = '';
+      for (let i = 0; i < 8; i++) text += benchRequest(w * 7 + conn * 3 + burst * 5 + i, `${w}-${conn}-${burst}-${i}`, w);
+      await send(c, [text], 1);
+      await settle(c, 5);
+    }
+  });
 }
 
 /** Wait until more than `before` bytes have arrived, then until the server has been quiet for `quietMs`. */
@@ -307,24 +314,16 @@ async function response(c: Conn, before: number, quietMs: number): Promise<void>
 
 /**
  * Benchmark traffic as most clients make it: keep-alive connections, several at once, one request at a
- * time (each waits for its response: no pipelining), responses of mixed sizes.
+ * time (each waits for its response: no pipelining).
  */
 async function browse(host: string): Promise<void> {
-  const paths = ['/', '/index.html', '/api/v2/items?page=', '/static/app.js?v=', '/img/photo-', '/search?q=term+', '/cart/add?sku='];
-  const sizes = [120, 350, 800, 1500, 3000, 600, 90];
-  const worker = async (w: number) => {
-    for (let conn = 0; conn < 8; conn++) {
-      const c = await open(host, conn % 2 ? 8080 : 80);
-      for (let i = 0; i < 50; i++) {
-        const k = (w * 7 + conn * 3 + i) % paths.length;
-        const before = c.received;
-        await send(c, [req('GET', `${paths[k]}${w}-${conn}-${i}/size/${sizes[k]}`, `site${w % 4}.example.test`, 'Accept: */*\r\nAccept-Language: en\r\nCookie: session=0123456789abcdef\r\n')], 0);
-        await response(c, before, 1);
-      }
-      await finish(c);
+  await benchClients(host, 8, async (c, w, conn) => {
+    for (let i = 0; i < 50; i++) {
+      const before = c.received;
+      await send(c, [benchRequest(w * 7 + conn * 3 + i, `${w}-${conn}-${i}`, w)], 0);
+      await response(c, before, 1);
     }
-  };
-  await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(worker));
+  });
 }
 
 /**
