@@ -5,7 +5,8 @@
  * Two captures, each made once and cached in /tmp/bpfkit-bench/: real traffic from the corpus generator
  * (keep-alive connections, several at once, on a namespace loopback; needs root) — one request at a time
  * per connection ('browse'), and pipelined bursts of 8 ('bench') — then repeated with each copy's client
- * address and timestamps shifted (TCP checksums fixed) until it passes 150 MB. httpry and urlsnarf come from Debian (httpry, dsniff) and are installed here when missing.
+ * address and timestamps shifted (TCP checksums fixed) until it passes 150 MB. httpry and urlsnarf come
+ * from Debian (httpry, dsniff) and are installed here when missing.
  */
 import { existsSync, mkdirSync, openSync, writeSync, closeSync, statSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -181,7 +182,7 @@ export async function bench(): Promise<void> {
   mkdirSync(DIR, { recursive: true });
   writeFileSync(bin, `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(2))).then((c) => process.exit(c));\n`);
   // Two shapes of traffic: one request at a time per connection (what browsers and most clients do;
-  // the shape of the issue's reference capture), and pipelined bursts of 8 (where httpry reads only the
+  // httpry then reads every request, as on the issue's reference capture), and pipelined bursts of 8 (where httpry reads only the
   // first request of each packet, so it does an eighth of the work and finds an eighth of the requests).
   await compareOn('keep-alive, one request at a time', 'browse', 'http-browse-150mb', bin);
   await compareOn('keep-alive, pipelined bursts of 8', 'bench', 'http-150mb', bin);
