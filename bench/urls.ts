@@ -182,8 +182,8 @@ export async function bench(): Promise<void> {
   mkdirSync(DIR, { recursive: true });
   writeFileSync(bin, `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(2))).then((c) => process.exit(c));\n`);
   // Two shapes of traffic: one request at a time per connection (what browsers and most clients do;
-  // httpry then reads every request, as on the issue's reference capture), and pipelined bursts of 8 (where httpry reads only the
-  // first request of each packet, so it does an eighth of the work and finds an eighth of the requests).
+  // httpry then reads every request, as on the issue's reference capture), and pipelined bursts of 8
+  // (httpry reads only the first request of each packet: an eighth of the work, an eighth of the requests).
   await compareOn('keep-alive, one request at a time', 'browse', 'http-browse-150mb', bin);
   await compareOn('keep-alive, pipelined bursts of 8', 'bench', 'http-150mb', bin);
   await mixedTraffic(bin);
