@@ -37,6 +37,9 @@ const get = (url) => new Promise((ok, ko) => http.get(url, { agent: false }, (r)
 })();
 `;
 
+/** The statistics bpfkit capture and tcpdump both print on stderr when they stop. */
+const CAPTURE_STATS = /(\d+) packets captured\n(\d+) packets received by filter\n(\d+) packets dropped by kernel/;
+
 function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let err = '';
@@ -114,7 +117,7 @@ test('bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filt
     const b = await ends[i]!.b;
     const d = await ends[i]!.d;
     assert.equal(b.code, 0, `bpfkit ${r.name} exit: ${b.stderr}`);
-    assert.match(b.stderr, /(\d+) packets captured\n\d+ packets received by filter\n\d+ packets dropped by kernel/);
+    assert.match(b.stderr, CAPTURE_STATS);
     const mine = await readAll(r.mine);
     const theirs = await readAll(r.theirs);
     assert.ok(theirs.length > 0, `${r.name}: tcpdump saw traffic`);
@@ -125,7 +128,7 @@ test('bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filt
     // tcpdump did write must be among bpfkit's, byte for byte. (On loopback the kernel hands a socket
     // each packet twice, as sent and as received, and libpcap drops the sent copy: its "received by
     // filter" counts both.)
-    const stats = /(\d+) packets captured\n(\d+) packets received by filter\n(\d+) packets dropped by kernel/.exec(d.stderr);
+    const stats = CAPTURE_STATS.exec(d.stderr);
     assert.ok(stats, `${r.name}: tcpdump's statistics: ${d.stderr}`);
     assert.equal(Number(stats[1]), theirs.length, `${r.name}: tcpdump's own count`);
     assert.equal(Number(stats[3]), 0, `${r.name}: tcpdump dropped nothing`);
