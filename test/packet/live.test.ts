@@ -127,11 +127,11 @@ test('bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filt
     // so bpfkit must have captured exactly what the kernel handed tcpdump's socket, and every packet
     // tcpdump did write must be among bpfkit's, byte for byte. (On loopback the kernel hands a socket
     // each packet twice, as sent and as received, and libpcap drops the sent copy: its "received by
-    // filter" counts both.)
+    // filter" counts both, and it counts the packets the kernel dropped for a socket too slow to read
+    // them, which tcpdump under load sometimes is.)
     const stats = CAPTURE_STATS.exec(d.stderr);
     assert.ok(stats, `${r.name}: tcpdump's statistics: ${d.stderr}`);
     assert.equal(Number(stats[1]), theirs.length, `${r.name}: tcpdump's own count`);
-    assert.equal(Number(stats[3]), 0, `${r.name}: tcpdump dropped nothing`);
     assert.equal(mine.length, Number(stats[2]) / 2, `${r.name}: packet count (tcpdump wrote ${theirs.length})`);
     // Compared as multisets: two sockets may see packets handled on different CPUs at the same instant in
     // a different order.
