@@ -176,7 +176,7 @@ export class Memory {
   regionAt(addr: number): Region | undefined {
     if (!(addr >= 0 && addr < ADDRESS_LIMIT)) return undefined;
     const t = this.dir[addr >>> CHUNK_SHIFT];
-    const r = this.regions[t === undefined ? 0 : t[(addr >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]] as Region;
+    const r = this.regions[t === undefined ? 0 : t[(addr >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]!] as Region;
     return r.index === 0 || addr - r.base >= r.size ? undefined : r;
   }
 
@@ -223,7 +223,7 @@ export class Memory {
   check(addr: number, size: number, write: boolean, pc: number): Region {
     if (!(addr >= 0 && addr + size <= ADDRESS_LIMIT)) throw this.fault(addr, size, write, pc, UNMAPPED);
     const t = this.dir[addr >>> CHUNK_SHIFT];
-    const r = this.regions[t === undefined ? 0 : t[(addr >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]] as Region;
+    const r = this.regions[t === undefined ? 0 : t[(addr >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]!] as Region;
     const o = addr - r.base;
     if (o + size > r.size || (write && !r.writable)) throw this.fault(addr, size, write, pc, r);
     if (r.stride !== 0 && (o % r.stride) + size > r.stride) throw this.fault(addr, size, write, pc, r);
@@ -240,7 +240,7 @@ export class Memory {
     const lo2 = a - l.base;
     if (lo2 >= 0 && lo2 + size <= l.size && l.stride === 0 && (l.writable || !write)) return l;
     const t = this.dir[a >>> CHUNK_SHIFT];
-    const r = this.regions[t === undefined ? 0 : t[(a >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]] as Region;
+    const r = this.regions[t === undefined ? 0 : t[(a >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]!] as Region;
     const o = a - r.base;
     if (o + size > r.size || (write && !r.writable) || (r.stride !== 0 && (o % r.stride) + size > r.stride)) {
       throw this.fault(a, size, write, pc, r);
