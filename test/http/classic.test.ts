@@ -5,7 +5,7 @@ import { ClassicPipeline, MAX_AGE_SECONDS } from '../../src/apps/http/classic-pi
 import { JsClassicFilter, sessionKey } from '../../src/apps/http/classic-filter.js';
 import { loadFilterObject } from '../../src/apps/http/filter-engine.js';
 import { needs, repoPath } from '../support/env.js';
-import { Conversation, tcpFrame, SYN } from './frames.js';
+import { Conversation, tcpFrame, SYN } from '../support/tcp-frames.js';
 import { frameOf } from '../../src/packet/frame.js';
 
 function classic(version: 1 | 2, filter = new JsClassicFilter(version)) {

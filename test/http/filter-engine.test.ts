@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadFilterObject } from '../../src/apps/http/filter-engine.js';
-import { tcpFrame, SYN, ACK } from './frames.js';
+import { tcpFrame, SYN, ACK } from '../support/tcp-frames.js';
 import { FrameView, frameOf } from '../../src/packet/frame.js';
 
 test('full mode in the VM: bpf_ktime_get_ns reads the capture clock (1 s at the first frame, never going back)', async () => {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FullAnalyzer, type FullOptions } from '../../src/apps/http/full-analyzer.js';
 import type { UrlRecord } from '../../src/apps/http/record.js';
-import { Conversation, tcpFrame, ACK, PSH, SYN } from './frames.js';
+import { Conversation, tcpFrame, ACK, PSH, SYN } from '../support/tcp-frames.js';
 import { FrameView, frameOf } from '../../src/packet/frame.js';
 
 function analyze(frames: Uint8Array[], opts: Partial<FullOptions> = {}): { recs: UrlRecord[]; a: FullAnalyzer } {
