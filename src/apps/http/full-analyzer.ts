@@ -1,8 +1,10 @@
 /**
  * `bpfkit urls --mode full`: every HTTP/1.x request in a packet stream, exactly once. Frames are decoded
  * (VLAN/QinQ, IPv4 options and fragments, IPv6 extension headers), TCP is reassembled per direction by
- * sequence number, and each direction is parsed as HTTP the way a server would, so bodies, pipelining
- * and keep-alive are all handled. Responses are paired with their requests (status and latency).
+ * sequence number (the packet layer's flow table and streams, src/packet/flow), and each direction is
+ * parsed as HTTP the way a server would, so bodies, pipelining and keep-alive are all handled. Responses
+ * are paired with their requests (status and latency). What is HTTP here: who is the client, the parsers,
+ * the pairing.
  *
  * Memory is bounded by caps on flows, on bytes held out of order per stream and overall, and on line
  * lengths; flows idle longer than the timeout (capture time) are closed and their requests reported.

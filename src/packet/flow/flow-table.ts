@@ -48,6 +48,7 @@ export interface FlowHandlers<F extends TcpFlow> {
   closed(flow: F): void;
 }
 
+/** Bounds of a TcpFlowTable. */
 export interface FlowTableOptions {
   /** close flows idle this long (seconds of capture time) */
   idleTimeoutSec: number;
@@ -83,6 +84,7 @@ const TCP_SYN = TCP_FLAG.SYN;
 const TCP_RST = TCP_FLAG.RST;
 const TCP_ACK = TCP_FLAG.ACK;
 
+/** The connections of a packet stream (see the file comment); F is the owner's flow type. */
 export class TcpFlowTable<F extends TcpFlow> {
   private readonly flows = new Map<string, F>();
   /**

@@ -32,6 +32,7 @@ export interface FragmentStats {
   expired: number;
 }
 
+/** Bounds of a FragmentReassembler, and which datagrams it rebuilds. */
 export interface ReassemblyOptions {
   /** most datagrams waiting for fragments at once; the oldest is dropped to make room (default 4096) */
   maxDatagrams?: number;
