@@ -12,9 +12,9 @@ import { existsSync, mkdirSync, openSync, writeSync, closeSync, statSync, readFi
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateCorpus, readTruth } from '../src/apps/http/corpus/generate.js';
-import { readPcapFrames, type Frame } from '../src/apps/http/corpus/pcap-out.js';
-import { parse } from '../src/apps/http/corpus/rewrite.js';
+import { generateCorpus, readTruth } from '../test/http/corpus/generate.js';
+import { readPcapFrames, type Frame } from '../test/http/corpus/pcap-out.js';
+import { parse } from '../test/http/corpus/rewrite.js';
 
 const DIR = '/tmp/bpfkit-bench';
 /** Timed rounds of bpfkit and httpry (each tool's fastest is reported). */

@@ -2,6 +2,7 @@
 export { openCapture, CaptureReader, DEFAULT_CHUNK_SIZE, type OpenOptions } from './capture-reader.js';
 export { createCaptureWriter, CaptureWriter, formatForPath, type WriterOptions, type WritablePacket } from './capture-writer.js';
 export { PacketRef, type Packet, type PacketCallback, type CaptureInterface } from './packet.js';
+export { FrameView, frameOf, frameBytes, type Frame } from './frame.js';
 export { LINKTYPE, linktypeName, parseLinktype } from './linktype.js';
 export type { CaptureFormat } from './capture-format.js';
 export { PacketView, ETHERTYPE, IPPROTO, TCP_FLAG, formatIPv4, formatIPv6, formatMac, formatIP } from './decode/index.js';

@@ -4,8 +4,10 @@
  * - `PacketRef`: one reused object per scan whose bytes are a window into the reader's chunk buffer
  *   (`forEachPacket` passes this). It is valid only during the callback: the next packet overwrites
  *   its fields and the next chunk read overwrites the bytes. Copy with `toPacket()` to keep one.
+ *   It is a `Frame` (frame.ts), so it goes to filters and analyzers as it is.
  */
 import type { TsResolution } from './timestamp.js';
+import type { Frame } from './frame.js';
 
 export interface Packet {
   /** whole seconds since 1970-01-01 UTC */
@@ -23,7 +25,8 @@ export interface Packet {
   data: Uint8Array;
 }
 
-export class PacketRef implements Packet {
+/** The reader's reused packet (see the file comment). */
+export class PacketRef implements Packet, Frame {
   tsSec = 0;
   tsNsec = 0;
   caplen = 0;
@@ -33,6 +36,11 @@ export class PacketRef implements Packet {
   /** the chunk buffer holding the packet; the packet is bytes[offset, offset + caplen) */
   bytes: Uint8Array = new Uint8Array(0);
   offset = 0;
+
+  /** Capture time in seconds (fractional), as a Frame carries it. */
+  get ts(): number {
+    return this.tsSec + this.tsNsec / 1e9;
+  }
 
   /** A view (no copy) of the packet bytes; allocates one small view object per call. */
   get data(): Uint8Array {

@@ -5,12 +5,13 @@ import { ClassicPipeline, MAX_AGE_SECONDS } from '../../src/apps/http/classic-pi
 import { JsClassicFilter, sessionKey } from '../../src/apps/http/classic-filter.js';
 import { loadFilterObject } from '../../src/apps/http/filter-engine.js';
 import { needs, repoPath } from '../support/env.js';
-import { Conversation, tcpFrame, SYN } from './frames.js';
+import { Conversation, tcpFrame, SYN } from '../support/tcp-frames.js';
+import { frameOf } from '../../src/packet/frame.js';
 
 function classic(version: 1 | 2, filter = new JsClassicFilter(version)) {
   const lines: string[] = [];
   const p = new ClassicPipeline(version, filter, { text: (l) => lines.push(l) });
-  const feed = (frames: Uint8Array[], t0 = 1000) => frames.forEach((f, i) => p.packet(f, 0, f.length, 1, t0 + i * 0.001));
+  const feed = (frames: Uint8Array[], t0 = 1000) => frames.forEach((f, i) => p.packet(frameOf(f, 1, t0 + i * 0.001)));
   return { p, lines, feed, filter };
 }
 
@@ -52,20 +53,20 @@ test('v2: every 50 packets the cleanup stamps new entries and deletes those olde
   // 10 sessions whose request line never completes: their map entries stay.
   for (let i = 0; i < 10; i++) {
     const f = tcpFrame({ sport: 2000 + i, seq: 1, payload: 'GET /never-finished' });
-    p.packet(f, 0, f.length, 1, 1000);
+    p.packet(frameOf(f, 1, 1000));
   }
   const key = sessionKey(0x0a000001, 0x0a000002, 2000, 80);
   assert.deepEqual([...filter.sessions!.lookup(key)!], [0, 0, 0, 0, 0, 0, 0, 0], 'inserted by the filter with timestamp 0');
   // 40 more kept packets (continuations) at t = 1000 reach the 50th: entries get stamped with 1000.
   for (let i = 0; i < 40; i++) {
     const f = tcpFrame({ sport: 2000 + (i % 10), seq: 100 + i, payload: 'x' });
-    p.packet(f, 0, f.length, 1, 1000);
+    p.packet(frameOf(f, 1, 1000));
   }
   assert.equal(new DataView(filter.sessions!.lookup(key)!.buffer).getBigUint64(0, true), 1000n);
   // 50 more, 31 s later: all entries are older than MAX_AGE_SECONDS and go.
   for (let i = 0; i < 50; i++) {
     const f = tcpFrame({ sport: 2000 + (i % 10), seq: 200 + i, payload: 'y' });
-    p.packet(f, 0, f.length, 1, 1000 + MAX_AGE_SECONDS + 1);
+    p.packet(frameOf(f, 1, 1000 + MAX_AGE_SECONDS + 1));
   }
   assert.equal(filter.sessions!.size, 0);
 });

@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs } from '../support/env.js';
-import { generateCorpus, readTruth, type Corpus } from '../../src/apps/http/corpus/generate.js';
-import { VARIANTS, writeVariants, writeMidConnection } from '../../src/apps/http/corpus/variants.js';
-import { score } from '../../src/apps/http/corpus/score.js';
+import { generateCorpus, readTruth, type Corpus } from './corpus/generate.js';
+import { VARIANTS, writeVariants, writeMidConnection } from './corpus/variants.js';
+import { score } from './corpus/score.js';
 import { cli, missingFrom, runUrls, tsharkRequests } from './support.js';
 import { writeFileSync } from 'node:fs';
 
@@ -161,7 +161,7 @@ test('a capture taken with offloads on (segments far larger than 4096 bytes): al
   assert.equal(s.recall, 1, `missed ${s.missed.slice(0, 5).join(' ')}`);
   assert.equal(s.precision, 1, `invented ${s.invented.slice(0, 5).join(' ')}`);
   // The capture really has large segments (the 200000-byte URL crossed in a few of them).
-  const { readPcapFrames } = await import('../../src/apps/http/corpus/pcap-out.js');
+  const { readPcapFrames } = await import('./corpus/pcap-out.js');
   assert.ok(readPcapFrames(big.pcap).frames.some((f) => f.data.length > 4096));
 });
 

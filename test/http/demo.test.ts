@@ -4,8 +4,8 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, repoPath } from '../support/env.js';
-import { readTruth } from '../../src/apps/http/corpus/generate.js';
-import { score } from '../../src/apps/http/corpus/score.js';
+import { readTruth } from './corpus/generate.js';
+import { score } from './corpus/score.js';
 import { cli, missingFrom, runUrls, tsharkRequests } from './support.js';
 
 const demo = repoPath('examples', 'captures', 'http-demo.pcap');

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadFilterObject } from '../../src/apps/http/filter-engine.js';
-import { tcpFrame, SYN, ACK } from './frames.js';
+import { tcpFrame, SYN, ACK } from '../support/tcp-frames.js';
+import { FrameView, frameOf } from '../../src/packet/frame.js';
 
 test('full mode in the VM: bpf_ktime_get_ns reads the capture clock (1 s at the first frame, never going back)', async () => {
   const f = await loadFilterObject('full', 'vm');
@@ -16,13 +17,13 @@ test('full mode in the VM: bpf_ktime_get_ns reads the capture clock (1 s at the 
       // (the frame inside a larger buffer, as the capture reader hands it)
       const buf = new Uint8Array(frame.length + 10);
       buf.set(frame, 5);
-      assert.equal(full.keep(buf, 5, frame.length, 1, at[i]!), true);
+      assert.equal(full.keep(new FrameView().set(buf, 5, frame.length, 1, at[i]!)), true);
     }
     const sessions = f.sessions!;
     const stamps = [...sessions.keys()].map((k) => Number(Buffer.from(sessions.lookup(k)!).readBigUInt64LE(0))).sort((a, b) => a - b);
     assert.deepEqual(stamps, [1e9, 3.5e9, 3.5e9]);
     const ack = tcpFrame({ sport: 40001, dport: 80, seq: 2, ack: 1, flags: ACK });
-    assert.equal(full.keep(ack, 0, ack.length, 1, t0 + 3), true, 'a tracked session is kept');
+    assert.equal(full.keep(frameOf(ack, 1, t0 + 3)), true, 'a tracked session is kept');
   } finally {
     f.close();
   }

@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FullAnalyzer, type FullOptions } from '../../src/apps/http/full-analyzer.js';
 import type { UrlRecord } from '../../src/apps/http/record.js';
-import { Conversation, tcpFrame, ACK, PSH, SYN } from './frames.js';
+import { Conversation, tcpFrame, ACK, PSH, SYN } from '../support/tcp-frames.js';
+import { FrameView, frameOf } from '../../src/packet/frame.js';
 
 function analyze(frames: Uint8Array[], opts: Partial<FullOptions> = {}): { recs: UrlRecord[]; a: FullAnalyzer } {
   const recs: UrlRecord[] = [];
   const a = new FullAnalyzer({ ...opts, onRecord: (r) => recs.push(r) });
-  frames.forEach((f, i) => a.packet(f, 0, f.length, 1, 1000 + i * 0.001));
+  frames.forEach((f, i) => a.packet(frameOf(f, 1, 1000 + i * 0.001)));
   a.finish();
   return { recs, a };
 }
@@ -142,11 +143,12 @@ test('a million flows stay within the flow cap (memory bounded), the oldest bein
   const f = tcpFrame({ src: '10.0.0.0', sport: 1024, seq: 1, payload: 'GET / HTTP/1.1\r\n\r\n' });
   const n = 1_000_000;
   let maxActive = 0;
+  const frame = new FrameView();
   for (let i = 0; i < n; i++) {
     f[27] = i & 255;
     f[26] = (i >> 8) & 255;
     f[25] = (i >> 16) & 255;
-    a.packet(f, 0, f.length, 1, 1000 + i / 1e5);
+    a.packet(frame.set(f, 0, f.length, 1, 1000 + i / 1e5));
     if (a.activeFlows > maxActive) maxActive = a.activeFlows;
   }
   a.finish();

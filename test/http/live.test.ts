@@ -10,15 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { needs } from '../support/env.js';
-import { readTruth } from '../../src/apps/http/corpus/generate.js';
-import { score } from '../../src/apps/http/corpus/score.js';
+import { readTruth } from './corpus/generate.js';
+import { score } from './corpus/score.js';
 import { loadFilterObject } from '../../src/apps/http/filter-engine.js';
 import { runUrls } from './support.js';
 
 const build = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 const mainJs = build('../../src/cli/main.js');
-const serverJs = build('../../src/apps/http/corpus/server-main.js');
-const clientJs = build('../../src/apps/http/corpus/client-main.js');
+const serverJs = build('./corpus/server-main.js');
+const clientJs = build('./corpus/client-main.js');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

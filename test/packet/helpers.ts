@@ -48,4 +48,4 @@ export async function readAll(file: string, chunkSize?: number): Promise<Packet[
 }
 
 /** Deterministic PRNG (mulberry32) so a failing fuzz case can be replayed: the corpus rewriter's. */
-export { rng as prng } from '../../src/apps/http/corpus/rewrite.js';
+export { rng as prng } from '../http/corpus/rewrite.js';

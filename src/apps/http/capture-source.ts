@@ -4,6 +4,7 @@
  * reader's InputError after every packet before the fault went through the pipeline.
  */
 import { openCapture } from '../../packet/capture-reader.js';
+import type { PacketRef } from '../../packet/packet.js';
 import type { UrlPipeline } from './pipeline.js';
 
 export interface ReadOptions {
@@ -45,8 +46,8 @@ export async function readCaptureInto(path: string, pipeline: UrlPipeline, opts:
   try {
     const scan = reader.scan({ readAhead: true });
     let stopped = false;
-    const cb = (p: { bytes: Uint8Array; offset: number; caplen: number; linktype: number; tsSec: number; tsNsec: number }) => {
-      pipeline.packet(p.bytes, p.offset, p.caplen, p.linktype, p.tsSec + p.tsNsec / 1e9);
+    const cb = (p: PacketRef) => {
+      pipeline.packet(p);
       bytesDone += p.caplen + 16;
     };
     while (!stopped && (await scan.step(cb))) {

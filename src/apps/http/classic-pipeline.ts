@@ -19,6 +19,7 @@ import { sessionKey } from './classic-filter.js';
 import type { UrlPipeline, UrlSummary } from './pipeline.js';
 import type { UrlRecord } from './record.js';
 import { formatIPv4 } from '../../packet/decode/format.js';
+import { frameBytes, type Frame } from '../../packet/frame.js';
 
 export const CLEANUP_N_PACKETS = 50;
 export const MAX_URL_STRING_LEN = 8192;
@@ -52,19 +53,19 @@ export class ClassicPipeline implements UrlPipeline {
     private readonly clock?: () => number,
   ) {}
 
-  packet(bytes: Uint8Array, off: number, len: number, _linktype: number, ts: number): void {
+  packet(frame: Frame): void {
     this.seen++;
-    const frame = off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len);
-    if (!this.filter.keep(frame)) return;
+    const bytes = frameBytes(frame);
+    if (!this.filter.keep(bytes)) return;
     this.kept++;
-    this.userspace(frame, ts);
+    this.userspace(bytes, frame.ts);
   }
 
   /** A frame the filter already kept (the kernel ran it on a live socket). */
-  keptPacket(bytes: Uint8Array, off: number, len: number, _linktype: number, ts: number): void {
+  keptPacket(frame: Frame): void {
     this.seen++;
     this.kept++;
-    this.userspace(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len), ts);
+    this.userspace(frameBytes(frame), frame.ts);
   }
 
   private userspace(f: Uint8Array, ts: number): void {

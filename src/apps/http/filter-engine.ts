@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import { EnvironmentError } from '../../util/errors.js';
 import type { ClassicFilter, SessionTable } from './classic-filter.js';
 import type { FullFilter } from './full-pipeline.js';
-import type { FlowEnds } from './full-analyzer.js';
+import type { FlowEnds } from '../../packet/flow/flow-key.js';
+import type { Frame } from '../../packet/frame.js';
 import type { Collection, Program, BpfMap } from '../../engine/types.js';
 import type { ObjectSpec } from '../../elf/spec.js';
 import { fullSessionKeys } from './full-key.js';
@@ -80,10 +81,10 @@ export async function loadFilterSpec(spec: ObjectSpec, mode: string, engine: 'vm
     sessions,
     classic: () => ({ keep: run, sessions: sessions ? mapTable(sessions) : undefined }),
     full: () => ({
-      keep: (bytes: Uint8Array, off: number, len: number, linktype: number, ts: number) => {
-        if (linktype !== 1) return true;
-        clock?.set(ts);
-        return runAt(bytes, off, len);
+      keep: (frame: Frame) => {
+        if (frame.linktype !== 1) return true;
+        clock?.set(frame.ts);
+        return runAt(frame.bytes, frame.offset, frame.caplen);
       },
       forget: (flow: FlowEnds) => {
         if (!sessions) return;

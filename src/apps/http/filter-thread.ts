@@ -13,6 +13,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { openCapture, type CaptureReader } from '../../packet/capture-reader.js';
+import type { PacketRef } from '../../packet/packet.js';
 import { FULL_KEY_SIZE } from './full-key.js';
 import { loadFilterSpec, type LoadedFilter } from './filter-engine.js';
 import type { ObjectSpec } from '../../elf/spec.js';
@@ -109,10 +110,9 @@ async function filterAll(port: MessagePort, inbox: Inbox, reader: CaptureReader,
   let seen = 0;
   let seq = 0;
   let meta = new Meta(new Float64Array(0));
-  const onPacket = (p: { bytes: Uint8Array; offset: number; caplen: number; linktype: number; tsSec: number; tsNsec: number }) => {
+  const onPacket = (p: PacketRef) => {
     seen++;
-    const ts = p.tsSec + p.tsNsec / 1e9;
-    if (filter.keep(p.bytes, p.offset, p.caplen, p.linktype, ts)) meta.add(p.offset, p.caplen, p.linktype, ts);
+    if (filter.keep(p)) meta.add(p.offset, p.caplen, p.linktype, p.ts);
   };
   // Small first reads: the main thread starts parsing (and warming up) while this one still warms up.
   const scan = reader.scan({ firstRead: 64 << 10 });

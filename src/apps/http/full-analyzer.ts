@@ -1,20 +1,26 @@
 /**
  * `bpfkit urls --mode full`: every HTTP/1.x request in a packet stream, exactly once. Frames are decoded
  * (VLAN/QinQ, IPv4 options and fragments, IPv6 extension headers), TCP is reassembled per direction by
- * sequence number, and each direction is parsed as HTTP the way a server would, so bodies, pipelining
- * and keep-alive are all handled. Responses are paired with their requests (status and latency).
+ * sequence number (the packet layer's flow table and streams, src/packet/flow), and each direction is
+ * parsed as HTTP the way a server would, so bodies, pipelining and keep-alive are all handled. Responses
+ * are paired with their requests (status and latency). What is HTTP here: who is the client, the parsers,
+ * the pairing.
  *
  * Memory is bounded by caps on flows, on bytes held out of order per stream and overall, and on line
  * lengths; flows idle longer than the timeout (capture time) are closed and their requests reported.
  */
 import { PacketView } from '../../packet/decode/packet-view.js';
-import { IPPROTO, TCP_FLAG } from '../../packet/decode/constants.js';
-import { formatIP } from '../../packet/decode/format.js';
-import { FragmentReassembler } from './ip-fragments.js';
+import { IPPROTO } from '../../packet/decode/constants.js';
+import type { Frame } from '../../packet/frame.js';
+import { FragmentReassembler } from '../../packet/flow/ip-fragments.js';
+import { TcpFlow, TcpFlowTable, type FlowTableStats } from '../../packet/flow/flow-table.js';
+import { formatFlowAddr, type FlowEnds } from '../../packet/flow/flow-key.js';
 import { DEFAULT_LIMITS, RequestParser, ResponseParser, type ParserLimits, type RequestHead, type ResponseHead } from './http-parser.js';
-import { TcpStream, type StreamStats } from './tcp-stream.js';
 import type { UrlRecord } from './record.js';
 
+export type { FlowEnds } from '../../packet/flow/flow-key.js';
+
+/** How full mode runs: parser limits, flow-table bounds, output. */
 export interface FullOptions {
   limits: ParserLimits;
   /** close flows idle this long (seconds of capture time) */
@@ -36,15 +42,7 @@ export interface FullOptions {
   onNotHttp?(flow: FlowEnds): void;
 }
 
-export interface FlowEnds {
-  ipVersion: number;
-  /** the address as 32-bit words in network order: one for IPv4, four for IPv6 (plain numbers: cheap) */
-  addrA: number[];
-  portA: number;
-  addrB: number[];
-  portB: number;
-}
-
+/** Full mode's defaults (everything but where the records go). */
 export const DEFAULT_FULL: Omit<FullOptions, 'onRecord'> = {
   limits: DEFAULT_LIMITS,
   idleTimeoutSec: 120,
@@ -55,21 +53,18 @@ export const DEFAULT_FULL: Omit<FullOptions, 'onRecord'> = {
   immediate: false,
 };
 
-export interface FullStats {
+/** Full mode's counters: the flow table's, and HTTP's. */
+export interface FullStats extends FlowTableStats {
   packets: number;
-  tcpSegments: number;
   notTcp: number;
   malformed: number;
   requests: number;
   responses: number;
   /** responses with no request to pair with (capture started after the request) */
   orphanResponses: number;
-  sessions: number;
   truncated: number;
-  evicted: number;
   anomalies: number;
   fragments: number;
-  stream: StreamStats;
 }
 
 interface HeldChunk {
@@ -78,75 +73,31 @@ interface HeldChunk {
   ts: number;
 }
 
-class Flow {
-  /** endpoint A is the one whose (address, port) sorts first in the key */
-  readonly a: TcpStream;
-  readonly b: TcpStream;
+/** A connection as HTTP sees it: the flow table's TcpFlow plus roles, parsers and requests in flight. */
+class HttpFlow extends TcpFlow {
   /** true: A is the client; false: B is; undefined: not known yet */
   clientIsA: boolean | undefined;
-  sawHandshake = false;
-  lastTs = 0;
   req: RequestParser | undefined;
   resp: ResponseParser | undefined;
   waiting: UrlRecord[] = [];
   held: HeldChunk[] = [];
   heldBytes = 0;
   closing = false;
-  rst = false;
   notHttp = false;
-  ended = false;
   srcText: string | undefined;
   dstText: string | undefined;
-
-  constructor(
-    readonly key: string,
-    readonly ends: FlowEnds,
-    readonly ipVersion: number,
-    stats: StreamStats,
-    maxStream: number,
-    onFirst: (flow: Flow, fromA: boolean, b: Uint8Array, s: number, e: number) => void,
-  ) {
-    this.a = new TcpStream(stats, maxStream, (b, s, e) => onFirst(this, true, b, s, e));
-    this.b = new TcpStream(stats, maxStream, (b, s, e) => onFirst(this, false, b, s, e));
-  }
 }
 
 const HTTP_SLASH = [72, 84, 84, 80, 47];
-/** Size of the recent-flow table (a power of two). */
-const RECENT_FLOWS = 4096;
-const TCP_FIN = TCP_FLAG.FIN;
-const TCP_SYN = TCP_FLAG.SYN;
-const TCP_RST = TCP_FLAG.RST;
-const TCP_ACK = TCP_FLAG.ACK;
 
+/** Every HTTP/1.x request in a stream of frames (see the file comment). */
 export class FullAnalyzer {
   readonly stats: FullStats;
-  private readonly flows = new Map<string, Flow>();
-  /**
-   * Flows in creation order, for evicting the oldest when the table is full. (Taking the first entry of
-   * the Map instead would walk over every deleted slot at its head: quadratic under churn.)
-   */
-  private age: Flow[] = [];
-  private ageHead = 0;
-  /**
-   * Connections that ended with FIN/RST: where each direction stopped. A late copy of one of their
-   * segments (retransmission, reordering) must not start a new flow and report a request twice.
-   */
-  private readonly closed = new Map<string, { a: number; b: number; ts: number }>();
+  private readonly table: TcpFlowTable<HttpFlow>;
   private readonly view = new PacketView();
-  private readonly frags = new FragmentReassembler();
+  private readonly frags = new FragmentReassembler({ protocol: IPPROTO.TCP });
   private readonly opts: FullOptions;
   private lastSweep = 0;
-  private now = 0;
-  /**
-   * Recent IPv4 flows, direct-mapped by a hash of their endpoints in canonical order: a segment of a
-   * flow found here skips building the string key and the map lookup (captures interleave many
-   * connections, so remembering only the previous packet's flow is not enough).
-   */
-  private readonly recent: (Flow | undefined)[] = new Array<Flow | undefined>(RECENT_FLOWS).fill(undefined);
-  private readonly recentA = new Int32Array(RECENT_FLOWS);
-  private readonly recentB = new Int32Array(RECENT_FLOWS);
-  private readonly recentPorts = new Int32Array(RECENT_FLOWS);
 
   constructor(opts: Partial<FullOptions> & Pick<FullOptions, 'onRecord'>) {
     this.opts = { ...DEFAULT_FULL, ...opts };
@@ -165,17 +116,30 @@ export class FullAnalyzer {
       fragments: 0,
       stream: { bufferedBytes: 0, retransmitted: 0, outOfOrder: 0, gaps: 0 },
     };
+    const o = this.opts;
+    this.table = new TcpFlowTable<HttpFlow>(
+      { idleTimeoutSec: o.idleTimeoutSec, maxFlows: o.maxFlows, maxStreamBuffer: o.maxStreamBuffer, maxBufferedBytes: o.maxBufferedBytes },
+      {
+        create: (key, ends) => this.newFlow(key, ends),
+        syn: (flow, fromA, synAck) => {
+          if (flow.clientIsA === undefined) this.setRoles(flow, synAck ? !fromA : fromA);
+        },
+        closed: (flow) => this.closed(flow),
+      },
+      this.stats,
+    );
   }
 
+  /** Flows tracked right now. */
   get activeFlows(): number {
-    return this.flows.size;
+    return this.table.size;
   }
 
-  /** One captured frame. `ts` in seconds (fractional). The bytes are only read during the call. */
-  packet(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void {
+  /** One captured frame. Its bytes are only read during the call. */
+  packet(frame: Frame): void {
+    const ts = frame.ts;
     this.stats.packets++;
-    this.now = ts;
-    const v = this.view.decode(bytes, linktype, off, off + len);
+    const v = this.view.decode(frame.bytes, frame.linktype, frame.offset, frame.offset + frame.caplen);
     let tcp = v.proto === IPPROTO.TCP && v.payloadOffset >= 0 && !v.isFragment;
     let bad = !tcp && (v.truncated || v.malformed);
     if (v.isFragment && v.fragmentDataOffset >= 0) {
@@ -189,7 +153,7 @@ export class FullAnalyzer {
         bad = this.frags.malformed;
       }
     }
-    if (tcp) this.segment(v, ts);
+    if (tcp) this.table.segment(v, ts);
     else if (bad) this.stats.malformed++;
     else this.stats.notTcp++;
     if (ts - this.lastSweep > Math.min(10, this.opts.idleTimeoutSec / 4) || (this.stats.packets & 0xffff) === 0) this.sweep(ts);
@@ -197,95 +161,19 @@ export class FullAnalyzer {
 
   /** End of input: close every flow (reporting what they hold). */
   finish(): void {
-    for (const flow of [...this.flows.values()]) this.close(flow);
+    this.table.closeAll();
     this.frags.expire(Infinity);
   }
 
-  private segment(f: PacketView, ts: number): void {
-    this.stats.tcpSegments++;
-    // Canonical key: the endpoint that sorts first is A, so both directions find the same flow.
-    let fromA: boolean;
-    let key: string;
-    let slot = -1;
-    if (f.ipVersion === 4) {
-      fromA = f.srcIPv4 < f.dstIPv4 || (f.srcIPv4 === f.dstIPv4 && f.srcPort <= f.dstPort);
-      const a = (fromA ? f.srcIPv4 : f.dstIPv4) | 0;
-      const b = (fromA ? f.dstIPv4 : f.srcIPv4) | 0;
-      const ports = fromA ? (f.srcPort << 16) | f.dstPort : (f.dstPort << 16) | f.srcPort;
-      const h = Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ ports, 0x85ebca6b);
-      slot = (h ^ (h >>> 15)) & (RECENT_FLOWS - 1);
-      const known = this.recent[slot];
-      // (a SYN may start a new connection on a tracked 4-tuple: the full path below decides)
-      if (known !== undefined && !known.ended && (f.tcpFlags & TCP_SYN) === 0 && this.recentA[slot] === a && this.recentB[slot] === b && this.recentPorts[slot] === ports) {
-        this.onFlowSegment(known, fromA, f, ts);
-        return;
-      }
-      this.recentA[slot] = a;
-      this.recentB[slot] = b;
-      this.recentPorts[slot] = ports;
-      this.recent[slot] = undefined;
-      key = fromA ? `${f.srcIPv4}:${f.srcPort}>${f.dstIPv4}:${f.dstPort}` : `${f.dstIPv4}:${f.dstPort}>${f.srcIPv4}:${f.srcPort}`;
-    } else {
-      const c = compare16(f.bytes, f.srcAddrOffset, f.dstAddrOffset);
-      fromA = c < 0 || (c === 0 && f.srcPort <= f.dstPort);
-      const s = hex16(f.bytes, f.srcAddrOffset);
-      const d = hex16(f.bytes, f.dstAddrOffset);
-      key = fromA ? `${s}:${f.srcPort}>${d}:${f.dstPort}` : `${d}:${f.dstPort}>${s}:${f.srcPort}`;
-    }
-    const flags = f.tcpFlags;
-    let flow = this.flows.get(key);
-    if (flow && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
-      // A new connection on a 4-tuple we still track: the old one is over (port reuse).
-      const st = fromA ? flow.a : flow.b;
-      if (!st.synced || st.next !== ((f.tcpSeq + 1) | 0)) {
-        this.close(flow);
-        flow = undefined;
-      }
-    }
-    if (!flow) {
-      // Only a SYN or data starts tracking (a stray ACK, FIN or RST of a finished flow does not).
-      if ((flags & TCP_SYN) === 0 && f.payloadLength === 0) return;
-      const ended = this.closed.get(key);
-      if (ended && (flags & TCP_SYN) === 0) {
-        const next = fromA ? ended.a : ended.b;
-        if (next >= 0 && ((f.tcpSeq + f.payloadLength - next) | 0) <= 0) {
-          this.stats.stream.retransmitted++;
-          return;
-        }
-      }
-      if (ended) this.closed.delete(key);
-      if (this.flows.size >= this.opts.maxFlows) this.evictOldest();
-      flow = new Flow(key, endsOf(f, fromA), f.ipVersion, this.stats.stream, this.opts.maxStreamBuffer, (fl, a, b, s, e) =>
-        this.firstData(fl, a, b, s, e),
-      );
-      this.flows.set(key, flow);
-      this.age.push(flow);
-      this.stats.sessions++;
-    }
-    if (slot >= 0) this.recent[slot] = flow;
-    this.onFlowSegment(flow, fromA, f, ts);
-  }
-
-  private onFlowSegment(flow: Flow, fromA: boolean, f: PacketView, ts: number): void {
-    const flags = f.tcpFlags;
-    flow.lastTs = ts;
-    const stream = fromA ? flow.a : flow.b;
-    if (flags & TCP_SYN) {
-      flow.sawHandshake = true;
-      if (flow.clientIsA === undefined) this.setRoles(flow, (flags & TCP_ACK) === 0 ? fromA : !fromA);
-      stream.syn(f.tcpSeq | 0);
-    }
-    // Data carried by a SYN (TCP Fast Open) starts after the SYN's own sequence number.
-    // (as int32: see TcpStream.next)
-    const seq = (flags & TCP_SYN ? f.tcpSeq + 1 : f.tcpSeq) | 0;
-    stream.segment(seq, f.bytes, f.payloadOffset, f.payloadOffset + f.payloadLength, (flags & TCP_FIN) !== 0, ts);
-    if (flags & TCP_RST) flow.rst = true;
-    if (flow.rst || (flow.a.finished && flow.b.finished)) this.close(flow);
-    else if (this.stats.stream.bufferedBytes > this.opts.maxBufferedBytes) stream.flush();
+  private newFlow(key: string, ends: FlowEnds): HttpFlow {
+    const flow = new HttpFlow(key, ends, this.stats.stream, this.opts.maxStreamBuffer);
+    flow.a.onFirstData = (b, s, e) => this.firstData(flow, true, b, s, e);
+    flow.b.onFirstData = (b, s, e) => this.firstData(flow, false, b, s, e);
+    return flow;
   }
 
   /** The first bytes of one direction decide who is the client when no handshake told us. */
-  private firstData(flow: Flow, fromA: boolean, b: Uint8Array, s: number, e: number): void {
+  private firstData(flow: HttpFlow, fromA: boolean, b: Uint8Array, s: number, e: number): void {
     if (flow.clientIsA !== undefined) {
       // Roles known from the handshake: a client whose first bytes are not a method token is not HTTP.
       // (A server speaking first would be a hint too, but reordering in a capture can show a response
@@ -306,7 +194,7 @@ export class FullAnalyzer {
     this.setRoles(flow, myPort > peerPort ? fromA : !fromA);
   }
 
-  private setRoles(flow: Flow, clientIsA: boolean): void {
+  private setRoles(flow: HttpFlow, clientIsA: boolean): void {
     flow.clientIsA = clientIsA;
     const client = clientIsA ? flow.a : flow.b;
     const server = clientIsA ? flow.b : flow.a;
@@ -341,7 +229,7 @@ export class FullAnalyzer {
     };
   }
 
-  private responseData(flow: Flow, b: Uint8Array, s: number, e: number, ts: number): void {
+  private responseData(flow: HttpFlow, b: Uint8Array, s: number, e: number, ts: number): void {
     if (flow.held.length > 0) {
       this.hold(flow, b, s, e, ts);
       return;
@@ -350,7 +238,7 @@ export class FullAnalyzer {
     if (p < e) this.hold(flow, b, p, e, ts);
   }
 
-  private hold(flow: Flow, b: Uint8Array, s: number, e: number, ts: number): void {
+  private hold(flow: HttpFlow, b: Uint8Array, s: number, e: number, ts: number): void {
     flow.held.push({ data: b.slice(s, e), off: 0, ts });
     flow.heldBytes += e - s;
     if (flow.heldBytes > this.opts.maxResponseHold) {
@@ -361,7 +249,7 @@ export class FullAnalyzer {
     }
   }
 
-  private drainHeld(flow: Flow): void {
+  private drainHeld(flow: HttpFlow): void {
     const resp = flow.resp!;
     while (flow.held.length > 0) {
       const c = flow.held[0]!;
@@ -376,11 +264,11 @@ export class FullAnalyzer {
     }
   }
 
-  private request(flow: Flow, head: RequestHead): void {
+  private request(flow: HttpFlow, head: RequestHead): void {
     const clientIsA = flow.clientIsA !== false;
     const ends = flow.ends;
-    flow.srcText ??= addrText(flow.ipVersion, clientIsA ? ends.addrA : ends.addrB);
-    flow.dstText ??= addrText(flow.ipVersion, clientIsA ? ends.addrB : ends.addrA);
+    flow.srcText ??= formatFlowAddr(ends.ipVersion, clientIsA ? ends.addrA : ends.addrB);
+    flow.dstText ??= formatFlowAddr(ends.ipVersion, clientIsA ? ends.addrB : ends.addrA);
     const rec = new FullRecord(
       head.ts,
       flow.srcText,
@@ -401,7 +289,7 @@ export class FullAnalyzer {
     if (flow.held.length > 0) this.drainHeld(flow);
   }
 
-  private response(flow: Flow, head: ResponseHead): string | undefined {
+  private response(flow: HttpFlow, head: ResponseHead): string | undefined {
     let rec: UrlRecord | undefined = flow.waiting[0];
     // Mid-connection: a response captured before the first request we saw answers a request we never saw.
     if (rec && !flow.sawHandshake && head.ts < rec.ts) rec = undefined;
@@ -422,36 +310,8 @@ export class FullAnalyzer {
     if (!this.opts.immediate) this.opts.onRecord(rec);
   }
 
-  private evictOldest(): void {
-    while (this.ageHead < this.age.length) {
-      const flow = this.age[this.ageHead]!;
-      this.age[this.ageHead++] = undefined as unknown as Flow;
-      if (!flow.ended) {
-        this.stats.evicted++;
-        this.close(flow);
-        break;
-      }
-    }
-    if (this.ageHead > 4096 && this.ageHead * 2 > this.age.length) {
-      this.age = this.age.slice(this.ageHead).filter((f) => !f.ended);
-      this.ageHead = 0;
-    }
-  }
-
-  private close(flow: Flow): void {
-    if (flow.ended) return;
-    flow.ended = true;
-    if (this.flows.get(flow.key) === flow) this.flows.delete(flow.key);
-    if (flow.rst || flow.a.finished || flow.b.finished) {
-      // (where each direction stopped, as uint32: -1 is "not known")
-      this.closed.set(flow.key, { a: flow.a.synced ? flow.a.next >>> 0 : -1, b: flow.b.synced ? flow.b.next >>> 0 : -1, ts: this.now });
-      if (this.closed.size > 65536) this.closed.delete(this.closed.keys().next().value as string);
-    }
-    if (flow.clientIsA === undefined) {
-      // Nothing was ever delivered in order yet: flushing may deliver the first bytes and pick roles.
-    }
-    flow.a.flush();
-    flow.b.flush();
+  /** The table closed `flow` (its streams flushed): finish its messages and report what it holds. */
+  private closed(flow: HttpFlow): void {
     flow.closing = true;
     flow.req?.end();
     if (flow.held.length > 0) this.drainHeld(flow);
@@ -464,18 +324,8 @@ export class FullAnalyzer {
 
   private sweep(now: number): void {
     this.lastSweep = now;
-    const limit = now - this.opts.idleTimeoutSec;
-    for (const flow of this.flows.values()) {
-      if (flow.lastTs < limit) {
-        this.stats.evicted++;
-        this.close(flow);
-      }
-    }
+    this.table.sweep(now);
     this.frags.expire(now);
-    for (const [key, c] of this.closed) {
-      if (c.ts >= limit) break; // insertion order is time order
-      this.closed.delete(key);
-    }
   }
 }
 
@@ -484,53 +334,6 @@ function methodShaped(b: Uint8Array, s: number, e: number): boolean {
   let k = s;
   while (k < e && k - s < 33 && ((b[k]! >= 65 && b[k]! <= 90) || b[k] === 45 || b[k] === 95)) k++;
   return k > s && (k === e || b[k] === 32);
-}
-
-function endsOf(f: PacketView, fromA: boolean): FlowEnds {
-  let src: number[];
-  let dst: number[];
-  if (f.ipVersion === 4) {
-    src = [f.srcIPv4];
-    dst = [f.dstIPv4];
-  } else {
-    src = words16(f.bytes, f.srcAddrOffset);
-    dst = words16(f.bytes, f.dstAddrOffset);
-  }
-  return fromA
-    ? { ipVersion: f.ipVersion, addrA: src, portA: f.srcPort, addrB: dst, portB: f.dstPort }
-    : { ipVersion: f.ipVersion, addrA: dst, portA: f.dstPort, addrB: src, portB: f.srcPort };
-}
-
-function words16(b: Uint8Array, off: number): number[] {
-  const w: number[] = [];
-  for (let i = 0; i < 16; i += 4) w.push(((b[off + i]! << 24) | (b[off + i + 1]! << 16) | (b[off + i + 2]! << 8) | b[off + i + 3]!) >>> 0);
-  return w;
-}
-
-function addrText(ipVersion: number, w: number[]): string {
-  const b = new Uint8Array(4 * w.length);
-  for (let i = 0; i < w.length; i++) {
-    b[4 * i] = w[i]! >>> 24;
-    b[4 * i + 1] = (w[i]! >>> 16) & 255;
-    b[4 * i + 2] = (w[i]! >>> 8) & 255;
-    b[4 * i + 3] = w[i]! & 255;
-  }
-  return formatIP(b, 0, ipVersion === 4 ? 4 : 16);
-}
-
-function compare16(b: Uint8Array, x: number, y: number): number {
-  for (let i = 0; i < 16; i++) {
-    const d = b[x + i]! - b[y + i]!;
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-function hex16(b: Uint8Array, off: number): string {
-  let s = '';
-  for (let i = 0; i < 16; i++) s += HEX[b[off + i]!];
-  return s;
 }
 
 /**

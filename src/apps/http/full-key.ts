@@ -5,7 +5,7 @@
  * a[0] with the other words zero. Endpoint A is the smaller (address words, then port), so both
  * directions of a connection share one key.
  */
-import type { FlowEnds } from './full-analyzer.js';
+import type { FlowEnds } from '../../packet/flow/flow-key.js';
 
 export const FULL_KEY_SIZE = 40;
 

@@ -3,13 +3,14 @@
  * of the FullAnalyzer. When the flow ends, the analyzer tells the filter so it can forget the session.
  */
 import { FullAnalyzer, type FlowEnds, type FullOptions } from './full-analyzer.js';
+import type { Frame } from '../../packet/frame.js';
 import type { UrlPipeline, UrlSummary } from './pipeline.js';
 import type { UrlRecord } from './record.js';
 
 /** A per-packet filter (the eBPF program) and the session bookkeeping it shares with userspace. */
 export interface FullFilter {
-  /** true: keep the frame at bytes[off, off + len), captured at `ts` (seconds) */
-  keep(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): boolean;
+  /** true: keep the frame */
+  keep(frame: Frame): boolean;
   /** the flow is over: drop its entry from the session map */
   forget(flow: FlowEnds): void;
   /** entries in the session map right now */
@@ -32,18 +33,18 @@ export class FullPipeline implements UrlPipeline {
     });
   }
 
-  packet(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void {
+  packet(frame: Frame): void {
     this.seen++;
-    if (this.filter && !this.filter.keep(bytes, off, len, linktype, ts)) return;
+    if (this.filter && !this.filter.keep(frame)) return;
     this.kept++;
-    this.analyzer.packet(bytes, off, len, linktype, ts);
+    this.analyzer.packet(frame);
   }
 
   /** A frame that a kernel filter already kept (live capture): skip the userspace filter. */
-  keptPacket(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void {
+  keptPacket(frame: Frame): void {
     this.seen++;
     this.kept++;
-    this.analyzer.packet(bytes, off, len, linktype, ts);
+    this.analyzer.packet(frame);
   }
 
   /** Frames a filter on another thread dropped: counted as seen only. */

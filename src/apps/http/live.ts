@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../../util/errors.js';
 import type { BuiltPipeline } from './build-pipeline.js';
+import { FrameView } from '../../packet/frame.js';
 
 export interface LiveOptions {
   /** stop after this many kept packets (0: no limit) */
@@ -43,9 +44,10 @@ export async function captureLive(iface: string, built: BuiltPipeline, opts: Liv
   try {
     sock.attachBpf(built.loaded.program.fd);
     sock.stats(); // reset the kernel's counters: what came before the filter is not ours to count
+    const frame = new FrameView();
     for await (const p of sock.packets(abort.signal)) {
       if (skipOutgoing && p.pktType === PACKET_OUTGOING) continue;
-      built.pipeline.keptPacket(p.data, 0, p.data.length, LINKTYPE_EN10MB, p.tsSec + p.tsNsec / 1e9);
+      built.pipeline.keptPacket(frame.set(p.data, 0, p.data.length, LINKTYPE_EN10MB, p.tsSec + p.tsNsec / 1e9, p.origLen));
       if (opts.count > 0 && ++kept >= opts.count) break;
       if (opts.shouldStop()) break;
     }

@@ -1,8 +1,9 @@
 /**
  * What the `urls` command drives, whatever the mode: frames in (with their capture time), records out,
  * counters for the summary. Packet sources (capture files, a live socket) call `packet` for every frame
- * the filter kept; `seen` counts frames before the filter.
+ * (the pipeline runs the filter), or `keptPacket` for frames a filter elsewhere already kept.
  */
+import type { Frame } from '../../packet/frame.js';
 
 export interface UrlSummary {
   /** frames read from the source */
@@ -19,10 +20,10 @@ export interface UrlSummary {
 }
 
 export interface UrlPipeline {
-  /** A frame from the source (before the filter). `ts` is seconds since 1970, fractional. */
-  packet(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void;
+  /** A frame from the source (before the filter); read only during the call. */
+  packet(frame: Frame): void;
   /** A frame that a kernel filter already kept (live capture): counted as seen and kept, not filtered again. */
-  keptPacket(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void;
+  keptPacket(frame: Frame): void;
   /** End of input: report what is still in progress. */
   finish(): void;
   summary(): UrlSummary;

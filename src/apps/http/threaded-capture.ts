@@ -9,7 +9,8 @@ import { BpfkitError } from '../../util/errors.js';
 import { META_FIELDS, type FilterThreadInput, type ToFilter, type ToMain } from './filter-thread-protocol.js';
 import { FULL_KEY_SIZE, fullSessionKeys } from './full-key.js';
 import type { FullFilter, FullPipeline } from './full-pipeline.js';
-import type { FlowEnds } from './full-analyzer.js';
+import type { FlowEnds } from '../../packet/flow/flow-key.js';
+import { FrameView } from '../../packet/frame.js';
 import { parseFilterObject } from './filter-engine.js';
 
 export interface ThreadedOptions {
@@ -93,6 +94,7 @@ export class FilterThread {
    */
   async run(pipeline: FullPipeline, filter: RemoteFilter, opts: ThreadedOptions = {}): Promise<void> {
     let stopSent = false;
+    const frame = new FrameView();
     for (;;) {
       const m = await this.next();
       if (m.type === 'end') {
@@ -107,7 +109,7 @@ export class FilterThread {
       const frames = new Uint8Array(m.frames);
       const meta = new Float64Array(m.meta);
       for (let i = 0, k = 0; i < m.count; i++, k += META_FIELDS) {
-        pipeline.keptPacket(frames, meta[k]!, meta[k + 1]!, meta[k + 2]!, meta[k + 3]!);
+        pipeline.keptPacket(frame.set(frames, meta[k]!, meta[k + 1]!, meta[k + 2]!, meta[k + 3]!));
       }
       pipeline.dropped(m.seen - m.count);
       opts.onProgress?.(m.bytes);

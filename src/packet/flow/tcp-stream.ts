@@ -11,8 +11,11 @@
  * or when the stream ends; the consumer is told (`gap`) so it can resynchronise.
  */
 
+/** Where a stream's bytes go, in order, each once. */
 export interface StreamConsumer {
+  /** b[start, end) are the next bytes; `ts` is the capture time of the segment that carried them */
   data(b: Uint8Array, start: number, end: number, ts: number): void;
+  /** bytes were lost (a hole skipped): what comes next does not continue what came before */
   gap(): void;
 }
 
@@ -25,6 +28,7 @@ interface Segment {
 /** How many segments an unsynchronised stream collects before choosing where it starts. */
 const START_SEGMENTS = 8;
 
+/** Counters shared by all the streams of a flow table. */
 export interface StreamStats {
   /** bytes held out of order, across all streams (for the global cap) */
   bufferedBytes: number;
@@ -33,6 +37,7 @@ export interface StreamStats {
   gaps: number;
 }
 
+/** One direction of a TCP connection (see the file comment). */
 export class TcpStream {
   synced = false;
   /**
@@ -49,13 +54,17 @@ export class TcpStream {
   private pending: Segment[] = [];
   private pendingBytes = 0;
   private startSegs: Segment[] = [];
+  /** Gets the bytes once they are in order (none set: they are passed over). */
   consumer: StreamConsumer | undefined;
+  /**
+   * Called once, with the first bytes delivered, before the consumer sees them (an owner can tell the
+   * connection's roles from them, and set consumers accordingly).
+   */
+  onFirstData: ((b: Uint8Array, start: number, end: number) => void) | undefined;
 
   constructor(
     private readonly stats: StreamStats,
     private readonly maxPendingBytes: number,
-    /** Called once, with the first bytes delivered (the flow uses them to tell client from server). */
-    private onFirstData?: (b: Uint8Array, start: number, end: number) => void,
   ) {}
 
   /** A SYN (or SYN-ACK) with this sequence number: the data starts at seq + 1. */
@@ -112,6 +121,7 @@ export class TcpStream {
     while (this.pending.length > 0) this.skipHole();
   }
 
+  /** Bytes this stream holds out of order (or before it knows where it starts). */
   get bufferedBytes(): number {
     return this.pendingBytes;
   }

@@ -1,12 +1,12 @@
 /**
- * IPv4 and IPv6 fragment reassembly for the URL sniffer. A fragment's data is copied into a per-datagram
- * list; once the last fragment is in and the pieces cover [0, total) the transport bytes are joined and
- * decoded as TCP. Overlapping fragments (illegal for IPv6 since RFC 5722): the lowest-offset piece wins. Bounded: datagrams wait at most `timeoutSec` of capture time, and at
- * most `maxDatagrams` wait at once; what is dropped is counted.
+ * IPv4 and IPv6 fragment reassembly. A fragment's data is copied into a per-datagram list; once the last
+ * fragment is in and the pieces cover [0, total) the transport bytes are joined behind a minimal IP header
+ * and decoded again, as if the datagram had come in one piece. Overlapping fragments (illegal for IPv6
+ * since RFC 5722): the lowest-offset piece wins. Bounded: datagrams wait at most `timeoutSec` of capture
+ * time, and at most `maxDatagrams` wait at once; what is dropped is counted.
  */
-import { LINKTYPE } from '../../packet/linktype.js';
-import { IPPROTO } from '../../packet/decode/constants.js';
-import type { PacketView } from '../../packet/decode/packet-view.js';
+import { LINKTYPE } from '../linktype.js';
+import type { PacketView } from '../decode/packet-view.js';
 
 interface Piece {
   offset: number;
@@ -25,26 +25,46 @@ interface Pending {
   bytes: number;
 }
 
+/** What the reassembler has done so far. */
 export interface FragmentStats {
   fragments: number;
   reassembled: number;
   expired: number;
 }
 
+/** Bounds of a FragmentReassembler, and which datagrams it rebuilds. */
+export interface ReassemblyOptions {
+  /** most datagrams waiting for fragments at once; the oldest is dropped to make room (default 4096) */
+  maxDatagrams?: number;
+  /** seconds of capture time a datagram may wait for its fragments (default 30) */
+  timeoutSec?: number;
+  /** largest transport length accepted (default 65535 + 8); larger is malformed */
+  maxDatagramBytes?: number;
+  /** rebuild only datagrams of this IP protocol (others are counted, then dropped); default: all */
+  protocol?: number;
+}
+
+/** Collects fragments until their datagram is whole (see the file comment). */
 export class FragmentReassembler {
   private pending = new Map<string, Pending>();
   readonly stats: FragmentStats = { fragments: 0, reassembled: 0, expired: 0 };
+  private readonly maxDatagrams: number;
+  private readonly timeoutSec: number;
+  private readonly maxDatagramBytes: number;
+  private readonly protocol: number;
 
-  constructor(
-    private readonly maxDatagrams = 4096,
-    private readonly timeoutSec = 30,
-    private readonly maxDatagramBytes = 65535 + 8,
-  ) {}
+  constructor(opts: ReassemblyOptions = {}) {
+    this.maxDatagrams = opts.maxDatagrams ?? 4096;
+    this.timeoutSec = opts.timeoutSec ?? 30;
+    this.maxDatagramBytes = opts.maxDatagramBytes ?? 65535 + 8;
+    this.protocol = opts.protocol ?? -1;
+  }
 
   /**
-   * Add the fragment `v` decoded (`v.isFragment`). When it completes a TCP datagram, the datagram is
-   * rebuilt (a plain IP header, no options or extension headers, then the joined data) and decoded into
-   * `v`, and true is returned; otherwise false (waiting, not TCP, or dropped: see `malformed`).
+   * Add the fragment `v` decoded (`v.isFragment`). When it completes a datagram (of the wanted protocol),
+   * the datagram is rebuilt (a plain IP header, no options or extension headers, then the joined data)
+   * and decoded into `v`, and true is returned; otherwise false (waiting, another protocol, or dropped:
+   * see `malformed`).
    */
   add(v: PacketView, now: number): boolean {
     this.malformed = false;
@@ -90,7 +110,7 @@ export class FragmentReassembler {
     if (covered < d.total) return false;
     this.pending.delete(key);
     this.stats.reassembled++;
-    if (d.proto !== IPPROTO.TCP) return false;
+    if (this.protocol >= 0 && d.proto !== this.protocol) return false;
     const whole = ipDatagram(d);
     v.decode(whole, d.ipVersion === 4 ? LINKTYPE.IPV4 : LINKTYPE.IPV6);
     return true;
@@ -110,6 +130,7 @@ export class FragmentReassembler {
     }
   }
 
+  /** Datagrams waiting for fragments. */
   get size(): number {
     return this.pending.size;
   }

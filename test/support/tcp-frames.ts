@@ -1,6 +1,6 @@
 /**
- * Builds Ethernet/IPv4|IPv6/TCP frames for unit tests of the URL sniffer (checksums are not computed:
- * nothing in the sniffer checks them).
+ * Builds Ethernet/IPv4|IPv6/TCP frames for unit tests of the flow layer and the URL sniffer (checksums
+ * are not computed: nothing there checks them).
  */
 import { TCP_FLAG } from '../../src/packet/decode/constants.js';
 

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateCorpus, readTruth } from './generate.js';
 import { writeVariants, writeMidConnection } from './variants.js';
-import { describeError } from '../../../util/errors.js';
+import { describeError } from '../../../src/util/errors.js';
 
 export async function runGenerator(argv: string[]): Promise<number> {
   const flags = new Set(argv.filter((a) => a.startsWith('--') && !a.startsWith('--name')));

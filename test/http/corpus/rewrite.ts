@@ -6,9 +6,9 @@
  * removes). Deterministic: a seeded generator picks the packets.
  */
 import type { Frame } from './pcap-out.js';
-import { PacketView } from '../../../packet/decode/packet-view.js';
-import { IPPROTO } from '../../../packet/decode/constants.js';
-import { LINKTYPE } from '../../../packet/linktype.js';
+import { PacketView } from '../../../src/packet/decode/packet-view.js';
+import { IPPROTO } from '../../../src/packet/decode/constants.js';
+import { LINKTYPE } from '../../../src/packet/linktype.js';
 
 /** Small deterministic PRNG (mulberry32). */
 export function rng(seed: number): () => number {

@@ -3,10 +3,10 @@
  * timestamps), on top of the packet module's pcap record parser and capture writer.
  */
 import { readFileSync } from 'node:fs';
-import { InputError } from '../../../util/errors.js';
-import { createCaptureWriter } from '../../../packet/capture-writer.js';
-import { PcapParser } from '../../../packet/pcap-parser.js';
-import { PacketRef } from '../../../packet/packet.js';
+import { InputError } from '../../../src/util/errors.js';
+import { createCaptureWriter } from '../../../src/packet/capture-writer.js';
+import { PcapParser } from '../../../src/packet/pcap-parser.js';
+import { PacketRef } from '../../../src/packet/packet.js';
 
 export interface Frame {
   tsSec: number;

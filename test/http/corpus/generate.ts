@@ -14,7 +14,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EnvironmentError } from '../../../util/errors.js';
+import { EnvironmentError } from '../../../src/util/errors.js';
 
 export interface CorpusOptions {
   dir: string;

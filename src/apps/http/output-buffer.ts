@@ -1,0 +1,61 @@
+/**
+ * stdout for `bpfkit urls`: many short lines, written in large synchronous writes.
+ */
+import { writeSync } from 'node:fs';
+
+/**
+ * Batches output lines into large writes (one write per line would dominate the run time). Lines are
+ * encoded straight into one reused buffer: every string here is latin1 (decoded from the wire as such,
+ * or JSON, which is ASCII).
+ */
+export class OutputBuffer {
+  private readonly buf = Buffer.allocUnsafe(1 << 16);
+  private used = 0;
+  /** The line `s` (latin1). */
+  line(s: string): void {
+    if (this.used + s.length + 1 > this.buf.length) {
+      this.flush();
+      if (s.length + 1 > this.buf.length) return writeAllSync(Buffer.from(s + '\n', 'latin1'));
+    }
+    this.used += this.buf.write(s, this.used, 'latin1');
+    this.buf[this.used++] = 10;
+  }
+  /** The line "a b c". */
+  words(a: string, b: string, c: string): void {
+    const n = a.length + b.length + c.length + 3;
+    if (this.used + n > this.buf.length) {
+      this.flush();
+      if (n > this.buf.length) return this.line(`${a} ${b} ${c}`);
+    }
+    const buf = this.buf;
+    let at = this.used;
+    at += buf.write(a, at, 'latin1');
+    buf[at++] = 32;
+    at += buf.write(b, at, 'latin1');
+    buf[at++] = 32;
+    at += buf.write(c, at, 'latin1');
+    buf[at++] = 10;
+    this.used = at;
+  }
+  /** Write what is buffered. */
+  flush(): void {
+    if (this.used === 0) return;
+    writeAllSync(this.buf.subarray(0, this.used));
+    this.used = 0;
+  }
+}
+
+/** Write all of `buf` to stdout (a closed pipe ends the output quietly). */
+function writeAllSync(buf: Uint8Array): void {
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(1, buf, off, buf.length - off);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EAGAIN') continue;
+      if (e.code === 'EPIPE') return; // reader went away (| head): stop quietly
+      throw err;
+    }
+  }
+}
