@@ -94,6 +94,11 @@ export function setAddress(v: DataView, f: Field<'u64' | 'ptr'>, target: Address
   v.setUint32(at + 4, target ? target.addressHi : 0, LE);
 }
 
+/** Write a pointer value (an address inside native memory) on paths where a BigInt does not matter. */
+export function setPointer(v: DataView, f: Field<'u64' | 'ptr'>, address: bigint, base = 0): void {
+  v.setBigUint64(base + f.offset, address, LE);
+}
+
 /** Read a bitfield. */
 export function getBits(v: DataView, f: BitField, base = 0): number {
   const unit = v.getUint32(base + f.offset, LE);

@@ -58,8 +58,8 @@ export type KernelType = { struct: string } | { union: string; member: string } 
  * How `size` relates to the kernel's sizeof:
  * - `exact`: equal (socket and ring structs, fixed for good);
  * - `prefix`: the kernel grows this struct at its end and accepts or fills shorter versions (bpf_attr
- *   parts, bpf_*_info), so `size` is the version bpfkit speaks: at most the kernel's, ending where one
- *   of the kernel's members ends;
+ *   parts, bpf_*_info), so `size` is the version bpfkit speaks: at most the kernel's, and on a boundary
+ *   between two of the kernel's fields (or at its end);
  * - `fields`: the kernel only declares a larger type sharing these first fields (packet_mreq is the head
  *   of packet_mreq_max): the fields are checked and `size` must not exceed the kernel's.
  */
