@@ -102,7 +102,7 @@ function checkKind(btf: Btf, name: string, f: Field, typeId: number): void {
       const signed = ((t.int?.encoding ?? 0) & 1) === 1;
       const base = f.kind === 'bits' ? 'u32' : f.kind;
       assert.equal(signed, base.startsWith('i'), `${what} (${signed ? 'signed' : 'unsigned'})`);
-      assert.equal(t.int?.bits, (f.kind === 'bits' ? 4 : f.size) * 8, what);
+      assert.equal(t.int?.bits, f.size * 8, what); // a bitfield's unit is its u32
     }
   }
 }
