@@ -1,13 +1,14 @@
 /**
  * bpf(2) itself: one entry point taking a command and a zero-filled `union bpf_attr` in native memory.
  * The per-command wrappers (prog-load.ts, map-ops.ts, objects.ts, links.ts, test-run.ts, btf-load.ts)
- * lay out their part of the union with offsets from include/uapi/linux/bpf.h; this file turns a failed
- * call into a typed error.
+ * fill their part of the union through the layouts in abi/bpf-attr.ts; this file turns a failed call
+ * into a typed error.
  */
 import { EnvironmentError } from '../util/errors.js';
 import { MapError } from '../engine/errors.js';
 import { NativeBuffer, errno, errnoName, libc } from './libc.js';
 import { KernelError, NotSupportedError, PermissionError } from './errors.js';
+import { setCString, type Field } from './abi/index.js';
 
 /** enum bpf_cmd */
 export const Cmd = {
@@ -113,15 +114,8 @@ export function closeFd(fd: number): void {
   if (fd >= 0) libc().close(fd);
 }
 
-/** Write a NUL-terminated name into a fixed char[16] field (BPF_OBJ_NAME_LEN), keeping the kernel's charset. */
-export function writeObjName(buf: NativeBuffer, at: number, name: string): void {
-  // The kernel accepts [A-Za-z0-9_.] only and at most 15 characters.
-  const clean = name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
-  for (let i = 0; i < clean.length; i++) buf.bytes[at + i] = clean.charCodeAt(i);
-}
-
-export function readCString(bytes: Uint8Array, at: number, max: number): string {
-  let end = at;
-  while (end < at + max && bytes[end] !== 0) end++;
-  return Buffer.from(bytes.subarray(at, end)).toString('latin1');
+/** Write an object name into a char[BPF_OBJ_NAME_LEN] field, in the kernel's charset. */
+export function writeObjName(attr: Uint8Array, field: Field<'bytes'>, name: string): void {
+  // The kernel accepts [A-Za-z0-9_.] only, and at most 15 characters (setCString cuts to size - 1).
+  setCString(attr, field, name.replace(/[^A-Za-z0-9_.]/g, '_'));
 }

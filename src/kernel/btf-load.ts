@@ -2,11 +2,13 @@
  * BPF_BTF_LOAD: hand the object's raw .BTF to the kernel so maps can name their key/value types.
  * Optional everywhere in bpfkit: when the kernel refuses the BTF (older kernels, kinds it does not know),
  * the collection loads without it.
- *
- * attr: u64 btf @0, u64 btf_log_buf @8, u32 btf_size @16, u32 btf_log_size @20, u32 btf_log_level @24
  */
 import { NativeBuffer } from './libc.js';
 import { Cmd, bpfRaw, closeFd } from './bpf-syscall.js';
+import { BPF_ATTR, setAddress, setU32 } from './abi/index.js';
+
+const BTF_LOAD = BPF_ATTR.btf_load;
+const F = BTF_LOAD.fields;
 
 export interface BtfLoadResult {
   fd: number;
@@ -16,17 +18,18 @@ export interface BtfLoadResult {
 
 export function loadBtf(raw: Uint8Array): BtfLoadResult {
   const data = NativeBuffer.from(raw);
-  const attr = new NativeBuffer(32);
+  const attr = new NativeBuffer(BTF_LOAD.size);
   const log = new NativeBuffer(64 * 1024);
   try {
     const call = (withLog: boolean) => {
       attr.bytes.fill(0);
-      attr.view.setBigUint64(0, data.address, true);
-      attr.view.setUint32(16, raw.length, true);
+      const v = attr.view;
+      setAddress(v, F.btf, data);
+      setU32(v, F.btf_size, raw.length);
       if (withLog) {
-        attr.view.setBigUint64(8, log.address, true);
-        attr.view.setUint32(20, log.size, true);
-        attr.view.setUint32(24, 1, true);
+        setAddress(v, F.btf_log_buf, log);
+        setU32(v, F.btf_log_size, log.size);
+        setU32(v, F.btf_log_level, 1);
       }
       return bpfRaw(Cmd.BTF_LOAD, attr);
     };

@@ -8,6 +8,7 @@
  */
 import type { Instruction } from '../isa/instruction.js';
 import { BPF_CALL, BPF_JMP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, OP_LDDW } from '../isa/opcodes.js';
+import { BPF_FUNC_INFO, BTF_HEADER, setU16, setU32, setU8 } from './abi/index.js';
 
 /** Slot indexes where subprograms start, as the verifier finds them (0, call targets, callback targets). */
 export function subprogramStarts(insns: readonly Instruction[]): number[] {
@@ -48,22 +49,25 @@ export function synthesizeFuncBtf(starts: number[]): { btf: Uint8Array; funcInfo
   for (const s of starts) types.push(addString(`f${s}`), BTF_KIND_FUNC << 24, 2);
   const typeLen = types.length * 4;
   const strLen = strings.length;
-  const btf = new Uint8Array(24 + typeLen + strLen);
+  const hdrLen = BTF_HEADER.size;
+  const btf = new Uint8Array(hdrLen + typeLen + strLen);
   const v = new DataView(btf.buffer);
-  v.setUint16(0, 0xeb9f, true);
-  v.setUint8(2, 1); // version
-  v.setUint32(4, 24, true); // hdr_len
-  v.setUint32(8, 0, true); // type_off
-  v.setUint32(12, typeLen, true);
-  v.setUint32(16, typeLen, true); // str_off
-  v.setUint32(20, strLen, true);
-  types.forEach((w, i) => v.setUint32(24 + i * 4, w >>> 0, true));
-  btf.set(strings, 24 + typeLen);
-  const funcInfo = new Uint8Array(starts.length * 8);
+  const h = BTF_HEADER.fields;
+  setU16(v, h.magic, 0xeb9f);
+  setU8(v, h.version, 1);
+  setU32(v, h.hdr_len, hdrLen);
+  setU32(v, h.type_off, 0); // offsets count from the end of the header
+  setU32(v, h.type_len, typeLen);
+  setU32(v, h.str_off, typeLen);
+  setU32(v, h.str_len, strLen);
+  types.forEach((w, i) => v.setUint32(hdrLen + i * 4, w >>> 0, true));
+  btf.set(strings, hdrLen + typeLen);
+  const rec = BPF_FUNC_INFO.size;
+  const funcInfo = new Uint8Array(starts.length * rec);
   const fv = new DataView(funcInfo.buffer);
   starts.forEach((s, i) => {
-    fv.setUint32(i * 8, s, true);
-    fv.setUint32(i * 8 + 4, 3 + i, true);
+    setU32(fv, BPF_FUNC_INFO.fields.insn_off, s, i * rec);
+    setU32(fv, BPF_FUNC_INFO.fields.type_id, 3 + i, i * rec);
   });
   return { btf, funcInfo };
 }

@@ -11,11 +11,15 @@ import type { BpfMap } from '../engine/types.js';
 import { MapError } from '../engine/errors.js';
 import { UpdateFlag } from '../uapi/types.js';
 import { NativeBuffer, errnoName } from './libc.js';
-import { BATCH_ATTR_SIZE, ELEM_ATTR_SIZE, freezeMap, isPerCpu, isQueueLike } from './map-ops.js';
+import { freezeMap, isPerCpu, isQueueLike } from './map-ops.js';
 import { Cmd, bpfRaw, closeFd, mapError } from './bpf-syscall.js';
 import { possibleCpus } from './cpus.js';
 import { track, untrack } from './lifecycle.js';
 import { iterateEntries, iterateKeys } from '../engine/map-iteration.js';
+import { BPF_ATTR, getU32, setAddress, setU32, setU64Number } from './abi/index.js';
+
+const ELEM = BPF_ATTR.map_elem;
+const BATCH = BPF_ATTR.batch;
 
 export interface KernelMapInfo {
   name: string;
@@ -40,8 +44,8 @@ export class KernelMap implements BpfMap {
   readonly bufferValueSize: number;
   private _fd: number;
   // Separate attrs: the kernel wants every byte past a command's last field zero.
-  private readonly attr = new NativeBuffer(ELEM_ATTR_SIZE);
-  private readonly batchAttr = new NativeBuffer(BATCH_ATTR_SIZE);
+  private readonly attr = new NativeBuffer(ELEM.size);
+  private readonly batchAttr = new NativeBuffer(BATCH.size);
   private readonly key: NativeBuffer;
   private readonly nextKeyBuf: NativeBuffer;
   private readonly value: NativeBuffer;
@@ -73,25 +77,14 @@ export class KernelMap implements BpfMap {
 
   // ---- element operations ----
 
-  /** Write a 64-bit address without creating BigInts (this is the per-operation hot path). */
-  private static setAddr(v: DataView, at: number, b: NativeBuffer | undefined): void {
-    if (!b) {
-      v.setUint32(at, 0, true);
-      v.setUint32(at + 4, 0, true);
-      return;
-    }
-    v.setUint32(at, b.addressLo, true);
-    v.setUint32(at + 4, b.addressHi, true);
-  }
-
+  /** The per-operation hot path: every field rewritten in place, no BigInt, no allocation. */
   private elem(cmd: number, key: NativeBuffer | undefined, value: NativeBuffer | undefined, flags: number): number {
     const v = this.attr.view;
-    v.setUint32(0, this.fd, true);
-    v.setUint32(4, 0, true);
-    KernelMap.setAddr(v, 8, key);
-    KernelMap.setAddr(v, 16, value);
-    v.setUint32(24, flags >>> 0, true);
-    v.setUint32(28, 0, true);
+    const f = ELEM.fields;
+    setU32(v, f.map_fd, this.fd);
+    setAddress(v, f.key, key);
+    setAddress(v, f.value, value); // next_key for GET_NEXT_KEY: the same slot of the union
+    setU64Number(v, f.flags, flags >>> 0);
     return bpfRaw(cmd, this.attr);
   }
 
@@ -220,16 +213,17 @@ export class KernelMap implements BpfMap {
         const a = this.batchAttr;
         a.bytes.fill(0);
         const v = a.view;
-        v.setBigUint64(0, first ? 0n : inTok.address, true);
-        v.setBigUint64(8, outTok.address, true);
-        v.setBigUint64(16, keys.address, true);
-        v.setBigUint64(24, values.address, true);
-        v.setUint32(32, chunk, true);
-        v.setUint32(36, this.fd, true);
+        const f = BATCH.fields;
+        setAddress(v, f.in_batch, first ? undefined : inTok);
+        setAddress(v, f.out_batch, outTok);
+        setAddress(v, f.keys, keys);
+        setAddress(v, f.values, values);
+        setU32(v, f.count, chunk);
+        setU32(v, f.map_fd, this.fd);
         const r = bpfRaw(Cmd.MAP_LOOKUP_BATCH, a);
         const done = r < 0 && errnoName(-r) === 'ENOENT';
         if (r < 0 && !done) throw mapError(-r, this.name, 'lookup batch');
-        const count = v.getUint32(32, true);
+        const count = getU32(v, f.count);
         for (let i = 0; i < count; i++) {
           out.push([
             keys.bytes.slice(i * this.keySize, (i + 1) * this.keySize),
@@ -285,14 +279,15 @@ export class KernelMap implements BpfMap {
     const a = this.batchAttr;
     a.bytes.fill(0);
     const v = a.view;
-    v.setBigUint64(16, keys.address, true);
-    v.setBigUint64(24, values ? values.address : 0n, true);
-    v.setUint32(32, count, true);
-    v.setUint32(36, this.fd, true);
-    v.setBigUint64(40, BigInt(flags >>> 0), true);
+    const f = BATCH.fields;
+    setAddress(v, f.keys, keys);
+    setAddress(v, f.values, values);
+    setU32(v, f.count, count);
+    setU32(v, f.map_fd, this.fd);
+    setU64Number(v, f.elem_flags, flags >>> 0);
     const r = bpfRaw(cmd, a);
     if (r < 0) throw mapError(-r, this.name, op);
-    return v.getUint32(32, true);
+    return getU32(v, f.count);
   }
 
   /** Read-only for userspace from now on (BPF_MAP_FREEZE). */

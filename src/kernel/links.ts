@@ -1,9 +1,6 @@
 /**
  * BPF links: tcx (ingress/egress on an interface, kernel 6.6+) and XDP. A link detaches when its last
  * reference goes (our fd closed and no pin), or explicitly with BPF_LINK_DETACH.
- *
- * LINK_CREATE attr: u32 prog_fd @0, u32 target_ifindex @4, u32 attach_type @8, u32 flags @12, then the
- * per-type union (tcx: u32 relative_fd @16, u64 expected_revision @24).
  */
 import { errnoName } from './libc.js';
 import { Cmd, bpfRaw, closeFd, kernelError, withAttr } from './bpf-syscall.js';
@@ -11,6 +8,7 @@ import { NotSupportedError } from './errors.js';
 import { AttachType } from '../uapi/types.js';
 import { track, untrack } from './lifecycle.js';
 import { pinObject } from './objects.js';
+import { BPF_ATTR, setU32 } from './abi/index.js';
 
 export const XdpFlags = { UPDATE_IF_NOEXIST: 1, SKB_MODE: 2, DRV_MODE: 4, HW_MODE: 8, REPLACE: 16 } as const;
 
@@ -33,8 +31,8 @@ export class KernelLink {
   /** Detach now (even if pinned elsewhere), then close. */
   detach(): void {
     if (this._fd < 0) return;
-    const r = withAttr(8, (a) => {
-      a.view.setUint32(0, this._fd, true);
+    const r = withAttr(BPF_ATTR.link_detach.size, (a) => {
+      setU32(a.view, BPF_ATTR.link_detach.fields.link_fd, this._fd);
       return bpfRaw(Cmd.LINK_DETACH, a);
     });
     if (r < 0 && errnoName(-r) !== 'ENOLINK') throw kernelError(-r, `detaching ${this.description}`, 'BPF_LINK_DETACH');
@@ -51,12 +49,13 @@ export class KernelLink {
 }
 
 function createLink(progFd: number, ifindex: number, attachType: number, flags: number, feature: string, description: string): KernelLink {
-  const r = withAttr(64, (a) => {
+  const { size, fields: f } = BPF_ATTR.link_create;
+  const r = withAttr(size, (a) => {
     const v = a.view;
-    v.setUint32(0, progFd, true);
-    v.setUint32(4, ifindex, true);
-    v.setUint32(8, attachType, true);
-    v.setUint32(12, flags, true);
+    setU32(v, f.prog_fd, progFd);
+    setU32(v, f.target_ifindex, ifindex);
+    setU32(v, f.attach_type, attachType);
+    setU32(v, f.flags, flags);
     return bpfRaw(Cmd.LINK_CREATE, a);
   });
   if (r < 0) {

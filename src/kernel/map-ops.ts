@@ -1,19 +1,12 @@
 /**
- * BPF_MAP_CREATE, BPF_MAP_FREEZE and the attr layouts of the element and batch commands.
- *
- * Element commands (LOOKUP/UPDATE/DELETE/GET_NEXT_KEY/LOOKUP_AND_DELETE), struct at offset 0:
- *   u32 map_fd @0, u64 key @8, u64 value|next_key @16, u64 flags @24          (32 bytes)
- * Batch commands (LOOKUP/LOOKUP_AND_DELETE/UPDATE/DELETE_BATCH):
- *   u64 in_batch @0, u64 out_batch @8, u64 keys @16, u64 values @24, u32 count @32, u32 map_fd @36,
- *   u64 elem_flags @40, u64 flags @48                                           (56 bytes)
+ * BPF_MAP_CREATE, BPF_MAP_FREEZE, and what the kernel says about map types (per CPU, keyless, holding
+ * fds). The element and batch commands live in kernel-map.ts; their attr layouts in abi/bpf-attr.ts.
  */
 import { errnoName } from './libc.js';
 import { Cmd, bpfRaw, kernelError, withAttr, writeObjName } from './bpf-syscall.js';
 import { NotSupportedError } from './errors.js';
 import { MapType, nameOf } from '../uapi/types.js';
-
-export const ELEM_ATTR_SIZE = 32;
-export const BATCH_ATTR_SIZE = 56;
+import { BPF_ATTR, setU32, setU64 } from './abi/index.js';
 
 export interface MapCreateRequest {
   name: string;
@@ -29,26 +22,26 @@ export interface MapCreateRequest {
   mapExtra?: bigint;
 }
 
-// BPF_MAP_CREATE part of union bpf_attr.
-const MAP_CREATE_SIZE = 80;
+const MAP_CREATE = BPF_ATTR.map_create;
 
 export function createMap(req: MapCreateRequest): number {
+  const f = MAP_CREATE.fields;
   const attempt = (withBtf: boolean) =>
-    withAttr(MAP_CREATE_SIZE, (a) => {
+    withAttr(MAP_CREATE.size, (a) => {
       const v = a.view;
-      v.setUint32(0, req.type, true);
-      v.setUint32(4, req.keySize, true);
-      v.setUint32(8, req.valueSize, true);
-      v.setUint32(12, req.maxEntries, true);
-      v.setUint32(16, req.flags ?? 0, true);
-      v.setUint32(20, req.innerMapFd ?? 0, true);
-      writeObjName(a, 28, req.name);
+      setU32(v, f.map_type, req.type);
+      setU32(v, f.key_size, req.keySize);
+      setU32(v, f.value_size, req.valueSize);
+      setU32(v, f.max_entries, req.maxEntries);
+      setU32(v, f.map_flags, req.flags ?? 0);
+      setU32(v, f.inner_map_fd, req.innerMapFd ?? 0);
+      writeObjName(a.bytes, f.map_name, req.name);
       if (withBtf && req.btfFd) {
-        v.setUint32(48, req.btfFd, true);
-        v.setUint32(52, req.btfKeyTypeId ?? 0, true);
-        v.setUint32(56, req.btfValueTypeId ?? 0, true);
+        setU32(v, f.btf_fd, req.btfFd);
+        setU32(v, f.btf_key_type_id, req.btfKeyTypeId ?? 0);
+        setU32(v, f.btf_value_type_id, req.btfValueTypeId ?? 0);
       }
-      v.setBigUint64(64, req.mapExtra ?? 0n, true);
+      setU64(v, f.map_extra, req.mapExtra ?? 0n);
       return bpfRaw(Cmd.MAP_CREATE, a);
     });
   const hasBtf = !!(req.btfFd && (req.btfKeyTypeId || req.btfValueTypeId));
@@ -71,8 +64,8 @@ export function createMap(req: MapCreateRequest): number {
 
 /** Make a map read-only for userspace (programs can still read it; .rodata after its contents are written). */
 export function freezeMap(fd: number, mapName: string): void {
-  const r = withAttr(8, (a) => {
-    a.view.setUint32(0, fd, true);
+  const r = withAttr(BPF_ATTR.map_elem.size, (a) => {
+    setU32(a.view, BPF_ATTR.map_elem.fields.map_fd, fd);
     return bpfRaw(Cmd.MAP_FREEZE, a);
   });
   if (r < 0) throw kernelError(-r, `freezing map '${mapName}'`, 'BPF_MAP_FREEZE');

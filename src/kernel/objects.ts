@@ -7,7 +7,21 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EnvironmentError } from '../util/errors.js';
 import { NativeBuffer, errno, errnoName, libc } from './libc.js';
-import { Cmd, bpfRaw, closeFd, kernelError, readCString, withAttr } from './bpf-syscall.js';
+import { Cmd, bpfRaw, closeFd, kernelError, withAttr } from './bpf-syscall.js';
+import {
+  BPF_ATTR,
+  BPF_LINK_INFO,
+  BPF_MAP_INFO,
+  BPF_PROG_INFO,
+  getBits,
+  getBytes,
+  getCString,
+  getU32,
+  getU64,
+  setAddress,
+  setU32,
+  type Layout,
+} from './abi/index.js';
 
 export const BPFFS = '/sys/fs/bpf';
 
@@ -65,10 +79,11 @@ function withPath<T>(path: string, fn: (p: NativeBuffer) => T): T {
 /** Pin `fd` at `path` (directories are created). Throws when the path exists. */
 export function pinObject(fd: number, path: string): void {
   ensureBpffs(dirname(path));
+  const { size, fields: f } = BPF_ATTR.obj;
   const r = withPath(path, (p) =>
-    withAttr(24, (a) => {
-      a.view.setBigUint64(0, p.address, true);
-      a.view.setUint32(8, fd, true);
+    withAttr(size, (a) => {
+      setAddress(a.view, f.pathname, p);
+      setU32(a.view, f.bpf_fd, fd);
       return bpfRaw(Cmd.OBJ_PIN, a);
     }),
   );
@@ -81,10 +96,11 @@ export function pinObject(fd: number, path: string): void {
 
 /** Open a pinned object; undefined when nothing is pinned there. */
 export function getPinned(path: string, flags = 0): number | undefined {
+  const { size, fields: f } = BPF_ATTR.obj;
   const r = withPath(path, (p) =>
-    withAttr(24, (a) => {
-      a.view.setBigUint64(0, p.address, true);
-      a.view.setUint32(12, flags, true);
+    withAttr(size, (a) => {
+      setAddress(a.view, f.pathname, p);
+      setU32(a.view, f.file_flags, flags);
       return bpfRaw(Cmd.OBJ_GET, a);
     }),
   );
@@ -97,14 +113,20 @@ export function getPinned(path: string, flags = 0): number | undefined {
 
 // ---- info ----
 
-function getInfo(fd: number, size: number, what: string): NativeBuffer {
-  const info = new NativeBuffer(size);
-  const r = withAttr(16, (a) => {
-    a.view.setUint32(0, fd, true);
-    a.view.setUint32(4, size, true);
-    a.view.setBigUint64(8, info.address, true);
+/** BPF_OBJ_GET_INFO_BY_FD into `info` (sized for `layout`); the kernel's result, or -errno. */
+function getInfoInto(fd: number, layout: Layout, info: NativeBuffer): number {
+  const { size, fields: f } = BPF_ATTR.info;
+  return withAttr(size, (a) => {
+    setU32(a.view, f.bpf_fd, fd);
+    setU32(a.view, f.info_len, layout.size);
+    setAddress(a.view, f.info, info);
     return bpfRaw(Cmd.OBJ_GET_INFO_BY_FD, a);
   });
+}
+
+function getInfo(fd: number, layout: Layout, what: string): NativeBuffer {
+  const info = new NativeBuffer(layout.size);
+  const r = getInfoInto(fd, layout, info);
   if (r < 0) {
     info.free();
     throw kernelError(-r, `reading ${what} info`);
@@ -130,33 +152,26 @@ export interface ProgInfo {
   verifiedInsns: number;
 }
 
-// struct bpf_prog_info offsets.
-const PROG_INFO_SIZE = 232;
-
 export function progInfo(fd: number): ProgInfo {
-  let info = getInfo(fd, PROG_INFO_SIZE, 'program');
+  const f = BPF_PROG_INFO.fields;
+  let info = getInfo(fd, BPF_PROG_INFO, 'program');
   try {
     let v = info.view;
-    const nMaps = v.getUint32(52, true);
+    const nMaps = getU32(v, f.nr_map_ids);
     let mapIds: number[] = [];
     if (nMaps > 0) {
       // Second call with a buffer for the map ids.
       const ids = new NativeBuffer(nMaps * 4);
       try {
-        const again = new NativeBuffer(PROG_INFO_SIZE);
-        again.view.setUint32(52, nMaps, true);
-        again.view.setBigUint64(56, ids.address, true);
-        const r = withAttr(16, (a) => {
-          a.view.setUint32(0, fd, true);
-          a.view.setUint32(4, PROG_INFO_SIZE, true);
-          a.view.setBigUint64(8, again.address, true);
-          return bpfRaw(Cmd.OBJ_GET_INFO_BY_FD, a);
-        });
+        const again = new NativeBuffer(BPF_PROG_INFO.size);
+        setU32(again.view, f.nr_map_ids, nMaps);
+        setAddress(again.view, f.map_ids, ids);
+        const r = getInfoInto(fd, BPF_PROG_INFO, again);
         if (r >= 0) {
           info.free();
           info = again;
           v = info.view;
-          const n = Math.min(nMaps, v.getUint32(52, true));
+          const n = Math.min(nMaps, getU32(v, f.nr_map_ids));
           mapIds = Array.from({ length: n }, (_, i) => ids.view.getUint32(i * 4, true));
         } else {
           again.free();
@@ -165,22 +180,21 @@ export function progInfo(fd: number): ProgInfo {
         ids.free();
       }
     }
-    const tag = Buffer.from(info.bytes.subarray(8, 16)).toString('hex');
     return {
-      type: v.getUint32(0, true),
-      id: v.getUint32(4, true),
-      tag,
-      jitedLen: v.getUint32(16, true),
-      xlatedLen: v.getUint32(20, true),
-      loadTime: v.getBigUint64(40, true),
-      uid: v.getUint32(48, true),
-      gplCompatible: (v.getUint32(84, true) & 1) === 1,
+      type: getU32(v, f.type),
+      id: getU32(v, f.id),
+      tag: Buffer.from(getBytes(info.bytes, f.tag)).toString('hex'),
+      jitedLen: getU32(v, f.jited_prog_len),
+      xlatedLen: getU32(v, f.xlated_prog_len),
+      loadTime: getU64(v, f.load_time),
+      uid: getU32(v, f.created_by_uid),
+      gplCompatible: getBits(v, f.gpl_compatible) === 1,
       mapIds,
-      name: readCString(info.bytes, 64, 16),
-      btfId: v.getUint32(128, true),
-      runTimeNs: v.getBigUint64(192, true),
-      runCount: v.getBigUint64(200, true),
-      verifiedInsns: v.getUint32(216, true),
+      name: getCString(info.bytes, f.name),
+      btfId: getU32(v, f.btf_id),
+      runTimeNs: getU64(v, f.run_time_ns),
+      runCount: getU64(v, f.run_cnt),
+      verifiedInsns: getU32(v, f.verified_insns),
     };
   } finally {
     info.free();
@@ -199,18 +213,19 @@ export interface MapInfo {
 }
 
 export function mapInfo(fd: number): MapInfo {
-  const info = getInfo(fd, 88, 'map');
+  const f = BPF_MAP_INFO.fields;
+  const info = getInfo(fd, BPF_MAP_INFO, 'map');
   try {
     const v = info.view;
     return {
-      type: v.getUint32(0, true),
-      id: v.getUint32(4, true),
-      keySize: v.getUint32(8, true),
-      valueSize: v.getUint32(12, true),
-      maxEntries: v.getUint32(16, true),
-      flags: v.getUint32(20, true),
-      name: readCString(info.bytes, 24, 16),
-      btfId: v.getUint32(64, true),
+      type: getU32(v, f.type),
+      id: getU32(v, f.id),
+      keySize: getU32(v, f.key_size),
+      valueSize: getU32(v, f.value_size),
+      maxEntries: getU32(v, f.max_entries),
+      flags: getU32(v, f.map_flags),
+      name: getCString(info.bytes, f.name),
+      btfId: getU32(v, f.btf_id),
     };
   } finally {
     info.free();
@@ -231,12 +246,20 @@ export interface LinkInfo {
 export const LinkType = { XDP: 6, TCX: 11, NETKIT: 13 } as const;
 
 export function linkInfo(fd: number): LinkInfo {
-  const info = getInfo(fd, 128, 'link');
+  const f = BPF_LINK_INFO.fields;
+  const info = getInfo(fd, BPF_LINK_INFO, 'link');
   try {
     const v = info.view;
-    const out: LinkInfo = { type: v.getUint32(0, true), id: v.getUint32(4, true), progId: v.getUint32(8, true) };
-    if (out.type === LinkType.XDP || out.type === LinkType.TCX || out.type === LinkType.NETKIT) out.ifindex = v.getUint32(16, true);
-    if (out.type === LinkType.TCX || out.type === LinkType.NETKIT) out.attachType = v.getUint32(20, true);
+    const out: LinkInfo = { type: getU32(v, f.type), id: getU32(v, f.id), progId: getU32(v, f.prog_id) };
+    if (out.type === LinkType.XDP) out.ifindex = getU32(v, f['xdp.ifindex']);
+    if (out.type === LinkType.TCX) {
+      out.ifindex = getU32(v, f['tcx.ifindex']);
+      out.attachType = getU32(v, f['tcx.attach_type']);
+    }
+    if (out.type === LinkType.NETKIT) {
+      out.ifindex = getU32(v, f['netkit.ifindex']);
+      out.attachType = getU32(v, f['netkit.attach_type']);
+    }
     return out;
   } finally {
     info.free();
@@ -248,16 +271,18 @@ export function linkInfo(fd: number): LinkInfo {
 export type ObjectKind = 'prog' | 'map' | 'link' | 'btf';
 const nextIdCmd = { prog: Cmd.PROG_GET_NEXT_ID, map: Cmd.MAP_GET_NEXT_ID, link: Cmd.LINK_GET_NEXT_ID, btf: Cmd.BTF_GET_NEXT_ID };
 const fdByIdCmd = { prog: Cmd.PROG_GET_FD_BY_ID, map: Cmd.MAP_GET_FD_BY_ID, link: Cmd.LINK_GET_FD_BY_ID, btf: Cmd.BTF_GET_FD_BY_ID };
+const idField = { prog: 'prog_id', map: 'map_id', link: 'link_id', btf: 'btf_id' } as const;
 
 /** Every id of a kind the kernel holds, ascending. */
 export function listIds(kind: ObjectKind): number[] {
   const ids: number[] = [];
   let id = 0;
+  const { size, fields: f } = BPF_ATTR.get_id;
   for (;;) {
-    const r = withAttr(16, (a) => {
-      a.view.setUint32(0, id, true);
+    const r = withAttr(size, (a) => {
+      setU32(a.view, f.start_id, id);
       const rc = bpfRaw(nextIdCmd[kind], a);
-      if (rc >= 0) id = a.view.getUint32(4, true);
+      if (rc >= 0) id = getU32(a.view, f.next_id);
       return rc;
     });
     if (r < 0) {
@@ -270,8 +295,9 @@ export function listIds(kind: ObjectKind): number[] {
 
 /** An fd for the object with this id; undefined when it no longer exists. */
 export function fdById(kind: ObjectKind, id: number): number | undefined {
-  const r = withAttr(16, (a) => {
-    a.view.setUint32(0, id, true);
+  const { size, fields: f } = BPF_ATTR.get_id;
+  const r = withAttr(size, (a) => {
+    setU32(a.view, f[idField[kind]], id);
     return bpfRaw(fdByIdCmd[kind], a);
   });
   if (r < 0) {

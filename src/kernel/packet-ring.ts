@@ -4,17 +4,14 @@
  * is handed to userspace when full or after a timeout (so latency stays bounded), we copy its packets
  * out and give it back by resetting its status word.
  *
- * Layouts from include/uapi/linux/if_packet.h (64-bit):
- *   struct tpacket_block_desc { u32 version; u32 offset_to_priv; struct tpacket_hdr_v1 {
- *     u32 block_status @8; u32 num_pkts @12; u32 offset_to_first_pkt @16; u32 blk_len @20; ... } }
- *   struct tpacket3_hdr { u32 tp_next_offset @0; u32 tp_sec @4; u32 tp_nsec @8; u32 tp_snaplen @12;
- *     u32 tp_len @16; u32 tp_status @20; u16 tp_mac @24; u16 tp_net @26; ... }  (48 bytes aligned), then
- *   struct sockaddr_ll (ifindex @4, pkttype @10).
+ * Each block starts with a struct tpacket_block_desc; each packet in it with a struct tpacket3_hdr,
+ * followed (at TPACKET_ALIGN of its size) by a struct sockaddr_ll (abi/packet.ts).
  */
 import koffi from 'koffi';
 import { NativeBuffer, errno, errnoName, libc } from './libc.js';
 import { KernelError } from './errors.js';
 import type { LivePacket } from './packet-socket.js';
+import { SOCKADDR_LL, TPACKET3_HDR, TPACKET_BLOCK_DESC, TPACKET_REQ3, getI32, getU16, getU32, getU8, setU32 } from './abi/index.js';
 
 const SOL_PACKET = 263;
 const PACKET_RX_RING = 5;
@@ -22,7 +19,13 @@ const PACKET_VERSION = 10;
 const TPACKET_V3 = 2;
 const TP_STATUS_KERNEL = 0;
 const TP_STATUS_USER = 1;
-const TPACKET3_HDRLEN = 48; // TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
+/** TPACKET_ALIGN: the ring's structs start at multiples of 16. */
+const tpacketAlign = (n: number) => (n + 15) & ~15;
+/** Where a packet's sockaddr_ll starts after its tpacket3_hdr. */
+const TPACKET3_HDRLEN = tpacketAlign(TPACKET3_HDR.size);
+const BLOCK = TPACKET_BLOCK_DESC.fields;
+/** The block_status word's index in a Uint32Array over the ring, relative to the block's. */
+const STATUS_WORD = BLOCK['hdr.bh1.block_status'].offset >> 2;
 const PROT_READ_WRITE = 3;
 const MAP_SHARED = 1;
 
@@ -79,19 +82,20 @@ export class RxRing {
     const frameSize = 2048; // V3 packs variable-size frames; the kernel only checks this divides the block
     const c = libc();
     const ver = new NativeBuffer(4);
-    const req = new NativeBuffer(28); // struct tpacket_req3
+    const req = new NativeBuffer(TPACKET_REQ3.size);
     try {
       ver.view.setInt32(0, TPACKET_V3, true);
       if (c.setsockopt(fd, SOL_PACKET, PACKET_VERSION, ver.ptr, 4) < 0) throw ringError('PACKET_VERSION TPACKET_V3');
       const v = req.view;
-      v.setUint32(0, blockSize, true);
-      v.setUint32(4, blockCount, true);
-      v.setUint32(8, frameSize, true);
-      v.setUint32(12, (blockSize / frameSize) * blockCount, true);
-      v.setUint32(16, opts.blockTimeoutMs ?? 10, true);
-      v.setUint32(20, 0, true);
-      v.setUint32(24, 0, true);
-      if (c.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, req.ptr, 28) < 0) throw ringError('PACKET_RX_RING');
+      const f = TPACKET_REQ3.fields;
+      setU32(v, f.tp_block_size, blockSize);
+      setU32(v, f.tp_block_nr, blockCount);
+      setU32(v, f.tp_frame_size, frameSize);
+      setU32(v, f.tp_frame_nr, (blockSize / frameSize) * blockCount);
+      setU32(v, f.tp_retire_blk_tov, opts.blockTimeoutMs ?? 10);
+      setU32(v, f.tp_sizeof_priv, 0);
+      setU32(v, f.tp_feature_req_word, 0);
+      if (c.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, req.ptr, TPACKET_REQ3.size) < 0) throw ringError('PACKET_RX_RING');
     } finally {
       ver.free();
       req.free();
@@ -108,27 +112,29 @@ export class RxRing {
    */
   read(out: LivePacket[], max: number): number {
     let n = 0;
+    const h = TPACKET3_HDR.fields;
+    const sll = SOCKADDR_LL.fields;
     while (!this.unmapped && out.length < max) {
       const base = this.next * this.blockSize;
-      const statusIdx = (base + 8) >> 2;
+      const statusIdx = (base >> 2) + STATUS_WORD;
       if ((Atomics.load(this.words, statusIdx) & TP_STATUS_USER) === 0) break;
       const v = this.view;
-      const count = v.getUint32(base + 12, true);
-      let at = base + v.getUint32(base + 16, true);
+      const count = getU32(v, BLOCK['hdr.bh1.num_pkts'], base);
+      let at = base + getU32(v, BLOCK['hdr.bh1.offset_to_first_pkt'], base);
       for (let i = 0; i < count; i++) {
-        const snap = v.getUint32(at + 12, true);
-        const mac = v.getUint16(at + 24, true);
+        const snap = getU32(v, h.tp_snaplen, at);
+        const mac = getU16(v, h.tp_mac, at);
         const keep = Math.min(snap, this.snaplen);
         out.push({
           data: this.bytes.slice(at + mac, at + mac + keep),
-          tsSec: v.getUint32(at + 4, true),
-          tsNsec: v.getUint32(at + 8, true),
-          origLen: v.getUint32(at + 16, true),
-          ifindex: v.getInt32(at + TPACKET3_HDRLEN + 4, true),
-          pktType: v.getUint8(at + TPACKET3_HDRLEN + 10),
+          tsSec: getU32(v, h.tp_sec, at),
+          tsNsec: getU32(v, h.tp_nsec, at),
+          origLen: getU32(v, h.tp_len, at),
+          ifindex: getI32(v, sll.sll_ifindex, at + TPACKET3_HDRLEN),
+          pktType: getU8(v, sll.sll_pkttype, at + TPACKET3_HDRLEN),
         });
         n++;
-        const nextOff = v.getUint32(at, true);
+        const nextOff = getU32(v, h.tp_next_offset, at);
         if (nextOff === 0) break;
         at += nextOff;
       }
@@ -141,7 +147,7 @@ export class RxRing {
   /** Give back every block the kernel has handed over, unread. */
   discard(): void {
     while (!this.unmapped) {
-      const statusIdx = (this.next * this.blockSize + 8) >> 2;
+      const statusIdx = ((this.next * this.blockSize) >> 2) + STATUS_WORD;
       if ((Atomics.load(this.words, statusIdx) & TP_STATUS_USER) === 0) return;
       Atomics.store(this.words, statusIdx, TP_STATUS_KERNEL);
       this.next = (this.next + 1) % this.blockCount;

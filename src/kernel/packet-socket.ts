@@ -13,6 +13,30 @@ import { NativeBuffer, errno, errnoName, interfaceIndex, libc } from './libc.js'
 import { PermissionError, KernelError } from './errors.js';
 import { track, untrack } from './lifecycle.js';
 import { RxRing, type RingOptions } from './packet-ring.js';
+import {
+  CMSGHDR,
+  IOVEC,
+  MSGHDR,
+  OLD_TIMESPEC,
+  PACKET_MREQ,
+  SOCKADDR_LL,
+  SOCK_FILTER,
+  SOCK_FPROG,
+  TPACKET_STATS,
+  align8,
+  getI32,
+  getI64Number,
+  getU32,
+  getU64Number,
+  getU8,
+  setAddress,
+  setI32,
+  setPointer,
+  setU16,
+  setU32,
+  setU64Number,
+  setU8,
+} from './abi/index.js';
 
 export interface LivePacket {
   data: Uint8Array;
@@ -69,10 +93,15 @@ const PACKET_STATISTICS = 6;
 const MSG_TRUNC = 0x20;
 const MSG_DONTWAIT = 0x40;
 
-// struct msghdr (64-bit): name@0 namelen@8 iov@16 iovlen@24 control@32 controllen@40 flags@48.
-const MSGHDR_SIZE = 56;
-const SOCKADDR_LL_SIZE = 20;
+// recvmsg(2) gets one native block: the msghdr, then what it points to: one iovec, the sockaddr_ll
+// the kernel fills in, and the control buffer (8-aligned, as cmsghdr needs).
+const IOV_AT = MSGHDR.size;
+const NAME_AT = IOV_AT + IOVEC.size;
+const CONTROL_AT = align8(NAME_AT + SOCKADDR_LL.size);
 const CONTROL_SIZE = 64;
+const RECV_BLOCK_SIZE = CONTROL_AT + CONTROL_SIZE;
+/** Where a control message's data starts (CMSG_DATA). */
+const CMSG_DATA = align8(CMSGHDR.size);
 /** Pause reading when this many packets wait for the consumer (the kernel queue then holds or drops). */
 const HIGH_WATER = 4096;
 
@@ -95,18 +124,15 @@ export class PacketSocket {
     this.ifindex = ifindex;
     this.snaplen = snaplen;
     this.buf = new NativeBuffer(snaplen);
-    this.hdr = new NativeBuffer(MSGHDR_SIZE + 16 + SOCKADDR_LL_SIZE + 4 + CONTROL_SIZE);
-    // struct msghdr (64-bit) -> iovec, sockaddr_ll and control buffer, all inside `hdr`.
+    this.hdr = new NativeBuffer(RECV_BLOCK_SIZE);
     const v = this.hdr.view;
-    const iovAt = MSGHDR_SIZE;
-    const nameAt = iovAt + 16;
-    const ctlAt = nameAt + SOCKADDR_LL_SIZE + 4;
-    v.setBigUint64(0, this.hdr.address + BigInt(nameAt), true);
-    v.setBigUint64(16, this.hdr.address + BigInt(iovAt), true);
-    v.setBigUint64(24, 1n, true);
-    v.setBigUint64(32, this.hdr.address + BigInt(ctlAt), true);
-    v.setBigUint64(iovAt, this.buf.address, true);
-    v.setBigUint64(iovAt + 8, BigInt(snaplen), true);
+    const at = (offset: number) => this.hdr.address + BigInt(offset);
+    setPointer(v, MSGHDR.fields.msg_name, at(NAME_AT));
+    setPointer(v, MSGHDR.fields.msg_iov, at(IOV_AT));
+    setU64Number(v, MSGHDR.fields.msg_iovlen, 1);
+    setPointer(v, MSGHDR.fields.msg_control, at(CONTROL_AT));
+    setAddress(v, IOVEC.fields.iov_base, this.buf, IOV_AT);
+    setU64Number(v, IOVEC.fields.iov_len, snaplen, IOV_AT);
     track(this);
   }
 
@@ -136,21 +162,21 @@ export class PacketSocket {
       if (!sock.ring) sock.setInt(SOL_SOCKET, SO_TIMESTAMPNS, 1, 'SO_TIMESTAMPNS');
       if (opts.bufferSize) sock.setInt(SOL_SOCKET, SO_RCVBUF, opts.bufferSize, 'SO_RCVBUF');
       // bind(2) to the interface (ifindex 0 = every interface) with protocol ETH_P_ALL.
-      const sll = new NativeBuffer(SOCKADDR_LL_SIZE);
+      const sll = new NativeBuffer(SOCKADDR_LL.size);
       try {
-        sll.view.setUint16(0, AF_PACKET, true);
-        sll.view.setUint16(2, ETH_P_ALL_BE, true);
-        sll.view.setInt32(4, ifindex, true);
-        if (c.bind(fd, sll.ptr, SOCKADDR_LL_SIZE) < 0) throw socketError(`bind(AF_PACKET, ${opts.ifname ?? 'any'})`, errno());
+        setU16(sll.view, SOCKADDR_LL.fields.sll_family, AF_PACKET);
+        setU16(sll.view, SOCKADDR_LL.fields.sll_protocol, ETH_P_ALL_BE);
+        setI32(sll.view, SOCKADDR_LL.fields.sll_ifindex, ifindex);
+        if (c.bind(fd, sll.ptr, SOCKADDR_LL.size) < 0) throw socketError(`bind(AF_PACKET, ${opts.ifname ?? 'any'})`, errno());
       } finally {
         sll.free();
       }
       if (opts.promiscuous && ifindex) {
-        const mreq = new NativeBuffer(16); // struct packet_mreq
+        const mreq = new NativeBuffer(PACKET_MREQ.size);
         try {
-          mreq.view.setInt32(0, ifindex, true);
-          mreq.view.setUint16(4, PACKET_MR_PROMISC, true);
-          if (c.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq.ptr, 16) < 0) {
+          setI32(mreq.view, PACKET_MREQ.fields.mr_ifindex, ifindex);
+          setU16(mreq.view, PACKET_MREQ.fields.mr_type, PACKET_MR_PROMISC);
+          if (c.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq.ptr, PACKET_MREQ.size) < 0) {
             throw socketError('PACKET_ADD_MEMBERSHIP (promiscuous mode)', errno());
           }
         } finally {
@@ -246,12 +272,12 @@ export class PacketSocket {
   /** Packets received and dropped by the kernel since the last call (the kernel resets them on read). */
   stats(): { packets: number; drops: number } {
     this.ensureOpen();
-    const b = new NativeBuffer(8); // struct tpacket_stats { u32 tp_packets; u32 tp_drops; }
+    const b = new NativeBuffer(TPACKET_STATS.size);
     try {
-      if (libc().getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, b.ptr, [8]) < 0) {
+      if (libc().getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, b.ptr, [TPACKET_STATS.size]) < 0) {
         throw socketError('PACKET_STATISTICS', errno());
       }
-      return { packets: b.view.getUint32(0, true), drops: b.view.getUint32(4, true) };
+      return { packets: getU32(b.view, TPACKET_STATS.fields.tp_packets), drops: getU32(b.view, TPACKET_STATS.fields.tp_drops) };
     } finally {
       b.free();
     }
@@ -329,15 +355,12 @@ export class PacketSocket {
   private recvOne(): LivePacket | undefined {
     const h = this.hdr;
     const v = h.view;
-    const iovAt = MSGHDR_SIZE;
-    const nameAt = iovAt + 16;
-    const ctlAt = nameAt + SOCKADDR_LL_SIZE + 4;
+    const m = MSGHDR.fields;
     // The msghdr's pointers never change (built once in the constructor); the kernel rewrites only the
     // lengths and flags, so reset those. No BigInt on this per-packet path.
-    v.setUint32(8, SOCKADDR_LL_SIZE, true);
-    v.setUint32(40, CONTROL_SIZE, true);
-    v.setUint32(44, 0, true);
-    v.setUint32(48, 0, true);
+    setI32(v, m.msg_namelen, SOCKADDR_LL.size);
+    setU64Number(v, m.msg_controllen, CONTROL_SIZE);
+    setU32(v, m.msg_flags, 0);
     const n = Number(libc().recvmsg(this.fd, h.ptr, MSG_TRUNC | MSG_DONTWAIT));
     if (n < 0) {
       const e = errno();
@@ -350,18 +373,19 @@ export class PacketSocket {
     let tsSec = 0;
     let tsNsec = 0;
     // Walk the control messages for SCM_TIMESTAMPNS (level SOL_SOCKET, type 35, struct timespec).
-    const ctlLen = v.getUint32(40, true); // size_t, but never above CONTROL_SIZE
-    for (let at = ctlAt; at + 16 <= ctlAt + ctlLen; ) {
-      const len = v.getUint32(at, true);
-      const level = v.getInt32(at + 8, true);
-      const type = v.getInt32(at + 12, true);
-      if (len < 16) break;
-      if (level === SOL_SOCKET && type === SO_TIMESTAMPNS && len >= 32) {
-        // struct timespec: 64-bit tv_sec (exact in a double until the year 285 million) and tv_nsec < 1e9
-        tsSec = v.getUint32(at + 16, true) + v.getInt32(at + 20, true) * 4294967296;
-        tsNsec = v.getUint32(at + 24, true);
+    const c = CMSGHDR.fields;
+    const ctlLen = getU64Number(v, m.msg_controllen); // never above CONTROL_SIZE
+    for (let at = CONTROL_AT; at + CMSGHDR.size <= CONTROL_AT + ctlLen; ) {
+      const len = getU64Number(v, c.cmsg_len, at);
+      const level = getI32(v, c.cmsg_level, at);
+      const type = getI32(v, c.cmsg_type, at);
+      if (len < CMSGHDR.size) break;
+      if (level === SOL_SOCKET && type === SO_TIMESTAMPNS && len >= CMSG_DATA + OLD_TIMESPEC.size) {
+        // 64-bit tv_sec (exact in a double until the year 285 million) and tv_nsec < 1e9
+        tsSec = getI64Number(v, OLD_TIMESPEC.fields.tv_sec, at + CMSG_DATA);
+        tsNsec = getI64Number(v, OLD_TIMESPEC.fields.tv_nsec, at + CMSG_DATA);
       }
-      at += (len + 7) & ~7;
+      at += align8(len);
     }
     if (tsSec === 0 && tsNsec === 0) {
       // No timestamp (should not happen with SO_TIMESTAMPNS): fall back to the wall clock.
@@ -374,8 +398,8 @@ export class PacketSocket {
       tsSec,
       tsNsec,
       origLen: n,
-      ifindex: v.getInt32(nameAt + 4, true),
-      pktType: v.getUint8(nameAt + 10),
+      ifindex: getI32(v, SOCKADDR_LL.fields.sll_ifindex, NAME_AT),
+      pktType: getU8(v, SOCKADDR_LL.fields.sll_pkttype, NAME_AT),
     };
   }
 
@@ -403,18 +427,20 @@ export class PacketSocket {
   private setClassic(insns: ClassicInsn[]): void {
     this.ensureOpen();
     if (insns.length === 0 || insns.length > 4096) throw new EnvironmentError(`classic BPF program must have 1..4096 instructions, got ${insns.length}`);
-    const prog = new NativeBuffer(insns.length * 8);
-    const fprog = new NativeBuffer(16);
+    const prog = new NativeBuffer(insns.length * SOCK_FILTER.size);
+    const fprog = new NativeBuffer(SOCK_FPROG.size);
     try {
+      const f = SOCK_FILTER.fields;
       insns.forEach((i, n) => {
-        prog.view.setUint16(n * 8, i.code, true);
-        prog.view.setUint8(n * 8 + 2, i.jt);
-        prog.view.setUint8(n * 8 + 3, i.jf);
-        prog.view.setUint32(n * 8 + 4, i.k >>> 0, true);
+        const at = n * SOCK_FILTER.size;
+        setU16(prog.view, f.code, i.code, at);
+        setU8(prog.view, f.jt, i.jt, at);
+        setU8(prog.view, f.jf, i.jf, at);
+        setU32(prog.view, f.k, i.k, at);
       });
-      fprog.view.setUint16(0, insns.length, true);
-      fprog.view.setBigUint64(8, prog.address, true);
-      if (libc().setsockopt(this.fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog.ptr, 16) < 0) {
+      setU16(fprog.view, SOCK_FPROG.fields.len, insns.length);
+      setAddress(fprog.view, SOCK_FPROG.fields.filter, prog);
+      if (libc().setsockopt(this.fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog.ptr, SOCK_FPROG.size) < 0) {
         throw socketError('SO_ATTACH_FILTER (classic BPF rejected by the kernel)', errno());
       }
     } finally {

@@ -5,6 +5,7 @@
  */
 import { NativeBuffer, errnoName } from './libc.js';
 import { Cmd, bpfRaw, writeObjName } from './bpf-syscall.js';
+import { BPF_ATTR, BPF_FUNC_INFO, getU32, setAddress, setU32 } from './abi/index.js';
 import { NotSupportedError, PermissionError, VerifierError } from './errors.js';
 import { ProgType, nameOf } from '../uapi/types.js';
 
@@ -33,8 +34,8 @@ export interface ProgLoadResult {
   log: string;
 }
 
-// union bpf_attr, BPF_PROG_LOAD part (offsets from include/uapi/linux/bpf.h).
-const PROG_LOAD_SIZE = 152;
+const PROG_LOAD = BPF_ATTR.prog_load;
+const F = PROG_LOAD.fields;
 const MAX_LOG = 1 << 28; // the kernel's own upper bound on log_size is UINT_MAX >> 2
 
 export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
@@ -43,36 +44,36 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
   }
   const insns = NativeBuffer.from(req.insns);
   const license = NativeBuffer.from(new TextEncoder().encode(`${req.license || 'GPL'}\0`));
-  const attr = new NativeBuffer(PROG_LOAD_SIZE);
+  const attr = new NativeBuffer(PROG_LOAD.size);
   const funcInfo = req.funcInfo && req.funcInfo.length > 0 ? NativeBuffer.from(req.funcInfo) : undefined;
   let log: NativeBuffer | undefined;
   try {
     const attempt = (level: number, logSize: number): number => {
       attr.bytes.fill(0);
       const v = attr.view;
-      v.setUint32(0, req.type, true);
-      v.setUint32(4, req.insns.length / 8, true);
-      v.setBigUint64(8, insns.address, true);
-      v.setBigUint64(16, license.address, true);
+      setU32(v, F.prog_type, req.type);
+      setU32(v, F.insn_cnt, req.insns.length / 8);
+      setAddress(v, F.insns, insns);
+      setAddress(v, F.license, license);
       if (level > 0) {
         if (!log || log.size < logSize) {
           log?.free();
           log = new NativeBuffer(logSize);
         }
         log.bytes[0] = 0;
-        v.setUint32(24, level, true);
-        v.setUint32(28, logSize, true);
-        v.setBigUint64(32, log.address, true);
+        setU32(v, F.log_level, level);
+        setU32(v, F.log_size, logSize);
+        setAddress(v, F.log_buf, log);
       }
-      v.setUint32(40, req.kernelVersion ?? 0, true);
-      v.setUint32(44, req.progFlags ?? 0, true);
-      writeObjName(attr, 48, req.name);
-      v.setUint32(68, req.expectedAttachType ?? 0, true);
-      v.setUint32(72, req.btfFd ?? 0, true);
+      setU32(v, F.kern_version, req.kernelVersion ?? 0);
+      setU32(v, F.prog_flags, req.progFlags ?? 0);
+      writeObjName(attr.bytes, F.prog_name, req.name);
+      setU32(v, F.expected_attach_type, req.expectedAttachType ?? 0);
+      setU32(v, F.prog_btf_fd, req.btfFd ?? 0);
       if (funcInfo) {
-        v.setUint32(76, 8, true); // func_info_rec_size
-        v.setBigUint64(80, funcInfo.address, true);
-        v.setUint32(88, funcInfo.size / 8, true);
+        setU32(v, F.func_info_rec_size, BPF_FUNC_INFO.size);
+        setAddress(v, F.func_info, funcInfo);
+        setU32(v, F.func_info_cnt, funcInfo.size / BPF_FUNC_INFO.size);
       }
       return bpfRaw(Cmd.PROG_LOAD, attr);
     };
@@ -91,7 +92,7 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
         if (errnoName(code) === 'ENOSPC') {
           if (size >= MAX_LOG) break;
           // The kernel reports the size the whole log needed (6.4+); else quadruple.
-          const trueSize = attr.view.getUint32(140, true);
+          const trueSize = getU32(attr.view, F.log_true_size);
           size = Math.min(MAX_LOG, Math.max(trueSize + 1, size * 4));
         }
         r = attempt(level, size);

@@ -1,14 +1,11 @@
 /**
  * BPF_PROG_TEST_RUN: run a loaded program on given packet bytes (and optionally a context) inside the
  * kernel, with the JIT, and read back r0, the packet after the run and the average duration.
- *
- * attr: u32 prog_fd @0, u32 retval @4, u32 data_size_in @8, u32 data_size_out @12, u64 data_in @16,
- * u64 data_out @24, u32 repeat @32, u32 duration @36, u32 ctx_size_in @40, u32 ctx_size_out @44,
- * u64 ctx_in @48, u64 ctx_out @56, u32 flags @64, u32 cpu @68, u32 batch_size @72   (80 bytes)
  */
 import { NativeBuffer, errnoName } from './libc.js';
 import { Cmd, bpfRaw, kernelError } from './bpf-syscall.js';
 import { KernelError } from './errors.js';
+import { BPF_ATTR, getU32, setAddress, setU32 } from './abi/index.js';
 
 export interface TestRunRequest {
   data: Uint8Array;
@@ -26,17 +23,12 @@ export interface TestRunResult {
   durationNs: number;
 }
 
-const ATTR_SIZE = 80;
-
-/** A 64-bit pointer field without BigInt (test runs can be per packet). */
-function setAddr(v: DataView, at: number, b: NativeBuffer): void {
-  v.setUint32(at, b.addressLo, true);
-  v.setUint32(at + 4, b.addressHi, true);
-}
+const TEST = BPF_ATTR.test;
+const F = TEST.fields;
 
 /** Reusable buffers per program: test runs in a loop (benchmarks, differential tests) allocate nothing native. */
 export class TestRunner {
-  private attr = new NativeBuffer(ATTR_SIZE);
+  private attr = new NativeBuffer(TEST.size);
   private dataIn: NativeBuffer | undefined;
   private dataOut: NativeBuffer | undefined;
   private ctxIn: NativeBuffer | undefined;
@@ -59,24 +51,25 @@ export class TestRunner {
     const a = this.attr;
     const v = a.view;
     a.bytes.fill(0);
-    v.setUint32(0, fd, true);
-    v.setUint32(8, data.length, true);
-    v.setUint32(12, outSize, true);
-    setAddr(v, 16, this.dataIn);
-    setAddr(v, 24, this.dataOut);
-    v.setUint32(32, Math.max(1, req.repeat ?? 1), true);
+    // Test runs can be per packet: addresses go in without BigInts (setAddress).
+    setU32(v, F.prog_fd, fd);
+    setU32(v, F.data_size_in, data.length);
+    setU32(v, F.data_size_out, outSize);
+    setAddress(v, F.data_in, this.dataIn);
+    setAddress(v, F.data_out, this.dataOut);
+    setU32(v, F.repeat, Math.max(1, req.repeat ?? 1));
     if (req.ctx && req.ctx.length > 0) {
       const ctxOutSize = Math.max(req.ctx.length, 256);
       this.ctxIn = this.sized(this.ctxIn, req.ctx.length);
       this.ctxIn.bytes.set(req.ctx);
       this.ctxOut = this.sized(this.ctxOut, ctxOutSize);
       this.ctxOut.bytes.fill(0);
-      v.setUint32(40, req.ctx.length, true);
-      v.setUint32(44, ctxOutSize, true);
-      setAddr(v, 48, this.ctxIn);
-      setAddr(v, 56, this.ctxOut);
+      setU32(v, F.ctx_size_in, req.ctx.length);
+      setU32(v, F.ctx_size_out, ctxOutSize);
+      setAddress(v, F.ctx_in, this.ctxIn);
+      setAddress(v, F.ctx_out, this.ctxOut);
     }
-    v.setUint32(64, req.flags ?? 0, true);
+    setU32(v, F.flags, req.flags ?? 0);
     const r = bpfRaw(Cmd.PROG_TEST_RUN, a);
     if (r < 0) {
       const name = errnoName(-r);
@@ -90,13 +83,13 @@ export class TestRunner {
       }
       throw kernelError(-r, `test run of '${this.progName}'`, `BPF_PROG_TEST_RUN for this program type`);
     }
-    const outLen = v.getUint32(12, true);
+    const outLen = getU32(v, F.data_size_out);
     const result: TestRunResult = {
-      retval: v.getUint32(4, true),
+      retval: getU32(v, F.retval),
       data: this.dataOut.bytes.slice(0, outLen),
-      durationNs: v.getUint32(36, true),
+      durationNs: getU32(v, F.duration),
     };
-    if (req.ctx && req.ctx.length > 0) result.ctx = this.ctxOut!.bytes.slice(0, v.getUint32(44, true));
+    if (req.ctx && req.ctx.length > 0) result.ctx = this.ctxOut!.bytes.slice(0, getU32(v, F.ctx_size_out));
     return result;
   }
 
