@@ -20,7 +20,7 @@ import { parseConformanceData, type ConformanceCase } from '../../src/vm/conform
 import { caseProgram, collectDataFiles, loadAssembler } from '../../src/vm/conformance.js';
 import { loadKernelCollection } from '../../src/kernel/collection.js';
 import { VerifierError } from '../../src/kernel/errors.js';
-import { loadCollection } from '../../src/engine/load.js';
+import { loadCollection } from '../../src/loader/index.js';
 import { ProgType } from '../../src/uapi/types.js';
 
 const MEM_AT = -512;

@@ -81,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
     import('../../apps/http/build-pipeline.js'),
     vmHere ? import('../../elf/index.js') : undefined,
     vmHere ? import('../../vm/collection.js') : undefined,
-    vmHere ? import('../../engine/load.js') : undefined,
+    vmHere ? import('../../loader/index.js') : undefined,
   ]);
 
   const out = new OutputBuffer();
