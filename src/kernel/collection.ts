@@ -129,7 +129,6 @@ export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions =
 }
 
 function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOptions): void {
-  const hostEndian = spec.endian; // checkByteOrder: the host's
   if (spec.btf && spec.btf.length > 0) {
     // src/elf already filled in the DATASEC sizes and offsets clang leaves at 0 (ObjectSpec.btf is loadable).
     const r = loadBtf(spec.btf);
@@ -152,7 +151,7 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
       throw new EnvironmentError(`program '${p.name}' in section '${p.section}': unknown program type (name the section like libbpf: socket, tc, xdp, ...)`);
     }
     const patched = patchMapRefs(p, coll);
-    const insns = encodeProgram(patched, hostEndian);
+    const insns = encodeProgram(patched, spec.endian); // the host's byte order (checkByteOrder)
     // Callbacks (bpf_loop...) need BTF func_info: describe the linked program's functions ourselves.
     let funcBtfFd = -1;
     let funcInfo: Uint8Array | undefined;

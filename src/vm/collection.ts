@@ -16,7 +16,7 @@ import type { VmLoadOptions } from '../engine/options.js';
 import { checkByteOrder, validateSpec } from '../engine/validate-spec.js';
 import { byName } from '../engine/by-name.js';
 import { BpfkitError } from '../util/errors.js';
-import { BPF_CALL, BPF_JMP, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, type Instruction } from '../isa/index.js';
+import { BPF_CALL, BPF_JMP, type Instruction } from '../isa/index.js';
 import { MapFlag, MapType, ProgType } from '../uapi/types.js';
 import { Vm } from './interpreter.js';
 import type { LoadedProgram } from './interpreter-program.js';
@@ -137,11 +137,10 @@ export class VmCollection implements Collection {
     const resolvePseudo = (insn: Instruction): readonly [number, number] | undefined => {
       const ref = refs.get(insn.pc);
       if (!ref) return undefined;
-      // validateSpec made sure the map exists and, for a value's address, is an array.
+      // validateSpec made sure the map exists and, for a value's address, is an array. As in the kernel
+      // engine, the reference's kind decides (whatever pseudo source the lddw carried).
       const m = this.maps.get(ref.map)!;
-      if (insn.src === BPF_PSEUDO_MAP_FD && ref.kind === 'fd') return [m.fd, 0];
-      if (insn.src === BPF_PSEUDO_MAP_VALUE || ref.kind === 'value') return [this.rc.mapBase[m.fd]! + ref.offset, 0];
-      return undefined;
+      return ref.kind === 'fd' ? [m.fd, 0] : [this.rc.mapBase[m.fd]! + ref.offset, 0];
     };
     const loaded = this.vm.load(ps.insns, { name: ps.name, resolvePseudo, owner: ps });
     const handle = this.nextHandle++;
