@@ -8,7 +8,7 @@
 import { readdirSync, existsSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { loadObjectFile } from '../src/elf/index.js';
-import { loadCollection } from '../src/engine/load.js';
+import { loadCollection } from '../src/loader/index.js';
 import type { Collection } from '../src/engine/types.js';
 import { MapType, ProgType } from '../src/uapi/types.js';
 
@@ -74,7 +74,7 @@ async function programs(): Promise<void> {
     let kernel: Collection | undefined;
     try {
       vm = await loadCollection(spec, { engine: 'vm' });
-      kernel = await loadCollection(spec, { engine: 'kernel', pinPath: `/sys/fs/bpf/bpfkit-bench-${process.pid}` });
+      kernel = await loadCollection(spec, { engine: 'kernel', kernel: { pinPath: `/sys/fs/bpf/bpfkit-bench-${process.pid}` } });
       for (const p of spec.programs) {
         if (![ProgType.SOCKET_FILTER, ProgType.SCHED_CLS, ProgType.SCHED_ACT, ProgType.XDP].includes(p.type as never)) continue;
         const vp = vm.program(p.name);

@@ -24,7 +24,7 @@ function packet(): Uint8Array {
 }
 
 function vmFigure(obj: string, prog: string, engine: 'jit' | 'interpreter', repeat: number): number {
-  const c = loadVmCollection(loadObjectFile(obj), { vmEngine: engine, cpus: 1 });
+  const c = loadVmCollection(loadObjectFile(obj), { execution: engine, cpus: 1 });
   const p = c.program(prog);
   const data = packet();
   p.run({ data, repeat: Math.max(1, repeat / 10) }); // warm up (compile, inline caches)

@@ -12,10 +12,12 @@ import os from 'node:os';
 import { rmSync } from 'node:fs';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import type { Collection } from '../engine/types.js';
-import type { LoadOptions } from '../engine/load.js';
+import type { KernelLoadOptions } from '../engine/options.js';
+import { checkByteOrder, validateSpec } from '../engine/validate-spec.js';
+import { byName } from '../engine/by-name.js';
 import { BpfkitError, EnvironmentError } from '../util/errors.js';
 import { encodeProgram } from '../isa/codec.js';
-import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, OP_LDDW } from '../isa/opcodes.js';
+import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import { loadBtf, closeBtf } from './btf-load.js';
 import { createMap } from './map-ops.js';
@@ -31,10 +33,7 @@ import { possibleCpus } from './cpus.js';
 
 export const DEFAULT_PIN_PATH = '/sys/fs/bpf/bpfkit';
 
-export interface KernelLoadOptions extends Partial<LoadOptions> {
-  /** Load only these programs (default: all). */
-  programs?: string[];
-}
+export type { KernelLoadOptions } from '../engine/options.js';
 
 export class KernelCollection implements Collection {
   readonly engine = 'kernel' as const;
@@ -54,15 +53,11 @@ export class KernelCollection implements Collection {
   }
 
   program(name: string): KernelProgram {
-    const p = this.programs.get(name);
-    if (!p) throw new BpfkitError(`no program named '${name}' (have: ${[...this.programs.keys()].join(', ') || 'none'})`);
-    return p;
+    return byName(this.programs, 'program', name);
   }
 
   map(name: string): KernelMap {
-    const m = this.maps.get(name);
-    if (!m) throw new BpfkitError(`no map named '${name}' (have: ${[...this.maps.keys()].join(', ') || 'none'})`);
-    return m;
+    return byName(this.maps, 'map', name);
   }
 
   /** Attach a SCHED_CLS program to tcx ingress/egress of an interface; detached on close() unless pinned. */
@@ -119,6 +114,8 @@ function pinName(name: string): string {
 }
 
 export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions = {}): KernelCollection {
+  validateSpec(spec);
+  checkByteOrder(spec, os.endianness() === 'LE' ? 'little' : 'big', 'this kernel');
   const coll = new KernelCollection(spec);
   try {
     loadInto(coll, spec, opts);
@@ -132,10 +129,6 @@ export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions =
 }
 
 function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOptions): void {
-  const hostEndian = os.endianness() === 'LE' ? 'little' : 'big';
-  if (spec.endian !== hostEndian) {
-    throw new EnvironmentError(`${spec.path ?? 'the object'} is ${spec.endian}-endian but this kernel is ${hostEndian}-endian (build it with -target bpf${hostEndian === 'little' ? 'el' : 'eb'})`);
-  }
   if (spec.btf && spec.btf.length > 0) {
     // src/elf already filled in the DATASEC sizes and offsets clang leaves at 0 (ObjectSpec.btf is loadable).
     const r = loadBtf(spec.btf);
@@ -143,20 +136,22 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
     else coll.btfError = r.error?.log.trim().split('\n').pop() ?? 'refused';
   }
 
-  for (const m of spec.maps) {
-    if (coll.maps.has(m.name)) throw new BpfkitError(`two maps are named '${m.name}'`);
-    coll.maps.set(m.name, createSpecMap(coll, m, opts.pinPath ?? process.env.BPFKIT_PIN_PATH ?? DEFAULT_PIN_PATH));
-  }
+  // Maps of maps last: the maps they hold must exist when their slots are written. Then spec order again.
+  const pinPath = opts.pinPath ?? process.env.BPFKIT_PIN_PATH ?? DEFAULT_PIN_PATH;
+  for (const m of spec.maps) if (!isMapOfMaps(m.type)) coll.maps.set(m.name, createSpecMap(coll, m, pinPath));
+  for (const m of spec.maps) if (isMapOfMaps(m.type)) coll.maps.set(m.name, createSpecMap(coll, m, pinPath));
+  const created = new Map(coll.maps);
+  coll.maps.clear();
+  for (const m of spec.maps) coll.maps.set(m.name, created.get(m.name)!);
 
   const wanted = opts.programs ? new Set(opts.programs) : undefined;
   for (const p of spec.programs) {
     if (wanted && !wanted.has(p.name)) continue;
-    if (coll.programs.has(p.name)) throw new BpfkitError(`two programs are named '${p.name}'`);
     if (p.type === ProgType.UNSPEC) {
       throw new EnvironmentError(`program '${p.name}' in section '${p.section}': unknown program type (name the section like libbpf: socket, tc, xdp, ...)`);
     }
     const patched = patchMapRefs(p, coll);
-    const insns = encodeProgram(patched, hostEndian);
+    const insns = encodeProgram(patched, spec.endian); // the host's byte order (checkByteOrder)
     // Callbacks (bpf_loop...) need BTF func_info: describe the linked program's functions ourselves.
     let funcBtfFd = -1;
     let funcInfo: Uint8Array | undefined;
@@ -194,10 +189,7 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
     for (const e of m.contents) {
       if (e.value instanceof Uint8Array || !('program' in e.value)) continue;
       const prog = coll.programs.get(e.value.program);
-      if (!prog) {
-        if (wanted) continue; // not loaded on purpose
-        throw new BpfkitError(`map '${m.name}' names program '${e.value.program}', which the object does not have`);
-      }
+      if (!prog) continue; // not among opts.programs (validateSpec made sure the object has it)
       map.update(e.key, u32(prog.fd));
     }
   }
@@ -241,8 +233,7 @@ function createSpecMap(coll: KernelCollection, spec: MapSpec, pinPath: string): 
   }
   let innerFd = 0;
   if (isMapOfMaps(m.type)) {
-    if (!m.innerMap) throw new BpfkitError(`map '${m.name}' is a map of maps without an inner map template`);
-    const t = m.innerMap;
+    const t = m.innerMap!; // validateSpec: every map of maps has its template
     innerFd = createMap({ name: `${t.name || m.name}.inner`, type: t.type, keySize: t.keySize, valueSize: t.valueSize, maxEntries: t.maxEntries, flags: t.flags });
   }
   let fd: number;
@@ -266,9 +257,7 @@ function createSpecMap(coll: KernelCollection, spec: MapSpec, pinPath: string): 
       if (e.value instanceof Uint8Array) {
         map.update(e.key, e.value);
       } else if ('map' in e.value) {
-        const inner = coll.maps.get(e.value.map);
-        if (!inner) throw new BpfkitError(`map '${m.name}' names map '${e.value.map}', which is not defined before it`);
-        map.update(e.key, u32(inner.fd));
+        map.update(e.key, u32(coll.maps.get(e.value.map)!.fd)); // validateSpec: a plain map of the object
       }
     }
     if (m.frozen) map.freeze();
@@ -292,18 +281,15 @@ function patchMapRefs(p: ProgramSpec, coll: KernelCollection) {
   for (const ref of p.mapRefs) {
     const idx = byPc.get(ref.pc);
     const insn = idx === undefined ? undefined : insns[idx];
-    if (!insn || insn.code !== OP_LDDW) {
-      throw new BpfkitError(`program '${p.name}': map reference to '${ref.map}' at pc ${ref.pc} is not on an lddw`);
-    }
-    const map = coll.maps.get(ref.map);
-    if (!map) throw new BpfkitError(`program '${p.name}' uses map '${ref.map}', which the object does not define`);
-    insn.imm = map.fd;
+    // validateSpec made sure each reference is on an lddw and names a map of the object.
+    const map = coll.maps.get(ref.map)!;
+    insn!.imm = map.fd;
     if (ref.kind === 'fd') {
-      insn.src = BPF_PSEUDO_MAP_FD;
-      insn.imm2 = 0;
+      insn!.src = BPF_PSEUDO_MAP_FD;
+      insn!.imm2 = 0;
     } else {
-      insn.src = BPF_PSEUDO_MAP_VALUE;
-      insn.imm2 = ref.offset;
+      insn!.src = BPF_PSEUDO_MAP_VALUE;
+      insn!.imm2 = ref.offset;
     }
   }
   return insns;

@@ -12,11 +12,13 @@
  */
 import type { ObjectSpec, ProgramSpec, MapSpec } from '../elf/spec.js';
 import type { Collection, EngineName, Program, RunOptions, RunResult, BpfMap } from '../engine/types.js';
-import type { LoadOptions } from '../engine/load.js';
+import type { VmLoadOptions } from '../engine/options.js';
+import { checkByteOrder, validateSpec } from '../engine/validate-spec.js';
+import { byName } from '../engine/by-name.js';
 import { BpfkitError } from '../util/errors.js';
-import { BPF_CALL, BPF_JMP, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, type Instruction } from '../isa/index.js';
+import { BPF_CALL, BPF_JMP, type Instruction } from '../isa/index.js';
 import { MapFlag, MapType, ProgType } from '../uapi/types.js';
-import { Vm, type EngineKind } from './interpreter.js';
+import { Vm } from './interpreter.js';
 import type { LoadedProgram } from './interpreter-program.js';
 import { VmError } from './vm-error.js';
 import { createMap, type VmMap } from './maps/index.js';
@@ -30,20 +32,7 @@ import { XDP_MD_SIZE, writeXdp, xdpStateFrom } from './contexts/xdp.js';
 import { contextKind, progTypeLabel, type ContextKind } from './contexts/prog-types.js';
 import { cpus as hostCpus } from 'node:os';
 
-export interface VmLoadOptions extends Partial<LoadOptions> {
-  /** Interpreter engine: 'jit' (default) or 'interpreter'. */
-  vmEngine?: EngineKind;
-  /** Executed-instruction budget per run (default 1,000,000). */
-  budget?: number;
-  /** Host values helpers report (pid, uid, cpu, clocks, random seed, trace sink). */
-  host?: Partial<HostConfig>;
-  /**
-   * Socket filters: 'mac' (default) runs them on the frame from its MAC header, as an AF_PACKET raw socket
-   * does; 'network' gives BPF_PROG_TEST_RUN's view (skb->data at the network header, and the MAC header
-   * zeroed in the packet returned).
-   */
-  socketView?: 'mac' | 'network';
-}
+export type { VmLoadOptions } from '../engine/options.js';
 
 export interface VmRunResult extends RunResult {
   /** redirect / clone_redirect requests the program made, in order. */
@@ -87,13 +76,12 @@ export class VmCollection implements Collection {
   private packet: PacketBuffer | undefined;
 
   constructor(spec: ObjectSpec, opts: VmLoadOptions) {
-    if (spec.endian !== 'little') {
-      // Map keys/values, contexts and packet loads are little-endian in the VM, as on the kernels bpfkit targets.
-      throw new BpfkitError(`${spec.path ?? 'the object'} is big-endian: the VM runs little-endian programs (build with -target bpfel or -target bpf on x86/arm64)`, 2);
-    }
+    validateSpec(spec);
+    // Map keys/values, contexts and packet loads are little-endian in the VM, as on the kernels bpfkit targets.
+    checkByteOrder(spec, 'little', 'the VM');
     this.cpus = opts.cpus ?? Math.max(1, hostCpus().length);
     this.socketView = opts.socketView ?? 'mac';
-    this.vm = new Vm({ ...(opts.vmEngine ? { engine: opts.vmEngine } : {}), ...(opts.budget ? { budget: opts.budget } : {}) });
+    this.vm = new Vm({ ...(opts.execution ? { engine: opts.execution } : {}), ...(opts.budget ? { budget: opts.budget } : {}) });
     for (const h of HELPERS) this.vm.helpers.register(h.id, h.name, h.fn);
     this.rc = new RunContext(this.vm.memory, defaultHost(opts.host, this.trace));
     if (this.rc.host.cpu >= this.cpus) throw new BpfkitError(`host cpu ${this.rc.host.cpu} is outside the ${this.cpus} CPUs of this collection`, 2);
@@ -106,10 +94,8 @@ export class VmCollection implements Collection {
       for (const e of ms.contents) {
         if (e.value instanceof Uint8Array) m.update(e.key, e.value);
         else {
-          const target = 'program' in e.value ? this.programs.get(e.value.program) : this.maps.get(e.value.map);
-          if (!target) {
-            throw new BpfkitError(`map '${ms.name}': initial value names ${'program' in e.value ? `program '${e.value.program}'` : `map '${e.value.map}'`}, which the object does not define`, 2);
-          }
+          // validateSpec made sure the program or map exists.
+          const target = 'program' in e.value ? this.programs.get(e.value.program)! : this.maps.get(e.value.map)!;
           const v = new Uint8Array(4);
           new DataView(v.buffer).setUint32(0, target.fd, true);
           m.update(e.key, v);
@@ -120,7 +106,6 @@ export class VmCollection implements Collection {
   }
 
   private addMap(ms: MapSpec): VmMap {
-    if (this.maps.has(ms.name)) throw new BpfkitError(`two maps are named '${ms.name}'`, 2);
     const handle = this.nextHandle++;
     const m = createMap(ms, {
       cpus: this.cpus,
@@ -152,22 +137,14 @@ export class VmCollection implements Collection {
     const resolvePseudo = (insn: Instruction): readonly [number, number] | undefined => {
       const ref = refs.get(insn.pc);
       if (!ref) return undefined;
-      const m = this.maps.get(ref.map);
-      if (!m) throw new VmError('load', `program '${ps.name}' refers to map '${ref.map}', which the object does not define`, { pc: insn.pc, program: ps.name });
-      if (insn.src === BPF_PSEUDO_MAP_FD && ref.kind === 'fd') return [m.fd, 0];
-      if (insn.src === BPF_PSEUDO_MAP_VALUE || ref.kind === 'value') {
-        const base = this.rc.mapBase[m.fd];
-        if (base === undefined || m.type !== MapType.ARRAY) {
-          throw new VmError('load', `program '${ps.name}' takes the address of a value of map '${ref.map}', which is not an array`, { pc: insn.pc, program: ps.name });
-        }
-        return [base + ref.offset, 0];
-      }
-      return undefined;
+      // validateSpec made sure the map exists and, for a value's address, is an array. As in the kernel
+      // engine, the reference's kind decides (whatever pseudo source the lddw carried).
+      const m = this.maps.get(ref.map)!;
+      return ref.kind === 'fd' ? [m.fd, 0] : [this.rc.mapBase[m.fd]! + ref.offset, 0];
     };
     const loaded = this.vm.load(ps.insns, { name: ps.name, resolvePseudo, owner: ps });
     const handle = this.nextHandle++;
     this.rc.programs[handle] = loaded;
-    if (this.programs.has(ps.name)) throw new BpfkitError(`two programs are named '${ps.name}'`, 2);
     this.programs.set(ps.name, new VmProgram(this, ps, loaded, handle));
   }
 
@@ -181,14 +158,10 @@ export class VmCollection implements Collection {
   }
 
   program(name: string): VmProgram {
-    const p = this.programs.get(name);
-    if (!p) throw new BpfkitError(`no program named '${name}' (the object has: ${[...this.programs.keys()].join(', ') || 'none'})`, 2);
-    return p;
+    return byName(this.programs, 'program', name);
   }
   map(name: string): VmMap {
-    const m = this.maps.get(name);
-    if (!m) throw new BpfkitError(`no map named '${name}' (the object has: ${[...this.maps.keys()].join(', ') || 'none'})`, 2);
-    return m;
+    return byName(this.maps, 'map', name);
   }
   /** A map by its handle (prog-array / map-in-map values). */
   mapByHandle(handle: number): BpfMap | undefined {

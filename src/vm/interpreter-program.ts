@@ -11,6 +11,7 @@ import {
   BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_PSEUDO_FUNC, BPF_CALL, BPF_CMPXCHG, BPF_DW, BPF_FETCH, BPF_JMP, BPF_LD, BPF_LDX, BPF_STX, BPF_W, OP_LDDW, REG_FP, checkProgram, classOf, describeOpcode,
   slotsOf, type Instruction,
 } from '../isa/index.js';
+import { disassembleOne } from '../asm/disassemble.js';
 import type { HelperRegistry } from './helper-abi.js';
 import { VmError } from './vm-error.js';
 
@@ -30,32 +31,16 @@ export interface LoadOptions {
   owner?: unknown;
 }
 
-/** Renders an instruction for messages; replaced by src/asm's disassembler when it is available. */
-export let formatInsn: (insn: Instruction) => string = (i) =>
-  `${describeOpcode(i.code)?.name ?? 'opcode'} 0x${i.code.toString(16).padStart(2, '0')} dst=r${i.dst} src=r${i.src} off=${i.off} imm=${i.imm}`;
-
-// Use the assembler's disassembler (LLVM syntax, like llvm-objdump) for messages when src/asm is
-// present; the VM does not depend on it otherwise. A variable specifier keeps it optional at build time.
-try {
-  const specifier = '../asm/disassemble.js';
-  const mod = (await import(specifier)) as { disassembleOne?: (insn: Instruction) => string };
-  if (typeof mod.disassembleOne === 'function') {
-    const f = mod.disassembleOne;
-    formatInsn = (i) => {
-      try {
-        return f(i);
-      } catch {
-        return `opcode 0x${i.code.toString(16).padStart(2, '0')}`;
-      }
-    };
+/**
+ * An instruction as text for error messages: LLVM syntax, as llvm-objdump prints it (the assembler's
+ * disassembler), or the bare fields for a slot it cannot print.
+ */
+export function formatInsn(i: Instruction): string {
+  try {
+    return disassembleOne(i);
+  } catch {
+    return `${describeOpcode(i.code)?.name ?? 'opcode'} 0x${i.code.toString(16).padStart(2, '0')} dst=r${i.dst} src=r${i.src} off=${i.off} imm=${i.imm}`;
   }
-} catch {
-  // no assembler module: keep the plain formatter
-}
-
-/** Let another module (the assembler's disassembler) supply a nicer instruction formatter. */
-export function setInstructionFormatter(f: (insn: Instruction) => string): void {
-  formatInsn = f;
 }
 
 export class LoadedProgram {

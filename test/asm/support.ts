@@ -1,5 +1,5 @@
 /** Shared material for the assembler/disassembler tests. */
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { conformanceDir, repoPath } from '../support/env.js';
@@ -17,8 +17,8 @@ function section(text: string, name: string): string | undefined {
   return m?.[1];
 }
 
+/** The suite's programs (call needs(t, { conformance: true }) first). */
 export function conformancePrograms(): ConformanceProgram[] {
-  if (!existsSync(conformanceDir)) return [];
   return readdirSync(conformanceDir)
     .filter((f) => f.endsWith('.data'))
     .sort()

@@ -9,18 +9,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { needs, conformanceDir } from '../support/env.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
 import type { Instruction } from '../../src/isa/instruction.js';
 import { makeInsn } from '../../src/isa/instruction.js';
 import { assignPcs } from '../../src/isa/codec.js';
 import * as op from '../../src/isa/opcodes.js';
-import { parseConformanceData, type ConformanceCase } from '../../src/vm/conformance-data.js';
-import { caseProgram, collectDataFiles, loadAssembler } from '../../src/vm/conformance.js';
+import { parseConformanceData, type ConformanceCase } from '../../src/conformance/data-file.js';
+import { caseProgram, collectDataFiles } from '../../src/conformance/runner.js';
 import { loadKernelCollection } from '../../src/kernel/collection.js';
 import { VerifierError } from '../../src/kernel/errors.js';
-import { loadCollection } from '../../src/engine/load.js';
+import { loadCollection } from '../../src/loader/index.js';
 import { ProgType } from '../../src/uapi/types.js';
 
 const MEM_AT = -512;
@@ -75,13 +75,7 @@ function specOf(name: string, progs: Record<string, Instruction[]>): ObjectSpec 
 }
 
 test('conformance programs the verifier accepts give the expected r0 in the kernel, and the VM agrees', async (t) => {
-  if (!needs(t, { root: true })) return;
-  if (!existsSync(conformanceDir)) {
-    t.skip(`no conformance suite at ${conformanceDir}`);
-    return;
-  }
-  const assemble = await loadAssembler();
-  assert.ok(assemble, 'the assembler is needed to read the suite');
+  if (!needs(t, { root: true, conformance: true })) return;
   const files = collectDataFiles([conformanceDir]);
   const packet = new Uint8Array(64);
   let accepted = 0;
@@ -98,7 +92,7 @@ test('conformance programs the verifier accepts give the expected r0 in the kern
     }
     let body: Instruction[];
     try {
-      body = caseProgram(c, assemble);
+      body = caseProgram(c);
     } catch {
       errorCases++;
       continue;

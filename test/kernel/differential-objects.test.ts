@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { needs } from '../support/env.js';
 import { loadObjectFile } from '../../src/elf/index.js';
-import { loadCollection } from '../../src/engine/load.js';
+import { loadCollection } from '../../src/loader/index.js';
 import type { Collection } from '../../src/engine/types.js';
 import { loadKernelCollection } from '../../src/kernel/collection.js';
 import { pinThreadToCpu, possibleCpus } from '../../src/kernel/cpus.js';
@@ -92,7 +92,7 @@ test('every object both engines load behaves the same in the VM and in the kerne
       }
       let vm;
       try {
-        vm = await loadCollection(spec, { engine: 'vm', cpus: possibleCpus() });
+        vm = await loadCollection(spec, { engine: 'vm', vm: { cpus: possibleCpus() } });
       } catch (err) {
         kernel.close();
         if (!(err instanceof BpfkitError)) throw err;

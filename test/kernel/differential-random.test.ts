@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { needs } from '../support/env.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
-import { loadCollection } from '../../src/engine/load.js';
+import { loadCollection } from '../../src/loader/index.js';
 import { loadKernelCollection } from '../../src/kernel/collection.js';
 import { VerifierError } from '../../src/kernel/errors.js';
 import { disassemble } from '../../src/asm/disassemble.js';

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { loadObjectFile } from '../../src/elf/index.js';
-import { loadCollection } from '../../src/engine/load.js';
+import { loadCollection } from '../../src/loader/index.js';
 import type { Collection } from '../../src/engine/types.js';
 import { hex } from './packets.js';
 import { MapType } from '../../src/uapi/types.js';
@@ -58,7 +58,7 @@ export async function runOn(engine: 'vm' | 'kernel', objPath: string, steps: Ste
   }
   let c: Collection | undefined;
   try {
-    c = await loadCollection(spec, { engine, pinPath: pin, ...(cpus ? { cpus } : {}) });
+    c = await loadCollection(spec, { engine, vm: cpus ? { cpus } : {}, kernel: { pinPath: pin } });
     const loaded = c;
     const results = steps.map((s) => {
       const r = loaded.program(s.program).run({ data: s.data, ...(s.ctx ? { ctx: s.ctx } : {}) });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { ensureBpffs } from './differential.js';
 import { needs } from '../support/env.js';
-import { loadCollection } from '../../src/engine/load.js';
+import { loadCollection } from '../../src/loader/index.js';
 import { loadVmCollection } from '../../src/vm/collection.js';
 import type { MapSpec, ObjectSpec } from '../../src/elf/spec.js';
 import type { BpfMap, Collection } from '../../src/engine/types.js';
@@ -235,7 +235,7 @@ test('the same map operations give the same outcomes on kernel maps', async (t) 
   const pin = `/sys/fs/bpf/bpfkit-maps-${process.pid}`;
   ensureBpffs();
   mkdirSync(pin, { recursive: true });
-  const k = await loadCollection(objectSpec, { engine: 'kernel', pinPath: pin });
+  const k = await loadCollection(objectSpec, { engine: 'kernel', kernel: { pinPath: pin } });
   try {
     const kernel = script(k, cpus);
     assert.deepEqual(vm, kernel);

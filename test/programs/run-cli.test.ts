@@ -126,7 +126,7 @@ test('a helper the program type may not call, or the VM lacks, is refused at loa
   assert.throws(() => loadVmCollection(specCalling(44, ProgType.SCHED_CLS), { cpus: 1 }), /may not call bpf_xdp_adjust_head \(44\)/);
   assert.throws(() => loadVmCollection(specCalling(69, ProgType.XDP), { cpus: 1 }), /bpf_fib_lookup \(69\), which the VM does not implement/);
   assert.doesNotThrow(() => loadVmCollection(specCalling(9, ProgType.SCHED_ACT), { cpus: 1 }));
-  assert.throws(() => loadVmCollection({ ...specCalling(5, ProgType.XDP), endian: 'big' }, { cpus: 1 }), /big-endian: the VM runs little-endian programs/);
+  assert.throws(() => loadVmCollection({ ...specCalling(5, ProgType.XDP), endian: 'big' }, { cpus: 1 }), /big-endian but the VM runs little-endian programs/);
 });
 
 test('run --pcap on a truncated capture: every whole packet is run and reported, then the fault, exit 2', () => {

@@ -3,6 +3,7 @@
  * visible line; under CI=true it fails the test, because CI is where those tests must run.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -31,6 +32,8 @@ export interface Needs {
   tools?: string[];
   /** root (CAP_BPF, CAP_NET_ADMIN, netns creation) on Linux */
   root?: boolean;
+  /** the shared conformance suite at `conformanceDir` (data outside the repository) */
+  conformance?: boolean;
 }
 
 /**
@@ -41,6 +44,7 @@ export function needs(t: TestContext, want: Needs): boolean {
   const missing: string[] = [];
   for (const tool of want.tools ?? []) if (!hasTool(tool)) missing.push(tool);
   if (want.root && (process.platform !== 'linux' || !isRoot())) missing.push('root on Linux');
+  if (want.conformance && !existsSync(conformanceDir)) missing.push(`the conformance suite at ${conformanceDir} (set BPFKIT_CONFORMANCE_DIR)`);
   if (missing.length === 0) return true;
   const reason = `needs ${missing.join(', ')}`;
   if (inCI) assert.fail(`${reason} (CI=true: .ci/run must provide it)`);
@@ -53,5 +57,8 @@ export function repoPath(...parts: string[]): string {
   return [process.cwd(), ...parts].join('/');
 }
 
-/** The shared conformance suite beside the repository. */
-export const conformanceDir = repoPath('..', 'shared', 'conformance', 'tests');
+/**
+ * The shared conformance suite's tests: $BPFKIT_CONFORMANCE_DIR, by default ../shared/conformance/tests
+ * beside the repository. The one place tests look for it; those that use it call needs(t, { conformance: true }).
+ */
+export const conformanceDir = process.env.BPFKIT_CONFORMANCE_DIR || repoPath('..', 'shared', 'conformance', 'tests');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { decodeProgram, opcodeTable, assignPcs, makeInsn, type Instruction } from '../../src/isa/index.js';
 import { BpfkitError } from '../../src/util/errors.js';
 import { ENGINES, Vm, type EngineKind } from '../../src/vm/interpreter.js';
-import { registerTestHelpers } from '../../src/vm/test-helpers.js';
+import { registerTestHelpers } from '../../src/conformance/test-helpers.js';
 import { ATOMIC_OPS } from '../../src/isa/opcode-table.js';
 import { compiledSource } from '../../src/vm/interpreter-jit.js';
 

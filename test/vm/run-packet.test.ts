@@ -31,8 +31,8 @@ for (const engine of ENGINES) {
   test(`runPacket (${engine}) returns run()'s retval and leaves the same map entries, packet after packet`, () => {
     const path = repoPath('src', 'apps', 'http', 'bpf', 'http_filter_full.o');
     const spec = loadObjectFile(path);
-    const viaRun = loadVmCollection(spec, { cpus: 1, vmEngine: engine });
-    const viaPacket = loadVmCollection(spec, { cpus: 1, vmEngine: engine });
+    const viaRun = loadVmCollection(spec, { cpus: 1, execution: engine });
+    const viaPacket = loadVmCollection(spec, { cpus: 1, execution: engine });
     const a = viaRun.program('http_filter');
     const b = viaPacket.program('http_filter');
     let kept = 0;
@@ -52,8 +52,8 @@ for (const engine of ENGINES) {
   test(`runPacketAt (${engine}) runs the URL filters on frames where they lie: same retvals, same maps, never a neighbour's byte`, () => {
     for (const name of ['http_filter_v1.o', 'http_filter_v2.o', 'http_filter_full.o']) {
       const spec = loadObjectFile(repoPath('src', 'apps', 'http', 'bpf', name));
-      const viaRun = loadVmCollection(spec, { cpus: 1, vmEngine: engine });
-      const inPlace = loadVmCollection(spec, { cpus: 1, vmEngine: engine });
+      const viaRun = loadVmCollection(spec, { cpus: 1, execution: engine });
+      const inPlace = loadVmCollection(spec, { cpus: 1, execution: engine });
       const a = viaRun.program('http_filter');
       const b = inPlace.program('http_filter');
       // Every frame inside one buffer, between bytes that would make a filter keep it if it read them
@@ -75,8 +75,8 @@ for (const engine of ENGINES) {
     // proto-count reads skb->len from its context and adds to a map value through a pointer: it runs on
     // a copy, and its counters come out as run()'s do.
     const spec = loadObjectFile(repoPath('examples', 'proto-count', 'proto-count.o'));
-    const c = loadVmCollection(spec, { cpus: 1, vmEngine: engine });
-    const ref = loadVmCollection(spec, { cpus: 1, vmEngine: engine });
+    const c = loadVmCollection(spec, { cpus: 1, execution: engine });
+    const ref = loadVmCollection(spec, { cpus: 1, execution: engine });
     for (const f of sample()) {
       const buf = new Uint8Array(f.length + 8).fill(0xee);
       buf.set(f, 4);
@@ -198,8 +198,8 @@ for (const engine of ENGINES) {
       let a;
       let b;
       try {
-        a = loadVmCollection(spec, { cpus: 1, vmEngine: engine, host: { randomSeed: 5 } }).program('p');
-        b = loadVmCollection(spec, { cpus: 1, vmEngine: engine, host: { randomSeed: 5 } }).program('p');
+        a = loadVmCollection(spec, { cpus: 1, execution: engine, host: { randomSeed: 5 } }).program('p');
+        b = loadVmCollection(spec, { cpus: 1, execution: engine, host: { randomSeed: 5 } }).program('p');
       } catch (err) {
         assert.ok(err instanceof VmError, String(err));
         continue;

@@ -4,7 +4,7 @@ import { assemble } from '../../src/asm/index.js';
 import type { Instruction } from '../../src/isa/index.js';
 import { ENGINES, Vm, type EngineKind, type VmOptions } from '../../src/vm/interpreter.js';
 import { VmError } from '../../src/vm/vm-error.js';
-import { registerTestHelpers } from '../../src/vm/test-helpers.js';
+import { registerTestHelpers } from '../../src/conformance/test-helpers.js';
 
 export function asm(text: string): Instruction[] {
   return assemble(text, { syntax: 'conformance', source: 'test' });

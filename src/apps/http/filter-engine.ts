@@ -60,11 +60,11 @@ export async function parseFilterObject(mode: string): Promise<ObjectSpec> {
 
 /** Load a parsed filter object into an engine and adapt it to the pipelines' filter interfaces. */
 export async function loadFilterSpec(spec: ObjectSpec, mode: string, engine: 'vm' | 'kernel'): Promise<LoadedFilter> {
-  const { loadCollection } = await import('../../engine/load.js');
+  const { loadCollection } = await import('../../loader/index.js');
   // Full mode in the VM runs on capture time: the filter's bpf_ktime_get_ns reads the clock of the
   // frame being filtered (so a run depends only on the file, and costs no clock read per frame).
   const clock = engine === 'vm' && mode === 'full' ? new CaptureClock() : undefined;
-  const collection = await loadCollection(spec, { engine, ...(clock ? { host: { clockNs: clock.read, bootClockNs: clock.read } } : {}) });
+  const collection = await loadCollection(spec, { engine, vm: clock ? { host: { clockNs: clock.read, bootClockNs: clock.read } } : {} });
   const program = collection.program(OBJECTS[mode]!.program);
   const sessions = collection.maps.get('sessions');
   // Per frame: the VM's allocation-free packet entry when the engine has one, else a full test run.

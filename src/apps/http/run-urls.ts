@@ -55,7 +55,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
     import('./build-pipeline.js'),
     vmHere ? import('../../elf/index.js') : undefined,
     vmHere ? import('../../vm/collection.js') : undefined,
-    vmHere ? import('../../engine/load.js') : undefined,
+    vmHere ? import('../../loader/index.js') : undefined,
   ]);
 
   const out = new OutputBuffer();

@@ -8,10 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { parseFlags } from '../args.js';
 import { UsageError } from '../../util/errors.js';
-import { decodeProgram } from '../../isa/index.js';
-import { hexToBytes } from '../../vm/conformance-data.js';
-import { ENGINES, Vm, type EngineKind } from '../../vm/interpreter.js';
-import { registerTestHelpers } from '../../vm/test-helpers.js';
+import { hexToBytes } from '../../conformance/data-file.js';
+import { runPluginProgram } from '../../conformance/plugin.js';
+import { ENGINES, type EngineKind } from '../../vm/interpreter.js';
 
 const USAGE = `usage: bpfkit conformance-plugin [MEMORY_HEX] [--program HEX] [--engine jit|interpreter] < PROGRAM
 
@@ -37,10 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!ENGINES.includes(engine)) throw new UsageError(`--engine must be jit or interpreter, got '${engine}'`);
   const mem = hexToBytes(positionals[0] ?? '', 'the memory argument');
   const bytes = values.program !== undefined ? hexToBytes(values.program, '--program') : programBytes(readFileSync(0));
-  const vm = new Vm({ engine });
-  registerTestHelpers(vm.helpers);
-  const prog = vm.load(decodeProgram(bytes, { source: 'program' }), { name: 'program' });
-  const r0 = vm.runOnMemory(prog, mem).r0;
+  const r0 = runPluginProgram(bytes, mem, engine);
   process.stdout.write(`${r0.toString(16)}\n`);
   return 0;
 }

@@ -6,7 +6,7 @@
  */
 import { parseFlags } from '../args.js';
 import { InputError, UsageError } from '../../util/errors.js';
-import { collectDataFiles, loadAssembler, runFile } from '../../vm/conformance.js';
+import { collectDataFiles, runFile } from '../../conformance/runner.js';
 import { ENGINES, type EngineKind } from '../../vm/interpreter.js';
 
 const USAGE = `usage: bpfkit conformance [--engine jit|interpreter|all] PATH...
@@ -27,7 +27,6 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError(`no .data files or directories given\n${USAGE}`);
   const files = collectDataFiles(positionals);
   if (files.length === 0) throw new InputError('no .data files found', positionals.join(' '));
-  const assemble = await loadAssembler();
   let passed = 0;
   let failed = 0;
   let inputErrors = 0;
@@ -35,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const engine of engines) {
       const tag = engines.length > 1 ? ` [${engine}]` : '';
       try {
-        const o = runFile(file, engine, assemble);
+        const o = runFile(file, engine);
         process.stdout.write(`${o.line.replace(/^(PASS|FAIL) ([^\s:]+)/, `$1 $2${tag}`)}\n`);
         if (o.pass) passed++;
         else failed++;

@@ -7,7 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { InputError, UsageError } from '../../util/errors.js';
 import { intFlag, parseFlags } from '../args.js';
 import { loadObjectFile } from '../../elf/index.js';
-import { loadCollection } from '../../engine/load.js';
+import { loadCollection } from '../../loader/index.js';
 import type { BpfMap, Collection, EngineName, RunResult } from '../../engine/types.js';
 import { MapType, nameOf } from '../../uapi/types.js';
 import { describeRetval } from '../../vm/contexts/prog-types.js';
@@ -196,14 +196,12 @@ export async function run(argv: string[]): Promise<number> {
   // Kernel: pin maps that ask for pinning under a private directory, removed afterwards, so every run
   // starts from the object's initial map contents as it does in the VM.
   const pinPath = engine === 'kernel' ? `/sys/fs/bpf/bpfkit-run-${process.pid}` : undefined;
+  const trace = (line: string) => (values.json ? traceLines.push(line) : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`));
   const coll: Collection = await loadCollection(spec, {
     engine,
-    ...(pinPath ? { pinPath } : {}),
-    ...(cpus ? { cpus } : {}),
-    ...(engine === 'vm'
-      ? { socketView: view, host: { trace: (line: string) => (values.json ? traceLines.push(line) : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`)) } }
-      : {}),
-  } as Parameters<typeof loadCollection>[1]);
+    vm: { socketView: view, host: { trace }, ...(cpus ? { cpus } : {}) },
+    kernel: pinPath ? { pinPath } : {},
+  });
   // VM: receive perf event samples on every slot, so they can be shown with ring-buffer records.
   const eventMaps = [...coll.maps.values()].filter((m) => m.type === MapType.RINGBUF || m.type === MapType.PERF_EVENT_ARRAY);
   for (const m of eventMaps) (m as { openSlots?: () => void }).openSlots?.();

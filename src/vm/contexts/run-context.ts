@@ -8,22 +8,9 @@ import type { PacketBuffer } from './packet-buffer.js';
 import type { VmMap } from '../maps/base.js';
 import type { Memory } from '../memory.js';
 
-/** Host-side values helpers report (bpf_get_current_pid_tgid, ...), all overridable. */
-export interface HostConfig {
-  pid: number;
-  tgid: number;
-  uid: number;
-  gid: number;
-  /** CPU the program runs on (bpf_get_smp_processor_id, per-CPU maps). */
-  cpu: number;
-  /** Monotonic / boot clocks in ns (default: the host's). */
-  clockNs: () => number;
-  bootClockNs: () => number;
-  /** Seed of bpf_get_prandom_u32's generator (deterministic runs). */
-  randomSeed: number;
-  /** Where bpf_trace_printk lines go (default: kept in collection.trace). */
-  trace: (line: string) => void;
-}
+import type { HostConfig } from '../../engine/options.js';
+
+export type { HostConfig } from '../../engine/options.js';
 
 export interface Verdict {
   kind: 'redirect' | 'clone_redirect';

@@ -11,7 +11,7 @@
  *   4 strcmp_ext(a, b)             -> <0 / 0 / >0 like strcmp of two NUL-terminated strings
  *   5 unwind(x)                    -> returns x; when x is 0 the program stops at once with r0 = 0
  */
-import type { HelperCall, HelperRegistry } from './helper-abi.js';
+import type { HelperCall, HelperRegistry } from '../vm/helper-abi.js';
 
 const MAX_STRING = 1 << 16;
 

@@ -2,17 +2,19 @@
  * Runs conformance `.data` cases on the VM: assemble (or take `-- raw`), load with the suite's test
  * helpers, run on the `-- mem` bytes, compare r0 (or the error) with the expectation. Used by
  * `bpfkit conformance` and by the tests, so the CLI and the API agree by construction.
+ *
+ * The harness sits beside the VM rather than in it: it needs the assembler too, and it is a test tool,
+ * not part of the library's API.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { assemble } from '../asm/assemble.js';
 import { decodeProgram, type Instruction } from '../isa/index.js';
 import { InputError } from '../util/errors.js';
-import { parseConformanceData, type ConformanceCase } from './conformance-data.js';
-import { Vm, type EngineKind } from './interpreter.js';
+import { Vm, type EngineKind } from '../vm/interpreter.js';
+import { VmError } from '../vm/vm-error.js';
+import { parseConformanceData, type ConformanceCase } from './data-file.js';
 import { registerTestHelpers } from './test-helpers.js';
-import { VmError } from './vm-error.js';
-
-export type Assembler = (text: string, source: string, firstLine: number) => Instruction[];
 
 export interface CaseOutcome {
   name: string;
@@ -26,17 +28,17 @@ export interface CaseOutcome {
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
-/** The program of a case as instructions (from `-- raw`, else assembled). */
-export function caseProgram(c: ConformanceCase, assemble: Assembler | undefined): Instruction[] {
+/** The program of a case as instructions (from `-- raw`, else assembled in the suite's syntax). */
+export function caseProgram(c: ConformanceCase): Instruction[] {
   if (c.raw) return decodeProgram(c.raw, { source: c.file });
   if (!c.asm) throw new InputError('no program', c.file);
-  if (!assemble) throw new InputError('the assembler (src/asm) is not available to assemble this file', c.file);
-  return assemble(c.asm.text, c.file, c.asm.line);
+  // Blank lines in front, so that the assembler's line numbers are the .data file's.
+  return assemble('\n'.repeat(Math.max(0, c.asm.line - 1)) + c.asm.text, { syntax: 'conformance', source: c.file });
 }
 
 /** Run one parsed case. VM errors become FAIL lines; malformed input (InputError) propagates. */
-export function runCase(c: ConformanceCase, engine: EngineKind, assemble: Assembler | undefined): CaseOutcome {
-  const insns = caseProgram(c, assemble);
+export function runCase(c: ConformanceCase, engine: EngineKind): CaseOutcome {
+  const insns = caseProgram(c);
   const vm = new Vm({ engine });
   registerTestHelpers(vm.helpers);
   const fail = (why: string): CaseOutcome => ({ name: c.name, file: c.file, pass: false, line: `FAIL ${c.name}: ${why}` });
@@ -59,14 +61,14 @@ export function runCase(c: ConformanceCase, engine: EngineKind, assemble: Assemb
 }
 
 /** Read, parse and run one file. */
-export function runFile(file: string, engine: EngineKind, assemble: Assembler | undefined): CaseOutcome {
+export function runFile(file: string, engine: EngineKind): CaseOutcome {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new InputError(`cannot read: ${(err as Error).message}`, file);
   }
-  return runCase(parseConformanceData(text, file), engine, assemble);
+  return runCase(parseConformanceData(text, file), engine);
 }
 
 /** Files named on the command line, with directories expanded to their `.data` files (recursively, sorted). */
@@ -90,24 +92,4 @@ export function collectDataFiles(paths: readonly string[]): string[] {
     else out.push(p);
   }
   return out;
-}
-
-/**
- * The assembler, when src/asm provides one. Loaded lazily so the VM itself never depends on it.
- */
-export async function loadAssembler(): Promise<Assembler | undefined> {
-  try {
-    // A variable specifier: the VM must build and run even before/without the assembler module.
-    const specifier = '../asm/assemble.js';
-    const mod = (await import(specifier)) as {
-      assemble?: (text: string, opts?: { syntax?: 'conformance'; source?: string }) => Instruction[];
-    };
-    const fn = mod.assemble;
-    if (typeof fn !== 'function') return undefined;
-    // Pad with blank lines so the assembler's line numbers are the .data file's.
-    return (text, source, firstLine) => fn('\n'.repeat(Math.max(0, firstLine - 1)) + text, { syntax: 'conformance', source });
-  } catch (err) {
-    if (err instanceof Error && /Cannot find module|ERR_MODULE_NOT_FOUND/.test(`${(err as { code?: string }).code ?? ''} ${err.message}`)) return undefined;
-    throw err;
-  }
 }

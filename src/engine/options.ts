@@ -1,0 +1,64 @@
+/**
+ * How a spec is loaded, for either engine. The options live here, in the engine-neutral layer, so that
+ * src/vm and src/kernel (which implement them) and src/loader (which picks between them) all depend on
+ * this folder and never on each other.
+ */
+import type { EngineName } from './types.js';
+
+/** Host-side values the VM's helpers report (bpf_get_current_pid_tgid, clocks, ...), all overridable. */
+export interface HostConfig {
+  pid: number;
+  tgid: number;
+  uid: number;
+  gid: number;
+  /** CPU the program runs on (bpf_get_smp_processor_id, per-CPU maps). */
+  cpu: number;
+  /** Monotonic / boot clocks in ns (default: the host's). */
+  clockNs: () => number;
+  bootClockNs: () => number;
+  /** Seed of bpf_get_prandom_u32's generator (deterministic runs). */
+  randomSeed: number;
+  /** Where bpf_trace_printk lines go (default: kept in the collection's `trace`). */
+  trace: (line: string) => void;
+}
+
+/** How the VM executes programs: compiled to JavaScript ('jit', the default) or by the switch interpreter. */
+export type VmExecution = 'jit' | 'interpreter';
+
+/** Options of the userspace engine. */
+export interface VmLoadOptions {
+  /** Number of CPUs that per-CPU maps have (default: the host's CPU count, like the kernel's possible CPUs). */
+  cpus?: number;
+  /** The host values helpers report (clocks, ids, CPU, random seed, trace sink); default: the real host's. */
+  host?: Partial<HostConfig>;
+  /** 'jit' (default) or 'interpreter'. */
+  execution?: VmExecution;
+  /** Executed-instruction budget per run (default 1,000,000). */
+  budget?: number;
+  /**
+   * Socket filters: 'mac' (default) runs them on the frame from its MAC header, as an AF_PACKET raw socket
+   * does; 'network' gives BPF_PROG_TEST_RUN's view (skb->data at the network header, and the MAC header
+   * zeroed in the packet returned).
+   */
+  socketView?: 'mac' | 'network';
+}
+
+/** Options of the kernel engine. */
+export interface KernelLoadOptions {
+  /** Directory on bpffs where maps with pinning are pinned or reused (default $BPFKIT_PIN_PATH or /sys/fs/bpf/bpfkit). */
+  pinPath?: string;
+  /** Verifier log level (0 = a log only when a program is refused). */
+  logLevel?: number;
+  /** Load only these programs (default: all). */
+  programs?: string[];
+}
+
+/**
+ * `loadCollection`'s options: the engine, and each engine's own options. Only the chosen engine's are
+ * read, so one object can describe a load on both (differential runs: `{ engine, vm: {...}, kernel: {...} }`).
+ */
+export interface LoadOptions {
+  engine: EngineName;
+  vm?: VmLoadOptions;
+  kernel?: KernelLoadOptions;
+}

@@ -1,0 +1,26 @@
+/**
+ * loadCollection: an ObjectSpec into the engine the caller names. This sits above both engines (they
+ * depend on src/engine, never on this folder), which is what keeps the folders free of import cycles.
+ *
+ * The VM is imported statically. The kernel engine is imported on first use, by a fixed path: it loads
+ * koffi, a native addon, which VM-only users (capture files on any OS, including ones koffi has no
+ * build for) must never need.
+ */
+import type { ObjectSpec } from '../elf/spec.js';
+import type { Collection } from '../engine/types.js';
+import type { LoadOptions } from '../engine/options.js';
+import { BpfkitError } from '../util/errors.js';
+import { loadVmCollection } from '../vm/collection.js';
+
+/**
+ * Load `spec` into `opts.engine` ('vm' or 'kernel') with that engine's options (`opts.vm`, `opts.kernel`).
+ * Each engine refuses a faulty spec the same way (validateSpec: a SpecError, exit 2) before it creates anything.
+ */
+export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promise<Collection> {
+  if (opts.engine === 'vm') return loadVmCollection(spec, opts.vm);
+  if (opts.engine === 'kernel') {
+    const { loadKernelCollection } = await import('../kernel/collection.js');
+    return loadKernelCollection(spec, opts.kernel);
+  }
+  throw new BpfkitError(`unknown engine '${String(opts.engine)}' (vm or kernel)`, 2);
+}
