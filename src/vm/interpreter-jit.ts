@@ -38,6 +38,8 @@ import {
 import { VmError } from './vm-error.js';
 import { basicBlocks, blockIndex, flatOrder, leaders, longestPath, type Block } from './jit-layout.js';
 import { hasPacketLoads, insn, MEM_SIZE, PACKET_SYNC, type JumpLayout } from './jit-insn.js';
+import { slotsOfCode } from './insn-semantics.js';
+import { OP_LDDW } from '../isa/index.js';
 import { setFlagsFromString } from 'node:v8';
 
 type Compiled = (st: EngineState, startPc: number) => number;
@@ -170,8 +172,8 @@ function memoryIndexes(p: LoadedProgram): Int32Array {
   let k = 0;
   for (let pc = 0; pc < p.slots; pc++) {
     const op = p.code[pc] as number;
-    if (MEM_SIZE[op] !== undefined) mi[pc] = k++;
-    if (op === 0x18) pc++;
+    if (MEM_SIZE(op) !== undefined) mi[pc] = k++;
+    if (op === OP_LDDW) pc++;
   }
   return mi;
 }
@@ -190,7 +192,7 @@ function generateSwitch(p: LoadedProgram, blocks: Block[], bi: Int32Array, mi: I
   out.push('switch (BI[pc]) {');
   for (const b of blocks) {
     out.push(`case ${bi[b.start]}: ${charge(b)}`);
-    for (let pc = b.start; pc < b.end; pc += p.code[pc] === 0x18 ? 2 : 1) out.push(insn(p, pc, mi[pc]!, packetLoads, layout));
+    for (let pc = b.start; pc < b.end; pc += slotsOfCode(p.code[pc] as number)) out.push(insn(p, pc, mi[pc]!, packetLoads, layout));
   }
   // Falling off the last block lands here.
   out.push(`case ${bi[n]}: throw X.fallThroughError(${n});`);
@@ -230,7 +232,7 @@ function generateFlat(p: LoadedProgram, order: Block[], mi: Int32Array): string 
   for (current = 0; current < order.length; current++) {
     const b = order[current]!;
     const code: string[] = [`budget -= ${b.count};`];
-    for (let pc = b.start; pc < b.end; pc += p.code[pc] === 0x18 ? 2 : 1) code.push(insn(p, pc, mi[pc]!, packetLoads, layout));
+    for (let pc = b.start; pc < b.end; pc += slotsOfCode(p.code[pc] as number)) code.push(insn(p, pc, mi[pc]!, packetLoads, layout));
     if (b.fall >= 0) code.push(goTo(b.fall, false));
     body.push(code.join('\n'));
   }
