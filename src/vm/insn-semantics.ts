@@ -75,8 +75,6 @@ export type InsnSemantics =
   /** LD_ABS / LD_IND: r0 = the packet's big-endian value at imm (+ src). */
   | { kind: 'packet'; code: number; size: 1 | 2 | 4; indirect: boolean };
 
-export type InsnKind = InsnSemantics['kind'];
-
 /** `v === n ? yes : no` as source: decided now when v is known, else a runtime test (statements). */
 export function pick(v: Known, n: number, yes: string, no: string): string {
   if (typeof v === 'number') return v === n ? yes : no;

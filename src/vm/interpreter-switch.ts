@@ -22,8 +22,8 @@ import { VmError } from './vm-error.js';
 
 /**
  * Instructions interpret() executes inline: 64-bit and 32-bit add/sub/mov/logic, constant 64-bit
- * shifts, 64-bit conditional jumps, `ja`, loads and stores of registers, local calls and `exit`.
- * (A longer switch makes V8 optimize the loop less well; the rest are rare in hot code.)
+ * shifts, 64-bit conditional jumps, `ja`, loads and stores of registers, local calls and `exit`. The
+ * rest are rarer in hot code and go through step().
  */
 const INLINE: readonly number[] = [
   ...[BPF_ADD, BPF_SUB, BPF_OR, BPF_AND, BPF_XOR, BPF_MOV].flatMap((op) => [BPF_ALU64 | op | BPF_K, BPF_ALU64 | op | BPF_X]),

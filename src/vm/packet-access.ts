@@ -29,6 +29,7 @@ const PACKET_BLIND_HELPERS = new Set([
   160, // ktime_get_coarse_ns
 ]);
 
+/** May this program run on a frame where it lies (see the file comment)? */
 export function readsPacketOnlyByLdAbs(p: LoadedProgram): boolean {
   for (let pc = 0; pc < p.slots; pc++) {
     const op = p.code[pc]!;
