@@ -31,14 +31,14 @@ import type { EngineState } from './interpreter-state.js';
 import type { Memory } from './memory.js';
 import { interpret } from './interpreter-switch.js';
 import type { LoadedProgram } from './interpreter-program.js';
-import * as I64 from './interpreter-int64.js';
+import { out as int64Result } from './interpreter-int64.js';
 import {
   atomic, blockBudgetError, budgetError, callDepthError, callHelper, callxError, fallThroughError, loadPacket,
 } from './interpreter-ops.js';
 import { VmError } from './vm-error.js';
 import { basicBlocks, blockIndex, flatOrder, leaders, longestPath, type Block } from './jit-layout.js';
 import { hasPacketLoads, insn, MEM_SIZE, PACKET_SYNC, type JumpLayout } from './jit-insn.js';
-import { slotsOfCode } from './insn-semantics.js';
+import { SEMANTICS_HELPERS, slotsOfCode } from './insn-semantics.js';
 import { OP_LDDW } from '../isa/index.js';
 import { setFlagsFromString } from 'node:v8';
 
@@ -47,9 +47,9 @@ type Compiled = (st: EngineState, startPc: number) => number;
 /** The packet bytes of a run without a packet (its readable end is -1, so nothing is read from it). */
 const NO_PACKET = new Uint8Array(0);
 
-/** Out-of-line functions the generated code calls (one object, passed in once per compile). */
+/** Out-of-line functions the generated code calls (one object, passed in once per compile): the semantics templates' helpers and the compiled engine's own. */
 const X = {
-  ...I64,
+  ...SEMANTICS_HELPERS,
   atomic,
   blockBudgetError,
   budgetError,
@@ -109,7 +109,7 @@ function compile(p: LoadedProgram): Compiled {
   allowOptimizing(source.length);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const factory = new Function('X', 'P', 'O', 'C', 'BI', source) as (x: typeof X, p: LoadedProgram, o: Int32Array, c: RegionCache, bi: Int32Array) => Compiled;
-  return factory(X, p, I64.out, newCache(memoryOps), bi);
+  return factory(X, p, int64Result, newCache(memoryOps), bi);
 }
 
 /**

@@ -195,7 +195,8 @@ ${cases(INLINE, LOOP)}
     budget = st.budget; // a helper may have run callbacks, which spend the same budget
     pc = next;
   }
-};`;
+};
+//# sourceURL=bpfkit-interpreter.js`;
 
 /** What the generated code calls: the int64 helpers and the out-of-line operations. */
 const helpers = {
