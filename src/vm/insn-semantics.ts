@@ -8,8 +8,9 @@
  *   fills them in per instruction with its register locals and literal immediates; the interpreter
  *   (interpreter-switch.ts) fills them in once, at module load, with locals it loads from the register
  *   file, and compiles its switch from them. A template may specialize on what is known when it is
- *   filled in (a literal shift count, a zero high half): `known` values are numbers, runtime ones are
- *   expressions, and choose()/pick() turn the same definition into a static choice or a runtime test.
+ *   filled in (a literal shift count, a zero high half): a `Known` field is a number when fixed and an
+ *   expression otherwise, and choose()/pick() turn the same definition into a static choice or a runtime
+ *   test.
  * - Everything else (memory access, calls, exits, lddw, packet loads, atomics) is data: sizes,
  *   signedness, where a stored value comes from. Each engine has one emitter per kind, and the register
  *   writes they share (loadInto) are templates here too.

@@ -47,7 +47,10 @@ type Compiled = (st: EngineState, startPc: number) => number;
 /** The packet bytes of a run without a packet (its readable end is -1, so nothing is read from it). */
 const NO_PACKET = new Uint8Array(0);
 
-/** Out-of-line functions the generated code calls (one object, passed in once per compile): the semantics templates' helpers and the compiled engine's own. */
+/**
+ * Out-of-line functions the generated code calls (one object, passed in once per compile): the helpers
+ * of the semantics templates (insn-semantics.ts) and the compiled engine's own.
+ */
 const X = {
   ...SEMANTICS_HELPERS,
   atomic,

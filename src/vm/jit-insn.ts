@@ -1,8 +1,9 @@
 /**
  * Translation of one instruction into JavaScript source for the compiled engine (interpreter-jit.ts):
  * the instruction's definition in insn-semantics.ts, filled in with register locals (r3l, r3h) and the
- * instruction's fields as literals. Control transfers are left to the layout that places the blocks (a `switch` in a loop, or structured
- * labeled blocks, see jit-layout.ts): `insn` asks it how to jump and how to exit.
+ * instruction's fields as literals. Control transfers are left to the layout that places the blocks (a
+ * `switch` in a loop, or structured labeled blocks, see jit-layout.ts): `insn` asks it how to jump and
+ * how to exit.
  *
  * Only numbers computed from instruction fields and fixed identifiers ever appear in the output.
  */
