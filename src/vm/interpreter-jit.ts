@@ -31,13 +31,15 @@ import type { EngineState } from './interpreter-state.js';
 import type { Memory } from './memory.js';
 import { interpret } from './interpreter-switch.js';
 import type { LoadedProgram } from './interpreter-program.js';
-import * as I64 from './interpreter-int64.js';
+import { out as int64Result } from './interpreter-int64.js';
 import {
   atomic, blockBudgetError, budgetError, callDepthError, callHelper, callxError, fallThroughError, loadPacket,
 } from './interpreter-ops.js';
 import { VmError } from './vm-error.js';
 import { basicBlocks, blockIndex, flatOrder, leaders, longestPath, type Block } from './jit-layout.js';
 import { hasPacketLoads, insn, MEM_SIZE, PACKET_SYNC, type JumpLayout } from './jit-insn.js';
+import { SEMANTICS_HELPERS, slotsOfCode } from './insn-semantics.js';
+import { OP_LDDW } from '../isa/index.js';
 import { setFlagsFromString } from 'node:v8';
 
 type Compiled = (st: EngineState, startPc: number) => number;
@@ -45,9 +47,12 @@ type Compiled = (st: EngineState, startPc: number) => number;
 /** The packet bytes of a run without a packet (its readable end is -1, so nothing is read from it). */
 const NO_PACKET = new Uint8Array(0);
 
-/** Out-of-line functions the generated code calls (one object, passed in once per compile). */
+/**
+ * Out-of-line functions the generated code calls (one object, passed in once per compile): the helpers
+ * of the semantics templates (insn-semantics.ts) and the compiled engine's own.
+ */
 const X = {
-  ...I64,
+  ...SEMANTICS_HELPERS,
   atomic,
   blockBudgetError,
   budgetError,
@@ -107,7 +112,7 @@ function compile(p: LoadedProgram): Compiled {
   allowOptimizing(source.length);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const factory = new Function('X', 'P', 'O', 'C', 'BI', source) as (x: typeof X, p: LoadedProgram, o: Int32Array, c: RegionCache, bi: Int32Array) => Compiled;
-  return factory(X, p, I64.out, newCache(memoryOps), bi);
+  return factory(X, p, int64Result, newCache(memoryOps), bi);
 }
 
 /**
@@ -170,8 +175,8 @@ function memoryIndexes(p: LoadedProgram): Int32Array {
   let k = 0;
   for (let pc = 0; pc < p.slots; pc++) {
     const op = p.code[pc] as number;
-    if (MEM_SIZE[op] !== undefined) mi[pc] = k++;
-    if (op === 0x18) pc++;
+    if (MEM_SIZE(op) !== undefined) mi[pc] = k++;
+    if (op === OP_LDDW) pc++;
   }
   return mi;
 }
@@ -190,7 +195,7 @@ function generateSwitch(p: LoadedProgram, blocks: Block[], bi: Int32Array, mi: I
   out.push('switch (BI[pc]) {');
   for (const b of blocks) {
     out.push(`case ${bi[b.start]}: ${charge(b)}`);
-    for (let pc = b.start; pc < b.end; pc += p.code[pc] === 0x18 ? 2 : 1) out.push(insn(p, pc, mi[pc]!, packetLoads, layout));
+    for (let pc = b.start; pc < b.end; pc += slotsOfCode(p.code[pc] as number)) out.push(insn(p, pc, mi[pc]!, packetLoads, layout));
   }
   // Falling off the last block lands here.
   out.push(`case ${bi[n]}: throw X.fallThroughError(${n});`);
@@ -230,7 +235,7 @@ function generateFlat(p: LoadedProgram, order: Block[], mi: Int32Array): string 
   for (current = 0; current < order.length; current++) {
     const b = order[current]!;
     const code: string[] = [`budget -= ${b.count};`];
-    for (let pc = b.start; pc < b.end; pc += p.code[pc] === 0x18 ? 2 : 1) code.push(insn(p, pc, mi[pc]!, packetLoads, layout));
+    for (let pc = b.start; pc < b.end; pc += slotsOfCode(p.code[pc] as number)) code.push(insn(p, pc, mi[pc]!, packetLoads, layout));
     if (b.fall >= 0) code.push(goTo(b.fall, false));
     body.push(code.join('\n'));
   }

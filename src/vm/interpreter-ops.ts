@@ -5,6 +5,7 @@
  */
 import { BPF_ADD, BPF_AND, BPF_CMPXCHG, BPF_FETCH, BPF_OR, BPF_XCHG, BPF_XOR, MAX_CALL_FRAMES } from '../isa/index.js';
 import { HelperAction, MAX_TAIL_CALLS } from './helper-abi.js';
+import { slotsOfCode } from './insn-semantics.js';
 import { FUNC_TAG, LoadedProgram } from './interpreter-program.js';
 import { DONE, FRAME_INTS, HOST_RETURN, SWITCH, type EngineState } from './interpreter-state.js';
 import { VmError, hexAddr } from './vm-error.js';
@@ -288,7 +289,7 @@ export function budgetError(pc: number, budget: number): VmError {
  */
 export function blockBudgetError(p: LoadedProgram, blockStart: number, left: number, limit: number): VmError {
   let pc = blockStart;
-  for (let i = 0; i < left; i++) pc += p.code[pc] === 0x18 ? 2 : 1;
+  for (let i = 0; i < left; i++) pc += slotsOfCode(p.code[pc] as number);
   return budgetError(pc, limit);
 }
 

@@ -2,451 +2,207 @@
  * The plain interpreter: one dense `switch` on the opcode byte over pre-decoded columns, registers as
  * int32 halves in two Int32Arrays. Simple enough to trust; the compiled engine (interpreter-jit.ts) is
  * checked against it, and the conformance suite runs on both.
+ *
+ * Its cases are not written here: they are generated, once, when this module loads, from the one
+ * definition of each instruction in insn-semantics.ts (the same definitions the compiled engine fills in
+ * per instruction), and compiled with `new Function`. interpret() runs the frequent instructions inline
+ * in its loop (INLINE); step() runs any instruction, and interpret() hands it everything else (and the
+ * rare forms of inline ones, such as helper calls).
  */
-import { DONE, SWITCH, type EngineState } from './interpreter-state.js';
-import type { LoadedProgram } from './interpreter-program.js';
 import {
-  out, mul64, div64u, mod64u, div64s, mod64s, lsh64, rsh64, arsh64, bswap16, bswap32, div32u, mod32u, div32s, mod32s,
-} from './interpreter-int64.js';
+  BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_B, BPF_CALL, BPF_DW, BPF_EXIT, BPF_H, BPF_JA, BPF_JMP, BPF_K,
+  BPF_LDX, BPF_LSH, BPF_MEM, BPF_MOV, BPF_OR, BPF_PSEUDO_CALL, BPF_RSH, BPF_STX, BPF_SUB, BPF_W, BPF_X, BPF_XOR,
+  describeOpcode,
+} from '../isa/index.js';
+import { DONE, SWITCH, type Engine } from './interpreter-state.js';
+import { ALL_SEMANTICS, SEMANTICS, SEMANTICS_HELPERS, loadInto, usesSrcReg, type InsnSemantics } from './insn-semantics.js';
+import { out } from './interpreter-int64.js';
 import { CONTINUE, atomic, budgetError, callHelper, callxError, fallThroughError, loadPacket, popFrame, pushFrame } from './interpreter-ops.js';
 import { VmError } from './vm-error.js';
 
-/** Does the JMP/JMP32 condition `op` hold for (ah:al) vs (bh:bl)? 32-bit forms pass sign-extended halves. */
-function cond(op: number, al: number, ah: number, bl: number, bh: number): boolean {
-  switch (op) {
-    case 0x10: return al === bl && ah === bh;
-    case 0x50: return al !== bl || ah !== bh;
-    case 0x40: return (al & bl) !== 0 || (ah & bh) !== 0;
-    case 0x20: return (ah >>> 0) > (bh >>> 0) || (ah === bh && (al >>> 0) > (bl >>> 0));
-    case 0x30: return (ah >>> 0) > (bh >>> 0) || (ah === bh && (al >>> 0) >= (bl >>> 0));
-    case 0xa0: return (ah >>> 0) < (bh >>> 0) || (ah === bh && (al >>> 0) < (bl >>> 0));
-    case 0xb0: return (ah >>> 0) < (bh >>> 0) || (ah === bh && (al >>> 0) <= (bl >>> 0));
-    case 0x60: return ah > bh || (ah === bh && (al >>> 0) > (bl >>> 0));
-    case 0x70: return ah > bh || (ah === bh && (al >>> 0) >= (bl >>> 0));
-    case 0xc0: return ah < bh || (ah === bh && (al >>> 0) < (bl >>> 0));
-    case 0xd0: return ah < bh || (ah === bh && (al >>> 0) <= (bl >>> 0));
-  }
-  return false;
+/**
+ * Instructions interpret() executes inline: 64-bit and 32-bit add/sub/mov/logic, constant 64-bit
+ * shifts, 64-bit conditional jumps, `ja`, loads and stores of registers, local calls and `exit`. The
+ * rest are rarer in hot code and go through step().
+ */
+const INLINE: readonly number[] = [
+  ...[BPF_ADD, BPF_SUB, BPF_OR, BPF_AND, BPF_XOR, BPF_MOV].flatMap((op) => [BPF_ALU64 | op | BPF_K, BPF_ALU64 | op | BPF_X]),
+  BPF_ALU64 | BPF_LSH | BPF_K, BPF_ALU64 | BPF_RSH | BPF_K, BPF_ALU64 | BPF_ARSH | BPF_K,
+  ...[BPF_ADD, BPF_SUB, BPF_AND, BPF_OR, BPF_MOV].flatMap((op) => [BPF_ALU | op | BPF_K, BPF_ALU | op | BPF_X]),
+  BPF_JMP | BPF_JA,
+  ...ALL_SEMANTICS.filter((s) => s.kind === 'jump' && s.width === 64).map((s) => s.code),
+  ...[BPF_B, BPF_H, BPF_W, BPF_DW].flatMap((size) => [BPF_LDX | BPF_MEM | size, BPF_STX | BPF_MEM | size]),
+  BPF_JMP | BPF_CALL | BPF_K,
+  BPF_JMP | BPF_EXIT,
+];
+
+/** step()'s results besides a pc. */
+const STEP_DONE = -1;
+const STEP_SWITCH = -2;
+
+/** How a case continues, in interpret()'s loop or as step()'s result. */
+interface Flow {
+  /** Go on at pc + n. */
+  next(n: number): string;
+  /** Go on at the pc an expression computes. */
+  goto(pc: string): string;
+  /** The program (or this callback) ended with r0 in st.lo[0] / st.hi[0]. */
+  readonly done: string;
+  /** Continue in st.next at st.pc. */
+  readonly switchProgram: string;
+  /** Call helper `id` (r1-r5 are in st.lo/st.hi), then go on. */
+  helper(id: string): string;
+}
+
+const LOOP: Flow = {
+  next: (n) => (n === 1 ? 'pc++; continue;' : `pc += ${n}; continue;`),
+  goto: (pc) => `pc = ${pc}; continue;`,
+  done: `st.budget = budget; return ${DONE};`,
+  switchProgram: `st.budget = budget; return ${SWITCH};`,
+  // helpers may run callbacks, which spend the budget too: step() does the bookkeeping
+  helper: () => 'break;',
+};
+
+const STEP: Flow = {
+  next: (n) => `return pc + ${n};`,
+  goto: (pc) => `return ${pc};`,
+  done: `return ${STEP_DONE};`,
+  switchProgram: `return ${STEP_SWITCH};`,
+  helper: (id) =>
+    `const r = X.callHelper(st, p, pc, ${id}); ` +
+    `if (r !== ${CONTINUE}) return r === ${DONE} ? ${STEP_DONE} : ${STEP_SWITCH}; return pc + 1;`,
+};
+
+/** Does `src` read local `name` (anything but a plain `name = ...` assignment)? */
+function reads(src: string, name: string): boolean {
+  return new RegExp(`\\b${name}\\b`).test(src.replace(new RegExp(`\\b${name} = (?!=)`, 'g'), ''));
+}
+function assigns(src: string, name: string): boolean {
+  return new RegExp(`\\b${name} (=(?!=)|\\|=|&=|\\^=)`).test(src);
 }
 
 /**
- * The interpreter loop. The most frequent opcodes (64-bit and 32-bit add/sub/mov/logic, constant shifts,
- * 64-bit conditional jumps, `ja`, loads and stores, `exit` from the entry function) are handled inline
- * in one dense switch on the opcode byte; everything else goes through step().
+ * A filled-in template with the case's locals: declarations that load the operands it reads (dst halves,
+ * the second operand from src or the immediate, imm, off), the template, and the write-back of the dst
+ * halves it assigns. A dst half assigned only on some paths (a runtime if) is loaded first. `code` is
+ * the statements to run (for a jump: the template as a condition).
  */
-export function interpret(st: EngineState, p: LoadedProgram, startPc: number): number {
-  const L = st.lo;
-  const H = st.hi;
-  const mem = st.mem;
-  const CODE = p.code;
-  const DST = p.dst;
-  const SRC = p.src;
-  const OFF = p.off;
-  const IMM = p.imm;
+function withLocals(body: string, x: boolean, code = body): string {
+  const pre: string[] = [];
+  const post: string[] = [];
+  const conditional = body.includes('if (');
+  for (const [name, reg] of [['dl', 'L'], ['dh', 'H']] as const) {
+    const set = assigns(body, name);
+    if (reads(body, name) || (set && conditional)) pre.push(`let ${name} = ${reg}[d];`);
+    else if (set) pre.push(`let ${name} = 0;`);
+    if (set) post.push(`${reg}[d] = ${name};`);
+  }
+  const bl = reads(body, 'bl');
+  const bh = reads(body, 'bh');
+  if (x && (bl || bh)) pre.push('const s = SRC[pc];');
+  if (bl) pre.push(x ? 'const bl = L[s];' : 'const bl = IMM[pc];');
+  if (bh) pre.push(x ? 'const bh = H[s];' : bl ? 'const bh = bl >> 31;' : 'const bh = IMM[pc] >> 31;');
+  if (reads(body, 'imm')) pre.push('const imm = IMM[pc];');
+  if (reads(body, 'off')) pre.push('const off = OFF[pc];');
+  if (reads(body, 't')) pre.push('let t = 0;');
+  return `${pre.join(' ')} ${code} ${post.join(' ')}`;
+}
+
+/** The source of one instruction's case body. */
+function caseBody(sem: InsnSemantics, flow: Flow): string {
+  switch (sem.kind) {
+    case 'alu': {
+      const body = sem.emit({ dl: 'dl', dh: 'dh', bl: 'bl', bh: 'bh', k: undefined, imm: 'imm', off: 'off' });
+      return `${withLocals(body, usesSrcReg(sem.code))} ${flow.next(1)}`;
+    }
+    case 'jump': {
+      const cond = sem.cond({ al: 'dl', ah: 'dh', bl: 'bl', bh: 'bh' });
+      return `${withLocals(cond, usesSrcReg(sem.code), `if (${cond}) { ${flow.goto('pc + OFF[pc] + 1')} }`)} ${flow.next(1)}`;
+    }
+    case 'ja':
+      return flow.goto(sem.wide ? 'pc + IMM[pc] + 1' : 'pc + OFF[pc] + 1');
+    case 'call':
+      return `if (SRC[pc] === ${BPF_PSEUDO_CALL}) { X.pushFrame(st, p, pc, pc + 1); ${flow.goto('pc + IMM[pc] + 1')} } ${flow.helper('IMM[pc]')}`;
+    case 'callx':
+      return `if (H[d] !== 0) throw X.callxError(pc, d); ${flow.helper('L[d]')}`;
+    case 'exit':
+      // popFrame: a pc in this program, -1 (a frame of another program) or -2 (a callback's end)
+      return `if (st.depth === 0) { ${flow.done} } const r = X.popFrame(st, p); if (r >= 0) { ${flow.goto('r')} } if (r === -1) { ${flow.switchProgram} } ${flow.done}`;
+    case 'lddw':
+      return `L[d] = IMM[pc]; H[d] = IMM2[pc]; ${flow.next(2)}`;
+    case 'load': {
+      const at = 'L[s], H[s], OFF[pc], pc';
+      if (sem.size === 8) return `const s = SRC[pc]; M.ld64(${at}); L[d] = M.lo; H[d] = M.hi; ${flow.next(1)}`;
+      return `const s = SRC[pc]; let dl = 0, dh = 0; ${loadInto('dl', 'dh', `M.ld${sem.size * 8}(${at})`, sem.size, sem.signed)} L[d] = dl; H[d] = dh; ${flow.next(1)}`;
+    }
+    case 'store': {
+      const vl = sem.fromImm ? 'IMM[pc]' : 'L[s]';
+      const value = sem.size === 8 ? `${vl}, ${sem.fromImm ? 'IMM[pc] >> 31' : 'H[s]'}` : vl;
+      return `${sem.fromImm ? '' : 'const s = SRC[pc]; '}M.st${sem.size * 8}(L[d], H[d], OFF[pc], ${value}, pc); ${flow.next(1)}`;
+    }
+    case 'atomic':
+      return `X.atomic(st, pc, IMM[pc], ${sem.size}, d, SRC[pc], OFF[pc]); ${flow.next(1)}`;
+    case 'packet': {
+      const at = sem.indirect ? '(IMM[pc] + L[SRC[pc]]) | 0' : 'IMM[pc]';
+      // outside the packet: the program ends with r0 = 0, as in the kernel
+      return (
+        `const v = X.loadPacket(st, pc, ${sem.size}, ${at}); ` +
+        `if (v < 0) { L[0] = 0; H[0] = 0; st.depth = 0; ${flow.done} } L[0] = v | 0; H[0] = 0; ${flow.next(1)}`
+      );
+    }
+  }
+}
+
+function cases(codes: readonly number[], flow: Flow): string {
+  return codes
+    .map((code) => {
+      const sem = SEMANTICS[code];
+      if (sem === undefined) throw new Error(`internal: no semantics for opcode ${code}`);
+      return `case ${code}: /* ${describeOpcode(code)?.name ?? ''} */ { ${caseBody(sem, flow)} }`;
+    })
+    .join('\n');
+}
+
+/** The generated source of step() and interpret() (exposed for tests and curious readers). */
+export const interpreterSource = `"use strict";
+function step(st, p, pc) {
+  const L = st.lo, H = st.hi, M = st.mem, SRC = p.src, OFF = p.off, IMM = p.imm, IMM2 = p.imm2;
+  const d = p.dst[pc];
+  switch (p.code[pc]) {
+${cases(ALL_SEMANTICS.map((s) => s.code), STEP)}
+  }
+  throw new X.VmError('load', 'invalid opcode 0x' + p.code[pc].toString(16), { pc });
+}
+return function interpret(st, p, startPc) {
+  const L = st.lo, H = st.hi, M = st.mem, CODE = p.code, DST = p.dst, SRC = p.src, OFF = p.off, IMM = p.imm, IMM2 = p.imm2;
   const n = p.slots;
   let pc = startPc;
   let budget = st.budget;
   for (;;) {
-    if (pc >= n) throw fallThroughError(pc);
+    if (pc >= n) throw X.fallThroughError(pc);
     if (--budget < 0) {
       st.budget = 0;
-      throw budgetError(pc, st.limit);
+      throw X.budgetError(pc, st.limit);
     }
-    const op = CODE[pc] as number;
-    const d = DST[pc] as number;
-    switch (op) {
-      case 0x07: {
-        const k = IMM[pc] as number;
-        const a = L[d] as number;
-        const t = (a + k) | 0; // carry iff the low word wrapped (int32 only, no doubles)
-        H[d] = ((H[d] as number) + (k >> 31) + ((t >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
-        L[d] = t;
-        pc++;
-        continue;
-      }
-      case 0x0f: {
-        const s = SRC[pc] as number;
-        const a = L[d] as number;
-        const t = (a + (L[s] as number)) | 0;
-        H[d] = ((H[d] as number) + (H[s] as number) + ((t >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
-        L[d] = t;
-        pc++;
-        continue;
-      }
-      case 0x17: {
-        const k = IMM[pc] as number;
-        const a = L[d] as number;
-        H[d] = ((H[d] as number) - (k >> 31) - ((a >>> 0) < (k >>> 0) ? 1 : 0)) | 0;
-        L[d] = (a - k) | 0;
-        pc++;
-        continue;
-      }
-      case 0x1f: {
-        const s = SRC[pc] as number;
-        const a = L[d] as number;
-        const b = L[s] as number;
-        H[d] = ((H[d] as number) - (H[s] as number) - ((a >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
-        L[d] = (a - b) | 0;
-        pc++;
-        continue;
-      }
-      case 0x47: { const k = IMM[pc] as number; L[d] = (L[d] as number) | k; H[d] = (H[d] as number) | (k >> 31); pc++; continue; }
-      case 0x4f: { const s = SRC[pc] as number; L[d] = (L[d] as number) | (L[s] as number); H[d] = (H[d] as number) | (H[s] as number); pc++; continue; }
-      case 0x57: { const k = IMM[pc] as number; L[d] = (L[d] as number) & k; H[d] = (H[d] as number) & (k >> 31); pc++; continue; }
-      case 0x5f: { const s = SRC[pc] as number; L[d] = (L[d] as number) & (L[s] as number); H[d] = (H[d] as number) & (H[s] as number); pc++; continue; }
-      case 0xa7: { const k = IMM[pc] as number; L[d] = (L[d] as number) ^ k; H[d] = (H[d] as number) ^ (k >> 31); pc++; continue; }
-      case 0xaf: { const s = SRC[pc] as number; L[d] = (L[d] as number) ^ (L[s] as number); H[d] = (H[d] as number) ^ (H[s] as number); pc++; continue; }
-      case 0xb7: { const k = IMM[pc] as number; L[d] = k; H[d] = k >> 31; pc++; continue; }
-      case 0xbf:
-        if (OFF[pc] !== 0) break;
-        L[d] = L[SRC[pc] as number] as number;
-        H[d] = H[SRC[pc] as number] as number;
-        pc++;
-        continue;
-      case 0x67: case 0x77: case 0xc7: {
-        const k = (IMM[pc] as number) & 63;
-        if (op === 0x67) lsh64(L[d] as number, H[d] as number, k);
-        else if (op === 0x77) rsh64(L[d] as number, H[d] as number, k);
-        else arsh64(L[d] as number, H[d] as number, k);
-        L[d] = out[0] as number;
-        H[d] = out[1] as number;
-        pc++;
-        continue;
-      }
-      case 0x04: L[d] = ((L[d] as number) + (IMM[pc] as number)) | 0; H[d] = 0; pc++; continue;
-      case 0x0c: L[d] = ((L[d] as number) + (L[SRC[pc] as number] as number)) | 0; H[d] = 0; pc++; continue;
-      case 0x14: L[d] = ((L[d] as number) - (IMM[pc] as number)) | 0; H[d] = 0; pc++; continue;
-      case 0x1c: L[d] = ((L[d] as number) - (L[SRC[pc] as number] as number)) | 0; H[d] = 0; pc++; continue;
-      case 0x54: L[d] = (L[d] as number) & (IMM[pc] as number); H[d] = 0; pc++; continue;
-      case 0x5c: L[d] = (L[d] as number) & (L[SRC[pc] as number] as number); H[d] = 0; pc++; continue;
-      case 0x44: L[d] = (L[d] as number) | (IMM[pc] as number); H[d] = 0; pc++; continue;
-      case 0x4c: L[d] = (L[d] as number) | (L[SRC[pc] as number] as number); H[d] = 0; pc++; continue;
-      case 0xb4: L[d] = IMM[pc] as number; H[d] = 0; pc++; continue;
-      case 0xbc:
-        if (OFF[pc] !== 0) break;
-        L[d] = L[SRC[pc] as number] as number;
-        H[d] = 0;
-        pc++;
-        continue;
-      case 0x05: pc += (OFF[pc] as number) + 1; continue;
-      case 0x15: case 0x1d: case 0x55: case 0x5d: case 0x25: case 0x2d: case 0x35: case 0x3d:
-      case 0xa5: case 0xad: case 0xb5: case 0xbd: case 0x65: case 0x6d: case 0x75: case 0x7d:
-      case 0xc5: case 0xcd: case 0xd5: case 0xdd: case 0x45: case 0x4d: {
-        let bl: number;
-        let bh: number;
-        if ((op & 8) !== 0) {
-          const s = SRC[pc] as number;
-          bl = L[s] as number;
-          bh = H[s] as number;
-        } else {
-          bl = IMM[pc] as number;
-          bh = bl >> 31;
-        }
-        pc += cond(op & 0xf0, L[d] as number, H[d] as number, bl, bh) ? (OFF[pc] as number) + 1 : 1;
-        continue;
-      }
-      case 0x71: { const s = SRC[pc] as number; L[d] = mem.ld8(L[s] as number, H[s] as number, OFF[pc] as number, pc); H[d] = 0; pc++; continue; }
-      case 0x69: { const s = SRC[pc] as number; L[d] = mem.ld16(L[s] as number, H[s] as number, OFF[pc] as number, pc); H[d] = 0; pc++; continue; }
-      case 0x61: { const s = SRC[pc] as number; L[d] = mem.ld32(L[s] as number, H[s] as number, OFF[pc] as number, pc); H[d] = 0; pc++; continue; }
-      case 0x79: {
-        const s = SRC[pc] as number;
-        mem.ld64(L[s] as number, H[s] as number, OFF[pc] as number, pc);
-        L[d] = mem.lo;
-        H[d] = mem.hi;
-        pc++;
-        continue;
-      }
-      case 0x73: mem.st8(L[d] as number, H[d] as number, OFF[pc] as number, L[SRC[pc] as number] as number, pc); pc++; continue;
-      case 0x6b: mem.st16(L[d] as number, H[d] as number, OFF[pc] as number, L[SRC[pc] as number] as number, pc); pc++; continue;
-      case 0x63: mem.st32(L[d] as number, H[d] as number, OFF[pc] as number, L[SRC[pc] as number] as number, pc); pc++; continue;
-      case 0x7b: {
-        const s = SRC[pc] as number;
-        mem.st64(L[d] as number, H[d] as number, OFF[pc] as number, L[s] as number, H[s] as number, pc);
-        pc++;
-        continue;
-      }
-      case 0x85:
-        if (SRC[pc] !== 1) break; // helper calls go through step()
-        pushFrame(st, p, pc, pc + 1);
-        pc += (IMM[pc] as number) + 1;
-        continue;
-      case 0x95: {
-        if (st.depth === 0) {
-          st.budget = budget;
-          return DONE;
-        }
-        const ret = popFrame(st, p);
-        if (ret >= 0) {
-          pc = ret;
-          continue;
-        }
-        st.budget = budget;
-        return ret === -1 ? SWITCH : DONE; // another program's frame, or a callback's end
-      }
+    const d = DST[pc];
+    switch (CODE[pc]) {
+${cases(INLINE, LOOP)}
     }
-    // everything else (and the rare forms of the cases above that break out)
+    // everything else, and the rare forms of the cases above that break out
     st.budget = budget;
     const next = step(st, p, pc);
-    if (next < 0) return next === STEP_DONE ? DONE : SWITCH;
+    if (next < 0) return next === ${STEP_DONE} ? ${DONE} : ${SWITCH};
     budget = st.budget; // a helper may have run callbacks, which spend the same budget
     pc = next;
   }
-}
+};
+//# sourceURL=bpfkit-interpreter.js`;
 
-const STEP_DONE = -1;
-const STEP_SWITCH = -2;
+/** What the generated code calls: the int64 helpers and the out-of-line operations. */
+const helpers = {
+  ...SEMANTICS_HELPERS, atomic, budgetError, callHelper, callxError, fallThroughError, loadPacket, popFrame, pushFrame, VmError,
+};
 
-/**
- * Execute the instruction at `pc` (any opcode): returns the next pc, STEP_DONE or STEP_SWITCH. The hot
- * opcodes are also inlined in interpret(); everything else comes here.
- */
-function step(st: EngineState, p: LoadedProgram, pc: number): number {
-  const L = st.lo;
-  const H = st.hi;
-  const mem = st.mem;
-  const CODE = p.code;
-  const DST = p.dst;
-  const SRC = p.src;
-  const OFF = p.off;
-  const IMM = p.imm;
-  {
-    const op = CODE[pc] as number;
-    const d = DST[pc] as number;
-    const cls = op & 7;
-    if (cls === 4 || cls === 7) {
-      // ---- ALU (32-bit) and ALU64 ----
-      const s = SRC[pc] as number;
-      const imm = IMM[pc] as number;
-      const x = (op & 8) !== 0;
-      const bl = x ? (L[s] as number) : imm;
-      const bh = x ? (H[s] as number) : imm >> 31;
-      const al = L[d] as number;
-      const ah = H[d] as number;
-      const aop = op & 0xf0;
-      if (cls === 4) {
-        let r: number;
-        switch (aop) {
-          case 0x00: r = (al + bl) | 0; break;
-          case 0x10: r = (al - bl) | 0; break;
-          case 0x20: r = Math.imul(al, bl); break;
-          case 0x30: r = OFF[pc] === 1 ? div32s(al, bl) : div32u(al, bl); break;
-          case 0x40: r = al | bl; break;
-          case 0x50: r = al & bl; break;
-          case 0x60: r = al << (bl & 31); break;
-          case 0x70: r = al >>> (bl & 31) | 0; break;
-          case 0x80: r = -al | 0; break;
-          case 0x90: r = OFF[pc] === 1 ? mod32s(al, bl) : mod32u(al, bl); break;
-          case 0xa0: r = al ^ bl; break;
-          case 0xb0: {
-            const o = OFF[pc] as number;
-            r = o === 8 ? (bl << 24) >> 24 : o === 16 ? (bl << 16) >> 16 : bl;
-            break;
-          }
-          case 0xc0: r = al >> (bl & 31); break;
-          default: {
-            // 0xd0 END: le (source bit 0) truncates, be (source bit 1) swaps, to imm bits
-            if (x) {
-              if (imm === 16) r = bswap16(al);
-              else if (imm === 32) r = bswap32(al);
-              else {
-                L[d] = bswap32(ah);
-                H[d] = bswap32(al);
-                return pc + 1;
-              }
-            } else if (imm === 16) r = al & 0xffff;
-            else if (imm === 32) r = al;
-            else {
-              return pc + 1;
-            }
-          }
-        }
-        L[d] = r;
-        H[d] = 0;
-        return pc + 1;
-      }
-      switch (aop) {
-        case 0x00: {
-          const t = (al >>> 0) + (bl >>> 0);
-          L[d] = t | 0;
-          H[d] = (ah + bh + (t > 0xffffffff ? 1 : 0)) | 0;
-          break;
-        }
-        case 0x10: {
-          const t = (al >>> 0) - (bl >>> 0);
-          L[d] = t | 0;
-          H[d] = (ah - bh - (t < 0 ? 1 : 0)) | 0;
-          break;
-        }
-        case 0x20: mul64(al, ah, bl, bh); L[d] = out[0] as number; H[d] = out[1] as number; break;
-        case 0x30:
-          if (OFF[pc] === 1) div64s(al, ah, bl, bh);
-          else div64u(al, ah, bl, bh);
-          L[d] = out[0] as number;
-          H[d] = out[1] as number;
-          break;
-        case 0x40: L[d] = al | bl; H[d] = ah | bh; break;
-        case 0x50: L[d] = al & bl; H[d] = ah & bh; break;
-        case 0x60: lsh64(al, ah, bl); L[d] = out[0] as number; H[d] = out[1] as number; break;
-        case 0x70: rsh64(al, ah, bl); L[d] = out[0] as number; H[d] = out[1] as number; break;
-        case 0x80: {
-          const nl = -al | 0;
-          L[d] = nl;
-          H[d] = (~ah + (al === 0 ? 1 : 0)) | 0;
-          break;
-        }
-        case 0x90:
-          if (OFF[pc] === 1) mod64s(al, ah, bl, bh);
-          else mod64u(al, ah, bl, bh);
-          L[d] = out[0] as number;
-          H[d] = out[1] as number;
-          break;
-        case 0xa0: L[d] = al ^ bl; H[d] = ah ^ bh; break;
-        case 0xb0: {
-          const o = OFF[pc] as number;
-          if (o === 0) {
-            L[d] = bl;
-            H[d] = bh;
-          } else {
-            const v = o === 8 ? (bl << 24) >> 24 : o === 16 ? (bl << 16) >> 16 : bl;
-            L[d] = v;
-            H[d] = v >> 31;
-          }
-          break;
-        }
-        case 0xc0: arsh64(al, ah, bl); L[d] = out[0] as number; H[d] = out[1] as number; break;
-        default: {
-          // 0xd7 bswap16/32/64 (unconditional)
-          if (imm === 16) {
-            L[d] = bswap16(al);
-            H[d] = 0;
-          } else if (imm === 32) {
-            L[d] = bswap32(al);
-            H[d] = 0;
-          } else {
-            L[d] = bswap32(ah);
-            H[d] = bswap32(al);
-          }
-        }
-      }
-      return pc + 1;
-    }
-    if (cls === 5 || cls === 6) {
-      // ---- JMP and JMP32 ----
-      const jop = op & 0xf0;
-      if (jop === 0x00) {
-        return pc + (cls === 5 ? (OFF[pc] as number) + 1 : (IMM[pc] as number) + 1);
-      }
-      if (jop === 0x80) {
-        const s = SRC[pc] as number;
-        if (s === 1 && (op & 8) === 0) {
-          pushFrame(st, p, pc, pc + 1);
-          return pc + (IMM[pc] as number) + 1;
-        }
-        let id: number;
-        if ((op & 8) !== 0) {
-          // callx: the helper number is in register dst
-          if (H[d] !== 0) throw callxError(pc, d);
-          id = L[d] as number;
-        } else id = IMM[pc] as number;
-        const r = callHelper(st, p, pc, id);
-        if (r !== CONTINUE) return r === DONE ? STEP_DONE : STEP_SWITCH;
-        return pc + 1;
-      }
-      if (jop === 0x90) {
-        if (st.depth === 0) return STEP_DONE;
-        const ret = popFrame(st, p);
-        return ret === -1 ? STEP_SWITCH : ret === -2 ? STEP_DONE : ret;
-      }
-      const s = SRC[pc] as number;
-      const x = (op & 8) !== 0;
-      const al = L[d] as number;
-      let ah = H[d] as number;
-      const bl = x ? (L[s] as number) : (IMM[pc] as number);
-      let bh = x ? (H[s] as number) : bl >> 31;
-      if (cls === 6) {
-        ah = al >> 31;
-        bh = bl >> 31;
-      }
-      return pc + (cond(jop, al, ah, bl, bh) ? (OFF[pc] as number) + 1 : 1);
-    }
-    const off = OFF[pc] as number;
-    switch (op) {
-      // ---- loads ----
-      case 0x71: L[d] = mem.ld8(L[SRC[pc] as number] as number, H[SRC[pc] as number] as number, off, pc); H[d] = 0; break;
-      case 0x69: L[d] = mem.ld16(L[SRC[pc] as number] as number, H[SRC[pc] as number] as number, off, pc); H[d] = 0; break;
-      case 0x61: L[d] = mem.ld32(L[SRC[pc] as number] as number, H[SRC[pc] as number] as number, off, pc); H[d] = 0; break;
-      case 0x79: {
-        const s = SRC[pc] as number;
-        mem.ld64(L[s] as number, H[s] as number, off, pc);
-        L[d] = mem.lo;
-        H[d] = mem.hi;
-        break;
-      }
-      case 0x91: {
-        const s = SRC[pc] as number;
-        const v = (mem.ld8(L[s] as number, H[s] as number, off, pc) << 24) >> 24;
-        L[d] = v;
-        H[d] = v >> 31;
-        break;
-      }
-      case 0x89: {
-        const s = SRC[pc] as number;
-        const v = (mem.ld16(L[s] as number, H[s] as number, off, pc) << 16) >> 16;
-        L[d] = v;
-        H[d] = v >> 31;
-        break;
-      }
-      case 0x81: {
-        const s = SRC[pc] as number;
-        const v = mem.ld32(L[s] as number, H[s] as number, off, pc);
-        L[d] = v;
-        H[d] = v >> 31;
-        break;
-      }
-      // ---- stores of an immediate ----
-      case 0x72: mem.st8(L[d] as number, H[d] as number, off, IMM[pc] as number, pc); break;
-      case 0x6a: mem.st16(L[d] as number, H[d] as number, off, IMM[pc] as number, pc); break;
-      case 0x62: mem.st32(L[d] as number, H[d] as number, off, IMM[pc] as number, pc); break;
-      case 0x7a: {
-        const imm = IMM[pc] as number;
-        mem.st64(L[d] as number, H[d] as number, off, imm, imm >> 31, pc);
-        break;
-      }
-      // ---- stores of a register ----
-      case 0x73: mem.st8(L[d] as number, H[d] as number, off, L[SRC[pc] as number] as number, pc); break;
-      case 0x6b: mem.st16(L[d] as number, H[d] as number, off, L[SRC[pc] as number] as number, pc); break;
-      case 0x63: mem.st32(L[d] as number, H[d] as number, off, L[SRC[pc] as number] as number, pc); break;
-      case 0x7b: {
-        const s = SRC[pc] as number;
-        mem.st64(L[d] as number, H[d] as number, off, L[s] as number, H[s] as number, pc);
-        break;
-      }
-      // ---- atomics ----
-      case 0xc3: atomic(st, pc, IMM[pc] as number, 4, d, SRC[pc] as number, off); break;
-      case 0xdb: atomic(st, pc, IMM[pc] as number, 8, d, SRC[pc] as number, off); break;
-      // ---- lddw ----
-      case 0x18:
-        L[d] = IMM[pc] as number;
-        H[d] = p.imm2[pc] as number;
-        return pc + 2;
-      // ---- legacy packet loads ----
-      case 0x30: case 0x28: case 0x20: case 0x50: case 0x48: case 0x40: {
-        const size = op === 0x30 || op === 0x50 ? 1 : op === 0x28 || op === 0x48 ? 2 : 4;
-        const at = op >= 0x40 ? ((IMM[pc] as number) + (L[SRC[pc] as number] as number)) | 0 : (IMM[pc] as number);
-        const v = loadPacket(st, pc, size, at);
-        if (v < 0) {
-          L[0] = 0;
-          H[0] = 0;
-          st.depth = 0;
-          return STEP_DONE;
-        }
-        L[0] = v | 0;
-        H[0] = 0;
-        break;
-      }
-      default:
-        throw new VmError('load', `invalid opcode 0x${op.toString(16)}`, { pc });
-    }
-    return pc + 1;
-  }
-}
+/** The interpreter loop: (state, program, start pc) => DONE | SWITCH (see interpreter-state.ts). */
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+export const interpret = new Function('X', 'O', interpreterSource)(helpers, out) as Engine;

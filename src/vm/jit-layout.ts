@@ -11,7 +11,8 @@
  *   label of block k can open at the top of the function and close right before block k; labels nest
  *   because they all start at the same place. V8 gets straight-line code with forward branches only.
  */
-import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC } from '../isa/index.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, OP_LDDW } from '../isa/index.js';
+import { SEMANTICS, slotsOfCode } from './insn-semantics.js';
 import type { LoadedProgram } from './interpreter-program.js';
 
 /** Block leaders: entry, jump/call targets, and the instruction after anything that ends a block. */
@@ -20,24 +21,26 @@ export function leaders(p: LoadedProgram): Uint8Array {
   const lead = new Uint8Array(n + 1);
   lead[0] = 1;
   for (let pc = 0; pc < n; pc++) {
-    const op = p.code[pc] as number;
-    if (op === 0x18) {
-      if (p.src[pc] === BPF_PSEUDO_FUNC) lead[p.imm[pc] as number] = 1; // a callback's entry
-      pc++;
-      continue;
-    }
-    const cls = op & 7;
-    if (cls === 5 || cls === 6) {
-      lead[pc + 1] = 1;
-      const jop = op & 0xf0;
-      if (jop === 0x90) continue;
-      if (jop === 0x80) {
-        if ((op & 8) === 0 && p.src[pc] === BPF_PSEUDO_CALL) lead[pc + (p.imm[pc] as number) + 1] = 1;
-        continue;
-      }
-      lead[jumpTarget(p, pc)] = 1;
-    } else if ((op & 0x07) === 0 && (op & 0xe0) !== 0) {
-      lead[pc + 1] = 1; // LD_ABS / LD_IND may end the program
+    switch (SEMANTICS[p.code[pc] as number]?.kind) {
+      case 'lddw':
+        if (p.src[pc] === BPF_PSEUDO_FUNC) lead[p.imm[pc] as number] = 1; // a callback's entry
+        pc++;
+        break;
+      case 'jump':
+      case 'ja':
+        lead[pc + 1] = 1;
+        lead[jumpTarget(p, pc)] = 1;
+        break;
+      case 'call':
+        lead[pc + 1] = 1;
+        if (p.src[pc] === BPF_PSEUDO_CALL) lead[pc + (p.imm[pc] as number) + 1] = 1;
+        break;
+      case 'callx':
+      case 'exit':
+      case 'packet': // LD_ABS / LD_IND may end the program
+        lead[pc + 1] = 1;
+        break;
+      default:
     }
   }
   return lead;
@@ -45,8 +48,8 @@ export function leaders(p: LoadedProgram): Uint8Array {
 
 /** Target pc of the jump at `pc` (JA32 / gotol takes its offset from imm). */
 export function jumpTarget(p: LoadedProgram, pc: number): number {
-  const op = p.code[pc] as number;
-  return (op & 7) === 6 && (op & 0xf0) === 0 ? pc + (p.imm[pc] as number) + 1 : pc + (p.off[pc] as number) + 1;
+  const sem = SEMANTICS[p.code[pc] as number];
+  return sem?.kind === 'ja' && sem.wide ? pc + (p.imm[pc] as number) + 1 : pc + (p.off[pc] as number) + 1;
 }
 
 /** Dense block numbers by first pc (-1 elsewhere); slot n (falling off the end) gets the last number. */
@@ -55,7 +58,7 @@ export function blockIndex(p: LoadedProgram, lead = leaders(p)): Int32Array {
   let b = 0;
   for (let pc = 0; pc < p.slots; pc++) {
     if (lead[pc]) bi[pc] = b++;
-    if (p.code[pc] === 0x18) pc++;
+    if (p.code[pc] === OP_LDDW) pc++;
   }
   bi[p.slots] = b;
   return bi;
@@ -84,19 +87,15 @@ export function basicBlocks(p: LoadedProgram, lead = leaders(p)): Block[] {
     do {
       count++;
       last = pc;
-      pc += p.code[pc] === 0x18 ? 2 : 1;
+      pc += slotsOfCode(p.code[pc] as number);
     } while (pc < n && !lead[pc]);
-    const op = p.code[last] as number;
-    const cls = op & 7;
-    const jop = op & 0xf0;
+    const kind = SEMANTICS[p.code[last] as number]?.kind;
     const succ: number[] = [];
     let fall = pc;
-    if ((cls === 5 || cls === 6) && jop !== 0x80) {
-      if (jop === 0x90) fall = -1; // exit
-      else {
-        succ.push(jumpTarget(p, last));
-        if (jop === 0x00) fall = -1; // goto
-      }
+    if (kind === 'exit') fall = -1;
+    else if (kind === 'jump' || kind === 'ja') {
+      succ.push(jumpTarget(p, last));
+      if (kind === 'ja') fall = -1; // goto
     }
     if (fall >= 0) succ.push(fall);
     blocks.push({ start, end: pc, count, last, succ, fall });
@@ -115,11 +114,11 @@ export const MAX_FLAT_BLOCKS = 2000;
 export function flatOrder(p: LoadedProgram, blocks: Block[]): Block[] | undefined {
   if (blocks.length > MAX_FLAT_BLOCKS) return undefined;
   for (let pc = 0; pc < p.slots; pc++) {
-    const op = p.code[pc] as number;
-    if (op === 0x18) {
+    const kind = SEMANTICS[p.code[pc] as number]?.kind;
+    if (kind === 'lddw') {
       if (p.src[pc] === BPF_PSEUDO_FUNC) return undefined;
       pc++;
-    } else if (op === 0x85 && p.src[pc] === BPF_PSEUDO_CALL) return undefined;
+    } else if (kind === 'call' && p.src[pc] === BPF_PSEUDO_CALL) return undefined;
   }
   const byStart = new Map<number, number>();
   blocks.forEach((b, i) => byStart.set(b.start, i));

@@ -6,8 +6,11 @@
  * cannot be observed, so a run on the frame in place gives the same result as a run on a copy.
  *
  * The check is syntactic and conservative: a load or store through any register other than r10 (even
- * a copy of r10), a kfunc, a function pointer, or any other helper makes the program ineligible.
+ * a copy of r10), a kfunc, a function pointer, callx, or any other helper makes the program ineligible.
  */
+import {
+  BPF_CALL, BPF_JMP, BPF_K, BPF_LDX, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_ST, BPF_STX, BPF_X, OP_LDDW, REG_FP, classOf,
+} from '../isa/index.js';
 import type { LoadedProgram } from './interpreter-program.js';
 
 /**
@@ -26,30 +29,24 @@ const PACKET_BLIND_HELPERS = new Set([
   160, // ktime_get_coarse_ns
 ]);
 
-const CLASS_LDX = 0x01;
-const CLASS_ST = 0x02;
-const CLASS_STX = 0x03;
-const CLASS_JMP = 0x05;
-const OP_CALL = 0x85;
-const OP_LD_IMM64 = 0x18;
-const BPF_PSEUDO_CALL = 1;
-const BPF_PSEUDO_FUNC = 4;
-
+/** May this program run on a frame where it lies (see the file comment)? */
 export function readsPacketOnlyByLdAbs(p: LoadedProgram): boolean {
   for (let pc = 0; pc < p.slots; pc++) {
     const op = p.code[pc]!;
-    const cls = op & 7;
-    if (op === OP_LD_IMM64) {
+    const cls = classOf(op);
+    if (op === OP_LDDW) {
       if (p.src[pc] === BPF_PSEUDO_FUNC) return false;
       pc++;
-    } else if (cls === CLASS_LDX) {
-      if (p.src[pc] !== 10) return false;
-    } else if (cls === CLASS_ST || cls === CLASS_STX) {
-      if (p.dst[pc] !== 10) return false;
-    } else if (cls === CLASS_JMP && op === OP_CALL) {
+    } else if (cls === BPF_LDX) {
+      if (p.src[pc] !== REG_FP) return false;
+    } else if (cls === BPF_ST || cls === BPF_STX) {
+      if (p.dst[pc] !== REG_FP) return false;
+    } else if (op === (BPF_JMP | BPF_CALL | BPF_K)) {
       const src = p.src[pc]!;
       if (src === BPF_PSEUDO_CALL) continue; // a function of the program itself: checked with the rest
       if (src !== 0 || !PACKET_BLIND_HELPERS.has(p.imm[pc]!)) return false;
+    } else if (op === (BPF_JMP | BPF_CALL | BPF_X)) {
+      return false; // callx: the helper is only known at run time
     }
   }
   return true;

@@ -126,6 +126,7 @@ test('which programs may run on a frame in place: packet loads, stack accesses a
   assert.equal(ok('mov %r2, %r10\nldxdw %r0, [%r2-8]\nexit'), false, 'a load through a copy of r10');
   assert.equal(ok('stw [%r1+0], 1\nmov %r0, 0\nexit'), false, 'a store through the context');
   assert.equal(ok('call 26\nexit'), false, 'skb_load_bytes reads the packet buffer');
+  assert.equal(ok('mov %r2, 5\ncall %r2\nexit'), false, 'callx: which helper runs is only known at run time');
   // The URL filters have the classic shape.
   for (const name of ['http_filter_v1.o', 'http_filter_v2.o', 'http_filter_full.o']) {
     const spec = loadObjectFile(repoPath('src', 'apps', 'http', 'bpf', name));
