@@ -68,8 +68,8 @@ export default defineConfig(
     },
   },
   {
-    // The few plain-JS launchers (bin/, scripts/, tools/) run under node and are outside tsconfig.
-    files: ['**/*.js'],
+    // The plain-JS launchers (bin/, scripts/, tools/) and ESM consumers run under node, outside tsconfig.
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: Object.fromEntries(nodeGlobals.map((name) => [name, 'readonly'])) },
   },
   {
