@@ -1,4 +1,10 @@
-/** bpfkit's packet module: capture file readers/writers, decoders, live capture. */
+/**
+ * bpfkit's packet module (`bpfkit/packet`): capture file readers and writers (pcap, pcapng), an
+ * allocation-free decoder from link layer to transport, and live capture. See docs/packets.md.
+ *
+ * @module
+ */
+export { readCapture, type Capture } from './read-capture.js';
 export { openCapture, CaptureReader, DEFAULT_CHUNK_SIZE, type OpenOptions } from './capture-reader.js';
 export { createCaptureWriter, CaptureWriter, formatForPath, type WriterOptions, type WritablePacket } from './capture-writer.js';
 export { PacketRef, type Packet, type PacketCallback, type CaptureInterface } from './packet.js';
