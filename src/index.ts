@@ -9,7 +9,7 @@
  * `bpfkit/engine`, `bpfkit/vm`, `bpfkit/kernel`, `bpfkit/packet` and `bpfkit/http`. Importing this root
  * entry never loads koffi: the kernel engine is loaded only when `loadCollection` is asked for it.
  *
- * @module
+ * @module bpfkit
  */
 export { parseObject, loadObjectFile, type ParseObjectOptions, type ParsedObject, type ObjectSpec, type ProgramSpec, type MapSpec } from './elf/index.js';
 export { loadCollection, type LoadOptions, type Collection, type Program, type BpfMap, type RunOptions, type RunResult, type EngineName } from './engine/index.js';

@@ -6,6 +6,7 @@ import type { ObjectSpec } from '../elf/spec.js';
 import type { Collection, EngineName } from './types.js';
 import type { HostConfig } from '../vm/contexts/run-context.js';
 
+/** How to load an object: which engine, and the options of that engine. */
 export interface LoadOptions {
   engine: EngineName;
   /** VM: number of CPUs that per-CPU maps have (default: the host's CPU count, like the kernel's possible CPUs). */
@@ -18,6 +19,10 @@ export interface LoadOptions {
   logLevel?: number;
 }
 
+/**
+ * Load an object's programs and maps into the VM (`engine: 'vm'`) or the kernel (`engine: 'kernel'`).
+ * The kernel engine (and koffi) is loaded only when asked for.
+ */
 export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promise<Collection> {
   if (opts.engine === 'vm') {
     const { loadVmCollection } = await import('../vm/collection.js');

@@ -29,13 +29,16 @@ import { interfaceIndex } from './libc.js';
 import { track, untrack } from './lifecycle.js';
 import { possibleCpus } from './cpus.js';
 
+/** Where maps with LIBBPF_PIN_BY_NAME pinning are pinned and reused, unless `pinPath` says otherwise. */
 export const DEFAULT_PIN_PATH = '/sys/fs/bpf/bpfkit';
 
+/** Options of `loadKernelCollection`: the engine-neutral ones, and which programs to load. */
 export interface KernelLoadOptions extends Partial<LoadOptions> {
   /** Load only these programs (default: all). */
   programs?: string[];
 }
 
+/** An object loaded into the kernel: its programs and maps as fds, closed together by `close()`. */
 export class KernelCollection implements Collection {
   readonly engine = 'kernel' as const;
   readonly programs = new Map<string, KernelProgram>();
@@ -53,12 +56,14 @@ export class KernelCollection implements Collection {
     track(this);
   }
 
+  /** The program called `name`; throws naming the programs there are when none is. */
   program(name: string): KernelProgram {
     const p = this.programs.get(name);
     if (!p) throw new BpfkitError(`no program named '${name}' (have: ${[...this.programs.keys()].join(', ') || 'none'})`);
     return p;
   }
 
+  /** The map called `name`; throws naming the maps there are when none is. */
   map(name: string): KernelMap {
     const m = this.maps.get(name);
     if (!m) throw new BpfkitError(`no map named '${name}' (have: ${[...this.maps.keys()].join(', ') || 'none'})`);
@@ -118,6 +123,10 @@ function pinName(name: string): string {
   return name.replace(/^\.+/, '').replace(/\//g, '_') || 'map';
 }
 
+/**
+ * Load an ObjectSpec into the kernel: BTF, then maps (pinned ones reused), map references patched, programs
+ * loaded, prog-array slots filled. Needs CAP_BPF; a refusal throws VerifierError with the log.
+ */
 export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions = {}): KernelCollection {
   const coll = new KernelCollection(spec);
   try {

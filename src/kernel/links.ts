@@ -12,8 +12,10 @@ import { AttachType } from '../uapi/types.js';
 import { track, untrack } from './lifecycle.js';
 import { pinObject } from './objects.js';
 
+/** XDP_FLAGS_* for `attachXdp` (include/uapi/linux/if_link.h). */
 export const XdpFlags = { UPDATE_IF_NOEXIST: 1, SKB_MODE: 2, DRV_MODE: 4, HW_MODE: 8, REPLACE: 16 } as const;
 
+/** A BPF link (tcx or XDP attachment): detached when closed, unless pinned. */
 export class KernelLink {
   private _fd: number;
   constructor(fd: number, readonly description: string) {

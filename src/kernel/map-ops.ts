@@ -15,6 +15,7 @@ import { MapType, nameOf } from '../uapi/types.js';
 export const ELEM_ATTR_SIZE = 32;
 export const BATCH_ATTR_SIZE = 56;
 
+/** The fields of BPF_MAP_CREATE that bpfkit sets. */
 export interface MapCreateRequest {
   name: string;
   type: number;
@@ -32,6 +33,7 @@ export interface MapCreateRequest {
 // BPF_MAP_CREATE part of union bpf_attr.
 const MAP_CREATE_SIZE = 80;
 
+/** Create a map in the kernel (BPF_MAP_CREATE) and return its fd; retried without BTF when the kernel refuses it. */
 export function createMap(req: MapCreateRequest): number {
   const attempt = (withBtf: boolean) =>
     withAttr(MAP_CREATE_SIZE, (a) => {

@@ -26,6 +26,7 @@ const TPACKET3_HDRLEN = 48; // TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
 const PROT_READ_WRITE = 3;
 const MAP_SHARED = 1;
 
+/** Sizes of the TPACKET_V3 receive ring a PacketSocket can read through. */
 export interface RingOptions {
   /** Bytes per block (a multiple of the page size, big enough for the largest packet). */
   blockSize?: number;

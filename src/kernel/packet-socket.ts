@@ -14,6 +14,7 @@ import { PermissionError, KernelError } from './errors.js';
 import { track, untrack } from './lifecycle.js';
 import { RxRing, type RingOptions } from './packet-ring.js';
 
+/** One packet received from an AF_PACKET socket. */
 export interface LivePacket {
   data: Uint8Array;
   tsSec: number;
@@ -25,6 +26,7 @@ export interface LivePacket {
   pktType: number;
 }
 
+/** Options of `PacketSocket.open`. */
 export interface PacketSocketOptions {
   /** Interface to capture on; all interfaces when absent. */
   ifname?: string;
@@ -43,6 +45,7 @@ export interface PacketSocketOptions {
   ring?: boolean | RingOptions;
 }
 
+/** One classic BPF instruction (struct sock_filter). */
 export interface ClassicInsn {
   code: number;
   jt: number;
@@ -76,6 +79,7 @@ const CONTROL_SIZE = 64;
 /** Pause reading when this many packets wait for the consumer (the kernel queue then holds or drops). */
 const HIGH_WATER = 4096;
 
+/** An AF_PACKET raw socket: the live packet source, with an eBPF or classic filter and an optional mmap ring. */
 export class PacketSocket {
   readonly fd: number;
   readonly ifindex: number;
@@ -110,6 +114,7 @@ export class PacketSocket {
     track(this);
   }
 
+  /** Open a raw socket on one interface (or all) and bind it; needs CAP_NET_RAW. */
   static open(opts: PacketSocketOptions = {}): PacketSocket {
     const c = libc();
     const ifindex = opts.ifname ? interfaceIndex(opts.ifname) : 0;
@@ -257,6 +262,7 @@ export class PacketSocket {
     }
   }
 
+  /** Close the socket (and its ring). */
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -7,6 +7,7 @@
  */
 import type { TsResolution } from './timestamp.js';
 
+/** A captured packet that owns its bytes. */
 export interface Packet {
   /** whole seconds since 1970-01-01 UTC */
   tsSec: number;
@@ -23,6 +24,7 @@ export interface Packet {
   data: Uint8Array;
 }
 
+/** The reused packet of the fast path: a window into the reader's chunk, valid only during the callback. */
 export class PacketRef implements Packet {
   tsSec = 0;
   tsNsec = 0;

@@ -17,6 +17,7 @@ import { VmError } from './vm-error.js';
 /** hi half of a BPF_PSEUDO_FUNC value: this tag | the program id (lo = the callback's slot). */
 export const FUNC_TAG = 0x40000000;
 
+/** Options of `Vm.load`. */
 export interface LoadOptions {
   /** Name used in errors (default 'prog'). */
   name?: string;
@@ -58,6 +59,7 @@ export function setInstructionFormatter(f: (insn: Instruction) => string): void 
   formatInsn = f;
 }
 
+/** A program validated and pre-decoded by `Vm.load`, ready to run. */
 export class LoadedProgram {
   readonly id: number;
   readonly name: string;

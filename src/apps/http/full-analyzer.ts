@@ -15,6 +15,7 @@ import { DEFAULT_LIMITS, RequestParser, ResponseParser, type ParserLimits, type 
 import { TcpStream, type StreamStats } from './tcp-stream.js';
 import type { UrlRecord } from './record.js';
 
+/** Limits and callbacks of the full-mode analyzer. */
 export interface FullOptions {
   limits: ParserLimits;
   /** close flows idle this long (seconds of capture time) */
@@ -29,6 +30,7 @@ export interface FullOptions {
   maxResponseHold: number;
   /** report each request as soon as its head is parsed (no status): text output */
   immediate: boolean;
+  /** Called once per request (with its response's status when one came). */
   onRecord(rec: UrlRecord): void;
   /** A flow ended (closed, evicted); its endpoints, for dropping it from a kernel filter's session map. */
   onFlowEnd?(flow: FlowEnds): void;
@@ -36,6 +38,7 @@ export interface FullOptions {
   onNotHttp?(flow: FlowEnds): void;
 }
 
+/** The two endpoints of a TCP flow. */
 export interface FlowEnds {
   ipVersion: number;
   /** the address as 32-bit words in network order: one for IPv4, four for IPv6 (plain numbers: cheap) */
@@ -45,6 +48,7 @@ export interface FlowEnds {
   portB: number;
 }
 
+/** The defaults of every full-mode limit. */
 export const DEFAULT_FULL: Omit<FullOptions, 'onRecord'> = {
   limits: DEFAULT_LIMITS,
   idleTimeoutSec: 120,
@@ -55,6 +59,7 @@ export const DEFAULT_FULL: Omit<FullOptions, 'onRecord'> = {
   immediate: false,
 };
 
+/** Counters of the full-mode analyzer, for the summary. */
 export interface FullStats {
   packets: number;
   tcpSegments: number;
@@ -119,6 +124,10 @@ const TCP_SYN = TCP_FLAG.SYN;
 const TCP_RST = TCP_FLAG.RST;
 const TCP_ACK = TCP_FLAG.ACK;
 
+/**
+ * Full mode's userspace half: decodes frames, reassembles IP fragments and TCP streams per direction, parses
+ * HTTP/1.x both ways and pairs requests with responses. Incremental and capped everywhere.
+ */
 export class FullAnalyzer {
   readonly stats: FullStats;
   private readonly flows = new Map<string, Flow>();

@@ -3,7 +3,7 @@
  * and an engine, feed it a capture file or a live interface, and get one {@link UrlRecord} per request.
  * The HTTP/1.x parsers and the full-mode analyzer are usable on their own. See docs/urls.md.
  *
- * @module
+ * @module bpfkit/http
  */
 export { buildPipeline, type BuildOptions, type BuiltPipeline, type Mode, type EngineChoice } from './build-pipeline.js';
 export { readCaptureInto, type ReadOptions } from './capture-source.js';

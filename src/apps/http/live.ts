@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../../util/errors.js';
 import type { BuiltPipeline } from './build-pipeline.js';
 
+/** Options of `captureLive`. */
 export interface LiveOptions {
   /** stop after this many kept packets (0: no limit) */
   count: number;
@@ -28,6 +29,10 @@ function isLoopback(iface: string): boolean {
   }
 }
 
+/**
+ * Sniff live on `iface`: the pipeline's filter runs in the kernel on an AF_PACKET socket (needs root).
+ * Resolves to the kernel's drop count when the capture ends.
+ */
 export async function captureLive(iface: string, built: BuiltPipeline, opts: LiveOptions): Promise<number> {
   if (!built.loaded) throw new UsageError('live capture runs the filter in the kernel: use --engine kernel');
   const { PacketSocket } = await import('../../kernel/packet-socket.js');

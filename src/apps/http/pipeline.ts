@@ -18,6 +18,7 @@ export interface UrlSummary {
   extra: Record<string, number>;
 }
 
+/** What the `urls` command drives, whatever the mode: frames in, records out, counters for the summary. */
 export interface UrlPipeline {
   /** A frame from the source (before the filter). `ts` is seconds since 1970, fractional. */
   packet(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void;
@@ -25,9 +26,11 @@ export interface UrlPipeline {
   keptPacket(bytes: Uint8Array, off: number, len: number, linktype: number, ts: number): void;
   /** End of input: report what is still in progress. */
   finish(): void;
+  /** Counters so far. */
   summary(): UrlSummary;
 }
 
+/** The summary line `bpfkit urls` prints at the end. */
 export function formatSummary(s: UrlSummary): string {
   const extras = Object.entries(s.extra)
     .filter(([, v]) => v !== 0)

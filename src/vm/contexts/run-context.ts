@@ -18,6 +18,7 @@ export interface HostConfig {
   cpu: number;
   /** Monotonic / boot clocks in ns (default: the host's). */
   clockNs: () => number;
+  /** bpf_ktime_get_boot_ns(): nanoseconds since boot. */
   bootClockNs: () => number;
   /** Seed of bpf_get_prandom_u32's generator (deterministic runs). */
   randomSeed: number;
@@ -25,6 +26,7 @@ export interface HostConfig {
   trace: (line: string) => void;
 }
 
+/** A redirect a program asked for (bpf_redirect, bpf_clone_redirect), recorded instead of sent. */
 export interface Verdict {
   kind: 'redirect' | 'clone_redirect';
   ifindex: number;
