@@ -17,8 +17,10 @@ import { looksLikeLlvm, parseLlvmLine } from './parse-llvm.js';
 import { makeInsn } from '../isa/instruction.js';
 import { BPF_EXIT, BPF_JMP } from '../isa/opcodes.js';
 
+/** Assembly syntaxes: the conformance suite's, LLVM's, or `auto` (decided per line). */
 export type AsmSyntax = 'auto' | 'conformance' | 'llvm';
 
+/** Options of `assemble`. */
 export interface AssembleOptions {
   syntax?: AsmSyntax;
   /** File name for error messages (`prog.s:12: ...`). */
@@ -60,6 +62,10 @@ function stripComment(line: string): string {
   return at < 0 ? line : line.slice(0, at);
 }
 
+/**
+ * Assemble program text into instructions. Labels and relative offsets both work for jumps and local
+ * calls. The first problem throws InputError as `source:line: message`.
+ */
 export function assemble(text: string, opts: AssembleOptions = {}): Instruction[] {
   const syntax = opts.syntax ?? 'auto';
   const source = opts.source ?? '<input>';

@@ -7,8 +7,10 @@ import type { Instruction } from '../isa/instruction.js';
 import { formatConformance } from './format-conformance.js';
 import { formatLlvm } from './format-llvm.js';
 
+/** Disassembly syntaxes: LLVM's (as llvm-objdump prints) or the conformance suite's. */
 export type DisasmSyntax = 'llvm' | 'conformance';
 
+/** Options of `disassemble`. */
 export interface DisassembleOptions {
   /** 'llvm' (default): what llvm-objdump prints. 'conformance': the conformance suite's syntax. */
   syntax?: DisasmSyntax;
@@ -16,10 +18,12 @@ export interface DisassembleOptions {
   alu32?: boolean;
 }
 
+/** One instruction as text. */
 export function disassembleOne(insn: Instruction, opts: DisassembleOptions = {}): string {
   return opts.syntax === 'conformance' ? formatConformance(insn) : formatLlvm(insn, opts);
 }
 
+/** Instructions as text, one line each. Invalid slots print as `.insn` lines that assemble back. */
 export function disassemble(insns: readonly Instruction[], opts: DisassembleOptions = {}): string[] {
   return insns.map((i) => disassembleOne(i, opts));
 }

@@ -16,6 +16,7 @@ const ATOMIC_NAMES: Record<number, string> = { 0x00: 'add', 0x40: 'or', 0x50: 'a
 const rel = (n: number) => (n < 0 ? `${n}` : `+${n}`);
 const mem = (reg: number, off: number) => `[%r${reg}${off < 0 ? off : `+${off}`}]`;
 
+/** One instruction in the conformance suite's syntax (`mov %r0, 1`). */
 export function formatConformance(insn: Instruction): string {
   const info = describeOpcode(insn.code);
   if (!info || checkInstruction(insn)) return formatRawInsn(insn);

@@ -17,6 +17,7 @@ import { type Instruction, lddwValue } from '../isa/instruction.js';
 import { checkInstruction, describeOpcode } from '../isa/opcode-table.js';
 import { formatRawInsn } from './raw-insn.js';
 
+/** Options of `formatLlvm`. */
 export interface LlvmFormatOptions {
   /** Print sub-64-bit loads/stores with `w` registers, like `llvm-objdump --mattr=+alu32`. */
   alu32?: boolean;
@@ -36,6 +37,7 @@ const ATOMIC_FETCH: Record<number, string> = { 0x00: 'add', 0x40: 'or', 0x50: 'a
 const rel = (n: number) => (n < 0 ? `${n}` : `+${n}`);
 const memOff = (n: number) => (n < 0 ? `- ${-n}` : `+ ${n}`);
 
+/** One instruction in LLVM's syntax (`r0 = 1`), as llvm-objdump prints it. */
 export function formatLlvm(insn: Instruction, opts: LlvmFormatOptions = {}): string {
   const info = describeOpcode(insn.code);
   if (!info || checkInstruction(insn)) return formatRawInsn(insn);

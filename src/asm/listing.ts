@@ -14,6 +14,7 @@ import {
 import { type DisassembleOptions, disassembleOne } from './disassemble.js';
 import { formatRawInsn } from './raw-insn.js';
 
+/** Options of `listFile`. */
 export interface ListingOptions extends DisassembleOptions {
   /** Names the file in the header and errors. */
   source?: string;
@@ -37,6 +38,7 @@ const RELOC_NAMES: Record<number, string> = {
   0: 'R_BPF_NONE', 1: 'R_BPF_64_64', 2: 'R_BPF_64_ABS64', 3: 'R_BPF_64_ABS32', 4: 'R_BPF_64_NODYLD32', 10: 'R_BPF_64_32',
 };
 
+/** True when the bytes start with the ELF magic. */
 export function isElf(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
 }

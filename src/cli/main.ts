@@ -3,13 +3,20 @@
  * exports `run(argv): Promise<number>` and a one-line `summary`. Errors become one line on stderr and an
  * exit status (see src/util/errors.ts) — never a stack trace.
  */
+import { readFileSync } from 'node:fs';
 import { BpfkitError, describeError, exitCodeOf } from '../util/errors.js';
 import { commands } from './commands/index.js';
+
+/** The version in package.json, which sits three levels above dist/src/cli/ in the repository and in an install. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length));
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `usage: bpfkit <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'bpfkit <command> --help' for a command's options.\n`;
+  return `usage: bpfkit <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'bpfkit <command> --help' for a command's options, 'bpfkit version' for the version.\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -18,8 +25,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage());
     return name ? 0 : 2;
   }
-  if (name === '--version' || name === '-V') {
-    process.stdout.write('bpfkit 0.1.0\n');
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`bpfkit ${packageVersion()}\n`);
     return 0;
   }
   const command = commands[name];

@@ -8,6 +8,7 @@
  */
 import { InputError } from '../util/errors.js';
 
+/** BTF_KIND_* numbers (include/uapi/linux/btf.h). */
 export const BtfKind = {
   UNKN: 0,
   INT: 1,
@@ -32,6 +33,7 @@ export const BtfKind = {
 } as const;
 
 const KIND_NAMES = Object.fromEntries(Object.entries(BtfKind).map(([k, v]) => [v, k])) as Record<number, string>;
+/** The name of a BTF kind (`STRUCT`, `FUNC`...), or `kindN` for an unknown one. */
 export const btfKindName = (kind: number): string => KIND_NAMES[kind] ?? `kind${kind}`;
 
 /** A struct/union member, enum value, function parameter or datasec variable, depending on the kind. */
@@ -45,6 +47,7 @@ export interface BtfMember {
   size: number;
 }
 
+/** One BTF type: its kind, name, size or referenced type, and members. */
 export interface BtfType {
   id: number;
   kind: number;
@@ -63,12 +66,14 @@ export interface BtfType {
   members: BtfMember[];
 }
 
+/** A parsed .BTF section. */
 export interface Btf {
   endian: 'little' | 'big';
   /** types[0] is void; types[id] for id >= 1. */
   types: BtfType[];
   /** The raw section. */
   raw: Uint8Array;
+  /** The first type called `name` (of `kind` when given). */
   byName(name: string, kind?: number): BtfType | undefined;
   /** Skip TYPEDEF, VOLATILE, CONST, RESTRICT, TYPE_TAG (and, if asked, nothing else) to the underlying type. */
   resolve(id: number): BtfType;
@@ -80,6 +85,7 @@ const MODIFIERS: ReadonlySet<number> = new Set([BtfKind.TYPEDEF, BtfKind.VOLATIL
 
 const utf8 = new TextDecoder('utf-8');
 
+/** Parse a .BTF section. Throws InputError naming `source` and the offset on anything malformed. */
 export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
   const fail = (message: string, offset?: number): never => {
     throw new InputError(message, offset === undefined ? source : `${source}+0x${offset.toString(16)}`);

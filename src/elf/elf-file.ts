@@ -53,8 +53,10 @@ export const R_BPF_64_ABS32 = 3;
 export const R_BPF_64_NODYLD32 = 4;
 export const R_BPF_64_32 = 10;
 
+/** Byte order of an ELF file. */
 export type Endian = 'little' | 'big';
 
+/** One section header of an ELF file, with its bytes. */
 export interface ElfSection {
   /** Position in the section header table; sections[i].index === i (index 0 is the null section). */
   index: number;
@@ -72,6 +74,7 @@ export interface ElfSection {
   addralign: number;
 }
 
+/** One entry of the symbol table. */
 export interface ElfSymbol {
   /** Position in the symbol table (relocations name symbols by this index). */
   index: number;
@@ -89,6 +92,7 @@ export interface ElfSymbol {
   section: number;
 }
 
+/** One REL or RELA entry, with its symbol resolved. */
 export interface ElfRelocation {
   /** Byte offset in the target section. */
   offset: number;
@@ -103,6 +107,7 @@ export interface ElfRelocation {
   section: string;
 }
 
+/** A parsed ELF64 container: sections, symbols and relocations, every offset checked. */
 export interface ElfFile {
   source: string;
   endian: Endian;
@@ -121,6 +126,7 @@ export interface ElfFile {
   stringAt(tableIndex: number, offset: number): string;
 }
 
+/** Options of `readElf`. */
 export interface ReadElfOptions {
   /** Names the input in errors (usually the file path). */
   source?: string;

@@ -1,15 +1,17 @@
 /**
- * The ELF object loader's public API: parseObject (pure, bytes in) and loadObjectFile (reads a file).
+ * The ELF object loader (`bpfkit/elf`): parseObject (pure, bytes in) and loadObjectFile (reads a file).
  * See docs/objects.md.
+ *
+ * @module bpfkit/elf
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
 import { parseObject, type ParseObjectOptions, type ParsedObject } from './object.js';
 
 export { parseObject, type ParseObjectOptions, type ParsedObject } from './object.js';
-export { readElf, relocationTypeName, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from './elf-file.js';
+export { readElf, relocationTypeName, type Endian, type ReadElfOptions, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from './elf-file.js';
 export { parseBtf, BtfKind, btfKindName, type Btf, type BtfType, type BtfMember } from './btf.js';
-export { sectionType, progTypeName } from './section-types.js';
+export { sectionType, progTypeName, type SectionType } from './section-types.js';
 export type * from './spec.js';
 
 /** Read and parse an object file. A missing or unreadable file is an InputError naming it. */

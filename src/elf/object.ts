@@ -19,6 +19,7 @@ import { globalDataMap, isGlobalDataSection } from './global-data.js';
 import { buildPrograms } from './programs.js';
 import { readU32, u32Key } from './bytes.js';
 
+/** Options of `parseObject`. */
 export interface ParseObjectOptions {
   /** File name for messages (and ObjectSpec.path). */
   path?: string;
@@ -35,6 +36,11 @@ export interface ParsedObject extends ObjectSpec {
   relocationCounts: Record<string, number>;
 }
 
+/**
+ * Parse an eBPF ELF object into an ObjectSpec: programs linked with their subprograms, maps, BTF,
+ * relocations left as map references. Pure: bytes in, spec out, no file system and no syscalls.
+ * Malformed input throws InputError naming the file, section and offset.
+ */
 export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | string = {}): ParsedObject {
   // A bare string is the path (a convenience some callers use).
   const opts: ParseObjectOptions = typeof options === 'string' ? { path: options } : options;

@@ -71,6 +71,7 @@ export const MoreAttachTypes = {
   TCX_EGRESS: AttachType.TCX_EGRESS,
 } as const;
 
+/** The program type (and expected attach type) a section name stands for, as libbpf maps them. */
 export interface SectionType {
   type: number;
   attachType?: number;

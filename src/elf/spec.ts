@@ -8,11 +8,13 @@ import type { Instruction } from '../isa/instruction.js';
 /** A map value at load time: bytes, or (prog arrays / maps of maps) the name of a program or map. */
 export type MapValueSpec = Uint8Array | { program: string } | { map: string };
 
+/** One initial entry of a map (prog arrays and maps of maps get theirs from the object). */
 export interface MapEntrySpec {
   key: Uint8Array;
   value: MapValueSpec;
 }
 
+/** A map as the object declares it: type, sizes, flags, pinning and initial contents. Holds no fd. */
 export interface MapSpec {
   name: string;
   /** MapType.* (kernel enum bpf_map_type) */
@@ -58,6 +60,7 @@ export interface MapReference {
   offset: number;
 }
 
+/** A program as the object holds it: linked instructions, type, license and the maps it refers to. */
 export interface ProgramSpec {
   /** The function's symbol name. */
   name: string;
@@ -77,6 +80,7 @@ export interface ProgramSpec {
   kernelVersion: number;
 }
 
+/** Everything an ELF object holds for loading, with no file descriptors: what `parseObject` returns. */
 export interface ObjectSpec {
   /** File the spec was read from, when known (used in messages). */
   path?: string;

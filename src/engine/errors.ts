@@ -21,6 +21,7 @@ export const Errno = {
   EOPNOTSUPP: 95,
   ENOTSUPP: 524,
 } as const;
+/** The errno names bpfkit's maps report (ENOENT, EEXIST, E2BIG, ...). */
 export type ErrnoName = keyof typeof Errno;
 
 const messages: Record<string, string> = {

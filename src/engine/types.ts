@@ -7,8 +7,10 @@
  * Keys and values are raw bytes in the host's byte order, exactly as the kernel stores them.
  */
 
+/** Which engine a collection runs on: the userspace VM or the Linux kernel. */
 export type EngineName = 'vm' | 'kernel';
 
+/** What one run of a program gets: packet bytes, context bytes, a repeat count. */
 export interface RunOptions {
   /**
    * Packet bytes. For packet programs (socket filter, tc, XDP) this is the frame from its MAC header
@@ -21,6 +23,7 @@ export interface RunOptions {
   repeat?: number;
 }
 
+/** What a run returns, the same on both engines. */
 export interface RunResult {
   /** r0 at exit, truncated to 32 bits unsigned as BPF_PROG_TEST_RUN reports it. */
   retval: number;
@@ -32,12 +35,14 @@ export interface RunResult {
   durationNs?: number;
 }
 
+/** A loaded program, in the VM or in the kernel. */
 export interface Program {
   readonly name: string;
   /** ProgType.* */
   readonly type: number;
   /** Kernel fd, or a VM handle; usable in prog-array updates of the same collection. */
   readonly fd: number;
+  /** Run the program once (or `repeat` times) on a packet and/or context. */
   run(opts: RunOptions): RunResult;
   /**
    * Optional per-packet entry for capture loops: run on `frame` as run({ data: frame }) does and return
@@ -46,9 +51,11 @@ export interface Program {
   runPacket?(frame: Uint8Array): number;
   /** runPacket for the frame at bytes[off, off + len) (the VM may then run it without copying it). */
   runPacketAt?(bytes: Uint8Array, off: number, len: number): number;
+  /** Release the program (the kernel's fd; nothing to do in the VM). */
   close(): void;
 }
 
+/** A loaded map. Keys and values are raw bytes in the host's byte order, as the kernel stores them. */
 export interface BpfMap {
   readonly name: string;
   /** MapType.* */
@@ -59,27 +66,36 @@ export interface BpfMap {
   readonly flags: number;
   /** Kernel fd, or a VM handle. */
   readonly fd: number;
+  /** The value stored under `key` (a copy), or undefined when there is none. */
   lookup(key: Uint8Array): Uint8Array | undefined;
   /** Per-CPU maps: one value per possible CPU. */
   lookupPerCpu(key: Uint8Array): Uint8Array[] | undefined;
   /** flags: UpdateFlag.ANY / NOEXIST / EXIST. Errors are BpfkitErrors carrying the errno name (EEXIST, ENOENT, E2BIG). */
   update(key: Uint8Array, value: Uint8Array, flags?: number): void;
+  /** Per-CPU maps: set one value per possible CPU. */
   updatePerCpu?(key: Uint8Array, values: Uint8Array[], flags?: number): void;
+  /** Remove `key`; false when it was not there. */
   delete(key: Uint8Array): boolean;
   /** Iterate keys with get-next-key semantics. */
   keys(): IterableIterator<Uint8Array>;
   /** Queue/stack maps. */
   push?(value: Uint8Array, flags?: number): void;
+  /** Queue/stack maps: take the next value out (undefined when empty). */
   pop?(): Uint8Array | undefined;
+  /** Queue/stack maps: the next value, left in place (undefined when empty). */
   peek?(): Uint8Array | undefined;
+  /** Release the map (the kernel's fd; the VM's memory). */
   close(): void;
 }
 
+/** What an object becomes once loaded: its programs and maps by name, on one engine. */
 export interface Collection {
   readonly engine: EngineName;
   readonly programs: ReadonlyMap<string, Program>;
   readonly maps: ReadonlyMap<string, BpfMap>;
+  /** The program called `name`; throws naming the programs there are when none is. */
   program(name: string): Program;
+  /** The map called `name`; throws naming the maps there are when none is. */
   map(name: string): BpfMap;
   /** Close every program, map and link the collection owns. */
   close(): void;

@@ -7,8 +7,10 @@ import { InputError } from '../util/errors.js';
 import { type Instruction, slotsOf } from './instruction.js';
 import { OP_LDDW } from './opcodes.js';
 
+/** Byte order of encoded instructions. */
 export type Endian = 'little' | 'big';
 
+/** Options of `decodeProgram`. */
 export interface DecodeOptions {
   endian?: Endian;
   /** Names the input in errors (a file name, a section name). */

@@ -5,6 +5,7 @@
  */
 import { OP_LDDW } from './opcodes.js';
 
+/** One eBPF instruction (RFC 9669): opcode, registers, offset, immediate, and its position in slots. */
 export interface Instruction {
   /** Slot index of this instruction in its program (jump targets are slot indices). */
   pc: number;
@@ -22,6 +23,7 @@ export interface Instruction {
   imm2: number;
 }
 
+/** True for the one 16-byte instruction, `lddw`. */
 export function isWide(code: number): boolean {
   return code === OP_LDDW;
 }
@@ -42,6 +44,7 @@ export function splitLddw(value: bigint): { imm: number; imm2: number } {
   return { imm: Number(BigInt.asIntN(32, v)), imm2: Number(BigInt.asIntN(32, v >> 32n)) };
 }
 
+/** An instruction with every field not given set to zero. */
 export function makeInsn(fields: Partial<Instruction> & { code: number }): Instruction {
   return {
     pc: fields.pc ?? 0,

@@ -43,6 +43,7 @@ export type InsnKind =
   | 'stx' // *(size *)(dst + off) = src
   | 'atomic'; // STX|ATOMIC W/DW, operation in imm
 
+/** What the opcode table knows of one opcode: its kind, mnemonic and allowed fields. */
 export interface OpcodeInfo {
   code: number;
   kind: InsnKind;
@@ -195,6 +196,7 @@ export function checkInstruction(insn: Instruction): string | undefined {
   }
 }
 
+/** The first invalid instruction of a program, as `checkProgram` reports it. */
 export interface ProgramProblem {
   pc: number;
   message: string;

@@ -31,10 +31,12 @@ import { interfaceIndex } from './libc.js';
 import { track, untrack } from './lifecycle.js';
 import { possibleCpus } from './cpus.js';
 
+/** Where maps with LIBBPF_PIN_BY_NAME pinning are pinned and reused, unless `pinPath` says otherwise. */
 export const DEFAULT_PIN_PATH = '/sys/fs/bpf/bpfkit';
 
 export type { KernelLoadOptions } from '../engine/options.js';
 
+/** An object loaded into the kernel: its programs and maps as fds, closed together by `close()`. */
 export class KernelCollection implements Collection {
   readonly engine = 'kernel' as const;
   readonly programs = new Map<string, KernelProgram>();
@@ -52,10 +54,12 @@ export class KernelCollection implements Collection {
     track(this);
   }
 
+  /** The program called `name`; throws naming the programs there are when none is. */
   program(name: string): KernelProgram {
     return byName(this.programs, 'program', name);
   }
 
+  /** The map called `name`; throws naming the maps there are when none is. */
   map(name: string): KernelMap {
     return byName(this.maps, 'map', name);
   }
@@ -113,6 +117,10 @@ function pinName(name: string): string {
   return name.replace(/^\.+/, '').replace(/\//g, '_') || 'map';
 }
 
+/**
+ * Load an ObjectSpec into the kernel: BTF, then maps (pinned ones reused), map references patched, programs
+ * loaded, prog-array slots filled. Needs CAP_BPF; a refusal throws VerifierError with the log.
+ */
 export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions = {}): KernelCollection {
   validateSpec(spec);
   checkByteOrder(spec, os.endianness() === 'LE' ? 'little' : 'big', 'this kernel');

@@ -19,6 +19,7 @@ export function countCpuList(text: string): number {
   return n;
 }
 
+/** The kernel's possible-CPU count (the number of values a per-CPU map holds per key); 1 when unknown. */
 export function possibleCpus(): number {
   if (!cached) {
     try {

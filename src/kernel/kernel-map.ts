@@ -32,6 +32,7 @@ export interface KernelMapInfo {
 
 const roundUp8 = (n: number) => (n + 7) & ~7;
 
+/** A map in the kernel, behind the same BpfMap interface as the VM's maps. */
 export class KernelMap implements BpfMap {
   readonly name: string;
   readonly type: number;
@@ -50,6 +51,7 @@ export class KernelMap implements BpfMap {
   private readonly nextKeyBuf: NativeBuffer;
   private readonly value: NativeBuffer;
 
+  /** Maps are made by `loadKernelCollection`, `openPinnedMap`, `openMapById` and `mapFromFd`. @internal */
   constructor(fd: number, info: KernelMapInfo) {
     this._fd = fd;
     this.name = info.name;
@@ -93,6 +95,7 @@ export class KernelMap implements BpfMap {
     this.key.bytes.set(key);
   }
 
+  /** The value under `key` (per-CPU maps: every CPU's, each padded to 8 bytes), or undefined. */
   lookup(key: Uint8Array): Uint8Array | undefined {
     this.setKey(key, 'lookup');
     const r = this.elem(Cmd.MAP_LOOKUP_ELEM, this.key, this.value, 0);
@@ -126,6 +129,7 @@ export class KernelMap implements BpfMap {
     if (r < 0) throw mapError(-r, this.name, 'update');
   }
 
+  /** Per-CPU maps: set one value per possible CPU. */
   updatePerCpu(key: Uint8Array, values: Uint8Array[], flags: number = UpdateFlag.ANY): void {
     if (!isPerCpu(this.type)) {
       if (values.length !== 1) throw new MapError('EINVAL', this.name, 'update', 'not a per-CPU map');
@@ -141,6 +145,7 @@ export class KernelMap implements BpfMap {
     this.update(key, buf, flags);
   }
 
+  /** Remove `key`; false when it was not there. */
   delete(key: Uint8Array): boolean {
     this.setKey(key, 'delete');
     const r = this.elem(Cmd.MAP_DELETE_ELEM, this.key, undefined, 0);
@@ -166,6 +171,7 @@ export class KernelMap implements BpfMap {
     return iterateKeys(this);
   }
 
+  /** Every key with its value, walked with get-next-key as bpftool does. */
   entries(): IterableIterator<[Uint8Array, Uint8Array]> {
     return iterateEntries(this);
   }
@@ -179,10 +185,12 @@ export class KernelMap implements BpfMap {
     if (r < 0) throw mapError(-r, this.name, 'push');
   }
 
+  /** Queue/stack maps: take the next value out (undefined when empty). */
   pop(): Uint8Array | undefined {
     return this.take(Cmd.MAP_LOOKUP_AND_DELETE_ELEM, 'pop');
   }
 
+  /** Queue/stack maps: the next value, left in place (undefined when empty). */
   peek(): Uint8Array | undefined {
     return this.take(Cmd.MAP_LOOKUP_ELEM, 'peek');
   }
@@ -295,6 +303,7 @@ export class KernelMap implements BpfMap {
     freezeMap(this.fd, this.name);
   }
 
+  /** Close the map's fd (the map lives on while pinned or used by a program). */
   close(): void {
     if (this._fd < 0) return;
     closeFd(this._fd);

@@ -18,6 +18,7 @@ import { TestRunner } from './test-run.js';
 
 const ETH_HLEN = 14;
 
+/** A program loaded into the kernel; `run` goes through BPF_PROG_TEST_RUN. */
 export class KernelProgram implements Program {
   private _fd: number;
   private runner: TestRunner | undefined;
@@ -42,6 +43,7 @@ export class KernelProgram implements Program {
     return this._fd < 0;
   }
 
+  /** Run the program in the kernel with BPF_PROG_TEST_RUN on the given packet and/or context. */
   run(opts: RunOptions): RunResult {
     const data = opts.data ?? new Uint8Array(0);
     this.runner ??= new TestRunner(this.name);
@@ -62,14 +64,17 @@ export class KernelProgram implements Program {
     return out;
   }
 
+  /** What the kernel reports of the program (BPF_OBJ_GET_INFO_BY_FD). */
   info(): ProgInfo {
     return progInfo(this.fd);
   }
 
+  /** Pin the program on bpffs at `path`, so it outlives this process. */
   pin(path: string): void {
     pinObject(this.fd, path);
   }
 
+  /** Close the program's fd (the program lives on while pinned or attached). */
   close(): void {
     if (this._fd < 0) return;
     closeFd(this._fd);

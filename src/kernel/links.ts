@@ -10,8 +10,10 @@ import { track, untrack } from './lifecycle.js';
 import { pinObject } from './objects.js';
 import { BPF_ATTR, setU32 } from './abi/index.js';
 
+/** XDP_FLAGS_* for `attachXdp` (include/uapi/linux/if_link.h). */
 export const XdpFlags = { UPDATE_IF_NOEXIST: 1, SKB_MODE: 2, DRV_MODE: 4, HW_MODE: 8, REPLACE: 16 } as const;
 
+/** A BPF link (tcx or XDP attachment): detached when closed, unless pinned. */
 export class KernelLink {
   private _fd: number;
   constructor(fd: number, readonly description: string) {

@@ -8,6 +8,7 @@ import { NotSupportedError } from './errors.js';
 import { MapType, nameOf } from '../uapi/types.js';
 import { BPF_ATTR, setU32, setU64 } from './abi/index.js';
 
+/** The fields of BPF_MAP_CREATE that bpfkit sets. */
 export interface MapCreateRequest {
   name: string;
   type: number;
@@ -24,6 +25,7 @@ export interface MapCreateRequest {
 
 const MAP_CREATE = BPF_ATTR.map_create;
 
+/** Create a map in the kernel (BPF_MAP_CREATE) and return its fd; retried without BTF when the kernel refuses it. */
 export function createMap(req: MapCreateRequest): number {
   const f = MAP_CREATE.fields;
   const attempt = (withBtf: boolean) =>

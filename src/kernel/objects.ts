@@ -134,6 +134,7 @@ function getInfo(fd: number, layout: Layout, what: string): NativeBuffer {
   return info;
 }
 
+/** The part of `struct bpf_prog_info` that bpfkit reads. */
 export interface ProgInfo {
   type: number;
   id: number;
@@ -201,6 +202,7 @@ export function progInfo(fd: number): ProgInfo {
   }
 }
 
+/** The part of `struct bpf_map_info` that bpfkit reads. */
 export interface MapInfo {
   type: number;
   id: number;
@@ -212,6 +214,7 @@ export interface MapInfo {
   btfId: number;
 }
 
+/** Read a map's info by fd (BPF_OBJ_GET_INFO_BY_FD). */
 export function mapInfo(fd: number): MapInfo {
   const f = BPF_MAP_INFO.fields;
   const info = getInfo(fd, BPF_MAP_INFO, 'map');
@@ -232,6 +235,7 @@ export function mapInfo(fd: number): MapInfo {
   }
 }
 
+/** The part of `struct bpf_link_info` that bpfkit reads. */
 export interface LinkInfo {
   /** enum bpf_link_type: XDP 6, TCX 11, ... */
   type: number;
@@ -243,8 +247,10 @@ export interface LinkInfo {
   attachType?: number;
 }
 
+/** BPF_LINK_TYPE_* numbers of the links bpfkit makes or shows. */
 export const LinkType = { XDP: 6, TCX: 11, NETKIT: 13 } as const;
 
+/** Read a link's info by fd (BPF_OBJ_GET_INFO_BY_FD). */
 export function linkInfo(fd: number): LinkInfo {
   const f = BPF_LINK_INFO.fields;
   const info = getInfo(fd, BPF_LINK_INFO, 'link');
@@ -268,6 +274,7 @@ export function linkInfo(fd: number): LinkInfo {
 
 // ---- ids ----
 
+/** The kinds of kernel BPF object that have ids. */
 export type ObjectKind = 'prog' | 'map' | 'link' | 'btf';
 const nextIdCmd = { prog: Cmd.PROG_GET_NEXT_ID, map: Cmd.MAP_GET_NEXT_ID, link: Cmd.LINK_GET_NEXT_ID, btf: Cmd.BTF_GET_NEXT_ID };
 const fdByIdCmd = { prog: Cmd.PROG_GET_FD_BY_ID, map: Cmd.MAP_GET_FD_BY_ID, link: Cmd.LINK_GET_FD_BY_ID, btf: Cmd.BTF_GET_FD_BY_ID };

@@ -29,6 +29,7 @@ const STATUS_WORD = BLOCK['hdr.bh1.block_status'].offset >> 2;
 const PROT_READ_WRITE = 3;
 const MAP_SHARED = 1;
 
+/** Sizes of the TPACKET_V3 receive ring a PacketSocket can read through. */
 export interface RingOptions {
   /** Bytes per block (a multiple of the page size, big enough for the largest packet). */
   blockSize?: number;

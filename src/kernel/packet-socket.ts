@@ -38,6 +38,7 @@ import {
   setU8,
 } from './abi/index.js';
 
+/** One packet received from an AF_PACKET socket. */
 export interface LivePacket {
   data: Uint8Array;
   tsSec: number;
@@ -49,6 +50,7 @@ export interface LivePacket {
   pktType: number;
 }
 
+/** Options of `PacketSocket.open`. */
 export interface PacketSocketOptions {
   /** Interface to capture on; all interfaces when absent. */
   ifname?: string;
@@ -67,6 +69,7 @@ export interface PacketSocketOptions {
   ring?: boolean | RingOptions;
 }
 
+/** One classic BPF instruction (struct sock_filter). */
 export interface ClassicInsn {
   code: number;
   jt: number;
@@ -105,6 +108,7 @@ const CMSG_DATA = align8(CMSGHDR.size);
 /** Pause reading when this many packets wait for the consumer (the kernel queue then holds or drops). */
 const HIGH_WATER = 4096;
 
+/** An AF_PACKET raw socket: the live packet source, with an eBPF or classic filter and an optional mmap ring. */
 export class PacketSocket {
   readonly fd: number;
   readonly ifindex: number;
@@ -136,6 +140,7 @@ export class PacketSocket {
     track(this);
   }
 
+  /** Open a raw socket on one interface (or all) and bind it; needs CAP_NET_RAW. */
   static open(opts: PacketSocketOptions = {}): PacketSocket {
     const c = libc();
     const ifindex = opts.ifname ? interfaceIndex(opts.ifname) : 0;
@@ -283,6 +288,7 @@ export class PacketSocket {
     }
   }
 
+  /** Close the socket (and its ring). */
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -13,6 +13,7 @@ function open(path: string): number {
   return fd;
 }
 
+/** A KernelMap for a map fd you already hold (the map takes the fd over). */
 export function mapFromFd(fd: number, name?: string): KernelMap {
   try {
     const info = mapInfo(fd);
@@ -23,6 +24,7 @@ export function mapFromFd(fd: number, name?: string): KernelMap {
   }
 }
 
+/** A KernelProgram for a program fd you already hold (the program takes the fd over). */
 export function programFromFd(fd: number, name?: string): KernelProgram {
   try {
     const info = progInfo(fd);
@@ -33,20 +35,24 @@ export function programFromFd(fd: number, name?: string): KernelProgram {
   }
 }
 
+/** Open the map pinned at `path` on bpffs. */
 export function openPinnedMap(path: string): KernelMap {
   return mapFromFd(open(path), path.split('/').pop());
 }
 
+/** Open the program pinned at `path` on bpffs. */
 export function openPinnedProgram(path: string): KernelProgram {
   return programFromFd(open(path), path.split('/').pop());
 }
 
+/** Open a map by its kernel id. */
 export function openMapById(id: number): KernelMap {
   const fd = fdById('map', id);
   if (fd === undefined) throw new EnvironmentError(`no map with id ${id}`);
   return mapFromFd(fd);
 }
 
+/** Open a program by its kernel id. */
 export function openProgramById(id: number): KernelProgram {
   const fd = fdById('prog', id);
   if (fd === undefined) throw new EnvironmentError(`no program with id ${id}`);

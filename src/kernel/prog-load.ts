@@ -9,6 +9,7 @@ import { BPF_ATTR, BPF_FUNC_INFO, getU32, setAddress, setU32 } from './abi/index
 import { NotSupportedError, PermissionError, VerifierError } from './errors.js';
 import { ProgType, nameOf } from '../uapi/types.js';
 
+/** The fields of BPF_PROG_LOAD that bpfkit sets. */
 export interface ProgLoadRequest {
   name: string;
   type: number;
@@ -28,6 +29,7 @@ export interface ProgLoadRequest {
   logSize?: number;
 }
 
+/** A loaded program's fd, and the verifier's log when one was asked for. */
 export interface ProgLoadResult {
   fd: number;
   /** The verifier log when logLevel > 0 was requested. */
@@ -38,6 +40,7 @@ const PROG_LOAD = BPF_ATTR.prog_load;
 const F = PROG_LOAD.fields;
 const MAX_LOG = 1 << 28; // the kernel's own upper bound on log_size is UINT_MAX >> 2
 
+/** Load one program into the kernel (BPF_PROG_LOAD). A refusal throws VerifierError with the verifier's log. */
 export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
   if (req.insns.length === 0 || req.insns.length % 8 !== 0) {
     throw new VerifierError(req.name, 'EINVAL', `program has ${req.insns.length} bytes of instructions`);

@@ -1,4 +1,10 @@
-/** Loading an ObjectSpec into either engine, and the options that go with it. */
+/**
+ * The engine-neutral API (`bpfkit/engine`): load an `ObjectSpec` into the userspace VM or the Linux kernel
+ * with {@link loadCollection} and use its programs and maps through one interface, whichever engine runs
+ * them. This folder sits above both engines (they import src/engine, never each other or this), so the
+ * entry point is here and re-exports the contract of src/engine.
+ *
+ * @module bpfkit/engine
+ */
 export { loadCollection } from './load-collection.js';
-export type { LoadOptions, VmLoadOptions, KernelLoadOptions, HostConfig, VmExecution } from '../engine/options.js';
-export { validateSpec, SpecError } from '../engine/validate-spec.js';
+export * from '../engine/index.js';

@@ -27,4 +27,5 @@ export const MAX_RECORD_LEN = 64 * 1024 * 1024;
 /** Limit on caplen when a pcap header says snaplen 0 (libpcap's largest snapshot length). */
 export const DEFAULT_MAX_SNAPLEN = 262144;
 
+/** The capture file formats bpfkit reads and writes. */
 export type CaptureFormat = 'pcap' | 'pcapng';

@@ -7,6 +7,7 @@ import { BpfkitError } from '../util/errors.js';
 import { openCapture } from './capture-reader.js';
 import { linktypeName } from './linktype.js';
 
+/** What `bpfkit pcap info` reports of a capture file (like capinfos). */
 export interface CaptureInfo {
   file: string;
   format: 'pcap' | 'pcapng';
@@ -36,6 +37,7 @@ export interface CaptureInfo {
   error?: string;
 }
 
+/** Read a whole capture and summarize it. A fault after some packets still returns what came before, with the error. */
 export async function captureInfo(path: string): Promise<{ info: CaptureInfo; error?: BpfkitError }> {
   const reader = await openCapture(path);
   let packets = 0;

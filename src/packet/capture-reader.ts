@@ -24,11 +24,16 @@ const AHEAD_ROOM = 64 * 1024;
 /** Default read size: big enough that per-read overhead vanishes, small enough for a constant footprint. */
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 
+/** Options of `openCapture`. */
 export interface OpenOptions {
   /** bytes per read (default 4 MiB) */
   chunkSize?: number;
 }
 
+/**
+ * Open a pcap or pcapng file (detected from its magic) for streaming. A missing file or an unknown format
+ * throws InputError naming the file.
+ */
 export async function openCapture(path: string, options: OpenOptions = {}): Promise<CaptureReader> {
   let fh: FileHandle;
   try {
@@ -67,10 +72,14 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
   }
 }
 
+/**
+ * A capture file opened for reading: stream its packets with `forEachPacket` (fast, reused PacketRef) or
+ * `for await` (plain packets that own their bytes).
+ */
 export class CaptureReader implements AsyncIterable<Packet> {
   /** what the last (or current) scan learned: interfaces, pcap header, pcapng sections */
   private parser: RecordParser;
-  /** pipes: the magic bytes already consumed by openCapture (undefined for regular files) */
+  /** pipes: the magic bytes already consumed by openCapture (undefined for regular files) @internal */
   streamHead: Uint8Array | undefined;
   private scans = 0;
 
@@ -164,6 +173,7 @@ export class CaptureReader implements AsyncIterable<Packet> {
    * `readAhead` (regular files): read the next chunk while the packets of this one are delivered, so
    * the caller does not wait for the disk (or the page cache copy) between chunks; handOff is then not
    * available.
+   * @internal
    */
   scan(opts: { firstRead?: number; readAhead?: boolean } = {}): ChunkScanner {
     if (this.streamHead && this.scans > 0) throw new UsageError(`${this.path} is a pipe: it can be read only once`);
@@ -175,6 +185,7 @@ export class CaptureReader implements AsyncIterable<Packet> {
     return scanner;
   }
 
+  /** Close the file. */
   async close(): Promise<void> {
     await this.fh.close();
   }

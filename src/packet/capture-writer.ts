@@ -23,6 +23,7 @@ import {
 } from './capture-format.js';
 import { joinTicks, type SecNsec } from './timestamp.js';
 
+/** Options of `createCaptureWriter`. */
 export interface WriterOptions {
   /** default: from the file name (.pcapng → pcapng), else pcap */
   format?: CaptureFormat;
@@ -54,14 +55,17 @@ export interface WritablePacket {
 const BUFFER_SIZE = 1 << 20;
 const encoder = new TextEncoder();
 
+/** The format a file name asks for: pcapng for `.pcapng`, else pcap. */
 export function formatForPath(path: string): CaptureFormat {
   return /\.pcapng$/i.test(path) ? 'pcapng' : 'pcap';
 }
 
+/** Create (or truncate) a capture file and write its header. */
 export function createCaptureWriter(path: string, options: WriterOptions = {}): CaptureWriter {
   return new CaptureWriter(path, options);
 }
 
+/** Writes packets to a pcap or pcapng file through one buffer. */
 export class CaptureWriter {
   readonly format: CaptureFormat;
   readonly nanosecond: boolean;
@@ -144,6 +148,7 @@ export class CaptureWriter {
     return this.snaplens.length - 1;
   }
 
+  /** Append one packet (cut at the snaplen). */
   write(pkt: WritablePacket): void {
     this.writeBytes(pkt.data, 0, pkt.data.length, pkt.tsSec, pkt.tsNsec, pkt.origLen ?? pkt.data.length, pkt.interfaceId ?? 0);
   }
@@ -195,6 +200,7 @@ export class CaptureWriter {
     this.fill = 0;
   }
 
+  /** Write out what is buffered and close the file. */
   close(): void {
     if (this.closed) return;
     this.flush();

@@ -7,6 +7,7 @@
  */
 import { InputError } from '../util/errors.js';
 
+/** One classic BPF instruction (struct sock_filter). */
 export interface ClassicInsn {
   code: number;
   jt: number;
@@ -17,6 +18,7 @@ export interface ClassicInsn {
 /** BPF_MAXINSNS in linux/bpf_common.h */
 export const MAX_CLASSIC_INSNS = 4096;
 
+/** Parse a classic BPF program from tcpdump -ddd, -dd or tc-bpf(8) text. Throws InputError naming `source`. */
 export function parseClassicBpf(text: string, source = '--cbpf'): ClassicInsn[] {
   const trimmed = text.trim();
   if (trimmed === '') throw new InputError('empty classic BPF program', source);

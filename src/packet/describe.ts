@@ -4,6 +4,7 @@ import type { PacketView } from './decode/packet-view.js';
 
 const DIRECTION = ['In', 'B', 'M', 'P', 'Out'];
 
+/** One tcpdump-like line for a decoded packet. */
 export function describePacket(v: PacketView, tsSec: number, tsNsec: number, origLen: number, ifname?: string, pktType?: number): string {
   const d = new Date(tsSec * 1000);
   const time = `${d.toISOString().slice(11, 19)}.${String(tsNsec).padStart(9, '0')}`;

@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { BpfkitError, InputError } from '../util/errors.js';
 import type { ClassicInsn } from './classic-bpf-text.js';
 
+/** One packet from a live capture. */
 export interface LivePacket {
   data: Uint8Array;
   tsSec: number;
@@ -20,6 +21,7 @@ export interface LivePacket {
   pktType: number;
 }
 
+/** Options of `LiveCapture.open`. */
 export interface LiveCaptureOptions {
   /** one interface; every interface when absent */
   ifname?: string;
@@ -51,6 +53,7 @@ const SOCKET_FILTER = 1;
 /** ARPHRD_* (linux/if_arp.h) of devices without a link-layer header: PPP, IPIP, IP6IP6, SIT, GRE, IP6GRE, NONE (tun) */
 const RAW_IP_DEVICES = new Set([512, 768, 769, 776, 778, 823, 65534]);
 
+/** Live capture from an AF_PACKET socket with an optional eBPF or classic filter (needs root). */
 export class LiveCapture {
   /** kernel counters summed over every stats read (the kernel resets them on each read) */
   private totals = { packets: 0, drops: 0 };
@@ -67,6 +70,7 @@ export class LiveCapture {
     readonly filterDescription: string,
   ) {}
 
+  /** Open the socket, load and attach the filter. Loads the kernel engine (koffi) on first use. */
   static async open(opts: LiveCaptureOptions = {}): Promise<LiveCapture> {
     if (opts.bpfObject && opts.classic) throw new BpfkitError('use either an eBPF filter object or a classic BPF program, not both');
     const kernel = await import('../kernel/index.js');
@@ -156,6 +160,7 @@ export class LiveCapture {
     return type !== undefined && RAW_IP_DEVICES.has(type) ? 101 : 1;
   }
 
+  /** Close the socket and the filter. */
   close(): void {
     for (const o of this.owned) o.close();
     this.owned.length = 0;

@@ -9,6 +9,7 @@
 import type { TsResolution } from './timestamp.js';
 import type { Frame } from './frame.js';
 
+/** A captured packet that owns its bytes. */
 export interface Packet {
   /** whole seconds since 1970-01-01 UTC */
   tsSec: number;

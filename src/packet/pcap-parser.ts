@@ -15,6 +15,7 @@ import type { CaptureInterface, PacketCallback, PacketRef } from './packet.js';
 import type { RecordParser } from './record-parser.js';
 import { MICROSECONDS, NANOSECONDS } from './timestamp.js';
 
+/** The pcap file header. */
 export interface PcapHeader {
   littleEndian: boolean;
   nanosecond: boolean;

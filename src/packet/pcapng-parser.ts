@@ -26,6 +26,7 @@ import { MICROSECONDS, splitTicks, tsResolution, type SecNsec } from './timestam
 const TWO32 = 4294967296;
 const text = new TextDecoder('utf-8', { fatal: false });
 
+/** One pcapng section (Section Header Block). */
 export interface PcapngSection {
   littleEndian: boolean;
   versionMajor: number;

@@ -90,6 +90,7 @@ export const MapFlag = {
   MMAPABLE: 1 << 10,
 } as const;
 
+/** The name of `value` in one of the tables above (MapType, ProgType...), or the number itself when unknown. */
 export function nameOf(table: Record<string, number>, value: number): string {
   for (const [k, v] of Object.entries(table)) if (v === value) return k.toLowerCase();
   return `unknown(${value})`;

@@ -34,6 +34,7 @@ import { cpus as hostCpus } from 'node:os';
 
 export type { VmLoadOptions } from '../engine/options.js';
 
+/** What a VM program's run returns: the engine-neutral result plus redirect verdicts and the instruction count. */
 export interface VmRunResult extends RunResult {
   /** redirect / clone_redirect requests the program made, in order. */
   verdicts: Verdict[];
@@ -62,11 +63,13 @@ function defaultHost(partial: Partial<HostConfig> | undefined, trace: string[]):
   };
 }
 
+/** An object loaded into the VM: its programs and maps over one `Vm`, with the kernel's helpers registered. */
 export class VmCollection implements Collection {
   readonly engine: EngineName = 'vm';
   readonly programs = new Map<string, VmProgram>();
   readonly maps = new Map<string, VmMap>();
   readonly vm: Vm;
+  /** The per-run state that helpers and contexts share (packet, skb, verdicts). @internal */
   readonly rc: RunContext;
   readonly cpus: number;
   /** bpf_trace_printk output (when no host.trace sink was given), oldest first. */
@@ -148,7 +151,7 @@ export class VmCollection implements Collection {
     this.programs.set(ps.name, new VmProgram(this, ps, loaded, handle));
   }
 
-  /** The one packet buffer runs share, mapped once into VM memory. */
+  /** The one packet buffer runs share, mapped once into VM memory. @internal */
   packetBuffer(): PacketBuffer {
     if (!this.packet) {
       this.packet = new PacketBuffer(new Uint8Array(0));
@@ -157,9 +160,11 @@ export class VmCollection implements Collection {
     return this.packet;
   }
 
+  /** The program called `name`; throws naming the programs there are when none is. */
   program(name: string): VmProgram {
     return byName(this.programs, 'program', name);
   }
+  /** The map called `name`; throws naming the maps there are when none is. */
   map(name: string): VmMap {
     return byName(this.maps, 'map', name);
   }
@@ -172,12 +177,14 @@ export class VmCollection implements Collection {
   }
 }
 
+/** A program loaded into the VM, with the context its program type gets (`__sk_buff`, `xdp_md` or memory). */
 export class VmProgram implements Program {
   readonly name: string;
   readonly type: number;
   readonly fd: number;
   readonly spec: ProgramSpec;
   readonly loaded: LoadedProgram;
+  /** Which context the program type gets: an `__sk_buff`, an `xdp_md`, or plain memory. @internal */
   readonly kind: ContextKind;
   private readonly coll: VmCollection;
   private ctxBytes: Uint8Array | undefined;
@@ -218,6 +225,7 @@ export class VmProgram implements Program {
     this.inPlace = this.kind === 'skb' && readsPacketOnlyByLdAbs(loaded);
   }
 
+  /** Run the program on a packet and/or context, as BPF_PROG_TEST_RUN would in the kernel. */
   run(opts: RunOptions): VmRunResult {
     const repeat = Math.max(1, opts.repeat ?? 1);
     if (this.kind === 'memory') return this.runMemory(opts, repeat);
@@ -368,9 +376,14 @@ export class VmProgram implements Program {
     return { retval: res!.retval, data: mem, durationNs: Number(t1 - t0) / repeat, verdicts: rc.verdicts, instructions: res!.instructions };
   }
 
+  /** Nothing to release in the VM; here for the Program interface. */
   close(): void {}
 }
 
+/**
+ * Load an ObjectSpec into a new VM: maps created, map references patched, helpers checked against what the
+ * kernel offers each program type. `loadCollection(spec, { engine: 'vm' })` calls this.
+ */
 export function loadVmCollection(spec: ObjectSpec, opts: VmLoadOptions = {}): VmCollection {
   return new VmCollection(spec, opts);
 }

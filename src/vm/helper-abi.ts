@@ -10,8 +10,10 @@
  */
 import type { Memory } from './memory.js';
 
+/** A helper's implementation: reads its arguments from `call` and sets the return value there. */
 export type HelperFn = (call: HelperCall) => void;
 
+/** A registered helper: its number, name and implementation. */
 export interface Helper {
   id: number;
   name: string;
@@ -21,12 +23,14 @@ export interface Helper {
 /** Number of bpf_tail_call()s one run may chain (the kernel's MAX_TAIL_CALL_CNT). */
 export const MAX_TAIL_CALLS = 33;
 
+/** The helpers a VM offers programs, by number and by name. */
 export class HelperRegistry {
   private readonly byIdMap = new Map<number, Helper>();
   private readonly byNameMap = new Map<string, Helper>();
   /** Dense table indexed by id for the interpreters' call path. */
   table: (HelperFn | undefined)[] = [];
 
+  /** Register (or replace) helper `id` under `name`. */
   register(id: number, name: string, fn: HelperFn): this {
     if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) throw new RangeError(`helper id must be a non-negative int32, got ${id}`);
     const old = this.byIdMap.get(id);
@@ -44,15 +48,19 @@ export class HelperRegistry {
     return this;
   }
 
+  /** The helper with number `id`, if registered. */
   get(id: number): Helper | undefined {
     return this.byIdMap.get(id);
   }
+  /** The helper called `name`, if registered. */
   byName(name: string): Helper | undefined {
     return this.byNameMap.get(name);
   }
+  /** True when helper `id` is registered. */
   has(id: number): boolean {
     return this.byIdMap.has(id);
   }
+  /** Every registered helper, by number. */
   list(): Helper[] {
     return [...this.byIdMap.values()].sort((a, b) => a.id - b.id);
   }
@@ -92,7 +100,7 @@ export class HelperCall {
   pc = -1;
   /** Helper id being called. */
   id = -1;
-  /** Set by stop()/tailCall(); the interpreter acts on it after the helper returns. */
+  /** Set by stop()/tailCall(); the interpreter acts on it after the helper returns. @internal */
   action: HelperAction = HelperAction.None;
   /** tailCall() target (a LoadedProgram). */
   target: unknown = undefined;

@@ -18,6 +18,7 @@ import { VmError } from './vm-error.js';
 /** hi half of a BPF_PSEUDO_FUNC value: this tag | the program id (lo = the callback's slot). */
 export const FUNC_TAG = 0x40000000;
 
+/** Options of `Vm.load`. */
 export interface LoadOptions {
   /** Name used in errors (default 'prog'). */
   name?: string;
@@ -43,6 +44,7 @@ export function formatInsn(i: Instruction): string {
   }
 }
 
+/** A program validated and pre-decoded by `Vm.load`, ready to run. */
 export class LoadedProgram {
   readonly id: number;
   readonly name: string;

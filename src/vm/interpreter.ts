@@ -24,13 +24,19 @@ import { compiledEngine } from './interpreter-jit.js';
 import { VmError } from './vm-error.js';
 import { invokeCallback } from './interpreter-ops.js';
 
+/**
+ * The VM's two execution engines: `jit` compiles each program to a JavaScript function, `interpreter` is a
+ * switch loop.
+ */
 export type EngineKind = 'interpreter' | 'jit';
 export type { LdAbsPacket };
+/** Both engines, the default first. */
 export const ENGINES: readonly EngineKind[] = ['jit', 'interpreter'];
 
 /** Executed instructions allowed per run by default (the kernel's verifier complexity limit). */
 export const DEFAULT_BUDGET = 1_000_000;
 
+/** Options of `new Vm()`. */
 export interface VmOptions {
   /** Default 'jit'. */
   engine?: EngineKind;
@@ -38,6 +44,7 @@ export interface VmOptions {
   budget?: number;
 }
 
+/** Options of one run: arguments, packet, host context, budget. */
 export interface VmRunOptions {
   /**
    * r1..r5 at entry. Numbers must be integers in [-2^53, 2^53] (negative ones are sign-extended);
@@ -52,6 +59,7 @@ export interface VmRunOptions {
   budget?: number;
 }
 
+/** What `Vm.run` returns: r0 in int32 halves and the instructions executed. */
 export class VmRunResult {
   constructor(
     /** r0's low 32 bits (int32). */
@@ -71,6 +79,7 @@ export class VmRunResult {
   }
 }
 
+/** An eBPF virtual machine: one 32-bit address space, a helper registry, and `load`/`run` for programs. */
 export class Vm {
   readonly memory = new Memory();
   readonly helpers = new HelperRegistry();

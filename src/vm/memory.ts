@@ -16,6 +16,7 @@
 import { VmError, hexAddr } from './vm-error.js';
 
 export const PAGE_SHIFT = 12;
+/** Regions start on page boundaries (4 KiB) and the page table maps each page to one region. */
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 const CHUNK_SHIFT = 22; // one directory entry covers 4 MiB = 1024 pages
 const PAGES_PER_CHUNK = 1 << (CHUNK_SHIFT - PAGE_SHIFT);
@@ -25,6 +26,7 @@ export const GUARD_GAP = 64 * 1024;
 export const FIRST_BASE = 0x0010_0000;
 const ADDRESS_LIMIT = 0x1_0000_0000;
 
+/** How to map a region: its name in errors, writability, element stride, reserve and owner. */
 export interface RegionOptions {
   /** Shown in errors: 'stack frame 0', 'input', 'packet', 'map flows values', ... */
   name: string;
@@ -44,6 +46,7 @@ export interface RegionOptions {
   owner?: unknown;
 }
 
+/** A mapped byte range of VM memory. */
 export interface Region {
   /** Index in the page table (1-based; 0 means unmapped). */
   readonly index: number;
@@ -87,6 +90,10 @@ const UNMAPPED: Region = Object.freeze({
   resizable: false,
 }) as Region;
 
+/**
+ * A VM's flat 32-bit address space: regions of bytes mapped at page-aligned bases with guard gaps, every
+ * access checked through a two-level page table. A bad access throws VmError naming the address and region.
+ */
 export class Memory {
   /** Region table; slot 0 is the UNMAPPED sentinel so a page-table miss needs no special case. */
   readonly regions: Region[] = [UNMAPPED];
@@ -249,10 +256,12 @@ export class Memory {
     return r;
   }
 
+  /** Load a byte from address (lo, hi) + off; `pc` names the instruction in a fault. */
   ld8(lo: number, hi: number, off: number, pc: number): number {
     const r = this.find(lo, hi, off, 1, false, pc);
     return r.bytes[(lo >>> 0) + off - r.base] as number;
   }
+  /** Load a little-endian u16 from address (lo, hi) + off. */
   ld16(lo: number, hi: number, off: number, pc: number): number {
     const r = this.find(lo, hi, off, 2, false, pc);
     return r.view.getUint16((lo >>> 0) + off - r.base, true);
@@ -269,18 +278,22 @@ export class Memory {
     this.lo = r.view.getInt32(o, true);
     this.hi = r.view.getInt32(o + 4, true);
   }
+  /** Store the low byte of `v` at address (lo, hi) + off. */
   st8(lo: number, hi: number, off: number, v: number, pc: number): void {
     const r = this.find(lo, hi, off, 1, true, pc);
     r.bytes[(lo >>> 0) + off - r.base] = v;
   }
+  /** Store the low 16 bits of `v`, little-endian, at address (lo, hi) + off. */
   st16(lo: number, hi: number, off: number, v: number, pc: number): void {
     const r = this.find(lo, hi, off, 2, true, pc);
     r.view.setUint16((lo >>> 0) + off - r.base, v & 0xffff, true);
   }
+  /** Store `v` as a little-endian 32-bit word at address (lo, hi) + off. */
   st32(lo: number, hi: number, off: number, v: number, pc: number): void {
     const r = this.find(lo, hi, off, 4, true, pc);
     r.view.setInt32((lo >>> 0) + off - r.base, v | 0, true);
   }
+  /** Store the 64-bit value (vlo, vhi) little-endian at address (lo, hi) + off. */
   st64(lo: number, hi: number, off: number, vlo: number, vhi: number, pc: number): void {
     const r = this.find(lo, hi, off, 8, true, pc);
     const o = (lo >>> 0) + off - r.base;

@@ -5,6 +5,7 @@
  */
 import { BpfkitError } from '../util/errors.js';
 
+/** What went wrong in a VmError. */
 export type VmErrorKind =
   | 'load' // the program was rejected before running (bad opcode, register, jump target...)
   | 'access' // a load, store or atomic outside every mapped region (or a read-only one)

@@ -11,9 +11,12 @@ import type { UrlRecord } from './record.js';
 import type { ParserLimits } from './http-parser.js';
 import { loadFilterObject, type LoadedFilter } from './filter-engine.js';
 
+/** The sniffer's modes: `full` (reassembly, every request) or the classic designs `v1` and `v2`. */
 export type Mode = 'full' | 'v1' | 'v2';
+/** Where the eBPF filter runs: the VM, the kernel, nowhere (`none`), or as plain JavaScript (`js`, classic modes). */
 export type EngineChoice = 'vm' | 'kernel' | 'none' | 'js';
 
+/** Options of `buildPipeline`. */
 export interface BuildOptions {
   mode: Mode;
   engine: EngineChoice;
@@ -22,22 +25,27 @@ export interface BuildOptions {
   limits: ParserLimits;
   maxFlows: number;
   idleTimeoutSec: number;
+  /** Called once per request found. */
   onRecord(rec: UrlRecord): void;
+  /** Called with each printed line of the classic modes. */
   onText(line: string): void;
   /** json output wants records; text output wants the classic modes' printed lines */
   json?: boolean;
-  /** full mode: a filter that runs elsewhere (the filter thread) instead of loading one here */
+  /** full mode: a filter that runs elsewhere (the filter thread) instead of loading one here @internal */
   remoteFilter?: FullFilter;
 }
 
+/** A pipeline ready for packets, with the filter it loaded. */
 export interface BuiltPipeline {
   pipeline: UrlPipeline;
-  /** the loaded eBPF program (live mode attaches it to the socket) */
+  /** the loaded eBPF program (live mode attaches it to the socket) @internal */
   loaded: LoadedFilter | undefined;
   mode: Mode;
+  /** Unload the filter. */
   close(): void;
 }
 
+/** Load the eBPF filter of a mode into the chosen engine and put that mode's userspace half behind it. */
 export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
   let loaded: LoadedFilter | undefined;
   if ((o.engine === 'vm' || o.engine === 'kernel') && !o.remoteFilter) loaded = await loadFilterObject(o.mode, o.engine);

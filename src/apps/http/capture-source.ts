@@ -7,7 +7,9 @@ import { openCapture } from '../../packet/capture-reader.js';
 import type { PacketRef } from '../../packet/packet.js';
 import type { UrlPipeline } from './pipeline.js';
 
+/** Options of `readCaptureInto`. */
 export interface ReadOptions {
+  /** Polled between chunks: true stops the read early (SIGINT). */
   shouldStop?: () => boolean;
   /** draw a progress bar on stderr (when it is a terminal and the file is large) */
   progress?: boolean;
@@ -39,6 +41,7 @@ export class ProgressBar {
   }
 }
 
+/** Feed every packet of a pcap or pcapng file into a pipeline, then finish it. */
 export async function readCaptureInto(path: string, pipeline: UrlPipeline, opts: ReadOptions = {}): Promise<void> {
   const reader = await openCapture(path);
   const bar = new ProgressBar(reader.size, opts.progress === true);

@@ -35,6 +35,7 @@ export interface FullOptions {
   maxResponseHold: number;
   /** report each request as soon as its head is parsed (no status): text output */
   immediate: boolean;
+  /** Called once per request (with its response's status when one came). */
   onRecord(rec: UrlRecord): void;
   /** A flow ended (closed, evicted); its endpoints, for dropping it from a kernel filter's session map. */
   onFlowEnd?(flow: FlowEnds): void;

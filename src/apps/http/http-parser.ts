@@ -16,8 +16,10 @@ export interface ParserLimits {
   maxHeaderLine: number;
 }
 
+/** Default line limits of the HTTP parsers. */
 export const DEFAULT_LIMITS: ParserLimits = { maxLine: 65536, maxHeaderLine: 16384 };
 
+/** A parsed request line and the headers that matter here. */
 export interface RequestHead {
   method: string;
   uri: string;
@@ -30,6 +32,7 @@ export interface RequestHead {
   upgrade: boolean;
 }
 
+/** A parsed status line. */
 export interface ResponseHead {
   status: number;
   version: string;
@@ -512,6 +515,7 @@ abstract class MessageParser {
   protected abstract flushPartial(): void;
 }
 
+/** Where a RequestParser reports requests. */
 export interface RequestSink {
   /** A request head, valid during the call only: the parser reuses the object for the next request. */
   request(head: RequestHead): void;
@@ -638,6 +642,7 @@ export class RequestParser extends MessageParser {
   }
 }
 
+/** Where a ResponseParser reports responses. */
 export interface ResponseSink {
   /** Called at a response head (valid during the call only); returns the method of the request it answers, if known. */
   response(head: ResponseHead): string | undefined;

@@ -10,6 +10,7 @@ import { UsageError } from '../../util/errors.js';
 import type { BuiltPipeline } from './build-pipeline.js';
 import { FrameView } from '../../packet/frame.js';
 
+/** Options of `captureLive`. */
 export interface LiveOptions {
   /** stop after this many kept packets (0: no limit) */
   count: number;
@@ -29,6 +30,10 @@ function isLoopback(iface: string): boolean {
   }
 }
 
+/**
+ * Sniff live on `iface`: the pipeline's filter runs in the kernel on an AF_PACKET socket (needs root).
+ * Resolves to the kernel's drop count when the capture ends.
+ */
 export async function captureLive(iface: string, built: BuiltPipeline, opts: LiveOptions): Promise<number> {
   if (!built.loaded) throw new UsageError('live capture runs the filter in the kernel: use --engine kernel');
   const { PacketSocket } = await import('../../kernel/packet-socket.js');

@@ -19,6 +19,7 @@ export interface UrlSummary {
   extra: Record<string, number>;
 }
 
+/** What the `urls` command drives, whatever the mode: frames in, records out, counters for the summary. */
 export interface UrlPipeline {
   /** A frame from the source (before the filter); read only during the call. */
   packet(frame: Frame): void;
@@ -26,9 +27,11 @@ export interface UrlPipeline {
   keptPacket(frame: Frame): void;
   /** End of input: report what is still in progress. */
   finish(): void;
+  /** Counters so far. */
   summary(): UrlSummary;
 }
 
+/** The summary line `bpfkit urls` prints at the end. */
 export function formatSummary(s: UrlSummary): string {
   const extras = Object.entries(s.extra)
     .filter(([, v]) => v !== 0)

@@ -30,6 +30,7 @@ export function textLine(r: UrlRecord): string {
   return `${r.method} ${r.uri} ${r.version}`;
 }
 
+/** A record as one line of JSON, with the field names docs/urls.md documents. */
 export function jsonLine(r: UrlRecord): string {
   return JSON.stringify({
     ts: Math.round(r.ts * 1e6) / 1e6,

@@ -8,6 +8,7 @@ export const ETHERTYPE = {
   QINQ_OLD: 0x9100, // pre-standard double tagging
 } as const;
 
+/** IP protocol numbers (IANA), for `PacketView.proto`. */
 export const IPPROTO = {
   HOPOPTS: 0,
   ICMP: 1,

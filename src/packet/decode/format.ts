@@ -31,6 +31,7 @@ export function formatIPv6(b: Uint8Array, o: number): string {
   return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
 }
 
+/** The 6 bytes at `b[o]` as a MAC address (`aa:bb:cc:dd:ee:ff`). */
 export function formatMac(b: Uint8Array, o: number): string {
   const parts: string[] = [];
   for (let i = 0; i < 6; i++) parts.push(b[o + i]!.toString(16).padStart(2, '0'));

@@ -17,6 +17,10 @@
 import { decodeLink } from './link.js';
 import { formatIP, formatMac } from './format.js';
 
+/**
+ * A reusable decoder from link layer to transport header. `decode` fills its fields without allocating
+ * and never throws on packet bytes: it sets `truncated` or `malformed` instead.
+ */
 export class PacketView {
   /** the decoded bytes (as passed to decode) */
   bytes: Uint8Array = new Uint8Array(0);
@@ -189,14 +193,17 @@ export class PacketView {
     return this.srcAddrOffset < 0 ? '' : formatIP(this.bytes, this.srcAddrOffset, this.addrLength);
   }
 
+  /** The destination IP address as text ('' when the packet has none). */
   dstAddr(): string {
     return this.dstAddrOffset < 0 ? '' : formatIP(this.bytes, this.dstAddrOffset, this.addrLength);
   }
 
+  /** The source MAC address as text ('' when the link layer has none). */
   srcMac(): string {
     return this.macSrcOffset < 0 ? '' : formatMac(this.bytes, this.macSrcOffset);
   }
 
+  /** The destination MAC address as text ('' when the link layer has none). */
   dstMac(): string {
     return this.macDstOffset < 0 ? '' : formatMac(this.bytes, this.macDstOffset);
   }

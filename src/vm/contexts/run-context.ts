@@ -12,6 +12,7 @@ import type { HostConfig } from '../../engine/options.js';
 
 export type { HostConfig } from '../../engine/options.js';
 
+/** A redirect a program asked for (bpf_redirect, bpf_clone_redirect), recorded instead of sent. */
 export interface Verdict {
   kind: 'redirect' | 'clone_redirect';
   ifindex: number;

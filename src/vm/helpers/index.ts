@@ -15,6 +15,7 @@ import * as cb from './callback-helpers.js';
 /** Which program types may call a helper. */
 export type HelperScope = 'all' | 'skb' | 'tc' | 'xdp' | 'tc+xdp';
 
+/** One kernel helper the VM implements, with the program types that may call it. */
 export interface HelperDef {
   id: number;
   name: string;
@@ -32,6 +33,7 @@ function skbPullData(call: Parameters<HelperFn>[0]): void {
   call.retI32(p && call.argU32(2) <= p.length ? 0 : -12);
 }
 
+/** Every kernel helper the VM implements, with the kernel's numbers. */
 export const HELPERS: readonly HelperDef[] = [
   { id: 1, name: 'map_lookup_elem', fn: mh.mapLookupElem, scope: 'all' },
   { id: 2, name: 'map_update_elem', fn: mh.mapUpdateElem, scope: 'all' },
@@ -104,6 +106,7 @@ export const UNIMPLEMENTED_NAMES: Record<number, string> = {
   208: 'ktime_get_tai_ns',
 };
 
+/** Helper `id` as errors name it: `bpf_map_lookup_elem (1)`, or `helper 999` when unknown. */
 export function helperName(id: number): string {
   const n = helperById.get(id)?.name ?? UNIMPLEMENTED_NAMES[id];
   return n ? `bpf_${n} (${id})` : `helper ${id}`;

@@ -24,6 +24,10 @@ export interface MapOptions {
 
 export const roundUp8 = (n: number): number => (n + 7) & ~7;
 
+/**
+ * A map in the VM, behind the same BpfMap interface as the kernel's maps. Its values live in one slab that
+ * programs see through VM memory, so a pointer from a lookup writes into the map, as in the kernel.
+ */
 export abstract class VmMap implements BpfMap {
   readonly name: string;
   readonly type: number;
@@ -46,6 +50,7 @@ export abstract class VmMap implements BpfMap {
   /** The program face of the map may only be used by helpers for these kinds (set by subclasses). */
   closed = false;
 
+  /** Maps are made by the collection loader from the object's map specs. @internal */
   constructor(spec: Pick<MapSpec, 'name' | 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>, opts: MapOptions) {
     this.name = spec.name;
     this.type = spec.type;
@@ -67,6 +72,7 @@ export abstract class VmMap implements BpfMap {
   progUpdate(_kb: Uint8Array, _ko: number, _vb: Uint8Array, _vo: number, _flags: number, _cpu: number): number {
     return -E.EINVAL;
   }
+  /** Delete from a program: 0 or -errno. */
   progDelete(_kb: Uint8Array, _ko: number): number {
     return -E.EINVAL;
   }
@@ -102,6 +108,7 @@ export abstract class VmMap implements BpfMap {
     }
   }
 
+  /** The value under `key` (a copy; per-CPU maps: every CPU's, each padded to 8 bytes), or undefined. */
   lookup(key: Uint8Array): Uint8Array | undefined {
     this.checkKey(key, 'lookup');
     const off = this.peekOffset(key, 0);
@@ -139,6 +146,7 @@ export abstract class VmMap implements BpfMap {
     this.check(this.progUpdate(key, 0, value, 0, flags, 0), 'update');
   }
 
+  /** Per-CPU maps: set one value per possible CPU. */
   updatePerCpu(key: Uint8Array, values: Uint8Array[], flags: number = UpdateFlag.ANY): void {
     this.checkKey(key, 'update');
     if (this.valuesPerKey === 1) {
@@ -152,6 +160,7 @@ export abstract class VmMap implements BpfMap {
     for (let c = 0; c < this.cpus; c++) this.slab!.set(values[c]!, off + c * this.stride);
   }
 
+  /** Remove `key`; false when it was not there. */
   delete(key: Uint8Array): boolean {
     this.checkKey(key, 'delete');
     if (this.frozen) this.fail('EPERM', 'delete', 'the map is frozen (read-only for userspace)');
@@ -173,6 +182,7 @@ export abstract class VmMap implements BpfMap {
     return iterateEntries(this);
   }
 
+  /** Mark the map closed; later use fails. */
   close(): void {
     this.closed = true;
   }
