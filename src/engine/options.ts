@@ -13,8 +13,9 @@ export interface HostConfig {
   gid: number;
   /** CPU the program runs on (bpf_get_smp_processor_id, per-CPU maps). */
   cpu: number;
-  /** Monotonic / boot clocks in ns (default: the host's). */
+  /** bpf_ktime_get_ns(): the monotonic clock in ns (default: the host's). */
   clockNs: () => number;
+  /** bpf_ktime_get_boot_ns(): nanoseconds since boot (default: the host's). */
   bootClockNs: () => number;
   /** Seed of bpf_get_prandom_u32's generator (deterministic runs). */
   randomSeed: number;

@@ -153,6 +153,7 @@ export interface ProgInfo {
   verifiedInsns: number;
 }
 
+/** Read a program's info by fd (BPF_OBJ_GET_INFO_BY_FD), with the ids of the maps it uses. */
 export function progInfo(fd: number): ProgInfo {
   const f = BPF_PROG_INFO.fields;
   let info = getInfo(fd, BPF_PROG_INFO, 'program');

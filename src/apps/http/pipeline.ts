@@ -5,6 +5,7 @@
  */
 import type { Frame } from '../../packet/frame.js';
 
+/** What a URL pipeline counted over a run: packets, requests, losses and why — printed as the summary. */
 export interface UrlSummary {
   /** frames read from the source */
   packets: number;
