@@ -6,7 +6,7 @@ import { assemble, disassemble, parseObject, loadCollection, readCapture, InputE
 import { encodeProgram, decodeProgram } from 'bpfkit/isa';
 import { parseObject as parseObjectFromElf } from 'bpfkit/elf';
 import { loadVmCollection } from 'bpfkit/vm';
-import { openCapture } from 'bpfkit/packet';
+import { openCapture, frameOf } from 'bpfkit/packet';
 import { buildPipeline } from 'bpfkit/http';
 import { possibleCpus, interfaceIndex } from 'bpfkit/kernel';
 
@@ -40,7 +40,7 @@ const built = await buildPipeline({
   mode: 'full', engine: 'vm', live: false, immediate: false, limits: { maxLine: 65536, maxHeaderLine: 16384 },
   maxFlows: 1000, idleTimeoutSec: 60, onRecord: (r) => records.push(r), onText: () => {},
 });
-for (const p of packets) built.pipeline.packet(p.data, 0, p.data.length, p.linktype, p.tsSec + p.tsNsec / 1e9);
+for (const p of packets) built.pipeline.packet(frameOf(p.data, p.linktype, p.tsSec + p.tsNsec / 1e9));
 built.pipeline.finish();
 built.close();
 const truth = readFileSync('node_modules/bpfkit/examples/captures/http-demo.truth.jsonl', 'utf8').trim().split('\n');
