@@ -25,7 +25,7 @@ after(() => {
 const hooks = repoPath('test', 'fixtures', 'kernel', 'hooks.o');
 
 test('prog load pins programs and maps; prog show and map dump/update/lookup read them back', (t) => {
-  if (!needs(t, { root: true })) return;
+  if (!needs(t, { root: true, tools: ['bpftool'] })) return;
   const dir = `/sys/fs/bpf/bpfkit-clitest-${process.pid}`;
   dirs.push(dir);
   const load = bpfkit(['prog', 'load', hooks, dir]);
