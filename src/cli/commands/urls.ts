@@ -123,7 +123,11 @@ export async function run(argv: string[]): Promise<number> {
   try {
     if (iface) {
       const { captureLive } = await import('../../apps/http/live.js');
-      const drops = await captureLive(iface, built, { count, shouldStop: () => stop });
+      // Like tcpdump's "listening on": the moment from which traffic on the interface is seen.
+      const onListening = () => {
+        if (!values.quiet) process.stderr.write(`bpfkit urls: listening on ${iface}, ${mode} mode\n`);
+      };
+      const drops = await captureLive(iface, built, { count, shouldStop: () => stop, onListening });
       pipeline.finish();
       out.flush();
       summary(drops);
