@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { FullAnalyzer, type FullOptions } from '../../src/apps/http/full-analyzer.js';
 import type { UrlRecord } from '../../src/apps/http/record.js';
 import { Conversation, tcpFrame, ACK, PSH, SYN } from './frames.js';
+import { needs } from '../support/env.js';
 
 function analyze(frames: Uint8Array[], opts: Partial<FullOptions> = {}): { recs: UrlRecord[]; a: FullAnalyzer } {
   const recs: UrlRecord[] = [];
@@ -135,7 +136,8 @@ test('binary garbage on port 80 reports nothing', () => {
   assert.ok(a.stats.anomalies > 0);
 });
 
-test('a million flows stay within the flow cap (memory bounded), the oldest being evicted and reported', () => {
+test('a million flows stay within the flow cap (memory bounded), the oldest being evicted and reported', (t) => {
+  if (!needs(t, { long: true })) return;
   let reported = 0;
   const a = new FullAnalyzer({ maxFlows: 2000, onRecord: () => reported++ });
   // One frame rewritten in place per flow (new source address and port): no garbage from the test itself.
