@@ -42,8 +42,8 @@ u.close();
 const { execFileSync } = await import('node:child_process');
 const m = coll.map('proto_stats');
 const counted = () => { let n = 0n; for (const k of m.keys()) n += Buffer.from(m.lookup(k)).readBigUInt64LE(0); return Number(n); };
-const tcpSettled = () => execFileSync('ss', ['-Htan'], { encoding: 'utf8' }).split('\n').filter((l) => l.trim()).every((l) => {
-  const [state, , sendQ] = l.trim().split(/\s+/);
+const tcpSettled = () => execFileSync('ss', ['-Htan'], { encoding: 'utf8' }).split('\\n').filter((l) => l.trim()).every((l) => {
+  const [state, , sendQ] = l.trim().split(/\\s+/);
   return ['LISTEN', 'ESTAB', 'TIME-WAIT', 'FIN-WAIT-2', 'CLOSE-WAIT'].includes(state) && (state === 'LISTEN' || sendQ === '0');
 });
 const isIpv4 = (d) => d[12] === 8 && d[13] === 0;
