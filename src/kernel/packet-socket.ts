@@ -232,8 +232,17 @@ export class PacketSocket {
     try {
       this.startPolling();
       for (;;) {
-        // Stop promptly even when packets keep coming faster than they are consumed.
-        if (this.closed || signal?.aborted) return;
+        if (this.closed) return;
+        if (signal?.aborted) {
+          // Stop promptly even when packets keep coming faster than they are consumed, but first hand over
+          // what the kernel already queued on the socket (one drain, at most HIGH_WATER packets): it has
+          // counted those as received, and a capture stopped by SIGINT after its traffic ended must hold
+          // every packet of that traffic, not those a busy machine had not yet let it read. (With the ring,
+          // a block the kernel has not retired yet stays behind.)
+          this.drain();
+          while (this.queue.length > 0) yield this.queue.shift()!;
+          return;
+        }
         if (this.queue.length > 0) {
           const p = this.queue.shift()!;
           if (!this.polling && !this.closed && this.queue.length < HIGH_WATER / 2) this.startPolling();

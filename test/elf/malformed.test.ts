@@ -10,6 +10,7 @@ import { readElf } from '../../src/elf/elf-file.js';
 import { parseBtf } from '../../src/elf/btf.js';
 import { InputError } from '../../src/util/errors.js';
 import { fixture } from './object-oracle.js';
+import { needs } from '../support/env.js';
 
 const load = (name: string) => new Uint8Array(readFileSync(fixture(name)));
 
@@ -155,7 +156,8 @@ function rng(seed: number) {
 
 const FUZZ = ['basic.o', 'basic-be.o', 'calls.o', 'maps.o', 'maps-be.o', 'more-maps.o', 'globals.o', 'legacy.o', 'legacy-def.o', 'btf-kinds.o'];
 
-test('fuzz: every mutation of every fixture ends in an ObjectSpec or an InputError', () => {
+test('fuzz: every mutation of every fixture ends in an ObjectSpec or an InputError', (t) => {
+  if (!needs(t, { long: true })) return;
   const started = Date.now();
   let specs = 0;
   let errors = 0;

@@ -4,6 +4,7 @@ import { FullAnalyzer, type FullOptions } from '../../src/apps/http/full-analyze
 import type { UrlRecord } from '../../src/apps/http/record.js';
 import { Conversation, tcpFrame, ACK, PSH, SYN } from '../support/tcp-frames.js';
 import { FrameView, frameOf } from '../../src/packet/frame.js';
+import { needs } from '../support/env.js';
 
 function analyze(frames: Uint8Array[], opts: Partial<FullOptions> = {}): { recs: UrlRecord[]; a: FullAnalyzer } {
   const recs: UrlRecord[] = [];
@@ -136,7 +137,8 @@ test('binary garbage on port 80 reports nothing', () => {
   assert.ok(a.stats.anomalies > 0);
 });
 
-test('a million flows stay within the flow cap (memory bounded), the oldest being evicted and reported', () => {
+test('a million flows stay within the flow cap (memory bounded), the oldest being evicted and reported', (t) => {
+  if (!needs(t, { long: true })) return;
   let reported = 0;
   const a = new FullAnalyzer({ maxFlows: 2000, onRecord: () => reported++ });
   // One frame rewritten in place per flow (new source address and port): no garbage from the test itself.

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { needs } from '../support/env.js';
+import { stderrLine, tcpSettled, waitUntil } from '../support/live-wait.js';
 import { readTruth } from './corpus/generate.js';
 import { score } from './corpus/score.js';
 import { loadFilterObject } from '../../src/apps/http/filter-engine.js';
@@ -19,8 +20,6 @@ const build = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 const mainJs = build('../../src/cli/main.js');
 const serverJs = build('./corpus/server-main.js');
 const clientJs = build('./corpus/client-main.js');
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function liveRun(mode: string): Promise<{ truth: ReturnType<typeof readTruth>; out: string; err: string }> {
   const ns = `bpfkit-urls-live-${process.pid}-${mode}`;
@@ -32,8 +31,11 @@ async function liveRun(mode: string): Promise<{ truth: ReturnType<typeof readTru
   try {
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up', 'mtu', '1500']);
     spawnSync('ip', ['netns', 'exec', ns, 'ethtool', '-K', 'lo', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
-    const server = spawn('ip', ['netns', 'exec', ns, process.execPath, serverJs, truthFile, '127.0.0.1:80', '127.0.0.1:8080', '[::1]:80', '[::1]:8080'], { stdio: 'ignore' });
+    const listens = ['127.0.0.1:80', '127.0.0.1:8080', '[::1]:80', '[::1]:8080'];
+    const server = spawn('ip', ['netns', 'exec', ns, process.execPath, serverJs, truthFile, ...listens], { stdio: ['ignore', 'pipe', 'ignore'] });
     kids.push(server);
+    let serverOut = '';
+    server.stdout!.on('data', (d: Buffer) => (serverOut += d.toString()));
     const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
     const urls = spawn('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script, '--', 'urls', '-i', 'lo', '--mode', mode, '--format', 'json'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,10 +45,14 @@ async function liveRun(mode: string): Promise<{ truth: ReturnType<typeof readTru
     let err = '';
     urls.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')));
     urls.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    await sleep(1500); // server listening, filter attached
+    // The server listens on every address, and the filter is attached.
+    await waitUntil('the corpus server to listen', () => (serverOut.match(/listening/g) ?? []).length === listens.length);
+    await stderrLine(urls, /bpfkit urls: listening on lo/, 'bpfkit urls');
     const client = spawnSync('ip', ['netns', 'exec', ns, process.execPath, clientJs, 'basic', '127.0.0.1', '::1'], { encoding: 'utf8' });
     assert.equal(client.status, 0, client.stderr);
-    await sleep(500);
+    // Every packet of the traffic has reached the socket once TCP has settled; on SIGINT bpfkit reads what
+    // is queued before it stops.
+    await waitUntil('TCP in the namespace to settle', () => tcpSettled(ns));
     urls.kill('SIGINT');
     const code = await new Promise<number | null>((r) => urls.on('exit', (c) => r(c)));
     assert.equal(code, 0, err);

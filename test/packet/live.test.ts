@@ -10,6 +10,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { needs } from '../support/env.js';
+import { stderrLine, tcpSettled, tcpdumpCaughtUp, waitUntil } from '../support/live-wait.js';
 import { fixture, readAll, tempDir } from './helpers.js';
 import { openCapture } from '../../src/packet/capture-reader.js';
 
@@ -24,7 +25,7 @@ const srv4 = http.createServer((q, r) => r.end(body + q.url)).listen(8080, '127.
 const srv6 = http.createServer((q, r) => r.end('six' + q.url)).listen(8081, '::1');
 const get = (url) => new Promise((ok, ko) => http.get(url, { agent: false }, (r) => { r.resume(); r.on('end', ok); }).on('error', ko));
 (async () => {
-  await new Promise((ok) => setTimeout(ok, 200));
+  for (const s of [srv4, srv6]) if (!s.listening) await new Promise((ok) => s.once('listening', ok));
   for (let i = 0; i < 4; i++) await get('http://127.0.0.1:8080/page?i=' + i);
   for (let i = 0; i < 2; i++) await get('http://[::1]:8081/six?i=' + i);
   for (const [type, addr] of [['udp4', '127.0.0.1'], ['udp6', '::1']]) {
@@ -32,7 +33,6 @@ const get = (url) => new Promise((ok, ko) => http.get(url, { agent: false }, (r)
     for (let i = 0; i < 3; i++) await new Promise((ok) => s.send('datagram ' + i, 9999, addr, ok));
     s.close();
   }
-  await new Promise((ok) => setTimeout(ok, 300));
   srv4.close(); srv6.close();
 })();
 `;
@@ -40,25 +40,11 @@ const get = (url) => new Promise((ok, ko) => http.get(url, { agent: false }, (r)
 /** The statistics bpfkit capture and tcpdump both print on stderr when they stop. */
 const CAPTURE_STATS = /(\d+) packets captured\n(\d+) packets received by filter\n(\d+) packets dropped by kernel/;
 
-function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${err}`)), 15000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (pattern.test(err)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`${what} exited early (${code}): ${err}`)));
-  });
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; stderr: string }> {
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+/** Everything a child prints on stderr, as it comes, and its exit. */
+function watch(child: ChildProcess): { stderr: () => string; exit: Promise<{ code: number | null; stderr: string }> } {
+  let text = '';
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  return { stderr: () => text, exit: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr: text }))) };
 }
 
 test('bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filter eBPF object, all interfaces to pcapng)', { timeout: 90_000 }, async (t) => {
@@ -97,17 +83,21 @@ test('bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filt
     const theirs = join(dir, `tcpdump-${p.name}.pcap`);
     const b = inNs(process.execPath, [...BPFKIT, 'capture', ...('allInterfaces' in p ? [] : ['-i', 'lo']), '-w', mine, ...p.bpfkit]);
     const d = inNs('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-w', theirs, ...p.tcpdump]);
-    return { ...p, mine, theirs, b, d, bStarted: waitFor(b, /listening on/, `bpfkit capture (${p.name})`), dStarted: waitFor(d, /listening on/, 'tcpdump') };
+    const bw = watch(b);
+    const dw = watch(d);
+    return { ...p, mine, theirs, b, d, bw, dw, bStarted: stderrLine(b, /listening on/, `bpfkit capture (${p.name})`), dStarted: stderrLine(d, /listening on/, 'tcpdump') };
   });
   for (const r of runs) {
     await r.bStarted;
     await r.dStarted;
   }
   execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', TRAFFIC], { timeout: 30000 });
-  // Let every capture drain its socket before SIGINT: tcpdump stops at once on SIGINT, and on a loaded
-  // machine (the suite runs two files at a time) it was once seen 4 packets behind after 0.5 s.
-  await new Promise((ok) => setTimeout(ok, 1500));
-  const ends = runs.map((r) => ({ b: exited(r.b), d: exited(r.d) }));
+  // The traffic is over once every connection is closed and acknowledged. tcpdump stops at once on SIGINT,
+  // losing what it has not read yet (on a loaded machine it was seen 4 packets behind 0.5 s later): wait
+  // until it has written all its socket received. bpfkit capture reads what is queued before it stops.
+  await waitUntil('TCP in the namespace to settle', () => tcpSettled(ns));
+  for (const r of runs) await tcpdumpCaughtUp(r.d, r.dw.stderr, `tcpdump (${r.name})`);
+  const ends = runs.map((r) => ({ b: r.bw.exit, d: r.dw.exit }));
   for (const r of runs) {
     r.b.kill('SIGINT');
     r.d.kill('SIGINT');
@@ -162,7 +152,7 @@ test('capture rejects bad flags and a bad classic program before touching the ke
   const run = (...args: string[]) =>
     new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const c = spawn(process.execPath, [...BPFKIT, 'capture', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-      exited(c).then(resolve);
+      watch(c).exit.then(resolve);
     });
   let r = await run('--cbpf', '2,6 0 0 0,');
   assert.equal(r.code, 2);

@@ -327,6 +327,7 @@ test('bad magic, absurd caplen and a bad pcapng block length are InputErrors nam
 });
 
 test('fuzz: mutated real captures always finish or throw a BpfkitError', { timeout: 120_000 }, async (t) => {
+  if (!needs(t, { long: true })) return;
   const dir = tempDir(t);
   const seeds: Buffer[] = [wholeRecords(readFileSync(fixture('lo-http.pcap')), 6000), wholeRecords(readFileSync(fixture('any-sll2.pcap')), 6000)];
   if (needsQuiet(['editcap'])) {

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, hasTool, repoPath } from '../support/env.js';
+import { stderrLine, tcpSettled, tcpdumpCaughtUp, waitUntil } from '../support/live-wait.js';
 import { openCapture } from '../../src/packet/capture-reader.js';
 import { createCaptureWriter } from '../../src/packet/capture-writer.js';
 import { runOn, type Step } from './differential.js';
@@ -35,7 +36,6 @@ async function http(host) {
   const u = dgram.createSocket('udp4');
   for (const vni of [42, 42, 7]) await new Promise((r) => u.send(vxlan(vni), 4789, '127.0.0.1', r));
   await new Promise((r) => u.send(Buffer.from('nobody listens'), 9999, '127.0.0.1', r));
-  await new Promise((r) => setTimeout(r, 200));
   u.close();
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
@@ -74,26 +74,12 @@ async function capture(): Promise<Uint8Array[]> {
     const dump = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-Z', 'root', '--immediate-mode', '-i', 'lo', '-U', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
     let dumpErr = '';
     dump.stderr.on('data', (d: Buffer) => (dumpErr += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      let err = '';
-      const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10000);
-      dump.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (err.includes('listening on')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    await stderrLine(dump, /listening on/, 'tcpdump');
     execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', traffic], { timeout: 20000 });
-    // Let tcpdump drain its ring into the file (it may lag behind the traffic) before stopping it.
-    let last = -1;
-    for (let i = 0; i < 40; i++) {
-      await new Promise((r) => setTimeout(r, 150));
-      const size = existsSync(file) ? readFileSync(file).length : 0;
-      if (size > 24 && size === last) break;
-      last = size;
-    }
+    // Every connection closed and acknowledged, then tcpdump has written all its socket received: SIGINT
+    // stops it at once, and on a loaded machine it was seen 9 packets behind.
+    await waitUntil('TCP in the namespace to settle', () => tcpSettled(ns));
+    await tcpdumpCaughtUp(dump, () => dumpErr);
     dump.kill('SIGINT');
     await new Promise((r) => dump.on('exit', r));
     if (process.env.DEBUG_LIVE) console.error('tcpdump:', dumpErr);

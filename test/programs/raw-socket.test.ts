@@ -36,9 +36,26 @@ const dgram = await import('node:dgram');
 const u = dgram.createSocket('udp4');
 await new Promise((r) => u.send(Buffer.from('x'), 9999, '127.0.0.1', r));
 u.close();
-await new Promise((r) => setTimeout(r, 300));
-const frames = all.readAvailable().map((p) => Buffer.from(p.data).toString('hex'));
+// Wait for events, not a time: the ICMP error for the datagram (the traffic's last packet) has been read,
+// TCP has settled (no close in flight), and the filter's counters cover every IPv4 frame the other socket
+// got (proto-count counts IPv4 only).
+const { execFileSync } = await import('node:child_process');
 const m = coll.map('proto_stats');
+const counted = () => { let n = 0n; for (const k of m.keys()) n += Buffer.from(m.lookup(k)).readBigUInt64LE(0); return Number(n); };
+const tcpSettled = () => execFileSync('ss', ['-Htan'], { encoding: 'utf8' }).split('\\n').filter((l) => l.trim()).every((l) => {
+  const [state, , sendQ] = l.trim().split(/\\s+/);
+  return ['LISTEN', 'ESTAB', 'TIME-WAIT', 'FIN-WAIT-2', 'CLOSE-WAIT'].includes(state) && (state === 'LISTEN' || sendQ === '0');
+});
+const isIpv4 = (d) => d[12] === 8 && d[13] === 0;
+const isIcmp = (d) => isIpv4(d) && d[23] === 1;
+const got = [];
+for (const end = Date.now() + 20000; ; ) {
+  got.push(...all.readAvailable().map((p) => p.data));
+  if (got.some(isIcmp) && tcpSettled() && counted() === got.filter(isIpv4).length) break;
+  if (Date.now() > end) throw new Error('gave up waiting for the traffic to be captured: ' + got.length + ' frames, ' + counted() + ' counted');
+  await new Promise((r) => setTimeout(r, 20));
+}
+const frames = got.map((d) => Buffer.from(d).toString('hex'));
 const rows = [];
 for (const k of m.keys()) { const v = m.lookup(k); if (v.some((b) => b)) rows.push(Buffer.from(k).toString('hex') + '=' + Buffer.from(v).toString('hex')); }
 console.log(JSON.stringify({ frames, rows: rows.sort(), filteredGot: filtered.readAvailable().length }));

@@ -7,10 +7,18 @@ import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 
-export const inCI = process.env.CI === 'true';
+/**
+ * `npm run test:unit` (BPFKIT_TEST_UNIT=1) plays a plain user's machine: no root and no tools, so every
+ * test that asks for them skips, even under CI=true. What remains needs neither privilege, nor a network
+ * namespace, nor an external program.
+ */
+export const unitRun = process.env.BPFKIT_TEST_UNIT === '1';
+
+export const inCI = process.env.CI === 'true' && !unitRun;
 
 const toolCache = new Map<string, boolean>();
 export function hasTool(tool: string): boolean {
+  if (unitRun) return false;
   let ok = toolCache.get(tool);
   if (ok === undefined) {
     try {
@@ -25,6 +33,7 @@ export function hasTool(tool: string): boolean {
 }
 
 export function isRoot(): boolean {
+  if (unitRun) return false;
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
@@ -34,6 +43,8 @@ export interface Needs {
   root?: boolean;
   /** the shared conformance suite at `conformanceDir` (data outside the repository) */
   conformance?: boolean;
+  /** a long run (stress, fuzz: seconds of CPU): the full suite runs it, `npm run test:unit` leaves it out */
+  long?: boolean;
 }
 
 /**
@@ -45,8 +56,12 @@ export function needs(t: TestContext, want: Needs): boolean {
   for (const tool of want.tools ?? []) if (!hasTool(tool)) missing.push(tool);
   if (want.root && (process.platform !== 'linux' || !isRoot())) missing.push('root on Linux');
   if (want.conformance && !existsSync(conformanceDir)) missing.push(`the conformance suite at ${conformanceDir} (set BPFKIT_CONFORMANCE_DIR)`);
+  if (want.long && unitRun) {
+    t.skip('a long run (test:unit leaves it to the full suite)');
+    return false;
+  }
   if (missing.length === 0) return true;
-  const reason = `needs ${missing.join(', ')}`;
+  const reason = `needs ${missing.join(', ')}${unitRun ? ' (unit run)' : ''}`;
   if (inCI) assert.fail(`${reason} (CI=true: .ci/run must provide it)`);
   t.skip(reason);
   return false;

@@ -16,6 +16,8 @@ export interface LiveOptions {
   count: number;
   /** polled a few times a second: true ends the capture (SIGINT) */
   shouldStop: () => boolean;
+  /** called once the filter is attached: from then on every packet of the interface is seen */
+  onListening?: () => void;
 }
 
 const PACKET_OUTGOING = 4;
@@ -50,11 +52,12 @@ export async function captureLive(iface: string, built: BuiltPipeline, opts: Liv
     sock.attachBpf(built.loaded.program.fd);
     sock.stats(); // reset the kernel's counters: what came before the filter is not ours to count
     const frame = new FrameView();
+    opts.onListening?.();
     for await (const p of sock.packets(abort.signal)) {
       if (skipOutgoing && p.pktType === PACKET_OUTGOING) continue;
       built.pipeline.keptPacket(frame.set(p.data, 0, p.data.length, LINKTYPE_EN10MB, p.tsSec + p.tsNsec / 1e9, p.origLen));
+      // SIGINT (shouldStop) aborts the iteration, which still hands over what the kernel had queued.
       if (opts.count > 0 && ++kept >= opts.count) break;
-      if (opts.shouldStop()) break;
     }
     return sock.stats().drops;
   } catch (err) {

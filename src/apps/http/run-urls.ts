@@ -97,7 +97,11 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   try {
     if (iface) {
       const { captureLive } = await import('./live.js');
-      const drops = await captureLive(iface, built, { count: o.count, shouldStop: () => stop });
+      // Like tcpdump's "listening on": the moment from which traffic on the interface is seen.
+      const onListening = () => {
+        if (!o.quiet) process.stderr.write(`bpfkit urls: listening on ${iface}, ${o.mode} mode\n`);
+      };
+      const drops = await captureLive(iface, built, { count: o.count, shouldStop: () => stop, onListening });
       pipeline.finish();
       out.flush();
       summary(drops);

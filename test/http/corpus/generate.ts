@@ -11,7 +11,7 @@
  * namespace and every child are removed at the end, also on failure.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvironmentError } from '../../../src/util/errors.js';
@@ -59,14 +59,48 @@ function waitForOutput(child: ChildProcess, stream: 'stdout' | 'stderr', pattern
   });
 }
 
-async function settled(file: string): Promise<void> {
-  let last = -1;
-  for (let i = 0; i < 50; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    const size = existsSync(file) ? statSync(file).size : 0;
-    if (size === last) return;
-    last = size;
+/** Poll `check` until it holds; the deadline only bounds a hang. */
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>, limitMs = 60_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  for (let pause = 2; !(await check()); pause = Math.min(pause * 2, 50)) {
+    if (Date.now() > end) throw new EnvironmentError(`gave up after ${limitMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, pause));
   }
+}
+
+/** TCP in the namespace waits for nothing: no handshake or close in flight, no byte unacknowledged. */
+function tcpSettled(ns: string): boolean {
+  const table = execFileSync('ip', ['netns', 'exec', ns, 'ss', '-Htan'], { encoding: 'utf8' });
+  const settled = new Set(['LISTEN', 'ESTAB', 'TIME-WAIT', 'FIN-WAIT-2', 'CLOSE-WAIT']);
+  return table
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .every((l) => {
+      const [state = '', , sendQ] = l.trim().split(/\s+/);
+      return settled.has(state) && (state === 'LISTEN' || sendQ === '0');
+    });
+}
+
+const TCPDUMP_INFO = /(\d+) packets? captured, (\d+) packets? received by filter, (\d+) packets? dropped by kernel/g;
+
+/**
+ * tcpdump stops at SIGINT without reading what is still queued on its socket: wait until it has written
+ * everything its socket received. SIGUSR1 makes it print its counters; on loopback the kernel hands the
+ * socket each packet twice (sent and received) and libpcap keeps one.
+ */
+async function tcpdumpCaughtUp(tcpdump: ChildProcess, stderr: () => string): Promise<void> {
+  await waitUntil('tcpdump to write every packet it received', async () => {
+    const seen = [...stderr().matchAll(TCPDUMP_INFO)].length;
+    tcpdump.kill('SIGUSR1');
+    let last: RegExpMatchArray | undefined;
+    await waitUntil('tcpdump to print its counters', () => {
+      const all = [...stderr().matchAll(TCPDUMP_INFO)];
+      last = all[all.length - 1];
+      return all.length > seen;
+    });
+    const [captured, received, dropped] = last!.slice(1, 4).map(Number) as [number, number, number];
+    return 2 * (captured + dropped) >= received;
+  });
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
@@ -108,8 +142,11 @@ export async function generateCorpus(o: CorpusOptions): Promise<Corpus> {
     if (code !== 0) throw new EnvironmentError(`corpus client failed (${code}): ${clientErr.trim()}`);
     server.kill('SIGTERM');
     await exited(server);
-    // tcpdump stops at SIGINT without draining its ring: wait until the capture file stops growing.
-    await settled(pcap);
+    // Every packet of the traffic has reached tcpdump's socket once TCP has settled; then tcpdump must
+    // have written them all before SIGINT (waiting for the file to stop growing for 0.2 s was not enough
+    // on a loaded machine).
+    await waitUntil('TCP in the namespace to settle', () => tcpSettled(ns));
+    await tcpdumpCaughtUp(tcpdump, () => tcpdumpErr);
     tcpdump.kill('SIGINT');
     await exited(tcpdump);
     // A capture that lost packets would not match the server's log: say so instead of a wrong corpus.

@@ -253,31 +253,52 @@ export function fragment(frames: Frame[]): Frame[] {
 /**
  * Start mid-connection: for every connection that carries `skipMarker` in a client request, drop all of its
  * packets before the first client segment whose payload starts with `keepPrefix`. The requests carrying
- * `skipMarker` must be removed from the ground truth.
+ * `skipMarker` must be removed from the ground truth. Give it the frames with their handshakes: a
+ * connection is its addresses and ports from one SYN to the next, because a loopback capture reuses a
+ * 4-tuple (tcp_tw_reuse) and its ephemeral ports jump, so an earlier connection may hold the very ports of
+ * a marked one; it must keep its packets.
  */
 export function cutBefore(frames: Frame[], skipMarker: string, keepPrefix: string): Frame[] {
   const text = (f: Frame, p: Parsed) => Buffer.from(f.data.subarray(p.payload, p.payload + p.payloadLen)).toString('latin1');
-  const flowKey = (f: Frame, p: Parsed) => {
-    const sp = (f.data[p.tcp]! << 8) | f.data[p.tcp + 1]!;
-    const dp = (f.data[p.tcp + 2]! << 8) | f.data[p.tcp + 3]!;
-    return `${p.v}:${Math.max(sp, dp)}:${Math.min(sp, dp)}`;
-  };
+  const ids = connectionIds(frames);
   const marked = new Set<string>();
-  for (const f of frames) {
+  frames.forEach((f, i) => {
     const p = parse(f.data);
-    if (p && p.payloadLen > 0 && text(f, p).includes(skipMarker)) marked.add(flowKey(f, p));
-  }
+    if (p && p.payloadLen > 0 && text(f, p).includes(skipMarker)) marked.add(ids[i]!);
+  });
   const started = new Set<string>();
-  return frames.filter((f) => {
+  return frames.filter((f, i) => {
     const p = parse(f.data);
-    if (!p) return true;
-    const k = flowKey(f, p);
-    if (!marked.has(k)) return true;
-    if (started.has(k)) return true;
+    const id = ids[i];
+    if (!p || id === undefined || !marked.has(id) || started.has(id)) return true;
     if (p.payloadLen > 0 && text(f, p).startsWith(keepPrefix)) {
-      started.add(k);
+      started.add(id);
       return true;
     }
     return false;
+  });
+}
+
+/** Per frame, the connection it belongs to: both endpoints (either direction) and the count of SYNs so far. */
+function connectionIds(frames: Frame[]): (string | undefined)[] {
+  const syns = new Map<string, { count: number; seq: number }>();
+  return frames.map((f) => {
+    const p = parse(f.data);
+    if (!p) return undefined;
+    const d = f.data;
+    const addrLen = p.v === 4 ? 4 : 16;
+    const srcAt = p.v === 4 ? p.ip + 12 : p.ip + 8;
+    const hex = (from: number, len: number) => Buffer.from(d.subarray(from, from + len)).toString('hex');
+    const a = hex(srcAt, addrLen) + hex(p.tcp, 2);
+    const b = hex(srcAt + addrLen, addrLen) + hex(p.tcp + 2, 2);
+    const tuple = a < b ? `${a}-${b}` : `${b}-${a}`;
+    // A SYN without ACK opens a new connection on these endpoints (its SYN-ACK already belongs to it);
+    // a retransmitted SYN carries the same sequence number and opens nothing.
+    const last = syns.get(tuple);
+    if ((p.flags & 0x12) === 0x02) {
+      const seq = new DataView(d.buffer, d.byteOffset + p.tcp + 4, 4).getUint32(0);
+      if (last?.seq !== seq) syns.set(tuple, { count: (last?.count ?? 0) + 1, seq });
+    }
+    return `${tuple}#${syns.get(tuple)?.count ?? 0}`;
   });
 }

@@ -37,7 +37,8 @@ export function writeVariants(pcap: string, truth: string, dir: string, names = 
 export function writeMidConnection(pcap: string, dir: string, truthEntries: { url: string }[], truthOut: (kept: unknown[]) => void): string {
   const { linktype, frames } = readPcapFrames(pcap);
   const file = join(dir, 'mid-connection.pcap');
-  writePcapFrames(file, linktype, cutBefore(dropHandshakes(frames), '/mid/skip/', 'GET /'));
+  // Cut first: the cut tells connections apart by their SYNs, which the capture then loses.
+  writePcapFrames(file, linktype, dropHandshakes(cutBefore(frames, '/mid/skip/', 'GET /')));
   truthOut(truthEntries.filter((t) => !t.url.includes('/mid/skip/')));
   return file;
 }

@@ -19,8 +19,11 @@ async function main(): Promise<void> {
   const tx = dgram.createSocket('udp4');
   for (let i = 0; i < 5; i++) await new Promise<void>((r) => tx.send(Buffer.from('hello'), 9, '127.0.0.1', () => r()));
   tx.close();
-  await new Promise((r) => setTimeout(r, 100));
-  const counts = [0, 1, 2].map((k) => Number(new DataView(coll.map('counts').lookup(new Uint8Array([k, 0, 0, 0]))!.buffer).getBigUint64(0, true)));
+  // Each datagram passes tc egress at once and ingress and XDP when the loopback's softirq runs: wait for
+  // the counters (the deadline only bounds a hang).
+  const read = () => [0, 1, 2].map((k) => Number(new DataView(coll.map('counts').lookup(new Uint8Array([k, 0, 0, 0]))!.buffer).getBigUint64(0, true)));
+  let counts = read();
+  for (const end = Date.now() + 20_000; counts.some((n) => n < 5) && Date.now() < end; counts = read()) await new Promise((r) => setTimeout(r, 10));
   const ids = infos.map((i) => i.id);
   const listedBefore = ids.every((id) => linkIds().includes(id));
   coll.close();
