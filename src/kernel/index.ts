@@ -7,6 +7,7 @@ export { KernelProgram } from './kernel-program.js';
 export { KernelMap } from './kernel-map.js';
 export { KernelLink, attachTcx, attachXdp, XdpFlags } from './links.js';
 export { openPinnedMap, openPinnedProgram, openMapById, openProgramById, mapFromFd, programFromFd } from './pinned.js';
+export { ClassicFilterProbe, type ClassicVerdict } from './classic-filter-probe.js';
 export { PacketSocket, type LivePacket, type PacketSocketOptions, type ClassicInsn } from './packet-socket.js';
 export { loadProgram, type ProgLoadRequest } from './prog-load.js';
 export { createMap, type MapCreateRequest } from './map-ops.js';

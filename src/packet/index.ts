@@ -6,7 +6,7 @@ export { FrameView, frameOf, frameBytes, type Frame } from './frame.js';
 export { LINKTYPE, linktypeName, parseLinktype } from './linktype.js';
 export type { CaptureFormat } from './capture-format.js';
 export { PacketView, ETHERTYPE, IPPROTO, TCP_FLAG, formatIPv4, formatIPv6, formatMac, formatIP } from './decode/index.js';
-export { parseClassicBpf, type ClassicInsn } from './classic-bpf-text.js';
+export { parseClassicBpf, type ClassicInsn } from '../cbpf/numeric-text.js';
 export { LiveCapture, type LiveCaptureOptions, type LivePacket } from './live.js';
 export { captureInfo, type CaptureInfo } from './capture-info.js';
 export { describePacket } from './describe.js';

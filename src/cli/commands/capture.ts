@@ -8,7 +8,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { intFlag, parseFlags } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 import { createCaptureWriter, formatForPath, type CaptureWriter } from '../../packet/capture-writer.js';
-import { parseClassicBpf } from '../../packet/classic-bpf-text.js';
+import { parseClassicBpf } from '../../cbpf/index.js';
 import { LiveCapture } from '../../packet/live.js';
 import { PacketView } from '../../packet/decode/packet-view.js';
 import { LINKTYPE, linktypeName } from '../../packet/linktype.js';
