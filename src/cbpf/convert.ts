@@ -170,7 +170,9 @@ function convertOne(f: SockFilter, i: number, source?: string): Pending[] {
       let imm = k;
       let form = EBPF_K;
       if ((code & BPF_X) !== 0) {
+        // The kernel leaves k in the imm of an X-form jump (its interpreter ignores it); eBPF wants 0.
         src = X;
+        imm = 0;
         form = EBPF_X;
       } else if ((k | 0) < 0) {
         // eBPF sign-extends a jump's immediate; the kernel compares against a zero-extended copy instead.
