@@ -15,3 +15,5 @@ export { bpfImage, formatImage } from './image.js';
 export {
   parseClassicBpf, formatBytecode, formatDdd, formatDd, formatBpfAsmC, MAX_CLASSIC_INSNS, type ClassicInsn,
 } from './numeric-text.js';
+export { assembleBpfAsm, BPF_ASM_EXTENSIONS } from './bpf-asm.js';
+export { formatBpfAsm } from './bpf-asm-format.js';
