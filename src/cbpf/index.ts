@@ -17,3 +17,4 @@ export {
 } from './numeric-text.js';
 export { assembleBpfAsm, BPF_ASM_EXTENSIONS } from './bpf-asm.js';
 export { formatBpfAsm } from './bpf-asm-format.js';
+export { readClassicProgram, detectClassicFormat, type ClassicFormat } from './read-program.js';
