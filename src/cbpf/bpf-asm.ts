@@ -27,6 +27,8 @@ export const BPF_ASM_EXTENSIONS: Readonly<Record<string, AncillaryName>> = {
 
 interface Token {
   text: string;
+  /** `text` in lower case (keywords are case-insensitive). */
+  lower: string;
   col: number;
 }
 
@@ -47,15 +49,35 @@ const JUMP2: Record<string, number> = { jeq: BPF_JEQ, jgt: BPF_JGT, jge: BPF_JGE
 const JUMP_NEG: Record<string, number> = { jne: BPF_JEQ, jneq: BPF_JEQ, jlt: BPF_JGE, jle: BPF_JGT };
 const SIZE: Record<string, number> = { ld: BPF_W, ldh: BPF_H, ldb: BPF_B };
 
+const PUNCT = new Set(['#', '[', ']', '+', ',', ':', '*', '(', ')', '&']);
+const isWordStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+const isWord = (c: number) => isWordStart(c) || (c >= 48 && c <= 57);
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/** Split one line (comments already removed) into tokens: numbers, words (`%x` included), punctuation. */
 function tokenize(line: string, lineNo: number, source: string | undefined): Token[] {
   const out: Token[] = [];
-  const re = /\s*(?:(0[xX][0-9a-fA-F]+|0[bB][01]+|-?[0-9]+|%?[A-Za-z_][A-Za-z0-9_]*|#|\[|\]|\+|,|:|\*|\(|\)|&)|(\S))/gy;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(line)) !== null) {
-    if (m[2] !== undefined) throw new InputError(`unexpected '${m[2]}'`, at(source, lineNo, m.index + m[0].length));
-    if (m[1] === undefined) break;
-    out.push({ text: m[1], col: m.index + m[0].length - m[1].length + 1 });
-    if (re.lastIndex >= line.length) break;
+  let i = 0;
+  while (i < line.length) {
+    const c = line.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13) {
+      i++;
+      continue;
+    }
+    const from = i;
+    if (isDigit(c) || (c === 45 && isDigit(line.charCodeAt(i + 1)))) {
+      i++;
+      while (i < line.length && isWord(line.charCodeAt(i))) i++; // digits, and the x/b/hex letters of 0x…/0b…
+    } else if (isWordStart(c) || (c === 37 && isWordStart(line.charCodeAt(i + 1)))) {
+      i++;
+      while (i < line.length && isWord(line.charCodeAt(i))) i++;
+    } else if (PUNCT.has(line[i]!)) {
+      i++;
+    } else {
+      throw new InputError(`unexpected '${line[i]}'`, at(source, lineNo, i + 1));
+    }
+    const text = line.slice(from, i);
+    out.push({ text, lower: text.toLowerCase(), col: from + 1 });
   }
   return out;
 }
@@ -67,10 +89,12 @@ export function assembleBpfAsm(text: string, source?: string): SockFilter[] {
   const insns: SockFilter[] = [];
   const fixups: Fixup[][] = [];
   const labels = new Map<string, number>();
-  const lines = text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')).split('\n');
+  const uncommented = text.includes('/*') ? text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')) : text;
+  const lines = uncommented.split('\n');
   lines.forEach((raw, idx) => {
     const lineNo = idx + 1;
-    const toks = tokenize(raw.replace(/;.*$/, ''), lineNo, source);
+    const semi = raw.indexOf(';');
+    const toks = tokenize(semi < 0 ? raw : raw.slice(0, semi), lineNo, source);
     let i = 0;
     if (toks.length >= 2 && toks[1]!.text === ':' && /^[A-Za-z_]/.test(toks[0]!.text)) {
       const name = toks[0]!.text;
@@ -114,7 +138,7 @@ class LineParser {
   }
 
   private peek(): string | undefined {
-    return this.toks[this.i]?.text.toLowerCase();
+    return this.toks[this.i]?.lower;
   }
 
   private next(what: string): Token {
@@ -126,7 +150,7 @@ class LineParser {
 
   private expect(text: string): void {
     const t = this.next(`'${text}'`);
-    if (t.text.toLowerCase() !== text) this.fail(`expected '${text}', got '${t.text}'`, t);
+    if (t.lower !== text) this.fail(`expected '${text}', got '${t.text}'`, t);
   }
 
   private accept(text: string): boolean {
@@ -212,7 +236,7 @@ class LineParser {
 
   instruction(): [SockFilter, Fixup[]] {
     const opTok = this.next('an instruction');
-    const op = opTok.text.toLowerCase();
+    const op = opTok.lower;
     if (op in SIZE) {
       const size = SIZE[op]!;
       if (this.accept('[')) {

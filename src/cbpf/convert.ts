@@ -13,7 +13,7 @@ import { InputError } from '../util/errors.js';
 import {
   BPF_ALU as EBPF_ALU, BPF_ALU64, BPF_EXIT, BPF_JA as EBPF_JA, BPF_JLE, BPF_JLT, BPF_JMP as EBPF_JMP, BPF_JNE, BPF_LD as EBPF_LD,
   BPF_LDX as EBPF_LDX, BPF_MEM as EBPF_MEM, BPF_MOV, BPF_STX as EBPF_STX, BPF_W as EBPF_W, BPF_X as EBPF_X, BPF_K as EBPF_K,
-  BPF_AND as EBPF_AND, BPF_LSH as EBPF_LSH, BPF_XOR as EBPF_XOR, BPF_NEG as EBPF_NEG, type Instruction, makeInsn,
+  BPF_AND as EBPF_AND, BPF_LSH as EBPF_LSH, BPF_XOR as EBPF_XOR, BPF_NEG as EBPF_NEG, type Instruction,
 } from '../isa/index.js';
 import {
   BPF_A, BPF_ABS, BPF_ALU, BPF_DIV, BPF_IMM, BPF_IND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_LD, BPF_LDX, BPF_LEN,
@@ -80,7 +80,10 @@ interface Pending {
   target?: number;
 }
 
-const ins = (code: number, dst = 0, src = 0, off = 0, imm = 0): Pending => ({ insn: makeInsn({ code, dst, src, off, imm: imm | 0 }) });
+const ins = (code: number, dst = 0, src = 0, off = 0, imm = 0, target?: number): Pending => ({
+  insn: { pc: 0, code, dst, src, off, imm: imm | 0, imm2: 0 },
+  target,
+});
 const alu32 = (op: number, dst: number, imm: number) => ins(EBPF_ALU | op | EBPF_K, dst, 0, 0, imm);
 const alu32Reg = (op: number, dst: number, src: number) => ins(EBPF_ALU | op | EBPF_X, dst, src);
 const mov64Reg = (dst: number, src: number) => ins(BPF_ALU64 | BPF_MOV | EBPF_X, dst, src);
@@ -103,11 +106,12 @@ export function convertClassic(insns: readonly SockFilter[], source?: string): I
   const start: number[] = [];
   insns.forEach((f, i) => {
     start.push(out.length);
-    out.push(...convertOne(f, i, source));
+    for (const p of convertOne(f, i, source)) out.push(p);
   });
   start.push(out.length);
   return out.map((p, pc) => {
-    const insn = { ...p.insn, pc };
+    const insn = p.insn;
+    insn.pc = pc;
     if (p.target !== undefined) {
       insn.off = start[p.target]! - pc - 1;
       if (insn.off > 0x7fff) throw new InputError(`the converted program is too long for a 16-bit jump offset at eBPF pc ${pc}`, source);
@@ -164,7 +168,7 @@ function convertOne(f: SockFilter, i: number, source?: string): Pending[] {
     }
     case BPF_JMP: {
       const op = code & 0xf0;
-      if (op === BPF_JA) return [{ ...ins(EBPF_JMP | EBPF_JA), target: i + 1 + k }];
+      if (op === BPF_JA) return [ins(EBPF_JMP | EBPF_JA, 0, 0, 0, 0, i + 1 + k)];
       const pre: Pending[] = [];
       let src = 0;
       let imm = k;
@@ -181,10 +185,10 @@ function convertOne(f: SockFilter, i: number, source?: string): Pending[] {
         imm = 0;
         form = EBPF_X;
       }
-      const jump = (jop: number, target: number): Pending => ({ ...ins(EBPF_JMP | jop | form, A, src, 0, imm), target });
+      const jump = (jop: number, target: number): Pending => ins(EBPF_JMP | jop | form, A, src, 0, imm, target);
       if (jf === 0) return [...pre, jump(op, i + 1 + jt)];
       if (jt === 0 && INVERSE[op] !== undefined) return [...pre, jump(INVERSE[op]!, i + 1 + jf)];
-      return [...pre, jump(op, i + 1 + jt), { ...ins(EBPF_JMP | EBPF_JA), target: i + 1 + jf }];
+      return [...pre, jump(op, i + 1 + jt), ins(EBPF_JMP | EBPF_JA, 0, 0, 0, 0, i + 1 + jf)];
     }
     default: // MISC
       return (code & 0xf8) === BPF_TAX ? [mov64Reg(X, A)] : [mov64Reg(A, X)];

@@ -25,20 +25,41 @@ export interface ClassicRunResult {
   executed: number;
 }
 
-/** A checked program, ready to run on many packets. */
+/** A checked program, ready to run on many packets: its fields in flat arrays, and its scratch memory. */
 export interface PreparedClassic {
   readonly insns: readonly SockFilter[];
+  readonly code: Uint16Array;
+  readonly jt: Uint8Array;
+  readonly jf: Uint8Array;
+  readonly k: Uint32Array;
+  /** M[]: reused by every run (runs are synchronous and cleared first). */
+  readonly mem: Uint32Array;
 }
 
 /** Check a program (InputError naming the rule and instruction when the kernel would refuse it). */
 export function prepareClassic(insns: readonly SockFilter[], source?: string): PreparedClassic {
   const bad = checkClassic(insns);
   if (bad) throw new InputError(`${bad.message} (${bad.rule})`, source);
-  return { insns: insns.map((i) => ({ code: i.code, jt: i.jt, jf: i.jf, k: i.k >>> 0 })) };
+  return {
+    insns: insns.map((i) => ({ code: i.code, jt: i.jt, jf: i.jf, k: i.k >>> 0 })),
+    code: Uint16Array.from(insns, (i) => i.code),
+    jt: Uint8Array.from(insns, (i) => i.jt),
+    jf: Uint8Array.from(insns, (i) => i.jf),
+    k: Uint32Array.from(insns, (i) => i.k >>> 0),
+    mem: new Uint32Array(16),
+  };
 }
 
 /** Sentinel: a load fell outside the packet. */
 const OUT = -1;
+
+/** Big-endian load at a non-negative offset (the common case, which needs no context), or OUT. */
+function loadAbs(p: Uint8Array, at: number, size: number): number {
+  if (at + size > p.length) return OUT;
+  if (size === 1) return p[at]!;
+  if (size === 2) return (p[at]! << 8) | p[at + 1]!;
+  return ((p[at]! << 24) | (p[at + 1]! << 16) | (p[at + 2]! << 8) | p[at + 3]!) >>> 0;
+}
 
 /** Big-endian load of `size` bytes at the kernel's offset `k` (int32), or OUT. */
 export function loadBytes(p: Uint8Array, c: ResolvedContext, k: number, size: number): number {
@@ -79,14 +100,18 @@ const size = (code: number) => ((code & 0x18) === BPF_B ? 1 : (code & 0x18) === 
 
 /** Run a prepared program on one packet (the bytes from skb->data on). */
 export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: ClassicContext): ClassicRunResult {
-  const c = resolveContext(packet, ctx);
-  const insns = prog.insns;
-  const mem = new Uint32Array(16);
+  // The full context is only built for the loads that need it (negative offsets, ancillary fields).
+  let resolved: ResolvedContext | undefined;
+  const c = () => (resolved ??= resolveContext(packet, ctx));
+  const len = (ctx?.len ?? packet.length) >>> 0;
+  const { code: codes, jt: jts, jf: jfs, k: ks, mem } = prog;
+  mem.fill(0);
   let a = 0;
   let x = 0;
   let executed = 0;
   for (let pc = 0; ; pc++) {
-    const { code, jt, jf, k } = insns[pc]!;
+    const code = codes[pc]!;
+    const k = ks[pc]!;
     executed++;
     switch (code & 0x07) {
       case BPF_RET:
@@ -95,13 +120,13 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
         const mode = code & 0xe0;
         if (mode === BPF_IMM) a = k;
         else if (mode === BPF_MEM) a = mem[k]!;
-        else if (mode === BPF_LEN) a = c.len;
+        else if (mode === BPF_LEN) a = len;
         else {
           const anc = mode === BPF_ABS ? ancillaryOf(k) : undefined;
-          if (anc !== undefined) a = ancillaryValue(SKF_AD[anc], packet, c, a, x);
+          if (anc !== undefined) a = ancillaryValue(SKF_AD[anc], packet, c(), a, x);
           else {
             const off = mode === BPF_ABS ? k | 0 : (x + k) | 0;
-            const v = loadBytes(packet, c, off, size(code));
+            const v = off >= 0 ? loadAbs(packet, off, size(code)) : loadBytes(packet, c(), off, size(code));
             if (v === OUT) return { retval: 0, executed };
             a = v;
           }
@@ -112,9 +137,9 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
         const mode = code & 0xe0;
         if (mode === BPF_IMM) x = k;
         else if (mode === BPF_MEM) x = mem[k]!;
-        else if (mode === BPF_LEN) x = c.len;
+        else if (mode === BPF_LEN) x = len;
         else if (mode === BPF_MSH) {
-          const v = loadBytes(packet, c, k | 0, 1);
+          const v = (k | 0) >= 0 ? loadAbs(packet, k, 1) : loadBytes(packet, c(), k | 0, 1);
           if (v === OUT) return { retval: 0, executed };
           x = (v & 0xf) << 2;
         }
@@ -162,7 +187,7 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
         else if (op === BPF_JGT) taken = a > v;
         else if (op === BPF_JGE) taken = a >= v;
         else taken = (a & v) !== 0; // JSET
-        pc += taken ? jt : jf;
+        pc += taken ? jts[pc]! : jfs[pc]!;
         break;
       }
       default: // MISC
