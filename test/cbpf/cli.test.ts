@@ -1,11 +1,12 @@
 // `bpfkit cbpf`: each command end to end through the real binary — outputs, exit codes 0/1/2, one-line errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, repoPath } from '../support/env.js';
+import { openCapture } from '../../src/packet/index.js';
 
 function bpfkit(...args: string[]) {
   return spawnSync(process.execPath, ['bin/bpfkit.js', 'cbpf', ...args], { encoding: 'utf8' });
@@ -67,4 +68,34 @@ test('cbpf convert lists the eBPF program the kernel would run', () => {
   const r = bpfkit('convert', foobar);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^ {4}0: w0 \^= w0\n {4}1: w7 \^= w7\n {4}2: r6 = r1\n {4}3: r0 = \*\(u16 \*\)skb\[12\]\n/);
+});
+
+test("capture --bpf-asm and --bytecode attach the seed's programs to a live socket", { timeout: 60_000 }, async (t) => {
+  if (!needs(t, { root: true, tools: ['ip'] })) return;
+  const ns = `bpfkit-cbpfcap-${process.pid}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  t.after(() => execFileSync('ip', ['netns', 'del', ns]));
+  execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  // UDP (which the IPv4/TCP classifier drops) and TCP connection attempts, until the capture has its packets.
+  const traffic = `const d=require('node:dgram').createSocket('udp4');const net=require('node:net');
+    setInterval(()=>{d.send('x',9,'127.0.0.1');net.connect(1,'127.0.0.1').on('error',()=>{});},20);`;
+  for (const [flag, value, count] of [['--bpf-asm', foobar, 4], ['--bytecode', '1,6 0 0 4294967295,', 2]] as const) {
+    const out = join(dir, `cap${flag}.pcap`);
+    const cap = spawn('ip', ['netns', 'exec', ns, process.execPath, 'bin/bpfkit.js', 'capture', '-i', 'lo', '-q', '-c', String(count), '-w', out, flag, value]);
+    let err = '';
+    await new Promise<void>((ok, ko) => {
+      cap.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/listening on/.test(err)) ok();
+      });
+      cap.on('exit', (code) => ko(new Error(`capture exited (${code}): ${err}`)));
+    });
+    const gen = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', traffic]);
+    const code = await new Promise<number | null>((ok) => cap.on('exit', ok));
+    gen.kill('SIGKILL');
+    assert.equal(code, 0, err);
+    const frames = [...(await openCapture(out).then((r) => r.readAll()))];
+    assert.equal(frames.length, count);
+    if (flag === '--bpf-asm') for (const f of frames) assert.deepEqual([f.data[12], f.data[13], f.data[23]], [0x08, 0x00, 6], 'IPv4/TCP only');
+  }
 });
