@@ -9,6 +9,7 @@ export { KernelProgram } from './kernel-program.js';
 export { KernelMap } from './kernel-map.js';
 export { KernelLink, attachTcx, attachXdp, XdpFlags } from './links.js';
 export { openPinnedMap, openPinnedProgram, openMapById, openProgramById, mapFromFd, programFromFd } from './pinned.js';
+export { ClassicFilterProbe, type ClassicVerdict } from './classic-filter-probe.js';
 export { PacketSocket, type LivePacket, type PacketSocketOptions, type ClassicInsn } from './packet-socket.js';
 export type { RingOptions } from './packet-ring.js';
 export { loadProgram, type ProgLoadRequest, type ProgLoadResult } from './prog-load.js';

@@ -15,7 +15,7 @@ export type { TsResolution } from './timestamp.js';
 export type { PcapHeader } from './pcap-parser.js';
 export type { PcapngSection } from './pcapng-parser.js';
 export { PacketView, ETHERTYPE, IPPROTO, TCP_FLAG, formatIPv4, formatIPv6, formatMac, formatIP } from './decode/index.js';
-export { parseClassicBpf, type ClassicInsn } from './classic-bpf-text.js';
+export { parseClassicBpf, type ClassicInsn } from '../cbpf/numeric-text.js';
 export { LiveCapture, type LiveCaptureOptions, type LivePacket } from './live.js';
 export { captureInfo, type CaptureInfo } from './capture-info.js';
 export { describePacket } from './describe.js';

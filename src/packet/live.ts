@@ -9,7 +9,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { BpfkitError, InputError } from '../util/errors.js';
-import type { ClassicInsn } from './classic-bpf-text.js';
+import type { ClassicInsn } from '../cbpf/numeric-text.js';
 
 /** One packet from a live capture. */
 export interface LivePacket {

@@ -20,17 +20,18 @@ export const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   util: [],
   uapi: [],
   isa: ['util'],
+  cbpf: ['isa', 'util'],
   asm: ['elf', 'isa', 'util'],
   elf: ['isa', 'uapi', 'util'],
   engine: ['elf', 'isa', 'uapi', 'util'],
   vm: ['engine', 'asm', 'elf', 'isa', 'uapi', 'util'],
   kernel: ['engine', 'elf', 'isa', 'uapi', 'util'],
   loader: ['engine', 'vm', 'kernel', 'elf', 'util'],
-  packet: ['kernel', 'elf', 'isa', 'uapi', 'util'],
+  packet: ['cbpf', 'kernel', 'elf', 'isa', 'uapi', 'util'],
   conformance: ['vm', 'asm', 'isa', 'util'],
   'apps/http': ['packet', 'loader', 'engine', 'vm', 'kernel', 'elf', 'asm', 'isa', 'uapi', 'util'],
-  cli: ['apps/http', 'conformance', 'packet', 'loader', 'engine', 'vm', 'kernel', 'elf', 'asm', 'isa', 'uapi', 'util'],
-  '.': ['apps/http', 'packet', 'loader', 'engine', 'vm', 'kernel', 'elf', 'asm', 'isa', 'uapi', 'util'],
+  cli: ['apps/http', 'conformance', 'packet', 'cbpf', 'loader', 'engine', 'vm', 'kernel', 'elf', 'asm', 'isa', 'uapi', 'util'],
+  '.': ['apps/http', 'packet', 'cbpf', 'loader', 'engine', 'vm', 'kernel', 'elf', 'asm', 'isa', 'uapi', 'util'],
 };
 
 const srcDir = repoPath('src');

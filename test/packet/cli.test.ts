@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { parseClassicBpf } from '../../src/packet/classic-bpf-text.js';
+import { parseClassicBpf } from '../../src/cbpf/index.js';
 import { InputError } from '../../src/util/errors.js';
 import { needs } from '../support/env.js';
 import { fixture, tempDir, tsharkFrames } from './helpers.js';

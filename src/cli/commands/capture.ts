@@ -8,7 +8,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { intFlag, parseFlags } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 import { createCaptureWriter, formatForPath, type CaptureWriter } from '../../packet/capture-writer.js';
-import { parseClassicBpf } from '../../packet/classic-bpf-text.js';
+import { readClassicProgram } from '../../cbpf/index.js';
 import { LiveCapture } from '../../packet/live.js';
 import { PacketView } from '../../packet/decode/packet-view.js';
 import { LINKTYPE, linktypeName } from '../../packet/linktype.js';
@@ -28,6 +28,9 @@ Capture packets live (AF_PACKET; needs CAP_NET_RAW) until COUNT packets, SIGINT 
                          ELF object OBJ into the kernel and attach it (SO_ATTACH_BPF)
       --cbpf PROGRAM     classic BPF (SO_ATTACH_FILTER): tcpdump -ddd output, a tc-bpf bytecode string
                          "4,40 0 0 12,21 0 1 2048,6 0 0 262144,6 0 0 0,", tcpdump -dd, or @FILE
+                         (a file may also hold bpf_asm source or a binary sock_filter array)
+      --bytecode TEXT    the same as --cbpf TEXT (tc's name for it)
+      --bpf-asm FILE     the same as --cbpf @FILE, for bpf_asm source
       --promisc          promiscuous mode (with -i)
       --micro            microsecond timestamps in the file (default: nanoseconds)
   -q, --quiet            no per-packet lines
@@ -43,6 +46,8 @@ export async function run(argv: string[]): Promise<number> {
     snaplen: { type: 'string', short: 's' },
     filter: { type: 'string' },
     cbpf: { type: 'string' },
+    bytecode: { type: 'string' },
+    'bpf-asm': { type: 'string' },
     promisc: { type: 'boolean' },
     micro: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
@@ -51,6 +56,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  const classicFlags = [values.cbpf, values.bytecode, values['bpf-asm'] && `@${values['bpf-asm']}`].filter((v) => v !== undefined);
+  if (classicFlags.length > 1) throw new UsageError('use one of --cbpf, --bytecode, --bpf-asm');
+  values.cbpf = classicFlags[0];
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}' (filters go in --filter or --cbpf)`);
   if (values.filter && values.cbpf) throw new UsageError('use either --filter or --cbpf, not both');
   if (values.promisc && !values.interface) throw new UsageError('--promisc needs -i IFACE');
@@ -70,15 +78,15 @@ export async function run(argv: string[]): Promise<number> {
   let classic;
   if (values.cbpf !== undefined) {
     const src = values.cbpf.startsWith('@') ? values.cbpf.slice(1) : undefined;
-    let text = values.cbpf;
+    let bytes: Uint8Array = new TextEncoder().encode(values.cbpf);
     if (src) {
       try {
-        text = readFileSync(src, 'utf8');
+        bytes = readFileSync(src);
       } catch {
         throw new UsageError(`--cbpf: cannot read ${src}`);
       }
     }
-    classic = parseClassicBpf(text, src ?? '--cbpf');
+    classic = readClassicProgram(bytes, src ?? '--cbpf').insns;
   }
 
   // Our handlers go in before the kernel layer opens anything: it only takes over SIGINT/SIGTERM (closing

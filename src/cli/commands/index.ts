@@ -21,6 +21,7 @@ export const commands: Record<string, Command> = {
   map: { summary: 'dump and edit maps (pinned or by id) in the kernel', load: () => import('./map.js') },
   attach: { summary: 'attach a program to tc or XDP on an interface', load: () => import('./attach.js') },
   detach: { summary: 'detach bpfkit programs from an interface', load: () => import('./detach.js') },
+  cbpf: { summary: 'classic BPF: bpf_asm, tcpdump -d formats, the kernel\'s checker, run on a capture, convert to eBPF', load: () => import('./cbpf.js') },
   capture: { summary: 'capture packets live with a kernel eBPF or classic BPF filter', load: () => import('./capture.js') },
   pcap: { summary: 'inspect capture files (pcap info FILE)', load: () => import('./pcap.js') },
   urls: { summary: 'print the HTTP requests in a capture or crossing an interface', load: () => import('./urls.js') },

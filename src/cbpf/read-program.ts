@@ -1,0 +1,35 @@
+/**
+ * Read a classic program in whichever form it comes, told apart by content: a binary `struct
+ * sock_filter[]` (any byte that is not text), C initialisers (tcpdump -dd, bpf_asm -c: braces), numbers
+ * only (tcpdump -ddd, tc bytecode and bytecode-file), else bpf_asm source.
+ */
+import { InputError } from '../util/errors.js';
+import type { SockFilter } from './insn.js';
+import { decodeClassic } from './codec.js';
+import { parseClassicBpf } from './numeric-text.js';
+import { assembleBpfAsm } from './bpf-asm.js';
+
+/** The forms readClassicProgram recognises. */
+export type ClassicFormat = 'binary' | 'c' | 'numbers' | 'bpf_asm';
+
+/** Which form `bytes` is in. */
+export function detectClassicFormat(bytes: Uint8Array): ClassicFormat {
+  for (const b of bytes) if (b === 0 || (b < 0x20 && b !== 9 && b !== 10 && b !== 13) || b > 0x7e) return 'binary';
+  const text = new TextDecoder().decode(bytes);
+  if (text.includes('{')) return 'c';
+  if (/^[\s\d,]*$/.test(text) || /^[\s\d,xa-fA-F]*$/.test(text) && /^\s*\d+\s*[,\n]/.test(text)) return 'numbers';
+  return 'bpf_asm';
+}
+
+/** Parse a program in any recognised form (binary in the host's byte order, little-endian). */
+export function readClassicProgram(bytes: Uint8Array, source?: string): { insns: SockFilter[]; format: ClassicFormat } {
+  const format = detectClassicFormat(bytes);
+  if (format === 'binary') {
+    const insns = decodeClassic(bytes, 'little', source);
+    if (insns.length === 0) throw new InputError('empty classic BPF program', source);
+    return { insns, format };
+  }
+  const text = new TextDecoder().decode(bytes);
+  if (format === 'bpf_asm') return { insns: assembleBpfAsm(text, source), format };
+  return { insns: parseClassicBpf(text, source), format };
+}
