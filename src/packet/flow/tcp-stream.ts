@@ -197,13 +197,11 @@ export class TcpStream {
 
   /** Give up on the hole before the first held piece: jump over it and tell the consumer. */
   private skipHole(): void {
+    // First what is already contiguous (a consumer may flush its stream from inside a callback, before
+    // the caller drained: the hole must not be measured from a piece behind `next`).
+    this.drain();
     const store = this.store;
     if (!store) return;
-    if (store.empty) {
-      // (emptied from inside a consumer's callback: a consumer may flush its own stream)
-      this.charge();
-      return;
-    }
     this.stats.gaps++;
     const to = store.firstStart();
     this.next = (this.next + (to - this.nextPos)) | 0;
