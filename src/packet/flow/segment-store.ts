@@ -178,6 +178,19 @@ export class SegmentStore {
     return dropped;
   }
 
+  /** Payload bytes held at or past position `pos` (walks only the pieces there). */
+  bytesFrom(pos: number): number {
+    let n = 0;
+    let [bi, k] = this.locate(pos);
+    for (; bi < this.blocks.length; bi++) {
+      const blk = this.blocks[bi]!;
+      if (k < blk.lo) k = blk.lo;
+      for (; k < blk.hi; k++) n += blk.data[k * W + F_E]! - Math.max(pos, blk.data[k * W + F_S]!);
+      k = 0;
+    }
+    return n;
+  }
+
   /** Forget everything (the stream is closed). */
   clear(): void {
     this.blocks = [];
