@@ -14,8 +14,10 @@
  * (start, end, origin, ts, offset) plus one array of chunk references — 44 bytes per piece instead of
  * ~360 for an object and a copied Uint8Array per segment. Small segments are copied into shared slabs.
  * Costs: finding a position is two binary searches (over blocks, then in a block); inserting moves at most
- * BLOCK_MAX entries in a block (a block that fills is split, which moves the block list once every
- * BLOCK_MAX/2 inserts); taking the first piece is O(1) (the first block is read from its low end).
+ * BLOCK_MAX/2 entries in a block (a block that fills is split, which moves the block list once every
+ * BLOCK_MAX/2 inserts; a full block at either end gets a new neighbour instead, so segments in order after
+ * a hole or in reverse order fill whole blocks); taking the first piece is O(1) (the first block is read
+ * from its low end).
  */
 
 /** Bytes a piece's payload lives in; counted live so that a slab is charged until its last piece goes. */
@@ -241,7 +243,24 @@ export class SegmentStore {
     let blk = this.blocks[bi]!;
     while (blk.hi - blk.lo >= blk.cap) {
       if (blk.cap < BLOCK_MAX) this.grow(blk);
-      else this.split(bi);
+      else if (k === blk.hi && bi === this.blocks.length - 1) {
+        // Appending past a full last block (segments after a hole, in order): a new block, no split.
+        blk = new Block(BLOCK_MAX, 0);
+        this.blocks.push(blk);
+        this.memory += BLOCK_COST + BLOCK_MAX * SLOT_COST;
+        bi++;
+        k = 0;
+        break;
+      } else if (k === blk.lo && bi === this.head) {
+        // Prepending before a full first block (segments in reverse order): a new block, filled downwards.
+        blk = new Block(BLOCK_MAX, BLOCK_MAX);
+        if (this.head > 0) this.blocks[--this.head] = blk;
+        else this.blocks.unshift(blk);
+        this.memory += BLOCK_COST + BLOCK_MAX * SLOT_COST;
+        bi = this.head;
+        k = BLOCK_MAX;
+        break;
+      } else this.split(bi);
       [bi, k] = this.locate(s);
       blk = this.blocks[bi]!;
     }
@@ -358,7 +377,11 @@ export class SegmentStore {
       this.slab = slab;
       this.slabUsed = 0;
     }
-    slab.bytes.set(b.subarray(start, end), this.slabUsed);
+    if (len <= 16) {
+      // (a loop: a subarray to copy from would be an allocation per tiny segment)
+      const dst = slab.bytes;
+      for (let i = 0, at = this.slabUsed; i < len; i++) dst[at + i] = b[start + i]!;
+    } else slab.bytes.set(b.subarray(start, end), this.slabUsed);
     const off = this.slabUsed;
     this.slabUsed += len;
     return [slab, off];
