@@ -22,6 +22,8 @@ export interface BuildOptions {
   limits: ParserLimits;
   maxFlows: number;
   idleTimeoutSec: number;
+  /** full mode's memory budget in bytes (default: memory-budget.ts's) */
+  maxMemory?: number;
   onRecord(rec: UrlRecord): void;
   onText(line: string): void;
   /** json output wants records; text output wants the classic modes' printed lines */
@@ -48,6 +50,7 @@ export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
         limits: o.limits,
         maxFlows: o.maxFlows,
         idleTimeoutSec: o.idleTimeoutSec,
+        ...(o.maxMemory !== undefined ? { maxMemory: o.maxMemory } : {}),
         immediate: o.immediate,
         onRecord: o.onRecord,
       },

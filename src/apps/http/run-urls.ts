@@ -30,6 +30,8 @@ export interface UrlsOptions {
   maxFlows: number;
   /** close flows idle this long, in capture time */
   idleTimeoutSec: number;
+  /** full mode: memory budget in bytes for flows, buffered segments, waiting requests and fragments */
+  maxMemory?: number;
   /** live: stop after this many packets (0: no limit) */
   count: number;
   /** 2: full mode in the VM on a file runs the filter on a second thread */
@@ -80,6 +82,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
     limits: { maxLine: o.maxLine, maxHeaderLine: 16384 },
     maxFlows: o.maxFlows,
     idleTimeoutSec: o.idleTimeoutSec,
+    ...(o.maxMemory !== undefined ? { maxMemory: o.maxMemory } : {}),
     onRecord,
     onText,
     ...(remoteFilter ? { remoteFilter } : {}),

@@ -23,6 +23,8 @@ interface Pending {
   addrs: Uint8Array;
   proto: number;
   bytes: number;
+  /** what this datagram adds to the reassembler's memory */
+  charged: number;
 }
 
 /** What the reassembler has done so far. */
@@ -42,7 +44,16 @@ export interface ReassemblyOptions {
   maxDatagramBytes?: number;
   /** rebuild only datagrams of this IP protocol (others are counted, then dropped); default: all */
   protocol?: number;
+  /** memory the waiting datagrams may take, in bytes, structure included (default: no limit); the oldest go */
+  maxMemory?: number;
 }
+
+/**
+ * What a waiting datagram costs besides its SegmentStore: its record, key string, address copy and map
+ * entry — estimated from the parts (an object of 9 fields ~100 B, a ~40-char key ~60 B, a small
+ * Uint8Array ~150 B, a Map entry ~40 B).
+ */
+const DATAGRAM_COST = 350;
 
 /** Collects fragments until their datagram is whole (see the file comment). */
 export class FragmentReassembler {
@@ -52,8 +63,12 @@ export class FragmentReassembler {
   private readonly timeoutSec: number;
   private readonly maxDatagramBytes: number;
   private readonly protocol: number;
+  private readonly maxMemory: number;
+  /** memory of the waiting datagrams, by DATAGRAM_COST and their stores' costs */
+  private memory = 0;
 
   constructor(opts: ReassemblyOptions = {}) {
+    this.maxMemory = opts.maxMemory ?? Infinity;
     this.maxDatagrams = opts.maxDatagrams ?? 4096;
     this.timeoutSec = opts.timeoutSec ?? 30;
     this.maxDatagramBytes = opts.maxDatagramBytes ?? 65535 + 8;
@@ -85,13 +100,13 @@ export class FragmentReassembler {
       const addrs = new Uint8Array(2 * alen);
       addrs.set(b.subarray(v.srcAddrOffset, v.srcAddrOffset + alen), 0);
       addrs.set(b.subarray(v.dstAddrOffset, v.dstAddrOffset + alen), alen);
-      d = { pieces: new SegmentStore(), beyond: 0, total: -1, firstSeen: now, ipVersion: v.ipVersion, addrs, proto: v.fragmentProto, bytes: 0 };
+      d = { pieces: new SegmentStore(), beyond: 0, total: -1, firstSeen: now, ipVersion: v.ipVersion, addrs, proto: v.fragmentProto, bytes: 0, charged: 0 };
       this.pending.set(key, d);
     }
     const len = v.fragmentDataLength;
     const end = v.fragmentOffset + len;
     if (end > this.maxDatagramBytes || d.bytes + len > 2 * this.maxDatagramBytes) {
-      this.pending.delete(key); // hostile or broken: a datagram can never be this large
+      this.drop(key, d); // hostile or broken: a datagram can never be this large
       this.stats.expired++;
       this.malformed = true;
       return false;
@@ -108,9 +123,15 @@ export class FragmentReassembler {
       const keep = Math.min(end, d.total) - off;
       if (keep > 0) d.pieces.insert(off, b, v.fragmentDataOffset, v.fragmentDataOffset + keep, 0);
     } else if (len > 0) d.pieces.insert(off, b, v.fragmentDataOffset, v.fragmentDataOffset + len, 0);
+    this.memory += DATAGRAM_COST + d.pieces.memory - d.charged;
+    d.charged = DATAGRAM_COST + d.pieces.memory;
     // Complete when the pieces cover [0, total).
-    if (d.total < 0 || d.pieces.bytes - d.beyond < d.total) return false;
-    this.pending.delete(key);
+    if (d.total < 0 || d.pieces.bytes - d.beyond < d.total) {
+      // Over the budget: the oldest datagrams go (this one last).
+      while (this.memory > this.maxMemory && this.pending.size > 1) this.expire(now, true);
+      return false;
+    }
+    this.drop(key, d);
     this.stats.reassembled++;
     if (this.protocol >= 0 && d.proto !== this.protocol) return false;
     const whole = ipDatagram(d);
@@ -125,11 +146,17 @@ export class FragmentReassembler {
   expire(now: number, force = false): void {
     for (const [key, d] of this.pending) {
       if (now - d.firstSeen > this.timeoutSec || force) {
-        this.pending.delete(key);
+        this.drop(key, d);
         this.stats.expired++;
         if (force) return;
       }
     }
+  }
+
+  private drop(key: string, d: Pending): void {
+    this.pending.delete(key);
+    this.memory -= d.charged;
+    d.charged = 0;
   }
 
   /** Datagrams waiting for fragments. */
