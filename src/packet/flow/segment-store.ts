@@ -106,7 +106,9 @@ export class SegmentStore {
     // Where this segment's bytes begin to count: past every held piece from a segment starting at or
     // before s (those win). Starts are monotone along positions, so those pieces come first.
     let cur = s;
-    let [bi, k] = this.locate(s);
+    this.locate(s);
+    let bi = this.atBlock;
+    let k = this.atIndex;
     while (bi < this.blocks.length) {
       const blk = this.blocks[bi]!;
       if (k >= blk.hi) {
@@ -136,7 +138,9 @@ export class SegmentStore {
         this.bytes -= pe - ps;
         this.removeAt(bi, k);
         // (removeAt may drop the block or shift entries: find the place again)
-        [bi, k] = this.locate(cur);
+        this.locate(cur);
+        bi = this.atBlock;
+        k = this.atIndex;
         continue;
       }
       // Straddles e: keep its tail.
@@ -147,9 +151,13 @@ export class SegmentStore {
     }
     const from = start + (cur - s);
     const len = e - cur;
-    const [chunk, off] = this.copy(b, from, from + len);
-    [bi, k] = this.locate(cur);
-    this.insertAt(bi, k, cur, e, s, ts, chunk, off);
+    const chunk = this.copy(b, from, from + len);
+    // (bi, k) is where the piece goes: past the pieces that win, at the first it does not replace
+    if (bi >= this.blocks.length && this.blocks.length > this.head) {
+      bi = this.blocks.length - 1;
+      k = this.blocks[bi]!.hi;
+    }
+    this.insertAt(bi, k, cur, e, s, ts, chunk, this.copiedAt);
     this.bytes += len;
     return len;
   }
@@ -183,7 +191,9 @@ export class SegmentStore {
   /** Payload bytes held at or past position `pos` (walks only the pieces there). */
   bytesFrom(pos: number): number {
     let n = 0;
-    let [bi, k] = this.locate(pos);
+    this.locate(pos);
+    let bi = this.atBlock;
+    let k = this.atIndex;
     for (; bi < this.blocks.length; bi++) {
       const blk = this.blocks[bi]!;
       if (k < blk.lo) k = blk.lo;
@@ -204,8 +214,15 @@ export class SegmentStore {
     this.memory = STORE_COST;
   }
 
-  /** The block and index where a piece starting at `pos` goes: after every piece that ends at or before it. */
-  private locate(pos: number): [number, number] {
+  /** Where locate() found: block index and index in the block (fields, not a returned pair: no allocation). */
+  private atBlock = 0;
+  private atIndex = 0;
+
+  /**
+   * The block and index (atBlock, atIndex) where a piece starting at `pos` goes: after every piece that
+   * ends at or before it.
+   */
+  private locate(pos: number): void {
     const blocks = this.blocks;
     let lo = this.head;
     let hi = blocks.length;
@@ -217,9 +234,14 @@ export class SegmentStore {
       else hi = mid;
     }
     if (lo === blocks.length) {
-      if (lo === this.head) return [lo, 0];
-      const last = blocks[lo - 1]!;
-      return [lo - 1, last.hi];
+      if (lo === this.head) {
+        this.atBlock = lo;
+        this.atIndex = 0;
+        return;
+      }
+      this.atBlock = lo - 1;
+      this.atIndex = blocks[lo - 1]!.hi;
+      return;
     }
     const b = blocks[lo]!;
     let a = b.lo;
@@ -229,7 +251,8 @@ export class SegmentStore {
       if (b.data[mid * W + F_E]! <= pos) a = mid + 1;
       else z = mid;
     }
-    return [lo, a];
+    this.atBlock = lo;
+    this.atIndex = a;
   }
 
   private insertAt(bi: number, k: number, s: number, e: number, origin: number, ts: number, chunk: Chunk, off: number): void {
@@ -261,7 +284,9 @@ export class SegmentStore {
         k = BLOCK_MAX;
         break;
       } else this.split(bi);
-      [bi, k] = this.locate(s);
+      this.locate(s);
+      bi = this.atBlock;
+      k = this.atIndex;
       blk = this.blocks[bi]!;
     }
     const d = blk.data;
@@ -360,12 +385,16 @@ export class SegmentStore {
   }
 
   /** A copy of b[start, end) that outlives the caller's buffer: in the current slab when small. */
-  private copy(b: Uint8Array, start: number, end: number): [Chunk, number] {
+  /** Where copy() put the bytes in the chunk it returned. */
+  private copiedAt = 0;
+
+  private copy(b: Uint8Array, start: number, end: number): Chunk {
     const len = end - start;
     if (len >= SLAB_COPY_BELOW) {
       const c = new Chunk(b.slice(start, end));
       this.memory += CHUNK_COST + len;
-      return [c, 0];
+      this.copiedAt = 0;
+      return c;
     }
     let slab = this.slab;
     if (!slab || this.slabUsed + len > slab.bytes.length) {
@@ -382,9 +411,9 @@ export class SegmentStore {
       const dst = slab.bytes;
       for (let i = 0, at = this.slabUsed; i < len; i++) dst[at + i] = b[start + i]!;
     } else slab.bytes.set(b.subarray(start, end), this.slabUsed);
-    const off = this.slabUsed;
+    this.copiedAt = this.slabUsed;
     this.slabUsed += len;
-    return [slab, off];
+    return slab;
   }
 
   /** A piece let go of its chunk: a chunk nobody uses any more (and not the slab being filled) is freed. */
