@@ -13,6 +13,8 @@ import type { Mode, EngineChoice } from './build-pipeline.js';
 import type { UrlPipeline } from './pipeline.js';
 import type { UrlRecord } from './record.js';
 import { OutputBuffer } from './output-buffer.js';
+import { heapValve } from './heap-valve.js';
+import { DEFAULT_MAX_MEMORY, heapLimit } from '../../packet/flow/memory-budget.js';
 
 /** One run of `bpfkit urls`: a capture `file` or a live `iface` (one of the two). */
 export interface UrlsOptions {
@@ -70,6 +72,12 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   // Installed before anything is loaded: SIGINT ends the run cleanly (summary, every request found so
   // far) instead of the kernel module's default handler closing sockets under our feet.
   let stop = false;
+  // Full mode: the heap is held to the memory budget (heap-valve.ts), checked between chunks of input.
+  const valve = o.mode === 'full' ? heapValve(heapLimit(o.maxMemory ?? DEFAULT_MAX_MEMORY)) : undefined;
+  const shouldStop = () => {
+    valve?.check();
+    return stop;
+  };
   const onSigint = () => {
     stop = true;
   };
@@ -100,7 +108,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   try {
     if (iface) {
       const { captureLive } = await import('./live.js');
-      const drops = await captureLive(iface, built, { count: o.count, shouldStop: () => stop });
+      const drops = await captureLive(iface, built, { count: o.count, shouldStop });
       pipeline.finish();
       out.flush();
       summary(drops);
@@ -109,11 +117,11 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
         if (filterThread) {
           const bar = new ProgressBar(fileSize(file), process.stderr.isTTY === true);
           try {
-            await filterThread.run(pipeline as FullPipeline, remoteFilter!, { shouldStop: () => stop, onProgress: (b) => bar.update(b) });
+            await filterThread.run(pipeline as FullPipeline, remoteFilter!, { shouldStop, onProgress: (b) => bar.update(b) });
           } finally {
             bar.done();
           }
-        } else await readCaptureInto(file, pipeline, { shouldStop: () => stop, progress: process.stderr.isTTY === true });
+        } else await readCaptureInto(file, pipeline, { shouldStop, progress: process.stderr.isTTY === true });
       } finally {
         // A malformed capture still prints every request found before the fault.
         pipeline.finish();
