@@ -19,10 +19,10 @@ import { makeCapture } from './make-captures.js';
 const dir = mkdtempSync(join(tmpdir(), 'bpfkit-hostile-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Fastest of three runs of `f`, in ms. */
+/** Fastest of five runs of `f`, in ms. */
 function fastest(f: () => void): number {
   let best = Infinity;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
     f();
     best = Math.min(best, performance.now() - t0);
@@ -30,12 +30,16 @@ function fastest(f: () => void): number {
   return best;
 }
 
-/** Asserts that `run(4n)` costs less than 8x `run(n)` (linear: ~4x; quadratic: 16x). */
+/**
+ * Asserts that `run(4n)` costs less than 10x `run(n)` (linear: ~4x; quadratic: 16x; the margin is for a
+ * loaded machine, where the larger run meets more collections and preemptions).
+ */
 function assertLinear(what: string, n: number, run: (n: number) => void): void {
   run(n); // warm-up: let V8 optimize before timing
+  run(4 * n);
   const small = fastest(() => run(n));
   const large = fastest(() => run(4 * n));
-  assert.ok(large < 8 * small + 20, `${what}: ${n} took ${small.toFixed(1)} ms, ${4 * n} took ${large.toFixed(1)} ms (quadratic?)`);
+  assert.ok(large < 10 * small + 20, `${what}: ${n} took ${small.toFixed(1)} ms, ${4 * n} took ${large.toFixed(1)} ms (quadratic?)`);
 }
 
 function stream(): { s: TcpStream; stats: StreamStats; got: () => number } {
