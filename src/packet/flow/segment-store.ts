@@ -227,7 +227,7 @@ export class SegmentStore {
     const blocks = this.blocks;
     let lo = this.head;
     let hi = blocks.length;
-    // last block whose first piece ends at or before pos... search for the first block whose last end > pos
+    // the first block whose last piece ends after pos
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const b = blocks[mid]!;
