@@ -71,6 +71,17 @@ const BLOCK_COST = 600 - BLOCK_MIN * (W * 8 + 8);
 const SLOT_COST = W * 8 + 8;
 const CHUNK_COST = 240;
 
+/**
+ * Steps taken by every store so far: search steps, entries moved, pieces walked. A machine-independent
+ * measure of cost, for tests that check the cost per piece does not grow with the count.
+ */
+let work = 0;
+
+/** The steps every SegmentStore has taken so far (see `work`). */
+export function storeWork(): number {
+  return work;
+}
+
 /** Receives delivered bytes: b[start, end), captured at ts. */
 export type PieceSink = (b: Uint8Array, start: number, end: number, ts: number) => void;
 
@@ -118,6 +129,7 @@ export class SegmentStore {
         continue;
       }
       const o = k * W;
+      work++;
       if (blk.data[o + F_S]! >= e || blk.data[o + F_O]! > s) break;
       if (blk.data[o + F_E]! > cur) cur = blk.data[o + F_E]!;
       k++;
@@ -132,6 +144,7 @@ export class SegmentStore {
         continue;
       }
       const o = k * W;
+      work++;
       const ps = blk.data[o + F_S]!;
       if (ps >= e) break;
       const pe = blk.data[o + F_E]!;
@@ -174,6 +187,7 @@ export class SegmentStore {
       const blk = this.blocks[this.head]!;
       const o = blk.lo * W;
       const s = blk.data[o + F_S]!;
+      work++;
       if (s > next) break;
       const e = blk.data[o + F_E]!;
       const chunk = blk.refs[blk.lo]!;
@@ -229,6 +243,7 @@ export class SegmentStore {
     let hi = blocks.length;
     // the first block whose last piece ends after pos
     while (lo < hi) {
+      work++;
       const mid = (lo + hi) >>> 1;
       const b = blocks[mid]!;
       if (b.data[(b.hi - 1) * W + F_E]! <= pos) lo = mid + 1;
@@ -248,6 +263,7 @@ export class SegmentStore {
     let a = b.lo;
     let z = b.hi;
     while (a < z) {
+      work++;
       const mid = (a + z) >>> 1;
       if (b.data[mid * W + F_E]! <= pos) a = mid + 1;
       else z = mid;
@@ -291,6 +307,7 @@ export class SegmentStore {
       blk = this.blocks[bi]!;
     }
     const d = blk.data;
+    work += Math.min(k - blk.lo, blk.hi - k) + 1;
     if (blk.hi < blk.cap && (k - blk.lo >= blk.hi - k || blk.lo === 0)) {
       d.copyWithin((k + 1) * W, k * W, blk.hi * W);
       for (let i = blk.hi; i > k; i--) blk.refs[i] = blk.refs[i - 1];
@@ -315,6 +332,7 @@ export class SegmentStore {
   /** Double a block's room, its entries in the middle (so inserts at either end are cheap). */
   private grow(blk: Block): void {
     const n = blk.hi - blk.lo;
+    work += n;
     const cap = blk.cap * 2;
     const data = new Float64Array(cap * W);
     const lo = (cap - n) >>> 1;
@@ -333,6 +351,7 @@ export class SegmentStore {
     const blk = this.blocks[bi]!;
     const n = blk.hi - blk.lo;
     const half = n >>> 1;
+    work += n + (this.blocks.length - bi); // (the entries, and the block list's move)
     const right = new Block(BLOCK_MAX, (BLOCK_MAX - (n - half)) >>> 1);
     const from = blk.lo + half;
     right.data.set(blk.data.subarray(from * W, blk.hi * W), right.lo * W);
@@ -361,6 +380,7 @@ export class SegmentStore {
 
   private removeAt(bi: number, k: number): void {
     const blk = this.blocks[bi]!;
+    work += blk.hi - k;
     this.release(blk.refs[k]!);
     blk.data.copyWithin(k * W, (k + 1) * W, blk.hi * W);
     for (let i = k; i < blk.hi - 1; i++) blk.refs[i] = blk.refs[i + 1];
@@ -379,10 +399,14 @@ export class SegmentStore {
         this.blocks = [];
         this.head = 0;
       } else if (this.head > 64 && this.head * 2 > this.blocks.length) {
+        work += this.blocks.length - this.head;
         this.blocks = this.blocks.slice(this.head);
         this.head = 0;
       }
-    } else this.blocks.splice(bi, 1);
+    } else {
+      work += this.blocks.length - bi;
+      this.blocks.splice(bi, 1);
+    }
   }
 
   /** A copy of b[start, end) that outlives the caller's buffer: in the current slab when small. */
