@@ -25,6 +25,8 @@ export interface BuildOptions {
   limits: ParserLimits;
   maxFlows: number;
   idleTimeoutSec: number;
+  /** full mode's memory budget in bytes (default: memory-budget.ts's) */
+  maxMemory?: number;
   /** Called once per request found. */
   onRecord(rec: UrlRecord): void;
   /** Called with each printed line of the classic modes. */
@@ -56,6 +58,7 @@ export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
         limits: o.limits,
         maxFlows: o.maxFlows,
         idleTimeoutSec: o.idleTimeoutSec,
+        ...(o.maxMemory !== undefined ? { maxMemory: o.maxMemory } : {}),
         immediate: o.immediate,
         onRecord: o.onRecord,
       },

@@ -6,8 +6,12 @@
  * are paired with their requests (status and latency). What is HTTP here: who is the client, the parsers,
  * the pairing.
  *
- * Memory is bounded by caps on flows, on bytes held out of order per stream and overall, and on line
- * lengths; flows idle longer than the timeout (capture time) are closed and their requests reported.
+ * Memory is bounded by one budget (`maxMemory`, split by src/packet/flow/memory-budget.ts) over flows,
+ * bytes held out of order, requests waiting for their response and IP fragments, each charged its measured
+ * cost; by a cap on bytes held out of order per stream and on line lengths; flows idle longer than the
+ * timeout (capture time) are closed and their requests reported. What the budget makes us give up is
+ * counted: flows evicted (SYN-only first), streams made to skip a hole, requests reported before their
+ * response came, fragmented datagrams dropped.
  */
 import { PacketView } from '../../packet/decode/packet-view.js';
 import { IPPROTO } from '../../packet/decode/constants.js';
@@ -15,6 +19,7 @@ import type { Frame } from '../../packet/frame.js';
 import { FragmentReassembler } from '../../packet/flow/ip-fragments.js';
 import { TcpFlow, TcpFlowTable, type FlowTableStats } from '../../packet/flow/flow-table.js';
 import { formatFlowAddr, type FlowEnds } from '../../packet/flow/flow-key.js';
+import { DEFAULT_MAX_MEMORY, splitBudget } from '../../packet/flow/memory-budget.js';
 import { DEFAULT_LIMITS, RequestParser, ResponseParser, type ParserLimits, type RequestHead, type ResponseHead } from './http-parser.js';
 import type { UrlRecord } from './record.js';
 
@@ -31,6 +36,8 @@ export interface FullOptions {
   maxStreamBuffer: number;
   /** bytes all streams together may hold out of order */
   maxBufferedBytes: number;
+  /** the memory budget, in bytes (see memory-budget.ts); it also bounds maxFlows and maxBufferedBytes */
+  maxMemory: number;
   /** bytes of responses held while waiting for the request they answer */
   maxResponseHold: number;
   /** report each request as soon as its head is parsed (no status): text output */
@@ -50,6 +57,7 @@ export const DEFAULT_FULL: Omit<FullOptions, 'onRecord'> = {
   maxFlows: 262144,
   maxStreamBuffer: 1 << 20,
   maxBufferedBytes: 256 << 20,
+  maxMemory: DEFAULT_MAX_MEMORY,
   maxResponseHold: 1 << 20,
   immediate: false,
 };
@@ -66,6 +74,30 @@ export interface FullStats extends FlowTableStats {
   truncated: number;
   anomalies: number;
   fragments: number;
+  /** requests reported before their response came, to stay within the memory budget (no status) */
+  reportedEarly: number;
+  /** fragmented datagrams dropped incomplete (timed out, or to stay within the budget) */
+  fragmentsDropped: number;
+}
+
+/**
+ * What a flow costs before it carries data (a SYN seen: the flow, its two streams, its key, endpoints and
+ * table entries), and once it does (its HTTP parsers and one waiting request added), in bytes. Measured
+ * with process.memoryUsage() (heapUsed after gc): 1016 and 2410 bytes per flow over 50,000 flows fed to a
+ * fresh FullAnalyzer, but 1450 and 3300 in situ (`bpfkit urls` on the SYN-flood and many-flows captures
+ * of test/http/hostile after 250,000 flows of churn: the maps' spare room and the eviction lists count
+ * too); the in-situ figures, rounded up, are the ones used.
+ */
+const QUIET_FLOW_COST = 1500;
+const FLOW_COST = 3400;
+/**
+ * A request waiting for its response besides its URI: 172 bytes each measured the same way over 50 flows
+ * x 1,000 pipelined requests with ~20-byte URIs (the record, its strings, the array slot).
+ */
+const REQUEST_COST = 160;
+
+function requestCost(rec: UrlRecord): number {
+  return REQUEST_COST + rec.uri.length;
 }
 
 interface HeldChunk {
@@ -96,9 +128,12 @@ export class FullAnalyzer {
   readonly stats: FullStats;
   private readonly table: TcpFlowTable<HttpFlow>;
   private readonly view = new PacketView();
-  private readonly frags = new FragmentReassembler({ protocol: IPPROTO.TCP });
+  private readonly frags: FragmentReassembler;
   private readonly opts: FullOptions;
   private lastSweep = 0;
+  /** memory of the requests waiting for their response, by requestCost */
+  private waitingMemory = 0;
+  private readonly maxWaitingMemory: number;
 
   constructor(opts: Partial<FullOptions> & Pick<FullOptions, 'onRecord'>) {
     this.opts = { ...DEFAULT_FULL, ...opts };
@@ -115,15 +150,31 @@ export class FullAnalyzer {
       evicted: 0,
       anomalies: 0,
       fragments: 0,
+      evictedQuiet: 0,
+      bufferFlushes: 0,
+      reportedEarly: 0,
+      fragmentsDropped: 0,
       stream: { bufferedBytes: 0, retransmitted: 0, outOfOrder: 0, gaps: 0 },
     };
     const o = this.opts;
+    const shares = splitBudget(o.maxMemory);
+    this.maxWaitingMemory = shares.requests;
+    this.frags = new FragmentReassembler({ protocol: IPPROTO.TCP, maxMemory: shares.fragments });
     this.table = new TcpFlowTable<HttpFlow>(
-      { idleTimeoutSec: o.idleTimeoutSec, maxFlows: o.maxFlows, maxStreamBuffer: o.maxStreamBuffer, maxBufferedBytes: o.maxBufferedBytes },
+      {
+        idleTimeoutSec: o.idleTimeoutSec,
+        maxFlows: o.maxFlows,
+        maxStreamBuffer: o.maxStreamBuffer,
+        maxBufferedBytes: Math.min(o.maxBufferedBytes, shares.segments),
+        maxFlowMemory: shares.flows,
+        quietFlowCost: QUIET_FLOW_COST,
+        flowCost: FLOW_COST,
+      },
       {
         create: (key, ends) => this.newFlow(key, ends),
         syn: (flow, fromA, synAck) => {
-          if (flow.clientIsA === undefined) this.setRoles(flow, synAck ? !fromA : fromA);
+          // (roles only: the parsers are made with the first data, so a SYN flood costs no parsers)
+          flow.clientIsA ??= synAck ? !fromA : fromA;
         },
         closed: (flow) => this.closed(flow),
       },
@@ -164,6 +215,7 @@ export class FullAnalyzer {
   finish(): void {
     this.table.closeAll();
     this.frags.expire(Infinity);
+    this.stats.fragmentsDropped = this.frags.stats.expired;
   }
 
   private newFlow(key: string, ends: FlowEnds): HttpFlow {
@@ -176,6 +228,7 @@ export class FullAnalyzer {
   /** The first bytes of one direction decide who is the client when no handshake told us. */
   private firstData(flow: HttpFlow, fromA: boolean, b: Uint8Array, s: number, e: number): void {
     if (flow.clientIsA !== undefined) {
+      if (!flow.req) this.setRoles(flow, flow.clientIsA);
       // Roles known from the handshake: a client whose first bytes are not a method token is not HTTP.
       // (A server speaking first would be a hint too, but reordering in a capture can show a response
       // before the request's last segment, so only the client's own bytes decide.)
@@ -286,7 +339,13 @@ export class FullAnalyzer {
     if (head.truncated) this.stats.truncated++;
     if (this.opts.immediate) this.opts.onRecord(rec);
     flow.waiting.push(rec);
-    if (flow.waiting.length > 1024) this.emit(flow.waiting.shift()!); // pipelining flood: stop waiting
+    this.waitingMemory += requestCost(rec);
+    if (flow.waiting.length > 1024) this.emit(this.unwait(flow)); // pipelining flood: stop waiting
+    // Over the budget: the flow piling requests up reports its oldest now, without a status.
+    while (this.waitingMemory > this.maxWaitingMemory && flow.waiting.length > 0) {
+      this.stats.reportedEarly++;
+      this.emit(this.unwait(flow));
+    }
     if (flow.held.length > 0) this.drainHeld(flow);
   }
 
@@ -298,13 +357,20 @@ export class FullAnalyzer {
       this.stats.orphanResponses++;
       return undefined;
     }
-    flow.waiting.shift();
+    this.unwait(flow);
     this.stats.responses++;
     rec.status = head.status;
     rec.latency_ms = Math.round((head.ts - rec.ts) * 1e6) / 1e3;
     this.emit(rec);
     if (head.status === 101) flow.req?.toTunnel();
     return rec.method;
+  }
+
+  /** The flow's oldest waiting request, no longer waiting. */
+  private unwait(flow: HttpFlow): UrlRecord {
+    const rec = flow.waiting.shift()!;
+    this.waitingMemory -= requestCost(rec);
+    return rec;
   }
 
   private emit(rec: UrlRecord): void {
@@ -317,7 +383,10 @@ export class FullAnalyzer {
     flow.req?.end();
     if (flow.held.length > 0) this.drainHeld(flow);
     flow.resp?.end();
-    for (const rec of flow.waiting) this.emit(rec);
+    for (const rec of flow.waiting) {
+      this.waitingMemory -= requestCost(rec);
+      this.emit(rec);
+    }
     flow.waiting = [];
     this.stats.anomalies += (flow.req?.anomalies ?? 0) + (flow.resp?.anomalies ?? 0);
     this.opts.onFlowEnd?.(flow.ends);
@@ -327,6 +396,7 @@ export class FullAnalyzer {
     this.lastSweep = now;
     this.table.sweep(now);
     this.frags.expire(now);
+    this.stats.fragmentsDropped = this.frags.stats.expired;
   }
 }
 

@@ -75,6 +75,10 @@ export class FullPipeline implements UrlPipeline {
         'malformed frames': s.malformed,
         'parse anomalies': s.anomalies,
         'evicted flows': s.evicted,
+        'of them SYN-only': s.evictedQuiet,
+        'streams flushed over the memory budget': s.bufferFlushes,
+        'requests reported before their response (memory budget)': s.reportedEarly,
+        'fragmented datagrams dropped': s.fragmentsDropped,
       },
     };
   }

@@ -13,6 +13,8 @@ import type { Mode, EngineChoice } from './build-pipeline.js';
 import type { UrlPipeline } from './pipeline.js';
 import type { UrlRecord } from './record.js';
 import { OutputBuffer } from './output-buffer.js';
+import { heapValve } from './heap-valve.js';
+import { DEFAULT_MAX_MEMORY, heapLimit } from '../../packet/flow/memory-budget.js';
 
 /** One run of `bpfkit urls`: a capture `file` or a live `iface` (one of the two). */
 export interface UrlsOptions {
@@ -30,6 +32,8 @@ export interface UrlsOptions {
   maxFlows: number;
   /** close flows idle this long, in capture time */
   idleTimeoutSec: number;
+  /** full mode: memory budget in bytes for flows, buffered segments, waiting requests and fragments */
+  maxMemory?: number;
   /** live: stop after this many packets (0: no limit) */
   count: number;
   /** 2: full mode in the VM on a file runs the filter on a second thread */
@@ -68,6 +72,12 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   // Installed before anything is loaded: SIGINT ends the run cleanly (summary, every request found so
   // far) instead of the kernel module's default handler closing sockets under our feet.
   let stop = false;
+  // Full mode: the heap is held to the memory budget (heap-valve.ts), checked between chunks of input.
+  const valve = o.mode === 'full' ? heapValve(heapLimit(o.maxMemory ?? DEFAULT_MAX_MEMORY)) : undefined;
+  const shouldStop = () => {
+    valve?.check();
+    return stop;
+  };
   const onSigint = () => {
     stop = true;
   };
@@ -80,6 +90,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
     limits: { maxLine: o.maxLine, maxHeaderLine: 16384 },
     maxFlows: o.maxFlows,
     idleTimeoutSec: o.idleTimeoutSec,
+    ...(o.maxMemory !== undefined ? { maxMemory: o.maxMemory } : {}),
     onRecord,
     onText,
     ...(remoteFilter ? { remoteFilter } : {}),
@@ -101,7 +112,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
       const onListening = () => {
         if (!o.quiet) process.stderr.write(`bpfkit urls: listening on ${iface}, ${o.mode} mode\n`);
       };
-      const drops = await captureLive(iface, built, { count: o.count, shouldStop: () => stop, onListening });
+      const drops = await captureLive(iface, built, { count: o.count, shouldStop, onListening });
       pipeline.finish();
       out.flush();
       summary(drops);
@@ -110,11 +121,11 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
         if (filterThread) {
           const bar = new ProgressBar(fileSize(file), process.stderr.isTTY === true);
           try {
-            await filterThread.run(pipeline as FullPipeline, remoteFilter!, { shouldStop: () => stop, onProgress: (b) => bar.update(b) });
+            await filterThread.run(pipeline as FullPipeline, remoteFilter!, { shouldStop, onProgress: (b) => bar.update(b) });
           } finally {
             bar.done();
           }
-        } else await readCaptureInto(file, pipeline, { shouldStop: () => stop, progress: process.stderr.isTTY === true });
+        } else await readCaptureInto(file, pipeline, { shouldStop, progress: process.stderr.isTTY === true });
       } finally {
         // A malformed capture still prints every request found before the fault.
         pipeline.finish();

@@ -22,6 +22,8 @@ Print every HTTP request in a capture file (pcap/pcapng) or crossing an interfac
   --max-line N            longest request line kept whole (default 65536); longer: reported truncated
   --max-flows N           most TCP flows tracked at once (default 262144)
   --idle-timeout SEC      close flows idle this long, in capture time (default 120)
+  --max-memory MB         full mode: memory for flows, out-of-order segments, requests waiting for a
+                          response and IP fragments (default 256); what it costs is counted in the summary
   --threads 1|2           full mode, VM engine, file: 2 runs the eBPF filter on a second thread, a few
                           chunks ahead of reassembly (session deletes reach it later, so it may keep
                           more); 1 (default) keeps everything on one thread
@@ -39,6 +41,7 @@ export async function run(argv: string[]): Promise<number> {
     'max-line': { type: 'string' },
     'max-flows': { type: 'string' },
     'idle-timeout': { type: 'string' },
+    'max-memory': { type: 'string' },
     threads: { type: 'string' },
     count: { type: 'string', short: 'c' },
     quiet: { type: 'boolean', short: 'q' },
@@ -61,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   const maxLine = intFlag('max-line', values['max-line'], 65536, 16);
   const maxFlows = intFlag('max-flows', values['max-flows'], 262144, 1);
   const idleTimeoutSec = intFlag('idle-timeout', values['idle-timeout'], 120, 1);
+  const maxMemoryMb = intFlag('max-memory', values['max-memory'], 256, 1);
   const count = intFlag('count', values.count, 0);
   const threads = intFlag('threads', values.threads, 1, 1);
   if (threads > 2) throw new UsageError(`--threads must be 1 or 2, not ${threads}`);
@@ -73,6 +77,7 @@ export async function run(argv: string[]): Promise<number> {
     maxLine,
     maxFlows,
     idleTimeoutSec,
+    maxMemory: maxMemoryMb * 1024 * 1024,
     count,
     threads: threads as 1 | 2,
     quiet: values.quiet === true,

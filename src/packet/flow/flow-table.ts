@@ -5,9 +5,15 @@
  * is full. What a connection carries is the owner's business: it makes the flow objects (a subclass of
  * `TcpFlow`), attaches consumers to their streams, and hears when a flow ends.
  *
- * Bounded: at most `maxFlows` flows, `maxStreamBuffer` bytes held out of order per direction and
- * `maxBufferedBytes` over all; connections closed by FIN/RST are remembered (at most 65536, for the idle
- * timeout) so that a late copy of one of their segments does not open them again.
+ * Bounded: at most `maxFlows` flows and `maxFlowMemory` bytes of them (each flow costs what the owner says
+ * it costs: `quietFlowCost` until it carries data, `flowCost` after), `maxStreamBuffer` payload bytes held
+ * out of order per direction and `maxBufferedBytes` of memory for that over all; connections closed by
+ * FIN/RST are remembered (at most 65536, for the idle timeout) so that a late copy of one of their
+ * segments does not open them again.
+ *
+ * Eviction is fair under attack: to make room, flows that never carried data (SYN-only: a SYN flood) go
+ * first, oldest first; then the flow idle longest (flows with data are kept in least-recently-used order,
+ * a segment moves its flow to the back). Every eviction is counted.
  */
 import { TCP_FLAG, IPPROTO } from '../decode/constants.js';
 import type { PacketView } from '../decode/packet-view.js';
@@ -26,6 +32,11 @@ export class TcpFlow {
   rst = false;
   /** closed: the table no longer holds it */
   ended = false;
+  /** no payload seen yet (SYN-only): first to be evicted */
+  quiet = true;
+  /** neighbours in the table's eviction list (quiet flows, or flows with data by last use) */
+  prevFlow: TcpFlow | undefined;
+  nextFlow: TcpFlow | undefined;
 
   constructor(
     readonly key: string,
@@ -56,8 +67,14 @@ export interface FlowTableOptions {
   maxFlows: number;
   /** bytes one direction may hold out of order before a hole is skipped */
   maxStreamBuffer: number;
-  /** bytes all streams together may hold out of order */
+  /** memory all streams together may hold out of order (bytes, structure included: SegmentStore's costs) */
   maxBufferedBytes: number;
+  /** memory the flows themselves may take, by the costs below (default: no limit) */
+  maxFlowMemory?: number;
+  /** what a flow costs before it carries data, in bytes (the owner measures its own flow type) */
+  quietFlowCost?: number;
+  /** what a flow costs once it carries data */
+  flowCost?: number;
 }
 
 /** The table's counters (the owner may hand in a larger stats object that includes these). */
@@ -67,12 +84,16 @@ export interface FlowTableStats {
   sessions: number;
   /** flows closed for being idle or to make room */
   evicted: number;
+  /** of those, flows that never carried data, evicted to make room (a SYN flood) */
+  evictedQuiet: number;
+  /** streams made to skip their holes because all streams together held too much out of order */
+  bufferFlushes: number;
   stream: StreamStats;
 }
 
 /** A fresh FlowTableStats, all zero. */
 export function newFlowTableStats(): FlowTableStats {
-  return { tcpSegments: 0, sessions: 0, evicted: 0, stream: { bufferedBytes: 0, retransmitted: 0, outOfOrder: 0, gaps: 0 } };
+  return { tcpSegments: 0, sessions: 0, evicted: 0, evictedQuiet: 0, bufferFlushes: 0, stream: { bufferedBytes: 0, retransmitted: 0, outOfOrder: 0, gaps: 0 } };
 }
 
 /** Size of the recent-flow cache (a power of two). */
@@ -88,11 +109,17 @@ const TCP_ACK = TCP_FLAG.ACK;
 export class TcpFlowTable<F extends TcpFlow> {
   private readonly flows = new Map<string, F>();
   /**
-   * Flows in creation order, for evicting the oldest when the table is full. (Taking the first entry of
-   * the Map instead would walk over every deleted slot at its head: quadratic under churn.)
+   * The eviction lists (intrusive, through prevFlow/nextFlow): flows without data in creation order, and
+   * flows with data by last use. (Taking the first entry of the Map instead would walk over every
+   * deleted slot at its head: quadratic under churn.)
    */
-  private age: F[] = [];
-  private ageHead = 0;
+  private readonly quietList = new FlowList();
+  private readonly usedList = new FlowList();
+  /** memory of the flows, by the owner's costs */
+  private flowMemory = 0;
+  private readonly quietCost: number;
+  private readonly usedCost: number;
+  private readonly maxFlowMemory: number;
   /**
    * Connections that ended with FIN/RST: where each direction stopped. A late copy of one of their
    * segments (retransmission, reordering) must not start a new flow and have its data delivered twice.
@@ -113,7 +140,16 @@ export class TcpFlowTable<F extends TcpFlow> {
     private readonly opts: FlowTableOptions,
     private readonly handlers: FlowHandlers<F>,
     readonly stats: FlowTableStats = newFlowTableStats(),
-  ) {}
+  ) {
+    this.quietCost = opts.quietFlowCost ?? 0;
+    this.usedCost = opts.flowCost ?? this.quietCost;
+    this.maxFlowMemory = opts.maxFlowMemory ?? Infinity;
+  }
+
+  /** Memory the flows take now, by the owner's costs (bytes). */
+  get memory(): number {
+    return this.flowMemory;
+  }
 
   /** Flows tracked right now. */
   get size(): number {
@@ -178,10 +214,11 @@ export class TcpFlowTable<F extends TcpFlow> {
         }
       }
       if (ended) this.closedFlows.delete(key);
-      if (this.flows.size >= this.opts.maxFlows) this.evictOldest();
+      while (this.flows.size > 0 && (this.flows.size >= this.opts.maxFlows || this.flowMemory + this.quietCost > this.maxFlowMemory)) this.evictOne(undefined);
       flow = this.handlers.create(key, flowEnds(v, fromA));
       this.flows.set(key, flow);
-      this.age.push(flow);
+      this.quietList.push(flow);
+      this.flowMemory += this.quietCost;
       this.stats.sessions++;
     }
     if (slot >= 0) this.recent[slot] = flow;
@@ -191,6 +228,7 @@ export class TcpFlowTable<F extends TcpFlow> {
   private onFlowSegment(flow: F, fromA: boolean, v: PacketView, ts: number): void {
     const flags = v.tcpFlags;
     flow.lastTs = ts;
+    if (v.payloadLength > 0) this.touch(flow);
     const stream = fromA ? flow.a : flow.b;
     if (flags & TCP_SYN) {
       flow.sawHandshake = true;
@@ -203,7 +241,24 @@ export class TcpFlowTable<F extends TcpFlow> {
     stream.segment(seq, v.bytes, v.payloadOffset, v.payloadOffset + v.payloadLength, (flags & TCP_FIN) !== 0, ts);
     if (flags & TCP_RST) flow.rst = true;
     if (flow.rst || (flow.a.finished && flow.b.finished)) this.close(flow);
-    else if (this.stats.stream.bufferedBytes > this.opts.maxBufferedBytes) stream.flush();
+    else if (this.stats.stream.bufferedBytes > this.opts.maxBufferedBytes) {
+      this.stats.bufferFlushes++;
+      stream.flush();
+    }
+  }
+
+  /** `flow` carried data: it leaves the quiet list (costing more now) or moves to the back of the used one. */
+  private touch(flow: F): void {
+    if (flow.quiet) {
+      flow.quiet = false;
+      this.quietList.remove(flow);
+      this.usedList.push(flow);
+      this.flowMemory += this.usedCost - this.quietCost;
+      while (this.flowMemory > this.maxFlowMemory && this.flows.size > 1) if (!this.evictOne(flow)) break;
+    } else if (this.usedList.last !== flow) {
+      this.usedList.remove(flow);
+      this.usedList.push(flow);
+    }
   }
 
   /** Close `flow` now: flush both streams, then tell the owner. Closing twice does nothing. */
@@ -211,6 +266,8 @@ export class TcpFlowTable<F extends TcpFlow> {
     if (flow.ended) return;
     flow.ended = true;
     if (this.flows.get(flow.key) === flow) this.flows.delete(flow.key);
+    (flow.quiet ? this.quietList : this.usedList).remove(flow);
+    this.flowMemory -= flow.quiet ? this.quietCost : this.usedCost;
     if (flow.rst || flow.a.finished || flow.b.finished) {
       // (where each direction stopped, as uint32: -1 is "not known")
       this.closedFlows.set(flow.key, { a: flow.a.synced ? flow.a.next >>> 0 : -1, b: flow.b.synced ? flow.b.next >>> 0 : -1, ts: this.now });
@@ -243,19 +300,41 @@ export class TcpFlowTable<F extends TcpFlow> {
     }
   }
 
-  private evictOldest(): void {
-    while (this.ageHead < this.age.length) {
-      const flow = this.age[this.ageHead]!;
-      this.age[this.ageHead++] = undefined as unknown as F;
-      if (!flow.ended) {
-        this.stats.evicted++;
-        this.close(flow);
-        break;
-      }
+  /** Close one flow to make room (never `keep`): the oldest quiet one, else the one idle longest. */
+  private evictOne(keep: F | undefined): boolean {
+    let victim = this.quietList.first as F | undefined;
+    if (victim === keep) victim = victim?.nextFlow as F | undefined;
+    if (victim) this.stats.evictedQuiet++;
+    else {
+      victim = this.usedList.first as F | undefined;
+      if (victim === keep) victim = victim?.nextFlow as F | undefined;
     }
-    if (this.ageHead > 4096 && this.ageHead * 2 > this.age.length) {
-      this.age = this.age.slice(this.ageHead).filter((f) => !f.ended);
-      this.ageHead = 0;
-    }
+    if (!victim) return false;
+    this.stats.evicted++;
+    this.close(victim);
+    return true;
+  }
+}
+
+/** A doubly linked list of flows through their prevFlow/nextFlow fields: O(1) push, remove, first. */
+class FlowList {
+  first: TcpFlow | undefined;
+  last: TcpFlow | undefined;
+
+  push(f: TcpFlow): void {
+    f.prevFlow = this.last;
+    f.nextFlow = undefined;
+    if (this.last) this.last.nextFlow = f;
+    else this.first = f;
+    this.last = f;
+  }
+
+  remove(f: TcpFlow): void {
+    if (f.prevFlow) f.prevFlow.nextFlow = f.nextFlow;
+    else if (this.first === f) this.first = f.nextFlow;
+    else return; // not in this list
+    if (f.nextFlow) f.nextFlow.prevFlow = f.prevFlow;
+    else this.last = f.prevFlow;
+    f.prevFlow = f.nextFlow = undefined;
   }
 }

@@ -1,20 +1,20 @@
 /**
- * IPv4 and IPv6 fragment reassembly. A fragment's data is copied into a per-datagram list; once the last
+ * IPv4 and IPv6 fragment reassembly. A fragment's data is copied into a per-datagram SegmentStore (the
+ * structure TCP streams keep out-of-order bytes in: a bounded cost per byte in any order); once the last
  * fragment is in and the pieces cover [0, total) the transport bytes are joined behind a minimal IP header
  * and decoded again, as if the datagram had come in one piece. Overlapping fragments (illegal for IPv6
- * since RFC 5722): the lowest-offset piece wins. Bounded: datagrams wait at most `timeoutSec` of capture
- * time, and at most `maxDatagrams` wait at once; what is dropped is counted.
+ * since RFC 5722): the lowest-offset piece wins (the earliest among equal offsets). Completion is known
+ * from a count (bytes held below `total`), not a walk over the pieces. Bounded: datagrams wait at most
+ * `timeoutSec` of capture time, and at most `maxDatagrams` wait at once; what is dropped is counted.
  */
 import { LINKTYPE } from '../linktype.js';
 import type { PacketView } from '../decode/packet-view.js';
-
-interface Piece {
-  offset: number;
-  data: Uint8Array;
-}
+import { SegmentStore } from './segment-store.js';
 
 interface Pending {
-  pieces: Piece[];
+  pieces: SegmentStore;
+  /** bytes held at or past `total` (from fragments that came before the last one): not part of the datagram */
+  beyond: number;
   /** Transport length, known once the last fragment arrived; -1 until then. */
   total: number;
   firstSeen: number;
@@ -23,6 +23,8 @@ interface Pending {
   addrs: Uint8Array;
   proto: number;
   bytes: number;
+  /** what this datagram adds to the reassembler's memory */
+  charged: number;
 }
 
 /** What the reassembler has done so far. */
@@ -42,7 +44,16 @@ export interface ReassemblyOptions {
   maxDatagramBytes?: number;
   /** rebuild only datagrams of this IP protocol (others are counted, then dropped); default: all */
   protocol?: number;
+  /** memory the waiting datagrams may take, in bytes, structure included (default: no limit); the oldest go */
+  maxMemory?: number;
 }
+
+/**
+ * What a waiting datagram costs besides its SegmentStore: its record, key string, address copy and map
+ * entry — estimated from the parts (an object of 9 fields ~100 B, a ~40-char key ~60 B, a small
+ * Uint8Array ~150 B, a Map entry ~40 B).
+ */
+const DATAGRAM_COST = 350;
 
 /** Collects fragments until their datagram is whole (see the file comment). */
 export class FragmentReassembler {
@@ -52,8 +63,12 @@ export class FragmentReassembler {
   private readonly timeoutSec: number;
   private readonly maxDatagramBytes: number;
   private readonly protocol: number;
+  private readonly maxMemory: number;
+  /** memory of the waiting datagrams, by DATAGRAM_COST and their stores' costs */
+  private memory = 0;
 
   constructor(opts: ReassemblyOptions = {}) {
+    this.maxMemory = opts.maxMemory ?? Infinity;
     this.maxDatagrams = opts.maxDatagrams ?? 4096;
     this.timeoutSec = opts.timeoutSec ?? 30;
     this.maxDatagramBytes = opts.maxDatagramBytes ?? 65535 + 8;
@@ -85,30 +100,38 @@ export class FragmentReassembler {
       const addrs = new Uint8Array(2 * alen);
       addrs.set(b.subarray(v.srcAddrOffset, v.srcAddrOffset + alen), 0);
       addrs.set(b.subarray(v.dstAddrOffset, v.dstAddrOffset + alen), alen);
-      d = { pieces: [], total: -1, firstSeen: now, ipVersion: v.ipVersion, addrs, proto: v.fragmentProto, bytes: 0 };
+      d = { pieces: new SegmentStore(), beyond: 0, total: -1, firstSeen: now, ipVersion: v.ipVersion, addrs, proto: v.fragmentProto, bytes: 0, charged: 0 };
       this.pending.set(key, d);
     }
     const len = v.fragmentDataLength;
     const end = v.fragmentOffset + len;
     if (end > this.maxDatagramBytes || d.bytes + len > 2 * this.maxDatagramBytes) {
-      this.pending.delete(key); // hostile or broken: a datagram can never be this large
+      this.drop(key, d); // hostile or broken: a datagram can never be this large
       this.stats.expired++;
       this.malformed = true;
       return false;
     }
-    d.pieces.push({ offset: v.fragmentOffset, data: b.slice(v.fragmentDataOffset, v.fragmentDataOffset + len) });
     d.bytes += len;
-    if (!v.moreFragments) d.total = end;
-    if (d.total < 0) return false;
-    // Complete when the pieces cover [0, total).
-    d.pieces.sort((x, y) => x.offset - y.offset);
-    let covered = 0;
-    for (const piece of d.pieces) {
-      if (piece.offset > covered) return false;
-      covered = Math.max(covered, piece.offset + piece.data.length);
+    const off = v.fragmentOffset;
+    if (!v.moreFragments && end !== d.total) {
+      // (a new end: what is held past it is not part of the datagram; a walk over those pieces only)
+      d.total = end;
+      d.beyond = d.pieces.bytesFrom(end);
     }
-    if (covered < d.total) return false;
-    this.pending.delete(key);
+    if (d.total >= 0) {
+      // Past the end: kept out (it can never be part of the datagram).
+      const keep = Math.min(end, d.total) - off;
+      if (keep > 0) d.pieces.insert(off, b, v.fragmentDataOffset, v.fragmentDataOffset + keep, 0);
+    } else if (len > 0) d.pieces.insert(off, b, v.fragmentDataOffset, v.fragmentDataOffset + len, 0);
+    this.memory += DATAGRAM_COST + d.pieces.memory - d.charged;
+    d.charged = DATAGRAM_COST + d.pieces.memory;
+    // Complete when the pieces cover [0, total).
+    if (d.total < 0 || d.pieces.bytes - d.beyond < d.total) {
+      // Over the budget: the oldest datagrams go (this one last).
+      while (this.memory > this.maxMemory && this.pending.size > 1) this.expire(now, true);
+      return false;
+    }
+    this.drop(key, d);
     this.stats.reassembled++;
     if (this.protocol >= 0 && d.proto !== this.protocol) return false;
     const whole = ipDatagram(d);
@@ -123,11 +146,17 @@ export class FragmentReassembler {
   expire(now: number, force = false): void {
     for (const [key, d] of this.pending) {
       if (now - d.firstSeen > this.timeoutSec || force) {
-        this.pending.delete(key);
+        this.drop(key, d);
         this.stats.expired++;
         if (force) return;
       }
     }
+  }
+
+  private drop(key: string, d: Pending): void {
+    this.pending.delete(key);
+    this.memory -= d.charged;
+    d.charged = 0;
   }
 
   /** Datagrams waiting for fragments. */
@@ -142,13 +171,15 @@ export class FragmentReassembler {
  * "as long as the bytes" (what it does for jumbograms and offloaded super-packets).
  */
 function ipDatagram(d: Pending): Uint8Array {
-  // Highest offset first, so where pieces overlap the lowest-offset piece's bytes are the ones kept.
   const head = d.ipVersion === 4 ? 20 : 40;
   const whole = new Uint8Array(head + d.total);
-  for (let i = d.pieces.length - 1; i >= 0; i--) {
-    const piece = d.pieces[i]!;
-    whole.set(piece.data.subarray(0, Math.max(0, Math.min(piece.data.length, d.total - piece.offset))), head + piece.offset);
-  }
+  let at = head;
+  // (the store hands its bytes over in order, overlaps already settled; what lies past `total` is cut)
+  d.pieces.deliver(0, (b, start, end) => {
+    const n = Math.min(end - start, whole.length - at);
+    if (n > 0) whole.set(b.subarray(start, start + n), at);
+    at += end - start;
+  });
   if (d.ipVersion === 4) {
     const total = whole.length <= 0xffff ? whole.length : 0;
     whole[0] = 0x45;

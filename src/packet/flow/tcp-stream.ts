@@ -10,6 +10,7 @@
  * Holes that never fill (packets the capture lost) are skipped when the out-of-order store passes its cap
  * or when the stream ends; the consumer is told (`gap`) so it can resynchronise.
  */
+import { SegmentStore, type PieceSink } from './segment-store.js';
 
 /** Where a stream's bytes go, in order, each once. */
 export interface StreamConsumer {
@@ -25,12 +26,18 @@ interface Segment {
   ts: number;
 }
 
+/**
+ * What one segment held before the stream knows where it starts costs besides its bytes: the object and
+ * its Uint8Array copy (measured as SegmentStore's constants are; at most START_SEGMENTS of them per stream).
+ */
+const START_SEGMENT_COST = 260;
+
 /** How many segments an unsynchronised stream collects before choosing where it starts. */
 const START_SEGMENTS = 8;
 
 /** Counters shared by all the streams of a flow table. */
 export interface StreamStats {
-  /** bytes held out of order, across all streams (for the global cap) */
+  /** memory held out of order, across all streams, in bytes (payload and structure; for the global budget) */
   bufferedBytes: number;
   retransmitted: number;
   outOfOrder: number;
@@ -51,9 +58,16 @@ export class TcpStream {
   sawFin = false;
   /** set when the stream delivered everything up to its FIN */
   finished = false;
-  private pending: Segment[] = [];
-  private pendingBytes = 0;
+  /** position of `next` in the stream: the sequence number unwrapped (only grows; starts at 0) */
+  private nextPos = 0;
+  /** out-of-order pieces, made on the first one and dropped when empty */
+  private store: SegmentStore | undefined;
+  /** what `store` was last charged to stats.bufferedBytes */
+  private storeCharge = 0;
+  /** payload bytes held before syncing */
+  private startBytes = 0;
   private startSegs: Segment[] = [];
+  private readonly sink: PieceSink = (b, start, end, ts) => this.deliver(b, start, end, ts);
   /** Gets the bytes once they are in order (none set: they are passed over). */
   consumer: StreamConsumer | undefined;
   /**
@@ -72,10 +86,7 @@ export class TcpStream {
     if (this.synced) return;
     this.synced = true;
     this.next = (seq + 1) | 0;
-    const early = this.startSegs;
-    this.startSegs = [];
-    for (const s of early) this.insert(s);
-    this.drain();
+    this.takeStartSegments();
   }
 
   /** A segment with payload b[start, end) (may be empty) and flags; `seq` as int32. `fin` marks the FIN flag. */
@@ -88,10 +99,10 @@ export class TcpStream {
     if (!this.synced) {
       if (len > 0) {
         this.startSegs.push({ seq, data: b.slice(start, end), ts });
-        this.stats.bufferedBytes += len;
-        this.pendingBytes += len;
+        this.stats.bufferedBytes += START_SEGMENT_COST + len;
+        this.startBytes += len;
       }
-      if (this.startSegs.length >= START_SEGMENTS || (fin && this.startSegs.length > 0) || this.pendingBytes > this.maxPendingBytes)
+      if (this.startSegs.length >= START_SEGMENTS || (fin && this.startSegs.length > 0) || this.startBytes > this.maxPendingBytes)
         this.syncFromStart();
       this.checkFinished();
       return;
@@ -103,13 +114,11 @@ export class TcpStream {
       } else if (d <= 0) {
         // In order (possibly overlapping what we already have: skip the part already delivered).
         this.deliver(b, start - d, end, ts);
-        if (this.pending.length > 0) this.drain();
+        if (this.store) this.drain();
       } else {
         this.stats.outOfOrder++;
-        this.insert({ seq, data: b.slice(start, end), ts });
-        this.stats.bufferedBytes += len;
-        this.pendingBytes += len;
-        if (this.pendingBytes > this.maxPendingBytes) this.skipHole();
+        this.insert(seq, b, start, end, ts);
+        if (this.store && this.store.bytes > this.maxPendingBytes) this.skipHole();
       }
     }
     this.checkFinished();
@@ -118,65 +127,92 @@ export class TcpStream {
   /** The stream ends (connection closed, evicted, end of capture): deliver what can be, skipping holes. */
   flush(): void {
     if (!this.synced) this.syncFromStart();
-    while (this.pending.length > 0) this.skipHole();
+    while (this.store) this.skipHole();
   }
 
-  /** Bytes this stream holds out of order (or before it knows where it starts). */
+  /** Payload bytes this stream holds out of order (or before it knows where it starts). */
   get bufferedBytes(): number {
-    return this.pendingBytes;
+    return (this.store ? this.store.bytes : 0) + this.startBytes;
+  }
+
+  /** Memory this stream holds out of order, in bytes (what it adds to stats.bufferedBytes). */
+  get bufferedMemory(): number {
+    return this.storeCharge + this.startSegs.length * START_SEGMENT_COST + this.startBytes;
   }
 
   private checkFinished(): void {
-    if (this.synced && this.sawFin && this.next === this.finSeq && this.pending.length === 0) this.finished = true;
+    if (this.synced && this.sawFin && this.next === this.finSeq && !this.store) this.finished = true;
   }
 
   private syncFromStart(): void {
     if (this.synced) return;
-    const segs = this.startSegs;
-    this.startSegs = [];
     this.synced = true;
+    const segs = this.startSegs;
     if (segs.length === 0) return;
     let base = segs[0]!.seq;
     for (const s of segs) if (((s.seq - base) | 0) < 0) base = s.seq;
     this.next = base;
-    for (const s of segs) this.insert(s); // already counted in pendingBytes when collected
-    this.drain();
+    this.takeStartSegments();
     this.checkFinished();
   }
 
-  /** Insert into the out-of-order list, kept sorted by sequence number relative to `next`. */
-  private insert(s: Segment): void {
-    const rel = (s.seq - this.next) | 0;
-    let i = this.pending.length;
-    while (i > 0 && ((this.pending[i - 1]!.seq - this.next) | 0) > rel) i--;
-    this.pending.splice(i, 0, s);
+  /** Now that the stream knows where it starts, the segments collected before go where they belong. */
+  private takeStartSegments(): void {
+    const segs = this.startSegs;
+    this.startSegs = [];
+    this.stats.bufferedBytes -= segs.length * START_SEGMENT_COST + this.startBytes;
+    this.startBytes = 0;
+    // (all through the store, even those at or before `next`: it applies the overlap policy among them)
+    for (const s of segs) this.insert(s.seq, s.data, 0, s.data.length, s.ts);
+    this.drain();
   }
 
-  /** Deliver every pending segment that has become contiguous. */
+  /** Keep b[start, end) (sequence number `seq`) out of order. */
+  private insert(seq: number, b: Uint8Array, start: number, end: number, ts: number): void {
+    const store = (this.store ??= new SegmentStore());
+    const pos = this.nextPos + ((seq - this.next) | 0);
+    if (store.insert(pos, b, start, end, ts) === 0) this.stats.retransmitted++;
+    this.charge();
+  }
+
+  /** Deliver every held piece that has become contiguous. */
   private drain(): void {
-    while (this.pending.length > 0) {
-      const s = this.pending[0]!;
-      const d = (s.seq - this.next) | 0;
-      if (d > 0) return;
-      this.pending.shift();
-      this.pendingBytes -= s.data.length;
-      this.stats.bufferedBytes -= s.data.length;
-      if (d + s.data.length > 0) this.deliver(s.data, -d, s.data.length, s.ts);
-      else this.stats.retransmitted++;
-    }
+    const store = this.store;
+    if (!store) return;
+    this.stats.retransmitted += store.deliver(this.nextPos, this.sink);
+    this.charge();
   }
 
-  /** Give up on the hole before the first pending segment: jump over it and tell the consumer. */
+  /** Bring stats.bufferedBytes up to date with the store's cost; drop the store once empty. */
+  private charge(): void {
+    const store = this.store;
+    let cost = 0;
+    if (store) {
+      if (store.empty) this.store = undefined;
+      else cost = store.memory;
+    }
+    this.stats.bufferedBytes += cost - this.storeCharge;
+    this.storeCharge = cost;
+  }
+
+  /** Give up on the hole before the first held piece: jump over it and tell the consumer. */
   private skipHole(): void {
-    if (this.pending.length === 0) return;
+    // First what is already contiguous (a consumer may flush its stream from inside a callback, before
+    // the caller drained: the hole must not be measured from a piece behind `next`).
+    this.drain();
+    const store = this.store;
+    if (!store) return;
     this.stats.gaps++;
-    this.next = this.pending[0]!.seq;
+    const to = store.firstStart();
+    this.next = (this.next + (to - this.nextPos)) | 0;
+    this.nextPos = to;
     this.consumer?.gap();
     this.drain();
   }
 
   private deliver(b: Uint8Array, start: number, end: number, ts: number): void {
     this.next = (this.next + (end - start)) | 0;
+    this.nextPos += end - start;
     if (this.onFirstData) {
       const f = this.onFirstData;
       this.onFirstData = undefined;

@@ -114,3 +114,23 @@ test('IPv6 connections are keyed by their 128-bit addresses', () => {
   assert.equal(formatFlowAddr(6, flow.ends.addrA), '2001:db8::1');
   assert.equal(flow.fromA, 'x');
 });
+
+test('over its memory, the table evicts SYN-only flows first, then the flow idle longest', () => {
+  // Costs: 10 bytes quiet, 100 with data; room for 250 bytes.
+  const { t, closed, feed } = table({ maxFlowMemory: 250, quietFlowCost: 10, flowCost: 100 });
+  feed([tcpFrame({ sport: 1, seq: 1, payload: 'one' }), tcpFrame({ sport: 2, seq: 1, payload: 'two' })]);
+  feed([3, 4, 5].map((p) => tcpFrame({ sport: p, seq: 1, flags: SYN })));
+  feed([tcpFrame({ sport: 1, seq: 4, payload: '!' })]); // flow 1 used last: flow 2 is now the idlest
+  assert.equal(t.memory, 230);
+  // Flow 6 carries data: 330 bytes needed. The three SYN-only flows go first (oldest first), then the one
+  // idle longest (flow 2: flow 1 was used after it).
+  feed([tcpFrame({ sport: 6, seq: 1, payload: 'six' })]);
+  assert.deepEqual(
+    closed.map((f) => f.fromA || f.ends.portA),
+    [3, 4, 5, 'two'],
+  );
+  feed([tcpFrame({ sport: 7, seq: 1, payload: 'seven' })]);
+  assert.equal(closed.at(-1)!.fromA, 'one!', 'then flow 1, now the idlest');
+  assert.equal(t.stats.evictedQuiet, 3);
+  assert.ok(t.memory <= 250);
+});

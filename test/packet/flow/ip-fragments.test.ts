@@ -5,6 +5,7 @@ import { FragmentReassembler } from '../../../src/packet/flow/ip-fragments.js';
 import { PacketView } from '../../../src/packet/decode/packet-view.js';
 import { IPPROTO } from '../../../src/packet/decode/constants.js';
 import { tcpFrame, ACK, PSH } from '../../support/tcp-frames.js';
+import { ModelReassembler } from './model-fragments.js';
 
 /** IPv4 fragments of `whole` (an Ethernet frame) carrying upper-layer bytes [from, to). */
 function fragmenter(whole: Uint8Array, id = 0x4242, proto?: number) {
@@ -92,4 +93,41 @@ test('incomplete datagrams expire after the timeout, and the oldest makes room w
   r.expire(45);
   assert.equal(r.size, 1, 'only the one from t=20 is within 30 s');
   assert.equal(r.stats.expired, 2);
+});
+
+test('random fragments (any order, overlaps, duplicates, several ends): the same datagrams as the plain model', () => {
+  let x = 12345;
+  const r = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+  for (let round = 0; round < 300; round++) {
+    const body = Array.from({ length: 8 + Math.floor(r() * 200) }, (_, i) => String.fromCharCode(97 + ((i * 7 + round) % 26))).join('');
+    const whole = tcpFrame({ seq: round, payload: body });
+    const { upper, frag } = fragmenter(whole, round);
+    const frames: Uint8Array[] = [];
+    const n = 1 + Math.floor(r() * 30);
+    for (let i = 0; i < n; i++) {
+      const from = 8 * Math.floor((r() * upper.length) / 8);
+      const to = Math.min(upper.length, from + 1 + Math.floor(r() * 64));
+      const f = frag(from, to, to < upper.length || r() < 0.3);
+      if (r() < 0.2) f.fill(0x30 + i, 34); // a liar: other bytes for the same range
+      frames.push(f);
+    }
+    frames.push(frag(0, upper.length, false));
+    const mine = new FragmentReassembler();
+    const model = new ModelReassembler();
+    const va = new PacketView();
+    const vb = new PacketView();
+    for (const f of frames) {
+      const a = mine.add(va.decode(f, 1), 0);
+      const b = model.add(vb.decode(f, 1), 0);
+      assert.equal(a, b, `round ${round}`);
+      if (a) assert.deepEqual(Buffer.from(va.bytes), Buffer.from(vb.bytes), `round ${round}`);
+      if (a) break;
+    }
+    assert.deepEqual(mine.stats, model.stats, `round ${round}`);
+  }
 });
