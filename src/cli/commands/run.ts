@@ -115,7 +115,9 @@ async function* readInputs(values: { packet?: string; pcap?: string; mem?: strin
   try {
     for await (const p of reader) {
       n++;
-      yield { label: `#${n}`, data: asEthernet(p.linktype, p.data, `${values.pcap} packet ${n}`) };
+      // Located like every other capture error (file@offset); the packet number is extra context.
+      const where = `${values.pcap}@${p.fileOffset ?? '?'} (packet ${n})`;
+      yield { label: `#${n}`, data: asEthernet(p.linktype, p.data, where) };
     }
   } finally {
     await reader.close();
