@@ -4,9 +4,11 @@
  * whose definitions are encoded entirely in types: `__uint(max_entries, 16)` is a pointer to an array of
  * 16 ints, `__type(key, T)` a pointer to T.
  *
- * All offsets are checked; a malformed section is an InputError naming the type id and byte offset.
+ * Every read goes through a ByteReader (bytes.ts); a malformed section is an InputError naming the type
+ * id and byte offset, and a size that overflows (an array of 2^32 arrays) is refused as the kernel does.
  */
 import { InputError } from '../util/errors.js';
+import { ByteReader, type PlaceNamer } from './bytes.js';
 
 /** BTF_KIND_* numbers (include/uapi/linux/btf.h). */
 export const BtfKind = {
@@ -64,6 +66,8 @@ export interface BtfType {
   /** VAR: linkage; DECL_TAG: component index. */
   extra?: number;
   members: BtfMember[];
+  /** Byte offset of the type's record in the raw section (0 for void), for fixups that edit it in place. */
+  recordAt: number;
 }
 
 /** A parsed .BTF section. */
@@ -83,58 +87,64 @@ export interface Btf {
 
 const MODIFIERS: ReadonlySet<number> = new Set([BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT, BtfKind.TYPE_TAG]);
 
-const utf8 = new TextDecoder('utf-8');
+/** The largest size the kernel's BTF accepts for any type (btf_resolve_size: U32_MAX, else E2BIG). */
+const MAX_TYPE_SIZE = 0xffffffff;
+
+/** Where the fields of the 24-byte BTF header are (struct btf_header). */
+export const BTF_HEADER = { hdrLen: 4, typeOff: 8, typeLen: 12, strOff: 16, strLen: 20, size: 24 } as const;
 
 /** Parse a .BTF section. Throws InputError naming `source` and the offset on anything malformed. */
 export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
+  const place: PlaceNamer = (at) => (at === undefined ? source : `${source}+0x${at.toString(16)}`);
   const fail = (message: string, offset?: number): never => {
-    throw new InputError(message, offset === undefined ? source : `${source}+0x${offset.toString(16)}`);
+    throw new InputError(message, place(offset));
   };
-  if (raw.length < 24) fail(`section is ${raw.length} bytes, shorter than the 24-byte BTF header`, 0);
-  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (raw.length < BTF_HEADER.size) fail(`section is ${raw.length} bytes, shorter than the 24-byte BTF header`, 0);
   // The magic 0xeB9F is stored in the target's byte order, which tells us the order of everything else.
   let little: boolean;
-  if (dv.getUint16(0, true) === 0xeb9f) little = true;
-  else if (dv.getUint16(0, false) === 0xeb9f) little = false;
-  else return fail(`bad BTF magic 0x${dv.getUint16(0, true).toString(16)} (expected 0xeb9f)`, 0);
-  const u32 = (at: number) => dv.getUint32(at, little);
+  if (raw[0] === 0x9f && raw[1] === 0xeb) little = true;
+  else if (raw[0] === 0xeb && raw[1] === 0x9f) little = false;
+  else return fail(`bad BTF magic 0x${(raw[0]! | (raw[1]! << 8)).toString(16)} (expected 0xeb9f)`, 0);
+  const r = new ByteReader(raw, little ? 'little' : 'big', place, 'the .BTF section');
+  const u32 = (at: number, what: string) => r.u32(at, what);
   const version = raw[2];
   if (version !== 1) fail(`unsupported BTF version ${version}`, 2);
-  const hdrLen = u32(4);
-  if (hdrLen < 24 || hdrLen > raw.length) fail(`BTF header length ${hdrLen} is out of range`, 4);
-  const typeOff = hdrLen + u32(8);
-  const typeLen = u32(12);
-  const strOff = hdrLen + u32(16);
-  const strLen = u32(20);
+  const hdrLen = u32(BTF_HEADER.hdrLen, 'hdr_len');
+  if (hdrLen < BTF_HEADER.size || hdrLen > raw.length) fail(`BTF header length ${hdrLen} is out of range`, 4);
+  const typeOff = hdrLen + u32(BTF_HEADER.typeOff, 'type_off');
+  const typeLen = u32(BTF_HEADER.typeLen, 'type_len');
+  const strOff = hdrLen + u32(BTF_HEADER.strOff, 'str_off');
+  const strLen = u32(BTF_HEADER.strLen, 'str_len');
   if (typeOff > raw.length || typeLen > raw.length - typeOff) fail(`type section ${typeOff}+${typeLen} runs past the end (${raw.length} bytes)`, 8);
   if (strOff > raw.length || strLen > raw.length - strOff) fail(`string section ${strOff}+${strLen} runs past the end (${raw.length} bytes)`, 16);
 
+  // Strings are read through a reader over the string section alone, so a name cannot run out of it.
+  const strings = r.sub(strOff, strLen, 'string section', (at) => place(at === undefined ? undefined : strOff + at));
   const str = (off: number, at: number): string => {
     if (off === 0) return '';
     if (off >= strLen) fail(`string offset ${off} is beyond the string section (${strLen} bytes)`, at);
-    const start = strOff + off;
-    const end = raw.indexOf(0, start);
-    if (end < 0 || end >= strOff + strLen) fail(`string at offset ${off} is not NUL-terminated`, at);
-    return utf8.decode(raw.subarray(start, end));
+    return strings.cstring(off, `string at offset ${off}`);
   };
 
-  const types: BtfType[] = [{ id: 0, kind: BtfKind.UNKN, name: '', vlen: 0, kindFlag: false, sizeOrType: 0, members: [] }];
+  const types: BtfType[] = [{ id: 0, kind: BtfKind.UNKN, name: '', vlen: 0, kindFlag: false, sizeOrType: 0, members: [], recordAt: 0 }];
   const end = typeOff + typeLen;
   let at = typeOff;
   while (at < end) {
     const id = types.length;
     if (at + 12 > end) fail(`type ${id} is truncated`, at);
-    const nameOff = u32(at);
-    const info = u32(at + 4);
+    const nameOff = u32(at, `type ${id} name_off`);
+    const info = u32(at + 4, `type ${id} info`);
     const t: BtfType = {
       id,
       kind: (info >>> 24) & 0x1f,
       name: str(nameOff, at),
       vlen: info & 0xffff,
       kindFlag: info >>> 31 === 1,
-      sizeOrType: u32(at + 8),
+      sizeOrType: u32(at + 8, `type ${id} size/type`),
       members: [],
+      recordAt: at,
     };
+    const what = `type ${id} (${btfKindName(t.kind)})`;
     const typeAt = at;
     at += 12;
     const need = (n: number) => {
@@ -143,24 +153,24 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
     switch (t.kind) {
       case BtfKind.INT: {
         need(4);
-        const enc = u32(at);
+        const enc = u32(at, what);
         t.int = { encoding: (enc >>> 24) & 0x0f, offset: (enc >>> 16) & 0xff, bits: enc & 0xff };
         at += 4;
         break;
       }
       case BtfKind.ARRAY:
         need(12);
-        t.array = { type: u32(at), indexType: u32(at + 4), nelems: u32(at + 8) };
+        t.array = { type: u32(at, what), indexType: u32(at + 4, what), nelems: u32(at + 8, what) };
         at += 12;
         break;
       case BtfKind.STRUCT:
       case BtfKind.UNION:
         need(12 * t.vlen);
         for (let i = 0; i < t.vlen; i++, at += 12) {
-          const off = u32(at + 8);
+          const off = u32(at + 8, what);
           t.members.push({
-            name: str(u32(at), at),
-            type: u32(at + 4),
+            name: str(u32(at, what), at),
+            type: u32(at + 4, what),
             offset: t.kindFlag ? off & 0xffffff : off,
             size: t.kindFlag ? off >>> 24 : 0,
           });
@@ -170,30 +180,30 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
         need(8 * t.vlen);
         for (let i = 0; i < t.vlen; i++, at += 8) {
           // kind_flag marks a signed enum; otherwise values are unsigned.
-          const val = t.kindFlag ? dv.getInt32(at + 4, little) : u32(at + 4);
-          t.members.push({ name: str(u32(at), at), type: 0, offset: val, size: 0 });
+          const val = t.kindFlag ? r.i32(at + 4, what) : u32(at + 4, what);
+          t.members.push({ name: str(u32(at, what), at), type: 0, offset: val, size: 0 });
         }
         break;
       case BtfKind.ENUM64:
         need(12 * t.vlen);
         for (let i = 0; i < t.vlen; i++, at += 12) {
-          const hi = t.kindFlag ? dv.getInt32(at + 8, little) : u32(at + 8);
-          t.members.push({ name: str(u32(at), at), type: 0, offset: hi * 0x100000000 + u32(at + 4), size: 0 });
+          const hi = t.kindFlag ? r.i32(at + 8, what) : u32(at + 8, what);
+          t.members.push({ name: str(u32(at, what), at), type: 0, offset: hi * 0x100000000 + u32(at + 4, what), size: 0 });
         }
         break;
       case BtfKind.FUNC_PROTO:
         need(8 * t.vlen);
-        for (let i = 0; i < t.vlen; i++, at += 8) t.members.push({ name: str(u32(at), at), type: u32(at + 4), offset: 0, size: 0 });
+        for (let i = 0; i < t.vlen; i++, at += 8) t.members.push({ name: str(u32(at, what), at), type: u32(at + 4, what), offset: 0, size: 0 });
         break;
       case BtfKind.VAR:
       case BtfKind.DECL_TAG:
         need(4);
-        t.extra = t.kind === BtfKind.VAR ? u32(at) : dv.getInt32(at, little);
+        t.extra = t.kind === BtfKind.VAR ? u32(at, what) : r.i32(at, what);
         at += 4;
         break;
       case BtfKind.DATASEC:
         need(12 * t.vlen);
-        for (let i = 0; i < t.vlen; i++, at += 12) t.members.push({ name: '', type: u32(at), offset: u32(at + 4), size: u32(at + 8) });
+        for (let i = 0; i < t.vlen; i++, at += 12) t.members.push({ name: '', type: u32(at, what), offset: u32(at + 4, what), size: u32(at + 8, what) });
         break;
       case BtfKind.PTR:
       case BtfKind.FWD:
@@ -267,8 +277,11 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
         return t.sizeOrType;
       case BtfKind.PTR:
         return 8;
-      case BtfKind.ARRAY:
-        return t.array!.nelems * sizeOf(t.array!.type, depth + 1);
+      case BtfKind.ARRAY: {
+        const size = t.array!.nelems * sizeOf(t.array!.type, depth + 1);
+        if (size > MAX_TYPE_SIZE) fail(`type ${id}: array of ${t.array!.nelems} elements is ${size} bytes, more than BTF's limit of ${MAX_TYPE_SIZE}`);
+        return size;
+      }
       case BtfKind.VAR:
         return sizeOf(t.sizeOrType, depth + 1);
       default:

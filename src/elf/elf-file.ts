@@ -3,12 +3,15 @@
  * headers with their names, the symbol table and the relocation sections. It knows nothing about programs
  * or maps (src/elf/object.ts builds those); the disassembler uses it directly.
  *
- * Every offset and size read from the file is checked before use, so a malformed or truncated object ends
- * in an InputError naming the file, the place (`file@0xOFFSET`) and the section — never a RangeError.
+ * Every read goes through a ByteReader (bytes.ts), which checks each offset and size before use, so a
+ * malformed or truncated object ends in an InputError naming the file, the place (`file@0xOFFSET`) and
+ * the section — never a RangeError. Readers over one section (`reader(section)`) are how the rest of
+ * src/elf reads section contents.
  * Relocation sections are parsed lazily (relocationsFor), so a broken debug relocation does not stop a
  * disassembly that never looks at it.
  */
 import { InputError } from '../util/errors.js';
+import { ByteReader, fileOffsets, type Endian } from './bytes.js';
 
 // Section types (sh_type).
 export const SHT_NULL = 0;
@@ -53,8 +56,7 @@ export const R_BPF_64_ABS32 = 3;
 export const R_BPF_64_NODYLD32 = 4;
 export const R_BPF_64_32 = 10;
 
-/** Byte order of an ELF file. */
-export type Endian = 'little' | 'big';
+export type { Endian } from './bytes.js';
 
 /** One section header of an ELF file, with its bytes. */
 export interface ElfSection {
@@ -124,6 +126,12 @@ export interface ElfFile {
   relocationSectionsFor(sectionIndex: number): ElfSection[];
   /** NUL-terminated string at `offset` of string table section `tableIndex`. */
   stringAt(tableIndex: number, offset: number): string;
+  /**
+   * A checked reader over a section's bytes (`data`: empty for SHT_NOBITS), offsets relative to the
+   * section, messages naming the file offset.
+   * @internal the loader's own parsing, not public API
+   */
+  reader(section: ElfSection): ByteReader;
 }
 
 /** Options of `readElf`. */
@@ -133,15 +141,15 @@ export interface ReadElfOptions {
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
-const utf8 = new TextDecoder('utf-8');
 
 /** Parse the ELF container. Throws InputError on anything malformed. */
 export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
   // A plain Uint8Array view (not a Buffer), so section data slices are plain too.
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const source = opts.source ?? '<object>';
+  const place = fileOffsets(source);
   const fail = (message: string, offset?: number): never => {
-    throw new InputError(message, offset === undefined ? source : `${source}@${hex(offset)}`);
+    throw new InputError(message, place(offset));
   };
 
   if (bytes.length < 16 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
@@ -153,37 +161,24 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
   const endian: Endian = little ? 'little' : 'big';
   if (bytes.length < 64) fail(`file is ${bytes.length} bytes, shorter than the 64-byte ELF64 header`, 0);
 
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const u16 = (at: number) => dv.getUint16(at, little);
-  const u32 = (at: number) => dv.getUint32(at, little);
-  /** A 64-bit unsigned field as a Number; offsets and sizes beyond 2^53 are nonsense in an object file. */
-  const u64 = (at: number, what: string): number => {
-    const hi = little ? dv.getUint32(at + 4, true) : dv.getUint32(at, false);
-    const lo = little ? dv.getUint32(at, true) : dv.getUint32(at + 4, false);
-    if (hi > 0x1fffff) fail(`${what} is too large (${hex(hi)}${lo.toString(16).padStart(8, '0')})`, at);
-    return hi * 0x100000000 + lo;
-  };
-  /** A 64-bit signed field (RELA addends), clamped to Number's exact range. */
-  const i64 = (at: number, what: string): number => {
-    const hi = little ? dv.getInt32(at + 4, true) : dv.getInt32(at, false);
-    const lo = little ? dv.getUint32(at, true) : dv.getUint32(at + 4, false);
-    if (hi > 0x1fffff || hi < -0x200000) fail(`${what} is out of range`, at);
-    return hi * 0x100000000 + lo;
-  };
+  const file = new ByteReader(bytes, endian, place);
+  const u16 = (at: number, what: string) => file.u16(at, what);
+  const u32 = (at: number, what: string) => file.u32(at, what);
+  const u64 = (at: number, what: string) => file.u64(at, what);
 
-  const fileType = u16(16);
-  const machine = u16(18);
+  const fileType = u16(16, 'e_type');
+  const machine = u16(18, 'e_machine');
   if (machine !== EM_BPF) fail(`not an eBPF object (e_machine ${machine}, expected EM_BPF ${EM_BPF})`, 18);
   const shoff = u64(40, 'e_shoff');
-  const shentsize = u16(58);
-  let shnum = u16(60);
-  let shstrndx = u16(62);
+  const shentsize = u16(58, 'e_shentsize');
+  let shnum = u16(60, 'e_shnum');
+  let shstrndx = u16(62, 'e_shstrndx');
   if (shoff === 0) fail('object has no section header table (e_shoff is 0)', 40);
   if (shentsize !== 64) fail(`section header entry size is ${shentsize}, expected 64`, 58);
   if (shoff > bytes.length - 64) fail(`section header table at ${hex(shoff)} lies beyond the end of the file (${bytes.length} bytes)`, 40);
   // Extended numbering: with 0xff00+ sections the real count and string-table index live in section 0.
   if (shnum === 0) shnum = u64(shoff + 32, 'section count (sh_size of section 0)');
-  if (shstrndx === SHN_XINDEX) shstrndx = u32(shoff + 40);
+  if (shstrndx === SHN_XINDEX) shstrndx = u32(shoff + 40, 'section name table index (sh_link of section 0)');
   if (shnum > (bytes.length - shoff) / 64) {
     fail(`section header table (${shnum} entries at ${hex(shoff)}) runs past the end of the file (${bytes.length} bytes)`, 60);
   }
@@ -193,18 +188,18 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
   const nameOffsets: number[] = [];
   for (let i = 0; i < shnum; i++) {
     const at = shoff + i * 64;
-    const type = u32(at + 4);
+    const type = u32(at + 4, `section ${i} sh_type`);
     const flags = u64(at + 8, `section ${i} sh_flags`);
     const offset = u64(at + 24, `section ${i} sh_offset`);
     const size = u64(at + 32, `section ${i} sh_size`);
     let data: Uint8Array = new Uint8Array(0);
     if (type !== SHT_NOBITS && type !== SHT_NULL && size > 0) {
-      if (offset > bytes.length || size > bytes.length - offset) {
+      if (!file.has(offset, size)) {
         fail(`section ${i}: data at ${hex(offset)}+${hex(size)} lies beyond the end of the file (${bytes.length} bytes)`, at + 24);
       }
-      data = bytes.subarray(offset, offset + size);
+      data = file.slice(offset, size, `section ${i} data`);
     }
-    nameOffsets.push(u32(at));
+    nameOffsets.push(u32(at, `section ${i} sh_name`));
     sections.push({
       index: i,
       name: '',
@@ -213,12 +208,22 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
       offset,
       size,
       data,
-      link: u32(at + 40),
-      info: u32(at + 44),
+      link: u32(at + 40, `section ${i} sh_link`),
+      info: u32(at + 44, `section ${i} sh_info`),
       addralign: u64(at + 48, `section ${i} sh_addralign`),
       entsize: u64(at + 56, `section ${i} sh_entsize`),
     });
   }
+
+  const readers = new Map<ElfSection, ByteReader>();
+  const reader = (section: ElfSection): ByteReader => {
+    let r = readers.get(section);
+    if (!r) {
+      r = new ByteReader(section.data, endian, fileOffsets(source, section.offset), `section ${section.index}${section.name ? ` '${section.name}'` : ''}`);
+      readers.set(section, r);
+    }
+    return r;
+  };
 
   const stringAt = (tableIndex: number, offset: number): string => {
     const table = sections[tableIndex];
@@ -230,9 +235,7 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
       if (offset === 0 && data.length === 0) return '';
       fail(`string offset ${hex(offset)} is beyond string table '${table!.name}' (${data.length} bytes)`, table!.offset);
     }
-    const end = data.indexOf(0, offset);
-    if (end < 0) fail(`string at ${hex(offset)} in '${table!.name}' is not NUL-terminated`, table!.offset + offset);
-    return utf8.decode(data.subarray(offset, end));
+    return reader(table!).cstring(offset, `string at ${hex(offset)} in '${table!.name}'`);
   };
 
   // Pass 2: section names.
@@ -260,23 +263,25 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
       fail(`${sectionName(symtab.index)}: sh_link ${symtab.link} does not name a string table`, symtab.offset);
     }
     const xindex = sections.find((s) => s.type === SHT_SYMTAB_SHNDX && s.link === symtab.index);
-    const sdv = new DataView(symtab.data.buffer, symtab.data.byteOffset, symtab.data.byteLength);
-    const count = symtab.size / 24;
+    const sym = reader(symtab);
+    const count = symtab.data.length / 24;
+    if (count !== symtab.size / 24) fail(`${sectionName(symtab.index)}: the symbol table has no data in the file`, symtab.offset);
     for (let i = 0; i < count; i++) {
       const at = i * 24;
       const fileAt = symtab.offset + at;
-      const info = sdv.getUint8(at + 4);
-      let section = sdv.getUint16(at + 6, little);
+      const info = sym.u8(at + 4, `symbol ${i} st_info`);
+      let section = sym.u16(at + 6, `symbol ${i} st_shndx`);
       if (section === SHN_XINDEX && xindex) {
-        if ((i + 1) * 4 > xindex.data.length) fail(`symbol ${i}: SHT_SYMTAB_SHNDX entry is missing`, xindex.offset);
-        section = new DataView(xindex.data.buffer, xindex.data.byteOffset).getUint32(i * 4, little);
+        const x = reader(xindex);
+        if (!x.has(i * 4, 4)) fail(`symbol ${i}: SHT_SYMTAB_SHNDX entry is missing`, xindex.offset);
+        section = x.u32(i * 4, `symbol ${i} extended section index`);
       }
       if (section !== SHN_UNDEF && section < SHN_LORESERVE && section >= shnum) {
         fail(`symbol ${i}: section index ${section} is out of range (${shnum} sections)`, fileAt + 6);
       }
       let name: string;
       try {
-        name = stringAt(symtab.link, sdv.getUint32(at, little));
+        name = stringAt(symtab.link, sym.u32(at, `symbol ${i} st_name`));
       } catch (err) {
         if (err instanceof InputError) fail(`symbol ${i}: bad name: ${err.message}`, fileAt);
         throw err;
@@ -286,11 +291,11 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
       symbols.push({
         index: i,
         name: name!,
-        value: u64(fileAt + 8, `symbol ${i} st_value`),
-        size: u64(fileAt + 16, `symbol ${i} st_size`),
+        value: sym.u64(at + 8, `symbol ${i} st_value`),
+        size: sym.u64(at + 16, `symbol ${i} st_size`),
         type: info & 0xf,
         bind: info >> 4,
-        visibility: sdv.getUint8(at + 5) & 3,
+        visibility: sym.u8(at + 5, `symbol ${i} st_other`) & 3,
         section,
       });
     }
@@ -311,14 +316,17 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
     if (symtab && rs.link !== symtab.index) {
       fail(`${sectionName(rs.index)}: sh_link ${rs.link} is not the symbol table (section ${symtab.index})`, rs.offset);
     }
-    for (let at = rs.offset; at < rs.offset + rs.size; at += entsize) {
-      const offset = u64(at, 'r_offset');
-      const info1 = u32(at + 8);
-      const info2 = u32(at + 12);
+    const rel = reader(rs);
+    if (rel.length !== rs.size) fail(`${sectionName(rs.index)}: the relocation section has no data in the file`, rs.offset);
+    for (let entry = 0; entry < rel.length; entry += entsize) {
+      const at = rs.offset + entry;
+      const offset = rel.u64(entry, 'r_offset');
+      const info1 = rel.u32(entry + 8, 'r_info');
+      const info2 = rel.u32(entry + 12, 'r_info');
       // r_info = sym << 32 | type, stored as one 64-bit word in the file's byte order.
       const symbolIndex = little ? info2 : info1;
       const type = little ? info1 : info2;
-      const addend = rela ? i64(at + 16, 'r_addend') : 0;
+      const addend = rela ? rel.i64(entry + 16, 'r_addend') : 0;
       if (symbolIndex >= symbols.length) {
         fail(
           `${sectionName(rs.index)}: relocation at ${target.name}+${hex(offset)} names symbol ${symbolIndex}, but the symbol table has ${symbols.length}`,
@@ -355,6 +363,7 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
     relocationsFor,
     relocationSectionsFor,
     stringAt,
+    reader,
   };
 }
 

@@ -17,7 +17,7 @@ import { InputError } from '../util/errors.js';
 import { MapType } from '../uapi/types.js';
 import type { MapSpec } from './spec.js';
 import { STT_FILE, STT_FUNC, STT_SECTION, type ElfFile, type ElfSection } from './elf-file.js';
-import { readU32, u32Key } from './bytes.js';
+import { u32Key } from './bytes.js';
 import type { PlacedMap } from './maps-btf.js';
 
 const BPF_ELF_MAP_SIZE = 36;
@@ -50,13 +50,15 @@ export function parseLegacyMaps(elf: ElfFile, section: ElfSection): PlacedMap[] 
     );
   }
 
+  const data = elf.reader(section);
   const placed: PlacedMap[] = [];
   const legacy = new Map<MapSpec, { id: number; innerId: number; innerIdx: number }>();
   for (const sym of symbols) {
     const at = sym.value;
     const mapWhere = where(`map '${sym.name}' at 0x${at.toString(16)}`);
     if (at + defSize > section.size) throw new InputError(`definition (${defSize} bytes) runs past the section (${section.size} bytes)`, mapWhere);
-    const f = (i: number) => readU32(section.data, at + i * 4, elf.endian);
+    const fields = ['type', 'key_size', 'value_size', 'max_entries', 'map_flags', 'id', 'pinning', 'inner_id', 'inner_idx'];
+    const f = (i: number) => data.u32(at + i * 4, `map '${sym.name}' ${fields[i]}`);
     const spec: MapSpec = {
       name: sym.name,
       type: f(0),

@@ -17,7 +17,7 @@ import { parseBtfMaps, type PlacedMap } from './maps-btf.js';
 import { parseLegacyMaps } from './maps-legacy.js';
 import { globalDataMap, isGlobalDataSection } from './global-data.js';
 import { buildPrograms } from './programs.js';
-import { readU32, u32Key } from './bytes.js';
+import { u32Key } from './bytes.js';
 
 /** Options of `parseObject`. */
 export interface ParseObjectOptions {
@@ -124,8 +124,9 @@ function readLicense(elf: ElfFile): string {
 function readVersion(elf: ElfFile): number {
   const s = elf.sectionByName('version');
   if (!s) return 0;
-  if (s.data.length !== 4) throw new InputError(`section 'version' must be a 4-byte u32, it has ${s.data.length} bytes`, `${elf.source}@0x${s.offset.toString(16)}`);
-  return readU32(s.data, 0, elf.endian);
+  const r = elf.reader(s);
+  if (r.length !== 4) r.fail(`section 'version' must be a 4-byte u32, it has ${r.length} bytes`, 0);
+  return r.u32(0, 'kernel version');
 }
 
 /** Prog arrays may only name programs of this object, maps of maps only its maps. */

@@ -161,6 +161,9 @@ export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOption
 /** Decode one executable section into its functions and resolve its relocations. */
 function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, counts: Record<string, number>): Func[] {
   const secWhere = `${elf.source}: section '${section.name}'`;
+  const code = elf.reader(section);
+  // (an executable SHT_NOBITS section claims a size but has no bytes to decode)
+  if (code.length !== section.size) throw new InputError(`code section has ${code.length} bytes in the file, its header says ${section.size}`, secWhere);
   if (section.size % 8 !== 0) throw new InputError(`code size ${section.size} is not a multiple of 8`, secWhere);
   const sectionSlots = section.size / 8;
   const syms = elf.symbols
@@ -189,7 +192,7 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
   const funcs: Func[] = ranges.map((r) => ({
     ...r,
     section,
-    insns: decodeProgram(section.data.subarray(r.start * 8, (r.start + r.slots) * 8), {
+    insns: decodeProgram(code.slice(r.start * 8, r.slots * 8, `function '${r.name}'`), {
       endian: elf.endian,
       source: `${elf.source}: section '${section.name}', function '${r.name}'`,
     }),

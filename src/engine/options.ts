@@ -48,6 +48,12 @@ export interface VmLoadOptions {
 export interface KernelLoadOptions {
   /** Directory on bpffs where maps with pinning are pinned or reused (default $BPFKIT_PIN_PATH or /sys/fs/bpf/bpfkit). */
   pinPath?: string;
+  /**
+   * The pin directory belongs to this load alone: the collection's close() removes it with everything in
+   * it — and so does the process's exit, SIGINT or SIGTERM (src/kernel/lifecycle.ts), which close every
+   * live collection. (SIGKILL cannot be caught: after one, the directory stays until removed by hand.)
+   */
+  privatePinPath?: boolean;
   /** Verifier log level (0 = a log only when a program is refused). */
   logLevel?: number;
   /** Load only these programs (default: all). */

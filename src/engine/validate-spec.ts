@@ -9,6 +9,7 @@ import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { OP_LDDW } from '../isa/opcodes.js';
 import { MapType } from '../uapi/types.js';
 import { InputError } from '../util/errors.js';
+import { mapSizeFault } from './map-limits.js';
 
 /** A fault of the spec itself (exit 2), prefixed with the object's path when it has one. */
 export class SpecError extends InputError {}
@@ -26,6 +27,11 @@ export function validateSpec(spec: ObjectSpec): void {
     if (maps.has(m.name)) fail(`two maps are named '${m.name}'`);
     maps.set(m.name, m);
     if (isMapOfMaps(m.type) && !m.innerMap) fail(`map '${m.name}' is a map of maps without an inner map template`);
+    // Sizes no kernel would create: refused here, before the VM allocates or the kernel says EINVAL.
+    for (const each of m.innerMap ? [m, m.innerMap] : [m]) {
+      const fault = mapSizeFault(each);
+      if (fault) fail(`map '${each.name}': ${fault}`);
+    }
   }
   const programs = new Set<string>();
   for (const p of spec.programs) {

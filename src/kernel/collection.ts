@@ -48,6 +48,8 @@ export class KernelCollection implements Collection {
   btfError: string | undefined;
   /** Map pins this load created (removed again if the load fails). */
   readonly createdPins: string[] = [];
+  /** A pin directory this collection owns (KernelLoadOptions.privatePinPath): close() removes it. */
+  privatePinDir: string | undefined;
   private closed = false;
 
   constructor(readonly spec: ObjectSpec) {
@@ -109,6 +111,8 @@ export class KernelCollection implements Collection {
     for (const m of this.maps.values()) m.close();
     if (this.btfFd >= 0) closeBtf(this.btfFd);
     this.btfFd = -1;
+    // Last, once nothing of ours holds it: a signal or exit closes live collections, so this runs then too.
+    if (this.privatePinDir !== undefined) rmSync(this.privatePinDir, { recursive: true, force: true });
   }
 }
 
@@ -125,6 +129,8 @@ export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions =
   validateSpec(spec);
   checkByteOrder(spec, os.endianness() === 'LE' ? 'little' : 'big', 'this kernel');
   const coll = new KernelCollection(spec);
+  // Owned from the start, so an interrupted or failed load removes the directory too.
+  if (opts.privatePinPath && opts.pinPath !== undefined) coll.privatePinDir = opts.pinPath;
   try {
     loadInto(coll, spec, opts);
     return coll;

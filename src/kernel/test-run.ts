@@ -76,6 +76,10 @@ export class TestRunner {
       if (name === 'ENOSPC') {
         throw new KernelError(`test run of '${this.progName}'`, name, -r, `the packet grew beyond ${outSize} bytes`);
       }
+      if (name === 'EINTR') {
+        // The kernel stops a long --repeat when a signal is pending; the signal's handler ends the process.
+        throw new KernelError(`test run of '${this.progName}'`, name, -r, 'interrupted by a signal');
+      }
       if (name === 'EINVAL') {
         // The kernel says EINVAL for bad input far more often than for a missing feature.
         const hint = data.length < 14 ? `the packet is ${data.length} bytes; test runs need at least 14 (an Ethernet header)` : 'the kernel refused the packet or context for this program type (size limits, or a ctx of the wrong shape)';

@@ -24,6 +24,8 @@ export interface Packet {
   /** pcap: always 0; pcapng: index into the reader's `interfaces` (counted across sections) */
   interfaceId: number;
   data: Uint8Array;
+  /** Byte offset of the packet's first byte in the capture file (set by the readers), for error messages. */
+  fileOffset?: number;
 }
 
 /** The reader's reused packet (see the file comment). */
@@ -37,6 +39,13 @@ export class PacketRef implements Packet, Frame {
   /** the chunk buffer holding the packet; the packet is bytes[offset, offset + caplen) */
   bytes: Uint8Array = new Uint8Array(0);
   offset = 0;
+  /** file offset of bytes[0] (the parser sets it with `bytes`) */
+  base = 0;
+
+  /** Byte offset of the packet's first byte in the capture file. */
+  get fileOffset(): number {
+    return this.base + this.offset;
+  }
 
   /** Capture time in seconds (fractional), as a Frame carries it. */
   get ts(): number {
@@ -58,6 +67,7 @@ export class PacketRef implements Packet, Frame {
       linktype: this.linktype,
       interfaceId: this.interfaceId,
       data: this.bytes.slice(this.offset, this.offset + this.caplen),
+      fileOffset: this.base + this.offset,
     };
   }
 }

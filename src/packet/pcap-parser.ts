@@ -98,6 +98,7 @@ export class PcapParser implements RecordParser {
     pkt.linktype = this.linktype;
     pkt.interfaceId = 0;
     pkt.bytes = buf;
+    pkt.base = base;
     for (;;) {
       if (end - pos < PCAP_RECORD_HEADER_LEN) {
         this.need = PCAP_RECORD_HEADER_LEN;

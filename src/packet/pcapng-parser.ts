@@ -53,6 +53,7 @@ export class PcapngParser implements RecordParser {
 
   parse(buf: Uint8Array, dv: DataView, pos: number, end: number, base: number, pkt: PacketRef, cb: PacketCallback): number {
     pkt.bytes = buf;
+    pkt.base = base;
     const ts = this.ts;
     for (;;) {
       if (end - pos < 12) {

@@ -149,3 +149,46 @@ test('run --pcap on a truncated capture: every whole packet is run and reported,
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** A little-endian pcap of `linktype` holding `records` (microsecond timestamps). */
+function pcapOf(linktype: number, records: Uint8Array[]): Uint8Array {
+  const out = Buffer.alloc(24 + records.reduce((n, r) => n + 16 + r.length, 0));
+  out.writeUInt32LE(0xa1b2c3d4, 0);
+  out.writeUInt16LE(2, 4);
+  out.writeUInt16LE(4, 6);
+  out.writeUInt32LE(65535, 16);
+  out.writeUInt32LE(linktype, 20);
+  let at = 24;
+  for (const r of records) {
+    out.writeUInt32LE(r.length, at + 8);
+    out.writeUInt32LE(r.length, at + 12);
+    out.set(r, at + 16);
+    at += 16 + r.length;
+  }
+  return out;
+}
+
+test('run --pcap: a record the link type cannot hold is located by its byte offset, like every capture error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-run-'));
+  try {
+    const sll = new Uint8Array(16 + 20);
+    sll[14] = 0x08; // protocol 0x0800 at 14, then a (zero) IPv4 header
+    const file = join(dir, 'sll.pcap');
+    writeFileSync(file, pcapOf(113, [sll, new Uint8Array(10)]));
+    let r = bpfkit('run', 'examples/proto-count/proto-count.o', '--pcap', file, '--json');
+    assert.equal(r.code, 2);
+    // The second record's data starts after the file header, record 1 and record 2's header.
+    const second = 24 + 16 + sll.length + 16;
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, new RegExp(`sll\\.pcap@${second} \\(packet 2\\): Linux cooked \\(SLL\\) record shorter than its header`));
+    assert.equal(JSON.parse(r.out).results.length, 1, 'the whole packet before it is still run');
+
+    const other = join(dir, 'other.pcap');
+    writeFileSync(other, pcapOf(147, [new Uint8Array(40)]));
+    r = bpfkit('run', 'examples/proto-count/proto-count.o', '--pcap', other);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /other\.pcap@40 \(packet 1\): link type 147 is not supported/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -3,7 +3,7 @@
  * maps keeping their state), or on raw memory — in the userspace VM or in the kernel (BPF_PROG_TEST_RUN) —
  * and print the return values, the packets after the run and the maps' contents.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { InputError, UsageError } from '../../util/errors.js';
 import { intFlag, parseFlags } from '../args.js';
 import { loadObjectFile } from '../../elf/index.js';
@@ -115,7 +115,9 @@ async function* readInputs(values: { packet?: string; pcap?: string; mem?: strin
   try {
     for await (const p of reader) {
       n++;
-      yield { label: `#${n}`, data: asEthernet(p.linktype, p.data, `${values.pcap} packet ${n}`) };
+      // Located like every other capture error (file@offset); the packet number is extra context.
+      const where = `${values.pcap}@${p.fileOffset ?? '?'} (packet ${n})`;
+      yield { label: `#${n}`, data: asEthernet(p.linktype, p.data, where) };
     }
   } finally {
     await reader.close();
@@ -194,13 +196,14 @@ export async function run(argv: string[]): Promise<number> {
 
   const traceLines: string[] = [];
   // Kernel: pin maps that ask for pinning under a private directory, removed afterwards, so every run
-  // starts from the object's initial map contents as it does in the VM.
+  // starts from the object's initial map contents as it does in the VM. The collection owns it
+  // (privatePinPath): closing it — in the finally below, or at exit, SIGINT or SIGTERM — removes it.
   const pinPath = engine === 'kernel' ? `/sys/fs/bpf/bpfkit-run-${process.pid}` : undefined;
   const trace = (line: string) => (values.json ? traceLines.push(line) : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`));
   const coll: Collection = await loadCollection(spec, {
     engine,
     vm: { socketView: view, host: { trace }, ...(cpus ? { cpus } : {}) },
-    kernel: pinPath ? { pinPath } : {},
+    kernel: pinPath ? { pinPath, privatePinPath: true } : {},
   });
   // VM: receive perf event samples on every slot, so they can be shown with ring-buffer records.
   const eventMaps = [...coll.maps.values()].filter((m) => m.type === MapType.RINGBUF || m.type === MapType.PERF_EVENT_ARRAY);
@@ -256,6 +259,5 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } finally {
     coll.close();
-    if (pinPath) rmSync(pinPath, { recursive: true, force: true });
   }
 }

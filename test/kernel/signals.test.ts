@@ -1,0 +1,102 @@
+/**
+ * `bpfkit run --engine kernel` pins maps in a private bpffs directory for the run; SIGINT or SIGTERM at any
+ * moment — before the load, while it is loaded, in the middle of a long BPF_PROG_TEST_RUN — must leave
+ * nothing of it in bpffs, and the process must still end by that signal (exit status 128+n in a shell).
+ * The moments are random but seeded, so a failure names the seed and the delay that reproduce it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { needs, repoPath } from '../support/env.js';
+
+const cli = repoPath('bin', 'bpfkit.js');
+// A map with PIN_GLOBAL_NS: the run pins it under /sys/fs/bpf/bpfkit-run-<pid>.
+const object = repoPath('examples', 'mark-stats', 'mark-stats.o');
+const capture = repoPath('examples', 'captures', 'http-demo.pcap');
+const SEED = Number(process.env.BPFKIT_SIGNAL_SEED ?? 0x51617);
+
+/** xorshift32, so every run of the suite interrupts at the same moments. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x100000000;
+  };
+}
+
+/** Resolve once `check()` holds, looking again on every timer tick (bpffs offers no change events). */
+function until(check: () => boolean, what: string, limitMs = 20_000): Promise<void> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const look = () => {
+      if (check()) return resolve();
+      if (Date.now() - started > limitMs) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(look, 5);
+    };
+    look();
+  });
+}
+
+interface Outcome {
+  pinDir: string;
+  sawPinDir: boolean;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+/**
+ * Start a long kernel run and send `signal`: `delayMs` after spawning (anywhere in start-up and load), or,
+ * with `afterPin`, `delayMs` after the pin directory appears (the maps are live, test runs under way).
+ */
+function interrupt(signal: NodeJS.Signals, delayMs: number, afterPin: boolean): Promise<Outcome> {
+  const p = spawn(process.execPath, [cli, 'run', object, '--engine', 'kernel', '--pcap', capture, '--repeat', '1000000', '--quiet']);
+  const pinDir = `/sys/fs/bpf/bpfkit-run-${p.pid}`;
+  let stderr = '';
+  let sawPinDir = false;
+  let exited = false;
+  p.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<Outcome>((resolve) =>
+    p.on('close', (code, sig) => {
+      exited = true;
+      resolve({ pinDir, sawPinDir, code, signal: sig, stderr });
+    }),
+  );
+  const send = () => {
+    if (!exited) p.kill(signal);
+  };
+  if (afterPin) {
+    until(() => (sawPinDir = existsSync(pinDir)) || exited, `${pinDir}`).then(() => setTimeout(send, delayMs), send);
+  } else {
+    setTimeout(() => {
+      sawPinDir = existsSync(pinDir);
+      send();
+    }, delayMs);
+  }
+  return done;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${signal} at random moments: bpfkit run --engine kernel leaves nothing in bpffs`, async (t) => {
+    if (!needs(t, { root: true })) return;
+    const next = rng(SEED ^ (signal === 'SIGINT' ? 2 : 15));
+    let live = 0;
+    for (let i = 0; i < 6; i++) {
+      const afterPin = i % 3 !== 0;
+      const delayMs = Math.floor(next() * (afterPin ? 300 : 600));
+      const r = await interrupt(signal, delayMs, afterPin);
+      const repro = `seed ${SEED}, run ${i}: ${signal} ${delayMs} ms after ${afterPin ? 'the pin directory appeared' : 'spawn'}`;
+      if (r.sawPinDir) live++;
+      assert.equal(existsSync(r.pinDir), false, `${repro}: ${r.pinDir} is left behind`);
+      // The handler closes everything and re-raises, so the process ends by the signal itself.
+      assert.equal(r.signal, signal, `${repro}: ended with code ${r.code} / signal ${r.signal}: ${r.stderr}`);
+      if (afterPin) assert.ok(r.sawPinDir, `${repro}: the pin directory never appeared: ${r.stderr}`);
+    }
+    assert.ok(live >= 4, 'most interruptions hit a run with live, pinned maps');
+  });
+}
