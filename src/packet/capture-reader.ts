@@ -154,6 +154,7 @@ export class CaptureReader implements AsyncIterable<Packet> {
       // Deliver what came before a fault, then raise it.
       for (let i = 0; i < batch.length; i++) yield batch[i]!;
       batch.length = 0;
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the parser's catch caught
       if (fault !== undefined) throw fault;
       if (!more) return;
     }

@@ -150,10 +150,7 @@ test('bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filt
 
 test('capture rejects bad flags and a bad classic program before touching the kernel', async () => {
   const run = (...args: string[]) =>
-    new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const c = spawn(process.execPath, [...BPFKIT, 'capture', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-      watch(c).exit.then(resolve);
-    });
+    watch(spawn(process.execPath, [...BPFKIT, 'capture', ...args], { stdio: ['ignore', 'ignore', 'pipe'] })).exit;
   let r = await run('--cbpf', '2,6 0 0 0,');
   assert.equal(r.code, 2);
   assert.match(r.stderr, /count says 2 instructions but 1 follow/);

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, repoPath } from '../support/env.js';
+import type { RingBufMap, PerfEventArrayMap } from '../../src/vm/maps/index.js';
 import { frames, hex } from './packets.js';
 import { runOn, skbCtx, type Step, type Outcome } from './differential.js';
 
@@ -90,10 +91,9 @@ test('bpf_trace_printk formats its arguments for the host sink; a bad format is 
 test('ring buffer records and perf event samples from a program', async () => {
   const { loadObjectFile } = await import('../../src/elf/index.js');
   const { loadVmCollection } = await import('../../src/vm/collection.js');
-  const { RingBufMap, PerfEventArrayMap } = await import('../../src/vm/maps/index.js');
   const c = loadVmCollection(loadObjectFile(committed), { cpus: 2, host: { cpu: 1 } });
-  const rb = c.map('events') as InstanceType<typeof RingBufMap>;
-  const perf = c.map('samples') as InstanceType<typeof PerfEventArrayMap>;
+  const rb = c.map('events') as RingBufMap;
+  const perf = c.map('samples') as PerfEventArrayMap;
   const frame = frames.http();
   c.program('tc_events').run({ data: frame });
   const out = c.map('out');

@@ -43,7 +43,7 @@ function attempt(f: () => unknown): string {
     const r = f();
     if (r instanceof Uint8Array) return hex(r);
     if (Array.isArray(r)) return r.map((x) => (x instanceof Uint8Array ? hex(x) : String(x))).join(',');
-    return r === undefined ? 'ok' : String(r);
+    return r === undefined ? 'ok' : typeof r === 'string' ? r : JSON.stringify(r);
   } catch (err) {
     if (err instanceof MapError) return err.errno;
     throw err;

@@ -255,6 +255,7 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
     }
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the catch above caught
     if (inputFault !== undefined) throw inputFault;
     return 0;
   } finally {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { TcpFlow, TcpFlowTable, newFlowTableStats, type FlowTableOptions } from '../../../src/packet/flow/flow-table.js';
 import { formatFlowAddr } from '../../../src/packet/flow/flow-key.js';
 import { PacketView } from '../../../src/packet/decode/packet-view.js';
-import { Conversation, tcpFrame, ACK, FIN, RST, SYN } from '../../support/tcp-frames.js';
+import { Conversation, tcpFrame, ACK, RST, SYN } from '../../support/tcp-frames.js';
 
 class TextFlow extends TcpFlow {
   fromA = '';

@@ -29,15 +29,7 @@ interface Segment {
 /** How many segments an unsynchronised stream collects before choosing where it starts. */
 const START_SEGMENTS = 8;
 
-/** Counters shared by all the streams of a flow table. */
 import type { StreamStats } from '../../../src/packet/flow/tcp-stream.js';
-interface UnusedStats {
-  /** bytes held out of order, across all streams (for the global cap) */
-  bufferedBytes: number;
-  retransmitted: number;
-  outOfOrder: number;
-  gaps: number;
-}
 
 /** One direction of a TCP connection (see the file comment). */
 export class ModelStream {
