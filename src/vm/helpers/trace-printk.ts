@@ -16,8 +16,8 @@ export const PRINTK_MAX_CHARS = 1023;
 
 /**
  * Format `fmt` with raw 64-bit args; `readString(addr)` fetches %s strings. Returns undefined when invalid.
- * The line never exceeds `max` characters (the kernel's buffer): widths are clamped before padding, so a
- * hostile `%536870000d` costs no more than a short one.
+ * The line never exceeds `max` characters (the kernel's buffer, whose output it matches): padding stops
+ * where the line is cut, so a hostile `%536870000d` costs no more than a short one.
  */
 export function formatPrintk(fmt: string, args: PrintkArg[], readString: (addr: number) => string, max = PRINTK_MAX_CHARS): string | undefined {
   let out = '';
@@ -36,7 +36,7 @@ export function formatPrintk(fmt: string, args: PrintkArg[], readString: (addr: 
     let flags = '';
     while (i < fmt.length && '-+ #0'.includes(fmt[i]!)) flags += fmt[i++];
     let width = 0;
-    while (i < fmt.length && fmt[i]! >= '0' && fmt[i]! <= '9') width = Math.min(width * 10 + Number(fmt[i++]), max);
+    while (i < fmt.length && fmt[i]! >= '0' && fmt[i]! <= '9') width = Math.min(width * 10 + Number(fmt[i++]), 0x7fffffff);
     let longs = 0;
     while (fmt[i] === 'l') {
       longs++;
@@ -84,6 +84,8 @@ export function formatPrintk(fmt: string, args: PrintkArg[], readString: (addr: 
       default:
         return undefined;
     }
+    // Padding past the buffer's end could never show: pad only as far as the line can still go.
+    width = Math.min(width, Math.max(0, max - out.length) + s.length);
     if (s.length < width) {
       if (flags.includes('-')) s = s.padEnd(width);
       else if (flags.includes('0') && conv !== 's' && conv !== 'c') {
