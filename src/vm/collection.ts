@@ -17,7 +17,7 @@ import { checkByteOrder, validateSpec } from '../engine/validate-spec.js';
 import { byName } from '../engine/by-name.js';
 import { BpfkitError } from '../util/errors.js';
 import { BPF_CALL, BPF_JMP, type Instruction } from '../isa/index.js';
-import { MapFlag, MapType, ProgType } from '../uapi/types.js';
+import { MapFlag, ProgType } from '../uapi/types.js';
 import { Vm } from './interpreter.js';
 import type { LoadedProgram } from './interpreter-program.js';
 import { VmError } from './vm-error.js';
