@@ -17,11 +17,12 @@ import { checkByteOrder, validateSpec } from '../engine/validate-spec.js';
 import { byName } from '../engine/by-name.js';
 import { BpfkitError } from '../util/errors.js';
 import { BPF_CALL, BPF_JMP, type Instruction } from '../isa/index.js';
-import { MapFlag, MapType, ProgType } from '../uapi/types.js';
+import { MapFlag, ProgType } from '../uapi/types.js';
 import { Vm } from './interpreter.js';
 import type { LoadedProgram } from './interpreter-program.js';
 import { VmError } from './vm-error.js';
 import { createMap, type VmMap } from './maps/index.js';
+import { RingBufMap } from './maps/ringbuf.js';
 import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
 import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
 import { PacketBuffer, XDP_PACKET_HEADROOM } from './contexts/packet-buffer.js';
@@ -119,8 +120,9 @@ export class VmCollection implements Collection {
     m.progReadOnly = ms.frozen || (ms.flags & MapFlag.RDONLY_PROG) !== 0;
     this.rc.maps[handle] = m;
     if (m.slab) {
-      const stride = m.type === MapType.RINGBUF ? 0 : m.stride;
-      this.rc.mapBase[handle] = this.vm.memory.map(m.slab, { name: `map ${ms.name} values`, stride, writable: !m.progReadOnly, owner: m });
+      // A value pointer reaches its own value (stride), a ring-buffer record pointer its own open record.
+      const reach = m instanceof RingBufMap ? { confine: m.confine } : { stride: m.stride };
+      this.rc.mapBase[handle] = this.vm.memory.map(m.slab, { name: `map ${ms.name} values`, ...reach, writable: !m.progReadOnly, owner: m });
     }
     this.maps.set(ms.name, m);
     return m;
@@ -145,7 +147,12 @@ export class VmCollection implements Collection {
       const m = this.maps.get(ref.map)!;
       return ref.kind === 'fd' ? [m.fd, 0] : [this.rc.mapBase[m.fd]! + ref.offset, 0];
     };
-    const loaded = this.vm.load(ps.insns, { name: ps.name, resolvePseudo, owner: ps });
+    // callx picks its helper at run time: it gets the same per-type set as `call` (checked above).
+    const mayCall = (id: number): boolean => {
+      const h = helperById.get(id);
+      return h !== undefined && helperAllowed(h, type);
+    };
+    const loaded = this.vm.load(ps.insns, { name: ps.name, resolvePseudo, owner: ps, mayCall });
     const handle = this.nextHandle++;
     this.rc.programs[handle] = loaded;
     this.programs.set(ps.name, new VmProgram(this, ps, loaded, handle));
@@ -207,6 +214,18 @@ export class VmProgram implements Program {
   private readonly inPlace: boolean;
   /** What LD_ABS/LD_IND read in an in-place run (one object, pointed at each frame in turn). */
   private readonly inPlaceView: LdAbsPacket = { bytes: new Uint8Array(0), data: 0, end: 0, mac: 0, net: 0 };
+  /**
+   * RunContext.lazyPacket of in-place runs: when a helper's pointer reaches the packet buffer (which
+   * holds some older frame), copy the current frame in as runPacket would, once per run.
+   */
+  private readonly settlePacket = (addr: number, len: number): void => {
+    const pb = this.coll.packetBuffer();
+    if (addr + len <= pb.base || addr >= pb.base + pb.bytes.length) return;
+    const v = this.inPlaceView;
+    pb.reset(v.bytes.subarray(v.mac, v.end));
+    if (v.data !== v.mac) pb.data = pb.net;
+    this.coll.rc.lazyPacket = undefined;
+  };
 
   constructor(coll: VmCollection, spec: ProgramSpec, loaded: LoadedProgram, handle: number) {
     this.coll = coll;
@@ -329,6 +348,7 @@ export class VmProgram implements Program {
     // The __sk_buff says what a copied run's would: data where the packet buffer would hold the frame.
     // (No helper such a program may call looks at the packet buffer: the run gets none.)
     const data = this.coll.packetBuffer().base + XDP_PACKET_HEADROOM + (view.data - off);
+    this.coll.rc.lazyPacket = this.settlePacket;
     return this.runFresh(bytes, off, len, data, data + (view.end - view.data), view, undefined);
   }
 
@@ -358,6 +378,7 @@ export class VmProgram implements Program {
       return this.coll.vm.runRetval(this.loaded, runOpts);
     } finally {
       rc.packet = undefined;
+      rc.lazyPacket = undefined;
     }
   }
 

@@ -20,6 +20,13 @@ export interface Helper {
   fn: HelperFn;
 }
 
+/**
+ * Bytes of helper work one budget instruction pays for: a helper that reads, writes, copies or checksums
+ * n bytes costs floor(n / 64) instructions on top of its call (chargeBytes), so the instruction budget
+ * bounds a run's time even when helpers do the work (a 4 MiB csum_diff costs 65,536).
+ */
+export const HELPER_BYTES_PER_INSN = 64;
+
 /** Number of bpf_tail_call()s one run may chain (the kernel's MAX_TAIL_CALL_CNT). */
 export const MAX_TAIL_CALLS = 33;
 
@@ -108,6 +115,8 @@ export class HelperCall {
   tailCalls = 0;
   /** The high half of the last invoke()'s result. */
   invokeHi = 0;
+  /** Set by the VM: takes `n` instructions from the run's budget, or ends the run with a budget fault. */
+  charger: ((n: number) => void) | undefined = undefined;
   /** Set by the VM: runs a callback (see invoke()). */
   invoker: ((pc: number, fnLo: number, fnHi: number, a1: number, a2: number, a3: number, a4: number, a5: number) => number) | undefined =
     undefined;
@@ -202,6 +211,15 @@ export class HelperCall {
     this.id = id;
     this.program = program;
     return r;
+  }
+
+  /**
+   * Charge the work of touching `bytes` bytes to the run's instruction budget (HELPER_BYTES_PER_INSN
+   * per instruction). Call it before doing the work: when the budget cannot pay, the run ends with the
+   * budget fault here and nothing was done, on both engines alike.
+   */
+  chargeBytes(bytes: number): void {
+    if (bytes >= HELPER_BYTES_PER_INSN) this.charger!(Math.floor(bytes / HELPER_BYTES_PER_INSN));
   }
 
   /** End the program now with r0 = (hi:lo). */

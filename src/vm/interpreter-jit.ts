@@ -13,6 +13,8 @@
  *   shift counts and jump targets are literals in the source; instructions are translated in jit-insn.ts.
  * - The budget is charged once per block (every instruction of a block runs once it is entered, since
  *   helper calls, exits and packet loads end blocks), so the count is exact and matches the interpreter.
+ *   A block the budget cannot pay for in full runs on the interpreter, which faults at the same
+ *   instruction after the same stores: both engines leave the same memory and maps after a budget fault.
  * - Memory accesses call Memory.ld8..st64 with the pc as a literal, so faults name the instruction. In
  *   the flat layout, r10-relative accesses inside the frame read the stack directly (no check needed).
  * - Loads and stores keep a per-instruction cache of the region they touched last (base, last valid
@@ -33,11 +35,11 @@ import { interpret } from './interpreter-switch.js';
 import type { LoadedProgram } from './interpreter-program.js';
 import { out as int64Result } from './interpreter-int64.js';
 import {
-  atomic, blockBudgetError, budgetError, callDepthError, callHelper, callxError, fallThroughError, loadPacket,
+  atomic, budgetError, callDepthError, callHelper, callxError, fallThroughError, loadPacket,
 } from './interpreter-ops.js';
 import { VmError } from './vm-error.js';
-import { basicBlocks, blockIndex, flatOrder, leaders, longestPath, type Block } from './jit-layout.js';
-import { hasPacketLoads, insn, MEM_SIZE, PACKET_SYNC, type JumpLayout } from './jit-insn.js';
+import { basicBlocks, blockIndex, flatOrder, leaders, longestFrom, longestPath, type Block } from './jit-layout.js';
+import { hasPacketLoads, insn, MEM_SIZE, PACKET_SYNC, spillAll, type JumpLayout } from './jit-insn.js';
 import { SEMANTICS_HELPERS, slotsOfCode } from './insn-semantics.js';
 import { OP_LDDW } from '../isa/index.js';
 import { setFlagsFromString } from 'node:v8';
@@ -54,13 +56,11 @@ const NO_PACKET = new Uint8Array(0);
 const X = {
   ...SEMANTICS_HELPERS,
   atomic,
-  blockBudgetError,
   budgetError,
   callDepthError,
   callxError,
   refill,
   syncCache,
-  budgetOut,
   ldAbsMiss,
   ldc,
   ld64c,
@@ -181,8 +181,13 @@ function memoryIndexes(p: LoadedProgram): Int32Array {
   return mi;
 }
 
-/** A block's budget charge (budgetOut always throws: one short call keeps the function small). */
-const charge = (b: Block) => `if ((budget -= ${b.count}) < 0) X.budgetOut(st, P, ${b.start}, ${b.count}, budget);`;
+/**
+ * A block's budget charge. When the budget cannot pay for the whole block, the block must not run as a
+ * unit (its first instructions would still run on the interpreter before the fault, and their stores
+ * must happen): the charge is taken back and control leaves the switch with pc = the block's start, for
+ * the interpreter to run it instruction by instruction into the same fault (see generateSwitch).
+ */
+const charge = (b: Block) => `if ((budget -= ${b.count}) < 0) { budget += ${b.count}; pc = ${b.start}; break; }`;
 
 function generateSwitch(p: LoadedProgram, blocks: Block[], bi: Int32Array, mi: Int32Array): string {
   const n = p.slots;
@@ -201,6 +206,9 @@ function generateSwitch(p: LoadedProgram, blocks: Block[], bi: Int32Array, mi: I
   out.push(`case ${bi[n]}: throw X.fallThroughError(${n});`);
   out.push(`default: throw new X.VmError('internal', 'compiled code reached an unknown pc ' + pc, { pc: -1 });`);
   out.push('}');
+  // Only a block the budget cannot pay for leaves the switch: the interpreter (same frames, same
+  // registers) runs it up to the exact instruction that exhausts the budget.
+  out.push(`${spillAll()} st.budget = budget; st.depth = depth; return X.interpret(st, P, pc);`);
   out.push('}');
   out.push('};');
   return out.join('\n');
@@ -230,7 +238,12 @@ function generateFlat(p: LoadedProgram, order: Block[], mi: Int32Array): string 
     labelled.add(k);
     return `break B${k};`;
   };
-  const layout: JumpLayout = { flat: true, jump: goTo };
+  const rest = longestFrom(order);
+  // A helper may charge the budget for its work: when what is left no longer covers the longest way on,
+  // the interpreter (checking every instruction) takes over after the call.
+  const afterHelper = (pc: number): string =>
+    `if (budget < ${rest.get(pc + 1) ?? 0}) { ${spillAll()} st.budget = budget; st.depth = 0; return X.interpret(st, P, ${pc + 1}); }`;
+  const layout: JumpLayout = { flat: true, jump: goTo, afterHelper };
   const body: string[] = [];
   for (current = 0; current < order.length; current++) {
     const b = order[current]!;
@@ -328,12 +341,6 @@ function refill(M: Memory, C: RegionCache, i: number, size: number): void {
  * it when every cache miss, budget check and LD_ABS exit was spelled out inline (it then ran unoptimized,
  * ~50 ns per instruction instead of ~1).
  */
-
-/** A block's budget ran out: throws the budget error naming the instruction that exhausted it. */
-function budgetOut(st: EngineState, p: LoadedProgram, blockStart: number, count: number, budget: number): never {
-  st.budget = 0;
-  throw blockBudgetError(p, blockStart, budget + count, st.limit);
-}
 
 /** LD_ABS/LD_IND out of bounds: the program ends with r0 = 0 (kernel semantics). */
 function ldAbsMiss(st: EngineState, budget: number): number {

@@ -5,7 +5,6 @@
  */
 import { BPF_ADD, BPF_AND, BPF_CMPXCHG, BPF_FETCH, BPF_OR, BPF_XCHG, BPF_XOR, MAX_CALL_FRAMES } from '../isa/index.js';
 import { HelperAction, MAX_TAIL_CALLS } from './helper-abi.js';
-import { slotsOfCode } from './insn-semantics.js';
 import { FUNC_TAG, LoadedProgram } from './interpreter-program.js';
 import { DONE, FRAME_INTS, HOST_RETURN, SWITCH, type EngineState } from './interpreter-state.js';
 import { VmError, hexAddr } from './vm-error.js';
@@ -133,7 +132,7 @@ export function invokeCallback(
 ): void {
   const id = fnHi & 0x00ffffff;
   const prog = (fnHi & 0xff000000) === FUNC_TAG ? st.programs[id] : undefined;
-  if (!prog || fnLo < 0 || fnLo >= prog.slots || prog.bySlot[fnLo] === undefined) {
+  if (!prog || fnLo < 0 || fnLo >= prog.slots || prog.funcEntry[fnLo] !== 1) {
     throw new VmError('helper', `0x${(fnHi >>> 0).toString(16)}${(fnLo >>> 0).toString(16).padStart(8, '0')} is not a callback function pointer`, { pc });
   }
   const engine = st.engine;
@@ -283,18 +282,11 @@ export function budgetError(pc: number, budget: number): VmError {
   return new VmError('budget', `instruction budget of ${budget} executed instructions exhausted (an endless loop?)`, { pc });
 }
 
-/**
- * Budget error for the compiled engine, which charges a whole block at its start: the instruction that
- * did not fit is the `left`-th (0-based) of the block starting at `blockStart`, as the interpreter reports.
- */
-export function blockBudgetError(p: LoadedProgram, blockStart: number, left: number, limit: number): VmError {
-  let pc = blockStart;
-  for (let i = 0; i < left; i++) pc += slotsOfCode(p.code[pc] as number);
-  return budgetError(pc, limit);
-}
-
-export function callxError(pc: number, reg: number): VmError {
-  return new VmError('helper', `callx: r${reg} holds no helper number`, { pc });
+/** Why `callx` refused the helper number in register `reg` (halves lo/hi): see LoadedProgram.mayCallx. */
+export function callxError(p: LoadedProgram, pc: number, reg: number, lo: number, hi: number): VmError {
+  if (hi !== 0 || lo < 0) return new VmError('helper', `callx: r${reg} holds no helper number`, { pc });
+  if (!p.mayCallx(lo, 0) && p.registered(lo)) return new VmError('helper', `callx: helper ${lo} may not be called by this program`, { pc });
+  return new VmError('helper', `callx: helper ${lo} is not registered in this VM`, { pc });
 }
 
 export function fallThroughError(pc: number): VmError {

@@ -30,6 +30,12 @@ export interface LoadOptions {
   resolvePseudo?: (insn: Instruction) => readonly [lo: number, hi: number] | undefined;
   /** Anything the host wants to find again from the program (e.g. its ProgramSpec / program type). */
   owner?: unknown;
+  /**
+   * The helpers this program may call (e.g. its program type's set). `call` instructions are checked at
+   * load; `callx` takes its helper number at run time and faults on one outside the set. Default: any
+   * helper registered in the VM.
+   */
+  mayCall?: (id: number) => boolean;
 }
 
 /**
@@ -65,6 +71,13 @@ export class LoadedProgram {
   readonly bySlot: (Instruction | undefined)[];
   /** Compiled form for the 'jit' engine, built on first use. */
   compiled: unknown = undefined;
+  /**
+   * 1 at the slots some `lddw rX, <function>` of this program names: the only places a callback may
+   * start (a function pointer with any other slot is a forgery and faults in both engines).
+   */
+  readonly funcEntry: Uint8Array;
+  private readonly helpers: HelperRegistry;
+  private readonly helperFilter: ((id: number) => boolean) | undefined;
 
   constructor(id: number, insns: readonly Instruction[], helpers: HelperRegistry, opts: LoadOptions = {}) {
     this.id = id;
@@ -91,6 +104,9 @@ export class LoadedProgram {
     this.imm = new Int32Array(slots);
     this.imm2 = new Int32Array(slots);
     this.bySlot = new Array(slots).fill(undefined);
+    this.funcEntry = new Uint8Array(slots);
+    this.helpers = helpers;
+    this.helperFilter = opts.mayCall;
     const starts = new Set(insns.map((i) => i.pc));
     for (const i of insns) {
       const cls = classOf(i.code);
@@ -108,6 +124,7 @@ export class LoadedProgram {
         if (!starts.has(target)) fail(i.pc, `lddw function pointer target ${target} is not an instruction of the program`);
         imm = target;
         imm2 = FUNC_TAG | id;
+        this.funcEntry[target] = 1;
       } else if (i.code === OP_LDDW && i.src !== 0) {
         const v = opts.resolvePseudo?.(i);
         if (!v) fail(i.pc, `lddw with pseudo source ${i.src} is not resolved (load it through a collection that provides maps)`);
@@ -116,6 +133,7 @@ export class LoadedProgram {
       if (i.code === (BPF_JMP | BPF_CALL)) {
         if (i.src === 2) fail(i.pc, 'kfunc calls are not supported by the VM');
         if (i.src === 0 && !helpers.has(i.imm)) fail(i.pc, `helper ${i.imm} is not registered in this VM`);
+        if (i.src === 0 && opts.mayCall && !opts.mayCall(i.imm)) fail(i.pc, `helper ${i.imm} may not be called by this program`);
       }
       if (classOf(i.code) === BPF_LD && i.code !== OP_LDDW && i.src > 10) fail(i.pc, `invalid source register r${i.src}`);
       this.code[i.pc] = i.code;
@@ -126,6 +144,17 @@ export class LoadedProgram {
       this.imm2[i.pc] = imm2;
       this.bySlot[i.pc] = i;
     }
+  }
+
+  /** May `callx` call helper `id` (the 64-bit register holding lo:hi)? Registered and in the program's set. */
+  mayCallx(lo: number, hi: number): boolean {
+    if (hi !== 0 || lo < 0 || !this.helpers.has(lo)) return false;
+    return this.helperFilter === undefined || this.helperFilter(lo);
+  }
+
+  /** Is helper `id` registered in the VM this program was loaded into? */
+  registered(id: number): boolean {
+    return this.helpers.has(id);
   }
 
   /** The instruction at a slot as text (for errors). */

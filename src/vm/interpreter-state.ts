@@ -63,6 +63,8 @@ export class EngineState {
   readonly saved = new Int32Array(MAX_CALL_FRAMES * 22);
   /** The bytes of each frame's stack region. */
   readonly stacks: Uint8Array[] = [];
+  /** All frames' bytes in one array (the stacks are views of it), zeroed in one call before every run. */
+  readonly allStacks = new Uint8Array(MAX_CALL_FRAMES * STACK_SIZE);
   /** The same bytes as DataViews (the compiled engine's flat layout reads frame 0's directly). */
   readonly stackViews: DataView[] = [];
 
@@ -76,9 +78,9 @@ export class EngineState {
     this.lo = call.lo;
     this.hi = call.hi;
     for (let d = 0; d < MAX_CALL_FRAMES; d++) {
-      const bytes = new Uint8Array(STACK_SIZE);
+      const bytes = this.allStacks.subarray(d * STACK_SIZE, (d + 1) * STACK_SIZE);
       this.stacks.push(bytes);
-      this.stackViews.push(new DataView(bytes.buffer));
+      this.stackViews.push(new DataView(bytes.buffer, bytes.byteOffset, STACK_SIZE));
       const base = mem.map(bytes, { name: `stack frame ${d}` });
       this.stackBases[d] = base;
       this.stackTops[d] = base + STACK_SIZE;

@@ -124,7 +124,7 @@ function caseBody(sem: InsnSemantics, flow: Flow): string {
     case 'call':
       return `if (SRC[pc] === ${BPF_PSEUDO_CALL}) { X.pushFrame(st, p, pc, pc + 1); ${flow.goto('pc + IMM[pc] + 1')} } ${flow.helper('IMM[pc]')}`;
     case 'callx':
-      return `if (H[d] !== 0) throw X.callxError(pc, d); ${flow.helper('L[d]')}`;
+      return `if (!p.mayCallx(L[d], H[d])) throw X.callxError(p, pc, d, L[d], H[d]); ${flow.helper('L[d]')}`;
     case 'exit':
       // popFrame: a pc in this program, -1 (a frame of another program) or -2 (a callback's end)
       return `if (st.depth === 0) { ${flow.done} } const r = X.popFrame(st, p); if (r >= 0) { ${flow.goto('r')} } if (r === -1) { ${flow.switchProgram} } ${flow.done}`;

@@ -22,7 +22,7 @@ import { DONE, EngineState, type Engine, type LdAbsPacket } from './interpreter-
 import { interpret } from './interpreter-switch.js';
 import { compiledEngine } from './interpreter-jit.js';
 import { VmError } from './vm-error.js';
-import { invokeCallback } from './interpreter-ops.js';
+import { budgetError, invokeCallback } from './interpreter-ops.js';
 
 /**
  * The VM's two execution engines: `jit` compiles each program to a JavaScript function, `interpreter` is a
@@ -97,6 +97,13 @@ export class Vm {
     this.call = new HelperCall(new Int32Array(11), new Int32Array(11), this.memory);
     this.st = new EngineState(this.memory, this.call, this.helpers, this.programs);
     const result = new Int32Array(2);
+    this.call.charger = (n) => {
+      const st = this.st;
+      if ((st.budget -= n) < 0) {
+        st.budget = 0;
+        throw budgetError(this.call.pc, st.limit);
+      }
+    };
     this.call.invoker = (pc, fnLo, fnHi, a1, a2, a3, a4, a5) => {
       if (!this.running) throw new VmError('internal', 'callbacks can only be invoked by a helper while a program runs');
       invokeCallback(this.st, pc, fnLo | 0, fnHi | 0, a1, a2, a3, a4, a5, result);
@@ -140,8 +147,9 @@ export class Vm {
     const args = opts.args;
     // (no default array: per-packet runs pass no args and should allocate nothing)
     if (args !== undefined) for (let i = 0; i < args.length && i < 5; i++) setArg(L, H, i + 1, args[i] as number | bigint);
-    // Fresh, zeroed stacks: runs never see each other's data.
-    for (let d = 0; d <= st.maxDepth; d++) (st.stacks[d] as Uint8Array).fill(0);
+    // Fresh, zeroed stacks: runs never see each other's data. All of them, not only the frames the last
+    // run entered: pointer arithmetic on r10 reaches the other frames' regions too (4 KiB, one fill).
+    st.allStacks.fill(0);
     st.maxDepth = 0;
     st.depth = 0;
     L[10] = st.stackTops[0] as number;

@@ -25,6 +25,8 @@ export interface JumpLayout {
    * DataView `SV`, and `exit` returns.
    */
   readonly flat: boolean;
+  /** Source to run after a helper call returned to slot `pc + 1` (the flat layout's budget re-check). */
+  afterHelper?(pc: number): string;
 }
 
 export const lo = (r: number) => `r${r}l`;
@@ -142,9 +144,9 @@ export function insn(p: LoadedProgram, pc: number, mi: number, packetLoads: bool
           `depth++; if (depth > st.maxDepth) st.maxDepth = depth; r10l = T[depth]; pc = ${pc + imm + 1}; continue;`
         );
       }
-      return helperCall(pc, String(imm), packetLoads);
+      return helperCall(pc, String(imm), packetLoads) + (layout.afterHelper?.(pc) ?? '');
     case 'callx':
-      return `if (${dh} !== 0) throw X.callxError(${pc}, ${d}); ${helperCall(pc, dl, packetLoads)}`;
+      return `if (!P.mayCallx(${dl}, ${dh})) throw X.callxError(P, ${pc}, ${d}, ${dl}, ${dh}); ${helperCall(pc, dl, packetLoads)}${layout.afterHelper?.(pc) ?? ''}`;
     case 'exit': {
       if (layout.flat) return 'L[0] = r0l; H[0] = r0h; st.budget = budget; return 0;';
       const restore = [6, 7, 8, 9].map((r, i) => `r${r}l = F[q + ${2 + 2 * i}]; r${r}h = F[q + ${3 + 2 * i}];`).join(' ');

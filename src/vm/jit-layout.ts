@@ -176,14 +176,19 @@ export function flatOrder(p: LoadedProgram, blocks: Block[]): Block[] | undefine
 
 /** Instructions on the longest path through a flat order (the most one run can execute). */
 export function longestPath(order: Block[]): number {
-  const longest = new Map<number, number>();
   let max = 0;
+  for (const n of longestFrom(order).values()) max = Math.max(max, n);
+  return max;
+}
+
+/** For each block start of a flat order, the instructions on the longest path from there to an exit. */
+export function longestFrom(order: Block[]): Map<number, number> {
+  const longest = new Map<number, number>();
   for (let k = order.length - 1; k >= 0; k--) {
     const b = order[k]!;
     let after = 0;
     for (const s of b.succ) after = Math.max(after, longest.get(s) ?? 0);
     longest.set(b.start, b.count + after);
-    max = Math.max(max, b.count + after);
   }
-  return max;
+  return longest;
 }

@@ -33,10 +33,17 @@ export interface RegionOptions {
   /** May the program store into it? (default true) */
   writable?: boolean;
   /**
-   * Element size: an access may not cross a multiple of `stride` from the region start. Used for map
-   * value slabs so a pointer to one value cannot reach its neighbour. 0 = no elements (default).
+   * Element size: an access must lie inside one element (`stride` bytes from a multiple of `stride` from
+   * the region start), and inside the element its base pointer points into (or one past the end of).
+   * Used for map value slabs: a pointer from a lookup reaches that value only. 0 = no elements (default).
    */
   stride?: number;
+  /**
+   * Elements of varying size (ring-buffer records): `confine(ptr, at, size)` gets the offsets of the
+   * base pointer and of the access in the region and says whether the access stays in what the pointer
+   * may reach. Takes the place of `stride`.
+   */
+  confine?: (ptr: number, at: number, size: number) => boolean;
   /**
    * Bytes of address space to reserve (>= bytes.length): a later `replace()` with up to this many bytes
    * keeps the same base address. Default: bytes.length.
@@ -60,7 +67,9 @@ export interface Region {
   size: number;
   writable: boolean;
   name: string;
+  /** Element size (see RegionOptions.stride); -1 when `confine` decides instead; 0 when neither applies. */
   stride: number;
+  confine: ((ptr: number, at: number, size: number) => boolean) | undefined;
   owner: unknown;
   /**
    * Mapped with `reserve` (a packet): its size changes in place by replace()/resize(), which bump
@@ -86,9 +95,22 @@ const UNMAPPED: Region = Object.freeze({
   writable: false,
   name: '(unmapped)',
   stride: 0,
+  confine: undefined,
   owner: undefined,
   resizable: false,
 }) as Region;
+
+/**
+ * May an access of `size` bytes at offset `at` of an element region go through a base pointer at offset
+ * `ptr`? Inside one element, and the element the pointer points into (a pointer one past an element's
+ * end still belongs to it: C's end pointers). Regions of records ask their `confine`.
+ */
+function inElement(r: Region, ptr: number, at: number, size: number): boolean {
+  const stride = r.stride;
+  if (stride < 0) return (r.confine as (ptr: number, at: number, size: number) => boolean)(ptr, at, size);
+  const e = at - (at % stride);
+  return at + size <= e + stride && ptr >= e && ptr <= e + stride;
+}
 
 /**
  * A VM's flat 32-bit address space: regions of bytes mapped at page-aligned bases with guard gaps, every
@@ -128,7 +150,8 @@ export class Memory {
       size: bytes.length,
       writable: opts.writable ?? true,
       name: opts.name,
-      stride: opts.stride ?? 0,
+      stride: opts.confine ? -1 : opts.stride ?? 0,
+      confine: opts.confine,
       owner: opts.owner,
       resizable: opts.reserve !== undefined,
     };
@@ -162,7 +185,10 @@ export class Memory {
       else this.epoch++;
       return base;
     }
-    const opts: RegionOptions = { name: r.name, writable: r.writable, stride: r.stride, owner: r.owner, ...(r.resizable ? { reserve: r.span } : {}) };
+    const opts: RegionOptions = {
+      name: r.name, writable: r.writable, stride: Math.max(0, r.stride), owner: r.owner,
+      ...(r.confine ? { confine: r.confine } : {}), ...(r.resizable ? { reserve: r.span } : {}),
+    };
     this.unmap(base);
     return this.map(bytes, opts);
   }
@@ -233,7 +259,8 @@ export class Memory {
     const r = this.regions[t === undefined ? 0 : t[(addr >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]!] as Region;
     const o = addr - r.base;
     if (o + size > r.size || (write && !r.writable)) throw this.fault(addr, size, write, pc, r);
-    if (r.stride !== 0 && (o % r.stride) + size > r.stride) throw this.fault(addr, size, write, pc, r);
+    // a helper's pointer argument is its own base pointer
+    if (r.stride !== 0 && !inElement(r, o, o, size)) throw this.fault(addr, size, write, pc, r);
     return r;
   }
 
@@ -249,7 +276,7 @@ export class Memory {
     const t = this.dir[a >>> CHUNK_SHIFT];
     const r = this.regions[t === undefined ? 0 : t[(a >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]!] as Region;
     const o = a - r.base;
-    if (o + size > r.size || (write && !r.writable) || (r.stride !== 0 && (o % r.stride) + size > r.stride)) {
+    if (o + size > r.size || (write && !r.writable) || (r.stride !== 0 && !inElement(r, (lo >>> 0) - r.base, o, size))) {
       throw this.fault(a, size, write, pc, r);
     }
     this.last = r;
@@ -360,7 +387,8 @@ export class Memory {
     else if (addr - r.base + size > r.size) {
       why = `runs past the end of region '${r.name}' (${hexAddr(r.base)}..${hexAddr(r.base + r.size)}, ${r.size} bytes)`;
     } else if (write && !r.writable) why = `is to read-only region '${r.name}'`;
-    else why = `crosses an element boundary of region '${r.name}' (element size ${r.stride})`;
+    else if (r.stride > 0) why = `leaves the element of region '${r.name}' its pointer was derived from (element size ${r.stride})`;
+    else why = `leaves the record of region '${r.name}' its pointer was derived from`;
     return new VmError('access', `${what} ${why}`, { pc, address: addr });
   }
 }

@@ -16,7 +16,9 @@ import type { LoadedProgram } from './interpreter-program.js';
 /**
  * Helpers that neither read the packet or the context nor write through a pointer argument: map access
  * by key, clocks, randomness, CPU id. (So nothing but the program's stack changes during a run, and
- * the context region holds exactly what the run started with.)
+ * the context region holds exactly what the run started with.) A key or value pointer may still be
+ * aimed at the packet buffer by arithmetic: the map helpers then ask for the frame to be copied in
+ * first (RunContext.lazyPacket), so they read what a copied run would.
  */
 const PACKET_BLIND_HELPERS = new Set([
   1, // map_lookup_elem

@@ -55,6 +55,13 @@ export class RunContext {
   /** Call after a helper changed the packet's bounds so the context's data pointers follow. */
   syncCtx: () => void = () => {};
   verdicts: Verdict[] = [];
+  /**
+   * Set during an in-place run (VmProgram.runPacketAt), where the packet buffer still holds an older
+   * frame: a helper about to read `len` bytes at `addr` through a pointer argument calls it first, and
+   * when those bytes touch the packet buffer the current frame is copied in, so what the helper reads is
+   * what a copied run would give.
+   */
+  lazyPacket: ((addr: number, len: number) => void) | undefined = undefined;
   /** Maps by handle (a dense array: handles are small integers). */
   readonly maps: (VmMap | undefined)[] = [];
   /** VM base address of each map's value slab, by handle. */

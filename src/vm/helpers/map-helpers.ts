@@ -19,10 +19,17 @@ function mapArg(call: HelperCall, i: number): VmMap {
   return m;
 }
 
+/** An in-place packet run: make the packet buffer hold the current frame if the pointer reaches it. */
+function settle(call: HelperCall, addr: number, len: number): void {
+  const lazy = (call.context as RunContext).lazyPacket;
+  if (lazy !== undefined) lazy(addr, len);
+}
+
 export function mapLookupElem(call: HelperCall): void {
   const m = mapArg(call, 1);
   // memory.check returns the region without allocating a view object (this is the hottest helper).
   const addr = call.argPtr(2);
+  settle(call, addr, m.keySize);
   const r = call.memory.check(addr, m.keySize, false, call.pc);
   const ko = addr - r.base;
   if (m instanceof FdArrayMap) {
@@ -41,8 +48,11 @@ export function mapUpdateElem(call: HelperCall): void {
   if (m.progReadOnly) return call.retI32(-E.EPERM);
   const ka = call.argPtr(2);
   const va = call.argPtr(3);
+  settle(call, ka, m.keySize);
+  settle(call, va, m.valueSize);
   const k = call.memory.check(ka, m.keySize, false, call.pc);
   const v = call.memory.check(va, m.valueSize, false, call.pc);
+  call.chargeBytes(m.keySize + m.valueSize);
   const flags = call.hi[4] !== 0 ? 0x7fffffff : call.lo[4]! >>> 0;
   call.retI32(m.progUpdate(k.bytes, ka - k.base, v.bytes, va - v.base, flags, (call.context as RunContext).host.cpu));
 }
@@ -50,6 +60,7 @@ export function mapUpdateElem(call: HelperCall): void {
 export function mapDeleteElem(call: HelperCall): void {
   const m = mapArg(call, 1);
   if (m.progReadOnly) return call.retI32(-E.EPERM);
+  settle(call, call.argPtr(2), m.keySize);
   const k = call.memory.view(call.argPtr(2), m.keySize, false, call.pc);
   call.retI32(m.progDelete(k.bytes, k.offset));
 }
@@ -91,6 +102,7 @@ export function ringbufOutput(call: HelperCall): void {
   const m = ringArg(call);
   const len = call.argNumber(3);
   const src = call.memory.view(call.argPtr(2), len, false, call.pc);
+  call.chargeBytes(len);
   call.retI32(m.output(src.bytes, src.offset, len, call.argNumber(4)));
 }
 

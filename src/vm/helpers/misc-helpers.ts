@@ -49,6 +49,7 @@ export function tracePrintk(call: HelperCall): void {
   const rc = call.context as RunContext;
   const size = call.argU32(2);
   const raw = call.memory.read(call.argPtr(1), size, call.pc);
+  call.chargeBytes(size);
   const nul = raw.indexOf(0);
   if (size === 0 || nul < 0) return call.retI32(-E.EINVAL);
   const fmt = decoder.decode(raw.subarray(0, nul));

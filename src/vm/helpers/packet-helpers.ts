@@ -41,6 +41,7 @@ export function skbLoadBytes(call: HelperCall): void {
   const off = call.argU32(2);
   const len = call.argU32(4);
   const to = call.memory.view(call.argPtr(3), len, true, call.pc);
+  call.chargeBytes(len);
   if (off > 0x7fffffff || off + len > p.length) {
     to.bytes.fill(0, to.offset, to.offset + len);
     return call.retI32(-EFAULT);
@@ -56,6 +57,7 @@ export function skbLoadBytesRelative(call: HelperCall): void {
   const len = call.argU32(4);
   const hdr = call.argNumber(5);
   const to = call.memory.view(call.argPtr(3), len, true, call.pc);
+  call.chargeBytes(len);
   const start = hdr === 0 ? p.mac : hdr === 1 ? p.net : -1;
   if (start < 0 || off > 0xffff || start + off + len > p.end) {
     to.bytes.fill(0, to.offset, to.offset + len);
@@ -74,6 +76,7 @@ export function skbStoreBytes(call: HelperCall): void {
   if (flags & ~(BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH)) return call.retI32(-E.EINVAL);
   if (off > 0x7fffffff || off + len > p.length) return call.retI32(-EFAULT);
   const from = call.memory.view(call.argPtr(3), len, false, call.pc);
+  call.chargeBytes(len);
   p.bytes.set(from.bytes.subarray(from.offset, from.offset + len), p.data + off);
   // The packet's bounds do not move, so the context needs no rewrite, except for the hash.
   if (flags & BPF_F_INVALIDATE_HASH && rc.skb) {
@@ -164,6 +167,7 @@ export function csumDiff(call: HelperCall): void {
   let r: number;
   const fromPtr = call.argPtr(1);
   const toPtr = call.argPtr(3);
+  call.chargeBytes(fromSize + toSize);
   const partial = (addr: number, len: number, s: number): number => {
     if (len === 0) return s >>> 0;
     const v = call.memory.view(addr, len, false, call.pc);
@@ -273,6 +277,7 @@ export function perfEventOutput(call: HelperCall): void {
   if (call.argHi(3) & ~0xfffff) return call.retI32(-E.EINVAL);
   const size = call.argNumber(5);
   const data = call.memory.read(call.argPtr(4), size, call.pc);
+  call.chargeBytes(size + ctxLen);
   let record = data;
   if (ctxLen) {
     const p = rc.packet;

@@ -8,14 +8,24 @@ export interface PrintkArg {
   hi: number;
 }
 
-/** Format `fmt` with raw 64-bit args; `readString(addr)` fetches %s strings. Returns undefined when invalid. */
-export function formatPrintk(fmt: string, args: PrintkArg[], readString: (addr: number) => string): string | undefined {
+/**
+ * The kernel formats bpf_trace_printk into a 1,024-byte buffer (BPF_TRACE_PRINTK_SIZE), NUL included: a
+ * longer line is cut at 1,023 characters.
+ */
+export const PRINTK_MAX_CHARS = 1023;
+
+/**
+ * Format `fmt` with raw 64-bit args; `readString(addr)` fetches %s strings. Returns undefined when invalid.
+ * The line never exceeds `max` characters (the kernel's buffer, whose output it matches): padding stops
+ * where the line is cut, so a hostile `%536870000d` costs no more than a short one.
+ */
+export function formatPrintk(fmt: string, args: PrintkArg[], readString: (addr: number) => string, max = PRINTK_MAX_CHARS): string | undefined {
   let out = '';
   let argi = 0;
   for (let i = 0; i < fmt.length; i++) {
     const ch = fmt[i]!;
     if (ch !== '%') {
-      out += ch;
+      if (out.length < max) out += ch;
       continue;
     }
     i++;
@@ -26,7 +36,7 @@ export function formatPrintk(fmt: string, args: PrintkArg[], readString: (addr: 
     let flags = '';
     while (i < fmt.length && '-+ #0'.includes(fmt[i]!)) flags += fmt[i++];
     let width = 0;
-    while (i < fmt.length && fmt[i]! >= '0' && fmt[i]! <= '9') width = width * 10 + Number(fmt[i++]);
+    while (i < fmt.length && fmt[i]! >= '0' && fmt[i]! <= '9') width = Math.min(width * 10 + Number(fmt[i++]), 0x7fffffff);
     let longs = 0;
     while (fmt[i] === 'l') {
       longs++;
@@ -74,6 +84,8 @@ export function formatPrintk(fmt: string, args: PrintkArg[], readString: (addr: 
       default:
         return undefined;
     }
+    // Padding past the buffer's end could never show: pad only as far as the line can still go.
+    width = Math.min(width, Math.max(0, max - out.length) + s.length);
     if (s.length < width) {
       if (flags.includes('-')) s = s.padEnd(width);
       else if (flags.includes('0') && conv !== 's' && conv !== 'c') {
@@ -82,6 +94,7 @@ export function formatPrintk(fmt: string, args: PrintkArg[], readString: (addr: 
       } else s = s.padStart(width);
     }
     out += s;
+    if (out.length >= max) out = out.slice(0, max); // (the format's remaining conversions are still validated)
   }
-  return out;
+  return out.length > max ? out.slice(0, max) : out;
 }

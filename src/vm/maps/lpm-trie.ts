@@ -22,7 +22,7 @@ export class LpmTrieMap extends VmMap {
   private readonly maxPrefix: number;
   /** Keys as given (the kernel keeps the bits past the prefix too), by slot. */
   private readonly keyStore: Uint8Array;
-  /** Prefix length by slot, -1 when free. */
+  /** Prefix length + 1 by slot, 0 when free (so the zero-filled array needs no initial fill). */
   private readonly prefix: Int32Array;
   /** Exact-match index over normalised keys (prefix length + prefix with the other bits cleared). */
   private readonly table: KeyTable;
@@ -41,7 +41,7 @@ export class LpmTrieMap extends VmMap {
     this.stride = roundUp8(spec.valueSize);
     this.slab = new Uint8Array(Math.max(8, this.stride * spec.maxEntries));
     this.keyStore = new Uint8Array(spec.keySize * spec.maxEntries);
-    this.prefix = new Int32Array(spec.maxEntries).fill(-1);
+    this.prefix = new Int32Array(spec.maxEntries); // zero-filled: nothing touched until used
     this.table = new KeyTable(spec.keySize, spec.maxEntries);
     this.scratch = new Uint8Array(spec.keySize);
     this.perLen = new Int32Array(this.maxPrefix + 1);
@@ -111,7 +111,7 @@ export class LpmTrieMap extends VmMap {
       s = this.table.insert(this.scratch, 0); // findExact left the normalised key in scratch
       this.countLen(pl, 1);
     }
-    this.prefix[s] = pl;
+    this.prefix[s] = pl + 1;
     this.keyStore.set(kb.subarray(ko, ko + this.keySize), s * this.keySize);
     this.slab!.set(vb.subarray(vo, vo + this.valueSize), s * this.stride);
     return 0;
@@ -120,9 +120,9 @@ export class LpmTrieMap extends VmMap {
   override progDelete(kb: Uint8Array, ko: number): number {
     const s = this.findExact(kb, ko);
     if (s < 0) return -E.ENOENT;
-    this.countLen(this.prefix[s]!, -1);
+    this.countLen(this.prefix[s]! - 1, -1);
     this.table.remove(s);
-    this.prefix[s] = -1;
+    this.prefix[s] = 0;
     return 0;
   }
 
@@ -144,8 +144,8 @@ export class LpmTrieMap extends VmMap {
 
   /** Post-order comparison of two stored slots (see the file comment). */
   private compare(a: number, b: number): number {
-    const pa = this.prefix[a]!;
-    const pb = this.prefix[b]!;
+    const pa = this.prefix[a]! - 1;
+    const pb = this.prefix[b]! - 1;
     const m = this.commonBits(a, b, Math.min(pa, pb));
     if (m === Math.min(pa, pb)) return pb - pa; // one contains the other: the longer comes first
     const byte = this.keyStore[a * this.keySize + 4 + (m >> 3)]!;
@@ -154,7 +154,7 @@ export class LpmTrieMap extends VmMap {
 
   nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     const live: number[] = [];
-    for (let s = 0; s < this.maxEntries; s++) if (this.prefix[s]! >= 0) live.push(s);
+    for (let s = 0; s < this.maxEntries; s++) if (this.prefix[s]! > 0) live.push(s);
     live.sort((a, b) => this.compare(a, b));
     const cur = key && key.length === this.keySize ? this.findExact(key, 0) : -1;
     const i = cur < 0 ? 0 : live.indexOf(cur) + 1;

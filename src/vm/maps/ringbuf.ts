@@ -7,6 +7,11 @@
  *
  * The kernel maps the data pages twice back to back so a record that wraps stays contiguous; the slab here
  * is likewise twice the data size, and submit/discard copy the part that ran past the end back to the start.
+ *
+ * Isolation (what the kernel's verifier guarantees, enforced here at run time): a record pointer reaches
+ * its own record's data only, and only until it is submitted or discarded (`confine`, which the VM's
+ * memory asks on every access to the ring), so no program or helper can rewrite a header or a neighbour.
+ * The consumer still validates every header it reads before trusting its length.
  */
 import { VmMap, E, type MapOptions } from './base.js';
 import type { MapSpec } from '../../elf/spec.js';
@@ -24,6 +29,9 @@ export class RingBufMap extends VmMap {
   private readonly dv: DataView;
   producer = 0;
   consumer = 0;
+  /** Records reserved and not yet submitted or discarded: slab offsets of their data, and lengths. */
+  private readonly open: number[] = [];
+  private readonly openLen: number[] = [];
 
   constructor(spec: MapSpec, opts: MapOptions) {
     super(spec, opts);
@@ -47,13 +55,33 @@ export class RingBufMap extends VmMap {
     this.dv.setUint32(at, (len | RINGBUF_BUSY) >>> 0, true);
     this.dv.setUint32(at + 4, 0, true);
     this.producer += total;
+    this.open.push(at + RINGBUF_HDR);
+    this.openLen.push(len);
     return at + RINGBUF_HDR;
   }
+
+  /**
+   * For the VM's memory: may an access of `size` bytes at slab offset `at`, through a pointer at slab
+   * offset `ptr`, go ahead? Only inside one open record, the one the pointer points into.
+   */
+  readonly confine = (ptr: number, at: number, size: number): boolean => {
+    const open = this.open;
+    for (let i = 0; i < open.length; i++) {
+      const start = open[i]!;
+      const end = start + this.openLen[i]!;
+      if (ptr >= start && ptr <= end) return at >= start && at + size <= end;
+    }
+    return false;
+  };
 
   /** Submit (or discard) the record whose data starts at slab offset `dataOff`. */
   commit(dataOff: number, discard: boolean): void {
     const at = dataOff - RINGBUF_HDR;
-    const len = this.dv.getUint32(at, true) & ~(RINGBUF_BUSY | RINGBUF_DISCARD);
+    const i = this.open.indexOf(dataOff);
+    if (i < 0) return;
+    const len = this.openLen[i]!;
+    this.open.splice(i, 1);
+    this.openLen.splice(i, 1);
     const end = at + ((len + RINGBUF_HDR + 7) & ~7);
     if (end > this.size) this.slab!.copyWithin(0, this.size, end);
     this.dv.setUint32(at, (len | (discard ? RINGBUF_DISCARD : 0)) >>> 0, true);
@@ -61,9 +89,7 @@ export class RingBufMap extends VmMap {
 
   /** Is there a reserved, uncommitted record whose data starts at `dataOff`? (guards submit/discard) */
   isReserved(dataOff: number): boolean {
-    const at = dataOff - RINGBUF_HDR;
-    if (at < 0 || at >= this.size || at & 7) return false;
-    return (this.dv.getUint32(at, true) & RINGBUF_BUSY) !== 0;
+    return this.open.includes(dataOff);
   }
 
   /** bpf_ringbuf_output: reserve + copy + submit; 0 or -errno. */
@@ -100,12 +126,22 @@ export class RingBufMap extends VmMap {
       const hdr = this.dv.getUint32(at, true);
       if (hdr & RINGBUF_BUSY) break;
       const len = hdr & ~(RINGBUF_BUSY | RINGBUF_DISCARD);
+      const total = (len + RINGBUF_HDR + 7) & ~7;
+      // Never trust a header blindly (the kernel's consumer does not either): a length that does not fit
+      // in what was produced means the ring is corrupt, and nothing after it can be read.
+      if (len === 0 || len > this.size - RINGBUF_HDR || total > this.producer - this.consumer) {
+        this.consumer = this.producer;
+        break;
+      }
       if (!(hdr & RINGBUF_DISCARD)) {
         const rec = new Uint8Array(len);
-        for (let i = 0; i < len; i++) rec[i] = this.slab![(at + RINGBUF_HDR + i) & this.mask]!;
+        const from = (at + RINGBUF_HDR) & this.mask;
+        const first = Math.min(len, this.size - from);
+        rec.set(this.slab!.subarray(from, from + first));
+        if (first < len) rec.set(this.slab!.subarray(0, len - first), first);
         out.push(rec);
       }
-      this.consumer += (len + RINGBUF_HDR + 7) & ~7;
+      this.consumer += total;
     }
     return out;
   }
