@@ -69,6 +69,7 @@ export interface Region {
   name: string;
   /** Element size (see RegionOptions.stride); -1 when `confine` decides instead; 0 when neither applies. */
   stride: number;
+  /** Decides element bounds for regions of varying-size records (see RegionOptions.confine). */
   confine: ((ptr: number, at: number, size: number) => boolean) | undefined;
   owner: unknown;
   /**
