@@ -7,7 +7,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
-  assembleBpfAsm, checkClassic, convertClassic, formatBpfAsm, parseClassicBpf, prepareClassic, runClassic, writeClassicContext, resolveContext,
+  assembleBpfAsm,
+  checkClassic,
+  convertClassic,
+  formatBpfAsm,
+  parseClassicBpf,
+  prepareClassic,
+  runClassic,
+  writeClassicContext,
+  resolveContext,
   type SockFilter,
 } from '../src/cbpf/index.js';
 import { openCapture } from '../src/packet/index.js';
@@ -18,7 +26,11 @@ const TCP_PORT_80 =
   '21 0 8 6,40 0 0 20,69 6 0 8191,177 0 0 14,72 0 0 14,21 2 0 80,72 0 0 16,21 0 1 80,6 0 0 262144,6 0 0 0,';
 
 /** Best of 5 timings of `rounds` passes over the frames, in ns per frame. */
-function nsPerFrame(frames: Uint8Array[], rounds: number, run: (f: Uint8Array) => number): { ns: number; kept: number } {
+function nsPerFrame(
+  frames: Uint8Array[],
+  rounds: number,
+  run: (f: Uint8Array) => number,
+): { ns: number; kept: number } {
   let best = Infinity;
   let kept = 0;
   for (let rep = 0; rep < 5; rep++) {
@@ -57,19 +69,33 @@ export async function bench(): Promise<void> {
     const loaded = vm.load(ebpf, { name: 'tcp80' });
     const block = writeClassicContext(resolveContext(new Uint8Array(0)));
     const addr = vm.memory.map(block, { name: 'cbpf context' });
-    const opts: { args: number[]; packet: LdAbsPacket } = { args: [addr], packet: { bytes: frames[0]!, data: 0, end: 0, mac: 0, net: 14 } };
+    const opts: { args: number[]; packet: LdAbsPacket } = {
+      args: [addr],
+      packet: { bytes: frames[0]!, data: 0, end: 0, mac: 0, net: 14 },
+    };
     const r = nsPerFrame(frames, rounds, (f) => {
       opts.packet.bytes = f;
       opts.packet.end = f.length;
       return vm.runRetval(loaded, opts);
     });
-    if (r.kept !== base.kept) throw new Error(`converted program (${engine}) kept ${r.kept}, the interpreter ${base.kept}`);
-    process.stdout.write(`  converted, VM ${engine.padEnd(11)} ${r.ns.toFixed(0).padStart(6)} ns/packet  ${(r.ns / base.ns).toFixed(2)}x\n`);
+    if (r.kept !== base.kept)
+      throw new Error(`converted program (${engine}) kept ${r.kept}, the interpreter ${base.kept}`);
+    process.stdout.write(
+      `  converted, VM ${engine.padEnd(11)} ${r.ns.toFixed(0).padStart(6)} ns/packet  ${(r.ns / base.ns).toFixed(2)}x\n`,
+    );
   }
   const big: SockFilter[] = [];
   for (let i = 0; big.length < 4094; i++) {
-    big.push({ code: 0x28, jt: 0, jf: 0, k: 12 }, { code: 0x02, jt: 0, jf: 0, k: i % 16 }, { code: 0x60, jt: 0, jf: 0, k: i % 16 });
-    big.push({ code: 0x04, jt: 0, jf: 0, k: 7 }, { code: 0x15, jt: 0, jf: 1, k: 0x800 }, { code: 0x84, jt: 0, jf: 0, k: 0 });
+    big.push(
+      { code: 0x28, jt: 0, jf: 0, k: 12 },
+      { code: 0x02, jt: 0, jf: 0, k: i % 16 },
+      { code: 0x60, jt: 0, jf: 0, k: i % 16 },
+    );
+    big.push(
+      { code: 0x04, jt: 0, jf: 0, k: 7 },
+      { code: 0x15, jt: 0, jf: 1, k: 0x800 },
+      { code: 0x84, jt: 0, jf: 0, k: 0 },
+    );
   }
   big.length = 4094;
   big.push({ code: 0x06, jt: 0, jf: 0, k: 1 }, { code: 0x06, jt: 0, jf: 0, k: 0 });

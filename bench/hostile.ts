@@ -25,12 +25,21 @@ interface Run {
 function run(path: string, dir: string): Run {
   const timeFile = join(dir, 'time.txt');
   const out = join(dir, 'out.txt');
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, 'sh', '-c', `node ${bin} urls ${path} > ${out}`], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const [s = 'NaN', k = '0', u = '0', sys = '0'] = existsSync(timeFile) ? readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ') : [];
+  const r = spawnSync(
+    '/usr/bin/time',
+    ['-f', '%e %M %U %S', '-o', timeFile, 'sh', '-c', `node ${bin} urls ${path} > ${out}`],
+    { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
+  );
+  const [s = 'NaN', k = '0', u = '0', sys = '0'] = existsSync(timeFile)
+    ? readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ')
+    : [];
   const text = existsSync(out) ? readFileSync(out, 'latin1') : '';
   rmSync(out, { force: true });
   const found = text.length === 0 ? 0 : text.split('\n').length - 1;
-  const summary = (r.stderr ?? '').split('\n').filter((l) => l.startsWith('urls:')).join(' ');
+  const summary = (r.stderr ?? '')
+    .split('\n')
+    .filter((l) => l.startsWith('urls:'))
+    .join(' ');
   return { seconds: Number(s), cpuSeconds: Number(u) + Number(sys), rssMb: Number(k) / 1024, found, summary };
 }
 
@@ -52,8 +61,12 @@ export async function bench(): Promise<void> {
     new CaptureWriter(empty, { format: 'pcap' }).close();
   }
   const base = run(empty, dir);
-  process.stdout.write(`Node baseline (empty capture): ${base.seconds.toFixed(2)} s, peak RSS ${base.rssMb.toFixed(0)} MB (budget: 256 MB)\n`);
-  process.stdout.write(`${'capture'.padEnd(10)} ${'size MB'.padStart(8)} ${'packets'.padStart(9)} ${'time s'.padStart(7)} ${'CPU s'.padStart(6)} ${'peak RSS MB'.padStart(12)} ${'requests'.padStart(17)}  losses counted\n`);
+  process.stdout.write(
+    `Node baseline (empty capture): ${base.seconds.toFixed(2)} s, peak RSS ${base.rssMb.toFixed(0)} MB (budget: 256 MB)\n`,
+  );
+  process.stdout.write(
+    `${'capture'.padEnd(10)} ${'size MB'.padStart(8)} ${'packets'.padStart(9)} ${'time s'.padStart(7)} ${'CPU s'.padStart(6)} ${'peak RSS MB'.padStart(12)} ${'requests'.padStart(17)}  losses counted\n`,
+  );
   for (const name of Object.keys(HOSTILE)) {
     const n = Math.max(1, Math.round(FULL_SCALE[name]! * scale));
     const meta = join(dir, `${name}.json`);

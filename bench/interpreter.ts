@@ -112,10 +112,21 @@ function naiveRunner(insns: Instruction[], mem: Uint8Array): () => number {
       n++;
       pc++;
       switch (i.code) {
-        case 0xb7: lo[i.dst] = i.imm; hi[i.dst] = i.imm >> 31; break;
-        case 0xbf: lo[i.dst] = lo[i.src] as number; hi[i.dst] = hi[i.src] as number; break;
-        case 0x18: lo[i.dst] = i.imm; hi[i.dst] = i.imm2; pc++; break;
-        case 0x0f: case 0x07: {
+        case 0xb7:
+          lo[i.dst] = i.imm;
+          hi[i.dst] = i.imm >> 31;
+          break;
+        case 0xbf:
+          lo[i.dst] = lo[i.src] as number;
+          hi[i.dst] = hi[i.src] as number;
+          break;
+        case 0x18:
+          lo[i.dst] = i.imm;
+          hi[i.dst] = i.imm2;
+          pc++;
+          break;
+        case 0x0f:
+        case 0x07: {
           const bl = i.code === 0x0f ? (lo[i.src] as number) : i.imm;
           const bh = i.code === 0x0f ? (hi[i.src] as number) : i.imm >> 31;
           const t = ((lo[i.dst] as number) >>> 0) + (bl >>> 0);
@@ -123,9 +134,18 @@ function naiveRunner(insns: Instruction[], mem: Uint8Array): () => number {
           lo[i.dst] = t | 0;
           break;
         }
-        case 0xaf: lo[i.dst] = (lo[i.dst] as number) ^ (lo[i.src] as number); hi[i.dst] = (hi[i.dst] as number) ^ (hi[i.src] as number); break;
-        case 0x47: lo[i.dst] = (lo[i.dst] as number) | i.imm; hi[i.dst] = (hi[i.dst] as number) | (i.imm >> 31); break;
-        case 0x57: lo[i.dst] = (lo[i.dst] as number) & i.imm; hi[i.dst] = (hi[i.dst] as number) & (i.imm >> 31); break;
+        case 0xaf:
+          lo[i.dst] = (lo[i.dst] as number) ^ (lo[i.src] as number);
+          hi[i.dst] = (hi[i.dst] as number) ^ (hi[i.src] as number);
+          break;
+        case 0x47:
+          lo[i.dst] = (lo[i.dst] as number) | i.imm;
+          hi[i.dst] = (hi[i.dst] as number) | (i.imm >> 31);
+          break;
+        case 0x57:
+          lo[i.dst] = (lo[i.dst] as number) & i.imm;
+          hi[i.dst] = (hi[i.dst] as number) & (i.imm >> 31);
+          break;
         case 0x77: {
           const k = i.imm & 63; // k < 32 in the bench
           lo[i.dst] = ((lo[i.dst] as number) >>> k) | ((hi[i.dst] as number) << (32 - k));
@@ -159,8 +179,8 @@ function naiveRunner(insns: Instruction[], mem: Uint8Array): () => number {
           break;
         }
         case 0x85:
-          ret.push(pc, lo[6] as number, hi[6] as number, lo[10] as number);
-          lo[10] = (lo[10] as number) + 512;
+          ret.push(pc, lo[6] as number, hi[6] as number, lo[10]);
+          lo[10] = lo[10] + 512;
           pc += i.imm;
           break;
         case 0x95:
@@ -179,17 +199,27 @@ function naiveRunner(insns: Instruction[], mem: Uint8Array): () => number {
 
 export async function bench(): Promise<void> {
   const mem = new Uint8Array(4096).map((_, i) => i & 0xff);
-  const rows: string[][] = [['program', ...ENGINES.map((e) => `${e} ns/insn`), 'naive switch ns/insn', 'jit vs naive', `uBPF C (quoted)`]];
+  const rows: string[][] = [
+    ['program', ...ENGINES.map((e) => `${e} ns/insn`), 'naive switch ns/insn', 'jit vs naive', `uBPF C (quoted)`],
+  ];
   for (const [name, text] of Object.entries(PROGRAMS)) {
     const insns = assemble(text, { syntax: 'conformance', source: name });
     const figures = ENGINES.map((e) => measure(vmRunner(e, insns, mem.slice())));
     const naive = measure(naiveRunner(insns, mem.slice()));
     const jit = figures[ENGINES.indexOf('jit')] as number;
-    rows.push([name, ...figures.map((f) => f.toFixed(2)), naive.toFixed(2), `${(naive / jit).toFixed(1)}x faster`, `~${UBPF_REFERENCE_NS}`]);
+    rows.push([
+      name,
+      ...figures.map((f) => f.toFixed(2)),
+      naive.toFixed(2),
+      `${(naive / jit).toFixed(1)}x faster`,
+      `~${UBPF_REFERENCE_NS}`,
+    ]);
   }
   const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((r) => (r[c] as string).length)));
   for (const r of rows) process.stdout.write(`${r.map((cell, c) => cell.padEnd(widths[c] as number)).join('  ')}\n`);
-  process.stdout.write(`target: <= 4 ns/insn on (a); uBPF's C interpreter does ~${UBPF_REFERENCE_NS} (issue's figure, not measured here)\n`);
+  process.stdout.write(
+    `target: <= 4 ns/insn on (a); uBPF's C interpreter does ~${UBPF_REFERENCE_NS} (issue's figure, not measured here)\n`,
+  );
 }
 
 // Allow `node dist/bench/interpreter.js` directly.

@@ -67,23 +67,31 @@ function examples(): string[] {
 
 async function programs(): Promise<void> {
   const data = frame();
-  process.stdout.write('program                             VM ns/pkt   kernel JIT ns/pkt   VM/JIT   kernel syscall/run\n');
+  process.stdout.write(
+    'program                             VM ns/pkt   kernel JIT ns/pkt   VM/JIT   kernel syscall/run\n',
+  );
   for (const file of examples()) {
     const spec = loadObjectFile(file, { defaultProgramType: ProgType.SCHED_CLS });
     let vm: Collection | undefined;
     let kernel: Collection | undefined;
     try {
       vm = await loadCollection(spec, { engine: 'vm' });
-      kernel = await loadCollection(spec, { engine: 'kernel', kernel: { pinPath: `/sys/fs/bpf/bpfkit-bench-${process.pid}` } });
+      kernel = await loadCollection(spec, {
+        engine: 'kernel',
+        kernel: { pinPath: `/sys/fs/bpf/bpfkit-bench-${process.pid}` },
+      });
       for (const p of spec.programs) {
-        if (![ProgType.SOCKET_FILTER, ProgType.SCHED_CLS, ProgType.SCHED_ACT, ProgType.XDP].includes(p.type as never)) continue;
+        if (![ProgType.SOCKET_FILTER, ProgType.SCHED_CLS, ProgType.SCHED_ACT, ProgType.XDP].includes(p.type as never))
+          continue;
         const vp = vm.program(p.name);
         const kp = kernel.program(p.name);
         const vmNs = nsPer(() => vp.run({ data }));
         const jitNs = kp.run({ data, repeat: 1_000_000 }).durationNs ?? NaN;
         const callNs = nsPer(() => kp.run({ data }), 200);
         const label = `${file.split('/').pop()!.replace(/\.o$/, '')}:${p.name}`.padEnd(34);
-        process.stdout.write(`${label}  ${fmt(vmNs).padStart(9)}   ${fmt(jitNs).padStart(17)}   ${(vmNs / jitNs).toFixed(1).padStart(5)}x   ${fmt(callNs).padStart(9)}\n`);
+        process.stdout.write(
+          `${label}  ${fmt(vmNs).padStart(9)}   ${fmt(jitNs).padStart(17)}   ${(vmNs / jitNs).toFixed(1).padStart(5)}x   ${fmt(callNs).padStart(9)}\n`,
+        );
       }
     } catch (err) {
       process.stdout.write(`${file}: skipped (${(err as Error).message.split('\n')[0]})\n`);
@@ -102,7 +110,20 @@ async function maps(): Promise<void> {
     kernelVersion: 0,
     programs: [],
     maps: [
-      { name: 'h', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 65536, flags: 0, pinning: 'none' as const, contents: [], frozen: false, section: '.maps', btfKeyTypeId: 0, btfValueTypeId: 0 },
+      {
+        name: 'h',
+        type: MapType.HASH,
+        keySize: 4,
+        valueSize: 8,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 'none' as const,
+        contents: [],
+        frozen: false,
+        section: '.maps',
+        btfKeyTypeId: 0,
+        btfValueTypeId: 0,
+      },
     ],
   };
   const vm = await loadCollection(spec, { engine: 'vm' });
@@ -122,9 +143,15 @@ async function maps(): Promise<void> {
     const kUpdate = nsPer(() => km.update(keys[i++ % N]!, value));
     const vLookup = nsPer(() => vmm.lookup(keys[i++ % N]!));
     const vUpdate = nsPer(() => vmm.update(keys[i++ % N]!, value));
-    process.stdout.write(`\nmap (hash, 4-byte keys, 8-byte values, ${N} entries)   kernel (bpf(2) per op)   VM map   kernel/VM\n`);
-    process.stdout.write(`  lookup                                          ${opsPerSec(kLookup).padStart(14)}   ${opsPerSec(vLookup).padStart(12)}   ${(kLookup / vLookup).toFixed(1)}x slower\n`);
-    process.stdout.write(`  update                                          ${opsPerSec(kUpdate).padStart(14)}   ${opsPerSec(vUpdate).padStart(12)}   ${(kUpdate / vUpdate).toFixed(1)}x slower\n`);
+    process.stdout.write(
+      `\nmap (hash, 4-byte keys, 8-byte values, ${N} entries)   kernel (bpf(2) per op)   VM map   kernel/VM\n`,
+    );
+    process.stdout.write(
+      `  lookup                                          ${opsPerSec(kLookup).padStart(14)}   ${opsPerSec(vLookup).padStart(12)}   ${(kLookup / vLookup).toFixed(1)}x slower\n`,
+    );
+    process.stdout.write(
+      `  update                                          ${opsPerSec(kUpdate).padStart(14)}   ${opsPerSec(vUpdate).padStart(12)}   ${(kUpdate / vUpdate).toFixed(1)}x slower\n`,
+    );
     // Batch vs single, kernel only (the VM has no syscalls to save).
     const kmap = km as unknown as {
       updateBatch(k: Uint8Array[], v: Uint8Array[]): number;
@@ -133,11 +160,16 @@ async function maps(): Promise<void> {
     const values = keys.map(() => value);
     const upBatch = nsPer(() => kmap.updateBatch(keys, values), 1) / N;
     const lookBatch = nsPer(() => kmap.lookupBatch(1024), 1) / N;
-    const iterSingle = nsPer(() => {
-      for (const k of km.keys()) km.lookup(k);
-    }, 1) / N;
-    process.stdout.write(`  update, batch of ${N}                            ${opsPerSec(upBatch).padStart(14)}   ${(kUpdate / upBatch).toFixed(1)}x the single-op rate\n`);
-    process.stdout.write(`  dump: lookup batch (1024 per call)              ${opsPerSec(lookBatch).padStart(14)}   ${(iterSingle / lookBatch).toFixed(1)}x get-next-key + lookup (${opsPerSec(iterSingle)})\n`);
+    const iterSingle =
+      nsPer(() => {
+        for (const k of km.keys()) km.lookup(k);
+      }, 1) / N;
+    process.stdout.write(
+      `  update, batch of ${N}                            ${opsPerSec(upBatch).padStart(14)}   ${(kUpdate / upBatch).toFixed(1)}x the single-op rate\n`,
+    );
+    process.stdout.write(
+      `  dump: lookup batch (1024 per call)              ${opsPerSec(lookBatch).padStart(14)}   ${(iterSingle / lookBatch).toFixed(1)}x get-next-key + lookup (${opsPerSec(iterSingle)})\n`,
+    );
   } finally {
     vm.close();
     kernelColl.close();
@@ -169,13 +201,24 @@ process.stdout.write(JSON.stringify({ n, cpuUs: c.user + c.system, seen: st.pack
   try {
     execFileSync('ip', ['netns', 'add', ns]);
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    process.stdout.write('\nlive capture (UDP flood on a namespace loopback)   packets read   CPU per packet   kernel drops\n');
+    process.stdout.write(
+      '\nlive capture (UDP flood on a namespace loopback)   packets read   CPU per packet   kernel drops\n',
+    );
     for (const mode of ['recvmsg', 'ring']) {
-      const out = JSON.parse(execFileSync('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script, mode], { encoding: 'utf8' })) as {
-        n: number; cpuUs: number; seen: number; drops: number;
+      const out = JSON.parse(
+        execFileSync('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script, mode], {
+          encoding: 'utf8',
+        }),
+      ) as {
+        n: number;
+        cpuUs: number;
+        seen: number;
+        drops: number;
       };
       const label = mode === 'ring' ? 'TPACKET_V3 ring' : 'recvmsg per packet';
-      process.stdout.write(`  ${label.padEnd(46)}  ${String(out.n).padStart(12)}   ${((out.cpuUs * 1000) / Math.max(1, out.n)).toFixed(0).padStart(10)} ns   ${out.drops} of ${out.seen}\n`);
+      process.stdout.write(
+        `  ${label.padEnd(46)}  ${String(out.n).padStart(12)}   ${((out.cpuUs * 1000) / Math.max(1, out.n)).toFixed(0).padStart(10)} ns   ${out.drops} of ${out.seen}\n`,
+      );
     }
   } catch (err) {
     process.stdout.write(`live capture: skipped (${(err as Error).message.split('\n')[0]})\n`);

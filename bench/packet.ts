@@ -23,7 +23,9 @@ function synthesize(path: string): void {
   const frame = new Uint8Array(1514);
   const dv = new DataView(frame.buffer);
   frame.set([0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00], 0);
-  const request = new TextEncoder().encode('GET /catalog/item?id=000000 HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n');
+  const request = new TextEncoder().encode(
+    'GET /catalog/item?id=000000 HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n',
+  );
   let written = 0;
   let sec = 1_700_000_000;
   let nsec = 0;
@@ -152,7 +154,7 @@ export async function bench(): Promise<void> {
   await ngReader.close();
 
   const line = (name: string, ms: number) =>
-    `  ${name.padEnd(34)} ${(ms / 1000).toFixed(3).padStart(7)} s  ${((packets / ms) * 1000 / 1e6).toFixed(2).padStart(6)} Mpkt/s  ${((mb / ms) * 1000).toFixed(0).padStart(5)} MB/s`;
+    `  ${name.padEnd(34)} ${(ms / 1000).toFixed(3).padStart(7)} s  ${(((packets / ms) * 1000) / 1e6).toFixed(2).padStart(6)} Mpkt/s  ${((mb / ms) * 1000).toFixed(0).padStart(5)} MB/s`;
   console.log(`packet: ${FILE}: ${mb.toFixed(0)} MB, ${packets} packets (HTTP request payload ${httpBytes} bytes)`);
   console.log(line('bpfkit read+decode (forEachPacket)', best));
   console.log(line('bpfkit read only (forEachPacket)', readOnly.ms));

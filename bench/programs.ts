@@ -19,7 +19,10 @@ const examples: [string, string][] = [
 /** Ethernet + IPv4 + TCP to port 80 with a small payload: every example does real work on it. */
 function packet(): Uint8Array {
   const hex =
-    '000000000000000000000000080045000043000140004006' + '26b20a0000010a000002' + '9c400050000003e8000007d05018ffff9fb10000' + '474554202f20485454502f312e310d0a486f73743a20780d0a0d0a';
+    '000000000000000000000000080045000043000140004006' +
+    '26b20a0000010a000002' +
+    '9c400050000003e8000007d05018ffff9fb10000' +
+    '474554202f20485454502f312e310d0a486f73743a20780d0a0d0a';
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
@@ -66,7 +69,9 @@ async function kernelFigure(obj: string, prog: string, repeat: number): Promise<
 export async function bench(): Promise<void> {
   const fmt = (n: number | undefined) => (n === undefined ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(0));
   process.stdout.write(`ns per packet (fixed 81-byte IPv4/TCP packet to port 80)\n`);
-  process.stdout.write(`${'example'.padEnd(16)}${'vm jit'.padStart(10)}${'vm interp'.padStart(11)}${'vm per-pkt'.padStart(12)}${'kernel'.padStart(10)}${'jit/kernel'.padStart(12)}\n`);
+  process.stdout.write(
+    `${'example'.padEnd(16)}${'vm jit'.padStart(10)}${'vm interp'.padStart(11)}${'vm per-pkt'.padStart(12)}${'kernel'.padStart(10)}${'jit/kernel'.padStart(12)}\n`,
+  );
   for (const [name, prog] of examples) {
     const obj = `examples/${name}/${name}.o`;
     const jit = vmFigure(obj, prog, 'jit', 200_000);
@@ -74,7 +79,11 @@ export async function bench(): Promise<void> {
     const perPacket = vmPerPacket(obj, prog, 50_000);
     const kernel = await kernelFigure(obj, prog, 1_000_000);
     const ratio = kernel ? `${(jit / kernel).toFixed(1)}x` : '—';
-    process.stdout.write(`${name.padEnd(16)}${fmt(jit).padStart(10)}${fmt(interp).padStart(11)}${fmt(perPacket).padStart(12)}${fmt(kernel).padStart(10)}${ratio.padStart(12)}\n`);
+    process.stdout.write(
+      `${name.padEnd(16)}${fmt(jit).padStart(10)}${fmt(interp).padStart(11)}${fmt(perPacket).padStart(12)}${fmt(kernel).padStart(10)}${ratio.padStart(12)}\n`,
+    );
   }
-  process.stdout.write('vm jit / vm interp: BPF_PROG_TEST_RUN-style repeat on one packet; vm per-pkt: one run() per packet (what bpfkit run --pcap pays); kernel: BPF_PROG_TEST_RUN duration (JIT).\n');
+  process.stdout.write(
+    'vm jit / vm interp: BPF_PROG_TEST_RUN-style repeat on one packet; vm per-pkt: one run() per packet (what bpfkit run --pcap pays); kernel: BPF_PROG_TEST_RUN duration (JIT).\n',
+  );
 }

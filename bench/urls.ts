@@ -8,7 +8,17 @@
  * address and timestamps shifted (TCP checksums fixed) until it passes 150 MB. httpry and urlsnarf come
  * from Debian (httpry, dsniff) and are installed here when missing.
  */
-import { existsSync, mkdirSync, openSync, writeSync, closeSync, statSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  writeSync,
+  closeSync,
+  statSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,10 +37,17 @@ function have(tool: string): boolean {
 }
 
 function ensureTools(): void {
-  const missing = [['httpry', 'httpry'], ['urlsnarf', 'dsniff'], ['tshark', 'tshark']].filter(([t]) => !have(t!));
+  const missing = [
+    ['httpry', 'httpry'],
+    ['urlsnarf', 'dsniff'],
+    ['tshark', 'tshark'],
+  ].filter(([t]) => !have(t!));
   if (missing.length === 0 || !have('apt-get')) return;
   process.stdout.write(`installing ${missing.map((m) => m[1]).join(' ')} ...\n`);
-  spawnSync('apt-get', ['install', '-y', '-qq', ...missing.map((m) => m[1]!)], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  spawnSync('apt-get', ['install', '-y', '-qq', ...missing.map((m) => m[1]!)], {
+    stdio: 'ignore',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 /** One's-complement sum over bytes (for the TCP checksum). */
@@ -148,8 +165,14 @@ interface Candidate {
 /** One timed run of a candidate, folded into its best-so-far (fastest wall time; largest RSS). */
 function runOnce(c: Candidate, best: Measured | undefined): Measured {
   const timeFile = join(DIR, `${c.name.replace(/\W+/g, '_')}.time`);
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, 'sh', '-c', c.cmd], { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const [s = 'NaN', k = '0', u = '0', sys = '0'] = existsSync(timeFile) ? readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ') : [];
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, 'sh', '-c', c.cmd], {
+    cwd: process.cwd(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
+  const [s = 'NaN', k = '0', u = '0', sys = '0'] = existsSync(timeFile)
+    ? readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ')
+    : [];
   let found = 0;
   try {
     found = c.count(readFileSync(c.out, 'latin1'));
@@ -157,7 +180,14 @@ function runOnce(c: Candidate, best: Measured | undefined): Measured {
     found = 0;
   }
   rmSync(c.out, { force: true });
-  const m: Measured = { name: c.name, seconds: Number(s), cpuSeconds: Number(u) + Number(sys), rssMb: Number(k) / 1024, found, ok: r.status === 0 };
+  const m: Measured = {
+    name: c.name,
+    seconds: Number(s),
+    cpuSeconds: Number(u) + Number(sys),
+    rssMb: Number(k) / 1024,
+    found,
+    ok: r.status === 0,
+  };
   if (!best) return m;
   const faster = m.seconds < best.seconds ? m : best;
   return { ...faster, rssMb: Math.max(m.rssMb, best.rssMb), ok: m.ok && best.ok };
@@ -180,7 +210,10 @@ export async function bench(): Promise<void> {
   // The CLI from the same build as this module (dist/ under npm run bench).
   const bin = join(DIR, 'bpfkit-launch.mjs');
   mkdirSync(DIR, { recursive: true });
-  writeFileSync(bin, `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(2))).then((c) => process.exit(c));\n`);
+  writeFileSync(
+    bin,
+    `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(2))).then((c) => process.exit(c));\n`,
+  );
   // Two shapes of traffic: one request at a time per connection (what browsers and most clients do;
   // httpry then reads every request, as on the issue's reference capture), and pipelined bursts of 8
   // (httpry reads only the first request of each packet: an eighth of the work, an eighth of the requests).
@@ -193,31 +226,82 @@ export async function bench(): Promise<void> {
 async function compareOn(label: string, scenario: string, name: string, bin: string): Promise<void> {
   const { file, requests } = await ensureCapture(scenario, name);
   const size = statSync(file).size;
-  const packets = Number(spawnSync('sh', ['-c', `capinfos -c -M "${file}" 2>/dev/null | awk '/Number of packets/ {print $NF}'`], { encoding: 'utf8' }).stdout.trim() || 0);
-  process.stdout.write(`\n${label}: ${file} (${(size / 1048576).toFixed(0)} MB, ${packets || '?'} packets, ${requests} requests)\n`);
+  const packets = Number(
+    spawnSync('sh', ['-c', `capinfos -c -M "${file}" 2>/dev/null | awk '/Number of packets/ {print $NF}'`], {
+      encoding: 'utf8',
+    }).stdout.trim() || 0,
+  );
+  process.stdout.write(
+    `\n${label}: ${file} (${(size / 1048576).toFixed(0)} MB, ${packets || '?'} packets, ${requests} requests)\n`,
+  );
   const out = (n: string) => join(DIR, `${n}.out`);
   const fast: Candidate[] = [
-    { name: 'bpfkit urls (full, eBPF filter in the VM)', cmd: `node ${bin} urls ${file} -q > ${out('bpfkit')}`, out: out('bpfkit'), count: lines },
-    { name: 'bpfkit urls (full, no filter)', cmd: `node ${bin} urls ${file} --engine none -q > ${out('bpfkit-none')}`, out: out('bpfkit-none'), count: lines },
-    { name: 'bpfkit urls --threads 2 (filter thread)', cmd: `node ${bin} urls ${file} --threads 2 -q > ${out('bpfkit-t2')}`, out: out('bpfkit-t2'), count: lines },
+    {
+      name: 'bpfkit urls (full, eBPF filter in the VM)',
+      cmd: `node ${bin} urls ${file} -q > ${out('bpfkit')}`,
+      out: out('bpfkit'),
+      count: lines,
+    },
+    {
+      name: 'bpfkit urls (full, no filter)',
+      cmd: `node ${bin} urls ${file} --engine none -q > ${out('bpfkit-none')}`,
+      out: out('bpfkit-none'),
+      count: lines,
+    },
+    {
+      name: 'bpfkit urls --threads 2 (filter thread)',
+      cmd: `node ${bin} urls ${file} --threads 2 -q > ${out('bpfkit-t2')}`,
+      out: out('bpfkit-t2'),
+      count: lines,
+    },
   ];
-  if (have('httpry')) fast.push({ name: 'httpry', cmd: `httpry -q -r ${file} > ${out('httpry')} 2>/dev/null`, out: out('httpry'), count: (t) => t.split('\n').filter((l) => /\t>\t/.test(l)).length });
+  if (have('httpry'))
+    fast.push({
+      name: 'httpry',
+      cmd: `httpry -q -r ${file} > ${out('httpry')} 2>/dev/null`,
+      out: out('httpry'),
+      count: (t) => t.split('\n').filter((l) => /\t>\t/.test(l)).length,
+    });
   const runs: Measured[] = measureInterleaved(fast, ROUNDS);
-  const measure = (name: string, cmd: string, o: string, count: (text: string) => number) => runOnce({ name, cmd, out: o, count }, undefined);
-  runs.splice(3, 0, measure('bpfkit urls --mode v2 (classic)', `node ${bin} urls ${file} --mode v2 -q | grep -v '^HTTP' > ${out('bpfkit-v2')}`, out('bpfkit-v2'), lines));
+  const measure = (name: string, cmd: string, o: string, count: (text: string) => number) =>
+    runOnce({ name, cmd, out: o, count }, undefined);
+  runs.splice(
+    3,
+    0,
+    measure(
+      'bpfkit urls --mode v2 (classic)',
+      `node ${bin} urls ${file} --mode v2 -q | grep -v '^HTTP' > ${out('bpfkit-v2')}`,
+      out('bpfkit-v2'),
+      lines,
+    ),
+  );
   // urlsnarf (libnids) can crawl or stall on a large file: it gets 60 s.
-  if (have('urlsnarf')) runs.push(measure('urlsnarf (60 s limit)', `timeout 60 urlsnarf -p ${file} > ${out('urlsnarf')} 2>/dev/null`, out('urlsnarf'), lines));
+  if (have('urlsnarf'))
+    runs.push(
+      measure(
+        'urlsnarf (60 s limit)',
+        `timeout 60 urlsnarf -p ${file} > ${out('urlsnarf')} 2>/dev/null`,
+        out('urlsnarf'),
+        lines,
+      ),
+    );
   if (have('tshark'))
     runs.push(
       measure(
         'tshark (out-of-order reassembly on)',
         `tshark -r ${file} -o tcp.reassemble_out_of_order:TRUE -Y http.request -T fields -e http.request.method -e http.request.uri > ${out('tshark')} 2>/dev/null`,
         out('tshark'),
-        (t) => t.split('\n').filter(Boolean).reduce((n, l) => n + l.split('\t')[0]!.split(',').length, 0),
+        (t) =>
+          t
+            .split('\n')
+            .filter(Boolean)
+            .reduce((n, l) => n + l.split('\t')[0]!.split(',').length, 0),
       ),
     );
   const httpry = runs.find((r) => r.name === 'httpry');
-  process.stdout.write(`${'tool'.padEnd(42)} ${'time s'.padStart(8)} ${'vs httpry'.padStart(10)} ${'CPU s'.padStart(7)} ${'peak RSS MB'.padStart(12)} ${'requests'.padStart(10)} ${'found'.padStart(7)}\n`);
+  process.stdout.write(
+    `${'tool'.padEnd(42)} ${'time s'.padStart(8)} ${'vs httpry'.padStart(10)} ${'CPU s'.padStart(7)} ${'peak RSS MB'.padStart(12)} ${'requests'.padStart(10)} ${'found'.padStart(7)}\n`,
+  );
   for (const r of runs) {
     const ratio = httpry && httpry.seconds > 0 ? (r.seconds / httpry.seconds).toFixed(2) + 'x' : '-';
     process.stdout.write(
@@ -230,7 +314,9 @@ async function compareOn(label: string, scenario: string, name: string, bin: str
   const vm = runs[0]!;
   const none = runs[1]!;
   if (packets > 0 && vm.ok && none.ok) {
-    process.stdout.write(`eBPF filter path in the VM: ${(((vm.seconds - none.seconds) * 1e9) / packets).toFixed(0)} ns per packet (full with filter minus no filter)\n`);
+    process.stdout.write(
+      `eBPF filter path in the VM: ${(((vm.seconds - none.seconds) * 1e9) / packets).toFixed(0)} ns per packet (full with filter minus no filter)\n`,
+    );
   }
 }
 
@@ -241,8 +327,13 @@ async function compareOn(label: string, scenario: string, name: string, bin: str
  */
 async function mixedTraffic(bin: string): Promise<void> {
   const file = join(DIR, 'mixed.pcap');
-  if (!existsSync(file)) await generateCorpus({ dir: DIR, name: 'mixed.pcap', scenarios: ['basic', 'bulk'], hosts: ['127.0.0.1'] });
-  const r = spawnSync(process.execPath, [bin, 'urls', file], { encoding: 'latin1', maxBuffer: 1 << 28, cwd: process.cwd() });
+  if (!existsSync(file))
+    await generateCorpus({ dir: DIR, name: 'mixed.pcap', scenarios: ['basic', 'bulk'], hosts: ['127.0.0.1'] });
+  const r = spawnSync(process.execPath, [bin, 'urls', file], {
+    encoding: 'latin1',
+    maxBuffer: 1 << 28,
+    cwd: process.cwd(),
+  });
   const m = /(\d+) packets seen, (\d+) kept by filter, (\d+) requests/.exec(r.stderr);
   if (!m) {
     process.stdout.write(`mixed traffic: no summary (${r.stderr.trim().split('\n').pop()})\n`);

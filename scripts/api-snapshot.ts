@@ -53,7 +53,13 @@ export function renderApi(root: string): string {
   const entries = entryPoints(root);
   const program = ts.createProgram(
     entries.map(([, file]) => file),
-    { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: ['node'], noEmit: true },
+    {
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      types: ['node'],
+      noEmit: true,
+    },
   );
   const checker = program.getTypeChecker();
   const lines = [
@@ -109,9 +115,12 @@ function main(argv: string[]): number {
     /* a missing snapshot differs from everything */
   }
   if (saved === current) return 0;
-  process.stderr.write(`the public API differs from ${SNAPSHOT_PATH} (- snapshot, + build); if the change is meant, run npm run api:update and commit it:\n`);
+  process.stderr.write(
+    `the public API differs from ${SNAPSHOT_PATH} (- snapshot, + build); if the change is meant, run npm run api:update and commit it:\n`,
+  );
   process.stderr.write(`${lineDifference(saved, current).join('\n')}\n`);
   return 1;
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) process.exitCode = main(process.argv.slice(2));
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href)
+  process.exitCode = main(process.argv.slice(2));

@@ -19,14 +19,19 @@ for (let i = 0; i < args.length; i++) {
   else names.push(args[i]);
 }
 
-const clang = ['clang', 'clang-14', 'clang-15', 'clang-16'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+const clang = ['clang', 'clang-14', 'clang-15', 'clang-16'].find(
+  (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0,
+);
 if (!clang) {
   console.error('build-examples: clang not found' + (check ? '' : ' (skipping)'));
   process.exit(check ? 1 : 0);
 }
 
 function multiarchInclude() {
-  for (const cmd of [['gcc', '-print-multiarch'], [clang, '-print-multiarch']]) {
+  for (const cmd of [
+    ['gcc', '-print-multiarch'],
+    [clang, '-print-multiarch'],
+  ]) {
     try {
       const t = execFileSync(cmd[0], cmd.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
       if (t && existsSync(`/usr/include/${t}/asm`)) return `/usr/include/${t}`;
@@ -46,7 +51,11 @@ let failed = 0;
 for (const name of wanted) {
   const src = join(root, name, `${name}.c`);
   const obj = out ? join(out, `${name}.o`) : join(root, name, `${name}.o`);
-  const r = spawnSync(clang, ['-O2', '-g', '-target', 'bpf', ...(include ? ['-I', include] : []), '-c', src, '-o', obj], { stdio: 'inherit' });
+  const r = spawnSync(
+    clang,
+    ['-O2', '-g', '-target', 'bpf', ...(include ? ['-I', include] : []), '-c', src, '-o', obj],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) {
     console.error(`build-examples: ${name} failed`);
     failed++;

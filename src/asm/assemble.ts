@@ -35,7 +35,10 @@ interface Pending {
 /** Parse `.insn op=0x.. dst=.. src=.. off=.. imm=.. [imm2=..]` (any order, missing fields are 0). */
 function parseRawInsn(rest: string): ParsedInsn {
   const fields: Record<string, number> = {};
-  for (const part of rest.trim().split(/[\s,]+/).filter(Boolean)) {
+  for (const part of rest
+    .trim()
+    .split(/[\s,]+/)
+    .filter(Boolean)) {
     const m = /^(op|code|dst|src|off|imm|imm2)=(\S+)$/i.exec(part);
     if (!m) throw new AsmLineError(`.insn wants op=.. dst=.. src=.. off=.. imm=.., got '${part}'`);
     const name = m[1]!.toLowerCase();
@@ -48,7 +51,8 @@ function parseRawInsn(rest: string): ParsedInsn {
       fields.off = (n << 16) >> 16;
     } else {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < -0x80000000 || n > 0xffffffff) throw new AsmLineError(`${name}=${v} is out of range (32 bits)`);
+      if (!Number.isInteger(n) || n < -0x80000000 || n > 0xffffffff)
+        throw new AsmLineError(`${name}=${v} is out of range (32 bits)`);
       fields[name] = n | 0;
     }
   }
@@ -88,7 +92,10 @@ export function assemble(text: string, opts: AssembleOptions = {}): Instruction[
         continue;
       }
       // listing pc prefix "  12:" and jump annotations " <sym+0x10>"
-      t = t.replace(/^\d+:\s*/, '').replace(/\s*<[^<>]*>$/, '').trim();
+      t = t
+        .replace(/^\d+:\s*/, '')
+        .replace(/\s*<[^<>]*>$/, '')
+        .trim();
       // "name:" labels, possibly followed by an instruction
       while ((m = /^([A-Za-z_.$][\w.$]*):\s*(.*)$/.exec(t)) && !/^\.insn\b/.test(t)) {
         defineLabel(labels, m[1]!, pc, lineNo, where);
@@ -116,7 +123,10 @@ export function assemble(text: string, opts: AssembleOptions = {}): Instruction[
     const offset = resolve(parsed.jump.target, parsed.insn.pc, labels, firstExit, where);
     if (parsed.jump.field === 'off') {
       if (offset < -32768 || offset > 32767) {
-        throw new InputError(`jump offset ${offset} does not fit the 16-bit offset field (-32768..32767); use gotol for long jumps`, where);
+        throw new InputError(
+          `jump offset ${offset} does not fit the 16-bit offset field (-32768..32767); use gotol for long jumps`,
+          where,
+        );
       }
       parsed.insn.off = offset;
     } else {
@@ -141,13 +151,25 @@ function parseAuto(t: string): ParsedInsn {
   }
 }
 
-function defineLabel(labels: Map<string, { pc: number; line: number }>, name: string, pc: number, line: number, where: string) {
+function defineLabel(
+  labels: Map<string, { pc: number; line: number }>,
+  name: string,
+  pc: number,
+  line: number,
+  where: string,
+) {
   const prev = labels.get(name);
   if (prev) throw new InputError(`duplicate label '${name}' (first defined on line ${prev.line})`, where);
   labels.set(name, { pc, line });
 }
 
-function resolve(t: Target, pc: number, labels: Map<string, { pc: number; line: number }>, firstExit: number | undefined, where: string): number {
+function resolve(
+  t: Target,
+  pc: number,
+  labels: Map<string, { pc: number; line: number }>,
+  firstExit: number | undefined,
+  where: string,
+): number {
   if ('offset' in t) return t.offset;
   const label = labels.get(t.label);
   if (label) return label.pc - pc - 1;

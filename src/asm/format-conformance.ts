@@ -4,13 +4,32 @@
  * Extensions where the suite has no spelling (see docs/assembly.md): `lddw %r1, 0x.., map_fd` for the
  * pseudo sources, `call runtime N` for kfuncs (src 2), `ldabsb 12` / `ldindb %r1, 12` for packet loads.
  */
-import { BPF_ALU, BPF_CMPXCHG, BPF_DIV, BPF_FETCH, BPF_MOD, BPF_MOV, BPF_XCHG, BPF_X, classOf, opOf } from '../isa/opcodes.js';
+import {
+  BPF_ALU,
+  BPF_CMPXCHG,
+  BPF_DIV,
+  BPF_FETCH,
+  BPF_MOD,
+  BPF_MOV,
+  BPF_XCHG,
+  BPF_X,
+  classOf,
+  opOf,
+} from '../isa/opcodes.js';
 import { type Instruction, lddwValue } from '../isa/instruction.js';
 import { checkInstruction, describeOpcode } from '../isa/opcode-table.js';
 import { formatRawInsn } from './raw-insn.js';
 
 /** Names of the lddw pseudo sources (src field 1-6), as the conformance-syntax third operand. */
-export const LDDW_PSEUDO_NAMES: readonly string[] = ['', 'map_fd', 'map_value', 'btf_id', 'func', 'map_idx', 'map_idx_value'];
+export const LDDW_PSEUDO_NAMES: readonly string[] = [
+  '',
+  'map_fd',
+  'map_value',
+  'btf_id',
+  'func',
+  'map_idx',
+  'map_idx_value',
+];
 const ATOMIC_NAMES: Record<number, string> = { 0x00: 'add', 0x40: 'or', 0x50: 'and', 0xa0: 'xor' };
 
 const rel = (n: number) => (n < 0 ? `${n}` : `+${n}`);

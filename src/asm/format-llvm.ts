@@ -12,7 +12,18 @@
  * - callx takes its register from `dst` (LLVM reads `imm`), see src/isa/opcode-table.ts.
  * Invalid instructions print as `.insn op=0x.. dst=.. src=.. off=.. imm=..`, which assembles back.
  */
-import { BPF_ALU, BPF_CMPXCHG, BPF_DIV, BPF_FETCH, BPF_MOD, BPF_MOV, BPF_XCHG, BPF_X, classOf, opOf } from '../isa/opcodes.js';
+import {
+  BPF_ALU,
+  BPF_CMPXCHG,
+  BPF_DIV,
+  BPF_FETCH,
+  BPF_MOD,
+  BPF_MOV,
+  BPF_XCHG,
+  BPF_X,
+  classOf,
+  opOf,
+} from '../isa/opcodes.js';
 import { type Instruction, lddwValue } from '../isa/instruction.js';
 import { checkInstruction, describeOpcode } from '../isa/opcode-table.js';
 import { formatRawInsn } from './raw-insn.js';
@@ -24,12 +35,31 @@ export interface LlvmFormatOptions {
 }
 
 const ALU_OPS: Record<number, string> = {
-  0x00: '+=', 0x10: '-=', 0x20: '*=', 0x30: '/=', 0x40: '|=', 0x50: '&=', 0x60: '<<=', 0x70: '>>=',
-  0x90: '%=', 0xa0: '^=', 0xb0: '=', 0xc0: 's>>=',
+  0x00: '+=',
+  0x10: '-=',
+  0x20: '*=',
+  0x30: '/=',
+  0x40: '|=',
+  0x50: '&=',
+  0x60: '<<=',
+  0x70: '>>=',
+  0x90: '%=',
+  0xa0: '^=',
+  0xb0: '=',
+  0xc0: 's>>=',
 };
 export const LLVM_JMP_OPS: Record<number, string> = {
-  0x10: '==', 0x20: '>', 0x30: '>=', 0x40: '&', 0x50: '!=', 0x60: 's>', 0x70: 's>=', 0xa0: '<', 0xb0: '<=',
-  0xc0: 's<', 0xd0: 's<=',
+  0x10: '==',
+  0x20: '>',
+  0x30: '>=',
+  0x40: '&',
+  0x50: '!=',
+  0x60: 's>',
+  0x70: 's>=',
+  0xa0: '<',
+  0xb0: '<=',
+  0xc0: 's<',
+  0xd0: 's<=',
 };
 const ATOMIC_OPS: Record<number, string> = { 0x00: '+=', 0x40: '|=', 0x50: '&=', 0xa0: '^=' };
 const ATOMIC_FETCH: Record<number, string> = { 0x00: 'add', 0x40: 'or', 0x50: 'and', 0xa0: 'xor' };
@@ -93,7 +123,8 @@ export function formatLlvm(insn: Instruction, opts: LlvmFormatOptions = {}): str
       const bits = size(info.width);
       const v = `${bits === 32 ? 'w' : 'r'}`;
       const addr = `r${dst} ${memOff(off)}`;
-      if (imm === BPF_XCHG) return bits === 32 ? `${v}${src} = xchg32_32(${addr}, ${v}${src})` : `r${src} = xchg_64(${addr}, r${src})`;
+      if (imm === BPF_XCHG)
+        return bits === 32 ? `${v}${src} = xchg32_32(${addr}, ${v}${src})` : `r${src} = xchg_64(${addr}, r${src})`;
       if (imm === BPF_CMPXCHG) {
         return bits === 32 ? `w0 = cmpxchg32_32(${addr}, w0, w${src})` : `r0 = cmpxchg_64(${addr}, r0, r${src})`;
       }

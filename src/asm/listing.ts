@@ -8,9 +8,7 @@ import { type Endian, decodeProgram } from '../isa/codec.js';
 import { type Instruction, makeInsn } from '../isa/instruction.js';
 import { OP_LDDW } from '../isa/opcodes.js';
 import { checkProgram, jumpTarget } from '../isa/opcode-table.js';
-import {
-  type ElfFile, type ElfSymbol, SHF_EXECINSTR, STT_FILE, STT_SECTION, readElf,
-} from '../elf/elf-file.js';
+import { type ElfFile, type ElfSymbol, SHF_EXECINSTR, STT_FILE, STT_SECTION, readElf } from '../elf/elf-file.js';
 import { type DisassembleOptions, disassembleOne } from './disassemble.js';
 import { formatRawInsn } from './raw-insn.js';
 
@@ -35,7 +33,12 @@ export interface ListingOptions extends DisassembleOptions {
 }
 
 const RELOC_NAMES: Record<number, string> = {
-  0: 'R_BPF_NONE', 1: 'R_BPF_64_64', 2: 'R_BPF_64_ABS64', 3: 'R_BPF_64_ABS32', 4: 'R_BPF_64_NODYLD32', 10: 'R_BPF_64_32',
+  0: 'R_BPF_NONE',
+  1: 'R_BPF_64_64',
+  2: 'R_BPF_64_ABS64',
+  3: 'R_BPF_64_ABS32',
+  4: 'R_BPF_64_NODYLD32',
+  10: 'R_BPF_64_32',
 };
 
 /** True when the bytes start with the ELF magic. */
@@ -78,7 +81,10 @@ function decodeLenient(bytes: Uint8Array, endian: Endian, source: string, strict
       imm: dv.getInt32(pc * 8 + 4, little),
     });
     if (insn.code === OP_LDDW) {
-      const second = pc + 1 < bytes.length / 8 ? decodeProgram(bytes.subarray((pc + 1) * 8, (pc + 2) * 8), { endian }).at(0) : undefined;
+      const second =
+        pc + 1 < bytes.length / 8
+          ? decodeProgram(bytes.subarray((pc + 1) * 8, (pc + 2) * 8), { endian }).at(0)
+          : undefined;
       const okSecond = second && second.code === 0 && second.dst === 0 && second.src === 0 && second.off === 0;
       if (okSecond) {
         insn.imm2 = second.imm;
@@ -98,7 +104,10 @@ function strictCheck(insns: Instruction[], where: string): void {
   const problem = checkProgram(insns);
   if (problem) {
     const insn = insns.find((i) => i.pc === problem.pc);
-    throw new InputError(`${problem.message}${insn ? ` (${formatRawInsn(insn).replace(/ #.*$/, '')})` : ''}`, `${where}: pc ${problem.pc}`);
+    throw new InputError(
+      `${problem.message}${insn ? ` (${formatRawInsn(insn).replace(/ #.*$/, '')})` : ''}`,
+      `${where}: pc ${problem.pc}`,
+    );
   }
 }
 
@@ -114,7 +123,13 @@ function hexBytes(bytes: Uint8Array, from: number, count: number): string {
   return parts.join(' ');
 }
 
-function formatLine(insn: Instruction, bytes: Uint8Array, _endian: Endian, opts: ListingOptions, annotate = ''): string {
+function formatLine(
+  insn: Instruction,
+  bytes: Uint8Array,
+  _endian: Endian,
+  opts: ListingOptions,
+  annotate = '',
+): string {
   const body = text(insn, opts) + annotate;
   if (opts.plain) return body;
   const slots = insn.code === OP_LDDW && !(insn as { broken?: string }).broken ? 2 : 1;
@@ -130,7 +145,9 @@ interface Label {
 /** Symbols llvm-objdump would print as block headers in a section, sorted by address. */
 function sectionLabels(elf: ElfFile, sectionIndex: number, sectionName: string): Label[] {
   const labels: Label[] = elf.symbols
-    .filter((s: ElfSymbol) => s.section === sectionIndex && s.type !== STT_SECTION && s.type !== STT_FILE && s.name !== '')
+    .filter(
+      (s: ElfSymbol) => s.section === sectionIndex && s.type !== STT_SECTION && s.type !== STT_FILE && s.name !== '',
+    )
     .map((s) => ({ address: s.value, name: s.name }));
   labels.sort((a, b) => a.address - b.address);
   if (!labels.some((l) => l.address === 0)) labels.unshift({ address: 0, name: sectionName });
@@ -171,21 +188,29 @@ function listElf(elf: ElfFile, opts: ListingOptions): string {
       }
       const target = jumpTarget(insn);
       const isCall = insn.code === 0x85;
-      const note = target !== undefined && !isCall && !opts.plain && target >= 0 && target * 8 < sec.size ? annotation(labels, target * 8) : '';
+      const note =
+        target !== undefined && !isCall && !opts.plain && target >= 0 && target * 8 < sec.size
+          ? annotation(labels, target * 8)
+          : '';
       out.push(formatLine(insn, sec.data, elf.endian, opts, note));
       const end = addr + (insn.code === OP_LDDW && !(insn as { broken?: string }).broken ? 16 : 8);
       while (ri < relocs.length && relocs[ri]!.offset < end) {
         const r = relocs[ri++]!;
         if (r.offset < addr || opts.plain) continue;
-        const symName = r.symbol.type === STT_SECTION ? elf.sections[r.symbol.section]?.name ?? '' : r.symbol.name;
-        out.push(`\t\t${r.offset.toString(16).padStart(16, '0')}:  ${RELOC_NAMES[r.type] ?? `R_BPF_${r.type}`}\t${symName}`);
+        const symName = r.symbol.type === STT_SECTION ? (elf.sections[r.symbol.section]?.name ?? '') : r.symbol.name;
+        out.push(
+          `\t\t${r.offset.toString(16).padStart(16, '0')}:  ${RELOC_NAMES[r.type] ?? `R_BPF_${r.type}`}\t${symName}`,
+        );
       }
     }
     if (!opts.plain) out.push('');
   }
   if (opts.section !== undefined && !found) {
     const names = elf.sections.filter((s) => (s.flags & SHF_EXECINSTR) !== 0 && s.size > 0).map((s) => s.name);
-    throw new InputError(`no executable section '${opts.section}' (sections with code: ${names.join(', ') || 'none'})`, opts.source ?? elf.source);
+    throw new InputError(
+      `no executable section '${opts.section}' (sections with code: ${names.join(', ') || 'none'})`,
+      opts.source ?? elf.source,
+    );
   }
   // llvm-objdump ends with the blank line after the last section; drop the duplicate we added per section.
   if (!opts.plain && out.length && out[out.length - 1] === '') out.pop();

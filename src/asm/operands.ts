@@ -41,7 +41,8 @@ export function imm32(text: string, what = 'an immediate'): number {
 /** A 16-bit signed offset (memory displacement or jump offset). */
 export function off16(text: string, what = 'offset'): number {
   const v = need(text, what);
-  if (v < -0x8000n || v > 0x7fffn) throw new AsmLineError(`${what} ${text.trim()} is out of range (16 bits: -32768 to 32767)`);
+  if (v < -0x8000n || v > 0x7fffn)
+    throw new AsmLineError(`${what} ${text.trim()} is out of range (16 bits: -32768 to 32767)`);
   return Number(v);
 }
 
@@ -92,7 +93,8 @@ export function target(text: string, bits: 16 | 32): Target {
   if (isNumber(t)) {
     if (bits === 16) return { offset: off16(t, 'jump offset') };
     const v = parseBigInt(t)!;
-    if (v < -0x80000000n || v > 0x7fffffffn) throw new AsmLineError(`jump offset ${t} is out of range (32 bits signed)`);
+    if (v < -0x80000000n || v > 0x7fffffffn)
+      throw new AsmLineError(`jump offset ${t} is out of range (32 bits signed)`);
     return { offset: Number(v) };
   }
   if (isLabel(t)) return { label: t };

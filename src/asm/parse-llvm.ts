@@ -6,20 +6,69 @@
  * Whitespace inside an instruction is free (`*(u32*)(r1+4)` works too).
  */
 import {
-  BPF_ABS, BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_B, BPF_CALL, BPF_CMPXCHG, BPF_DW, BPF_END, BPF_EXIT, BPF_FETCH,
-  BPF_H, BPF_IND, BPF_JA, BPF_JMP, BPF_JMP32, BPF_K, BPF_LD, BPF_LDX, BPF_MEM, BPF_MEMSX, BPF_MOV, BPF_NEG, BPF_ST,
-  BPF_STX, BPF_TO_BE, BPF_TO_LE, BPF_W, BPF_X, BPF_XCHG, OP_LDDW,
+  BPF_ABS,
+  BPF_ALU,
+  BPF_ALU64,
+  BPF_ATOMIC,
+  BPF_B,
+  BPF_CALL,
+  BPF_CMPXCHG,
+  BPF_DW,
+  BPF_END,
+  BPF_EXIT,
+  BPF_FETCH,
+  BPF_H,
+  BPF_IND,
+  BPF_JA,
+  BPF_JMP,
+  BPF_JMP32,
+  BPF_K,
+  BPF_LD,
+  BPF_LDX,
+  BPF_MEM,
+  BPF_MEMSX,
+  BPF_MOV,
+  BPF_NEG,
+  BPF_ST,
+  BPF_STX,
+  BPF_TO_BE,
+  BPF_TO_LE,
+  BPF_W,
+  BPF_X,
+  BPF_XCHG,
+  OP_LDDW,
 } from '../isa/opcodes.js';
 import { makeInsn, splitLddw } from '../isa/instruction.js';
 import { AsmLineError, type ParsedInsn, imm32, imm64, isLabel, isNumber, off16, register, target } from './operands.js';
 
 const ALU: Record<string, number> = {
-  '+': 0x00, '-': 0x10, '*': 0x20, '/': 0x30, 's/': 0x30, '|': 0x40, '&': 0x50, '<<': 0x60, '>>': 0x70,
-  '%': 0x90, 's%': 0x90, '^': 0xa0, '': 0xb0, 's>>': 0xc0,
+  '+': 0x00,
+  '-': 0x10,
+  '*': 0x20,
+  '/': 0x30,
+  's/': 0x30,
+  '|': 0x40,
+  '&': 0x50,
+  '<<': 0x60,
+  '>>': 0x70,
+  '%': 0x90,
+  's%': 0x90,
+  '^': 0xa0,
+  '': 0xb0,
+  's>>': 0xc0,
 };
 const JMP: Record<string, number> = {
-  '==': 0x10, '>': 0x20, '>=': 0x30, '&': 0x40, '!=': 0x50, 's>': 0x60, 's>=': 0x70, '<': 0xa0, '<=': 0xb0,
-  's<': 0xc0, 's<=': 0xd0,
+  '==': 0x10,
+  '>': 0x20,
+  '>=': 0x30,
+  '&': 0x40,
+  '!=': 0x50,
+  's>': 0x60,
+  's>=': 0x70,
+  '<': 0xa0,
+  '<=': 0xb0,
+  's<': 0xc0,
+  's<=': 0xd0,
 };
 const SIZE_BITS: Record<string, number> = { '8': BPF_B, '16': BPF_H, '32': BPF_W, '64': BPF_DW };
 const ATOMIC_OPS: Record<string, number> = { '+': 0x00, '|': 0x40, '&': 0x50, '^': 0xa0 };
@@ -35,7 +84,9 @@ const LOAD = re(`(${REG})\\s*=\\s*\\*\\(\\s*([us])(8|16|32|64)\\s*\\*\\s*\\)\\s*
 const SKB = re(`(${REG})\\s*=\\s*\\*\\(\\s*u(8|16|32)\\s*\\*\\s*\\)\\s*skb\\s*\\[\\s*(.*?)\\s*\\]`);
 const STORE = re(`\\*\\(\\s*u(8|16|32|64)\\s*\\*\\s*\\)\\s*\\(\\s*${ADDR}\\s*\\)\\s*=\\s*(\\S+)`);
 const LOCK = re(`lock\\s+\\*\\(\\s*u(32|64)\\s*\\*\\s*\\)\\s*\\(\\s*${ADDR}\\s*\\)\\s*([-+|&^])=\\s*(${REG})`);
-const FETCH = re(`(${REG})\\s*=\\s*atomic_fetch_(add|or|and|xor)\\s*\\(\\s*\\(\\s*u(32|64)\\s*\\*\\s*\\)\\s*\\(\\s*${ADDR}\\s*\\)\\s*,\\s*(${REG})\\s*\\)`);
+const FETCH = re(
+  `(${REG})\\s*=\\s*atomic_fetch_(add|or|and|xor)\\s*\\(\\s*\\(\\s*u(32|64)\\s*\\*\\s*\\)\\s*\\(\\s*${ADDR}\\s*\\)\\s*,\\s*(${REG})\\s*\\)`,
+);
 const XCHG = re(`(${REG})\\s*=\\s*xchg(32_32|_64)\\s*\\(\\s*${ADDR}\\s*,\\s*(${REG})\\s*\\)`);
 const CMPXCHG = re(`(${REG})\\s*=\\s*cmpxchg(32_32|_64)\\s*\\(\\s*${ADDR}\\s*,\\s*(${REG})\\s*,\\s*(${REG})\\s*\\)`);
 const ENDIAN = re(`(${REG})\\s*=\\s*(be|le|bswap)(16|32|64)\\s+(${REG})`);
@@ -65,7 +116,9 @@ const isW = (text: string) => register(text, 'llvm').w;
 const num = (t: string) => t.replace(/\s+/g, '');
 
 export function looksLikeLlvm(text: string): boolean {
-  return /^(if\s|goto\s|gotol\s|callx\s|ld_pseudo\s|lock\s+\*|\*\s*\(|[rw]\d+\s*(s\/|s%|s>>|<<|>>|[-+*/|&^%])?=)/i.test(text.trim());
+  return /^(if\s|goto\s|gotol\s|callx\s|ld_pseudo\s|lock\s+\*|\*\s*\(|[rw]\d+\s*(s\/|s%|s>>|<<|>>|[-+*/|&^%])?=)/i.test(
+    text.trim(),
+  );
 }
 
 export function parseLlvmLine(line: string): ParsedInsn {
@@ -76,9 +129,15 @@ export function parseLlvmLine(line: string): ParsedInsn {
     const bits = m[3]!;
     const signed = m[2]!.toLowerCase() === 's';
     if (signed && bits === '64') throw new AsmLineError(`there is no sign-extending 64-bit load; use *(u64 *)`);
-    if (isW(m[1]!) && (signed || bits === '64')) throw new AsmLineError(`'${m[1]}' cannot hold a ${signed ? 'sign-extended' : '64-bit'} load; use r${reg(m[1]!)}`);
+    if (isW(m[1]!) && (signed || bits === '64'))
+      throw new AsmLineError(`'${m[1]}' cannot hold a ${signed ? 'sign-extended' : '64-bit'} load; use r${reg(m[1]!)}`);
     return {
-      insn: makeInsn({ code: BPF_LDX | (signed ? BPF_MEMSX : BPF_MEM) | SIZE_BITS[bits]!, dst: reg(m[1]!), src: reg(m[4]!, false), off: addrOff(m[5], m[6]) }),
+      insn: makeInsn({
+        code: BPF_LDX | (signed ? BPF_MEMSX : BPF_MEM) | SIZE_BITS[bits]!,
+        dst: reg(m[1]!),
+        src: reg(m[4]!, false),
+        off: addrOff(m[5], m[6]),
+      }),
     };
   }
   if ((m = SKB.exec(t))) {
@@ -107,35 +166,71 @@ export function parseLlvmLine(line: string): ParsedInsn {
     const is64 = m[1] === '64';
     if (is64 && isW(m[6]!)) throw new AsmLineError(`a 64-bit atomic needs an r register, not '${m[6]}'`);
     return {
-      insn: makeInsn({ code: BPF_STX | BPF_ATOMIC | (is64 ? BPF_DW : BPF_W), dst: reg(m[2]!, false), off: addrOff(m[3], m[4]), src: reg(m[6]!), imm: ATOMIC_OPS[m[5]!]! }),
+      insn: makeInsn({
+        code: BPF_STX | BPF_ATOMIC | (is64 ? BPF_DW : BPF_W),
+        dst: reg(m[2]!, false),
+        off: addrOff(m[3], m[4]),
+        src: reg(m[6]!),
+        imm: ATOMIC_OPS[m[5]!]!,
+      }),
     };
   }
   if ((m = FETCH.exec(t))) {
     const is64 = m[3] === '64';
     const src = reg(m[7]!, is64 ? false : undefined);
-    if (reg(m[1]!, is64 ? false : undefined) !== src) throw new AsmLineError(`atomic_fetch_${m[2]} must write back to its value register ('${m[7]}'), not '${m[1]}'`);
+    if (reg(m[1]!, is64 ? false : undefined) !== src)
+      throw new AsmLineError(`atomic_fetch_${m[2]} must write back to its value register ('${m[7]}'), not '${m[1]}'`);
     return {
-      insn: makeInsn({ code: BPF_STX | BPF_ATOMIC | (is64 ? BPF_DW : BPF_W), dst: reg(m[4]!, false), off: addrOff(m[5], m[6]), src, imm: ATOMIC_FETCH[m[2]!.toLowerCase()]! | BPF_FETCH }),
+      insn: makeInsn({
+        code: BPF_STX | BPF_ATOMIC | (is64 ? BPF_DW : BPF_W),
+        dst: reg(m[4]!, false),
+        off: addrOff(m[5], m[6]),
+        src,
+        imm: ATOMIC_FETCH[m[2]!.toLowerCase()]! | BPF_FETCH,
+      }),
     };
   }
   if ((m = XCHG.exec(t))) {
     const is64 = m[2] === '_64';
     const src = reg(m[6]!, is64 ? false : undefined);
-    if (reg(m[1]!, is64 ? false : undefined) !== src) throw new AsmLineError(`xchg must write back to its value register ('${m[6]}'), not '${m[1]}'`);
-    return { insn: makeInsn({ code: BPF_STX | BPF_ATOMIC | (is64 ? BPF_DW : BPF_W), dst: reg(m[3]!, false), off: addrOff(m[4], m[5]), src, imm: BPF_XCHG }) };
+    if (reg(m[1]!, is64 ? false : undefined) !== src)
+      throw new AsmLineError(`xchg must write back to its value register ('${m[6]}'), not '${m[1]}'`);
+    return {
+      insn: makeInsn({
+        code: BPF_STX | BPF_ATOMIC | (is64 ? BPF_DW : BPF_W),
+        dst: reg(m[3]!, false),
+        off: addrOff(m[4], m[5]),
+        src,
+        imm: BPF_XCHG,
+      }),
+    };
   }
   if ((m = CMPXCHG.exec(t))) {
     const is64 = m[2] === '_64';
-    if (reg(m[1]!) !== 0 || reg(m[6]!) !== 0) throw new AsmLineError(`cmpxchg compares with and returns into r0: write ${is64 ? 'r0' : 'w0'} = cmpxchg...(addr, ${is64 ? 'r0' : 'w0'}, src)`);
+    if (reg(m[1]!) !== 0 || reg(m[6]!) !== 0)
+      throw new AsmLineError(
+        `cmpxchg compares with and returns into r0: write ${is64 ? 'r0' : 'w0'} = cmpxchg...(addr, ${is64 ? 'r0' : 'w0'}, src)`,
+      );
     return {
-      insn: makeInsn({ code: BPF_STX | BPF_ATOMIC | (is64 ? BPF_DW : BPF_W), dst: reg(m[3]!, false), off: addrOff(m[4], m[5]), src: reg(m[7]!, is64 ? false : undefined), imm: BPF_CMPXCHG }),
+      insn: makeInsn({
+        code: BPF_STX | BPF_ATOMIC | (is64 ? BPF_DW : BPF_W),
+        dst: reg(m[3]!, false),
+        off: addrOff(m[4], m[5]),
+        src: reg(m[7]!, is64 ? false : undefined),
+        imm: BPF_CMPXCHG,
+      }),
     };
   }
   if ((m = ENDIAN.exec(t))) {
     const dst = reg(m[1]!);
     if (reg(m[4]!) !== dst) throw new AsmLineError(`byte swaps work in place: write ${m[1]} = ${m[2]}${m[3]} ${m[1]}`);
     const kind = m[2]!.toLowerCase();
-    const code = kind === 'le' ? BPF_ALU | BPF_END | BPF_TO_LE : kind === 'be' ? BPF_ALU | BPF_END | BPF_TO_BE : BPF_ALU64 | BPF_END;
+    const code =
+      kind === 'le'
+        ? BPF_ALU | BPF_END | BPF_TO_LE
+        : kind === 'be'
+          ? BPF_ALU | BPF_END | BPF_TO_BE
+          : BPF_ALU64 | BPF_END;
     return { insn: makeInsn({ code, dst, imm: Number(m[3]) }) };
   }
   if ((m = NEG.exec(t))) {
@@ -147,7 +242,14 @@ export function parseLlvmLine(line: string): ParsedInsn {
   if ((m = MOVSX.exec(t))) {
     const w = isW(m[1]!);
     if (w && m[2] === '32') throw new AsmLineError(`32-bit sign extension takes (s8) or (s16), not (s32)`);
-    return { insn: makeInsn({ code: (w ? BPF_ALU : BPF_ALU64) | BPF_MOV | BPF_X, dst: reg(m[1]!), src: reg(m[3]!, w), off: Number(m[2]) }) };
+    return {
+      insn: makeInsn({
+        code: (w ? BPF_ALU : BPF_ALU64) | BPF_MOV | BPF_X,
+        dst: reg(m[1]!),
+        src: reg(m[3]!, w),
+        off: Number(m[2]),
+      }),
+    };
   }
   if ((m = LDDW.exec(t))) {
     const { imm, imm2 } = splitLddw(imm64(num(m[2]!)));
@@ -165,11 +267,13 @@ export function parseLlvmLine(line: string): ParsedInsn {
     const op = JMP[m[2]!]!;
     const jump = { target: target(m[4]!, 16), field: 'off' as const };
     const dst = reg(m[1]!);
-    if (/^[rw]\d+$/i.test(m[3]!)) return { insn: makeInsn({ code: cls | op | BPF_X, dst, src: reg(m[3]!, w, 'compared register') }), jump };
+    if (/^[rw]\d+$/i.test(m[3]!))
+      return { insn: makeInsn({ code: cls | op | BPF_X, dst, src: reg(m[3]!, w, 'compared register') }), jump };
     return { insn: makeInsn({ code: cls | op | BPF_K, dst, imm: imm32(m[3]!) }), jump };
   }
   if ((m = GOTO.exec(t))) {
-    if (m[1]!.toLowerCase() === 'goto') return { insn: makeInsn({ code: BPF_JMP | BPF_JA }), jump: { target: target(m[2]!, 16), field: 'off' } };
+    if (m[1]!.toLowerCase() === 'goto')
+      return { insn: makeInsn({ code: BPF_JMP | BPF_JA }), jump: { target: target(m[2]!, 16), field: 'off' } };
     return { insn: makeInsn({ code: BPF_JMP32 | BPF_JA }), jump: { target: target(m[2]!, 32), field: 'imm' } };
   }
   if ((m = CALLX.exec(t))) return { insn: makeInsn({ code: BPF_JMP | BPF_CALL | BPF_X, dst: reg(m[1]!, false) }) };
@@ -177,11 +281,16 @@ export function parseLlvmLine(line: string): ParsedInsn {
     const arg = m[1]!.trim();
     let c: RegExpExecArray | null;
     if ((c = /^pc\s*([-+]\s*(?:0x[0-9a-f]+|\d+))$/i.exec(arg))) {
-      return { insn: makeInsn({ code: BPF_JMP | BPF_CALL, src: 1 }), jump: { target: target(num(c[1]!), 32), field: 'imm' } };
+      return {
+        insn: makeInsn({ code: BPF_JMP | BPF_CALL, src: 1 }),
+        jump: { target: target(num(c[1]!), 32), field: 'imm' },
+      };
     }
-    if ((c = /^kfunc\s+(\S+)$/i.exec(arg))) return { insn: makeInsn({ code: BPF_JMP | BPF_CALL, src: 2, imm: imm32(c[1]!, 'kfunc BTF id') }) };
+    if ((c = /^kfunc\s+(\S+)$/i.exec(arg)))
+      return { insn: makeInsn({ code: BPF_JMP | BPF_CALL, src: 2, imm: imm32(c[1]!, 'kfunc BTF id') }) };
     if (isNumber(arg)) return { insn: makeInsn({ code: BPF_JMP | BPF_CALL, imm: imm32(arg, 'helper number') }) };
-    if (isLabel(arg)) return { insn: makeInsn({ code: BPF_JMP | BPF_CALL, src: 1 }), jump: { target: { label: arg }, field: 'imm' } };
+    if (isLabel(arg))
+      return { insn: makeInsn({ code: BPF_JMP | BPF_CALL, src: 1 }), jump: { target: { label: arg }, field: 'imm' } };
     throw new AsmLineError(`bad call target '${arg}' (N, pc+N, kfunc N or a label)`);
   }
   if ((m = ALU_RE.exec(t))) {
@@ -192,8 +301,10 @@ export function parseLlvmLine(line: string): ParsedInsn {
     const off = opText === 's/' || opText === 's%' ? 1 : 0;
     const dst = reg(m[1]!);
     const operand = m[3]!;
-    if (/^[rw]\d+$/i.test(operand)) return { insn: makeInsn({ code: cls | op | BPF_X, dst, src: reg(operand, w, 'source register'), off }) };
-    if (!isNumber(operand)) throw new AsmLineError(`expected a register or an immediate after '${opText}=', got '${operand}'`);
+    if (/^[rw]\d+$/i.test(operand))
+      return { insn: makeInsn({ code: cls | op | BPF_X, dst, src: reg(operand, w, 'source register'), off }) };
+    if (!isNumber(operand))
+      throw new AsmLineError(`expected a register or an immediate after '${opText}=', got '${operand}'`);
     return { insn: makeInsn({ code: cls | op | BPF_K, dst, imm: imm32(operand), off }) };
   }
   const word = /^\S+/.exec(t)?.[0] ?? t;

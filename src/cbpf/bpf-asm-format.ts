@@ -5,8 +5,35 @@
  */
 import { InputError } from '../util/errors.js';
 import {
-  BPF_A, BPF_ABS, BPF_ALU, BPF_B, BPF_H, BPF_IMM, BPF_IND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD,
-  BPF_LDX, BPF_LEN, BPF_MEM, BPF_MISC, BPF_MSH, BPF_NEG, BPF_RET, BPF_ST, BPF_STX, BPF_TAX, BPF_TXA, BPF_W, BPF_X, type SockFilter,
+  BPF_A,
+  BPF_ABS,
+  BPF_ALU,
+  BPF_B,
+  BPF_H,
+  BPF_IMM,
+  BPF_IND,
+  BPF_JA,
+  BPF_JEQ,
+  BPF_JGE,
+  BPF_JGT,
+  BPF_JMP,
+  BPF_JSET,
+  BPF_K,
+  BPF_LD,
+  BPF_LDX,
+  BPF_LEN,
+  BPF_MEM,
+  BPF_MISC,
+  BPF_MSH,
+  BPF_NEG,
+  BPF_RET,
+  BPF_ST,
+  BPF_STX,
+  BPF_TAX,
+  BPF_TXA,
+  BPF_W,
+  BPF_X,
+  type SockFilter,
 } from './insn.js';
 import { SKF_AD, SKF_AD_OFF } from './ancillary.js';
 import { BPF_ASM_EXTENSIONS } from './bpf-asm.js';
@@ -16,7 +43,8 @@ const JMP_NAMES: Record<number, string> = { [BPF_JEQ]: 'jeq', [BPF_JGT]: 'jgt', 
 const LOAD_NAMES: Record<number, string> = { [BPF_W]: 'ld', [BPF_H]: 'ldh', [BPF_B]: 'ldb' };
 /** Extension keyword per ancillary offset (the first spelling listed). */
 const EXT_BY_OFFSET = new Map<number, string>();
-for (const [word, anc] of Object.entries(BPF_ASM_EXTENSIONS)) if (!EXT_BY_OFFSET.has(SKF_AD[anc])) EXT_BY_OFFSET.set(SKF_AD[anc], word);
+for (const [word, anc] of Object.entries(BPF_ASM_EXTENSIONS))
+  if (!EXT_BY_OFFSET.has(SKF_AD[anc])) EXT_BY_OFFSET.set(SKF_AD[anc], word);
 
 const hex = (k: number) => `0x${(k >>> 0).toString(16)}`;
 
@@ -75,13 +103,13 @@ function operation(i: SockFilter, pc: number): string {
       if (code === (BPF_ALU | BPF_NEG)) return 'neg';
       const name = ALU_NAMES[(code & 0xf0) >> 4];
       if (!name || name === 'neg' || (code & ~0xf8) !== BPF_ALU) return bad();
-      return (code & BPF_X) ? `${name} x` : `${name} #${hex(k)}`;
+      return code & BPF_X ? `${name} x` : `${name} #${hex(k)}`;
     }
     case BPF_JMP: {
       if (code === (BPF_JMP | BPF_JA)) return `ja l${pc + 1 + k}`;
       const name = JMP_NAMES[code & 0xf0];
       if (!name || (code & ~0xf8) !== BPF_JMP) return bad();
-      const operand = (code & BPF_X) ? 'x' : `#${hex(k)}`;
+      const operand = code & BPF_X ? 'x' : `#${hex(k)}`;
       if (jt === 0 && jf !== 0 && (code & 0xf0) === BPF_JEQ) return `jneq ${operand}, l${pc + 1 + jf}`;
       if (jf === 0) return `${name} ${operand}, l${pc + 1 + jt}`;
       return `${name} ${operand}, l${pc + 1 + jt}, l${pc + 1 + jf}`;
@@ -97,4 +125,3 @@ function operation(i: SockFilter, pc: number): string {
       return bad();
   }
 }
-

@@ -12,17 +12,66 @@
  */
 import { InputError } from '../util/errors.js';
 import {
-  BPF_A, BPF_ABS, BPF_ADD, BPF_ALU, BPF_AND, BPF_B, BPF_DIV, BPF_H, BPF_IMM, BPF_IND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
-  BPF_JSET, BPF_K, BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM, BPF_MISC, BPF_MOD, BPF_MSH, BPF_MUL, BPF_NEG, BPF_OR, BPF_RET, BPF_RSH,
-  BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_TXA, BPF_W, BPF_X, BPF_XOR, type SockFilter,
+  BPF_A,
+  BPF_ABS,
+  BPF_ADD,
+  BPF_ALU,
+  BPF_AND,
+  BPF_B,
+  BPF_DIV,
+  BPF_H,
+  BPF_IMM,
+  BPF_IND,
+  BPF_JA,
+  BPF_JEQ,
+  BPF_JGE,
+  BPF_JGT,
+  BPF_JMP,
+  BPF_JSET,
+  BPF_K,
+  BPF_LD,
+  BPF_LDX,
+  BPF_LEN,
+  BPF_LSH,
+  BPF_MEM,
+  BPF_MISC,
+  BPF_MOD,
+  BPF_MSH,
+  BPF_MUL,
+  BPF_NEG,
+  BPF_OR,
+  BPF_RET,
+  BPF_RSH,
+  BPF_ST,
+  BPF_STX,
+  BPF_SUB,
+  BPF_TAX,
+  BPF_TXA,
+  BPF_W,
+  BPF_X,
+  BPF_XOR,
+  type SockFilter,
 } from './insn.js';
 import { SKF_AD, SKF_AD_OFF, type AncillaryName } from './ancillary.js';
 
 /** bpf_asm's extension keywords (written `#name` or `name`) and the ancillary field each loads. */
 export const BPF_ASM_EXTENSIONS: Readonly<Record<string, AncillaryName>> = {
-  proto: 'PROTOCOL', type: 'PKTTYPE', poff: 'PAY_OFFSET', ifidx: 'IFINDEX', nla: 'NLATTR', nlan: 'NLATTR_NEST', mark: 'MARK',
-  queue: 'QUEUE', hatype: 'HATYPE', rxhash: 'RXHASH', cpu: 'CPU', vlan_tci: 'VLAN_TAG', vlan_avail: 'VLAN_TAG_PRESENT',
-  vlan_pr: 'VLAN_TAG_PRESENT', vlan_tpid: 'VLAN_TPID', rand: 'RANDOM',
+  proto: 'PROTOCOL',
+  type: 'PKTTYPE',
+  poff: 'PAY_OFFSET',
+  ifidx: 'IFINDEX',
+  nla: 'NLATTR',
+  nlan: 'NLATTR_NEST',
+  mark: 'MARK',
+  queue: 'QUEUE',
+  hatype: 'HATYPE',
+  rxhash: 'RXHASH',
+  cpu: 'CPU',
+  vlan_tci: 'VLAN_TAG',
+  vlan_avail: 'VLAN_TAG_PRESENT',
+  vlan_pr: 'VLAN_TAG_PRESENT',
+  vlan_tpid: 'VLAN_TPID',
+  rand: 'RANDOM',
 };
 
 interface Token {
@@ -41,7 +90,16 @@ interface Fixup {
 }
 
 const ALU: Record<string, number> = {
-  add: BPF_ADD, sub: BPF_SUB, mul: BPF_MUL, div: BPF_DIV, mod: BPF_MOD, and: BPF_AND, or: BPF_OR, xor: BPF_XOR, lsh: BPF_LSH, rsh: BPF_RSH,
+  add: BPF_ADD,
+  sub: BPF_SUB,
+  mul: BPF_MUL,
+  div: BPF_DIV,
+  mod: BPF_MOD,
+  and: BPF_AND,
+  or: BPF_OR,
+  xor: BPF_XOR,
+  lsh: BPF_LSH,
+  rsh: BPF_RSH,
 };
 /** Conditional jumps with one or two targets: the opcode; a single target is the true one. */
 const JUMP2: Record<string, number> = { jeq: BPF_JEQ, jgt: BPF_JGT, jge: BPF_JGE, jset: BPF_JSET };
@@ -113,8 +171,16 @@ export function assembleBpfAsm(text: string, source?: string): SockFilter[] {
       const target = labels.get(f.label);
       if (target === undefined) throw new InputError(`undefined label '${f.label}'`, at(source, f.line, f.col));
       const off = target - pc - 1;
-      if (off < 0) throw new InputError(`label '${f.label}' is behind this instruction: classic BPF jumps only forward`, at(source, f.line, f.col));
-      if (f.field !== 'k' && off > 255) throw new InputError(`label '${f.label}' is ${off} instructions ahead, more than a conditional jump reaches (255)`, at(source, f.line, f.col));
+      if (off < 0)
+        throw new InputError(
+          `label '${f.label}' is behind this instruction: classic BPF jumps only forward`,
+          at(source, f.line, f.col),
+        );
+      if (f.field !== 'k' && off > 255)
+        throw new InputError(
+          `label '${f.label}' is ${off} instructions ahead, more than a conditional jump reaches (255)`,
+          at(source, f.line, f.col),
+        );
       insn[f.field] = off;
     }
   });
@@ -334,4 +400,3 @@ class LineParser {
 function s(code: number, k: number): SockFilter {
   return { code, jt: 0, jf: 0, k: k >>> 0 };
 }
-

@@ -5,8 +5,28 @@
  * only says EINVAL, this says which rule and which instruction.
  */
 import {
-  BPF_A, BPF_ABS, BPF_ALU, BPF_B, BPF_DIV, BPF_H, BPF_JA, BPF_JMP, BPF_K, BPF_LD, BPF_LDX, BPF_LSH, BPF_MAXINSNS, BPF_MEM,
-  BPF_MEMWORDS, BPF_MOD, BPF_RET, BPF_RSH, BPF_ST, BPF_STX, BPF_W, type SockFilter,
+  BPF_A,
+  BPF_ABS,
+  BPF_ALU,
+  BPF_B,
+  BPF_DIV,
+  BPF_H,
+  BPF_JA,
+  BPF_JMP,
+  BPF_K,
+  BPF_LD,
+  BPF_LDX,
+  BPF_LSH,
+  BPF_MAXINSNS,
+  BPF_MEM,
+  BPF_MEMWORDS,
+  BPF_MOD,
+  BPF_RET,
+  BPF_RSH,
+  BPF_ST,
+  BPF_STX,
+  BPF_W,
+  type SockFilter,
 } from './insn.js';
 import { ancillaryOf, SKF_AD_OFF } from './ancillary.js';
 import { KERNEL_CLASSIC_OPCODES } from './opcodes.js';
@@ -56,10 +76,15 @@ export function checkClassic(insns: readonly SockFilter[]): CheckFailure | undef
     if (!KERNEL_CLASSIC_OPCODES.has(code)) {
       return { rule: 'opcode', pc, message: `${at}: opcode 0x${code.toString(16)} is not one the kernel accepts` };
     }
-    if (div.has(code) && k === 0) return { rule: 'div-by-zero', pc, message: `${at}: division or modulo by constant zero` };
+    if (div.has(code) && k === 0)
+      return { rule: 'div-by-zero', pc, message: `${at}: division or modulo by constant zero` };
     if (shift.has(code) && k >= 32) return { rule: 'shift', pc, message: `${at}: shift by ${k}, must be below 32` };
     if (memory.has(code) && k >= BPF_MEMWORDS) {
-      return { rule: 'mem-index', pc, message: `${at}: M[${k}] is outside the scratch memory M[0..${BPF_MEMWORDS - 1}]` };
+      return {
+        rule: 'mem-index',
+        pc,
+        message: `${at}: M[${k}] is outside the scratch memory M[0..${BPF_MEMWORDS - 1}]`,
+      };
     }
     if (code === (BPF_JMP | BPF_JA) && k >= flen - pc - 1) {
       return { rule: 'jump-range', pc, message: `${at}: ja +${k} lands past the last instruction (${flen - 1})` };
@@ -70,12 +95,20 @@ export function checkClassic(insns: readonly SockFilter[]): CheckFailure | undef
     }
     // The kernel compares the unsigned k with (u32)SKF_AD_OFF: every k from 0xfffff000 up must be a known field.
     if (absLoad.has(code) && k >= SKF_AD_OFF >>> 0 && ancillaryOf(k) === undefined) {
-      return { rule: 'ancillary', pc, message: `${at}: [${k | 0}] is SKF_AD_OFF + ${k - (SKF_AD_OFF >>> 0)}, not an ancillary field the kernel knows` };
+      return {
+        rule: 'ancillary',
+        pc,
+        message: `${at}: [${k | 0}] is SKF_AD_OFF + ${k - (SKF_AD_OFF >>> 0)}, not an ancillary field the kernel knows`,
+      };
     }
   }
   const last = insns[flen - 1]!.code;
   if (last !== (BPF_RET | BPF_K) && last !== (BPF_RET | BPF_A)) {
-    return { rule: 'last-not-ret', pc: flen - 1, message: `instruction ${flen - 1}: the last instruction must be a return` };
+    return {
+      rule: 'last-not-ret',
+      pc: flen - 1,
+      message: `instruction ${flen - 1}: the last instruction must be a return`,
+    };
   }
   return checkLoadAndStores(insns);
 }
@@ -95,7 +128,11 @@ function checkLoadAndStores(insns: readonly SockFilter[]): CheckFailure | undefi
       valid |= 1 << k;
     } else if (code === (BPF_LD | BPF_MEM) || code === (BPF_LDX | BPF_MEM)) {
       if ((valid & (1 << k)) === 0) {
-        return { rule: 'mem-uninit', pc, message: `instruction ${pc}: M[${k}] is read before it is written on some path` };
+        return {
+          rule: 'mem-uninit',
+          pc,
+          message: `instruction ${pc}: M[${k}] is read before it is written on some path`,
+        };
       }
     } else if (code === (BPF_JMP | BPF_JA)) {
       masks[pc + 1 + k]! &= valid;

@@ -35,7 +35,12 @@ export function decodeClassic(bytes: Uint8Array, order: ByteOrder = 'little', so
   const le = order === 'little';
   const out: SockFilter[] = [];
   for (let at = 0; at < bytes.length; at += SOCK_FILTER_SIZE) {
-    out.push({ code: dv.getUint16(at, le), jt: dv.getUint8(at + 2), jf: dv.getUint8(at + 3), k: dv.getUint32(at + 4, le) });
+    out.push({
+      code: dv.getUint16(at, le),
+      jt: dv.getUint8(at + 2),
+      jf: dv.getUint8(at + 3),
+      k: dv.getUint32(at + 4, le),
+    });
   }
   return out;
 }

@@ -66,7 +66,7 @@ export function resolveContext(packet: Uint8Array, ctx: ClassicContext = {}): Re
     len: u32(ctx.len, packet.length),
     netOffset: ctx.netOffset ?? 14,
     macOffset: ctx.macOffset ?? 0,
-    protocol: u32(ctx.protocol, packet.length >= 14 ? ((packet[12]! << 8) | packet[13]!) : 0) & 0xffff,
+    protocol: u32(ctx.protocol, packet.length >= 14 ? (packet[12]! << 8) | packet[13]! : 0) & 0xffff,
     pktType: u32(ctx.pktType, 0) & 7,
     ifindex: u32(ctx.ifindex, 1),
     hatype: u32(ctx.hatype, 1) & 0xffff,

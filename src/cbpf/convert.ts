@@ -11,13 +11,54 @@
  */
 import { InputError } from '../util/errors.js';
 import {
-  BPF_ALU as EBPF_ALU, BPF_ALU64, BPF_EXIT, BPF_JA as EBPF_JA, BPF_JLE, BPF_JLT, BPF_JMP as EBPF_JMP, BPF_JNE, BPF_LD as EBPF_LD,
-  BPF_LDX as EBPF_LDX, BPF_MEM as EBPF_MEM, BPF_MOV, BPF_STX as EBPF_STX, BPF_W as EBPF_W, BPF_X as EBPF_X, BPF_K as EBPF_K,
-  BPF_AND as EBPF_AND, BPF_LSH as EBPF_LSH, BPF_XOR as EBPF_XOR, BPF_NEG as EBPF_NEG, type Instruction,
+  BPF_ALU as EBPF_ALU,
+  BPF_ALU64,
+  BPF_EXIT,
+  BPF_JA as EBPF_JA,
+  BPF_JLE,
+  BPF_JLT,
+  BPF_JMP as EBPF_JMP,
+  BPF_JNE,
+  BPF_LD as EBPF_LD,
+  BPF_LDX as EBPF_LDX,
+  BPF_MEM as EBPF_MEM,
+  BPF_MOV,
+  BPF_STX as EBPF_STX,
+  BPF_W as EBPF_W,
+  BPF_X as EBPF_X,
+  BPF_K as EBPF_K,
+  BPF_AND as EBPF_AND,
+  BPF_LSH as EBPF_LSH,
+  BPF_XOR as EBPF_XOR,
+  BPF_NEG as EBPF_NEG,
+  type Instruction,
 } from '../isa/index.js';
 import {
-  BPF_A, BPF_ABS, BPF_ALU, BPF_DIV, BPF_IMM, BPF_IND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_LD, BPF_LDX, BPF_LEN,
-  BPF_MEM, BPF_MEMWORDS, BPF_MOD, BPF_MSH, BPF_NEG, BPF_RET, BPF_ST, BPF_STX, BPF_TAX, BPF_X, type SockFilter,
+  BPF_A,
+  BPF_ABS,
+  BPF_ALU,
+  BPF_DIV,
+  BPF_IMM,
+  BPF_IND,
+  BPF_JA,
+  BPF_JEQ,
+  BPF_JGE,
+  BPF_JGT,
+  BPF_JMP,
+  BPF_LD,
+  BPF_LDX,
+  BPF_LEN,
+  BPF_MEM,
+  BPF_MEMWORDS,
+  BPF_MOD,
+  BPF_MSH,
+  BPF_NEG,
+  BPF_RET,
+  BPF_ST,
+  BPF_STX,
+  BPF_TAX,
+  BPF_X,
+  type SockFilter,
 } from './insn.js';
 import { type AncillaryName, ancillaryOf } from './ancillary.js';
 import { checkClassic } from './check.js';
@@ -34,7 +75,9 @@ const FP = 10;
  * The context block a converted program reads through r1: u32 fields at these byte offsets, little-endian.
  * writeClassicContext fills one from a run context.
  */
-export const CLASSIC_CTX: Readonly<Record<'len' | Exclude<AncillaryName, 'NLATTR' | 'NLATTR_NEST' | 'ALU_XOR_X'>, number>> = {
+export const CLASSIC_CTX: Readonly<
+  Record<'len' | Exclude<AncillaryName, 'NLATTR' | 'NLATTR_NEST' | 'ALU_XOR_X'>, number>
+> = {
   len: 0,
   PROTOCOL: 4,
   PKTTYPE: 8,
@@ -114,7 +157,8 @@ export function convertClassic(insns: readonly SockFilter[], source?: string): I
     insn.pc = pc;
     if (p.target !== undefined) {
       insn.off = start[p.target]! - pc - 1;
-      if (insn.off > 0x7fff) throw new InputError(`the converted program is too long for a 16-bit jump offset at eBPF pc ${pc}`, source);
+      if (insn.off > 0x7fff)
+        throw new InputError(`the converted program is too long for a 16-bit jump offset at eBPF pc ${pc}`, source);
     }
     return insn;
   });
@@ -148,7 +192,10 @@ function convertOne(f: SockFilter, i: number, source?: string): Pending[] {
         const anc = ancillaryOf(k);
         if (anc === 'ALU_XOR_X') return [alu32Reg(EBPF_XOR, A, X)];
         if (anc === 'NLATTR' || anc === 'NLATTR_NEST') {
-          throw new InputError(`instruction ${i}: the ${anc} ancillary load needs the kernel's netlink helper and is not converted`, source);
+          throw new InputError(
+            `instruction ${i}: the ${anc} ancillary load needs the kernel's netlink helper and is not converted`,
+            source,
+          );
         }
         if (anc !== undefined) return [ldxW(A, CTX, CLASSIC_CTX[anc])];
         return [ins(EBPF_LD | BPF_ABS | size, 0, 0, 0, k)];
@@ -163,7 +210,10 @@ function convertOne(f: SockFilter, i: number, source?: string): Pending[] {
       const op = code & 0xf0;
       if (op === BPF_NEG) return [ins(EBPF_ALU | EBPF_NEG, A)];
       if ((code & BPF_X) === 0) return [alu32(op, A, k)];
-      const guard = op === BPF_DIV || op === BPF_MOD ? [ins(EBPF_JMP | BPF_JNE | EBPF_K, X, 0, 2, 0), alu32Reg(EBPF_XOR, A, A), exit()] : [];
+      const guard =
+        op === BPF_DIV || op === BPF_MOD
+          ? [ins(EBPF_JMP | BPF_JNE | EBPF_K, X, 0, 2, 0), alu32Reg(EBPF_XOR, A, A), exit()]
+          : [];
       return [...guard, alu32Reg(op, A, X)];
     }
     case BPF_JMP: {
@@ -187,11 +237,10 @@ function convertOne(f: SockFilter, i: number, source?: string): Pending[] {
       }
       const jump = (jop: number, target: number): Pending => ins(EBPF_JMP | jop | form, A, src, 0, imm, target);
       if (jf === 0) return [...pre, jump(op, i + 1 + jt)];
-      if (jt === 0 && INVERSE[op] !== undefined) return [...pre, jump(INVERSE[op]!, i + 1 + jf)];
+      if (jt === 0 && INVERSE[op] !== undefined) return [...pre, jump(INVERSE[op], i + 1 + jf)];
       return [...pre, jump(op, i + 1 + jt), ins(EBPF_JMP | EBPF_JA, 0, 0, 0, 0, i + 1 + jf)];
     }
     default: // MISC
       return (code & 0xf8) === BPF_TAX ? [mov64Reg(X, A)] : [mov64Reg(A, X)];
   }
 }
-

@@ -5,9 +5,47 @@
  * field print its libpcap name ("ld [proto]").
  */
 import {
-  BPF_A, BPF_ABS, BPF_ADD, BPF_ALU, BPF_AND, BPF_B, BPF_DIV, BPF_H, BPF_IMM, BPF_IND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
-  BPF_JSET, BPF_K, BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM, BPF_MISC, BPF_MOD, BPF_MSH, BPF_MUL, BPF_NEG, BPF_OR, BPF_RET, BPF_RSH,
-  BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_TXA, BPF_W, BPF_X, BPF_XOR, bpfClass, bpfOp, type SockFilter,
+  BPF_A,
+  BPF_ABS,
+  BPF_ADD,
+  BPF_ALU,
+  BPF_AND,
+  BPF_B,
+  BPF_DIV,
+  BPF_H,
+  BPF_IMM,
+  BPF_IND,
+  BPF_JA,
+  BPF_JEQ,
+  BPF_JGE,
+  BPF_JGT,
+  BPF_JMP,
+  BPF_JSET,
+  BPF_K,
+  BPF_LD,
+  BPF_LDX,
+  BPF_LEN,
+  BPF_LSH,
+  BPF_MEM,
+  BPF_MISC,
+  BPF_MOD,
+  BPF_MSH,
+  BPF_MUL,
+  BPF_NEG,
+  BPF_OR,
+  BPF_RET,
+  BPF_RSH,
+  BPF_ST,
+  BPF_STX,
+  BPF_SUB,
+  BPF_TAX,
+  BPF_TXA,
+  BPF_W,
+  BPF_X,
+  BPF_XOR,
+  bpfClass,
+  bpfOp,
+  type SockFilter,
 } from './insn.js';
 import { SKF_AD, SKF_AD_OFF, SKF_AD_MAX } from './ancillary.js';
 
@@ -42,8 +80,16 @@ function absOperand(k: number): string {
 
 const LOAD_OP: Record<number, string> = { [BPF_W]: 'ld', [BPF_H]: 'ldh', [BPF_B]: 'ldb' };
 const ALU_NAME: Record<number, string> = {
-  [BPF_ADD]: 'add', [BPF_SUB]: 'sub', [BPF_MUL]: 'mul', [BPF_DIV]: 'div', [BPF_MOD]: 'mod',
-  [BPF_AND]: 'and', [BPF_OR]: 'or', [BPF_XOR]: 'xor', [BPF_LSH]: 'lsh', [BPF_RSH]: 'rsh',
+  [BPF_ADD]: 'add',
+  [BPF_SUB]: 'sub',
+  [BPF_MUL]: 'mul',
+  [BPF_DIV]: 'div',
+  [BPF_MOD]: 'mod',
+  [BPF_AND]: 'and',
+  [BPF_OR]: 'or',
+  [BPF_XOR]: 'xor',
+  [BPF_LSH]: 'lsh',
+  [BPF_RSH]: 'rsh',
 };
 /** ALU operations whose constant libpcap prints in hex; the others print signed decimal. */
 const ALU_HEX = new Set([BPF_AND, BPF_OR, BPF_XOR]);

@@ -15,7 +15,13 @@ export { prepareClassic, runClassic, type PreparedClassic, type ClassicRunResult
 export { convertClassic, writeClassicContext, CLASSIC_CTX, CLASSIC_CTX_SIZE } from './convert.js';
 export { bpfImage, formatImage } from './image.js';
 export {
-  parseClassicBpf, formatBytecode, formatDdd, formatDd, formatBpfAsmC, MAX_CLASSIC_INSNS, type ClassicInsn,
+  parseClassicBpf,
+  formatBytecode,
+  formatDdd,
+  formatDd,
+  formatBpfAsmC,
+  MAX_CLASSIC_INSNS,
+  type ClassicInsn,
 } from './numeric-text.js';
 export { assembleBpfAsm, BPF_ASM_EXTENSIONS } from './bpf-asm.js';
 export { formatBpfAsm } from './bpf-asm-format.js';

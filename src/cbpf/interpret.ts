@@ -10,9 +10,40 @@
  */
 import { InputError } from '../util/errors.js';
 import {
-  BPF_A, BPF_ABS, BPF_ADD, BPF_ALU, BPF_AND, BPF_B, BPF_DIV, BPF_H, BPF_IMM, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
-  BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM, BPF_MOD, BPF_MSH, BPF_MUL, BPF_NEG, BPF_OR, BPF_RET, BPF_RSH,
-  BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_TXA, BPF_X, BPF_XOR, type SockFilter,
+  BPF_A,
+  BPF_ABS,
+  BPF_ADD,
+  BPF_ALU,
+  BPF_AND,
+  BPF_B,
+  BPF_DIV,
+  BPF_H,
+  BPF_IMM,
+  BPF_JA,
+  BPF_JEQ,
+  BPF_JGE,
+  BPF_JGT,
+  BPF_JMP,
+  BPF_LD,
+  BPF_LDX,
+  BPF_LEN,
+  BPF_LSH,
+  BPF_MEM,
+  BPF_MOD,
+  BPF_MSH,
+  BPF_MUL,
+  BPF_NEG,
+  BPF_OR,
+  BPF_RET,
+  BPF_RSH,
+  BPF_ST,
+  BPF_STX,
+  BPF_SUB,
+  BPF_TAX,
+  BPF_TXA,
+  BPF_X,
+  BPF_XOR,
+  type SockFilter,
 } from './insn.js';
 import { SKF_AD, SKF_LL_OFF, SKF_NET_OFF, ancillaryOf } from './ancillary.js';
 import { checkClassic } from './check.js';
@@ -77,22 +108,38 @@ export function loadBytes(p: Uint8Array, c: ResolvedContext, k: number, size: nu
 /** The value of an ancillary load (A and X as they are before it). */
 export function ancillaryValue(off: number, p: Uint8Array, c: ResolvedContext, a: number, x: number): number {
   switch (off) {
-    case SKF_AD.PROTOCOL: return c.protocol;
-    case SKF_AD.PKTTYPE: return c.pktType;
-    case SKF_AD.IFINDEX: return c.ifindex;
-    case SKF_AD.NLATTR: return nlattrFind(p, c.len, a, x);
-    case SKF_AD.NLATTR_NEST: return nlattrFindNested(p, c.len, a, x);
-    case SKF_AD.MARK: return c.mark;
-    case SKF_AD.QUEUE: return c.queue;
-    case SKF_AD.HATYPE: return c.hatype;
-    case SKF_AD.RXHASH: return c.rxhash;
-    case SKF_AD.CPU: return c.cpu;
-    case SKF_AD.ALU_XOR_X: return (a ^ x) >>> 0;
-    case SKF_AD.VLAN_TAG: return c.vlanTci;
-    case SKF_AD.VLAN_TAG_PRESENT: return c.vlanPresent;
-    case SKF_AD.PAY_OFFSET: return c.payOffset;
-    case SKF_AD.RANDOM: return c.random;
-    default: return c.vlanTpid; // VLAN_TPID, the last one the checker lets through
+    case SKF_AD.PROTOCOL:
+      return c.protocol;
+    case SKF_AD.PKTTYPE:
+      return c.pktType;
+    case SKF_AD.IFINDEX:
+      return c.ifindex;
+    case SKF_AD.NLATTR:
+      return nlattrFind(p, c.len, a, x);
+    case SKF_AD.NLATTR_NEST:
+      return nlattrFindNested(p, c.len, a, x);
+    case SKF_AD.MARK:
+      return c.mark;
+    case SKF_AD.QUEUE:
+      return c.queue;
+    case SKF_AD.HATYPE:
+      return c.hatype;
+    case SKF_AD.RXHASH:
+      return c.rxhash;
+    case SKF_AD.CPU:
+      return c.cpu;
+    case SKF_AD.ALU_XOR_X:
+      return (a ^ x) >>> 0;
+    case SKF_AD.VLAN_TAG:
+      return c.vlanTci;
+    case SKF_AD.VLAN_TAG_PRESENT:
+      return c.vlanPresent;
+    case SKF_AD.PAY_OFFSET:
+      return c.payOffset;
+    case SKF_AD.RANDOM:
+      return c.random;
+    default:
+      return c.vlanTpid; // VLAN_TPID, the last one the checker lets through
   }
 }
 
@@ -155,9 +202,15 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
         const op = code & 0xf0;
         const v = (code & BPF_X) !== 0 ? x : k;
         switch (op) {
-          case BPF_ADD: a = (a + v) >>> 0; break;
-          case BPF_SUB: a = (a - v) >>> 0; break;
-          case BPF_MUL: a = Math.imul(a, v) >>> 0; break;
+          case BPF_ADD:
+            a = (a + v) >>> 0;
+            break;
+          case BPF_SUB:
+            a = (a - v) >>> 0;
+            break;
+          case BPF_MUL:
+            a = Math.imul(a, v) >>> 0;
+            break;
           case BPF_DIV:
             if (v === 0) return { retval: 0, executed };
             a = Math.floor(a / v) >>> 0;
@@ -166,12 +219,24 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
             if (v === 0) return { retval: 0, executed };
             a = a % v;
             break;
-          case BPF_OR: a = (a | v) >>> 0; break;
-          case BPF_AND: a = (a & v) >>> 0; break;
-          case BPF_XOR: a = (a ^ v) >>> 0; break;
-          case BPF_LSH: a = (a << (v & 31)) >>> 0; break;
-          case BPF_RSH: a = a >>> (v & 31); break;
-          case BPF_NEG: a = -a >>> 0; break;
+          case BPF_OR:
+            a = (a | v) >>> 0;
+            break;
+          case BPF_AND:
+            a = (a & v) >>> 0;
+            break;
+          case BPF_XOR:
+            a = (a ^ v) >>> 0;
+            break;
+          case BPF_LSH:
+            a = (a << (v & 31)) >>> 0;
+            break;
+          case BPF_RSH:
+            a = a >>> (v & 31);
+            break;
+          case BPF_NEG:
+            a = -a >>> 0;
+            break;
         }
         break;
       }
@@ -196,4 +261,3 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
     }
   }
 }
-

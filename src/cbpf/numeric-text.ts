@@ -25,7 +25,12 @@ export function parseClassicBpf(text: string, source = '--cbpf'): SockFilter[] {
   let groups: string[][];
   let counted: boolean;
   if (trimmed.includes('{')) {
-    groups = [...trimmed.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!.split(',').map((s) => s.trim()).filter(Boolean));
+    groups = [...trimmed.matchAll(/\{([^}]*)\}/g)].map((m) =>
+      m[1]!
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
     counted = false;
   } else {
     groups = trimmed
@@ -38,11 +43,13 @@ export function parseClassicBpf(text: string, source = '--cbpf'): SockFilter[] {
   let count: number | undefined;
   if (counted) {
     const first = groups.shift()!;
-    if (first.length !== 1) throw new InputError(`classic BPF text must start with the instruction count, got '${first.join(' ')}'`, source);
+    if (first.length !== 1)
+      throw new InputError(`classic BPF text must start with the instruction count, got '${first.join(' ')}'`, source);
     count = num(first[0]!, source, 'count');
   }
   const insns = groups.map((g, i) => {
-    if (g.length !== 4) throw new InputError(`instruction ${i} needs 4 numbers (code jt jf k), got '${g.join(' ')}'`, source);
+    if (g.length !== 4)
+      throw new InputError(`instruction ${i} needs 4 numbers (code jt jf k), got '${g.join(' ')}'`, source);
     const [code, jt, jf, k] = g.map((s) => num(s, source, `instruction ${i}`)) as [number, number, number, number];
     if (code > 0xffff) throw new InputError(`instruction ${i}: code ${code} does not fit 16 bits`, source);
     if (jt > 255 || jf > 255) throw new InputError(`instruction ${i}: jump offsets must fit 8 bits`, source);
@@ -52,7 +59,8 @@ export function parseClassicBpf(text: string, source = '--cbpf'): SockFilter[] {
   if (count !== undefined && count !== insns.length) {
     throw new InputError(`the count says ${count} instructions but ${insns.length} follow`, source);
   }
-  if (insns.length === 0 || insns.length > MAX_CLASSIC_INSNS) throw new InputError(`a classic BPF program has 1..${MAX_CLASSIC_INSNS} instructions, got ${insns.length}`, source);
+  if (insns.length === 0 || insns.length > MAX_CLASSIC_INSNS)
+    throw new InputError(`a classic BPF program has 1..${MAX_CLASSIC_INSNS} instructions, got ${insns.length}`, source);
   return insns;
 }
 

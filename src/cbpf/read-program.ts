@@ -17,7 +17,7 @@ export function detectClassicFormat(bytes: Uint8Array): ClassicFormat {
   for (const b of bytes) if (b === 0 || (b < 0x20 && b !== 9 && b !== 10 && b !== 13) || b > 0x7e) return 'binary';
   const text = new TextDecoder().decode(bytes);
   if (text.includes('{')) return 'c';
-  if (/^[\s\d,]*$/.test(text) || /^[\s\d,xa-fA-F]*$/.test(text) && /^\s*\d+\s*[,\n]/.test(text)) return 'numbers';
+  if (/^[\s\d,]*$/.test(text) || (/^[\s\d,xa-fA-F]*$/.test(text) && /^\s*\d+\s*[,\n]/.test(text))) return 'numbers';
   return 'bpf_asm';
 }
 

@@ -9,7 +9,9 @@ import { commands } from './commands/index.js';
 
 /** The version in package.json, which sits three levels above dist/src/cli/ in the repository and in an install. */
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 

@@ -71,12 +71,14 @@ export function parseConformanceData(text: string, file: string): ConformanceCas
     if (!l) throw new InputError("'-- error' section is empty", `${file}:${error.line}`);
     c.error = l.text.trim();
   }
-  if (c.result === undefined && c.error === undefined) throw new InputError("no '-- result' or '-- error' section", `${file}:1`);
+  if (c.result === undefined && c.error === undefined)
+    throw new InputError("no '-- result' or '-- error' section", `${file}:1`);
   return c;
 }
 
 function parseResult(text: string, where: string): bigint {
-  if (!/^-?(0x[0-9a-f]+|\d+)$/i.test(text)) throw new InputError(`result '${text}' is not a number (hex with 0x, or decimal)`, where);
+  if (!/^-?(0x[0-9a-f]+|\d+)$/i.test(text))
+    throw new InputError(`result '${text}' is not a number (hex with 0x, or decimal)`, where);
   const neg = text.startsWith('-');
   const v = BigInt(neg ? text.slice(1) : text);
   if (v >= 1n << 64n) throw new InputError(`result '${text}' does not fit in 64 bits`, where);
@@ -87,7 +89,8 @@ function parseHexBytes(lines: { text: string; line: number }[], file: string): U
   const out: number[] = [];
   for (const { text, line } of lines) {
     for (const tok of text.trim().split(/\s+/)) {
-      if (!/^[0-9a-f]{2}$/i.test(tok)) throw new InputError(`bad hex byte '${tok}' in '-- mem' (want two hex digits)`, `${file}:${line}`);
+      if (!/^[0-9a-f]{2}$/i.test(tok))
+        throw new InputError(`bad hex byte '${tok}' in '-- mem' (want two hex digits)`, `${file}:${line}`);
       out.push(parseInt(tok, 16));
     }
   }
@@ -99,7 +102,11 @@ function parseRaw(lines: { text: string; line: number }[], file: string): Uint8A
   const dv = new DataView(out.buffer);
   lines.forEach(({ text, line }, i) => {
     const t = text.trim();
-    if (!/^0x[0-9a-f]{1,16}$/i.test(t)) throw new InputError(`bad raw instruction '${t}' (want one 64-bit hex word like 0x0000000000000095)`, `${file}:${line}`);
+    if (!/^0x[0-9a-f]{1,16}$/i.test(t))
+      throw new InputError(
+        `bad raw instruction '${t}' (want one 64-bit hex word like 0x0000000000000095)`,
+        `${file}:${line}`,
+      );
     dv.setBigUint64(i * 8, BigInt(t), true);
   });
   return out;

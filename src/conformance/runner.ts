@@ -41,7 +41,12 @@ export function runCase(c: ConformanceCase, engine: EngineKind): CaseOutcome {
   const insns = caseProgram(c);
   const vm = new Vm({ engine });
   registerTestHelpers(vm.helpers);
-  const fail = (why: string): CaseOutcome => ({ name: c.name, file: c.file, pass: false, line: `FAIL ${c.name}: ${why}` });
+  const fail = (why: string): CaseOutcome => ({
+    name: c.name,
+    file: c.file,
+    pass: false,
+    line: `FAIL ${c.name}: ${why}`,
+  });
   let r0: bigint;
   try {
     const prog = vm.load(insns, { name: c.name });
@@ -50,7 +55,8 @@ export function runCase(c: ConformanceCase, engine: EngineKind): CaseOutcome {
   } catch (err) {
     if (!(err instanceof VmError)) throw err;
     if (c.error !== undefined) {
-      if (err.message.toLowerCase().includes(c.error.toLowerCase())) return { name: c.name, file: c.file, pass: true, line: `PASS ${c.name}` };
+      if (err.message.toLowerCase().includes(c.error.toLowerCase()))
+        return { name: c.name, file: c.file, pass: true, line: `PASS ${c.name}` };
       return fail(`expected error '${c.error}' got error: ${err.message}`);
     }
     return fail(`expected ${hex(c.result ?? 0n)} got error: ${err.message}`);

@@ -21,7 +21,7 @@ export const TEST_HELPERS: readonly (readonly [number, string, (c: HelperCall) =
     'gather_bytes',
     (c) => {
       const b = (i: number) => c.argU32(i) & 0xff;
-      c.ret(((b(2) << 24) | (b(3) << 16) | (b(4) << 8) | b(5)) | 0, b(1));
+      c.ret((b(2) << 24) | (b(3) << 16) | (b(4) << 8) | b(5) | 0, b(1));
     },
   ],
   [

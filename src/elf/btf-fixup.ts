@@ -14,7 +14,12 @@ import { STT_SECTION, type ElfFile } from './elf-file.js';
 export function fixupBtf(btf: Btf, elf: ElfFile): Uint8Array {
   const out = btf.raw.slice();
   // Writes are checked like reads: each lands inside the record parseBtf found for the type.
-  const w = new ByteReader(out, btf.endian, (at) => (at === undefined ? `${elf.source}: section '.BTF'` : `${elf.source}: section '.BTF'+0x${at.toString(16)}`), 'the .BTF section');
+  const w = new ByteReader(
+    out,
+    btf.endian,
+    (at) => (at === undefined ? `${elf.source}: section '.BTF'` : `${elf.source}: section '.BTF'+0x${at.toString(16)}`),
+    'the .BTF section',
+  );
   for (const t of btf.types) {
     if (t.kind !== BtfKind.DATASEC) continue;
     const section = elf.sectionByName(t.name);

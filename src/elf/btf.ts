@@ -85,7 +85,13 @@ export interface Btf {
   sizeOf(id: number): number;
 }
 
-const MODIFIERS: ReadonlySet<number> = new Set([BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT, BtfKind.TYPE_TAG]);
+const MODIFIERS: ReadonlySet<number> = new Set([
+  BtfKind.TYPEDEF,
+  BtfKind.VOLATILE,
+  BtfKind.CONST,
+  BtfKind.RESTRICT,
+  BtfKind.TYPE_TAG,
+]);
 
 /** The largest size the kernel's BTF accepts for any type (btf_resolve_size: U32_MAX, else E2BIG). */
 const MAX_TYPE_SIZE = 0xffffffff;
@@ -115,8 +121,10 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
   const typeLen = u32(BTF_HEADER.typeLen, 'type_len');
   const strOff = hdrLen + u32(BTF_HEADER.strOff, 'str_off');
   const strLen = u32(BTF_HEADER.strLen, 'str_len');
-  if (typeOff > raw.length || typeLen > raw.length - typeOff) fail(`type section ${typeOff}+${typeLen} runs past the end (${raw.length} bytes)`, 8);
-  if (strOff > raw.length || strLen > raw.length - strOff) fail(`string section ${strOff}+${strLen} runs past the end (${raw.length} bytes)`, 16);
+  if (typeOff > raw.length || typeLen > raw.length - typeOff)
+    fail(`type section ${typeOff}+${typeLen} runs past the end (${raw.length} bytes)`, 8);
+  if (strOff > raw.length || strLen > raw.length - strOff)
+    fail(`string section ${strOff}+${strLen} runs past the end (${raw.length} bytes)`, 16);
 
   // Strings are read through a reader over the string section alone, so a name cannot run out of it.
   const strings = r.sub(strOff, strLen, 'string section', (at) => place(at === undefined ? undefined : strOff + at));
@@ -126,7 +134,9 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
     return strings.cstring(off, `string at offset ${off}`);
   };
 
-  const types: BtfType[] = [{ id: 0, kind: BtfKind.UNKN, name: '', vlen: 0, kindFlag: false, sizeOrType: 0, members: [], recordAt: 0 }];
+  const types: BtfType[] = [
+    { id: 0, kind: BtfKind.UNKN, name: '', vlen: 0, kindFlag: false, sizeOrType: 0, members: [], recordAt: 0 },
+  ];
   const end = typeOff + typeLen;
   let at = typeOff;
   while (at < end) {
@@ -188,12 +198,18 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
         need(12 * t.vlen);
         for (let i = 0; i < t.vlen; i++, at += 12) {
           const hi = t.kindFlag ? r.i32(at + 8, what) : u32(at + 8, what);
-          t.members.push({ name: str(u32(at, what), at), type: 0, offset: hi * 0x100000000 + u32(at + 4, what), size: 0 });
+          t.members.push({
+            name: str(u32(at, what), at),
+            type: 0,
+            offset: hi * 0x100000000 + u32(at + 4, what),
+            size: 0,
+          });
         }
         break;
       case BtfKind.FUNC_PROTO:
         need(8 * t.vlen);
-        for (let i = 0; i < t.vlen; i++, at += 8) t.members.push({ name: str(u32(at, what), at), type: u32(at + 4, what), offset: 0, size: 0 });
+        for (let i = 0; i < t.vlen; i++, at += 8)
+          t.members.push({ name: str(u32(at, what), at), type: u32(at + 4, what), offset: 0, size: 0 });
         break;
       case BtfKind.VAR:
       case BtfKind.DECL_TAG:
@@ -203,7 +219,8 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
         break;
       case BtfKind.DATASEC:
         need(12 * t.vlen);
-        for (let i = 0; i < t.vlen; i++, at += 12) t.members.push({ name: '', type: u32(at, what), offset: u32(at + 4, what), size: u32(at + 8, what) });
+        for (let i = 0; i < t.vlen; i++, at += 12)
+          t.members.push({ name: '', type: u32(at, what), offset: u32(at + 4, what), size: u32(at + 8, what) });
         break;
       case BtfKind.PTR:
       case BtfKind.FWD:
@@ -224,7 +241,10 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
   // Reference checks, so lookups below never index past the table.
   const count = types.length;
   const refOk = (ref: number, t: BtfType, what: string) => {
-    if (ref >= count) fail(`type ${t.id} (${btfKindName(t.kind)} '${t.name}'): ${what} refers to type ${ref}, but there are only ${count - 1} types`);
+    if (ref >= count)
+      fail(
+        `type ${t.id} (${btfKindName(t.kind)} '${t.name}'): ${what} refers to type ${ref}, but there are only ${count - 1} types`,
+      );
   };
   for (const t of types) {
     switch (t.kind) {
@@ -245,13 +265,19 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
         refOk(t.array!.indexType, t, 'index type');
         break;
     }
-    if (t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION || t.kind === BtfKind.FUNC_PROTO || t.kind === BtfKind.DATASEC) {
+    if (
+      t.kind === BtfKind.STRUCT ||
+      t.kind === BtfKind.UNION ||
+      t.kind === BtfKind.FUNC_PROTO ||
+      t.kind === BtfKind.DATASEC
+    ) {
       for (const m of t.members) refOk(m.type, t, `member '${m.name}'`);
     }
   }
 
   const byNameCache = new Map<string, BtfType>();
-  for (const t of types) if (t.name && !byNameCache.has(`${t.kind}:${t.name}`)) byNameCache.set(`${t.kind}:${t.name}`, t);
+  for (const t of types)
+    if (t.name && !byNameCache.has(`${t.kind}:${t.name}`)) byNameCache.set(`${t.kind}:${t.name}`, t);
 
   const resolve = (id: number): BtfType => {
     let t = types[id];
@@ -279,7 +305,10 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
         return 8;
       case BtfKind.ARRAY: {
         const size = t.array!.nelems * sizeOf(t.array!.type, depth + 1);
-        if (size > MAX_TYPE_SIZE) fail(`type ${id}: array of ${t.array!.nelems} elements is ${size} bytes, more than BTF's limit of ${MAX_TYPE_SIZE}`);
+        if (size > MAX_TYPE_SIZE)
+          fail(
+            `type ${id}: array of ${t.array!.nelems} elements is ${size} bytes, more than BTF's limit of ${MAX_TYPE_SIZE}`,
+          );
         return size;
       }
       case BtfKind.VAR:

@@ -52,7 +52,10 @@ export class ByteReader {
   /** Fail unless [at, at + size) lies inside the range; `what` names the field or record. */
   need(at: number, size: number, what: string): void {
     if (!this.has(at, size)) {
-      this.fail(`${what} (${size} bytes at ${hex(Math.max(0, at | 0))}) runs past the end of ${this.what} (${this.length} bytes)`, this.has(at, 0) ? at : undefined);
+      this.fail(
+        `${what} (${size} bytes at ${hex(Math.max(0, at | 0))}) runs past the end of ${this.what} (${this.length} bytes)`,
+        this.has(at, 0) ? at : undefined,
+      );
     }
   }
 
@@ -116,7 +119,8 @@ export class ByteReader {
   /** Write a u32 in place (fixups on a copy), checked like a read. */
   setU32(at: number, value: number, what: string): void {
     this.need(at, 4, what);
-    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) this.fail(`${what} ${value} does not fit 32 bits`, at);
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff)
+      this.fail(`${what} ${value} does not fit 32 bits`, at);
     this.dv.setUint32(at, value, this.little);
   }
 }

@@ -175,12 +175,16 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
   let shstrndx = u16(62, 'e_shstrndx');
   if (shoff === 0) fail('object has no section header table (e_shoff is 0)', 40);
   if (shentsize !== 64) fail(`section header entry size is ${shentsize}, expected 64`, 58);
-  if (shoff > bytes.length - 64) fail(`section header table at ${hex(shoff)} lies beyond the end of the file (${bytes.length} bytes)`, 40);
+  if (shoff > bytes.length - 64)
+    fail(`section header table at ${hex(shoff)} lies beyond the end of the file (${bytes.length} bytes)`, 40);
   // Extended numbering: with 0xff00+ sections the real count and string-table index live in section 0.
   if (shnum === 0) shnum = u64(shoff + 32, 'section count (sh_size of section 0)');
   if (shstrndx === SHN_XINDEX) shstrndx = u32(shoff + 40, 'section name table index (sh_link of section 0)');
   if (shnum > (bytes.length - shoff) / 64) {
-    fail(`section header table (${shnum} entries at ${hex(shoff)}) runs past the end of the file (${bytes.length} bytes)`, 60);
+    fail(
+      `section header table (${shnum} entries at ${hex(shoff)}) runs past the end of the file (${bytes.length} bytes)`,
+      60,
+    );
   }
 
   // Pass 1: raw headers, every data range checked against the file.
@@ -195,7 +199,10 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
     let data: Uint8Array = new Uint8Array(0);
     if (type !== SHT_NOBITS && type !== SHT_NULL && size > 0) {
       if (!file.has(offset, size)) {
-        fail(`section ${i}: data at ${hex(offset)}+${hex(size)} lies beyond the end of the file (${bytes.length} bytes)`, at + 24);
+        fail(
+          `section ${i}: data at ${hex(offset)}+${hex(size)} lies beyond the end of the file (${bytes.length} bytes)`,
+          at + 24,
+        );
       }
       data = file.slice(offset, size, `section ${i} data`);
     }
@@ -219,7 +226,12 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
   const reader = (section: ElfSection): ByteReader => {
     let r = readers.get(section);
     if (!r) {
-      r = new ByteReader(section.data, endian, fileOffsets(source, section.offset), `section ${section.index}${section.name ? ` '${section.name}'` : ''}`);
+      r = new ByteReader(
+        section.data,
+        endian,
+        fileOffsets(source, section.offset),
+        `section ${section.index}${section.name ? ` '${section.name}'` : ''}`,
+      );
       readers.set(section, r);
     }
     return r;
@@ -233,7 +245,10 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
     const data = table!.data;
     if (offset >= data.length) {
       if (offset === 0 && data.length === 0) return '';
-      fail(`string offset ${hex(offset)} is beyond string table '${table!.name}' (${data.length} bytes)`, table!.offset);
+      fail(
+        `string offset ${hex(offset)} is beyond string table '${table!.name}' (${data.length} bytes)`,
+        table!.offset,
+      );
     }
     return reader(table!).cstring(offset, `string at ${hex(offset)} in '${table!.name}'`);
   };
@@ -257,15 +272,18 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
   const symbols: ElfSymbol[] = [];
   const symtab = sections.find((s) => s.type === SHT_SYMTAB);
   if (symtab) {
-    if (symtab.entsize !== 24) fail(`${sectionName(symtab.index)}: symbol entry size ${symtab.entsize}, expected 24`, symtab.offset);
-    if (symtab.size % 24 !== 0) fail(`${sectionName(symtab.index)}: size ${symtab.size} is not a multiple of 24`, symtab.offset);
+    if (symtab.entsize !== 24)
+      fail(`${sectionName(symtab.index)}: symbol entry size ${symtab.entsize}, expected 24`, symtab.offset);
+    if (symtab.size % 24 !== 0)
+      fail(`${sectionName(symtab.index)}: size ${symtab.size} is not a multiple of 24`, symtab.offset);
     if (symtab.link >= shnum || sections[symtab.link]!.type !== SHT_STRTAB) {
       fail(`${sectionName(symtab.index)}: sh_link ${symtab.link} does not name a string table`, symtab.offset);
     }
     const xindex = sections.find((s) => s.type === SHT_SYMTAB_SHNDX && s.link === symtab.index);
     const sym = reader(symtab);
     const count = symtab.data.length / 24;
-    if (count !== symtab.size / 24) fail(`${sectionName(symtab.index)}: the symbol table has no data in the file`, symtab.offset);
+    if (count !== symtab.size / 24)
+      fail(`${sectionName(symtab.index)}: the symbol table has no data in the file`, symtab.offset);
     for (let i = 0; i < count; i++) {
       const at = i * 24;
       const fileAt = symtab.offset + at;
@@ -317,7 +335,8 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
       fail(`${sectionName(rs.index)}: sh_link ${rs.link} is not the symbol table (section ${symtab.index})`, rs.offset);
     }
     const rel = reader(rs);
-    if (rel.length !== rs.size) fail(`${sectionName(rs.index)}: the relocation section has no data in the file`, rs.offset);
+    if (rel.length !== rs.size)
+      fail(`${sectionName(rs.index)}: the relocation section has no data in the file`, rs.offset);
     for (let entry = 0; entry < rel.length; entry += entsize) {
       const at = rs.offset + entry;
       const offset = rel.u64(entry, 'r_offset');
@@ -334,7 +353,10 @@ export function readElf(input: Uint8Array, opts: ReadElfOptions = {}): ElfFile {
         );
       }
       if (target.type !== SHT_NOBITS && offset >= target.size) {
-        fail(`${sectionName(rs.index)}: relocation offset ${hex(offset)} is beyond section '${target.name}' (${target.size} bytes)`, at);
+        fail(
+          `${sectionName(rs.index)}: relocation offset ${hex(offset)} is beyond section '${target.name}' (${target.size} bytes)`,
+          at,
+        );
       }
       out.push({ offset, type, symbolIndex, symbol: symbols[symbolIndex]!, addend, section: rs.name });
     }

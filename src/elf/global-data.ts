@@ -23,10 +23,16 @@ const MAX_GLOBAL_DATA = 1 << 26;
 
 export function globalDataMap(elf: ElfFile, s: ElfSection): MapSpec {
   if (s.size > MAX_GLOBAL_DATA) {
-    throw new InputError(`global data section of ${s.size} bytes is too large (limit ${MAX_GLOBAL_DATA})`, `${elf.source}: section '${s.name}'`);
+    throw new InputError(
+      `global data section of ${s.size} bytes is too large (limit ${MAX_GLOBAL_DATA})`,
+      `${elf.source}: section '${s.name}'`,
+    );
   }
   if (s.type !== SHT_NOBITS && s.data.length !== s.size) {
-    throw new InputError(`section has ${s.data.length} bytes in the file, its header says ${s.size}`, `${elf.source}: section '${s.name}'`);
+    throw new InputError(
+      `section has ${s.data.length} bytes in the file, its header says ${s.size}`,
+      `${elf.source}: section '${s.name}'`,
+    );
   }
   const readOnly = s.name.startsWith('.rodata');
   const value = s.type === SHT_NOBITS ? new Uint8Array(s.size) : s.data.slice();

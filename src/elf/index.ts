@@ -9,7 +9,16 @@ import { InputError } from '../util/errors.js';
 import { parseObject, type ParseObjectOptions, type ParsedObject } from './object.js';
 
 export { parseObject, type ParseObjectOptions, type ParsedObject } from './object.js';
-export { readElf, relocationTypeName, type Endian, type ReadElfOptions, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from './elf-file.js';
+export {
+  readElf,
+  relocationTypeName,
+  type Endian,
+  type ReadElfOptions,
+  type ElfFile,
+  type ElfSection,
+  type ElfSymbol,
+  type ElfRelocation,
+} from './elf-file.js';
 export { parseBtf, BtfKind, btfKindName, type Btf, type BtfType, type BtfMember } from './btf.js';
 export { sectionType, progTypeName, type SectionType } from './section-types.js';
 export type * from './spec.js';

@@ -42,7 +42,8 @@ export function parseBtfMaps(elf: ElfFile, section: ElfSection, btf: Btf | undef
   // Variable offsets come from the symbol table, as libbpf does: clang may leave DATASEC offsets unset.
   const symbolOffsets = new Map<string, { value: number; size: number }>();
   for (const s of elf.symbols) {
-    if (s.section === section.index && s.type !== STT_SECTION && s.name) symbolOffsets.set(s.name, { value: s.value, size: s.size });
+    if (s.section === section.index && s.type !== STT_SECTION && s.name)
+      symbolOffsets.set(s.name, { value: s.value, size: s.size });
   }
 
   const placed: PlacedMap[] = [];
@@ -50,7 +51,10 @@ export function parseBtfMaps(elf: ElfFile, section: ElfSection, btf: Btf | undef
   for (const v of datasec.members) {
     const variable = btf.types[v.type]!;
     if (variable.kind !== BtfKind.VAR) {
-      throw new InputError(`DATASEC member is ${btfKindName(variable.kind)} '${variable.name}', not a variable`, where(''));
+      throw new InputError(
+        `DATASEC member is ${btfKindName(variable.kind)} '${variable.name}', not a variable`,
+        where(''),
+      );
     }
     const name = variable.name;
     const sym = symbolOffsets.get(name);
@@ -58,7 +62,10 @@ export function parseBtfMaps(elf: ElfFile, section: ElfSection, btf: Btf | undef
     const def = parseDefinition(btf, variable.sizeOrType, name, elf.endian, where(`map '${name}'`), false);
     const size = v.size || btf.sizeOf(variable.sizeOrType);
     if (sym.value + size > section.size) {
-      throw new InputError(`definition at ${sym.value}+${size} runs past the section (${section.size} bytes)`, where(`map '${name}'`));
+      throw new InputError(
+        `definition at ${sym.value}+${size} runs past the section (${section.size} bytes)`,
+        where(`map '${name}'`),
+      );
     }
     placed.push({ spec: def.spec, offset: sym.value, size });
     defs.push(def);
@@ -71,29 +78,45 @@ export function parseBtfMaps(elf: ElfFile, section: ElfSection, btf: Btf | undef
     const i = placed.findIndex((p) => r.offset >= p.offset && r.offset < p.offset + p.size);
     const map = placed[i];
     const def = defs[i];
-    if (!map || !def) throw new InputError(`relocation against '${r.symbol.name}' lies outside every map definition`, where(at));
+    if (!map || !def)
+      throw new InputError(`relocation against '${r.symbol.name}' lies outside every map definition`, where(at));
     if (r.type !== R_BPF_64_ABS64 && r.type !== R_BPF_64_64) {
-      throw new InputError(`unexpected relocation type ${r.type} against '${r.symbol.name}' in map '${map.spec.name}'`, where(at));
+      throw new InputError(
+        `unexpected relocation type ${r.type} against '${r.symbol.name}' in map '${map.spec.name}'`,
+        where(at),
+      );
     }
     if (def.valuesOffset === undefined || r.offset < map.offset + def.valuesOffset) {
-      throw new InputError(`relocation against '${r.symbol.name}' is not inside the 'values' of map '${map.spec.name}'`, where(at));
+      throw new InputError(
+        `relocation against '${r.symbol.name}' is not inside the 'values' of map '${map.spec.name}'`,
+        where(at),
+      );
     }
     const rel = r.offset - map.offset - def.valuesOffset;
     if (rel % 8 !== 0) throw new InputError(`misaligned 'values' slot in map '${map.spec.name}'`, where(at));
     const index = rel / 8;
     if (index >= map.spec.maxEntries) {
-      throw new InputError(`'values' slot ${index} of map '${map.spec.name}' is beyond max_entries ${map.spec.maxEntries}`, where(at));
+      throw new InputError(
+        `'values' slot ${index} of map '${map.spec.name}' is beyond max_entries ${map.spec.maxEntries}`,
+        where(at),
+      );
     }
     let value: MapEntrySpec['value'];
     if (def.valuesKind === 'program') {
       if (r.symbol.type !== STT_FUNC) {
-        throw new InputError(`prog array '${map.spec.name}' slot ${index} names '${r.symbol.name}', which is not a function`, where(at));
+        throw new InputError(
+          `prog array '${map.spec.name}' slot ${index} names '${r.symbol.name}', which is not a function`,
+          where(at),
+        );
       }
       value = { program: r.symbol.name };
     } else {
       const target = placed.find((p) => r.symbol.section === section.index && p.offset === r.symbol.value);
       if (!target) {
-        throw new InputError(`map of maps '${map.spec.name}' slot ${index} names '${r.symbol.name}', which is not a map in '${section.name}'`, where(at));
+        throw new InputError(
+          `map of maps '${map.spec.name}' slot ${index} names '${r.symbol.name}', which is not a map in '${section.name}'`,
+          where(at),
+        );
       }
       value = { map: target.spec.name };
     }
@@ -103,7 +126,14 @@ export function parseBtfMaps(elf: ElfFile, section: ElfSection, btf: Btf | undef
 }
 
 /** Read one map definition struct (the outer map's, or an inner template's). */
-function parseDefinition(btf: Btf, typeId: number, name: string, endian: 'little' | 'big', where: string, inner: boolean): ParsedDef {
+function parseDefinition(
+  btf: Btf,
+  typeId: number,
+  name: string,
+  endian: 'little' | 'big',
+  where: string,
+  inner: boolean,
+): ParsedDef {
   const def = btf.resolve(typeId);
   if (def.kind !== BtfKind.STRUCT) {
     throw new InputError(`definition is ${btfKindName(def.kind)}, expected a struct`, where);
@@ -183,25 +213,38 @@ function parseDefinition(btf: Btf, typeId: number, name: string, endian: 'little
     if (valuesMember.offset % 64 !== 0) throw new InputError(`'values' is not 8-byte aligned`, memberWhere);
     out.valuesOffset = valuesMember.offset / 8;
     const arr = btf.resolve(valuesMember.type);
-    if (arr.kind !== BtfKind.ARRAY) throw new InputError(`'values' must be an array of pointers (__array), got ${btfKindName(arr.kind)}`, memberWhere);
+    if (arr.kind !== BtfKind.ARRAY)
+      throw new InputError(
+        `'values' must be an array of pointers (__array), got ${btfKindName(arr.kind)}`,
+        memberWhere,
+      );
     const elem = btf.resolve(arr.array!.type);
-    if (elem.kind !== BtfKind.PTR) throw new InputError(`'values' elements must be pointers, got ${btfKindName(elem.kind)}`, memberWhere);
+    if (elem.kind !== BtfKind.PTR)
+      throw new InputError(`'values' elements must be pointers, got ${btfKindName(elem.kind)}`, memberWhere);
     const target = btf.resolve(elem.sizeOrType);
     if (spec.type === MapType.PROG_ARRAY) {
-      if (target.kind !== BtfKind.FUNC_PROTO) throw new InputError(`prog array 'values' must point to functions`, memberWhere);
+      if (target.kind !== BtfKind.FUNC_PROTO)
+        throw new InputError(`prog array 'values' must point to functions`, memberWhere);
       out.valuesKind = 'program';
     } else if (spec.type === MapType.ARRAY_OF_MAPS || spec.type === MapType.HASH_OF_MAPS) {
-      if (target.kind !== BtfKind.STRUCT) throw new InputError(`map-of-maps 'values' must point to an inner map definition struct`, memberWhere);
+      if (target.kind !== BtfKind.STRUCT)
+        throw new InputError(`map-of-maps 'values' must point to an inner map definition struct`, memberWhere);
       spec.innerMap = parseDefinition(btf, target.id, `${name}.inner`, endian, `${where}, inner map`, true).spec;
       out.valuesKind = 'map';
     } else {
-      throw new InputError(`'values' is only allowed for prog arrays and maps of maps (map type ${spec.type})`, memberWhere);
+      throw new InputError(
+        `'values' is only allowed for prog arrays and maps of maps (map type ${spec.type})`,
+        memberWhere,
+      );
     }
     // The kernel stores an fd/id per slot: 4-byte values (libbpf fills these sizes in itself).
     if (spec.keySize === 0) spec.keySize = 4;
     if (spec.valueSize === 0) spec.valueSize = 4;
   }
-  if ((spec.type === MapType.PROG_ARRAY || spec.type === MapType.ARRAY_OF_MAPS || spec.type === MapType.HASH_OF_MAPS) && spec.valueSize === 0) {
+  if (
+    (spec.type === MapType.PROG_ARRAY || spec.type === MapType.ARRAY_OF_MAPS || spec.type === MapType.HASH_OF_MAPS) &&
+    spec.valueSize === 0
+  ) {
     spec.valueSize = 4;
   }
   if ((spec.type === MapType.ARRAY_OF_MAPS || spec.type === MapType.HASH_OF_MAPS) && !spec.innerMap && !inner) {
@@ -213,22 +256,28 @@ function parseDefinition(btf: Btf, typeId: number, name: string, endian: 'little
 /** `__uint(name, N)`: `int (*name)[N]` — a pointer to an array whose element count is the value. */
 function uintMember(btf: Btf, typeId: number, where: string): number {
   const ptr = btf.resolve(typeId);
-  if (ptr.kind !== BtfKind.PTR) throw new InputError(`expected __uint (pointer to array), got ${btfKindName(ptr.kind)}`, where);
+  if (ptr.kind !== BtfKind.PTR)
+    throw new InputError(`expected __uint (pointer to array), got ${btfKindName(ptr.kind)}`, where);
   const arr: BtfType = btf.resolve(ptr.sizeOrType);
-  if (arr.kind !== BtfKind.ARRAY) throw new InputError(`expected __uint (pointer to array), got pointer to ${btfKindName(arr.kind)}`, where);
+  if (arr.kind !== BtfKind.ARRAY)
+    throw new InputError(`expected __uint (pointer to array), got pointer to ${btfKindName(arr.kind)}`, where);
   return arr.array!.nelems;
 }
 
 /** `__type(name, T)`: `T *name` — the pointee's id. */
 function pointee(btf: Btf, typeId: number, where: string): number {
   const ptr = btf.resolve(typeId);
-  if (ptr.kind !== BtfKind.PTR) throw new InputError(`expected __type (a pointer), got ${btfKindName(ptr.kind)}`, where);
+  if (ptr.kind !== BtfKind.PTR)
+    throw new InputError(`expected __type (a pointer), got ${btfKindName(ptr.kind)}`, where);
   return ptr.sizeOrType;
 }
 
 function setSize(spec: MapSpec, field: 'keySize' | 'valueSize', size: number, where: string) {
   if (spec[field] !== 0 && spec[field] !== size) {
-    throw new InputError(`conflicting ${field === 'keySize' ? 'key' : 'value'} sizes ${spec[field]} and ${size}`, where);
+    throw new InputError(
+      `conflicting ${field === 'keySize' ? 'key' : 'value'} sizes ${spec[field]} and ${size}`,
+      where,
+    );
   }
   spec[field] = size;
 }

@@ -25,9 +25,13 @@ const BPF_MAP_DEF_SIZE = 20;
 
 export function parseLegacyMaps(elf: ElfFile, section: ElfSection): PlacedMap[] {
   const where = (what: string) => `${elf.source}: section '${section.name}'${what ? `, ${what}` : ''}`;
-  if (section.type === 8 /* NOBITS */) throw new InputError('map definitions must be initialized (section has no data)', where(''));
+  if (section.type === 8 /* NOBITS */)
+    throw new InputError('map definitions must be initialized (section has no data)', where(''));
   const symbols = elf.symbols
-    .filter((s) => s.section === section.index && s.type !== STT_SECTION && s.type !== STT_FILE && s.type !== STT_FUNC && s.name)
+    .filter(
+      (s) =>
+        s.section === section.index && s.type !== STT_SECTION && s.type !== STT_FILE && s.type !== STT_FUNC && s.name,
+    )
     .sort((a, b) => a.value - b.value);
   if (symbols.length === 0) {
     if (section.size === 0) return [];
@@ -38,7 +42,10 @@ export function parseLegacyMaps(elf: ElfFile, section: ElfSection): PlacedMap[] 
   if (sizes.size === 1 && !sizes.has(0)) defSize = symbols[0]!.size;
   else {
     if (section.size % symbols.length !== 0) {
-      throw new InputError(`cannot tell the definition size: ${section.size} bytes for ${symbols.length} maps`, where(''));
+      throw new InputError(
+        `cannot tell the definition size: ${section.size} bytes for ${symbols.length} maps`,
+        where(''),
+      );
     }
     defSize = section.size / symbols.length;
   }
@@ -56,8 +63,19 @@ export function parseLegacyMaps(elf: ElfFile, section: ElfSection): PlacedMap[] 
   for (const sym of symbols) {
     const at = sym.value;
     const mapWhere = where(`map '${sym.name}' at 0x${at.toString(16)}`);
-    if (at + defSize > section.size) throw new InputError(`definition (${defSize} bytes) runs past the section (${section.size} bytes)`, mapWhere);
-    const fields = ['type', 'key_size', 'value_size', 'max_entries', 'map_flags', 'id', 'pinning', 'inner_id', 'inner_idx'];
+    if (at + defSize > section.size)
+      throw new InputError(`definition (${defSize} bytes) runs past the section (${section.size} bytes)`, mapWhere);
+    const fields = [
+      'type',
+      'key_size',
+      'value_size',
+      'max_entries',
+      'map_flags',
+      'id',
+      'pinning',
+      'inner_id',
+      'inner_idx',
+    ];
     const f = (i: number) => data.u32(at + i * 4, `map '${sym.name}' ${fields[i]}`);
     const spec: MapSpec = {
       name: sym.name,
@@ -93,9 +111,11 @@ export function parseLegacyMaps(elf: ElfFile, section: ElfSection): PlacedMap[] 
     if (!isMapOfMaps(spec.type)) continue;
     const l = legacy.get(spec);
     const mapWhere = where(`map '${spec.name}'`);
-    if (!l || l.innerId === 0) throw new InputError('a map of maps needs inner_id naming its inner map template', mapWhere);
+    if (!l || l.innerId === 0)
+      throw new InputError('a map of maps needs inner_id naming its inner map template', mapWhere);
     const members = placed.filter((p) => !isMapOfMaps(p.spec.type) && legacy.get(p.spec)?.id === l.innerId);
-    if (members.length === 0) throw new InputError(`inner_id ${l.innerId} names no map (no plain map has that id)`, mapWhere);
+    if (members.length === 0)
+      throw new InputError(`inner_id ${l.innerId} names no map (no plain map has that id)`, mapWhere);
     const { contents: _c, innerMap: _i, legacyId: _l, ...template } = members[0]!.spec;
     spec.innerMap = { ...template, name: `${spec.name}.inner`, contents: [], pinning: 'none' };
     for (const m of members) {

@@ -137,10 +137,16 @@ function checkMapValues(maps: MapSpec[], programNames: Set<string>, source: stri
       const v = e.value;
       if (v instanceof Uint8Array) continue;
       if ('program' in v && !programNames.has(v.program)) {
-        throw new InputError(`prog array '${m.name}' names '${v.program}', which is not a program (a global function in a program section)`, `${source}: map '${m.name}'`);
+        throw new InputError(
+          `prog array '${m.name}' names '${v.program}', which is not a program (a global function in a program section)`,
+          `${source}: map '${m.name}'`,
+        );
       }
       if ('map' in v && !mapNames.has(v.map)) {
-        throw new InputError(`map of maps '${m.name}' names '${v.map}', which is not a map`, `${source}: map '${m.name}'`);
+        throw new InputError(
+          `map of maps '${m.name}' names '${v.map}', which is not a map`,
+          `${source}: map '${m.name}'`,
+        );
       }
     }
   }
@@ -161,9 +167,11 @@ function fillTailCallSections(elf: ElfFile, maps: MapSpec[], programs: ObjectSpe
       );
     }
     if (key >= array.maxEntries) {
-      throw new InputError(`tail-call slot ${key} is beyond max_elem ${array.maxEntries} of '${array.name}'`, `${elf.source}: section '${p.section}'`);
+      throw new InputError(
+        `tail-call slot ${key} is beyond max_elem ${array.maxEntries} of '${array.name}'`,
+        `${elf.source}: section '${p.section}'`,
+      );
     }
     array.contents.push({ key: u32Key(key, elf.endian), value: { program: p.name } });
   }
 }
-

@@ -163,7 +163,11 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
   const secWhere = `${elf.source}: section '${section.name}'`;
   const code = elf.reader(section);
   // (an executable SHT_NOBITS section claims a size but has no bytes to decode)
-  if (code.length !== section.size) throw new InputError(`code section has ${code.length} bytes in the file, its header says ${section.size}`, secWhere);
+  if (code.length !== section.size)
+    throw new InputError(
+      `code section has ${code.length} bytes in the file, its header says ${section.size}`,
+      secWhere,
+    );
   if (section.size % 8 !== 0) throw new InputError(`code size ${section.size} is not a multiple of 8`, secWhere);
   const sectionSlots = section.size / 8;
   const syms = elf.symbols
@@ -176,7 +180,8 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
   }
   syms.forEach((s, i) => {
     const where = `${secWhere}, symbol '${s.name}'`;
-    if (s.value % 8 !== 0) throw new InputError(`function starts at byte ${s.value}, not on an instruction boundary`, where);
+    if (s.value % 8 !== 0)
+      throw new InputError(`function starts at byte ${s.value}, not on an instruction boundary`, where);
     const next = syms[i + 1];
     const size = s.size > 0 ? s.size : (next ? next.value : section.size) - s.value;
     if (size % 8 !== 0 || size <= 0 || s.value + size > section.size) {
@@ -249,7 +254,10 @@ function applyRelocation(elf: ElfFile, f: Func, insn: Instruction, r: ElfRelocat
   const sym = r.symbol;
   const name = relocationTypeName(r.type);
   if (sym.section === SHN_UNDEF) {
-    throw new InputError(`${name} against undefined symbol '${sym.name}' (extern kconfig/ksym/kfunc symbols are not supported)`, where);
+    throw new InputError(
+      `${name} against undefined symbol '${sym.name}' (extern kconfig/ksym/kfunc symbols are not supported)`,
+      where,
+    );
   }
   const target = elf.sections[sym.section];
   switch (r.type) {
@@ -257,7 +265,8 @@ function applyRelocation(elf: ElfFile, f: Func, insn: Instruction, r: ElfRelocat
       if (insn.code !== OP_LDDW) {
         throw new InputError(`${name} relocation on opcode 0x${insn.code.toString(16)}, expected lddw (0x18)`, where);
       }
-      if (!target) throw new InputError(`${name} against symbol in section ${sym.section}, which does not exist`, where);
+      if (!target)
+        throw new InputError(`${name} against symbol in section ${sym.section}, which does not exist`, where);
       const addend = insn.imm + r.addend;
       const mapOffset = sym.value + (sym.type === STT_SECTION ? addend : 0);
       const map = maps.mapAt(target.index, mapOffset);
@@ -270,7 +279,10 @@ function applyRelocation(elf: ElfFile, f: Func, insn: Instruction, r: ElfRelocat
       if (data) {
         const offset = sym.value + addend;
         if (offset < 0 || offset > data.size) {
-          throw new InputError(`offset ${offset} is outside global data section '${target.name}' (${data.size} bytes)`, where);
+          throw new InputError(
+            `offset ${offset} is outside global data section '${target.name}' (${data.size} bytes)`,
+            where,
+          );
         }
         setLddw(insn, BPF_PSEUDO_MAP_VALUE, offset);
         f.mapRefs.push({ pc: insn.pc, map: data.name, kind: 'value', offset });
@@ -278,7 +290,8 @@ function applyRelocation(elf: ElfFile, f: Func, insn: Instruction, r: ElfRelocat
       }
       if ((target.flags & SHF_EXECINSTR) !== 0) {
         const byte = sym.value + addend;
-        if (byte % 8 !== 0) throw new InputError(`callback address ${byte} in '${target.name}' is not on an instruction boundary`, where);
+        if (byte % 8 !== 0)
+          throw new InputError(`callback address ${byte} in '${target.name}' is not on an instruction boundary`, where);
         insn.src = BPF_PSEUDO_FUNC;
         f.calls.push({ pc: insn.pc, kind: 'func', section: target.index, slot: byte / 8 });
         return;
@@ -293,12 +306,16 @@ function applyRelocation(elf: ElfFile, f: Func, insn: Instruction, r: ElfRelocat
         throw new InputError(`${name} relocation on opcode 0x${insn.code.toString(16)}, expected a call (0x85)`, where);
       }
       if (insn.src !== BPF_PSEUDO_CALL) {
-        throw new InputError(`${name} relocation on a call with src ${insn.src} (expected a bpf-to-bpf call, src 1)`, where);
+        throw new InputError(
+          `${name} relocation on a call with src ${insn.src} (expected a bpf-to-bpf call, src 1)`,
+          where,
+        );
       }
       if (!target || (target.flags & SHF_EXECINSTR) === 0) {
         throw new InputError(`call target '${sym.name}' is not in an executable section`, where);
       }
-      if (sym.value % 8 !== 0) throw new InputError(`call target '${sym.name}' is not on an instruction boundary`, where);
+      if (sym.value % 8 !== 0)
+        throw new InputError(`call target '${sym.name}' is not on an instruction boundary`, where);
       f.calls.push({ pc: insn.pc, kind: 'call', section: target.index, slot: sym.value / 8 + insn.imm + 1 });
       return;
     }

@@ -7,6 +7,7 @@ import { InputError } from '../util/errors.js';
 /** The item called `name`, or an InputError (exit 2) listing the names there are. */
 export function byName<T>(items: ReadonlyMap<string, T>, kind: 'program' | 'map', name: string): T {
   const item = items.get(name);
-  if (item === undefined) throw new InputError(`no ${kind} named '${name}' (the collection has: ${[...items.keys()].join(', ') || 'none'})`);
+  if (item === undefined)
+    throw new InputError(`no ${kind} named '${name}' (the collection has: ${[...items.keys()].join(', ') || 'none'})`);
   return item;
 }

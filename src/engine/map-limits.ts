@@ -27,15 +27,23 @@ const roundUp8 = (n: number) => Math.ceil(n / 8) * 8;
 /** Why the kernel would refuse to create `m` (errno in the words), or undefined when it would not on size grounds. */
 export function mapSizeFault(m: MapSpec): string | undefined {
   const type = nameOf(MapType, m.type);
-  for (const [field, v] of [['key_size', m.keySize], ['value_size', m.valueSize], ['max_entries', m.maxEntries]] as const) {
+  for (const [field, v] of [
+    ['key_size', m.keySize],
+    ['value_size', m.valueSize],
+    ['max_entries', m.maxEntries],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0 || v > U32_MAX) return `${field} ${v} does not fit the kernel's u32 (EINVAL)`;
   }
   const invalid = (what: string) => `${what} for a ${type} map (the kernel's EINVAL)`;
-  const tooBig = (what: string, limit: number) => `${what} is larger than a ${type} map allows (${limit}; the kernel's E2BIG)`;
+  const tooBig = (what: string, limit: number) =>
+    `${what} is larger than a ${type} map allows (${limit}; the kernel's E2BIG)`;
   const entries = () => (m.maxEntries === 0 ? invalid('max_entries 0') : undefined);
-  const percpu = m.type === MapType.PERCPU_ARRAY || m.type === MapType.PERCPU_HASH || m.type === MapType.LRU_PERCPU_HASH;
+  const percpu =
+    m.type === MapType.PERCPU_ARRAY || m.type === MapType.PERCPU_HASH || m.type === MapType.LRU_PERCPU_HASH;
   const percpuValue = () =>
-    percpu && roundUp8(m.valueSize) > PCPU_MIN_UNIT_SIZE ? tooBig(`value_size ${m.valueSize}`, PCPU_MIN_UNIT_SIZE) : undefined;
+    percpu && roundUp8(m.valueSize) > PCPU_MIN_UNIT_SIZE
+      ? tooBig(`value_size ${m.valueSize}`, PCPU_MIN_UNIT_SIZE)
+      : undefined;
 
   switch (m.type) {
     case MapType.ARRAY:
@@ -47,26 +55,31 @@ export function mapSizeFault(m: MapSpec): string | undefined {
     case MapType.PROG_ARRAY:
     case MapType.ARRAY_OF_MAPS:
     case MapType.CGROUP_ARRAY:
-      if (m.keySize !== 4 || m.valueSize !== 4) return invalid(`key_size ${m.keySize} and value_size ${m.valueSize} (both must be 4)`);
+      if (m.keySize !== 4 || m.valueSize !== 4)
+        return invalid(`key_size ${m.keySize} and value_size ${m.valueSize} (both must be 4)`);
       return entries();
     case MapType.PERF_EVENT_ARRAY:
       // max_entries 0 is allowed here: loaders size the map to the number of CPUs.
-      if (m.keySize !== 4 || m.valueSize !== 4) return invalid(`key_size ${m.keySize} and value_size ${m.valueSize} (both must be 4)`);
+      if (m.keySize !== 4 || m.valueSize !== 4)
+        return invalid(`key_size ${m.keySize} and value_size ${m.valueSize} (both must be 4)`);
       return undefined;
     case MapType.HASH:
     case MapType.PERCPU_HASH:
     case MapType.LRU_HASH:
     case MapType.LRU_PERCPU_HASH:
     case MapType.HASH_OF_MAPS:
-      if (m.keySize === 0 || m.valueSize === 0) return invalid(`key_size ${m.keySize}, value_size ${m.valueSize} (neither may be 0)`);
+      if (m.keySize === 0 || m.valueSize === 0)
+        return invalid(`key_size ${m.keySize}, value_size ${m.valueSize} (neither may be 0)`);
       if (m.type === MapType.HASH_OF_MAPS && m.valueSize !== 4) return invalid(`value_size ${m.valueSize} (must be 4)`);
       if (m.keySize + m.valueSize >= KMALLOC_MAX_SIZE - HTAB_ELEM_SIZE) {
         return tooBig(`key_size + value_size ${m.keySize + m.valueSize}`, KMALLOC_MAX_SIZE - HTAB_ELEM_SIZE - 1);
       }
       return entries() ?? percpuValue();
     case MapType.LPM_TRIE:
-      if (m.keySize < LPM_KEY_MIN || m.keySize > LPM_KEY_MAX) return invalid(`key_size ${m.keySize} (must be ${LPM_KEY_MIN}..${LPM_KEY_MAX})`);
-      if (m.valueSize === 0 || m.valueSize > LPM_VALUE_MAX) return invalid(`value_size ${m.valueSize} (must be 1..${LPM_VALUE_MAX})`);
+      if (m.keySize < LPM_KEY_MIN || m.keySize > LPM_KEY_MAX)
+        return invalid(`key_size ${m.keySize} (must be ${LPM_KEY_MIN}..${LPM_KEY_MAX})`);
+      if (m.valueSize === 0 || m.valueSize > LPM_VALUE_MAX)
+        return invalid(`value_size ${m.valueSize} (must be 1..${LPM_VALUE_MAX})`);
       return entries();
     case MapType.QUEUE:
     case MapType.STACK:

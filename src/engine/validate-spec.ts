@@ -15,7 +15,8 @@ import { mapSizeFault } from './map-limits.js';
 export class SpecError extends InputError {}
 
 const isMapOfMaps = (type: number) => type === MapType.ARRAY_OF_MAPS || type === MapType.HASH_OF_MAPS;
-const isPerCpu = (type: number) => type === MapType.PERCPU_ARRAY || type === MapType.PERCPU_HASH || type === MapType.LRU_PERCPU_HASH;
+const isPerCpu = (type: number) =>
+  type === MapType.PERCPU_ARRAY || type === MapType.PERCPU_HASH || type === MapType.LRU_PERCPU_HASH;
 
 /** Throw a SpecError for the first fault in `spec`; return quietly when there is none. */
 export function validateSpec(spec: ObjectSpec): void {
@@ -42,22 +43,32 @@ export function validateSpec(spec: ObjectSpec): void {
   for (const p of spec.programs) checkMapRefs(p, maps, fail);
 }
 
-function checkContents(m: MapSpec, maps: ReadonlyMap<string, MapSpec>, programs: ReadonlySet<string>, fail: (message: string) => never): void {
+function checkContents(
+  m: MapSpec,
+  maps: ReadonlyMap<string, MapSpec>,
+  programs: ReadonlySet<string>,
+  fail: (message: string) => never,
+): void {
   for (const e of m.contents) {
-    if (e.key.length !== m.keySize) fail(`map '${m.name}': an initial key has ${e.key.length} bytes, the map's keys have ${m.keySize}`);
+    if (e.key.length !== m.keySize)
+      fail(`map '${m.name}': an initial key has ${e.key.length} bytes, the map's keys have ${m.keySize}`);
     const v = e.value;
     if (v instanceof Uint8Array) {
       // Per-CPU maps take one value per CPU, a count the spec cannot know.
-      if (!isPerCpu(m.type) && v.length !== m.valueSize) fail(`map '${m.name}': an initial value has ${v.length} bytes, the map's values have ${m.valueSize}`);
+      if (!isPerCpu(m.type) && v.length !== m.valueSize)
+        fail(`map '${m.name}': an initial value has ${v.length} bytes, the map's values have ${m.valueSize}`);
     } else if ('program' in v) {
-      if (m.type !== MapType.PROG_ARRAY) fail(`map '${m.name}': only a prog array holds programs, and it names program '${v.program}'`);
-      if (!programs.has(v.program)) fail(`map '${m.name}': initial value names program '${v.program}', which the object does not define`);
+      if (m.type !== MapType.PROG_ARRAY)
+        fail(`map '${m.name}': only a prog array holds programs, and it names program '${v.program}'`);
+      if (!programs.has(v.program))
+        fail(`map '${m.name}': initial value names program '${v.program}', which the object does not define`);
     } else {
       if (!isMapOfMaps(m.type)) fail(`map '${m.name}': only a map of maps holds maps, and it names map '${v.map}'`);
       const inner = maps.get(v.map);
       if (!inner) fail(`map '${m.name}': initial value names map '${v.map}', which the object does not define`);
       // The kernel does not nest maps of maps (bpf_map_meta_alloc); this also refuses a map holding itself.
-      if (isMapOfMaps(inner!.type)) fail(`map '${m.name}': initial value names map '${v.map}', itself a map of maps (they do not nest)`);
+      if (isMapOfMaps(inner.type))
+        fail(`map '${m.name}': initial value names map '${v.map}', itself a map of maps (they do not nest)`);
     }
   }
 }
@@ -68,11 +79,14 @@ function checkMapRefs(p: ProgramSpec, maps: ReadonlyMap<string, MapSpec>, fail: 
   for (const ref of p.mapRefs) {
     const m = maps.get(ref.map);
     if (!m) fail(`program '${p.name}' refers to map '${ref.map}', which the object does not define`);
-    if (!lddwAt.has(ref.pc)) fail(`program '${p.name}': the reference to map '${ref.map}' at pc ${ref.pc} is not on an lddw`);
+    if (!lddwAt.has(ref.pc))
+      fail(`program '${p.name}': the reference to map '${ref.map}' at pc ${ref.pc} is not on an lddw`);
     if (ref.kind === 'value') {
       // The kernel gives direct value addresses of array maps only (map_direct_value_addr).
-      if (m!.type !== MapType.ARRAY) fail(`program '${p.name}' takes the address of a value of map '${ref.map}', which is not an array`);
-      if (ref.offset < 0 || ref.offset >= m!.valueSize) fail(`program '${p.name}': offset ${ref.offset} is outside the ${m!.valueSize}-byte value of map '${ref.map}'`);
+      if (m.type !== MapType.ARRAY)
+        fail(`program '${p.name}' takes the address of a value of map '${ref.map}', which is not an array`);
+      if (ref.offset < 0 || ref.offset >= m.valueSize)
+        fail(`program '${p.name}': offset ${ref.offset} is outside the ${m.valueSize}-byte value of map '${ref.map}'`);
     }
   }
 }
@@ -83,5 +97,8 @@ function checkMapRefs(p: ProgramSpec, maps: ReadonlyMap<string, MapSpec>, fail: 
  */
 export function checkByteOrder(spec: ObjectSpec, wanted: 'little' | 'big', runner: string): void {
   if (spec.endian === wanted) return;
-  throw new SpecError(`the object is ${spec.endian}-endian but ${runner} runs ${wanted}-endian programs (build it with -target bpf${wanted === 'little' ? 'el' : 'eb'})`, spec.path);
+  throw new SpecError(
+    `the object is ${spec.endian}-endian but ${runner} runs ${wanted}-endian programs (build it with -target bpf${wanted === 'little' ? 'el' : 'eb'})`,
+    spec.path,
+  );
 }

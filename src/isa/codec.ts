@@ -33,7 +33,7 @@ export function decodeProgram(bytes: Uint8Array, opts: DecodeOptions = {}): Inst
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const slots = bytes.length / 8;
   const out: Instruction[] = [];
-  for (let pc = 0; pc < slots; ) {
+  for (let pc = 0; pc < slots;) {
     const insn = decodeSlot(dv, pc * 8, little, pc);
     if (insn.code === OP_LDDW) {
       if (pc + 1 >= slots) throw new InputError('lddw is truncated: its second 8-byte slot is missing', where(pc));
@@ -84,7 +84,16 @@ export function encodeProgram(insns: readonly Instruction[], endian: Endian = 'l
   return out;
 }
 
-function encodeSlot(dv: DataView, at: number, little: boolean, code: number, dst: number, src: number, off: number, imm: number) {
+function encodeSlot(
+  dv: DataView,
+  at: number,
+  little: boolean,
+  code: number,
+  dst: number,
+  src: number,
+  off: number,
+  imm: number,
+) {
   dv.setUint8(at, code);
   dv.setUint8(at + 1, little ? ((src & 0xf) << 4) | (dst & 0xf) : ((dst & 0xf) << 4) | (src & 0xf));
   dv.setInt16(at + 2, off, little);

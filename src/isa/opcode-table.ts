@@ -16,10 +16,49 @@
  * accept that form: the kernel has no callx at all, and one encoding keeps disassembly round-trippable.)
  */
 import {
-  BPF_ABS, BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_ATOMIC, BPF_B, BPF_CALL, BPF_CMPXCHG, BPF_DIV,
-  BPF_DW, BPF_END, BPF_EXIT, BPF_FETCH, BPF_H, BPF_IND, BPF_JA, BPF_JMP, BPF_JMP32, BPF_LD, BPF_LDX,
-  BPF_LSH, BPF_MEM, BPF_MEMSX, BPF_MOD, BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_RSH, BPF_ST, BPF_STX, BPF_SUB,
-  BPF_W, BPF_X, BPF_XCHG, BPF_XOR, OP_LDDW, REG_COUNT, classOf, opOf, sizeBytes,
+  BPF_ABS,
+  BPF_ADD,
+  BPF_ALU,
+  BPF_ALU64,
+  BPF_AND,
+  BPF_ARSH,
+  BPF_ATOMIC,
+  BPF_B,
+  BPF_CALL,
+  BPF_CMPXCHG,
+  BPF_DIV,
+  BPF_DW,
+  BPF_END,
+  BPF_EXIT,
+  BPF_FETCH,
+  BPF_H,
+  BPF_IND,
+  BPF_JA,
+  BPF_JMP,
+  BPF_JMP32,
+  BPF_LD,
+  BPF_LDX,
+  BPF_LSH,
+  BPF_MEM,
+  BPF_MEMSX,
+  BPF_MOD,
+  BPF_MOV,
+  BPF_MUL,
+  BPF_NEG,
+  BPF_OR,
+  BPF_RSH,
+  BPF_ST,
+  BPF_STX,
+  BPF_SUB,
+  BPF_W,
+  BPF_X,
+  BPF_XCHG,
+  BPF_XOR,
+  OP_LDDW,
+  REG_COUNT,
+  classOf,
+  opOf,
+  sizeBytes,
 } from './opcodes.js';
 import { type Instruction, slotsOf } from './instruction.js';
 
@@ -56,20 +95,48 @@ export interface OpcodeInfo {
 }
 
 const ALU_NAMES: Record<number, string> = {
-  [BPF_ADD]: 'add', [BPF_SUB]: 'sub', [BPF_MUL]: 'mul', [BPF_DIV]: 'div', [BPF_OR]: 'or', [BPF_AND]: 'and',
-  [BPF_LSH]: 'lsh', [BPF_RSH]: 'rsh', [BPF_NEG]: 'neg', [BPF_MOD]: 'mod', [BPF_XOR]: 'xor', [BPF_MOV]: 'mov',
-  [BPF_ARSH]: 'arsh', [BPF_END]: 'end',
+  [BPF_ADD]: 'add',
+  [BPF_SUB]: 'sub',
+  [BPF_MUL]: 'mul',
+  [BPF_DIV]: 'div',
+  [BPF_OR]: 'or',
+  [BPF_AND]: 'and',
+  [BPF_LSH]: 'lsh',
+  [BPF_RSH]: 'rsh',
+  [BPF_NEG]: 'neg',
+  [BPF_MOD]: 'mod',
+  [BPF_XOR]: 'xor',
+  [BPF_MOV]: 'mov',
+  [BPF_ARSH]: 'arsh',
+  [BPF_END]: 'end',
 };
 const JMP_NAMES: Record<number, string> = {
-  0x10: 'jeq', 0x20: 'jgt', 0x30: 'jge', 0x40: 'jset', 0x50: 'jne', 0x60: 'jsgt', 0x70: 'jsge',
-  0xa0: 'jlt', 0xb0: 'jle', 0xc0: 'jslt', 0xd0: 'jsle',
+  0x10: 'jeq',
+  0x20: 'jgt',
+  0x30: 'jge',
+  0x40: 'jset',
+  0x50: 'jne',
+  0x60: 'jsgt',
+  0x70: 'jsge',
+  0xa0: 'jlt',
+  0xb0: 'jle',
+  0xc0: 'jslt',
+  0xd0: 'jsle',
 };
 const SIZE_SUFFIX: Record<number, string> = { [BPF_B]: 'b', [BPF_H]: 'h', [BPF_W]: 'w', [BPF_DW]: 'dw' };
 
 /** Valid `imm` values of STX|ATOMIC: add/or/and/xor (optionally | FETCH), xchg, cmpxchg. */
 export const ATOMIC_OPS: readonly number[] = [
-  BPF_ADD, BPF_ADD | BPF_FETCH, BPF_OR, BPF_OR | BPF_FETCH, BPF_AND, BPF_AND | BPF_FETCH, BPF_XOR,
-  BPF_XOR | BPF_FETCH, BPF_XCHG, BPF_CMPXCHG,
+  BPF_ADD,
+  BPF_ADD | BPF_FETCH,
+  BPF_OR,
+  BPF_OR | BPF_FETCH,
+  BPF_AND,
+  BPF_AND | BPF_FETCH,
+  BPF_XOR,
+  BPF_XOR | BPF_FETCH,
+  BPF_XCHG,
+  BPF_CMPXCHG,
 ];
 
 function build(): (OpcodeInfo | undefined)[] {
@@ -150,21 +217,31 @@ export function checkInstruction(insn: Instruction): string | undefined {
   const op = opOf(insn.code);
   switch (info.kind) {
     case 'alu': {
-      const e = dstOk() ?? (info.reg ? srcOk() ?? zero('imm', imm) : zero('src', src));
+      const e = dstOk() ?? (info.reg ? (srcOk() ?? zero('imm', imm)) : zero('src', src));
       if (e) return e;
-      if (op === BPF_DIV || op === BPF_MOD) return off === 0 || off === 1 ? undefined : `${info.name}: offset must be 0 (unsigned) or 1 (signed), got ${off}`;
+      if (op === BPF_DIV || op === BPF_MOD)
+        return off === 0 || off === 1
+          ? undefined
+          : `${info.name}: offset must be 0 (unsigned) or 1 (signed), got ${off}`;
       if (op === BPF_MOV && info.reg) {
         const ok = off === 0 || off === 8 || off === 16 || (off === 32 && info.width === 64);
-        return ok ? undefined : `${info.name}: sign-extension width (offset) must be 0, 8, 16${info.width === 64 ? ' or 32' : ''}, got ${off}`;
+        return ok
+          ? undefined
+          : `${info.name}: sign-extension width (offset) must be 0, 8, 16${info.width === 64 ? ' or 32' : ''}, got ${off}`;
       }
       return zero('off', off);
     }
     case 'neg':
       return dstOk() ?? zero('src', src) ?? zero('off', off) ?? zero('imm', imm);
     case 'end':
-      return dstOk() ?? zero('src', src) ?? zero('off', off) ?? (imm === 16 || imm === 32 || imm === 64 ? undefined : `byte swap width must be 16, 32 or 64, got ${imm}`);
+      return (
+        dstOk() ??
+        zero('src', src) ??
+        zero('off', off) ??
+        (imm === 16 || imm === 32 || imm === 64 ? undefined : `byte swap width must be 16, 32 or 64, got ${imm}`)
+      );
     case 'jump':
-      return dstOk() ?? (info.reg ? srcOk() ?? zero('imm', imm) : zero('src', src));
+      return dstOk() ?? (info.reg ? (srcOk() ?? zero('imm', imm)) : zero('src', src));
     case 'ja':
       return zero('dst', dst) ?? zero('src', src) ?? zero('imm', imm);
     case 'ja32':
@@ -220,7 +297,8 @@ export function checkProgram(insns: readonly Instruction[]): ProgramProblem | un
     if (bad) return { pc: insn.pc, message: bad };
     const target = jumpTarget(insn);
     if (target === undefined) continue;
-    if (target < 0 || target >= slots) return { pc: insn.pc, message: `jump target ${target} is outside the program (0-${slots - 1})` };
+    if (target < 0 || target >= slots)
+      return { pc: insn.pc, message: `jump target ${target} is outside the program (0-${slots - 1})` };
     if (!starts[target]) return { pc: insn.pc, message: `jump target ${target} is the second half of an lddw` };
   }
   return undefined;

@@ -54,7 +54,9 @@ function syscallNumber(): number {
     case 'arm64':
       return 280;
     default:
-      throw new EnvironmentError(`the kernel engine knows bpf(2)'s syscall number on x86_64 and aarch64, not on ${process.arch}`);
+      throw new EnvironmentError(
+        `the kernel engine knows bpf(2)'s syscall number on x86_64 and aarch64, not on ${process.arch}`,
+      );
   }
 }
 
@@ -85,7 +87,8 @@ export function bpf(cmd: number, attr: NativeBuffer, what?: string): number {
 export function kernelError(code: number, what: string, feature?: string): Error {
   const name = errnoName(code);
   if (name === 'EPERM' || name === 'EACCES') return new PermissionError(what, name);
-  if (feature && (name === 'EINVAL' || name === 'EOPNOTSUPP' || name === 'ENOTSUPP')) return new NotSupportedError(feature, name);
+  if (feature && (name === 'EINVAL' || name === 'EOPNOTSUPP' || name === 'ENOTSUPP'))
+    return new NotSupportedError(feature, name);
   if (name === 'ENOSYS') return new NotSupportedError('the bpf(2) system call', name);
   return new KernelError(what, name, code);
 }

@@ -38,7 +38,10 @@ export function loadBtf(raw: Uint8Array): BtfLoadResult {
     r = call(true);
     if (r >= 0) return { fd: r };
     const end = log.bytes.indexOf(0);
-    return { fd: -1, error: { code: -r, log: Buffer.from(log.bytes.subarray(0, end < 0 ? log.size : end)).toString('utf8') } };
+    return {
+      fd: -1,
+      error: { code: -r, log: Buffer.from(log.bytes.subarray(0, end < 0 ? log.size : end)).toString('utf8') },
+    };
   } finally {
     data.free();
     attr.free();

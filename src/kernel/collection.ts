@@ -162,7 +162,9 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
   for (const p of spec.programs) {
     if (wanted && !wanted.has(p.name)) continue;
     if (p.type === ProgType.UNSPEC) {
-      throw new EnvironmentError(`program '${p.name}' in section '${p.section}': unknown program type (name the section like libbpf: socket, tc, xdp, ...)`);
+      throw new EnvironmentError(
+        `program '${p.name}' in section '${p.section}': unknown program type (name the section like libbpf: socket, tc, xdp, ...)`,
+      );
     }
     const patched = patchMapRefs(p, coll);
     const insns = encodeProgram(patched, spec.endian); // the host's byte order (checkByteOrder)
@@ -172,29 +174,33 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
     if (needsFuncInfo(patched)) {
       const synth = synthesizeFuncBtf(subprogramStarts(patched));
       const r = loadBtf(synth.btf);
-      if (r.fd < 0) throw new EnvironmentError(`program '${p.name}' uses a callback, which needs BTF, and the kernel refused ours: ${r.error?.log.trim() ?? ''}`);
+      if (r.fd < 0)
+        throw new EnvironmentError(
+          `program '${p.name}' uses a callback, which needs BTF, and the kernel refused ours: ${r.error?.log.trim() ?? ''}`,
+        );
       funcBtfFd = r.fd;
       funcInfo = synth.funcInfo;
     }
     let loaded;
     try {
       loaded = loadProgram({
-      name: p.name,
-      type: p.type,
-      insns,
-      license: p.license || spec.license || 'GPL',
-      kernelVersion: p.kernelVersion || spec.kernelVersion,
-      ...(p.attachType !== undefined ? { expectedAttachType: p.attachType } : {}),
-      ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
-      ...(funcInfo ? { btfFd: funcBtfFd, funcInfo } : {}),
-    });
+        name: p.name,
+        type: p.type,
+        insns,
+        license: p.license || spec.license || 'GPL',
+        kernelVersion: p.kernelVersion || spec.kernelVersion,
+        ...(p.attachType !== undefined ? { expectedAttachType: p.attachType } : {}),
+        ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+        ...(funcInfo ? { btfFd: funcBtfFd, funcInfo } : {}),
+      });
     } finally {
       if (funcBtfFd >= 0) closeBtf(funcBtfFd); // the program keeps its own reference
     }
     coll.programs.set(p.name, new KernelProgram(loaded.fd, p.name, p.type, loaded.log));
   }
   if (wanted) {
-    for (const n of wanted) if (!coll.programs.has(n)) throw new BpfkitError(`no program named '${n}' in ${spec.path ?? 'the object'}`);
+    for (const n of wanted)
+      if (!coll.programs.has(n)) throw new BpfkitError(`no program named '${n}' in ${spec.path ?? 'the object'}`);
   }
 
   // Prog-array slots name programs: fill them now that programs have fds.
@@ -231,8 +237,16 @@ function sameShape(fd: number, m: MapSpec): string | undefined {
 
 function createSpecMap(coll: KernelCollection, spec: MapSpec, pinPath: string): KernelMap {
   // libbpf's convention: a perf event array with max_entries 0 gets one slot per possible CPU.
-  const m = spec.type === MapType.PERF_EVENT_ARRAY && spec.maxEntries === 0 ? { ...spec, maxEntries: possibleCpus() } : spec;
-  const info = { name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags };
+  const m =
+    spec.type === MapType.PERF_EVENT_ARRAY && spec.maxEntries === 0 ? { ...spec, maxEntries: possibleCpus() } : spec;
+  const info = {
+    name: m.name,
+    type: m.type,
+    keySize: m.keySize,
+    valueSize: m.valueSize,
+    maxEntries: m.maxEntries,
+    flags: m.flags,
+  };
   const pinPathOf = m.pinning !== 'none' ? `${pinPath}/${pinName(m.name)}` : undefined;
   if (pinPathOf) {
     const fd = getPinned(pinPathOf);
@@ -240,7 +254,9 @@ function createSpecMap(coll: KernelCollection, spec: MapSpec, pinPath: string): 
       const diff = sameShape(fd, m);
       if (diff) {
         closeFd(fd);
-        throw new EnvironmentError(`map pinned at ${pinPathOf} does not match '${m.name}' (${diff}); remove the pin to recreate it`);
+        throw new EnvironmentError(
+          `map pinned at ${pinPathOf} does not match '${m.name}' (${diff}); remove the pin to recreate it`,
+        );
       }
       return new KernelMap(fd, info); // reused as is: its contents belong to whoever pinned it
     }
@@ -248,7 +264,14 @@ function createSpecMap(coll: KernelCollection, spec: MapSpec, pinPath: string): 
   let innerFd = 0;
   if (isMapOfMaps(m.type)) {
     const t = m.innerMap!; // validateSpec: every map of maps has its template
-    innerFd = createMap({ name: `${t.name || m.name}.inner`, type: t.type, keySize: t.keySize, valueSize: t.valueSize, maxEntries: t.maxEntries, flags: t.flags });
+    innerFd = createMap({
+      name: `${t.name || m.name}.inner`,
+      type: t.type,
+      keySize: t.keySize,
+      valueSize: t.valueSize,
+      maxEntries: t.maxEntries,
+      flags: t.flags,
+    });
   }
   let fd: number;
   try {
@@ -308,4 +331,3 @@ function patchMapRefs(p: ProgramSpec, coll: KernelCollection) {
   }
   return insns;
 }
-

@@ -14,7 +14,21 @@ export { PacketSocket, type LivePacket, type PacketSocketOptions, type ClassicIn
 export type { RingOptions } from './packet-ring.js';
 export { loadProgram, type ProgLoadRequest, type ProgLoadResult } from './prog-load.js';
 export { createMap, type MapCreateRequest } from './map-ops.js';
-export { progInfo, mapInfo, linkInfo, listIds, fdById, pinObject, getPinned, ensureBpffs, LinkType, type ObjectKind, type ProgInfo, type MapInfo, type LinkInfo } from './objects.js';
+export {
+  progInfo,
+  mapInfo,
+  linkInfo,
+  listIds,
+  fdById,
+  pinObject,
+  getPinned,
+  ensureBpffs,
+  LinkType,
+  type ObjectKind,
+  type ProgInfo,
+  type MapInfo,
+  type LinkInfo,
+} from './objects.js';
 export { VerifierError, NotSupportedError, PermissionError, KernelError } from './errors.js';
 export { possibleCpus } from './cpus.js';
 export { closeAll, liveCount } from './lifecycle.js';

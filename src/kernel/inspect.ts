@@ -11,10 +11,39 @@ import type { MapInfo, ProgInfo } from './objects.js';
 
 /** enum bpf_prog_type names as bpftool prints them. */
 const PROG_TYPES = [
-  'unspec', 'socket_filter', 'kprobe', 'sched_cls', 'sched_act', 'tracepoint', 'xdp', 'perf_event', 'cgroup_skb',
-  'cgroup_sock', 'lwt_in', 'lwt_out', 'lwt_xmit', 'sock_ops', 'sk_skb', 'cgroup_device', 'sk_msg', 'raw_tracepoint',
-  'cgroup_sock_addr', 'lwt_seg6local', 'lirc_mode2', 'sk_reuseport', 'flow_dissector', 'cgroup_sysctl',
-  'raw_tracepoint_writable', 'cgroup_sockopt', 'tracing', 'struct_ops', 'ext', 'lsm', 'sk_lookup', 'syscall', 'netfilter',
+  'unspec',
+  'socket_filter',
+  'kprobe',
+  'sched_cls',
+  'sched_act',
+  'tracepoint',
+  'xdp',
+  'perf_event',
+  'cgroup_skb',
+  'cgroup_sock',
+  'lwt_in',
+  'lwt_out',
+  'lwt_xmit',
+  'sock_ops',
+  'sk_skb',
+  'cgroup_device',
+  'sk_msg',
+  'raw_tracepoint',
+  'cgroup_sock_addr',
+  'lwt_seg6local',
+  'lirc_mode2',
+  'sk_reuseport',
+  'flow_dissector',
+  'cgroup_sysctl',
+  'raw_tracepoint_writable',
+  'cgroup_sockopt',
+  'tracing',
+  'struct_ops',
+  'ext',
+  'lsm',
+  'sk_lookup',
+  'syscall',
+  'netfilter',
 ];
 
 export function progTypeName(type: number): string {
@@ -73,7 +102,15 @@ export function mapText(info: MapInfo): string {
 }
 
 export function mapJson(info: MapInfo): Record<string, unknown> {
-  return { id: info.id, type: mapTypeName(info.type), name: info.name, flags: info.flags, bytes_key: info.keySize, bytes_value: info.valueSize, max_entries: info.maxEntries };
+  return {
+    id: info.id,
+    type: mapTypeName(info.type),
+    name: info.name,
+    flags: info.flags,
+    bytes_key: info.keySize,
+    bytes_value: info.valueSize,
+    max_entries: info.maxEntries,
+  };
 }
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
@@ -92,14 +129,18 @@ export function dumpEntries(map: KernelMap): DumpEntry[] {
     return v ? [{ key: new Uint8Array(0), values: [v] }] : [];
   }
   if (map.type === MapType.RINGBUF || map.type === MapType.USER_RINGBUF) {
-    throw new BpfkitError(`map '${map.name}' is a ${mapTypeName(map.type)}: it has no keys to dump (read it with a ring buffer consumer)`);
+    throw new BpfkitError(
+      `map '${map.name}' is a ${mapTypeName(map.type)}: it has no keys to dump (read it with a ring buffer consumer)`,
+    );
   }
   const out: DumpEntry[] = [];
   for (const key of map.keys()) {
-    const values = isPerCpu(map.type) ? map.lookupPerCpu(key) : (() => {
-      const v = map.lookup(key);
-      return v ? [v] : undefined;
-    })();
+    const values = isPerCpu(map.type)
+      ? map.lookupPerCpu(key)
+      : (() => {
+          const v = map.lookup(key);
+          return v ? [v] : undefined;
+        })();
     if (values) out.push({ key, values });
   }
   return out;
@@ -133,7 +174,11 @@ export function dumpJson(map: KernelMap, entries: DumpEntry[]): unknown[] {
 
 /** Parse bytes written as hex: "01 00 00 00", "01000000", "0x01 0x00". */
 export function parseHexBytes(text: string): Uint8Array | undefined {
-  const parts = text.trim().split(/[\s,]+/).filter(Boolean).map((p) => p.replace(/^0x/i, ''));
+  const parts = text
+    .trim()
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((p) => p.replace(/^0x/i, ''));
   const joined = parts.every((p) => p.length <= 2) ? parts.map((p) => p.padStart(2, '0')).join('') : parts.join('');
   if (!/^([0-9a-f]{2})*$/i.test(joined)) return undefined;
   return Uint8Array.from(joined.match(/../g) ?? [], (h) => Number.parseInt(h, 16));

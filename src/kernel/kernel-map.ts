@@ -91,7 +91,8 @@ export class KernelMap implements BpfMap {
   }
 
   private setKey(key: Uint8Array, op: string): void {
-    if (key.length !== this.keySize) throw new MapError('EINVAL', this.name, op, `key is ${key.length} bytes, the map's keys are ${this.keySize}`);
+    if (key.length !== this.keySize)
+      throw new MapError('EINVAL', this.name, op, `key is ${key.length} bytes, the map's keys are ${this.keySize}`);
     this.key.bytes.set(key);
   }
 
@@ -122,7 +123,12 @@ export class KernelMap implements BpfMap {
       return this.updatePerCpu(key, Array<Uint8Array>(this.cpus).fill(value), flags);
     }
     if (value.length !== this.bufferValueSize) {
-      throw new MapError('EINVAL', this.name, 'update', `value is ${value.length} bytes, the map's values are ${this.bufferValueSize}`);
+      throw new MapError(
+        'EINVAL',
+        this.name,
+        'update',
+        `value is ${value.length} bytes, the map's values are ${this.bufferValueSize}`,
+      );
     }
     this.value.bytes.set(value);
     const r = this.elem(Cmd.MAP_UPDATE_ELEM, this.key, this.value, flags);
@@ -135,11 +141,23 @@ export class KernelMap implements BpfMap {
       if (values.length !== 1) throw new MapError('EINVAL', this.name, 'update', 'not a per-CPU map');
       return this.update(key, values[0]!, flags);
     }
-    if (values.length !== this.cpus) throw new MapError('EINVAL', this.name, 'update', `wants ${this.cpus} values (one per CPU), got ${values.length}`);
+    if (values.length !== this.cpus)
+      throw new MapError(
+        'EINVAL',
+        this.name,
+        'update',
+        `wants ${this.cpus} values (one per CPU), got ${values.length}`,
+      );
     const stride = roundUp8(this.valueSize);
     const buf = new Uint8Array(this.bufferValueSize);
     values.forEach((v, c) => {
-      if (v.length !== this.valueSize) throw new MapError('EINVAL', this.name, 'update', `value is ${v.length} bytes, the map's values are ${this.valueSize}`);
+      if (v.length !== this.valueSize)
+        throw new MapError(
+          'EINVAL',
+          this.name,
+          'update',
+          `value is ${v.length} bytes, the map's values are ${this.valueSize}`,
+        );
       buf.set(v, c * stride);
     });
     this.update(key, buf, flags);
@@ -179,7 +197,13 @@ export class KernelMap implements BpfMap {
   // ---- queue / stack ----
 
   push(value: Uint8Array, flags: number = UpdateFlag.ANY): void {
-    if (value.length !== this.valueSize) throw new MapError('EINVAL', this.name, 'push', `value is ${value.length} bytes, the map's values are ${this.valueSize}`);
+    if (value.length !== this.valueSize)
+      throw new MapError(
+        'EINVAL',
+        this.name,
+        'push',
+        `value is ${value.length} bytes, the map's values are ${this.valueSize}`,
+      );
     this.value.bytes.set(value);
     const r = this.elem(Cmd.MAP_UPDATE_ELEM, undefined, this.value, flags);
     if (r < 0) throw mapError(-r, this.name, 'push');
@@ -252,16 +276,19 @@ export class KernelMap implements BpfMap {
 
   /** BPF_MAP_UPDATE_BATCH: keys and values laid end to end; returns how many were written. */
   updateBatch(keys: Uint8Array[], values: Uint8Array[], flags: number = UpdateFlag.ANY): number {
-    if (keys.length !== values.length) throw new MapError('EINVAL', this.name, 'update batch', `${keys.length} keys but ${values.length} values`);
+    if (keys.length !== values.length)
+      throw new MapError('EINVAL', this.name, 'update batch', `${keys.length} keys but ${values.length} values`);
     const kb = new NativeBuffer(keys.length * this.keySize);
     const vb = new NativeBuffer(values.length * this.bufferValueSize);
     try {
       keys.forEach((k, i) => {
-        if (k.length !== this.keySize) throw new MapError('EINVAL', this.name, 'update batch', `key ${i} is ${k.length} bytes`);
+        if (k.length !== this.keySize)
+          throw new MapError('EINVAL', this.name, 'update batch', `key ${i} is ${k.length} bytes`);
         kb.bytes.set(k, i * this.keySize);
       });
       values.forEach((x, i) => {
-        if (x.length !== this.bufferValueSize) throw new MapError('EINVAL', this.name, 'update batch', `value ${i} is ${x.length} bytes`);
+        if (x.length !== this.bufferValueSize)
+          throw new MapError('EINVAL', this.name, 'update batch', `value ${i} is ${x.length} bytes`);
         vb.bytes.set(x, i * this.bufferValueSize);
       });
       return this.batch(Cmd.MAP_UPDATE_BATCH, kb, vb, keys.length, flags, 'update batch');
@@ -282,7 +309,14 @@ export class KernelMap implements BpfMap {
     }
   }
 
-  private batch(cmd: number, keys: NativeBuffer, values: NativeBuffer | undefined, count: number, flags: number, op: string): number {
+  private batch(
+    cmd: number,
+    keys: NativeBuffer,
+    values: NativeBuffer | undefined,
+    count: number,
+    flags: number,
+    op: string,
+  ): number {
     if (count === 0) return 0;
     const a = this.batchAttr;
     a.bytes.fill(0);

@@ -54,7 +54,11 @@ export class KernelProgram implements Program {
       input.set(data.subarray(0, ETH_HLEN));
       input.set(data, ETH_HLEN);
     }
-    const r = this.runner.run(this.fd, { data: input, ...(opts.ctx ? { ctx: opts.ctx } : {}), ...(opts.repeat ? { repeat: opts.repeat } : {}) });
+    const r = this.runner.run(this.fd, {
+      data: input,
+      ...(opts.ctx ? { ctx: opts.ctx } : {}),
+      ...(opts.repeat ? { repeat: opts.repeat } : {}),
+    });
     const out: RunResult = {
       retval: r.retval >>> 0,
       data: socketView ? r.data.slice(ETH_HLEN) : r.data,

@@ -16,7 +16,10 @@ export const XdpFlags = { UPDATE_IF_NOEXIST: 1, SKB_MODE: 2, DRV_MODE: 4, HW_MOD
 /** A BPF link (tcx or XDP attachment): detached when closed, unless pinned. */
 export class KernelLink {
   private _fd: number;
-  constructor(fd: number, readonly description: string) {
+  constructor(
+    fd: number,
+    readonly description: string,
+  ) {
     this._fd = fd;
     track(this);
   }
@@ -50,7 +53,14 @@ export class KernelLink {
   }
 }
 
-function createLink(progFd: number, ifindex: number, attachType: number, flags: number, feature: string, description: string): KernelLink {
+function createLink(
+  progFd: number,
+  ifindex: number,
+  attachType: number,
+  flags: number,
+  feature: string,
+  description: string,
+): KernelLink {
   const { size, fields: f } = BPF_ATTR.link_create;
   const r = withAttr(size, (a) => {
     const v = a.view;
@@ -62,7 +72,8 @@ function createLink(progFd: number, ifindex: number, attachType: number, flags: 
   });
   if (r < 0) {
     const name = errnoName(-r);
-    if (name === 'EBUSY' || name === 'EEXIST') throw kernelError(-r, `attaching ${description} (something is already attached)`);
+    if (name === 'EBUSY' || name === 'EEXIST')
+      throw kernelError(-r, `attaching ${description} (something is already attached)`);
     if (name === 'EINVAL' || name === 'EOPNOTSUPP' || name === 'ENOTSUPP') throw new NotSupportedError(feature, name);
     throw kernelError(-r, `attaching ${description}`);
   }
@@ -72,7 +83,14 @@ function createLink(progFd: number, ifindex: number, attachType: number, flags: 
 /** Attach a SCHED_CLS program to an interface's tcx hook (ingress or egress). */
 export function attachTcx(progFd: number, ifindex: number, direction: 'ingress' | 'egress'): KernelLink {
   const type = direction === 'ingress' ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS;
-  return createLink(progFd, ifindex, type, 0, `tcx ${direction} links (kernel 6.6+)`, `tcx ${direction} on ifindex ${ifindex}`);
+  return createLink(
+    progFd,
+    ifindex,
+    type,
+    0,
+    `tcx ${direction} links (kernel 6.6+)`,
+    `tcx ${direction} on ifindex ${ifindex}`,
+  );
 }
 
 /** Attach an XDP program through a link (flags: XdpFlags.SKB_MODE for generic XDP, else driver mode when possible). */

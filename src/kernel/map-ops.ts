@@ -75,7 +75,12 @@ export function freezeMap(fd: number, mapName: string): void {
 
 /** Map types whose values are per CPU in bpf(2) buffers. */
 export function isPerCpu(type: number): boolean {
-  return type === MapType.PERCPU_HASH || type === MapType.PERCPU_ARRAY || type === MapType.LRU_PERCPU_HASH || type === MapType.PERCPU_CGROUP_STORAGE;
+  return (
+    type === MapType.PERCPU_HASH ||
+    type === MapType.PERCPU_ARRAY ||
+    type === MapType.LRU_PERCPU_HASH ||
+    type === MapType.PERCPU_CGROUP_STORAGE
+  );
 }
 
 /** Map types that have no keys (push/pop/peek). */
@@ -85,5 +90,11 @@ export function isQueueLike(type: number): boolean {
 
 /** Maps whose values are file descriptors on update (prog arrays, maps of maps...). */
 export function holdsFds(type: number): boolean {
-  return type === MapType.PROG_ARRAY || type === MapType.ARRAY_OF_MAPS || type === MapType.HASH_OF_MAPS || type === MapType.PERF_EVENT_ARRAY || type === MapType.CGROUP_ARRAY;
+  return (
+    type === MapType.PROG_ARRAY ||
+    type === MapType.ARRAY_OF_MAPS ||
+    type === MapType.HASH_OF_MAPS ||
+    type === MapType.PERF_EVENT_ARRAY ||
+    type === MapType.CGROUP_ARRAY
+  );
 }

@@ -30,7 +30,9 @@ export const BPFFS = '/sys/fs/bpf';
 function isBpffs(dir: string): boolean {
   try {
     // /proc/self/mounts lists every mount; a bpf mount on `dir` or on a parent of it will do.
-    const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+    const mounts = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' '));
     return mounts.some((m) => m[2] === 'bpf' && (dir === m[1] || dir.startsWith(`${m[1]}/`)));
   } catch {
     return false;
@@ -277,8 +279,18 @@ export function linkInfo(fd: number): LinkInfo {
 
 /** The kinds of kernel BPF object that have ids. */
 export type ObjectKind = 'prog' | 'map' | 'link' | 'btf';
-const nextIdCmd = { prog: Cmd.PROG_GET_NEXT_ID, map: Cmd.MAP_GET_NEXT_ID, link: Cmd.LINK_GET_NEXT_ID, btf: Cmd.BTF_GET_NEXT_ID };
-const fdByIdCmd = { prog: Cmd.PROG_GET_FD_BY_ID, map: Cmd.MAP_GET_FD_BY_ID, link: Cmd.LINK_GET_FD_BY_ID, btf: Cmd.BTF_GET_FD_BY_ID };
+const nextIdCmd = {
+  prog: Cmd.PROG_GET_NEXT_ID,
+  map: Cmd.MAP_GET_NEXT_ID,
+  link: Cmd.LINK_GET_NEXT_ID,
+  btf: Cmd.BTF_GET_NEXT_ID,
+};
+const fdByIdCmd = {
+  prog: Cmd.PROG_GET_FD_BY_ID,
+  map: Cmd.MAP_GET_FD_BY_ID,
+  link: Cmd.LINK_GET_FD_BY_ID,
+  btf: Cmd.BTF_GET_FD_BY_ID,
+};
 const idField = { prog: 'prog_id', map: 'map_id', link: 'link_id', btf: 'btf_id' } as const;
 
 /** Every id of a kind the kernel holds, ascending. */

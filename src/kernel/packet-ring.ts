@@ -11,7 +11,17 @@ import koffi from 'koffi';
 import { NativeBuffer, errno, errnoName, libc } from './libc.js';
 import { KernelError } from './errors.js';
 import type { LivePacket } from './packet-socket.js';
-import { SOCKADDR_LL, TPACKET3_HDR, TPACKET_BLOCK_DESC, TPACKET_REQ3, getI32, getU16, getU32, getU8, setU32 } from './abi/index.js';
+import {
+  SOCKADDR_LL,
+  TPACKET3_HDR,
+  TPACKET_BLOCK_DESC,
+  TPACKET_REQ3,
+  getI32,
+  getU16,
+  getU32,
+  getU8,
+  setU32,
+} from './abi/index.js';
 
 const SOL_PACKET = 263;
 const PACKET_RX_RING = 5;
@@ -96,7 +106,8 @@ export class RxRing {
       setU32(v, f.tp_retire_blk_tov, opts.blockTimeoutMs ?? 10);
       setU32(v, f.tp_sizeof_priv, 0);
       setU32(v, f.tp_feature_req_word, 0);
-      if (c.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, req.ptr, TPACKET_REQ3.size) < 0) throw ringError('PACKET_RX_RING');
+      if (c.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, req.ptr, TPACKET_REQ3.size) < 0)
+        throw ringError('PACKET_RX_RING');
     } finally {
       ver.free();
       req.free();

@@ -145,7 +145,8 @@ export class PacketSocket {
     const c = libc();
     const ifindex = opts.ifname ? interfaceIndex(opts.ifname) : 0;
     const snaplen = opts.snaplen ?? 262144;
-    if (!Number.isInteger(snaplen) || snaplen < 1) throw new EnvironmentError(`snaplen must be a positive integer, got ${snaplen}`);
+    if (!Number.isInteger(snaplen) || snaplen < 1)
+      throw new EnvironmentError(`snaplen must be a positive integer, got ${snaplen}`);
     const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, ETH_P_ALL_BE) as number;
     if (fd < 0) throw socketError('socket(AF_PACKET, SOCK_RAW)', errno());
     let sock: PacketSocket;
@@ -172,7 +173,8 @@ export class PacketSocket {
         setU16(sll.view, SOCKADDR_LL.fields.sll_family, AF_PACKET);
         setU16(sll.view, SOCKADDR_LL.fields.sll_protocol, ETH_P_ALL_BE);
         setI32(sll.view, SOCKADDR_LL.fields.sll_ifindex, ifindex);
-        if (c.bind(fd, sll.ptr, SOCKADDR_LL.size) < 0) throw socketError(`bind(AF_PACKET, ${opts.ifname ?? 'any'})`, errno());
+        if (c.bind(fd, sll.ptr, SOCKADDR_LL.size) < 0)
+          throw socketError(`bind(AF_PACKET, ${opts.ifname ?? 'any'})`, errno());
       } finally {
         sll.free();
       }
@@ -291,7 +293,10 @@ export class PacketSocket {
       if (libc().getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, b.ptr, [TPACKET_STATS.size]) < 0) {
         throw socketError('PACKET_STATISTICS', errno());
       }
-      return { packets: getU32(b.view, TPACKET_STATS.fields.tp_packets), drops: getU32(b.view, TPACKET_STATS.fields.tp_drops) };
+      return {
+        packets: getU32(b.view, TPACKET_STATS.fields.tp_packets),
+        drops: getU32(b.view, TPACKET_STATS.fields.tp_drops),
+      };
     } finally {
       b.free();
     }
@@ -330,9 +335,9 @@ export class PacketSocket {
   private startPolling(): void {
     if (this.closed || this.polling) return;
     if (!this.poller) {
-      this.poller = koffi.node.poll(this.fd, { readable: true }, () => this.onReadable()) as unknown as typeof this.poller;
+      this.poller = koffi.node.poll(this.fd, { readable: true }, () => this.onReadable());
     } else {
-      this.poller!.start({ readable: true }, () => this.onReadable());
+      this.poller.start({ readable: true }, () => this.onReadable());
     }
     this.polling = true;
   }
@@ -390,7 +395,7 @@ export class PacketSocket {
     // Walk the control messages for SCM_TIMESTAMPNS (level SOL_SOCKET, type 35, struct timespec).
     const c = CMSGHDR.fields;
     const ctlLen = getU64Number(v, m.msg_controllen); // never above CONTROL_SIZE
-    for (let at = CONTROL_AT; at + CMSGHDR.size <= CONTROL_AT + ctlLen; ) {
+    for (let at = CONTROL_AT; at + CMSGHDR.size <= CONTROL_AT + ctlLen;) {
       const len = getU64Number(v, c.cmsg_len, at);
       const level = getI32(v, c.cmsg_level, at);
       const type = getI32(v, c.cmsg_type, at);
@@ -441,7 +446,8 @@ export class PacketSocket {
 
   private setClassic(insns: ClassicInsn[]): void {
     this.ensureOpen();
-    if (insns.length === 0 || insns.length > 4096) throw new EnvironmentError(`classic BPF program must have 1..4096 instructions, got ${insns.length}`);
+    if (insns.length === 0 || insns.length > 4096)
+      throw new EnvironmentError(`classic BPF program must have 1..4096 instructions, got ${insns.length}`);
     const prog = new NativeBuffer(insns.length * SOCK_FILTER.size);
     const fprog = new NativeBuffer(SOCK_FPROG.size);
     try {

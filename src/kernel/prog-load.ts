@@ -80,7 +80,8 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
       }
       return bpfRaw(Cmd.PROG_LOAD, attr);
     };
-    const readLog = () => (log ? Buffer.from(log.bytes.subarray(0, Math.max(0, log.bytes.indexOf(0)))).toString('utf8') : '');
+    const readLog = () =>
+      log ? Buffer.from(log.bytes.subarray(0, Math.max(0, log.bytes.indexOf(0)))).toString('utf8') : '';
 
     const wanted = req.logLevel ?? 0;
     let size = req.logSize ?? 1 << 20;
@@ -116,6 +117,6 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
     license.free();
     attr.free();
     funcInfo?.free();
-    (log as NativeBuffer | undefined)?.free();
+    log?.free();
   }
 }

@@ -82,7 +82,10 @@ export class TestRunner {
       }
       if (name === 'EINVAL') {
         // The kernel says EINVAL for bad input far more often than for a missing feature.
-        const hint = data.length < 14 ? `the packet is ${data.length} bytes; test runs need at least 14 (an Ethernet header)` : 'the kernel refused the packet or context for this program type (size limits, or a ctx of the wrong shape)';
+        const hint =
+          data.length < 14
+            ? `the packet is ${data.length} bytes; test runs need at least 14 (an Ethernet header)`
+            : 'the kernel refused the packet or context for this program type (size limits, or a ctx of the wrong shape)';
         throw new KernelError(`test run of '${this.progName}'`, name, -r, hint);
       }
       throw kernelError(-r, `test run of '${this.progName}'`, `BPF_PROG_TEST_RUN for this program type`);

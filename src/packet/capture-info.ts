@@ -72,7 +72,10 @@ export async function captureInfo(path: string): Promise<{ info: CaptureInfo; er
   }
   const ifaces = reader.interfaces;
   const resName = (r: { decimal: boolean; exponent: number }) =>
-    r.decimal ? ({ 3: 'milliseconds', 6: 'microseconds', 9: 'nanoseconds' } as Record<number, string>)[r.exponent] ?? `10^-${r.exponent} s` : `2^-${r.exponent} s`;
+    r.decimal
+      ? (({ 3: 'milliseconds', 6: 'microseconds', 9: 'nanoseconds' } as Record<number, string>)[r.exponent] ??
+        `10^-${r.exponent} s`)
+      : `2^-${r.exponent} s`;
   const info: CaptureInfo = {
     file: path,
     format: reader.format,

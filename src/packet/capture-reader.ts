@@ -40,7 +40,8 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
     fh = await open(path, 'r');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'ENOTDIR') throw new InputError(`cannot open capture: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, path);
+    if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'ENOTDIR')
+      throw new InputError(`cannot open capture: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, path);
     throw new EnvironmentError(`cannot open capture ${path}: ${e.message}`);
   }
   try {
@@ -61,9 +62,16 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
     const be = dv.getUint32(0, false);
     let format: CaptureFormat;
     if (le === PCAPNG_SHB) format = 'pcapng';
-    else if (le === PCAP_MAGIC_USEC || le === PCAP_MAGIC_NSEC || be === PCAP_MAGIC_USEC || be === PCAP_MAGIC_NSEC) format = 'pcap';
+    else if (le === PCAP_MAGIC_USEC || le === PCAP_MAGIC_NSEC || be === PCAP_MAGIC_USEC || be === PCAP_MAGIC_NSEC)
+      format = 'pcap';
     else throw new InputError(`not a pcap or pcapng file (magic 0x${be.toString(16).padStart(8, '0')})`, `${path}@0`);
-    const reader = new CaptureReader(path, fh, format, st.isFile() ? st.size : -1, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+    const reader = new CaptureReader(
+      path,
+      fh,
+      format,
+      st.isFile() ? st.size : -1,
+      options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+    );
     if (!seekable) reader.streamHead = head;
     return reader;
   } catch (err) {
@@ -281,7 +289,10 @@ export class ChunkScanner {
       this.dv = new DataView(bigger.buffer);
     }
     // (at least the record in hand must fit, whatever the limit)
-    const want = Math.max(Math.min(this.buf.length - this.fill, this.readLimit), Math.min(need - this.fill, this.buf.length - this.fill));
+    const want = Math.max(
+      Math.min(this.buf.length - this.fill, this.readLimit),
+      Math.min(need - this.fill, this.buf.length - this.fill),
+    );
     this.readLimit *= 2;
     const { bytesRead } = await this.fh.read(this.buf, this.fill, want, this.sequential ? null : this.base + this.fill);
     this.fill += bytesRead;

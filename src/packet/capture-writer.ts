@@ -89,8 +89,10 @@ export class CaptureWriter {
     this.littleEndian = options.littleEndian ?? true;
     const snaplen = options.snaplen ?? DEFAULT_MAX_SNAPLEN;
     const linktype = options.linktype ?? 1;
-    if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > 0x7fffffff) throw new UsageError(`bad snaplen ${snaplen}`);
-    if (!Number.isInteger(linktype) || linktype < 0 || linktype > 0xffff) throw new UsageError(`bad link type ${linktype}`);
+    if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > 0x7fffffff)
+      throw new UsageError(`bad snaplen ${snaplen}`);
+    if (!Number.isInteger(linktype) || linktype < 0 || linktype > 0xffff)
+      throw new UsageError(`bad link type ${linktype}`);
     try {
       this.fd = openSync(path, 'w');
     } catch (err) {
@@ -101,7 +103,8 @@ export class CaptureWriter {
       this.snaplens.push(snaplen);
     } else {
       this.writeSectionHeader();
-      if (!options.noDefaultInterface) this.addInterface({ linktype, snaplen, ...(options.ifname !== undefined ? { name: options.ifname } : {}) });
+      if (!options.noDefaultInterface)
+        this.addInterface({ linktype, snaplen, ...(options.ifname !== undefined ? { name: options.ifname } : {}) });
     }
   }
 
@@ -150,14 +153,30 @@ export class CaptureWriter {
 
   /** Append one packet (cut at the snaplen). */
   write(pkt: WritablePacket): void {
-    this.writeBytes(pkt.data, 0, pkt.data.length, pkt.tsSec, pkt.tsNsec, pkt.origLen ?? pkt.data.length, pkt.interfaceId ?? 0);
+    this.writeBytes(
+      pkt.data,
+      0,
+      pkt.data.length,
+      pkt.tsSec,
+      pkt.tsNsec,
+      pkt.origLen ?? pkt.data.length,
+      pkt.interfaceId ?? 0,
+    );
   }
 
   /**
    * The no-allocation form: packet = bytes[offset, offset + length). Lets a reader's PacketRef be
    * copied straight out of its chunk buffer.
    */
-  writeBytes(bytes: Uint8Array, offset: number, length: number, tsSec: number, tsNsec: number, origLen: number, interfaceId = 0): void {
+  writeBytes(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    tsSec: number,
+    tsNsec: number,
+    origLen: number,
+    interfaceId = 0,
+  ): void {
     if (this.closed) throw new UsageError(`capture writer for ${this.path} is closed`);
     const snaplen = this.snaplens[interfaceId];
     if (snaplen === undefined) throw new UsageError(`no interface ${interfaceId} in ${this.path}`);

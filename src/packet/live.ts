@@ -72,7 +72,8 @@ export class LiveCapture {
 
   /** Open the socket, load and attach the filter. Loads the kernel engine (koffi) on first use. */
   static async open(opts: LiveCaptureOptions = {}): Promise<LiveCapture> {
-    if (opts.bpfObject && opts.classic) throw new BpfkitError('use either an eBPF filter object or a classic BPF program, not both');
+    if (opts.bpfObject && opts.classic)
+      throw new BpfkitError('use either an eBPF filter object or a classic BPF program, not both');
     const kernel = await import('../kernel/index.js');
     const owned: Closable[] = [];
     let progFd = -1;
@@ -81,20 +82,30 @@ export class LiveCapture {
       if (opts.bpfObject) {
         const { loadObjectFile } = await import('../elf/index.js');
         const spec = loadObjectFile(opts.bpfObject);
-        const candidates = spec.programs.filter((p) => (opts.bpfProgram ? p.name === opts.bpfProgram : p.type === SOCKET_FILTER));
+        const candidates = spec.programs.filter((p) =>
+          opts.bpfProgram ? p.name === opts.bpfProgram : p.type === SOCKET_FILTER,
+        );
         if (candidates.length === 0) {
           const have = spec.programs.map((p) => `${p.name} (${p.section})`).join(', ') || 'none';
           throw new InputError(
-            opts.bpfProgram ? `no program named '${opts.bpfProgram}' (have: ${have})` : `no socket filter program (section "socket") in the object (have: ${have})`,
+            opts.bpfProgram
+              ? `no program named '${opts.bpfProgram}' (have: ${have})`
+              : `no socket filter program (section "socket") in the object (have: ${have})`,
             opts.bpfObject,
           );
         }
         if (candidates.length > 1) {
-          throw new InputError(`several socket filter programs (${candidates.map((p) => p.name).join(', ')}): pick one with ${opts.bpfObject}:PROGRAM`, opts.bpfObject);
+          throw new InputError(
+            `several socket filter programs (${candidates.map((p) => p.name).join(', ')}): pick one with ${opts.bpfObject}:PROGRAM`,
+            opts.bpfObject,
+          );
         }
         const chosen = candidates[0]!;
         if (chosen.type !== SOCKET_FILTER) {
-          throw new InputError(`program '${chosen.name}' (section "${chosen.section}") is not a socket filter; put it in a "socket" section`, opts.bpfObject);
+          throw new InputError(
+            `program '${chosen.name}' (section "${chosen.section}") is not a socket filter; put it in a "socket" section`,
+            opts.bpfObject,
+          );
         }
         const coll = kernel.loadKernelCollection(spec, { programs: [chosen.name] });
         owned.push(coll);

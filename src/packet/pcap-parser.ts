@@ -70,7 +70,15 @@ export class PcapParser implements RecordParser {
 
   constructor(private readonly path: string) {}
 
-  parse(buf: Uint8Array, dv: DataView, pos: number, end: number, base: number, pkt: PacketRef, cb: PacketCallback): number {
+  parse(
+    buf: Uint8Array,
+    dv: DataView,
+    pos: number,
+    end: number,
+    base: number,
+    pkt: PacketRef,
+    cb: PacketCallback,
+  ): number {
     if (!this.header) {
       if (end - pos < PCAP_HEADER_LEN) {
         this.need = PCAP_HEADER_LEN;
@@ -81,7 +89,12 @@ export class PcapParser implements RecordParser {
       this.le = h.littleEndian;
       this.nsecPerUnit = h.nanosecond ? 1 : 1000;
       // A header snaplen of 0 (or an absurd one) still bounds records at something sane.
-      this.maxCaplen = h.snaplen > 0 && h.snaplen <= MAX_RECORD_LEN ? h.snaplen : h.snaplen === 0 ? DEFAULT_MAX_SNAPLEN : MAX_RECORD_LEN;
+      this.maxCaplen =
+        h.snaplen > 0 && h.snaplen <= MAX_RECORD_LEN
+          ? h.snaplen
+          : h.snaplen === 0
+            ? DEFAULT_MAX_SNAPLEN
+            : MAX_RECORD_LEN;
       this.linktype = h.linktype;
       this.interfaces.push({
         linktype: h.linktype,

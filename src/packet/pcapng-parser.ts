@@ -51,7 +51,15 @@ export class PcapngParser implements RecordParser {
     throw new InputError(`pcapng: ${message}`, `${this.path}@${offset}`);
   }
 
-  parse(buf: Uint8Array, dv: DataView, pos: number, end: number, base: number, pkt: PacketRef, cb: PacketCallback): number {
+  parse(
+    buf: Uint8Array,
+    dv: DataView,
+    pos: number,
+    end: number,
+    base: number,
+    pkt: PacketRef,
+    cb: PacketCallback,
+  ): number {
     pkt.bytes = buf;
     pkt.base = base;
     const ts = this.ts;
@@ -81,7 +89,10 @@ export class PcapngParser implements RecordParser {
         return pos;
       }
       if (dv.getUint32(pos + len - 4, le) !== len) {
-        this.fail(`block type 0x${type.toString(16)}: trailing length ${dv.getUint32(pos + len - 4, le)} differs from ${len}`, base + pos);
+        this.fail(
+          `block type 0x${type.toString(16)}: trailing length ${dv.getUint32(pos + len - 4, le)} differs from ${len}`,
+          base + pos,
+        );
       }
       const blockAt = pos;
       pos += len;
@@ -92,7 +103,8 @@ export class PcapngParser implements RecordParser {
         if (gid >= this.interfaces.length) this.fail(`packet for undeclared interface ${ifid}`, base + blockAt);
         const iface = this.interfaces[gid]!;
         const caplen = dv.getUint32(blockAt + 20, le);
-        if (caplen > len - 32) this.fail(`captured length ${caplen} runs past its block (length ${len})`, base + blockAt);
+        if (caplen > len - 32)
+          this.fail(`captured length ${caplen} runs past its block (length ${len})`, base + blockAt);
         if (iface.snaplen !== 0 && caplen > iface.snaplen) {
           this.fail(`captured length ${caplen} exceeds the interface snaplen ${iface.snaplen}`, base + blockAt);
         }

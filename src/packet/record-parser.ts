@@ -16,5 +16,13 @@ export interface RecordParser {
   /**
    * @param base file offset of buf[0] (for error messages)
    */
-  parse(buf: Uint8Array, dv: DataView, pos: number, end: number, base: number, pkt: PacketRef, cb: PacketCallback): number;
+  parse(
+    buf: Uint8Array,
+    dv: DataView,
+    pos: number,
+    end: number,
+    base: number,
+    pkt: PacketRef,
+    cb: PacketCallback,
+  ): number;
 }

@@ -26,7 +26,17 @@ import { RingBufMap } from './maps/ringbuf.js';
 import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
 import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
 import { PacketBuffer, XDP_PACKET_HEADROOM } from './contexts/packet-buffer.js';
-import { SKB_SIZE, applyCtxIn, ctxOut, newSkbState, sanitizeSkb, skbStateAt, skbStateFor, writeFreshSkbAt, writeSkb } from './contexts/skb.js';
+import {
+  SKB_SIZE,
+  applyCtxIn,
+  ctxOut,
+  newSkbState,
+  sanitizeSkb,
+  skbStateAt,
+  skbStateFor,
+  writeFreshSkbAt,
+  writeSkb,
+} from './contexts/skb.js';
 import { readsPacketOnlyByLdAbs } from './packet-access.js';
 import type { LdAbsPacket } from './interpreter-state.js';
 import { XDP_MD_SIZE, writeXdp, xdpStateFrom } from './contexts/xdp.js';
@@ -85,10 +95,14 @@ export class VmCollection implements Collection {
     checkByteOrder(spec, 'little', 'the VM');
     this.cpus = opts.cpus ?? Math.max(1, hostCpus().length);
     this.socketView = opts.socketView ?? 'mac';
-    this.vm = new Vm({ ...(opts.execution ? { engine: opts.execution } : {}), ...(opts.budget ? { budget: opts.budget } : {}) });
+    this.vm = new Vm({
+      ...(opts.execution ? { engine: opts.execution } : {}),
+      ...(opts.budget ? { budget: opts.budget } : {}),
+    });
     for (const h of HELPERS) this.vm.helpers.register(h.id, h.name, h.fn);
     this.rc = new RunContext(this.vm.memory, defaultHost(opts.host, this.trace));
-    if (this.rc.host.cpu >= this.cpus) throw new BpfkitError(`host cpu ${this.rc.host.cpu} is outside the ${this.cpus} CPUs of this collection`, 2);
+    if (this.rc.host.cpu >= this.cpus)
+      throw new BpfkitError(`host cpu ${this.rc.host.cpu} is outside the ${this.cpus} CPUs of this collection`, 2);
 
     for (const ms of spec.maps) this.addMap(ms);
     for (const ps of spec.programs) this.addProgram(ps);
@@ -122,7 +136,12 @@ export class VmCollection implements Collection {
     if (m.slab) {
       // A value pointer reaches its own value (stride), a ring-buffer record pointer its own open record.
       const reach = m instanceof RingBufMap ? { confine: m.confine } : { stride: m.stride };
-      this.rc.mapBase[handle] = this.vm.memory.map(m.slab, { name: `map ${ms.name} values`, ...reach, writable: !m.progReadOnly, owner: m });
+      this.rc.mapBase[handle] = this.vm.memory.map(m.slab, {
+        name: `map ${ms.name} values`,
+        ...reach,
+        writable: !m.progReadOnly,
+        owner: m,
+      });
     }
     this.maps.set(ms.name, m);
     return m;
@@ -133,9 +152,17 @@ export class VmCollection implements Collection {
     for (const i of ps.insns) {
       if (i.code !== (BPF_JMP | BPF_CALL) || i.src !== 0) continue;
       const h = helperById.get(i.imm);
-      if (!h) throw new VmError('load', `program '${ps.name}' calls ${helperName(i.imm)}, which the VM does not implement`, { pc: i.pc, program: ps.name });
+      if (!h)
+        throw new VmError('load', `program '${ps.name}' calls ${helperName(i.imm)}, which the VM does not implement`, {
+          pc: i.pc,
+          program: ps.name,
+        });
       if (!helperAllowed(h, type)) {
-        throw new VmError('load', `program '${ps.name}' (${progTypeLabel(type)}) may not call ${helperName(i.imm)}: the kernel does not offer it to this program type`, { pc: i.pc, program: ps.name });
+        throw new VmError(
+          'load',
+          `program '${ps.name}' (${progTypeLabel(type)}) may not call ${helperName(i.imm)}: the kernel does not offer it to this program type`,
+          { pc: i.pc, program: ps.name },
+        );
       }
     }
     const refs = new Map(ps.mapRefs.map((r) => [r.pc, r]));
@@ -200,7 +227,11 @@ export class VmProgram implements Program {
   private readonly cbSaved = new Uint8Array(20);
   private readonly skbState = newSkbState();
   /** Options handed to Vm.run, built once (r1 = the context's address). */
-  private readonly runOpts: { args: number[]; packet: LdAbsPacket | undefined; context: RunContext | undefined } = { args: [], packet: undefined, context: undefined };
+  private readonly runOpts: { args: number[]; packet: LdAbsPacket | undefined; context: RunContext | undefined } = {
+    args: [],
+    packet: undefined,
+    context: undefined,
+  };
   /** Re-derive the __sk_buff after a helper moved the packet (made once, not per run). */
   private readonly syncSkb = (): void => {
     this.cbSavedDirty = true;
@@ -238,7 +269,9 @@ export class VmProgram implements Program {
     if (this.kind !== 'memory') {
       this.ctxBytes = new Uint8Array(this.kind === 'skb' ? SKB_SIZE : XDP_MD_SIZE);
       this.ctxDv = new DataView(this.ctxBytes.buffer);
-      this.ctxAddr = coll.vm.memory.map(this.ctxBytes, { name: `${this.kind === 'skb' ? '__sk_buff' : 'xdp_md'} of ${spec.name}` });
+      this.ctxAddr = coll.vm.memory.map(this.ctxBytes, {
+        name: `${this.kind === 'skb' ? '__sk_buff' : 'xdp_md'} of ${spec.name}`,
+      });
       this.runOpts.args = [this.ctxAddr];
     }
     this.inPlace = this.kind === 'skb' && readsPacketOnlyByLdAbs(loaded);
@@ -277,7 +310,7 @@ export class VmProgram implements Program {
         rc.syncCtx = () => writeXdp(dv, pb, xs);
         rc.syncCtx();
       }
-      let res;
+      let res: ReturnType<Vm['run']> | undefined;
       const runOpts = this.runOpts;
       runOpts.packet = pb;
       runOpts.context = rc;
@@ -319,7 +352,8 @@ export class VmProgram implements Program {
     if (this.kind !== 'skb') return this.run({ data: frame }).retval;
     const pb = this.coll.packetBuffer();
     pb.reset(frame);
-    if (this.type === ProgType.SOCKET_FILTER && this.coll.socketView === 'network' && frame.length >= 14) pb.data = pb.net;
+    if (this.type === ProgType.SOCKET_FILTER && this.coll.socketView === 'network' && frame.length >= 14)
+      pb.data = pb.net;
     this.ctxBytes!.fill(0);
     this.ctxClean = false;
     return this.runFresh(frame, 0, frame.length, pb.base + pb.data, pb.base + pb.end, pb, pb);
@@ -332,13 +366,15 @@ export class VmProgram implements Program {
    * result and the same __sk_buff, without copying the frame into the packet buffer. Others get a copy.
    */
   runPacketAt(bytes: Uint8Array, off: number, len: number): number {
-    if (!this.inPlace) return this.runPacket(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
+    if (!this.inPlace)
+      return this.runPacket(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
     const view = this.inPlaceView;
     view.bytes = bytes;
     view.mac = off;
     view.net = off + 14;
     view.end = off + len;
-    view.data = this.type === ProgType.SOCKET_FILTER && this.coll.socketView === 'network' && len >= 14 ? off + 14 : off;
+    view.data =
+      this.type === ProgType.SOCKET_FILTER && this.coll.socketView === 'network' && len >= 14 ? off + 14 : off;
     // Such a program cannot write its context (nor can its helpers): after one zeroing, rewriting the
     // per-packet fields is enough.
     if (!this.ctxClean) {
@@ -357,7 +393,15 @@ export class VmProgram implements Program {
    * (its non-zero fields written into a context zeroed by the caller; `data`/`dataEnd` are the packet's
    * VM addresses), then the run, LD_ABS/LD_IND reading `packet`, helpers seeing `buffer`.
    */
-  private runFresh(bytes: Uint8Array, off: number, len: number, data: number, dataEnd: number, packet: LdAbsPacket, buffer: PacketBuffer | undefined): number {
+  private runFresh(
+    bytes: Uint8Array,
+    off: number,
+    len: number,
+    data: number,
+    dataEnd: number,
+    packet: LdAbsPacket,
+    buffer: PacketBuffer | undefined,
+  ): number {
     const rc = this.coll.rc;
     rc.progType = this.type;
     rc.packet = buffer;
@@ -390,11 +434,17 @@ export class VmProgram implements Program {
     rc.skb = undefined;
     rc.verdicts = [];
     const mem = (opts.ctx ?? opts.data ?? new Uint8Array(0)).slice();
-    let res;
+    let res: ReturnType<Vm['run']> | undefined;
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < repeat; i++) res = coll.vm.runOnMemory(this.loaded, mem, { context: rc });
     const t1 = process.hrtime.bigint();
-    return { retval: res!.retval, data: mem, durationNs: Number(t1 - t0) / repeat, verdicts: rc.verdicts, instructions: res!.instructions };
+    return {
+      retval: res!.retval,
+      data: mem,
+      durationNs: Number(t1 - t0) / repeat,
+      verdicts: rc.verdicts,
+      instructions: res!.instructions,
+    };
   }
 
   /** Nothing to release in the VM; here for the Program interface. */

@@ -39,7 +39,8 @@ export class HelperRegistry {
 
   /** Register (or replace) helper `id` under `name`. */
   register(id: number, name: string, fn: HelperFn): this {
-    if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) throw new RangeError(`helper id must be a non-negative int32, got ${id}`);
+    if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff)
+      throw new RangeError(`helper id must be a non-negative int32, got ${id}`);
     const old = this.byIdMap.get(id);
     if (old) this.byNameMap.delete(old.name);
     const h = { id, name, fn };
@@ -118,8 +119,9 @@ export class HelperCall {
   /** Set by the VM: takes `n` instructions from the run's budget, or ends the run with a budget fault. */
   charger: ((n: number) => void) | undefined = undefined;
   /** Set by the VM: runs a callback (see invoke()). */
-  invoker: ((pc: number, fnLo: number, fnHi: number, a1: number, a2: number, a3: number, a4: number, a5: number) => number) | undefined =
-    undefined;
+  invoker:
+    | ((pc: number, fnLo: number, fnHi: number, a1: number, a2: number, a3: number, a4: number, a5: number) => number)
+    | undefined = undefined;
 
   constructor(lo: Int32Array, hi: Int32Array, memory: Memory) {
     this.lo = lo;

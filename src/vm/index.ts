@@ -7,9 +7,24 @@
  *
  * @module bpfkit/vm
  */
-export { Vm, VmRunResult, ENGINES, DEFAULT_BUDGET, type EngineKind, type VmOptions, type VmRunOptions, type LdAbsPacket } from './interpreter.js';
+export {
+  Vm,
+  VmRunResult,
+  ENGINES,
+  DEFAULT_BUDGET,
+  type EngineKind,
+  type VmOptions,
+  type VmRunOptions,
+  type LdAbsPacket,
+} from './interpreter.js';
 export { LoadedProgram, type LoadOptions as ProgramLoadOptions } from './interpreter-program.js';
-export { loadVmCollection, VmCollection, VmProgram, type VmLoadOptions, type VmRunResult as VmProgramRunResult } from './collection.js';
+export {
+  loadVmCollection,
+  VmCollection,
+  VmProgram,
+  type VmLoadOptions,
+  type VmRunResult as VmProgramRunResult,
+} from './collection.js';
 export { VmError, type VmErrorKind } from './vm-error.js';
 export { Memory, PAGE_SIZE, GUARD_GAP, type Region, type RegionOptions, type MemoryView } from './memory.js';
 export { HelperRegistry, HelperCall, type Helper, type HelperFn, type ProgramRef } from './helper-abi.js';

@@ -20,11 +20,57 @@
  * second operand after writing the destination, so dst === src needs no care.
  */
 import {
-  BPF_ABS, BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_ATOMIC, BPF_B, BPF_CALL, BPF_DIV, BPF_DW, BPF_END,
-  BPF_EXIT, BPF_H, BPF_IND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE,
-  BPF_JSET, BPF_JSGE, BPF_JSGT, BPF_JSLE, BPF_JSLT, BPF_K, BPF_LD, BPF_LDX, BPF_LSH, BPF_MEM, BPF_MEMSX, BPF_MOD,
-  BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_RSH, BPF_ST, BPF_STX, BPF_SUB, BPF_TO_BE, BPF_TO_LE, BPF_W, BPF_X,
-  BPF_XOR, OP_LDDW, sizeBytes,
+  BPF_ABS,
+  BPF_ADD,
+  BPF_ALU,
+  BPF_ALU64,
+  BPF_AND,
+  BPF_ARSH,
+  BPF_ATOMIC,
+  BPF_B,
+  BPF_CALL,
+  BPF_DIV,
+  BPF_DW,
+  BPF_END,
+  BPF_EXIT,
+  BPF_H,
+  BPF_IND,
+  BPF_JA,
+  BPF_JEQ,
+  BPF_JGE,
+  BPF_JGT,
+  BPF_JLE,
+  BPF_JLT,
+  BPF_JMP,
+  BPF_JMP32,
+  BPF_JNE,
+  BPF_JSET,
+  BPF_JSGE,
+  BPF_JSGT,
+  BPF_JSLE,
+  BPF_JSLT,
+  BPF_K,
+  BPF_LD,
+  BPF_LDX,
+  BPF_LSH,
+  BPF_MEM,
+  BPF_MEMSX,
+  BPF_MOD,
+  BPF_MOV,
+  BPF_MUL,
+  BPF_NEG,
+  BPF_OR,
+  BPF_RSH,
+  BPF_ST,
+  BPF_STX,
+  BPF_SUB,
+  BPF_TO_BE,
+  BPF_TO_LE,
+  BPF_W,
+  BPF_X,
+  BPF_XOR,
+  OP_LDDW,
+  sizeBytes,
 } from '../isa/index.js';
 import * as I64 from './interpreter-int64.js';
 
@@ -110,10 +156,14 @@ const alu32 = (e: (o: AluOperands) => string) => (o: AluOperands) => `${o.dl} = 
 const count32 = (o: AluOperands) => (o.k !== undefined ? String(o.k & 31) : `(${o.bl} & 31)`);
 /** Byte swap of the destination to `imm` bits (16 and 32 zero-extend). */
 const swap = (o: AluOperands) =>
-  choose(o.imm, [
-    [16, `${o.dl} = X.bswap16(${o.dl}); ${o.dh} = 0;`],
-    [32, `${o.dl} = X.bswap32(${o.dl}); ${o.dh} = 0;`],
-  ], `t = X.bswap32(${o.dh}); ${o.dh} = X.bswap32(${o.dl}); ${o.dl} = t | 0;`);
+  choose(
+    o.imm,
+    [
+      [16, `${o.dl} = X.bswap16(${o.dl}); ${o.dh} = 0;`],
+      [32, `${o.dl} = X.bswap32(${o.dl}); ${o.dh} = 0;`],
+    ],
+    `t = X.bswap32(${o.dh}); ${o.dh} = X.bswap32(${o.dl}); ${o.dl} = t | 0;`,
+  );
 /** 64-bit shift by a known count (specialized inline), else through the int64 helper. */
 const shift64 = (helper: string, byConstant: (o: AluOperands, k: number) => string) => (o: AluOperands) => {
   if (o.k === undefined) return viaOut(o, `X.${helper}(${o.dl}, ${o.dh}, ${o.bl})`);
@@ -128,69 +178,125 @@ const ALU_OPS: readonly (readonly [number, (o: AluOperands) => string, (o: AluOp
     alu32((o) => `(${o.dl} + ${o.bl}) | 0`),
     // all-int32 carry (no doubles, so V8 never deoptimizes on overflow): carry iff the sum wrapped; a
     // literal zero high half is left out (compiled functions must stay small, see interpreter-jit.ts)
-    (o) => `t = (${o.dl} + ${o.bl}) | 0; ${o.dh} = (${o.dh}${o.bh === '0' ? '' : ` + ${o.bh}`} + ((t >>> 0) < (${o.dl} >>> 0) ? 1 : 0)) | 0; ${o.dl} = t;`,
+    (o) =>
+      `t = (${o.dl} + ${o.bl}) | 0; ${o.dh} = (${o.dh}${o.bh === '0' ? '' : ` + ${o.bh}`} + ((t >>> 0) < (${o.dl} >>> 0) ? 1 : 0)) | 0; ${o.dl} = t;`,
   ],
   [
     BPF_SUB,
     alu32((o) => `(${o.dl} - ${o.bl}) | 0`),
-    (o) => `t = (${o.dl} - ${o.bl}) | 0; ${o.dh} = (${o.dh}${o.bh === '0' ? '' : ` - ${o.bh}`} - ((${o.dl} >>> 0) < (${o.bl} >>> 0) ? 1 : 0)) | 0; ${o.dl} = t;`,
+    (o) =>
+      `t = (${o.dl} - ${o.bl}) | 0; ${o.dh} = (${o.dh}${o.bh === '0' ? '' : ` - ${o.bh}`} - ((${o.dl} >>> 0) < (${o.bl} >>> 0) ? 1 : 0)) | 0; ${o.dl} = t;`,
   ],
-  [BPF_MUL, alu32((o) => `Math.imul(${o.dl}, ${o.bl})`), (o) => viaOut(o, `X.mul64(${o.dl}, ${o.dh}, ${o.bl}, ${o.bh})`)],
+  [
+    BPF_MUL,
+    alu32((o) => `Math.imul(${o.dl}, ${o.bl})`),
+    (o) => viaOut(o, `X.mul64(${o.dl}, ${o.dh}, ${o.bl}, ${o.bh})`),
+  ],
   // off = 1: signed division and modulo (sdiv, smod)
   [
     BPF_DIV,
     alu32((o) => chooseExpr(o.off, [[1, `X.div32s(${o.dl}, ${o.bl})`]], `X.div32u(${o.dl}, ${o.bl})`)),
-    (o) => pick(o.off, 1, viaOut(o, `X.div64s(${o.dl}, ${o.dh}, ${o.bl}, ${o.bh})`), viaOut(o, `X.div64u(${o.dl}, ${o.dh}, ${o.bl}, ${o.bh})`)),
+    (o) =>
+      pick(
+        o.off,
+        1,
+        viaOut(o, `X.div64s(${o.dl}, ${o.dh}, ${o.bl}, ${o.bh})`),
+        viaOut(o, `X.div64u(${o.dl}, ${o.dh}, ${o.bl}, ${o.bh})`),
+      ),
   ],
   [
     BPF_MOD,
     alu32((o) => chooseExpr(o.off, [[1, `X.mod32s(${o.dl}, ${o.bl})`]], `X.mod32u(${o.dl}, ${o.bl})`)),
-    (o) => pick(o.off, 1, viaOut(o, `X.mod64s(${o.dl}, ${o.dh}, ${o.bl}, ${o.bh})`), viaOut(o, `X.mod64u(${o.dl}, ${o.dh}, ${o.bl}, ${o.bh})`)),
+    (o) =>
+      pick(
+        o.off,
+        1,
+        viaOut(o, `X.mod64s(${o.dl}, ${o.dh}, ${o.bl}, ${o.bh})`),
+        viaOut(o, `X.mod64u(${o.dl}, ${o.dh}, ${o.bl}, ${o.bh})`),
+      ),
   ],
-  [BPF_OR, alu32((o) => `${o.dl} | ${o.bl}`), (o) => `${o.dl} |= ${o.bl};${o.bh === '0' ? '' : ` ${o.dh} |= ${o.bh};`}`],
+  [
+    BPF_OR,
+    alu32((o) => `${o.dl} | ${o.bl}`),
+    (o) => `${o.dl} |= ${o.bl};${o.bh === '0' ? '' : ` ${o.dh} |= ${o.bh};`}`,
+  ],
   [
     BPF_AND,
     alu32((o) => `${o.dl} & ${o.bl}`),
     (o) => `${o.dl} &= ${o.bl}; ${o.bh === '0' ? `${o.dh} = 0;` : o.bh === '(-1)' ? '' : `${o.dh} &= ${o.bh};`}`,
   ],
-  [BPF_XOR, alu32((o) => `${o.dl} ^ ${o.bl}`), (o) => `${o.dl} ^= ${o.bl};${o.bh === '0' ? '' : ` ${o.dh} ^= ${o.bh};`}`],
+  [
+    BPF_XOR,
+    alu32((o) => `${o.dl} ^ ${o.bl}`),
+    (o) => `${o.dl} ^= ${o.bl};${o.bh === '0' ? '' : ` ${o.dh} ^= ${o.bh};`}`,
+  ],
   [
     BPF_LSH,
     alu32((o) => `${o.dl} << ${count32(o)}`),
     shift64('lsh64', (o, k) =>
-      k < 32 ? `${o.dh} = (${o.dh} << ${k}) | (${o.dl} >>> ${32 - k}); ${o.dl} = ${o.dl} << ${k};` : `${o.dh} = ${o.dl} << ${k - 32}; ${o.dl} = 0;`),
+      k < 32
+        ? `${o.dh} = (${o.dh} << ${k}) | (${o.dl} >>> ${32 - k}); ${o.dl} = ${o.dl} << ${k};`
+        : `${o.dh} = ${o.dl} << ${k - 32}; ${o.dl} = 0;`,
+    ),
   ],
   [
     BPF_RSH,
     alu32((o) => `(${o.dl} >>> ${count32(o)}) | 0`),
     shift64('rsh64', (o, k) =>
-      k < 32 ? `${o.dl} = (${o.dl} >>> ${k}) | (${o.dh} << ${32 - k}); ${o.dh} = (${o.dh} >>> ${k}) | 0;` : `${o.dl} = (${o.dh} >>> ${k - 32}) | 0; ${o.dh} = 0;`),
+      k < 32
+        ? `${o.dl} = (${o.dl} >>> ${k}) | (${o.dh} << ${32 - k}); ${o.dh} = (${o.dh} >>> ${k}) | 0;`
+        : `${o.dl} = (${o.dh} >>> ${k - 32}) | 0; ${o.dh} = 0;`,
+    ),
   ],
   [
     BPF_ARSH,
     alu32((o) => `${o.dl} >> ${count32(o)}`),
     shift64('arsh64', (o, k) =>
-      k < 32 ? `${o.dl} = (${o.dl} >>> ${k}) | (${o.dh} << ${32 - k}); ${o.dh} = ${o.dh} >> ${k};` : `${o.dl} = ${o.dh} >> ${k - 32}; ${o.dh} = ${o.dh} >> 31;`),
+      k < 32
+        ? `${o.dl} = (${o.dl} >>> ${k}) | (${o.dh} << ${32 - k}); ${o.dh} = ${o.dh} >> ${k};`
+        : `${o.dl} = ${o.dh} >> ${k - 32}; ${o.dh} = ${o.dh} >> 31;`,
+    ),
   ],
 ];
 
 /** MOV: K forms copy (64: the sign-extended immediate); X forms sign-extend from `off` bits when off != 0 (movsx). */
 const MOV32_K = alu32((o) => o.bl);
-const MOV32_X = alu32((o) => chooseExpr(o.off, [[8, `(${o.bl} << 24) >> 24`], [16, `(${o.bl} << 16) >> 16`]], o.bl));
+const MOV32_X = alu32((o) =>
+  chooseExpr(
+    o.off,
+    [
+      [8, `(${o.bl} << 24) >> 24`],
+      [16, `(${o.bl} << 16) >> 16`],
+    ],
+    o.bl,
+  ),
+);
 const MOV64_K = (o: AluOperands) => `${o.dl} = ${o.bl}; ${o.dh} = ${o.bh};`;
 const MOV64_X = (o: AluOperands) =>
-  choose(o.off, [
-    [0, `${o.dl} = ${o.bl}; ${o.dh} = ${o.bh};`],
-    [8, `${o.dl} = (${o.bl} << 24) >> 24; ${o.dh} = ${o.dl} >> 31;`],
-    [16, `${o.dl} = (${o.bl} << 16) >> 16; ${o.dh} = ${o.dl} >> 31;`],
-  ], `${o.dl} = ${o.bl}; ${o.dh} = ${o.dl} >> 31;`);
+  choose(
+    o.off,
+    [
+      [0, `${o.dl} = ${o.bl}; ${o.dh} = ${o.bh};`],
+      [8, `${o.dl} = (${o.bl} << 24) >> 24; ${o.dh} = ${o.dl} >> 31;`],
+      [16, `${o.dl} = (${o.bl} << 16) >> 16; ${o.dh} = ${o.dl} >> 31;`],
+    ],
+    `${o.dl} = ${o.bl}; ${o.dh} = ${o.dl} >> 31;`,
+  );
 
 /** NEG (K form only): two's complement of the destination. */
 const NEG32 = alu32((o) => `-${o.dl} | 0`);
 const NEG64 = (o: AluOperands) => `${o.dh} = (~${o.dh} + (${o.dl} === 0 ? 1 : 0)) | 0; ${o.dl} = -${o.dl} | 0;`;
 
 /** END in the ALU class: to little-endian truncates to imm bits (the host order is little-endian), to big-endian swaps. */
-const TO_LE = (o: AluOperands) => choose(o.imm, [[16, `${o.dl} = ${o.dl} & 65535; ${o.dh} = 0;`], [32, `${o.dl} = ${o.dl}; ${o.dh} = 0;`]], '');
+const TO_LE = (o: AluOperands) =>
+  choose(
+    o.imm,
+    [
+      [16, `${o.dl} = ${o.dl} & 65535; ${o.dh} = 0;`],
+      [32, `${o.dl} = ${o.dl}; ${o.dh} = 0;`],
+    ],
+    '',
+  );
 
 const u = (x: string) => `(${x} >>> 0)`;
 /** [operation, 64-bit condition, 32-bit condition]: the jump is taken when the condition holds. */
@@ -198,14 +304,46 @@ const CONDITIONS: readonly (readonly [number, (o: CondOperands) => string, (o: C
   [BPF_JEQ, (o) => `${o.al} === ${o.bl} && ${o.ah} === ${o.bh}`, (o) => `${o.al} === ${o.bl}`],
   [BPF_JNE, (o) => `${o.al} !== ${o.bl} || ${o.ah} !== ${o.bh}`, (o) => `${o.al} !== ${o.bl}`],
   [BPF_JSET, (o) => `(${o.al} & ${o.bl}) !== 0 || (${o.ah} & ${o.bh}) !== 0`, (o) => `(${o.al} & ${o.bl}) !== 0`],
-  [BPF_JGT, (o) => `${u(o.ah)} > ${u(o.bh)} || (${o.ah} === ${o.bh} && ${u(o.al)} > ${u(o.bl)})`, (o) => `${u(o.al)} > ${u(o.bl)}`],
-  [BPF_JGE, (o) => `${u(o.ah)} > ${u(o.bh)} || (${o.ah} === ${o.bh} && ${u(o.al)} >= ${u(o.bl)})`, (o) => `${u(o.al)} >= ${u(o.bl)}`],
-  [BPF_JLT, (o) => `${u(o.ah)} < ${u(o.bh)} || (${o.ah} === ${o.bh} && ${u(o.al)} < ${u(o.bl)})`, (o) => `${u(o.al)} < ${u(o.bl)}`],
-  [BPF_JLE, (o) => `${u(o.ah)} < ${u(o.bh)} || (${o.ah} === ${o.bh} && ${u(o.al)} <= ${u(o.bl)})`, (o) => `${u(o.al)} <= ${u(o.bl)}`],
-  [BPF_JSGT, (o) => `${o.ah} > ${o.bh} || (${o.ah} === ${o.bh} && ${u(o.al)} > ${u(o.bl)})`, (o) => `${o.al} > ${o.bl}`],
-  [BPF_JSGE, (o) => `${o.ah} > ${o.bh} || (${o.ah} === ${o.bh} && ${u(o.al)} >= ${u(o.bl)})`, (o) => `${o.al} >= ${o.bl}`],
-  [BPF_JSLT, (o) => `${o.ah} < ${o.bh} || (${o.ah} === ${o.bh} && ${u(o.al)} < ${u(o.bl)})`, (o) => `${o.al} < ${o.bl}`],
-  [BPF_JSLE, (o) => `${o.ah} < ${o.bh} || (${o.ah} === ${o.bh} && ${u(o.al)} <= ${u(o.bl)})`, (o) => `${o.al} <= ${o.bl}`],
+  [
+    BPF_JGT,
+    (o) => `${u(o.ah)} > ${u(o.bh)} || (${o.ah} === ${o.bh} && ${u(o.al)} > ${u(o.bl)})`,
+    (o) => `${u(o.al)} > ${u(o.bl)}`,
+  ],
+  [
+    BPF_JGE,
+    (o) => `${u(o.ah)} > ${u(o.bh)} || (${o.ah} === ${o.bh} && ${u(o.al)} >= ${u(o.bl)})`,
+    (o) => `${u(o.al)} >= ${u(o.bl)}`,
+  ],
+  [
+    BPF_JLT,
+    (o) => `${u(o.ah)} < ${u(o.bh)} || (${o.ah} === ${o.bh} && ${u(o.al)} < ${u(o.bl)})`,
+    (o) => `${u(o.al)} < ${u(o.bl)}`,
+  ],
+  [
+    BPF_JLE,
+    (o) => `${u(o.ah)} < ${u(o.bh)} || (${o.ah} === ${o.bh} && ${u(o.al)} <= ${u(o.bl)})`,
+    (o) => `${u(o.al)} <= ${u(o.bl)}`,
+  ],
+  [
+    BPF_JSGT,
+    (o) => `${o.ah} > ${o.bh} || (${o.ah} === ${o.bh} && ${u(o.al)} > ${u(o.bl)})`,
+    (o) => `${o.al} > ${o.bl}`,
+  ],
+  [
+    BPF_JSGE,
+    (o) => `${o.ah} > ${o.bh} || (${o.ah} === ${o.bh} && ${u(o.al)} >= ${u(o.bl)})`,
+    (o) => `${o.al} >= ${o.bl}`,
+  ],
+  [
+    BPF_JSLT,
+    (o) => `${o.ah} < ${o.bh} || (${o.ah} === ${o.bh} && ${u(o.al)} < ${u(o.bl)})`,
+    (o) => `${o.al} < ${o.bl}`,
+  ],
+  [
+    BPF_JSLE,
+    (o) => `${o.ah} < ${o.bh} || (${o.ah} === ${o.bh} && ${u(o.al)} <= ${u(o.bl)})`,
+    (o) => `${o.al} <= ${o.bl}`,
+  ],
 ];
 
 /**

@@ -49,7 +49,7 @@ export function mod64u(alo: number, ahi: number, blo: number, bhi: number): void
     out[0] = alo;
     out[1] = ahi;
   } else if (ahi === 0 && bhi === 0) {
-    out[0] = (alo >>> 0) % (blo >>> 0) | 0;
+    out[0] = ((alo >>> 0) % (blo >>> 0)) | 0;
     out[1] = 0;
   } else fromBig(big(alo, ahi) % big(blo, bhi));
 }
@@ -73,7 +73,7 @@ export function mod64s(alo: number, ahi: number, blo: number, bhi: number): void
     out[0] = alo;
     out[1] = ahi;
   } else if (ahi === alo >> 31 && bhi === blo >> 31) {
-    const r = blo === -1 ? 0 : alo % blo | 0;
+    const r = blo === -1 ? 0 : (alo % blo) | 0;
     out[0] = r;
     out[1] = r >> 31;
   } else fromBig(BigInt.asIntN(64, big(alo, ahi)) % BigInt.asIntN(64, big(blo, bhi)));
@@ -139,7 +139,7 @@ export function div32u(a: number, b: number): number {
   return b === 0 ? 0 : ((a >>> 0) / (b >>> 0)) | 0;
 }
 export function mod32u(a: number, b: number): number {
-  return b === 0 ? a : (a >>> 0) % (b >>> 0) | 0;
+  return b === 0 ? a : ((a >>> 0) % (b >>> 0)) | 0;
 }
 export function div32s(a: number, b: number): number {
   if (b === 0) return 0;
@@ -149,5 +149,5 @@ export function div32s(a: number, b: number): number {
 export function mod32s(a: number, b: number): number {
   if (b === 0) return a;
   if (b === -1) return 0;
-  return a % b | 0;
+  return (a % b) | 0;
 }

@@ -35,7 +35,13 @@ import { interpret } from './interpreter-switch.js';
 import type { LoadedProgram } from './interpreter-program.js';
 import { out as int64Result } from './interpreter-int64.js';
 import {
-  atomic, budgetError, callDepthError, callHelper, callxError, fallThroughError, loadPacket,
+  atomic,
+  budgetError,
+  callDepthError,
+  callHelper,
+  callxError,
+  fallThroughError,
+  loadPacket,
 } from './interpreter-ops.js';
 import { VmError } from './vm-error.js';
 import { basicBlocks, blockIndex, flatOrder, leaders, longestFrom, longestPath, type Block } from './jit-layout.js';
@@ -111,7 +117,13 @@ function compile(p: LoadedProgram): Compiled {
   const { source, bi, memoryOps } = generate(p);
   allowOptimizing(source.length);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function('X', 'P', 'O', 'C', 'BI', source) as (x: typeof X, p: LoadedProgram, o: Int32Array, c: RegionCache, bi: Int32Array) => Compiled;
+  const factory = new Function('X', 'P', 'O', 'C', 'BI', source) as (
+    x: typeof X,
+    p: LoadedProgram,
+    o: Int32Array,
+    c: RegionCache,
+    bi: Int32Array,
+  ) => Compiled;
   return factory(X, p, int64Result, newCache(memoryOps), bi);
 }
 
@@ -200,7 +212,8 @@ function generateSwitch(p: LoadedProgram, blocks: Block[], bi: Int32Array, mi: I
   out.push('switch (BI[pc]) {');
   for (const b of blocks) {
     out.push(`case ${bi[b.start]}: ${charge(b)}`);
-    for (let pc = b.start; pc < b.end; pc += slotsOfCode(p.code[pc] as number)) out.push(insn(p, pc, mi[pc]!, packetLoads, layout));
+    for (let pc = b.start; pc < b.end; pc += slotsOfCode(p.code[pc] as number))
+      out.push(insn(p, pc, mi[pc]!, packetLoads, layout));
   }
   // Falling off the last block lands here.
   out.push(`case ${bi[n]}: throw X.fallThroughError(${n});`);
@@ -248,12 +261,15 @@ function generateFlat(p: LoadedProgram, order: Block[], mi: Int32Array): string 
   for (current = 0; current < order.length; current++) {
     const b = order[current]!;
     const code: string[] = [`budget -= ${b.count};`];
-    for (let pc = b.start; pc < b.end; pc += slotsOfCode(p.code[pc] as number)) code.push(insn(p, pc, mi[pc]!, packetLoads, layout));
+    for (let pc = b.start; pc < b.end; pc += slotsOfCode(p.code[pc] as number))
+      code.push(insn(p, pc, mi[pc]!, packetLoads, layout));
     if (b.fall >= 0) code.push(goTo(b.fall, false));
     body.push(code.join('\n'));
   }
   const out: string[] = ['"use strict";', 'return function compiled(st, startPc) {'];
-  out.push(`if (startPc !== 0 || st.depth !== 0 || st.lo[10] !== st.stackTops[0] || st.budget < ${longestPath(order)}) return X.interpret(st, P, startPc);`);
+  out.push(
+    `if (startPc !== 0 || st.depth !== 0 || st.lo[10] !== st.stackTops[0] || st.budget < ${longestPath(order)}) return X.interpret(st, P, startPc);`,
+  );
   prologue(p, out);
   out.push('const SV = st.stackViews[0];');
   const labels = [...labelled].sort((x, y) => y - x);
@@ -352,7 +368,16 @@ function ldAbsMiss(st: EngineState, budget: number): number {
 }
 
 /** Cache miss of a 1/2/4-byte load: the checked access (ld8/ld16 unsigned, ld32 int32), then refill. */
-function ldc(M: Memory, C: RegionCache, i: number, size: number, lo: number, hi: number, off: number, pc: number): number {
+function ldc(
+  M: Memory,
+  C: RegionCache,
+  i: number,
+  size: number,
+  lo: number,
+  hi: number,
+  off: number,
+  pc: number,
+): number {
   const v = size === 1 ? M.ld8(lo, hi, off, pc) : size === 2 ? M.ld16(lo, hi, off, pc) : M.ld32(lo, hi, off, pc);
   refill(M, C, i, size);
   return v;
@@ -362,14 +387,33 @@ function ld64c(M: Memory, C: RegionCache, i: number, lo: number, hi: number, off
   M.ld64(lo, hi, off, pc);
   refill(M, C, i, 8);
 }
-function stc(M: Memory, C: RegionCache, i: number, size: number, lo: number, hi: number, off: number, v: number, pc: number): void {
+function stc(
+  M: Memory,
+  C: RegionCache,
+  i: number,
+  size: number,
+  lo: number,
+  hi: number,
+  off: number,
+  v: number,
+  pc: number,
+): void {
   if (size === 1) M.st8(lo, hi, off, v, pc);
   else if (size === 2) M.st16(lo, hi, off, v, pc);
   else M.st32(lo, hi, off, v, pc);
   refill(M, C, i, size);
 }
-function st64c(M: Memory, C: RegionCache, i: number, lo: number, hi: number, off: number, vlo: number, vhi: number, pc: number): void {
+function st64c(
+  M: Memory,
+  C: RegionCache,
+  i: number,
+  lo: number,
+  hi: number,
+  off: number,
+  vlo: number,
+  vhi: number,
+  pc: number,
+): void {
   M.st64(lo, hi, off, vlo, vhi, pc);
   refill(M, C, i, 8);
 }
-

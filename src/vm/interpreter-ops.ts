@@ -28,10 +28,15 @@ export function callHelper(st: EngineState, p: LoadedProgram, pc: number, id: nu
   try {
     fn(call);
   } catch (err) {
-    if (err instanceof VmError) throw err.pc >= 0 ? err : new VmError(err.kind, err.message, { pc, ...(err.address !== undefined ? { address: err.address } : {}) });
+    if (err instanceof VmError)
+      throw err.pc >= 0
+        ? err
+        : new VmError(err.kind, err.message, { pc, ...(err.address !== undefined ? { address: err.address } : {}) });
     if (err instanceof BpfkitError) throw err;
     const name = st.helpers.get(id)?.name ?? String(id);
-    throw new VmError('helper', `helper ${name} (${id}) failed: ${err instanceof Error ? err.message : String(err)}`, { pc });
+    throw new VmError('helper', `helper ${name} (${id}) failed: ${err instanceof Error ? err.message : String(err)}`, {
+      pc,
+    });
   }
   call.id = -1;
   const action = call.action;
@@ -44,7 +49,8 @@ export function callHelper(st: EngineState, p: LoadedProgram, pc: number, id: nu
   if (!(target instanceof LoadedProgram) || st.programs[target.id] !== target) {
     throw new VmError('tail-call', 'tail call target is not a program loaded in this VM', { pc });
   }
-  if (call.tailCalls >= MAX_TAIL_CALLS) throw new VmError('tail-call', `more than ${MAX_TAIL_CALLS} chained tail calls`, { pc });
+  if (call.tailCalls >= MAX_TAIL_CALLS)
+    throw new VmError('tail-call', `more than ${MAX_TAIL_CALLS} chained tail calls`, { pc });
   call.tailCalls++;
   st.next = target;
   st.pc = 0;
@@ -120,20 +126,31 @@ function setNumber(L: Int32Array, H: Int32Array, r: number, v: number): void {
   H[r] = v < 0 ? -1 : Math.floor(v / 4294967296) | 0;
 }
 
-
 /**
  * Run the callback at `fnLo`/`fnHi` (a BPF_PSEUDO_FUNC value) with r1-r5 = args, on a new frame, and
  * return its r0 (lo; the hi half in st.lo[0]/st.hi[0] is restored, so it is returned via `out`). The
  * caller's registers are saved and restored around it; the budget and call-depth limits apply.
  */
 export function invokeCallback(
-  st: EngineState, pc: number, fnLo: number, fnHi: number,
-  a1: number, a2: number, a3: number, a4: number, a5: number, result: Int32Array,
+  st: EngineState,
+  pc: number,
+  fnLo: number,
+  fnHi: number,
+  a1: number,
+  a2: number,
+  a3: number,
+  a4: number,
+  a5: number,
+  result: Int32Array,
 ): void {
   const id = fnHi & 0x00ffffff;
   const prog = (fnHi & 0xff000000) === FUNC_TAG ? st.programs[id] : undefined;
   if (!prog || fnLo < 0 || fnLo >= prog.slots || prog.funcEntry[fnLo] !== 1) {
-    throw new VmError('helper', `0x${(fnHi >>> 0).toString(16)}${(fnLo >>> 0).toString(16).padStart(8, '0')} is not a callback function pointer`, { pc });
+    throw new VmError(
+      'helper',
+      `0x${(fnHi >>> 0).toString(16)}${(fnLo >>> 0).toString(16).padStart(8, '0')} is not a callback function pointer`,
+      { pc },
+    );
   }
   const engine = st.engine;
   if (!engine) throw new VmError('internal', 'callback invoked outside a run', { pc });
@@ -167,7 +184,11 @@ export function invokeCallback(
   for (;;) {
     if (engine(st, p, at) === DONE) {
       if (st.hostReturn) break;
-      throw new VmError('helper', 'a callback ended the whole program (tail call, unwind or failed packet load), which callbacks may not do', { pc });
+      throw new VmError(
+        'helper',
+        'a callback ended the whole program (tail call, unwind or failed packet load), which callbacks may not do',
+        { pc },
+      );
     }
     p = st.next as LoadedProgram;
     at = st.pc;
@@ -206,7 +227,13 @@ export function loadPacket(st: EngineState, pc: number, size: number, offset: nu
   const b = pk.bytes;
   if (size === 1) return b[at] as number;
   if (size === 2) return ((b[at] as number) << 8) | (b[at + 1] as number);
-  return (((b[at] as number) << 24) | ((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number)) >>> 0;
+  return (
+    (((b[at] as number) << 24) |
+      ((b[at + 1] as number) << 16) |
+      ((b[at + 2] as number) << 8) |
+      (b[at + 3] as number)) >>>
+    0
+  );
 }
 
 /**
@@ -226,11 +253,21 @@ export function atomic(st: EngineState, pc: number, op: number, size: number, d:
     const old = v.getInt32(o, true);
     let nv: number;
     switch (op & ~BPF_FETCH) {
-      case BPF_ADD: nv = (old + sl) | 0; break;
-      case BPF_OR: nv = old | sl; break;
-      case BPF_AND: nv = old & sl; break;
-      case BPF_XOR: nv = old ^ sl; break;
-      case BPF_XCHG & ~BPF_FETCH: nv = sl; break;
+      case BPF_ADD:
+        nv = (old + sl) | 0;
+        break;
+      case BPF_OR:
+        nv = old | sl;
+        break;
+      case BPF_AND:
+        nv = old & sl;
+        break;
+      case BPF_XOR:
+        nv = old ^ sl;
+        break;
+      case BPF_XCHG & ~BPF_FETCH:
+        nv = sl;
+        break;
       default: // CMPXCHG
         nv = old === L[0] ? sl : old;
         v.setInt32(o, nv, true);
@@ -256,10 +293,22 @@ export function atomic(st: EngineState, pc: number, op: number, size: number, d:
       nh = (oh + sh + (t > 0xffffffff ? 1 : 0)) | 0;
       break;
     }
-    case BPF_OR: nl = ol | sl; nh = oh | sh; break;
-    case BPF_AND: nl = ol & sl; nh = oh & sh; break;
-    case BPF_XOR: nl = ol ^ sl; nh = oh ^ sh; break;
-    case BPF_XCHG & ~BPF_FETCH: nl = sl; nh = sh; break;
+    case BPF_OR:
+      nl = ol | sl;
+      nh = oh | sh;
+      break;
+    case BPF_AND:
+      nl = ol & sl;
+      nh = oh & sh;
+      break;
+    case BPF_XOR:
+      nl = ol ^ sl;
+      nh = oh ^ sh;
+      break;
+    case BPF_XCHG & ~BPF_FETCH:
+      nl = sl;
+      nh = sh;
+      break;
     default: // CMPXCHG
       if (op !== BPF_CMPXCHG) throw new VmError('internal', `bad atomic op 0x${op.toString(16)}`, { pc });
       if (ol === L[0] && oh === H[0]) {
@@ -279,18 +328,23 @@ export function atomic(st: EngineState, pc: number, op: number, size: number, d:
 }
 
 export function budgetError(pc: number, budget: number): VmError {
-  return new VmError('budget', `instruction budget of ${budget} executed instructions exhausted (an endless loop?)`, { pc });
+  return new VmError('budget', `instruction budget of ${budget} executed instructions exhausted (an endless loop?)`, {
+    pc,
+  });
 }
 
 /** Why `callx` refused the helper number in register `reg` (halves lo/hi): see LoadedProgram.mayCallx. */
 export function callxError(p: LoadedProgram, pc: number, reg: number, lo: number, hi: number): VmError {
   if (hi !== 0 || lo < 0) return new VmError('helper', `callx: r${reg} holds no helper number`, { pc });
-  if (!p.mayCallx(lo, 0) && p.registered(lo)) return new VmError('helper', `callx: helper ${lo} may not be called by this program`, { pc });
+  if (!p.mayCallx(lo, 0) && p.registered(lo))
+    return new VmError('helper', `callx: helper ${lo} may not be called by this program`, { pc });
   return new VmError('helper', `callx: helper ${lo} is not registered in this VM`, { pc });
 }
 
 export function fallThroughError(pc: number): VmError {
-  return new VmError('fall-through', `execution ran off the end of the program (no exit before slot ${pc})`, { pc: pc - 1 });
+  return new VmError('fall-through', `execution ran off the end of the program (no exit before slot ${pc})`, {
+    pc: pc - 1,
+  });
 }
 
 export { hexAddr };

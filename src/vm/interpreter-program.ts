@@ -8,8 +8,26 @@
  * not resolve, a helper id not registered in this VM, kfunc calls.
  */
 import {
-  BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_PSEUDO_FUNC, BPF_CALL, BPF_CMPXCHG, BPF_DW, BPF_FETCH, BPF_JMP, BPF_LD, BPF_LDX, BPF_STX, BPF_W, OP_LDDW, REG_FP, checkProgram, classOf, describeOpcode,
-  slotsOf, type Instruction,
+  BPF_ALU,
+  BPF_ALU64,
+  BPF_ATOMIC,
+  BPF_PSEUDO_FUNC,
+  BPF_CALL,
+  BPF_CMPXCHG,
+  BPF_DW,
+  BPF_FETCH,
+  BPF_JMP,
+  BPF_LD,
+  BPF_LDX,
+  BPF_STX,
+  BPF_W,
+  OP_LDDW,
+  REG_FP,
+  checkProgram,
+  classOf,
+  describeOpcode,
+  slotsOf,
+  type Instruction,
 } from '../isa/index.js';
 import { disassembleOne } from '../asm/disassemble.js';
 import type { HelperRegistry } from './helper-abi.js';
@@ -91,7 +109,8 @@ export class LoadedProgram {
     // Instructions must carry consecutive slot numbers (decodeProgram/assemble produce them).
     let slots = 0;
     for (const i of insns) {
-      if (i.pc !== slots) fail(i.pc, `instruction pcs are not consecutive slot indices (expected ${slots}); use assignPcs()`);
+      if (i.pc !== slots)
+        fail(i.pc, `instruction pcs are not consecutive slot indices (expected ${slots}); use assignPcs()`);
       slots += slotsOf(i);
     }
     const problem = checkProgram(insns);
@@ -114,28 +133,36 @@ export class LoadedProgram {
       if (writesDst && i.dst === REG_FP) fail(i.pc, 'r10 (the frame pointer) is read-only');
       // atomics with BPF_FETCH (and xchg) write the old value into src
       if (i.code === (BPF_STX | BPF_ATOMIC | BPF_W) || i.code === (BPF_STX | BPF_ATOMIC | BPF_DW)) {
-        if (i.src === REG_FP && (i.imm & BPF_FETCH) !== 0 && i.imm !== BPF_CMPXCHG) fail(i.pc, 'r10 (the frame pointer) is read-only: it cannot receive a fetched value');
+        if (i.src === REG_FP && (i.imm & BPF_FETCH) !== 0 && i.imm !== BPF_CMPXCHG)
+          fail(i.pc, 'r10 (the frame pointer) is read-only: it cannot receive a fetched value');
       }
       let imm = i.imm;
       let imm2 = i.imm2;
       if (i.code === OP_LDDW && i.src === BPF_PSEUDO_FUNC) {
         // a callback's address: the VM's own function-pointer encoding (see invokeCallback)
         const target = i.pc + i.imm + 1;
-        if (!starts.has(target)) fail(i.pc, `lddw function pointer target ${target} is not an instruction of the program`);
+        if (!starts.has(target))
+          fail(i.pc, `lddw function pointer target ${target} is not an instruction of the program`);
         imm = target;
         imm2 = FUNC_TAG | id;
         this.funcEntry[target] = 1;
       } else if (i.code === OP_LDDW && i.src !== 0) {
         const v = opts.resolvePseudo?.(i);
-        if (!v) fail(i.pc, `lddw with pseudo source ${i.src} is not resolved (load it through a collection that provides maps)`);
+        if (!v)
+          fail(
+            i.pc,
+            `lddw with pseudo source ${i.src} is not resolved (load it through a collection that provides maps)`,
+          );
         else [imm, imm2] = v;
       }
       if (i.code === (BPF_JMP | BPF_CALL)) {
         if (i.src === 2) fail(i.pc, 'kfunc calls are not supported by the VM');
         if (i.src === 0 && !helpers.has(i.imm)) fail(i.pc, `helper ${i.imm} is not registered in this VM`);
-        if (i.src === 0 && opts.mayCall && !opts.mayCall(i.imm)) fail(i.pc, `helper ${i.imm} may not be called by this program`);
+        if (i.src === 0 && opts.mayCall && !opts.mayCall(i.imm))
+          fail(i.pc, `helper ${i.imm} may not be called by this program`);
       }
-      if (classOf(i.code) === BPF_LD && i.code !== OP_LDDW && i.src > 10) fail(i.pc, `invalid source register r${i.src}`);
+      if (classOf(i.code) === BPF_LD && i.code !== OP_LDDW && i.src > 10)
+        fail(i.pc, `invalid source register r${i.src}`);
       this.code[i.pc] = i.code;
       this.dst[i.pc] = i.dst;
       this.src[i.pc] = i.src;

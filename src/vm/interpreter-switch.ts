@@ -10,14 +10,54 @@
  * rare forms of inline ones, such as helper calls).
  */
 import {
-  BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_B, BPF_CALL, BPF_DW, BPF_EXIT, BPF_H, BPF_JA, BPF_JMP, BPF_K,
-  BPF_LDX, BPF_LSH, BPF_MEM, BPF_MOV, BPF_OR, BPF_PSEUDO_CALL, BPF_RSH, BPF_STX, BPF_SUB, BPF_W, BPF_X, BPF_XOR,
+  BPF_ADD,
+  BPF_ALU,
+  BPF_ALU64,
+  BPF_AND,
+  BPF_ARSH,
+  BPF_B,
+  BPF_CALL,
+  BPF_DW,
+  BPF_EXIT,
+  BPF_H,
+  BPF_JA,
+  BPF_JMP,
+  BPF_K,
+  BPF_LDX,
+  BPF_LSH,
+  BPF_MEM,
+  BPF_MOV,
+  BPF_OR,
+  BPF_PSEUDO_CALL,
+  BPF_RSH,
+  BPF_STX,
+  BPF_SUB,
+  BPF_W,
+  BPF_X,
+  BPF_XOR,
   describeOpcode,
 } from '../isa/index.js';
 import { DONE, SWITCH, type Engine } from './interpreter-state.js';
-import { ALL_SEMANTICS, SEMANTICS, SEMANTICS_HELPERS, loadInto, usesSrcReg, type InsnSemantics } from './insn-semantics.js';
+import {
+  ALL_SEMANTICS,
+  SEMANTICS,
+  SEMANTICS_HELPERS,
+  loadInto,
+  usesSrcReg,
+  type InsnSemantics,
+} from './insn-semantics.js';
 import { out } from './interpreter-int64.js';
-import { CONTINUE, atomic, budgetError, callHelper, callxError, fallThroughError, loadPacket, popFrame, pushFrame } from './interpreter-ops.js';
+import {
+  CONTINUE,
+  atomic,
+  budgetError,
+  callHelper,
+  callxError,
+  fallThroughError,
+  loadPacket,
+  popFrame,
+  pushFrame,
+} from './interpreter-ops.js';
 import { VmError } from './vm-error.js';
 
 /**
@@ -26,8 +66,13 @@ import { VmError } from './vm-error.js';
  * rest are rarer in hot code and go through step().
  */
 const INLINE: readonly number[] = [
-  ...[BPF_ADD, BPF_SUB, BPF_OR, BPF_AND, BPF_XOR, BPF_MOV].flatMap((op) => [BPF_ALU64 | op | BPF_K, BPF_ALU64 | op | BPF_X]),
-  BPF_ALU64 | BPF_LSH | BPF_K, BPF_ALU64 | BPF_RSH | BPF_K, BPF_ALU64 | BPF_ARSH | BPF_K,
+  ...[BPF_ADD, BPF_SUB, BPF_OR, BPF_AND, BPF_XOR, BPF_MOV].flatMap((op) => [
+    BPF_ALU64 | op | BPF_K,
+    BPF_ALU64 | op | BPF_X,
+  ]),
+  BPF_ALU64 | BPF_LSH | BPF_K,
+  BPF_ALU64 | BPF_RSH | BPF_K,
+  BPF_ALU64 | BPF_ARSH | BPF_K,
   ...[BPF_ADD, BPF_SUB, BPF_AND, BPF_OR, BPF_MOV].flatMap((op) => [BPF_ALU | op | BPF_K, BPF_ALU | op | BPF_X]),
   BPF_JMP | BPF_JA,
   ...ALL_SEMANTICS.filter((s) => s.kind === 'jump' && s.width === 64).map((s) => s.code),
@@ -91,7 +136,10 @@ function withLocals(body: string, x: boolean, code = body): string {
   const pre: string[] = [];
   const post: string[] = [];
   const conditional = body.includes('if (');
-  for (const [name, reg] of [['dl', 'L'], ['dh', 'H']] as const) {
+  for (const [name, reg] of [
+    ['dl', 'L'],
+    ['dh', 'H'],
+  ] as const) {
     const set = assigns(body, name);
     if (reads(body, name) || (set && conditional)) pre.push(`let ${name} = ${reg}[d];`);
     else if (set) pre.push(`let ${name} = 0;`);
@@ -169,7 +217,10 @@ function step(st, p, pc) {
   const L = st.lo, H = st.hi, M = st.mem, SRC = p.src, OFF = p.off, IMM = p.imm, IMM2 = p.imm2;
   const d = p.dst[pc];
   switch (p.code[pc]) {
-${cases(ALL_SEMANTICS.map((s) => s.code), STEP)}
+${cases(
+  ALL_SEMANTICS.map((s) => s.code),
+  STEP,
+)}
   }
   throw new X.VmError('load', 'invalid opcode 0x' + p.code[pc].toString(16), { pc });
 }
@@ -200,7 +251,16 @@ ${cases(INLINE, LOOP)}
 
 /** What the generated code calls: the int64 helpers and the out-of-line operations. */
 const helpers = {
-  ...SEMANTICS_HELPERS, atomic, budgetError, callHelper, callxError, fallThroughError, loadPacket, popFrame, pushFrame, VmError,
+  ...SEMANTICS_HELPERS,
+  atomic,
+  budgetError,
+  callHelper,
+  callxError,
+  fallThroughError,
+  loadPacket,
+  popFrame,
+  pushFrame,
+  VmError,
 };
 
 /** The interpreter loop: (state, program, start pc) => DONE | SWITCH (see interpreter-state.ts). */

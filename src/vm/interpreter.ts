@@ -92,7 +92,8 @@ export class Vm {
 
   constructor(opts: VmOptions = {}) {
     this.engine = opts.engine ?? 'jit';
-    if (!ENGINES.includes(this.engine)) throw new BpfkitError(`unknown VM engine '${String(opts.engine)}' (interpreter or jit)`, 2);
+    if (!ENGINES.includes(this.engine))
+      throw new BpfkitError(`unknown VM engine '${String(opts.engine)}' (interpreter or jit)`, 2);
     this.budget = opts.budget ?? DEFAULT_BUDGET;
     this.call = new HelperCall(new Int32Array(11), new Int32Array(11), this.memory);
     this.st = new EngineState(this.memory, this.call, this.helpers, this.programs);
@@ -105,7 +106,8 @@ export class Vm {
       }
     };
     this.call.invoker = (pc, fnLo, fnHi, a1, a2, a3, a4, a5) => {
-      if (!this.running) throw new VmError('internal', 'callbacks can only be invoked by a helper while a program runs');
+      if (!this.running)
+        throw new VmError('internal', 'callbacks can only be invoked by a helper while a program runs');
       invokeCallback(this.st, pc, fnLo | 0, fnHi | 0, a1, a2, a3, a4, a5, result);
       this.call.invokeHi = result[1] as number;
       return result[0] as number;
@@ -139,14 +141,16 @@ export class Vm {
   /** One run; r0 is left in st.lo[0] / st.hi[0]. Returns the instructions executed. */
   private execute(prog: LoadedProgram, opts: VmRunOptions): number {
     if (this.programs[prog.id] !== prog) throw new VmError('load', `program '${prog.name}' was not loaded by this VM`);
-    if (this.running) throw new VmError('internal', 'Vm.run() called while the VM is running (helpers may not re-enter it)');
+    if (this.running)
+      throw new VmError('internal', 'Vm.run() called while the VM is running (helpers may not re-enter it)');
     const st = this.st;
     const L = st.lo;
     const H = st.hi;
     for (let r = 0; r < 11; r++) L[r] = H[r] = 0; // (a loop: fill() costs more on 11 entries)
     const args = opts.args;
     // (no default array: per-packet runs pass no args and should allocate nothing)
-    if (args !== undefined) for (let i = 0; i < args.length && i < 5; i++) setArg(L, H, i + 1, args[i] as number | bigint);
+    if (args !== undefined)
+      for (let i = 0; i < args.length && i < 5; i++) setArg(L, H, i + 1, args[i] as number | bigint);
     // Fresh, zeroed stacks: runs never see each other's data. All of them, not only the frames the last
     // run entered: pointer arithmetic on r10 reaches the other frames' regions too (4 KiB, one fill).
     st.allStacks.fill(0);
@@ -188,10 +192,15 @@ export class Vm {
    * (0 when empty), r2 = its length; LD_ABS/LD_IND read the same bytes.
    */
   runOnMemory(prog: LoadedProgram, mem: Uint8Array, opts: Omit<VmRunOptions, 'args' | 'packet'> = {}): VmRunResult {
-    if (mem.length === 0) return this.run(prog, { ...opts, args: [0, 0], packet: { bytes: mem, data: 0, end: 0, mac: 0, net: 0 } });
+    if (mem.length === 0)
+      return this.run(prog, { ...opts, args: [0, 0], packet: { bytes: mem, data: 0, end: 0, mac: 0, net: 0 } });
     const base = this.memory.map(mem, { name: 'input' });
     try {
-      return this.run(prog, { ...opts, args: [base, mem.length], packet: { bytes: mem, data: 0, end: mem.length, mac: 0, net: 0 } });
+      return this.run(prog, {
+        ...opts,
+        args: [base, mem.length],
+        packet: { bytes: mem, data: 0, end: mem.length, mac: 0, net: 0 },
+      });
     } finally {
       this.memory.unmap(base);
     }
@@ -216,7 +225,8 @@ function setArg(L: Int32Array, H: Int32Array, r: number, v: number | bigint): vo
     H[r] = -1;
     return;
   }
-  if (!Number.isInteger(v) || Math.abs(v) > 2 ** 53) throw new VmError('internal', `argument r${r} must be an integer (got ${v})`);
+  if (!Number.isInteger(v) || Math.abs(v) > 2 ** 53)
+    throw new VmError('internal', `argument r${r} must be an integer (got ${v})`);
   setArg(L, H, r, BigInt(v));
 }
 

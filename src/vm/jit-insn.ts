@@ -75,20 +75,42 @@ export const MEM_SIZE = memoryAccessSize;
  * no check at all (r10 cannot change, and the frame is always mapped): read or write the stack's DataView
  * `SV` directly. Anything else (other bases, offsets outside the frame, which must fault) is undefined.
  */
-function stackAccess(sem: MemorySemantics, base: number, off: number, dl: string, dh: string, sl: string, sh: string, imm: number): string | undefined {
+function stackAccess(
+  sem: MemorySemantics,
+  base: number,
+  off: number,
+  dl: string,
+  dh: string,
+  sl: string,
+  sh: string,
+  imm: number,
+): string | undefined {
   const size = sem.size;
   if (base !== 10 || off < -STACK_SIZE || off + size > 0) return undefined;
   const o = STACK_SIZE + off;
   if (sem.kind === 'load') {
     if (size === 8) return `${dl} = SV.getInt32(${o}, true); ${dh} = SV.getInt32(${o + 4}, true);`;
     const signed = sem.signed;
-    const get = size === 1 ? (signed ? `SV.getInt8(${o})` : `SV.getUint8(${o})`) : size === 2 ? (signed ? `SV.getInt16(${o}, true)` : `SV.getUint16(${o}, true)`) : `SV.getInt32(${o}, true)`;
+    const get =
+      size === 1
+        ? signed
+          ? `SV.getInt8(${o})`
+          : `SV.getUint8(${o})`
+        : size === 2
+          ? signed
+            ? `SV.getInt16(${o}, true)`
+            : `SV.getUint16(${o}, true)`
+          : `SV.getInt32(${o}, true)`;
     return `${dl} = ${get}; ${signed ? `${dh} = ${dl} >> 31;` : `${dh} = 0;`}`;
   }
   const vl = sem.fromImm ? lit(imm) : sl;
   const vh = sem.fromImm ? lit(imm >> 31) : sh;
   if (size === 8) return `SV.setInt32(${o}, ${vl}, true); SV.setInt32(${o + 4}, ${vh}, true);`;
-  return size === 1 ? `SV.setUint8(${o}, ${vl});` : size === 2 ? `SV.setUint16(${o}, ${vl}, true);` : `SV.setInt32(${o}, ${vl}, true);`;
+  return size === 1
+    ? `SV.setUint8(${o}, ${vl});`
+    : size === 2
+      ? `SV.setUint16(${o}, ${vl}, true);`
+      : `SV.setInt32(${o}, ${vl}, true);`;
 }
 
 type MemorySemantics = Extract<InsnSemantics, { kind: 'load' | 'store' }>;
@@ -137,7 +159,9 @@ export function insn(p: LoadedProgram, pc: number, mi: number, packetLoads: bool
     case 'call':
       if (s === BPF_PSEUDO_CALL) {
         if (layout.flat) throw new Error('internal: a flat layout has no local calls');
-        const save = [6, 7, 8, 9].map((r, i) => `F[q + ${2 + 2 * i}] = r${r}l; F[q + ${3 + 2 * i}] = r${r}h;`).join(' ');
+        const save = [6, 7, 8, 9]
+          .map((r, i) => `F[q + ${2 + 2 * i}] = r${r}l; F[q + ${3 + 2 * i}] = r${r}h;`)
+          .join(' ');
         return (
           `if (depth >= ${MAX_CALL_FRAMES - 1}) throw X.callDepthError(${pc}); ` +
           `q = depth * ${FRAME_INTS}; F[q] = ${pc + 1}; F[q + 1] = PID; ${save} F[q + 10] = r10l; ` +
@@ -149,7 +173,9 @@ export function insn(p: LoadedProgram, pc: number, mi: number, packetLoads: bool
       return `if (!P.mayCallx(${dl}, ${dh})) throw X.callxError(P, ${pc}, ${d}, ${dl}, ${dh}); ${helperCall(pc, dl, packetLoads)}${layout.afterHelper?.(pc) ?? ''}`;
     case 'exit': {
       if (layout.flat) return 'L[0] = r0l; H[0] = r0h; st.budget = budget; return 0;';
-      const restore = [6, 7, 8, 9].map((r, i) => `r${r}l = F[q + ${2 + 2 * i}]; r${r}h = F[q + ${3 + 2 * i}];`).join(' ');
+      const restore = [6, 7, 8, 9]
+        .map((r, i) => `r${r}l = F[q + ${2 + 2 * i}]; r${r}h = F[q + ${3 + 2 * i}];`)
+        .join(' ');
       return (
         `if (depth === 0) { L[0] = r0l; H[0] = r0h; st.depth = 0; st.budget = budget; return 0; } ` +
         `depth--; q = depth * ${FRAME_INTS}; ${restore} r10l = F[q + 10]; ` +
@@ -171,19 +197,50 @@ export function insn(p: LoadedProgram, pc: number, mi: number, packetLoads: bool
       const size = sem.size;
       if (sem.kind === 'load') {
         if (size === 8) {
-          return memOp(mi, sl, sh, off, `${dl} = CV[${mi}].getInt32(o, true); ${dh} = CV[${mi}].getInt32(o + 4, true);`, `X.ld64c(M, C, ${mi}, ${sl}, ${sh}, ${off}, ${pc}); ${dl} = M.lo; ${dh} = M.hi;`);
+          return memOp(
+            mi,
+            sl,
+            sh,
+            off,
+            `${dl} = CV[${mi}].getInt32(o, true); ${dh} = CV[${mi}].getInt32(o + 4, true);`,
+            `X.ld64c(M, C, ${mi}, ${sl}, ${sh}, ${off}, ${pc}); ${dl} = M.lo; ${dh} = M.hi;`,
+          );
         }
-        const get = size === 1 ? `CV[${mi}].getUint8(o)` : size === 2 ? `CV[${mi}].getUint16(o, true)` : `CV[${mi}].getInt32(o, true)`;
+        const get =
+          size === 1
+            ? `CV[${mi}].getUint8(o)`
+            : size === 2
+              ? `CV[${mi}].getUint16(o, true)`
+              : `CV[${mi}].getInt32(o, true)`;
         const slow = `X.ldc(M, C, ${mi}, ${size}, ${sl}, ${sh}, ${off}, ${pc})`;
-        return memOp(mi, sl, sh, off, loadInto(dl, dh, get, size, sem.signed), loadInto(dl, dh, slow, size, sem.signed));
+        return memOp(
+          mi,
+          sl,
+          sh,
+          off,
+          loadInto(dl, dh, get, size, sem.signed),
+          loadInto(dl, dh, slow, size, sem.signed),
+        );
       }
       if (size === 8) {
         const vl = sem.fromImm ? lit(imm) : sl;
         const vh = sem.fromImm ? lit(imm >> 31) : sh;
-        return memOp(mi, dl, dh, off, `CV[${mi}].setInt32(o, ${vl}, true); CV[${mi}].setInt32(o + 4, ${vh}, true);`, `X.st64c(M, C, ${mi}, ${dl}, ${dh}, ${off}, ${vl}, ${vh}, ${pc});`);
+        return memOp(
+          mi,
+          dl,
+          dh,
+          off,
+          `CV[${mi}].setInt32(o, ${vl}, true); CV[${mi}].setInt32(o + 4, ${vh}, true);`,
+          `X.st64c(M, C, ${mi}, ${dl}, ${dh}, ${off}, ${vl}, ${vh}, ${pc});`,
+        );
       }
       const v = sem.fromImm ? lit(imm) : sl;
-      const set = size === 1 ? `CV[${mi}].setUint8(o, ${v});` : size === 2 ? `CV[${mi}].setUint16(o, ${v}, true);` : `CV[${mi}].setInt32(o, ${v}, true);`;
+      const set =
+        size === 1
+          ? `CV[${mi}].setUint8(o, ${v});`
+          : size === 2
+            ? `CV[${mi}].setUint16(o, ${v}, true);`
+            : `CV[${mi}].setInt32(o, ${v}, true);`;
       return memOp(mi, dl, dh, off, set, `X.stc(M, C, ${mi}, ${size}, ${dl}, ${dh}, ${off}, ${v}, ${pc});`);
     }
     case 'atomic': {
@@ -198,7 +255,11 @@ export function insn(p: LoadedProgram, pc: number, mi: number, packetLoads: bool
       // negative offsets (SKF_NET_OFF / SKF_LL_OFF) are rare: always the out-of-line path
       if (!ind && imm < 0) return `${slow} r0h = 0;`;
       const get =
-        size === 1 ? 'PB[a]' : size === 2 ? '(PB[a] << 8) | PB[a + 1]' : '(PB[a] << 24) | (PB[a + 1] << 16) | (PB[a + 2] << 8) | PB[a + 3]';
+        size === 1
+          ? 'PB[a]'
+          : size === 2
+            ? '(PB[a] << 8) | PB[a + 1]'
+            : '(PB[a] << 24) | (PB[a + 1] << 16) | (PB[a + 2] << 8) | PB[a + 3]';
       const inBounds = ind ? `o >= 0 && (a = PD + o) + ${size} <= PE` : `(a = PD + ${imm}) + ${size} <= PE`;
       return `${ind ? `o = ${at}; ` : ''}if (${inBounds}) r0l = ${get}; else { ${slow} } r0h = 0;`;
     }

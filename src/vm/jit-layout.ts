@@ -80,7 +80,7 @@ export interface Block {
 export function basicBlocks(p: LoadedProgram, lead = leaders(p)): Block[] {
   const n = p.slots;
   const blocks: Block[] = [];
-  for (let pc = 0; pc < n; ) {
+  for (let pc = 0; pc < n;) {
     const start = pc;
     let count = 0;
     let last = pc;
@@ -133,7 +133,7 @@ export function flatOrder(p: LoadedProgram, blocks: Block[]): Block[] | undefine
   const heap: number[] = [];
   const push = (v: number) => {
     heap.push(v);
-    for (let i = heap.length - 1; i > 0; ) {
+    for (let i = heap.length - 1; i > 0;) {
       const up = (i - 1) >> 1;
       if (heap[up]! <= v) break;
       heap[i] = heap[up]!;

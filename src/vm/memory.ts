@@ -99,7 +99,7 @@ const UNMAPPED: Region = Object.freeze({
   confine: undefined,
   owner: undefined,
   resizable: false,
-}) as Region;
+});
 
 /**
  * May an access of `size` bytes at offset `at` of an element region go through a base pointer at offset
@@ -151,7 +151,7 @@ export class Memory {
       size: bytes.length,
       writable: opts.writable ?? true,
       name: opts.name,
-      stride: opts.confine ? -1 : opts.stride ?? 0,
+      stride: opts.confine ? -1 : (opts.stride ?? 0),
       confine: opts.confine,
       owner: opts.owner,
       resizable: opts.reserve !== undefined,
@@ -187,8 +187,12 @@ export class Memory {
       return base;
     }
     const opts: RegionOptions = {
-      name: r.name, writable: r.writable, stride: Math.max(0, r.stride), owner: r.owner,
-      ...(r.confine ? { confine: r.confine } : {}), ...(r.resizable ? { reserve: r.span } : {}),
+      name: r.name,
+      writable: r.writable,
+      stride: Math.max(0, r.stride),
+      owner: r.owner,
+      ...(r.confine ? { confine: r.confine } : {}),
+      ...(r.resizable ? { reserve: r.span } : {}),
     };
     this.unmap(base);
     return this.map(bytes, opts);
@@ -200,7 +204,8 @@ export class Memory {
    */
   resize(base: number, size: number): void {
     const r = this.regionStartingAt(base);
-    if (!r.resizable || size > r.bytes.length) throw new VmError('internal', `region '${r.name}' cannot be resized to ${size} bytes in place`);
+    if (!r.resizable || size > r.bytes.length)
+      throw new VmError('internal', `region '${r.name}' cannot be resized to ${size} bytes in place`);
     if (r.size === size) return;
     r.size = size;
     this.resizes++;
@@ -277,7 +282,11 @@ export class Memory {
     const t = this.dir[a >>> CHUNK_SHIFT];
     const r = this.regions[t === undefined ? 0 : t[(a >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]!] as Region;
     const o = a - r.base;
-    if (o + size > r.size || (write && !r.writable) || (r.stride !== 0 && !inElement(r, (lo >>> 0) - r.base, o, size))) {
+    if (
+      o + size > r.size ||
+      (write && !r.writable) ||
+      (r.stride !== 0 && !inElement(r, (lo >>> 0) - r.base, o, size))
+    ) {
       throw this.fault(a, size, write, pc, r);
     }
     this.last = r;
@@ -388,7 +397,8 @@ export class Memory {
     else if (addr - r.base + size > r.size) {
       why = `runs past the end of region '${r.name}' (${hexAddr(r.base)}..${hexAddr(r.base + r.size)}, ${r.size} bytes)`;
     } else if (write && !r.writable) why = `is to read-only region '${r.name}'`;
-    else if (r.stride > 0) why = `leaves the element of region '${r.name}' its pointer was derived from (element size ${r.stride})`;
+    else if (r.stride > 0)
+      why = `leaves the element of region '${r.name}' its pointer was derived from (element size ${r.stride})`;
     else why = `leaves the record of region '${r.name}' its pointer was derived from`;
     return new VmError('access', `${what} ${why}`, { pc, address: addr });
   }

@@ -9,7 +9,18 @@
  * a copy of r10), a kfunc, a function pointer, callx, or any other helper makes the program ineligible.
  */
 import {
-  BPF_CALL, BPF_JMP, BPF_K, BPF_LDX, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_ST, BPF_STX, BPF_X, OP_LDDW, REG_FP, classOf,
+  BPF_CALL,
+  BPF_JMP,
+  BPF_K,
+  BPF_LDX,
+  BPF_PSEUDO_CALL,
+  BPF_PSEUDO_FUNC,
+  BPF_ST,
+  BPF_STX,
+  BPF_X,
+  OP_LDDW,
+  REG_FP,
+  classOf,
 } from '../isa/index.js';
 import type { LoadedProgram } from './interpreter-program.js';
 

@@ -27,9 +27,16 @@ export class VmError extends BpfkitError {
   /** The message without the "program: pc N (insn): " prefix. */
   readonly detail: string;
 
-  constructor(kind: VmErrorKind, message: string, info: { pc?: number; address?: number; program?: string; insnText?: string } = {}) {
+  constructor(
+    kind: VmErrorKind,
+    message: string,
+    info: { pc?: number; address?: number; program?: string; insnText?: string } = {},
+  ) {
     const pc = info.pc ?? -1;
-    const where = pc >= 0 ? `${info.program ? `${info.program}: ` : ''}pc ${pc}${info.insnText ? ` (${info.insnText})` : ''}: ` : '';
+    const where =
+      pc >= 0
+        ? `${info.program ? `${info.program}: ` : ''}pc ${pc}${info.insnText ? ` (${info.insnText})` : ''}: `
+        : '';
     super(`${where}${message}`, 1);
     this.kind = kind;
     this.pc = pc;

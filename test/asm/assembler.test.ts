@@ -144,7 +144,18 @@ sub:
         exit
 `;
   const insns = assemble(src);
-  assert.deepEqual(insns.map((i) => [i.pc, i.off, i.imm]), [[0, 0, 0], [1, 2, 0], [2, 0, 2], [3, -4, 0], [4, 0, 0], [5, 0, 1], [7, 0, 0]]);
+  assert.deepEqual(
+    insns.map((i) => [i.pc, i.off, i.imm]),
+    [
+      [0, 0, 0],
+      [1, 2, 0],
+      [2, 0, 2],
+      [3, -4, 0],
+      [4, 0, 0],
+      [5, 0, 1],
+      [7, 0, 0],
+    ],
+  );
   // The conformance suite's implicit `exit` label: the first exit instruction.
   assert.equal(assemble('jne %r1, 0, exit\nmov %r0, 1\nexit\nexit')[0]!.off, 1);
   // An llvm-objdump listing assembles (pc prefixes, headers, annotations).
@@ -183,15 +194,21 @@ test('bad input: InputError naming file:line and the offending token', () => {
     ['.insn op=0x1ff', /op=0x1ff is out of range/],
   ];
   for (const [text, want] of bad) {
-    assert.throws(() => assemble(text, { source: 'p.s' }), (err: unknown) => {
-      assert.ok(err instanceof InputError, `${text}: ${String(err)}`);
-      assert.match((err as Error).message, want, text);
-      return true;
-    });
+    assert.throws(
+      () => assemble(text, { source: 'p.s' }),
+      (err: unknown) => {
+        assert.ok(err instanceof InputError, `${text}: ${String(err)}`);
+        assert.match((err as Error).message, want, text);
+        return true;
+      },
+    );
   }
   // A label resolving to a 16-bit offset that does not fit.
   const far = `ja far\n${'mov %r0, 0\n'.repeat(33000)}far:\nexit`;
-  assert.throws(() => assemble(far, { source: 'p.s' }), /^InputError: p\.s:1: jump offset 33000 does not fit|p\.s:1: jump offset 33000 does not fit/);
+  assert.throws(
+    () => assemble(far, { source: 'p.s' }),
+    /^InputError: p\.s:1: jump offset 33000 does not fit|p\.s:1: jump offset 33000 does not fit/,
+  );
   // gotol reaches it.
   assert.equal(assemble(far.replace('ja far', 'gotol far'))[0]!.imm, 33000);
 });

@@ -33,7 +33,8 @@ function expected(plain: string[], alu32: string[], opcodes: Map<number, { code:
     if (!m) return line;
     const insn = opcodes.get(Number(m[1]));
     if (insn?.code === 0xc3) return alu32[k]!;
-    if (insn?.code === 0x85 && insn.src === 1) return line.replace(/call (-?)(\d+)/, (_, s, n) => `call pc${s || '+'}${n}`);
+    if (insn?.code === 0x85 && insn.src === 1)
+      return line.replace(/call (-?)(\d+)/, (_, s, n) => `call pc${s || '+'}${n}`);
     return line;
   });
 }
@@ -67,7 +68,8 @@ test('bpfkit disasm matches llvm-objdump -d on every clang-built fixture', (t) =
           start = k;
           opcodes.clear();
           const sec = elf.sectionByName(plain[k]!.slice('Disassembly of section '.length, -1))!;
-          for (const i of decodeProgram(sec.data, { endian: elf.endian })) opcodes.set(i.pc, { code: i.code, src: i.src });
+          for (const i of decodeProgram(sec.data, { endian: elf.endian }))
+            opcodes.set(i.pc, { code: i.code, src: i.src });
         }
       }
       assert.deepEqual(ours.map(norm), want.map(norm), `${name} ${flags.join(' ')}`);
@@ -76,7 +78,10 @@ test('bpfkit disasm matches llvm-objdump -d on every clang-built fixture', (t) =
     const ours32 = listFile(bytes, { source: path, alu32: true }).split('\n').map(norm);
     const theirs32 = objdump(path, '--no-show-raw-insn', '--mattr=+alu32').map(norm);
     const diff = ours32.filter((l, k) => l !== theirs32[k]);
-    assert.ok(diff.every((l) => /call pc[-+]/.test(l)), `${name} --alu32: ${diff.slice(0, 3).join(' | ')}`);
+    assert.ok(
+      diff.every((l) => /call pc[-+]/.test(l)),
+      `${name} --alu32: ${diff.slice(0, 3).join(' | ')}`,
+    );
   }
 });
 
@@ -91,7 +96,10 @@ test('committed fixture objects are what clang builds from the C sources', (t) =
       for (const sec of committed.sections.filter((s) => (s.flags & SHF_EXECINSTR) !== 0)) {
         const fresh = rebuilt.sectionByName(sec.name);
         assert.ok(fresh, `${name}: section ${sec.name} missing from the rebuild`);
-        assert.ok(Buffer.from(fresh.data).equals(Buffer.from(sec.data)), `${name}:${sec.name} differs from a fresh clang build (run test/fixtures/asm/build.sh)`);
+        assert.ok(
+          Buffer.from(fresh.data).equals(Buffer.from(sec.data)),
+          `${name}:${sec.name} differs from a fresh clang build (run test/fixtures/asm/build.sh)`,
+        );
       }
     }
   } finally {
@@ -108,18 +116,30 @@ test('llvm-mc encodes every LLVM-syntax line it accepts exactly as bpfkit does',
   try {
     const file = join(dir, 'all.s');
     writeFileSync(file, texts.map((s, k) => `L${k}:\n${s}\n`).join(''));
-    const r = spawnSync('llvm-mc', ['-triple', 'bpfel', '-show-encoding', '-mattr=+alu32', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    const r = spawnSync('llvm-mc', ['-triple', 'bpfel', '-show-encoding', '-mattr=+alu32', file], {
+      encoding: 'utf8',
+      maxBuffer: 256 << 20,
+    });
     const enc = new Map<number, string>();
     let cur = -1;
     for (const line of r.stdout.split('\n')) {
       const l = /^L(\d+):/.exec(line);
       if (l) cur = Number(l[1]);
       const e = /encoding: \[(.*)\]/.exec(line);
-      if (e && cur >= 0) enc.set(cur, (enc.get(cur) ?? '') + e[1]!.split(',').map((x) => x.replace('0x', '').padStart(2, '0')).join(''));
+      if (e && cur >= 0)
+        enc.set(
+          cur,
+          (enc.get(cur) ?? '') +
+            e[1]!
+              .split(',')
+              .map((x) => x.replace('0x', '').padStart(2, '0'))
+              .join(''),
+        );
     }
     // LLVM 14 lacks cpu v4, jset, st-immediate, mod, ld_pseudo parsing, callx/kfunc spellings and the
     // parenthesised atomic forms; everything else must be accepted.
-    const unsupported = /^(gotol|ld_pseudo|callx|call kfunc)|s\/=|s%=|%=|\(s\d+\)|\*\(s\d+|bswap|if [rw]\d+ & |^\*\(u\d+ \*\)\(r\d+ [-+] \d+\) = -?\d+$|atomic_fetch_|xchg|skb\[r\d+ [-+]/;
+    const unsupported =
+      /^(gotol|ld_pseudo|callx|call kfunc)|s\/=|s%=|%=|\(s\d+\)|\*\(s\d+|bswap|if [rw]\d+ & |^\*\(u\d+ \*\)\(r\d+ [-+] \d+\) = -?\d+$|atomic_fetch_|xchg|skb\[r\d+ [-+]/;
     let compared = 0;
     insns.forEach((insn, k) => {
       const mine = Buffer.from(encodeProgram([insn])).toString('hex');

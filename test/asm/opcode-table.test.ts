@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkInstruction, checkProgram, describeOpcode, makeInsn, opcodeTable, assignPcs } from '../../src/isa/index.js';
+import {
+  checkInstruction,
+  checkProgram,
+  describeOpcode,
+  makeInsn,
+  opcodeTable,
+  assignPcs,
+} from '../../src/isa/index.js';
 
 test('opcode table: exactly the RFC 9669 opcodes plus legacy packet loads', () => {
   // 2 classes * (13 ops * K/X + neg + ...) : count by kind keeps the table honest.

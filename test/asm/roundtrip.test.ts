@@ -9,7 +9,8 @@ import { needs } from '../support/env.js';
 import { allValidInstructions, conformancePrograms, fixtureDir, fixtureObjects } from './support.js';
 
 const SYNTAXES = ['llvm', 'conformance'] as const;
-const bytesOf = (insns: Instruction[], endian: 'little' | 'big' = 'little') => Buffer.from(encodeProgram(insns, endian));
+const bytesOf = (insns: Instruction[], endian: 'little' | 'big' = 'little') =>
+  Buffer.from(encodeProgram(insns, endian));
 
 function roundTrip(insns: Instruction[], what: string) {
   const want = bytesOf(insns);
@@ -22,7 +23,9 @@ function roundTrip(insns: Instruction[], what: string) {
         // Find the first differing instruction for a readable failure.
         const again = assemble(text.join('\n'), { syntax: asmSyntax });
         const i = again.findIndex((x, k) => !bytesOf([x]).equals(bytesOf([insns[k]!])));
-        assert.fail(`${what} (${syntax} -> ${asmSyntax}): '${text[i]}' assembled to ${bytesOf([again[i]!]).toString('hex')}, want ${bytesOf([insns[i]!]).toString('hex')}`);
+        assert.fail(
+          `${what} (${syntax} -> ${asmSyntax}): '${text[i]}' assembled to ${bytesOf([again[i]!]).toString('hex')}, want ${bytesOf([insns[i]!]).toString('hex')}`,
+        );
       }
     }
   }
@@ -70,14 +73,19 @@ test('every fixture section round-trips (plain listing -> asm -> same bytes), bo
         assert.ok(back.equals(Buffer.from(sec.data)), `${name}:${sec.name} --plain --syntax ${syntax}`);
         // And so does the full numbered listing with headers and jump annotations.
         const full = listFile(bytes, { source: name, section: sec.name, syntax });
-        assert.ok(Buffer.from(encodeProgram(assemble(full), elf.endian)).equals(Buffer.from(sec.data)), `${name}:${sec.name} listing`);
+        assert.ok(
+          Buffer.from(encodeProgram(assemble(full), elf.endian)).equals(Buffer.from(sec.data)),
+          `${name}:${sec.name} listing`,
+        );
       }
     }
   }
 });
 
 test('big-endian bytecode: encode/decode/disassemble agree with little-endian', () => {
-  const insns = assemble('r1 = 0x1122334455667788 ll\n*(u32 *)(r10 - 4) = w1\nif r1 s> -5 goto +1\nr0 = bswap16 r0\nexit');
+  const insns = assemble(
+    'r1 = 0x1122334455667788 ll\n*(u32 *)(r10 - 4) = w1\nif r1 s> -5 goto +1\nr0 = bswap16 r0\nexit',
+  );
   const be = encodeProgram(insns, 'big');
   const back = decodeProgram(be, { endian: 'big' });
   assert.deepEqual(back, insns);

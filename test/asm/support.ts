@@ -28,7 +28,12 @@ export function conformancePrograms(): ConformanceProgram[] {
       return {
         file,
         asm: section(text, 'asm') ?? '',
-        raw: raw ? raw.trim().split(/\s+/).map((w) => BigInt(w)) : undefined,
+        raw: raw
+          ? raw
+              .trim()
+              .split(/\s+/)
+              .map((w) => BigInt(w))
+          : undefined,
       };
     });
 }
@@ -36,7 +41,9 @@ export function conformancePrograms(): ConformanceProgram[] {
 export const fixtureDir = repoPath('test', 'fixtures', 'asm');
 
 export function fixtureObjects(): string[] {
-  return readdirSync(fixtureDir).filter((f) => f.endsWith('.o')).sort();
+  return readdirSync(fixtureDir)
+    .filter((f) => f.endsWith('.o'))
+    .sort();
 }
 
 /**
@@ -52,17 +59,27 @@ export function allValidInstructions(): Instruction[] {
   const imms = [0, 4, -4, 16, 32, 64, 0x7fffffff, -0x80000000, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1];
   for (const o of opcodeTable) {
     if (o.code === 0x18) continue;
-    for (const dst of regs) for (const src of [0, 1, 2, 10]) for (const off of offs) for (const imm of imms) {
-      const insn = makeInsn({ code: o.code, dst, src, off, imm });
-      if (checkInstruction(insn)) continue;
-      const key = `${o.code},${dst},${src},${off},${imm}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push(insn);
-    }
+    for (const dst of regs)
+      for (const src of [0, 1, 2, 10])
+        for (const off of offs)
+          for (const imm of imms) {
+            const insn = makeInsn({ code: o.code, dst, src, off, imm });
+            if (checkInstruction(insn)) continue;
+            const key = `${o.code},${dst},${src},${off},${imm}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            out.push(insn);
+          }
   }
   for (let src = 0; src <= 6; src++) {
-    for (const [imm, imm2] of [[0, 0], [1, 0], [-1, -1], [0x12345678, 0x7abcdef0], [0, -0x80000000], [-32, 0]] as const) {
+    for (const [imm, imm2] of [
+      [0, 0],
+      [1, 0],
+      [-1, -1],
+      [0x12345678, 0x7abcdef0],
+      [0, -0x80000000],
+      [-32, 0],
+    ] as const) {
       out.push(makeInsn({ code: 0x18, dst: src === 0 ? 1 : 2, src, imm, imm2 }));
     }
   }
@@ -74,7 +91,12 @@ export function bpfkit(args: string[], input?: string | Uint8Array) {
   const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
   return spawnSync(
     process.execPath,
-    ['-e', `import(${JSON.stringify(main)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`, '--', ...args],
+    [
+      '-e',
+      `import(${JSON.stringify(main)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`,
+      '--',
+      ...args,
+    ],
     { encoding: 'utf8', input, maxBuffer: 64 << 20 },
   );
 }

@@ -3,7 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  assembleBpfAsm, formatBpfAsm, type SockFilter, formatBpfAsmC, formatBytecode, parseClassicBpf, ancillaryK, SKF_NET_OFF,
+  assembleBpfAsm,
+  formatBpfAsm,
+  type SockFilter,
+  formatBpfAsmC,
+  formatBytecode,
+  parseClassicBpf,
+  ancillaryK,
+  SKF_NET_OFF,
 } from '../../src/cbpf/index.js';
 import { InputError } from '../../src/util/errors.js';
 import { randomProgram, rng } from './random-programs.js';
@@ -64,10 +71,13 @@ c:  ret %a
     ret #0xffff
   `);
   const k = (i: number) => prog[i]!.k;
-  assert.deepEqual(prog.map((i) => i.code), [
-    0x40, 0x48, 0x80, 0x81, 0x20, 0x30, 0x20, 0x60, 0x61, 0xb1, 0xb1, 0x00, 0x01, 0x00, 0x00, 0x02, 0x03, 0x0c, 0x14, 0x6c, 0x84, 0x07, 0x87,
-    0x15, 0x2d, 0x35, 0x2d, 0x45, 0x05, 0x16, 0x0e, 0x06,
-  ]);
+  assert.deepEqual(
+    prog.map((i) => i.code),
+    [
+      0x40, 0x48, 0x80, 0x81, 0x20, 0x30, 0x20, 0x60, 0x61, 0xb1, 0xb1, 0x00, 0x01, 0x00, 0x00, 0x02, 0x03, 0x0c, 0x14,
+      0x6c, 0x84, 0x07, 0x87, 0x15, 0x2d, 0x35, 0x2d, 0x45, 0x05, 0x16, 0x0e, 0x06,
+    ],
+  );
   assert.equal(k(0), 14);
   assert.equal(k(4), ancillaryK('PROTOCOL'));
   assert.equal(k(5), ancillaryK('IFINDEX'));
@@ -94,7 +104,11 @@ test('bpf_asm errors: one line, at line:column', () => {
     ['', /no instructions/],
   ];
   for (const [text, re] of cases) {
-    assert.throws(() => assembleBpfAsm(text, 'f.asm'), (e: unknown) => e instanceof InputError && re.test(e.message) && !e.message.includes('\n'), text);
+    assert.throws(
+      () => assembleBpfAsm(text, 'f.asm'),
+      (e: unknown) => e instanceof InputError && re.test(e.message) && !e.message.includes('\n'),
+      text,
+    );
   }
 });
 
@@ -103,7 +117,8 @@ function canonical(prog: SockFilter[]): SockFilter[] {
   return prog.map(({ code, jt, jf, k }) => {
     const cls = code & 7;
     const condJump = cls === 0x05 && (code & 0xf0) !== 0;
-    const usesK = !((code & 0x08) && (cls === 0x04 || cls === 0x05)) && ![0x16, 0x0e, 0x84, 0x07, 0x87, 0x80, 0x81].includes(code);
+    const usesK =
+      !(code & 0x08 && (cls === 0x04 || cls === 0x05)) && ![0x16, 0x0e, 0x84, 0x07, 0x87, 0x80, 0x81].includes(code);
     return { code, jt: condJump ? jt : 0, jf: condJump ? jf : 0, k: usesK ? k : 0 };
   });
 }

@@ -32,7 +32,11 @@ const CASES: [string, SockFilter[], string | undefined][] = [
   ['ld M[0] unwritten', [s(0x60, 0), RET0], 'mem-uninit'],
   ['st then ld', [s(0x02, 3), s(0x60, 3), RET0], undefined],
   ['written on one path only', [s(0x15, 0, 0, 1), s(0x02, 0), s(0x60, 0), RET0], 'mem-uninit'],
-  ['a store the branch skips, then one both paths run', [s(0x15, 0, 0, 1), s(0x02, 0), s(0x03, 0), s(0x60, 0), RET0], undefined],
+  [
+    'a store the branch skips, then one both paths run',
+    [s(0x15, 0, 0, 1), s(0x02, 0), s(0x03, 0), s(0x60, 0), RET0],
+    undefined,
+  ],
   ['ld [proto]', [s(0x20, ancillaryK('PROTOCOL')), RET0], undefined],
   ['ldb [vlan_tpid]', [s(0x30, ancillaryK('VLAN_TPID')), RET0], undefined],
   ['unknown ancillary', [s(0x20, SKF_AD_OFF + 64), RET0], 'ancillary'],
@@ -74,7 +78,16 @@ test('checkClassic agrees with the kernel (SO_ATTACH_FILTER) on hand-written and
     }
     // The sample must exercise both answers and every rule.
     assert.ok(accepted > 500, `${accepted} accepted`);
-    for (const rule of ['opcode', 'div-by-zero', 'shift', 'mem-index', 'jump-range', 'ancillary', 'last-not-ret', 'mem-uninit']) {
+    for (const rule of [
+      'opcode',
+      'div-by-zero',
+      'shift',
+      'mem-index',
+      'jump-range',
+      'ancillary',
+      'last-not-ret',
+      'mem-uninit',
+    ]) {
       assert.ok((byRule.get(rule) ?? 0) > 0, `rule ${rule} exercised: ${JSON.stringify([...byRule])}`);
     }
   } finally {

@@ -37,7 +37,10 @@ test('cbpf check: 0 when the kernel would accept, 1 with the rule and instructio
   assert.equal(bpfkit('check', foobar).status, 0);
   const bad = bpfkit('check', '2,96 0 0 1,6 0 0 0,');
   assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /^bpfkit cbpf check: <program>: instruction 0: M\[1\] is read before it is written on some path \(mem-uninit\)\n$/);
+  assert.match(
+    bad.stderr,
+    /^bpfkit cbpf check: <program>: instruction 0: M\[1\] is read before it is written on some path \(mem-uninit\)\n$/,
+  );
   for (const input of ['3,6 0 0 0,', '1,6 0 0', '1,-6 0 0 0,', '0,']) {
     const r = bpfkit('check', input);
     assert.equal(r.status, 2, input);
@@ -59,7 +62,9 @@ test('cbpf run --json keeps the packets tcpdump keeps', (t) => {
   const r = bpfkit('run', file, '--pcap', pcap, '--json');
   assert.equal(r.status, 0, r.stderr);
   const results = (JSON.parse(r.stdout) as { results: { retval: number }[] }).results;
-  const theirs = spawnSync('tcpdump', ['-r', pcap, 'tcp dst port 80'], { encoding: 'utf8' }).stdout.trim().split('\n').length;
+  const theirs = spawnSync('tcpdump', ['-r', pcap, 'tcp dst port 80'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n').length;
   assert.equal(results.filter((x) => x.retval !== 0).length, theirs);
   assert.ok(theirs > 0 && theirs < results.length);
 });
@@ -79,9 +84,28 @@ test("capture --bpf-asm and --bytecode attach the seed's programs to a live sock
   // UDP (which the IPv4/TCP classifier drops) and TCP connection attempts, until the capture has its packets.
   const traffic = `const d=require('node:dgram').createSocket('udp4');const net=require('node:net');
     setInterval(()=>{d.send('x',9,'127.0.0.1');net.connect(1,'127.0.0.1').on('error',()=>{});},20);`;
-  for (const [flag, value, count] of [['--bpf-asm', foobar, 4], ['--bytecode', '1,6 0 0 4294967295,', 2]] as const) {
+  for (const [flag, value, count] of [
+    ['--bpf-asm', foobar, 4],
+    ['--bytecode', '1,6 0 0 4294967295,', 2],
+  ] as const) {
     const out = join(dir, `cap${flag}.pcap`);
-    const cap = spawn('ip', ['netns', 'exec', ns, process.execPath, 'bin/bpfkit.js', 'capture', '-i', 'lo', '-q', '-c', String(count), '-w', out, flag, value]);
+    const cap = spawn('ip', [
+      'netns',
+      'exec',
+      ns,
+      process.execPath,
+      'bin/bpfkit.js',
+      'capture',
+      '-i',
+      'lo',
+      '-q',
+      '-c',
+      String(count),
+      '-w',
+      out,
+      flag,
+      value,
+    ]);
     let err = '';
     await new Promise<void>((ok, ko) => {
       cap.stderr.on('data', (d: Buffer) => {
@@ -96,6 +120,7 @@ test("capture --bpf-asm and --bytecode attach the seed's programs to a live sock
     assert.equal(code, 0, err);
     const frames = [...(await openCapture(out).then((r) => r.readAll()))];
     assert.equal(frames.length, count);
-    if (flag === '--bpf-asm') for (const f of frames) assert.deepEqual([f.data[12], f.data[13], f.data[23]], [0x08, 0x00, 6], 'IPv4/TCP only');
+    if (flag === '--bpf-asm')
+      for (const f of frames) assert.deepEqual([f.data[12], f.data[13], f.data[23]], [0x08, 0x00, 6], 'IPv4/TCP only');
   }
 });

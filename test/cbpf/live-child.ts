@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   await Promise.all([new Promise((ok) => rx4.once('listening', ok)), new Promise((ok) => rx6.once('listening', ok))]);
   const tx4 = dgram.createSocket('udp4');
   const tx6 = dgram.createSocket('udp6');
-  const send = (s: dgram.Socket, b: Uint8Array, addr: string) => new Promise<void>((ok, ko) => s.send(b, 9999, addr, (e) => (e ? ko(e) : ok())));
+  const send = (s: dgram.Socket, b: Uint8Array, addr: string) =>
+    new Promise<void>((ok, ko) => s.send(b, 9999, addr, (e) => (e ? ko(e) : ok())));
   for (let n = 0; n < 150; n++) {
     const payload = Buffer.alloc(Math.floor(r() * 120));
     for (let i = 0; i < payload.length; i++) payload[i] = Math.floor(r() * 256);
@@ -53,7 +54,9 @@ async function main(): Promise<void> {
   }
   drain();
   const hex = (p: LivePacket) => Buffer.from(p.data).toString('hex');
-  process.stdout.write(JSON.stringify({ all: seen.map((p) => ({ hex: hex(p), origLen: p.origLen })), kept: got.map((g) => g.map(hex)) }));
+  process.stdout.write(
+    JSON.stringify({ all: seen.map((p) => ({ hex: hex(p), origLen: p.origLen })), kept: got.map((g) => g.map(hex)) }),
+  );
   for (const s of [all, ...filtered]) s.close();
   for (const s of [rx4, rx6, tx4, tx6]) s.close();
 }

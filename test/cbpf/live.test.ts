@@ -9,14 +9,23 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BPF_ABS, BPF_LD, SKF_AD_OFF, checkClassic, prepareClassic, runClassic, type SockFilter } from '../../src/cbpf/index.js';
+import {
+  BPF_ABS,
+  BPF_LD,
+  SKF_AD_OFF,
+  checkClassic,
+  prepareClassic,
+  runClassic,
+  type SockFilter,
+} from '../../src/cbpf/index.js';
 import { needs } from '../support/env.js';
 import { randomProgram, rng } from './random-programs.js';
 
 const CHILD = fileURLToPath(new URL('./live-child.js', import.meta.url));
 const SEED = 0x11fe;
 
-const usesAncillary = (p: SockFilter[]) => p.some((i) => (i.code & 0xe7) === (BPF_LD | BPF_ABS) && i.k >= SKF_AD_OFF >>> 0);
+const usesAncillary = (p: SockFilter[]) =>
+  p.some((i) => (i.code & 0xe7) === (BPF_LD | BPF_ABS) && i.k >= SKF_AD_OFF >>> 0);
 
 /** Multiset difference: the items of `a` not matched one-for-one in `b`. */
 function missing(a: string[], b: string[]): string[] {
@@ -49,51 +58,74 @@ function splittingFilter(r: () => number): SockFilter[] {
     ]);
     out.push({ ...load, jt: 0, jf: 0 });
     const left = 2 * (tests - i) - 1; // instructions after this jump: the remaining tests (2 each) and a return
-    out.push({ code: pick([0x15, 0x25, 0x35, 0x45]), jt: 0, jf: left, k: Math.floor(r() * (size === 0x10 ? 256 : 0x10000)) });
+    out.push({
+      code: pick([0x15, 0x25, 0x35, 0x45]),
+      jt: 0,
+      jf: left,
+      k: Math.floor(r() * (size === 0x10 ? 256 : 0x10000)),
+    });
   }
-  out.push({ code: 0x06, jt: 0, jf: 0, k: pick([0xffffffff, 40, 60, 1]) }, { code: 0x06, jt: 0, jf: 0, k: pick([0, 0, 50]) });
+  out.push(
+    { code: 0x06, jt: 0, jf: 0, k: pick([0xffffffff, 40, 60, 1]) },
+    { code: 0x06, jt: 0, jf: 0, k: pick([0, 0, 50]) },
+  );
   return out;
 }
 
-test('AF_PACKET sockets with random classic filters keep what the interpreter keeps, cut to its return value', { timeout: 120_000 }, (t) => {
-  if (!needs(t, { root: true, tools: ['ip'] })) return;
-  const r = rng(SEED);
-  const programs: SockFilter[][] = [];
-  while (programs.length < 40) {
-    const p = programs.length % 2 ? randomProgram(r, 24) : splittingFilter(r);
-    if (checkClassic(p) === undefined && !usesAncillary(p)) programs.push(p);
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-cbpf-live-'));
-  const file = join(dir, 'programs.json');
-  writeFileSync(file, JSON.stringify(programs));
-  const ns = `bpfkit-cbpf-${process.pid}`;
-  execFileSync('ip', ['netns', 'add', ns]);
-  let out: string;
-  try {
-    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    out = execFileSync('ip', ['netns', 'exec', ns, process.execPath, CHILD, String(SEED), file], { encoding: 'utf8', maxBuffer: 256 << 20 });
-  } finally {
-    execFileSync('ip', ['netns', 'del', ns]);
-  }
-  const { all, kept } = JSON.parse(out) as { all: { hex: string; origLen: number }[]; kept: string[][] };
-  const marker = Buffer.from('bpfkit-cbpf-marker').toString('hex');
-  const firstMarker = all.findIndex((f) => f.hex.includes(marker));
-  assert.ok(firstMarker > 250, `${firstMarker} frames before the markers (150 datagrams, two copies each on lo)`);
-  let splits = 0;
-  programs.forEach((prog, n) => {
-    const prepared = prepareClassic(prog);
-    const expect = (frames: typeof all) =>
-      frames.flatMap((f) => {
-        const bytes = Buffer.from(f.hex, 'hex');
-        const ret = runClassic(prepared, bytes, { len: f.origLen }).retval;
-        return ret === 0 ? [] : [bytes.subarray(0, Math.min(ret, bytes.length)).toString('hex')];
+test(
+  'AF_PACKET sockets with random classic filters keep what the interpreter keeps, cut to its return value',
+  { timeout: 120_000 },
+  (t) => {
+    if (!needs(t, { root: true, tools: ['ip'] })) return;
+    const r = rng(SEED);
+    const programs: SockFilter[][] = [];
+    while (programs.length < 40) {
+      const p = programs.length % 2 ? randomProgram(r, 24) : splittingFilter(r);
+      if (checkClassic(p) === undefined && !usesAncillary(p)) programs.push(p);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'bpfkit-cbpf-live-'));
+    const file = join(dir, 'programs.json');
+    writeFileSync(file, JSON.stringify(programs));
+    const ns = `bpfkit-cbpf-${process.pid}`;
+    execFileSync('ip', ['netns', 'add', ns]);
+    let out: string;
+    try {
+      execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      out = execFileSync('ip', ['netns', 'exec', ns, process.execPath, CHILD, String(SEED), file], {
+        encoding: 'utf8',
+        maxBuffer: 256 << 20,
       });
-    const core = expect(all.slice(0, firstMarker));
-    const everything = expect(all);
-    // Every frame before the markers must be there, nothing beyond what all frames allow.
-    assert.deepEqual(missing(core, kept[n]!), [], `program ${n} ${JSON.stringify(prog)}: frames the kernel dropped but bpfkit keeps`);
-    assert.deepEqual(missing(kept[n]!, everything), [], `program ${n} ${JSON.stringify(prog)}: frames the kernel kept but bpfkit drops`);
-    if (core.length > 0 && core.length < firstMarker) splits++;
-  });
-  assert.ok(splits >= 3, `${splits} programs keep some frames and drop others`);
-});
+    } finally {
+      execFileSync('ip', ['netns', 'del', ns]);
+    }
+    const { all, kept } = JSON.parse(out) as { all: { hex: string; origLen: number }[]; kept: string[][] };
+    const marker = Buffer.from('bpfkit-cbpf-marker').toString('hex');
+    const firstMarker = all.findIndex((f) => f.hex.includes(marker));
+    assert.ok(firstMarker > 250, `${firstMarker} frames before the markers (150 datagrams, two copies each on lo)`);
+    let splits = 0;
+    programs.forEach((prog, n) => {
+      const prepared = prepareClassic(prog);
+      const expect = (frames: typeof all) =>
+        frames.flatMap((f) => {
+          const bytes = Buffer.from(f.hex, 'hex');
+          const ret = runClassic(prepared, bytes, { len: f.origLen }).retval;
+          return ret === 0 ? [] : [bytes.subarray(0, Math.min(ret, bytes.length)).toString('hex')];
+        });
+      const core = expect(all.slice(0, firstMarker));
+      const everything = expect(all);
+      // Every frame before the markers must be there, nothing beyond what all frames allow.
+      assert.deepEqual(
+        missing(core, kept[n]!),
+        [],
+        `program ${n} ${JSON.stringify(prog)}: frames the kernel dropped but bpfkit keeps`,
+      );
+      assert.deepEqual(
+        missing(kept[n]!, everything),
+        [],
+        `program ${n} ${JSON.stringify(prog)}: frames the kernel kept but bpfkit drops`,
+      );
+      if (core.length > 0 && core.length < firstMarker) splits++;
+    });
+    assert.ok(splits >= 3, `${splits} programs keep some frames and drop others`);
+  },
+);

@@ -20,7 +20,8 @@ function pick<T>(r: () => number, xs: readonly T[]): T {
 function kFor(r: () => number, code: number): number {
   const u = r();
   const cls = code & 7;
-  if (cls === 0x02 || cls === 0x03 || (code & 0xe0) === 0x60) return u < 0.85 ? Math.floor(r() * 16) : pick(r, [16, 17, 255, 0xffffffff]);
+  if (cls === 0x02 || cls === 0x03 || (code & 0xe0) === 0x60)
+    return u < 0.85 ? Math.floor(r() * 16) : pick(r, [16, 17, 255, 0xffffffff]);
   if (cls === 0x04) {
     if (u < 0.1) return 0;
     if (u < 0.3) return pick(r, [1, 2, 7, 31, 32, 33, 0x80000000, 0xffffffff]);
@@ -33,7 +34,8 @@ function kFor(r: () => number, code: number): number {
     if (u < 0.45) return Math.floor(r() * 0x100000000);
     return Math.floor(r() * 80);
   }
-  if (cls === 0x05) return u < 0.5 ? Math.floor(r() * 4) : u < 0.8 ? Math.floor(r() * 256) : Math.floor(r() * 0x100000000);
+  if (cls === 0x05)
+    return u < 0.5 ? Math.floor(r() * 4) : u < 0.8 ? Math.floor(r() * 256) : Math.floor(r() * 0x100000000);
   return Math.floor(r() * 0x100000000);
 }
 
@@ -49,7 +51,17 @@ export function randomProgram(r: () => number, maxLen = 24): SockFilter[] {
     else code = pick(r, CODES);
     const left = n - i - 1;
     const jmp = () => (r() < 0.9 ? Math.floor(r() * Math.max(1, left)) : Math.min(255, left + Math.floor(r() * 3)));
-    out.push({ code, jt: jmp(), jf: jmp(), k: (code & 7) === 5 && (code & 0xf0) === 0 ? (r() < 0.9 ? Math.floor(r() * Math.max(1, left)) : left + Math.floor(r() * 2)) : kFor(r, code) });
+    out.push({
+      code,
+      jt: jmp(),
+      jf: jmp(),
+      k:
+        (code & 7) === 5 && (code & 0xf0) === 0
+          ? r() < 0.9
+            ? Math.floor(r() * Math.max(1, left))
+            : left + Math.floor(r() * 2)
+          : kFor(r, code),
+    });
   }
   return out;
 }

@@ -4,15 +4,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ancillaryK, checkClassic, convertClassic, prepareClassic, resolveContext, runClassic, writeClassicContext, SKF_LL_OFF, SKF_NET_OFF,
-  type ClassicContext, type SockFilter,
+  ancillaryK,
+  checkClassic,
+  convertClassic,
+  prepareClassic,
+  resolveContext,
+  runClassic,
+  writeClassicContext,
+  SKF_LL_OFF,
+  SKF_NET_OFF,
+  type ClassicContext,
+  type SockFilter,
 } from '../../src/cbpf/index.js';
-import { ENGINES, Vm, type EngineKind } from '../../src/vm/interpreter.js';
+import { ENGINES, Vm } from '../../src/vm/interpreter.js';
 import { InputError } from '../../src/util/errors.js';
 import { randomPacket, randomProgram, rng } from './random-programs.js';
 
 const s = (code: number, k = 0, jt = 0, jf = 0): SockFilter => ({ code, jt, jf, k: k >>> 0 });
-const run = (prog: SockFilter[], p: Uint8Array, ctx?: ClassicContext) => runClassic(prepareClassic(prog), p, ctx).retval;
+const run = (prog: SockFilter[], p: Uint8Array, ctx?: ClassicContext) =>
+  runClassic(prepareClassic(prog), p, ctx).retval;
 const bytes = (...b: number[]) => Uint8Array.from(b);
 
 test('runClassic: loads, out-of-bounds loads drop, division by X = 0 drops, A is 32-bit', () => {
@@ -37,7 +47,8 @@ test('runClassic: SKF_NET_OFF / SKF_LL_OFF bases and ancillary fields from the c
   assert.equal(run([s(0x30, SKF_NET_OFF + 1), s(0x16)], p, { netOffset: 2 }), 0xdd);
   assert.equal(run([s(0x30, SKF_LL_OFF + 0), s(0x16)], p, { macOffset: 1 }), 0xbb);
   assert.equal(run([s(0x30, SKF_NET_OFF + 2), s(0x06, 9)], p, { netOffset: 2 }), 0, 'past the end');
-  const anc = (name: Parameters<typeof ancillaryK>[0], ctx: ClassicContext) => run([s(0x20, ancillaryK(name)), s(0x16)], p, ctx);
+  const anc = (name: Parameters<typeof ancillaryK>[0], ctx: ClassicContext) =>
+    run([s(0x20, ancillaryK(name)), s(0x16)], p, ctx);
   assert.equal(anc('MARK', { mark: 77 }), 77);
   assert.equal(anc('IFINDEX', { ifindex: 3 }), 3);
   assert.equal(anc('PROTOCOL', { protocol: 0x86dd }), 0x86dd);
@@ -51,7 +62,10 @@ test('runClassic: SKF_NET_OFF / SKF_LL_OFF bases and ancillary fields from the c
 });
 
 test('prepareClassic and convertClassic refuse what the kernel refuses, naming rule and instruction', () => {
-  assert.throws(() => prepareClassic([s(0x00, 1)]), (e: unknown) => e instanceof InputError && /instruction 0: .*\(last-not-ret\)/.test(e.message));
+  assert.throws(
+    () => prepareClassic([s(0x00, 1)]),
+    (e: unknown) => e instanceof InputError && /instruction 0: .*\(last-not-ret\)/.test(e.message),
+  );
   assert.throws(() => convertClassic([s(0x60, 2), s(0x06)]), /instruction 0: M\[2\] is read before/);
 });
 
@@ -61,7 +75,10 @@ function vmRetval(vm: Vm, prog: ReturnType<Vm['load']>, p: Uint8Array, ctx: Clas
   const block = writeClassicContext(c);
   const addr = vm.memory.map(block, { name: 'cbpf context', writable: false });
   try {
-    return vm.run(prog, { args: [addr], packet: { bytes: p, data: 0, end: p.length, mac: c.macOffset, net: c.netOffset } }).retval;
+    return vm.run(prog, {
+      args: [addr],
+      packet: { bytes: p, data: 0, end: p.length, mac: c.macOffset, net: c.netOffset },
+    }).retval;
   } finally {
     vm.memory.unmap(addr);
   }
@@ -70,8 +87,19 @@ function vmRetval(vm: Vm, prog: ReturnType<Vm['load']>, p: Uint8Array, ctx: Clas
 function randomContext(r: () => number): ClassicContext {
   const u = () => Math.floor(r() * 0x100000000);
   return {
-    mark: u(), ifindex: u() & 0xff, pktType: u() & 7, rxhash: u(), queue: u() & 0xffff, cpu: u() & 3, hatype: 1, vlanTci: u() & 0xffff,
-    vlanPresent: r() < 0.5, vlanTpid: 0x8100, payOffset: u() & 0x7f, random: u(), netOffset: r() < 0.8 ? 14 : Math.floor(r() * 20),
+    mark: u(),
+    ifindex: u() & 0xff,
+    pktType: u() & 7,
+    rxhash: u(),
+    queue: u() & 0xffff,
+    cpu: u() & 3,
+    hatype: 1,
+    vlanTci: u() & 0xffff,
+    vlanPresent: r() < 0.5,
+    vlanTpid: 0x8100,
+    payOffset: u() & 0x7f,
+    random: u(),
+    netOffset: r() < 0.8 ? 14 : Math.floor(r() * 20),
     len: r() < 0.8 ? undefined : u() & 0xffff,
   };
 }
@@ -79,7 +107,7 @@ function randomContext(r: () => number): ClassicContext {
 for (const engine of ENGINES) {
   test(`converted programs (${engine}) return what the interpreter returns: 1500 random accepted programs × 8 packets`, () => {
     const r = rng(0xc0ffee ^ engine.length);
-    const vm = new Vm({ engine: engine as EngineKind });
+    const vm = new Vm({ engine: engine });
     let programs = 0;
     let kept = 0;
     let runs = 0;
@@ -101,7 +129,11 @@ for (const engine of ENGINES) {
         const ctx = randomContext(r);
         const want = runClassic(prepared, p, ctx).retval;
         const got = vmRetval(vm, loaded, p, ctx);
-        assert.equal(got, want, `program ${JSON.stringify(prog)} on ${Buffer.from(p).toString('hex')} ctx ${JSON.stringify(ctx)}`);
+        assert.equal(
+          got,
+          want,
+          `program ${JSON.stringify(prog)} on ${Buffer.from(p).toString('hex')} ctx ${JSON.stringify(ctx)}`,
+        );
         runs++;
         if (want !== 0) kept++;
       }

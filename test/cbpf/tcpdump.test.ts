@@ -10,18 +10,77 @@ import { openCapture } from '../../src/packet/index.js';
 import { needs, repoPath } from '../support/env.js';
 
 const PRIMITIVES = [
-  'ip', 'ip6', 'arp', 'tcp', 'udp', 'icmp', 'icmp6', 'tcp port 80', 'port 53', 'host 10.0.0.1', 'host 127.0.0.1', 'net 10.0.0.0/8',
-  'src port 80', 'dst port 8080', 'portrange 1-1024', 'less 100', 'greater 200', 'len > 60', 'len - 14 > 40', 'ip multicast',
-  'tcp[tcpflags] & tcp-syn != 0', 'tcp[13] & 2 != 0', 'ip[8] < 64', 'ip[2:2] > 100', 'ip proto 47', 'icmp[icmptype] = icmp-echo',
-  'tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x47455420', 'ip[0] & 0xf != 5', 'ip[6:2] & 0x1fff = 0', 'ip[1] * 4 + 3 > 10',
-  'ip[2:2] - 20 > 0', 'ip[2:2] / 2 > 10', 'ip[2:2] % 7 = 3', 'ip[0] ^ 0x45 = 0', 'ip[1] << 2 > 8', 'ip[2:2] >> 1 > 30',
-  'ip[0] | 1 = 0x45', 'not tcp', 'not (port 22 or port 80)', 'host 127.0.0.1 and port 8080', 'ip6 proto 6', 'ip6 host ::1',
-  'tcp[0:2] > 1024', 'tcp[2:2] < 1024', 'ip and not udp', 'ip6 multicast', 'udp port 5353 or udp port 53',
-  'tcp and (tcp[tcpflags] & (tcp-syn|tcp-fin) != 0)', 'ip host 10.1.2.3 or ip6 host fe80::1', 'vlan', 'vlan and ip', 'mpls',
-  'tcp[tcpflags] & tcp-push != 0', 'src net 127.0.0.0/8', 'dst host 127.0.0.1', 'ip[9] = 6 and ip[2:2] > 52', 'proto \\tcp',
-  'tcp src portrange 8000-9000', 'udp[8:2] = 0x1234', 'ip[12:4] = ip[16:4]', 'tcp[4:4] > tcp[8:4]', 'ip[2:2] & 3 = ip[3] & 3',
+  'ip',
+  'ip6',
+  'arp',
+  'tcp',
+  'udp',
+  'icmp',
+  'icmp6',
+  'tcp port 80',
+  'port 53',
+  'host 10.0.0.1',
+  'host 127.0.0.1',
+  'net 10.0.0.0/8',
+  'src port 80',
+  'dst port 8080',
+  'portrange 1-1024',
+  'less 100',
+  'greater 200',
+  'len > 60',
+  'len - 14 > 40',
+  'ip multicast',
+  'tcp[tcpflags] & tcp-syn != 0',
+  'tcp[13] & 2 != 0',
+  'ip[8] < 64',
+  'ip[2:2] > 100',
+  'ip proto 47',
+  'icmp[icmptype] = icmp-echo',
+  'tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x47455420',
+  'ip[0] & 0xf != 5',
+  'ip[6:2] & 0x1fff = 0',
+  'ip[1] * 4 + 3 > 10',
+  'ip[2:2] - 20 > 0',
+  'ip[2:2] / 2 > 10',
+  'ip[2:2] % 7 = 3',
+  'ip[0] ^ 0x45 = 0',
+  'ip[1] << 2 > 8',
+  'ip[2:2] >> 1 > 30',
+  'ip[0] | 1 = 0x45',
+  'not tcp',
+  'not (port 22 or port 80)',
+  'host 127.0.0.1 and port 8080',
+  'ip6 proto 6',
+  'ip6 host ::1',
+  'tcp[0:2] > 1024',
+  'tcp[2:2] < 1024',
+  'ip and not udp',
+  'ip6 multicast',
+  'udp port 5353 or udp port 53',
+  'tcp and (tcp[tcpflags] & (tcp-syn|tcp-fin) != 0)',
+  'ip host 10.1.2.3 or ip6 host fe80::1',
+  'vlan',
+  'vlan and ip',
+  'mpls',
+  'tcp[tcpflags] & tcp-push != 0',
+  'src net 127.0.0.0/8',
+  'dst host 127.0.0.1',
+  'ip[9] = 6 and ip[2:2] > 52',
+  'proto \\tcp',
+  'tcp src portrange 8000-9000',
+  'udp[8:2] = 0x1234',
+  'ip[12:4] = ip[16:4]',
+  'tcp[4:4] > tcp[8:4]',
+  'ip[2:2] & 3 = ip[3] & 3',
 ];
-const LINKED = ['ether broadcast', 'ether multicast', 'ether host 00:11:22:33:44:55', 'ether proto 0x88cc', 'ether[0] & 1 = 1', 'ether src 00:00:00:00:00:00'];
+const LINKED = [
+  'ether broadcast',
+  'ether multicast',
+  'ether host 00:11:22:33:44:55',
+  'ether proto 0x88cc',
+  'ether[0] & 1 = 1',
+  'ether src 00:00:00:00:00:00',
+];
 const SLL_ONLY = ['inbound', 'outbound'];
 
 function expressions(): string[] {
@@ -30,7 +89,10 @@ function expressions(): string[] {
   for (let i = 0; i < PRIMITIVES.length; i++) {
     const j = (i * 7 + 3) % PRIMITIVES.length;
     out.push(`(${PRIMITIVES[i]}) ${i % 2 ? 'and' : 'or'} (${PRIMITIVES[j]})`);
-    if (i % 3 === 0) out.push(`not (${PRIMITIVES[i]}) and (${PRIMITIVES[(j + 5) % PRIMITIVES.length]}) or ${PRIMITIVES[(i + 11) % PRIMITIVES.length]}`);
+    if (i % 3 === 0)
+      out.push(
+        `not (${PRIMITIVES[i]}) and (${PRIMITIVES[(j + 5) % PRIMITIVES.length]}) or ${PRIMITIVES[(i + 11) % PRIMITIVES.length]}`,
+      );
   }
   return out;
 }
@@ -77,9 +139,12 @@ for (const [file, exprs] of RUNS) {
       assert.equal(formatDd(prog), dd.out.toString(), `-dd ${expr}`);
       assert.equal(formatImage(prog), tcpdump(['-r', path, '-d', expr]).out.toString(), `-d ${expr}`);
       // -ddd on every fourth: each tcpdump run costs ~0.1 s on a busy machine.
-      if (n % 4 === 0) assert.equal(formatDdd(prog), tcpdump(['-r', path, '-ddd', expr]).out.toString(), `-ddd ${expr}`);
+      if (n % 4 === 0)
+        assert.equal(formatDdd(prog), tcpdump(['-r', path, '-ddd', expr]).out.toString(), `-ddd ${expr}`);
       const prepared = prepareClassic(prog, expr);
-      const ours = packets.filter((p) => runClassic(prepared, p.data, { len: p.origLen }).retval !== 0).map((p) => Buffer.from(p.data).toString('hex'));
+      const ours = packets
+        .filter((p) => runClassic(prepared, p.data, { len: p.origLen }).retval !== 0)
+        .map((p) => Buffer.from(p.data).toString('hex'));
       const theirs = await framesOf(tcpdump(['-r', path, '-w', '-', expr]).out);
       assert.deepEqual(ours, theirs, `verdicts of '${expr}'`);
       if (ours.length > 0 && ours.length < packets.length) keptSomewhere++;
@@ -88,4 +153,3 @@ for (const [file, exprs] of RUNS) {
     assert.ok(keptSomewhere > exprs.length / 10, `${keptSomewhere} expressions split the capture`);
   });
 }
-

@@ -21,7 +21,9 @@ for (const file of FILES) {
     assert.equal(elf.endian, file.includes('-be') ? 'big' : 'little');
     assert.equal(elf.machine, 247);
 
-    const json = JSON.parse(execFileSync('llvm-readelf', ['--elf-output-style=JSON', '-S', '-s', path], { encoding: 'utf8' }));
+    const json = JSON.parse(
+      execFileSync('llvm-readelf', ['--elf-output-style=JSON', '-S', '-s', path], { encoding: 'utf8' }),
+    );
     const o = Object.values(json[0])[0] as any;
     const want = o.Sections.map((x: any) => x.Section);
     assert.equal(elf.sections.length, want.length);
@@ -29,7 +31,18 @@ for (const file of FILES) {
       const s = elf.sections[w.Index]!;
       assert.deepEqual(
         [s.index, s.name, s.type, s.flags, s.offset, s.size, s.link, s.info, s.entsize, s.addralign],
-        [w.Index, w.Name.Value, w.Type.RawValue, w.Flags.RawFlags, w.Offset, w.Size, w.Link, w.Info, w.EntrySize, w.AddressAlignment],
+        [
+          w.Index,
+          w.Name.Value,
+          w.Type.RawValue,
+          w.Flags.RawFlags,
+          w.Offset,
+          w.Size,
+          w.Link,
+          w.Info,
+          w.EntrySize,
+          w.AddressAlignment,
+        ],
         `section ${w.Index}`,
       );
       if (s.type !== 8 && s.type !== 0) assert.equal(s.data.length, s.size);
@@ -93,7 +106,11 @@ test('readElf errors name the file and offset', () => {
     ],
   ];
   for (const [what, bytes, re] of cases) {
-    assert.throws(() => readElf(bytes, { source: 'x.o' }), (e: unknown) => e instanceof InputError && re.test(e.message), what);
+    assert.throws(
+      () => readElf(bytes, { source: 'x.o' }),
+      (e: unknown) => e instanceof InputError && re.test(e.message),
+      what,
+    );
   }
 });
 
@@ -104,5 +121,8 @@ test('readElf: a relocation naming a symbol beyond the table is an InputError na
     dv.setUint32(rs.offset + 16 + 12, 9999, true); // second entry's symbol index (high half of r_info)
   });
   const elf = readElf(b, { source: 'x.o' });
-  assert.throws(() => elf.relocationsFor(elf.sectionByName('socket')!.index), /\.relsocket'.*names symbol 9999, but the symbol table has 29/);
+  assert.throws(
+    () => elf.relocationsFor(elf.sectionByName('socket')!.index),
+    /\.relsocket'.*names symbol 9999, but the symbol table has 29/,
+  );
 });

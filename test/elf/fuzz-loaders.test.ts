@@ -53,7 +53,10 @@ const objects = committedObjects();
 
 test('the fuzzer finds the committed objects', () => {
   for (const dir of ['examples/', 'test/fixtures/', 'src/apps/http/bpf/']) {
-    assert.ok(objects.some((f) => f.startsWith(dir)), `an object under ${dir}`);
+    assert.ok(
+      objects.some((f) => f.startsWith(dir)),
+      `an object under ${dir}`,
+    );
   }
 });
 
@@ -77,7 +80,9 @@ for (const name of objects) {
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     assert.ok(outcomes.error > 0, 'some mutations are refused');
-    t.diagnostic(`${name}: ${MUTATIONS} mutations in ${ms.toFixed(0)} ms (${((ms * 1000) / MUTATIONS).toFixed(1)} µs each), ${outcomes.spec} specs, ${outcomes.error} input errors`);
+    t.diagnostic(
+      `${name}: ${MUTATIONS} mutations in ${ms.toFixed(0)} ms (${((ms * 1000) / MUTATIONS).toFixed(1)} µs each), ${outcomes.spec} specs, ${outcomes.error} input errors`,
+    );
   });
 }
 
@@ -107,7 +112,11 @@ test('CLI: objdump and run on mutated objects exit 2 with one line, never 70', (
     write('map size byte', huge);
     // Seeded mutations that the in-process fuzzer sees refused: the CLI must refuse them the same way.
     const next = rng(SEED);
-    for (const name of ['examples/proto-count/proto-count.o', 'test/fixtures/elf/btf-kinds.o', 'test/fixtures/elf/legacy.o']) {
+    for (const name of [
+      'examples/proto-count/proto-count.o',
+      'test/fixtures/elf/btf-kinds.o',
+      'test/fixtures/elf/legacy.o',
+    ]) {
       const original = new Uint8Array(readFileSync(repoPath(name)));
       const targets = targetsOf(original);
       let found = 0;
@@ -120,7 +129,10 @@ test('CLI: objdump and run on mutated objects exit 2 with one line, never 70', (
       }
     }
     for (const c of cases) {
-      for (const args of [['objdump', c.file], ['run', c.file, '--mem', '00'.repeat(64)]]) {
+      for (const args of [
+        ['objdump', c.file],
+        ['run', c.file, '--mem', '00'.repeat(64)],
+      ]) {
         const r = spawnSync(process.execPath, [repoPath('bin', 'bpfkit.js'), ...args], { encoding: 'utf8' });
         if (args[0] === 'objdump' && r.status === 0) continue; // objdump shows what it can of an object no engine would load
         assert.equal(r.status, 2, `${c.label}: bpfkit ${args[0]} exits 2 (stderr: ${r.stderr})`);

@@ -16,7 +16,8 @@ import { needs } from '../support/env.js';
 import { withMachineLock } from '../support/global-lock.js';
 import { fixture } from './object-oracle.js';
 
-const bpftool = (...args: string[]) => JSON.parse(execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+const bpftool = (...args: string[]) =>
+  JSON.parse(execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
 
 // legacy*.o use the `maps` section, which libbpf 1.x no longer loads (iproute2's own loader does).
 const LOADABLE = ['basic.o', 'basic-be.o', 'calls.o', 'maps.o', 'more-maps.o', 'globals.o', 'btf-kinds.o'];
@@ -27,7 +28,11 @@ for (const name of LOADABLE) {
     const o = parseObject(readFileSync(fixture(name)), { path: name });
     if (o.endian === 'big' && new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) {
       // A big-endian object cannot load into a little-endian kernel: libbpf must refuse it too.
-      assert.throws(() => execFileSync('bpftool', ['prog', 'loadall', fixture(name), `/sys/fs/bpf/bpfkit-test-${process.pid}-be`], { stdio: 'pipe' }));
+      assert.throws(() =>
+        execFileSync('bpftool', ['prog', 'loadall', fixture(name), `/sys/fs/bpf/bpfkit-test-${process.pid}-be`], {
+          stdio: 'pipe',
+        }),
+      );
       return;
     }
     const dir = `/sys/fs/bpf/bpfkit-test-${process.pid}-${name.replace(/\W/g, '_')}`;
@@ -51,7 +56,9 @@ for (const name of LOADABLE) {
         // libbpf fixed up the object's BTF before loading it: our DATASECs must match its, var for var.
         const btfId = bpftool('prog', 'show', 'pinned', `${dir}/${o.programs[0]!.name}`).btf_id;
         if (btfId !== undefined && o.btf) {
-          const theirs = (bpftool('btf', 'dump', 'id', String(btfId)).types as any[]).filter((x) => x.kind === 'DATASEC');
+          const theirs = (bpftool('btf', 'dump', 'id', String(btfId)).types as any[]).filter(
+            (x) => x.kind === 'DATASEC',
+          );
           const ours = parseBtf(o.btf).types.filter((x) => x.kind === BtfKind.DATASEC);
           assert.deepEqual(
             ours.map((d) => [d.name, d.sizeOrType, d.members.map((m) => [m.type, m.offset, m.size])]),
@@ -68,11 +75,18 @@ for (const name of LOADABLE) {
           assert.ok(k, `kernel has map ${m.name} (kernel: ${kernelMaps.map((x) => x.name).join(', ')})`);
           if (m.name.startsWith('.')) {
             // Global data: libbpf wrote the section's initial bytes, typed by its DATASEC.
-            const [entry] = bpftool('map', 'dump', 'id', String(k.id)) as { value: string[]; formatted?: { value: object } }[];
+            const [entry] = bpftool('map', 'dump', 'id', String(k.id)) as {
+              value: string[];
+              formatted?: { value: object };
+            }[];
             const initial = m.contents[0]!.value as Uint8Array;
             assert.deepEqual(entry!.value.map(Number), Array.from(initial), `${m.name} initial bytes`);
             if (entry!.formatted && o.btf) {
-              assert.deepEqual(Object.keys(entry!.formatted.value), [parseBtf(o.btf).types[m.btfValueTypeId]!.name], `${m.name} value type`);
+              assert.deepEqual(
+                Object.keys(entry!.formatted.value),
+                [parseBtf(o.btf).types[m.btfValueTypeId]!.name],
+                `${m.name} value type`,
+              );
             }
           }
           // A perf event array declared without max_entries gets one slot per possible CPU (libbpf's rule).
@@ -82,7 +96,10 @@ for (const name of LOADABLE) {
             [nameOf(MapType, m.type), m.keySize, m.valueSize, max, m.flags],
             `map ${m.name}`,
           );
-          if (m.contents.length > 0 && (m.type === MapType.PROG_ARRAY || m.type === MapType.ARRAY_OF_MAPS || m.type === MapType.HASH_OF_MAPS)) {
+          if (
+            m.contents.length > 0 &&
+            (m.type === MapType.PROG_ARRAY || m.type === MapType.ARRAY_OF_MAPS || m.type === MapType.HASH_OF_MAPS)
+          ) {
             const entries = bpftool('map', 'dump', 'id', String(k.id)) as { key: string[] }[];
             const slots = entries.map((e) => Number(e.key[0])).sort();
             assert.deepEqual(slots, m.contents.map((c) => c.key[0]).sort(), `${m.name} initial slots`);

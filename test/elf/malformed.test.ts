@@ -15,7 +15,10 @@ import { needs } from '../support/env.js';
 const load = (name: string) => new Uint8Array(readFileSync(fixture(name)));
 
 /** Patch a copy of `name`: `edit` gets the bytes, a little-endian DataView and the parsed ELF. */
-function patched(name: string, edit: (b: Uint8Array, dv: DataView, elf: ReturnType<typeof readElf>) => void): Uint8Array {
+function patched(
+  name: string,
+  edit: (b: Uint8Array, dv: DataView, elf: ReturnType<typeof readElf>) => void,
+): Uint8Array {
   const b = load(name);
   edit(b, new DataView(b.buffer), readElf(b));
   return b;
@@ -38,7 +41,10 @@ function expectInputError(bytes: Uint8Array, re: RegExp) {
 
 test('an unknown relocation type names the section, symbol and offset', () => {
   const b = patched('basic.o', (_b, dv, elf) => dv.setUint32(relocEntry(elf, '.relsocket', 0) + 8, 77, true));
-  expectInputError(b, /bad\.o: section 'socket'\+0x8 \(symbol 'seen'\), function 'count_len' pc 1: unknown relocation type 77/);
+  expectInputError(
+    b,
+    /bad\.o: section 'socket'\+0x8 \(symbol 'seen'\), function 'count_len' pc 1: unknown relocation type 77/,
+  );
 });
 
 test('an lddw relocated against a debug section is refused, naming section and symbol', () => {
@@ -51,7 +57,10 @@ test('an lddw relocated against a debug section is refused, naming section and s
 
 test('a relocation on an instruction that is not an lddw is refused', () => {
   const b = patched('basic.o', (_b, dv, elf) => dv.setBigUint64(relocEntry(elf, '.relsocket', 0), 0x18n, true));
-  expectInputError(b, /section 'socket'\+0x18 \(symbol 'seen'\).*R_BPF_64_64 relocation on opcode 0x[0-9a-f]+, expected lddw/);
+  expectInputError(
+    b,
+    /section 'socket'\+0x18 \(symbol 'seen'\).*R_BPF_64_64 relocation on opcode 0x[0-9a-f]+, expected lddw/,
+  );
 });
 
 test('a relocation against an undefined (extern) symbol is refused', () => {
@@ -84,7 +93,10 @@ test('a call into the middle of a function is refused with the function and pc',
     const tc = elf.sectionByName('tc')!;
     dv.setInt32(tc.offset + 12 * 8 + 4, 3, true);
   });
-  expectInputError(b, /function 'cls_twice', pc 12: call targets slot 4 of section '\.text', which is not the start of a function/);
+  expectInputError(
+    b,
+    /function 'cls_twice', pc 12: call targets slot 4 of section '\.text', which is not the start of a function/,
+  );
 });
 
 test('a BTF map with an unknown member is refused, naming the map and member', () => {
@@ -137,7 +149,13 @@ test('parseBtf reads ENUM64 and signed enums (hand-built BTF)', () => {
   raw.set(strings, 24 + types.length);
   const btf = parseBtf(raw);
   assert.equal(btf.types[1]!.name, 'e');
-  assert.deepEqual(btf.types[1]!.members.map((m) => [m.name, m.offset]), [['A', -2], ['B', 2 ** 40]]);
+  assert.deepEqual(
+    btf.types[1]!.members.map((m) => [m.name, m.offset]),
+    [
+      ['A', -2],
+      ['B', 2 ** 40],
+    ],
+  );
   assert.equal(btf.sizeOf(1), 8);
 });
 
@@ -154,7 +172,18 @@ function rng(seed: number) {
   };
 }
 
-const FUZZ = ['basic.o', 'basic-be.o', 'calls.o', 'maps.o', 'maps-be.o', 'more-maps.o', 'globals.o', 'legacy.o', 'legacy-def.o', 'btf-kinds.o'];
+const FUZZ = [
+  'basic.o',
+  'basic-be.o',
+  'calls.o',
+  'maps.o',
+  'maps-be.o',
+  'more-maps.o',
+  'globals.o',
+  'legacy.o',
+  'legacy-def.o',
+  'btf-kinds.o',
+];
 
 test('fuzz: every mutation of every fixture ends in an ObjectSpec or an InputError', (t) => {
   if (!needs(t, { long: true })) return;
@@ -169,7 +198,13 @@ test('fuzz: every mutation of every fixture ends in an ObjectSpec or an InputErr
     const shoff = Number(new DataView(original.buffer).getBigUint64(40, elf.endian === 'little'));
     hot.push([shoff, elf.sections.length * 64]);
     for (const s of elf.sections) {
-      if (s.type === 2 || s.type === 9 || s.type === 4 || ['.BTF', '.maps', 'maps', 'license', '.data', '.rodata'].includes(s.name) || (s.flags & 4) !== 0) {
+      if (
+        s.type === 2 ||
+        s.type === 9 ||
+        s.type === 4 ||
+        ['.BTF', '.maps', 'maps', 'license', '.data', '.rodata'].includes(s.name) ||
+        (s.flags & 4) !== 0
+      ) {
         if (s.size > 0 && s.type !== 8) hot.push([s.offset, s.size]);
       }
     }

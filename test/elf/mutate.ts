@@ -42,7 +42,9 @@ export interface Targets {
   fields: Field[];
 }
 
-const INTERESTING = [0, 1, 2, 4, 7, 8, 0x10, 0x40, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+const INTERESTING = [
+  0, 1, 2, 4, 7, 8, 0x10, 0x40, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff,
+];
 
 /** Find the hot ranges and fields of `original` (which must be a well-formed object). */
 export function targetsOf(original: Uint8Array): Targets {
@@ -50,7 +52,10 @@ export function targetsOf(original: Uint8Array): Targets {
   const little = elf.endian === 'little';
   const dv = new DataView(original.buffer, original.byteOffset, original.byteLength);
   const shoff = Number(dv.getBigUint64(40, little));
-  const hot: [number, number][] = [[0, 64], [shoff, elf.sections.length * 64]];
+  const hot: [number, number][] = [
+    [0, 64],
+    [shoff, elf.sections.length * 64],
+  ];
   const fields: Field[] = [
     { at: 40, size: 8 }, // e_shoff
     { at: 58, size: 2 }, // e_shentsize
@@ -62,15 +67,25 @@ export function targetsOf(original: Uint8Array): Targets {
     fields.push({ at: h + 4, size: 4 }, { at: h + 8, size: 8 }, { at: h + 24, size: 8 }, { at: h + 32, size: 8 });
     fields.push({ at: h + 40, size: 4 }, { at: h + 44, size: 4 }, { at: h + 56, size: 8 });
     const interpreted =
-      s.type === 2 || s.type === 4 || s.type === 9 || (s.flags & 4) !== 0 ||
-      ['.BTF', '.maps', 'maps', 'license', 'version', '.data', '.rodata', '.bss'].includes(s.name) || s.index === 0;
+      s.type === 2 ||
+      s.type === 4 ||
+      s.type === 9 ||
+      (s.flags & 4) !== 0 ||
+      ['.BTF', '.maps', 'maps', 'license', 'version', '.data', '.rodata', '.bss'].includes(s.name) ||
+      s.index === 0;
     if (interpreted && s.data.length > 0) hot.push([s.offset, s.data.length]);
     // Legacy map definitions: every u32 (type, key/value size, max entries, flags, id, pinning, inner id/idx).
-    if (s.name === 'maps') for (let at = 0; at + 4 <= s.data.length; at += 4) fields.push({ at: s.offset + at, size: 4 });
+    if (s.name === 'maps')
+      for (let at = 0; at + 4 <= s.data.length; at += 4) fields.push({ at: s.offset + at, size: 4 });
     // Relocations: r_offset, r_info.
     if (s.type === 9 || s.type === 4) {
       const entry = s.type === 9 ? 16 : 24;
-      for (let at = 0; at + entry <= s.data.length; at += entry) fields.push({ at: s.offset + at, size: 8 }, { at: s.offset + at + 8, size: 4 }, { at: s.offset + at + 12, size: 4 });
+      for (let at = 0; at + entry <= s.data.length; at += entry)
+        fields.push(
+          { at: s.offset + at, size: 8 },
+          { at: s.offset + at + 8, size: 4 },
+          { at: s.offset + at + 12, size: 4 },
+        );
     }
   }
   const btfSection = elf.sectionByName('.BTF');

@@ -9,7 +9,12 @@ const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 function bpfkit(...args: string[]) {
   const r = spawnSync(
     process.execPath,
-    ['-e', `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`, '--', ...args],
+    [
+      '-e',
+      `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`,
+      '--',
+      ...args,
+    ],
     { encoding: 'utf8' },
   );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -20,11 +25,14 @@ test('objdump --json lists programs, maps with contents, relocations', () => {
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(j.license, 'GPL');
-  assert.deepEqual(j.programs.map((p: any) => [p.name, p.typeName, p.instructions]), [
-    ['stage_one', 'sched_cls', 2],
-    ['stage_two', 'sched_cls', 5],
-    ['entry', 'sched_cls', 103],
-  ]);
+  assert.deepEqual(
+    j.programs.map((p: any) => [p.name, p.typeName, p.instructions]),
+    [
+      ['stage_one', 'sched_cls', 2],
+      ['stage_two', 'sched_cls', 5],
+      ['entry', 'sched_cls', 103],
+    ],
+  );
   const jumps = j.maps.find((m: any) => m.name === 'jumps');
   assert.deepEqual(jumps.contents, [
     { key: '01000000', value: { program: 'stage_one' } },

@@ -50,7 +50,13 @@ export function readobjRelocations(path: string): OracleReloc[] {
     if (head) section = head[1]!;
     const rel = /^\s+(0x[0-9A-F]+) (\S+) (\S+)/i.exec(line);
     if (rel && section) {
-      out.push({ section, target: section.replace(/^\.rela?/, ''), offset: Number(rel[1]), type: rel[2]!, symbol: rel[3]! });
+      out.push({
+        section,
+        target: section.replace(/^\.rela?/, ''),
+        offset: Number(rel[1]),
+        type: rel[2]!,
+        symbol: rel[3]!,
+      });
     }
   }
   return out;

@@ -11,7 +11,15 @@ import { parseBtf, BtfKind, btfKindName } from '../../src/elf/btf.js';
 import { readElf } from '../../src/elf/elf-file.js';
 import { sectionType } from '../../src/elf/section-types.js';
 import { MapType, ProgType } from '../../src/uapi/types.js';
-import { BPF_CALL, BPF_JMP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, OP_LDDW } from '../../src/isa/opcodes.js';
+import {
+  BPF_CALL,
+  BPF_JMP,
+  BPF_PSEUDO_CALL,
+  BPF_PSEUDO_FUNC,
+  BPF_PSEUDO_MAP_FD,
+  BPF_PSEUDO_MAP_VALUE,
+  OP_LDDW,
+} from '../../src/isa/opcodes.js';
 import type { MapSpec } from '../../src/elf/spec.js';
 import { needs } from '../support/env.js';
 import { bpftoolBtf, fixture, readelfSymbols, readobjRelocations } from './object-oracle.js';
@@ -41,7 +49,8 @@ for (const name of FIXTURES) {
       assert.equal(got.name || '(anon)', w.name, where);
       if ('size' in w) assert.equal(got.sizeOrType, w.size, where);
       if ('type_id' in w && got.kind !== BtfKind.ARRAY) assert.equal(got.sizeOrType, w.type_id, where);
-      if (w.kind === 'ARRAY') assert.deepEqual(got.array, { type: w.type_id, indexType: w.index_type_id, nelems: w.nr_elems }, where);
+      if (w.kind === 'ARRAY')
+        assert.deepEqual(got.array, { type: w.type_id, indexType: w.index_type_id, nelems: w.nr_elems }, where);
       if (w.kind === 'INT') assert.deepEqual([got.int!.offset, got.int!.bits], [w.bits_offset, w.nr_bits], where);
       if (w.members) {
         assert.deepEqual(
@@ -59,8 +68,18 @@ for (const name of FIXTURES) {
           where,
         );
       }
-      if (w.params) assert.deepEqual(got.members.map((m) => [m.name || '(anon)', m.type]), w.params.map((p: any) => [p.name, p.type_id]), where);
-      if (w.vars) assert.deepEqual(got.members.map((m) => [m.type, m.offset, m.size]), w.vars.map((v: any) => [v.type_id, v.offset, v.size]), where);
+      if (w.params)
+        assert.deepEqual(
+          got.members.map((m) => [m.name || '(anon)', m.type]),
+          w.params.map((p: any) => [p.name, p.type_id]),
+          where,
+        );
+      if (w.vars)
+        assert.deepEqual(
+          got.members.map((m) => [m.type, m.offset, m.size]),
+          w.vars.map((v: any) => [v.type_id, v.offset, v.size]),
+          where,
+        );
       if (w.kind === 'DECL_TAG') assert.equal(got.extra, w.component_idx, where);
       if (w.kind === 'VAR') assert.equal(got.extra, { static: 0, global: 1, extern: 2 }[w.linkage as string], where);
     }
@@ -73,7 +92,11 @@ for (const name of FIXTURES) {
     const syms = readelfSymbols(path);
     const funcs = syms.filter((s) => s.type === 2);
     const entries = funcs.filter((s) => s.bind !== 0 && s.sectionName !== '.text');
-    assert.deepEqual(o.programs.map((p) => p.name).sort(), entries.map((s) => s.name).sort(), 'one program per global function');
+    assert.deepEqual(
+      o.programs.map((p) => p.name).sort(),
+      entries.map((s) => s.name).sort(),
+      'one program per global function',
+    );
     const raw = readFileSync(path);
     const elf = readElf(raw);
     const relocs = readobjRelocations(path);
@@ -92,7 +115,11 @@ for (const name of FIXTURES) {
         assert.equal(insn.imm2, r.offset);
       }
       const own = relocs.filter(
-        (r) => r.target === p.section && r.type === 'R_BPF_64_64' && r.offset >= entry.value && r.offset < entry.value + entry.size,
+        (r) =>
+          r.target === p.section &&
+          r.type === 'R_BPF_64_64' &&
+          r.offset >= entry.value &&
+          r.offset < entry.value + entry.size,
       );
       for (const r of own) {
         const pc = (r.offset - entry.value) / 8;
@@ -100,7 +127,10 @@ for (const name of FIXTURES) {
         const target = syms.find((s) => s.name === r.symbol);
         const isCode = target && (target.type === 2 || (elf.sectionByName(target.sectionName)?.flags ?? 0) & 4);
         if (isCode) continue; // a callback address, checked below
-        assert.ok(ref, `${p.name}: relocation at ${r.section}+0x${r.offset.toString(16)} (${r.symbol}) became a map reference`);
+        assert.ok(
+          ref,
+          `${p.name}: relocation at ${r.section}+0x${r.offset.toString(16)} (${r.symbol}) became a map reference`,
+        );
         const expected = o.maps.some((m) => m.name === r.symbol) ? r.symbol : target!.sectionName;
         assert.equal(ref.map, expected, `${p.name} pc ${pc}`);
       }
@@ -176,12 +206,20 @@ test('basic.o: maps, global data and programs', () => {
   // count_len calls bump (in .text), which uses `counts`: the reference moved with the subprogram.
   const countLen = o.programs[0]!;
   assert.ok(countLen.mapRefs.some((r) => r.map === 'counts' && r.pc >= 20));
-  assert.deepEqual(countLen.mapRefs.filter((r) => r.kind === 'value').map((r) => r.map).sort(), ['.bss', '.data', '.rodata']);
+  assert.deepEqual(
+    countLen.mapRefs
+      .filter((r) => r.kind === 'value')
+      .map((r) => r.map)
+      .sort(),
+    ['.bss', '.data', '.rodata'],
+  );
 });
 
 test('maps.o: BTF map definitions of many types, prog-array values, inner maps', () => {
   const o = parse('maps');
-  const rows = Object.fromEntries(o.maps.map((m) => [m.name, [m.type, m.keySize, m.valueSize, m.maxEntries, m.flags, m.pinning]]));
+  const rows = Object.fromEntries(
+    o.maps.map((m) => [m.name, [m.type, m.keySize, m.valueSize, m.maxEntries, m.flags, m.pinning]]),
+  );
   assert.deepEqual(rows, {
     flows: [MapType.HASH, 16, 16, 1024, 1, 'none'],
     percpu_stats: [MapType.PERCPU_ARRAY, 4, 16, 16, 0, 'none'],
@@ -196,19 +234,42 @@ test('maps.o: BTF map definitions of many types, prog-array values, inner maps',
     jumps: [MapType.PROG_ARRAY, 4, 4, 4, 0, 'none'],
   });
   const jumps = map(o, 'jumps');
-  assert.deepEqual(jumps.contents.map((c) => [u32(c.key), c.value]), [[1, { program: 'stage_one' }], [3, { program: 'stage_two' }]]);
-  const outer = map(o, 'outer');
-  assert.deepEqual(outer.contents.map((c) => [u32(c.key), c.value]), [[0, { map: 'inner_a' }], [2, { map: 'inner_b' }]]);
   assert.deepEqual(
-    outer.innerMap && [outer.innerMap.name, outer.innerMap.type, outer.innerMap.keySize, outer.innerMap.valueSize, outer.innerMap.maxEntries],
+    jumps.contents.map((c) => [u32(c.key), c.value]),
+    [
+      [1, { program: 'stage_one' }],
+      [3, { program: 'stage_two' }],
+    ],
+  );
+  const outer = map(o, 'outer');
+  assert.deepEqual(
+    outer.contents.map((c) => [u32(c.key), c.value]),
+    [
+      [0, { map: 'inner_a' }],
+      [2, { map: 'inner_b' }],
+    ],
+  );
+  assert.deepEqual(
+    outer.innerMap && [
+      outer.innerMap.name,
+      outer.innerMap.type,
+      outer.innerMap.keySize,
+      outer.innerMap.valueSize,
+      outer.innerMap.maxEntries,
+    ],
     ['outer.inner', MapType.ARRAY, 4, 4, 4],
   );
-  assert.deepEqual(o.programs.map((p) => p.type), [ProgType.SCHED_CLS, ProgType.SCHED_CLS, ProgType.SCHED_CLS]);
+  assert.deepEqual(
+    o.programs.map((p) => p.type),
+    [ProgType.SCHED_CLS, ProgType.SCHED_CLS, ProgType.SCHED_CLS],
+  );
 });
 
 test('more-maps.o: hash of maps, bloom filter (map_extra), stack, perf event array, LRU per-CPU hash', () => {
   const o = parse('more-maps');
-  const rows = Object.fromEntries(o.maps.map((m) => [m.name, [m.type, m.keySize, m.valueSize, m.maxEntries, m.mapExtra]]));
+  const rows = Object.fromEntries(
+    o.maps.map((m) => [m.name, [m.type, m.keySize, m.valueSize, m.maxEntries, m.mapExtra]]),
+  );
   assert.deepEqual(rows, {
     tenant_a: [MapType.HASH, 4, 8, 8, undefined],
     tenants: [MapType.HASH_OF_MAPS, 4, 4, 16, undefined],
@@ -219,15 +280,25 @@ test('more-maps.o: hash of maps, bloom filter (map_extra), stack, perf event arr
     recent: [MapType.LRU_PERCPU_HASH, 8, 8, 128, undefined],
   });
   const tenants = map(o, 'tenants');
-  assert.deepEqual(tenants.contents.map((c) => [u32(c.key), c.value]), [[5, { map: 'tenant_a' }]]);
-  assert.deepEqual(tenants.innerMap && [tenants.innerMap.type, tenants.innerMap.keySize, tenants.innerMap.valueSize], [MapType.HASH, 4, 8]);
+  assert.deepEqual(
+    tenants.contents.map((c) => [u32(c.key), c.value]),
+    [[5, { map: 'tenant_a' }]],
+  );
+  assert.deepEqual(tenants.innerMap && [tenants.innerMap.type, tenants.innerMap.keySize, tenants.innerMap.valueSize], [
+    MapType.HASH,
+    4,
+    8,
+  ]);
 });
 
 test('calls.o: subprograms appended once, calls and the bpf_loop callback relinked', () => {
   const o = parse('calls');
   const twice = o.programs.find((p) => p.name === 'cls_twice')!;
   // entry (20 slots) + twice (9) + global_helper (3) + add (4): add is reached through twice only once.
-  assert.equal(twice.insns.reduce((n, i) => n + (i.code === OP_LDDW ? 2 : 1), 0), 20 + 9 + 3 + 4);
+  assert.equal(
+    twice.insns.reduce((n, i) => n + (i.code === OP_LDDW ? 2 : 1), 0),
+    20 + 9 + 3 + 4,
+  );
   const loop = o.programs.find((p) => p.name === 'cls_loop')!;
   const cb = loop.insns.find((i) => i.code === OP_LDDW && i.src === BPF_PSEUDO_FUNC)!;
   const step = loop.insns.find((i) => i.pc === cb.pc + 1 + cb.imm)!;
@@ -257,7 +328,10 @@ test('globals.o: .data/.rodata/.bss/.data.custom maps, variable offsets, version
 });
 
 test('legacy.o: iproute2 bpf_elf_map maps, pinning, tail-call sections and map of maps', () => {
-  const o = parseObject(readFileSync(fixture('legacy.o')), { path: 'legacy.o', defaultProgramType: ProgType.SCHED_CLS });
+  const o = parseObject(readFileSync(fixture('legacy.o')), {
+    path: 'legacy.o',
+    defaultProgramType: ProgType.SCHED_CLS,
+  });
   assert.deepEqual(
     o.maps.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.flags, m.pinning, m.legacyId]),
     [
@@ -268,14 +342,26 @@ test('legacy.o: iproute2 bpf_elf_map maps, pinning, tail-call sections and map o
       ['map_outer', MapType.ARRAY_OF_MAPS, 4, 4, 1, 0, 'none', 0],
     ],
   );
-  assert.deepEqual(map(o, 'jmp_tc').contents.map((c) => [u32(c.key), c.value]), [[0, { program: 'tail_zero' }], [1, { program: 'tail_one' }]]);
-  assert.deepEqual(map(o, 'map_outer').contents.map((c) => [u32(c.key), c.value]), [[0, { map: 'map_inner' }]]);
+  assert.deepEqual(
+    map(o, 'jmp_tc').contents.map((c) => [u32(c.key), c.value]),
+    [
+      [0, { program: 'tail_zero' }],
+      [1, { program: 'tail_one' }],
+    ],
+  );
+  assert.deepEqual(
+    map(o, 'map_outer').contents.map((c) => [u32(c.key), c.value]),
+    [[0, { map: 'map_inner' }]],
+  );
   assert.equal(map(o, 'map_outer').innerMap?.type, MapType.ARRAY);
-  assert.deepEqual(o.programs.map((p) => [p.name, p.section, p.type]), [
-    ['tail_zero', '1/0', ProgType.SCHED_CLS],
-    ['tail_one', '1/1', ProgType.SCHED_CLS],
-    ['cls_main', 'cls', ProgType.SCHED_CLS],
-  ]);
+  assert.deepEqual(
+    o.programs.map((p) => [p.name, p.section, p.type]),
+    [
+      ['tail_zero', '1/0', ProgType.SCHED_CLS],
+      ['tail_one', '1/1', ProgType.SCHED_CLS],
+      ['cls_main', 'cls', ProgType.SCHED_CLS],
+    ],
+  );
   // Without a default, free-form section names give UNSPEC for the engine to decide.
   assert.equal(parse('legacy').programs[2]!.type, ProgType.UNSPEC);
 });
@@ -289,15 +375,21 @@ test('legacy-def.o: libbpf struct bpf_map_def maps', () => {
       ['lookup', MapType.HASH, 4, 4, 16, 1, 'none'],
     ],
   );
-  assert.deepEqual(o.programs.map((p) => [p.name, p.section, p.type]), [['legacy_prog', 'socket/legacy', ProgType.SOCKET_FILTER]]);
+  assert.deepEqual(
+    o.programs.map((p) => [p.name, p.section, p.type]),
+    [['legacy_prog', 'socket/legacy', ProgType.SOCKET_FILTER]],
+  );
 });
 
 test('btf-kinds.o: section names imply attach types; BTF key/value ids point at the declared types; pinning', () => {
   const o = parse('btf-kinds');
-  assert.deepEqual(o.programs.map((p) => [p.name, p.type, p.attachType]), [
-    ['tc_prog', ProgType.SCHED_CLS, undefined],
-    ['cg_egress_prog', ProgType.CGROUP_SKB, 1],
-  ]);
+  assert.deepEqual(
+    o.programs.map((p) => [p.name, p.type, p.attachType]),
+    [
+      ['tc_prog', ProgType.SCHED_CLS, undefined],
+      ['cg_egress_prog', ProgType.CGROUP_SKB, 1],
+    ],
+  );
   const zoo = map(o, 'bpfkit_zoo');
   assert.equal(zoo.pinning, 'global');
   const btf = parseBtf(o.btf!);

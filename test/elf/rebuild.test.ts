@@ -27,8 +27,16 @@ test('fixtures rebuilt from source with clang parse like the committed objects',
   const out = mkdtempSync(join(tmpdir(), 'bpfkit-elf-'));
   try {
     execFileSync('sh', [fixture('build.sh'), out], { stdio: 'pipe' });
-    const committed = readdirSync(fixture('')).filter((f) => f.endsWith('.o')).sort();
-    assert.deepEqual(readdirSync(out).filter((f) => f.endsWith('.o')).sort(), committed, 'build.sh makes every committed object');
+    const committed = readdirSync(fixture(''))
+      .filter((f) => f.endsWith('.o'))
+      .sort();
+    assert.deepEqual(
+      readdirSync(out)
+        .filter((f) => f.endsWith('.o'))
+        .sort(),
+      committed,
+      'build.sh makes every committed object',
+    );
     for (const name of committed) {
       const fresh = parseObject(readFileSync(join(out, name)), { path: name });
       const old = parseObject(readFileSync(fixture(name)), { path: name });

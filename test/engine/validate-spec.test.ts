@@ -15,8 +15,29 @@ import { needs } from '../support/env.js';
 
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 
-function map(name: string, type: number, keySize: number, valueSize: number, maxEntries: number, extra: Partial<MapSpec> = {}): MapSpec {
-  return { name, type, keySize, valueSize, maxEntries, flags: 0, pinning: 'none', contents: [], frozen: false, section: '.maps', btfKeyTypeId: 0, btfValueTypeId: 0, ...extra };
+function map(
+  name: string,
+  type: number,
+  keySize: number,
+  valueSize: number,
+  maxEntries: number,
+  extra: Partial<MapSpec> = {},
+): MapSpec {
+  return {
+    name,
+    type,
+    keySize,
+    valueSize,
+    maxEntries,
+    flags: 0,
+    pinning: 'none',
+    contents: [],
+    frozen: false,
+    section: '.maps',
+    btfKeyTypeId: 0,
+    btfValueTypeId: 0,
+    ...extra,
+  };
 }
 
 /**
@@ -32,7 +53,10 @@ function goodSpec(): ObjectSpec {
     license: 'GPL',
     kernelVersion: 0,
     maps: [
-      map('outer', MapType.ARRAY_OF_MAPS, 4, 4, 1, { innerMap: { ...counts, name: 'outer.inner' }, contents: [{ key: u32(0), value: { map: 'counts' } }] }),
+      map('outer', MapType.ARRAY_OF_MAPS, 4, 4, 1, {
+        innerMap: { ...counts, name: 'outer.inner' },
+        contents: [{ key: u32(0), value: { map: 'counts' } }],
+      }),
       counts,
       map('values', MapType.ARRAY, 4, 8, 1, { contents: [{ key: u32(0), value: new Uint8Array(8).fill(7) }] }),
       map('jumps', MapType.PROG_ARRAY, 4, 4, 2, { contents: [{ key: u32(1), value: { program: 'main' } }] }),
@@ -60,16 +84,36 @@ const main = (s: ObjectSpec) => s.programs[0]!;
 
 /** Each fault: how to make it from the good spec, and the message both engines must give. */
 const FAULTS: { fault: string; make: (s: ObjectSpec) => void; message: string }[] = [
-  { fault: 'two maps with one name', make: (s) => s.maps.push(map('table', MapType.ARRAY, 4, 4, 1)), message: "faults.o: two maps are named 'table'" },
-  { fault: 'two programs with one name', make: (s) => s.programs.push({ ...main(s) }), message: "faults.o: two programs are named 'main'" },
-  { fault: 'a program refers to an unknown map', make: (s) => (main(s).mapRefs[0]!.map = 'nope'), message: "faults.o: program 'main' refers to map 'nope', which the object does not define" },
-  { fault: 'a map reference not on an lddw', make: (s) => (main(s).mapRefs[0]!.pc = 4), message: "faults.o: program 'main': the reference to map 'counts' at pc 4 is not on an lddw" },
+  {
+    fault: 'two maps with one name',
+    make: (s) => s.maps.push(map('table', MapType.ARRAY, 4, 4, 1)),
+    message: "faults.o: two maps are named 'table'",
+  },
+  {
+    fault: 'two programs with one name',
+    make: (s) => s.programs.push({ ...main(s) }),
+    message: "faults.o: two programs are named 'main'",
+  },
+  {
+    fault: 'a program refers to an unknown map',
+    make: (s) => (main(s).mapRefs[0]!.map = 'nope'),
+    message: "faults.o: program 'main' refers to map 'nope', which the object does not define",
+  },
+  {
+    fault: 'a map reference not on an lddw',
+    make: (s) => (main(s).mapRefs[0]!.pc = 4),
+    message: "faults.o: program 'main': the reference to map 'counts' at pc 4 is not on an lddw",
+  },
   {
     fault: 'the address of a value of a hash map',
     make: (s) => (main(s).mapRefs[1]!.map = 'table'),
     message: "faults.o: program 'main' takes the address of a value of map 'table', which is not an array",
   },
-  { fault: 'a value offset past the value', make: (s) => (main(s).mapRefs[1]!.offset = 8), message: "faults.o: program 'main': offset 8 is outside the 8-byte value of map 'values'" },
+  {
+    fault: 'a value offset past the value',
+    make: (s) => (main(s).mapRefs[1]!.offset = 8),
+    message: "faults.o: program 'main': offset 8 is outside the 8-byte value of map 'values'",
+  },
   {
     fault: 'a prog array naming an unknown program',
     make: (s) => (mapNamed(s, 'jumps').contents[0]!.value = { program: 'nope' }),
@@ -80,7 +124,11 @@ const FAULTS: { fault: string; make: (s: ObjectSpec) => void; message: string }[
     make: (s) => mapNamed(s, 'counts').contents.push({ key: u32(0), value: { program: 'main' } }),
     message: "faults.o: map 'counts': only a prog array holds programs, and it names program 'main'",
   },
-  { fault: 'a map of maps without its template', make: (s) => delete mapNamed(s, 'outer').innerMap, message: "faults.o: map 'outer' is a map of maps without an inner map template" },
+  {
+    fault: 'a map of maps without its template',
+    make: (s) => delete mapNamed(s, 'outer').innerMap,
+    message: "faults.o: map 'outer' is a map of maps without an inner map template",
+  },
   {
     fault: 'a map of maps naming an unknown map',
     make: (s) => (mapNamed(s, 'outer').contents[0]!.value = { map: 'nope' }),
@@ -112,7 +160,11 @@ function badSpec(make: (s: ObjectSpec) => void): ObjectSpec {
 /** The error a load throws (it must throw). */
 async function refusal(spec: ObjectSpec, engine: 'vm' | 'kernel'): Promise<Error> {
   try {
-    const c = await loadCollection(spec, { engine, vm: { cpus: 1 }, kernel: { pinPath: `/sys/fs/bpf/bpfkit-test-${process.pid}-faults` } });
+    const c = await loadCollection(spec, {
+      engine,
+      vm: { cpus: 1 },
+      kernel: { pinPath: `/sys/fs/bpf/bpfkit-test-${process.pid}-faults` },
+    });
     c.close();
   } catch (err) {
     return err as Error;
@@ -146,7 +198,10 @@ test('the good spec loads on the kernel engine (the map of maps before the map i
 
 for (const { fault, make, message } of FAULTS) {
   test(`spec fault, ${fault}: validateSpec and the VM give one SpecError (exit 2)`, async () => {
-    assert.throws(() => validateSpec(badSpec(make)), (err: Error) => (assertSpecError(err, message), true));
+    assert.throws(
+      () => validateSpec(badSpec(make)),
+      (err: Error) => (assertSpecError(err, message), true),
+    );
     assertSpecError(await refusal(badSpec(make), 'vm'), message);
   });
 
@@ -160,7 +215,10 @@ test('a big-endian object: the same SpecError class and exit code from both engi
   const big = () => ({ ...goodSpec(), endian: 'big' as const });
   const vm = await refusal(big(), 'vm');
   assert.ok(vm instanceof SpecError);
-  assert.equal(vm.message, 'faults.o: the object is big-endian but the VM runs little-endian programs (build it with -target bpfel)');
+  assert.equal(
+    vm.message,
+    'faults.o: the object is big-endian but the VM runs little-endian programs (build it with -target bpfel)',
+  );
   if (!needs(t, { root: true })) return;
   const kernel = await refusal(big(), 'kernel');
   assert.ok(kernel instanceof SpecError);
@@ -174,8 +232,14 @@ test('program() and map() with an unknown name: one InputError (exit 2) on both 
   for (const engine of engines) {
     const c = await loadCollection(goodSpec(), { engine, vm: { cpus: 1 } });
     try {
-      assert.throws(() => c.program('nope'), (err: Error) => (errors.push(err), true));
-      assert.throws(() => c.map('nope'), (err: Error) => (errors.push(err), true));
+      assert.throws(
+        () => c.program('nope'),
+        (err: Error) => (errors.push(err), true),
+      );
+      assert.throws(
+        () => c.map('nope'),
+        (err: Error) => (errors.push(err), true),
+      );
     } finally {
       c.close();
     }
@@ -186,5 +250,9 @@ test('program() and map() with an unknown name: one InputError (exit 2) on both 
   }
   assert.equal(errors[0]!.message, "no program named 'nope' (the collection has: main)");
   assert.equal(errors[1]!.message, "no map named 'nope' (the collection has: outer, counts, values, jumps, table)");
-  if (errors.length === 4) assert.deepEqual(errors.slice(2).map((e) => e.message), errors.slice(0, 2).map((e) => e.message));
+  if (errors.length === 4)
+    assert.deepEqual(
+      errors.slice(2).map((e) => e.message),
+      errors.slice(0, 2).map((e) => e.message),
+    );
 });

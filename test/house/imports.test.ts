@@ -30,7 +30,21 @@ export const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   packet: ['cbpf', 'kernel', 'elf', 'isa', 'uapi', 'util'],
   conformance: ['vm', 'asm', 'isa', 'util'],
   'apps/http': ['packet', 'loader', 'engine', 'vm', 'kernel', 'elf', 'asm', 'isa', 'uapi', 'util'],
-  cli: ['apps/http', 'conformance', 'packet', 'cbpf', 'loader', 'engine', 'vm', 'kernel', 'elf', 'asm', 'isa', 'uapi', 'util'],
+  cli: [
+    'apps/http',
+    'conformance',
+    'packet',
+    'cbpf',
+    'loader',
+    'engine',
+    'vm',
+    'kernel',
+    'elf',
+    'asm',
+    'isa',
+    'uapi',
+    'util',
+  ],
   '.': ['apps/http', 'packet', 'cbpf', 'loader', 'engine', 'vm', 'kernel', 'elf', 'asm', 'isa', 'uapi', 'util'],
 };
 
@@ -57,8 +71,10 @@ function importsOf(file: string): ImportSite[] {
   const text = readFileSync(file, 'utf8');
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const out: ImportSite[] = [];
-  const at = (node: ts.Node) => `${relative(repoPath(), file)}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}`;
-  const literal = (node: ts.Node | undefined) => (node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : undefined);
+  const at = (node: ts.Node) =>
+    `${relative(repoPath(), file)}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}`;
+  const literal = (node: ts.Node | undefined) =>
+    node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : undefined;
   const visit = (node: ts.Node): void => {
     if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
       out.push({ where: at(node), specifier: literal(node.moduleSpecifier) });
@@ -152,7 +168,9 @@ test('house: no import cycle between the folders of src/', () => {
     for (const [to] of next.get(f) ?? []) {
       if (state.get(to) === 'open') {
         const loop = [...path.slice(path.indexOf(to)), to];
-        cycles.push(loop.map((x, i) => (i + 1 < loop.length ? `${x} (${next.get(x)!.get(loop[i + 1]!)})` : x)).join(' -> '));
+        cycles.push(
+          loop.map((x, i) => (i + 1 < loop.length ? `${x} (${next.get(x)!.get(loop[i + 1]!)})` : x)).join(' -> '),
+        );
       } else if (!state.has(to)) walk(to);
     }
     path.pop();
@@ -169,10 +187,25 @@ test('house: ARCHITECTURE.md states the same "may import" table', () => {
   for (const m of doc.matchAll(/^\| `src\/([^`]*)` \|[^|\n]*\| ([^|\n]*) \|$/gm)) {
     const folder = m[1] === '*.ts' ? '.' : m[1]!;
     const cell = m[2]!.replace(/\([^)]*\)/g, '').trim();
-    stated.set(folder, cell === '—' ? [] : cell.split(',').map((s) => s.trim().replace(/`/g, '')).filter(Boolean));
+    stated.set(
+      folder,
+      cell === '—'
+        ? []
+        : cell
+            .split(',')
+            .map((s) => s.trim().replace(/`/g, ''))
+            .filter(Boolean),
+    );
   }
   for (const [folder, allowed] of Object.entries(MAY_IMPORT)) {
-    assert.ok(stated.has(folder), `ARCHITECTURE.md's Modules table has a row for src/${folder === '.' ? '*.ts' : folder}`);
-    assert.deepEqual([...stated.get(folder)!].sort(), [...allowed].sort(), `ARCHITECTURE.md: what src/${folder} may import`);
+    assert.ok(
+      stated.has(folder),
+      `ARCHITECTURE.md's Modules table has a row for src/${folder === '.' ? '*.ts' : folder}`,
+    );
+    assert.deepEqual(
+      [...stated.get(folder)!].sort(),
+      [...allowed].sort(),
+      `ARCHITECTURE.md: what src/${folder} may import`,
+    );
   }
 });

@@ -56,7 +56,11 @@ test('v2: every 50 packets the cleanup stamps new entries and deletes those olde
     p.packet(frameOf(f, 1, 1000));
   }
   const key = sessionKey(0x0a000001, 0x0a000002, 2000, 80);
-  assert.deepEqual([...filter.sessions!.lookup(key)!], [0, 0, 0, 0, 0, 0, 0, 0], 'inserted by the filter with timestamp 0');
+  assert.deepEqual(
+    [...filter.sessions!.lookup(key)!],
+    [0, 0, 0, 0, 0, 0, 0, 0],
+    'inserted by the filter with timestamp 0',
+  );
   // 40 more kept packets (continuations) at t = 1000 reach the 50th: entries get stamped with 1000.
   for (let i = 0; i < 40; i++) {
     const f = tcpFrame({ sport: 2000 + (i % 10), seq: 100 + i, payload: 'x' });
@@ -73,7 +77,8 @@ test('v2: every 50 packets the cleanup stamps new entries and deletes those olde
 
 test('the classic filter keeps only IPv4/TCP with a payload starting with the six words', () => {
   const f = new JsClassicFilter(1);
-  const keep = (payload: string, extra: Partial<Parameters<typeof tcpFrame>[0]> = {}) => f.keep(tcpFrame({ seq: 1, payload, ...extra }));
+  const keep = (payload: string, extra: Partial<Parameters<typeof tcpFrame>[0]> = {}) =>
+    f.keep(tcpFrame({ seq: 1, payload, ...extra }));
   for (const w of ['GET /', 'POST /', 'PUT /', 'DELETE /', 'HEAD /', 'HTTP/1.1 200']) assert.equal(keep(w), true, w);
   for (const w of ['OPTIONS /', 'PATCH /', 'get /', 'GE', '']) assert.equal(keep(w), false, JSON.stringify(w));
   assert.equal(keep('GET / HTTP/1.1', { src: 'fd00::1', dst: 'fd00::2' }), false, 'IPv6 is not seen');
@@ -83,9 +88,20 @@ test('the classic filter keeps only IPv4/TCP with a payload starting with the si
 
 test('the eBPF programs (v1, v2) in the VM give the same verdicts and map contents as their TypeScript twins', async () => {
   const c = new Conversation().handshake();
-  c.clientSays('G', 'ET /x HTTP/1.1\r\n\r\n', 'POST /y', ' HTTP/1.1\r\n\r\n', 'HEAD / HTTP/1.0\r\n\r\n', 'DELETE /z HTTP/1.1\r\n\r\n');
+  c.clientSays(
+    'G',
+    'ET /x HTTP/1.1\r\n\r\n',
+    'POST /y',
+    ' HTTP/1.1\r\n\r\n',
+    'HEAD / HTTP/1.0\r\n\r\n',
+    'DELETE /z HTTP/1.1\r\n\r\n',
+  );
   c.serverSays('HTTP/1.1 200 OK\r\n\r\n', 'PUT is not a response');
-  const frames = [...c.frames, tcpFrame({ src: 'fd00::1', dst: 'fd00::2', seq: 1, payload: 'GET / HTTP/1.1\r\n' }), tcpFrame({ seq: 1, payload: 'PUT /v HTTP/1.1\r\n', vlan: [0x8100] })];
+  const frames = [
+    ...c.frames,
+    tcpFrame({ src: 'fd00::1', dst: 'fd00::2', seq: 1, payload: 'GET / HTTP/1.1\r\n' }),
+    tcpFrame({ seq: 1, payload: 'PUT /v HTTP/1.1\r\n', vlan: [0x8100] }),
+  ];
   for (const mode of ['v1', 'v2'] as const) {
     const vm = await loadFilterObject(mode, 'vm');
     try {

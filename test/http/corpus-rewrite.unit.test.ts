@@ -11,7 +11,8 @@ import type { Frame } from './corpus/pcap-out.js';
 import { Conversation } from '../support/tcp-frames.js';
 
 const asFrames = (data: Uint8Array[]): Frame[] => data.map((d, i) => ({ tsSec: 1, tsUsec: i, data: d }));
-const payloads = (frames: Frame[]) => frames.map((f) => Buffer.from(f.data.subarray(14 + 40 + 20)).toString('latin1')).filter((s) => s !== '');
+const payloads = (frames: Frame[]) =>
+  frames.map((f) => Buffer.from(f.data.subarray(14 + 40 + 20)).toString('latin1')).filter((s) => s !== '');
 
 test('cutBefore keeps an earlier connection on the same 4-tuple whole, and cuts the marked one', () => {
   const earlier = new Conversation('::1', '::1', 40000, 80, 1000).handshake();

@@ -84,9 +84,16 @@ test('tshark (out-of-order reassembly on) as a second oracle: it finds nothing f
     const all = tsharkRequests(file);
     const theirs = all.filter((x) => logged.has(x) && x.length < 65536);
     assert.ok(theirs.length > 100, `${name}: tshark decoded ${theirs.length}`);
-    assert.ok(all.some((x) => x.includes('FAKE-inside-tunnel')), 'tshark is fooled by the tunnel; full mode is not');
+    assert.ok(
+      all.some((x) => x.includes('FAKE-inside-tunnel')),
+      'tshark is fooled by the tunnel; full mode is not',
+    );
     const missing = missingFrom(ours, theirs);
-    assert.deepEqual(missing.map((m) => m.slice(0, 80)), [], name);
+    assert.deepEqual(
+      missing.map((m) => m.slice(0, 80)),
+      [],
+      name,
+    );
   }
 });
 
@@ -119,7 +126,9 @@ test('the classic design (v1, v2) behaves as described, losses included', async 
   // Pipelined requests in one segment: only the first line of the segment is printed.
   assert.ok(v2.lines.includes('GET /v4/pipelined/0 HTTP/1.1') && !v2.lines.includes('GET /v4/pipelined/1 HTTP/1.1'));
   // No framing: a request body that looks like a request, and bytes inside a CONNECT tunnel, are printed.
-  assert.ok(v2.lines.includes('GET /v4/FAKE-in-body HTTP/1.1') && v2.lines.includes('GET /v4/FAKE-inside-tunnel HTTP/1.1'));
+  assert.ok(
+    v2.lines.includes('GET /v4/FAKE-in-body HTTP/1.1') && v2.lines.includes('GET /v4/FAKE-inside-tunnel HTTP/1.1'),
+  );
   // VLAN-tagged traffic: nothing at all (the classic filter reads fixed Ethernet offsets).
   const vlan = await runUrls(join(dir, 'vlan.pcap'), 'v2', 'vm', false);
   assert.deepEqual(vlan.lines, []);
@@ -148,13 +157,22 @@ test('the benchmark traffic, one request at a time and pipelined bursts of 8: al
     assert.equal(s.recall, 1, `${scenario}: missed ${s.missed.slice(0, 5).join(' ')}`);
     assert.equal(s.precision, 1, `${scenario}: invented ${s.invented.slice(0, 5).join(' ')}`);
     // Every request has its response (the server answers each one; browse waits for it before the next).
-    assert.ok(records.every((r) => r.status === 200), `${scenario}: a request without its 200`);
+    assert.ok(
+      records.every((r) => r.status === 200),
+      `${scenario}: a request without its 200`,
+    );
   }
 });
 
 test('a capture taken with offloads on (segments far larger than 4096 bytes): all found', async (t) => {
   if (!needs(t, { root: true, tools: ['tcpdump', 'ip', 'ethtool'] })) return;
-  const big = await generateCorpus({ dir, name: 'offload.pcap', scenarios: ['basic', 'long'], hosts: ['127.0.0.1'], offload: true });
+  const big = await generateCorpus({
+    dir,
+    name: 'offload.pcap',
+    scenarios: ['basic', 'long'],
+    hosts: ['127.0.0.1'],
+    offload: true,
+  });
   const truth = readTruth(big.truth);
   const { records } = await runUrls(big.pcap, 'full', 'vm');
   const s = score(truth, records);

@@ -35,7 +35,10 @@ test('json records pair responses (status, latency) and carry the Host and full 
     assert.equal(typeof r.ts, 'number');
     if (r.status !== null) assert.ok(r.latency_ms! >= 0 && r.latency_ms! < 10_000);
   }
-  assert.ok(records.filter((r) => r.status !== null).length >= truth.length - 1, 'nearly every request got its response');
+  assert.ok(
+    records.filter((r) => r.status !== null).length >= truth.length - 1,
+    'nearly every request got its response',
+  );
 });
 
 test('`bpfkit urls FILE` prints classic request lines (what npm start shows), json with --format json, a summary on stderr', () => {
@@ -43,17 +46,33 @@ test('`bpfkit urls FILE` prints classic request lines (what npm start shows), js
   assert.equal(text.status, 0, text.stderr);
   const lines = text.stdout.trim().split('\n');
   assert.equal(lines.length, truth.length);
-  assert.deepEqual(
-    [...lines].sort(),
-    truth.map((t) => `${t.method} ${t.url} ${t.version}`).sort(),
+  assert.deepEqual([...lines].sort(), truth.map((t) => `${t.method} ${t.url} ${t.version}`).sort());
+  assert.match(
+    text.stderr,
+    /urls: \d+ packets seen, \d+ kept by filter, 36 requests, \d+ sessions, 0 truncated, 0 kernel drops/,
   );
-  assert.match(text.stderr, /urls: \d+ packets seen, \d+ kept by filter, 36 requests, \d+ sessions, 0 truncated, 0 kernel drops/);
 
   const json = cli('urls', 'examples/captures/http-demo.pcap', '--format', 'json', '-q');
   assert.equal(json.status, 0);
   assert.equal(json.stderr, '');
-  const recs = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  for (const key of ['ts', 'src', 'dst', 'sport', 'dport', 'method', 'host', 'uri', 'version', 'status', 'latency_ms', 'truncated'])
+  const recs = json.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  for (const key of [
+    'ts',
+    'src',
+    'dst',
+    'sport',
+    'dport',
+    'method',
+    'host',
+    'uri',
+    'version',
+    'status',
+    'latency_ms',
+    'truncated',
+  ])
     assert.ok(key in recs[0]!, `json has ${key}`);
 });
 
@@ -87,7 +106,10 @@ test('a malformed capture: a clear error with the offset, exit 2, and every requ
     assert.match(r.stderr, /cut\.pcap@\d+: .*truncated/);
     assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);
     const printed = r.stdout.trim().split('\n').filter(Boolean);
-    assert.ok(printed.length >= 10 && printed.length < truth.length, `printed ${printed.length} requests found before the fault`);
+    assert.ok(
+      printed.length >= 10 && printed.length < truth.length,
+      `printed ${printed.length} requests found before the fault`,
+    );
     assert.match(r.stderr, /urls: \d+ packets seen/);
     // With the filter thread: the same requests before the fault, the same error.
     const r2 = cli('urls', cut, '--threads', '2');
@@ -109,7 +131,12 @@ test('a malformed capture: a clear error with the offset, exit 2, and every requ
 });
 
 test('usage errors are one line and exit 2', () => {
-  for (const args of [['urls'], ['urls', 'a.pcap', '--mode', 'v3'], ['urls', 'a.pcap', '--format', 'xml'], ['urls', 'a.pcap', '-i', 'lo']]) {
+  for (const args of [
+    ['urls'],
+    ['urls', 'a.pcap', '--mode', 'v3'],
+    ['urls', 'a.pcap', '--format', 'xml'],
+    ['urls', 'a.pcap', '-i', 'lo'],
+  ]) {
     const r = cli(...args);
     assert.equal(r.status, 2, args.join(' '));
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

@@ -20,7 +20,9 @@ test('full mode in the VM: bpf_ktime_get_ns reads the capture clock (1 s at the 
       assert.equal(full.keep(new FrameView().set(buf, 5, frame.length, 1, at[i]!)), true);
     }
     const sessions = f.sessions!;
-    const stamps = [...sessions.keys()].map((k) => Number(Buffer.from(sessions.lookup(k)!).readBigUInt64LE(0))).sort((a, b) => a - b);
+    const stamps = [...sessions.keys()]
+      .map((k) => Number(Buffer.from(sessions.lookup(k)!).readBigUInt64LE(0)))
+      .sort((a, b) => a - b);
     assert.deepEqual(stamps, [1e9, 3.5e9, 3.5e9]);
     const ack = tcpFrame({ sport: 40001, dport: 80, seq: 2, ack: 1, flags: ACK });
     assert.equal(full.keep(frameOf(ack, 1, t0 + 3)), true, 'a tracked session is kept');

@@ -31,26 +31,44 @@ test('a request line split inside the method token and with a 1-byte last piece 
 
 test('every method token, bare-LF line ends and pipelining on one keep-alive connection', () => {
   const c = new Conversation().handshake();
-  c.clientSays('OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\nPATCH /p HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcM-SEARCH /m HTTP/1.1\r\n\r\n');
+  c.clientSays(
+    'OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\nPATCH /p HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcM-SEARCH /m HTTP/1.1\r\n\r\n',
+  );
   c.clientSays('PROPFIND /dav HTTP/1.1\nHost: h\n\n', 'X_CUSTOM-TOKEN /x HTTP/1.0\r\n\r\n');
   c.close();
   const { recs } = analyze(c.frames);
-  assert.deepEqual(lines(recs), ['OPTIONS * HTTP/1.1', 'PATCH /p HTTP/1.1', 'M-SEARCH /m HTTP/1.1', 'PROPFIND /dav HTTP/1.1', 'X_CUSTOM-TOKEN /x HTTP/1.0']);
+  assert.deepEqual(lines(recs), [
+    'OPTIONS * HTTP/1.1',
+    'PATCH /p HTTP/1.1',
+    'M-SEARCH /m HTTP/1.1',
+    'PROPFIND /dav HTTP/1.1',
+    'X_CUSTOM-TOKEN /x HTTP/1.0',
+  ]);
 });
 
 test('bodies are skipped by Content-Length and chunked encoding: a body starting with "GET " is not a request', () => {
   const fake = 'GET /fake HTTP/1.1\r\nHost: evil\r\n\r\n';
   const c = new Conversation().handshake();
   c.clientSays(`POST /cl HTTP/1.1\r\nContent-Length: ${fake.length}\r\n\r\n`, fake.slice(0, 10), fake.slice(10));
-  c.clientSays('POST /chunked HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', `${fake.length.toString(16)}\r\n${fake}\r\n`, '0\r\nX-T: GET /t HTTP/1.1\r\n\r\n');
+  c.clientSays(
+    'POST /chunked HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n',
+    `${fake.length.toString(16)}\r\n${fake}\r\n`,
+    '0\r\nX-T: GET /t HTTP/1.1\r\n\r\n',
+  );
   c.clientSays('GET /after HTTP/1.1\r\n\r\n');
   c.close();
-  assert.deepEqual(lines(analyze(c.frames).recs), ['POST /cl HTTP/1.1', 'POST /chunked HTTP/1.1', 'GET /after HTTP/1.1']);
+  assert.deepEqual(lines(analyze(c.frames).recs), [
+    'POST /cl HTTP/1.1',
+    'POST /chunked HTTP/1.1',
+    'GET /after HTTP/1.1',
+  ]);
 });
 
 test('responses pair with requests in order, HEAD/204/304 have no body, 100-continue is skipped, chunked responses are framed', () => {
   const c = new Conversation().handshake();
-  c.clientSays('HEAD /h HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\nGET /e HTTP/1.1\r\n\r\nPOST /x HTTP/1.1\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n');
+  c.clientSays(
+    'HEAD /h HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\nGET /e HTTP/1.1\r\n\r\nPOST /x HTTP/1.1\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n',
+  );
   c.serverSays('HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n'); // HEAD: the length describes nothing that follows
   c.serverSays('HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nHTTP/\r\n0\r\n\r\n');
   c.serverSays('HTTP/1.1 304 Not Modified\r\n\r\n');
@@ -72,7 +90,10 @@ test('out-of-order, duplicated and overlapping segments are reassembled by seque
   const syn = c.frames.slice(0, 2);
   const fin = c.frames.slice(5);
   // An overlapping retransmission covering the end of b and all of d.
-  const overlap = tcpFrame({ seq: 1001 + 'GET /one/two/three HTTP/1.1\r\n'.length - 5, payload: '1.1\r\nHost: x\r\n\r\n' });
+  const overlap = tcpFrame({
+    seq: 1001 + 'GET /one/two/three HTTP/1.1\r\n'.length - 5,
+    payload: '1.1\r\nHost: x\r\n\r\n',
+  });
   const { recs } = analyze([...syn, d!, b!, overlap, a!, a!, b!, ...fin]);
   assert.deepEqual(lines(recs), ['GET /one/two/three HTTP/1.1']);
   assert.equal(recs[0]!.host, 'x');
@@ -99,7 +120,14 @@ test('IPv6, VLAN and QinQ frames are decoded', () => {
   c6.close();
   const qinq = [
     tcpFrame({ src: '10.1.0.1', dst: '10.1.0.2', seq: 5, flags: SYN, vlan: [0x88a8, 0x8100] }),
-    tcpFrame({ src: '10.1.0.1', dst: '10.1.0.2', seq: 6, flags: ACK | PSH, payload: 'GET /qinq HTTP/1.1\r\n\r\n', vlan: [0x88a8, 0x8100] }),
+    tcpFrame({
+      src: '10.1.0.1',
+      dst: '10.1.0.2',
+      seq: 6,
+      flags: ACK | PSH,
+      payload: 'GET /qinq HTTP/1.1\r\n\r\n',
+      vlan: [0x88a8, 0x8100],
+    }),
   ];
   const { recs } = analyze([...c6.frames, ...qinq]);
   assert.deepEqual(lines(recs).sort(), ['GET /qinq HTTP/1.1', 'GET /v6 HTTP/1.1']);

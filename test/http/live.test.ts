@@ -32,23 +32,50 @@ async function liveRun(mode: string): Promise<{ truth: ReturnType<typeof readTru
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up', 'mtu', '1500']);
     spawnSync('ip', ['netns', 'exec', ns, 'ethtool', '-K', 'lo', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
     const listens = ['127.0.0.1:80', '127.0.0.1:8080', '[::1]:80', '[::1]:8080'];
-    const server = spawn('ip', ['netns', 'exec', ns, process.execPath, serverJs, truthFile, ...listens], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const server = spawn('ip', ['netns', 'exec', ns, process.execPath, serverJs, truthFile, ...listens], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     kids.push(server);
     let serverOut = '';
-    server.stdout!.on('data', (d: Buffer) => (serverOut += d.toString()));
+    server.stdout.on('data', (d: Buffer) => (serverOut += d.toString()));
     const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
-    const urls = spawn('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script, '--', 'urls', '-i', 'lo', '--mode', mode, '--format', 'json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const urls = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        script,
+        '--',
+        'urls',
+        '-i',
+        'lo',
+        '--mode',
+        mode,
+        '--format',
+        'json',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     kids.push(urls);
     let out = '';
     let err = '';
-    urls.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')));
-    urls.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    urls.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    urls.stderr.on('data', (d: Buffer) => (err += d.toString()));
     // The server listens on every address, and the filter is attached.
-    await waitUntil('the corpus server to listen', () => (serverOut.match(/listening/g) ?? []).length === listens.length);
+    await waitUntil(
+      'the corpus server to listen',
+      () => (serverOut.match(/listening/g) ?? []).length === listens.length,
+    );
     await stderrLine(urls, /bpfkit urls: listening on lo/, 'bpfkit urls');
-    const client = spawnSync('ip', ['netns', 'exec', ns, process.execPath, clientJs, 'basic', '127.0.0.1', '::1'], { encoding: 'utf8' });
+    const client = spawnSync('ip', ['netns', 'exec', ns, process.execPath, clientJs, 'basic', '127.0.0.1', '::1'], {
+      encoding: 'utf8',
+    });
     assert.equal(client.status, 0, client.stderr);
     // Every packet of the traffic has reached the socket once TCP has settled; on SIGINT bpfkit reads what
     // is queued before it stops.
@@ -67,21 +94,38 @@ async function liveRun(mode: string): Promise<{ truth: ReturnType<typeof readTru
 test('full mode live on a namespace loopback (filter in the kernel): every request, IPv4 and IPv6, summary on SIGINT', async (t) => {
   if (!needs(t, { root: true, tools: ['ip', 'ethtool'] })) return;
   const { truth, out, err } = await liveRun('full');
-  const recs = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const recs = out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   const s = score(truth, recs);
   assert.ok(truth.length > 100);
   assert.equal(s.recall, 1, `missed ${s.missed.slice(0, 5).join(' ')}`);
   assert.equal(s.precision, 1, `invented ${s.invented.slice(0, 5).join(' ')}`);
-  assert.match(err, /urls: \d+ packets seen, \d+ kept by filter, \d+ requests, \d+ sessions, \d+ truncated, 0 kernel drops/);
+  assert.match(
+    err,
+    /urls: \d+ packets seen, \d+ kept by filter, \d+ requests, \d+ sessions, \d+ truncated, 0 kernel drops/,
+  );
 });
 
 test('classic v2 live: the kernel keeps session packets, userspace deletes the keys from the kernel map', async (t) => {
   if (!needs(t, { root: true, tools: ['ip', 'ethtool'] })) return;
   const { truth, out } = await liveRun('v2');
-  const recs = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { uri: string; src: string });
+  const recs = out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { uri: string; src: string });
   assert.ok(recs.length > 30, `${recs.length} requests`);
-  assert.ok(recs.every((r) => r.src === '127.0.0.1'), 'IPv4 only');
-  assert.ok(recs.some((r) => r.uri === '/v4/split/abcdefghij?q=4'), 'a split line reassembled through the kernel map');
+  assert.ok(
+    recs.every((r) => r.src === '127.0.0.1'),
+    'IPv4 only',
+  );
+  assert.ok(
+    recs.some((r) => r.uri === '/v4/split/abcdefghij?q=4'),
+    'a split line reassembled through the kernel map',
+  );
   assert.ok(truth.length > recs.length, 'the classic design misses requests');
 });
 

@@ -13,7 +13,12 @@ export interface Run {
 }
 
 /** The pipeline `bpfkit urls FILE` builds, run in this process (json records and text lines both kept). */
-export async function runUrls(file: string, mode: Mode = 'full', engine: EngineChoice = 'vm', json = true): Promise<Run> {
+export async function runUrls(
+  file: string,
+  mode: Mode = 'full',
+  engine: EngineChoice = 'vm',
+  json = true,
+): Promise<Run> {
   const records: UrlRecord[] = [];
   const lines: string[] = [];
   const built = await buildPipeline({
@@ -42,14 +47,32 @@ const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 /** The CLI as users run it, from the same build as this test. */
 export function cli(...args: string[]) {
   const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
-  return spawnSync(process.execPath, ['--input-type=module', '-e', script, '--', ...args], { encoding: 'latin1', maxBuffer: 1 << 30 });
+  return spawnSync(process.execPath, ['--input-type=module', '-e', script, '--', ...args], {
+    encoding: 'latin1',
+    maxBuffer: 1 << 30,
+  });
 }
 
 /** tshark's view (out-of-order reassembly on): method + uri per request. */
 export function tsharkRequests(file: string): string[] {
   const r = spawnSync(
     'tshark',
-    ['-r', file, '-o', 'tcp.reassemble_out_of_order:TRUE', '-Y', 'http.request', '-T', 'fields', '-E', 'aggregator=\x1f', '-e', 'http.request.method', '-e', 'http.request.uri'],
+    [
+      '-r',
+      file,
+      '-o',
+      'tcp.reassemble_out_of_order:TRUE',
+      '-Y',
+      'http.request',
+      '-T',
+      'fields',
+      '-E',
+      'aggregator=\x1f',
+      '-e',
+      'http.request.method',
+      '-e',
+      'http.request.uri',
+    ],
     { encoding: 'latin1', maxBuffer: 1 << 30 },
   );
   if (r.status !== 0) throw new Error(`tshark failed: ${r.stderr}`);

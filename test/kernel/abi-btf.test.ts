@@ -10,7 +10,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { inCI } from '../support/env.js';
 import { BtfKind, btfKindName, parseBtf, type Btf, type BtfMember, type BtfType } from '../../src/elf/btf.js';
 import * as abi from '../../src/kernel/abi/index.js';
-import { bytes, i32, isLayout, layout, u32, type Field, type KernelType, type Layout } from '../../src/kernel/abi/index.js';
+import {
+  bytes,
+  i32,
+  isLayout,
+  layout,
+  u32,
+  type Field,
+  type KernelType,
+  type Layout,
+} from '../../src/kernel/abi/index.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 
@@ -139,7 +148,10 @@ function checkLayout(btf: Btf, name: string, l: Layout): void {
         bounds.add(m.offset >> 3);
         bounds.add(m.size ? (m.offset + m.size + 7) >> 3 : m.offset / 8 + btf.sizeOf(m.type));
       }
-      assert.ok(bounds.has(l.size), `${where}: size ${l.size} cuts a kernel field (boundaries: ${[...bounds].sort((a, b) => a - b).join(', ')})`);
+      assert.ok(
+        bounds.has(l.size),
+        `${where}: size ${l.size} cuts a kernel field (boundaries: ${[...bounds].sort((a, b) => a - b).join(', ')})`,
+      );
       break;
     }
     case 'fields':

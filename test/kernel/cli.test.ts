@@ -11,7 +11,9 @@ const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.arg
 
 /** Run the CLI; `ns` runs it in that network namespace only (nsenter keeps the host's bpffs mount). */
 function bpfkit(args: string[], ns?: string, env: Record<string, string> = {}) {
-  const cmd = ns ? ['nsenter', [`--net=/run/netns/${ns}`, process.execPath, '-e', script, '--', ...args]] : [process.execPath, ['-e', script, '--', ...args]];
+  const cmd = ns
+    ? ['nsenter', [`--net=/run/netns/${ns}`, process.execPath, '-e', script, '--', ...args]]
+    : [process.execPath, ['-e', script, '--', ...args]];
   return spawnSync(cmd[0] as string, cmd[1] as string[], { encoding: 'utf8', env: { ...process.env, ...env } });
 }
 
@@ -42,7 +44,10 @@ test('prog load pins programs and maps; prog show and map dump/update/lookup rea
   assert.equal(mine.name, 'sock_count');
   assert.match(mine.tag, /^[0-9a-f]{16}$/);
   // Same view as bpftool.
-  const bt = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' })) as { tag: string; map_ids: number[] };
+  const bt = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' })) as {
+    tag: string;
+    map_ids: number[];
+  };
   assert.equal(bt.tag, mine.tag);
   assert.deepEqual([...bt.map_ids].sort(), [...mine.map_ids].sort());
   const text = bpfkit(['prog', 'show', String(id)]);
@@ -50,8 +55,13 @@ test('prog load pins programs and maps; prog show and map dump/update/lookup rea
 
   const dump = bpfkit(['map', 'dump', `${dir}/bss`, '--json']);
   assert.equal(dump.status, 0, dump.stderr);
-  assert.deepEqual(JSON.parse(dump.stdout), [{ key: ['0x00', '0x00', '0x00', '0x00'], value: ['0x00', '0x00', '0x00', '0x00'] }]); // verdict = 0
-  assert.equal(bpfkit(['map', 'update', `${dir}/len_counts`, '--key', '07 00 00 00', '--value', '2a00000000000000']).status, 0);
+  assert.deepEqual(JSON.parse(dump.stdout), [
+    { key: ['0x00', '0x00', '0x00', '0x00'], value: ['0x00', '0x00', '0x00', '0x00'] },
+  ]); // verdict = 0
+  assert.equal(
+    bpfkit(['map', 'update', `${dir}/len_counts`, '--key', '07 00 00 00', '--value', '2a00000000000000']).status,
+    0,
+  );
   const look = bpfkit(['map', 'lookup', `${dir}/len_counts`, '--key', '07000000']);
   assert.equal(look.stdout.trim(), 'key: 07 00 00 00  value: 2a 00 00 00 00 00 00 00');
   assert.equal(bpfkit(['map', 'lookup', `${dir}/len_counts`, '--key', '08000000']).status, 1);
@@ -76,15 +86,25 @@ test('attach xdp / tc pins a link that outlives the command; detach removes it',
   assert.equal(a.status, 0, a.stderr);
   const progId = Number(/prog id (\d+)/.exec(a.stdout)?.[1]);
   assert.ok(existsSync(`${xdpDir}/link`));
-  assert.ok(linkIds().some((l) => l.prog_id === progId && l.type === 'xdp'), 'the XDP link is still there after the command exited');
+  assert.ok(
+    linkIds().some((l) => l.prog_id === progId && l.type === 'xdp'),
+    'the XDP link is still there after the command exited',
+  );
   const again = bpfkit(['attach', 'xdp', 'lo', hooks, '--mode', 'skb', '--pin', xdpDir], ns);
   assert.equal(again.status, 3);
   assert.match(again.stderr, /already holds an attachment/);
 
-  const tc = bpfkit(['attach', 'tc', 'lo', hooks, '--program', 'tc_count', '--direction', 'egress', '--pin', tcDir], ns);
+  const tc = bpfkit(
+    ['attach', 'tc', 'lo', hooks, '--program', 'tc_count', '--direction', 'egress', '--pin', tcDir],
+    ns,
+  );
   assert.equal(tc.status, 0, tc.stderr);
   const tcProg = Number(/prog id (\d+)/.exec(tc.stdout)?.[1]);
-  assert.ok(linkIds().some((l) => l.prog_id === tcProg && (l.type === 'tcx' || l.type === 11) /* older bpftool prints the number */));
+  assert.ok(
+    linkIds().some(
+      (l) => l.prog_id === tcProg && (l.type === 'tcx' || l.type === 11) /* older bpftool prints the number */,
+    ),
+  );
 
   const d1 = bpfkit(['detach', 'xdp', 'lo', '--pin', xdpDir], ns);
   assert.equal(d1.status, 0, d1.stderr);

@@ -9,17 +9,71 @@ import { openPinnedMap, openPinnedProgram } from '../../src/kernel/pinned.js';
 import { VerifierError } from '../../src/kernel/errors.js';
 import { liveCount } from '../../src/kernel/lifecycle.js';
 import { MapType, ProgType, AttachType } from '../../src/uapi/types.js';
-import { Helper, atomicAdd64, call, exit, jmpImm, jmpReg, label, lddw, ldx, mov64Imm, mov64Reg, alu64Imm, op, prog, st, stx, to } from './helpers/insns.js';
+import {
+  Helper,
+  atomicAdd64,
+  call,
+  exit,
+  jmpImm,
+  jmpReg,
+  label,
+  lddw,
+  ldx,
+  mov64Imm,
+  mov64Reg,
+  alu64Imm,
+  op,
+  prog,
+  st,
+  stx,
+  to,
+} from './helpers/insns.js';
 
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 const u64 = (n: number) => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
 
-function mapSpec(name: string, type: number, keySize: number, valueSize: number, maxEntries: number, extra: Partial<MapSpec> = {}): MapSpec {
-  return { name, type, keySize, valueSize, maxEntries, flags: 0, pinning: 'none', contents: [], frozen: false, section: '.maps', btfKeyTypeId: 0, btfValueTypeId: 0, ...extra };
+function mapSpec(
+  name: string,
+  type: number,
+  keySize: number,
+  valueSize: number,
+  maxEntries: number,
+  extra: Partial<MapSpec> = {},
+): MapSpec {
+  return {
+    name,
+    type,
+    keySize,
+    valueSize,
+    maxEntries,
+    flags: 0,
+    pinning: 'none',
+    contents: [],
+    frozen: false,
+    section: '.maps',
+    btfKeyTypeId: 0,
+    btfValueTypeId: 0,
+    ...extra,
+  };
 }
 
-function progSpec(name: string, type: number, insns: ProgramSpec['insns'], mapRefs: ProgramSpec['mapRefs'] = [], attachType?: number): ProgramSpec {
-  return { name, section: name, type, insns, mapRefs, license: 'GPL', kernelVersion: 0, ...(attachType !== undefined ? { attachType } : {}) };
+function progSpec(
+  name: string,
+  type: number,
+  insns: ProgramSpec['insns'],
+  mapRefs: ProgramSpec['mapRefs'] = [],
+  attachType?: number,
+): ProgramSpec {
+  return {
+    name,
+    section: name,
+    type,
+    insns,
+    mapRefs,
+    license: 'GPL',
+    kernelVersion: 0,
+    ...(attachType !== undefined ? { attachType } : {}),
+  };
 }
 
 /** XDP: packet[0] = global `mark` (from .data), counts[0] += 1, returns XDP_TX; short packets: XDP_DROP. */
@@ -55,13 +109,22 @@ function xdpObject(): ObjectSpec {
     kernelVersion: 0,
     maps: [
       mapSpec('counts', MapType.ARRAY, 4, 8, 1),
-      mapSpec('.data', MapType.ARRAY, 4, 8, 1, { section: '.data', contents: [{ key: u32(0), value: new Uint8Array([0, 0, 0, 0, 0xab, 0, 0, 0]) }] }),
+      mapSpec('.data', MapType.ARRAY, 4, 8, 1, {
+        section: '.data',
+        contents: [{ key: u32(0), value: new Uint8Array([0, 0, 0, 0, 0xab, 0, 0, 0]) }],
+      }),
     ],
     programs: [
-      progSpec('xdp_mark', ProgType.XDP, insns, [
-        { pc: insns[6]!.pc, map: '.data', kind: 'value', offset: 4 },
-        { pc: insns[10]!.pc, map: 'counts', kind: 'fd', offset: 0 },
-      ], AttachType.XDP),
+      progSpec(
+        'xdp_mark',
+        ProgType.XDP,
+        insns,
+        [
+          { pc: insns[6]!.pc, map: '.data', kind: 'value', offset: 4 },
+          { pc: insns[10]!.pc, map: 'counts', kind: 'fd', offset: 0 },
+        ],
+        AttachType.XDP,
+      ),
     ],
   };
 }
@@ -102,7 +165,13 @@ test('SOCKET_FILTER test runs see the frame from its MAC header (the raw-socket 
   if (!needs(t, { root: true })) return;
   // return the byte at `skb->data + 12` (the EtherType's high byte) through ld_abs
   const insns = prog(mov64Reg(6, 1), { ...mov64Imm(0, 0) }, ldAbsH(12), exit());
-  const coll = loadKernelCollection({ endian: 'little', license: 'GPL', kernelVersion: 0, maps: [], programs: [progSpec('sf', ProgType.SOCKET_FILTER, insns)] });
+  const coll = loadKernelCollection({
+    endian: 'little',
+    license: 'GPL',
+    kernelVersion: 0,
+    maps: [],
+    programs: [progSpec('sf', ProgType.SOCKET_FILTER, insns)],
+  });
   try {
     const f = frame();
     const r = coll.program('sf').run({ data: f });
@@ -131,8 +200,13 @@ test('tail calls through a prog array filled from the spec', (t) => {
     endian: 'little',
     license: 'GPL',
     kernelVersion: 0,
-    maps: [mapSpec('jmp_table', MapType.PROG_ARRAY, 4, 4, 2, { contents: [{ key: u32(0), value: { program: 'target' } }] })],
-    programs: [progSpec('entry', ProgType.XDP, entry, [{ pc: 0, map: 'jmp_table', kind: 'fd', offset: 0 }]), progSpec('target', ProgType.XDP, target)],
+    maps: [
+      mapSpec('jmp_table', MapType.PROG_ARRAY, 4, 4, 2, { contents: [{ key: u32(0), value: { program: 'target' } }] }),
+    ],
+    programs: [
+      progSpec('entry', ProgType.XDP, entry, [{ pc: 0, map: 'jmp_table', kind: 'fd', offset: 0 }]),
+      progSpec('target', ProgType.XDP, target),
+    ],
   };
   const coll = loadKernelCollection(spec);
   try {
@@ -149,7 +223,14 @@ test('a program the verifier refuses throws VerifierError with the log', (t) => 
   const bad = prog(mov64Reg(0, 5), exit()); // r5 is uninitialised
   const before = liveCount();
   assert.throws(
-    () => loadKernelCollection({ endian: 'little', license: 'GPL', kernelVersion: 0, maps: [mapSpec('m', MapType.HASH, 4, 4, 1)], programs: [progSpec('bad', ProgType.XDP, bad)] }),
+    () =>
+      loadKernelCollection({
+        endian: 'little',
+        license: 'GPL',
+        kernelVersion: 0,
+        maps: [mapSpec('m', MapType.HASH, 4, 4, 1)],
+        programs: [progSpec('bad', ProgType.XDP, bad)],
+      }),
     (err: unknown) => err instanceof VerifierError && /R5 !read_ok/.test(err.log) && /'bad'/.test(err.message),
   );
   assert.equal(liveCount(), before, 'the map created before the failure is closed again');
@@ -161,7 +242,13 @@ test('.rodata is frozen after its contents are written', (t) => {
     endian: 'little',
     license: 'GPL',
     kernelVersion: 0,
-    maps: [mapSpec('.rodata', MapType.ARRAY, 4, 4, 1, { frozen: true, flags: 0x80, contents: [{ key: u32(0), value: u32(9) }] })],
+    maps: [
+      mapSpec('.rodata', MapType.ARRAY, 4, 4, 1, {
+        frozen: true,
+        flags: 0x80,
+        contents: [{ key: u32(0), value: u32(9) }],
+      }),
+    ],
     programs: [],
   });
   try {
@@ -177,7 +264,9 @@ function fdCount(): number {
 }
 
 function bpftoolIds(kind: 'prog' | 'link'): number[] {
-  const out = JSON.parse(execFileSync('bpftool', ['-j', kind, 'show'], { encoding: 'utf8' }) || '[]') as { id: number }[];
+  const out = JSON.parse(execFileSync('bpftool', ['-j', kind, 'show'], { encoding: 'utf8' }) || '[]') as {
+    id: number;
+  }[];
   return out.map((x) => x.id);
 }
 
@@ -249,7 +338,8 @@ test("the object's BTF loads (DATASECs fixed up) and maps carry their key/value 
   try {
     assert.equal(coll.btfError, undefined);
     assert.ok(coll.btfFd >= 0);
-    for (const name of ['hook_counts', 'len_counts', '.bss']) assert.ok(mapInfo(coll.map(name).fd).btfId > 0, `${name} has BTF`);
+    for (const name of ['hook_counts', 'len_counts', '.bss'])
+      assert.ok(mapInfo(coll.map(name).fd).btfId > 0, `${name} has BTF`);
   } finally {
     coll.close();
   }
@@ -262,14 +352,25 @@ test('the verifier log buffer grows until the whole log fits (success and reject
   const { closeFd } = await import('../../src/kernel/bpf-syscall.js');
   const body = Array.from({ length: 200 }, (_, i) => alu64Imm(op.BPF_ADD, 0, i));
   const good = encodeProgram(prog(mov64Imm(0, 0), ...body, exit()));
-  const ok = loadProgram({ name: 'long_log', type: ProgType.XDP, insns: good, license: 'GPL', logLevel: 2, logSize: 64 });
+  const ok = loadProgram({
+    name: 'long_log',
+    type: ProgType.XDP,
+    insns: good,
+    license: 'GPL',
+    logLevel: 2,
+    logSize: 64,
+  });
   closeFd(ok.fd);
   assert.ok(ok.log.length > 64 * 4, `log of ${ok.log.length} bytes`);
   assert.match(ok.log, /processed \d+ insns/);
   const bad = encodeProgram(prog(mov64Imm(0, 0), ...body, mov64Reg(0, 7), exit()));
   assert.throws(
     () => loadProgram({ name: 'long_bad', type: ProgType.XDP, insns: bad, license: 'GPL', logSize: 64 }),
-    (err: unknown) => err instanceof VerifierError && /R7 !read_ok/.test(err.log) && /processed \d+ insns/.test(err.log) && err.log.length > 256,
+    (err: unknown) =>
+      err instanceof VerifierError &&
+      /R7 !read_ok/.test(err.log) &&
+      /processed \d+ insns/.test(err.log) &&
+      err.log.length > 256,
   );
 });
 
@@ -277,7 +378,13 @@ test('test runs take a context in and give it back (skb->mark, skb->priority)', 
   if (!needs(t, { root: true })) return;
   // r0 = skb->mark; skb->priority = 7 (programs may write priority); return r0
   const insns = prog(ldx(op.BPF_W, 0, 1, 8), st(op.BPF_W, 1, 32, 7), exit());
-  const coll = loadKernelCollection({ endian: 'little', license: 'GPL', kernelVersion: 0, maps: [], programs: [progSpec('cls', ProgType.SCHED_CLS, insns)] });
+  const coll = loadKernelCollection({
+    endian: 'little',
+    license: 'GPL',
+    kernelVersion: 0,
+    maps: [],
+    programs: [progSpec('cls', ProgType.SCHED_CLS, insns)],
+  });
   try {
     const ctx = new Uint8Array(192); // struct __sk_buff
     new DataView(ctx.buffer).setUint32(8, 0x1234, true);

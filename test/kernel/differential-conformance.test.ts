@@ -46,7 +46,8 @@ function prologue(mem: Uint8Array): Instruction[] {
 }
 
 const clone = (insns: Instruction[]) => insns.map((i) => ({ ...i }));
-const hasLocalCalls = (insns: Instruction[]) => insns.some((i) => i.code === (op.BPF_JMP | op.BPF_CALL) && i.src === op.BPF_PSEUDO_CALL);
+const hasLocalCalls = (insns: Instruction[]) =>
+  insns.some((i) => i.code === (op.BPF_JMP | op.BPF_CALL) && i.src === op.BPF_PSEUDO_CALL);
 
 /** The program with every exit replaced by a jump to `r0 >>= 32; exit` (only without subprograms). */
 function highHalf(body: Instruction[]): Instruction[] {
@@ -59,7 +60,10 @@ function highHalf(body: Instruction[]): Instruction[] {
       i.off = end - i.pc - 1;
     }
   }
-  out.push(makeInsn({ code: op.BPF_ALU64 | op.BPF_RSH | op.BPF_K, dst: 0, imm: 32 }), makeInsn({ code: op.BPF_JMP | op.BPF_EXIT }));
+  out.push(
+    makeInsn({ code: op.BPF_ALU64 | op.BPF_RSH | op.BPF_K, dst: 0, imm: 32 }),
+    makeInsn({ code: op.BPF_JMP | op.BPF_EXIT }),
+  );
   return out;
 }
 
@@ -69,7 +73,15 @@ function specOf(name: string, progs: Record<string, Instruction[]>): ObjectSpec 
     license: 'GPL',
     kernelVersion: 0,
     maps: [],
-    programs: Object.entries(progs).map(([n, insns]) => ({ name: n, section: 'xdp', type: ProgType.XDP, insns: assignPcs(insns), mapRefs: [], license: 'GPL', kernelVersion: 0 })),
+    programs: Object.entries(progs).map(([n, insns]) => ({
+      name: n,
+      section: 'xdp',
+      type: ProgType.XDP,
+      insns: assignPcs(insns),
+      mapRefs: [],
+      license: 'GPL',
+      kernelVersion: 0,
+    })),
     path: name,
   };
 }
@@ -108,7 +120,12 @@ test('conformance programs the verifier accepts give the expected r0 in the kern
     } catch (err) {
       if (!(err instanceof VerifierError)) throw err;
       rejected++;
-      const reason = err.log.trim().split('\n').filter((l) => !l.startsWith('processed') && l.trim()).pop() ?? err.errno;
+      const reason =
+        err.log
+          .trim()
+          .split('\n')
+          .filter((l) => !l.startsWith('processed') && l.trim())
+          .pop() ?? err.errno;
       const key = reason.replace(/\d+/g, 'N').slice(0, 60);
       rejections.set(key, (rejections.get(key) ?? 0) + 1);
       continue;
@@ -118,13 +135,19 @@ test('conformance programs the verifier accepts give the expected r0 in the kern
     try {
       const expected = c.result;
       const lo = kernel.program('lo').run({ data: packet }).retval;
-      if (BigInt(lo) !== (expected & 0xffffffffn)) failures.push(`${c.name}: kernel r0 low half 0x${lo.toString(16)}, expected 0x${(expected & 0xffffffffn).toString(16)}`);
+      if (BigInt(lo) !== (expected & 0xffffffffn))
+        failures.push(
+          `${c.name}: kernel r0 low half 0x${lo.toString(16)}, expected 0x${(expected & 0xffffffffn).toString(16)}`,
+        );
       const vmLo = vm.program('lo').run({ data: packet }).retval;
       if (vmLo !== lo) failures.push(`${c.name}: VM 0x${vmLo.toString(16)} vs kernel 0x${lo.toString(16)}`);
       if (kernel.programs.has('hi')) {
         highChecked++;
         const hi = kernel.program('hi').run({ data: packet }).retval;
-        if (BigInt(hi) !== expected >> 32n) failures.push(`${c.name}: kernel r0 high half 0x${hi.toString(16)}, expected 0x${(expected >> 32n).toString(16)}`);
+        if (BigInt(hi) !== expected >> 32n)
+          failures.push(
+            `${c.name}: kernel r0 high half 0x${hi.toString(16)}, expected 0x${(expected >> 32n).toString(16)}`,
+          );
         const vmHi = vm.program('hi').run({ data: packet }).retval;
         if (vmHi !== hi) failures.push(`${c.name}: VM high half 0x${vmHi.toString(16)} vs kernel 0x${hi.toString(16)}`);
       }
@@ -133,8 +156,11 @@ test('conformance programs the verifier accepts give the expected r0 in the kern
       vm.close();
     }
   }
-  t.diagnostic(`conformance in the kernel: ${accepted} accepted and compared (${highChecked} with both halves of r0), ${rejected} refused by the verifier, ${errorCases} error/unassemblable cases skipped`);
-  for (const [why, n] of [...rejections].sort((a, b) => b[1] - a[1]).slice(0, 8)) t.diagnostic(`  refused x${n}: ${why}`);
+  t.diagnostic(
+    `conformance in the kernel: ${accepted} accepted and compared (${highChecked} with both halves of r0), ${rejected} refused by the verifier, ${errorCases} error/unassemblable cases skipped`,
+  );
+  for (const [why, n] of [...rejections].sort((a, b) => b[1] - a[1]).slice(0, 8))
+    t.diagnostic(`  refused x${n}: ${why}`);
   assert.deepEqual(failures, []);
   assert.ok(accepted >= 100, `only ${accepted} conformance programs were accepted by the kernel`);
 });

@@ -41,9 +41,12 @@ const NONDETERMINISTIC = new Set([5, 7, 118, 125, 160, 208]);
 function dumpMaps(c: Collection, keysOnly: boolean): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [name, m] of c.maps) {
-    const handles = m.type === MapType.PROG_ARRAY || m.type === MapType.ARRAY_OF_MAPS || m.type === MapType.HASH_OF_MAPS;
+    const handles =
+      m.type === MapType.PROG_ARRAY || m.type === MapType.ARRAY_OF_MAPS || m.type === MapType.HASH_OF_MAPS;
     try {
-      out[name] = [...m.keys()].map((k) => `${hex(k)}=${handles || keysOnly ? 'set' : hex(m.lookup(k) ?? new Uint8Array(0))}`).sort();
+      out[name] = [...m.keys()]
+        .map((k) => `${hex(k)}=${handles || keysOnly ? 'set' : hex(m.lookup(k) ?? new Uint8Array(0))}`)
+        .sort();
     } catch {
       // ring buffers, perf event arrays: no keys to compare
     }
@@ -107,12 +110,18 @@ test('every object both engines load behaves the same in the VM and in the kerne
             const k = kernel.program(p.name).run({ data: f });
             const v = vm.program(p.name).run({ data: f });
             runs++;
-            if (k.retval !== v.retval) failures.push(`${file} ${p.name} frame ${i}: retval kernel ${k.retval} VM ${v.retval}`);
-            if (hex(k.data) !== hex(v.data)) failures.push(`${file} ${p.name} frame ${i}: packet after the run differs\n  kernel ${hex(k.data)}\n  VM     ${hex(v.data)}`);
+            if (k.retval !== v.retval)
+              failures.push(`${file} ${p.name} frame ${i}: retval kernel ${k.retval} VM ${v.retval}`);
+            if (hex(k.data) !== hex(v.data))
+              failures.push(
+                `${file} ${p.name} frame ${i}: packet after the run differs\n  kernel ${hex(k.data)}\n  VM     ${hex(v.data)}`,
+              );
           }
         }
         // Clocks and random numbers differ between any two runs: then only the keys must agree.
-        const keysOnly = spec.programs.some((p) => p.insns.some((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && NONDETERMINISTIC.has(i.imm)));
+        const keysOnly = spec.programs.some((p) =>
+          p.insns.some((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && NONDETERMINISTIC.has(i.imm)),
+        );
         const km = dumpMaps(kernel, keysOnly);
         const vmm = dumpMaps(vm, keysOnly);
         for (const name of Object.keys(km)) {
@@ -121,7 +130,9 @@ test('every object both engines load behaves the same in the VM and in the kerne
           if (JSON.stringify(a) === JSON.stringify(b)) continue;
           const onlyK = a.filter((x) => !b.includes(x));
           const onlyV = b.filter((x) => !a.includes(x));
-          failures.push(`${file} map ${name} differs:\n  kernel only: ${onlyK.slice(0, 4).join(' ')}\n  VM only:     ${onlyV.slice(0, 4).join(' ')}`);
+          failures.push(
+            `${file} map ${name} differs:\n  kernel only: ${onlyK.slice(0, 4).join(' ')}\n  VM only:     ${onlyV.slice(0, 4).join(' ')}`,
+          );
         }
         compared.push(`${file} (${runs} runs)`);
       } finally {

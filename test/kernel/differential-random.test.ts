@@ -23,7 +23,15 @@ function specOf(progs: GeneratedProgram[]): ObjectSpec {
     license: 'GPL',
     kernelVersion: 0,
     maps: [],
-    programs: progs.map((p) => ({ name: `r${p.seed}`, section: 'xdp', type: ProgType.XDP, insns: p.insns, mapRefs: [], license: 'GPL', kernelVersion: 0 })),
+    programs: progs.map((p) => ({
+      name: `r${p.seed}`,
+      section: 'xdp',
+      type: ProgType.XDP,
+      insns: p.insns,
+      mapRefs: [],
+      license: 'GPL',
+      kernelVersion: 0,
+    })),
   };
 }
 
@@ -40,7 +48,9 @@ test(`${TOTAL} random valid programs: the VM and the kernel end in the same stat
   const packet = Uint8Array.from({ length: PACKET_BYTES }, (_, i) => (i * 7 + 3) & 0xff);
   let compared = 0;
   for (let start = 0; start < TOTAL; start += CHUNK) {
-    const progs = Array.from({ length: Math.min(CHUNK, TOTAL - start) }, (_, i) => randomProgram(BASE_SEED + start + i, 30 + ((start + i) % 40), (start + i) % 2 === 1));
+    const progs = Array.from({ length: Math.min(CHUNK, TOTAL - start) }, (_, i) =>
+      randomProgram(BASE_SEED + start + i, 30 + ((start + i) % 40), (start + i) % 2 === 1),
+    );
     const spec = specOf(progs);
     let kernel;
     try {
@@ -48,7 +58,9 @@ test(`${TOTAL} random valid programs: the VM and the kernel end in the same stat
     } catch (err) {
       if (err instanceof VerifierError) {
         const bad = progs.find((p) => `r${p.seed}` === err.program)!;
-        assert.fail(`the verifier refused generated program seed ${bad.seed} (a generator bug):\n${err.log.split('\n').slice(-8).join('\n')}\n${disassemble(bad.insns).join('\n')}`);
+        assert.fail(
+          `the verifier refused generated program seed ${bad.seed} (a generator bug):\n${err.log.split('\n').slice(-8).join('\n')}\n${disassemble(bad.insns).join('\n')}`,
+        );
       }
       throw err;
     }
@@ -61,7 +73,9 @@ test(`${TOTAL} random valid programs: the VM and the kernel end in the same stat
         if (k.retval !== v.retval || hex(k.data) !== hex(v.data)) {
           assert.fail(
             `engines differ on seed ${p.seed} (rerun with BPFKIT_RANDOM_SEED=${p.seed} BPFKIT_RANDOM_PROGRAMS=1):\n` +
-              `program:\n${disassemble(p.insns).map((l, i) => `${String(i).padStart(3)}: ${l}`).join('\n')}\n` +
+              `program:\n${disassemble(p.insns)
+                .map((l, i) => `${String(i).padStart(3)}: ${l}`)
+                .join('\n')}\n` +
               `kernel retval ${k.retval}\n${describeState(k.data)}\nvm retval ${v.retval}\n${describeState(v.data)}`,
           );
         }

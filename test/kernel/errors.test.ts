@@ -21,7 +21,10 @@ test('a map type the kernel does not know is NotSupportedError naming it', (t) =
   // A known type with impossible attributes is a plain kernel error naming the map and its shape.
   assert.throws(
     () => createMap({ name: 'bad', type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 0 }),
-    (err: unknown) => err instanceof KernelError && /creating map 'bad' \(hash, key 4, value 4, max_entries 0/.test(err.message) && err.errno === 'EINVAL',
+    (err: unknown) =>
+      err instanceof KernelError &&
+      /creating map 'bad' \(hash, key 4, value 4, max_entries 0/.test(err.message) &&
+      err.errno === 'EINVAL',
   );
 });
 
@@ -35,7 +38,11 @@ test('a program type the kernel does not know is NotSupportedError', (t) => {
 
 test('opening a pin that does not exist is an EnvironmentError naming the path', (t) => {
   if (!needs(t, { root: true })) return;
-  assert.throws(() => openPinnedMap('/sys/fs/bpf/bpfkit-no-such-pin'), (err: unknown) => err instanceof EnvironmentError && /nothing is pinned at \/sys\/fs\/bpf\/bpfkit-no-such-pin/.test(err.message));
+  assert.throws(
+    () => openPinnedMap('/sys/fs/bpf/bpfkit-no-such-pin'),
+    (err: unknown) =>
+      err instanceof EnvironmentError && /nothing is pinned at \/sys\/fs\/bpf\/bpfkit-no-such-pin/.test(err.message),
+  );
 });
 
 test('without privileges the CLI says what is needed and exits 3 (no stack trace)', (t) => {
@@ -48,8 +55,14 @@ test('without privileges the CLI says what is needed and exits 3 (no stack trace
     t.skip(`user nobody cannot read ${main}`);
     return;
   }
-  for (const args of [['prog', 'show'], ['prog', 'load', repoPath('test', 'fixtures', 'kernel', 'hooks.o'), '/sys/fs/bpf/bpfkit-nopriv']]) {
-    const r = spawnSync('setpriv', [...drop, process.execPath, '-e', script, '--', ...args], { encoding: 'utf8', cwd: '/' });
+  for (const args of [
+    ['prog', 'show'],
+    ['prog', 'load', repoPath('test', 'fixtures', 'kernel', 'hooks.o'), '/sys/fs/bpf/bpfkit-nopriv'],
+  ]) {
+    const r = spawnSync('setpriv', [...drop, process.execPath, '-e', script, '--', ...args], {
+      encoding: 'utf8',
+      cwd: '/',
+    });
     assert.equal(r.status, 3, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /needs root or CAP_BPF\/CAP_NET_ADMIN/);
     assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);

@@ -15,9 +15,15 @@ const hooks = repoPath('test', 'fixtures', 'kernel', 'hooks.o');
 const namespaces: string[] = [];
 after(() => namespaces.forEach(deleteNamespace));
 
-const ids = (kind: 'prog' | 'link') => (JSON.parse(execFileSync('bpftool', ['-j', kind, 'show'], { encoding: 'utf8' }) || '[]') as { id: number }[]).map((x) => x.id);
+const ids = (kind: 'prog' | 'link') =>
+  (JSON.parse(execFileSync('bpftool', ['-j', kind, 'show'], { encoding: 'utf8' }) || '[]') as { id: number }[]).map(
+    (x) => x.id,
+  );
 
-function runUntilSignal(signal: NodeJS.Signals, ns?: string): Promise<{ ids: number[]; links: number[]; exit: string | number | null }> {
+function runUntilSignal(
+  signal: NodeJS.Signals,
+  ns?: string,
+): Promise<{ ids: number[]; links: number[]; exit: string | number | null }> {
   return new Promise((resolve, reject) => {
     const args = [child, hooks, ...(ns ? ['--link'] : [])];
     const p = ns ? spawn('ip', ['netns', 'exec', ns, process.execPath, ...args]) : spawn(process.execPath, args);
@@ -31,12 +37,16 @@ function runUntilSignal(signal: NodeJS.Signals, ns?: string): Promise<{ ids: num
         seen = JSON.parse(out.split('\n')[0]!);
         // Everything is loaded (and attached) while the process lives...
         const progs = ids('prog');
-        if (!seen!.ids.every((id) => progs.includes(id))) reject(new Error('programs not visible while the child runs'));
-        if (!seen!.links.every((id) => ids('link').includes(id))) reject(new Error('link not visible while the child runs'));
+        if (!seen!.ids.every((id) => progs.includes(id)))
+          reject(new Error('programs not visible while the child runs'));
+        if (!seen!.links.every((id) => ids('link').includes(id)))
+          reject(new Error('link not visible while the child runs'));
         p.kill(signal);
       }
     });
-    p.on('close', (code, sig) => (seen ? resolve({ ...seen, exit: sig ?? code }) : reject(new Error(`child failed: ${err}`))));
+    p.on('close', (code, sig) =>
+      seen ? resolve({ ...seen, exit: sig ?? code }) : reject(new Error(`child failed: ${err}`)),
+    );
   });
 }
 
@@ -51,9 +61,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     // ip netns exec forwards the signal's death as exit status 128+n or the signal itself.
     assert.ok(r.exit === signal || r.exit === 128 + (signal === 'SIGINT' ? 2 : 15), `exit ${r.exit}`);
     const progs = ids('prog');
-    assert.deepEqual(r.ids.filter((id) => progs.includes(id)), []);
+    assert.deepEqual(
+      r.ids.filter((id) => progs.includes(id)),
+      [],
+    );
     const links = ids('link');
-    assert.deepEqual(r.links.filter((id) => links.includes(id)), []);
+    assert.deepEqual(
+      r.links.filter((id) => links.includes(id)),
+      [],
+    );
   });
 }
 

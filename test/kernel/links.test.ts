@@ -13,14 +13,22 @@ test('tcx ingress/egress and XDP links on lo count traffic and detach on close()
   if (!needs(t, { root: true, tools: ['ip', 'bpftool'] })) return;
   const ns = createNamespace('links');
   namespaces.push(ns);
-  const out = JSON.parse(await runInNamespace(ns, fileURLToPath(new URL('./helpers/link-child.js', import.meta.url)), [])) as {
+  const out = JSON.parse(
+    await runInNamespace(ns, fileURLToPath(new URL('./helpers/link-child.js', import.meta.url)), []),
+  ) as {
     infos: { type: number; ifindex: number; attachType?: number }[];
     counts: number[];
     listedBefore: boolean;
     listedAfter: number[];
   };
-  assert.deepEqual(out.infos.map((i) => i.type), [LinkType.TCX, LinkType.TCX, LinkType.XDP]);
-  assert.deepEqual(out.infos.map((i) => i.ifindex), [1, 1, 1]);
+  assert.deepEqual(
+    out.infos.map((i) => i.type),
+    [LinkType.TCX, LinkType.TCX, LinkType.XDP],
+  );
+  assert.deepEqual(
+    out.infos.map((i) => i.ifindex),
+    [1, 1, 1],
+  );
   assert.equal(out.infos[0]!.attachType, AttachType.TCX_INGRESS);
   assert.equal(out.infos[1]!.attachType, AttachType.TCX_EGRESS);
   // Each datagram leaves lo (egress) and comes back in (ingress, XDP); ICMP unreachable replies add more.

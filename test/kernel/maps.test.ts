@@ -39,12 +39,24 @@ test('hash map: update/lookup/delete/keys with kernel errnos as MapError', (t) =
     m.update(u32(1), u64(100));
     m.update(u32(2), u64(200), UpdateFlag.NOEXIST);
     assert.deepEqual(m.lookup(u32(1)), u64(100));
-    assert.equal(errnoOf(() => m.update(u32(2), u64(1), UpdateFlag.NOEXIST)), 'EEXIST');
-    assert.equal(errnoOf(() => m.update(u32(9), u64(1), UpdateFlag.EXIST)), 'ENOENT');
+    assert.equal(
+      errnoOf(() => m.update(u32(2), u64(1), UpdateFlag.NOEXIST)),
+      'EEXIST',
+    );
+    assert.equal(
+      errnoOf(() => m.update(u32(9), u64(1), UpdateFlag.EXIST)),
+      'ENOENT',
+    );
     m.update(u32(3), u64(3));
     m.update(u32(4), u64(4));
-    assert.equal(errnoOf(() => m.update(u32(5), u64(5))), 'E2BIG');
-    assert.equal(errnoOf(() => m.update(u32(5), u64(5).subarray(0, 4))), 'EINVAL');
+    assert.equal(
+      errnoOf(() => m.update(u32(5), u64(5))),
+      'E2BIG',
+    );
+    assert.equal(
+      errnoOf(() => m.update(u32(5), u64(5).subarray(0, 4))),
+      'EINVAL',
+    );
     const keys = [...m.keys()].map((k) => new DataView(k.buffer).getUint32(0, true)).sort();
     assert.deepEqual(keys, [1, 2, 3, 4]);
     assert.equal(m.delete(u32(3)), true);
@@ -62,11 +74,20 @@ test('array map: out-of-range index is E2BIG, delete is EINVAL, freeze makes it 
     assert.deepEqual(m.lookup(u32(1)), u32(0));
     m.update(u32(1), u32(7));
     assert.deepEqual(m.lookup(u32(1)), u32(7));
-    assert.equal(errnoOf(() => m.update(u32(2), u32(1))), 'E2BIG');
-    assert.equal(errnoOf(() => m.delete(u32(0))), 'EINVAL');
+    assert.equal(
+      errnoOf(() => m.update(u32(2), u32(1))),
+      'E2BIG',
+    );
+    assert.equal(
+      errnoOf(() => m.delete(u32(0))),
+      'EINVAL',
+    );
     assert.equal([...m.keys()].length, 2);
     m.freeze();
-    assert.equal(errnoOf(() => m.update(u32(0), u32(1))), 'EPERM');
+    assert.equal(
+      errnoOf(() => m.update(u32(0), u32(1))),
+      'EPERM',
+    );
     assert.deepEqual(m.lookup(u32(1)), u32(7));
   } finally {
     m.close();
@@ -116,7 +137,8 @@ test('batch update/lookup/delete on a hash map', (t) => {
     assert.equal(m.updateBatch(keys, vals), 600);
     const all = m.lookupBatch(128);
     assert.equal(all.length, 600);
-    for (const [k, v] of all) assert.equal(new DataView(v.buffer).getUint32(0, true), new DataView(k.buffer).getUint32(0, true) * 3);
+    for (const [k, v] of all)
+      assert.equal(new DataView(v.buffer).getUint32(0, true), new DataView(k.buffer).getUint32(0, true) * 3);
     assert.equal(m.deleteBatch(keys.slice(0, 100)), 100);
     assert.equal([...m.keys()].length, 500);
   } finally {

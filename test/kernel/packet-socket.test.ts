@@ -9,7 +9,15 @@ const namespaces: string[] = [];
 after(() => namespaces.forEach(deleteNamespace));
 
 interface Seen {
-  packets: { len: number; origLen: number; ifindex: number; pktType: number; ts: number; proto: number; dport: number }[];
+  packets: {
+    len: number;
+    origLen: number;
+    ifindex: number;
+    pktType: number;
+    ts: number;
+    proto: number;
+    dport: number;
+  }[];
   stats: { packets: number; drops: number };
   after: number;
   now: number;
@@ -18,7 +26,9 @@ interface Seen {
 async function capture(tag: string, filter: string, ring = false): Promise<Seen> {
   const ns = createNamespace(tag);
   namespaces.push(ns);
-  const out = await runInNamespace(ns, child, [JSON.stringify({ filter, count: 5, port: 9999, otherPort: 7777, ring })]);
+  const out = await runInNamespace(ns, child, [
+    JSON.stringify({ filter, count: 5, port: 9999, otherPort: 7777, ring }),
+  ]);
   return JSON.parse(out) as Seen;
 }
 

@@ -55,7 +55,18 @@ interface Outcome {
  * with `afterPin`, `delayMs` after the pin directory appears (the maps are live, test runs under way).
  */
 function interrupt(signal: NodeJS.Signals, delayMs: number, afterPin: boolean): Promise<Outcome> {
-  const p = spawn(process.execPath, [cli, 'run', object, '--engine', 'kernel', '--pcap', capture, '--repeat', '1000000', '--quiet']);
+  const p = spawn(process.execPath, [
+    cli,
+    'run',
+    object,
+    '--engine',
+    'kernel',
+    '--pcap',
+    capture,
+    '--repeat',
+    '1000000',
+    '--quiet',
+  ]);
   const pinDir = `/sys/fs/bpf/bpfkit-run-${p.pid}`;
   let stderr = '';
   let sawPinDir = false;

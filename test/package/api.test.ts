@@ -24,13 +24,30 @@ test('every entry point of the exports map has a declaration file and exports so
   const entries = entryPoints(process.cwd());
   assert.deepEqual(
     entries.map(([name]) => name),
-    ['bpfkit', 'bpfkit/isa', 'bpfkit/asm', 'bpfkit/elf', 'bpfkit/engine', 'bpfkit/vm', 'bpfkit/kernel', 'bpfkit/packet', 'bpfkit/http'],
+    [
+      'bpfkit',
+      'bpfkit/isa',
+      'bpfkit/asm',
+      'bpfkit/elf',
+      'bpfkit/engine',
+      'bpfkit/vm',
+      'bpfkit/kernel',
+      'bpfkit/packet',
+      'bpfkit/http',
+    ],
   );
-  for (const [name] of entries) assert.match(current, new RegExp(`^## ${name}\\n\\n\`\`\`ts\\n[^\`]`, 'm'), `${name} exports nothing`);
+  for (const [name] of entries)
+    assert.match(current, new RegExp(`^## ${name}\\n\\n\`\`\`ts\\n[^\`]`, 'm'), `${name} exports nothing`);
 });
 
 test('the test helpers and the conformance harness are not public API', () => {
-  for (const internal of ['registerTestHelpers', 'TEST_HELPERS', 'runCase', 'parseConformanceData', 'collectDataFiles']) {
+  for (const internal of [
+    'registerTestHelpers',
+    'TEST_HELPERS',
+    'runCase',
+    'parseConformanceData',
+    'collectDataFiles',
+  ]) {
     assert.doesNotMatch(current, new RegExp(`\\b${internal}\\b`), internal);
   }
 });

@@ -19,7 +19,11 @@ function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     const lower = k.toLowerCase();
-    if (lower.startsWith('npm_') && !['npm_config_cache', 'npm_config_registry', 'npm_config_userconfig', 'npm_config_cafile'].includes(lower)) continue;
+    if (
+      lower.startsWith('npm_') &&
+      !['npm_config_cache', 'npm_config_registry', 'npm_config_userconfig', 'npm_config_cafile'].includes(lower)
+    )
+      continue;
     if (k === 'INIT_CWD') continue;
     env[k] = v;
   }
@@ -28,44 +32,70 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 function run(cmd: string, args: string[], cwd: string): string {
   const r = spawnSync(cmd, args, { cwd, env: cleanEnv(), encoding: 'utf8', timeout: 90_000 });
-  assert.equal(r.status, 0, `${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(
+    r.status,
+    0,
+    `${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`,
+  );
   return r.stdout;
 }
 
 function installedVersion(name: string): string {
-  return (JSON.parse(readFileSync(repoPath('node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(repoPath('node_modules', name, 'package.json'), 'utf8')) as { version: string })
+    .version;
 }
 
-test('npm pack, install the tarball in a scratch project, import it from TypeScript and ESM, run the bin', { timeout: 180_000 }, (t) => {
-  if (!needs(t, { tools: ['npm'] })) return;
-  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-pack-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+test(
+  'npm pack, install the tarball in a scratch project, import it from TypeScript and ESM, run the bin',
+  { timeout: 180_000 },
+  (t) => {
+    if (!needs(t, { tools: ['npm'] })) return;
+    const dir = mkdtempSync(join(tmpdir(), 'bpfkit-pack-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
 
-  // The build already ran (npm test builds first), so the pack skips `prepare`.
-  run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], process.cwd());
-  const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
-  assert.ok(tarball, 'npm pack wrote a tarball');
+    // The build already ran (npm test builds first), so the pack skips `prepare`.
+    run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], process.cwd());
+    const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+    assert.ok(tarball, 'npm pack wrote a tarball');
 
-  const app = join(dir, 'app');
-  run('mkdir', [app], dir);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'bpfkit-scratch', private: true, type: 'module' }));
-  const tsconfig = {
-    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], outDir: 'out', skipLibCheck: false },
-    files: ['typed.mts'],
-  };
-  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig));
-  for (const f of ['typed.mts', 'plain.mjs']) copyFileSync(repoPath('test', 'package', 'consumer', f), join(app, f));
-  run(
-    'npm',
-    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(dir, tarball), `typescript@${installedVersion('typescript')}`, `@types/node@${installedVersion('@types/node')}`],
-    app,
-  );
+    const app = join(dir, 'app');
+    run('mkdir', [app], dir);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'bpfkit-scratch', private: true, type: 'module' }));
+    const tsconfig = {
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        types: ['node'],
+        outDir: 'out',
+        skipLibCheck: false,
+      },
+      files: ['typed.mts'],
+    };
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig));
+    for (const f of ['typed.mts', 'plain.mjs']) copyFileSync(repoPath('test', 'package', 'consumer', f), join(app, f));
+    run(
+      'npm',
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        join(dir, tarball),
+        `typescript@${installedVersion('typescript')}`,
+        `@types/node@${installedVersion('@types/node')}`,
+      ],
+      app,
+    );
 
-  run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], app);
-  assert.match(run(process.execPath, ['out/typed.mjs'], app), /^typed: ok/m);
-  assert.match(run(process.execPath, ['plain.mjs'], app), /^plain: ok/m);
+    run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], app);
+    assert.match(run(process.execPath, ['out/typed.mjs'], app), /^typed: ok/m);
+    assert.match(run(process.execPath, ['plain.mjs'], app), /^plain: ok/m);
 
-  const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
-  assert.equal(run('npx', ['--no', '--', 'bpfkit', '--version'], app), `bpfkit ${version}\n`);
-  assert.equal(run('npx', ['--no', '--', 'bpfkit', 'version'], app), `bpfkit ${version}\n`);
-});
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    assert.equal(run('npx', ['--no', '--', 'bpfkit', '--version'], app), `bpfkit ${version}\n`);
+    assert.equal(run('npx', ['--no', '--', 'bpfkit', 'version'], app), `bpfkit ${version}\n`);
+  },
+);

@@ -11,10 +11,19 @@ import { fixture, tempDir, tsharkFrames } from './helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 function bpfkit(...args: string[]) {
-  return spawnSync(process.execPath, ['-e', `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`, '--', ...args], {
-    encoding: 'utf8',
-    timeout: 30000,
-  });
+  return spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`,
+      '--',
+      ...args,
+    ],
+    {
+      encoding: 'utf8',
+      timeout: 30000,
+    },
+  );
 }
 
 test('pcap info --json: counts, bytes, link types and first/last agree with tshark', async (t) => {
@@ -25,8 +34,14 @@ test('pcap info --json: counts, bytes, link types and first/last agree with tsha
     const info = JSON.parse(r.stdout);
     const frames = tsharkFrames(fixture(name)).map((l) => l.split(' '));
     assert.equal(info.packets, frames.length);
-    assert.equal(info.bytes, frames.reduce((s, f) => s + Number(f[2]), 0));
-    assert.equal(info.wireBytes, frames.reduce((s, f) => s + Number(f[1]), 0));
+    assert.equal(
+      info.bytes,
+      frames.reduce((s, f) => s + Number(f[2]), 0),
+    );
+    assert.equal(
+      info.wireBytes,
+      frames.reduce((s, f) => s + Number(f[1]), 0),
+    );
     assert.equal(info.firstEpoch, frames[0]![0]);
     assert.equal(info.lastEpoch, frames[frames.length - 1]![0]);
     assert.deepEqual(info.linktypes, [name.startsWith('any') ? 'LINUX_SLL2' : 'EN10MB']);
@@ -80,24 +95,44 @@ test('classic BPF text: tcpdump -ddd, tc bytecode string, tcpdump -dd; errors na
   ];
   assert.deepEqual(parseClassicBpf('4,40 0 0 12,21 0 1 2048,6 0 0 262144,6 0 0 0,'), want);
   assert.deepEqual(parseClassicBpf('4\n40 0 0 12\n21 0 1 2048\n6 0 0 262144\n6 0 0 0\n'), want);
-  assert.deepEqual(parseClassicBpf('{ 0x28, 0, 0, 0x0000000c },\n{ 0x15, 0, 1, 0x00000800 },\n{ 0x6, 0, 0, 0x00040000 },\n{ 0x6, 0, 0, 0x00000000 },'), want);
+  assert.deepEqual(
+    parseClassicBpf(
+      '{ 0x28, 0, 0, 0x0000000c },\n{ 0x15, 0, 1, 0x00000800 },\n{ 0x6, 0, 0, 0x00040000 },\n{ 0x6, 0, 0, 0x00000000 },',
+    ),
+    want,
+  );
   assert.throws(() => parseClassicBpf('3,6 0 0 0,'), InputError);
   assert.throws(() => parseClassicBpf('1,6 0 0'), /needs 4 numbers/);
   assert.throws(() => parseClassicBpf('1,6 0 300 0'), /8 bits/);
   assert.throws(() => parseClassicBpf(''), /empty/);
   if (!needs(t, { tools: ['tcpdump'] })) return;
-  const ddd = execFileSync('tcpdump', ['-y', 'EN10MB', '-ddd', 'udp port 53'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const dd = execFileSync('tcpdump', ['-y', 'EN10MB', '-dd', 'udp port 53'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const ddd = execFileSync('tcpdump', ['-y', 'EN10MB', '-ddd', 'udp port 53'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const dd = execFileSync('tcpdump', ['-y', 'EN10MB', '-dd', 'udp port 53'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   assert.deepEqual(parseClassicBpf(dd), parseClassicBpf(ddd));
   assert.ok(parseClassicBpf(ddd).length > 10);
 });
 
 test('pcap info reads a pipe (/dev/stdin), whole and cut short', () => {
   const viaPipe = (producer: string) =>
-    spawnSync('sh', ['-c', `${producer} | "$0" -e "$1" -- pcap info --json /dev/stdin`, process.execPath, `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`], {
-      encoding: 'utf8',
-      timeout: 30000,
-    });
+    spawnSync(
+      'sh',
+      [
+        '-c',
+        `${producer} | "$0" -e "$1" -- pcap info --json /dev/stdin`,
+        process.execPath,
+        `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`,
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 30000,
+      },
+    );
   const r = viaPipe(`cat '${fixture('lo-http.pcap')}'`);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).packets, 108);

@@ -10,12 +10,41 @@ import { needs } from '../support/env.js';
 import { FIXTURES, fixture, prng, readAll, tempDir, tsharkFields } from './helpers.js';
 
 const FIELDS = [
-  'ip.src', 'ipv6.src', 'ip.dst', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'udp.srcport', 'udp.dstport',
-  'tcp.seq_raw', 'tcp.ack_raw', 'tcp.flags', 'tcp.hdr_len', 'tcp.len', 'udp.length', 'icmp.type', 'icmpv6.type',
-  'ip.flags.mf', 'ip.frag_offset', 'ipv6.fraghdr.offset', 'ipv6.fraghdr.more', 'ip.hdr_len', 'ip.ttl', 'ipv6.hlim',
-  'vlan.id', 'arp.opcode', 'arp.src.proto_ipv4',
+  'ip.src',
+  'ipv6.src',
+  'ip.dst',
+  'ipv6.dst',
+  'tcp.srcport',
+  'tcp.dstport',
+  'udp.srcport',
+  'udp.dstport',
+  'tcp.seq_raw',
+  'tcp.ack_raw',
+  'tcp.flags',
+  'tcp.hdr_len',
+  'tcp.len',
+  'udp.length',
+  'icmp.type',
+  'icmpv6.type',
+  'ip.flags.mf',
+  'ip.frag_offset',
+  'ipv6.fraghdr.offset',
+  'ipv6.fraghdr.more',
+  'ip.hdr_len',
+  'ip.ttl',
+  'ipv6.hlim',
+  'vlan.id',
+  'arp.opcode',
+  'arp.src.proto_ipv4',
 ];
-const NO_REASSEMBLY = ['-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-o', 'tcp.desegment_tcp_streams:FALSE'];
+const NO_REASSEMBLY = [
+  '-o',
+  'ip.defragment:FALSE',
+  '-o',
+  'ipv6.defragment:FALSE',
+  '-o',
+  'tcp.desegment_tcp_streams:FALSE',
+];
 
 /** The same row tshark gives, built from a PacketView (empty where tshark shows nothing). */
 function row(v: PacketView): string[] {
@@ -53,7 +82,9 @@ function row(v: PacketView): string[] {
     // tshark's vlan.id is the first 802.1Q/0x9100 tag: after an 802.1ad outer tag that is the inner one
     v.vlanCount === 1 ? String(v.vlanOuter) : v.vlanCount === 2 ? String(v.vlanInner) : '',
     v.arpOp >= 0 ? String(v.arpOp) : '',
-    v.arpOp >= 0 ? `${v.bytes[v.arpSenderIpOffset]}.${v.bytes[v.arpSenderIpOffset + 1]}.${v.bytes[v.arpSenderIpOffset + 2]}.${v.bytes[v.arpSenderIpOffset + 3]}` : '',
+    v.arpOp >= 0
+      ? `${v.bytes[v.arpSenderIpOffset]}.${v.bytes[v.arpSenderIpOffset + 1]}.${v.bytes[v.arpSenderIpOffset + 2]}.${v.bytes[v.arpSenderIpOffset + 3]}`
+      : '',
   ];
 }
 
@@ -66,7 +97,9 @@ async function compareWithTshark(file: string): Promise<number> {
     const p = packets[i]!;
     v.decode(p.data, p.linktype);
     // tshark's tcp.flags is 12 bits (incl. NS): compare the low byte we keep
-    const expected = want[i]!.map((x, k) => (k === 10 && x ? `0x${(Number(x) & 0xff).toString(16).padStart(4, '0')}` : x));
+    const expected = want[i]!.map((x, k) =>
+      k === 10 && x ? `0x${(Number(x) & 0xff).toString(16).padStart(4, '0')}` : x,
+    );
     while (expected.length < FIELDS.length) expected.push('');
     // ICMP errors quote the offending datagram; tshark dissects the quoted TCP/UDP header, we do not
     if (v.proto === IPPROTO.ICMP || v.proto === IPPROTO.ICMPV6) for (let k = 4; k <= 13; k++) expected[k] = '';
@@ -82,12 +115,39 @@ test('decoders agree with tshark on the real captures (Ethernet, SLL, SLL2; TCP/
 });
 
 // ---- synthesized packets for what loopback traffic does not show
-function ipv4(proto: number, payload: number[], opts: { options?: number[]; frag?: number; mf?: boolean; id?: number } = {}): number[] {
+function ipv4(
+  proto: number,
+  payload: number[],
+  opts: { options?: number[]; frag?: number; mf?: boolean; id?: number } = {},
+): number[] {
   const options = opts.options ?? [];
   const ihl = 20 + options.length;
   const total = ihl + payload.length;
   const fragWord = ((opts.frag ?? 0) >> 3) | (opts.mf ? 0x2000 : 0);
-  return [0x40 | (ihl >> 2), 0, total >> 8, total & 255, 0, opts.id ?? 7, fragWord >> 8, fragWord & 255, 64, proto, 0, 0, 10, 1, 2, 3, 10, 4, 5, 6, ...options, ...payload];
+  return [
+    0x40 | (ihl >> 2),
+    0,
+    total >> 8,
+    total & 255,
+    0,
+    opts.id ?? 7,
+    fragWord >> 8,
+    fragWord & 255,
+    64,
+    proto,
+    0,
+    0,
+    10,
+    1,
+    2,
+    3,
+    10,
+    4,
+    5,
+    6,
+    ...options,
+    ...payload,
+  ];
 }
 function ipv6(next: number, payload: number[]): number[] {
   const src = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
@@ -96,7 +156,30 @@ function ipv6(next: number, payload: number[]): number[] {
 }
 function tcp(sport: number, dport: number, flags: number, data: number[], options: number[] = []): number[] {
   const hlen = 20 + options.length;
-  return [sport >> 8, sport & 255, dport >> 8, dport & 255, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, (hlen / 4) << 4, flags, 0xff, 0xff, 0, 0, 0, 0, ...options, ...data];
+  return [
+    sport >> 8,
+    sport & 255,
+    dport >> 8,
+    dport & 255,
+    0x12,
+    0x34,
+    0x56,
+    0x78,
+    0x9a,
+    0xbc,
+    0xde,
+    0xf0,
+    (hlen / 4) << 4,
+    flags,
+    0xff,
+    0xff,
+    0,
+    0,
+    0,
+    0,
+    ...options,
+    ...data,
+  ];
 }
 function udp(sport: number, dport: number, data: number[]): number[] {
   const len = 8 + data.length;
@@ -104,26 +187,57 @@ function udp(sport: number, dport: number, data: number[]): number[] {
 }
 const MACS = [0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
 const eth = (type: number, rest: number[]) => [...MACS, type >> 8, type & 255, ...rest];
-const vlan = (tpid: number, vid: number, inner: number, rest: number[]) => [tpid >> 8, tpid & 255, vid >> 8, vid & 255, inner >> 8, inner & 255, ...rest].slice(0);
+const vlan = (tpid: number, vid: number, inner: number, rest: number[]) =>
+  [tpid >> 8, tpid & 255, vid >> 8, vid & 255, inner >> 8, inner & 255, ...rest].slice(0);
 const http = [...Buffer.from('GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n')];
 const ext = (next: number, lenUnits: number, fill = 0) => [next, lenUnits, ...new Array(6 + lenUnits * 8).fill(fill)];
 
 const SYNTH: Array<[string, number[]]> = [
-  ['tcp over 802.1Q', [...MACS, 0x81, 0x00, 0x00, 0x64, 0x08, 0x00, ...ipv4(6, tcp(1234, 80, TCP_FLAG.PSH | TCP_FLAG.ACK, http))]],
-  ['QinQ 88a8 + 8100', [...MACS, ...vlan(0x88a8, 200, 0x8100, [0x00, 0x0a, 0x86, 0xdd, ...ipv6(17, udp(5353, 53, [1, 2, 3]))])]],
+  [
+    'tcp over 802.1Q',
+    [...MACS, 0x81, 0x00, 0x00, 0x64, 0x08, 0x00, ...ipv4(6, tcp(1234, 80, TCP_FLAG.PSH | TCP_FLAG.ACK, http))],
+  ],
+  [
+    'QinQ 88a8 + 8100',
+    [...MACS, ...vlan(0x88a8, 200, 0x8100, [0x00, 0x0a, 0x86, 0xdd, ...ipv6(17, udp(5353, 53, [1, 2, 3]))])],
+  ],
   ['old QinQ 9100', [...MACS, ...vlan(0x9100, 0x0fff, 0x0800, ipv4(17, udp(1, 2, [9])))]],
-  ['IPv4 options (record route) + TCP options', eth(0x0800, ipv4(6, tcp(40000, 443, TCP_FLAG.SYN, [], [2, 4, 5, 0xb4, 1, 3, 3, 7]), { options: [7, 7, 4, 0, 0, 0, 0, 1] }))],
+  [
+    'IPv4 options (record route) + TCP options',
+    eth(
+      0x0800,
+      ipv4(6, tcp(40000, 443, TCP_FLAG.SYN, [], [2, 4, 5, 0xb4, 1, 3, 3, 7]), { options: [7, 7, 4, 0, 0, 0, 0, 1] }),
+    ),
+  ],
   ['IPv4 first fragment', eth(0x0800, ipv4(17, udp(7, 9, new Array(40).fill(1)), { mf: true }))],
   ['IPv4 later fragment', eth(0x0800, ipv4(17, new Array(24).fill(2), { frag: 1480 }))],
-  ['IPv6 hop-by-hop, routing, dest opts, TCP', eth(0x86dd, ipv6(0, [...ext(43, 0), ...[60, 0, 0, 0, 0, 0, 0, 0], ...ext(6, 1), ...tcp(5000, 8080, TCP_FLAG.ACK, http)]))],
-  ['IPv6 AH then UDP', eth(0x86dd, ipv6(51, [17, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, ...new Array(12).fill(0), ...udp(500, 500, [1, 2])]))],
-  ['IPv6 fragment header, first fragment', eth(0x86dd, ipv6(44, [17, 0, 0, 1, 0, 0, 0, 42, ...udp(1000, 2000, new Array(16).fill(3))]))],
-  ['IPv6 fragment header, later fragment', eth(0x86dd, ipv6(44, [17, 0, 0x05, 0xa8, 0, 0, 0, 42, ...new Array(16).fill(3)]))],
+  [
+    'IPv6 hop-by-hop, routing, dest opts, TCP',
+    eth(
+      0x86dd,
+      ipv6(0, [...ext(43, 0), ...[60, 0, 0, 0, 0, 0, 0, 0], ...ext(6, 1), ...tcp(5000, 8080, TCP_FLAG.ACK, http)]),
+    ),
+  ],
+  [
+    'IPv6 AH then UDP',
+    eth(0x86dd, ipv6(51, [17, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, ...new Array(12).fill(0), ...udp(500, 500, [1, 2])])),
+  ],
+  [
+    'IPv6 fragment header, first fragment',
+    eth(0x86dd, ipv6(44, [17, 0, 0, 1, 0, 0, 0, 42, ...udp(1000, 2000, new Array(16).fill(3))])),
+  ],
+  [
+    'IPv6 fragment header, later fragment',
+    eth(0x86dd, ipv6(44, [17, 0, 0x05, 0xa8, 0, 0, 0, 42, ...new Array(16).fill(3)])),
+  ],
   ['IPv6 ESP stops the chain', eth(0x86dd, ipv6(50, [0, 0, 1, 0, 0, 0, 0, 1, 1, 2, 3, 4]))],
   ['ICMP echo', eth(0x0800, ipv4(1, [8, 0, 0, 0, 0, 1, 0, 1, 0x61, 0x62]))],
   ['ICMPv6 echo', eth(0x86dd, ipv6(58, [128, 0, 0, 0, 0, 1, 0, 1]))],
   ['ARP request', eth(0x0806, [0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2])],
-  ['Ethernet padding after a short IPv4 packet', eth(0x0800, [...ipv4(6, tcp(1, 2, TCP_FLAG.ACK, [])), 0, 0, 0, 0, 0, 0])],
+  [
+    'Ethernet padding after a short IPv4 packet',
+    eth(0x0800, [...ipv4(6, tcp(1, 2, TCP_FLAG.ACK, [])), 0, 0, 0, 0, 0, 0]),
+  ],
 ];
 
 test('decoders agree with tshark on synthesized VLAN/QinQ, options, fragments, IPv6 chains, ICMP, ARP', async (t) => {
@@ -138,14 +252,36 @@ test('decoders agree with tshark on synthesized VLAN/QinQ, options, fragments, I
 
 // ---- what the URL sniffer reads: u32 IPv4 addresses and the fragment data to reassemble
 const FRAG_SYNTH: Array<[string, number[]]> = [
-  ['IPv4 first TCP fragment', eth(0x0800, ipv4(6, tcp(1234, 80, TCP_FLAG.ACK, http).slice(0, 24), { mf: true, id: 0x42 }))],
-  ['IPv4 last TCP fragment with options', eth(0x0800, ipv4(6, tcp(1234, 80, TCP_FLAG.ACK, http).slice(24), { frag: 24, id: 0x42, options: [1, 1, 1, 0] }))],
-  ['IPv6 dest opts then a first fragment', eth(0x86dd, ipv6(60, [...ext(44, 0), 6, 0, 0, 1, 0x12, 0x34, 0x56, 0x78, ...tcp(1, 2, TCP_FLAG.ACK, http)]))],
+  [
+    'IPv4 first TCP fragment',
+    eth(0x0800, ipv4(6, tcp(1234, 80, TCP_FLAG.ACK, http).slice(0, 24), { mf: true, id: 0x42 })),
+  ],
+  [
+    'IPv4 last TCP fragment with options',
+    eth(0x0800, ipv4(6, tcp(1234, 80, TCP_FLAG.ACK, http).slice(24), { frag: 24, id: 0x42, options: [1, 1, 1, 0] })),
+  ],
+  [
+    'IPv6 dest opts then a first fragment',
+    eth(0x86dd, ipv6(60, [...ext(44, 0), 6, 0, 0, 1, 0x12, 0x34, 0x56, 0x78, ...tcp(1, 2, TCP_FLAG.ACK, http)])),
+  ],
   // the bytes after a later fragment's header are data, even when its next header names an extension header
-  ['IPv6 later fragment of a datagram with dest opts', eth(0x86dd, ipv6(44, [60, 0, 0, 0x10, 0, 0, 0, 9, 6, 0, ...new Array(22).fill(5)]))],
+  [
+    'IPv6 later fragment of a datagram with dest opts',
+    eth(0x86dd, ipv6(44, [60, 0, 0, 0x10, 0, 0, 0, 9, 6, 0, ...new Array(22).fill(5)])),
+  ],
 ];
 
-const FRAG_FIELDS = ['ip.id', 'ipv6.fraghdr.ident', 'ip.proto', 'ipv6.fraghdr.nxt', 'ip.len', 'ip.hdr_len', 'ipv6.plen', 'ip.src', 'ip.dst'];
+const FRAG_FIELDS = [
+  'ip.id',
+  'ipv6.fraghdr.ident',
+  'ip.proto',
+  'ipv6.fraghdr.nxt',
+  'ip.len',
+  'ip.hdr_len',
+  'ipv6.plen',
+  'ip.src',
+  'ip.dst',
+];
 
 /** Check srcIPv4/dstIPv4 and the fragment fields against tshark; returns how many fragments were seen. */
 async function compareFragmentsWithTshark(file: string): Promise<number> {
@@ -204,7 +340,10 @@ test('u32 IPv4 addresses and fragment data (offset, length, protocol, id) agree 
   // a later fragment stops the IPv6 chain at its fragment header: no walking into the data
   const v = new PacketView();
   v.decode(Uint8Array.from(FRAG_SYNTH[3]![1]), LINKTYPE.EN10MB);
-  assert.deepEqual([v.proto, v.ipv6ExtCount, v.ipHeaderLength, v.payloadOffset, v.payloadLength], [60, 1, 48, 14 + 48, 24]);
+  assert.deepEqual(
+    [v.proto, v.ipv6ExtCount, v.ipHeaderLength, v.payloadOffset, v.payloadLength],
+    [60, 1, 48, 14 + 48, 24],
+  );
   v.decode(Uint8Array.from(FRAG_SYNTH[2]![1]), LINKTYPE.EN10MB);
   assert.deepEqual([v.fragmentProto, v.proto, v.srcPort, v.ipId], [6, 6, 1, 0x12345678]);
 });
@@ -213,11 +352,20 @@ test('decoded details tshark does not print the same way', () => {
   const v = new PacketView();
   const get = (name: string) => Uint8Array.from(SYNTH.find(([n]) => n === name)![1]);
   v.decode(get('QinQ 88a8 + 8100'), LINKTYPE.EN10MB);
-  assert.deepEqual([v.vlanCount, v.vlanOuter, v.vlanInner, v.etherType, v.proto, v.srcAddr(), v.dstAddr()], [2, 200, 10, 0x86dd, 17, '2001:db8::1', 'fe80::2']);
+  assert.deepEqual(
+    [v.vlanCount, v.vlanOuter, v.vlanInner, v.etherType, v.proto, v.srcAddr(), v.dstAddr()],
+    [2, 200, 10, 0x86dd, 17, '2001:db8::1', 'fe80::2'],
+  );
   v.decode(get('IPv4 options (record route) + TCP options'), LINKTYPE.EN10MB);
-  assert.deepEqual([v.ipOptionsLength, v.tcpMss(), v.tcpFlags & TCP_FLAG.SYN, v.tcpOptions().map((o) => o[0])], [8, 1460, TCP_FLAG.SYN, [2, 3]]);
+  assert.deepEqual(
+    [v.ipOptionsLength, v.tcpMss(), v.tcpFlags & TCP_FLAG.SYN, v.tcpOptions().map((o) => o[0])],
+    [8, 1460, TCP_FLAG.SYN, [2, 3]],
+  );
   v.decode(get('IPv6 hop-by-hop, routing, dest opts, TCP'), LINKTYPE.EN10MB);
-  assert.deepEqual([v.ipv6ExtCount, v.ipHeaderLength, v.proto, v.dstPort, Buffer.from(v.payload()).toString()], [3, 40 + 8 + 8 + 16, 6, 8080, Buffer.from(http).toString()]);
+  assert.deepEqual(
+    [v.ipv6ExtCount, v.ipHeaderLength, v.proto, v.dstPort, Buffer.from(v.payload()).toString()],
+    [3, 40 + 8 + 8 + 16, 6, 8080, Buffer.from(http).toString()],
+  );
   v.decode(get('IPv6 fragment header, later fragment'), LINKTYPE.EN10MB);
   assert.deepEqual([v.isFragment, v.fragmentOffset, v.ipId, v.l4Offset, v.payloadLength], [true, 1448, 42, -1, 16]);
   v.decode(get('IPv6 ESP stops the chain'), LINKTYPE.EN10MB);
@@ -273,7 +421,11 @@ test('truncated and malformed headers are flagged, never thrown', () => {
   const buf = new Uint8Array(200);
   for (let i = 0; i < 20000; i++) {
     const n = Math.floor(rand() * 200);
-    for (let k = 0; k < n; k++) buf[k] = rand() < 0.3 ? [0x08, 0x00, 0x45, 0x86, 0xdd, 0x60, 0x81, 6, 17, 0, 43, 44][Math.floor(rand() * 12)]! : Math.floor(rand() * 256);
+    for (let k = 0; k < n; k++)
+      buf[k] =
+        rand() < 0.3
+          ? [0x08, 0x00, 0x45, 0x86, 0xdd, 0x60, 0x81, 6, 17, 0, 43, 44][Math.floor(rand() * 12)]!
+          : Math.floor(rand() * 256);
     const lt = [0, 1, 101, 108, 113, 228, 229, 276][i % 8]!;
     v.decode(buf, lt, 0, n);
     assert.ok(v.payloadOffset <= n && v.payloadOffset + v.payloadLength <= n);
@@ -319,12 +471,14 @@ test('fuzz: mutated real packets decode without throwing and with offsets inside
     for (const p of await readAll(fixture(name))) {
       for (let k = 0; k < 20; k++) {
         const buf = Uint8Array.from(p.data);
-        for (let m = 0; m < 1 + Math.floor(rand() * 4); m++) buf[Math.floor(rand() * Math.min(buf.length, 80))] = Math.floor(rand() * 256);
+        for (let m = 0; m < 1 + Math.floor(rand() * 4); m++)
+          buf[Math.floor(rand() * Math.min(buf.length, 80))] = Math.floor(rand() * 256);
         const end = rand() < 0.3 ? Math.floor(rand() * buf.length) : buf.length;
         v.decode(buf, p.linktype, 0, end);
         runs++;
         if (v.truncated || v.malformed) flagged++;
-        for (const o of [v.l3Offset, v.l4Offset, v.payloadOffset, v.srcAddrOffset, v.dstAddrOffset]) assert.ok(o <= end, `offset ${o} past ${end}`);
+        for (const o of [v.l3Offset, v.l4Offset, v.payloadOffset, v.srcAddrOffset, v.dstAddrOffset])
+          assert.ok(o <= end, `offset ${o} past ${end}`);
         assert.ok(v.payloadLength >= 0 && (v.payloadOffset < 0 || v.payloadOffset + v.payloadLength <= end));
         if (v.srcAddrOffset >= 0) assert.ok(v.srcAddrOffset + v.addrLength <= end);
         v.srcAddr();

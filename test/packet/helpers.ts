@@ -18,11 +18,15 @@ export function tempDir(t: { after(fn: () => void): void }): string {
 
 /** tshark's view of a capture: one tab-separated line of the given fields per frame. */
 export function tsharkFields(file: string, fields: string[], extra: string[] = []): string[][] {
-  const out = execFileSync('tshark', ['-r', file, '-n', ...extra, '-T', 'fields', '-E', 'occurrence=f', ...fields.flatMap((f) => ['-e', f])], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 1 << 28,
-  });
+  const out = execFileSync(
+    'tshark',
+    ['-r', file, '-n', ...extra, '-T', 'fields', '-E', 'occurrence=f', ...fields.flatMap((f) => ['-e', f])],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 1 << 28,
+    },
+  );
   return out
     .split('\n')
     .filter((l) => l !== '')

@@ -15,7 +15,11 @@ import { fixture, readAll, tempDir } from './helpers.js';
 import { openCapture } from '../../src/packet/capture-reader.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const BPFKIT = ['-e', `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`, '--'];
+const BPFKIT = [
+  '-e',
+  `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`,
+  '--',
+];
 
 const TRAFFIC = `
 const http = require('node:http');
@@ -44,109 +48,147 @@ const CAPTURE_STATS = /(\d+) packets captured\n(\d+) packets received by filter\
 function watch(child: ChildProcess): { stderr: () => string; exit: Promise<{ code: number | null; stderr: string }> } {
   let text = '';
   child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-  return { stderr: () => text, exit: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr: text }))) };
+  return {
+    stderr: () => text,
+    exit: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr: text }))),
+  };
 }
 
-test('bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filter eBPF object, all interfaces to pcapng)', { timeout: 90_000 }, async (t) => {
-  if (!needs(t, { root: true, tools: ['ip', 'tcpdump', 'clang'] })) return;
-  const dir = tempDir(t);
-  const ns = `bpfkit-pkt-${process.pid}`;
-  execFileSync('ip', ['netns', 'add', ns]);
-  const children: ChildProcess[] = [];
-  t.after(() => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    try {
-      execFileSync('ip', ['netns', 'del', ns]);
-    } catch {
-      /* already gone */
-    }
-  });
-  execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up', 'mtu', '1500']);
-  const obj = join(dir, 'udp-filter.bpf.o');
-  execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-c', fixture('udp-filter.bpf.c'), '-o', obj]);
-  const cbpf = execFileSync('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'lo', '-ddd', 'tcp port 8080'], { encoding: 'utf8' });
+test(
+  'bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filter eBPF object, all interfaces to pcapng)',
+  { timeout: 90_000 },
+  async (t) => {
+    if (!needs(t, { root: true, tools: ['ip', 'tcpdump', 'clang'] })) return;
+    const dir = tempDir(t);
+    const ns = `bpfkit-pkt-${process.pid}`;
+    execFileSync('ip', ['netns', 'add', ns]);
+    const children: ChildProcess[] = [];
+    t.after(() => {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      try {
+        execFileSync('ip', ['netns', 'del', ns]);
+      } catch {
+        /* already gone */
+      }
+    });
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up', 'mtu', '1500']);
+    const obj = join(dir, 'udp-filter.bpf.o');
+    execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-c', fixture('udp-filter.bpf.c'), '-o', obj]);
+    const cbpf = execFileSync('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'lo', '-ddd', 'tcp port 8080'], {
+      encoding: 'utf8',
+    });
 
-  const inNs = (cmd: string, args: string[]) => {
-    const c = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    children.push(c);
-    return c;
-  };
-  const pairs = [
-    { name: 'all', bpfkit: [] as string[], tcpdump: [] as string[] },
-    { name: 'cbpf', bpfkit: ['--cbpf', cbpf], tcpdump: ['tcp port 8080'] },
-    { name: 'ebpf', bpfkit: ['--filter', `${obj}:udp_only`], tcpdump: ['udp'] },
-    // every interface (the namespace has only lo): pcapng with one interface block named lo
-    { name: 'any', bpfkit: [] as string[], tcpdump: [] as string[], allInterfaces: true },
-  ];
-  const runs = pairs.map((p) => {
-    const mine = join(dir, `bpfkit-${p.name}.pcapng`);
-    const theirs = join(dir, `tcpdump-${p.name}.pcap`);
-    const b = inNs(process.execPath, [...BPFKIT, 'capture', ...('allInterfaces' in p ? [] : ['-i', 'lo']), '-w', mine, ...p.bpfkit]);
-    const d = inNs('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-w', theirs, ...p.tcpdump]);
-    const bw = watch(b);
-    const dw = watch(d);
-    return { ...p, mine, theirs, b, d, bw, dw, bStarted: stderrLine(b, /listening on/, `bpfkit capture (${p.name})`), dStarted: stderrLine(d, /listening on/, 'tcpdump') };
-  });
-  for (const r of runs) {
-    await r.bStarted;
-    await r.dStarted;
-  }
-  execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', TRAFFIC], { timeout: 30000 });
-  // The traffic is over once every connection is closed and acknowledged. tcpdump stops at once on SIGINT,
-  // losing what it has not read yet (on a loaded machine it was seen 4 packets behind 0.5 s later): wait
-  // until it has written all its socket received. bpfkit capture reads what is queued before it stops.
-  await waitUntil('TCP in the namespace to settle', () => tcpSettled(ns));
-  for (const r of runs) await tcpdumpCaughtUp(r.d, r.dw.stderr, `tcpdump (${r.name})`);
-  const ends = runs.map((r) => ({ b: r.bw.exit, d: r.dw.exit }));
-  for (const r of runs) {
-    r.b.kill('SIGINT');
-    r.d.kill('SIGINT');
-  }
-  for (let i = 0; i < runs.length; i++) {
-    const r = runs[i]!;
-    const b = await ends[i]!.b;
-    const d = await ends[i]!.d;
-    assert.equal(b.code, 0, `bpfkit ${r.name} exit: ${b.stderr}`);
-    assert.match(b.stderr, CAPTURE_STATS);
-    const mine = await readAll(r.mine);
-    const theirs = await readAll(r.theirs);
-    assert.ok(theirs.length > 0, `${r.name}: tcpdump saw traffic`);
-    assert.equal(Number(/(\d+) packets captured/.exec(b.stderr)![1]), mine.length);
-    // The kernel's count for tcpdump's socket is the reference: on a loaded machine tcpdump can still be
-    // behind when SIGINT stops it at once (CI once saw it write 63 of the 72 packets its socket received),
-    // so bpfkit must have captured exactly what the kernel handed tcpdump's socket, and every packet
-    // tcpdump did write must be among bpfkit's, byte for byte. (On loopback the kernel hands a socket
-    // each packet twice, as sent and as received, and libpcap drops the sent copy: its "received by
-    // filter" counts both, and it counts the packets the kernel dropped for a socket too slow to read
-    // them, which tcpdump under load sometimes is.)
-    const stats = CAPTURE_STATS.exec(d.stderr);
-    assert.ok(stats, `${r.name}: tcpdump's statistics: ${d.stderr}`);
-    assert.equal(Number(stats[1]), theirs.length, `${r.name}: tcpdump's own count`);
-    assert.equal(mine.length, Number(stats[2]) / 2, `${r.name}: packet count (tcpdump wrote ${theirs.length})`);
-    // Compared as multisets: two sockets may see packets handled on different CPUs at the same instant in
-    // a different order.
-    const key = (p: { data: Uint8Array; origLen: number }) => `${p.origLen}:${Buffer.from(p.data).toString('hex')}`;
-    const left = new Map<string, number>();
-    for (const p of mine) left.set(key(p), (left.get(key(p)) ?? 0) + 1);
-    for (const p of theirs) {
-      const n = left.get(key(p)) ?? 0;
-      assert.ok(n > 0, `${r.name}: a packet tcpdump captured is missing from bpfkit's capture`);
-      left.set(key(p), n - 1);
+    const inNs = (cmd: string, args: string[]) => {
+      const c = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      children.push(c);
+      return c;
+    };
+    const pairs = [
+      { name: 'all', bpfkit: [] as string[], tcpdump: [] as string[] },
+      { name: 'cbpf', bpfkit: ['--cbpf', cbpf], tcpdump: ['tcp port 8080'] },
+      { name: 'ebpf', bpfkit: ['--filter', `${obj}:udp_only`], tcpdump: ['udp'] },
+      // every interface (the namespace has only lo): pcapng with one interface block named lo
+      { name: 'any', bpfkit: [] as string[], tcpdump: [] as string[], allInterfaces: true },
+    ];
+    const runs = pairs.map((p) => {
+      const mine = join(dir, `bpfkit-${p.name}.pcapng`);
+      const theirs = join(dir, `tcpdump-${p.name}.pcap`);
+      const b = inNs(process.execPath, [
+        ...BPFKIT,
+        'capture',
+        ...('allInterfaces' in p ? [] : ['-i', 'lo']),
+        '-w',
+        mine,
+        ...p.bpfkit,
+      ]);
+      const d = inNs('tcpdump', [
+        '-i',
+        'lo',
+        '-U',
+        '--immediate-mode',
+        '--time-stamp-precision=nano',
+        '-w',
+        theirs,
+        ...p.tcpdump,
+      ]);
+      const bw = watch(b);
+      const dw = watch(d);
+      return {
+        ...p,
+        mine,
+        theirs,
+        b,
+        d,
+        bw,
+        dw,
+        bStarted: stderrLine(b, /listening on/, `bpfkit capture (${p.name})`),
+        dStarted: stderrLine(d, /listening on/, 'tcpdump'),
+      };
+    });
+    for (const r of runs) {
+      await r.bStarted;
+      await r.dStarted;
     }
-    // Both stamp with the kernel's receive time: allow for scheduling between the two sockets.
-    for (const k of [0, theirs.length - 1]) {
-      const dt = Math.abs(mine[k]!.tsSec - theirs[k]!.tsSec + (mine[k]!.tsNsec - theirs[k]!.tsNsec) / 1e9);
-      assert.ok(dt < 0.05, `${r.name}: packet ${k} timestamps ${dt}s apart`);
+    execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', TRAFFIC], { timeout: 30000 });
+    // The traffic is over once every connection is closed and acknowledged. tcpdump stops at once on SIGINT,
+    // losing what it has not read yet (on a loaded machine it was seen 4 packets behind 0.5 s later): wait
+    // until it has written all its socket received. bpfkit capture reads what is queued before it stops.
+    await waitUntil('TCP in the namespace to settle', () => tcpSettled(ns));
+    for (const r of runs) await tcpdumpCaughtUp(r.d, r.dw.stderr, `tcpdump (${r.name})`);
+    const ends = runs.map((r) => ({ b: r.bw.exit, d: r.dw.exit }));
+    for (const r of runs) {
+      r.b.kill('SIGINT');
+      r.d.kill('SIGINT');
     }
-  }
-  const any = await openCapture(runs[3]!.mine);
-  await any.forEachPacket(() => false);
-  assert.deepEqual(any.interfaces.map((i) => [i.name, i.linktype, i.tsresol.exponent]), [['lo', 1, 9]]);
-  await any.close();
-  const counts = await Promise.all(runs.map(async (r) => (await readAll(r.mine)).length));
-  assert.ok(counts[1]! < counts[0]! && counts[2]! < counts[0]!, `filters keep fewer packets (${counts.join(', ')})`);
-  assert.ok(counts[2]! >= 6, 'the eBPF filter kept the UDP datagrams');
-});
+    for (let i = 0; i < runs.length; i++) {
+      const r = runs[i]!;
+      const b = await ends[i]!.b;
+      const d = await ends[i]!.d;
+      assert.equal(b.code, 0, `bpfkit ${r.name} exit: ${b.stderr}`);
+      assert.match(b.stderr, CAPTURE_STATS);
+      const mine = await readAll(r.mine);
+      const theirs = await readAll(r.theirs);
+      assert.ok(theirs.length > 0, `${r.name}: tcpdump saw traffic`);
+      assert.equal(Number(/(\d+) packets captured/.exec(b.stderr)![1]), mine.length);
+      // The kernel's count for tcpdump's socket is the reference: on a loaded machine tcpdump can still be
+      // behind when SIGINT stops it at once (CI once saw it write 63 of the 72 packets its socket received),
+      // so bpfkit must have captured exactly what the kernel handed tcpdump's socket, and every packet
+      // tcpdump did write must be among bpfkit's, byte for byte. (On loopback the kernel hands a socket
+      // each packet twice, as sent and as received, and libpcap drops the sent copy: its "received by
+      // filter" counts both, and it counts the packets the kernel dropped for a socket too slow to read
+      // them, which tcpdump under load sometimes is.)
+      const stats = CAPTURE_STATS.exec(d.stderr);
+      assert.ok(stats, `${r.name}: tcpdump's statistics: ${d.stderr}`);
+      assert.equal(Number(stats[1]), theirs.length, `${r.name}: tcpdump's own count`);
+      assert.equal(mine.length, Number(stats[2]) / 2, `${r.name}: packet count (tcpdump wrote ${theirs.length})`);
+      // Compared as multisets: two sockets may see packets handled on different CPUs at the same instant in
+      // a different order.
+      const key = (p: { data: Uint8Array; origLen: number }) => `${p.origLen}:${Buffer.from(p.data).toString('hex')}`;
+      const left = new Map<string, number>();
+      for (const p of mine) left.set(key(p), (left.get(key(p)) ?? 0) + 1);
+      for (const p of theirs) {
+        const n = left.get(key(p)) ?? 0;
+        assert.ok(n > 0, `${r.name}: a packet tcpdump captured is missing from bpfkit's capture`);
+        left.set(key(p), n - 1);
+      }
+      // Both stamp with the kernel's receive time: allow for scheduling between the two sockets.
+      for (const k of [0, theirs.length - 1]) {
+        const dt = Math.abs(mine[k]!.tsSec - theirs[k]!.tsSec + (mine[k]!.tsNsec - theirs[k]!.tsNsec) / 1e9);
+        assert.ok(dt < 0.05, `${r.name}: packet ${k} timestamps ${dt}s apart`);
+      }
+    }
+    const any = await openCapture(runs[3]!.mine);
+    await any.forEachPacket(() => false);
+    assert.deepEqual(
+      any.interfaces.map((i) => [i.name, i.linktype, i.tsresol.exponent]),
+      [['lo', 1, 9]],
+    );
+    await any.close();
+    const counts = await Promise.all(runs.map(async (r) => (await readAll(r.mine)).length));
+    assert.ok(counts[1]! < counts[0]! && counts[2]! < counts[0]!, `filters keep fewer packets (${counts.join(', ')})`);
+    assert.ok(counts[2]! >= 6, 'the eBPF filter kept the UDP datagrams');
+  },
+);
 
 test('capture rejects bad flags and a bad classic program before touching the kernel', async () => {
   const run = (...args: string[]) =>

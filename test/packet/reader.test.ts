@@ -19,7 +19,12 @@ test('pcap fixtures: packet count, timestamps and lengths match tshark', async (
 });
 
 test('linktypes of the fixtures are read from the file header', async () => {
-  const want: Record<string, number> = { 'lo-http.pcap': 1, 'lo-http-nsec.pcap': 1, 'any-sll2.pcap': 276, 'any-sll.pcap': 113 };
+  const want: Record<string, number> = {
+    'lo-http.pcap': 1,
+    'lo-http-nsec.pcap': 1,
+    'any-sll2.pcap': 276,
+    'any-sll.pcap': 113,
+  };
   for (const [name, lt] of Object.entries(want)) {
     const r = await openCapture(fixture(name));
     let seen = -1;
@@ -46,7 +51,15 @@ test('pcapng from editcap/mergecap (µs, ns, several interfaces) matches tshark'
   execFileSync('editcap', ['-F', 'nsecpcap', fixture('lo-http.pcap'), nsec]);
   files.push(nsec);
   const merged = join(dir, 'merged.pcapng');
-  execFileSync('mergecap', ['-F', 'pcapng', '-w', merged, fixture('any-sll2.pcap'), fixture('lo-http-nsec.pcap'), fixture('any-sll.pcap')]);
+  execFileSync('mergecap', [
+    '-F',
+    'pcapng',
+    '-w',
+    merged,
+    fixture('any-sll2.pcap'),
+    fixture('lo-http-nsec.pcap'),
+    fixture('any-sll.pcap'),
+  ]);
   files.push(merged);
   for (const f of files) {
     const packets = await readAll(f);
@@ -78,7 +91,7 @@ test('the fast path and the async iterator deliver the same packets, whatever th
   }
 });
 
-test('small first reads and handing each chunk off (the filter thread\'s way) deliver the same packets, bytes intact', async () => {
+test("small first reads and handing each chunk off (the filter thread's way) deliver the same packets, bytes intact", async () => {
   for (const name of FIXTURES) {
     const file = fixture(name);
     const ref = await readAll(file);
@@ -115,7 +128,9 @@ test('read-ahead scans deliver every packet intact across chunk edges, records l
   const rand = prng(7);
   const sizes = [60, 70_000, 1500, 200_000, 14, 66_000, 900, 262_144, 40];
   const w = createCaptureWriter(file, { snaplen: 262_144 });
-  const frames = sizes.map((n, i) => Uint8Array.from({ length: n }, () => Math.floor(rand() * 256)).map((b, k) => (k === 0 ? i : b)));
+  const frames = sizes.map((n, i) =>
+    Uint8Array.from({ length: n }, () => Math.floor(rand() * 256)).map((b, k) => (k === 0 ? i : b)),
+  );
   frames.forEach((data, i) => w.write({ tsSec: 1000 + i, tsNsec: 0, data }));
   w.close();
   for (const chunk of [64, 4096, 1 << 16, 1 << 20]) {
@@ -136,9 +151,12 @@ test('read-ahead scans deliver every packet intact across chunk edges, records l
     const r = await openCapture(cut, { chunkSize: 4096 });
     const scan = r.scan({ readAhead });
     let n = 0;
-    await assert.rejects(async () => {
-      while (await scan.step(() => void n++));
-    }, (e: Error) => (errors.push(e.message), e instanceof InputError));
+    await assert.rejects(
+      async () => {
+        while (await scan.step(() => void n++));
+      },
+      (e: Error) => (errors.push(e.message), e instanceof InputError),
+    );
     assert.equal(n, 3);
     await r.close();
   }
@@ -174,7 +192,13 @@ function u16(le: boolean, v: number): number[] {
   return [...b];
 }
 function shb(le: boolean): number[] {
-  return block(le, 0x0a0d0d0a, [...u32(le, 0x1a2b3c4d), ...u16(le, 1), ...u16(le, 0), ...u32(le, 0xffffffff), ...u32(le, 0xffffffff)]);
+  return block(le, 0x0a0d0d0a, [
+    ...u32(le, 0x1a2b3c4d),
+    ...u16(le, 1),
+    ...u16(le, 0),
+    ...u32(le, 0xffffffff),
+    ...u32(le, 0xffffffff),
+  ]);
 }
 function idb(le: boolean, linktype: number, opts: number[][]): number[] {
   const body = [...u16(le, linktype), 0, 0, ...u32(le, 65535)];
@@ -186,17 +210,36 @@ function idb(le: boolean, linktype: number, opts: number[][]): number[] {
   return block(le, 1, body);
 }
 function epb(le: boolean, ifid: number, hi: number, lo: number, data: number[]): number[] {
-  return block(le, 6, [...u32(le, ifid), ...u32(le, hi), ...u32(le, lo), ...u32(le, data.length), ...u32(le, data.length + 10), ...data]);
+  return block(le, 6, [
+    ...u32(le, ifid),
+    ...u32(le, hi),
+    ...u32(le, lo),
+    ...u32(le, data.length),
+    ...u32(le, data.length + 10),
+    ...data,
+  ]);
 }
-const ipv4Packet = [0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1, 0x30, 0x39, 0x00, 0x35, 0, 8, 0, 0];
+const ipv4Packet = [
+  0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1, 0x30, 0x39, 0x00, 0x35, 0, 8, 0, 0,
+];
 
 test('hand-made pcapng: two sections of both byte orders, if_tsresol 10^-3 / 2^-20 / 10^-9, if_tsoffset, SPB, skipped blocks', async (t) => {
   const dir = tempDir(t);
   const bytes: number[] = [];
   // Section 1, little-endian: a millisecond interface with a 100 s offset, and a 2^-20 s interface.
   bytes.push(...shb(true));
-  bytes.push(...idb(true, 228, [[9, 3], [14, ...u32(true, 100), 0, 0, 0, 0]]));
-  bytes.push(...idb(true, 101, [[9, 0x80 | 20], [2, ...Buffer.from('tun0')]]));
+  bytes.push(
+    ...idb(true, 228, [
+      [9, 3],
+      [14, ...u32(true, 100), 0, 0, 0, 0],
+    ]),
+  );
+  bytes.push(
+    ...idb(true, 101, [
+      [9, 0x80 | 20],
+      [2, ...Buffer.from('tun0')],
+    ]),
+  );
   bytes.push(...block(true, 4, [0, 0, 0, 0])); // name resolution block (empty)
   bytes.push(...epb(true, 0, 0, 1_700_000_000_123, ipv4Packet).slice(0)); // placeholder fixed below
   bytes.length = 0;
@@ -204,8 +247,18 @@ test('hand-made pcapng: two sections of both byte orders, if_tsresol 10^-3 / 2^-
   const hi1 = Math.floor(1_700_000_000_123 / 2 ** 32);
   const ticks2 = 1_700_000_000 * 2 ** 20 + 2 ** 19; // +0.5 s
   bytes.push(...shb(true));
-  bytes.push(...idb(true, 228, [[9, 3], [14, ...u32(true, 100), 0, 0, 0, 0]]));
-  bytes.push(...idb(true, 101, [[9, 0x80 | 20], [2, ...Buffer.from('tun0')]]));
+  bytes.push(
+    ...idb(true, 228, [
+      [9, 3],
+      [14, ...u32(true, 100), 0, 0, 0, 0],
+    ]),
+  );
+  bytes.push(
+    ...idb(true, 101, [
+      [9, 0x80 | 20],
+      [2, ...Buffer.from('tun0')],
+    ]),
+  );
   bytes.push(...block(true, 4, [0, 0, 0, 0]));
   bytes.push(...epb(true, 0, hi1, lo1, ipv4Packet));
   bytes.push(...epb(true, 1, Math.floor(ticks2 / 2 ** 32), ticks2 % 2 ** 32, ipv4Packet));
@@ -232,7 +285,10 @@ test('hand-made pcapng: two sections of both byte orders, if_tsresol 10^-3 / 2^-
     ],
   );
   assert.equal(r.interfaces[1]!.name, 'tun0');
-  assert.deepEqual(r.sections.map((s) => s.littleEndian), [true, false]);
+  assert.deepEqual(
+    r.sections.map((s) => s.littleEndian),
+    [true, false],
+  );
   assert.deepEqual(got[0]!.data, Uint8Array.from(ipv4Packet));
   await r.close();
   if (!needs(t, { tools: ['tshark'] })) return;
@@ -252,7 +308,10 @@ test('a nanosecond timestamp past 2^53 ticks is split exactly', async (t) => {
   const hi = Number(big >> 32n);
   const lo = Number(big & 0xffffffffn);
   const file = join(dir, 'ns.pcapng');
-  writeFileSync(file, Uint8Array.from([...shb(true), ...idb(true, 101, [[9, 9]]), ...epb(true, 0, hi, lo, ipv4Packet)]));
+  writeFileSync(
+    file,
+    Uint8Array.from([...shb(true), ...idb(true, 101, [[9, 9]]), ...epb(true, 0, hi, lo, ipv4Packet)]),
+  );
   const [p] = await readAll(file);
   assert.equal(p!.tsSec, 1_800_000_000);
   assert.equal(p!.tsNsec, 987_654_321);
@@ -263,7 +322,7 @@ test('truncated at every offset: whole packets first, then InputError with the f
   const full = readFileSync(fixture('lo-http.pcap'));
   // record boundaries from the file itself
   const ends: number[] = [];
-  for (let o = 24; o < full.length; ) {
+  for (let o = 24; o < full.length;) {
     o += 16 + full.readUInt32LE(o + 8);
     ends.push(o);
   }
@@ -299,7 +358,10 @@ test('bad magic, absurd caplen and a bad pcapng block length are InputErrors nam
   const full = readFileSync(fixture('lo-http.pcap'));
   const f = join(dir, 'bad.pcap');
   writeFileSync(f, Buffer.from('GIF89a not a capture'));
-  await assert.rejects(openCapture(f), (e: unknown) => e instanceof InputError && /bad\.pcap@0: not a pcap or pcapng file/.test(e.message));
+  await assert.rejects(
+    openCapture(f),
+    (e: unknown) => e instanceof InputError && /bad\.pcap@0: not a pcap or pcapng file/.test(e.message),
+  );
   // third record's caplen set huge
   const copy = Buffer.from(full);
   let o = 24;
@@ -313,7 +375,8 @@ test('bad magic, absurd caplen and a bad pcapng block length are InputErrors nam
     (async () => {
       for await (const p of reader) got.push(p.caplen);
     })(),
-    (e: unknown) => e instanceof InputError && e.message.includes(`bad.pcap@${o}:`) && /exceeds the snapshot length/.test(e.message),
+    (e: unknown) =>
+      e instanceof InputError && e.message.includes(`bad.pcap@${o}:`) && /exceeds the snapshot length/.test(e.message),
   );
   assert.equal(got.length, 2);
   // pcapng: a block length that is not a multiple of 4
@@ -322,13 +385,20 @@ test('bad magic, absurd caplen and a bad pcapng block length are InputErrors nam
   ng.writeUInt32LE(0x41, epbAt + 4);
   const g = join(dir, 'bad.pcapng');
   writeFileSync(g, ng);
-  await assert.rejects(readAll(g), (e: unknown) => e instanceof InputError && e.message.includes(`bad.pcapng@${epbAt}:`) && /bad length 65/.test(e.message));
+  await assert.rejects(
+    readAll(g),
+    (e: unknown) =>
+      e instanceof InputError && e.message.includes(`bad.pcapng@${epbAt}:`) && /bad length 65/.test(e.message),
+  );
 });
 
 test('fuzz: mutated real captures always finish or throw a BpfkitError', { timeout: 120_000 }, async (t) => {
   if (!needs(t, { long: true })) return;
   const dir = tempDir(t);
-  const seeds: Buffer[] = [wholeRecords(readFileSync(fixture('lo-http.pcap')), 6000), wholeRecords(readFileSync(fixture('any-sll2.pcap')), 6000)];
+  const seeds: Buffer[] = [
+    wholeRecords(readFileSync(fixture('lo-http.pcap')), 6000),
+    wholeRecords(readFileSync(fixture('any-sll2.pcap')), 6000),
+  ];
   if (needsQuiet(['editcap'])) {
     const ng = join(dir, 'seed.pcapng');
     execFileSync('editcap', ['-F', 'pcapng', fixture('lo-http-nsec.pcap'), ng]);
@@ -346,7 +416,8 @@ test('fuzz: mutated real captures always finish or throw a BpfkitError', { timeo
     let data: Buffer = buf;
     if (kind === 0) data = buf.subarray(0, Math.floor(rand() * buf.length));
     else if (kind === 1) {
-      for (let k = 0; k < 1 + Math.floor(rand() * 8); k++) buf[Math.floor(rand() * buf.length)] = Math.floor(rand() * 256);
+      for (let k = 0; k < 1 + Math.floor(rand() * 8); k++)
+        buf[Math.floor(rand() * buf.length)] = Math.floor(rand() * 256);
     } else if (kind === 2) {
       // a length-looking field set huge or zero
       const at = (Math.floor(rand() * (buf.length / 4)) * 4) % (buf.length - 4);
@@ -370,7 +441,8 @@ test('fuzz: mutated real captures always finish or throw a BpfkitError', { timeo
       }
       finished++;
     } catch (err) {
-      if (!(err instanceof BpfkitError)) throw new Error(`mutation ${i} (kind ${kind}) threw a non-BpfkitError: ${String(err)}`);
+      if (!(err instanceof BpfkitError))
+        throw new Error(`mutation ${i} (kind ${kind}) threw a non-BpfkitError: ${String(err)}`);
       errors++;
     }
   }

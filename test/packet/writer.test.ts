@@ -84,7 +84,10 @@ test('tcpdump reads what bpfkit writes: same packets after tcpdump -r F -w G, sa
       assert.deepEqual(back[i]!.data, orig[i]!.data, `${name} #${i}`);
       assert.equal(frameLine(back[i]!), frameLine(orig[i]!));
     }
-    const times = execFileSync('tcpdump', ['-nn', '-tt', '-r', f], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    const times = execFileSync('tcpdump', ['-nn', '-tt', '-r', f], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .split('\n')
       .filter(Boolean)
       .map((l) => l.split(' ')[0]);
@@ -107,6 +110,6 @@ test('packets longer than the snaplen are cut; origLen keeps the wire length', a
     assert.equal(p!.caplen, 10);
     assert.equal(p!.origLen, 30);
     assert.equal(p!.linktype, 101);
-    assert.ok(readFileSync(f).length < 120, "only the cut bytes are stored");
+    assert.ok(readFileSync(f).length < 120, 'only the cut bytes are stored');
   }
 });

@@ -25,13 +25,20 @@ export interface Outcome {
 export function dumpMaps(c: Collection): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [name, m] of c.maps) {
-    if (m.type === MapType.QUEUE || m.type === MapType.STACK || m.type === MapType.RINGBUF || m.type === MapType.PERF_EVENT_ARRAY) continue;
+    if (
+      m.type === MapType.QUEUE ||
+      m.type === MapType.STACK ||
+      m.type === MapType.RINGBUF ||
+      m.type === MapType.PERF_EVENT_ARRAY
+    )
+      continue;
     const rows: string[] = [];
     try {
       for (const k of m.keys()) {
         const v = m.lookup(k);
         // prog arrays and maps of maps hold handles (VM) or ids (kernel): compare which slots are set
-        const handles = m.type === MapType.PROG_ARRAY || m.type === MapType.ARRAY_OF_MAPS || m.type === MapType.HASH_OF_MAPS;
+        const handles =
+          m.type === MapType.PROG_ARRAY || m.type === MapType.ARRAY_OF_MAPS || m.type === MapType.HASH_OF_MAPS;
         if (v) rows.push(`${hex(k)}=${handles ? 'set' : hex(v)}`);
       }
     } catch {
@@ -62,7 +69,12 @@ export async function runOn(engine: 'vm' | 'kernel', objPath: string, steps: Ste
     const loaded = c;
     const results = steps.map((s) => {
       const r = loaded.program(s.program).run({ data: s.data, ...(s.ctx ? { ctx: s.ctx } : {}) });
-      return { program: s.program, retval: r.retval, data: hex(r.data), ...(s.ctx && r.ctx ? { ctx: hex(r.ctx) } : {}) };
+      return {
+        program: s.program,
+        retval: r.retval,
+        data: hex(r.data),
+        ...(s.ctx && r.ctx ? { ctx: hex(r.ctx) } : {}),
+      };
     });
     return { results, maps: dumpMaps(loaded) };
   } finally {

@@ -56,7 +56,11 @@ const protoSteps: Step[] = [
 test('proto-count counts packets and bytes per IP protocol (VM)', async () => {
   for (const [label, path] of objects('proto-count')) {
     const out = await runOn('vm', path, protoSteps);
-    assert.deepEqual(out.results.map((r) => r.retval), [0, 0, 0, 0, 0, 0], label);
+    assert.deepEqual(
+      out.results.map((r) => r.retval),
+      [0, 0, 0, 0, 0, 0],
+      label,
+    );
     const rows = out.maps.proto_stats!;
     const tcp = row(rows, u32key(6))!;
     assert.equal(u64(tcp, 0), 2n, `${label}: two TCP packets`);
@@ -121,7 +125,11 @@ function tcpChecksumOk(frame: Uint8Array): boolean {
 test('port-demux rewrites port 80 to 8080 with a correct TCP checksum (VM)', async () => {
   for (const [label, path] of objects('port-demux')) {
     const out = await runOn('vm', path, demuxSteps);
-    assert.deepEqual(out.results.map((r) => r.retval | 0), [-1, 0, -1, 0, 0], label);
+    assert.deepEqual(
+      out.results.map((r) => r.retval | 0),
+      [-1, 0, -1, 0, 0],
+      label,
+    );
     for (const i of [0, 2]) {
       const f = Buffer.from(out.results[i]!.data, 'hex');
       const ihl = (f[14]! & 0xf) * 4;
@@ -162,7 +170,10 @@ const tunnelSteps: Step[] = [
 test('tunnel-monitor chains its stages through the prog array (VM)', async () => {
   for (const [label, path] of objects('tunnel-monitor')) {
     const out = await runOn('vm', path, tunnelSteps);
-    assert.ok(out.results.every((r) => r.retval === 0), `${label}: TC_ACT_OK`);
+    assert.ok(
+      out.results.every((r) => r.retval === 0),
+      `${label}: TC_ACT_OK`,
+    );
     const kinds = out.maps.kinds!.map((r) => u64(r.split('=')[1]!, 0));
     // other, ipv4, ipv6, vxlan, gre, ipip, tail-call failures
     assert.deepEqual(kinds, [1n, 6n, 1n, 4n, 1n, 1n, 0n], label);

@@ -71,7 +71,11 @@ async function capture(): Promise<Uint8Array[]> {
   execFileSync('ip', ['netns', 'add', ns]);
   try {
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up', 'mtu', '1500']);
-    const dump = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-Z', 'root', '--immediate-mode', '-i', 'lo', '-U', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const dump = spawn(
+      'ip',
+      ['netns', 'exec', ns, 'tcpdump', '-Z', 'root', '--immediate-mode', '-i', 'lo', '-U', '-w', file],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let dumpErr = '';
     dump.stderr.on('data', (d: Buffer) => (dumpErr += d.toString()));
     await stderrLine(dump, /listening on/, 'tcpdump');
@@ -90,7 +94,10 @@ async function capture(): Promise<Uint8Array[]> {
     captured = frames;
     return frames;
   } finally {
-    spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean).forEach((pid) => spawnSync('kill', [pid]));
+    spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+      .stdout?.split('\n')
+      .filter(Boolean)
+      .forEach((pid) => spawnSync('kill', [pid]));
     spawnSync('ip', ['netns', 'del', ns]);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -115,7 +122,10 @@ for (const [example, program] of programs) {
     assert.deepEqual(vm, kernel);
     if (example === 'tunnel-monitor') {
       const vni = vm.maps.vni_packets!;
-      assert.ok(vni.some((r) => r.startsWith('2a000000=02')), `VXLAN VNI 42 seen twice: ${vni}`);
+      assert.ok(
+        vni.some((r) => r.startsWith('2a000000=02')),
+        `VXLAN VNI 42 seen twice: ${vni}`,
+      );
     }
   });
 }
@@ -125,7 +135,11 @@ test('port-demux rewrites captured HTTP requests with checksums tshark accepts',
   // Loopback hands tcpdump CHECKSUM_PARTIAL packets (only the pseudo-header sum is in the field, and lo's
   // offload cannot be turned off), so complete the checksums first: the program must keep them correct.
   const frames = (await capture()).map(withTcpChecksum);
-  const out = await runOn('vm', repoPath('examples', 'port-demux', 'port-demux.o'), frames.map((data) => ({ program: 'lb_main', data })));
+  const out = await runOn(
+    'vm',
+    repoPath('examples', 'port-demux', 'port-demux.o'),
+    frames.map((data) => ({ program: 'lb_main', data })),
+  );
   const rewritten = out.results.filter((r) => (r.retval | 0) === -1).map((r) => Buffer.from(r.data, 'hex'));
   assert.ok(rewritten.length >= 4, `IPv4 packets to port 80 were rewritten (${rewritten.length})`);
   const dir = mkdtempSync(join(tmpdir(), 'bpfkit-demux-'));
@@ -135,12 +149,24 @@ test('port-demux rewrites captured HTTP requests with checksums tshark accepts',
     for (const data of [...rewritten, ...frames.slice(0, 4)]) w.write({ tsSec: 1, tsNsec: 0, data });
     w.close();
     assert.ok(existsSync(file) && readFileSync(file).length > 24);
-    const fields = execFileSync('tshark', ['-r', file, '-o', 'tcp.check_checksum:TRUE', '-T', 'fields', '-e', 'tcp.dstport', '-e', 'tcp.checksum.status'], { encoding: 'utf8' })
-      .trim().split('\n').map((l) => l.split('\t'));
+    const fields = execFileSync(
+      'tshark',
+      ['-r', file, '-o', 'tcp.check_checksum:TRUE', '-T', 'fields', '-e', 'tcp.dstport', '-e', 'tcp.checksum.status'],
+      { encoding: 'utf8' },
+    )
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
     const mine = fields.slice(0, rewritten.length);
-    assert.ok(mine.every(([port]) => port === '8080'), `new destination port: ${mine.map((f) => f[0])}`);
+    assert.ok(
+      mine.every(([port]) => port === '8080'),
+      `new destination port: ${mine.map((f) => f[0])}`,
+    );
     // tshark: 1 = good, 0 = bad, 2 = not verified
-    assert.ok(mine.every(([, status]) => status === '1'), `checksum status of rewritten packets: ${mine.map((f) => f[1])}`);
+    assert.ok(
+      mine.every(([, status]) => status === '1'),
+      `checksum status of rewritten packets: ${mine.map((f) => f[1])}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,7 +11,7 @@ import { needs } from '../support/env.js';
 import { loadCollection } from '../../src/loader/index.js';
 import { loadVmCollection } from '../../src/vm/collection.js';
 import type { MapSpec, ObjectSpec } from '../../src/elf/spec.js';
-import type { BpfMap, Collection } from '../../src/engine/types.js';
+import type { Collection } from '../../src/engine/types.js';
 import { MapType, UpdateFlag } from '../../src/uapi/types.js';
 import { MapError } from '../../src/engine/errors.js';
 import { RingBufMap } from '../../src/vm/maps/ringbuf.js';
@@ -21,8 +21,28 @@ const u64 = (n: number) => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer
 const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : 'none');
 const lpmKey = (len: number, ...addr: number[]) => new Uint8Array([len, 0, 0, 0, ...addr]);
 
-function mapSpec(name: string, type: number, keySize: number, valueSize: number, maxEntries: number, flags = 0): MapSpec {
-  return { name, type, keySize, valueSize, maxEntries, flags, pinning: 'none', contents: [], frozen: false, section: '.maps', btfKeyTypeId: 0, btfValueTypeId: 0 };
+function mapSpec(
+  name: string,
+  type: number,
+  keySize: number,
+  valueSize: number,
+  maxEntries: number,
+  flags = 0,
+): MapSpec {
+  return {
+    name,
+    type,
+    keySize,
+    valueSize,
+    maxEntries,
+    flags,
+    pinning: 'none',
+    contents: [],
+    frozen: false,
+    section: '.maps',
+    btfKeyTypeId: 0,
+    btfValueTypeId: 0,
+  };
 }
 
 const specs: MapSpec[] = [
@@ -80,7 +100,14 @@ function script(c: Collection, cpus: number): string[] {
   o.push(attempt(() => a.lookup(u32(3)) ?? 'none'));
 
   const pa = c.map('pa');
-  o.push(attempt(() => pa.updatePerCpu!(u32(1), Array.from({ length: cpus }, (_, i) => u32(i + 5)))));
+  o.push(
+    attempt(() =>
+      pa.updatePerCpu!(
+        u32(1),
+        Array.from({ length: cpus }, (_, i) => u32(i + 5)),
+      ),
+    ),
+  );
   o.push(attempt(() => pa.lookupPerCpu(u32(1))));
   o.push(attempt(() => pa.update(u32(0), u32(7))));
   o.push(attempt(() => pa.lookupPerCpu(u32(0))));
@@ -116,7 +143,7 @@ function script(c: Collection, cpus: number): string[] {
   o.push(attempt(() => lpm.update(lpmKey(31, 10, 1, 2, 4), u32(31))));
 
   for (const name of ['q', 's']) {
-    const m = c.map(name) as BpfMap;
+    const m = c.map(name);
     o.push(attempt(() => m.push!(u32(1))));
     o.push(attempt(() => m.push!(u32(2))));
     o.push(attempt(() => m.push!(u32(3))));
@@ -137,21 +164,47 @@ test('VM maps follow the kernel rules', () => {
   // hash
   assert.deepEqual([next(), next(), next(), next(), next(), next()], ['ok', 'EEXIST', 'ENOENT', 'ok', 'ok', 'E2BIG']);
   assert.deepEqual([next(), next(), next(), next()], ['ok', 'EINVAL', hex(u64(12)), 'none']);
-  assert.deepEqual([next(), next(), next(), next()], ['false', 'true', 'ok', [1, 3, 4].map((k) => hex(u32(k))).sort().join(',')]);
+  assert.deepEqual(
+    [next(), next(), next(), next()],
+    [
+      'false',
+      'true',
+      'ok',
+      [1, 3, 4]
+        .map((k) => hex(u32(k)))
+        .sort()
+        .join(','),
+    ],
+  );
   // array
   assert.deepEqual([next(), next(), next(), next(), next(), next()], ['ok', 'E2BIG', 'EEXIST', 'ok', 'EINVAL', 'none']);
   assert.equal(next(), [0, 1, 2, 3].map((k) => hex(u32(k))).join(','));
   assert.equal(next(), hex(u64(33)));
   // per-CPU
-  assert.deepEqual([next(), next(), next(), next()], ['ok', `${hex(u32(5))},${hex(u32(6))}`, 'ok', `${hex(u32(7))},${hex(u32(7))}`]);
-  assert.equal(next(), '05000000000000000600000000000000', 'lookup gives the bpf(2) buffer: each CPU padded to 8 bytes');
+  assert.deepEqual(
+    [next(), next(), next(), next()],
+    ['ok', `${hex(u32(5))},${hex(u32(6))}`, 'ok', `${hex(u32(7))},${hex(u32(7))}`],
+  );
+  assert.equal(
+    next(),
+    '05000000000000000600000000000000',
+    'lookup gives the bpf(2) buffer: each CPU padded to 8 bytes',
+  );
   assert.deepEqual([next(), next(), next(), next()], ['ok', `${hex(u32(3))},${hex(u32(3))}`, 'ok', 'E2BIG']);
   // LRU: never full
   assert.deepEqual([next(), next(), next(), next(), next(), next()], ['ok', 'ok', 'ok', 'ok', 'EEXIST', hex(u64(2))]);
   // LPM
   assert.deepEqual([next(), next(), next(), next(), next(), next()], ['ok', 'ok', 'ok', 'ok', 'ENOSPC', 'EINVAL']);
-  assert.deepEqual([next(), next(), next(), next(), next()], [hex(u32(24)), hex(u32(16)), hex(u32(8)), 'none', hex(u32(8))]);
-  assert.equal(next(), [lpmKey(24, 10, 1, 2, 0), lpmKey(24, 10, 1, 3, 0), lpmKey(16, 10, 1, 0, 0), lpmKey(8, 10, 0, 0, 0)].map(hex).join(','));
+  assert.deepEqual(
+    [next(), next(), next(), next(), next()],
+    [hex(u32(24)), hex(u32(16)), hex(u32(8)), 'none', hex(u32(8))],
+  );
+  assert.equal(
+    next(),
+    [lpmKey(24, 10, 1, 2, 0), lpmKey(24, 10, 1, 3, 0), lpmKey(16, 10, 1, 0, 0), lpmKey(8, 10, 0, 0, 0)]
+      .map(hex)
+      .join(','),
+  );
   assert.deepEqual([next(), next(), next(), next(), next()], ['true', 'false', hex(u32(8)), 'ok', 'ENOSPC']);
   // queue, stack
   assert.deepEqual(o.slice(i, i + 8), ['ok', 'ok', 'E2BIG', 'ok', hex(u32(2)), hex(u32(2)), hex(u32(4)), 'none']);
@@ -170,7 +223,10 @@ test('LRU hash evicts the least recently used element when full', () => {
 });
 
 test('hash maps hold thousands of keys through churn (the bucket table grows with the entries)', () => {
-  const c = loadVmCollection({ ...objectSpec, maps: [mapSpec('big', MapType.HASH, 4, 4, 65536), mapSpec('lru', MapType.LRU_HASH, 4, 4, 1000)] }, { cpus: 1 });
+  const c = loadVmCollection(
+    { ...objectSpec, maps: [mapSpec('big', MapType.HASH, 4, 4, 65536), mapSpec('lru', MapType.LRU_HASH, 4, 4, 1000)] },
+    { cpus: 1 },
+  );
   const big = c.map('big');
   const live = new Set<number>();
   for (let i = 0; i < 20000; i++) {
@@ -190,7 +246,10 @@ test('hash maps hold thousands of keys through churn (the bucket table grows wit
   const lru = c.map('lru');
   for (let i = 0; i < 5000; i++) lru.update(u32(i), u32(i));
   const kept = [...lru.keys()].map((k) => Buffer.from(k).readUInt32LE(0)).sort((a, b) => a - b);
-  assert.deepEqual(kept, Array.from({ length: 1000 }, (_, i) => 4000 + i));
+  assert.deepEqual(
+    kept,
+    Array.from({ length: 1000 }, (_, i) => 4000 + i),
+  );
 });
 
 test('ring buffer: reserve, submit, discard, output and consume in order', () => {
@@ -203,10 +262,17 @@ test('ring buffer: reserve, submit, discard, output and consume in order', () =>
   rb.commit(b, false);
   assert.deepEqual(rb.consume(), [], 'a reserved record blocks the ones after it');
   rb.commit(a, true);
-  assert.deepEqual(rb.consume().map((r) => [...r]), [[9, 9, 9]], 'discarded records are skipped');
+  assert.deepEqual(
+    rb.consume().map((r) => [...r]),
+    [[9, 9, 9]],
+    'discarded records are skipped',
+  );
   assert.equal(rb.output(new Uint8Array([7, 7]), 0, 2, 0), 0);
   assert.equal(rb.output(new Uint8Array(2), 0, 2, 4), -22);
-  assert.deepEqual(rb.consume().map((r) => [...r]), [[7, 7]]);
+  assert.deepEqual(
+    rb.consume().map((r) => [...r]),
+    [[7, 7]],
+  );
   assert.equal(rb.reserve(5000, 0), -1, 'larger than the ring');
   // wrap around: fill most of the ring, consume, then a record that crosses the end
   for (let i = 0; i < 3; i++) rb.output(new Uint8Array(1000).fill(i), 0, 1000, 0);
@@ -214,15 +280,25 @@ test('ring buffer: reserve, submit, discard, output and consume in order', () =>
   const rec = new Uint8Array(1500).map((_, i) => i & 0xff);
   assert.equal(rb.output(rec, 0, 1500, 0), 0);
   assert.deepEqual([...rb.consume()[0]!], [...rec]);
-  assert.throws(() => loadVmCollection({ ...objectSpec, maps: [mapSpec('bad', MapType.RINGBUF, 0, 0, 5000)] }, { cpus: 1 }), MapError);
+  assert.throws(
+    () => loadVmCollection({ ...objectSpec, maps: [mapSpec('bad', MapType.RINGBUF, 0, 0, 5000)] }, { cpus: 1 }),
+    MapError,
+  );
 });
 
 test('frozen .rodata: userspace writes are EPERM, program writes fault', () => {
-  const ro: MapSpec = { ...mapSpec('.rodata', MapType.ARRAY, 4, 8, 1), frozen: true, contents: [{ key: u32(0), value: u64(42) }] };
+  const ro: MapSpec = {
+    ...mapSpec('.rodata', MapType.ARRAY, 4, 8, 1),
+    frozen: true,
+    contents: [{ key: u32(0), value: u64(42) }],
+  };
   const c = loadVmCollection({ ...objectSpec, maps: [ro] }, { cpus: 1 });
   const m = c.map('.rodata');
   assert.equal(hex(m.lookup(u32(0))), hex(u64(42)));
-  assert.throws(() => m.update(u32(0), u64(1)), (e: unknown) => e instanceof MapError && e.errno === 'EPERM');
+  assert.throws(
+    () => m.update(u32(0), u64(1)),
+    (e: unknown) => e instanceof MapError && e.errno === 'EPERM',
+  );
   const region = c.vm.memory.regionAt(c.rc.mapBase[m.fd]!);
   assert.equal(region?.writable, false);
 });
@@ -266,7 +342,7 @@ test('LPM trie: longest-prefix match over many random routes equals a brute-forc
     let best: [number, number, number] | undefined;
     for (const r of routes) {
       const mask = r[1] === 0 ? 0 : (0xffffffff << (32 - r[1])) >>> 0;
-      if (((addr & mask) >>> 0) === r[0] && (!best || r[1] > best[1])) best = r;
+      if ((addr & mask) >>> 0 === r[0] && (!best || r[1] > best[1])) best = r;
     }
     const got = m.lookup(lpmKey(32, addr >>> 24, (addr >>> 16) & 0xff, (addr >>> 8) & 0xff, addr & 0xff));
     assert.equal(got ? Buffer.from(got).readUInt32LE(0) : undefined, best?.[2], `lookup ${addr.toString(16)}`);

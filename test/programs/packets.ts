@@ -133,7 +133,10 @@ export const frames = {
     h[0] = 0x46;
     new DataView(h.buffer).setUint16(2, h.length);
     h[10] = h[11] = 0;
-    h[20] = 1; h[21] = 1; h[22] = 1; h[23] = 0; // NOP NOP NOP EOL
+    h[20] = 1;
+    h[21] = 1;
+    h[22] = 1;
+    h[23] = 0; // NOP NOP NOP EOL
     new DataView(h.buffer).setUint16(10, internetChecksum(h, 0, 24));
     h.set(inner, 24);
     // TCP checksum with the pseudo header

@@ -62,25 +62,36 @@ console.log(JSON.stringify({ frames, rows: rows.sort(), filteredGot: filtered.re
 filtered.close(); all.close(); coll.close();
 `;
 
-test('a socket filter on a real AF_PACKET socket counts what the VM counts on the same frames', { timeout: 60000 }, (t) => {
-  if (!needs(t, { root: true, tools: ['ip'] })) return;
-  const ns = `bpfkit-raw-${process.pid}`;
-  const pin = `/sys/fs/bpf/bpfkit-raw-${process.pid}`;
-  const obj = repoPath('examples', 'proto-count', 'proto-count.o');
-  execFileSync('ip', ['netns', 'add', ns]);
-  try {
-    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up', 'mtu', '1500']);
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', child, obj, pin], { encoding: 'utf8', timeout: 30000 });
-    assert.equal(r.status, 0, r.stderr);
-    const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as { frames: string[]; rows: string[]; filteredGot: number };
-    assert.ok(got.frames.length >= 10, `frames seen: ${got.frames.length}`);
-    assert.equal(got.filteredGot, 0, 'the filter returns 0: its socket receives nothing');
-    const c = loadVmCollection(loadObjectFile(obj), { cpus: 1 });
-    for (const f of got.frames) c.program('count_protocols').run({ data: Buffer.from(f, 'hex') });
-    const vmRows = dumpMaps(c).proto_stats!.filter((row) => !/=0+$/.test(row));
-    assert.deepEqual(vmRows, got.rows);
-  } finally {
-    spawnSync('ip', ['netns', 'del', ns]);
-    spawnSync('rm', ['-rf', pin]);
-  }
-});
+test(
+  'a socket filter on a real AF_PACKET socket counts what the VM counts on the same frames',
+  { timeout: 60000 },
+  (t) => {
+    if (!needs(t, { root: true, tools: ['ip'] })) return;
+    const ns = `bpfkit-raw-${process.pid}`;
+    const pin = `/sys/fs/bpf/bpfkit-raw-${process.pid}`;
+    const obj = repoPath('examples', 'proto-count', 'proto-count.o');
+    execFileSync('ip', ['netns', 'add', ns]);
+    try {
+      execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up', 'mtu', '1500']);
+      const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', child, obj, pin], {
+        encoding: 'utf8',
+        timeout: 30000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        frames: string[];
+        rows: string[];
+        filteredGot: number;
+      };
+      assert.ok(got.frames.length >= 10, `frames seen: ${got.frames.length}`);
+      assert.equal(got.filteredGot, 0, 'the filter returns 0: its socket receives nothing');
+      const c = loadVmCollection(loadObjectFile(obj), { cpus: 1 });
+      for (const f of got.frames) c.program('count_protocols').run({ data: Buffer.from(f, 'hex') });
+      const vmRows = dumpMaps(c).proto_stats!.filter((row) => !/=0+$/.test(row));
+      assert.deepEqual(vmRows, got.rows);
+    } finally {
+      spawnSync('ip', ['netns', 'del', ns]);
+      spawnSync('rm', ['-rf', pin]);
+    }
+  },
+);

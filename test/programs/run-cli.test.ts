@@ -20,7 +20,16 @@ import { ProgType } from '../../src/uapi/types.js';
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function bpfkit(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(mainJs)}).then(m => m.main(process.argv.slice(1))).then(c => process.exit(c))`, '--', ...args], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `import(${JSON.stringify(mainJs)}).then(m => m.main(process.argv.slice(1))).then(c => process.exit(c))`,
+      '--',
+      ...args,
+    ],
+    { encoding: 'utf8' },
+  );
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -39,12 +48,24 @@ test('run --pcap: every packet in order, maps keep state; text output names the 
   const j = JSON.parse(bpfkit('run', 'examples/proto-count/proto-count.o', '--pcap', pcap, '--json').out);
   assert.ok(j.results.length > 10);
   const tcp = j.maps.proto_stats.find((r: { key: string }) => r.key === '06000000');
-  const ipv4 = j.results.filter((r: { packet: string }) => r.packet.slice(24, 28) === '0800' && r.packet.slice(46, 48) === '06').length;
+  const ipv4 = j.results.filter(
+    (r: { packet: string }) => r.packet.slice(24, 28) === '0800' && r.packet.slice(46, 48) === '06',
+  ).length;
   assert.equal(Number(Buffer.from(tcp.value, 'hex').readBigUInt64LE(0)), ipv4, 'one count per IPv4/TCP packet');
-  const text = bpfkit('run', 'examples/mark-stats/mark-stats.o', '--mem', hex(frames.udpDns()), '--ctx', hex(new Uint8Array(192).fill(0).map((_, i) => (i === 8 ? 9 : 0))));
+  const text = bpfkit(
+    'run',
+    'examples/mark-stats/mark-stats.o',
+    '--mem',
+    hex(frames.udpDns()),
+    '--ctx',
+    hex(new Uint8Array(192).fill(0).map((_, i) => (i === 8 ? 9 : 0))),
+  );
   assert.equal(text.code, 0, text.err);
   assert.match(text.out, /retval 4294901769 \(0xffff0009, classid ffff:9\)/);
-  assert.match(text.out, /map map_stats \(array, 256 entries, 255 all-zero not shown\)\n {2}09000000: 0100000000000000/);
+  assert.match(
+    text.out,
+    /map map_stats \(array, 256 entries, 255 all-zero not shown\)\n {2}09000000: 0100000000000000/,
+  );
 });
 
 test('run --packet FILE --repeat N reports ns per run', () => {
@@ -52,7 +73,16 @@ test('run --packet FILE --repeat N reports ns per run', () => {
   try {
     const f = join(dir, 'pkt.bin');
     writeFileSync(f, frames.http());
-    const r = bpfkit('run', 'examples/tunnel-monitor/tunnel-monitor.o', '--program', 'tunnel_entry', '--packet', f, '--repeat', '50');
+    const r = bpfkit(
+      'run',
+      'examples/tunnel-monitor/tunnel-monitor.o',
+      '--program',
+      'tunnel_entry',
+      '--packet',
+      f,
+      '--repeat',
+      '50',
+    );
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /retval 0 \(0x0, TC_ACT_OK \/ no match\), [\d.]+ ns\/run/);
     assert.match(r.out, /01000000: 3200000000000000/, 'the IPv4 counter counted 50 runs');
@@ -63,7 +93,9 @@ test('run --packet FILE --repeat N reports ns per run', () => {
 
 test('run --json lists ring buffer records and perf event samples under "events"', () => {
   const f = frames.http();
-  const j = JSON.parse(bpfkit('run', 'test/programs/fixtures/helpers.o', '--program', 'tc_events', '--mem', hex(f), '--json').out);
+  const j = JSON.parse(
+    bpfkit('run', 'test/programs/fixtures/helpers.o', '--program', 'tc_events', '--mem', hex(f), '--json').out,
+  );
   assert.deepEqual(j.events.events, [Buffer.from(new Uint32Array([f.length, 8]).buffer).toString('hex'), 'eeffc000']);
   assert.deepEqual(j.events.samples, [`cpu0:eeffc000${hex(f.subarray(0, 14))}`]);
 });
@@ -97,7 +129,17 @@ test('run --engine kernel prints the same JSON as the VM', (t) => {
   try {
     const f = join(dir, 'vx.bin');
     writeFileSync(f, frames.vxlan(9));
-    const args = ['run', 'examples/tunnel-monitor/tunnel-monitor.o', '--program', 'tunnel_entry', '--packet', f, '--repeat', '3', '--json'];
+    const args = [
+      'run',
+      'examples/tunnel-monitor/tunnel-monitor.o',
+      '--program',
+      'tunnel_entry',
+      '--packet',
+      f,
+      '--repeat',
+      '3',
+      '--json',
+    ];
     const vm = JSON.parse(bpfkit(...args).out);
     const k = JSON.parse(bpfkit(...args, '--engine', 'kernel').out);
     for (const j of [vm, k]) {
@@ -117,16 +159,37 @@ function specCalling(helper: number, type: number): ObjectSpec {
     makeInsn({ pc: 1, code: BPF_JMP | BPF_CALL, imm: helper }),
     makeInsn({ pc: 2, code: BPF_JMP | BPF_EXIT }),
   ];
-  return { endian: 'little', license: 'GPL', kernelVersion: 0, maps: [], programs: [{ name: 'p', section: 's', type, insns, mapRefs: [], license: 'GPL', kernelVersion: 0 }] };
+  return {
+    endian: 'little',
+    license: 'GPL',
+    kernelVersion: 0,
+    maps: [],
+    programs: [{ name: 'p', section: 's', type, insns, mapRefs: [], license: 'GPL', kernelVersion: 0 }],
+  };
 }
 
 test('a helper the program type may not call, or the VM lacks, is refused at load with its name', () => {
-  assert.throws(() => loadVmCollection(specCalling(9, ProgType.XDP), { cpus: 1 }), (e: unknown) => e instanceof VmError && /may not call bpf_skb_store_bytes \(9\)/.test(e.message));
-  assert.throws(() => loadVmCollection(specCalling(9, ProgType.SOCKET_FILTER), { cpus: 1 }), /socket_filter\) may not call bpf_skb_store_bytes/);
-  assert.throws(() => loadVmCollection(specCalling(44, ProgType.SCHED_CLS), { cpus: 1 }), /may not call bpf_xdp_adjust_head \(44\)/);
-  assert.throws(() => loadVmCollection(specCalling(69, ProgType.XDP), { cpus: 1 }), /bpf_fib_lookup \(69\), which the VM does not implement/);
+  assert.throws(
+    () => loadVmCollection(specCalling(9, ProgType.XDP), { cpus: 1 }),
+    (e: unknown) => e instanceof VmError && /may not call bpf_skb_store_bytes \(9\)/.test(e.message),
+  );
+  assert.throws(
+    () => loadVmCollection(specCalling(9, ProgType.SOCKET_FILTER), { cpus: 1 }),
+    /socket_filter\) may not call bpf_skb_store_bytes/,
+  );
+  assert.throws(
+    () => loadVmCollection(specCalling(44, ProgType.SCHED_CLS), { cpus: 1 }),
+    /may not call bpf_xdp_adjust_head \(44\)/,
+  );
+  assert.throws(
+    () => loadVmCollection(specCalling(69, ProgType.XDP), { cpus: 1 }),
+    /bpf_fib_lookup \(69\), which the VM does not implement/,
+  );
   assert.doesNotThrow(() => loadVmCollection(specCalling(9, ProgType.SCHED_ACT), { cpus: 1 }));
-  assert.throws(() => loadVmCollection({ ...specCalling(5, ProgType.XDP), endian: 'big' }, { cpus: 1 }), /big-endian but the VM runs little-endian programs/);
+  assert.throws(
+    () => loadVmCollection({ ...specCalling(5, ProgType.XDP), endian: 'big' }, { cpus: 1 }),
+    /big-endian but the VM runs little-endian programs/,
+  );
 });
 
 test('run --pcap on a truncated capture: every whole packet is run and reported, then the fault, exit 2', () => {
@@ -142,7 +205,10 @@ test('run --pcap on a truncated capture: every whole packet is run and reported,
     assert.match(r.err, /cut\.pcap@\d+: .*truncated/);
     assert.doesNotMatch(r.err, /\n\s+at /);
     const j = JSON.parse(r.out);
-    assert.ok(j.results.length > 0 && j.results.length < whole.results.length, `${j.results.length} of ${whole.results.length}`);
+    assert.ok(
+      j.results.length > 0 && j.results.length < whole.results.length,
+      `${j.results.length} of ${whole.results.length}`,
+    );
     assert.deepEqual(j.results, whole.results.slice(0, j.results.length));
     assert.ok('proto_stats' in j.maps);
   } finally {
@@ -180,7 +246,10 @@ test('run --pcap: a record the link type cannot hold is located by its byte offs
     // The second record's data starts after the file header, record 1 and record 2's header.
     const second = 24 + 16 + sll.length + 16;
     assert.equal(r.err.trim().split('\n').length, 1, r.err);
-    assert.match(r.err, new RegExp(`sll\\.pcap@${second} \\(packet 2\\): Linux cooked \\(SLL\\) record shorter than its header`));
+    assert.match(
+      r.err,
+      new RegExp(`sll\\.pcap@${second} \\(packet 2\\): Linux cooked \\(SLL\\) record shorter than its header`),
+    );
     assert.equal(JSON.parse(r.out).results.length, 1, 'the whole packet before it is still run');
 
     const other = join(dir, 'other.pcap');

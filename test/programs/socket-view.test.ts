@@ -23,7 +23,9 @@ function vmRun(view: 'mac' | 'network', frame: Uint8Array) {
   const c = loadVmCollection(loadObjectFile(obj), { cpus: 1, socketView: view });
   const r = c.program('sock_ctx').run({ data: frame });
   const out = c.map('out');
-  const values = [...Array(20).keys()].map((i) => Buffer.from(out.lookup(new Uint8Array([i, 0, 0, 0]))!).readBigInt64LE(0));
+  const values = [...Array(20).keys()].map((i) =>
+    Buffer.from(out.lookup(new Uint8Array([i, 0, 0, 0]))!).readBigInt64LE(0),
+  );
   return { retval: r.retval, data: hex(r.data), values };
 }
 
@@ -47,15 +49,23 @@ test('the network view equals what bpftool prog run reports from the kernel', (t
   const progs = `/sys/fs/bpf/bpfkit-sv-${process.pid}`;
   const maps = `${progs}-maps`;
   try {
-  ensureBpffs();
+    ensureBpffs();
     mkdirSync(progs);
     mkdirSync(maps);
     execFileSync('bpftool', ['prog', 'loadall', obj, progs, 'pinmaps', maps]);
     writeFileSync(join(dir, 'in.bin'), f);
-    const text = execFileSync('bpftool', ['prog', 'run', 'pinned', `${progs}/sock_ctx`, 'data_in', join(dir, 'in.bin'), 'data_out', join(dir, 'out.bin')], { encoding: 'utf8' });
+    const text = execFileSync(
+      'bpftool',
+      ['prog', 'run', 'pinned', `${progs}/sock_ctx`, 'data_in', join(dir, 'in.bin'), 'data_out', join(dir, 'out.bin')],
+      { encoding: 'utf8' },
+    );
     const retval = Number(/Return value: (\d+)/.exec(text)![1]);
-    const dump = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', `${maps}/out`], { encoding: 'utf8' })) as { key: string[]; value: string[] }[];
-    const kernelValues = dump.slice(0, 20).map((e) => Buffer.from(e.value.map((b) => parseInt(b, 16))).readBigInt64LE(0));
+    const dump = JSON.parse(
+      execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', `${maps}/out`], { encoding: 'utf8' }),
+    ) as { key: string[]; value: string[] }[];
+    const kernelValues = dump
+      .slice(0, 20)
+      .map((e) => Buffer.from(e.value.map((b) => parseInt(b, 16))).readBigInt64LE(0));
     const vm = vmRun('network', f);
     assert.equal(vm.retval, retval);
     assert.equal(vm.data, hex(readFileSync(join(dir, 'out.bin'))));

@@ -2,7 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatPrintk } from '../../src/vm/helpers/trace-printk.js';
-import { csumFold, csumPartial, csumReplace2, csumReplace4, internetChecksum, csumFrom32To16 } from '../../src/vm/helpers/checksum.js';
+import {
+  csumFold,
+  csumPartial,
+  csumReplace2,
+  csumReplace4,
+  internetChecksum,
+  csumFrom32To16,
+} from '../../src/vm/helpers/checksum.js';
 import { createMap } from '../../src/vm/maps/index.js';
 import { MapError } from '../../src/engine/errors.js';
 import { MapType } from '../../src/uapi/types.js';
@@ -29,7 +36,10 @@ test('trace_printk conversions', () => {
 test('checksum arithmetic matches a full recomputation', () => {
   // an IPv4 header with its checksum; change the TTL/protocol word and the source address incrementally
   const ip = Uint8Array.from(Buffer.from('4500003c1c4640004006' + '0000' + 'ac100a63ac100a0c', 'hex'));
-  const put = (v: number) => { ip[10] = v >> 8; ip[11] = v & 0xff; };
+  const put = (v: number) => {
+    ip[10] = v >> 8;
+    ip[11] = v & 0xff;
+  };
   put(internetChecksum(ip));
   const le16 = (b: Uint8Array, o: number) => b[o]! | (b[o + 1]! << 8);
   const oldWord = le16(ip, 8);
@@ -51,7 +61,18 @@ test('checksum arithmetic matches a full recomputation', () => {
 });
 
 const spec = (type: number, keySize: number, valueSize: number, maxEntries: number): MapSpec => ({
-  name: 'm', type, keySize, valueSize, maxEntries, flags: 0, pinning: 'none', contents: [], frozen: false, section: '.maps', btfKeyTypeId: 0, btfValueTypeId: 0,
+  name: 'm',
+  type,
+  keySize,
+  valueSize,
+  maxEntries,
+  flags: 0,
+  pinning: 'none',
+  contents: [],
+  frozen: false,
+  section: '.maps',
+  btfKeyTypeId: 0,
+  btfValueTypeId: 0,
 });
 const opts = { cpus: 2, handle: 1, isProgram: () => false, isMap: () => false };
 
@@ -68,11 +89,20 @@ test('map creation refuses what the kernel refuses', () => {
 test('prog arrays take only handles of programs, only with BPF_ANY', () => {
   const m = createMap(spec(MapType.PROG_ARRAY, 4, 4, 2), { ...opts, isProgram: (h) => h === 7 });
   const k = new Uint8Array(4);
-  assert.throws(() => m.update(k, new Uint8Array([8, 0, 0, 0])), (e: unknown) => e instanceof MapError && e.errno === 'EBADF');
-  assert.throws(() => m.update(k, new Uint8Array([7, 0, 0, 0]), 1), (e: unknown) => e instanceof MapError && e.errno === 'EINVAL');
+  assert.throws(
+    () => m.update(k, new Uint8Array([8, 0, 0, 0])),
+    (e: unknown) => e instanceof MapError && e.errno === 'EBADF',
+  );
+  assert.throws(
+    () => m.update(k, new Uint8Array([7, 0, 0, 0]), 1),
+    (e: unknown) => e instanceof MapError && e.errno === 'EINVAL',
+  );
   m.update(k, new Uint8Array([7, 0, 0, 0]));
   assert.deepEqual([...m.lookup(k)!], [7, 0, 0, 0]);
-  assert.throws(() => m.update(new Uint8Array([2, 0, 0, 0]), new Uint8Array([7, 0, 0, 0])), (e: unknown) => e instanceof MapError && e.errno === 'E2BIG');
+  assert.throws(
+    () => m.update(new Uint8Array([2, 0, 0, 0]), new Uint8Array([7, 0, 0, 0])),
+    (e: unknown) => e instanceof MapError && e.errno === 'E2BIG',
+  );
   assert.equal(m.delete(k), true);
   assert.equal(m.delete(k), false);
 });

@@ -55,7 +55,8 @@ export function needs(t: TestContext, want: Needs): boolean {
   const missing: string[] = [];
   for (const tool of want.tools ?? []) if (!hasTool(tool)) missing.push(tool);
   if (want.root && (process.platform !== 'linux' || !isRoot())) missing.push('root on Linux');
-  if (want.conformance && !existsSync(conformanceDir)) missing.push(`the conformance suite at ${conformanceDir} (set BPFKIT_CONFORMANCE_DIR)`);
+  if (want.conformance && !existsSync(conformanceDir))
+    missing.push(`the conformance suite at ${conformanceDir} (set BPFKIT_CONFORMANCE_DIR)`);
   if (want.long && unitRun) {
     t.skip('a long run (test:unit leaves it to the full suite)');
     return false;

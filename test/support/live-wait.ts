@@ -6,7 +6,11 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 
 /** Poll `check` until it returns true; fails after `limitMs` naming what it waited for. */
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, limitMs = 30_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  limitMs = 30_000,
+): Promise<void> {
   const end = Date.now() + limitMs;
   for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
     if (await check()) return;
@@ -38,7 +42,10 @@ export function tcpSettled(ns: string): boolean {
 export function stderrLine(child: ChildProcess, pattern: RegExp, what: string, limitMs = 30_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let text = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not print ${pattern} within ${limitMs / 1000} s: ${text}`)), limitMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${what} did not print ${pattern} within ${limitMs / 1000} s: ${text}`)),
+      limitMs,
+    );
     const onData = (d: Buffer) => {
       text += d.toString();
       if (pattern.test(text)) {
@@ -85,7 +92,11 @@ export async function tcpdumpCounts(child: ChildProcess, stderr: () => string): 
  * twice what it captured, plus what the kernel dropped, covers what the kernel received. SIGINT stops
  * tcpdump at once, losing whatever it had not read yet: call this first.
  */
-export async function tcpdumpCaughtUp(child: ChildProcess, stderr: () => string, what = 'tcpdump'): Promise<TcpdumpCounts> {
+export async function tcpdumpCaughtUp(
+  child: ChildProcess,
+  stderr: () => string,
+  what = 'tcpdump',
+): Promise<TcpdumpCounts> {
   let c: TcpdumpCounts | undefined;
   await waitUntil(`${what} to write every packet its socket received`, async () => {
     c = await tcpdumpCounts(child, stderr);

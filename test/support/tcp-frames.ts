@@ -88,8 +88,26 @@ export class Conversation {
     this.sseq = 900000;
   }
   handshake(): this {
-    this.frames.push(tcpFrame({ src: this.client, dst: this.server, sport: this.cport, dport: this.sport, seq: this.cseq, flags: SYN }));
-    this.frames.push(tcpFrame({ src: this.server, dst: this.client, sport: this.sport, dport: this.cport, seq: this.sseq, flags: SYN | ACK }));
+    this.frames.push(
+      tcpFrame({
+        src: this.client,
+        dst: this.server,
+        sport: this.cport,
+        dport: this.sport,
+        seq: this.cseq,
+        flags: SYN,
+      }),
+    );
+    this.frames.push(
+      tcpFrame({
+        src: this.server,
+        dst: this.client,
+        sport: this.sport,
+        dport: this.cport,
+        seq: this.sseq,
+        flags: SYN | ACK,
+      }),
+    );
     this.cseq++;
     this.sseq++;
     return this;
@@ -98,7 +116,14 @@ export class Conversation {
   clientSays(...pieces: string[]): Uint8Array[] {
     const added: Uint8Array[] = [];
     for (const p of pieces) {
-      const f = tcpFrame({ src: this.client, dst: this.server, sport: this.cport, dport: this.sport, seq: this.cseq, payload: p });
+      const f = tcpFrame({
+        src: this.client,
+        dst: this.server,
+        sport: this.cport,
+        dport: this.sport,
+        seq: this.cseq,
+        payload: p,
+      });
       this.cseq += Buffer.byteLength(p, 'latin1');
       this.frames.push(f);
       added.push(f);
@@ -108,7 +133,14 @@ export class Conversation {
   serverSays(...pieces: string[]): Uint8Array[] {
     const added: Uint8Array[] = [];
     for (const p of pieces) {
-      const f = tcpFrame({ src: this.server, dst: this.client, sport: this.sport, dport: this.cport, seq: this.sseq, payload: p });
+      const f = tcpFrame({
+        src: this.server,
+        dst: this.client,
+        sport: this.sport,
+        dport: this.cport,
+        seq: this.sseq,
+        payload: p,
+      });
       this.sseq += Buffer.byteLength(p, 'latin1');
       this.frames.push(f);
       added.push(f);
@@ -116,8 +148,26 @@ export class Conversation {
     return added;
   }
   close(): this {
-    this.frames.push(tcpFrame({ src: this.client, dst: this.server, sport: this.cport, dport: this.sport, seq: this.cseq, flags: FIN | ACK }));
-    this.frames.push(tcpFrame({ src: this.server, dst: this.client, sport: this.sport, dport: this.cport, seq: this.sseq, flags: FIN | ACK }));
+    this.frames.push(
+      tcpFrame({
+        src: this.client,
+        dst: this.server,
+        sport: this.cport,
+        dport: this.sport,
+        seq: this.cseq,
+        flags: FIN | ACK,
+      }),
+    );
+    this.frames.push(
+      tcpFrame({
+        src: this.server,
+        dst: this.client,
+        sport: this.sport,
+        dport: this.cport,
+        seq: this.sseq,
+        flags: FIN | ACK,
+      }),
+    );
     this.cseq++;
     this.sseq++;
     return this;

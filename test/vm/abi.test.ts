@@ -40,7 +40,10 @@ for (const engine of ENGINES) {
     assert.equal(vm.run(p, { args: [ro] }).r0, 5n);
     fails(() => vm.run(st, { args: [ro] }), /write of 4 bytes at 0x[0-9a-f]+ is to read-only region 'rodata'/);
     assert.equal(vm.run(p, { args: [slab + 8] }).r0, 0n); // last 4 bytes of value 0
-    fails(() => vm.run(p, { args: [slab + 10] }), /leaves the element of region .map values. its pointer was derived from \(element size 12\)/);
+    fails(
+      () => vm.run(p, { args: [slab + 10] }),
+      /leaves the element of region .map values. its pointer was derived from \(element size 12\)/,
+    );
     assert.equal(vm.run(p, { args: [slab + 12] }).r0, 0n);
     // replace: within the reserve the base stays
     const pk = vm.memory.map(Uint8Array.from([1, 0, 0, 0]), { name: 'packet', reserve: 4096 });
@@ -75,7 +78,10 @@ jlt %r8, ${stop}, loop
 mov %r0, %r7
 exit`;
     assert.equal(vm.run(vm.load(asm(text(2, 0))), { args: [base] }).r0, 9n);
-    fails(() => vm.run(vm.load(asm(text(12, 8))), { args: [base] }), /pc 2 .*read of 1 byte at 0x[0-9a-f]+ is outside every mapped region/);
+    fails(
+      () => vm.run(vm.load(asm(text(12, 8))), { args: [base] }),
+      /pc 2 .*read of 1 byte at 0x[0-9a-f]+ is outside every mapped region/,
+    );
   });
 
   test(`memory (${engine}): a 32-bit pointer load from a context is a usable pointer`, () => {
@@ -86,7 +92,8 @@ exit`;
     dv.setUint32(0, pkt, true); // data
     dv.setUint32(4, pkt + 3, true); // data_end
     const ctxBase = vm.memory.map(ctx, { name: 'ctx', writable: false });
-    const p = vm.load(asm(`
+    const p = vm.load(
+      asm(`
 ldxw %r2, [%r1+0]
 ldxw %r3, [%r1+4]
 mov %r4, %r2
@@ -96,7 +103,8 @@ ldxb %r0, [%r2+2]
 exit
 out:
 mov %r0, 0
-exit`));
+exit`),
+    );
     assert.equal(vm.run(p, { args: [ctxBase] }).r0, 0xccn);
   });
 
@@ -104,15 +112,33 @@ exit`));
     const vm = new Vm({ engine });
     const seen: unknown[] = [];
     vm.helpers.register(1, 'probe', (c) => {
-      seen.push(c.argU32(1), c.argI32(1), c.argHi(1), c.argU64(2), c.argNumber(3), c.argPtr(2), c.argPtr(3), c.argIsZero(4), c.context, c.program.name, c.pc, c.id);
+      seen.push(
+        c.argU32(1),
+        c.argI32(1),
+        c.argHi(1),
+        c.argU64(2),
+        c.argNumber(3),
+        c.argPtr(2),
+        c.argPtr(3),
+        c.argIsZero(4),
+        c.context,
+        c.program.name,
+        c.pc,
+        c.id,
+      );
       c.retI32(-2);
     });
     vm.helpers.register(2, 'big', (c) => c.retU64(0x1122334455667788n));
     vm.helpers.register(3, 'num', (c) => c.retNumber(-(2 ** 40)));
     assert.equal(vm.helpers.byName('probe')?.id, 1);
     assert.equal(vm.helpers.get(2)?.name, 'big');
-    assert.deepEqual(vm.helpers.list().map((h) => h.name), ['probe', 'big', 'num']);
-    const p = vm.load(asm('lddw %r1, -5\nlddw %r2, 0x100000007\nmov %r3, 1000\nmov %r4, 0\ncall 1\nexit'), { name: 'caller' });
+    assert.deepEqual(
+      vm.helpers.list().map((h) => h.name),
+      ['probe', 'big', 'num'],
+    );
+    const p = vm.load(asm('lddw %r1, -5\nlddw %r2, 0x100000007\nmov %r3, 1000\nmov %r4, 0\ncall 1\nexit'), {
+      name: 'caller',
+    });
     const ctx = { verdict: 0 };
     assert.equal(vm.run(p, { context: ctx }).r0, 0xfffffffffffffffen);
     assert.deepEqual(seen, [0xfffffffb, -5, 0xffffffff, 0x100000007n, 1000, -1, 1000, true, ctx, 'caller', 6, 1]);
@@ -137,19 +163,30 @@ exit`));
     const missing = vm.load(asm('mov %r2, 7\ncall 12\nexit'));
     assert.equal(vm.runOnMemory(missing, mem).r0, 0xfffffffffffffffen);
     // chain limit: a program tail-calling itself, counting runs in memory
-    const self = vm.load(asm('ldxw %r2, [%r1+0]\nadd %r2, 1\nstxw [%r1+0], %r2\nmov %r2, 2\ncall 12\nldxw %r0, [%r1+0]\nexit'), { name: 'self' });
+    const self = vm.load(
+      asm('ldxw %r2, [%r1+0]\nadd %r2, 1\nstxw [%r1+0], %r2\nmov %r2, 2\ncall 12\nldxw %r0, [%r1+0]\nexit'),
+      { name: 'self' },
+    );
     table.set(2, self);
     const counter = new Uint8Array(4);
     assert.equal(vm.runOnMemory(self, counter).r0, 34n); // the first run + 33 tail calls
     // a tail call inside a subprogram: the target's exit returns to the subprogram's caller
     const five = vm.load(asm('mov %r0, 5\nexit'), { name: 'five' });
     table.set(3, five);
-    const sub = vm.load(asm('mov %r6, 1000\ncall local f\nadd %r0, 100\nadd %r0, %r6\nexit\nf:\nmov %r6, 0\nmov %r2, 3\ncall 12\nmov %r0, 1\nexit'), { name: 'sub' });
+    const sub = vm.load(
+      asm(
+        'mov %r6, 1000\ncall local f\nadd %r0, 100\nadd %r0, %r6\nexit\nf:\nmov %r6, 0\nmov %r2, 3\ncall 12\nmov %r0, 1\nexit',
+      ),
+      { name: 'sub' },
+    );
     assert.equal(vm.run(sub).r0, 1105n);
     // a target from another VM is refused
     const other = new Vm().load(asm('mov %r0, 1\nexit'));
     table.set(4, other);
-    fails(() => vm.run(vm.load(asm('mov %r2, 4\ncall 12\nexit'))), /tail call target is not a program loaded in this VM/);
+    fails(
+      () => vm.run(vm.load(asm('mov %r2, 4\ncall 12\nexit'))),
+      /tail call target is not a program loaded in this VM/,
+    );
   });
 
   test(`LD_ABS / LD_IND (${engine}): network byte order, out of range ends with r0 = 0, SKF offsets`, () => {
@@ -202,11 +239,16 @@ for (const engine of ENGINES) {
     vm.helpers.register(181, 'loop', (c) => {
       const n = c.argU32(1);
       let i = 0;
-      for (; i < n; i++) if (c.invoke(c.argI32(2), c.argHi(2) | 0, i, c.argNumber(3)) !== 0) { i++; break; }
+      for (; i < n; i++)
+        if (c.invoke(c.argI32(2), c.argHi(2) | 0, i, c.argNumber(3)) !== 0) {
+          i++;
+          break;
+        }
       c.ret(i);
     });
     vm.helpers.register(7, 'add7', (c) => c.ret(c.argI32(1) + 7));
-    const prog = vm.load(asm(`
+    const prog = vm.load(
+      asm(`
 mov %r1, 10
 lddw %r2, 5, func
 mov %r6, 1000
@@ -216,13 +258,15 @@ exit
 mov %r0, 0
 jne %r1, 5, +1
 mov %r0, 1
-exit`));
+exit`),
+    );
     const r = vm.run(prog);
     assert.equal(r.r0, 1006n); // 6 iterations (0..5, stopped at 5) + r6 preserved
     const r2 = vm.run(prog);
     assert.equal(r2.instructions, r.instructions);
     // the callback has its own stack frame, may call helpers and local functions, and writes the caller's stack via ctx
-    const sum = vm.load(asm(`
+    const sum = vm.load(
+      asm(`
 stdw [%r10-8], 0
 mov %r1, 4
 lddw %r2, 6, func
@@ -241,28 +285,36 @@ mov %r0, 0
 exit
 g:
 call 7
-exit`));
+exit`),
+    );
     assert.equal(vm.run(sum).r0, 7n + 8n + 9n + 10n); // sum of (i + 7) for i = 0..3
     // faults, budget and call depth apply inside callbacks
-    const bad = vm.load(asm(`
+    const bad = vm.load(
+      asm(`
 mov %r1, 1
 lddw %r2, 3, func
 call 181
 exit
 ldxw %r0, [%r1+0]
-exit`));
+exit`),
+    );
     fails(() => vm.run(bad), /pc 5 .*read of 4 bytes at 0x00000000 is outside every mapped region/);
-    const spin = vm.load(asm(`
+    const spin = vm.load(
+      asm(`
 mov %r1, 1
 lddw %r2, 3, func
 call 181
 exit
 ja -1
-exit`));
+exit`),
+    );
     fails(() => vm.run(spin, { budget: 1000 }), /pc 5 .*instruction budget of 1000/);
     // not a function pointer
     fails(() => vm.run(vm.load(asm('mov %r1, 1\nmov %r2, 5\ncall 181\nexit'))), /is not a callback function pointer/);
     // a function pointer must point at an instruction
-    assert.throws(() => vm.load(asm('lddw %r2, 40, func\nexit')), /lddw function pointer target 41 is not an instruction/);
+    assert.throws(
+      () => vm.load(asm('lddw %r2, 40, func\nexit')),
+      /lddw function pointer target 41 is not an instruction/,
+    );
   });
 }

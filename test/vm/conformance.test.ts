@@ -81,7 +81,10 @@ test('conformance: -- error expects the run to fail with that text', async (t) =
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const dir = mkdtempSync('/tmp/bpfkit-conf-');
   t.after(() => rmSync(dir, { recursive: true }));
-  writeFileSync(`${dir}/oob.data`, '-- asm\nldxw %r0, [%r1+8]\nexit\n-- mem\n00 00 00 00\n-- error\nruns past the end\n');
+  writeFileSync(
+    `${dir}/oob.data`,
+    '-- asm\nldxw %r0, [%r1+8]\nexit\n-- mem\n00 00 00 00\n-- error\nruns past the end\n',
+  );
   writeFileSync(`${dir}/noerr.data`, '-- asm\nmov %r0, 0\nexit\n-- error\nsomething\n');
   const r = cli(['conformance', '--engine', 'all', dir]);
   assert.match(r.stdout, /FAIL noerr \[jit\]: expected error 'something' got 0x0/);
@@ -104,6 +107,15 @@ test('conformance-plugin: hex program on stdin, memory as hex argument, r0 in he
   assert.match(r.stderr, /pc 0 .*read of 4 bytes at 0x[0-9a-f]{8} runs past the end of region 'input'/);
   // raw bytecode on stdin is accepted too
   const raw = Buffer.from('b700000007000000' + '9500000000000000', 'hex').toString('latin1');
-  const rb = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c));`, '--', 'conformance-plugin'], { input: Buffer.from(raw, 'latin1') });
+  const rb = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c));`,
+      '--',
+      'conformance-plugin',
+    ],
+    { input: Buffer.from(raw, 'latin1') },
+  );
   assert.equal(rb.stdout.toString(), '7\n');
 });

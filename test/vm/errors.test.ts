@@ -10,7 +10,10 @@ test('out-of-bounds read names pc, instruction and address', () => {
   const e = errorOf(runAll('mov %r0, 0\nldxw %r0, [%r1+8]\nexit', new Uint8Array(4)));
   assert.equal(e.kind, 'access');
   assert.equal(e.pc, 1);
-  assert.match(e.message, /^t: pc 1 \(r0 = \*\(u32 \*\)\(r1 \+ 8\)\): read of 4 bytes at 0x[0-9a-f]{8} runs past the end of region 'input'/);
+  assert.match(
+    e.message,
+    /^t: pc 1 \(r0 = \*\(u32 \*\)\(r1 \+ 8\)\): read of 4 bytes at 0x[0-9a-f]{8} runs past the end of region 'input'/,
+  );
   assert.ok(e.address !== undefined && e.message.includes(`0x${e.address.toString(16).padStart(8, '0')}`));
 });
 
@@ -50,7 +53,8 @@ test('stacks are zeroed between runs', () => {
 
 test('call depth: 8 frames work, the 9th faults', () => {
   // f(n): if n == 0 return 0; return f(n-1) + 1 — main + f(n)..f(0) = n + 2 frames
-  const prog = (n: number) => `mov %r1, ${n}\ncall local f\nexit\nf:\njeq %r1, 0, done\nsub %r1, 1\ncall local f\nadd %r0, 1\nexit\ndone:\nmov %r0, 0\nexit`;
+  const prog = (n: number) =>
+    `mov %r1, ${n}\ncall local f\nexit\nf:\njeq %r1, 0, done\nsub %r1, 1\ncall local f\nadd %r0, 1\nexit\ndone:\nmov %r0, 0\nexit`;
   assert.equal(r0Of(runAll(prog(6))), 6n);
   const e = errorOf(runAll(prog(7)));
   assert.equal(e.kind, 'call-depth');
@@ -103,18 +107,29 @@ test('load errors: jump into lddw, out of range, unknown opcode, r10 writes, unk
     }
     assert.fail('load accepted the program');
   };
-  assert.match(load(asm('ja +1\nlddw %r0, 5\nexit')), /^bad: pc 0 \(goto \+1\): jump target 2 is the second half of an lddw/);
+  assert.match(
+    load(asm('ja +1\nlddw %r0, 5\nexit')),
+    /^bad: pc 0 \(goto \+1\): jump target 2 is the second half of an lddw/,
+  );
   assert.match(load(asm('ja +5\nexit')), /pc 0 .*jump target 6 is outside the program/);
   assert.match(load(assignPcs([makeInsn({ code: 0xff }), makeInsn({ code: 0x95 })])), /pc 0 .*unknown opcode 0xff/);
   assert.match(load(asm('mov %r10, 1\nexit')), /pc 0 .*r10 \(the frame pointer\) is read-only/);
   assert.match(load(asm('call 99\nexit')), /pc 0 .*helper 99 is not registered in this VM/);
-  assert.match(load(assignPcs([makeInsn({ code: 0x18, src: 1, imm: 3 }), makeInsn({ code: 0x95 })])), /lddw with pseudo source 1 is not resolved/);
-  assert.match(load(assignPcs([makeInsn({ code: 0xb7, dst: 11 }), makeInsn({ code: 0x95 })])), /invalid destination register r11/);
+  assert.match(
+    load(assignPcs([makeInsn({ code: 0x18, src: 1, imm: 3 }), makeInsn({ code: 0x95 })])),
+    /lddw with pseudo source 1 is not resolved/,
+  );
+  assert.match(
+    load(assignPcs([makeInsn({ code: 0xb7, dst: 11 }), makeInsn({ code: 0x95 })])),
+    /invalid destination register r11/,
+  );
   assert.match(load([]), /empty program/);
   // resolvePseudo supplies the value
   for (const engine of ENGINES) {
     const vm = new Vm({ engine });
-    const p = vm.load(assignPcs([makeInsn({ code: 0x18, src: 2, imm: 3 }), makeInsn({ code: 0x95 })]), { resolvePseudo: () => [0x1234, 1] });
+    const p = vm.load(assignPcs([makeInsn({ code: 0x18, src: 2, imm: 3 }), makeInsn({ code: 0x95 })]), {
+      resolvePseudo: () => [0x1234, 1],
+    });
     assert.equal(vm.run(p).r0, 0x1_0000_1234n);
   }
 });
@@ -135,7 +150,7 @@ test('callx with an unknown helper number and a wild value', () => {
 
 test('helper faults and helper exceptions become VmErrors with the pc', () => {
   // memfrob (1) over more bytes than the input has
-  let e = errorOf(runAll('mov %r2, 64\ncall 1\nexit', new Uint8Array(8)));
+  const e = errorOf(runAll('mov %r2, 64\ncall 1\nexit', new Uint8Array(8)));
   assert.equal(e.kind, 'access');
   assert.equal(e.pc, 1);
   for (const engine of ENGINES) {
@@ -144,7 +159,11 @@ test('helper faults and helper exceptions become VmErrors with the pc', () => {
       throw new TypeError('boom');
     });
     const p = vm.load(asm('mov %r0, 0\ncall 7\nexit'));
-    assert.throws(() => vm.run(p), (err: unknown) => err instanceof VmError && err.kind === 'helper' && /pc 1 .*helper explode \(7\) failed: boom/.test(err.message));
+    assert.throws(
+      () => vm.run(p),
+      (err: unknown) =>
+        err instanceof VmError && err.kind === 'helper' && /pc 1 .*helper explode \(7\) failed: boom/.test(err.message),
+    );
   }
   // unwind(0) stops the program with r0 = 0, even from a subprogram
   assert.equal(r0Of(runAll('mov %r1, 0\ncall 5\nmov %r0, 9\nexit')), 0n);

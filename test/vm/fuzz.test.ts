@@ -81,7 +81,8 @@ function randomInsn(r: () => number, pc: number, slots: number): Instruction {
     const info = opcodeTable[r() % opcodeTable.length] as (typeof opcodeTable)[number];
     const reg = () => r() % 10; // never r10 as a destination
     const src = () => (r() % 8 === 0 ? 10 : r() % 10);
-    const smallImm = () => [0, 1, -1, 2, 7, 8, 31, 32, 63, 64, -0x80000000, 0x7fffffff, r() | 0, (r() % 64) - 8][r() % 14] as number;
+    const smallImm = () =>
+      [0, 1, -1, 2, 7, 8, 31, 32, 63, 64, -0x80000000, 0x7fffffff, r() | 0, (r() % 64) - 8][r() % 14] as number;
     const target = () => (r() % slots) - pc - 1;
     const i = makeInsn({ code: info.code });
     switch (info.kind) {
@@ -160,7 +161,8 @@ test('random valid programs: the compiled engine matches the interpreter exactly
     const count = 2 + (r() % 24);
     const insns: Instruction[] = [];
     for (let pc = 0; pc < count; pc++) {
-      if (r() % 12 === 0) insns.push(makeInsn({ code: 0x18, dst: r() % 10, imm: r() | 0, imm2: r() % 2 ? 0 : r() | 0 }));
+      if (r() % 12 === 0)
+        insns.push(makeInsn({ code: 0x18, dst: r() % 10, imm: r() | 0, imm2: r() % 2 ? 0 : r() | 0 }));
       else insns.push(randomInsn(r, pc, count));
     }
     insns.push(makeInsn({ code: 0x95 }));
@@ -191,7 +193,15 @@ function shuffledDag(r: () => number): Instruction[] {
       for (;;) {
         const insn = randomInsn(r, 0, 1);
         const kind = opcodeTable.find((o) => o.code === insn.code)!.kind;
-        if (kind === 'jump' || kind === 'ja' || kind === 'ja32' || kind === 'call' || kind === 'callx' || kind === 'exit') continue;
+        if (
+          kind === 'jump' ||
+          kind === 'ja' ||
+          kind === 'ja32' ||
+          kind === 'call' ||
+          kind === 'callx' ||
+          kind === 'exit'
+        )
+          continue;
         body.push(insn);
         break;
       }
@@ -233,7 +243,15 @@ test('loop-free programs laid out out of order (the flat layout): the compiled e
   let results = 0;
   for (let n = 0; n < 600; n++) {
     const insns = shuffledDag(r);
-    const outs = ENGINES.map((e) => outcome(e, insns, mem, mem.subarray(0, 20), mem.map((b) => b ^ 0x5a)));
+    const outs = ENGINES.map((e) =>
+      outcome(
+        e,
+        insns,
+        mem,
+        mem.subarray(0, 20),
+        mem.map((b) => b ^ 0x5a),
+      ),
+    );
     assert.equal(outs[1], outs[0], `engines disagree on program ${n}`);
     if ((outs[0] as string).includes('r0=')) results++;
     const vm = new Vm({ engine: 'jit' });

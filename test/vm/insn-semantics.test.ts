@@ -16,30 +16,88 @@ test('every opcode of the isa table has exactly one definition, and nothing else
   for (const s of ALL_SEMANTICS) assert.equal(SEMANTICS[s.code], s);
   // the kinds line up with the isa's view of each opcode
   const expected: Record<string, string> = {
-    alu: 'alu', neg: 'alu', end: 'alu', jump: 'jump', ja: 'ja', ja32: 'ja', call: 'call', callx: 'callx', exit: 'exit',
-    lddw: 'lddw', 'ld-abs': 'packet', 'ld-ind': 'packet', ldx: 'load', ldxsx: 'load', st: 'store', stx: 'store', atomic: 'atomic',
+    alu: 'alu',
+    neg: 'alu',
+    end: 'alu',
+    jump: 'jump',
+    ja: 'ja',
+    ja32: 'ja',
+    call: 'call',
+    callx: 'callx',
+    exit: 'exit',
+    lddw: 'lddw',
+    'ld-abs': 'packet',
+    'ld-ind': 'packet',
+    ldx: 'load',
+    ldxsx: 'load',
+    st: 'store',
+    stx: 'store',
+    atomic: 'atomic',
   };
   for (const o of opcodeTable) assert.equal(SEMANTICS[o.code]?.kind, expected[o.kind], `${o.name} (${o.code})`);
 });
 
 test("the interpreter's step() has a case for every instruction, generated from the table", () => {
   const step = interpreterSource.slice(0, interpreterSource.indexOf('return function interpret'));
-  for (const o of opcodeTable) assert.ok(step.includes(`case ${o.code}: /* ${describeOpcode(o.code)?.name} */`), o.name);
+  for (const o of opcodeTable)
+    assert.ok(step.includes(`case ${o.code}: /* ${describeOpcode(o.code)?.name} */`), o.name);
 });
 
 test('templates decide known fields at generation time and test runtime ones', () => {
   assert.equal(pick(1, 1, 'A', 'B'), 'A');
   assert.equal(pick(0, 1, 'A', 'B'), 'B');
   assert.equal(pick('off', 1, 'A;', 'B;'), 'if (off === 1) { A; } else { B; }');
-  assert.equal(choose(16, [[8, 'a'], [16, 'b']], 'c'), 'b');
-  assert.equal(choose(64, [[8, 'a'], [16, 'b']], 'c'), 'c');
-  assert.equal(choose('imm', [[8, 'a'], [16, 'b']], 'c'), 'if (imm === 8) { a } else if (imm === 16) { b } else { c }');
-  assert.equal(chooseExpr('off', [[8, 'a'], [16, 'b']], 'c'), '(off === 8 ? a : (off === 16 ? b : c))');
+  assert.equal(
+    choose(
+      16,
+      [
+        [8, 'a'],
+        [16, 'b'],
+      ],
+      'c',
+    ),
+    'b',
+  );
+  assert.equal(
+    choose(
+      64,
+      [
+        [8, 'a'],
+        [16, 'b'],
+      ],
+      'c',
+    ),
+    'c',
+  );
+  assert.equal(
+    choose(
+      'imm',
+      [
+        [8, 'a'],
+        [16, 'b'],
+      ],
+      'c',
+    ),
+    'if (imm === 8) { a } else if (imm === 16) { b } else { c }',
+  );
+  assert.equal(
+    chooseExpr(
+      'off',
+      [
+        [8, 'a'],
+        [16, 'b'],
+      ],
+      'c',
+    ),
+    '(off === 8 ? a : (off === 16 ? b : c))',
+  );
 });
 
 test('no opcode is spelled in hex in the engines (they use src/isa names and the table)', () => {
   const dir = repoPath('src', 'vm');
-  const files = readdirSync(dir).filter((f) => /^(interpreter|jit|insn-semantics|packet-access)/.test(f) && f.endsWith('.ts'));
+  const files = readdirSync(dir).filter(
+    (f) => /^(interpreter|jit|insn-semantics|packet-access)/.test(f) && f.endsWith('.ts'),
+  );
   assert.ok(files.length >= 8, files.join(' '));
   for (const f of files) {
     const src = readFileSync(`${dir}/${f}`, 'utf8');

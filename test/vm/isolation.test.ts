@@ -19,7 +19,20 @@ const MAP = 0x7e570000;
 const FUNC = 0x7e580000;
 
 function mapSpec(name: string, type: number, keySize: number, valueSize: number, maxEntries: number): MapSpec {
-  return { name, type, keySize, valueSize, maxEntries, flags: 0, pinning: 'none', contents: [], frozen: false, section: '.maps', btfKeyTypeId: 0, btfValueTypeId: 0 };
+  return {
+    name,
+    type,
+    keySize,
+    valueSize,
+    maxEntries,
+    flags: 0,
+    pinning: 'none',
+    contents: [],
+    frozen: false,
+    section: '.maps',
+    btfKeyTypeId: 0,
+    btfValueTypeId: 0,
+  };
 }
 
 /** One program (conformance syntax, with the MAP/FUNC markers above) and its maps as an object. */
@@ -34,7 +47,13 @@ function object(text: string, type: number, maps: MapSpec[]): ObjectSpec {
     if (i.imm >= FUNC && i.imm < FUNC + 0x10000) return { ...i, src: BPF_PSEUDO_FUNC, imm: i.imm - FUNC - i.pc - 1 };
     return i;
   });
-  return { endian: 'little', license: 'GPL', kernelVersion: 0, maps, programs: [{ name: 'p', section: 's', type, insns, mapRefs: refs, license: 'GPL', kernelVersion: 0 }] };
+  return {
+    endian: 'little',
+    license: 'GPL',
+    kernelVersion: 0,
+    maps,
+    programs: [{ name: 'p', section: 's', type, insns, mapRefs: refs, license: 'GPL', kernelVersion: 0 }],
+  };
 }
 
 function load(engine: EngineKind, text: string, type: number, maps: MapSpec[], budget?: number): VmCollection {
@@ -58,7 +77,10 @@ function outcome(c: VmCollection, data = frame): { result: string; maps: Record<
 }
 
 /** Every engine gives the same outcome (error text and maps included); returns it. */
-function agreed(make: (engine: EngineKind) => VmCollection, data = frame): { result: string; maps: Record<string, string> } {
+function agreed(
+  make: (engine: EngineKind) => VmCollection,
+  data = frame,
+): { result: string; maps: Record<string, string> } {
   const [first, ...rest] = ENGINES.map((e) => outcome(make(e), data));
   for (const o of rest) assert.deepEqual(o, first);
   return first!;
@@ -76,18 +98,34 @@ const lookupKey0 = (map: number) => `stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4
 
 test('a pointer from a map lookup reaches that value only: its neighbour faults, both engines, maps untouched', () => {
   const maps = [mapSpec('a', MapType.ARRAY, 4, 8, 4)];
-  const own = agreed((e) => load(e, `${lookupKey0(0)}\njeq %r0, 0, +2\nstdw [%r0+0], 7\nmov %r0, 1\nexit`, ProgType.XDP, maps));
+  const own = agreed((e) =>
+    load(e, `${lookupKey0(0)}\njeq %r0, 0, +2\nstdw [%r0+0], 7\nmov %r0, 1\nexit`, ProgType.XDP, maps),
+  );
   assert.equal(own.result, 'retval 1');
   assert.equal(own.maps.a!.slice(0, 16), '0700000000000000');
   // lookup(0), then *(u64 *)(r0 + 8): key 1's value
-  const next = agreed((e) => load(e, `${lookupKey0(0)}\njeq %r0, 0, +2\nstdw [%r0+8], 7\nmov %r0, 1\nexit`, ProgType.XDP, maps));
-  assert.match(next.result, /^access: .*pc 7 .*leaves the element of region 'map a values' its pointer was derived from \(element size 8\)/);
+  const next = agreed((e) =>
+    load(e, `${lookupKey0(0)}\njeq %r0, 0, +2\nstdw [%r0+8], 7\nmov %r0, 1\nexit`, ProgType.XDP, maps),
+  );
+  assert.match(
+    next.result,
+    /^access: .*pc 7 .*leaves the element of region 'map a values' its pointer was derived from \(element size 8\)/,
+  );
   assert.equal(next.maps.a, '00'.repeat(32), 'no value was written');
   // reading before the value, and a helper handed a pointer that runs into the next value
-  const before = agreed((e) => load(e, `${lookupKey0(0)}\njeq %r0, 0, +2\nldxdw %r0, [%r0-8]\nexit\nexit`, ProgType.XDP, [mapSpec('b', MapType.ARRAY, 4, 8, 4)]));
+  const before = agreed((e) =>
+    load(e, `${lookupKey0(0)}\njeq %r0, 0, +2\nldxdw %r0, [%r0-8]\nexit\nexit`, ProgType.XDP, [
+      mapSpec('b', MapType.ARRAY, 4, 8, 4),
+    ]),
+  );
   assert.match(before.result, /^access: /);
   const helperSpan = agreed((e) =>
-    load(e, `${lookupKey0(0)}\njeq %r0, 0, +7\nmov %r3, %r0\nadd %r3, 4\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, ${MAP}\ncall 2\nexit`, ProgType.XDP, maps),
+    load(
+      e,
+      `${lookupKey0(0)}\njeq %r0, 0, +7\nmov %r3, %r0\nadd %r3, 4\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, ${MAP}\ncall 2\nexit`,
+      ProgType.XDP,
+      maps,
+    ),
   );
   assert.match(helperSpan.result, /^access: .*leaves the element of region 'map a values'/);
 });
@@ -95,18 +133,28 @@ test('a pointer from a map lookup reaches that value only: its neighbour faults,
 test('ring buffer: a record pointer reaches its own record until submitted; headers cannot be rewritten; the consumer checks lengths', () => {
   const rb = [mapSpec('rb', MapType.RINGBUF, 0, 0, 8192)];
   const reserve = `lddw %r1, ${MAP}\nmov %r2, 16\nmov %r3, 0\ncall 131\njeq %r0, 0, +N`;
-  const prog = (body: string) => `${reserve.replace('+N', `+${body.split('\n').length + 3}`)}\n${body}\nmov %r1, %r0\nmov %r2, 0\ncall 132\nmov %r0, 1\nexit`;
+  const prog = (body: string) =>
+    `${reserve.replace('+N', `+${body.split('\n').length + 3}`)}\n${body}\nmov %r1, %r0\nmov %r2, 0\ncall 132\nmov %r0, 1\nexit`;
   for (const engine of ENGINES) {
     const c = load(engine, prog('stdw [%r0+8], 5'), ProgType.XDP, rb);
     assert.equal(outcome(c).result, 'retval 1');
-    assert.deepEqual((c.map('rb') as RingBufMap).consume().map((r) => Buffer.from(r).toString('hex')), ['00000000000000000500000000000000']);
+    assert.deepEqual(
+      (c.map('rb') as RingBufMap).consume().map((r) => Buffer.from(r).toString('hex')),
+      ['00000000000000000500000000000000'],
+    );
   }
   // the issue's reproducer: overwrite the header (reserved - 8) with a huge length, then submit
   const header = agreed((e) => load(e, prog('stw [%r0-8], 0x3ffffff0'), ProgType.XDP, rb));
   assert.match(header.result, /^access: .*leaves the record of region 'map rb values' its pointer was derived from/);
   // past the record's 16 bytes (anywhere else in the ring)
-  assert.match(agreed((e) => load(e, prog('stdw [%r0+16], 5'), ProgType.XDP, rb)).result, /^access: .*leaves the record/);
-  assert.match(agreed((e) => load(e, prog('mov %r6, %r0\nadd %r6, 2048\nstdw [%r6+0], 5'), ProgType.XDP, rb)).result, /^access: .*leaves the record/);
+  assert.match(
+    agreed((e) => load(e, prog('stdw [%r0+16], 5'), ProgType.XDP, rb)).result,
+    /^access: .*leaves the record/,
+  );
+  assert.match(
+    agreed((e) => load(e, prog('mov %r6, %r0\nadd %r6, 2048\nstdw [%r6+0], 5'), ProgType.XDP, rb)).result,
+    /^access: .*leaves the record/,
+  );
   // after submit the pointer is dead
   const late = `${reserve.replace('+N', '+7')}\nmov %r6, %r0\nmov %r1, %r0\nmov %r2, 0\ncall 132\nstdw [%r6+0], 5\nmov %r0, 1\nexit\nexit`;
   assert.match(agreed((e) => load(e, late, ProgType.XDP, rb)).result, /^access: .*leaves the record/);
@@ -122,7 +170,12 @@ test('ring buffer: a record pointer reaches its own record until submitted; head
 
 test('bpf_trace_printk formats at most 1,023 characters, however wide the conversion', () => {
   for (const engine of ENGINES) {
-    const c = load(engine, `${stackString('%536870000d')}\nmov %r1, %r10\nadd %r1, -16\nmov %r2, 12\nmov %r3, 42\ncall 6\nexit`, ProgType.XDP, []);
+    const c = load(
+      engine,
+      `${stackString('%536870000d')}\nmov %r1, %r10\nadd %r1, -16\nmov %r2, 12\nmov %r3, 42\ncall 6\nexit`,
+      ProgType.XDP,
+      [],
+    );
     const t0 = performance.now();
     const r = c.program('p').run({ data: frame });
     assert.ok(performance.now() - t0 < 1000, 'no 512 MB line was built');
@@ -163,14 +216,21 @@ test('helper charges on a loop-free program: both engines fault at the same plac
   // lookup; csum_diff over the 4 KiB value (64 instructions of work); then a few stores into the value
   const text = `${lookupKey0(0)}\njeq %r0, 0, +11\nmov %r6, %r0\nmov %r1, 0\nmov %r2, 0\nmov %r3, %r6\nmov %r4, 4096\nmov %r5, 0\ncall 28\nstdw [%r6+0], 1\nstdw [%r6+8], 2\nstdw [%r6+16], 3\nexit\nexit`;
   const seen = new Set<string>();
-  for (let budget = 70; budget <= 90; budget++) seen.add(agreed((e) => load(e, text, ProgType.XDP, maps, budget)).result);
-  assert.ok([...seen].some((r) => r.startsWith('budget')) && [...seen].some((r) => r.startsWith('retval')), [...seen].join(' | '));
+  for (let budget = 70; budget <= 90; budget++)
+    seen.add(agreed((e) => load(e, text, ProgType.XDP, maps, budget)).result);
+  assert.ok(
+    [...seen].some((r) => r.startsWith('budget')) && [...seen].some((r) => r.startsWith('retval')),
+    [...seen].join(' | '),
+  );
   assert.ok(seen.size >= 4, 'faults at the helper, at each store after it, and success');
 });
 
-test('callx obeys the program type\'s helper set: refused with the helper named, never a raw exception', () => {
+test("callx obeys the program type's helper set: refused with the helper named, never a raw exception", () => {
   // a socket filter calling xdp_adjust_head (44), an XDP program calling skb_vlan_push (18)
-  for (const [type, id] of [[ProgType.SOCKET_FILTER, 44], [ProgType.XDP, 18]] as const) {
+  for (const [type, id] of [
+    [ProgType.SOCKET_FILTER, 44],
+    [ProgType.XDP, 18],
+  ] as const) {
     const o = agreed((e) => load(e, `mov %r1, 0\nmov %r2, 0\nmov %r3, 0\nmov %r6, ${id}\ncall %r6\nexit`, type, []));
     assert.match(o.result, new RegExp(`^helper: .*pc 4 .*callx: helper ${id} may not be called by this program$`));
   }
@@ -187,7 +247,10 @@ test('a callback pointer must be a real function pointer: a forged one faults id
   const forged = agreed((e) => load(e, text(10, FUNC_TAG), ProgType.XDP, []));
   assert.match(forged.result, /^helper: .*pc 5 .*0x400000000000000a is not a callback function pointer/);
   for (const lo of [0, 5, 7, 8, 11, 1000]) {
-    assert.match(agreed((e) => load(e, text(lo, FUNC_TAG), ProgType.XDP, [])).result, /is not a callback function pointer/);
+    assert.match(
+      agreed((e) => load(e, text(lo, FUNC_TAG), ProgType.XDP, [])).result,
+      /is not a callback function pointer/,
+    );
   }
 });
 
@@ -206,11 +269,12 @@ test('stacks start clean every run, even a frame the last run reached only by po
   }
 });
 
-test('runPacketAt is indistinguishable from a copied run, even when a helper\'s pointer is aimed at the packet buffer', () => {
+test("runPacketAt is indistinguishable from a copied run, even when a helper's pointer is aimed at the packet buffer", () => {
   const maps = [mapSpec('seen', MapType.ARRAY, 4, 8, 1)];
   for (const engine of ENGINES) {
     // map_update_elem(seen, &0, <packet buffer address of the frame's first byte>, 0): copies 8 frame bytes
-    const text = (dataAddr: number) => `stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nlddw %r3, 0x${dataAddr.toString(16)}\nlddw %r1, ${MAP}\nmov %r4, 0\ncall 2\nmov %r0, 0\nexit`;
+    const text = (dataAddr: number) =>
+      `stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nlddw %r3, 0x${dataAddr.toString(16)}\nlddw %r1, ${MAP}\nmov %r4, 0\ncall 2\nmov %r0, 0\nexit`;
     const dataAddr = load(engine, text(0), ProgType.SOCKET_FILTER, maps).packetBuffer().base + 256;
     const inPlace = load(engine, text(dataAddr), ProgType.SOCKET_FILTER, maps);
     const copied = load(engine, text(dataAddr), ProgType.SOCKET_FILTER, maps);
@@ -246,7 +310,12 @@ test('after a budget fault both engines leave the same maps (the jit never skips
 test('a 20,000,000-entry array map costs nothing until used', () => {
   const before = process.memoryUsage().rss;
   const t0 = performance.now();
-  const c = load('jit', `stw [%r10-4], 19999999\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, ${MAP}\ncall 1\njeq %r0, 0, +2\nstdw [%r0+0], 9\nmov %r0, 1\nexit`, ProgType.XDP, [mapSpec('huge', MapType.ARRAY, 4, 8, 20_000_000)]);
+  const c = load(
+    'jit',
+    `stw [%r10-4], 19999999\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, ${MAP}\ncall 1\njeq %r0, 0, +2\nstdw [%r0+0], 9\nmov %r0, 1\nexit`,
+    ProgType.XDP,
+    [mapSpec('huge', MapType.ARRAY, 4, 8, 20_000_000)],
+  );
   assert.equal(c.program('p').run({ data: frame }).retval, 1);
   assert.ok(performance.now() - t0 < 2000, `loaded and ran in ${(performance.now() - t0).toFixed(0)} ms`);
   assert.ok(process.memoryUsage().rss - before < 64 << 20, 'the 160 MB of values were not touched');

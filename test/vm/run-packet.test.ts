@@ -18,7 +18,10 @@ const text = (s: string) => new TextEncoder().encode(s);
 
 /** Frames the full URL filter decides differently on: HTTP both ways, other TCP, non-TCP, and every truncation of one. */
 function sample(): Uint8Array[] {
-  const req = eth(0x0800, ipv4(6, tcp(40000, 80, text('GET /a HTTP/1.1\r\nHost: x\r\n\r\n')), [10, 0, 0, 1], [10, 0, 0, 2]));
+  const req = eth(
+    0x0800,
+    ipv4(6, tcp(40000, 80, text('GET /a HTTP/1.1\r\nHost: x\r\n\r\n')), [10, 0, 0, 1], [10, 0, 0, 2]),
+  );
   const resp = eth(0x0800, ipv4(6, tcp(80, 40000, text('HTTP/1.1 200 OK\r\n\r\n')), [10, 0, 0, 2], [10, 0, 0, 1]));
   const fin = eth(0x0800, ipv4(6, tcp(40000, 80, new Uint8Array(0), 0x11), [10, 0, 0, 1], [10, 0, 0, 2]));
   const other = eth(0x0800, ipv4(6, tcp(5000, 9000, text('binary data')), [10, 0, 0, 3], [10, 0, 0, 4]));
@@ -64,9 +67,14 @@ for (const engine of ENGINES) {
         buf.set(filler);
         buf.set(f, filler.length);
         buf.set(filler, filler.length + f.length);
-        assert.equal(b.runPacketAt(buf, filler.length, f.length), a.run({ data: f }).retval, `${name} frame ${i} (${f.length} bytes)`);
+        assert.equal(
+          b.runPacketAt(buf, filler.length, f.length),
+          a.run({ data: f }).retval,
+          `${name} frame ${i} (${f.length} bytes)`,
+        );
       }
-      const keys = (c: typeof viaRun) => [...c.map('sessions')?.keys() ?? []].map((k) => Buffer.from(k).toString('hex')).sort();
+      const keys = (c: typeof viaRun) =>
+        [...(c.map('sessions')?.keys() ?? [])].map((k) => Buffer.from(k).toString('hex')).sort();
       if (name !== 'http_filter_v1.o') assert.deepEqual(keys(inPlace), keys(viaRun));
     }
   });
@@ -80,9 +88,15 @@ for (const engine of ENGINES) {
     for (const f of sample()) {
       const buf = new Uint8Array(f.length + 8).fill(0xee);
       buf.set(f, 4);
-      assert.equal(c.program('count_protocols').runPacketAt(buf, 4, f.length), ref.program('count_protocols').run({ data: f }).retval);
+      assert.equal(
+        c.program('count_protocols').runPacketAt(buf, 4, f.length),
+        ref.program('count_protocols').run({ data: f }).retval,
+      );
     }
-    const dump = (x: typeof c) => [...x.map('proto_stats').entries()].map(([k, v]) => Buffer.from(k).toString('hex') + Buffer.from(v).toString('hex'));
+    const dump = (x: typeof c) =>
+      [...x.map('proto_stats').entries()].map(
+        ([k, v]) => Buffer.from(k).toString('hex') + Buffer.from(v).toString('hex'),
+      );
     assert.deepEqual(dump(c), dump(ref));
   });
 
@@ -159,8 +173,18 @@ function inPlaceProgram(r: () => number): Instruction[] {
   for (let i = 0; i < n; i++) {
     const k = r() % 10;
     if (k < 3) {
-      const code = pick([0x07, 0x0f, 0x17, 0x1f, 0x27, 0x2f, 0x47, 0x4f, 0x57, 0x5f, 0x67, 0x77, 0xa7, 0xaf, 0xbf, 0xb7, 0x04, 0x0c, 0x14, 0x24, 0x44, 0x54, 0x64, 0x74, 0xa4, 0xb4, 0xbc, 0xc7, 0xcf, 0x37, 0x3f, 0x97, 0x9f, 0x34, 0x94]);
-      insns.push(makeInsn({ code, dst: reg(), src: (code & 8) !== 0 ? (r() % 6 === 0 ? 10 : reg()) : 0, imm: (code & 8) !== 0 ? 0 : pick([0, 1, 3, 14, 255, -1, r() | 0]) }));
+      const code = pick([
+        0x07, 0x0f, 0x17, 0x1f, 0x27, 0x2f, 0x47, 0x4f, 0x57, 0x5f, 0x67, 0x77, 0xa7, 0xaf, 0xbf, 0xb7, 0x04, 0x0c,
+        0x14, 0x24, 0x44, 0x54, 0x64, 0x74, 0xa4, 0xb4, 0xbc, 0xc7, 0xcf, 0x37, 0x3f, 0x97, 0x9f, 0x34, 0x94,
+      ]);
+      insns.push(
+        makeInsn({
+          code,
+          dst: reg(),
+          src: (code & 8) !== 0 ? (r() % 6 === 0 ? 10 : reg()) : 0,
+          imm: (code & 8) !== 0 ? 0 : pick([0, 1, 3, 14, 255, -1, r() | 0]),
+        }),
+      );
     } else if (k < 5) {
       const code = pick([0x20, 0x28, 0x30]);
       const imm = pick([r() % 80, r() % 20, -0x100000 + (r() % 40), -0x200000 + (r() % 40), -1, 0x7ffffff0]);
@@ -184,7 +208,8 @@ function inPlaceProgram(r: () => number): Instruction[] {
     }
   }
   insns.push(makeInsn({ code: 0x95 }));
-  for (let i = 0; i < insns.length; i++) if (insns[i]!.off === -1 && (insns[i]!.code & 7) >= 5) insns[i]!.off = r() % (insns.length - i - 1);
+  for (let i = 0; i < insns.length; i++)
+    if (insns[i]!.off === -1 && (insns[i]!.code & 7) >= 5) insns[i]!.off = r() % (insns.length - i - 1);
   return assignPcs(insns);
 }
 
@@ -195,7 +220,23 @@ for (const engine of ENGINES) {
     let runs = 0;
     for (let n = 0; n < 300; n++) {
       const insns = inPlaceProgram(r);
-      const spec = { endian: 'little' as const, license: 'GPL', kernelVersion: 0, maps: [], programs: [{ name: 'p', section: 'socket', type: ProgType.SOCKET_FILTER, insns, mapRefs: [], license: 'GPL', kernelVersion: 0 }] };
+      const spec = {
+        endian: 'little' as const,
+        license: 'GPL',
+        kernelVersion: 0,
+        maps: [],
+        programs: [
+          {
+            name: 'p',
+            section: 'socket',
+            type: ProgType.SOCKET_FILTER,
+            insns,
+            mapRefs: [],
+            license: 'GPL',
+            kernelVersion: 0,
+          },
+        ],
+      };
       let a;
       let b;
       try {

@@ -24,9 +24,34 @@ function rng(seed: number) {
 }
 
 const EDGE: bigint[] = [
-  0n, 1n, 2n, 3n, 7n, 31n, 32n, 33n, 63n, 64n, 65n, 0x7fn, 0x80n, 0xffn, 0x7fffn, 0x8000n, 0xffffn,
-  0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 0x1_0000_0001n, 0x7fffffffffffffffn,
-  0x8000000000000000n, 0xffffffffffffffffn, 0xfffffffffffffffen, 0xffffffff80000000n, 0x123456789abcdef0n,
+  0n,
+  1n,
+  2n,
+  3n,
+  7n,
+  31n,
+  32n,
+  33n,
+  63n,
+  64n,
+  65n,
+  0x7fn,
+  0x80n,
+  0xffn,
+  0x7fffn,
+  0x8000n,
+  0xffffn,
+  0x7fffffffn,
+  0x80000000n,
+  0xffffffffn,
+  0x100000000n,
+  0x1_0000_0001n,
+  0x7fffffffffffffffn,
+  0x8000000000000000n,
+  0xffffffffffffffffn,
+  0xfffffffffffffffen,
+  0xffffffff80000000n,
+  0x123456789abcdef0n,
 ];
 
 function values(seed: number, n: number): bigint[] {
@@ -87,10 +112,18 @@ function check(name: string, cases: { insn: Instruction; a: bigint; b: bigint; w
     const vm = new Vm({ engine });
     const bad: string[] = [];
     for (const c of cases) {
-      const prog = assignPcs([lddw(1, c.a), lddw(2, c.b), c.insn, makeInsn({ code: 0xbf, dst: 0, src: 1 }), makeInsn({ code: 0x95 })]);
+      const prog = assignPcs([
+        lddw(1, c.a),
+        lddw(2, c.b),
+        c.insn,
+        makeInsn({ code: 0xbf, dst: 0, src: 1 }),
+        makeInsn({ code: 0x95 }),
+      ]);
       const got = vm.run(vm.load(prog)).r0;
       if (got !== c.want && bad.length < 5) {
-        bad.push(`${engine} op 0x${c.insn.code.toString(16)} off ${c.insn.off} imm ${c.insn.imm}: a=0x${c.a.toString(16)} b=0x${c.b.toString(16)} want 0x${c.want.toString(16)} got 0x${got.toString(16)}`);
+        bad.push(
+          `${engine} op 0x${c.insn.code.toString(16)} off ${c.insn.off} imm ${c.insn.imm}: a=0x${c.a.toString(16)} b=0x${c.b.toString(16)} want 0x${c.want.toString(16)} got 0x${got.toString(16)}`,
+        );
       }
     }
     assert.deepEqual(bad, [], name);
@@ -100,7 +133,10 @@ function check(name: string, cases: { insn: Instruction; a: bigint; b: bigint; w
 test('ALU64 and ALU32, register and immediate forms, against the reference', () => {
   const vals = values(12345, 40);
   const r = rng(99);
-  for (const [wide, table] of [[true, ALU64], [false, ALU32]] as const) {
+  for (const [wide, table] of [
+    [true, ALU64],
+    [false, ALU32],
+  ] as const) {
     const cases: { insn: Instruction; a: bigint; b: bigint; want: bigint }[] = [];
     for (const [opText, ref] of Object.entries(table)) {
       const op = Number(opText);
@@ -113,7 +149,12 @@ test('ALU64 and ALU32, register and immediate forms, against the reference', () 
           const cls = wide ? 0x07 : 0x04;
           const a32 = wide ? a : u32(a);
           const b32 = wide ? b : u32(b);
-          cases.push({ insn: makeInsn({ code: cls | 0x08 | op, dst: 1, src: 2, off }), a, b, want: ref(a32, b32, off) });
+          cases.push({
+            insn: makeInsn({ code: cls | 0x08 | op, dst: 1, src: 2, off }),
+            a,
+            b,
+            want: ref(a32, b32, off),
+          });
           // immediate form: imm is sign-extended to 64 bits (ALU64) or used as 32 bits (ALU)
           if (op === 0xb0 && off !== 0) continue;
           const imm = Number(s32(b));
@@ -123,7 +164,13 @@ test('ALU64 and ALU32, register and immediate forms, against the reference', () 
       }
     }
     // neg
-    for (const a of vals) cases.push({ insn: makeInsn({ code: wide ? 0x87 : 0x84, dst: 1 }), a, b: 0n, want: wide ? u64(-a) : u32(-u32(a)) });
+    for (const a of vals)
+      cases.push({
+        insn: makeInsn({ code: wide ? 0x87 : 0x84, dst: 1 }),
+        a,
+        b: 0n,
+        want: wide ? u64(-a) : u32(-u32(a)),
+      });
     check(wide ? 'ALU64' : 'ALU32', cases);
   }
 });
@@ -171,10 +218,27 @@ test('every jump condition, JMP and JMP32, register and immediate', () => {
             const [x, y] = wide ? [a, bb] : [u32(a), u32(bb)];
             const [sx, sy] = wide ? [s64(x), s64(y)] : [s32(x), s32(y)];
             const want = f(x, y, sx, sy) ? 1n : 0n;
-            const j = makeInsn({ code: (wide ? 0x05 : 0x06) | op | (reg ? 0x08 : 0), dst: 1, src: reg ? 2 : 0, imm: reg ? 0 : Number(s32(b)), off: 1 });
-            const prog = assignPcs([lddw(1, a), lddw(2, b), makeInsn({ code: 0xb7, dst: 0, imm: 0 }), j, makeInsn({ code: 0x95 }), makeInsn({ code: 0xb7, dst: 0, imm: 1 }), makeInsn({ code: 0x95 })]);
+            const j = makeInsn({
+              code: (wide ? 0x05 : 0x06) | op | (reg ? 0x08 : 0),
+              dst: 1,
+              src: reg ? 2 : 0,
+              imm: reg ? 0 : Number(s32(b)),
+              off: 1,
+            });
+            const prog = assignPcs([
+              lddw(1, a),
+              lddw(2, b),
+              makeInsn({ code: 0xb7, dst: 0, imm: 0 }),
+              j,
+              makeInsn({ code: 0x95 }),
+              makeInsn({ code: 0xb7, dst: 0, imm: 1 }),
+              makeInsn({ code: 0x95 }),
+            ]);
             const got = vm.run(vm.load(prog)).r0;
-            if (got !== want && bad.length < 5) bad.push(`${engine} op 0x${j.code.toString(16)} a=0x${a.toString(16)} b=0x${bb.toString(16)} want ${want}`);
+            if (got !== want && bad.length < 5)
+              bad.push(
+                `${engine} op 0x${j.code.toString(16)} a=0x${a.toString(16)} b=0x${bb.toString(16)} want ${want}`,
+              );
           }
         }
       }
@@ -193,13 +257,24 @@ test('sign-extending loads and atomics (32-bit forms zero-extend what they retur
     assert.equal(run([makeInsn({ code: 0x81, dst: 0, src: 1 }), makeInsn({ code: 0x95 })]), 0xffffffffffffff80n);
     assert.equal(run([makeInsn({ code: 0x61, dst: 0, src: 1 }), makeInsn({ code: 0x95 })]), 0xffffff80n);
     // lock fetch_add32 [r1], r2 with r2 = -1 (64-bit): memory gets +0xffffffff, r2 = old value zero-extended
-    assert.equal(run([makeInsn({ code: 0xb7, dst: 2, imm: -1 }), makeInsn({ code: 0xc3, dst: 1, src: 2, imm: 0x01 }), makeInsn({ code: 0xbf, dst: 0, src: 2 }), makeInsn({ code: 0x95 })]), 0xffffff80n);
+    assert.equal(
+      run([
+        makeInsn({ code: 0xb7, dst: 2, imm: -1 }),
+        makeInsn({ code: 0xc3, dst: 1, src: 2, imm: 0x01 }),
+        makeInsn({ code: 0xbf, dst: 0, src: 2 }),
+        makeInsn({ code: 0x95 }),
+      ]),
+      0xffffff80n,
+    );
     // 64-bit cmpxchg: success stores src, r0 = old
     assert.equal(
       run([
-        lddw(0, 0x00000001ffffff80n), makeInsn({ code: 0xb7, dst: 2, imm: 5 }),
-        makeInsn({ code: 0xdb, dst: 1, src: 2, imm: 0xf1 }), makeInsn({ code: 0x79, dst: 3, src: 1 }),
-        makeInsn({ code: 0x0f, dst: 0, src: 3 }), makeInsn({ code: 0x95 }),
+        lddw(0, 0x00000001ffffff80n),
+        makeInsn({ code: 0xb7, dst: 2, imm: 5 }),
+        makeInsn({ code: 0xdb, dst: 1, src: 2, imm: 0xf1 }),
+        makeInsn({ code: 0x79, dst: 3, src: 1 }),
+        makeInsn({ code: 0x0f, dst: 0, src: 3 }),
+        makeInsn({ code: 0x95 }),
       ]),
       0x00000001ffffff80n + 5n,
     );

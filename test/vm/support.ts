@@ -13,7 +13,12 @@ export function asm(text: string): Instruction[] {
 export type Outcome = { r0: bigint; instructions: number } | { error: VmError };
 
 /** Run on a fresh VM of the given engine (with the test helpers); returns r0 or the VmError. */
-export function runOn(engine: EngineKind, text: string | Instruction[], mem = new Uint8Array(0), opts: VmOptions = {}): Outcome {
+export function runOn(
+  engine: EngineKind,
+  text: string | Instruction[],
+  mem = new Uint8Array(0),
+  opts: VmOptions = {},
+): Outcome {
   const vm = new Vm({ ...opts, engine });
   registerTestHelpers(vm.helpers);
   try {

@@ -50,7 +50,8 @@ export interface BuiltPipeline {
 /** Load the eBPF filter of a mode into the chosen engine and put that mode's userspace half behind it. */
 export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
   let loaded: LoadedFilter | undefined;
-  if ((o.engine === 'vm' || o.engine === 'kernel') && !o.remoteFilter) loaded = await loadFilterObject(o.mode, o.engine);
+  if ((o.engine === 'vm' || o.engine === 'kernel') && !o.remoteFilter)
+    loaded = await loadFilterObject(o.mode, o.engine);
   if (o.mode === 'full') {
     const filter: FullFilter | undefined = o.remoteFilter ?? loaded?.full();
     const pipeline = new FullPipeline(

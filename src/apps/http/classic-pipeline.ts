@@ -43,7 +43,10 @@ export class ClassicPipeline implements UrlPipeline {
   private sessionsSeen = 0;
   private truncated = 0;
   /** v2's local dictionary: key (hex) -> payload collected so far, with the first packet's addresses */
-  private readonly local = new Map<string, { text: string; rec: Omit<UrlRecord, 'method' | 'uri' | 'version' | 'url'> }>();
+  private readonly local = new Map<
+    string,
+    { text: string; rec: Omit<UrlRecord, 'method' | 'uri' | 'version' | 'url'> }
+  >();
 
   constructor(
     readonly version: 1 | 2,
@@ -77,12 +80,25 @@ export class ClassicPipeline implements UrlPipeline {
     const thl = (f[tcp + 12]! >> 4) << 2;
     const payloadOff = tcp + thl;
     const end = Math.min(f.length, ETH_HLEN + total);
-    const payload = payloadOff < end ? Buffer.from(f.buffer, f.byteOffset + payloadOff, end - payloadOff).toString('latin1') : '';
-    const src = ((f[ETH_HLEN + 12]! << 24) | (f[ETH_HLEN + 13]! << 16) | (f[ETH_HLEN + 14]! << 8) | f[ETH_HLEN + 15]!) >>> 0;
-    const dst = ((f[ETH_HLEN + 16]! << 24) | (f[ETH_HLEN + 17]! << 16) | (f[ETH_HLEN + 18]! << 8) | f[ETH_HLEN + 19]!) >>> 0;
+    const payload =
+      payloadOff < end ? Buffer.from(f.buffer, f.byteOffset + payloadOff, end - payloadOff).toString('latin1') : '';
+    const src =
+      ((f[ETH_HLEN + 12]! << 24) | (f[ETH_HLEN + 13]! << 16) | (f[ETH_HLEN + 14]! << 8) | f[ETH_HLEN + 15]!) >>> 0;
+    const dst =
+      ((f[ETH_HLEN + 16]! << 24) | (f[ETH_HLEN + 17]! << 16) | (f[ETH_HLEN + 18]! << 8) | f[ETH_HLEN + 19]!) >>> 0;
     const sport = (f[tcp]! << 8) | f[tcp + 1]!;
     const dport = (f[tcp + 2]! << 8) | f[tcp + 3]!;
-    const base = { ts, src: formatIPv4(f, ETH_HLEN + 12), dst: formatIPv4(f, ETH_HLEN + 16), sport, dport, host: '', status: null, latency_ms: null, truncated: false };
+    const base = {
+      ts,
+      src: formatIPv4(f, ETH_HLEN + 12),
+      dst: formatIPv4(f, ETH_HLEN + 16),
+      sport,
+      dport,
+      host: '',
+      status: null,
+      latency_ms: null,
+      truncated: false,
+    };
     const matched = PREFIXES.some((p) => payload.startsWith(p));
 
     if (this.version === 1) {

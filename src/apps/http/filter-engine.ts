@@ -34,7 +34,11 @@ const OBJECTS: Record<string, { file: string; program: string }> = {
 export function bpfObjectPath(mode: string): string {
   const here = dirname(fileURLToPath(import.meta.url));
   // here = <root>/dist/src/apps/http (or another out dir mirroring src/): walk up to the repo root.
-  const candidates = [join(here, 'bpf'), join(here, '..', '..', '..', '..', 'src', 'apps', 'http', 'bpf'), join(process.cwd(), 'src', 'apps', 'http', 'bpf')];
+  const candidates = [
+    join(here, 'bpf'),
+    join(here, '..', '..', '..', '..', 'src', 'apps', 'http', 'bpf'),
+    join(process.cwd(), 'src', 'apps', 'http', 'bpf'),
+  ];
   for (const dir of candidates) {
     try {
       readFileSync(join(dir, OBJECTS[mode]!.file), { flag: 'r' });
@@ -43,7 +47,9 @@ export function bpfObjectPath(mode: string): string {
       /* try the next */
     }
   }
-  throw new EnvironmentError(`the eBPF object ${OBJECTS[mode]!.file} is missing (looked in ${candidates.join(', ')}); run tools/build-http-bpf.sh`);
+  throw new EnvironmentError(
+    `the eBPF object ${OBJECTS[mode]!.file} is missing (looked in ${candidates.join(', ')}); run tools/build-http-bpf.sh`,
+  );
 }
 
 export async function loadFilterObject(mode: string, engine: 'vm' | 'kernel'): Promise<LoadedFilter> {
@@ -64,7 +70,10 @@ export async function loadFilterSpec(spec: ObjectSpec, mode: string, engine: 'vm
   // Full mode in the VM runs on capture time: the filter's bpf_ktime_get_ns reads the clock of the
   // frame being filtered (so a run depends only on the file, and costs no clock read per frame).
   const clock = engine === 'vm' && mode === 'full' ? new CaptureClock() : undefined;
-  const collection = await loadCollection(spec, { engine, vm: clock ? { host: { clockNs: clock.read, bootClockNs: clock.read } } : {} });
+  const collection = await loadCollection(spec, {
+    engine,
+    vm: clock ? { host: { clockNs: clock.read, bootClockNs: clock.read } } : {},
+  });
   const program = collection.program(OBJECTS[mode]!.program);
   const sessions = collection.maps.get('sessions');
   // Per frame: the VM's allocation-free packet entry when the engine has one, else a full test run.
@@ -74,7 +83,8 @@ export async function loadFilterSpec(spec: ObjectSpec, mode: string, engine: 'vm
   // Full mode hands frames where they lie in the capture's buffer: the VM can run the filter there.
   const runAt = program.runPacketAt
     ? (bytes: Uint8Array, off: number, len: number) => program.runPacketAt!(bytes, off, len) !== 0
-    : (bytes: Uint8Array, off: number, len: number) => run(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
+    : (bytes: Uint8Array, off: number, len: number) =>
+        run(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
   return {
     collection,
     program,

@@ -50,7 +50,12 @@ async function main(port: MessagePort, input: FilterThreadInput): Promise<void> 
   } catch (err) {
     const e = err as Error & { exitCode?: number };
     const exitCode = typeof e.exitCode === 'number' ? e.exitCode : 70;
-    port.postMessage({ type: 'error', name: e.name ?? 'Error', message: e.message ?? String(err), exitCode } satisfies ToMain);
+    port.postMessage({
+      type: 'error',
+      name: e.name ?? 'Error',
+      message: e.message ?? String(err),
+      exitCode,
+    } satisfies ToMain);
   } finally {
     await reader?.close();
     loaded?.close();
@@ -101,7 +106,8 @@ async function filterAll(port: MessagePort, inbox: Inbox, reader: CaptureReader,
       }
       acks.delete(applied + 1);
       applied++;
-      for (let o = 0; o + FULL_KEY_SIZE <= ack.forget.length; o += FULL_KEY_SIZE) sessions?.delete(ack.forget.subarray(o, o + FULL_KEY_SIZE));
+      for (let o = 0; o + FULL_KEY_SIZE <= ack.forget.length; o += FULL_KEY_SIZE)
+        sessions?.delete(ack.forget.subarray(o, o + FULL_KEY_SIZE));
       freeChunks.push(new Uint8Array(ack.frames));
       freeMeta.push(new Float64Array(ack.meta));
     }
@@ -127,7 +133,15 @@ async function filterAll(port: MessagePort, inbox: Inbox, reader: CaptureReader,
       // The chunk itself goes to the main thread (the kept frames are read where they are), even after
       // a fault: every frame read before it is delivered first.
       const chunk = scan.handOff(freeChunks.pop() ?? new Uint8Array(0));
-      const msg: ToMain = { type: 'batch', seq, frames: chunk.buffer as ArrayBuffer, meta: meta.values.buffer as ArrayBuffer, count: meta.count, seen, bytes: scan.position };
+      const msg: ToMain = {
+        type: 'batch',
+        seq,
+        frames: chunk.buffer as ArrayBuffer,
+        meta: meta.values.buffer as ArrayBuffer,
+        count: meta.count,
+        seen,
+        bytes: scan.position,
+      };
       port.postMessage(msg, [chunk.buffer as ArrayBuffer, meta.values.buffer as ArrayBuffer]);
       seq++;
       seen = 0;

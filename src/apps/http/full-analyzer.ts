@@ -20,7 +20,14 @@ import { FragmentReassembler } from '../../packet/flow/ip-fragments.js';
 import { TcpFlow, TcpFlowTable, type FlowTableStats } from '../../packet/flow/flow-table.js';
 import { formatFlowAddr, type FlowEnds } from '../../packet/flow/flow-key.js';
 import { DEFAULT_MAX_MEMORY, splitBudget } from '../../packet/flow/memory-budget.js';
-import { DEFAULT_LIMITS, RequestParser, ResponseParser, type ParserLimits, type RequestHead, type ResponseHead } from './http-parser.js';
+import {
+  DEFAULT_LIMITS,
+  RequestParser,
+  ResponseParser,
+  type ParserLimits,
+  type RequestHead,
+  type ResponseHead,
+} from './http-parser.js';
 import type { UrlRecord } from './record.js';
 
 export type { FlowEnds } from '../../packet/flow/flow-key.js';
@@ -208,7 +215,8 @@ export class FullAnalyzer {
     if (tcp) this.table.segment(v, ts);
     else if (bad) this.stats.malformed++;
     else this.stats.notTcp++;
-    if (ts - this.lastSweep > Math.min(10, this.opts.idleTimeoutSec / 4) || (this.stats.packets & 0xffff) === 0) this.sweep(ts);
+    if (ts - this.lastSweep > Math.min(10, this.opts.idleTimeoutSec / 4) || (this.stats.packets & 0xffff) === 0)
+      this.sweep(ts);
   }
 
   /** End of input: close every flow (reporting what they hold). */

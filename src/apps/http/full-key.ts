@@ -10,7 +10,13 @@ import type { FlowEnds } from '../../packet/flow/flow-key.js';
 export const FULL_KEY_SIZE = 40;
 
 /** addrA/addrB: the address as 32-bit words (one for IPv4, four for IPv6), as FlowEnds holds them. */
-export function fullSessionKey(ipVersion: number, addrA: number[], portA: number, addrB: number[], portB: number): Uint8Array {
+export function fullSessionKey(
+  ipVersion: number,
+  addrA: number[],
+  portA: number,
+  addrB: number[],
+  portB: number,
+): Uint8Array {
   const k = new Uint8Array(FULL_KEY_SIZE);
   const dv = new DataView(k.buffer);
   dv.setUint32(0, ipVersion, true);

@@ -32,7 +32,7 @@ export function heapValve(maxHeapBytes: number): HeapValve | undefined {
     check(): void {
       if (getHeapStatistics().total_heap_size > maxHeapBytes) {
         collections++;
-        gc!();
+        gc();
       }
     },
     get collections(): number {

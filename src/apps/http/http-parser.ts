@@ -80,7 +80,9 @@ class LineBuffer {
 }
 
 /** Node's native latin1 decoder; it accepts any Uint8Array as `this`. */
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+const latin1Slice = (
+  Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }
+).latin1Slice;
 
 function latin1(b: Uint8Array, start: number, end: number): string {
   if (end - start <= 6) {
@@ -524,7 +526,15 @@ export interface RequestSink {
 /** Client-to-server direction: finds request lines, Host, and skips request bodies. */
 export class RequestParser extends MessageParser {
   /** The head being read (one object per parser, reused), and whether one is open. */
-  private readonly head: RequestHead = { method: '', uri: '', version: '', host: '', truncated: false, ts: 0, upgrade: false };
+  private readonly head: RequestHead = {
+    method: '',
+    uri: '',
+    version: '',
+    host: '',
+    truncated: false,
+    ts: 0,
+    upgrade: false,
+  };
   private open = false;
 
   constructor(

@@ -5,10 +5,32 @@
  *
  * @module bpfkit/http
  */
-export { buildPipeline, type BuildOptions, type BuiltPipeline, type Mode, type EngineChoice } from './build-pipeline.js';
+export {
+  buildPipeline,
+  type BuildOptions,
+  type BuiltPipeline,
+  type Mode,
+  type EngineChoice,
+} from './build-pipeline.js';
 export { readCaptureInto, type ReadOptions } from './capture-source.js';
 export { captureLive, type LiveOptions } from './live.js';
 export { formatSummary, type UrlPipeline, type UrlSummary } from './pipeline.js';
 export { textLine, jsonLine, type UrlRecord } from './record.js';
-export { FullAnalyzer, DEFAULT_FULL, fullUrl, type FullOptions, type FullStats, type FlowEnds } from './full-analyzer.js';
-export { RequestParser, ResponseParser, DEFAULT_LIMITS, type ParserLimits, type RequestHead, type ResponseHead, type RequestSink, type ResponseSink } from './http-parser.js';
+export {
+  FullAnalyzer,
+  DEFAULT_FULL,
+  fullUrl,
+  type FullOptions,
+  type FullStats,
+  type FlowEnds,
+} from './full-analyzer.js';
+export {
+  RequestParser,
+  ResponseParser,
+  DEFAULT_LIMITS,
+  type ParserLimits,
+  type RequestHead,
+  type ResponseHead,
+  type RequestSink,
+  type ResponseSink,
+} from './http-parser.js';

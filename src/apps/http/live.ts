@@ -55,7 +55,9 @@ export async function captureLive(iface: string, built: BuiltPipeline, opts: Liv
     opts.onListening?.();
     for await (const p of sock.packets(abort.signal)) {
       if (skipOutgoing && p.pktType === PACKET_OUTGOING) continue;
-      built.pipeline.keptPacket(frame.set(p.data, 0, p.data.length, LINKTYPE_EN10MB, p.tsSec + p.tsNsec / 1e9, p.origLen));
+      built.pipeline.keptPacket(
+        frame.set(p.data, 0, p.data.length, LINKTYPE_EN10MB, p.tsSec + p.tsNsec / 1e9, p.origLen),
+      );
       // SIGINT (shouldStop) aborts the iteration, which still hands over what the kernel had queued.
       if (opts.count > 0 && ++kept >= opts.count) break;
     }

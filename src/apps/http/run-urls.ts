@@ -46,27 +46,33 @@ export interface UrlsOptions {
 export async function runUrls(o: UrlsOptions): Promise<number> {
   const { file, iface } = o;
   // The filter thread starts first: its module loading and filter setup overlap ours.
-  const filterThread = file !== undefined && !iface && o.mode === 'full' && o.engine === 'vm' && o.threads === 2 ? new FilterThread(file) : undefined;
+  const filterThread =
+    file !== undefined && !iface && o.mode === 'full' && o.engine === 'vm' && o.threads === 2
+      ? new FilterThread(file)
+      : undefined;
   const remoteFilter = filterThread ? new RemoteFilter() : undefined;
   // The rest is loaded only now, while the filter thread boots.
   // (The object parser and the VM are fetched in the same breath when this thread loads a filter into
   // the VM: node reads the files of all these modules concurrently instead of one import after another.)
   const vmHere = o.engine === 'vm' && !filterThread;
-  const [{ formatSummary }, { jsonLine, textLine }, { ProgressBar, readCaptureInto }, { buildPipeline }] = await Promise.all([
-    import('./pipeline.js'),
-    import('./record.js'),
-    import('./capture-source.js'),
-    import('./build-pipeline.js'),
-    vmHere ? import('../../elf/index.js') : undefined,
-    vmHere ? import('../../vm/collection.js') : undefined,
-    vmHere ? import('../../loader/index.js') : undefined,
-  ]);
+  const [{ formatSummary }, { jsonLine, textLine }, { ProgressBar, readCaptureInto }, { buildPipeline }] =
+    await Promise.all([
+      import('./pipeline.js'),
+      import('./record.js'),
+      import('./capture-source.js'),
+      import('./build-pipeline.js'),
+      vmHere ? import('../../elf/index.js') : undefined,
+      vmHere ? import('../../vm/collection.js') : undefined,
+      vmHere ? import('../../loader/index.js') : undefined,
+    ]);
 
   const out = new OutputBuffer();
   // (text: the classic line written word by word, not built as a string first: a hundred thousand
   // requests a second make that garbage show)
   const onRecord =
-    o.format === 'json' ? (r: UrlRecord) => out.line(jsonLine(r)) : (r: UrlRecord) => (r.truncated ? out.line(textLine(r)) : out.words(r.method, r.uri, r.version));
+    o.format === 'json'
+      ? (r: UrlRecord) => out.line(jsonLine(r))
+      : (r: UrlRecord) => (r.truncated ? out.line(textLine(r)) : out.words(r.method, r.uri, r.version));
   const onText = (line: string) => out.line(line);
 
   // Installed before anything is loaded: SIGINT ends the run cleanly (summary, every request found so
@@ -121,7 +127,10 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
         if (filterThread) {
           const bar = new ProgressBar(fileSize(file), process.stderr.isTTY === true);
           try {
-            await filterThread.run(pipeline as FullPipeline, remoteFilter!, { shouldStop, onProgress: (b) => bar.update(b) });
+            await filterThread.run(pipeline as FullPipeline, remoteFilter!, {
+              shouldStop,
+              onProgress: (b) => bar.update(b),
+            });
           } finally {
             bar.done();
           }

@@ -36,10 +36,11 @@ export class RemoteFilter implements FullFilter {
   take(): Uint8Array {
     const out = new Uint8Array(this.forgotten.length * FULL_KEY_SIZE);
     let o = 0;
-    for (const f of this.forgotten) for (const k of fullSessionKeys(f)) {
-      out.set(k, o);
-      o += FULL_KEY_SIZE;
-    }
+    for (const f of this.forgotten)
+      for (const k of fullSessionKeys(f)) {
+        out.set(k, o);
+        o += FULL_KEY_SIZE;
+      }
     this.forgotten = [];
     return out.subarray(0, o);
   }
@@ -54,7 +55,10 @@ export class FilterThread {
 
   constructor(path: string) {
     // (execArgv: the parent's flags may be ones a worker refuses, such as --input-type with --eval)
-    this.worker = new Worker(new URL('./filter-thread.js', import.meta.url), { workerData: { path } satisfies FilterThreadInput, execArgv: [] });
+    this.worker = new Worker(new URL('./filter-thread.js', import.meta.url), {
+      workerData: { path } satisfies FilterThreadInput,
+      execArgv: [],
+    });
     this.worker.on('message', (m: ToMain) => {
       this.messages.push(m);
       this.wake?.();
@@ -82,7 +86,10 @@ export class FilterThread {
     for (;;) {
       const m = this.messages.shift();
       if (m) return m;
-      if (this.failure) throw this.failure instanceof BpfkitError ? this.failure : new BpfkitError(`the filter thread failed: ${this.failure.message}`, 70);
+      if (this.failure)
+        throw this.failure instanceof BpfkitError
+          ? this.failure
+          : new BpfkitError(`the filter thread failed: ${this.failure.message}`, 70);
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
     }

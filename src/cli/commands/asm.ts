@@ -21,7 +21,11 @@ options:
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals, help: wantHelp } = parseFlags(argv, {
+  const {
+    values,
+    positionals,
+    help: wantHelp,
+  } = parseFlags(argv, {
     output: { type: 'string', short: 'o' },
     hex: { type: 'boolean' },
     syntax: { type: 'string' },
@@ -48,7 +52,8 @@ export async function run(argv: string[]): Promise<number> {
   const out = values.output;
   if (out === undefined || values.hex) {
     const lines: string[] = [];
-    for (let i = 0; i < bytes.length; i += 8) lines.push(Array.from(bytes.subarray(i, i + 8), (b) => b.toString(16).padStart(2, '0')).join(' '));
+    for (let i = 0; i < bytes.length; i += 8)
+      lines.push(Array.from(bytes.subarray(i, i + 8), (b) => b.toString(16).padStart(2, '0')).join(' '));
     const hex = lines.length ? `${lines.join('\n')}\n` : '';
     if (out === undefined || out === '-') process.stdout.write(hex);
     else writeFileSync(out, hex);

@@ -51,19 +51,30 @@ export async function run(argv: string[]): Promise<number> {
   let name = values.program;
   if (name) {
     const p = spec.programs.find((x) => x.name === name);
-    if (!p) throw new UsageError(`${obj} has no program '${name}' (programs: ${spec.programs.map((x) => x.name).join(', ')})`);
-    if (!wanted.includes(p.type)) throw new UsageError(`program '${name}' is not a ${kind === 'xdp' ? 'XDP' : 'tc (SCHED_CLS)'} program`);
+    if (!p)
+      throw new UsageError(
+        `${obj} has no program '${name}' (programs: ${spec.programs.map((x) => x.name).join(', ')})`,
+      );
+    if (!wanted.includes(p.type))
+      throw new UsageError(`program '${name}' is not a ${kind === 'xdp' ? 'XDP' : 'tc (SCHED_CLS)'} program`);
   } else {
     if (candidates.length === 0) throw new UsageError(`${obj} has no ${kind} program`);
-    if (candidates.length > 1) throw new UsageError(`${obj} has several ${kind} programs (${candidates.map((p) => p.name).join(', ')}): pick one with --program`);
+    if (candidates.length > 1)
+      throw new UsageError(
+        `${obj} has several ${kind} programs (${candidates.map((p) => p.name).join(', ')}): pick one with --program`,
+      );
     name = candidates[0]!.name;
   }
   const dir = values.pin ?? defaultAttachDir(ifname, hook);
-  if (existsSync(`${dir}/link`)) throw new EnvironmentError(`${dir} already holds an attachment: 'bpfkit detach ${kind} ${ifname}' first`);
+  if (existsSync(`${dir}/link`))
+    throw new EnvironmentError(`${dir} already holds an attachment: 'bpfkit detach ${kind} ${ifname}' first`);
 
   const coll = loadKernelCollection(spec);
   try {
-    const link = kind === 'xdp' ? coll.attachXdp(name, ifname, mode === 'skb' ? XdpFlags.SKB_MODE : 0) : coll.attachTc(name, ifname, direction);
+    const link =
+      kind === 'xdp'
+        ? coll.attachXdp(name, ifname, mode === 'skb' ? XdpFlags.SKB_MODE : 0)
+        : coll.attachTc(name, ifname, direction);
     ensureBpffs(dir);
     try {
       link.pin(`${dir}/link`);
@@ -73,7 +84,9 @@ export async function run(argv: string[]): Promise<number> {
       throw err;
     }
     const id = coll.program(name).info().id;
-    process.stdout.write(`attached ${name} (prog id ${id}) to ${ifname} ${kind === 'xdp' ? `xdp (${mode})` : `tcx ${direction}`}; pinned under ${dir}\n`);
+    process.stdout.write(
+      `attached ${name} (prog id ${id}) to ${ifname} ${kind === 'xdp' ? `xdp (${mode})` : `tcx ${direction}`}; pinned under ${dir}\n`,
+    );
   } finally {
     coll.close(); // the pins keep the link, program and maps alive
   }

@@ -56,10 +56,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const classicFlags = [values.cbpf, values.bytecode, values['bpf-asm'] && `@${values['bpf-asm']}`].filter((v) => v !== undefined);
+  const classicFlags = [values.cbpf, values.bytecode, values['bpf-asm'] && `@${values['bpf-asm']}`].filter(
+    (v) => v !== undefined,
+  );
   if (classicFlags.length > 1) throw new UsageError('use one of --cbpf, --bytecode, --bpf-asm');
   values.cbpf = classicFlags[0];
-  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}' (filters go in --filter or --cbpf)`);
+  if (positionals.length)
+    throw new UsageError(`unexpected argument '${positionals[0]}' (filters go in --filter or --cbpf)`);
   if (values.filter && values.cbpf) throw new UsageError('use either --filter or --cbpf, not both');
   if (values.promisc && !values.interface) throw new UsageError('--promisc needs -i IFACE');
   const count = intFlag('count', values.count, 0, 1);
@@ -98,12 +101,12 @@ export async function run(argv: string[]): Promise<number> {
   let live: LiveCapture;
   try {
     live = await LiveCapture.open({
-    ...(values.interface !== undefined ? { ifname: values.interface } : {}),
-    ...(values.promisc ? { promiscuous: true } : {}),
-    snaplen,
-    ...(bpfObject !== undefined ? { bpfObject } : {}),
-    ...(bpfProgram !== undefined ? { bpfProgram } : {}),
-    ...(classic ? { classic } : {}),
+      ...(values.interface !== undefined ? { ifname: values.interface } : {}),
+      ...(values.promisc ? { promiscuous: true } : {}),
+      snaplen,
+      ...(bpfObject !== undefined ? { bpfObject } : {}),
+      ...(bpfProgram !== undefined ? { bpfProgram } : {}),
+      ...(classic ? { classic } : {}),
     });
   } catch (err) {
     process.off('SIGINT', onSignal);
@@ -135,7 +138,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     const where = values.interface ?? 'all interfaces';
     listening = true;
-    process.stderr.write(`bpfkit capture: listening on ${where}, link type ${perInterface ? 'per interface' : linktypeName(fileLinktype)}, snapshot length ${snaplen}, ${live.filterDescription}\n`);
+    process.stderr.write(
+      `bpfkit capture: listening on ${where}, link type ${perInterface ? 'per interface' : linktypeName(fileLinktype)}, snapshot length ${snaplen}, ${live.filterDescription}\n`,
+    );
     const view = new PacketView();
     const quiet = values.quiet || writer !== undefined;
     for await (const p of live.packets(stop.signal)) {
@@ -145,7 +150,11 @@ export async function run(argv: string[]): Promise<number> {
         if (perInterface) {
           let known = fileIds.get(p.ifindex);
           if (known === undefined) {
-            known = writer.addInterface({ linktype: live.linktypeOf(p.ifindex), snaplen, name: live.interfaceName(p.ifindex) });
+            known = writer.addInterface({
+              linktype: live.linktypeOf(p.ifindex),
+              snaplen,
+              name: live.interfaceName(p.ifindex),
+            });
             fileIds.set(p.ifindex, known);
           }
           id = known;
@@ -154,7 +163,9 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (!quiet) {
         view.decode(p.data, live.linktypeOf(p.ifindex));
-        process.stdout.write(`${describePacket(view, p.tsSec, p.tsNsec, p.origLen, live.interfaceName(p.ifindex), p.pktType)}\n`);
+        process.stdout.write(
+          `${describePacket(view, p.tsSec, p.tsNsec, p.origLen, live.interfaceName(p.ifindex), p.pktType)}\n`,
+        );
       }
       if (count && captured >= count) break;
     }
@@ -171,7 +182,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     live.close();
     if (listening) process.stderr.write(`${captured} packets captured\n`);
-    if (listening && stats) process.stderr.write(`${stats.packets} packets received by filter\n${stats.drops} packets dropped by kernel\n`);
+    if (listening && stats)
+      process.stderr.write(`${stats.packets} packets received by filter\n${stats.drops} packets dropped by kernel\n`);
   }
   return 0;
 }

@@ -7,8 +7,19 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { InputError, UsageError } from '../../util/errors.js';
 import { parseFlags } from '../args.js';
 import {
-  checkClassic, convertClassic, encodeClassic, formatBpfAsm, formatBpfAsmC, formatBytecode, formatDd, formatDdd, formatImage,
-  prepareClassic, readClassicProgram, runClassic, type SockFilter,
+  checkClassic,
+  convertClassic,
+  encodeClassic,
+  formatBpfAsm,
+  formatBpfAsmC,
+  formatBytecode,
+  formatDd,
+  formatDdd,
+  formatImage,
+  prepareClassic,
+  readClassicProgram,
+  runClassic,
+  type SockFilter,
 } from '../../cbpf/index.js';
 import { disassemble } from '../../asm/index.js';
 import { encodeProgram } from '../../isa/index.js';
@@ -59,13 +70,20 @@ function loadProgram(arg: string | undefined): { insns: SockFilter[]; source: st
 
 function render(insns: SockFilter[], format: Format): string | Uint8Array {
   switch (format) {
-    case 'bytecode': return `${formatBytecode(insns)}\n`;
-    case 'c': return formatBpfAsmC(insns);
-    case 'ddd': return formatDdd(insns);
-    case 'dd': return formatDd(insns);
-    case 'd': return formatImage(insns);
-    case 'asm': return formatBpfAsm(insns);
-    case 'bin': return encodeClassic(insns);
+    case 'bytecode':
+      return `${formatBytecode(insns)}\n`;
+    case 'c':
+      return formatBpfAsmC(insns);
+    case 'ddd':
+      return formatDdd(insns);
+    case 'dd':
+      return formatDd(insns);
+    case 'd':
+      return formatImage(insns);
+    case 'asm':
+      return formatBpfAsm(insns);
+    case 'bin':
+      return encodeClassic(insns);
   }
 }
 
@@ -85,7 +103,11 @@ function netOffsetOf(linktype: number): number {
 export async function run(argv: string[]): Promise<number> {
   // tcpdump's -d/-dd/-ddd are one flag each, not repeated -d.
   const args = argv.map((a) => (a === '-dd' ? '--dd' : a === '-ddd' ? '--ddd' : a));
-  const { values, positionals, help: wantHelp } = parseFlags(args, {
+  const {
+    values,
+    positionals,
+    help: wantHelp,
+  } = parseFlags(args, {
     format: { type: 'string', short: 'f' },
     output: { type: 'string', short: 'o' },
     d: { type: 'boolean', short: 'd' },
@@ -104,7 +126,8 @@ export async function run(argv: string[]): Promise<number> {
   switch (command) {
     case 'asm': {
       const format = (values.format ?? 'bytecode') as Format;
-      if (!FORMATS.includes(format)) throw new UsageError(`-f must be one of ${FORMATS.join(', ')}, got '${values.format}'`);
+      if (!FORMATS.includes(format))
+        throw new UsageError(`-f must be one of ${FORMATS.join(', ')}, got '${values.format}'`);
       emit(render(loadProgram(program).insns, format), values.output);
       return 0;
     }
@@ -128,7 +151,12 @@ export async function run(argv: string[]): Promise<number> {
       const { insns, source } = loadProgram(program);
       const ebpf = convertClassic(insns, source);
       if (values.output) writeFileSync(values.output, encodeProgram(ebpf));
-      else process.stdout.write(disassemble(ebpf).map((line, pc) => `${String(pc).padStart(5)}: ${line}\n`).join(''));
+      else
+        process.stdout.write(
+          disassemble(ebpf)
+            .map((line, pc) => `${String(pc).padStart(5)}: ${line}\n`)
+            .join(''),
+        );
       return 0;
     }
     case 'run': {

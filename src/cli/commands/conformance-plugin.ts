@@ -31,7 +31,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (positionals.length > 1) throw new UsageError(`expected at most one argument (the memory as hex), got ${positionals.length}`);
+  if (positionals.length > 1)
+    throw new UsageError(`expected at most one argument (the memory as hex), got ${positionals.length}`);
   const engine = (values.engine ?? 'jit') as EngineKind;
   if (!ENGINES.includes(engine)) throw new UsageError(`--engine must be jit or interpreter, got '${engine}'`);
   const mem = hexToBytes(positionals[0] ?? '', 'the memory argument');

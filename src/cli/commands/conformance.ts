@@ -22,7 +22,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const e = values.engine ?? 'jit';
-  if (e !== 'all' && !ENGINES.includes(e as EngineKind)) throw new UsageError(`--engine must be jit, interpreter or all, got '${e}'`);
+  if (e !== 'all' && !ENGINES.includes(e as EngineKind))
+    throw new UsageError(`--engine must be jit, interpreter or all, got '${e}'`);
   const engines: EngineKind[] = e === 'all' ? [...ENGINES] : [e as EngineKind];
   if (positionals.length === 0) throw new UsageError(`no .data files or directories given\n${USAGE}`);
   const files = collectDataFiles(positionals);

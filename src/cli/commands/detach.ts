@@ -36,11 +36,15 @@ export async function run(argv: string[]): Promise<number> {
   const others = linksAt(interfaceIndex(ifname), hook);
   if (others.length > 0 && values.force) {
     for (const id of others) detachById(id);
-    process.stdout.write(`detached link${others.length > 1 ? 's' : ''} ${others.join(', ')} (${hook}) from ${ifname}\n`);
+    process.stdout.write(
+      `detached link${others.length > 1 ? 's' : ''} ${others.join(', ')} (${hook}) from ${ifname}\n`,
+    );
     return 0;
   }
   if (others.length > 0) {
-    throw new EnvironmentError(`nothing bpfkit attached is pinned at ${dir}; ${ifname} ${hook} has link id ${others.join(', ')} from elsewhere (--force detaches it)`);
+    throw new EnvironmentError(
+      `nothing bpfkit attached is pinned at ${dir}; ${ifname} ${hook} has link id ${others.join(', ')} from elsewhere (--force detaches it)`,
+    );
   }
   throw new EnvironmentError(`nothing is attached to ${ifname} ${hook}`);
 }

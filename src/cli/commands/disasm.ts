@@ -24,7 +24,11 @@ options:
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals, help: wantHelp } = parseFlags(argv, {
+  const {
+    values,
+    positionals,
+    help: wantHelp,
+  } = parseFlags(argv, {
     syntax: { type: 'string' },
     section: { type: 'string' },
     raw: { type: 'boolean' },
@@ -39,9 +43,11 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`disasm takes exactly one FILE (got ${positionals.length})\n${help}`);
+  if (positionals.length !== 1)
+    throw new UsageError(`disasm takes exactly one FILE (got ${positionals.length})\n${help}`);
   const syntax = values.syntax ?? 'llvm';
-  if (syntax !== 'llvm' && syntax !== 'conformance') throw new UsageError(`--syntax must be llvm or conformance, got '${syntax}'`);
+  if (syntax !== 'llvm' && syntax !== 'conformance')
+    throw new UsageError(`--syntax must be llvm or conformance, got '${syntax}'`);
   const file = positionals[0]!;
   let bytes: Uint8Array;
   try {

@@ -14,15 +14,30 @@ export const commands: Record<string, Command> = {
   asm: { summary: 'assemble a program (conformance or LLVM syntax) to raw bytecode', load: () => import('./asm.js') },
   disasm: { summary: 'disassemble raw bytecode or the programs of an ELF object', load: () => import('./disasm.js') },
   conformance: { summary: 'run eBPF conformance .data tests', load: () => import('./conformance.js') },
-  'conformance-plugin': { summary: 'bpf_conformance runner plugin (bytecode on stdin, memory as hex)', load: () => import('./conformance-plugin.js') },
-  run: { summary: 'run a program of an object on packets, a capture or memory (VM or kernel)', load: () => import('./run.js') },
-  objdump: { summary: 'show what an ELF object holds: programs, maps, relocations, BTF', load: () => import('./objdump.js') },
+  'conformance-plugin': {
+    summary: 'bpf_conformance runner plugin (bytecode on stdin, memory as hex)',
+    load: () => import('./conformance-plugin.js'),
+  },
+  run: {
+    summary: 'run a program of an object on packets, a capture or memory (VM or kernel)',
+    load: () => import('./run.js'),
+  },
+  objdump: {
+    summary: 'show what an ELF object holds: programs, maps, relocations, BTF',
+    load: () => import('./objdump.js'),
+  },
   prog: { summary: 'load, pin and show programs in the kernel', load: () => import('./prog.js') },
   map: { summary: 'dump and edit maps (pinned or by id) in the kernel', load: () => import('./map.js') },
   attach: { summary: 'attach a program to tc or XDP on an interface', load: () => import('./attach.js') },
   detach: { summary: 'detach bpfkit programs from an interface', load: () => import('./detach.js') },
-  cbpf: { summary: 'classic BPF: bpf_asm, tcpdump -d formats, the kernel\'s checker, run on a capture, convert to eBPF', load: () => import('./cbpf.js') },
-  capture: { summary: 'capture packets live with a kernel eBPF or classic BPF filter', load: () => import('./capture.js') },
+  cbpf: {
+    summary: "classic BPF: bpf_asm, tcpdump -d formats, the kernel's checker, run on a capture, convert to eBPF",
+    load: () => import('./cbpf.js'),
+  },
+  capture: {
+    summary: 'capture packets live with a kernel eBPF or classic BPF filter',
+    load: () => import('./capture.js'),
+  },
   pcap: { summary: 'inspect capture files (pcap info FILE)', load: () => import('./pcap.js') },
   urls: { summary: 'print the HTTP requests in a capture or crossing an interface', load: () => import('./urls.js') },
 };

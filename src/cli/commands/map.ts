@@ -67,22 +67,30 @@ export async function run(argv: string[]): Promise<number> {
     switch (sub) {
       case 'dump': {
         const entries = inspect.dumpEntries(map);
-        process.stdout.write(values.json ? `${JSON.stringify(inspect.dumpJson(map, entries))}\n` : `${inspect.dumpText(map, entries)}\n`);
+        process.stdout.write(
+          values.json ? `${JSON.stringify(inspect.dumpJson(map, entries))}\n` : `${inspect.dumpText(map, entries)}\n`,
+        );
         return 0;
       }
       case 'lookup': {
         const key = bytes('key', map.keySize);
         const { isPerCpu } = await import('../../kernel/map-ops.js');
-        const found = isPerCpu(map.type) ? map.lookupPerCpu(key) : (() => {
-          const v = map.lookup(key);
-          return v ? [v] : undefined;
-        })();
+        const found = isPerCpu(map.type)
+          ? map.lookupPerCpu(key)
+          : (() => {
+              const v = map.lookup(key);
+              return v ? [v] : undefined;
+            })();
         const entries = found ? [{ key, values: found }] : [];
         if (entries.length === 0) {
           process.stderr.write('bpfkit map lookup: no such key\n');
           return 1;
         }
-        process.stdout.write(values.json ? `${JSON.stringify(inspect.dumpJson(map, entries)[0])}\n` : `${inspect.dumpText(map, entries).split('\n').slice(0, -1).join('\n')}\n`);
+        process.stdout.write(
+          values.json
+            ? `${JSON.stringify(inspect.dumpJson(map, entries)[0])}\n`
+            : `${inspect.dumpText(map, entries).split('\n').slice(0, -1).join('\n')}\n`,
+        );
         return 0;
       }
       case 'update': {
@@ -92,7 +100,8 @@ export async function run(argv: string[]): Promise<number> {
         const text = values.value;
         const v = text === undefined ? undefined : inspect.parseHexBytes(text);
         if (!v) throw new UsageError(`map update wants --value HEX`);
-        if (v.length !== map.valueSize && v.length !== map.bufferValueSize) throw new UsageError(`--value has ${v.length} bytes; the map wants ${map.valueSize}`);
+        if (v.length !== map.valueSize && v.length !== map.bufferValueSize)
+          throw new UsageError(`--value has ${v.length} bytes; the map wants ${map.valueSize}`);
         map.update(bytes('key', map.keySize), v, flags);
         return 0;
       }

@@ -22,7 +22,11 @@ options:
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals, help: wantHelp } = parseFlags(argv, {
+  const {
+    values,
+    positionals,
+    help: wantHelp,
+  } = parseFlags(argv, {
     json: { type: 'boolean' },
     contents: { type: 'boolean' },
     'default-type': { type: 'string' },
@@ -31,10 +35,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`objdump takes exactly one object file (got ${positionals.length})\n${help}`);
+  if (positionals.length !== 1)
+    throw new UsageError(`objdump takes exactly one object file (got ${positionals.length})\n${help}`);
   const defaultProgramType = parseProgType(values['default-type']);
   const obj = loadObjectFile(positionals[0]!, { defaultProgramType });
-  process.stdout.write(values.json ? `${JSON.stringify(toJson(obj), null, 2)}\n` : toText(obj, values.contents === true));
+  process.stdout.write(
+    values.json ? `${JSON.stringify(toJson(obj), null, 2)}\n` : toText(obj, values.contents === true),
+  );
   return 0;
 }
 
@@ -42,7 +49,10 @@ function parseProgType(name: string | undefined): number {
   if (name === undefined) return ProgType.UNSPEC;
   const key = name.toUpperCase().replace(/^BPF_PROG_TYPE_/, '');
   const v = (ProgType as Record<string, number>)[key];
-  if (v === undefined) throw new UsageError(`--default-type: unknown program type '${name}' (e.g. socket_filter, sched_cls, sched_act, xdp)`);
+  if (v === undefined)
+    throw new UsageError(
+      `--default-type: unknown program type '${name}' (e.g. socket_filter, sched_cls, sched_act, xdp)`,
+    );
   return v;
 }
 
@@ -93,7 +103,8 @@ function toJson(o: ParsedObject) {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`.trimEnd();
+  const line = (cells: string[]) =>
+    `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`.trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -146,7 +157,12 @@ function toText(o: ParsedObject, contents: boolean): string {
       if (m.contents.length === 0) continue;
       out.push('', `${m.name} initial contents:`);
       for (const c of m.contents) {
-        const v = c.value instanceof Uint8Array ? hex(c.value) : 'program' in c.value ? `program ${c.value.program}` : `map ${c.value.map}`;
+        const v =
+          c.value instanceof Uint8Array
+            ? hex(c.value)
+            : 'program' in c.value
+              ? `program ${c.value.program}`
+              : `map ${c.value.map}`;
         out.push(`  key ${hex(c.key)}: ${v}`);
       }
     }

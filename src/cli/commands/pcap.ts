@@ -40,7 +40,11 @@ function text(i: CaptureInfo): string {
     ['File format', `${i.format} (${i.byteOrder}-endian)`],
     ['Timestamps', i.timestampResolution],
     ['Link types', i.linktypes.join(', ') || '-'],
-    ['Interfaces', i.interfaces.map((f) => `${f.id}: ${f.linktype}${f.name ? ` ${f.name}` : ''} snaplen ${f.snaplen}`).join('; ') || '-'],
+    [
+      'Interfaces',
+      i.interfaces.map((f) => `${f.id}: ${f.linktype}${f.name ? ` ${f.name}` : ''} snaplen ${f.snaplen}`).join('; ') ||
+        '-',
+    ],
     ['Snapshot length', String(i.snaplen)],
     ['Packets', String(i.packets)],
     ['Captured bytes', String(i.bytes)],

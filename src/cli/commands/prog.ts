@@ -34,25 +34,33 @@ export async function run(argv: string[]): Promise<number> {
     let defaultProgramType: number | undefined;
     if (values.type !== undefined) {
       defaultProgramType = typeNames[values.type];
-      if (defaultProgramType === undefined) throw new UsageError(`--type must be one of ${Object.keys(typeNames).join(', ')}`);
+      if (defaultProgramType === undefined)
+        throw new UsageError(`--type must be one of ${Object.keys(typeNames).join(', ')}`);
     }
     const { loadObjectFile } = await import('../../elf/index.js');
     const { loadKernelCollection } = await import('../../kernel/collection.js');
     const { progTypeName } = await import('../../kernel/inspect.js');
     const spec = loadObjectFile(obj, defaultProgramType !== undefined ? { defaultProgramType } : {});
     const logLevel = intFlag('log-level', values['log-level'], 0);
-    const coll = loadKernelCollection(spec, { ...(values.program ? { programs: values.program } : {}), ...(logLevel ? { logLevel } : {}) });
+    const coll = loadKernelCollection(spec, {
+      ...(values.program ? { programs: values.program } : {}),
+      ...(logLevel ? { logLevel } : {}),
+    });
     try {
       const { ensureBpffs } = await import('../../kernel/objects.js');
       ensureBpffs(dir);
       const pinned = coll.pinAll(dir);
-      process.stdout.write(`loaded ${coll.programs.size} program${coll.programs.size === 1 ? '' : 's'} and ${coll.maps.size} map${coll.maps.size === 1 ? '' : 's'} from ${obj}\n`);
+      process.stdout.write(
+        `loaded ${coll.programs.size} program${coll.programs.size === 1 ? '' : 's'} and ${coll.maps.size} map${coll.maps.size === 1 ? '' : 's'} from ${obj}\n`,
+      );
       for (const path of pinned) {
         const name = path.slice(dir.length + 1);
         const p = coll.programs.get(name);
         process.stdout.write(`  ${path}  ${p ? `program ${progTypeName(p.type)} id ${p.info().id}` : 'map'}\n`);
       }
-      if (logLevel) for (const p of coll.programs.values()) process.stdout.write(`--- verifier log of ${p.name} ---\n${p.verifierLog}\n`);
+      if (logLevel)
+        for (const p of coll.programs.values())
+          process.stdout.write(`--- verifier log of ${p.name} ---\n${p.verifierLog}\n`);
     } finally {
       coll.close(); // the pins keep everything loaded
     }

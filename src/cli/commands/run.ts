@@ -45,7 +45,8 @@ const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byt
 
 function parseHex(text: string, flag: string): Uint8Array {
   const clean = text.replace(/^0x/i, '').replace(/[\s:]/g, '');
-  if (clean.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(clean)) throw new UsageError(`--${flag} wants hex bytes (an even number of hex digits)`);
+  if (clean.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(clean))
+    throw new UsageError(`--${flag} wants hex bytes (an even number of hex digits)`);
   return Uint8Array.from(Buffer.from(clean, 'hex'));
 }
 
@@ -81,7 +82,10 @@ function asEthernet(linktype: number, data: Uint8Array, where: string): Uint8Arr
       if (data.length < 20) throw new InputError('Linux cooked (SLL2) record shorter than its header', where);
       return withType((data[0]! << 8) | data[1]!, data.subarray(20));
     default:
-      throw new InputError(`link type ${linktype} is not supported (Ethernet, raw IP and Linux cooked captures are)`, where);
+      throw new InputError(
+        `link type ${linktype} is not supported (Ethernet, raw IP and Linux cooked captures are)`,
+        where,
+      );
   }
 }
 
@@ -104,7 +108,10 @@ async function* readInputs(values: { packet?: string; pcap?: string; mem?: strin
     try {
       data = Uint8Array.from(readFileSync(values.packet));
     } catch (err) {
-      throw new InputError(`cannot read packet: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, values.packet);
+      throw new InputError(
+        `cannot read packet: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        values.packet,
+      );
     }
     yield { label: values.packet, data };
     return;
@@ -125,7 +132,13 @@ async function* readInputs(values: { packet?: string; pcap?: string; mem?: strin
 }
 
 /** Hash maps list keys in an engine-specific order (insertion in the VM, buckets in the kernel): sort them. */
-const hashTypes = new Set<number>([MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.HASH_OF_MAPS]);
+const hashTypes = new Set<number>([
+  MapType.HASH,
+  MapType.PERCPU_HASH,
+  MapType.LRU_HASH,
+  MapType.LRU_PERCPU_HASH,
+  MapType.HASH_OF_MAPS,
+]);
 const perCpuTypes = new Set<number>([MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH]);
 const keylessTypes = new Set<number>([MapType.QUEUE, MapType.STACK, MapType.RINGBUF, MapType.PERF_EVENT_ARRAY]);
 
@@ -148,7 +161,8 @@ function dumpMap(m: BpfMap): Row[] {
       if (v) rows.push({ key: hex(k), value: hex(v) });
     }
   }
-  if (hashTypes.has(m.type)) rows.sort((a, b) => ('key' in a && 'key' in b ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : 0));
+  if (hashTypes.has(m.type))
+    rows.sort((a, b) => ('key' in a && 'key' in b ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : 0));
   return rows;
 }
 
@@ -159,7 +173,11 @@ function isZeroRow(r: Row): boolean {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals, help: wantHelp } = parseFlags(argv, {
+  const {
+    values,
+    positionals,
+    help: wantHelp,
+  } = parseFlags(argv, {
     program: { type: 'string' },
     packet: { type: 'string' },
     pcap: { type: 'string' },
@@ -178,7 +196,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError(`run takes exactly one OBJ (got ${positionals.length})\n${help}`);
   const engine = (values.engine ?? 'vm') as EngineName;
-  if (engine !== 'vm' && engine !== 'kernel') throw new UsageError(`--engine must be vm or kernel, got '${values.engine}'`);
+  if (engine !== 'vm' && engine !== 'kernel')
+    throw new UsageError(`--engine must be vm or kernel, got '${values.engine}'`);
   const repeat = intFlag('repeat', values.repeat, 1, 1);
   const cpus = values.cpus !== undefined ? intFlag('cpus', values.cpus, 1, 1) : undefined;
   const view = values['socket-view'] ?? 'mac';
@@ -191,7 +210,11 @@ export async function run(argv: string[]): Promise<number> {
   const progName = values.program ?? (spec.programs.length === 1 ? spec.programs[0]!.name : undefined);
   if (!progName) {
     const names = spec.programs.map((p) => p.name).join(', ');
-    throw new UsageError(spec.programs.length ? `the object has ${spec.programs.length} programs (${names}); choose one with --program` : 'the object has no programs');
+    throw new UsageError(
+      spec.programs.length
+        ? `the object has ${spec.programs.length} programs (${names}); choose one with --program`
+        : 'the object has no programs',
+    );
   }
 
   const traceLines: string[] = [];
@@ -199,14 +222,17 @@ export async function run(argv: string[]): Promise<number> {
   // starts from the object's initial map contents as it does in the VM. The collection owns it
   // (privatePinPath): closing it — in the finally below, or at exit, SIGINT or SIGTERM — removes it.
   const pinPath = engine === 'kernel' ? `/sys/fs/bpf/bpfkit-run-${process.pid}` : undefined;
-  const trace = (line: string) => (values.json ? traceLines.push(line) : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`));
+  const trace = (line: string) =>
+    values.json ? traceLines.push(line) : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`);
   const coll: Collection = await loadCollection(spec, {
     engine,
     vm: { socketView: view, host: { trace }, ...(cpus ? { cpus } : {}) },
     kernel: pinPath ? { pinPath, privatePinPath: true } : {},
   });
   // VM: receive perf event samples on every slot, so they can be shown with ring-buffer records.
-  const eventMaps = [...coll.maps.values()].filter((m) => m.type === MapType.RINGBUF || m.type === MapType.PERF_EVENT_ARRAY);
+  const eventMaps = [...coll.maps.values()].filter(
+    (m) => m.type === MapType.RINGBUF || m.type === MapType.PERF_EVENT_ARRAY,
+  );
   for (const m of eventMaps) (m as { openSlots?: () => void }).openSlots?.();
   try {
     const prog = coll.program(progName);
@@ -217,7 +243,11 @@ export async function run(argv: string[]): Promise<number> {
     try {
       for await (const input of readInputs(values)) {
         const r: RunResult = prog.run({ data: input.data, ...(ctx ? { ctx } : {}), repeat });
-        results.push({ retval: r.retval >>> 0, packet: hex(r.data), ...(repeat > 1 && r.durationNs !== undefined ? { durationNs: r.durationNs } : {}) });
+        results.push({
+          retval: r.retval >>> 0,
+          packet: hex(r.data),
+          ...(repeat > 1 && r.durationNs !== undefined ? { durationNs: r.durationNs } : {}),
+        });
         if (!values.json && !values.quiet) {
           const what = describeRetval(prog.type, r.retval);
           const changed = hex(r.data) !== hex(input.data);
@@ -235,10 +265,18 @@ export async function run(argv: string[]): Promise<number> {
     const events: Record<string, string[]> = {};
     for (const m of eventMaps) {
       const taken = (m as { consume?: () => (Uint8Array | { cpu: number; data: Uint8Array })[] }).consume?.() ?? [];
-      if (taken.length) events[m.name] = taken.map((e) => (e instanceof Uint8Array ? hex(e) : `cpu${e.cpu}:${hex(e.data)}`));
+      if (taken.length)
+        events[m.name] = taken.map((e) => (e instanceof Uint8Array ? hex(e) : `cpu${e.cpu}:${hex(e.data)}`));
     }
     if (values.json) {
-      out.write(JSON.stringify({ results, maps, ...(Object.keys(events).length ? { events } : {}), ...(traceLines.length ? { trace: traceLines } : {}) }) + '\n');
+      out.write(
+        JSON.stringify({
+          results,
+          maps,
+          ...(Object.keys(events).length ? { events } : {}),
+          ...(traceLines.length ? { trace: traceLines } : {}),
+        }) + '\n',
+      );
     } else {
       for (const [name, list] of Object.entries(events)) {
         out.write(`events ${name} (${list.length})\n`);
@@ -247,7 +285,9 @@ export async function run(argv: string[]): Promise<number> {
       for (const [name, rows] of Object.entries(maps)) {
         const m = coll.map(name);
         const shown = rows.filter((r) => !isZeroRow(r));
-        out.write(`map ${name} (${nameOf(MapType, m.type)}, ${rows.length} entr${rows.length === 1 ? 'y' : 'ies'}${shown.length < rows.length ? `, ${rows.length - shown.length} all-zero not shown` : ''})\n`);
+        out.write(
+          `map ${name} (${nameOf(MapType, m.type)}, ${rows.length} entr${rows.length === 1 ? 'y' : 'ies'}${shown.length < rows.length ? `, ${rows.length - shown.length} all-zero not shown` : ''})\n`,
+        );
         for (const r of shown) {
           if ('values' in r) out.write(`  ${r.key}: ${r.values.map((v, i) => `cpu${i}=${v}`).join(' ')}\n`);
           else if ('key' in r) out.write(`  ${r.key}: ${r.value}\n`);

@@ -56,11 +56,15 @@ export async function run(argv: string[]): Promise<number> {
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not '${format}'`);
   const iface = values.interface;
   if (iface && positionals.length > 0) throw new UsageError('give a capture FILE or -i IFACE, not both');
-  if (!iface && positionals.length !== 1) throw new UsageError('give one capture FILE or -i IFACE (see bpfkit urls --help)');
+  if (!iface && positionals.length !== 1)
+    throw new UsageError('give one capture FILE or -i IFACE (see bpfkit urls --help)');
   const engine = (values.engine ?? (iface ? 'kernel' : 'vm')) as EngineChoice;
-  if (!['vm', 'kernel', 'none', 'js'].includes(engine)) throw new UsageError(`--engine must be vm, kernel or none, not '${values.engine}'`);
-  if (engine === 'none' && mode !== 'full') throw new UsageError('--engine none is only for --mode full (v1/v2 are defined by their filter)');
-  if (engine === 'js' && mode === 'full') throw new UsageError('--engine js (the TypeScript twin of the classic filters) is only for --mode v1/v2');
+  if (!['vm', 'kernel', 'none', 'js'].includes(engine))
+    throw new UsageError(`--engine must be vm, kernel or none, not '${values.engine}'`);
+  if (engine === 'none' && mode !== 'full')
+    throw new UsageError('--engine none is only for --mode full (v1/v2 are defined by their filter)');
+  if (engine === 'js' && mode === 'full')
+    throw new UsageError('--engine js (the TypeScript twin of the classic filters) is only for --mode v1/v2');
   const maxLine = intFlag('max-line', values['max-line'], 65536, 16);
   const maxFlows = intFlag('max-flows', values['max-flows'], 262144, 1);
   const idleTimeoutSec = intFlag('idle-timeout', values['idle-timeout'], 120, 1);
@@ -68,7 +72,8 @@ export async function run(argv: string[]): Promise<number> {
   const count = intFlag('count', values.count, 0);
   const threads = intFlag('threads', values.threads, 1, 1);
   if (threads > 2) throw new UsageError(`--threads must be 1 or 2, not ${threads}`);
-  if (threads === 2 && (iface || mode !== 'full' || engine !== 'vm')) throw new UsageError('--threads 2 is for --mode full with --engine vm on a capture file');
+  if (threads === 2 && (iface || mode !== 'full' || engine !== 'vm'))
+    throw new UsageError('--threads 2 is for --mode full with --engine vm on a capture file');
   return runUrls({
     ...(iface ? { iface } : { file: positionals[0]! }),
     mode,

@@ -7,6 +7,15 @@ export * from './layout.js';
 export * from './access.js';
 export { BPF_ATTR } from './bpf-attr.js';
 export { BPF_PROG_INFO, BPF_MAP_INFO, BPF_LINK_INFO } from './bpf-info.js';
-export { SOCKADDR_LL, PACKET_MREQ, SOCK_FILTER, SOCK_FPROG, TPACKET_STATS, TPACKET_REQ3, TPACKET_BLOCK_DESC, TPACKET3_HDR } from './packet.js';
+export {
+  SOCKADDR_LL,
+  PACKET_MREQ,
+  SOCK_FILTER,
+  SOCK_FPROG,
+  TPACKET_STATS,
+  TPACKET_REQ3,
+  TPACKET_BLOCK_DESC,
+  TPACKET3_HDR,
+} from './packet.js';
 export { MSGHDR, IOVEC, CMSGHDR, OLD_TIMESPEC } from './socket.js';
 export { BTF_HEADER, BPF_FUNC_INFO } from './btf-format.js';

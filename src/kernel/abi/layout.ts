@@ -43,7 +43,13 @@ export const ptr = (offset: number): Field<'ptr'> => ({ kind: 'ptr', offset, siz
 /** A `size`-byte array (char name[16], __u8 tag[8]) at `offset`. */
 export const bytes = (offset: number, size: number): Field<'bytes'> => ({ kind: 'bytes', offset, size });
 /** A bitfield of `count` bits at bit `bit` of the u32 unit at `offset`. */
-export const bits = (offset: number, bit: number, count: number): BitField => ({ kind: 'bits', offset, size: 4, bit, bits: count });
+export const bits = (offset: number, bit: number, count: number): BitField => ({
+  kind: 'bits',
+  offset,
+  size: 4,
+  bit,
+  bits: count,
+});
 
 /**
  * Which kernel type a layout mirrors, by its name in BTF:
@@ -52,7 +58,8 @@ export const bits = (offset: number, bit: number, count: number): BitField => ({
  * - `union` + `anonymousWith`: the anonymous member of a union that holds this field (most commands'
  *   parts of `union bpf_attr` are anonymous structs: MAP_CREATE's is the one with `map_type`).
  */
-export type KernelType = { struct: string } | { union: string; member: string } | { union: string; anonymousWith: string };
+export type KernelType =
+  { struct: string } | { union: string; member: string } | { union: string; anonymousWith: string };
 
 /**
  * How `size` relates to the kernel's sizeof:
@@ -76,9 +83,15 @@ export interface Layout<F extends Record<string, Field> = Record<string, Field>>
 }
 
 /** Declare a layout; a field that does not fit in `size` is a bug in the table, caught at import. */
-export function layout<F extends Record<string, Field>>(kernel: KernelType, size: number, rule: SizeRule, fields: F): Layout<F> {
+export function layout<F extends Record<string, Field>>(
+  kernel: KernelType,
+  size: number,
+  rule: SizeRule,
+  fields: F,
+): Layout<F> {
   for (const [name, f] of Object.entries(fields)) {
-    if (f.offset < 0 || f.offset + f.size > size) throw new Error(`kernel ABI table: field ${name} (${f.offset}+${f.size}) lies outside its ${size}-byte struct`);
+    if (f.offset < 0 || f.offset + f.size > size)
+      throw new Error(`kernel ABI table: field ${name} (${f.offset}+${f.size}) lies outside its ${size}-byte struct`);
   }
   return { kernel, size, rule, fields };
 }

@@ -13,7 +13,7 @@ export function formatIPv6(b: Uint8Array, o: number): string {
   }
   let bestAt = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;

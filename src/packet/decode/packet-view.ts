@@ -210,7 +210,9 @@ export class PacketView {
 
   /** A view (no copy) of the payload bytes. */
   payload(): Uint8Array {
-    return this.payloadOffset < 0 ? new Uint8Array(0) : this.bytes.subarray(this.payloadOffset, this.payloadOffset + this.payloadLength);
+    return this.payloadOffset < 0
+      ? new Uint8Array(0)
+      : this.bytes.subarray(this.payloadOffset, this.payloadOffset + this.payloadLength);
   }
 
   /** TCP options as [kind, offset of the value, value length] triples (allocates; use on demand). */
@@ -238,7 +240,8 @@ export class PacketView {
 
   /** TCP MSS option value, or -1. */
   tcpMss(): number {
-    for (const [kind, o, len] of this.tcpOptions()) if (kind === 2 && len === 2) return (this.bytes[o]! << 8) | this.bytes[o + 1]!;
+    for (const [kind, o, len] of this.tcpOptions())
+      if (kind === 2 && len === 2) return (this.bytes[o]! << 8) | this.bytes[o + 1]!;
     return -1;
   }
 }

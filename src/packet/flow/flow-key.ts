@@ -25,7 +25,10 @@ export function isFromA(v: PacketView): boolean {
 
 /** The map key of the connection `v` belongs to ("A:port>B:port"); `fromA` as isFromA(v) says. */
 export function flowKey(v: PacketView, fromA: boolean): string {
-  if (v.ipVersion === 4) return fromA ? `${v.srcIPv4}:${v.srcPort}>${v.dstIPv4}:${v.dstPort}` : `${v.dstIPv4}:${v.dstPort}>${v.srcIPv4}:${v.srcPort}`;
+  if (v.ipVersion === 4)
+    return fromA
+      ? `${v.srcIPv4}:${v.srcPort}>${v.dstIPv4}:${v.dstPort}`
+      : `${v.dstIPv4}:${v.dstPort}>${v.srcIPv4}:${v.srcPort}`;
   const s = hexAddr16(v.bytes, v.srcAddrOffset);
   const d = hexAddr16(v.bytes, v.dstAddrOffset);
   return fromA ? `${s}:${v.srcPort}>${d}:${v.dstPort}` : `${d}:${v.dstPort}>${s}:${v.srcPort}`;
@@ -61,7 +64,8 @@ export function formatFlowAddr(ipVersion: number, words: number[]): string {
 
 function addrWords16(b: Uint8Array, off: number): number[] {
   const w: number[] = [];
-  for (let i = 0; i < 16; i += 4) w.push(((b[off + i]! << 24) | (b[off + i + 1]! << 16) | (b[off + i + 2]! << 8) | b[off + i + 3]!) >>> 0);
+  for (let i = 0; i < 16; i += 4)
+    w.push(((b[off + i]! << 24) | (b[off + i + 1]! << 16) | (b[off + i + 2]! << 8) | b[off + i + 3]!) >>> 0);
   return w;
 }
 

@@ -93,7 +93,14 @@ export interface FlowTableStats {
 
 /** A fresh FlowTableStats, all zero. */
 export function newFlowTableStats(): FlowTableStats {
-  return { tcpSegments: 0, sessions: 0, evicted: 0, evictedQuiet: 0, bufferFlushes: 0, stream: { bufferedBytes: 0, retransmitted: 0, outOfOrder: 0, gaps: 0 } };
+  return {
+    tcpSegments: 0,
+    sessions: 0,
+    evicted: 0,
+    evictedQuiet: 0,
+    bufferFlushes: 0,
+    stream: { bufferedBytes: 0, retransmitted: 0, outOfOrder: 0, gaps: 0 },
+  };
 }
 
 /** Size of the recent-flow cache (a power of two). */
@@ -180,7 +187,14 @@ export class TcpFlowTable<F extends TcpFlow> {
       slot = (h ^ (h >>> 15)) & (RECENT_FLOWS - 1);
       const known = this.recent[slot];
       // (a SYN may start a new connection on a tracked 4-tuple: the full path below decides)
-      if (known !== undefined && !known.ended && (v.tcpFlags & TCP_SYN) === 0 && this.recentA[slot] === a && this.recentB[slot] === b && this.recentPorts[slot] === ports) {
+      if (
+        known !== undefined &&
+        !known.ended &&
+        (v.tcpFlags & TCP_SYN) === 0 &&
+        this.recentA[slot] === a &&
+        this.recentB[slot] === b &&
+        this.recentPorts[slot] === ports
+      ) {
         this.onFlowSegment(known, fromA, v, ts);
         return;
       }
@@ -214,7 +228,11 @@ export class TcpFlowTable<F extends TcpFlow> {
         }
       }
       if (ended) this.closedFlows.delete(key);
-      while (this.flows.size > 0 && (this.flows.size >= this.opts.maxFlows || this.flowMemory + this.quietCost > this.maxFlowMemory)) this.evictOne(undefined);
+      while (
+        this.flows.size > 0 &&
+        (this.flows.size >= this.opts.maxFlows || this.flowMemory + this.quietCost > this.maxFlowMemory)
+      )
+        this.evictOne(undefined);
       flow = this.handlers.create(key, flowEnds(v, fromA));
       this.flows.set(key, flow);
       this.quietList.push(flow);
@@ -270,7 +288,11 @@ export class TcpFlowTable<F extends TcpFlow> {
     this.flowMemory -= flow.quiet ? this.quietCost : this.usedCost;
     if (flow.rst || flow.a.finished || flow.b.finished) {
       // (where each direction stopped, as uint32: -1 is "not known")
-      this.closedFlows.set(flow.key, { a: flow.a.synced ? flow.a.next >>> 0 : -1, b: flow.b.synced ? flow.b.next >>> 0 : -1, ts: this.now });
+      this.closedFlows.set(flow.key, {
+        a: flow.a.synced ? flow.a.next >>> 0 : -1,
+        b: flow.b.synced ? flow.b.next >>> 0 : -1,
+        ts: this.now,
+      });
       if (this.closedFlows.size > MAX_CLOSED) this.closedFlows.delete(this.closedFlows.keys().next().value as string);
     }
     // (nothing delivered yet: flushing may deliver the first bytes, and the owner pick roles from them)

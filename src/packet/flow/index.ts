@@ -7,5 +7,12 @@ export { TcpStream, type StreamConsumer, type StreamStats } from './tcp-stream.j
 export { SegmentStore, type PieceSink } from './segment-store.js';
 export { splitBudget, heapLimit, DEFAULT_MAX_MEMORY, type MemoryShares } from './memory-budget.js';
 export { FragmentReassembler, type FragmentStats, type ReassemblyOptions } from './ip-fragments.js';
-export { TcpFlow, TcpFlowTable, newFlowTableStats, type FlowHandlers, type FlowTableOptions, type FlowTableStats } from './flow-table.js';
+export {
+  TcpFlow,
+  TcpFlowTable,
+  newFlowTableStats,
+  type FlowHandlers,
+  type FlowTableOptions,
+  type FlowTableStats,
+} from './flow-table.js';
 export { flowEnds, flowKey, isFromA, formatFlowAddr, type FlowEnds } from './flow-key.js';

@@ -100,7 +100,17 @@ export class FragmentReassembler {
       const addrs = new Uint8Array(2 * alen);
       addrs.set(b.subarray(v.srcAddrOffset, v.srcAddrOffset + alen), 0);
       addrs.set(b.subarray(v.dstAddrOffset, v.dstAddrOffset + alen), alen);
-      d = { pieces: new SegmentStore(), beyond: 0, total: -1, firstSeen: now, ipVersion: v.ipVersion, addrs, proto: v.fragmentProto, bytes: 0, charged: 0 };
+      d = {
+        pieces: new SegmentStore(),
+        beyond: 0,
+        total: -1,
+        firstSeen: now,
+        ipVersion: v.ipVersion,
+        addrs,
+        proto: v.fragmentProto,
+        bytes: 0,
+        charged: 0,
+      };
       this.pending.set(key, d);
     }
     const len = v.fragmentDataLength;

@@ -272,7 +272,16 @@ export class SegmentStore {
     this.atIndex = a;
   }
 
-  private insertAt(bi: number, k: number, s: number, e: number, origin: number, ts: number, chunk: Chunk, off: number): void {
+  private insertAt(
+    bi: number,
+    k: number,
+    s: number,
+    e: number,
+    origin: number,
+    ts: number,
+    chunk: Chunk,
+    off: number,
+  ): void {
     if (bi >= this.blocks.length) {
       const nb = new Block(BLOCK_MIN, 0);
       this.blocks.push(nb);

@@ -102,7 +102,11 @@ export class TcpStream {
         this.stats.bufferedBytes += START_SEGMENT_COST + len;
         this.startBytes += len;
       }
-      if (this.startSegs.length >= START_SEGMENTS || (fin && this.startSegs.length > 0) || this.startBytes > this.maxPendingBytes)
+      if (
+        this.startSegs.length >= START_SEGMENTS ||
+        (fin && this.startSegs.length > 0) ||
+        this.startBytes > this.maxPendingBytes
+      )
         this.syncFromStart();
       this.checkFinished();
       return;

@@ -36,8 +36,16 @@ export function describeRetval(type: number, retval: number): string {
     case ProgType.SCHED_CLS:
     case ProgType.SCHED_ACT: {
       const act: Record<number, string> = {
-        [-1]: 'TC_ACT_UNSPEC / default classid', 0: 'TC_ACT_OK / no match', 1: 'TC_ACT_RECLASSIFY', 2: 'TC_ACT_SHOT',
-        3: 'TC_ACT_PIPE', 4: 'TC_ACT_STOLEN', 5: 'TC_ACT_QUEUED', 6: 'TC_ACT_REPEAT', 7: 'TC_ACT_REDIRECT', 8: 'TC_ACT_TRAP',
+        [-1]: 'TC_ACT_UNSPEC / default classid',
+        0: 'TC_ACT_OK / no match',
+        1: 'TC_ACT_RECLASSIFY',
+        2: 'TC_ACT_SHOT',
+        3: 'TC_ACT_PIPE',
+        4: 'TC_ACT_STOLEN',
+        5: 'TC_ACT_QUEUED',
+        6: 'TC_ACT_REPEAT',
+        7: 'TC_ACT_REDIRECT',
+        8: 'TC_ACT_TRAP',
       };
       return act[s] ?? `classid ${(retval >>> 16).toString(16)}:${(retval & 0xffff).toString(16)}`;
     }

@@ -15,11 +15,40 @@ import { ProgType } from '../../uapi/types.js';
 
 export const SKB_SIZE = 192;
 export const Skb = {
-  len: 0, pkt_type: 4, mark: 8, queue_mapping: 12, protocol: 16, vlan_present: 20, vlan_tci: 24, vlan_proto: 28,
-  priority: 32, ingress_ifindex: 36, ifindex: 40, tc_index: 44, cb: 48, hash: 68, tc_classid: 72, data: 76,
-  data_end: 80, napi_id: 84, family: 88, remote_ip4: 92, local_ip4: 96, remote_ip6: 100, local_ip6: 116,
-  remote_port: 132, local_port: 136, data_meta: 140, flow_keys: 144, tstamp: 152, wire_len: 160, gso_segs: 164,
-  sk: 168, gso_size: 176, tstamp_type: 180, hwtstamp: 184,
+  len: 0,
+  pkt_type: 4,
+  mark: 8,
+  queue_mapping: 12,
+  protocol: 16,
+  vlan_present: 20,
+  vlan_tci: 24,
+  vlan_proto: 28,
+  priority: 32,
+  ingress_ifindex: 36,
+  ifindex: 40,
+  tc_index: 44,
+  cb: 48,
+  hash: 68,
+  tc_classid: 72,
+  data: 76,
+  data_end: 80,
+  napi_id: 84,
+  family: 88,
+  remote_ip4: 92,
+  local_ip4: 96,
+  remote_ip6: 100,
+  local_ip6: 116,
+  remote_port: 132,
+  local_port: 136,
+  data_meta: 140,
+  flow_keys: 144,
+  tstamp: 152,
+  wire_len: 160,
+  gso_segs: 164,
+  sk: 168,
+  gso_size: 176,
+  tstamp_type: 180,
+  hwtstamp: 184,
 } as const;
 
 const PACKET_HOST = 0;
@@ -27,7 +56,23 @@ const PACKET_MULTICAST = 2;
 const PACKET_OTHERHOST = 3;
 
 export function newSkbState(): SkbState {
-  return { pktType: 0, mark: 0, queueMapping: 0, protocol: 0, vlanPresent: 0, vlanTci: 0, vlanProto: 0, priority: 0, ingressIfindex: 0, ifindex: 1, tcIndex: 0, hash: 0, tcClassid: 0, napiId: 0, wireLen: 0 };
+  return {
+    pktType: 0,
+    mark: 0,
+    queueMapping: 0,
+    protocol: 0,
+    vlanPresent: 0,
+    vlanTci: 0,
+    vlanProto: 0,
+    priority: 0,
+    ingressIfindex: 0,
+    ifindex: 1,
+    tcIndex: 0,
+    hash: 0,
+    tcClassid: 0,
+    napiId: 0,
+    wireLen: 0,
+  };
 }
 
 /**
@@ -44,7 +89,8 @@ export function skbStateAt(b: Uint8Array, off: number, len: number, s: SkbState)
   if (len >= 6) {
     // The loopback device's broadcast address is all zeros, so even ff:ff:ff:ff:ff:ff counts as multicast.
     if (b[off]! & 1) pktType = PACKET_MULTICAST;
-    else if ((b[off]! | b[off + 1]! | b[off + 2]! | b[off + 3]! | b[off + 4]! | b[off + 5]!) !== 0) pktType = PACKET_OTHERHOST;
+    else if ((b[off]! | b[off + 1]! | b[off + 2]! | b[off + 3]! | b[off + 4]! | b[off + 5]!) !== 0)
+      pktType = PACKET_OTHERHOST;
   }
   s.pktType = pktType;
   s.mark = s.queueMapping = s.vlanPresent = s.vlanTci = s.vlanProto = s.priority = s.ingressIfindex = 0;
@@ -142,7 +188,13 @@ export function readBackSkb(rc: RunContext, dv: DataView): void {
 }
 
 /** Restore the read-only fields a program may have scribbled over (the kernel would not have let it). */
-export function sanitizeSkb(rc: RunContext, dv: DataView, bytes: Uint8Array, p: PacketBuffer, cbSaved: Uint8Array): void {
+export function sanitizeSkb(
+  rc: RunContext,
+  dv: DataView,
+  bytes: Uint8Array,
+  p: PacketBuffer,
+  cbSaved: Uint8Array,
+): void {
   cbSaved.set(bytes.subarray(Skb.cb, Skb.cb + 20));
   readBackSkb(rc, dv);
   bytes.fill(0);

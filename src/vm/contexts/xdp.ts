@@ -6,7 +6,14 @@
 import type { PacketBuffer } from './packet-buffer.js';
 
 export const XDP_MD_SIZE = 24;
-export const XdpMd = { data: 0, data_end: 4, data_meta: 8, ingress_ifindex: 12, rx_queue_index: 16, egress_ifindex: 20 } as const;
+export const XdpMd = {
+  data: 0,
+  data_end: 4,
+  data_meta: 8,
+  ingress_ifindex: 12,
+  rx_queue_index: 16,
+  egress_ifindex: 20,
+} as const;
 
 export interface XdpState {
   ingressIfindex: number;

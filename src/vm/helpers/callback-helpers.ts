@@ -40,7 +40,10 @@ export function forEachMapElem(call: HelperCall): void {
   const handle = call.lo[1]!;
   const m = call.hi[1] === 0 ? rc.maps[handle] : undefined;
   if (!(m instanceof ArrayMap) && !(m instanceof HashMap)) {
-    throw new VmError('helper', `bpf_for_each_map_elem: argument 1 is not an array or hash map`, { pc: call.pc, program: call.program.name });
+    throw new VmError('helper', `bpf_for_each_map_elem: argument 1 is not an array or hash map`, {
+      pc: call.pc,
+      program: call.program.name,
+    });
   }
   const fnLo = call.argI32(2);
   const fnHi = call.argHi(2) | 0;

@@ -61,7 +61,8 @@ export function csumPartial(bytes: Uint8Array, off: number, len: number, seed: n
   let s = seed >>> 0;
   let i = 0;
   for (; i + 3 < len; i += 4) {
-    const w = (bytes[off + i]! | (bytes[off + i + 1]! << 8) | (bytes[off + i + 2]! << 16) | (bytes[off + i + 3]! << 24)) >>> 0;
+    const w =
+      (bytes[off + i]! | (bytes[off + i + 1]! << 8) | (bytes[off + i + 2]! << 16) | (bytes[off + i + 3]! << 24)) >>> 0;
     s = csumAdd(s, w);
   }
   if (i + 1 < len) {

@@ -15,7 +15,12 @@ import { MapType } from '../../uapi/types.js';
 function mapArg(call: HelperCall, i: number): VmMap {
   const rc = call.context as RunContext;
   const m = call.hi[i] === 0 ? rc.maps[call.lo[i]!] : undefined;
-  if (!m) throw new VmError('helper', `argument ${i} of helper ${call.id} is not a map (0x${(call.lo[i]! >>> 0).toString(16)})`, { pc: call.pc, program: call.program.name });
+  if (!m)
+    throw new VmError(
+      'helper',
+      `argument ${i} of helper ${call.id} is not a map (0x${(call.lo[i]! >>> 0).toString(16)})`,
+      { pc: call.pc, program: call.program.name },
+    );
   return m;
 }
 
@@ -94,7 +99,11 @@ export function mapPeekElem(call: HelperCall): void {
 
 function ringArg(call: HelperCall): RingBufMap {
   const m = mapArg(call, 1);
-  if (!(m instanceof RingBufMap)) throw new VmError('helper', `helper ${call.id} needs a ring buffer map, '${m.name}' is not one`, { pc: call.pc, program: call.program.name });
+  if (!(m instanceof RingBufMap))
+    throw new VmError('helper', `helper ${call.id} needs a ring buffer map, '${m.name}' is not one`, {
+      pc: call.pc,
+      program: call.program.name,
+    });
   return m;
 }
 
@@ -117,7 +126,11 @@ function commit(call: HelperCall, discard: boolean): void {
   const region = call.memory.regionAt(addr);
   const m = region?.owner;
   if (!(m instanceof RingBufMap) || !m.isReserved(addr - region!.base)) {
-    throw new VmError('helper', `bpf_ringbuf_${discard ? 'discard' : 'submit'}: 0x${addr.toString(16)} is not a reserved ring buffer record`, { pc: call.pc, program: call.program.name });
+    throw new VmError(
+      'helper',
+      `bpf_ringbuf_${discard ? 'discard' : 'submit'}: 0x${addr.toString(16)} is not a reserved ring buffer record`,
+      { pc: call.pc, program: call.program.name },
+    );
   }
   m.commit(addr - region!.base, discard);
   call.ret(0);

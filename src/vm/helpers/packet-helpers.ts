@@ -32,7 +32,11 @@ const XDP_FRAME_SIZE = 40;
 
 function pkt(call: HelperCall): PacketBuffer {
   const p = (call.context as RunContext).packet;
-  if (!p) throw new VmError('helper', `helper ${call.id} needs a packet and this run has none`, { pc: call.pc, program: call.program.name });
+  if (!p)
+    throw new VmError('helper', `helper ${call.id} needs a packet and this run has none`, {
+      pc: call.pc,
+      program: call.program.name,
+    });
   return p;
 }
 
@@ -270,7 +274,10 @@ export function perfEventOutput(call: HelperCall): void {
   const rc = call.context as RunContext;
   const m = rc.maps[call.lo[2]!];
   if (!(m instanceof PerfEventArrayMap)) {
-    throw new VmError('helper', 'bpf_perf_event_output needs a perf event array map', { pc: call.pc, program: call.program.name });
+    throw new VmError('helper', 'bpf_perf_event_output needs a perf event array map', {
+      pc: call.pc,
+      program: call.program.name,
+    });
   }
   const index = call.argU32(3);
   const ctxLen = call.argHi(3) & 0xfffff;

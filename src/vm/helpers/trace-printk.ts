@@ -19,7 +19,12 @@ export const PRINTK_MAX_CHARS = 1023;
  * The line never exceeds `max` characters (the kernel's buffer, whose output it matches): padding stops
  * where the line is cut, so a hostile `%536870000d` costs no more than a short one.
  */
-export function formatPrintk(fmt: string, args: PrintkArg[], readString: (addr: number) => string, max = PRINTK_MAX_CHARS): string | undefined {
+export function formatPrintk(
+  fmt: string,
+  args: PrintkArg[],
+  readString: (addr: number) => string,
+  max = PRINTK_MAX_CHARS,
+): string | undefined {
   let out = '';
   let argi = 0;
   for (let i = 0; i < fmt.length; i++) {
@@ -36,7 +41,8 @@ export function formatPrintk(fmt: string, args: PrintkArg[], readString: (addr: 
     let flags = '';
     while (i < fmt.length && '-+ #0'.includes(fmt[i]!)) flags += fmt[i++];
     let width = 0;
-    while (i < fmt.length && fmt[i]! >= '0' && fmt[i]! <= '9') width = Math.min(width * 10 + Number(fmt[i++]), 0x7fffffff);
+    while (i < fmt.length && fmt[i]! >= '0' && fmt[i]! <= '9')
+      width = Math.min(width * 10 + Number(fmt[i++]), 0x7fffffff);
     let longs = 0;
     while (fmt[i] === 'l') {
       longs++;

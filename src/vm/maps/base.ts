@@ -51,7 +51,10 @@ export abstract class VmMap implements BpfMap {
   closed = false;
 
   /** Maps are made by the collection loader from the object's map specs. @internal */
-  constructor(spec: Pick<MapSpec, 'name' | 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>, opts: MapOptions) {
+  constructor(
+    spec: Pick<MapSpec, 'name' | 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>,
+    opts: MapOptions,
+  ) {
     this.name = spec.name;
     this.type = spec.type;
     this.keySize = spec.keySize;
@@ -100,7 +103,8 @@ export abstract class VmMap implements BpfMap {
     }
   }
   protected checkKey(key: Uint8Array, op: string): void {
-    if (key.length !== this.keySize) this.fail('EINVAL', op, `key is ${key.length} bytes, the map's keys are ${this.keySize}`);
+    if (key.length !== this.keySize)
+      this.fail('EINVAL', op, `key is ${key.length} bytes, the map's keys are ${this.keySize}`);
   }
   protected checkValue(value: Uint8Array, op: string): void {
     if (value.length !== this.valueSize) {
@@ -127,7 +131,8 @@ export abstract class VmMap implements BpfMap {
     const off = this.peekOffset(key, 0);
     if (off < 0 || !this.slab) return undefined;
     const out: Uint8Array[] = [];
-    for (let c = 0; c < this.valuesPerKey; c++) out.push(this.slab.slice(off + c * this.stride, off + c * this.stride + this.valueSize));
+    for (let c = 0; c < this.valuesPerKey; c++)
+      out.push(this.slab.slice(off + c * this.stride, off + c * this.stride + this.valueSize));
     return out;
   }
 
@@ -138,7 +143,8 @@ export abstract class VmMap implements BpfMap {
       if (value.length === this.valueSize) return this.updatePerCpu(key, Array(this.cpus).fill(value), flags);
       if (value.length === this.stride * this.cpus) {
         const vals: Uint8Array[] = [];
-        for (let c = 0; c < this.cpus; c++) vals.push(value.subarray(c * this.stride, c * this.stride + this.valueSize));
+        for (let c = 0; c < this.cpus; c++)
+          vals.push(value.subarray(c * this.stride, c * this.stride + this.valueSize));
         return this.updatePerCpu(key, vals, flags);
       }
     }
@@ -153,7 +159,8 @@ export abstract class VmMap implements BpfMap {
       if (values.length !== 1) this.fail('EINVAL', 'update', 'not a per-CPU map');
       return this.update(key, values[0]!, flags);
     }
-    if (values.length !== this.cpus) this.fail('EINVAL', 'update', `wants ${this.cpus} values (one per CPU), got ${values.length}`);
+    if (values.length !== this.cpus)
+      this.fail('EINVAL', 'update', `wants ${this.cpus} values (one per CPU), got ${values.length}`);
     for (const v of values) this.checkValue(v, 'update');
     this.check(this.progUpdate(key, 0, values[0]!, 0, flags, 0), 'update');
     const off = this.peekOffset(key, 0);

@@ -59,7 +59,8 @@ export class FdArrayMap extends VmMap {
     if (value.length !== 4) this.fail('EINVAL', 'update', `value must be a 4-byte handle, got ${value.length} bytes`);
     if (flags !== UpdateFlag.ANY) this.fail('EINVAL', 'update', 'prog arrays and map-in-maps take only BPF_ANY');
     const i = u32(key, 0);
-    if (i >= this.maxEntries) this.fail('E2BIG', 'update', `index ${i} is out of range (max_entries ${this.maxEntries})`);
+    if (i >= this.maxEntries)
+      this.fail('E2BIG', 'update', `index ${i} is out of range (max_entries ${this.maxEntries})`);
     const h = u32(value, 0);
     if (!this.valid(h)) this.fail('EBADF', 'update', `handle ${h} names no ${this.kindName()} of this collection`);
     this.slots[i] = h;

@@ -31,7 +31,12 @@ export function createMap(spec: MapSpec, opts: MapFactoryOptions): VmMap {
   }
   const fixedKey = (size: number) => {
     if (spec.keySize !== size) {
-      throw new MapError('EINVAL', spec.name, 'create', `a ${nameOf(MapType, spec.type)} map needs ${size}-byte keys, not ${spec.keySize}`);
+      throw new MapError(
+        'EINVAL',
+        spec.name,
+        'create',
+        `a ${nameOf(MapType, spec.type)} map needs ${size}-byte keys, not ${spec.keySize}`,
+      );
     }
   };
   switch (spec.type) {

@@ -43,7 +43,10 @@ export class KeyTable {
     this.capacity = capacity;
     this.keys = new Uint8Array(Math.max(1, keySize * capacity));
     // little-endian words over the key slab, matching how hash() assembles them (bytes 0..3 of a key → word 0)
-    this.keyWords = keySize % 4 === 0 && keySize > 0 && LITTLE_ENDIAN ? new Int32Array(this.keys.buffer, 0, (keySize * capacity) >> 2) : undefined;
+    this.keyWords =
+      keySize % 4 === 0 && keySize > 0 && LITTLE_ENDIAN
+        ? new Int32Array(this.keys.buffer, 0, (keySize * capacity) >> 2)
+        : undefined;
     this.probe = new Int32Array(keySize >> 2);
     let nb = 16;
     while (nb < capacity * 2) nb *= 2;

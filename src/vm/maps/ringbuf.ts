@@ -37,7 +37,12 @@ export class RingBufMap extends VmMap {
     super(spec, opts);
     const n = spec.maxEntries;
     if (n < 4096 || n & (n - 1) || spec.keySize !== 0 || spec.valueSize !== 0) {
-      throw new MapError('EINVAL', spec.name, 'create', 'a ring buffer needs key/value size 0 and max_entries a power-of-2 multiple of 4096');
+      throw new MapError(
+        'EINVAL',
+        spec.name,
+        'create',
+        'a ring buffer needs key/value size 0 and max_entries a power-of-2 multiple of 4096',
+      );
     }
     this.size = n;
     this.mask = n - 1;

@@ -13,7 +13,9 @@ export async function runGenerator(argv: string[]): Promise<number> {
   const pos = argv.filter((a) => !a.startsWith('--'));
   const [dir, scenarios = 'basic', hosts = '127.0.0.1,::1'] = pos;
   if (!dir) {
-    process.stderr.write('usage: generate.js OUTDIR [SCENARIOS=basic] [HOSTS=127.0.0.1,::1] [--rewrites] [--offload] [--name=F.pcap]\n');
+    process.stderr.write(
+      'usage: generate.js OUTDIR [SCENARIOS=basic] [HOSTS=127.0.0.1,::1] [--rewrites] [--offload] [--name=F.pcap]\n',
+    );
     return 2;
   }
   try {

@@ -66,9 +66,28 @@ function splitAt(text: string, cuts: number[]): string[] {
   return out.filter((p) => p.length > 0);
 }
 
-const req = (method: string, path: string, host: string, extra = '') => `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: bpfkit-corpus\r\n${extra}\r\n`;
+const req = (method: string, path: string, host: string, extra = '') =>
+  `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: bpfkit-corpus\r\n${extra}\r\n`;
 
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'TRACE', 'PROPFIND', 'PURGE', 'MKCOL', 'REPORT', 'SEARCH', 'LOCK', 'UNLOCK', 'LINK', 'QUERY'];
+const METHODS = [
+  'GET',
+  'POST',
+  'PUT',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+  'PATCH',
+  'TRACE',
+  'PROPFIND',
+  'PURGE',
+  'MKCOL',
+  'REPORT',
+  'SEARCH',
+  'LOCK',
+  'UNLOCK',
+  'LINK',
+  'QUERY',
+];
 
 async function basic(host: string, tag: string): Promise<void> {
   const h = host.includes(':') ? `[${host}]` : host;
@@ -76,13 +95,31 @@ async function basic(host: string, tag: string): Promise<void> {
   for (const [i, m] of METHODS.entries()) {
     const c = await open(host, i % 2 ? 8080 : 80);
     const body = m === 'POST' || m === 'PUT' || m === 'PATCH' ? 'a=1&b=2' : '';
-    await send(c, [req(m, `/${tag}/method/${m.toLowerCase()}?i=${i}`, `www.example.test`, body ? `Content-Length: ${body.length}\r\n` : '') + body]);
+    await send(c, [
+      req(
+        m,
+        `/${tag}/method/${m.toLowerCase()}?i=${i}`,
+        `www.example.test`,
+        body ? `Content-Length: ${body.length}\r\n` : '',
+      ) + body,
+    ]);
     await finish(c);
   }
   // Request lines split anywhere: inside the method, the URI, the version, last piece of 1..6 bytes.
   const line = req('GET', `/${tag}/split/abcdefghij?q=1`, h);
   const reqLineLen = line.indexOf('\r\n');
-  const cutsList = [[1], [2], [3], [4, 10], [reqLineLen - 6], [reqLineLen - 1], [reqLineLen], [reqLineLen + 1], [1, 2, 3, 5, 8, 13, 21], [...Array(reqLineLen + 2).keys()].slice(1)];
+  const cutsList = [
+    [1],
+    [2],
+    [3],
+    [4, 10],
+    [reqLineLen - 6],
+    [reqLineLen - 1],
+    [reqLineLen],
+    [reqLineLen + 1],
+    [1, 2, 3, 5, 8, 13, 21],
+    [...Array(reqLineLen + 2).keys()].slice(1),
+  ];
   for (let n = 1; n <= 6; n++) cutsList.push([reqLineLen + 2 - n]);
   for (const [i, cuts] of cutsList.entries()) {
     const c = await open(host, 80);
@@ -136,11 +173,17 @@ async function basic(host: string, tag: string): Promise<void> {
   {
     const c = await open(host, 80);
     const fake = `GET /${tag}/FAKE-in-body HTTP/1.1\r\nHost: evil\r\n\r\n`;
-    await send(c, [req('POST', `/${tag}/body/content-length`, h, `Content-Length: ${fake.length}\r\nContent-Type: text/plain\r\n`), fake]);
+    await send(c, [
+      req('POST', `/${tag}/body/content-length`, h, `Content-Length: ${fake.length}\r\nContent-Type: text/plain\r\n`),
+      fake,
+    ]);
     await settle(c, 15);
     const chunkedBody = `${fake.length.toString(16)}\r\n${fake}\r\n5;ext=1\r\nGET /\r\n0\r\nX-Trailer: GET /${tag}/FAKE-trailer HTTP/1.1\r\n\r\n`;
     const head = req('POST', `/${tag}/body/chunked`, h, 'Transfer-Encoding: chunked\r\n');
-    await send(c, splitAt(head + chunkedBody, [head.length, head.length + 3, head.length + 20, head.length + fake.length + 6]));
+    await send(
+      c,
+      splitAt(head + chunkedBody, [head.length, head.length + 3, head.length + 20, head.length + fake.length + 6]),
+    );
     await settle(c, 15);
     const big = 'GET / HTTP/1.1\r\n'.repeat(600); // 9600 bytes of body, several segments
     await send(c, [req('PUT', `/${tag}/body/big`, h, `Content-Length: ${big.length}\r\n`) + big]);
@@ -158,7 +201,12 @@ async function basic(host: string, tag: string): Promise<void> {
   }
   // Host variants and an absolute-form target.
   // (HTTP/1.1 without Host is refused by the server, so it would not be in the log: not sent.)
-  for (const [i, hv] of ['example.test', 'example.test:8080', 'UPPER.Example.TEST', ' spaced.example.test '].entries()) {
+  for (const [i, hv] of [
+    'example.test',
+    'example.test:8080',
+    'UPPER.Example.TEST',
+    ' spaced.example.test ',
+  ].entries()) {
     const c = await open(host, 80);
     await send(c, [`GET /${tag}/host/${i} HTTP/1.1\r\nHost:${hv}\r\n\r\n`]);
     await finish(c);
@@ -243,7 +291,20 @@ async function midconn(host: string, tag: string): Promise<void> {
 /** The bundled demo: a browsing-like session. */
 async function demo(host: string): Promise<void> {
   const h = 'shop.example.test';
-  const pages = ['/', '/index.html', '/css/site.css', '/js/app.js', '/img/logo.png', '/products?category=books&page=2', '/products/42', '/cart', '/api/v1/cart/items', '/checkout', '/search?q=ebpf+socket+filter', '/favicon.ico'];
+  const pages = [
+    '/',
+    '/index.html',
+    '/css/site.css',
+    '/js/app.js',
+    '/img/logo.png',
+    '/products?category=books&page=2',
+    '/products/42',
+    '/cart',
+    '/api/v1/cart/items',
+    '/checkout',
+    '/search?q=ebpf+socket+filter',
+    '/favicon.ico',
+  ];
   const c = await open(host, 80);
   for (const p of pages.slice(0, 5)) {
     await send(c, [req('GET', p, h)]);
@@ -251,13 +312,20 @@ async function demo(host: string): Promise<void> {
   }
   await finish(c);
   const c2 = await open(host, 8080);
-  await send(c2, [req('POST', '/api/v1/cart/items', h, 'Content-Type: application/json\r\nContent-Length: 27\r\n') + '{"sku":"GET-42","qty":1}\r\n\r\n']);
+  await send(c2, [
+    req('POST', '/api/v1/cart/items', h, 'Content-Type: application/json\r\nContent-Length: 27\r\n') +
+      '{"sku":"GET-42","qty":1}\r\n\r\n',
+  ]);
   await settle(c2, 10);
   for (const p of pages.slice(5)) {
     await send(c2, splitAt(req('GET', p, h), [2, 9]));
     await settle(c2, 10);
   }
-  await send(c2, [req('DELETE', '/api/v1/cart/items/42', h), req('OPTIONS', '*', h), req('PATCH', '/api/v1/profile', h, 'Content-Length: 2\r\n') + '{}']);
+  await send(c2, [
+    req('DELETE', '/api/v1/cart/items/42', h),
+    req('OPTIONS', '*', h),
+    req('PATCH', '/api/v1/profile', h, 'Content-Length: 2\r\n') + '{}',
+  ]);
   await finish(c2);
   const c3 = await open('::1', 80);
   await send(c3, [req('GET', '/ipv6/status', '[::1]'), req('HEAD', '/ipv6/health', '[::1]')]);
@@ -268,27 +336,53 @@ async function demo(host: string): Promise<void> {
   // A CDN and an API host, several connections at once, pipelined bursts, chunked and large responses.
   const assets = ['/static/fonts/inter.woff2', '/static/img/hero.jpg', '/static/js/vendor.js', '/static/css/print.css'];
   const cdn = await Promise.all([0, 1, 2].map(() => open(host, 80)));
-  for (const [i, c] of cdn.entries()) await send(c, [assets.map((a) => req('GET', `${a}?v=${i}`, 'cdn.example.test')).join('')]);
+  for (const [i, c] of cdn.entries())
+    await send(c, [assets.map((a) => req('GET', `${a}?v=${i}`, 'cdn.example.test')).join('')]);
   await Promise.all(cdn.map((c) => finish(c)));
   const api = await open(host, 8080);
-  for (const p of ['/api/v1/orders?status=open', '/api/v1/orders/1001/chunked', '/api/v1/big/report.csv', '/api/v1/orders/1001/empty']) {
+  for (const p of [
+    '/api/v1/orders?status=open',
+    '/api/v1/orders/1001/chunked',
+    '/api/v1/big/report.csv',
+    '/api/v1/orders/1001/empty',
+  ]) {
     await send(api, splitAt(req('GET', p, 'api.example.test', 'Accept: application/json\r\n'), [1]));
     await settle(api, 10);
   }
-  await send(api, [req('PUT', '/api/v1/orders/1001', 'api.example.test', 'Content-Length: 44\r\n') + 'GET /this-is-a-body-not-a-request HTTP/1.1\r\n']);
+  await send(api, [
+    req('PUT', '/api/v1/orders/1001', 'api.example.test', 'Content-Length: 44\r\n') +
+      'GET /this-is-a-body-not-a-request HTTP/1.1\r\n',
+  ]);
   await finish(api);
 }
 
 /** The benchmark scenarios' requests: path kind k of 7, response sizes mixed (the server sends /size/N as N bytes). */
-const BENCH_PATHS = ['/', '/index.html', '/api/v2/items?page=', '/static/app.js?v=', '/img/photo-', '/search?q=term+', '/cart/add?sku='];
+const BENCH_PATHS = [
+  '/',
+  '/index.html',
+  '/api/v2/items?page=',
+  '/static/app.js?v=',
+  '/img/photo-',
+  '/search?q=term+',
+  '/cart/add?sku=',
+];
 const BENCH_SIZES = [120, 350, 800, 1500, 3000, 600, 90];
 function benchRequest(k: number, id: string, worker: number): string {
   const i = k % BENCH_PATHS.length;
-  return req('GET', `${BENCH_PATHS[i]}${id}/size/${BENCH_SIZES[i]}`, `site${worker % 4}.example.test`, 'Accept: */*\r\nAccept-Language: en\r\nCookie: session=0123456789abcdef\r\n');
+  return req(
+    'GET',
+    `${BENCH_PATHS[i]}${id}/size/${BENCH_SIZES[i]}`,
+    `site${worker % 4}.example.test`,
+    'Accept: */*\r\nAccept-Language: en\r\nCookie: session=0123456789abcdef\r\n',
+  );
 }
 
 /** Eight clients at once, each running `conns` keep-alive connections in turn through `use`. */
-async function benchClients(host: string, conns: number, use: (c: Conn, worker: number, conn: number) => Promise<void>): Promise<void> {
+async function benchClients(
+  host: string,
+  conns: number,
+  use: (c: Conn, worker: number, conn: number) => Promise<void>,
+): Promise<void> {
   const worker = async (w: number) => {
     for (let conn = 0; conn < conns; conn++) {
       const c = await open(host, conn % 2 ? 8080 : 80);
@@ -304,7 +398,8 @@ async function bench(host: string): Promise<void> {
   await benchClients(host, 10, async (c, w, conn) => {
     for (let burst = 0; burst < 5; burst++) {
       let text = '';
-      for (let i = 0; i < 8; i++) text += benchRequest(w * 7 + conn * 3 + burst * 5 + i, `${w}-${conn}-${burst}-${i}`, w);
+      for (let i = 0; i < 8; i++)
+        text += benchRequest(w * 7 + conn * 3 + burst * 5 + i, `${w}-${conn}-${burst}-${i}`, w);
       await send(c, [text], 1);
       await settle(c, 5);
     }
@@ -355,7 +450,17 @@ async function bulk(host: string): Promise<void> {
   sink.close();
 }
 
-const SCENARIOS: Record<string, (host: string, tag: string) => Promise<void>> = { basic, long, huge, many, midconn, demo, bench, browse, bulk };
+const SCENARIOS: Record<string, (host: string, tag: string) => Promise<void>> = {
+  basic,
+  long,
+  huge,
+  many,
+  midconn,
+  demo,
+  bench,
+  browse,
+  bulk,
+};
 
 async function main(): Promise<void> {
   const [names, ...hosts] = process.argv.slice(2);

@@ -38,7 +38,13 @@ function sh(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-function waitForOutput(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, count: number, what: string): Promise<void> {
+function waitForOutput(
+  child: ChildProcess,
+  stream: 'stdout' | 'stderr',
+  pattern: RegExp,
+  count: number,
+  what: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = 0;
     let text = '';
@@ -125,19 +131,48 @@ export async function generateCorpus(o: CorpusOptions): Promise<Corpus> {
       // Some kernels fix gro on lo; tso/gso are what matter for segment sizes.
       sh('ip', ['netns', 'exec', ns, 'ethtool', '-K', 'lo', 'tso', onOff, 'gso', onOff]);
     }
-    const tcpdump = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'lo', '-w', pcap, '-s', '0', '-U', '--immediate-mode', '-B', '65536', '-n', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const tcpdump = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        'tcpdump',
+        '-i',
+        'lo',
+        '-w',
+        pcap,
+        '-s',
+        '0',
+        '-U',
+        '--immediate-mode',
+        '-B',
+        '65536',
+        '-n',
+        'tcp',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     children.push(tcpdump);
     let tcpdumpErr = '';
-    tcpdump.stderr!.on('data', (d: Buffer) => (tcpdumpErr += d.toString()));
+    tcpdump.stderr.on('data', (d: Buffer) => (tcpdumpErr += d.toString()));
     await waitForOutput(tcpdump, 'stderr', /listening on/, 1, 'tcpdump');
     const listens = ['127.0.0.1:80', '127.0.0.1:8080', '[::1]:80', '[::1]:8080'];
-    const server = spawn('ip', ['netns', 'exec', ns, process.execPath, join(here, 'server-main.js'), truth, ...listens], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = spawn(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, join(here, 'server-main.js'), truth, ...listens],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     children.push(server);
     await waitForOutput(server, 'stdout', /listening/, listens.length, 'HTTP server');
-    const client = spawn('ip', ['netns', 'exec', ns, process.execPath, join(here, 'client-main.js'), o.scenarios.join(','), ...o.hosts], { stdio: ['ignore', 'inherit', 'pipe'] });
+    const client = spawn(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, join(here, 'client-main.js'), o.scenarios.join(','), ...o.hosts],
+      { stdio: ['ignore', 'inherit', 'pipe'] },
+    );
     children.push(client);
     let clientErr = '';
-    client.stderr!.on('data', (d: Buffer) => (clientErr += d.toString()));
+    client.stderr.on('data', (d: Buffer) => (clientErr += d.toString()));
     const code = await exited(client);
     if (code !== 0) throw new EnvironmentError(`corpus client failed (${code}): ${clientErr.trim()}`);
     server.kill('SIGTERM');
@@ -151,7 +186,8 @@ export async function generateCorpus(o: CorpusOptions): Promise<Corpus> {
     await exited(tcpdump);
     // A capture that lost packets would not match the server's log: say so instead of a wrong corpus.
     const dropped = /(\d+) packets? dropped by kernel/.exec(tcpdumpErr);
-    if (dropped && Number(dropped[1]) > 0) throw new EnvironmentError(`tcpdump lost ${dropped[1]} packets: the corpus is incomplete`);
+    if (dropped && Number(dropped[1]) > 0)
+      throw new EnvironmentError(`tcpdump lost ${dropped[1]} packets: the corpus is incomplete`);
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     try {

@@ -19,9 +19,21 @@ export function readPcapFrames(path: string): { linktype: number; frames: Frame[
   const buf = new Uint8Array(b.buffer, b.byteOffset, b.length);
   const parser = new PcapParser(path);
   const frames: Frame[] = [];
-  const end = parser.parse(buf, new DataView(buf.buffer, buf.byteOffset, buf.length), 0, buf.length, 0, new PacketRef(), (p) => {
-    frames.push({ tsSec: p.tsSec, tsUsec: Math.floor(p.tsNsec / 1000), data: buf.slice(p.offset, p.offset + p.caplen) });
-  });
+  const end = parser.parse(
+    buf,
+    new DataView(buf.buffer, buf.byteOffset, buf.length),
+    0,
+    buf.length,
+    0,
+    new PacketRef(),
+    (p) => {
+      frames.push({
+        tsSec: p.tsSec,
+        tsUsec: Math.floor(p.tsNsec / 1000),
+        data: buf.slice(p.offset, p.offset + p.caplen),
+      });
+    },
+  );
   if (!parser.header) throw new InputError('too short for a pcap file', `${path}@0`);
   if (end < buf.length) throw new InputError('record runs past the end of the file', `${path}@${end}`);
   return { linktype: parser.header.linktype, frames };

@@ -100,7 +100,8 @@ export function reorderAndDuplicate(frames: Frame[], fraction: number, dupFracti
     let key = i;
     if (isData && r() < fraction) key = i + 1 + Math.floor(r() * 3) + 0.5;
     keyed.push({ key, f });
-    if (isData && r() < dupFraction) keyed.push({ key: i + 1 + Math.floor(r() * 4) + 0.25, f: { ...f, data: f.data.slice() } });
+    if (isData && r() < dupFraction)
+      keyed.push({ key: i + 1 + Math.floor(r() * 4) + 0.25, f: { ...f, data: f.data.slice() } });
   });
   keyed.sort((a, b) => a.key - b.key);
   return monotonic(keyed.map((k) => k.f));
@@ -154,7 +155,9 @@ function setIpLength(d: Uint8Array, p: Parsed, ipTotal: number): void {
 
 /** Insert one 802.1Q tag (or two, QinQ: 802.1ad outer + 802.1Q inner) after the MAC addresses. */
 export function vlanTag(frames: Frame[], qinq: boolean): Frame[] {
-  const tag = qinq ? Uint8Array.of(0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x0a) : Uint8Array.of(0x81, 0x00, 0x00, 0x2a);
+  const tag = qinq
+    ? Uint8Array.of(0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x0a)
+    : Uint8Array.of(0x81, 0x00, 0x00, 0x2a);
   return frames.map((f) => ({ ...f, data: concat(f.data.subarray(0, 12), tag, f.data.subarray(12)) }));
 }
 
@@ -259,7 +262,8 @@ export function fragment(frames: Frame[]): Frame[] {
  * a marked one; it must keep its packets.
  */
 export function cutBefore(frames: Frame[], skipMarker: string, keepPrefix: string): Frame[] {
-  const text = (f: Frame, p: Parsed) => Buffer.from(f.data.subarray(p.payload, p.payload + p.payloadLen)).toString('latin1');
+  const text = (f: Frame, p: Parsed) =>
+    Buffer.from(f.data.subarray(p.payload, p.payload + p.payloadLen)).toString('latin1');
   const ids = connectionIds(frames);
   const marked = new Set<string>();
   frames.forEach((f, i) => {

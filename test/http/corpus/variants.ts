@@ -6,7 +6,15 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPcapFrames, writePcapFrames, type Frame } from './pcap-out.js';
-import { dropHandshakes, fragment, ipOptions, overlapping, reorderAndDuplicate, vlanTag, cutBefore } from './rewrite.js';
+import {
+  dropHandshakes,
+  fragment,
+  ipOptions,
+  overlapping,
+  reorderAndDuplicate,
+  vlanTag,
+  cutBefore,
+} from './rewrite.js';
 
 export const VARIANTS: Record<string, (f: Frame[]) => Frame[]> = {
   'reorder-dup': (f) => reorderAndDuplicate(f, 0.2, 0.05),
@@ -17,7 +25,8 @@ export const VARIANTS: Record<string, (f: Frame[]) => Frame[]> = {
   'ip-options': (f) => ipOptions(f),
   'no-handshake': (f) => dropHandshakes(f),
   // Order matters: the rewrites that read TCP headers run before fragmenting and tagging.
-  everything: (f) => vlanTag(fragment(ipOptions(reorderAndDuplicate(overlapping(dropHandshakes(f), 0.1), 0.2, 0.05, 7))), true),
+  everything: (f) =>
+    vlanTag(fragment(ipOptions(reorderAndDuplicate(overlapping(dropHandshakes(f), 0.1), 0.2, 0.05, 7))), true),
 };
 
 /** Write every variant of `pcap` into `dir` as <name>.pcap with <name>.truth.jsonl (a copy of `truth`). */
@@ -34,7 +43,12 @@ export function writeVariants(pcap: string, truth: string, dir: string, names = 
 }
 
 /** The mid-connection variant of a `midconn` corpus: each connection's first exchange is cut off. */
-export function writeMidConnection(pcap: string, dir: string, truthEntries: { url: string }[], truthOut: (kept: unknown[]) => void): string {
+export function writeMidConnection(
+  pcap: string,
+  dir: string,
+  truthEntries: { url: string }[],
+  truthOut: (kept: unknown[]) => void,
+): string {
   const { linktype, frames } = readPcapFrames(pcap);
   const file = join(dir, 'mid-connection.pcap');
   // Cut first: the cut tells connections apart by their SYNs, which the capture then loses.

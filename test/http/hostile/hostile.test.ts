@@ -87,7 +87,8 @@ test('random-order eight-byte fragments of large datagrams: linear', () => {
   const make = (n: number) => {
     const per = 8000;
     const frames: Uint8Array[] = [];
-    for (let i = 0; i < n; i++) frames.push(frame(1 + Math.floor(i / per), i % per, i % per === per - 1 || i === n - 1));
+    for (let i = 0; i < n; i++)
+      frames.push(frame(1 + Math.floor(i / per), i % per, i % per === per - 1 || i === n - 1));
     let x = 99;
     for (let i = frames.length - 1; i > 0; i--) {
       x = (Math.imul(x, 1103515245) + 12345) >>> 0;

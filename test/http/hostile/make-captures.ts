@@ -28,7 +28,16 @@ class FrameWriter {
   }
 
   /** A TCP segment from src:sport to dst:dport; `payload` is written by the caller's `fill` at offset 54. */
-  tcp(src: number, sport: number, dst: number, dport: number, seq: number, flags: number, payload: Uint8Array | undefined, ack = 0): void {
+  tcp(
+    src: number,
+    sport: number,
+    dst: number,
+    dport: number,
+    seq: number,
+    flags: number,
+    payload: Uint8Array | undefined,
+    ack = 0,
+  ): void {
     const len = payload ? payload.length : 0;
     this.ip(src, dst, 20 + len, 0, 0, 6);
     const o = 34;
@@ -158,7 +167,8 @@ export const HOSTILE: Record<string, { what: string; make: Maker }> = {
         while (20 + req.length + 100 < total - 4) req += `X-Pad: ${'p'.repeat(90)}\r\n`;
         req += 'X: ' + 'q'.repeat(Math.max(0, total - 20 - req.length - 7)) + '\r\n\r\n';
         seg.set(enc(req).subarray(0, total - 20), 20);
-        for (let i = 0; i < per; i++) frags.push({ id, off: i * 8, data: seg.slice(i * 8, i * 8 + 8), more: i < per - 1 });
+        for (let i = 0; i < per; i++)
+          frags.push({ id, off: i * 8, data: seg.slice(i * 8, i * 8 + 8), more: i < per - 1 });
       }
       let x = 0x2545f491;
       for (let i = frags.length - 1; i > 0; i--) {

@@ -6,15 +6,24 @@ import { type Instruction, makeInsn } from '../../../src/isa/instruction.js';
 import { assignPcs } from '../../../src/isa/codec.js';
 import * as op from '../../../src/isa/opcodes.js';
 
-export const mov64Imm = (dst: number, imm: number) => makeInsn({ code: op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, dst, imm });
-export const mov64Reg = (dst: number, src: number) => makeInsn({ code: op.BPF_ALU64 | op.BPF_MOV | op.BPF_X, dst, src });
-export const alu64Imm = (o: number, dst: number, imm: number) => makeInsn({ code: op.BPF_ALU64 | o | op.BPF_K, dst, imm });
-export const alu64Reg = (o: number, dst: number, src: number) => makeInsn({ code: op.BPF_ALU64 | o | op.BPF_X, dst, src });
-export const ldx = (size: number, dst: number, src: number, off: number) => makeInsn({ code: op.BPF_LDX | op.BPF_MEM | size, dst, src, off });
-export const stx = (size: number, dst: number, src: number, off: number) => makeInsn({ code: op.BPF_STX | op.BPF_MEM | size, dst, src, off });
-export const st = (size: number, dst: number, off: number, imm: number) => makeInsn({ code: op.BPF_ST | op.BPF_MEM | size, dst, off, imm });
-export const jmpImm = (o: number, dst: number, imm: number, off: number) => makeInsn({ code: op.BPF_JMP | o | op.BPF_K, dst, imm, off });
-export const jmpReg = (o: number, dst: number, src: number, off: number) => makeInsn({ code: op.BPF_JMP | o | op.BPF_X, dst, src, off });
+export const mov64Imm = (dst: number, imm: number) =>
+  makeInsn({ code: op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, dst, imm });
+export const mov64Reg = (dst: number, src: number) =>
+  makeInsn({ code: op.BPF_ALU64 | op.BPF_MOV | op.BPF_X, dst, src });
+export const alu64Imm = (o: number, dst: number, imm: number) =>
+  makeInsn({ code: op.BPF_ALU64 | o | op.BPF_K, dst, imm });
+export const alu64Reg = (o: number, dst: number, src: number) =>
+  makeInsn({ code: op.BPF_ALU64 | o | op.BPF_X, dst, src });
+export const ldx = (size: number, dst: number, src: number, off: number) =>
+  makeInsn({ code: op.BPF_LDX | op.BPF_MEM | size, dst, src, off });
+export const stx = (size: number, dst: number, src: number, off: number) =>
+  makeInsn({ code: op.BPF_STX | op.BPF_MEM | size, dst, src, off });
+export const st = (size: number, dst: number, off: number, imm: number) =>
+  makeInsn({ code: op.BPF_ST | op.BPF_MEM | size, dst, off, imm });
+export const jmpImm = (o: number, dst: number, imm: number, off: number) =>
+  makeInsn({ code: op.BPF_JMP | o | op.BPF_K, dst, imm, off });
+export const jmpReg = (o: number, dst: number, src: number, off: number) =>
+  makeInsn({ code: op.BPF_JMP | o | op.BPF_X, dst, src, off });
 export const ja = (off: number) => makeInsn({ code: op.BPF_JMP | op.BPF_JA, off });
 export const call = (helper: number) => makeInsn({ code: op.BPF_JMP | op.BPF_CALL, imm: helper });
 export const exit = () => makeInsn({ code: op.BPF_JMP | op.BPF_EXIT });
@@ -61,5 +70,11 @@ export function pcOf(insns: Instruction[], index: number): number {
 export const atomicAdd64 = (dst: number, src: number, off: number) =>
   makeInsn({ code: op.BPF_STX | op.BPF_ATOMIC | op.BPF_DW, dst, src, off, imm: op.BPF_ADD });
 
-export const Helper = { map_lookup_elem: 1, map_update_elem: 2, map_delete_elem: 3, tail_call: 12, xdp_adjust_head: 44 } as const;
+export const Helper = {
+  map_lookup_elem: 1,
+  map_update_elem: 2,
+  map_delete_elem: 3,
+  tail_call: 12,
+  xdp_adjust_head: 44,
+} as const;
 export { op };

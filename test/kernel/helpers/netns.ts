@@ -22,7 +22,9 @@ export function deleteNamespace(name: string): void {
 /** Run `node script ...args` inside the namespace; resolves with its stdout (rejects on non-zero exit). */
 export function runInNamespace(ns: string, script: string, args: string[], timeoutMs = 20000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));

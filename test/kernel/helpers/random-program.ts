@@ -35,8 +35,34 @@ const SPILL = -168; // r0..r9 spilled to fp-168 .. fp-89
 export const OUT_BYTES = 80 + SCRATCH_BYTES;
 export const PACKET_BYTES = 160;
 
-const ALU_OPS = [op.BPF_ADD, op.BPF_SUB, op.BPF_MUL, op.BPF_DIV, op.BPF_OR, op.BPF_AND, op.BPF_LSH, op.BPF_RSH, op.BPF_NEG, op.BPF_MOD, op.BPF_XOR, op.BPF_MOV, op.BPF_ARSH];
-const JMP_OPS = [op.BPF_JEQ, op.BPF_JGT, op.BPF_JGE, op.BPF_JSET, op.BPF_JNE, op.BPF_JSGT, op.BPF_JSGE, op.BPF_JLT, op.BPF_JLE, op.BPF_JSLT, op.BPF_JSLE];
+const ALU_OPS = [
+  op.BPF_ADD,
+  op.BPF_SUB,
+  op.BPF_MUL,
+  op.BPF_DIV,
+  op.BPF_OR,
+  op.BPF_AND,
+  op.BPF_LSH,
+  op.BPF_RSH,
+  op.BPF_NEG,
+  op.BPF_MOD,
+  op.BPF_XOR,
+  op.BPF_MOV,
+  op.BPF_ARSH,
+];
+const JMP_OPS = [
+  op.BPF_JEQ,
+  op.BPF_JGT,
+  op.BPF_JGE,
+  op.BPF_JSET,
+  op.BPF_JNE,
+  op.BPF_JSGT,
+  op.BPF_JSGE,
+  op.BPF_JLT,
+  op.BPF_JLE,
+  op.BPF_JSLT,
+  op.BPF_JSLE,
+];
 const SIZES = [op.BPF_B, op.BPF_H, op.BPF_W, op.BPF_DW];
 const ATOMIC_OPS = [op.BPF_ADD, op.BPF_OR, op.BPF_AND, op.BPF_XOR];
 
@@ -99,8 +125,12 @@ export function randomProgram(seed: number, bodyLength = 40, calls = false): Gen
     const n = body.length;
     const k = r();
     if (calls && r() < 0.06) {
-      body.push({ insn: ins({ code: op.BPF_JMP | op.BPF_CALL, src: op.BPF_PSEUDO_CALL }), call: int(0, SUBPROGRAMS - 1) });
-      for (let i = 1; i <= 5; i++) body.push({ insn: ins({ code: op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, dst: i, imm: imm32() }) });
+      body.push({
+        insn: ins({ code: op.BPF_JMP | op.BPF_CALL, src: op.BPF_PSEUDO_CALL }),
+        call: int(0, SUBPROGRAMS - 1),
+      });
+      for (let i = 1; i <= 5; i++)
+        body.push({ insn: ins({ code: op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, dst: i, imm: imm32() }) });
       continue;
     }
     if (k < 0.5) {
@@ -110,7 +140,8 @@ export function randomProgram(seed: number, bodyLength = 40, calls = false): Gen
       const useReg = r() < 0.5 && o !== op.BPF_NEG;
       let immv = imm32();
       let off = 0;
-      if ((o === op.BPF_LSH || o === op.BPF_RSH || o === op.BPF_ARSH) && !useReg) immv = int(0, cls === op.BPF_ALU64 ? 63 : 31);
+      if ((o === op.BPF_LSH || o === op.BPF_RSH || o === op.BPF_ARSH) && !useReg)
+        immv = int(0, cls === op.BPF_ALU64 ? 63 : 31);
       if ((o === op.BPF_DIV || o === op.BPF_MOD) && r() < 0.3) off = 1; // signed division (cpu v4)
       if ((o === op.BPF_DIV || o === op.BPF_MOD) && !useReg && immv === 0) immv = 3; // the verifier refuses division by a constant 0 (by a register holding 0 is fine)
       if (o === op.BPF_NEG) immv = 0; // NEG has no operand (the verifier checks the field is zero)
@@ -119,21 +150,41 @@ export function randomProgram(seed: number, bodyLength = 40, calls = false): Gen
         body.push({ insn: ins({ code: cls | o | op.BPF_X, dst: reg(), src: reg(), off }) });
         continue;
       }
-      body.push({ insn: ins({ code: cls | o | (useReg ? op.BPF_X : op.BPF_K), dst: reg(), src: useReg ? reg() : 0, imm: useReg ? 0 : immv, off }) });
+      body.push({
+        insn: ins({
+          code: cls | o | (useReg ? op.BPF_X : op.BPF_K),
+          dst: reg(),
+          src: useReg ? reg() : 0,
+          imm: useReg ? 0 : immv,
+          off,
+        }),
+      });
     } else if (k < 0.56) {
       // byte swaps: to-LE/to-BE (ALU) and unconditional bswap (ALU64)
       const kind = int(0, 2);
       const width = pick([16, 32, 64]);
-      const code = kind === 2 ? op.BPF_ALU64 | op.BPF_END | op.BPF_TO_LE : op.BPF_ALU | op.BPF_END | (kind === 0 ? op.BPF_TO_LE : op.BPF_TO_BE);
+      const code =
+        kind === 2
+          ? op.BPF_ALU64 | op.BPF_END | op.BPF_TO_LE
+          : op.BPF_ALU | op.BPF_END | (kind === 0 ? op.BPF_TO_LE : op.BPF_TO_BE);
       body.push({ insn: ins({ code, dst: reg(), imm: width }) });
     } else if (k < 0.66) {
       const size = pick(SIZES);
       const sx = size !== op.BPF_DW && r() < 0.3;
-      body.push({ insn: ins({ code: op.BPF_LDX | (sx ? op.BPF_MEMSX : op.BPF_MEM) | size, dst: reg(), src: 10, off: scratchOff(size) }) });
+      body.push({
+        insn: ins({
+          code: op.BPF_LDX | (sx ? op.BPF_MEMSX : op.BPF_MEM) | size,
+          dst: reg(),
+          src: 10,
+          off: scratchOff(size),
+        }),
+      });
     } else if (k < 0.74) {
       const size = pick(SIZES);
-      if (r() < 0.5) body.push({ insn: ins({ code: op.BPF_STX | op.BPF_MEM | size, dst: 10, src: reg(), off: scratchOff(size) }) });
-      else body.push({ insn: ins({ code: op.BPF_ST | op.BPF_MEM | size, dst: 10, off: scratchOff(size), imm: imm32() }) });
+      if (r() < 0.5)
+        body.push({ insn: ins({ code: op.BPF_STX | op.BPF_MEM | size, dst: 10, src: reg(), off: scratchOff(size) }) });
+      else
+        body.push({ insn: ins({ code: op.BPF_ST | op.BPF_MEM | size, dst: 10, off: scratchOff(size), imm: imm32() }) });
     } else if (k < 0.8) {
       const size = r() < 0.5 ? op.BPF_W : op.BPF_DW;
       const which = r();
@@ -141,19 +192,30 @@ export function randomProgram(seed: number, bodyLength = 40, calls = false): Gen
       if (which < 0.6) aop = pick(ATOMIC_OPS) | (r() < 0.5 ? op.BPF_FETCH : 0);
       else if (which < 0.8) aop = op.BPF_XCHG;
       else aop = op.BPF_CMPXCHG;
-      body.push({ insn: ins({ code: op.BPF_STX | op.BPF_ATOMIC | size, dst: 10, src: reg(), off: scratchOff(size), imm: aop }) });
+      body.push({
+        insn: ins({ code: op.BPF_STX | op.BPF_ATOMIC | size, dst: 10, src: reg(), off: scratchOff(size), imm: aop }),
+      });
     } else {
       // forward branch to a later body item (or the epilogue)
       const cls = r() < 0.6 ? op.BPF_JMP : op.BPF_JMP32;
       const target = int(n + 1, Math.min(bodyLength, n + 12)); // clamped to the body's end when resolved
       // (no unconditional `ja`: the verifier refuses the unreachable code it would leave behind)
       const useReg = r() < 0.5;
-      body.push({ insn: ins({ code: cls | pick(JMP_OPS) | (useReg ? op.BPF_X : op.BPF_K), dst: reg(), src: useReg ? reg() : 0, imm: useReg ? 0 : imm32() }), target });
+      body.push({
+        insn: ins({
+          code: cls | pick(JMP_OPS) | (useReg ? op.BPF_X : op.BPF_K),
+          dst: reg(),
+          src: useReg ? reg() : 0,
+          imm: useReg ? 0 : imm32(),
+        }),
+        target,
+      });
     }
   }
 
   const epilogue: Instruction[] = [];
-  for (let i = 0; i <= 9; i++) epilogue.push(ins({ code: op.BPF_STX | op.BPF_MEM | op.BPF_DW, dst: 10, src: i, off: SPILL + 8 * i }));
+  for (let i = 0; i <= 9; i++)
+    epilogue.push(ins({ code: op.BPF_STX | op.BPF_MEM | op.BPF_DW, dst: 10, src: i, off: SPILL + 8 * i }));
   epilogue.push(
     ins({ code: op.BPF_LDX | op.BPF_MEM | op.BPF_DW, dst: 1, src: 10, off: -8 }),
     ins({ code: op.BPF_LDX | op.BPF_MEM | op.BPF_DW, dst: 2, src: 10, off: -16 }),
@@ -170,7 +232,10 @@ export function randomProgram(seed: number, bodyLength = 40, calls = false): Gen
     epilogue.push(ins({ code: op.BPF_STX | op.BPF_MEM | op.BPF_DW, dst: 1, src: 4, off: 80 + 8 * j }));
   }
   // the jgt above skips the copies (10 + 8 load/store pairs) and lands here
-  epilogue.push(ins({ code: op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, dst: 0, imm: 2 }), ins({ code: op.BPF_JMP | op.BPF_EXIT }));
+  epilogue.push(
+    ins({ code: op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, dst: 0, imm: 2 }),
+    ins({ code: op.BPF_JMP | op.BPF_EXIT }),
+  );
 
   // Subprograms: straight-line ALU on r0-r5 (all initialised by the caller), a store and load on their
   // own stack frame, r0 set before exit.
@@ -180,11 +245,20 @@ export function randomProgram(seed: number, bodyLength = 40, calls = false): Gen
     const len = int(3, 10);
     for (let i = 0; i < len; i++) {
       const cls = r() < 0.6 ? op.BPF_ALU64 : op.BPF_ALU;
-      const o = pick(ALU_OPS.filter((x) => x !== op.BPF_NEG && x !== op.BPF_LSH && x !== op.BPF_RSH && x !== op.BPF_ARSH));
+      const o = pick(
+        ALU_OPS.filter((x) => x !== op.BPF_NEG && x !== op.BPF_LSH && x !== op.BPF_RSH && x !== op.BPF_ARSH),
+      );
       const useReg = r() < 0.5;
       let immv = imm32();
       if ((o === op.BPF_DIV || o === op.BPF_MOD) && immv === 0) immv = 5;
-      code.push(ins({ code: cls | o | (useReg ? op.BPF_X : op.BPF_K), dst: int(0, 5), src: useReg ? int(0, 5) : 0, imm: useReg ? 0 : immv }));
+      code.push(
+        ins({
+          code: cls | o | (useReg ? op.BPF_X : op.BPF_K),
+          dst: int(0, 5),
+          src: useReg ? int(0, 5) : 0,
+          imm: useReg ? 0 : immv,
+        }),
+      );
     }
     code.push(
       ins({ code: op.BPF_STX | op.BPF_MEM | op.BPF_DW, dst: 10, src: int(0, 5), off: -8 }),

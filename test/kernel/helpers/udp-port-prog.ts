@@ -23,6 +23,11 @@ export function loadUdpPortProgram(port: number): { fd: number; close(): void } 
     mov64Imm(0, 0x40000),
     exit(),
   );
-  const { fd } = loadProgram({ name: 'udp_port', type: ProgType.SOCKET_FILTER, insns: encodeProgram(insns), license: 'GPL' });
+  const { fd } = loadProgram({
+    name: 'udp_port',
+    type: ProgType.SOCKET_FILTER,
+    insns: encodeProgram(insns),
+    license: 'GPL',
+  });
   return { fd, close: () => closeFd(fd) };
 }

@@ -12,12 +12,22 @@ import { possibleCpus, interfaceIndex } from 'bpfkit/kernel';
 
 // Round trip in the conformance syntax.
 const text = ['mov %r0, 7', 'add %r0, 35', 'exit'];
-assert.deepEqual(disassemble(decodeProgram(encodeProgram(assemble(text.join('\n'), { syntax: 'conformance' }))), { syntax: 'conformance' }), text);
+assert.deepEqual(
+  disassemble(decodeProgram(encodeProgram(assemble(text.join('\n'), { syntax: 'conformance' }))), {
+    syntax: 'conformance',
+  }),
+  text,
+);
 
 // parseObject on bytes (the pure core), then the program in the VM through loadCollection.
-const spec = parseObject(readFileSync('node_modules/bpfkit/examples/proto-count/proto-count.o'), { path: 'proto-count.o' });
+const spec = parseObject(readFileSync('node_modules/bpfkit/examples/proto-count/proto-count.o'), {
+  path: 'proto-count.o',
+});
 assert.equal(parseObjectFromElf, parseObject);
-assert.deepEqual(spec.programs.map((p) => p.name), ['count_protocols']);
+assert.deepEqual(
+  spec.programs.map((p) => p.name),
+  ['count_protocols'],
+);
 assert.ok(spec.maps.some((m) => m.name === 'proto_stats'));
 const coll = await loadCollection(spec, { engine: 'vm' });
 const { packets } = await readCapture('node_modules/bpfkit/examples/captures/http-demo.pcap');
@@ -37,8 +47,15 @@ await assert.rejects(readCapture('no-such.pcap'), InputError);
 // The URL sniffer as a library, on the bundled capture (its filter object ships in the package).
 const records = [];
 const built = await buildPipeline({
-  mode: 'full', engine: 'vm', live: false, immediate: false, limits: { maxLine: 65536, maxHeaderLine: 16384 },
-  maxFlows: 1000, idleTimeoutSec: 60, onRecord: (r) => records.push(r), onText: () => {},
+  mode: 'full',
+  engine: 'vm',
+  live: false,
+  immediate: false,
+  limits: { maxLine: 65536, maxHeaderLine: 16384 },
+  maxFlows: 1000,
+  idleTimeoutSec: 60,
+  onRecord: (r) => records.push(r),
+  onText: () => {},
 });
 for (const p of packets) built.pipeline.packet(frameOf(p.data, p.linktype, p.tsSec + p.tsNsec / 1e9));
 built.pipeline.finish();

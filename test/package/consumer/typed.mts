@@ -2,7 +2,16 @@
 // outside the repository, type-checks it with tsc (NodeNext) and runs the output. It is not part of the
 // repository's build (tsconfig includes *.ts only), since it imports the package by name.
 import assert from 'node:assert/strict';
-import { assemble, disassemble, loadObjectFile, loadCollection, readCapture, type Collection, type Instruction, type RunResult } from 'bpfkit';
+import {
+  assemble,
+  disassemble,
+  loadObjectFile,
+  loadCollection,
+  readCapture,
+  type Collection,
+  type Instruction,
+  type RunResult,
+} from 'bpfkit';
 import { encodeProgram, decodeProgram, BPF_EXIT, BPF_JMP } from 'bpfkit/isa';
 import { formatLlvm } from 'bpfkit/asm';
 import { Vm, type VmRunResult } from 'bpfkit/vm';

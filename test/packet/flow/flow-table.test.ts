@@ -1,7 +1,12 @@
 // TcpFlowTable on its own: one flow per connection for both directions, and every way a flow ends.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TcpFlow, TcpFlowTable, newFlowTableStats, type FlowTableOptions } from '../../../src/packet/flow/flow-table.js';
+import {
+  TcpFlow,
+  TcpFlowTable,
+  newFlowTableStats,
+  type FlowTableOptions,
+} from '../../../src/packet/flow/flow-table.js';
 import { formatFlowAddr } from '../../../src/packet/flow/flow-key.js';
 import { PacketView } from '../../../src/packet/decode/packet-view.js';
 import { Conversation, tcpFrame, ACK, RST, SYN } from '../../support/tcp-frames.js';
@@ -91,10 +96,17 @@ test('a full table evicts its oldest flow; idle flows go at the sweep', () => {
   const { t, closed, feed } = table({ maxFlows: 3, idleTimeoutSec: 60 });
   feed([1, 2, 3, 4].map((i) => tcpFrame({ sport: 1000 + i, seq: 1, payload: `flow ${i}` })));
   assert.equal(t.size, 3);
-  assert.deepEqual(closed.map((f) => f.fromA), ['flow 1']);
+  assert.deepEqual(
+    closed.map((f) => f.fromA),
+    ['flow 1'],
+  );
   feed([tcpFrame({ sport: 1004, seq: 7, payload: '!' })], 1050);
   t.sweep(1070);
-  assert.deepEqual(closed.map((f) => f.fromA), ['flow 1', 'flow 2', 'flow 3'], 'idle past 60 s at t=1070');
+  assert.deepEqual(
+    closed.map((f) => f.fromA),
+    ['flow 1', 'flow 2', 'flow 3'],
+    'idle past 60 s at t=1070',
+  );
   assert.equal(t.stats.evicted, 3);
   t.closeAll();
   assert.equal(closed[3]!.fromA, 'flow 4!');

@@ -53,7 +53,10 @@ test('overlapping fragments: the lowest-offset piece wins', () => {
   const r = new FragmentReassembler();
   const v = new PacketView();
   for (const f of [liar, frag(0, 32, true), frag(32, upper.length, false)]) r.add(v.decode(f, 1), 0);
-  assert.equal(Buffer.from(v.bytes.subarray(v.payloadOffset, v.payloadOffset + v.payloadLength)).toString(), 'AAAAAAAABBBBZZZZZZZZCCCC');
+  assert.equal(
+    Buffer.from(v.bytes.subarray(v.payloadOffset, v.payloadOffset + v.payloadLength)).toString(),
+    'AAAAAAAABBBBZZZZZZZZCCCC',
+  );
 });
 
 test('`protocol` limits which datagrams are rebuilt; the others are still counted', () => {
@@ -86,7 +89,11 @@ test('incomplete datagrams expire after the timeout, and the oldest makes room w
   const whole = tcpFrame({ seq: 7, payload });
   const r = new FragmentReassembler({ timeoutSec: 30, maxDatagrams: 2 });
   const v = new PacketView();
-  for (const [id, t] of [[1, 0], [2, 10]] as const) r.add(v.decode(fragmenter(whole, id).frag(0, 16, true), 1), t);
+  for (const [id, t] of [
+    [1, 0],
+    [2, 10],
+  ] as const)
+    r.add(v.decode(fragmenter(whole, id).frag(0, 16, true), 1), t);
   assert.equal(r.size, 2);
   r.add(v.decode(fragmenter(whole, 3).frag(0, 16, true), 1), 20);
   assert.equal(r.size, 2, 'the third pushed the oldest out');
@@ -104,7 +111,9 @@ test('random fragments (any order, overlaps, duplicates, several ends): the same
     return (x >>> 0) / 2 ** 32;
   };
   for (let round = 0; round < 300; round++) {
-    const body = Array.from({ length: 8 + Math.floor(r() * 200) }, (_, i) => String.fromCharCode(97 + ((i * 7 + round) % 26))).join('');
+    const body = Array.from({ length: 8 + Math.floor(r() * 200) }, (_, i) =>
+      String.fromCharCode(97 + ((i * 7 + round) % 26)),
+    ).join('');
     const whole = tcpFrame({ seq: round, payload: body });
     const { upper, frag } = fragmenter(whole, round);
     const frames: Uint8Array[] = [];

@@ -148,7 +148,10 @@ function ipDatagram(d: Pending): Uint8Array {
   const whole = new Uint8Array(head + d.total);
   for (let i = d.pieces.length - 1; i >= 0; i--) {
     const piece = d.pieces[i]!;
-    whole.set(piece.data.subarray(0, Math.max(0, Math.min(piece.data.length, d.total - piece.offset))), head + piece.offset);
+    whole.set(
+      piece.data.subarray(0, Math.max(0, Math.min(piece.data.length, d.total - piece.offset))),
+      head + piece.offset,
+    );
   }
   if (d.ipVersion === 4) {
     const total = whole.length <= 0xffff ? whole.length : 0;

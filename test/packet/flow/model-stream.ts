@@ -85,7 +85,11 @@ export class ModelStream {
         this.stats.bufferedBytes += len;
         this.pendingBytes += len;
       }
-      if (this.startSegs.length >= START_SEGMENTS || (fin && this.startSegs.length > 0) || this.pendingBytes > this.maxPendingBytes)
+      if (
+        this.startSegs.length >= START_SEGMENTS ||
+        (fin && this.startSegs.length > 0) ||
+        this.pendingBytes > this.maxPendingBytes
+      )
         this.syncFromStart();
       this.checkFinished();
       return;

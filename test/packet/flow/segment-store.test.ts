@@ -24,7 +24,8 @@ interface Call {
 function record(s: { consumer: TcpStream['consumer'] }): Call[] {
   const calls: Call[] = [];
   s.consumer = {
-    data: (b, start, end, ts) => calls.push({ kind: 'data', text: Buffer.from(b.subarray(start, end)).toString('latin1'), ts }),
+    data: (b, start, end, ts) =>
+      calls.push({ kind: 'data', text: Buffer.from(b.subarray(start, end)).toString('latin1'), ts }),
     gap: () => calls.push({ kind: 'gap', text: '', ts: 0 }),
   };
   return calls;

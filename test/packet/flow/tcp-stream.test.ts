@@ -17,7 +17,8 @@ function stream(maxPending = 1 << 20) {
       text = '';
     },
   };
-  const seg = (seq: number, data: string, fin = false) => s.segment(seq | 0, Buffer.from(data, 'latin1'), 0, data.length, fin, 0);
+  const seg = (seq: number, data: string, fin = false) =>
+    s.segment(seq | 0, Buffer.from(data, 'latin1'), 0, data.length, fin, 0);
   const pieces = () => [...got, text];
   return { s, stats, seg, pieces };
 }
@@ -74,7 +75,10 @@ test('onFirstData sees the first bytes once, before the consumer', () => {
   const order: string[] = [];
   s.onFirstData = (b, start, end) => order.push(`first:${Buffer.from(b.subarray(start, end)).toString()}`);
   const consumer = s.consumer!;
-  s.consumer = { data: (b, start, end, ts) => (order.push('data'), consumer.data(b, start, end, ts)), gap: consumer.gap };
+  s.consumer = {
+    data: (b, start, end, ts) => (order.push('data'), consumer.data(b, start, end, ts)),
+    gap: consumer.gap,
+  };
   s.syn(0);
   seg(1, 'GET');
   seg(4, ' /');
