@@ -29,9 +29,22 @@ export class UsageError extends BpfkitError {
 export class InputError extends BpfkitError {
   readonly where: string | undefined;
   constructor(message: string, where?: string) {
-    super(where ? `${where}: ${message}` : message, 2);
+    // Messages quote names taken from the input (section, symbol, map names), which a malformed file can
+    // fill with newlines and escape sequences: escaped here, the error stays one line on any terminal.
+    super(oneLine(where ? `${where}: ${message}` : message), 2);
     this.where = where;
   }
+}
+
+/** `text` with control characters written as escapes (`\n`, `\x1b`), so it prints as one line. */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this escapes
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
 }
 
 /** The machine lacks something: a privilege, a kernel feature, a system tool. */
