@@ -34,6 +34,7 @@ test('every entry point of the exports map has a declaration file and exports so
       'bpfkit/kernel',
       'bpfkit/packet',
       'bpfkit/http',
+      'bpfkit/cbpf',
     ],
   );
   for (const [name] of entries)

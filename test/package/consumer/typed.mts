@@ -17,6 +17,7 @@ import { formatLlvm } from 'bpfkit/asm';
 import { Vm, type VmRunResult } from 'bpfkit/vm';
 import { PacketView, IPPROTO } from 'bpfkit/packet';
 import { UpdateFlag } from 'bpfkit/engine';
+import { assembleBpfAsm, checkClassic, prepareClassic, runClassic, formatBytecode } from 'bpfkit/cbpf';
 
 // Assemble, encode, decode and disassemble: the text comes back.
 const insns: Instruction[] = assemble('r0 = 42\nexit', { syntax: 'llvm' });
@@ -52,5 +53,13 @@ assert.ok(tcpFrames > 0, 'the capture has IPv4 TCP frames');
 assert.equal(new DataView(counters.buffer, counters.byteOffset).getBigUint64(0, true), BigInt(tcpFrames));
 assert.equal(UpdateFlag.NOEXIST, 1);
 coll.close();
+
+// Classic BPF: the tc-bpf(8) toy filter (IPv4 only) assembled, checked, printed as tc bytecode and run.
+const ipv4Only = assembleBpfAsm('ldh [12]\njne #0x800, drop\nret #-1\ndrop: ret #0\n');
+assert.equal(checkClassic(ipv4Only), undefined);
+assert.equal(formatBytecode(ipv4Only), '4,40 0 0 12,21 0 1 2048,6 0 0 4294967295,6 0 0 0,'); // bpf_asm's form, trailing comma included
+const ethernetIpv4 = new Uint8Array(64);
+ethernetIpv4[12] = 0x08;
+assert.equal(runClassic(prepareClassic(ipv4Only), ethernetIpv4).retval, 0xffffffff);
 
 console.log(`typed: ok (${capture.packets.length} packets, ${tcpFrames} IPv4 TCP)`);
