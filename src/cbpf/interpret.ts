@@ -145,24 +145,78 @@ export function ancillaryValue(off: number, p: Uint8Array, c: ResolvedContext, a
 
 const size = (code: number) => ((code & 0x18) === BPF_B ? 1 : (code & 0x18) === BPF_H ? 2 : 4);
 
+/**
+ * A program's state part-way through a run: the next instruction, the registers and M[]. `retval` is set
+ * once a return (or a load outside the packet, or a division by zero) has ended the run. runClassic
+ * drives one through a whole run; the debugger (debugger.ts) steps one at a time.
+ */
+export interface ClassicMachine {
+  pc: number;
+  a: number;
+  x: number;
+  readonly mem: Uint32Array;
+  executed: number;
+  retval: number | undefined;
+}
+
+/** What an instruction reads besides the registers: the packet, its length, and (lazily) its context. */
+export interface ClassicInput {
+  readonly packet: Uint8Array;
+  readonly len: number;
+  /** The full context, built only for the loads that need it (negative offsets, ancillary fields). */
+  context(): ResolvedContext;
+}
+
+/** The input of one run: `len` from the context (or the byte length), the context resolved on demand. */
+export function classicInput(packet: Uint8Array, ctx?: ClassicContext): ClassicInput {
+  let resolved: ResolvedContext | undefined;
+  return { packet, len: (ctx?.len ?? packet.length) >>> 0, context: () => (resolved ??= resolveContext(packet, ctx)) };
+}
+
+/** A machine at the start of a run (A = X = 0, M[] cleared), on `mem` when given (reused between runs). */
+export function startClassic(mem: Uint32Array = new Uint32Array(16)): ClassicMachine {
+  mem.fill(0);
+  return { pc: 0, a: 0, x: 0, mem, executed: 0, retval: undefined };
+}
+
 /** Run a prepared program on one packet (the bytes from skb->data on). */
 export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: ClassicContext): ClassicRunResult {
-  // The full context is only built for the loads that need it (negative offsets, ancillary fields).
-  let resolved: ResolvedContext | undefined;
-  const c = () => (resolved ??= resolveContext(packet, ctx));
-  const len = (ctx?.len ?? packet.length) >>> 0;
-  const { code: codes, jt: jts, jf: jfs, k: ks, mem } = prog;
-  mem.fill(0);
-  let a = 0;
-  let x = 0;
-  let executed = 0;
-  for (let pc = 0; ; pc++) {
+  const m = startClassic(prog.mem);
+  runClassicUntil(prog, m, classicInput(packet, ctx), Infinity);
+  return { retval: m.retval!, executed: m.executed };
+}
+
+/**
+ * Execute from `m.pc` until the run ends (true, `m.retval` set), `budget` instructions have run, or the
+ * next instruction is one of `breakpoints` (after at least one has run, so a stop can be resumed). One
+ * loop serves runClassic and the debugger, so both have the same semantics; the registers live in locals
+ * and go back to `m` on the way out, which keeps a whole run as fast as a loop of its own.
+ */
+export function runClassicUntil(
+  prog: PreparedClassic,
+  m: ClassicMachine,
+  input: ClassicInput,
+  budget: number,
+  breakpoints?: ReadonlySet<number>,
+): boolean {
+  const { packet, len } = input;
+  const { code: codes, jt: jts, jf: jfs, k: ks } = prog;
+  const mem = m.mem;
+  let a = m.a;
+  let x = m.x;
+  let pc = m.pc;
+  let executed = m.executed;
+  let retval: number | undefined;
+  // The exits write the registers back once, after the loop: a closure over them would keep them off the stack.
+  run: for (let ran = 0; ; pc++, ran++) {
+    if (ran >= budget || (breakpoints !== undefined && ran > 0 && breakpoints.has(pc))) break;
     const code = codes[pc]!;
     const k = ks[pc]!;
     executed++;
     switch (code & 0x07) {
       case BPF_RET:
-        return { retval: code === (BPF_RET | BPF_A) ? a : k, executed };
+        retval = code === (BPF_RET | BPF_A) ? a : k;
+        break run;
       case BPF_LD: {
         const mode = code & 0xe0;
         if (mode === BPF_IMM) a = k;
@@ -170,11 +224,14 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
         else if (mode === BPF_LEN) a = len;
         else {
           const anc = mode === BPF_ABS ? ancillaryOf(k) : undefined;
-          if (anc !== undefined) a = ancillaryValue(SKF_AD[anc], packet, c(), a, x);
+          if (anc !== undefined) a = ancillaryValue(SKF_AD[anc], packet, input.context(), a, x);
           else {
             const off = mode === BPF_ABS ? k | 0 : (x + k) | 0;
-            const v = off >= 0 ? loadAbs(packet, off, size(code)) : loadBytes(packet, c(), off, size(code));
-            if (v === OUT) return { retval: 0, executed };
+            const v = off >= 0 ? loadAbs(packet, off, size(code)) : loadBytes(packet, input.context(), off, size(code));
+            if (v === OUT) {
+              retval = 0;
+              break run;
+            }
             a = v;
           }
         }
@@ -186,8 +243,11 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
         else if (mode === BPF_MEM) x = mem[k]!;
         else if (mode === BPF_LEN) x = len;
         else if (mode === BPF_MSH) {
-          const v = (k | 0) >= 0 ? loadAbs(packet, k, 1) : loadBytes(packet, c(), k | 0, 1);
-          if (v === OUT) return { retval: 0, executed };
+          const v = (k | 0) >= 0 ? loadAbs(packet, k, 1) : loadBytes(packet, input.context(), k | 0, 1);
+          if (v === OUT) {
+            retval = 0;
+            break run;
+          }
           x = (v & 0xf) << 2;
         }
         break;
@@ -212,11 +272,17 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
             a = Math.imul(a, v) >>> 0;
             break;
           case BPF_DIV:
-            if (v === 0) return { retval: 0, executed };
+            if (v === 0) {
+              retval = 0;
+              break run;
+            }
             a = Math.floor(a / v) >>> 0;
             break;
           case BPF_MOD:
-            if (v === 0) return { retval: 0, executed };
+            if (v === 0) {
+              retval = 0;
+              break run;
+            }
             a = a % v;
             break;
           case BPF_OR:
@@ -260,4 +326,10 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
         else if ((code & 0xf8) === BPF_TXA) a = x;
     }
   }
+  m.a = a;
+  m.x = x;
+  m.pc = pc;
+  m.executed = executed;
+  m.retval = retval;
+  return retval !== undefined;
 }
