@@ -65,19 +65,26 @@ export interface PreparedClassic {
   readonly k: Uint32Array;
   /** M[]: reused by every run (runs are synchronous and cleared first). */
   readonly mem: Uint32Array;
+  /** The machine runClassic reuses for every run, on `mem` (one allocation less per packet). */
+  readonly machine: ClassicMachine;
+  /** The input runClassic reuses for every run. */
+  readonly input: ClassicInput;
 }
 
 /** Check a program (InputError naming the rule and instruction when the kernel would refuse it). */
 export function prepareClassic(insns: readonly SockFilter[], source?: string): PreparedClassic {
   const bad = checkClassic(insns);
   if (bad) throw new InputError(`${bad.message} (${bad.rule})`, source);
+  const mem = new Uint32Array(16);
   return {
     insns: insns.map((i) => ({ code: i.code, jt: i.jt, jf: i.jf, k: i.k >>> 0 })),
     code: Uint16Array.from(insns, (i) => i.code),
     jt: Uint8Array.from(insns, (i) => i.jt),
     jf: Uint8Array.from(insns, (i) => i.jf),
     k: Uint32Array.from(insns, (i) => i.k >>> 0),
-    mem: new Uint32Array(16),
+    mem,
+    machine: startClassic(mem),
+    input: new PacketInput(new Uint8Array(0), undefined),
   };
 }
 
@@ -169,8 +176,29 @@ export interface ClassicInput {
 
 /** The input of one run: `len` from the context (or the byte length), the context resolved on demand. */
 export function classicInput(packet: Uint8Array, ctx?: ClassicContext): ClassicInput {
-  let resolved: ResolvedContext | undefined;
-  return { packet, len: (ctx?.len ?? packet.length) >>> 0, context: () => (resolved ??= resolveContext(packet, ctx)) };
+  return new PacketInput(packet, ctx);
+}
+
+/** A class rather than a closure, and reusable (runClassic keeps one per program): no allocation per run. */
+class PacketInput implements ClassicInput {
+  len = 0;
+  private resolved: ResolvedContext | undefined;
+  constructor(
+    public packet: Uint8Array,
+    private ctx: ClassicContext | undefined,
+  ) {
+    this.reset(packet, ctx);
+  }
+  reset(packet: Uint8Array, ctx: ClassicContext | undefined): this {
+    this.packet = packet;
+    this.ctx = ctx;
+    this.len = (ctx?.len ?? packet.length) >>> 0;
+    this.resolved = undefined;
+    return this;
+  }
+  context(): ResolvedContext {
+    return (this.resolved ??= resolveContext(this.packet, this.ctx));
+  }
 }
 
 /** A machine at the start of a run (A = X = 0, M[] cleared), on `mem` when given (reused between runs). */
@@ -181,8 +209,11 @@ export function startClassic(mem: Uint32Array = new Uint32Array(16)): ClassicMac
 
 /** Run a prepared program on one packet (the bytes from skb->data on). */
 export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: ClassicContext): ClassicRunResult {
-  const m = startClassic(prog.mem);
-  runClassicUntil(prog, m, classicInput(packet, ctx), Infinity);
+  const m = prog.machine;
+  m.mem.fill(0);
+  m.pc = m.a = m.x = m.executed = 0;
+  m.retval = undefined;
+  runClassicUntil(prog, m, (prog.input as PacketInput).reset(packet, ctx), Infinity);
   return { retval: m.retval!, executed: m.executed };
 }
 
@@ -206,17 +237,20 @@ export function runClassicUntil(
   let x = m.x;
   let pc = m.pc;
   let executed = m.executed;
-  let retval: number | undefined;
-  // The exits write the registers back once, after the loop: a closure over them would keep them off the stack.
-  run: for (let ran = 0; ; pc++, ran++) {
-    if (ran >= budget || (breakpoints !== undefined && ran > 0 && breakpoints.has(pc))) break;
+  // A whole run (runClassic) skips the stop checks with one test of a constant.
+  const limited = budget !== Infinity || breakpoints !== undefined;
+  // Every exit hands the registers to `finish` (a closure over them would keep them off the stack).
+  const first = executed;
+  const stop = executed + budget;
+  for (; ; pc++) {
+    if (limited && (executed >= stop || (breakpoints !== undefined && executed > first && breakpoints.has(pc))))
+      return finish(m, a, x, pc, executed, undefined);
     const code = codes[pc]!;
     const k = ks[pc]!;
     executed++;
     switch (code & 0x07) {
       case BPF_RET:
-        retval = code === (BPF_RET | BPF_A) ? a : k;
-        break run;
+        return finish(m, a, x, pc, executed, code === (BPF_RET | BPF_A) ? a : k);
       case BPF_LD: {
         const mode = code & 0xe0;
         if (mode === BPF_IMM) a = k;
@@ -228,10 +262,7 @@ export function runClassicUntil(
           else {
             const off = mode === BPF_ABS ? k | 0 : (x + k) | 0;
             const v = off >= 0 ? loadAbs(packet, off, size(code)) : loadBytes(packet, input.context(), off, size(code));
-            if (v === OUT) {
-              retval = 0;
-              break run;
-            }
+            if (v === OUT) return finish(m, a, x, pc, executed, 0);
             a = v;
           }
         }
@@ -244,10 +275,7 @@ export function runClassicUntil(
         else if (mode === BPF_LEN) x = len;
         else if (mode === BPF_MSH) {
           const v = (k | 0) >= 0 ? loadAbs(packet, k, 1) : loadBytes(packet, input.context(), k | 0, 1);
-          if (v === OUT) {
-            retval = 0;
-            break run;
-          }
+          if (v === OUT) return finish(m, a, x, pc, executed, 0);
           x = (v & 0xf) << 2;
         }
         break;
@@ -272,17 +300,11 @@ export function runClassicUntil(
             a = Math.imul(a, v) >>> 0;
             break;
           case BPF_DIV:
-            if (v === 0) {
-              retval = 0;
-              break run;
-            }
+            if (v === 0) return finish(m, a, x, pc, executed, 0);
             a = Math.floor(a / v) >>> 0;
             break;
           case BPF_MOD:
-            if (v === 0) {
-              retval = 0;
-              break run;
-            }
+            if (v === 0) return finish(m, a, x, pc, executed, 0);
             a = a % v;
             break;
           case BPF_OR:
@@ -326,6 +348,17 @@ export function runClassicUntil(
         else if ((code & 0xf8) === BPF_TXA) a = x;
     }
   }
+}
+
+/** Write the registers back to `m` as a run stops; true when it has ended. */
+function finish(
+  m: ClassicMachine,
+  a: number,
+  x: number,
+  pc: number,
+  executed: number,
+  retval: number | undefined,
+): boolean {
   m.a = a;
   m.x = x;
   m.pc = pc;
