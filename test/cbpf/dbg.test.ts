@@ -167,3 +167,35 @@ test('ClassicDebugger: any mix of steps and step-backs ends where runClassic end
     assert.equal(d.machine!.executed, want.executed);
   }
 });
+
+test('at a real terminal (tmux): a prompt, the commands answer, an error is one line, quit ends it with 0', async (t) => {
+  if (!needs(t, { tools: ['tmux'] })) return;
+  const session = `bpfkit-dbg-${process.pid}`;
+  const tmux = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
+  const shell = `'${process.execPath}' bin/bpfkit.js cbpf dbg; echo "exit=$?"; exec cat`;
+  const started = tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '40', '-c', repoPath('.'), shell);
+  assert.equal(started.status, 0, started.stderr);
+  t.after(() => tmux('kill-session', '-t', session));
+  const screen = () => tmux('capture-pane', '-p', '-t', session).stdout;
+  // Wait for what the pane must show (polling the pane is the only event tmux offers), up to 20 s.
+  const waitFor = async (re: RegExp) => {
+    const deadline = Date.now() + 20_000;
+    while (!re.test(screen())) {
+      if (Date.now() > deadline) assert.fail(`the pane never showed ${re}:\n${screen()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const type = (line: string) => tmux('send-keys', '-t', session, '-l', `${line}\n`);
+  await waitFor(/^>$/m); // capture-pane drops the prompt's trailing space
+  type(`load bpf ${FOOBAR}`);
+  await waitFor(/^loaded 6 instructions$/m);
+  type(`load pcap ${pcap}`);
+  await waitFor(/^loaded 245 packets$/m);
+  type('select 1');
+  type('step 2');
+  await waitFor(/^curr: +\(002\) ldb +\[23\]$/m);
+  type('frobnicate');
+  await waitFor(/^bpfkit cbpf dbg: line 5: unknown command 'frobnicate' \(try help\)$/m);
+  type('quit');
+  await waitFor(/^exit=0$/m);
+});
