@@ -11,7 +11,18 @@ export { KERNEL_CLASSIC_OPCODES } from './opcodes.js';
 export { encodeClassic, decodeClassic, SOCK_FILTER_SIZE, type ByteOrder } from './codec.js';
 export { checkClassic, type CheckFailure, type CheckRule } from './check.js';
 export { type ClassicContext, type ResolvedContext, resolveContext } from './context.js';
-export { prepareClassic, runClassic, type PreparedClassic, type ClassicRunResult } from './interpret.js';
+export {
+  prepareClassic,
+  runClassic,
+  runClassicUntil,
+  startClassic,
+  classicInput,
+  type PreparedClassic,
+  type ClassicRunResult,
+  type ClassicMachine,
+  type ClassicInput,
+} from './interpret.js';
+export { ClassicDebugger, type DebugPacket, type StopReason } from './debugger.js';
 export { convertClassic, writeClassicContext, CLASSIC_CTX, CLASSIC_CTX_SIZE } from './convert.js';
 export { bpfImage, formatImage } from './image.js';
 export {

@@ -65,19 +65,26 @@ export interface PreparedClassic {
   readonly k: Uint32Array;
   /** M[]: reused by every run (runs are synchronous and cleared first). */
   readonly mem: Uint32Array;
+  /** The machine runClassic reuses for every run, on `mem` (one allocation less per packet). */
+  readonly machine: ClassicMachine;
+  /** The input runClassic reuses for every run. */
+  readonly input: ClassicInput;
 }
 
 /** Check a program (InputError naming the rule and instruction when the kernel would refuse it). */
 export function prepareClassic(insns: readonly SockFilter[], source?: string): PreparedClassic {
   const bad = checkClassic(insns);
   if (bad) throw new InputError(`${bad.message} (${bad.rule})`, source);
+  const mem = new Uint32Array(16);
   return {
     insns: insns.map((i) => ({ code: i.code, jt: i.jt, jf: i.jf, k: i.k >>> 0 })),
     code: Uint16Array.from(insns, (i) => i.code),
     jt: Uint8Array.from(insns, (i) => i.jt),
     jf: Uint8Array.from(insns, (i) => i.jf),
     k: Uint32Array.from(insns, (i) => i.k >>> 0),
-    mem: new Uint32Array(16),
+    mem,
+    machine: startClassic(mem),
+    input: new PacketInput(new Uint8Array(0), undefined),
   };
 }
 
@@ -145,24 +152,105 @@ export function ancillaryValue(off: number, p: Uint8Array, c: ResolvedContext, a
 
 const size = (code: number) => ((code & 0x18) === BPF_B ? 1 : (code & 0x18) === BPF_H ? 2 : 4);
 
+/**
+ * A program's state part-way through a run: the next instruction, the registers and M[]. `retval` is set
+ * once a return (or a load outside the packet, or a division by zero) has ended the run. runClassic
+ * drives one through a whole run; the debugger (debugger.ts) steps one at a time.
+ */
+export interface ClassicMachine {
+  pc: number;
+  a: number;
+  x: number;
+  readonly mem: Uint32Array;
+  executed: number;
+  retval: number | undefined;
+}
+
+/** What an instruction reads besides the registers: the packet, its length, and (lazily) its context. */
+export interface ClassicInput {
+  readonly packet: Uint8Array;
+  readonly len: number;
+  /** The full context, built only for the loads that need it (negative offsets, ancillary fields). */
+  context(): ResolvedContext;
+}
+
+/** The input of one run: `len` from the context (or the byte length), the context resolved on demand. */
+export function classicInput(packet: Uint8Array, ctx?: ClassicContext): ClassicInput {
+  return new PacketInput(packet, ctx);
+}
+
+/** A class rather than a closure, and reusable (runClassic keeps one per program): no allocation per run. */
+class PacketInput implements ClassicInput {
+  len = 0;
+  private resolved: ResolvedContext | undefined;
+  constructor(
+    public packet: Uint8Array,
+    private ctx: ClassicContext | undefined,
+  ) {
+    this.reset(packet, ctx);
+  }
+  reset(packet: Uint8Array, ctx: ClassicContext | undefined): this {
+    this.packet = packet;
+    this.ctx = ctx;
+    this.len = (ctx?.len ?? packet.length) >>> 0;
+    this.resolved = undefined;
+    return this;
+  }
+  context(): ResolvedContext {
+    return (this.resolved ??= resolveContext(this.packet, this.ctx));
+  }
+}
+
+/** A machine at the start of a run (A = X = 0, M[] cleared), on `mem` when given (reused between runs). */
+export function startClassic(mem: Uint32Array = new Uint32Array(16)): ClassicMachine {
+  mem.fill(0);
+  return { pc: 0, a: 0, x: 0, mem, executed: 0, retval: undefined };
+}
+
 /** Run a prepared program on one packet (the bytes from skb->data on). */
 export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: ClassicContext): ClassicRunResult {
-  // The full context is only built for the loads that need it (negative offsets, ancillary fields).
-  let resolved: ResolvedContext | undefined;
-  const c = () => (resolved ??= resolveContext(packet, ctx));
-  const len = (ctx?.len ?? packet.length) >>> 0;
-  const { code: codes, jt: jts, jf: jfs, k: ks, mem } = prog;
-  mem.fill(0);
-  let a = 0;
-  let x = 0;
-  let executed = 0;
-  for (let pc = 0; ; pc++) {
+  const m = prog.machine;
+  m.mem.fill(0);
+  m.pc = m.a = m.x = m.executed = 0;
+  m.retval = undefined;
+  runClassicUntil(prog, m, (prog.input as PacketInput).reset(packet, ctx), Infinity);
+  return { retval: m.retval!, executed: m.executed };
+}
+
+/**
+ * Execute from `m.pc` until the run ends (true, `m.retval` set), `budget` instructions have run, or the
+ * next instruction is one of `breakpoints` (after at least one has run, so a stop can be resumed). One
+ * loop serves runClassic and the debugger, so both have the same semantics; the registers live in locals
+ * and go back to `m` on the way out, which keeps a whole run as fast as a loop of its own.
+ */
+export function runClassicUntil(
+  prog: PreparedClassic,
+  m: ClassicMachine,
+  input: ClassicInput,
+  budget: number,
+  breakpoints?: ReadonlySet<number>,
+): boolean {
+  const { packet, len } = input;
+  const { code: codes, jt: jts, jf: jfs, k: ks } = prog;
+  const mem = m.mem;
+  let a = m.a;
+  let x = m.x;
+  let pc = m.pc;
+  let executed = m.executed;
+  // A whole run (runClassic) skips the stop checks with one test of a constant.
+  const limited = budget !== Infinity || breakpoints !== undefined;
+  // Every exit hands the registers to `finish` (a closure over them would keep them off the stack).
+  const first = executed;
+  const stop = executed + budget;
+  for (; ; pc++) {
+    if (limited && (executed >= stop || (breakpoints !== undefined && executed > first && breakpoints.has(pc))))
+      return finish(m, a, x, pc, executed, undefined);
     const code = codes[pc]!;
     const k = ks[pc]!;
     executed++;
     switch (code & 0x07) {
       case BPF_RET:
-        return { retval: code === (BPF_RET | BPF_A) ? a : k, executed };
+        return finish(m, a, x, pc, executed, code === (BPF_RET | BPF_A) ? a : k);
       case BPF_LD: {
         const mode = code & 0xe0;
         if (mode === BPF_IMM) a = k;
@@ -170,11 +258,11 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
         else if (mode === BPF_LEN) a = len;
         else {
           const anc = mode === BPF_ABS ? ancillaryOf(k) : undefined;
-          if (anc !== undefined) a = ancillaryValue(SKF_AD[anc], packet, c(), a, x);
+          if (anc !== undefined) a = ancillaryValue(SKF_AD[anc], packet, input.context(), a, x);
           else {
             const off = mode === BPF_ABS ? k | 0 : (x + k) | 0;
-            const v = off >= 0 ? loadAbs(packet, off, size(code)) : loadBytes(packet, c(), off, size(code));
-            if (v === OUT) return { retval: 0, executed };
+            const v = off >= 0 ? loadAbs(packet, off, size(code)) : loadBytes(packet, input.context(), off, size(code));
+            if (v === OUT) return finish(m, a, x, pc, executed, 0);
             a = v;
           }
         }
@@ -186,8 +274,8 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
         else if (mode === BPF_MEM) x = mem[k]!;
         else if (mode === BPF_LEN) x = len;
         else if (mode === BPF_MSH) {
-          const v = (k | 0) >= 0 ? loadAbs(packet, k, 1) : loadBytes(packet, c(), k | 0, 1);
-          if (v === OUT) return { retval: 0, executed };
+          const v = (k | 0) >= 0 ? loadAbs(packet, k, 1) : loadBytes(packet, input.context(), k | 0, 1);
+          if (v === OUT) return finish(m, a, x, pc, executed, 0);
           x = (v & 0xf) << 2;
         }
         break;
@@ -212,11 +300,11 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
             a = Math.imul(a, v) >>> 0;
             break;
           case BPF_DIV:
-            if (v === 0) return { retval: 0, executed };
+            if (v === 0) return finish(m, a, x, pc, executed, 0);
             a = Math.floor(a / v) >>> 0;
             break;
           case BPF_MOD:
-            if (v === 0) return { retval: 0, executed };
+            if (v === 0) return finish(m, a, x, pc, executed, 0);
             a = a % v;
             break;
           case BPF_OR:
@@ -260,4 +348,21 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
         else if ((code & 0xf8) === BPF_TXA) a = x;
     }
   }
+}
+
+/** Write the registers back to `m` as a run stops; true when it has ended. */
+function finish(
+  m: ClassicMachine,
+  a: number,
+  x: number,
+  pc: number,
+  executed: number,
+  retval: number | undefined,
+): boolean {
+  m.a = a;
+  m.x = x;
+  m.pc = pc;
+  m.executed = executed;
+  m.retval = retval;
+  return retval !== undefined;
 }

@@ -3,8 +3,8 @@
  * as a FILE in any form (bpf_asm source, tcpdump -d/-dd/-ddd output, tc bytecode, binary sock_filter),
  * `-` for stdin, or the program text itself when no such file exists (`'4,40 0 0 12,...'`).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { InputError, UsageError } from '../../util/errors.js';
+import { writeFileSync } from 'node:fs';
+import { UsageError } from '../../util/errors.js';
 import { parseFlags } from '../args.js';
 import {
   checkClassic,
@@ -17,13 +17,14 @@ import {
   formatDdd,
   formatImage,
   prepareClassic,
-  readClassicProgram,
   runClassic,
   type SockFilter,
 } from '../../cbpf/index.js';
 import { disassemble } from '../../asm/index.js';
 import { encodeProgram } from '../../isa/index.js';
-import { LINKTYPE, openCapture } from '../../packet/index.js';
+import { openCapture } from '../../packet/index.js';
+import { netOffsetOf, readProgramArg } from './cbpf-program.js';
+import { runDebuggerShell } from './cbpf-dbg.js';
 
 export const help = `usage: bpfkit cbpf COMMAND PROGRAM [options]
 
@@ -40,32 +41,16 @@ commands:
   run PROGRAM --pcap FILE [--json]
                            run on each packet of a capture: the return value (0 = drop), like tcpdump -r
   convert PROGRAM [-o OUT] the eBPF program the kernel would run (listing, or raw bytecode with -o)
+  dbg [--eval 'CMD; CMD']  a bpf_dbg-style debugger reading commands from stdin ('help' lists them)
 `;
 
 const FORMATS = ['bytecode', 'c', 'ddd', 'dd', 'd', 'asm', 'bin'] as const;
 type Format = (typeof FORMATS)[number];
 
-/** Read PROGRAM: a file, '-' for stdin, or the text itself. */
+/** Read PROGRAM (usage error when missing). */
 function loadProgram(arg: string | undefined): { insns: SockFilter[]; source: string } {
   if (arg === undefined) throw new UsageError(`missing PROGRAM\n${help}`);
-  let bytes: Uint8Array;
-  let source: string;
-  if (arg === '-') {
-    bytes = readFileSync(0);
-    source = '<stdin>';
-  } else if (existsSync(arg)) {
-    try {
-      bytes = readFileSync(arg);
-    } catch (err) {
-      throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, arg);
-    }
-    source = arg;
-  } else {
-    if (!/[\s,#[]/.test(arg)) throw new InputError('no such file (and not program text)', arg);
-    bytes = new TextEncoder().encode(arg);
-    source = '<program>';
-  }
-  return { insns: readClassicProgram(bytes, source).insns, source };
+  return readProgramArg(arg);
 }
 
 function render(insns: SockFilter[], format: Format): string | Uint8Array {
@@ -92,14 +77,6 @@ function emit(out: string | Uint8Array, file: string | undefined): void {
   else process.stdout.write(out);
 }
 
-/** Where the network header starts for a capture's link type (for SKF_NET_OFF loads). */
-function netOffsetOf(linktype: number): number {
-  if (linktype === LINKTYPE.LINUX_SLL) return 16;
-  if (linktype === LINKTYPE.LINUX_SLL2) return 20;
-  if (linktype === LINKTYPE.RAW) return 0;
-  return 14;
-}
-
 export async function run(argv: string[]): Promise<number> {
   // tcpdump's -d/-dd/-ddd are one flag each, not repeated -d.
   const args = argv.map((a) => (a === '-dd' ? '--dd' : a === '-ddd' ? '--ddd' : a));
@@ -116,11 +93,16 @@ export async function run(argv: string[]): Promise<number> {
     asm: { type: 'boolean' },
     pcap: { type: 'string' },
     json: { type: 'boolean' },
+    eval: { type: 'string' },
   });
   const [command, program, ...extra] = positionals;
   if (wantHelp || command === undefined) {
     process.stdout.write(help);
     return wantHelp ? 0 : 2;
+  }
+  if (command === 'dbg') {
+    if (program !== undefined) throw new UsageError(`unexpected argument '${program}'`);
+    return runDebuggerShell(values.eval);
   }
   if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
   switch (command) {

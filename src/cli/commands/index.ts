@@ -31,7 +31,7 @@ export const commands: Record<string, Command> = {
   attach: { summary: 'attach a program to tc or XDP on an interface', load: () => import('./attach.js') },
   detach: { summary: 'detach bpfkit programs from an interface', load: () => import('./detach.js') },
   cbpf: {
-    summary: "classic BPF: bpf_asm, tcpdump -d formats, the kernel's checker, run on a capture, convert to eBPF",
+    summary: "classic BPF: bpf_asm, tcpdump -d formats, the kernel's checker, run on a capture, convert to eBPF, debug",
     load: () => import('./cbpf.js'),
   },
   capture: {
