@@ -11,12 +11,18 @@ import { loadVmCollection } from '../../src/vm/collection.js';
 import { ENGINES, type EngineKind } from '../../src/vm/interpreter.js';
 import { VmError } from '../../src/vm/vm-error.js';
 import { fuzzCase, type FuzzCase } from './differential-programs.js';
+import { assemble } from '../../src/asm/index.js';
+import { BPF_PSEUDO_FUNC, OP_LDDW } from '../../src/isa/index.js';
+import type { ObjectSpec } from '../../src/elf/spec.js';
+import { ProgType } from '../../src/uapi/types.js';
 
 type PacketPath = 'run' | 'runPacketAt';
 
 interface Outcome {
   results: string[];
   maps: Record<string, string>;
+  /** Instructions each run executed (the run path reports them; both engines must count alike). */
+  counts?: number[];
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -24,6 +30,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** One case on one engine and path: each frame's result in order, then the maps. */
 function outcome(c: FuzzCase, engine: EngineKind, path: PacketPath): Outcome {
   const results: string[] = [];
+  const counts: number[] = [];
   let coll;
   try {
     coll = loadVmCollection(c.spec, { cpus: 1, execution: engine, budget: c.budget });
@@ -34,8 +41,11 @@ function outcome(c: FuzzCase, engine: EngineKind, path: PacketPath): Outcome {
   const p = coll.program('entry');
   for (const frame of c.frames) {
     try {
-      if (path === 'run') results.push(`retval ${p.run({ data: frame }).retval}`);
-      else {
+      if (path === 'run') {
+        const res = p.run({ data: frame });
+        results.push(`retval ${res.retval}`);
+        counts.push(res.instructions);
+      } else {
         // the frame inside a larger buffer, as a capture loop holds it, with other bytes around it
         const buf = new Uint8Array(frame.length + 40).fill(0xee);
         buf.set(frame, 17);
@@ -54,7 +64,7 @@ function outcome(c: FuzzCase, engine: EngineKind, path: PacketPath): Outcome {
     .sort()
     .join(' ');
   coll.close();
-  return { results, maps };
+  return path === 'run' ? { results, maps, counts } : { results, maps };
 }
 
 const firstSeed = Number(process.env.BPFKIT_FUZZ_SEED ?? 20261205);
@@ -68,20 +78,19 @@ test(`random programs agree on both engines and both packet paths (seed ${firstS
   for (; n < cases && performance.now() - t0 < seconds * 1000; n++) {
     const seed = firstSeed + n;
     const c = fuzzCase(seed);
-    let reference: Outcome | undefined;
-    let refName = '';
-    for (const engine of ENGINES)
-      for (const path of ['run', 'runPacketAt'] as const) {
-        const o = outcome(c, engine, path);
-        if (!reference) [reference, refName] = [o, `${engine}/${path}`];
-        else
-          assert.deepEqual(
-            o,
-            reference,
-            `${engine}/${path} differs from ${refName}: reproduce with BPFKIT_FUZZ_SEED=${seed} BPFKIT_FUZZ_CASES=1`,
-          );
-      }
-    for (const r of reference!.results) {
+    const outs = ENGINES.map((engine) => ({
+      engine,
+      copied: outcome(c, engine, 'run'),
+      inPlace: outcome(c, engine, 'runPacketAt'),
+    }));
+    const reference = outs[0]!.copied;
+    const again = `reproduce with BPFKIT_FUZZ_SEED=${seed} BPFKIT_FUZZ_CASES=1`;
+    for (const o of outs) {
+      assert.deepEqual(o.copied, reference, `${o.engine}/run differs from ${outs[0]!.engine}/run: ${again}`);
+      const { counts: _, ...withoutCounts } = reference;
+      assert.deepEqual(o.inPlace, withoutCounts, `${o.engine}/runPacketAt differs from run: ${again}`);
+    }
+    for (const r of reference.results) {
       const kind = r.split(/[ :]/)[0]!;
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
     }
@@ -90,4 +99,25 @@ test(`random programs agree on both engines and both packet paths (seed ${firstS
   process.stderr.write(`differential fuzz: ${n} cases from seed ${firstSeed}: ${summary}\n`);
   // the generator reaches results and the faults it aims at (not a fuzzer that only ever sees one outcome)
   if (n >= 100) for (const k of ['retval', 'budget', 'access']) assert.ok((kinds.get(k) ?? 0) > 0, summary);
+});
+
+test('a bpf_loop callback starts with r0 and r6-r9 zero on both engines (the fuzzer found them differing)', () => {
+  // main: r6 = 7, r0 = 5; bpf_loop(3, cb, 0, 0). cb: return r6 (non-zero would stop the loop after one turn)
+  const insns = assemble(
+    'mov %r6, 7\nmov %r0, 5\nmov %r1, 3\nlddw %r2, 0\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit\nmov %r0, %r6\nexit',
+    { syntax: 'conformance', source: 'cb' },
+  ).map((i) => (i.code === OP_LDDW ? { ...i, src: BPF_PSEUDO_FUNC, imm: 9 - i.pc - 1 } : i));
+  const spec: ObjectSpec = {
+    endian: 'little',
+    license: 'GPL',
+    kernelVersion: 0,
+    maps: [],
+    programs: [{ name: 'p', section: 'xdp', type: ProgType.XDP, insns, mapRefs: [], license: 'GPL', kernelVersion: 0 }],
+  };
+  for (const engine of ENGINES) {
+    const r = loadVmCollection(spec, { cpus: 1, execution: engine })
+      .program('p')
+      .run({ data: new Uint8Array(64) });
+    assert.equal(r.retval, 3, `${engine}: all three turns ran`);
+  }
 });

@@ -154,13 +154,16 @@ function block(r: () => number, classic: boolean): string[] {
       // bpf_loop(n, callback, 0, 0): the callback placeholder is resolved by the caller
       return [
         `mov %r1, ${r() % 6 === 0 ? 100000 : r() % 30}`,
-        'lddw %r2, CALLBACK',
+        // now and then a forged pointer into the callback's body (a fault on every engine)
+        `lddw %r2, CALLBACK${r() % 12 === 0 ? `+${1 + (r() % 3)}` : ''}`,
         'mov %r3, 0',
         'mov %r4, 0',
         'call 181',
         'add %r9, %r0',
       ];
     case 8:
+      // now and then callx of a helper socket filters may not call (xdp_adjust_head, csum_diff): a fault
+      if (r() % 10 === 0) return [`mov %r5, ${pick(r, [44, 28])}`, 'mov %r1, %r6', 'mov %r2, 0', 'call %r5'];
       // a tail call: slots 0 and 1 hold programs, 2 and 3 are empty (the call falls through)
       return ['mov %r1, %r6', `lddw %r2, ${MAP + 2}`, `mov %r3, ${r() % 4}`, 'call 12', 'add %r9, 1'];
     case 10:
@@ -205,7 +208,7 @@ function programText(r: () => number, blocks: number, classic: boolean): string 
   if (classic) return lines.join('\n');
   const at = slots(lines);
   lines.push(...callback(r() % 40));
-  return lines.join('\n').replaceAll('CALLBACK', String(FUNC + at));
+  return lines.join('\n').replace(/CALLBACK(\+\d)?/g, (_, forged?: string) => String(FUNC + at + Number(forged ?? 0)));
 }
 
 function programSpec(name: string, text: string, maps: MapSpec[]): ProgramSpec {
