@@ -63,6 +63,8 @@ function outcome(c: FuzzCase, engine: EngineKind, path: PacketPath): Outcome {
     .map((k) => `${hex(k)}=${hex(h.lookup(k)!)}`)
     .sort()
     .join(' ');
+  const records = (coll.map('rb') as unknown as { consume(): Uint8Array[] }).consume();
+  maps.rb = records.map(hex).join(' ');
   coll.close();
   return path === 'run' ? { results, maps, counts } : { results, maps };
 }

@@ -1,11 +1,13 @@
 /**
  * Random socket-filter objects for the VM's differential fuzzer (differential-fuzz.test.ts and
- * scripts/fuzz-vm.js): three programs sharing an array, a hash and a prog array, built from blocks that
- * exercise what the engines implement separately — LD_ABS packet loads, ALU, map lookups with stores
- * through the value pointer (sometimes past the value: a fault), hash updates and deletes, skb_load_bytes,
- * bpf_loop with a callback that writes the array, tail calls between the programs (chains and cycles up to
- * the kernel's limit), counted loops (sometimes long enough to exhaust a small budget). No verifier runs:
- * whatever a program does, the VM must end it in a result or a VmError, the same on every engine and path.
+ * scripts/fuzz-vm.js): three programs sharing an array, a hash, a prog array and a ring buffer, built from
+ * blocks that exercise what the engines implement separately — LD_ABS/LD_IND packet loads, ALU, map
+ * lookups with stores through the value pointer (sometimes past the value: a fault), hash updates and
+ * deletes, skb_load_bytes, ring-buffer output, bpf_loop and for_each_map_elem with a callback that writes
+ * the array (now and then through a forged pointer), callx of refused helpers, tail calls between the
+ * programs (chains and cycles up to the kernel's limit), counted loops (sometimes long enough to exhaust a
+ * small budget). No verifier runs: whatever a program does, the VM must end it in a result or a VmError,
+ * the same on every engine and path.
  */
 import { assemble } from '../../src/asm/index.js';
 import { BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, OP_LDDW, type Instruction } from '../../src/isa/index.js';
@@ -72,7 +74,7 @@ function block(r: () => number, classic: boolean): string[] {
     `lddw %r1, ${MAP + map}`,
     'call 1',
   ];
-  switch (classic ? pick(r, CLASSIC_BLOCKS) : r() % 11) {
+  switch (classic ? pick(r, CLASSIC_BLOCKS) : r() % 13) {
     case 0: {
       const size = pick(r, ['b', 'h', 'w']);
       return [`ldabs${size} ${r() % 72}`, `${pick(r, ['add', 'xor'])} ${reg()}, %r0`];
@@ -169,6 +171,21 @@ function block(r: () => number, classic: boolean): string[] {
     case 10:
       // LD_IND: the offset from a register (any value: most land outside the packet, ending the run)
       return [`mov %r1, ${reg()}`, `and %r1, ${pick(r, [31, 63, 255])}`, `ldindb %r1, ${r() % 8}`, `add ${reg()}, %r0`];
+    case 11:
+      // for_each_map_elem(h, callback, 0, 0): the same callback (r1 is then the map, r2 the key)
+      return [`lddw %r1, ${MAP + 1}`, 'lddw %r2, CALLBACK', 'mov %r3, 0', 'mov %r4, 0', 'call 164', 'add %r9, %r0'];
+    case 12:
+      // ringbuf_output(rb, fp-16, len, 0): records the consumer reads back (len 0 or 3 are refused or odd)
+      return [
+        'stxdw [%r10-16], %r7',
+        `lddw %r1, ${MAP + 3}`,
+        'mov %r2, %r10',
+        'add %r2, -16',
+        `mov %r3, ${pick(r, [8, 8, 3, 0, 16])}`,
+        'mov %r4, 0',
+        'call 130',
+        'add %r9, %r0',
+      ];
     default: {
       const n = r() % 6 === 0 ? 200000 : 1 + (r() % 50);
       return [`mov %r5, ${n}`, 'add %r7, %r5', 'xor %r8, %r7', 'sub %r5, 1', 'jne %r5, 0, -4'];
@@ -248,7 +265,12 @@ export function fuzzCase(seed: number): FuzzCase {
     { key: Uint8Array.of(0, 0, 0, 0), value: { program: PROGRAMS[1]! } },
     { key: Uint8Array.of(1, 0, 0, 0), value: { program: PROGRAMS[2]! } },
   ];
-  const maps = [mapSpec('arr', MapType.ARRAY, 4, 16, 8), mapSpec('h', MapType.HASH, 4, 8, 8), progs];
+  const maps = [
+    mapSpec('arr', MapType.ARRAY, 4, 16, 8),
+    mapSpec('h', MapType.HASH, 4, 8, 8),
+    progs,
+    mapSpec('rb', MapType.RINGBUF, 0, 0, 4096),
+  ];
   const classic = r() % 3 === 0;
   const programs = PROGRAMS.map((name, i) =>
     programSpec(name, programText(r, 1 + (r() % (i === 0 ? 14 : 6)), classic && i === 0), maps),
