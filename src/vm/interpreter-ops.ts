@@ -163,6 +163,10 @@ export function invokeCallback(
     st.saved[save + r] = L[r] as number;
     st.saved[save + 11 + r] = H[r] as number;
   }
+  // r0 and r6-r9 start at zero: the kernel's verifier refuses a callback that reads them before writing
+  // them, and without one both engines must agree (the interpreter's would hold the caller's live values,
+  // the jit's whatever was last spilled)
+  for (const r of [0, 6, 7, 8, 9]) L[r] = H[r] = 0;
   setNumber(L, H, 1, a1);
   setNumber(L, H, 2, a2);
   setNumber(L, H, 3, a3);

@@ -29,6 +29,7 @@ options:
   --cpus N             VM: CPUs of per-CPU maps (default: the host's)
   --socket-view V      VM socket filters: mac (raw socket, default) or network (BPF_PROG_TEST_RUN's view)
   --json               {"results": [{"retval", "packet"}], "maps": {"<name>": [{"key", "value"|"values"}]}}
+                       (arrays list only their non-zero entries, in text and JSON)
   --quiet              no per-packet lines (maps only)
 
 Socket filters see the frame from its MAC header, as on an AF_PACKET raw socket. bpf_trace_printk
@@ -144,29 +145,45 @@ const keylessTypes = new Set<number>([MapType.QUEUE, MapType.STACK, MapType.RING
 
 type Row = { key: string; value: string } | { key: string; values: string[] } | { value: string };
 
-function dumpMap(m: BpfMap): Row[] {
+/** Array types: every index always exists, so only the non-zero ones are listed (by both engines). */
+const arrayTypes = new Set<number>([MapType.ARRAY, MapType.PERCPU_ARRAY]);
+
+const allZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
+
+/**
+ * The keys worth reading back: for arrays, the VM's map names its non-zero indexes in one scan of its slab
+ * (a 20M-entry array costs a scan, not 20M lookups); everything else (and the kernel) walks its keys.
+ */
+function keysToList(m: BpfMap): Iterable<Uint8Array> {
+  const scan = (m as BpfMap & { nonZeroKeys?: () => Uint8Array[] }).nonZeroKeys;
+  return arrayTypes.has(m.type) && scan ? scan.call(m) : m.keys();
+}
+
+/** A map's rows; arrays list only their non-zero entries (`entries` still counts every index). */
+function dumpMap(m: BpfMap): { rows: Row[]; entries: number } {
   const rows: Row[] = [];
   if (m.type === MapType.QUEUE || m.type === MapType.STACK) {
     const vals = (m as BpfMap & { values?: () => Uint8Array[] }).values?.();
     for (const v of vals ?? []) rows.push({ value: hex(v) });
-    return rows;
+    return { rows, entries: rows.length };
   }
-  if (keylessTypes.has(m.type)) return rows;
-  for (const k of m.keys()) {
+  if (keylessTypes.has(m.type)) return { rows, entries: 0 };
+  const array = arrayTypes.has(m.type);
+  for (const k of keysToList(m)) {
     if (perCpuTypes.has(m.type)) {
       const vs = m.lookupPerCpu(k);
-      if (vs) rows.push({ key: hex(k), values: vs.map(hex) });
+      if (vs && !(array && vs.every(allZero))) rows.push({ key: hex(k), values: vs.map(hex) });
     } else {
       const v = m.lookup(k);
-      if (v) rows.push({ key: hex(k), value: hex(v) });
+      if (v && !(array && allZero(v))) rows.push({ key: hex(k), value: hex(v) });
     }
   }
   if (hashTypes.has(m.type))
     rows.sort((a, b) => ('key' in a && 'key' in b ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : 0));
-  return rows;
+  return { rows, entries: array ? m.maxEntries : rows.length };
 }
 
-/** Array maps list every index; the text output shows only the non-zero ones. */
+/** Other maps (hashes) can hold all-zero values too: the text output hides them, the JSON keeps them. */
 function isZeroRow(r: Row): boolean {
   const z = (s: string) => /^0*$/.test(s);
   return 'values' in r ? r.values.every(z) : z(r.value);
@@ -261,7 +278,8 @@ export async function run(argv: string[]): Promise<number> {
       inputFault = err;
     }
     const maps: Record<string, Row[]> = {};
-    for (const [name, m] of coll.maps) maps[name] = dumpMap(m);
+    const entries: Record<string, number> = {};
+    for (const [name, m] of coll.maps) ({ rows: maps[name], entries: entries[name] } = dumpMap(m));
     const events: Record<string, string[]> = {};
     for (const m of eventMaps) {
       const taken = (m as { consume?: () => (Uint8Array | { cpu: number; data: Uint8Array })[] }).consume?.() ?? [];
@@ -285,8 +303,9 @@ export async function run(argv: string[]): Promise<number> {
       for (const [name, rows] of Object.entries(maps)) {
         const m = coll.map(name);
         const shown = rows.filter((r) => !isZeroRow(r));
+        const n = entries[name]!;
         out.write(
-          `map ${name} (${nameOf(MapType, m.type)}, ${rows.length} entr${rows.length === 1 ? 'y' : 'ies'}${shown.length < rows.length ? `, ${rows.length - shown.length} all-zero not shown` : ''})\n`,
+          `map ${name} (${nameOf(MapType, m.type)}, ${n} entr${n === 1 ? 'y' : 'ies'}${shown.length < n ? `, ${n - shown.length} all-zero not shown` : ''})\n`,
         );
         for (const r of shown) {
           if ('values' in r) out.write(`  ${r.key}: ${r.values.map((v, i) => `cpu${i}=${v}`).join(' ')}\n`);

@@ -41,6 +41,37 @@ export class ArrayMap extends VmMap {
     return -E.EINVAL;
   }
 
+  /**
+   * The keys whose value (on any CPU) holds a non-zero byte, in index order. One pass over the slab a word
+   * at a time, so listing a 20M-entry array that a run barely touched costs a scan, not 20M lookups.
+   * A program may write the padding after a value (the VM confines pointers to the 8-byte-rounded
+   * element, as the kernel does): a key whose value bytes are all zero is not listed.
+   */
+  nonZeroKeys(): Uint8Array[] {
+    const words = new Int32Array(this.slab!.buffer, this.slab!.byteOffset, this.slab!.byteLength >> 2);
+    const perKey = (this.stride * this.valuesPerKey) >> 2;
+    const keys: Uint8Array[] = [];
+    for (let w = 0; w < words.length; w++) {
+      if (words[w] === 0) continue;
+      const i = Math.floor(w / perKey);
+      if (i >= this.maxEntries) break;
+      w = (i + 1) * perKey - 1;
+      if (!this.valueBytesSet(i)) continue;
+      const k = new Uint8Array(4);
+      new DataView(k.buffer).setUint32(0, i, true);
+      keys.push(k);
+    }
+    return keys;
+  }
+
+  private valueBytesSet(i: number): boolean {
+    for (let c = 0; c < this.valuesPerKey; c++) {
+      const at = (i * this.valuesPerKey + c) * this.stride;
+      for (let b = at; b < at + this.valueSize; b++) if (this.slab![b] !== 0) return true;
+    }
+    return false;
+  }
+
   nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     let i = key ? this.index(key, 0) : -1;
     if (i >= this.maxEntries) i = -1;

@@ -1,0 +1,288 @@
+/**
+ * Random socket-filter objects for the VM's differential fuzzer (differential-fuzz.test.ts and
+ * scripts/fuzz-vm.js): three programs sharing an array, a hash, a prog array and a ring buffer, built from
+ * blocks that exercise what the engines implement separately — LD_ABS/LD_IND packet loads, ALU, map
+ * lookups with stores through the value pointer (sometimes past the value: a fault), hash updates and
+ * deletes, skb_load_bytes, ring-buffer output, bpf_loop and for_each_map_elem with a callback that writes
+ * the array (now and then through a forged pointer), callx of refused helpers, tail calls between the
+ * programs (chains and cycles up to the kernel's limit), counted loops (sometimes long enough to exhaust a
+ * small budget). No verifier runs: whatever a program does, the VM must end it in a result or a VmError,
+ * the same on every engine and path.
+ */
+import { assemble } from '../../src/asm/index.js';
+import { BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, OP_LDDW, type Instruction } from '../../src/isa/index.js';
+import type { MapReference, MapSpec, ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
+import { MapType, ProgType } from '../../src/uapi/types.js';
+
+/** `lddw %rN, MAP+k`: the k-th map of the object. */
+const MAP = 0x7e570000;
+/** `lddw %rN, FUNC+slot`: a function pointer to that slot of the same program. */
+const FUNC = 0x7e580000;
+
+/** A small, fast, seeded generator of 32-bit unsigned integers (xorshift32). */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+}
+
+function mapSpec(name: string, type: number, keySize: number, valueSize: number, maxEntries: number): MapSpec {
+  return {
+    name,
+    type,
+    keySize,
+    valueSize,
+    maxEntries,
+    flags: 0,
+    pinning: 'none',
+    contents: [],
+    frozen: false,
+    section: '.maps',
+    btfKeyTypeId: 0,
+    btfValueTypeId: 0,
+  };
+}
+
+/** Slots a line of assembly takes (lddw takes two), for jump offsets. */
+const slots = (lines: string[]) => lines.reduce((n, l) => n + (l.startsWith('lddw') ? 2 : 1), 0);
+
+/** Names of the object's programs; `progs` slots 0 and 1 hold the second and third. */
+export const PROGRAMS = ['entry', 'tail1', 'tail2'];
+
+function pick<T>(r: () => number, xs: readonly T[]): T {
+  return xs[r() % xs.length]!;
+}
+
+/** One random block of the program body. */
+/** Blocks a classic filter is made of: packet loads, ALU, hash updates and deletes, loops (runs in place). */
+const CLASSIC_BLOCKS = [0, 1, 3, 5, 9, 10];
+
+function block(r: () => number, classic: boolean): string[] {
+  const reg = () => pick(r, ['%r7', '%r8']);
+  const lookup = (map: number, keyReg: string, mask: number) => [
+    `mov %r2, ${keyReg}`,
+    `and %r2, ${mask}`,
+    'stxw [%r10-4], %r2',
+    'mov %r2, %r10',
+    'add %r2, -4',
+    `lddw %r1, ${MAP + map}`,
+    'call 1',
+  ];
+  switch (classic ? pick(r, CLASSIC_BLOCKS) : r() % 13) {
+    case 0: {
+      const size = pick(r, ['b', 'h', 'w']);
+      return [`ldabs${size} ${r() % 72}`, `${pick(r, ['add', 'xor'])} ${reg()}, %r0`];
+    }
+    case 1: {
+      const op = pick(r, ['add', 'sub', 'mul', 'xor', 'or', 'and', 'lsh', 'rsh', 'arsh', 'div', 'mod']);
+      const shift = op === 'lsh' || op === 'rsh' || op === 'arsh';
+      const src = r() % 3 === 0 ? reg() : String(shift ? r() % 64 : (r() % 2000) - 1000);
+      return [`${op}${r() % 4 === 0 ? '32' : ''} ${reg()}, ${src}`];
+    }
+    case 2: {
+      // array lookup (keys 8..15 are out of range: a null pointer), then a read-modify-write of the value;
+      // the offset is sometimes past the 16-byte value (a fault) or before it
+      const off = r() % 5 === 0 ? pick(r, [16, -8, 12]) : pick(r, [0, 8]);
+      const at = off < 0 ? `${off}` : `+${off}`;
+      const body = [`ldxdw %r3, [%r0${at}]`, 'add %r3, %r8', `stxdw [%r0${at}], %r3`, 'add %r7, %r3'];
+      if (r() % 3 === 0) {
+        // a counted loop storing into the value on each turn
+        const n = r() % 5 === 0 ? 100000 : 1 + (r() % 40);
+        body.push(
+          'mov %r4, %r0',
+          `mov %r5, ${n}`,
+          'stxdw [%r4+0], %r5',
+          'add %r8, %r5',
+          'sub %r5, 1',
+          'jne %r5, 0, -4',
+        );
+      }
+      return [...lookup(0, reg(), r() % 4 === 0 ? 15 : 7), `jeq %r0, 0, +${slots(body)}`, ...body];
+    }
+    case 3: {
+      // hash update: key r & 15, value the other register, flags ANY / NOEXIST / EXIST (or invalid)
+      const [k, v] = r() % 2 ? ['%r7', '%r8'] : ['%r8', '%r7'];
+      return [
+        `mov %r2, ${k}`,
+        'and %r2, 15',
+        'stxw [%r10-4], %r2',
+        `stxdw [%r10-16], ${v}`,
+        'mov %r2, %r10',
+        'add %r2, -4',
+        'mov %r3, %r10',
+        'add %r3, -16',
+        `mov %r4, ${r() % 8 === 0 ? 8 : r() % 3}`,
+        `lddw %r1, ${MAP + 1}`,
+        'call 2',
+        'add %r9, %r0',
+      ];
+    }
+    case 4: {
+      const body = ['ldxdw %r3, [%r0+0]', `add ${reg()}, %r3`];
+      return [...lookup(1, reg(), 15), `jeq %r0, 0, +${slots(body)}`, ...body];
+    }
+    case 5:
+      // hash delete
+      return [
+        `mov %r2, ${reg()}`,
+        'and %r2, 15',
+        'stxw [%r10-4], %r2',
+        'mov %r2, %r10',
+        'add %r2, -4',
+        `lddw %r1, ${MAP + 1}`,
+        'call 3',
+        'add %r9, %r0',
+      ];
+    case 6:
+      // skb_load_bytes(ctx, off, fp-32, len): a helper reading the packet (off + len may pass its end)
+      return [
+        'mov %r1, %r6',
+        `mov %r2, ${r() % 72}`,
+        'mov %r3, %r10',
+        'add %r3, -32',
+        `mov %r4, ${1 + (r() % 16)}`,
+        'call 26',
+        'add %r9, %r0',
+        'ldxdw %r3, [%r10-32]',
+        'xor %r7, %r3',
+      ];
+    case 7:
+      // bpf_loop(n, callback, 0, 0): the callback placeholder is resolved by the caller
+      return [
+        `mov %r1, ${r() % 6 === 0 ? 100000 : r() % 30}`,
+        // now and then a forged pointer into the callback's body (a fault on every engine)
+        `lddw %r2, CALLBACK${r() % 12 === 0 ? `+${1 + (r() % 3)}` : ''}`,
+        'mov %r3, 0',
+        'mov %r4, 0',
+        'call 181',
+        'add %r9, %r0',
+      ];
+    case 8:
+      // now and then callx of a helper socket filters may not call (xdp_adjust_head, csum_diff): a fault
+      if (r() % 10 === 0) return [`mov %r5, ${pick(r, [44, 28])}`, 'mov %r1, %r6', 'mov %r2, 0', 'call %r5'];
+      // a tail call: slots 0 and 1 hold programs, 2 and 3 are empty (the call falls through)
+      return ['mov %r1, %r6', `lddw %r2, ${MAP + 2}`, `mov %r3, ${r() % 4}`, 'call 12', 'add %r9, 1'];
+    case 10:
+      // LD_IND: the offset from a register (any value: most land outside the packet, ending the run)
+      return [`mov %r1, ${reg()}`, `and %r1, ${pick(r, [31, 63, 255])}`, `ldindb %r1, ${r() % 8}`, `add ${reg()}, %r0`];
+    case 11:
+      // for_each_map_elem(h, callback, 0, 0): the same callback (r1 is then the map, r2 the key)
+      return [`lddw %r1, ${MAP + 1}`, 'lddw %r2, CALLBACK', 'mov %r3, 0', 'mov %r4, 0', 'call 164', 'add %r9, %r0'];
+    case 12:
+      // ringbuf_output(rb, fp-16, len, 0): records the consumer reads back (len 0 or 3 are refused or odd)
+      return [
+        'stxdw [%r10-16], %r7',
+        `lddw %r1, ${MAP + 3}`,
+        'mov %r2, %r10',
+        'add %r2, -16',
+        `mov %r3, ${pick(r, [8, 8, 3, 0, 16])}`,
+        'mov %r4, 0',
+        'call 130',
+        'add %r9, %r0',
+      ];
+    default: {
+      const n = r() % 6 === 0 ? 200000 : 1 + (r() % 50);
+      return [`mov %r5, ${n}`, 'add %r7, %r5', 'xor %r8, %r7', 'sub %r5, 1', 'jne %r5, 0, -4'];
+    }
+  }
+}
+
+/** The callback of bpf_loop: bumps arr[i & 7] at offset 8; returns 1 (stop) at index `stop`. */
+function callback(stop: number): string[] {
+  const body = ['ldxdw %r3, [%r0+8]', 'add %r3, 1', 'stxdw [%r0+8], %r3'];
+  return [
+    'mov %r6, %r1',
+    'mov %r2, %r1',
+    'and %r2, 7',
+    'stxw [%r10-4], %r2',
+    'mov %r2, %r10',
+    'add %r2, -4',
+    `lddw %r1, ${MAP}`,
+    'call 1',
+    `jeq %r0, 0, +${slots(body)}`,
+    ...body,
+    'mov %r0, 0',
+    `jne %r6, ${stop}, +1`,
+    'mov %r0, 1',
+    'exit',
+  ];
+}
+
+/**
+ * One program's text: prologue, random blocks, epilogue (r0 = r7 + r9), then the callback. A classic
+ * program (no pointer but r10 dereferenced, no callback) takes runPacketAt's in-place path.
+ */
+function programText(r: () => number, blocks: number, classic: boolean): string {
+  const lines = ['mov %r6, %r1', `mov %r7, ${r() | 0}`, `mov %r8, ${(r() % 4096) - 100}`, 'mov %r9, 0'];
+  for (let i = 0; i < blocks; i++) lines.push(...block(r, classic));
+  lines.push('mov %r0, %r7', 'add %r0, %r9', 'exit');
+  if (classic) return lines.join('\n');
+  const at = slots(lines);
+  lines.push(...callback(r() % 40));
+  return lines.join('\n').replace(/CALLBACK(\+\d)?/g, (_, forged?: string) => String(FUNC + at + Number(forged ?? 0)));
+}
+
+function programSpec(name: string, text: string, maps: MapSpec[]): ProgramSpec {
+  const refs: MapReference[] = [];
+  const insns = assemble(text, { syntax: 'conformance', source: name }).map((i): Instruction => {
+    if (i.code !== OP_LDDW || i.imm2 !== 0) return i;
+    if (i.imm >= MAP && i.imm < MAP + 16) {
+      refs.push({ pc: i.pc, map: maps[i.imm - MAP]!.name, kind: 'fd', offset: 0 });
+      return { ...i, src: BPF_PSEUDO_MAP_FD, imm: 0 };
+    }
+    if (i.imm >= FUNC && i.imm < FUNC + 0x10000) return { ...i, src: BPF_PSEUDO_FUNC, imm: i.imm - FUNC - i.pc - 1 };
+    return i;
+  });
+  return {
+    name,
+    section: 'socket',
+    type: ProgType.SOCKET_FILTER,
+    insns,
+    mapRefs: refs,
+    license: 'GPL',
+    kernelVersion: 0,
+  };
+}
+
+/** A random case: the object, the instruction budget to run it under and the frames to run in order. */
+export interface FuzzCase {
+  spec: ObjectSpec;
+  budget: number;
+  frames: Uint8Array[];
+}
+
+/** The case for one seed (the same seed always gives the same case). */
+export function fuzzCase(seed: number): FuzzCase {
+  const r = rng(seed);
+  const progs = mapSpec('progs', MapType.PROG_ARRAY, 4, 4, 4);
+  progs.contents = [
+    { key: Uint8Array.of(0, 0, 0, 0), value: { program: PROGRAMS[1]! } },
+    { key: Uint8Array.of(1, 0, 0, 0), value: { program: PROGRAMS[2]! } },
+  ];
+  const maps = [
+    mapSpec('arr', MapType.ARRAY, 4, 16, 8),
+    mapSpec('h', MapType.HASH, 4, 8, 8),
+    progs,
+    mapSpec('rb', MapType.RINGBUF, 0, 0, 4096),
+  ];
+  const classic = r() % 3 === 0;
+  const programs = PROGRAMS.map((name, i) =>
+    programSpec(name, programText(r, 1 + (r() % (i === 0 ? 14 : 6)), classic && i === 0), maps),
+  );
+  const frames = Array.from({ length: 1 + (r() % 3) }, () =>
+    Uint8Array.from({ length: 14 + (r() % 60) }, () => r() & 0xff),
+  );
+  // small budgets fault part-way (in loops, callbacks, tail-called programs); the larger one keeps cases fast
+  const budget = r() % 3 === 0 ? 20 + (r() % 3000) : 50_000;
+  return {
+    spec: { endian: 'little', license: 'GPL', kernelVersion: 0, maps, programs },
+    budget,
+    frames,
+  };
+}
