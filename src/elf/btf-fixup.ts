@@ -7,8 +7,8 @@
  *
  * Type ids do not change (the edit is in place, on a copy), so ids recorded in MapSpecs stay valid.
  */
-import { BtfKind, type Btf } from './btf.js';
-import { ByteReader } from './bytes.js';
+import { BtfKind, type Btf } from '../btf/btf.js';
+import { ByteReader } from '../util/byte-reader.js';
 import { STT_SECTION, type ElfFile } from './elf-file.js';
 
 export function fixupBtf(btf: Btf, elf: ElfFile): Uint8Array {

@@ -11,7 +11,7 @@
  * disassembly that never looks at it.
  */
 import { InputError } from '../util/errors.js';
-import { ByteReader, fileOffsets, type Endian } from './bytes.js';
+import { ByteReader, fileOffsets, type Endian } from '../util/byte-reader.js';
 
 // Section types (sh_type).
 export const SHT_NULL = 0;
@@ -56,7 +56,7 @@ export const R_BPF_64_ABS32 = 3;
 export const R_BPF_64_NODYLD32 = 4;
 export const R_BPF_64_32 = 10;
 
-export type { Endian } from './bytes.js';
+export type { Endian } from '../util/byte-reader.js';
 
 /** One section header of an ELF file, with its bytes. */
 export interface ElfSection {

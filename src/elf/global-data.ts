@@ -11,7 +11,7 @@ import { InputError } from '../util/errors.js';
 import { MapFlag, MapType } from '../uapi/types.js';
 import type { MapSpec } from './spec.js';
 import { SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, type ElfFile, type ElfSection } from './elf-file.js';
-import { u32Key } from './bytes.js';
+import { u32Key } from '../util/byte-reader.js';
 
 export function isGlobalDataSection(s: ElfSection): boolean {
   if ((s.flags & SHF_ALLOC) === 0 || (s.flags & SHF_EXECINSTR) !== 0) return false;

@@ -19,7 +19,7 @@ export {
   type ElfSymbol,
   type ElfRelocation,
 } from './elf-file.js';
-export { parseBtf, BtfKind, btfKindName, type Btf, type BtfType, type BtfMember } from './btf.js';
+export { parseBtf, BtfKind, btfKindName, type Btf, type BtfType, type BtfMember } from '../btf/btf.js';
 export { sectionType, progTypeName, type SectionType } from './section-types.js';
 export type * from './spec.js';
 

@@ -12,9 +12,9 @@
 import { InputError } from '../util/errors.js';
 import { MapType } from '../uapi/types.js';
 import type { MapEntrySpec, MapSpec } from './spec.js';
-import { BtfKind, btfKindName, type Btf, type BtfType } from './btf.js';
+import { BtfKind, btfKindName, type Btf, type BtfType } from '../btf/btf.js';
 import { R_BPF_64_64, R_BPF_64_ABS64, STT_FUNC, STT_SECTION, type ElfFile, type ElfSection } from './elf-file.js';
-import { u32Key } from './bytes.js';
+import { u32Key } from '../util/byte-reader.js';
 
 /** A BTF map plus where its definition lies in `.maps`, for relocations. */
 export interface PlacedMap {

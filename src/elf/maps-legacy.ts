@@ -17,7 +17,7 @@ import { InputError } from '../util/errors.js';
 import { MapType } from '../uapi/types.js';
 import type { MapSpec } from './spec.js';
 import { STT_FILE, STT_FUNC, STT_SECTION, type ElfFile, type ElfSection } from './elf-file.js';
-import { u32Key } from './bytes.js';
+import { u32Key } from '../util/byte-reader.js';
 import type { PlacedMap } from './maps-btf.js';
 
 const BPF_ELF_MAP_SIZE = 36;

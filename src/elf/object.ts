@@ -11,13 +11,13 @@ import { InputError } from '../util/errors.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import type { MapSpec, ObjectSpec } from './spec.js';
 import { readElf, type ElfFile } from './elf-file.js';
-import { BtfKind, parseBtf, type Btf } from './btf.js';
+import { BtfKind, parseBtf, type Btf } from '../btf/btf.js';
 import { fixupBtf } from './btf-fixup.js';
 import { parseBtfMaps, type PlacedMap } from './maps-btf.js';
 import { parseLegacyMaps } from './maps-legacy.js';
 import { globalDataMap, isGlobalDataSection } from './global-data.js';
 import { buildPrograms } from './programs.js';
-import { u32Key } from './bytes.js';
+import { u32Key } from '../util/byte-reader.js';
 
 /** Options of `parseObject`. */
 export interface ParseObjectOptions {

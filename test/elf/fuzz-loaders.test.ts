@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseObject } from '../../src/elf/object.js';
 import { readElf } from '../../src/elf/elf-file.js';
-import { parseBtf } from '../../src/elf/btf.js';
+import { parseBtf } from '../../src/btf/btf.js';
 import { validateSpec } from '../../src/engine/validate-spec.js';
 import { InputError } from '../../src/util/errors.js';
 import { inCI, repoPath } from '../support/env.js';

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { parseObject } from '../../src/elf/object.js';
 import { progTypeName } from '../../src/elf/section-types.js';
-import { BtfKind, parseBtf } from '../../src/elf/btf.js';
+import { BtfKind, parseBtf } from '../../src/btf/btf.js';
 import { MapType, nameOf } from '../../src/uapi/types.js';
 import { needs } from '../support/env.js';
 import { withMachineLock } from '../support/global-lock.js';

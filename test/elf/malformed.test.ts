@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseObject } from '../../src/elf/object.js';
 import { readElf } from '../../src/elf/elf-file.js';
-import { parseBtf } from '../../src/elf/btf.js';
+import { parseBtf } from '../../src/btf/btf.js';
 import { InputError } from '../../src/util/errors.js';
 import { fixture } from './object-oracle.js';
 import { needs } from '../support/env.js';

@@ -5,7 +5,7 @@
  * types, map definitions), and truncations — so a failure can print exactly what was done to the file.
  */
 import { readElf } from '../../src/elf/elf-file.js';
-import { parseBtf, BtfKind } from '../../src/elf/btf.js';
+import { parseBtf, BtfKind } from '../../src/btf/btf.js';
 
 /** xorshift32: the same seed gives the same mutations on every machine. */
 export function rng(seed: number): () => number {

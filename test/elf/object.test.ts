@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseObject, type ParsedObject } from '../../src/elf/object.js';
-import { parseBtf, BtfKind, btfKindName } from '../../src/elf/btf.js';
+import { parseBtf, BtfKind, btfKindName } from '../../src/btf/btf.js';
 import { readElf } from '../../src/elf/elf-file.js';
 import { sectionType } from '../../src/elf/section-types.js';
 import { MapType, ProgType } from '../../src/uapi/types.js';

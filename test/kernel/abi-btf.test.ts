@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { inCI } from '../support/env.js';
-import { BtfKind, btfKindName, parseBtf, type Btf, type BtfMember, type BtfType } from '../../src/elf/btf.js';
+import { BtfKind, btfKindName, parseBtf, type Btf, type BtfMember, type BtfType } from '../../src/btf/btf.js';
 import * as abi from '../../src/kernel/abi/index.js';
 import {
   bytes,

@@ -35,6 +35,12 @@ test('every entry point of the exports map has a declaration file and exports so
       'bpfkit/packet',
       'bpfkit/http',
       'bpfkit/cbpf',
+      'bpfkit/btf',
+      'bpfkit/pcap-filter',
+      'bpfkit/tc',
+      'bpfkit/compile',
+      'bpfkit/trace',
+      'bpfkit/verifier',
     ],
   );
   for (const [name] of entries)

@@ -8,7 +8,7 @@
  * id and byte offset, and a size that overflows (an array of 2^32 arrays) is refused as the kernel does.
  */
 import { InputError } from '../util/errors.js';
-import { ByteReader, type PlaceNamer } from './bytes.js';
+import { ByteReader, type PlaceNamer } from '../util/byte-reader.js';
 
 /** BTF_KIND_* numbers (include/uapi/linux/btf.h). */
 export const BtfKind = {

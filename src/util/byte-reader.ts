@@ -6,7 +6,7 @@
  * from the file are checked too: a 64-bit field beyond 2^53 or a count that would not fit memory is an
  * error here, not a NaN or an "Invalid typed array length" later.
  */
-import { InputError } from '../util/errors.js';
+import { InputError } from './errors.js';
 
 /** Byte order of an ELF file (and of the programs and data in it). */
 export type Endian = 'little' | 'big';

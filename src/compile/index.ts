@@ -1,0 +1,6 @@
+/**
+ * `bpfkit/compile`: placeholder entry point, filled by its issue.
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * `bpfkit/pcap-filter`: placeholder entry point, filled by its issue.
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * `bpfkit/tc`: placeholder entry point, filled by its issue.
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * `bpfkit/trace`: placeholder entry point, filled by its issue.
+ *
+ * @module
+ */
+export {};

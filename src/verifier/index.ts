@@ -1,0 +1,6 @@
+/**
+ * `bpfkit/verifier`: placeholder entry point, filled by its issue.
+ *
+ * @module
+ */
+export {};
