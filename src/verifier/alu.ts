@@ -94,6 +94,7 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
 
   const dstReg = f.regs[dst]!;
   if (dstReg.kind === 'not_init') throw new Rejection(pc, `R${dst} !read_ok`);
+  if ((op === BPF_DIV || op === BPF_MOD) && !useSrc && insn.imm === 0) throw new Rejection(pc, 'div by zero');
 
   if (isPointer(dstReg) || isPointer(srcReg)) {
     f.regs[dst] = pointerAlu(env, pc, insn, op, is32, dstReg, srcReg);
@@ -203,8 +204,6 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     );
   if (v.smin <= -BigInt(MAX_VAR_OFF) || v.smin >= BigInt(MAX_VAR_OFF))
     throw new Rejection(pc, `value ${v.smin} makes ${kindText(ptr)} pointer be out of bounds`);
-  if (v.umax >= BigInt(MAX_VAR_OFF) && v.smin >= 0n)
-    throw new Rejection(pc, `value ${v.umax} makes ${kindText(ptr)} pointer be out of bounds`);
   const s = op === BPF_ADD ? S.add(ptr.s, v) : S.sub(ptr.s, v);
   const out: Reg = { ...ptr, s };
   if (ptr.kind === 'pkt' || ptr.kind === 'pkt_meta') {

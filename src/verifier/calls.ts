@@ -11,7 +11,9 @@ import { clearPacketPointers } from './jumps.js';
 import { helperMem } from './memory.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
+import { MapType } from '../uapi/types.js';
 import {
+  ByteType,
   type Frame,
   NOT_INIT,
   type Reg,
@@ -73,6 +75,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   let allocSize = 0;
   let release = 0;
   let callback: Reg | undefined;
+  let constKey: bigint | undefined;
   let callbackCtx: Reg | undefined;
   const argNames = proto.args;
   for (let i = 0; i < argNames.length; i++) {
@@ -101,6 +104,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         const size = type === 'map_key' ? map.keySize : map.valueSize;
         if (!isMemPtr(reg)) throw expect('fp, pkt, pkt_meta, map_key, map_value');
         helperMem(env, st, pc, regno, reg, size, type === 'uninit_map_value');
+        if (type === 'map_key') constKey = stackConstant(st, reg, size);
         break;
       }
       case 'mem':
@@ -167,6 +171,16 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     const fr = cur(s);
     for (let r = 1; r <= 5; r++) fr.regs[r] = NOT_INIT;
     fr.regs[0] = returnReg(env, s, proto, map, allocSize, pc);
+    // Linux 6.14+: an array lookup with a constant key in range cannot fail (can_elide_value_nullness).
+    const arrays: number[] = [MapType.ARRAY, MapType.PERCPU_ARRAY];
+    if (
+      proto.id === 1 &&
+      map &&
+      arrays.includes(map.type) &&
+      constKey !== undefined &&
+      constKey < BigInt(map.maxEntries)
+    )
+      fr.regs[0] = { ...fr.regs[0], nullable: false, id: 0 };
     return s;
   };
 
@@ -192,6 +206,22 @@ export function reenterCallback(st: State, done: Frame): State {
   fr.callback = done.callback;
   st.frames.push(fr);
   return st;
+}
+
+/** The constant a helper reads as a map key from the stack (a spilled constant or zeros), if it is one. */
+function stackConstant(st: State, reg: Reg, size: number): bigint | undefined {
+  if (reg.kind !== 'fp' || !isConst(reg.s) || size !== 4) return undefined;
+  const k = Math.floor((-reg.off - 1) / 8);
+  const first = reg.off + (k + 1) * 8;
+  const slot = st.frames[reg.frame]!.stack.get(k);
+  if (!slot || first + size > 8) return undefined;
+  let zeros = true;
+  for (let i = first; i < first + size; i++) if (slot.bytes[i] !== ByteType.Zero) zeros = false;
+  if (zeros) return 0n;
+  if (!slot.spill || first !== 0) return undefined;
+  if (slot.spill.kind !== 'scalar' || !isConst(slot.spill.s) || (slot.spillSize ?? 8) !== size) return undefined;
+  return slot.spill.s.t.value & 0xffffffffn;
+  return 0n;
 }
 
 /** What a callback receives in r1-r5. */

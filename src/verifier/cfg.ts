@@ -74,7 +74,7 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
       throw new Rejection(insn.pc, msg);
     }
     if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL && sourceOf(insn.code) === BPF_X)
-      throw new Rejection(insn.pc, 'BPF_CALL uses reserved fields');
+      throw new Rejection(insn.pc, `unknown opcode ${insn.code.toString(16)}`);
   }
 
   // Subprograms.

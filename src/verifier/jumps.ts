@@ -112,8 +112,7 @@ function markNull(st: State, id: number, isNull: boolean): void {
 
 /**
  * `pkt' op pkt_end`: the side where pkt' <= pkt_end proves [pkt, pkt + off) inside the packet for every
- * packet pointer of pkt's id. Where the proof is a strict `<`, bpfkit credits one byte less than the
- * kernel may (the kernel's rule for that case changed across versions; the smaller range is safe in all).
+ * packet pointer of pkt's id; a strict `<` proves [pkt, pkt + off + 1).
  */
 function packetRange(op: number, a: Reg, b: Reg, taken: State, fall: State): void {
   let pkt: Reg;
@@ -138,7 +137,8 @@ function packetRange(op: number, a: Reg, b: Reg, taken: State, fall: State): voi
   } else return;
   if (pkt.off < 0 || (pkt.off === 0 && open)) return;
   if (pkt.s.umax > BigInt(MAX_PACKET_OFF) || pkt.s.umax + BigInt(pkt.off) > BigInt(MAX_PACKET_OFF)) return;
-  const range = open ? pkt.off - 1 : pkt.off;
+  // pkt' < end proves one byte more than pkt' <= end (Linux 6.18 credits it; older kernels credited less).
+  const range = open ? pkt.off + 1 : pkt.off;
   forEachReg(safe, (r) => (r.kind === pkt.kind && r.id === pkt.id && r.range < range ? { ...r, range } : r));
 }
 
