@@ -261,6 +261,10 @@ function returnReg(
     case 'void':
       return NOT_INIT;
     case 'map_value_or_null':
+      // A map of maps holds maps: the lookup finds one (or NULL).
+      if (map?.inner) return ptrReg('map_ptr', { map: map.inner, nullable: true, id: newId(env) });
+      if (map && (map.type === MapType.ARRAY_OF_MAPS || map.type === MapType.HASH_OF_MAPS))
+        throw new Rejection(pc, `map ${map.name}: a map of maps without its inner map's template`);
       return ptrReg('map_value', { map, nullable: true, id: newId(env) });
     case 'ringbuf_mem_or_null': {
       const ref = newId(env);

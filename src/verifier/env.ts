@@ -17,6 +17,8 @@ export interface Env {
   nextId: number;
   /** Deepest stack use (bytes, positive) per subprogram, by its first slot. */
   stackDepth: Map<number, number>;
+  /** Is BTF func_info given with the program (callbacks need it)? */
+  funcInfo: boolean;
   /** Does the program use LD_ABS/LD_IND (not allowed with local calls)? */
   usesLdAbs: boolean;
 }

@@ -65,7 +65,9 @@ const P = (
 ): HelperProto => ({ id, name, args, ret, scope, ...extra });
 
 const LIST: HelperProto[] = [
-  P(1, 'map_lookup_elem', ['map_ptr', 'map_key'], 'map_value_or_null', 'all', { mapTypes: LOOKUP_MAPS }),
+  P(1, 'map_lookup_elem', ['map_ptr', 'map_key'], 'map_value_or_null', 'all', {
+    mapTypes: [...LOOKUP_MAPS, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS],
+  }),
   P(2, 'map_update_elem', ['map_ptr', 'map_key', 'map_value', 'anything'], 'integer', 'all', {
     mapTypes: LOOKUP_MAPS,
   }),

@@ -12,6 +12,7 @@ export {
   verifyObject,
   verifierMap,
   resolveMaps,
+  ProgramRefusedError,
   type VerifyOptions,
   type VerifyResult,
 } from './verify.js';

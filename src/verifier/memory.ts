@@ -35,11 +35,19 @@ function memRegion(pc: number, regno: number, reg: Reg, off: number, size: numbe
   if (s.smin < 0n && (s.smin < -BigInt(MAX_VAR_OFF) || s.smin + BigInt(off) < 0n))
     throw new Rejection(pc, `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
   const lo = Number(s.smin) + off;
-  if (lo < 0 || lo + size > limit) throw new Rejection(pc, `${what}${limitText(what, limit)} off=${lo} size=${size}`);
+  if (lo < 0 || lo + size > limit)
+    throw new Rejection(
+      pc,
+      `${what}${limitText(what, limit)} off=${lo} size=${size}\nR${regno} min value is outside of the allowed memory range`,
+    );
   if (s.umax >= BigInt(MAX_VAR_OFF))
     throw new Rejection(pc, `R${regno} unbounded memory access, make sure to bounds check any such access`);
   const hi = Number(s.umax) + off;
-  if (hi + size > limit) throw new Rejection(pc, `${what}${limitText(what, limit)} off=${hi} size=${size}`);
+  if (hi + size > limit)
+    throw new Rejection(
+      pc,
+      `${what}${limitText(what, limit)} off=${hi} size=${size}\nR${regno} max value is outside of the allowed memory range`,
+    );
 }
 
 const limitText = (what: string, limit: number) =>
@@ -112,7 +120,7 @@ export function access(
       if (total < 0 || total + size > reg.range)
         throw new Rejection(
           pc,
-          `invalid access to packet, off=${total} size=${size}, R${regno}(id=${reg.id},off=${total},r=${reg.range})`,
+          `invalid access to packet, off=${total} size=${size}, R${regno}(id=${reg.id},off=${total},r=${reg.range})\nR${regno} offset is outside of the packet`,
         );
       return write ? NOT_INIT : loadedScalar(size, signed);
     }

@@ -29,6 +29,8 @@ export interface VerifierMap {
   maxEntries: number;
   /** BPF_F_RDONLY_PROG or a frozen global-data map (.rodata). */
   readOnly: boolean;
+  /** Maps of maps: the inner map's template (a lookup returns a pointer to such a map). */
+  inner?: VerifierMap;
 }
 
 /** One register. For pointers, `s` is the variable part of the offset and `off` the fixed part. */

@@ -133,6 +133,7 @@ function lddw(env: Env, insn: Instruction) {
       return ptrReg('map_value', { map, off: insn.imm2 });
     }
     case BPF_PSEUDO_FUNC:
+      if (!env.funcInfo) throw new Rejection(pc, 'missing btf func_info');
       return ptrReg('func', { target: pc + insn.imm + 1 });
     case BPF_PSEUDO_BTF_ID:
       throw new Rejection(pc, `ldimm64 of a kernel variable (btf_id ${insn.imm}): bpfkit does not model kernel BTF`);

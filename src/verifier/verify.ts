@@ -22,6 +22,7 @@ import {
 } from '../isa/opcodes.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { MapFlag } from '../uapi/types.js';
+import { BpfkitError } from '../util/errors.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { ctxModelled } from './ctx-access.js';
 import type { Env } from './env.js';
@@ -37,6 +38,8 @@ export interface VerifyOptions {
   maps?: ReadonlyMap<number, VerifierMap> | readonly VerifierMap[];
   /** 0: a short log on rejection only; 1: every instruction walked; 2: plus the state before each. */
   logLevel?: number;
+  /** BTF func_info comes with the program (objects with .BTF.ext); callbacks need it. Default false. */
+  funcInfo?: boolean;
   /** Instructions processed before "too large" (default 1,000,000, the kernel's). */
   insnLimit?: number;
 }
@@ -56,6 +59,20 @@ export interface VerifyResult {
   ms: number;
 }
 
+/** A load refused because the verifier predicts the kernel would refuse a program (exit status 1). */
+export class ProgramRefusedError extends BpfkitError {
+  /** The verifier's full result, log included. */
+  readonly result: VerifyResult;
+  constructor(
+    readonly program: string,
+    result: VerifyResult,
+  ) {
+    const why = result.message!.split('\n').join('; ');
+    super(`program '${program}' would be refused by the kernel's verifier at insn ${result.pc}: ${why}`, 1);
+    this.result = result;
+  }
+}
+
 /** A map spec as the verifier sees it. */
 export function verifierMap(m: MapSpec): VerifierMap {
   return {
@@ -65,6 +82,7 @@ export function verifierMap(m: MapSpec): VerifierMap {
     valueSize: m.valueSize,
     maxEntries: m.maxEntries,
     readOnly: (m.flags & MapFlag.RDONLY_PROG) !== 0,
+    inner: m.innerMap ? verifierMap(m.innerMap) : undefined,
   };
 }
 
@@ -92,6 +110,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       maps: maps as ReadonlyMap<number, VerifierMap>,
       nextId: 0,
       stackDepth: new Map(),
+      funcInfo: opts.funcInfo ?? false,
       usesLdAbs: insns.some(
         (i) => classOf(i.code) === BPF_LD && (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND),
       ),
@@ -160,7 +179,12 @@ export function resolveMaps(prog: ProgramSpec, maps: readonly MapSpec[]): Instru
 export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial<VerifyOptions> = {}): VerifyResult {
   const insns = resolveMaps(prog, spec.maps);
   const maps = spec.maps.map(verifierMap);
-  return verifyInstructions(insns, { ...opts, type: opts.type ?? prog.type, maps });
+  return verifyInstructions(insns, {
+    funcInfo: spec.btfExt !== undefined,
+    ...opts,
+    type: opts.type ?? prog.type,
+    maps,
+  });
 }
 
 /** Verify every program of an object (or the named ones); one result per program, in the spec's order. */

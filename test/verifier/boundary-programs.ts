@@ -76,7 +76,6 @@ function rng(seed: number): () => number {
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const SIZES = ['u8', 'u16', 'u32', 'u64'] as const;
-const SIZE_BYTES: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8 };
 
 /** Every boundary program, `count` of the random families (deterministic). */
 export function boundaryPrograms(count = 400): BoundaryProgram[] {
@@ -87,6 +86,7 @@ export function boundaryPrograms(count = 400): BoundaryProgram[] {
   const TC = ProgType.SCHED_CLS;
   const SOCK = ProgType.SOCKET_FILTER;
   const arr8 = [m('arr', MapType.ARRAY, 4, 8, 4)];
+  const hash8 = [m('hash', MapType.HASH, 4, 8, 4)];
   const r = rng(0x5eed);
 
   // The reliability probe's cases.
@@ -161,7 +161,7 @@ export function boundaryPrograms(count = 400): BoundaryProgram[] {
     XDP,
     `
     r1 = 4
-    r2 = func +5
+    r2 = func +6
     r3 = 0
     r4 = 0
     call 181
@@ -507,7 +507,7 @@ export function boundaryPrograms(count = 400): BoundaryProgram[] {
     r0 = *(u64 *)(r6 + 0)
     r0 = 2
     exit`,
-    arr8,
+    hash8,
   );
   add(
     'null-check-wrong-reg',
@@ -520,11 +520,12 @@ export function boundaryPrograms(count = 400): BoundaryProgram[] {
     r1 = map 0
     call 1
     r6 = r0
-    if r2 == 0 goto +1
+    r7 = r10
+    if r7 == 0 goto +1
     r0 = *(u64 *)(r6 + 0)
     r0 = 2
     exit`,
-    arr8,
+    hash8,
   );
   add(
     'ringbuf-leak',
