@@ -428,8 +428,7 @@ export function boundaryPrograms(count = 400): BoundaryProgram[] {
     XDP,
     `
     r0 = 0
-    goto -1
-    exit`,
+    goto -1`,
   );
   add(
     'loop-unknown-bound',
