@@ -54,10 +54,12 @@ function regSafe(old: Reg, now: Reg, ids: IdMap, exact: boolean): boolean {
   return true;
 }
 
+const INVALID: readonly ByteType[] = new Array<ByteType>(8).fill(ByteType.Invalid);
+
 function slotSafe(old: Slot | undefined, now: Slot | undefined, ids: IdMap, exact: boolean): boolean {
-  const inv = new Array<ByteType>(8).fill(ByteType.Invalid);
-  const ob = old?.bytes ?? inv;
-  const nb = now?.bytes ?? inv;
+  if (old === now && !exact && !old?.spill) return true;
+  const ob = old?.bytes ?? INVALID;
+  const nb = now?.bytes ?? INVALID;
   let from = 0;
   if (old?.spill) {
     if (!now?.spill || (old.spillSize ?? 8) !== (now.spillSize ?? 8)) return false;
@@ -102,8 +104,8 @@ export function covers(old: State, now: State, live: number, exact: boolean): bo
       if (i === last ? !(live & (1 << r)) && !exact : r < 6) continue;
       if (!regSafe(fo.regs[r]!, fn.regs[r]!, ids, exact)) return false;
     }
-    const keys = new Set([...fo.stack.keys(), ...fn.stack.keys()]);
-    for (const k of keys) if (!slotSafe(fo.stack.get(k), fn.stack.get(k), ids, exact)) return false;
+    for (const [k, slot] of fo.stack) if (!slotSafe(slot, fn.stack.get(k), ids, exact)) return false;
+    for (const [k, slot] of fn.stack) if (!fo.stack.has(k) && !slotSafe(undefined, slot, ids, exact)) return false;
   }
   // References: each one the old state held must be one the current state holds (matched via registers).
   for (const ref of old.refs.keys())
