@@ -66,6 +66,11 @@ export interface KernelLoadOptions {
  */
 export interface LoadOptions {
   engine: EngineName;
+  /**
+   * Check every program with bpfkit's verifier (src/verifier) before loading, and refuse the load with the
+   * verifier's first fault when it predicts the kernel would refuse a program (default false).
+   */
+  verify?: boolean;
   vm?: VmLoadOptions;
   kernel?: KernelLoadOptions;
 }

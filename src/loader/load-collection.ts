@@ -11,12 +11,21 @@ import type { Collection } from '../engine/types.js';
 import type { LoadOptions } from '../engine/options.js';
 import { BpfkitError } from '../util/errors.js';
 import { loadVmCollection } from '../vm/collection.js';
+import { verifyObject, ProgramRefusedError } from '../verifier/index.js';
+
+/** `verify: true`: the verifier's verdict on every program first; the first refusal stops the load. */
+function checkVerified(spec: ObjectSpec, programs: string[] | undefined): void {
+  for (const { program, result } of verifyObject(spec, { programs })) {
+    if (!result.accepted) throw new ProgramRefusedError(program.name, result);
+  }
+}
 
 /**
  * Load `spec` into `opts.engine` ('vm' or 'kernel') with that engine's options (`opts.vm`, `opts.kernel`).
  * Each engine refuses a faulty spec the same way (validateSpec: a SpecError, exit 2) before it creates anything.
  */
 export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promise<Collection> {
+  if (opts.verify) checkVerified(spec, opts.engine === 'kernel' ? opts.kernel?.programs : undefined);
   if (opts.engine === 'vm') return loadVmCollection(spec, opts.vm);
   if (opts.engine === 'kernel') {
     const { loadKernelCollection } = await import('../kernel/collection.js');

@@ -1,6 +1,21 @@
 /**
- * `bpfkit/verifier`: placeholder entry point, filled by its issue.
+ * `bpfkit/verifier`: predict the kernel verifier's verdict before loading, on any OS. Stage 1 checks the
+ * control flow (subprograms, jump ranges, unreachable code, exits); stage 2 walks every path with the
+ * kernel's register types, scalar bounds, stack slots, packet range proofs, helper prototypes and
+ * context rules, and answers in the kernel's words. What is and is not modelled: docs/verifier.md.
  *
  * @module
  */
-export {};
+export {
+  verifyInstructions,
+  verifyProgram,
+  verifyObject,
+  verifierMap,
+  resolveMaps,
+  ProgramRefusedError,
+  type VerifyOptions,
+  type VerifyResult,
+} from './verify.js';
+export type { VerifierMap } from './state.js';
+export type { WalkStats } from './walk.js';
+export { INSN_LIMIT } from './walk.js';

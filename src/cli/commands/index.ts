@@ -39,5 +39,9 @@ export const commands: Record<string, Command> = {
     load: () => import('./capture.js'),
   },
   pcap: { summary: 'inspect capture files (pcap info FILE)', load: () => import('./pcap.js') },
+  verify: {
+    summary: "predict the kernel verifier's verdict on a program, and why not (no kernel needed)",
+    load: () => import('./verify.js'),
+  },
   urls: { summary: 'print the HTTP requests in a capture or crossing an interface', load: () => import('./urls.js') },
 };

@@ -1,0 +1,108 @@
+/**
+ * `bpfkit verify OBJ|BIN`: predict whether the kernel's verifier accepts each program, and why not, with
+ * no kernel needed. An ELF object's programs are checked with their maps; a raw `.bin` of 8-byte
+ * instructions needs --type. Exit 0 when every program checked is accepted, 1 when one is refused (its log
+ * on stdout), 2 for bad input.
+ */
+import { readFileSync } from 'node:fs';
+import { InputError, UsageError } from '../../util/errors.js';
+import { intFlag, parseFlags } from '../args.js';
+import { isElf } from '../../asm/listing.js';
+import { parseObject } from '../../elf/index.js';
+import { decodeProgram } from '../../isa/index.js';
+import { ProgType } from '../../uapi/types.js';
+import { verifyInstructions, verifyProgram, type VerifyResult } from '../../verifier/index.js';
+
+export const help = `usage: bpfkit verify OBJ|BIN [options]
+
+Check programs as the kernel's verifier would (privileged loader), without loading them.
+
+options:
+  --type T          program type: socket_filter, sched_cls (tc), sched_act, xdp
+                    (required for raw .bin; overrides the section's type for objects)
+  --program P       only this program of an object (repeatable)
+  --log-level N     0: the fault only (default), 1: every instruction walked, 2: with the state before each
+  --stats           print instructions processed, states and time for accepted programs too
+`;
+
+const TYPE_ALIASES: Record<string, number> = {
+  tc: ProgType.SCHED_CLS,
+  classifier: ProgType.SCHED_CLS,
+  action: ProgType.SCHED_ACT,
+  socket: ProgType.SOCKET_FILTER,
+};
+
+function parseType(name: string | undefined): number | undefined {
+  if (name === undefined) return undefined;
+  if (/^\d+$/.test(name)) return Number(name);
+  const key = name.toLowerCase().replace(/^bpf_prog_type_/, '');
+  const v = TYPE_ALIASES[key] ?? (ProgType as Record<string, number>)[key.toUpperCase()];
+  if (v === undefined)
+    throw new UsageError(`--type: unknown program type '${name}' (socket_filter, sched_cls, sched_act, xdp)`);
+  return v;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const {
+    values,
+    positionals,
+    help: wantHelp,
+  } = parseFlags(argv, {
+    type: { type: 'string' },
+    program: { type: 'string', multiple: true },
+    'log-level': { type: 'string' },
+    stats: { type: 'boolean' },
+  });
+  if (wantHelp) {
+    process.stdout.write(help);
+    return 0;
+  }
+  if (positionals.length !== 1)
+    throw new UsageError(`verify takes exactly one file (got ${positionals.length})\n${help}`);
+  const file = positionals[0]!;
+  const type = parseType(values.type);
+  const logLevel = intFlag('log-level', values['log-level'], 0);
+  if (logLevel > 2) throw new UsageError('--log-level must be 0, 1 or 2');
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
+  }
+
+  const results: { name: string; result: VerifyResult }[] = [];
+  if (isElf(bytes)) {
+    const spec = parseObject(bytes, { path: file });
+    const wanted = values.program;
+    const progs = wanted ? spec.programs.filter((p) => wanted.includes(p.name)) : spec.programs;
+    for (const name of wanted ?? []) {
+      if (!spec.programs.some((p) => p.name === name))
+        throw new UsageError(`${file}: no program '${name}' (has ${spec.programs.map((p) => p.name).join(', ')})`);
+    }
+    if (progs.length === 0) throw new InputError('the object has no programs', file);
+    for (const p of progs) results.push({ name: p.name, result: verifyProgram(spec, p, { type, logLevel }) });
+  } else {
+    if (type === undefined) throw new UsageError(`${file}: raw instructions need --type (e.g. --type xdp)`);
+    if (bytes.length === 0 || bytes.length % 8 !== 0)
+      throw new InputError(`${bytes.length} bytes is not a whole number of 8-byte instructions`, file);
+    const insns = decodeProgram(bytes);
+    results.push({ name: file, result: verifyInstructions(insns, { type, logLevel }) });
+  }
+
+  let refused = false;
+  for (const { name, result } of results) {
+    const s = result.stats;
+    if (result.accepted) {
+      if (logLevel > 0) process.stdout.write(result.log);
+      const extra = values.stats
+        ? ` (processed ${s.processed} insns, ${s.totalStates} states, ${result.ms.toFixed(1)} ms)`
+        : '';
+      process.stdout.write(`${name}: accepted${extra}\n`);
+    } else {
+      refused = true;
+      process.stdout.write(result.log);
+      process.stdout.write(`${name}: refused at insn ${result.pc}: ${result.message!.split('\n').join('; ')}\n`);
+    }
+  }
+  return refused ? 1 : 0;
+}

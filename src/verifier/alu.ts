@@ -1,0 +1,216 @@
+/**
+ * ALU instructions: scalar transfer functions (64- and 32-bit) and pointer arithmetic as a privileged
+ * loader may do it (the kernel's adjust_ptr_min_max_vals): constants move a pointer's fixed offset,
+ * unknown scalars its variable part; packet pointers with a variable part get a fresh id and lose their
+ * proven range; other operations on pointers are refused, or (32-bit moves) leave an unknown scalar.
+ */
+import type { Instruction } from '../isa/instruction.js';
+import {
+  BPF_ADD,
+  BPF_ALU,
+  BPF_AND,
+  BPF_ARSH,
+  BPF_DIV,
+  BPF_END,
+  BPF_LSH,
+  BPF_MOD,
+  BPF_MOV,
+  BPF_MUL,
+  BPF_NEG,
+  BPF_OR,
+  BPF_RSH,
+  BPF_SUB,
+  BPF_X,
+  BPF_XOR,
+  REG_FP,
+  classOf,
+  opOf,
+  sourceOf,
+} from '../isa/opcodes.js';
+import { type Env, newId } from './env.js';
+import { Rejection } from './reject.js';
+import * as S from './scalar.js';
+import { type Reg, type State, UNKNOWN_SCALAR, cur, isPointer, kindText, scalarReg } from './state.js';
+
+const OP_NAMES: Record<number, string> = {
+  [BPF_ADD]: '+=',
+  [BPF_SUB]: '-=',
+  [BPF_MUL]: '*=',
+  [BPF_DIV]: '/=',
+  [BPF_OR]: '|=',
+  [BPF_AND]: '&=',
+  [BPF_LSH]: '<<=',
+  [BPF_RSH]: '>>=',
+  [BPF_NEG]: 'neg',
+  [BPF_MOD]: '%=',
+  [BPF_XOR]: '^=',
+  [BPF_MOV]: '=',
+  [BPF_ARSH]: 's>>=',
+  [BPF_END]: 'endian',
+};
+
+const MAX_VAR_OFF = 1 << 29;
+const MAX_PACKET_OFF = 0xffff;
+
+/** Execute one ALU instruction on the innermost frame. */
+export function checkAlu(env: Env, st: State, insn: Instruction): void {
+  const f = cur(st);
+  const op = opOf(insn.code);
+  const is32 = classOf(insn.code) === BPF_ALU;
+  const pc = insn.pc;
+  const dst = insn.dst;
+  if (dst === REG_FP) throw new Rejection(pc, 'frame pointer is read only');
+  const useSrc = sourceOf(insn.code) === BPF_X && op !== BPF_NEG && op !== BPF_END;
+  let srcReg: Reg;
+  if (useSrc) {
+    srcReg = f.regs[insn.src]!;
+    if (srcReg.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
+  } else {
+    srcReg = scalarReg(S.known(is32 ? BigInt(insn.imm >>> 0) : BigInt(insn.imm)));
+  }
+
+  if (op === BPF_MOV) {
+    if (!is32 && insn.off === 0) {
+      // A 64-bit copy: scalars get linked by id so a later compare refines both.
+      if (srcReg.kind === 'scalar' && useSrc && !S.isConst(srcReg.s)) {
+        const id = srcReg.id || newId(env);
+        f.regs[insn.src] = { ...srcReg, id };
+        f.regs[dst] = { ...srcReg, id };
+      } else {
+        f.regs[dst] = srcReg.kind === 'scalar' ? { ...srcReg, id: 0 } : srcReg;
+      }
+      return;
+    }
+    if (isPointer(srcReg)) {
+      // Privileged: a partial copy of a pointer is just an unknown scalar.
+      f.regs[dst] = is32 ? scalarReg(S.unsignedBits(32)) : UNKNOWN_SCALAR;
+      return;
+    }
+    let v = srcReg.s;
+    if (insn.off) v = signExtend(v, insn.off);
+    f.regs[dst] = scalarReg(is32 ? S.low32(v) : v);
+    return;
+  }
+
+  const dstReg = f.regs[dst]!;
+  if (dstReg.kind === 'not_init') throw new Rejection(pc, `R${dst} !read_ok`);
+  if ((op === BPF_DIV || op === BPF_MOD) && !useSrc && insn.imm === 0) throw new Rejection(pc, 'div by zero');
+
+  if (isPointer(dstReg) || isPointer(srcReg)) {
+    f.regs[dst] = pointerAlu(env, pc, insn, op, is32, dstReg, srcReg);
+    return;
+  }
+  f.regs[dst] = scalarReg(scalarAlu(op, is32, dstReg.s, srcReg.s, insn.off));
+}
+
+function signExtend(v: S.Scalar, bits: number): S.Scalar {
+  const half = 1n << BigInt(bits - 1);
+  if (v.umax < half) return v;
+  return S.signedBits(bits);
+}
+
+/** The scalar result of `a op b` (32-bit ops on the low halves, zero-extended). */
+export function scalarAlu(op: number, is32: boolean, a0: S.Scalar, b0: S.Scalar, off = 0): S.Scalar {
+  const a = is32 ? S.low32(a0) : a0;
+  const b = is32 ? S.low32(b0) : b0;
+  const width = is32 ? 32 : 64;
+  let r: S.Scalar;
+  switch (op) {
+    case BPF_ADD:
+      r = S.add(a, b);
+      break;
+    case BPF_SUB:
+      r = S.sub(a, b);
+      break;
+    case BPF_MUL:
+      r = S.mul(a, b);
+      break;
+    case BPF_AND:
+      r = S.and(a, b);
+      break;
+    case BPF_OR:
+      r = S.or(a, b);
+      break;
+    case BPF_XOR:
+      r = S.xor(a, b);
+      break;
+    case BPF_LSH:
+    case BPF_RSH:
+    case BPF_ARSH: {
+      if (!S.isConst(b) || b.t.value >= BigInt(width)) return S.UNKNOWN;
+      const k = Number(b.t.value);
+      if (op === BPF_LSH) r = S.lsh(a, k);
+      else if (op === BPF_RSH) r = S.rsh(a, k);
+      else if (!is32) r = S.arsh(a, k);
+      else if (a.umax <= 0x7fffffffn) r = S.rsh(a, k);
+      else return S.UNKNOWN;
+      break;
+    }
+    default:
+      // Division, modulo, negation and byte swaps: the kernel keeps nothing, and neither may bpfkit.
+      void off;
+      return S.UNKNOWN;
+  }
+  return is32 ? S.low32(r) : r;
+}
+
+function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: boolean, dst: Reg, src: Reg): Reg {
+  const dstPtr = isPointer(dst);
+  const srcPtr = isPointer(src);
+  if (dstPtr && srcPtr) {
+    // Privileged: the difference of two pointers is a scalar.
+    if (op === BPF_SUB && !is32) return UNKNOWN_SCALAR;
+    if (op === BPF_ADD) throw new Rejection(pc, `R${insn.dst} pointer += pointer prohibited`);
+    throw new Rejection(pc, `R${insn.dst} pointer ${OP_NAMES[op]} pointer prohibited`);
+  }
+  if (is32) {
+    // Privileged: a 32-bit subtraction leaves a meaningless scalar; any other 32-bit pointer arithmetic is refused.
+    if (op === BPF_SUB) return UNKNOWN_SCALAR;
+    throw new Rejection(pc, `R${insn.dst} 32-bit pointer arithmetic prohibited`);
+  }
+  if (op !== BPF_ADD && op !== BPF_SUB) {
+    const reg = dstPtr ? insn.dst : insn.src;
+    if (op === BPF_AND || op === BPF_OR || op === BPF_XOR)
+      throw new Rejection(pc, `R${reg} bitwise operator ${OP_NAMES[op]} on pointer prohibited`);
+    throw new Rejection(pc, `R${reg} pointer arithmetic with ${OP_NAMES[op]} operator prohibited`);
+  }
+  if (op === BPF_SUB && srcPtr) throw new Rejection(pc, `R${insn.dst} tried to subtract pointer from scalar`);
+  const ptr = dstPtr ? dst : src;
+  const ptrRegno = dstPtr ? insn.dst : insn.src;
+  const off = dstPtr ? src : dst;
+  if (ptr.nullable)
+    throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited, null-check it first`);
+  if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func')
+    throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited`);
+  if (ptr.kind === 'ctx' && !S.isConst(off.s))
+    throw new Rejection(
+      pc,
+      `R${ptrRegno} variable ctx access prohibited (bpfkit: a ctx pointer takes constant offsets only)`,
+    );
+  const v = off.s;
+  if (S.isConst(v)) {
+    const k = BigInt.asIntN(64, v.t.value);
+    if (k >= BigInt(MAX_VAR_OFF) || k <= -BigInt(MAX_VAR_OFF))
+      throw new Rejection(pc, `math between ${kindText(ptr)} pointer and ${k} is not allowed`);
+    const fixed = op === BPF_ADD ? ptr.off + Number(k) : ptr.off - Number(k);
+    if (Math.abs(fixed) >= MAX_VAR_OFF)
+      throw new Rejection(pc, `value ${fixed} makes ${kindText(ptr)} pointer be out of bounds`);
+    return { ...ptr, off: fixed };
+  }
+  if (v.smin === -(1n << 63n))
+    throw new Rejection(
+      pc,
+      `math between ${kindText(ptr)} pointer and register with unbounded min value is not allowed`,
+    );
+  if (v.smin <= -BigInt(MAX_VAR_OFF) || v.smin >= BigInt(MAX_VAR_OFF))
+    throw new Rejection(pc, `value ${v.smin} makes ${kindText(ptr)} pointer be out of bounds`);
+  const s = op === BPF_ADD ? S.add(ptr.s, v) : S.sub(ptr.s, v);
+  const out: Reg = { ...ptr, s };
+  if (ptr.kind === 'pkt' || ptr.kind === 'pkt_meta') {
+    if (s.umax > BigInt(MAX_PACKET_OFF) && s.smin >= 0n) {
+      // The kernel keeps such a pointer but no range proof will ever cover it; bpfkit does the same.
+    }
+    return { ...out, id: newId(env), range: 0 };
+  }
+  return out;
+}

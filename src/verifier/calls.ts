@@ -1,0 +1,275 @@
+/**
+ * Calls: helpers (argument types and sizes checked against their prototypes, return types, references
+ * taken and released, packet pointers invalidated), bpf-to-bpf calls (a new frame, at most 8 deep), and
+ * callbacks (bpf_loop, bpf_for_each_map_elem), which the walk enters like a loop that may run zero times.
+ */
+import type { Instruction } from '../isa/instruction.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
+import { type Env, newId } from './env.js';
+import { HELPER_PROTOS, MAP_ONLY_WITH, helperAllowed, type HelperProto } from './helpers.js';
+import { clearPacketPointers } from './jumps.js';
+import { helperMem } from './memory.js';
+import { Rejection } from './reject.js';
+import { isConst } from './scalar.js';
+import { MapType } from '../uapi/types.js';
+import {
+  ByteType,
+  type Frame,
+  NOT_INIT,
+  type Reg,
+  type State,
+  UNKNOWN_SCALAR,
+  type VerifierMap,
+  cloneState,
+  cur,
+  forEachReg,
+  kindText,
+  ptrReg,
+} from './state.js';
+
+const MAX_VAR_SIZE = 1 << 29;
+
+/** One way the walk continues: a state at an instruction. */
+export interface Next {
+  pc: number;
+  st: State;
+}
+
+/** A fresh frame running `subprog`, called from `callsite`, with r1-r5 given. */
+function newFrame(st: State, callsite: number, subprog: number, args: Reg[]): Frame {
+  const regs = new Array<Reg>(11).fill(NOT_INIT);
+  args.forEach((r, i) => (regs[i + 1] = r));
+  regs[REG_FP] = ptrReg('fp', { frame: st.frames.length });
+  return { regs, stack: new Map(), callsite, subprog };
+}
+
+/** Execute a call instruction. */
+export function checkCall(env: Env, st: State, insn: Instruction): Next[] {
+  const pc = insn.pc;
+  if (insn.src === BPF_PSEUDO_CALL) {
+    const target = pc + insn.imm + 1;
+    if (st.frames.length >= MAX_CALL_FRAMES)
+      throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep !`);
+    if (env.usesLdAbs) throw new Rejection(pc, 'BPF_LD_[ABS|IND] instructions cannot be mixed with bpf-to-bpf calls');
+    const caller = cur(st);
+    const args = [1, 2, 3, 4, 5].map((r) => caller.regs[r]!);
+    st.frames.push(newFrame(st, pc, target, args));
+    return [{ pc: target, st }];
+  }
+  if (insn.src === BPF_PSEUDO_KFUNC_CALL)
+    throw new Rejection(pc, `kfunc call (btf_id ${insn.imm}): bpfkit does not model kernel functions`);
+  return helperCall(env, st, insn);
+}
+
+function helperCall(env: Env, st: State, insn: Instruction): Next[] {
+  const pc = insn.pc;
+  const proto = HELPER_PROTOS.get(insn.imm);
+  if (!proto) {
+    if (insn.imm <= 0 || insn.imm >= 212) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
+    throw new Rejection(pc, `helper #${insn.imm}: bpfkit does not model this helper's prototype`);
+  }
+  if (!helperAllowed(proto, env.progType))
+    throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
+  const f = cur(st);
+  let map: VerifierMap | undefined;
+  let allocSize = 0;
+  let release = 0;
+  let callback: Reg | undefined;
+  let constKey: bigint | undefined;
+  let callbackCtx: Reg | undefined;
+  const argNames = proto.args;
+  for (let i = 0; i < argNames.length; i++) {
+    const regno = i + 1;
+    const reg = f.regs[regno]!;
+    const type = argNames[i]!;
+    if (reg.kind === 'not_init') throw new Rejection(pc, `R${regno} !read_ok`);
+    const expect = (want: string) => new Rejection(pc, `R${regno} type=${kindText(reg)} expected=${want}`);
+    switch (type) {
+      case 'anything':
+        break;
+      case 'ctx':
+        if (reg.kind !== 'ctx') throw expect('ctx');
+        if (reg.off !== 0)
+          throw new Rejection(pc, `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`);
+        break;
+      case 'map_ptr':
+        if (reg.kind !== 'map_ptr') throw expect('map_ptr');
+        map = reg.map!;
+        checkMapCompat(pc, proto, map);
+        break;
+      case 'map_key':
+      case 'map_value':
+      case 'uninit_map_value': {
+        if (!map) throw new Rejection(pc, 'invalid map_ptr to access map->key');
+        const size = type === 'map_key' ? map.keySize : map.valueSize;
+        if (!isMemPtr(reg)) throw expect('fp, pkt, pkt_meta, map_key, map_value');
+        helperMem(env, st, pc, regno, reg, size, type === 'uninit_map_value');
+        if (type === 'map_key') constKey = stackConstant(st, reg, size);
+        break;
+      }
+      case 'mem':
+      case 'mem_or_null':
+      case 'uninit_mem':
+        if (type === 'mem_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
+        if (!isMemPtr(reg)) throw expect('fp, pkt, pkt_meta, map_key, map_value, mem');
+        break;
+      case 'const_size':
+      case 'const_size_or_zero': {
+        if (reg.kind !== 'scalar') throw expect('scalar');
+        if (reg.s.smin < 0n)
+          throw new Rejection(pc, `R${regno} min value is negative, either use unsigned or 'var &= const'`);
+        const prev = f.regs[regno - 1]!;
+        const prevType = argNames[i - 1]!;
+        const nullMem = prev.kind === 'scalar';
+        if (reg.s.umin === 0n && type === 'const_size' && !nullMem)
+          throw new Rejection(pc, `R${regno} invalid zero-sized read: u64=[${reg.s.umin},${reg.s.umax}]`);
+        if (reg.s.umax >= BigInt(MAX_VAR_SIZE))
+          throw new Rejection(pc, `R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
+        if (nullMem) {
+          if (reg.s.umax !== 0n)
+            throw new Rejection(pc, `R${regno - 1} type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem`);
+          break;
+        }
+        helperMem(env, st, pc, regno - 1, prev, Number(reg.s.umax), prevType === 'uninit_mem');
+        break;
+      }
+      case 'alloc_size':
+        if (reg.kind !== 'scalar' || !isConst(reg.s)) throw new Rejection(pc, `R${regno} is not a known constant'`);
+        allocSize = Number(reg.s.t.value);
+        break;
+      case 'ringbuf_mem':
+        if (reg.kind !== 'mem' || !reg.ref || reg.nullable) throw expect('ringbuf_mem');
+        if (reg.off !== 0 || !isConst(reg.s))
+          throw new Rejection(
+            pc,
+            `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`,
+          );
+        if (!st.refs.has(reg.ref))
+          throw new Rejection(pc, `R${regno} must be referenced when passed to release function`);
+        release = reg.ref;
+        break;
+      case 'func':
+        if (reg.kind !== 'func') throw expect('func');
+        callback = reg;
+        break;
+      case 'stack_or_null':
+        if (!(reg.kind === 'fp' || (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n)))
+          throw expect('fp');
+        callbackCtx = reg;
+        break;
+    }
+  }
+
+  if (release) {
+    st.refs.delete(release);
+    forEachReg(st, (r) => (r.ref === release ? UNKNOWN_SCALAR : r));
+  }
+  if (proto.changesPacket) clearPacketPointers(st);
+
+  // The caller after the call: r0 is the return value, r1-r5 are clobbered.
+  const after = (s: State): State => {
+    const fr = cur(s);
+    for (let r = 1; r <= 5; r++) fr.regs[r] = NOT_INIT;
+    fr.regs[0] = returnReg(env, s, proto, map, allocSize, pc);
+    // Linux 6.14+: an array lookup with a constant key in range cannot fail (can_elide_value_nullness).
+    const arrays: number[] = [MapType.ARRAY, MapType.PERCPU_ARRAY];
+    if (
+      proto.id === 1 &&
+      map &&
+      arrays.includes(map.type) &&
+      constKey !== undefined &&
+      constKey < BigInt(map.maxEntries)
+    )
+      fr.regs[0] = { ...fr.regs[0], nullable: false, id: 0 };
+    return s;
+  };
+
+  if (callback) {
+    if (st.frames.length >= MAX_CALL_FRAMES)
+      throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep !`);
+    const args = callbackArgs(proto, map, callbackCtx);
+    const inside = cloneState(st);
+    const fr = newFrame(inside, pc, callback.target, args);
+    fr.callback = { helper: proto.id, retMin: 0n, retMax: 1n, args };
+    inside.frames.push(fr);
+    return [
+      { pc: pc + 1, st: after(st) },
+      { pc: callback.target, st: inside },
+    ];
+  }
+  return [{ pc: pc + 1, st: after(st) }];
+}
+
+/** The callback called once more, with the arguments it had the first time, on the caller's current state. */
+export function reenterCallback(st: State, done: Frame): State {
+  const fr = newFrame(st, done.callsite, done.subprog, done.callback!.args);
+  fr.callback = done.callback;
+  st.frames.push(fr);
+  return st;
+}
+
+/** The constant a helper reads as a map key from the stack (a spilled constant or zeros), if it is one. */
+function stackConstant(st: State, reg: Reg, size: number): bigint | undefined {
+  if (reg.kind !== 'fp' || !isConst(reg.s) || size !== 4) return undefined;
+  const k = Math.floor((-reg.off - 1) / 8);
+  const first = reg.off + (k + 1) * 8;
+  const slot = st.frames[reg.frame]!.stack.get(k);
+  if (!slot || first + size > 8) return undefined;
+  let zeros = true;
+  for (let i = first; i < first + size; i++) if (slot.bytes[i] !== ByteType.Zero) zeros = false;
+  if (zeros) return 0n;
+  if (!slot.spill || first !== 0) return undefined;
+  if (slot.spill.kind !== 'scalar' || !isConst(slot.spill.s) || (slot.spillSize ?? 8) !== size) return undefined;
+  return slot.spill.s.t.value & 0xffffffffn;
+  return 0n;
+}
+
+/** What a callback receives in r1-r5. */
+export function callbackArgs(proto: HelperProto, map: VerifierMap | undefined, ctx: Reg | undefined): Reg[] {
+  const c = ctx ?? NOT_INIT;
+  if (proto.id === 181) return [UNKNOWN_SCALAR, c];
+  // bpf_for_each_map_elem: (map, key, value, ctx)
+  return [ptrReg('map_ptr', { map }), ptrReg('map_key', { map }), ptrReg('map_value', { map }), c];
+}
+
+const isMemPtr = (r: Reg) =>
+  !r.nullable &&
+  (r.kind === 'fp' ||
+    r.kind === 'pkt' ||
+    r.kind === 'pkt_meta' ||
+    r.kind === 'map_key' ||
+    r.kind === 'map_value' ||
+    r.kind === 'mem');
+
+function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap): void {
+  const onlyWith = MAP_ONLY_WITH.get(map.type);
+  const ok = (proto.mapTypes ? proto.mapTypes.includes(map.type) : true) && (!onlyWith || onlyWith.includes(proto.id));
+  if (!ok) throw new Rejection(pc, `cannot pass map_type ${map.type} into func bpf_${proto.name}#${proto.id}`);
+}
+
+function returnReg(
+  env: Env,
+  st: State,
+  proto: HelperProto,
+  map: VerifierMap | undefined,
+  allocSize: number,
+  pc: number,
+): Reg {
+  switch (proto.ret) {
+    case 'integer':
+      return UNKNOWN_SCALAR;
+    case 'void':
+      return NOT_INIT;
+    case 'map_value_or_null':
+      // A map of maps holds maps: the lookup finds one (or NULL).
+      if (map?.inner) return ptrReg('map_ptr', { map: map.inner, nullable: true, id: newId(env) });
+      if (map && (map.type === MapType.ARRAY_OF_MAPS || map.type === MapType.HASH_OF_MAPS))
+        throw new Rejection(pc, `map ${map.name}: a map of maps without its inner map's template`);
+      return ptrReg('map_value', { map, nullable: true, id: newId(env) });
+    case 'ringbuf_mem_or_null': {
+      const ref = newId(env);
+      st.refs.set(ref, pc);
+      return ptrReg('mem', { nullable: true, id: newId(env), ref, size: allocSize });
+    }
+  }
+}

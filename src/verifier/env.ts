@@ -1,0 +1,27 @@
+/**
+ * What every step of stage 2 shares: the program, its type, its maps, the id counter, and the deepest
+ * stack each subprogram was seen to use.
+ */
+import type { Instruction } from '../isa/instruction.js';
+import type { Cfg } from './cfg.js';
+import type { VerifierMap } from './state.js';
+
+/** The verifier's context for one program. */
+export interface Env {
+  insns: readonly Instruction[];
+  cfg: Cfg;
+  progType: number;
+  /** Maps by the number a `lddw` names them with (imm). */
+  maps: ReadonlyMap<number, VerifierMap>;
+  /** Next id for null checks, packet pointers, linked scalars and references. */
+  nextId: number;
+  /** Deepest stack use (bytes, positive) per subprogram, by its first slot. */
+  stackDepth: Map<number, number>;
+  /** Is BTF func_info given with the program (callbacks need it)? */
+  funcInfo: boolean;
+  /** Does the program use LD_ABS/LD_IND (not allowed with local calls)? */
+  usesLdAbs: boolean;
+}
+
+/** A fresh id. */
+export const newId = (env: Env): number => ++env.nextId;

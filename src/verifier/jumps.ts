@@ -1,0 +1,148 @@
+/**
+ * Conditional jumps: scalar compares refine both sides (and every register linked to them by id), null
+ * checks turn `*_or_null` pointers into pointers or zeros, and `pkt + N > pkt_end` compares give packet
+ * pointers their proven range. Anything else walks both sides unchanged, as the kernel does for a
+ * privileged loader. A side is skipped only when the kernel would skip it too.
+ */
+import type { Instruction } from '../isa/instruction.js';
+import {
+  BPF_JEQ,
+  BPF_JGE,
+  BPF_JGT,
+  BPF_JLE,
+  BPF_JLT,
+  BPF_JMP32,
+  BPF_JNE,
+  BPF_X,
+  classOf,
+  opOf,
+  sourceOf,
+} from '../isa/opcodes.js';
+import { decide, refine } from './branch.js';
+import { Rejection } from './reject.js';
+import { type Scalar, isConst, known } from './scalar.js';
+import { type Reg, type State, UNKNOWN_SCALAR, cloneState, cur, forEachReg, scalarReg } from './state.js';
+
+const MAX_PACKET_OFF = 0xffff;
+
+/** The states after a conditional jump: [taken, fall-through], either undefined when that side cannot happen. */
+export function condJump(st: State, insn: Instruction): [State | undefined, State | undefined] {
+  const f = cur(st);
+  const op = opOf(insn.code);
+  const is32 = classOf(insn.code) === BPF_JMP32;
+  const pc = insn.pc;
+  const a = f.regs[insn.dst]!;
+  if (a.kind === 'not_init') throw new Rejection(pc, `R${insn.dst} !read_ok`);
+  const useSrc = sourceOf(insn.code) === BPF_X;
+  let b: Reg;
+  if (useSrc) {
+    b = f.regs[insn.src]!;
+    if (b.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
+  } else b = scalarReg(known(is32 ? BigInt(insn.imm >>> 0) : BigInt(insn.imm)));
+
+  if (a.kind === 'scalar' && b.kind === 'scalar') {
+    const d = decide(op, a.s, b.s, is32);
+    if (d === true) return [st, undefined];
+    if (d === false) return [undefined, st];
+    const taken = cloneState(st);
+    const fall = st;
+    applyRefinement(taken, insn, a, b, refine(op, a.s, b.s, true, is32), useSrc);
+    applyRefinement(fall, insn, a, b, refine(op, a.s, b.s, false, is32), useSrc);
+    return [taken, fall];
+  }
+
+  const isZero0 = (r: Reg) =>
+    r.kind === 'scalar' && isConst(r.s) && (is32 ? r.s.t.value & 0xffffffffn : r.s.t.value) === 0n;
+  const notNull = (r: Reg) => !r.nullable && (r.kind === 'map_value' || r.kind === 'map_key' || r.kind === 'mem');
+  if ((op === BPF_JEQ || op === BPF_JNE) && ((notNull(a) && isZero0(b)) || (notNull(b) && isZero0(a)))) {
+    // A valid pointer of these types is never NULL: the kernel follows one side only.
+    return op === BPF_JNE ? [st, undefined] : [undefined, st];
+  }
+  const taken = cloneState(st);
+  const fall = st;
+  const isZero = (r: Reg) => r.kind === 'scalar' && isConst(r.s) && r.s.t.value === 0n;
+  if (!is32 && (op === BPF_JEQ || op === BPF_JNE)) {
+    const nullable = a.nullable && isZero(b) ? a : b.nullable && isZero(a) ? b : undefined;
+    if (nullable && nullable.id) {
+      markNull(op === BPF_JEQ ? taken : fall, nullable.id, true);
+      markNull(op === BPF_JEQ ? fall : taken, nullable.id, false);
+      return [taken, fall];
+    }
+  }
+  if (!is32) packetRange(op, a, b, taken, fall);
+  return [taken, fall];
+}
+
+function applyRefinement(
+  st: State,
+  insn: Instruction,
+  a: Reg,
+  b: Reg,
+  r: [Scalar, Scalar] | undefined,
+  useSrc: boolean,
+): void {
+  if (!r) return;
+  const f = cur(st);
+  const [na, nb] = r;
+  f.regs[insn.dst] = { ...a, s: na };
+  if (useSrc) f.regs[insn.src] = { ...b, s: nb };
+  // Registers linked by a 64-bit copy hold the same value: they learn the same.
+  const link = (id: number, s: Scalar) => {
+    if (!id) return;
+    forEachReg(st, (reg) => (reg.kind === 'scalar' && reg.id === id ? { ...reg, s } : reg));
+  };
+  link(a.id, na);
+  if (useSrc) link(b.id, nb);
+}
+
+/** After a null check: every register with the pointer's id becomes 0 (null side) or the pointer (other side). */
+function markNull(st: State, id: number, isNull: boolean): void {
+  let ref = 0;
+  forEachReg(st, (r) => {
+    if (r.id !== id || !r.nullable) return r;
+    if (isNull) {
+      if (r.ref) ref = r.ref;
+      return scalarReg(known(0n));
+    }
+    return { ...r, nullable: false };
+  });
+  // A reference that turned out NULL was never taken.
+  if (isNull && ref) st.refs.delete(ref);
+}
+
+/**
+ * `pkt' op pkt_end`: the side where pkt' <= pkt_end proves [pkt, pkt + off) inside the packet for every
+ * packet pointer of pkt's id; a strict `<` proves [pkt, pkt + off + 1).
+ */
+function packetRange(op: number, a: Reg, b: Reg, taken: State, fall: State): void {
+  let pkt: Reg;
+  let safe: State;
+  let open: boolean;
+  const initPkt = (r: Reg) => r.kind === 'pkt' && r.off === 0 && isConst(r.s) && r.s.t.value === 0n;
+  const lower = (x: Reg, y: Reg) => (x.kind === 'pkt' && y.kind === 'pkt_end') || (x.kind === 'pkt_meta' && initPkt(y));
+  if (lower(a, b)) {
+    pkt = a;
+    if (op === BPF_JGT) [safe, open] = [fall, false];
+    else if (op === BPF_JGE) [safe, open] = [fall, true];
+    else if (op === BPF_JLT) [safe, open] = [taken, true];
+    else if (op === BPF_JLE) [safe, open] = [taken, false];
+    else return;
+  } else if (lower(b, a)) {
+    pkt = b;
+    if (op === BPF_JGT) [safe, open] = [taken, true];
+    else if (op === BPF_JGE) [safe, open] = [taken, false];
+    else if (op === BPF_JLT) [safe, open] = [fall, false];
+    else if (op === BPF_JLE) [safe, open] = [fall, true];
+    else return;
+  } else return;
+  if (pkt.off < 0 || (pkt.off === 0 && open)) return;
+  if (pkt.s.umax > BigInt(MAX_PACKET_OFF) || pkt.s.umax + BigInt(pkt.off) > BigInt(MAX_PACKET_OFF)) return;
+  // pkt' < end proves one byte more than pkt' <= end (Linux 6.18 credits it; older kernels credited less).
+  const range = open ? pkt.off + 1 : pkt.off;
+  forEachReg(safe, (r) => (r.kind === pkt.kind && r.id === pkt.id && r.range < range ? { ...r, range } : r));
+}
+
+/** Registers that packet-changing helpers invalidate become unknown scalars (privileged rule). */
+export function clearPacketPointers(st: State): void {
+  forEachReg(st, (r) => (r.kind === 'pkt' || r.kind === 'pkt_meta' || r.kind === 'pkt_end' ? UNKNOWN_SCALAR : r));
+}

@@ -1,0 +1,309 @@
+/**
+ * Loads and stores through every pointer type: the kernel's check_mem_access, with its messages. The stack
+ * is tracked byte by byte (spilled registers, zeros, anything else), map values, keys, packets and helper
+ * memory are checked against their sizes, and the context against the program type's field table.
+ */
+import { REG_FP } from '../isa/opcodes.js';
+import { ctxAccess, ctxModelled } from './ctx-access.js';
+import type { Env } from './env.js';
+import { Rejection } from './reject.js';
+import { type Scalar, UNKNOWN, isConst, known, signedBits, unsignedBits } from './scalar.js';
+import {
+  ByteType,
+  NOT_INIT,
+  type Reg,
+  type Slot,
+  type State,
+  UNKNOWN_SCALAR,
+  kindText,
+  ptrReg,
+  scalarReg,
+} from './state.js';
+
+const MAX_STACK = 512;
+const MAX_VAR_OFF = 1 << 29;
+
+/** A load's result for `size` bytes, zero- or sign-extended. */
+export function loadedScalar(size: number, signed: boolean): Reg {
+  if (size === 8) return UNKNOWN_SCALAR;
+  return scalarReg(signed ? signedBits(size * 8) : unsignedBits(size * 8));
+}
+
+function memRegion(pc: number, regno: number, reg: Reg, off: number, size: number, limit: number, what: string): void {
+  // check_mem_region_access: the variable part must keep the access inside [0, limit).
+  const s = reg.s;
+  if (s.smin < 0n && (s.smin < -BigInt(MAX_VAR_OFF) || s.smin + BigInt(off) < 0n))
+    throw new Rejection(pc, `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
+  const lo = Number(s.smin) + off;
+  if (lo < 0 || lo + size > limit)
+    throw new Rejection(
+      pc,
+      `${what}${limitText(what, limit)} off=${lo} size=${size}\nR${regno} min value is outside of the allowed memory range`,
+    );
+  if (s.umax >= BigInt(MAX_VAR_OFF))
+    throw new Rejection(pc, `R${regno} unbounded memory access, make sure to bounds check any such access`);
+  const hi = Number(s.umax) + off;
+  if (hi + size > limit)
+    throw new Rejection(
+      pc,
+      `${what}${limitText(what, limit)} off=${hi} size=${size}\nR${regno} max value is outside of the allowed memory range`,
+    );
+}
+
+const limitText = (what: string, limit: number) =>
+  what.includes('map value')
+    ? ` value_size=${limit}`
+    : what.includes('map key')
+      ? ` key_size=${limit}`
+      : ` mem_size=${limit}`;
+
+/**
+ * Access `size` bytes at `reg + off` (reg is register `regno`). For a load, returns what the destination
+ * register becomes; for a store, `value` is what is written (a register, or a constant for BPF_ST).
+ */
+export function access(
+  env: Env,
+  st: State,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  off: number,
+  size: number,
+  write: boolean,
+  value: Reg | undefined,
+  signed = false,
+): Reg {
+  if (reg.kind === 'not_init') throw new Rejection(pc, `R${regno} !read_ok`);
+  if (reg.nullable || reg.kind === 'scalar' || reg.kind === 'map_ptr' || reg.kind === 'pkt_end' || reg.kind === 'func')
+    throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
+  const total = reg.off + off;
+  switch (reg.kind) {
+    case 'fp':
+      return stackAccess(env, st, pc, regno, reg, total, size, write, value, signed);
+    case 'ctx': {
+      if (reg.off !== 0 || !isConst(reg.s))
+        throw new Rejection(pc, `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`);
+      if (!ctxModelled(env.progType))
+        throw new Rejection(
+          pc,
+          `invalid bpf_context access off=${total} size=${size} (bpfkit: this program type's context is not modelled)`,
+        );
+      const field = ctxAccess(env.progType, total, size, write);
+      if (!field) throw new Rejection(pc, `invalid bpf_context access off=${total} size=${size}`);
+      if (write) return NOT_INIT;
+      if (field.kind === 'scalar') return loadedScalar(size, signed);
+      return ptrReg(field.kind);
+    }
+    case 'map_value': {
+      const map = reg.map!;
+      if (write && map.readOnly)
+        throw new Rejection(pc, `write into map forbidden, value_size=${map.valueSize} off=${total} size=${size}`);
+      memRegion(pc, regno, reg, total, size, map.valueSize, 'invalid access to map value,');
+      return write ? NOT_INIT : loadedScalar(size, signed);
+    }
+    case 'map_key': {
+      if (write) throw new Rejection(pc, `write to change key R${regno} not allowed`);
+      memRegion(pc, regno, reg, total, size, reg.map!.keySize, 'invalid access to map key,');
+      return loadedScalar(size, signed);
+    }
+    case 'mem': {
+      memRegion(pc, regno, reg, total, size, reg.size, 'invalid access to memory,');
+      return write ? NOT_INIT : loadedScalar(size, signed);
+    }
+    case 'pkt':
+    case 'pkt_meta': {
+      if (reg.s.smin < 0n)
+        throw new Rejection(
+          pc,
+          `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`,
+        );
+      if (total < 0 || total + size > reg.range)
+        throw new Rejection(
+          pc,
+          `invalid access to packet, off=${total} size=${size}, R${regno}(id=${reg.id},off=${total},r=${reg.range})\nR${regno} offset is outside of the packet`,
+        );
+      return write ? NOT_INIT : loadedScalar(size, signed);
+    }
+  }
+  throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
+}
+
+function stackAccess(
+  env: Env,
+  st: State,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  off: number,
+  size: number,
+  write: boolean,
+  value: Reg | undefined,
+  signed: boolean,
+): Reg {
+  if (!isConst(reg.s))
+    throw new Rejection(
+      pc,
+      `R${regno} variable stack access (bpfkit: variable offsets into the stack are not modelled)`,
+    );
+  if (off < -MAX_STACK || off + size > 0 || off >= 0)
+    throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);
+  if (off % size !== 0) throw new Rejection(pc, `misaligned stack access off (0x0; 0x0)+${off} size ${size}`);
+  const frame = st.frames[reg.frame]!;
+  noteDepth(env, frame.subprog, -off);
+  const k = Math.floor((-off - 1) / 8);
+  const slot = frame.stack.get(k) ?? { bytes: new Array<ByteType>(8).fill(ByteType.Invalid) };
+  const first = off + (k + 1) * 8; // byte index inside the slot
+  if (write) {
+    writeStack(frame.stack, k, slot, first, size, value!, pc);
+    return NOT_INIT;
+  }
+  // Reads: a whole spilled register comes back as it was; part of a spilled pointer is refused; a scalar
+  // spilled at the slot's start comes back narrowed when read from there with at most its size.
+  if (slot.spill) {
+    const spillSize = slot.spillSize ?? 8;
+    if (size === 8 && spillSize === 8) return slot.spill;
+    if (slot.spill.kind !== 'scalar') throw new Rejection(pc, 'invalid size of register fill');
+    if (first === 0 && size <= spillSize && !signed) return scalarReg(narrow(slot.spill.s, size));
+    if (first < spillSize) return loadedScalar(size, signed);
+  }
+  let allZero = true;
+  for (let i = first; i < first + size; i++) if (slot.bytes[i] !== ByteType.Zero) allZero = false;
+  if (allZero) return scalarReg(known(0n));
+  // Privileged loads may read uninitialized stack (env->allow_uninit_stack): an unknown value.
+  return size === 8 ? UNKNOWN_SCALAR : loadedScalar(size, signed);
+}
+
+function writeStack(
+  stack: Map<number, Slot>,
+  k: number,
+  slot: Slot,
+  first: number,
+  size: number,
+  value: Reg,
+  pc: number,
+): void {
+  if (value.kind === 'scalar' && first === 0 && size < 8) {
+    // A narrow scalar spill (kernels since 6.8 keep its value).
+    const bytes = slot.spill ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
+    for (let i = 0; i < size; i++) bytes[i] = ByteType.Spill;
+    stack.set(k, { bytes, spill: { ...value, id: 0 }, spillSize: size });
+    return;
+  }
+  if (size === 8) {
+    if (value.kind === 'scalar' && isConst(value.s) && value.s.t.value === 0n) {
+      stack.set(k, { bytes: new Array<ByteType>(8).fill(ByteType.Zero) });
+      return;
+    }
+    stack.set(k, { bytes: new Array<ByteType>(8).fill(ByteType.Spill), spill: value });
+    return;
+  }
+  if (value.kind !== 'scalar' && value.kind !== 'not_init') throw new Rejection(pc, 'invalid size of register spill');
+  const bytes = slot.spill ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
+  const zero = value.kind === 'scalar' && isConst(value.s) && value.s.t.value === 0n;
+  for (let i = first; i < first + size; i++) bytes[i] = zero ? ByteType.Zero : ByteType.Misc;
+  stack.set(k, { bytes });
+}
+
+/** The low `size` bytes of a value, zero-extended. */
+export function narrow(s: Scalar, size: number): Scalar {
+  if (size === 8) return s;
+  const top = (1n << BigInt(size * 8)) - 1n;
+  if (s.umax <= top) return s;
+  if (isConst(s)) return known(s.t.value & top);
+  return unsignedBits(size * 8);
+}
+
+/** Remember how deep a subprogram's stack goes. */
+export function noteDepth(env: Env, subprog: number, bytes: number): void {
+  if (bytes > (env.stackDepth.get(subprog) ?? 0)) env.stackDepth.set(subprog, bytes);
+}
+
+/**
+ * Helper memory arguments: `size` bytes at the pointer in `regno` must be readable (or, `write`, writable);
+ * the kernel's check_helper_mem_access. Stack bytes a helper writes become "anything".
+ */
+export function helperMem(
+  env: Env,
+  st: State,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  size: number,
+  write: boolean,
+): void {
+  if (size === 0) return;
+  switch (reg.kind) {
+    case 'fp': {
+      if (!isConst(reg.s))
+        throw new Rejection(
+          pc,
+          `R${regno} variable stack access (bpfkit: variable offsets into the stack are not modelled)`,
+        );
+      const off = reg.off;
+      if (off < -MAX_STACK || off + size > 0)
+        throw new Rejection(pc, `invalid indirect access to stack R${regno} off=${off} size=${size}`);
+      const frame = st.frames[reg.frame]!;
+      noteDepth(env, frame.subprog, -off);
+      if (write) {
+        for (let b = off; b < off + size; b++) {
+          const k = Math.floor((-b - 1) / 8);
+          const slot = frame.stack.get(k);
+          const bytes = slot?.spill
+            ? new Array<ByteType>(8).fill(ByteType.Misc)
+            : (slot?.bytes.slice() ?? new Array<ByteType>(8).fill(ByteType.Invalid));
+          bytes[b + (k + 1) * 8] = ByteType.Misc;
+          frame.stack.set(k, { bytes });
+        }
+      }
+      return;
+    }
+    case 'pkt':
+    case 'pkt_meta':
+    case 'map_value':
+    case 'map_key':
+    case 'mem':
+      if (reg.nullable)
+        throw new Rejection(pc, `R${regno} type=${kindText(reg)} expected=fp, pkt, pkt_meta, map_key, map_value, mem`);
+      if ((reg.kind === 'pkt' || reg.kind === 'pkt_meta') && reg.s.smin < 0n)
+        throw new Rejection(
+          pc,
+          `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`,
+        );
+      checkRange(env, st, pc, regno, reg, size, write);
+      return;
+    default:
+      throw new Rejection(pc, `R${regno} type=${kindText(reg)} expected=fp, pkt, pkt_meta, map_key, map_value, mem`);
+  }
+}
+
+function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, size: number, write: boolean): void {
+  // One access of the whole size: the same bounds as a load or store of that many bytes.
+  if (reg.kind === 'pkt' || reg.kind === 'pkt_meta') {
+    if (reg.off < 0 || reg.off + size > reg.range)
+      throw new Rejection(
+        pc,
+        `invalid access to packet, off=${reg.off} size=${size}, R${regno}(id=${reg.id},off=${reg.off},r=${reg.range})`,
+      );
+    return;
+  }
+  if (reg.kind === 'map_value') {
+    if (write && reg.map!.readOnly)
+      throw new Rejection(pc, `write into map forbidden, value_size=${reg.map!.valueSize} off=${reg.off} size=${size}`);
+    memRegion(pc, regno, reg, reg.off, size, reg.map!.valueSize, 'invalid access to map value,');
+    return;
+  }
+  if (reg.kind === 'map_key') {
+    if (write) throw new Rejection(pc, `write to change key R${regno} not allowed`);
+    memRegion(pc, regno, reg, reg.off, size, reg.map!.keySize, 'invalid access to map key,');
+    return;
+  }
+  memRegion(pc, regno, reg, reg.off, size, reg.size, 'invalid access to memory,');
+  void env;
+  void st;
+}
+
+/** True when `regno` is the frame pointer (read-only). */
+export const isFp = (regno: number): boolean => regno === REG_FP;
+
+/** An unknown scalar (for imports that only need the constant). */
+export const anyScalar = (): Reg => scalarReg(UNKNOWN);

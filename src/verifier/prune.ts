@@ -1,0 +1,164 @@
+/**
+ * State pruning (the kernel's states_equal): a path reaching an instruction in a state that an already
+ * fully explored state at that instruction covers needs no further walk. "Covers" means every register
+ * the rest of the program may read is at least as general (scalar ranges contain, pointers match with a
+ * consistent renaming of ids), every stack byte likewise, and the same references are held. The exact
+ * form detects loops that come back to where they started.
+ */
+import { contains, sameScalar } from './scalar.js';
+import { ByteType, type Reg, type Slot, type State, UNKNOWN_SCALAR, cloneState } from './state.js';
+
+/** A renaming of ids between an old and a current state, which must stay one-to-one. */
+class IdMap {
+  private readonly fwd = new Map<number, number>();
+  private readonly back = new Map<number, number>();
+  private fresh = -1;
+  /** For scalars: id 0 links nothing, so it matches anything; a current 0 links nothing either. */
+  check(old: number, now: number): boolean {
+    if (old === 0) return true;
+    if (now === 0) now = this.fresh--;
+    return this.exact(old, now);
+  }
+  /** For pointers: every id, 0 included, names a group whose members move together. */
+  exact(old: number, now: number): boolean {
+    const f = this.fwd.get(old);
+    const b = this.back.get(now);
+    if (f === undefined && b === undefined) {
+      this.fwd.set(old, now);
+      this.back.set(now, old);
+      return true;
+    }
+    return f === now && b === old;
+  }
+  /** Is `old` mapped to one of `candidates` (or unmapped while one candidate is free)? */
+  holds(old: number, candidates: number[]): boolean {
+    const f = this.fwd.get(old);
+    if (f !== undefined) return candidates.includes(f);
+    return candidates.some((c) => !this.back.has(c) && this.exact(old, c));
+  }
+}
+
+function regSafe(old: Reg, now: Reg, ids: IdMap, exact: boolean): boolean {
+  if (old.kind === 'not_init') return !exact || now.kind === 'not_init';
+  if (old.kind !== now.kind) return false;
+  if (old.kind === 'scalar') {
+    if (!(exact ? sameScalar(old.s, now.s) : contains(old.s, now.s))) return false;
+    return old.id === 0 ? true : ids.check(old.id, now.id);
+  }
+  if (old.off !== now.off || old.nullable !== now.nullable || old.map !== now.map) return false;
+  if (old.frame !== now.frame || old.size !== now.size || old.target !== now.target) return false;
+  if (!(exact ? sameScalar(old.s, now.s) : contains(old.s, now.s))) return false;
+  if (exact ? old.range !== now.range : old.range > now.range) return false;
+  if (!ids.exact(old.id + 1, now.id + 1)) return false;
+  if ((old.ref || now.ref) && !ids.exact(-old.ref - 1e9, -now.ref - 1e9)) return false;
+  return true;
+}
+
+const INVALID: readonly ByteType[] = new Array<ByteType>(8).fill(ByteType.Invalid);
+
+function slotSafe(old: Slot | undefined, now: Slot | undefined, ids: IdMap, exact: boolean): boolean {
+  if (old === now && !exact && !old?.spill) return true;
+  const ob = old?.bytes ?? INVALID;
+  const nb = now?.bytes ?? INVALID;
+  let from = 0;
+  if (old?.spill) {
+    if (!now?.spill || (old.spillSize ?? 8) !== (now.spillSize ?? 8)) return false;
+    if (!regSafe(old.spill, now.spill, ids, exact)) return false;
+    from = old.spillSize ?? 8;
+  }
+  for (let i = from; i < 8; i++) {
+    const o = ob[i]!;
+    const n = nb[i]!;
+    if (exact) {
+      if (o !== n) return false;
+      continue;
+    }
+    if (o === ByteType.Invalid) continue;
+    if (o === ByteType.Misc) {
+      // Anything but part of a spilled pointer (which a narrow read would refuse).
+      if (n === ByteType.Spill && now?.spill?.kind !== 'scalar') return false;
+      continue;
+    }
+    if (o === ByteType.Zero && n !== ByteType.Zero) return false;
+  }
+  if (exact && now?.spill && !old?.spill) return false;
+  return true;
+}
+
+/**
+ * Does `old` cover `now` at an instruction whose live registers (innermost frame) are `live`?
+ * With `exact`, are they the same state (for loop detection)?
+ */
+export function covers(old: State, now: State, live: number, exact: boolean): boolean {
+  if (old.frames.length !== now.frames.length) return false;
+  if (old.refs.size !== now.refs.size) return false;
+  const ids = new IdMap();
+  const last = old.frames.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const fo = old.frames[i]!;
+    const fn = now.frames[i]!;
+    if (fo.callsite !== fn.callsite || fo.subprog !== fn.subprog) return false;
+    if ((fo.callback === undefined) !== (fn.callback === undefined)) return false;
+    for (let r = 0; r < 11; r++) {
+      // The innermost frame: only live registers matter. Callers: r0-r5 are overwritten on return.
+      if (i === last ? !(live & (1 << r)) && !exact : r < 6) continue;
+      if (!regSafe(fo.regs[r]!, fn.regs[r]!, ids, exact)) return false;
+    }
+    for (const [k, slot] of fo.stack) if (!slotSafe(slot, fn.stack.get(k), ids, exact)) return false;
+    for (const [k, slot] of fn.stack) if (!fo.stack.has(k) && !slotSafe(undefined, slot, ids, exact)) return false;
+  }
+  // References: each one the old state held must be one the current state holds (matched via registers).
+  for (const ref of old.refs.keys())
+    if (
+      !ids.holds(
+        -ref - 1e9,
+        [...now.refs.keys()].map((r) => -r - 1e9),
+      )
+    )
+      return false;
+  return true;
+}
+
+/**
+ * Widening for callbacks (which a helper may call any number of times): `now` with every scalar (register
+ * or spilled) that `old` does not cover made unknown, so that re-entries reach a state already seen.
+ * Undefined when the two differ in anything but scalars.
+ */
+export function widen(old: State, now: State): State | undefined {
+  if (old.frames.length !== now.frames.length) return undefined;
+  const out = cloneState(now);
+  for (let i = 0; i < out.frames.length; i++) {
+    const fo = old.frames[i]!;
+    const fn = out.frames[i]!;
+    if (fo.callsite !== fn.callsite || fo.subprog !== fn.subprog) return undefined;
+    for (let r = 0; r < 11; r++) {
+      const a = fo.regs[r]!;
+      const b = fn.regs[r]!;
+      if (regSafe(a, b, new IdMap(), false)) continue;
+      if (a.kind === 'scalar' && b.kind === 'scalar') fn.regs[r] = UNKNOWN_SCALAR;
+      else if (b.kind === 'scalar' && a.kind === 'not_init') continue;
+      else return undefined;
+    }
+    for (const [k, sb] of fn.stack) {
+      const sa = fo.stack.get(k);
+      if (slotSafe(sa, sb, new IdMap(), false)) continue;
+      if (
+        sa?.spill &&
+        sb.spill &&
+        sa.spill.kind === 'scalar' &&
+        sb.spill.kind === 'scalar' &&
+        sa.spillSize === sb.spillSize
+      ) {
+        fn.stack.set(k, { ...sb, spill: UNKNOWN_SCALAR });
+        continue;
+      }
+      if (sb.spill && sb.spill.kind !== 'scalar') return undefined;
+      fn.stack.set(k, {
+        bytes: sb.bytes.map((x, j) =>
+          x === ByteType.Invalid && (sa?.bytes[j] ?? 0) === ByteType.Invalid ? x : ByteType.Misc,
+        ),
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,187 @@
+/**
+ * The abstract machine state the verifier walks with: registers typed as the kernel types them, the stack
+ * of each call frame byte by byte, and the references a path holds (ring buffer records). Registers and
+ * stack slots are immutable values, so copying a state for a branch copies arrays of references only.
+ */
+import { type Scalar, UNKNOWN, known, scalarText, isConst } from './scalar.js';
+
+/** What a register holds, with the kernel's names (reg_type_str). */
+export type RegKind =
+  | 'not_init'
+  | 'scalar'
+  | 'ctx'
+  | 'fp'
+  | 'map_ptr'
+  | 'map_value'
+  | 'map_key'
+  | 'pkt'
+  | 'pkt_meta'
+  | 'pkt_end'
+  | 'mem'
+  | 'func';
+
+/** A map as the verifier needs it: type, sizes and whether programs may write its values. */
+export interface VerifierMap {
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** BPF_F_RDONLY_PROG or a frozen global-data map (.rodata). */
+  readOnly: boolean;
+  /** Maps of maps: the inner map's template (a lookup returns a pointer to such a map). */
+  inner?: VerifierMap;
+}
+
+/** One register. For pointers, `s` is the variable part of the offset and `off` the fixed part. */
+export interface Reg {
+  readonly kind: RegKind;
+  readonly s: Scalar;
+  readonly off: number;
+  /** Null-check, packet-range or linked-scalar id (0 = none). */
+  readonly id: number;
+  readonly nullable: boolean;
+  /** Packet pointers: bytes past the pointer proven to lie before data_end. */
+  readonly range: number;
+  readonly map?: VerifierMap;
+  /** fp: the call frame the stack pointer points into. */
+  readonly frame: number;
+  /** mem: bytes the pointer may reach. */
+  readonly size: number;
+  /** Reference this pointer carries (a ring buffer record), 0 = none. */
+  readonly ref: number;
+  /** func: the callback's first instruction (slot). */
+  readonly target: number;
+}
+
+const BASE: Reg = {
+  kind: 'not_init',
+  s: UNKNOWN,
+  off: 0,
+  id: 0,
+  nullable: false,
+  range: 0,
+  frame: 0,
+  size: 0,
+  ref: 0,
+  target: 0,
+};
+
+/** An uninitialized register. */
+export const NOT_INIT: Reg = BASE;
+/** A scalar with nothing known. */
+export const UNKNOWN_SCALAR: Reg = { ...BASE, kind: 'scalar' };
+/** A scalar register of the given value. */
+export const scalarReg = (s: Scalar): Reg => ({ ...BASE, kind: 'scalar', s });
+/** A known constant. */
+export const constReg = (v: bigint): Reg => scalarReg(known(v));
+/** A pointer of a kind with fixed offset 0 and no variable part, plus the given fields. */
+export const ptrReg = (kind: RegKind, fields: Partial<Reg> = {}): Reg => ({ ...BASE, kind, s: known(0n), ...fields });
+
+/** Is this register a pointer (anything but scalar and not_init)? */
+export const isPointer = (r: Reg): boolean => r.kind !== 'scalar' && r.kind !== 'not_init';
+
+/** The kernel's name of a register's type, e.g. 'scalar', 'map_value_or_null', 'fp'. */
+export function kindText(r: Reg): string {
+  if (r.kind === 'mem' && r.ref) return r.nullable ? 'ringbuf_mem_or_null' : 'ringbuf_mem';
+  return r.nullable ? `${r.kind}_or_null` : r.kind;
+}
+
+/** Byte types of a stack slot (the kernel's STACK_INVALID, STACK_MISC, STACK_ZERO, STACK_SPILL). */
+export const enum ByteType {
+  Invalid = 0,
+  Misc = 1,
+  Zero = 2,
+  Spill = 3,
+}
+
+/** Eight bytes of stack: each byte's type, and the register spilled there when all eight are Spill. */
+export interface Slot {
+  readonly bytes: readonly ByteType[];
+  readonly spill?: Reg;
+  /** Bytes the spill covers from the slot's start (8, or a narrower scalar spill: 4, 2, 1). */
+  readonly spillSize?: number;
+}
+
+/** One call frame: its registers, its stack (slot index 0 = fp-8 .. fp-1), and where it was called from. */
+export interface Frame {
+  regs: Reg[];
+  stack: Map<number, Slot>;
+  /** Slot of the call instruction that made this frame (-1 for the program's entry). */
+  callsite: number;
+  /** First slot of the function this frame runs. */
+  subprog: number;
+  /** When this frame runs a helper's callback: the helper and the bounds its r0 must respect. */
+  callback?: { helper: number; retMin: bigint; retMax: bigint; args: Reg[] };
+}
+
+/** A whole path's state: the frames (innermost last) and the references it holds (id -> slot of the allocation). */
+export interface State {
+  frames: Frame[];
+  refs: Map<number, number>;
+}
+
+/** A copy sharing every immutable part. */
+export function cloneState(st: State): State {
+  return {
+    frames: st.frames.map((f) => ({ ...f, regs: f.regs.slice(), stack: new Map(f.stack) })),
+    refs: new Map(st.refs),
+  };
+}
+
+/** The innermost frame. */
+export const cur = (st: State): Frame => st.frames[st.frames.length - 1]!;
+
+/** Every register of every frame and every spilled register, for updates that follow an id (null checks, packet ranges). */
+export function forEachReg(st: State, fn: (r: Reg) => Reg): void {
+  for (const f of st.frames) {
+    for (let i = 0; i < f.regs.length; i++) f.regs[i] = fn(f.regs[i]!);
+    for (const [k, slot] of f.stack) {
+      if (slot.spill) {
+        const next = fn(slot.spill);
+        if (next !== slot.spill) f.stack.set(k, { bytes: slot.bytes, spill: next });
+      }
+    }
+  }
+}
+
+/** A register as the kernel's log prints it: `scalar(umax=255)`, `fp-8`, `pkt(id=0,off=14,r=14)`. */
+export function regText(r: Reg): string {
+  switch (r.kind) {
+    case 'not_init':
+      return '?';
+    case 'scalar':
+      return isConst(r.s) ? scalarText(r.s) : `scalar${scalarText(r.s) || '()'}`;
+    case 'fp':
+      return `fp${r.off}`;
+    default: {
+      const parts: string[] = [];
+      if (r.id) parts.push(`id=${r.id}`);
+      if (r.ref) parts.push(`ref_obj_id=${r.ref}`);
+      if (r.off) parts.push(`off=${r.off}`);
+      if (r.kind === 'pkt' || r.kind === 'pkt_meta') parts.push(`r=${r.range}`);
+      if (r.map) parts.push(`ks=${r.map.keySize},vs=${r.map.valueSize}`);
+      if (r.kind === 'mem') parts.push(`sz=${r.size}`);
+      if (!isConst(r.s)) parts.push(`var_off=${scalarText(r.s)}`);
+      return `${kindText(r)}(${parts.join(',')})`;
+    }
+  }
+}
+
+/** The registers of the innermost frame, as the kernel prints them before an instruction. */
+export function stateText(st: State): string {
+  const f = cur(st);
+  const parts: string[] = [];
+  f.regs.forEach((r, i) => {
+    if (r.kind !== 'not_init') parts.push(`R${i}=${regText(r)}`);
+  });
+  for (const [k, slot] of [...f.stack].sort((a, b) => a[0] - b[0])) {
+    const off = -(k + 1) * 8;
+    if (slot.spill) parts.push(`fp${off}=${regText(slot.spill)}`);
+    else {
+      const t = slot.bytes.map((b) => '?mz'[b - 1] ?? '?').join('');
+      if (t !== '????????') parts.push(`fp${off}=${t}`);
+    }
+  }
+  return parts.join(' ');
+}

@@ -1,0 +1,217 @@
+/**
+ * One instruction of stage 2 (the kernel's do_check body): dispatch on the class, update the state, and
+ * say where the walk goes next. Loads, stores and atomics go through memory.ts, arithmetic through alu.ts,
+ * branches through jumps.ts, calls through calls.ts; exits return to the caller or end the path.
+ */
+import type { Instruction } from '../isa/instruction.js';
+import {
+  BPF_ABS,
+  BPF_ALU,
+  BPF_ALU64,
+  BPF_ATOMIC,
+  BPF_CALL,
+  BPF_CMPXCHG,
+  BPF_DW,
+  BPF_EXIT,
+  BPF_FETCH,
+  BPF_IND,
+  BPF_JA,
+  BPF_JMP,
+  BPF_JMP32,
+  BPF_LD,
+  BPF_LDX,
+  BPF_MEMSX,
+  BPF_PSEUDO_BTF_ID,
+  BPF_PSEUDO_FUNC,
+  BPF_PSEUDO_MAP_FD,
+  BPF_PSEUDO_MAP_IDX,
+  BPF_PSEUDO_MAP_IDX_VALUE,
+  BPF_PSEUDO_MAP_VALUE,
+  BPF_ST,
+  BPF_STX,
+  BPF_W,
+  OP_LDDW,
+  REG_FP,
+  classOf,
+  lddwValue,
+  modeOf,
+  opOf,
+  sizeBytes,
+  sizeOf,
+} from '../isa/index.js';
+import { MapType, ProgType } from '../uapi/types.js';
+import { checkAlu } from './alu.js';
+import { type Next, checkCall, reenterCallback } from './calls.js';
+import type { Env } from './env.js';
+import { condJump } from './jumps.js';
+import { access, loadedScalar } from './memory.js';
+import { Rejection } from './reject.js';
+import { cloneState, constReg, cur, NOT_INIT, ptrReg, regText, type State, UNKNOWN_SCALAR } from './state.js';
+
+/** Execute `insn` on `st` (which it may change); the ways the walk continues (none: the path ended well). */
+export function step(env: Env, st: State, insn: Instruction): Next[] {
+  const cls = classOf(insn.code);
+  const pc = insn.pc;
+  const f = cur(st);
+  switch (cls) {
+    case BPF_ALU:
+    case BPF_ALU64:
+      checkAlu(env, st, insn);
+      return [{ pc: pc + 1, st }];
+    case BPF_LDX: {
+      const src = f.regs[insn.src]!;
+      if (src.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
+      if (insn.dst === REG_FP) throw new Rejection(pc, 'frame pointer is read only');
+      const size = sizeBytes(sizeOf(insn.code));
+      const signed = modeOf(insn.code) === BPF_MEMSX;
+      f.regs[insn.dst] = access(env, st, pc, insn.src, src, insn.off, size, false, undefined, signed);
+      return [{ pc: pc + 1, st }];
+    }
+    case BPF_ST:
+    case BPF_STX: {
+      const dst = f.regs[insn.dst]!;
+      if (dst.kind === 'not_init') throw new Rejection(pc, `R${insn.dst} !read_ok`);
+      const size = sizeBytes(sizeOf(insn.code));
+      if (cls === BPF_STX && modeOf(insn.code) === BPF_ATOMIC) return atomic(env, st, insn, size);
+      let value;
+      if (cls === BPF_ST) {
+        if (dst.kind === 'ctx') throw new Rejection(pc, `BPF_ST stores into R${insn.dst} ctx is not allowed`);
+        value = constReg(BigInt(insn.imm));
+      } else {
+        value = f.regs[insn.src]!;
+        if (value.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
+      }
+      if (value.kind === 'fp' && dst.kind === 'fp' && value.frame > dst.frame)
+        throw new Rejection(pc, 'cannot spill pointers to stack into stack frame of the caller');
+      access(env, st, pc, insn.dst, dst, insn.off, size, true, value);
+      return [{ pc: pc + 1, st }];
+    }
+    case BPF_LD:
+      if (insn.code === OP_LDDW) {
+        f.regs[insn.dst] = lddw(env, insn);
+        return [{ pc: pc + 2, st }];
+      }
+      return ldAbs(env, st, insn);
+    case BPF_JMP:
+    case BPF_JMP32: {
+      const op = opOf(insn.code);
+      if (op === BPF_JA) {
+        const target = pc + 1 + (cls === BPF_JMP32 ? insn.imm : insn.off);
+        return [{ pc: target, st }];
+      }
+      if (op === BPF_CALL) return checkCall(env, st, insn);
+      if (op === BPF_EXIT) return exit(env, st, pc);
+      const [taken, fall] = condJump(st, insn);
+      const out: Next[] = [];
+      if (fall) out.push({ pc: pc + 1, st: fall });
+      if (taken) out.push({ pc: pc + 1 + insn.off, st: taken });
+      return out;
+    }
+  }
+  throw new Rejection(pc, `unknown insn class ${cls}`);
+}
+
+function lddw(env: Env, insn: Instruction) {
+  const pc = insn.pc;
+  switch (insn.src) {
+    case 0:
+      return constReg(lddwValue(insn));
+    case BPF_PSEUDO_MAP_FD:
+    case BPF_PSEUDO_MAP_IDX:
+    case BPF_PSEUDO_MAP_VALUE:
+    case BPF_PSEUDO_MAP_IDX_VALUE: {
+      const map = env.maps.get(insn.imm);
+      if (!map) throw new Rejection(pc, `fd ${insn.imm} is not pointing to valid bpf_map`);
+      if (insn.src === BPF_PSEUDO_MAP_FD || insn.src === BPF_PSEUDO_MAP_IDX) return ptrReg('map_ptr', { map });
+      if (map.type !== MapType.ARRAY || map.maxEntries !== 1)
+        throw new Rejection(
+          pc,
+          `map ${map.name}: direct value access on this map type (bpfkit models single-entry arrays only)`,
+        );
+      if (insn.imm2 < 0 || insn.imm2 >= map.valueSize)
+        throw new Rejection(pc, `invalid access to map value pointer, value_size=${map.valueSize} off=${insn.imm2}`);
+      return ptrReg('map_value', { map, off: insn.imm2 });
+    }
+    case BPF_PSEUDO_FUNC:
+      if (!env.funcInfo) throw new Rejection(pc, 'missing btf func_info');
+      return ptrReg('func', { target: pc + insn.imm + 1 });
+    case BPF_PSEUDO_BTF_ID:
+      throw new Rejection(pc, `ldimm64 of a kernel variable (btf_id ${insn.imm}): bpfkit does not model kernel BTF`);
+  }
+  throw new Rejection(pc, 'invalid bpf_ld_imm64 insn');
+}
+
+function ldAbs(env: Env, st: State, insn: Instruction): Next[] {
+  const pc = insn.pc;
+  const f = cur(st);
+  const t = env.progType;
+  if (t !== ProgType.SOCKET_FILTER && t !== ProgType.SCHED_CLS && t !== ProgType.SCHED_ACT)
+    throw new Rejection(pc, 'BPF_LD_[ABS|IND] instructions not allowed for this program type');
+  const mode = modeOf(insn.code);
+  if (mode !== BPF_ABS && mode !== BPF_IND) throw new Rejection(pc, `unknown opcode ${insn.code.toString(16)}`);
+  if (sizeOf(insn.code) === BPF_DW) throw new Rejection(pc, 'BPF_LD_[ABS|IND] uses reserved fields');
+  if (st.refs.size) throw new Rejection(pc, 'BPF_LD_[ABS|IND] cannot be mixed with socket references');
+  if (f.regs[6]!.kind !== 'ctx') throw new Rejection(pc, 'at the time of BPF_LD_ABS|IND R6 != pointer to skb');
+  if (mode === BPF_IND && f.regs[insn.src]!.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
+  for (let r = 1; r <= 5; r++) f.regs[r] = NOT_INIT;
+  f.regs[0] = UNKNOWN_SCALAR;
+  void BPF_W;
+  return [{ pc: pc + 1, st }];
+}
+
+function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
+  const pc = insn.pc;
+  const f = cur(st);
+  const dst = f.regs[insn.dst]!;
+  const src = f.regs[insn.src]!;
+  if (size !== 4 && size !== 8) throw new Rejection(pc, 'invalid atomic operand size');
+  if (src.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
+  if (insn.imm === BPF_CMPXCHG && f.regs[0]!.kind === 'not_init') throw new Rejection(pc, 'R0 !read_ok');
+  if (dst.kind === 'ctx' || dst.kind === 'pkt' || dst.kind === 'pkt_meta')
+    throw new Rejection(pc, `BPF_ATOMIC stores into R${insn.dst} ${dst.kind} is not allowed`);
+  if (src.kind !== 'scalar' && dst.kind !== 'fp') throw new Rejection(pc, `R${insn.src} leaks addr into mem`);
+  const old = access(env, st, pc, insn.dst, dst, insn.off, size, false, undefined);
+  access(env, st, pc, insn.dst, dst, insn.off, size, true, UNKNOWN_SCALAR);
+  const loaded = old.kind === 'scalar' ? loadedScalar(size, false) : old;
+  if (insn.imm === BPF_CMPXCHG) f.regs[0] = loaded;
+  else if (insn.imm & BPF_FETCH) f.regs[insn.src] = loaded;
+  return [{ pc: pc + 1, st }];
+}
+
+function exit(env: Env, st: State, pc: number): Next[] {
+  const f = cur(st);
+  const r0 = f.regs[0]!;
+  if (r0.kind === 'not_init') throw new Rejection(pc, 'R0 !read_ok');
+  if (st.frames.length === 1) {
+    const [leak] = st.refs;
+    if (leak) throw new Rejection(pc, `Unreleased reference id=${leak[0]} alloc_insn=${leak[1]}`);
+    return [];
+  }
+  if (f.callback) {
+    const cb = f.callback;
+    if (r0.kind !== 'scalar')
+      throw new Rejection(pc, `At callback return the register R0 is not a known value (${regText(r0)})`);
+    if (r0.s.smin < cb.retMin || r0.s.smax > cb.retMax)
+      throw new Rejection(
+        pc,
+        `At callback return the register R0 has smin=${r0.s.smin} smax=${r0.s.smax} should have been in [${cb.retMin}, ${cb.retMax}]`,
+      );
+    // Back in the caller, the helper may call the callback again: walk both.
+    st.frames.pop();
+    const again = reenterCallback(cloneState(st), f);
+    const caller = cur(st);
+    for (let r = 1; r <= 5; r++) caller.regs[r] = NOT_INIT;
+    caller.regs[0] = UNKNOWN_SCALAR;
+    return [
+      { pc: f.callsite + 1, st },
+      { pc: f.subprog, st: again },
+    ];
+  }
+  if (r0.kind !== 'scalar')
+    throw new Rejection(pc, `At subprogram exit the register R0 is not a scalar value (${regText(r0)})`);
+  st.frames.pop();
+  const caller = cur(st);
+  for (let r = 1; r <= 5; r++) caller.regs[r] = NOT_INIT;
+  caller.regs[0] = r0;
+  return [{ pc: f.callsite + 1, st }];
+}

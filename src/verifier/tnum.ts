@@ -1,0 +1,104 @@
+/**
+ * Tristate numbers, as the kernel verifier's `tnum`: a 64-bit value whose bits are each known 0, known 1
+ * or unknown. `value` holds the known ones, `mask` the unknown ones (a bit is never set in both). BigInt
+ * keeps 64-bit arithmetic exact; the verifier runs off the hot path of packet processing.
+ */
+
+/** All 64 bits set. */
+export const U64 = (1n << 64n) - 1n;
+
+/** A tristate number: `value` = known-1 bits, `mask` = unknown bits. */
+export interface Tnum {
+  readonly value: bigint;
+  readonly mask: bigint;
+}
+
+/** A constant. */
+export const tconst = (v: bigint): Tnum => ({ value: v & U64, mask: 0n });
+/** Nothing known. */
+export const tunknown: Tnum = { value: 0n, mask: U64 };
+
+/** The smallest tnum holding every value of [min, max] (unsigned). */
+export function trange(min: bigint, max: bigint): Tnum {
+  const chi = min ^ max;
+  if (chi === 0n) return tconst(min);
+  const bits = BigInt(chi.toString(2).length);
+  if (bits > 63n) return tunknown;
+  const delta = (1n << bits) - 1n;
+  return { value: min & ~delta & U64, mask: delta };
+}
+
+/** a + b. */
+export function tadd(a: Tnum, b: Tnum): Tnum {
+  const sm = (a.mask + b.mask) & U64;
+  const sv = (a.value + b.value) & U64;
+  const sigma = (sm + sv) & U64;
+  const chi = sigma ^ sv;
+  const mu = chi | a.mask | b.mask;
+  return { value: sv & ~mu & U64, mask: mu & U64 };
+}
+
+/** a - b. */
+export function tsub(a: Tnum, b: Tnum): Tnum {
+  const dv = (a.value - b.value) & U64;
+  const alpha = (dv + a.mask) & U64;
+  const beta = (dv - b.mask) & U64;
+  const chi = alpha ^ beta;
+  const mu = chi | a.mask | b.mask;
+  return { value: dv & ~mu & U64, mask: mu & U64 };
+}
+
+/** a & b. */
+export function tand(a: Tnum, b: Tnum): Tnum {
+  const alpha = a.value | a.mask;
+  const beta = b.value | b.mask;
+  const v = a.value & b.value;
+  return { value: v, mask: alpha & beta & ~v & U64 };
+}
+
+/** a | b. */
+export function tor(a: Tnum, b: Tnum): Tnum {
+  const v = a.value | b.value;
+  const mu = a.mask | b.mask;
+  return { value: v, mask: mu & ~v & U64 };
+}
+
+/** a ^ b. */
+export function txor(a: Tnum, b: Tnum): Tnum {
+  const v = a.value ^ b.value;
+  const mu = a.mask | b.mask;
+  return { value: v & ~mu & U64, mask: mu };
+}
+
+/** a << k. */
+export const tlsh = (a: Tnum, k: number): Tnum => ({
+  value: (a.value << BigInt(k)) & U64,
+  mask: (a.mask << BigInt(k)) & U64,
+});
+/** a >> k (logical). */
+export const trsh = (a: Tnum, k: number): Tnum => ({ value: a.value >> BigInt(k), mask: a.mask >> BigInt(k) });
+
+/** a >> k (arithmetic, in `width` bits). */
+export function tarsh(a: Tnum, k: number, width: 32 | 64): Tnum {
+  const s = (x: bigint) => BigInt.asUintN(width, BigInt.asIntN(width, x) >> BigInt(k));
+  return { value: s(a.value), mask: s(a.mask) };
+}
+
+/** The low 32 bits. */
+export const tlow32 = (a: Tnum): Tnum => ({ value: a.value & 0xffffffffn, mask: a.mask & 0xffffffffn });
+
+/** Bits known in both (the values both may take). */
+export function tintersect(a: Tnum, b: Tnum): Tnum {
+  const v = a.value | b.value;
+  const mu = a.mask & b.mask;
+  return { value: v & ~mu & U64, mask: mu };
+}
+
+/** Does `a` hold every value `b` may take? */
+export const tin = (a: Tnum, b: Tnum): boolean => (b.mask & ~a.mask) === 0n && (b.value & ~a.mask) === a.value;
+
+/** True when every bit is known. */
+export const tisConst = (a: Tnum): boolean => a.mask === 0n;
+
+/** The kernel's text for a tnum: (0x0; 0xff). */
+export const tstr = (a: Tnum): string => `(0x${a.value.toString(16)}; 0x${a.mask.toString(16)})`;

@@ -1,0 +1,197 @@
+/**
+ * The verifier's entry points: check raw instructions (with a program type and the maps their `lddw`s
+ * name) or the programs of an ObjectSpec, and get the verdict, the first fault's instruction and message,
+ * and a log in the kernel's words ending in `processed N insns (limit 1000000) ...`.
+ */
+import type { Instruction } from '../isa/instruction.js';
+import {
+  OP_LDDW,
+  BPF_PSEUDO_MAP_FD,
+  BPF_PSEUDO_MAP_VALUE,
+  BPF_PSEUDO_CALL,
+  BPF_PSEUDO_FUNC,
+  BPF_CALL,
+  BPF_JMP,
+  BPF_LD,
+  BPF_ABS,
+  BPF_IND,
+  classOf,
+  modeOf,
+  opOf,
+  REG_FP,
+} from '../isa/opcodes.js';
+import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
+import { MapFlag } from '../uapi/types.js';
+import { BpfkitError } from '../util/errors.js';
+import { buildCfg, type Cfg } from './cfg.js';
+import { ctxModelled } from './ctx-access.js';
+import type { Env } from './env.js';
+import { Rejection } from './reject.js';
+import { type State, type VerifierMap, NOT_INIT, ptrReg } from './state.js';
+import { INSN_LIMIT, WalkLog, type WalkStats, walk } from './walk.js';
+
+/** How to verify. */
+export interface VerifyOptions {
+  /** ProgType.* of the program. */
+  type: number;
+  /** Maps by the number each map `lddw` carries in imm (raw programs: the fd the kernel would see). */
+  maps?: ReadonlyMap<number, VerifierMap> | readonly VerifierMap[];
+  /** 0: a short log on rejection only; 1: every instruction walked; 2: plus the state before each. */
+  logLevel?: number;
+  /** BTF func_info comes with the program (objects with .BTF.ext); callbacks need it. Default false. */
+  funcInfo?: boolean;
+  /** Instructions processed before "too large" (default 1,000,000, the kernel's). */
+  insnLimit?: number;
+}
+
+/** The verdict on one program. */
+export interface VerifyResult {
+  accepted: boolean;
+  /** Slot of the instruction the first fault is at (rejections). */
+  pc?: number;
+  /** The kernel's message for the fault (rejections). */
+  message?: string;
+  /** The log, as the kernel would print it (see VerifyOptions.logLevel). */
+  log: string;
+  /** Instructions processed, states remembered, etc. */
+  stats: WalkStats;
+  /** Wall-clock time of the verification, ms. */
+  ms: number;
+}
+
+/** A load refused because the verifier predicts the kernel would refuse a program (exit status 1). */
+export class ProgramRefusedError extends BpfkitError {
+  /** The verifier's full result, log included. */
+  readonly result: VerifyResult;
+  constructor(
+    readonly program: string,
+    result: VerifyResult,
+  ) {
+    const why = result.message!.split('\n').join('; ');
+    super(`program '${program}' would be refused by the kernel's verifier at insn ${result.pc}: ${why}`, 1);
+    this.result = result;
+  }
+}
+
+/** A map spec as the verifier sees it. */
+export function verifierMap(m: MapSpec): VerifierMap {
+  return {
+    name: m.name,
+    type: m.type,
+    keySize: m.keySize,
+    valueSize: m.valueSize,
+    maxEntries: m.maxEntries,
+    readOnly: (m.flags & MapFlag.RDONLY_PROG) !== 0,
+    inner: m.innerMap ? verifierMap(m.innerMap) : undefined,
+  };
+}
+
+/** Verify a program given as instructions. */
+export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOptions): VerifyResult {
+  const t0 = performance.now();
+  const log = new WalkLog(opts.logLevel ?? 0);
+  const stats: WalkStats = { processed: 0, totalStates: 0, peakStates: 0, maxStatesPerInsn: 0 };
+  const maps =
+    opts.maps instanceof Map
+      ? opts.maps
+      : new Map(((opts.maps as readonly VerifierMap[] | undefined) ?? []).map((m, i) => [i, m]));
+  let result: Pick<VerifyResult, 'accepted' | 'pc' | 'message'>;
+  try {
+    if (!ctxModelled(opts.type))
+      throw new Rejection(
+        0,
+        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act and xdp are)`,
+      );
+    const cfg = buildCfg(insns);
+    const env: Env = {
+      insns,
+      cfg,
+      progType: opts.type,
+      maps: maps as ReadonlyMap<number, VerifierMap>,
+      nextId: 0,
+      stackDepth: new Map(),
+      funcInfo: opts.funcInfo ?? false,
+      usesLdAbs: insns.some(
+        (i) => classOf(i.code) === BPF_LD && (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND),
+      ),
+    };
+    const regs = new Array(11).fill(NOT_INIT);
+    regs[1] = ptrReg('ctx');
+    regs[REG_FP] = ptrReg('fp', { frame: 0 });
+    const initial: State = { frames: [{ regs, stack: new Map(), callsite: -1, subprog: 0 }], refs: new Map() };
+    walk(env, initial, log, stats, opts.insnLimit ?? INSN_LIMIT);
+    checkStackDepth(insns, cfg, env.stackDepth);
+    result = { accepted: true };
+  } catch (err) {
+    if (!(err instanceof Rejection)) throw err;
+    log.add(err.message);
+    result = { accepted: false, pc: err.pc, message: err.message };
+  }
+  log.add(
+    `processed ${stats.processed} insns (limit ${INSN_LIMIT}) max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} peak_states ${stats.peakStates} mark_read 0`,
+  );
+  return { ...result, log: log.lines.join('\n') + '\n', stats, ms: performance.now() - t0 };
+}
+
+/**
+ * The kernel's check_max_stack_depth: along every chain of calls from the entry, the stack of each frame
+ * (rounded up to 32 bytes) adds up to at most 512, and chains are at most 8 frames deep.
+ */
+function checkStackDepth(insns: readonly Instruction[], cfg: Cfg, depth: Map<number, number>): void {
+  const calls = new Map<number, { pc: number; target: number }[]>();
+  for (const insn of insns) {
+    const isCall = classOf(insn.code) === BPF_JMP && opOf(insn.code) === BPF_CALL && insn.src === BPF_PSEUDO_CALL;
+    const isFunc = insn.code === OP_LDDW && insn.src === BPF_PSEUDO_FUNC;
+    if (!isCall && !isFunc) continue;
+    const sp = cfg.subprogOf(insn.pc);
+    const list = calls.get(sp) ?? [];
+    list.push({ pc: insn.pc, target: insn.pc + insn.imm + 1 });
+    calls.set(sp, list);
+  }
+  const frame = (sp: number) => Math.ceil(Math.max(depth.get(sp) ?? 0, 1) / 32) * 32;
+  const visit = (sp: number, total: number, frames: number, at: number): void => {
+    const here = total + frame(sp);
+    if (frames > 8) throw new Rejection(at, `the call stack of ${frames} frames is too deep !`);
+    if (here > 512) throw new Rejection(at, `combined stack size of ${frames} calls is ${here}. Too large`);
+    for (const c of calls.get(sp) ?? []) visit(c.target, here, frames + 1, c.pc);
+  };
+  visit(0, 0, 1, 0);
+}
+
+/** The instructions of a ProgramSpec with each map `lddw` naming its map by index into `maps`. */
+export function resolveMaps(prog: ProgramSpec, maps: readonly MapSpec[]): Instruction[] {
+  const byName = new Map(maps.map((m, i) => [m.name, i]));
+  const out = prog.insns.map((i) => ({ ...i }));
+  const atPc = new Map(out.map((i, k) => [i.pc, k]));
+  for (const ref of prog.mapRefs) {
+    const k = atPc.get(ref.pc);
+    const idx = byName.get(ref.map);
+    if (k === undefined || idx === undefined) continue;
+    const insn = out[k]!;
+    insn.src = ref.kind === 'fd' ? BPF_PSEUDO_MAP_FD : BPF_PSEUDO_MAP_VALUE;
+    insn.imm = idx;
+    if (ref.kind === 'value') insn.imm2 = ref.offset;
+  }
+  return out;
+}
+
+/** Verify one program of an object (its type from the spec unless `type` is given). */
+export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial<VerifyOptions> = {}): VerifyResult {
+  const insns = resolveMaps(prog, spec.maps);
+  const maps = spec.maps.map(verifierMap);
+  return verifyInstructions(insns, {
+    funcInfo: spec.btfExt !== undefined,
+    ...opts,
+    type: opts.type ?? prog.type,
+    maps,
+  });
+}
+
+/** Verify every program of an object (or the named ones); one result per program, in the spec's order. */
+export function verifyObject(
+  spec: ObjectSpec,
+  opts: Partial<VerifyOptions> & { programs?: string[] } = {},
+): { program: ProgramSpec; result: VerifyResult }[] {
+  const chosen = opts.programs ? spec.programs.filter((p) => opts.programs!.includes(p.name)) : spec.programs;
+  return chosen.map((program) => ({ program, result: verifyProgram(spec, program, opts) }));
+}

@@ -1,0 +1,144 @@
+/**
+ * Stage 2's driver: a depth-first walk of every path, remembering states at prune points, ending paths
+ * that a fully explored state covers, detecting loops that return to an identical state, and enforcing the
+ * kernel's complexity limits (1,000,000 instructions processed, 8,192 pending branches).
+ */
+import { disassembleOne } from '../asm/disassemble.js';
+import type { Env } from './env.js';
+import { covers, widen } from './prune.js';
+import { Rejection } from './reject.js';
+import { type State, cloneState, stateText } from './state.js';
+import { step } from './step.js';
+
+/** The kernel's limit on instructions processed (BPF_COMPLEXITY_LIMIT_INSNS). */
+export const INSN_LIMIT = 1_000_000;
+const JMP_SEQ_LIMIT = 8192;
+/** States kept per instruction: beyond this a path just goes on without leaving one (memory stays bounded). */
+const MAX_STATES_PER_INSN = 64;
+const MAX_LOG = 16 << 20;
+
+interface Node {
+  st: State;
+  parent: Node | undefined;
+  branches: number;
+}
+
+interface Path {
+  pc: number;
+  st: State;
+  node: Node | undefined;
+  from?: number;
+}
+
+/** Counters of one walk, for the log's last line and benchmarks. */
+export interface WalkStats {
+  processed: number;
+  totalStates: number;
+  peakStates: number;
+  maxStatesPerInsn: number;
+}
+
+/** The walk's log, as the kernel writes it at log levels 1 and 2. */
+export class WalkLog {
+  readonly lines: string[] = [];
+  private size = 0;
+  constructor(readonly level: number) {}
+  add(line: string): void {
+    if (this.size > MAX_LOG) return;
+    this.size += line.length + 1;
+    this.lines.push(line);
+  }
+}
+
+function finish(node: Node | undefined, live: { n: number }): void {
+  while (node) {
+    node.branches--;
+    if (node.branches > 0) return;
+    live.n--;
+    node = node.parent;
+  }
+}
+
+/** Walk every path of the program from `initial`; throws Rejection at the first fault. */
+export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, limit = INSN_LIMIT): void {
+  const explored = new Map<number, Node[]>();
+  const work: Path[] = [{ pc: 0, st: initial, node: undefined }];
+  const live = { n: 0 };
+  const callbackEntries = new Set<number>();
+  for (const insn of env.insns) if (insn.code === 0x18 && insn.src === 4) callbackEntries.add(insn.pc + insn.imm + 1);
+
+  while (work.length) {
+    const path = work.pop()!;
+    let { pc, st } = path;
+    let node = path.node;
+    if (log.level > 0 && path.from !== undefined) log.add(`from ${path.from} to ${pc}: ${stateText(st)}`);
+    for (;;) {
+      if (++stats.processed > limit)
+        throw new Rejection(pc, `BPF program is too large. Processed ${stats.processed} insn`);
+      const idx = env.cfg.index.get(pc);
+      if (idx === undefined) throw new Rejection(pc, `invalid insn idx ${pc} insn_cnt ${env.insns.length}`);
+      const insn = env.insns[idx]!;
+
+      if (env.cfg.prunePoints.has(pc) || callbackEntries.has(pc)) {
+        const list = explored.get(pc) ?? [];
+        const liveRegs = env.cfg.liveIn.get(pc) ?? 0x7ff;
+        let pruned = false;
+        for (const n of list) {
+          if (n.branches > 0) {
+            if (callbackEntries.has(pc)) {
+              if (covers(n.st, st, liveRegs, false)) pruned = true;
+            } else if (covers(n.st, st, liveRegs, true)) {
+              throw new Rejection(pc, `infinite loop detected at insn ${pc}`);
+            }
+          } else if (covers(n.st, st, liveRegs, false)) pruned = true;
+          if (pruned) break;
+        }
+        if (pruned) {
+          if (log.level > 0) log.add(`${pc}: safe`);
+          finish(node, live);
+          break;
+        }
+        if (callbackEntries.has(pc)) {
+          const inProgress = list.filter((n) => n.branches > 0);
+          const last = inProgress[inProgress.length - 1];
+          const wide = last && widen(last.st, st);
+          if (wide) st = wide;
+        }
+        if (list.length < MAX_STATES_PER_INSN) {
+          const n: Node = { st: cloneState(st), parent: node, branches: 1 };
+          list.push(n);
+          explored.set(pc, list);
+          node = n;
+          stats.totalStates++;
+          live.n++;
+          if (live.n > stats.peakStates) stats.peakStates = live.n;
+          if (list.length > stats.maxStatesPerInsn) stats.maxStatesPerInsn = list.length;
+        }
+      }
+
+      if (log.level >= 2) log.add(`${pc}: ${stateText(st)}`);
+      if (log.level > 0) log.add(`${pc}: (${insn.code.toString(16).padStart(2, '0')}) ${disassembleOne(insn)}`);
+      let next;
+      try {
+        next = step(env, st, insn);
+      } catch (err) {
+        if (err instanceof Rejection && log.level === 0) {
+          log.add(`${pc}: (${insn.code.toString(16).padStart(2, '0')}) ${disassembleOne(insn)}`);
+          log.add(`${pc}: ${stateText(st)}`);
+        }
+        throw err;
+      }
+      if (next.length === 0) {
+        finish(node, live);
+        break;
+      }
+      for (let i = 1; i < next.length; i++) {
+        if (node) node.branches++;
+        work.push({ pc: next[i]!.pc, st: next[i]!.st, node, from: pc });
+      }
+      if (work.length > JMP_SEQ_LIMIT) throw new Rejection(pc, `The sequence of ${work.length} jumps is too complex.`);
+      pc = next[0]!.pc;
+      st = next[0]!.st;
+    }
+  }
+}

@@ -1,0 +1,560 @@
+/**
+ * Programs at the edge of what the kernel verifier accepts: packet checks one byte short or against the
+ * wrong register, map value accesses one past the end, null checks missing, stack accesses past 512 bytes,
+ * spills and fills of every size, loops with and without bounds, helper sizes one too large, context
+ * fields at every offset and size, and the reliability probe's cases. Written in LLVM assembler syntax,
+ * with `map N` / `map_value N+off` / `func +N` pseudo operands that `build` turns into the right `lddw`.
+ */
+import { assemble } from '../../src/asm/index.js';
+import type { Instruction } from '../../src/isa/index.js';
+import { MapType, ProgType } from '../../src/uapi/types.js';
+import type { VerifierMap } from '../../src/verifier/index.js';
+
+/** One generated program. */
+export interface BoundaryProgram {
+  name: string;
+  type: number;
+  insns: Instruction[];
+  maps: VerifierMap[];
+}
+
+const m = (name: string, type: number, keySize: number, valueSize: number, maxEntries: number): VerifierMap => ({
+  name,
+  type,
+  keySize,
+  valueSize,
+  maxEntries,
+  readOnly: false,
+});
+
+/** Assemble, then turn `rX = map N ll` / `rX = map_value N+OFF ll` / `rX = func +N ll` lines into pseudo lddws. */
+export function build(text: string): Instruction[] {
+  const patches: { line: number; src: number; imm: number; imm2: number }[] = [];
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const plain = lines.map((l, i) => {
+    let x = /^(r\d+) = map (\d+)$/.exec(l);
+    if (x) {
+      patches.push({ line: i, src: 1, imm: Number(x[2]), imm2: 0 });
+      return `${x[1]} = 0 ll`;
+    }
+    x = /^(r\d+) = map_value (\d+)\+(\d+)$/.exec(l);
+    if (x) {
+      patches.push({ line: i, src: 2, imm: Number(x[2]), imm2: Number(x[3]) });
+      return `${x[1]} = 0 ll`;
+    }
+    x = /^(r\d+) = func ([+-]\d+)$/.exec(l);
+    if (x) {
+      patches.push({ line: i, src: 4, imm: Number(x[2]), imm2: 0 });
+      return `${x[1]} = 0 ll`;
+    }
+    return l;
+  });
+  // `(rX + -N)` is how templates write negative offsets; LLVM syntax wants `(rX - N)`.
+  const text2 = plain.map((l) => l.replace(/\+ -(\d+)\)/g, '- $1)'));
+  const insns = assemble(text2.join('\n'), { syntax: 'llvm' });
+  // One instruction per non-empty line, in order.
+  for (const p of patches) Object.assign(insns[p.line]!, { src: p.src, imm: p.imm, imm2: p.imm2 });
+  return insns;
+}
+
+/** A small deterministic generator (xorshift32), so every run checks the same programs. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 0x100000000;
+  };
+}
+
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+const SIZES = ['u8', 'u16', 'u32', 'u64'] as const;
+
+/** Every boundary program, `count` of the random families (deterministic). */
+export function boundaryPrograms(count = 400): BoundaryProgram[] {
+  const out: BoundaryProgram[] = [];
+  const add = (name: string, type: number, text: string, maps: VerifierMap[] = []) =>
+    out.push({ name, type, insns: build(text), maps });
+  const XDP = ProgType.XDP;
+  const TC = ProgType.SCHED_CLS;
+  const SOCK = ProgType.SOCKET_FILTER;
+  const arr8 = [m('arr', MapType.ARRAY, 4, 8, 4)];
+  const hash8 = [m('hash', MapType.HASH, 4, 8, 4)];
+  const r = rng(0x5eed);
+
+  // The reliability probe's cases.
+  add(
+    'probe-map-neighbour',
+    XDP,
+    `
+    r2 = r10
+    r2 += -4
+    *(u32 *)(r2 + 0) = 0
+    r1 = map 0
+    call 1
+    if r0 == 0 goto +2
+    r1 = 7
+    *(u64 *)(r0 + 8) = r1
+    r0 = 2
+    exit`,
+    arr8,
+  );
+  add(
+    'probe-ringbuf-header',
+    XDP,
+    `
+    r1 = map 0
+    r2 = 8
+    r3 = 0
+    call 131
+    if r0 == 0 goto +6
+    r1 = r0
+    r1 += -8
+    r2 = 0
+    *(u64 *)(r1 + 0) = r2
+    r1 = r0
+    r2 = 0
+    call 132
+    r0 = 2
+    exit`,
+    [m('rb', MapType.RINGBUF, 0, 0, 4096)],
+  );
+  add(
+    'probe-callx-helper',
+    XDP,
+    `
+    r1 = 5
+    callx r1
+    r0 = 2
+    exit`,
+  );
+  add(
+    'probe-forged-callback',
+    XDP,
+    `
+    r1 = 4
+    r2 = 5
+    r3 = 0
+    r4 = 0
+    call 181
+    r0 = 2
+    exit`,
+  );
+  add(
+    'probe-store-above-fp',
+    XDP,
+    `
+    r1 = 1
+    *(u64 *)(r10 + 8) = r1
+    r0 = 2
+    exit`,
+  );
+  add(
+    'callback-ok',
+    XDP,
+    `
+    r1 = 4
+    r2 = func +6
+    r3 = 0
+    r4 = 0
+    call 181
+    r0 = 2
+    exit
+    r0 = 0
+    exit`,
+  );
+
+  // Stage 1.
+  add(
+    'unreachable',
+    XDP,
+    `
+    r0 = 2
+    exit
+    r0 = 1
+    exit`,
+  );
+  add(
+    'jump-out-of-range',
+    XDP,
+    `
+    r0 = 2
+    if r0 > 1 goto +5
+    exit`,
+  );
+  add(
+    'fall-off-end',
+    XDP,
+    `
+    r0 = 2
+    if r0 > 1 goto +1
+    exit
+    r0 = 1`,
+  );
+  add(
+    'into-lddw',
+    XDP,
+    `
+    r0 = 0
+    if r0 > 1 goto +1
+    r1 = 1 ll
+    r0 = 2
+    exit`,
+  );
+
+  // Context fields: every 4th offset, every size, read and (for tc) write.
+  for (const [type, label, limit] of [
+    [SOCK, 'sock', 200],
+    [TC, 'tc', 200],
+    [XDP, 'xdp', 28],
+  ] as const) {
+    for (let off = 0; off < limit; off += 4) {
+      for (const size of SIZES) {
+        if (r() < 0.5) continue;
+        add(
+          `ctx-${label}-read-${off}-${size}`,
+          type,
+          `
+          r0 = *(${size} *)(r1 + ${off})
+          r0 = 0
+          exit`,
+        );
+      }
+      if (r() < 0.3)
+        add(
+          `ctx-${label}-write-${off}`,
+          type,
+          `
+          r2 = 1
+          *(u32 *)(r1 + ${off}) = r2
+          r0 = 0
+          exit`,
+        );
+    }
+  }
+
+  // Packet checks: bound N, access at OFF of SIZE, compare forms, sometimes the wrong register.
+  const forms = [
+    ['if r4 > r3 goto +1', 'gt'],
+    ['if r4 >= r3 goto +1', 'ge'],
+    ['if r3 < r4 goto +1', 'lt-swapped'],
+    ['if r3 <= r4 goto +1', 'le-swapped'],
+    ['if r4 > r2 goto +1', 'wrong-reg'],
+  ] as const;
+  for (let i = 0; i < count; i++) {
+    const n = Math.floor(r() * 20);
+    const off = Math.floor(r() * 20) - 2;
+    const size = pick(r, SIZES);
+    const [cmp, form] = pick(r, forms);
+    const type = pick(r, [XDP, TC]);
+    const [dataOff, endOff] = type === XDP ? [0, 4] : [76, 80];
+    add(
+      `pkt-${form}-n${n}-off${off}-${size}-${type}`,
+      type,
+      `
+      r2 = *(u32 *)(r1 + ${dataOff})
+      r3 = *(u32 *)(r1 + ${endOff})
+      r4 = r2
+      r4 += ${n}
+      ${cmp}
+      goto +1
+      goto +1
+      r0 = *(${size} *)(r2 + ${off})
+      r0 = 2
+      exit`,
+    );
+  }
+  // Same, with the taken side being the safe one (jump over the exit).
+  for (let i = 0; i < count / 4; i++) {
+    const n = Math.floor(r() * 16);
+    const off = Math.floor(r() * 16);
+    const size = pick(r, SIZES);
+    add(
+      `pkt-lt-taken-n${n}-off${off}-${size}`,
+      XDP,
+      `
+      r2 = *(u32 *)(r1 + 0)
+      r3 = *(u32 *)(r1 + 4)
+      r4 = r2
+      r4 += ${n}
+      if r4 < r3 goto +2
+      r0 = 1
+      exit
+      r0 = *(${size} *)(r2 + ${off})
+      r0 = 2
+      exit`,
+    );
+  }
+
+  // Map values: value size V, access at OFF of SIZE, read or write, null check present or not.
+  for (let i = 0; i < count; i++) {
+    const v = pick(r, [4, 8, 12, 16, 24]);
+    const off = Math.floor(r() * (v + 8)) - 4;
+    const size = pick(r, SIZES);
+    const write = r() < 0.5;
+    const check = r() < 0.85;
+    const access = write ? `*(${size} *)(r0 + ${off}) = r1` : `r1 = *(${size} *)(r0 + ${off})`;
+    add(
+      `mapval-v${v}-off${off}-${size}-${write ? 'w' : 'r'}${check ? '' : '-nocheck'}`,
+      XDP,
+      `
+      r2 = r10
+      r2 += -4
+      r1 = 0
+      *(u32 *)(r2 + 0) = r1
+      r1 = map 0
+      call 1
+      ${check ? 'if r0 == 0 goto +2' : 'r1 = 0'}
+      r1 = 1
+      ${access}
+      r0 = 2
+      exit`,
+      [m('arr', MapType.ARRAY, 4, v, 4)],
+    );
+  }
+
+  // Variable index into a map value, bounded by a mask or a compare (sometimes one too loose).
+  for (let i = 0; i < count / 2; i++) {
+    const v = pick(r, [8, 16, 32, 64]);
+    const bound = Math.floor(r() * (v + 4));
+    const size = pick(r, SIZES);
+    const how = pick(r, ['mask', 'jgt', 'jge', 'jsgt', 'none', 'mod']);
+    const limit =
+      how === 'mask'
+        ? `r6 &= ${bound}`
+        : how === 'jgt'
+          ? `if r6 > ${bound} goto +4`
+          : how === 'jge'
+            ? `if r6 >= ${bound} goto +4`
+            : how === 'jsgt'
+              ? `if r6 s> ${bound} goto +4`
+              : how === 'mod'
+                ? `r6 %= ${bound || 1}`
+                : 'r6 += 0';
+    add(
+      `mapidx-${how}-v${v}-b${bound}-${size}`,
+      XDP,
+      `
+      r2 = r10
+      r2 += -4
+      r1 = 0
+      *(u32 *)(r2 + 0) = r1
+      r1 = map 0
+      call 1
+      if r0 == 0 goto +7
+      r6 = *(u32 *)(r0 + 0)
+      ${limit}
+      r0 += r6
+      r1 = *(${size} *)(r0 + 0)
+      goto +0
+      r0 = 2
+      exit
+      r0 = 1
+      exit`,
+      [m('arr', MapType.ARRAY, 4, v, 4)],
+    );
+  }
+
+  // Stack: store and load at offsets around the frame's ends; spills and fills of every size.
+  for (let i = 0; i < count / 2; i++) {
+    const off = -Math.floor(r() * 530) + 8;
+    const size = pick(r, SIZES);
+    const fill = pick(r, SIZES);
+    const what = pick(r, ['r1', 'r10', 'imm']);
+    const store =
+      what === 'imm'
+        ? `*(${size} *)(r10 ${off < 0 ? '-' : '+'} ${Math.abs(off)}) = 7`
+        : `*(${size} *)(r10 ${off < 0 ? '-' : '+'} ${Math.abs(off)}) = ${what}`;
+    add(
+      `stack-${what}-${off}-${size}-fill-${fill}`,
+      XDP,
+      `
+      ${store}
+      r0 = *(${fill} *)(r10 ${off < 0 ? '-' : '+'} ${Math.abs(off)})
+      r0 = 2
+      exit`,
+    );
+  }
+  for (const fill of SIZES) {
+    add(
+      `spill-ptr-deref-${fill}`,
+      XDP,
+      `
+      *(u64 *)(r10 - 8) = r1
+      r2 = *(${fill} *)(r10 - 8)
+      r0 = *(u32 *)(r2 + 0)
+      r0 = 2
+      exit`,
+    );
+  }
+  for (const gap of [0, 8, 16]) {
+    add(
+      `uninit-read-${gap}`,
+      XDP,
+      `
+      r0 = *(u64 *)(r10 - ${8 + gap})
+      r0 = 2
+      exit`,
+    );
+  }
+
+  // Loops: bounded, bounded by a packet byte, and unbounded.
+  for (const [n, step] of [
+    [4, 1],
+    [100, 3],
+    [0, 1],
+    [50, 7],
+  ] as const) {
+    add(
+      `loop-bounded-${n}-${step}`,
+      XDP,
+      `
+      r0 = 0
+      r0 += ${step}
+      if r0 < ${n} goto -2
+      r0 = 2
+      exit`,
+    );
+  }
+  add(
+    'loop-infinite',
+    XDP,
+    `
+    r0 = 0
+    goto -1`,
+  );
+  add(
+    'loop-unknown-bound',
+    XDP,
+    `
+    r6 = *(u32 *)(r1 + 0)
+    r7 = *(u32 *)(r1 + 4)
+    r7 -= r6
+    r0 = 0
+    r0 += 1
+    if r0 != r7 goto -2
+    r0 = 2
+    exit`,
+  );
+
+  // Helper sizes: skb_load_bytes into a stack buffer of B bytes, length L (constant or bounded).
+  for (let i = 0; i < count / 4; i++) {
+    const buf = pick(r, [4, 8, 16, 32]);
+    const len = Math.floor(r() * (buf + 4));
+    const variable = r() < 0.4;
+    const lenCode = variable ? `r4 = *(u32 *)(r1 + 0)\n r4 &= ${len}` : `r4 = ${len}`;
+    add(
+      `load-bytes-b${buf}-l${len}${variable ? '-var' : ''}`,
+      SOCK,
+      `
+      ${lenCode}
+      r2 = 0
+      r3 = r10
+      r3 += -${buf}
+      call 26
+      r0 = 0
+      exit`,
+    );
+  }
+
+  // Pointer arithmetic the kernel forbids, and division.
+  for (const op of ['r1 *= 2', 'r1 |= 1', 'w1 += 4', 'r1 += r1', 'r1 <<= 1', 'r1 -= r10']) {
+    add(
+      `ptr-alu-${op.replace(/ /g, '')}`,
+      TC,
+      `
+      ${op}
+      r0 = 0
+      exit`,
+    );
+  }
+  for (const op of ['r0 /= 0', 'r0 %= 0', 'w0 /= 0', 'r0 s/= -1']) {
+    add(
+      `div-${op.replace(/[ /%]/g, '_')}`,
+      TC,
+      `
+      r0 = 5
+      ${op}
+      exit`,
+    );
+  }
+  add(
+    'r0-not-init',
+    TC,
+    `
+    exit`,
+  );
+  add(
+    'null-check-copy',
+    XDP,
+    `
+    r2 = r10
+    r2 += -4
+    r1 = 0
+    *(u32 *)(r2 + 0) = r1
+    r1 = map 0
+    call 1
+    r6 = r0
+    if r0 == 0 goto +1
+    r0 = *(u64 *)(r6 + 0)
+    r0 = 2
+    exit`,
+    hash8,
+  );
+  add(
+    'null-check-wrong-reg',
+    XDP,
+    `
+    r2 = r10
+    r2 += -4
+    r1 = 0
+    *(u32 *)(r2 + 0) = r1
+    r1 = map 0
+    call 1
+    r6 = r0
+    r7 = r10
+    if r7 == 0 goto +1
+    r0 = *(u64 *)(r6 + 0)
+    r0 = 2
+    exit`,
+    hash8,
+  );
+  add(
+    'ringbuf-leak',
+    XDP,
+    `
+    r1 = map 0
+    r2 = 8
+    r3 = 0
+    call 131
+    r0 = 2
+    exit`,
+    [m('rb', MapType.RINGBUF, 0, 0, 4096)],
+  );
+  add(
+    'ringbuf-ok',
+    XDP,
+    `
+    r1 = map 0
+    r2 = 16
+    r3 = 0
+    call 131
+    if r0 == 0 goto +5
+    r1 = 1
+    *(u64 *)(r0 + 8) = r1
+    r1 = r0
+    r2 = 0
+    call 132
+    r0 = 2
+    exit`,
+    [m('rb', MapType.RINGBUF, 0, 0, 4096)],
+  );
+  return out;
+}

@@ -1,0 +1,88 @@
+/**
+ * The kernel as the verifier's oracle: load a program with BPF_PROG_LOAD (as root) and report accepted or
+ * refused, the instruction the kernel refused at (the last instruction its log printed, or the one its
+ * message names) and its message.
+ */
+import { createMap, loadProgram, loadKernelCollection, VerifierError } from '../../src/kernel/index.js';
+import { closeFd } from '../../src/kernel/bpf-syscall.js';
+import { encodeProgram, type Instruction } from '../../src/isa/index.js';
+import type { ObjectSpec } from '../../src/elf/spec.js';
+import type { VerifierMap } from '../../src/verifier/index.js';
+
+/** The kernel's verdict on one program. */
+export interface KernelVerdict {
+  accepted: boolean;
+  pc?: number;
+  message?: string;
+  log: string;
+  /** Kernel time of the load, ms (wall clock around BPF_PROG_LOAD). */
+  ms: number;
+}
+
+/** Where and why, from a refusal's log. */
+export function parseKernelLog(log: string): { pc?: number; message: string } {
+  const lines = log.split('\n').filter((l) => l.trim() !== '');
+  const body = lines.filter((l) => !/^processed \d+ insns|^verification time|^stack depth|^Validating|^Func#/.test(l));
+  const message = body[body.length - 1] ?? '';
+  const named = /(?:unreachable insn|from insn) (\d+)/.exec(message);
+  if (named) return { pc: Number(named[1]), message };
+  if (/^(unknown opcode|last insn is not|jump into the middle|combined stack size|the call stack of)/.test(message))
+    return { message };
+  for (let i = body.length - 1; i >= 0; i--) {
+    const m = /^(\d+): \([0-9a-f]{2}\)/.exec(body[i]!);
+    if (m) return { pc: Number(m[1]), message };
+  }
+  return { message };
+}
+
+/** Load raw instructions whose map lddws name maps by index into `maps`. */
+export function kernelVerdictRaw(
+  insns: readonly Instruction[],
+  type: number,
+  maps: readonly VerifierMap[],
+): KernelVerdict {
+  const fds = maps.map((mp) =>
+    createMap({
+      name: mp.name,
+      type: mp.type,
+      keySize: mp.keySize,
+      valueSize: mp.valueSize,
+      maxEntries: mp.maxEntries,
+    }),
+  );
+  try {
+    const patched = insns.map((i) =>
+      i.code === 0x18 && (i.src === 1 || i.src === 2) ? { ...i, imm: fds[i.imm] ?? -1 } : i,
+    );
+    const t0 = performance.now();
+    try {
+      const { fd } = loadProgram({ name: 'oracle', type, insns: encodeProgram(patched), license: 'GPL' });
+      const ms = performance.now() - t0;
+      closeFd(fd);
+      return { accepted: true, log: '', ms };
+    } catch (err) {
+      if (!(err instanceof VerifierError)) throw err;
+      return { accepted: false, log: err.log, ms: performance.now() - t0, ...parseKernelLog(err.log) };
+    }
+  } finally {
+    for (const fd of fds) closeFd(fd);
+  }
+}
+
+/** Load one program of an object with everything it needs (maps, BTF), through the kernel engine. */
+export function kernelVerdictObject(spec: ObjectSpec, program: string): KernelVerdict {
+  const t0 = performance.now();
+  try {
+    const c = loadKernelCollection(spec, {
+      programs: [program],
+      pinPath: `/sys/fs/bpf/bpfkit-verifier-${process.pid}`,
+      privatePinPath: true,
+    });
+    const ms = performance.now() - t0;
+    c.close();
+    return { accepted: true, log: '', ms };
+  } catch (err) {
+    if (!(err instanceof VerifierError)) throw err;
+    return { accepted: false, log: err.log, ms: performance.now() - t0, ...parseKernelLog(err.log) };
+  }
+}

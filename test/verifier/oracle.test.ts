@@ -1,0 +1,113 @@
+/**
+ * The kernel as the verifier's oracle (root): every boundary program and every repository object of a
+ * modelled program type is loaded with BPF_PROG_LOAD and verified by bpfkit. The three figures of issue 19
+ * are printed and held to their targets: no program bpfkit accepts that the kernel refuses, at least 95%
+ * of the kernel's acceptances accepted, at least 90% of refusals at the kernel's instruction.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadObjectFile } from '../../src/elf/index.js';
+import { ProgType } from '../../src/uapi/types.js';
+import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/index.js';
+import { needs, repoPath } from '../support/env.js';
+import { boundaryPrograms } from './boundary-programs.js';
+import { kernelVerdictObject, kernelVerdictRaw, type KernelVerdict } from './kernel-oracle.js';
+
+const MODELLED: number[] = [ProgType.SOCKET_FILTER, ProgType.SCHED_CLS, ProgType.SCHED_ACT, ProgType.XDP];
+
+interface Tally {
+  kernelAccepted: number;
+  bothAccepted: number;
+  kernelRefused: number;
+  unsafe: string[];
+  samePc: number;
+  differentPc: string[];
+}
+
+function tally(t: Tally, name: string, k: KernelVerdict, v: VerifyResult): void {
+  if (k.accepted) {
+    t.kernelAccepted++;
+    if (v.accepted) t.bothAccepted++;
+    return;
+  }
+  t.kernelRefused++;
+  if (v.accepted) t.unsafe.push(`${name}: kernel refused at ${k.pc}: ${k.message}`);
+  else if (v.pc === k.pc || (k.pc === undefined && v.message!.split('\n').pop() === k.message)) t.samePc++;
+  else t.differentPc.push(`${name}: kernel ${k.pc} '${k.message}', bpfkit ${v.pc} '${v.message}'`);
+}
+
+const newTally = (): Tally => ({
+  kernelAccepted: 0,
+  bothAccepted: 0,
+  kernelRefused: 0,
+  unsafe: [],
+  samePc: 0,
+  differentPc: [],
+});
+
+function report(ctx: TestContext, label: string, t: Tally): void {
+  const pct = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(1) : '-');
+  const refusedBoth = t.kernelRefused - t.unsafe.length;
+  ctx.diagnostic(
+    `${label}: kernel accepted ${t.kernelAccepted}, refused ${t.kernelRefused}; ` +
+      `(a) accepted by bpfkit but refused by the kernel: ${t.unsafe.length}; ` +
+      `(b) kernel-accepted accepted: ${t.bothAccepted}/${t.kernelAccepted} = ${pct(t.bothAccepted, t.kernelAccepted)}%; ` +
+      `(c) refusals at the same insn: ${t.samePc}/${refusedBoth} = ${pct(t.samePc, refusedBoth)}%`,
+  );
+  for (const d of t.differentPc.slice(0, 10)) ctx.diagnostic(`pc differs: ${d}`);
+}
+
+test('oracle: boundary programs, bpfkit against BPF_PROG_LOAD', (t) => {
+  if (!needs(t, { root: true, long: true })) return;
+  const all = newTally();
+  for (const p of boundaryPrograms(200)) {
+    // The unbounded loop costs the kernel and bpfkit a full 1M-instruction walk each; it has its own unit test.
+    if (p.name === 'loop-unknown-bound') continue;
+    const k = kernelVerdictRaw(p.insns, p.type, p.maps);
+    const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps });
+    tally(all, p.name, k, v);
+  }
+  report(t, 'boundary programs', all);
+  assert.deepEqual(all.unsafe, []);
+  assert.ok(all.bothAccepted >= 0.95 * all.kernelAccepted);
+  assert.ok(all.samePc >= 0.9 * (all.kernelRefused - all.unsafe.length));
+});
+
+test('oracle: every repository object of a modelled program type', (t) => {
+  if (!needs(t, { root: true })) return;
+  const files = [
+    'examples/mark-stats/mark-stats.o',
+    'examples/port-demux/port-demux.o',
+    'examples/proto-count/proto-count.o',
+    'examples/tunnel-monitor/tunnel-monitor.o',
+    'test/fixtures/elf/basic.o',
+    'test/fixtures/elf/btf-kinds.o',
+    'test/fixtures/elf/calls.o',
+    'test/fixtures/elf/globals.o',
+    'test/fixtures/elf/legacy-def.o',
+    'test/fixtures/elf/maps.o',
+    'test/fixtures/elf/more-maps.o',
+    'test/fixtures/kernel/hooks.o',
+    'test/fixtures/asm/atomics-v3.o',
+    'test/programs/fixtures/helpers.o',
+    'src/apps/http/bpf/http_filter_v1.o',
+    'src/apps/http/bpf/http_filter_v2.o',
+    'src/apps/http/bpf/http_filter_full.o',
+  ];
+  const all = newTally();
+  for (const f of files) {
+    const spec = loadObjectFile(repoPath(f));
+    for (const p of spec.programs) {
+      if (!MODELLED.includes(p.type)) continue;
+      const k = kernelVerdictObject(spec, p.name);
+      const v = verifyProgram(spec, p);
+      tally(all, `${f}:${p.name}`, k, v);
+      t.diagnostic(
+        `${f}:${p.name} kernel ${k.accepted ? 'accepted' : 'refused'} in ${k.ms.toFixed(1)} ms, bpfkit ${v.accepted ? 'accepted' : 'refused'} in ${v.ms.toFixed(1)} ms (${v.stats.processed} insns, ${v.stats.totalStates} states)`,
+      );
+    }
+  }
+  report(t, 'repository objects', all);
+  assert.deepEqual(all.unsafe, []);
+  assert.ok(all.bothAccepted >= 0.95 * all.kernelAccepted);
+});

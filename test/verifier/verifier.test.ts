@@ -1,0 +1,150 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadObjectFile } from '../../src/elf/index.js';
+import { encodeProgram } from '../../src/isa/index.js';
+import { loadCollection } from '../../src/loader/index.js';
+import { ProgType } from '../../src/uapi/types.js';
+import { ProgramRefusedError, verifyInstructions, verifyObject } from '../../src/verifier/index.js';
+import { build, boundaryPrograms } from './boundary-programs.js';
+import { repoPath } from '../support/env.js';
+
+const XDP = ProgType.XDP;
+const verify = (name: string) => {
+  const p = boundaryPrograms(0).find((x) => x.name === name)!;
+  return verifyInstructions(p.insns, { type: p.type, maps: p.maps });
+};
+
+test('stage 1: the kernel words for unreachable code, bad jumps and missing exits', () => {
+  const cases: [string, number, string][] = [
+    ['unreachable', 2, 'unreachable insn 2'],
+    ['jump-out-of-range', 1, 'jump out of range from insn 1 to 7'],
+    ['fall-off-end', 3, 'last insn is not an exit or jmp'],
+    ['into-lddw', 1, 'jump into the middle of ldimm64 insn 2'],
+    ['probe-callx-helper', 1, 'unknown opcode 8d'],
+  ];
+  for (const [name, pc, message] of cases) {
+    const r = verify(name);
+    assert.equal(r.accepted, false, name);
+    assert.equal(r.message, message, name);
+    assert.equal(r.pc, pc, name);
+  }
+});
+
+test("the reliability probe's programs are refused with the kernel's reason", () => {
+  const expect: [string, RegExp][] = [
+    ['probe-map-neighbour', /^invalid access to map value, value_size=8 off=8 size=8\nR0 min value is outside/],
+    ['probe-ringbuf-header', /^invalid access to memory, mem_size=8 off=-8 size=8\nR1 min value is outside/],
+    ['probe-forged-callback', /^R2 type=scalar expected=func$/],
+    ['probe-store-above-fp', /^invalid write to stack R10 off=8 size=8$/],
+  ];
+  for (const [name, re] of expect) {
+    const r = verify(name);
+    assert.equal(r.accepted, false, name);
+    assert.match(r.message!, re, name);
+  }
+  // A callback needs BTF func_info, which raw instructions lack (the kernel's words).
+  assert.equal(verify('callback-ok').message, 'missing btf func_info');
+  const p = boundaryPrograms(0).find((x) => x.name === 'callback-ok')!;
+  assert.equal(verifyInstructions(p.insns, { type: p.type, funcInfo: true }).accepted, true);
+});
+
+test('null checks, packet ranges, stack bounds and loops', () => {
+  assert.equal(verify('null-check-copy').accepted, true);
+  assert.match(verify('null-check-wrong-reg').message!, /^R6 invalid mem access 'map_value_or_null'$/);
+  assert.match(verify('ringbuf-leak').message!, /^Unreleased reference id=\d+ alloc_insn=4$/);
+  assert.equal(verify('ringbuf-ok').accepted, true);
+  assert.equal(verify('loop-bounded-100-3').accepted, true);
+  assert.match(verify('loop-infinite').message!, /^infinite loop detected at insn 1$/);
+  assert.match(verify('r0-not-init').message!, /^R0 !read_ok$/);
+  const ok = build(`
+    r2 = *(u32 *)(r1 + 0)
+    r3 = *(u32 *)(r1 + 4)
+    r4 = r2
+    r4 += 14
+    if r4 > r3 goto +2
+    r0 = *(u16 *)(r2 + 12)
+    exit
+    r0 = 2
+    exit`);
+  assert.equal(verifyInstructions(ok, { type: XDP }).accepted, true);
+  const short = build(`
+    r2 = *(u32 *)(r1 + 0)
+    r3 = *(u32 *)(r1 + 4)
+    r4 = r2
+    r4 += 13
+    if r4 > r3 goto +2
+    r0 = *(u16 *)(r2 + 12)
+    exit
+    r0 = 2
+    exit`);
+  const r = verifyInstructions(short, { type: XDP });
+  assert.equal(
+    r.message,
+    'invalid access to packet, off=12 size=2, R2(id=0,off=12,r=13)\nR2 offset is outside of the packet',
+  );
+  assert.equal(r.pc, 5);
+  assert.match(r.log, /processed \d+ insns \(limit 1000000\)/);
+  const read520 = build(`
+    r0 = *(u64 *)(r10 - 520)
+    exit`);
+  assert.equal(verifyInstructions(read520, { type: XDP }).message, 'invalid read from stack R10 off=-520 size=8');
+});
+
+test('the complexity limit ends an unbounded loop with the kernel message', () => {
+  const p = boundaryPrograms(0).find((x) => x.name === 'loop-unknown-bound')!;
+  const r = verifyInstructions(p.insns, { type: p.type, insnLimit: 20_000 });
+  assert.equal(r.accepted, false);
+  assert.match(r.message!, /^BPF program is too large\. Processed 20001 insn$/);
+});
+
+test('log level 2 prints the state before each instruction', () => {
+  const r = verifyInstructions(build('r0 = 1\nexit'), { type: XDP, logLevel: 2 });
+  assert.match(r.log, /^0: R1=ctx\(\) R10=fp0$/m);
+  assert.match(r.log, /^1: \(95\) exit$/m);
+});
+
+test('every repository object the kernel loads (modelled program types) is accepted', () => {
+  const files = [
+    'examples/mark-stats/mark-stats.o',
+    'examples/port-demux/port-demux.o',
+    'examples/proto-count/proto-count.o',
+    'examples/tunnel-monitor/tunnel-monitor.o',
+    'test/fixtures/elf/calls.o',
+    'test/fixtures/elf/maps.o',
+    'test/fixtures/kernel/hooks.o',
+    'test/programs/fixtures/helpers.o',
+    'src/apps/http/bpf/http_filter_v1.o',
+    'src/apps/http/bpf/http_filter_v2.o',
+  ];
+  for (const f of files) {
+    const spec = loadObjectFile(repoPath(f));
+    for (const { program, result } of verifyObject(spec))
+      assert.equal(result.accepted, true, `${f} ${program.name}: ${result.message}`);
+  }
+});
+
+test('loadCollection({ verify: true }) refuses what the verifier refuses, before loading', async () => {
+  const spec = loadObjectFile(repoPath('test/fixtures/elf/btf-kinds.o'));
+  await assert.rejects(loadCollection(spec, { engine: 'vm', verify: true }), ProgramRefusedError);
+  const ok = loadObjectFile(repoPath('examples/proto-count/proto-count.o'));
+  const c = await loadCollection(ok, { engine: 'vm', verify: true });
+  c.close();
+});
+
+test('bpfkit verify: exit 0 accepted, 1 refused with the log on stdout, 2 bad input', () => {
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [repoPath('bin/bpfkit.js'), 'verify', ...args], { encoding: 'utf8' });
+  assert.equal(run(repoPath('examples/port-demux/port-demux.o')).status, 0);
+  const bin = join(tmpdir(), `bpfkit-verify-${process.pid}.bin`);
+  writeFileSync(bin, encodeProgram(build('r1 = 1\n*(u64 *)(r10 + 8) = r1\nr0 = 0\nexit')));
+  const refused = run(bin, '--type', 'xdp');
+  assert.equal(refused.status, 1);
+  assert.match(refused.stdout, /invalid write to stack R10 off=8 size=8/);
+  assert.equal(run(bin).status, 2);
+  writeFileSync(bin, new Uint8Array(5));
+  assert.equal(run(bin, '--type', 'xdp').status, 2);
+});
