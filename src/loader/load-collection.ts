@@ -11,12 +11,16 @@ import type { Collection } from '../engine/types.js';
 import type { LoadOptions } from '../engine/options.js';
 import { BpfkitError } from '../util/errors.js';
 import { loadVmCollection } from '../vm/collection.js';
+import { applyCore } from './core.js';
 
 /**
  * Load `spec` into `opts.engine` ('vm' or 'kernel') with that engine's options (`opts.vm`, `opts.kernel`).
+ * CO-RE relocations are applied first against `opts.targetBtf` (default the running kernel's BTF).
  * Each engine refuses a faulty spec the same way (validateSpec: a SpecError, exit 2) before it creates anything.
  */
-export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promise<Collection> {
+export async function loadCollection(original: ObjectSpec, opts: LoadOptions): Promise<Collection> {
+  // CO-RE first, so the VM and the kernel see the same relocated instructions.
+  const spec = applyCore(original, opts.targetBtf);
   if (opts.engine === 'vm') return loadVmCollection(spec, opts.vm);
   if (opts.engine === 'kernel') {
     const { loadKernelCollection } = await import('../kernel/collection.js');
