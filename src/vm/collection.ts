@@ -184,6 +184,7 @@ export class VmCollection implements Collection {
     };
     // callx picks its helper at run time: it gets the same per-type set as `call` (checked above).
     const mayCall = (id: number): boolean => {
+      if (id === CORE_POISON_HELPER) return true; // fails when reached, with its own message
       const h = helperById.get(id);
       return h !== undefined && helperAllowed(h, type);
     };
