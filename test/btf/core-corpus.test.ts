@@ -6,11 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseObject } from '../../src/elf/object.js';
+import { readElf } from '../../src/elf/elf-file.js';
 import { loadCollection } from '../../src/loader/index.js';
 import { KERNEL_BTF_PATH } from '../../src/loader/core.js';
 import type { Collection, EngineName } from '../../src/engine/types.js';
@@ -170,4 +171,39 @@ test('a reached poisoned instruction: refused by the kernel (as by libbpf), an e
     /195896080/,
   );
   assert.ok('error' in libbpf(obj), 'libbpf refuses it too');
+});
+
+test('a CO-RE relocation pointing outside its program: bpfkit run exits 2 with one line naming the place', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const obj = compile('core-mark.c');
+  const bytes = new Uint8Array(readFileSync(obj));
+  const ext = readElf(bytes).sectionByName('.BTF.ext')!;
+  const v = new DataView(bytes.buffer, ext.offset);
+  const hdrLen = v.getUint32(4, true);
+  const coreOff = hdrLen + v.getUint32(24, true);
+  v.setUint32(coreOff + 12, 0x100, true); // the record's insn_off, after rec_size, sec_name_off, num_info
+  const bad = join(work, 'core-outside.o');
+  writeFileSync(bad, bytes);
+  const r = spawnSync(process.execPath, [repoPath('bin', 'bpfkit.js'), 'run', bad, '--mem', '00'], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 2);
+  assert.match(
+    r.stderr,
+    /^bpfkit run: .*core-outside\.o: section '\.BTF\.ext': CO-RE relocation for 'tc'\+0x100.*outside every function/,
+  );
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+test('no target BTF: a CO-RE object is refused in one line, never run at its compiled offsets', async (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const obj = compile('core-mark.c');
+  const spec = parseObject(readFileSync(obj), { path: obj });
+  await assert.rejects(
+    loadCollection(spec, { engine: 'vm', targetBtf: join(work, 'absent.btf') }),
+    /cannot read target BTF: ENOENT/,
+  );
+  // An engine handed the spec directly (bypassing the CO-RE step) refuses it too.
+  const { loadVmCollection } = await import('../../src/vm/collection.js');
+  assert.throws(() => loadVmCollection(spec), /1 CO-RE relocation\(s\) nobody applied/);
 });
