@@ -207,3 +207,20 @@ test('no target BTF: a CO-RE object is refused in one line, never run at its com
   const { loadVmCollection } = await import('../../src/vm/collection.js');
   assert.throws(() => loadVmCollection(spec), /1 CO-RE relocation\(s\) nobody applied/);
 });
+
+test('objdump lists .BTF.ext records and how each CO-RE relocation resolved', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  if (!haveKernelBtf()) return t.skip(`no ${KERNEL_BTF_PATH}`);
+  const obj = compile('core-mark.c');
+  const text = execFileSync(process.execPath, [repoPath('bin', 'bpfkit.js'), 'objdump', obj, '--lines'], {
+    encoding: 'utf8',
+  });
+  assert.match(text, /read_mark: func_info 1, line_info 1, CO-RE relocations 1/);
+  assert.match(text, /pc 0 {2}core-mark\.c:9:\d+ {2}__attribute__/);
+  assert.match(text, /pc 0 {2}byte_off struct __sk_buff___mini\.mark: 0 -> 8 \(target \[\d+\] __sk_buff\)/);
+  const json = JSON.parse(
+    execFileSync(process.execPath, [repoPath('bin', 'bpfkit.js'), 'objdump', obj, '--json'], { encoding: 'utf8' }),
+  );
+  const [rec] = json.btfExt[0].coreRelocations;
+  assert.deepEqual([rec.pc, rec.kind, rec.localValue, rec.targetValue, rec.poisoned], [0, 0, 0, 8, false]);
+});
