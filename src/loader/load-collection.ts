@@ -18,13 +18,13 @@ import { applyCore } from './core.js';
  * CO-RE relocations are applied first against `opts.targetBtf` (default the running kernel's BTF).
  * Each engine refuses a faulty spec the same way (validateSpec: a SpecError, exit 2) before it creates anything.
  */
-export async function loadCollection(original: ObjectSpec, opts: LoadOptions): Promise<Collection> {
+export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promise<Collection> {
   // CO-RE first, so the VM and the kernel see the same relocated instructions.
-  const spec = applyCore(original, opts.targetBtf);
-  if (opts.engine === 'vm') return loadVmCollection(spec, opts.vm);
+  const relocated = applyCore(spec, opts.targetBtf);
+  if (opts.engine === 'vm') return loadVmCollection(relocated, opts.vm);
   if (opts.engine === 'kernel') {
     const { loadKernelCollection } = await import('../kernel/collection.js');
-    return loadKernelCollection(spec, opts.kernel);
+    return loadKernelCollection(relocated, opts.kernel);
   }
   throw new BpfkitError(`unknown engine '${String(opts.engine)}' (vm or kernel)`, 2);
 }

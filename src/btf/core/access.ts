@@ -53,7 +53,9 @@ export function skipModsAndTypedefs(btf: Btf, id: number): { t: BtfType; id: num
   return { t, id: t.id };
 }
 
+/** STRUCT or UNION. */
 export const isComposite = (t: BtfType): boolean => t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION;
+/** ENUM or ENUM64. */
 export const isAnyEnum = (t: BtfType): boolean => t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64;
 
 /** Size of a type, as a CoreSpecError when it has none. */
