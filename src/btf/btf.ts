@@ -83,6 +83,8 @@ export interface Btf {
   resolve(id: number): BtfType;
   /** Size in bytes of a type, as the kernel computes it (btf_resolve_size). */
   sizeOf(id: number): number;
+  /** The string at `offset` of the string section (.BTF.ext records name strings by offset), or undefined when out of range. */
+  stringAt(offset: number): string | undefined;
 }
 
 const MODIFIERS: ReadonlySet<number> = new Set([
@@ -328,5 +330,7 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
     },
     resolve,
     sizeOf: (id) => sizeOf(id),
+    stringAt: (offset) =>
+      offset >= 0 && offset < strLen ? strings.cstring(offset, `string at offset ${offset}`) : undefined,
   };
 }

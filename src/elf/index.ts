@@ -21,6 +21,7 @@ export {
 } from './elf-file.js';
 export { parseBtf, BtfKind, btfKindName, type Btf, type BtfType, type BtfMember } from '../btf/btf.js';
 export { sectionType, progTypeName, type SectionType } from './section-types.js';
+export { applyCoreRelocations, hasCoreRelocations, CORE_POISON_HELPER } from './core-apply.js';
 export type * from './spec.js';
 
 /** Read and parse an object file. A missing or unreadable file is an InputError naming it. */

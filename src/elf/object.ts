@@ -13,6 +13,7 @@ import type { MapSpec, ObjectSpec } from './spec.js';
 import { readElf, type ElfFile } from './elf-file.js';
 import { BtfKind, parseBtf, type Btf } from '../btf/btf.js';
 import { fixupBtf } from './btf-fixup.js';
+import { parseBtfExt, type BtfExt } from '../btf/btf-ext.js';
 import { parseBtfMaps, type PlacedMap } from './maps-btf.js';
 import { parseLegacyMaps } from './maps-legacy.js';
 import { globalDataMap, isGlobalDataSection } from './global-data.js';
@@ -58,9 +59,19 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
     try {
       btf = parseBtf(btfSection.data, `${source}: section '.BTF'`);
     } catch (err) {
-      // BTF-defined maps cannot do without it; otherwise BTF is only metadata, and a broken one is dropped.
-      if (mapsSection) throw err;
+      // BTF-defined maps and .BTF.ext (CO-RE) cannot do without it; otherwise BTF is only metadata, and a
+      // broken one is dropped.
+      if (mapsSection || btfExtSection) throw err;
     }
+  }
+  let btfExt: BtfExt | undefined;
+  if (btfExtSection) {
+    if (!btf)
+      throw new InputError(
+        `'.BTF.ext' needs a '.BTF' section, and the object has none`,
+        `${source}: section '.BTF.ext'`,
+      );
+    btfExt = parseBtfExt(btfExtSection.data, btf, `${source}: section '.BTF.ext'`);
   }
 
   // Maps, with where each definition lies (for relocations against map symbols).
@@ -101,7 +112,12 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
         return m ? { name: m.name, size: m.valueSize } : undefined;
       },
     },
-    { license, kernelVersion, defaultProgramType: opts.defaultProgramType ?? ProgType.UNSPEC },
+    {
+      license,
+      kernelVersion,
+      defaultProgramType: opts.defaultProgramType ?? ProgType.UNSPEC,
+      ...(btfExt ? { btfExt } : {}),
+    },
   );
 
   checkMapValues(maps, new Set(programs.map((p) => p.name)), source);

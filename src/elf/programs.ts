@@ -25,7 +25,8 @@ import {
   BPF_PSEUDO_MAP_VALUE,
   OP_LDDW,
 } from '../isa/opcodes.js';
-import type { MapReference, ProgramSpec } from './spec.js';
+import type { CoreReloSpec, FuncInfoSpec, LineInfoSpec, MapReference, ProgramSpec } from './spec.js';
+import type { BtfExt } from '../btf/btf-ext.js';
 import {
   R_BPF_64_32,
   R_BPF_64_64,
@@ -74,12 +75,18 @@ interface Func {
   insns: Instruction[];
   calls: CallSite[];
   mapRefs: MapReference[];
+  /** .BTF.ext records of this function, pc relative to the function. */
+  funcInfo: FuncInfoSpec[];
+  lineInfo: LineInfoSpec[];
+  coreRelos: CoreReloSpec[];
 }
 
 export interface BuildOptions {
   license: string;
   kernelVersion: number;
   defaultProgramType: number;
+  /** The object's parsed .BTF.ext, whose records follow each function into the programs that use it. */
+  btfExt?: BtfExt;
 }
 
 export interface ProgramsResult {
@@ -93,6 +100,7 @@ export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOption
   const funcs: Func[] = [];
   const execSections = elf.sections.filter((s) => (s.flags & SHF_EXECINSTR) !== 0 && s.size > 0);
   for (const section of execSections) funcs.push(...splitFunctions(elf, section, maps, counts));
+  if (opts.btfExt) attachBtfExt(elf, opts.btfExt, funcs);
 
   const funcAt = new Map<string, Func>();
   for (const f of funcs) funcAt.set(`${f.section.index}:${f.start}`, f);
@@ -127,6 +135,9 @@ export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOption
     }
     const insns: Instruction[] = [];
     const mapRefs: MapReference[] = [];
+    const funcInfo: FuncInfoSpec[] = [];
+    const lineInfo: LineInfoSpec[] = [];
+    const coreRelos: CoreReloSpec[] = [];
     for (const f of order) {
       const base = placed.get(f)!;
       const byPc = new Map<number, Instruction>();
@@ -141,6 +152,9 @@ export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOption
         if (c.kind === 'func') insn.imm2 = 0;
       }
       for (const r of f.mapRefs) mapRefs.push({ ...r, pc: base + r.pc });
+      for (const r of f.funcInfo) funcInfo.push({ ...r, pc: base + r.pc });
+      for (const r of f.lineInfo) lineInfo.push({ ...r, pc: base + r.pc });
+      for (const r of f.coreRelos) coreRelos.push({ ...r, pc: base + r.pc });
     }
     const st = sectionType(entry.section.name);
     const spec: ProgramSpec = {
@@ -153,6 +167,10 @@ export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOption
       kernelVersion: opts.kernelVersion,
     };
     if (st?.attachType !== undefined) spec.attachType = st.attachType;
+    // Functions are laid out in call order, so records are sorted by pc once all are placed (the kernel insists).
+    if (funcInfo.length > 0) spec.funcInfo = funcInfo.sort((a, b) => a.pc - b.pc);
+    if (lineInfo.length > 0) spec.lineInfo = lineInfo.sort((a, b) => a.pc - b.pc);
+    if (coreRelos.length > 0) spec.coreRelos = coreRelos;
     programs.push(spec);
   }
   return { programs, relocationCounts: counts };
@@ -203,6 +221,9 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
     }),
     calls: [],
     mapRefs: [],
+    funcInfo: [],
+    lineInfo: [],
+    coreRelos: [],
   }));
   // Slot -> (function, instruction), built once: objects may carry thousands of relocations.
   const insnAt: (Instruction | undefined)[] = new Array(sectionSlots);
@@ -325,6 +346,46 @@ function applyRelocation(elf: ElfFile, f: Func, insn: Instruction, r: ElfRelocat
     default:
       throw new InputError(`unknown relocation type ${r.type}`, where);
   }
+}
+
+/**
+ * Hand each .BTF.ext record to the function holding its instruction. A record naming a section that holds
+ * no code, or an offset outside every function or inside an lddw, is an InputError naming section and offset.
+ */
+function attachBtfExt(elf: ElfFile, ext: BtfExt, funcs: Func[]): void {
+  const bySection = new Map<string, Func[]>();
+  for (const f of funcs) bySection.set(f.section.name, [...(bySection.get(f.section.name) ?? []), f]);
+  const starts = new Map<Func, Set<number>>();
+  const place = <T extends { insnOff: number }>(
+    records: Map<string, T[]>,
+    what: string,
+    add: (f: Func, pc: number, r: T) => void,
+  ) => {
+    for (const [sectionName, list] of records) {
+      const inSection = bySection.get(sectionName);
+      const where = `${elf.source}: section '.BTF.ext'`;
+      if (!inSection) throw new InputError(`${what} names section '${sectionName}', which holds no code`, where);
+      for (const r of list) {
+        const slot = r.insnOff / 8;
+        const f = inSection.find((g) => slot >= g.start && slot < g.start + g.slots);
+        const at = `${where}: ${what} for '${sectionName}'+0x${r.insnOff.toString(16)}`;
+        if (!f) throw new InputError(`instruction offset lies outside every function of the section`, at);
+        const pc = slot - f.start;
+        let pcs = starts.get(f);
+        if (!pcs) starts.set(f, (pcs = new Set(f.insns.map((i) => i.pc))));
+        if (!pcs.has(pc)) throw new InputError(`instruction offset points into the middle of an lddw`, at);
+        add(f, pc, r);
+      }
+    }
+  };
+  place(ext.funcInfo, 'func_info', (f, pc, r) => f.funcInfo.push({ pc, typeId: r.typeId }));
+  place(ext.lineInfo, 'line_info', (f, pc, r) => {
+    const { insnOff: _, ...rest } = r;
+    f.lineInfo.push({ ...rest, pc });
+  });
+  place(ext.coreRelos, 'CO-RE relocation', (f, pc, r) =>
+    f.coreRelos.push({ pc, typeId: r.typeId, access: r.access, kind: r.kind }),
+  );
 }
 
 function setLddw(insn: Instruction, src: number, offset: number) {

@@ -78,6 +78,58 @@ export interface ProgramSpec {
   mapRefs: MapReference[];
   license: string;
   kernelVersion: number;
+  /** `.BTF.ext` func_info of the linked program (pc in slots, sorted), when the object has it. */
+  funcInfo?: FuncInfoSpec[];
+  /** `.BTF.ext` line_info of the linked program (pc in slots, sorted), when the object has it. */
+  lineInfo?: LineInfoSpec[];
+  /**
+   * CO-RE relocations still to apply (pc in slots). No engine loads a program that has any: src/loader
+   * resolves them against a target BTF first and moves them to `coreResults`.
+   */
+  coreRelos?: CoreReloSpec[];
+  /** CO-RE relocations as they were applied, when they were. */
+  coreResults?: CoreResultSpec[];
+}
+
+/** A function of the linked program: first slot and its FUNC type id in the object's BTF. */
+export interface FuncInfoSpec {
+  pc: number;
+  typeId: number;
+}
+
+/** The C source line of the instruction at slot `pc` (file and line text come from the object's BTF strings). */
+export interface LineInfoSpec {
+  pc: number;
+  /** Offsets into .BTF's strings and line << 10 | column, as the kernel wants them. */
+  fileNameOff: number;
+  lineOff: number;
+  lineCol: number;
+  file: string;
+  source: string;
+  line: number;
+  column: number;
+}
+
+/** A CO-RE relocation of the instruction at slot `pc` (bpf_core_relo). */
+export interface CoreReloSpec {
+  pc: number;
+  /** Root type in the object's BTF. */
+  typeId: number;
+  /** Access string ("0:1:2" for field kinds, "0" or an enumerator index otherwise). */
+  access: string;
+  /** bpf_core_relo_kind (CoreReloKind in src/btf). */
+  kind: number;
+}
+
+/** How one CO-RE relocation was applied. */
+export interface CoreResultSpec extends CoreReloSpec {
+  /** Value the compiler wrote (local BTF) and the value written (target BTF). */
+  localValue: number;
+  targetValue: number;
+  /** The instruction was turned into a call to the invalid helper 0xbad2310: it fails only if reached. */
+  poisoned: boolean;
+  /** One line: e.g. "field task_struct.pid: offset 2456 -> 2456", "no match in target BTF: poisoned". */
+  description: string;
 }
 
 /** Everything an ELF object holds for loading, with no file descriptors: what `parseObject` returns. */

@@ -73,4 +73,9 @@ export interface LoadOptions {
   verify?: boolean;
   vm?: VmLoadOptions;
   kernel?: KernelLoadOptions;
+  /**
+   * Target BTF for CO-RE relocations, for both engines alike: a BTF file's path or raw BTF bytes
+   * (default: the running kernel's /sys/kernel/btf/vmlinux).
+   */
+  targetBtf?: string | Uint8Array;
 }

@@ -38,6 +38,11 @@ export function validateSpec(spec: ObjectSpec): void {
   for (const p of spec.programs) {
     if (programs.has(p.name)) fail(`two programs are named '${p.name}'`);
     programs.add(p.name);
+    // Never run a CO-RE program at its compiled offsets: src/loader relocates it first (applyCore).
+    if (p.coreRelos && p.coreRelos.length > 0)
+      fail(
+        `program '${p.name}' has ${p.coreRelos.length} CO-RE relocation(s) nobody applied (load through loadCollection, which resolves them against a target BTF)`,
+      );
   }
   for (const m of spec.maps) checkContents(m, maps, programs, fail);
   for (const p of spec.programs) checkMapRefs(p, maps, fail);

@@ -24,7 +24,7 @@ import { createMap } from './map-ops.js';
 import { KernelMap } from './kernel-map.js';
 import { KernelProgram } from './kernel-program.js';
 import { loadProgram } from './prog-load.js';
-import { needsFuncInfo, subprogramStarts, synthesizeFuncBtf } from './func-info.js';
+import { encodeBtfExtInfo, needsFuncInfo, subprogramStarts, synthesizeFuncBtf } from './func-info.js';
 import { getPinned, mapInfo, pinObject, closeFd } from './objects.js';
 import { attachTcx, attachXdp, type KernelLink } from './links.js';
 import { interfaceIndex } from './libc.js';
@@ -168,10 +168,15 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
     }
     const patched = patchMapRefs(p, coll);
     const insns = encodeProgram(patched, spec.endian); // the host's byte order (checkByteOrder)
-    // Callbacks (bpf_loop...) need BTF func_info: describe the linked program's functions ourselves.
+    // The object's func_info/line_info when its BTF loaded (as libbpf: verifier logs show source lines,
+    // global functions are checked against their prototypes). Otherwise callbacks (bpf_loop...) still
+    // need func_info: describe the linked program's functions ourselves.
     let funcBtfFd = -1;
     let funcInfo: Uint8Array | undefined;
-    if (needsFuncInfo(patched)) {
+    let lineInfo: Uint8Array | undefined;
+    if (p.funcInfo && p.funcInfo.length > 0 && coll.btfFd >= 0) {
+      ({ funcInfo, lineInfo } = encodeBtfExtInfo(p.funcInfo, p.lineInfo));
+    } else if (needsFuncInfo(patched)) {
       const synth = synthesizeFuncBtf(subprogramStarts(patched));
       const r = loadBtf(synth.btf);
       if (r.fd < 0)
@@ -191,7 +196,8 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
         kernelVersion: p.kernelVersion || spec.kernelVersion,
         ...(p.attachType !== undefined ? { expectedAttachType: p.attachType } : {}),
         ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
-        ...(funcInfo ? { btfFd: funcBtfFd, funcInfo } : {}),
+        ...(funcInfo ? { btfFd: funcBtfFd >= 0 ? funcBtfFd : coll.btfFd, funcInfo } : {}),
+        ...(lineInfo && lineInfo.length > 0 ? { lineInfo } : {}),
       });
     } finally {
       if (funcBtfFd >= 0) closeBtf(funcBtfFd); // the program keeps its own reference

@@ -8,7 +8,8 @@
  */
 import type { Instruction } from '../isa/instruction.js';
 import { BPF_CALL, BPF_JMP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, OP_LDDW } from '../isa/opcodes.js';
-import { BPF_FUNC_INFO, BTF_HEADER, setU16, setU32, setU8 } from './abi/index.js';
+import { BPF_FUNC_INFO, BPF_LINE_INFO, BTF_HEADER, setU16, setU32, setU8 } from './abi/index.js';
+import type { FuncInfoSpec, LineInfoSpec } from '../elf/spec.js';
 
 /** Slot indexes where subprograms start, as the verifier finds them (0, call targets, callback targets). */
 export function subprogramStarts(insns: readonly Instruction[]): number[] {
@@ -70,4 +71,31 @@ export function synthesizeFuncBtf(starts: number[]): { btf: Uint8Array; funcInfo
     setU32(fv, BPF_FUNC_INFO.fields.type_id, 3 + i, i * rec);
   });
   return { btf, funcInfo };
+}
+
+/**
+ * The object's own `.BTF.ext` records of a linked program (src/elf placed them at the program's slots),
+ * encoded for BPF_PROG_LOAD against the object's BTF: func_info then line_info, host byte order.
+ */
+export function encodeBtfExtInfo(
+  funcInfo: readonly FuncInfoSpec[],
+  lineInfo: readonly LineInfoSpec[] = [],
+): { funcInfo: Uint8Array; lineInfo: Uint8Array } {
+  const f = new Uint8Array(funcInfo.length * BPF_FUNC_INFO.size);
+  const fv = new DataView(f.buffer);
+  funcInfo.forEach((r, i) => {
+    setU32(fv, BPF_FUNC_INFO.fields.insn_off, r.pc, i * BPF_FUNC_INFO.size);
+    setU32(fv, BPF_FUNC_INFO.fields.type_id, r.typeId, i * BPF_FUNC_INFO.size);
+  });
+  const l = new Uint8Array(lineInfo.length * BPF_LINE_INFO.size);
+  const lv = new DataView(l.buffer);
+  const F = BPF_LINE_INFO.fields;
+  lineInfo.forEach((r, i) => {
+    const at = i * BPF_LINE_INFO.size;
+    setU32(lv, F.insn_off, r.pc, at);
+    setU32(lv, F.file_name_off, r.fileNameOff, at);
+    setU32(lv, F.line_off, r.lineOff, at);
+    setU32(lv, F.line_col, r.lineCol, at);
+  });
+  return { funcInfo: f, lineInfo: l };
 }

@@ -5,7 +5,7 @@
  */
 import { NativeBuffer, errnoName } from './libc.js';
 import { Cmd, bpfRaw, writeObjName } from './bpf-syscall.js';
-import { BPF_ATTR, BPF_FUNC_INFO, getU32, setAddress, setU32 } from './abi/index.js';
+import { BPF_ATTR, BPF_FUNC_INFO, BPF_LINE_INFO, getU32, setAddress, setU32 } from './abi/index.js';
 import { NotSupportedError, PermissionError, VerifierError } from './errors.js';
 import { ProgType, nameOf } from '../uapi/types.js';
 
@@ -23,6 +23,8 @@ export interface ProgLoadRequest {
   btfFd?: number;
   /** bpf_func_info records (u32 insn_off, u32 type_id), needs btfFd. */
   funcInfo?: Uint8Array;
+  /** bpf_line_info records (insn_off, file_name_off, line_off, line_col), needs btfFd and funcInfo. */
+  lineInfo?: Uint8Array;
   /** Ask for a verifier log even on success (1 = verbose, 2 = state at every insn). */
   logLevel?: number;
   /** First size of the log buffer (default 1 MiB); it grows when the kernel says the log did not fit. */
@@ -49,6 +51,7 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
   const license = NativeBuffer.from(new TextEncoder().encode(`${req.license || 'GPL'}\0`));
   const attr = new NativeBuffer(PROG_LOAD.size);
   const funcInfo = req.funcInfo && req.funcInfo.length > 0 ? NativeBuffer.from(req.funcInfo) : undefined;
+  const lineInfo = funcInfo && req.lineInfo && req.lineInfo.length > 0 ? NativeBuffer.from(req.lineInfo) : undefined;
   let log: NativeBuffer | undefined;
   try {
     const attempt = (level: number, logSize: number): number => {
@@ -77,6 +80,11 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
         setU32(v, F.func_info_rec_size, BPF_FUNC_INFO.size);
         setAddress(v, F.func_info, funcInfo);
         setU32(v, F.func_info_cnt, funcInfo.size / BPF_FUNC_INFO.size);
+      }
+      if (lineInfo) {
+        setU32(v, F.line_info_rec_size, BPF_LINE_INFO.size);
+        setAddress(v, F.line_info, lineInfo);
+        setU32(v, F.line_info_cnt, lineInfo.size / BPF_LINE_INFO.size);
       }
       return bpfRaw(Cmd.PROG_LOAD, attr);
     };
@@ -117,6 +125,7 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
     license.free();
     attr.free();
     funcInfo?.free();
+    lineInfo?.free();
     log?.free();
   }
 }

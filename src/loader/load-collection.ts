@@ -12,6 +12,7 @@ import type { LoadOptions } from '../engine/options.js';
 import { BpfkitError } from '../util/errors.js';
 import { loadVmCollection } from '../vm/collection.js';
 import { verifyObject, ProgramRefusedError } from '../verifier/index.js';
+import { applyCore } from './core.js';
 
 /** `verify: true`: the verifier's verdict on every program first; the first refusal stops the load. */
 function checkVerified(spec: ObjectSpec, programs: string[] | undefined): void {
@@ -22,14 +23,17 @@ function checkVerified(spec: ObjectSpec, programs: string[] | undefined): void {
 
 /**
  * Load `spec` into `opts.engine` ('vm' or 'kernel') with that engine's options (`opts.vm`, `opts.kernel`).
+ * CO-RE relocations are applied first against `opts.targetBtf` (default the running kernel's BTF).
  * Each engine refuses a faulty spec the same way (validateSpec: a SpecError, exit 2) before it creates anything.
  */
 export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promise<Collection> {
-  if (opts.verify) checkVerified(spec, opts.engine === 'kernel' ? opts.kernel?.programs : undefined);
-  if (opts.engine === 'vm') return loadVmCollection(spec, opts.vm);
+  // CO-RE first, so the verifier, the VM and the kernel all see the same relocated instructions.
+  const relocated = applyCore(spec, opts.targetBtf);
+  if (opts.verify) checkVerified(relocated, opts.engine === 'kernel' ? opts.kernel?.programs : undefined);
+  if (opts.engine === 'vm') return loadVmCollection(relocated, opts.vm);
   if (opts.engine === 'kernel') {
     const { loadKernelCollection } = await import('../kernel/collection.js');
-    return loadKernelCollection(spec, opts.kernel);
+    return loadKernelCollection(relocated, opts.kernel);
   }
   throw new BpfkitError(`unknown engine '${String(opts.engine)}' (vm or kernel)`, 2);
 }

@@ -15,6 +15,7 @@ import type { Collection, EngineName, Program, RunOptions, RunResult, BpfMap } f
 import type { VmLoadOptions } from '../engine/options.js';
 import { checkByteOrder, validateSpec } from '../engine/validate-spec.js';
 import { byName } from '../engine/by-name.js';
+import { CORE_POISON_HELPER } from '../elf/core-apply.js';
 import { BpfkitError } from '../util/errors.js';
 import { BPF_CALL, BPF_JMP, type Instruction } from '../isa/index.js';
 import { MapFlag, ProgType } from '../uapi/types.js';
@@ -100,6 +101,13 @@ export class VmCollection implements Collection {
       ...(opts.budget ? { budget: opts.budget } : {}),
     });
     for (const h of HELPERS) this.vm.helpers.register(h.id, h.name, h.fn);
+    // A call CO-RE poisoned (src/elf/core-apply.ts) loads, and fails only when reached, as in the kernel.
+    this.vm.helpers.register(CORE_POISON_HELPER, 'core_poison', () => {
+      throw new VmError(
+        'helper',
+        `reached an instruction poisoned by a CO-RE relocation that found no match in the target BTF`,
+      );
+    });
     this.rc = new RunContext(this.vm.memory, defaultHost(opts.host, this.trace));
     if (this.rc.host.cpu >= this.cpus)
       throw new BpfkitError(`host cpu ${this.rc.host.cpu} is outside the ${this.cpus} CPUs of this collection`, 2);
@@ -150,7 +158,7 @@ export class VmCollection implements Collection {
   private addProgram(ps: ProgramSpec): void {
     const type = ps.type;
     for (const i of ps.insns) {
-      if (i.code !== (BPF_JMP | BPF_CALL) || i.src !== 0) continue;
+      if (i.code !== (BPF_JMP | BPF_CALL) || i.src !== 0 || i.imm === CORE_POISON_HELPER) continue;
       const h = helperById.get(i.imm);
       if (!h)
         throw new VmError('load', `program '${ps.name}' calls ${helperName(i.imm)}, which the VM does not implement`, {
@@ -176,6 +184,7 @@ export class VmCollection implements Collection {
     };
     // callx picks its helper at run time: it gets the same per-type set as `call` (checked above).
     const mayCall = (id: number): boolean => {
+      if (id === CORE_POISON_HELPER) return true; // fails when reached, with its own message
       const h = helperById.get(id);
       return h !== undefined && helperAllowed(h, type);
     };

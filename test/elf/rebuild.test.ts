@@ -17,7 +17,11 @@ const essence = (o: ParsedObject) => ({
   endian: o.endian,
   license: o.license,
   kernelVersion: o.kernelVersion,
-  programs: o.programs,
+  // line_info names the source by absolute path (and its string offsets move with it): compare lines only.
+  programs: o.programs.map((p) => ({
+    ...p,
+    lineInfo: p.lineInfo?.map((l) => ({ pc: l.pc, line: l.line, column: l.column, source: l.source })),
+  })),
   maps: o.maps,
   relocationCounts: o.relocationCounts,
 });

@@ -69,7 +69,8 @@ export async function run(argv: string[]): Promise<number> {
   if (existsSync(`${dir}/link`))
     throw new EnvironmentError(`${dir} already holds an attachment: 'bpfkit detach ${kind} ${ifname}' first`);
 
-  const coll = loadKernelCollection(spec);
+  const { applyCore } = await import('../../loader/core.js');
+  const coll = loadKernelCollection(applyCore(spec));
   try {
     const link =
       kind === 'xdp'

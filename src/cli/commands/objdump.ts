@@ -3,13 +3,17 @@
  * type, instruction count after linking subprograms, maps used), maps (type, sizes, flags, pinning,
  * initial contents), license, kernel version, relocations applied and BTF sizes.
  */
-import { UsageError } from '../../util/errors.js';
 import { parseFlags } from '../args.js';
 import { loadObjectFile, type ParsedObject } from '../../elf/index.js';
 import { attachTypeName, progTypeName } from '../../elf/section-types.js';
 import { MapType, ProgType, nameOf } from '../../uapi/types.js';
 import type { MapSpec, MapValueSpec } from '../../elf/spec.js';
 import { OP_LDDW } from '../../isa/opcodes.js';
+import type { CoreResultSpec } from '../../elf/spec.js';
+import { hasCoreRelocations } from '../../elf/core-apply.js';
+import { coreReloKindName } from '../../btf/core/kinds.js';
+import { applyCore, KERNEL_BTF_PATH } from '../../loader/core.js';
+import { BpfkitError, UsageError } from '../../util/errors.js';
 
 export const help = `usage: bpfkit objdump OBJ [options]
 
@@ -19,6 +23,8 @@ options:
   --json                 machine-readable output (initial map contents included, as hex)
   --contents             also list initial map contents in the text output
   --default-type TYPE    program type for sections with no libbpf-style name (e.g. sched_cls)
+  --btf FILE             resolve CO-RE relocations against this BTF (default: the running kernel's)
+  --lines                list .BTF.ext line_info (pc, file:line:column, source) per program
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -30,6 +36,8 @@ export async function run(argv: string[]): Promise<number> {
     json: { type: 'boolean' },
     contents: { type: 'boolean' },
     'default-type': { type: 'string' },
+    btf: { type: 'string' },
+    lines: { type: 'boolean' },
   });
   if (wantHelp) {
     process.stdout.write(help);
@@ -39,10 +47,75 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`objdump takes exactly one object file (got ${positionals.length})\n${help}`);
   const defaultProgramType = parseProgType(values['default-type']);
   const obj = loadObjectFile(positionals[0]!, { defaultProgramType });
+  const core = resolveCore(obj, values.btf);
   process.stdout.write(
-    values.json ? `${JSON.stringify(toJson(obj), null, 2)}\n` : toText(obj, values.contents === true),
+    values.json
+      ? `${JSON.stringify({ ...toJson(obj), ...coreJson(obj, core) }, null, 2)}\n`
+      : toText(obj, values.contents === true) + btfExtText(obj, core, values.lines === true),
   );
   return 0;
+}
+
+/** CO-RE relocations resolved against the target (when it can be read), or why they could not be. */
+interface CoreListing {
+  results?: Map<string, CoreResultSpec[]>;
+  target: string;
+  error?: string;
+}
+
+function resolveCore(o: ParsedObject, btf: string | undefined): CoreListing {
+  const target = btf ?? KERNEL_BTF_PATH;
+  if (!hasCoreRelocations(o)) return { target };
+  try {
+    const relocated = applyCore(o, btf);
+    return { target, results: new Map(relocated.programs.map((p) => [p.name, p.coreResults ?? []])) };
+  } catch (err) {
+    // objdump still lists the records; it says in one line why they are not resolved.
+    if (err instanceof BpfkitError) return { target, error: err.message };
+    throw err;
+  }
+}
+
+function coreJson(o: ParsedObject, core: CoreListing) {
+  return {
+    btfExt: o.programs.map((p) => ({
+      program: p.name,
+      funcInfo: p.funcInfo ?? [],
+      lineInfo: (p.lineInfo ?? []).map((l) => ({
+        pc: l.pc,
+        file: l.file,
+        line: l.line,
+        column: l.column,
+        source: l.source,
+      })),
+      coreRelocations: core.results?.get(p.name) ?? p.coreRelos ?? [],
+    })),
+    ...(hasCoreRelocations(o) ? { coreTarget: core.target, ...(core.error ? { coreError: core.error } : {}) } : {}),
+  };
+}
+
+function btfExtText(o: ParsedObject, core: CoreListing, lines: boolean): string {
+  if (!o.btfExt) return '';
+  const out: string[] = ['', 'BTF.ext:'];
+  for (const p of o.programs) {
+    const relos = p.coreRelos ?? [];
+    out.push(
+      `  ${p.name}: func_info ${p.funcInfo?.length ?? 0}, line_info ${p.lineInfo?.length ?? 0}, CO-RE relocations ${relos.length}`,
+    );
+    if (lines)
+      for (const l of p.lineInfo ?? [])
+        out.push(`    pc ${l.pc}  ${l.file.split('/').pop()}:${l.line}:${l.column}  ${l.source.trim()}`);
+    const results = core.results?.get(p.name);
+    if (results) for (const r of results) out.push(`    pc ${r.pc}  ${r.description}`);
+    else for (const r of relos) out.push(`    pc ${r.pc}  ${coreReloKindName(r.kind)} [${r.typeId}] "${r.access}"`);
+  }
+  if (hasCoreRelocations(o))
+    out.push(
+      core.error
+        ? `CO-RE relocations not resolved: ${core.error}`
+        : `CO-RE relocations resolved against ${core.target}`,
+    );
+  return `${out.join('\n')}\n`;
 }
 
 function parseProgType(name: string | undefined): number {

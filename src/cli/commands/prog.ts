@@ -5,12 +5,13 @@
 import { parseFlags, intFlag } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 
-const usage = `usage: bpfkit prog load OBJ DIR [--program NAME]... [--type socket|tc|xdp] [--log-level N]
+const usage = `usage: bpfkit prog load OBJ DIR [--program NAME]... [--type socket|tc|xdp] [--log-level N] [--btf FILE]
        bpfkit prog show [ID] [--json]
 
 load: load every program and map of OBJ into the kernel and pin them under DIR (on bpffs, e.g.
       /sys/fs/bpf/myobj): DIR/<program>, DIR/<map>. They stay loaded after bpfkit exits; rm -r DIR unloads.
       --type gives the program type for sections without a libbpf-style name (iproute2 objects).
+      --btf FILE: the BTF that CO-RE relocations are resolved against (default /sys/kernel/btf/vmlinux).
 show: list loaded programs: id, type, name, tag, load time, size, map ids (--json: bpftool's keys).
 `;
 
@@ -22,6 +23,7 @@ export async function run(argv: string[]): Promise<number> {
     program: { type: 'string', multiple: true },
     type: { type: 'string' },
     'log-level': { type: 'string' },
+    btf: { type: 'string' },
   });
   if (help) {
     process.stdout.write(usage);
@@ -40,7 +42,11 @@ export async function run(argv: string[]): Promise<number> {
     const { loadObjectFile } = await import('../../elf/index.js');
     const { loadKernelCollection } = await import('../../kernel/collection.js');
     const { progTypeName } = await import('../../kernel/inspect.js');
-    const spec = loadObjectFile(obj, defaultProgramType !== undefined ? { defaultProgramType } : {});
+    const { applyCore } = await import('../../loader/core.js');
+    const spec = applyCore(
+      loadObjectFile(obj, defaultProgramType !== undefined ? { defaultProgramType } : {}),
+      values.btf,
+    );
     const logLevel = intFlag('log-level', values['log-level'], 0);
     const coll = loadKernelCollection(spec, {
       ...(values.program ? { programs: values.program } : {}),

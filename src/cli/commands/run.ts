@@ -28,6 +28,8 @@ options:
   --ctx HEX            context bytes (a struct __sk_buff / xdp_md, e.g. with mark or cb[] set)
   --cpus N             VM: CPUs of per-CPU maps (default: the host's)
   --socket-view V      VM socket filters: mac (raw socket, default) or network (BPF_PROG_TEST_RUN's view)
+  --btf FILE           BTF that CO-RE relocations are resolved against, in either engine
+                       (default: the running kernel's /sys/kernel/btf/vmlinux)
   --json               {"results": [{"retval", "packet"}], "maps": {"<name>": [{"key", "value"|"values"}]}}
                        (arrays list only their non-zero entries, in text and JSON)
   --quiet              no per-packet lines (maps only)
@@ -206,6 +208,7 @@ export async function run(argv: string[]): Promise<number> {
     cpus: { type: 'string' },
     'socket-view': { type: 'string' },
     quiet: { type: 'boolean' },
+    btf: { type: 'string' },
   });
   if (wantHelp) {
     process.stdout.write(help);
@@ -245,6 +248,7 @@ export async function run(argv: string[]): Promise<number> {
     engine,
     vm: { socketView: view, host: { trace }, ...(cpus ? { cpus } : {}) },
     kernel: pinPath ? { pinPath, privatePinPath: true } : {},
+    ...(values.btf !== undefined ? { targetBtf: values.btf } : {}),
   });
   // VM: receive perf event samples on every slot, so they can be shown with ring-buffer records.
   const eventMaps = [...coll.maps.values()].filter(

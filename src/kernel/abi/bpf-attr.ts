@@ -62,6 +62,9 @@ export const BPF_ATTR = {
     func_info_rec_size: u32(76),
     func_info: u64(80),
     func_info_cnt: u32(88),
+    line_info_rec_size: u32(92),
+    line_info: u64(96),
+    line_info_cnt: u32(104),
     log_true_size: u32(140),
   }),
 

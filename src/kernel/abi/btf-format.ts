@@ -21,3 +21,11 @@ export const BPF_FUNC_INFO = layout({ struct: 'bpf_func_info' }, 8, 'exact', {
   insn_off: u32(0),
   type_id: u32(4),
 });
+
+/** struct bpf_line_info: the C source line (strings in the program's BTF) of one instruction. */
+export const BPF_LINE_INFO = layout({ struct: 'bpf_line_info' }, 16, 'exact', {
+  insn_off: u32(0),
+  file_name_off: u32(4),
+  line_off: u32(8),
+  line_col: u32(12),
+});

@@ -18,4 +18,4 @@ export {
   TPACKET3_HDR,
 } from './packet.js';
 export { MSGHDR, IOVEC, CMSGHDR, OLD_TIMESPEC } from './socket.js';
-export { BTF_HEADER, BPF_FUNC_INFO } from './btf-format.js';
+export { BTF_HEADER, BPF_FUNC_INFO, BPF_LINE_INFO } from './btf-format.js';

@@ -1,0 +1,51 @@
+/**
+ * The CO-RE step between parsing and loading: a spec whose programs carry CO-RE relocations is relocated
+ * here, once, against one target BTF, and both engines get the same instructions — so the VM reads the
+ * fields the kernel would. The target is the BTF the caller names (a file or bytes), else the running
+ * kernel's `/sys/kernel/btf/vmlinux`; with neither, the load is refused in one line rather than run at
+ * the offsets the compiler guessed.
+ */
+import { readFileSync } from 'node:fs';
+import type { ObjectSpec } from '../elf/spec.js';
+import { parseBtf, type Btf } from '../btf/btf.js';
+import { applyCoreRelocations, hasCoreRelocations } from '../elf/core-apply.js';
+import { EnvironmentError, InputError } from '../util/errors.js';
+
+/** Where the running kernel publishes its own BTF. */
+export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
+
+/** Parsed target BTFs by path (vmlinux takes a few seconds to parse; a process loads many objects). */
+const parsedByPath = new Map<string, Btf>();
+
+/** Read and parse a target BTF file; `kernel` says the path is the default (a missing file is then exit 3). */
+function readTargetBtf(path: string, kernel: boolean): Btf {
+  const cached = parsedByPath.get(path);
+  if (cached) return cached;
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    if (kernel)
+      throw new EnvironmentError(
+        `the object has CO-RE relocations and this kernel publishes no BTF (${path}: ${code}); name a BTF file with --btf`,
+      );
+    throw new InputError(`cannot read target BTF: ${code}`, path);
+  }
+  const btf = parseBtf(bytes, path);
+  parsedByPath.set(path, btf);
+  return btf;
+}
+
+/**
+ * Apply `spec`'s CO-RE relocations against `target` (a BTF file path or raw BTF bytes; default the running
+ * kernel's). A spec without relocations comes back unchanged; the input spec is never modified.
+ */
+export function applyCore(spec: ObjectSpec, target?: string | Uint8Array): ObjectSpec {
+  if (!hasCoreRelocations(spec)) return spec;
+  const btf =
+    target instanceof Uint8Array
+      ? parseBtf(target, 'target BTF')
+      : readTargetBtf(target ?? KERNEL_BTF_PATH, target === undefined);
+  return applyCoreRelocations(spec, btf);
+}
