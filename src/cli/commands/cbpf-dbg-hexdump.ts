@@ -20,10 +20,10 @@ export function hexDump(bytes: Uint8Array, mark: Highlight | undefined, ansi: bo
     for (let i = row; i < Math.min(row + 16, bytes.length); i++) {
       const hex = bytes[i]!.toString(16).padStart(2, '0');
       cells.push(ansi && marked(i) ? `\x1b[7m${hex}\x1b[0m` : hex);
-      carets += marked(i) ? ' ^^' : '   ';
+      carets += marked(i) ? '^^ ' : '   ';
     }
     lines.push(`${row.toString(16).padStart(4, '0')}: ${cells.join(' ')}`);
-    if (!ansi && carets.trim()) lines.push(`     ${carets.slice(1).trimEnd()}`);
+    if (!ansi && carets.trim()) lines.push(`      ${carets.trimEnd()}`); // under the row's hex, past "0010: "
   }
   if (mark && mark.offset + mark.size > bytes.length)
     lines.push(`(the load reads [${mark.offset}, ${mark.offset + mark.size}): past the ${bytes.length}-byte packet)`);
