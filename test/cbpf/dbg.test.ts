@@ -272,7 +272,8 @@ test('at a real terminal (tmux): prompt, highlight, completion, saved history, o
   await a.waitFor(/^curr: +\(002\) ldb +\[23\]$/m);
   // The byte ldb [23] reads, in reverse video.
   a.type('packet');
-  await a.waitFor(/^0010: 00 3c 98 63 40 00 40 \x1b\[7m06\x1b\[0?m(\x1b\[\d+m)* a4/m, true);
+  const esc = String.fromCharCode(27);
+  await a.waitFor(new RegExp(`^0010: 00 3c 98 63 40 00 40 ${esc}\\[7m06${esc}\\[0?m(${esc}\\[\\d+m)* a4`, 'm'), true);
   // Command completion.
   a.keys('-l', 'disas');
   a.keys('Tab');
