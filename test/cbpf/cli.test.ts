@@ -131,52 +131,86 @@ test('cbpf convert lists the eBPF program the kernel would run', () => {
   assert.match(r.stdout, /^ {4}0: w0 \^= w0\n {4}1: w7 \^= w7\n {4}2: r6 = r1\n {4}3: r0 = \*\(u16 \*\)skb\[12\]\n/);
 });
 
-test("capture --bpf-asm and --bytecode attach the seed's programs to a live socket", { timeout: 60_000 }, async (t) => {
-  if (!needs(t, { root: true, tools: ['ip'] })) return;
-  const ns = `bpfkit-cbpfcap-${process.pid}`;
-  execFileSync('ip', ['netns', 'add', ns]);
-  t.after(() => execFileSync('ip', ['netns', 'del', ns]));
-  execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  // UDP (which the IPv4/TCP classifier drops) and TCP connection attempts, until the capture has its packets.
-  const traffic = `const d=require('node:dgram').createSocket('udp4');const net=require('node:net');
-    setInterval(()=>{d.send('x',9,'127.0.0.1');net.connect(1,'127.0.0.1').on('error',()=>{});},20);`;
-  for (const [flag, value, count] of [
-    ['--bpf-asm', foobar, 4],
-    ['--bytecode', '1,6 0 0 4294967295,', 2],
+test('cbpf convert refuses the netlink ancillary loads in one line; run (the interpreter) runs them', () => {
+  for (const [k, name] of [
+    [4294963212, 'NLATTR'],
+    [4294963216, 'NLATTR_NEST'],
   ] as const) {
-    const out = join(dir, `cap${flag}.pcap`);
-    const cap = spawn('ip', [
-      'netns',
-      'exec',
-      ns,
-      process.execPath,
-      'bin/bpfkit.js',
-      'capture',
-      '-i',
-      'lo',
-      '-q',
-      '-c',
-      String(count),
-      '-w',
-      out,
-      flag,
-      value,
-    ]);
-    let err = '';
-    await new Promise<void>((ok, ko) => {
-      cap.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (/listening on/.test(err)) ok();
-      });
-      cap.on('exit', (code) => ko(new Error(`capture exited (${code}): ${err}`)));
-    });
-    const gen = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', traffic]);
-    const code = await new Promise<number | null>((ok) => cap.on('exit', ok));
-    gen.kill('SIGKILL');
-    assert.equal(code, 0, err);
-    const frames = [...(await openCapture(out).then((r) => r.readAll()))];
-    assert.equal(frames.length, count);
-    if (flag === '--bpf-asm')
-      for (const f of frames) assert.deepEqual([f.data[12], f.data[13], f.data[23]], [0x08, 0x00, 6], 'IPv4/TCP only');
+    const prog = `3,1 0 0 0,32 0 0 ${k},6 0 0 0,`;
+    const r = bpfkit('convert', prog);
+    assert.equal(r.status, 2);
+    assert.equal(
+      r.stderr,
+      `bpfkit cbpf: <program>: instruction 1: the ${name} ancillary load needs the kernel's netlink helper and is not converted (runClassic runs it)\n`,
+    );
+    assert.equal(bpfkit('run', prog, '--pcap', repoPath('examples/captures/http-demo.pcap')).status, 0);
   }
 });
+
+test(
+  "capture --bpf-asm, --bytecode and a bytecode-file attach the seed's programs to a live socket",
+  { timeout: 60_000 },
+  async (t) => {
+    if (!needs(t, { root: true, tools: ['ip', 'tcpdump'] })) return;
+    // The seed's bytecode-file: tcpdump -ddd 'tcp[tcpflags] & tcp-syn != 0' | tr '\n' ','
+    const ddd = spawnSync(
+      'tcpdump',
+      ['-r', repoPath('examples/captures/http-demo.pcap'), '-ddd', 'tcp[tcpflags] & tcp-syn != 0'],
+      {
+        encoding: 'utf8',
+      },
+    ).stdout;
+    const synFile = join(dir, 'tcp-syn');
+    writeFileSync(synFile, ddd.replace(/\n/g, ','));
+    const ns = `bpfkit-cbpfcap-${process.pid}`;
+    execFileSync('ip', ['netns', 'add', ns]);
+    t.after(() => execFileSync('ip', ['netns', 'del', ns]));
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    // UDP (which the IPv4/TCP classifier drops) and TCP connection attempts, until the capture has its packets.
+    const traffic = `const d=require('node:dgram').createSocket('udp4');const net=require('node:net');
+    setInterval(()=>{d.send('x',9,'127.0.0.1');net.connect(1,'127.0.0.1').on('error',()=>{});},20);`;
+    for (const [flag, value, count] of [
+      ['--bpf-asm', foobar, 4],
+      ['--bytecode', '1,6 0 0 4294967295,', 2],
+      ['--cbpf', `@${synFile}`, 2],
+    ] as const) {
+      const out = join(dir, `cap${flag}.pcap`);
+      const cap = spawn('ip', [
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        'bin/bpfkit.js',
+        'capture',
+        '-i',
+        'lo',
+        '-q',
+        '-c',
+        String(count),
+        '-w',
+        out,
+        flag,
+        value,
+      ]);
+      let err = '';
+      await new Promise<void>((ok, ko) => {
+        cap.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          if (/listening on/.test(err)) ok();
+        });
+        cap.on('exit', (code) => ko(new Error(`capture exited (${code}): ${err}`)));
+      });
+      const gen = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', traffic]);
+      const code = await new Promise<number | null>((ok) => cap.on('exit', ok));
+      gen.kill('SIGKILL');
+      assert.equal(code, 0, err);
+      const frames = [...(await openCapture(out).then((r) => r.readAll()))];
+      assert.equal(frames.length, count);
+      if (flag === '--bpf-asm')
+        for (const f of frames)
+          assert.deepEqual([f.data[12], f.data[13], f.data[23]], [0x08, 0x00, 6], 'IPv4/TCP only');
+      if (flag === '--cbpf')
+        for (const f of frames) assert.ok(f.data[23] === 6 && (f.data[14 + 20 + 13]! & 0x02) !== 0, 'TCP SYNs only');
+    }
+  },
+);
