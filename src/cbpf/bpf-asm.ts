@@ -135,9 +135,16 @@ function tokenize(line: string, lineNo: number, source: string | undefined): Tok
       throw new InputError(`unexpected '${line[i]}'`, at(source, lineNo, i + 1));
     }
     const text = line.slice(from, i);
-    out.push({ text, lower: text.toLowerCase(), col: from + 1 });
+    out.push({ text, lower: /[A-Z]/.test(text) ? text.toLowerCase() : text, col: from + 1 });
   }
   return out;
+}
+
+/** '0' or digits not starting with 0 (a leading 0 means octal). */
+function isDecimal(s: string): boolean {
+  if (s.charCodeAt(0) === 48) return s.length === 1;
+  for (let i = 0; i < s.length; i++) if (!isDigit(s.charCodeAt(i))) return false;
+  return s.length > 0;
 }
 
 const at = (source: string | undefined, line: number, col: number) => `${source ?? '<asm>'}:${line}:${col}`;
@@ -229,7 +236,9 @@ class LineParser {
     const t = this.next('a number');
     const s = t.text;
     let v: number;
-    if (/^0[xX][0-9a-fA-F]+$/.test(s)) v = parseInt(s.slice(2), 16);
+    // Plain decimals (most operands) without the regular expressions below.
+    if (s.length < 10 && isDecimal(s)) v = Number(s);
+    else if (/^0[xX][0-9a-fA-F]+$/.test(s)) v = parseInt(s.slice(2), 16);
     else if (/^0[bB][01]+$/.test(s)) v = parseInt(s.slice(2), 2);
     else if (/^0[0-7]+$/.test(s)) v = parseInt(s.slice(1), 8);
     else if (/^-?[0-9]+$/.test(s) && !/^-?0[0-9]/.test(s)) v = Number(s);
@@ -303,7 +312,7 @@ class LineParser {
   instruction(): [SockFilter, Fixup[]] {
     const opTok = this.next('an instruction');
     const op = opTok.lower;
-    if (op in SIZE) {
+    if (Object.hasOwn(SIZE, op)) {
       const size = SIZE[op]!;
       if (this.accept('[')) {
         const [mode, k] = this.packetOperand();
@@ -371,12 +380,12 @@ class LineParser {
         return this.end(s(BPF_RET | BPF_K, this.number()));
       }
     }
-    if (op in ALU) {
+    if (Object.hasOwn(ALU, op)) {
       if (this.isX()) return this.end(s(BPF_ALU | ALU[op]! | BPF_X, 0));
       this.expect('#');
       return this.end(s(BPF_ALU | ALU[op]! | BPF_K, this.number()));
     }
-    if (op in JUMP2 || op in JUMP_NEG) {
+    if (Object.hasOwn(JUMP2, op) || Object.hasOwn(JUMP_NEG, op)) {
       let src = BPF_X;
       let k = 0;
       if (!this.isX()) {
@@ -385,7 +394,7 @@ class LineParser {
         src = BPF_K;
       }
       this.expect(',');
-      if (op in JUMP_NEG) {
+      if (Object.hasOwn(JUMP_NEG, op)) {
         this.label('jf');
         return this.end(s(BPF_JMP | JUMP_NEG[op]! | src, k));
       }

@@ -193,7 +193,7 @@ function convertOne(f: SockFilter, i: number, source?: string): Pending[] {
         if (anc === 'ALU_XOR_X') return [alu32Reg(EBPF_XOR, A, X)];
         if (anc === 'NLATTR' || anc === 'NLATTR_NEST') {
           throw new InputError(
-            `instruction ${i}: the ${anc} ancillary load needs the kernel's netlink helper and is not converted`,
+            `instruction ${i}: the ${anc} ancillary load needs the kernel's netlink helper and is not converted (runClassic runs it)`,
             source,
           );
         }

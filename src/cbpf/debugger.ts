@@ -8,6 +8,7 @@
 import { InputError } from '../util/errors.js';
 import type { ClassicContext } from './context.js';
 import { bpfImage } from './image.js';
+import { SKF_AD_OFF, SKF_LL_OFF, SKF_NET_OFF } from './ancillary.js';
 import type { SockFilter } from './insn.js';
 import {
   type ClassicInput,
@@ -23,6 +24,12 @@ import {
 export interface DebugPacket {
   readonly data: Uint8Array;
   readonly context?: ClassicContext;
+}
+
+/** The packet bytes an instruction reads: `size` bytes from `offset` (which may lie beyond the packet). */
+export interface PacketLoad {
+  readonly offset: number;
+  readonly size: number;
 }
 
 /** Why a `step` or `continue` stopped. */
@@ -102,6 +109,30 @@ export class ClassicDebugger {
       else fails++;
     }
     return { passes, fails };
+  }
+
+  /**
+   * The packet bytes the next instruction loads (for the hex dump's highlight), or undefined when it is
+   * no packet load (ancillary loads read the context, not the packet).
+   */
+  nextLoad(): PacketLoad | undefined {
+    const m = this.#machine;
+    const insn = m && m.retval === undefined ? this.program.insns[m.pc] : undefined;
+    if (!insn) return undefined;
+    const cls = insn.code & 0x07;
+    const mode = insn.code & 0xe0;
+    const size = [4, 2, 1, 0][(insn.code >> 3) & 0x03]!;
+    if (cls === 0x01 && mode === 0xa0) return { offset: insn.k >>> 0, size: 1 }; // ldx 4*([k]&0xf)
+    if (cls !== 0x00 || size === 0) return undefined;
+    const k = insn.k | 0;
+    if (mode === 0x40) return { offset: (m!.x + k) >>> 0, size }; // ld [x + k]
+    if (mode !== 0x20) return undefined;
+    if (k >= 0) return { offset: k, size };
+    const ctx = this.#input!.context();
+    if (k >= SKF_AD_OFF) return undefined;
+    if (k >= SKF_NET_OFF) return { offset: ctx.netOffset + (k - SKF_NET_OFF), size };
+    if (k >= SKF_LL_OFF) return { offset: ctx.macOffset + (k - SKF_LL_OFF), size };
+    return undefined;
   }
 
   /** bpf_dbg's register dump: pc, the instruction about to run (tcpdump -d text), A, X, M[], the length. */

@@ -22,7 +22,7 @@ export {
   type ClassicMachine,
   type ClassicInput,
 } from './interpret.js';
-export { ClassicDebugger, type DebugPacket, type StopReason } from './debugger.js';
+export { ClassicDebugger, type DebugPacket, type PacketLoad, type StopReason } from './debugger.js';
 export { convertClassic, writeClassicContext, CLASSIC_CTX, CLASSIC_CTX_SIZE } from './convert.js';
 export { bpfImage, formatImage } from './image.js';
 export {

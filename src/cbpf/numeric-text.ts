@@ -65,6 +65,7 @@ export function parseClassicBpf(text: string, source = '--cbpf'): SockFilter[] {
 }
 
 function num(s: string, source: string, what: string): number {
+  if (/^-\d/.test(s)) throw new InputError(`${what}: '${s}' is negative (the fields are unsigned)`, source);
   if (!/^(0x[0-9a-f]+|\d+)$/i.test(s)) throw new InputError(`${what}: '${s}' is not a number`, source);
   return Number(s);
 }

@@ -1,7 +1,8 @@
 /**
  * Read a classic program in whichever form it comes, told apart by content: a binary `struct
  * sock_filter[]` (any byte that is not text), C initialisers (tcpdump -dd, bpf_asm -c: braces), numbers
- * only (tcpdump -ddd, tc bytecode and bytecode-file), else bpf_asm source.
+ * only (tcpdump -ddd, tc bytecode and bytecode-file) or anything starting with a number (bpf_asm lines
+ * never do, so '1,6 0 0 -1,' gets the numeric parser's error, not an assembler's), else bpf_asm source.
  */
 import { InputError } from '../util/errors.js';
 import type { SockFilter } from './insn.js';
@@ -17,7 +18,7 @@ export function detectClassicFormat(bytes: Uint8Array): ClassicFormat {
   for (const b of bytes) if (b === 0 || (b < 0x20 && b !== 9 && b !== 10 && b !== 13) || b > 0x7e) return 'binary';
   const text = new TextDecoder().decode(bytes);
   if (text.includes('{')) return 'c';
-  if (/^[\s\d,]*$/.test(text) || (/^[\s\d,xa-fA-F]*$/.test(text) && /^\s*\d+\s*[,\n]/.test(text))) return 'numbers';
+  if (/^[\s\d,]*$/.test(text) || /^\s*-?\d/.test(text)) return 'numbers';
   return 'bpf_asm';
 }
 

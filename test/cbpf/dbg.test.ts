@@ -1,5 +1,7 @@
 // `bpfkit cbpf dbg` driven through stdin (and --eval) on the bundled capture: stepping ends with
-// runClassic's verdict, breakpoints stop where they are set, bad commands give one line and the shell goes on.
+// runClassic's verdict, breakpoints stop where they are set, bad commands give one line and the shell goes on;
+// eBPF programs (an ELF object, eBPF assembly) step by the same commands; and at a real terminal (tmux):
+// prompt, reverse-video highlight, tab completion, saved history.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +11,8 @@ import { join } from 'node:path';
 import { needs, repoPath } from '../support/env.js';
 import { openCapture } from '../../src/packet/index.js';
 import { ClassicDebugger, parseClassicBpf, prepareClassic, runClassic } from '../../src/cbpf/index.js';
+import { loadObjectFile } from '../../src/elf/index.js';
+import { loadVmCollection } from '../../src/vm/index.js';
 
 const pcap = repoPath('examples/captures/http-demo.pcap');
 const dir = mkdtempSync(join(tmpdir(), 'bpfkit-dbg-'));
@@ -168,34 +172,127 @@ test('ClassicDebugger: any mix of steps and step-backs ends where runClassic end
   }
 });
 
-test('at a real terminal (tmux): a prompt, the commands answer, an error is one line, quit ends it with 0', async (t) => {
+test('packet: the hex dump marks the bytes the next instruction loads (carets when not at a terminal)', () => {
+  const r = dbg(`load bpf ${FOOBAR}\nload pcap ${pcap}\nselect 1\nstep 2\npacket\nstep 10\npacket\n`);
+  assert.equal(r.status, 0, r.stderr);
+  // Next is ldb [23]: byte 7 of the second row.
+  assert.match(r.stdout, /^0010: 00 3c 98 63 40 00 40 06 a4 56 7f 00 00 01 7f 00\n {27}\^\^\n0020: /m);
+  // After the return nothing is loaded: no carets in the second dump.
+  const second = r.stdout.slice(r.stdout.lastIndexOf('0000: '));
+  assert.doesNotMatch(second, /\^/);
+  assert.match(second, /^0040: 8d bd 00 00 00 00 01 03 03 0a$/m);
+});
+
+test('eBPF assembly steps by the same commands: registers, step -N, packet marks, run', async () => {
+  const asm = join(dir, 'tcp.s');
+  writeFileSync(asm, 'r2 = *(u8 *)(r1 + 23)\nr0 = 0\nif r2 != 6 goto +1\nr0 = 1\nexit\n');
+  const r = dbg(
+    [`load ebpf ${asm}`, `load pcap ${pcap}`, 'select 1', 'packet', 'step', 'step 10', 'step -2', 'run', 'quit'].join(
+      '\n',
+    ),
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^loaded 5 eBPF instructions$/m);
+  assert.match(r.stdout, /^0010: .*\n {27}\^\^$/m);
+  const dumps = r.stdout.split('-- register dump --\n').slice(1);
+  assert.equal(dumps.length, 3);
+  assert.match(dumps[0]!, /^pc: +\[1\]\ncurr: +\(001\) r0 = 0\n/);
+  assert.match(dumps[0]!, /^r2: +\[0x0000000000000006\]\[6\]$/m);
+  assert.match(dumps[1]!, /^ret: +\[0x00000001\]\[1\] pass$/m);
+  assert.match(dumps[1]!, /^executed: 5$/m);
+  assert.match(dumps[2]!, /^pc: +\[3\]\n/);
+  assert.match(dumps[2]!, /^executed: 3$/m);
+  const pk = await packets();
+  const tcp = pk.flatMap((p, i) => (p.data[23] === 6 ? [i + 1] : []));
+  assert.match(r.stdout, new RegExp(`^bpf passes:${tcp.length} fails:${pk.length - tcp.length}$`, 'm'));
+});
+
+test('an ELF object steps with its program type context; maps after run equal the VM running each packet', async () => {
+  const obj = repoPath('examples/proto-count/proto-count.o');
+  const r = dbg([`load bpf ${obj}`, `load pcap ${pcap}`, 'run', 'maps', 'select 1', 'step 3', 'registers'].join('\n'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^loaded 17 eBPF instructions$/m);
+  const coll = loadVmCollection(loadObjectFile(obj));
+  const prog = [...coll.programs.values()][0]!;
+  for (const p of await packets()) prog.run({ data: p.data });
+  const want: string[] = [];
+  for (const [k, v] of coll.map('proto_stats').entries())
+    if (v.some((b) => b !== 0)) want.push(`  ${Buffer.from(k).toString('hex')}: ${Buffer.from(v).toString('hex')}`);
+  coll.close();
+  assert.ok(want.length > 0);
+  assert.ok(r.stdout.includes(`proto_stats: ${want.length} non-zero entries\n${want.join('\n')}\n`), r.stdout);
+  // Three steps in: r0 holds the EtherType LD_ABS read, the next instruction reads the protocol byte.
+  assert.match(r.stdout, /^curr: +\(003\) r0 = \*\(u8 \*\)skb\[23\]\nr0: +\[0x0000000000000800\]\[2048\]$/m);
+});
+
+test('at a real terminal (tmux): prompt, highlight, completion, saved history, one-line errors', async (t) => {
   if (!needs(t, { tools: ['tmux'] })) return;
-  const session = `bpfkit-dbg-${process.pid}`;
+  const home = mkdtempSync(join(tmpdir(), 'bpfkit-dbg-home-'));
+  const cut = join(dir, 'cut-tty.pcap');
+  const whole = readFileSync(pcap);
+  writeFileSync(cut, whole.subarray(0, whole.length - 7));
   const tmux = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
-  const shell = `'${process.execPath}' bin/bpfkit.js cbpf dbg; echo "exit=$?"; exec cat`;
-  const started = tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '40', '-c', repoPath('.'), shell);
-  assert.equal(started.status, 0, started.stderr);
-  t.after(() => tmux('kill-session', '-t', session));
-  const screen = () => tmux('capture-pane', '-p', '-t', session).stdout;
-  // Wait for what the pane must show (polling the pane is the only event tmux offers), up to 20 s.
-  const waitFor = async (re: RegExp) => {
-    const deadline = Date.now() + 20_000;
-    while (!re.test(screen())) {
-      if (Date.now() > deadline) assert.fail(`the pane never showed ${re}:\n${screen()}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+  let sessions = 0;
+  /** A new session running the debugger; `screen` reads its pane (with escape codes when `escapes`). */
+  const start = () => {
+    const session = `bpfkit-dbg-${process.pid}-${sessions++}`;
+    const shell = `HOME='${home}' '${process.execPath}' bin/bpfkit.js cbpf dbg; echo "exit=$?"; exec cat`;
+    const started = tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', '-c', repoPath('.'), shell);
+    assert.equal(started.status, 0, started.stderr);
+    t.after(() => tmux('kill-session', '-t', session));
+    const screen = (escapes = false) =>
+      tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', session, '-S', '-200').stdout;
+    // Wait for what the pane must show (polling the pane is the only event tmux offers), up to 20 s.
+    const waitFor = async (re: RegExp, escapes = false) => {
+      const deadline = Date.now() + 20_000;
+      while (!re.test(screen(escapes))) {
+        if (Date.now() > deadline) assert.fail(`the pane never showed ${re}:\n${screen(escapes)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const type = (line: string) => tmux('send-keys', '-t', session, '-l', `${line}\n`);
+    const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
+    return { waitFor, type, keys, screen };
   };
-  const type = (line: string) => tmux('send-keys', '-t', session, '-l', `${line}\n`);
-  await waitFor(/^>$/m); // capture-pane drops the prompt's trailing space
-  type(`load bpf ${FOOBAR}`);
-  await waitFor(/^loaded 6 instructions$/m);
-  type(`load pcap ${pcap}`);
-  await waitFor(/^loaded 245 packets$/m);
-  type('select 1');
-  type('step 2');
-  await waitFor(/^curr: +\(002\) ldb +\[23\]$/m);
-  type('frobnicate');
-  await waitFor(/^bpfkit cbpf dbg: line 5: unknown command 'frobnicate' \(try help\)$/m);
-  type('quit');
-  await waitFor(/^exit=0$/m);
+  const a = start();
+  await a.waitFor(/^>$/m); // capture-pane drops the prompt's trailing space
+  a.type(`load bpf ${FOOBAR}`);
+  await a.waitFor(/^loaded 6 instructions$/m);
+  // A capture cut inside a record: one line, and the debugger goes on.
+  a.type(`load pcap ${cut}`);
+  await a.waitFor(/^bpfkit cbpf dbg: line 2: .*cut-tty\.pcap@\d+: file ends inside a record: [^\n]*\n>/m);
+  // File name completion: the Tab finishes the name.
+  a.keys('-l', 'load pcap examples/captures/http-demo.p');
+  a.keys('Tab');
+  await a.waitFor(/^> load pcap examples\/captures\/http-demo\.pcap$/m);
+  a.keys('Enter');
+  await a.waitFor(/^loaded 245 packets$/m);
+  a.type('select 1');
+  a.type('step 2');
+  await a.waitFor(/^curr: +\(002\) ldb +\[23\]$/m);
+  // The byte ldb [23] reads, in reverse video.
+  a.type('packet');
+  const esc = String.fromCharCode(27);
+  await a.waitFor(new RegExp(`^0010: 00 3c 98 63 40 00 40 ${esc}\\[7m06${esc}\\[0?m(${esc}\\[\\d+m)* a4`, 'm'), true);
+  // Command completion.
+  a.keys('-l', 'disas');
+  a.keys('Tab');
+  await a.waitFor(/^> disassemble$/m);
+  a.keys('Enter');
+  await a.waitFor(/^\(005\) ret +#0$/m);
+  a.type('frobnicate');
+  await a.waitFor(/^bpfkit cbpf dbg: line \d+: unknown command 'frobnicate' \(try help\)$/m);
+  a.type('quit');
+  await a.waitFor(/^exit=0$/m);
+  // The history was saved, and a new session offers it with the Up key.
+  const saved = readFileSync(join(home, '.cache/bpfkit/dbg_history'), 'utf8').trim().split('\n');
+  assert.deepEqual(saved.slice(-3), ['disassemble ', 'frobnicate', 'quit']);
+  const b = start();
+  await b.waitFor(/^>$/m);
+  b.keys('Up');
+  b.keys('Up');
+  await b.waitFor(/^> frobnicate$/m);
+  b.keys('C-u');
+  b.type('quit');
+  await b.waitFor(/^exit=0$/m);
 });

@@ -1,7 +1,8 @@
 // The kernel as the oracle for verdicts: seeded random programs the checker accepts (without ancillary
 // loads, whose values the kernel does not show us) are attached to AF_PACKET sockets on a namespace's
 // loopback while UDP traffic flows; each socket must keep exactly the frames bpfkit's interpreter keeps
-// from the unfiltered socket's copy of the same traffic, cut to the return value as the kernel cuts them.
+// from the unfiltered socket's copy of the same traffic, cut to the return value as the kernel cuts them,
+// and the program converted to eBPF must return, in both VM engines, what the interpreter returns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,11 +15,15 @@ import {
   BPF_LD,
   SKF_AD_OFF,
   checkClassic,
+  convertClassic,
   prepareClassic,
+  resolveContext,
+  writeClassicContext,
   runClassic,
   type SockFilter,
 } from '../../src/cbpf/index.js';
 import { needs } from '../support/env.js';
+import { ENGINES, Vm } from '../../src/vm/interpreter.js';
 import { randomProgram, rng } from './random-programs.js';
 
 const CHILD = fileURLToPath(new URL('./live-child.js', import.meta.url));
@@ -72,8 +77,22 @@ function splittingFilter(r: () => number): SockFilter[] {
   return out;
 }
 
+/** The converted program's return value on one captured frame (the context block the converter reads). */
+function convertedRetval(vm: Vm, prog: ReturnType<Vm['load']>, bytes: Uint8Array, len: number): number {
+  const c = resolveContext(bytes, { len });
+  const addr = vm.memory.map(writeClassicContext(c), { name: 'cbpf context', writable: false });
+  try {
+    return vm.run(prog, {
+      args: [addr],
+      packet: { bytes, data: 0, end: bytes.length, mac: c.macOffset, net: c.netOffset },
+    }).retval;
+  } finally {
+    vm.memory.unmap(addr);
+  }
+}
+
 test(
-  'AF_PACKET sockets with random classic filters keep what the interpreter keeps, cut to its return value',
+  'AF_PACKET sockets with random classic filters keep what the interpreter and the converted eBPF keep, cut to the return value',
   { timeout: 120_000 },
   (t) => {
     if (!needs(t, { root: true, tools: ['ip'] })) return;
@@ -103,12 +122,18 @@ test(
     const firstMarker = all.findIndex((f) => f.hex.includes(marker));
     assert.ok(firstMarker > 250, `${firstMarker} frames before the markers (150 datagrams, two copies each on lo)`);
     let splits = 0;
+    const vms = ENGINES.map((engine) => new Vm({ engine }));
     programs.forEach((prog, n) => {
       const prepared = prepareClassic(prog);
+      const converted = vms.map((vm) => vm.load(convertClassic(prog), { name: `live${n}` }));
       const expect = (frames: typeof all) =>
         frames.flatMap((f) => {
           const bytes = Buffer.from(f.hex, 'hex');
           const ret = runClassic(prepared, bytes, { len: f.origLen }).retval;
+          vms.forEach((vm, e) => {
+            const got = convertedRetval(vm, converted[e]!, bytes, f.origLen);
+            assert.equal(got, ret, `program ${n} converted (${vm.engine}) on ${f.hex}`);
+          });
           return ret === 0 ? [] : [bytes.subarray(0, Math.min(ret, bytes.length)).toString('hex')];
         });
       const core = expect(all.slice(0, firstMarker));
