@@ -154,7 +154,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       });
       let stderr = '';
       let exited = false;
-      p.stderr!.on('data', (d) => (stderr += d));
+      p.stderr.on('data', (d) => (stderr += d));
       const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
         p.on('close', (code, sig) => {
           exited = true;
