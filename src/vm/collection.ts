@@ -143,7 +143,7 @@ export class VmCollection implements Collection {
     this.rc.maps[handle] = m;
     if (m.slab) {
       // A value pointer reaches its own value (stride), a ring-buffer record pointer its own open record.
-      const reach = m instanceof RingBufMap ? { confine: m.confine } : { stride: m.stride };
+      const reach = m instanceof RingBufMap ? { confine: m.confine } : { stride: m.stride, extent: m.valueSize };
       this.rc.mapBase[handle] = this.vm.memory.map(m.slab, {
         name: `map ${ms.name} values`,
         ...reach,
@@ -180,7 +180,10 @@ export class VmCollection implements Collection {
       // validateSpec made sure the map exists and, for a value's address, is an array. As in the kernel
       // engine, the reference's kind decides (whatever pseudo source the lddw carried).
       const m = this.maps.get(ref.map)!;
-      return ref.kind === 'fd' ? [m.fd, 0] : [this.rc.mapBase[m.fd]! + ref.offset, 0];
+      if (ref.kind === 'fd') return [m.fd, 0];
+      // a value's address carries its element's tag, as a lookup's pointer does (Memory.tagOf)
+      const addr = this.rc.mapBase[m.fd]! + ref.offset;
+      return [addr, this.vm.memory.tagOf(addr)];
     };
     // callx picks its helper at run time: it gets the same per-type set as `call` (checked above).
     const mayCall = (id: number): boolean => {

@@ -150,11 +150,13 @@ export class HelperCall {
     return ((this.hi[i] as number) >>> 0) * 4294967296 + ((this.lo[i] as number) >>> 0);
   }
   /**
-   * Argument i as a VM address. A pointer has zero upper bits; anything else returns -1, which every
-   * memory access rejects (so a helper need not check).
+   * Argument i as a VM address. A pointer has zero upper bits, or an element's tag when it points into a
+   * map value or ring-buffer record (Memory.tagOf): such a pointer must still be inside its element, and
+   * an untagged one may not point into elements at all (VmError 'access'). Anything else returns -1,
+   * which every memory access rejects (so a helper need not check).
    */
   argPtr(i: number): number {
-    return this.hi[i] === 0 ? (this.lo[i] as number) >>> 0 : -1;
+    return this.memory.pointer(this.lo[i] as number, this.hi[i] as number, `argument ${i}`, this.pc);
   }
   /** Is argument i zero (NULL)? */
   argIsZero(i: number): boolean {
@@ -165,6 +167,11 @@ export class HelperCall {
   ret(lo: number, hi = 0): void {
     this.lo[0] = lo;
     this.hi[0] = hi;
+  }
+  /** Set r0 to a pointer to VM address `addr`, tagged with its element's tag (Memory.tagOf); 0 stays NULL. */
+  retPtr(addr: number): void {
+    this.lo[0] = addr;
+    this.hi[0] = addr === 0 ? 0 : this.memory.tagOf(addr);
   }
   /** Set r0 to a signed 32-bit value, sign-extended (e.g. -ENOENT). */
   retI32(v: number): void {

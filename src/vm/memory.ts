@@ -10,6 +10,13 @@
  * faults instead of landing in a neighbour. Address 0 and the first megabyte are never mapped, so a
  * NULL pointer (e.g. a failed map lookup) plus any offset faults.
  *
+ * Regions of elements (map value slabs, ring-buffer records) are reached only through tagged pointers:
+ * the helper or `lddw` that derives a pointer to one element puts that element's tag in the pointer's
+ * upper 32 bits (`tagOf`), and every access through it must stay inside that element, however the
+ * program moved the lower half (pointer arithmetic, offsets). A pointer without a tag (a forged integer,
+ * or a value pointer whose upper half a 32-bit operation cleared) reaches no element at all, as the
+ * kernel's verifier refuses both.
+ *
  * Hot path: ld8/ld16/ld32/ld64 and st8..st64, taking the pointer register's two 32-bit halves and the
  * instruction's offset, so callers never build a 64-bit number. Faults throw VmError('access').
  */
@@ -49,9 +56,19 @@ export interface RegionOptions {
    * keeps the same base address. Default: bytes.length.
    */
   reserve?: number;
+  /**
+   * Bytes of each element a pointer may reach from the element's start (a map's value size, where the
+   * stride is rounded up to 8). Default: the stride.
+   */
+  extent?: number;
   /** Anything the host wants to find again from an address (e.g. the map a value slab belongs to). */
   owner?: unknown;
 }
+
+/** Records of a `confine` region start on multiples of this many bytes: the unit its tags count. */
+const RECORD_ALIGN = 8;
+/** Tags stay below the callback pointers' tag (interpreter-program FUNC_TAG, 0x40000000). */
+const TAG_LIMIT = 0x4000_0000;
 
 /** A mapped byte range of VM memory. */
 export interface Region {
@@ -71,6 +88,12 @@ export interface Region {
   stride: number;
   /** Decides element bounds for regions of varying-size records (see RegionOptions.confine). */
   confine: ((ptr: number, at: number, size: number) => boolean) | undefined;
+  /** Bytes of each element a pointer reaches (RegionOptions.extent). */
+  extent: number;
+  /** Tag of the region's first element (0 for regions without elements); element k has tagBase + k. */
+  tagBase: number;
+  /** Bytes per tag: the stride, or RECORD_ALIGN for regions of records. */
+  unit: number;
   owner: unknown;
   /**
    * Mapped with `reserve` (a packet): its size changes in place by replace()/resize(), which bump
@@ -97,6 +120,9 @@ const UNMAPPED: Region = Object.freeze({
   name: '(unmapped)',
   stride: 0,
   confine: undefined,
+  extent: 0,
+  tagBase: 0,
+  unit: 0,
   owner: undefined,
   resizable: false,
 });
@@ -110,7 +136,16 @@ function inElement(r: Region, ptr: number, at: number, size: number): boolean {
   const stride = r.stride;
   if (stride < 0) return (r.confine as (ptr: number, at: number, size: number) => boolean)(ptr, at, size);
   const e = at - (at % stride);
-  return at + size <= e + stride && ptr >= e && ptr <= e + stride;
+  return at + size <= e + r.extent && ptr >= e && ptr <= e + stride;
+}
+
+/** May an access of `size` bytes at offset `at` go through a pointer tagged `tag`? Inside its element only. */
+function inTaggedElement(r: Region, tag: number, at: number, size: number): boolean {
+  const k = tag - r.tagBase;
+  if (r.tagBase === 0 || k < 0 || k * r.unit >= r.span) return false;
+  const start = k * r.unit;
+  if (r.stride < 0) return (r.confine as (ptr: number, at: number, size: number) => boolean)(start, at, size);
+  return at >= start && at + size <= start + r.extent;
 }
 
 /**
@@ -131,6 +166,8 @@ export class Memory {
   epoch = 0;
   /** Bumped when a resizable region (the packet) changed its bytes or size in place: only caches of resizable regions are stale. */
   resizes = 0;
+  /** The tag the next region of elements starts at (tags are never reused, so a stale pointer finds nothing). */
+  private nextTag = 1;
 
   /**
    * Map bytes into the address space; returns the base address (page aligned, never 0). The region
@@ -142,6 +179,16 @@ export class Memory {
     const base = this.findGap(span);
     if (base < 0) throw new VmError('access', `address space exhausted mapping '${opts.name}' (${reserve} bytes)`);
     const index = this.freeSlots.length > 0 ? (this.freeSlots.pop() as number) : this.regions.length;
+    const stride = opts.confine ? -1 : (opts.stride ?? 0);
+    const unit = stride < 0 ? RECORD_ALIGN : stride;
+    let tagBase = 0;
+    if (unit > 0) {
+      const units = Math.ceil(span / unit);
+      if (this.nextTag + units > TAG_LIMIT)
+        throw new VmError('access', `address space exhausted mapping '${opts.name}' (no pointer tags left)`);
+      tagBase = this.nextTag;
+      this.nextTag += units;
+    }
     const region: Region = {
       index,
       base,
@@ -151,8 +198,11 @@ export class Memory {
       size: bytes.length,
       writable: opts.writable ?? true,
       name: opts.name,
-      stride: opts.confine ? -1 : (opts.stride ?? 0),
+      stride,
       confine: opts.confine,
+      extent: stride > 0 ? Math.min(stride, opts.extent ?? stride) : 0,
+      tagBase,
+      unit,
       owner: opts.owner,
       resizable: opts.reserve !== undefined,
     };
@@ -190,6 +240,7 @@ export class Memory {
       name: r.name,
       writable: r.writable,
       stride: Math.max(0, r.stride),
+      extent: r.extent,
       owner: r.owner,
       ...(r.confine ? { confine: r.confine } : {}),
       ...(r.resizable ? { reserve: r.span } : {}),
@@ -217,6 +268,47 @@ export class Memory {
     const t = this.dir[addr >>> CHUNK_SHIFT];
     const r = this.regions[t === undefined ? 0 : t[(addr >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]!] as Region;
     return r.index === 0 || addr - r.base >= r.size ? undefined : r;
+  }
+
+  /**
+   * The upper half of a pointer to `addr` that a helper or `lddw` hands the program: the tag of the
+   * element `addr` lies in (regions of elements), else 0. A record region's tag names the record that
+   * starts at `addr`.
+   */
+  tagOf(addr: number): number {
+    const r = this.regionAt(addr);
+    if (!r || r.tagBase === 0) return 0;
+    return r.tagBase + Math.floor((addr - r.base) / r.unit);
+  }
+
+  /**
+   * A pointer argument (its register halves) as a 32-bit address for a helper, or -1 (which every access
+   * rejects) for a value that is no pointer. Throws VmError('access') for a pointer into a region of
+   * elements that has no tag or the tag of another element (`what` names the argument in the message).
+   */
+  pointer(lo: number, hi: number, what: string, pc: number): number {
+    const a = lo >>> 0;
+    const r = this.regionSpanning(a);
+    if (hi === 0) {
+      if (r === undefined || r.tagBase === 0) return a;
+      throw new VmError(
+        'access',
+        `${what} (${hexAddr(a)}) points into region '${r.name}' but was not derived from a pointer to one of its elements`,
+        { pc, address: a },
+      );
+    }
+    if (r === undefined || r.tagBase === 0) return -1;
+    const k = hi - r.tagBase;
+    const o = a - r.base;
+    if (k >= 0 && k * r.unit < r.span) {
+      const start = k * r.unit;
+      if (r.stride < 0 ? o >= start : o >= start && o <= start + r.extent) return a;
+    }
+    throw new VmError(
+      'access',
+      `${what} (${hexAddr(a)}) leaves the element of region '${r.name}' it was derived from`,
+      { pc, address: a },
+    );
   }
 
   /** All live regions (for diagnostics). */
@@ -273,8 +365,9 @@ export class Memory {
   // ---- hot path: the program's loads and stores. `lo`/`hi` are the pointer register's halves. ----
 
   private find(lo: number, hi: number, off: number, size: number, write: boolean, pc: number): Region {
+    if (hi !== 0) return this.findTagged(lo, hi, off, size, write, pc);
     const a = (lo >>> 0) + off;
-    if (hi !== 0 || a < 0 || a + size > ADDRESS_LIMIT) throw this.wildFault(lo, hi, off, size, write, pc);
+    if (a < 0 || a + size > ADDRESS_LIMIT) throw this.wildFault(lo, hi, off, size, write, pc);
     // Most accesses hit the region of the previous one: check it before walking the page table.
     const l = this.last;
     const lo2 = a - l.base;
@@ -282,15 +375,36 @@ export class Memory {
     const t = this.dir[a >>> CHUNK_SHIFT];
     const r = this.regions[t === undefined ? 0 : t[(a >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]!] as Region;
     const o = a - r.base;
-    if (
-      o + size > r.size ||
-      (write && !r.writable) ||
-      (r.stride !== 0 && !inElement(r, (lo >>> 0) - r.base, o, size))
-    ) {
-      throw this.fault(a, size, write, pc, r);
-    }
+    // an untagged pointer reaches no element of a region of elements
+    if (o + size > r.size || (write && !r.writable) || r.stride !== 0) throw this.fault(a, size, write, pc, r, true);
     this.last = r;
     return r;
+  }
+
+  /** An access through a tagged pointer: only inside the element its tag names. */
+  private findTagged(lo: number, hi: number, off: number, size: number, write: boolean, pc: number): Region {
+    const a = (lo >>> 0) + off;
+    if (hi < 0 || a < 0 || a + size > ADDRESS_LIMIT) throw this.wildFault(lo, hi, off, size, write, pc);
+    const t = this.dir[a >>> CHUNK_SHIFT];
+    const r = this.regions[t === undefined ? 0 : t[(a >>> PAGE_SHIFT) & (PAGES_PER_CHUNK - 1)]!] as Region;
+    const o = a - r.base;
+    if (r.tagBase !== 0 && o + size <= r.size && (r.writable || !write) && inTaggedElement(r, hi, o, size)) return r;
+    if (r.tagBase !== 0 && (o + size > r.size || (write && !r.writable))) throw this.fault(a, size, write, pc, r);
+    const home = this.regionOfTag(hi);
+    if (home === undefined) throw this.wildFault(lo, hi, off, size, write, pc);
+    const what = `${write ? 'write' : 'read'} of ${size} byte${size === 1 ? '' : 's'} at ${hexAddr(a)}`;
+    const why = `leaves the ${home.stride > 0 ? 'element' : 'record'} of region '${home.name}' its pointer was derived from`;
+    throw new VmError('access', `${what} ${why}${home.stride > 0 ? ` (element size ${home.stride})` : ''}`, {
+      pc,
+      address: a,
+    });
+  }
+
+  /** The live region whose elements' tags include `tag`, if any. */
+  private regionOfTag(tag: number): Region | undefined {
+    for (const r of this.regions)
+      if (r.tagBase !== 0 && tag >= r.tagBase && (tag - r.tagBase) * r.unit < r.span) return r;
+    return undefined;
   }
 
   /** Load a byte from address (lo, hi) + off; `pc` names the instruction in a fault. */
@@ -390,13 +504,15 @@ export class Memory {
     );
   }
 
-  private fault(addr: number, size: number, write: boolean, pc: number, r: Region): VmError {
+  private fault(addr: number, size: number, write: boolean, pc: number, r: Region, untagged = false): VmError {
     const what = `${write ? 'write' : 'read'} of ${size} byte${size === 1 ? '' : 's'} at ${hexAddr(addr)}`;
     let why: string;
     if (r.index === 0) why = 'is outside every mapped region';
     else if (addr - r.base + size > r.size) {
       why = `runs past the end of region '${r.name}' (${hexAddr(r.base)}..${hexAddr(r.base + r.size)}, ${r.size} bytes)`;
     } else if (write && !r.writable) why = `is to read-only region '${r.name}'`;
+    else if (untagged)
+      why = `is to region '${r.name}' through a pointer not derived from a pointer to one of its elements`;
     else if (r.stride > 0)
       why = `leaves the element of region '${r.name}' its pointer was derived from (element size ${r.stride})`;
     else why = `leaves the record of region '${r.name}' its pointer was derived from`;

@@ -7,7 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeCapture } from '../http/hostile/make-captures.js';
 import { needs, repoPath } from '../support/env.js';
 
 const cli = repoPath('bin', 'bpfkit.js');
@@ -109,5 +112,69 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       if (afterPin) assert.ok(r.sawPinDir, `${repro}: the pin directory never appeared: ${r.stderr}`);
     }
     assert.ok(live >= 4, 'most interruptions hit a run with live, pinned maps');
+  });
+}
+
+/** Does process `pid` hold a BPF program fd (its fdinfo names a prog_type)? The kernel state exists. */
+function holdsBpfProgram(pid: number): boolean {
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+      if (readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1').includes('prog_type:')) return true;
+    }
+  } catch {
+    // (the process is gone, or between two reads: not yet)
+  }
+  return false;
+}
+
+/** Everything under bpffs, as paths (the machine's own pins included: compared before and after). */
+function bpffs(dir = '/sys/fs/bpf'): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${e.name}`;
+    out.push(path);
+    if (e.isDirectory()) out.push(...bpffs(path));
+  }
+  return out.sort();
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${signal} at random moments after its filter is loaded: bpfkit urls --engine kernel leaves bpffs as it was`, async (t) => {
+    if (!needs(t, { root: true })) return;
+    const next = rng(SEED ^ (signal === 'SIGINT' ? 0x20 : 0x21));
+    const dir = join(tmpdir(), `bpfkit-signals-${process.pid}`);
+    const long = makeCapture(dir, 'flows', 20_000);
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    for (let i = 0; i < 3; i++) {
+      const before = bpffs().filter((p) => !p.includes('bpfkit-run-'));
+      // a capture long enough to outlast the signal (the kernel filter runs once per packet)
+      // (stdout ignored: a pipe nobody reads would block the child's writes, and its signal handlers with them)
+      const p = spawn(process.execPath, [cli, 'urls', '--engine', 'kernel', '--quiet', long.path], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      let exited = false;
+      p.stderr.on('data', (d) => (stderr += d));
+      const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        p.on('close', (code, sig) => {
+          exited = true;
+          resolve({ code, signal: sig });
+        }),
+      );
+      let loaded = false;
+      await until(() => (loaded = holdsBpfProgram(p.pid!)) || exited, `a BPF program in process ${p.pid}`, 20_000);
+      const delayMs = Math.floor(next() * 20);
+      await new Promise<void>((resolve) => setTimeout(resolve, delayMs));
+      if (!exited) p.kill(signal);
+      const r = await done;
+      const repro = `seed ${SEED}, run ${i}: ${signal} ${delayMs} ms after the filter was loaded`;
+      assert.ok(loaded || r.code === 0, `${repro}: never loaded a program: ${stderr}`);
+      assert.deepEqual(
+        bpffs().filter((p) => !p.includes('bpfkit-run-')),
+        before,
+        `${repro}: bpffs changed (code ${r.code}, signal ${r.signal})`,
+      );
+      assert.ok(!/at .*\.js:\d+/.test(stderr), `${repro}: a stack trace: ${stderr}`);
+    }
   });
 }

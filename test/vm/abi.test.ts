@@ -39,12 +39,20 @@ for (const engine of ENGINES) {
     const st = vm.load(asm('stw [%r1+0], 1\nexit'));
     assert.equal(vm.run(p, { args: [ro] }).r0, 5n);
     fails(() => vm.run(st, { args: [ro] }), /write of 4 bytes at 0x[0-9a-f]+ is to read-only region 'rodata'/);
-    assert.equal(vm.run(p, { args: [slab + 8] }).r0, 0n); // last 4 bytes of value 0
+    // a pointer into elements carries its element's tag in the upper half (what a lookup returns)
+    const tagged = (addr: number, at = addr) => (BigInt(vm.memory.tagOf(addr)) << 32n) | BigInt(at);
+    assert.equal(vm.run(p, { args: [tagged(slab + 8)] }).r0, 0n); // last 4 bytes of value 0
     fails(
-      () => vm.run(p, { args: [slab + 10] }),
+      () => vm.run(p, { args: [tagged(slab + 10)] }),
       /leaves the element of region .map values. its pointer was derived from \(element size 12\)/,
     );
-    assert.equal(vm.run(p, { args: [slab + 12] }).r0, 0n);
+    assert.equal(vm.run(p, { args: [tagged(slab + 12)] }).r0, 0n);
+    // value 0's pointer moved onto value 1, and a pointer without a tag
+    fails(() => vm.run(p, { args: [tagged(slab, slab + 12)] }), /leaves the element of region .map values./);
+    fails(
+      () => vm.run(p, { args: [slab + 12] }),
+      /through a pointer not derived from a pointer to one of its elements/,
+    );
     // replace: within the reserve the base stays
     const pk = vm.memory.map(Uint8Array.from([1, 0, 0, 0]), { name: 'packet', reserve: 4096 });
     assert.equal(vm.run(p, { args: [pk] }).r0, 1n);

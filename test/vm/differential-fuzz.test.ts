@@ -1,4 +1,5 @@
-// The VM's differential fuzzer (issue 20): random socket-filter objects (differential-programs.ts) run on
+// The VM's differential fuzzer (issue 20): random socket-filter, XDP and tc objects with array, hash,
+// per-CPU array, LRU hash, program-array and ring-buffer maps (differential-programs.ts) run on
 // both engines (interpreter and jit) and through both packet paths (run with a copied packet, runPacketAt
 // in place), frame after frame with the maps keeping their state. All four must agree exactly: every
 // return value or fault (kind, pc, instruction), then every map's contents.
@@ -63,6 +64,13 @@ function outcome(c: FuzzCase, engine: EngineKind, path: PacketPath): Outcome {
     .map((k) => `${hex(k)}=${hex(h.lookup(k)!)}`)
     .sort()
     .join(' ');
+  for (const name of ['pa', 'lru']) {
+    const m = coll.map(name);
+    maps[name] = [...m.keys()]
+      .map((k) => `${hex(k)}=${hex(m.lookup(k)!)}`)
+      .sort()
+      .join(' ');
+  }
   const records = (coll.map('rb') as unknown as { consume(): Uint8Array[] }).consume();
   maps.rb = records.map(hex).join(' ');
   coll.close();
@@ -75,11 +83,13 @@ const seconds = Number(process.env.BPFKIT_FUZZ_SECONDS ?? 6);
 
 test(`random programs agree on both engines and both packet paths (seed ${firstSeed})`, () => {
   const kinds = new Map<string, number>();
+  const types = new Map<string, number>();
   const t0 = performance.now();
   let n = 0;
   for (; n < cases && performance.now() - t0 < seconds * 1000; n++) {
     const seed = firstSeed + n;
     const c = fuzzCase(seed);
+    types.set(c.type, (types.get(c.type) ?? 0) + 1);
     const outs = ENGINES.map((engine) => ({
       engine,
       copied: outcome(c, engine, 'run'),
@@ -97,10 +107,11 @@ test(`random programs agree on both engines and both packet paths (seed ${firstS
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
     }
   }
-  const summary = [...kinds].map(([k, v]) => `${k} ${v}`).join(', ');
+  const summary = [...kinds, ...types].map(([k, v]) => `${k} ${v}`).join(', ');
   process.stderr.write(`differential fuzz: ${n} cases from seed ${firstSeed}: ${summary}\n`);
   // the generator reaches results and the faults it aims at (not a fuzzer that only ever sees one outcome)
   if (n >= 100) for (const k of ['retval', 'budget', 'access']) assert.ok((kinds.get(k) ?? 0) > 0, summary);
+  if (n >= 100) for (const t of ['socket', 'xdp', 'tc']) assert.ok((types.get(t) ?? 0) > 0, summary);
 });
 
 test('a bpf_loop callback starts with r0 and r6-r9 zero on both engines (the fuzzer found them differing)', () => {

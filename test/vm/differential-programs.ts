@@ -63,7 +63,25 @@ function pick<T>(r: () => number, xs: readonly T[]): T {
 /** Blocks a classic filter is made of: packet loads, ALU, hash updates and deletes, loops (runs in place). */
 const CLASSIC_BLOCKS = [0, 1, 3, 5, 9, 10];
 
-function block(r: () => number, classic: boolean): string[] {
+/** The program types a case may have: packet loads and helpers differ between them. */
+export type FuzzProgType = 'socket' | 'xdp' | 'tc';
+
+/** Direct packet access (XDP, tc): data/data_end from the context, a bounds check, then a byte. */
+function directRead(r: () => number, type: FuzzProgType, reg: string): string[] {
+  const [data, end] = type === 'xdp' ? [0, 4] : [76, 80];
+  const off = r() % 72;
+  return [
+    `ldxw %r2, [%r6+${data}]`,
+    `ldxw %r3, [%r6+${end}]`,
+    'mov %r4, %r2',
+    `add %r4, ${off + 1}`,
+    'jgt %r4, %r3, +2',
+    `ldxb %r4, [%r2+${off}]`,
+    `add ${reg}, %r4`,
+  ];
+}
+
+function block(r: () => number, classic: boolean, type: FuzzProgType = 'socket'): string[] {
   const reg = () => pick(r, ['%r7', '%r8']);
   const lookup = (map: number, keyReg: string, mask: number) => [
     `mov %r2, ${keyReg}`,
@@ -74,7 +92,39 @@ function block(r: () => number, classic: boolean): string[] {
     `lddw %r1, ${MAP + map}`,
     'call 1',
   ];
-  switch (classic ? pick(r, CLASSIC_BLOCKS) : r() % 13) {
+  const which = classic ? pick(r, CLASSIC_BLOCKS) : r() % 16;
+  // XDP has no LD_ABS/LD_IND and no skb_load_bytes (the VM has no xdp_load_bytes): direct packet access
+  if (type === 'xdp' && (which === 0 || which === 6 || which === 10)) return directRead(r, type, reg());
+  if (type === 'tc' && which === 10 && r() % 2 === 0) return directRead(r, type, reg());
+  switch (which) {
+    case 13:
+    case 14: {
+      // per-CPU array (map 4) or LRU hash (map 5): lookup, sometimes pointer arithmetic on the value
+      // pointer (inside the 16-byte value, or out of it: a fault), then a read-modify-write
+      const map = which === 13 ? 4 : 5;
+      const move = r() % 3 === 0 ? [`add %r0, ${pick(r, [8, 16, -8, 4, 24])}`] : [];
+      const body = [...move, 'ldxdw %r3, [%r0+0]', 'add %r3, %r8', 'stxdw [%r0+0], %r3', 'add %r7, %r3'];
+      return [...lookup(map, reg(), which === 13 ? 7 : 15), `jeq %r0, 0, +${slots(body)}`, ...body];
+    }
+    case 15: {
+      // LRU hash update (keys 0..15 into 4 entries: the LRU evicts), per-CPU array update
+      const map = r() % 2 ? 5 : 4;
+      return [
+        `mov %r2, ${reg()}`,
+        `and %r2, ${map === 5 ? 15 : 7}`,
+        'stxw [%r10-4], %r2',
+        `stxdw [%r10-16], ${reg()}`,
+        `stxdw [%r10-8], ${reg()}`,
+        'mov %r2, %r10',
+        'add %r2, -4',
+        'mov %r3, %r10',
+        'add %r3, -16',
+        `mov %r4, ${r() % 3}`,
+        `lddw %r1, ${MAP + map}`,
+        'call 2',
+        'add %r9, %r0',
+      ];
+    }
     case 0: {
       const size = pick(r, ['b', 'h', 'w']);
       return [`ldabs${size} ${r() % 72}`, `${pick(r, ['add', 'xor'])} ${reg()}, %r0`];
@@ -218,9 +268,9 @@ function callback(stop: number): string[] {
  * One program's text: prologue, random blocks, epilogue (r0 = r7 + r9), then the callback. A classic
  * program (no pointer but r10 dereferenced, no callback) takes runPacketAt's in-place path.
  */
-function programText(r: () => number, blocks: number, classic: boolean): string {
+function programText(r: () => number, blocks: number, classic: boolean, type: FuzzProgType): string {
   const lines = ['mov %r6, %r1', `mov %r7, ${r() | 0}`, `mov %r8, ${(r() % 4096) - 100}`, 'mov %r9, 0'];
-  for (let i = 0; i < blocks; i++) lines.push(...block(r, classic));
+  for (let i = 0; i < blocks; i++) lines.push(...block(r, classic, type));
   lines.push('mov %r0, %r7', 'add %r0, %r9', 'exit');
   if (classic) return lines.join('\n');
   const at = slots(lines);
@@ -228,7 +278,13 @@ function programText(r: () => number, blocks: number, classic: boolean): string 
   return lines.join('\n').replace(/CALLBACK(\+\d)?/g, (_, forged?: string) => String(FUNC + at + Number(forged ?? 0)));
 }
 
-function programSpec(name: string, text: string, maps: MapSpec[]): ProgramSpec {
+const PROG_TYPES: Record<FuzzProgType, [section: string, type: number]> = {
+  socket: ['socket', ProgType.SOCKET_FILTER],
+  xdp: ['xdp', ProgType.XDP],
+  tc: ['tc', ProgType.SCHED_CLS],
+};
+
+function programSpec(name: string, text: string, maps: MapSpec[], type: FuzzProgType): ProgramSpec {
   const refs: MapReference[] = [];
   const insns = assemble(text, { syntax: 'conformance', source: name }).map((i): Instruction => {
     if (i.code !== OP_LDDW || i.imm2 !== 0) return i;
@@ -241,8 +297,8 @@ function programSpec(name: string, text: string, maps: MapSpec[]): ProgramSpec {
   });
   return {
     name,
-    section: 'socket',
-    type: ProgType.SOCKET_FILTER,
+    section: PROG_TYPES[type][0],
+    type: PROG_TYPES[type][1],
     insns,
     mapRefs: refs,
     license: 'GPL',
@@ -253,6 +309,8 @@ function programSpec(name: string, text: string, maps: MapSpec[]): ProgramSpec {
 /** A random case: the object, the instruction budget to run it under and the frames to run in order. */
 export interface FuzzCase {
   spec: ObjectSpec;
+  /** the programs' type (all three share it: tail calls need one type) */
+  type: FuzzProgType;
   budget: number;
   frames: Uint8Array[];
 }
@@ -270,10 +328,14 @@ export function fuzzCase(seed: number): FuzzCase {
     mapSpec('h', MapType.HASH, 4, 8, 8),
     progs,
     mapSpec('rb', MapType.RINGBUF, 0, 0, 4096),
+    mapSpec('pa', MapType.PERCPU_ARRAY, 4, 16, 8),
+    mapSpec('lru', MapType.LRU_HASH, 4, 16, 4),
   ];
-  const classic = r() % 3 === 0;
+  const type = pick(r, ['socket', 'socket', 'xdp', 'tc'] as const);
+  // (classic programs, which take runPacketAt's in-place path, are socket filters)
+  const classic = type === 'socket' && r() % 3 === 0;
   const programs = PROGRAMS.map((name, i) =>
-    programSpec(name, programText(r, 1 + (r() % (i === 0 ? 14 : 6)), classic && i === 0), maps),
+    programSpec(name, programText(r, 1 + (r() % (i === 0 ? 14 : 6)), classic && i === 0, type), maps, type),
   );
   const frames = Array.from({ length: 1 + (r() % 3) }, () =>
     Uint8Array.from({ length: 14 + (r() % 60) }, () => r() & 0xff),
@@ -282,6 +344,7 @@ export function fuzzCase(seed: number): FuzzCase {
   const budget = r() % 3 === 0 ? 20 + (r() % 3000) : 50_000;
   return {
     spec: { endian: 'little', license: 'GPL', kernelVersion: 0, maps, programs },
+    type,
     budget,
     frames,
   };

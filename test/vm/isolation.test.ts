@@ -9,7 +9,13 @@ import { VmError } from '../../src/vm/vm-error.js';
 import { RingBufMap } from '../../src/vm/maps/ringbuf.js';
 import { readsPacketOnlyByLdAbs } from '../../src/vm/packet-access.js';
 import { FUNC_TAG } from '../../src/vm/interpreter-program.js';
-import { BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, OP_LDDW, type Instruction } from '../../src/isa/index.js';
+import {
+  BPF_PSEUDO_FUNC,
+  BPF_PSEUDO_MAP_FD,
+  BPF_PSEUDO_MAP_VALUE,
+  OP_LDDW,
+  type Instruction,
+} from '../../src/isa/index.js';
 import type { MapSpec, MapReference, ObjectSpec } from '../../src/elf/spec.js';
 import { MapType, ProgType } from '../../src/uapi/types.js';
 
@@ -17,6 +23,8 @@ import { MapType, ProgType } from '../../src/uapi/types.js';
 const MAP = 0x7e570000;
 /** `lddw %rN, FUNC+slot`: a function pointer to that slot (rewritten to BPF_PSEUDO_FUNC). */
 const FUNC = 0x7e580000;
+/** `lddw %rN, VALUE+k`: the address of the k-th map's value (global data: BPF_PSEUDO_MAP_VALUE). */
+const VALUE = 0x7e590000;
 
 function mapSpec(name: string, type: number, keySize: number, valueSize: number, maxEntries: number): MapSpec {
   return {
@@ -44,6 +52,10 @@ function object(text: string, type: number, maps: MapSpec[]): ObjectSpec {
       refs.push({ pc: i.pc, map: maps[i.imm - MAP]!.name, kind: 'fd', offset: 0 });
       return { ...i, src: BPF_PSEUDO_MAP_FD, imm: 0 };
     }
+    if (i.imm >= VALUE && i.imm < VALUE + 16) {
+      refs.push({ pc: i.pc, map: maps[i.imm - VALUE]!.name, kind: 'value', offset: 0 });
+      return { ...i, src: BPF_PSEUDO_MAP_VALUE, imm: 0 };
+    }
     if (i.imm >= FUNC && i.imm < FUNC + 0x10000) return { ...i, src: BPF_PSEUDO_FUNC, imm: i.imm - FUNC - i.pc - 1 };
     return i;
   });
@@ -56,8 +68,15 @@ function object(text: string, type: number, maps: MapSpec[]): ObjectSpec {
   };
 }
 
-function load(engine: EngineKind, text: string, type: number, maps: MapSpec[], budget?: number): VmCollection {
-  return loadVmCollection(object(text, type, maps), { cpus: 1, execution: engine, ...(budget ? { budget } : {}) });
+function load(
+  engine: EngineKind,
+  text: string,
+  type: number,
+  maps: MapSpec[],
+  budget?: number,
+  cpus = 1,
+): VmCollection {
+  return loadVmCollection(object(text, type, maps), { cpus, execution: engine, ...(budget ? { budget } : {}) });
 }
 
 const frame = new Uint8Array(64).fill(0xab);
@@ -128,6 +147,95 @@ test('a pointer from a map lookup reaches that value only: its neighbour faults,
     ),
   );
   assert.match(helperSpan.result, /^access: .*leaves the element of region 'map a values'/);
+});
+
+/** Run `c`'s program once through `path`: a context run, a copied packet run or an in-place packet run. */
+function runOn(c: VmCollection, path: 'run' | 'copy' | 'in-place'): string {
+  const p = c.program('p');
+  try {
+    if (path === 'run') return `retval ${p.run({ data: frame }).retval}`;
+    if (path === 'copy') return `retval ${p.runPacket(frame)}`;
+    const buf = new Uint8Array(frame.length + 40);
+    buf.set(frame, 20);
+    return `retval ${p.runPacketAt(buf, 20, frame.length)}`;
+  } catch (err) {
+    if (!(err instanceof VmError)) throw err;
+    return `${err.kind}: ${err.message}`;
+  }
+}
+
+test('pointer arithmetic keeps a value pointer in its value: every map kind, global data and callbacks, both engines, every packet path', () => {
+  const kinds: [string, number][] = [
+    ['array', MapType.ARRAY],
+    ['percpu array', MapType.PERCPU_ARRAY],
+    ['hash', MapType.HASH],
+    ['lru hash', MapType.LRU_HASH],
+    ['percpu hash', MapType.PERCPU_HASH],
+    ['lru percpu hash', MapType.LRU_PERCPU_HASH],
+  ];
+  // keys 0..3 get values (update with r3 -> 8 bytes of 5 at r10-16), then lookup(0) and `move` r0 before a store
+  const update = (k: number) =>
+    `stw [%r10-4], ${k}\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r10\nadd %r3, -16\nlddw %r1, ${MAP}\nmov %r4, 0\ncall 2`;
+  const attack = (move: string) =>
+    `stdw [%r10-16], 5\n${[0, 1, 2, 3].map(update).join('\n')}\n${lookupKey0(0)}\njeq %r0, 0, +3\n${move}\nstdw [%r0+0], 7\nmov %r0, 1\nexit\nexit`;
+  const moves = {
+    'r0 += 8 (the next value)': 'add %r0, 8',
+    'r0 -= 8': 'add %r0, -8',
+    'r0 += 16 from a register': 'mov %r5, 16\nadd %r0, %r5',
+    'a 32-bit move drops the pointer': 'mov32 %r0, %r0',
+    'r0 += 4, then 4 more': 'add %r0, 4\nadd %r0, 4',
+  };
+  for (const [kind, type] of kinds) {
+    const maps = [mapSpec('m', type, 4, 8, 4)];
+    for (const [what, move] of Object.entries(moves)) {
+      for (const path of ['run', 'copy', 'in-place'] as const) {
+        const outcomes = ENGINES.map((e) => {
+          const c = load(e, attack(move), ProgType.SOCKET_FILTER, maps, undefined, 2);
+          const result = runOn(c, path);
+          return { result, values: Buffer.from(c.map('m').slab!).toString('hex') };
+        });
+        for (const o of outcomes) assert.deepEqual(o, outcomes[0], `${kind}, ${what}, ${path}: engines agree`);
+        const o = outcomes[0]!;
+        assert.match(
+          o.result,
+          /^access: .*(leaves the element|not derived from a pointer)/,
+          `${kind}, ${what}, ${path}`,
+        );
+        assert.ok(!Buffer.from(o.values, 'hex').includes(7), `${kind}, ${what}, ${path}: no value was written`);
+      }
+    }
+    // the pointer's own value, reached after arithmetic that stays inside it
+    const own = load('jit', attack('add %r0, 4\nadd %r0, -4'), ProgType.SOCKET_FILTER, maps, undefined, 2);
+    assert.equal(runOn(own, 'copy'), 'retval 1', kind);
+  }
+  // global data: a value's address from lddw reaches that value only (two values of 8 bytes side by side)
+  const data = [mapSpec('.data', MapType.ARRAY, 4, 8, 1), mapSpec('.bss', MapType.ARRAY, 4, 8, 1)];
+  for (const move of ['add %r0, 8', 'mov32 %r0, %r0', 'add %r0, -8']) {
+    const o = agreed((e) =>
+      load(e, `lddw %r0, ${VALUE}\n${move}\nstdw [%r0+0], 7\nmov %r0, 1\nexit`, ProgType.XDP, data),
+    );
+    assert.match(o.result, /^access: /, move);
+  }
+  assert.equal(
+    agreed((e) => load(e, `lddw %r0, ${VALUE}\nstdw [%r0+0], 7\nmov %r0, 1\nexit`, ProgType.XDP, data)).result,
+    'retval 1',
+  );
+  // a for_each_map_elem callback's value pointer: its own value, not the next
+  for (const [kind, type] of kinds.filter(([k]) => !k.includes('percpu'))) {
+    const maps = [mapSpec('m', type, 4, 8, 4)];
+    const walk = (body: string) =>
+      `stdw [%r10-16], 5\n${[0, 1].map(update).join('\n')}\nlddw %r1, ${MAP}\nlddw %r2, ${FUNC + 0}\nmov %r3, 0\nmov %r4, 0\ncall 164\nexit\n${body}\nmov %r0, 0\nexit`;
+    const text = (body: string) => {
+      const pre = walk(body);
+      // the callback starts after the main program's exit: find its slot by assembling the prefix
+      const slot = asm(pre.slice(0, pre.indexOf('exit\n') + 4)).reduce((n, i) => n + (i.code === OP_LDDW ? 2 : 1), 0);
+      return walk(body).replace(`${FUNC + 0}`, `${FUNC + slot}`);
+    };
+    const fine = agreed((e) => load(e, text('stdw [%r3+0], 9'), ProgType.XDP, maps));
+    assert.equal(fine.result, kind === 'array' ? 'retval 4' : 'retval 2', kind);
+    const bad = agreed((e) => load(e, text('add %r3, 8\nstdw [%r3+0], 7'), ProgType.XDP, maps));
+    assert.match(bad.result, /^access: .*leaves the element/, kind);
+  }
 });
 
 test('ring buffer: a record pointer reaches its own record until submitted; headers cannot be rewritten; the consumer checks lengths', () => {

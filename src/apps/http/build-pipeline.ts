@@ -27,6 +27,8 @@ export interface BuildOptions {
   idleTimeoutSec: number;
   /** full mode's memory budget in bytes (default: memory-budget.ts's) */
   maxMemory?: number;
+  /** full mode: called every thousand packets or so (the heap valve's check) */
+  onPoll?(): void;
   /** Called once per request found. */
   onRecord(rec: UrlRecord): void;
   /** Called with each printed line of the classic modes. */
@@ -60,6 +62,7 @@ export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
         maxFlows: o.maxFlows,
         idleTimeoutSec: o.idleTimeoutSec,
         ...(o.maxMemory !== undefined ? { maxMemory: o.maxMemory } : {}),
+        ...(o.onPoll ? { onPoll: o.onPoll } : {}),
         immediate: o.immediate,
         onRecord: o.onRecord,
       },

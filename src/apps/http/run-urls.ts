@@ -97,6 +97,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
     maxFlows: o.maxFlows,
     idleTimeoutSec: o.idleTimeoutSec,
     ...(o.maxMemory !== undefined ? { maxMemory: o.maxMemory } : {}),
+    ...(valve ? { onPoll: () => valve.check() } : {}),
     onRecord,
     onText,
     ...(remoteFilter ? { remoteFilter } : {}),

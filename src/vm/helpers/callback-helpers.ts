@@ -13,17 +13,27 @@ import { VmError } from '../vm-error.js';
 
 const BPF_MAX_LOOPS = 1 << 23;
 
+/**
+ * The callback's ctx argument (argument i) as the number invoke() takes: exact for every pointer (a map
+ * value's keeps its tag in the upper half, Memory.tagOf) and every value that fits 53 bits or int32.
+ */
+function callbackCtx(call: HelperCall, i: number): number {
+  const hi = call.argHi(i);
+  if (hi < 0x20_0000) return hi * 4294967296 + call.argU32(i);
+  return call.argI32(i);
+}
+
 export function loop(call: HelperCall): void {
   const n = call.argNumber(1);
   const fnLo = call.argI32(2);
   const fnHi = call.argHi(2) | 0;
-  const ctxLo = call.argI32(3);
+  const ctx = callbackCtx(call, 3);
   if (call.argNumber(4) !== 0) return call.retI32(-E.EINVAL);
   // The verifier inlines bpf_loop when flags are 0, and its inline code sets -E2BIG with a 32-bit move:
   // r0 is 0x00000000fffffff9, not a sign-extended -7 (measured on 6.18).
   if (n > BPF_MAX_LOOPS) return call.ret(-E.E2BIG);
   for (let i = 0; i < n; i++) {
-    const r = call.invoke(fnLo, fnHi, i, ctxLo);
+    const r = call.invoke(fnLo, fnHi, i, ctx);
     if (r !== 0 || call.invokeHi !== 0) return call.ret(i + 1);
   }
   call.ret(n);
@@ -47,7 +57,7 @@ export function forEachMapElem(call: HelperCall): void {
   }
   const fnLo = call.argI32(2);
   const fnHi = call.argHi(2) | 0;
-  const ctxLo = call.argI32(3);
+  const ctx = callbackCtx(call, 3);
   if (call.argNumber(4) !== 0) return call.retI32(-E.EINVAL);
   const scratch = rc.keyScratch();
   const base = rc.mapBase[m.fd]!;
@@ -58,7 +68,9 @@ export function forEachMapElem(call: HelperCall): void {
     if (off < 0) continue;
     scratch.bytes.set(k);
     count++;
-    const r = call.invoke(fnLo, fnHi, handle, scratch.addr, base + off, ctxLo);
+    // the value pointer carries its element's tag (Memory.tagOf) in the upper half, as a lookup's does
+    const value = call.memory.tagOf(base + off) * 4294967296 + base + off;
+    const r = call.invoke(fnLo, fnHi, handle, scratch.addr, value, ctx);
     if (r !== 0 || call.invokeHi !== 0) break;
   }
   call.ret(count);

@@ -45,7 +45,7 @@ export function mapLookupElem(call: HelperCall): void {
   if (m instanceof HashOfMaps) return call.ret(m.handleFor(r.bytes, ko));
   const rc = call.context as RunContext;
   const off = m.progLookup(r.bytes, ko, rc.host.cpu);
-  call.ret(off < 0 ? 0 : rc.mapBase[m.fd]! + off);
+  call.retPtr(off < 0 ? 0 : rc.mapBase[m.fd]! + off);
 }
 
 export function mapUpdateElem(call: HelperCall): void {
@@ -118,7 +118,7 @@ export function ringbufOutput(call: HelperCall): void {
 export function ringbufReserve(call: HelperCall): void {
   const m = ringArg(call);
   const off = m.reserve(call.argNumber(2), call.argNumber(3));
-  call.ret(off < 0 ? 0 : (call.context as RunContext).mapBase[m.fd]! + off);
+  call.retPtr(off < 0 ? 0 : (call.context as RunContext).mapBase[m.fd]! + off);
 }
 
 function commit(call: HelperCall, discard: boolean): void {

@@ -4,6 +4,9 @@
  * slots with `open()` (all of them by default, or one) and records queue up until `consume()`; output to
  * a slot nobody opened fails with ENOENT, exactly as with an empty kernel slot. An index beyond
  * max_entries is E2BIG.
+ *
+ * Which slots are open costs memory only for the slots opened or closed one by one: opening all of them
+ * is a flag, not a table filled per slot (max_entries may be anything up to 2^32 - 1).
  */
 import { VmMap, E, type MapOptions } from './base.js';
 import type { MapSpec } from '../../elf/spec.js';
@@ -15,7 +18,10 @@ export interface PerfRecord {
 }
 
 export class PerfEventArrayMap extends VmMap {
-  private readonly open: Uint8Array;
+  /** Every slot's state unless it is in `toggled`. */
+  private allOpen = false;
+  /** Slots whose state differs from `allOpen` (opened or closed one by one). */
+  private readonly toggled = new Set<number>();
   private records: PerfRecord[] = [];
   /** Records dropped because the per-slot limit was reached (the kernel counts lost samples too). */
   lost = 0;
@@ -24,13 +30,17 @@ export class PerfEventArrayMap extends VmMap {
 
   constructor(spec: MapSpec, opts: MapOptions) {
     super(spec, opts);
-    this.open = new Uint8Array(spec.maxEntries);
+  }
+
+  /** Is slot `index` receiving samples? */
+  isOpen(index: number): boolean {
+    return this.allOpen !== this.toggled.has(index);
   }
 
   /** Append a record to slot `index`; 0 or -errno. */
   output(index: number, data: Uint8Array): number {
     if (index >>> 0 >= this.maxEntries) return -E.E2BIG;
-    if (!this.open[index]) return -E.ENOENT;
+    if (!this.isOpen(index)) return -E.ENOENT;
     if (this.records.length >= this.limit) {
       this.lost++;
       return -E.ENOSPC;
@@ -41,13 +51,21 @@ export class PerfEventArrayMap extends VmMap {
 
   /** Start receiving samples on one slot, or on every slot (like opening a perf event per CPU). */
   openSlots(index?: number): void {
-    if (index === undefined) this.open.fill(1);
-    else this.open[index] = 1;
+    this.setSlots(true, index);
   }
   /** Stop receiving on one slot, or on all. */
   closeSlots(index?: number): void {
-    if (index === undefined) this.open.fill(0);
-    else this.open[index] = 0;
+    this.setSlots(false, index);
+  }
+
+  private setSlots(open: boolean, index: number | undefined): void {
+    if (index === undefined) {
+      this.allOpen = open;
+      this.toggled.clear();
+    } else if (index >>> 0 < this.maxEntries) {
+      if (open === this.allOpen) this.toggled.delete(index >>> 0);
+      else this.toggled.add(index >>> 0);
+    }
   }
 
   /** Take every record written so far, in the order written. */
