@@ -39,5 +39,6 @@ export const commands: Record<string, Command> = {
     load: () => import('./capture.js'),
   },
   pcap: { summary: 'inspect capture files (pcap info FILE)', load: () => import('./pcap.js') },
+  tc: { summary: 'tc-bpf(8): qdiscs and cls_bpf filters over rtnetlink', load: () => import('./tc.js') },
   urls: { summary: 'print the HTTP requests in a capture or crossing an interface', load: () => import('./urls.js') },
 };
