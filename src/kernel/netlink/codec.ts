@@ -105,7 +105,7 @@ export function parseAck(m: NetlinkMessage): NetlinkAck {
   const p = m.payload;
   if (p.length < 4) return { errno: 0 };
   const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
-  const errno = -dv.getInt32(0, true);
+  const errno = -dv.getInt32(0, true) || 0; // never -0
   const ack: NetlinkAck = { errno };
   if (!(m.flags & NLM_F_ACK_TLVS) || p.length < 4 + NLMSG_HDRLEN) return ack;
   // Without NLM_F_CAPPED the kernel echoes the whole request before the TLVs.
