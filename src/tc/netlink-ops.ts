@@ -2,7 +2,7 @@
  * The live side: qdiscs, classes and filters added, deleted and dumped over one rtnetlink socket each
  * (src/kernel/netlink). Kernel refusals arrive as NetlinkError with the kernel's extended-ACK sentence.
  */
-import { withRtnetlink, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../kernel/netlink/index.js';
+import { NetlinkSocket, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../kernel/netlink/index.js';
 import { RTM } from './uapi.js';
 import {
   encodeQdisc,
@@ -24,6 +24,23 @@ import { encodeTcMsg } from './tcmsg.js';
 
 /** How `filter` requests treat an existing filter: add (fail if it exists), replace (create or replace), change (must exist). */
 export type FilterVerb = 'add' | 'replace' | 'change';
+
+let shared: NetlinkSocket | undefined;
+
+/**
+ * One rtnetlink socket for the process, opened on first use: a script adding a thousand filters pays for
+ * socket(), bind() and the receive buffer once. Requests are synchronous, so answers never interleave.
+ */
+function withRtnetlink<T>(fn: (s: NetlinkSocket) => T): T {
+  shared ??= new NetlinkSocket();
+  return fn(shared);
+}
+
+/** Close the shared socket (a later request opens a new one). */
+export function closeRtnetlink(): void {
+  shared?.close();
+  shared = undefined;
+}
 
 const verbFlags: Record<FilterVerb, number> = {
   add: NLM_F_CREATE | NLM_F_EXCL,
