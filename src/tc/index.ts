@@ -34,3 +34,14 @@ export {
   TCA_BPF_FLAG_ACT_DIRECT,
   ETH_P_ALL,
 } from './uapi.js';
+export {
+  AttrWriter,
+  parseAttrs,
+  parseAttrList,
+  encodeMessage,
+  splitMessages,
+  parseAck,
+  type NetlinkMessage,
+  type NetlinkAck,
+} from '../kernel/netlink/codec.js';
+export { NetlinkSocket, NetlinkError } from '../kernel/netlink/socket.js';
