@@ -45,3 +45,5 @@ export {
   type NetlinkAck,
 } from '../kernel/netlink/codec.js';
 export { NetlinkSocket, NetlinkError } from '../kernel/netlink/socket.js';
+export { attachXdpNetlink, detachXdpNetlink, xdpState } from './xdp.js';
+export { encodeXdpAttach, decodeXdpState, XDP_FLAGS, XDP_MODE_FLAGS, XDP_ATTACHED } from './xdp-message.js';

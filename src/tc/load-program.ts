@@ -31,12 +31,17 @@ export interface LoadedProgram {
   release(): void;
 }
 
-/** Load `src` for a classifier ('cls', default section "classifier") or an action ('act', "action"). */
+/**
+ * Load `src` for a classifier ('cls', default section "classifier"), an action ('act', "action") or an XDP
+ * hook ('xdp', "prog" as ip-link(8) has it).
+ */
 export async function loadTcProgram(
   src: ProgramSource,
-  role: 'cls' | 'act',
+  role: 'cls' | 'act' | 'xdp',
   opts: { verbose?: boolean } = {},
 ): Promise<LoadedProgram> {
+  if ((src.kind === 'bytecode' || src.kind === 'bytecode-file') && role === 'xdp')
+    throw new UsageError('XDP runs eBPF only: use obj FILE or pinned PATH');
   if (src.kind === 'bytecode') {
     return { ref: { kind: 'classic', insns: parseClassicBpf(src.text, src.where) }, log: '', release() {} };
   }
@@ -59,8 +64,8 @@ export async function loadTcProgram(
   } catch (err) {
     throw new InputError(`cannot read object: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, src.path);
   }
-  const type = role === 'cls' ? ProgType.SCHED_CLS : ProgType.SCHED_ACT;
-  const section = src.section ?? (role === 'cls' ? 'classifier' : 'action');
+  const type = role === 'cls' ? ProgType.SCHED_CLS : role === 'act' ? ProgType.SCHED_ACT : ProgType.XDP;
+  const section = src.section ?? (role === 'cls' ? 'classifier' : role === 'act' ? 'action' : 'prog');
   const parsed = parseObject(bytes, { path: src.path, defaultProgramType: type });
   const prog = parsed.programs.find((p) => p.section === section) ?? parsed.programs.find((p) => p.name === section);
   if (!prog) {

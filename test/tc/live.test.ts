@@ -305,3 +305,24 @@ test('refusals: one line, the right status, nothing installed or pinned', async 
   });
   reset();
 });
+
+test('netlink XDP attach: bpfkit link set attaches what ip link shows, off removes it, and the reverse', (t) => {
+  if (!needs(t, { root: true, tools: ['ip', 'nsenter'] }) || !ready) return;
+  const link = (...args: string[]) =>
+    spawnSync('nsenter', [`--net=/run/netns/${nsA}`, process.execPath, bin, 'link', ...args], { encoding: 'utf8' });
+  const ipLink = () => execFileSync('ip', ['-n', nsA, 'link', 'show', 'dev', 'v0'], { encoding: 'utf8' });
+  let r = link('set', 'dev', 'v0', 'xdpgeneric', 'obj', obj, 'sec', 'xdp');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(ipLink(), /prog\/xdp id \d+ name xdp_pass/);
+  assert.match(link('show', 'dev', 'v0').stdout, /^v0: xdpgeneric id \d+$/m);
+  r = link('set', 'dev', 'v0', 'xdp', 'off');
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(ipLink(), /xdp/);
+  execFileSync('ip', ['-n', nsA, 'link', 'set', 'dev', 'v0', 'xdpgeneric', 'obj', obj, 'sec', 'xdp']);
+  assert.match(link('show', 'dev', 'v0').stdout, /xdpgeneric id \d+/);
+  assert.equal(link('set', 'dev', 'v0', 'xdpgeneric', 'off').status, 0);
+  assert.doesNotMatch(ipLink(), /xdp/);
+  r = link('set', 'dev', 'v0', 'xdp', 'obj', obj);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /has no section 'prog'/);
+});

@@ -25,6 +25,9 @@ import {
   writeBpfActions,
   isMissingActBpf,
   ACT_BPF_MISSING,
+  encodeXdpAttach,
+  decodeXdpState,
+  XDP_FLAGS,
 } from '../../src/tc/index.js';
 import { AttrWriter, parseAttrs, parseAttrList, attrU32, cString } from '../../src/kernel/netlink/codec.js';
 
@@ -190,4 +193,16 @@ test('HTB class: rates in bytes/s, burst as psched ticks (1mbit, 1600 bytes -> 2
     [dv.getUint8(1), dv.getUint32(8, true), dv.getUint32(20, true), dv.getUint32(24, true), dv.getUint32(28, true)],
     [1, 125000, 125000, 200000, 200000],
   );
+});
+
+test('XDP attach message: ifinfomsg then IFLA_XDP { fd, flags }; a link without IFLA_XDP has none attached', () => {
+  const b = encodeXdpAttach(7, 12, XDP_FLAGS.SKB_MODE);
+  assert.equal(new DataView(b.buffer).getInt32(4, true), 7);
+  const xdp = parseAttrs(parseAttrs(b.subarray(16)).get(43)!);
+  assert.equal(new DataView(xdp.get(1)!.buffer, xdp.get(1)!.byteOffset, 4).getInt32(0, true), 12);
+  assert.equal(attrU32(xdp.get(3)), 2);
+  const off = parseAttrs(parseAttrs(encodeXdpAttach(7, -1, 0).subarray(16)).get(43)!);
+  assert.equal(new DataView(off.get(1)!.buffer, off.get(1)!.byteOffset, 4).getInt32(0, true), -1);
+  assert.equal(off.has(3), false);
+  assert.deepEqual(decodeXdpState(new Uint8Array(16)), { attached: 'none', progId: 0 });
 });

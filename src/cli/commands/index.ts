@@ -40,5 +40,6 @@ export const commands: Record<string, Command> = {
   },
   pcap: { summary: 'inspect capture files (pcap info FILE)', load: () => import('./pcap.js') },
   tc: { summary: 'tc-bpf(8): qdiscs and cls_bpf filters over rtnetlink', load: () => import('./tc.js') },
+  link: { summary: 'attach XDP over rtnetlink, as ip link set dev X xdp obj F', load: () => import('./link.js') },
   urls: { summary: 'print the HTTP requests in a capture or crossing an interface', load: () => import('./urls.js') },
 };
