@@ -6,7 +6,7 @@
  * The bench re-runs itself inside the namespace (nsenter --net) so the device is found there.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync, rmSync } from 'node:fs';
+import { existsSync, writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
@@ -54,9 +54,16 @@ async function child(): Promise<void> {
       [`${label} del tc`]: delTc,
     });
   };
+  // Loading the object pins its stats map by name in tc/globals (both tools do): remove it after if it is ours.
+  const pin = '/sys/fs/bpf/tc/globals/bpfkit_tc_stats';
+  const pinnedBefore = existsSync(pin);
   tc.qdisc.add(tc.parseQdiscArgs(['add', 'dev', 'v0', 'clsact']));
   await run('1000 bytecode', 1000, ['bytecode', BYTECODE]);
-  await run('100 obj', 100, ['obj', obj, 'sec', 'classifier', 'da']);
+  try {
+    await run('100 obj', 100, ['obj', obj, 'sec', 'classifier', 'da']);
+  } finally {
+    if (!pinnedBefore) rmSync(pin, { force: true });
+  }
   process.stdout.write(JSON.stringify(results));
 }
 

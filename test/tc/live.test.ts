@@ -72,89 +72,105 @@ function reset(): void {
   spawnSync('ip', ['netns', 'exec', nsA, 'tc', 'qdisc', 'del', 'dev', 'v0', 'root'], { stdio: 'ignore' });
 }
 
-test('installed by bpfkit: iproute2 prints the same filters, bpftool sees the programs, del removes them', (t) => {
+test('installed by bpfkit: iproute2 prints the same filters, bpftool sees the programs, del removes them', async (t) => {
   if (!needs(t, { root: true, tools: ['ip', 'tc', 'bpftool', 'nsenter'] }) || !ready) return;
-  reset();
-  ok('qdisc', 'add', 'dev', 'v0', 'clsact');
-  ok('qdisc', 'add', 'dev', 'v0', 'root', 'handle', '1:', 'htb', 'default', '10');
-  ok('filter', 'add', 'dev', 'v0', 'ingress', 'bpf', 'obj', obj, 'da');
-  ok(
-    'filter',
-    'add',
-    'dev',
-    'v0',
-    'egress',
-    'prio',
-    '5',
-    'handle',
-    '7',
-    'bpf',
-    'obj',
-    obj,
-    'sec',
-    'classifier',
-    'classid',
-    '1:2',
-  );
-  ok('filter', 'add', 'dev', 'v0', 'parent', '1:', 'bpf', 'bytecode', '1,6 0 0 4294967295,', 'flowid', '1:1');
-  assert.equal(ok('qdisc', 'show', 'dev', 'v0'), tc('qdisc', 'show', 'dev', 'v0'));
-  for (const where of [['ingress'], ['egress'], ['parent', '1:'], []]) {
-    const ours = ok('filter', 'show', 'dev', 'v0', ...where);
-    assert.equal(ours, tc('filter', 'show', 'dev', 'v0', ...where), `filter show ${where.join(' ')}`);
-    assert.ok(ours.length > 0);
-  }
-  const ingress = tc('filter', 'show', 'dev', 'v0', 'ingress');
-  assert.match(
-    ingress,
-    /handle 0x1 tc-demo\.o:\[classifier\] direct-action not_in_hw id \d+ name cls_main tag [0-9a-f]{16} jited/,
-  );
-  assert.match(
-    tc('filter', 'show', 'dev', 'v0', 'egress'),
-    /pref 5 bpf chain 0 handle 0x7 flowid 1:2 tc-demo\.o:\[classifier\]/,
-  );
-  const [id] = progIds(ingress);
-  const info = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' })) as {
-    name: string;
-    type: string;
-  };
-  assert.deepEqual([info.name, info.type], ['cls_main', 'sched_cls']);
+  // The object's stats map is pinned by name in tc/globals: one test at a time on the machine, and removed after.
+  await withMachineLock('tc-globals-bpfkit_tc_stats', () => {
+    try {
+      reset();
+      ok('qdisc', 'add', 'dev', 'v0', 'clsact');
+      ok('qdisc', 'add', 'dev', 'v0', 'root', 'handle', '1:', 'htb', 'default', '10');
+      ok('filter', 'add', 'dev', 'v0', 'ingress', 'bpf', 'obj', obj, 'da');
+      ok(
+        'filter',
+        'add',
+        'dev',
+        'v0',
+        'egress',
+        'prio',
+        '5',
+        'handle',
+        '7',
+        'bpf',
+        'obj',
+        obj,
+        'sec',
+        'classifier',
+        'classid',
+        '1:2',
+      );
+      ok('filter', 'add', 'dev', 'v0', 'parent', '1:', 'bpf', 'bytecode', '1,6 0 0 4294967295,', 'flowid', '1:1');
+      assert.equal(ok('qdisc', 'show', 'dev', 'v0'), tc('qdisc', 'show', 'dev', 'v0'));
+      for (const where of [['ingress'], ['egress'], ['parent', '1:'], []]) {
+        const ours = ok('filter', 'show', 'dev', 'v0', ...where);
+        assert.equal(ours, tc('filter', 'show', 'dev', 'v0', ...where), `filter show ${where.join(' ')}`);
+        assert.ok(ours.length > 0);
+      }
+      const ingress = tc('filter', 'show', 'dev', 'v0', 'ingress');
+      assert.match(
+        ingress,
+        /handle 0x1 tc-demo\.o:\[classifier\] direct-action not_in_hw id \d+ name cls_main tag [0-9a-f]{16} jited/,
+      );
+      assert.match(
+        tc('filter', 'show', 'dev', 'v0', 'egress'),
+        /pref 5 bpf chain 0 handle 0x7 flowid 1:2 tc-demo\.o:\[classifier\]/,
+      );
+      const [id] = progIds(ingress);
+      const info = JSON.parse(
+        execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' }),
+      ) as {
+        name: string;
+        type: string;
+      };
+      assert.deepEqual([info.name, info.type], ['cls_main', 'sched_cls']);
 
-  ok('filter', 'del', 'dev', 'v0', 'egress', 'prio', '5', 'handle', '7', 'bpf');
-  assert.equal(tc('filter', 'show', 'dev', 'v0', 'egress'), '');
-  ok('filter', 'del', 'dev', 'v0', 'ingress');
-  assert.equal(tc('filter', 'show', 'dev', 'v0', 'ingress'), '');
-  ok('qdisc', 'del', 'dev', 'v0', 'clsact');
-  ok('qdisc', 'del', 'dev', 'v0', 'root', 'handle', '1:', 'htb');
-  assert.doesNotMatch(tc('qdisc', 'show', 'dev', 'v0'), /clsact|htb/);
-  // The program went with its filter: bpfkit held no fd past the command.
-  assert.notEqual(spawnSync('bpftool', ['prog', 'show', 'id', String(id)]).status, 0);
+      ok('filter', 'del', 'dev', 'v0', 'egress', 'prio', '5', 'handle', '7', 'bpf');
+      assert.equal(tc('filter', 'show', 'dev', 'v0', 'egress'), '');
+      ok('filter', 'del', 'dev', 'v0', 'ingress');
+      assert.equal(tc('filter', 'show', 'dev', 'v0', 'ingress'), '');
+      ok('qdisc', 'del', 'dev', 'v0', 'clsact');
+      ok('qdisc', 'del', 'dev', 'v0', 'root', 'handle', '1:', 'htb');
+      assert.doesNotMatch(tc('qdisc', 'show', 'dev', 'v0'), /clsact|htb/);
+      // The program went with its filter: bpfkit held no fd past the command.
+      assert.notEqual(spawnSync('bpftool', ['prog', 'show', 'id', String(id)]).status, 0);
+    } finally {
+      rmSync(STATS_PIN, { force: true });
+    }
+  });
 });
 
-test('installed by iproute2: bpfkit lists the same text and deletes the filters', (t) => {
+test('installed by iproute2: bpfkit lists the same text and deletes the filters', async (t) => {
   if (!needs(t, { root: true, tools: ['ip', 'tc', 'nsenter'] }) || !ready) return;
-  reset();
-  tc('qdisc', 'add', 'dev', 'v0', 'clsact');
-  tc('filter', 'add', 'dev', 'v0', 'ingress', 'prio', '3', 'bpf', 'obj', obj, 'sec', 'classifier', 'da');
-  tc(
-    'filter',
-    'add',
-    'dev',
-    'v0',
-    'ingress',
-    'prio',
-    '4',
-    'bpf',
-    'bytecode',
-    '4,40 0 0 12,21 0 1 2048,6 0 0 262144,6 0 0 0,',
-  );
-  const theirs = tc('filter', 'show', 'dev', 'v0', 'ingress');
-  assert.equal(ok('filter', 'show', 'dev', 'v0', 'ingress'), theirs);
-  assert.match(theirs, /bytecode '4,40 0 0 12,21 0 1 2048,6 0 0 262144,6 0 0 0'/);
-  ok('filter', 'del', 'dev', 'v0', 'ingress', 'prio', '3');
-  assert.doesNotMatch(tc('filter', 'show', 'dev', 'v0', 'ingress'), /pref 3/);
-  ok('filter', 'del', 'dev', 'v0', 'ingress');
-  assert.equal(tc('filter', 'show', 'dev', 'v0', 'ingress'), '');
-  ok('qdisc', 'del', 'dev', 'v0', 'clsact');
+  // The object's stats map is pinned by name in tc/globals: one test at a time on the machine, and removed after.
+  await withMachineLock('tc-globals-bpfkit_tc_stats', () => {
+    try {
+      reset();
+      tc('qdisc', 'add', 'dev', 'v0', 'clsact');
+      tc('filter', 'add', 'dev', 'v0', 'ingress', 'prio', '3', 'bpf', 'obj', obj, 'sec', 'classifier', 'da');
+      tc(
+        'filter',
+        'add',
+        'dev',
+        'v0',
+        'ingress',
+        'prio',
+        '4',
+        'bpf',
+        'bytecode',
+        '4,40 0 0 12,21 0 1 2048,6 0 0 262144,6 0 0 0,',
+      );
+      const theirs = tc('filter', 'show', 'dev', 'v0', 'ingress');
+      assert.equal(ok('filter', 'show', 'dev', 'v0', 'ingress'), theirs);
+      assert.match(theirs, /bytecode '4,40 0 0 12,21 0 1 2048,6 0 0 262144,6 0 0 0'/);
+      ok('filter', 'del', 'dev', 'v0', 'ingress', 'prio', '3');
+      assert.doesNotMatch(tc('filter', 'show', 'dev', 'v0', 'ingress'), /pref 3/);
+      ok('filter', 'del', 'dev', 'v0', 'ingress');
+      assert.equal(tc('filter', 'show', 'dev', 'v0', 'ingress'), '');
+      ok('qdisc', 'del', 'dev', 'v0', 'clsact');
+    } finally {
+      rmSync(STATS_PIN, { force: true });
+    }
+  });
 });
 
 /** Send `n` UDP datagrams from A to B (to the discard port; B answers with ICMP, which does not matter). */
@@ -306,23 +322,29 @@ test('refusals: one line, the right status, nothing installed or pinned', async 
   reset();
 });
 
-test('netlink XDP attach: bpfkit link set attaches what ip link shows, off removes it, and the reverse', (t) => {
+test('netlink XDP attach: bpfkit link set attaches what ip link shows, off removes it, and the reverse', async (t) => {
   if (!needs(t, { root: true, tools: ['ip', 'nsenter'] }) || !ready) return;
-  const link = (...args: string[]) =>
-    spawnSync('nsenter', [`--net=/run/netns/${nsA}`, process.execPath, bin, 'link', ...args], { encoding: 'utf8' });
-  const ipLink = () => execFileSync('ip', ['-n', nsA, 'link', 'show', 'dev', 'v0'], { encoding: 'utf8' });
-  let r = link('set', 'dev', 'v0', 'xdpgeneric', 'obj', obj, 'sec', 'xdp');
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(ipLink(), /prog\/xdp id \d+ name xdp_pass/);
-  assert.match(link('show', 'dev', 'v0').stdout, /^v0: xdpgeneric id \d+$/m);
-  r = link('set', 'dev', 'v0', 'xdp', 'off');
-  assert.equal(r.status, 0, r.stderr);
-  assert.doesNotMatch(ipLink(), /xdp/);
-  execFileSync('ip', ['-n', nsA, 'link', 'set', 'dev', 'v0', 'xdpgeneric', 'obj', obj, 'sec', 'xdp']);
-  assert.match(link('show', 'dev', 'v0').stdout, /xdpgeneric id \d+/);
-  assert.equal(link('set', 'dev', 'v0', 'xdpgeneric', 'off').status, 0);
-  assert.doesNotMatch(ipLink(), /xdp/);
-  r = link('set', 'dev', 'v0', 'xdp', 'obj', obj);
-  assert.equal(r.status, 2);
-  assert.match(r.stderr, /has no section 'prog'/);
+  await withMachineLock('tc-globals-bpfkit_tc_stats', () => {
+    try {
+      const link = (...args: string[]) =>
+        spawnSync('nsenter', [`--net=/run/netns/${nsA}`, process.execPath, bin, 'link', ...args], { encoding: 'utf8' });
+      const ipLink = () => execFileSync('ip', ['-n', nsA, 'link', 'show', 'dev', 'v0'], { encoding: 'utf8' });
+      let r = link('set', 'dev', 'v0', 'xdpgeneric', 'obj', obj, 'sec', 'xdp');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(ipLink(), /prog\/xdp id \d+ name xdp_pass/);
+      assert.match(link('show', 'dev', 'v0').stdout, /^v0: xdpgeneric id \d+$/m);
+      r = link('set', 'dev', 'v0', 'xdp', 'off');
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(ipLink(), /xdp/);
+      execFileSync('ip', ['-n', nsA, 'link', 'set', 'dev', 'v0', 'xdpgeneric', 'obj', obj, 'sec', 'xdp']);
+      assert.match(link('show', 'dev', 'v0').stdout, /xdpgeneric id \d+/);
+      assert.equal(link('set', 'dev', 'v0', 'xdpgeneric', 'off').status, 0);
+      assert.doesNotMatch(ipLink(), /xdp/);
+      r = link('set', 'dev', 'v0', 'xdp', 'obj', obj);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /has no section 'prog'/);
+    } finally {
+      rmSync(STATS_PIN, { force: true });
+    }
+  });
 });
