@@ -54,6 +54,12 @@ export interface KernelLoadOptions {
    * live collection. (SIGKILL cannot be caught: after one, the directory stays until removed by hand.)
    */
   privatePinPath?: boolean;
+  /**
+   * Where each pinned map (pinning 'object' or 'global') lives, when one directory does not fit: tc pins
+   * PIN_GLOBAL_NS maps in /sys/fs/bpf/tc/globals and PIN_OBJECT_NS maps in a directory per object. Takes
+   * precedence over `pinPath`; returning undefined falls back to it.
+   */
+  mapPinPath?: (map: { name: string; pinning: 'none' | 'object' | 'global' }) => string | undefined;
   /** Verifier log level (0 = a log only when a program is refused). */
   logLevel?: number;
   /** Load only these programs (default: all). */

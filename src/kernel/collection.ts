@@ -152,8 +152,10 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
 
   // Maps of maps last: the maps they hold must exist when their slots are written. Then spec order again.
   const pinPath = opts.pinPath ?? process.env.BPFKIT_PIN_PATH ?? DEFAULT_PIN_PATH;
-  for (const m of spec.maps) if (!isMapOfMaps(m.type)) coll.maps.set(m.name, createSpecMap(coll, m, pinPath));
-  for (const m of spec.maps) if (isMapOfMaps(m.type)) coll.maps.set(m.name, createSpecMap(coll, m, pinPath));
+  for (const m of spec.maps)
+    if (!isMapOfMaps(m.type)) coll.maps.set(m.name, createSpecMap(coll, m, pinPath, opts.mapPinPath));
+  for (const m of spec.maps)
+    if (isMapOfMaps(m.type)) coll.maps.set(m.name, createSpecMap(coll, m, pinPath, opts.mapPinPath));
   const created = new Map(coll.maps);
   coll.maps.clear();
   for (const m of spec.maps) coll.maps.set(m.name, created.get(m.name)!);
@@ -241,7 +243,12 @@ function sameShape(fd: number, m: MapSpec): string | undefined {
   return diffs.length ? diffs.join(', ') : undefined;
 }
 
-function createSpecMap(coll: KernelCollection, spec: MapSpec, pinPath: string): KernelMap {
+function createSpecMap(
+  coll: KernelCollection,
+  spec: MapSpec,
+  pinPath: string,
+  mapPinPath?: KernelLoadOptions['mapPinPath'],
+): KernelMap {
   // libbpf's convention: a perf event array with max_entries 0 gets one slot per possible CPU.
   const m =
     spec.type === MapType.PERF_EVENT_ARRAY && spec.maxEntries === 0 ? { ...spec, maxEntries: possibleCpus() } : spec;
@@ -253,7 +260,7 @@ function createSpecMap(coll: KernelCollection, spec: MapSpec, pinPath: string): 
     maxEntries: m.maxEntries,
     flags: m.flags,
   };
-  const pinPathOf = m.pinning !== 'none' ? `${pinPath}/${pinName(m.name)}` : undefined;
+  const pinPathOf = m.pinning !== 'none' ? (mapPinPath?.(m) ?? `${pinPath}/${pinName(m.name)}`) : undefined;
   if (pinPathOf) {
     const fd = getPinned(pinPathOf);
     if (fd !== undefined) {

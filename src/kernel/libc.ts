@@ -17,6 +17,8 @@ interface Libc {
   setsockopt: Fn;
   getsockopt: Fn;
   recvmsg: Fn;
+  sendto: Fn;
+  recv: Fn;
   close: Fn;
   if_nametoindex: Fn;
   if_indextoname: Fn;
@@ -44,6 +46,8 @@ export function libc(): Libc {
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, void *val, uint len)'),
     getsockopt: lib.func('int getsockopt(int fd, int level, int name, void *val, _Inout_ uint *len)'),
     recvmsg: lib.func('long recvmsg(int fd, void *msg, int flags)'),
+    sendto: lib.func('long sendto(int fd, void *buf, size_t len, int flags, void *addr, uint addrlen)'),
+    recv: lib.func('long recv(int fd, void *buf, size_t len, int flags)'),
     close: lib.func('int close(int fd)'),
     if_nametoindex: lib.func('uint if_nametoindex(str name)'),
     if_indextoname: lib.func('char *if_indextoname(uint index, void *buf)'),

@@ -43,5 +43,7 @@ export const commands: Record<string, Command> = {
     summary: "predict the kernel verifier's verdict on a program, and why not (no kernel needed)",
     load: () => import('./verify.js'),
   },
+  tc: { summary: 'tc-bpf(8): qdiscs and cls_bpf filters over rtnetlink', load: () => import('./tc.js') },
+  link: { summary: 'attach XDP over rtnetlink, as ip link set dev X xdp obj F', load: () => import('./link.js') },
   urls: { summary: 'print the HTTP requests in a capture or crossing an interface', load: () => import('./urls.js') },
 };

@@ -1,0 +1,49 @@
+/**
+ * bpfkit tc qdisc|class|filter … — tc-bpf(8) over rtnetlink, with iproute2's words (docs/tc.md).
+ */
+import { UsageError } from '../../util/errors.js';
+
+const usage = `usage: bpfkit tc qdisc add|del|show [dev DEV] clsact|ingress | [root|parent X:Y] [handle X:] htb [default N]
+       bpfkit tc class add dev DEV parent X: classid X:Y htb rate RATE [ceil RATE] [burst BYTES] [prio N]
+       bpfkit tc filter add|replace|change dev DEV ingress|egress|root|parent X:Y [prio N] [handle H]
+                 [protocol P] [chain N] bpf { obj FILE [sec NAME] | bytecode 'N,c t f k,...' | bytecode-file FILE
+                 | pinned PATH } [da] [classid X:Y] [skip_sw|skip_hw] [verbose]
+                 [action bpf { obj FILE [sec NAME] | bytecode STR } [ok|pipe|drop|reclassify|continue]]...
+       bpfkit tc filter del|show dev DEV [ingress|egress|root|parent X:Y] [prio N] [handle H] [protocol P]
+
+Speaks rtnetlink directly (no tc binary). 'filter show' prints what iproute2's 'tc filter show' prints.
+Objects load with tc's pinning: PIN_GLOBAL_NS and LIBBPF_PIN_BY_NAME maps in /sys/fs/bpf/tc/globals,
+PIN_OBJECT_NS maps in /sys/fs/bpf/tc/<sha1 of the object>.
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const [what, ...rest] = argv;
+  if (!what || what === '--help' || what === '-h' || what === 'help') {
+    process.stdout.write(usage);
+    return what ? 0 : 2;
+  }
+  const tc = await import('../../tc/index.js');
+  if (what === 'qdisc') {
+    const r = tc.parseQdiscArgs(rest);
+    if (r.verb === 'show') process.stdout.write(tc.qdisc.show(r.dev));
+    else if (r.verb === 'add') tc.qdisc.add(r);
+    else tc.qdisc.del(r);
+    return 0;
+  }
+  if (what === 'class') {
+    tc.htbClass.add(tc.parseClassArgs(rest));
+    return 0;
+  }
+  if (what === 'filter') {
+    const r = tc.parseFilterArgs(rest);
+    if (r.verb === 'show') process.stdout.write(tc.filter.show(r));
+    else if (r.verb === 'del') tc.filter.del(r);
+    else {
+      if (r.exportTo) throw new UsageError('bpf: export UDS_FILE is not implemented yet in bpfkit tc');
+      const res = await tc.filter.install(r);
+      for (const log of res.logs) process.stderr.write(log.endsWith('\n') ? log : `${log}\n`);
+    }
+    return 0;
+  }
+  throw new UsageError(`tc: unknown object '${what}' (qdisc, class, filter)\n${usage}`);
+}

@@ -1,0 +1,16 @@
+/** Device names to indexes and back, with tc's wording when a device does not exist. */
+import { libc, interfaceName } from '../kernel/libc.js';
+import { InputError } from '../util/errors.js';
+
+/** The index of device `name`, or an InputError (exit 2) saying it cannot be found. */
+export function deviceIndex(name: string): number {
+  if (name.length >= 16) throw new InputError(`device name '${name}' is longer than 15 characters`, 'dev');
+  const idx = libc().if_nametoindex(name) as number;
+  if (!idx) throw new InputError(`cannot find device "${name}"`, 'dev');
+  return idx;
+}
+
+/** The name of device `index` (or "if<index>" when it went away). */
+export function deviceName(index: number): string {
+  return interfaceName(index) ?? `if${index}`;
+}
