@@ -39,5 +39,11 @@ export const commands: Record<string, Command> = {
     load: () => import('./capture.js'),
   },
   pcap: { summary: 'inspect capture files (pcap info FILE)', load: () => import('./pcap.js') },
+  cc: { summary: 'compile C for BPF with clang (cached, diagnostics at your lines)', load: () => import('./cc.js') },
+  btf: { summary: 'dump BTF (the kernel\'s or a file\'s) as C (vmlinux.h) or raw', load: () => import('./btf.js') },
+  trace: {
+    summary: 'tracing tools: tcpconnect, tcpaccept, pipe (trace_pipe)',
+    load: () => import('./trace.js'),
+  },
   urls: { summary: 'print the HTTP requests in a capture or crossing an interface', load: () => import('./urls.js') },
 };
