@@ -42,7 +42,9 @@ export function findClang(): Clang {
   const v = parseClangVersion(text);
   if (!v) throw new EnvironmentError(`'${path}' is not clang (its --version says: ${text.split('\n')[0]})`);
   if (v.major < MIN_CLANG_MAJOR)
-    throw new EnvironmentError(`${v.version} is too old to compile BPF programs: bpfkit needs clang ${MIN_CLANG_MAJOR}+`);
+    throw new EnvironmentError(
+      `${v.version} is too old to compile BPF programs: bpfkit needs clang ${MIN_CLANG_MAJOR}+`,
+    );
   found = { path, ...v };
   return found;
 }

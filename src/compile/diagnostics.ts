@@ -59,10 +59,5 @@ export function compileError(stderr: string, fallbackFile: string, hide?: string
     return new CompileError(`clang failed: ${line}`, fallbackFile, diags, stderr);
   }
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})` : '';
-  return new CompileError(
-    `${first.message}${more}`,
-    `${first.file}:${first.line}:${first.column}`,
-    diags,
-    stderr,
-  );
+  return new CompileError(`${first.message}${more}`, `${first.file}:${first.line}:${first.column}`, diags, stderr);
 }

@@ -40,7 +40,7 @@ export const commands: Record<string, Command> = {
   },
   pcap: { summary: 'inspect capture files (pcap info FILE)', load: () => import('./pcap.js') },
   cc: { summary: 'compile C for BPF with clang (cached, diagnostics at your lines)', load: () => import('./cc.js') },
-  btf: { summary: 'dump BTF (the kernel\'s or a file\'s) as C (vmlinux.h) or raw', load: () => import('./btf.js') },
+  btf: { summary: "dump BTF (the kernel's or a file's) as C (vmlinux.h) or raw", load: () => import('./btf.js') },
   trace: {
     summary: 'tracing tools: tcpconnect, tcpaccept, pipe (trace_pipe)',
     load: () => import('./trace.js'),
