@@ -104,6 +104,13 @@ enum bpf_map_type {
 #endif
 #define LICENSE(text) char _license[] SEC("license") = text
 
+/*
+ * clang puts in BTF only the types of globals, maps and function signatures, not those of locals: an
+ * event struct used only through a local pointer would be missing when bpfkit decodes events.
+ * BPF_EVENT_TYPE(event) keeps \`struct event\` in BTF through a pointer in a section no loader maps.
+ */
+#define BPF_EVENT_TYPE(name) struct name *___bpfkit_type_##name SEC(".bpfkit.types")
+
 #ifndef NULL
 #define NULL ((void *)0)
 #endif

@@ -1,6 +1,13 @@
 /**
- * `bpfkit/trace`: placeholder entry point, filled by its issue.
+ * `bpfkit/trace`: the BCC workflow in TypeScript — C compiled at run time (bpfkit/compile), loaded and
+ * attached to tracepoints, raw tracepoints, uprobes and perf events, events read from ring buffers and
+ * trace_pipe and decoded from the program's BTF; and the tools built on it (tcpconnect, tcpaccept).
+ * docs/tracing.md.
  *
  * @module
  */
-export {};
+export { BPF, tracingRefusal, type Attachment, type RingbufOptions, type UprobeOptions } from './bpf.js';
+export { structDecoder, type EventObject } from './decode.js';
+export { parseTraceLine, readTracePipe, type TraceLine } from './trace-pipe.js';
+export { findFunction, type FunctionSymbol } from './elf-symbols.js';
+export { resolveBinary, resolveUprobe } from './uprobe-target.js';
