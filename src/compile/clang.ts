@@ -34,10 +34,13 @@ export function findClang(): Clang {
   let text: string;
   try {
     text = execFileSync(path, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    throw new EnvironmentError(
-      `compiling C needs clang ${MIN_CLANG_MAJOR} or newer on PATH ('${path}' not found; install clang or set BPFKIT_CLANG)`,
-    );
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES')
+      throw new EnvironmentError(
+        `compiling C needs clang ${MIN_CLANG_MAJOR} or newer on PATH ('${path}' not found; install clang or set BPFKIT_CLANG)`,
+      );
+    throw new EnvironmentError(`running '${path} --version' failed: ${(err as Error).message.split('\n')[0]}`);
   }
   const v = parseClangVersion(text);
   if (!v) throw new EnvironmentError(`'${path}' is not clang (its --version says: ${text.split('\n')[0]})`);

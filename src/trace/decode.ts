@@ -52,7 +52,8 @@ function readerFor(btf: Btf, id: number): Reader {
       const { type: elem, nelems } = t.array!;
       const e = btf.resolve(elem);
       const esize = btf.sizeOf(elem);
-      if (e.kind === BtfKind.INT && esize === 1 && (e.int!.encoding & 2 || e.name.includes('char'))) {
+      // Plain `char` arrays (and BTF_INT_CHAR ones) are text; `unsigned char` / __u8 arrays are bytes.
+      if (e.kind === BtfKind.INT && esize === 1 && (e.int!.encoding & 2 || e.name === 'char')) {
         return (v, at) => {
           const bytes = new Uint8Array(v.buffer, v.byteOffset + at, nelems);
           const end = bytes.indexOf(0);

@@ -11,3 +11,14 @@ export { structDecoder, type EventObject } from './decode.js';
 export { parseTraceLine, readTracePipe, type TraceLine } from './trace-pipe.js';
 export { findFunction, type FunctionSymbol } from './elf-symbols.js';
 export { resolveBinary, resolveUprobe } from './uprobe-target.js';
+export { tracepointStruct } from './tracepoint-struct.js';
+export { memberOffset } from './btf-offsets.js';
+export {
+  openTcpTool,
+  formatAddress,
+  tcpHeader,
+  tcpLine,
+  type TcpEvent,
+  type TcpTool,
+  type TcpToolOptions,
+} from './tools/tcp-tools.js';
