@@ -8,9 +8,24 @@ import path from 'node:path';
 import { InputError } from '../util/errors.js';
 import { findFunction } from './elf-symbols.js';
 
-/** The file a uprobe goes into: an absolute or relative path as given, or a library mapped by `pid` (default: us). */
+/**
+ * The file a uprobe goes into: an absolute or relative path as given, or a library mapped by `pid`
+ * (default: us). A process that has not mapped it yet (just spawned) gets the library this process maps:
+ * a uprobe sits on the file, so it fires once that process maps the same file.
+ */
 export function resolveBinary(name: string, pid?: number): string {
   if (name.includes('/')) return path.resolve(name);
+  if (pid !== undefined) {
+    try {
+      return mappedLibrary(name, pid);
+    } catch {
+      return mappedLibrary(name, undefined);
+    }
+  }
+  return mappedLibrary(name, undefined);
+}
+
+function mappedLibrary(name: string, pid: number | undefined): string {
   const lib = name.startsWith('lib') ? name : `lib${name}`;
   let maps = '';
   try {
