@@ -32,6 +32,7 @@ import { readTracePipe, type TraceLine } from './trace-pipe.js';
 
 /** Something that detaches on close. */
 export interface Attachment {
+  /** Detach. */
   close(): void;
 }
 

@@ -22,3 +22,4 @@ export {
   type TcpTool,
   type TcpToolOptions,
 } from './tools/tcp-tools.js';
+export { RingBufferReader, type TracepointField } from '../kernel/attach/index.js';

@@ -39,7 +39,9 @@ export interface TcpEvent {
 /** A running tool: events until closed. */
 export interface TcpTool {
   readonly bpf: BPF;
+  /** Connections as they happen, until `signal` aborts or the tool closes. */
   events(signal?: AbortSignal): AsyncGenerator<TcpEvent>;
+  /** Detach and close everything. */
   close(): void;
 }
 
