@@ -7,6 +7,7 @@
  *
  * @module
  */
+export { writeC, type CWriterOptions } from './c-writer.js';
 export { parseBtf, BtfKind, btfKindName, BTF_HEADER, type Btf, type BtfType, type BtfMember } from './btf.js';
 export {
   parseBtfExt,

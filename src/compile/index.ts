@@ -1,6 +1,12 @@
 /**
- * `bpfkit/compile`: placeholder entry point, filled by its issue.
+ * `bpfkit/compile`: C compiled for BPF at run time with the clang on PATH, cached by content
+ * (~/.cache/bpfkit), with clang's diagnostics mapped to the user's lines and the headers programs need
+ * (bpf_helpers.h, bpf_endian.h) shipped by bpfkit. docs/tracing.md.
  *
  * @module
  */
-export {};
+export { compileC, type CompileOptions, type CompileResult, type CSource } from './compile-c.js';
+export { CompileError, parseDiagnostics, type Diagnostic } from './diagnostics.js';
+export { findClang, parseClangVersion, MIN_CLANG_MAJOR, type Clang } from './clang.js';
+export { cacheDir } from './cache.js';
+export { shippedHeaders, bpfHelpersHeader, HELPERS } from './headers.js';

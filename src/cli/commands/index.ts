@@ -45,5 +45,11 @@ export const commands: Record<string, Command> = {
   },
   tc: { summary: 'tc-bpf(8): qdiscs and cls_bpf filters over rtnetlink', load: () => import('./tc.js') },
   link: { summary: 'attach XDP over rtnetlink, as ip link set dev X xdp obj F', load: () => import('./link.js') },
+  cc: { summary: 'compile C for BPF with clang (cached, diagnostics at your lines)', load: () => import('./cc.js') },
+  btf: { summary: "dump BTF (the kernel's or a file's) as C (vmlinux.h) or raw", load: () => import('./btf.js') },
+  trace: {
+    summary: 'tracing tools: tcpconnect, tcpaccept, pipe (trace_pipe)',
+    load: () => import('./trace.js'),
+  },
   urls: { summary: 'print the HTTP requests in a capture or crossing an interface', load: () => import('./urls.js') },
 };

@@ -1,0 +1,145 @@
+/**
+ * compileC: C source in, a parsed object out, through the clang on PATH. The source is compiled for the
+ * BPF target with BTF (-g) and -O2, against the headers bpfkit ships (written once into the cache
+ * directory) and the caller's include directories; the object is cached by content so an unchanged
+ * program costs a hash and a parse, not a clang run. A string source gets `#line 1 "NAME"` in front, so
+ * clang's messages — turned into one CompileError line — point at the user's own lines.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { parseObject, type ParsedObject } from '../elf/object.js';
+import { InputError } from '../util/errors.js';
+import { findClang } from './clang.js';
+import { cacheDir, lookupObject, parseDepFile, sha256, storeObject, writeAtomic } from './cache.js';
+import { compileError, parseDiagnostics, type Diagnostic } from './diagnostics.js';
+import { shippedHeaders } from './headers.js';
+
+/** Options of compileC. */
+export interface CompileOptions {
+  /** Extra clang flags (e.g. ['-DMAX=4']); -O2 -g are always passed, a later -O wins. */
+  cflags?: string[];
+  /** Extra include directories, searched after the shipped headers. */
+  includes?: string[];
+  /** 'bpfel' (default on little-endian hosts), 'bpfeb', or 'bpf' (the host's byte order). */
+  target?: 'bpf' | 'bpfel' | 'bpfeb';
+  /** The name clang's messages use for a string source (default '<source>'). */
+  filename?: string;
+  /** Skip the cache (still stores the result). */
+  noCache?: boolean;
+}
+
+/** What compileC returns. */
+export interface CompileResult {
+  /** The object, parsed: ready for loadCollection. */
+  spec: ParsedObject;
+  /** The ELF bytes clang wrote. */
+  object: Uint8Array;
+  /** True when the object came from the cache (clang did not run). */
+  cached: boolean;
+  /** Warnings clang printed (empty on a cache hit). */
+  warnings: Diagnostic[];
+}
+
+/** The C source to compile: text (optionally named), or a file on disk. */
+export type CSource = string | { file: string };
+
+/** Headers written into the cache once per header version; returns the include directory. */
+function headerDir(root: string): string {
+  const files = shippedHeaders();
+  const stamp = sha256(JSON.stringify(files)).slice(0, 12);
+  const dir = path.join(root, `include-${stamp}`);
+  if (!existsSync(path.join(dir, '.complete'))) {
+    for (const [name, text] of Object.entries(files)) writeAtomic(path.join(dir, name), text);
+    writeAtomic(path.join(dir, '.complete'), stamp);
+  }
+  return dir;
+}
+
+function runClang(clang: string, args: string[]): Promise<{ ok: boolean; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(clang, args, { maxBuffer: 16 << 20 }, (err, _stdout, stderr) => resolve({ ok: !err, stderr }));
+  });
+}
+
+/**
+ * Compile C for BPF with clang. `source` is the program's text, or `{ file }` to compile a file.
+ * Throws CompileError (exit 2) naming the first error's file:line:column, EnvironmentError (exit 3)
+ * when clang is missing or too old.
+ */
+export async function compileC(source: CSource, opts: CompileOptions = {}): Promise<CompileResult> {
+  const clang = findClang();
+  const root = cacheDir();
+  const includeDir = headerDir(root);
+  let text: string;
+  let name: string;
+  if (typeof source === 'string') {
+    text = source;
+    name = opts.filename ?? '<source>';
+  } else {
+    name = source.file;
+    try {
+      text = readFileSync(source.file, 'utf8');
+    } catch (err) {
+      throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, name);
+    }
+  }
+  const target = opts.target ?? (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 'bpfel' : 'bpfeb');
+  const includes = (opts.includes ?? []).map((d) => path.resolve(d));
+  // A file's own directory is where its quoted includes are found; for a string, the working directory.
+  const baseDir = typeof source === 'string' ? process.cwd() : path.dirname(path.resolve(source.file));
+  const cflags = opts.cflags ?? [];
+  const key = sha256(
+    JSON.stringify({ v: 1, clang: clang.version, target, cflags, includes, baseDir, includeDir, name, text }),
+  );
+
+  if (!opts.noCache) {
+    const hit = lookupObject(root, key);
+    if (hit) return { spec: parseObject(hit, { path: name }), object: hit, cached: true, warnings: [] };
+  }
+
+  const work = mkdtempSync(path.join(root, 'work-'));
+  try {
+    // Both forms compile a copy carrying a #line directive: the cache key already holds the text, and
+    // clang reads exactly the bytes hashed even if the file changes meanwhile.
+    const src = path.join(work, 'prog.c');
+    writeAtomic(src, `#line 1 ${JSON.stringify(name)}\n${text}`);
+    const out = path.join(work, 'prog.o');
+    const dep = path.join(work, 'prog.d');
+    const args = [
+      '-target',
+      target,
+      '-O2',
+      '-g',
+      '-Wall',
+      '-Wno-unused-function',
+      '-fno-color-diagnostics',
+      '-fno-caret-diagnostics',
+      '-ferror-limit=20',
+      '-MD',
+      '-MF',
+      dep,
+      '-I',
+      includeDir,
+      ...includes.flatMap((d) => ['-I', d]),
+      '-iquote',
+      baseDir,
+      ...cflags,
+      '-c',
+      src,
+      '-o',
+      out,
+    ];
+    const r = await runClang(clang.path, args);
+    if (!r.ok) throw compileError(r.stderr, name, includeDir);
+    const bytes = new Uint8Array(readFileSync(out));
+    const deps = parseDepFile(readFileSync(dep, 'utf8'))
+      .filter((p) => p !== src && !p.startsWith(includeDir))
+      .map((p) => path.resolve(work, p));
+    storeObject(root, key, bytes, { deps: deps.map((p) => ({ path: p, sha256: sha256(readFileSync(p)) })) });
+    const warnings = parseDiagnostics(r.stderr, includeDir).filter((d) => d.severity === 'warning');
+    return { spec: parseObject(bytes, { path: name }), object: bytes, cached: false, warnings };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The headers bpfkit hands to clang, written in this project: `bpf_helpers.h` (fixed-width types, SEC,
+ * the BTF map-definition macros, helper prototypes, license) and `bpf_endian.h`. They are self-contained,
+ * so programs build with no kernel or libbpf headers installed. Each helper is declared the way the kernel
+ * calls it, a pointer to a function whose address is the helper's number in `enum bpf_func_id`: clang
+ * turns a call through such a constant into `call N`. test/compile checks every number against the
+ * running kernel's BTF.
+ */
+
+/** [name, return type, parameter list, id] for each helper the header declares. */
+export const HELPERS: readonly (readonly [string, string, string, number])[] = [
+  ['map_lookup_elem', 'void *', 'void *map, const void *key', 1],
+  ['map_update_elem', 'long', 'void *map, const void *key, const void *value, __u64 flags', 2],
+  ['map_delete_elem', 'long', 'void *map, const void *key', 3],
+  ['probe_read', 'long', 'void *dst, __u32 size, const void *unsafe_ptr', 4],
+  ['ktime_get_ns', '__u64', 'void', 5],
+  ['trace_printk', 'long', 'const char *fmt, __u32 fmt_size, ...', 6],
+  ['get_prandom_u32', '__u32', 'void', 7],
+  ['get_smp_processor_id', '__u32', 'void', 8],
+  ['tail_call', 'long', 'void *ctx, void *prog_array_map, __u32 index', 12],
+  ['get_current_pid_tgid', '__u64', 'void', 14],
+  ['get_current_uid_gid', '__u64', 'void', 15],
+  ['get_current_comm', 'long', 'void *buf, __u32 size_of_buf', 16],
+  ['perf_event_output', 'long', 'void *ctx, void *map, __u64 flags, void *data, __u64 size', 25],
+  ['get_stackid', 'long', 'void *ctx, void *map, __u64 flags', 27],
+  ['get_current_task', '__u64', 'void', 35],
+  ['probe_read_str', 'long', 'void *dst, __u32 size, const void *unsafe_ptr', 45],
+  ['get_socket_cookie', '__u64', 'void *ctx', 46],
+  ['probe_read_user', 'long', 'void *dst, __u32 size, const void *unsafe_ptr', 112],
+  ['probe_read_kernel', 'long', 'void *dst, __u32 size, const void *unsafe_ptr', 113],
+  ['probe_read_user_str', 'long', 'void *dst, __u32 size, const void *unsafe_ptr', 114],
+  ['probe_read_kernel_str', 'long', 'void *dst, __u32 size, const void *unsafe_ptr', 115],
+  ['ktime_get_boot_ns', '__u64', 'void', 125],
+  ['ringbuf_output', 'long', 'void *ringbuf, void *data, __u64 size, __u64 flags', 130],
+  ['ringbuf_reserve', 'void *', 'void *ringbuf, __u64 size, __u64 flags', 131],
+  ['ringbuf_submit', 'void', 'void *data, __u64 flags', 132],
+  ['ringbuf_discard', 'void', 'void *data, __u64 flags', 133],
+  ['ringbuf_query', '__u64', 'void *ringbuf, __u64 flags', 134],
+  ['get_current_task_btf', 'void *', 'void', 158],
+  ['snprintf', 'long', 'char *str, __u32 str_size, const char *fmt, __u64 *data, __u32 data_len', 165],
+  ['get_func_ip', '__u64', 'void *ctx', 173],
+  ['loop', 'long', '__u32 nr_loops, void *callback_fn, void *callback_ctx, __u64 flags', 181],
+];
+
+function helperLines(): string {
+  return HELPERS.map(([name, ret, params, id]) => `static ${ret} (*bpf_${name})(${params}) = (void *)${id};`).join(
+    '\n',
+  );
+}
+
+/** The text of bpf_helpers.h. */
+export function bpfHelpersHeader(): string {
+  return `/* bpf_helpers.h — written for bpfkit (MIT). Self-contained: no kernel or libbpf headers needed. */
+#ifndef __BPFKIT_BPF_HELPERS_H
+#define __BPFKIT_BPF_HELPERS_H
+
+#ifndef __VMLINUX_H__
+typedef unsigned char __u8;
+typedef signed char __s8;
+typedef unsigned short __u16;
+typedef short __s16;
+typedef unsigned int __u32;
+typedef int __s32;
+typedef unsigned long long __u64;
+typedef long long __s64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u64 __be64;
+typedef __u32 __wsum;
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef __s32 s32;
+typedef __s64 s64;
+#endif
+
+/* Map types and flags a program names (vmlinux.h, included first, brings the kernel's own). */
+#ifndef __VMLINUX_H__
+enum bpf_map_type {
+  BPF_MAP_TYPE_HASH = 1,
+  BPF_MAP_TYPE_ARRAY = 2,
+  BPF_MAP_TYPE_PROG_ARRAY = 3,
+  BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4,
+  BPF_MAP_TYPE_PERCPU_HASH = 5,
+  BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+  BPF_MAP_TYPE_LRU_HASH = 9,
+  BPF_MAP_TYPE_RINGBUF = 27,
+};
+#define BPF_ANY 0
+#define BPF_NOEXIST 1
+#define BPF_EXIST 2
+#define BPF_F_CURRENT_CPU 0xffffffffULL
+#endif
+
+/* Section placement, and the BTF-described map definitions libbpf introduced. */
+#define SEC(name) __attribute__((section(name), used))
+#define __uint(name, val) int (*name)[val]
+#define __type(name, val) typeof(val) *name
+#define __array(name, val) typeof(val) *name[]
+#define __always_inline inline __attribute__((always_inline))
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
+#endif
+#define LICENSE(text) char _license[] SEC("license") = text
+
+/*
+ * clang puts in BTF only the types of globals, maps and function signatures, not those of locals: an
+ * event struct used only through a local pointer would be missing when bpfkit decodes events.
+ * BPF_EVENT_TYPE(event) keeps \`struct event\` in BTF through a pointer in a section no loader maps.
+ */
+#define BPF_EVENT_TYPE(name) struct name *___bpfkit_type_##name SEC(".bpfkit.types")
+
+#ifndef NULL
+#define NULL ((void *)0)
+#endif
+
+/* Helpers: a call through each pointer becomes \`call N\`. */
+${helperLines()}
+
+/* bpf_printk("fmt", args...): trace_printk with the format kept on the stack. */
+#define bpf_printk(fmt, ...)                                          \\
+  ({                                                                  \\
+    char ____fmt[] = fmt;                                             \\
+    bpf_trace_printk(____fmt, sizeof(____fmt), ##__VA_ARGS__);        \\
+  })
+
+#endif
+`;
+}
+
+/** The text of bpf_endian.h (clang folds the builtins to constants or byte-swap instructions). */
+export function bpfEndianHeader(): string {
+  return `/* bpf_endian.h — written for bpfkit (MIT). */
+#ifndef __BPFKIT_BPF_ENDIAN_H
+#define __BPFKIT_BPF_ENDIAN_H
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define bpf_htons(x) __builtin_bswap16(x)
+#define bpf_ntohs(x) __builtin_bswap16(x)
+#define bpf_htonl(x) __builtin_bswap32(x)
+#define bpf_ntohl(x) __builtin_bswap32(x)
+#else
+#define bpf_htons(x) (x)
+#define bpf_ntohs(x) (x)
+#define bpf_htonl(x) (x)
+#define bpf_ntohl(x) (x)
+#endif
+#endif
+`;
+}
+
+/** Every shipped header by its include name (both `<bpf_helpers.h>` and libbpf's `<bpf/bpf_helpers.h>` resolve). */
+export function shippedHeaders(): Record<string, string> {
+  const helpers = bpfHelpersHeader();
+  const endian = bpfEndianHeader();
+  return {
+    'bpf_helpers.h': helpers,
+    'bpf_endian.h': endian,
+    'bpf/bpf_helpers.h': helpers,
+    'bpf/bpf_endian.h': endian,
+  };
+}

@@ -1,0 +1,22 @@
+/**
+ * Tracing attach points and the kernel-side readers that go with them: tracepoints, raw tracepoints,
+ * uprobes, perf software events (perf_event_open + BPF links), kprobes where the kernel has them,
+ * tracefs, and the ring buffer consumer.
+ */
+export {
+  attachTracepoint,
+  attachPerfEvent,
+  attachPerfEventPerCpu,
+  attachToPerfEvent,
+  perfEventOpen,
+  pmuType,
+  PerfAttachment,
+  PerfType,
+  PerfSoftware,
+  type PerfEventSpec,
+} from './perf-event.js';
+export { attachRawTracepoint, RawTracepointAttachment } from './raw-tracepoint.js';
+export { attachUprobe, attachKprobe, kprobesAvailable, kprobesUnavailable, type UprobeTarget } from './probes.js';
+export { tracefsRoot, tracepointId, tracepointFormat, parseTracepointFormat, type TracepointField } from './tracefs.js';
+export { RingBufferReader } from './ring-buffer.js';
+export { lockdownMode } from './lockdown.js';

@@ -1,0 +1,254 @@
+/**
+ * The BCC-style entry point: C in, programs loaded and attached, events out.
+ *
+ *   const bpf = await BPF.fromC(src);
+ *   bpf.attachTracepoint('sock', 'inet_sock_set_state', 'handle');
+ *   for await (const ev of bpf.ringbuf('events', { struct: 'event' })) console.log(ev);
+ *
+ * A BPF owns a kernel collection and every attachment and reader made through it; close() (or process
+ * exit, SIGINT, SIGTERM, through src/kernel's lifecycle registry) detaches and closes all of them.
+ */
+import { readFileSync } from 'node:fs';
+import { compileC, type CompileOptions, type CSource } from '../compile/compile-c.js';
+import { parseBtf, type Btf } from '../btf/btf.js';
+import type { ObjectSpec } from '../elf/spec.js';
+import { EnvironmentError, InputError } from '../util/errors.js';
+import { loadKernelCollection, type KernelCollection } from '../kernel/collection.js';
+import {
+  attachKprobe,
+  attachPerfEventPerCpu,
+  attachRawTracepoint,
+  attachTracepoint,
+  attachUprobe,
+  lockdownMode,
+  PerfSoftware,
+  PerfType,
+  RingBufferReader,
+  tracefsRoot,
+} from '../kernel/attach/index.js';
+import { structDecoder, type EventObject } from './decode.js';
+import { resolveUprobe } from './uprobe-target.js';
+import { readTracePipe, type TraceLine } from './trace-pipe.js';
+
+/** Something that detaches on close. */
+export interface Attachment {
+  /** Detach. */
+  close(): void;
+}
+
+/** Options of ringbuf() and onRingbuf(). */
+export interface RingbufOptions {
+  /** Decode each sample as this struct of the program's BTF; without it samples come as Uint8Array copies. */
+  struct?: string;
+  /** Stop when this signal aborts. */
+  signal?: AbortSignal;
+}
+
+/** Where a uprobe goes. */
+export interface UprobeOptions {
+  /** Binary path, or a library name ('c' for libc). */
+  binary: string;
+  symbol: string;
+  pid?: number;
+  retprobe?: boolean;
+}
+
+const SLEEP_MS = 200;
+
+/** A compiled, loaded BPF object with its attachments: the BCC `BPF` class for TypeScript. */
+export class BPF {
+  private readonly attachments: Attachment[] = [];
+  private btfCache: Btf | undefined;
+  private closed = false;
+
+  private constructor(
+    /** The loaded programs and maps. */
+    readonly collection: KernelCollection,
+    readonly spec: ObjectSpec,
+    /** True when compileC answered from its cache. */
+    readonly cached: boolean,
+  ) {}
+
+  /** Compile C (text or `{ file }`), load it into the kernel. */
+  static async fromC(source: CSource, opts: CompileOptions = {}): Promise<BPF> {
+    const compiled = await compileC(source, opts);
+    return BPF.fromSpec(compiled.spec, compiled.cached);
+  }
+
+  /** Load an already parsed object. Refuses, before loading, programs this kernel cannot run (fentry under lockdown). */
+  static fromSpec(spec: ObjectSpec, cached = false): BPF {
+    for (const p of spec.programs) {
+      const refusal = tracingRefusal(p.section, lockdownMode());
+      if (refusal) throw refusal;
+    }
+    return new BPF(loadKernelCollection(spec), spec, cached);
+  }
+
+  /** The object's BTF, parsed (for decoding events). */
+  get btf(): Btf {
+    if (!this.btfCache) {
+      if (!this.spec.btf) throw new InputError('the object has no BTF (compile with -g) to decode events with');
+      this.btfCache = parseBtf(this.spec.btf, `${this.spec.path ?? 'object'}(.BTF)`);
+    }
+    return this.btfCache;
+  }
+
+  private keep<T extends Attachment>(a: T): T {
+    this.attachments.push(a);
+    return a;
+  }
+
+  private progFd(name: string): number {
+    return this.collection.program(name).fd;
+  }
+
+  /** Attach program `prog` to tracepoint `category:name` (e.g. 'syscalls', 'sys_enter_openat'). */
+  attachTracepoint(category: string, name: string, prog: string): Attachment {
+    return this.keep(attachTracepoint(this.progFd(prog), category, name));
+  }
+
+  /** Attach a raw tracepoint program to tracepoint `name` (e.g. 'sched_switch'). */
+  attachRawTracepoint(name: string, prog: string): Attachment {
+    return this.keep(attachRawTracepoint(this.progFd(prog), name));
+  }
+
+  /** Attach a uprobe (or uretprobe) program to a function of a binary or library. */
+  attachUprobe(target: UprobeOptions, prog: string): Attachment {
+    const { path, offset } = resolveUprobe(target.binary, target.symbol, target.pid);
+    return this.keep(
+      attachUprobe(this.progFd(prog), {
+        path,
+        offset,
+        ...(target.retprobe ? { retprobe: true } : {}),
+        ...(target.pid !== undefined ? { pid: target.pid } : {}),
+        description: `${path}:${target.symbol}`,
+      }),
+    );
+  }
+
+  /** Attach a uretprobe program (attachUprobe with retprobe). */
+  attachUretprobe(target: Omit<UprobeOptions, 'retprobe'>, prog: string): Attachment {
+    return this.attachUprobe({ ...target, retprobe: true }, prog);
+  }
+
+  /** Attach a kprobe program; on a kernel without CONFIG_KPROBES, one line and exit 3. */
+  attachKprobe(fn: string, prog: string, retprobe = false): Attachment {
+    return this.keep(attachKprobe(this.progFd(prog), fn, retprobe));
+  }
+
+  /** Attach a perf_event program to cpu-clock on every CPU, `frequency` samples per second per CPU. */
+  attachCpuClock(prog: string, frequency = 99): Attachment {
+    return this.keep(
+      attachPerfEventPerCpu(
+        this.progFd(prog),
+        { type: PerfType.SOFTWARE, config: BigInt(PerfSoftware.CPU_CLOCK), frequency },
+        onlineCpus(),
+        `cpu-clock at ${frequency} Hz`,
+      ),
+    );
+  }
+
+  /** Attach every program whose section names its target, as libbpf's auto-attach does. */
+  attachAll(): Attachment[] {
+    const out: Attachment[] = [];
+    for (const p of this.spec.programs) {
+      const s = p.section;
+      let m: RegExpExecArray | null;
+      if ((m = /^(?:tracepoint|tp)\/([^/]+)\/([^/]+)$/.exec(s))) out.push(this.attachTracepoint(m[1]!, m[2]!, p.name));
+      else if ((m = /^(?:raw_tracepoint|raw_tp)\/(.+)$/.exec(s))) out.push(this.attachRawTracepoint(m[1]!, p.name));
+      else if ((m = /^(uprobe|uretprobe)\/(.+):([^:]+)$/.exec(s)))
+        out.push(this.attachUprobe({ binary: m[2]!, symbol: m[3]!, retprobe: m[1] === 'uretprobe' }, p.name));
+      else if ((m = /^(kprobe|kretprobe)\/(.+)$/.exec(s)))
+        out.push(this.attachKprobe(m[2]!, p.name, m[1] === 'kretprobe'));
+    }
+    return out;
+  }
+
+  /** A reader of ring buffer map `name` (callers drain and wait themselves; ringbuf() and onRingbuf() do it for you). */
+  openRingbuf(name: string): RingBufferReader {
+    const map = this.collection.map(name);
+    if (map.type !== 27) throw new InputError(`map ${name} is not a ring buffer (BPF_MAP_TYPE_RINGBUF)`);
+    return this.keep(new RingBufferReader(map.fd, map.maxEntries, name));
+  }
+
+  /** Events of ring buffer `name`, as they come, until the signal aborts or the BPF closes. */
+  async *ringbuf(name: string, opts: RingbufOptions = {}): AsyncGenerator<EventObject | Uint8Array> {
+    const reader = this.openRingbuf(name);
+    const decode = opts.struct ? structDecoder(this.btf, opts.struct) : undefined;
+    const batch: (EventObject | Uint8Array)[] = [];
+    try {
+      while (!this.closed && !opts.signal?.aborted) {
+        reader.drain((s) => batch.push(decode ? decode(s) : s.slice()));
+        if (batch.length) {
+          for (const ev of batch.splice(0)) yield ev;
+          continue;
+        }
+        await reader.wait(SLEEP_MS);
+      }
+    } finally {
+      reader.close();
+    }
+  }
+
+  /**
+   * Call `fn` for every sample of ring buffer `name` (decoded when `struct` is given) until the returned
+   * stop() is called; the sample views are only valid during the call. The fast path: no copy, no promise per event.
+   */
+  onRingbuf(name: string, fn: (ev: EventObject | Uint8Array) => void, opts: RingbufOptions = {}): () => Promise<void> {
+    const reader = this.openRingbuf(name);
+    const decode = opts.struct ? structDecoder(this.btf, opts.struct) : undefined;
+    let stopped = false;
+    const done = (async () => {
+      while (!stopped && !this.closed && !opts.signal?.aborted) {
+        if (reader.drain(decode ? (s) => fn(decode(s)) : fn) === 0) await reader.wait(SLEEP_MS);
+      }
+      reader.drain(decode ? (s) => fn(decode(s)) : fn);
+      reader.close();
+    })();
+    return async () => {
+      stopped = true;
+      await done;
+    };
+  }
+
+  /** bpf_trace_printk output (trace_pipe), parsed, until the signal aborts. */
+  tracePipe(signal?: AbortSignal): AsyncGenerator<TraceLine> {
+    return readTracePipe(`${tracefsRoot()}/trace_pipe`, signal);
+  }
+
+  /** Detach everything, close maps and programs. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const a of this.attachments.reverse()) a.close();
+    this.collection.close();
+  }
+}
+
+/** CPUs that are online now (perf events can only open there). */
+function onlineCpus(): number[] {
+  const out: number[] = [];
+  let text = '0';
+  try {
+    text = readFileSync('/sys/devices/system/cpu/online', 'utf8');
+  } catch {
+    // No sysfs: CPU 0 is all we can name.
+  }
+  for (const part of text.trim().split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    for (let c = a!; c <= (b ?? a!); c++) out.push(c);
+  }
+  return out;
+}
+
+/**
+ * Why a program of section `section` cannot run here, before loading it: fentry/fexit/fmod_ret under
+ * lockdown (the kernel answers EPERM even to root). undefined when nothing stands in the way.
+ */
+export function tracingRefusal(section: string, lockdown: string | undefined): EnvironmentError | undefined {
+  const m = /^(fentry|fexit|fmod_ret)(?:\.s)?\/(.+)$/.exec(section);
+  if (!m) return undefined;
+  if (lockdown && lockdown !== 'none')
+    return new EnvironmentError(`${m[1]} on ${m[2]}: refused by the kernel's lockdown (${lockdown})`);
+  return new EnvironmentError(`${m[1]} on ${m[2]}: bpfkit does not load fentry/fexit programs yet (attach_btf_id)`);
+}

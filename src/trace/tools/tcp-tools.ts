@@ -1,0 +1,171 @@
+/**
+ * tcpconnect and tcpaccept: BCC's tools on the attach points this kernel has (tracepoints only), with
+ * BCC's columns and options. openTcpTool compiles the program for this kernel (tracepoint formats from
+ * tracefs, struct offsets from /sys/kernel/btf/vmlinux), loads and attaches it; events() yields one
+ * decoded connection per event.
+ */
+import { readFileSync } from 'node:fs';
+import { parseBtf } from '../../btf/btf.js';
+import { compileC } from '../../compile/compile-c.js';
+import { tracepointFormat } from '../../kernel/attach/tracefs.js';
+import { BPF } from '../bpf.js';
+import { memberOffset } from '../btf-offsets.js';
+import { tcpProgramSource } from './tcp-program.js';
+
+/** Filters, as BCC's -p, -U/-u, -P, -4/-6 give them. */
+export interface TcpToolOptions {
+  pid?: number;
+  uid?: number;
+  ports?: number[];
+  family?: 4 | 6;
+}
+
+/** One connection made (connect) or accepted (accept). */
+export interface TcpEvent {
+  /** bpf_ktime_get_ns() at the event. */
+  timeNs: bigint;
+  pid: number;
+  uid: number;
+  comm: string;
+  family: 4 | 6;
+  /** The local address and port. */
+  localAddress: string;
+  localPort: number;
+  /** The remote address and port. */
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/** A running tool: events until closed. */
+export interface TcpTool {
+  readonly bpf: BPF;
+  /** Connections as they happen, until `signal` aborts or the tool closes. */
+  events(signal?: AbortSignal): AsyncGenerator<TcpEvent>;
+  /** Detach and close everything. */
+  close(): void;
+}
+
+const VMLINUX = '/sys/kernel/btf/vmlinux';
+
+function acceptOffsets(): string[] {
+  const btf = parseBtf(readFileSync(VMLINUX), VMLINUX);
+  const defs: [string, string, string][] = [
+    ['OFF_TASK_FILES', 'task_struct', 'files'],
+    ['OFF_FILES_FDT', 'files_struct', 'fdt'],
+    ['OFF_FDT_FD', 'fdtable', 'fd'],
+    ['OFF_FILE_PRIVATE', 'file', 'private_data'],
+    ['OFF_SOCKET_SK', 'socket', 'sk'],
+  ];
+  return defs.map(([macro, s, m]) => `-D${macro}=${memberOffset(btf, s, m)}`);
+}
+
+/** Compile, load and attach tcpconnect or tcpaccept. */
+export async function openTcpTool(kind: 'connect' | 'accept', opts: TcpToolOptions = {}): Promise<TcpTool> {
+  const formats = {
+    setState: tracepointFormat('sock', 'inet_sock_set_state'),
+    acceptExit: tracepointFormat('syscalls', 'sys_exit_accept4'),
+  };
+  const cflags: string[] = [];
+  if (opts.pid !== undefined) cflags.push(`-DFILTER_PID=${opts.pid}`);
+  if (opts.uid !== undefined) cflags.push(`-DFILTER_UID=${opts.uid}`);
+  if (opts.family) cflags.push(`-DFILTER_FAMILY=${opts.family === 4 ? 2 : 10}`);
+  if (opts.ports?.length) cflags.push('-DFILTER_PORTS=1');
+  if (kind === 'accept') cflags.push(...acceptOffsets());
+  const compiled = await compileC(tcpProgramSource(kind, formats), { cflags, filename: `tcp${kind}.bpf.c` });
+  const bpf = BPF.fromSpec(compiled.spec, compiled.cached);
+  try {
+    const ports = bpf.collection.map('ports');
+    for (const p of opts.ports ?? []) {
+      const key = new Uint8Array(2);
+      new DataView(key.buffer).setUint16(0, p, true);
+      ports.update(key, new Uint8Array([1]));
+    }
+    bpf.attachAll();
+  } catch (err) {
+    bpf.close();
+    throw err;
+  }
+  return {
+    bpf,
+    async *events(signal?: AbortSignal) {
+      for await (const ev of bpf.ringbuf('events', { struct: 'event', ...(signal ? { signal } : {}) })) {
+        yield toTcpEvent(ev as Record<string, unknown>);
+      }
+    },
+    close: () => bpf.close(),
+  };
+}
+
+function toTcpEvent(e: Record<string, unknown>): TcpEvent {
+  const family = e.family === 4 ? 4 : 6;
+  const addr = (bytes: unknown) => formatAddress(Uint8Array.from(bytes as number[]), family);
+  return {
+    timeNs: e.ts_ns as bigint,
+    pid: e.pid as number,
+    uid: e.uid as number,
+    comm: e.comm as string,
+    family,
+    localAddress: addr(e.saddr),
+    localPort: e.lport as number,
+    remoteAddress: addr(e.daddr),
+    remotePort: e.dport as number,
+  };
+}
+
+/** An address as text: dotted quad, or RFC 5952 IPv6 (longest zero run as ::, v4-mapped as ::ffff:a.b.c.d). */
+export function formatAddress(bytes: Uint8Array, family: 4 | 6): string {
+  if (family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const words = Array.from({ length: 8 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
+  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff)
+    return `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+/** BCC's header line. */
+export function tcpHeader(kind: 'connect' | 'accept', opts: { timestamp?: boolean; uid?: boolean }): string {
+  const cols: string[] = [];
+  if (opts.timestamp) cols.push('TIME(s)'.padEnd(9));
+  if (opts.uid) cols.push('UID'.padEnd(6));
+  cols.push('PID'.padEnd(7), 'COMM'.padEnd(16), 'IP');
+  if (kind === 'connect') cols.push('SADDR'.padEnd(39), 'DADDR'.padEnd(39), 'DPORT');
+  else cols.push('RADDR'.padEnd(39), 'RPORT', 'LADDR'.padEnd(39), 'LPORT');
+  return cols.join(' ');
+}
+
+/** One event as a line under tcpHeader. `startNs`: the first event's time, for -t. */
+export function tcpLine(
+  kind: 'connect' | 'accept',
+  ev: TcpEvent,
+  opts: { timestamp?: boolean; uid?: boolean; startNs?: bigint },
+): string {
+  const cols: string[] = [];
+  if (opts.timestamp) cols.push((Number(ev.timeNs - (opts.startNs ?? ev.timeNs)) / 1e9).toFixed(3).padEnd(9));
+  if (opts.uid) cols.push(String(ev.uid).padEnd(6));
+  cols.push(String(ev.pid).padEnd(7), ev.comm.padEnd(16), String(ev.family).padEnd(2));
+  if (kind === 'connect') cols.push(ev.localAddress.padEnd(39), ev.remoteAddress.padEnd(39), String(ev.remotePort));
+  else
+    cols.push(
+      ev.remoteAddress.padEnd(39),
+      String(ev.remotePort).padEnd(5),
+      ev.localAddress.padEnd(39),
+      String(ev.localPort),
+    );
+  return cols.join(' ');
+}
