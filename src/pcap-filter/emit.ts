@@ -65,8 +65,14 @@ export function emitProgram(root: Block): SockFilter[] {
       let slot = at + 1;
       const tOff = farT.has(b) ? slot++ - at - 1 : start.get(b.jt!)! - at - 1;
       const fOff = farF.has(b) ? slot - at - 1 : start.get(b.jf!)! - at - 1;
-      if (tOff > 255 && !farT.has(b)) (farT.add(b), (grew = true));
-      if (fOff > 255 && !farF.has(b)) (farF.add(b), (grew = true));
+      if (tOff > 255 && !farT.has(b)) {
+        farT.add(b);
+        grew = true;
+      }
+      if (fOff > 255 && !farF.has(b)) {
+        farF.add(b);
+        grew = true;
+      }
       out.push({ code: b.jcode, jt: tOff & 0xff, jf: fOff & 0xff, k: b.k >>> 0 });
       if (farT.has(b)) out.push({ code: BPF_JMP | BPF_JA, jt: 0, jf: 0, k: start.get(b.jt!)! - (at + 1) - 1 });
       if (farF.has(b)) {

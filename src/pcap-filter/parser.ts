@@ -287,7 +287,10 @@ class Parser {
       case 'dir':
         throw unsupported(`'${w}' (802.11 captures)`);
       default:
-        if (w === 'and' || w === 'or' || w === 'mask') (this.pos--, this.syntax());
+        if (w === 'and' || w === 'or' || w === 'mask') {
+          this.pos--;
+          this.syntax();
+        }
         throw unsupported(`'${w}'`);
     }
   }
