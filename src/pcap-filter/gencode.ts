@@ -97,7 +97,10 @@ export class Gen {
   readonly link: LinkType;
   readonly netmask: number;
 
-  constructor(link: LinkType, netmask = 0) {
+  readonly savefile: boolean;
+
+  constructor(link: LinkType, netmask = 0, savefile = true) {
+    this.savefile = savefile;
     this.link = link;
     this.kind = link.kind;
     this.offLinktype = link.offLinktype;
@@ -148,6 +151,11 @@ export class Gen {
         return proto === ETHERTYPE.ip6 ? always() : never();
       case 'null':
       case 'loop': {
+        if (proto === ETHERTYPE.ip6 && this.savefile) {
+          // A file may come from any OS: libpcap accepts the BSDs' AF_INET6 values (FreeBSD 28, OpenBSD/NetBSD 24, macOS 30).
+          const fam = (af: number): Frag => this.cmp(0, BPF_W, this.kind === 'null' ? ((af & 0xff) << 24) >>> 0 : af);
+          return or(or(fam(30), fam(24)), fam(28));
+        }
         const af = proto === ETHERTYPE.ip ? 2 : proto === ETHERTYPE.ip6 ? 10 : -1;
         if (af < 0) return never();
         // DLT_NULL holds the family in the capturing host's order (little-endian here); DLT_LOOP in network order.

@@ -277,8 +277,8 @@ export function tokenize(src: string): Token[] {
     if (TWO_CHAR_OPS.includes(two)) offer(two === '&&' || two === '||' ? 'kw' : 'op', 2);
     else if (ONE_CHAR_OPS.includes(c)) offer('op', 1);
     offer('num', matchLen(RE_NUM, src, i));
-    offer('hid', matchLen(RE_HID, src, i));
     offer('eid', matchLen(RE_MAC, src, i));
+    offer('hid', matchLen(RE_HID, src, i));
     const v6 = matchLen(RE_V6, src, i);
     if (v6 > 0 && src.slice(i, i + v6).includes(':')) {
       const text = src.slice(i, i + v6);
