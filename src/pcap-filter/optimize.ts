@@ -116,7 +116,12 @@ function step(vals: Values, st: State, s: Stmt): number {
       const ca = vals.konst.get(a);
       const cb = vals.konst.get(b);
       const folded = ca !== undefined && cb !== undefined ? foldAlu(op, ca, cb) : undefined;
-      st[REG_A] = folded !== undefined ? vals.k(folded) : vals.of(`A${op},${a},${b}`);
+      if (folded !== undefined) st[REG_A] = vals.k(folded);
+      else if (cb === 0 && (op === 0x20 || op === 0x50))
+        st[REG_A] = vals.k(0); // x*0, x&0 (libpcap does the same)
+      else if (cb === 0 && (op === 0x00 || op === 0x10 || op === 0x40 || op === 0x60 || op === 0x70 || op === 0xa0)) {
+        // x+0, x-0, x|0, x<<0, x>>0, x^0: the same value, so the statement goes as redundant
+      } else st[REG_A] = vals.of(`A${op},${a},${b}`);
       return REG_A;
     }
     case BPF_MISC:
@@ -193,9 +198,11 @@ function decide(vals: Values, facts: Facts, b: Block, st: State): boolean | unde
   if (k === undefined) return facts.get(`${v}|${op}|x${st[REG_X]}`) as boolean | undefined;
   const exact = facts.get(`${v}|${op}|${k}`);
   if (exact !== undefined) return exact as boolean;
+  // Like libpcap's fold_edge, only `==` tests are decided from other `==` tests on the same value.
+  if (op !== BPF_JEQ) return undefined;
   const eq = facts.get(`${v}|eq`);
-  if (typeof eq === 'number') return evalJump(op, eq, k);
-  if (op === BPF_JEQ && facts.get(`${v}|ne${k}`) === true) return false;
+  if (typeof eq === 'number') return eq === k;
+  if (facts.get(`${v}|ne${k}`) === true) return false;
   return undefined;
 }
 
@@ -276,6 +283,13 @@ export function optimize(root: Block): Block {
         const before = st.slice();
         const reg = step(vals, st, s);
         if (reg >= 0 && before[reg] === st[reg]) {
+          changed = true;
+          continue;
+        }
+        const c = vals.konst.get(st[REG_A]!);
+        if (bpfClass(s.code) === BPF_ALU && c !== undefined) {
+          // Folded to a constant: load it, so what fed the computation may become dead.
+          kept.push({ code: BPF_LD | BPF_IMM, k: c });
           changed = true;
           continue;
         }
@@ -406,6 +420,21 @@ export function optimize(root: Block): Block {
       } else canon.set(key, b);
     }
     root = resolve(root);
+    // The entry block's own test, when constant (`1 = 2`, `arp` on raw IP), decides where the program starts.
+    if (isJump(root)) {
+      const st: State = [];
+      for (let r = 0; r < NREGS; r++) st.push(vals.unknown());
+      for (const x of root.stmts) step(vals, st, x);
+      const outcome = decide(vals, new Map(), root, st);
+      if (outcome !== undefined) {
+        const target = outcome ? root.jt! : root.jf!;
+        const live = liveIn.get(target) ?? 0;
+        if (!(live & ((1 << REG_A) | (1 << REG_X) | 0xffff))) {
+          root = target;
+          changed = true;
+        }
+      }
+    }
     if (!changed) break;
   }
   return root;

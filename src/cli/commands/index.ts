@@ -38,6 +38,9 @@ export const commands: Record<string, Command> = {
     summary: 'capture packets live with a kernel eBPF or classic BPF filter',
     load: () => import('./capture.js'),
   },
-  pcap: { summary: 'inspect capture files (pcap info FILE)', load: () => import('./pcap.js') },
+  pcap: {
+    summary: 'capture files: info, compile a filter expression, filter records',
+    load: () => import('./pcap.js'),
+  },
   urls: { summary: 'print the HTTP requests in a capture or crossing an interface', load: () => import('./urls.js') },
 };
