@@ -220,28 +220,60 @@ function evalJump(op: number, a: number, k: number): boolean {
   return false;
 }
 
-type Facts = Map<string, boolean | number>;
+/**
+ * What is known on an edge: a chain of facts sharing its tail with the edge before (O(1) to extend);
+ * where paths join, the facts common to all of them are gathered into one table.
+ */
+class Facts {
+  constructor(
+    private readonly parent: Facts | null,
+    private readonly key: string,
+    private readonly val: boolean | number,
+    private readonly table: Map<string, boolean | number> | null = null,
+  ) {}
+  static empty(): Facts {
+    return new Facts(null, '', false, new Map());
+  }
+  static of(table: Map<string, boolean | number>): Facts {
+    return new Facts(null, '', false, table);
+  }
+  with(key: string, val: boolean | number): Facts {
+    return new Facts(this, key, val);
+  }
+  get(key: string): boolean | number | undefined {
+    for (let f: Facts | null = this; f; f = f.parent) {
+      if (f.table) return f.table.get(key);
+      if (f.key === key) return f.val;
+    }
+    return undefined;
+  }
+  /** Every fact, nearest first winning. */
+  all(): Map<string, boolean | number> {
+    const out = new Map<string, boolean | number>();
+    for (let f: Facts | null = this; f; f = f.parent) {
+      if (f.table) {
+        for (const [k, v] of f.table) if (!out.has(k)) out.set(k, v);
+        break;
+      }
+      if (!out.has(f.key)) out.set(f.key, f.val);
+    }
+    return out;
+  }
+}
 
-function edgeFacts(vals: Values, base: Facts, b: Block, st: State, outcome: boolean): Facts {
-  const f: Facts = new Map(base);
+function edgeFacts(base: Facts, b: Block, st: State, outcome: boolean): Facts {
   const op = bpfOp(b.jcode);
   const v = st[REG_A]!;
-  if (bpfSrc(b.jcode) === BPF_X) {
-    f.set(`${v}|${op}|x${st[REG_X]}`, outcome);
-    return f;
-  }
-  f.set(`${v}|${op}|${b.k}`, outcome);
-  if (op === BPF_JEQ) {
-    if (outcome) f.set(`${v}|eq`, b.k);
-    else f.set(`${v}|ne${b.k}`, true);
-  }
+  if (bpfSrc(b.jcode) === BPF_X) return base.with(`${v}|${op}|x${st[REG_X]}`, outcome);
+  let f = base.with(`${v}|${op}|${b.k}`, outcome);
+  if (op === BPF_JEQ) f = outcome ? f.with(`${v}|eq`, b.k) : f.with(`${v}|ne${b.k}`, true);
   return f;
 }
 
 function intersect(a: Facts, b: Facts): Facts {
-  const out: Facts = new Map();
-  for (const [k, v] of a) if (b.get(k) === v) out.set(k, v);
-  return out;
+  const out = new Map<string, boolean | number>();
+  for (const [k, v] of a.all()) if (b.get(k) === v) out.set(k, v);
+  return Facts.of(out);
 }
 
 /** Optimize the graph at `root`; returns the new root. */
@@ -348,17 +380,17 @@ export function optimize(root: Block): Block {
         for (const p of ps) {
           const pf = factsIn.get(p)!;
           const ex = exit.get(p)!;
-          const e1 = p.jt === b ? edgeFacts(vals, pf, p, ex, true) : undefined;
-          const e2 = p.jf === b ? edgeFacts(vals, pf, p, ex, false) : undefined;
+          const e1 = p.jt === b ? edgeFacts(pf, p, ex, true) : undefined;
+          const e2 = p.jf === b ? edgeFacts(pf, p, ex, false) : undefined;
           const ef = e1 && e2 ? intersect(e1, e2) : (e1 ?? e2)!;
           f = f ? intersect(f, ef) : ef;
         }
-        factsIn.set(b, f ?? new Map());
+        factsIn.set(b, f ?? Facts.empty());
       }
       for (const p of order) {
         if (!isJump(p)) continue;
         for (const side of ['jt', 'jf'] as const) {
-          let facts = edgeFacts(vals, factsIn.get(p)!, p, exit.get(p)!, side === 'jt');
+          let facts = edgeFacts(factsIn.get(p)!, p, exit.get(p)!, side === 'jt');
           let state = exit.get(p)!;
           for (let hops = 0; hops < 64; hops++) {
             const s = p[side]!;
@@ -377,7 +409,7 @@ export function optimize(root: Block): Block {
             let ok = true;
             for (let r = 0; r < NREGS && ok; r++) if (live & (1 << r) && st[r] !== state[r]) ok = false;
             if (!ok) break;
-            if (outcome !== undefined) facts = edgeFacts(vals, facts, s, st, outcome);
+            if (outcome !== undefined) facts = edgeFacts(facts, s, st, outcome);
             p[side] = target;
             changed = true;
             state = exit.get(p)!;
@@ -425,7 +457,7 @@ export function optimize(root: Block): Block {
       const st: State = [];
       for (let r = 0; r < NREGS; r++) st.push(vals.unknown());
       for (const x of root.stmts) step(vals, st, x);
-      const outcome = decide(vals, new Map(), root, st);
+      const outcome = decide(vals, Facts.empty(), root, st);
       if (outcome !== undefined) {
         const target = outcome ? root.jt! : root.jf!;
         const live = liveIn.get(target) ?? 0;
@@ -435,7 +467,9 @@ export function optimize(root: Block): Block {
         }
       }
     }
-    if (!changed) break;
+    if (!changed) {
+      break;
+    }
   }
   return root;
 }
