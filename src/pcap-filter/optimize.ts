@@ -241,6 +241,7 @@ class Facts {
     return new Facts(this, key, val);
   }
   get(key: string): boolean | number | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the chain starts here
     for (let f: Facts | null = this; f; f = f.parent) {
       if (f.table) return f.table.get(key);
       if (f.key === key) return f.val;
@@ -250,6 +251,7 @@ class Facts {
   /** Every fact, nearest first winning. */
   all(): Map<string, boolean | number> {
     const out = new Map<string, boolean | number>();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the chain starts here
     for (let f: Facts | null = this; f; f = f.parent) {
       if (f.table) {
         for (const [k, v] of f.table) if (!out.has(k)) out.set(k, v);
