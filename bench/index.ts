@@ -3,7 +3,7 @@
  * `npm run bench -- interpreter urls`). Each module exports `bench(): Promise<void>` and prints its own
  * figures as ratios against peers measured in the same run, because the machines are noisy.
  */
-const suites = ['interpreter', 'programs', 'kernel', 'packet', 'urls', 'hostile', 'cbpf'];
+const suites = ['interpreter', 'programs', 'kernel', 'packet', 'urls', 'hostile', 'cbpf', 'pcap-filter'];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
