@@ -3,7 +3,18 @@
  * `npm run bench -- interpreter urls`). Each module exports `bench(): Promise<void>` and prints its own
  * figures as ratios against peers measured in the same run, because the machines are noisy.
  */
-const suites = ['interpreter', 'programs', 'kernel', 'packet', 'urls', 'hostile', 'cbpf', 'tc', 'tracing', 'pcap-filter'];
+const suites = [
+  'interpreter',
+  'programs',
+  'kernel',
+  'packet',
+  'urls',
+  'hostile',
+  'cbpf',
+  'tc',
+  'tracing',
+  'pcap-filter',
+];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

@@ -38,7 +38,10 @@ export const commands: Record<string, Command> = {
     summary: 'capture packets live with a kernel eBPF or classic BPF filter',
     load: () => import('./capture.js'),
   },
-  pcap: { summary: 'inspect capture files (pcap info FILE)', load: () => import('./pcap.js') },
+  pcap: {
+    summary: 'capture files: info, compile a filter expression, filter records',
+    load: () => import('./pcap.js'),
+  },
   verify: {
     summary: "predict the kernel verifier's verdict on a program, and why not (no kernel needed)",
     load: () => import('./verify.js'),

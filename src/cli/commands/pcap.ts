@@ -5,8 +5,11 @@
 import { parseFlags } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 import { captureInfo, type CaptureInfo } from '../../packet/capture-info.js';
+import { runCompile, runFilter } from './pcap-filter.js';
 
 const HELP = `usage: bpfkit pcap info FILE [--json]
+       bpfkit pcap compile [-y LINKTYPE] [-O] [-d|-dd|-ddd|--tc|--ebpf] EXPR...   (see: pcap compile --help)
+       bpfkit pcap filter IN OUT EXPR...                                          (see: pcap filter --help)
 
 Summarise a pcap or pcapng file: format, byte order, link types, interfaces, snapshot length,
 packet count, captured and wire bytes, first/last packet time and duration.
@@ -21,7 +24,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return sub ? 0 : 2;
   }
-  if (sub !== 'info') throw new UsageError(`unknown pcap subcommand '${sub}' (try: bpfkit pcap info FILE)`);
+  if (sub === 'compile') return runCompile(rest);
+  if (sub === 'filter') return runFilter(rest);
+  if (sub !== 'info') throw new UsageError(`unknown pcap subcommand '${sub}' (try: info, compile, filter)`);
   const { values, positionals, help } = parseFlags(rest, { json: { type: 'boolean' } });
   if (help) {
     process.stdout.write(HELP);

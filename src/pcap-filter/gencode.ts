@@ -1,0 +1,753 @@
+/**
+ * The primitives of pcap-filter(7) as classic BPF fragments, with libpcap 1.10's gencode.c semantics:
+ * the same checks in the same order (which matters: a load past the packet's end rejects the packet
+ * wherever it happens, so two programs agree only if they load the same bytes on the same paths), the
+ * same IPv4 fragment test before transport fields, IPv6 next-header with one fragment header and no
+ * other extension-header walking, and `vlan`/`mpls`/`pppoes` moving every later offset, globally and
+ * in parse order, as libpcap does.
+ */
+import {
+  BPF_ABS,
+  BPF_ALU,
+  BPF_AND,
+  BPF_B,
+  BPF_H,
+  BPF_IMM,
+  BPF_JEQ,
+  BPF_JGE,
+  BPF_JGT,
+  BPF_JMP,
+  BPF_JSET,
+  BPF_K,
+  BPF_LD,
+  BPF_LDX,
+  BPF_LEN,
+  BPF_MSH,
+  BPF_IND,
+  BPF_W,
+  BPF_X,
+  BPF_MISC,
+  BPF_TAX,
+  BPF_OR,
+} from '../cbpf/insn.js';
+import { and, block, never, always, not, or, type Frag, type Stmt } from './blocks.js';
+import { FilterSyntaxError } from './errors.js';
+import type { LinkKind, LinkType } from './linktypes.js';
+
+/** libpcap's protocol qualifiers (`ip`, `tcp`, `link`...) or `default`. */
+export type Proto = string;
+/** Direction qualifier: `default`, `src`, `dst`, `or` (src or dst), `and` (src and dst), or an 802.11 one. */
+export type Dir = string;
+
+export const ETHERTYPE = {
+  ip: 0x0800,
+  arp: 0x0806,
+  rarp: 0x8035,
+  ip6: 0x86dd,
+  vlan: 0x8100,
+  qinq: 0x88a8,
+  qinqOld: 0x9100,
+  mpls: 0x8847,
+  pppoed: 0x8863,
+  pppoes: 0x8864,
+  decnet: 0x6003,
+  lat: 0x6004,
+  sca: 0x6007,
+  moprc: 0x6002,
+  mopdl: 0x6001,
+} as const;
+
+const IPPROTO = {
+  icmp: 1,
+  igmp: 2,
+  tcp: 6,
+  igrp: 9,
+  udp: 17,
+  ah: 51,
+  esp: 50,
+  icmp6: 58,
+  pim: 103,
+  vrrp: 112,
+  sctp: 132,
+  frag: 44,
+};
+const ETHERMTU = 1500;
+
+/** A value computed into A by straight-line code, guarded by the protocol checks its loads need. */
+export interface Arith {
+  stmts: Stmt[];
+  conds: Frag | null;
+  /** Value known at compile time (no loads). */
+  konst?: number;
+  /** Set when the value is a number literal as written (libpcap's division-by-zero check looks at these). */
+  literal?: boolean;
+  /** Scratch slots M[0..regs-1] this computation uses. */
+  regs: number;
+}
+
+const ld = (size: number, k: number): Stmt => ({ code: BPF_LD | size | BPF_ABS, k: k >>> 0 });
+
+/** The code generator's state: link type and the offsets vlan/mpls/pppoes have moved. */
+export class Gen {
+  kind: LinkKind;
+  offLinktype: number;
+  offLinkpl: number;
+  mplsDepth = 0;
+  vlanDepth = 0;
+  readonly link: LinkType;
+  readonly netmask: number;
+
+  readonly savefile: boolean;
+
+  constructor(link: LinkType, netmask = 0, savefile = true) {
+    this.savefile = savefile;
+    this.link = link;
+    this.kind = link.kind;
+    this.offLinktype = link.offLinktype;
+    this.offLinkpl = link.offLinkpl;
+    this.netmask = netmask >>> 0;
+  }
+
+  /** Compare the field at absolute `off` of `size` (masked) with `k` using jump `op`. */
+  cmp(off: number, size: number, k: number, op = BPF_JEQ, mask = 0xffffffff): Frag {
+    const stmts: Stmt[] = [ld(size, off)];
+    if (mask >>> 0 !== 0xffffffff) stmts.push({ code: BPF_ALU | BPF_AND | BPF_K, k: mask >>> 0 });
+    return block(stmts, BPF_JMP | op | BPF_K, k);
+  }
+
+  /** Link-layer protocol test (libpcap's gen_linktype). */
+  linktype(proto: number): Frag {
+    if (this.mplsDepth > 0) return this.mplsLinktype(proto);
+    switch (this.kind) {
+      case 'ether':
+        if (proto === 0xfe || proto === 0x06 || proto === 0xf0) {
+          return and(
+            not(this.cmp(this.offLinktype, BPF_H, ETHERMTU, BPF_JGT)),
+            this.cmp(this.offLinktype + 2, BPF_H, (proto << 8) | proto),
+          );
+        }
+        if (proto <= ETHERMTU) {
+          return and(
+            not(this.cmp(this.offLinktype, BPF_H, ETHERMTU, BPF_JGT)),
+            this.cmp(this.offLinktype + 2, BPF_B, proto),
+          );
+        }
+        return this.cmp(this.offLinktype, BPF_H, proto);
+      case 'sll':
+      case 'sll2':
+        return this.cmp(this.offLinktype, BPF_H, proto);
+      case 'ppp': {
+        const ppp =
+          proto === ETHERTYPE.ip ? 0x21 : proto === ETHERTYPE.ip6 ? 0x57 : proto === ETHERTYPE.decnet ? 0x27 : proto;
+        return this.cmp(this.offLinktype, BPF_H, ppp);
+      }
+      case 'raw':
+        if (proto === ETHERTYPE.ip) return this.cmp(0, BPF_B, 0x40, BPF_JEQ, 0xf0);
+        if (proto === ETHERTYPE.ip6) return this.cmp(0, BPF_B, 0x60, BPF_JEQ, 0xf0);
+        return never();
+      case 'ipv4':
+        return proto === ETHERTYPE.ip ? always() : never();
+      case 'ipv6':
+        return proto === ETHERTYPE.ip6 ? always() : never();
+      case 'null':
+      case 'loop': {
+        if (proto === ETHERTYPE.ip6 && this.savefile) {
+          // A file may come from any OS: libpcap accepts the BSDs' AF_INET6 values (FreeBSD 28, OpenBSD/NetBSD 24, macOS 30).
+          const fam = (af: number): Frag => this.cmp(0, BPF_W, this.kind === 'null' ? ((af & 0xff) << 24) >>> 0 : af);
+          return or(or(fam(30), fam(24)), fam(28));
+        }
+        const af = proto === ETHERTYPE.ip ? 2 : proto === ETHERTYPE.ip6 ? 10 : -1;
+        if (af < 0) return never();
+        // DLT_NULL holds the family in the capturing host's order (little-endian here); DLT_LOOP in network order.
+        const k = this.kind === 'null' ? ((af & 0xff) << 24) >>> 0 : af;
+        return this.cmp(0, BPF_W, k);
+      }
+    }
+  }
+
+  private mplsLinktype(proto: number): Frag {
+    const bos = this.cmp(this.offLinkpl - 4 + 2, BPF_B, 0x01, BPF_JEQ, 0x01);
+    if (proto === ETHERTYPE.ip) return and(bos, this.cmp(this.offLinkpl, BPF_B, 0x40, BPF_JEQ, 0xf0));
+    if (proto === ETHERTYPE.ip6) return and(bos, this.cmp(this.offLinkpl, BPF_B, 0x60, BPF_JEQ, 0xf0));
+    throw new FilterSyntaxError('unsupported protocol over mpls', 0);
+  }
+
+  /** `ip proto N`, `ip6 proto N`, `proto N` (libpcap's gen_proto). */
+  proto(v: number, proto: Proto, dir: Dir): Frag {
+    if (dir !== 'default') throw new FilterSyntaxError("direction applied to 'proto'", 0);
+    switch (proto) {
+      case 'default':
+        return or(this.proto(v, 'ip', dir), this.proto(v, 'ip6', dir));
+      case 'link':
+        return this.linktype(v);
+      case 'ip':
+        return and(this.linktype(ETHERTYPE.ip), this.cmp(this.offLinkpl + 9, BPF_B, v));
+      case 'ip6': {
+        const direct = this.cmp(this.offLinkpl + 6, BPF_B, v);
+        const viaFrag = and(this.cmp(this.offLinkpl + 6, BPF_B, IPPROTO.frag), this.cmp(this.offLinkpl + 40, BPF_B, v));
+        return and(this.linktype(ETHERTYPE.ip6), or(direct, viaFrag));
+      }
+      case 'arp':
+      case 'rarp':
+        throw new FilterSyntaxError(`${proto} does not encapsulate another protocol`, 0);
+      default:
+        throw new FilterSyntaxError(`'${proto} proto' is bogus`, 0);
+    }
+  }
+
+  /** A protocol name standing alone: `tcp`, `ip6`, `arp`... (libpcap's gen_proto_abbrev). */
+  protoAbbrev(name: Proto): Frag {
+    switch (name) {
+      case 'ip':
+      case 'ip6':
+      case 'arp':
+      case 'rarp':
+      case 'decnet':
+      case 'lat':
+      case 'sca':
+      case 'moprc':
+      case 'mopdl':
+        return this.linktype(ETHERTYPE[name]);
+      case 'tcp':
+      case 'udp':
+      case 'sctp':
+      case 'pim':
+      case 'ah':
+      case 'esp':
+        return this.proto(IPPROTO[name], 'default', 'default');
+      case 'icmp':
+      case 'igmp':
+      case 'igrp':
+      case 'vrrp':
+        return this.proto(IPPROTO[name], 'ip', 'default');
+      case 'carp':
+        return this.proto(IPPROTO.vrrp, 'ip', 'default');
+      case 'icmp6':
+        return this.proto(IPPROTO.icmp6, 'ip6', 'default');
+      case 'iso':
+        return this.linktype(0xfe);
+      case 'stp':
+        return this.linktype(0x42);
+      case 'netbeui':
+        return this.linktype(0xf0);
+      case 'link':
+        throw new FilterSyntaxError('link layer applied in wrong context', 0);
+      case 'radio':
+        throw new FilterSyntaxError("'radio' is not a valid protocol type", 0);
+      default:
+        throw unsupported(`'${name}'`);
+    }
+  }
+
+  /** IPv4 host or network (libpcap's gen_host). */
+  host(addr: number, mask: number, proto: Proto, dir: Dir, what: string): Frag {
+    switch (proto) {
+      case 'default': {
+        const ip = this.host(addr, mask, 'ip', dir, what);
+        if (this.mplsDepth > 0) return ip;
+        return or(or(ip, this.host(addr, mask, 'arp', dir, what)), this.host(addr, mask, 'rarp', dir, what));
+      }
+      case 'ip':
+        return this.hostop(addr, mask, dir, ETHERTYPE.ip, 12, 16);
+      case 'arp':
+        return this.hostop(addr, mask, dir, ETHERTYPE.arp, 14, 24);
+      case 'rarp':
+        return this.hostop(addr, mask, dir, ETHERTYPE.rarp, 14, 24);
+      case 'link':
+        throw new FilterSyntaxError(`link-layer modifier applied to ${what}`, 0);
+      case 'ip6':
+        throw new FilterSyntaxError(`'ip6' modifier applied to ip ${what}`, 0);
+      default:
+        throw new FilterSyntaxError(`'${proto}' modifier applied to ${what}`, 0);
+    }
+  }
+
+  private hostop(addr: number, mask: number, dir: Dir, ethertype: number, src: number, dst: number): Frag {
+    switch (dir) {
+      case 'src':
+      case 'dst':
+        return and(
+          this.linktype(ethertype),
+          this.cmp(this.offLinkpl + (dir === 'src' ? src : dst), BPF_W, (addr & mask) >>> 0, BPF_JEQ, mask),
+        );
+      case 'and':
+        return and(
+          this.hostop(addr, mask, 'src', ethertype, src, dst),
+          this.hostop(addr, mask, 'dst', ethertype, src, dst),
+        );
+      case 'default':
+      case 'or':
+        return or(
+          this.hostop(addr, mask, 'src', ethertype, src, dst),
+          this.hostop(addr, mask, 'dst', ethertype, src, dst),
+        );
+      default:
+        throw dirOnlyFor80211(dir);
+    }
+  }
+
+  /** IPv6 host or network (libpcap's gen_host6). */
+  host6(addr: Uint8Array, mask: Uint8Array, proto: Proto, dir: Dir, what: string): Frag {
+    if (proto !== 'default' && proto !== 'ip6') {
+      if (proto === 'link') throw new FilterSyntaxError(`link-layer modifier applied to ip6 ${what}`, 0);
+      throw new FilterSyntaxError(`'${proto}' modifier applied to ip6 ${what}`, 0);
+    }
+    return this.hostop6(addr, mask, dir);
+  }
+
+  private hostop6(addr: Uint8Array, mask: Uint8Array, dir: Dir): Frag {
+    if (dir === 'and') return and(this.hostop6(addr, mask, 'src'), this.hostop6(addr, mask, 'dst'));
+    if (dir === 'default' || dir === 'or') return or(this.hostop6(addr, mask, 'src'), this.hostop6(addr, mask, 'dst'));
+    if (dir !== 'src' && dir !== 'dst') throw dirOnlyFor80211(dir);
+    const base = this.offLinkpl + (dir === 'src' ? 8 : 24);
+    const word = (b: Uint8Array, i: number): number =>
+      ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+    let f = this.linktype(ETHERTYPE.ip6);
+    for (let i = 0; i < 16; i += 4) {
+      const m = word(mask, i);
+      f = and(f, this.cmp(base + i, BPF_W, (word(addr, i) & m) >>> 0, BPF_JEQ, m));
+    }
+    return f;
+  }
+
+  /** Compare `bytes` at absolute `off`, last word first, as libpcap's gen_bcmp. */
+  bcmp(off: number, bytes: Uint8Array): Frag {
+    let size = bytes.length;
+    let f: Frag | null = null;
+    const push = (g: Frag): void => {
+      f = f ? and(f, g) : g;
+    };
+    while (size >= 4) {
+      const i = size - 4;
+      push(
+        this.cmp(
+          off + i,
+          BPF_W,
+          ((bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!) >>> 0,
+        ),
+      );
+      size -= 4;
+    }
+    while (size >= 2) {
+      const i = size - 2;
+      push(this.cmp(off + i, BPF_H, (bytes[i]! << 8) | bytes[i + 1]!));
+      size -= 2;
+    }
+    if (size > 0) push(this.cmp(off, BPF_B, bytes[0]!));
+    return f!;
+  }
+
+  /** `ether host/src/dst MAC` (libpcap's gen_ehostop). */
+  ehost(mac: Uint8Array, dir: Dir): Frag {
+    if (this.kind !== 'ether') {
+      throw new FilterSyntaxError(
+        'ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel',
+        0,
+      );
+    }
+    switch (dir) {
+      case 'src':
+        return this.bcmp(6, mac);
+      case 'dst':
+        return this.bcmp(0, mac);
+      case 'and':
+        return and(this.bcmp(6, mac), this.bcmp(0, mac));
+      case 'default':
+      case 'or':
+        return or(this.bcmp(6, mac), this.bcmp(0, mac));
+      default:
+        throw dirOnlyFor80211(dir);
+    }
+  }
+
+  /** X = the IPv4 header length plus the network-layer offset is folded into each load's k. */
+  private loadxIphdrlen(): Stmt {
+    return { code: BPF_LDX | BPF_MSH | BPF_B, k: this.offLinkpl };
+  }
+
+  /** Non-fragment (or first fragment) test: libpcap's gen_ipfrag. */
+  ipfrag(): Frag {
+    return not(block([ld(BPF_H, this.offLinkpl + 6)], BPF_JMP | BPF_JSET | BPF_K, 0x1fff));
+  }
+
+  /** A 16-bit field of the TCP/UDP/SCTP header over IPv4, compared with `op k`. */
+  private tran4(off: number, k: number, op: number): Frag {
+    return block(
+      [this.loadxIphdrlen(), { code: BPF_LD | BPF_IND | BPF_H, k: this.offLinkpl + off }],
+      BPF_JMP | op | BPF_K,
+      k,
+    );
+  }
+
+  private tran6(off: number, k: number, op: number): Frag {
+    return this.cmp(this.offLinkpl + 40 + off, BPF_H, k, op);
+  }
+
+  private portRange(lo: number, hi: number, ipv6: boolean, off: number): Frag {
+    if (lo > hi) [lo, hi] = [hi, lo];
+    const t = ipv6 ? this.tran6.bind(this) : this.tran4.bind(this);
+    return and(t(off, lo, BPF_JGE), not(t(off, hi, BPF_JGT)));
+  }
+
+  private portDir(lo: number, hi: number, range: boolean, ipv6: boolean, dir: Dir): Frag {
+    const atom = (off: number): Frag =>
+      range ? this.portRange(lo, hi, ipv6, off) : ipv6 ? this.tran6(off, lo, BPF_JEQ) : this.tran4(off, lo, BPF_JEQ);
+    switch (dir) {
+      case 'src':
+        return atom(0);
+      case 'dst':
+        return atom(2);
+      case 'and':
+        return and(atom(0), atom(2));
+      case 'default':
+      case 'or':
+        return or(atom(0), atom(2));
+      default:
+        throw dirOnlyFor80211(dir);
+    }
+  }
+
+  private portop(lo: number, hi: number, range: boolean, ipProto: number, ipv6: boolean, dir: Dir): Frag {
+    if (ipv6) return and(this.cmp(this.offLinkpl + 6, BPF_B, ipProto), this.portDir(lo, hi, range, true, dir));
+    const pre = and(this.cmp(this.offLinkpl + 9, BPF_B, ipProto), this.ipfrag());
+    return and(pre, this.portDir(lo, hi, range, false, dir));
+  }
+
+  private portFamily(lo: number, hi: number, range: boolean, ipProto: number, ipv6: boolean, dir: Dir): Frag {
+    const head = this.linktype(ipv6 ? ETHERTYPE.ip6 : ETHERTYPE.ip);
+    let body: Frag;
+    if (ipProto >= 0) body = this.portop(lo, hi, range, ipProto, ipv6, dir);
+    else {
+      const tcpUdp = or(
+        this.portop(lo, hi, range, IPPROTO.tcp, ipv6, dir),
+        this.portop(lo, hi, range, IPPROTO.udp, ipv6, dir),
+      );
+      body = or(this.portop(lo, hi, range, IPPROTO.sctp, ipv6, dir), tcpUdp);
+    }
+    return and(head, body);
+  }
+
+  /** `[tcp|udp|sctp] [src|dst] port N` / `portrange A-B`; ipProto < 0 for any of the three. */
+  port(lo: number, hi: number, range: boolean, ipProto: number, dir: Dir): Frag {
+    // libpcap generates the IPv4 test first, then ors the IPv6 test in front of it.
+    const v4 = this.portFamily(lo, hi, range, ipProto, false, dir);
+    const v6 = this.portFamily(lo, hi, range, ipProto, true, dir);
+    return or(v6, v4);
+  }
+
+  /** `[ether|ip] broadcast`. */
+  broadcast(proto: Proto): Frag {
+    if (proto === 'default' || proto === 'link') {
+      if (this.kind !== 'ether') throw new FilterSyntaxError('not a broadcast link', 0);
+      return this.bcmp(0, new Uint8Array([255, 255, 255, 255, 255, 255]));
+    }
+    if (proto === 'ip') {
+      const hostmask = ~this.netmask >>> 0;
+      const zero = this.cmp(this.offLinkpl + 16, BPF_W, 0, BPF_JEQ, hostmask);
+      const ones = this.cmp(this.offLinkpl + 16, BPF_W, hostmask, BPF_JEQ, hostmask);
+      return and(this.linktype(ETHERTYPE.ip), or(zero, ones));
+    }
+    throw new FilterSyntaxError('only link-layer/IP broadcast filters supported', 0);
+  }
+
+  /** `[ether|ip|ip6] multicast`. */
+  multicast(proto: Proto): Frag {
+    if (proto === 'default' || proto === 'link') {
+      if (this.kind !== 'ether') {
+        throw new FilterSyntaxError(
+          'link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel',
+          0,
+        );
+      }
+      return block([ld(BPF_B, 0)], BPF_JMP | BPF_JSET | BPF_K, 1);
+    }
+    if (proto === 'ip') return and(this.linktype(ETHERTYPE.ip), this.cmp(this.offLinkpl + 16, BPF_B, 224, BPF_JGE));
+    if (proto === 'ip6') return and(this.linktype(ETHERTYPE.ip6), this.cmp(this.offLinkpl + 24, BPF_B, 255));
+    throw new FilterSyntaxError(
+      'only IP multicast filters supported on ethernet/FDDI/token ring/ARCNET/ATM LANE/Fibre Channel',
+      0,
+    );
+  }
+
+  /** `less N` / `greater N`. */
+  length(n: number, greater: boolean): Frag {
+    const b = block([{ code: BPF_LD | BPF_W | BPF_LEN, k: 0 }], BPF_JMP | (greater ? BPF_JGE : BPF_JGT) | BPF_K, n);
+    return greater ? b : not(b);
+  }
+
+  /** `byte N op M` with libpcap's semantics (including `&`/`|` testing A as it stands, without a load). */
+  byteop(op: string, idx: number, val: number): Frag {
+    switch (op) {
+      case '=':
+        return this.cmp(idx, BPF_B, val);
+      case '<':
+        return not(this.cmp(idx, BPF_B, val, BPF_JGE));
+      case '>':
+        return this.cmp(idx, BPF_B, val, BPF_JGT);
+      case '&':
+      case '|':
+        return not(
+          block([{ code: BPF_ALU | (op === '&' ? BPF_AND : BPF_OR) | BPF_K, k: val }], BPF_JMP | BPF_JEQ | BPF_K, 0),
+        );
+      default:
+        throw new FilterSyntaxError(`illegal operator '${op}' for byte`, 0);
+    }
+  }
+
+  /** `inbound` / `outbound` where the link header says (Linux cooked captures). */
+  direction(outbound: boolean): Frag {
+    let f: Frag;
+    if (this.link.kind === 'sll') f = this.cmp(0, BPF_H, 4);
+    else if (this.link.kind === 'sll2') f = this.cmp(10, BPF_B, 4);
+    else throw unsupported(`'${outbound ? 'outbound' : 'inbound'}' on ${this.link.name} captures`);
+    return outbound ? f : not(f);
+  }
+
+  /** `ifindex N` (LINUX_SLL2 only, as libpcap for capture files). */
+  ifindex(n: number): Frag {
+    if (this.link.kind !== 'sll2') throw unsupported(`'ifindex' on ${this.link.name} captures`);
+    return this.cmp(4, BPF_W, n);
+  }
+
+  /** `vlan [id]`: test the tag, then move every later offset 4 bytes on. */
+  vlan(id: number | undefined): Frag {
+    if (this.mplsDepth > 0) throw new FilterSyntaxError('no VLAN match after MPLS', 0);
+    if (this.kind !== 'ether' || this.link.kind !== 'ether')
+      throw new FilterSyntaxError(`no VLAN support for ${this.link.description}`, 0);
+    let f = or(or(this.linktype(ETHERTYPE.vlan), this.linktype(ETHERTYPE.qinq)), this.linktype(ETHERTYPE.qinqOld));
+    if (id !== undefined) {
+      if (id > 0x0fff) throw new FilterSyntaxError(`VLAN tag ${id} greater than maximum 4095`, 0);
+      f = and(f, this.cmp(this.offLinkpl, BPF_H, id, BPF_JEQ, 0x0fff));
+    }
+    this.offLinkpl += 4;
+    this.offLinktype += 4;
+    this.vlanDepth++;
+    return f;
+  }
+
+  /** `mpls [label]`: test the label stack entry, then move the network layer 4 bytes on. */
+  mpls(label: number | undefined): Frag {
+    let f: Frag;
+    if (this.mplsDepth > 0) f = this.cmp(this.offLinkpl - 4 + 2, BPF_B, 0, BPF_JEQ, 0x01);
+    else if (this.kind === 'ether') f = this.linktype(ETHERTYPE.mpls);
+    else if (this.kind === 'ppp') f = this.cmp(this.offLinktype, BPF_H, 0x0281);
+    else throw new FilterSyntaxError(`no MPLS support for ${this.link.description}`, 0);
+    if (label !== undefined) {
+      if (label > 0xfffff) throw new FilterSyntaxError(`MPLS label ${label} greater than maximum 1048575`, 0);
+      f = and(f, this.cmp(this.offLinkpl, BPF_W, (label << 12) >>> 0, BPF_JEQ, 0xfffff000));
+    }
+    this.offLinkpl += 4;
+    this.mplsDepth++;
+    return f;
+  }
+
+  /** `pppoed`. */
+  pppoed(): Frag {
+    return this.linktype(ETHERTYPE.pppoed);
+  }
+
+  /** `pppoes [session]`: after it, the rest of the expression reads the PPP payload. */
+  pppoes(session: number | undefined): Frag {
+    let f = this.linktype(ETHERTYPE.pppoes);
+    if (session !== undefined) {
+      if (session > 0xffff)
+        throw new FilterSyntaxError(`PPPoE session number ${session} greater than maximum 65535`, 0);
+      f = and(f, this.cmp(this.offLinkpl, BPF_W, session, BPF_JEQ, 0xffff));
+    }
+    this.offLinktype = this.offLinkpl + 6;
+    this.offLinkpl += 8;
+    this.kind = 'ppp';
+    return f;
+  }
+
+  // ---- arithmetic (relational expressions) ----
+
+  /** A number. */
+  num(v: number, literal = true): Arith {
+    return { stmts: [{ code: BPF_LD | BPF_IMM, k: v >>> 0 }], conds: null, konst: v >>> 0, literal, regs: 0 };
+  }
+
+  /** `len`. */
+  len(): Arith {
+    return { stmts: [{ code: BPF_LD | BPF_W | BPF_LEN, k: 0 }], conds: null, regs: 0 };
+  }
+
+  /** `proto[index : size]` (libpcap's gen_load). */
+  load(proto: Proto, index: Arith, size: number): Arith {
+    const sz = size === 1 ? BPF_B : size === 2 ? BPF_H : size === 4 ? BPF_W : -1;
+    if (sz < 0) throw new FilterSyntaxError('data size must be 1, 2, or 4', 0);
+    const andConds = (a: Frag | null, b: Frag): Frag => (a ? and(a, b) : b);
+    switch (proto) {
+      case 'link': {
+        return { stmts: this.indexed(index, sz, 0, false), conds: index.conds, regs: index.regs };
+      }
+      case 'ip':
+      case 'arp':
+      case 'rarp':
+      case 'ip6':
+      case 'decnet':
+      case 'lat':
+      case 'sca':
+      case 'moprc':
+      case 'mopdl': {
+        const stmts = this.indexed(index, sz, this.offLinkpl, false);
+        return { stmts, conds: andConds(index.conds, this.protoAbbrev(proto)), regs: index.regs };
+      }
+      case 'tcp':
+      case 'udp':
+      case 'sctp':
+      case 'icmp':
+      case 'igmp':
+      case 'igrp':
+      case 'pim':
+      case 'vrrp':
+      case 'carp': {
+        const stmts = this.indexed(index, sz, this.offLinkpl, true);
+        let conds = and(this.protoAbbrev(proto), this.ipfrag());
+        if (index.conds) conds = and(index.conds, conds);
+        conds = and(this.protoAbbrev('ip'), conds);
+        return { stmts, conds, regs: Math.max(index.regs, 1) };
+      }
+      case 'icmp6': {
+        const stmts = this.indexed(index, sz, this.offLinkpl + 40, false);
+        const conds = and(this.linktype(ETHERTYPE.ip6), this.cmp(this.offLinkpl + 6, BPF_B, IPPROTO.icmp6));
+        return { stmts, conds: index.conds ? and(index.conds, conds) : conds, regs: index.regs };
+      }
+      case 'radio':
+        throw new FilterSyntaxError("'radio' is not a valid protocol type", 0);
+      default:
+        throw unsupported(`'${proto}[...]'`);
+    }
+  }
+
+  /** Load `size` at base + index (+ the IPv4 header length when `overIp`). */
+  private indexed(index: Arith, size: number, base: number, overIp: boolean): Stmt[] {
+    if (!overIp) {
+      if (index.konst !== undefined) return [ld(size, base + index.konst)];
+      return [...index.stmts, { code: BPF_MISC | BPF_TAX, k: 0 }, { code: BPF_LD | BPF_IND | size, k: base }];
+    }
+    if (index.konst !== undefined) {
+      return [this.loadxIphdrlen(), { code: BPF_LD | BPF_IND | size, k: (base + index.konst) >>> 0 }];
+    }
+    const slot = index.regs;
+    if (slot >= 16) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
+    return [
+      ...index.stmts,
+      { code: 0x02, k: slot }, // st M[slot]
+      this.loadxIphdrlen(),
+      { code: BPF_LD | 0x60, k: slot }, // ld M[slot]
+      { code: BPF_ALU | BPF_X, k: 0 }, // add x
+      { code: BPF_MISC | BPF_TAX, k: 0 },
+      { code: BPF_LD | BPF_IND | size, k: base },
+    ];
+  }
+
+  /** `a op b` for + - * / % & | ^ << >>. */
+  arith(op: number, a: Arith, b: Arith): Arith {
+    const ALU_DIV = 0x30,
+      ALU_MOD = 0x90,
+      ALU_LSH = 0x60,
+      ALU_RSH = 0x70;
+    if (b.literal && b.konst === 0 && op === ALU_DIV) throw new FilterSyntaxError('division by zero', 0);
+    if (b.literal && b.konst === 0 && op === ALU_MOD) throw new FilterSyntaxError('modulus by zero', 0);
+    if (b.literal && (op === ALU_LSH || op === ALU_RSH) && b.konst! > 31) {
+      throw new FilterSyntaxError('shift by more than 31 bits', 0);
+    }
+    const conds = a.conds && b.conds ? and(a.conds, b.conds) : (a.conds ?? b.conds);
+    if (a.konst !== undefined && b.konst !== undefined) {
+      const v = fold(op, a.konst, b.konst);
+      if (v !== undefined) return { ...this.num(v, false), conds };
+    }
+    if (b.konst !== undefined) {
+      return { stmts: [...a.stmts, { code: BPF_ALU | op | BPF_K, k: b.konst }], conds, regs: a.regs };
+    }
+    const slot = b.regs;
+    if (slot >= 16) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
+    const stmts = [
+      ...a.stmts,
+      { code: 0x02, k: slot },
+      ...b.stmts,
+      { code: BPF_MISC | BPF_TAX, k: 0 },
+      { code: BPF_LD | 0x60, k: slot },
+      { code: BPF_ALU | op | BPF_X, k: 0 },
+    ];
+    return { stmts, conds, regs: Math.max(a.regs, b.regs + 1) };
+  }
+
+  /** `-a`. */
+  neg(a: Arith): Arith {
+    if (a.konst !== undefined) return { ...this.num(-a.konst >>> 0, false), conds: a.conds };
+    return { stmts: [...a.stmts, { code: BPF_ALU | 0x80, k: 0 }], conds: a.conds, regs: a.regs };
+  }
+
+  /** `a relop b`: the protocol checks of both sides, then the comparison. */
+  relation(rel: string, a: Arith, b: Arith): Frag {
+    const ops: Record<string, [number, boolean]> = {
+      '>': [BPF_JGT, false],
+      '>=': [BPF_JGE, false],
+      '=': [BPF_JEQ, false],
+      '<': [BPF_JGE, true],
+      '<=': [BPF_JGT, true],
+      '!=': [BPF_JEQ, true],
+    };
+    const [op, reversed] = ops[rel]!;
+    let cmpBlock: Frag;
+    if (b.konst !== undefined) cmpBlock = block([...a.stmts], BPF_JMP | op | BPF_K, b.konst);
+    else if (a.konst !== undefined) {
+      cmpBlock = block(
+        [...b.stmts, { code: BPF_MISC | BPF_TAX, k: 0 }, { code: BPF_LD | BPF_IMM, k: a.konst }],
+        BPF_JMP | op | BPF_X,
+        0,
+      );
+    } else {
+      const slot = b.regs;
+      if (slot >= 16) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
+      const stmts = [
+        ...a.stmts,
+        { code: 0x02, k: slot },
+        ...b.stmts,
+        { code: BPF_MISC | BPF_TAX, k: 0 },
+        { code: BPF_LD | 0x60, k: slot },
+      ];
+      cmpBlock = block(stmts, BPF_JMP | op | BPF_X, 0);
+    }
+    if (reversed) cmpBlock = not(cmpBlock);
+    const conds = a.conds && b.conds ? and(a.conds, b.conds) : (a.conds ?? b.conds);
+    return conds ? and(conds, cmpBlock) : cmpBlock;
+  }
+}
+
+function fold(op: number, a: number, b: number): number | undefined {
+  switch (op) {
+    case 0x00:
+      return (a + b) >>> 0;
+    case 0x10:
+      return (a - b) >>> 0;
+    case 0x20:
+      return Math.imul(a, b) >>> 0;
+    case 0x30:
+      return b === 0 ? undefined : Math.floor(a / b) >>> 0;
+    case 0x90:
+      return b === 0 ? undefined : (a % b) >>> 0;
+    case 0x40:
+      return (a | b) >>> 0;
+    case 0x50:
+      return (a & b) >>> 0;
+    case 0xa0:
+      return (a ^ b) >>> 0;
+    case 0x60:
+      return b > 31 ? 0 : (a << b) >>> 0;
+    case 0x70:
+      return b > 31 ? 0 : a >>> b;
+  }
+  return undefined;
+}
+
+function dirOnlyFor80211(dir: Dir): FilterSyntaxError {
+  return new FilterSyntaxError(`'${dir}' is only supported on 802.11 captures`, 0);
+}
+
+/** A pcap-filter feature bpfkit does not compile (yet): said in one line rather than compiled wrong. */
+export function unsupported(what: string): FilterSyntaxError {
+  return new FilterSyntaxError(`${what} is not supported by bpfkit's filter compiler`, 0);
+}

@@ -1,0 +1,66 @@
+/**
+ * The link types bpfkit compiles filters for, by DLT/LINKTYPE name and number, with where each puts
+ * its protocol field and its network-layer header (libpcap's off_linktype / off_linkpl).
+ */
+import { FilterSyntaxError } from './errors.js';
+
+/** How the link layer names the network protocol, which decides what `ip`, `arp`... compile to. */
+export type LinkKind = 'ether' | 'raw' | 'ipv4' | 'ipv6' | 'sll' | 'sll2' | 'null' | 'loop' | 'ppp';
+
+/** One supported link type. */
+export interface LinkType {
+  /** tcpdump's `-y` name. */
+  name: string;
+  /** The DLT_ value libpcap reports. */
+  dlt: number;
+  /** The LINKTYPE_ value stored in pcap files. */
+  linktype: number;
+  /** How the protocol is named. */
+  kind: LinkKind;
+  /** Offset of the protocol field (-1 when the link type has none). */
+  offLinktype: number;
+  /** Offset of the network-layer header. */
+  offLinkpl: number;
+  /** tcpdump's description, used in "no VLAN support for ..." messages. */
+  description: string;
+}
+
+const lt = (
+  name: string,
+  dlt: number,
+  linktype: number,
+  kind: LinkKind,
+  offLinktype: number,
+  offLinkpl: number,
+  description: string,
+): LinkType => ({ name, dlt, linktype, kind, offLinktype, offLinkpl, description });
+
+/** Every link type bpfkit can compile for. */
+export const LINK_TYPES: readonly LinkType[] = [
+  lt('EN10MB', 1, 1, 'ether', 12, 14, 'Ethernet'),
+  lt('RAW', 12, 101, 'raw', -1, 0, 'Raw IP'),
+  lt('IPV4', 228, 228, 'ipv4', -1, 0, 'Raw IPv4'),
+  lt('IPV6', 229, 229, 'ipv6', -1, 0, 'Raw IPv6'),
+  lt('LINUX_SLL', 113, 113, 'sll', 14, 16, 'Linux cooked v1'),
+  lt('LINUX_SLL2', 276, 276, 'sll2', 0, 20, 'Linux cooked v2'),
+  lt('NULL', 0, 0, 'null', 0, 4, 'BSD loopback'),
+  lt('LOOP', 108, 108, 'loop', 0, 4, 'OpenBSD loopback'),
+  lt('PPP', 9, 9, 'ppp', 2, 4, 'PPP'),
+];
+
+/** Find a link type by tcpdump name (any case, `DLT_`/`LINKTYPE_` prefix allowed) or LINKTYPE number. */
+export function findLinkType(nameOrNumber: string | number): LinkType {
+  if (typeof nameOrNumber === 'number' || /^[0-9]+$/.test(nameOrNumber)) {
+    const n = Number(nameOrNumber);
+    const found = LINK_TYPES.find((l) => l.linktype === n);
+    if (!found) throw new FilterSyntaxError(`link type ${n} is not supported by bpfkit's filter compiler`, 0);
+    return found;
+  }
+  const name = nameOrNumber.toUpperCase().replace(/^(DLT_|LINKTYPE_)/, '');
+  const found = LINK_TYPES.find((l) => l.name === name);
+  if (!found) {
+    const names = LINK_TYPES.map((l) => l.name).join(', ');
+    throw new FilterSyntaxError(`unknown link type '${nameOrNumber}' (bpfkit compiles for ${names})`, 0);
+  }
+  return found;
+}

@@ -1,0 +1,477 @@
+/**
+ * The optimizer: the effects of libpcap's optimize.c (so programs stay its size, and always-false ones
+ * are refused as libpcap refuses them), by bpfkit's own method over the block graph:
+ * - value numbering: every load and computation gets a number; packet bytes do not change, so a value
+ *   loaded on every path into a block is not loaded again (redundant-load removal);
+ * - constant folding of arithmetic on known values;
+ * - jump threading: an edge whose target's test is already decided on that edge (by the tests passed to
+ *   get there, e.g. `ether type == 0x800` after it was found equal to 0x86dd, or by a constant) goes
+ *   straight to the branch the test would take, when skipping the block changes no value used later;
+ * - dead-code removal: statements whose results nobody reads (as in libpcap, this includes packet loads,
+ *   so a load past the packet's end that is folded away no longer rejects the packet), blocks whose
+ *   branches agree, unreachable blocks, and duplicate blocks merged.
+ * It repeats until nothing changes. Everything is iterative; very large graphs skip threading.
+ */
+import {
+  BPF_ALU,
+  BPF_JMP,
+  BPF_JEQ,
+  BPF_JGE,
+  BPF_JGT,
+  BPF_JSET,
+  BPF_K,
+  BPF_X,
+  BPF_LD,
+  BPF_LDX,
+  BPF_ST,
+  BPF_STX,
+  BPF_MISC,
+  BPF_IMM,
+  BPF_ABS,
+  BPF_IND,
+  BPF_MEM,
+  BPF_LEN,
+  BPF_MSH,
+  bpfClass,
+  bpfMode,
+  bpfOp,
+  bpfSrc,
+  bpfSize,
+  bpfMiscOp,
+  BPF_TAX,
+  BPF_NEG,
+} from '../cbpf/insn.js';
+import type { Block, Stmt } from './blocks.js';
+import { layoutOrder } from './emit.js';
+
+const REG_A = 16;
+const REG_X = 17;
+const NREGS = 18;
+const THREADING_LIMIT = 4000;
+
+/** Value numbers: equal numbers mean equal values on every path. */
+class Values {
+  private readonly ids = new Map<string, number>();
+  readonly konst = new Map<number, number>();
+  private fresh = 0;
+  of(key: string): number {
+    let v = this.ids.get(key);
+    if (v === undefined) {
+      v = this.ids.size + 1;
+      this.ids.set(key, v);
+    }
+    return v;
+  }
+  k(c: number): number {
+    const v = this.of(`K${c >>> 0}`);
+    this.konst.set(v, c >>> 0);
+    return v;
+  }
+  unknown(): number {
+    return this.of(`U${this.fresh++}`);
+  }
+}
+
+type State = number[]; // value number per register: M0..M15, A, X
+
+/** Apply one statement to a state (in place); returns the register it defines, or -1. */
+function step(vals: Values, st: State, s: Stmt): number {
+  const cls = bpfClass(s.code);
+  switch (cls) {
+    case BPF_LD:
+    case BPF_LDX: {
+      const reg = cls === BPF_LD ? REG_A : REG_X;
+      const mode = bpfMode(s.code);
+      let v: number;
+      if (mode === BPF_IMM) v = vals.k(s.k);
+      else if (mode === BPF_ABS) v = vals.of(`P${bpfSize(s.code)},${s.k}`);
+      else if (mode === BPF_IND) {
+        const x = vals.konst.get(st[REG_X]!);
+        v =
+          x !== undefined
+            ? vals.of(`P${bpfSize(s.code)},${(x + s.k) >>> 0}`)
+            : vals.of(`I${bpfSize(s.code)},${s.k},${st[REG_X]}`);
+      } else if (mode === BPF_MEM) v = st[s.k]!;
+      else if (mode === BPF_LEN) v = vals.of('L');
+      else if (mode === BPF_MSH) v = vals.of(`H${s.k}`);
+      else v = vals.unknown();
+      st[reg] = v;
+      return reg;
+    }
+    case BPF_ST:
+      st[s.k] = st[REG_A]!;
+      return s.k;
+    case BPF_STX:
+      st[s.k] = st[REG_X]!;
+      return s.k;
+    case BPF_ALU: {
+      const op = bpfOp(s.code);
+      const a = st[REG_A]!;
+      if (op === BPF_NEG) {
+        const c = vals.konst.get(a);
+        st[REG_A] = c !== undefined ? vals.k(-c >>> 0) : vals.of(`N${a}`);
+        return REG_A;
+      }
+      const b = bpfSrc(s.code) === BPF_X ? st[REG_X]! : vals.k(s.k);
+      const ca = vals.konst.get(a);
+      const cb = vals.konst.get(b);
+      const folded = ca !== undefined && cb !== undefined ? foldAlu(op, ca, cb) : undefined;
+      if (folded !== undefined) st[REG_A] = vals.k(folded);
+      else if (cb === 0 && (op === 0x20 || op === 0x50))
+        st[REG_A] = vals.k(0); // x*0, x&0 (libpcap does the same)
+      else if (cb === 0 && (op === 0x00 || op === 0x10 || op === 0x40 || op === 0x60 || op === 0x70 || op === 0xa0)) {
+        // x+0, x-0, x|0, x<<0, x>>0, x^0: the same value, so the statement goes as redundant
+      } else st[REG_A] = vals.of(`A${op},${a},${b}`);
+      return REG_A;
+    }
+    case BPF_MISC:
+      if (bpfMiscOp(s.code) === BPF_TAX) {
+        st[REG_X] = st[REG_A]!;
+        return REG_X;
+      }
+      st[REG_A] = st[REG_X]!;
+      return REG_A;
+  }
+  return -1;
+}
+
+function foldAlu(op: number, a: number, b: number): number | undefined {
+  switch (op) {
+    case 0x00:
+      return (a + b) >>> 0;
+    case 0x10:
+      return (a - b) >>> 0;
+    case 0x20:
+      return Math.imul(a, b) >>> 0;
+    case 0x30:
+      return b === 0 ? undefined : Math.floor(a / b) >>> 0;
+    case 0x90:
+      return b === 0 ? undefined : (a % b) >>> 0;
+    case 0x40:
+      return (a | b) >>> 0;
+    case 0x50:
+      return (a & b) >>> 0;
+    case 0xa0:
+      return (a ^ b) >>> 0;
+    case 0x60:
+      return b > 31 ? 0 : (a << b) >>> 0;
+    case 0x70:
+      return b > 31 ? 0 : a >>> b;
+  }
+  return undefined;
+}
+
+/** Registers a statement reads. */
+function uses(s: Stmt): number[] {
+  const cls = bpfClass(s.code);
+  if (cls === BPF_LD || cls === BPF_LDX) {
+    const mode = bpfMode(s.code);
+    if (mode === BPF_MEM) return [s.k];
+    if (mode === BPF_IND) return [REG_X];
+    return [];
+  }
+  if (cls === BPF_ST) return [REG_A];
+  if (cls === BPF_STX) return [REG_X];
+  if (cls === BPF_ALU) return bpfOp(s.code) === BPF_NEG || bpfSrc(s.code) === BPF_K ? [REG_A] : [REG_A, REG_X];
+  if (cls === BPF_MISC) return bpfMiscOp(s.code) === BPF_TAX ? [REG_A] : [REG_X];
+  return [];
+}
+
+function defOf(s: Stmt): number {
+  const cls = bpfClass(s.code);
+  if (cls === BPF_LD || cls === BPF_ALU) return REG_A;
+  if (cls === BPF_LDX) return REG_X;
+  if (cls === BPF_ST || cls === BPF_STX) return s.k;
+  return bpfMiscOp(s.code) === BPF_TAX ? REG_X : REG_A;
+}
+
+const isJump = (b: Block): boolean => b.ret === undefined && b.jt !== b.jf;
+
+/** Decide `v jcode k` from what is known; undefined when it is not decided. */
+function decide(vals: Values, facts: Facts, b: Block, st: State): boolean | undefined {
+  const op = bpfOp(b.jcode);
+  const v = st[REG_A]!;
+  let k: number | undefined = b.k;
+  if (bpfSrc(b.jcode) === BPF_X) k = vals.konst.get(st[REG_X]!);
+  const c = vals.konst.get(v);
+  if (k !== undefined && c !== undefined) return evalJump(op, c, k);
+  if (k === undefined) return facts.get(`${v}|${op}|x${st[REG_X]}`) as boolean | undefined;
+  const exact = facts.get(`${v}|${op}|${k}`);
+  if (exact !== undefined) return exact as boolean;
+  // Like libpcap's fold_edge, only `==` tests are decided from other `==` tests on the same value.
+  if (op !== BPF_JEQ) return undefined;
+  const eq = facts.get(`${v}|eq`);
+  if (typeof eq === 'number') return eq === k;
+  if (facts.get(`${v}|ne${k}`) === true) return false;
+  return undefined;
+}
+
+function evalJump(op: number, a: number, k: number): boolean {
+  switch (op) {
+    case BPF_JEQ:
+      return a === k;
+    case BPF_JGT:
+      return a > k;
+    case BPF_JGE:
+      return a >= k;
+    case BPF_JSET:
+      return (a & k) !== 0;
+  }
+  return false;
+}
+
+/**
+ * What is known on an edge: a chain of facts sharing its tail with the edge before (O(1) to extend);
+ * where paths join, the facts common to all of them are gathered into one table.
+ */
+class Facts {
+  constructor(
+    private readonly parent: Facts | null,
+    private readonly key: string,
+    private readonly val: boolean | number,
+    private readonly table: Map<string, boolean | number> | null = null,
+  ) {}
+  static empty(): Facts {
+    return new Facts(null, '', false, new Map());
+  }
+  static of(table: Map<string, boolean | number>): Facts {
+    return new Facts(null, '', false, table);
+  }
+  with(key: string, val: boolean | number): Facts {
+    return new Facts(this, key, val);
+  }
+  get(key: string): boolean | number | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the chain starts here
+    for (let f: Facts | null = this; f; f = f.parent) {
+      if (f.table) return f.table.get(key);
+      if (f.key === key) return f.val;
+    }
+    return undefined;
+  }
+  /** Every fact, nearest first winning. */
+  all(): Map<string, boolean | number> {
+    const out = new Map<string, boolean | number>();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the chain starts here
+    for (let f: Facts | null = this; f; f = f.parent) {
+      if (f.table) {
+        for (const [k, v] of f.table) if (!out.has(k)) out.set(k, v);
+        break;
+      }
+      if (!out.has(f.key)) out.set(f.key, f.val);
+    }
+    return out;
+  }
+}
+
+function edgeFacts(base: Facts, b: Block, st: State, outcome: boolean): Facts {
+  const op = bpfOp(b.jcode);
+  const v = st[REG_A]!;
+  if (bpfSrc(b.jcode) === BPF_X) return base.with(`${v}|${op}|x${st[REG_X]}`, outcome);
+  let f = base.with(`${v}|${op}|${b.k}`, outcome);
+  if (op === BPF_JEQ) f = outcome ? f.with(`${v}|eq`, b.k) : f.with(`${v}|ne${b.k}`, true);
+  return f;
+}
+
+function intersect(a: Facts, b: Facts): Facts {
+  const out = new Map<string, boolean | number>();
+  for (const [k, v] of a.all()) if (b.get(k) === v) out.set(k, v);
+  return Facts.of(out);
+}
+
+/** Optimize the graph at `root`; returns the new root. */
+export function optimize(root: Block): Block {
+  for (let pass = 0; pass < 32; pass++) {
+    let changed = false;
+    const order = layoutOrder(root);
+    const vals = new Values();
+    const preds = new Map<Block, Block[]>();
+    for (const b of order) {
+      if (b.ret !== undefined) continue;
+      for (const s of new Set([b.jt!, b.jf!])) {
+        const list = preds.get(s) ?? [];
+        list.push(b);
+        preds.set(s, list);
+      }
+    }
+    // Forward: entry and exit states, redundant statements removed.
+    const exit = new Map<Block, State>();
+    const entry = new Map<Block, State>();
+    for (const b of order) {
+      const ps = preds.get(b) ?? [];
+      const st: State = [];
+      for (let r = 0; r < NREGS; r++) {
+        let v: number | undefined;
+        for (const p of ps) {
+          const pv = exit.get(p)![r]!;
+          if (v === undefined) v = pv;
+          else if (v !== pv) {
+            v = -1;
+            break;
+          }
+        }
+        st.push(v === undefined || v === -1 ? vals.unknown() : v);
+      }
+      entry.set(b, st.slice());
+      const kept: Stmt[] = [];
+      for (const s of b.stmts) {
+        const before = st.slice();
+        const reg = step(vals, st, s);
+        if (reg >= 0 && before[reg] === st[reg]) {
+          changed = true;
+          continue;
+        }
+        const c = vals.konst.get(st[REG_A]!);
+        if (bpfClass(s.code) === BPF_ALU && c !== undefined) {
+          // Folded to a constant: load it, so what fed the computation may become dead.
+          kept.push({ code: BPF_LD | BPF_IMM, k: c });
+          changed = true;
+          continue;
+        }
+        kept.push(s);
+      }
+      b.stmts = kept;
+      exit.set(b, st);
+    }
+    // Liveness, backward.
+    const liveIn = new Map<Block, number>();
+    for (let i = order.length - 1; i >= 0; i--) {
+      const b = order[i]!;
+      if (b.ret !== undefined) {
+        liveIn.set(b, 0);
+        continue;
+      }
+      let live = (liveIn.get(b.jt!) ?? 0) | (liveIn.get(b.jf!) ?? 0);
+      // `and #k; jeq #0` with A dead afterwards is `jset #k` with the branches swapped (as libpcap emits).
+      const last = b.stmts[b.stmts.length - 1];
+      if (
+        isJump(b) &&
+        last &&
+        last.code === (BPF_ALU | 0x50 | BPF_K) &&
+        b.jcode === (BPF_JMP | BPF_JEQ | BPF_K) &&
+        b.k === 0 &&
+        !(live & (1 << REG_A))
+      ) {
+        b.stmts = b.stmts.slice(0, -1);
+        b.jcode = BPF_JMP | BPF_JSET | BPF_K;
+        b.k = last.k;
+        [b.jt, b.jf] = [b.jf, b.jt];
+        changed = true;
+      }
+      if (isJump(b)) live |= (1 << REG_A) | (bpfSrc(b.jcode) === BPF_X ? 1 << REG_X : 0);
+      const kept: Stmt[] = [];
+      for (let j = b.stmts.length - 1; j >= 0; j--) {
+        const s = b.stmts[j]!;
+        const d = defOf(s);
+        if (!(live & (1 << d))) {
+          changed = true;
+          continue;
+        }
+        live &= ~(1 << d);
+        for (const u of uses(s)) live |= 1 << u;
+        kept.push(s);
+      }
+      b.stmts = kept.reverse();
+      liveIn.set(b, live);
+    }
+    // Jump threading along edges, with the facts each edge carries.
+    if (order.length <= THREADING_LIMIT) {
+      const factsIn = new Map<Block, Facts>();
+      for (const b of order) {
+        const ps = preds.get(b) ?? [];
+        let f: Facts | undefined;
+        for (const p of ps) {
+          const pf = factsIn.get(p)!;
+          const ex = exit.get(p)!;
+          const e1 = p.jt === b ? edgeFacts(pf, p, ex, true) : undefined;
+          const e2 = p.jf === b ? edgeFacts(pf, p, ex, false) : undefined;
+          const ef = e1 && e2 ? intersect(e1, e2) : (e1 ?? e2)!;
+          f = f ? intersect(f, ef) : ef;
+        }
+        factsIn.set(b, f ?? Facts.empty());
+      }
+      for (const p of order) {
+        if (!isJump(p)) continue;
+        for (const side of ['jt', 'jf'] as const) {
+          let facts = edgeFacts(factsIn.get(p)!, p, exit.get(p)!, side === 'jt');
+          let state = exit.get(p)!;
+          for (let hops = 0; hops < 64; hops++) {
+            const s = p[side]!;
+            if (s.ret !== undefined) break;
+            const st = state.slice();
+            for (const x of s.stmts) step(vals, st, x);
+            let target: Block;
+            let outcome: boolean | undefined;
+            if (s.jt === s.jf) target = s.jt!;
+            else {
+              outcome = decide(vals, facts, s, st);
+              if (outcome === undefined) break;
+              target = outcome ? s.jt! : s.jf!;
+            }
+            const live = liveIn.get(target) ?? 0;
+            let ok = true;
+            for (let r = 0; r < NREGS && ok; r++) if (live & (1 << r) && st[r] !== state[r]) ok = false;
+            if (!ok) break;
+            if (outcome !== undefined) facts = edgeFacts(facts, s, st, outcome);
+            p[side] = target;
+            changed = true;
+            state = exit.get(p)!;
+          }
+        }
+      }
+    }
+    // Blocks whose branches agree and that compute nothing are bypassed; duplicates merged.
+    const canon = new Map<string, Block>();
+    const replace = new Map<Block, Block>();
+    const resolve = (b: Block): Block => {
+      let r = b;
+      while (replace.has(r)) r = replace.get(r)!;
+      return r;
+    };
+    const order2 = layoutOrder(root);
+    for (let i = order2.length - 1; i >= 0; i--) {
+      const b = order2[i]!;
+      if (b.ret === undefined) {
+        const jt = resolve(b.jt!);
+        const jf = resolve(b.jf!);
+        if (jt !== b.jt || jf !== b.jf) {
+          b.jt = jt;
+          b.jf = jf;
+        }
+        if (b.jt === b.jf && b.stmts.length === 0) {
+          replace.set(b, b.jt);
+          changed = true;
+          continue;
+        }
+      }
+      const key =
+        b.ret !== undefined
+          ? `R${b.ret}`
+          : `${b.stmts.map((s) => `${s.code}:${s.k}`).join(',')}|${b.jcode}|${b.k}|${b.jt!.id}|${b.jf!.id}`;
+      const same = canon.get(key);
+      if (same && same !== b) {
+        replace.set(b, same);
+        changed = true;
+      } else canon.set(key, b);
+    }
+    root = resolve(root);
+    // The entry block's own test, when constant (`1 = 2`, `arp` on raw IP), decides where the program starts.
+    if (isJump(root)) {
+      const st: State = [];
+      for (let r = 0; r < NREGS; r++) st.push(vals.unknown());
+      for (const x of root.stmts) step(vals, st, x);
+      const outcome = decide(vals, Facts.empty(), root, st);
+      if (outcome !== undefined) {
+        const target = outcome ? root.jt! : root.jf!;
+        const live = liveIn.get(target) ?? 0;
+        if (!(live & ((1 << REG_A) | (1 << REG_X) | 0xffff))) {
+          root = target;
+          changed = true;
+        }
+      }
+    }
+    if (!changed) {
+      break;
+    }
+  }
+  return root;
+}
