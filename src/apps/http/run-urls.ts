@@ -103,12 +103,18 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   });
   const pipeline: UrlPipeline = built.pipeline;
   let summarised = false;
+  let status = 0;
   const summary = (extraDrops = 0) => {
-    if (summarised || o.quiet) return;
+    if (summarised) return;
     summarised = true;
     const s = pipeline.summary();
     s.kernelDrops += extraDrops;
-    process.stderr.write(formatSummary(s));
+    if (!o.quiet) process.stderr.write(formatSummary(s));
+    // Never a silent zero: frames that could not be decoded are said, even with --quiet, and fail the run.
+    if (s.warning !== undefined) {
+      process.stderr.write(`bpfkit urls: warning: ${s.warning}\n`);
+      status = 1;
+    }
   };
 
   try {
@@ -148,7 +154,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
     await filterThread?.close();
     out.flush();
   }
-  return 0;
+  return status;
 }
 
 function fileSize(path: string): number {
