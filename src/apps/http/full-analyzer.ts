@@ -87,6 +87,8 @@ export interface FullStats extends FlowTableStats {
   fragmentsDropped: number;
   /** frames whose link type or encapsulation no decoder knows (see `undecodedReasons`) */
   undecoded: number;
+  /** requests reported with an odd request line (`malformed`) */
+  malformedRequests: number;
   /** frames that had an IP header (at any depth) */
   ipFrames: number;
 }
@@ -169,6 +171,7 @@ export class FullAnalyzer {
       reportedEarly: 0,
       fragmentsDropped: 0,
       undecoded: 0,
+      malformedRequests: 0,
       ipFrames: 0,
       stream: { bufferedBytes: 0, retransmitted: 0, outOfOrder: 0, gaps: 0 },
     };
@@ -367,6 +370,11 @@ export class FullAnalyzer {
       head.version,
       head.truncated,
     );
+    if (head.malformed) {
+      rec.malformed = true;
+      rec.raw = head.raw;
+      this.stats.malformedRequests++;
+    }
     this.stats.requests++;
     if (head.truncated) this.stats.truncated++;
     if (this.opts.immediate) this.opts.onRecord(rec);
@@ -446,6 +454,8 @@ function methodShaped(b: Uint8Array, s: number, e: number): boolean {
 class FullRecord implements UrlRecord {
   status: number | null = null;
   latency_ms: number | null = null;
+  malformed = false;
+  raw = '';
   private built: string | undefined;
   constructor(
     readonly ts: number,

@@ -80,6 +80,7 @@ export class FullPipeline implements UrlPipeline {
         'requests reported before their response (memory budget)': s.reportedEarly,
         'fragmented datagrams dropped': s.fragmentsDropped,
         'undecoded frames': s.undecoded,
+        'malformed request lines': s.malformedRequests,
       },
       ...this.undecodedWarning(),
     };

@@ -72,7 +72,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   const onRecord =
     o.format === 'json'
       ? (r: UrlRecord) => out.line(jsonLine(r))
-      : (r: UrlRecord) => (r.truncated ? out.line(textLine(r)) : out.words(r.method, r.uri, r.version));
+      : (r: UrlRecord) => (r.truncated || r.malformed ? out.line(textLine(r)) : out.words(r.method, r.uri, r.version));
   const onText = (line: string) => out.line(line);
 
   // Installed before anything is loaded: SIGINT ends the run cleanly (summary, every request found so
