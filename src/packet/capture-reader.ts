@@ -111,6 +111,11 @@ export class CaptureReader implements AsyncIterable<Packet> {
     return this.parser.interfaces;
   }
 
+  /** Records longer than their snapshot length, read anyway (an anomaly Wireshark and tcpdump read on). */
+  get oversizedRecords(): number {
+    return this.parser.oversized;
+  }
+
   /** pcap only: the file header (after a scan started). */
   get pcapHeader(): PcapHeader | undefined {
     return this.parser instanceof PcapParser ? this.parser.header : undefined;
