@@ -16,6 +16,8 @@ export interface CaptureInfo {
   /** pcap: "microseconds" | "nanoseconds"; pcapng: per interface */
   timestampResolution: string;
   packets: number;
+  /** records whose captured length exceeds the snapshot length (read anyway, counted as an anomaly) */
+  oversizedRecords: number;
   /** captured bytes (sum of caplen) */
   bytes: number;
   /** bytes on the wire (sum of origLen) */
@@ -82,6 +84,7 @@ export async function captureInfo(path: string): Promise<{ info: CaptureInfo; er
     byteOrder: reader.littleEndian === false ? 'big' : 'little',
     timestampResolution: [...new Set(ifaces.map((i) => resName(i.tsresol)))].join(', ') || 'unknown',
     packets,
+    oversizedRecords: reader.oversizedRecords,
     bytes,
     wireBytes,
     linktypes: [...(linktypes.size ? linktypes : new Set(ifaces.map((i) => i.linktype)))].map(linktypeName),

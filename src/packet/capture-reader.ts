@@ -11,6 +11,7 @@
  * whole packet before the fault was delivered. Each scan starts again from the beginning of the file.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { compressionOf, decompressedSource, type ByteSource } from './decompressed-source.js';
 import { EnvironmentError, InputError, UsageError } from '../util/errors.js';
 import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAPNG_SHB, type CaptureFormat } from './capture-format.js';
 import { PacketRef, type CaptureInterface, type Packet, type PacketCallback } from './packet.js';
@@ -57,6 +58,11 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
     }
     if (bytesRead === 0) throw new InputError('empty file: not a capture', `${path}@0`);
     if (bytesRead < 4) throw new InputError(`file too short (${bytesRead} bytes) to be a capture`, `${path}@0`);
+    const compression = compressionOf(head);
+    if (compression) {
+      await fh.close();
+      return await openDecompressed(path, compression, options);
+    }
     const dv = new DataView(head.buffer);
     const le = dv.getUint32(0, true);
     const be = dv.getUint32(0, false);
@@ -80,6 +86,38 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
   }
 }
 
+/** A gzip (or zstd) compressed capture: read like a pipe, through the decompressor. */
+async function openDecompressed(path: string, kind: 'gzip' | 'zstd', options: OpenOptions): Promise<CaptureReader> {
+  const src = decompressedSource(path, kind);
+  try {
+    const head = new Uint8Array(4);
+    let n = 0;
+    while (n < 4) {
+      const { bytesRead } = await src.read(head, n, 4 - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    if (n < 4) throw new InputError(`${kind} stream holds ${n} bytes: not a capture`, `${path}@0`);
+    const le = new DataView(head.buffer).getUint32(0, true);
+    const be = new DataView(head.buffer).getUint32(0, false);
+    let format: CaptureFormat;
+    if (le === PCAPNG_SHB) format = 'pcapng';
+    else if (le === PCAP_MAGIC_USEC || le === PCAP_MAGIC_NSEC || be === PCAP_MAGIC_USEC || be === PCAP_MAGIC_NSEC)
+      format = 'pcap';
+    else
+      throw new InputError(
+        `${kind}-compressed, but not a pcap or pcapng file inside (magic 0x${be.toString(16).padStart(8, '0')})`,
+        `${path}@0`,
+      );
+    const reader = new CaptureReader(path, src, format, -1, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+    reader.streamHead = head;
+    return reader;
+  } catch (err) {
+    await src.close();
+    throw err;
+  }
+}
+
 /**
  * A capture file opened for reading: stream its packets with `forEachPacket` (fast, reused PacketRef) or
  * `for await` (plain packets that own their bytes).
@@ -93,7 +131,7 @@ export class CaptureReader implements AsyncIterable<Packet> {
 
   constructor(
     readonly path: string,
-    private readonly fh: FileHandle,
+    private readonly fh: ByteSource,
     readonly format: CaptureFormat,
     /** file size in bytes, -1 when not a regular file */
     readonly size: number,
@@ -109,6 +147,11 @@ export class CaptureReader implements AsyncIterable<Packet> {
   /** Interfaces seen so far (pcap: the one from the file header once a scan has started). */
   get interfaces(): CaptureInterface[] {
     return this.parser.interfaces;
+  }
+
+  /** Records longer than their snapshot length, read anyway (an anomaly Wireshark and tcpdump read on). */
+  get oversizedRecords(): number {
+    return this.parser.oversized;
   }
 
   /** pcap only: the file header (after a scan started). */
@@ -217,7 +260,7 @@ export class ChunkScanner {
 
   constructor(
     private readonly path: string,
-    private readonly fh: FileHandle,
+    private readonly fh: ByteSource,
     private readonly parser: RecordParser,
     private readonly size: number,
     private readonly chunkSize: number,

@@ -62,10 +62,11 @@ export class PcapParser implements RecordParser {
   readonly interfaces: CaptureInterface[] = [];
   need = PCAP_HEADER_LEN;
   stopped = false;
+  oversized = 0;
   header: PcapHeader | undefined;
   private le = true;
   private nsecPerUnit = 1000;
-  private maxCaplen = DEFAULT_MAX_SNAPLEN;
+  private snaplen = DEFAULT_MAX_SNAPLEN;
   private linktype = 0;
 
   constructor(private readonly path: string) {}
@@ -88,13 +89,9 @@ export class PcapParser implements RecordParser {
       this.header = h;
       this.le = h.littleEndian;
       this.nsecPerUnit = h.nanosecond ? 1 : 1000;
-      // A header snaplen of 0 (or an absurd one) still bounds records at something sane.
-      this.maxCaplen =
-        h.snaplen > 0 && h.snaplen <= MAX_RECORD_LEN
-          ? h.snaplen
-          : h.snaplen === 0
-            ? DEFAULT_MAX_SNAPLEN
-            : MAX_RECORD_LEN;
+      // Records longer than the snaplen are read (and counted), as Wireshark and tcpdump read them; only a
+      // length past any sane record is a corrupt header.
+      this.snaplen = h.snaplen > 0 && h.snaplen <= MAX_RECORD_LEN ? h.snaplen : MAX_RECORD_LEN;
       this.linktype = h.linktype;
       this.interfaces.push({
         linktype: h.linktype,
@@ -107,7 +104,7 @@ export class PcapParser implements RecordParser {
     }
     const le = this.le;
     const nsecPerUnit = this.nsecPerUnit;
-    const maxCaplen = this.maxCaplen;
+    const snaplen = this.snaplen;
     pkt.linktype = this.linktype;
     pkt.interfaceId = 0;
     pkt.bytes = buf;
@@ -118,11 +115,13 @@ export class PcapParser implements RecordParser {
         return pos;
       }
       const caplen = dv.getUint32(pos + 8, le);
-      if (caplen > maxCaplen) {
-        throw new InputError(
-          `pcap record: captured length ${caplen} exceeds the snapshot length ${this.header.snaplen} (corrupt record header)`,
-          `${this.path}@${base + pos}`,
-        );
+      if (caplen > snaplen) {
+        if (caplen > MAX_RECORD_LEN)
+          throw new InputError(
+            `pcap record: captured length ${caplen} is past any real record (corrupt record header)`,
+            `${this.path}@${base + pos}`,
+          );
+        this.oversized++;
       }
       const total = PCAP_RECORD_HEADER_LEN + caplen;
       if (end - pos < total) {

@@ -40,6 +40,7 @@ export class PcapngParser implements RecordParser {
   readonly sections: PcapngSection[] = [];
   need = 12;
   stopped = false;
+  oversized = 0;
   private le = true;
   /** index in `interfaces` of the current section's interface 0 */
   private sectionBase = 0;
@@ -105,9 +106,8 @@ export class PcapngParser implements RecordParser {
         const caplen = dv.getUint32(blockAt + 20, le);
         if (caplen > len - 32)
           this.fail(`captured length ${caplen} runs past its block (length ${len})`, base + blockAt);
-        if (iface.snaplen !== 0 && caplen > iface.snaplen) {
-          this.fail(`captured length ${caplen} exceeds the interface snaplen ${iface.snaplen}`, base + blockAt);
-        }
+        // (longer than the interface's snaplen: read all the same, as Wireshark does, and counted)
+        if (iface.snaplen !== 0 && caplen > iface.snaplen) this.oversized++;
         const hi = dv.getUint32(blockAt + 12, le);
         const lo = dv.getUint32(blockAt + 16, le);
         if (iface.tsresol === MICROSECONDS && hi < 0x200000) {

@@ -14,6 +14,11 @@ export interface RecordParser {
   /** set when the callback returned false */
   stopped: boolean;
   /**
+   * records whose captured length exceeds the snapshot length: read all the same (Wireshark and tcpdump
+   * do), and counted as an anomaly
+   */
+  oversized: number;
+  /**
    * @param base file offset of buf[0] (for error messages)
    */
   parse(

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs } from '../support/env.js';
 import { generateCorpus, readTruth, type Corpus } from './corpus/generate.js';
-import { VARIANTS, writeVariants, writeMidConnection } from './corpus/variants.js';
+import { ENCAP_VARIANTS, VARIANTS, writeVariants, writeMidConnection } from './corpus/variants.js';
 import { score } from './corpus/score.js';
 import { cli, missingFrom, runUrls, tsharkRequests } from './support.js';
 import { writeFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ async function ensureCorpus(): Promise<Corpus> {
   return corpus;
 }
 
-const files = () => ['capture', ...Object.keys(VARIANTS), 'mid-connection'];
+const files = () => ['capture', ...Object.keys(VARIANTS), 'mid-connection', ...ENCAP_VARIANTS];
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 

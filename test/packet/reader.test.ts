@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCapture } from '../../src/packet/capture-reader.js';
 import { createCaptureWriter } from '../../src/packet/capture-writer.js';
+import { captureInfo } from '../../src/packet/capture-info.js';
 import { InputError, BpfkitError } from '../../src/util/errors.js';
 import { needs } from '../support/env.js';
 import { FIXTURES, fixture, frameLine, readAll, tempDir, tsharkFrames, tsharkFields, prng } from './helpers.js';
@@ -376,7 +377,7 @@ test('bad magic, absurd caplen and a bad pcapng block length are InputErrors nam
       for await (const p of reader) got.push(p.caplen);
     })(),
     (e: unknown) =>
-      e instanceof InputError && e.message.includes(`bad.pcap@${o}:`) && /exceeds the snapshot length/.test(e.message),
+      e instanceof InputError && e.message.includes(`bad.pcap@${o}:`) && /past any real record/.test(e.message),
   );
   assert.equal(got.length, 2);
   // pcapng: a block length that is not a multiple of 4
@@ -390,6 +391,27 @@ test('bad magic, absurd caplen and a bad pcapng block length are InputErrors nam
     (e: unknown) =>
       e instanceof InputError && e.message.includes(`bad.pcapng@${epbAt}:`) && /bad length 65/.test(e.message),
   );
+});
+
+test('records longer than the snaplen are read and counted, as Wireshark and tcpdump read them', async (t) => {
+  const dir = tempDir(t);
+  const copy = Buffer.from(readFileSync(fixture('lo-http.pcap')));
+  copy.writeUInt32LE(1, 16); // snaplen 1: every record is longer
+  const f = join(dir, 'snaplen1.pcap');
+  writeFileSync(f, copy);
+  const ours = await readAll(f);
+  assert.ok(ours.length > 10);
+  const reader = await openCapture(f);
+  t.after(() => reader.close());
+  let n = 0;
+  await reader.forEachPacket(() => {
+    n++;
+  });
+  assert.equal(reader.oversizedRecords, n);
+  const { info } = await captureInfo(f);
+  assert.equal(info.packets, ours.length);
+  assert.equal(info.oversizedRecords, ours.length);
+  if (needs(t, { tools: ['tshark'] })) assert.equal(tsharkFrames(f).length, ours.length);
 });
 
 test('fuzz: mutated real captures always finish or throw a BpfkitError', { timeout: 120_000 }, async (t) => {

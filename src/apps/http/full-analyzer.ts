@@ -93,6 +93,12 @@ export interface FullStats extends FlowTableStats {
   reportedEarly: number;
   /** fragmented datagrams dropped incomplete (timed out, or to stay within the budget) */
   fragmentsDropped: number;
+  /** frames whose link type or encapsulation no decoder knows (see `undecodedReasons`) */
+  undecoded: number;
+  /** requests reported with an odd request line (`malformed`) */
+  malformedRequests: number;
+  /** frames that had an IP header (at any depth) */
+  ipFrames: number;
 }
 
 /**
@@ -137,6 +143,7 @@ class HttpFlow extends TcpFlow {
 }
 
 const HTTP_SLASH = [72, 84, 84, 80, 47];
+const UNDECODED_KINDS: PacketView['undecoded'][] = ['', 'linktype', 'ethertype', 'ppp', 'gre', '802.11'];
 
 /** Every HTTP/1.x request in a stream of frames (see the file comment). */
 export class FullAnalyzer {
@@ -149,6 +156,8 @@ export class FullAnalyzer {
   /** memory of the requests waiting for their response, by requestCost */
   private waitingMemory = 0;
   private readonly maxWaitingMemory: number;
+  /** frames not decoded, by what stopped the decoder (key: kind and type number; a handful of entries) */
+  private readonly undecodedBy = new Map<number, { name: string; count: number }>();
 
   constructor(opts: Partial<FullOptions> & Pick<FullOptions, 'onRecord'>) {
     this.opts = { ...DEFAULT_FULL, ...opts };
@@ -169,6 +178,9 @@ export class FullAnalyzer {
       bufferFlushes: 0,
       reportedEarly: 0,
       fragmentsDropped: 0,
+      undecoded: 0,
+      malformedRequests: 0,
+      ipFrames: 0,
       stream: { bufferedBytes: 0, retransmitted: 0, outOfOrder: 0, gaps: 0 },
     };
     const o = this.opts;
@@ -207,6 +219,8 @@ export class FullAnalyzer {
     const ts = frame.ts;
     this.stats.packets++;
     const v = this.view.decode(frame.bytes, frame.linktype, frame.offset, frame.offset + frame.caplen);
+    if (v.ipVersion !== 0) this.stats.ipFrames++;
+    else if (v.undecoded !== '') this.countUndecoded(v);
     let tcp = v.proto === IPPROTO.TCP && v.payloadOffset >= 0 && !v.isFragment;
     let bad = !tcp && (v.truncated || v.malformed);
     if (v.isFragment && v.fragmentDataOffset >= 0) {
@@ -226,6 +240,19 @@ export class FullAnalyzer {
     if (ts - this.lastSweep > Math.min(10, this.opts.idleTimeoutSec / 4) || (this.stats.packets & 0xffff) === 0)
       this.sweep(ts);
     if ((this.stats.packets & (POLL_PACKETS - 1)) === 0) this.opts.onPoll?.();
+  }
+
+  private countUndecoded(v: PacketView): void {
+    this.stats.undecoded++;
+    const key = UNDECODED_KINDS.indexOf(v.undecoded) * 0x1000000 + v.undecodedType;
+    const known = this.undecodedBy.get(key);
+    if (known) known.count++;
+    else this.undecodedBy.set(key, { name: v.undecodedName(), count: 1 });
+  }
+
+  /** What kept frames from being decoded, most frequent first ("link type IEEE802_11", ...), with counts. */
+  undecodedReasons(): { name: string; count: number }[] {
+    return [...this.undecodedBy.values()].sort((a, b) => b.count - a.count);
   }
 
   /** End of input: close every flow (reporting what they hold). */
@@ -352,6 +379,11 @@ export class FullAnalyzer {
       head.version,
       head.truncated,
     );
+    if (head.malformed) {
+      rec.malformed = true;
+      rec.raw = head.raw;
+      this.stats.malformedRequests++;
+    }
     this.stats.requests++;
     if (head.truncated) this.stats.truncated++;
     if (this.opts.immediate) this.opts.onRecord(rec);
@@ -431,6 +463,8 @@ function methodShaped(b: Uint8Array, s: number, e: number): boolean {
 class FullRecord implements UrlRecord {
   status: number | null = null;
   latency_ms: number | null = null;
+  malformed = false;
+  raw = '';
   private built: string | undefined;
   constructor(
     readonly ts: number,

@@ -79,7 +79,29 @@ export class FullPipeline implements UrlPipeline {
         'streams flushed over the memory budget': s.bufferFlushes,
         'requests reported before their response (memory budget)': s.reportedEarly,
         'fragmented datagrams dropped': s.fragmentsDropped,
+        'undecoded frames': s.undecoded,
+        'malformed request lines': s.malformedRequests,
       },
+      ...this.undecodedWarning(),
+    };
+  }
+
+  /**
+   * No silent zero: when most frames (or all that were not plain IP) could not be decoded, the summary
+   * carries a warning naming what stopped the decoder, and `bpfkit urls` exits 1.
+   */
+  private undecodedWarning(): { warning?: string } {
+    const s = this.analyzer.stats;
+    if (s.undecoded === 0 || (s.undecoded * 2 <= this.seen && s.ipFrames > 0)) return {};
+    const reasons = this.analyzer.undecodedReasons();
+    const named = reasons
+      .slice(0, 3)
+      .map((r) => `${r.name}: ${r.count}`)
+      .join(', ');
+    return {
+      warning:
+        `${s.undecoded} of ${this.seen} frames not decoded (${named}${reasons.length > 3 ? ', ...' : ''}): ` +
+        `requests in them cannot be found`,
     };
   }
 }

@@ -30,6 +30,9 @@ export interface RequestHead {
   ts: number;
   /** the request asked to switch protocols (Upgrade header) */
   upgrade: boolean;
+  /** an odd request line reported anyway (see parseOddRequestLine); `raw` is the line */
+  malformed: boolean;
+  raw: string;
 }
 
 /** A parsed status line. */
@@ -136,6 +139,39 @@ function parseRequestLine(b: Uint8Array, start: number, end: number, head: Reque
   return true;
 }
 
+/**
+ * A request line that is not `METHOD SP target SP HTTP/x.y` but still a request a careful analyst wants
+ * to see, as servers and other sniffers take it: HTTP/0.9's `GET /` (returns 'HTTP/0.9', not malformed),
+ * and, flagged `malformed` with the raw line, a known method alone or with a target only
+ * (`POST /HTTP/1.1`), a version in the target's place (`OPTIONS HTTP/1.1`), a broken version
+ * (`GET / HTTP/1.`) or extra words (`CONNECT host:25 / HTTP/1.0`). Returns undefined for anything else
+ * (binary, prose): that stays a skipped line.
+ */
+function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: RequestHead): string | undefined {
+  let i = start;
+  while (i < end && TCHAR[b[i]!]) i++;
+  if (i === start || (i < end && b[i] !== SP)) return undefined;
+  const method = internMethod(b, start, i);
+  if (!COMMON_METHODS.includes(method)) return undefined;
+  for (let k = i; k < end; k++) if (b[k]! < 0x20 || b[k] === 0x7f) return undefined;
+  const words = latin1(b, i, end)
+    .split(' ')
+    .filter((w) => w !== '');
+  head.method = method;
+  head.raw = latin1(b, start, end);
+  if (words.length === 1 && method === 'GET' && !words[0]!.startsWith('HTTP/')) {
+    head.uri = words[0]!;
+    head.version = 'HTTP/0.9';
+    return head.version;
+  }
+  head.malformed = true;
+  const last = words[words.length - 1] ?? '';
+  const hasVersion = words.length >= 1 && last.startsWith('HTTP/');
+  head.version = hasVersion ? last : '';
+  head.uri = hasVersion ? (words.length >= 2 ? words[0]! : '') : (words[0] ?? '');
+  return 'malformed';
+}
+
 /** Index of the first LF in b[p, end), or -1 (b may hold more data past `end`: never look there). */
 function findLF(b: Uint8Array, p: number, end: number): number {
   return findByte(b, LF, p, end);
@@ -195,6 +231,9 @@ function valueEnd(b: Uint8Array, start: number, end: number): number {
 
 /** A decimal number, or -1 when not one (or absurdly large). */
 function decimal(b: Uint8Array, start: number, end: number): number {
+  // Leading zeros are digits like any other to a server ("0000000000000000005" is 5): a length refused
+  // for its width alone would make the body look like the next request and hide the one after it.
+  while (end - start > 1 && b[start] === 48) start++;
   if (start >= end || end - start > 15) return -1;
   let n = 0;
   for (let i = start; i < end; i++) {
@@ -534,6 +573,8 @@ export class RequestParser extends MessageParser {
     truncated: false,
     ts: 0,
     upgrade: false,
+    malformed: false,
+    raw: '',
   };
   private open = false;
 
@@ -557,7 +598,14 @@ export class RequestParser extends MessageParser {
 
   protected startLine(b: Uint8Array, start: number, end: number): void {
     const head = this.head;
-    const ok = parseRequestLine(b, start, end, head);
+    head.malformed = false;
+    let ok = parseRequestLine(b, start, end, head);
+    let simple = false;
+    if (!ok) {
+      const odd = parseOddRequestLine(b, start, end, head);
+      ok = odd !== undefined;
+      simple = odd === 'HTTP/0.9';
+    }
     this.line.reset();
     if (!ok) {
       this.anomalies++;
@@ -566,6 +614,15 @@ export class RequestParser extends MessageParser {
       return;
     }
     head.host = '';
+    if (simple) {
+      // HTTP/0.9: the line is the whole request (no headers, no body)
+      head.truncated = false;
+      head.ts = this.msgTs;
+      head.upgrade = false;
+      this.sink.request(head);
+      this.messageDone();
+      return;
+    }
     head.truncated = false;
     head.ts = this.msgTs;
     head.upgrade = false;
@@ -585,6 +642,7 @@ export class RequestParser extends MessageParser {
     head.version = '';
     head.host = '';
     head.truncated = true;
+    head.malformed = false;
     head.ts = this.msgTs;
     head.upgrade = false;
     this.open = true;

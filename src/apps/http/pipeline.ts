@@ -18,6 +18,11 @@ export interface UrlSummary {
   kernelDrops: number;
   /** free-form extras shown in the summary (mode specific) */
   extra: Record<string, number>;
+  /**
+   * Set when the run's result cannot be trusted as complete (most frames were not decoded): printed on
+   * its own line, and `bpfkit urls` exits 1.
+   */
+  warning?: string;
 }
 
 /** What the `urls` command drives, whatever the mode: frames in, records out, counters for the summary. */

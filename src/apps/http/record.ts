@@ -22,11 +22,18 @@ export interface UrlRecord {
   status: number | null;
   latency_ms: number | null;
   truncated: boolean;
+  /**
+   * The request line is odd (no target, a broken or missing version, extra words, a bare method): it is
+   * reported all the same, with `raw` holding the line as it was (cut at the line cap).
+   */
+  malformed?: boolean;
+  raw?: string;
 }
 
 /** The classic line: `GET /path HTTP/1.1` (a truncated request line ends in "..."). */
 export function textLine(r: UrlRecord): string {
   if (r.truncated) return `${r.method} ${r.uri}... (truncated)`;
+  if (r.malformed) return `${r.raw} (malformed)`;
   return `${r.method} ${r.uri} ${r.version}`;
 }
 
@@ -46,5 +53,6 @@ export function jsonLine(r: UrlRecord): string {
     status: r.status,
     latency_ms: r.latency_ms,
     truncated: r.truncated,
+    ...(r.malformed ? { malformed: true, raw: r.raw } : {}),
   });
 }

@@ -72,7 +72,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   const onRecord =
     o.format === 'json'
       ? (r: UrlRecord) => out.line(jsonLine(r))
-      : (r: UrlRecord) => (r.truncated ? out.line(textLine(r)) : out.words(r.method, r.uri, r.version));
+      : (r: UrlRecord) => (r.truncated || r.malformed ? out.line(textLine(r)) : out.words(r.method, r.uri, r.version));
   const onText = (line: string) => out.line(line);
 
   // Installed before anything is loaded: SIGINT ends the run cleanly (summary, every request found so
@@ -104,12 +104,18 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   });
   const pipeline: UrlPipeline = built.pipeline;
   let summarised = false;
+  let status = 0;
   const summary = (extraDrops = 0) => {
-    if (summarised || o.quiet) return;
+    if (summarised) return;
     summarised = true;
     const s = pipeline.summary();
     s.kernelDrops += extraDrops;
-    process.stderr.write(formatSummary(s));
+    if (!o.quiet) process.stderr.write(formatSummary(s));
+    // Never a silent zero: frames that could not be decoded are said, even with --quiet, and fail the run.
+    if (s.warning !== undefined) {
+      process.stderr.write(`bpfkit urls: warning: ${s.warning}\n`);
+      status = 1;
+    }
   };
 
   try {
@@ -149,7 +155,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
     await filterThread?.close();
     out.flush();
   }
-  return 0;
+  return status;
 }
 
 function fileSize(path: string): number {

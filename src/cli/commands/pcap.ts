@@ -59,6 +59,8 @@ function text(i: CaptureInfo): string {
     ['Duration', i.duration ? `${i.duration} s` : '-'],
   ];
   if (i.format === 'pcapng') rows.splice(2, 0, ['Sections', String(i.sections)]);
+  if (i.oversizedRecords)
+    rows.splice(rows.length - 3, 0, ['Anomalies', `${i.oversizedRecords} records longer than the snapshot length`]);
   if (i.error) rows.push(['Error', `${i.error} (counts above stop at the fault)`]);
   return rows.map(([k, v]) => `${(k + ':').padEnd(17)} ${v}`).join('\n') + '\n';
 }

@@ -5,7 +5,8 @@
  */
 import { IPPROTO } from './constants.js';
 import type { PacketView } from './packet-view.js';
-import { decodeTransport } from './transport.js';
+import { LAYER } from './layers.js';
+import { decodeIpPayload } from './tunnel.js';
 
 /** Enough for any sane chain; a loop of garbage headers stops here. */
 const MAX_IPV6_EXT = 16;
@@ -14,6 +15,8 @@ export function decodeIPv4(v: PacketView, o: number): void {
   const b = v.bytes;
   const end = v.end;
   v.l3Offset = o;
+  if (v.outerL3Offset < 0) v.outerL3Offset = o;
+  v.pushLayer(LAYER.IPV4, o);
   if (o >= end) {
     v.truncated = true;
     return;
@@ -71,13 +74,15 @@ export function decodeIPv4(v: PacketView, o: number): void {
     v.payloadLength = ipEnd - (o + ihl);
     return;
   }
-  decodeTransport(v, v.proto, o + ihl, ipEnd);
+  decodeIpPayload(v, v.proto, o + ihl, ipEnd);
 }
 
 export function decodeIPv6(v: PacketView, o: number): void {
   const b = v.bytes;
   const end = v.end;
   v.l3Offset = o;
+  if (v.outerL3Offset < 0) v.outerL3Offset = o;
+  v.pushLayer(LAYER.IPV6, o);
   if (o >= end) {
     v.truncated = true;
     return;
@@ -159,5 +164,5 @@ export function decodeIPv6(v: PacketView, o: number): void {
     v.payloadLength = ipEnd - p;
     return;
   }
-  decodeTransport(v, next, p, ipEnd);
+  decodeIpPayload(v, next, p, ipEnd);
 }

@@ -1,28 +1,30 @@
-/** Link-layer heads: Ethernet (+ VLAN tags), Linux cooked v1/v2, BSD NULL/LOOP, raw IP. */
+/**
+ * Link-layer heads, by the capture's link type: Ethernet, Linux cooked v1/v2, BSD NULL/LOOP, raw IP,
+ * PPP, Cisco HDLC, NFLOG, 802.11 (with or without radiotap). Each finds where the network layer starts
+ * and hands over to the EtherType / PPP / IP decoders. A link type with no decoder is recorded
+ * (`undecoded = 'linktype'`) so that a caller can say so instead of reporting nothing.
+ */
 import { LINKTYPE } from '../linktype.js';
-import { AF_INET, ETHERTYPE } from './constants.js';
-import { decodeArp } from './arp.js';
+import { AF_INET } from './constants.js';
+import { decodeEtherType, decodeEthernet, decodePpp } from './ethertype.js';
 import { decodeIPv4, decodeIPv6 } from './ip.js';
+import { LAYER } from './layers.js';
+import { decodeRadiotap, decodeWlan } from './wlan.js';
 import type { PacketView } from './packet-view.js';
 
-const MAX_VLAN_TAGS = 8;
+/** NFLOG's TLV carrying the packet (NFULA_PAYLOAD). */
+const NFULA_PAYLOAD = 9;
 
 export function decodeLink(v: PacketView): void {
   const b = v.bytes;
   const s = v.start;
   const avail = v.end - s;
   switch (v.linktype) {
-    case LINKTYPE.EN10MB: {
-      if (avail < 14) {
-        v.truncated = true;
-        return;
-      }
-      v.macDstOffset = s;
-      v.macSrcOffset = s + 6;
-      decodeEtherType(v, (b[s + 12]! << 8) | b[s + 13]!, s + 14);
+    case LINKTYPE.EN10MB:
+      decodeEthernet(v, s);
       return;
-    }
     case LINKTYPE.LINUX_SLL: {
+      v.pushLayer(LAYER.SLL, s);
       if (avail < 16) {
         v.truncated = true;
         return;
@@ -32,6 +34,7 @@ export function decodeLink(v: PacketView): void {
       return;
     }
     case LINKTYPE.LINUX_SLL2: {
+      v.pushLayer(LAYER.SLL2, s);
       if (avail < 20) {
         v.truncated = true;
         return;
@@ -43,6 +46,7 @@ export function decodeLink(v: PacketView): void {
     }
     case LINKTYPE.NULL:
     case LINKTYPE.LOOP: {
+      v.pushLayer(LAYER.NULL, s);
       if (avail < 4) {
         v.truncated = true;
         return;
@@ -58,6 +62,7 @@ export function decodeLink(v: PacketView): void {
       return;
     }
     case LINKTYPE.RAW:
+    case LINKTYPE.RAW_12:
       decodeRawIp(v, s);
       return;
     case LINKTYPE.IPV4:
@@ -66,13 +71,36 @@ export function decodeLink(v: PacketView): void {
     case LINKTYPE.IPV6:
       decodeIPv6(v, s);
       return;
+    case LINKTYPE.PPP:
+    case LINKTYPE.PPP_SERIAL:
+      decodePpp(v, s, true);
+      return;
+    case LINKTYPE.C_HDLC: {
+      // address, control, then an EtherType
+      v.pushLayer(LAYER.C_HDLC, s);
+      if (avail < 4) {
+        v.truncated = true;
+        return;
+      }
+      decodeEtherType(v, (b[s + 2]! << 8) | b[s + 3]!, s + 4);
+      return;
+    }
+    case LINKTYPE.NFLOG:
+      decodeNflog(v, s);
+      return;
+    case LINKTYPE.IEEE802_11:
+      decodeWlan(v, s);
+      return;
+    case LINKTYPE.IEEE802_11_RADIO:
+      decodeRadiotap(v, s);
+      return;
     default:
-      return; // a link type we do not decode: nothing set, not an error
+      v.stopAt('linktype', v.linktype);
   }
 }
 
 /** Raw IP: the version nibble says which. */
-function decodeRawIp(v: PacketView, o: number): void {
+export function decodeRawIp(v: PacketView, o: number): void {
   if (o >= v.end) {
     v.truncated = true;
     return;
@@ -83,25 +111,43 @@ function decodeRawIp(v: PacketView, o: number): void {
   else v.malformed = true;
 }
 
-/** Follow VLAN tags to the inner EtherType, then decode the network layer. */
-function decodeEtherType(v: PacketView, type: number, o: number): void {
+/**
+ * NFLOG (Linux netfilter's log): family, version, resource id, then TLVs of 4-byte-aligned length. The
+ * TLVs' length and type are in the logging host's byte order, which the file does not record: the
+ * reading whose length fits is the right one (a TLV is at least 4 bytes and at most what is left).
+ */
+function decodeNflog(v: PacketView, s: number): void {
   const b = v.bytes;
-  while (type === ETHERTYPE.VLAN || type === ETHERTYPE.QINQ || type === ETHERTYPE.QINQ_OLD) {
-    if (v.end - o < 4) {
-      v.truncated = true;
-      v.etherType = type;
+  const end = v.end;
+  v.pushLayer(LAYER.NFLOG, s);
+  if (end - s < 4) {
+    v.truncated = true;
+    return;
+  }
+  let o = s + 4;
+  let littleEndian: boolean | undefined;
+  while (end - o >= 4) {
+    const le = b[o]! | (b[o + 1]! << 8);
+    const be = (b[o]! << 8) | b[o + 1]!;
+    if (littleEndian === undefined) {
+      const leFits = le >= 4 && le <= end - o;
+      const beFits = be >= 4 && be <= end - o;
+      littleEndian = leFits || !beFits;
+    }
+    const len = littleEndian ? le : be;
+    const type = (littleEndian ? b[o + 2]! | (b[o + 3]! << 8) : (b[o + 2]! << 8) | b[o + 3]!) & 0x7fff;
+    if (len < 4) {
+      v.malformed = true;
       return;
     }
-    const vid = ((b[o]! << 8) | b[o + 1]!) & 0x0fff;
-    if (v.vlanCount === 0) v.vlanOuter = vid;
-    else if (v.vlanCount === 1) v.vlanInner = vid;
-    v.vlanCount++;
-    type = (b[o + 2]! << 8) | b[o + 3]!;
-    o += 4;
-    if (v.vlanCount >= MAX_VLAN_TAGS) break;
+    if (type === NFULA_PAYLOAD) {
+      const payloadEnd = Math.min(end, o + len);
+      v.end = payloadEnd;
+      decodeRawIp(v, o + 4);
+      return;
+    }
+    o += (len + 3) & ~3;
   }
-  v.etherType = type;
-  if (type === ETHERTYPE.IPV4) decodeIPv4(v, o);
-  else if (type === ETHERTYPE.IPV6) decodeIPv6(v, o);
-  else if (type === ETHERTYPE.ARP) decodeArp(v, o);
+  // No packet in this record (or it was cut off): nothing more to decode.
+  if (o < end) v.truncated = true;
 }

@@ -16,6 +16,8 @@
  */
 import { decodeLink } from './link.js';
 import { formatIP, formatMac } from './format.js';
+import { LAYER_NAMES, MAX_ENCAP_DEPTH, MAX_LAYERS } from './layers.js';
+import { linktypeName } from '../linktype.js';
 
 /**
  * A reusable decoder from link layer to transport header. `decode` fills its fields without allocating
@@ -33,6 +35,35 @@ export class PacketView {
   truncated = false;
   /** a header field is impossible (bad version, header length too small, ...) */
   malformed = false;
+
+  // ---- encapsulation (tunnels, label stacks, link layers inside link layers)
+  /**
+   * Every header walked, outermost first (LAYER values, see layers.ts) and where it starts; only the
+   * first `layerCount` entries are this packet's. The fields below describe the innermost packet.
+   */
+  readonly layerKinds = new Uint8Array(MAX_LAYERS);
+  readonly layerOffsets = new Int32Array(MAX_LAYERS);
+  layerCount = 0;
+  /** packets entered inside the outermost one (a tunnel, an MPLS payload, a PPPoE session, ...) */
+  encapDepth = 0;
+  /** nested deeper than MAX_ENCAP_DEPTH: decoding stopped there (also `malformed`) */
+  tooDeep = false;
+  /** the outermost IP header (-1 when none); equal to l3Offset when nothing is tunnelled */
+  outerL3Offset = -1;
+  /** the innermost tunnel's id: VXLAN/Geneve VNI, GRE key, GTP-U TEID, ERSPAN session (-1 when none) */
+  tunnelId = -1;
+  /** MPLS labels seen, and the innermost one (-1 when none) */
+  mplsCount = 0;
+  mplsLabel = -1;
+  /** PPPoE session id (-1 when none) */
+  pppoeSession = -1;
+  /**
+   * Where decoding stopped for want of a decoder: '' (it did not), 'linktype' (the capture's link type),
+   * 'ethertype', 'ppp' (a PPP protocol), 'gre' (a GRE protocol), '802.11' (encrypted or not a data frame),
+   * with the number that was not understood in `undecodedType`.
+   */
+  undecoded: '' | 'linktype' | 'ethertype' | 'ppp' | 'gre' | '802.11' = '';
+  undecodedType = -1;
 
   // ---- link layer
   /** Ethernet destination/source MAC offsets (-1 without Ethernet) */
@@ -137,6 +168,16 @@ export class PacketView {
   private reset(): void {
     this.truncated = false;
     this.malformed = false;
+    this.layerCount = 0;
+    this.encapDepth = 0;
+    this.tooDeep = false;
+    this.outerL3Offset = -1;
+    this.tunnelId = -1;
+    this.mplsCount = 0;
+    this.mplsLabel = -1;
+    this.pppoeSession = -1;
+    this.undecoded = '';
+    this.undecodedType = -1;
     this.macDstOffset = -1;
     this.macSrcOffset = -1;
     this.etherType = -1;
@@ -145,6 +186,11 @@ export class PacketView {
     this.vlanInner = -1;
     this.sllPktType = -1;
     this.sllIfindex = -1;
+    this.resetNetwork();
+  }
+
+  /** Forget the network and transport fields (a tunnel's inner packet replaces its carrier's). */
+  private resetNetwork(): void {
     this.l3Offset = -1;
     this.ipVersion = 0;
     this.ipHeaderLength = 0;
@@ -186,7 +232,65 @@ export class PacketView {
     this.payloadLength = 0;
   }
 
+  /** Record a header (decoders call this; allocation-free). @internal */
+  pushLayer(kind: number, offset: number): void {
+    if (this.layerCount < MAX_LAYERS) {
+      this.layerKinds[this.layerCount] = kind;
+      this.layerOffsets[this.layerCount] = offset;
+      this.layerCount++;
+    }
+  }
+
+  /**
+   * A decoder is about to decode a packet carried inside this one: the network and transport fields
+   * start over (the outer ones stay in the layer list). False, with `tooDeep` and `malformed` set,
+   * when the packet is nested too deep to go on. @internal
+   */
+  enterInner(): boolean {
+    if (this.encapDepth >= MAX_ENCAP_DEPTH) {
+      this.tooDeep = true;
+      this.malformed = true;
+      return false;
+    }
+    this.encapDepth++;
+    this.resetNetwork();
+    return true;
+  }
+
+  /** Decoding stopped at a type number no decoder knows. @internal */
+  stopAt(what: PacketView['undecoded'], type: number): void {
+    this.undecoded = what;
+    this.undecodedType = type;
+  }
+
   // ---- on-demand helpers (these allocate)
+
+  /** The headers walked, outermost first: e.g. ETHERNET VLAN IPV4 GRE ETHERNET IPV4, by LAYER name. */
+  layers(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.layerCount; i++) out.push(LAYER_NAMES[this.layerKinds[i]!] ?? '?');
+    return out;
+  }
+
+  /** What stopped decoding, in words ("link type IEEE802_11", "EtherType 0x88cc", ...); '' when nothing did. */
+  undecodedName(): string {
+    const t = this.undecodedType;
+    const hex = (n: number) => `0x${n.toString(16).padStart(4, '0')}`;
+    switch (this.undecoded) {
+      case 'linktype':
+        return `link type ${linktypeName(t)}`;
+      case 'ethertype':
+        return `EtherType ${hex(t)}`;
+      case 'ppp':
+        return `PPP protocol ${hex(t)}`;
+      case 'gre':
+        return `GRE protocol ${hex(t)}`;
+      case '802.11':
+        return t === 1 ? '802.11 encrypted frames' : `802.11 frame type ${t}`;
+      default:
+        return '';
+    }
+  }
 
   /** Source IP address as text ("" when there is none). */
   srcAddr(): string {

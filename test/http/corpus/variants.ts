@@ -6,6 +6,7 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPcapFrames, writePcapFrames, type Frame } from './pcap-out.js';
+import { ENCAPS, encapsulate } from './encap.js';
 import {
   dropHandshakes,
   fragment,
@@ -29,13 +30,24 @@ export const VARIANTS: Record<string, (f: Frame[]) => Frame[]> = {
     vlanTag(fragment(ipOptions(reorderAndDuplicate(overlapping(dropHandshakes(f), 0.1), 0.2, 0.05, 7))), true),
 };
 
+/** Every link type and tunnel of corpus/encap.ts, as variants named encap-<name>. */
+export const ENCAP_VARIANTS = Object.keys(ENCAPS).map((n) => `encap-${n}`);
+
 /** Write every variant of `pcap` into `dir` as <name>.pcap with <name>.truth.jsonl (a copy of `truth`). */
-export function writeVariants(pcap: string, truth: string, dir: string, names = Object.keys(VARIANTS)): string[] {
+export function writeVariants(
+  pcap: string,
+  truth: string,
+  dir: string,
+  names = [...Object.keys(VARIANTS), ...ENCAP_VARIANTS],
+): string[] {
   const { linktype, frames } = readPcapFrames(pcap);
   const out: string[] = [];
   for (const name of names) {
     const file = join(dir, `${name}.pcap`);
-    writePcapFrames(file, linktype, VARIANTS[name]!(frames));
+    if (name.startsWith('encap-')) {
+      const e = encapsulate(name.slice(6), frames);
+      writePcapFrames(file, e.linktype, e.frames);
+    } else writePcapFrames(file, linktype, VARIANTS[name]!(frames));
     copyFileSync(truth, join(dir, `${name}.truth.jsonl`));
     out.push(file);
   }

@@ -15,7 +15,11 @@
  *  - keeps every segment to or from the usual HTTP ports (80, 8080, 8000, 8008, 3128) even when its
  *    connection is not tracked: on those ports a capture that joined a connection mid-way and got its
  *    segments out of order loses nothing (elsewhere, a segment that precedes the request's first one is
- *    dropped before the connection is tracked).
+ *    dropped before the connection is tracked);
+ *  - keeps what it cannot look into, for userspace to decode: frames of any EtherType but IPv4, IPv6 and
+ *    ARP (MPLS, PPPoE, 802.1ah, a third VLAN tag, ...) and tunnels (IP-in-IP, IPv6-in-IPv4, GRE, and
+ *    UDP to VXLAN, Geneve, GTP-U, Teredo and AYIYA ports). A filter that dropped them would make every
+ *    request inside a tunnel vanish without a word.
  */
 #include "bpfkit_bpf.h"
 
@@ -71,6 +75,27 @@ static __always_inline int http_start(struct __sk_buff *skb, __u32 p, __u32 plen
 	return 0;
 }
 
+#define ETH_P_ARP 0x0806
+#define IPPROTO_IPIP 4
+#define IPPROTO_UDP 17
+#define IPPROTO_IPV6 41
+#define IPPROTO_GRE 47
+
+static __always_inline int tunnel_port(__u32 port)
+{
+	return port == 4789 || port == 6081 || port == 2152 || port == 3544 || port == 5072;
+}
+
+/* Not TCP: keep it when it is a tunnel (its inner packets are decoded in userspace). */
+static __always_inline int tunnel(struct __sk_buff *skb, __u32 proto, __u32 l4)
+{
+	if (proto == IPPROTO_GRE || proto == IPPROTO_IPIP || proto == IPPROTO_IPV6)
+		return KEEP_PACKET;
+	if (proto == IPPROTO_UDP && (tunnel_port(load_half(skb, l4 + 2)) || tunnel_port(load_half(skb, l4))))
+		return KEEP_PACKET;
+	return DROP_PACKET;
+}
+
 SEC("socket")
 int http_filter(struct __sk_buff *skb)
 {
@@ -93,10 +118,11 @@ int http_filter(struct __sk_buff *skb)
 		__u32 ihl = (load_byte(skb, l3) & 0x0f) << 2;
 		if (ihl < 20)
 			return DROP_PACKET;
-		if (load_byte(skb, l3 + 9) != IPPROTO_TCP)
-			return DROP_PACKET;
 		if (load_half(skb, l3 + 6) & 0x3fff)
 			return KEEP_PACKET; /* a fragment: reassembled in userspace */
+		__u32 ipproto = load_byte(skb, l3 + 9);
+		if (ipproto != IPPROTO_TCP)
+			return tunnel(skb, ipproto, l3 + ihl);
 		key.a[0] = load_word(skb, l3 + 12);
 		key.b[0] = load_word(skb, l3 + 16);
 		l4 = l3 + ihl;
@@ -125,10 +151,11 @@ int http_filter(struct __sk_buff *skb)
 			}
 		}
 		if (next != IPPROTO_TCP)
-			return DROP_PACKET;
+			return tunnel(skb, next, l4);
 		key.family = 6;
 	} else {
-		return DROP_PACKET;
+		/* ARP says nothing about HTTP; anything else may carry IP in a way this filter cannot read */
+		return proto == ETH_P_ARP ? DROP_PACKET : KEEP_PACKET;
 	}
 
 	__u32 sport = load_half(skb, l4);

@@ -1,0 +1,174 @@
+/**
+ * What follows an EtherType: VLAN tags (802.1Q, 802.1ad and the pre-standard 0x9100/0x9200, any number
+ * of them), 802.1ah provider backbone (a customer frame inside), MPLS label stacks, PPPoE sessions and
+ * PPP, LLC/SNAP, then IPv4, IPv6 or ARP. Every nested packet goes through `enterInner`, which bounds the
+ * nesting depth.
+ */
+import { ETHERTYPE, PPP_PROTO } from './constants.js';
+import { decodeArp } from './arp.js';
+import { decodeIPv4, decodeIPv6 } from './ip.js';
+import { LAYER } from './layers.js';
+import { decodeRawIp } from './link.js';
+import type { PacketView } from './packet-view.js';
+
+/** An Ethernet II / 802.3 frame starting at `o` (also inside tunnels: VXLAN, GRE TEB, 802.1ah, ...). */
+export function decodeEthernet(v: PacketView, o: number): void {
+  const b = v.bytes;
+  v.pushLayer(LAYER.ETHERNET, o);
+  if (v.end - o < 14) {
+    v.truncated = true;
+    return;
+  }
+  v.macDstOffset = o;
+  v.macSrcOffset = o + 6;
+  decodeEtherType(v, (b[o + 12]! << 8) | b[o + 13]!, o + 14);
+}
+
+/** Follow `type` at `o` (the byte after the EtherType field) to the network layer. */
+export function decodeEtherType(v: PacketView, type: number, o: number): void {
+  const b = v.bytes;
+  const end = v.end;
+  // Tags: a loop bounded by the packet's length (4 bytes each), so any number of them is fine.
+  while (
+    type === ETHERTYPE.VLAN ||
+    type === ETHERTYPE.QINQ ||
+    type === ETHERTYPE.QINQ_OLD ||
+    type === ETHERTYPE.QINQ_OLD2
+  ) {
+    v.pushLayer(LAYER.VLAN, o);
+    if (end - o < 4) {
+      v.truncated = true;
+      v.etherType = type;
+      return;
+    }
+    const vid = ((b[o]! << 8) | b[o + 1]!) & 0x0fff;
+    if (v.vlanCount === 0) v.vlanOuter = vid;
+    else v.vlanInner = vid;
+    v.vlanCount++;
+    type = (b[o + 2]! << 8) | b[o + 3]!;
+    o += 4;
+  }
+  v.etherType = type;
+  switch (type) {
+    case ETHERTYPE.IPV4:
+      decodeIPv4(v, o);
+      return;
+    case ETHERTYPE.IPV6:
+      decodeIPv6(v, o);
+      return;
+    case ETHERTYPE.ARP:
+      decodeArp(v, o);
+      return;
+    case ETHERTYPE.MPLS:
+    case ETHERTYPE.MPLS_MULTICAST:
+      decodeMpls(v, o);
+      return;
+    case ETHERTYPE.PPPOE_SESSION: {
+      // version/type, code, session id, length; then PPP's protocol field
+      v.pushLayer(LAYER.PPPOE, o);
+      if (end - o < 6) {
+        v.truncated = true;
+        return;
+      }
+      v.pppoeSession = (b[o + 2]! << 8) | b[o + 3]!;
+      const len = (b[o + 4]! << 8) | b[o + 5]!;
+      if (o + 6 + len < end) v.end = o + 6 + len; // Ethernet padding after a short session frame
+      decodePpp(v, o + 6, false);
+      return;
+    }
+    case ETHERTYPE.PBB: {
+      // I-tag (flags and 24-bit service id), then the customer's whole Ethernet frame
+      v.pushLayer(LAYER.PBB, o);
+      if (end - o < 4) {
+        v.truncated = true;
+        return;
+      }
+      v.tunnelId = ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+      if (v.enterInner()) decodeEthernet(v, o + 4);
+      return;
+    }
+    case ETHERTYPE.TEB:
+      if (v.enterInner()) decodeEthernet(v, o);
+      return;
+    default:
+      if (type < 0x600) {
+        decodeLlc(v, o);
+        return;
+      }
+      if (type !== ETHERTYPE.PPPOE_DISCOVERY) v.stopAt('ethertype', type);
+  }
+}
+
+/**
+ * 802.3 with an LLC header: only SNAP (AA AA 03, then an OUI and an EtherType) leads anywhere bpfkit
+ * decodes (spanning tree, CDP and friends end here, decoded as what they are: not IP).
+ */
+function decodeLlc(v: PacketView, o: number): void {
+  const b = v.bytes;
+  if (v.end - o < 8 || b[o] !== 0xaa || b[o + 1] !== 0xaa || b[o + 2] !== 0x03) return;
+  v.pushLayer(LAYER.LLC_SNAP, o);
+  const type = (b[o + 6]! << 8) | b[o + 7]!;
+  // (a SNAP header naming another length would send us back here: it names nothing)
+  if (type >= 0x600) decodeEtherType(v, type, o + 8);
+}
+
+/**
+ * An MPLS label stack, then what its bottom carries: nothing says what, so the first nibble decides,
+ * as routers and Wireshark do: 4 IPv4, 6 IPv6, 0 a pseudowire control word followed by an Ethernet frame.
+ */
+export function decodeMpls(v: PacketView, o: number): void {
+  const b = v.bytes;
+  const end = v.end;
+  for (;;) {
+    v.pushLayer(LAYER.MPLS, o);
+    if (end - o < 4) {
+      v.truncated = true;
+      return;
+    }
+    v.mplsLabel = ((b[o]! << 12) | (b[o + 1]! << 4) | (b[o + 2]! >> 4)) >>> 0;
+    v.mplsCount++;
+    const bottom = (b[o + 2]! & 1) !== 0;
+    o += 4;
+    if (bottom) break;
+  }
+  if (o >= end) {
+    v.truncated = true;
+    return;
+  }
+  if (!v.enterInner()) return;
+  const nibble = b[o]! >> 4;
+  if (nibble === 4 || nibble === 6) decodeRawIp(v, o);
+  else if (nibble === 0) decodeEthernet(v, o + 4);
+  else v.malformed = true;
+}
+
+/**
+ * PPP from its address/control bytes (when `hdlc` and present: FF 03) or its protocol field, which is
+ * one byte when that byte is odd (protocol-field compression) and two otherwise.
+ */
+export function decodePpp(v: PacketView, o: number, hdlc: boolean): void {
+  const b = v.bytes;
+  const end = v.end;
+  v.pushLayer(LAYER.PPP, o);
+  if (hdlc && end - o >= 2 && b[o] === 0xff && b[o + 1] === 0x03) o += 2;
+  if (o >= end) {
+    v.truncated = true;
+    return;
+  }
+  let proto: number;
+  if (b[o]! & 1) {
+    proto = b[o]!;
+    o += 1;
+  } else {
+    if (end - o < 2) {
+      v.truncated = true;
+      return;
+    }
+    proto = (b[o]! << 8) | b[o + 1]!;
+    o += 2;
+  }
+  if (proto === PPP_PROTO.IPV4) decodeIPv4(v, o);
+  else if (proto === PPP_PROTO.IPV6) decodeIPv6(v, o);
+  else if (proto === PPP_PROTO.MPLS) decodeMpls(v, o);
+  else v.stopAt('ppp', proto);
+}

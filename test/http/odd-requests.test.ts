@@ -1,0 +1,73 @@
+/**
+ * Odd request lines (issue 14): each is reported, flagged `malformed` with its raw line, instead of being
+ * dropped as a parse anomaly; HTTP/0.9's `GET /` is a request of its own version; a Content-Length with
+ * leading zeros frames its body as a server would, so the request after it is not hidden.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FullAnalyzer } from '../../src/apps/http/full-analyzer.js';
+import { jsonLine, textLine, type UrlRecord } from '../../src/apps/http/record.js';
+import { Conversation } from '../support/tcp-frames.js';
+import { frameOf } from '../../src/packet/frame.js';
+
+function requests(...pieces: string[]): UrlRecord[] {
+  const c = new Conversation().handshake();
+  c.clientSays(...pieces);
+  c.close();
+  const recs: UrlRecord[] = [];
+  const a = new FullAnalyzer({ onRecord: (r) => recs.push(r) });
+  c.frames.forEach((f, i) => a.packet(frameOf(f, 1, 1000 + i * 0.001)));
+  a.finish();
+  return recs;
+}
+
+const shape = (r: UrlRecord) => [r.method, r.uri, r.version, r.malformed === true, r.raw ?? ''];
+
+const ODD: [string, string, (string | boolean)[]][] = [
+  ['no target', 'OPTIONS HTTP/1.1', ['OPTIONS', '', 'HTTP/1.1', true, 'OPTIONS HTTP/1.1']],
+  ['a cut version', 'GET / HTTP/1.', ['GET', '/', 'HTTP/1.', true, 'GET / HTTP/1.']],
+  ['no space before the version', 'POST /HTTP/1.1', ['POST', '/HTTP/1.1', '', true, 'POST /HTTP/1.1']],
+  ['a bare method', 'DELETE', ['DELETE', '', '', true, 'DELETE']],
+  ['extra words', 'CONNECT host:25 / HTTP/1.0', ['CONNECT', 'host:25', 'HTTP/1.0', true, 'CONNECT host:25 / HTTP/1.0']],
+];
+
+for (const [what, line, want] of ODD) {
+  test(`an odd request line is reported, flagged, with its raw line: ${what}`, () => {
+    const recs = requests(`${line}\r\nHost: h\r\n\r\n`, 'GET /after HTTP/1.1\r\n\r\n');
+    const all = recs.map(shape);
+    // (a CONNECT's later bytes are the tunnel's: nothing after it is a request)
+    const after = line.startsWith('CONNECT') ? [] : [['GET', '/after', 'HTTP/1.1', false, '']];
+    assert.deepEqual(all, [want, ...after]);
+    assert.equal(textLine(recs[0]!), `${line} (malformed)`);
+    const json = JSON.parse(jsonLine(recs[0]!)) as { malformed: boolean; raw: string };
+    assert.equal(json.malformed, true);
+    assert.equal(json.raw, line);
+  });
+}
+
+test('HTTP/0.9: `GET /` is a whole request (no headers follow), not malformed', () => {
+  const recs = requests('GET /simple\r\n', 'GET /next HTTP/1.1\r\n\r\n');
+  assert.deepEqual(recs.map(shape), [
+    ['GET', '/simple', 'HTTP/0.9', false, ''],
+    ['GET', '/next', 'HTTP/1.1', false, ''],
+  ]);
+  assert.equal(JSON.parse(jsonLine(recs[0]!)).malformed, undefined, 'JSON says malformed only when it is');
+});
+
+test('a Content-Length with leading zeros frames the body: the request after it is not hidden', () => {
+  const recs = requests(
+    'POST /zeros HTTP/1.1\r\nContent-Length: 0000000000000000000005\r\n\r\nhelloGET /hidden HTTP/1.1\r\n\r\n',
+  );
+  assert.deepEqual(
+    recs.map((r) => r.uri),
+    ['/zeros', '/hidden'],
+  );
+});
+
+test('prose and binary after a request are still skipped lines, not requests', () => {
+  const recs = requests('GET /a HTTP/1.1\r\n\r\n', 'Hello there, GET me\r\n', '\x00\x01GET\r\n');
+  assert.deepEqual(
+    recs.map((r) => r.uri),
+    ['/a'],
+  );
+});
