@@ -21,7 +21,21 @@ function usage(): string {
   return `usage: bpfkit <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'bpfkit <command> --help' for a command's options, 'bpfkit version' for the version.\n`;
 }
 
+/**
+ * A reader that stops early (`bpfkit btf dump | head`) closes the pipe: that is the end of the job, as for
+ * any Unix filter, not an error worth a stack trace.
+ */
+function endQuietlyOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`bpfkit: cannot write to standard output: ${err.message}\n`);
+    process.exit(1);
+  });
+}
+
+/** Run the command line `argv` (without node and the script) and return the exit status. */
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyOnClosedPipe();
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
