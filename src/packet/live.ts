@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { BpfkitError, InputError } from '../util/errors.js';
 import type { ClassicInsn } from '../cbpf/numeric-text.js';
+import { compileFilter } from '../pcap-filter/index.js';
 
 /** One packet from a live capture. */
 export interface LivePacket {
@@ -33,6 +34,11 @@ export interface LiveCaptureOptions {
   bpfProgram?: string;
   /** a classic BPF program (see parseClassicBpf) */
   classic?: ClassicInsn[];
+  /**
+   * a pcap-filter(7) expression, compiled for the interface's link type (EN10MB without `ifname`) and
+   * attached as classic BPF, as tcpdump does; a bad expression throws FilterSyntaxError before any socket opens
+   */
+  expression?: string;
 }
 
 /** The PacketSocket face we use (src/kernel/packet-socket.ts). */
@@ -72,12 +78,19 @@ export class LiveCapture {
 
   /** Open the socket, load and attach the filter. Loads the kernel engine (koffi) on first use. */
   static async open(opts: LiveCaptureOptions = {}): Promise<LiveCapture> {
-    if (opts.bpfObject && opts.classic)
-      throw new BpfkitError('use either an eBPF filter object or a classic BPF program, not both');
+    const filters = [opts.bpfObject, opts.classic, opts.expression].filter((f) => f !== undefined);
+    if (filters.length > 1)
+      throw new BpfkitError('use one filter: an eBPF object, a classic BPF program or an expression');
+    const { loopbacks, names, types } = interfacesNow();
+    let classic = opts.classic;
+    let description = 'no filter';
+    if (opts.expression !== undefined) {
+      classic = compileExpression(opts.expression, opts, names, types);
+      description = `filter "${opts.expression}" (${classic.length} classic BPF instructions)`;
+    } else if (classic) description = `classic BPF (${classic.length} instructions)`;
     const kernel = await import('../kernel/index.js');
     const owned: Closable[] = [];
     let progFd = -1;
-    let description = 'no filter';
     try {
       if (opts.bpfObject) {
         const { loadObjectFile } = await import('../elf/index.js');
@@ -119,11 +132,7 @@ export class LiveCapture {
       }) as Socket;
       owned.unshift(socket);
       if (progFd >= 0) socket.attachBpf(progFd);
-      if (opts.classic) {
-        socket.attachClassicFilter(opts.classic);
-        description = `classic BPF (${opts.classic.length} instructions)`;
-      }
-      const { loopbacks, names, types } = interfacesNow();
+      if (classic) socket.attachClassicFilter(classic);
       return new LiveCapture(socket, loopbacks, names, types, owned, description);
     } catch (err) {
       for (const o of owned) o.close();
@@ -167,8 +176,7 @@ export class LiveCapture {
    * none, so their frames start at the IP header (LINKTYPE_RAW).
    */
   linktypeOf(ifindex: number): number {
-    const type = this.types.get(ifindex);
-    return type !== undefined && RAW_IP_DEVICES.has(type) ? 101 : 1;
+    return linktypeOfDevice(this.types.get(ifindex));
   }
 
   /** Close the socket and the filter. */
@@ -176,6 +184,41 @@ export class LiveCapture {
     for (const o of this.owned) o.close();
     this.owned.length = 0;
   }
+}
+
+/** LINKTYPE_RAW (101) for devices without a link-layer header, else EN10MB (1); see LiveCapture.linktypeOf. */
+function linktypeOfDevice(type: number | undefined): number {
+  return type !== undefined && RAW_IP_DEVICES.has(type) ? 101 : 1;
+}
+
+/**
+ * The expression as classic BPF for what the socket delivers: the interface's link type, or, on every
+ * interface, EN10MB — refused when a device without a MAC header is present, whose frames the program
+ * would misread (a silently wrong capture).
+ */
+function compileExpression(
+  expression: string,
+  opts: LiveCaptureOptions,
+  names: Map<number, string>,
+  types: Map<number, number>,
+): ClassicInsn[] {
+  let linktype = 1;
+  if (opts.ifname !== undefined) {
+    for (const [ifindex, name] of names) if (name === opts.ifname) linktype = linktypeOfDevice(types.get(ifindex));
+  } else {
+    for (const [ifindex, type] of types) {
+      if (RAW_IP_DEVICES.has(type))
+        throw new BpfkitError(
+          `a filter expression on every interface is compiled for Ethernet, but ${names.get(ifindex)} has no MAC header: use -i`,
+          2,
+        );
+    }
+  }
+  return compileFilter(expression, {
+    linktype,
+    savefile: false,
+    ...(opts.snaplen !== undefined ? { snaplen: opts.snaplen } : {}),
+  });
 }
 
 /** Interface names and which ifindexes are loopback devices in this network namespace (/sys/class/net). */

@@ -59,7 +59,7 @@ function watch(child: ChildProcess): { stderr: () => string; exit: Promise<{ cod
 }
 
 test(
-  'bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filter eBPF object, all interfaces to pcapng)',
+  'bpfkit capture sees the same packets as tcpdump (no filter, --cbpf, --filter eBPF object, all interfaces to pcapng, expressions)',
   { timeout: 90_000 },
   async (t) => {
     if (!needs(t, { root: true, tools: ['ip', 'tcpdump', 'clang'] })) return;
@@ -93,6 +93,13 @@ test(
       { name: 'ebpf', bpfkit: ['--filter', `${obj}:udp_only`], tcpdump: ['udp'] },
       // every interface (the namespace has only lo): pcapng with one interface block named lo
       { name: 'any', bpfkit: [] as string[], tcpdump: [] as string[], allInterfaces: true },
+      // pcap-filter expressions compiled by bpfkit for lo's link type: as several words and as one argument
+      { name: 'expr', bpfkit: ['tcp', 'port', '8080'], tcpdump: ['tcp port 8080'] },
+      {
+        name: 'expr6',
+        bpfkit: ['ip6 and (udp or tcp[tcpflags] & (tcp-syn|tcp-fin) != 0)'],
+        tcpdump: ['ip6 and (udp or tcp[tcpflags] & (tcp-syn|tcp-fin) != 0)'],
+      },
     ];
     const runs = pairs.map((p) => {
       const mine = join(dir, `bpfkit-${p.name}.pcapng`);
@@ -193,6 +200,8 @@ test(
     const counts = await Promise.all(runs.map(async (r) => (await readAll(r.mine)).length));
     assert.ok(counts[1]! < counts[0]! && counts[2]! < counts[0]!, `filters keep fewer packets (${counts.join(', ')})`);
     assert.ok(counts[2]! >= 6, 'the eBPF filter kept the UDP datagrams');
+    assert.equal(counts[4], counts[1], 'the expression keeps what tcpdump -ddd of it keeps');
+    assert.ok(counts[5]! > 0 && counts[5]! < counts[0]!, `ip6 expression kept ${counts[5]} of ${counts[0]}`);
   },
 );
 
@@ -208,4 +217,15 @@ test('capture rejects bad flags and a bad classic program before touching the ke
   r = await run('-c', 'lots');
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--count wants a whole number/);
+  // a bad expression: one line with the column, before any socket (so without root too)
+  r = await run('-i', 'lo', 'tcp', 'port', '70000');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^bpfkit capture: column 10: .*70000/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  r = await run('-i', 'lo', 'tcp and (');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /column \d+: syntax error/);
+  r = await run('-i', 'lo', '--cbpf', '1,6 0 0 0,', 'tcp');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /use one filter/);
 });

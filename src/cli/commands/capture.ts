@@ -1,6 +1,6 @@
 /**
- * `bpfkit capture`: live capture from an AF_PACKET socket with an optional kernel filter (an eBPF socket
- * filter from an ELF object, or classic BPF), written to a pcap/pcapng file or summarised one line per
+ * `bpfkit capture`: live capture from an AF_PACKET socket with an optional kernel filter (a pcap-filter
+ * expression, an eBPF socket filter from an ELF object, or classic BPF), written to a pcap/pcapng file or summarised one line per
  * packet. SIGINT/SIGTERM stop it cleanly: everything captured is written and flushed, and the kernel's
  * counters go to stderr like tcpdump's.
  */
@@ -15,7 +15,7 @@ import { LINKTYPE, linktypeName } from '../../packet/linktype.js';
 import { describePacket } from '../../packet/describe.js';
 
 const HELP = `usage: bpfkit capture [-i IFACE] [-w FILE.pcap|FILE.pcapng] [-c COUNT] [-s SNAPLEN]
-                      [--filter OBJ[:PROGRAM] | --cbpf PROGRAM] [--promisc] [--micro] [-q]
+                      [--filter OBJ[:PROGRAM] | --cbpf PROGRAM] [--promisc] [--micro] [-q] [EXPR...]
 
 Capture packets live (AF_PACKET; needs CAP_NET_RAW) until COUNT packets, SIGINT or SIGTERM.
   -i, --interface IFACE  one interface (default: all; each frame from its MAC header)
@@ -34,6 +34,11 @@ Capture packets live (AF_PACKET; needs CAP_NET_RAW) until COUNT packets, SIGINT 
       --promisc          promiscuous mode (with -i)
       --micro            microsecond timestamps in the file (default: nanoseconds)
   -q, --quiet            no per-packet lines
+  EXPR...                a pcap-filter(7) expression, one argument or several words as tcpdump takes
+                         it ('tcp port 80', or: tcp port 80), compiled for the interface's link type
+                         (EN10MB without -i; refused then if a device has no MAC header) and attached
+                         in the kernel as classic BPF. Errors: one line with the column, exit 2.
+                         Words after -- are all expression (for one that starts with '-')
 Without -w each packet is summarised on stdout. At the end the counts go to stderr:
 captured, received by filter (kernel), dropped by kernel.
 `;
@@ -61,9 +66,9 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (classicFlags.length > 1) throw new UsageError('use one of --cbpf, --bytecode, --bpf-asm');
   values.cbpf = classicFlags[0];
-  if (positionals.length)
-    throw new UsageError(`unexpected argument '${positionals[0]}' (filters go in --filter or --cbpf)`);
-  if (values.filter && values.cbpf) throw new UsageError('use either --filter or --cbpf, not both');
+  const expression = positionals.length ? positionals.join(' ') : undefined;
+  if ([values.filter, values.cbpf, expression].filter((f) => f !== undefined).length > 1)
+    throw new UsageError('use one filter: an expression, --filter OBJ or --cbpf PROGRAM');
   if (values.promisc && !values.interface) throw new UsageError('--promisc needs -i IFACE');
   const count = intFlag('count', values.count, 0, 1);
   const snaplen = intFlag('snaplen', values.snaplen, 262144, 1);
@@ -107,6 +112,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(bpfObject !== undefined ? { bpfObject } : {}),
       ...(bpfProgram !== undefined ? { bpfProgram } : {}),
       ...(classic ? { classic } : {}),
+      ...(expression !== undefined ? { expression } : {}),
     });
   } catch (err) {
     process.off('SIGINT', onSignal);

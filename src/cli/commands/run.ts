@@ -11,6 +11,7 @@ import { loadCollection } from '../../loader/index.js';
 import type { BpfMap, Collection, EngineName, RunResult } from '../../engine/types.js';
 import { MapType, nameOf } from '../../uapi/types.js';
 import { describeRetval } from '../../vm/contexts/prog-types.js';
+import { recordFilter } from '../../packet/record-filter.js';
 
 export const help = `usage: bpfkit run OBJ [--program NAME] (--packet FILE | --pcap FILE | --mem HEX) [options]
 
@@ -23,6 +24,9 @@ input (one of):
 
 options:
   --program NAME       the program to run (default: the object's only program)
+  --filter EXPR        with --pcap: run only the packets the pcap-filter(7) expression keeps (tcpdump
+                       -r FILE EXPR), compiled for each record's link type; labels keep the packet's
+                       number in the file. A bad expression: one line with the column, exit 2
   --engine vm|kernel   run in the userspace VM (default) or in the kernel (needs root / CAP_BPF)
   --repeat N           run each packet N times (BPF_PROG_TEST_RUN's repeat); prints ns per run
   --ctx HEX            context bytes (a struct __sk_buff / xdp_md, e.g. with mark or cb[] set)
@@ -92,16 +96,20 @@ function asEthernet(linktype: number, data: Uint8Array, where: string): Uint8Arr
   }
 }
 
-function checkInputFlags(values: { packet?: string; pcap?: string; mem?: string }): void {
+function checkInputFlags(values: { packet?: string; pcap?: string; mem?: string; filter?: string }): void {
   const given = [values.packet, values.pcap, values.mem].filter((v) => v !== undefined).length;
   if (given !== 1) throw new UsageError('give exactly one of --packet FILE, --pcap FILE, --mem HEX');
+  if (values.filter !== undefined && values.pcap === undefined) throw new UsageError('--filter applies to --pcap');
 }
 
 /**
  * The inputs, one at a time: a capture is streamed, so a multi-GB file runs in constant memory, and a
  * fault part-way through surfaces only after every whole packet before it has been run and reported.
  */
-async function* readInputs(values: { packet?: string; pcap?: string; mem?: string }): AsyncGenerator<Input> {
+async function* readInputs(
+  values: { packet?: string; pcap?: string; mem?: string },
+  keep?: ReturnType<typeof recordFilter>,
+): AsyncGenerator<Input> {
   if (values.mem !== undefined) {
     yield { label: 'mem', data: parseHex(values.mem, 'mem') };
     return;
@@ -125,6 +133,7 @@ async function* readInputs(values: { packet?: string; pcap?: string; mem?: strin
   try {
     for await (const p of reader) {
       n++;
+      if (keep && !keep(p.linktype, p.data, p.origLen)) continue;
       // Located like every other capture error (file@offset); the packet number is extra context.
       const where = `${values.pcap}@${p.fileOffset ?? '?'} (packet ${n})`;
       yield { label: `#${n}`, data: asEthernet(p.linktype, p.data, where) };
@@ -209,6 +218,7 @@ export async function run(argv: string[]): Promise<number> {
     'socket-view': { type: 'string' },
     quiet: { type: 'boolean' },
     btf: { type: 'string' },
+    filter: { type: 'string' },
   });
   if (wantHelp) {
     process.stdout.write(help);
@@ -226,6 +236,7 @@ export async function run(argv: string[]): Promise<number> {
   const ctx = values.ctx !== undefined ? parseHex(values.ctx, 'ctx') : undefined;
 
   checkInputFlags(values);
+  const keep = values.filter !== undefined ? recordFilter(values.filter) : undefined;
   const spec = loadObjectFile(positionals[0]!);
   const progName = values.program ?? (spec.programs.length === 1 ? spec.programs[0]!.name : undefined);
   if (!progName) {
@@ -262,7 +273,7 @@ export async function run(argv: string[]): Promise<number> {
     // A fault in the input (a truncated capture) is reported after the results and maps gathered so far.
     let inputFault: unknown;
     try {
-      for await (const input of readInputs(values)) {
+      for await (const input of readInputs(values, keep)) {
         const r: RunResult = prog.run({ data: input.data, ...(ctx ? { ctx } : {}), repeat });
         results.push({
           retval: r.retval >>> 0,

@@ -1,10 +1,16 @@
 /**
  * `bpfkit urls [FILE | -i IFACE] [--mode v1|v2|full] [--engine vm|kernel] [--format text|json]`:
  * print the HTTP requests in a capture or crossing an interface. See docs/urls.md. The flags become
- * UrlsOptions; runUrls (src/apps/http/run-urls.ts) does the rest.
+ * UrlsOptions; runUrls (src/apps/http/run-urls.ts) does the rest. `--filter EXPR` on a file keeps only
+ * the records a pcap-filter expression keeps, before runUrls sees the capture.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseFlags, intFlag } from '../args.js';
-import { UsageError } from '../../util/errors.js';
+import { EnvironmentError, InputError, UsageError } from '../../util/errors.js';
+import { filterProgramsFor } from '../../packet/record-filter.js';
+import { filterRecords } from './pcap-filter.js';
 import { runUrls } from '../../apps/http/run-urls.js';
 import type { Mode, EngineChoice } from '../../apps/http/build-pipeline.js';
 
@@ -27,6 +33,10 @@ Print every HTTP request in a capture file (pcap/pcapng) or crossing an interfac
   --threads 1|2           full mode, VM engine, file: 2 runs the eBPF filter on a second thread, a few
                           chunks ahead of reassembly (session deletes reach it later, so it may keep
                           more); 1 (default) keeps everything on one thread
+  --filter EXPR           capture file: only the packets the pcap-filter(7) expression keeps (tcpdump
+                          -r FILE EXPR) reach the analyzer, filtered in userspace by the compiled
+                          classic BPF program (per link type). Not with -i yet: the live socket's one
+                          kernel filter is the URL filter. A bad expression: one line with the column, exit 2
   -c, --count N           live: stop after N packets
   -q, --quiet             no summary on stderr
 `;
@@ -45,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
     threads: { type: 'string' },
     count: { type: 'string', short: 'c' },
     quiet: { type: 'boolean', short: 'q' },
+    filter: { type: 'string' },
   });
   if (help) {
     process.stdout.write(HELP);
@@ -74,17 +85,52 @@ export async function run(argv: string[]): Promise<number> {
   if (threads > 2) throw new UsageError(`--threads must be 1 or 2, not ${threads}`);
   if (threads === 2 && (iface || mode !== 'full' || engine !== 'vm'))
     throw new UsageError('--threads 2 is for --mode full with --engine vm on a capture file');
-  return runUrls({
-    ...(iface ? { iface } : { file: positionals[0]! }),
-    mode,
-    engine,
-    format,
-    maxLine,
-    maxFlows,
-    idleTimeoutSec,
-    maxMemory: maxMemoryMb * 1024 * 1024,
-    count,
-    threads: threads as 1 | 2,
-    quiet: values.quiet === true,
-  });
+  if (iface && values.filter !== undefined)
+    throw new UsageError('--filter applies to capture files (live, the socket carries the URL filter)');
+  let file = positionals[0];
+  let cleanup: (() => void) | undefined;
+  if (file !== undefined && values.filter !== undefined) ({ file, cleanup } = prefilter(file, values.filter));
+  try {
+    return await runUrls({
+      ...(iface ? { iface } : { file: file! }),
+      mode,
+      engine,
+      format,
+      maxLine,
+      maxFlows,
+      idleTimeoutSec,
+      maxMemory: maxMemoryMb * 1024 * 1024,
+      count,
+      threads: threads as 1 | 2,
+      quiet: values.quiet === true,
+    });
+  } finally {
+    cleanup?.();
+  }
+}
+
+/**
+ * The records of `file` that `expression` keeps, copied byte for byte (same format, every non-packet
+ * block) to a private temporary file for runUrls; `cleanup` removes it. Offsets in later error messages
+ * are then the filtered file's.
+ */
+function prefilter(file: string, expression: string): { file: string; cleanup: () => void } {
+  const filterFor = filterProgramsFor(expression); // a bad expression fails here, before reading
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
+  }
+  const { out } = filterRecords(bytes, file, filterFor);
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-urls-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    const kept = join(dir, 'filtered');
+    writeFileSync(kept, out);
+    return { file: kept, cleanup };
+  } catch (e) {
+    cleanup();
+    throw new EnvironmentError(`cannot write a temporary capture: ${(e as Error).message}`);
+  }
 }
