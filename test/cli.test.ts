@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 
 function bpfkit(...args: string[]) {
   return spawnSync(process.execPath, ['bin/bpfkit.js', ...args], { encoding: 'utf8' });
@@ -27,4 +28,21 @@ test('bpfkit version and --version both print the version in package.json', () =
     assert.equal(r.status, 0, arg);
     assert.equal(r.stdout, `bpfkit ${version}\n`, arg);
   }
+});
+
+test('a reader that closes the pipe early ends the command with status 0 and no stack trace', async (t) => {
+  if (!existsSync('/sys/kernel/btf/vmlinux')) {
+    t.skip('no kernel BTF to dump (/sys/kernel/btf/vmlinux)');
+    return;
+  }
+  // Megabytes of output into a pipe whose reader leaves after the first chunk, as `| head` does.
+  const child = spawn(process.execPath, ['bin/bpfkit.js', 'btf', 'dump', '--format', 'c'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.once('data', () => child.stdout.destroy());
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, 0, stderr);
+  assert.equal(stderr, '');
 });
