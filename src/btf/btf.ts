@@ -4,8 +4,10 @@
  * whose definitions are encoded entirely in types: `__uint(max_entries, 16)` is a pointer to an array of
  * 16 ints, `__type(key, T)` a pointer to T.
  *
- * The header is read through a ByteReader, each record's extent is checked before its fields are read; a malformed section is an InputError naming the type
- * id and byte offset, and a size that overflows (an array of 2^32 arrays) is refused as the kernel does.
+ * The header is read through a ByteReader and each record's extent is checked before its fields are read;
+ * a malformed section is an InputError naming the type id and byte offset, and a size that overflows (an
+ * array of 2^32 arrays) is refused as the kernel does. Member lists are read on first use (vmlinux has
+ * ~600k members; a CO-RE load looks at a few), but all that could make them fail is checked while parsing.
  */
 import { InputError } from '../util/errors.js';
 import { ByteReader, type PlaceNamer } from '../util/byte-reader.js';
@@ -108,6 +110,8 @@ const NAME_SEARCHES = 32;
 /** Prefix lookups remembered per Btf (one per CO-RE root type name; bounded so memory stays bounded). */
 const MAX_REMEMBERED_PREFIXES = 1024;
 const utf8 = new TextDecoder('utf-8');
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** NUL-terminated strings of a BTF string section, by byte offset. */
 interface StringTable {
@@ -125,16 +129,11 @@ interface StringTable {
  * other byte falls back to decoding each name as UTF-8 on its own, remembered by offset.
  */
 function stringTable(bytes: Uint8Array): StringTable {
-  let ascii = true;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
   const terminated = bytes.length > 0 && bytes[bytes.length - 1] === 0;
-  if (ascii) {
-    const text = utf8.decode(bytes);
+  // UTF-8 decoding turns every byte >= 0x80 (valid sequence or not) into a character >= 0x80, so the text
+  // is free of them exactly when the bytes are ASCII; one native regex test instead of a JS loop.
+  const text = utf8.decode(bytes);
+  if (!NON_ASCII.test(text)) {
     return {
       terminated,
       at(offset) {
