@@ -4,8 +4,10 @@
  * whose definitions are encoded entirely in types: `__uint(max_entries, 16)` is a pointer to an array of
  * 16 ints, `__type(key, T)` a pointer to T.
  *
- * Every read goes through a ByteReader (bytes.ts); a malformed section is an InputError naming the type
- * id and byte offset, and a size that overflows (an array of 2^32 arrays) is refused as the kernel does.
+ * The header is read through a ByteReader and each record's extent is checked before its fields are read;
+ * a malformed section is an InputError naming the type id and byte offset, and a size that overflows (an
+ * array of 2^32 arrays) is refused as the kernel does. Member lists are read on first use (vmlinux has
+ * ~600k members; a CO-RE load looks at a few), but all that could make them fail is checked while parsing.
  */
 import { InputError } from '../util/errors.js';
 import { ByteReader, type PlaceNamer } from '../util/byte-reader.js';
@@ -79,6 +81,10 @@ export interface Btf {
   raw: Uint8Array;
   /** The first type called `name` (of `kind` when given). */
   byName(name: string, kind?: number): BtfType | undefined;
+  /** The ids of every type called `name`, in id order (empty for '' and for unknown names). */
+  idsNamed(name: string): readonly number[];
+  /** The ids of every type whose name starts with `prefix` (non-empty), in id order. */
+  idsNamedFrom(prefix: string): readonly number[];
   /** Skip TYPEDEF, VOLATILE, CONST, RESTRICT, TYPE_TAG (and, if asked, nothing else) to the underlying type. */
   resolve(id: number): BtfType;
   /** Size in bytes of a type, as the kernel computes it (btf_resolve_size). */
@@ -98,6 +104,107 @@ const MODIFIERS: ReadonlySet<number> = new Set([
 /** The largest size the kernel's BTF accepts for any type (btf_resolve_size: U32_MAX, else E2BIG). */
 const MAX_TYPE_SIZE = 0xffffffff;
 
+const NO_IDS: readonly number[] = Object.freeze([]);
+/** Distinct names a Btf looks up by searching its string section before it builds a full name index. */
+const NAME_SEARCHES = 32;
+/** Prefix lookups remembered per Btf (one per CO-RE root type name; bounded so memory stays bounded). */
+const MAX_REMEMBERED_PREFIXES = 1024;
+const utf8 = new TextDecoder('utf-8');
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** NUL-terminated strings of a BTF string section, by byte offset. */
+interface StringTable {
+  /** The section ends in a NUL, so every offset inside it starts a terminated string. */
+  terminated: boolean;
+  /** The string starting at `offset`, or undefined when no NUL ends it inside the section. */
+  at(offset: number): string | undefined;
+  /** Every offset at which `text` occurs, or undefined when the table cannot search (not all ASCII). */
+  offsetsOf(text: string): number[] | undefined;
+}
+
+/**
+ * Decode a string section. When it is all ASCII (every kernel's and compiler's is) the whole section
+ * becomes one JS string whose character offsets are its byte offsets, and a name is a slice of it; any
+ * other byte falls back to decoding each name as UTF-8 on its own, remembered by offset.
+ */
+function stringTable(bytes: Uint8Array): StringTable {
+  const terminated = bytes.length > 0 && bytes[bytes.length - 1] === 0;
+  // UTF-8 decoding turns every byte >= 0x80 (valid sequence or not) into a character >= 0x80, so the text
+  // is free of them exactly when the bytes are ASCII; one native regex test instead of a JS loop.
+  const text = utf8.decode(bytes);
+  if (!NON_ASCII.test(text)) {
+    return {
+      terminated,
+      at(offset) {
+        const end = text.indexOf('\0', offset);
+        return end < 0 ? undefined : text.slice(offset, end);
+      },
+      offsetsOf(needle) {
+        const found: number[] = [];
+        for (let p = text.indexOf(needle); p >= 0; p = text.indexOf(needle, p + 1)) found.push(p);
+        return found;
+      },
+    };
+  }
+  const decoded = new Map<number, string>();
+  return {
+    terminated,
+    at(offset) {
+      let s = decoded.get(offset);
+      if (s === undefined) {
+        const end = bytes.indexOf(0, offset);
+        if (end < 0) return undefined;
+        s = utf8.decode(bytes.subarray(offset, end));
+        decoded.set(offset, s);
+      }
+      return s;
+    },
+    offsetsOf: () => undefined,
+  };
+}
+
+const isComposite = (kind: number): boolean => kind === BtfKind.STRUCT || kind === BtfKind.UNION;
+
+/** A type as parseBtf returns it: plain fields, and members read from the record on first use. */
+class ParsedType implements BtfType {
+  kind: number;
+  vlen: number;
+  kindFlag: boolean;
+  array?: { type: number; indexType: number; nelems: number };
+  int?: { encoding: number; offset: number; bits: number };
+  extra?: number;
+  private read: ((t: ParsedType) => BtfMember[]) | undefined;
+  private list: BtfMember[] | undefined;
+
+  constructor(
+    public id: number,
+    info: number,
+    public name: string,
+    public sizeOrType: number,
+    public recordAt: number,
+    read: (t: ParsedType) => BtfMember[],
+  ) {
+    this.kind = (info >>> 24) & 0x1f;
+    this.vlen = info & 0xffff;
+    this.kindFlag = info >>> 31 === 1;
+    this.read = this.vlen > 0 ? read : undefined;
+  }
+
+  get members(): BtfMember[] {
+    if (this.list === undefined) {
+      this.list = this.read ? this.read(this) : [];
+      this.read = undefined;
+    }
+    return this.list;
+  }
+
+  set members(list: BtfMember[]) {
+    this.list = list;
+    this.read = undefined;
+  }
+}
+
 /** Where the fields of the 24-byte BTF header are (struct btf_header). */
 export const BTF_HEADER = { hdrLen: 4, typeOff: 8, typeLen: 12, strOff: 16, strLen: 20, size: 24 } as const;
 
@@ -114,115 +221,142 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
   else if (raw[0] === 0xeb && raw[1] === 0x9f) little = false;
   else return fail(`bad BTF magic 0x${(raw[0]! | (raw[1]! << 8)).toString(16)} (expected 0xeb9f)`, 0);
   const r = new ByteReader(raw, little ? 'little' : 'big', place, 'the .BTF section');
-  const u32 = (at: number, what: string) => r.u32(at, what);
+  const hdr = (at: number, what: string) => r.u32(at, what);
   const version = raw[2];
   if (version !== 1) fail(`unsupported BTF version ${version}`, 2);
-  const hdrLen = u32(BTF_HEADER.hdrLen, 'hdr_len');
+  const hdrLen = hdr(BTF_HEADER.hdrLen, 'hdr_len');
   if (hdrLen < BTF_HEADER.size || hdrLen > raw.length) fail(`BTF header length ${hdrLen} is out of range`, 4);
-  const typeOff = hdrLen + u32(BTF_HEADER.typeOff, 'type_off');
-  const typeLen = u32(BTF_HEADER.typeLen, 'type_len');
-  const strOff = hdrLen + u32(BTF_HEADER.strOff, 'str_off');
-  const strLen = u32(BTF_HEADER.strLen, 'str_len');
+  const typeOff = hdrLen + hdr(BTF_HEADER.typeOff, 'type_off');
+  const typeLen = hdr(BTF_HEADER.typeLen, 'type_len');
+  const strOff = hdrLen + hdr(BTF_HEADER.strOff, 'str_off');
+  const strLen = hdr(BTF_HEADER.strLen, 'str_len');
   if (typeOff > raw.length || typeLen > raw.length - typeOff)
     fail(`type section ${typeOff}+${typeLen} runs past the end (${raw.length} bytes)`, 8);
   if (strOff > raw.length || strLen > raw.length - strOff)
     fail(`string section ${strOff}+${strLen} runs past the end (${raw.length} bytes)`, 16);
 
-  // Strings are read through a reader over the string section alone, so a name cannot run out of it.
-  const strings = r.sub(strOff, strLen, 'string section', (at) => place(at === undefined ? undefined : strOff + at));
+  // Names come from one decoding of the whole string section (see stringTable): vmlinux has ~125k types
+  // and ~600k members, and decoding each name separately was most of the parse time.
+  const strings = stringTable(raw.subarray(strOff, strOff + strLen));
   const str = (off: number, at: number): string => {
     if (off === 0) return '';
     if (off >= strLen) fail(`string offset ${off} is beyond the string section (${strLen} bytes)`, at);
-    return strings.cstring(off, `string at offset ${off}`);
+    const name = strings.at(off);
+    if (name === undefined) fail(`string at offset ${off} is not NUL-terminated`, strOff + off);
+    return name!;
   };
 
-  const types: BtfType[] = [
-    { id: 0, kind: BtfKind.UNKN, name: '', vlen: 0, kindFlag: false, sizeOrType: 0, members: [], recordAt: 0 },
-  ];
+  // Plain DataView reads from here on: each record's extent is checked against the type section (`need`)
+  // before any of its fields is read, so no single read can leave the section.
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const u32 = (at: number): number => dv.getUint32(at, little);
+  const i32 = (at: number): number => dv.getInt32(at, little);
+
+  // Member lists are read from the record when first asked for (ParsedType.members): a CO-RE load looks
+  // at a handful of vmlinux's ~600k members, and building them all was most of the parse time (in GC).
+  // Everything that could fail in them (extent, name offsets, type references) is checked below, eagerly.
+  const readMembers = (t: ParsedType): BtfMember[] => {
+    const members: BtfMember[] = new Array<BtfMember>(t.vlen);
+    let at = t.recordAt + 12;
+    switch (t.kind) {
+      case BtfKind.STRUCT:
+      case BtfKind.UNION:
+        for (let i = 0; i < t.vlen; i++, at += 12) {
+          const off = u32(at + 8);
+          members[i] = {
+            name: str(u32(at), at),
+            type: u32(at + 4),
+            offset: t.kindFlag ? off & 0xffffff : off,
+            size: t.kindFlag ? off >>> 24 : 0,
+          };
+        }
+        return members;
+      case BtfKind.ENUM:
+        for (let i = 0; i < t.vlen; i++, at += 8) {
+          // kind_flag marks a signed enum; otherwise values are unsigned.
+          const val = t.kindFlag ? i32(at + 4) : u32(at + 4);
+          members[i] = { name: str(u32(at), at), type: 0, offset: val, size: 0 };
+        }
+        return members;
+      case BtfKind.ENUM64:
+        for (let i = 0; i < t.vlen; i++, at += 12) {
+          const hi = t.kindFlag ? i32(at + 8) : u32(at + 8);
+          members[i] = { name: str(u32(at), at), type: 0, offset: hi * 0x100000000 + u32(at + 4), size: 0 };
+        }
+        return members;
+      case BtfKind.FUNC_PROTO:
+        for (let i = 0; i < t.vlen; i++, at += 8)
+          members[i] = { name: str(u32(at), at), type: u32(at + 4), offset: 0, size: 0 };
+        return members;
+      case BtfKind.DATASEC:
+        for (let i = 0; i < t.vlen; i++, at += 12)
+          members[i] = { name: '', type: u32(at), offset: u32(at + 4), size: u32(at + 8) };
+        return members;
+      default:
+        return [];
+    }
+  };
+  // A string offset of a member, checked now so that reading the members later cannot fail.
+  const nameOk = (off: number, at: number) => {
+    if (off >= strLen) fail(`string offset ${off} is beyond the string section (${strLen} bytes)`, at);
+    if (!strings.terminated && off !== 0) str(off, at);
+  };
+
+  const truncated = (t: BtfType): never =>
+    fail(`type ${t.id} (${btfKindName(t.kind)} '${t.name}') is truncated`, t.recordAt);
+
+  const types: BtfType[] = [new ParsedType(0, 0, '', 0, 0, readMembers)];
+  // Each type's name offset, for name lookups that search the string section instead of hashing every name.
+  let nameOffs = new Uint32Array(Math.max(16, typeLen >>> 4));
   const end = typeOff + typeLen;
   let at = typeOff;
   while (at < end) {
     const id = types.length;
     if (at + 12 > end) fail(`type ${id} is truncated`, at);
-    const nameOff = u32(at, `type ${id} name_off`);
-    const info = u32(at + 4, `type ${id} info`);
-    const t: BtfType = {
-      id,
-      kind: (info >>> 24) & 0x1f,
-      name: str(nameOff, at),
-      vlen: info & 0xffff,
-      kindFlag: info >>> 31 === 1,
-      sizeOrType: u32(at + 8, `type ${id} size/type`),
-      members: [],
-      recordAt: at,
-    };
-    const what = `type ${id} (${btfKindName(t.kind)})`;
+    const info = u32(at + 4);
+    const nameOff = u32(at);
+    const t = new ParsedType(id, info, str(nameOff, at), u32(at + 8), at, readMembers);
+    if (id >= nameOffs.length) {
+      const grown = new Uint32Array(nameOffs.length * 2);
+      grown.set(nameOffs);
+      nameOffs = grown;
+    }
+    nameOffs[id] = nameOff;
     const typeAt = at;
     at += 12;
-    const need = (n: number) => {
-      if (at + n > end) fail(`type ${id} (${btfKindName(t.kind)} '${t.name}') is truncated`, typeAt);
-    };
     switch (t.kind) {
       case BtfKind.INT: {
-        need(4);
-        const enc = u32(at, what);
+        if (at + 4 > end) truncated(t);
+        const enc = u32(at);
         t.int = { encoding: (enc >>> 24) & 0x0f, offset: (enc >>> 16) & 0xff, bits: enc & 0xff };
         at += 4;
         break;
       }
       case BtfKind.ARRAY:
-        need(12);
-        t.array = { type: u32(at, what), indexType: u32(at + 4, what), nelems: u32(at + 8, what) };
+        if (at + 12 > end) truncated(t);
+        t.array = { type: u32(at), indexType: u32(at + 4), nelems: u32(at + 8) };
         at += 12;
         break;
       case BtfKind.STRUCT:
       case BtfKind.UNION:
-        need(12 * t.vlen);
-        for (let i = 0; i < t.vlen; i++, at += 12) {
-          const off = u32(at + 8, what);
-          t.members.push({
-            name: str(u32(at, what), at),
-            type: u32(at + 4, what),
-            offset: t.kindFlag ? off & 0xffffff : off,
-            size: t.kindFlag ? off >>> 24 : 0,
-          });
-        }
+      case BtfKind.ENUM64:
+        if (at + 12 * t.vlen > end) truncated(t);
+        for (let i = 0; i < t.vlen; i++, at += 12) nameOk(u32(at), at);
         break;
       case BtfKind.ENUM:
-        need(8 * t.vlen);
-        for (let i = 0; i < t.vlen; i++, at += 8) {
-          // kind_flag marks a signed enum; otherwise values are unsigned.
-          const val = t.kindFlag ? r.i32(at + 4, what) : u32(at + 4, what);
-          t.members.push({ name: str(u32(at, what), at), type: 0, offset: val, size: 0 });
-        }
-        break;
-      case BtfKind.ENUM64:
-        need(12 * t.vlen);
-        for (let i = 0; i < t.vlen; i++, at += 12) {
-          const hi = t.kindFlag ? r.i32(at + 8, what) : u32(at + 8, what);
-          t.members.push({
-            name: str(u32(at, what), at),
-            type: 0,
-            offset: hi * 0x100000000 + u32(at + 4, what),
-            size: 0,
-          });
-        }
-        break;
       case BtfKind.FUNC_PROTO:
-        need(8 * t.vlen);
-        for (let i = 0; i < t.vlen; i++, at += 8)
-          t.members.push({ name: str(u32(at, what), at), type: u32(at + 4, what), offset: 0, size: 0 });
+        if (at + 8 * t.vlen > end) truncated(t);
+        for (let i = 0; i < t.vlen; i++, at += 8) nameOk(u32(at), at);
         break;
       case BtfKind.VAR:
       case BtfKind.DECL_TAG:
-        need(4);
-        t.extra = t.kind === BtfKind.VAR ? u32(at, what) : r.i32(at, what);
+        if (at + 4 > end) truncated(t);
+        t.extra = t.kind === BtfKind.VAR ? u32(at) : i32(at);
         at += 4;
         break;
       case BtfKind.DATASEC:
-        need(12 * t.vlen);
-        for (let i = 0; i < t.vlen; i++, at += 12)
-          t.members.push({ name: '', type: u32(at, what), offset: u32(at + 4, what), size: u32(at + 8, what) });
+        if (at + 12 * t.vlen > end) truncated(t);
+        at += 12 * t.vlen;
         break;
       case BtfKind.PTR:
       case BtfKind.FWD:
@@ -242,10 +376,10 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
 
   // Reference checks, so lookups below never index past the table.
   const count = types.length;
-  const refOk = (ref: number, t: BtfType, what: string) => {
+  const refOk = (ref: number, t: BtfType, what: () => string) => {
     if (ref >= count)
       fail(
-        `type ${t.id} (${btfKindName(t.kind)} '${t.name}'): ${what} refers to type ${ref}, but there are only ${count - 1} types`,
+        `type ${t.id} (${btfKindName(t.kind)} '${t.name}'): ${what()} refers to type ${ref}, but there are only ${count - 1} types`,
       );
   };
   for (const t of types) {
@@ -260,26 +394,72 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
       case BtfKind.DECL_TAG:
       case BtfKind.TYPE_TAG:
       case BtfKind.FUNC_PROTO:
-        refOk(t.sizeOrType, t, 'its type');
+        refOk(t.sizeOrType, t, () => 'its type');
         break;
       case BtfKind.ARRAY:
-        refOk(t.array!.type, t, 'element type');
-        refOk(t.array!.indexType, t, 'index type');
+        refOk(t.array!.type, t, () => 'element type');
+        refOk(t.array!.indexType, t, () => 'index type');
         break;
     }
-    if (
-      t.kind === BtfKind.STRUCT ||
-      t.kind === BtfKind.UNION ||
-      t.kind === BtfKind.FUNC_PROTO ||
-      t.kind === BtfKind.DATASEC
-    ) {
-      for (const m of t.members) refOk(m.type, t, `member '${m.name}'`);
+    // Member types straight from the record, without building the members.
+    const stride = t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION || t.kind === BtfKind.DATASEC ? 12 : 8;
+    const typeAt = t.kind === BtfKind.DATASEC ? 0 : 4;
+    if (isComposite(t.kind) || t.kind === BtfKind.FUNC_PROTO || t.kind === BtfKind.DATASEC) {
+      for (let i = 0; i < t.vlen; i++) {
+        const ref = u32(t.recordAt + 12 + i * stride + typeAt);
+        if (ref >= count) refOk(ref, t, () => `member '${t.members[i]!.name}'`);
+      }
     }
   }
 
-  const byNameCache = new Map<string, BtfType>();
-  for (const t of types)
-    if (t.name && !byNameCache.has(`${t.kind}:${t.name}`)) byNameCache.set(`${t.kind}:${t.name}`, t);
+  // Names are found where they are stored: the offsets at which `name\0` (or a prefix) occurs in the string
+  // section, then the types whose name offset is one of them. A CO-RE load asks for a few names, and
+  // hashing all of vmlinux's names for that would cost more than the parse; after NAME_SEARCHES distinct
+  // names (or for a section that is not ASCII) one name -> ids map is built instead and serves the rest.
+  const idsAtOffsets = (offsets: readonly number[]): number[] => {
+    const ids: number[] = [];
+    if (offsets.length === 0) return ids;
+    const one = offsets.length === 1 ? offsets[0] : -1;
+    const many = offsets.length > 1 ? new Set(offsets) : undefined;
+    for (let id = 1; id < count; id++) {
+      const off = nameOffs[id]!;
+      if (off === one || many?.has(off)) ids.push(id);
+    }
+    return ids;
+  };
+  const searched = new Map<string, readonly number[]>();
+  let nameIndex: Map<string, number[]> | undefined;
+  const idsNamed = (name: string): readonly number[] => {
+    if (!name) return NO_IDS;
+    if (!nameIndex) {
+      const known = searched.get(name);
+      if (known) return known;
+      const offsets = searched.size < NAME_SEARCHES ? strings.offsetsOf(`${name}\0`) : undefined;
+      if (offsets) {
+        const ids = idsAtOffsets(offsets);
+        searched.set(name, ids);
+        return ids;
+      }
+      nameIndex = new Map();
+      for (const t of types) {
+        if (!t.name) continue;
+        const ids = nameIndex.get(t.name);
+        if (ids) ids.push(t.id);
+        else nameIndex.set(t.name, [t.id]);
+      }
+    }
+    return nameIndex.get(name) ?? NO_IDS;
+  };
+  const prefixed = new Map<string, readonly number[]>();
+  const idsNamedFrom = (prefix: string): readonly number[] => {
+    if (!prefix) return NO_IDS;
+    const known = prefixed.get(prefix);
+    if (known) return known;
+    const offsets = strings.offsetsOf(prefix);
+    const ids = offsets ? idsAtOffsets(offsets) : types.filter((t) => t.name.startsWith(prefix)).map((t) => t.id);
+    if (prefixed.size < MAX_REMEMBERED_PREFIXES) prefixed.set(prefix, ids);
+    return ids;
+  };
 
   const resolve = (id: number): BtfType => {
     let t = types[id];
@@ -325,12 +505,13 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
     types,
     raw,
     byName(name, kind) {
-      if (kind !== undefined) return byNameCache.get(`${kind}:${name}`);
-      return types.find((t) => t.name === name);
+      for (const id of idsNamed(name)) if (kind === undefined || types[id]!.kind === kind) return types[id];
+      return undefined;
     },
+    idsNamed,
+    idsNamedFrom,
     resolve,
     sizeOf: (id) => sizeOf(id),
-    stringAt: (offset) =>
-      offset >= 0 && offset < strLen ? strings.cstring(offset, `string at offset ${offset}`) : undefined,
+    stringAt: (offset) => (Number.isInteger(offset) && offset >= 0 && offset < strLen ? strings.at(offset) : undefined),
   };
 }

@@ -5,7 +5,7 @@
  * kernel's `/sys/kernel/btf/vmlinux`; with neither, the load is refused in one line rather than run at
  * the offsets the compiler guessed.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { ObjectSpec } from '../elf/spec.js';
 import { parseBtf, type Btf } from '../btf/btf.js';
 import { applyCoreRelocations, hasCoreRelocations } from '../elf/core-apply.js';
@@ -14,15 +14,21 @@ import { EnvironmentError, InputError } from '../util/errors.js';
 /** Where the running kernel publishes its own BTF. */
 export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
 
-/** Parsed target BTFs by path (vmlinux takes a few seconds to parse; a process loads many objects). */
-const parsedByPath = new Map<string, Btf>();
+/**
+ * Parsed target BTFs by path, with the file's mtime and size when read: a process that loads many
+ * objects parses vmlinux (~125k types) once, and a file replaced since is read again.
+ */
+const parsedByPath = new Map<string, { mtimeMs: number; size: number; btf: Btf }>();
 
 /** Read and parse a target BTF file; `kernel` says the path is the default (a missing file is then exit 3). */
 function readTargetBtf(path: string, kernel: boolean): Btf {
-  const cached = parsedByPath.get(path);
-  if (cached) return cached;
   let bytes: Uint8Array;
+  let stamp: { mtimeMs: number; size: number };
   try {
+    const st = statSync(path);
+    stamp = { mtimeMs: st.mtimeMs, size: st.size };
+    const cached = parsedByPath.get(path);
+    if (cached && cached.mtimeMs === stamp.mtimeMs && cached.size === stamp.size) return cached.btf;
     bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
@@ -33,7 +39,7 @@ function readTargetBtf(path: string, kernel: boolean): Btf {
     throw new InputError(`cannot read target BTF: ${code}`, path);
   }
   const btf = parseBtf(bytes, path);
-  parsedByPath.set(path, btf);
+  parsedByPath.set(path, { ...stamp, btf });
   return btf;
 }
 

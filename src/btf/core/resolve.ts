@@ -54,30 +54,18 @@ export interface CoreResolution {
 /** Why a relocation cannot be resolved (ambiguity, malformed access string): the message of a one-line error. */
 export class CoreRelocationError extends Error {}
 
-/** Target types by essential name, built once per target BTF (vmlinux has ~100k types). */
-const candidateIndex = new WeakMap<Btf, Map<string, number[]>>();
-
-function candidatesByName(target: Btf): Map<string, number[]> {
-  let index = candidateIndex.get(target);
-  if (!index) {
-    index = new Map();
-    for (const t of target.types) {
-      if (!t.name) continue;
-      const key = essentialName(t.name);
-      const list = index.get(key);
-      if (list) list.push(t.id);
-      else index.set(key, [t.id]);
-    }
-    candidateIndex.set(target, index);
-  }
-  return index;
-}
-
-/** Target types whose kind is compatible with the local root type and whose essential name equals its own. */
+/**
+ * Target types whose kind is compatible with the local root type and whose essential name equals its
+ * own: the types called exactly that, and flavours of it (`task_struct___v2`), both from the target's
+ * name lookups rather than a scan of every type.
+ */
 export function findCandidates(local: Btf, localId: number, target: Btf): number[] {
   const lt = local.types[localId]!;
   const name = essentialName(lt.name);
-  return (candidatesByName(target).get(name) ?? []).filter((id) => kindsCompat(target.types[id]!, lt));
+  const flavoured = target.idsNamedFrom(`${name}___`).filter((id) => essentialName(target.types[id]!.name) === name);
+  const exact = target.idsNamed(name);
+  const ids = flavoured.length > 0 ? [...exact, ...flavoured].sort((a, b) => a - b) : exact;
+  return ids.filter((id) => kindsCompat(target.types[id]!, lt));
 }
 
 /**
