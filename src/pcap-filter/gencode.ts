@@ -33,6 +33,7 @@ import {
 import { and, block, never, always, not, or, type Frag, type Stmt } from './blocks.js';
 import { FilterSyntaxError } from './errors.js';
 import type { LinkKind, LinkType } from './linktypes.js';
+import { foldAlu } from './fold.js';
 
 /** libpcap's protocol qualifiers (`ip`, `tcp`, `link`...) or `default`. */
 export type Proto = string;
@@ -655,7 +656,7 @@ export class Gen {
     }
     const conds = a.conds && b.conds ? and(a.conds, b.conds) : (a.conds ?? b.conds);
     if (a.konst !== undefined && b.konst !== undefined) {
-      const v = fold(op, a.konst, b.konst);
+      const v = foldAlu(op, a.konst, b.konst);
       if (v !== undefined) return { ...this.num(v, false), conds };
     }
     if (b.konst !== undefined) {
@@ -715,32 +716,6 @@ export class Gen {
     const conds = a.conds && b.conds ? and(a.conds, b.conds) : (a.conds ?? b.conds);
     return conds ? and(conds, cmpBlock) : cmpBlock;
   }
-}
-
-function fold(op: number, a: number, b: number): number | undefined {
-  switch (op) {
-    case 0x00:
-      return (a + b) >>> 0;
-    case 0x10:
-      return (a - b) >>> 0;
-    case 0x20:
-      return Math.imul(a, b) >>> 0;
-    case 0x30:
-      return b === 0 ? undefined : Math.floor(a / b) >>> 0;
-    case 0x90:
-      return b === 0 ? undefined : (a % b) >>> 0;
-    case 0x40:
-      return (a | b) >>> 0;
-    case 0x50:
-      return (a & b) >>> 0;
-    case 0xa0:
-      return (a ^ b) >>> 0;
-    case 0x60:
-      return b > 31 ? 0 : (a << b) >>> 0;
-    case 0x70:
-      return b > 31 ? 0 : a >>> b;
-  }
-  return undefined;
 }
 
 function dirOnlyFor80211(dir: Dir): FilterSyntaxError {

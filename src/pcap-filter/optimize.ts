@@ -43,6 +43,7 @@ import {
 } from '../cbpf/insn.js';
 import type { Block, Stmt } from './blocks.js';
 import { layoutOrder } from './emit.js';
+import { foldAlu } from './fold.js';
 
 const REG_A = 16;
 const REG_X = 17;
@@ -133,32 +134,6 @@ function step(vals: Values, st: State, s: Stmt): number {
       return REG_A;
   }
   return -1;
-}
-
-function foldAlu(op: number, a: number, b: number): number | undefined {
-  switch (op) {
-    case 0x00:
-      return (a + b) >>> 0;
-    case 0x10:
-      return (a - b) >>> 0;
-    case 0x20:
-      return Math.imul(a, b) >>> 0;
-    case 0x30:
-      return b === 0 ? undefined : Math.floor(a / b) >>> 0;
-    case 0x90:
-      return b === 0 ? undefined : (a % b) >>> 0;
-    case 0x40:
-      return (a | b) >>> 0;
-    case 0x50:
-      return (a & b) >>> 0;
-    case 0xa0:
-      return (a ^ b) >>> 0;
-    case 0x60:
-      return b > 31 ? 0 : (a << b) >>> 0;
-    case 0x70:
-      return b > 31 ? 0 : a >>> b;
-  }
-  return undefined;
 }
 
 /** Registers a statement reads. */
