@@ -5,40 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MapSpec, ObjectSpec } from '../../src/elf/spec.js';
+import type { ObjectSpec } from '../../src/elf/spec.js';
 import { loadCollection, SpecError } from '../../src/loader/index.js';
 import { validateSpec } from '../../src/engine/validate-spec.js';
 import { InputError } from '../../src/util/errors.js';
 import { MapType, ProgType } from '../../src/uapi/types.js';
 import { exit, lddw, mov64Imm, prog } from '../kernel/helpers/insns.js';
 import { needs } from '../support/env.js';
+import { mapSpec as map } from '../support/map-spec.js';
 
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
-
-function map(
-  name: string,
-  type: number,
-  keySize: number,
-  valueSize: number,
-  maxEntries: number,
-  extra: Partial<MapSpec> = {},
-): MapSpec {
-  return {
-    name,
-    type,
-    keySize,
-    valueSize,
-    maxEntries,
-    flags: 0,
-    pinning: 'none',
-    contents: [],
-    frozen: false,
-    section: '.maps',
-    btfKeyTypeId: 0,
-    btfValueTypeId: 0,
-    ...extra,
-  };
-}
 
 /**
  * A good object using every kind of reference: a map fd and a value address in the program, a prog array

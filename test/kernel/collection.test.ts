@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { needs } from '../support/env.js';
-import type { ObjectSpec, MapSpec, ProgramSpec } from '../../src/elf/spec.js';
+import type { ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 import { loadKernelCollection } from '../../src/kernel/collection.js';
 import { openPinnedMap, openPinnedProgram } from '../../src/kernel/pinned.js';
 import { VerifierError } from '../../src/kernel/errors.js';
@@ -28,34 +28,10 @@ import {
   stx,
   to,
 } from './helpers/insns.js';
+import { mapSpec } from '../support/map-spec.js';
 
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 const u64 = (n: number) => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
-
-function mapSpec(
-  name: string,
-  type: number,
-  keySize: number,
-  valueSize: number,
-  maxEntries: number,
-  extra: Partial<MapSpec> = {},
-): MapSpec {
-  return {
-    name,
-    type,
-    keySize,
-    valueSize,
-    maxEntries,
-    flags: 0,
-    pinning: 'none',
-    contents: [],
-    frozen: false,
-    section: '.maps',
-    btfKeyTypeId: 0,
-    btfValueTypeId: 0,
-    ...extra,
-  };
-}
 
 function progSpec(
   name: string,
