@@ -16,10 +16,10 @@ import type { VmLoadOptions } from '../engine/options.js';
 import { checkByteOrder, validateSpec } from '../engine/validate-spec.js';
 import { byName } from '../engine/by-name.js';
 import { CORE_POISON_HELPER } from '../elf/core-apply.js';
-import { BpfkitError } from '../util/errors.js';
+import { BpfkitError, InputError } from '../util/errors.js';
 import { BPF_CALL, BPF_JMP, type Instruction } from '../isa/index.js';
 import { MapFlag, ProgType } from '../uapi/types.js';
-import { Vm } from './interpreter.js';
+import { Vm, type VmRunOptions } from './interpreter.js';
 import type { LoadedProgram } from './interpreter-program.js';
 import { VmError } from './vm-error.js';
 import { createMap, type VmMap } from './maps/index.js';
@@ -289,10 +289,19 @@ export class VmProgram implements Program {
     this.inPlace = this.kind === 'skb' && readsPacketOnlyByLdAbs(loaded);
   }
 
-  /** Run the program on a packet and/or context, as BPF_PROG_TEST_RUN would in the kernel. */
-  run(opts: RunOptions): VmRunResult {
-    const repeat = Math.max(1, opts.repeat ?? 1);
-    if (this.kind === 'memory') return this.runMemory(opts, repeat);
+  /**
+   * Set up the packet buffer, the context and the run context for `opts` exactly as run() does, and
+   * return the options Vm.run takes — without running. A debugger steps a run from them (VmStepper); the
+   * run context keeps its packet until the next run. Programs whose context is plain memory have none.
+   */
+  prepareRun(opts: RunOptions): VmRunOptions {
+    if (this.kind === 'memory') throw new InputError(`program '${this.name}' takes plain memory, not a packet context`);
+    this.setUp(opts);
+    return { ...this.runOpts };
+  }
+
+  /** The part of a context run before the program starts (see prepareRun); says whether the view starts at the network header. */
+  private setUp(opts: RunOptions): { pb: PacketBuffer; network: boolean } {
     const coll = this.coll;
     const rc = coll.rc;
     const frame = opts.data ?? new Uint8Array(0);
@@ -305,27 +314,37 @@ export class VmProgram implements Program {
     rc.packet = pb;
     rc.verdicts = [];
     const dv = this.ctxDv!;
+    this.ctxBytes!.fill(0);
+    if (this.kind === 'skb') {
+      rc.skb = skbStateFor(frame, this.skbState);
+      rc.skbCtxGiven = opts.ctx !== undefined;
+      if (opts.ctx) applyCtxIn(rc.skb, opts.ctx, this.cbSaved);
+      else this.cbSaved.fill(0);
+      writeSkb(rc, dv, pb);
+      this.ctxBytes!.set(this.cbSaved, 48);
+      rc.syncCtx = this.syncSkb;
+    } else {
+      rc.skb = undefined;
+      const xs = xdpStateFrom(opts.ctx);
+      rc.syncCtx = () => writeXdp(dv, pb, xs);
+      rc.syncCtx();
+    }
+    this.runOpts.packet = pb;
+    this.runOpts.context = rc;
+    return { pb, network };
+  }
+
+  /** Run the program on a packet and/or context, as BPF_PROG_TEST_RUN would in the kernel. */
+  run(opts: RunOptions): VmRunResult {
+    const repeat = Math.max(1, opts.repeat ?? 1);
+    if (this.kind === 'memory') return this.runMemory(opts, repeat);
+    const coll = this.coll;
+    const rc = coll.rc;
     const ctx = this.ctxBytes!;
-    ctx.fill(0);
     try {
-      if (this.kind === 'skb') {
-        rc.skb = skbStateFor(frame, this.skbState);
-        rc.skbCtxGiven = opts.ctx !== undefined;
-        if (opts.ctx) applyCtxIn(rc.skb, opts.ctx, this.cbSaved);
-        else this.cbSaved.fill(0);
-        writeSkb(rc, dv, pb);
-        ctx.set(this.cbSaved, 48);
-        rc.syncCtx = this.syncSkb;
-      } else {
-        rc.skb = undefined;
-        const xs = xdpStateFrom(opts.ctx);
-        rc.syncCtx = () => writeXdp(dv, pb, xs);
-        rc.syncCtx();
-      }
+      const { pb, network } = this.setUp(opts);
       let res: ReturnType<Vm['run']> | undefined;
       const runOpts = this.runOpts;
-      runOpts.packet = pb;
-      runOpts.context = rc;
       const t0 = performance.now();
       for (let i = 0; i < repeat; i++) res = coll.vm.run(this.loaded, runOpts);
       const t1 = performance.now();

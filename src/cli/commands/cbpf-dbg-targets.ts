@@ -297,7 +297,7 @@ export function loadEbpfTarget(arg: string, bytes: Uint8Array, name: string | un
         arg,
       );
     }
-    const setup = program.kind === 'memory' ? onMemory(coll.vm) : asItsTypeRuns(program, coll.vm);
+    const setup = program.kind === 'memory' ? onMemory(coll.vm) : asItsTypeRuns(program);
     return new EbpfTarget(coll.vm, program.loaded, setup, coll.maps, () => coll.close());
   }
   const text = new TextDecoder().decode(bytes);
@@ -335,28 +335,11 @@ function onMemory(vm: Vm): RunSetup {
 
 /**
  * Runs with the context the program's type gets (an __sk_buff or xdp_md over the frame), set up by
- * VmProgram.run itself: its one call into Vm.run is caught, and those options start the stepped run.
- * (VmProgram builds contexts in private state; catching the call reuses that code instead of copying it.)
+ * VmProgram.prepareRun — the same set-up VmProgram.run performs before it starts the program.
  */
-function asItsTypeRuns(program: VmProgram, vm: Vm): RunSetup {
-  const caught = new Error('stepper: run options caught');
+function asItsTypeRuns(program: VmProgram): RunSetup {
   return (data) => {
-    let opts: VmRunOptions | undefined;
-    vm.run = (_prog, o) => {
-      opts = { ...o };
-      throw caught;
-    };
-    try {
-      program.run({ data });
-    } catch (err) {
-      if (err !== caught) throw err;
-    } finally {
-      Reflect.deleteProperty(vm, 'run');
-    }
-    if (!opts) throw new InputError(`the ${program.name} program did not start a run`);
-    // VmProgram.run detaches the packet from the run context when it returns; the stepped run needs it.
-    const rc = opts.context as { packet?: unknown };
-    rc.packet = opts.packet;
+    const opts = program.prepareRun({ data });
     const pb = opts.packet as { base?: number; mac: number } | undefined;
     return { opts, frameAddress: pb?.base !== undefined ? pb.base + pb.mac : 0, release: () => undefined };
   };
