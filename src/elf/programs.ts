@@ -382,9 +382,8 @@ function applyExternRelocation(
 ): void {
   const name = relocationTypeName(r.type);
   if (!ext) throw new InputError(`${name} against undefined symbol '${r.symbol.name}', which is no extern`, where);
-  if (ext.kind === 'kfunc') {
-    if (insn.code !== OP_CALL || r.type !== R_BPF_64_32)
-      throw new InputError(`kfunc '${ext.name}' is used by something other than a call`, where);
+  // A kfunc is called, or its address taken by an lddw (bpf_ksym_exists(): is it there at all?).
+  if (ext.kind === 'kfunc' && insn.code === OP_CALL && r.type === R_BPF_64_32) {
     f.externRefs.push({ pc: insn.pc, name: ext.name, offset: 0 });
     return;
   }

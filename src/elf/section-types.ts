@@ -8,6 +8,7 @@
  * `defaultProgramType`).
  */
 import { AttachType, ProgType } from '../uapi/types.js';
+import type { AttachBtfSpec } from './spec.js';
 
 /** enum bpf_prog_type values beyond the ones src/uapi lists (include/uapi/linux/bpf.h). */
 export const MoreProgTypes = {
@@ -86,19 +87,6 @@ export const MoreAttachTypes = {
 /** BPF_F_SLEEPABLE and BPF_F_XDP_HAS_FRAGS: program flags some section names imply. */
 export const ProgFlag = { SLEEPABLE: 1 << 4, XDP_HAS_FRAGS: 1 << 5 } as const;
 
-/**
- * A kernel BTF type a program names as its attach target (BPF_PROG_LOAD's attach_btf_id): tp_btf/NAME is
- * the typedef btf_trace_NAME, lsm/NAME the function bpf_lsm_NAME, iter/NAME the function bpf_iter_NAME,
- * fentry/fexit/fmod_ret/NAME the function NAME.
- */
-export interface AttachBtfTarget {
-  /** The name as the section gives it (after the first '/'), for messages. */
-  target: string;
-  /** The kernel BTF type to look up. */
-  typeName: string;
-  kind: 'typedef' | 'func';
-}
-
 /** The program type (and expected attach type) a section name stands for, as libbpf maps them. */
 export interface SectionType {
   type: number;
@@ -106,7 +94,7 @@ export interface SectionType {
   /** BPF_F_* program flags the name implies (`.s` sleepable variants, `xdp.frags`). */
   flags?: number;
   /** Tracing, LSM and iterator programs name a kernel BTF type to attach to. */
-  attachBtf?: AttachBtfTarget;
+  attachBtf?: AttachBtfSpec;
   /** Names libbpf loads only with something bpfkit does not provide (freplace's target program, struct_ops maps). */
   unsupported?: string;
 }
@@ -244,7 +232,7 @@ function matches(pattern: string, section: string): boolean {
 }
 
 /** The kernel BTF type a section's attach target names (libbpf's btf_trace_ / bpf_lsm_ / bpf_iter_ prefixes). */
-function attachBtfOf(rule: BtfRule, section: string): AttachBtfTarget {
+function attachBtfOf(rule: BtfRule, section: string): AttachBtfSpec {
   const slash = section.indexOf('/');
   const target = slash < 0 ? '' : section.slice(slash + 1);
   switch (rule) {

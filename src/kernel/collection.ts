@@ -116,9 +116,12 @@ export class KernelCollection implements Collection {
   }
 }
 
-/** bpffs file names: a map called ".rodata" pins as "rodata" (no hidden files). */
+/**
+ * bpffs file names, sanitized as libbpf sanitizes pin names: bpffs refuses names with a '.', so a map
+ * called ".rodata.str1.1" pins as "rodata_str1_1" (leading dots dropped: no hidden files).
+ */
 function pinName(name: string): string {
-  return name.replace(/^\.+/, '').replace(/\//g, '_') || 'map';
+  return name.replace(/^\.+/, '').replace(/[./]/g, '_') || 'map';
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/btf.js';
 import { essentialName } from '../btf/core/access.js';
 import { splitLddw } from '../isa/instruction.js';
-import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL } from '../isa/opcodes.js';
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, OP_LDDW } from '../isa/opcodes.js';
 import { EnvironmentError, InputError } from '../util/errors.js';
 import { KCONFIG_MAP } from '../elf/externs.js';
 import { encodeKconfig, kernelVersionCode } from './kconfig.js';
@@ -38,8 +38,12 @@ export function resolveExterns(spec: ObjectSpec, env: KernelEnv): ObjectSpec {
 /** The raw value (as a config file spells it) of a `.kconfig` extern, or undefined for "leave it 0". */
 function kconfigRaw(e: ExternSpec, env: KernelEnv, where: string): { raw: string; from: string } | undefined {
   if (e.name === 'LINUX_KERNEL_VERSION') return { raw: String(kernelVersionCode(env.release)), from: 'uname' };
-  if (e.name === 'LINUX_HAS_SYSCALL_WRAPPER')
-    return { raw: env.kallsyms(`${env.syscallPrefix}bpf`) !== undefined ? 'y' : 'n', from: '/proc/kallsyms' };
+  if (e.name === 'LINUX_HAS_SYSCALL_WRAPPER') {
+    // libbpf's probe: can a kprobe be put on the wrapped bpf() entry point? Both must be there.
+    const kprobes = env.kconfig()?.values.get('CONFIG_KPROBES') === 'y';
+    const wrapped = env.kallsyms(`${env.syscallPrefix}bpf`) !== undefined;
+    return { raw: kprobes && wrapped ? 'y' : 'n', from: '/proc/kallsyms and CONFIG_KPROBES' };
+  }
   if (e.name === 'LINUX_HAS_BPF_COOKIE') return { raw: 'y', from: 'bpfkit' };
   if (e.name.startsWith('LINUX_')) {
     if (e.weak) return undefined;
@@ -105,7 +109,7 @@ function resolveProgram(
         );
       return btf;
     };
-    if (e.kind === 'kfunc') {
+    if (e.kind === 'kfunc' && insn.code !== OP_LDDW) {
       const btf = needBtf();
       const id = btf ? kernelId(btf, e.name, BtfKind.FUNC) : undefined;
       if (id !== undefined) {
@@ -116,15 +120,16 @@ function resolveProgram(
         throw new InputError(`kfunc is not in the kernel's BTF`, where);
       }
     } else if (e.btfTypeId !== 0) {
+      // a typed variable, or a kfunc's address (bpf_ksym_exists)
       const btf = needBtf();
-      const id = btf ? kernelId(btf, e.name, BtfKind.VAR) : undefined;
+      const id = btf ? kernelId(btf, e.name, e.kind === 'kfunc' ? BtfKind.FUNC : BtfKind.VAR) : undefined;
       if (id !== undefined) {
         if (ref.offset !== 0) throw new InputError(`a typed ksym cannot be used at an offset (${ref.offset})`, where);
         Object.assign(insn, { src: BPF_PSEUDO_BTF_ID, imm: id, imm2: 0 });
       } else if (e.weak) {
         Object.assign(insn, { src: 0, imm: 0, imm2: 0 });
       } else {
-        throw new InputError(`no variable of that name in the kernel's BTF`, where);
+        throw new InputError(`no ${e.kind === 'kfunc' ? 'kfunc' : 'variable'} of that name in the kernel's BTF`, where);
       }
     } else {
       const addr = env.kallsyms(essentialName(e.name));
