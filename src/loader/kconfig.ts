@@ -69,7 +69,7 @@ export function encodeKconfig(ext: ExternSpec, raw: string, endian: 'little' | '
   if (type === 'bool' && n !== 0n && n !== 1n) fail('does not fit a bool');
   const bits = BigInt(size * 8);
   const fits = ext.signed ? n >= -(1n << (bits - 1n)) && n < 1n << (bits - 1n) : n >= 0n && n < 1n << bits;
-  if (!fits) fail(`does not fit a ${ext.signed ? 'signed' : 'unsigned'} ${size}-byte integer`);
+  if (!fits) fail(`does not fit ${ext.signed ? 'a signed' : 'an unsigned'} ${size}-byte integer`);
   return writeInt(out, n, endian);
 }
 
