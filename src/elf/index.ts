@@ -20,7 +20,7 @@ export {
   type ElfRelocation,
 } from './elf-file.js';
 export { parseBtf, BtfKind, btfKindName, type Btf, type BtfType, type BtfMember } from '../btf/btf.js';
-export { sectionType, progTypeName, type SectionType } from './section-types.js';
+export { sectionType, progTypeName, programTypeByName, ProgFlag, type SectionType } from './section-types.js';
 export { applyCoreRelocations, hasCoreRelocations, CORE_POISON_HELPER } from './core-apply.js';
 export type * from './spec.js';
 

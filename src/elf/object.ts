@@ -18,6 +18,8 @@ import { parseBtfMaps, type PlacedMap } from './maps-btf.js';
 import { parseLegacyMaps } from './maps-legacy.js';
 import { globalDataMap, isGlobalDataSection } from './global-data.js';
 import { buildPrograms } from './programs.js';
+import { collectExterns } from './externs.js';
+import type { SectionType } from './section-types.js';
 import { u32Key } from '../util/byte-reader.js';
 
 /** Options of `parseObject`. */
@@ -29,6 +31,8 @@ export interface ParseObjectOptions {
    * names like "cls" or "1/0"; tc loads them as classifiers). Default ProgType.UNSPEC.
    */
   defaultProgramType?: number;
+  /** As `defaultProgramType`, with the attach type and flags of a section name (`--type tp_btf/NAME`); wins over it. */
+  defaultType?: SectionType;
 }
 
 /** An ObjectSpec plus facts objdump shows that engines do not need. */
@@ -103,6 +107,9 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
     dataBySection.set(s.index, m);
   }
 
+  const externs = collectExterns(elf, btf);
+  if (externs.kconfigMap) addMap(externs.kconfigMap, `${source}: section '.kconfig'`);
+
   const { programs, relocationCounts } = buildPrograms(
     elf,
     {
@@ -111,11 +118,13 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
         const m = dataBySection.get(sectionIndex);
         return m ? { name: m.name, size: m.valueSize } : undefined;
       },
+      extern: (name) => externs.byName.get(name),
     },
     {
       license,
       kernelVersion,
       defaultProgramType: opts.defaultProgramType ?? ProgType.UNSPEC,
+      ...(opts.defaultType ? { defaultType: opts.defaultType } : {}),
       ...(btfExt ? { btfExt } : {}),
     },
   );
@@ -125,7 +134,8 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
 
   const spec: ParsedObject = { endian: elf.endian, license, kernelVersion, programs, maps, relocationCounts };
   if (opts.path !== undefined) spec.path = opts.path;
-  if (btfSection) spec.btf = btf ? fixupBtf(btf, elf) : btfSection.data.slice();
+  if (btfSection) spec.btf = btf ? fixupBtf(btf, elf, externs.externs) : btfSection.data.slice();
+  if (externs.externs.length > 0) spec.externs = externs.externs;
   if (btfExtSection) spec.btfExt = btfExtSection.data.slice();
   return spec;
 }

@@ -25,7 +25,16 @@ import {
   BPF_PSEUDO_MAP_VALUE,
   OP_LDDW,
 } from '../isa/opcodes.js';
-import type { CoreReloSpec, FuncInfoSpec, LineInfoSpec, MapReference, ProgramSpec } from './spec.js';
+import type {
+  CoreReloSpec,
+  ExternReference,
+  ExternSpec,
+  FuncInfoSpec,
+  LineInfoSpec,
+  MapReference,
+  ProgramSpec,
+} from './spec.js';
+import { KCONFIG_MAP } from './externs.js';
 import type { BtfExt } from '../btf/btf-ext.js';
 import {
   R_BPF_64_32,
@@ -44,7 +53,7 @@ import {
   type ElfRelocation,
   type ElfSection,
 } from './elf-file.js';
-import { sectionType } from './section-types.js';
+import { sectionType, type SectionType } from './section-types.js';
 
 const OP_CALL = BPF_JMP | BPF_CALL;
 
@@ -54,6 +63,8 @@ export interface MapResolver {
   mapAt(sectionIndex: number, offset: number): string | undefined;
   /** The global-data map backed by section `sectionIndex`, if it is one. */
   dataMap(sectionIndex: number): { name: string; size: number } | undefined;
+  /** The extern (`.kconfig`, `.ksyms`, kfunc) an undefined symbol names, if it is one (externs.ts). */
+  extern?(name: string): ExternSpec | undefined;
 }
 
 interface CallSite {
@@ -75,6 +86,7 @@ interface Func {
   insns: Instruction[];
   calls: CallSite[];
   mapRefs: MapReference[];
+  externRefs: ExternReference[];
   /** .BTF.ext records of this function, pc relative to the function. */
   funcInfo: FuncInfoSpec[];
   lineInfo: LineInfoSpec[];
@@ -85,6 +97,8 @@ export interface BuildOptions {
   license: string;
   kernelVersion: number;
   defaultProgramType: number;
+  /** Type (attach type, flags) for sections with no libbpf name, when the user named one (`--type`). */
+  defaultType?: SectionType;
   /** The object's parsed .BTF.ext, whose records follow each function into the programs that use it. */
   btfExt?: BtfExt;
 }
@@ -135,6 +149,7 @@ export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOption
     }
     const insns: Instruction[] = [];
     const mapRefs: MapReference[] = [];
+    const externRefs: ExternReference[] = [];
     const funcInfo: FuncInfoSpec[] = [];
     const lineInfo: LineInfoSpec[] = [];
     const coreRelos: CoreReloSpec[] = [];
@@ -152,6 +167,7 @@ export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOption
         if (c.kind === 'func') insn.imm2 = 0;
       }
       for (const r of f.mapRefs) mapRefs.push({ ...r, pc: base + r.pc });
+      for (const r of f.externRefs) externRefs.push({ ...r, pc: base + r.pc });
       for (const r of f.funcInfo) funcInfo.push({ ...r, pc: base + r.pc });
       for (const r of f.lineInfo) lineInfo.push({ ...r, pc: base + r.pc });
       for (const r of f.coreRelos) coreRelos.push({ ...r, pc: base + r.pc });
@@ -166,7 +182,13 @@ export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOption
       license: opts.license,
       kernelVersion: opts.kernelVersion,
     };
-    if (st?.attachType !== undefined) spec.attachType = st.attachType;
+    const typed = st ?? opts.defaultType;
+    if (typed) spec.type = typed.type;
+    if (typed?.attachType !== undefined) spec.attachType = typed.attachType;
+    if (typed?.flags) spec.flags = typed.flags;
+    if (typed?.attachBtf) spec.attachBtf = typed.attachBtf;
+    if (typed?.unsupported) spec.unsupported = typed.unsupported;
+    if (externRefs.length > 0) spec.externRefs = externRefs;
     // Functions are laid out in call order, so records are sorted by pc once all are placed (the kernel insists).
     if (funcInfo.length > 0) spec.funcInfo = funcInfo.sort((a, b) => a.pc - b.pc);
     if (lineInfo.length > 0) spec.lineInfo = lineInfo.sort((a, b) => a.pc - b.pc);
@@ -221,6 +243,7 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
     }),
     calls: [],
     mapRefs: [],
+    externRefs: [],
     funcInfo: [],
     lineInfo: [],
     coreRelos: [],
@@ -275,10 +298,8 @@ function applyRelocation(elf: ElfFile, f: Func, insn: Instruction, r: ElfRelocat
   const sym = r.symbol;
   const name = relocationTypeName(r.type);
   if (sym.section === SHN_UNDEF) {
-    throw new InputError(
-      `${name} against undefined symbol '${sym.name}' (extern kconfig/ksym/kfunc symbols are not supported)`,
-      where,
-    );
+    applyExternRelocation(f, insn, r, maps.extern?.(sym.name), where);
+    return;
   }
   const target = elf.sections[sym.section];
   switch (r.type) {
@@ -346,6 +367,37 @@ function applyRelocation(elf: ElfFile, f: Func, insn: Instruction, r: ElfRelocat
     default:
       throw new InputError(`unknown relocation type ${r.type}`, where);
   }
+}
+
+/**
+ * A relocation against an extern: a `.kconfig` variable becomes a reference into the `.kconfig` map; a
+ * `.ksyms` variable or kfunc call stays an extern reference for the loader (it needs the running kernel).
+ */
+function applyExternRelocation(
+  f: Func,
+  insn: Instruction,
+  r: ElfRelocation,
+  ext: ExternSpec | undefined,
+  where: string,
+): void {
+  const name = relocationTypeName(r.type);
+  if (!ext) throw new InputError(`${name} against undefined symbol '${r.symbol.name}', which is no extern`, where);
+  // A kfunc is called, or its address taken by an lddw (bpf_ksym_exists(): is it there at all?).
+  if (ext.kind === 'kfunc' && insn.code === OP_CALL && r.type === R_BPF_64_32) {
+    f.externRefs.push({ pc: insn.pc, name: ext.name, offset: 0 });
+    return;
+  }
+  if (insn.code !== OP_LDDW || r.type !== R_BPF_64_64)
+    throw new InputError(`extern '${ext.name}' must be loaded by an lddw (R_BPF_64_64)`, where);
+  const offset = insn.imm + r.addend;
+  if (ext.kind === 'kconfig') {
+    if (offset < 0 || offset >= ext.size!)
+      throw new InputError(`offset ${offset} is outside .kconfig extern '${ext.name}' (${ext.size} bytes)`, where);
+    setLddw(insn, BPF_PSEUDO_MAP_VALUE, ext.offset! + offset);
+    f.mapRefs.push({ pc: insn.pc, map: KCONFIG_MAP, kind: 'value', offset: ext.offset! + offset });
+    return;
+  }
+  f.externRefs.push({ pc: insn.pc, name: ext.name, offset });
 }
 
 /**

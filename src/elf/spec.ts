@@ -70,6 +70,16 @@ export interface ProgramSpec {
   type: number;
   /** AttachType.* for section names that imply one (tcx/ingress, xdp, ...), else undefined. */
   attachType?: number;
+  /** BPF_F_* program flags the section name implies (BPF_F_SLEEPABLE for `.s` names, BPF_F_XDP_HAS_FRAGS). */
+  flags?: number;
+  /** The kernel BTF type a tracing, LSM or iterator program attaches to (resolved at load: `attachBtfId`). */
+  attachBtf?: AttachBtfSpec;
+  /** The kernel BTF id of `attachBtf`, once a loader resolved it against the running kernel's BTF. */
+  attachBtfId?: number;
+  /** Why no engine can load this program (freplace, struct_ops), when a section says so; loading it is refused in one line. */
+  unsupported?: string;
+  /** Extern symbols (`.kconfig`, `.ksyms`, kfuncs) the program uses, by instruction (see ExternSpec). */
+  externRefs?: ExternReference[];
   /**
    * The linked program: the entry function, then every subprogram it reaches, with local-call and
    * PSEUDO_FUNC offsets already fixed. Map references are listed in `mapRefs`.
@@ -89,6 +99,46 @@ export interface ProgramSpec {
   coreRelos?: CoreReloSpec[];
   /** CO-RE relocations as they were applied, when they were. */
   coreResults?: CoreResultSpec[];
+}
+
+/** The kernel BTF type named by a tp_btf/, fentry/, fexit/, fmod_ret/, lsm/ or iter/ section. */
+export interface AttachBtfSpec {
+  /** The name after the section's first '/' (e.g. "sched_switch"). */
+  target: string;
+  /** The BTF type to find: btf_trace_NAME (typedef), bpf_lsm_NAME, bpf_iter_NAME or NAME (func). */
+  typeName: string;
+  kind: 'typedef' | 'func';
+}
+
+/**
+ * An instruction that uses an extern: an `lddw` of a `.kconfig` variable or a `.ksyms` symbol, or a call
+ * of a kfunc. The loader resolves it against the running kernel before an engine sees the program.
+ */
+export interface ExternReference {
+  /** Slot index of the instruction in ProgramSpec.insns. */
+  pc: number;
+  /** The extern's name (as in ObjectSpec.externs). */
+  name: string;
+  /** Byte offset added to the symbol (`lddw` addend). */
+  offset: number;
+}
+
+/** An extern symbol of the object: declared `extern` in C, resolved when the object is loaded. */
+export interface ExternSpec {
+  name: string;
+  /** `.kconfig` variable, `.ksyms` variable (typed: a BTF var of the kernel; typeless: an address), or kfunc. */
+  kind: 'kconfig' | 'ksym' | 'kfunc';
+  /** `__weak`: a missing symbol resolves to 0 (kfunc calls to a missing weak kfunc are poisoned). */
+  weak: boolean;
+  /** The extern's type in the object's BTF (VAR's type, or the FUNC's id for kfuncs); 0 for a typeless ksym. */
+  btfTypeId: number;
+  /** `.kconfig`: byte offset and size of the variable in the `.kconfig` map's value. */
+  offset?: number;
+  size?: number;
+  /** `.kconfig`: what the C type holds (libbpf's kinds: bool, char, int, enum libbpf_tristate, char array). */
+  kconfigType?: 'bool' | 'char' | 'int' | 'tristate' | 'chars';
+  /** `.kconfig` ints: signed. */
+  signed?: boolean;
 }
 
 /** A function of the linked program: first slot and its FUNC type id in the object's BTF. */
@@ -148,4 +198,6 @@ export interface ObjectSpec {
    */
   btf?: Uint8Array;
   btfExt?: Uint8Array;
+  /** Extern symbols programs use (`.kconfig`, `.ksyms`, kfuncs); a loader resolves them against the kernel. */
+  externs?: ExternSpec[];
 }

@@ -84,4 +84,9 @@ export interface LoadOptions {
    * (default: the running kernel's /sys/kernel/btf/vmlinux).
    */
   targetBtf?: string | Uint8Array;
+  /**
+   * Load only these programs and what they need (programs they tail-call; for the VM, the maps they use),
+   * as libbpf's autoload does: a program left out is never resolved or loaded, so it cannot stop the others.
+   */
+  programs?: string[];
 }

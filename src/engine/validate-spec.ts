@@ -43,6 +43,11 @@ export function validateSpec(spec: ObjectSpec): void {
       fail(
         `program '${p.name}' has ${p.coreRelos.length} CO-RE relocation(s) nobody applied (load through loadCollection, which resolves them against a target BTF)`,
       );
+    // Nor with externs (.ksyms, kfuncs) nobody resolved: their instructions still hold placeholders.
+    if (p.externRefs && p.externRefs.length > 0)
+      fail(
+        `program '${p.name}' uses ${p.externRefs.length} extern symbol(s) nobody resolved (load through loadCollection, which resolves them against the running kernel)`,
+      );
   }
   for (const m of spec.maps) checkContents(m, maps, programs, fail);
   for (const p of spec.programs) checkMapRefs(p, maps, fail);

@@ -116,9 +116,12 @@ export class KernelCollection implements Collection {
   }
 }
 
-/** bpffs file names: a map called ".rodata" pins as "rodata" (no hidden files). */
+/**
+ * bpffs file names, sanitized as libbpf sanitizes pin names: bpffs refuses names with a '.', so a map
+ * called ".rodata.str1.1" pins as "rodata_str1_1" (leading dots dropped: no hidden files).
+ */
 function pinName(name: string): string {
-  return name.replace(/^\.+/, '').replace(/\//g, '_') || 'map';
+  return name.replace(/^\.+/, '').replace(/[./]/g, '_') || 'map';
 }
 
 /**
@@ -197,6 +200,8 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
         license: p.license || spec.license || 'GPL',
         kernelVersion: p.kernelVersion || spec.kernelVersion,
         ...(p.attachType !== undefined ? { expectedAttachType: p.attachType } : {}),
+        ...(p.attachBtfId !== undefined ? { attachBtfId: p.attachBtfId } : {}),
+        ...(p.flags ? { progFlags: p.flags } : {}),
         ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
         ...(funcInfo ? { btfFd: funcBtfFd >= 0 ? funcBtfFd : coll.btfFd, funcInfo } : {}),
         ...(lineInfo && lineInfo.length > 0 ? { lineInfo } : {}),
@@ -243,15 +248,48 @@ function sameShape(fd: number, m: MapSpec): string | undefined {
   return diffs.length ? diffs.join(', ') : undefined;
 }
 
+/** Map types libbpf creates without BTF key/value types (the kernel refuses them, or ignores them). */
+const NO_BTF_TYPES: ReadonlySet<number> = new Set([
+  MapType.PERF_EVENT_ARRAY,
+  MapType.CGROUP_ARRAY,
+  MapType.STACK_TRACE,
+  MapType.ARRAY_OF_MAPS,
+  MapType.HASH_OF_MAPS,
+  MapType.DEVMAP,
+  MapType.DEVMAP_HASH,
+  MapType.CPUMAP,
+  MapType.XSKMAP,
+  MapType.SOCKMAP,
+  MapType.SOCKHASH,
+  MapType.QUEUE,
+  MapType.STACK,
+  MapType.ARENA,
+]);
+
+/**
+ * libbpf's fix-ups before BPF_MAP_CREATE: a perf event array with max_entries 0 gets one slot per possible
+ * CPU; a ring buffer's size is rounded up to a power-of-two number of pages (what the kernel insists on).
+ */
+export function withLibbpfDefaults(spec: MapSpec, pageSize = PAGE_SIZE, cpus: () => number = possibleCpus): MapSpec {
+  if (spec.type === MapType.PERF_EVENT_ARRAY && spec.maxEntries === 0) return { ...spec, maxEntries: cpus() };
+  if ((spec.type === MapType.RINGBUF || spec.type === MapType.USER_RINGBUF) && spec.maxEntries > 0) {
+    const n = spec.maxEntries;
+    if (n % pageSize === 0 && isPowerOfTwo(n / pageSize)) return spec;
+    for (let size = pageSize; size <= 0xffffffff; size *= 2) if (size > n) return { ...spec, maxEntries: size };
+  }
+  return spec;
+}
+
+const PAGE_SIZE = 4096;
+const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
+
 function createSpecMap(
   coll: KernelCollection,
   spec: MapSpec,
   pinPath: string,
   mapPinPath?: KernelLoadOptions['mapPinPath'],
 ): KernelMap {
-  // libbpf's convention: a perf event array with max_entries 0 gets one slot per possible CPU.
-  const m =
-    spec.type === MapType.PERF_EVENT_ARRAY && spec.maxEntries === 0 ? { ...spec, maxEntries: possibleCpus() } : spec;
+  const m = withLibbpfDefaults(spec);
   const info = {
     name: m.name,
     type: m.type,
@@ -296,7 +334,10 @@ function createSpecMap(
       maxEntries: m.maxEntries,
       flags: m.flags,
       innerMapFd: innerFd,
-      ...(coll.btfFd >= 0 ? { btfFd: coll.btfFd, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId } : {}),
+      ...(m.mapExtra ? { mapExtra: BigInt(m.mapExtra) } : {}),
+      ...(coll.btfFd >= 0 && !NO_BTF_TYPES.has(m.type)
+        ? { btfFd: coll.btfFd, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId }
+        : {}),
     });
   } finally {
     if (innerFd > 0) closeFd(innerFd); // the outer map keeps what it needs of the template

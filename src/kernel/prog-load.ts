@@ -8,6 +8,9 @@ import { Cmd, bpfRaw, writeObjName } from './bpf-syscall.js';
 import { BPF_ATTR, BPF_FUNC_INFO, BPF_LINE_INFO, getU32, setAddress, setU32 } from './abi/index.js';
 import { NotSupportedError, PermissionError, VerifierError } from './errors.js';
 import { ProgType, nameOf } from '../uapi/types.js';
+import { EnvironmentError } from '../util/errors.js';
+import { isRoot, lockdownMode } from './lockdown.js';
+import { progTypeName } from '../elf/section-types.js';
 
 /** The fields of BPF_PROG_LOAD that bpfkit sets. */
 export interface ProgLoadRequest {
@@ -25,6 +28,8 @@ export interface ProgLoadRequest {
   funcInfo?: Uint8Array;
   /** bpf_line_info records (insn_off, file_name_off, line_off, line_col), needs btfFd and funcInfo. */
   lineInfo?: Uint8Array;
+  /** Kernel BTF id of the attach target (tracing, LSM, iterator programs). */
+  attachBtfId?: number;
   /** Ask for a verifier log even on success (1 = verbose, 2 = state at every insn). */
   logLevel?: number;
   /** First size of the log buffer (default 1 MiB); it grows when the kernel says the log did not fit. */
@@ -76,6 +81,7 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
       writeObjName(attr.bytes, F.prog_name, req.name);
       setU32(v, F.expected_attach_type, req.expectedAttachType ?? 0);
       setU32(v, F.prog_btf_fd, req.btfFd ?? 0);
+      setU32(v, F.attach_btf_id, req.attachBtfId ?? 0);
       if (funcInfo) {
         setU32(v, F.func_info_rec_size, BPF_FUNC_INFO.size);
         setAddress(v, F.func_info, funcInfo);
@@ -96,7 +102,14 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
     let r = attempt(wanted, size);
     if (r >= 0) return { fd: r, log: wanted > 0 ? readLog() : '' };
     let code = -r;
-    if (errnoName(code) === 'EPERM') throw new PermissionError(`loading program '${req.name}'`, 'EPERM');
+    if (errnoName(code) === 'EPERM') {
+      const lockdown = isRoot() ? lockdownMode() : undefined;
+      if (lockdown)
+        throw new EnvironmentError(
+          `loading program '${req.name}' (${progTypeName(req.type)}): not supported by this kernel (lockdown: ${lockdown}; EPERM)`,
+        );
+      throw new PermissionError(`loading program '${req.name}'`, 'EPERM');
+    }
     // Rejected: load again with a log (if we had none) and grow the buffer until it holds the whole log.
     const level = wanted > 0 ? wanted : 1;
     if (wanted === 0 || errnoName(code) === 'ENOSPC') {

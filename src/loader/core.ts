@@ -43,6 +43,11 @@ function readTargetBtf(path: string, kernel: boolean): Btf {
   return btf;
 }
 
+/** The running kernel's BTF (parsed once per process, again when the file changes); exit 3 when it has none. */
+export function kernelBtf(): Btf {
+  return readTargetBtf(KERNEL_BTF_PATH, true);
+}
+
 /**
  * Apply `spec`'s CO-RE relocations against `target` (a BTF file path or raw BTF bytes; default the running
  * kernel's). A spec without relocations comes back unchanged; the input spec is never modified.

@@ -13,6 +13,12 @@ import { BpfkitError } from '../util/errors.js';
 import { loadVmCollection } from '../vm/collection.js';
 import { verifyObject, ProgramRefusedError } from '../verifier/index.js';
 import { applyCore } from './core.js';
+import { selectPrograms } from './select.js';
+import { resolveExterns } from './externs.js';
+import { resolveAttachTargets } from './attach-btf.js';
+import { runningKernel, type KernelEnv } from './kernel-env.js';
+import { InputError } from '../util/errors.js';
+import { ProgType } from '../uapi/types.js';
 
 /** `verify: true`: the verifier's verdict on every program first; the first refusal stops the load. */
 function checkVerified(spec: ObjectSpec, programs: string[] | undefined): void {
@@ -27,8 +33,7 @@ function checkVerified(spec: ObjectSpec, programs: string[] | undefined): void {
  * Each engine refuses a faulty spec the same way (validateSpec: a SpecError, exit 2) before it creates anything.
  */
 export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promise<Collection> {
-  // CO-RE first, so the verifier, the VM and the kernel all see the same relocated instructions.
-  const relocated = applyCore(spec, opts.targetBtf);
+  const relocated = prepareSpec(spec, opts, runningKernel());
   if (opts.verify) checkVerified(relocated, opts.engine === 'kernel' ? opts.kernel?.programs : undefined);
   if (opts.engine === 'vm') return loadVmCollection(relocated, opts.vm);
   if (opts.engine === 'kernel') {
@@ -36,4 +41,32 @@ export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promi
     return loadKernelCollection(relocated, opts.kernel);
   }
   throw new BpfkitError(`unknown engine '${String(opts.engine)}' (vm or kernel)`, 2);
+}
+
+/**
+ * Everything between parsing and an engine, in order: the programs asked for (autoload), a refusal for
+ * programs no engine can take, CO-RE relocations (so the verifier, the VM and the kernel all see the same
+ * instructions), externs, and — for the kernel — attach targets. Exported for tests, which pass their own env.
+ */
+export function prepareSpec(spec: ObjectSpec, opts: LoadOptions, env: KernelEnv): ObjectSpec {
+  const wanted = opts.programs ?? (opts.engine === 'kernel' ? opts.kernel?.programs : undefined);
+  let s = wanted ? selectPrograms(spec, wanted) : spec;
+  checkLoadable(s, opts.engine === 'kernel');
+  s = applyCore(s, opts.targetBtf);
+  s = resolveExterns(s, env);
+  if (opts.engine === 'kernel') s = resolveAttachTargets(s, env);
+  return s;
+}
+
+/** Programs in sections no engine can load (freplace, struct_ops), and for the kernel ones of unknown type. */
+function checkLoadable(spec: ObjectSpec, kernel: boolean): void {
+  for (const p of spec.programs) {
+    const where = `${spec.path ?? 'object'}: program '${p.name}'`;
+    if (p.unsupported) throw new InputError(`section '${p.section}' is not supported: ${p.unsupported}`, where);
+    if (kernel && p.type === ProgType.UNSPEC)
+      throw new InputError(
+        `section '${p.section}' is not a section name libbpf knows (socket, xdp, tc, kprobe/..., tp_btf/...); give the program type with --type`,
+        where,
+      );
+  }
 }

@@ -63,13 +63,13 @@ test('a relocation on an instruction that is not an lddw is refused', () => {
   );
 });
 
-test('a relocation against an undefined (extern) symbol is refused', () => {
+test('an undefined symbol that no extern declaration in .BTF describes is refused, naming it', () => {
   const b = patched('basic.o', (_b, dv, elf) => {
     const sym = elf.symbols.find((s) => s.name === 'seen')!;
     const symtab = elf.sections.find((s) => s.type === 2)!;
     dv.setUint16(symtab.offset + sym.index * 24 + 6, 0, true);
   });
-  expectInputError(b, /symbol 'seen'.*undefined symbol 'seen'/);
+  expectInputError(b, /bad\.o: extern 'seen': no extern VAR or FUNC of that name in '\.BTF'/);
 });
 
 test('a prog array value naming a non-program is refused', () => {

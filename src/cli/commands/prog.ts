@@ -5,17 +5,16 @@
 import { parseFlags, intFlag } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 
-const usage = `usage: bpfkit prog load OBJ DIR [--program NAME]... [--type socket|tc|xdp] [--log-level N] [--btf FILE]
+const usage = `usage: bpfkit prog load OBJ DIR [--program NAME]... [--type TYPE] [--log-level N] [--btf FILE]
        bpfkit prog show [ID] [--json]
 
 load: load every program and map of OBJ into the kernel and pin them under DIR (on bpffs, e.g.
       /sys/fs/bpf/myobj): DIR/<program>, DIR/<map>. They stay loaded after bpfkit exits; rm -r DIR unloads.
-      --type gives the program type for sections without a libbpf-style name (iproute2 objects).
+      --type gives the program type for sections without a libbpf-style name (iproute2 objects): a type as
+      bpftool names it (socket_filter, sched_cls, xdp, tracing...) or a libbpf section name (tp_btf/NAME).
       --btf FILE: the BTF that CO-RE relocations are resolved against (default /sys/kernel/btf/vmlinux).
 show: list loaded programs: id, type, name, tag, load time, size, map ids (--json: bpftool's keys).
 `;
-
-const typeNames: Record<string, number> = { socket: 1, socket_filter: 1, tc: 3, sched_cls: 3, classifier: 3, xdp: 6 };
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, help } = parseFlags(argv, {
@@ -33,25 +32,20 @@ export async function run(argv: string[]): Promise<number> {
   if (sub === 'load') {
     if (rest.length !== 2) throw new UsageError(`prog load wants OBJ and DIR\n${usage}`);
     const [obj, dir] = rest as [string, string];
-    let defaultProgramType: number | undefined;
-    if (values.type !== undefined) {
-      defaultProgramType = typeNames[values.type];
-      if (defaultProgramType === undefined)
-        throw new UsageError(`--type must be one of ${Object.keys(typeNames).join(', ')}`);
-    }
     const { loadObjectFile } = await import('../../elf/index.js');
-    const { loadKernelCollection } = await import('../../kernel/collection.js');
     const { progTypeName } = await import('../../kernel/inspect.js');
-    const { applyCore } = await import('../../loader/core.js');
-    const spec = applyCore(
-      loadObjectFile(obj, defaultProgramType !== undefined ? { defaultProgramType } : {}),
-      values.btf,
-    );
+    const { loadCollection } = await import('../../loader/load-collection.js');
+    const { typeFlag } = await import('../type-flag.js');
+    const defaultType = typeFlag(values.type);
+    const spec = loadObjectFile(obj, defaultType ? { defaultType } : {});
     const logLevel = intFlag('log-level', values['log-level'], 0);
-    const coll = loadKernelCollection(spec, {
+    // Through loadCollection: CO-RE, externs and attach targets are resolved there.
+    const coll = (await loadCollection(spec, {
+      engine: 'kernel',
+      kernel: logLevel ? { logLevel } : {},
       ...(values.program ? { programs: values.program } : {}),
-      ...(logLevel ? { logLevel } : {}),
-    });
+      ...(values.btf !== undefined ? { targetBtf: values.btf } : {}),
+    })) as import('../../kernel/collection.js').KernelCollection;
     try {
       const { ensureBpffs } = await import('../../kernel/objects.js');
       ensureBpffs(dir);

@@ -12,6 +12,7 @@ import type { BpfMap, Collection, EngineName, RunResult } from '../../engine/typ
 import { MapType, nameOf } from '../../uapi/types.js';
 import { describeRetval } from '../../vm/contexts/prog-types.js';
 import { recordFilter } from '../../packet/record-filter.js';
+import { typeFlag } from '../type-flag.js';
 
 export const help = `usage: bpfkit run OBJ [--program NAME] (--packet FILE | --pcap FILE | --mem HEX) [options]
 
@@ -33,6 +34,7 @@ options:
   --cpus N             VM: CPUs of per-CPU maps (default: the host's)
   --socket-view V      VM socket filters: mac (raw socket, default) or network (BPF_PROG_TEST_RUN's view)
   --btf FILE           BTF that CO-RE relocations are resolved against, in either engine
+  --type TYPE          program type for sections without a libbpf name (socket_filter, sched_cls, xdp, ...)
                        (default: the running kernel's /sys/kernel/btf/vmlinux)
   --json               {"results": [{"retval", "packet"}], "maps": {"<name>": [{"key", "value"|"values"}]}}
                        (arrays list only their non-zero entries, in text and JSON)
@@ -219,6 +221,7 @@ export async function run(argv: string[]): Promise<number> {
     quiet: { type: 'boolean' },
     btf: { type: 'string' },
     filter: { type: 'string' },
+    type: { type: 'string' },
   });
   if (wantHelp) {
     process.stdout.write(help);
@@ -237,7 +240,8 @@ export async function run(argv: string[]): Promise<number> {
 
   checkInputFlags(values);
   const keep = values.filter !== undefined ? recordFilter(values.filter) : undefined;
-  const spec = loadObjectFile(positionals[0]!);
+  const defaultType = typeFlag(values.type);
+  const spec = loadObjectFile(positionals[0]!, defaultType ? { defaultType } : {});
   const progName = values.program ?? (spec.programs.length === 1 ? spec.programs[0]!.name : undefined);
   if (!progName) {
     const names = spec.programs.map((p) => p.name).join(', ');
@@ -260,6 +264,8 @@ export async function run(argv: string[]): Promise<number> {
     vm: { socketView: view, host: { trace }, ...(cpus ? { cpus } : {}) },
     kernel: pinPath ? { pinPath, privatePinPath: true } : {},
     ...(values.btf !== undefined ? { targetBtf: values.btf } : {}),
+    // Only the program run and what it needs: another program the engine cannot take does not matter.
+    ...(spec.programs.length > 1 ? { programs: [progName] } : {}),
   });
   // VM: receive perf event samples on every slot, so they can be shown with ring-buffer records.
   const eventMaps = [...coll.maps.values()].filter(

@@ -65,6 +65,8 @@ export const BPF_ATTR = {
     line_info_rec_size: u32(92),
     line_info: u64(96),
     line_info_cnt: u32(104),
+    attach_btf_id: u32(108),
+    fd_array: u64(120),
     log_true_size: u32(140),
   }),
 

@@ -1,0 +1,190 @@
+/**
+ * The loader corpus (test/loader/corpus/*.c): C written for these tests, compiled now with clang, one
+ * object per section family, extern kind and map family. `bpftool prog loadall` (libbpf) is the oracle:
+ * bpfkit's kernel engine loads an object exactly when bpftool does. Sources whose section names came after
+ * bpftool's libbpf (tcx, netkit, netfilter... in libbpf 1.2/1.3) are refused by that bpftool for the name
+ * alone; for them bpfkit must load and bpftool must refuse with "failed to guess program type".
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseObject } from '../../src/elf/object.js';
+import { loadCollection } from '../../src/loader/index.js';
+import { BpfkitError } from '../../src/util/errors.js';
+import { lockdownMode } from '../../src/kernel/lockdown.js';
+import { programTypeByName } from '../../src/elf/section-types.js';
+import { needs, repoPath } from '../support/env.js';
+
+const work = mkdtempSync(join(tmpdir(), `bpfkit-loader-corpus-${process.pid}-`));
+const pinRoot = `/sys/fs/bpf/bpfkit-corpus-${process.pid}`;
+process.on('exit', () => {
+  rmSync(work, { recursive: true, force: true });
+  rmSync(pinRoot, { recursive: true, force: true });
+});
+
+function compile(name: string): string {
+  const out = join(work, name.replace(/\.c$/, '.o'));
+  if (!existsSync(out))
+    execFileSync(
+      'clang',
+      ['-g', '-O2', '-target', 'bpf', '-c', repoPath('test', 'loader', 'corpus', name), '-o', out],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+  return out;
+}
+
+/** bpftool's libbpf version as [major, minor]. */
+function libbpfVersion(): [number, number] {
+  const text = execFileSync('bpftool', ['version'], { encoding: 'utf8' });
+  const m = /libbpf v(\d+)\.(\d+)/.exec(text);
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+const atLeast = (v: [number, number], want: string) => {
+  const [a, b] = want.split('.').map(Number) as [number, number];
+  return v[0] > a || (v[0] === a && v[1] >= b);
+};
+
+function bpftoolLoads(obj: string, tag: string, extra: string[] = []): { ok: boolean; stderr: string } {
+  const dir = `${pinRoot}/bpftool-${tag}`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(pinRoot, { recursive: true });
+  const r = spawnSync('bpftool', ['prog', 'loadall', obj, dir, ...extra], { encoding: 'utf8' });
+  return { ok: r.status === 0, stderr: r.stderr };
+}
+
+async function bpfkitLoads(obj: string): Promise<{ ok: boolean; error?: BpfkitError }> {
+  try {
+    const c = await loadCollection(parseObject(readFileSync(obj), { path: obj }), { engine: 'kernel' });
+    c.close();
+    return { ok: true };
+  } catch (err) {
+    if (!(err instanceof BpfkitError)) throw err;
+    return { ok: false, error: err };
+  }
+}
+
+interface Case {
+  file: string;
+  /** Whether it loads on this machine's kernel (6.18, lockdown integrity, no kprobes, no lirc). */
+  loads: boolean;
+  /** The libbpf version that first knew the object's section names, when newer than 1.0. */
+  libbpf?: string;
+  /** Exit status of bpfkit's refusal (2 input, 3 kernel or its policy), when it is refused. */
+  exit?: number;
+  /** What bpfkit's one-line refusal says. */
+  says?: RegExp;
+}
+
+const lockdown = lockdownMode();
+const CASES: Case[] = [
+  { file: 'sections-net.c', loads: true },
+  { file: 'sections-trace.c', loads: true },
+  { file: 'sections-newer.c', loads: true, libbpf: '1.3' },
+  { file: 'maps.c', loads: true },
+  { file: 'internal-maps.c', loads: true },
+  { file: 'externs.c', loads: true },
+  { file: 'externs-weak.c', loads: true },
+  { file: 'extern-missing-kconfig.c', loads: false, exit: 2, says: /CONFIG_BPFKIT_NOT_A_CONFIG': not set in / },
+  {
+    file: 'extern-bad-kconfig.c',
+    loads: false,
+    exit: 2,
+    says: /value '"\(none\)"' is a string, which needs a char array/,
+  },
+  { file: 'extern-missing-ksym.c', loads: false, exit: 2, says: /no variable of that name in the kernel's BTF/ },
+  { file: 'tp-btf-missing.c', loads: false, exit: 2, says: /no typedef 'btf_trace_no_such_tracepoint_bpfkit'/ },
+  {
+    file: 'unknown-section.c',
+    loads: false,
+    exit: 2,
+    says: /section 'my_custom_section' is not a section name libbpf knows.*--type/,
+  },
+  { file: 'lirc.c', loads: false, exit: 3, says: /does not support program type lirc_mode2/ },
+  ...(lockdown
+    ? [
+        { file: 'sections-fentry.c', loads: false, exit: 3, says: /not supported by this kernel \(lockdown: / },
+        { file: 'lsm.c', loads: false, exit: 3, says: /'lsm_open' \(lsm\): not supported by this kernel \(lockdown: / },
+        { file: 'arena.c', loads: false, exit: 3 },
+      ]
+    : [
+        { file: 'sections-fentry.c', loads: true },
+        { file: 'lsm.c', loads: true },
+      ]),
+];
+
+test('every corpus source is in the table', () => {
+  const sources = readdirSync(repoPath('test', 'loader', 'corpus')).filter((f) => f.endsWith('.c'));
+  const listed = new Set(CASES.map((c) => c.file));
+  for (const f of sources) if (f !== 'arena.c' || lockdown) assert.ok(listed.has(f), `${f} is not in CASES`);
+});
+
+for (const c of CASES) {
+  test(`corpus ${c.file}: bpfkit ${c.loads ? 'loads it' : 'refuses it'}, as bpftool prog loadall does`, async (t) => {
+    if (!needs(t, { root: true, tools: ['clang', 'bpftool'] })) return;
+    const obj = compile(c.file);
+    const kit = await bpfkitLoads(obj);
+    assert.equal(kit.ok, c.loads, kit.error ? kit.error.message : 'loaded');
+    if (!c.loads) {
+      assert.equal(kit.error!.exitCode, c.exit);
+      if (c.says) assert.match(kit.error!.message, c.says);
+      if (!/verifier/.test(kit.error!.message)) assert.ok(!kit.error!.message.includes('\n'), 'one line');
+    }
+    const tool = bpftoolLoads(obj, c.file.replace(/\.c$/, ''));
+    if (c.libbpf && !atLeast(libbpfVersion(), c.libbpf)) {
+      assert.equal(tool.ok, false, 'a libbpf older than the section names refuses them');
+      assert.match(tool.stderr, /failed to guess program type/);
+    } else {
+      assert.equal(tool.ok, kit.ok, `bpftool ${tool.ok ? 'loads' : 'refuses'} it:\n${tool.stderr}`);
+    }
+  });
+}
+
+test('corpus externs.c: the .kconfig map holds what libbpf writes into it, byte for byte', async (t) => {
+  if (!needs(t, { root: true, tools: ['clang', 'bpftool'] })) return;
+  const obj = compile('externs.c');
+  const maps = `${pinRoot}/kconfig-maps`;
+  const tool = bpftoolLoads(obj, 'kconfig', ['pinmaps', maps]);
+  assert.ok(tool.ok, tool.stderr);
+  const dump = JSON.parse(
+    execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', `${maps}/externs_kconfig`], { encoding: 'utf8' }),
+  ) as {
+    value: string[];
+  }[];
+  const libbpf = Uint8Array.from(dump[0]!.value.map((h) => Number(h)));
+  const c = await loadCollection(parseObject(readFileSync(obj), { path: obj }), { engine: 'kernel' });
+  try {
+    const ours = c.maps.get('.kconfig')!.lookup(new Uint8Array(4))!;
+    assert.deepEqual([...ours], [...libbpf]);
+  } finally {
+    c.close();
+  }
+});
+
+test('partial loading: a program and what it needs load in the VM though its object has maps the VM lacks', async (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const spec = parseObject(readFileSync(compile('maps.c')), { path: 'maps.o' });
+  await assert.rejects(loadCollection(spec, { engine: 'vm' }), /does not model/);
+  const c = await loadCollection(spec, { engine: 'vm', programs: ['uses_maps'] });
+  try {
+    assert.deepEqual([...c.programs.keys()], ['uses_maps']);
+    assert.equal(c.maps.size, 0);
+  } finally {
+    c.close();
+  }
+  // A prog array the kept program reaches brings the programs it holds.
+  const withTail = await loadCollection(spec, { engine: 'vm', programs: ['tail'] });
+  withTail.close();
+});
+
+test('unknown section: --type names the program type and the object loads', async (t) => {
+  if (!needs(t, { root: true, tools: ['clang'] })) return;
+  const obj = compile('unknown-section.c');
+  const spec = parseObject(readFileSync(obj), { path: obj, defaultType: programTypeByName('socket_filter')! });
+  const c = await loadCollection(spec, { engine: 'kernel' });
+  c.close();
+});

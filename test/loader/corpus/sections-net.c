@@ -1,0 +1,39 @@
+/* One program per networking section family libbpf knows (each returns its type's "pass"). */
+#include "corpus.h"
+SEC("socket") int p_sock(void *ctx) { return 0; }
+SEC("xdp") int p_xdp_pass(void *ctx) { return 2; }
+SEC("xdp.frags") int p_xdp_frags(void *ctx) { return 2; }
+SEC("xdp/devmap") int p_xdp_dev(void *ctx) { return 2; }
+SEC("xdp/cpumap") int p_xdp_cpu(void *ctx) { return 2; }
+SEC("tc") int p_tc_legacy(void *ctx) { return 0; }
+SEC("classifier") int p_cls(void *ctx) { return 0; }
+SEC("action") int p_act(void *ctx) { return 0; }
+SEC("cgroup_skb/ingress") int p_cg_in(void *ctx) { return 1; }
+SEC("cgroup_skb/egress") int p_cg_out(void *ctx) { return 1; }
+SEC("cgroup/skb") int p_cg_skb(void *ctx) { return 1; }
+SEC("cgroup/sock_create") int p_cg_sock(void *ctx) { return 1; }
+SEC("cgroup/sock_release") int p_cg_rel(void *ctx) { return 1; }
+SEC("cgroup/post_bind4") int p_cg_pb4(void *ctx) { return 1; }
+SEC("cgroup/bind4") int p_cg_bind4(void *ctx) { return 1; }
+SEC("cgroup/connect4") int p_cg_conn4(void *ctx) { return 1; }
+SEC("cgroup/connect6") int p_cg_conn6(void *ctx) { return 1; }
+SEC("cgroup/sendmsg4") int p_cg_send4(void *ctx) { return 1; }
+SEC("cgroup/recvmsg4") int p_cg_recv4(void *ctx) { return 1; }
+SEC("cgroup/getpeername4") int p_cg_peer4(void *ctx) { return 1; }
+SEC("cgroup/getsockname6") int p_cg_name6(void *ctx) { return 1; }
+SEC("cgroup/sysctl") int p_cg_sysctl(void *ctx) { return 1; }
+SEC("cgroup/getsockopt") int p_cg_getopt(void *ctx) { return 1; }
+SEC("cgroup/setsockopt") int p_cg_setopt(void *ctx) { return 1; }
+SEC("cgroup/dev") int p_cg_dev(void *ctx) { return 1; }
+SEC("sockops") int p_sockops(void *ctx) { return 1; }
+SEC("sk_skb/stream_parser") int p_skb_parser(void *ctx) { return 0; }
+SEC("sk_skb/stream_verdict") int p_skb_verdict(void *ctx) { return 1; }
+SEC("sk_skb") int p_skb_plain(void *ctx) { return 1; }
+SEC("sk_msg") int p_msg(void *ctx) { return 1; }
+SEC("sk_lookup") int p_lookup(void *ctx) { return 1; }
+SEC("sk_reuseport") int p_reuseport(void *ctx) { return 1; }
+SEC("flow_dissector") int p_dissect(void *ctx) { return 0; }
+SEC("lwt_in") int p_lwt_in(void *ctx) { return 0; }
+SEC("lwt_out") int p_lwt_out(void *ctx) { return 0; }
+SEC("lwt_xmit") int p_lwt_xmit(void *ctx) { return 0; }
+LICENSE;
