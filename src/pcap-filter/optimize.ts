@@ -14,6 +14,7 @@
  */
 import {
   BPF_ALU,
+  BPF_SUB,
   BPF_JMP,
   BPF_JEQ,
   BPF_JGE,
@@ -44,11 +45,13 @@ import {
 import type { Block, Stmt } from './blocks.js';
 import { layoutOrder } from './emit.js';
 import { foldAlu } from './fold.js';
+import { pullUp, type PullupFacts } from './pullup.js';
 
 const REG_A = 16;
 const REG_X = 17;
 const NREGS = 18;
 const THREADING_LIMIT = 4000;
+const MAX_PASSES = 200;
 
 /** Value numbers: equal numbers mean equal values on every path. */
 class Values {
@@ -255,7 +258,7 @@ function intersect(a: Facts, b: Facts): Facts {
 
 /** Optimize the graph at `root`; returns the new root. */
 export function optimize(root: Block): Block {
-  for (let pass = 0; pass < 32; pass++) {
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
     let changed = false;
     const order = layoutOrder(root);
     const vals = new Values();
@@ -332,6 +335,19 @@ export function optimize(root: Block): Block {
         [b.jt, b.jf] = [b.jf, b.jt];
         changed = true;
       }
+      // `sub #c; jeq #k` is `jeq #k+c`, and `sub x; jeq #0` is `jeq x`, when A is dead afterwards (libpcap's peephole).
+      const tail = b.stmts[b.stmts.length - 1];
+      if (isJump(b) && tail && b.jcode === (BPF_JMP | BPF_JEQ | BPF_K) && !(live & (1 << REG_A))) {
+        if (tail.code === (BPF_ALU | BPF_SUB | BPF_K)) {
+          b.stmts = b.stmts.slice(0, -1);
+          b.k = (b.k + tail.k) >>> 0;
+          changed = true;
+        } else if (tail.code === (BPF_ALU | BPF_SUB | BPF_X) && b.k === 0) {
+          b.stmts = b.stmts.slice(0, -1);
+          b.jcode = BPF_JMP | BPF_JEQ | BPF_X;
+          changed = true;
+        }
+      }
       if (isJump(b)) live |= (1 << REG_A) | (bpfSrc(b.jcode) === BPF_X ? 1 << REG_X : 0);
       const kept: Stmt[] = [];
       for (let j = b.stmts.length - 1; j >= 0; j--) {
@@ -367,10 +383,13 @@ export function optimize(root: Block): Block {
       for (const p of order) {
         if (!isJump(p)) continue;
         for (const side of ['jt', 'jf'] as const) {
-          let facts = edgeFacts(factsIn.get(p)!, p, exit.get(p)!, side === 'jt');
-          let state = exit.get(p)!;
+          // Follow the decided blocks; the edge goes to the furthest one whose inputs the skipped blocks
+          // did not change (a block may be skipped only together with the later ones that undo its effect).
+          const base = exit.get(p)!;
+          let facts = edgeFacts(factsIn.get(p)!, p, base, side === 'jt');
+          let state = base;
+          let s = p[side]!;
           for (let hops = 0; hops < 64; hops++) {
-            const s = p[side]!;
             if (s.ret !== undefined) break;
             const st = state.slice();
             for (const x of s.stmts) step(vals, st, x);
@@ -382,14 +401,16 @@ export function optimize(root: Block): Block {
               if (outcome === undefined) break;
               target = outcome ? s.jt! : s.jf!;
             }
+            if (outcome !== undefined) facts = edgeFacts(facts, s, st, outcome);
+            state = st;
+            s = target;
             const live = liveIn.get(target) ?? 0;
             let ok = true;
-            for (let r = 0; r < NREGS && ok; r++) if (live & (1 << r) && st[r] !== state[r]) ok = false;
-            if (!ok) break;
-            if (outcome !== undefined) facts = edgeFacts(facts, s, st, outcome);
-            p[side] = target;
-            changed = true;
-            state = exit.get(p)!;
+            for (let r = 0; r < NREGS && ok; r++) if (live & (1 << r) && st[r] !== base[r]) ok = false;
+            if (ok) {
+              p[side] = target;
+              changed = true;
+            }
           }
         }
       }
@@ -445,7 +466,15 @@ export function optimize(root: Block): Block {
       }
     }
     if (!changed) {
-      break;
+      // At a fixed point of the rest, regroup tests of one value (libpcap's or/and pull-up), then go on.
+      const facts: PullupFacts = {
+        order,
+        preds,
+        exitA: (b) => exit.get(b)![REG_A]!,
+        liveIn: (b) => liveIn.get(b) ?? 0,
+        defs: (b) => b.stmts.reduce((m, s) => m | (1 << defOf(s)), 0),
+      };
+      if (!pullUp(facts, 'jf') && !pullUp(facts, 'jt')) break;
     }
   }
   return root;
