@@ -81,6 +81,8 @@ const TRANSPORT: Record<string, number> = { default: -1, tcp: 6, udp: 17, sctp: 
 
 /** Thrown (and caught) when a speculative parse does not fit; never leaves the parser. */
 class Mismatch extends Error {}
+/** The one instance thrown: speculation fails often, and an Error's stack trace is costly to capture. */
+const MISMATCH = new Mismatch('speculative parse did not fit');
 
 /** Parse `expression` and generate its code; returns the fragment (null for an empty expression). */
 export function parseFilter(expression: string, gen: Gen, resolver: NameResolver): Frag | null {
@@ -127,7 +129,7 @@ class Parser {
     return t.kind === 'op' && ops.includes(t.text);
   }
   private syntax(): never {
-    if (this.speculating > 0) throw new Mismatch();
+    if (this.speculating > 0) throw MISMATCH;
     throw new FilterSyntaxError('syntax error', this.peek().col);
   }
   private expectOp(op: string): void {
