@@ -11,6 +11,7 @@ import { findLinkType, type LinkType } from './linktypes.js';
 import { systemResolver, type NameResolver } from './names.js';
 import { optimize } from './optimize.js';
 import { parseFilter } from './parser.js';
+import { radiotapPrologue } from './wlan.js';
 
 /** How to compile. */
 export interface CompileOptions {
@@ -42,6 +43,7 @@ export function compileFilter(expression: string, options: CompileOptions = {}):
   const snaplen = options.snaplen ?? 262144;
   const frag = parseFilter(expression, gen, resolver);
   if (!frag) return [{ code: 0x06, jt: 0, jf: 0, k: snaplen >>> 0 }];
+  if (link.kind === 'radiotap') frag.head.stmts.unshift(...radiotapPrologue());
   let root = finish(frag, snaplen);
   if (options.optimize !== false) {
     root = optimize(root);

@@ -163,6 +163,10 @@ export class Gen {
         const k = this.kind === 'null' ? ((af & 0xff) << 24) >>> 0 : af;
         return this.cmp(0, BPF_W, k);
       }
+      case 'ieee80211':
+      case 'radiotap':
+        // The parser lets only the wlan primitives through on 802.11 links; this is the backstop.
+        throw unsupported(`network protocols on ${this.link.name} captures`);
     }
   }
 

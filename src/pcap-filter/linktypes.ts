@@ -5,7 +5,8 @@
 import { FilterSyntaxError } from './errors.js';
 
 /** How the link layer names the network protocol, which decides what `ip`, `arp`... compile to. */
-export type LinkKind = 'ether' | 'raw' | 'ipv4' | 'ipv6' | 'sll' | 'sll2' | 'null' | 'loop' | 'ppp';
+export type LinkKind =
+  'ether' | 'raw' | 'ipv4' | 'ipv6' | 'sll' | 'sll2' | 'null' | 'loop' | 'ppp' | 'ieee80211' | 'radiotap';
 
 /** One supported link type. */
 export interface LinkType {
@@ -46,6 +47,10 @@ export const LINK_TYPES: readonly LinkType[] = [
   lt('NULL', 0, 0, 'null', 0, 4, 'BSD loopback'),
   lt('LOOP', 108, 108, 'loop', 0, 4, 'OpenBSD loopback'),
   lt('PPP', 9, 9, 'ppp', 2, 4, 'PPP'),
+  // 802.11: only the wlan primitives (type, subtype, dir, wlan addr1) are compiled; the parser refuses
+  // the rest in one line, so no offsets of a network layer are given.
+  lt('IEEE802_11', 105, 105, 'ieee80211', -1, -1, '802.11'),
+  lt('IEEE802_11_RADIO', 127, 127, 'radiotap', -1, -1, '802.11 plus radiotap header'),
 ];
 
 /** Find a link type by tcpdump name (any case, `DLT_`/`LINKTYPE_` prefix allowed) or LINKTYPE number. */

@@ -14,6 +14,7 @@
  */
 import {
   BPF_ALU,
+  BPF_SUB,
   BPF_JMP,
   BPF_JEQ,
   BPF_JGE,
@@ -44,21 +45,24 @@ import {
 import type { Block, Stmt } from './blocks.js';
 import { layoutOrder } from './emit.js';
 import { foldAlu } from './fold.js';
+import { pullUp, type PullupFacts } from './pullup.js';
 
 const REG_A = 16;
 const REG_X = 17;
 const NREGS = 18;
 const THREADING_LIMIT = 4000;
+const MAX_PASSES = 200;
+const FLATTEN_AT = 8;
 
 /** Value numbers: equal numbers mean equal values on every path. */
 class Values {
   private readonly ids = new Map<string, number>();
   readonly konst = new Map<number, number>();
-  private fresh = 0;
+  private next = 1;
   of(key: string): number {
     let v = this.ids.get(key);
     if (v === undefined) {
-      v = this.ids.size + 1;
+      v = this.next++;
       this.ids.set(key, v);
     }
     return v;
@@ -68,8 +72,9 @@ class Values {
     this.konst.set(v, c >>> 0);
     return v;
   }
+  /** A value equal to no other (nothing is known of it). */
   unknown(): number {
-    return this.of(`U${this.fresh++}`);
+    return this.next++;
   }
 }
 
@@ -162,6 +167,21 @@ function defOf(s: Stmt): number {
 
 const isJump = (b: Block): boolean => b.ret === undefined && b.jt !== b.jf;
 
+const X_FACT = 0x80; // added to a fact key's operation: compared with X (k is X's value number)
+const EQ_FACT = 0xf0; // the fact that holds what v was found equal to
+
+type FactKey = number | string;
+
+/**
+ * A fact's key: value number, jump operation (BPF_JEQ... 0x00-0x40, plus X_FACT, or EQ_FACT), 32-bit
+ * constant. Packed into one exact double while v < 2^16 (5 bits of operation, 32 of constant); a string
+ * beyond, so keys never collide.
+ */
+function factKey(v: number, op: number, k: number): FactKey {
+  const kind = op === EQ_FACT ? 31 : (op >> 4) | (op & X_FACT ? 8 : 0);
+  return v < 0x10000 ? (v * 32 + kind) * 0x100000000 + k : `${v}|${kind}|${k}`;
+}
+
 /** Decide `v jcode k` from what is known; undefined when it is not decided. */
 function decide(vals: Values, facts: Facts, b: Block, st: State): boolean | undefined {
   const op = bpfOp(b.jcode);
@@ -170,14 +190,13 @@ function decide(vals: Values, facts: Facts, b: Block, st: State): boolean | unde
   if (bpfSrc(b.jcode) === BPF_X) k = vals.konst.get(st[REG_X]!);
   const c = vals.konst.get(v);
   if (k !== undefined && c !== undefined) return evalJump(op, c, k);
-  if (k === undefined) return facts.get(`${v}|${op}|x${st[REG_X]}`) as boolean | undefined;
-  const exact = facts.get(`${v}|${op}|${k}`);
+  if (k === undefined) return facts.get(factKey(v, op | X_FACT, st[REG_X]!)) as boolean | undefined;
+  const exact = facts.get(factKey(v, op, k));
   if (exact !== undefined) return exact as boolean;
   // Like libpcap's fold_edge, only `==` tests are decided from other `==` tests on the same value.
   if (op !== BPF_JEQ) return undefined;
-  const eq = facts.get(`${v}|eq`);
+  const eq = facts.get(factKey(v, EQ_FACT, 0));
   if (typeof eq === 'number') return eq === k;
-  if (facts.get(`${v}|ne${k}`) === true) return false;
   return undefined;
 }
 
@@ -196,26 +215,32 @@ function evalJump(op: number, a: number, k: number): boolean {
 }
 
 /**
- * What is known on an edge: a chain of facts sharing its tail with the edge before (O(1) to extend);
+ * What is known on an edge: a short chain of facts over a shared table (O(1) to extend; every
+ * FLATTEN_AT facts the chain is folded into a new table, so a lookup walks at most that many links);
  * where paths join, the facts common to all of them are gathered into one table.
  */
 class Facts {
   constructor(
     private readonly parent: Facts | null,
-    private readonly key: string,
+    private readonly key: FactKey,
     private readonly val: boolean | number,
-    private readonly table: Map<string, boolean | number> | null = null,
+    private readonly table: Map<FactKey, boolean | number> | null,
+    private readonly depth: number,
   ) {}
+  private flat: Facts | undefined;
   static empty(): Facts {
-    return new Facts(null, '', false, new Map());
+    return Facts.of(new Map());
   }
-  static of(table: Map<string, boolean | number>): Facts {
-    return new Facts(null, '', false, table);
+  static of(table: Map<FactKey, boolean | number>): Facts {
+    return new Facts(null, 0, false, table, 0);
   }
-  with(key: string, val: boolean | number): Facts {
-    return new Facts(this, key, val);
+  with(key: FactKey, val: boolean | number): Facts {
+    if (this.depth < FLATTEN_AT) return new Facts(this, key, val, null, this.depth + 1);
+    // Folded once per chain, however many edges extend it.
+    this.flat ??= Facts.of(this.all());
+    return new Facts(this.flat, key, val, null, 1);
   }
-  get(key: string): boolean | number | undefined {
+  get(key: FactKey): boolean | number | undefined {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the chain starts here
     for (let f: Facts | null = this; f; f = f.parent) {
       if (f.table) return f.table.get(key);
@@ -223,17 +248,26 @@ class Facts {
     }
     return undefined;
   }
-  /** Every fact, nearest first winning. */
-  all(): Map<string, boolean | number> {
-    const out = new Map<string, boolean | number>();
+  /** Call `fn` once per fact, nearest first winning, without copying the table. */
+  each(fn: (key: FactKey, val: boolean | number) => void): void {
+    const seen = new Set<FactKey>();
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the chain starts here
-    for (let f: Facts | null = this; f; f = f.parent) {
-      if (f.table) {
-        for (const [k, v] of f.table) if (!out.has(k)) out.set(k, v);
-        break;
-      }
-      if (!out.has(f.key)) out.set(f.key, f.val);
+    let f: Facts | null = this;
+    for (; f && !f.table; f = f.parent) {
+      if (seen.has(f.key)) continue;
+      seen.add(f.key);
+      fn(f.key, f.val);
     }
+    for (const [k, v] of f?.table ?? []) if (!seen.has(k)) fn(k, v);
+  }
+  /** Every fact, nearest first winning (a new table the caller may change). */
+  all(): Map<FactKey, boolean | number> {
+    const links: Facts[] = [];
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the chain starts here
+    let f: Facts | null = this;
+    for (; f && !f.table; f = f.parent) links.push(f);
+    const out = new Map<FactKey, boolean | number>(f?.table ?? undefined);
+    for (let i = links.length - 1; i >= 0; i--) out.set(links[i]!.key, links[i]!.val);
     return out;
   }
 }
@@ -241,21 +275,24 @@ class Facts {
 function edgeFacts(base: Facts, b: Block, st: State, outcome: boolean): Facts {
   const op = bpfOp(b.jcode);
   const v = st[REG_A]!;
-  if (bpfSrc(b.jcode) === BPF_X) return base.with(`${v}|${op}|x${st[REG_X]}`, outcome);
-  let f = base.with(`${v}|${op}|${b.k}`, outcome);
-  if (op === BPF_JEQ) f = outcome ? f.with(`${v}|eq`, b.k) : f.with(`${v}|ne${b.k}`, true);
-  return f;
+  if (bpfSrc(b.jcode) === BPF_X) return base.with(factKey(v, op | X_FACT, st[REG_X]!), outcome);
+  const f = base.with(factKey(v, op, b.k), outcome);
+  // `v == k` also says what v is, which decides its other `==` tests.
+  return op === BPF_JEQ && outcome ? f.with(factKey(v, EQ_FACT, 0), b.k) : f;
 }
 
 function intersect(a: Facts, b: Facts): Facts {
-  const out = new Map<string, boolean | number>();
-  for (const [k, v] of a.all()) if (b.get(k) === v) out.set(k, v);
+  if (a === b) return a;
+  const out = new Map<FactKey, boolean | number>();
+  a.each((k, v) => {
+    if (b.get(k) === v) out.set(k, v);
+  });
   return Facts.of(out);
 }
 
 /** Optimize the graph at `root`; returns the new root. */
 export function optimize(root: Block): Block {
-  for (let pass = 0; pass < 32; pass++) {
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
     let changed = false;
     const order = layoutOrder(root);
     const vals = new Values();
@@ -268,30 +305,22 @@ export function optimize(root: Block): Block {
         preds.set(s, list);
       }
     }
-    // Forward: entry and exit states, redundant statements removed.
+    // Forward: exit states, redundant statements removed.
     const exit = new Map<Block, State>();
-    const entry = new Map<Block, State>();
     for (const b of order) {
       const ps = preds.get(b) ?? [];
-      const st: State = [];
-      for (let r = 0; r < NREGS; r++) {
-        let v: number | undefined;
-        for (const p of ps) {
-          const pv = exit.get(p)![r]!;
-          if (v === undefined) v = pv;
-          else if (v !== pv) {
-            v = -1;
-            break;
-          }
-        }
-        st.push(v === undefined || v === -1 ? vals.unknown() : v);
+      // A register keeps its value number where every predecessor agrees on it.
+      const st: State = ps.length ? exit.get(ps[0]!)!.slice() : new Array<number>(NREGS).fill(-1);
+      for (let i = 1; i < ps.length; i++) {
+        const other = exit.get(ps[i]!)!;
+        for (let r = 0; r < NREGS; r++) if (st[r] !== other[r]) st[r] = -1;
       }
-      entry.set(b, st.slice());
+      for (let r = 0; r < NREGS; r++) if (st[r] === -1) st[r] = vals.unknown();
       const kept: Stmt[] = [];
       for (const s of b.stmts) {
-        const before = st.slice();
+        const old = st[defOf(s)];
         const reg = step(vals, st, s);
-        if (reg >= 0 && before[reg] === st[reg]) {
+        if (reg >= 0 && old === st[reg]) {
           changed = true;
           continue;
         }
@@ -332,6 +361,19 @@ export function optimize(root: Block): Block {
         [b.jt, b.jf] = [b.jf, b.jt];
         changed = true;
       }
+      // `sub #c; jeq #k` is `jeq #k+c`, and `sub x; jeq #0` is `jeq x`, when A is dead afterwards (libpcap's peephole).
+      const tail = b.stmts[b.stmts.length - 1];
+      if (isJump(b) && tail && b.jcode === (BPF_JMP | BPF_JEQ | BPF_K) && !(live & (1 << REG_A))) {
+        if (tail.code === (BPF_ALU | BPF_SUB | BPF_K)) {
+          b.stmts = b.stmts.slice(0, -1);
+          b.k = (b.k + tail.k) >>> 0;
+          changed = true;
+        } else if (tail.code === (BPF_ALU | BPF_SUB | BPF_X) && b.k === 0) {
+          b.stmts = b.stmts.slice(0, -1);
+          b.jcode = BPF_JMP | BPF_JEQ | BPF_X;
+          changed = true;
+        }
+      }
       if (isJump(b)) live |= (1 << REG_A) | (bpfSrc(b.jcode) === BPF_X ? 1 << REG_X : 0);
       const kept: Stmt[] = [];
       for (let j = b.stmts.length - 1; j >= 0; j--) {
@@ -348,8 +390,19 @@ export function optimize(root: Block): Block {
       b.stmts = kept.reverse();
       liveIn.set(b, live);
     }
+    // Regroup tests of one value (libpcap's or/and pull-up). The edges are as the dataflow above saw them
+    // (only statements changed so far); threading is left to the next pass when something moved.
+    const facts: PullupFacts = {
+      order,
+      preds,
+      exitA: (b) => exit.get(b)![REG_A]!,
+      liveIn: (b) => liveIn.get(b) ?? 0,
+      defs: (b) => b.stmts.reduce((m, s) => m | (1 << defOf(s)), 0),
+    };
+    const pulled = pullUp(facts, 'jf') || pullUp(facts, 'jt');
+    if (pulled) changed = true;
     // Jump threading along edges, with the facts each edge carries.
-    if (order.length <= THREADING_LIMIT) {
+    if (!pulled && order.length <= THREADING_LIMIT) {
       const factsIn = new Map<Block, Facts>();
       for (const b of order) {
         const ps = preds.get(b) ?? [];
@@ -367,10 +420,13 @@ export function optimize(root: Block): Block {
       for (const p of order) {
         if (!isJump(p)) continue;
         for (const side of ['jt', 'jf'] as const) {
-          let facts = edgeFacts(factsIn.get(p)!, p, exit.get(p)!, side === 'jt');
-          let state = exit.get(p)!;
+          // Follow the decided blocks; the edge goes to the furthest one whose inputs the skipped blocks
+          // did not change (a block may be skipped only together with the later ones that undo its effect).
+          const base = exit.get(p)!;
+          let facts = edgeFacts(factsIn.get(p)!, p, base, side === 'jt');
+          let state = base;
+          let s = p[side]!;
           for (let hops = 0; hops < 64; hops++) {
-            const s = p[side]!;
             if (s.ret !== undefined) break;
             const st = state.slice();
             for (const x of s.stmts) step(vals, st, x);
@@ -382,14 +438,16 @@ export function optimize(root: Block): Block {
               if (outcome === undefined) break;
               target = outcome ? s.jt! : s.jf!;
             }
+            if (outcome !== undefined) facts = edgeFacts(facts, s, st, outcome);
+            state = st;
+            s = target;
             const live = liveIn.get(target) ?? 0;
             let ok = true;
-            for (let r = 0; r < NREGS && ok; r++) if (live & (1 << r) && st[r] !== state[r]) ok = false;
-            if (!ok) break;
-            if (outcome !== undefined) facts = edgeFacts(facts, s, st, outcome);
-            p[side] = target;
-            changed = true;
-            state = exit.get(p)!;
+            for (let r = 0; r < NREGS && ok; r++) if (live & (1 << r) && st[r] !== base[r]) ok = false;
+            if (ok) {
+              p[side] = target;
+              changed = true;
+            }
           }
         }
       }
@@ -444,9 +502,7 @@ export function optimize(root: Block): Block {
         }
       }
     }
-    if (!changed) {
-      break;
-    }
+    if (!changed) break;
   }
   return root;
 }

@@ -10,6 +10,17 @@ import { FilterSyntaxError } from './errors.js';
 import { Gen, unsupported, type Arith } from './gencode.js';
 import { tokenize, parseIPv6, type Token } from './lexer.js';
 import { ETHER_PROTO_NAMES, type NameResolver } from './names.js';
+import {
+  isWlan,
+  wlanAddr1,
+  wlanDir,
+  wlanType,
+  WLAN_DIRS,
+  WLAN_SUBTYPES,
+  WLAN_SUBTYPE_MASK,
+  WLAN_TYPES,
+  WLAN_TYPE_MASK,
+} from './wlan.js';
 
 /** Deepest parenthesis nesting accepted (libpcap's parser runs out of stack near 5,000). */
 export const MAX_NESTING = 1000;
@@ -81,6 +92,8 @@ const TRANSPORT: Record<string, number> = { default: -1, tcp: 6, udp: 17, sctp: 
 
 /** Thrown (and caught) when a speculative parse does not fit; never leaves the parser. */
 class Mismatch extends Error {}
+/** The one instance thrown: speculation fails often, and an Error's stack trace is costly to capture. */
+const MISMATCH = new Mismatch('speculative parse did not fit');
 
 /** Parse `expression` and generate its code; returns the fragment (null for an empty expression). */
 export function parseFilter(expression: string, gen: Gen, resolver: NameResolver): Frag | null {
@@ -127,7 +140,7 @@ class Parser {
     return t.kind === 'op' && ops.includes(t.text);
   }
   private syntax(): never {
-    if (this.speculating > 0) throw new Mismatch();
+    if (this.speculating > 0) throw MISMATCH;
     throw new FilterSyntaxError('syntax error', this.peek().col);
   }
   private expectOp(op: string): void {
@@ -209,8 +222,10 @@ class Parser {
 
   private rterm(ctx: Qual | null): { f: Frag; q: Qual | null } {
     const t = this.peek();
+    const wlan = isWlan(this.gen.link);
+    if (wlan) this.wlanOnly(t);
     if (this.isOp(t, '(')) {
-      const rel = this.attempt(() => this.relation());
+      const rel = wlan ? undefined : this.attempt(() => this.relation());
       if (rel) return { f: rel, q: null };
       this.open();
       const inner = this.expr(ctx);
@@ -240,6 +255,17 @@ class Parser {
     this.next();
     const f = this.at(t, () => this.other(w));
     return { f, q: null };
+  }
+
+  /**
+   * On 802.11 link types bpfkit compiles only the wlan primitives (and parentheses around them): anything
+   * else is refused here, before code is generated with network-layer offsets the link type lacks.
+   */
+  private wlanOnly(t: Token): void {
+    if (this.isOp(t, '(') || this.isKw(t, 'type', 'subtype', 'dir')) return;
+    if (this.isKw(t, 'link') && this.isKw(this.peek(1), 'addr1') && this.peek(2).kind === 'eid') return;
+    const what = t.kind === 'eof' ? 'an empty term' : `'${t.text}'`;
+    throw new FilterSyntaxError(unsupported(`${what} on ${this.gen.link.name} captures`).reason, t.col);
   }
 
   /** Primitives that are neither qualifiers+id nor relations (grammar.y's `other`). */
@@ -285,7 +311,7 @@ class Parser {
       case 'type':
       case 'subtype':
       case 'dir':
-        throw unsupported(`'${w}' (802.11 captures)`);
+        return this.wlanPrimitive(w);
       default:
         if (w === 'and' || w === 'or' || w === 'mask') {
           this.pos--;
@@ -293,6 +319,63 @@ class Parser {
         }
         throw unsupported(`'${w}'`);
     }
+  }
+
+  /** `type T [subtype S]`, `subtype S`, `dir D` (grammar.y's pqual_type, type_subtype, dir values). */
+  private wlanPrimitive(w: string): Frag {
+    const link = this.gen.link;
+    const value = (): Token => {
+      const t = this.peek();
+      if (t.kind !== 'num' && t.kind !== 'id' && t.kind !== 'kw') this.syntax();
+      return this.next();
+    };
+    if (w === 'dir') {
+      const t = value();
+      if (t.kind === 'num') return wlanDir(link, t.value);
+      const d = WLAN_DIRS[t.text];
+      if (d === undefined) throw new FilterSyntaxError('unknown 802.11 direction', t.col);
+      return this.at(t, () => wlanDir(link, d));
+    }
+    if (w === 'subtype') {
+      const t = this.peek();
+      if (t.kind !== 'id' && t.kind !== 'kw') this.syntax();
+      this.next();
+      for (const [type, subs] of Object.entries(WLAN_SUBTYPES)) {
+        const sub = subs[t.text];
+        if (sub !== undefined) {
+          return this.at(t, () => wlanType(link, WLAN_TYPES[type]! | sub, WLAN_TYPE_MASK | WLAN_SUBTYPE_MASK));
+        }
+      }
+      throw new FilterSyntaxError('unknown 802.11 type name', t.col);
+    }
+    const t = value();
+    let type: number;
+    let typeName: string | undefined;
+    if (t.kind === 'num') {
+      type = t.value >>> 0;
+      if (type & ~WLAN_TYPE_MASK)
+        throw new FilterSyntaxError(`invalid 802.11 type value 0x${type.toString(16).padStart(2, '0')}`, t.col);
+      typeName = Object.keys(WLAN_TYPES).find((n) => WLAN_TYPES[n] === type);
+    } else {
+      const v = WLAN_TYPES[t.text];
+      if (v === undefined) throw new FilterSyntaxError(`unknown 802.11 type name "${t.text}"`, t.col);
+      type = v;
+      typeName = t.text;
+    }
+    if (!this.isKw(this.peek(), 'subtype')) return this.at(t, () => wlanType(link, type, WLAN_TYPE_MASK));
+    this.next();
+    const st = value();
+    let sub: number;
+    if (st.kind === 'num') {
+      sub = st.value >>> 0;
+      if (sub & ~WLAN_SUBTYPE_MASK)
+        throw new FilterSyntaxError(`invalid 802.11 subtype value 0x${sub.toString(16).padStart(2, '0')}`, st.col);
+    } else {
+      const v = typeName === undefined ? undefined : WLAN_SUBTYPES[typeName]![st.text];
+      if (v === undefined) throw new FilterSyntaxError(`unknown 802.11 subtype name "${st.text}"`, st.col);
+      sub = v;
+    }
+    return this.at(t, () => wlanType(link, type | sub, WLAN_TYPE_MASK | WLAN_SUBTYPE_MASK));
   }
 
   /** `vlan 10`, `vlan (10)`, or nothing. */
@@ -372,6 +455,9 @@ class Parser {
     }
     if (!['num', 'hid', 'hid6', 'eid', 'id'].includes(t.kind)) this.syntax();
     if (!q) this.syntax();
+    if (t.kind !== 'eid' && isWlan(this.gen.link)) {
+      throw new FilterSyntaxError(unsupported(`'${t.text}' on ${this.gen.link.name} captures`).reason, t.col);
+    }
     this.next();
     const qq = q;
     switch (t.kind) {
@@ -402,8 +488,13 @@ class Parser {
       }
       case 'eid':
         return this.at(t, () => {
-          if ((qq.addr === 'host' || qq.addr === 'default') && qq.proto === 'link')
+          if ((qq.addr === 'host' || qq.addr === 'default') && qq.proto === 'link') {
+            if (isWlan(this.gen.link)) {
+              if (qq.dir !== 'addr1' || qq.addr !== 'default') throw unsupported(`'${qq.dir}' on 802.11 captures`);
+              return wlanAddr1(this.gen.link, parseMac(t.text));
+            }
             return this.gen.ehost(parseMac(t.text), qq.dir);
+          }
           throw new FilterSyntaxError('ethernet address used in non-ether expression', 0);
         });
       default:

@@ -294,3 +294,32 @@ export function writePcap(path: string, linktype: number, packets: Array<{ data:
   });
   writeFileSync(path, Buffer.concat(parts));
 }
+
+/**
+ * 802.11 frames for the wlan primitives: every frame-control byte (all types and subtypes, with flags),
+ * each DS direction, a few first addresses, and runts. For IEEE802_11_RADIO each gets a radiotap header
+ * of one of several lengths (8, 12, 36 bytes), so the loads relative to its length are exercised.
+ */
+export function wlanFrames(radiotap: boolean): number[][] {
+  const addrs = [
+    [0x00, 0x11, 0x22, 0x33, 0x44, 0x55],
+    [0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+    [0x00, 0x11, 0x22, 0x33, 0x44, 0x56],
+  ];
+  const out: number[][] = [];
+  for (let fc = 0; fc < 256; fc++) {
+    const i = out.length;
+    const fc1 = (i * 7) & 0xff; // every DS direction, various flags
+    const frame = [fc, fc1, 0x3a, 0x01, ...addrs[i % 3]!, ...MAC_A, ...addrs[(i + 1) % 3]!, 0x10, 0x00];
+    out.push(frame);
+  }
+  out.push([0x80], [0x80, 0x01], [0x08, 0x02, 0, 0, 0x00, 0x11, 0x22]);
+  if (!radiotap) return out;
+  return out.map((f, i) => {
+    const len = [8, 12, 36][i % 3]!;
+    const hdr = new Array<number>(len).fill(0);
+    hdr[2] = len & 0xff;
+    hdr[3] = len >> 8;
+    return [...hdr, ...f];
+  });
+}

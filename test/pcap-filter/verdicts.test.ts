@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { compileFilter, findLinkType } from '../../src/pcap-filter/index.js';
 import { prepareClassic, runClassic, type SockFilter } from '../../src/cbpf/index.js';
 import { needs, repoPath } from '../support/env.js';
-import { ethernetFrames, reframe, writePcap } from './frames.js';
+import { ethernetFrames, reframe, wlanFrames, writePcap } from './frames.js';
 import { tcpdumpKeeps, tcpdumpProgram } from './oracle.js';
 
 /**
@@ -27,6 +27,8 @@ const KNOWN_GAPS = new Map<string, string>([
   ['geneve', 'geneve is not compiled'],
   ['inbound', 'on Ethernet libpcap uses Linux ancillary loads (SKF_AD_PKTTYPE), not in capture files'],
   ['ifindex 2', 'on Ethernet libpcap uses Linux ancillary loads (SKF_AD_IFINDEX), not in capture files'],
+  ['wlan host 00:11:22:33:44:55', 'on 802.11 only type, subtype, dir and wlan addr1 are compiled'],
+  ['ip', 'on 802.11 only type, subtype, dir and wlan addr1 are compiled'],
 ]);
 
 function sections(): Array<{ linktype: string; exprs: string[] }> {
@@ -68,7 +70,9 @@ test('bpfkit keeps exactly the packets libpcap keeps, and refuses what it refuse
     const packets: Array<{ data: number[]; wireLen?: number }> =
       linktype === 'EN10MB'
         ? eth.map((f) => ({ data: f.data, wireLen: f.wireLen }))
-        : reframe(eth, linktype).map((data) => ({ data }));
+        : linktype.startsWith('IEEE802_11')
+          ? wlanFrames(linktype === 'IEEE802_11_RADIO').map((data) => ({ data }))
+          : reframe(eth, linktype).map((data) => ({ data }));
     const file = join(dir, `${linktype}.pcap`);
     writePcap(file, lt.linktype, packets);
     const fileCompiled = linktype === 'NULL' || linktype === 'LOOP';

@@ -6,9 +6,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { UsageError, InputError, EnvironmentError } from '../../util/errors.js';
-import { compileFilter, findLinkType } from '../../pcap-filter/index.js';
+import { compileFilter, filterToEbpf, findLinkType } from '../../pcap-filter/index.js';
 import {
-  convertClassic,
   formatBytecode,
   formatDd,
   formatDdd,
@@ -81,7 +80,7 @@ export function runCompile(argv: string[]): number {
       break;
     case '--ebpf':
       process.stdout.write(
-        disassemble(convertClassic(prog, 'expression'))
+        disassemble(filterToEbpf(prog, 'expression'))
           .map((line, pc) => `${String(pc).padStart(5)}: ${line}\n`)
           .join(''),
       );
