@@ -38,7 +38,11 @@ export class FullPipeline implements UrlPipeline {
   packet(frame: Frame): void {
     this.seen++;
     if (frame.caplen < frame.origLen) this.cut++;
-    if (this.filter && !this.filter.keep(frame)) return;
+    if (this.filter && !this.filter.keep(frame)) {
+      // The filter keeps TCP: UDP frames it dropped are looked at for HTTP over UDP (read or counted).
+      if (maybeUdp(frame)) this.analyzer.udpOnly(frame);
+      return;
+    }
     this.kept++;
     this.analyzer.packet(frame);
   }
@@ -90,6 +94,8 @@ export class FullPipeline implements UrlPipeline {
         'undecoded frames': s.undecoded,
         'malformed request lines': s.malformedRequests,
         'frames cut short by the snapshot length': this.cut,
+        'requests over UDP': s.udpRequests,
+        'HTTP-over-UDP datagrams skipped (--udp reads them)': s.udpSkipped,
       },
       ...this.undecodedWarning(),
     };
@@ -120,4 +126,18 @@ export class FullPipeline implements UrlPipeline {
         `requests in them cannot be found`,
     };
   }
+}
+
+/**
+ * Could this frame the filter dropped be UDP? Ethernet frames are told by their EtherType and protocol
+ * (IPv4 UDP, IPv6 with UDP next, or tagged/tunnelled: decode to see); other link types pass the filter.
+ */
+function maybeUdp(f: Frame): boolean {
+  const b = f.bytes;
+  const o = f.offset;
+  if (f.caplen < 34) return false;
+  const et = (b[o + 12]! << 8) | b[o + 13]!;
+  if (et === 0x0800) return b[o + 23] === 17;
+  if (et === 0x86dd) return b[o + 20] === 17 || b[o + 20] === 0 || b[o + 20] === 60 || b[o + 20] === 43;
+  return et === 0x8100 || et === 0x88a8 || et === 0x9100;
 }
