@@ -18,6 +18,7 @@ import { cli, runUrls, tsharkRequests, missingFrom } from './support.js';
 import { spawnSync } from 'node:child_process';
 import { PacketView } from '../../src/packet/decode/packet-view.js';
 import { IPPROTO } from '../../src/packet/decode/constants.js';
+import { linktypeName } from '../../src/packet/linktype.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bpfkit-encap-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -237,6 +238,17 @@ test('pcap info names link types as libpcap does (tcpdump as the oracle)', (t) =
     const ours = cli('pcap', 'info', file);
     assert.equal(ours.status, 0, ours.stderr);
     assert.match(ours.stdout, new RegExp(`Link types:\\s+${theirs}\\b`), `${linktype}: tcpdump says ${theirs}`);
+  }
+  // Every link type number up to 300, and a few past: libpcap's name where it has one, else the number
+  // (tcpdump prints it bare, bpfkit as LINKTYPE_N).
+  const file = join(dir, 'lt-any.pcap');
+  const numbers = [...Array(301).keys(), 1000, 65535];
+  for (const linktype of numbers) {
+    writePcapFrames(file, linktype, [{ tsSec: 1, tsUsec: 0, data: new Uint8Array(40) }]);
+    const td = spawnSync('tcpdump', ['-r', file, '-c', '1'], { encoding: 'utf8' });
+    const theirs = /link-type (\S+?),? /.exec(td.stderr)?.[1];
+    assert.ok(theirs, `${linktype}: ${td.stderr}`);
+    assert.equal(linktypeName(linktype), /^\d+$/.test(theirs) ? `LINKTYPE_${theirs}` : theirs, `link type ${linktype}`);
   }
 });
 
