@@ -93,7 +93,7 @@ function shifted(f: Frame, client: number[], dtUsec: number): Frame {
 }
 
 /** The >= 150 MB capture of a corpus scenario (`name`: its file name in DIR, without extension). */
-async function ensureCapture(scenario: string, name: string): Promise<{ file: string; requests: number }> {
+export async function ensureCapture(scenario: string, name: string): Promise<{ file: string; requests: number }> {
   mkdirSync(DIR, { recursive: true });
   const file = join(DIR, `${name}.pcap`);
   const meta = join(DIR, `${name}.requests`);

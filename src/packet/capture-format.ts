@@ -5,6 +5,8 @@ export const PCAP_HEADER_LEN = 24;
 export const PCAP_RECORD_HEADER_LEN = 16;
 
 export const PCAPNG_SHB = 0x0a0d0d0a;
+/** "snoo", the first four bytes of a Solaris snoop file (RFC 1761), read big-endian. */
+export const SNOOP_MAGIC = 0x736e6f6f;
 export const PCAPNG_BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 export const PCAPNG_IDB = 0x00000001;
 export const PCAPNG_OPB = 0x00000002; // obsolete Packet Block
@@ -28,4 +30,16 @@ export const MAX_RECORD_LEN = 64 * 1024 * 1024;
 export const DEFAULT_MAX_SNAPLEN = 262144;
 
 /** The capture file formats bpfkit reads and writes. */
-export type CaptureFormat = 'pcap' | 'pcapng';
+export type CaptureFormat = 'pcap' | 'pcapng' | 'snoop';
+
+/** The capture format four leading bytes announce ("snoo" starts a snoop file), or undefined. */
+export function captureFormatOf(head: Uint8Array): CaptureFormat | undefined {
+  const dv = new DataView(head.buffer, head.byteOffset, 4);
+  const le = dv.getUint32(0, true);
+  const be = dv.getUint32(0, false);
+  if (le === PCAPNG_SHB) return 'pcapng';
+  if (le === PCAP_MAGIC_USEC || le === PCAP_MAGIC_NSEC || be === PCAP_MAGIC_USEC || be === PCAP_MAGIC_NSEC)
+    return 'pcap';
+  if (be === SNOOP_MAGIC) return 'snoop';
+  return undefined;
+}

@@ -6,11 +6,12 @@
 import { BpfkitError } from '../util/errors.js';
 import { openCapture } from './capture-reader.js';
 import { linktypeName } from './linktype.js';
+import type { CaptureFormat } from './capture-format.js';
 
 /** What `bpfkit pcap info` reports of a capture file (like capinfos). */
 export interface CaptureInfo {
   file: string;
-  format: 'pcap' | 'pcapng';
+  format: CaptureFormat;
   /** "little" | "big" (pcapng: of the first section) */
   byteOrder: string;
   /** pcap: "microseconds" | "nanoseconds"; pcapng: per interface */
@@ -96,7 +97,7 @@ export async function captureInfo(path: string): Promise<{ info: CaptureInfo; er
       ...(i.name !== undefined ? { name: i.name } : {}),
       tsresol: resName(i.tsresol),
     })),
-    sections: reader.format === 'pcap' ? 1 : reader.sections.length,
+    sections: reader.format === 'pcapng' ? reader.sections.length : 1,
     firstEpoch: packets ? epoch(firstSec, firstNsec) : null,
     lastEpoch: packets ? epoch(lastSec, lastNsec) : null,
     first: packets ? iso(firstSec, firstNsec) : null,

@@ -13,10 +13,11 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { compressionOf, decompressedSource, type ByteSource } from './decompressed-source.js';
 import { EnvironmentError, InputError, UsageError } from '../util/errors.js';
-import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAPNG_SHB, type CaptureFormat } from './capture-format.js';
+import { captureFormatOf, type CaptureFormat } from './capture-format.js';
 import { PacketRef, type CaptureInterface, type Packet, type PacketCallback } from './packet.js';
 import { PcapParser, type PcapHeader } from './pcap-parser.js';
 import { PcapngParser, type PcapngSection } from './pcapng-parser.js';
+import { SnoopParser } from './snoop-parser.js';
 import type { RecordParser } from './record-parser.js';
 
 /** Read-ahead scans: room in front of each chunk for the cut record of the chunk before it. */
@@ -63,14 +64,8 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
       await fh.close();
       return await openDecompressed(path, compression, options);
     }
-    const dv = new DataView(head.buffer);
-    const le = dv.getUint32(0, true);
-    const be = dv.getUint32(0, false);
-    let format: CaptureFormat;
-    if (le === PCAPNG_SHB) format = 'pcapng';
-    else if (le === PCAP_MAGIC_USEC || le === PCAP_MAGIC_NSEC || be === PCAP_MAGIC_USEC || be === PCAP_MAGIC_NSEC)
-      format = 'pcap';
-    else throw new InputError(`not a pcap or pcapng file (magic 0x${be.toString(16).padStart(8, '0')})`, `${path}@0`);
+    const format = captureFormatOf(head);
+    if (!format) throw new InputError(`not a pcap, pcapng or snoop file (magic 0x${hex32(head)})`, `${path}@0`);
     const reader = new CaptureReader(
       path,
       fh,
@@ -86,6 +81,11 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
   }
 }
 
+/** Four leading bytes in hex, for the "not a capture" message. */
+function hex32(head: Uint8Array): string {
+  return [...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** A gzip (or zstd) compressed capture: read like a pipe, through the decompressor. */
 async function openDecompressed(path: string, kind: 'gzip' | 'zstd', options: OpenOptions): Promise<CaptureReader> {
   const src = decompressedSource(path, kind);
@@ -98,15 +98,10 @@ async function openDecompressed(path: string, kind: 'gzip' | 'zstd', options: Op
       n += bytesRead;
     }
     if (n < 4) throw new InputError(`${kind} stream holds ${n} bytes: not a capture`, `${path}@0`);
-    const le = new DataView(head.buffer).getUint32(0, true);
-    const be = new DataView(head.buffer).getUint32(0, false);
-    let format: CaptureFormat;
-    if (le === PCAPNG_SHB) format = 'pcapng';
-    else if (le === PCAP_MAGIC_USEC || le === PCAP_MAGIC_NSEC || be === PCAP_MAGIC_USEC || be === PCAP_MAGIC_NSEC)
-      format = 'pcap';
-    else
+    const format = captureFormatOf(head);
+    if (!format)
       throw new InputError(
-        `${kind}-compressed, but not a pcap or pcapng file inside (magic 0x${be.toString(16).padStart(8, '0')})`,
+        `${kind}-compressed, but not a pcap, pcapng or snoop file inside (magic 0x${hex32(head)})`,
         `${path}@0`,
       );
     const reader = new CaptureReader(path, src, format, -1, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
@@ -141,6 +136,7 @@ export class CaptureReader implements AsyncIterable<Packet> {
   }
 
   private newParser(): RecordParser {
+    if (this.format === 'snoop') return new SnoopParser(this.path);
     return this.format === 'pcap' ? new PcapParser(this.path) : new PcapngParser(this.path);
   }
 
@@ -168,6 +164,7 @@ export class CaptureReader implements AsyncIterable<Packet> {
   get littleEndian(): boolean | undefined {
     if (this.parser instanceof PcapParser) return this.parser.header?.littleEndian;
     if (this.parser instanceof PcapngParser) return this.parser.sections[0]?.littleEndian;
+    if (this.parser instanceof SnoopParser) return this.parser.interfaces.length > 0 ? false : undefined;
     return undefined;
   }
 
@@ -422,7 +419,7 @@ export class ChunkScanner {
     const have = this.fill - this.start;
     const left = this.size >= 0 ? this.size - at : have;
     throw new InputError(
-      `file ends inside a ${this.parser instanceof PcapParser ? 'record' : 'block'}: it needs ${need} bytes, only ${left} remain (truncated capture)`,
+      `file ends inside a ${this.parser instanceof PcapngParser ? 'block' : 'record'}: it needs ${need} bytes, only ${left} remain (truncated capture)`,
       `${this.path}@${at}`,
     );
   }

@@ -122,7 +122,7 @@ test('a malformed capture: a clear error with the offset, exit 2, and every requ
     for (const threads of ['1', '2']) {
       const g = cli('urls', garbage, '--threads', threads);
       assert.equal(g.status, 2);
-      assert.match(g.stderr, /not a pcap or pcapng file/);
+      assert.match(g.stderr, /not a pcap, pcapng or snoop file/);
       assert.doesNotMatch(g.stderr, /at .*\.js:\d+/);
     }
   } finally {

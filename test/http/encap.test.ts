@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Conversation } from '../support/tcp-frames.js';
@@ -18,6 +18,7 @@ import { cli, runUrls, tsharkRequests, missingFrom } from './support.js';
 import { spawnSync } from 'node:child_process';
 import { PacketView } from '../../src/packet/decode/packet-view.js';
 import { IPPROTO } from '../../src/packet/decode/constants.js';
+import { linktypeName } from '../../src/packet/linktype.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bpfkit-encap-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -154,6 +155,79 @@ test('no silent zero: frames of an unknown link type or encapsulation end with a
   assert.equal(r.stdout.trim().split('\n').length, sent.length);
 });
 
+/** A pcap of `frames` cut to `snaplen` bytes each (record caplen = snaplen, origLen the whole frame). */
+function writeCut(file: string, snaplen: number): void {
+  const parts: Buffer[] = [];
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0);
+  head.writeUInt16LE(2, 4);
+  head.writeUInt16LE(4, 6);
+  head.writeUInt32LE(snaplen, 16);
+  head.writeUInt32LE(1, 20);
+  parts.push(head);
+  for (const f of frames) {
+    const rec = Buffer.alloc(16);
+    const caplen = Math.min(snaplen, f.data.length);
+    rec.writeUInt32LE(f.tsSec, 0);
+    rec.writeUInt32LE(f.tsUsec, 4);
+    rec.writeUInt32LE(caplen, 8);
+    rec.writeUInt32LE(f.data.length, 12);
+    parts.push(rec, Buffer.from(f.data.subarray(0, caplen)));
+  }
+  writeFileSync(file, Buffer.concat(parts));
+}
+
+test('no silent zero: a capture cut to a 1-byte snapshot length counts every frame and ends with a warning, exit 1', (t) => {
+  const file = join(dir, 'snaplen-1.pcap');
+  writeCut(file, 1);
+  for (const extra of [[], ['--engine', 'none'], ['--threads', '2'], ['--mode', 'v1'], ['--mode', 'v2']]) {
+    const r = cli('urls', file, ...extra);
+    assert.equal(r.status, 1, `${extra.join(' ')}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `warning: ${frames.length} of ${frames.length} frames were cut short by the capture's snapshot length`,
+      ),
+    );
+    assert.equal(r.stdout, '');
+  }
+  const info = cli('pcap', 'info', file);
+  assert.match(info.stdout, new RegExp(`Packets:\\s+${frames.length}\\n`));
+  // A snapshot length that keeps the request lines: requests found, no warning.
+  const roomy = join(dir, 'snaplen-200.pcap');
+  writeCut(roomy, 200);
+  const r = cli('urls', roomy);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').length, sent.length);
+  if (!needs(t, { tools: ['capinfos'] })) return;
+  const cap = spawnSync('capinfos', ['-M', '-c', file], { encoding: 'utf8' });
+  assert.match(cap.stdout, new RegExp(`Number of packets:\\s+${frames.length}\\b`));
+});
+
+test('classic --mode v1/v2 read Ethernet + IPv4 only: other link types and EtherTypes are named in a warning, exit 1', () => {
+  for (const name of ['linux-sll2', 'raw-101', 'vlan-x3', 'gre', 'vxlan']) {
+    const file = join(dir, `${name}.pcap`);
+    const { linktype, frames: wrapped } = encapsulate(name, frames);
+    writePcapFrames(file, linktype, wrapped);
+    for (const mode of ['v1', 'v2']) {
+      const r = cli('urls', file, '--mode', mode);
+      assert.equal(r.status, 1, `${name} ${mode}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        /warning: \d+ of \d+ frames are not plain Ethernet \+ IPv4 \((link type \w+|Ethernet not IPv4|tunnelled): \d+/,
+        `${name} ${mode}`,
+      );
+      assert.match(r.stderr, /--mode full decodes them/);
+    }
+  }
+  // Plain Ethernet + IPv4 (the IPv6 half of the conversations is a third of the frames): the IPv4 requests.
+  const plain = join(dir, 'plain-v4.pcap');
+  writePcapFrames(plain, 1, frames);
+  const r = cli('urls', plain, '--mode', 'v2');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /GET \/enc\/one HTTP\/1\.1/);
+});
+
 test('pcap info names link types as libpcap does (tcpdump as the oracle)', (t) => {
   if (!needs(t, { tools: ['tcpdump'] })) return;
   for (const linktype of [0, 1, 9, 12, 101, 104, 105, 108, 113, 127, 228, 229, 239, 276, 195, 220]) {
@@ -164,6 +238,17 @@ test('pcap info names link types as libpcap does (tcpdump as the oracle)', (t) =
     const ours = cli('pcap', 'info', file);
     assert.equal(ours.status, 0, ours.stderr);
     assert.match(ours.stdout, new RegExp(`Link types:\\s+${theirs}\\b`), `${linktype}: tcpdump says ${theirs}`);
+  }
+  // Every link type number up to 300, and a few past: libpcap's name where it has one, else the number
+  // (tcpdump prints it bare, bpfkit as LINKTYPE_N).
+  const file = join(dir, 'lt-any.pcap');
+  const numbers = [...Array(301).keys(), 1000, 65535];
+  for (const linktype of numbers) {
+    writePcapFrames(file, linktype, [{ tsSec: 1, tsUsec: 0, data: new Uint8Array(40) }]);
+    const td = spawnSync('tcpdump', ['-r', file, '-c', '1'], { encoding: 'utf8' });
+    const theirs = /link-type (\S+?),? /.exec(td.stderr)?.[1];
+    assert.ok(theirs, `${linktype}: ${td.stderr}`);
+    assert.equal(linktypeName(linktype), /^\d+$/.test(theirs) ? `LINKTYPE_${theirs}` : theirs, `link type ${linktype}`);
   }
 });
 

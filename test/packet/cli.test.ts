@@ -86,6 +86,53 @@ test('pcap info on pcapng with several interfaces (mergecap)', (t) => {
   assert.equal(info.packets, 216);
 });
 
+test('pcap info on pcapng whose interfaces are out of time order: first/last are the earliest/latest, as capinfos', (t) => {
+  if (!needs(t, { tools: ['mergecap', 'editcap', 'capinfos', 'tshark'] })) return;
+  const dir = tempDir(t);
+  // Concatenated (not merged by time): an hour late, a day early, then the original.
+  const late = join(dir, 'late.pcapng');
+  const early = join(dir, 'early.pcap');
+  execFileSync('editcap', ['-t', '3600', '-F', 'pcapng', fixture('lo-http-nsec.pcap'), late]);
+  execFileSync('editcap', ['-t', '-100000', fixture('any-sll2.pcap'), early]);
+  const ooo = join(dir, 'ooo.pcapng');
+  execFileSync('mergecap', ['-a', '-F', 'pcapng', '-w', ooo, late, early, fixture('lo-http.pcap')]);
+  const r = bpfkit('pcap', 'info', ooo, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  const times = tsharkFrames(ooo)
+    .map((l) => l.split(' ')[0]!)
+    .sort();
+  assert.equal(info.firstEpoch, times[0]);
+  assert.equal(info.lastEpoch, times[times.length - 1]);
+  // capinfos prints the start at the precision of the first interface: compare to the microsecond.
+  const cap = execFileSync('capinfos', ['-T', '-a', '-e', '-S', '-c', '-M', ooo], { encoding: 'utf8' })
+    .trim()
+    .split('\n')[1]!
+    .split('\t');
+  assert.equal(Number(cap[1]), info.packets);
+  assert.equal(cap[2]!.slice(0, 17), info.firstEpoch.slice(0, 17));
+  assert.equal(cap[3]!.slice(0, 17), info.lastEpoch.slice(0, 17));
+  assert.equal(info.interfaces.length, 3);
+});
+
+test('pcap info on a file cut inside its last record counts the whole records before it, as capinfos', (t) => {
+  if (!needs(t, { tools: ['capinfos', 'editcap'] })) return;
+  const dir = tempDir(t);
+  const ng = join(dir, 'whole.pcapng');
+  execFileSync('editcap', ['-F', 'pcapng', fixture('lo-http.pcap'), ng]);
+  for (const src of [fixture('lo-http.pcap'), ng]) {
+    const bytes = readFileSync(src);
+    const cut = join(dir, `cut-${src.endsWith('ng') ? 'ng' : 'pcap'}`);
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 10));
+    const capinfos = spawnSync('capinfos', ['-c', '-M', cut], { encoding: 'utf8' });
+    const theirs = Number(/Number of packets:\s+(\d+)/.exec(capinfos.stdout)![1]);
+    const r = bpfkit('pcap', 'info', cut);
+    assert.equal(r.status, 2);
+    assert.match(r.stdout, new RegExp(`Packets:\\s+${theirs}\\n`), src);
+    assert.match(r.stderr, /file ends inside a (record|block)/);
+  }
+});
+
 test('classic BPF text: tcpdump -ddd, tc bytecode string, tcpdump -dd; errors name the problem', (t) => {
   const want = [
     { code: 40, jt: 0, jf: 0, k: 12 },

@@ -361,7 +361,7 @@ test('bad magic, absurd caplen and a bad pcapng block length are InputErrors nam
   writeFileSync(f, Buffer.from('GIF89a not a capture'));
   await assert.rejects(
     openCapture(f),
-    (e: unknown) => e instanceof InputError && /bad\.pcap@0: not a pcap or pcapng file/.test(e.message),
+    (e: unknown) => e instanceof InputError && /bad\.pcap@0: not a pcap, pcapng or snoop file/.test(e.message),
   );
   // third record's caplen set huge
   const copy = Buffer.from(full);

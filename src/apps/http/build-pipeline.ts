@@ -31,6 +31,8 @@ export interface BuildOptions {
   onPoll?(): void;
   /** Called once per request found. */
   onRecord(rec: UrlRecord): void;
+  /** full mode: report HTTP over UDP (SSDP) */
+  udp?: boolean;
   /** Called with each printed line of the classic modes. */
   onText(line: string): void;
   /** json output wants records; text output wants the classic modes' printed lines */
@@ -64,6 +66,7 @@ export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
         ...(o.maxMemory !== undefined ? { maxMemory: o.maxMemory } : {}),
         ...(o.onPoll ? { onPoll: o.onPoll } : {}),
         immediate: o.immediate,
+        udp: o.udp === true,
         onRecord: o.onRecord,
       },
       filter,

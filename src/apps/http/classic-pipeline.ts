@@ -12,7 +12,11 @@
  *     entries (timestamp 0) with the current time and deletes entries older than 30 s — "current time" is
  *     the packet's capture time for files, the clock for live capture.
  *
- * Like the original, frames are read as Ethernet + IPv4 at fixed offsets (ETH_HLEN = 14).
+ * Like the original, frames are read as Ethernet + IPv4 at fixed offsets (ETH_HLEN = 14). Frames of any
+ * other link type never reach the filter (its offsets would read garbage); they, Ethernet frames that
+ * are not IPv4 (IPv6, VLAN tags) and IPv4 frames carrying a tunnel (GRE, VXLAN...) are counted by what they are, and when they are most of the
+ * capture the summary carries a warning naming them — `bpfkit urls` exits 1 and points at full mode,
+ * which decodes them — instead of a silent zero.
  */
 import type { ClassicFilter } from './classic-filter.js';
 import { sessionKey } from './classic-filter.js';
@@ -20,6 +24,8 @@ import type { UrlPipeline, UrlSummary } from './pipeline.js';
 import type { UrlRecord } from './record.js';
 import { formatIPv4 } from '../../packet/decode/format.js';
 import { frameBytes, type Frame } from '../../packet/frame.js';
+import { LINKTYPE, linktypeName } from '../../packet/linktype.js';
+import { PacketView } from '../../packet/decode/packet-view.js';
 
 export const CLEANUP_N_PACKETS = 50;
 export const MAX_URL_STRING_LEN = 8192;
@@ -42,6 +48,16 @@ export class ClassicPipeline implements UrlPipeline {
   private tooLong = 0;
   private sessionsSeen = 0;
   private truncated = 0;
+  /** frames of another link type than Ethernet, by link type */
+  private readonly otherLinks = new Map<number, number>();
+  /** Ethernet frames whose EtherType is not IPv4 */
+  private notIPv4 = 0;
+  /** Ethernet + IPv4 frames carrying a tunnel (GRE, VXLAN, IP in IP...): HTTP inside is out of reach */
+  private tunnelled = 0;
+  /** decodes the IPv4 frames that are not TCP, to tell a tunnel from ordinary UDP or ICMP */
+  private readonly view = new PacketView();
+  /** frames the snapshot length cut short */
+  private cut = 0;
   /** v2's local dictionary: key (hex) -> payload collected so far, with the first packet's addresses */
   private readonly local = new Map<
     string,
@@ -58,6 +74,7 @@ export class ClassicPipeline implements UrlPipeline {
 
   packet(frame: Frame): void {
     this.seen++;
+    if (!this.ethernetIPv4(frame)) return;
     const bytes = frameBytes(frame);
     if (!this.filter.keep(bytes)) return;
     this.kept++;
@@ -68,7 +85,26 @@ export class ClassicPipeline implements UrlPipeline {
   keptPacket(frame: Frame): void {
     this.seen++;
     this.kept++;
+    if (!this.ethernetIPv4(frame)) return;
     this.userspace(frameBytes(frame), frame.ts);
+  }
+
+  /** Counts what the classic design cannot read; true for an Ethernet frame (its EtherType IPv4 or not). */
+  private ethernetIPv4(frame: Frame): boolean {
+    if (frame.caplen < frame.origLen) this.cut++;
+    if (frame.linktype !== LINKTYPE.EN10MB) {
+      this.otherLinks.set(frame.linktype, (this.otherLinks.get(frame.linktype) ?? 0) + 1);
+      return false;
+    }
+    const b = frame.bytes;
+    const o = frame.offset;
+    if (frame.caplen < ETH_HLEN + 20) return true;
+    if (b[o + 12] !== 0x08 || b[o + 13] !== 0x00) this.notIPv4++;
+    else if (b[o + ETH_HLEN + 9] !== 6) {
+      const v = this.view.decode(b, frame.linktype, o, o + frame.caplen);
+      if (v.encapDepth > 0) this.tunnelled++;
+    }
+    return true;
   }
 
   private userspace(f: Uint8Array, ts: number): void {
@@ -183,7 +219,43 @@ export class ClassicPipeline implements UrlPipeline {
       sessions: this.sessionsSeen,
       truncated: this.truncated,
       kernelDrops: 0,
-      extra: { 'url too long': this.tooLong },
+      extra: {
+        'url too long': this.tooLong,
+        'frames not Ethernet': [...this.otherLinks.values()].reduce((a, b) => a + b, 0),
+        'Ethernet frames not IPv4': this.notIPv4,
+        'tunnelled frames': this.tunnelled,
+        'frames cut short by the snapshot length': this.cut,
+      },
+      ...this.warning(),
     };
+  }
+
+  /**
+   * No silent zero: frames this design cannot read (another link type, not IPv4, cut short) that are
+   * most of the capture, or all but nothing, are named in a warning (and `bpfkit urls` exits 1).
+   */
+  private warning(): { warning?: string } {
+    let other = this.notIPv4 + this.tunnelled;
+    const named: string[] = [];
+    for (const [lt, n] of [...this.otherLinks].sort((a, b) => b[1] - a[1])) {
+      other += n;
+      named.push(`link type ${linktypeName(lt)}: ${n}`);
+    }
+    if (this.notIPv4) named.push(`Ethernet not IPv4: ${this.notIPv4}`);
+    if (this.tunnelled) named.push(`tunnelled: ${this.tunnelled}`);
+    const readable = this.seen - other;
+    if (other > 0 && (other * 2 > this.seen || readable === 0))
+      return {
+        warning:
+          `${other} of ${this.seen} frames are not plain Ethernet + IPv4 (${named.join(', ')}), all the classic ` +
+          `--mode v${this.version} reads: requests in them cannot be found (--mode full decodes them)`,
+      };
+    if (this.printed === 0 && this.cut * 2 > this.seen)
+      return {
+        warning:
+          `${this.cut} of ${this.seen} frames were cut short by the capture's snapshot length: ` +
+          `requests in them cannot be found`,
+      };
+    return {};
   }
 }

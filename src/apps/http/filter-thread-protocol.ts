@@ -14,9 +14,21 @@ export interface FilterThreadInput {
 }
 
 export type ToMain =
-  /** frames: the chunk holding the kept frames; seen: frames read since the last batch; bytes: file offset reached */
-  | { type: 'batch'; seq: number; frames: ArrayBuffer; meta: ArrayBuffer; count: number; seen: number; bytes: number }
-  | { type: 'end'; seen: number }
+  /**
+   * frames: the chunk holding the kept frames; seen: frames read since the last batch (cut: of them, those
+   * the snapshot length cut short); bytes: file offset reached
+   */
+  | {
+      type: 'batch';
+      seq: number;
+      frames: ArrayBuffer;
+      meta: ArrayBuffer;
+      count: number;
+      seen: number;
+      cut: number;
+      bytes: number;
+    }
+  | { type: 'end'; seen: number; cut: number }
   | { type: 'error'; name: string; message: string; exitCode: number };
 
 export type ToFilter =

@@ -114,10 +114,12 @@ async function filterAll(port: MessagePort, inbox: Inbox, reader: CaptureReader,
   };
 
   let seen = 0;
+  let cut = 0;
   let seq = 0;
   let meta = new Meta(new Float64Array(0));
   const onPacket = (p: PacketRef) => {
     seen++;
+    if (p.caplen < p.origLen) cut++;
     if (filter.keep(p)) meta.add(p.offset, p.caplen, p.linktype, p.ts);
   };
   // Small first reads: the main thread starts parsing (and warming up) while this one still warms up.
@@ -140,14 +142,16 @@ async function filterAll(port: MessagePort, inbox: Inbox, reader: CaptureReader,
         meta: meta.values.buffer as ArrayBuffer,
         count: meta.count,
         seen,
+        cut,
         bytes: scan.position,
       };
       port.postMessage(msg, [chunk.buffer as ArrayBuffer, meta.values.buffer as ArrayBuffer]);
       seq++;
       seen = 0;
+      cut = 0;
     }
   }
-  port.postMessage({ type: 'end', seen } satisfies ToMain);
+  port.postMessage({ type: 'end', seen, cut } satisfies ToMain);
 }
 
 if (parentPort) void main(parentPort, workerData as FilterThreadInput);

@@ -49,6 +49,11 @@ export interface FullOptions {
   maxResponseHold: number;
   /** report each request as soon as its head is parsed (no status): text output */
   immediate: boolean;
+  /**
+   * HTTP over UDP (SSDP's M-SEARCH and NOTIFY, one message per datagram): reported when true; counted as
+   * skipped when false, so the summary says what was left out.
+   */
+  udp: boolean;
   /** Called once per request (with its response's status when one came). */
   onRecord(rec: UrlRecord): void;
   /** A flow ended (closed, evicted); its endpoints, for dropping it from a kernel filter's session map. */
@@ -75,6 +80,7 @@ export const DEFAULT_FULL: Omit<FullOptions, 'onRecord'> = {
   maxMemory: DEFAULT_MAX_MEMORY,
   maxResponseHold: 1 << 20,
   immediate: false,
+  udp: false,
 };
 
 /** Full mode's counters: the flow table's, and HTTP's. */
@@ -99,6 +105,10 @@ export interface FullStats extends FlowTableStats {
   malformedRequests: number;
   /** frames that had an IP header (at any depth) */
   ipFrames: number;
+  /** requests found in UDP datagrams (`udp` on) */
+  udpRequests: number;
+  /** UDP datagrams that start like a request, skipped because `udp` is off */
+  udpSkipped: number;
 }
 
 /**
@@ -181,6 +191,8 @@ export class FullAnalyzer {
       undecoded: 0,
       malformedRequests: 0,
       ipFrames: 0,
+      udpRequests: 0,
+      udpSkipped: 0,
       stream: { bufferedBytes: 0, retransmitted: 0, outOfOrder: 0, gaps: 0 },
     };
     const o = this.opts;
@@ -236,10 +248,69 @@ export class FullAnalyzer {
     }
     if (tcp) this.table.segment(v, ts);
     else if (bad) this.stats.malformed++;
-    else this.stats.notTcp++;
+    else if (!this.udpDatagram(v, ts)) this.stats.notTcp++;
     if (ts - this.lastSweep > Math.min(10, this.opts.idleTimeoutSec / 4) || (this.stats.packets & 0xffff) === 0)
       this.sweep(ts);
     if ((this.stats.packets & (POLL_PACKETS - 1)) === 0) this.opts.onPoll?.();
+  }
+
+  /**
+   * A frame a packet filter dropped (it keeps TCP only): looked at for HTTP over UDP, and for nothing
+   * else. Not counted as a packet (the pipeline counted it).
+   */
+  udpOnly(frame: Frame): void {
+    const v = this.view.decode(frame.bytes, frame.linktype, frame.offset, frame.offset + frame.caplen);
+    this.udpDatagram(v, frame.ts);
+  }
+
+  /**
+   * HTTP over UDP: a datagram whose payload starts with a method token is one request (SSDP), parsed
+   * whole, reported at once (no response pairing: SSDP answers go to another port, often multicast).
+   * Returns false when the frame is not such a datagram.
+   */
+  private udpDatagram(v: PacketView, ts: number): boolean {
+    if (v.proto !== IPPROTO.UDP || v.isFragment || v.payloadOffset < 0 || v.payloadLength === 0) return false;
+    const b = v.bytes;
+    const s = v.payloadOffset;
+    const e = s + v.payloadLength;
+    // (a method token and a space, then a target: the first bytes of DNS or QUIC rarely are)
+    if (!methodShaped(b, s, e) || e - s < 8) return false;
+    if (!this.opts.udp) {
+      this.stats.udpSkipped++;
+      return true;
+    }
+    const src = v.srcAddr();
+    const dst = v.dstAddr();
+    const sport = v.srcPort;
+    const dport = v.dstPort;
+    const parser = new RequestParser(this.opts.limits, {
+      request: (head: RequestHead) => {
+        const rec = new FullRecord(
+          ts,
+          src,
+          dst,
+          sport,
+          dport,
+          head.method,
+          head.host,
+          head.uri,
+          head.version,
+          head.truncated,
+        );
+        if (head.malformed) {
+          rec.malformed = true;
+          rec.raw = head.raw;
+          this.stats.malformedRequests++;
+        }
+        this.stats.requests++;
+        this.stats.udpRequests++;
+        if (head.truncated) this.stats.truncated++;
+        this.opts.onRecord(rec);
+      },
+    });
+    parser.feed(b, s, e, ts);
+    parser.end();
+    return true;
   }
 
   private countUndecoded(v: PacketView): void {

@@ -21,6 +21,8 @@ export class FullPipeline implements UrlPipeline {
   readonly analyzer: FullAnalyzer;
   private seen = 0;
   private kept = 0;
+  /** frames the capture's snapshot length cut short (caplen < origLen) */
+  private cut = 0;
 
   constructor(
     opts: Partial<FullOptions> & { onRecord(rec: UrlRecord): void },
@@ -35,7 +37,12 @@ export class FullPipeline implements UrlPipeline {
 
   packet(frame: Frame): void {
     this.seen++;
-    if (this.filter && !this.filter.keep(frame)) return;
+    if (frame.caplen < frame.origLen) this.cut++;
+    if (this.filter && !this.filter.keep(frame)) {
+      // The filter keeps TCP: UDP frames it dropped are looked at for HTTP over UDP (read or counted).
+      if (maybeUdp(frame)) this.analyzer.udpOnly(frame);
+      return;
+    }
     this.kept++;
     this.analyzer.packet(frame);
   }
@@ -43,13 +50,18 @@ export class FullPipeline implements UrlPipeline {
   /** A frame that a kernel filter already kept (live capture): skip the userspace filter. */
   keptPacket(frame: Frame): void {
     this.seen++;
+    if (frame.caplen < frame.origLen) this.cut++;
     this.kept++;
     this.analyzer.packet(frame);
   }
 
-  /** Frames a filter on another thread dropped: counted as seen only. */
-  dropped(n: number): void {
+  /**
+   * Frames a filter on another thread dropped: counted as seen only. `cut`: frames that thread saw cut
+   * short by the snapshot length (kept ones included: their origLen does not cross over).
+   */
+  dropped(n: number, cut = 0): void {
     this.seen += n;
+    this.cut += cut;
   }
 
   finish(): void {
@@ -81,6 +93,9 @@ export class FullPipeline implements UrlPipeline {
         'fragmented datagrams dropped': s.fragmentsDropped,
         'undecoded frames': s.undecoded,
         'malformed request lines': s.malformedRequests,
+        'frames cut short by the snapshot length': this.cut,
+        'requests over UDP': s.udpRequests,
+        'HTTP-over-UDP datagrams skipped (--udp reads them)': s.udpSkipped,
       },
       ...this.undecodedWarning(),
     };
@@ -92,6 +107,13 @@ export class FullPipeline implements UrlPipeline {
    */
   private undecodedWarning(): { warning?: string } {
     const s = this.analyzer.stats;
+    // A snapshot length too short for the TCP payload: nothing found, and the frames say why.
+    if (s.requests === 0 && this.cut * 2 > this.seen)
+      return {
+        warning:
+          `${this.cut} of ${this.seen} frames were cut short by the capture's snapshot length: ` +
+          `requests in them cannot be found`,
+      };
     if (s.undecoded === 0 || (s.undecoded * 2 <= this.seen && s.ipFrames > 0)) return {};
     const reasons = this.analyzer.undecodedReasons();
     const named = reasons
@@ -104,4 +126,18 @@ export class FullPipeline implements UrlPipeline {
         `requests in them cannot be found`,
     };
   }
+}
+
+/**
+ * Could this frame the filter dropped be UDP? Ethernet frames are told by their EtherType and protocol
+ * (IPv4 UDP, IPv6 with UDP next, or tagged/tunnelled: decode to see); other link types pass the filter.
+ */
+function maybeUdp(f: Frame): boolean {
+  const b = f.bytes;
+  const o = f.offset;
+  if (f.caplen < 34) return false;
+  const et = (b[o + 12]! << 8) | b[o + 13]!;
+  if (et === 0x0800) return b[o + 23] === 17;
+  if (et === 0x86dd) return b[o + 20] === 17 || b[o + 20] === 0 || b[o + 20] === 60 || b[o + 20] === 43;
+  return et === 0x8100 || et === 0x88a8 || et === 0x9100;
 }

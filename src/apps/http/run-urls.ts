@@ -38,6 +38,8 @@ export interface UrlsOptions {
   count: number;
   /** 2: full mode in the VM on a file runs the filter on a second thread */
   threads: 1 | 2;
+  /** full mode: report HTTP over UDP (SSDP) too; otherwise such datagrams are counted as skipped */
+  udp?: boolean;
   /** no summary on stderr */
   quiet: boolean;
 }
@@ -100,6 +102,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
     ...(valve ? { onPoll: () => valve.check() } : {}),
     onRecord,
     onText,
+    ...(o.udp ? { udp: true } : {}),
     ...(remoteFilter ? { remoteFilter } : {}),
   });
   const pipeline: UrlPipeline = built.pipeline;

@@ -105,7 +105,7 @@ export class FilterThread {
     for (;;) {
       const m = await this.next();
       if (m.type === 'end') {
-        pipeline.dropped(m.seen);
+        pipeline.dropped(m.seen, m.cut);
         return;
       }
       if (m.type === 'error') {
@@ -118,7 +118,7 @@ export class FilterThread {
       for (let i = 0, k = 0; i < m.count; i++, k += META_FIELDS) {
         pipeline.keptPacket(frame.set(frames, meta[k]!, meta[k + 1]!, meta[k + 2]!, meta[k + 3]!));
       }
-      pipeline.dropped(m.seen - m.count);
+      pipeline.dropped(m.seen - m.count, m.cut);
       opts.onProgress?.(m.bytes);
       const forget = filter.take();
       const ack: ToFilter = { type: 'ack', seq: m.seq, frames: m.frames, meta: m.meta, forget };

@@ -37,6 +37,8 @@ Print every HTTP request in a capture file (pcap/pcapng) or crossing an interfac
                           -r FILE EXPR) reach the analyzer, filtered in userspace by the compiled
                           classic BPF program (per link type). Not with -i yet: the live socket's one
                           kernel filter is the URL filter. A bad expression: one line with the column, exit 2
+  --udp                   full mode, capture file: also report HTTP over UDP (SSDP's M-SEARCH and NOTIFY,
+                          one request per datagram); without it they are counted as skipped
   -c, --count N           live: stop after N packets
   -q, --quiet             no summary on stderr
 `;
@@ -56,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
     count: { type: 'string', short: 'c' },
     quiet: { type: 'boolean', short: 'q' },
     filter: { type: 'string' },
+    udp: { type: 'boolean' },
   });
   if (help) {
     process.stdout.write(HELP);
@@ -85,6 +88,9 @@ export async function run(argv: string[]): Promise<number> {
   if (threads > 2) throw new UsageError(`--threads must be 1 or 2, not ${threads}`);
   if (threads === 2 && (iface || mode !== 'full' || engine !== 'vm'))
     throw new UsageError('--threads 2 is for --mode full with --engine vm on a capture file');
+  const udp = values.udp === true;
+  if (udp && (iface || mode !== 'full' || threads === 2))
+    throw new UsageError('--udp is for --mode full on a capture file, on one thread (the filters keep TCP only)');
   if (iface && values.filter !== undefined)
     throw new UsageError('--filter applies to capture files (live, the socket carries the URL filter)');
   let file = positionals[0];
@@ -102,6 +108,7 @@ export async function run(argv: string[]): Promise<number> {
       maxMemory: maxMemoryMb * 1024 * 1024,
       count,
       threads: threads as 1 | 2,
+      udp,
       quiet: values.quiet === true,
     });
   } finally {
