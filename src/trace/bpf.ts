@@ -21,6 +21,7 @@ import {
   attachTracepoint,
   attachUprobe,
   lockdownMode,
+  PerfBufferReader,
   PerfSoftware,
   PerfType,
   RingBufferReader,
@@ -42,6 +43,14 @@ export interface RingbufOptions {
   struct?: string;
   /** Stop when this signal aborts. */
   signal?: AbortSignal;
+}
+
+/** Options of perfBuffer() and onPerfBuffer(). */
+export interface PerfBufferOptions extends RingbufOptions {
+  /** Data pages per CPU, a power of two (BCC's page_cnt; default 8). */
+  pageCount?: number;
+  /** Called with the number of samples the kernel dropped whenever it reports some (BCC's lost_cb). */
+  onLost?: (count: number) => void;
 }
 
 /** Where a uprobe goes. */
@@ -209,6 +218,72 @@ export class BPF {
       stopped = true;
       await done;
     };
+  }
+
+  /** A reader of perf event array `name`, one ring per online CPU (perfBuffer() and onPerfBuffer() drain it for you). */
+  openPerfBuffer(name: string, pageCount = 8): PerfBufferReader {
+    const map = this.collection.map(name);
+    if (map.type !== 4) throw new InputError(`map ${name} is not a perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY)`);
+    return this.keep(new PerfBufferReader(map, onlineCpus(), pageCount));
+  }
+
+  /**
+   * Call `fn` for every sample of perf event array `name` until the returned stop() is called — BCC's
+   * open_perf_buffer + perf_buffer_poll. Dropped samples are counted and passed to `onLost`.
+   */
+  onPerfBuffer(
+    name: string,
+    fn: (ev: EventObject | Uint8Array, cpu: number) => void,
+    opts: PerfBufferOptions = {},
+  ): () => Promise<void> {
+    const reader = this.openPerfBuffer(name, opts.pageCount);
+    const decode = opts.struct ? structDecoder(this.btf, opts.struct) : undefined;
+    const each = decode ? (s: Uint8Array, cpu: number) => fn(decode(s), cpu) : fn;
+    let stopped = false;
+    let reported = 0;
+    const drain = () => {
+      const n = reader.drain(each);
+      if (reader.lost > reported) {
+        opts.onLost?.(reader.lost - reported);
+        reported = reader.lost;
+      }
+      return n;
+    };
+    const done = (async () => {
+      while (!stopped && !this.closed && !opts.signal?.aborted) {
+        if (drain() === 0) await reader.wait(SLEEP_MS);
+      }
+      drain();
+      reader.close();
+    })();
+    return async () => {
+      stopped = true;
+      await done;
+    };
+  }
+
+  /** Samples of perf event array `name`, as they come, until the signal aborts or the BPF closes. */
+  async *perfBuffer(name: string, opts: PerfBufferOptions = {}): AsyncGenerator<EventObject | Uint8Array> {
+    const reader = this.openPerfBuffer(name, opts.pageCount);
+    const decode = opts.struct ? structDecoder(this.btf, opts.struct) : undefined;
+    const batch: (EventObject | Uint8Array)[] = [];
+    let reported = 0;
+    try {
+      while (!this.closed && !opts.signal?.aborted) {
+        reader.drain((s) => batch.push(decode ? decode(s) : s.slice()));
+        if (reader.lost > reported) {
+          opts.onLost?.(reader.lost - reported);
+          reported = reader.lost;
+        }
+        if (batch.length) {
+          for (const ev of batch.splice(0)) yield ev;
+          continue;
+        }
+        await reader.wait(SLEEP_MS);
+      }
+    } finally {
+      reader.close();
+    }
   }
 
   /** bpf_trace_printk output (trace_pipe), parsed, until the signal aborts. */

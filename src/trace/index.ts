@@ -6,7 +6,14 @@
  *
  * @module
  */
-export { BPF, tracingRefusal, type Attachment, type RingbufOptions, type UprobeOptions } from './bpf.js';
+export {
+  BPF,
+  tracingRefusal,
+  type Attachment,
+  type PerfBufferOptions,
+  type RingbufOptions,
+  type UprobeOptions,
+} from './bpf.js';
 export { structDecoder, type EventObject } from './decode.js';
 export { parseTraceLine, readTracePipe, type TraceLine } from './trace-pipe.js';
 export { findFunction, type FunctionSymbol } from './elf-symbols.js';
@@ -22,4 +29,4 @@ export {
   type TcpTool,
   type TcpToolOptions,
 } from './tools/tcp-tools.js';
-export { RingBufferReader, type TracepointField } from '../kernel/attach/index.js';
+export { RingBufferReader, PerfBufferReader, type TracepointField } from '../kernel/attach/index.js';

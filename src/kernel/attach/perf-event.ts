@@ -16,8 +16,8 @@ import { tracepointId } from './tracefs.js';
 
 /** PERF_TYPE_* (include/uapi/linux/perf_event.h). */
 export const PerfType = { HARDWARE: 0, SOFTWARE: 1, TRACEPOINT: 2 } as const;
-/** PERF_COUNT_SW_* for PerfType.SOFTWARE. */
-export const PerfSoftware = { CPU_CLOCK: 0, TASK_CLOCK: 1 } as const;
+/** PERF_COUNT_SW_* for PerfType.SOFTWARE (BPF_OUTPUT: the event a perf event array's bpf_perf_event_output writes to). */
+export const PerfSoftware = { CPU_CLOCK: 0, TASK_CLOCK: 1, BPF_OUTPUT: 10 } as const;
 
 /** struct perf_event_attr, the fields bpfkit sets (PERF_ATTR_SIZE_VER5 and later keep these offsets). */
 const ATTR = {
@@ -52,6 +52,8 @@ export interface PerfEventSpec {
   /** Sampling: events per second (freq) or every N events (period). */
   frequency?: number;
   period?: number;
+  /** PERF_SAMPLE_* bits of what each sample record carries (PERF_SAMPLE_RAW for BPF output). */
+  sampleType?: bigint;
 }
 
 /** Open a perf event on `cpu` (-1: any) for `pid` (-1: every process); throws a typed one-line error. */
@@ -69,6 +71,7 @@ export function perfEventOpen(spec: PerfEventSpec, pid: number, cpu: number, wha
     } else if (spec.period) v.setBigUint64(ATTR.samplePeriodOrFreq, BigInt(spec.period), true);
     else if (spec.type === PerfType.TRACEPOINT || spec.type > PerfType.TRACEPOINT)
       v.setBigUint64(ATTR.samplePeriodOrFreq, 1n, true);
+    if (spec.sampleType !== undefined) v.setBigUint64(ATTR.sampleType, spec.sampleType, true);
     v.setBigUint64(ATTR.flags, flags, true);
     v.setUint32(ATTR.wakeupEvents, 1, true);
     if (spec.config1 !== undefined) v.setBigUint64(ATTR.config1, spec.config1, true);
