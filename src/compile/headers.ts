@@ -149,14 +149,39 @@ export function bpfEndianHeader(): string {
 `;
 }
 
+/**
+ * The text of bpf_core_read.h: CO-RE questions a program asks of the running kernel's types, answered
+ * by the loader's relocations (kinds numbered as in enum bpf_field_info_kind / bpf_type_info_kind).
+ */
+export function bpfCoreReadHeader(): string {
+  return `/* bpf_core_read.h — written for bpfkit (MIT). */
+#ifndef __BPFKIT_BPF_CORE_READ_H
+#define __BPFKIT_BPF_CORE_READ_H
+/* Field questions: its offset and size in the kernel's struct, and whether the kernel has it at all. */
+#define bpf_core_field_offset(field) __builtin_preserve_field_info(field, 0)
+#define bpf_core_field_size(field) __builtin_preserve_field_info(field, 1)
+#define bpf_core_field_exists(field) __builtin_preserve_field_info(field, 2)
+/* Type questions: whether the kernel has the type, and its size there. */
+#define bpf_core_type_exists(type) __builtin_preserve_type_info(*(typeof(type) *)0, 0)
+#define bpf_core_type_size(type) __builtin_preserve_type_info(*(typeof(type) *)0, 1)
+/* Read kernel memory at a relocated address: bpf_core_read(&dst, sizeof(dst), &ptr->field). */
+#define bpf_core_read(dst, sz, src) \\
+  bpf_probe_read_kernel(dst, sz, (const void *)__builtin_preserve_access_index(src))
+#endif
+`;
+}
+
 /** Every shipped header by its include name (both `<bpf_helpers.h>` and libbpf's `<bpf/bpf_helpers.h>` resolve). */
 export function shippedHeaders(): Record<string, string> {
   const helpers = bpfHelpersHeader();
   const endian = bpfEndianHeader();
+  const core = bpfCoreReadHeader();
   return {
     'bpf_helpers.h': helpers,
     'bpf_endian.h': endian,
+    'bpf_core_read.h': core,
     'bpf/bpf_helpers.h': helpers,
     'bpf/bpf_endian.h': endian,
+    'bpf/bpf_core_read.h': core,
   };
 }

@@ -14,6 +14,7 @@ import { parseBtf, type Btf } from '../btf/btf.js';
 import type { ObjectSpec } from '../elf/spec.js';
 import { EnvironmentError, InputError } from '../util/errors.js';
 import { loadKernelCollection, type KernelCollection } from '../kernel/collection.js';
+import { applyCore } from '../loader/core.js';
 import {
   attachKprobe,
   attachPerfEventPerCpu,
@@ -84,13 +85,16 @@ export class BPF {
     return BPF.fromSpec(compiled.spec, compiled.cached);
   }
 
-  /** Load an already parsed object. Refuses, before loading, programs this kernel cannot run (fentry under lockdown). */
+  /**
+   * Load an already parsed object: CO-RE relocations applied against the running kernel's BTF (shared
+   * with the loader's cache), programs this kernel cannot run (fentry under lockdown) refused first.
+   */
   static fromSpec(spec: ObjectSpec, cached = false): BPF {
     for (const p of spec.programs) {
       const refusal = tracingRefusal(p.section, lockdownMode());
       if (refusal) throw refusal;
     }
-    return new BPF(loadKernelCollection(spec), spec, cached);
+    return new BPF(loadKernelCollection(applyCore(spec)), spec, cached);
   }
 
   /** The object's BTF, parsed (for decoding events). */

@@ -1,11 +1,10 @@
 /**
  * tcpconnect and tcpaccept: BCC's tools on the attach points this kernel has (tracepoints only), with
  * BCC's columns and options. openTcpTool compiles the program for this kernel (tracepoint formats from
- * tracefs, struct offsets from /sys/kernel/btf/vmlinux), loads and attaches it; events() yields one
+ * tracefs, struct offsets from the kernel's BTF through the loader's shared cache), loads and attaches it; events() yields one
  * decoded connection per event.
  */
-import { readFileSync } from 'node:fs';
-import { parseBtf } from '../../btf/btf.js';
+import { targetBtf } from '../../loader/core.js';
 import { compileC } from '../../compile/compile-c.js';
 import { tracepointFormat } from '../../kernel/attach/tracefs.js';
 import { BPF } from '../bpf.js';
@@ -45,10 +44,8 @@ export interface TcpTool {
   close(): void;
 }
 
-const VMLINUX = '/sys/kernel/btf/vmlinux';
-
 function acceptOffsets(): string[] {
-  const btf = parseBtf(readFileSync(VMLINUX), VMLINUX);
+  const btf = targetBtf();
   const defs: [string, string, string][] = [
     ['OFF_TASK_FILES', 'task_struct', 'files'],
     ['OFF_FILES_FDT', 'files_struct', 'fdt'],
