@@ -25,7 +25,10 @@ export {
   formatAddress,
   tcpHeader,
   tcpLine,
+  tcpCountKey,
+  tcpCountLines,
   type TcpEvent,
+  type TcpToolKind,
   type TcpTool,
   type TcpToolOptions,
 } from './tools/tcp-tools.js';
