@@ -29,7 +29,8 @@ import {
   tracefsRoot,
 } from '../kernel/attach/index.js';
 import { structDecoder, type EventObject } from './decode.js';
-import { resolveUprobe } from './uprobe-target.js';
+import { resolveBinary, resolveUprobe } from './uprobe-target.js';
+import { parseUsdtArgs, readUsdtProbes, type UsdtArg } from './usdt-notes.js';
 import { readTracePipe, type TraceLine } from './trace-pipe.js';
 
 /** Something that detaches on close. */
@@ -70,6 +71,7 @@ export class BPF {
   private readonly attachments: Attachment[] = [];
   private btfCache: Btf | undefined;
   private closed = false;
+  private usdtSpecs = 0;
 
   private constructor(
     /** The loaded programs and maps. */
@@ -139,6 +141,53 @@ export class BPF {
     );
   }
 
+  /**
+   * Attach a uprobe program to every site of USDT probe `provider:name` in `binary` (a path or library
+   * name), with the probe's semaphore raised while attached. A program that includes <bpf/usdt.bpf.h>
+   * reads the probe's arguments with bpf_usdt_arg(ctx, n, &value).
+   */
+  attachUsdt(target: { binary: string; provider: string; name: string; pid?: number }, prog: string): Attachment[] {
+    const file = resolveBinary(target.binary, target.pid);
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (err) {
+      throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
+    }
+    const where = `${target.provider}:${target.name}`;
+    const sites = readUsdtProbes(bytes, file).filter((p) => p.provider === target.provider && p.name === target.name);
+    if (!sites.length) throw new InputError(`no USDT probe ${where}`, file);
+    const specs = this.spec.maps.some((m) => m.name === 'bpfkit_usdt_specs')
+      ? this.collection.map('bpfkit_usdt_specs')
+      : undefined;
+    const out: Attachment[] = [];
+    try {
+      for (const site of sites) {
+        const id = this.usdtSpecs++;
+        if (specs) {
+          if (id >= specs.maxEntries) throw new InputError(`more than ${specs.maxEntries} USDT sites attached`);
+          specs.update(u32(id), usdtSpecValue(parseUsdtArgs(site.args, where)));
+        }
+        out.push(
+          this.keep(
+            attachUprobe(this.progFd(prog), {
+              path: file,
+              offset: site.offset,
+              refCtrOffset: site.semaphoreOffset,
+              cookie: BigInt(id),
+              ...(target.pid !== undefined ? { pid: target.pid } : {}),
+              description: `usdt ${file}:${where}`,
+            }),
+          ),
+        );
+      }
+    } catch (err) {
+      for (const a of out) a.close();
+      throw err;
+    }
+    return out;
+  }
+
   /** Attach a uretprobe program (attachUprobe with retprobe). */
   attachUretprobe(target: Omit<UprobeOptions, 'retprobe'>, prog: string): Attachment {
     return this.attachUprobe({ ...target, retprobe: true }, prog);
@@ -171,6 +220,8 @@ export class BPF {
       else if ((m = /^(?:raw_tracepoint|raw_tp)\/(.+)$/.exec(s))) out.push(this.attachRawTracepoint(m[1]!, p.name));
       else if ((m = /^(uprobe|uretprobe)\/(.+):([^:]+)$/.exec(s)))
         out.push(this.attachUprobe({ binary: m[2]!, symbol: m[3]!, retprobe: m[1] === 'uretprobe' }, p.name));
+      else if ((m = /^usdt\/(.+):([^:]+):([^:]+)$/.exec(s)))
+        out.push(...this.attachUsdt({ binary: m[1]!, provider: m[2]!, name: m[3]! }, p.name));
       else if ((m = /^(kprobe|kretprobe)\/(.+)$/.exec(s)))
         out.push(this.attachKprobe(m[2]!, p.name, m[1] === 'kretprobe'));
     }
@@ -302,6 +353,28 @@ export class BPF {
     for (const a of this.attachments.reverse()) a.close();
     this.collection.close();
   }
+}
+
+function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+/** struct bpfkit_usdt_spec (usdt.bpf.h): 12 args of 16 bytes, then nargs. */
+function usdtSpecValue(args: UsdtArg[]): Uint8Array {
+  const b = new Uint8Array(12 * 16 + 8);
+  const v = new DataView(b.buffer);
+  args.forEach((a, i) => {
+    const at = i * 16;
+    v.setBigUint64(at, BigInt.asUintN(64, a.value), true);
+    v.setUint32(at + 8, a.kind === 'const' ? 0 : a.kind === 'reg' ? 1 : 2, true);
+    v.setUint16(at + 12, a.regOffset, true);
+    b[at + 14] = a.size;
+    b[at + 15] = a.signed ? 1 : 0;
+  });
+  v.setUint32(12 * 16, args.length, true);
+  return b;
 }
 
 /** CPUs that are online now (perf events can only open there). */

@@ -17,6 +17,7 @@ export {
 export { structDecoder, type EventObject } from './decode.js';
 export { parseTraceLine, readTracePipe, type TraceLine } from './trace-pipe.js';
 export { findFunction, type FunctionSymbol } from './elf-symbols.js';
+export { readUsdtProbes, parseUsdtArgs, type UsdtProbe, type UsdtArg } from './usdt-notes.js';
 export { resolveBinary, resolveUprobe } from './uprobe-target.js';
 export { tracepointStruct } from './tracepoint-struct.js';
 export { memberOffset } from './btf-offsets.js';

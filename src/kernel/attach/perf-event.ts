@@ -114,13 +114,20 @@ export class PerfAttachment {
   }
 }
 
-/** Attach program `progFd` to the open perf event `perfFd`: a link fd, or -1 when attached by ioctl. */
-export function attachToPerfEvent(progFd: number, perfFd: number, what: string): number {
+/** link_create.perf_event.bpf_cookie: the u64 right after the common head. */
+const LINK_CREATE_BPF_COOKIE = 16;
+
+/**
+ * Attach program `progFd` to the open perf event `perfFd`: a link fd, or -1 when attached by ioctl.
+ * `cookie` is what bpf_get_attach_cookie() returns in the program (needs a BPF link).
+ */
+export function attachToPerfEvent(progFd: number, perfFd: number, what: string, cookie = 0n): number {
   const { size, fields: f } = BPF_ATTR.link_create;
   const link = withAttr(size, (a) => {
     setU32(a.view, f.prog_fd, progFd);
     setU32(a.view, f.target_ifindex, perfFd); // target_fd shares the slot
     setU32(a.view, f.attach_type, BPF_PERF_EVENT);
+    a.view.setBigUint64(LINK_CREATE_BPF_COOKIE, cookie, true);
     return bpfRaw(Cmd.LINK_CREATE, a);
   });
   if (link >= 0) {
@@ -130,6 +137,8 @@ export function attachToPerfEvent(progFd: number, perfFd: number, what: string):
   const err = errnoName(-link);
   if (err === 'EPERM' || err === 'EACCES') throw kernelError(-link, `attaching ${what}`);
   if (err !== 'EINVAL' && err !== 'EOPNOTSUPP' && err !== 'ENOTSUPP') throw kernelError(-link, `attaching ${what}`);
+  if (cookie !== 0n)
+    throw new EnvironmentError(`${what}: this kernel has no perf event links, so no attach cookie (${err})`);
   // Kernels before perf links: the ioctl holds the program until the perf event closes.
   const r = ioctlInt(perfFd, IOC_SET_BPF, progFd);
   if (r < 0) {
@@ -142,10 +151,10 @@ export function attachToPerfEvent(progFd: number, perfFd: number, what: string):
   return -1;
 }
 
-function attachEvents(progFd: number, fds: number[], what: string): PerfAttachment {
+function attachEvents(progFd: number, fds: number[], what: string, cookie = 0n): PerfAttachment {
   const links: number[] = [];
   try {
-    for (const fd of fds) links.push(attachToPerfEvent(progFd, fd, what));
+    for (const fd of fds) links.push(attachToPerfEvent(progFd, fd, what, cookie));
   } catch (err) {
     for (const l of links) closeFd(l);
     for (const fd of fds) closeFd(fd);
@@ -199,8 +208,14 @@ export function attachPerfEventPerCpu(
   return attachEvents(progFd, fds, what);
 }
 
-/** Attach to one already described perf event for `pid` (-1: all) on `cpu`. */
-export function attachPerfEvent(progFd: number, spec: PerfEventSpec, pid: number, what: string): PerfAttachment {
+/** Attach to one already described perf event for `pid` (-1: all), with an optional attach cookie. */
+export function attachPerfEvent(
+  progFd: number,
+  spec: PerfEventSpec,
+  pid: number,
+  what: string,
+  cookie = 0n,
+): PerfAttachment {
   const fd = perfEventOpen(spec, pid, pid === -1 ? 0 : -1, what);
-  return attachEvents(progFd, [fd], what);
+  return attachEvents(progFd, [fd], what, cookie);
 }
