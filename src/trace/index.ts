@@ -33,4 +33,9 @@ export {
   type TcpTool,
   type TcpToolOptions,
 } from './tools/tcp-tools.js';
-export { RingBufferReader, PerfBufferReader, type TracepointField } from '../kernel/attach/index.js';
+export {
+  RingBufferReader,
+  PerfBufferReader,
+  type PerfEventArrayMap,
+  type TracepointField,
+} from '../kernel/attach/index.js';

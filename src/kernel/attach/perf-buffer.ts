@@ -27,7 +27,9 @@ const IOC_ENABLE = 0x2400;
 
 /** Something that takes an fd per CPU: the perf event array map (update(key = cpu, value = fd)). */
 export interface PerfEventArrayMap {
+  /** Store `value` (a perf event fd, u32) at `key` (a CPU index, u32). */
   update(key: Uint8Array, value: Uint8Array): void;
+  /** The map's name, for messages. */
   readonly name: string;
 }
 
