@@ -74,14 +74,54 @@ class CWriter {
         '',
       );
     }
+    const referenced = this.referencedTypes();
     for (let id = 1; id < this.btf.types.length; id++) {
       const t = this.btf.types[id]!;
       if (this.isTopLevel(t)) this.order(id, true);
+      else if ((t.kind === K.ENUM || t.kind === K.ENUM64) && !t.name && !referenced[id]) {
+        // A standalone anonymous enum (`enum { BPF_ANY = 0, ... };`) only exists for its constants.
+        this.state[id] = 2;
+        this.out.push(`${this.enumBody(t, '')};`, '');
+      }
     }
     const tail = [''];
     if (pai) tail.push('#ifndef BPF_NO_PRESERVE_ACCESS_INDEX', '#pragma clang attribute pop', '#endif', '');
     tail.push(`#endif /* ${guard} */`, '');
     return [...head, ...this.out, ...tail].join('\n');
+  }
+
+  /** Which types some other type refers to (a member, a pointee, a typedef's target...). */
+  private referencedTypes(): Uint8Array {
+    const seen = new Uint8Array(this.btf.types.length);
+    for (const t of this.btf.types) {
+      switch (t.kind) {
+        case K.PTR:
+        case K.TYPEDEF:
+        case K.VOLATILE:
+        case K.CONST:
+        case K.RESTRICT:
+        case K.FUNC:
+        case K.VAR:
+        case K.TYPE_TAG:
+        case K.DECL_TAG:
+          seen[t.sizeOrType] = 1;
+          break;
+        case K.FUNC_PROTO:
+          seen[t.sizeOrType] = 1;
+          for (const p of t.members) seen[p.type] = 1;
+          break;
+        case K.STRUCT:
+        case K.UNION:
+          for (const m of t.members) seen[m.type] = 1;
+          break;
+        case K.ARRAY:
+          seen[t.array!.type] = 1;
+          break;
+        default:
+          break;
+      }
+    }
+    return seen;
   }
 
   /** Types that get a declaration of their own: named structs, unions, enums, typedefs and forward declarations. */

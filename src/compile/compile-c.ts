@@ -14,6 +14,7 @@ import { findClang } from './clang.js';
 import { cacheDir, lookupObject, parseDepFile, sha256, storeObject, writeAtomic } from './cache.js';
 import { compileError, parseDiagnostics, type Diagnostic } from './diagnostics.js';
 import { shippedHeaders } from './headers.js';
+import { includesVmlinux, vmlinuxHeaderDir } from './vmlinux-header.js';
 
 /** Options of compileC. */
 export interface CompileOptions {
@@ -27,6 +28,12 @@ export interface CompileOptions {
   filename?: string;
   /** Skip the cache (still stores the result). */
   noCache?: boolean;
+  /**
+   * vmlinux.h for a source that includes it: generated from this BTF file (default: the running
+   * kernel's, /sys/kernel/btf/vmlinux) by bpfkit's BTF→C writer, once per BTF; `false` never generates
+   * it (a vmlinux.h on the include path is used either way, before the generated one).
+   */
+  vmlinux?: string | false;
 }
 
 /** What compileC returns. */
@@ -89,8 +96,24 @@ export async function compileC(source: CSource, opts: CompileOptions = {}): Prom
   // A file's own directory is where its quoted includes are found; for a string, the working directory.
   const baseDir = typeof source === 'string' ? process.cwd() : path.dirname(path.resolve(source.file));
   const cflags = opts.cflags ?? [];
+  // Searched after everything the caller named, so a vmlinux.h of their own wins.
+  const generated =
+    opts.vmlinux !== false && includesVmlinux(text)
+      ? vmlinuxHeaderDir(root, opts.vmlinux === undefined ? undefined : path.resolve(opts.vmlinux))
+      : undefined;
   const key = sha256(
-    JSON.stringify({ v: 1, clang: clang.version, target, cflags, includes, baseDir, includeDir, name, text }),
+    JSON.stringify({
+      v: 1,
+      clang: clang.version,
+      target,
+      cflags,
+      includes,
+      baseDir,
+      includeDir,
+      generated,
+      name,
+      text,
+    }),
   );
 
   if (!opts.noCache) {
@@ -125,6 +148,7 @@ export async function compileC(source: CSource, opts: CompileOptions = {}): Prom
       '-iquote',
       baseDir,
       ...cflags,
+      ...(generated ? ['-idirafter', generated] : []),
       '-c',
       src,
       '-o',
@@ -134,7 +158,7 @@ export async function compileC(source: CSource, opts: CompileOptions = {}): Prom
     if (!r.ok) throw compileError(r.stderr, name, includeDir);
     const bytes = new Uint8Array(readFileSync(out));
     const deps = parseDepFile(readFileSync(dep, 'utf8'))
-      .filter((p) => p !== src && !p.startsWith(includeDir))
+      .filter((p) => p !== src && !p.startsWith(includeDir) && !(generated && p.startsWith(generated)))
       .map((p) => path.resolve(work, p));
     storeObject(root, key, bytes, { deps: deps.map((p) => ({ path: p, sha256: sha256(readFileSync(p)) })) });
     const warnings = parseDiagnostics(r.stderr, includeDir).filter((d) => d.severity === 'warning');

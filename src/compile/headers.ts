@@ -39,6 +39,7 @@ export const HELPERS: readonly (readonly [string, string, string, number])[] = [
   ['get_current_task_btf', 'void *', 'void', 158],
   ['snprintf', 'long', 'char *str, __u32 str_size, const char *fmt, __u64 *data, __u32 data_len', 165],
   ['get_func_ip', '__u64', 'void *ctx', 173],
+  ['get_attach_cookie', '__u64', 'void *ctx', 174],
   ['loop', 'long', '__u32 nr_loops, void *callback_fn, void *callback_ctx, __u64 flags', 181],
 ];
 
@@ -149,14 +150,122 @@ export function bpfEndianHeader(): string {
 `;
 }
 
+/**
+ * The text of bpf_core_read.h: CO-RE questions a program asks of the running kernel's types, answered
+ * by the loader's relocations (kinds numbered as in enum bpf_field_info_kind / bpf_type_info_kind).
+ */
+export function bpfCoreReadHeader(): string {
+  return `/* bpf_core_read.h — written for bpfkit (MIT). */
+#ifndef __BPFKIT_BPF_CORE_READ_H
+#define __BPFKIT_BPF_CORE_READ_H
+/* Field questions: its offset and size in the kernel's struct, and whether the kernel has it at all. */
+#define bpf_core_field_offset(field) __builtin_preserve_field_info(field, 0)
+#define bpf_core_field_size(field) __builtin_preserve_field_info(field, 1)
+#define bpf_core_field_exists(field) __builtin_preserve_field_info(field, 2)
+/* Type questions: whether the kernel has the type, and its size there. */
+#define bpf_core_type_exists(type) __builtin_preserve_type_info(*(typeof(type) *)0, 0)
+#define bpf_core_type_size(type) __builtin_preserve_type_info(*(typeof(type) *)0, 1)
+/* Read kernel memory at a relocated address: bpf_core_read(&dst, sizeof(dst), &ptr->field). */
+#define bpf_core_read(dst, sz, src) \\
+  bpf_probe_read_kernel(dst, sz, (const void *)__builtin_preserve_access_index(src))
+#endif
+`;
+}
+
+/**
+ * The text of usdt.bpf.h: bpf_usdt_arg(ctx, n, &value) reads argument `n` of the USDT probe that fired.
+ * The attach cookie is an index into a spec map bpfkit fills at attach time from the probe's note
+ * (register, constant, or memory at register + offset; size and sign), the scheme libbpf's USDT uses.
+ */
+export function usdtHeader(): string {
+  return `/* usdt.bpf.h — written for bpfkit (MIT). */
+#ifndef __BPFKIT_USDT_BPF_H
+#define __BPFKIT_USDT_BPF_H
+#include <bpf/bpf_helpers.h>
+
+#define BPFKIT_USDT_MAX_ARGS 12
+#define BPFKIT_USDT_MAX_SPECS 256
+
+/* kind: 0 constant (value), 1 register (reg_off in struct pt_regs), 2 memory at register + value. */
+struct bpfkit_usdt_arg {
+  __u64 value;
+  __u32 kind;
+  __u16 reg_off;
+  __u8 size;
+  __u8 is_signed;
+};
+
+struct bpfkit_usdt_spec {
+  struct bpfkit_usdt_arg args[BPFKIT_USDT_MAX_ARGS];
+  __u32 nargs;
+  __u32 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, BPFKIT_USDT_MAX_SPECS);
+  __type(key, __u32);
+  __type(value, struct bpfkit_usdt_spec);
+} bpfkit_usdt_specs SEC(".maps");
+
+static __always_inline struct bpfkit_usdt_spec *bpfkit_usdt_spec(void *ctx) {
+  __u32 id = (__u32)bpf_get_attach_cookie(ctx);
+  return bpf_map_lookup_elem(&bpfkit_usdt_specs, &id);
+}
+
+/* How many arguments the probe that fired has (negative: not attached as a USDT probe). */
+static __always_inline long bpf_usdt_arg_cnt(void *ctx) {
+  struct bpfkit_usdt_spec *s = bpfkit_usdt_spec(ctx);
+  return s ? (long)s->nargs : -3;
+}
+
+/* Argument n of the probe that fired, widened to 64 bits by its size and sign; 0 or a negative error. */
+static __always_inline long bpf_usdt_arg(void *ctx, __u64 n, long *res) {
+  struct bpfkit_usdt_spec *s = bpfkit_usdt_spec(ctx);
+  *res = 0;
+  if (!s) return -3;
+  if (n >= BPFKIT_USDT_MAX_ARGS || n >= s->nargs) return -2;
+  struct bpfkit_usdt_arg *a = &s->args[n];
+  __u64 v = 0, addr = 0;
+  long err;
+  if (a->kind == 0) {
+    v = a->value;
+  } else {
+    err = bpf_probe_read_kernel(&v, sizeof(v), (void *)((unsigned long)ctx + a->reg_off));
+    if (err) return err;
+    if (a->kind == 2) {
+      addr = v + a->value;
+      v = 0;
+      err = bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+      if (err) return err;
+    }
+  }
+  /* Keep the argument's own bytes (little-endian: the low ones), then extend its sign. */
+  int shift = 64 - (a->size & 0xf) * 8;
+  if (shift > 0 && shift < 64) {
+    v <<= shift;
+    v = a->is_signed ? (__u64)((__s64)v >> shift) : v >> shift;
+  }
+  *res = (long)v;
+  return 0;
+}
+#endif
+`;
+}
+
 /** Every shipped header by its include name (both `<bpf_helpers.h>` and libbpf's `<bpf/bpf_helpers.h>` resolve). */
 export function shippedHeaders(): Record<string, string> {
   const helpers = bpfHelpersHeader();
   const endian = bpfEndianHeader();
+  const core = bpfCoreReadHeader();
   return {
     'bpf_helpers.h': helpers,
     'bpf_endian.h': endian,
+    'bpf_core_read.h': core,
     'bpf/bpf_helpers.h': helpers,
     'bpf/bpf_endian.h': endian,
+    'bpf/bpf_core_read.h': core,
+    'usdt.bpf.h': usdtHeader(),
+    'bpf/usdt.bpf.h': usdtHeader(),
   };
 }

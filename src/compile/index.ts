@@ -1,7 +1,7 @@
 /**
  * `bpfkit/compile`: C compiled for BPF at run time with the clang on PATH, cached by content
  * (~/.cache/bpfkit), with clang's diagnostics mapped to the user's lines and the headers programs need
- * (bpf_helpers.h, bpf_endian.h) shipped by bpfkit. docs/tracing.md.
+ * (bpf_helpers.h, bpf_endian.h) shipped by bpfkit, and vmlinux.h generated from the kernel's BTF on demand. docs/tracing.md.
  *
  * @module
  */
@@ -9,4 +9,5 @@ export { compileC, type CompileOptions, type CompileResult, type CSource } from 
 export { CompileError, parseDiagnostics, type Diagnostic } from './diagnostics.js';
 export { findClang, parseClangVersion, MIN_CLANG_MAJOR, type Clang } from './clang.js';
 export { cacheDir } from './cache.js';
+export { includesVmlinux, vmlinuxHeaderDir, KERNEL_BTF } from './vmlinux-header.js';
 export { shippedHeaders, bpfHelpersHeader, HELPERS } from './headers.js';

@@ -49,6 +49,14 @@ export function kernelBtf(): Btf {
 }
 
 /**
+ * The parsed BTF of `path` (default: the running kernel's), from the same per-process cache CO-RE
+ * uses: tools that read kernel struct offsets share one parse of vmlinux with the loader.
+ */
+export function targetBtf(path?: string): Btf {
+  return readTargetBtf(path ?? KERNEL_BTF_PATH, path === undefined);
+}
+
+/**
  * Apply `spec`'s CO-RE relocations against `target` (a BTF file path or raw BTF bytes; default the running
  * kernel's). A spec without relocations comes back unchanged; the input spec is never modified.
  */

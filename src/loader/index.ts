@@ -7,5 +7,5 @@
  * @module bpfkit/engine
  */
 export { loadCollection } from './load-collection.js';
-export { applyCore, KERNEL_BTF_PATH } from './core.js';
+export { applyCore, targetBtf, KERNEL_BTF_PATH } from './core.js';
 export * from '../engine/index.js';

@@ -14,6 +14,7 @@ import { parseBtf, type Btf } from '../btf/btf.js';
 import type { ObjectSpec } from '../elf/spec.js';
 import { EnvironmentError, InputError } from '../util/errors.js';
 import { loadKernelCollection, type KernelCollection } from '../kernel/collection.js';
+import { applyCore } from '../loader/core.js';
 import {
   attachKprobe,
   attachPerfEventPerCpu,
@@ -21,13 +22,15 @@ import {
   attachTracepoint,
   attachUprobe,
   lockdownMode,
+  PerfBufferReader,
   PerfSoftware,
   PerfType,
   RingBufferReader,
   tracefsRoot,
 } from '../kernel/attach/index.js';
 import { structDecoder, type EventObject } from './decode.js';
-import { resolveUprobe } from './uprobe-target.js';
+import { resolveBinary, resolveUprobe } from './uprobe-target.js';
+import { parseUsdtArgs, readUsdtProbes, type UsdtArg } from './usdt-notes.js';
 import { readTracePipe, type TraceLine } from './trace-pipe.js';
 
 /** Something that detaches on close. */
@@ -42,6 +45,14 @@ export interface RingbufOptions {
   struct?: string;
   /** Stop when this signal aborts. */
   signal?: AbortSignal;
+}
+
+/** Options of perfBuffer() and onPerfBuffer(). */
+export interface PerfBufferOptions extends RingbufOptions {
+  /** Data pages per CPU, a power of two (BCC's page_cnt; default 8). */
+  pageCount?: number;
+  /** Called with the number of samples the kernel dropped whenever it reports some (BCC's lost_cb). */
+  onLost?: (count: number) => void;
 }
 
 /** Where a uprobe goes. */
@@ -60,6 +71,7 @@ export class BPF {
   private readonly attachments: Attachment[] = [];
   private btfCache: Btf | undefined;
   private closed = false;
+  private usdtSpecs = 0;
 
   private constructor(
     /** The loaded programs and maps. */
@@ -75,13 +87,16 @@ export class BPF {
     return BPF.fromSpec(compiled.spec, compiled.cached);
   }
 
-  /** Load an already parsed object. Refuses, before loading, programs this kernel cannot run (fentry under lockdown). */
+  /**
+   * Load an already parsed object: CO-RE relocations applied against the running kernel's BTF (shared
+   * with the loader's cache), programs this kernel cannot run (fentry under lockdown) refused first.
+   */
   static fromSpec(spec: ObjectSpec, cached = false): BPF {
     for (const p of spec.programs) {
       const refusal = tracingRefusal(p.section, lockdownMode());
       if (refusal) throw refusal;
     }
-    return new BPF(loadKernelCollection(spec), spec, cached);
+    return new BPF(loadKernelCollection(applyCore(spec)), spec, cached);
   }
 
   /** The object's BTF, parsed (for decoding events). */
@@ -126,6 +141,53 @@ export class BPF {
     );
   }
 
+  /**
+   * Attach a uprobe program to every site of USDT probe `provider:name` in `binary` (a path or library
+   * name), with the probe's semaphore raised while attached. A program that includes <bpf/usdt.bpf.h>
+   * reads the probe's arguments with bpf_usdt_arg(ctx, n, &value).
+   */
+  attachUsdt(target: { binary: string; provider: string; name: string; pid?: number }, prog: string): Attachment[] {
+    const file = resolveBinary(target.binary, target.pid);
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (err) {
+      throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
+    }
+    const where = `${target.provider}:${target.name}`;
+    const sites = readUsdtProbes(bytes, file).filter((p) => p.provider === target.provider && p.name === target.name);
+    if (!sites.length) throw new InputError(`no USDT probe ${where}`, file);
+    const specs = this.spec.maps.some((m) => m.name === 'bpfkit_usdt_specs')
+      ? this.collection.map('bpfkit_usdt_specs')
+      : undefined;
+    const out: Attachment[] = [];
+    try {
+      for (const site of sites) {
+        const id = this.usdtSpecs++;
+        if (specs) {
+          if (id >= specs.maxEntries) throw new InputError(`more than ${specs.maxEntries} USDT sites attached`);
+          specs.update(u32(id), usdtSpecValue(parseUsdtArgs(site.args, where)));
+        }
+        out.push(
+          this.keep(
+            attachUprobe(this.progFd(prog), {
+              path: file,
+              offset: site.offset,
+              refCtrOffset: site.semaphoreOffset,
+              cookie: BigInt(id),
+              ...(target.pid !== undefined ? { pid: target.pid } : {}),
+              description: `usdt ${file}:${where}`,
+            }),
+          ),
+        );
+      }
+    } catch (err) {
+      for (const a of out) a.close();
+      throw err;
+    }
+    return out;
+  }
+
   /** Attach a uretprobe program (attachUprobe with retprobe). */
   attachUretprobe(target: Omit<UprobeOptions, 'retprobe'>, prog: string): Attachment {
     return this.attachUprobe({ ...target, retprobe: true }, prog);
@@ -158,6 +220,8 @@ export class BPF {
       else if ((m = /^(?:raw_tracepoint|raw_tp)\/(.+)$/.exec(s))) out.push(this.attachRawTracepoint(m[1]!, p.name));
       else if ((m = /^(uprobe|uretprobe)\/(.+):([^:]+)$/.exec(s)))
         out.push(this.attachUprobe({ binary: m[2]!, symbol: m[3]!, retprobe: m[1] === 'uretprobe' }, p.name));
+      else if ((m = /^usdt\/(.+):([^:]+):([^:]+)$/.exec(s)))
+        out.push(...this.attachUsdt({ binary: m[1]!, provider: m[2]!, name: m[3]! }, p.name));
       else if ((m = /^(kprobe|kretprobe)\/(.+)$/.exec(s)))
         out.push(this.attachKprobe(m[2]!, p.name, m[1] === 'kretprobe'));
     }
@@ -211,6 +275,72 @@ export class BPF {
     };
   }
 
+  /** A reader of perf event array `name`, one ring per online CPU (perfBuffer() and onPerfBuffer() drain it for you). */
+  openPerfBuffer(name: string, pageCount = 8): PerfBufferReader {
+    const map = this.collection.map(name);
+    if (map.type !== 4) throw new InputError(`map ${name} is not a perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY)`);
+    return this.keep(new PerfBufferReader(map, onlineCpus(), pageCount));
+  }
+
+  /**
+   * Call `fn` for every sample of perf event array `name` until the returned stop() is called — BCC's
+   * open_perf_buffer + perf_buffer_poll. Dropped samples are counted and passed to `onLost`.
+   */
+  onPerfBuffer(
+    name: string,
+    fn: (ev: EventObject | Uint8Array, cpu: number) => void,
+    opts: PerfBufferOptions = {},
+  ): () => Promise<void> {
+    const reader = this.openPerfBuffer(name, opts.pageCount);
+    const decode = opts.struct ? structDecoder(this.btf, opts.struct) : undefined;
+    const each = decode ? (s: Uint8Array, cpu: number) => fn(decode(s), cpu) : fn;
+    let stopped = false;
+    let reported = 0;
+    const drain = () => {
+      const n = reader.drain(each);
+      if (reader.lost > reported) {
+        opts.onLost?.(reader.lost - reported);
+        reported = reader.lost;
+      }
+      return n;
+    };
+    const done = (async () => {
+      while (!stopped && !this.closed && !opts.signal?.aborted) {
+        if (drain() === 0) await reader.wait(SLEEP_MS);
+      }
+      drain();
+      reader.close();
+    })();
+    return async () => {
+      stopped = true;
+      await done;
+    };
+  }
+
+  /** Samples of perf event array `name`, as they come, until the signal aborts or the BPF closes. */
+  async *perfBuffer(name: string, opts: PerfBufferOptions = {}): AsyncGenerator<EventObject | Uint8Array> {
+    const reader = this.openPerfBuffer(name, opts.pageCount);
+    const decode = opts.struct ? structDecoder(this.btf, opts.struct) : undefined;
+    const batch: (EventObject | Uint8Array)[] = [];
+    let reported = 0;
+    try {
+      while (!this.closed && !opts.signal?.aborted) {
+        reader.drain((s) => batch.push(decode ? decode(s) : s.slice()));
+        if (reader.lost > reported) {
+          opts.onLost?.(reader.lost - reported);
+          reported = reader.lost;
+        }
+        if (batch.length) {
+          for (const ev of batch.splice(0)) yield ev;
+          continue;
+        }
+        await reader.wait(SLEEP_MS);
+      }
+    } finally {
+      reader.close();
+    }
+  }
+
   /** bpf_trace_printk output (trace_pipe), parsed, until the signal aborts. */
   tracePipe(signal?: AbortSignal): AsyncGenerator<TraceLine> {
     return readTracePipe(`${tracefsRoot()}/trace_pipe`, signal);
@@ -223,6 +353,28 @@ export class BPF {
     for (const a of this.attachments.reverse()) a.close();
     this.collection.close();
   }
+}
+
+function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+/** struct bpfkit_usdt_spec (usdt.bpf.h): 12 args of 16 bytes, then nargs. */
+function usdtSpecValue(args: UsdtArg[]): Uint8Array {
+  const b = new Uint8Array(12 * 16 + 8);
+  const v = new DataView(b.buffer);
+  args.forEach((a, i) => {
+    const at = i * 16;
+    v.setBigUint64(at, BigInt.asUintN(64, a.value), true);
+    v.setUint32(at + 8, a.kind === 'const' ? 0 : a.kind === 'reg' ? 1 : 2, true);
+    v.setUint16(at + 12, a.regOffset, true);
+    b[at + 14] = a.size;
+    b[at + 15] = a.signed ? 1 : 0;
+  });
+  v.setUint32(12 * 16, args.length, true);
+  return b;
 }
 
 /** CPUs that are online now (perf events can only open there). */

@@ -6,10 +6,18 @@
  *
  * @module
  */
-export { BPF, tracingRefusal, type Attachment, type RingbufOptions, type UprobeOptions } from './bpf.js';
+export {
+  BPF,
+  tracingRefusal,
+  type Attachment,
+  type PerfBufferOptions,
+  type RingbufOptions,
+  type UprobeOptions,
+} from './bpf.js';
 export { structDecoder, type EventObject } from './decode.js';
 export { parseTraceLine, readTracePipe, type TraceLine } from './trace-pipe.js';
 export { findFunction, type FunctionSymbol } from './elf-symbols.js';
+export { readUsdtProbes, parseUsdtArgs, type UsdtProbe, type UsdtArg } from './usdt-notes.js';
 export { resolveBinary, resolveUprobe } from './uprobe-target.js';
 export { tracepointStruct } from './tracepoint-struct.js';
 export { memberOffset } from './btf-offsets.js';
@@ -18,8 +26,16 @@ export {
   formatAddress,
   tcpHeader,
   tcpLine,
+  tcpCountKey,
+  tcpCountLines,
   type TcpEvent,
+  type TcpToolKind,
   type TcpTool,
   type TcpToolOptions,
 } from './tools/tcp-tools.js';
-export { RingBufferReader, type TracepointField } from '../kernel/attach/index.js';
+export {
+  RingBufferReader,
+  PerfBufferReader,
+  type PerfEventArrayMap,
+  type TracepointField,
+} from '../kernel/attach/index.js';

@@ -1,18 +1,23 @@
 /**
- * bpfkit trace tcpconnect|tcpaccept|pipe — BCC's tools on tracepoints: one line per event, written as it
- * happens, until SIGINT or SIGTERM (which detach everything and exit 0).
+ * bpfkit trace tcpconnect|tcpaccept|tcpretrans|pipe — BCC's tools on tracepoints: one line per event,
+ * written as it happens, until SIGINT or SIGTERM (which detach everything and exit 0); with -c, counts
+ * per connection printed at that point instead.
  */
 import { parseFlags } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 
-const usage = `usage: bpfkit trace tcpconnect [-t] [-U] [-p PID] [-u UID] [-P PORT[,PORT]] [-4|-6]
-       bpfkit trace tcpaccept  [-t] [-U] [-p PID] [-u UID] [-P PORT[,PORT]] [-4|-6]
+const usage = `usage: bpfkit trace tcpconnect [-c] [-t] [-U] [-p PID] [-u UID] [-P PORT[,PORT]] [-4|-6]
+       bpfkit trace tcpaccept  [-c] [-t] [-U] [-p PID] [-u UID] [-P PORT[,PORT]] [-4|-6]
+       bpfkit trace tcpretrans [-c] [-t] [-P PORT[,PORT]] [-4|-6]
        bpfkit trace pipe
 
 tcpconnect: active TCP connections (connect), columns PID COMM IP SADDR DADDR DPORT.
 tcpaccept:  passive TCP connections (accept), columns PID COMM IP RADDR RPORT LADDR LPORT.
+tcpretrans: retransmitted segments (tcp:tcp_retransmit_skb), columns PID IP LADDR:LPORT T> RADDR:RPORT STATE.
+  -c  count per connection, printed at Ctrl-C, instead of one line per event
   -t  a TIME(s) column (seconds since the first event)   -U  a UID column
-  -p  only this process   -u  only this user   -P  only these ports (dport / lport)   -4, -6  one family
+  -p  only this process   -u  only this user   -P  only these ports (dport / lport; either end for
+  tcpretrans)   -4, -6  one family
 pipe: bpf_trace_printk output from trace_pipe.
 C is compiled with clang at start (cached in ~/.cache/bpfkit); needs root.
 `;
@@ -26,6 +31,7 @@ function intValue(flag: string, v: string | undefined): number | undefined {
 /** Run `bpfkit trace`. */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, help } = parseFlags(argv, {
+    count: { type: 'boolean', short: 'c' },
     timestamp: { type: 'boolean', short: 't' },
     'print-uid': { type: 'boolean', short: 'U' },
     pid: { type: 'string', short: 'p' },
@@ -46,7 +52,13 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   try {
     if (tool === 'pipe') return await pipe(ac.signal);
-    if (tool !== 'tcpconnect' && tool !== 'tcpaccept') throw new UsageError(usage);
+    const kinds = { tcpconnect: 'connect', tcpaccept: 'accept', tcpretrans: 'retrans' } as const;
+    if (!Object.hasOwn(kinds, tool)) throw new UsageError(usage);
+    const kind = kinds[tool as keyof typeof kinds];
+    if (kind === 'retrans' && (values.pid || values.uid || values['print-uid']))
+      throw new UsageError(
+        'tcpretrans: -p, -u and -U do not apply (retransmits run in softirq context, not in a process)',
+      );
     if (values.ipv4 && values.ipv6) throw new UsageError('-4 and -6 exclude each other');
     const ports = values.port?.split(',').map((p) => {
       const n = intValue('P', p)!;
@@ -55,8 +67,7 @@ export async function run(argv: string[]): Promise<number> {
     });
     const pid = intValue('p', values.pid);
     const uid = intValue('u', values.uid);
-    const kind = tool === 'tcpconnect' ? 'connect' : 'accept';
-    const { openTcpTool, tcpHeader, tcpLine } = await import('../../trace/index.js');
+    const { openTcpTool, tcpHeader, tcpLine, tcpCountKey, tcpCountLines } = await import('../../trace/index.js');
     const t = await openTcpTool(kind, {
       ...(pid !== undefined ? { pid } : {}),
       ...(uid !== undefined ? { uid } : {}),
@@ -64,9 +75,19 @@ export async function run(argv: string[]): Promise<number> {
       ...(values.ipv4 ? { family: 4 as const } : values.ipv6 ? { family: 6 as const } : {}),
     });
     const fmt = { timestamp: values.timestamp === true, uid: values['print-uid'] === true };
-    process.stdout.write(`${tcpHeader(kind, fmt)}\n`);
-    let startNs: bigint | undefined;
     try {
+      if (values.count) {
+        process.stdout.write('Tracing... Hit Ctrl-C to end.\n');
+        const counts = new Map<string, number>();
+        for await (const ev of t.events(ac.signal)) {
+          const key = tcpCountKey(kind, ev);
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+        }
+        process.stdout.write(`\n${tcpCountLines(kind, counts).join('\n')}\n`);
+        return 0;
+      }
+      process.stdout.write(`${tcpHeader(kind, fmt)}\n`);
+      let startNs: bigint | undefined;
       for await (const ev of t.events(ac.signal)) {
         startNs ??= ev.timeNs;
         process.stdout.write(`${tcpLine(kind, ev, { ...fmt, startNs })}\n`);

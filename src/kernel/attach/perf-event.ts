@@ -16,8 +16,8 @@ import { tracepointId } from './tracefs.js';
 
 /** PERF_TYPE_* (include/uapi/linux/perf_event.h). */
 export const PerfType = { HARDWARE: 0, SOFTWARE: 1, TRACEPOINT: 2 } as const;
-/** PERF_COUNT_SW_* for PerfType.SOFTWARE. */
-export const PerfSoftware = { CPU_CLOCK: 0, TASK_CLOCK: 1 } as const;
+/** PERF_COUNT_SW_* for PerfType.SOFTWARE (BPF_OUTPUT: the event a perf event array's bpf_perf_event_output writes to). */
+export const PerfSoftware = { CPU_CLOCK: 0, TASK_CLOCK: 1, BPF_OUTPUT: 10 } as const;
 
 /** struct perf_event_attr, the fields bpfkit sets (PERF_ATTR_SIZE_VER5 and later keep these offsets). */
 const ATTR = {
@@ -52,6 +52,8 @@ export interface PerfEventSpec {
   /** Sampling: events per second (freq) or every N events (period). */
   frequency?: number;
   period?: number;
+  /** PERF_SAMPLE_* bits of what each sample record carries (PERF_SAMPLE_RAW for BPF output). */
+  sampleType?: bigint;
 }
 
 /** Open a perf event on `cpu` (-1: any) for `pid` (-1: every process); throws a typed one-line error. */
@@ -69,6 +71,7 @@ export function perfEventOpen(spec: PerfEventSpec, pid: number, cpu: number, wha
     } else if (spec.period) v.setBigUint64(ATTR.samplePeriodOrFreq, BigInt(spec.period), true);
     else if (spec.type === PerfType.TRACEPOINT || spec.type > PerfType.TRACEPOINT)
       v.setBigUint64(ATTR.samplePeriodOrFreq, 1n, true);
+    if (spec.sampleType !== undefined) v.setBigUint64(ATTR.sampleType, spec.sampleType, true);
     v.setBigUint64(ATTR.flags, flags, true);
     v.setUint32(ATTR.wakeupEvents, 1, true);
     if (spec.config1 !== undefined) v.setBigUint64(ATTR.config1, spec.config1, true);
@@ -111,13 +114,20 @@ export class PerfAttachment {
   }
 }
 
-/** Attach program `progFd` to the open perf event `perfFd`: a link fd, or -1 when attached by ioctl. */
-export function attachToPerfEvent(progFd: number, perfFd: number, what: string): number {
+/** link_create.perf_event.bpf_cookie: the u64 right after the common head. */
+const LINK_CREATE_BPF_COOKIE = 16;
+
+/**
+ * Attach program `progFd` to the open perf event `perfFd`: a link fd, or -1 when attached by ioctl.
+ * `cookie` is what bpf_get_attach_cookie() returns in the program (needs a BPF link).
+ */
+export function attachToPerfEvent(progFd: number, perfFd: number, what: string, cookie = 0n): number {
   const { size, fields: f } = BPF_ATTR.link_create;
   const link = withAttr(size, (a) => {
     setU32(a.view, f.prog_fd, progFd);
     setU32(a.view, f.target_ifindex, perfFd); // target_fd shares the slot
     setU32(a.view, f.attach_type, BPF_PERF_EVENT);
+    a.view.setBigUint64(LINK_CREATE_BPF_COOKIE, cookie, true);
     return bpfRaw(Cmd.LINK_CREATE, a);
   });
   if (link >= 0) {
@@ -127,6 +137,8 @@ export function attachToPerfEvent(progFd: number, perfFd: number, what: string):
   const err = errnoName(-link);
   if (err === 'EPERM' || err === 'EACCES') throw kernelError(-link, `attaching ${what}`);
   if (err !== 'EINVAL' && err !== 'EOPNOTSUPP' && err !== 'ENOTSUPP') throw kernelError(-link, `attaching ${what}`);
+  if (cookie !== 0n)
+    throw new EnvironmentError(`${what}: this kernel has no perf event links, so no attach cookie (${err})`);
   // Kernels before perf links: the ioctl holds the program until the perf event closes.
   const r = ioctlInt(perfFd, IOC_SET_BPF, progFd);
   if (r < 0) {
@@ -139,10 +151,10 @@ export function attachToPerfEvent(progFd: number, perfFd: number, what: string):
   return -1;
 }
 
-function attachEvents(progFd: number, fds: number[], what: string): PerfAttachment {
+function attachEvents(progFd: number, fds: number[], what: string, cookie = 0n): PerfAttachment {
   const links: number[] = [];
   try {
-    for (const fd of fds) links.push(attachToPerfEvent(progFd, fd, what));
+    for (const fd of fds) links.push(attachToPerfEvent(progFd, fd, what, cookie));
   } catch (err) {
     for (const l of links) closeFd(l);
     for (const fd of fds) closeFd(fd);
@@ -196,8 +208,14 @@ export function attachPerfEventPerCpu(
   return attachEvents(progFd, fds, what);
 }
 
-/** Attach to one already described perf event for `pid` (-1: all) on `cpu`. */
-export function attachPerfEvent(progFd: number, spec: PerfEventSpec, pid: number, what: string): PerfAttachment {
+/** Attach to one already described perf event for `pid` (-1: all), with an optional attach cookie. */
+export function attachPerfEvent(
+  progFd: number,
+  spec: PerfEventSpec,
+  pid: number,
+  what: string,
+  cookie = 0n,
+): PerfAttachment {
   const fd = perfEventOpen(spec, pid, pid === -1 ? 0 : -1, what);
-  return attachEvents(progFd, [fd], what);
+  return attachEvents(progFd, [fd], what, cookie);
 }

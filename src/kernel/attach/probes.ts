@@ -17,6 +17,10 @@ export interface UprobeTarget {
   pid?: number;
   /** Names the probe in messages (e.g. `/bin/bash:readline`). */
   description?: string;
+  /** File offset of a USDT semaphore the kernel increments while attached (0: none). */
+  refCtrOffset?: number;
+  /** What bpf_get_attach_cookie() returns in the program. */
+  cookie?: bigint;
 }
 
 /** Attach a KPROBE-type program as a uprobe or uretprobe. */
@@ -30,12 +34,14 @@ export function attachUprobe(progFd: number, target: UprobeTarget): PerfAttachme
       progFd,
       {
         type,
-        config: target.retprobe ? retprobeBit('uprobe') : 0n,
+        // The uprobe PMU's format: retprobe is a low config bit, ref_ctr_offset config:32-63.
+        config: (target.retprobe ? retprobeBit('uprobe') : 0n) | (BigInt(target.refCtrOffset ?? 0) << 32n),
         config1: path.address,
         config2: BigInt(target.offset),
       },
       target.pid ?? -1,
       what,
+      target.cookie ?? 0n,
     );
   } finally {
     path.free();

@@ -84,25 +84,34 @@ export function nativeView(ptr: unknown, len: number): ArrayBuffer {
   return koffi.view(ptr, len);
 }
 
-/** An epoll instance watching one fd for readability. */
+/** An epoll instance watching fds for readability. */
 export class Epoll {
   readonly fd: number;
   private readonly events = koffi.alloc('uint8_t', 12 * 8);
   private closed = false;
   private waiting = false;
 
-  constructor(watchFd: number) {
+  constructor(watch: number | number[]) {
     const s = sys();
     this.fd = s.epoll_create1(0x80000 /* EPOLL_CLOEXEC */) as number;
     if (this.fd < 0) throw new EnvironmentError(`epoll_create1 failed (errno ${errno()})`);
     // struct epoll_event is packed on x86_64 (12 bytes), 16 bytes elsewhere; events (u32) comes first either way.
     const ev = koffi.alloc('uint8_t', 16);
     const view = new DataView(koffi.view(ev, 16));
-    view.setUint32(0, 1 /* EPOLLIN */, true);
-    view.setUint32(4, watchFd, true);
-    const r = s.epoll_ctl(this.fd, 1 /* EPOLL_CTL_ADD */, watchFd, ev) as number;
-    koffi.free(ev);
-    if (r < 0) throw new EnvironmentError(`epoll_ctl failed (errno ${errno()})`);
+    try {
+      for (const watchFd of typeof watch === 'number' ? [watch] : watch) {
+        view.setUint32(0, 1 /* EPOLLIN */, true);
+        view.setUint32(4, watchFd, true);
+        const r = s.epoll_ctl(this.fd, 1 /* EPOLL_CTL_ADD */, watchFd, ev) as number;
+        if (r < 0) {
+          const e = errno();
+          libc().close(this.fd);
+          throw new EnvironmentError(`epoll_ctl failed (errno ${e})`);
+        }
+      }
+    } finally {
+      koffi.free(ev);
+    }
   }
 
   /** Wait up to `timeoutMs` on a worker thread; resolves with the number of ready fds (0 on timeout). */

@@ -1,16 +1,19 @@
 /**
- * tcpconnect and tcpaccept: BCC's tools on the attach points this kernel has (tracepoints only), with
- * BCC's columns and options. openTcpTool compiles the program for this kernel (tracepoint formats from
- * tracefs, struct offsets from /sys/kernel/btf/vmlinux), loads and attaches it; events() yields one
+ * tcpconnect, tcpaccept and tcpretrans: BCC's tools on the attach points this kernel has (tracepoints
+ * only), with BCC's columns and options (and -c, counts per connection printed at the end). openTcpTool compiles the program for this kernel (tracepoint formats from
+ * tracefs, struct offsets from the kernel's BTF through the loader's shared cache), loads and attaches it; events() yields one
  * decoded connection per event.
  */
-import { readFileSync } from 'node:fs';
-import { parseBtf } from '../../btf/btf.js';
+import { targetBtf } from '../../loader/core.js';
 import { compileC } from '../../compile/compile-c.js';
 import { tracepointFormat } from '../../kernel/attach/tracefs.js';
 import { BPF } from '../bpf.js';
 import { memberOffset } from '../btf-offsets.js';
 import { tcpProgramSource } from './tcp-program.js';
+import { tcpRetransSource } from './tcpretrans-program.js';
+
+/** Which tool: connections made, accepted, or segments retransmitted. */
+export type TcpToolKind = 'connect' | 'accept' | 'retrans';
 
 /** Filters, as BCC's -p, -U/-u, -P, -4/-6 give them. */
 export interface TcpToolOptions {
@@ -34,7 +37,26 @@ export interface TcpEvent {
   /** The remote address and port. */
   remoteAddress: string;
   remotePort: number;
+  /** tcpretrans: the socket's TCP state at the retransmit (ESTABLISHED, SYN_SENT...). */
+  state?: string;
 }
+
+/** TCP states by number (include/net/tcp_states.h). */
+const TCP_STATES = [
+  'UNKNOWN',
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+  'NEW_SYN_RECV',
+];
 
 /** A running tool: events until closed. */
 export interface TcpTool {
@@ -45,10 +67,8 @@ export interface TcpTool {
   close(): void;
 }
 
-const VMLINUX = '/sys/kernel/btf/vmlinux';
-
 function acceptOffsets(): string[] {
-  const btf = parseBtf(readFileSync(VMLINUX), VMLINUX);
+  const btf = targetBtf();
   const defs: [string, string, string][] = [
     ['OFF_TASK_FILES', 'task_struct', 'files'],
     ['OFF_FILES_FDT', 'files_struct', 'fdt'],
@@ -59,19 +79,23 @@ function acceptOffsets(): string[] {
   return defs.map(([macro, s, m]) => `-D${macro}=${memberOffset(btf, s, m)}`);
 }
 
-/** Compile, load and attach tcpconnect or tcpaccept. */
-export async function openTcpTool(kind: 'connect' | 'accept', opts: TcpToolOptions = {}): Promise<TcpTool> {
-  const formats = {
+function toolSource(kind: TcpToolKind): string {
+  if (kind === 'retrans') return tcpRetransSource(tracepointFormat('tcp', 'tcp_retransmit_skb'));
+  return tcpProgramSource(kind, {
     setState: tracepointFormat('sock', 'inet_sock_set_state'),
     acceptExit: tracepointFormat('syscalls', 'sys_exit_accept4'),
-  };
+  });
+}
+
+/** Compile, load and attach tcpconnect, tcpaccept or tcpretrans. */
+export async function openTcpTool(kind: TcpToolKind, opts: TcpToolOptions = {}): Promise<TcpTool> {
   const cflags: string[] = [];
   if (opts.pid !== undefined) cflags.push(`-DFILTER_PID=${opts.pid}`);
   if (opts.uid !== undefined) cflags.push(`-DFILTER_UID=${opts.uid}`);
   if (opts.family) cflags.push(`-DFILTER_FAMILY=${opts.family === 4 ? 2 : 10}`);
   if (opts.ports?.length) cflags.push('-DFILTER_PORTS=1');
   if (kind === 'accept') cflags.push(...acceptOffsets());
-  const compiled = await compileC(tcpProgramSource(kind, formats), { cflags, filename: `tcp${kind}.bpf.c` });
+  const compiled = await compileC(toolSource(kind), { cflags, filename: `tcp${kind}.bpf.c` });
   const bpf = BPF.fromSpec(compiled.spec, compiled.cached);
   try {
     const ports = bpf.collection.map('ports');
@@ -109,6 +133,7 @@ function toTcpEvent(e: Record<string, unknown>): TcpEvent {
     localPort: e.lport as number,
     remoteAddress: addr(e.daddr),
     remotePort: e.dport as number,
+    ...(typeof e.state === 'number' ? { state: TCP_STATES[e.state] ?? String(e.state) } : {}),
   };
 }
 
@@ -139,8 +164,13 @@ export function formatAddress(bytes: Uint8Array, family: 4 | 6): string {
 }
 
 /** BCC's header line. */
-export function tcpHeader(kind: 'connect' | 'accept', opts: { timestamp?: boolean; uid?: boolean }): string {
+export function tcpHeader(kind: TcpToolKind, opts: { timestamp?: boolean; uid?: boolean }): string {
   const cols: string[] = [];
+  if (kind === 'retrans') {
+    if (opts.timestamp) cols.push('TIME(s)'.padEnd(9));
+    cols.push('PID'.padEnd(7), 'IP', 'LADDR:LPORT'.padEnd(45), 'T>', 'RADDR:RPORT'.padEnd(45), 'STATE');
+    return cols.join(' ');
+  }
   if (opts.timestamp) cols.push('TIME(s)'.padEnd(9));
   if (opts.uid) cols.push('UID'.padEnd(6));
   cols.push('PID'.padEnd(7), 'COMM'.padEnd(16), 'IP');
@@ -151,12 +181,18 @@ export function tcpHeader(kind: 'connect' | 'accept', opts: { timestamp?: boolea
 
 /** One event as a line under tcpHeader. `startNs`: the first event's time, for -t. */
 export function tcpLine(
-  kind: 'connect' | 'accept',
+  kind: TcpToolKind,
   ev: TcpEvent,
   opts: { timestamp?: boolean; uid?: boolean; startNs?: bigint },
 ): string {
   const cols: string[] = [];
   if (opts.timestamp) cols.push((Number(ev.timeNs - (opts.startNs ?? ev.timeNs)) / 1e9).toFixed(3).padEnd(9));
+  if (kind === 'retrans') {
+    cols.push(String(ev.pid).padEnd(7), String(ev.family).padEnd(2));
+    cols.push(endpoint(ev.localAddress, ev.localPort).padEnd(45), 'R>');
+    cols.push(endpoint(ev.remoteAddress, ev.remotePort).padEnd(45), ev.state ?? '');
+    return cols.join(' ');
+  }
   if (opts.uid) cols.push(String(ev.uid).padEnd(6));
   cols.push(String(ev.pid).padEnd(7), ev.comm.padEnd(16), String(ev.family).padEnd(2));
   if (kind === 'connect') cols.push(ev.localAddress.padEnd(39), ev.remoteAddress.padEnd(39), String(ev.remotePort));
@@ -168,4 +204,32 @@ export function tcpLine(
       String(ev.localPort),
     );
   return cols.join(' ');
+}
+
+/** `addr:port`, IPv6 in brackets. */
+function endpoint(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** The key -c counts by: connect by (local address, remote address, remote port), the others by both ends. */
+export function tcpCountKey(kind: TcpToolKind, ev: TcpEvent): string {
+  if (kind === 'connect') return `${ev.localAddress}\t${ev.remoteAddress}\t${ev.remotePort}`;
+  return `${endpoint(ev.localAddress, ev.localPort)}\t${endpoint(ev.remoteAddress, ev.remotePort)}`;
+}
+
+/** The -c summary, BCC-style: a header and one line per key, most frequent first. */
+export function tcpCountLines(kind: TcpToolKind, counts: Map<string, number>): string[] {
+  const header =
+    kind === 'connect'
+      ? `${'LADDR'.padEnd(39)} ${'RADDR'.padEnd(39)} ${'RPORT'.padEnd(6)} CONNECTS`
+      : `${'LADDR:LPORT'.padEnd(45)} ${'RADDR:RPORT'.padEnd(45)} ${kind === 'accept' ? 'ACCEPTS' : 'RETRANSMITS'}`;
+  const rows = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return [
+    header,
+    ...rows.map(([key, n]) => {
+      const parts = key.split('\t');
+      if (kind === 'connect') return `${parts[0]!.padEnd(39)} ${parts[1]!.padEnd(39)} ${parts[2]!.padEnd(6)} ${n}`;
+      return `${parts[0]!.padEnd(45)} ${parts[1]!.padEnd(45)} ${n}`;
+    }),
+  ];
 }

@@ -1,0 +1,202 @@
+/**
+ * The tools against oracles, live in a network namespace the test creates: tcpretrans reports exactly the
+ * retransmissions the kernel counted (the namespace's TcpRetransSegs) and bpftrace counted on the same
+ * tracepoint, for SYNs the namespace's loopback drops (a cls_bpf filter returning TC_ACT_SHOT, and
+ * tcp_syn_retries=1 so each connect gives up within seconds); `bpfkit trace tcpconnect -c` prints, at
+ * SIGINT, counts equal to the connections the test made and to bpftrace's count of the same transition.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openTcpTool, type TcpEvent } from '../../src/trace/index.js';
+import { needs } from '../support/env.js';
+import { waitUntil } from '../support/live-wait.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), `bpfkit-tools-${process.pid}-`));
+process.env.BPFKIT_CACHE_DIR ??= path.join(dir, 'cache');
+const NS = `bpfkit-tools-${process.pid}`;
+test.after(() => {
+  rmSync(dir, { recursive: true, force: true });
+  try {
+    execFileSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+  } catch {
+    // not created
+  }
+});
+
+function netns(): void {
+  try {
+    execFileSync('ip', ['netns', 'add', NS], { stdio: 'ignore' });
+  } catch {
+    // already there from an earlier test in this file
+  }
+  execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+}
+
+/** A port for this run, unlikely to be used by anything else on the machine at the same time. */
+const PORT = 20000 + (process.pid % 20000);
+
+/** bpftrace running `script`, resolved once it has attached; stop() interrupts it and returns its output. */
+async function bpftrace(script: string): Promise<{ stop: () => Promise<string> }> {
+  const child: ChildProcess = spawn('bpftrace', ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', () => undefined); // its RLIMIT_MEMLOCK warning on kernels that need none
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await waitUntil('bpftrace to attach', () => /Attaching \d+ probes?/.test(out));
+  return {
+    stop: async () => {
+      child.kill('SIGINT');
+      await exited;
+      return out;
+    },
+  };
+}
+
+function bpftraceCount(out: string): number {
+  const m = /@n: (\d+)/.exec(out);
+  return m ? Number(m[1]) : 0; // bpftrace prints nothing for a map never written
+}
+
+function retransSegs(): number {
+  const text = execFileSync('ip', ['netns', 'exec', NS, 'cat', '/proc/net/snmp'], { encoding: 'utf8' });
+  const [names, values] = text.split('\n').filter((l) => l.startsWith('Tcp:'));
+  const i = names!.split(/\s+/).indexOf('RetransSegs');
+  return Number(values!.split(/\s+/)[i]);
+}
+
+/** Drop everything arriving on the namespace's loopback, and give up a connect after one SYN retry. */
+function dropLoopback(): void {
+  const src = path.join(dir, 'drop.c');
+  const obj = path.join(dir, 'drop.o');
+  writeFileSync(
+    src,
+    'int drop(void *skb) __attribute__((section("tc"), used));\nint drop(void *skb) { return 2; /* TC_ACT_SHOT */ }\n' +
+      'char _license[] __attribute__((section("license"), used)) = "GPL";\n',
+  );
+  execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-c', src, '-o', obj]);
+  execFileSync('ip', ['netns', 'exec', NS, 'tc', 'qdisc', 'add', 'dev', 'lo', 'clsact']);
+  execFileSync('ip', [
+    'netns',
+    'exec',
+    NS,
+    'tc',
+    'filter',
+    'add',
+    'dev',
+    'lo',
+    'ingress',
+    'bpf',
+    'da',
+    'obj',
+    obj,
+    'sec',
+    'tc',
+  ]);
+  execFileSync('ip', ['netns', 'exec', NS, 'sysctl', '-q', 'net.ipv4.tcp_syn_retries=1']);
+}
+
+/** Connects to PORT over IPv4 and IPv6, `n` of each at once; every one times out (its SYNs are dropped). */
+const UNANSWERED = `
+import socket, sys, threading
+port, n = int(sys.argv[1]), int(sys.argv[2])
+def go(fam, host):
+    s = socket.socket(fam)
+    try: s.connect((host, port))
+    except OSError: pass
+    s.close()
+ts = [threading.Thread(target=go, args=a) for a in [(socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')] * n]
+for t in ts: t.start()
+for t in ts: t.join()
+`;
+
+test('tcpretrans reports exactly the retransmits the kernel counted and bpftrace saw', async (t) => {
+  if (!needs(t, { root: true, tools: ['clang', 'ip', 'tc', 'python3', 'bpftrace'] })) return;
+  netns();
+  dropLoopback();
+  const tool = await openTcpTool('retrans', { ports: [PORT] });
+  const events: TcpEvent[] = [];
+  const ac = new AbortController();
+  const reading = (async () => {
+    for await (const ev of tool.events(ac.signal)) events.push(ev);
+  })();
+  try {
+    const oracle = await bpftrace(`tracepoint:tcp:tcp_retransmit_skb /args->dport == ${PORT}/ { @n = count(); }`);
+    const before = retransSegs();
+    const script = path.join(dir, 'unanswered.py');
+    writeFileSync(script, UNANSWERED);
+    execFileSync('ip', ['netns', 'exec', NS, 'python3', script, String(PORT), '2']);
+    const kernel = retransSegs() - before;
+    await waitUntil(`${kernel} retransmit events`, () => events.length >= kernel);
+    const seen = bpftraceCount(await oracle.stop());
+    ac.abort();
+    await reading;
+    assert.ok(kernel >= 4, `each of 4 connects retransmitted its SYN (kernel counted ${kernel})`);
+    assert.equal(events.length, kernel, 'tcpretrans = the namespace TcpRetransSegs');
+    assert.equal(seen, kernel, 'bpftrace on the same tracepoint agrees');
+    for (const e of events) {
+      assert.equal(e.remotePort, PORT);
+      assert.equal(e.state, 'SYN_SENT');
+      assert.equal(e.remoteAddress, e.family === 4 ? '127.0.0.1' : '::1');
+    }
+    assert.equal(events.filter((e) => e.family === 4).length, events.filter((e) => e.family === 6).length);
+  } finally {
+    ac.abort();
+    tool.close();
+  }
+});
+
+/** A listener on PORT+1 over both families that accepts `n` connections of each, made by the same script. */
+const CONNECTS = `
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+for fam, host in ((socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')):
+    srv = socket.socket(fam); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); srv.bind((host, port)); srv.listen(64)
+    for i in range(n):
+        c = socket.socket(fam); c.connect((host, port)); a, _ = srv.accept(); a.close(); c.close()
+    srv.close()
+`;
+
+test('bpfkit trace tcpconnect -c: counts per destination at SIGINT equal the connects made and bpftrace', async (t) => {
+  if (!needs(t, { root: true, tools: ['clang', 'ip', 'python3', 'bpftrace'] })) return;
+  const ns = `${NS}-c`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    const port = PORT + 1;
+    const cli = spawn('node', [path.resolve('bin/bpfkit.js'), 'trace', 'tcpconnect', '-c', '-P', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    cli.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => cli.once('exit', r));
+    await waitUntil('tcpconnect -c to start', () => out.includes('Tracing...') || cli.exitCode !== null);
+    assert.equal(err, '');
+    const oracle = await bpftrace(
+      `tracepoint:sock:inet_sock_set_state /args->protocol == 6 && args->oldstate == 7 && args->newstate == 2 && args->dport == ${port}/ { @n = count(); }`,
+    );
+    const script = path.join(dir, 'connects.py');
+    writeFileSync(script, CONNECTS);
+    const n = 7;
+    execFileSync('ip', ['netns', 'exec', ns, 'python3', script, String(port), String(n)]);
+    const seen = bpftraceCount(await oracle.stop());
+    // The CLI reads its ring buffer as events come; the count is printed once it has stopped reading.
+    cli.kill('SIGINT');
+    assert.equal(await exited, 0);
+    const rows = out
+      .split('\n')
+      .filter((l) => new RegExp(`\\s${port}\\s+\\d+$`).test(l))
+      .map((l) => l.trim().split(/\s+/));
+    const byRemote = Object.fromEntries(rows.map((r) => [r[1], Number(r[3])]));
+    assert.deepEqual(byRemote, { '127.0.0.1': n, '::1': n });
+    assert.equal(seen, 2 * n);
+    assert.match(out, /^Tracing\.\.\. Hit Ctrl-C to end\.\n\nLADDR\s+RADDR\s+RPORT\s+CONNECTS\n/);
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  }
+});
