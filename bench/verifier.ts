@@ -63,9 +63,9 @@ export async function bench(): Promise<void> {
     const spec = loadObjectFile(repo(file));
     for (const p of spec.programs) {
       if (!MODELLED.includes(p.type)) continue;
-      let best = Infinity;
-      let last;
-      for (let i = 0; i < 3; i++) {
+      let last = verifyProgram(spec, p);
+      let best = last.ms;
+      for (let i = 0; i < 2; i++) {
         last = verifyProgram(spec, p);
         best = Math.min(best, last.ms);
       }

@@ -36,6 +36,7 @@ import {
   BPF_CMPXCHG,
   BPF_FETCH,
 } from '../isa/opcodes.js';
+import { checkedUpFront, fieldFault } from './fields.js';
 import { Rejection } from './reject.js';
 
 /** What stage 1 learns of a program. */
@@ -63,14 +64,15 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
   const slots = last.pc + (last.code === OP_LDDW ? 2 : 1);
 
   // Opcodes and reserved fields (resolve_pseudo_ldimm64 and do_check's field checks).
+  // Other classes' fields are checked when the walk reaches them (fields.ts), as the kernel does.
   for (const insn of insns) {
     const bad = checkInstruction(insn);
-    if (bad) {
+    if (bad && (bad.startsWith('unknown opcode') || insn.code === OP_LDDW || checkedUpFront(insn))) {
       const msg = bad.startsWith('unknown opcode')
         ? `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`
         : insn.code === OP_LDDW
           ? 'invalid bpf_ld_imm64 insn'
-          : `${bad}`;
+          : fieldFault(insn)!;
       throw new Rejection(insn.pc, msg);
     }
     if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL && sourceOf(insn.code) === BPF_X)
