@@ -19,6 +19,8 @@ import {
   BPF_JMP32,
   BPF_LD,
   BPF_LDX,
+  BPF_MEM,
+  BPF_MEMSX,
   BPF_MOV,
   BPF_NEG,
   BPF_ST,
@@ -58,17 +60,17 @@ function ruleName(insn: Instruction): string {
   }
 }
 
-/**
- * The fault in an instruction's fields, or undefined: a register number past r10 is `R11 is invalid`
- * (check_reg_arg), anything else the class's "uses reserved fields".
- */
+/** The fault in an instruction's fields (a register past r10 included), or undefined. */
 export function fieldFault(insn: Instruction): string | undefined {
-  const bad = checkInstruction(insn);
-  if (!bad) return undefined;
-  const reg = /^invalid (?:destination|source) register r(\d+)/.exec(bad);
-  if (reg) return `R${reg[1]} is invalid`;
-  return `${ruleName(insn)} uses reserved fields`;
+  return checkInstruction(insn) ? `${ruleName(insn)} uses reserved fields` : undefined;
 }
 
-/** Is this fault one the kernel finds before the walk (a load's fields)? */
-export const checkedUpFront = (insn: Instruction): boolean => classOf(insn.code) === BPF_LDX;
+/**
+ * A load's fault found before the walk and before opcodes are looked up: any BPF_LDX whose mode is not
+ * MEM or MEMSX, or whose imm is set, is "BPF_LDX uses reserved fields" (resolve_pseudo_ldimm64).
+ */
+export function loadFieldFault(insn: Instruction): string | undefined {
+  if (classOf(insn.code) !== BPF_LDX) return undefined;
+  const mode = modeOf(insn.code);
+  return (mode !== BPF_MEM && mode !== BPF_MEMSX) || insn.imm !== 0 ? 'BPF_LDX uses reserved fields' : undefined;
+}
