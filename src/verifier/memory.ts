@@ -4,6 +4,7 @@
  * memory are checked against their sizes, and the context against the program type's field table.
  */
 import { REG_FP } from '../isa/opcodes.js';
+import { ProgType } from '../uapi/types.js';
 import { ctxAccess, ctxModelled } from './ctx-access.js';
 import type { Env } from './env.js';
 import { Rejection } from './reject.js';
@@ -117,6 +118,8 @@ export function access(
     }
     case 'pkt':
     case 'pkt_meta': {
+      // may_access_direct_pkt_data: cgroup_skb programs read the packet, never write it.
+      if (write && env.progType === ProgType.CGROUP_SKB) throw new Rejection(pc, 'cannot write into packet');
       if (reg.s.smin < 0n)
         throw new Rejection(
           pc,

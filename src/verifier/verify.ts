@@ -105,7 +105,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     if (!ctxModelled(opts.type))
       throw new Rejection(
         0,
-        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act and xdp are)`,
+        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint and perf_event are)`,
       );
     const cfg = buildCfg(insns);
     const env: Env = {

@@ -14,6 +14,7 @@ import { boundaryPrograms, type BoundaryProgram } from './boundary-programs.js';
 import { conformancePrograms } from './conformance-programs.js';
 import { prevailCases } from './prevail-cases.js';
 import { randomPrograms } from './random-programs.js';
+import { programTypePrograms } from './type-programs.js';
 import { kernelVerdictObject, kernelVerdictRaw, type KernelVerdict } from './kernel-oracle.js';
 
 const MODELLED: number[] = [ProgType.SOCKET_FILTER, ProgType.SCHED_CLS, ProgType.SCHED_ACT, ProgType.XDP];
@@ -30,6 +31,8 @@ interface Tally {
   differentClass: string[];
   /** Refused by bpfkit for something it does not model while the kernel accepts. */
   unmodelled: number;
+  /** Accepted by the kernel, refused by bpfkit. */
+  missed: string[];
 }
 
 /**
@@ -50,6 +53,7 @@ function tally(t: Tally, name: string, k: KernelVerdict, v: VerifyResult): void 
     t.kernelAccepted++;
     if (v.accepted) t.bothAccepted++;
     else if (v.unmodelled) t.unmodelled++;
+    if (!v.accepted) t.missed.push(`${name}: bpfkit '${v.message!.split('\n').pop()}'`);
     return;
   }
   t.kernelRefused++;
@@ -71,6 +75,7 @@ const newTally = (): Tally => ({
   sameClass: 0,
   differentClass: [],
   unmodelled: 0,
+  missed: [],
 });
 
 function report(ctx: TestContext, label: string, t: Tally): void {
@@ -84,6 +89,7 @@ function report(ctx: TestContext, label: string, t: Tally): void {
       `same kind of message: ${t.sameClass}/${refusedBoth} = ${pct(t.sameClass, refusedBoth)}%; ` +
       `kernel-accepted that bpfkit does not model: ${t.unmodelled}`,
   );
+  for (const d of t.missed.slice(0, 10)) ctx.diagnostic(`kernel accepts: ${d}`);
   for (const d of t.differentPc.slice(0, 10)) ctx.diagnostic(`pc differs: ${d}`);
   for (const d of t.differentClass.slice(0, 10)) ctx.diagnostic(`message differs: ${d}`);
 }
@@ -106,6 +112,11 @@ function compareRaw(ctx: TestContext, label: string, programs: readonly Boundary
 test('oracle: PREVAIL-style cases', (t) => {
   if (!needs(t, { root: true })) return;
   compareRaw(t, 'PREVAIL-style cases', prevailCases());
+});
+
+test('oracle: context access of cgroup_skb, sk_skb, kprobe, tracepoint, raw_tp and perf_event programs', (t) => {
+  if (!needs(t, { root: true })) return;
+  compareRaw(t, 'program types', programTypePrograms());
 });
 
 test('oracle: hostile random instruction streams and garbage', (t) => {
