@@ -17,7 +17,18 @@ import { randomPrograms } from './random-programs.js';
 import { programTypePrograms } from './type-programs.js';
 import { kernelVerdictObject, kernelVerdictRaw, type KernelVerdict } from './kernel-oracle.js';
 
-const MODELLED: number[] = [ProgType.SOCKET_FILTER, ProgType.SCHED_CLS, ProgType.SCHED_ACT, ProgType.XDP];
+const MODELLED: number[] = [
+  ProgType.SOCKET_FILTER,
+  ProgType.SCHED_CLS,
+  ProgType.SCHED_ACT,
+  ProgType.XDP,
+  ProgType.CGROUP_SKB,
+  ProgType.SK_SKB,
+  ProgType.KPROBE,
+  ProgType.TRACEPOINT,
+  ProgType.RAW_TRACEPOINT,
+  ProgType.PERF_EVENT,
+];
 
 interface Tally {
   kernelAccepted: number;
