@@ -14,6 +14,7 @@ const suites = [
   'tc',
   'tracing',
   'pcap-filter',
+  'verifier',
 ];
 
 async function main(): Promise<void> {

@@ -7,7 +7,14 @@
  * @module
  */
 export type { Collection, Program, BpfMap, RunOptions, RunResult, EngineName } from './types.js';
-export type { LoadOptions, VmLoadOptions, KernelLoadOptions, HostConfig, VmExecution } from './options.js';
+export type {
+  LoadOptions,
+  VmLoadOptions,
+  KernelLoadOptions,
+  HostConfig,
+  VmExecution,
+  VerifyLoadOptions,
+} from './options.js';
 export { validateSpec, SpecError } from './validate-spec.js';
 export { MapError, Errno, errnoName, type ErrnoName } from './errors.js';
 export { MapType, ProgType, AttachType, UpdateFlag, MapFlag, nameOf } from '../uapi/types.js';

@@ -66,6 +66,14 @@ export interface KernelLoadOptions {
   programs?: string[];
 }
 
+/** `loadCollection`'s `verify` as an object: which programs, and what to do where bpfkit cannot tell. */
+export interface VerifyLoadOptions {
+  /** Check only these programs (default: every one the engine loads). */
+  programs?: string[];
+  /** Called with the program and the verifier's one-line reason when it cannot judge that program. */
+  onUnmodelled?: (program: string, reason: string) => void;
+}
+
 /**
  * `loadCollection`'s options: the engine, and each engine's own options. Only the chosen engine's are
  * read, so one object can describe a load on both (differential runs: `{ engine, vm: {...}, kernel: {...} }`).
@@ -74,9 +82,11 @@ export interface LoadOptions {
   engine: EngineName;
   /**
    * Check every program with bpfkit's verifier (src/verifier) before loading, and refuse the load with the
-   * verifier's first fault when it predicts the kernel would refuse a program (default false).
+   * verifier's first fault when it predicts the kernel would refuse a program (default false). With
+   * `onUnmodelled`, a program needing something the verifier does not model is reported there and loaded
+   * unverified instead of refusing the load; with `programs`, only those are checked.
    */
-  verify?: boolean;
+  verify?: boolean | VerifyLoadOptions;
   vm?: VmLoadOptions;
   kernel?: KernelLoadOptions;
   /**

@@ -8,7 +8,7 @@
  */
 import type { ObjectSpec } from '../elf/spec.js';
 import type { Collection } from '../engine/types.js';
-import type { LoadOptions } from '../engine/options.js';
+import type { LoadOptions, VerifyLoadOptions } from '../engine/options.js';
 import { BpfkitError } from '../util/errors.js';
 import { loadVmCollection } from '../vm/collection.js';
 import { verifyObject, ProgramRefusedError } from '../verifier/index.js';
@@ -20,10 +20,12 @@ import { runningKernel, type KernelEnv } from './kernel-env.js';
 import { InputError } from '../util/errors.js';
 import { ProgType } from '../uapi/types.js';
 
-/** `verify: true`: the verifier's verdict on every program first; the first refusal stops the load. */
-function checkVerified(spec: ObjectSpec, programs: string[] | undefined): void {
-  for (const { program, result } of verifyObject(spec, { programs })) {
-    if (!result.accepted) throw new ProgramRefusedError(program.name, result);
+/** `verify`: the verifier's verdict on every program first; the first refusal stops the load. */
+function checkVerified(spec: ObjectSpec, programs: string[] | undefined, how: VerifyLoadOptions): void {
+  for (const { program, result } of verifyObject(spec, { programs: how.programs ?? programs })) {
+    if (result.accepted) continue;
+    if (result.unmodelled && how.onUnmodelled) how.onUnmodelled(program.name, result.message!);
+    else throw new ProgramRefusedError(program.name, result);
   }
 }
 
@@ -33,8 +35,12 @@ function checkVerified(spec: ObjectSpec, programs: string[] | undefined): void {
  * Each engine refuses a faulty spec the same way (validateSpec: a SpecError, exit 2) before it creates anything.
  */
 export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promise<Collection> {
+  // CO-RE and externs first, so the verifier, the VM and the kernel all see the same relocated instructions.
   const relocated = prepareSpec(spec, opts, runningKernel());
-  if (opts.verify) checkVerified(relocated, opts.engine === 'kernel' ? opts.kernel?.programs : undefined);
+  if (opts.verify) {
+    const how = opts.verify === true ? {} : opts.verify;
+    checkVerified(relocated, opts.engine === 'kernel' ? opts.kernel?.programs : undefined, how);
+  }
   if (opts.engine === 'vm') return loadVmCollection(relocated, opts.vm);
   if (opts.engine === 'kernel') {
     const { loadKernelCollection } = await import('../kernel/collection.js');

@@ -59,7 +59,6 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
   const is32 = classOf(insn.code) === BPF_ALU;
   const pc = insn.pc;
   const dst = insn.dst;
-  if (dst === REG_FP) throw new Rejection(pc, 'frame pointer is read only');
   const useSrc = sourceOf(insn.code) === BPF_X && op !== BPF_NEG && op !== BPF_END;
   let srcReg: Reg;
   if (useSrc) {
@@ -68,6 +67,17 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
   } else {
     srcReg = scalarReg(S.known(is32 ? BigInt(insn.imm >>> 0) : BigInt(insn.imm)));
   }
+  // The kernel's order (check_alu_op): operands read, then div by zero and shift widths, then the
+  // destination written — so `r10 += r11`-style faults name the unread operand first.
+  if (op !== BPF_MOV && f.regs[dst]!.kind === 'not_init') throw new Rejection(pc, `R${dst} !read_ok`);
+  if ((op === BPF_DIV || op === BPF_MOD) && !useSrc && insn.imm === 0) throw new Rejection(pc, 'div by zero');
+  if (
+    (op === BPF_LSH || op === BPF_RSH || op === BPF_ARSH) &&
+    !useSrc &&
+    (insn.imm < 0 || insn.imm >= (is32 ? 32 : 64))
+  )
+    throw new Rejection(pc, `invalid shift ${insn.imm}`);
+  if (dst === REG_FP) throw new Rejection(pc, 'frame pointer is read only');
 
   if (op === BPF_MOV) {
     if (!is32 && insn.off === 0) {
@@ -93,8 +103,6 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
   }
 
   const dstReg = f.regs[dst]!;
-  if (dstReg.kind === 'not_init') throw new Rejection(pc, `R${dst} !read_ok`);
-  if ((op === BPF_DIV || op === BPF_MOD) && !useSrc && insn.imm === 0) throw new Rejection(pc, 'div by zero');
 
   if (isPointer(dstReg) || isPointer(srcReg)) {
     f.regs[dst] = pointerAlu(env, pc, insn, op, is32, dstReg, srcReg);

@@ -90,7 +90,12 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       case 'ctx':
         if (reg.kind !== 'ctx') throw expect('ctx');
         if (reg.off !== 0)
-          throw new Rejection(pc, `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`);
+          throw new Rejection(
+            pc,
+            reg.off < 0
+              ? `negative offset ctx ptr R${regno} off=${reg.off} disallowed`
+              : `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`,
+          );
         break;
       case 'map_ptr':
         if (reg.kind !== 'map_ptr') throw expect('map_ptr');

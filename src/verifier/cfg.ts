@@ -36,6 +36,7 @@ import {
   BPF_CMPXCHG,
   BPF_FETCH,
 } from '../isa/opcodes.js';
+import { loadFieldFault } from './fields.js';
 import { Rejection } from './reject.js';
 
 /** What stage 1 learns of a program. */
@@ -62,21 +63,6 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
   const last = insns[insns.length - 1]!;
   const slots = last.pc + (last.code === OP_LDDW ? 2 : 1);
 
-  // Opcodes and reserved fields (resolve_pseudo_ldimm64 and do_check's field checks).
-  for (const insn of insns) {
-    const bad = checkInstruction(insn);
-    if (bad) {
-      const msg = bad.startsWith('unknown opcode')
-        ? `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`
-        : insn.code === OP_LDDW
-          ? 'invalid bpf_ld_imm64 insn'
-          : `${bad}`;
-      throw new Rejection(insn.pc, msg);
-    }
-    if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL && sourceOf(insn.code) === BPF_X)
-      throw new Rejection(insn.pc, `unknown opcode ${insn.code.toString(16)}`);
-  }
-
   // Subprograms.
   const starts = new Set<number>([0]);
   for (const insn of insns) {
@@ -102,6 +88,7 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
 
   // Jumps stay inside their subprogram and land on an instruction; subprograms end in exit or goto.
   const prunePoints = new Set<number>();
+  const intoLddw = new Set<number>();
   for (const insn of insns) {
     if (!isJmp(insn.code)) continue;
     const op = opOf(insn.code);
@@ -110,8 +97,9 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
     const sp = subprogOf(insn.pc);
     if (target < sp || target >= endOf(sp))
       throw new Rejection(insn.pc, `jump out of range from insn ${insn.pc} to ${target}`);
-    if (!index.has(target)) throw new Rejection(insn.pc, `jump into the middle of ldimm64 insn ${target - 1}`);
-    prunePoints.add(target);
+    // Into an lddw's second half: check_cfg reports it in instruction order, with unreachable ones.
+    if (!index.has(target)) intoLddw.add(target - 1);
+    else prunePoints.add(target);
     if (op !== BPF_JA) prunePoints.add(insn.pc + 1);
   }
   for (const sp of subprogs) {
@@ -129,6 +117,23 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
       throw new Rejection(lastInsn?.pc ?? sp, 'last insn is not an exit or jmp');
   }
 
+  // Opcodes, loads' fields and lddw pairs (resolve_pseudo_ldimm64), after check_subprogs' jump ranges
+  // as in the kernel.
+  // Other classes' fields are checked when the walk reaches them (fields.ts), as the kernel does.
+  for (const insn of insns) {
+    const load = loadFieldFault(insn);
+    if (load) throw new Rejection(insn.pc, load);
+    const bad = checkInstruction(insn);
+    if (bad && (bad.startsWith('unknown opcode') || insn.code === OP_LDDW)) {
+      const msg = bad.startsWith('unknown opcode')
+        ? `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`
+        : 'invalid bpf_ld_imm64 insn';
+      throw new Rejection(insn.pc, msg);
+    }
+    if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL && sourceOf(insn.code) === BPF_X)
+      throw new Rejection(insn.pc, `unknown opcode ${insn.code.toString(16)}`);
+  }
+
   // Reachability from the entry, following calls and callback references as the kernel's DFS does.
   const seen = new Set<number>();
   const work = [0];
@@ -136,9 +141,12 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
     const pc = work.pop()!;
     if (seen.has(pc)) continue;
     seen.add(pc);
-    for (const n of successors(insns[index.get(pc)!]!, true)) if (!seen.has(n)) work.push(n);
+    for (const n of successors(insns[index.get(pc)!]!, true)) if (!seen.has(n) && index.has(n)) work.push(n);
   }
-  for (const insn of insns) if (!seen.has(insn.pc)) throw new Rejection(insn.pc, `unreachable insn ${insn.pc}`);
+  for (const insn of insns) {
+    if (!seen.has(insn.pc)) throw new Rejection(insn.pc, `unreachable insn ${insn.pc}`);
+    if (intoLddw.has(insn.pc)) throw new Rejection(insn.pc, `jump into the middle of ldimm64 insn ${insn.pc}`);
+  }
   for (const insn of insns) {
     if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL) prunePoints.add(insn.pc + 1);
   }

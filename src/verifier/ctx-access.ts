@@ -1,6 +1,6 @@
 /**
  * Which context fields a program type may read or write, and what a load of each gives (the kernel's
- * is_valid_access callbacks for __sk_buff and xdp_md). Fields bpfkit has not modelled are refused, so a
+ * is_valid_access callbacks for __sk_buff, xdp_md and the tracing contexts). Fields bpfkit has not modelled are refused, so a
  * program that touches one is reported rather than wrongly accepted.
  */
 import { ProgType } from '../uapi/types.js';
@@ -42,33 +42,87 @@ const SKB = {
 
 /** Program types whose context bpfkit models. */
 export function ctxModelled(type: number): boolean {
-  return (
-    type === ProgType.SOCKET_FILTER ||
-    type === ProgType.SCHED_CLS ||
-    type === ProgType.SCHED_ACT ||
-    type === ProgType.XDP
-  );
+  switch (type) {
+    case ProgType.SOCKET_FILTER:
+    case ProgType.SCHED_CLS:
+    case ProgType.SCHED_ACT:
+    case ProgType.XDP:
+    case ProgType.CGROUP_SKB:
+    case ProgType.SK_SKB:
+    case ProgType.KPROBE:
+    case ProgType.TRACEPOINT:
+    case ProgType.RAW_TRACEPOINT:
+    case ProgType.PERF_EVENT:
+      return true;
+    default:
+      return false;
+  }
 }
 
+/** Program types whose context is a __sk_buff. */
+export const isSkbType = (type: number): boolean =>
+  type === ProgType.SOCKET_FILTER ||
+  type === ProgType.SCHED_CLS ||
+  type === ProgType.SCHED_ACT ||
+  type === ProgType.CGROUP_SKB ||
+  type === ProgType.SK_SKB;
+
 const narrowOk = (off: number, size: number) => size <= 4 && (size & (size - 1)) === 0 && off % size === 0;
+
+/** Fields a type refuses before the common __sk_buff rules (cg_skb_is_valid_access, sk_skb_is_valid_access). */
+function skbTypeRule(type: number, off: number, write: boolean): 'refuse' | 'allow' | undefined {
+  const at = (field: number, size = 4) => off >= field && off < field + size;
+  if (type === ProgType.CGROUP_SKB) {
+    if (at(SKB.tcClassid) || at(SKB.dataMeta) || at(SKB.wireLen)) return 'refuse';
+    if (!write) return undefined;
+    return at(SKB.mark) || at(SKB.priority) || (off >= SKB.cb0 && off < SKB.cbEnd) || at(SKB.tstamp, 8)
+      ? 'allow'
+      : 'refuse';
+  }
+  if (type === ProgType.SK_SKB) {
+    if (at(SKB.tcClassid) || at(SKB.dataMeta) || at(SKB.tstamp, 8) || at(SKB.wireLen) || at(SKB.hwtstamp, 8))
+      return 'refuse';
+    if (write) return at(SKB.tcIndex) || at(SKB.priority) ? 'allow' : 'refuse';
+    if (at(SKB.mark)) return 'refuse';
+  }
+  return undefined;
+}
 
 function skbAccess(type: number, off: number, size: number, write: boolean): CtxField | undefined {
   if (off < 0 || off >= SKB_SIZE || off % size !== 0) return undefined;
   const tc = type === ProgType.SCHED_CLS || type === ProgType.SCHED_ACT;
+  // Types that see the packet through data/data_end (all but socket filters).
+  const direct = type !== ProgType.SOCKET_FILTER;
   const inCb = off >= SKB.cb0 && off < SKB.cbEnd;
+  const rule = skbTypeRule(type, off, write);
+  if (rule === 'refuse') return undefined;
   if (write) {
     const writable =
-      inCb || (tc && (off === SKB.mark || off === SKB.priority || off === SKB.tcIndex || off === SKB.tcClassid));
-    if (!writable || (size !== 4 && !(inCb && size <= 8 && off + size <= SKB.cbEnd))) return undefined;
+      rule === 'allow' ||
+      (type !== ProgType.CGROUP_SKB &&
+        type !== ProgType.SK_SKB &&
+        (inCb || (tc && (off === SKB.mark || off === SKB.priority || off === SKB.tcIndex || off === SKB.tcClassid))));
+    if (!writable) return undefined;
+    if (off >= SKB.tstamp && off < SKB.tstamp + 8)
+      return off === SKB.tstamp && size === 8 ? { kind: 'scalar' } : undefined;
+    if (size !== 4 && !(inCb && size <= 8 && off + size <= SKB.cbEnd)) return undefined;
     return { kind: 'scalar' };
   }
-  if (off >= SKB.data && off < SKB.data + 4) return tc && size === 4 && off === SKB.data ? { kind: 'pkt' } : undefined;
+  if (off >= SKB.data && off < SKB.data + 4)
+    return direct && size === 4 && off === SKB.data ? { kind: 'pkt' } : undefined;
   if (off >= SKB.dataEnd && off < SKB.dataEnd + 4)
-    return tc && size === 4 && off === SKB.dataEnd ? { kind: 'pkt_end' } : undefined;
+    return direct && size === 4 && off === SKB.dataEnd ? { kind: 'pkt_end' } : undefined;
   if (off >= SKB.dataMeta && off < SKB.dataMeta + 4)
     return tc && size === 4 && off === SKB.dataMeta ? { kind: 'pkt_meta' } : undefined;
-  // Fields bpfkit leaves out: socket addresses and ports, flow keys, timestamps, sk, past gso_segs.
-  if (off >= SKB.family && off < SKB.localPortEnd) return undefined;
+  // Fields bpfkit leaves out: flow keys, sk, tstamp_type.
+  // Socket addresses and ports: cgroup_skb and sk_skb read them (narrowly); tc and socket filters may not.
+  if (off >= SKB.family && off < SKB.localPortEnd)
+    // (the IPv4 and IPv6 addresses are read whole words only).
+    return (type === ProgType.CGROUP_SKB || type === ProgType.SK_SKB) &&
+      narrowOk(off, size) &&
+      (size === 4 || off < SKB.family + 4 || off >= SKB.family + 44)
+      ? { kind: 'scalar' }
+      : undefined;
   if (off === SKB.gsoSegs || off === SKB.gsoSize) return narrowOk(off, size) ? { kind: 'scalar' } : undefined;
   if (tc && off === SKB.wireLen) return narrowOk(off, size) ? { kind: 'scalar' } : undefined;
   if (tc && (off === SKB.tstamp || off === SKB.hwtstamp)) return size === 8 ? { kind: 'scalar' } : undefined;
@@ -77,6 +131,38 @@ function skbAccess(type: number, off: number, size: number, write: boolean): Ctx
   if (inCb)
     return size <= 8 && off + size <= SKB.cbEnd && (size === 8 ? off % 8 === 0 : true) ? { kind: 'scalar' } : undefined;
   return narrowOk(off, size) ? { kind: 'scalar' } : undefined;
+}
+
+/** struct pt_regs on x86-64: 21 eight-byte registers. */
+const PT_REGS_SIZE = 168;
+/** PERF_MAX_TRACE_SIZE: how far a tracepoint's record may be read. */
+const TRACE_RECORD_SIZE = 8192;
+/** Raw tracepoints: up to MAX_BPF_FUNC_ARGS (12) u64 arguments. */
+const RAW_TP_ARGS_SIZE = 12 * 8;
+
+/**
+ * Tracing contexts are read-only scalars: kprobe (pt_regs), tracepoint (the raw record), raw_tp (the
+ * arguments) and perf_event (pt_regs, then sample_period and addr, which may be read narrowly).
+ */
+function tracingAccess(type: number, off: number, size: number, write: boolean): CtxField | undefined {
+  if (write || off % size !== 0) return undefined;
+  const scalar: CtxField = { kind: 'scalar' };
+  switch (type) {
+    case ProgType.KPROBE:
+      return off >= 0 && off + size <= PT_REGS_SIZE ? scalar : undefined;
+    case ProgType.TRACEPOINT:
+      // The record's first eight bytes (the common header) are not the program's to read. The kernel
+      // compares the offset with sizeof(void *) unsigned, so negative offsets pass: so they do here.
+      return (off < 0 || off >= 8) && off < TRACE_RECORD_SIZE ? scalar : undefined;
+    case ProgType.RAW_TRACEPOINT:
+      return off >= 0 && off < RAW_TP_ARGS_SIZE ? scalar : undefined;
+    case ProgType.PERF_EVENT:
+      if (off < 0 || off >= PT_REGS_SIZE + 16) return undefined;
+      if (off >= PT_REGS_SIZE) return (size & (size - 1)) === 0 && size <= 8 ? scalar : undefined;
+      return size === 8 ? scalar : undefined;
+    default:
+      return undefined;
+  }
 }
 
 function xdpAccess(off: number, size: number, write: boolean): CtxField | undefined {
@@ -90,6 +176,6 @@ function xdpAccess(off: number, size: number, write: boolean): CtxField | undefi
 /** The field a program of `type` reaches at ctx+off with `size` bytes, or undefined when the kernel refuses it. */
 export function ctxAccess(type: number, off: number, size: number, write: boolean): CtxField | undefined {
   if (type === ProgType.XDP) return xdpAccess(off, size, write);
-  if (ctxModelled(type)) return skbAccess(type, off, size, write);
-  return undefined;
+  if (isSkbType(type)) return skbAccess(type, off, size, write);
+  return tracingAccess(type, off, size, write);
 }

@@ -41,8 +41,11 @@ export interface HelperProto {
   changesPacket?: boolean;
   /** Map types the map argument may have (undefined: the lookup family's set). */
   mapTypes?: number[];
-  /** Which program types may call it. */
-  scope: 'all' | 'skb' | 'tc' | 'xdp' | 'tc+xdp';
+  /**
+   * Which program types may call it: skb = any __sk_buff type, skb-rel = socket filter, tc, cgroup_skb,
+   * tc+sk_skb = tc and sk_skb programs.
+   */
+  scope: 'all' | 'skb' | 'skb-rel' | 'tc' | 'tc+sk_skb' | 'xdp' | 'tc+xdp';
 }
 
 const LOOKUP_MAPS = [
@@ -76,7 +79,7 @@ const LIST: HelperProto[] = [
   P(6, 'trace_printk', ['mem', 'const_size'], 'integer', 'all'),
   P(7, 'get_prandom_u32', [], 'integer', 'all'),
   P(8, 'get_smp_processor_id', [], 'integer', 'all'),
-  P(9, 'skb_store_bytes', ['ctx', 'anything', 'mem', 'const_size', 'anything'], 'integer', 'tc', {
+  P(9, 'skb_store_bytes', ['ctx', 'anything', 'mem', 'const_size', 'anything'], 'integer', 'tc+sk_skb', {
     changesPacket: true,
   }),
   P(10, 'l3_csum_replace', ['ctx', 'anything', 'anything', 'anything', 'anything'], 'integer', 'tc', {
@@ -103,13 +106,13 @@ const LIST: HelperProto[] = [
     'integer',
     'tc+xdp',
   ),
-  P(39, 'skb_pull_data', ['ctx', 'anything'], 'integer', 'tc', { changesPacket: true }),
+  P(39, 'skb_pull_data', ['ctx', 'anything'], 'integer', 'tc+sk_skb', { changesPacket: true }),
   P(40, 'csum_update', ['ctx', 'anything'], 'integer', 'tc'),
   P(42, 'get_numa_node_id', [], 'integer', 'all'),
   P(44, 'xdp_adjust_head', ['ctx', 'anything'], 'integer', 'xdp', { changesPacket: true }),
   P(54, 'xdp_adjust_meta', ['ctx', 'anything'], 'integer', 'xdp', { changesPacket: true }),
   P(65, 'xdp_adjust_tail', ['ctx', 'anything'], 'integer', 'xdp', { changesPacket: true }),
-  P(68, 'skb_load_bytes_relative', ['ctx', 'anything', 'uninit_mem', 'const_size', 'anything'], 'integer', 'skb'),
+  P(68, 'skb_load_bytes_relative', ['ctx', 'anything', 'uninit_mem', 'const_size', 'anything'], 'integer', 'skb-rel'),
   P(87, 'map_push_elem', ['map_ptr', 'map_value', 'anything'], 'integer', 'all', {
     mapTypes: [MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER],
   }),
@@ -158,13 +161,18 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
 /** May a program of `type` call `h`? */
 export function helperAllowed(h: HelperProto, type: number): boolean {
   const tc = type === ProgType.SCHED_CLS || type === ProgType.SCHED_ACT;
+  const skbRel = tc || type === ProgType.SOCKET_FILTER || type === ProgType.CGROUP_SKB;
   switch (h.scope) {
     case 'all':
       return true;
     case 'skb':
-      return tc || type === ProgType.SOCKET_FILTER;
+      return skbRel || type === ProgType.SK_SKB;
+    case 'skb-rel':
+      return skbRel;
     case 'tc':
       return tc;
+    case 'tc+sk_skb':
+      return tc || type === ProgType.SK_SKB;
     case 'xdp':
       return type === ProgType.XDP;
     case 'tc+xdp':

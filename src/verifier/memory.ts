@@ -4,6 +4,7 @@
  * memory are checked against their sizes, and the context against the program type's field table.
  */
 import { REG_FP } from '../isa/opcodes.js';
+import { ProgType } from '../uapi/types.js';
 import { ctxAccess, ctxModelled } from './ctx-access.js';
 import type { Env } from './env.js';
 import { Rejection } from './reject.js';
@@ -82,7 +83,12 @@ export function access(
       return stackAccess(env, st, pc, regno, reg, total, size, write, value, signed);
     case 'ctx': {
       if (reg.off !== 0 || !isConst(reg.s))
-        throw new Rejection(pc, `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`);
+        throw new Rejection(
+          pc,
+          reg.off < 0
+            ? `negative offset ctx ptr R${regno} off=${reg.off} disallowed`
+            : `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`,
+        );
       if (!ctxModelled(env.progType))
         throw new Rejection(
           pc,
@@ -112,6 +118,8 @@ export function access(
     }
     case 'pkt':
     case 'pkt_meta': {
+      // may_access_direct_pkt_data: cgroup_skb programs read the packet, never write it.
+      if (write && env.progType === ProgType.CGROUP_SKB) throw new Rejection(pc, 'cannot write into packet');
       if (reg.s.smin < 0n)
         throw new Rejection(
           pc,
@@ -145,9 +153,12 @@ function stackAccess(
       pc,
       `R${regno} variable stack access (bpfkit: variable offsets into the stack are not modelled)`,
     );
+  // check_ptr_alignment comes before the bounds: the stack is always strictly aligned. The kernel prints
+  // the variable part, the pointer's fixed offset and the instruction's.
+  if (off % size !== 0)
+    throw new Rejection(pc, `misaligned stack access off ${reg.s.t.value}+${reg.off}+${off - reg.off} size ${size}`);
   if (off < -MAX_STACK || off + size > 0 || off >= 0)
     throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);
-  if (off % size !== 0) throw new Rejection(pc, `misaligned stack access off (0x0; 0x0)+${off} size ${size}`);
   const frame = st.frames[reg.frame]!;
   noteDepth(env, frame.subprog, -off);
   const k = Math.floor((-off - 1) / 8);
@@ -241,7 +252,7 @@ export function helperMem(
         );
       const off = reg.off;
       if (off < -MAX_STACK || off + size > 0)
-        throw new Rejection(pc, `invalid indirect access to stack R${regno} off=${off} size=${size}`);
+        throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);
       const frame = st.frames[reg.frame]!;
       noteDepth(env, frame.subprog, -off);
       if (write) {

@@ -45,6 +45,7 @@ import { type Next, checkCall, reenterCallback } from './calls.js';
 import type { Env } from './env.js';
 import { condJump } from './jumps.js';
 import { access, loadedScalar } from './memory.js';
+import { fieldFault } from './fields.js';
 import { Rejection } from './reject.js';
 import { cloneState, constReg, cur, NOT_INIT, ptrReg, regText, type State, UNKNOWN_SCALAR } from './state.js';
 
@@ -53,6 +54,15 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
   const cls = classOf(insn.code);
   const pc = insn.pc;
   const f = cur(st);
+  const fault = fieldFault(insn);
+  if (fault) {
+    // check_cond_jmp_op reads its destination operand before it looks at the other fields.
+    const op = opOf(insn.code);
+    const cond = (cls === BPF_JMP || cls === BPF_JMP32) && op !== BPF_CALL && op !== BPF_EXIT && op !== BPF_JA;
+    if (cond && insn.dst <= REG_FP && f.regs[insn.dst]!.kind === 'not_init')
+      throw new Rejection(pc, `R${insn.dst} !read_ok`);
+    throw new Rejection(pc, fault);
+  }
   switch (cls) {
     case BPF_ALU:
     case BPF_ALU64:

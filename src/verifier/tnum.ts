@@ -18,11 +18,17 @@ export const tconst = (v: bigint): Tnum => ({ value: v & U64, mask: 0n });
 /** Nothing known. */
 export const tunknown: Tnum = { value: 0n, mask: U64 };
 
+/** Number of significant bits of a non-negative value (without a string round trip). */
+function bitLength(v: bigint): number {
+  const hi = Number(v >> 32n);
+  return hi > 0 ? 64 - Math.clz32(hi) : 32 - Math.clz32(Number(v & 0xffffffffn));
+}
+
 /** The smallest tnum holding every value of [min, max] (unsigned). */
 export function trange(min: bigint, max: bigint): Tnum {
   const chi = min ^ max;
   if (chi === 0n) return tconst(min);
-  const bits = BigInt(chi.toString(2).length);
+  const bits = BigInt(bitLength(chi));
   if (bits > 63n) return tunknown;
   const delta = (1n << bits) - 1n;
   return { value: min & ~delta & U64, mask: delta };

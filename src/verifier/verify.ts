@@ -51,6 +51,11 @@ export interface VerifyResult {
   pc?: number;
   /** The kernel's message for the fault (rejections). */
   message?: string;
+  /**
+   * A rejection for something bpfkit does not model (a program type, helper, kfunc, context field...),
+   * not a fault the kernel would name: the program may well load. Its message says what is missing.
+   */
+  unmodelled?: boolean;
   /** The log, as the kernel would print it (see VerifyOptions.logLevel). */
   log: string;
   /** Instructions processed, states remembered, etc. */
@@ -95,12 +100,12 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     opts.maps instanceof Map
       ? opts.maps
       : new Map(((opts.maps as readonly VerifierMap[] | undefined) ?? []).map((m, i) => [i, m]));
-  let result: Pick<VerifyResult, 'accepted' | 'pc' | 'message'>;
+  let result: Pick<VerifyResult, 'accepted' | 'pc' | 'message' | 'unmodelled'>;
   try {
     if (!ctxModelled(opts.type))
       throw new Rejection(
         0,
-        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act and xdp are)`,
+        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint and perf_event are)`,
       );
     const cfg = buildCfg(insns);
     const env: Env = {
@@ -126,6 +131,8 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     if (!(err instanceof Rejection)) throw err;
     log.add(err.message);
     result = { accepted: false, pc: err.pc, message: err.message };
+    // Every refusal for a limit of bpfkit's own names bpfkit in its message; the kernel's never do.
+    if (/\bbpfkit\b/.test(err.message)) result.unmodelled = true;
   }
   log.add(
     `processed ${stats.processed} insns (limit ${INSN_LIMIT}) max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} peak_states ${stats.peakStates} mark_read 0`,

@@ -22,7 +22,9 @@ export interface KernelVerdict {
 /** Where and why, from a refusal's log. */
 export function parseKernelLog(log: string): { pc?: number; message: string } {
   const lines = log.split('\n').filter((l) => l.trim() !== '');
-  const body = lines.filter((l) => !/^processed \d+ insns|^verification time|^stack depth|^Validating|^Func#/.test(l));
+  const body = lines.filter(
+    (l) => !/^processed \d+ insns|^verification time|^stack depth|^Validating|^Func#|^cur state:|^old state:/.test(l),
+  );
   const message = body[body.length - 1] ?? '';
   const named = /(?:unreachable insn|from insn) (\d+)/.exec(message);
   if (named) return { pc: Number(named[1]), message };

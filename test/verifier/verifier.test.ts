@@ -23,7 +23,7 @@ test('stage 1: the kernel words for unreachable code, bad jumps and missing exit
     ['unreachable', 2, 'unreachable insn 2'],
     ['jump-out-of-range', 1, 'jump out of range from insn 1 to 7'],
     ['fall-off-end', 3, 'last insn is not an exit or jmp'],
-    ['into-lddw', 1, 'jump into the middle of ldimm64 insn 2'],
+    ['into-lddw', 2, 'jump into the middle of ldimm64 insn 2'],
     ['probe-callx-helper', 1, 'unknown opcode 8d'],
   ];
   for (const [name, pc, message] of cases) {
@@ -128,9 +128,20 @@ test('every repository object the kernel loads (modelled program types) is accep
 });
 
 test('loadCollection({ verify: true }) refuses what the verifier refuses, before loading', async () => {
-  const spec = loadObjectFile(repoPath('test/fixtures/elf/btf-kinds.o'));
-  await assert.rejects(loadCollection(spec, { engine: 'vm', verify: true }), ProgramRefusedError);
   const ok = loadObjectFile(repoPath('examples/proto-count/proto-count.o'));
+  // The same object with its program replaced by a store above the frame pointer.
+  const bad = {
+    ...ok,
+    programs: [{ ...ok.programs[0]!, insns: build('r1 = 1\n*(u64 *)(r10 + 8) = r1\nr0 = 0\nexit'), mapRefs: [] }],
+  };
+  await assert.rejects(loadCollection(bad, { engine: 'vm', verify: true }), ProgramRefusedError);
+  // Programs it cannot judge: refused by `verify: true`, reported and loaded with onUnmodelled.
+  const tc = loadObjectFile(repoPath('test/fixtures/tc/tc-demo.o'));
+  await assert.rejects(loadCollection(tc, { engine: 'vm', verify: true }), ProgramRefusedError);
+  const notes: string[] = [];
+  const loaded = await loadCollection(tc, { engine: 'vm', verify: { onUnmodelled: (p) => notes.push(p) } });
+  loaded.close();
+  assert.deepEqual(notes, ['set_mark', 'cls_mark']);
   const c = await loadCollection(ok, { engine: 'vm', verify: true });
   c.close();
 });

@@ -29,6 +29,9 @@ options:
                        -r FILE EXPR), compiled for each record's link type; labels keep the packet's
                        number in the file. A bad expression: one line with the column, exit 2
   --engine vm|kernel   run in the userspace VM (default) or in the kernel (needs root / CAP_BPF)
+  --no-verify          VM: run without asking bpfkit's verifier first. By default a program the kernel
+                       would refuse is not run (the verifier's reason, exit 1); one the verifier cannot judge
+                       (a program type or helper it does not model) runs, with a one-line note on stderr
   --repeat N           run each packet N times (BPF_PROG_TEST_RUN's repeat); prints ns per run
   --ctx HEX            context bytes (a struct __sk_buff / xdp_md, e.g. with mark or cb[] set)
   --cpus N             VM: CPUs of per-CPU maps (default: the host's)
@@ -222,6 +225,7 @@ export async function run(argv: string[]): Promise<number> {
     btf: { type: 'string' },
     filter: { type: 'string' },
     type: { type: 'string' },
+    'no-verify': { type: 'boolean' },
   });
   if (wantHelp) {
     process.stdout.write(help);
@@ -259,6 +263,8 @@ export async function run(argv: string[]): Promise<number> {
   const pinPath = engine === 'kernel' ? `/sys/fs/bpf/bpfkit-run-${process.pid}` : undefined;
   const trace = (line: string) =>
     values.json ? traceLines.push(line) : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`);
+  const onUnmodelled = (name: string, reason: string) =>
+    process.stderr.write(`bpfkit run: '${name}' not verified (${reason.split('\n')[0]}); running it anyway\n`);
   const coll: Collection = await loadCollection(spec, {
     engine,
     vm: { socketView: view, host: { trace }, ...(cpus ? { cpus } : {}) },
@@ -266,6 +272,8 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.btf !== undefined ? { targetBtf: values.btf } : {}),
     // Only the program run and what it needs: another program the engine cannot take does not matter.
     ...(spec.programs.length > 1 ? { programs: [progName] } : {}),
+    // The kernel engine has the kernel's own verifier; the VM runs what it is given, so ask bpfkit's.
+    ...(engine === 'vm' && !values['no-verify'] ? { verify: { programs: [progName], onUnmodelled } } : {}),
   });
   // VM: receive perf event samples on every slot, so they can be shown with ring-buffer records.
   const eventMaps = [...coll.maps.values()].filter(

@@ -1,0 +1,76 @@
+/**
+ * Reserved fields in the kernel's words and at the kernel's moment. The kernel checks most of an
+ * instruction's unused fields only when the walk reaches it (do_check: "BPF_ALU uses reserved fields"),
+ * after the whole program's control flow was accepted, so a bad field in dead code goes unnoticed and an
+ * earlier fault on the path is reported first. Only loads (BPF_LDX) are checked up front, with the
+ * opcodes and lddw pairs (resolve_pseudo_ldimm64).
+ */
+import type { Instruction } from '../isa/instruction.js';
+import { checkInstruction } from '../isa/opcode-table.js';
+import {
+  BPF_ALU,
+  BPF_ALU64,
+  BPF_ATOMIC,
+  BPF_CALL,
+  BPF_END,
+  BPF_EXIT,
+  BPF_JA,
+  BPF_JMP,
+  BPF_JMP32,
+  BPF_LD,
+  BPF_LDX,
+  BPF_MEM,
+  BPF_MEMSX,
+  BPF_MOV,
+  BPF_NEG,
+  BPF_ST,
+  BPF_STX,
+  classOf,
+  modeOf,
+  opOf,
+} from '../isa/opcodes.js';
+
+/** The kernel's name for the rule an instruction's fields break, by class and operation. */
+function ruleName(insn: Instruction): string {
+  const cls = classOf(insn.code);
+  const op = opOf(insn.code);
+  switch (cls) {
+    case BPF_ALU:
+    case BPF_ALU64:
+      if (op === BPF_MOV) return 'BPF_MOV';
+      if (op === BPF_NEG) return 'BPF_NEG';
+      if (op === BPF_END) return 'BPF_END';
+      return 'BPF_ALU';
+    case BPF_JMP:
+    case BPF_JMP32:
+      if (op === BPF_CALL) return 'BPF_CALL';
+      if (op === BPF_EXIT) return 'BPF_EXIT';
+      if (op === BPF_JA) return 'BPF_JA';
+      return 'BPF_JMP/JMP32';
+    case BPF_STX:
+      return modeOf(insn.code) === BPF_ATOMIC ? 'BPF_ATOMIC' : 'BPF_STX';
+    case BPF_ST:
+      return 'BPF_ST';
+    case BPF_LDX:
+      return 'BPF_LDX';
+    case BPF_LD:
+      return 'BPF_LD_[ABS|IND]';
+    default:
+      return 'BPF';
+  }
+}
+
+/** The fault in an instruction's fields (a register past r10 included), or undefined. */
+export function fieldFault(insn: Instruction): string | undefined {
+  return checkInstruction(insn) ? `${ruleName(insn)} uses reserved fields` : undefined;
+}
+
+/**
+ * A load's fault found before the walk and before opcodes are looked up: any BPF_LDX whose mode is not
+ * MEM or MEMSX, or whose imm is set, is "BPF_LDX uses reserved fields" (resolve_pseudo_ldimm64).
+ */
+export function loadFieldFault(insn: Instruction): string | undefined {
+  if (classOf(insn.code) !== BPF_LDX) return undefined;
+  const mode = modeOf(insn.code);
+  return (mode !== BPF_MEM && mode !== BPF_MEMSX) || insn.imm !== 0 ? 'BPF_LDX uses reserved fields' : undefined;
+}
