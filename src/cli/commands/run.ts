@@ -12,6 +12,7 @@ import type { BpfMap, Collection, EngineName, RunResult } from '../../engine/typ
 import { MapType, nameOf } from '../../uapi/types.js';
 import { describeRetval } from '../../vm/contexts/prog-types.js';
 import { recordFilter } from '../../packet/record-filter.js';
+import { VM_ENGINE_HELP, vmEngineFlag } from '../vm-engine-flag.js';
 
 export const help = `usage: bpfkit run OBJ [--program NAME] (--packet FILE | --pcap FILE | --mem HEX) [options]
 
@@ -28,6 +29,7 @@ options:
                        -r FILE EXPR), compiled for each record's link type; labels keep the packet's
                        number in the file. A bad expression: one line with the column, exit 2
   --engine vm|kernel   run in the userspace VM (default) or in the kernel (needs root / CAP_BPF)
+  ${VM_ENGINE_HELP}
   --repeat N           run each packet N times (BPF_PROG_TEST_RUN's repeat); prints ns per run
   --ctx HEX            context bytes (a struct __sk_buff / xdp_md, e.g. with mark or cb[] set)
   --cpus N             VM: CPUs of per-CPU maps (default: the host's)
@@ -213,6 +215,7 @@ export async function run(argv: string[]): Promise<number> {
     repeat: { type: 'string' },
     json: { type: 'boolean' },
     engine: { type: 'string' },
+    'vm-engine': { type: 'string' },
     ctx: { type: 'string' },
     cpus: { type: 'string' },
     'socket-view': { type: 'string' },
@@ -228,6 +231,8 @@ export async function run(argv: string[]): Promise<number> {
   const engine = (values.engine ?? 'vm') as EngineName;
   if (engine !== 'vm' && engine !== 'kernel')
     throw new UsageError(`--engine must be vm or kernel, got '${values.engine}'`);
+  const vmEngine = vmEngineFlag(values['vm-engine']);
+  if (vmEngine && engine !== 'vm') throw new UsageError('--vm-engine applies to the VM engine only');
   const repeat = intFlag('repeat', values.repeat, 1, 1);
   const cpus = values.cpus !== undefined ? intFlag('cpus', values.cpus, 1, 1) : undefined;
   const view = values['socket-view'] ?? 'mac';
@@ -257,7 +262,7 @@ export async function run(argv: string[]): Promise<number> {
     values.json ? traceLines.push(line) : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`);
   const coll: Collection = await loadCollection(spec, {
     engine,
-    vm: { socketView: view, host: { trace }, ...(cpus ? { cpus } : {}) },
+    vm: { socketView: view, host: { trace }, ...(cpus ? { cpus } : {}), ...(vmEngine ? { execution: vmEngine } : {}) },
     kernel: pinPath ? { pinPath, privatePinPath: true } : {},
     ...(values.btf !== undefined ? { targetBtf: values.btf } : {}),
   });
