@@ -69,6 +69,7 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
 
   const b = new Body();
   b.reload().takeBudget();
+  b.op(W.BLOCK, W.VOID); // the shared path of blocks the budget cannot pay for (after the loop)
   b.op(W.LOOP, W.VOID);
   for (let k = 0; k <= N; k++) b.op(W.BLOCK, W.VOID); // N block labels, then the dispatch's own
   b.get(L_BLOCK).op(W.BR_TABLE).u32(N);
@@ -81,6 +82,9 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
     emitBlock(b, p, k, N, start, stop, blockOf);
   }
   b.leave(Exit.FallThrough, n).end().op(W.UNREACHABLE).end();
+  // bail: L_TI holds the block's first pc; the interpreter continues there with the registers
+  b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
+  b.get(L_TI).i32(8).op(W.I32_MUL).i32(Exit.Bail).op(W.I32_ADD, W.RETURN).end();
 
   const imports: FuncImport[] = IMPORT_TYPES.map(([name, , params, results]) => ({
     module: 'env',
@@ -108,7 +112,15 @@ function emitBlock(
   let count = 0;
   for (let pc = start; pc < stop; pc += SEMANTICS[p.code[pc] as number]?.kind === 'lddw' ? 2 : 1) count++;
   b.get(L_BUDGET).i32(count).op(W.I32_SUB).tee(L_BUDGET).i32(0).op(W.I32_LT_S).if();
-  b.get(L_BUDGET).i32(count).op(W.I32_ADD).set(L_BUDGET).spill().leave(Exit.Bail, start).end();
+  // (depth from inside the if: the blocks after k, the loop, then the bail block)
+  b.get(L_BUDGET)
+    .i32(count)
+    .op(W.I32_ADD)
+    .set(L_BUDGET)
+    .i32(start)
+    .set(L_TI)
+    .br(N - k + 1)
+    .end();
 
   /** Jump to `target` from the top level of block k (forward: a br; backward: through the dispatch). */
   const jump = (target: number, conditional: boolean): void => {
