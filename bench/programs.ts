@@ -1,6 +1,7 @@
 /**
- * Programs benchmark: ns per packet for each example on a fixed packet, in the VM (both engines, and the
- * per-packet path `bpfkit run --pcap` takes) beside the kernel's own figure for the same program
+ * Programs benchmark: ns per packet for each example and for the HTTP filters of `bpfkit urls` (v1: the
+ * seeds' design; full) on a fixed packet, in the VM (its three engines, and the per-packet path
+ * `bpfkit run --pcap` takes on jit and wasm) beside the kernel's own figure for the same program
  * (BPF_PROG_TEST_RUN's duration with repeat, i.e. `bpftool prog run ... repeat N`), as ratios.
  * The kernel column needs root; without it only the VM figures are printed.
  */
@@ -8,12 +9,16 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { loadObjectFile } from '../src/elf/index.js';
 import { loadVmCollection } from '../src/vm/collection.js';
 import type { Collection } from '../src/engine/types.js';
+import type { EngineKind } from '../src/vm/interpreter.js';
 
-const examples: [string, string][] = [
-  ['proto-count', 'count_protocols'],
-  ['mark-stats', 'cls_main'],
-  ['port-demux', 'lb_main'],
-  ['tunnel-monitor', 'tunnel_entry'],
+/** [row name, object, program]. */
+const examples: [string, string, string][] = [
+  ['proto-count', 'examples/proto-count/proto-count.o', 'count_protocols'],
+  ['mark-stats', 'examples/mark-stats/mark-stats.o', 'cls_main'],
+  ['port-demux', 'examples/port-demux/port-demux.o', 'lb_main'],
+  ['tunnel-monitor', 'examples/tunnel-monitor/tunnel-monitor.o', 'tunnel_entry'],
+  ['http v1 (seeds)', 'src/apps/http/bpf/http_filter_v1.o', 'http_filter'],
+  ['http full', 'src/apps/http/bpf/http_filter_full.o', 'http_filter'],
 ];
 
 /** Ethernet + IPv4 + TCP to port 80 with a small payload: every example does real work on it. */
@@ -26,7 +31,7 @@ function packet(): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
-function vmFigure(obj: string, prog: string, engine: 'jit' | 'interpreter', repeat: number): number {
+function vmFigure(obj: string, prog: string, engine: EngineKind, repeat: number): number {
   const c = loadVmCollection(loadObjectFile(obj), { execution: engine, cpus: 1 });
   const p = c.program(prog);
   const data = packet();
@@ -36,8 +41,8 @@ function vmFigure(obj: string, prog: string, engine: 'jit' | 'interpreter', repe
 }
 
 /** What a capture replay costs per packet: one run() per packet (fresh packet, result copied out). */
-function vmPerPacket(obj: string, prog: string, n: number): number {
-  const c = loadVmCollection(loadObjectFile(obj), { cpus: 1 });
+function vmPerPacket(obj: string, prog: string, engine: EngineKind, n: number): number {
+  const c = loadVmCollection(loadObjectFile(obj), { cpus: 1, execution: engine });
   const p = c.program(prog);
   const data = packet();
   for (let i = 0; i < n / 10; i++) p.run({ data });
@@ -68,22 +73,46 @@ async function kernelFigure(obj: string, prog: string, repeat: number): Promise<
 
 export async function bench(): Promise<void> {
   const fmt = (n: number | undefined) => (n === undefined ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(0));
-  process.stdout.write(`ns per packet (fixed 81-byte IPv4/TCP packet to port 80)\n`);
-  process.stdout.write(
-    `${'example'.padEnd(16)}${'vm jit'.padStart(10)}${'vm interp'.padStart(11)}${'vm per-pkt'.padStart(12)}${'kernel'.padStart(10)}${'jit/kernel'.padStart(12)}\n`,
-  );
-  for (const [name, prog] of examples) {
-    const obj = `examples/${name}/${name}.o`;
+  const cols: [string, number][] = [
+    ['program', 17],
+    ['jit', 7],
+    ['wasm', 7],
+    ['interp', 8],
+    ['pkt jit', 9],
+    ['pkt wasm', 10],
+    ['kernel', 8],
+    ['jit/k', 7],
+    ['wasm/k', 8],
+    ['pkt wasm/k', 12],
+  ];
+  const row = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(cols[0]![1]) : c.padStart(cols[i]![1]))).join('') + '\n';
+  process.stdout.write(`ns per packet (fixed 81-byte IPv4/TCP packet to port 80, a GET)\n`);
+  process.stdout.write(row(cols.map(([name]) => name)));
+  for (const [name, obj, prog] of examples) {
     const jit = vmFigure(obj, prog, 'jit', 200_000);
-    const interp = vmFigure(obj, prog, 'interpreter', 100_000);
-    const perPacket = vmPerPacket(obj, prog, 50_000);
+    const wasm = vmFigure(obj, prog, 'wasm', 200_000);
+    const interp = vmFigure(obj, prog, 'interpreter', 50_000);
+    const pktJit = vmPerPacket(obj, prog, 'jit', 50_000);
+    const pktWasm = vmPerPacket(obj, prog, 'wasm', 50_000);
     const kernel = await kernelFigure(obj, prog, 1_000_000);
-    const ratio = kernel ? `${(jit / kernel).toFixed(1)}x` : '—';
+    const ratio = (v: number) => (kernel ? `${(v / kernel).toFixed(1)}x` : '—');
     process.stdout.write(
-      `${name.padEnd(16)}${fmt(jit).padStart(10)}${fmt(interp).padStart(11)}${fmt(perPacket).padStart(12)}${fmt(kernel).padStart(10)}${ratio.padStart(12)}\n`,
+      row([
+        name,
+        fmt(jit),
+        fmt(wasm),
+        fmt(interp),
+        fmt(pktJit),
+        fmt(pktWasm),
+        fmt(kernel),
+        ratio(jit),
+        ratio(wasm),
+        ratio(pktWasm),
+      ]),
     );
   }
   process.stdout.write(
-    'vm jit / vm interp: BPF_PROG_TEST_RUN-style repeat on one packet; vm per-pkt: one run() per packet (what bpfkit run --pcap pays); kernel: BPF_PROG_TEST_RUN duration (JIT).\n',
+    'jit / wasm / interp: BPF_PROG_TEST_RUN-style repeat on one packet; pkt: one run() per packet (what bpfkit run --pcap pays); kernel: BPF_PROG_TEST_RUN duration (kernel JIT).\n',
   );
 }

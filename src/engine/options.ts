@@ -23,8 +23,8 @@ export interface HostConfig {
   trace: (line: string) => void;
 }
 
-/** How the VM executes programs: compiled to JavaScript ('jit', the default) or by the switch interpreter. */
-export type VmExecution = 'jit' | 'interpreter';
+/** How the VM executes programs: compiled to JavaScript ('jit', the default), to WebAssembly ('wasm'), or by the switch interpreter. */
+export type VmExecution = 'jit' | 'interpreter' | 'wasm';
 
 /** Options of the userspace engine. */
 export interface VmLoadOptions {
@@ -32,7 +32,7 @@ export interface VmLoadOptions {
   cpus?: number;
   /** The host values helpers report (clocks, ids, CPU, random seed, trace sink); default: the real host's. */
   host?: Partial<HostConfig>;
-  /** 'jit' (default) or 'interpreter'. */
+  /** 'jit' (default), 'wasm' or 'interpreter'. */
   execution?: VmExecution;
   /** Executed-instruction budget per run (default 1,000,000). */
   budget?: number;

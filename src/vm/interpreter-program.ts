@@ -89,6 +89,8 @@ export class LoadedProgram {
   readonly bySlot: (Instruction | undefined)[];
   /** Compiled form for the 'jit' engine, built on first use. */
   compiled: unknown = undefined;
+  /** Compiled form for the 'wasm' engine (wasm/engine.ts), built on first use. */
+  wasm: unknown = undefined;
   /**
    * 1 at the slots some `lddw rX, <function>` of this program names: the only places a callback may
    * start (a function pointer with any other slot is a forgery and faults in both engines).

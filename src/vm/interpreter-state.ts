@@ -10,6 +10,7 @@ import type { HelperCall, HelperRegistry } from './helper-abi.js';
 import type { Memory } from './memory.js';
 import type { LoadedProgram } from './interpreter-program.js';
 import { MAX_CALL_FRAMES, STACK_SIZE } from '../isa/index.js';
+import type { WasmShared } from './wasm/shared.js';
 
 export const DONE = 0;
 export const SWITCH = 1;
@@ -64,7 +65,7 @@ export class EngineState {
   /** The bytes of each frame's stack region. */
   readonly stacks: Uint8Array[] = [];
   /** All frames' bytes in one array (the stacks are views of it), zeroed in one call before every run. */
-  readonly allStacks = new Uint8Array(MAX_CALL_FRAMES * STACK_SIZE);
+  readonly allStacks: Uint8Array;
   /** The same bytes as DataViews (the compiled engine's flat layout reads frame 0's directly). */
   readonly stackViews: DataView[] = [];
 
@@ -74,7 +75,10 @@ export class EngineState {
     readonly helpers: HelperRegistry,
     /** Programs of this VM by id (tail-call and frame-return targets). */
     readonly programs: LoadedProgram[],
+    /** The 'wasm' engine's linear memory, whose stacks and register file these views then are. */
+    readonly wasm: WasmShared | undefined = undefined,
   ) {
+    this.allStacks = wasm ? wasm.stacks : new Uint8Array(MAX_CALL_FRAMES * STACK_SIZE);
     this.lo = call.lo;
     this.hi = call.hi;
     for (let d = 0; d < MAX_CALL_FRAMES; d++) {

@@ -21,17 +21,19 @@ import { LoadedProgram, type LoadOptions } from './interpreter-program.js';
 import { DONE, EngineState, type Engine, type LdAbsPacket } from './interpreter-state.js';
 import { interpret } from './interpreter-switch.js';
 import { compiledEngine } from './interpreter-jit.js';
+import { wasmEngine } from './wasm/engine.js';
+import { createWasmShared } from './wasm/shared.js';
 import { VmError } from './vm-error.js';
 import { budgetError, invokeCallback } from './interpreter-ops.js';
 
 /**
- * The VM's two execution engines: `jit` compiles each program to a JavaScript function, `interpreter` is a
- * switch loop.
+ * The VM's execution engines: `jit` compiles each program to a JavaScript function, `wasm` to a
+ * WebAssembly module (docs/wasm.md), `interpreter` is a switch loop (the reference).
  */
-export type EngineKind = 'interpreter' | 'jit';
+export type EngineKind = 'interpreter' | 'jit' | 'wasm';
 export type { LdAbsPacket };
-/** Both engines, the default first. */
-export const ENGINES: readonly EngineKind[] = ['jit', 'interpreter'];
+/** Every engine, the default first. */
+export const ENGINES: readonly EngineKind[] = ['jit', 'interpreter', 'wasm'];
 
 /** Executed instructions allowed per run by default (the kernel's verifier complexity limit). */
 export const DEFAULT_BUDGET = 1_000_000;
@@ -93,10 +95,11 @@ export class Vm {
   constructor(opts: VmOptions = {}) {
     this.engine = opts.engine ?? 'jit';
     if (!ENGINES.includes(this.engine))
-      throw new BpfkitError(`unknown VM engine '${String(opts.engine)}' (interpreter or jit)`, 2);
+      throw new BpfkitError(`unknown VM engine '${String(opts.engine)}' (${ENGINES.join(', ')})`, 2);
     this.budget = opts.budget ?? DEFAULT_BUDGET;
-    this.call = new HelperCall(new Int32Array(11), new Int32Array(11), this.memory);
-    this.st = new EngineState(this.memory, this.call, this.helpers, this.programs);
+    const wasm = this.engine === 'wasm' ? createWasmShared() : undefined;
+    this.call = new HelperCall(wasm?.lo ?? new Int32Array(11), wasm?.hi ?? new Int32Array(11), this.memory);
+    this.st = new EngineState(this.memory, this.call, this.helpers, this.programs, wasm);
     const result = new Int32Array(2);
     this.call.charger = (n) => {
       const st = this.st;
@@ -164,7 +167,7 @@ export class Vm {
     this.call.context = opts.context;
     this.call.tailCalls = 0;
     this.call.action = 0;
-    const engine: Engine = this.engine === 'jit' ? compiledEngine : interpret;
+    const engine: Engine = this.engine === 'jit' ? compiledEngine : this.engine === 'wasm' ? wasmEngine : interpret;
     st.engine = engine;
     st.hostReturn = false;
     let p = prog;

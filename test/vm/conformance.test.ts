@@ -88,8 +88,8 @@ test('conformance: -- error expects the run to fail with that text', async (t) =
   writeFileSync(`${dir}/noerr.data`, '-- asm\nmov %r0, 0\nexit\n-- error\nsomething\n');
   const r = cli(['conformance', '--engine', 'all', dir]);
   assert.match(r.stdout, /FAIL noerr \[jit\]: expected error 'something' got 0x0/);
-  assert.match(r.stdout, /PASS oob \[jit\]\nPASS oob \[interpreter\]/);
-  assert.equal(r.stdout.trimEnd().split('\n').at(-1), '2 passed, 2 failed');
+  assert.match(r.stdout, /PASS oob \[jit\]\nPASS oob \[interpreter\]\nPASS oob \[wasm\]/);
+  assert.equal(r.stdout.trimEnd().split('\n').at(-1), '3 passed, 3 failed');
 });
 
 test('conformance-plugin: hex program on stdin, memory as hex argument, r0 in hex', () => {

@@ -10,6 +10,7 @@ import type { UrlPipeline } from './pipeline.js';
 import type { UrlRecord } from './record.js';
 import type { ParserLimits } from './http-parser.js';
 import { loadFilterObject, type LoadedFilter } from './filter-engine.js';
+import type { VmExecution } from '../../engine/options.js';
 
 /** The sniffer's modes: `full` (reassembly, every request) or the classic designs `v1` and `v2`. */
 export type Mode = 'full' | 'v1' | 'v2';
@@ -20,6 +21,8 @@ export type EngineChoice = 'vm' | 'kernel' | 'none' | 'js';
 export interface BuildOptions {
   mode: Mode;
   engine: EngineChoice;
+  /** The VM's engine when `engine` is 'vm' (default: the VM's default). */
+  vmEngine?: VmExecution;
   live: boolean;
   immediate: boolean;
   limits: ParserLimits;
@@ -55,7 +58,7 @@ export interface BuiltPipeline {
 export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
   let loaded: LoadedFilter | undefined;
   if ((o.engine === 'vm' || o.engine === 'kernel') && !o.remoteFilter)
-    loaded = await loadFilterObject(o.mode, o.engine);
+    loaded = await loadFilterObject(o.mode, o.engine, o.vmEngine);
   if (o.mode === 'full') {
     const filter: FullFilter | undefined = o.remoteFilter ?? loaded?.full();
     const pipeline = new FullPipeline(

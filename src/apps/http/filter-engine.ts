@@ -13,6 +13,7 @@ import type { FlowEnds } from '../../packet/flow/flow-key.js';
 import type { Frame } from '../../packet/frame.js';
 import type { Collection, Program, BpfMap } from '../../engine/types.js';
 import type { ObjectSpec } from '../../elf/spec.js';
+import type { VmExecution } from '../../engine/options.js';
 import { fullSessionKeys } from './full-key.js';
 
 export interface LoadedFilter {
@@ -52,8 +53,12 @@ export function bpfObjectPath(mode: string): string {
   );
 }
 
-export async function loadFilterObject(mode: string, engine: 'vm' | 'kernel'): Promise<LoadedFilter> {
-  return loadFilterSpec(await parseFilterObject(mode), mode, engine);
+export async function loadFilterObject(
+  mode: string,
+  engine: 'vm' | 'kernel',
+  vmEngine?: VmExecution,
+): Promise<LoadedFilter> {
+  return loadFilterSpec(await parseFilterObject(mode), mode, engine, vmEngine);
 }
 
 /** The mode's committed object, parsed (pure: no engine involved; the spec can go to another thread). */
@@ -65,14 +70,23 @@ export async function parseFilterObject(mode: string): Promise<ObjectSpec> {
 }
 
 /** Load a parsed filter object into an engine and adapt it to the pipelines' filter interfaces. */
-export async function loadFilterSpec(spec: ObjectSpec, mode: string, engine: 'vm' | 'kernel'): Promise<LoadedFilter> {
+export async function loadFilterSpec(
+  spec: ObjectSpec,
+  mode: string,
+  engine: 'vm' | 'kernel',
+  /** The VM's engine (default: the VM's default). */
+  vmEngine?: VmExecution,
+): Promise<LoadedFilter> {
   const { loadCollection } = await import('../../loader/index.js');
   // Full mode in the VM runs on capture time: the filter's bpf_ktime_get_ns reads the clock of the
   // frame being filtered (so a run depends only on the file, and costs no clock read per frame).
   const clock = engine === 'vm' && mode === 'full' ? new CaptureClock() : undefined;
   const collection = await loadCollection(spec, {
     engine,
-    vm: clock ? { host: { clockNs: clock.read, bootClockNs: clock.read } } : {},
+    vm: {
+      ...(clock ? { host: { clockNs: clock.read, bootClockNs: clock.read } } : {}),
+      ...(vmEngine ? { execution: vmEngine } : {}),
+    },
   });
   const program = collection.program(OBJECTS[mode]!.program);
   const sessions = collection.maps.get('sessions');

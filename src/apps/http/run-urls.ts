@@ -10,6 +10,7 @@ import { statSync } from 'node:fs';
 import { FilterThread, RemoteFilter } from './threaded-capture.js';
 import type { FullPipeline } from './full-pipeline.js';
 import type { Mode, EngineChoice } from './build-pipeline.js';
+import type { VmExecution } from '../../engine/options.js';
 import type { UrlPipeline } from './pipeline.js';
 import type { UrlRecord } from './record.js';
 import { OutputBuffer } from './output-buffer.js';
@@ -24,6 +25,8 @@ export interface UrlsOptions {
   iface?: string;
   mode: Mode;
   engine: EngineChoice;
+  /** The VM's engine when `engine` is 'vm' (default: the VM's default). */
+  vmEngine?: VmExecution;
   /** text: the request line per request, at once; json: one object per request, with its response */
   format: 'text' | 'json';
   /** longest request line kept whole */
@@ -93,6 +96,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   const built = await buildPipeline({
     mode: o.mode,
     engine: o.engine,
+    ...(o.vmEngine ? { vmEngine: o.vmEngine } : {}),
     live: iface !== undefined,
     immediate: o.format === 'text',
     limits: { maxLine: o.maxLine, maxHeaderLine: 16384 },

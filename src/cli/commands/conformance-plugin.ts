@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length > 1)
     throw new UsageError(`expected at most one argument (the memory as hex), got ${positionals.length}`);
   const engine = (values.engine ?? 'jit') as EngineKind;
-  if (!ENGINES.includes(engine)) throw new UsageError(`--engine must be jit or interpreter, got '${engine}'`);
+  if (!ENGINES.includes(engine)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')}, got '${engine}'`);
   const mem = hexToBytes(positionals[0] ?? '', 'the memory argument');
   const bytes = values.program !== undefined ? hexToBytes(values.program, '--program') : programBytes(readFileSync(0));
   const r0 = runPluginProgram(bytes, mem, engine);

@@ -1,5 +1,5 @@
 /**
- * `bpfkit conformance [--engine jit|interpreter|all] PATH...`: run conformance `.data` files (or every
+ * `bpfkit conformance [--vm-engine jit|interpreter|wasm|all] PATH...`: run conformance `.data` files (or every
  * `.data` file under a directory). One line per file — `PASS name` / `FAIL name: expected .. got ..` —
  * then `N passed, N failed` alone on the last line. Exit 1 if any failed, 2 for usage errors or
  * malformed files (reported on stderr as file:line and counted as failed).
@@ -9,21 +9,27 @@ import { InputError, UsageError } from '../../util/errors.js';
 import { collectDataFiles, runFile } from '../../conformance/runner.js';
 import { ENGINES, type EngineKind } from '../../vm/interpreter.js';
 
-const USAGE = `usage: bpfkit conformance [--engine jit|interpreter|all] PATH...
+const USAGE = `usage: bpfkit conformance [--vm-engine jit|interpreter|wasm|all] PATH...
 
 Runs eBPF conformance .data files (files, or directories searched for *.data) on the bpfkit VM.
-  --engine E   jit (default: programs compiled to JavaScript), interpreter, or all (each file on both)
+  --vm-engine E  jit (default: programs compiled to JavaScript), interpreter, wasm (compiled to
+                 WebAssembly), or all (each file on every engine); --engine is the same flag
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals, help } = parseFlags(argv, { engine: { type: 'string' } });
+  const { values, positionals, help } = parseFlags(argv, {
+    engine: { type: 'string' },
+    'vm-engine': { type: 'string' },
+  });
   if (help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const e = values.engine ?? 'jit';
+  if (values.engine !== undefined && values['vm-engine'] !== undefined)
+    throw new UsageError('give --vm-engine or --engine, not both');
+  const e = values['vm-engine'] ?? values.engine ?? 'jit';
   if (e !== 'all' && !ENGINES.includes(e as EngineKind))
-    throw new UsageError(`--engine must be jit, interpreter or all, got '${e}'`);
+    throw new UsageError(`--engine must be ${ENGINES.join(', ')} or all, got '${e}'`);
   const engines: EngineKind[] = e === 'all' ? [...ENGINES] : [e as EngineKind];
   if (positionals.length === 0) throw new UsageError(`no .data files or directories given\n${USAGE}`);
   const files = collectDataFiles(positionals);

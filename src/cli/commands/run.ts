@@ -13,6 +13,7 @@ import { MapType, nameOf } from '../../uapi/types.js';
 import { describeRetval } from '../../vm/contexts/prog-types.js';
 import { recordFilter } from '../../packet/record-filter.js';
 import { typeFlag } from '../type-flag.js';
+import { VM_ENGINE_HELP, vmEngineFlag } from '../vm-engine-flag.js';
 
 export const help = `usage: bpfkit run OBJ [--program NAME] (--packet FILE | --pcap FILE | --mem HEX) [options]
 
@@ -32,6 +33,7 @@ options:
   --no-verify          VM: run without asking bpfkit's verifier first. By default a program the kernel
                        would refuse is not run (the verifier's reason, exit 1); one the verifier cannot judge
                        (a program type or helper it does not model) runs, with a one-line note on stderr
+  ${VM_ENGINE_HELP}
   --repeat N           run each packet N times (BPF_PROG_TEST_RUN's repeat); prints ns per run
   --ctx HEX            context bytes (a struct __sk_buff / xdp_md, e.g. with mark or cb[] set)
   --cpus N             VM: CPUs of per-CPU maps (default: the host's)
@@ -218,6 +220,7 @@ export async function run(argv: string[]): Promise<number> {
     repeat: { type: 'string' },
     json: { type: 'boolean' },
     engine: { type: 'string' },
+    'vm-engine': { type: 'string' },
     ctx: { type: 'string' },
     cpus: { type: 'string' },
     'socket-view': { type: 'string' },
@@ -235,6 +238,8 @@ export async function run(argv: string[]): Promise<number> {
   const engine = (values.engine ?? 'vm') as EngineName;
   if (engine !== 'vm' && engine !== 'kernel')
     throw new UsageError(`--engine must be vm or kernel, got '${values.engine}'`);
+  const vmEngine = vmEngineFlag(values['vm-engine']);
+  if (vmEngine && engine !== 'vm') throw new UsageError('--vm-engine applies to the VM engine only');
   const repeat = intFlag('repeat', values.repeat, 1, 1);
   const cpus = values.cpus !== undefined ? intFlag('cpus', values.cpus, 1, 1) : undefined;
   const view = values['socket-view'] ?? 'mac';
@@ -267,7 +272,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`bpfkit run: '${name}' not verified (${reason.split('\n')[0]}); running it anyway\n`);
   const coll: Collection = await loadCollection(spec, {
     engine,
-    vm: { socketView: view, host: { trace }, ...(cpus ? { cpus } : {}) },
+    vm: { socketView: view, host: { trace }, ...(cpus ? { cpus } : {}), ...(vmEngine ? { execution: vmEngine } : {}) },
     kernel: pinPath ? { pinPath, privatePinPath: true } : {},
     ...(values.btf !== undefined ? { targetBtf: values.btf } : {}),
     // Only the program run and what it needs: another program the engine cannot take does not matter.

@@ -12,6 +12,7 @@ import { EnvironmentError, InputError, UsageError } from '../../util/errors.js';
 import { filterProgramsFor } from '../../packet/record-filter.js';
 import { filterRecords } from './pcap-filter.js';
 import { runUrls } from '../../apps/http/run-urls.js';
+import { vmEngineFlag } from '../vm-engine-flag.js';
 import type { Mode, EngineChoice } from '../../apps/http/build-pipeline.js';
 
 const HELP = `usage: bpfkit urls [FILE | -i IFACE] [options]
@@ -24,6 +25,7 @@ Print every HTTP request in a capture file (pcap/pcapng) or crossing an interfac
   --engine vm|kernel|none where the eBPF filter runs: vm (default for files), kernel (default for -i;
                           on a file: BPF_PROG_TEST_RUN per packet), none (full mode without a filter),
                           js (v1/v2: the filters' TypeScript twin, for comparison)
+  --vm-engine E           the VM's engine with --engine vm: jit (default), wasm, interpreter
   --format text|json      text: "GET /path HTTP/1.1" per request; json: one object per line
   --max-line N            longest request line kept whole (default 65536); longer: reported truncated
   --max-flows N           most TCP flows tracked at once (default 262144)
@@ -49,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     interface: { type: 'string', short: 'i' },
     mode: { type: 'string' },
     engine: { type: 'string' },
+    'vm-engine': { type: 'string' },
     format: { type: 'string' },
     'max-line': { type: 'string' },
     'max-flows': { type: 'string' },
@@ -86,6 +89,9 @@ export async function run(argv: string[]): Promise<number> {
   const count = intFlag('count', values.count, 0);
   const threads = intFlag('threads', values.threads, 1, 1);
   if (threads > 2) throw new UsageError(`--threads must be 1 or 2, not ${threads}`);
+  const vmEngine = vmEngineFlag(values['vm-engine']);
+  if (vmEngine && engine !== 'vm') throw new UsageError('--vm-engine applies to --engine vm only');
+  if (vmEngine && threads === 2) throw new UsageError('--vm-engine is not available with --threads 2');
   if (threads === 2 && (iface || mode !== 'full' || engine !== 'vm'))
     throw new UsageError('--threads 2 is for --mode full with --engine vm on a capture file');
   const udp = values.udp === true;
@@ -101,6 +107,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(iface ? { iface } : { file: file! }),
       mode,
       engine,
+      ...(vmEngine ? { vmEngine } : {}),
       format,
       maxLine,
       maxFlows,

@@ -1,0 +1,17 @@
+/**
+ * `--vm-engine jit|wasm|interpreter`, shared by `run`, `urls` and `conformance`: which of the VM's engines
+ * runs the programs (docs/wasm.md). Checked here once so every command words the error the same way.
+ */
+import { UsageError } from '../util/errors.js';
+import { ENGINES, type EngineKind } from '../vm/interpreter.js';
+
+/** Help line for the flag. */
+export const VM_ENGINE_HELP = `--vm-engine E        the VM's engine: ${ENGINES.join(', ')} (default ${ENGINES[0]})`;
+
+/** The flag's value as an engine, undefined when not given; a UsageError for anything else. */
+export function vmEngineFlag(value: string | undefined): EngineKind | undefined {
+  if (value === undefined) return undefined;
+  if (!ENGINES.includes(value as EngineKind))
+    throw new UsageError(`--vm-engine must be ${ENGINES.join(', ')}, got '${value}'`);
+  return value as EngineKind;
+}

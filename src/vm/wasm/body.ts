@@ -1,0 +1,175 @@
+/**
+ * The function body the compiler writes, with the compiled program's fixed frame: which local holds
+ * which eBPF register, where the register file and the budget live in linear memory, and what the
+ * function returns when it hands control back to JavaScript.
+ */
+import { ByteWriter } from './bytes.js';
+import * as W from './opcodes.js';
+import { MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/index.js';
+
+// ---- linear memory (one 64 KiB page, shared by every program of one Vm) ----
+
+/** Byte offset of the register file's low halves (EngineState.lo, 11 int32s). */
+export const MEM_LO = 0;
+/** Byte offset of the high halves (EngineState.hi). */
+export const MEM_HI = 64;
+/** The instruction budget left, as JavaScript hands it over and takes it back. */
+export const MEM_BUDGET = 128;
+/** The high half of a 64-bit load that went through JavaScript. */
+export const MEM_LOAD_HI = 132;
+/** The call frames' stacks (EngineState.allStacks), frame d at MEM_STACKS + d * STACK_SIZE. */
+export const MEM_STACKS = 4096;
+/** Bytes of linear memory used: everything above fits in one page. */
+export const MEM_PAGES = 1;
+/** The stacks end inside the page. */
+export const MEM_STACKS_END = MEM_STACKS + MAX_CALL_FRAMES * STACK_SIZE;
+
+// ---- the run function: (block, frame base) -> code | pc << 3 ----
+
+/** Parameter: the dense number of the block to start at. */
+export const L_BLOCK = 0;
+/** Parameter: the linear-memory address of the current frame's stack (its lowest byte). */
+export const L_FP = 1;
+/** Local of eBPF register r (i64). */
+export const reg = (r: number): number => 2 + r;
+/** The budget left (i32). */
+export const L_BUDGET = 13;
+/** Scratch locals. */
+export const L_T = 14; // i64
+export const L_TI = 15; // i32
+/** Locals after the parameters: r0-r10, budget, t, ti. */
+export const LOCALS = [
+  { count: 11, type: W.I64 },
+  { count: 1, type: W.I32 },
+  { count: 1, type: W.I64 },
+  { count: 1, type: W.I32 },
+] as const;
+
+/** Why the function returned (the low 3 bits of its result; the pc is above them). */
+export const enum Exit {
+  /** `exit`: JavaScript pops a frame or ends the run. */
+  Exit = 0,
+  /** A local call at pc: JavaScript pushes the frame and re-enters at the target. */
+  Call = 1,
+  /** Continue at pc on the interpreter (the budget cannot pay for the block there). */
+  Bail = 2,
+  /** A helper stopped the program. */
+  HelperDone = 3,
+  /** A helper asked for a tail call. */
+  HelperSwitch = 4,
+  /** LD_ABS/LD_IND outside the packet: the program ends with r0 = 0. */
+  PacketOut = 5,
+  /** Execution ran off the end of the program. */
+  FallThrough = 6,
+}
+
+/** Imported functions, by index. */
+export const enum Import {
+  Ld8 = 0,
+  Ld16,
+  Ld32,
+  Ld64,
+  St8,
+  St16,
+  St32,
+  St64,
+  Helper,
+  Callx,
+  Packet,
+  Atomic,
+}
+
+/** A function body being written: opcodes with their immediates. */
+export class Body extends ByteWriter {
+  /** An opcode without immediates. */
+  op(...codes: number[]): this {
+    for (const c of codes) this.u8(c);
+    return this;
+  }
+  get(local: number): this {
+    return this.u8(W.LOCAL_GET).u32(local);
+  }
+  set(local: number): this {
+    return this.u8(W.LOCAL_SET).u32(local);
+  }
+  tee(local: number): this {
+    return this.u8(W.LOCAL_TEE).u32(local);
+  }
+  i32(v: number): this {
+    return this.u8(W.I32_CONST).s32(v);
+  }
+  /** i64.const hi:lo. */
+  i64(lo: number, hi: number): this {
+    return this.u8(W.I64_CONST).s64(lo, hi);
+  }
+  /** A load or store with its alignment hint (log2 bytes) and constant offset. */
+  mem(opcode: number, align: number, offset: number): this {
+    return this.u8(opcode).u32(align).u32(offset);
+  }
+  call(index: number): this {
+    return this.u8(W.CALL).u32(index);
+  }
+  br(depth: number): this {
+    return this.u8(W.BR).u32(depth);
+  }
+  /** `if` without a result. */
+  if(): this {
+    return this.u8(W.IF).u8(W.VOID);
+  }
+  /** `if` with an i64 result. */
+  if64(): this {
+    return this.u8(W.IF).u8(W.I64);
+  }
+  /** `if` with an i32 result. */
+  if32(): this {
+    return this.u8(W.IF).u8(W.I32);
+  }
+  else(): this {
+    return this.u8(W.ELSE);
+  }
+  end(): this {
+    return this.u8(W.END);
+  }
+
+  /** Store every register into the register file (JavaScript reads it at calls, exits and faults). */
+  spill(regs: readonly number[] = ALL_REGS): this {
+    for (const r of regs) {
+      this.i32(0)
+        .get(reg(r))
+        .mem(W.I64_STORE32, 2, MEM_LO + 4 * r);
+      this.i32(0)
+        .get(reg(r))
+        .i64(32, 0)
+        .op(W.I64_SHR_U)
+        .mem(W.I64_STORE32, 2, MEM_HI + 4 * r);
+    }
+    return this;
+  }
+
+  /** Load registers from the register file. */
+  reload(regs: readonly number[] = ALL_REGS): this {
+    for (const r of regs) {
+      this.i32(0).mem(W.I64_LOAD32_U, 2, MEM_LO + 4 * r);
+      this.i32(0)
+        .mem(W.I64_LOAD32_U, 2, MEM_HI + 4 * r)
+        .i64(32, 0)
+        .op(W.I64_SHL, W.I64_OR)
+        .set(reg(r));
+    }
+    return this;
+  }
+
+  /** Hand the budget back and return `why` at `pc`. */
+  leave(why: Exit, pc: number): this {
+    this.i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
+    return this.i32(pc * 8 + why).op(W.RETURN);
+  }
+
+  /** Take the budget from memory (after JavaScript ran, which may have spent some). */
+  takeBudget(): this {
+    return this.i32(0).mem(W.I32_LOAD, 2, MEM_BUDGET).set(L_BUDGET);
+  }
+}
+
+/** r0-r10. */
+export const ALL_REGS: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];

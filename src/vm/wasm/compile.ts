@@ -1,0 +1,215 @@
+/**
+ * eBPF program → WebAssembly module. One exported function `run(block, frame)` runs the program from the
+ * start of a basic block until it must hand control back (an exit, a local call, a helper that stopped
+ * or switched the program, the budget), and returns why and where (body.ts Exit).
+ *
+ * Layout: the basic blocks (jit-layout.ts leaders: jump targets, and the instruction after every jump,
+ * call, exit and packet load) are placed in program order, block k right after the `end` of the k-th of
+ * N nested WebAssembly blocks, all inside one loop. So a forward jump is one `br` (or `br_if`) out to the
+ * target's label, a backward jump stores the target's number and loops to a `br_table` that jumps to it,
+ * and entering at any block is the same `br_table`. Registers are i64 locals; the budget is charged once
+ * per block, exactly, and a block it cannot pay for in full runs on the interpreter (which faults at the
+ * same instruction after the same stores), as in the compiled JavaScript engine.
+ *
+ * A program this layout cannot hold (more blocks or slots than MAX_BLOCKS / MAX_SLOTS) is refused with
+ * the reason; the engine then runs it on the compiled JavaScript engine.
+ */
+import { BPF_PSEUDO_CALL } from '../../isa/index.js';
+import { SEMANTICS } from '../insn-semantics.js';
+import type { LoadedProgram } from '../interpreter-program.js';
+import { jumpTarget, leaders } from '../jit-layout.js';
+import { Body, Exit, Import, L_BLOCK, L_BUDGET, L_T, L_TI, LOCALS, MEM_BUDGET, MEM_PAGES, reg } from './body.js';
+import { emitAlu } from './emit-alu.js';
+import { emitCondition } from './emit-cond.js';
+import { emitLoad, emitStore } from './emit-memory.js';
+import { writeModule, type FuncImport } from './module-writer.js';
+import * as W from './opcodes.js';
+
+/** Largest program compiled to WebAssembly (beyond, engines' function-size limits come near). */
+export const MAX_SLOTS = 200_000;
+/** Most basic blocks: each is a nesting level and a br_table entry (engines allow ~65,000 entries). */
+export const MAX_BLOCKS = 60_000;
+
+/** A compiled program: the module's bytes and the block number of each pc that starts a block (-1 elsewhere). */
+export interface WasmProgram {
+  bytes: Uint8Array;
+  blockOf: Int32Array;
+}
+
+const i32s = (n: number): number[] => new Array<number>(n).fill(W.I32);
+const IMPORT_TYPES: readonly (readonly [string, number, number[], number[]])[] = [
+  ['ld8', Import.Ld8, i32s(4), [W.I32]],
+  ['ld16', Import.Ld16, i32s(4), [W.I32]],
+  ['ld32', Import.Ld32, i32s(4), [W.I32]],
+  ['ld64', Import.Ld64, i32s(4), [W.I32]],
+  ['st8', Import.St8, i32s(5), []],
+  ['st16', Import.St16, i32s(5), []],
+  ['st32', Import.St32, i32s(5), []],
+  ['st64', Import.St64, i32s(6), []],
+  ['helper', Import.Helper, i32s(2), [W.I32]],
+  ['callx', Import.Callx, i32s(2), [W.I32]],
+  ['packet', Import.Packet, i32s(3), [W.F64]],
+  ['atomic', Import.Atomic, i32s(6), []],
+];
+
+/** The names the module imports its functions under (module "env"), in import order. */
+export const IMPORT_NAMES: readonly string[] = IMPORT_TYPES.map(([name]) => name);
+
+/** Compile a loaded program; a string says why it is not compiled. */
+export function compileToWasm(p: LoadedProgram): WasmProgram | string {
+  const n = p.slots;
+  if (n > MAX_SLOTS) return `${n} instruction slots exceed the wasm engine's ${MAX_SLOTS}`;
+  const lead = leaders(p);
+  const starts: number[] = [];
+  for (let pc = 0; pc < n; pc++) if (lead[pc]) starts.push(pc);
+  if (starts.length > MAX_BLOCKS) return `${starts.length} basic blocks exceed the wasm engine's ${MAX_BLOCKS}`;
+  const blockOf = new Int32Array(n + 1).fill(-1);
+  starts.forEach((pc, k) => (blockOf[pc] = k));
+  const N = starts.length;
+
+  const b = new Body();
+  b.reload().takeBudget();
+  b.op(W.BLOCK, W.VOID); // the shared path of blocks the budget cannot pay for (after the loop)
+  b.op(W.LOOP, W.VOID);
+  for (let k = 0; k <= N; k++) b.op(W.BLOCK, W.VOID); // N block labels, then the dispatch's own
+  b.get(L_BLOCK).op(W.BR_TABLE).u32(N);
+  for (let k = 0; k < N; k++) b.u32(k + 1);
+  b.u32(0).end().op(W.UNREACHABLE); // JavaScript only enters at block numbers
+  for (let k = 0; k < N; k++) {
+    b.end();
+    const start = starts[k] as number;
+    const stop = k + 1 < N ? (starts[k + 1] as number) : n;
+    emitBlock(b, p, k, N, start, stop, blockOf);
+  }
+  b.leave(Exit.FallThrough, n).end().op(W.UNREACHABLE).end();
+  // bail: L_TI holds the block's first pc; the interpreter continues there with the registers
+  b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
+  b.get(L_TI).i32(8).op(W.I32_MUL).i32(Exit.Bail).op(W.I32_ADD, W.RETURN).end();
+
+  const imports: FuncImport[] = IMPORT_TYPES.map(([name, , params, results]) => ({
+    module: 'env',
+    name,
+    type: { params, results },
+  }));
+  const bytes = writeModule({
+    imports,
+    memory: { module: 'env', name: 'memory', min: MEM_PAGES, max: MEM_PAGES },
+    funcs: [{ type: { params: [W.I32, W.I32], results: [W.I32] }, locals: LOCALS, body: b.bytes(), export: 'run' }],
+  });
+  return { bytes, blockOf };
+}
+
+/** Block k: charge the budget, then its instructions. Code after a block's last jump falls into block k + 1. */
+function emitBlock(
+  b: Body,
+  p: LoadedProgram,
+  k: number,
+  N: number,
+  start: number,
+  stop: number,
+  blockOf: Int32Array,
+): void {
+  let count = 0;
+  for (let pc = start; pc < stop; pc += SEMANTICS[p.code[pc] as number]?.kind === 'lddw' ? 2 : 1) count++;
+  b.get(L_BUDGET).i32(count).op(W.I32_SUB).tee(L_BUDGET).i32(0).op(W.I32_LT_S).if();
+  // (depth from inside the if: the blocks after k, the loop, then the bail block)
+  b.get(L_BUDGET)
+    .i32(count)
+    .op(W.I32_ADD)
+    .set(L_BUDGET)
+    .i32(start)
+    .set(L_TI)
+    .br(N - k + 1)
+    .end();
+
+  /** Jump to `target` from the top level of block k (forward: a br; backward: through the dispatch). */
+  const jump = (target: number, conditional: boolean): void => {
+    const j = target < p.slots ? (blockOf[target] as number) : -1;
+    if (j < 0) {
+      // past the end: the interpreter's fall-through fault
+      if (conditional) b.if();
+      b.leave(Exit.FallThrough, p.slots);
+      if (conditional) b.end();
+    } else if (j > k) {
+      b.u8(conditional ? W.BR_IF : W.BR).u32(j - k - 1);
+    } else {
+      if (conditional) b.if();
+      b.i32(j)
+        .set(L_BLOCK)
+        .br(N - 1 - k + (conditional ? 1 : 0));
+      if (conditional) b.end();
+    }
+  };
+
+  for (let pc = start; pc < stop; pc++) {
+    const code = p.code[pc] as number;
+    const sem = SEMANTICS[code];
+    const dst = p.dst[pc] as number;
+    const src = p.src[pc] as number;
+    const off = p.off[pc] as number;
+    const imm = p.imm[pc] as number;
+    if (sem === undefined) throw new Error(`internal: no semantics for opcode ${code} at pc ${pc}`);
+    switch (sem.kind) {
+      case 'alu':
+        emitAlu(b, code, dst, src, off, imm);
+        break;
+      case 'jump':
+        emitCondition(b, code, dst, src, imm);
+        jump(jumpTarget(p, pc), true);
+        break;
+      case 'ja':
+        jump(jumpTarget(p, pc), false);
+        break;
+      case 'lddw':
+        b.i64(imm, p.imm2[pc] as number).set(reg(dst));
+        pc++;
+        break;
+      case 'load':
+        emitLoad(b, pc, dst, src, off, sem.size, sem.signed);
+        break;
+      case 'store':
+        emitStore(b, pc, dst, off, sem.size, () => {
+          if (sem.fromImm) b.i64(imm, imm >> 31);
+          else b.get(reg(src));
+        });
+        break;
+      case 'atomic':
+        // rare: Memory does the read-modify-write on the spilled registers
+        b.spill().i32(pc).i32(imm).i32(sem.size).i32(dst).i32(src).i32(off).call(Import.Atomic).reload();
+        break;
+      case 'packet':
+        if (sem.indirect) b.i32(pc).i32(sem.size).get(reg(src)).op(W.I32_WRAP_I64).i32(imm).op(W.I32_ADD);
+        else b.i32(pc).i32(sem.size).i32(imm);
+        b.call(Import.Packet).op(W.I64_TRUNC_F64_S).tee(L_T).i64(0, 0).op(W.I64_LT_S).if();
+        b.leave(Exit.PacketOut, pc).end();
+        b.get(L_T).set(reg(0));
+        break;
+      case 'call':
+        if (src === BPF_PSEUDO_CALL) {
+          b.spill().leave(Exit.Call, pc);
+          break;
+        }
+        b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
+        b.i32(pc).i32(imm).call(Import.Helper);
+        helperResult(b, pc);
+        break;
+      case 'callx':
+        b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
+        b.i32(pc).i32(dst).call(Import.Callx);
+        helperResult(b, pc);
+        break;
+      case 'exit':
+        b.spill().leave(Exit.Exit, pc);
+        break;
+    }
+  }
+}
+
+/** After a helper: take the budget back, leave if it stopped or switched the program, else reload r0. */
+function helperResult(b: Body, pc: number): void {
+  b.set(L_TI).takeBudget();
+  b.get(L_TI).i32(-1).op(W.I32_NE).if();
+  b.get(L_TI).if().leave(Exit.HelperSwitch, pc).else().leave(Exit.HelperDone, pc).end();
+  b.end();
+  b.reload([0]);
+}

@@ -1,0 +1,118 @@
+/**
+ * Loads and stores (LDX MEM/MEMSX, ST, STX MEM) as WebAssembly. The current frame's stack lives in
+ * linear memory, so an access that lies inside it is one WebAssembly load or store: through r10 with a
+ * constant offset inside the frame that needs no test at all (r10 is read-only and always the frame's
+ * top), through another register one compare. Every other access goes to Memory through an imported
+ * function, which checks it against its region, tag and writability exactly as the interpreter does and
+ * throws the same VmError (pc, address).
+ *
+ * Why the compare is exact: an access the fast path takes lies wholly inside the current frame's region,
+ * and an address within 32 KiB of r10 has a zero upper half (regions sit far from both ends of the 32-bit
+ * space), so Memory would have accepted it through the same pointer.
+ */
+import { STACK_SIZE } from '../../isa/index.js';
+import { Body, Import, L_FP, L_T, MEM_LOAD_HI, reg } from './body.js';
+import * as W from './opcodes.js';
+
+const LOG2 = [0, 0, 1, 1, 2, 2, 2, 2, 3] as const;
+
+/** dst = *(size *)(src + off), zero- or sign-extended. */
+export function emitLoad(
+  b: Body,
+  pc: number,
+  dst: number,
+  src: number,
+  off: number,
+  size: number,
+  signed: boolean,
+): void {
+  const op =
+    size === 8
+      ? W.I64_LOAD
+      : size === 4
+        ? signed
+          ? W.I64_LOAD32_S
+          : W.I64_LOAD32_U
+        : size === 2
+          ? signed
+            ? W.I64_LOAD16_S
+            : W.I64_LOAD16_U
+          : signed
+            ? W.I64_LOAD8_S
+            : W.I64_LOAD8_U;
+  const align = LOG2[size] as number;
+  if (src === 10 && off >= -STACK_SIZE && off <= -size) {
+    b.get(L_FP)
+      .mem(op, align, STACK_SIZE + off)
+      .set(reg(dst));
+    return;
+  }
+  inFrame(b, src, off, size);
+  b.if64();
+  b.get(L_FP).get(L_T).op(W.I32_WRAP_I64, W.I32_ADD).mem(op, align, 0);
+  b.else();
+  pointerArgs(b, src, off);
+  b.i32(pc);
+  if (size === 8) {
+    b.call(Import.Ld64).op(W.I64_EXTEND_I32_U);
+    b.i32(0).mem(W.I64_LOAD32_U, 2, MEM_LOAD_HI).i64(32, 0).op(W.I64_SHL, W.I64_OR);
+  } else {
+    b.call(size === 4 ? Import.Ld32 : size === 2 ? Import.Ld16 : Import.Ld8);
+    if (signed && size === 1) b.op(W.I32_EXTEND8_S);
+    if (signed && size === 2) b.op(W.I32_EXTEND16_S);
+    b.op(signed ? W.I64_EXTEND_I32_S : W.I64_EXTEND_I32_U);
+  }
+  b.end().set(reg(dst));
+}
+
+/** *(size *)(dst + off) = the value `value` pushes (an i64). */
+export function emitStore(b: Body, pc: number, dst: number, off: number, size: number, value: () => void): void {
+  const op = size === 8 ? W.I64_STORE : size === 4 ? W.I64_STORE32 : size === 2 ? W.I64_STORE16 : W.I64_STORE8;
+  const align = LOG2[size] as number;
+  if (dst === 10 && off >= -STACK_SIZE && off <= -size) {
+    b.get(L_FP);
+    value();
+    b.mem(op, align, STACK_SIZE + off);
+    return;
+  }
+  inFrame(b, dst, off, size);
+  b.if();
+  b.get(L_FP).get(L_T).op(W.I32_WRAP_I64, W.I32_ADD);
+  value();
+  b.mem(op, align, 0);
+  b.else();
+  pointerArgs(b, dst, off);
+  value();
+  if (size === 8) {
+    b.set(L_T);
+    b.get(L_T).op(W.I32_WRAP_I64);
+    b.get(L_T).i64(32, 0).op(W.I64_SHR_U, W.I32_WRAP_I64);
+    b.i32(pc).call(Import.St64);
+  } else {
+    b.op(W.I32_WRAP_I64)
+      .i32(pc)
+      .call(size === 4 ? Import.St32 : size === 2 ? Import.St16 : Import.St8);
+  }
+  b.end();
+}
+
+/**
+ * Push whether `size` bytes at base + off lie in the current frame, leaving their offset in it in L_T:
+ * base + off - (r10 - STACK_SIZE), unsigned, at most STACK_SIZE - size.
+ */
+function inFrame(b: Body, base: number, off: number, size: number): void {
+  b.get(reg(base))
+    .i64(off + STACK_SIZE, 0)
+    .op(W.I64_ADD)
+    .get(reg(10))
+    .op(W.I64_SUB)
+    .tee(L_T);
+  b.i64(STACK_SIZE - size + 1, 0).op(W.I64_LT_U);
+}
+
+/** The arguments every imported access starts with: the pointer's halves and the offset. */
+function pointerArgs(b: Body, base: number, off: number): void {
+  b.get(reg(base)).op(W.I32_WRAP_I64);
+  b.get(reg(base)).i64(32, 0).op(W.I64_SHR_U, W.I32_WRAP_I64);
+  b.i32(off);
+}

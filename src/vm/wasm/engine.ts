@@ -1,0 +1,172 @@
+/**
+ * The 'wasm' engine: runs a program as the WebAssembly module compile.ts writes for it, compiled and
+ * instantiated once per loaded program (cached on it), with the VM's register file and call-frame
+ * stacks in the Vm's one page of linear memory (shared.ts), so helpers, Memory and the other engines see
+ * the same bytes.
+ *
+ * The module returns to this loop for what JavaScript does: pushing and popping local-call frames (the
+ * frames live in EngineState, as for the other engines), tail calls, the end of the run, and blocks the
+ * budget cannot pay for in full (those, and any entry at a pc that starts no block, continue on the
+ * interpreter, exactly). Loads and stores outside the current frame, helpers, LD_ABS/LD_IND and atomics
+ * are the module's imports, calling the same Memory methods and out-of-line operations as the
+ * interpreter, so they fault with the same VmError.
+ *
+ * A program compile.ts refuses (too large) or that the WebAssembly engine cannot compile runs on the
+ * compiled JavaScript engine instead, which gives the same results; `wasmStatus` says which.
+ */
+import { STACK_SIZE } from '../../isa/index.js';
+import { DONE, SWITCH, type EngineState } from '../interpreter-state.js';
+import type { LoadedProgram } from '../interpreter-program.js';
+import { interpret } from '../interpreter-switch.js';
+import { compiledEngine } from '../interpreter-jit.js';
+import {
+  atomic,
+  callHelper,
+  callxError,
+  fallThroughError,
+  loadPacket,
+  popFrame,
+  pushFrame,
+} from '../interpreter-ops.js';
+import { Exit, MEM_STACKS } from './body.js';
+import { compileToWasm, IMPORT_NAMES } from './compile.js';
+import { BUDGET_CELL, LOAD_HI_CELL, type WasmShared } from './shared.js';
+import { wasmApi } from './runtime.js';
+
+/** A program's instance: its run function and the block number of each pc. */
+interface Instance {
+  run: (block: number, frame: number) => number;
+  blockOf: Int32Array;
+}
+
+/** What a program's `wasm` slot holds once the engine looked at it. */
+interface Slot {
+  instance: Instance | undefined;
+  /** Why the program runs on the JavaScript engine instead, when it does. */
+  refusal: string | undefined;
+}
+
+/** Largest budget handed to WebAssembly at once (an i32 there); the rest waits in WasmShared.extra. */
+const BUDGET_CAP = 0x3fff_ffff;
+
+/** Give the module the run's budget. */
+function putBudget(st: EngineState, w: WasmShared): void {
+  const b = st.budget;
+  const c = b > BUDGET_CAP ? BUDGET_CAP : b;
+  w.cells[BUDGET_CELL] = c;
+  w.extra = b - c;
+}
+
+/** Take back what the module left of it. */
+function takeBudget(st: EngineState, w: WasmShared): void {
+  st.budget = (w.cells[BUDGET_CELL] as number) + w.extra;
+}
+
+/** The engine: (state, program, start pc) => DONE | SWITCH, like the interpreter and the JIT. */
+export function wasmEngine(st: EngineState, p: LoadedProgram, startPc: number): number {
+  const w = st.wasm;
+  if (w === undefined) return compiledEngine(st, p, startPc);
+  let slot = p.wasm as Slot | undefined;
+  if (slot === undefined) slot = p.wasm = prepare(st, w, p);
+  const c = slot.instance;
+  if (c === undefined) return compiledEngine(st, p, startPc);
+  const L = st.lo;
+  const H = st.hi;
+  let pc = startPc;
+  for (;;) {
+    const block = c.blockOf[pc] as number;
+    // the module's frame fast path needs r10 = the current frame's top (always so; checked, not assumed)
+    if (block < 0 || L[10] !== st.stackTops[st.depth] || H[10] !== 0) return interpret(st, p, pc);
+    putBudget(st, w);
+    const r = c.run(block, MEM_STACKS + st.depth * STACK_SIZE);
+    takeBudget(st, w);
+    const at = r >> 3;
+    switch (r & 7) {
+      case Exit.Exit: {
+        if (st.depth === 0) return DONE;
+        const ret = popFrame(st, p);
+        if (ret >= 0) {
+          pc = ret;
+          continue;
+        }
+        return ret === -1 ? SWITCH : DONE;
+      }
+      case Exit.Call:
+        pushFrame(st, p, at, at + 1);
+        pc = at + (p.imm[at] as number) + 1;
+        continue;
+      case Exit.Bail:
+        return interpret(st, p, at);
+      case Exit.HelperDone:
+        return DONE;
+      case Exit.HelperSwitch:
+        return SWITCH;
+      case Exit.PacketOut:
+        L[0] = 0;
+        H[0] = 0;
+        st.depth = 0;
+        return DONE;
+      default:
+        throw fallThroughError(at);
+    }
+  }
+}
+
+/** Why `p` runs on the JavaScript engine under 'wasm' (undefined: it runs as WebAssembly, or has not run yet). */
+export function wasmStatus(p: LoadedProgram): string | undefined {
+  return (p.wasm as Slot | undefined)?.refusal;
+}
+
+/** Compile and instantiate `p` against this VM's memory and state. */
+function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
+  const compiled = compileToWasm(p);
+  if (typeof compiled === 'string') return { instance: undefined, refusal: compiled };
+  if (wasmApi === undefined) return { instance: undefined, refusal: 'this JavaScript host has no WebAssembly' };
+  let module: object;
+  try {
+    module = new wasmApi.Module(compiled.bytes);
+  } catch (err) {
+    return { instance: undefined, refusal: `WebAssembly refused the module: ${(err as Error).message}` };
+  }
+  const M = st.mem;
+  const L = st.lo;
+  const H = st.hi;
+  const cells = w.cells;
+  const fns: Record<string, unknown> = {
+    ld8: (lo: number, hi: number, off: number, pc: number) => M.ld8(lo, hi, off, pc),
+    ld16: (lo: number, hi: number, off: number, pc: number) => M.ld16(lo, hi, off, pc),
+    ld32: (lo: number, hi: number, off: number, pc: number) => M.ld32(lo, hi, off, pc),
+    ld64: (lo: number, hi: number, off: number, pc: number) => {
+      M.ld64(lo, hi, off, pc);
+      cells[LOAD_HI_CELL] = M.hi;
+      return M.lo;
+    },
+    st8: (lo: number, hi: number, off: number, v: number, pc: number) => M.st8(lo, hi, off, v, pc),
+    st16: (lo: number, hi: number, off: number, v: number, pc: number) => M.st16(lo, hi, off, v, pc),
+    st32: (lo: number, hi: number, off: number, v: number, pc: number) => M.st32(lo, hi, off, v, pc),
+    st64: (lo: number, hi: number, off: number, vl: number, vh: number, pc: number) => M.st64(lo, hi, off, vl, vh, pc),
+    helper: (pc: number, id: number) => {
+      takeBudget(st, w);
+      const r = callHelper(st, p, pc, id);
+      putBudget(st, w);
+      return r;
+    },
+    callx: (pc: number, d: number) => {
+      const lo = L[d] as number;
+      const hi = H[d] as number;
+      if (!p.mayCallx(lo, hi)) throw callxError(p, pc, d, lo, hi);
+      takeBudget(st, w);
+      const r = callHelper(st, p, pc, lo);
+      putBudget(st, w);
+      return r;
+    },
+    packet: (pc: number, size: number, offset: number) => loadPacket(st, pc, size, offset),
+    atomic: (pc: number, op: number, size: number, d: number, s: number, off: number) =>
+      atomic(st, pc, op, size, d, s, off),
+  };
+  const env: Record<string, unknown> = { memory: w.memory };
+  for (const name of IMPORT_NAMES) env[name] = fns[name];
+  const instance = new wasmApi.Instance(module, { env });
+  const run = instance.exports.run as (block: number, frame: number) => number;
+  return { instance: { run, blockOf: compiled.blockOf }, refusal: undefined };
+}
