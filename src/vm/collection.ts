@@ -67,6 +67,10 @@ function defaultHost(partial: Partial<HostConfig> | undefined, trace: string[]):
     cpu: 0,
     clockNs: mono,
     bootClockNs: mono,
+    coarseClockNs: partial?.clockNs ?? mono,
+    taiClockNs: () => Date.now() * 1e6,
+    jiffies: () => Math.floor((partial?.clockNs ?? mono)() / 4e6),
+    comm: (process.title.split('/').pop() ?? 'node').slice(0, 15),
     randomSeed: (Date.now() ^ (process.pid << 16)) >>> 0,
     trace: (line) => {
       if (trace.length < 100000) trace.push(line);
