@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, repoPath } from '../support/env.js';
 import { frames } from './packets.js';
@@ -20,6 +20,15 @@ const cases: [string, Step[]][] = [
   ['probe_reads', [{ program: 'probe_reads', data: frames.http() }]],
   ['formats', [{ program: 'formats', data: frames.udpDns() }]],
   ['dynptrs', [{ program: 'dynptrs', data: frames.http() }]],
+  ['cg_view', [{ program: 'cg_view', data: frames.http() }]],
+  [
+    'percpu',
+    [
+      { program: 'percpu', data: frames.http() },
+      { program: 'percpu', data: frames.http() },
+      ...(cpus().length > 1 ? [{ program: 'percpu', data: frames.http(), cpu: 1 }] : []),
+    ],
+  ],
 ];
 
 function outValues(rows: string[]): bigint[] {
@@ -55,6 +64,17 @@ test('probe reads: good addresses copy, bad ones are -ERANGE / -EFAULT with the 
   ]);
 });
 
+test('cgroup_skb sees the packet from its network header; a run writes its CPU of a per-CPU map', async () => {
+  const f = frames.http();
+  const v = outValues((await runOn('vm', committed, cases[3]![1])).maps.out!);
+  assert.deepEqual(v.slice(0, 6), [BigInt(f.length - 14), 8n, BigInt(f.length - 14), 0n, 0x45n, 0x45n]);
+  assert.equal(v[8], 77n, 'mark is writable');
+  const p = await runOn('vm', committed, cases[4]![1]);
+  const slots = Buffer.from(p.maps.per_cpu![0]!.split('=')[1]!, 'hex');
+  assert.equal(slots.readBigUInt64LE(0), 200n, 'two runs on CPU 0');
+  if (cpus().length > 1) assert.equal(slots.readBigUInt64LE(8), 101n, 'one on CPU 1');
+});
+
 test('snprintf, get_current_comm and dynptrs in the VM', async () => {
   const f = outValues((await runOn('vm', committed, cases[1]![1])).maps.out!);
   const len = frames.udpDns().length;
@@ -64,7 +84,12 @@ test('snprintf, get_current_comm and dynptrs in the VM', async () => {
   assert.equal(f[3], 0n);
   assert.equal(f[4], le8('node'));
   assert.equal(f[6], le8('no\0e'), 'cut to 2 bytes and a NUL; the rest of the buffer untouched');
-  const d = outValues((await runOn('vm', committed, cases[2]![1])).maps.out!);
+  const dyn = await runOn('vm', committed, cases[2]![1]);
+  const d = outValues(dyn.maps.out!);
+  const rec = Buffer.alloc(16);
+  rec.writeBigUInt64LE(0x0102030405060708n, 0);
+  rec.writeBigUInt64LE(BigInt(frames.http().length), 8);
+  assert.deepEqual(dyn.events, { events: [rec.toString('hex')] }, 'the submitted record; the discarded one skipped');
   assert.deepEqual(d.slice(0, 15), [
     0n,
     0n,

@@ -35,3 +35,36 @@ test('a helper the VM lacks is refused by name', () => {
     /program 'p' calls bpf_seq_printf \(126\), which the VM does not implement/,
   );
 });
+
+test('the current task is what vm.host.task holds: probe reads through get_current_task read its bytes', () => {
+  const insns = assemble(
+    [
+      'call 35',
+      'r6 = r0',
+      'r1 = r10',
+      'r1 += -8',
+      'r2 = 4',
+      'r3 = r6',
+      'r3 += 16',
+      'call 113',
+      'r7 = r0',
+      'r0 = *(u32 *)(r10 - 8)',
+      'r7 <<= 32',
+      'r0 |= r7',
+      'exit',
+    ].join('\n'),
+  );
+  const spec = {
+    programs: [{ name: 'p', section: 'kprobe/x', type: ProgType.KPROBE, insns, mapRefs: [], license: 'GPL' }],
+    maps: [],
+    endian: 'little',
+  };
+  const task = new Uint8Array(64);
+  new DataView(task.buffer).setUint32(16, 4242, true);
+  const withTask = loadVmCollection(spec as never, { cpus: 1, host: { task } });
+  assert.equal(withTask.program('p').run({ data: new Uint8Array(8) }).retval, 4242);
+  // without a task image: NULL, and the probe read says -ERANGE (r7's low half lands in r0's upper half)
+  const none = loadVmCollection(spec as never, { cpus: 1 });
+  const r = none.program('p').run({ data: new Uint8Array(8) });
+  assert.equal(r.retval, 0);
+});

@@ -124,7 +124,7 @@ export function helperAllowed(h: HelperDef, type: number): boolean {
     case 'all':
       return true;
     case 'skb':
-      return type === S || type === CLS || type === ACT;
+      return type === S || type === CLS || type === ACT || type === ProgType.CGROUP_SKB;
     case 'tc':
       return type === CLS || type === ACT;
     case 'xdp':

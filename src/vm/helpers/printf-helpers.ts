@@ -7,7 +7,7 @@
 import type { HelperCall } from '../helper-abi.js';
 import type { RunContext } from '../contexts/run-context.js';
 import { E } from '../maps/base.js';
-import { formatPrintk, type PrintkArg } from './trace-printk.js';
+import { PRINTK_MAX_CHARS, formatPrintk, type PrintkArg } from './trace-printk.js';
 
 const MAX_VARARGS = 12;
 /** snprintf's result counts the whole line even past str_size; the VM formats at most this much of it. */
@@ -28,7 +28,7 @@ function varargs(call: HelperCall, i: number): PrintkArg[] | undefined {
 }
 
 /** Format with `args`, reading %s strings from VM memory; undefined when the format is refused. */
-function format(call: HelperCall, fmt: string, args: PrintkArg[], max?: number): string | undefined {
+function format(call: HelperCall, fmt: string, args: PrintkArg[], max = PRINTK_MAX_CHARS): string | undefined {
   return formatPrintk(
     fmt,
     args,
@@ -40,6 +40,7 @@ function format(call: HelperCall, fmt: string, args: PrintkArg[], max?: number):
       }
     },
     max,
+    MAX_VARARGS,
   );
 }
 
