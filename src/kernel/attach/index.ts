@@ -19,4 +19,5 @@ export { attachRawTracepoint, RawTracepointAttachment } from './raw-tracepoint.j
 export { attachUprobe, attachKprobe, kprobesAvailable, kprobesUnavailable, type UprobeTarget } from './probes.js';
 export { tracefsRoot, tracepointId, tracepointFormat, parseTracepointFormat, type TracepointField } from './tracefs.js';
 export { RingBufferReader } from './ring-buffer.js';
+export { PrintkCapture } from './printk-capture.js';
 export { lockdownMode } from './lockdown.js';
