@@ -48,14 +48,37 @@ export async function run(argv: string[]): Promise<number> {
       values.btf,
     );
     const logLevel = intFlag('log-level', values['log-level'], 0);
-    const coll = loadKernelCollection(spec, {
-      ...(values.program ? { programs: values.program } : {}),
-      ...(logLevel ? { logLevel } : {}),
-    });
+    // A load or pin that fails leaves nothing behind: not even DIR, when this command made it.
+    const { existsSync, rmdirSync } = await import('node:fs');
+    const dirExisted = existsSync(dir);
+    const dropDir = () => {
+      if (dirExisted) return;
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not empty (someone else's pins) or never made
+      }
+    };
+    let coll;
+    try {
+      coll = loadKernelCollection(spec, {
+        ...(values.program ? { programs: values.program } : {}),
+        ...(logLevel ? { logLevel } : {}),
+      });
+    } catch (err) {
+      dropDir();
+      throw err;
+    }
     try {
       const { ensureBpffs } = await import('../../kernel/objects.js');
-      ensureBpffs(dir);
-      const pinned = coll.pinAll(dir);
+      let pinned: string[];
+      try {
+        ensureBpffs(dir);
+        pinned = coll.pinAll(dir);
+      } catch (err) {
+        dropDir();
+        throw err;
+      }
       process.stdout.write(
         `loaded ${coll.programs.size} program${coll.programs.size === 1 ? '' : 's'} and ${coll.maps.size} map${coll.maps.size === 1 ? '' : 's'} from ${obj}\n`,
       );
