@@ -42,10 +42,10 @@ function refusedToRoot(): string {
   } catch {
     mode = undefined;
   }
-  if (mode && mode !== 'none') return `refused although running as root: the kernel is in lockdown (${mode})`;
+  const lockdown = mode && mode !== 'none' ? `kernel lockdown (${mode}), ` : '';
   return (
-    'refused although running as root: not a missing privilege, but an LSM policy, the capabilities of this ' +
-    'user namespace, or a kernel restriction on this program, map or attach type'
+    `refused although running as root: not a missing privilege, but ${lockdown}an LSM policy, the ` +
+    'capabilities of this user namespace, or a kernel rule on this operation (bpffs refuses names with a dot)'
   );
 }
 
