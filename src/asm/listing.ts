@@ -11,6 +11,8 @@ import { checkProgram, jumpTarget } from '../isa/opcode-table.js';
 import { type ElfFile, type ElfSymbol, SHF_EXECINSTR, STT_FILE, STT_SECTION, readElf } from '../elf/elf-file.js';
 import { type DisassembleOptions, disassembleOne } from './disassemble.js';
 import { formatRawInsn } from './raw-insn.js';
+import { parseBtf } from '../btf/btf.js';
+import { parseBtfExt, type BtfExtLineInfo } from '../btf/btf-ext.js';
 
 /** Options of `listFile`. */
 export interface ListingOptions extends DisassembleOptions {
@@ -24,6 +26,11 @@ export interface ListingOptions extends DisassembleOptions {
   endian?: Endian;
   /** Print relocation lines under the instructions they patch (llvm-objdump -r). */
   relocations?: boolean;
+  /**
+   * Print the C source line above its instructions, from `.BTF.ext` line_info (`; <line>`, as
+   * `llvm-objdump -S` prints from DWARF): when the line changes, and again after a label.
+   */
+  sourceLines?: boolean;
   /** Show each instruction's bytes (llvm-objdump's default; bpfkit's default is without, like --no-show-raw-insn). */
   showBytes?: boolean;
   /** Only the instructions, one per line, no numbers or headers (feeds `bpfkit asm`). */
@@ -163,8 +170,28 @@ function annotation(labels: Label[], address: number): string {
   return ` <${best.name}${delta ? `+0x${delta.toString(16)}` : ''}>`;
 }
 
+/**
+ * line_info by code section, keyed by byte offset: from the object's .BTF and .BTF.ext (--source). An
+ * object without them has no source to show, which is an error rather than a silent plain listing.
+ */
+function sourceLineTable(elf: ElfFile, opts: ListingOptions): (section: string) => Map<number, BtfExtLineInfo> {
+  if (!opts.sourceLines || opts.plain) return () => new Map();
+  const where = opts.source ?? elf.source;
+  const btfSec = elf.sections.find((s) => s.name === '.BTF');
+  const extSec = elf.sections.find((s) => s.name === '.BTF.ext');
+  if (!btfSec || !extSec)
+    throw new InputError('no .BTF.ext line_info to take source lines from (compile with clang -g)', where);
+  const ext = parseBtfExt(
+    extSec.data,
+    parseBtf(btfSec.data, `${where}: section '.BTF'`),
+    `${where}: section '.BTF.ext'`,
+  );
+  return (section) => new Map((ext.lineInfo.get(section) ?? []).map((l) => [l.insnOff, l]));
+}
+
 function listElf(elf: ElfFile, opts: ListingOptions): string {
   const out: string[] = [];
+  const lineInfoOf = sourceLineTable(elf, opts);
   if (!opts.plain) out.push('', `${opts.source ?? elf.source}:\tfile format elf64-bpf`, '');
   let found = false;
   for (const sec of elf.sections) {
@@ -176,6 +203,9 @@ function listElf(elf: ElfFile, opts: ListingOptions): string {
     if (opts.strict) strictCheck(insns, where);
     const labels = sectionLabels(elf, sec.index, sec.name);
     const relocs = opts.relocations ? elf.relocationsFor(sec.index) : [];
+    const lines = opts.sourceLines && !opts.plain ? lineInfoOf(sec.name) : undefined;
+    let shown: BtfExtLineInfo | undefined;
+    let afterLabel = false;
     if (!opts.plain) out.push(`Disassembly of section ${sec.name}:`);
     let li = 0;
     let ri = 0;
@@ -185,6 +215,16 @@ function listElf(elf: ElfFile, opts: ListingOptions): string {
         const l = labels[li++]!;
         if (opts.plain) out.push(`${l.name}:`);
         else out.push('', `${l.address.toString(16).padStart(16, '0')} <${l.name}>:`);
+        afterLabel = true;
+      }
+      if (lines) {
+        // line 0: code the compiler made up (no source line), which llvm-objdump does not show either
+        const found = lines.get(addr);
+        const rec = found && found.line !== 0 ? found : undefined;
+        const next = rec && !(shown && rec.line === shown.line && rec.file === shown.file) ? rec : undefined;
+        if (next || (afterLabel && shown)) out.push(`; ${(next ?? shown)!.source}`);
+        if (next) shown = next;
+        afterLabel = false;
       }
       const target = jumpTarget(insn);
       const isCall = insn.code === 0x85;

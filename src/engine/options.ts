@@ -17,6 +17,21 @@ export interface HostConfig {
   clockNs: () => number;
   /** bpf_ktime_get_boot_ns(): nanoseconds since boot (default: the host's). */
   bootClockNs: () => number;
+  /** bpf_ktime_get_coarse_ns(): the coarse monotonic clock (default: clockNs). */
+  coarseClockNs: () => number;
+  /** bpf_ktime_get_tai_ns(): the TAI clock (default: the host's real time, in ns). */
+  taiClockNs: () => number;
+  /** bpf_jiffies64(): the jiffies counter (default: clockNs at HZ 250, the usual distribution kernel's). */
+  jiffies: () => number;
+  /** bpf_get_current_comm(): the current task's name, cut to 15 bytes (default: this process's title). */
+  comm: string;
+  /**
+   * bpf_get_current_task() / get_current_task_btf(): the bytes of a `struct task_struct` image to map
+   * read-only into VM memory as the current task, so that probe reads and CO-RE field loads through the
+   * returned pointer read them. Default: none, and both helpers return NULL (0): every probe read through
+   * it is then -EFAULT, never a made-up value.
+   */
+  task?: Uint8Array;
   /** Seed of bpf_get_prandom_u32's generator (deterministic runs). */
   randomSeed: number;
   /** Where bpf_trace_printk lines go (default: kept in the collection's `trace`). */

@@ -21,6 +21,12 @@ export interface RunOptions {
   ctx?: Uint8Array;
   /** Run this many times (like BPF_PROG_TEST_RUN's repeat); the result is the last run's. */
   repeat?: number;
+  /**
+   * The CPU the run happens on: which value of a per-CPU map it reads and writes, and what
+   * bpf_get_smp_processor_id says. Default: the VM's `host.cpu` (0 unless set); the kernel engine pins
+   * the test run's thread to it (CPU 0 by default), so both engines touch the same slot.
+   */
+  cpu?: number;
 }
 
 /** What a run returns, the same on both engines. */

@@ -9,7 +9,7 @@
  * Any failure closes what was created so far. close() closes everything, detaching links it made.
  */
 import os from 'node:os';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync, rmdirSync } from 'node:fs';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import type { Collection } from '../engine/types.js';
 import type { KernelLoadOptions } from '../engine/options.js';
@@ -132,6 +132,8 @@ export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions =
   validateSpec(spec);
   checkByteOrder(spec, os.endianness() === 'LE' ? 'little' : 'big', 'this kernel');
   const coll = new KernelCollection(spec);
+  const pinDir = opts.pinPath ?? process.env.BPFKIT_PIN_PATH ?? DEFAULT_PIN_PATH;
+  const pinDirExisted = existsSync(pinDir);
   // Owned from the start, so an interrupted or failed load removes the directory too.
   if (opts.privatePinPath && opts.pinPath !== undefined) coll.privatePinDir = opts.pinPath;
   try {
@@ -139,9 +141,20 @@ export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions =
     return coll;
   } catch (err) {
     coll.close();
-    // A failed load leaves nothing behind: not even the map pins it made (pins it reused stay).
+    // A failed load leaves nothing behind: not even the map pins it made (pins it reused stay), nor the
+    // directories made for them, when they are left empty.
     for (const p of coll.createdPins) rmSync(p, { force: true });
+    if (!pinDirExisted) removeIfEmpty(pinDir);
     throw err;
+  }
+}
+
+/** Remove directory `dir` when it is empty (rmdir refuses one with anything in it). */
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty, or never made: leave it
   }
 }
 

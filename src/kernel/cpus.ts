@@ -3,7 +3,8 @@
  * and bpf(2) lookups copy them all, each rounded up to 8 bytes.
  */
 import { readFileSync } from 'node:fs';
-import { NativeBuffer, libc } from './libc.js';
+import { NativeBuffer, errno, errnoName, libc } from './libc.js';
+import { EnvironmentError } from '../util/errors.js';
 
 let cached = 0;
 
@@ -43,5 +44,27 @@ export function pinThreadToCpu(cpu: number): boolean {
     return (libc().sched_setaffinity(0, 128, mask.ptr) as number) === 0;
   } finally {
     mask.free();
+  }
+}
+
+/**
+ * Run `fn` with the calling thread pinned to `cpu`, then give the thread back the CPUs it had: a test run
+ * then touches that CPU's slot of every per-CPU map and sees it in bpf_get_smp_processor_id, as the VM's
+ * run on `host.cpu` does. A CPU the thread may not run on is an error naming it, never a run elsewhere.
+ */
+export function onCpu<T>(cpu: number, fn: () => T): T {
+  const saved = new NativeBuffer(128);
+  try {
+    if ((libc().sched_getaffinity(0, 128, saved.ptr) as number) !== 0)
+      throw new EnvironmentError(`cannot read this thread's CPU affinity (${errnoName(errno())})`);
+    if (!pinThreadToCpu(cpu))
+      throw new EnvironmentError(`cannot run on CPU ${cpu} (${errnoName(errno())}): choose an online CPU`);
+    try {
+      return fn();
+    } finally {
+      libc().sched_setaffinity(0, 128, saved.ptr);
+    }
+  } finally {
+    saved.free();
   }
 }

@@ -3,6 +3,7 @@
  * `kernelError` in bpf-syscall.ts), never a bare errno: permission problems are EnvironmentErrors, a
  * rejected program carries the verifier's log, a missing kernel feature names the feature.
  */
+import { readFileSync } from 'node:fs';
 import { BpfkitError, EnvironmentError } from '../util/errors.js';
 
 /** The verifier refused a program. `log` is the verifier's own text (the last lines explain why). */
@@ -30,11 +31,30 @@ export class NotSupportedError extends EnvironmentError {
   }
 }
 
-/** Missing privilege for a bpf(2) or socket operation. */
+/**
+ * Why root got EPERM/EACCES: not a missing privilege. Lockdown is read without mounting anything (an
+ * error is no place for side effects); the other causes cannot be told apart from here.
+ */
+function refusedToRoot(): string {
+  let mode: string | undefined;
+  try {
+    mode = /\[(\w+)\]/.exec(readFileSync('/sys/kernel/security/lockdown', 'utf8'))?.[1];
+  } catch {
+    mode = undefined;
+  }
+  const lockdown = mode && mode !== 'none' ? `kernel lockdown (${mode}), ` : '';
+  return (
+    `refused although running as root: not a missing privilege, but ${lockdown}an LSM policy, the ` +
+    'capabilities of this user namespace, or a kernel rule on this operation (bpffs refuses names with a dot)'
+  );
+}
+
+/** A bpf(2) or socket operation refused with EPERM/EACCES: missing privilege, or (as root) what else it can be. */
 export class PermissionError extends EnvironmentError {
   readonly errno: string;
   constructor(what: string, errno: string) {
-    super(`${what}: ${errno}: needs root or CAP_BPF/CAP_NET_ADMIN`);
+    const root = typeof process.geteuid === 'function' && process.geteuid() === 0;
+    super(`${what}: ${errno}: ${root ? refusedToRoot() : 'needs root or CAP_BPF/CAP_NET_ADMIN'}`);
     this.errno = errno;
   }
 }

@@ -9,7 +9,8 @@
  */
 import type { BpfMap } from '../engine/types.js';
 import { MapError } from '../engine/errors.js';
-import { UpdateFlag } from '../uapi/types.js';
+import { MapType, UpdateFlag } from '../uapi/types.js';
+import { RingBufferReader } from './attach/ring-buffer.js';
 import { NativeBuffer, errnoName } from './libc.js';
 import { freezeMap, isPerCpu, isQueueLike } from './map-ops.js';
 import { Cmd, bpfRaw, closeFd, mapError } from './bpf-syscall.js';
@@ -50,6 +51,8 @@ export class KernelMap implements BpfMap {
   private readonly key: NativeBuffer;
   private readonly nextKeyBuf: NativeBuffer;
   private readonly value: NativeBuffer;
+  /** The consumer of a ring buffer map, mapped on the first consume(). */
+  private ring: RingBufferReader | undefined;
 
   /** Maps are made by `loadKernelCollection`, `openPinnedMap`, `openMapById` and `mapFromFd`. @internal */
   constructor(fd: number, info: KernelMapInfo) {
@@ -366,6 +369,19 @@ export class KernelMap implements BpfMap {
     return getU32(v, f.count);
   }
 
+  /**
+   * Ring buffer maps: take every submitted record, oldest first (copies; discarded ones skipped), as the
+   * VM's ring buffer does — so a test run's events read the same in both engines.
+   */
+  consume(): Uint8Array[] {
+    if (this.type !== MapType.RINGBUF)
+      throw new MapError('EINVAL', this.name, 'consume', 'only ring buffer maps have records to consume');
+    this.ring ??= new RingBufferReader(this.fd, this.maxEntries, this.name);
+    const out: Uint8Array[] = [];
+    this.ring.drain((sample) => out.push(sample.slice()));
+    return out;
+  }
+
   /** Read-only for userspace from now on (BPF_MAP_FREEZE). */
   freeze(): void {
     freezeMap(this.fd, this.name);
@@ -374,6 +390,7 @@ export class KernelMap implements BpfMap {
   /** Close the map's fd (the map lives on while pinned or used by a program). */
   close(): void {
     if (this._fd < 0) return;
+    this.ring?.close();
     closeFd(this._fd);
     this._fd = -1;
     untrack(this);

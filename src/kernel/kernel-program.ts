@@ -15,6 +15,7 @@ import { closeFd } from './bpf-syscall.js';
 import { track, untrack } from './lifecycle.js';
 import { pinObject, progInfo, type ProgInfo } from './objects.js';
 import { TestRunner } from './test-run.js';
+import { onCpu } from './cpus.js';
 
 const ETH_HLEN = 14;
 
@@ -54,11 +55,16 @@ export class KernelProgram implements Program {
       input.set(data.subarray(0, ETH_HLEN));
       input.set(data, ETH_HLEN);
     }
-    const r = this.runner.run(this.fd, {
-      data: input,
-      ...(opts.ctx ? { ctx: opts.ctx } : {}),
-      ...(opts.repeat ? { repeat: opts.repeat } : {}),
-    });
+    const runner = this.runner;
+    const fd = this.fd;
+    // on the CPU the VM's run would use (its host.cpu, 0 by default), so per-CPU maps agree
+    const r = onCpu(opts.cpu ?? 0, () =>
+      runner.run(fd, {
+        data: input,
+        ...(opts.ctx ? { ctx: opts.ctx } : {}),
+        ...(opts.repeat ? { repeat: opts.repeat } : {}),
+      }),
+    );
     const out: RunResult = {
       retval: r.retval >>> 0,
       data: socketView ? r.data.slice(ETH_HLEN) : r.data,

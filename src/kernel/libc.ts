@@ -25,6 +25,7 @@ interface Libc {
   mount: Fn;
   ioctl: Fn;
   sched_setaffinity: Fn;
+  sched_getaffinity: Fn;
 }
 
 let bound: Libc | undefined;
@@ -54,6 +55,7 @@ export function libc(): Libc {
     mount: lib.func('int mount(str source, str target, str fstype, ulong flags, void *data)'),
     ioctl: lib.func('int ioctl(int fd, ulong request, void *arg)'),
     sched_setaffinity: lib.func('int sched_setaffinity(int pid, size_t size, void *mask)'),
+    sched_getaffinity: lib.func('int sched_getaffinity(int pid, size_t size, void *mask)'),
   };
   return bound;
 }

@@ -67,6 +67,10 @@ function defaultHost(partial: Partial<HostConfig> | undefined, trace: string[]):
     cpu: 0,
     clockNs: mono,
     bootClockNs: mono,
+    coarseClockNs: partial?.clockNs ?? mono,
+    taiClockNs: () => Date.now() * 1e6,
+    jiffies: () => Math.floor((partial?.clockNs ?? mono)() / 4e6),
+    comm: (process.title.split('/').pop() ?? 'node').slice(0, 15),
     randomSeed: (Date.now() ^ (process.pid << 16)) >>> 0,
     trace: (line) => {
       if (trace.length < 100000) trace.push(line);
@@ -308,7 +312,7 @@ export class VmProgram implements Program {
     const pb = coll.packetBuffer();
     pb.reset(frame);
     this.ctxClean = false;
-    const network = this.type === ProgType.SOCKET_FILTER && coll.socketView === 'network' && frame.length >= 14;
+    const network = this.networkView(frame.length);
     if (network) pb.data = pb.net;
     rc.progType = this.type;
     rc.packet = pb;
@@ -334,8 +338,34 @@ export class VmProgram implements Program {
     return { pb, network };
   }
 
+  /**
+   * Does the program see a frame of `len` bytes from its network header? cgroup_skb programs always do
+   * (they run in the IP stack); socket filters with `socketView: 'network'` (BPF_PROG_TEST_RUN's view).
+   */
+  private networkView(len: number): boolean {
+    if (len < 14) return false;
+    return (
+      this.type === ProgType.CGROUP_SKB || (this.type === ProgType.SOCKET_FILTER && this.coll.socketView === 'network')
+    );
+  }
+
   /** Run the program on a packet and/or context, as BPF_PROG_TEST_RUN would in the kernel. */
   run(opts: RunOptions): VmRunResult {
+    if (opts.cpu === undefined || opts.cpu === this.coll.rc.host.cpu) return this.runHere(opts);
+    const host = this.coll.rc.host;
+    if (!Number.isInteger(opts.cpu) || opts.cpu < 0 || opts.cpu >= this.coll.cpus)
+      throw new InputError(`cpu ${opts.cpu} is outside the ${this.coll.cpus} CPUs of this collection`);
+    const saved = host.cpu;
+    host.cpu = opts.cpu;
+    try {
+      return this.runHere(opts);
+    } finally {
+      host.cpu = saved;
+    }
+  }
+
+  /** run() on host.cpu. */
+  private runHere(opts: RunOptions): VmRunResult {
     const repeat = Math.max(1, opts.repeat ?? 1);
     if (this.kind === 'memory') return this.runMemory(opts, repeat);
     const coll = this.coll;
@@ -383,8 +413,7 @@ export class VmProgram implements Program {
     if (this.kind !== 'skb') return this.run({ data: frame }).retval;
     const pb = this.coll.packetBuffer();
     pb.reset(frame);
-    if (this.type === ProgType.SOCKET_FILTER && this.coll.socketView === 'network' && frame.length >= 14)
-      pb.data = pb.net;
+    if (this.networkView(frame.length)) pb.data = pb.net;
     this.ctxBytes!.fill(0);
     this.ctxClean = false;
     return this.runFresh(frame, 0, frame.length, pb.base + pb.data, pb.base + pb.end, pb, pb);
@@ -404,8 +433,7 @@ export class VmProgram implements Program {
     view.mac = off;
     view.net = off + 14;
     view.end = off + len;
-    view.data =
-      this.type === ProgType.SOCKET_FILTER && this.coll.socketView === 'network' && len >= 14 ? off + 14 : off;
+    view.data = this.networkView(len) ? off + 14 : off;
     // Such a program cannot write its context (nor can its helpers): after one zeroing, rewriting the
     // per-packet fields is enough.
     if (!this.ctxClean) {

@@ -9,6 +9,7 @@ import { FUNC_TAG, LoadedProgram } from './interpreter-program.js';
 import { DONE, FRAME_INTS, HOST_RETURN, SWITCH, type EngineState } from './interpreter-state.js';
 import { VmError, hexAddr } from './vm-error.js';
 import { BpfkitError } from '../util/errors.js';
+import { helperName } from './helpers/helper-names.js';
 
 /** Returned by out-of-line ops when the program simply goes on. */
 export const CONTINUE = -1;
@@ -19,7 +20,7 @@ export const CONTINUE = -1;
  */
 export function callHelper(st: EngineState, p: LoadedProgram, pc: number, id: number): number {
   const fn = st.helpers.fn(id);
-  if (fn === undefined) throw new VmError('helper', `helper ${id} is not registered in this VM`, { pc });
+  if (fn === undefined) throw new VmError('helper', `${helperName(id)} is not registered in this VM`, { pc });
   const call = st.call;
   call.pc = pc;
   call.id = id;
@@ -341,8 +342,8 @@ export function budgetError(pc: number, budget: number): VmError {
 export function callxError(p: LoadedProgram, pc: number, reg: number, lo: number, hi: number): VmError {
   if (hi !== 0 || lo < 0) return new VmError('helper', `callx: r${reg} holds no helper number`, { pc });
   if (!p.mayCallx(lo, 0) && p.registered(lo))
-    return new VmError('helper', `callx: helper ${lo} may not be called by this program`, { pc });
-  return new VmError('helper', `callx: helper ${lo} is not registered in this VM`, { pc });
+    return new VmError('helper', `callx: ${helperName(lo)} may not be called by this program`, { pc });
+  return new VmError('helper', `callx: ${helperName(lo)} is not registered in this VM`, { pc });
 }
 
 export function fallThroughError(pc: number): VmError {

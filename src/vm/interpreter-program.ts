@@ -32,6 +32,7 @@ import {
 import { disassembleOne } from '../asm/disassemble.js';
 import type { HelperRegistry } from './helper-abi.js';
 import { VmError } from './vm-error.js';
+import { helperName } from './helpers/helper-names.js';
 
 /** hi half of a BPF_PSEUDO_FUNC value: this tag | the program id (lo = the callback's slot). */
 export const FUNC_TAG = 0x40000000;
@@ -159,9 +160,9 @@ export class LoadedProgram {
       }
       if (i.code === (BPF_JMP | BPF_CALL)) {
         if (i.src === 2) fail(i.pc, 'kfunc calls are not supported by the VM');
-        if (i.src === 0 && !helpers.has(i.imm)) fail(i.pc, `helper ${i.imm} is not registered in this VM`);
+        if (i.src === 0 && !helpers.has(i.imm)) fail(i.pc, `${helperName(i.imm)} is not registered in this VM`);
         if (i.src === 0 && opts.mayCall && !opts.mayCall(i.imm))
-          fail(i.pc, `helper ${i.imm} may not be called by this program`);
+          fail(i.pc, `${helperName(i.imm)} may not be called by this program`);
       }
       if (classOf(i.code) === BPF_LD && i.code !== OP_LDDW && i.src > 10)
         fail(i.pc, `invalid source register r${i.src}`);

@@ -350,6 +350,21 @@ export class Memory {
     return r.bytes.slice(start, i);
   }
 
+  /**
+   * The fault-free check of bpf_probe_read_*: the region holding `len` bytes at the pointer (lo, hi) when
+   * a program access through that pointer could read them all, else undefined (the helper's -EFAULT). A
+   * value whose upper half is no tag of the region (a kernel address, a forged number) reaches nothing.
+   */
+  probe(lo: number, hi: number, len: number): Region | undefined {
+    const a = lo >>> 0;
+    if (!(a + len <= ADDRESS_LIMIT)) return undefined;
+    const r = this.regionAt(a);
+    if (r === undefined || a - r.base + len > r.size) return undefined;
+    const o = a - r.base;
+    if (hi !== 0) return inTaggedElement(r, hi, o, len) ? r : undefined;
+    return r.stride === 0 || inElement(r, o, o, len) ? r : undefined;
+  }
+
   /** Check an access of `size` bytes at the 32-bit address `addr`; returns the region or throws. */
   check(addr: number, size: number, write: boolean, pc: number): Region {
     if (!(addr >= 0 && addr + size <= ADDRESS_LIMIT)) throw this.fault(addr, size, write, pc, UNMAPPED);

@@ -147,3 +147,39 @@ test('bpfkit run --engine kernel prints exactly what the VM prints', (t) => {
     assert.equal(kernel.stdout, vm.stdout, `${obj}: kernel output differs from the VM's`);
   }
 });
+
+test('attach under ip netns exec warns that the attachment dies with the mount namespace', (t) => {
+  if (!needs(t, { root: true, tools: ['ip', 'nsenter'] })) return;
+  const ns = createNamespace(`bpfkit-cliwarn-${process.pid}`);
+  namespaces.push(ns);
+  const dir = `/sys/fs/bpf/bpfkit-clitest-warn-${process.pid}`;
+  const r = spawnSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      process.execPath,
+      '-e',
+      script,
+      '--',
+      'attach',
+      'xdp',
+      'lo',
+      hooks,
+      '--mode',
+      'skb',
+      '--pin',
+      dir,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /warning: this runs in a mount namespace of its own \(ip netns exec\?\).*nsenter --net=/);
+  // through nsenter (the network namespace only) the pins are on the host's bpffs: no warning
+  const dir2 = `${dir}-nsenter`;
+  dirs.push(dir2);
+  const quiet = bpfkit(['attach', 'xdp', 'lo', hooks, '--mode', 'skb', '--pin', dir2], ns);
+  assert.equal(quiet.status, 0, quiet.stderr);
+  assert.doesNotMatch(quiet.stderr, /warning/);
+});

@@ -68,3 +68,12 @@ test('without privileges the CLI says what is needed and exits 3 (no stack trace
     assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);
   }
 });
+
+test('root is never told it needs root: a refusal names what else it can be', async (t) => {
+  if (!needs(t, { root: true })) return;
+  const { PermissionError } = await import('../../src/kernel/errors.js');
+  const e = new PermissionError('loading program p', 'EPERM');
+  assert.doesNotMatch(e.message, /needs root/);
+  assert.match(e.message, /^loading program p: EPERM: refused although running as root: /);
+  assert.equal(e.exitCode, 3);
+});

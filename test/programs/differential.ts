@@ -15,11 +15,27 @@ export interface Step {
   program: string;
   data: Uint8Array;
   ctx?: Uint8Array;
+  /** The CPU the run happens on (RunOptions.cpu). */
+  cpu?: number;
 }
 
 export interface Outcome {
   results: { program: string; retval: number; data: string; ctx?: string }[];
   maps: Record<string, string[]>;
+  /** Ring buffer records the runs submitted, per map (both engines drain theirs after the runs). */
+  events: Record<string, string[]>;
+}
+
+/** Every ring buffer's submitted records, oldest first, drained. */
+export function drainRings(c: Collection): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, m] of c.maps) {
+    if (m.type !== MapType.RINGBUF) continue;
+    const take = (m as { consume?: () => Uint8Array[] }).consume;
+    if (!take) throw new Error(`ring buffer map ${name} has no consume()`);
+    out[name] = take.call(m).map(hex);
+  }
+  return out;
 }
 
 export function dumpMaps(c: Collection): Record<string, string[]> {
@@ -68,7 +84,9 @@ export async function runOn(engine: 'vm' | 'kernel', objPath: string, steps: Ste
     c = await loadCollection(spec, { engine, vm: cpus ? { cpus } : {}, kernel: { pinPath: pin } });
     const loaded = c;
     const results = steps.map((s) => {
-      const r = loaded.program(s.program).run({ data: s.data, ...(s.ctx ? { ctx: s.ctx } : {}) });
+      const r = loaded
+        .program(s.program)
+        .run({ data: s.data, ...(s.ctx ? { ctx: s.ctx } : {}), ...(s.cpu !== undefined ? { cpu: s.cpu } : {}) });
       return {
         program: s.program,
         retval: r.retval,
@@ -76,7 +94,7 @@ export async function runOn(engine: 'vm' | 'kernel', objPath: string, steps: Ste
         ...(s.ctx && r.ctx ? { ctx: hex(r.ctx) } : {}),
       };
     });
-    return { results, maps: dumpMaps(loaded) };
+    return { results, maps: dumpMaps(loaded), events: drainRings(loaded) };
   } finally {
     c?.close();
     if (engine === 'kernel') rmSync(pin, { recursive: true, force: true });

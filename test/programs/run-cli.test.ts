@@ -100,6 +100,35 @@ test('run --json lists ring buffer records and perf event samples under "events"
   assert.deepEqual(j.events.samples, [`cpu0:eeffc000${hex(f.subarray(0, 14))}`]);
 });
 
+test('run --engine kernel gives the trace lines and ring buffer records the VM gives', (t) => {
+  if (!needs(t, { root: true })) return;
+  const f = hex(frames.http());
+  const obj = 'test/programs/fixtures/helpers.o';
+  for (const program of ['sock_trace', 'tc_events']) {
+    const [vm, kernel] = ['vm', 'kernel'].map((engine) => {
+      const r = bpfkit('run', obj, '--program', program, '--mem', f, '--json', '--engine', engine);
+      assert.equal(r.code, 0, r.err);
+      const j = JSON.parse(r.out) as { trace?: string[]; events?: Record<string, string[]> };
+      return { trace: j.trace, events: j.events?.events };
+    });
+    assert.deepEqual(kernel, vm, program);
+  }
+});
+
+test('run shows prog-array values as program names, in both engines', (t) => {
+  const mem = '00'.repeat(60);
+  const obj = 'examples/tunnel-monitor/tunnel-monitor.o';
+  const engines = needs(t, { root: true }) ? ['vm', 'kernel'] : ['vm'];
+  const seen = engines.map((engine) => {
+    const r = bpfkit('run', obj, '--program', 'tunnel_entry', '--mem', mem, '--json', '--engine', engine);
+    assert.equal(r.code, 0, r.err);
+    const maps = (JSON.parse(r.out) as { maps: Record<string, { key: string; value: string }[]> }).maps;
+    return Object.values(maps).find((rows) => rows.some((row) => row.value === 'parse_gre'));
+  });
+  assert.ok(seen[0], 'a prog array listed by program name');
+  for (const s of seen) assert.deepEqual(s, seen[0]);
+});
+
 test('run: usage and input errors exit 2 with one clear line', () => {
   let r = bpfkit('run', 'examples/tunnel-monitor/tunnel-monitor.o', '--mem', '00');
   assert.equal(r.code, 2);

@@ -114,7 +114,7 @@ test('load errors: jump into lddw, out of range, unknown opcode, r10 writes, unk
   assert.match(load(asm('ja +5\nexit')), /pc 0 .*jump target 6 is outside the program/);
   assert.match(load(assignPcs([makeInsn({ code: 0xff }), makeInsn({ code: 0x95 })])), /pc 0 .*unknown opcode 0xff/);
   assert.match(load(asm('mov %r10, 1\nexit')), /pc 0 .*r10 \(the frame pointer\) is read-only/);
-  assert.match(load(asm('call 99\nexit')), /pc 0 .*helper 99 is not registered in this VM/);
+  assert.match(load(asm('call 99\nexit')), /pc 0 .*bpf_skc_lookup_tcp \(99\) is not registered in this VM/);
   assert.match(
     load(assignPcs([makeInsn({ code: 0x18, src: 1, imm: 3 }), makeInsn({ code: 0x95 })])),
     /lddw with pseudo source 1 is not resolved/,
@@ -143,7 +143,7 @@ test('falling off the end of the program is an error', () => {
 test('callx with an unknown helper number and a wild value', () => {
   let e = errorOf(runAll('mov %r2, 77\ncall %r2\nexit'));
   assert.equal(e.kind, 'helper');
-  assert.match(e.message, /pc 1 .*helper 77 is not registered/);
+  assert.match(e.message, /pc 1 .*bpf_rc_repeat \(77\) is not registered/);
   e = errorOf(runAll('lddw %r2, 0x100000005\ncall %r2\nexit'));
   assert.equal(e.kind, 'helper');
 });

@@ -2,7 +2,7 @@
  * bpfkit attach tc|xdp IFACE OBJ [--program NAME] — attach a program to an interface through a BPF link
  * (tcx for tc, kernel 6.6+; an XDP link for xdp) and pin it so it stays after the command exits.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { parseFlags } from '../args.js';
 import { UsageError, EnvironmentError } from '../../util/errors.js';
 import { ProgType } from '../../uapi/types.js';
@@ -15,6 +15,31 @@ link, the program and the maps under DIR (default /sys/fs/bpf/bpfkit/attach/IFAC
 attachment persists after bpfkit exits. Undo with 'bpfkit detach tc|xdp IFACE'.
 tc uses tcx links (kernel 6.6+); xdp uses native mode when the driver supports it (--mode skb: generic).
 `;
+
+/**
+ * Is this process in a named network namespace (one of /run/netns, as `ip netns exec` enters) with no
+ * bpffs on /sys/fs/bpf? That is `ip netns exec`'s signature: its private mount namespace remounts /sys,
+ * so the bpffs bpfkit mounts there lives only as long as the command. (nsenter --net keeps the host's
+ * mounts and their bpffs.) Anything unreadable counts as no.
+ */
+function inIpNetnsExec(): boolean {
+  try {
+    const mounted = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[1] === '/sys/fs/bpf' && l.split(' ')[2] === 'bpf');
+    if (mounted) return false;
+    const net = statSync('/proc/self/ns/net').ino;
+    return readdirSync('/run/netns').some((n) => {
+      try {
+        return statSync(`/run/netns/${n}`).ino === net;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, help } = parseFlags(argv, {
@@ -70,6 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new EnvironmentError(`${dir} already holds an attachment: 'bpfkit detach ${kind} ${ifname}' first`);
 
   const { applyCore } = await import('../../loader/core.js');
+  const doomedPins = inIpNetnsExec(); // asked before bpfkit mounts a bpffs of its own
   const coll = loadKernelCollection(applyCore(spec));
   try {
     const link =
@@ -88,6 +114,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(
       `attached ${name} (prog id ${id}) to ${ifname} ${kind === 'xdp' ? `xdp (${mode})` : `tcx ${direction}`}; pinned under ${dir}\n`,
     );
+    if (doomedPins)
+      process.stderr.write(
+        `bpfkit attach: warning: this runs in a mount namespace of its own (ip netns exec?): the pins under ${dir} ` +
+          `are on that namespace's bpffs, which goes when the command exits — and the attachment with it. ` +
+          `Attach with 'nsenter --net=/run/netns/NAME bpfkit attach ...' (the network namespace only, the ` +
+          `host's bpffs), or pin with --pin on a bpffs that outlives the command\n`,
+      );
   } finally {
     coll.close(); // the pins keep the link, program and maps alive
   }

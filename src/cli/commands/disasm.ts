@@ -18,6 +18,7 @@ options:
   --big-endian                raw bytecode is big-endian (ELF objects carry their byte order)
   --bytes                     show each instruction's bytes (llvm-objdump's default layout)
   -r, --reloc                 show relocations under the instructions they patch (llvm-objdump -dr)
+  -S, --source                the C source line above its instructions, from .BTF.ext line_info (llvm-objdump -S)
   --plain                     instructions only, one per line (input for 'bpfkit asm')
   --alu32                     w registers for sub-64-bit loads/stores (llvm-objdump --mattr=+alu32)
   --strict                    exit 2 on the first invalid instruction or jump, naming its pc
@@ -35,6 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     'big-endian': { type: 'boolean' },
     bytes: { type: 'boolean' },
     reloc: { type: 'boolean', short: 'r' },
+    source: { type: 'boolean', short: 'S' },
     plain: { type: 'boolean' },
     alu32: { type: 'boolean' },
     strict: { type: 'boolean' },
@@ -62,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     raw: values.raw,
     endian: values['big-endian'] ? 'big' : 'little',
     relocations: values.reloc,
+    sourceLines: values.source,
     showBytes: values.bytes,
     plain: values.plain,
     alu32: values.alu32,

@@ -39,17 +39,40 @@ export async function run(argv: string[]): Promise<number> {
     const defaultType = typeFlag(values.type);
     const spec = loadObjectFile(obj, defaultType ? { defaultType } : {});
     const logLevel = intFlag('log-level', values['log-level'], 0);
-    // Through loadCollection: CO-RE, externs and attach targets are resolved there.
-    const coll = (await loadCollection(spec, {
-      engine: 'kernel',
-      kernel: logLevel ? { logLevel } : {},
-      ...(values.program ? { programs: values.program } : {}),
-      ...(values.btf !== undefined ? { targetBtf: values.btf } : {}),
-    })) as import('../../kernel/collection.js').KernelCollection;
+    // A load or pin that fails leaves nothing behind: not even DIR, when this command made it.
+    const { existsSync, rmdirSync } = await import('node:fs');
+    const dirExisted = existsSync(dir);
+    const dropDir = () => {
+      if (dirExisted) return;
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not empty (someone else's pins) or never made
+      }
+    };
+    let coll: import('../../kernel/collection.js').KernelCollection;
+    try {
+      // Through loadCollection: CO-RE, externs and attach targets are resolved there.
+      coll = (await loadCollection(spec, {
+        engine: 'kernel',
+        kernel: logLevel ? { logLevel } : {},
+        ...(values.program ? { programs: values.program } : {}),
+        ...(values.btf !== undefined ? { targetBtf: values.btf } : {}),
+      })) as import('../../kernel/collection.js').KernelCollection;
+    } catch (err) {
+      dropDir();
+      throw err;
+    }
     try {
       const { ensureBpffs } = await import('../../kernel/objects.js');
-      ensureBpffs(dir);
-      const pinned = coll.pinAll(dir);
+      let pinned: string[];
+      try {
+        ensureBpffs(dir);
+        pinned = coll.pinAll(dir);
+      } catch (err) {
+        dropDir();
+        throw err;
+      }
       process.stdout.write(
         `loaded ${coll.programs.size} program${coll.programs.size === 1 ? '' : 's'} and ${coll.maps.size} map${coll.maps.size === 1 ? '' : 's'} from ${obj}\n`,
       );

@@ -45,8 +45,9 @@ options:
                        (arrays list only their non-zero entries, in text and JSON)
   --quiet              no per-packet lines (maps only)
 
-Socket filters see the frame from its MAC header, as on an AF_PACKET raw socket. bpf_trace_printk
-lines (VM) go to stderr. Hash maps are listed sorted by key. With --engine kernel, maps that ask to be
+Socket filters see the frame from its MAC header, as on an AF_PACKET raw socket; cgroup_skb programs
+from its network header. bpf_trace_printk lines go to stderr (kernel: read back from tracefs after the
+runs); ring buffer records are listed as events (and, VM only, perf event samples). Hash maps are listed sorted by key. With --engine kernel, maps that ask to be
 pinned are pinned in a private directory for the run only: every run starts from the object's contents.
 `;
 
@@ -178,7 +179,7 @@ function keysToList(m: BpfMap): Iterable<Uint8Array> {
 }
 
 /** A map's rows; arrays list only their non-zero entries (`entries` still counts every index). */
-function dumpMap(m: BpfMap): { rows: Row[]; entries: number } {
+function dumpMap(m: BpfMap, programNames: Map<number, string>): { rows: Row[]; entries: number } {
   const rows: Row[] = [];
   if (m.type === MapType.QUEUE || m.type === MapType.STACK) {
     const vals = (m as BpfMap & { values?: () => Uint8Array[] }).values?.();
@@ -193,12 +194,28 @@ function dumpMap(m: BpfMap): { rows: Row[]; entries: number } {
       if (vs && !(array && vs.every(allZero))) rows.push({ key: hex(k), values: vs.map(hex) });
     } else {
       const v = m.lookup(k);
-      if (v && !(array && allZero(v))) rows.push({ key: hex(k), value: hex(v) });
+      if (v && m.type === MapType.PROG_ARRAY) {
+        const ref = new DataView(v.buffer, v.byteOffset, 4).getUint32(0, true);
+        rows.push({ key: hex(k), value: programNames.get(ref) ?? `program ${ref} (not of this object)` });
+      } else if (v && !(array && allZero(v))) rows.push({ key: hex(k), value: hex(v) });
     }
   }
   if (hashTypes.has(m.type))
     rows.sort((a, b) => ('key' in a && 'key' in b ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : 0));
   return { rows, entries: array ? m.maxEntries : rows.length };
+}
+
+/**
+ * What a prog array's values mean, by engine: the VM stores program handles (`fd`), the kernel answers a
+ * userspace lookup with the program's id. Both are shown as the program's name.
+ */
+function programNames(coll: Collection): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const p of coll.programs.values()) {
+    const id = coll.engine === 'kernel' ? (p as { info?: () => { id: number } }).info?.().id : p.fd;
+    if (id !== undefined) out.set(id, p.name);
+  }
+  return out;
 }
 
 /** Other maps (hashes) can hold all-zero values too: the text output hides them, the JSON keeps them. */
@@ -266,8 +283,11 @@ export async function run(argv: string[]): Promise<number> {
   // starts from the object's initial map contents as it does in the VM. The collection owns it
   // (privatePinPath): closing it — in the finally below, or at exit, SIGINT or SIGTERM — removes it.
   const pinPath = engine === 'kernel' ? `/sys/fs/bpf/bpfkit-run-${process.pid}` : undefined;
+  // One trace line is one printk, with or without its own newline (the kernel's trace file drops it).
   const trace = (line: string) =>
-    values.json ? traceLines.push(line) : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`);
+    values.json
+      ? traceLines.push(line.endsWith('\n') ? line.slice(0, -1) : line)
+      : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`);
   const onUnmodelled = (name: string, reason: string) =>
     process.stderr.write(`bpfkit run: '${name}' not verified (${reason.split('\n')[0]}); running it anyway\n`);
   const coll: Collection = await loadCollection(spec, {
@@ -285,6 +305,9 @@ export async function run(argv: string[]): Promise<number> {
     (m) => m.type === MapType.RINGBUF || m.type === MapType.PERF_EVENT_ARRAY,
   );
   for (const m of eventMaps) (m as { openSlots?: () => void }).openSlots?.();
+  // Kernel: the bpf_trace_printk lines the runs write, read back from tracefs as the VM's sink gets them.
+  const printk =
+    engine === 'kernel' ? new (await import('../../kernel/attach/printk-capture.js')).PrintkCapture() : undefined;
   try {
     const prog = coll.program(progName);
     const results: { retval: number; packet: string; durationNs?: number }[] = [];
@@ -311,11 +334,15 @@ export async function run(argv: string[]): Promise<number> {
     } catch (err) {
       inputFault = err;
     }
+    for (const line of printk?.take() ?? []) trace(line);
     const maps: Record<string, Row[]> = {};
     const entries: Record<string, number> = {};
-    for (const [name, m] of coll.maps) ({ rows: maps[name], entries: entries[name] } = dumpMap(m));
+    const names = programNames(coll);
+    for (const [name, m] of coll.maps) ({ rows: maps[name], entries: entries[name] } = dumpMap(m, names));
     const events: Record<string, string[]> = {};
     for (const m of eventMaps) {
+      // perf event samples are the VM's only: a test run has no perf buffer open to receive them
+      if (engine === 'kernel' && m.type === MapType.PERF_EVENT_ARRAY) continue;
       const taken = (m as { consume?: () => (Uint8Array | { cpu: number; data: Uint8Array })[] }).consume?.() ?? [];
       if (taken.length)
         events[m.name] = taken.map((e) => (e instanceof Uint8Array ? hex(e) : `cpu${e.cpu}:${hex(e.data)}`));

@@ -20,4 +20,5 @@ export { attachUprobe, attachKprobe, kprobesAvailable, kprobesUnavailable, type 
 export { tracefsRoot, tracepointId, tracepointFormat, parseTracepointFormat, type TracepointField } from './tracefs.js';
 export { RingBufferReader } from './ring-buffer.js';
 export { PerfBufferReader, type PerfEventArrayMap } from './perf-buffer.js';
+export { PrintkCapture } from './printk-capture.js';
 export { lockdownMode } from './lockdown.js';

@@ -1,5 +1,5 @@
 /**
- * The program types the VM runs and how: packet programs (socket filter, tc classifier/action, XDP) get
+ * The program types the VM runs and how: packet programs (socket filter, tc classifier/action, cgroup_skb, XDP) get
  * their kernel context; any other type runs in "memory" mode (r1 = the input bytes, r2 = their length,
  * like the conformance suite), with the helpers every type may call.
  */
@@ -12,6 +12,7 @@ export function contextKind(type: number): ContextKind {
     case ProgType.SOCKET_FILTER:
     case ProgType.SCHED_CLS:
     case ProgType.SCHED_ACT:
+    case ProgType.CGROUP_SKB:
       return 'skb';
     case ProgType.XDP:
       return 'xdp';

@@ -72,11 +72,21 @@ export class RunContext {
   readonly memory: Memory;
   rngState: number;
   private scratch: { addr: number; bytes: Uint8Array } | undefined;
+  private taskAddr = -1;
 
   constructor(memory: Memory, host: HostConfig) {
     this.memory = memory;
     this.host = host;
     this.rngState = host.randomSeed >>> 0 || 0x9e3779b9;
+  }
+
+  /** VM address of host.task's image (0: no task), mapped read-only on first use. */
+  currentTask(): number {
+    if (this.taskAddr < 0) {
+      const t = this.host.task;
+      this.taskAddr = t && t.length > 0 ? this.memory.map(t, { name: 'current task', writable: false }) : 0;
+    }
+    return this.taskAddr;
   }
 
   /** A small read-only-for-programs region holding keys handed to callbacks (mapped on first use). */

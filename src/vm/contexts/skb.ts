@@ -7,7 +7,8 @@
  *
  * The packet view: a raw AF_PACKET socket runs a socket filter with skb->data at the MAC header, tc runs
  * with skb->data at the MAC header too; BPF_PROG_TEST_RUN gives a socket filter skb->data at the network
- * header (eth_type_trans pulled the Ethernet header). `view: 'network'` reproduces the latter.
+ * header (eth_type_trans pulled the Ethernet header). `view: 'network'` reproduces the latter. cgroup_skb
+ * programs always see the packet from its network header (IP stack hooks, and the kernel's test run alike).
  */
 import type { PacketBuffer } from './packet-buffer.js';
 import type { RunContext, SkbState } from './run-context.js';
@@ -182,6 +183,7 @@ export function readBackSkb(rc: RunContext, dv: DataView): void {
   if (rc.progType === ProgType.SOCKET_FILTER) return; // only cb[], which lives in the region itself
   s.mark = dv.getUint32(Skb.mark, true);
   s.priority = dv.getUint32(Skb.priority, true);
+  if (rc.progType === ProgType.CGROUP_SKB) return; // cgroup_skb: mark, priority and cb[] only
   s.tcIndex = dv.getUint32(Skb.tc_index, true) & 0xffff;
   s.tcClassid = dv.getUint32(Skb.tc_classid, true);
   s.queueMapping = dv.getUint32(Skb.queue_mapping, true) & 0xffff;

@@ -11,9 +11,16 @@ import * as mh from './map-helpers.js';
 import * as ph from './packet-helpers.js';
 import * as xh from './misc-helpers.js';
 import * as cb from './callback-helpers.js';
+import * as pr from './probe-read.js';
+import * as th from './task-helpers.js';
+import * as pf from './printf-helpers.js';
+import * as dp from './dynptr.js';
 
-/** Which program types may call a helper. */
-export type HelperScope = 'all' | 'skb' | 'tc' | 'xdp' | 'tc+xdp';
+/**
+ * Which program types may call a helper: 'trace' = the tracing types only (kprobe, tracepoint, perf event,
+ * raw tracepoint, tracing), 'notrace' = every type but those (measured on 6.18: ktime_get_coarse_ns).
+ */
+export type HelperScope = 'all' | 'skb' | 'tc' | 'xdp' | 'tc+xdp' | 'trace' | 'notrace';
 
 /** One kernel helper the VM implements, with the program types that may call it. */
 export interface HelperDef {
@@ -27,6 +34,19 @@ const S = ProgType.SOCKET_FILTER;
 const CLS = ProgType.SCHED_CLS;
 const ACT = ProgType.SCHED_ACT;
 const XDP = ProgType.XDP;
+/**
+ * The tracing program types, whose helper sets build on bpf_tracing_func_proto: kprobe, tracepoint, perf
+ * event, raw tracepoint, and (by number: RAW_TRACEPOINT_WRITABLE 24, TRACING 26, LSM 29) those built on them.
+ */
+const TRACING_TYPES: ReadonlySet<number> = new Set([
+  ProgType.KPROBE,
+  ProgType.TRACEPOINT,
+  ProgType.PERF_EVENT,
+  ProgType.RAW_TRACEPOINT,
+  24,
+  26,
+  29,
+]);
 
 function skbPullData(call: Parameters<HelperFn>[0]): void {
   const p = (call.context as { packet?: { length: number } }).packet;
@@ -38,6 +58,7 @@ export const HELPERS: readonly HelperDef[] = [
   { id: 1, name: 'map_lookup_elem', fn: mh.mapLookupElem, scope: 'all' },
   { id: 2, name: 'map_update_elem', fn: mh.mapUpdateElem, scope: 'all' },
   { id: 3, name: 'map_delete_elem', fn: mh.mapDeleteElem, scope: 'all' },
+  { id: 4, name: 'probe_read', fn: pr.probeReadUser, scope: 'trace' },
   { id: 5, name: 'ktime_get_ns', fn: xh.ktimeGetNs, scope: 'all' },
   { id: 6, name: 'trace_printk', fn: xh.tracePrintk, scope: 'all' },
   { id: 7, name: 'get_prandom_u32', fn: xh.getPrandomU32, scope: 'all' },
@@ -49,30 +70,50 @@ export const HELPERS: readonly HelperDef[] = [
   { id: 13, name: 'clone_redirect', fn: ph.cloneRedirect, scope: 'tc' },
   { id: 14, name: 'get_current_pid_tgid', fn: xh.getCurrentPidTgid, scope: 'all' },
   { id: 15, name: 'get_current_uid_gid', fn: xh.getCurrentUidGid, scope: 'all' },
+  { id: 16, name: 'get_current_comm', fn: th.getCurrentComm, scope: 'all' },
   { id: 18, name: 'skb_vlan_push', fn: ph.skbVlanPush, scope: 'tc' },
   { id: 19, name: 'skb_vlan_pop', fn: ph.skbVlanPop, scope: 'tc' },
   { id: 23, name: 'redirect', fn: ph.redirect, scope: 'tc+xdp' },
   { id: 25, name: 'perf_event_output', fn: ph.perfEventOutput, scope: 'all' },
   { id: 26, name: 'skb_load_bytes', fn: ph.skbLoadBytes, scope: 'skb' },
   { id: 28, name: 'csum_diff', fn: ph.csumDiff, scope: 'tc+xdp' },
+  { id: 35, name: 'get_current_task', fn: th.getCurrentTask, scope: 'all' },
   { id: 39, name: 'skb_pull_data', fn: skbPullData, scope: 'tc' },
   { id: 40, name: 'csum_update', fn: ph.csumUpdate, scope: 'tc' },
   { id: 42, name: 'get_numa_node_id', fn: xh.getNumaNodeId, scope: 'all' },
   { id: 44, name: 'xdp_adjust_head', fn: ph.xdpAdjustHead, scope: 'xdp' },
+  { id: 45, name: 'probe_read_str', fn: pr.probeReadUserStr, scope: 'trace' },
   { id: 54, name: 'xdp_adjust_meta', fn: ph.xdpAdjustMeta, scope: 'xdp' },
   { id: 65, name: 'xdp_adjust_tail', fn: ph.xdpAdjustTail, scope: 'xdp' },
   { id: 68, name: 'skb_load_bytes_relative', fn: ph.skbLoadBytesRelative, scope: 'skb' },
   { id: 87, name: 'map_push_elem', fn: mh.mapPushElem, scope: 'all' },
   { id: 88, name: 'map_pop_elem', fn: mh.mapPopElem, scope: 'all' },
   { id: 89, name: 'map_peek_elem', fn: mh.mapPeekElem, scope: 'all' },
-  { id: 164, name: 'for_each_map_elem', fn: cb.forEachMapElem, scope: 'all' },
-  { id: 181, name: 'loop', fn: cb.loop, scope: 'all' },
+  { id: 112, name: 'probe_read_user', fn: pr.probeReadUser, scope: 'all' },
+  { id: 113, name: 'probe_read_kernel', fn: pr.probeReadKernel, scope: 'all' },
+  { id: 114, name: 'probe_read_user_str', fn: pr.probeReadUserStr, scope: 'all' },
+  { id: 115, name: 'probe_read_kernel_str', fn: pr.probeReadKernelStr, scope: 'all' },
+  { id: 118, name: 'jiffies64', fn: th.jiffies64, scope: 'all' },
   { id: 125, name: 'ktime_get_boot_ns', fn: xh.ktimeGetBootNs, scope: 'all' },
   { id: 130, name: 'ringbuf_output', fn: mh.ringbufOutput, scope: 'all' },
   { id: 131, name: 'ringbuf_reserve', fn: mh.ringbufReserve, scope: 'all' },
   { id: 132, name: 'ringbuf_submit', fn: mh.ringbufSubmit, scope: 'all' },
   { id: 133, name: 'ringbuf_discard', fn: mh.ringbufDiscard, scope: 'all' },
   { id: 134, name: 'ringbuf_query', fn: mh.ringbufQuery, scope: 'all' },
+  { id: 158, name: 'get_current_task_btf', fn: th.getCurrentTask, scope: 'all' },
+  { id: 160, name: 'ktime_get_coarse_ns', fn: th.ktimeGetCoarseNs, scope: 'notrace' },
+  { id: 164, name: 'for_each_map_elem', fn: cb.forEachMapElem, scope: 'all' },
+  { id: 165, name: 'snprintf', fn: pf.snprintf, scope: 'all' },
+  { id: 177, name: 'trace_vprintk', fn: pf.traceVprintk, scope: 'all' },
+  { id: 181, name: 'loop', fn: cb.loop, scope: 'all' },
+  { id: 197, name: 'dynptr_from_mem', fn: dp.dynptrFromMem, scope: 'all' },
+  { id: 198, name: 'ringbuf_reserve_dynptr', fn: dp.ringbufReserveDynptr, scope: 'all' },
+  { id: 199, name: 'ringbuf_submit_dynptr', fn: dp.ringbufSubmitDynptr, scope: 'all' },
+  { id: 200, name: 'ringbuf_discard_dynptr', fn: dp.ringbufDiscardDynptr, scope: 'all' },
+  { id: 201, name: 'dynptr_read', fn: dp.dynptrRead, scope: 'all' },
+  { id: 202, name: 'dynptr_write', fn: dp.dynptrWrite, scope: 'all' },
+  { id: 203, name: 'dynptr_data', fn: dp.dynptrData, scope: 'all' },
+  { id: 208, name: 'ktime_get_tai_ns', fn: th.ktimeGetTaiNs, scope: 'all' },
 ];
 
 export const helperById = new Map(HELPERS.map((h) => [h.id, h]));
@@ -83,60 +124,18 @@ export function helperAllowed(h: HelperDef, type: number): boolean {
     case 'all':
       return true;
     case 'skb':
-      return type === S || type === CLS || type === ACT;
+      return type === S || type === CLS || type === ACT || type === ProgType.CGROUP_SKB;
     case 'tc':
       return type === CLS || type === ACT;
     case 'xdp':
       return type === XDP;
     case 'tc+xdp':
       return type === CLS || type === ACT || type === XDP;
+    case 'trace':
+      return TRACING_TYPES.has(type);
+    case 'notrace':
+      return !TRACING_TYPES.has(type);
   }
 }
 
-/** Names of well-known helpers the VM does not implement, for clear refusals ("bpf_fib_lookup (69)"). */
-export const UNIMPLEMENTED_NAMES: Record<number, string> = {
-  4: 'probe_read',
-  16: 'get_current_comm',
-  17: 'get_cgroup_classid',
-  20: 'skb_get_tunnel_key',
-  21: 'skb_set_tunnel_key',
-  22: 'perf_event_read',
-  24: 'get_route_realm',
-  27: 'get_stackid',
-  29: 'skb_get_tunnel_opt',
-  30: 'skb_set_tunnel_opt',
-  31: 'skb_change_proto',
-  32: 'skb_change_type',
-  33: 'skb_under_cgroup',
-  34: 'get_hash_recalc',
-  35: 'get_current_task',
-  36: 'probe_write_user',
-  37: 'current_task_under_cgroup',
-  38: 'skb_change_tail',
-  41: 'set_hash_invalid',
-  43: 'skb_change_head',
-  46: 'get_socket_cookie',
-  47: 'get_socket_uid',
-  48: 'set_hash',
-  50: 'skb_adjust_room',
-  51: 'redirect_map',
-  69: 'fib_lookup',
-  112: 'probe_read_user',
-  113: 'probe_read_kernel',
-  114: 'probe_read_user_str',
-  115: 'probe_read_kernel_str',
-  118: 'jiffies64',
-  160: 'ktime_get_coarse_ns',
-  165: 'snprintf',
-  177: 'trace_vprintk',
-  188: 'xdp_get_buff_len',
-  189: 'xdp_load_bytes',
-  190: 'xdp_store_bytes',
-  208: 'ktime_get_tai_ns',
-};
-
-/** Helper `id` as errors name it: `bpf_map_lookup_elem (1)`, or `helper 999` when unknown. */
-export function helperName(id: number): string {
-  const n = helperById.get(id)?.name ?? UNIMPLEMENTED_NAMES[id];
-  return n ? `bpf_${n} (${id})` : `helper ${id}`;
-}
+export { KERNEL_HELPER_NAMES, helperName } from './helper-names.js';

@@ -11,6 +11,7 @@ import { QueueStackMap } from '../maps/queue-stack.js';
 import { RingBufMap } from '../maps/ringbuf.js';
 import { VmError } from '../vm-error.js';
 import { MapType } from '../../uapi/types.js';
+import { helperName } from './helper-names.js';
 
 function mapArg(call: HelperCall, i: number): VmMap {
   const rc = call.context as RunContext;
@@ -18,7 +19,7 @@ function mapArg(call: HelperCall, i: number): VmMap {
   if (!m)
     throw new VmError(
       'helper',
-      `argument ${i} of helper ${call.id} is not a map (0x${(call.lo[i]! >>> 0).toString(16)})`,
+      `argument ${i} of ${helperName(call.id)} is not a map (0x${(call.lo[i]! >>> 0).toString(16)})`,
       { pc: call.pc, program: call.program.name },
     );
   return m;
@@ -100,7 +101,7 @@ export function mapPeekElem(call: HelperCall): void {
 function ringArg(call: HelperCall): RingBufMap {
   const m = mapArg(call, 1);
   if (!(m instanceof RingBufMap))
-    throw new VmError('helper', `helper ${call.id} needs a ring buffer map, '${m.name}' is not one`, {
+    throw new VmError('helper', `${helperName(call.id)} needs a ring buffer map, '${m.name}' is not one`, {
       pc: call.pc,
       program: call.program.name,
     });

@@ -10,6 +10,7 @@ import type { PacketBuffer } from '../contexts/packet-buffer.js';
 import { E } from '../maps/base.js';
 import { PerfEventArrayMap } from '../maps/perf-event-array.js';
 import { VmError } from '../vm-error.js';
+import { helperName } from './helper-names.js';
 import { csumFrom32To16, csumPartial, csumReplace2, csumReplace4, csumReplaceByDiff, csumSub } from './checksum.js';
 
 const EFAULT = 14;
@@ -33,7 +34,7 @@ const XDP_FRAME_SIZE = 40;
 function pkt(call: HelperCall): PacketBuffer {
   const p = (call.context as RunContext).packet;
   if (!p)
-    throw new VmError('helper', `helper ${call.id} needs a packet and this run has none`, {
+    throw new VmError('helper', `${helperName(call.id)} needs a packet and this run has none`, {
       pc: call.pc,
       program: call.program.name,
     });

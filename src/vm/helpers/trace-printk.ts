@@ -1,6 +1,7 @@
 /**
  * bpf_trace_printk's formatting: the conversions the kernel accepts (%d %i %u %x %X %c %s %p %% with the
- * l/ll length modifiers, flags '-', '+', ' ', '#', '0' and a width), up to three arguments. Anything else
+ * l/ll length modifiers, flags '-', '+', ' ', '#', '0' and a width), up to `maxArgs` arguments (three for
+ * trace_printk, up to 12 from the data array for snprintf and trace_vprintk). Anything else
  * makes the helper return -EINVAL as the kernel's bpf_bprintf_prepare does.
  */
 export interface PrintkArg {
@@ -24,6 +25,7 @@ export function formatPrintk(
   args: PrintkArg[],
   readString: (addr: number) => string,
   max = PRINTK_MAX_CHARS,
+  maxArgs = 3,
 ): string | undefined {
   let out = '';
   let argi = 0;
@@ -51,7 +53,7 @@ export function formatPrintk(
     if (longs > 2) return undefined;
     const conv = fmt[i];
     if (conv === undefined) return undefined;
-    if (argi >= 3) return undefined;
+    if (argi >= Math.min(args.length, maxArgs)) return undefined;
     const a = args[argi++]!;
     const big = (BigInt(a.hi >>> 0) << 32n) | BigInt(a.lo >>> 0);
     let s: string;
