@@ -2,6 +2,7 @@
  * bpfkit tc qdisc|class|filter … — tc-bpf(8) over rtnetlink, with iproute2's words (docs/tc.md).
  */
 import { UsageError } from '../../util/errors.js';
+import { runTcExec } from './tc-exec.js';
 
 const usage = `usage: bpfkit tc qdisc add|del|show [dev DEV] clsact|ingress | [root|parent X:Y] [handle X:] htb [default N]
        bpfkit tc class add dev DEV parent X: classid X:Y htb rate RATE [ceil RATE] [burst BYTES] [prio N]
@@ -10,10 +11,13 @@ const usage = `usage: bpfkit tc qdisc add|del|show [dev DEV] clsact|ingress | [r
                  | pinned PATH } [da] [classid X:Y] [skip_sw|skip_hw] [verbose]
                  [action bpf { obj FILE [sec NAME] | bytecode STR } [ok|pipe|drop|reclassify|continue]]...
        bpfkit tc filter del|show dev DEV [ingress|egress|root|parent X:Y] [prio N] [handle H] [protocol P]
+       bpfkit tc exec bpf imp|import UDS_FILE [run CMD [ARGS...]]
+       bpfkit tc -batch FILE
 
 Speaks rtnetlink directly (no tc binary). 'filter show' prints what iproute2's 'tc filter show' prints.
 Objects load with tc's pinning: PIN_GLOBAL_NS and LIBBPF_PIN_BY_NAME maps in /sys/fs/bpf/tc/globals,
-PIN_OBJECT_NS maps in /sys/fs/bpf/tc/<sha1 of the object>.
+PIN_OBJECT_NS maps in /sys/fs/bpf/tc/<sha1 of the object>. 'bpf obj F export UDS_FILE' hands the object's
+maps to 'tc exec bpf imp UDS_FILE' (bpfkit's or iproute2's), which runs CMD (default /bin/sh) with them.
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -39,11 +43,13 @@ export async function run(argv: string[]): Promise<number> {
     if (r.verb === 'show') process.stdout.write(tc.filter.show(r));
     else if (r.verb === 'del') tc.filter.del(r);
     else {
-      if (r.exportTo) throw new UsageError('bpf: export UDS_FILE is not implemented yet in bpfkit tc');
+      // As iproute2: TC_BPF_UDS in the environment exports an object's maps without the word.
+      if (!r.exportTo && process.env.TC_BPF_UDS && r.source?.kind === 'object') r.exportTo = process.env.TC_BPF_UDS;
       const res = await tc.filter.install(r);
       for (const log of res.logs) process.stderr.write(log.endsWith('\n') ? log : `${log}\n`);
     }
     return 0;
   }
+  if (what === 'exec') return runTcExec(rest);
   throw new UsageError(`tc: unknown object '${what}' (qdisc, class, filter)\n${usage}`);
 }
