@@ -46,6 +46,8 @@ export {
 } from '../kernel/netlink/codec.js';
 export { NetlinkSocket, NetlinkError } from '../kernel/netlink/socket.js';
 export { exportMaps, receiveMaps, type ReceivedMaps } from './handover.js';
+export { parseBatch, type BatchCommand } from './batch.js';
+export { cacheDeviceIndexes } from './device.js';
 export {
   encodeHandover,
   decodeHandover,

@@ -427,3 +427,42 @@ test('classic classifiers from tcpdump -ddd and from bpf_asm source steer UDP in
     pair.resetA();
   }
 });
+
+test('tc -batch: commands run in order, the first failure stops the batch naming its line, -force goes on', async (t) => {
+  if (!needs(t, { root: true, tools: ['ip', 'tc', 'nsenter'] }) || !ready) return;
+  pair.resetA();
+  try {
+    const file = join(scratch, 'cmds.batch');
+    writeFileSync(
+      file,
+      [
+        '# clsact and two classic filters',
+        'qdisc add dev v0 clsact',
+        'filter add dev v0 ingress prio 1 bpf bytecode "1,6 0 0 4294967295,"',
+        'filter add dev v0 ingress prio 2 bpf bytecode "1,6 0 0 4294967295," flowid 1:1',
+        'filter add dev nosuch ingress prio 3 bpf bytecode "1,6 0 0 0,"',
+        'filter add dev v0 ingress prio 4 bpf bytecode "1,6 0 0 0,"',
+        '',
+      ].join('\n'),
+    );
+    let r = pair.bpfkit('A', 'tc', '-batch', file);
+    assert.equal(r.status, 2, r.err);
+    assert.match(r.err, /cmds\.batch:5: dev: cannot find device "nosuch"/);
+    const prefs = () =>
+      [...pair.tc('A', 'filter', 'show', 'dev', 'v0', 'ingress').matchAll(/pref (\d+) bpf chain 0 handle/g)].map(
+        (m) => m[1],
+      );
+    assert.deepEqual(prefs(), ['1', '2']);
+    pair.resetA();
+    r = pair.bpfkit('A', 'tc', '-force', '-batch', file);
+    assert.equal(r.status, 2, r.err);
+    assert.deepEqual(prefs(), ['1', '2', '4']);
+    // What tc's own batch shows is what bpfkit's show prints.
+    assert.equal(
+      pair.ok('A', 'filter', 'show', 'dev', 'v0', 'ingress'),
+      pair.tc('A', 'filter', 'show', 'dev', 'v0', 'ingress'),
+    );
+  } finally {
+    pair.resetA();
+  }
+});
