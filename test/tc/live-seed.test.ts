@@ -311,6 +311,11 @@ function tcpInCsumErrors(): number {
 
 test("the man page's port-80 demultiplexer: B's TCP stack answers from 8080 with the checksum fixed up", async (t) => {
   if (!needs(t, { root: true, tools: ['ip', 'tc', 'tcpdump', 'ethtool', 'nsenter'] }) || !ready) return;
+  // Loading the object pins its PIN_OBJECT_NS and PIN_GLOBAL_NS maps: one user at a time, removed after.
+  await withMachineLock(LOCK, () => demux());
+});
+
+async function demux(): Promise<void> {
   // Full checksums on the wire and checked on receipt: A computes them (no offload), B verifies them.
   pair.run('A', 'ethtool', '-K', 'v0', 'tx', 'off');
   pair.run('B', 'ethtool', '-K', 'v1', 'rx', 'off');
@@ -353,8 +358,9 @@ test("the man page's port-80 demultiplexer: B's TCP stack answers from 8080 with
     connector?.kill();
     dump.kill();
     pair.run('B', 'tc', 'qdisc', 'del', 'dev', 'v1', 'ingress');
+    clearPins();
   }
-});
+}
 
 test('classic classifiers from tcpdump -ddd and from bpf_asm source steer UDP into HTB classes', async (t) => {
   if (!needs(t, { root: true, tools: ['ip', 'tc', 'tcpdump', 'nsenter'] }) || !ready) return;
