@@ -1,7 +1,8 @@
 /**
  * bpfkit tc against iproute2's `tc -batch`: add 1,000 cls_bpf filters (classic bytecode, one priority each)
  * to clsact ingress of a veth in a scratch namespace, then delete them one by one — the same requests from
- * both. bpfkit runs in-process through its API (one rtnetlink socket per request); tc reads a batch file.
+ * both. bpfkit runs in-process through its API (one rtnetlink socket for the process) and as `bpfkit tc
+ * -batch FILE` (a process, start-up included, reading the same batch file as tc).
  * Then 100 filters from an ELF object (each add loads the program), where program loading dominates.
  * The bench re-runs itself inside the namespace (nsenter --net) so the device is found there.
  */
@@ -13,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 const CHILD = 'BPFKIT_TC_BENCH_CHILD';
 const BYTECODE = '4,40 0 0 12,21 0 1 2048,6 0 0 4294967295,6 0 0 0,';
 const obj = fileURLToPath(new URL('../../test/fixtures/tc/tc-demo.o', import.meta.url));
+const bin = fileURLToPath(new URL('../../bin/bpfkit.js', import.meta.url));
 
 async function child(): Promise<void> {
   const tc = await import('../src/tc/index.js');
@@ -45,6 +47,13 @@ async function child(): Promise<void> {
     writeFileSync(`${tmp}-del`, lines('del'));
     const addTc = await ms(() => void execFileSync('tc', ['-batch', `${tmp}-add`], { stdio: 'ignore' }))();
     const delTc = await ms(() => void execFileSync('tc', ['-batch', `${tmp}-del`], { stdio: 'ignore' }))();
+    // The same files through `bpfkit tc -batch`: a whole process each, Node's start-up included, as tc's.
+    const cli = (file: string) => () =>
+      void execFileSync(process.execPath, [bin, 'tc', '-batch', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const addCli = await ms(cli(`${tmp}-add`))();
+    const shown = tc.filter.list({ dev: 'v0', parent: tc.clsactParent('ingress') }).filter((e) => e.hasOptions).length;
+    if (shown !== n) throw new Error(`bpfkit tc -batch installed ${shown} filters, not ${n}`);
+    const delCli = await ms(cli(`${tmp}-del`))();
     rmSync(`${tmp}-add`, { force: true });
     rmSync(`${tmp}-del`, { force: true });
     Object.assign(results, {
@@ -52,6 +61,8 @@ async function child(): Promise<void> {
       [`${label} add tc`]: addTc,
       [`${label} del bpfkit`]: delOurs,
       [`${label} del tc`]: delTc,
+      [`${label} add bpfkit -batch`]: addCli,
+      [`${label} del bpfkit -batch`]: delCli,
     });
   };
   // Loading the object pins its stats map by name in tc/globals (both tools do): remove it after if it is ours.
@@ -83,9 +94,11 @@ export async function bench(): Promise<void> {
     for (const label of ['1000 bytecode', '100 obj']) {
       for (const verb of ['add', 'del']) {
         const ours = t[`${label} ${verb} bpfkit`]!;
+        const batch = t[`${label} ${verb} bpfkit -batch`]!;
         const theirs = t[`${label} ${verb} tc`]!;
         process.stdout.write(
-          `${label} filters ${verb}: bpfkit ${ours.toFixed(0)} ms, tc -batch ${theirs.toFixed(0)} ms (bpfkit/tc ${(ours / theirs).toFixed(2)})\n`,
+          `${label} filters ${verb}: bpfkit API ${ours.toFixed(0)} ms, bpfkit tc -batch ${batch.toFixed(0)} ms, ` +
+            `tc -batch ${theirs.toFixed(0)} ms (API/tc ${(ours / theirs).toFixed(2)}, -batch/tc ${(batch / theirs).toFixed(2)})\n`,
         );
       }
     }

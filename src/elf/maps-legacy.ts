@@ -99,6 +99,8 @@ export function parseLegacyMaps(elf: ElfFile, section: ElfSection): PlacedMap[] 
         throw new InputError(`custom pinning ${pin} (an /etc/iproute2/bpf_pinning entry) is not supported`, mapWhere);
       }
       spec.legacyId = f(5);
+      spec.legacyInnerId = f(7);
+      spec.legacyInnerIdx = f(8);
       legacy.set(spec, { id: f(5), innerId: f(7), innerIdx: f(8) });
     }
     placed.push({ spec, offset: at, size: defSize });
@@ -116,7 +118,14 @@ export function parseLegacyMaps(elf: ElfFile, section: ElfSection): PlacedMap[] 
     const members = placed.filter((p) => !isMapOfMaps(p.spec.type) && legacy.get(p.spec)?.id === l.innerId);
     if (members.length === 0)
       throw new InputError(`inner_id ${l.innerId} names no map (no plain map has that id)`, mapWhere);
-    const { contents: _c, innerMap: _i, legacyId: _l, ...template } = members[0]!.spec;
+    const {
+      contents: _c,
+      innerMap: _i,
+      legacyId: _l,
+      legacyInnerId: _ii,
+      legacyInnerIdx: _ix,
+      ...template
+    } = members[0]!.spec;
     spec.innerMap = { ...template, name: `${spec.name}.inner`, contents: [], pinning: 'none' };
     for (const m of members) {
       spec.contents.push({ key: u32Key(legacy.get(m.spec)!.innerIdx, elf.endian), value: { map: m.spec.name } });

@@ -42,6 +42,9 @@ export interface MapSpec {
   mapExtra?: number;
   /** iproute2 `struct bpf_elf_map` only: its `id`, `inner_id` and `inner_idx` fields (tail-call sections name maps by id). */
   legacyId?: number;
+  /** iproute2 `struct bpf_elf_map` only: `inner_id` and `inner_idx`, kept for tc's map hand-over, which sends them. */
+  legacyInnerId?: number;
+  legacyInnerIdx?: number;
   /** BTF id of the map's own definition (for the kernel's btf_vmlinux_value_type_id / inner map checks); 0 when none */
   btfTypeId?: number;
 }

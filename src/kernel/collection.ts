@@ -258,6 +258,8 @@ function sameShape(fd: number, m: MapSpec): string | undefined {
   if (info.keySize !== m.keySize) diffs.push(`key size ${info.keySize} != ${m.keySize}`);
   if (info.valueSize !== m.valueSize) diffs.push(`value size ${info.valueSize} != ${m.valueSize}`);
   if (info.maxEntries !== m.maxEntries) diffs.push(`max entries ${info.maxEntries} != ${m.maxEntries}`);
+  // As iproute2's pinned-map check: flags (BPF_F_NO_PREALLOC, BPF_F_RDONLY...) are part of the shape.
+  if (info.flags !== m.flags) diffs.push(`flags 0x${info.flags.toString(16)} != 0x${m.flags.toString(16)}`);
   return diffs.length ? diffs.join(', ') : undefined;
 }
 

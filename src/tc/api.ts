@@ -25,6 +25,10 @@ import type { QdiscRequest, ClassRequest, FilterRequest } from './command-line.j
 import type { FilterEntry } from './filter-message.js';
 import { TC_H } from './uapi.js';
 import { makeHandle } from './handle.js';
+import { exportMaps } from './handover.js';
+import { UsageError } from '../util/errors.js';
+import { track, untrack } from '../kernel/lifecycle.js';
+import { rmSync } from 'node:fs';
 
 /** Qdiscs: clsact, ingress and HTB. */
 export const qdisc = {
@@ -89,6 +93,15 @@ export const filter = {
     if (r.verb !== 'add' && r.verb !== 'replace' && r.verb !== 'change') throw new Error(`install with verb ${r.verb}`);
     const ifindex = deviceIndex(r.dev);
     const held: LoadedProgram[] = [];
+    let installed = false;
+    // Until the kernel holds the filter, the pins this request made are undone on failure, and also at
+    // SIGINT/SIGTERM (the lifecycle registry closes this first, before the programs and maps).
+    const undoPins = {
+      close: () => {
+        if (!installed) for (const h of held) for (const p of h.createdPins) rmSync(p, { force: true });
+      },
+    };
+    track(undoPins);
     try {
       const main = await loadTcProgram(r.source!, 'cls', { verbose: r.verbose ?? false });
       held.push(main);
@@ -97,6 +110,11 @@ export const filter = {
         const p = await loadTcProgram(a.source, 'act', { verbose: r.verbose ?? false });
         held.push(p);
         actions.push({ program: p.ref, ...(a.verdict !== undefined ? { verdict: a.verdict } : {}) });
+      }
+      // iproute2 hands the maps over before it sends the filter: an agent holds them from the start.
+      if (r.exportTo) {
+        if (r.source!.kind !== 'object') throw new UsageError('bpf: export needs obj FILE (the maps of an object)');
+        exportMaps(r.exportTo, r.source!.path, main.maps);
       }
       try {
         installBpfFilter(
@@ -114,8 +132,11 @@ export const filter = {
           throw actBpfMissing();
         throw err;
       }
+      installed = true;
       return { logs: held.map((h) => h.log).filter(Boolean) };
     } finally {
+      untrack(undoPins);
+      undoPins.close();
       for (const h of held) h.release();
     }
   },

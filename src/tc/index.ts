@@ -17,7 +17,7 @@ export { formatFilter, type ShowRequest, type ProgSummary } from './filter-forma
 export { formatQdisc } from './qdisc-format.js';
 export { parseHandle, formatHandle, makeHandle, clsactParent, parseFilterHandle } from './handle.js';
 export { encodeTcMsg, decodeTcMsg, parseProtocol, formatProtocol, type TcMsg } from './tcmsg.js';
-export { loadTcProgram, type ProgramSource, type LoadedProgram } from './load-program.js';
+export { loadTcProgram, type ProgramSource, type LoadedProgram, type ExportableMap } from './load-program.js';
 export type { BpfProgramRef, EbpfRef, ClassicRef } from './program-ref.js';
 export { TC_BPFFS_ROOT, TC_GLOBALS, objectPinDir, tcMapPinPath } from './pinning.js';
 export { ACT_BPF_MISSING, isMissingActBpf } from './act-support.js';
@@ -45,5 +45,19 @@ export {
   type NetlinkAck,
 } from '../kernel/netlink/codec.js';
 export { NetlinkSocket, NetlinkError } from '../kernel/netlink/socket.js';
+export { exportMaps, receiveMaps, type ReceivedMaps } from './handover.js';
+export { parseBatch, type BatchCommand } from './batch.js';
+export { cacheDeviceIndexes } from './device.js';
+export {
+  encodeHandover,
+  decodeHandover,
+  handoverEnv,
+  HANDOVER_VERSION,
+  HANDOVER_MAX_FDS,
+  HANDOVER_HEADER_SIZE,
+  ELF_MAP_SIZE,
+  type ElfMapDef,
+  type HandoverHeader,
+} from './handover-message.js';
 export { attachXdpNetlink, detachXdpNetlink, xdpState } from './xdp.js';
 export { encodeXdpAttach, decodeXdpState, XDP_FLAGS, XDP_MODE_FLAGS, XDP_ATTACHED } from './xdp-message.js';

@@ -14,6 +14,7 @@ import { ProgType } from '../uapi/types.js';
 import type { Collection } from '../engine/types.js';
 import type { BpfProgramRef } from './program-ref.js';
 import { objectPinDir, tcMapPinPath } from './pinning.js';
+import type { ElfMapDef } from './handover-message.js';
 
 /** Where the program comes from, as the command line said. */
 export type ProgramSource =
@@ -22,11 +23,22 @@ export type ProgramSource =
   | { kind: 'bytecode'; text: string; where: string }
   | { kind: 'bytecode-file'; path: string };
 
+/** One of an object's maps: its fd and its definition as `struct bpf_elf_map` says it. */
+export interface ExportableMap {
+  name: string;
+  fd: number;
+  def: ElfMapDef;
+}
+
 /** A program ready to hand to the kernel, and what to release once the filter holds it. */
 export interface LoadedProgram {
   ref: BpfProgramRef;
   /** The verifier log when `verbose` asked for it. */
   log: string;
+  /** An object's maps in declaration order, open until release() (what `export` hands over). */
+  maps: ExportableMap[];
+  /** Map pins this load made (not the ones it reused): removed again when the filter is not installed. */
+  createdPins: readonly string[];
   /** Close the fds bpfkit holds (the filter keeps its own reference to the program). */
   release(): void;
 }
@@ -43,7 +55,13 @@ export async function loadTcProgram(
   if ((src.kind === 'bytecode' || src.kind === 'bytecode-file') && role === 'xdp')
     throw new UsageError('XDP runs eBPF only: use obj FILE or pinned PATH');
   if (src.kind === 'bytecode') {
-    return { ref: { kind: 'classic', insns: parseClassicBpf(src.text, src.where) }, log: '', release() {} };
+    return {
+      ref: { kind: 'classic', insns: parseClassicBpf(src.text, src.where) },
+      log: '',
+      maps: [],
+      createdPins: [],
+      release() {},
+    };
   }
   if (src.kind === 'bytecode-file') {
     let text: string;
@@ -52,11 +70,23 @@ export async function loadTcProgram(
     } catch (err) {
       throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, src.path);
     }
-    return { ref: { kind: 'classic', insns: parseClassicBpf(text, src.path) }, log: '', release() {} };
+    return {
+      ref: { kind: 'classic', insns: parseClassicBpf(text, src.path) },
+      log: '',
+      maps: [],
+      createdPins: [],
+      release() {},
+    };
   }
   if (src.kind === 'pinned') {
     const p = openPinnedProgram(src.path);
-    return { ref: { kind: 'ebpf', fd: p.fd, label: basename(src.path) }, log: '', release: () => p.close() };
+    return {
+      ref: { kind: 'ebpf', fd: p.fd, label: basename(src.path) },
+      log: '',
+      maps: [],
+      createdPins: [],
+      release: () => p.close(),
+    };
   }
   let bytes: Uint8Array;
   try {
@@ -85,9 +115,34 @@ export async function loadTcProgram(
   });
   const loaded = coll.programs.get(prog.name)!;
   const log = (loaded as { verifierLog?: string }).verifierLog ?? '';
+  const pinCode = { none: 0, object: 1, global: 2 } as const;
+  const maps: ExportableMap[] = [];
+  for (const m of parsed.maps) {
+    const kmap = coll.maps.get(m.name) as { fd?: number } | undefined;
+    // The object's own maps (legacy `maps`, BTF `.maps`), not the loader's .data/.rodata/.bss.
+    if (!m.section.startsWith('maps') && m.section !== '.maps') continue;
+    if (kmap?.fd === undefined) continue;
+    maps.push({
+      name: m.name,
+      fd: kmap.fd,
+      def: {
+        type: m.type,
+        keySize: m.keySize,
+        valueSize: m.valueSize,
+        maxEntries: m.maxEntries,
+        flags: m.flags,
+        id: m.legacyId ?? 0,
+        pinning: pinCode[m.pinning],
+        innerId: m.legacyInnerId ?? 0,
+        innerIdx: m.legacyInnerIdx ?? 0,
+      },
+    });
+  }
   return {
     ref: { kind: 'ebpf', fd: loaded.fd, label: `${basename(src.path)}:[${section}]` },
     log,
+    maps,
+    createdPins: [...((coll as { createdPins?: string[] }).createdPins ?? [])],
     release: () => coll.close(),
   };
 }

@@ -17,5 +17,5 @@ export {
   TPACKET_BLOCK_DESC,
   TPACKET3_HDR,
 } from './packet.js';
-export { MSGHDR, IOVEC, CMSGHDR, OLD_TIMESPEC } from './socket.js';
+export { MSGHDR, IOVEC, CMSGHDR, OLD_TIMESPEC, SOCKADDR_UN } from './socket.js';
 export { BTF_HEADER, BPF_FUNC_INFO, BPF_LINE_INFO } from './btf-format.js';

@@ -2,7 +2,7 @@
  * recvmsg(2)'s structs on 64-bit Linux (include/linux/socket.h, uapi/linux/uio.h, time_types.h). The
  * kernel calls the userspace msghdr `struct user_msghdr`; its own `msghdr` is an internal type.
  */
-import { i32, i64, layout, ptr, u32, u64 } from './layout.js';
+import { bytes, i32, i64, layout, ptr, u16, u32, u64 } from './layout.js';
 
 /** struct msghdr as userspace passes it to recvmsg(2). */
 export const MSGHDR = layout({ struct: 'user_msghdr' }, 56, 'exact', {
@@ -32,4 +32,10 @@ export const CMSGHDR = layout({ struct: 'cmsghdr' }, 16, 'exact', {
 export const OLD_TIMESPEC = layout({ struct: '__kernel_old_timespec' }, 16, 'exact', {
   tv_sec: i64(0),
   tv_nsec: i64(8),
+});
+
+/** struct sockaddr_un: an AF_UNIX address, the path NUL-terminated inside sun_path. */
+export const SOCKADDR_UN = layout({ struct: 'sockaddr_un' }, 110, 'exact', {
+  sun_family: u16(0),
+  sun_path: bytes(2, 108),
 });

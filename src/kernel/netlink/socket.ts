@@ -54,6 +54,8 @@ export class NetlinkSocket {
   private seq = Math.floor(Date.now() / 1000) & 0x7fffffff;
   private readonly rx = new NativeBuffer(RECV_SIZE);
   private readonly addr = new NativeBuffer(SOCKADDR_NL_SIZE);
+  /** Reused for every request (grown when one is bigger): a batch of requests allocates no native memory. */
+  private tx = new NativeBuffer(4096);
 
   constructor(protocol = NETLINK_ROUTE) {
     const c = libc();
@@ -62,6 +64,7 @@ export class NetlinkSocket {
       const e = errno();
       this.rx.free();
       this.addr.free();
+      this.tx.free();
       throw kernelError(e, 'socket(AF_NETLINK)');
     }
     this.fd = fd;
@@ -97,15 +100,16 @@ export class NetlinkSocket {
   private exchange(type: number, flags: number, payload: Uint8Array, what: string): NetlinkMessage[] {
     if (this.fd < 0) throw new Error('netlink socket is closed');
     const seq = (this.seq = (this.seq + 1) & 0x7fffffff);
-    const msg = NativeBuffer.from(encodeMessage(type, flags, seq, payload));
-    try {
-      this.addr.bytes.fill(0);
-      this.addr.view.setUint16(0, AF_NETLINK, true);
-      const sent = libc().sendto(this.fd, msg.ptr, msg.size, 0, this.addr.ptr, SOCKADDR_NL_SIZE) as number;
-      if (sent < 0) throw kernelError(errno(), `${what}: sendto(netlink)`);
-    } finally {
-      msg.free();
+    const bytes = encodeMessage(type, flags, seq, payload);
+    if (bytes.length > this.tx.size) {
+      this.tx.free();
+      this.tx = new NativeBuffer(bytes.length);
     }
+    this.tx.bytes.set(bytes);
+    this.addr.bytes.fill(0);
+    this.addr.view.setUint16(0, AF_NETLINK, true);
+    const sent = libc().sendto(this.fd, this.tx.ptr, bytes.length, 0, this.addr.ptr, SOCKADDR_NL_SIZE) as number;
+    if (sent < 0) throw kernelError(errno(), `${what}: sendto(netlink)`);
     const replies: NetlinkMessage[] = [];
     for (;;) {
       const n = libc().recv(this.fd, this.rx.ptr, RECV_SIZE, 0) as number;
@@ -136,6 +140,7 @@ export class NetlinkSocket {
     this.fd = -1;
     this.rx.free();
     this.addr.free();
+    this.tx.free();
   }
 }
 
