@@ -52,7 +52,7 @@ export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promi
 /**
  * Everything between parsing and an engine, in order: the programs asked for (autoload), a refusal for
  * programs no engine can take, CO-RE relocations (so the verifier, the VM and the kernel all see the same
- * instructions), externs, and — for the kernel — attach targets. Exported for tests, which pass their own env.
+ * instructions), externs, and — for the kernel — attach targets. Exported for synchronous loaders (the trace API) and for tests, which pass their own env.
  */
 export function prepareSpec(spec: ObjectSpec, opts: LoadOptions, env: KernelEnv): ObjectSpec {
   const wanted = opts.programs ?? (opts.engine === 'kernel' ? opts.kernel?.programs : undefined);

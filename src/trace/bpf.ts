@@ -14,7 +14,8 @@ import { parseBtf, type Btf } from '../btf/btf.js';
 import type { ObjectSpec } from '../elf/spec.js';
 import { EnvironmentError, InputError } from '../util/errors.js';
 import { loadKernelCollection, type KernelCollection } from '../kernel/collection.js';
-import { applyCore } from '../loader/core.js';
+import { prepareSpec } from '../loader/load-collection.js';
+import { runningKernel } from '../loader/kernel-env.js';
 import {
   attachKprobe,
   attachPerfEventPerCpu,
@@ -88,15 +89,16 @@ export class BPF {
   }
 
   /**
-   * Load an already parsed object: CO-RE relocations applied against the running kernel's BTF (shared
-   * with the loader's cache), programs this kernel cannot run (fentry under lockdown) refused first.
+   * Load an already parsed object: CO-RE relocations, externs and BTF attach targets (tp_btf, fentry)
+   * resolved by the loader against the running kernel (its cached BTF), programs this kernel cannot run
+   * (fentry under lockdown) refused first.
    */
   static fromSpec(spec: ObjectSpec, cached = false): BPF {
     for (const p of spec.programs) {
       const refusal = tracingRefusal(p.section, lockdownMode());
       if (refusal) throw refusal;
     }
-    return new BPF(loadKernelCollection(applyCore(spec)), spec, cached);
+    return new BPF(loadKernelCollection(prepareSpec(spec, { engine: 'kernel' }, runningKernel())), spec, cached);
   }
 
   /** The object's BTF, parsed (for decoding events). */
@@ -125,6 +127,14 @@ export class BPF {
   /** Attach a raw tracepoint program to tracepoint `name` (e.g. 'sched_switch'). */
   attachRawTracepoint(name: string, prog: string): Attachment {
     return this.keep(attachRawTracepoint(this.progFd(prog), name));
+  }
+
+  /**
+   * Attach a BTF-typed program — tp_btf, or fentry/fexit/fmod_ret where lockdown allows them — to the
+   * target the loader resolved from its section (attach_btf_id): the kernel knows where it goes.
+   */
+  attachBtfTarget(prog: string): Attachment {
+    return this.keep(attachRawTracepoint(this.progFd(prog), undefined));
   }
 
   /** Attach a uprobe (or uretprobe) program to a function of a binary or library. */
@@ -218,6 +228,7 @@ export class BPF {
       let m: RegExpExecArray | null;
       if ((m = /^(?:tracepoint|tp)\/([^/]+)\/([^/]+)$/.exec(s))) out.push(this.attachTracepoint(m[1]!, m[2]!, p.name));
       else if ((m = /^(?:raw_tracepoint|raw_tp)\/(.+)$/.exec(s))) out.push(this.attachRawTracepoint(m[1]!, p.name));
+      else if (/^(?:tp_btf|fentry|fexit|fmod_ret)(?:\.s)?\/.+$/.test(s)) out.push(this.attachBtfTarget(p.name));
       else if ((m = /^(uprobe|uretprobe)\/(.+):([^:]+)$/.exec(s)))
         out.push(this.attachUprobe({ binary: m[2]!, symbol: m[3]!, retprobe: m[1] === 'uretprobe' }, p.name));
       else if ((m = /^usdt\/(.+):([^:]+):([^:]+)$/.exec(s)))
@@ -399,8 +410,6 @@ function onlineCpus(): number[] {
  */
 export function tracingRefusal(section: string, lockdown: string | undefined): EnvironmentError | undefined {
   const m = /^(fentry|fexit|fmod_ret)(?:\.s)?\/(.+)$/.exec(section);
-  if (!m) return undefined;
-  if (lockdown && lockdown !== 'none')
-    return new EnvironmentError(`${m[1]} on ${m[2]}: refused by the kernel's lockdown (${lockdown})`);
-  return new EnvironmentError(`${m[1]} on ${m[2]}: bpfkit does not load fentry/fexit programs yet (attach_btf_id)`);
+  if (!m || !lockdown || lockdown === 'none') return undefined;
+  return new EnvironmentError(`${m[1]} on ${m[2]}: refused by the kernel's lockdown (${lockdown})`);
 }

@@ -63,6 +63,7 @@ test('kprobes and fentry: one-line refusals with exit 3', () => {
   assert.equal(f?.exitCode, 3);
   assert.equal(tracingRefusal('fexit.s/x', 'confidentiality')?.exitCode, 3);
   assert.equal(tracingRefusal('tracepoint/sock/inet_sock_set_state', 'integrity'), undefined);
+  assert.equal(tracingRefusal('fentry/tcp_connect', 'none'), undefined, 'without lockdown the loader takes it');
 });
 
 test('addresses: dotted quads, RFC 5952 IPv6, v4-mapped', () => {
