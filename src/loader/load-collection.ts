@@ -56,7 +56,8 @@ export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promi
  */
 export function prepareSpec(spec: ObjectSpec, opts: LoadOptions, env: KernelEnv): ObjectSpec {
   const wanted = opts.programs ?? (opts.engine === 'kernel' ? opts.kernel?.programs : undefined);
-  let s = wanted ? selectPrograms(spec, wanted) : spec;
+  // kernel.programs (tc, live capture) keeps every map: iproute2 creates them all, and hands them all over.
+  let s = wanted ? selectPrograms(spec, wanted, { allMaps: !opts.programs }) : spec;
   checkLoadable(s, opts.engine === 'kernel');
   s = applyCore(s, opts.targetBtf);
   s = resolveExterns(s, env);

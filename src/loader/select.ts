@@ -9,8 +9,14 @@
 import type { MapSpec, ObjectSpec } from '../elf/spec.js';
 import { InputError } from '../util/errors.js';
 
-/** The spec with only `names` (and the programs they tail-call) and the maps they reach. */
-export function selectPrograms(spec: ObjectSpec, names: readonly string[]): ObjectSpec {
+/** Options of {@link selectPrograms}. */
+export interface SelectOptions {
+  /** Keep every map of the object, not only those the kept programs reach (iproute2's tc creates them all). */
+  allMaps?: boolean;
+}
+
+/** The spec with only `names` (and the programs they tail-call) and the maps they reach (or all, with allMaps). */
+export function selectPrograms(spec: ObjectSpec, names: readonly string[], opts: SelectOptions = {}): ObjectSpec {
   const byName = new Map(spec.programs.map((p) => [p.name, p]));
   const mapsByName = new Map(spec.maps.map((m) => [m.name, m]));
   for (const n of names) {
@@ -40,6 +46,7 @@ export function selectPrograms(spec: ObjectSpec, names: readonly string[]): Obje
     keep.add(n);
     for (const r of p.mapRefs) reachMap(mapsByName.get(r.map), queue);
   }
+  if (opts.allMaps) for (const m of spec.maps) maps.add(m.name);
   if (keep.size === spec.programs.length && maps.size === spec.maps.length) return spec;
   const keptMaps = spec.maps.filter((m) => maps.has(m.name));
   return {

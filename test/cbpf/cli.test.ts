@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, repoPath } from '../support/env.js';
@@ -13,6 +13,7 @@ function bpfkit(...args: string[]) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bpfkit-cbpf-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 const foobar = join(dir, 'foobar');
 writeFileSync(foobar, 'ldh [12]\njne #0x800, drop\nldb [23]\njneq #6, drop\nret #-1\ndrop: ret #0\n');
 const BYTECODE = '6,40 0 0 12,21 0 3 2048,48 0 0 23,21 0 1 6,6 0 0 4294967295,6 0 0 0,';

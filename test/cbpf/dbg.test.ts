@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, repoPath } from '../support/env.js';
@@ -16,6 +16,7 @@ import { loadVmCollection } from '../../src/vm/index.js';
 
 const pcap = repoPath('examples/captures/http-demo.pcap');
 const dir = mkdtempSync(join(tmpdir(), 'bpfkit-dbg-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 const FOOBAR = '6,40 0 0 12,21 0 3 2048,48 0 0 23,21 0 1 6,6 0 0 4294967295,6 0 0 0,';
 
 function dbg(script: string, ...args: string[]) {
@@ -228,6 +229,7 @@ test('an ELF object steps with its program type context; maps after run equal th
 test('at a real terminal (tmux): prompt, highlight, completion, saved history, one-line errors', async (t) => {
   if (!needs(t, { tools: ['tmux'] })) return;
   const home = mkdtempSync(join(tmpdir(), 'bpfkit-dbg-home-'));
+  t.after(() => rmSync(home, { recursive: true, force: true }));
   const cut = join(dir, 'cut-tty.pcap');
   const whole = readFileSync(pcap);
   writeFileSync(cut, whole.subarray(0, whole.length - 7));

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +103,7 @@ test(
       if (checkClassic(p) === undefined && !usesAncillary(p)) programs.push(p);
     }
     const dir = mkdtempSync(join(tmpdir(), 'bpfkit-cbpf-live-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'programs.json');
     writeFileSync(file, JSON.stringify(programs));
     const ns = `bpfkit-cbpf-${process.pid}`;

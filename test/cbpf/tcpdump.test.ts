@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { formatDd, formatDdd, formatImage, parseClassicBpf, prepareClassic, runClassic } from '../../src/cbpf/index.js';
 import { openCapture } from '../../src/packet/index.js';
 import { needs, repoPath } from '../support/env.js';
@@ -115,7 +115,11 @@ async function capture(path: string): Promise<{ data: Uint8Array; origLen: numbe
 async function framesOf(bytes: Buffer): Promise<string[]> {
   const path = `${process.env.TMPDIR ?? '/tmp'}/bpfkit-cbpf-${process.pid}.pcap`;
   writeFileSync(path, bytes);
-  return (await capture(path)).map((p) => Buffer.from(p.data).toString('hex'));
+  try {
+    return (await capture(path)).map((p) => Buffer.from(p.data).toString('hex'));
+  } finally {
+    rmSync(path, { force: true });
+  }
 }
 
 // Every expression on an Ethernet capture; every third (and the direction primitives) on a Linux cooked one.

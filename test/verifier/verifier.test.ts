@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadObjectFile } from '../../src/elf/index.js';
@@ -158,4 +158,5 @@ test('bpfkit verify: exit 0 accepted, 1 refused with the log on stdout, 2 bad in
   assert.equal(run(bin).status, 2);
   writeFileSync(bin, new Uint8Array(5));
   assert.equal(run(bin, '--type', 'xdp').status, 2);
+  rmSync(bin, { force: true });
 });
