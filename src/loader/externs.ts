@@ -42,9 +42,10 @@ function kconfigRaw(e: ExternSpec, env: KernelEnv, where: string): { raw: string
     // libbpf's probe: can a kprobe be put on the wrapped bpf() entry point? Both must be there.
     const kprobes = env.kconfig()?.values.get('CONFIG_KPROBES') === 'y';
     const wrapped = env.kallsyms(`${env.syscallPrefix}bpf`) !== undefined;
-    return { raw: kprobes && wrapped ? 'y' : 'n', from: '/proc/kallsyms and CONFIG_KPROBES' };
+    // A number, as libbpf sets its virtual externs: an int, a bool or a char extern all take it.
+    return { raw: kprobes && wrapped ? '1' : '0', from: '/proc/kallsyms and CONFIG_KPROBES' };
   }
-  if (e.name === 'LINUX_HAS_BPF_COOKIE') return { raw: 'y', from: 'bpfkit' };
+  if (e.name === 'LINUX_HAS_BPF_COOKIE') return { raw: '1', from: 'bpfkit' };
   if (e.name.startsWith('LINUX_')) {
     if (e.weak) return undefined;
     throw new InputError(

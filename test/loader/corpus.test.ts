@@ -89,6 +89,7 @@ const CASES: Case[] = [
   { file: 'internal-maps.c', loads: true },
   { file: 'externs.c', loads: true },
   { file: 'externs-weak.c', loads: true },
+  { file: 'externs-virtual.c', loads: true },
   { file: 'extern-missing-kconfig.c', loads: false, exit: 2, says: /CONFIG_BPFKIT_NOT_A_CONFIG': not set in / },
   {
     file: 'extern-bad-kconfig.c',
@@ -144,26 +145,30 @@ for (const c of CASES) {
   });
 }
 
-test('corpus externs.c: the .kconfig map holds what libbpf writes into it, byte for byte', async (t) => {
-  if (!needs(t, { root: true, tools: ['clang', 'bpftool'] })) return;
-  const obj = compile('externs.c');
-  const maps = `${pinRoot}/kconfig-maps`;
-  const tool = bpftoolLoads(obj, 'kconfig', ['pinmaps', maps]);
-  assert.ok(tool.ok, tool.stderr);
-  const dump = JSON.parse(
-    execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', `${maps}/externs_kconfig`], { encoding: 'utf8' }),
-  ) as {
-    value: string[];
-  }[];
-  const libbpf = Uint8Array.from(dump[0]!.value.map((h) => Number(h)));
-  const c = await loadCollection(parseObject(readFileSync(obj), { path: obj }), { engine: 'kernel' });
-  try {
-    const ours = c.maps.get('.kconfig')!.lookup(new Uint8Array(4))!;
-    assert.deepEqual([...ours], [...libbpf]);
-  } finally {
-    c.close();
-  }
-});
+for (const [file, pinned] of [
+  ['externs.c', 'externs_kconfig'],
+  ['externs-virtual.c', 'externs_kconfig'],
+] as const)
+  test(`corpus ${file}: the .kconfig map holds what libbpf writes into it, byte for byte`, async (t) => {
+    if (!needs(t, { root: true, tools: ['clang', 'bpftool'] })) return;
+    const obj = compile(file);
+    const maps = `${pinRoot}/kconfig-maps-${file.slice(0, -2)}`;
+    const tool = bpftoolLoads(obj, `kconfig-${file.slice(0, -2)}`, ['pinmaps', maps]);
+    assert.ok(tool.ok, tool.stderr);
+    const dump = JSON.parse(
+      execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', `${maps}/${pinned}`], { encoding: 'utf8' }),
+    ) as {
+      value: string[];
+    }[];
+    const libbpf = Uint8Array.from(dump[0]!.value.map((h) => Number(h)));
+    const c = await loadCollection(parseObject(readFileSync(obj), { path: obj }), { engine: 'kernel' });
+    try {
+      const ours = c.maps.get('.kconfig')!.lookup(new Uint8Array(4))!;
+      assert.deepEqual([...ours], [...libbpf]);
+    } finally {
+      c.close();
+    }
+  });
 
 test('partial loading: a program and what it needs load in the VM though its object has maps the VM lacks', async (t) => {
   if (!needs(t, { tools: ['clang'] })) return;
