@@ -12,6 +12,7 @@ import * as op from '../../src/isa/opcodes.js';
 import { MapType, ProgType } from '../../src/uapi/types.js';
 import type { VerifierMap } from '../../src/verifier/index.js';
 import type { BoundaryProgram } from './boundary-programs.js';
+import { ALU_OPS, JMP_OPS, SIZES } from '../kernel/helpers/random-program.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -25,35 +26,6 @@ function rng(seed: number): () => number {
   };
 }
 
-const ALU_OPS = [
-  op.BPF_ADD,
-  op.BPF_SUB,
-  op.BPF_MUL,
-  op.BPF_DIV,
-  op.BPF_OR,
-  op.BPF_AND,
-  op.BPF_LSH,
-  op.BPF_RSH,
-  op.BPF_NEG,
-  op.BPF_MOD,
-  op.BPF_XOR,
-  op.BPF_MOV,
-  op.BPF_ARSH,
-];
-const JMP_OPS = [
-  op.BPF_JEQ,
-  op.BPF_JGT,
-  op.BPF_JGE,
-  op.BPF_JSET,
-  op.BPF_JNE,
-  op.BPF_JSGT,
-  op.BPF_JSGE,
-  op.BPF_JLT,
-  op.BPF_JLE,
-  op.BPF_JSLT,
-  op.BPF_JSLE,
-];
-const SIZES = [op.BPF_B, op.BPF_H, op.BPF_W, op.BPF_DW];
 const OFFS = [-520, -512, -16, -9, -8, -4, -1, 0, 1, 2, 4, 8, 12, 16, 76, 80];
 const IMMS = [0, 1, -1, 2, 3, 4, 7, 8, 14, 32, 63, 64, 255, -512, 0x7fffffff];
 

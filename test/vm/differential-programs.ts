@@ -13,6 +13,7 @@ import { assemble } from '../../src/asm/index.js';
 import { BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, OP_LDDW, type Instruction } from '../../src/isa/index.js';
 import type { MapReference, MapSpec, ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 import { MapType, ProgType } from '../../src/uapi/types.js';
+import { mapSpec } from '../support/map-spec.js';
 
 /** `lddw %rN, MAP+k`: the k-th map of the object. */
 const MAP = 0x7e570000;
@@ -29,23 +30,6 @@ export function rng(seed: number): () => number {
     s ^= s << 5;
     s >>>= 0;
     return s;
-  };
-}
-
-function mapSpec(name: string, type: number, keySize: number, valueSize: number, maxEntries: number): MapSpec {
-  return {
-    name,
-    type,
-    keySize,
-    valueSize,
-    maxEntries,
-    flags: 0,
-    pinning: 'none',
-    contents: [],
-    frozen: false,
-    section: '.maps',
-    btfKeyTypeId: 0,
-    btfValueTypeId: 0,
   };
 }
 

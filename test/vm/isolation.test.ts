@@ -18,6 +18,7 @@ import {
 } from '../../src/isa/index.js';
 import type { MapSpec, MapReference, ObjectSpec } from '../../src/elf/spec.js';
 import { MapType, ProgType } from '../../src/uapi/types.js';
+import { mapSpec } from '../support/map-spec.js';
 
 /** `lddw %rN, MAP+k` in the test programs: the k-th map of the object (rewritten to a map reference). */
 const MAP = 0x7e570000;
@@ -25,23 +26,6 @@ const MAP = 0x7e570000;
 const FUNC = 0x7e580000;
 /** `lddw %rN, VALUE+k`: the address of the k-th map's value (global data: BPF_PSEUDO_MAP_VALUE). */
 const VALUE = 0x7e590000;
-
-function mapSpec(name: string, type: number, keySize: number, valueSize: number, maxEntries: number): MapSpec {
-  return {
-    name,
-    type,
-    keySize,
-    valueSize,
-    maxEntries,
-    flags: 0,
-    pinning: 'none',
-    contents: [],
-    frozen: false,
-    section: '.maps',
-    btfKeyTypeId: 0,
-    btfValueTypeId: 0,
-  };
-}
 
 /** One program (conformance syntax, with the MAP/FUNC markers above) and its maps as an object. */
 function object(text: string, type: number, maps: MapSpec[]): ObjectSpec {

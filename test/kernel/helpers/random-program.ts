@@ -35,7 +35,8 @@ const SPILL = -168; // r0..r9 spilled to fp-168 .. fp-89
 export const OUT_BYTES = 80 + SCRATCH_BYTES;
 export const PACKET_BYTES = 160;
 
-const ALU_OPS = [
+/** Every ALU operation the generators draw from. */
+export const ALU_OPS = [
   op.BPF_ADD,
   op.BPF_SUB,
   op.BPF_MUL,
@@ -50,7 +51,8 @@ const ALU_OPS = [
   op.BPF_MOV,
   op.BPF_ARSH,
 ];
-const JMP_OPS = [
+/** Every conditional jump the generators draw from. */
+export const JMP_OPS = [
   op.BPF_JEQ,
   op.BPF_JGT,
   op.BPF_JGE,
@@ -63,7 +65,8 @@ const JMP_OPS = [
   op.BPF_JSLT,
   op.BPF_JSLE,
 ];
-const SIZES = [op.BPF_B, op.BPF_H, op.BPF_W, op.BPF_DW];
+/** Every load/store size the generators draw from. */
+export const SIZES = [op.BPF_B, op.BPF_H, op.BPF_W, op.BPF_DW];
 const ATOMIC_OPS = [op.BPF_ADD, op.BPF_OR, op.BPF_AND, op.BPF_XOR];
 
 interface Pending {
