@@ -1,6 +1,6 @@
 /**
- * The plain interpreter: one dense `switch` on the opcode byte over pre-decoded columns, registers as
- * int32 halves in two Int32Arrays. Simple enough to trust; the compiled engine (interpreter-jit.ts) is
+ * The plain interpreter: one `switch` on a dense case number over the program decoded once into a
+ * packed Int32Array (decode()), registers as int32 halves in two Int32Arrays. Simple enough to trust; the compiled engine (interpreter-jit.ts) is
  * checked against it, and the conformance suite runs on both.
  *
  * Its cases are not written here: they are generated, once, when this module loads, from the one
