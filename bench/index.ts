@@ -3,6 +3,8 @@
  * `npm run bench -- interpreter urls`). Each module exports `bench(): Promise<void>` and prints its own
  * figures as ratios against peers measured in the same run, because the machines are noisy.
  */
+import '../src/loader/node-host.js'; // the VM's host facts on Node (CPU count, V8 flags for large programs)
+
 const suites = [
   'interpreter',
   'programs',

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { BpfkitError, describeError, exitCodeOf } from '../util/errors.js';
 import { commands } from './commands/index.js';
+import '../loader/node-host.js'; // the VM's host facts on Node (src/vm itself uses no Node API)
 
 /** The version in package.json, which sits three levels above dist/src/cli/ in the repository and in an install. */
 function packageVersion(): string {

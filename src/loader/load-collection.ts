@@ -11,6 +11,7 @@ import type { Collection } from '../engine/types.js';
 import type { LoadOptions, VerifyLoadOptions } from '../engine/options.js';
 import { BpfkitError } from '../util/errors.js';
 import { loadVmCollection } from '../vm/collection.js';
+import './node-host.js'; // the VM's host facts (CPU count, process ids, V8 flags) on Node
 import { verifyObject, ProgramRefusedError } from '../verifier/index.js';
 import { applyCore } from './core.js';
 import { selectPrograms } from './select.js';

@@ -57,7 +57,9 @@ export class EnvironmentError extends BpfkitError {
 /** Render any thrown value as one line; never a stack trace unless BPFKIT_DEBUG is set. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) {
-    if (process.env.BPFKIT_DEBUG && err.stack) return err.stack;
+    // (through globalThis: this module is also loaded in browsers, which have no process)
+    const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+    if (env?.BPFKIT_DEBUG && err.stack) return err.stack;
     return err.message;
   }
   return String(err);

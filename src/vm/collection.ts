@@ -42,7 +42,7 @@ import { readsPacketOnlyByLdAbs } from './packet-access.js';
 import type { LdAbsPacket } from './interpreter-state.js';
 import { XDP_MD_SIZE, writeXdp, xdpStateFrom } from './contexts/xdp.js';
 import { contextKind, progTypeLabel, type ContextKind } from './contexts/prog-types.js';
-import { cpus as hostCpus } from 'node:os';
+import { vmHost } from './host-environment.js';
 
 export type { VmLoadOptions } from '../engine/options.js';
 
@@ -60,18 +60,18 @@ function defaultHost(partial: Partial<HostConfig> | undefined, trace: string[]):
   const t0 = performance.now();
   const mono = () => Math.floor((performance.now() - t0) * 1e6) + 1e9;
   return {
-    pid: process.pid,
-    tgid: process.pid,
-    uid: typeof process.getuid === 'function' ? process.getuid() : 0,
-    gid: typeof process.getgid === 'function' ? process.getgid() : 0,
+    pid: vmHost.pid,
+    tgid: vmHost.pid,
+    uid: vmHost.uid,
+    gid: vmHost.gid,
     cpu: 0,
     clockNs: mono,
     bootClockNs: mono,
     coarseClockNs: partial?.clockNs ?? mono,
     taiClockNs: () => Date.now() * 1e6,
     jiffies: () => Math.floor((partial?.clockNs ?? mono)() / 4e6),
-    comm: (process.title.split('/').pop() ?? 'node').slice(0, 15),
-    randomSeed: (Date.now() ^ (process.pid << 16)) >>> 0,
+    comm: vmHost.comm.slice(0, 15),
+    randomSeed: (Date.now() ^ (vmHost.pid << 16)) >>> 0,
     trace: (line) => {
       if (trace.length < 100000) trace.push(line);
     },
@@ -98,7 +98,7 @@ export class VmCollection implements Collection {
     validateSpec(spec);
     // Map keys/values, contexts and packet loads are little-endian in the VM, as on the kernels bpfkit targets.
     checkByteOrder(spec, 'little', 'the VM');
-    this.cpus = opts.cpus ?? Math.max(1, hostCpus().length);
+    this.cpus = opts.cpus ?? vmHost.cpus;
     this.socketView = opts.socketView ?? 'mac';
     this.vm = new Vm({
       ...(opts.execution ? { engine: opts.execution } : {}),
@@ -494,13 +494,13 @@ export class VmProgram implements Program {
     rc.verdicts = [];
     const mem = (opts.ctx ?? opts.data ?? new Uint8Array(0)).slice();
     let res: ReturnType<Vm['run']> | undefined;
-    const t0 = process.hrtime.bigint();
+    const t0 = performance.now();
     for (let i = 0; i < repeat; i++) res = coll.vm.runOnMemory(this.loaded, mem, { context: rc });
-    const t1 = process.hrtime.bigint();
+    const t1 = performance.now();
     return {
       retval: res!.retval,
       data: mem,
-      durationNs: Number(t1 - t0) / repeat,
+      durationNs: ((t1 - t0) * 1e6) / repeat,
       verdicts: rc.verdicts,
       instructions: res!.instructions,
     };

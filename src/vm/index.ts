@@ -4,6 +4,7 @@
  * Two levels: {@link Vm} runs raw instructions on memory you map into it (docs/vm.md), and
  * {@link loadVmCollection} loads a whole object with maps, kernel helpers and packet contexts (docs/programs.md);
  * the engine-neutral `loadCollection(spec, { engine: 'vm' })` of `bpfkit/engine` returns the same collection.
+ * Nothing here needs Node: the same modules run in a browser ({@link configureVmHost} and docs/vm.md).
  *
  * @module bpfkit/vm
  */
@@ -31,3 +32,4 @@ export { HelperRegistry, HelperCall, type Helper, type HelperFn, type ProgramRef
 export { HELPERS, helperName, type HelperDef, type HelperScope } from './helpers/index.js';
 export { VmMap } from './maps/index.js';
 export type { HostConfig, Verdict } from './contexts/run-context.js';
+export { configureVmHost, type VmHostEnvironment } from './host-environment.js';

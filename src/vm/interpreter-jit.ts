@@ -48,7 +48,7 @@ import { basicBlocks, blockIndex, flatOrder, leaders, longestFrom, longestPath, 
 import { hasPacketLoads, insn, MEM_SIZE, PACKET_SYNC, spillAll, type JumpLayout } from './jit-insn.js';
 import { SEMANTICS_HELPERS, slotsOfCode } from './insn-semantics.js';
 import { OP_LDDW } from '../isa/index.js';
-import { setFlagsFromString } from 'node:v8';
+import { vmHost } from './host-environment.js';
 
 type Compiled = (st: EngineState, startPc: number) => number;
 
@@ -136,19 +136,22 @@ function compile(p: LoadedProgram): Compiled {
  * ticks plus one per 150 bytes of bytecode: ~500 ticks, some 20,000 runs of that filter spent unoptimized
  * at ~10x the cost), so the per-tick allowance is raised with it to keep the wait near 20 ticks. Both are
  * process-wide V8 settings: other large functions may now be optimized too, and sooner, which costs
- * compile time on a background thread but never changes results.
+ * compile time on a background thread but never changes results. Outside Node (a browser) there is no
+ * way to set them, and large programs stay unoptimized.
  */
 const DEFAULT_MAX_OPTIMIZED_BYTECODE = 60 * 1024;
 let optimizedBytecodeLimit = DEFAULT_MAX_OPTIMIZED_BYTECODE;
 /** V8 warns that very high limits may hit compiler assertions: larger programs stay unoptimized, as before. */
 const MAX_RAISED_BYTECODE = 256 * 1024;
 function allowOptimizing(sourceChars: number): void {
+  const setFlag = vmHost.setEngineFlag; // Node's v8.setFlagsFromString, given by src/loader/node-host.ts
+  if (setFlag === undefined) return;
   const want = Math.min(Math.ceil(sourceChars * 1.25), MAX_RAISED_BYTECODE);
   if (want <= optimizedBytecodeLimit) return;
   optimizedBytecodeLimit = want;
   try {
-    setFlagsFromString(`--max-optimized-bytecode-size=${want}`);
-    setFlagsFromString(`--bytecode-size-allowance-per-tick=${Math.max(150, Math.ceil(want / 20))}`);
+    setFlag(`--max-optimized-bytecode-size=${want}`);
+    setFlag(`--bytecode-size-allowance-per-tick=${Math.max(150, Math.ceil(want / 20))}`);
   } catch {
     /* a runtime that refuses late flags just runs the program unoptimized */
   }

@@ -93,6 +93,11 @@ export class LoadedProgram {
   /** Compiled form for the 'wasm' engine (wasm/engine.ts), built on first use. */
   wasm: unknown = undefined;
   /**
+   * The interpreter's form (interpreter-switch.ts), built on first use: one int32 per slot packing a dense
+   * case number with dst and src, and one more slot past the end that stops a run falling off it.
+   */
+  interp: Int32Array | undefined = undefined;
+  /**
    * 1 at the slots some `lddw rX, <function>` of this program names: the only places a callback may
    * start (a function pointer with any other slot is a forgery and faults in both engines).
    */

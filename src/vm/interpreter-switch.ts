@@ -1,6 +1,6 @@
 /**
- * The plain interpreter: one dense `switch` on the opcode byte over pre-decoded columns, registers as
- * int32 halves in two Int32Arrays. Simple enough to trust; the compiled engine (interpreter-jit.ts) is
+ * The plain interpreter: one `switch` on a dense case number over the program decoded once into a
+ * packed Int32Array (decode()), registers as int32 halves in two Int32Arrays. Simple enough to trust; the compiled engine (interpreter-jit.ts) is
  * checked against it, and the conformance suite runs on both.
  *
  * Its cases are not written here: they are generated, once, when this module loads, from the one
@@ -59,6 +59,7 @@ import {
   pushFrame,
 } from './interpreter-ops.js';
 import { VmError } from './vm-error.js';
+import type { LoadedProgram } from './interpreter-program.js';
 
 /**
  * Instructions interpret() executes inline: 64-bit and 32-bit add/sub/mov/logic, constant 64-bit
@@ -70,9 +71,7 @@ const INLINE: readonly number[] = [
     BPF_ALU64 | op | BPF_K,
     BPF_ALU64 | op | BPF_X,
   ]),
-  BPF_ALU64 | BPF_LSH | BPF_K,
-  BPF_ALU64 | BPF_RSH | BPF_K,
-  BPF_ALU64 | BPF_ARSH | BPF_K,
+  ...[BPF_LSH, BPF_RSH, BPF_ARSH].flatMap((op) => [BPF_ALU64 | op | BPF_K, BPF_ALU64 | op | BPF_X]),
   ...[BPF_ADD, BPF_SUB, BPF_AND, BPF_OR, BPF_MOV].flatMap((op) => [BPF_ALU | op | BPF_K, BPF_ALU | op | BPF_X]),
   BPF_JMP | BPF_JA,
   ...ALL_SEMANTICS.filter((s) => s.kind === 'jump' && s.width === 64).map((s) => s.code),
@@ -80,6 +79,51 @@ const INLINE: readonly number[] = [
   BPF_JMP | BPF_CALL | BPF_K,
   BPF_JMP | BPF_EXIT,
 ];
+
+/**
+ * Case numbers: the opcodes renumbered densely, INLINE first, so that V8 turns both switches into jump
+ * tables (with opcode bytes as cases — about 120 values spread over 0..255 — it compares them one by one,
+ * which cost more than the instructions themselves). 0 is no instruction (an invalid opcode, the second
+ * slot of an lddw); END marks the slot past the program's last.
+ */
+const ORDER: readonly number[] = [
+  ...INLINE,
+  ...ALL_SEMANTICS.map((s) => s.code).filter((code) => !INLINE.includes(code)),
+];
+/** Case number of each opcode byte (exported for the test that checks every instruction has its case). */
+export const CASE_OF = new Uint8Array(256);
+ORDER.forEach((code, i) => (CASE_OF[code] = i + 1));
+const END = ORDER.length + 1;
+if (END > 255) throw new Error('internal: the interpreter packs case numbers into 8 bits');
+
+/**
+ * The interpreter's form of a program (LoadedProgram.interp), built on its first run: two int32 per slot,
+ * [case | dst << 8 | src << 12 | off << 16, imm], so that an instruction is two reads of one typed array
+ * instead of five of five; and END in an extra slot at the end, so the loop needs no bounds test of its own.
+ * lddw's second constant half stays in the program's imm2 column (lddw is rare in loops).
+ */
+function decode(p: LoadedProgram): Int32Array {
+  const w = new Int32Array(2 * (p.slots + 1));
+  for (let pc = 0; pc < p.slots; pc++) {
+    w[2 * pc] =
+      (CASE_OF[p.code[pc] as number] as number) |
+      ((p.dst[pc] as number) << 8) |
+      ((p.src[pc] as number) << 12) |
+      ((p.off[pc] as number) << 16);
+    w[2 * pc + 1] = p.imm[pc] as number;
+  }
+  w[2 * p.slots] = END;
+  p.interp = w;
+  return w;
+}
+
+/** The packed fields (see decode) in place of the program's columns in a case's source. */
+function packed(src: string): string {
+  return src
+    .replaceAll('SRC[pc]', '((w >>> 12) & 15)')
+    .replaceAll('OFF[pc]', '(w >> 16)')
+    .replaceAll('IMM[pc]', 'W[pc + pc + 1]');
+}
 
 /** step()'s results besides a pc. */
 const STEP_DONE = -1;
@@ -156,10 +200,31 @@ function withLocals(body: string, x: boolean, code = body): string {
   return `${pre.join(' ')} ${code} ${post.join(' ')}`;
 }
 
+/** 64-bit shifts, whose templates are straight-line code only for a known count. */
+const SHIFTS64 = new Set(
+  [BPF_LSH, BPF_RSH, BPF_ARSH].flatMap((op) => [BPF_ALU64 | op | BPF_K, BPF_ALU64 | op | BPF_X]),
+);
+
+/**
+ * A 64-bit shift as a switch on its count: each case is the template filled in with that count, so a
+ * shift costs a jump-table dispatch instead of a call into the int64 helpers and a round trip through
+ * their result pair.
+ */
+function shiftByCount(sem: InsnSemantics & { kind: 'alu' }, x: boolean): string {
+  const arms: string[] = [];
+  for (let k = 0; k < 64; k++) {
+    const body = sem.emit({ dl: 'dl', dh: 'dh', bl: '', bh: '', k, imm: 'imm', off: 'off' });
+    if (body !== '') arms.push(`case ${k}: { ${body} break; }`);
+  }
+  const count = x ? 'L[SRC[pc]] & 63' : 'IMM[pc] & 63';
+  return `let dl = L[d]; let dh = H[d]; switch (${count}) { ${arms.join(' ')} } L[d] = dl; H[d] = dh;`;
+}
+
 /** The source of one instruction's case body. */
 function caseBody(sem: InsnSemantics, flow: Flow): string {
   switch (sem.kind) {
     case 'alu': {
+      if (SHIFTS64.has(sem.code)) return `${shiftByCount(sem, usesSrcReg(sem.code))} ${flow.next(1)}`;
       const body = sem.emit({ dl: 'dl', dh: 'dh', bl: 'bl', bh: 'bh', k: undefined, imm: 'imm', off: 'off' });
       return `${withLocals(body, usesSrcReg(sem.code))} ${flow.next(1)}`;
     }
@@ -206,17 +271,18 @@ function cases(codes: readonly number[], flow: Flow): string {
     .map((code) => {
       const sem = SEMANTICS[code];
       if (sem === undefined) throw new Error(`internal: no semantics for opcode ${code}`);
-      return `case ${code}: /* ${describeOpcode(code)?.name ?? ''} */ { ${caseBody(sem, flow)} }`;
+      const body = packed(caseBody(sem, flow));
+      return `case ${CASE_OF[code]}: /* ${describeOpcode(code)?.name ?? ''} */ { ${body} }`;
     })
     .join('\n');
 }
 
 /** The generated source of step() and interpret() (exposed for tests and curious readers). */
 export const interpreterSource = `"use strict";
-function step(st, p, pc) {
-  const L = st.lo, H = st.hi, M = st.mem, SRC = p.src, OFF = p.off, IMM = p.imm, IMM2 = p.imm2;
-  const d = p.dst[pc];
-  switch (p.code[pc]) {
+function step(st, p, pc, w) {
+  const L = st.lo, H = st.hi, M = st.mem, W = p.interp, IMM2 = p.imm2;
+  const d = (w >>> 8) & 15;
+  switch (w & 255) {
 ${cases(
   ALL_SEMANTICS.map((s) => s.code),
   STEP,
@@ -225,23 +291,26 @@ ${cases(
   throw new X.VmError('load', 'invalid opcode 0x' + p.code[pc].toString(16), { pc });
 }
 return function interpret(st, p, startPc) {
-  const L = st.lo, H = st.hi, M = st.mem, CODE = p.code, DST = p.dst, SRC = p.src, OFF = p.off, IMM = p.imm, IMM2 = p.imm2;
-  const n = p.slots;
+  const L = st.lo, H = st.hi, M = st.mem, IMM2 = p.imm2;
+  const W = p.interp ?? X.decode(p);
   let pc = startPc;
   let budget = st.budget;
   for (;;) {
-    if (pc >= n) throw X.fallThroughError(pc);
+    const w = W[pc + pc];
     if (--budget < 0) {
       st.budget = 0;
+      if (pc >= p.slots) throw X.fallThroughError(pc);
       throw X.budgetError(pc, st.limit);
     }
-    const d = DST[pc];
-    switch (CODE[pc]) {
+    const d = (w >>> 8) & 15;
+    switch (w & 255) {
 ${cases(INLINE, LOOP)}
+      case ${END}:
+        throw X.fallThroughError(pc);
     }
     // everything else, and the rare forms of the cases above that break out
     st.budget = budget;
-    const next = step(st, p, pc);
+    const next = step(st, p, pc, w);
     if (next < 0) return next === ${STEP_DONE} ? ${DONE} : ${SWITCH};
     budget = st.budget; // a helper may have run callbacks, which spend the same budget
     pc = next;
@@ -256,6 +325,7 @@ const helpers = {
   budgetError,
   callHelper,
   callxError,
+  decode,
   fallThroughError,
   loadPacket,
   popFrame,
