@@ -188,7 +188,7 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
   const off = dstPtr ? src : dst;
   if (ptr.nullable)
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited, null-check it first`);
-  if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func')
+  if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func' || ptr.kind === 'sock_common')
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited`);
   if (ptr.kind === 'ctx' && !S.isConst(off.s))
     throw new Rejection(

@@ -11,6 +11,8 @@ export interface Env {
   insns: readonly Instruction[];
   cfg: Cfg;
   progType: number;
+  /** The expected attach type given at load (cgroup_skb egress may return more verdicts), if any. */
+  attachType?: number;
   /** Maps by the number a `lddw` names them with (imm). */
   maps: ReadonlyMap<number, VerifierMap>;
   /** Next id for null checks, packet pointers, linked scalars and references. */

@@ -34,6 +34,8 @@ import { INSN_LIMIT, WalkLog, type WalkStats, walk } from './walk.js';
 export interface VerifyOptions {
   /** ProgType.* of the program. */
   type: number;
+  /** The expected attach type (AttachType.*, e.g. 1 = cgroup egress), as BPF_PROG_LOAD would be given. */
+  attachType?: number;
   /** Maps by the number each map `lddw` carries in imm (raw programs: the fd the kernel would see). */
   maps?: ReadonlyMap<number, VerifierMap> | readonly VerifierMap[];
   /** 0: a short log on rejection only; 1: every instruction walked; 2: plus the state before each. */
@@ -112,6 +114,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       insns,
       cfg,
       progType: opts.type,
+      attachType: opts.attachType,
       maps: maps as ReadonlyMap<number, VerifierMap>,
       nextId: 0,
       stackDepth: new Map(),
@@ -190,6 +193,7 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
     funcInfo: spec.btfExt !== undefined,
     ...opts,
     type: opts.type ?? prog.type,
+    attachType: opts.attachType ?? prog.attachType,
     maps,
   });
 }
