@@ -176,6 +176,13 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     if (op === BPF_SUB) return UNKNOWN_SCALAR;
     throw new Rejection(pc, `R${insn.dst} 32-bit pointer arithmetic prohibited`);
   }
+  // adjust_ptr_min_max_vals: a pointer that may be NULL is refused before the operator is looked at.
+  const maybeNull = dstPtr ? dst : src;
+  if (maybeNull.nullable)
+    throw new Rejection(
+      pc,
+      `R${dstPtr ? insn.dst : insn.src} pointer arithmetic on ${kindText(maybeNull)} prohibited, null-check it first`,
+    );
   if (op !== BPF_ADD && op !== BPF_SUB) {
     const reg = dstPtr ? insn.dst : insn.src;
     if (op === BPF_AND || op === BPF_OR || op === BPF_XOR)

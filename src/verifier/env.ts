@@ -3,6 +3,7 @@
  * stack each subprogram was seen to use.
  */
 import type { Instruction } from '../isa/instruction.js';
+import type { GlobalFunc } from './btf-funcs.js';
 import type { Cfg } from './cfg.js';
 import type { VerifierMap } from './state.js';
 
@@ -21,6 +22,12 @@ export interface Env {
   stackDepth: Map<number, number>;
   /** Is BTF func_info given with the program (callbacks need it)? */
   funcInfo: boolean;
+  /** Global functions by first slot: verified alone, once, after the entry (BTF func_info linkage). */
+  globals: ReadonlyMap<number, GlobalFunc>;
+  /** Global functions a verified path calls, in the order first called (to verify next). */
+  called: Set<number>;
+  /** First slot of the function being verified on its own (0: the program's entry). */
+  entry: number;
   /** Does the program use LD_ABS/LD_IND (not allowed with local calls)? */
   usesLdAbs: boolean;
 }

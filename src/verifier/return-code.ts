@@ -4,6 +4,7 @@
  * congestion-notification bit). A pointer is never a verdict.
  */
 import { ProgType } from '../uapi/types.js';
+import type { Env } from './env.js';
 import { Rejection } from './reject.js';
 import type { Scalar } from './scalar.js';
 import { type Reg, kindText } from './state.js';
@@ -28,9 +29,17 @@ export function invalidScalarText(where: string, s: Scalar, range: readonly [big
   return `${text} should have been in [${range[0]}, ${range[1]}]`;
 }
 
-/** Refuse a main program's exit whose r0 is not a value its type may return. */
-export function checkReturnCode(pc: number, r0: Reg, type: number, attachType: number | undefined): void {
-  const range = returnRange(type, attachType);
+/**
+ * Refuse an exit from the outermost frame whose r0 is not a value its type may return; a global function
+ * verified on its own returns any scalar.
+ */
+export function checkReturnCode(pc: number, r0: Reg, env: Env): void {
+  if (env.entry !== 0) {
+    if (r0.kind !== 'scalar')
+      throw new Rejection(pc, `At subprogram exit the register R0 is not a scalar value (${kindText(r0)})`);
+    return;
+  }
+  const range = returnRange(env.progType, env.attachType);
   if (!range) return;
   if (r0.kind !== 'scalar')
     throw new Rejection(pc, `At program exit the register R0 is not a known value (${kindText(r0)})`);

@@ -196,7 +196,7 @@ function exit(env: Env, st: State, pc: number): Next[] {
   if (st.frames.length === 1) {
     const [leak] = st.refs;
     if (leak) throw new Rejection(pc, `Unreleased reference id=${leak[0]} alloc_insn=${leak[1]}`);
-    checkReturnCode(pc, r0, env.progType, env.attachType);
+    checkReturnCode(pc, r0, env);
     return [];
   }
   if (f.callback) {

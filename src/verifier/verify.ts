@@ -23,6 +23,8 @@ import {
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { MapFlag } from '../uapi/types.js';
 import { BpfkitError } from '../util/errors.js';
+import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
+import { globalEntryRegs } from './calls.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { ctxModelled } from './ctx-access.js';
 import type { Env } from './env.js';
@@ -42,6 +44,8 @@ export interface VerifyOptions {
   logLevel?: number;
   /** BTF func_info comes with the program (objects with .BTF.ext); callbacks need it. Default false. */
   funcInfo?: boolean;
+  /** Global functions (from BTF func_info), each verified on its own; default none (all checked in context). */
+  globals?: readonly GlobalFunc[];
   /** Instructions processed before "too large" (default 1,000,000, the kernel's). */
   insnLimit?: number;
 }
@@ -119,6 +123,9 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       nextId: 0,
       stackDepth: new Map(),
       funcInfo: opts.funcInfo ?? false,
+      globals: new Map((opts.globals ?? []).map((g) => [g.pc, g])),
+      called: new Set(),
+      entry: 0,
       usesLdAbs: insns.some(
         (i) => classOf(i.code) === BPF_LD && (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND),
       ),
@@ -127,7 +134,9 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     regs[1] = ptrReg('ctx');
     regs[REG_FP] = ptrReg('fp', { frame: 0 });
     const initial: State = { frames: [{ regs, stack: new Map(), callsite: -1, subprog: 0 }], refs: new Map() };
-    walk(env, initial, log, stats, opts.insnLimit ?? INSN_LIMIT);
+    const limit = opts.insnLimit ?? INSN_LIMIT;
+    walk(env, initial, log, stats, limit);
+    verifyGlobals(env, log, stats, limit);
     checkStackDepth(insns, cfg, env.stackDepth);
     result = { accepted: true };
   } catch (err) {
@@ -141,6 +150,31 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     `processed ${stats.processed} insns (limit ${INSN_LIMIT}) max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} peak_states ${stats.peakStates} mark_read 0`,
   );
   return { ...result, log: log.lines.join('\n') + '\n', stats, ms: performance.now() - t0 };
+}
+
+/**
+ * The kernel's do_check_subprogs: each global function a verified path called is verified once on its
+ * own, with the arguments its prototype promises, in subprogram order, until no new one is called.
+ */
+function verifyGlobals(env: Env, log: WalkLog, stats: WalkStats, limit: number): void {
+  const done = new Set<number>();
+  for (let again = true; again;) {
+    again = false;
+    for (const pc of env.cfg.subprogs) {
+      const g = env.globals.get(pc);
+      if (!g || !env.called.has(pc) || done.has(pc)) continue;
+      env.entry = pc;
+      const regs = globalEntryRegs(env, g);
+      const initial: State = { frames: [{ regs, stack: new Map(), callsite: -1, subprog: pc }], refs: new Map() };
+      if (log.level > 0) log.add(`Validating ${g.name}() func#${env.cfg.subprogs.indexOf(pc)}...`);
+      walk(env, initial, log, stats, limit, pc);
+      if (log.level > 0)
+        log.add(`Func#${env.cfg.subprogs.indexOf(pc)} ('${g.name}') is safe for any args that match its prototype`);
+      done.add(pc);
+      again = true;
+    }
+  }
+  env.entry = 0;
 }
 
 /**
@@ -189,10 +223,12 @@ export function resolveMaps(prog: ProgramSpec, maps: readonly MapSpec[]): Instru
 export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial<VerifyOptions> = {}): VerifyResult {
   const insns = resolveMaps(prog, spec.maps);
   const maps = spec.maps.map(verifierMap);
+  const type = opts.type ?? prog.type;
   return verifyInstructions(insns, {
     funcInfo: spec.btfExt !== undefined,
+    globals: globalFuncs(spec, prog, type),
     ...opts,
-    type: opts.type ?? prog.type,
+    type,
     attachType: opts.attachType ?? prog.attachType,
     maps,
   });

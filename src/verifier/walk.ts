@@ -60,9 +60,9 @@ function finish(node: Node | undefined, live: { n: number }): void {
 }
 
 /** Walk every path of the program from `initial`; throws Rejection at the first fault. */
-export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, limit = INSN_LIMIT): void {
+export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, limit = INSN_LIMIT, start = 0): void {
   const explored = new Map<number, Node[]>();
-  const work: Path[] = [{ pc: 0, st: initial, node: undefined }];
+  const work: Path[] = [{ pc: start, st: initial, node: undefined }];
   const live = { n: 0 };
   const callbackEntries = new Set<number>();
   for (const insn of env.insns) if (insn.code === 0x18 && insn.src === 4) callbackEntries.add(insn.pc + insn.imm + 1);

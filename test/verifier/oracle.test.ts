@@ -6,11 +6,13 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { loadObjectFile } from '../../src/elf/index.js';
 import { ProgType } from '../../src/uapi/types.js';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/index.js';
 import { conformanceDir, needs, repoPath } from '../support/env.js';
 import { boundaryPrograms, type BoundaryProgram } from './boundary-programs.js';
+import { cPrograms, compileCPrograms } from './c-programs.js';
 import { conformancePrograms } from './conformance-programs.js';
 import { prevailCases } from './prevail-cases.js';
 import { randomPrograms } from './random-programs.js';
@@ -195,4 +197,23 @@ test('oracle: every repository object of a modelled program type', (t) => {
   report(t, 'repository objects', all);
   assert.deepEqual(all.unsafe, []);
   assert.ok(all.bothAccepted >= 0.95 * all.kernelAccepted);
+});
+
+test('oracle: compiled C programs (global functions, bpf_loop callbacks, faults with line info)', (t) => {
+  if (!needs(t, { root: true, tools: ['clang'] })) return;
+  const { dir, objects } = compileCPrograms(cPrograms());
+  try {
+    const all = newTally();
+    for (const [name, file] of objects) {
+      const spec = loadObjectFile(file);
+      const p = spec.programs[0]!;
+      tally(all, name, kernelVerdictObject(spec, p.name), verifyProgram(spec, p));
+    }
+    report(t, 'compiled C programs', all);
+    assert.deepEqual(all.unsafe, []);
+    assert.ok(all.bothAccepted >= 0.95 * (all.kernelAccepted - all.unmodelled), 'kernel acceptances accepted');
+    assert.ok(all.samePc >= 0.9 * (all.kernelRefused - all.unsafe.length), 'refusals at the same insn');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
