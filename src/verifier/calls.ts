@@ -330,7 +330,8 @@ function returnReg(
     case 'ringbuf_mem_or_null': {
       const ref = newId(env);
       st.refs.set(ref, pc);
-      return ptrReg('mem', { nullable: true, id: newId(env), ref, size: allocSize });
+      // acquire_reference: the null-check id and the reference are one number.
+      return ptrReg('mem', { nullable: true, id: ref, ref, size: allocSize });
     }
   }
 }

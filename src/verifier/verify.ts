@@ -30,7 +30,9 @@ import { ctxModelled } from './ctx-access.js';
 import type { Env } from './env.js';
 import { Rejection } from './reject.js';
 import { type State, type VerifierMap, NOT_INIT, ptrReg } from './state.js';
-import { INSN_LIMIT, WalkLog, type WalkStats, walk } from './walk.js';
+import { HELPER_PROTOS } from './helpers.js';
+import { type LogLine, WalkLog } from './log-format.js';
+import { INSN_LIMIT, type WalkStats, walk } from './walk.js';
 
 /** How to verify. */
 export interface VerifyOptions {
@@ -44,6 +46,10 @@ export interface VerifyOptions {
   logLevel?: number;
   /** BTF func_info comes with the program (objects with .BTF.ext); callbacks need it. Default false. */
   funcInfo?: boolean;
+  /** C source lines by instruction (.BTF.ext line_info): the log prints them as the kernel does. */
+  lineInfo?: readonly LogLine[];
+  /** Called before every instruction the walk executes, with the state it meets (a debugger's view). */
+  onInsn?: (pc: number, state: State) => void;
   /** Global functions (from BTF func_info), each verified on its own; default none (all checked in context). */
   globals?: readonly GlobalFunc[];
   /** Instructions processed before "too large" (default 1,000,000, the kernel's). */
@@ -100,12 +106,16 @@ export function verifierMap(m: MapSpec): VerifierMap {
 /** Verify a program given as instructions. */
 export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOptions): VerifyResult {
   const t0 = performance.now();
-  const log = new WalkLog(opts.logLevel ?? 0);
   const stats: WalkStats = { processed: 0, totalStates: 0, peakStates: 0, maxStatesPerInsn: 0 };
   const maps =
     opts.maps instanceof Map
       ? opts.maps
       : new Map(((opts.maps as readonly VerifierMap[] | undefined) ?? []).map((m, i) => [i, m]));
+  const names = {
+    helper: (id: number) => HELPER_PROTOS.get(id)?.name,
+    map: (imm: number) => (maps as ReadonlyMap<number, VerifierMap>).get(imm)?.name,
+  };
+  const log = new WalkLog(opts.logLevel ?? 0, names, opts.lineInfo, opts.onInsn);
   let result: Pick<VerifyResult, 'accepted' | 'pc' | 'message' | 'unmodelled'>;
   try {
     if (!ctxModelled(opts.type))
@@ -227,6 +237,7 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
   return verifyInstructions(insns, {
     funcInfo: spec.btfExt !== undefined,
     globals: globalFuncs(spec, prog, type),
+    lineInfo: prog.lineInfo,
     ...opts,
     type,
     attachType: opts.attachType ?? prog.attachType,

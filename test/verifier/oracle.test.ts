@@ -13,6 +13,7 @@ import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/
 import { conformanceDir, needs, repoPath } from '../support/env.js';
 import { boundaryPrograms, type BoundaryProgram } from './boundary-programs.js';
 import { cPrograms, compileCPrograms } from './c-programs.js';
+import { agreementText, compareLogs, newAgreement } from './log-compare.js';
 import { conformancePrograms } from './conformance-programs.js';
 import { prevailCases } from './prevail-cases.js';
 import { randomPrograms } from './random-programs.js';
@@ -216,4 +217,21 @@ test('oracle: compiled C programs (global functions, bpf_loop callbacks, faults 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the log: bpfkit's level-1 log beside the kernel's for refused programs", (t) => {
+  if (!needs(t, { root: true })) return;
+  const a = newAgreement();
+  const programs = [...programTypePrograms(), ...boundaryPrograms(40).filter((p) => p.name !== 'loop-unknown-bound')];
+  for (const p of programs) {
+    const k = kernelVerdictRaw(p.insns, p.type, p.maps);
+    if (k.accepted) continue;
+    const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps, logLevel: 1 });
+    compareLogs(a, k.log, v.log);
+  }
+  t.diagnostic(agreementText('level-1 logs of refused programs', a));
+  assert.ok(a.faultLine >= 0.95 * a.programs, 'the faulting instruction printed as the kernel prints it');
+  assert.ok(a.previousLine >= 0.95 * a.programs, 'the line before it (with the state) as the kernel prints it');
+  assert.ok(a.message >= 0.95 * a.programs, "the kernel's message");
+  assert.ok(a.processedCount >= 0.95 * a.programs, 'the same number of instructions processed');
 });
