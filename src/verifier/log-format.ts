@@ -271,7 +271,9 @@ export class WalkLog {
 
   private source(pc: number): void {
     const l = this.lineAt(pc);
-    if (!l || l === this.lastLine) return;
+    // Entries for other columns of the same line print once, as in the kernel's log.
+    const same = (a: LogLine | undefined) => a && l && a.file === l.file && a.line === l.line;
+    if (!l || same(this.lastLine)) return;
     this.lastLine = l;
     this.add(`; ${l.source.trimStart()} @ ${l.file.split('/').pop()}:${l.line}`);
   }

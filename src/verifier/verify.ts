@@ -31,7 +31,7 @@ import type { Env } from './env.js';
 import { Rejection } from './reject.js';
 import { type State, type VerifierMap, NOT_INIT, ptrReg } from './state.js';
 import { HELPER_PROTOS } from './helpers.js';
-import { type LogLine, WalkLog } from './log-format.js';
+import { type LogLine, WalkLog, kernelStateText } from './log-format.js';
 import { INSN_LIMIT, type WalkStats, walk } from './walk.js';
 
 /** How to verify. */
@@ -50,6 +50,8 @@ export interface VerifyOptions {
   lineInfo?: readonly LogLine[];
   /** Called before every instruction the walk executes, with the state it meets (a debugger's view). */
   onInsn?: (pc: number, state: State) => void;
+  /** Collect the distinct states met at each instruction (at most this many each) into `VerifyResult.states`. */
+  states?: number;
   /** Global functions (from BTF func_info), each verified on its own; default none (all checked in context). */
   globals?: readonly GlobalFunc[];
   /** Instructions processed before "too large" (default 1,000,000, the kernel's). */
@@ -74,6 +76,8 @@ export interface VerifyResult {
   stats: WalkStats;
   /** Wall-clock time of the verification, ms. */
   ms: number;
+  /** With `states`: the states met before each instruction, as the kernel's log prints them, and how many times each pc was walked. */
+  states?: Map<number, { walked: number; states: string[] }>;
 }
 
 /** A load refused because the verifier predicts the kernel would refuse a program (exit status 1). */
@@ -115,7 +119,23 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     helper: (id: number) => HELPER_PROTOS.get(id)?.name,
     map: (imm: number) => (maps as ReadonlyMap<number, VerifierMap>).get(imm)?.name,
   };
-  const log = new WalkLog(opts.logLevel ?? 0, names, opts.lineInfo, opts.onInsn);
+  const states = opts.states ? new Map<number, { walked: number; states: string[] }>() : undefined;
+  const perInsn = opts.states ?? 0;
+  const onInsn =
+    states || opts.onInsn
+      ? (pc: number, st: State) => {
+          opts.onInsn?.(pc, st);
+          if (!states) return;
+          const seen = states.get(pc) ?? { walked: 0, states: [] };
+          seen.walked++;
+          states.set(pc, seen);
+          if (seen.states.length < perInsn) {
+            const text = kernelStateText(st).trim();
+            if (!seen.states.includes(text)) seen.states.push(text);
+          }
+        }
+      : undefined;
+  const log = new WalkLog(opts.logLevel ?? 0, names, opts.lineInfo, onInsn);
   let result: Pick<VerifyResult, 'accepted' | 'pc' | 'message' | 'unmodelled'>;
   try {
     if (!ctxModelled(opts.type))
@@ -159,7 +179,9 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
   log.add(
     `processed ${stats.processed} insns (limit ${INSN_LIMIT}) max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} peak_states ${stats.peakStates} mark_read 0`,
   );
-  return { ...result, log: log.lines.join('\n') + '\n', stats, ms: performance.now() - t0 };
+  const out: VerifyResult = { ...result, log: log.lines.join('\n') + '\n', stats, ms: performance.now() - t0 };
+  if (states) out.states = states;
+  return out;
 }
 
 /**
