@@ -84,7 +84,9 @@ const hex32 = (imm: number) => `0x${(imm >>> 0).toString(16)}`;
 
 /** What the log names things by: helpers by id, maps by the number their `lddw` carries. */
 export interface InsnNames {
+  /** A helper's name without `bpf_` (`map_lookup_elem`), or undefined for one bpfkit does not know. */
   helper(id: number): string | undefined;
+  /** The name of the map a map `lddw` with this imm refers to. */
   map(imm: number): string | undefined;
 }
 

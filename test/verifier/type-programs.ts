@@ -1,7 +1,8 @@
 /**
- * Context access for the program types beyond packets: cgroup_skb, sk_skb, kprobe, tracepoint,
- * raw_tracepoint and perf_event — a read of every size at every 4th offset (and a few odd ones), word and
- * double-word writes, and for the __sk_buff types a packet read and write behind a data_end check.
+ * Context access for socket_filter, sched_cls, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint
+ * and perf_event — a read of every size at every 4th offset (and a few odd ones), word and double-word
+ * writes, the value each type may return, for the __sk_buff types the `sk` pointer (null check, moves,
+ * spills, loads), and for cgroup_skb and sk_skb a packet read and write behind a data_end check.
  */
 import { ProgType } from '../../src/uapi/types.js';
 import { build, type BoundaryProgram } from './boundary-programs.js';
