@@ -176,6 +176,13 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     if (op === BPF_SUB) return UNKNOWN_SCALAR;
     throw new Rejection(pc, `R${insn.dst} 32-bit pointer arithmetic prohibited`);
   }
+  // adjust_ptr_min_max_vals: a pointer that may be NULL is refused before the operator is looked at.
+  const maybeNull = dstPtr ? dst : src;
+  if (maybeNull.nullable)
+    throw new Rejection(
+      pc,
+      `R${dstPtr ? insn.dst : insn.src} pointer arithmetic on ${kindText(maybeNull)} prohibited, null-check it first`,
+    );
   if (op !== BPF_ADD && op !== BPF_SUB) {
     const reg = dstPtr ? insn.dst : insn.src;
     if (op === BPF_AND || op === BPF_OR || op === BPF_XOR)
@@ -188,7 +195,7 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
   const off = dstPtr ? src : dst;
   if (ptr.nullable)
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited, null-check it first`);
-  if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func')
+  if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func' || ptr.kind === 'sock_common')
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited`);
   if (ptr.kind === 'ctx' && !S.isConst(off.s))
     throw new Rejection(

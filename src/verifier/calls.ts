@@ -5,6 +5,7 @@
  */
 import type { Instruction } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
+import type { GlobalFunc } from './btf-funcs.js';
 import { type Env, newId } from './env.js';
 import { HELPER_PROTOS, MAP_ONLY_WITH, helperAllowed, type HelperProto } from './helpers.js';
 import { clearPacketPointers } from './jumps.js';
@@ -52,6 +53,8 @@ export function checkCall(env: Env, st: State, insn: Instruction): Next[] {
       throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep !`);
     if (env.usesLdAbs) throw new Rejection(pc, 'BPF_LD_[ABS|IND] instructions cannot be mixed with bpf-to-bpf calls');
     const caller = cur(st);
+    const global = env.globals.get(target);
+    if (global) return globalCall(env, st, pc, global);
     const args = [1, 2, 3, 4, 5].map((r) => caller.regs[r]!);
     st.frames.push(newFrame(st, pc, target, args));
     return [{ pc: target, st }];
@@ -59,6 +62,59 @@ export function checkCall(env: Env, st: State, insn: Instruction): Next[] {
   if (insn.src === BPF_PSEUDO_KFUNC_CALL)
     throw new Rejection(pc, `kfunc call (btf_id ${insn.imm}): bpfkit does not model kernel functions`);
   return helperCall(env, st, insn);
+}
+
+/**
+ * A call of a global function (btf_check_subprog_call): the arguments must match its prototype; the
+ * function itself is verified once on its own, and the caller goes on with an unknown scalar in r0.
+ */
+function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
+  const f = cur(st);
+  const refuse = (why: string) =>
+    new Rejection(pc, `${why}\nCaller passes invalid args into func#${env.cfg.subprogs.indexOf(g.pc)} ('${g.name}')`);
+  if (g.bad) throw refuse(g.bad);
+  g.args.forEach((arg, i) => {
+    const regno = i + 1;
+    const reg = f.regs[regno]!;
+    switch (arg.kind) {
+      case 'bad':
+        throw refuse(arg.message);
+      case 'scalar':
+        if (reg.kind !== 'scalar') throw refuse(`R${regno} is not a scalar`);
+        break;
+      case 'ctx':
+        if (reg.kind !== 'ctx' || reg.off !== 0 || !isConst(reg.s)) throw refuse(`arg#${i} expects pointer to ctx`);
+        break;
+      case 'mem':
+        if (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
+        // The argument may be NULL: a pointer not yet null-checked passes, checked as if it were not NULL.
+        if (reg.kind === 'not_init' || reg.kind === 'scalar' || !isMemPtr({ ...reg, nullable: false }))
+          throw refuse(`R${regno} type=${kindText(reg)} expected=fp, pkt, pkt_meta, map_key, map_value, mem`);
+        try {
+          helperMem(env, st, pc, regno, { ...reg, nullable: false }, arg.size, false);
+        } catch (err) {
+          if (err instanceof Rejection) throw refuse(err.message);
+          throw err;
+        }
+        break;
+    }
+  });
+  env.called.add(g.pc);
+  for (let r = 1; r <= 5; r++) f.regs[r] = NOT_INIT;
+  f.regs[0] = UNKNOWN_SCALAR;
+  return [{ pc: pc + 1, st }];
+}
+
+/** The registers a global function starts with, from its prototype (btf_prepare_func_args). */
+export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
+  const regs = new Array<Reg>(11).fill(NOT_INIT);
+  g.args.forEach((arg, i) => {
+    if (arg.kind === 'scalar') regs[i + 1] = UNKNOWN_SCALAR;
+    else if (arg.kind === 'ctx') regs[i + 1] = ptrReg('ctx');
+    else if (arg.kind === 'mem') regs[i + 1] = ptrReg('mem', { size: arg.size, nullable: true, id: newId(env) });
+  });
+  regs[REG_FP] = ptrReg('fp', { frame: 0 });
+  return regs;
 }
 
 function helperCall(env: Env, st: State, insn: Instruction): Next[] {
@@ -274,7 +330,8 @@ function returnReg(
     case 'ringbuf_mem_or_null': {
       const ref = newId(env);
       st.refs.set(ref, pc);
-      return ptrReg('mem', { nullable: true, id: newId(env), ref, size: allocSize });
+      // acquire_reference: the null-check id and the reference are one number.
+      return ptrReg('mem', { nullable: true, id: ref, ref, size: allocSize });
     }
   }
 }

@@ -9,6 +9,8 @@ import type { RegKind } from './state.js';
 /** A context access the program type allows: what the loaded register becomes. */
 export interface CtxField {
   kind: RegKind;
+  /** The pointer loaded may be NULL (`__sk_buff->sk`: sock_common_or_null). */
+  nullable?: boolean;
 }
 
 const SKB_SIZE = 192;
@@ -101,7 +103,14 @@ function skbAccess(type: number, off: number, size: number, write: boolean): Ctx
       rule === 'allow' ||
       (type !== ProgType.CGROUP_SKB &&
         type !== ProgType.SK_SKB &&
-        (inCb || (tc && (off === SKB.mark || off === SKB.priority || off === SKB.tcIndex || off === SKB.tcClassid))));
+        (inCb ||
+          (tc &&
+            (off === SKB.mark ||
+              off === SKB.priority ||
+              off === SKB.tcIndex ||
+              off === SKB.tcClassid ||
+              off === SKB.queueMapping ||
+              (off >= SKB.tstamp && off < SKB.tstamp + 8)))));
     if (!writable) return undefined;
     if (off >= SKB.tstamp && off < SKB.tstamp + 8)
       return off === SKB.tstamp && size === 8 ? { kind: 'scalar' } : undefined;
@@ -114,7 +123,9 @@ function skbAccess(type: number, off: number, size: number, write: boolean): Ctx
     return direct && size === 4 && off === SKB.dataEnd ? { kind: 'pkt_end' } : undefined;
   if (off >= SKB.dataMeta && off < SKB.dataMeta + 4)
     return tc && size === 4 && off === SKB.dataMeta ? { kind: 'pkt_meta' } : undefined;
-  // Fields bpfkit leaves out: flow keys, sk, tstamp_type.
+  // bpf_skb_is_valid_access: `sk` is read whole (8 bytes, never written) as sock_common_or_null, by
+  // every __sk_buff type; flow keys and tstamp_type are never the program's.
+  if (off === SKB.sk) return size === 8 ? { kind: 'sock_common', nullable: true } : undefined;
   // Socket addresses and ports: cgroup_skb and sk_skb read them (narrowly); tc and socket filters may not.
   if (off >= SKB.family && off < SKB.localPortEnd)
     // (the IPv4 and IPv6 addresses are read whole words only).
@@ -125,7 +136,11 @@ function skbAccess(type: number, off: number, size: number, write: boolean): Ctx
       : undefined;
   if (off === SKB.gsoSegs || off === SKB.gsoSize) return narrowOk(off, size) ? { kind: 'scalar' } : undefined;
   if (tc && off === SKB.wireLen) return narrowOk(off, size) ? { kind: 'scalar' } : undefined;
-  if (tc && (off === SKB.tstamp || off === SKB.hwtstamp)) return size === 8 ? { kind: 'scalar' } : undefined;
+  // The 8-byte timestamps: tc and cgroup_skb read both (sk_skb and socket filters were refused above).
+  if ((tc || type === ProgType.CGROUP_SKB) && (off === SKB.tstamp || off === SKB.hwtstamp))
+    return size === 8 ? { kind: 'scalar' } : undefined;
+  // tc_cls_act_is_valid_access: tstamp_type is tc's to read, one byte.
+  if (tc && off === SKB.tstampType) return size === 1 ? { kind: 'scalar' } : undefined;
   if (off >= SKB.flowKeys) return undefined;
   if (!tc && off === SKB.tcClassid) return undefined;
   if (inCb)

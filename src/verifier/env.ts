@@ -3,6 +3,7 @@
  * stack each subprogram was seen to use.
  */
 import type { Instruction } from '../isa/instruction.js';
+import type { GlobalFunc } from './btf-funcs.js';
 import type { Cfg } from './cfg.js';
 import type { VerifierMap } from './state.js';
 
@@ -11,6 +12,8 @@ export interface Env {
   insns: readonly Instruction[];
   cfg: Cfg;
   progType: number;
+  /** The expected attach type given at load (cgroup_skb egress may return more verdicts), if any. */
+  attachType?: number;
   /** Maps by the number a `lddw` names them with (imm). */
   maps: ReadonlyMap<number, VerifierMap>;
   /** Next id for null checks, packet pointers, linked scalars and references. */
@@ -19,6 +22,12 @@ export interface Env {
   stackDepth: Map<number, number>;
   /** Is BTF func_info given with the program (callbacks need it)? */
   funcInfo: boolean;
+  /** Global functions by first slot: verified alone, once, after the entry (BTF func_info linkage). */
+  globals: ReadonlyMap<number, GlobalFunc>;
+  /** Global functions a verified path calls, in the order first called (to verify next). */
+  called: Set<number>;
+  /** First slot of the function being verified on its own (0: the program's entry). */
+  entry: number;
   /** Does the program use LD_ABS/LD_IND (not allowed with local calls)? */
   usesLdAbs: boolean;
 }

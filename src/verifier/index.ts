@@ -16,6 +16,11 @@ export {
   type VerifyOptions,
   type VerifyResult,
 } from './verify.js';
-export type { VerifierMap } from './state.js';
+export type { VerifierMap, State, Frame, Reg, RegKind, Slot, ByteType } from './state.js';
+export type { Scalar } from './scalar.js';
+export type { Tnum } from './tnum.js';
+export { kernelStateText, kernelRegText, type LogLine } from './log-format.js';
+export { kernelInsnText, type InsnNames } from './kernel-insn.js';
+export type { GlobalFunc, GlobalArg } from './btf-funcs.js';
 export type { WalkStats } from './walk.js';
 export { INSN_LIMIT } from './walk.js';

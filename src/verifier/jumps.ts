@@ -104,7 +104,8 @@ function markNull(st: State, id: number, isNull: boolean): void {
       if (r.ref) ref = r.ref;
       return scalarReg(known(0n));
     }
-    return { ...r, nullable: false };
+    // mark_ptr_or_null_reg: a pointer proven non-NULL has nothing left to check, so it drops the id.
+    return { ...r, nullable: false, id: 0 };
   });
   // A reference that turned out NULL was never taken.
   if (isNull && ref) st.refs.delete(ref);

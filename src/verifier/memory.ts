@@ -6,7 +6,7 @@
 import { REG_FP } from '../isa/opcodes.js';
 import { ProgType } from '../uapi/types.js';
 import { ctxAccess, ctxModelled } from './ctx-access.js';
-import type { Env } from './env.js';
+import { type Env, newId } from './env.js';
 import { Rejection } from './reject.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, unsignedBits } from './scalar.js';
 import {
@@ -98,7 +98,7 @@ export function access(
       if (!field) throw new Rejection(pc, `invalid bpf_context access off=${total} size=${size}`);
       if (write) return NOT_INIT;
       if (field.kind === 'scalar') return loadedScalar(size, signed);
-      return ptrReg(field.kind);
+      return ptrReg(field.kind, field.nullable ? { nullable: true, id: newId(env) } : {});
     }
     case 'map_value': {
       const map = reg.map!;
@@ -132,6 +132,8 @@ export function access(
         );
       return write ? NOT_INIT : loadedScalar(size, signed);
     }
+    case 'sock_common':
+      throw new Rejection(pc, `R${regno} sock_common access: bpfkit does not model struct bpf_sock's fields`);
   }
   throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
 }

@@ -18,7 +18,8 @@ export type RegKind =
   | 'pkt_meta'
   | 'pkt_end'
   | 'mem'
-  | 'func';
+  | 'func'
+  | 'sock_common';
 
 /** A map as the verifier needs it: type, sizes and whether programs may write its values. */
 export interface VerifierMap {

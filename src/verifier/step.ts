@@ -47,6 +47,7 @@ import { condJump } from './jumps.js';
 import { access, loadedScalar } from './memory.js';
 import { fieldFault } from './fields.js';
 import { Rejection } from './reject.js';
+import { checkReturnCode } from './return-code.js';
 import { cloneState, constReg, cur, NOT_INIT, ptrReg, regText, type State, UNKNOWN_SCALAR } from './state.js';
 
 /** Execute `insn` on `st` (which it may change); the ways the walk continues (none: the path ended well). */
@@ -195,6 +196,7 @@ function exit(env: Env, st: State, pc: number): Next[] {
   if (st.frames.length === 1) {
     const [leak] = st.refs;
     if (leak) throw new Rejection(pc, `Unreleased reference id=${leak[0]} alloc_insn=${leak[1]}`);
+    checkReturnCode(pc, r0, env);
     return [];
   }
   if (f.callback) {

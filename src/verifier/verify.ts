@@ -23,23 +23,37 @@ import {
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { MapFlag } from '../uapi/types.js';
 import { BpfkitError } from '../util/errors.js';
+import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
+import { globalEntryRegs } from './calls.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { ctxModelled } from './ctx-access.js';
 import type { Env } from './env.js';
 import { Rejection } from './reject.js';
 import { type State, type VerifierMap, NOT_INIT, ptrReg } from './state.js';
-import { INSN_LIMIT, WalkLog, type WalkStats, walk } from './walk.js';
+import { HELPER_PROTOS } from './helpers.js';
+import { type LogLine, WalkLog, kernelStateText } from './log-format.js';
+import { INSN_LIMIT, type WalkStats, walk } from './walk.js';
 
 /** How to verify. */
 export interface VerifyOptions {
   /** ProgType.* of the program. */
   type: number;
+  /** The expected attach type (AttachType.*, e.g. 1 = cgroup egress), as BPF_PROG_LOAD would be given. */
+  attachType?: number;
   /** Maps by the number each map `lddw` carries in imm (raw programs: the fd the kernel would see). */
   maps?: ReadonlyMap<number, VerifierMap> | readonly VerifierMap[];
   /** 0: a short log on rejection only; 1: every instruction walked; 2: plus the state before each. */
   logLevel?: number;
   /** BTF func_info comes with the program (objects with .BTF.ext); callbacks need it. Default false. */
   funcInfo?: boolean;
+  /** C source lines by instruction (.BTF.ext line_info): the log prints them as the kernel does. */
+  lineInfo?: readonly LogLine[];
+  /** Called before every instruction the walk executes, with the state it meets (a debugger's view). */
+  onInsn?: (pc: number, state: State) => void;
+  /** Collect the distinct states met at each instruction (at most this many each) into `VerifyResult.states`. */
+  states?: number;
+  /** Global functions (from BTF func_info), each verified on its own; default none (all checked in context). */
+  globals?: readonly GlobalFunc[];
   /** Instructions processed before "too large" (default 1,000,000, the kernel's). */
   insnLimit?: number;
 }
@@ -62,6 +76,8 @@ export interface VerifyResult {
   stats: WalkStats;
   /** Wall-clock time of the verification, ms. */
   ms: number;
+  /** With `states`: the states met before each instruction, as the kernel's log prints them, and how many times each pc was walked. */
+  states?: Map<number, { walked: number; states: string[] }>;
 }
 
 /** A load refused because the verifier predicts the kernel would refuse a program (exit status 1). */
@@ -94,12 +110,32 @@ export function verifierMap(m: MapSpec): VerifierMap {
 /** Verify a program given as instructions. */
 export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOptions): VerifyResult {
   const t0 = performance.now();
-  const log = new WalkLog(opts.logLevel ?? 0);
   const stats: WalkStats = { processed: 0, totalStates: 0, peakStates: 0, maxStatesPerInsn: 0 };
   const maps =
     opts.maps instanceof Map
       ? opts.maps
       : new Map(((opts.maps as readonly VerifierMap[] | undefined) ?? []).map((m, i) => [i, m]));
+  const names = {
+    helper: (id: number) => HELPER_PROTOS.get(id)?.name,
+    map: (imm: number) => (maps as ReadonlyMap<number, VerifierMap>).get(imm)?.name,
+  };
+  const states = opts.states ? new Map<number, { walked: number; states: string[] }>() : undefined;
+  const perInsn = opts.states ?? 0;
+  const onInsn =
+    states || opts.onInsn
+      ? (pc: number, st: State) => {
+          opts.onInsn?.(pc, st);
+          if (!states) return;
+          const seen = states.get(pc) ?? { walked: 0, states: [] };
+          seen.walked++;
+          states.set(pc, seen);
+          if (seen.states.length < perInsn) {
+            const text = kernelStateText(st).trim();
+            if (!seen.states.includes(text)) seen.states.push(text);
+          }
+        }
+      : undefined;
+  const log = new WalkLog(opts.logLevel ?? 0, names, opts.lineInfo, onInsn);
   let result: Pick<VerifyResult, 'accepted' | 'pc' | 'message' | 'unmodelled'>;
   try {
     if (!ctxModelled(opts.type))
@@ -112,10 +148,14 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       insns,
       cfg,
       progType: opts.type,
+      attachType: opts.attachType,
       maps: maps as ReadonlyMap<number, VerifierMap>,
       nextId: 0,
       stackDepth: new Map(),
       funcInfo: opts.funcInfo ?? false,
+      globals: new Map((opts.globals ?? []).map((g) => [g.pc, g])),
+      called: new Set(),
+      entry: 0,
       usesLdAbs: insns.some(
         (i) => classOf(i.code) === BPF_LD && (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND),
       ),
@@ -124,7 +164,9 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     regs[1] = ptrReg('ctx');
     regs[REG_FP] = ptrReg('fp', { frame: 0 });
     const initial: State = { frames: [{ regs, stack: new Map(), callsite: -1, subprog: 0 }], refs: new Map() };
-    walk(env, initial, log, stats, opts.insnLimit ?? INSN_LIMIT);
+    const limit = opts.insnLimit ?? INSN_LIMIT;
+    walk(env, initial, log, stats, limit);
+    verifyGlobals(env, log, stats, limit);
     checkStackDepth(insns, cfg, env.stackDepth);
     result = { accepted: true };
   } catch (err) {
@@ -137,7 +179,34 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
   log.add(
     `processed ${stats.processed} insns (limit ${INSN_LIMIT}) max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} peak_states ${stats.peakStates} mark_read 0`,
   );
-  return { ...result, log: log.lines.join('\n') + '\n', stats, ms: performance.now() - t0 };
+  const out: VerifyResult = { ...result, log: log.lines.join('\n') + '\n', stats, ms: performance.now() - t0 };
+  if (states) out.states = states;
+  return out;
+}
+
+/**
+ * The kernel's do_check_subprogs: each global function a verified path called is verified once on its
+ * own, with the arguments its prototype promises, in subprogram order, until no new one is called.
+ */
+function verifyGlobals(env: Env, log: WalkLog, stats: WalkStats, limit: number): void {
+  const done = new Set<number>();
+  for (let again = true; again;) {
+    again = false;
+    for (const pc of env.cfg.subprogs) {
+      const g = env.globals.get(pc);
+      if (!g || !env.called.has(pc) || done.has(pc)) continue;
+      env.entry = pc;
+      const regs = globalEntryRegs(env, g);
+      const initial: State = { frames: [{ regs, stack: new Map(), callsite: -1, subprog: pc }], refs: new Map() };
+      if (log.level > 0) log.add(`Validating ${g.name}() func#${env.cfg.subprogs.indexOf(pc)}...`);
+      walk(env, initial, log, stats, limit, pc);
+      if (log.level > 0)
+        log.add(`Func#${env.cfg.subprogs.indexOf(pc)} ('${g.name}') is safe for any args that match its prototype`);
+      done.add(pc);
+      again = true;
+    }
+  }
+  env.entry = 0;
 }
 
 /**
@@ -186,10 +255,14 @@ export function resolveMaps(prog: ProgramSpec, maps: readonly MapSpec[]): Instru
 export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial<VerifyOptions> = {}): VerifyResult {
   const insns = resolveMaps(prog, spec.maps);
   const maps = spec.maps.map(verifierMap);
+  const type = opts.type ?? prog.type;
   return verifyInstructions(insns, {
     funcInfo: spec.btfExt !== undefined,
+    globals: globalFuncs(spec, prog, type),
+    lineInfo: prog.lineInfo,
     ...opts,
-    type: opts.type ?? prog.type,
+    type,
+    attachType: opts.attachType ?? prog.attachType,
     maps,
   });
 }

@@ -3,11 +3,11 @@
  * that a fully explored state covers, detecting loops that return to an identical state, and enforcing the
  * kernel's complexity limits (1,000,000 instructions processed, 8,192 pending branches).
  */
-import { disassembleOne } from '../asm/disassemble.js';
 import type { Env } from './env.js';
 import { covers, widen } from './prune.js';
 import { Rejection } from './reject.js';
-import { type State, cloneState, stateText } from './state.js';
+import type { LogMark, WalkLog } from './log-format.js';
+import { type State, cloneState } from './state.js';
 import { step } from './step.js';
 
 /** The kernel's limit on instructions processed (BPF_COMPLEXITY_LIMIT_INSNS). */
@@ -15,7 +15,6 @@ export const INSN_LIMIT = 1_000_000;
 const JMP_SEQ_LIMIT = 8192;
 /** States kept per instruction: beyond this a path just goes on without leaving one (memory stays bounded). */
 const MAX_STATES_PER_INSN = 64;
-const MAX_LOG = 16 << 20;
 
 interface Node {
   st: State;
@@ -28,6 +27,8 @@ interface Path {
   st: State;
   node: Node | undefined;
   from?: number;
+  /** Where the log stood when the path was put aside (level 1 rewinds to it). */
+  mark?: LogMark;
 }
 
 /** Counters of one walk, for the log's last line and benchmarks. */
@@ -38,17 +39,7 @@ export interface WalkStats {
   maxStatesPerInsn: number;
 }
 
-/** The walk's log, as the kernel writes it at log levels 1 and 2. */
-export class WalkLog {
-  readonly lines: string[] = [];
-  private size = 0;
-  constructor(readonly level: number) {}
-  add(line: string): void {
-    if (this.size > MAX_LOG) return;
-    this.size += line.length + 1;
-    this.lines.push(line);
-  }
-}
+export { WalkLog } from './log-format.js';
 
 function finish(node: Node | undefined, live: { n: number }): void {
   while (node) {
@@ -60,9 +51,9 @@ function finish(node: Node | undefined, live: { n: number }): void {
 }
 
 /** Walk every path of the program from `initial`; throws Rejection at the first fault. */
-export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, limit = INSN_LIMIT): void {
+export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, limit = INSN_LIMIT, start = 0): void {
   const explored = new Map<number, Node[]>();
-  const work: Path[] = [{ pc: 0, st: initial, node: undefined }];
+  const work: Path[] = [{ pc: start, st: initial, node: undefined }];
   const live = { n: 0 };
   const callbackEntries = new Set<number>();
   for (const insn of env.insns) if (insn.code === 0x18 && insn.src === 4) callbackEntries.add(insn.pc + insn.imm + 1);
@@ -71,7 +62,7 @@ export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, l
     const path = work.pop()!;
     let { pc, st } = path;
     let node = path.node;
-    if (log.level > 0 && path.from !== undefined) log.add(`from ${path.from} to ${pc}: ${stateText(st)}`);
+    log.pathStart(pc, st, path.from, path.mark);
     for (;;) {
       if (++stats.processed > limit)
         throw new Rejection(pc, `BPF program is too large. Processed ${stats.processed} insn`);
@@ -94,7 +85,7 @@ export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, l
           if (pruned) break;
         }
         if (pruned) {
-          if (log.level > 0) log.add(`${pc}: safe`);
+          log.safe(pc);
           finish(node, live);
           break;
         }
@@ -116,25 +107,22 @@ export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, l
         }
       }
 
-      if (log.level >= 2) log.add(`${pc}: ${stateText(st)}`);
-      if (log.level > 0) log.add(`${pc}: (${insn.code.toString(16).padStart(2, '0')}) ${disassembleOne(insn)}`);
+      log.before(insn, st);
       let next;
       try {
         next = step(env, st, insn);
       } catch (err) {
-        if (err instanceof Rejection && log.level === 0) {
-          log.add(`${pc}: (${insn.code.toString(16).padStart(2, '0')}) ${disassembleOne(insn)}`);
-          log.add(`${pc}: ${stateText(st)}`);
-        }
+        if (err instanceof Rejection) log.fault(insn, st);
         throw err;
       }
+      log.after(next[0]?.st);
       if (next.length === 0) {
         finish(node, live);
         break;
       }
       for (let i = 1; i < next.length; i++) {
         if (node) node.branches++;
-        work.push({ pc: next[i]!.pc, st: next[i]!.st, node, from: pc });
+        work.push({ pc: next[i]!.pc, st: next[i]!.st, node, from: pc, mark: log.mark() });
       }
       if (work.length > JMP_SEQ_LIMIT) throw new Rejection(pc, `The sequence of ${work.length} jumps is too complex.`);
       pc = next[0]!.pc;

@@ -6,11 +6,14 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { loadObjectFile } from '../../src/elf/index.js';
 import { ProgType } from '../../src/uapi/types.js';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/index.js';
 import { conformanceDir, needs, repoPath } from '../support/env.js';
 import { boundaryPrograms, type BoundaryProgram } from './boundary-programs.js';
+import { cPrograms, compileCPrograms } from './c-programs.js';
+import { agreementText, compareLogs, newAgreement } from './log-compare.js';
 import { conformancePrograms } from './conformance-programs.js';
 import { prevailCases } from './prevail-cases.js';
 import { randomPrograms } from './random-programs.js';
@@ -195,4 +198,40 @@ test('oracle: every repository object of a modelled program type', (t) => {
   report(t, 'repository objects', all);
   assert.deepEqual(all.unsafe, []);
   assert.ok(all.bothAccepted >= 0.95 * all.kernelAccepted);
+});
+
+test('oracle: compiled C programs (global functions, bpf_loop callbacks, faults with line info)', (t) => {
+  if (!needs(t, { root: true, tools: ['clang'] })) return;
+  const { dir, objects } = compileCPrograms(cPrograms());
+  try {
+    const all = newTally();
+    for (const [name, file] of objects) {
+      const spec = loadObjectFile(file);
+      const p = spec.programs[0]!;
+      tally(all, name, kernelVerdictObject(spec, p.name), verifyProgram(spec, p));
+    }
+    report(t, 'compiled C programs', all);
+    assert.deepEqual(all.unsafe, []);
+    assert.ok(all.bothAccepted >= 0.95 * (all.kernelAccepted - all.unmodelled), 'kernel acceptances accepted');
+    assert.ok(all.samePc >= 0.9 * (all.kernelRefused - all.unsafe.length), 'refusals at the same insn');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the log: bpfkit's level-1 log beside the kernel's for refused programs", (t) => {
+  if (!needs(t, { root: true })) return;
+  const a = newAgreement();
+  const programs = [...programTypePrograms(), ...boundaryPrograms(40).filter((p) => p.name !== 'loop-unknown-bound')];
+  for (const p of programs) {
+    const k = kernelVerdictRaw(p.insns, p.type, p.maps);
+    if (k.accepted) continue;
+    const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps, logLevel: 1 });
+    compareLogs(a, k.log, v.log);
+  }
+  t.diagnostic(agreementText('level-1 logs of refused programs', a));
+  assert.ok(a.faultLine >= 0.95 * a.programs, 'the faulting instruction printed as the kernel prints it');
+  assert.ok(a.previousLine >= 0.95 * a.programs, 'the line before it (with the state) as the kernel prints it');
+  assert.ok(a.message >= 0.95 * a.programs, "the kernel's message");
+  assert.ok(a.processedCount >= 0.95 * a.programs, 'the same number of instructions processed');
 });

@@ -8,7 +8,7 @@ import { loadObjectFile } from '../../src/elf/index.js';
 import { encodeProgram } from '../../src/isa/index.js';
 import { loadCollection } from '../../src/loader/index.js';
 import { ProgType } from '../../src/uapi/types.js';
-import { ProgramRefusedError, verifyInstructions, verifyObject } from '../../src/verifier/index.js';
+import { ProgramRefusedError, verifyInstructions, verifyObject, verifyProgram } from '../../src/verifier/index.js';
 import { build, boundaryPrograms } from './boundary-programs.js';
 import { repoPath } from '../support/env.js';
 
@@ -159,4 +159,71 @@ test('bpfkit verify: exit 0 accepted, 1 refused with the log on stdout, 2 bad in
   writeFileSync(bin, new Uint8Array(5));
   assert.equal(run(bin, '--type', 'xdp').status, 2);
   rmSync(bin, { force: true });
+});
+
+test("log level 1 reads as the kernel's: insn text, touched registers at the kernel's column, the failing path only", () => {
+  const log = verify('null-check-wrong-reg').log;
+  const r = verifyInstructions(boundaryPrograms(0).find((x) => x.name === 'null-check-wrong-reg')!.insns, {
+    type: XDP,
+    maps: boundaryPrograms(0).find((x) => x.name === 'null-check-wrong-reg')!.maps,
+    logLevel: 1,
+  });
+  assert.match(log, /^10: \(79\) r0 = \*\(u64 \*\)\(r6 \+0\)$/m);
+  const lines = r.log.split('\n');
+  assert.equal(lines[0], '0: R1=ctx() R10=fp0');
+  assert.equal(lines[1], '0: (bf) r2 = r10                      ; R2=fp0 R10=fp0');
+  assert.ok(lines.includes('6: (85) call bpf_map_lookup_elem#1    ; R0=map_value_or_null(id=1,map=hash,ks=4,vs=8)'));
+  assert.ok(lines.includes('9: (15) if r7 == 0x0 goto pc+1        ; R7=fp0'));
+  assert.equal(lines[lines.length - 3], "R6 invalid mem access 'map_value_or_null'");
+  // A path that ended well is rewound: the failing path resumes on its branch's line.
+  const pkt = boundaryPrograms(40).find((x) => x.name.startsWith('pkt-lt-taken'))!;
+  const p = verifyInstructions(pkt.insns, { type: pkt.type, logLevel: 1 });
+  assert.match(p.log, /^4: \(ad\) if r4 < r3 goto pc\+2 7: R1=ctx\(\) R2=pkt\(r=\d+\)/m);
+  assert.doesNotMatch(p.log, /^6: \(95\) exit/m);
+});
+
+test('__sk_buff->sk is sock_common_or_null, to be null-checked and never moved', () => {
+  const sk = 'r2 = *(u64 *)(r1 + 168)';
+  const v = (type: number, text: string) => verifyInstructions(build(text), { type });
+  for (const type of [ProgType.SOCKET_FILTER, ProgType.SCHED_CLS, ProgType.CGROUP_SKB, ProgType.SK_SKB]) {
+    assert.equal(v(type, `${sk}\nif r2 == 0 goto +1\nr0 = 1\nr0 = 0\nexit`).accepted, true);
+    assert.equal(
+      v(type, `${sk}\nr0 = *(u32 *)(r2 + 0)\nr0 = 0\nexit`).message,
+      "R2 invalid mem access 'sock_common_or_null'",
+    );
+    assert.equal(v(type, `r0 = *(u32 *)(r1 + 168)\nr0 = 0\nexit`).message, 'invalid bpf_context access off=168 size=4');
+  }
+  // cgroup_skb reads the 8-byte timestamps and returns 0 or 1 only.
+  assert.equal(v(ProgType.CGROUP_SKB, 'r0 = *(u64 *)(r1 + 152)\nr0 = 0\nexit').accepted, true);
+  assert.equal(
+    v(ProgType.CGROUP_SKB, 'r0 = 2\nexit').message,
+    'At program exit the register R0 has smin=2 smax=2 should have been in [0, 1]',
+  );
+  assert.equal(verifyInstructions(build('r0 = 3\nexit'), { type: ProgType.CGROUP_SKB, attachType: 1 }).accepted, true);
+});
+
+test('bpfkit verify --states lists each instruction with the states the walk met before it', () => {
+  const run = spawnSync(
+    process.execPath,
+    [repoPath('bin/bpfkit.js'), 'verify', repoPath('test/fixtures/elf/calls.o'), '--program', 'cls_twice', '--states'],
+    { encoding: 'utf8' },
+  );
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^cls_twice: states before each instruction$/m);
+  assert.match(run.stdout, /^0: r6 = r1 {4}\(walked 1x\)\n {6}R1=ctx\(\) R10=fp0$/m);
+  assert.match(run.stdout, /R7=map_value_or_null\(id=1,map=totals,ks=4,vs=8\)/);
+  assert.match(run.stdout, /^cls_twice: accepted$/m);
+});
+
+test('global functions: verified alone from their BTF prototype, callers see a scalar', () => {
+  const spec = loadObjectFile(repoPath('test/fixtures/elf/calls.o'));
+  const prog = spec.programs.find((p) => p.name === 'cls_twice')!;
+  const r = verifyObject(spec, { programs: ['cls_twice'], logLevel: 1 })[0]!.result;
+  assert.equal(r.accepted, true, r.message);
+  assert.match(r.log, /^Validating global_helper\(\) func#\d+\.\.\.$/m);
+  assert.match(r.log, /^Func#\d+ \('global_helper'\) is safe for any args that match its prototype$/m);
+  // Told of no global functions, the same program walks global_helper in its caller's context.
+  const inContext = verifyProgram(spec, prog, { globals: [], logLevel: 1 });
+  assert.equal(inContext.accepted, true);
+  assert.doesNotMatch(inContext.log, /Validating/);
 });

@@ -9,7 +9,8 @@ import { InputError, UsageError } from '../../util/errors.js';
 import { intFlag, parseFlags } from '../args.js';
 import { isElf } from '../../asm/listing.js';
 import { parseObject } from '../../elf/index.js';
-import { decodeProgram } from '../../isa/index.js';
+import { decodeProgram, type Instruction } from '../../isa/index.js';
+import { disassembleOne } from '../../asm/index.js';
 import { ProgType } from '../../uapi/types.js';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../verifier/index.js';
 
@@ -23,6 +24,8 @@ options:
   --program P       only this program of an object (repeatable)
   --log-level N     0: the fault only (default), 1: every instruction walked, 2: with the state before each
   --stats           print instructions processed, states and time for accepted programs too
+  --states          the debugger's view: every instruction with the register and stack states the
+                    walk met before it (up to 8 distinct ones each, as the kernel's log prints them)
 `;
 
 const TYPE_ALIASES: Record<string, number> = {
@@ -42,6 +45,24 @@ function parseType(name: string | undefined): number | undefined {
   return v;
 }
 
+const STATES_PER_INSN = 8;
+
+/** Each instruction, then the states the walk met before it (or that it was never reached). */
+function statesListing(
+  name: string,
+  insns: readonly Instruction[],
+  states: Map<number, { walked: number; states: string[] }>,
+): string {
+  const out = [`${name}: states before each instruction`];
+  for (const insn of insns) {
+    const seen = states.get(insn.pc);
+    out.push(`${insn.pc}: ${disassembleOne(insn)}${seen ? `    (walked ${seen.walked}x)` : '    (not reached)'}`);
+    for (const st of seen?.states ?? []) out.push(`      ${st}`);
+    if (seen && seen.walked > seen.states.length && seen.states.length === STATES_PER_INSN) out.push('      ...');
+  }
+  return out.join('\n') + '\n';
+}
+
 export async function run(argv: string[]): Promise<number> {
   const {
     values,
@@ -52,6 +73,7 @@ export async function run(argv: string[]): Promise<number> {
     program: { type: 'string', multiple: true },
     'log-level': { type: 'string' },
     stats: { type: 'boolean' },
+    states: { type: 'boolean' },
   });
   if (wantHelp) {
     process.stdout.write(help);
@@ -70,7 +92,8 @@ export async function run(argv: string[]): Promise<number> {
     throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
   }
 
-  const results: { name: string; result: VerifyResult }[] = [];
+  const results: { name: string; result: VerifyResult; insns: readonly Instruction[] }[] = [];
+  const states = values.states ? STATES_PER_INSN : undefined;
   if (isElf(bytes)) {
     const spec = parseObject(bytes, { path: file });
     const wanted = values.program;
@@ -80,18 +103,20 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`${file}: no program '${name}' (has ${spec.programs.map((p) => p.name).join(', ')})`);
     }
     if (progs.length === 0) throw new InputError('the object has no programs', file);
-    for (const p of progs) results.push({ name: p.name, result: verifyProgram(spec, p, { type, logLevel }) });
+    for (const p of progs)
+      results.push({ name: p.name, result: verifyProgram(spec, p, { type, logLevel, states }), insns: p.insns });
   } else {
     if (type === undefined) throw new UsageError(`${file}: raw instructions need --type (e.g. --type xdp)`);
     if (bytes.length === 0 || bytes.length % 8 !== 0)
       throw new InputError(`${bytes.length} bytes is not a whole number of 8-byte instructions`, file);
     const insns = decodeProgram(bytes);
-    results.push({ name: file, result: verifyInstructions(insns, { type, logLevel }) });
+    results.push({ name: file, result: verifyInstructions(insns, { type, logLevel, states }), insns });
   }
 
   let refused = false;
-  for (const { name, result } of results) {
+  for (const { name, result, insns } of results) {
     const s = result.stats;
+    if (result.states) process.stdout.write(statesListing(name, insns, result.states));
     if (result.accepted) {
       if (logLevel > 0) process.stdout.write(result.log);
       const extra = values.stats

@@ -1,0 +1,48 @@
+/**
+ * The value a program may return (the kernel's check_return_code, privileged): most program types
+ * return anything, cgroup_skb returns a verdict in [0, 1], or [0, 3] when attached to egress (the
+ * congestion-notification bit). A pointer is never a verdict.
+ */
+import { ProgType } from '../uapi/types.js';
+import type { Env } from './env.js';
+import { Rejection } from './reject.js';
+import type { Scalar } from './scalar.js';
+import { type Reg, kindText } from './state.js';
+
+/** BPF_CGROUP_INET_EGRESS (enum bpf_attach_type). */
+const CGROUP_INET_EGRESS = 1;
+const S64_MIN = -(1n << 63n);
+const S64_MAX = (1n << 63n) - 1n;
+
+/** The range a program of `type` (with `attachType`) must return in, or undefined when any value goes. */
+export function returnRange(type: number, attachType: number | undefined): [bigint, bigint] | undefined {
+  if (type === ProgType.CGROUP_SKB) return attachType === CGROUP_INET_EGRESS ? [0n, 3n] : [0n, 1n];
+  return undefined;
+}
+
+/** The kernel's verbose_invalid_scalar: what is known of the value and the range it should have been in. */
+export function invalidScalarText(where: string, s: Scalar, range: readonly [bigint, bigint]): string {
+  let text = `${where} the register R0 has`;
+  if (s.smin > S64_MIN) text += ` smin=${s.smin}`;
+  if (s.smax < S64_MAX) text += ` smax=${s.smax}`;
+  if (s.smin === S64_MIN && s.smax === S64_MAX) text += ' unknown scalar value';
+  return `${text} should have been in [${range[0]}, ${range[1]}]`;
+}
+
+/**
+ * Refuse an exit from the outermost frame whose r0 is not a value its type may return; a global function
+ * verified on its own returns any scalar.
+ */
+export function checkReturnCode(pc: number, r0: Reg, env: Env): void {
+  if (env.entry !== 0) {
+    if (r0.kind !== 'scalar')
+      throw new Rejection(pc, `At subprogram exit the register R0 is not a scalar value (${kindText(r0)})`);
+    return;
+  }
+  const range = returnRange(env.progType, env.attachType);
+  if (!range) return;
+  if (r0.kind !== 'scalar')
+    throw new Rejection(pc, `At program exit the register R0 is not a known value (${kindText(r0)})`);
+  if (r0.s.smin < range[0] || r0.s.smax > range[1])
+    throw new Rejection(pc, invalidScalarText('At program exit', r0.s, range));
+}
