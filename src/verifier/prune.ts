@@ -6,7 +6,7 @@
  * form detects loops that come back to where they started.
  */
 import { contains, sameScalar } from './scalar.js';
-import { ByteType, type Reg, type Slot, type State, UNKNOWN_SCALAR, cloneState } from './state.js';
+import { ByteType, type Reg, type Slot, type State, UNKNOWN_SCALAR, cloneState, writableStack } from './state.js';
 
 /** A renaming of ids between an old and a current state, which must stay one-to-one. */
 class IdMap {
@@ -149,11 +149,11 @@ export function widen(old: State, now: State): State | undefined {
         sb.spill.kind === 'scalar' &&
         sa.spillSize === sb.spillSize
       ) {
-        fn.stack.set(k, { ...sb, spill: UNKNOWN_SCALAR });
+        writableStack(fn).set(k, { ...sb, spill: UNKNOWN_SCALAR });
         continue;
       }
       if (sb.spill && sb.spill.kind !== 'scalar') return undefined;
-      fn.stack.set(k, {
+      writableStack(fn).set(k, {
         bytes: sb.bytes.map((x, j) =>
           x === ByteType.Invalid && (sa?.bytes[j] ?? 0) === ByteType.Invalid ? x : ByteType.Misc,
         ),
