@@ -100,7 +100,8 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
     // Into an lddw's second half: check_cfg reports it in instruction order, with unreachable ones.
     if (!index.has(target)) intoLddw.add(target - 1);
     else prunePoints.add(target);
-    if (op !== BPF_JA) prunePoints.add(insn.pc + 1);
+    // The kernel's visit_insn: a conditional jump is itself a prune point (one state before both ways).
+    if (op !== BPF_JA) prunePoints.add(insn.pc);
   }
   for (const sp of subprogs) {
     const end = endOf(sp);
@@ -148,7 +149,10 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
     if (intoLddw.has(insn.pc)) throw new Rejection(insn.pc, `jump into the middle of ldimm64 insn ${insn.pc}`);
   }
   for (const insn of insns) {
-    if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL) prunePoints.add(insn.pc + 1);
+    if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL) {
+      prunePoints.add(insn.pc + 1);
+      if (insn.src === BPF_PSEUDO_CALL) prunePoints.add(insn.pc);
+    }
   }
 
   return { index, subprogs, prunePoints, liveIn: liveness(insns, index), subprogOf };

@@ -19,6 +19,7 @@ import {
   kindText,
   ptrReg,
   scalarReg,
+  writableStack,
 } from './state.js';
 
 const MAX_STACK = 512;
@@ -167,7 +168,7 @@ function stackAccess(
   const slot = frame.stack.get(k) ?? { bytes: new Array<ByteType>(8).fill(ByteType.Invalid) };
   const first = off + (k + 1) * 8; // byte index inside the slot
   if (write) {
-    writeStack(frame.stack, k, slot, first, size, value!, pc);
+    writeStack(writableStack(frame), k, slot, first, size, value!, pc);
     return NOT_INIT;
   }
   // Reads: a whole spilled register comes back as it was; part of a spilled pointer is refused; a scalar
@@ -265,7 +266,7 @@ export function helperMem(
             ? new Array<ByteType>(8).fill(ByteType.Misc)
             : (slot?.bytes.slice() ?? new Array<ByteType>(8).fill(ByteType.Invalid));
           bytes[b + (k + 1) * 8] = ByteType.Misc;
-          frame.stack.set(k, { bytes });
+          writableStack(frame).set(k, { bytes });
         }
       }
       return;

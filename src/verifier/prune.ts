@@ -6,13 +6,22 @@
  * form detects loops that come back to where they started.
  */
 import { contains, sameScalar } from './scalar.js';
-import { ByteType, type Reg, type Slot, type State, UNKNOWN_SCALAR, cloneState } from './state.js';
+import { ByteType, type Reg, type Slot, type State, UNKNOWN_SCALAR, cloneState, writableStack } from './state.js';
 
 /** A renaming of ids between an old and a current state, which must stay one-to-one. */
 class IdMap {
   private readonly fwd = new Map<number, number>();
   private readonly back = new Map<number, number>();
   private fresh = -1;
+  /** Forget every pairing, for the next comparison (one map serves every covers call). */
+  reset(): this {
+    if (this.fwd.size) {
+      this.fwd.clear();
+      this.back.clear();
+    }
+    this.fresh = -1;
+    return this;
+  }
   /** For scalars: id 0 links nothing, so it matches anything; a current 0 links nothing either. */
   check(old: number, now: number): boolean {
     if (old === 0) return true;
@@ -41,6 +50,12 @@ class IdMap {
 function regSafe(old: Reg, now: Reg, ids: IdMap, exact: boolean): boolean {
   if (old.kind === 'not_init') return !exact || now.kind === 'not_init';
   if (old.kind !== now.kind) return false;
+  // The same register object (untouched since the state was remembered): only its ids need pairing.
+  if (old === now) {
+    if (old.kind === 'scalar') return old.id === 0 || ids.check(old.id, now.id);
+    if (!ids.exact(old.id + 1, now.id + 1)) return false;
+    return !old.ref || ids.exact(-old.ref - 1e9, -now.ref - 1e9);
+  }
   if (old.kind === 'scalar') {
     if (!(exact ? sameScalar(old.s, now.s) : contains(old.s, now.s))) return false;
     return old.id === 0 ? true : ids.check(old.id, now.id);
@@ -85,6 +100,8 @@ function slotSafe(old: Slot | undefined, now: Slot | undefined, ids: IdMap, exac
   return true;
 }
 
+const sharedIds = new IdMap();
+
 /**
  * Does `old` cover `now` at an instruction whose live registers (innermost frame) are `live`?
  * With `exact`, are they the same state (for loop detection)?
@@ -92,7 +109,7 @@ function slotSafe(old: Slot | undefined, now: Slot | undefined, ids: IdMap, exac
 export function covers(old: State, now: State, live: number, exact: boolean): boolean {
   if (old.frames.length !== now.frames.length) return false;
   if (old.refs.size !== now.refs.size) return false;
-  const ids = new IdMap();
+  const ids = sharedIds.reset();
   const last = old.frames.length - 1;
   for (let i = 0; i <= last; i++) {
     const fo = old.frames[i]!;
@@ -149,11 +166,11 @@ export function widen(old: State, now: State): State | undefined {
         sb.spill.kind === 'scalar' &&
         sa.spillSize === sb.spillSize
       ) {
-        fn.stack.set(k, { ...sb, spill: UNKNOWN_SCALAR });
+        writableStack(fn).set(k, { ...sb, spill: UNKNOWN_SCALAR });
         continue;
       }
       if (sb.spill && sb.spill.kind !== 'scalar') return undefined;
-      fn.stack.set(k, {
+      writableStack(fn).set(k, {
         bytes: sb.bytes.map((x, j) =>
           x === ByteType.Invalid && (sa?.bytes[j] ?? 0) === ByteType.Invalid ? x : ByteType.Misc,
         ),

@@ -72,7 +72,15 @@ export const isConst = (s: Scalar): boolean => tisConst(s.t);
  */
 export function sync(s: Scalar): Scalar | undefined {
   let { t, umin, umax, smin, smax } = s;
+  if (t.mask === 0n) {
+    // A constant tnum pins every bound: the general rounds below come to the same, far more slowly.
+    const v = t.value;
+    const sv = s64(v);
+    if (v < umin || v > umax || sv < smin || sv > smax) return undefined;
+    return umin === v && umax === v && smin === sv && smax === sv ? s : known(v);
+  }
   for (let round = 0; round < 2; round++) {
+    const before = round === 1 ? undefined : { t, umin, umax, smin, smax };
     // Bounds from the tnum.
     umin = max(umin, t.value);
     umax = min(umax, t.value | t.mask);
@@ -91,6 +99,17 @@ export function sync(s: Scalar): Scalar | undefined {
     if (umin > umax || smin > smax) return undefined;
     t = tintersect(t, trange(umin, umax));
     if ((t.value & ~t.mask & U64) !== t.value) return undefined;
+    // A round that changed nothing is a fixed point: the second would change nothing either.
+    if (
+      before &&
+      t.value === before.t.value &&
+      t.mask === before.t.mask &&
+      umin === before.umin &&
+      umax === before.umax &&
+      smin === before.smin &&
+      smax === before.smax
+    )
+      return s;
   }
   return { t, umin, umax, smin, smax };
 }
@@ -197,6 +216,7 @@ export function arsh(a: Scalar, k: number): Scalar {
 
 /** Does `outer` hold every value `inner` may take? (state pruning) */
 export function contains(outer: Scalar, inner: Scalar): boolean {
+  if (outer === inner) return true;
   return (
     outer.umin <= inner.umin &&
     outer.umax >= inner.umax &&
@@ -209,12 +229,13 @@ export function contains(outer: Scalar, inner: Scalar): boolean {
 
 /** Equal knowledge. */
 export const sameScalar = (a: Scalar, b: Scalar): boolean =>
-  a.umin === b.umin &&
-  a.umax === b.umax &&
-  a.smin === b.smin &&
-  a.smax === b.smax &&
-  a.t.value === b.t.value &&
-  a.t.mask === b.t.mask;
+  a === b ||
+  (a.umin === b.umin &&
+    a.umax === b.umax &&
+    a.smin === b.smin &&
+    a.smax === b.smax &&
+    a.t.value === b.t.value &&
+    a.t.mask === b.t.mask);
 
 /** The kernel's log text of a scalar: `0x5`, or `(smin=…,umax=…,var_off=(…))` parts. */
 export function scalarText(s: Scalar): string {

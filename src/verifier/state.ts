@@ -108,6 +108,11 @@ export interface Slot {
 export interface Frame {
   regs: Reg[];
   stack: Map<number, Slot>;
+  /**
+   * True while `stack` is shared with another state (copy-on-write: cloneState shares the map, and the
+   * first write through writableStack copies it). Unset for a frame that owns its stack.
+   */
+  stackShared?: boolean;
   /** Slot of the call instruction that made this frame (-1 for the program's entry). */
   callsite: number;
   /** First slot of the function this frame runs. */
@@ -122,12 +127,28 @@ export interface State {
   refs: Map<number, number>;
 }
 
-/** A copy sharing every immutable part. */
+/**
+ * A copy sharing every immutable part. The stacks are shared too until one side writes (writableStack):
+ * most branches never touch the stack, and copying a map per branch and per remembered state was the
+ * walk's largest cost.
+ */
 export function cloneState(st: State): State {
-  return {
-    frames: st.frames.map((f) => ({ ...f, regs: f.regs.slice(), stack: new Map(f.stack) })),
-    refs: new Map(st.refs),
-  };
+  const frames = new Array<Frame>(st.frames.length);
+  for (let i = 0; i < frames.length; i++) {
+    const f = st.frames[i]!;
+    f.stackShared = true;
+    frames[i] = { ...f, regs: f.regs.slice() };
+  }
+  return { frames, refs: st.refs.size ? new Map(st.refs) : new Map() };
+}
+
+/** The frame's stack, copied first when another state shares it: the only way to get a stack to write. */
+export function writableStack(f: Frame): Map<number, Slot> {
+  if (f.stackShared) {
+    f.stack = new Map(f.stack);
+    f.stackShared = false;
+  }
+  return f.stack;
 }
 
 /** The innermost frame. */
@@ -140,7 +161,7 @@ export function forEachReg(st: State, fn: (r: Reg) => Reg): void {
     for (const [k, slot] of f.stack) {
       if (slot.spill) {
         const next = fn(slot.spill);
-        if (next !== slot.spill) f.stack.set(k, { bytes: slot.bytes, spill: next });
+        if (next !== slot.spill) writableStack(f).set(k, { ...slot, spill: next });
       }
     }
   }

@@ -20,7 +20,77 @@ interface Node {
   st: State;
   parent: Node | undefined;
   branches: number;
+  /** Paths this state pruned, and new states added at its instruction that it did not cover. */
+  hits: number;
+  misses: number;
 }
+
+/** The kernel's env->jmps_processed and the insn/jump counts when the last state was remembered. */
+interface Counters {
+  jmps: number;
+  prevJmps: number;
+  prevInsns: number;
+  processed: () => number;
+  /** Set by visitState: remember the current state at this instruction. */
+  addNew: boolean;
+}
+
+const PRUNED = 0;
+const KEEP_GOING = 1;
+const isJmpClass = (code: number): boolean => (code & 7) === 5 || (code & 7) === 6;
+
+/**
+ * The kernel's is_state_visited at a prune point: PRUNED when a finished state covers `st`, a throw for
+ * a loop back to an identical state, or the state to go on with (`st` widened, for callback entries).
+ * Decides too whether `st` is worth remembering (counters.addNew), with the kernel's heuristics: a new
+ * state only after 2 jumps and 8 instructions since the last one (20 and 100 inside a loop, where each
+ * iteration's state differs), and a remembered state that keeps missing is dropped. Both only cost
+ * pruning, never soundness: a path not pruned is walked in full.
+ */
+function visitState(
+  explored: Map<number, Node[]>,
+  pc: number,
+  st: State,
+  liveRegs: number,
+  callbackEntry: boolean,
+  c: Counters,
+): State | typeof PRUNED | typeof KEEP_GOING {
+  const processed = c.processed();
+  c.addNew = callbackEntry || (c.jmps - c.prevJmps >= 2 && processed - c.prevInsns >= 8);
+  const list = explored.get(pc);
+  if (!list) return KEEP_GOING;
+  let lastInProgress: Node | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const n = list[i]!;
+    if (n.branches > 0) {
+      lastInProgress = n;
+      if (callbackEntry) {
+        if (covers(n.st, st, liveRegs, false)) {
+          n.hits++;
+          return PRUNED;
+        }
+      } else if (sameFrameShape(n.st, st) && covers(n.st, st, liveRegs, true)) {
+        throw new Rejection(pc, `infinite loop detected at insn ${pc}`);
+      }
+      if (!callbackEntry && c.jmps - c.prevJmps < 20 && processed - c.prevInsns < 100) c.addNew = false;
+    } else if (covers(n.st, st, liveRegs, false)) {
+      n.hits++;
+      return PRUNED;
+    }
+    if (c.addNew) n.misses++;
+    if (!callbackEntry && n.misses > n.hits * 3 + 3) {
+      list.splice(i, 1);
+      i--;
+    }
+  }
+  if (callbackEntry && lastInProgress) return widen(lastInProgress.st, st) ?? KEEP_GOING;
+  return KEEP_GOING;
+}
+
+/** states_maybe_looping: only a state in the same frame can be the one a loop returns to. */
+const sameFrameShape = (a: State, b: State): boolean =>
+  a.frames.length === b.frames.length &&
+  a.frames[a.frames.length - 1]!.callsite === b.frames[b.frames.length - 1]!.callsite;
 
 interface Path {
   pc: number;
@@ -56,6 +126,7 @@ export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, l
   const work: Path[] = [{ pc: start, st: initial, node: undefined }];
   const live = { n: 0 };
   const callbackEntries = new Set<number>();
+  const counters: Counters = { jmps: 0, prevJmps: 0, prevInsns: 0, processed: () => stats.processed, addNew: false };
   for (const insn of env.insns) if (insn.code === 0x18 && insn.src === 4) callbackEntries.add(insn.pc + insn.imm + 1);
 
   while (work.length) {
@@ -71,41 +142,30 @@ export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, l
       const insn = env.insns[idx]!;
 
       if (env.cfg.prunePoints.has(pc) || callbackEntries.has(pc)) {
-        const list = explored.get(pc) ?? [];
-        const liveRegs = env.cfg.liveIn.get(pc) ?? 0x7ff;
-        let pruned = false;
-        for (const n of list) {
-          if (n.branches > 0) {
-            if (callbackEntries.has(pc)) {
-              if (covers(n.st, st, liveRegs, false)) pruned = true;
-            } else if (covers(n.st, st, liveRegs, true)) {
-              throw new Rejection(pc, `infinite loop detected at insn ${pc}`);
-            }
-          } else if (covers(n.st, st, liveRegs, false)) pruned = true;
-          if (pruned) break;
-        }
-        if (pruned) {
+        const visit = visitState(explored, pc, st, env.cfg.liveIn.get(pc) ?? 0x7ff, callbackEntries.has(pc), counters);
+        if (visit === PRUNED) {
           log.safe(pc);
           finish(node, live);
           break;
         }
-        if (callbackEntries.has(pc)) {
-          const inProgress = list.filter((n) => n.branches > 0);
-          const last = inProgress[inProgress.length - 1];
-          const wide = last && widen(last.st, st);
-          if (wide) st = wide;
-        }
-        if (list.length < MAX_STATES_PER_INSN) {
-          const n: Node = { st: cloneState(st), parent: node, branches: 1 };
-          list.push(n);
-          explored.set(pc, list);
-          node = n;
-          stats.totalStates++;
-          live.n++;
-          if (live.n > stats.peakStates) stats.peakStates = live.n;
-          if (list.length > stats.maxStatesPerInsn) stats.maxStatesPerInsn = list.length;
+        if (visit !== KEEP_GOING) st = visit;
+        if (counters.addNew) {
+          const list = explored.get(pc) ?? [];
+          if (list.length < MAX_STATES_PER_INSN) {
+            const n: Node = { st: cloneState(st), parent: node, branches: 1, hits: 0, misses: 0 };
+            list.push(n);
+            explored.set(pc, list);
+            node = n;
+            stats.totalStates++;
+            live.n++;
+            counters.prevJmps = counters.jmps;
+            counters.prevInsns = stats.processed;
+            if (live.n > stats.peakStates) stats.peakStates = live.n;
+            if (list.length > stats.maxStatesPerInsn) stats.maxStatesPerInsn = list.length;
+          }
         }
       }
+      if (isJmpClass(insn.code)) counters.jmps++;
 
       log.before(insn, st);
       let next;

@@ -1,0 +1,37 @@
+/**
+ * Hostile sizes: state explosion and the 1M-instruction budget end in the kernel's refusal, with the
+ * number of remembered states bounded (the kernel's is_state_visited heuristics), and states are
+ * remembered at the kernel's prune points only.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assemble } from '../../src/asm/index.js';
+import { ProgType } from '../../src/uapi/types.js';
+import { verifyInstructions } from '../../src/verifier/index.js';
+import { needs } from '../support/env.js';
+
+/** 2^k paths, each leaving a different r6, which a decided comparison at the end reads. */
+function branchy(k: number): string {
+  const lines = ['r6 = 0', 'r7 = *(u32 *)(r1 + 0)'];
+  for (let i = 0; i < k; i++) lines.push(`if r7 & ${1 << i} goto +1`, `r6 += ${1 << i}`);
+  lines.push(`if r6 > ${1 << (k + 1)} goto +0`, 'r0 = 0', 'exit');
+  return lines.join('\n');
+}
+
+test('state explosion: 2^22 paths end at the 1M budget with the kernel message and bounded states', (t) => {
+  if (!needs(t, { long: true })) return;
+  const v = verifyInstructions(assemble(branchy(22)), { type: ProgType.SOCKET_FILTER });
+  assert.equal(v.accepted, false);
+  assert.equal(v.message, 'BPF program is too large. Processed 1000001 insn');
+  assert.equal(v.stats.processed, 1_000_001);
+  // A new state at most every 8 processed instructions (the kernel's heuristic).
+  assert.ok(v.stats.totalStates <= 1_000_001 / 8, `${v.stats.totalStates} states`);
+});
+
+test('a few branches: every path walked, far fewer states than prune points visited', () => {
+  const v = verifyInstructions(assemble(branchy(6)), { type: ProgType.SOCKET_FILTER });
+  assert.equal(v.accepted, true);
+  // 64 paths of 2 + 2·6 + 3 instructions at most; shared prefixes make it fewer.
+  assert.ok(v.stats.processed <= 64 * 17, `${v.stats.processed} insns`);
+  assert.ok(v.stats.totalStates < v.stats.processed / 4, `${v.stats.totalStates} states`);
+});
