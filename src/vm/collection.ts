@@ -283,8 +283,8 @@ export class VmProgram implements Program {
     this.loaded = loaded;
     this.kind = contextKind(spec.type);
     if (this.kind !== 'memory') {
-      this.ctxBytes = new Uint8Array(this.kind === 'skb' ? SKB_SIZE : XDP_MD_SIZE);
-      this.ctxDv = new DataView(this.ctxBytes.buffer);
+      this.ctxBytes = coll.vm.memory.allocate(this.kind === 'skb' ? SKB_SIZE : XDP_MD_SIZE);
+      this.ctxDv = new DataView(this.ctxBytes.buffer, this.ctxBytes.byteOffset, this.ctxBytes.byteLength);
       this.ctxAddr = coll.vm.memory.map(this.ctxBytes, {
         name: `${this.kind === 'skb' ? '__sk_buff' : 'xdp_md'} of ${spec.name}`,
       });

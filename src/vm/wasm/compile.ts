@@ -14,15 +14,17 @@
  * A program this layout cannot hold (more blocks or slots than MAX_BLOCKS / MAX_SLOTS) is refused with
  * the reason; the engine then runs it on the compiled JavaScript engine.
  */
-import { BPF_PSEUDO_CALL } from '../../isa/index.js';
+import { BPF_PSEUDO_CALL, STACK_SIZE } from '../../isa/index.js';
 import { SEMANTICS } from '../insn-semantics.js';
 import type { LoadedProgram } from '../interpreter-program.js';
 import { jumpTarget, leaders } from '../jit-layout.js';
-import { Body, Exit, Import, L_BLOCK, L_BUDGET, L_T, L_TI, LOCALS, MEM_BUDGET, MEM_PAGES, reg } from './body.js';
+import { Body, Exit, Fn, Import, L_BLOCK, L_BUDGET, L_T, L_TI, LOCALS, MEM_BUDGET, MEM_PAGES, reg } from './body.js';
 import { emitAlu } from './emit-alu.js';
 import { emitCondition } from './emit-cond.js';
 import { emitLoad, emitStore } from './emit-memory.js';
 import { writeModule, type FuncImport } from './module-writer.js';
+import { loadPacketBody, LOAD_PACKET_LOCALS } from './packet-load.js';
+import { resolveBody, RESOLVE_LOCALS } from './regions.js';
 import * as W from './opcodes.js';
 
 /** Largest program compiled to WebAssembly (beyond, engines' function-size limits come near). */
@@ -34,6 +36,12 @@ export const MAX_BLOCKS = 60_000;
 export interface WasmProgram {
   bytes: Uint8Array;
   blockOf: Int32Array;
+  /**
+   * Bytes below the frame's top its stores and atomics can write in WebAssembly: the lowest r10 offset
+   * stored at, or the whole frame when some store goes through another register (its fast path may land
+   * anywhere in the frame). Stores the imports make are tracked by the engine.
+   */
+  stackBytes: number;
 }
 
 const i32s = (n: number): number[] => new Array<number>(n).fill(W.I32);
@@ -94,9 +102,27 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
   const bytes = writeModule({
     imports,
     memory: { module: 'env', name: 'memory', min: MEM_PAGES, max: MEM_PAGES },
-    funcs: [{ type: { params: [W.I32, W.I32], results: [W.I32] }, locals: LOCALS, body: b.bytes(), export: 'run' }],
+    funcs: [
+      { type: { params: [W.I32, W.I32], results: [W.I32] }, locals: LOCALS, body: b.bytes(), export: 'run' },
+      { type: { params: [W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(false) },
+      { type: { params: [W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(true) },
+      { type: { params: [W.I32, W.I32, W.I32], results: [W.I64] }, locals: LOAD_PACKET_LOCALS, body: loadPacketBody() },
+    ],
   });
-  return { bytes, blockOf };
+  return { bytes, blockOf, stackBytes: stackBytes(p) };
+}
+
+/** See WasmProgram.stackBytes. */
+function stackBytes(p: LoadedProgram): number {
+  let bytes = 0;
+  for (let pc = 0; pc < p.slots; pc++) {
+    const kind = SEMANTICS[p.code[pc] as number]?.kind;
+    if (kind !== 'store' && kind !== 'atomic') continue;
+    if (p.dst[pc] !== 10) return STACK_SIZE;
+    const off = p.off[pc] as number;
+    if (off < 0 && -off > bytes) bytes = Math.min(STACK_SIZE, -off);
+  }
+  return bytes;
 }
 
 /** Block k: charge the budget, then its instructions. Code after a block's last jump falls into block k + 1. */
@@ -180,7 +206,7 @@ function emitBlock(
       case 'packet':
         if (sem.indirect) b.i32(pc).i32(sem.size).get(reg(src)).op(W.I32_WRAP_I64).i32(imm).op(W.I32_ADD);
         else b.i32(pc).i32(sem.size).i32(imm);
-        b.call(Import.Packet).op(W.I64_TRUNC_F64_S).tee(L_T).i64(0, 0).op(W.I64_LT_S).if();
+        b.call(Fn.LoadPacket).tee(L_T).i64(0, 0).op(W.I64_LT_S).if();
         b.leave(Exit.PacketOut, pc).end();
         b.get(L_T).set(reg(0));
         break;
