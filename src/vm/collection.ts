@@ -79,6 +79,9 @@ function defaultHost(partial: Partial<HostConfig> | undefined, trace: string[]):
   };
 }
 
+/** Largest map value slab placed by Memory.allocate (bigger ones stay ordinary arrays). */
+const RELOCATED_SLAB_MAX = 64 * 1024;
+
 /** An object loaded into the VM: its programs and maps over one `Vm`, with the kernel's helpers registered. */
 export class VmCollection implements Collection {
   readonly engine: EngineName = 'vm';
@@ -145,6 +148,12 @@ export class VmCollection implements Collection {
     });
     m.progReadOnly = ms.frozen || (ms.flags & MapFlag.RDONLY_PROG) !== 0;
     this.rc.maps[handle] = m;
+    if (m.slab && !(m instanceof RingBufMap) && m.slab.length <= RELOCATED_SLAB_MAX) {
+      // a small value slab goes where the engine reaches it fastest (the 'wasm' engine's linear memory)
+      const slab = this.vm.memory.allocate(m.slab.length);
+      slab.set(m.slab);
+      m.slab = slab;
+    }
     if (m.slab) {
       // A value pointer reaches its own value (stride), a ring-buffer record pointer its own open record.
       const reach = m instanceof RingBufMap ? { confine: m.confine } : { stride: m.stride, extent: m.valueSize };

@@ -21,9 +21,10 @@ import { jumpTarget, leaders } from '../jit-layout.js';
 import { Body, Exit, Fn, Import, L_BLOCK, L_BUDGET, L_T, L_TI, LOCALS, MEM_BUDGET, MEM_PAGES, reg } from './body.js';
 import { emitAlu } from './emit-alu.js';
 import { emitCondition } from './emit-cond.js';
-import { emitLoad, emitStore } from './emit-memory.js';
+import { emitAtomic, emitLoad, emitStore } from './emit-memory.js';
 import { writeModule, type FuncImport } from './module-writer.js';
 import { loadPacketBody, LOAD_PACKET_LOCALS } from './packet-load.js';
+import { emitMapLookup, MAP_LOOKUP_ELEM } from './map-lookup.js';
 import { resolveBody, RESOLVE_LOCALS } from './regions.js';
 import * as W from './opcodes.js';
 
@@ -104,8 +105,8 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
     memory: { module: 'env', name: 'memory', min: MEM_PAGES, max: MEM_PAGES },
     funcs: [
       { type: { params: [W.I32, W.I32], results: [W.I32] }, locals: LOCALS, body: b.bytes(), export: 'run' },
-      { type: { params: [W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(false) },
-      { type: { params: [W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(true) },
+      { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(false) },
+      { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(true) },
       { type: { params: [W.I32, W.I32, W.I32], results: [W.I64] }, locals: LOAD_PACKET_LOCALS, body: loadPacketBody() },
     ],
   });
@@ -200,8 +201,7 @@ function emitBlock(
         });
         break;
       case 'atomic':
-        // rare: Memory does the read-modify-write on the spilled registers
-        b.spill().i32(pc).i32(imm).i32(sem.size).i32(dst).i32(src).i32(off).call(Import.Atomic).reload();
+        emitAtomic(b, pc, imm, sem.size, dst, src, off);
         break;
       case 'packet':
         if (sem.indirect) b.i32(pc).i32(sem.size).get(reg(src)).op(W.I32_WRAP_I64).i32(imm).op(W.I32_ADD);
@@ -215,9 +215,13 @@ function emitBlock(
           b.spill().leave(Exit.Call, pc);
           break;
         }
-        b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
-        b.i32(pc).i32(imm).call(Import.Helper);
-        helperResult(b, pc);
+        const slow = (): void => {
+          b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
+          b.i32(pc).i32(imm).call(Import.Helper);
+          helperResult(b, pc);
+        };
+        if (imm === MAP_LOOKUP_ELEM) emitMapLookup(b, slow);
+        else slow();
         break;
       case 'callx':
         b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);

@@ -33,6 +33,8 @@ import { compileToWasm, IMPORT_NAMES } from './compile.js';
 import { BUDGET_CELL, LOAD_HI_CELL, type WasmShared } from './shared.js';
 import { wasmApi } from './runtime.js';
 import { syncPacket, syncRegions } from './regions.js';
+import { syncMaps } from './map-lookup.js';
+import type { RunContext } from '../contexts/run-context.js';
 
 /** A program's instance: its run function and the block number of each pc. */
 interface Instance {
@@ -79,6 +81,7 @@ export function wasmEngine(st: EngineState, p: LoadedProgram, startPc: number): 
   if (c.stackBytes > w.dirty) w.dirty = c.stackBytes;
   syncRegions(st.mem, w);
   syncPacket(st.packet, w);
+  syncMaps(st.call.context as RunContext | undefined, st.mem, w);
   const L = st.lo;
   const H = st.hi;
   let pc = startPc;

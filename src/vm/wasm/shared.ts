@@ -17,6 +17,8 @@ export const LOAD_HI_CELL = MEM_LOAD_HI / 4;
 /** A Vm's linear memory and the views the engines share. */
 export interface WasmShared {
   memory: WasmMemory;
+  /** memory.buffer, kept (the getter is slow, and the buffer never changes: the memory never grows). */
+  buffer: ArrayBuffer;
   /** The whole page as int32s (the budget and load cells). */
   cells: Int32Array;
   /** Register file halves (EngineState.lo / hi). */
@@ -34,6 +36,12 @@ export interface WasmShared {
   dirty: number;
   /** Something may have written anywhere in the stacks (an import store there, another engine ran). */
   dirtyAll: boolean;
+  /** The last packet bytes syncPacket saw, and their linear offset (-1: elsewhere). */
+  packetBytes: Uint8Array | undefined;
+  packetLin: number;
+  /** The run context and Memory.epoch the map table was written for (map-lookup.ts). */
+  mapsFor: unknown;
+  mapsEpoch: number;
   /** Memory.epoch / resizes when the region table was last written (regions.ts). */
   epoch: number;
   resizes: number;
@@ -48,7 +56,11 @@ export function clearStacks(w: WasmShared, maxDepth: number): void {
   if (w.dirtyAll) w.stacks.fill(0);
   else if (w.dirty > 0) {
     const n = w.dirty;
-    for (let d = 0, top = STACK_SIZE; d <= maxDepth; d++, top += STACK_SIZE) w.stacks.fill(0, top - n, top);
+    const s = w.stacks;
+    for (let d = 0, top = STACK_SIZE; d <= maxDepth; d++, top += STACK_SIZE) {
+      if (n > 64) s.fill(0, top - n, top);
+      else for (let i = top - n; i < top; i++) s[i] = 0; // (cheaper than fill() on a few bytes)
+    }
   }
   w.dirty = 0;
   w.dirtyAll = false;
@@ -72,6 +84,7 @@ export function createWasmShared(vmMemory: Memory): WasmShared | undefined {
   };
   return {
     memory,
+    buffer: buf,
     cells: new Int32Array(buf),
     lo: new Int32Array(buf, MEM_LO, 11),
     hi: new Int32Array(buf, MEM_HI, 11),
@@ -79,6 +92,10 @@ export function createWasmShared(vmMemory: Memory): WasmShared | undefined {
     extra: 0,
     dirty: 0,
     dirtyAll: false,
+    packetBytes: undefined,
+    packetLin: -1,
+    mapsFor: undefined,
+    mapsEpoch: -1,
     epoch: -1,
     resizes: -1,
   };
