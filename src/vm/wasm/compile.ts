@@ -215,13 +215,8 @@ function emitBlock(
           b.spill().leave(Exit.Call, pc);
           break;
         }
-        const slow = (): void => {
-          b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
-          b.i32(pc).i32(imm).call(Import.Helper);
-          helperResult(b, pc);
-        };
-        if (imm === MAP_LOOKUP_ELEM) emitMapLookup(b, slow);
-        else slow();
+        if (imm === MAP_LOOKUP_ELEM) emitMapLookup(b, () => helperCall(b, pc, imm));
+        else helperCall(b, pc, imm);
         break;
       case 'callx':
         b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
@@ -233,6 +228,13 @@ function emitBlock(
         break;
     }
   }
+}
+
+/** Call helper `id` through the import: registers and budget handed over, then taken back. */
+function helperCall(b: Body, pc: number, id: number): void {
+  b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
+  b.i32(pc).i32(id).call(Import.Helper);
+  helperResult(b, pc);
 }
 
 /** After a helper: take the budget back, leave if it stopped or switched the program, else reload r0. */
