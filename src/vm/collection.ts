@@ -24,6 +24,7 @@ import type { LoadedProgram } from './interpreter-program.js';
 import { VmError } from './vm-error.js';
 import { createMap, type VmMap } from './maps/index.js';
 import { RingBufMap } from './maps/ringbuf.js';
+import { preferredEngine } from './wasm/preference.js';
 import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
 import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
 import { PacketBuffer, XDP_PACKET_HEADROOM } from './contexts/packet-buffer.js';
@@ -104,7 +105,7 @@ export class VmCollection implements Collection {
     this.cpus = opts.cpus ?? Math.max(1, hostCpus().length);
     this.socketView = opts.socketView ?? 'mac';
     this.vm = new Vm({
-      ...(opts.execution ? { engine: opts.execution } : {}),
+      engine: opts.execution ?? preferredEngine(spec),
       ...(opts.budget ? { budget: opts.budget } : {}),
     });
     for (const h of HELPERS) this.vm.helpers.register(h.id, h.name, h.fn);

@@ -24,11 +24,16 @@ export function syncMaps(rc: RunContext | undefined, M: Memory, w: WasmShared): 
   w.mapsFor = rc;
   w.mapsEpoch = M.epoch;
   const cells = w.cells;
+  // (a Vm used on its own may carry any helper context, or none)
+  const maps = rc?.maps;
+  const bases = rc?.mapBase;
+  const known = Array.isArray(maps) && Array.isArray(bases);
   for (let h = 0; h < MAP_SLOTS; h++) {
     const c = (MEM_MAPS + h * MAP_BYTES) >> 2;
     cells[c] = 0;
-    const m = rc?.maps[h];
-    const base = rc?.mapBase[h];
+    if (!known) continue;
+    const m = maps[h];
+    const base = bases[h];
     if (!(m instanceof ArrayMap) || m.type !== MapType.ARRAY || m.valuesPerKey !== 1 || base === undefined) continue;
     if (m.slab === undefined || m.slab.buffer !== w.buffer) continue;
     cells[c] = 1;
