@@ -10,6 +10,7 @@ import { loadObjectFile } from '../src/elf/index.js';
 import { loadVmCollection } from '../src/vm/collection.js';
 import type { Collection } from '../src/engine/types.js';
 import type { EngineKind } from '../src/vm/interpreter.js';
+import { preferredEngine } from '../src/vm/wasm/preference.js';
 
 /** [row name, object, program]. */
 const examples: [string, string, string][] = [
@@ -84,6 +85,8 @@ export async function bench(): Promise<void> {
     ['jit/k', 7],
     ['wasm/k', 8],
     ['pkt wasm/k', 12],
+    ['default', 9],
+    ['default/k', 11],
   ];
   const row = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(cols[0]![1]) : c.padStart(cols[i]![1]))).join('') + '\n';
@@ -97,6 +100,8 @@ export async function bench(): Promise<void> {
     const pktWasm = vmPerPacket(obj, prog, 'wasm', 50_000);
     const kernel = await kernelFigure(obj, prog, 1_000_000);
     const ratio = (v: number) => (kernel ? `${(v / kernel).toFixed(1)}x` : '—');
+    // the engine a collection gets when its loader does not choose one
+    const dflt = preferredEngine(loadObjectFile(obj));
     process.stdout.write(
       row([
         name,
@@ -109,6 +114,8 @@ export async function bench(): Promise<void> {
         ratio(jit),
         ratio(wasm),
         ratio(pktWasm),
+        dflt,
+        ratio(dflt === 'wasm' ? wasm : jit),
       ]),
     );
   }

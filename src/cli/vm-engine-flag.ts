@@ -6,7 +6,7 @@ import { UsageError } from '../util/errors.js';
 import { ENGINES, type EngineKind } from '../vm/interpreter.js';
 
 /** Help line for the flag. */
-export const VM_ENGINE_HELP = `--vm-engine E        the VM's engine: ${ENGINES.join(', ')} (default ${ENGINES[0]})`;
+export const VM_ENGINE_HELP = `--vm-engine E        the VM's engine: ${ENGINES.join(', ')} (default: wasm for objects it runs faster, else jit)`;
 
 /** The flag's value as an engine, undefined when not given; a UsageError for anything else. */
 export function vmEngineFlag(value: string | undefined): EngineKind | undefined {

@@ -47,7 +47,7 @@ export interface VmLoadOptions {
   cpus?: number;
   /** The host values helpers report (clocks, ids, CPU, random seed, trace sink); default: the real host's. */
   host?: Partial<HostConfig>;
-  /** 'jit' (default), 'wasm' or 'interpreter'. */
+  /** 'jit', 'wasm' or 'interpreter'; default: 'wasm' for objects it runs faster (src/vm/wasm/preference.ts), else 'jit'. */
   execution?: VmExecution;
   /** Executed-instruction budget per run (default 1,000,000). */
   budget?: number;

@@ -24,6 +24,7 @@ import type { LoadedProgram } from './interpreter-program.js';
 import { VmError } from './vm-error.js';
 import { createMap, type VmMap } from './maps/index.js';
 import { RingBufMap } from './maps/ringbuf.js';
+import { preferredEngine } from './wasm/preference.js';
 import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
 import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
 import { PacketBuffer, XDP_PACKET_HEADROOM } from './contexts/packet-buffer.js';
@@ -79,6 +80,9 @@ function defaultHost(partial: Partial<HostConfig> | undefined, trace: string[]):
   };
 }
 
+/** Largest map value slab placed by Memory.allocate (bigger ones stay ordinary arrays). */
+const RELOCATED_SLAB_MAX = 64 * 1024;
+
 /** An object loaded into the VM: its programs and maps over one `Vm`, with the kernel's helpers registered. */
 export class VmCollection implements Collection {
   readonly engine: EngineName = 'vm';
@@ -101,7 +105,7 @@ export class VmCollection implements Collection {
     this.cpus = opts.cpus ?? vmHost.cpus;
     this.socketView = opts.socketView ?? 'mac';
     this.vm = new Vm({
-      ...(opts.execution ? { engine: opts.execution } : {}),
+      engine: opts.execution ?? preferredEngine(spec),
       ...(opts.budget ? { budget: opts.budget } : {}),
     });
     for (const h of HELPERS) this.vm.helpers.register(h.id, h.name, h.fn);
@@ -145,6 +149,12 @@ export class VmCollection implements Collection {
     });
     m.progReadOnly = ms.frozen || (ms.flags & MapFlag.RDONLY_PROG) !== 0;
     this.rc.maps[handle] = m;
+    if (m.slab && !(m instanceof RingBufMap) && m.slab.length <= RELOCATED_SLAB_MAX) {
+      // a small value slab goes where the engine reaches it fastest (the 'wasm' engine's linear memory)
+      const slab = this.vm.memory.allocate(m.slab.length);
+      slab.set(m.slab);
+      m.slab = slab;
+    }
     if (m.slab) {
       // A value pointer reaches its own value (stride), a ring-buffer record pointer its own open record.
       const reach = m instanceof RingBufMap ? { confine: m.confine } : { stride: m.stride, extent: m.valueSize };
@@ -283,8 +293,8 @@ export class VmProgram implements Program {
     this.loaded = loaded;
     this.kind = contextKind(spec.type);
     if (this.kind !== 'memory') {
-      this.ctxBytes = new Uint8Array(this.kind === 'skb' ? SKB_SIZE : XDP_MD_SIZE);
-      this.ctxDv = new DataView(this.ctxBytes.buffer);
+      this.ctxBytes = coll.vm.memory.allocate(this.kind === 'skb' ? SKB_SIZE : XDP_MD_SIZE);
+      this.ctxDv = new DataView(this.ctxBytes.buffer, this.ctxBytes.byteOffset, this.ctxBytes.byteLength);
       this.ctxAddr = coll.vm.memory.map(this.ctxBytes, {
         name: `${this.kind === 'skb' ? '__sk_buff' : 'xdp_md'} of ${spec.name}`,
       });

@@ -22,7 +22,7 @@ import { DONE, EngineState, type Engine, type LdAbsPacket } from './interpreter-
 import { interpret } from './interpreter-switch.js';
 import { compiledEngine } from './interpreter-jit.js';
 import { wasmEngine } from './wasm/engine.js';
-import { createWasmShared } from './wasm/shared.js';
+import { clearStacks, createWasmShared } from './wasm/shared.js';
 import { VmError } from './vm-error.js';
 import { budgetError, invokeCallback } from './interpreter-ops.js';
 
@@ -97,7 +97,7 @@ export class Vm {
     if (!ENGINES.includes(this.engine))
       throw new BpfkitError(`unknown VM engine '${String(opts.engine)}' (${ENGINES.join(', ')})`, 2);
     this.budget = opts.budget ?? DEFAULT_BUDGET;
-    const wasm = this.engine === 'wasm' ? createWasmShared() : undefined;
+    const wasm = this.engine === 'wasm' ? createWasmShared(this.memory) : undefined;
     this.call = new HelperCall(wasm?.lo ?? new Int32Array(11), wasm?.hi ?? new Int32Array(11), this.memory);
     this.st = new EngineState(this.memory, this.call, this.helpers, this.programs, wasm);
     const result = new Int32Array(2);
@@ -156,7 +156,8 @@ export class Vm {
       for (let i = 0; i < args.length && i < 5; i++) setArg(L, H, i + 1, args[i] as number | bigint);
     // Fresh, zeroed stacks: runs never see each other's data. All of them, not only the frames the last
     // run entered: pointer arithmetic on r10 reaches the other frames' regions too (4 KiB, one fill).
-    st.allStacks.fill(0);
+    if (st.wasm !== undefined) clearStacks(st.wasm, st.maxDepth);
+    else st.allStacks.fill(0);
     st.maxDepth = 0;
     st.depth = 0;
     L[10] = st.stackTops[0] as number;

@@ -166,6 +166,11 @@ export class Memory {
   epoch = 0;
   /** Bumped when a resizable region (the packet) changed its bytes or size in place: only caches of resizable regions are stale. */
   resizes = 0;
+  /**
+   * Where the buffers of regions mapped once and reused (the packet buffer, contexts) come from: the
+   * 'wasm' engine hands out its linear memory, so its modules reach them without calling out.
+   */
+  allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size);
   /** The tag the next region of elements starts at (tags are never reused, so a stale pointer finds nothing). */
   private nextTag = 1;
 

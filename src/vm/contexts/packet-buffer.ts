@@ -70,7 +70,8 @@ export class PacketBuffer {
     const end = headroom + packet.length;
     const need = end + SHINFO_SIZE;
     if (need > this.bytes.length) {
-      this.bytes = new Uint8Array(Math.max(need, this.bytes.length * 2));
+      const size = Math.max(need, this.bytes.length * 2);
+      this.bytes = this.memory ? this.memory.allocate(size) : new Uint8Array(size);
     } else {
       // Zero what the last packet may have left: the headroom (helpers push headers into it) and any
       // tail the new packet does not overwrite. Bytes past the old end were zeroed when it shrank.
@@ -102,6 +103,10 @@ export class PacketBuffer {
    */
   mapInto(memory: Memory): void {
     this.memory = memory;
+    // (in the buffer the memory's engine reaches fastest: the 'wasm' engine's linear memory)
+    const bytes = memory.allocate(this.bytes.length);
+    bytes.set(this.bytes);
+    this.bytes = bytes;
     this.base = memory.map(this.bytes, { name: 'packet', reserve: this.bytes.length });
     memory.resize(this.base, this.end);
     this.mappedEnd = this.end;

@@ -17,12 +17,35 @@ export const MEM_HI = 64;
 export const MEM_BUDGET = 128;
 /** The high half of a 64-bit load that went through JavaScript. */
 export const MEM_LOAD_HI = 132;
+/**
+ * The region table (regions.ts): REGION_SLOTS entries of REGION_BYTES — VM base address, size readable,
+ * size writable (0: read-only), linear-memory offset of the region's first byte, then for regions of
+ * elements the first element's tag (0: a plain region), the stride and the extent — of the regions whose
+ * bytes live in linear memory, so the module checks and makes an access to them without calling out.
+ */
+export const MEM_REGIONS = 256;
+export const REGION_SLOTS = 8;
+export const REGION_BYTES = 32;
+/**
+ * The packet LD_ABS/LD_IND read (EngineState.packet), as int32s: linear offset of its bytes (-1: not in
+ * linear memory, the import reads it), data, end, mac, net, bytes.length.
+ */
+export const MEM_PACKET = 1024;
+/**
+ * The map table (map-lookup.ts), by map handle: kind (1: a plain array whose values are in linear
+ * memory, 0: anything else), max_entries, VM address of the values, first value's tag, stride.
+ */
+export const MEM_MAPS = 1536;
+export const MAP_SLOTS = 64;
+export const MAP_BYTES = 32;
 /** The call frames' stacks (EngineState.allStacks), frame d at MEM_STACKS + d * STACK_SIZE. */
-export const MEM_STACKS = 4096;
-/** Bytes of linear memory used: everything above fits in one page. */
-export const MEM_PAGES = 1;
-/** The stacks end inside the page. */
+export const MEM_STACKS = 4096; // (after MEM_MAPS + MAP_SLOTS * MAP_BYTES)
+/** The stacks end inside the first page. */
 export const MEM_STACKS_END = MEM_STACKS + MAX_CALL_FRAMES * STACK_SIZE;
+/** From here on, buffers handed out by Memory.allocate (packet buffer, contexts). */
+export const MEM_ARENA = MEM_STACKS_END;
+/** Pages of linear memory (fixed: growing would detach every view of it). */
+export const MEM_PAGES = 8;
 
 // ---- the run function: (block, frame base) -> code | pc << 3 ----
 
@@ -77,6 +100,18 @@ export const enum Import {
   Callx,
   Packet,
   Atomic,
+}
+
+/** The module's own functions, numbered after the imports (compile.ts writes them in this order). */
+export const enum Fn {
+  /** run(block, frame) -> code | pc << 3 (exported). */
+  Run = 12,
+  /** (pointer i64, offset i64, size i64) -> linear offset of a readable access in a table region, or -1. */
+  ResolveRead,
+  /** The same for a write. */
+  ResolveWrite,
+  /** (pc, size, offset) -> LD_ABS/LD_IND value, or -1 for a load outside the packet (loadPacket). */
+  LoadPacket,
 }
 
 /** A function body being written: opcodes with their immediates. */

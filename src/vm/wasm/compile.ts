@@ -14,15 +14,18 @@
  * A program this layout cannot hold (more blocks or slots than MAX_BLOCKS / MAX_SLOTS) is refused with
  * the reason; the engine then runs it on the compiled JavaScript engine.
  */
-import { BPF_PSEUDO_CALL } from '../../isa/index.js';
+import { BPF_PSEUDO_CALL, STACK_SIZE } from '../../isa/index.js';
 import { SEMANTICS } from '../insn-semantics.js';
 import type { LoadedProgram } from '../interpreter-program.js';
 import { jumpTarget, leaders } from '../jit-layout.js';
-import { Body, Exit, Import, L_BLOCK, L_BUDGET, L_T, L_TI, LOCALS, MEM_BUDGET, MEM_PAGES, reg } from './body.js';
+import { Body, Exit, Fn, Import, L_BLOCK, L_BUDGET, L_T, L_TI, LOCALS, MEM_BUDGET, MEM_PAGES, reg } from './body.js';
 import { emitAlu } from './emit-alu.js';
 import { emitCondition } from './emit-cond.js';
-import { emitLoad, emitStore } from './emit-memory.js';
+import { emitAtomic, emitLoad, emitStore } from './emit-memory.js';
 import { writeModule, type FuncImport } from './module-writer.js';
+import { loadPacketBody, LOAD_PACKET_LOCALS } from './packet-load.js';
+import { emitMapLookup, MAP_LOOKUP_ELEM } from './map-lookup.js';
+import { resolveBody, RESOLVE_LOCALS } from './regions.js';
 import * as W from './opcodes.js';
 
 /** Largest program compiled to WebAssembly (beyond, engines' function-size limits come near). */
@@ -34,6 +37,12 @@ export const MAX_BLOCKS = 60_000;
 export interface WasmProgram {
   bytes: Uint8Array;
   blockOf: Int32Array;
+  /**
+   * Bytes below the frame's top its stores and atomics can write in WebAssembly: the lowest r10 offset
+   * stored at, or the whole frame when some store goes through another register (its fast path may land
+   * anywhere in the frame). Stores the imports make are tracked by the engine.
+   */
+  stackBytes: number;
 }
 
 const i32s = (n: number): number[] => new Array<number>(n).fill(W.I32);
@@ -94,9 +103,27 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
   const bytes = writeModule({
     imports,
     memory: { module: 'env', name: 'memory', min: MEM_PAGES, max: MEM_PAGES },
-    funcs: [{ type: { params: [W.I32, W.I32], results: [W.I32] }, locals: LOCALS, body: b.bytes(), export: 'run' }],
+    funcs: [
+      { type: { params: [W.I32, W.I32], results: [W.I32] }, locals: LOCALS, body: b.bytes(), export: 'run' },
+      { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(false) },
+      { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(true) },
+      { type: { params: [W.I32, W.I32, W.I32], results: [W.I64] }, locals: LOAD_PACKET_LOCALS, body: loadPacketBody() },
+    ],
   });
-  return { bytes, blockOf };
+  return { bytes, blockOf, stackBytes: stackBytes(p) };
+}
+
+/** See WasmProgram.stackBytes. */
+function stackBytes(p: LoadedProgram): number {
+  let bytes = 0;
+  for (let pc = 0; pc < p.slots; pc++) {
+    const kind = SEMANTICS[p.code[pc] as number]?.kind;
+    if (kind !== 'store' && kind !== 'atomic') continue;
+    if (p.dst[pc] !== 10) return STACK_SIZE;
+    const off = p.off[pc] as number;
+    if (off < 0 && -off > bytes) bytes = Math.min(STACK_SIZE, -off);
+  }
+  return bytes;
 }
 
 /** Block k: charge the budget, then its instructions. Code after a block's last jump falls into block k + 1. */
@@ -110,7 +137,16 @@ function emitBlock(
   blockOf: Int32Array,
 ): void {
   let count = 0;
-  for (let pc = start; pc < stop; pc += SEMANTICS[p.code[pc] as number]?.kind === 'lddw' ? 2 : 1) count++;
+  // A block that jumps back to its own start (a tight loop) is wrapped in a WebAssembly loop, so that
+  // jump is one br_if instead of a round through the dispatch's br_table. `x`: the extra label's depth.
+  let selfLoop = false;
+  for (let pc = start; pc < stop; pc += SEMANTICS[p.code[pc] as number]?.kind === 'lddw' ? 2 : 1) {
+    count++;
+    const kind = SEMANTICS[p.code[pc] as number]?.kind;
+    if ((kind === 'jump' || kind === 'ja') && jumpTarget(p, pc) === start) selfLoop = true;
+  }
+  const x = selfLoop ? 1 : 0;
+  if (selfLoop) b.op(W.LOOP, W.VOID);
   b.get(L_BUDGET).i32(count).op(W.I32_SUB).tee(L_BUDGET).i32(0).op(W.I32_LT_S).if();
   // (depth from inside the if: the blocks after k, the loop, then the bail block)
   b.get(L_BUDGET)
@@ -119,7 +155,7 @@ function emitBlock(
     .set(L_BUDGET)
     .i32(start)
     .set(L_TI)
-    .br(N - k + 1)
+    .br(N - k + 1 + x)
     .end();
 
   /** Jump to `target` from the top level of block k (forward: a br; backward: through the dispatch). */
@@ -131,12 +167,14 @@ function emitBlock(
       b.leave(Exit.FallThrough, p.slots);
       if (conditional) b.end();
     } else if (j > k) {
-      b.u8(conditional ? W.BR_IF : W.BR).u32(j - k - 1);
+      b.u8(conditional ? W.BR_IF : W.BR).u32(j - k - 1 + x);
+    } else if (j === k && selfLoop) {
+      b.u8(conditional ? W.BR_IF : W.BR).u32(0);
     } else {
       if (conditional) b.if();
       b.i32(j)
         .set(L_BLOCK)
-        .br(N - 1 - k + (conditional ? 1 : 0));
+        .br(N - 1 - k + x + (conditional ? 1 : 0));
       if (conditional) b.end();
     }
   };
@@ -174,13 +212,12 @@ function emitBlock(
         });
         break;
       case 'atomic':
-        // rare: Memory does the read-modify-write on the spilled registers
-        b.spill().i32(pc).i32(imm).i32(sem.size).i32(dst).i32(src).i32(off).call(Import.Atomic).reload();
+        emitAtomic(b, pc, imm, sem.size, dst, src, off);
         break;
       case 'packet':
         if (sem.indirect) b.i32(pc).i32(sem.size).get(reg(src)).op(W.I32_WRAP_I64).i32(imm).op(W.I32_ADD);
         else b.i32(pc).i32(sem.size).i32(imm);
-        b.call(Import.Packet).op(W.I64_TRUNC_F64_S).tee(L_T).i64(0, 0).op(W.I64_LT_S).if();
+        b.call(Fn.LoadPacket).tee(L_T).i64(0, 0).op(W.I64_LT_S).if();
         b.leave(Exit.PacketOut, pc).end();
         b.get(L_T).set(reg(0));
         break;
@@ -189,9 +226,8 @@ function emitBlock(
           b.spill().leave(Exit.Call, pc);
           break;
         }
-        b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
-        b.i32(pc).i32(imm).call(Import.Helper);
-        helperResult(b, pc);
+        if (imm === MAP_LOOKUP_ELEM) emitMapLookup(b, () => helperCall(b, pc, imm));
+        else helperCall(b, pc, imm);
         break;
       case 'callx':
         b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
@@ -203,6 +239,14 @@ function emitBlock(
         break;
     }
   }
+  if (selfLoop) b.end();
+}
+
+/** Call helper `id` through the import: registers and budget handed over, then taken back. */
+function helperCall(b: Body, pc: number, id: number): void {
+  b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
+  b.i32(pc).i32(id).call(Import.Helper);
+  helperResult(b, pc);
 }
 
 /** After a helper: take the budget back, leave if it stopped or switched the program, else reload r0. */

@@ -10,8 +10,8 @@
  * and an address within 32 KiB of r10 has a zero upper half (regions sit far from both ends of the 32-bit
  * space), so Memory would have accepted it through the same pointer.
  */
-import { STACK_SIZE } from '../../isa/index.js';
-import { Body, Import, L_FP, L_T, MEM_LOAD_HI, reg } from './body.js';
+import { BPF_ADD, STACK_SIZE } from '../../isa/index.js';
+import { Body, Fn, Import, L_FP, L_T, L_TI, MEM_LOAD_HI, reg } from './body.js';
 import * as W from './opcodes.js';
 
 const LOG2 = [0, 0, 1, 1, 2, 2, 2, 2, 3] as const;
@@ -51,6 +51,10 @@ export function emitLoad(
   b.if64();
   b.get(L_FP).get(L_T).op(W.I32_WRAP_I64, W.I32_ADD).mem(op, align, 0);
   b.else();
+  inTable(b, src, off, size, Fn.ResolveRead);
+  b.if64();
+  b.get(L_TI).mem(op, align, 0);
+  b.else();
   pointerArgs(b, src, off);
   b.i32(pc);
   if (size === 8) {
@@ -62,7 +66,7 @@ export function emitLoad(
     if (signed && size === 2) b.op(W.I32_EXTEND16_S);
     b.op(signed ? W.I64_EXTEND_I32_S : W.I64_EXTEND_I32_U);
   }
-  b.end().set(reg(dst));
+  b.end().end().set(reg(dst));
 }
 
 /** *(size *)(dst + off) = the value `value` pushes (an i64). */
@@ -81,6 +85,12 @@ export function emitStore(b: Body, pc: number, dst: number, off: number, size: n
   value();
   b.mem(op, align, 0);
   b.else();
+  inTable(b, dst, off, size, Fn.ResolveWrite);
+  b.if();
+  b.get(L_TI);
+  value();
+  b.mem(op, align, 0);
+  b.else();
   pointerArgs(b, dst, off);
   value();
   if (size === 8) {
@@ -93,7 +103,21 @@ export function emitStore(b: Body, pc: number, dst: number, off: number, size: n
       .i32(pc)
       .call(size === 4 ? Import.St32 : size === 2 ? Import.St16 : Import.St8);
   }
-  b.end();
+  b.end().end();
+}
+
+/**
+ * Push whether `size` bytes at base + off lie in a region of the table (regions.ts), leaving their
+ * linear offset in L_TI.
+ */
+function inTable(b: Body, base: number, off: number, size: number, resolve: Fn): void {
+  b.get(reg(base))
+    .i64(off, off >> 31)
+    .i64(size, 0)
+    .call(resolve)
+    .tee(L_TI)
+    .i32(-1)
+    .op(W.I32_NE);
 }
 
 /**
@@ -115,4 +139,28 @@ function pointerArgs(b: Body, base: number, off: number): void {
   b.get(reg(base)).op(W.I32_WRAP_I64);
   b.get(reg(base)).i64(32, 0).op(W.I64_SHR_U, W.I32_WRAP_I64);
   b.i32(off);
+}
+
+/**
+ * STX|ATOMIC. A plain add (the counters of maps, `lock *(u64 *)(r0 + 0) += r1`) into a table region is
+ * a load, add and store here (one thread: nothing can come between them); everything else, and any
+ * other address, goes to the interpreter's atomic() through the import with the registers spilled.
+ */
+export function emitAtomic(b: Body, pc: number, op: number, size: number, dst: number, src: number, off: number): void {
+  const slow = (): void => {
+    b.spill().i32(pc).i32(op).i32(size).i32(dst).i32(src).i32(off).call(Import.Atomic).reload();
+  };
+  if (op !== BPF_ADD) {
+    slow();
+    return;
+  }
+  const load = size === 8 ? W.I64_LOAD : W.I64_LOAD32_U;
+  const store = size === 8 ? W.I64_STORE : W.I64_STORE32;
+  const align = size === 8 ? 3 : 2;
+  inTable(b, dst, off, size, Fn.ResolveWrite);
+  b.if();
+  b.get(L_TI).get(L_TI).mem(load, align, 0).get(reg(src)).op(W.I64_ADD).mem(store, align, 0);
+  b.else();
+  slow();
+  b.end();
 }

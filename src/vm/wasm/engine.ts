@@ -14,7 +14,7 @@
  * A program compile.ts refuses (too large) or that the WebAssembly engine cannot compile runs on the
  * compiled JavaScript engine instead, which gives the same results; `wasmStatus` says which.
  */
-import { STACK_SIZE } from '../../isa/index.js';
+import { MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/index.js';
 import { DONE, SWITCH, type EngineState } from '../interpreter-state.js';
 import type { LoadedProgram } from '../interpreter-program.js';
 import { interpret } from '../interpreter-switch.js';
@@ -32,11 +32,16 @@ import { Exit, MEM_STACKS } from './body.js';
 import { compileToWasm, IMPORT_NAMES } from './compile.js';
 import { BUDGET_CELL, LOAD_HI_CELL, type WasmShared } from './shared.js';
 import { wasmApi } from './runtime.js';
+import { syncPacket, syncRegions } from './regions.js';
+import { syncMaps } from './map-lookup.js';
+import type { RunContext } from '../contexts/run-context.js';
 
 /** A program's instance: its run function and the block number of each pc. */
 interface Instance {
   run: (block: number, frame: number) => number;
   blockOf: Int32Array;
+  /** Bytes below a frame's top its own stores may write (WasmProgram.stackBytes). */
+  stackBytes: number;
 }
 
 /** What a program's `wasm` slot holds once the engine looked at it. */
@@ -69,14 +74,24 @@ export function wasmEngine(st: EngineState, p: LoadedProgram, startPc: number): 
   let slot = p.wasm as Slot | undefined;
   if (slot === undefined) slot = p.wasm = prepare(st, w, p);
   const c = slot.instance;
-  if (c === undefined) return compiledEngine(st, p, startPc);
+  if (c === undefined) {
+    w.dirtyAll = true; // (the other engines' stores are not tracked)
+    return compiledEngine(st, p, startPc);
+  }
+  if (c.stackBytes > w.dirty) w.dirty = c.stackBytes;
+  syncRegions(st.mem, w);
+  syncPacket(st.packet, w);
+  syncMaps(st.call.context as RunContext | undefined, st.mem, w);
   const L = st.lo;
   const H = st.hi;
   let pc = startPc;
   for (;;) {
     const block = c.blockOf[pc] as number;
     // the module's frame fast path needs r10 = the current frame's top (always so; checked, not assumed)
-    if (block < 0 || L[10] !== st.stackTops[st.depth] || H[10] !== 0) return interpret(st, p, pc);
+    if (block < 0 || L[10] !== st.stackTops[st.depth] || H[10] !== 0) {
+      w.dirtyAll = true;
+      return interpret(st, p, pc);
+    }
     putBudget(st, w);
     const r = c.run(block, MEM_STACKS + st.depth * STACK_SIZE);
     takeBudget(st, w);
@@ -96,6 +111,7 @@ export function wasmEngine(st: EngineState, p: LoadedProgram, startPc: number): 
         pc = at + (p.imm[at] as number) + 1;
         continue;
       case Exit.Bail:
+        w.dirtyAll = true;
         return interpret(st, p, at);
       case Exit.HelperDone:
         return DONE;
@@ -132,6 +148,8 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
   const L = st.lo;
   const H = st.hi;
   const cells = w.cells;
+  const stacksLow = st.stackBases[0] as number;
+  const stacksSpan = (st.stackTops[MAX_CALL_FRAMES - 1] as number) - stacksLow;
   const fns: Record<string, unknown> = {
     ld8: (lo: number, hi: number, off: number, pc: number) => M.ld8(lo, hi, off, pc),
     ld16: (lo: number, hi: number, off: number, pc: number) => M.ld16(lo, hi, off, pc),
@@ -141,13 +159,28 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
       cells[LOAD_HI_CELL] = M.hi;
       return M.lo;
     },
-    st8: (lo: number, hi: number, off: number, v: number, pc: number) => M.st8(lo, hi, off, v, pc),
-    st16: (lo: number, hi: number, off: number, v: number, pc: number) => M.st16(lo, hi, off, v, pc),
-    st32: (lo: number, hi: number, off: number, v: number, pc: number) => M.st32(lo, hi, off, v, pc),
-    st64: (lo: number, hi: number, off: number, vl: number, vh: number, pc: number) => M.st64(lo, hi, off, vl, vh, pc),
+    st8: (lo: number, hi: number, off: number, v: number, pc: number) => {
+      if (hi === 0 && ((lo >>> 0) + off - stacksLow) >>> 0 < stacksSpan) w.dirtyAll = true;
+      M.st8(lo, hi, off, v, pc);
+    },
+    st16: (lo: number, hi: number, off: number, v: number, pc: number) => {
+      if (hi === 0 && ((lo >>> 0) + off - stacksLow) >>> 0 < stacksSpan) w.dirtyAll = true;
+      M.st16(lo, hi, off, v, pc);
+    },
+    st32: (lo: number, hi: number, off: number, v: number, pc: number) => {
+      if (hi === 0 && ((lo >>> 0) + off - stacksLow) >>> 0 < stacksSpan) w.dirtyAll = true;
+      M.st32(lo, hi, off, v, pc);
+    },
+    st64: (lo: number, hi: number, off: number, vl: number, vh: number, pc: number) => {
+      if (hi === 0 && ((lo >>> 0) + off - stacksLow) >>> 0 < stacksSpan) w.dirtyAll = true;
+      M.st64(lo, hi, off, vl, vh, pc);
+    },
     helper: (pc: number, id: number) => {
+      helperWrites(st, w);
       takeBudget(st, w);
       const r = callHelper(st, p, pc, id);
+      syncRegions(M, w);
+      syncPacket(st.packet, w);
       putBudget(st, w);
       return r;
     },
@@ -155,18 +188,43 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
       const lo = L[d] as number;
       const hi = H[d] as number;
       if (!p.mayCallx(lo, hi)) throw callxError(p, pc, d, lo, hi);
+      helperWrites(st, w);
       takeBudget(st, w);
       const r = callHelper(st, p, pc, lo);
+      syncRegions(M, w);
+      syncPacket(st.packet, w);
       putBudget(st, w);
       return r;
     },
     packet: (pc: number, size: number, offset: number) => loadPacket(st, pc, size, offset),
-    atomic: (pc: number, op: number, size: number, d: number, s: number, off: number) =>
-      atomic(st, pc, op, size, d, s, off),
+    atomic: (pc: number, op: number, size: number, d: number, s: number, off: number) => {
+      if (H[d] === 0 && (((L[d] as number) >>> 0) + off - stacksLow) >>> 0 < stacksSpan) w.dirtyAll = true;
+      atomic(st, pc, op, size, d, s, off);
+    },
   };
   const env: Record<string, unknown> = { memory: w.memory };
   for (const name of IMPORT_NAMES) env[name] = fns[name];
   const instance = new wasmApi.Instance(module, { env });
   const run = instance.exports.run as (block: number, frame: number) => number;
-  return { instance: { run, blockOf: compiled.blockOf }, refusal: undefined };
+  return { instance: { run, blockOf: compiled.blockOf, stackBytes: compiled.stackBytes }, refusal: undefined };
+}
+
+/**
+ * Before a helper runs: a pointer argument (r1-r5) into a frame's stack lets it write from there to the
+ * frame's top, which the next run's clearStacks must then zero (a frame the run never entered: all).
+ */
+function helperWrites(st: EngineState, w: WasmShared): void {
+  const L = st.lo;
+  const H = st.hi;
+  const low = st.stackBases[0] as number;
+  const span = (st.stackTops[MAX_CALL_FRAMES - 1] as number) - low;
+  for (let r = 1; r <= 5; r++) {
+    if (H[r] !== 0) continue;
+    const a = (L[r] as number) >>> 0;
+    if ((a - low) >>> 0 >= span) continue;
+    let d = 0;
+    while (d < MAX_CALL_FRAMES && a > (st.stackTops[d] as number)) d++;
+    if (d > st.depth || a < (st.stackBases[d] as number)) w.dirtyAll = true;
+    else if ((st.stackTops[d] as number) - a > w.dirty) w.dirty = (st.stackTops[d] as number) - a;
+  }
 }

@@ -29,6 +29,8 @@ export const LOCAL_TEE = 0x22;
 
 export const I32_LOAD = 0x28;
 export const I64_LOAD = 0x29;
+export const I32_LOAD8_U = 0x2d;
+export const I32_LOAD16_U = 0x2f;
 export const I64_LOAD8_S = 0x30;
 export const I64_LOAD8_U = 0x31;
 export const I64_LOAD16_S = 0x32;

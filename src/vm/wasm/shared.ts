@@ -6,7 +6,8 @@
  */
 import { MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/index.js';
 import { wasmApi, type WasmMemory } from './runtime.js';
-import { MEM_BUDGET, MEM_HI, MEM_LO, MEM_LOAD_HI, MEM_PAGES, MEM_STACKS } from './body.js';
+import { MEM_ARENA, MEM_BUDGET, MEM_HI, MEM_LO, MEM_LOAD_HI, MEM_PAGES, MEM_STACKS } from './body.js';
+import type { Memory } from '../memory.js';
 
 /** Index of the budget cell in WasmShared.cells. */
 export const BUDGET_CELL = MEM_BUDGET / 4;
@@ -16,6 +17,8 @@ export const LOAD_HI_CELL = MEM_LOAD_HI / 4;
 /** A Vm's linear memory and the views the engines share. */
 export interface WasmShared {
   memory: WasmMemory;
+  /** memory.buffer, kept (the getter is slow, and the buffer never changes: the memory never grows). */
+  buffer: ArrayBuffer;
   /** The whole page as int32s (the budget and load cells). */
   cells: Int32Array;
   /** Register file halves (EngineState.lo / hi). */
@@ -25,19 +28,75 @@ export interface WasmShared {
   stacks: Uint8Array;
   /** Budget beyond what the i32 cell holds (huge budgets). */
   extra: number;
+  /**
+   * Bytes below the top of every frame entered since the stacks were last cleared that a run may have
+   * written (clearStacks zeroes only those): the programs' own stack stores (compile.ts stackBytes) and
+   * helpers' pointer arguments into a frame.
+   */
+  dirty: number;
+  /** Something may have written anywhere in the stacks (an import store there, another engine ran). */
+  dirtyAll: boolean;
+  /** The last packet bytes syncPacket saw, and their linear offset (-1: elsewhere). */
+  packetBytes: Uint8Array | undefined;
+  packetLin: number;
+  /** The run context and Memory.epoch the map table was written for (map-lookup.ts). */
+  mapsFor: unknown;
+  mapsEpoch: number;
+  /** Memory.epoch / resizes when the region table was last written (regions.ts). */
+  epoch: number;
+  resizes: number;
 }
 
-/** A new Vm's linear memory and its views (undefined without WebAssembly: the engine then runs the JIT). */
-export function createWasmShared(): WasmShared | undefined {
+/**
+ * Zero what the last run may have written of the stacks (Vm.run's fresh, zeroed stacks) — usually a few
+ * bytes at the top of frame 0 instead of all eight frames' 4 KiB, which would cost more than most runs.
+ * `maxDepth` is the deepest frame the last run entered.
+ */
+export function clearStacks(w: WasmShared, maxDepth: number): void {
+  if (w.dirtyAll) w.stacks.fill(0);
+  else if (w.dirty > 0) {
+    const n = w.dirty;
+    const s = w.stacks;
+    for (let d = 0, top = STACK_SIZE; d <= maxDepth; d++, top += STACK_SIZE) {
+      if (n > 64) s.fill(0, top - n, top);
+      else for (let i = top - n; i < top; i++) s[i] = 0; // (cheaper than fill() on a few bytes)
+    }
+  }
+  w.dirty = 0;
+  w.dirtyAll = false;
+}
+
+/**
+ * A new Vm's linear memory and its views (undefined without WebAssembly: the engine then runs the JIT).
+ * The Vm's `memory` allocates its reusable buffers in it from then on (a bump allocator: what does not
+ * fit any more is an ordinary array, which the modules reach through the imports instead).
+ */
+export function createWasmShared(vmMemory: Memory): WasmShared | undefined {
   if (wasmApi === undefined) return undefined;
   const memory = new wasmApi.Memory({ initial: MEM_PAGES, maximum: MEM_PAGES });
   const buf = memory.buffer;
+  let next = MEM_ARENA;
+  vmMemory.allocate = (size: number): Uint8Array => {
+    if (next + size > buf.byteLength) return new Uint8Array(size);
+    const bytes = new Uint8Array(buf, next, size);
+    next += (size + 7) & ~7;
+    return bytes;
+  };
   return {
     memory,
+    buffer: buf,
     cells: new Int32Array(buf),
     lo: new Int32Array(buf, MEM_LO, 11),
     hi: new Int32Array(buf, MEM_HI, 11),
     stacks: new Uint8Array(buf, MEM_STACKS, MAX_CALL_FRAMES * STACK_SIZE),
     extra: 0,
+    dirty: 0,
+    dirtyAll: false,
+    packetBytes: undefined,
+    packetLin: -1,
+    mapsFor: undefined,
+    mapsEpoch: -1,
+    epoch: -1,
+    resizes: -1,
   };
 }

@@ -1,0 +1,32 @@
+/**
+ * Which engine a collection runs on when its loader does not say: 'wasm' for objects whose programs keep
+ * their work inside the WebAssembly module, 'jit' for the rest. Measured (docs/wasm.md): a program made
+ * of ALU work, stack, context and packet accesses (LD_ABS/LD_IND included), array-map lookups and atomic
+ * adds runs faster as WebAssembly; one that calls other helpers often, uses hash maps, local calls or
+ * tail calls crosses into JavaScript at each of them, and the compiled JavaScript engine, which crosses
+ * nothing, is faster there.
+ */
+import type { ObjectSpec } from '../../elf/spec.js';
+import { BPF_CALL, BPF_JMP } from '../../isa/index.js';
+import { MapType } from '../../uapi/types.js';
+import { wasmApi } from './runtime.js';
+import type { EngineKind } from '../interpreter.js';
+
+/**
+ * Helpers a 'wasm' program may call and still be faster than on 'jit': map_lookup_elem (inline on
+ * arrays), and skb_store_bytes / l3_csum_replace / l4_csum_replace, whose cost is in the helper.
+ */
+const CHEAP_HELPERS = new Set([1, 9, 10, 11]);
+
+/** The engine for `spec` when none was asked for. */
+export function preferredEngine(spec: ObjectSpec): EngineKind {
+  if (wasmApi === undefined) return 'jit';
+  if (!spec.maps.every((m) => m.type === MapType.ARRAY)) return 'jit';
+  for (const p of spec.programs)
+    for (const i of p.insns) {
+      if ((i.code & 0x07) !== BPF_JMP || (i.code & 0xf0) !== BPF_CALL) continue;
+      // callx (BPF_X), local calls (src 1) and kfuncs (src 2) all cross into JavaScript
+      if (i.code !== (BPF_JMP | BPF_CALL) || i.src !== 0 || !CHEAP_HELPERS.has(i.imm)) return 'jit';
+    }
+  return 'wasm';
+}
