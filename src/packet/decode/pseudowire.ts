@@ -47,7 +47,8 @@ function ipv4Plausible(b: Uint8Array, o: number, end: number): boolean {
 /**
  * An Ethernet header at p whose EtherType names something whose header is there. A wrong reading puts
  * arbitrary bytes (an IPv6 flow label, a length) where the EtherType would be, so each type's next header
- * is checked too: a VLAN tag must lead to another plausible type, ARP must be Ethernet/IPv4, PPPoE version 1.
+ * is checked too: a VLAN tag must lead to another plausible type, MPLS to a short stack and a payload nibble,
+ * ARP must be Ethernet/IPv4, PPPoE version 1.
  */
 function ethernetPlausible(b: Uint8Array, p: number, end: number): boolean {
   return typePlausible(b, p + 12, end, 2);
@@ -69,7 +70,7 @@ function typePlausible(b: Uint8Array, t: number, end: number, tags: number): boo
       return tags > 0 && typePlausible(b, n + 2, end, tags - 1);
     case ETHERTYPE.MPLS:
     case ETHERTYPE.MPLS_MULTICAST:
-      return true;
+      return labelStackPlausible(b, n, end);
     case ETHERTYPE.ARP:
       return b[n] === 0 && b[n + 1] === 1 && b[n + 2] === 8 && b[n + 3] === 0;
     case ETHERTYPE.PPPOE_SESSION:
@@ -77,4 +78,14 @@ function typePlausible(b: Uint8Array, t: number, end: number, tags: number): boo
     default:
       return false;
   }
+}
+
+/** A label stack of at most four entries at n whose bottom is followed by a nibble MPLS payloads start with. */
+function labelStackPlausible(b: Uint8Array, n: number, end: number): boolean {
+  for (let i = 0; i < 4 && n + 4 < end; i++, n += 4) {
+    if ((b[n + 2]! & 1) === 0) continue;
+    const next = b[n + 4]! >> 4;
+    return next === 0 || next === 4 || next === 6;
+  }
+  return false;
 }
