@@ -29,6 +29,7 @@ import {
   type ResponseHead,
 } from './http-parser.js';
 import type { UrlRecord } from './record.js';
+import { SocksHandshake, behindSocks, socksShaped } from './socks.js';
 
 export type { FlowEnds } from '../../packet/flow/flow-key.js';
 
@@ -150,6 +151,8 @@ class HttpFlow extends TcpFlow {
   notHttp = false;
   srcText: string | undefined;
   dstText: string | undefined;
+  /** the connection goes through a SOCKS proxy: its handshake and target (socks.ts) */
+  socks: SocksHandshake | undefined;
 }
 
 const HTTP_SLASH = [72, 84, 84, 80, 47];
@@ -348,6 +351,7 @@ export class FullAnalyzer {
       // (A server speaking first would be a hint too, but reordering in a capture can show a response
       // before the request's last segment, so only the client's own bytes decide.)
       if (flow.sawHandshake && !flow.notHttp && flow.clientIsA === fromA && !methodShaped(b, s, e)) {
+        if (socksShaped(b, s, e)) return this.throughSocks(flow);
         flow.notHttp = true;
         this.opts.onNotHttp?.(flow.ends);
       }
@@ -398,6 +402,20 @@ export class FullAnalyzer {
     };
   }
 
+  /** A client that speaks SOCKS first: HTTP may follow the handshake (socks.ts strips it). */
+  private throughSocks(flow: HttpFlow): void {
+    const socks = (flow.socks = new SocksHandshake());
+    const client = flow.clientIsA ? flow.a : flow.b;
+    const server = flow.clientIsA ? flow.b : flow.a;
+    const failed = () => {
+      if (flow.notHttp) return;
+      flow.notHttp = true;
+      this.opts.onNotHttp?.(flow.ends);
+    };
+    client.consumer = behindSocks(client.consumer!, socks, true, failed);
+    server.consumer = behindSocks(server.consumer!, socks, false, failed);
+  }
+
   private responseData(flow: HttpFlow, b: Uint8Array, s: number, e: number, ts: number): void {
     if (flow.held.length > 0) {
       this.hold(flow, b, s, e, ts);
@@ -445,7 +463,7 @@ export class FullAnalyzer {
       clientIsA ? ends.portA : ends.portB,
       clientIsA ? ends.portB : ends.portA,
       head.method,
-      head.host,
+      head.host || (flow.socks?.target ?? ''),
       head.uri,
       head.version,
       head.truncated,
@@ -454,6 +472,10 @@ export class FullAnalyzer {
       rec.malformed = true;
       rec.raw = head.raw;
       this.stats.malformedRequests++;
+    }
+    if (flow.socks) {
+      rec.via = flow.socks.version;
+      rec.socks_target = flow.socks.target;
     }
     this.stats.requests++;
     if (head.truncated) this.stats.truncated++;
@@ -536,6 +558,8 @@ class FullRecord implements UrlRecord {
   latency_ms: number | null = null;
   malformed = false;
   raw = '';
+  via = '';
+  socks_target = '';
   private built: string | undefined;
   constructor(
     readonly ts: number,

@@ -28,6 +28,10 @@ export interface UrlRecord {
    */
   malformed?: boolean;
   raw?: string;
+  /** the connection went through a proxy: "socks4", "socks4a" or "socks5" ('' or absent when direct) */
+  via?: string;
+  /** with `via`: the target the client asked the proxy for ("host" or "host:port"; the host when no Host header came) */
+  socks_target?: string;
 }
 
 /** The classic line: `GET /path HTTP/1.1` (a truncated request line ends in "..."). */
@@ -54,5 +58,6 @@ export function jsonLine(r: UrlRecord): string {
     latency_ms: r.latency_ms,
     truncated: r.truncated,
     ...(r.malformed ? { malformed: true, raw: r.raw } : {}),
+    ...(r.via ? { via: r.via, socks_target: r.socks_target } : {}),
   });
 }

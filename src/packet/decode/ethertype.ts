@@ -9,6 +9,7 @@ import { decodeArp } from './arp.js';
 import { decodeIPv4, decodeIPv6 } from './ip.js';
 import { LAYER } from './layers.js';
 import { decodeRawIp } from './link.js';
+import { MplsPayload, mplsPayloadKind } from './pseudowire.js';
 import type { PacketView } from './packet-view.js';
 
 /** An Ethernet II / 802.3 frame starting at `o` (also inside tunnels: VXLAN, GRE TEB, 802.1ah, ...). */
@@ -113,8 +114,8 @@ function decodeLlc(v: PacketView, o: number): void {
 }
 
 /**
- * An MPLS label stack, then what its bottom carries: nothing says what, so the first nibble decides,
- * as routers and Wireshark do: 4 IPv4, 6 IPv6, 0 a pseudowire control word followed by an Ethernet frame.
+ * An MPLS label stack, then what its bottom carries: nothing says what, so the first bytes decide
+ * (pseudowire.ts): IPv4, IPv6, or an Ethernet pseudowire with or without its control word.
  */
 export function decodeMpls(v: PacketView, o: number): void {
   const b = v.bytes;
@@ -136,9 +137,10 @@ export function decodeMpls(v: PacketView, o: number): void {
     return;
   }
   if (!v.enterInner()) return;
-  const nibble = b[o]! >> 4;
-  if (nibble === 4 || nibble === 6) decodeRawIp(v, o);
-  else if (nibble === 0) decodeEthernet(v, o + 4);
+  const kind = mplsPayloadKind(b, o, end);
+  if (kind === MplsPayload.IP) decodeRawIp(v, o);
+  else if (kind === MplsPayload.EthernetCw) decodeEthernet(v, o + 4);
+  else if (kind === MplsPayload.Ethernet) decodeEthernet(v, o);
   else v.malformed = true;
 }
 

@@ -133,8 +133,9 @@ export const ENCAPS: Record<string, Encap> = {
   'mpls-pseudowire': {
     linktype: LINKTYPE.EN10MB,
     wrap: (f) => eth(0x8847, cat([0, 0x12, 0xc1, 0x40, 0, 0, 0, 0], f)),
-    tsharkCannot: 'tshark needs to be told that an MPLS payload starting with 0 is Ethernet over a pseudowire',
   },
+  // no control word: the frame's own addresses (00:01:02:..., a known vendor's) follow the label
+  'mpls-pw-nocw': { linktype: LINKTYPE.EN10MB, wrap: (f) => eth(0x8847, cat([0, 0x12, 0xc1, 0x40], f)) },
   'vlan-x3': {
     linktype: LINKTYPE.EN10MB,
     wrap: (f) => cat(f.subarray(0, 12), [0x88, 0xa8, 0, 1, 0x81, 0, 0, 2, 0x81, 0, 0, 3], f.subarray(12)),
@@ -227,7 +228,6 @@ export const ENCAPS: Record<string, Encap> = {
       const head = [0x41, 0x52, 0x21, v6 ? 41 : 4, 0, 0, 0, 1, ...Array(16).fill(7), ...Array(20).fill(0)];
       return eth(0x0800, ipv4(17, udp(5072, 5072, cat(head, ip))));
     },
-    tsharkCannot: 'tshark decodes AYIYA but not its IPv4 payload',
   },
   ieee802_11: { linktype: LINKTYPE.IEEE802_11, wrap: (f) => wlanData(inner(f).type, inner(f).ip) },
   radiotap: {
