@@ -8,13 +8,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { UsageError, InputError, EnvironmentError } from '../../util/errors.js';
 import { compileFilter, filterToEbpf, findLinkType } from '../../pcap-filter/index.js';
 import {
+  compileClassicToJs,
   formatBytecode,
   formatDd,
   formatDdd,
   formatImage,
-  prepareClassic,
-  runClassic,
-  type PreparedClassic,
+  type ClassicJsFilter,
   type SockFilter,
 } from '../../cbpf/index.js';
 import { disassemble } from '../../asm/index.js';
@@ -106,12 +105,12 @@ export function runFilter(argv: string[]): number {
     throw new InputError(`cannot read: ${(e as Error).message}`, inPath);
   }
   const expr = words.join(' ');
-  const programs = new Map<number, PreparedClassic>();
-  const filterFor = (linktype: number): PreparedClassic => {
+  const programs = new Map<number, ClassicJsFilter>();
+  const filterFor = (linktype: number): ClassicJsFilter => {
     let p = programs.get(linktype);
     if (!p) {
       const prog: SockFilter[] = compileFilter(expr, { linktype: findLinkType(linktype) });
-      p = prepareClassic(prog);
+      p = compileClassicToJs(prog);
       programs.set(linktype, p);
     }
     return p;
@@ -130,14 +129,14 @@ export function runFilter(argv: string[]): number {
 export function filterRecords(
   bytes: Buffer,
   path: string,
-  filterFor: (linktype: number) => PreparedClassic,
+  filterFor: (linktype: number) => ClassicJsFilter,
 ): { out: Buffer; read: number; kept: number } {
   const parts: Buffer[] = [];
   let read = 0;
   let kept = 0;
   const keep = (linktype: number, data: Uint8Array, origLen: number): boolean => {
     read++;
-    const ok = runClassic(filterFor(linktype), data, { len: origLen }).retval !== 0;
+    const ok = filterFor(linktype)(data, origLen) !== 0;
     if (ok) kept++;
     return ok;
   };
@@ -193,15 +192,24 @@ export function filterRecords(
   if (bytes.length < 24) throw new InputError('truncated file header', `${path}@0`);
   const u32 = (at: number): number => (le ? bytes.readUInt32LE(at) : bytes.readUInt32BE(at));
   const linktype = u32(20) & 0x0fffffff;
-  parts.push(bytes.subarray(0, 24));
+  // Kept records are copied into one buffer as big as the input (no list of slices to concatenate).
+  const out = Buffer.allocUnsafe(bytes.length);
+  bytes.copy(out, 0, 0, 24);
+  let w = 24;
   let off = 24;
+  const filter = filterFor(linktype);
   while (off < bytes.length) {
     if (off + 16 > bytes.length) throw new InputError('truncated record header', `${path}@${off}`);
     const cap = u32(off + 8);
     const orig = u32(off + 12);
-    if (off + 16 + cap > bytes.length) throw new InputError(`truncated record (${cap} bytes)`, `${path}@${off}`);
-    if (keep(linktype, bytes.subarray(off + 16, off + 16 + cap), orig)) parts.push(bytes.subarray(off, off + 16 + cap));
-    off += 16 + cap;
+    const end = off + 16 + cap;
+    if (end > bytes.length) throw new InputError(`truncated record (${cap} bytes)`, `${path}@${off}`);
+    read++;
+    if (filter(new Uint8Array(bytes.buffer, bytes.byteOffset + off + 16, cap), orig) !== 0) {
+      kept++;
+      w += bytes.copy(out, w, off, end);
+    }
+    off = end;
   }
-  return { out: Buffer.concat(parts), read, kept };
+  return { out: out.subarray(0, w), read, kept };
 }
