@@ -22,7 +22,9 @@ export {
   type ClassicMachine,
   type ClassicInput,
 } from './interpret.js';
+export { compileClassicToJs, classicJsSource, type ClassicJsFilter, type ClassicJsOptions } from './js-compile.js';
 export { ClassicDebugger, type DebugPacket, type PacketLoad, type StopReason } from './debugger.js';
+export { convertClassicDirect, type DirectVerdicts } from './convert-direct.js';
 export { convertClassic, writeClassicContext, CLASSIC_CTX, CLASSIC_CTX_SIZE } from './convert.js';
 export { bpfImage, formatImage } from './image.js';
 export {

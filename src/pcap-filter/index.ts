@@ -8,7 +8,8 @@
  */
 export { compileFilter, type CompileOptions } from './compile.js';
 export { FilterSyntaxError } from './errors.js';
-export { filterToEbpf } from './ebpf.js';
+export { filterToEbpf, filterToForm, EBPF_FORMS, type EbpfForm, type EbpfFilter } from './ebpf.js';
+export { elfObject, type ElfProgram } from './elf-object.js';
 export { LINK_TYPES, findLinkType, type LinkType, type LinkKind } from './linktypes.js';
 export { systemResolver, ETHER_PROTO_NAMES, type NameResolver } from './names.js';
 export { MAX_NESTING } from './parser.js';

@@ -6,27 +6,43 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { UsageError, InputError, EnvironmentError } from '../../util/errors.js';
-import { compileFilter, filterToEbpf, findLinkType } from '../../pcap-filter/index.js';
 import {
+  compileFilter,
+  EBPF_FORMS,
+  elfObject,
+  filterToEbpf,
+  filterToForm,
+  findLinkType,
+  type EbpfForm,
+} from '../../pcap-filter/index.js';
+import type { Instruction } from '../../isa/index.js';
+import {
+  compileClassicToJs,
   formatBytecode,
   formatDd,
   formatDdd,
   formatImage,
-  prepareClassic,
-  runClassic,
-  type PreparedClassic,
+  type ClassicJsFilter,
   type SockFilter,
 } from '../../cbpf/index.js';
 import { disassemble } from '../../asm/index.js';
 
 export const COMPILE_HELP = `usage: bpfkit pcap compile [-y LINKTYPE] [-O] [-s SNAPLEN] [-d|-dd|-ddd|--tc|--ebpf] EXPR...
+       bpfkit pcap compile --ebpf --form socket|tc|tc-classid|xdp [-o FILE.o] EXPR...
 
 Compile a pcap-filter(7) expression (one argument or several words, as tcpdump takes it) to classic BPF,
 equal to libpcap 1.10's. Output, as tcpdump prints it: -d listing (default), -dd C array, -ddd decimal;
---tc: tc's bytecode string (bpf bytecode "..."); --ebpf: the program converted to eBPF.
+--tc: tc's bytecode string (bpf bytecode "..."); --ebpf: the program converted to eBPF (listing).
   -y LINKTYPE  EN10MB (default), RAW, IPV4, IPV6, LINUX_SLL, LINUX_SLL2, NULL, LOOP, PPP
   -O, -O0      do not optimize (tcpdump's -O)
   -s SNAPLEN   what accepted packets return (default 262144)
+  --form F     the eBPF program in a loadable form (implies --ebpf):
+                 socket      SOCKET_FILTER: returns the snapshot length or 0 (SO_ATTACH_BPF)
+                 tc          SCHED_CLS, direct action: TC_ACT_OK on a match, TC_ACT_SHOT otherwise
+                 tc-classid  SCHED_CLS, classid mode: -1 (the filter's flowid) on a match, 0 otherwise
+                 xdp         XDP: XDP_PASS on a match, XDP_DROP otherwise (compile for EN10MB)
+  -o FILE.o    write the form as an ELF object (section socket, tc or xdp; license GPL) that
+               ip/tc/bpftool and bpfkit load: tc filter add dev D ingress bpf da obj FILE.o sec tc
 Errors: one line with the column, exit 2.
 `;
 
@@ -43,6 +59,8 @@ export function runCompile(argv: string[]): number {
   let optimize = true;
   let format = '-d';
   let snaplen = 262144;
+  let form: EbpfForm | undefined;
+  let output: string | undefined;
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -61,6 +79,15 @@ export function runCompile(argv: string[]): number {
       const v = argv[++i] ?? '';
       if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`-s wants a snapshot length, got '${v}'`);
       snaplen = Number(v);
+    } else if (a === '--form') {
+      const f = argv[++i] ?? '';
+      if (!(EBPF_FORMS as readonly string[]).includes(f))
+        throw new UsageError(`--form wants one of ${EBPF_FORMS.join(', ')}, got '${f}'`);
+      form = f as EbpfForm;
+      format = '--ebpf';
+    } else if (a === '-o' || a === '--output') {
+      output = argv[++i] ?? '';
+      if (!output) throw new UsageError('-o wants a file name');
     } else if (['-d', '-dd', '-ddd', '--tc', '--ebpf'].includes(a)) format = a;
     else if (a.startsWith('-') && a.length > 1 && !/^-\s/.test(a) && words.length === 0) {
       throw new UsageError(`unknown option '${a}' (try: bpfkit pcap compile --help)`);
@@ -68,6 +95,23 @@ export function runCompile(argv: string[]): number {
   }
   const expr = words.join(' ');
   const prog = compileFilter(expr, { linktype, optimize, snaplen, savefile: false });
+  if (output !== undefined && !form)
+    throw new UsageError('-o writes an ELF object: give --form socket|tc|tc-classid|xdp');
+  if (form) {
+    const f = filterToForm(prog, form, 'expression');
+    if (output === undefined) process.stdout.write(listing(f.insns));
+    else {
+      try {
+        writeFileSync(
+          output,
+          elfObject({ section: f.section, name: `pcap_${form.replace('-', '_')}`, insns: f.insns }),
+        );
+      } catch (e) {
+        throw new EnvironmentError(`cannot write ${output}: ${(e as Error).message}`);
+      }
+    }
+    return 0;
+  }
   switch (format) {
     case '-dd':
       process.stdout.write(formatDd(prog));
@@ -79,16 +123,19 @@ export function runCompile(argv: string[]): number {
       process.stdout.write(`${formatBytecode(prog)}\n`);
       break;
     case '--ebpf':
-      process.stdout.write(
-        disassemble(filterToEbpf(prog, 'expression'))
-          .map((line, pc) => `${String(pc).padStart(5)}: ${line}\n`)
-          .join(''),
-      );
+      process.stdout.write(listing(filterToEbpf(prog, 'expression')));
       break;
     default:
       process.stdout.write(formatImage(prog));
   }
   return 0;
+}
+
+/** An eBPF program as numbered lines. */
+function listing(insns: Instruction[]): string {
+  return disassemble(insns)
+    .map((line, pc) => `${String(pc).padStart(5)}: ${line}\n`)
+    .join('');
 }
 
 /** `bpfkit pcap filter IN OUT EXPR...` */
@@ -106,12 +153,12 @@ export function runFilter(argv: string[]): number {
     throw new InputError(`cannot read: ${(e as Error).message}`, inPath);
   }
   const expr = words.join(' ');
-  const programs = new Map<number, PreparedClassic>();
-  const filterFor = (linktype: number): PreparedClassic => {
+  const programs = new Map<number, ClassicJsFilter>();
+  const filterFor = (linktype: number): ClassicJsFilter => {
     let p = programs.get(linktype);
     if (!p) {
       const prog: SockFilter[] = compileFilter(expr, { linktype: findLinkType(linktype) });
-      p = prepareClassic(prog);
+      p = compileClassicToJs(prog);
       programs.set(linktype, p);
     }
     return p;
@@ -130,14 +177,14 @@ export function runFilter(argv: string[]): number {
 export function filterRecords(
   bytes: Buffer,
   path: string,
-  filterFor: (linktype: number) => PreparedClassic,
+  filterFor: (linktype: number) => ClassicJsFilter,
 ): { out: Buffer; read: number; kept: number } {
   const parts: Buffer[] = [];
   let read = 0;
   let kept = 0;
   const keep = (linktype: number, data: Uint8Array, origLen: number): boolean => {
     read++;
-    const ok = runClassic(filterFor(linktype), data, { len: origLen }).retval !== 0;
+    const ok = filterFor(linktype)(data, origLen) !== 0;
     if (ok) kept++;
     return ok;
   };
@@ -193,15 +240,24 @@ export function filterRecords(
   if (bytes.length < 24) throw new InputError('truncated file header', `${path}@0`);
   const u32 = (at: number): number => (le ? bytes.readUInt32LE(at) : bytes.readUInt32BE(at));
   const linktype = u32(20) & 0x0fffffff;
-  parts.push(bytes.subarray(0, 24));
+  // Kept records are copied into one buffer as big as the input (no list of slices to concatenate).
+  const out = Buffer.allocUnsafe(bytes.length);
+  bytes.copy(out, 0, 0, 24);
+  let w = 24;
   let off = 24;
+  const filter = filterFor(linktype);
   while (off < bytes.length) {
     if (off + 16 > bytes.length) throw new InputError('truncated record header', `${path}@${off}`);
     const cap = u32(off + 8);
     const orig = u32(off + 12);
-    if (off + 16 + cap > bytes.length) throw new InputError(`truncated record (${cap} bytes)`, `${path}@${off}`);
-    if (keep(linktype, bytes.subarray(off + 16, off + 16 + cap), orig)) parts.push(bytes.subarray(off, off + 16 + cap));
-    off += 16 + cap;
+    const end = off + 16 + cap;
+    if (end > bytes.length) throw new InputError(`truncated record (${cap} bytes)`, `${path}@${off}`);
+    read++;
+    if (filter(new Uint8Array(bytes.buffer, bytes.byteOffset + off + 16, cap), orig) !== 0) {
+      kept++;
+      w += bytes.copy(out, w, off, end);
+    }
+    off = end;
   }
-  return { out: Buffer.concat(parts), read, kept };
+  return { out: out.subarray(0, w), read, kept };
 }

@@ -1,0 +1,116 @@
+/**
+ * A large generated differential corpus: expressions from a small grammar (generated.ts, fixed seeds)
+ * over five link types, each compiled by bpfkit and run (compiled to JavaScript) on the synthetic capture
+ * of its link type, against `tcpdump -r FILE EXPR` itself on the same file — every other expression with
+ * the optimizer off (-O) on both sides. Both must refuse the same expressions. The short run (a few
+ * hundred expressions) stays well under a minute; the long one (`long`: 3000) is the full suite's.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileFilter, findLinkType } from '../../src/pcap-filter/index.js';
+import { compileClassicToJs } from '../../src/cbpf/index.js';
+import { needs } from '../support/env.js';
+import { ethernetFrames, reframe, writePcap } from './frames.js';
+import { tcpdumpKeeps } from './oracle.js';
+import { expressionGenerator, type GrammarLimits } from './generated.js';
+
+const LINKTYPES = ['EN10MB', 'RAW', 'LINUX_SLL', 'LINUX_SLL2', 'PPP'];
+
+function differential(t: TestContext, seed: number, count: number, limits: GrammarLimits = {}): string[] {
+  const dir = mkdtempSync(join(tmpdir(), `bpfkit-pf-gen-${process.pid}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const eth = ethernetFrames();
+  const captures = LINKTYPES.map((linktype) => {
+    const packets =
+      linktype === 'EN10MB'
+        ? eth.map((f) => ({ data: f.data, wireLen: f.wireLen }))
+        : reframe(eth, linktype).map((data) => ({ data }));
+    const file = join(dir, `${linktype}.pcap`);
+    writePcap(file, findLinkType(linktype).linktype, packets);
+    return {
+      linktype,
+      file,
+      packets: packets.map((p) => ({
+        data: new Uint8Array(p.data),
+        len: (p as { wireLen?: number }).wireLen ?? p.data.length,
+      })),
+    };
+  });
+  const next = expressionGenerator(seed, limits);
+  const failures: string[] = [];
+  let valid = 0;
+  let refused = 0;
+  let kept = 0;
+  for (let i = 0; i < count; i++) {
+    const expr = next();
+    const cap = captures[i % captures.length]!;
+    const optimize = Math.floor(i / captures.length) % 2 === 0;
+    const want = tcpdumpKeeps(cap.file, expr, optimize);
+    let got: number[] | undefined;
+    let err = '';
+    try {
+      const f = compileClassicToJs(compileFilter(expr, { linktype: cap.linktype, optimize }));
+      got = [];
+      cap.packets.forEach((p, n) => f(p.data, p.len) !== 0 && got!.push(n));
+    } catch (e) {
+      err = (e as Error).message;
+    }
+    const where = `[${cap.linktype}${optimize ? '' : ' -O'}] ${expr}`;
+    if (!Array.isArray(want)) {
+      refused++;
+      if (got) failures.push(`${where}: tcpdump refuses (${want.error}), bpfkit compiles it`);
+      continue;
+    }
+    valid++;
+    if (!got) failures.push(`${where}: tcpdump accepts it, bpfkit refuses: ${err}`);
+    else if (got.join() !== want.join()) {
+      const extra = got.filter((n) => !want.includes(n));
+      const missing = want.filter((n) => !got.includes(n));
+      failures.push(`${where}: bpfkit also keeps [${extra}], misses [${missing}]`);
+    } else kept += got.length;
+  }
+  t.diagnostic(
+    `${count} generated expressions (seed ${seed}): ${valid} valid, ${refused} refused by both or one, ${kept} packets kept in agreement`,
+  );
+  assert.ok(valid > count / 3, `only ${valid} of ${count} expressions were valid: the grammar exercises too little`);
+  return failures;
+}
+
+test(
+  'generated expressions (a short run of 300, five link types, -O and optimized) keep what tcpdump -r keeps',
+  { timeout: 120_000 },
+  (t) => {
+    if (!needs(t, { tools: ['tcpdump'] })) return;
+    // Comparisons of one (masked) access, no arithmetic chains, no arp[]/ether[]: see the long run for those.
+    const failures = differential(t, 0x9e1, 300, {
+      noShifts: true,
+      oneProtocol: true,
+      simpleArithmetic: true,
+      indexed: ['ip', 'tcp', 'udp', 'icmp', 'ip6'],
+    });
+    assert.deepEqual(failures, []);
+  },
+);
+
+/**
+ * The full grammar finds disagreements still open (2026-12 round; listed in docs/pcap-filter.md), all in
+ * arithmetic on packet bytes: libpcap refuses a constant shift above 31 that bpfkit compiles; bpfkit's
+ * optimizer says "rejects all packets" where libpcap keeps a program; chains mixing `^`, `|`, `-` and a
+ * comparison, and bytes of two protocols in one comparison (`ip6[1] - icmp[2]`), give other verdicts;
+ * `arp[]` on PPP; and shifts by X >= 32, where libpcap's userspace filter (tcpdump -r) gives 0 and the
+ * kernel, whose semantics bpfkit runs, masks the count. The long run reports them as a todo until the
+ * compiler's owner closes them.
+ */
+test(
+  'generated expressions, the long run (3000, the full grammar)',
+  { timeout: 900_000, todo: 'open disagreements, see the comment' },
+  (t) => {
+    if (!needs(t, { tools: ['tcpdump'], long: true })) return;
+    const failures = differential(t, 0x5eed, 3000);
+    for (const f of failures) t.diagnostic(f.length > 300 ? `${f.slice(0, 300)}...` : f);
+    assert.deepEqual(failures, []);
+  },
+);
