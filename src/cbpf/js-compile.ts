@@ -84,6 +84,12 @@ const SLOW: Slow = {
 export interface ClassicJsOptions {
   /** Always use the loop-over-switch form (tests compare it with the nested-block form). */
   loop?: boolean;
+  /**
+   * What a shift by X >= 32 gives. `'kernel'` (the default, as the classic interpreter and the kernel's
+   * cBPF→eBPF conversion do): the low 5 bits of X count. `'libpcap'`: 0, as libpcap's userspace
+   * bpf_filter gives it — what `tcpdump -r` runs, so bpfkit's file filters keep the packets it keeps.
+   */
+  shifts?: 'kernel' | 'libpcap';
 }
 
 /** Check `insns` (InputError as prepareClassic gives) and compile them to a JavaScript function. */
@@ -212,10 +218,12 @@ export function classicJsSource(insns: readonly SockFilter[], options: ClassicJs
             lines.push(`a = (a ^ ${v}) >>> 0;`);
             break;
           case BPF_LSH:
-            lines.push(`a = (a << (${v} & 31)) >>> 0;`);
+            if (v === 'x' && options.shifts === 'libpcap') lines.push('a = x < 32 ? (a << x) >>> 0 : 0;');
+            else lines.push(`a = (a << (${v} & 31)) >>> 0;`);
             break;
           case BPF_RSH:
-            lines.push(`a = a >>> (${v} & 31);`);
+            if (v === 'x' && options.shifts === 'libpcap') lines.push('a = x < 32 ? a >>> x : 0;');
+            else lines.push(`a = a >>> (${v} & 31);`);
             break;
           case BPF_NEG:
             lines.push('a = -a >>> 0;');

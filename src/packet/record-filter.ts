@@ -10,6 +10,9 @@ import { compileFilter, findLinkType } from '../pcap-filter/index.js';
 /** Link types checked when the filter is made: Ethernet, Linux cooked v2 and v1, raw IP. */
 const USUAL_LINKTYPES = [1, 276, 113, 101];
 
+/** File filters shift as libpcap's userspace filter does (X >= 32 gives 0): they keep what `tcpdump -r` keeps. */
+const LIBPCAP = { shifts: 'libpcap' } as const;
+
 /**
  * The compiled program for each link type, made on first use. Throws FilterSyntaxError at once when no
  * usual link type takes the expression (a syntax error is reported before any record is read); one that
@@ -20,7 +23,10 @@ export function filterProgramsFor(expression: string): (linktype: number) => Cla
   let firstError: unknown;
   for (const linktype of USUAL_LINKTYPES) {
     try {
-      programs.set(linktype, compileClassicToJs(compileFilter(expression, { linktype: findLinkType(linktype) })));
+      programs.set(
+        linktype,
+        compileClassicToJs(compileFilter(expression, { linktype: findLinkType(linktype) }), undefined, LIBPCAP),
+      );
     } catch (err) {
       firstError ??= err;
     }
@@ -29,7 +35,7 @@ export function filterProgramsFor(expression: string): (linktype: number) => Cla
   return (linktype) => {
     let p = programs.get(linktype);
     if (!p) {
-      p = compileClassicToJs(compileFilter(expression, { linktype: findLinkType(linktype) }));
+      p = compileClassicToJs(compileFilter(expression, { linktype: findLinkType(linktype) }), undefined, LIBPCAP);
       programs.set(linktype, p);
     }
     return p;

@@ -158,7 +158,8 @@ export function runFilter(argv: string[]): number {
     let p = programs.get(linktype);
     if (!p) {
       const prog: SockFilter[] = compileFilter(expr, { linktype: findLinkType(linktype) });
-      p = compileClassicToJs(prog);
+      // As libpcap's userspace filter shifts (X >= 32 gives 0), so OUT keeps what `tcpdump -r` keeps.
+      p = compileClassicToJs(prog, undefined, { shifts: 'libpcap' });
       programs.set(linktype, p);
     }
     return p;
