@@ -192,17 +192,13 @@ test('mixed traffic: the full filter keeps bulk non-HTTP TCP away from userspace
   assert.equal(s.precision, 1);
   assert.ok(summary.kept < summary.packets * 0.4, `kept ${summary.kept} of ${summary.packets}`);
 
-  // With the filter on its own thread (--threads 2), userspace's session deletes reach it a few chunks
-  // later: it may keep more, but the requests are the same, and so are the counts on every run.
+  // With the flows split over two threads (--threads 2), each with its own filter: the same output and
+  // the same counts, byte for byte.
   const one = cli('urls', mixed.pcap, '--format', 'json', '--threads', '1');
   const two = cli('urls', mixed.pcap, '--format', 'json', '--threads', '2');
-  const again = cli('urls', mixed.pcap, '--format', 'json', '--threads', '2');
   assert.equal(two.status, 0, two.stderr);
   assert.equal(two.stdout, one.stdout);
-  assert.equal(again.stderr, two.stderr);
+  assert.equal(two.stderr, one.stderr);
   const counts = (stderr: string) => /(\d+) packets seen, (\d+) kept by filter/.exec(stderr)!.slice(1).map(Number);
   assert.deepEqual(counts(one.stderr), [summary.packets, summary.kept]);
-  const [seen2, kept2] = counts(two.stderr);
-  assert.equal(seen2, summary.packets);
-  assert.ok(kept2! >= summary.kept && kept2! < summary.packets, two.stderr);
 });

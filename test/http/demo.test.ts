@@ -76,7 +76,7 @@ test('`bpfkit urls FILE` prints classic request lines (what npm start shows), js
     assert.ok(key in recs[0]!, `json has ${key}`);
 });
 
-test('`bpfkit urls` on one thread and on two (the filter on its own thread) prints the same, run after run', () => {
+test('`bpfkit urls` on one thread and with its flows split over two or three prints the same, run after run', () => {
   const one = cli('urls', 'examples/captures/http-demo.pcap', '--format', 'json', '--threads', '1');
   const two = cli('urls', 'examples/captures/http-demo.pcap', '--format', 'json', '--threads', '2');
   const again = cli('urls', 'examples/captures/http-demo.pcap', '--format', 'json', '--threads', '2');
@@ -85,7 +85,11 @@ test('`bpfkit urls` on one thread and on two (the filter on its own thread) prin
   assert.equal(two.stdout, one.stdout);
   assert.equal(two.stderr, one.stderr);
   assert.equal(again.stderr, two.stderr);
-  assert.equal(cli('urls', 'examples/captures/http-demo.pcap', '--threads', '3').status, 2);
+  const three = cli('urls', 'examples/captures/http-demo.pcap', '--format', 'json', '--threads', '3');
+  assert.equal(three.stdout, one.stdout);
+  assert.equal(three.stderr, one.stderr);
+  assert.equal(cli('urls', 'examples/captures/http-demo.pcap', '--threads', '65').status, 2);
+  assert.equal(cli('urls', 'examples/captures/http-demo.pcap', '--threads', '2', '--mode', 'v2').status, 2);
 });
 
 test('tshark (out-of-order reassembly on) finds nothing that full mode misses on the demo capture', async (t) => {
@@ -111,7 +115,7 @@ test('a malformed capture: a clear error with the offset, exit 2, and every requ
       `printed ${printed.length} requests found before the fault`,
     );
     assert.match(r.stderr, /urls: \d+ packets seen/);
-    // With the filter thread: the same requests before the fault, the same error.
+    // With the flows split over two threads: the same requests before the fault, the same error.
     const r2 = cli('urls', cut, '--threads', '2');
     assert.equal(r2.status, 2);
     assert.equal(r2.stdout, r.stdout);

@@ -40,8 +40,6 @@ export interface BuildOptions {
   onText(line: string): void;
   /** json output wants records; text output wants the classic modes' printed lines */
   json?: boolean;
-  /** full mode: a filter that runs elsewhere (the filter thread) instead of loading one here @internal */
-  remoteFilter?: FullFilter;
 }
 
 /** A pipeline ready for packets, with the filter it loaded. */
@@ -57,10 +55,9 @@ export interface BuiltPipeline {
 /** Load the eBPF filter of a mode into the chosen engine and put that mode's userspace half behind it. */
 export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
   let loaded: LoadedFilter | undefined;
-  if ((o.engine === 'vm' || o.engine === 'kernel') && !o.remoteFilter)
-    loaded = await loadFilterObject(o.mode, o.engine, o.vmEngine);
+  if (o.engine === 'vm' || o.engine === 'kernel') loaded = await loadFilterObject(o.mode, o.engine, o.vmEngine);
   if (o.mode === 'full') {
-    const filter: FullFilter | undefined = o.remoteFilter ?? loaded?.full();
+    const filter: FullFilter | undefined = loaded?.full();
     const pipeline = new FullPipeline(
       {
         limits: o.limits,

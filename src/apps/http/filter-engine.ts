@@ -14,7 +14,7 @@ import type { Frame } from '../../packet/frame.js';
 import type { Collection, Program, BpfMap } from '../../engine/types.js';
 import type { ObjectSpec } from '../../elf/spec.js';
 import type { VmExecution } from '../../engine/options.js';
-import { fullSessionKeys } from './full-key.js';
+import { FULL_KEY_SIZE, writeFullSessionKey } from './full-key.js';
 
 export interface LoadedFilter {
   collection: Collection;
@@ -22,6 +22,11 @@ export interface LoadedFilter {
   sessions: BpfMap | undefined;
   classic(): ClassicFilter;
   full(): FullFilter;
+  /**
+   * Full mode in the VM: count capture time from `ts` instead of from the first frame filtered (a shard
+   * of a sharded run filters only some frames, but its clock must read what one thread's would).
+   */
+  startClock(ts: number): void;
   close(): void;
 }
 
@@ -99,6 +104,9 @@ export async function loadFilterSpec(
     ? (bytes: Uint8Array, off: number, len: number) => program.runPacketAt!(bytes, off, len) !== 0
     : (bytes: Uint8Array, off: number, len: number) =>
         run(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
+  // (one key buffer for every ended flow: the map copies what it keeps)
+  const key = new Uint8Array(FULL_KEY_SIZE);
+  const keyView = new DataView(key.buffer);
   return {
     collection,
     program,
@@ -112,7 +120,8 @@ export async function loadFilterSpec(
       },
       forget: (flow: FlowEnds) => {
         if (!sessions) return;
-        for (const k of fullSessionKeys(flow)) sessions.delete(k);
+        writeFullSessionKey(keyView, 0, flow);
+        sessions.delete(key);
       },
       get sessions() {
         let n = 0;
@@ -120,6 +129,7 @@ export async function loadFilterSpec(
         return n;
       },
     }),
+    startClock: (ts: number) => clock?.start(ts),
     close: () => collection.close(),
   };
 }
@@ -132,6 +142,10 @@ export async function loadFilterSpec(
 class CaptureClock {
   private ns = 1e9;
   private first = NaN;
+  /** Count from `ts` (before the first frame; later calls change nothing). */
+  start(ts: number): void {
+    if (Number.isNaN(this.first)) this.first = ts;
+  }
   set(ts: number): void {
     if (Number.isNaN(this.first)) this.first = ts;
     const ns = Math.round((ts - this.first) * 1e9) + 1e9;

@@ -59,6 +59,11 @@ export interface FullOptions {
   onRecord(rec: UrlRecord): void;
   /** A flow ended (closed, evicted); its endpoints, for dropping it from a kernel filter's session map. */
   onFlowEnd?(flow: FlowEnds): void;
+  /**
+   * A flow began (before any of its records). With onFlowEnd, which comes after its last record, it lets
+   * a caller tell which flow the records reported at the end of input belong to (sharded runs).
+   */
+  onFlowStart?(flow: FlowEnds): void;
   /** A flow that opened with a handshake turned out not to be HTTP: the filter may stop sending it. */
   onNotHttp?(flow: FlowEnds): void;
   /**
@@ -338,6 +343,7 @@ export class FullAnalyzer {
 
   private newFlow(key: string, ends: FlowEnds): HttpFlow {
     const flow = new HttpFlow(key, ends, this.stats.stream, this.opts.maxStreamBuffer);
+    this.opts.onFlowStart?.(ends);
     flow.a.onFirstData = (b, s, e) => this.firstData(flow, true, b, s, e);
     flow.b.onFirstData = (b, s, e) => this.firstData(flow, false, b, s, e);
     return flow;

@@ -18,18 +18,37 @@ export function fullSessionKey(
   portB: number,
 ): Uint8Array {
   const k = new Uint8Array(FULL_KEY_SIZE);
-  const dv = new DataView(k.buffer);
-  dv.setUint32(0, ipVersion, true);
-  for (let i = 0; i < addrA.length; i++) {
-    dv.setUint32(4 + 4 * i, addrA[i]!, true);
-    dv.setUint32(20 + 4 * i, addrB[i]!, true);
-  }
-  dv.setUint16(36, portA, true);
-  dv.setUint16(38, portB, true);
+  writeKey(new DataView(k.buffer), 0, ipVersion, addrA, portA, addrB, portB);
   return k;
 }
 
 /** The key(s) a flow occupies in the full filter's `sessions` map. */
 export function fullSessionKeys(f: FlowEnds): Uint8Array[] {
   return [fullSessionKey(f.ipVersion, f.addrA, f.portA, f.addrB, f.portB)];
+}
+
+/**
+ * A flow's key written into `dv` at `off` (FULL_KEY_SIZE bytes, every one of them set): for callers that
+ * reuse one buffer instead of allocating a key per ended flow.
+ */
+export function writeFullSessionKey(dv: DataView, off: number, f: FlowEnds): void {
+  writeKey(dv, off, f.ipVersion, f.addrA, f.portA, f.addrB, f.portB);
+}
+
+function writeKey(
+  dv: DataView,
+  off: number,
+  ipVersion: number,
+  addrA: number[],
+  portA: number,
+  addrB: number[],
+  portB: number,
+): void {
+  dv.setUint32(off, ipVersion, true);
+  for (let i = 0; i < 4; i++) {
+    dv.setUint32(off + 4 + 4 * i, i < addrA.length ? addrA[i]! : 0, true);
+    dv.setUint32(off + 20 + 4 * i, i < addrB.length ? addrB[i]! : 0, true);
+  }
+  dv.setUint16(off + 36, portA, true);
+  dv.setUint16(off + 38, portB, true);
 }

@@ -2,7 +2,7 @@
  * Full mode as a pipeline: an optional packet filter (the eBPF program, in the VM or the kernel) in front
  * of the FullAnalyzer. When the flow ends, the analyzer tells the filter so it can forget the session.
  */
-import { FullAnalyzer, type FlowEnds, type FullOptions } from './full-analyzer.js';
+import { FullAnalyzer, type FlowEnds, type FullOptions, type FullStats } from './full-analyzer.js';
 import type { Frame } from '../../packet/frame.js';
 import type { UrlPipeline, UrlSummary } from './pipeline.js';
 import type { UrlRecord } from './record.js';
@@ -28,9 +28,18 @@ export class FullPipeline implements UrlPipeline {
     opts: Partial<FullOptions> & { onRecord(rec: UrlRecord): void },
     private readonly filter?: FullFilter,
   ) {
+    const ended = opts.onFlowEnd;
     this.analyzer = new FullAnalyzer({
       ...opts,
-      onFlowEnd: filter ? (f) => filter.forget(f) : undefined,
+      onFlowEnd:
+        filter && ended
+          ? (f) => {
+              filter.forget(f);
+              ended(f);
+            }
+          : filter
+            ? (f) => filter.forget(f)
+            : ended,
       onNotHttp: filter ? (f) => filter.forget(f) : undefined,
     });
   }
@@ -55,77 +64,93 @@ export class FullPipeline implements UrlPipeline {
     this.analyzer.packet(frame);
   }
 
-  /**
-   * Frames a filter on another thread dropped: counted as seen only. `cut`: frames that thread saw cut
-   * short by the snapshot length (kept ones included: their origLen does not cross over).
-   */
-  dropped(n: number, cut = 0): void {
-    this.seen += n;
-    this.cut += cut;
-  }
-
   finish(): void {
     this.analyzer.finish();
   }
 
   summary(): UrlSummary {
-    const s = this.analyzer.stats;
-    return {
-      packets: this.seen,
-      kept: this.kept,
-      requests: s.requests,
-      sessions: s.sessions,
-      truncated: s.truncated,
-      kernelDrops: 0,
-      extra: {
-        responses: s.responses,
-        'orphan responses': s.orphanResponses,
-        'out-of-order segments': s.stream.outOfOrder,
-        retransmissions: s.stream.retransmitted,
-        'stream gaps': s.stream.gaps,
-        'IP fragments': s.fragments,
-        'malformed frames': s.malformed,
-        'parse anomalies': s.anomalies,
-        'evicted flows': s.evicted,
-        'of them SYN-only': s.evictedQuiet,
-        'streams flushed over the memory budget': s.bufferFlushes,
-        'requests reported before their response (memory budget)': s.reportedEarly,
-        'fragmented datagrams dropped': s.fragmentsDropped,
-        'undecoded frames': s.undecoded,
-        'malformed request lines': s.malformedRequests,
-        'frames cut short by the snapshot length': this.cut,
-        'requests over UDP': s.udpRequests,
-        'HTTP-over-UDP datagrams skipped (--udp reads them)': s.udpSkipped,
-      },
-      ...this.undecodedWarning(),
-    };
+    return fullSummary(this.counts(), this.analyzer.stats, this.analyzer.undecodedReasons());
   }
 
-  /**
-   * No silent zero: when most frames (or all that were not plain IP) could not be decoded, the summary
-   * carries a warning naming what stopped the decoder, and `bpfkit urls` exits 1.
-   */
-  private undecodedWarning(): { warning?: string } {
-    const s = this.analyzer.stats;
-    // A snapshot length too short for the TCP payload: nothing found, and the frames say why.
-    if (s.requests === 0 && this.cut * 2 > this.seen)
-      return {
-        warning:
-          `${this.cut} of ${this.seen} frames were cut short by the capture's snapshot length: ` +
-          `requests in them cannot be found`,
-      };
-    if (s.undecoded === 0 || (s.undecoded * 2 <= this.seen && s.ipFrames > 0)) return {};
-    const reasons = this.analyzer.undecodedReasons();
-    const named = reasons
-      .slice(0, 3)
-      .map((r) => `${r.name}: ${r.count}`)
-      .join(', ');
+  /** Frames seen, kept by the filter, and cut short by the snapshot length so far. */
+  counts(): FrameCounts {
+    return { seen: this.seen, kept: this.kept, cut: this.cut };
+  }
+}
+
+/** Frames a full-mode pipeline counted itself (the analyzer counts the rest). */
+export interface FrameCounts {
+  seen: number;
+  kept: number;
+  cut: number;
+}
+
+/**
+ * The summary of a full-mode run from its counters: one pipeline's, or the sums of several (a sharded
+ * run adds its shards' up) — the same words either way.
+ */
+export function fullSummary(
+  c: FrameCounts,
+  s: FullStats,
+  reasons: readonly { name: string; count: number }[],
+): UrlSummary {
+  return {
+    packets: c.seen,
+    kept: c.kept,
+    requests: s.requests,
+    sessions: s.sessions,
+    truncated: s.truncated,
+    kernelDrops: 0,
+    extra: {
+      responses: s.responses,
+      'orphan responses': s.orphanResponses,
+      'out-of-order segments': s.stream.outOfOrder,
+      retransmissions: s.stream.retransmitted,
+      'stream gaps': s.stream.gaps,
+      'IP fragments': s.fragments,
+      'malformed frames': s.malformed,
+      'parse anomalies': s.anomalies,
+      'evicted flows': s.evicted,
+      'of them SYN-only': s.evictedQuiet,
+      'streams flushed over the memory budget': s.bufferFlushes,
+      'requests reported before their response (memory budget)': s.reportedEarly,
+      'fragmented datagrams dropped': s.fragmentsDropped,
+      'undecoded frames': s.undecoded,
+      'malformed request lines': s.malformedRequests,
+      'frames cut short by the snapshot length': c.cut,
+      'requests over UDP': s.udpRequests,
+      'HTTP-over-UDP datagrams skipped (--udp reads them)': s.udpSkipped,
+    },
+    ...undecodedWarning(c, s, reasons),
+  };
+}
+
+/**
+ * No silent zero: when most frames (or all that were not plain IP) could not be decoded, the summary
+ * carries a warning naming what stopped the decoder, and `bpfkit urls` exits 1.
+ */
+function undecodedWarning(
+  c: FrameCounts,
+  s: FullStats,
+  reasons: readonly { name: string; count: number }[],
+): { warning?: string } {
+  // A snapshot length too short for the TCP payload: nothing found, and the frames say why.
+  if (s.requests === 0 && c.cut * 2 > c.seen)
     return {
       warning:
-        `${s.undecoded} of ${this.seen} frames not decoded (${named}${reasons.length > 3 ? ', ...' : ''}): ` +
+        `${c.cut} of ${c.seen} frames were cut short by the capture's snapshot length: ` +
         `requests in them cannot be found`,
     };
-  }
+  if (s.undecoded === 0 || (s.undecoded * 2 <= c.seen && s.ipFrames > 0)) return {};
+  const named = reasons
+    .slice(0, 3)
+    .map((r) => `${r.name}: ${r.count}`)
+    .join(', ');
+  return {
+    warning:
+      `${s.undecoded} of ${c.seen} frames not decoded (${named}${reasons.length > 3 ? ', ...' : ''}): ` +
+      `requests in them cannot be found`,
+  };
 }
 
 /**

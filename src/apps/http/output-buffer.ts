@@ -28,12 +28,11 @@ export class OutputBuffer {
       if (n > this.buf.length) return this.line(`${a} ${b} ${c}`);
     }
     const buf = this.buf;
-    let at = this.used;
-    at += buf.write(a, at, 'latin1');
+    let at = putLatin1(buf, a, this.used);
     buf[at++] = 32;
-    at += buf.write(b, at, 'latin1');
+    at = putLatin1(buf, b, at);
     buf[at++] = 32;
-    at += buf.write(c, at, 'latin1');
+    at = putLatin1(buf, c, at);
     buf[at++] = 10;
     this.used = at;
   }
@@ -43,6 +42,17 @@ export class OutputBuffer {
     writeAllSync(this.buf.subarray(0, this.used));
     this.used = 0;
   }
+}
+
+/**
+ * `s` (latin1) into buf at `at`; returns the end. Short strings are copied code by code: the request
+ * line's words are a few dozen characters, for which Buffer#write's call into C++ costs more than the copy.
+ */
+function putLatin1(buf: Buffer, s: string, at: number): number {
+  const n = s.length;
+  if (n > 64) return at + buf.write(s, at, 'latin1');
+  for (let i = 0; i < n; i++) buf[at + i] = s.charCodeAt(i);
+  return at + n;
 }
 
 /** Write all of `buf` to stdout (a closed pipe ends the output quietly). */

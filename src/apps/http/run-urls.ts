@@ -1,17 +1,17 @@
 /**
  * `bpfkit urls` as one call: builds the pipeline for the mode and engine, feeds it from a capture file
- * (on one thread, or with the filter on a second) or a live interface, writes the requests to stdout and
- * the summary to stderr. The command line (src/cli/commands/urls.ts) only turns flags into UrlsOptions.
+ * (on one thread, or with the flows split over several: sharded-capture.ts) or a live interface, writes
+ * the requests to stdout and the summary to stderr. The command line (src/cli/commands/urls.ts) only
+ * turns flags into UrlsOptions.
  *
- * Modules load as late as they can, and together: the filter thread starts first so its booting
- * overlaps ours, and the object parser and VM are fetched in the same breath as the pipeline.
+ * Modules load as late as they can, and together: shard threads start first so their booting overlaps
+ * ours, and the object parser and VM are fetched in the same breath as the pipeline.
  */
 import { statSync } from 'node:fs';
-import { FilterThread, RemoteFilter } from './threaded-capture.js';
-import type { FullPipeline } from './full-pipeline.js';
+import type { ShardedCapture } from './sharded-capture.js';
 import type { Mode, EngineChoice } from './build-pipeline.js';
 import type { VmExecution } from '../../engine/options.js';
-import type { UrlPipeline } from './pipeline.js';
+import type { UrlPipeline, UrlSummary } from './pipeline.js';
 import type { UrlRecord } from './record.js';
 import { OutputBuffer } from './output-buffer.js';
 import { heapValve } from './heap-valve.js';
@@ -39,8 +39,8 @@ export interface UrlsOptions {
   maxMemory?: number;
   /** live: stop after this many packets (0: no limit) */
   count: number;
-  /** 2: full mode in the VM on a file runs the filter on a second thread */
-  threads: 1 | 2;
+  /** full mode on a file: split the flows over this many threads (1: everything on this one) */
+  threads: number;
   /** full mode: report HTTP over UDP (SSDP) too; otherwise such datagrams are counted as skipped */
   udp?: boolean;
   /** no summary on stderr */
@@ -50,22 +50,17 @@ export interface UrlsOptions {
 /** Run `bpfkit urls`; resolves to the exit status. SIGINT ends the run cleanly (summary included). */
 export async function runUrls(o: UrlsOptions): Promise<number> {
   const { file, iface } = o;
-  // The filter thread starts first: its module loading and filter setup overlap ours.
-  const filterThread =
-    file !== undefined && !iface && o.mode === 'full' && o.engine === 'vm' && o.threads === 2
-      ? new FilterThread(file)
-      : undefined;
-  const remoteFilter = filterThread ? new RemoteFilter() : undefined;
-  // The rest is loaded only now, while the filter thread boots.
+  const sharded = file !== undefined && !iface && o.mode === 'full' && o.threads > 1;
+  const vmHere = o.engine === 'vm' && !sharded;
   // (The object parser and the VM are fetched in the same breath when this thread loads a filter into
   // the VM: node reads the files of all these modules concurrently instead of one import after another.)
-  const vmHere = o.engine === 'vm' && !filterThread;
-  const [{ formatSummary }, { jsonLine, textLine }, { ProgressBar, readCaptureInto }, { buildPipeline }] =
+  const [{ formatSummary }, { jsonLine, textLine }, { ProgressBar, readCaptureInto }, { buildPipeline }, shardMod] =
     await Promise.all([
       import('./pipeline.js'),
       import('./record.js'),
       import('./capture-source.js'),
       import('./build-pipeline.js'),
+      sharded ? import('./sharded-capture.js') : undefined,
       vmHere ? import('../../elf/index.js') : undefined,
       vmHere ? import('../../vm/collection.js') : undefined,
       vmHere ? import('../../loader/index.js') : undefined,
@@ -79,6 +74,22 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
       ? (r: UrlRecord) => out.line(jsonLine(r))
       : (r: UrlRecord) => (r.truncated || r.malformed ? out.line(textLine(r)) : out.words(r.method, r.uri, r.version));
   const onText = (line: string) => out.line(line);
+  // The shard threads start first: their booting overlaps the rest of ours.
+  const shards: ShardedCapture | undefined = shardMod
+    ? new shardMod.ShardedCapture(
+        {
+          shards: o.threads,
+          engine: o.engine === 'vm' ? 'vm' : 'none',
+          ...(o.vmEngine ? { vmEngine: o.vmEngine } : {}),
+          format: o.format,
+          maxLine: o.maxLine,
+          maxFlows: o.maxFlows,
+          idleTimeoutSec: o.idleTimeoutSec,
+          maxMemory: o.maxMemory ?? DEFAULT_MAX_MEMORY,
+        },
+        onText,
+      )
+    : undefined;
 
   // Installed before anything is loaded: SIGINT ends the run cleanly (summary, every request found so
   // far) instead of the kernel module's default handler closing sockets under our feet.
@@ -93,6 +104,39 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
     stop = true;
   };
   process.on('SIGINT', onSigint);
+  let status = 0;
+  let summarised = false;
+  const summary = (s: UrlSummary) => {
+    if (summarised) return;
+    summarised = true;
+    if (!o.quiet) process.stderr.write(formatSummary(s));
+    // Never a silent zero: frames that could not be decoded are said, even with --quiet, and fail the run.
+    if (s.warning !== undefined) {
+      process.stderr.write(`bpfkit urls: warning: ${s.warning}\n`);
+      status = 1;
+    }
+  };
+
+  if (shards) {
+    const bar = new ProgressBar(fileSize(file!), process.stderr.isTTY === true);
+    try {
+      try {
+        await shards.read(file!, { shouldStop, onProgress: (b) => bar.update(b) });
+      } finally {
+        // A malformed capture still prints every request found before the fault.
+        bar.done();
+        const s = await shards.finish();
+        out.flush();
+        summary(s);
+      }
+    } finally {
+      process.off('SIGINT', onSigint);
+      await shards.close();
+      out.flush();
+    }
+    return status;
+  }
+
   const built = await buildPipeline({
     mode: o.mode,
     engine: o.engine,
@@ -107,24 +151,8 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
     onRecord,
     onText,
     ...(o.udp ? { udp: true } : {}),
-    ...(remoteFilter ? { remoteFilter } : {}),
   });
   const pipeline: UrlPipeline = built.pipeline;
-  let summarised = false;
-  let status = 0;
-  const summary = (extraDrops = 0) => {
-    if (summarised) return;
-    summarised = true;
-    const s = pipeline.summary();
-    s.kernelDrops += extraDrops;
-    if (!o.quiet) process.stderr.write(formatSummary(s));
-    // Never a silent zero: frames that could not be decoded are said, even with --quiet, and fail the run.
-    if (s.warning !== undefined) {
-      process.stderr.write(`bpfkit urls: warning: ${s.warning}\n`);
-      status = 1;
-    }
-  };
-
   try {
     if (iface) {
       const { captureLive } = await import('./live.js');
@@ -135,31 +163,22 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
       const drops = await captureLive(iface, built, { count: o.count, shouldStop, onListening });
       pipeline.finish();
       out.flush();
-      summary(drops);
+      const s = pipeline.summary();
+      s.kernelDrops += drops;
+      summary(s);
     } else if (file !== undefined) {
       try {
-        if (filterThread) {
-          const bar = new ProgressBar(fileSize(file), process.stderr.isTTY === true);
-          try {
-            await filterThread.run(pipeline as FullPipeline, remoteFilter!, {
-              shouldStop,
-              onProgress: (b) => bar.update(b),
-            });
-          } finally {
-            bar.done();
-          }
-        } else await readCaptureInto(file, pipeline, { shouldStop, progress: process.stderr.isTTY === true });
+        await readCaptureInto(file, pipeline, { shouldStop, progress: process.stderr.isTTY === true });
       } finally {
         // A malformed capture still prints every request found before the fault.
         pipeline.finish();
         out.flush();
-        summary();
+        summary(pipeline.summary());
       }
     }
   } finally {
     process.off('SIGINT', onSigint);
     built.close();
-    await filterThread?.close();
     out.flush();
   }
   return status;
@@ -169,6 +188,6 @@ function fileSize(path: string): number {
   try {
     return statSync(path).size;
   } catch {
-    return 0; // the filter thread reports the real error
+    return 0; // the reader reports the real error
   }
 }

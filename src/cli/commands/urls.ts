@@ -9,8 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags, intFlag } from '../args.js';
 import { EnvironmentError, InputError, UsageError } from '../../util/errors.js';
-import { filterProgramsFor } from '../../packet/record-filter.js';
-import { filterRecords } from './pcap-filter.js';
 import { runUrls } from '../../apps/http/run-urls.js';
 import { vmEngineFlag } from '../vm-engine-flag.js';
 import type { Mode, EngineChoice } from '../../apps/http/build-pipeline.js';
@@ -32,9 +30,9 @@ Print every HTTP request in a capture file (pcap/pcapng) or crossing an interfac
   --idle-timeout SEC      close flows idle this long, in capture time (default 120)
   --max-memory MB         full mode: memory for flows, out-of-order segments, requests waiting for a
                           response and IP fragments (default 256); what it costs is counted in the summary
-  --threads 1|2           full mode, VM engine, file: 2 runs the eBPF filter on a second thread, a few
-                          chunks ahead of reassembly (session deletes reach it later, so it may keep
-                          more); 1 (default) keeps everything on one thread
+  --threads N             full mode, file: split the flows (by address pair) over N threads, each with
+                          its own filter and analyzer; the output is merged back into one thread's
+                          order (default 1: everything on this thread)
   --filter EXPR           capture file: only the packets the pcap-filter(7) expression keeps (tcpdump
                           -r FILE EXPR) reach the analyzer, filtered in userspace by the compiled
                           classic BPF program (per link type). Not with -i yet: the live socket's one
@@ -44,6 +42,9 @@ Print every HTTP request in a capture file (pcap/pcapng) or crossing an interfac
   -c, --count N           live: stop after N packets
   -q, --quiet             no summary on stderr
 `;
+
+/** Most shard threads `--threads` takes (each holds a VM and an analyzer: ~30 MB). */
+const MAX_THREADS = 64;
 
 /** The `urls` command: parse and check the flags, then run. */
 export async function run(argv: string[]): Promise<number> {
@@ -88,20 +89,19 @@ export async function run(argv: string[]): Promise<number> {
   const maxMemoryMb = intFlag('max-memory', values['max-memory'], 256, 1);
   const count = intFlag('count', values.count, 0);
   const threads = intFlag('threads', values.threads, 1, 1);
-  if (threads > 2) throw new UsageError(`--threads must be 1 or 2, not ${threads}`);
+  if (threads > MAX_THREADS) throw new UsageError(`--threads must be 1 to ${MAX_THREADS}, not ${threads}`);
   const vmEngine = vmEngineFlag(values['vm-engine']);
   if (vmEngine && engine !== 'vm') throw new UsageError('--vm-engine applies to --engine vm only');
-  if (vmEngine && threads === 2) throw new UsageError('--vm-engine is not available with --threads 2');
-  if (threads === 2 && (iface || mode !== 'full' || engine !== 'vm'))
-    throw new UsageError('--threads 2 is for --mode full with --engine vm on a capture file');
+  if (threads > 1 && (iface || mode !== 'full' || (engine !== 'vm' && engine !== 'none')))
+    throw new UsageError('--threads N is for --mode full with --engine vm or none on a capture file');
   const udp = values.udp === true;
-  if (udp && (iface || mode !== 'full' || threads === 2))
+  if (udp && (iface || mode !== 'full' || threads > 1))
     throw new UsageError('--udp is for --mode full on a capture file, on one thread (the filters keep TCP only)');
   if (iface && values.filter !== undefined)
     throw new UsageError('--filter applies to capture files (live, the socket carries the URL filter)');
   let file = positionals[0];
   let cleanup: (() => void) | undefined;
-  if (file !== undefined && values.filter !== undefined) ({ file, cleanup } = prefilter(file, values.filter));
+  if (file !== undefined && values.filter !== undefined) ({ file, cleanup } = await prefilter(file, values.filter));
   try {
     return await runUrls({
       ...(iface ? { iface } : { file: file! }),
@@ -114,7 +114,7 @@ export async function run(argv: string[]): Promise<number> {
       idleTimeoutSec,
       maxMemory: maxMemoryMb * 1024 * 1024,
       count,
-      threads: threads as 1 | 2,
+      threads,
       udp,
       quiet: values.quiet === true,
     });
@@ -128,7 +128,12 @@ export async function run(argv: string[]): Promise<number> {
  * block) to a private temporary file for runUrls; `cleanup` removes it. Offsets in later error messages
  * are then the filtered file's.
  */
-function prefilter(file: string, expression: string): { file: string; cleanup: () => void } {
+async function prefilter(file: string, expression: string): Promise<{ file: string; cleanup: () => void }> {
+  // (loaded only here: the filter compiler and the classic VM are ~35 modules every other run would load)
+  const [{ filterProgramsFor }, { filterRecords }] = await Promise.all([
+    import('../../packet/record-filter.js'),
+    import('./pcap-filter.js'),
+  ]);
   const filterFor = filterProgramsFor(expression); // a bad expression fails here, before reading
   let bytes: Buffer;
   try {
