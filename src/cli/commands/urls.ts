@@ -23,7 +23,7 @@ Print every HTTP request in a capture file (pcap/pcapng) or crossing an interfac
   --engine vm|kernel|none where the eBPF filter runs: vm (default for files), kernel (default for -i;
                           on a file: BPF_PROG_TEST_RUN per packet), none (full mode without a filter),
                           js (v1/v2: the filters' TypeScript twin, for comparison)
-  --vm-engine E           the VM's engine with --engine vm: jit (default), wasm, interpreter
+  --vm-engine E           the VM's engine with --engine vm: wasm, jit, interpreter (default: wasm for filters it runs faster, else jit)
   --format text|json      text: "GET /path HTTP/1.1" per request; json: one object per line
   --max-line N            longest request line kept whole (default 65536); longer: reported truncated
   --max-flows N           most TCP flows tracked at once (default 262144)
