@@ -19,7 +19,10 @@ export function filterProgramsFor(expression: string): (linktype: number) => Pre
   let firstError: unknown;
   for (const linktype of USUAL_LINKTYPES) {
     try {
-      programs.set(linktype, prepareClassic(compileFilter(expression, { linktype: findLinkType(linktype) })));
+      programs.set(
+        linktype,
+        prepareClassic(compileFilter(expression, { linktype: findLinkType(linktype) }), undefined, { loops: true }),
+      );
     } catch (err) {
       firstError ??= err;
     }
@@ -28,7 +31,7 @@ export function filterProgramsFor(expression: string): (linktype: number) => Pre
   return (linktype) => {
     let p = programs.get(linktype);
     if (!p) {
-      p = prepareClassic(compileFilter(expression, { linktype: findLinkType(linktype) }));
+      p = prepareClassic(compileFilter(expression, { linktype: findLinkType(linktype) }), undefined, { loops: true });
       programs.set(linktype, p);
     }
     return p;

@@ -45,7 +45,7 @@ export function compileFilter(expression: string, options: CompileOptions = {}):
   if (!frag) return [{ code: 0x06, jt: 0, jf: 0, k: snaplen >>> 0 }];
   if (link.kind === 'radiotap') frag.head.stmts.unshift(...radiotapPrologue());
   let root = finish(frag, snaplen);
-  if (options.optimize !== false) {
+  if (options.optimize !== false && !gen.noOptimize) {
     root = optimize(root);
     if (root.ret === 0) throw new FilterSyntaxError('expression rejects all packets', 0);
   }

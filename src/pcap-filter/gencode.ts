@@ -34,6 +34,7 @@ import { and, block, never, always, not, or, type Frag, type Stmt } from './bloc
 import { FilterSyntaxError } from './errors.js';
 import type { LinkKind, LinkType } from './linktypes.js';
 import { foldAlu } from './fold.js';
+import { protochainBlock } from './protochain.js';
 
 /** libpcap's protocol qualifiers (`ip`, `tcp`, `link`...) or `default`. */
 export type Proto = string;
@@ -99,6 +100,10 @@ export class Gen {
   readonly netmask: number;
 
   readonly savefile: boolean;
+  /** Set by protochain: its loop defeats the optimizer, which libpcap then skips for the whole expression. */
+  noOptimize = false;
+  /** libpcap's alloc_reg cursor, for the scratch slot protochain takes (the default form leaks one). */
+  private protoReg = 0;
 
   constructor(link: LinkType, netmask = 0, savefile = true) {
     this.savefile = savefile;
@@ -200,6 +205,25 @@ export class Gen {
     }
   }
 
+  /** `[ip|ip6] protochain N` (libpcap's gen_protochain). */
+  protochain(v: number, proto: Proto): Frag {
+    if (this.varLinkpl()) throw new FilterSyntaxError("'protochain' not supported with variable length headers", 0);
+    this.noOptimize = true;
+    if (proto === 'default') {
+      // libpcap takes a slot here and never gives it back: each default protochain moves to the next.
+      if (++this.protoReg >= 16) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
+      return or(this.protochain(v, 'ip'), this.protochain(v, 'ip6'));
+    }
+    if (proto !== 'ip' && proto !== 'ip6') throw new FilterSyntaxError("bad protocol applied for 'protochain'", 0);
+    const head = this.linktype(proto === 'ip' ? ETHERTYPE.ip : ETHERTYPE.ip6);
+    return and(head, protochainBlock(v, proto, this.offLinkpl, this.protoReg));
+  }
+
+  /** Whether the network layer sits at an offset only known per packet (libpcap's off_linkpl.is_variable). */
+  varLinkpl(): boolean {
+    return this.kind === 'ieee80211' || this.kind === 'radiotap';
+  }
+
   /** A protocol name standing alone: `tcp`, `ip6`, `arp`... (libpcap's gen_proto_abbrev). */
   protoAbbrev(name: Proto): Frag {
     switch (name) {
@@ -261,7 +285,7 @@ export class Gen {
       case 'link':
         throw new FilterSyntaxError(`link-layer modifier applied to ${what}`, 0);
       case 'ip6':
-        throw new FilterSyntaxError(`'ip6' modifier applied to ip ${what}`, 0);
+        throw new FilterSyntaxError("'ip6' modifier applied to ip host", 0); // libpcap's words, for nets too
       default:
         throw new FilterSyntaxError(`'${proto}' modifier applied to ${what}`, 0);
     }

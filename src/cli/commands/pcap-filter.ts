@@ -111,7 +111,7 @@ export function runFilter(argv: string[]): number {
     let p = programs.get(linktype);
     if (!p) {
       const prog: SockFilter[] = compileFilter(expr, { linktype: findLinkType(linktype) });
-      p = prepareClassic(prog);
+      p = prepareClassic(prog, undefined, { loops: true }); // protochain loops, as in tcpdump -r
       programs.set(linktype, p);
     }
     return p;
