@@ -9,6 +9,7 @@ import { and, not, or, type Frag } from './blocks.js';
 import { FilterSyntaxError } from './errors.js';
 import { Gen, unsupported, type Arith } from './gencode.js';
 import { tokenize, parseIPv6, type Token } from './lexer.js';
+import { pfAction, pfField, pfIfname, pfReason, pfRuleset } from './pflog.js';
 import { ETHER_PROTO_NAMES, type NameResolver } from './names.js';
 import {
   isWlan,
@@ -307,12 +308,23 @@ class Parser {
         this.optionalNum();
         throw unsupported("'geneve'");
       case 'ifname':
-      case 'rset':
+      case 'rset': {
+        const name = this.peek();
+        if (name.kind !== 'id') this.syntax();
+        this.next();
+        return this.at(name, () => (w === 'ifname' ? pfIfname(this.gen, name.text) : pfRuleset(this.gen, name.text)));
+      }
       case 'rnr':
       case 'srnr':
+        return pfField(this.gen, w, this.expectNum());
       case 'reason':
-      case 'action':
-        throw unsupported(`'${w}' (pflog captures)`);
+      case 'action': {
+        const v = this.peek();
+        if (v.kind === 'num' && w === 'reason') return pfField(this.gen, w, this.next().value);
+        if (v.kind !== 'id') this.syntax();
+        this.next();
+        return this.at(v, () => pfField(this.gen, w, w === 'reason' ? pfReason(v.text) : pfAction(v.text)));
+      }
       case 'type':
       case 'subtype':
       case 'dir':

@@ -300,6 +300,16 @@ export function reframe(frames: TestFrame[], link: string): number[][] {
       case 'LOOP': // IPv6 as OpenBSD writes it (AF_INET6 = 24), in network order
         if (af) out.push([0, 0, 0, af === 10 ? 24 : af, ...bytes]);
         break;
+      case 'PFLOG': {
+        // struct pfloghdr: length 61 (padded to 64), af, action, reason, ifname[16], ruleset[16], rulenr,
+        // subrulenr, uid, pid, rule uid, rule pid, dir, pad[3]; fields varied per packet for the pf primitives.
+        if (!af) break;
+        const i = out.length;
+        const name = (s: string): number[] => [...Buffer.from(s.padEnd(16, '\0'))];
+        const hdr = [61, af, i % 4, i % 6, ...name(i % 3 ? 'pflog0' : 'em1'), ...name(i % 2 ? '' : 'main')];
+        out.push([...hdr, ...be32(i % 7), ...be32(i % 3), ...new Array<number>(16).fill(0), 1 + (i % 2), 0, 0, 0, ...bytes]);
+        break;
+      }
       case 'PPP':
         out.push([0xff, 0x03, ...be16(type === 0x0800 ? 0x21 : type === 0x86dd ? 0x57 : type), ...bytes]);
         break;
