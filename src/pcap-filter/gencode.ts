@@ -153,11 +153,27 @@ export class Gen {
         }
         return this.cmp(this.offLinktype, BPF_H, proto);
       case 'sll':
+        // An LLC SAP under Linux cooked v1: protocol 802.2 (4), then the DSAP (and SSAP for OSI/NetBEUI).
+        if (proto <= ETHERMTU) {
+          const both = proto === 0xfe || proto === 0x06 || proto === 0xf0;
+          const sap = both
+            ? this.cmp(this.offLinkpl, BPF_H, (proto << 8) | proto)
+            : this.cmp(this.offLinkpl, BPF_B, proto);
+          return and(this.cmp(this.offLinktype, BPF_H, 4), sap);
+        }
+        return this.cmp(this.offLinktype, BPF_H, proto);
       case 'sll2':
         return this.cmp(this.offLinktype, BPF_H, proto);
       case 'ppp': {
-        const ppp =
-          proto === ETHERTYPE.ip ? 0x21 : proto === ETHERTYPE.ip6 ? 0x57 : proto === ETHERTYPE.decnet ? 0x27 : proto;
+        // libpcap's ethertype_to_ppptype: IP, IPv6, DECnet, OSI (ISO NS SAP) and bridge PDUs (STP SAP).
+        const PPP: Record<number, number> = {
+          [ETHERTYPE.ip]: 0x21,
+          [ETHERTYPE.ip6]: 0x57,
+          [ETHERTYPE.decnet]: 0x27,
+          0xfe: 0x23,
+          0x42: 0x31,
+        };
+        const ppp = PPP[proto] ?? proto;
         return this.cmp(this.offLinktype, BPF_H, ppp);
       }
       case 'raw':
@@ -215,6 +231,9 @@ export class Gen {
         const viaFrag = and(this.nl(6, BPF_B, IPPROTO.frag), this.nl(40, BPF_B, v));
         return and(this.linktype(ETHERTYPE.ip6), or(direct, viaFrag));
       }
+      case 'iso':
+        // The OSI protocol byte follows the 3-byte LLC header on Ethernet (libpcap's off_nl_nosnap).
+        return and(this.linktype(0xfe), this.nl(this.kind === 'ether' ? 3 : 0, BPF_B, v));
       case 'arp':
       case 'rarp':
         throw new FilterSyntaxError(`${proto} does not encapsulate another protocol`, 0);

@@ -255,6 +255,10 @@ class Parser {
         };
       }
       this.next();
+      // yacc reads the token after a bare protocol name before reducing: one that cannot follow a term
+      // (`ether 10.0.0.1`) is a syntax error before any code is generated.
+      const after = this.peek();
+      if (!(after.kind === 'eof' || this.isKw(after, 'and', 'or') || this.isOp(after, ')'))) this.syntax();
       return { f: this.at(t, () => this.gen.protoAbbrev(w)), q: null };
     }
     if (DQUALS.has(w) || AQUALS.has(w)) return this.headId();
@@ -524,6 +528,7 @@ class Parser {
 
   // ---- libpcap's gen_ncode / gen_mcode / gen_mcode6 / gen_scode ----
   private ncode(s: string | null, num: number, q: Qual): Frag {
+    if (q.proto === 'decnet' && ['default', 'host', 'net'].includes(q.addr)) throw unsupported('DECnet addresses');
     let v = num >>> 0;
     let vlen = 32;
     if (s !== null) {

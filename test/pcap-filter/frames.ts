@@ -307,7 +307,17 @@ export function reframe(frames: TestFrame[], link: string): number[][] {
         const i = out.length;
         const name = (s: string): number[] => [...Buffer.from(s.padEnd(16, '\0'))];
         const hdr = [61, af, i % 4, i % 6, ...name(i % 3 ? 'pflog0' : 'em1'), ...name(i % 2 ? '' : 'main')];
-        out.push([...hdr, ...be32(i % 7), ...be32(i % 3), ...new Array<number>(16).fill(0), 1 + (i % 2), 0, 0, 0, ...bytes]);
+        out.push([
+          ...hdr,
+          ...be32(i % 7),
+          ...be32(i % 3),
+          ...new Array<number>(16).fill(0),
+          1 + (i % 2),
+          0,
+          0,
+          0,
+          ...bytes,
+        ]);
         break;
       }
       case 'PPP':
