@@ -91,8 +91,7 @@ test('sweep: bpfkit accepts and refuses what libpcap does on every link type', a
       } else if (/not supported by bpfkit/.test(ours)) {
         gaps.push(tag);
         gapsValid++;
-      }
-      else failures.push(`${tag}: libpcap compiles, bpfkit refuses: ${ours}`);
+      } else failures.push(`${tag}: libpcap compiles, bpfkit refuses: ${ours}`);
       return;
     }
     if (typeof ours === 'number') failures.push(`${tag}: libpcap refuses (${ref}), bpfkit compiles`);
