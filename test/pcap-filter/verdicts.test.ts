@@ -27,6 +27,7 @@ const KNOWN_GAPS = new Map<string, string>([
   ['ifindex 2', 'on Ethernet libpcap uses Linux ancillary loads (SKF_AD_IFINDEX), not in capture files'],
   ['wlan host 00:11:22:33:44:55', 'on 802.11 only type, subtype, dir and wlan addr1 are compiled'],
   ['ip', 'on 802.11 only type, subtype, dir and wlan addr1 are compiled'],
+  ['decnet host 1.2', 'DECnet addresses are not compiled'],
 ]);
 
 function sections(): Array<{ linktype: string; exprs: string[] }> {
