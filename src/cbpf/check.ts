@@ -60,11 +60,21 @@ function isCheckedCondJump(code: number): boolean {
   return (code & 0x07) === BPF_JMP && (code & 0xf0) !== BPF_JA && KERNEL_CLASSIC_OPCODES.has(code);
 }
 
+/** Rules beyond the kernel's. */
+export interface CheckOptions {
+  /**
+   * Accept a `ja` whose k, read as a signed number, jumps backward to an instruction of the program, as
+   * libpcap's userspace bpf_validate does (its unsigned sum wraps): what libpcap's `protochain` emits.
+   * The kernel refuses such programs; only the interpreter runs them (with a step budget).
+   */
+  loops?: boolean;
+}
+
 /**
  * Check a program the way the kernel does before attaching it. Returns undefined when the kernel would
  * accept it, else the first rule it breaks.
  */
-export function checkClassic(insns: readonly SockFilter[]): CheckFailure | undefined {
+export function checkClassic(insns: readonly SockFilter[], options: CheckOptions = {}): CheckFailure | undefined {
   const flen = insns.length;
   if (flen === 0 || flen > BPF_MAXINSNS) {
     return { rule: 'length', pc: -1, message: `a program has 1..${BPF_MAXINSNS} instructions, this one has ${flen}` };
@@ -86,7 +96,8 @@ export function checkClassic(insns: readonly SockFilter[]): CheckFailure | undef
         message: `${at}: M[${k}] is outside the scratch memory M[0..${BPF_MEMWORDS - 1}]`,
       };
     }
-    if (code === (BPF_JMP | BPF_JA) && k >= flen - pc - 1) {
+    const backward = options.loops === true && (k | 0) < 0 && pc + 1 + (k | 0) >= 0;
+    if (code === (BPF_JMP | BPF_JA) && k >= flen - pc - 1 && !backward) {
       return { rule: 'jump-range', pc, message: `${at}: ja +${k} lands past the last instruction (${flen - 1})` };
     }
     if (isCheckedCondJump(code) && (pc + jt + 1 >= flen || pc + jf + 1 >= flen)) {
@@ -135,7 +146,8 @@ function checkLoadAndStores(insns: readonly SockFilter[]): CheckFailure | undefi
         };
       }
     } else if (code === (BPF_JMP | BPF_JA)) {
-      masks[pc + 1 + k]! &= valid;
+      // A backward jump (loops only) goes to code already scanned: its stores were checked on the way in.
+      if ((k | 0) >= 0) masks[pc + 1 + k]! &= valid;
       valid = 0xffff;
     } else if (isCheckedCondJump(code)) {
       masks[pc + 1 + jt]! &= valid;

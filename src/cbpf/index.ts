@@ -9,7 +9,7 @@ export * from './insn.js';
 export * from './ancillary.js';
 export { KERNEL_CLASSIC_OPCODES } from './opcodes.js';
 export { encodeClassic, decodeClassic, SOCK_FILTER_SIZE, type ByteOrder } from './codec.js';
-export { checkClassic, type CheckFailure, type CheckRule } from './check.js';
+export { checkClassic, type CheckFailure, type CheckOptions, type CheckRule } from './check.js';
 export { type ClassicContext, type ResolvedContext, resolveContext } from './context.js';
 export {
   prepareClassic,

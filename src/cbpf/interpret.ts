@@ -46,7 +46,7 @@ import {
   type SockFilter,
 } from './insn.js';
 import { SKF_AD, SKF_LL_OFF, SKF_NET_OFF, ancillaryOf } from './ancillary.js';
-import { checkClassic } from './check.js';
+import { checkClassic, type CheckOptions } from './check.js';
 import { type ClassicContext, type ResolvedContext, resolveContext } from './context.js';
 import { nlattrFind, nlattrFindNested } from './netlink-attrs.js';
 
@@ -63,6 +63,8 @@ export interface PreparedClassic {
   readonly jt: Uint8Array;
   readonly jf: Uint8Array;
   readonly k: Uint32Array;
+  /** The program jumps backward (only with `prepareClassic(..., { loops: true })`): runs are budgeted. */
+  readonly loops: boolean;
   /** M[]: reused by every run (runs are synchronous and cleared first). */
   readonly mem: Uint32Array;
   /** The machine runClassic reuses for every run, on `mem` (one allocation less per packet). */
@@ -71,9 +73,17 @@ export interface PreparedClassic {
   readonly input: ClassicInput;
 }
 
-/** Check a program (InputError naming the rule and instruction when the kernel would refuse it). */
-export function prepareClassic(insns: readonly SockFilter[], source?: string): PreparedClassic {
-  const bad = checkClassic(insns);
+/**
+ * Check a program (InputError naming the rule and instruction when the kernel would refuse it).
+ * `options.loops` also accepts libpcap's backward jumps (protochain); such a program's runs stop after
+ * LOOP_STEP_BUDGET instructions and reject the packet (libpcap would spin forever on some of them).
+ */
+export function prepareClassic(
+  insns: readonly SockFilter[],
+  source?: string,
+  options: CheckOptions = {},
+): PreparedClassic {
+  const bad = checkClassic(insns, options);
   if (bad) throw new InputError(`${bad.message} (${bad.rule})`, source);
   const mem = new Uint32Array(16);
   return {
@@ -83,10 +93,14 @@ export function prepareClassic(insns: readonly SockFilter[], source?: string): P
     jf: Uint8Array.from(insns, (i) => i.jf),
     k: Uint32Array.from(insns, (i) => i.k >>> 0),
     mem,
+    loops: options.loops === true && insns.some((i) => i.code === (BPF_JMP | BPF_JA) && (i.k | 0) < 0),
     machine: startClassic(mem),
     input: new PacketInput(new Uint8Array(0), undefined),
   };
 }
+
+/** Instructions a run of a looping program may execute before its packet is rejected. */
+export const LOOP_STEP_BUDGET = 1 << 20;
 
 /** Sentinel: a load fell outside the packet. */
 const OUT = -1;
@@ -213,8 +227,9 @@ export function runClassic(prog: PreparedClassic, packet: Uint8Array, ctx?: Clas
   m.mem.fill(0);
   m.pc = m.a = m.x = m.executed = 0;
   m.retval = undefined;
-  runClassicUntil(prog, m, (prog.input as PacketInput).reset(packet, ctx), Infinity);
-  return { retval: m.retval!, executed: m.executed };
+  const budget = prog.loops ? LOOP_STEP_BUDGET : Infinity;
+  runClassicUntil(prog, m, (prog.input as PacketInput).reset(packet, ctx), budget);
+  return { retval: m.retval ?? 0, executed: m.executed };
 }
 
 /**
@@ -331,7 +346,7 @@ export function runClassicUntil(
       case BPF_JMP: {
         const op = code & 0xf0;
         if (op === BPF_JA) {
-          pc += k;
+          pc += k | 0; // negative only in a looping program (libpcap's protochain)
           break;
         }
         const v = (code & BPF_X) !== 0 ? x : k;

@@ -90,7 +90,16 @@ export interface ClassicJsOptions {
    * bpf_filter gives it — what `tcpdump -r` runs, so bpfkit's file filters keep the packets it keeps.
    */
   shifts?: 'kernel' | 'libpcap';
+  /**
+   * Accept libpcap's backward `ja` (what `protochain` emits), as `prepareClassic(..., { loops: true })`
+   * does: such a program takes the loop form and a run that passes LOOP_JUMP_BUDGET jumps rejects the
+   * packet (libpcap itself can spin forever on a crafted header chain).
+   */
+  loops?: boolean;
 }
+
+/** Jumps a looping program may take in one run before the packet is rejected. */
+export const LOOP_JUMP_BUDGET = 1 << 20;
 
 /** Check `insns` (InputError as prepareClassic gives) and compile them to a JavaScript function. */
 export function compileClassicToJs(
@@ -98,7 +107,7 @@ export function compileClassicToJs(
   source?: string,
   options: ClassicJsOptions = {},
 ): ClassicJsFilter {
-  const bad = checkClassic(insns);
+  const bad = checkClassic(insns, { loops: options.loops === true });
   if (bad) throw new InputError(`${bad.message} (${bad.rule})`, source);
   const body = classicJsSource(insns, options);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
@@ -128,13 +137,17 @@ export function classicJsSource(insns: readonly SockFilter[], options: ClassicJs
     const { code, jt, jf, k } = insns[pc]!;
     if ((code & 0x07) !== BPF_JMP) continue;
     if ((code & 0xf0) === BPF_JA) {
-      if (k !== 0) targets.add(pc + 1 + k);
+      if (k !== 0) targets.add(pc + 1 + (k | 0));
     } else {
       if (jt !== 0) targets.add(pc + 1 + jt);
       if (jf !== 0) targets.add(pc + 1 + jf);
     }
   }
-  const looped = options.loop === true || targets.size > MAX_NESTED_TARGETS;
+  // A backward `ja` (k negative as a signed number; only checked programs with loops allowed have one).
+  const backward = insns.some(
+    (i, pc) => (i.code & 0x07) === BPF_JMP && (i.code & 0xf0) === BPF_JA && pc + 1 + (i.k | 0) <= pc,
+  );
+  const looped = options.loop === true || backward || targets.size > MAX_NESTED_TARGETS;
   const jump = (to: number, from: number): string =>
     looped ? `{ pc = ${to}; continue; }` : to === from + 1 ? '' : `break T${to};`;
   const usesLen = insns.some(
@@ -234,7 +247,7 @@ export function classicJsSource(insns: readonly SockFilter[], options: ClassicJs
       case BPF_JMP: {
         const op = code & 0xf0;
         if (op === BPF_JA) {
-          const j = jump(pc + 1 + k, pc);
+          const j = jump(pc + 1 + (k | 0), pc);
           if (j) lines.push(j);
           return;
         }
@@ -270,12 +283,14 @@ export function classicJsSource(insns: readonly SockFilter[], options: ClassicJs
     'let rc;',
   ];
   if (looped) {
-    lines.push(...head, 'let pc = 0;', 'for (;;) switch (pc) {');
+    // Every pass through a loop takes a jump (`continue`): counting passes bounds a looping program.
+    const budget = backward ? `if (++steps > ${LOOP_JUMP_BUDGET}) return 0;` : '';
+    lines.push(...head, 'let pc = 0, steps = 0;', `for (;;) { ${budget} switch (pc) {`);
     for (let pc = 0; pc < n; pc++) {
       lines.push(`case ${pc}:`);
       emit(pc);
     }
-    lines.push('}', '};');
+    lines.push('} }', '};');
     return lines.join('\n');
   }
   const ordered = [...targets].sort((l, r) => r - l);

@@ -11,7 +11,7 @@ import { compileFilter, findLinkType } from '../pcap-filter/index.js';
 const USUAL_LINKTYPES = [1, 276, 113, 101];
 
 /** File filters shift as libpcap's userspace filter does (X >= 32 gives 0): they keep what `tcpdump -r` keeps. */
-const LIBPCAP = { shifts: 'libpcap' } as const;
+const LIBPCAP = { shifts: 'libpcap', loops: true } as const;
 
 /**
  * The compiled program for each link type, made on first use. Throws FilterSyntaxError at once when no

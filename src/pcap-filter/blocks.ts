@@ -10,6 +10,9 @@ import { BPF_JMP, BPF_JEQ, BPF_K, BPF_LD, BPF_IMM } from '../cbpf/insn.js';
 export interface Stmt {
   code: number;
   k: number;
+  /** Jump offsets of a jump inside a block (only protochain's loop has them; such programs are not optimized). */
+  jt?: number;
+  jf?: number;
 }
 
 /** A node of the filter graph: statements then a jump on `jcode`/`k`, or (when `ret` is set) a return. */

@@ -11,6 +11,7 @@ import { findLinkType, type LinkType } from './linktypes.js';
 import { systemResolver, type NameResolver } from './names.js';
 import { optimize } from './optimize.js';
 import { parseFilter } from './parser.js';
+import { pflogPrologue } from './pflog.js';
 import { radiotapPrologue } from './wlan.js';
 
 /** How to compile. */
@@ -44,8 +45,9 @@ export function compileFilter(expression: string, options: CompileOptions = {}):
   const frag = parseFilter(expression, gen, resolver);
   if (!frag) return [{ code: 0x06, jt: 0, jf: 0, k: snaplen >>> 0 }];
   if (link.kind === 'radiotap') frag.head.stmts.unshift(...radiotapPrologue());
+  if (gen.nlVarUsed) frag.head.stmts.unshift(...pflogPrologue());
   let root = finish(frag, snaplen);
-  if (options.optimize !== false) {
+  if (options.optimize !== false && !gen.noOptimize) {
     root = optimize(root);
     if (root.ret === 0) throw new FilterSyntaxError('expression rejects all packets', 0);
   }

@@ -52,7 +52,7 @@ export function emitProgram(root: Block): SockFilter[] {
     let grew = false;
     const out: SockFilter[] = [];
     for (const b of order) {
-      for (const s of b.stmts) out.push({ code: s.code, jt: 0, jf: 0, k: s.k >>> 0 });
+      for (const s of b.stmts) out.push({ code: s.code, jt: s.jt ?? 0, jf: s.jf ?? 0, k: s.k >>> 0 });
       const at = jumpAt.get(b)!;
       if (b.ret !== undefined) {
         out.push({ code: BPF_RET | BPF_K, jt: 0, jf: 0, k: b.ret });

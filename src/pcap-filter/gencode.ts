@@ -29,11 +29,15 @@ import {
   BPF_MISC,
   BPF_TAX,
   BPF_OR,
+  BPF_MEM,
+  BPF_LSH,
+  BPF_ADD,
 } from '../cbpf/insn.js';
 import { and, block, never, always, not, or, type Frag, type Stmt } from './blocks.js';
 import { FilterSyntaxError } from './errors.js';
 import type { LinkKind, LinkType } from './linktypes.js';
 import { foldAlu } from './fold.js';
+import { protochainBlock } from './protochain.js';
 
 /** libpcap's protocol qualifiers (`ip`, `tcp`, `link`...) or `default`. */
 export type Proto = string;
@@ -73,6 +77,10 @@ const IPPROTO = {
   frag: 44,
 };
 const ETHERMTU = 1500;
+/** The scratch slot holding a variable network-layer offset (PFLOG); arithmetic uses the slots below it. */
+export const VAR_NL_REG = 15;
+/** Linux's AF_INET6, which libpcap compiled here writes for IPv6 in PFLOG headers. */
+const AF_INET6 = 10;
 
 /** A value computed into A by straight-line code, guarded by the protocol checks its loads need. */
 export interface Arith {
@@ -99,6 +107,14 @@ export class Gen {
   readonly netmask: number;
 
   readonly savefile: boolean;
+  /** The network layer's offset varies per packet (PFLOG): loads go through M[VAR_NL_REG]. */
+  readonly nlVar: boolean;
+  /** Some load used the variable offset, so the program needs the prologue computing it. */
+  nlVarUsed = false;
+  /** Set by protochain: its loop defeats the optimizer, which libpcap then skips for the whole expression. */
+  noOptimize = false;
+  /** libpcap's alloc_reg cursor, for the scratch slot protochain takes (the default form leaks one). */
+  private protoReg = 0;
 
   constructor(link: LinkType, netmask = 0, savefile = true) {
     this.savefile = savefile;
@@ -106,6 +122,8 @@ export class Gen {
     this.kind = link.kind;
     this.offLinktype = link.offLinktype;
     this.offLinkpl = link.offLinkpl;
+    this.nlVar = link.kind === 'pflog';
+    if (this.nlVar) this.offLinkpl = 0;
     this.netmask = netmask >>> 0;
   }
 
@@ -135,11 +153,27 @@ export class Gen {
         }
         return this.cmp(this.offLinktype, BPF_H, proto);
       case 'sll':
+        // An LLC SAP under Linux cooked v1: protocol 802.2 (4), then the DSAP (and SSAP for OSI/NetBEUI).
+        if (proto <= ETHERMTU) {
+          const both = proto === 0xfe || proto === 0x06 || proto === 0xf0;
+          const sap = both
+            ? this.cmp(this.offLinkpl, BPF_H, (proto << 8) | proto)
+            : this.cmp(this.offLinkpl, BPF_B, proto);
+          return and(this.cmp(this.offLinktype, BPF_H, 4), sap);
+        }
+        return this.cmp(this.offLinktype, BPF_H, proto);
       case 'sll2':
         return this.cmp(this.offLinktype, BPF_H, proto);
       case 'ppp': {
-        const ppp =
-          proto === ETHERTYPE.ip ? 0x21 : proto === ETHERTYPE.ip6 ? 0x57 : proto === ETHERTYPE.decnet ? 0x27 : proto;
+        // libpcap's ethertype_to_ppptype: IP, IPv6, DECnet, OSI (ISO NS SAP) and bridge PDUs (STP SAP).
+        const PPP: Record<number, number> = {
+          [ETHERTYPE.ip]: 0x21,
+          [ETHERTYPE.ip6]: 0x57,
+          [ETHERTYPE.decnet]: 0x27,
+          0xfe: 0x23,
+          0x42: 0x31,
+        };
+        const ppp = PPP[proto] ?? proto;
         return this.cmp(this.offLinktype, BPF_H, ppp);
       }
       case 'raw':
@@ -163,6 +197,11 @@ export class Gen {
         const k = this.kind === 'null' ? ((af & 0xff) << 24) >>> 0 : af;
         return this.cmp(0, BPF_W, k);
       }
+      case 'pflog':
+        // The header's address family (libpcap compiled on Linux compares with Linux's AF_INET6).
+        if (proto === ETHERTYPE.ip) return this.cmp(1, BPF_B, 2);
+        if (proto === ETHERTYPE.ip6) return this.cmp(1, BPF_B, AF_INET6);
+        return never();
       case 'ieee80211':
       case 'radiotap':
         // The parser lets only the wlan primitives through on 802.11 links; this is the backstop.
@@ -172,8 +211,8 @@ export class Gen {
 
   private mplsLinktype(proto: number): Frag {
     const bos = this.cmp(this.offLinkpl - 4 + 2, BPF_B, 0x01, BPF_JEQ, 0x01);
-    if (proto === ETHERTYPE.ip) return and(bos, this.cmp(this.offLinkpl, BPF_B, 0x40, BPF_JEQ, 0xf0));
-    if (proto === ETHERTYPE.ip6) return and(bos, this.cmp(this.offLinkpl, BPF_B, 0x60, BPF_JEQ, 0xf0));
+    if (proto === ETHERTYPE.ip) return and(bos, this.nl(0, BPF_B, 0x40, BPF_JEQ, 0xf0));
+    if (proto === ETHERTYPE.ip6) return and(bos, this.nl(0, BPF_B, 0x60, BPF_JEQ, 0xf0));
     throw new FilterSyntaxError('unsupported protocol over mpls', 0);
   }
 
@@ -186,18 +225,45 @@ export class Gen {
       case 'link':
         return this.linktype(v);
       case 'ip':
-        return and(this.linktype(ETHERTYPE.ip), this.cmp(this.offLinkpl + 9, BPF_B, v));
+        return and(this.linktype(ETHERTYPE.ip), this.nl(9, BPF_B, v));
       case 'ip6': {
-        const direct = this.cmp(this.offLinkpl + 6, BPF_B, v);
-        const viaFrag = and(this.cmp(this.offLinkpl + 6, BPF_B, IPPROTO.frag), this.cmp(this.offLinkpl + 40, BPF_B, v));
+        const direct = this.nl(6, BPF_B, v);
+        const viaFrag = and(this.nl(6, BPF_B, IPPROTO.frag), this.nl(40, BPF_B, v));
         return and(this.linktype(ETHERTYPE.ip6), or(direct, viaFrag));
       }
+      case 'iso':
+        // The OSI protocol byte follows the 3-byte LLC header on Ethernet (libpcap's off_nl_nosnap).
+        return and(this.linktype(0xfe), this.nl(this.kind === 'ether' ? 3 : 0, BPF_B, v));
       case 'arp':
       case 'rarp':
         throw new FilterSyntaxError(`${proto} does not encapsulate another protocol`, 0);
       default:
         throw new FilterSyntaxError(`'${proto} proto' is bogus`, 0);
     }
+  }
+
+  /** `[ip|ip6] protochain N` (libpcap's gen_protochain). */
+  protochain(v: number, proto: Proto): Frag {
+    if (this.varLinkpl()) throw new FilterSyntaxError("'protochain' not supported with variable length headers", 0);
+    this.noOptimize = true;
+    if (proto === 'default') {
+      // libpcap takes a slot here and never gives it back: each default protochain moves to the next.
+      if (++this.protoReg >= 16) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
+      return or(this.protochain(v, 'ip'), this.protochain(v, 'ip6'));
+    }
+    if (proto !== 'ip' && proto !== 'ip6') throw new FilterSyntaxError("bad protocol applied for 'protochain'", 0);
+    const head = this.linktype(proto === 'ip' ? ETHERTYPE.ip : ETHERTYPE.ip6);
+    return and(head, protochainBlock(v, proto, this.offLinkpl, this.protoReg));
+  }
+
+  /** Scratch slots arithmetic may use: all 16, less the one a variable offset takes. */
+  private maxRegs(): number {
+    return this.nlVar ? VAR_NL_REG : 16;
+  }
+
+  /** Whether the network layer sits at an offset only known per packet (libpcap's off_linkpl.is_variable). */
+  varLinkpl(): boolean {
+    return this.nlVar || this.kind === 'ieee80211' || this.kind === 'radiotap';
   }
 
   /** A protocol name standing alone: `tcp`, `ip6`, `arp`... (libpcap's gen_proto_abbrev). */
@@ -261,7 +327,7 @@ export class Gen {
       case 'link':
         throw new FilterSyntaxError(`link-layer modifier applied to ${what}`, 0);
       case 'ip6':
-        throw new FilterSyntaxError(`'ip6' modifier applied to ip ${what}`, 0);
+        throw new FilterSyntaxError("'ip6' modifier applied to ip host", 0); // libpcap's words, for nets too
       default:
         throw new FilterSyntaxError(`'${proto}' modifier applied to ${what}`, 0);
     }
@@ -273,7 +339,7 @@ export class Gen {
       case 'dst':
         return and(
           this.linktype(ethertype),
-          this.cmp(this.offLinkpl + (dir === 'src' ? src : dst), BPF_W, (addr & mask) >>> 0, BPF_JEQ, mask),
+          this.nl(dir === 'src' ? src : dst, BPF_W, (addr & mask) >>> 0, BPF_JEQ, mask),
         );
       case 'and':
         return and(
@@ -304,13 +370,13 @@ export class Gen {
     if (dir === 'and') return and(this.hostop6(addr, mask, 'src'), this.hostop6(addr, mask, 'dst'));
     if (dir === 'default' || dir === 'or') return or(this.hostop6(addr, mask, 'src'), this.hostop6(addr, mask, 'dst'));
     if (dir !== 'src' && dir !== 'dst') throw dirOnlyFor80211(dir);
-    const base = this.offLinkpl + (dir === 'src' ? 8 : 24);
+    const base = dir === 'src' ? 8 : 24;
     const word = (b: Uint8Array, i: number): number =>
       ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
     let f = this.linktype(ETHERTYPE.ip6);
     for (let i = 0; i < 16; i += 4) {
       const m = word(mask, i);
-      f = and(f, this.cmp(base + i, BPF_W, (word(addr, i) & m) >>> 0, BPF_JEQ, m));
+      f = and(f, this.nl(base + i, BPF_W, (word(addr, i) & m) >>> 0, BPF_JEQ, m));
     }
     return f;
   }
@@ -365,27 +431,57 @@ export class Gen {
     }
   }
 
-  /** X = the IPv4 header length plus the network-layer offset is folded into each load's k. */
-  private loadxIphdrlen(): Stmt {
-    return { code: BPF_LDX | BPF_MSH | BPF_B, k: this.offLinkpl };
+  /**
+   * Statements loading `size` at `off` into the network-layer header. Where that header's offset varies
+   * per packet (PFLOG), it is in M[VAR_NL_REG], computed by the prologue, and the load is X-relative.
+   */
+  nlLoad(off: number, size: number): Stmt[] {
+    if (!this.nlVar) return [ld(size, this.offLinkpl + off)];
+    this.nlVarUsed = true;
+    return [
+      { code: BPF_LDX | BPF_MEM, k: VAR_NL_REG },
+      { code: BPF_LD | BPF_IND | size, k: (this.offLinkpl + off) >>> 0 },
+    ];
+  }
+
+  /** Compare the network-layer field at `off` (masked) with `k` using jump `op`. */
+  nl(off: number, size: number, k: number, op = BPF_JEQ, mask = 0xffffffff): Frag {
+    const stmts = this.nlLoad(off, size);
+    if (mask >>> 0 !== 0xffffffff) stmts.push({ code: BPF_ALU | BPF_AND | BPF_K, k: mask >>> 0 });
+    return block(stmts, BPF_JMP | op | BPF_K, k);
+  }
+
+  /**
+   * X = where the transport header starts, less the constant part of the network layer's offset (which
+   * each load adds to its k): `ldxb 4*([nl]&0xf)`, or over a variable offset libpcap's longer form.
+   */
+  private loadxIphdrlen(): Stmt[] {
+    if (!this.nlVar) return [{ code: BPF_LDX | BPF_MSH | BPF_B, k: this.offLinkpl }];
+    return [
+      ...this.nlLoad(0, BPF_B),
+      { code: BPF_ALU | BPF_AND | BPF_K, k: 0xf },
+      { code: BPF_ALU | BPF_LSH | BPF_K, k: 2 },
+      { code: BPF_ALU | BPF_ADD | BPF_X, k: 0 },
+      { code: BPF_MISC | BPF_TAX, k: 0 },
+    ];
   }
 
   /** Non-fragment (or first fragment) test: libpcap's gen_ipfrag. */
   ipfrag(): Frag {
-    return not(block([ld(BPF_H, this.offLinkpl + 6)], BPF_JMP | BPF_JSET | BPF_K, 0x1fff));
+    return not(block(this.nlLoad(6, BPF_H), BPF_JMP | BPF_JSET | BPF_K, 0x1fff));
   }
 
   /** A 16-bit field of the TCP/UDP/SCTP header over IPv4, compared with `op k`. */
   private tran4(off: number, k: number, op: number): Frag {
     return block(
-      [this.loadxIphdrlen(), { code: BPF_LD | BPF_IND | BPF_H, k: this.offLinkpl + off }],
+      [...this.loadxIphdrlen(), { code: BPF_LD | BPF_IND | BPF_H, k: this.offLinkpl + off }],
       BPF_JMP | op | BPF_K,
       k,
     );
   }
 
   private tran6(off: number, k: number, op: number): Frag {
-    return this.cmp(this.offLinkpl + 40 + off, BPF_H, k, op);
+    return this.nl(40 + off, BPF_H, k, op);
   }
 
   private portRange(lo: number, hi: number, ipv6: boolean, off: number): Frag {
@@ -413,8 +509,8 @@ export class Gen {
   }
 
   private portop(lo: number, hi: number, range: boolean, ipProto: number, ipv6: boolean, dir: Dir): Frag {
-    if (ipv6) return and(this.cmp(this.offLinkpl + 6, BPF_B, ipProto), this.portDir(lo, hi, range, true, dir));
-    const pre = and(this.cmp(this.offLinkpl + 9, BPF_B, ipProto), this.ipfrag());
+    if (ipv6) return and(this.nl(6, BPF_B, ipProto), this.portDir(lo, hi, range, true, dir));
+    const pre = and(this.nl(9, BPF_B, ipProto), this.ipfrag());
     return and(pre, this.portDir(lo, hi, range, false, dir));
   }
 
@@ -448,8 +544,8 @@ export class Gen {
     }
     if (proto === 'ip') {
       const hostmask = ~this.netmask >>> 0;
-      const zero = this.cmp(this.offLinkpl + 16, BPF_W, 0, BPF_JEQ, hostmask);
-      const ones = this.cmp(this.offLinkpl + 16, BPF_W, hostmask, BPF_JEQ, hostmask);
+      const zero = this.nl(16, BPF_W, 0, BPF_JEQ, hostmask);
+      const ones = this.nl(16, BPF_W, hostmask, BPF_JEQ, hostmask);
       return and(this.linktype(ETHERTYPE.ip), or(zero, ones));
     }
     throw new FilterSyntaxError('only link-layer/IP broadcast filters supported', 0);
@@ -466,8 +562,8 @@ export class Gen {
       }
       return block([ld(BPF_B, 0)], BPF_JMP | BPF_JSET | BPF_K, 1);
     }
-    if (proto === 'ip') return and(this.linktype(ETHERTYPE.ip), this.cmp(this.offLinkpl + 16, BPF_B, 224, BPF_JGE));
-    if (proto === 'ip6') return and(this.linktype(ETHERTYPE.ip6), this.cmp(this.offLinkpl + 24, BPF_B, 255));
+    if (proto === 'ip') return and(this.linktype(ETHERTYPE.ip), this.nl(16, BPF_B, 224, BPF_JGE));
+    if (proto === 'ip6') return and(this.linktype(ETHERTYPE.ip6), this.nl(24, BPF_B, 255));
     throw new FilterSyntaxError(
       'only IP multicast filters supported on ethernet/FDDI/token ring/ARCNET/ATM LANE/Fibre Channel',
       0,
@@ -502,6 +598,8 @@ export class Gen {
   /** `inbound` / `outbound` where the link header says (Linux cooked captures). */
   direction(outbound: boolean): Frag {
     let f: Frag;
+    // pf's log header says which way the packet went: its dir byte (offset 60) is PF_IN 1 or PF_OUT 2.
+    if (this.link.kind === 'pflog') return this.cmp(60, BPF_B, outbound ? 2 : 1);
     if (this.link.kind === 'sll') f = this.cmp(0, BPF_H, 4);
     else if (this.link.kind === 'sll2') f = this.cmp(10, BPF_B, 4);
     else throw unsupported(`'${outbound ? 'outbound' : 'inbound'}' on ${this.link.name} captures`);
@@ -522,7 +620,7 @@ export class Gen {
     let f = or(or(this.linktype(ETHERTYPE.vlan), this.linktype(ETHERTYPE.qinq)), this.linktype(ETHERTYPE.qinqOld));
     if (id !== undefined) {
       if (id > 0x0fff) throw new FilterSyntaxError(`VLAN tag ${id} greater than maximum 4095`, 0);
-      f = and(f, this.cmp(this.offLinkpl, BPF_H, id, BPF_JEQ, 0x0fff));
+      f = and(f, this.nl(0, BPF_H, id, BPF_JEQ, 0x0fff));
     }
     this.offLinkpl += 4;
     this.offLinktype += 4;
@@ -539,7 +637,7 @@ export class Gen {
     else throw new FilterSyntaxError(`no MPLS support for ${this.link.description}`, 0);
     if (label !== undefined) {
       if (label > 0xfffff) throw new FilterSyntaxError(`MPLS label ${label} greater than maximum 1048575`, 0);
-      f = and(f, this.cmp(this.offLinkpl, BPF_W, (label << 12) >>> 0, BPF_JEQ, 0xfffff000));
+      f = and(f, this.nl(0, BPF_W, (label << 12) >>> 0, BPF_JEQ, 0xfffff000));
     }
     this.offLinkpl += 4;
     this.mplsDepth++;
@@ -557,7 +655,7 @@ export class Gen {
     if (session !== undefined) {
       if (session > 0xffff)
         throw new FilterSyntaxError(`PPPoE session number ${session} greater than maximum 65535`, 0);
-      f = and(f, this.cmp(this.offLinkpl, BPF_W, session, BPF_JEQ, 0xffff));
+      f = and(f, this.nl(0, BPF_W, session, BPF_JEQ, 0xffff));
     }
     this.offLinktype = this.offLinkpl + 6;
     this.offLinkpl += 8;
@@ -584,7 +682,7 @@ export class Gen {
     const andConds = (a: Frag | null, b: Frag): Frag => (a ? and(a, b) : b);
     switch (proto) {
       case 'link': {
-        return { stmts: this.indexed(index, sz, 0, false), conds: index.conds, regs: index.regs };
+        return { stmts: this.indexed(index, sz, 0, false, true), conds: index.conds, regs: index.regs };
       }
       case 'ip':
       case 'arp':
@@ -595,7 +693,7 @@ export class Gen {
       case 'sca':
       case 'moprc':
       case 'mopdl': {
-        const stmts = this.indexed(index, sz, this.offLinkpl, false);
+        const stmts = this.indexed(index, sz, 0, false);
         return { stmts, conds: andConds(index.conds, this.protoAbbrev(proto)), regs: index.regs };
       }
       case 'tcp':
@@ -607,15 +705,15 @@ export class Gen {
       case 'pim':
       case 'vrrp':
       case 'carp': {
-        const stmts = this.indexed(index, sz, this.offLinkpl, true);
+        const stmts = this.indexed(index, sz, 0, true);
         let conds = and(this.protoAbbrev(proto), this.ipfrag());
         if (index.conds) conds = and(index.conds, conds);
         conds = and(this.protoAbbrev('ip'), conds);
         return { stmts, conds, regs: Math.max(index.regs, 1) };
       }
       case 'icmp6': {
-        const stmts = this.indexed(index, sz, this.offLinkpl + 40, false);
-        const conds = and(this.linktype(ETHERTYPE.ip6), this.cmp(this.offLinkpl + 6, BPF_B, IPPROTO.icmp6));
+        const stmts = this.indexed(index, sz, 40, false);
+        const conds = and(this.linktype(ETHERTYPE.ip6), this.nl(6, BPF_B, IPPROTO.icmp6));
         return { stmts, conds: index.conds ? and(index.conds, conds) : conds, regs: index.regs };
       }
       case 'radio':
@@ -625,25 +723,38 @@ export class Gen {
     }
   }
 
-  /** Load `size` at base + index (+ the IPv4 header length when `overIp`). */
-  private indexed(index: Arith, size: number, base: number, overIp: boolean): Stmt[] {
+  /**
+   * Load `size` at base + index (+ the IPv4 header length when `overIp`); `base` is in the network layer
+   * (plus its offset, constant or variable) unless `absolute`.
+   */
+  private indexed(index: Arith, size: number, base: number, overIp: boolean, absolute = false): Stmt[] {
+    const varNl = this.nlVar && !absolute;
+    const k0 = absolute ? base : this.offLinkpl + base;
     if (!overIp) {
-      if (index.konst !== undefined) return [ld(size, base + index.konst)];
-      return [...index.stmts, { code: BPF_MISC | BPF_TAX, k: 0 }, { code: BPF_LD | BPF_IND | size, k: base }];
+      if (index.konst !== undefined)
+        return absolute ? [ld(size, k0 + index.konst)] : this.nlLoad(base + index.konst, size);
+      const toX: Stmt[] = varNl
+        ? [
+            { code: BPF_LDX | BPF_MEM, k: VAR_NL_REG },
+            { code: BPF_ALU | BPF_ADD | BPF_X, k: 0 },
+          ]
+        : [];
+      if (varNl) this.nlVarUsed = true;
+      return [...index.stmts, ...toX, { code: BPF_MISC | BPF_TAX, k: 0 }, { code: BPF_LD | BPF_IND | size, k: k0 }];
     }
     if (index.konst !== undefined) {
-      return [this.loadxIphdrlen(), { code: BPF_LD | BPF_IND | size, k: (base + index.konst) >>> 0 }];
+      return [...this.loadxIphdrlen(), { code: BPF_LD | BPF_IND | size, k: (k0 + index.konst) >>> 0 }];
     }
     const slot = index.regs;
-    if (slot >= 16) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
+    if (slot >= this.maxRegs()) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
     return [
       ...index.stmts,
       { code: 0x02, k: slot }, // st M[slot]
-      this.loadxIphdrlen(),
+      ...this.loadxIphdrlen(),
       { code: BPF_LD | 0x60, k: slot }, // ld M[slot]
       { code: BPF_ALU | BPF_X, k: 0 }, // add x
       { code: BPF_MISC | BPF_TAX, k: 0 },
-      { code: BPF_LD | BPF_IND | size, k: base },
+      { code: BPF_LD | BPF_IND | size, k: k0 },
     ];
   }
 
@@ -667,7 +778,7 @@ export class Gen {
       return { stmts: [...a.stmts, { code: BPF_ALU | op | BPF_K, k: b.konst }], conds, regs: a.regs };
     }
     const slot = b.regs;
-    if (slot >= 16) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
+    if (slot >= this.maxRegs()) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
     const stmts = [
       ...a.stmts,
       { code: 0x02, k: slot },
@@ -706,7 +817,7 @@ export class Gen {
       );
     } else {
       const slot = b.regs;
-      if (slot >= 16) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
+      if (slot >= this.maxRegs()) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
       const stmts = [
         ...a.stmts,
         { code: 0x02, k: slot },

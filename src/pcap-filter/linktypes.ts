@@ -6,7 +6,7 @@ import { FilterSyntaxError } from './errors.js';
 
 /** How the link layer names the network protocol, which decides what `ip`, `arp`... compile to. */
 export type LinkKind =
-  'ether' | 'raw' | 'ipv4' | 'ipv6' | 'sll' | 'sll2' | 'null' | 'loop' | 'ppp' | 'ieee80211' | 'radiotap';
+  'ether' | 'raw' | 'ipv4' | 'ipv6' | 'sll' | 'sll2' | 'null' | 'loop' | 'ppp' | 'ieee80211' | 'radiotap' | 'pflog';
 
 /** One supported link type. */
 export interface LinkType {
@@ -51,6 +51,8 @@ export const LINK_TYPES: readonly LinkType[] = [
   // the rest in one line, so no offsets of a network layer are given.
   lt('IEEE802_11', 105, 105, 'ieee80211', -1, -1, '802.11'),
   lt('IEEE802_11_RADIO', 127, 127, 'radiotap', -1, -1, '802.11 plus radiotap header'),
+  // OpenBSD pf's log: a header of variable length (its first byte, rounded up to 4) before the IP packet.
+  lt('PFLOG', 117, 117, 'pflog', -1, -1, 'OpenBSD pflog'),
 ];
 
 /** Find a link type by tcpdump name (any case, `DLT_`/`LINKTYPE_` prefix allowed) or LINKTYPE number. */

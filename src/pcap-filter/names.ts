@@ -15,6 +15,8 @@ export interface NameResolver {
   protocol(name: string): number | undefined;
   /** A MAC address (/etc/ethers). */
   ether(name: string): Uint8Array | undefined;
+  /** An IPv4 network number as getnetbyname gives it (/etc/networks: `127` is 0x7f). Optional. */
+  network?(name: string): number | undefined;
 }
 
 // libpcap's own table of Ethernet protocol names (`ether proto \NAME`), from its nametoaddr.c.
@@ -59,7 +61,20 @@ export function systemResolver(): NameResolver {
   let services: Map<string, { tcp?: number; udp?: number; sctp?: number }> | undefined;
   let protocols: Map<string, number> | undefined;
   let ethers: Map<string, Uint8Array> | undefined;
+  let networks: Map<string, number> | undefined;
   return {
+    network(name) {
+      if (!networks) {
+        networks = new Map();
+        for (const line of readLines('/etc/networks')) {
+          const [net, num, ...aliases] = line.split(/\s+/);
+          const v = inetNetwork(num ?? '');
+          if (v === undefined) continue;
+          for (const n of [net!, ...aliases]) if (!networks.has(n)) networks.set(n, v);
+        }
+      }
+      return networks.get(name);
+    },
     host(name) {
       if (!hosts) {
         hosts = new Map();
@@ -118,6 +133,25 @@ export function systemResolver(): NameResolver {
       return ethers.get(name);
     },
   };
+}
+
+/** inet_network(3): one to four dot-separated parts (decimal, 0x hex or 0 octal), each a byte, packed. */
+function inetNetwork(s: string): number | undefined {
+  const parts = s.split('.');
+  if (parts.length > 4) return undefined;
+  let v = 0;
+  for (const p of parts) {
+    const n = /^0x[0-9a-f]+$/i.test(p)
+      ? parseInt(p, 16)
+      : /^0[0-7]*$/.test(p)
+        ? parseInt(p, 8)
+        : /^[0-9]+$/.test(p)
+          ? Number(p)
+          : NaN;
+    if (!(n >= 0 && n <= 255)) return undefined;
+    v = ((v << 8) | n) >>> 0;
+  }
+  return v;
 }
 
 function parseV6(s: string): Uint8Array | undefined {

@@ -9,6 +9,7 @@ import { and, not, or, type Frag } from './blocks.js';
 import { FilterSyntaxError } from './errors.js';
 import { Gen, unsupported, type Arith } from './gencode.js';
 import { tokenize, parseIPv6, type Token } from './lexer.js';
+import { pfAction, pfField, pfIfname, pfReason, pfRuleset } from './pflog.js';
 import { ETHER_PROTO_NAMES, type NameResolver } from './names.js';
 import {
   isWlan,
@@ -74,6 +75,7 @@ const PNAMES = new Set([
 ]);
 const DQUALS = new Set(['src', 'dst', 'addr1', 'addr2', 'addr3', 'addr4', 'ra', 'ta']);
 const AQUALS = new Set(['host', 'net', 'port', 'portrange', 'gateway', 'proto', 'protochain']);
+const NON_DIRECTIONAL = new Set(['gateway', 'proto', 'protochain']);
 const RELOPS = new Set(['>', '>=', '=', '<', '<=', '!=']);
 // Binary arithmetic operators by precedence level (grammar.y: '|' '^' < '&' < shifts < '+' '-' < '*' '/' '%').
 const ARITH_LEVEL: Record<string, [number, number]> = {
@@ -88,6 +90,10 @@ const ARITH_LEVEL: Record<string, [number, number]> = {
   '/': [4, 0x30],
   '%': [4, 0x90],
 };
+/** libpcap's pcap_nametollc table (LLC SAPs by name, for `link proto \\NAME`). */
+const LLC_NAMES: Record<string, number> = { iso: 0xfe, stp: 0x42, netbeui: 0xf0 };
+/** The OSI network protocols `iso proto` names (ISO9542_ESIS, ISO10589_ISIS, ISO8473_CLNP). */
+const ISO_NAMES: Record<string, number> = { esis: 0x82, isis: 0x83, clnp: 0x81 };
 const TRANSPORT: Record<string, number> = { default: -1, tcp: 6, udp: 17, sctp: 132 };
 
 /** Thrown (and caught) when a speculative parse does not fit; never leaves the parser. */
@@ -249,6 +255,10 @@ class Parser {
         };
       }
       this.next();
+      // yacc reads the token after a bare protocol name before reducing: one that cannot follow a term
+      // (`ether 10.0.0.1`) is a syntax error before any code is generated.
+      const after = this.peek();
+      if (!(after.kind === 'eof' || this.isKw(after, 'and', 'or') || this.isOp(after, ')'))) this.syntax();
       return { f: this.at(t, () => this.gen.protoAbbrev(w)), q: null };
     }
     if (DQUALS.has(w) || AQUALS.has(w)) return this.headId();
@@ -302,12 +312,23 @@ class Parser {
         this.optionalNum();
         throw unsupported("'geneve'");
       case 'ifname':
-      case 'rset':
+      case 'rset': {
+        const name = this.peek();
+        if (name.kind !== 'id') this.syntax();
+        this.next();
+        return this.at(name, () => (w === 'ifname' ? pfIfname(this.gen, name.text) : pfRuleset(this.gen, name.text)));
+      }
       case 'rnr':
       case 'srnr':
+        return pfField(this.gen, w, this.expectNum());
       case 'reason':
-      case 'action':
-        throw unsupported(`'${w}' (pflog captures)`);
+      case 'action': {
+        const v = this.peek();
+        if (v.kind === 'num' && w === 'reason') return pfField(this.gen, w, this.next().value);
+        if (v.kind !== 'id') this.syntax();
+        this.next();
+        return this.at(v, () => pfField(this.gen, w, w === 'reason' ? pfReason(v.text) : pfAction(v.text)));
+      }
       case 'type':
       case 'subtype':
       case 'dir':
@@ -421,10 +442,10 @@ class Parser {
       t = this.peek();
     }
     if (t.kind === 'kw' && AQUALS.has(t.text)) {
+      // grammar.y: proto, protochain and gateway take no direction (`src proto 6` is a syntax error).
+      if (q.dir !== 'default' && NON_DIRECTIONAL.has(t.text)) this.syntax();
       q.addr = t.text;
       this.next();
-      if (q.addr === 'gateway') throw new FilterSyntaxError(unsupported("'gateway'").reason, t.col);
-      if (q.addr === 'protochain') throw new FilterSyntaxError(unsupported("'protochain'").reason, t.col);
     }
     return { f: this.id(q), q };
   }
@@ -476,6 +497,9 @@ class Parser {
           this.next();
           return this.at(t, () => this.mcode(t.text, m.text, 0, qq));
         }
+        // grammar.y's nid: a dotted address cannot be a port or protocol.
+        if (['port', 'portrange', 'proto', 'protochain'].includes(qq.addr))
+          throw new FilterSyntaxError(`'${qq.addr}' modifier applied to ip host`, t.col);
         return this.at(t, () => this.ncode(t.text, 0, qq));
       }
       case 'hid6': {
@@ -504,6 +528,7 @@ class Parser {
 
   // ---- libpcap's gen_ncode / gen_mcode / gen_mcode6 / gen_scode ----
   private ncode(s: string | null, num: number, q: Qual): Frag {
+    if (q.proto === 'decnet' && ['default', 'host', 'net'].includes(q.addr)) throw unsupported('DECnet addresses');
     let v = num >>> 0;
     let vlen = 32;
     if (s !== null) {
@@ -534,6 +559,8 @@ class Parser {
         return this.gen.port(v, v, q.addr === 'portrange', TRANSPORT[q.proto]!, q.dir);
       case 'proto':
         return this.gen.proto(v, q.proto, q.dir);
+      case 'protochain':
+        return this.gen.protochain(v, q.proto);
       default:
         throw new FilterSyntaxError(`'${q.addr}' requires a name`, 0);
     }
@@ -578,8 +605,20 @@ class Parser {
 
   private scode(name: string, q: Qual): Frag {
     switch (q.addr) {
-      case 'net':
-        throw new FilterSyntaxError(`unknown network '${name}'`, 0);
+      case 'net': {
+        // libpcap's getnetbyname: the number, left-justified, with a mask of its significant bytes.
+        let addr = this.names.network?.(name) ?? 0;
+        if (addr === 0) throw new FilterSyntaxError(`unknown network '${name}'`, 0);
+        let mask = 0xffffffff;
+        while (addr && (addr & 0xff000000) === 0) {
+          addr = (addr << 8) >>> 0;
+          mask = (mask << 8) >>> 0;
+        }
+        return this.gen.host(addr, mask, q.proto, q.dir, 'net');
+      }
+      case 'gateway':
+        // libpcap 1.10 as Debian builds it (with IPv6) has no gateway code for names.
+        throw new FilterSyntaxError("'gateway' not supported in this configuration", 0);
       case 'default':
       case 'host': {
         if (q.proto === 'link') {
@@ -625,20 +664,36 @@ class Parser {
         for (const p of [lo, hi]) if (p > 65535) throw new FilterSyntaxError(`illegal port number ${p} > 65535`, 0);
         return this.gen.port(lo, hi, q.addr === 'portrange', proto, q.dir);
       }
-      case 'proto': {
-        let v: number | undefined;
-        if (q.proto === 'link') {
-          v = ETHER_PROTO_NAMES[name];
-          if (v === undefined) throw new FilterSyntaxError(`unknown ether proto '${name}'`, 0);
-        } else if (['default', 'ip', 'ip6'].includes(q.proto)) {
-          v = this.names.protocol(name);
-          if (v === undefined) throw new FilterSyntaxError(`unknown ip proto '${name}'`, 0);
-        } else throw unsupported(`'${q.proto} proto NAME'`);
-        return this.gen.proto(v, q.proto, q.dir);
+      case 'proto':
+      case 'protochain': {
+        const v = this.lookupProto(name, q.proto);
+        if (v === undefined) throw new FilterSyntaxError(`unknown protocol: ${name}`, 0);
+        return q.addr === 'proto' ? this.gen.proto(v, q.proto, q.dir) : this.gen.protochain(v, q.proto);
       }
       default:
         throw unsupported(`'${q.addr}'`);
     }
+  }
+
+  /** libpcap's lookup_proto: a protocol name under qualifier `proto` (undefined where none applies). */
+  private lookupProto(name: string, proto: string): number | undefined {
+    if (proto === 'default' || proto === 'ip' || proto === 'ip6') {
+      const v = this.names.protocol(name);
+      if (v === undefined) throw new FilterSyntaxError(`unknown ip proto '${name}'`, 0);
+      return v;
+    }
+    if (proto === 'link') {
+      if (name === 'ipx') throw unsupported("'ipx'");
+      const v = ETHER_PROTO_NAMES[name] ?? LLC_NAMES[name];
+      if (v === undefined) throw new FilterSyntaxError(`unknown ether proto '${name}'`, 0);
+      return v;
+    }
+    if (proto === 'iso') {
+      const v = ISO_NAMES[name];
+      if (v === undefined) throw new FilterSyntaxError(`unknown osi proto '${name}'`, 0);
+      return v;
+    }
+    return undefined;
   }
 
   /** A service name → [port, protocol (-1 when tcp and udp agree)], as libpcap's pcap_nametoport. */

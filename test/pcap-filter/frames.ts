@@ -172,6 +172,40 @@ export function ethernetFrames(): TestFrame[] {
   add(0x86dd, ipv6(a6, b6, 132, udp(80, 80)));
   add(0x86dd, ipv6(a6, b6, 103, [0x20, 0, 0, 0]));
   add(0x86dd, ipv6('fe80::2', 'ff02::16', 0, [58, 0, 5, 2, 0, 0, 1, 0, 143, 0, 0, 0]), [0x33, 0x33, 0, 0, 0, 0x16]);
+  // Header chains for protochain: hop-by-hop → destination options → routing → TCP; AH → UDP; no next header;
+  // a fragment header after options; IPv4 AH → UDP; a chain cut short by the end of the packet.
+  add(
+    0x86dd,
+    ipv6(a6, b6, 0, [
+      60,
+      0,
+      1,
+      4,
+      0,
+      0,
+      0,
+      0,
+      43,
+      1,
+      1,
+      4,
+      ...new Array<number>(12).fill(0),
+      6,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...tcp(5, 443, 0x10),
+    ]),
+  );
+  add(0x86dd, ipv6(a6, b6, 51, [17, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 9, 0, 0, 0, 0, ...udp(53, 53)]));
+  add(0x86dd, ipv6(a6, b6, 60, [59, 0, 1, 4, 0, 0, 0, 0]));
+  add(0x86dd, ipv6(a6, b6, 60, [44, 0, 1, 4, 0, 0, 0, 0, 58, 0, 0, 1, 0, 0, 0, 7, ...icmp(128)]));
+  add(0x86dd, ipv6(a6, b6, 43, [0, 2, 0, 0]));
+  add(0x0800, ipv4('10.0.0.1', '10.0.0.2', 51, [17, 4, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, ...udp(53, 53)]));
   // VLAN, QinQ, MPLS, PPPoE
   const v4tcp = ipv4('10.0.0.1', '10.0.0.2', 6, tcp(1234, 80, 0x18));
   const v6udp = ipv6(a6, b6, 17, udp(53, 53));
@@ -266,6 +300,26 @@ export function reframe(frames: TestFrame[], link: string): number[][] {
       case 'LOOP': // IPv6 as OpenBSD writes it (AF_INET6 = 24), in network order
         if (af) out.push([0, 0, 0, af === 10 ? 24 : af, ...bytes]);
         break;
+      case 'PFLOG': {
+        // struct pfloghdr: length 61 (padded to 64), af, action, reason, ifname[16], ruleset[16], rulenr,
+        // subrulenr, uid, pid, rule uid, rule pid, dir, pad[3]; fields varied per packet for the pf primitives.
+        if (!af) break;
+        const i = out.length;
+        const name = (s: string): number[] => [...Buffer.from(s.padEnd(16, '\0'))];
+        const hdr = [61, af, i % 4, i % 6, ...name(i % 3 ? 'pflog0' : 'em1'), ...name(i % 2 ? '' : 'main')];
+        out.push([
+          ...hdr,
+          ...be32(i % 7),
+          ...be32(i % 3),
+          ...new Array<number>(16).fill(0),
+          1 + (i % 2),
+          0,
+          0,
+          0,
+          ...bytes,
+        ]);
+        break;
+      }
       case 'PPP':
         out.push([0xff, 0x03, ...be16(type === 0x0800 ? 0x21 : type === 0x86dd ? 0x57 : type), ...bytes]);
         break;

@@ -158,8 +158,9 @@ export function runFilter(argv: string[]): number {
     let p = programs.get(linktype);
     if (!p) {
       const prog: SockFilter[] = compileFilter(expr, { linktype: findLinkType(linktype) });
-      // As libpcap's userspace filter shifts (X >= 32 gives 0), so OUT keeps what `tcpdump -r` keeps.
-      p = compileClassicToJs(prog, undefined, { shifts: 'libpcap' });
+      // As libpcap's userspace filter runs (shifts by X >= 32 give 0, protochain's loops), so OUT keeps what
+      // `tcpdump -r` keeps.
+      p = compileClassicToJs(prog, undefined, { shifts: 'libpcap', loops: true });
       programs.set(linktype, p);
     }
     return p;
