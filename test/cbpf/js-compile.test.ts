@@ -117,8 +117,9 @@ test('every expression of the test list, compiled to JavaScript, keeps what the 
         continue; // refused expressions are the verdict test's business
       }
       compiled++;
-      const prepared = prepareClassic(prog);
-      const f = compileClassicToJs(prog);
+      // (protochain's backward jumps run as tcpdump -r runs them: loops allowed)
+      const prepared = prepareClassic(prog, undefined, { loops: true });
+      const f = compileClassicToJs(prog, undefined, { loops: true });
       for (const [i, fr] of frames.entries()) {
         const want = runClassic(prepared, fr.data, { len: fr.len }).retval;
         assert.equal(f(fr.data, fr.len), want, `${expr} (optimize ${optimize}) frame ${i}`);
@@ -142,4 +143,31 @@ test('a program with more jump targets than nest comfortably runs as a loop, wit
     assert.equal(f(p), v + 1);
   }
   assert.equal(f(bytes()), 0, 'empty packet: the load is out of bounds');
+});
+
+test('compileClassicToJs: libpcap shifts and protochain loops, as the interpreter with loops and tcpdump -r run them', () => {
+  const p = bytes(1, 2, 3, 4);
+  // A = 1, X = 40: the kernel shifts by 40 & 31 = 8; libpcap's userspace filter gives 0.
+  const shl = [s(0x00, 1), s(0x01, 40), s(0x6c), s(0x16)];
+  assert.equal(compileClassicToJs(shl)(p), 256, 'kernel rule: low five bits of X');
+  assert.equal(compileClassicToJs(shl, undefined, { shifts: 'libpcap' })(p), 0, 'libpcap rule: 0');
+  const shr = [s(0x00, 0x80000000), s(0x01, 33), s(0x7c), s(0x16)];
+  assert.equal(compileClassicToJs(shr)(p), 0x40000000, 'kernel rule for rsh');
+  assert.equal(compileClassicToJs(shr, undefined, { shifts: 'libpcap' })(p), 0, 'libpcap rule for rsh');
+  // A backward ja: refused without loops (as the kernel refuses it), run with a budget with loops.
+  const spin = [s(0x00, 0), s(0x04, 1), s(0x15, 10, 1, 0), s(0x05, -3 >>> 0), s(0x16)];
+  assert.throws(() => compileClassicToJs(spin), InputError);
+  assert.equal(compileClassicToJs(spin, undefined, { loops: true })(p), 10, 'counts to 10 through the loop');
+  const forever = [s(0x00, 0), s(0x05, -2 >>> 0), s(0x06, 1)];
+  assert.equal(compileClassicToJs(forever, undefined, { loops: true })(p), 0, 'the jump budget rejects');
+  // protochain as compiled for Ethernet: the compiled form agrees with the interpreter on every frame.
+  for (const expr of ['ip6 protochain 6', 'protochain 17', 'ip protochain 51']) {
+    const prog = compileFilter(expr);
+    const compiled = compileClassicToJs(prog, undefined, { loops: true });
+    const prepared = prepareClassic(prog, undefined, { loops: true });
+    for (const { data } of ethernetFrames()) {
+      const frame = new Uint8Array(data);
+      assert.equal(compiled(frame), runClassic(prepared, frame).retval, `${expr} on a ${frame.length}-byte frame`);
+    }
+  }
 });
