@@ -783,7 +783,10 @@ export class Gen {
     const lead = a.lead;
     // A shift by 32 or more is left to run (libpcap folds only in its optimizer; unoptimized, its filter
     // shifts at run time, and what that gives depends on the machine), as an X shift, the form libpcap emits.
-    const wideShift = (op === ALU_LSH || op === ALU_RSH) && b.konst !== undefined && b.konst > 31;
+    // So is a division by a constant that folds to 0 (`len / (10 % 2)`): at run time it rejects the packet.
+    const wideShift =
+      b.konst !== undefined &&
+      (((op === ALU_LSH || op === ALU_RSH) && b.konst > 31) || ((op === ALU_DIV || op === ALU_MOD) && b.konst === 0));
     if (a.konst !== undefined && b.konst !== undefined && !wideShift) {
       const v = foldAlu(op, a.konst, b.konst);
       if (v !== undefined) return { ...this.num(v, lead), conds };

@@ -127,6 +127,9 @@ function step(vals: Values, st: State, s: Stmt): number {
         // libpcap's optimizer turns `lsh x` into `lsh #k` and refuses k > 31 there.
         throw new FilterSyntaxError('shift by more than 31 bits', 0);
       }
+      // libpcap's optimizer refuses a division by what it finds is the constant 0 (`len / (10 % 2)`).
+      if (cb === 0 && op === 0x30) throw new FilterSyntaxError('division by zero', 0);
+      if (cb === 0 && op === 0x90) throw new FilterSyntaxError('modulus by zero', 0);
       const folded = ca !== undefined && cb !== undefined ? foldAlu(op, ca, cb) : undefined;
       if (folded !== undefined) st[REG_A] = vals.k(folded);
       else if (cb === 0 && (op === 0x20 || op === 0x50))
