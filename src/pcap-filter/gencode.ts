@@ -88,8 +88,12 @@ export interface Arith {
   conds: Frag | null;
   /** Value known at compile time (no loads). */
   konst?: number;
-  /** Set when the value is a number literal as written (libpcap's division-by-zero check looks at these). */
-  literal?: boolean;
+  /**
+   * The constant libpcap's first statement for this value loads (`ld #k`): its leftmost number as written,
+   * also inside an index (`ip[35]`, `(40 - len)`). libpcap's gen_arth checks the right operand's first
+   * statement for division by zero and shifts above 31, so those refusals follow this, not the value.
+   */
+  lead?: number;
   /** Scratch slots M[0..regs-1] this computation uses. */
   regs: number;
 }
@@ -666,8 +670,8 @@ export class Gen {
   // ---- arithmetic (relational expressions) ----
 
   /** A number. */
-  num(v: number, literal = true): Arith {
-    return { stmts: [{ code: BPF_LD | BPF_IMM, k: v >>> 0 }], conds: null, konst: v >>> 0, literal, regs: 0 };
+  num(v: number, lead: number | undefined = v >>> 0): Arith {
+    return { stmts: [{ code: BPF_LD | BPF_IMM, k: v >>> 0 }], conds: null, konst: v >>> 0, lead, regs: 0 };
   }
 
   /** `len`. */
@@ -675,8 +679,12 @@ export class Gen {
     return { stmts: [{ code: BPF_LD | BPF_W | BPF_LEN, k: 0 }], conds: null, regs: 0 };
   }
 
-  /** `proto[index : size]` (libpcap's gen_load). */
+  /** `proto[index : size]` (libpcap's gen_load): its statements start with the index's. */
   load(proto: Proto, index: Arith, size: number): Arith {
+    return { ...this.loadAt(proto, index, size), lead: index.lead };
+  }
+
+  private loadAt(proto: Proto, index: Arith, size: number): Arith {
     const sz = size === 1 ? BPF_B : size === 2 ? BPF_H : size === 4 ? BPF_W : -1;
     if (sz < 0) throw new FilterSyntaxError('data size must be 1, 2, or 4', 0);
     const andConds = (a: Frag | null, b: Frag): Frag => (a ? and(a, b) : b);
@@ -764,18 +772,27 @@ export class Gen {
       ALU_MOD = 0x90,
       ALU_LSH = 0x60,
       ALU_RSH = 0x70;
-    if (b.literal && b.konst === 0 && op === ALU_DIV) throw new FilterSyntaxError('division by zero', 0);
-    if (b.literal && b.konst === 0 && op === ALU_MOD) throw new FilterSyntaxError('modulus by zero', 0);
-    if (b.literal && (op === ALU_LSH || op === ALU_RSH) && b.konst! > 31) {
+    if (b.lead === 0 && op === ALU_DIV) throw new FilterSyntaxError('division by zero', 0);
+    if (b.lead === 0 && op === ALU_MOD) throw new FilterSyntaxError('modulus by zero', 0);
+    if (b.lead !== undefined && (op === ALU_LSH || op === ALU_RSH) && b.lead > 31) {
       throw new FilterSyntaxError('shift by more than 31 bits', 0);
     }
-    const conds = a.conds && b.conds ? and(a.conds, b.conds) : (a.conds ?? b.conds);
-    if (a.konst !== undefined && b.konst !== undefined) {
+    // libpcap's gen_arth keeps only the left operand's protocol checks: in `ip6[1] - icmp[2]` the icmp
+    // bytes are read (at the IPv4 header's length) on any IPv6 packet, and no IPv4 test is made.
+    const conds = a.conds;
+    const lead = a.lead;
+    // A shift by 32 or more is left to run (libpcap folds only in its optimizer; unoptimized, its filter
+    // shifts at run time, and what that gives depends on the machine), as an X shift, the form libpcap emits.
+    // So is a division by a constant that folds to 0 (`len / (10 % 2)`): at run time it rejects the packet.
+    const wideShift =
+      b.konst !== undefined &&
+      (((op === ALU_LSH || op === ALU_RSH) && b.konst > 31) || ((op === ALU_DIV || op === ALU_MOD) && b.konst === 0));
+    if (a.konst !== undefined && b.konst !== undefined && !wideShift) {
       const v = foldAlu(op, a.konst, b.konst);
-      if (v !== undefined) return { ...this.num(v, false), conds };
+      if (v !== undefined) return { ...this.num(v, lead), conds };
     }
-    if (b.konst !== undefined) {
-      return { stmts: [...a.stmts, { code: BPF_ALU | op | BPF_K, k: b.konst }], conds, regs: a.regs };
+    if (b.konst !== undefined && !wideShift) {
+      return { stmts: [...a.stmts, { code: BPF_ALU | op | BPF_K, k: b.konst }], conds, lead, regs: a.regs };
     }
     const slot = b.regs;
     if (slot >= this.maxRegs()) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
@@ -787,13 +804,13 @@ export class Gen {
       { code: BPF_LD | 0x60, k: slot },
       { code: BPF_ALU | op | BPF_X, k: 0 },
     ];
-    return { stmts, conds, regs: Math.max(a.regs, b.regs + 1) };
+    return { stmts, conds, lead, regs: Math.max(a.regs, b.regs + 1) };
   }
 
   /** `-a`. */
   neg(a: Arith): Arith {
-    if (a.konst !== undefined) return { ...this.num(-a.konst >>> 0, false), conds: a.conds };
-    return { stmts: [...a.stmts, { code: BPF_ALU | 0x80, k: 0 }], conds: a.conds, regs: a.regs };
+    if (a.konst !== undefined) return { ...this.num(-a.konst >>> 0, a.lead), conds: a.conds };
+    return { stmts: [...a.stmts, { code: BPF_ALU | 0x80, k: 0 }], conds: a.conds, lead: a.lead, regs: a.regs };
   }
 
   /** `a relop b`: the protocol checks of both sides, then the comparison. */

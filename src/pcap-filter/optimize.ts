@@ -46,6 +46,7 @@ import type { Block, Stmt } from './blocks.js';
 import { layoutOrder } from './emit.js';
 import { foldAlu } from './fold.js';
 import { pullUp, type PullupFacts } from './pullup.js';
+import { FilterSyntaxError } from './errors.js';
 
 const REG_A = 16;
 const REG_X = 17;
@@ -121,6 +122,14 @@ function step(vals: Values, st: State, s: Stmt): number {
       const b = bpfSrc(s.code) === BPF_X ? st[REG_X]! : vals.k(s.k);
       const ca = vals.konst.get(a);
       const cb = vals.konst.get(b);
+      if ((op === 0x60 || op === 0x70) && cb !== undefined && cb > 31 && ca === undefined) {
+        // A shift count that only folding made constant (`len << (20+20)`; a literal one gencode refuses):
+        // libpcap's optimizer turns `lsh x` into `lsh #k` and refuses k > 31 there.
+        throw new FilterSyntaxError('shift by more than 31 bits', 0);
+      }
+      // libpcap's optimizer refuses a division by what it finds is the constant 0 (`len / (10 % 2)`).
+      if (cb === 0 && op === 0x30) throw new FilterSyntaxError('division by zero', 0);
+      if (cb === 0 && op === 0x90) throw new FilterSyntaxError('modulus by zero', 0);
       const folded = ca !== undefined && cb !== undefined ? foldAlu(op, ca, cb) : undefined;
       if (folded !== undefined) st[REG_A] = vals.k(folded);
       else if (cb === 0 && (op === 0x20 || op === 0x50))

@@ -3,7 +3,7 @@
  * code as it reduces, exactly when yacc would run its actions: so `vlan` moves the offsets of what follows
  * it, and qualifiers carry over to bare ids after `and`/`or` (`host a or b`, `port 80 or (81 or 82)`).
  * `and` and `or` share one precedence and associate to the left, as in libpcap. Chains of any length are
- * loops; only parentheses nest, at most MAX_NESTING deep, so no input can overflow the stack.
+ * loops; only parentheses (and `^`, `%`, see unary()) nest, at most MAX_NESTING deep, so no input can overflow the stack.
  */
 import { and, not, or, type Frag } from './blocks.js';
 import { FilterSyntaxError } from './errors.js';
@@ -77,10 +77,11 @@ const DQUALS = new Set(['src', 'dst', 'addr1', 'addr2', 'addr3', 'addr4', 'ra', 
 const AQUALS = new Set(['host', 'net', 'port', 'portrange', 'gateway', 'proto', 'protochain']);
 const NON_DIRECTIONAL = new Set(['gateway', 'proto', 'protochain']);
 const RELOPS = new Set(['>', '>=', '=', '<', '<=', '!=']);
-// Binary arithmetic operators by precedence level (grammar.y: '|' '^' < '&' < shifts < '+' '-' < '*' '/' '%').
+// Binary arithmetic operators by precedence level (grammar.y: '|' < '&' < shifts < '+' '-' < '*' '/').
+// '^' and '%' are not here: grammar.y declares no precedence for them, so bison resolves every conflict
+// they are in by shifting; see unary().
 const ARITH_LEVEL: Record<string, [number, number]> = {
   '|': [0, 0x40],
-  '^': [0, 0xa0],
   '&': [1, 0x50],
   '<<': [2, 0x60],
   '>>': [2, 0x70],
@@ -88,7 +89,6 @@ const ARITH_LEVEL: Record<string, [number, number]> = {
   '-': [3, 0x10],
   '*': [4, 0x20],
   '/': [4, 0x30],
-  '%': [4, 0x90],
 };
 /** libpcap's pcap_nametollc table (LLC SAPs by name, for `link proto \\NAME`). */
 const LLC_NAMES: Record<string, number> = { iso: 0xfe, stp: 0x42, netbeui: 0xf0 };
@@ -742,6 +742,18 @@ class Parser {
       negs++;
     }
     let v = this.primary();
+    // libpcap's '^' and '%' have no precedence, so its parser always shifts them: they take the operand
+    // just read as their left side and the whole arithmetic to their right (`len * 2 ^ 3 + 1` is
+    // len * (2 ^ (3 + 1)), `len / 10 % 3` is len / (10 % 3), `- len ^ 2` is -(len ^ 2)).
+    const xor = this.peek();
+    if (this.isOp(xor, '^', '%')) {
+      // Each '^' nests the rest of the chain, as a parenthesis does: the same depth bound keeps the stack safe.
+      this.open();
+      const left = v;
+      const right = this.arith(0);
+      this.depth--;
+      v = this.at(xor, () => this.gen.arith(xor.text === '^' ? 0xa0 : 0x90, left, right));
+    }
     for (; negs > 0; negs--) v = this.gen.neg(v);
     return v;
   }
