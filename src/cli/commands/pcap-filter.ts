@@ -33,7 +33,8 @@ export const COMPILE_HELP = `usage: bpfkit pcap compile [-y LINKTYPE] [-O] [-s S
 Compile a pcap-filter(7) expression (one argument or several words, as tcpdump takes it) to classic BPF,
 equal to libpcap 1.10's. Output, as tcpdump prints it: -d listing (default), -dd C array, -ddd decimal;
 --tc: tc's bytecode string (bpf bytecode "..."); --ebpf: the program converted to eBPF (listing).
-  -y LINKTYPE  EN10MB (default), RAW, IPV4, IPV6, LINUX_SLL, LINUX_SLL2, NULL, LOOP, PPP
+  -y LINKTYPE  EN10MB (default), RAW, IPV4, IPV6, LINUX_SLL, LINUX_SLL2, NULL, LOOP, PPP, PFLOG,
+               IEEE802_11, IEEE802_11_RADIO (a libpcap DLT name or number)
   -O, -O0      do not optimize (tcpdump's -O)
   -s SNAPLEN   what accepted packets return (default 262144)
   --form F     the eBPF program in a loadable form (implies --ebpf):
