@@ -67,12 +67,15 @@ async function liveRun(mode: string): Promise<{ truth: ReturnType<typeof readTru
     let err = '';
     urls.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
     urls.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    // The server listens on every address, and the filter is attached.
+    // The server listens on every address, and the filter is attached. bpfkit's line is watched for from
+    // its start: it may come while the server is still starting (stderrLine sees only later output).
+    const attached = stderrLine(urls, /bpfkit urls: listening on lo/, 'bpfkit urls');
+    attached.catch(() => {}); // (awaited below; this only keeps an early rejection from being unhandled)
     await waitUntil(
       'the corpus server to listen',
       () => (serverOut.match(/listening/g) ?? []).length === listens.length,
     );
-    await stderrLine(urls, /bpfkit urls: listening on lo/, 'bpfkit urls');
+    await attached;
     const client = spawnSync('ip', ['netns', 'exec', ns, process.execPath, clientJs, 'basic', '127.0.0.1', '::1'], {
       encoding: 'utf8',
     });
