@@ -113,15 +113,34 @@ export async function bench(): Promise<void> {
   const whole = await wholeFile('tcp port 80', frames);
   if (typeof whole === 'string') process.stdout.write(`whole file: skipped: ${whole}\n`);
   else {
-    const row = (name: string, ms: number) =>
-      `  ${name.padEnd(34)} ${ms.toFixed(0).padStart(6)} ms ${((ms * 1e6) / whole.records).toFixed(0).padStart(6)} ns/packet  ${(ms / whole.tcpdump).toFixed(2)}x\n`;
+    const cpu = (c: number | undefined, of: number | undefined) =>
+      c === undefined || of === undefined
+        ? ''
+        : `  CPU ${c.toFixed(0).padStart(5)} ms ${(c / Math.max(of, 1)).toFixed(2)}x`;
+    const row = (name: string, ms: number, c?: number) =>
+      `  ${name.padEnd(34)} ${ms.toFixed(0).padStart(6)} ms ${((ms * 1e6) / whole.records).toFixed(0).padStart(6)} ns/packet  ${(ms / whole.tcpdump).toFixed(2)}x${cpu(c, whole.tcpdumpCpu)}\n`;
     process.stdout.write(
-      `whole file: ${whole.records} records, ${(whole.bytes / 1e6).toFixed(0)} MB (read, filter, write the kept ones; best of 3):\n` +
-        row('tcpdump -r IN -w OUT EXPR', whole.tcpdump) +
-        row('bpfkit pcap filter IN OUT EXPR', whole.cli) +
+      `whole file: ${whole.records} records, ${(whole.bytes / 1e6).toFixed(0)} MB (read, filter, write the kept ones; wall and CPU, best of 3):\n` +
+        row('tcpdump -r IN -w OUT EXPR', whole.tcpdump, whole.tcpdumpCpu) +
+        row('bpfkit pcap filter IN OUT EXPR', whole.cli, whole.cliCpu) +
         row('  the same in-process (no start-up)', whole.inProcess) +
-        row('node start-up (node -e 0)', whole.node),
+        row('node start-up (node -e 0)', whole.node, whole.nodeCpu),
     );
+  }
+}
+
+/**
+ * CPU time (user + system, ms) of the children this process has waited for, from /proc/self/stat
+ * (cutime, cstime; clock ticks of 10 ms): a child's CPU is the difference around its spawnSync. Undefined
+ * off Linux.
+ */
+function childrenCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) * 10;
+  } catch {
+    return undefined;
   }
 }
 
@@ -145,7 +164,20 @@ async function best(n: number, run: () => unknown): Promise<number> {
 async function wholeFile(
   expr: string,
   frames: Uint8Array[],
-): Promise<{ tcpdump: number; cli: number; inProcess: number; node: number; records: number; bytes: number } | string> {
+): Promise<
+  | {
+      tcpdump: number;
+      cli: number;
+      inProcess: number;
+      node: number;
+      records: number;
+      bytes: number;
+      tcpdumpCpu?: number;
+      cliCpu?: number;
+      nodeCpu?: number;
+    }
+  | string
+> {
   const records = 400_000;
   const parts: Buffer[] = [];
   const head = Buffer.alloc(24);
@@ -173,9 +205,15 @@ async function wholeFile(
     writeFileSync(file, bytes);
     const bin = new URL('../../bin/bpfkit.js', import.meta.url).pathname;
     let failed: string | undefined;
+    // The least CPU each command took (its best run), keyed by the command.
+    const cpuOf = new Map<string, number>();
     const proc = (cmd: string, args: string[]) => () => {
+      const before = childrenCpuMs();
       const r = spawnSync(cmd, args, { encoding: 'utf8' });
+      const after = childrenCpuMs();
       if (r.error || r.status !== 0) failed ??= `${cmd} failed: ${r.error?.message ?? r.stderr.split('\n')[0]}`;
+      if (before !== undefined && after !== undefined)
+        cpuOf.set(args[0] ?? cmd, Math.min(cpuOf.get(args[0] ?? cmd) ?? Infinity, after - before));
     };
     // (interleaved, so that a burst of load elsewhere hits both)
     let tcpdump = Infinity;
@@ -190,7 +228,8 @@ async function wholeFile(
     const programFor = filterProgramsFor(expr);
     const inProcess = await best(3, () => filterCaptureFile(file, ours, programFor));
     const node = await best(3, proc(process.execPath, ['-e', '0']));
-    return { tcpdump, cli, inProcess, node, records, bytes: bytes.length };
+    const cpus = { tcpdumpCpu: cpuOf.get('-r'), cliCpu: cpuOf.get(bin), nodeCpu: cpuOf.get('-e') };
+    return { tcpdump, cli, inProcess, node, records, bytes: bytes.length, ...cpus };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
