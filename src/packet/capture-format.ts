@@ -43,3 +43,12 @@ export function captureFormatOf(head: Uint8Array): CaptureFormat | undefined {
   if (be === SNOOP_MAGIC) return 'snoop';
   return undefined;
 }
+
+/** What compression, if any, four leading bytes announce. */
+export function compressionOf(head: Uint8Array): 'gzip' | 'zstd' | undefined {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  // a zstd skippable frame (metadata) may come first: 0x184D2A50..5F, little-endian
+  if ((head[0]! & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18) return 'zstd';
+  return undefined;
+}

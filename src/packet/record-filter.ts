@@ -4,8 +4,11 @@
  * one JavaScript function (bpfkit/cbpf's compileClassicToJs, the interpreter's semantics at a fraction of
  * its cost), run on the record as captured, with its original length.
  */
-import { compileClassicToJs, type ClassicJsFilter } from '../cbpf/index.js';
-import { compileFilter, findLinkType } from '../pcap-filter/index.js';
+// (the modules themselves, not the folders' index: a command that filters loads only what it runs)
+import { compileClassicToJs, type ClassicJsFilter } from '../cbpf/js-compile.js';
+import { compileFilter } from '../pcap-filter/compile.js';
+import { findLinkType } from '../pcap-filter/linktypes.js';
+import type { PacketRef } from './packet.js';
 
 /** Link types checked when the filter is made: Ethernet, Linux cooked v2 and v1, raw IP. */
 const USUAL_LINKTYPES = [1, 276, 113, 101];
@@ -16,7 +19,8 @@ const LIBPCAP = { shifts: 'libpcap', loops: true } as const;
 /**
  * The compiled program for each link type, made on first use. Throws FilterSyntaxError at once when no
  * usual link type takes the expression (a syntax error is reported before any record is read); one that
- * only some link types refuse (`inbound` on Ethernet) throws when a record of that type comes.
+ * only some link types refuse (`inbound` on Ethernet) throws when a record of that type comes. (The
+ * usual link types are tried in turn until one compiles: one compile is enough to check the expression.)
  */
 export function filterProgramsFor(expression: string): (linktype: number) => ClassicJsFilter {
   const programs = new Map<number, ClassicJsFilter>();
@@ -27,6 +31,7 @@ export function filterProgramsFor(expression: string): (linktype: number) => Cla
         linktype,
         compileClassicToJs(compileFilter(expression, { linktype: findLinkType(linktype) }), undefined, LIBPCAP),
       );
+      break;
     } catch (err) {
       firstError ??= err;
     }
@@ -46,4 +51,22 @@ export function filterProgramsFor(expression: string): (linktype: number) => Cla
 export function recordFilter(expression: string): (linktype: number, data: Uint8Array, origLen: number) => boolean {
   const programFor = filterProgramsFor(expression);
   return (linktype, data, origLen) => programFor(linktype)(data, origLen) !== 0;
+}
+
+/**
+ * `expression` as a test on the reader's packets (PacketRef, or any frame with its bytes in a buffer):
+ * true when the record passes. The program is looked up once per change of link type.
+ */
+export function packetFilter(expression: string): (p: PacketRef) => boolean {
+  const programFor = filterProgramsFor(expression);
+  let linktype = -1;
+  let program: ClassicJsFilter | undefined;
+  return (p) => {
+    if (p.linktype !== linktype) {
+      program = programFor(p.linktype);
+      linktype = p.linktype;
+    }
+    const b = p.bytes;
+    return program!(new Uint8Array(b.buffer, b.byteOffset + p.offset, p.caplen), p.origLen) !== 0;
+  };
 }

@@ -102,7 +102,9 @@ test('bad expressions: one line with the column, exit 2, before anything runs', 
     [['run', 'examples/proto-count/proto-count.o', '--pcap', CAPTURES[0]!, '--filter', 'tcp and ('], /syntax error/],
     [['run', 'examples/proto-count/proto-count.o', '--mem', '00', '--filter', 'tcp'], /--filter applies to --pcap/],
     [['urls', CAPTURES[0]!, '--filter', 'host'], /column \d+: /],
-    [['urls', '-i', 'lo', '--filter', 'tcp'], /--filter applies to capture files/],
+    [['urls', '-i', 'lo', '--engine', 'vm', '--filter', 'tcp'], /use --engine kernel/],
+    // (live: the expression is checked before any socket or program)
+    [['urls', '-i', 'lo', '--filter', 'tcp and ('], /syntax error/],
   ];
   for (const [args, want] of cases) {
     const r = bpfkit(...args);

@@ -13,6 +13,8 @@ export interface ReadOptions {
   shouldStop?: () => boolean;
   /** draw a progress bar on stderr (when it is a terminal and the file is large) */
   progress?: boolean;
+  /** only the packets this keeps go to the pipeline (`--filter EXPR`) */
+  keep?: (p: PacketRef) => boolean;
 }
 
 const PROGRESS_MIN_BYTES = 64 << 20;
@@ -49,8 +51,9 @@ export async function readCaptureInto(path: string, pipeline: UrlPipeline, opts:
   try {
     const scan = reader.scan({ readAhead: true });
     let stopped = false;
+    const keep = opts.keep;
     const cb = (p: PacketRef) => {
-      pipeline.packet(p);
+      if (keep === undefined || keep(p)) pipeline.packet(p);
       bytesDone += p.caplen + 16;
     };
     while (!stopped && (await scan.step(cb))) {

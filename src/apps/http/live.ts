@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../../util/errors.js';
 import type { BuiltPipeline } from './build-pipeline.js';
 import { FrameView } from '../../packet/frame.js';
+import type { FrontFilter } from './live-front-filter.js';
 
 /** Options of `captureLive`. */
 export interface LiveOptions {
@@ -18,6 +19,8 @@ export interface LiveOptions {
   shouldStop: () => boolean;
   /** called once the filter is attached: from then on every packet of the interface is seen */
   onListening?: () => void;
+  /** a pcap-filter expression run in the kernel in front of the URL filter (live-front-filter.ts) */
+  filter?: string;
 }
 
 const PACKET_OUTGOING = 4;
@@ -39,6 +42,8 @@ function isLoopback(iface: string): boolean {
 export async function captureLive(iface: string, built: BuiltPipeline, opts: LiveOptions): Promise<number> {
   if (!built.loaded) throw new UsageError('live capture runs the filter in the kernel: use --engine kernel');
   const { PacketSocket } = await import('../../kernel/packet-socket.js');
+  // (the expression compiler is loaded only when there is an expression)
+  const frontFilter = opts.filter !== undefined ? (await import('./live-front-filter.js')).frontFilter : undefined;
   // A large receive queue absorbs bursts while userspace is busy (the kernel caps it at rmem_max).
   const sock = PacketSocket.open({ ifname: iface, bufferSize: 16 << 20 });
   // On a loopback device every packet is seen twice (sent, then received): keep one copy, like tcpdump.
@@ -48,8 +53,10 @@ export async function captureLive(iface: string, built: BuiltPipeline, opts: Liv
     if (opts.shouldStop()) abort.abort();
   }, 50);
   let kept = 0;
+  let front: FrontFilter | undefined;
   try {
-    sock.attachBpf(built.loaded.program.fd);
+    if (frontFilter) front = frontFilter(opts.filter!, built.loaded.program.fd);
+    sock.attachBpf(front?.fd ?? built.loaded.program.fd);
     sock.stats(); // reset the kernel's counters: what came before the filter is not ours to count
     const frame = new FrameView();
     opts.onListening?.();
@@ -68,5 +75,6 @@ export async function captureLive(iface: string, built: BuiltPipeline, opts: Liv
   } finally {
     clearInterval(timer);
     sock.close();
+    front?.close();
   }
 }

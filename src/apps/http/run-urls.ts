@@ -45,6 +45,11 @@ export interface UrlsOptions {
   udp?: boolean;
   /** no summary on stderr */
   quiet: boolean;
+  /**
+   * a pcap-filter(7) expression: only the packets it keeps are analysed (a file: tested on each record as
+   * it is read; live: run in the kernel in front of the URL filter, see live-front-filter.ts)
+   */
+  filter?: string;
 }
 
 /** Run `bpfkit urls`; resolves to the exit status. SIGINT ends the run cleanly (summary included). */
@@ -66,6 +71,9 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
       vmHere ? import('../../loader/index.js') : undefined,
     ]);
 
+  // (a bad expression fails here, before any file is read or socket opened)
+  const keep =
+    o.filter !== undefined ? (await import('../../packet/record-filter.js')).packetFilter(o.filter) : undefined;
   const out = new OutputBuffer();
   // (text: the classic line written word by word, not built as a string first: a hundred thousand
   // requests a second make that garbage show)
@@ -121,7 +129,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
     const bar = new ProgressBar(fileSize(file!), process.stderr.isTTY === true);
     try {
       try {
-        await shards.read(file!, { shouldStop, onProgress: (b) => bar.update(b) });
+        await shards.read(file!, { shouldStop, onProgress: (b) => bar.update(b), ...(keep ? { keep } : {}) });
       } finally {
         // A malformed capture still prints every request found before the fault.
         bar.done();
@@ -160,7 +168,12 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
       const onListening = () => {
         if (!o.quiet) process.stderr.write(`bpfkit urls: listening on ${iface}, ${o.mode} mode\n`);
       };
-      const drops = await captureLive(iface, built, { count: o.count, shouldStop, onListening });
+      const drops = await captureLive(iface, built, {
+        count: o.count,
+        shouldStop,
+        onListening,
+        ...(o.filter !== undefined ? { filter: o.filter } : {}),
+      });
       pipeline.finish();
       out.flush();
       const s = pipeline.summary();
@@ -168,7 +181,11 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
       summary(s);
     } else if (file !== undefined) {
       try {
-        await readCaptureInto(file, pipeline, { shouldStop, progress: process.stderr.isTTY === true });
+        await readCaptureInto(file, pipeline, {
+          shouldStop,
+          progress: process.stderr.isTTY === true,
+          ...(keep ? { keep } : {}),
+        });
       } finally {
         // A malformed capture still prints every request found before the fault.
         pipeline.finish();

@@ -221,14 +221,16 @@ export class ShardedCapture {
    */
   async read(
     path: string,
-    o: { shouldStop?: () => boolean; onProgress?: (bytes: number) => void } = {},
+    o: { shouldStop?: () => boolean; onProgress?: (bytes: number) => void; keep?: (p: PacketRef) => boolean } = {},
   ): Promise<void> {
     const reader = await openCapture(path);
     const shards = this.shards;
     const n = shards.length;
     let index = 0;
     let origin = NaN;
+    const keep = o.keep;
     const deal = (p: PacketRef) => {
+      if (keep !== undefined && !keep(p)) return;
       if (index === 0) origin = p.ts;
       shards[shardOf(p.bytes, p.offset, p.caplen, p.linktype, n)]!.batch.add(index++, p);
     };

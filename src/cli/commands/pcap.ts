@@ -4,8 +4,7 @@
  */
 import { parseFlags } from '../args.js';
 import { UsageError } from '../../util/errors.js';
-import { captureInfo, type CaptureInfo } from '../../packet/capture-info.js';
-import { runCompile, runFilter } from './pcap-filter.js';
+import type { CaptureInfo } from '../../packet/capture-info.js';
 
 const HELP = `usage: bpfkit pcap info FILE [--json]
        bpfkit pcap compile [-y LINKTYPE] [-O] [-d|-dd|-ddd|--tc|--ebpf] EXPR...   (see: pcap compile --help)
@@ -24,8 +23,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return sub ? 0 : 2;
   }
-  if (sub === 'compile') return runCompile(rest);
-  if (sub === 'filter') return runFilter(rest);
+  // (each subcommand loads only its own modules: start-up is most of a small file's time)
+  if (sub === 'compile') return (await import('./pcap-filter.js')).runCompile(rest);
+  if (sub === 'filter') return (await import('./pcap-filter-file.js')).runFilter(rest);
   if (sub !== 'info') throw new UsageError(`unknown pcap subcommand '${sub}' (try: info, compile, filter)`);
   const { values, positionals, help } = parseFlags(rest, { json: { type: 'boolean' } });
   if (help) {
@@ -33,6 +33,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('pcap info wants exactly one FILE');
+  const { captureInfo } = await import('../../packet/capture-info.js');
   const { info, error } = await captureInfo(positionals[0]!);
   process.stdout.write(values.json ? JSON.stringify(info, null, 2) + '\n' : text(info));
   if (error) throw error; // the CLI prints it on stderr as one line and exits with its status (2)

@@ -1,14 +1,10 @@
 /**
  * `bpfkit urls [FILE | -i IFACE] [--mode v1|v2|full] [--engine vm|kernel] [--format text|json]`:
  * print the HTTP requests in a capture or crossing an interface. See docs/urls.md. The flags become
- * UrlsOptions; runUrls (src/apps/http/run-urls.ts) does the rest. `--filter EXPR` on a file keeps only
- * the records a pcap-filter expression keeps, before runUrls sees the capture.
+ * UrlsOptions; runUrls (src/apps/http/run-urls.ts) does the rest, `--filter EXPR` included.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseFlags, intFlag } from '../args.js';
-import { EnvironmentError, InputError, UsageError } from '../../util/errors.js';
+import { UsageError } from '../../util/errors.js';
 import { runUrls } from '../../apps/http/run-urls.js';
 import { vmEngineFlag } from '../vm-engine-flag.js';
 import type { Mode, EngineChoice } from '../../apps/http/build-pipeline.js';
@@ -33,10 +29,12 @@ Print every HTTP request in a capture file (pcap/pcapng) or crossing an interfac
   --threads N             full mode, file: split the flows (by address pair) over N threads, each with
                           its own filter and analyzer; the output is merged back into one thread's
                           order (default 1: everything on this thread)
-  --filter EXPR           capture file: only the packets the pcap-filter(7) expression keeps (tcpdump
-                          -r FILE EXPR) reach the analyzer, filtered in userspace by the compiled
-                          classic BPF program (per link type). Not with -i yet: the live socket's one
-                          kernel filter is the URL filter. A bad expression: one line with the column, exit 2
+  --filter EXPR           only the packets the pcap-filter(7) expression keeps reach the URL filter and
+                          the analyzer. File: each record is tested as it is read (as tcpdump -r FILE
+                          EXPR), by the classic BPF program compiled to JavaScript per link type. Live:
+                          the expression runs in the kernel as eBPF in front of the URL filter (a tail
+                          call), so what it refuses never leaves the kernel. A bad expression: one line
+                          with the column, exit 2
   --udp                   full mode, capture file: also report HTTP over UDP (SSDP's M-SEARCH and NOTIFY,
                           one request per datagram); without it they are counted as skipped
   -c, --count N           live: stop after N packets
@@ -97,59 +95,23 @@ export async function run(argv: string[]): Promise<number> {
   const udp = values.udp === true;
   if (udp && (iface || mode !== 'full' || threads > 1))
     throw new UsageError('--udp is for --mode full on a capture file, on one thread (the filters keep TCP only)');
-  if (iface && values.filter !== undefined)
-    throw new UsageError('--filter applies to capture files (live, the socket carries the URL filter)');
-  let file = positionals[0];
-  let cleanup: (() => void) | undefined;
-  if (file !== undefined && values.filter !== undefined) ({ file, cleanup } = await prefilter(file, values.filter));
-  try {
-    return await runUrls({
-      ...(iface ? { iface } : { file: file! }),
-      mode,
-      engine,
-      ...(vmEngine ? { vmEngine } : {}),
-      format,
-      maxLine,
-      maxFlows,
-      idleTimeoutSec,
-      maxMemory: maxMemoryMb * 1024 * 1024,
-      count,
-      threads,
-      udp,
-      quiet: values.quiet === true,
-    });
-  } finally {
-    cleanup?.();
-  }
-}
-
-/**
- * The records of `file` that `expression` keeps, copied byte for byte (same format, every non-packet
- * block) to a private temporary file for runUrls; `cleanup` removes it. Offsets in later error messages
- * are then the filtered file's.
- */
-async function prefilter(file: string, expression: string): Promise<{ file: string; cleanup: () => void }> {
-  // (loaded only here: the filter compiler and the classic VM are ~35 modules every other run would load)
-  const [{ filterProgramsFor }, { filterRecords }] = await Promise.all([
-    import('../../packet/record-filter.js'),
-    import('./pcap-filter.js'),
-  ]);
-  const filterFor = filterProgramsFor(expression); // a bad expression fails here, before reading
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
-  }
-  const { out } = filterRecords(bytes, file, filterFor);
-  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-urls-'));
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
-  try {
-    const kept = join(dir, 'filtered');
-    writeFileSync(kept, out);
-    return { file: kept, cleanup };
-  } catch (e) {
-    cleanup();
-    throw new EnvironmentError(`cannot write a temporary capture: ${(e as Error).message}`);
-  }
+  if (iface && values.filter !== undefined && engine !== 'kernel')
+    throw new UsageError('--filter with -i runs in the kernel in front of the URL filter: use --engine kernel');
+  const file = positionals[0];
+  return runUrls({
+    ...(iface ? { iface } : { file: file! }),
+    mode,
+    engine,
+    ...(vmEngine ? { vmEngine } : {}),
+    format,
+    maxLine,
+    maxFlows,
+    idleTimeoutSec,
+    maxMemory: maxMemoryMb * 1024 * 1024,
+    count,
+    threads,
+    udp,
+    quiet: values.quiet === true,
+    ...(values.filter !== undefined ? { filter: values.filter } : {}),
+  });
 }
