@@ -127,6 +127,7 @@ export class Precision {
   seg: Segment = { first: 0, hist: undefined, parent: undefined, prev: -1 };
   private st!: State;
   private pc = 0;
+  private idx = 0;
   private entry: HistEntry | undefined;
   private readonly bt = new Backtrack();
   private readonly level: number;
@@ -158,9 +159,10 @@ export class Precision {
     return this.seg.hist?.count ?? 0;
   }
 
-  /** The walk is at `pc` in state `st` (before any pruning decision there). */
-  begin(pc: number, st: State): void {
+  /** The walk is at `pc` (instruction `idx`) in state `st`, before any pruning decision there. */
+  begin(pc: number, idx: number, st: State): void {
     this.pc = pc;
+    this.idx = idx;
     this.st = st;
     this.entry = undefined;
   }
@@ -171,7 +173,7 @@ export class Precision {
    */
   arrive(): void {
     const prev = this.seg.prev;
-    if (prev >= 0 && prev !== this.seqPrev(this.pc)) this.push(-1, undefined);
+    if (prev >= 0 && (this.idx === 0 || prev !== this.insns[this.idx - 1]!.pc)) this.push(-1, undefined);
   }
 
   /** Before a conditional jump: the registers linked by id to its operands (collect_linked_regs). */

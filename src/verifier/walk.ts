@@ -193,7 +193,7 @@ function walkPaths(
       const idx = env.cfg.index.get(pc);
       if (idx === undefined) throw new Rejection(pc, `invalid insn idx ${pc} insn_cnt ${env.insns.length}`);
       const insn = env.insns[idx]!;
-      precision.begin(pc, st);
+      precision.begin(pc, idx, st);
 
       if (env.cfg.prunePoints.has(pc) || callbackEntries.has(pc)) {
         const liveRegs = env.cfg.liveIn.get(pc) ?? 0x7ff;
@@ -209,7 +209,7 @@ function walkPaths(
         }
         if (visit !== KEEP_GOING) {
           st = visit;
-          precision.begin(pc, st);
+          precision.begin(pc, idx, st);
         }
         if (counters.addNew) {
           const list = explored.get(pc) ?? [];
