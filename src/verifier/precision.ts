@@ -321,7 +321,7 @@ export class Precision {
       }
       if (this.level >= 2)
         this.log.add(
-          `mark_precise: frame${fr}: parent state regs=${bt.regsText(fr)} stack=${bt.slotsText(fr)}:${kernelFrameText(f, fr)}`,
+          `mark_precise: frame${fr}: parent state regs=${bt.regsText(fr)} stack=${bt.slotsText(fr)}: ${kernelFrameText(f, fr)}`,
         );
     }
     return true;
