@@ -105,6 +105,8 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
   const dstReg = f.regs[dst]!;
 
   if (isPointer(dstReg) || isPointer(srcReg)) {
+    // pointer += scalar (or scalar += pointer): the scalar's exact range becomes part of the pointer.
+    if (useSrc && isPointer(dstReg) !== isPointer(srcReg)) env.precision?.mark(isPointer(dstReg) ? insn.src : dst);
     f.regs[dst] = pointerAlu(env, pc, insn, op, is32, dstReg, srcReg);
     return;
   }

@@ -165,7 +165,13 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         const size = type === 'map_key' ? map.keySize : map.valueSize;
         if (!isMemPtr(reg)) throw expect('fp, pkt, pkt_meta, map_key, map_value');
         helperMem(env, st, pc, regno, reg, size, type === 'uninit_map_value');
-        if (type === 'map_key') constKey = stackConstant(st, reg, size);
+        if (type === 'map_key') {
+          constKey = stackConstant(st, reg, size);
+          // get_constant_map_key: a lookup proven non-NULL by a spilled constant keeps that constant exact.
+          const k = Math.floor((-reg.off - 1) / 8);
+          if (constKey !== undefined && st.frames[reg.frame]?.stack.get(k)?.spill)
+            env.precision?.markSlot(reg.frame, k);
+        }
         break;
       }
       case 'mem':
@@ -187,16 +193,20 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         if (reg.s.umax >= BigInt(MAX_VAR_SIZE))
           throw new Rejection(pc, `R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
         if (nullMem) {
+          env.precision?.mark(regno);
           if (reg.s.umax !== 0n)
             throw new Rejection(pc, `R${regno - 1} type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem`);
           break;
         }
         helperMem(env, st, pc, regno - 1, prev, Number(reg.s.umax), prevType === 'uninit_mem');
+        // check_mem_size_reg: the access was proven with this range, so it must stay exact.
+        env.precision?.mark(regno);
         break;
       }
       case 'alloc_size':
         if (reg.kind !== 'scalar' || !isConst(reg.s)) throw new Rejection(pc, `R${regno} is not a known constant'`);
         allocSize = Number(reg.s.t.value);
+        env.precision?.mark(regno);
         break;
       case 'ringbuf_mem':
         if (reg.kind !== 'mem' || !reg.ref || reg.nullable) throw expect('ringbuf_mem');
@@ -220,6 +230,11 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         break;
     }
   }
+
+  // record_func_key: a tail call's constant index in range is kept exact.
+  const index = f.regs[3]!;
+  if (proto.id === 12 && map && index.kind === 'scalar' && isConst(index.s) && index.s.t.value < BigInt(map.maxEntries))
+    env.precision?.mark(3);
 
   if (release) {
     st.refs.delete(release);

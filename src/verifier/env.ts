@@ -5,6 +5,7 @@
 import type { Instruction } from '../isa/instruction.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import type { Cfg } from './cfg.js';
+import type { Precision } from './precision.js';
 import type { VerifierMap } from './state.js';
 
 /** The verifier's context for one program. */
@@ -30,6 +31,8 @@ export interface Env {
   entry: number;
   /** Does the program use LD_ABS/LD_IND (not allowed with local calls)? */
   usesLdAbs: boolean;
+  /** The running walk's precision tracker: instructions that rely on a scalar's exact value tell it. */
+  precision?: Precision;
 }
 
 /** A fresh id. */

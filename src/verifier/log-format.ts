@@ -96,6 +96,8 @@ const isConst = (s: Scalar) => s.t.mask === 0n;
 /** A register as the kernel prints it (print_reg_state); `frame` is the frame it is printed in. */
 export function kernelRegText(r: Reg, frame: number): string {
   if (r.kind === 'scalar') {
+    // Precise scalars (only remembered states have them) print with the kernel's P.
+    if (r.precise) return `P${kernelRegText({ ...r, precise: false }, frame)}`;
     if (isConst(r.s)) return snum(BigInt.asIntN(64, r.s.t.value));
     const parts = rangesText(r.s);
     if (r.id) parts.unshift(`id=${r.id}`);
@@ -276,6 +278,11 @@ export class WalkLog {
     if (!l || same(this.lastLine)) return;
     this.lastLine = l;
     this.add(`; ${l.source.trimStart()} @ ${l.file.split('/').pop()}:${l.line}`);
+  }
+
+  /** An instruction as the kernel prints it (for precision tracking's level-2 lines). */
+  insnText(insn: Instruction): string {
+    return kernelInsnText(insn, this.names);
   }
 
   /** Where the log stands now (taken when a branch sets a path aside). */

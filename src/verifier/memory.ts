@@ -169,15 +169,24 @@ function stackAccess(
   const first = off + (k + 1) * 8; // byte index inside the slot
   if (write) {
     writeStack(writableStack(frame), k, slot, first, size, value!, pc);
+    // A register spilled whole, or a scalar at the slot's start: backtracking follows it (precision.ts).
+    if (value && (size === 8 ? frame.stack.get(k)?.spill : first === 0 && value.kind === 'scalar'))
+      env.precision?.stackAccess(reg.frame, k);
     return NOT_INIT;
   }
   // Reads: a whole spilled register comes back as it was; part of a spilled pointer is refused; a scalar
   // spilled at the slot's start comes back narrowed when read from there with at most its size.
   if (slot.spill) {
     const spillSize = slot.spillSize ?? 8;
-    if (size === 8 && spillSize === 8) return slot.spill;
+    if (size === 8 && spillSize === 8) {
+      env.precision?.stackAccess(reg.frame, k);
+      return slot.spill;
+    }
     if (slot.spill.kind !== 'scalar') throw new Rejection(pc, 'invalid size of register fill');
-    if (first === 0 && size <= spillSize && !signed) return scalarReg(narrow(slot.spill.s, size));
+    if (first === 0 && size <= spillSize && !signed) {
+      env.precision?.stackAccess(reg.frame, k);
+      return scalarReg(narrow(slot.spill.s, size));
+    }
     if (first < spillSize) return loadedScalar(size, signed);
   }
   let allZero = true;

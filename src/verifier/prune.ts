@@ -2,13 +2,25 @@
  * State pruning (the kernel's states_equal): a path reaching an instruction in a state that an already
  * fully explored state at that instruction covers needs no further walk. "Covers" means every register
  * the rest of the program may read is at least as general (scalar ranges contain, pointers match with a
- * consistent renaming of ids), every stack byte likewise, and the same references are held. The exact
- * form detects loops that come back to where they started.
+ * consistent renaming of ids), every stack byte likewise, and the same references are held. Scalars the
+ * old state holds imprecise (no instruction after it relied on their values, precision.ts) match any
+ * scalar. The exact form detects loops that come back to where they started.
  */
 import { contains, sameScalar } from './scalar.js';
 import { ByteType, type Reg, type Slot, type State, UNKNOWN_SCALAR, cloneState, writableStack } from './state.js';
 
 /** A renaming of ids between an old and a current state, which must stay one-to-one. */
+/**
+ * How two states are compared (the kernel's exact_level): `Covers` ignores imprecise scalars, `Ranges`
+ * compares every scalar by range (against states whose precision marks are not final yet), `Exact`
+ * wants the same state (loop detection).
+ */
+export const enum Compare {
+  Covers = 0,
+  Exact = 1,
+  Ranges = 2,
+}
+
 class IdMap {
   private readonly fwd = new Map<number, number>();
   private readonly back = new Map<number, number>();
@@ -47,9 +59,12 @@ class IdMap {
   }
 }
 
-function regSafe(old: Reg, now: Reg, ids: IdMap, exact: boolean): boolean {
+function regSafe(old: Reg, now: Reg, ids: IdMap, mode: Compare): boolean {
+  const exact = mode === Compare.Exact;
   if (old.kind === 'not_init') return !exact || now.kind === 'not_init';
   if (old.kind !== now.kind) return false;
+  // regsafe: the old path never relied on this scalar's value.
+  if (old.kind === 'scalar' && mode === Compare.Covers && !old.precise) return true;
   // The same register object (untouched since the state was remembered): only its ids need pairing.
   if (old === now) {
     if (old.kind === 'scalar') return old.id === 0 || ids.check(old.id, now.id);
@@ -71,14 +86,23 @@ function regSafe(old: Reg, now: Reg, ids: IdMap, exact: boolean): boolean {
 
 const INVALID: readonly ByteType[] = new Array<ByteType>(8).fill(ByteType.Invalid);
 
-function slotSafe(old: Slot | undefined, now: Slot | undefined, ids: IdMap, exact: boolean): boolean {
+/** Every byte Misc or Invalid: a load gives an unknown scalar (the kernel's is_stack_all_misc, privileged). */
+const allMisc = (s: Slot | undefined): boolean =>
+  !s || (!s.spill && s.bytes.every((b) => b === ByteType.Misc || b === ByteType.Invalid));
+
+function slotSafe(old: Slot | undefined, now: Slot | undefined, ids: IdMap, mode: Compare): boolean {
+  const exact = mode === Compare.Exact;
   if (old === now && !exact && !old?.spill) return true;
   const ob = old?.bytes ?? INVALID;
   const nb = now?.bytes ?? INVALID;
   let from = 0;
   if (old?.spill) {
+    // An imprecise 64-bit scalar spill covers a slot of unknown bytes (scalar_reg_for_stack).
+    const sp = old.spill;
+    if (mode === Compare.Covers && sp.kind === 'scalar' && !sp.precise && (old.spillSize ?? 8) === 8 && allMisc(now))
+      return true;
     if (!now?.spill || (old.spillSize ?? 8) !== (now.spillSize ?? 8)) return false;
-    if (!regSafe(old.spill, now.spill, ids, exact)) return false;
+    if (!regSafe(old.spill, now.spill, ids, mode)) return false;
     from = old.spillSize ?? 8;
   }
   for (let i = from; i < 8; i++) {
@@ -104,9 +128,10 @@ const sharedIds = new IdMap();
 
 /**
  * Does `old` cover `now` at an instruction whose live registers (innermost frame) are `live`?
- * With `exact`, are they the same state (for loop detection)?
+ * With Compare.Exact, are they the same state (for loop detection)?
  */
-export function covers(old: State, now: State, live: number, exact: boolean): boolean {
+export function covers(old: State, now: State, live: number, mode: Compare): boolean {
+  const exact = mode === Compare.Exact;
   if (old.frames.length !== now.frames.length) return false;
   if (old.refs.size !== now.refs.size) return false;
   const ids = sharedIds.reset();
@@ -119,10 +144,10 @@ export function covers(old: State, now: State, live: number, exact: boolean): bo
     for (let r = 0; r < 11; r++) {
       // The innermost frame: only live registers matter. Callers: r0-r5 are overwritten on return.
       if (i === last ? !(live & (1 << r)) && !exact : r < 6) continue;
-      if (!regSafe(fo.regs[r]!, fn.regs[r]!, ids, exact)) return false;
+      if (!regSafe(fo.regs[r]!, fn.regs[r]!, ids, mode)) return false;
     }
-    for (const [k, slot] of fo.stack) if (!slotSafe(slot, fn.stack.get(k), ids, exact)) return false;
-    for (const [k, slot] of fn.stack) if (!fo.stack.has(k) && !slotSafe(undefined, slot, ids, exact)) return false;
+    for (const [k, slot] of fo.stack) if (!slotSafe(slot, fn.stack.get(k), ids, mode)) return false;
+    for (const [k, slot] of fn.stack) if (!fo.stack.has(k) && !slotSafe(undefined, slot, ids, mode)) return false;
   }
   // References: each one the old state held must be one the current state holds (matched via registers).
   for (const ref of old.refs.keys())
@@ -151,14 +176,14 @@ export function widen(old: State, now: State): State | undefined {
     for (let r = 0; r < 11; r++) {
       const a = fo.regs[r]!;
       const b = fn.regs[r]!;
-      if (regSafe(a, b, new IdMap(), false)) continue;
+      if (regSafe(a, b, new IdMap(), Compare.Ranges)) continue;
       if (a.kind === 'scalar' && b.kind === 'scalar') fn.regs[r] = UNKNOWN_SCALAR;
       else if (b.kind === 'scalar' && a.kind === 'not_init') continue;
       else return undefined;
     }
     for (const [k, sb] of fn.stack) {
       const sa = fo.stack.get(k);
-      if (slotSafe(sa, sb, new IdMap(), false)) continue;
+      if (slotSafe(sa, sb, new IdMap(), Compare.Ranges)) continue;
       if (
         sa?.spill &&
         sb.spill &&

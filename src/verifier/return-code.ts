@@ -43,6 +43,7 @@ export function checkReturnCode(pc: number, r0: Reg, env: Env): void {
   if (!range) return;
   if (r0.kind !== 'scalar')
     throw new Rejection(pc, `At program exit the register R0 is not a known value (${kindText(r0)})`);
+  env.precision?.mark(0);
   if (r0.s.smin < range[0] || r0.s.smax > range[1])
     throw new Rejection(pc, invalidScalarText('At program exit', r0.s, range));
 }

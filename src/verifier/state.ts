@@ -53,6 +53,11 @@ export interface Reg {
   readonly ref: number;
   /** func: the callback's first instruction (slot). */
   readonly target: number;
+  /**
+   * Scalars in remembered states: a later instruction relied on the exact value (precision.ts), so pruning
+   * compares it by range. Imprecise scalars match any scalar.
+   */
+  readonly precise: boolean;
 }
 
 const BASE: Reg = {
@@ -66,6 +71,7 @@ const BASE: Reg = {
   size: 0,
   ref: 0,
   target: 0,
+  precise: false,
 };
 
 /** An uninitialized register. */

@@ -38,6 +38,8 @@ import {
   opOf,
   sizeBytes,
   sizeOf,
+  sourceOf,
+  BPF_X,
 } from '../isa/index.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import { checkAlu } from './alu.js';
@@ -48,6 +50,7 @@ import { access, loadedScalar } from './memory.js';
 import { fieldFault } from './fields.js';
 import { Rejection } from './reject.js';
 import { checkReturnCode } from './return-code.js';
+import { isConst } from './scalar.js';
 import { cloneState, constReg, cur, NOT_INIT, ptrReg, regText, type State, UNKNOWN_SCALAR } from './state.js';
 
 /** Execute `insn` on `st` (which it may change); the ways the walk continues (none: the path ended well). */
@@ -95,6 +98,10 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       if (value.kind === 'fp' && dst.kind === 'fp' && value.frame > dst.frame)
         throw new Rejection(pc, 'cannot spill pointers to stack into stack frame of the caller');
       access(env, st, pc, insn.dst, dst, insn.off, size, true, value);
+      // A zero stored into the stack is remembered as zero bytes, which no backtracking follows: the
+      // register's value must stay exact (the kernel does the same for its STACK_ZERO).
+      if (cls === BPF_STX && dst.kind === 'fp' && value.kind === 'scalar' && isConst(value.s) && value.s.t.value === 0n)
+        env.precision?.mark(insn.src);
       return [{ pc: pc + 1, st }];
     }
     case BPF_LD:
@@ -113,6 +120,11 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       if (op === BPF_CALL) return checkCall(env, st, insn);
       if (op === BPF_EXIT) return exit(env, st, pc);
       const [taken, fall] = condJump(st, insn);
+      // A side skipped because of the operands' values: those values must stay exact (precision.ts).
+      if (!taken || !fall) {
+        if (sourceOf(insn.code) === BPF_X) env.precision?.mark(insn.dst, insn.src);
+        else env.precision?.mark(insn.dst);
+      }
       const out: Next[] = [];
       if (fall) out.push({ pc: pc + 1, st: fall });
       if (taken) out.push({ pc: pc + 1 + insn.off, st: taken });
@@ -203,6 +215,7 @@ function exit(env: Env, st: State, pc: number): Next[] {
     const cb = f.callback;
     if (r0.kind !== 'scalar')
       throw new Rejection(pc, `At callback return the register R0 is not a known value (${regText(r0)})`);
+    env.precision?.mark(0);
     if (r0.s.smin < cb.retMin || r0.s.smax > cb.retMax)
       throw new Rejection(
         pc,

@@ -4,7 +4,8 @@
  * kernel's complexity limits (1,000,000 instructions processed, 8,192 pending branches).
  */
 import type { Env } from './env.js';
-import { covers, widen } from './prune.js';
+import { type Checkpoint, Precision, type Segment } from './precision.js';
+import { Compare, covers, widen } from './prune.js';
 import { Rejection } from './reject.js';
 import type { LogMark, WalkLog } from './log-format.js';
 import { type State, cloneState } from './state.js';
@@ -16,7 +17,7 @@ const JMP_SEQ_LIMIT = 8192;
 /** States kept per instruction: beyond this a path just goes on without leaving one (memory stays bounded). */
 const MAX_STATES_PER_INSN = 64;
 
-interface Node {
+interface Node extends Checkpoint {
   st: State;
   parent: Node | undefined;
   branches: number;
@@ -33,6 +34,11 @@ interface Counters {
   processed: () => number;
   /** Set by visitState: remember the current state at this instruction. */
   addNew: boolean;
+  /** Set by visitState when it prunes: the state that covered, and whether by ranges (not by precision). */
+  hit: Node | undefined;
+  hitByRanges: boolean;
+  /** History entries of the current segment (the kernel remembers a state after 40, to bound them). */
+  histCount: number;
 }
 
 const PRUNED = 0;
@@ -56,7 +62,8 @@ function visitState(
   c: Counters,
 ): State | typeof PRUNED | typeof KEEP_GOING {
   const processed = c.processed();
-  c.addNew = callbackEntry || (c.jmps - c.prevJmps >= 2 && processed - c.prevInsns >= 8);
+  const force = callbackEntry || c.histCount > 40;
+  c.addNew = force || (c.jmps - c.prevJmps >= 2 && processed - c.prevInsns >= 8);
   const list = explored.get(pc);
   if (!list) return KEEP_GOING;
   let lastInProgress: Node | undefined;
@@ -65,17 +72,27 @@ function visitState(
     if (n.branches > 0) {
       lastInProgress = n;
       if (callbackEntry) {
-        if (covers(n.st, st, liveRegs, false)) {
+        // An unfinished state's precision marks are not final: compare every scalar by range.
+        if (covers(n.st, st, liveRegs, Compare.Ranges)) {
           n.hits++;
+          c.hit = n;
+          c.hitByRanges = true;
           return PRUNED;
         }
-      } else if (sameFrameShape(n.st, st) && covers(n.st, st, liveRegs, true)) {
+      } else if (sameFrameShape(n.st, st) && covers(n.st, st, liveRegs, Compare.Exact)) {
         throw new Rejection(pc, `infinite loop detected at insn ${pc}`);
       }
-      if (!callbackEntry && c.jmps - c.prevJmps < 20 && processed - c.prevInsns < 100) c.addNew = false;
-    } else if (covers(n.st, st, liveRegs, false)) {
-      n.hits++;
-      return PRUNED;
+      if (!force && c.jmps - c.prevJmps < 20 && processed - c.prevInsns < 100) c.addNew = false;
+    } else {
+      // States inside a callback were explored while the callback's entry was unfinished (widened, pruned
+      // against unfinished states): their precision marks may miss what those paths relied on.
+      const byRanges = inCallback(n.st);
+      if (covers(n.st, st, liveRegs, byRanges ? Compare.Ranges : Compare.Covers)) {
+        n.hits++;
+        c.hit = n;
+        c.hitByRanges = byRanges;
+        return PRUNED;
+      }
     }
     if (c.addNew) n.misses++;
     if (!callbackEntry && n.misses > n.hits * 3 + 3) {
@@ -87,6 +104,8 @@ function visitState(
   return KEEP_GOING;
 }
 
+const inCallback = (st: State): boolean => st.frames.some((f) => f.callback !== undefined);
+
 /** states_maybe_looping: only a state in the same frame can be the one a loop returns to. */
 const sameFrameShape = (a: State, b: State): boolean =>
   a.frames.length === b.frames.length &&
@@ -97,6 +116,8 @@ interface Path {
   st: State;
   node: Node | undefined;
   from?: number;
+  /** The path's history since its last remembered state (precision tracking). */
+  seg: Segment;
   /** Where the log stood when the path was put aside (level 1 rewinds to it). */
   mark?: LogMark;
 }
@@ -123,16 +144,48 @@ function finish(node: Node | undefined, live: { n: number }): void {
 /** Walk every path of the program from `initial`; throws Rejection at the first fault. */
 export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, limit = INSN_LIMIT, start = 0): void {
   const explored = new Map<number, Node[]>();
-  const work: Path[] = [{ pc: start, st: initial, node: undefined }];
+  const precision = new Precision(env.insns, env.cfg.index, (target) => env.globals.has(target), log);
+  const outer = env.precision;
+  env.precision = precision;
+  try {
+    walkPaths(env, initial, log, stats, limit, start, explored, precision);
+  } finally {
+    env.precision = outer;
+  }
+}
+
+function walkPaths(
+  env: Env,
+  initial: State,
+  log: WalkLog,
+  stats: WalkStats,
+  limit: number,
+  start: number,
+  explored: Map<number, Node[]>,
+  precision: Precision,
+): void {
+  const work: Path[] = [
+    { pc: start, st: initial, node: undefined, seg: { first: start, hist: undefined, parent: undefined, prev: -1 } },
+  ];
   const live = { n: 0 };
   const callbackEntries = new Set<number>();
-  const counters: Counters = { jmps: 0, prevJmps: 0, prevInsns: 0, processed: () => stats.processed, addNew: false };
+  const counters: Counters = {
+    jmps: 0,
+    prevJmps: 0,
+    prevInsns: 0,
+    processed: () => stats.processed,
+    addNew: false,
+    hit: undefined,
+    hitByRanges: false,
+    histCount: 0,
+  };
   for (const insn of env.insns) if (insn.code === 0x18 && insn.src === 4) callbackEntries.add(insn.pc + insn.imm + 1);
 
   while (work.length) {
     const path = work.pop()!;
     let { pc, st } = path;
     let node = path.node;
+    precision.seg = path.seg;
     log.pathStart(pc, st, path.from, path.mark);
     for (;;) {
       if (++stats.processed > limit)
@@ -140,19 +193,39 @@ export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, l
       const idx = env.cfg.index.get(pc);
       if (idx === undefined) throw new Rejection(pc, `invalid insn idx ${pc} insn_cnt ${env.insns.length}`);
       const insn = env.insns[idx]!;
+      precision.begin(pc, idx, st);
 
       if (env.cfg.prunePoints.has(pc) || callbackEntries.has(pc)) {
-        const visit = visitState(explored, pc, st, env.cfg.liveIn.get(pc) ?? 0x7ff, callbackEntries.has(pc), counters);
+        const liveRegs = env.cfg.liveIn.get(pc) ?? 0x7ff;
+        counters.histCount = precision.histCount;
+        const visit = visitState(explored, pc, st, liveRegs, callbackEntries.has(pc), counters);
         if (visit === PRUNED) {
+          // What the covering state's continuation relied on, this path relies on too.
+          precision.arrive();
+          precision.propagate(counters.hit!.st, liveRegs, counters.hitByRanges);
           log.safe(pc);
           finish(node, live);
           break;
         }
-        if (visit !== KEEP_GOING) st = visit;
+        if (visit !== KEEP_GOING) {
+          st = visit;
+          precision.begin(pc, idx, st);
+        }
         if (counters.addNew) {
           const list = explored.get(pc) ?? [];
           if (list.length < MAX_STATES_PER_INSN) {
-            const n: Node = { st: cloneState(st), parent: node, branches: 1, hits: 0, misses: 0 };
+            const seg = precision.seg;
+            const n: Node = {
+              st: cloneState(st),
+              parent: node,
+              branches: 1,
+              hits: 0,
+              misses: 0,
+              first: seg.first,
+              last: seg.prev,
+              hist: seg.hist,
+            };
+            precision.checkpointed(n);
             list.push(n);
             explored.set(pc, list);
             node = n;
@@ -165,7 +238,12 @@ export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, l
           }
         }
       }
-      if (isJmpClass(insn.code)) counters.jmps++;
+      precision.arrive();
+      if (isJmpClass(insn.code)) {
+        counters.jmps++;
+        const op = insn.code & 0xf0;
+        if (op !== 0x00 && op !== 0x80 && op !== 0x90) precision.beforeJump(insn, st);
+      }
 
       log.before(insn, st);
       let next;
@@ -176,13 +254,14 @@ export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, l
         throw err;
       }
       log.after(next[0]?.st);
+      precision.leave();
       if (next.length === 0) {
         finish(node, live);
         break;
       }
       for (let i = 1; i < next.length; i++) {
         if (node) node.branches++;
-        work.push({ pc: next[i]!.pc, st: next[i]!.st, node, from: pc, mark: log.mark() });
+        work.push({ pc: next[i]!.pc, st: next[i]!.st, node, from: pc, mark: log.mark(), seg: { ...precision.seg } });
       }
       if (work.length > JMP_SEQ_LIMIT) throw new Rejection(pc, `The sequence of ${work.length} jumps is too complex.`);
       pc = next[0]!.pc;

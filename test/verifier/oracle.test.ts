@@ -15,6 +15,7 @@ import { boundaryPrograms, type BoundaryProgram } from './boundary-programs.js';
 import { cPrograms, compileCPrograms } from './c-programs.js';
 import { agreementText, compareLogs, newAgreement } from './log-compare.js';
 import { conformancePrograms } from './conformance-programs.js';
+import { precisionPrograms } from './precision-programs.js';
 import { prevailCases } from './prevail-cases.js';
 import { randomPrograms } from './random-programs.js';
 import { programTypePrograms } from './type-programs.js';
@@ -234,4 +235,9 @@ test("the log: bpfkit's level-1 log beside the kernel's for refused programs", (
   assert.ok(a.previousLine >= 0.95 * a.programs, 'the line before it (with the state) as the kernel prints it');
   assert.ok(a.message >= 0.95 * a.programs, "the kernel's message");
   assert.ok(a.processedCount >= 0.95 * a.programs, 'the same number of instructions processed');
+});
+
+test('oracle: precision tracking — scalars through copies, branches, spills and a call, then a map value offset', (t) => {
+  if (!needs(t, { root: true })) return;
+  compareRaw(t, 'precision programs', precisionPrograms());
 });
