@@ -30,6 +30,8 @@ export interface Env {
   entry: number;
   /** Does the program use LD_ABS/LD_IND (not allowed with local calls)? */
   usesLdAbs: boolean;
+  /** 1 at the slots whose reserved fields were checked already (fieldFault is pure; a loop walks a slot often). */
+  fieldsChecked: Uint8Array;
 }
 
 /** A fresh id. */

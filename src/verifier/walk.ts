@@ -125,9 +125,12 @@ export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, l
   const explored = new Map<number, Node[]>();
   const work: Path[] = [{ pc: start, st: initial, node: undefined }];
   const live = { n: 0 };
-  const callbackEntries = new Set<number>();
+  const { index, prunePoints, liveIn, slots } = env.cfg;
+  const insns = env.insns;
+  // Per slot: 1 a prune point, 2 a callback's entry (callbacks are visited there too).
+  const visitAt = Uint8Array.from(prunePoints);
+  for (const insn of insns) if (insn.code === 0x18 && insn.src === 4) visitAt[insn.pc + insn.imm + 1]! |= 2;
   const counters: Counters = { jmps: 0, prevJmps: 0, prevInsns: 0, processed: () => stats.processed, addNew: false };
-  for (const insn of env.insns) if (insn.code === 0x18 && insn.src === 4) callbackEntries.add(insn.pc + insn.imm + 1);
 
   while (work.length) {
     const path = work.pop()!;
@@ -137,12 +140,13 @@ export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, l
     for (;;) {
       if (++stats.processed > limit)
         throw new Rejection(pc, `BPF program is too large. Processed ${stats.processed} insn`);
-      const idx = env.cfg.index.get(pc);
-      if (idx === undefined) throw new Rejection(pc, `invalid insn idx ${pc} insn_cnt ${env.insns.length}`);
-      const insn = env.insns[idx]!;
+      const idx = pc >= 0 && pc < slots ? index[pc]! : -1;
+      if (idx < 0) throw new Rejection(pc, `invalid insn idx ${pc} insn_cnt ${insns.length}`);
+      const insn = insns[idx]!;
 
-      if (env.cfg.prunePoints.has(pc) || callbackEntries.has(pc)) {
-        const visit = visitState(explored, pc, st, env.cfg.liveIn.get(pc) ?? 0x7ff, callbackEntries.has(pc), counters);
+      const at = visitAt[pc]!;
+      if (at !== 0) {
+        const visit = visitState(explored, pc, st, liveIn[pc]!, (at & 2) !== 0, counters);
         if (visit === PRUNED) {
           log.safe(pc);
           finish(node, live);
