@@ -34,7 +34,8 @@ export interface LlvmFormatOptions {
   alu32?: boolean;
 }
 
-const ALU_OPS: Record<number, string> = {
+/** ALU operators by operation bits (BPF_OP), as LLVM's syntax (and the kernel's disassembler) write them. */
+export const LLVM_ALU_OPS: Record<number, string> = {
   0x00: '+=',
   0x10: '-=',
   0x20: '*=',
@@ -48,6 +49,7 @@ const ALU_OPS: Record<number, string> = {
   0xb0: '=',
   0xc0: 's>>=',
 };
+/** Conditional jump operators by operation bits (BPF_OP), as LLVM's syntax (and the kernel's) write them. */
 export const LLVM_JMP_OPS: Record<number, string> = {
   0x10: '==',
   0x20: '>',
@@ -81,8 +83,8 @@ export function formatLlvm(insn: Instruction, opts: LlvmFormatOptions = {}): str
     case 'alu': {
       const operand = info.reg ? s : `${imm}`;
       if (op === BPF_MOV && off !== 0) return `${d} = (s${off})${s}`;
-      if ((op === BPF_DIV || op === BPF_MOD) && off === 1) return `${d} s${ALU_OPS[op]} ${operand}`;
-      return `${d} ${ALU_OPS[op]} ${operand}`;
+      if ((op === BPF_DIV || op === BPF_MOD) && off === 1) return `${d} s${LLVM_ALU_OPS[op]} ${operand}`;
+      return `${d} ${LLVM_ALU_OPS[op]} ${operand}`;
     }
     case 'neg':
       return `${d} = -${d}`;

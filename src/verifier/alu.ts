@@ -28,6 +28,7 @@ import {
   sourceOf,
 } from '../isa/opcodes.js';
 import { type Env, newId } from './env.js';
+import { immReg } from './imm.js';
 import { Rejection } from './reject.js';
 import * as S from './scalar.js';
 import { type Reg, type State, UNKNOWN_SCALAR, cur, isPointer, kindText, scalarReg } from './state.js';
@@ -65,7 +66,7 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
     srcReg = f.regs[insn.src]!;
     if (srcReg.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
   } else {
-    srcReg = scalarReg(S.known(is32 ? BigInt(insn.imm >>> 0) : BigInt(insn.imm)));
+    srcReg = immReg(insn.imm, is32);
   }
   // The kernel's order (check_alu_op): operands read, then div by zero and shift widths, then the
   // destination written — so `r10 += r11`-style faults name the unread operand first.
@@ -87,7 +88,7 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
         f.regs[insn.src] = { ...srcReg, id };
         f.regs[dst] = { ...srcReg, id };
       } else {
-        f.regs[dst] = srcReg.kind === 'scalar' ? { ...srcReg, id: 0 } : srcReg;
+        f.regs[dst] = srcReg.kind === 'scalar' && srcReg.id !== 0 ? { ...srcReg, id: 0 } : srcReg;
       }
       return;
     }
@@ -121,6 +122,10 @@ function signExtend(v: S.Scalar, bits: number): S.Scalar {
 
 /** The scalar result of `a op b` (32-bit ops on the low halves, zero-extended). */
 export function scalarAlu(op: number, is32: boolean, a0: S.Scalar, b0: S.Scalar, off = 0): S.Scalar {
+  if (a0.t.mask === 0n && b0.t.mask === 0n) {
+    const k = constAlu(op, is32, a0.t.value, b0.t.value);
+    if (k !== undefined) return S.known(k);
+  }
   const a = is32 ? S.low32(a0) : a0;
   const b = is32 ? S.low32(b0) : b0;
   const width = is32 ? 32 : 64;
@@ -162,6 +167,50 @@ export function scalarAlu(op: number, is32: boolean, a0: S.Scalar, b0: S.Scalar,
       return S.UNKNOWN;
   }
   return is32 ? S.low32(r) : r;
+}
+
+const U32 = 0xffffffffn;
+
+/**
+ * `a op b` on two constants, for the operations whose transfer functions give back exactly the constant
+ * result (tnums of constants are constants, and the bounds then agree with them), computed without them:
+ * a million `r0 += 1` would otherwise each run the tnum arithmetic and reg_bounds_sync. Undefined for the
+ * others (they take the general path). 32-bit operations work on the low halves and zero-extend.
+ */
+function constAlu(op: number, is32: boolean, a: bigint, b: bigint): bigint | undefined {
+  if (is32) {
+    a &= U32;
+    b &= U32;
+  }
+  let r: bigint;
+  switch (op) {
+    case BPF_ADD:
+      r = a + b;
+      break;
+    case BPF_SUB:
+      r = a - b;
+      break;
+    case BPF_AND:
+      r = a & b;
+      break;
+    case BPF_OR:
+      r = a | b;
+      break;
+    case BPF_XOR:
+      r = a ^ b;
+      break;
+    case BPF_LSH:
+      if (b >= (is32 ? 32n : 64n)) return undefined;
+      r = a << b;
+      break;
+    case BPF_RSH:
+      if (b >= (is32 ? 32n : 64n)) return undefined;
+      r = a >> b;
+      break;
+    default:
+      return undefined;
+  }
+  return is32 ? r & U32 : BigInt.asUintN(64, r);
 }
 
 function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: boolean, dst: Reg, src: Reg): Reg {

@@ -114,6 +114,15 @@ const min = (a: bigint, b: bigint) => (a < b ? a : b);
 export function refine(op: number, a: Scalar, b: Scalar, taken: boolean, is32: boolean): [Scalar, Scalar] | undefined {
   const d = decide(op, a, b, is32);
   if (d !== undefined) return d === taken ? [a, b] : undefined;
+  return refineUndecided(op, a, b, taken, is32);
+}
+
+/**
+ * refine for a compare `decide` left open (the caller asked it already). A side whose bounds the compare
+ * does not change is synced from the register's own scalar, so a scalar that is already consistent comes
+ * back as the same object and the caller can keep its register.
+ */
+export function refineUndecided(op: number, a: Scalar, b: Scalar, taken: boolean, is32: boolean): [Scalar, Scalar] {
   const o = taken ? op : NEGATE[op]!;
   if (is32) {
     const unsignedOk = a.umax <= 0xffffffffn && b.umax <= 0xffffffffn;
@@ -180,13 +189,23 @@ export function refine(op: number, a: Scalar, b: Scalar, taken: boolean, is32: b
       if (b.t.mask === 0n && !is32) A.t = tand(a.t, tconst(~b.t.value & U64));
       break;
   }
-  const ra = sync(A);
-  const rb = sync(B);
+  const ra = sync(same(A, a) ? a : A);
+  const rb = sync(same(B, b) ? b : B);
   // A side the bounds call impossible but is_branch_taken did not decide: the kernel still walks it, so
   // bpfkit walks it too, with what it knew before.
   if (!ra || !rb) return [a, b];
   return [ra, rb];
 }
+
+/** The same five facts (then syncing either gives the same result). */
+const same = (x: Scalar, y: Scalar): boolean =>
+  x === y ||
+  (x.t.value === y.t.value &&
+    x.t.mask === y.t.mask &&
+    x.umin === y.umin &&
+    x.umax === y.umax &&
+    x.smin === y.smin &&
+    x.smax === y.smax);
 
 function notEqual(a: Scalar, v: bigint): Scalar {
   const r = { ...a };

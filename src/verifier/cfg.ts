@@ -4,6 +4,10 @@
  * subprogram to end in `exit` or `goto`, and reach every instruction from the entry. Loops are allowed, as
  * for a privileged loader: stage 2 decides whether they end. Also computes, per instruction, which
  * registers may still be read (liveness) so that state pruning can ignore the dead ones.
+ *
+ * Everything per slot lives in typed arrays indexed by slot, and the searches are loops over them: a
+ * program may have a million instructions, and per-instruction maps, sets and arrays cost more than
+ * stage 2's walk of them.
  */
 import type { Instruction } from '../isa/instruction.js';
 import { checkInstruction } from '../isa/opcode-table.js';
@@ -39,77 +43,93 @@ import {
 import { loadFieldFault } from './fields.js';
 import { Rejection } from './reject.js';
 
-/** What stage 1 learns of a program. */
+/** What stage 1 learns of a program; the arrays are indexed by slot (`slots` long). */
 export interface Cfg {
-  /** Instruction index by slot. */
-  index: Map<number, number>;
+  /** Slots the program spans (an `lddw` takes two). */
+  slots: number;
+  /** Instruction index by slot, -1 for the second half of an `lddw`. */
+  index: Int32Array;
   /** First slot of each subprogram, ascending (the entry first). */
   subprogs: number[];
-  /** Slots where states are remembered for pruning (jump targets, after branches and calls). */
-  prunePoints: Set<number>;
-  /** Bit i set: register i may be read before it is written, from this slot on (per slot). */
-  liveIn: Map<number, number>;
+  /** 1 at slots where states are remembered for pruning (jump targets, conditional jumps, around calls). */
+  prunePoints: Uint8Array;
+  /** Bit i set: register i may be read before it is written, from this slot on (bit 10, r10, always). */
+  liveIn: Uint16Array;
   /** Subprogram (its first slot) containing each slot. */
   subprogOf(pc: number): number;
 }
 
 const isJmp = (code: number) => classOf(code) === BPF_JMP || classOf(code) === BPF_JMP32;
 
+/** The slot a local call or a callback reference (`lddw` of a function) names, or -1 for neither. */
+function calleeOf(insn: Instruction): number {
+  if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL && insn.src === BPF_PSEUDO_CALL) return insn.pc + insn.imm + 1;
+  if (insn.code === OP_LDDW && insn.src === BPF_PSEUDO_FUNC) return insn.pc + insn.imm + 1;
+  return -1;
+}
+
+/** Where a jump goes (JA, conditional; not call or exit). */
+const jumpTarget = (insn: Instruction): number =>
+  insn.pc + 1 + (classOf(insn.code) === BPF_JMP32 && opOf(insn.code) === BPF_JA ? insn.imm : insn.off);
+
 /** Run stage 1 over a linked program; throws Rejection with the kernel's message at the first fault. */
 export function buildCfg(insns: readonly Instruction[]): Cfg {
-  if (insns.length === 0) throw new Rejection(0, 'program has no instructions');
-  const index = new Map<number, number>();
-  insns.forEach((insn, i) => index.set(insn.pc, i));
-  const last = insns[insns.length - 1]!;
+  const n = insns.length;
+  if (n === 0) throw new Rejection(0, 'program has no instructions');
+  const last = insns[n - 1]!;
   const slots = last.pc + (last.code === OP_LDDW ? 2 : 1);
+  const index = new Int32Array(slots).fill(-1);
+  for (let i = 0; i < n; i++) index[insns[i]!.pc] = i;
+  const has = (pc: number) => pc >= 0 && pc < slots && index[pc]! >= 0;
 
   // Subprograms.
   const starts = new Set<number>([0]);
-  for (const insn of insns) {
-    let target: number | undefined;
-    if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL && insn.src === BPF_PSEUDO_CALL)
-      target = insn.pc + insn.imm + 1;
-    if (insn.code === OP_LDDW && insn.src === BPF_PSEUDO_FUNC) target = insn.pc + insn.imm + 1;
-    if (target === undefined) continue;
-    if (target < 0 || target >= slots || !index.has(target))
-      throw new Rejection(insn.pc, 'call to invalid destination');
+  for (let i = 0; i < n; i++) {
+    const insn = insns[i]!;
+    const target = calleeOf(insn);
+    if (target === -1) continue;
+    if (!has(target)) throw new Rejection(insn.pc, 'call to invalid destination');
     starts.add(target);
   }
   const subprogs = [...starts].sort((a, b) => a - b);
-  const subprogOf = (pc: number): number => {
+  /** Index into subprogs of the subprogram holding `pc`. */
+  const spIndex = (pc: number): number => {
     let lo = 0;
-    for (let i = 0; i < subprogs.length; i++) if (subprogs[i]! <= pc) lo = subprogs[i]!;
+    let hi = subprogs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (subprogs[mid]! <= pc) lo = mid;
+      else hi = mid - 1;
+    }
     return lo;
   };
-  const endOf = (start: number): number => {
-    const i = subprogs.indexOf(start);
-    return i + 1 < subprogs.length ? subprogs[i + 1]! : slots;
-  };
+  const subprogOf = (pc: number): number => subprogs[spIndex(pc)]!;
+  const endAt = (k: number): number => (k + 1 < subprogs.length ? subprogs[k + 1]! : slots);
 
   // Jumps stay inside their subprogram and land on an instruction; subprograms end in exit or goto.
-  const prunePoints = new Set<number>();
-  const intoLddw = new Set<number>();
-  for (const insn of insns) {
+  const prunePoints = new Uint8Array(slots);
+  const intoLddw = new Uint8Array(slots);
+  for (let i = 0; i < n; i++) {
+    const insn = insns[i]!;
     if (!isJmp(insn.code)) continue;
     const op = opOf(insn.code);
     if (op === BPF_CALL || op === BPF_EXIT) continue;
-    const target = insn.pc + 1 + (classOf(insn.code) === BPF_JMP32 && op === BPF_JA ? insn.imm : insn.off);
-    const sp = subprogOf(insn.pc);
-    if (target < sp || target >= endOf(sp))
+    const target = jumpTarget(insn);
+    const k = spIndex(insn.pc);
+    if (target < subprogs[k]! || target >= endAt(k))
       throw new Rejection(insn.pc, `jump out of range from insn ${insn.pc} to ${target}`);
     // Into an lddw's second half: check_cfg reports it in instruction order, with unreachable ones.
-    if (!index.has(target)) intoLddw.add(target - 1);
-    else prunePoints.add(target);
+    if (index[target]! < 0) intoLddw[target - 1] = 1;
+    else prunePoints[target] = 1;
     // The kernel's visit_insn: a conditional jump is itself a prune point (one state before both ways).
-    if (op !== BPF_JA) prunePoints.add(insn.pc);
+    if (op !== BPF_JA) prunePoints[insn.pc] = 1;
   }
-  for (const sp of subprogs) {
-    const end = endOf(sp);
+  for (let k = 0; k < subprogs.length; k++) {
+    const sp = subprogs[k]!;
     let lastInsn: Instruction | undefined;
-    for (let pc = end - 1; pc >= sp; pc--) {
-      const i = index.get(pc);
-      if (i !== undefined) {
-        lastInsn = insns[i];
+    for (let pc = endAt(k) - 1; pc >= sp; pc--) {
+      if (index[pc]! >= 0) {
+        lastInsn = insns[index[pc]!];
         break;
       }
     }
@@ -121,7 +141,8 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
   // Opcodes, loads' fields and lddw pairs (resolve_pseudo_ldimm64), after check_subprogs' jump ranges
   // as in the kernel.
   // Other classes' fields are checked when the walk reaches them (fields.ts), as the kernel does.
-  for (const insn of insns) {
+  for (let i = 0; i < n; i++) {
+    const insn = insns[i]!;
     const load = loadFieldFault(insn);
     if (load) throw new Rejection(insn.pc, load);
     const bad = checkInstruction(insn);
@@ -135,104 +156,151 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
       throw new Rejection(insn.pc, `unknown opcode ${insn.code.toString(16)}`);
   }
 
-  // Reachability from the entry, following calls and callback references as the kernel's DFS does.
-  const seen = new Set<number>();
-  const work = [0];
-  while (work.length) {
-    const pc = work.pop()!;
-    if (seen.has(pc)) continue;
-    seen.add(pc);
-    for (const n of successors(insns[index.get(pc)!]!, true)) if (!seen.has(n) && index.has(n)) work.push(n);
+  // Reachability from the entry, following calls and callback references as the kernel's DFS does
+  // (iterative, over an array used as a stack: no recursion to overflow, no set per slot).
+  const seen = new Uint8Array(slots);
+  const work = new Int32Array(2 * n + 1);
+  let top = 0;
+  work[top++] = 0;
+  seen[0] = 1;
+  const push = (pc: number) => {
+    if (has(pc) && !seen[pc]) {
+      seen[pc] = 1;
+      work[top++] = pc;
+    }
+  };
+  while (top > 0) {
+    const insn = insns[index[work[--top]!]!]!;
+    const a = successor(insn, 0);
+    if (a !== -1) push(a);
+    const b = successor(insn, 1);
+    if (b !== -1) push(b);
+    const callee = calleeOf(insn);
+    if (callee !== -1) push(callee);
   }
-  for (const insn of insns) {
-    if (!seen.has(insn.pc)) throw new Rejection(insn.pc, `unreachable insn ${insn.pc}`);
-    if (intoLddw.has(insn.pc)) throw new Rejection(insn.pc, `jump into the middle of ldimm64 insn ${insn.pc}`);
+  for (let i = 0; i < n; i++) {
+    const pc = insns[i]!.pc;
+    if (!seen[pc]) throw new Rejection(pc, `unreachable insn ${pc}`);
+    if (intoLddw[pc]) throw new Rejection(pc, `jump into the middle of ldimm64 insn ${pc}`);
   }
-  for (const insn of insns) {
+  for (let i = 0; i < n; i++) {
+    const insn = insns[i]!;
     if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL) {
-      prunePoints.add(insn.pc + 1);
-      if (insn.src === BPF_PSEUDO_CALL) prunePoints.add(insn.pc);
+      if (insn.pc + 1 < slots) prunePoints[insn.pc + 1] = 1;
+      if (insn.src === BPF_PSEUDO_CALL) prunePoints[insn.pc] = 1;
     }
   }
 
-  return { index, subprogs, prunePoints, liveIn: liveness(insns, index), subprogOf };
+  return { slots, index, subprogs, prunePoints, liveIn: liveness(insns, index), subprogOf };
 }
 
-/** Where control may go after `insn`; with `interprocedural`, into called functions and callbacks too. */
-function successors(insn: Instruction, interprocedural: boolean): number[] {
+/**
+ * The `which`-th (0 or 1) place control may go after `insn` within its function, or -1: the next
+ * instruction, a jump's target; calls return to the next instruction.
+ */
+function successor(insn: Instruction, which: number): number {
   const { code, pc } = insn;
-  if (code === OP_LDDW) {
-    const out = [pc + 2];
-    if (interprocedural && insn.src === BPF_PSEUDO_FUNC) out.push(pc + insn.imm + 1);
-    return out;
-  }
-  if (!isJmp(code)) return [pc + 1];
+  if (code === OP_LDDW) return which === 0 ? pc + 2 : -1;
+  if (!isJmp(code)) return which === 0 ? pc + 1 : -1;
   const op = opOf(code);
-  if (op === BPF_EXIT) return [];
-  if (op === BPF_CALL) {
-    const out = [pc + 1];
-    if (interprocedural && insn.src === BPF_PSEUDO_CALL) out.push(pc + insn.imm + 1);
-    return out;
-  }
-  if (op === BPF_JA) return [pc + 1 + (classOf(code) === BPF_JMP32 ? insn.imm : insn.off)];
-  return [pc + 1, pc + 1 + insn.off];
+  if (op === BPF_EXIT) return -1;
+  if (op === BPF_CALL) return which === 0 ? pc + 1 : -1;
+  if (op === BPF_JA) return which === 0 ? jumpTarget(insn) : -1;
+  return which === 0 ? pc + 1 : pc + 1 + insn.off;
 }
 
-/** Registers an instruction reads (use) and writes (def), as bit sets. Over-approximates uses. */
-function useDef(insn: Instruction): { use: number; def: number } {
-  const b = (r: number) => 1 << r;
+const bit = (r: number) => 1 << r;
+
+/** Registers an instruction reads, as a bit set. Over-approximates. */
+function uses(insn: Instruction): number {
   const { code, dst, src } = insn;
-  const cls = classOf(code);
-  switch (cls) {
+  switch (classOf(code)) {
     case BPF_ALU:
     case BPF_ALU64: {
       const op = opOf(code);
-      const s = sourceOf(code) === BPF_X && op !== BPF_NEG && op !== BPF_END ? b(src) : 0;
-      return { use: (op === BPF_MOV ? 0 : b(dst)) | s, def: b(dst) };
+      const s = sourceOf(code) === BPF_X && op !== BPF_NEG && op !== BPF_END ? bit(src) : 0;
+      return (op === BPF_MOV ? 0 : bit(dst)) | s;
     }
     case BPF_LDX:
-      return { use: b(src), def: b(dst) };
+      return bit(src);
     case BPF_ST:
-      return { use: b(dst), def: 0 };
-    case BPF_STX: {
-      if (modeOf(code) === BPF_ATOMIC) {
-        const fetch = (insn.imm & BPF_FETCH) !== 0;
-        const r0 = insn.imm === BPF_CMPXCHG ? b(0) : 0;
-        return { use: b(dst) | b(src) | r0, def: (fetch ? b(src) : 0) | r0 };
-      }
-      return { use: b(dst) | b(src), def: 0 };
-    }
+      return bit(dst);
+    case BPF_STX:
+      if (modeOf(code) === BPF_ATOMIC) return bit(dst) | bit(src) | (insn.imm === BPF_CMPXCHG ? bit(0) : 0);
+      return bit(dst) | bit(src);
     case BPF_LD: {
-      if (code === OP_LDDW) return { use: 0, def: b(dst) };
+      if (code === OP_LDDW) return 0;
       const m = modeOf(code);
-      if (m === BPF_ABS || m === BPF_IND) return { use: b(6) | (m === BPF_IND ? b(src) : 0), def: 0x3f };
-      return { use: 0, def: 0 };
+      if (m === BPF_ABS || m === BPF_IND) return bit(6) | (m === BPF_IND ? bit(src) : 0);
+      return 0;
     }
     default: {
       const op = opOf(code);
-      if (op === BPF_EXIT) return { use: b(0), def: 0 };
-      if (op === BPF_CALL) return { use: 0x3e, def: 0x3f };
-      if (op === BPF_JA) return { use: 0, def: 0 };
-      return { use: b(dst) | (sourceOf(code) === BPF_X ? b(src) : 0), def: 0 };
+      if (op === BPF_EXIT) return bit(0);
+      if (op === BPF_CALL) return 0x3e;
+      if (op === BPF_JA) return 0;
+      return bit(dst) | (sourceOf(code) === BPF_X ? bit(src) : 0);
     }
   }
 }
 
-/** Backward may-read analysis within each function (calls read r1-r5 and write r0-r5). */
-function liveness(insns: readonly Instruction[], index: Map<number, number>): Map<number, number> {
-  const live = new Map<number, number>();
-  const ud = insns.map(useDef);
-  let changed = true;
-  while (changed) {
+/** Registers an instruction surely writes, as a bit set. */
+function defs(insn: Instruction): number {
+  const { code, dst, src } = insn;
+  switch (classOf(code)) {
+    case BPF_ALU:
+    case BPF_ALU64:
+    case BPF_LDX:
+      return bit(dst);
+    case BPF_STX:
+      if (modeOf(code) === BPF_ATOMIC) {
+        const fetch = (insn.imm & BPF_FETCH) !== 0;
+        return (fetch ? bit(src) : 0) | (insn.imm === BPF_CMPXCHG ? bit(0) : 0);
+      }
+      return 0;
+    case BPF_LD: {
+      if (code === OP_LDDW) return bit(dst);
+      const m = modeOf(code);
+      return m === BPF_ABS || m === BPF_IND ? 0x3f : 0;
+    }
+    case BPF_ST:
+      return 0;
+    default:
+      return opOf(code) === BPF_CALL ? 0x3f : 0;
+  }
+}
+
+/**
+ * Backward may-read analysis within each function (calls read r1-r5 and write r0-r5), by slot: passes
+ * from the last instruction to the first until nothing changes (one pass, plus one to confirm, for a
+ * program without backward jumps).
+ */
+function liveness(insns: readonly Instruction[], index: Int32Array): Uint16Array {
+  const n = insns.length;
+  const slots = index.length;
+  const live = new Uint16Array(slots);
+  const use = new Uint16Array(n);
+  const def = new Uint16Array(n);
+  const next0 = new Int32Array(n);
+  const next1 = new Int32Array(n);
+  const valid = (s: number) => (s >= 0 && s < slots && index[s]! >= 0 ? s : -1);
+  for (let i = 0; i < n; i++) {
+    const insn = insns[i]!;
+    use[i] = uses(insn);
+    def[i] = defs(insn);
+    next0[i] = valid(successor(insn, 0));
+    next1[i] = valid(successor(insn, 1));
+  }
+  for (let changed = true; changed;) {
     changed = false;
-    for (let i = insns.length - 1; i >= 0; i--) {
-      const insn = insns[i]!;
-      let out = 0;
-      for (const s of successors(insn, false)) if (index.has(s)) out |= live.get(s) ?? 0;
-      const { use, def } = ud[i]!;
-      const inn = use | (out & ~def) | (1 << 10);
-      if (inn !== (live.get(insn.pc) ?? 0)) {
-        live.set(insn.pc, inn);
+    for (let i = n - 1; i >= 0; i--) {
+      const a = next0[i]!;
+      const b = next1[i]!;
+      const out = (a >= 0 ? live[a]! : 0) | (b >= 0 ? live[b]! : 0);
+      const inn = use[i]! | (out & ~def[i]!) | bit(10);
+      const pc = insns[i]!.pc;
+      if (inn !== live[pc]) {
+        live[pc] = inn;
         changed = true;
       }
     }

@@ -33,6 +33,8 @@ export interface Env {
   usesLdAbs: boolean;
   /** The running walk's precision tracker: instructions that rely on a scalar's exact value tell it. */
   precision?: Precision;
+  /** 1 at the slots whose reserved fields were checked already (fieldFault is pure; a loop walks a slot often). */
+  fieldsChecked: Uint8Array;
 }
 
 /** A fresh id. */

@@ -18,7 +18,8 @@ import {
   opOf,
   sourceOf,
 } from '../isa/opcodes.js';
-import { decide, refine } from './branch.js';
+import { decide, refineUndecided } from './branch.js';
+import { immReg } from './imm.js';
 import { Rejection } from './reject.js';
 import { type Scalar, isConst, known } from './scalar.js';
 import { type Reg, type State, UNKNOWN_SCALAR, cloneState, cur, forEachReg, scalarReg } from './state.js';
@@ -38,7 +39,7 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
   if (useSrc) {
     b = f.regs[insn.src]!;
     if (b.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
-  } else b = scalarReg(known(is32 ? BigInt(insn.imm >>> 0) : BigInt(insn.imm)));
+  } else b = immReg(insn.imm, is32);
 
   if (a.kind === 'scalar' && b.kind === 'scalar') {
     const d = decide(op, a.s, b.s, is32);
@@ -46,8 +47,8 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
     if (d === false) return [undefined, st];
     const taken = cloneState(st);
     const fall = st;
-    applyRefinement(taken, insn, a, b, refine(op, a.s, b.s, true, is32), useSrc);
-    applyRefinement(fall, insn, a, b, refine(op, a.s, b.s, false, is32), useSrc);
+    applyRefinement(taken, insn, a, b, refineUndecided(op, a.s, b.s, true, is32), useSrc);
+    applyRefinement(fall, insn, a, b, refineUndecided(op, a.s, b.s, false, is32), useSrc);
     return [taken, fall];
   }
 
@@ -84,8 +85,13 @@ function applyRefinement(
   if (!r) return;
   const f = cur(st);
   const [na, nb] = r;
-  f.regs[insn.dst] = { ...a, s: na };
-  if (useSrc) f.regs[insn.src] = { ...b, s: nb };
+  if (useSrc && insn.src === insn.dst) {
+    f.regs[insn.dst] = { ...b, s: nb };
+  } else {
+    // A scalar the compare taught nothing comes back as the same object: the register stays as it is.
+    if (na !== a.s) f.regs[insn.dst] = { ...a, s: na };
+    if (useSrc && nb !== b.s) f.regs[insn.src] = { ...b, s: nb };
+  }
   // Registers linked by a 64-bit copy hold the same value: they learn the same.
   const link = (id: number, s: Scalar) => {
     if (!id) return;

@@ -4,6 +4,7 @@
  * bpfkit's reads line for line like the kernel's. Map `lddw`s name the map where the kernel prints its
  * kernel address, which no one outside the kernel can know.
  */
+import { LLVM_ALU_OPS, LLVM_JMP_OPS } from '../asm/format-llvm.js';
 import type { Instruction } from '../isa/instruction.js';
 import {
   BPF_ABS,
@@ -43,33 +44,6 @@ import {
   BPF_PSEUDO_MAP_IDX_VALUE,
 } from '../isa/index.js';
 
-const ALU_OPS: Record<number, string> = {
-  0x00: '+=',
-  0x10: '-=',
-  0x20: '*=',
-  0x30: '/=',
-  0x40: '|=',
-  0x50: '&=',
-  0x60: '<<=',
-  0x70: '>>=',
-  0x90: '%=',
-  0xa0: '^=',
-  0xb0: '=',
-  0xc0: 's>>=',
-};
-const JMP_OPS: Record<number, string> = {
-  0x10: '==',
-  0x20: '>',
-  0x30: '>=',
-  0x40: '&',
-  0x50: '!=',
-  0x60: 's>',
-  0x70: 's>=',
-  0xa0: '<',
-  0xb0: '<=',
-  0xc0: 's<',
-  0xd0: 's<=',
-};
 const ATOMIC_OPS: Record<number, [string, string]> = {
   0x00: ['+=', 'add'],
   0x40: ['|=', 'or'],
@@ -112,7 +86,7 @@ function body(insn: Instruction, names: InsnNames): string {
       }
       if (op === BPF_NEG) return `${d} = -${d}`;
       if (op === BPF_MOV && insn.off && insn.code & BPF_X) return `${d} = (s${insn.off})${r}${insn.src}`;
-      let name = ALU_OPS[op] ?? '?';
+      let name = LLVM_ALU_OPS[op] ?? '?';
       if (insn.off === 1 && (op === 0x30 || op === 0x90)) name = `s${name}`;
       return insn.code & BPF_X ? `${d} ${name} ${r}${insn.src}` : `${d} ${name} ${insn.imm}`;
     }
@@ -157,7 +131,7 @@ function body(insn: Instruction, names: InsnNames): string {
       if (op === BPF_JA) return cls === BPF_JMP32 ? `gotol pc${signedOff(insn.imm)}` : `goto pc${signedOff(insn.off)}`;
       const r = cls === BPF_JMP ? 'r' : 'w';
       const rhs = insn.code & BPF_X ? `${r}${insn.src}` : hex32(insn.imm);
-      return `if ${r}${insn.dst} ${JMP_OPS[op] ?? '?'} ${rhs} goto pc${signedOff(insn.off)}`;
+      return `if ${r}${insn.dst} ${LLVM_JMP_OPS[op] ?? '?'} ${rhs} goto pc${signedOff(insn.off)}`;
     }
   }
   return `BUG_${insn.code.toString(16)}`;

@@ -8,6 +8,7 @@ import { ProgType } from '../uapi/types.js';
 import { ctxAccess, ctxModelled } from './ctx-access.js';
 import { type Env, newId } from './env.js';
 import { Rejection } from './reject.js';
+import { varStackAccess } from './stack-var.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, unsignedBits } from './scalar.js';
 import {
   ByteType,
@@ -151,11 +152,25 @@ function stackAccess(
   value: Reg | undefined,
   signed: boolean,
 ): Reg {
-  if (!isConst(reg.s))
+  if (!isConst(reg.s)) {
+    const r = varStackAccess(
+      st,
+      pc,
+      regno,
+      reg,
+      off,
+      size,
+      write,
+      value,
+      (n) => loadedScalar(n, signed),
+      (sp, n) => noteDepth(env, sp, n),
+    );
+    if (r) return r;
     throw new Rejection(
       pc,
-      `R${regno} variable stack access (bpfkit: variable offsets into the stack are not modelled)`,
+      `R${regno} variable stack access (bpfkit: a variable-offset store reaching part of a slot that holds a spilled register or zeros is not modelled)`,
     );
+  }
   // check_ptr_alignment comes before the bounds: the stack is always strictly aligned. The kernel prints
   // the variable part, the pointer's fixed offset and the instruction's.
   if (off % size !== 0)

@@ -134,7 +134,8 @@ export class Precision {
 
   constructor(
     private readonly insns: readonly Instruction[],
-    private readonly index: ReadonlyMap<number, number>,
+    /** Instruction index by slot (stage 1's), -1 where no instruction starts. */
+    private readonly index: Int32Array,
     private readonly isGlobal: (target: number) => boolean,
     private readonly log: WalkLog,
   ) {
@@ -142,8 +143,8 @@ export class Precision {
   }
 
   private seqPrev(pc: number): number {
-    const idx = this.index.get(pc);
-    return idx === undefined || idx === 0 ? -1 : this.insns[idx - 1]!.pc;
+    const idx = pc >= 0 && pc < this.index.length ? this.index[pc]! : -1;
+    return idx <= 0 ? -1 : this.insns[idx - 1]!.pc;
   }
 
   private push(stack: number, linked: readonly number[] | undefined): HistEntry {
@@ -365,7 +366,7 @@ export class Precision {
   /** backtrack_insn: what must be precise before instruction `pc` for the wanted set after it. */
   private backtrackInsn(pc: number, subseq: number, hist: HistEntry | undefined): number {
     const bt = this.bt;
-    const insn = this.insns[this.index.get(pc)!]!;
+    const insn = this.insns[this.index[pc]!]!;
     const cls = insn.code & 7;
     const op = insn.code & 0xf0;
     const dst = insn.dst;
@@ -410,13 +411,13 @@ export class Precision {
         }
         // A helper, kfunc or global function: r0 is its result; r1-r5 were consumed, never wanted here.
         // Coming back from a callback's first instruction is not followed.
-        const next = this.insns[this.index.get(pc)! + 1]?.pc;
+        const next = this.insns[this.index[pc]! + 1]?.pc;
         if (subseq !== next) return NOTSUPP;
         bt.clear(0);
         if (bt.regs[bt.frame]! & ARGS) return NOTSUPP;
       } else if (op === BPF_EXIT) {
         // Back into a static callee from the instruction after its call; callbacks are not followed.
-        const call = subseq >= 0 ? this.insns[this.index.get(subseq)! - 1] : undefined;
+        const call = subseq >= 0 ? this.insns[this.index[subseq]! - 1] : undefined;
         const isCall = call && call.code === (BPF_JMP | BPF_CALL) && call.src === BPF_PSEUDO_CALL;
         if (!isCall || bt.regs[bt.frame]! & ARGS || bt.frame + 1 >= MAX_FRAMES) return NOTSUPP;
         const r0 = bt.has(0);

@@ -23,6 +23,7 @@ import {
   tunknown,
   txor,
 } from './tnum.js';
+import { NOT_SMALL, syncSmall } from './sync-small.js';
 
 /** A scalar: what is known of a 64-bit register value. Signed bounds are signed BigInts. */
 export interface Scalar {
@@ -79,6 +80,8 @@ export function sync(s: Scalar): Scalar | undefined {
     if (v < umin || v > umax || sv < smin || sv > smax) return undefined;
     return umin === v && umax === v && smin === sv && smax === sv ? s : known(v);
   }
+  const small = syncSmall(s);
+  if (small !== NOT_SMALL) return small;
   for (let round = 0; round < 2; round++) {
     const before = round === 1 ? undefined : { t, umin, umax, smin, smax };
     // Bounds from the tnum.

@@ -58,8 +58,9 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
   const cls = classOf(insn.code);
   const pc = insn.pc;
   const f = cur(st);
-  const fault = fieldFault(insn);
-  if (fault) {
+  const fault = env.fieldsChecked[pc] ? undefined : fieldFault(insn);
+  if (fault === undefined) env.fieldsChecked[pc] = 1;
+  else {
     // check_cond_jmp_op reads its destination operand before it looks at the other fields.
     const op = opOf(insn.code);
     const cond = (cls === BPF_JMP || cls === BPF_JMP32) && op !== BPF_CALL && op !== BPF_EXIT && op !== BPF_JA;

@@ -156,6 +156,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       globals: new Map((opts.globals ?? []).map((g) => [g.pc, g])),
       called: new Set(),
       entry: 0,
+      fieldsChecked: new Uint8Array(cfg.slots),
       usesLdAbs: insns.some(
         (i) => classOf(i.code) === BPF_LD && (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND),
       ),

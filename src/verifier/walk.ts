@@ -168,7 +168,11 @@ function walkPaths(
     { pc: start, st: initial, node: undefined, seg: { first: start, hist: undefined, parent: undefined, prev: -1 } },
   ];
   const live = { n: 0 };
-  const callbackEntries = new Set<number>();
+  const { index, prunePoints, liveIn, slots } = env.cfg;
+  const insns = env.insns;
+  // Per slot: 1 a prune point, 2 a callback's entry (callbacks are visited there too).
+  const visitAt = Uint8Array.from(prunePoints);
+  for (const insn of insns) if (insn.code === 0x18 && insn.src === 4) visitAt[insn.pc + insn.imm + 1]! |= 2;
   const counters: Counters = {
     jmps: 0,
     prevJmps: 0,
@@ -179,7 +183,6 @@ function walkPaths(
     hitByRanges: false,
     histCount: 0,
   };
-  for (const insn of env.insns) if (insn.code === 0x18 && insn.src === 4) callbackEntries.add(insn.pc + insn.imm + 1);
 
   while (work.length) {
     const path = work.pop()!;
@@ -190,15 +193,16 @@ function walkPaths(
     for (;;) {
       if (++stats.processed > limit)
         throw new Rejection(pc, `BPF program is too large. Processed ${stats.processed} insn`);
-      const idx = env.cfg.index.get(pc);
-      if (idx === undefined) throw new Rejection(pc, `invalid insn idx ${pc} insn_cnt ${env.insns.length}`);
-      const insn = env.insns[idx]!;
+      const idx = pc >= 0 && pc < slots ? index[pc]! : -1;
+      if (idx < 0) throw new Rejection(pc, `invalid insn idx ${pc} insn_cnt ${insns.length}`);
+      const insn = insns[idx]!;
       precision.begin(pc, idx, st);
 
-      if (env.cfg.prunePoints.has(pc) || callbackEntries.has(pc)) {
-        const liveRegs = env.cfg.liveIn.get(pc) ?? 0x7ff;
+      const at = visitAt[pc]!;
+      if (at !== 0) {
+        const liveRegs = liveIn[pc]!;
         counters.histCount = precision.histCount;
-        const visit = visitState(explored, pc, st, liveRegs, callbackEntries.has(pc), counters);
+        const visit = visitState(explored, pc, st, liveRegs, (at & 2) !== 0, counters);
         if (visit === PRUNED) {
           // What the covering state's continuation relied on, this path relies on too.
           precision.arrive();

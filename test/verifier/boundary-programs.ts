@@ -405,6 +405,52 @@ export function boundaryPrograms(count = 400): BoundaryProgram[] {
     );
   }
 
+  // Stack through a pointer with a bounded variable offset (fp - off + (random & mask)): reads over
+  // uninitialized, zeroed and spilled slots (a read of zeros only is a known 0, which the store after it
+  // relies on), stores over them, and fills of the slots afterwards (a spill a store reached is gone).
+  const SETUPS: Record<string, string> = {
+    uninit: '',
+    zeros: '*(u64 *)(r10 - 8) = 0\n*(u64 *)(r10 - 16) = 0',
+    ptr: '*(u64 *)(r10 - 8) = r6',
+    narrow: 'r3 = 5\n*(u32 *)(r10 - 16) = r3',
+  };
+  for (const [setup, text] of Object.entries(SETUPS)) {
+    for (const how of ['read', 'write', 'write0']) {
+      for (const size of SIZES) {
+        for (const [mask, off] of [
+          [7, 16],
+          [15, 16],
+          [3, 12],
+          [7, 8],
+        ] as const) {
+          const at = `*(${size} *)(r2 - ${off})`;
+          const access =
+            how === 'read'
+              ? `r5 = ${at}\nr3 = r10\nr3 += r5\n*(u8 *)(r3 - 16) = 1`
+              : how === 'write'
+                ? `r7 = 3\n${at} = r7`
+                : `${at} = 0`;
+          const after = setup === 'ptr' ? 'r4 = *(u64 *)(r10 - 8)\nr0 = *(u32 *)(r4 + 0)' : 'r4 = *(u32 *)(r10 - 16)';
+          add(
+            `stack-var-${setup}-${how}-${size}-${mask}-${off}`,
+            XDP,
+            `
+            r6 = r1
+            ${text.split('\n').join('\n            ')}
+            call 7
+            r0 &= ${mask}
+            r2 = r10
+            r2 += r0
+            ${access.split('\n').join('\n            ')}
+            ${after}
+            r0 = 2
+            exit`,
+          );
+        }
+      }
+    }
+  }
+
   // Loops: bounded, bounded by a packet byte, and unbounded.
   for (const [n, step] of [
     [4, 1],

@@ -70,3 +70,19 @@ test('precision: a decided comparison backtracks through a fill and its spill (l
   assert.match(v.log, /mark_precise: frame0: regs= stack=-8 before 2: \(7b\) \*\(u64 \*\)\(r10 -8\) = r6/);
   assert.match(v.log, /mark_precise: frame0: regs=r6 stack= before 0: /);
 });
+
+test('a straight line of a million instructions: stage 1 and the walk take it whole, as the kernel does', () => {
+  const body = assemble('r0 += 1')[0]!;
+  const insns = assemble('r0 = 0');
+  for (let pc = 1; pc < 999_998; pc++) insns.push({ ...body, pc });
+  insns.push({ ...assemble('exit')[0]!, pc: 999_998 });
+  const v = verifyInstructions(insns, { type: ProgType.SOCKET_FILTER });
+  assert.equal(v.accepted, true, v.message);
+  assert.equal(v.stats.processed, 999_999);
+  // A jump over the middle leaves half a million instructions unreachable: stage 1 names the first.
+  const skip = assemble('r0 = 0\ngoto +1')[1]!;
+  insns[1] = { ...skip, off: 499_998, pc: 1 };
+  const w = verifyInstructions(insns, { type: ProgType.SOCKET_FILTER });
+  assert.equal(w.accepted, false);
+  assert.equal(w.message, 'unreachable insn 2');
+});
