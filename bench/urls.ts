@@ -225,7 +225,9 @@ export async function bench(): Promise<void> {
 
 /**
  * Start-up: time to the first request on a capture of one packet (the first request-carrying frame of
- * the pipelined capture), bpfkit (filter in the VM, one thread) beside httpry, fastest of ROUNDS each.
+ * the pipelined capture), bpfkit (filter in the VM, one thread) beside httpry, fastest of ROUNDS each;
+ * with where bpfkit's goes: Node alone (`node -e 0`), and the same run without the filter (the CLI's,
+ * packet layer's and analyzer's modules), the rest being the VM and the filter's loading.
  */
 function startUp(bin: string, from: string): void {
   const one = join(DIR, 'one-packet.pcap');
@@ -247,6 +249,13 @@ function startUp(bin: string, from: string): void {
         out: join(DIR, 'one.out'),
         count: lines,
       },
+      {
+        name: 'bpfkit urls --engine none',
+        cmd: `node ${bin} urls ${one} -q --engine none > ${join(DIR, 'one-n.out')}`,
+        out: join(DIR, 'one-n.out'),
+        count: lines,
+      },
+      { name: 'node -e 0 (Node alone)', cmd: `node -e 0`, out: join(DIR, 'one-0.out'), count: () => 0 },
       {
         name: 'httpry',
         cmd: `httpry -q -r ${one} > ${join(DIR, 'one-h.out')} 2>/dev/null`,

@@ -227,3 +227,21 @@ test('a 1 MB request line in MSS-sized segments: reported truncated at the cap, 
   assert.equal(a.stats.truncated, 1);
   assert.ok(process.memoryUsage().heapUsed - before < 64 * 1024 * 1024);
 });
+
+test('tick: the capture clock alone closes idle flows (a shard of --threads sweeps on the reader clock)', () => {
+  const c = new Conversation().handshake();
+  c.clientSays('GET /waiting HTTP/1.1\r\nHost: h\r\n\r\n');
+  const recs: UrlRecord[] = [];
+  const a = new FullAnalyzer({ idleTimeoutSec: 120, onRecord: (r) => recs.push(r) });
+  c.frames.forEach((f, i) => a.packet(frameOf(f, 1, 1000 + i * 0.001)));
+  // (the request waits for its response: reported when the flow closes)
+  assert.equal(recs.length, 0);
+  a.tick(1060); // within the timeout: the flow stays open
+  assert.equal(a.activeFlows, 1);
+  a.tick(1200); // past it: closed as a frame at that time would have closed it, its request reported
+  assert.equal(a.activeFlows, 0);
+  assert.equal(a.stats.evicted, 1);
+  assert.deepEqual(lines(recs), ['GET /waiting HTTP/1.1']);
+  a.finish();
+  assert.deepEqual(lines(recs), ['GET /waiting HTTP/1.1']);
+});

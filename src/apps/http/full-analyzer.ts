@@ -263,6 +263,14 @@ export class FullAnalyzer {
   }
 
   /**
+   * The capture's clock reached `ts` without a frame for this analyzer (a shard of a sharded run): the
+   * idle sweep a frame at `ts` would have started, on the same schedule.
+   */
+  tick(ts: number): void {
+    if (ts - this.lastSweep > Math.min(10, this.opts.idleTimeoutSec / 4)) this.sweep(ts);
+  }
+
+  /**
    * A frame a packet filter dropped (it keeps TCP only): looked at for HTTP over UDP, and for nothing
    * else. Not counted as a packet (the pipeline counted it).
    */

@@ -64,6 +64,11 @@ export class FullPipeline implements UrlPipeline {
     this.analyzer.packet(frame);
   }
 
+  /** The capture's clock reached `ts` (no frame here): sweep idle flows as a frame at `ts` would. */
+  tick(ts: number): void {
+    this.analyzer.tick(ts);
+  }
+
   finish(): void {
     this.analyzer.finish();
   }

@@ -22,17 +22,17 @@ export interface HeapValve {
   readonly collections: number;
 }
 
-/** A valve for a heap of at most `maxHeapBytes`; undefined when V8 will not give us `gc`. */
+/**
+ * A valve for a heap of at most `maxHeapBytes`. V8's `gc` is fetched the first time the heap passes the
+ * budget (a fresh context costs ~4 ms, which most runs never need); when V8 will not give it, the valve
+ * does nothing.
+ */
 export function heapValve(maxHeapBytes: number): HeapValve | undefined {
-  let gc: (() => void) | undefined;
-  try {
-    // (the flag only exposes `gc` to contexts made after it is set: a fresh one, just for that)
-    setFlagsFromString('--expose-gc');
-    gc = runInNewContext('gc') as () => void;
-  } catch {
-    return undefined;
-  }
-  if (typeof gc !== 'function') return undefined;
+  let gc: (() => void) | null | undefined;
+  const collect = (): void => {
+    if (gc === undefined) gc = fetchGc();
+    gc?.();
+  };
   let collections = 0;
   // A collection must free a good share of the limit to be worth its cost: with the live heap close to
   // the limit, collecting each time the heap passes it would collect every few hundred packets (110 s
@@ -45,7 +45,7 @@ export function heapValve(maxHeapBytes: number): HeapValve | undefined {
     check(): void {
       if (getHeapStatistics().used_heap_size > next) {
         collections++;
-        gc();
+        collect();
         next = Math.max(maxHeapBytes, getHeapStatistics().used_heap_size + slack);
       }
     },
@@ -53,4 +53,16 @@ export function heapValve(maxHeapBytes: number): HeapValve | undefined {
       return collections;
     },
   };
+}
+
+/** V8's `gc`, or null when it will not give it. */
+function fetchGc(): (() => void) | null {
+  try {
+    // (the flag only exposes `gc` to contexts made after it is set: a fresh one, just for that)
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as () => void) : null;
+  } catch {
+    return null;
+  }
 }

@@ -68,7 +68,7 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
       sharded ? import('./sharded-capture.js') : undefined,
       vmHere ? import('../../elf/index.js') : undefined,
       vmHere ? import('../../vm/collection.js') : undefined,
-      vmHere ? import('../../loader/index.js') : undefined,
+      vmHere ? import('../../loader/node-host.js') : undefined,
     ]);
 
   // (a bad expression fails here, before any file is read or socket opened)

@@ -36,9 +36,18 @@ export type ToShard =
   /**
    * The frames of one chunk of the capture that belong to this shard (`count` of them, possibly none);
    * after them, every frame up to index `upTo` has been dealt out. `origin`: the capture's first
-   * timestamp (the filter's clock counts from it).
+   * timestamp (the filter's clock counts from it). `clock`: the timestamp of frame `upTo` (NaN before the
+   * first), the capture's clock as the reading thread saw it, on which the shard sweeps idle flows.
    */
-  | { type: 'frames'; data: ArrayBuffer; meta: ArrayBuffer; count: number; upTo: number; origin: number }
+  | {
+      type: 'frames';
+      data: ArrayBuffer;
+      meta: ArrayBuffer;
+      count: number;
+      upTo: number;
+      origin: number;
+      clock: number;
+    }
   /** End of input: close the flows, report, send the counters. */
   | { type: 'finish' };
 

@@ -115,6 +115,12 @@ async function main(port: MessagePort, input: ShardInput): Promise<void> {
         out.tag = meta[k]!;
         pipeline.packet(frame.set(data, meta[k + 2]!, meta[k + 3]!, meta[k + 5]!, meta[k + 1]!, meta[k + 4]));
       }
+      // The capture's clock, as the reading thread saw it: idle flows close on the capture's time even
+      // when this shard got none of the last frames (records of such closings take the batch's last index).
+      if (!Number.isNaN(m.clock)) {
+        out.tag = m.upTo;
+        pipeline.tick(m.clock);
+      }
       out.send(port, m.upTo, { data: m.data, meta: m.meta });
     }
     out.finishing();

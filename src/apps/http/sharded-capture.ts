@@ -6,8 +6,11 @@
  * shards' output back into the order one thread prints (shard-protocol.ts explains the tags).
  *
  * Same output, byte for byte, as one thread whenever no flow is closed by the idle timeout or by the
- * flow and memory limits (each shard has 1/N of them and its own clock of the frames it sees, so such
- * closings may come at other frames). Memory stays bounded: at most WINDOW batches per shard in flight.
+ * flow and memory limits (each shard has 1/N of them, so such closings may come at other frames). Every
+ * batch carries the capture's clock (the last frame dealt), and each shard sweeps its idle flows on it:
+ * a shard whose flows went quiet closes them when the capture's time says so, not at its own next frame,
+ * which may come much later or never (then only the end of input closed them). Memory stays bounded: at
+ * most WINDOW batches per shard in flight.
  */
 import { Worker } from 'node:worker_threads';
 import { BpfkitError } from '../../util/errors.js';
@@ -128,7 +131,7 @@ class Shard {
   }
 
   /** Send the current batch (possibly empty) with the index every frame up to which was dealt. */
-  send(upTo: number, origin: number): void {
+  send(upTo: number, origin: number, clock: number): void {
     const b = this.batch;
     const msg: ToShard = {
       type: 'frames',
@@ -137,6 +140,7 @@ class Shard {
       count: b.count,
       upTo,
       origin,
+      clock,
     };
     this.worker.postMessage(msg, [msg.data, msg.meta]);
     this.inFlight++;
@@ -229,9 +233,11 @@ export class ShardedCapture {
     let index = 0;
     let origin = NaN;
     const keep = o.keep;
+    let clock = NaN;
     const deal = (p: PacketRef) => {
       if (keep !== undefined && !keep(p)) return;
       if (index === 0) origin = p.ts;
+      clock = p.ts;
       shards[shardOf(p.bytes, p.offset, p.caplen, p.linktype, n)]!.batch.add(index++, p);
     };
     try {
@@ -242,7 +248,7 @@ export class ShardedCapture {
         try {
           more = await scan.step(deal);
         } finally {
-          for (const s of shards) s.send(index - 1, origin);
+          for (const s of shards) s.send(index - 1, origin, clock);
           this.merge();
         }
         o.onProgress?.(scan.position);
