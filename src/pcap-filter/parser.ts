@@ -8,6 +8,7 @@
 import { and, not, or, type Frag } from './blocks.js';
 import { FilterSyntaxError } from './errors.js';
 import { Gen, unsupported, type Arith } from './gencode.js';
+import { geneve } from './geneve.js';
 import { tokenize, parseIPv6, type Token } from './lexer.js';
 import { pfAction, pfField, pfIfname, pfReason, pfRuleset } from './pflog.js';
 import { ETHER_PROTO_NAMES, type NameResolver } from './names.js';
@@ -91,7 +92,7 @@ const ARITH_LEVEL: Record<string, [number, number]> = {
   '/': [4, 0x30],
 };
 /** libpcap's pcap_nametollc table (LLC SAPs by name, for `link proto \\NAME`). */
-const LLC_NAMES: Record<string, number> = { iso: 0xfe, stp: 0x42, netbeui: 0xf0 };
+const LLC_NAMES: Record<string, number> = { iso: 0xfe, stp: 0x42, ipx: 0xe0, netbeui: 0xf0 };
 /** The OSI network protocols `iso proto` names (ISO9542_ESIS, ISO10589_ISIS, ISO8473_CLNP). */
 const ISO_NAMES: Record<string, number> = { esis: 0x82, isis: 0x83, clnp: 0x81 };
 const TRANSPORT: Record<string, number> = { default: -1, tcp: 6, udp: 17, sctp: 132 };
@@ -309,8 +310,7 @@ class Parser {
       case 'pppoes':
         return this.gen.pppoes(this.optionalNum());
       case 'geneve':
-        this.optionalNum();
-        throw unsupported("'geneve'");
+        return geneve(this.gen, this.optionalNum());
       case 'ifname':
       case 'rset': {
         const name = this.peek();
@@ -528,9 +528,17 @@ class Parser {
 
   // ---- libpcap's gen_ncode / gen_mcode / gen_mcode6 / gen_scode ----
   private ncode(s: string | null, num: number, q: Qual): Frag {
-    if (q.proto === 'decnet' && ['default', 'host', 'net'].includes(q.addr)) throw unsupported('DECnet addresses');
     let v = num >>> 0;
     let vlen = 32;
+    if (q.proto === 'decnet' && ['default', 'host', 'net'].includes(q.addr)) {
+      // libpcap's __pcap_atodn: AREA.NODE, 6 bits of area above 10 of node (no range check).
+      if (s !== null) {
+        const m = /^(\d+)\.(\d+)/.exec(s);
+        if (!m) throw new FilterSyntaxError(`malformed decnet address '${s}'`, 0);
+        v = ((Number(m[1]) << 10) & 0xfc00) | (Number(m[2]) & 0x3ff);
+      }
+      return this.gen.host(v, 0, 'decnet', q.dir, q.addr === 'net' ? 'net' : 'host');
+    }
     if (s !== null) {
       if (q.proto === 'link') throw new FilterSyntaxError('illegal link layer address', 0);
       [v, vlen] = atoin(s);
@@ -621,6 +629,8 @@ class Parser {
         throw new FilterSyntaxError("'gateway' not supported in this configuration", 0);
       case 'default':
       case 'host': {
+        if (q.proto === 'decnet')
+          throw new FilterSyntaxError(`decnet name support not included, '${name}' cannot be translated`, 0);
         if (q.proto === 'link') {
           const mac = this.names.ether(name);
           if (!mac) throw new FilterSyntaxError(`unknown ether host '${name}'`, 0);
@@ -683,7 +693,6 @@ class Parser {
       return v;
     }
     if (proto === 'link') {
-      if (name === 'ipx') throw unsupported("'ipx'");
       const v = ETHER_PROTO_NAMES[name] ?? LLC_NAMES[name];
       if (v === undefined) throw new FilterSyntaxError(`unknown ether proto '${name}'`, 0);
       return v;
