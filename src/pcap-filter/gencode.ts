@@ -38,6 +38,7 @@ import { FilterSyntaxError } from './errors.js';
 import type { LinkKind, LinkType } from './linktypes.js';
 import { foldAlu } from './fold.js';
 import { protochainBlock } from './protochain.js';
+import { isWlan, wlanBroadcast, wlanDataFrame, wlanHost, wlanMulticast, WLAN_HDR_REG, WLAN_PL_REG } from './wlan.js';
 
 /** libpcap's protocol qualifiers (`ip`, `tcp`, `link`...) or `default`. */
 export type Proto = string;
@@ -149,6 +150,10 @@ export class Gen {
   inGeneve = false;
   /** Some load used PFLOG's variable offset, so the program needs the prologue computing it. */
   nlVarUsed = false;
+  /** Some load used the 802.11 payload's offset, so the program needs wlanPayloadPrologue. */
+  wlanPayloadUsed = false;
+  /** Where the LLC header starts relative to the network layer (libpcap's -off_nl: 0, or -8 on 802.11). */
+  llcDelta = 0;
   /** Set by protochain: its loop defeats the optimizer, which libpcap then skips for the whole expression. */
   noOptimize = false;
   /** libpcap's alloc_reg cursor, for the scratch slot protochain takes (the default form leaks one). */
@@ -164,6 +169,16 @@ export class Gen {
       this.nlReg = VAR_NL_REG;
       this.offLinkpl = 0;
     }
+    if (isWlan(link)) {
+      // libpcap's 802.11 offsets: the LLC header where the prologue says (M[WLAN_PL_REG]), the network
+      // layer 8 bytes on (past LLC and SNAP), the SNAP protocol type 2 bytes before it.
+      this.nlReg = WLAN_PL_REG;
+      this.ltReg = WLAN_PL_REG;
+      this.offLinkpl = 8;
+      this.offLinktype = 6;
+      this.llcDelta = -8;
+      if (link.kind === 'radiotap') this.hdrReg = WLAN_HDR_REG;
+    }
     this.netmask = netmask >>> 0;
   }
 
@@ -175,10 +190,20 @@ export class Gen {
   /** Load `size` at `off` past the variable offset in M[reg] (absolute when reg is null). */
   relLoad(reg: number | null, off: number, size: number): Stmt[] {
     if (reg === null) return [ld(size, off)];
+    this.useReg(reg);
     return [
       { code: BPF_LDX | BPF_MEM, k: reg },
       { code: BPF_LD | BPF_IND | size, k: off >>> 0 },
     ];
+  }
+
+  /** Note a load relative to the variable offset in M[reg]: its prologue is needed (and on 802.11 the optimizer is off). */
+  private useReg(reg: number): void {
+    if (this.link.kind === 'pflog' && reg === VAR_NL_REG) this.nlVarUsed = true;
+    if (isWlan(this.link) && reg === WLAN_PL_REG) {
+      this.wlanPayloadUsed = true;
+      this.noOptimize = true;
+    }
   }
 
   /** Compare the field `delta` bytes into the link-layer protocol field (libpcap's OR_LINKTYPE). */
@@ -271,8 +296,7 @@ export class Gen {
         return never();
       case 'ieee80211':
       case 'radiotap':
-        // The parser lets only the wlan primitives through on 802.11 links; this is the backstop.
-        throw unsupported(`network protocols on ${this.link.name} captures`);
+        return and(wlanDataFrame(this.link), this.llcLinktype(proto));
     }
   }
 
@@ -300,6 +324,18 @@ export class Gen {
     return this.ltCmp(0, BPF_H, proto);
   }
 
+  /**
+   * libpcap's gen_llc_linktype, for 802.11 data frames: an LLC SAP (both SAPs for ISO, IP and NetBEUI),
+   * AppleTalk's SNAP header, or the protocol type of a SNAP header (not otherwise checked, as libpcap).
+   */
+  private llcLinktype(proto: number): Frag {
+    const llc = this.llcDelta;
+    if (proto === 0xfe || proto === 0x06 || proto === 0xf0) return this.nl(llc, BPF_H, (proto << 8) | proto);
+    if (proto === ETHERTYPE.atalk) return this.snap(0x080007, ETHERTYPE.atalk);
+    if (proto <= ETHERMTU) return this.nl(llc, BPF_B, proto);
+    return this.ltCmp(0, BPF_H, proto);
+  }
+
   /** An 802.2 LLC/SNAP header with `orgcode` and `ptype` at the network layer's start (libpcap's gen_snap). */
   private snap(orgcode: number, ptype: number): Frag {
     const hdr = [
@@ -312,7 +348,7 @@ export class Gen {
       ptype >> 8,
       ptype & 0xff,
     ];
-    return this.bcmp(0, new Uint8Array(hdr), 'nl');
+    return this.bcmp(this.llcDelta, new Uint8Array(hdr), 'nl');
   }
 
   private mplsLinktype(proto: number): Frag {
@@ -367,12 +403,13 @@ export class Gen {
 
   /** Scratch slots arithmetic may use: all 16, less the one a variable offset takes. */
   private maxRegs(): number {
+    if (isWlan(this.link)) return WLAN_HDR_REG;
     return this.inGeneve ? GENEVE_REGS[0] : this.nlVar ? VAR_NL_REG : 16;
   }
 
   /** Where an LLC payload without SNAP starts in the network layer (libpcap's off_nl_nosnap): past DSAP, SSAP, control on Ethernet. */
   private nlNosnap(): number {
-    return this.kind === 'ether' ? 3 : 0;
+    return this.kind === 'ether' ? 3 : isWlan(this.link) ? this.llcDelta + 3 : 0;
   }
 
   /** Whether the network layer sits at an offset only known per packet (libpcap's off_linkpl.is_variable). */
@@ -567,6 +604,7 @@ export class Gen {
 
   /** `ether host/src/dst MAC` (libpcap's gen_ehostop). */
   ehost(mac: Uint8Array, dir: Dir): Frag {
+    if (isWlan(this.link)) return wlanHost(this.link, mac, dir);
     if (this.kind !== 'ether') {
       throw new FilterSyntaxError(
         'ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel',
@@ -610,7 +648,6 @@ export class Gen {
    * per packet (PFLOG), it is in M[VAR_NL_REG], computed by the prologue, and the load is X-relative.
    */
   nlLoad(off: number, size: number): Stmt[] {
-    if (this.link.kind === 'pflog') this.nlVarUsed = true;
     return this.relLoad(this.nlReg, this.offLinkpl + off, size);
   }
 
@@ -709,6 +746,7 @@ export class Gen {
   /** `[ether|ip] broadcast`. */
   broadcast(proto: Proto): Frag {
     if (proto === 'default' || proto === 'link') {
+      if (isWlan(this.link)) return wlanBroadcast(this.link);
       if (this.kind !== 'ether') throw new FilterSyntaxError('not a broadcast link', 0);
       return this.encapLlCheck(this.bcmp(0, new Uint8Array([255, 255, 255, 255, 255, 255])));
     }
@@ -724,6 +762,7 @@ export class Gen {
   /** `[ether|ip|ip6] multicast`. */
   multicast(proto: Proto): Frag {
     if (proto === 'default' || proto === 'link') {
+      if (isWlan(this.link)) return wlanMulticast(this.link);
       if (this.kind !== 'ether') {
         throw new FilterSyntaxError(
           'link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel',
@@ -750,11 +789,11 @@ export class Gen {
   byteop(op: string, idx: number, val: number): Frag {
     switch (op) {
       case '=':
-        return this.cmp(idx, BPF_B, val);
+        return this.hdrCmp(idx, BPF_B, val);
       case '<':
-        return not(this.cmp(idx, BPF_B, val, BPF_JGE));
+        return not(this.hdrCmp(idx, BPF_B, val, BPF_JGE));
       case '>':
-        return this.cmp(idx, BPF_B, val, BPF_JGT);
+        return this.hdrCmp(idx, BPF_B, val, BPF_JGT);
       case '&':
       case '|':
         return not(
@@ -786,7 +825,8 @@ export class Gen {
   vlan(id: number | undefined): Frag {
     if (this.inGeneve) throw unsupported("'vlan' after 'geneve'");
     if (this.mplsDepth > 0) throw new FilterSyntaxError('no VLAN match after MPLS', 0);
-    if (this.kind !== 'ether' || this.link.kind !== 'ether')
+    const wlan = isWlan(this.link) && this.kind === this.link.kind;
+    if ((this.kind !== 'ether' || this.link.kind !== 'ether') && !wlan)
       throw new FilterSyntaxError(`no VLAN support for ${this.link.description}`, 0);
     let f = or(or(this.linktype(ETHERTYPE.vlan), this.linktype(ETHERTYPE.qinq)), this.linktype(ETHERTYPE.qinqOld));
     if (id !== undefined) {
@@ -823,6 +863,9 @@ export class Gen {
 
   /** `pppoes [session]`: after it, the rest of the expression reads the PPP payload. */
   pppoes(session: number | undefined): Frag {
+    // libpcap 1.10's program for it on radiotap reads a scratch slot it never writes (it loses the radiotap
+    // length when PPP takes over the link type): there is no behaviour to be equal to.
+    if (this.link.kind === 'radiotap') throw unsupported("'pppoes' on IEEE802_11_RADIO captures");
     if (this.inGeneve) throw unsupported("'pppoes' after 'geneve'");
     let f = this.linktype(ETHERTYPE.pppoes);
     if (session !== undefined) {
@@ -831,6 +874,7 @@ export class Gen {
       f = and(f, this.nl(0, BPF_W, session, BPF_JEQ, 0xffff));
     }
     this.offLinktype = this.offLinkpl + 6;
+    this.ltReg = this.nlReg;
     this.offLinkpl += 8;
     this.kind = 'ppp';
     return f;
@@ -859,7 +903,6 @@ export class Gen {
     const andConds = (a: Frag | null, b: Frag): Frag => (a ? and(a, b) : b);
     switch (proto) {
       case 'link': {
-        if (this.hdrReg !== null) throw unsupported("'link[...]' after 'geneve'");
         return { stmts: this.indexed(index, sz, 0, false, true), conds: index.conds, regs: index.regs };
       }
       case 'ip':
@@ -907,18 +950,20 @@ export class Gen {
    * (plus its offset, constant or variable) unless `absolute`.
    */
   private indexed(index: Arith, size: number, base: number, overIp: boolean, absolute = false): Stmt[] {
-    const varNl = this.nlVar && !absolute;
+    // `link[]` is relative to the link header (past radiotap's), the rest to the network layer.
+    const reg = absolute ? this.hdrReg : this.nlReg;
     const k0 = absolute ? base : this.offLinkpl + base;
     if (!overIp) {
       if (index.konst !== undefined)
-        return absolute ? [ld(size, k0 + index.konst)] : this.nlLoad(base + index.konst, size);
-      const toX: Stmt[] = varNl
-        ? [
-            { code: BPF_LDX | BPF_MEM, k: this.nlReg! },
-            { code: BPF_ALU | BPF_ADD | BPF_X, k: 0 },
-          ]
-        : [];
-      if (varNl && this.link.kind === 'pflog') this.nlVarUsed = true;
+        return absolute ? this.relLoad(reg, k0 + index.konst, size) : this.nlLoad(base + index.konst, size);
+      const toX: Stmt[] =
+        reg !== null
+          ? [
+              { code: BPF_LDX | BPF_MEM, k: reg },
+              { code: BPF_ALU | BPF_ADD | BPF_X, k: 0 },
+            ]
+          : [];
+      if (reg !== null) this.useReg(reg);
       return [...index.stmts, ...toX, { code: BPF_MISC | BPF_TAX, k: 0 }, { code: BPF_LD | BPF_IND | size, k: k0 }];
     }
     if (index.konst !== undefined) {

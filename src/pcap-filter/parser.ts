@@ -12,17 +12,7 @@ import { geneve } from './geneve.js';
 import { tokenize, parseIPv6, type Token } from './lexer.js';
 import { pfAction, pfField, pfIfname, pfReason, pfRuleset } from './pflog.js';
 import { ETHER_PROTO_NAMES, type NameResolver } from './names.js';
-import {
-  isWlan,
-  wlanAddr1,
-  wlanDir,
-  wlanType,
-  WLAN_DIRS,
-  WLAN_SUBTYPES,
-  WLAN_SUBTYPE_MASK,
-  WLAN_TYPES,
-  WLAN_TYPE_MASK,
-} from './wlan.js';
+import { wlanDir, wlanType, WLAN_DIRS, WLAN_SUBTYPES, WLAN_SUBTYPE_MASK, WLAN_TYPES, WLAN_TYPE_MASK } from './wlan.js';
 
 /** Deepest parenthesis nesting accepted (libpcap's parser runs out of stack near 5,000). */
 export const MAX_NESTING = 1000;
@@ -229,10 +219,8 @@ class Parser {
 
   private rterm(ctx: Qual | null): { f: Frag; q: Qual | null } {
     const t = this.peek();
-    const wlan = isWlan(this.gen.link);
-    if (wlan) this.wlanOnly(t);
     if (this.isOp(t, '(')) {
-      const rel = wlan ? undefined : this.attempt(() => this.relation());
+      const rel = this.attempt(() => this.relation());
       if (rel) return { f: rel, q: null };
       this.open();
       const inner = this.expr(ctx);
@@ -266,17 +254,6 @@ class Parser {
     this.next();
     const f = this.at(t, () => this.other(w));
     return { f, q: null };
-  }
-
-  /**
-   * On 802.11 link types bpfkit compiles only the wlan primitives (and parentheses around them): anything
-   * else is refused here, before code is generated with network-layer offsets the link type lacks.
-   */
-  private wlanOnly(t: Token): void {
-    if (this.isOp(t, '(') || this.isKw(t, 'type', 'subtype', 'dir')) return;
-    if (this.isKw(t, 'link') && this.isKw(this.peek(1), 'addr1') && this.peek(2).kind === 'eid') return;
-    const what = t.kind === 'eof' ? 'an empty term' : `'${t.text}'`;
-    throw new FilterSyntaxError(unsupported(`${what} on ${this.gen.link.name} captures`).reason, t.col);
   }
 
   /** Primitives that are neither qualifiers+id nor relations (grammar.y's `other`). */
@@ -476,9 +453,6 @@ class Parser {
     }
     if (!['num', 'hid', 'hid6', 'eid', 'id'].includes(t.kind)) this.syntax();
     if (!q) this.syntax();
-    if (t.kind !== 'eid' && isWlan(this.gen.link)) {
-      throw new FilterSyntaxError(unsupported(`'${t.text}' on ${this.gen.link.name} captures`).reason, t.col);
-    }
     this.next();
     const qq = q;
     switch (t.kind) {
@@ -513,10 +487,6 @@ class Parser {
       case 'eid':
         return this.at(t, () => {
           if ((qq.addr === 'host' || qq.addr === 'default') && qq.proto === 'link') {
-            if (isWlan(this.gen.link)) {
-              if (qq.dir !== 'addr1' || qq.addr !== 'default') throw unsupported(`'${qq.dir}' on 802.11 captures`);
-              return wlanAddr1(this.gen.link, parseMac(t.text));
-            }
             return this.gen.ehost(parseMac(t.text), qq.dir);
           }
           throw new FilterSyntaxError('ethernet address used in non-ether expression', 0);
