@@ -823,10 +823,9 @@ export class Gen {
 
   /** `vlan [id]`: test the tag, then move every later offset 4 bytes on. */
   vlan(id: number | undefined): Frag {
-    if (this.inGeneve) throw unsupported("'vlan' after 'geneve'");
     if (this.mplsDepth > 0) throw new FilterSyntaxError('no VLAN match after MPLS', 0);
     const wlan = isWlan(this.link) && this.kind === this.link.kind;
-    if ((this.kind !== 'ether' || this.link.kind !== 'ether') && !wlan)
+    if ((this.kind !== 'ether' || this.link.kind !== 'ether') && !wlan && !this.inGeneve)
       throw new FilterSyntaxError(`no VLAN support for ${this.link.description}`, 0);
     let f = or(or(this.linktype(ETHERTYPE.vlan), this.linktype(ETHERTYPE.qinq)), this.linktype(ETHERTYPE.qinqOld));
     if (id !== undefined) {

@@ -168,6 +168,7 @@ export function geneveFrames(): Array<{ data: number[] }> {
   }
   out.push(over4([...geneveHdr(0, 0, 0x6558, 5), ...innerEth], 6081, 6));
   out.push(over4([...geneveHdr(0, 2, 0x6558, 7), ...innerArp]));
+  out.push(over4([...geneveHdr(0, 1, 0x6558, 5), ...eth(MAC_C, MAC_B, 0x8100, [0, 10, 0x08, 0x00, ...innerTcp])]));
   out.push(over4([...geneveHdr(0, 0, 0x6558, 0xffffff), ...innerV6]));
   out.push(over4([...geneveHdr(1, 0, 0x6558, 5), ...innerEth])); // version 1
   out.push(over4([...geneveHdr(0, 0, 0x6558, 5), ...innerEth], 6082)); // another port
