@@ -12,7 +12,7 @@ import { systemResolver, type NameResolver } from './names.js';
 import { optimize } from './optimize.js';
 import { parseFilter } from './parser.js';
 import { pflogPrologue } from './pflog.js';
-import { radiotapPrologue } from './wlan.js';
+import { radiotapPrologue, wlanPayloadPrologue } from './wlan.js';
 
 /** How to compile. */
 export interface CompileOptions {
@@ -44,6 +44,7 @@ export function compileFilter(expression: string, options: CompileOptions = {}):
   const snaplen = options.snaplen ?? 262144;
   const frag = parseFilter(expression, gen, resolver);
   if (!frag) return [{ code: 0x06, jt: 0, jf: 0, k: snaplen >>> 0 }];
+  if (gen.wlanPayloadUsed) frag.head.stmts.unshift(...wlanPayloadPrologue(link.kind === 'radiotap'));
   if (link.kind === 'radiotap') frag.head.stmts.unshift(...radiotapPrologue());
   if (gen.nlVarUsed) frag.head.stmts.unshift(...pflogPrologue());
   let root = finish(frag, snaplen);

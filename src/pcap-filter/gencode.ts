@@ -38,6 +38,7 @@ import { FilterSyntaxError } from './errors.js';
 import type { LinkKind, LinkType } from './linktypes.js';
 import { foldAlu } from './fold.js';
 import { protochainBlock } from './protochain.js';
+import { isWlan, wlanBroadcast, wlanDataFrame, wlanHost, wlanMulticast, WLAN_HDR_REG, WLAN_PL_REG } from './wlan.js';
 
 /** libpcap's protocol qualifiers (`ip`, `tcp`, `link`...) or `default`. */
 export type Proto = string;
@@ -60,7 +61,16 @@ export const ETHERTYPE = {
   sca: 0x6007,
   moprc: 0x6002,
   mopdl: 0x6001,
+  atalk: 0x809b,
+  aarp: 0x80f3,
+  ipx: 0x8137,
 } as const;
+
+/** LLC SAPs libpcap's gen_linktype treats specially (LLCSAP_IPX; the ISO/IP/NetBEUI ones test DSAP and SSAP). */
+const LLCSAP_IPX = 0xe0;
+/** Linux cooked v1's protocol values for 802.3 frames without LLC (Novell raw IPX) and with an 802.2 LLC header. */
+const SLL_P_802_3 = 0x0001;
+const SLL_P_802_2 = 0x0004;
 
 const IPPROTO = {
   icmp: 1,
@@ -77,8 +87,25 @@ const IPPROTO = {
   frag: 44,
 };
 const ETHERMTU = 1500;
+/** The OSI network protocols (ISO9542_ESIS, ISO10589_ISIS, ISO8473_CLNP). */
+const ISO: Record<string, number> = { esis: 0x82, isis: 0x83, clnp: 0x81 };
+/**
+ * IS-IS PDU types of the `l1`, `l2`, `iih`, `lsp`, `snp`, `csnp`, `psnp` primitives, in gencode.c's order
+ * (L1/L2 LAN IIH 15/16, point-to-point IIH 17, L1/L2 LSP 18/20, L1/L2 CSNP 24/25, L1/L2 PSNP 26/27).
+ */
+const ISIS_PDUS: Record<string, number[]> = {
+  l1: [15, 17, 18, 24, 26],
+  l2: [16, 17, 20, 25, 27],
+  iih: [15, 16, 17],
+  lsp: [18, 20],
+  snp: [24, 25, 26, 27],
+  csnp: [24, 25],
+  psnp: [26, 27],
+};
 /** The scratch slot holding a variable network-layer offset (PFLOG); arithmetic uses the slots below it. */
 export const VAR_NL_REG = 15;
+/** The scratch slots `geneve` keeps its offsets in (network layer, protocol type, link header); arithmetic uses those below. */
+export const GENEVE_REGS = [12, 13, 14] as const;
 /** Linux's AF_INET6, which libpcap compiled here writes for IPv6 in PFLOG headers. */
 const AF_INET6 = 10;
 
@@ -111,10 +138,22 @@ export class Gen {
   readonly netmask: number;
 
   readonly savefile: boolean;
-  /** The network layer's offset varies per packet (PFLOG): loads go through M[VAR_NL_REG]. */
-  readonly nlVar: boolean;
-  /** Some load used the variable offset, so the program needs the prologue computing it. */
+  /**
+   * Scratch slots holding the variable part of an offset, or null where it is constant: the network
+   * layer's (PFLOG's prologue puts it in M[VAR_NL_REG]; `geneve` computes one), the protocol field's and
+   * the link header's (both moved by `geneve`). Loads relative to them are `ldx M[r]; ld [x + k]`.
+   */
+  nlReg: number | null = null;
+  ltReg: number | null = null;
+  hdrReg: number | null = null;
+  /** After `geneve`: the inner frame's protocol is also checked in the Geneve header's protocol type. */
+  inGeneve = false;
+  /** Some load used PFLOG's variable offset, so the program needs the prologue computing it. */
   nlVarUsed = false;
+  /** Some load used the 802.11 payload's offset, so the program needs wlanPayloadPrologue. */
+  wlanPayloadUsed = false;
+  /** Where the LLC header starts relative to the network layer (libpcap's -off_nl: 0, or -8 on 802.11). */
+  llcDelta = 0;
   /** Set by protochain: its loop defeats the optimizer, which libpcap then skips for the whole expression. */
   noOptimize = false;
   /** libpcap's alloc_reg cursor, for the scratch slot protochain takes (the default form leaks one). */
@@ -126,9 +165,59 @@ export class Gen {
     this.kind = link.kind;
     this.offLinktype = link.offLinktype;
     this.offLinkpl = link.offLinkpl;
-    this.nlVar = link.kind === 'pflog';
-    if (this.nlVar) this.offLinkpl = 0;
+    if (link.kind === 'pflog') {
+      this.nlReg = VAR_NL_REG;
+      this.offLinkpl = 0;
+    }
+    if (isWlan(link)) {
+      // libpcap's 802.11 offsets: the LLC header where the prologue says (M[WLAN_PL_REG]), the network
+      // layer 8 bytes on (past LLC and SNAP), the SNAP protocol type 2 bytes before it.
+      this.nlReg = WLAN_PL_REG;
+      this.ltReg = WLAN_PL_REG;
+      this.offLinkpl = 8;
+      this.offLinktype = 6;
+      this.llcDelta = -8;
+      if (link.kind === 'radiotap') this.hdrReg = WLAN_HDR_REG;
+    }
     this.netmask = netmask >>> 0;
+  }
+
+  /** The network layer's offset varies per packet (PFLOG, after `geneve`): its loads are X-relative. */
+  get nlVar(): boolean {
+    return this.nlReg !== null;
+  }
+
+  /** Load `size` at `off` past the variable offset in M[reg] (absolute when reg is null). */
+  relLoad(reg: number | null, off: number, size: number): Stmt[] {
+    if (reg === null) return [ld(size, off)];
+    this.useReg(reg);
+    return [
+      { code: BPF_LDX | BPF_MEM, k: reg },
+      { code: BPF_LD | BPF_IND | size, k: off >>> 0 },
+    ];
+  }
+
+  /** Note a load relative to the variable offset in M[reg]: its prologue is needed (and on 802.11 the optimizer is off). */
+  private useReg(reg: number): void {
+    if (this.link.kind === 'pflog' && reg === VAR_NL_REG) this.nlVarUsed = true;
+    if (isWlan(this.link) && reg === WLAN_PL_REG) {
+      this.wlanPayloadUsed = true;
+      this.noOptimize = true;
+    }
+  }
+
+  /** Compare the field `delta` bytes into the link-layer protocol field (libpcap's OR_LINKTYPE). */
+  ltCmp(delta: number, size: number, k: number, op = BPF_JEQ, mask = 0xffffffff): Frag {
+    const stmts = this.relLoad(this.ltReg, this.offLinktype + delta, size);
+    if (mask >>> 0 !== 0xffffffff) stmts.push({ code: BPF_ALU | BPF_AND | BPF_K, k: mask >>> 0 });
+    return block(stmts, BPF_JMP | op | BPF_K, k);
+  }
+
+  /** Compare the field at `off` of the link header (libpcap's OR_LINKHDR: past geneve, the inner frame's). */
+  hdrCmp(off: number, size: number, k: number, op = BPF_JEQ, mask = 0xffffffff): Frag {
+    const stmts = this.relLoad(this.hdrReg, off, size);
+    if (mask >>> 0 !== 0xffffffff) stmts.push({ code: BPF_ALU | BPF_AND | BPF_K, k: mask >>> 0 });
+    return block(stmts, BPF_JMP | op | BPF_K, k);
   }
 
   /** Compare the field at absolute `off` of `size` (masked) with `k` using jump `op`. */
@@ -143,31 +232,28 @@ export class Gen {
     if (this.mplsDepth > 0) return this.mplsLinktype(proto);
     switch (this.kind) {
       case 'ether':
-        if (proto === 0xfe || proto === 0x06 || proto === 0xf0) {
-          return and(
-            not(this.cmp(this.offLinktype, BPF_H, ETHERMTU, BPF_JGT)),
-            this.cmp(this.offLinktype + 2, BPF_H, (proto << 8) | proto),
-          );
-        }
-        if (proto <= ETHERMTU) {
-          return and(
-            not(this.cmp(this.offLinktype, BPF_H, ETHERMTU, BPF_JGT)),
-            this.cmp(this.offLinktype + 2, BPF_B, proto),
-          );
-        }
-        return this.cmp(this.offLinktype, BPF_H, proto);
+        return this.etherLinktype(proto);
       case 'sll':
+        if (proto === LLCSAP_IPX) {
+          const llc = or(this.nl(0, BPF_B, LLCSAP_IPX), this.snap(0, ETHERTYPE.ipx));
+          const ll = or(this.ltCmp(0, BPF_H, SLL_P_802_3), and(this.ltCmp(0, BPF_H, SLL_P_802_2), llc));
+          return or(this.ltCmp(0, BPF_H, ETHERTYPE.ipx), ll);
+        }
+        if (proto === ETHERTYPE.atalk || proto === ETHERTYPE.aarp) {
+          const snap = this.snap(proto === ETHERTYPE.atalk ? 0x080007 : 0, proto);
+          return or(this.ltCmp(0, BPF_H, proto), and(this.ltCmp(0, BPF_H, SLL_P_802_2), snap));
+        }
         // An LLC SAP under Linux cooked v1: protocol 802.2 (4), then the DSAP (and SSAP for OSI/NetBEUI).
         if (proto <= ETHERMTU) {
           const both = proto === 0xfe || proto === 0x06 || proto === 0xf0;
           const sap = both
             ? this.cmp(this.offLinkpl, BPF_H, (proto << 8) | proto)
             : this.cmp(this.offLinkpl, BPF_B, proto);
-          return and(this.cmp(this.offLinktype, BPF_H, 4), sap);
+          return and(this.ltCmp(0, BPF_H, 4), sap);
         }
-        return this.cmp(this.offLinktype, BPF_H, proto);
+        return this.ltCmp(0, BPF_H, proto);
       case 'sll2':
-        return this.cmp(this.offLinktype, BPF_H, proto);
+        return this.ltCmp(0, BPF_H, proto);
       case 'ppp': {
         // libpcap's ethertype_to_ppptype: IP, IPv6, DECnet, OSI (ISO NS SAP) and bridge PDUs (STP SAP).
         const PPP: Record<number, number> = {
@@ -176,9 +262,11 @@ export class Gen {
           [ETHERTYPE.decnet]: 0x27,
           0xfe: 0x23,
           0x42: 0x31,
+          [ETHERTYPE.atalk]: 0x29,
+          [LLCSAP_IPX]: 0x2b,
         };
         const ppp = PPP[proto] ?? proto;
-        return this.cmp(this.offLinktype, BPF_H, ppp);
+        return this.ltCmp(0, BPF_H, ppp);
       }
       case 'raw':
         if (proto === ETHERTYPE.ip) return this.cmp(0, BPF_B, 0x40, BPF_JEQ, 0xf0);
@@ -208,9 +296,59 @@ export class Gen {
         return never();
       case 'ieee80211':
       case 'radiotap':
-        // The parser lets only the wlan primitives through on 802.11 links; this is the backstop.
-        throw unsupported(`network protocols on ${this.link.name} captures`);
+        return and(wlanDataFrame(this.link), this.llcLinktype(proto));
     }
+  }
+
+  /** libpcap's gen_ether_linktype: Ethernet II types, and 802.3 frames' LLC SAPs and SNAP headers. */
+  private etherLinktype(proto: number): Frag {
+    if (proto === LLCSAP_IPX) {
+      // Novell's four framings: Ethernet II type, or on 802.3 frames SNAP with the IPX type, the IPX SAP,
+      // or raw 802.3 (the payload starts with 0xffff).
+      const llc = or(or(this.snap(0, ETHERTYPE.ipx), this.nl(0, BPF_B, LLCSAP_IPX)), this.nl(0, BPF_H, 0xffff));
+      const on8023 = and(not(this.ltCmp(0, BPF_H, ETHERMTU, BPF_JGT)), llc);
+      return or(this.ltCmp(0, BPF_H, ETHERTYPE.ipx), on8023);
+    }
+    if (proto === ETHERTYPE.atalk || proto === ETHERTYPE.aarp) {
+      // EtherTalk: the Ethernet type, or on 802.3 frames SNAP (Apple's OUI for AppleTalk, 0 for AARP).
+      const snap = this.snap(proto === ETHERTYPE.atalk ? 0x080007 : 0, proto);
+      const on8023 = and(not(this.ltCmp(0, BPF_H, ETHERMTU, BPF_JGT)), snap);
+      return or(this.ltCmp(0, BPF_H, proto), on8023);
+    }
+    if (proto === 0xfe || proto === 0x06 || proto === 0xf0) {
+      return and(not(this.ltCmp(0, BPF_H, ETHERMTU, BPF_JGT)), this.nl(0, BPF_H, (proto << 8) | proto));
+    }
+    if (proto <= ETHERMTU) {
+      return and(not(this.ltCmp(0, BPF_H, ETHERMTU, BPF_JGT)), this.ltCmp(2, BPF_B, proto));
+    }
+    return this.ltCmp(0, BPF_H, proto);
+  }
+
+  /**
+   * libpcap's gen_llc_linktype, for 802.11 data frames: an LLC SAP (both SAPs for ISO, IP and NetBEUI),
+   * AppleTalk's SNAP header, or the protocol type of a SNAP header (not otherwise checked, as libpcap).
+   */
+  private llcLinktype(proto: number): Frag {
+    const llc = this.llcDelta;
+    if (proto === 0xfe || proto === 0x06 || proto === 0xf0) return this.nl(llc, BPF_H, (proto << 8) | proto);
+    if (proto === ETHERTYPE.atalk) return this.snap(0x080007, ETHERTYPE.atalk);
+    if (proto <= ETHERMTU) return this.nl(llc, BPF_B, proto);
+    return this.ltCmp(0, BPF_H, proto);
+  }
+
+  /** An 802.2 LLC/SNAP header with `orgcode` and `ptype` at the network layer's start (libpcap's gen_snap). */
+  private snap(orgcode: number, ptype: number): Frag {
+    const hdr = [
+      0xaa,
+      0xaa,
+      0x03,
+      (orgcode >> 16) & 0xff,
+      (orgcode >> 8) & 0xff,
+      orgcode & 0xff,
+      ptype >> 8,
+      ptype & 0xff,
+    ];
+    return this.bcmp(this.llcDelta, new Uint8Array(hdr), 'nl');
   }
 
   private mplsLinktype(proto: number): Frag {
@@ -237,7 +375,10 @@ export class Gen {
       }
       case 'iso':
         // The OSI protocol byte follows the 3-byte LLC header on Ethernet (libpcap's off_nl_nosnap).
-        return and(this.linktype(0xfe), this.nl(this.kind === 'ether' ? 3 : 0, BPF_B, v));
+        return and(this.linktype(0xfe), this.nl(this.nlNosnap(), BPF_B, v));
+      case 'isis':
+        // The IS-IS PDU type, 4 bytes into the IS-IS header.
+        return and(this.proto(ISO.isis!, 'iso', 'default'), this.nl(this.nlNosnap() + 4, BPF_B, v));
       case 'arp':
       case 'rarp':
         throw new FilterSyntaxError(`${proto} does not encapsulate another protocol`, 0);
@@ -262,7 +403,13 @@ export class Gen {
 
   /** Scratch slots arithmetic may use: all 16, less the one a variable offset takes. */
   private maxRegs(): number {
-    return this.nlVar ? VAR_NL_REG : 16;
+    if (isWlan(this.link)) return WLAN_HDR_REG;
+    return this.inGeneve ? GENEVE_REGS[0] : this.nlVar ? VAR_NL_REG : 16;
+  }
+
+  /** Where an LLC payload without SNAP starts in the network layer (libpcap's off_nl_nosnap): past DSAP, SSAP, control on Ethernet. */
+  private nlNosnap(): number {
+    return this.kind === 'ether' ? 3 : isWlan(this.link) ? this.llcDelta + 3 : 0;
   }
 
   /** Whether the network layer sits at an offset only known per packet (libpcap's off_linkpl.is_variable). */
@@ -301,6 +448,29 @@ export class Gen {
         return this.proto(IPPROTO.icmp6, 'ip6', 'default');
       case 'iso':
         return this.linktype(0xfe);
+      case 'atalk':
+        return this.linktype(ETHERTYPE.atalk);
+      case 'aarp':
+        return this.linktype(ETHERTYPE.aarp);
+      case 'ipx':
+        return this.linktype(LLCSAP_IPX);
+      case 'esis':
+      case 'isis':
+      case 'clnp':
+        return this.proto(ISO[name]!, 'iso', 'default');
+      case 'l1':
+      case 'l2':
+      case 'iih':
+      case 'lsp':
+      case 'snp':
+      case 'csnp':
+      case 'psnp': {
+        // Each PDU-type family, or'ed in libpcap's order (each new type goes in front).
+        const types = ISIS_PDUS[name]!;
+        let f = or(this.proto(types[0]!, 'isis', 'default'), this.proto(types[1]!, 'isis', 'default'));
+        for (const t of types.slice(2)) f = or(this.proto(t, 'isis', 'default'), f);
+        return f;
+      }
       case 'stp':
         return this.linktype(0x42);
       case 'netbeui':
@@ -328,6 +498,8 @@ export class Gen {
         return this.hostop(addr, mask, dir, ETHERTYPE.arp, 14, 24);
       case 'rarp':
         return this.hostop(addr, mask, dir, ETHERTYPE.rarp, 14, 24);
+      case 'decnet':
+        return this.dnhost(addr, dir);
       case 'link':
         throw new FilterSyntaxError(`link-layer modifier applied to ${what}`, 0);
       case 'ip6':
@@ -361,6 +533,26 @@ export class Gen {
     }
   }
 
+  /**
+   * `decnet src|dst|host AREA.NODE` (libpcap's gen_dnhostop): the address, byte-swapped as libpcap stores it,
+   * at the place each of the four DECnet routing-header forms puts it (short or long header, with or
+   * without a pad byte), tried short-without-pad first.
+   */
+  private dnhost(addr: number, dir: Dir): Frag {
+    if (dir === 'and') return and(this.dnhost(addr, 'src'), this.dnhost(addr, 'dst'));
+    if (dir === 'default' || dir === 'or') return or(this.dnhost(addr, 'src'), this.dnhost(addr, 'dst'));
+    if (dir !== 'src' && dir !== 'dst') throw dirOnlyFor80211(dir);
+    const [short, long] = dir === 'dst' ? [1, 7] : [3, 15];
+    const k = ((addr & 0xff) << 8) | ((addr >> 8) & 0xff);
+    const form = (flags: Frag, off: number): Frag => and(flags, this.nl(off, BPF_H, k));
+    // The flags byte (after the 2-byte length, and a pad byte 0x81 when the first flag bit says so).
+    let f = form(this.nl(2, BPF_H, 0x8106, BPF_JEQ, 0xff07), 3 + long);
+    f = or(form(this.nl(2, BPF_B, 0x06, BPF_JEQ, 0x07), 2 + long), f);
+    f = or(form(this.nl(2, BPF_H, 0x8102, BPF_JEQ, 0xff07), 3 + short), f);
+    f = or(form(this.nl(2, BPF_B, 0x02, BPF_JEQ, 0x07), 2 + short), f);
+    return and(this.linktype(ETHERTYPE.decnet), f);
+  }
+
   /** IPv6 host or network (libpcap's gen_host6). */
   host6(addr: Uint8Array, mask: Uint8Array, proto: Proto, dir: Dir, what: string): Frag {
     if (proto !== 'default' && proto !== 'ip6') {
@@ -386,7 +578,9 @@ export class Gen {
   }
 
   /** Compare `bytes` at absolute `off`, last word first, as libpcap's gen_bcmp. */
-  bcmp(off: number, bytes: Uint8Array): Frag {
+  bcmp(off: number, bytes: Uint8Array, rel: 'hdr' | 'nl' = 'hdr'): Frag {
+    const cmp = (o: number, size: number, k: number): Frag =>
+      rel === 'nl' ? this.nl(o, size, k) : this.hdrCmp(o, size, k);
     let size = bytes.length;
     let f: Frag | null = null;
     const push = (g: Frag): void => {
@@ -395,31 +589,45 @@ export class Gen {
     while (size >= 4) {
       const i = size - 4;
       push(
-        this.cmp(
-          off + i,
-          BPF_W,
-          ((bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!) >>> 0,
-        ),
+        cmp(off + i, BPF_W, ((bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!) >>> 0),
       );
       size -= 4;
     }
     while (size >= 2) {
       const i = size - 2;
-      push(this.cmp(off + i, BPF_H, (bytes[i]! << 8) | bytes[i + 1]!));
+      push(cmp(off + i, BPF_H, (bytes[i]! << 8) | bytes[i + 1]!));
       size -= 2;
     }
-    if (size > 0) push(this.cmp(off, BPF_B, bytes[0]!));
+    if (size > 0) push(cmp(off, BPF_B, bytes[0]!));
     return f!;
   }
 
   /** `ether host/src/dst MAC` (libpcap's gen_ehostop). */
   ehost(mac: Uint8Array, dir: Dir): Frag {
+    if (isWlan(this.link)) return wlanHost(this.link, mac, dir);
     if (this.kind !== 'ether') {
       throw new FilterSyntaxError(
         'ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel',
         0,
       );
     }
+    return this.encapLlCheck(this.ehostop(mac, dir));
+  }
+
+  /**
+   * Past `geneve`, MAC addresses exist only when an Ethernet frame is encapsulated: libpcap's
+   * gen_encap_ll_check (the link header does not start where the network layer does) goes first.
+   */
+  private encapLlCheck(f: Frag): Frag {
+    if (!this.inGeneve) return f;
+    const stmts: Stmt[] = [
+      { code: BPF_LD | BPF_MEM, k: this.hdrReg! },
+      { code: BPF_LDX | BPF_MEM, k: this.nlReg! },
+    ];
+    return and(not(block(stmts, BPF_JMP | BPF_JEQ | BPF_X, 0)), f);
+  }
+
+  private ehostop(mac: Uint8Array, dir: Dir): Frag {
     switch (dir) {
       case 'src':
         return this.bcmp(6, mac);
@@ -440,12 +648,7 @@ export class Gen {
    * per packet (PFLOG), it is in M[VAR_NL_REG], computed by the prologue, and the load is X-relative.
    */
   nlLoad(off: number, size: number): Stmt[] {
-    if (!this.nlVar) return [ld(size, this.offLinkpl + off)];
-    this.nlVarUsed = true;
-    return [
-      { code: BPF_LDX | BPF_MEM, k: VAR_NL_REG },
-      { code: BPF_LD | BPF_IND | size, k: (this.offLinkpl + off) >>> 0 },
-    ];
+    return this.relLoad(this.nlReg, this.offLinkpl + off, size);
   }
 
   /** Compare the network-layer field at `off` (masked) with `k` using jump `op`. */
@@ -459,7 +662,7 @@ export class Gen {
    * X = where the transport header starts, less the constant part of the network layer's offset (which
    * each load adds to its k): `ldxb 4*([nl]&0xf)`, or over a variable offset libpcap's longer form.
    */
-  private loadxIphdrlen(): Stmt[] {
+  loadxIphdrlen(): Stmt[] {
     if (!this.nlVar) return [{ code: BPF_LDX | BPF_MSH | BPF_B, k: this.offLinkpl }];
     return [
       ...this.nlLoad(0, BPF_B),
@@ -518,7 +721,7 @@ export class Gen {
     return and(pre, this.portDir(lo, hi, range, false, dir));
   }
 
-  private portFamily(lo: number, hi: number, range: boolean, ipProto: number, ipv6: boolean, dir: Dir): Frag {
+  portFamily(lo: number, hi: number, range: boolean, ipProto: number, ipv6: boolean, dir: Dir): Frag {
     const head = this.linktype(ipv6 ? ETHERTYPE.ip6 : ETHERTYPE.ip);
     let body: Frag;
     if (ipProto >= 0) body = this.portop(lo, hi, range, ipProto, ipv6, dir);
@@ -543,8 +746,9 @@ export class Gen {
   /** `[ether|ip] broadcast`. */
   broadcast(proto: Proto): Frag {
     if (proto === 'default' || proto === 'link') {
+      if (isWlan(this.link)) return wlanBroadcast(this.link);
       if (this.kind !== 'ether') throw new FilterSyntaxError('not a broadcast link', 0);
-      return this.bcmp(0, new Uint8Array([255, 255, 255, 255, 255, 255]));
+      return this.encapLlCheck(this.bcmp(0, new Uint8Array([255, 255, 255, 255, 255, 255])));
     }
     if (proto === 'ip') {
       const hostmask = ~this.netmask >>> 0;
@@ -558,13 +762,14 @@ export class Gen {
   /** `[ether|ip|ip6] multicast`. */
   multicast(proto: Proto): Frag {
     if (proto === 'default' || proto === 'link') {
+      if (isWlan(this.link)) return wlanMulticast(this.link);
       if (this.kind !== 'ether') {
         throw new FilterSyntaxError(
           'link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel',
           0,
         );
       }
-      return block([ld(BPF_B, 0)], BPF_JMP | BPF_JSET | BPF_K, 1);
+      return this.encapLlCheck(block(this.relLoad(this.hdrReg, 0, BPF_B), BPF_JMP | BPF_JSET | BPF_K, 1));
     }
     if (proto === 'ip') return and(this.linktype(ETHERTYPE.ip), this.nl(16, BPF_B, 224, BPF_JGE));
     if (proto === 'ip6') return and(this.linktype(ETHERTYPE.ip6), this.nl(24, BPF_B, 255));
@@ -584,11 +789,11 @@ export class Gen {
   byteop(op: string, idx: number, val: number): Frag {
     switch (op) {
       case '=':
-        return this.cmp(idx, BPF_B, val);
+        return this.hdrCmp(idx, BPF_B, val);
       case '<':
-        return not(this.cmp(idx, BPF_B, val, BPF_JGE));
+        return not(this.hdrCmp(idx, BPF_B, val, BPF_JGE));
       case '>':
-        return this.cmp(idx, BPF_B, val, BPF_JGT);
+        return this.hdrCmp(idx, BPF_B, val, BPF_JGT);
       case '&':
       case '|':
         return not(
@@ -619,7 +824,8 @@ export class Gen {
   /** `vlan [id]`: test the tag, then move every later offset 4 bytes on. */
   vlan(id: number | undefined): Frag {
     if (this.mplsDepth > 0) throw new FilterSyntaxError('no VLAN match after MPLS', 0);
-    if (this.kind !== 'ether' || this.link.kind !== 'ether')
+    const wlan = isWlan(this.link) && this.kind === this.link.kind;
+    if ((this.kind !== 'ether' || this.link.kind !== 'ether') && !wlan && !this.inGeneve)
       throw new FilterSyntaxError(`no VLAN support for ${this.link.description}`, 0);
     let f = or(or(this.linktype(ETHERTYPE.vlan), this.linktype(ETHERTYPE.qinq)), this.linktype(ETHERTYPE.qinqOld));
     if (id !== undefined) {
@@ -634,10 +840,11 @@ export class Gen {
 
   /** `mpls [label]`: test the label stack entry, then move the network layer 4 bytes on. */
   mpls(label: number | undefined): Frag {
+    if (this.inGeneve) throw unsupported("'mpls' after 'geneve'");
     let f: Frag;
     if (this.mplsDepth > 0) f = this.cmp(this.offLinkpl - 4 + 2, BPF_B, 0, BPF_JEQ, 0x01);
     else if (this.kind === 'ether') f = this.linktype(ETHERTYPE.mpls);
-    else if (this.kind === 'ppp') f = this.cmp(this.offLinktype, BPF_H, 0x0281);
+    else if (this.kind === 'ppp') f = this.ltCmp(0, BPF_H, 0x0281);
     else throw new FilterSyntaxError(`no MPLS support for ${this.link.description}`, 0);
     if (label !== undefined) {
       if (label > 0xfffff) throw new FilterSyntaxError(`MPLS label ${label} greater than maximum 1048575`, 0);
@@ -655,6 +862,10 @@ export class Gen {
 
   /** `pppoes [session]`: after it, the rest of the expression reads the PPP payload. */
   pppoes(session: number | undefined): Frag {
+    // libpcap 1.10's program for it on radiotap reads a scratch slot it never writes (it loses the radiotap
+    // length when PPP takes over the link type): there is no behaviour to be equal to.
+    if (this.link.kind === 'radiotap') throw unsupported("'pppoes' on IEEE802_11_RADIO captures");
+    if (this.inGeneve) throw unsupported("'pppoes' after 'geneve'");
     let f = this.linktype(ETHERTYPE.pppoes);
     if (session !== undefined) {
       if (session > 0xffff)
@@ -662,6 +873,7 @@ export class Gen {
       f = and(f, this.nl(0, BPF_W, session, BPF_JEQ, 0xffff));
     }
     this.offLinktype = this.offLinkpl + 6;
+    this.ltReg = this.nlReg;
     this.offLinkpl += 8;
     this.kind = 'ppp';
     return f;
@@ -696,6 +908,7 @@ export class Gen {
       case 'arp':
       case 'rarp':
       case 'ip6':
+      case 'atalk':
       case 'decnet':
       case 'lat':
       case 'sca':
@@ -727,7 +940,7 @@ export class Gen {
       case 'radio':
         throw new FilterSyntaxError("'radio' is not a valid protocol type", 0);
       default:
-        throw unsupported(`'${proto}[...]'`);
+        throw new FilterSyntaxError('unsupported index operation', 0);
     }
   }
 
@@ -736,18 +949,20 @@ export class Gen {
    * (plus its offset, constant or variable) unless `absolute`.
    */
   private indexed(index: Arith, size: number, base: number, overIp: boolean, absolute = false): Stmt[] {
-    const varNl = this.nlVar && !absolute;
+    // `link[]` is relative to the link header (past radiotap's), the rest to the network layer.
+    const reg = absolute ? this.hdrReg : this.nlReg;
     const k0 = absolute ? base : this.offLinkpl + base;
     if (!overIp) {
       if (index.konst !== undefined)
-        return absolute ? [ld(size, k0 + index.konst)] : this.nlLoad(base + index.konst, size);
-      const toX: Stmt[] = varNl
-        ? [
-            { code: BPF_LDX | BPF_MEM, k: VAR_NL_REG },
-            { code: BPF_ALU | BPF_ADD | BPF_X, k: 0 },
-          ]
-        : [];
-      if (varNl) this.nlVarUsed = true;
+        return absolute ? this.relLoad(reg, k0 + index.konst, size) : this.nlLoad(base + index.konst, size);
+      const toX: Stmt[] =
+        reg !== null
+          ? [
+              { code: BPF_LDX | BPF_MEM, k: reg },
+              { code: BPF_ALU | BPF_ADD | BPF_X, k: 0 },
+            ]
+          : [];
+      if (reg !== null) this.useReg(reg);
       return [...index.stmts, ...toX, { code: BPF_MISC | BPF_TAX, k: 0 }, { code: BPF_LD | BPF_IND | size, k: k0 }];
     }
     if (index.konst !== undefined) {

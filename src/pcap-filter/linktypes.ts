@@ -47,8 +47,8 @@ export const LINK_TYPES: readonly LinkType[] = [
   lt('NULL', 0, 0, 'null', 0, 4, 'BSD loopback'),
   lt('LOOP', 108, 108, 'loop', 0, 4, 'OpenBSD loopback'),
   lt('PPP', 9, 9, 'ppp', 2, 4, 'PPP'),
-  // 802.11: only the wlan primitives (type, subtype, dir, wlan addr1) are compiled; the parser refuses
-  // the rest in one line, so no offsets of a network layer are given.
+  // 802.11: no fixed network-layer offsets; Gen sets libpcap's variable ones (the LLC header where a
+  // prologue computes it, past a radiotap header of variable length).
   lt('IEEE802_11', 105, 105, 'ieee80211', -1, -1, '802.11'),
   lt('IEEE802_11_RADIO', 127, 127, 'radiotap', -1, -1, '802.11 plus radiotap header'),
   // OpenBSD pf's log: a header of variable length (its first byte, rounded up to 4) before the IP packet.

@@ -8,20 +8,11 @@
 import { and, not, or, type Frag } from './blocks.js';
 import { FilterSyntaxError } from './errors.js';
 import { Gen, unsupported, type Arith } from './gencode.js';
+import { geneve } from './geneve.js';
 import { tokenize, parseIPv6, type Token } from './lexer.js';
 import { pfAction, pfField, pfIfname, pfReason, pfRuleset } from './pflog.js';
 import { ETHER_PROTO_NAMES, type NameResolver } from './names.js';
-import {
-  isWlan,
-  wlanAddr1,
-  wlanDir,
-  wlanType,
-  WLAN_DIRS,
-  WLAN_SUBTYPES,
-  WLAN_SUBTYPE_MASK,
-  WLAN_TYPES,
-  WLAN_TYPE_MASK,
-} from './wlan.js';
+import { wlanDir, wlanType, WLAN_DIRS, WLAN_SUBTYPES, WLAN_SUBTYPE_MASK, WLAN_TYPES, WLAN_TYPE_MASK } from './wlan.js';
 
 /** Deepest parenthesis nesting accepted (libpcap's parser runs out of stack near 5,000). */
 export const MAX_NESTING = 1000;
@@ -91,7 +82,7 @@ const ARITH_LEVEL: Record<string, [number, number]> = {
   '/': [4, 0x30],
 };
 /** libpcap's pcap_nametollc table (LLC SAPs by name, for `link proto \\NAME`). */
-const LLC_NAMES: Record<string, number> = { iso: 0xfe, stp: 0x42, netbeui: 0xf0 };
+const LLC_NAMES: Record<string, number> = { iso: 0xfe, stp: 0x42, ipx: 0xe0, netbeui: 0xf0 };
 /** The OSI network protocols `iso proto` names (ISO9542_ESIS, ISO10589_ISIS, ISO8473_CLNP). */
 const ISO_NAMES: Record<string, number> = { esis: 0x82, isis: 0x83, clnp: 0x81 };
 const TRANSPORT: Record<string, number> = { default: -1, tcp: 6, udp: 17, sctp: 132 };
@@ -228,10 +219,8 @@ class Parser {
 
   private rterm(ctx: Qual | null): { f: Frag; q: Qual | null } {
     const t = this.peek();
-    const wlan = isWlan(this.gen.link);
-    if (wlan) this.wlanOnly(t);
     if (this.isOp(t, '(')) {
-      const rel = wlan ? undefined : this.attempt(() => this.relation());
+      const rel = this.attempt(() => this.relation());
       if (rel) return { f: rel, q: null };
       this.open();
       const inner = this.expr(ctx);
@@ -267,17 +256,6 @@ class Parser {
     return { f, q: null };
   }
 
-  /**
-   * On 802.11 link types bpfkit compiles only the wlan primitives (and parentheses around them): anything
-   * else is refused here, before code is generated with network-layer offsets the link type lacks.
-   */
-  private wlanOnly(t: Token): void {
-    if (this.isOp(t, '(') || this.isKw(t, 'type', 'subtype', 'dir')) return;
-    if (this.isKw(t, 'link') && this.isKw(this.peek(1), 'addr1') && this.peek(2).kind === 'eid') return;
-    const what = t.kind === 'eof' ? 'an empty term' : `'${t.text}'`;
-    throw new FilterSyntaxError(unsupported(`${what} on ${this.gen.link.name} captures`).reason, t.col);
-  }
-
   /** Primitives that are neither qualifiers+id nor relations (grammar.y's `other`). */
   private other(w: string): Frag {
     switch (w) {
@@ -309,8 +287,7 @@ class Parser {
       case 'pppoes':
         return this.gen.pppoes(this.optionalNum());
       case 'geneve':
-        this.optionalNum();
-        throw unsupported("'geneve'");
+        return geneve(this.gen, this.optionalNum());
       case 'ifname':
       case 'rset': {
         const name = this.peek();
@@ -476,9 +453,6 @@ class Parser {
     }
     if (!['num', 'hid', 'hid6', 'eid', 'id'].includes(t.kind)) this.syntax();
     if (!q) this.syntax();
-    if (t.kind !== 'eid' && isWlan(this.gen.link)) {
-      throw new FilterSyntaxError(unsupported(`'${t.text}' on ${this.gen.link.name} captures`).reason, t.col);
-    }
     this.next();
     const qq = q;
     switch (t.kind) {
@@ -513,10 +487,6 @@ class Parser {
       case 'eid':
         return this.at(t, () => {
           if ((qq.addr === 'host' || qq.addr === 'default') && qq.proto === 'link') {
-            if (isWlan(this.gen.link)) {
-              if (qq.dir !== 'addr1' || qq.addr !== 'default') throw unsupported(`'${qq.dir}' on 802.11 captures`);
-              return wlanAddr1(this.gen.link, parseMac(t.text));
-            }
             return this.gen.ehost(parseMac(t.text), qq.dir);
           }
           throw new FilterSyntaxError('ethernet address used in non-ether expression', 0);
@@ -528,9 +498,17 @@ class Parser {
 
   // ---- libpcap's gen_ncode / gen_mcode / gen_mcode6 / gen_scode ----
   private ncode(s: string | null, num: number, q: Qual): Frag {
-    if (q.proto === 'decnet' && ['default', 'host', 'net'].includes(q.addr)) throw unsupported('DECnet addresses');
     let v = num >>> 0;
     let vlen = 32;
+    if (q.proto === 'decnet' && ['default', 'host', 'net'].includes(q.addr)) {
+      // libpcap's __pcap_atodn: AREA.NODE, 6 bits of area above 10 of node (no range check).
+      if (s !== null) {
+        const m = /^(\d+)\.(\d+)/.exec(s);
+        if (!m) throw new FilterSyntaxError(`malformed decnet address '${s}'`, 0);
+        v = ((Number(m[1]) << 10) & 0xfc00) | (Number(m[2]) & 0x3ff);
+      }
+      return this.gen.host(v, 0, 'decnet', q.dir, q.addr === 'net' ? 'net' : 'host');
+    }
     if (s !== null) {
       if (q.proto === 'link') throw new FilterSyntaxError('illegal link layer address', 0);
       [v, vlen] = atoin(s);
@@ -621,6 +599,8 @@ class Parser {
         throw new FilterSyntaxError("'gateway' not supported in this configuration", 0);
       case 'default':
       case 'host': {
+        if (q.proto === 'decnet')
+          throw new FilterSyntaxError(`decnet name support not included, '${name}' cannot be translated`, 0);
         if (q.proto === 'link') {
           const mac = this.names.ether(name);
           if (!mac) throw new FilterSyntaxError(`unknown ether host '${name}'`, 0);
@@ -683,7 +663,6 @@ class Parser {
       return v;
     }
     if (proto === 'link') {
-      if (name === 'ipx') throw unsupported("'ipx'");
       const v = ETHER_PROTO_NAMES[name] ?? LLC_NAMES[name];
       if (v === undefined) throw new FilterSyntaxError(`unknown ether proto '${name}'`, 0);
       return v;

@@ -1,9 +1,9 @@
 /**
- * 802.11 primitives (libpcap's gen_p80211_type, gen_p80211_fcdir and `wlan addr1`), for IEEE802_11
- * captures and for IEEE802_11_RADIO ones, where a radiotap header of variable length comes first: there
- * every load is relative to X, set from the header's little-endian length field, which a prologue at
- * the start of the program computes once into M[0] (as libpcap does); the optimizer drops the repeated
- * `ldx M[0]`s.
+ * 802.11 primitives (libpcap's gen_p80211_type, gen_p80211_fcdir, gen_wlanhostop and its 802.11
+ * broadcast/multicast), for IEEE802_11 captures and for IEEE802_11_RADIO ones, where a radiotap header
+ * of variable length comes first: there every load is relative to X, set from the header's
+ * little-endian length field, which a prologue computes once into M[WLAN_HDR_REG] (as libpcap does).
+ * The network primitives over LLC/SNAP read past a second prologue (wlanPayloadPrologue), see gencode.ts.
  */
 import {
   BPF_ABS,
@@ -19,6 +19,10 @@ import {
   BPF_LDX,
   BPF_MEM,
   BPF_ST,
+  BPF_JSET,
+  BPF_IMM,
+  BPF_TXA,
+  BPF_ADD,
   BPF_LSH,
   BPF_MISC,
   BPF_OR,
@@ -26,7 +30,7 @@ import {
   BPF_W,
   BPF_X,
 } from '../cbpf/insn.js';
-import { and, block, type Frag, type Stmt } from './blocks.js';
+import { and, block, not, or, type Frag, type Stmt } from './blocks.js';
 import { FilterSyntaxError } from './errors.js';
 import type { LinkType } from './linktypes.js';
 
@@ -82,14 +86,19 @@ export const WLAN_SUBTYPES: Record<string, Record<string, number>> = {
 /** Frame directions by name (the two DS bits of the second frame-control byte). */
 export const WLAN_DIRS: Record<string, number> = { nods: 0, tods: 1, fromds: 2, dstods: 3 };
 
+/** The scratch slot holding the radiotap header's length (where the 802.11 header starts). */
+export const WLAN_HDR_REG = 14;
+/** The scratch slot holding where the 802.11 payload (its LLC header) starts, computed by wlanPayloadPrologue. */
+export const WLAN_PL_REG = 15;
+
 /** Whether a link type carries 802.11 headers. */
 export function isWlan(link: LinkType): boolean {
   return link.kind === 'ieee80211' || link.kind === 'radiotap';
 }
 
 /**
- * The radiotap header's length, computed once where the program starts (libpcap's prologue): X and M[0]
- * hold it. On radiotap links only the wlan primitives compile, and they use no other scratch slot.
+ * The radiotap header's length, computed once where the program starts (libpcap's prologue): X and M[WLAN_HDR_REG]
+ * hold it. Arithmetic uses only the slots below WLAN_HDR_REG.
  */
 export function radiotapPrologue(): Stmt[] {
   return [
@@ -98,8 +107,55 @@ export function radiotapPrologue(): Stmt[] {
     { code: BPF_MISC | BPF_TAX, k: 0 },
     { code: BPF_LD | BPF_B | BPF_ABS, k: 2 },
     { code: BPF_ALU | BPF_OR | BPF_X, k: 0 },
-    { code: BPF_ST, k: 0 },
+    { code: BPF_ST, k: WLAN_HDR_REG },
     { code: BPF_MISC | BPF_TAX, k: 0 },
+  ];
+}
+
+/**
+ * Where the 802.11 payload starts, into M[WLAN_PL_REG] (libpcap's gen_load_802_11_header_len): 24 bytes
+ * past the 802.11 header, 26 for QoS data frames, and on radiotap rounded up to 4 when the flags field
+ * says the driver padded the header (Atheros' DATAPAD; looked for only where the flags sit at a fixed
+ * place, without extended presence words). Like libpcap it does not add the fourth address of frames
+ * with both DS bits set. Its jumps are inside one block, so (as libpcap) such programs are not optimized.
+ * On radiotap it runs after radiotapPrologue, which leaves the radiotap length in X.
+ */
+export function wlanPayloadPrologue(radiotap: boolean): Stmt[] {
+  const jset = (k: number, jt: number, jf: number): Stmt => ({ code: BPF_JMP | BPF_JSET | BPF_K, k, jt, jf });
+  const add = (k: number): Stmt => ({ code: BPF_ALU | BPF_ADD | BPF_K, k });
+  const head: Stmt[] = [
+    ...(radiotap ? [] : [{ code: BPF_LDX | BPF_IMM, k: 0 }]),
+    { code: BPF_MISC | BPF_TXA, k: 0 },
+    add(24),
+    { code: BPF_ST, k: WLAN_PL_REG },
+    { code: BPF_LD | BPF_IND | BPF_B, k: 0 },
+  ];
+  // Offsets count the statements to skip; `rest` is how many follow the QoS test.
+  const addQos: Stmt[] = [{ code: BPF_LD | BPF_MEM, k: WLAN_PL_REG }, add(2), { code: BPF_ST, k: WLAN_PL_REG }];
+  const pad: Stmt[] = radiotap
+    ? [
+        { code: BPF_LD | BPF_W | BPF_ABS, k: 4 }, // the first presence word (little-endian)
+        jset(0x02000000, 0, 10), // the flags field is present...
+        jset(0x00000080, 9, 0), // ...and no extension word follows
+        jset(0x01000000, 0, 2), // TSFT (8 bytes) comes before the flags
+        { code: BPF_LD | BPF_B | BPF_ABS, k: 16 },
+        jset(0x20, 2, 6),
+        { code: BPF_LD | BPF_B | BPF_ABS, k: 8 },
+        jset(0x20, 0, 4),
+        { code: BPF_LD | BPF_MEM, k: WLAN_PL_REG },
+        add(3),
+        { code: BPF_ALU | BPF_AND | BPF_K, k: 0xfffffffc },
+        { code: BPF_ST, k: WLAN_PL_REG },
+      ]
+    : [];
+  const rest = addQos.length + pad.length;
+  return [
+    ...head,
+    jset(0x08, 0, 2 + rest), // a data frame: type bit 3 set...
+    jset(0x04, 1 + rest, 0), // ...and bit 2 clear
+    jset(0x80, 0, addQos.length), // QoS subtypes carry 2 more bytes
+    ...addQos,
+    ...pad,
   ];
 }
 
@@ -107,7 +163,7 @@ export function radiotapPrologue(): Stmt[] {
 function load(link: LinkType, off: number, size: number): Stmt[] {
   if (link.kind === 'ieee80211') return [{ code: BPF_LD | size | BPF_ABS, k: off }];
   return [
-    { code: BPF_LDX | BPF_W | BPF_MEM, k: 0 },
+    { code: BPF_LDX | BPF_W | BPF_MEM, k: WLAN_HDR_REG },
     { code: BPF_LD | size | BPF_IND, k: off },
   ];
 }
@@ -130,8 +186,90 @@ export function wlanDir(link: LinkType, value: number): Frag {
   return field(link, 1, BPF_B, value >>> 0, 0x03);
 }
 
-/** `wlan addr1 MAC`: the first address field (bytes 4..9), last word first as libpcap compares. */
-export function wlanAddr1(link: LinkType, mac: Uint8Array): Frag {
+const jsetHdr = (link: LinkType, off: number, k: number): Frag =>
+  block(load(link, off, BPF_B), BPF_JMP | BPF_JSET | BPF_K, k);
+
+/** Six bytes at `off` of the 802.11 header equal `mac`: the last four first, as libpcap's gen_bcmp. */
+function bcmp(link: LinkType, off: number, mac: Uint8Array): Frag {
   const word = ((mac[2]! << 24) | (mac[3]! << 16) | (mac[4]! << 8) | mac[5]!) >>> 0;
-  return and(field(link, 6, BPF_W, word, 0xffffffff), field(link, 4, BPF_H, (mac[0]! << 8) | mac[1]!, 0xffffffff));
+  return and(
+    field(link, off + 2, BPF_W, word, 0xffffffff),
+    field(link, off, BPF_H, (mac[0]! << 8) | mac[1]!, 0xffffffff),
+  );
+}
+
+/** A data frame (type bit 3 set, bit 2 clear): libpcap's gen_check_802_11_data_frame. */
+export function wlanDataFrame(link: LinkType): Frag {
+  return and(not(jsetHdr(link, 0, 0x04)), jsetHdr(link, 0, 0x08));
+}
+
+/**
+ * The destination address test of libpcap's gen_wlanhostop (and of its 802.11 multicast): management
+ * frames have it at 4, data frames at 4 or (To DS) at 16, control frames have none.
+ */
+function destination(link: LinkType, at: (off: number) => Frag): Frag {
+  let f = or(and(not(jsetHdr(link, 1, 0x01)), at(4)), and(jsetHdr(link, 1, 0x01), at(16)));
+  f = and(jsetHdr(link, 0, 0x08), f);
+  f = or(and(not(jsetHdr(link, 0, 0x08)), at(4)), f);
+  return and(not(jsetHdr(link, 0, 0x04)), f);
+}
+
+/** The source address: at 10 in management frames, in data frames at 10, 16 (From DS) or 24 (both DS bits). */
+function source(link: LinkType, mac: Uint8Array): Frag {
+  let f = or(and(not(jsetHdr(link, 1, 0x01)), bcmp(link, 16, mac)), and(jsetHdr(link, 1, 0x01), bcmp(link, 24, mac)));
+  f = and(jsetHdr(link, 1, 0x02), f);
+  f = or(and(not(jsetHdr(link, 1, 0x02)), bcmp(link, 10, mac)), f);
+  f = and(jsetHdr(link, 0, 0x08), f);
+  f = or(and(not(jsetHdr(link, 0, 0x08)), bcmp(link, 10, mac)), f);
+  return and(not(jsetHdr(link, 0, 0x04)), f);
+}
+
+/** Not a CTS or ACK control frame (the frames without a second address). */
+function hasAddr2(link: LinkType): Frag {
+  const notCtl = not(field(link, 0, BPF_B, WLAN_TYPES.ctl!, WLAN_TYPE_MASK));
+  const notCts = not(field(link, 0, BPF_B, WLAN_SUBTYPES.ctl!.cts!, WLAN_SUBTYPE_MASK));
+  const notAck = not(field(link, 0, BPF_B, WLAN_SUBTYPES.ctl!.ack!, WLAN_SUBTYPE_MASK));
+  return or(notCtl, and(notCts, notAck));
+}
+
+/**
+ * `wlan|ether [src|dst|ra|ta|addr1..4] MAC` on 802.11 (libpcap's gen_wlanhostop), following the To/From
+ * DS bits and the frame type as libpcap does.
+ */
+export function wlanHost(link: LinkType, mac: Uint8Array, dir: string): Frag {
+  switch (dir) {
+    case 'src':
+      return source(link, mac);
+    case 'dst':
+      return destination(link, (off) => bcmp(link, off, mac));
+    case 'and':
+      return and(wlanHost(link, mac, 'src'), wlanHost(link, mac, 'dst'));
+    case 'default':
+    case 'or':
+      return or(wlanHost(link, mac, 'src'), wlanHost(link, mac, 'dst'));
+    case 'addr1':
+      return bcmp(link, 4, mac);
+    case 'addr2':
+      return and(hasAddr2(link), bcmp(link, 10, mac));
+    case 'addr3':
+      return and(not(field(link, 0, BPF_B, WLAN_TYPES.ctl!, WLAN_TYPE_MASK)), bcmp(link, 16, mac));
+    case 'addr4':
+      return and(field(link, 1, BPF_B, WLAN_DIRS.dstods!, 0x03), bcmp(link, 24, mac));
+    case 'ra':
+      return and(jsetHdr(link, 0, 0x08), bcmp(link, 4, mac));
+    case 'ta':
+      return and(and(jsetHdr(link, 0, 0x08), hasAddr2(link)), bcmp(link, 10, mac));
+    default:
+      throw new FilterSyntaxError(`unknown direction '${dir}'`, 0);
+  }
+}
+
+/** `broadcast` on 802.11: the destination address is all ones. */
+export function wlanBroadcast(link: LinkType): Frag {
+  return wlanHost(link, new Uint8Array([255, 255, 255, 255, 255, 255]), 'dst');
+}
+
+/** `multicast` on 802.11: the destination address has its group bit set. */
+export function wlanMulticast(link: LinkType): Frag {
+  return destination(link, (off) => block(load(link, off, BPF_B), BPF_JMP | BPF_JSET | BPF_K, 1));
 }
