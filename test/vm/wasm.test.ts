@@ -96,6 +96,62 @@ test('wasm: the budget runs out at the same instruction, and a run that just fit
   for (const budget of [1, 2, 150, 301]) assert.equal(errorOf(same(loop, undefined, budget)).kind, 'budget');
 });
 
+test('wasm: local calls inside the module keep r6-r10 and each frame’s stack, and fault and stop as the interpreter does', () => {
+  // every frame writes its own stack, calls deeper, and finds its stack and r6-r9 as it left them
+  const nested = `
+mov %r6, 1
+mov %r7, 2
+mov %r8, 3
+lddw %r9, 0x100000004
+stdw [%r10-8], 11
+mov %r1, 5
+call local f
+ldxdw %r2, [%r10-8]
+add %r0, %r2
+add %r0, %r6
+add %r0, %r7
+add %r0, %r8
+add %r0, %r9
+exit
+f:
+stdw [%r10-8], 22
+mov %r6, 100
+mov %r9, %r1
+call local g
+ldxdw %r3, [%r10-8]
+add %r0, %r3
+add %r0, %r6
+add %r0, %r9
+exit
+g:
+mov %r6, 1000
+stdw [%r10-8], 33
+ldxdw %r0, [%r10-8]
+add %r0, %r1
+exit`;
+  const out = same(nested);
+  assert.ok('r0' in out && out.r0 === 33n + 5n + 22n + 100n + 5n + 11n + 1n + 2n + 3n + 0x100000004n);
+  for (let budget = 1; budget <= 30; budget++) same(nested, undefined, budget);
+  // recursion past the frame limit faults at the call that would exceed it
+  const deep = 'mov %r0, 0\ncall local f\nexit\nf:\nadd %r0, 1\ncall local f\nexit';
+  assert.equal(errorOf(same(deep)).kind, 'call-depth');
+  // a recursion that fits returns through every frame; the budget runs out inside a callee the same way
+  const fits =
+    'mov %r1, 6\nmov %r0, 0\ncall local f\nexit\nf:\nadd %r0, %r1\nsub %r1, 1\njeq %r1, 0, out\ncall local f\nout:\nexit';
+  assert.ok('r0' in same(fits) && (same(fits) as { r0: bigint }).r0 === 21n);
+  for (let budget = 1; budget <= 40; budget++) same(fits, undefined, budget);
+  // a helper that stops the program (the test helper unwind with 0) from a callee two frames deep
+  same('mov %r0, 7\ncall local f\nmov %r0, 9\nexit\nf:\ncall local g\nexit\ng:\nmov %r1, 0\ncall 5\nmov %r0, 3\nexit');
+  same('mov %r0, 7\ncall local f\nexit\nf:\nmov %r1, 4\ncall 5\nadd %r0, 1\nexit');
+  // a fault inside a callee names the callee's pc
+  assert.equal(errorOf(same('call local f\nexit\nf:\nldxw %r0, [%r1+64]\nexit')).pc, 2);
+  // and the program ran as WebAssembly, not on the JIT
+  const vm = new Vm({ engine: 'wasm' });
+  const p = vm.load(asm(nested));
+  assert.equal(vm.run(p).r0, (out as { r0: bigint }).r0);
+  assert.equal(wasmStatus(p), undefined);
+});
+
 test('wasm: division edge cases, byte swaps and sign extension agree with the interpreter', () => {
   same('lddw %r0, 0x8000000000000000\nmov %r1, -1\nsdiv %r0, %r1\nexit');
   same('lddw %r0, 0x8000000000000000\nsmod %r0, -1\nexit');
