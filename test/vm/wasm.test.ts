@@ -15,6 +15,10 @@ import { Vm } from '../../src/vm/interpreter.js';
 import { assignPcs, type Instruction } from '../../src/isa/index.js';
 import { asm, errorOf, runOn, type Outcome } from './support.js';
 import { repoPath } from '../support/env.js';
+import { mapSpec } from '../support/map-spec.js';
+import { preferredEngine } from '../../src/vm/wasm/preference.js';
+import { MapType } from '../../src/uapi/types.js';
+import type { MapSpec, ObjectSpec } from '../../src/elf/spec.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -150,6 +154,15 @@ exit`;
   const p = vm.load(asm(nested));
   assert.equal(vm.run(p).r0, (out as { r0: bigint }).r0);
   assert.equal(wasmStatus(p), undefined);
+});
+
+test('wasm: the default engine takes programs with local calls, not those with hash maps or other helpers', () => {
+  const spec = (text: string, maps: MapSpec[] = []) =>
+    ({ maps, programs: [{ insns: asm(text) }] }) as unknown as ObjectSpec;
+  const calls = 'mov %r1, 1\ncall local f\nexit\nf:\nmov %r0, %r1\nexit';
+  assert.equal(preferredEngine(spec(calls)), 'wasm');
+  assert.equal(preferredEngine(spec(calls, [mapSpec('h', MapType.HASH, 4, 4, 1)])), 'jit');
+  assert.equal(preferredEngine(spec('call 5\nexit')), 'jit');
 });
 
 test('wasm: division edge cases, byte swaps and sign extension agree with the interpreter', () => {
