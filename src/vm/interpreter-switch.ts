@@ -153,6 +153,20 @@ const CHARGE = 'budget -= R[pc]; if (budget < 0) { st.budget = budget + R[pc]; r
 
 const NOP = special('shift by 0', '');
 const MOV64_REG = special('mov64 reg', 'const s = (w >>> 12) & 15; L[d] = L[s]; H[d] = H[s];');
+/** 64-bit or/xor/and/add with a non-negative constant, whose sign-extended high half is 0. */
+const IMM = 'W[pc + pc + 1]';
+const POSITIVE_IMM = new Map<number, number>([
+  [BPF_ALU64 | BPF_OR | BPF_K, special('or64 imm>=0', `L[d] |= ${IMM};`)],
+  [BPF_ALU64 | BPF_XOR | BPF_K, special('xor64 imm>=0', `L[d] ^= ${IMM};`)],
+  [BPF_ALU64 | BPF_AND | BPF_K, special('and64 imm>=0', `L[d] &= ${IMM}; H[d] = 0;`)],
+  [
+    BPF_ALU64 | BPF_ADD | BPF_K,
+    special(
+      'add64 imm>=0',
+      `const dl = L[d]; const t = (dl + ${IMM}) | 0; L[d] = t; if ((t >>> 0) < (dl >>> 0)) H[d] = (H[d] + 1) | 0;`,
+    ),
+  ],
+]);
 
 /**
  * Fused pairs: `add rA, imm` followed by a 64-bit conditional jump on a constant (how a counted loop
@@ -194,6 +208,8 @@ function caseAt(p: LoadedProgram, pc: number): number {
     const fused = ADD_THEN_JUMP.get(p.code[pc + 1] as number);
     if (fused !== undefined) return fused;
   }
+  const positive = POSITIVE_IMM.get(code);
+  if (positive !== undefined && (p.imm[pc] as number) >= 0) return positive;
   return CASE_OF[code] as number;
 }
 
