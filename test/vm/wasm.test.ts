@@ -149,6 +149,12 @@ exit`;
   same('mov %r0, 7\ncall local f\nexit\nf:\nmov %r1, 4\ncall 5\nadd %r0, 1\nexit');
   // a fault inside a callee names the callee's pc
   assert.equal(errorOf(same('call local f\nexit\nf:\nldxw %r0, [%r1+64]\nexit')).pc, 2);
+  // a run that faults inside a callee leaves nothing on that frame's stack for the next run
+  const leaky = new Vm({ engine: 'wasm' });
+  const writeAndFault = leaky.load(asm('call local f\nexit\nf:\nstdw [%r10-8], 77\nldxw %r0, [%r1+64]\nexit'));
+  assert.throws(() => leaky.run(writeAndFault), /read of 4 bytes/);
+  const readCallee = leaky.load(asm('call local f\nexit\nf:\nldxdw %r0, [%r10-8]\nexit'));
+  assert.equal(leaky.run(readCallee).r0, 0n);
   // and the program ran as WebAssembly, not on the JIT
   const vm = new Vm({ engine: 'wasm' });
   const p = vm.load(asm(nested));

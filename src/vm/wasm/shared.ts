@@ -78,7 +78,9 @@ export function clearStacks(w: WasmShared, maxDepth: number): void {
   else if (w.dirty > 0) {
     const n = w.dirty;
     const s = w.stacks;
-    for (let d = 0, top = STACK_SIZE; d <= maxDepth; d++, top += STACK_SIZE) {
+    // a run that faulted inside a local call left its deepest frame only in the module's cell
+    const deepest = Math.max(maxDepth, w.cells[MAX_DEPTH_CELL] as number);
+    for (let d = 0, top = STACK_SIZE; d <= deepest; d++, top += STACK_SIZE) {
       if (n > 64) s.fill(0, top - n, top);
       else for (let i = top - n; i < top; i++) s[i] = 0; // (cheaper than fill() on a few bytes)
     }
