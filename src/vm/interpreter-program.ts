@@ -37,6 +37,8 @@ import { helperName } from './helpers/helper-names.js';
 /** hi half of a BPF_PSEUDO_FUNC value: this tag | the program id (lo = the callback's slot). */
 export const FUNC_TAG = 0x40000000;
 
+const EMPTY_RUNS = new Int32Array(0);
+
 /** Options of `Vm.load`. */
 export interface LoadOptions {
   /** Name used in errors (default 'prog'). */
@@ -97,6 +99,8 @@ export class LoadedProgram {
    * case number with dst and src, and one more slot past the end that stops a run falling off it.
    */
   interp: Int32Array | undefined = undefined;
+  /** Beside `interp`: each slot's number of instructions to the end of its straight run (interpreter-switch.ts runsOf). */
+  interpRuns: Int32Array = EMPTY_RUNS;
   /**
    * 1 at the slots some `lddw rX, <function>` of this program names: the only places a callback may
    * start (a function pointer with any other slot is a forgery and faults in both engines).

@@ -39,7 +39,8 @@ export type Engine = (st: EngineState, p: LoadedProgram, startPc: number) => num
 export class EngineState {
   readonly lo: Int32Array;
   readonly hi: Int32Array;
-  readonly frames = new Int32Array(MAX_CALL_FRAMES * FRAME_INTS);
+  /** Local-call frames, FRAME_INTS each (in the 'wasm' engine's linear memory when it has one). */
+  readonly frames: Int32Array;
   /** Current frame: 0 = the entry function. */
   depth = 0;
   /** Deepest frame used since the stacks were last cleared. */
@@ -79,6 +80,7 @@ export class EngineState {
     readonly wasm: WasmShared | undefined = undefined,
   ) {
     this.allStacks = wasm ? wasm.stacks : new Uint8Array(MAX_CALL_FRAMES * STACK_SIZE);
+    this.frames = wasm ? wasm.frames : new Int32Array(MAX_CALL_FRAMES * FRAME_INTS);
     this.lo = call.lo;
     this.hi = call.hi;
     for (let d = 0; d < MAX_CALL_FRAMES; d++) {

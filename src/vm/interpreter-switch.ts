@@ -35,6 +35,7 @@ import {
   BPF_W,
   BPF_X,
   BPF_XOR,
+  OP_LDDW,
   describeOpcode,
 } from '../isa/index.js';
 import { DONE, SWITCH, type Engine } from './interpreter-state.js';
@@ -94,7 +95,123 @@ const ORDER: readonly number[] = [
 export const CASE_OF = new Uint8Array(256);
 ORDER.forEach((code, i) => (CASE_OF[code] = i + 1));
 const END = ORDER.length + 1;
-if (END > 255) throw new Error('internal: the interpreter packs case numbers into 8 bits');
+
+/**
+ * Forms decode() picks for some instructions from their fields, so that the case need not test them at
+ * run time: a 64-bit shift by a constant 1-31 or 32-63 (a straight-line template instead of a switch on
+ * the count), by 0 (nothing), and a plain 64-bit register move (no movsx width test). Only interpret()
+ * has these cases, and none of them leaves its loop.
+ */
+interface Special {
+  /** Case number (above END). */
+  readonly n: number;
+  /** What it does, as a comment in the source. */
+  readonly name: string;
+  /** Its body in the loops (`fast`: interpret()'s, else exact()'s), with d, w, pc, L, H, W in scope. */
+  readonly body: string | ((fast: boolean) => string);
+}
+const SPECIALS: Special[] = [];
+function special(name: string, body: string | ((fast: boolean) => string)): number {
+  const n = END + 1 + SPECIALS.length;
+  SPECIALS.push({ n, name, body });
+  return n;
+}
+const SHIFT_IMM = 'const k = W[pc + pc + 1] & 31;';
+/** [opcode, case for a count of 1-31, case for 32-63] of each constant 64-bit shift. */
+const CONST_SHIFTS = new Map<number, readonly [number, number]>([
+  [
+    BPF_ALU64 | BPF_LSH | BPF_K,
+    [
+      special('lsh64 k<32', `${SHIFT_IMM} const dl = L[d]; H[d] = (H[d] << k) | (dl >>> (32 - k)); L[d] = dl << k;`),
+      special('lsh64 k>=32', `${SHIFT_IMM} H[d] = L[d] << k; L[d] = 0;`),
+    ],
+  ],
+  [
+    BPF_ALU64 | BPF_RSH | BPF_K,
+    [
+      special(
+        'rsh64 k<32',
+        `${SHIFT_IMM} const dh = H[d]; L[d] = (L[d] >>> k) | (dh << (32 - k)); H[d] = (dh >>> k) | 0;`,
+      ),
+      special('rsh64 k>=32', `${SHIFT_IMM} L[d] = (H[d] >>> k) | 0; H[d] = 0;`),
+    ],
+  ],
+  [
+    BPF_ALU64 | BPF_ARSH | BPF_K,
+    [
+      special('arsh64 k<32', `${SHIFT_IMM} const dh = H[d]; L[d] = (L[d] >>> k) | (dh << (32 - k)); H[d] = dh >> k;`),
+      special('arsh64 k>=32', `${SHIFT_IMM} const dh = H[d]; L[d] = dh >> k; H[d] = dh >> 31;`),
+    ],
+  ],
+]);
+/**
+ * interpret()'s budget bookkeeping where control moves to `pc` (see runsOf): pay for the straight run that
+ * starts there, or, when the budget cannot, finish the run in exact(), which stops at the very instruction
+ * the budget runs out on.
+ */
+const CHARGE = 'budget -= R[pc]; if (budget < 0) { st.budget = budget + R[pc]; return exact(st, p, pc); } continue;';
+
+const NOP = special('shift by 0', '');
+const MOV64_REG = special('mov64 reg', 'const s = (w >>> 12) & 15; L[d] = L[s]; H[d] = H[s];');
+/** 64-bit or/xor/and/add with a non-negative constant, whose sign-extended high half is 0. */
+const IMM = 'W[pc + pc + 1]';
+const POSITIVE_IMM = new Map<number, number>([
+  [BPF_ALU64 | BPF_OR | BPF_K, special('or64 imm>=0', `L[d] |= ${IMM};`)],
+  [BPF_ALU64 | BPF_XOR | BPF_K, special('xor64 imm>=0', `L[d] ^= ${IMM};`)],
+  [BPF_ALU64 | BPF_AND | BPF_K, special('and64 imm>=0', `L[d] &= ${IMM}; H[d] = 0;`)],
+  [
+    BPF_ALU64 | BPF_ADD | BPF_K,
+    special(
+      'add64 imm>=0',
+      `const dl = L[d]; const t = (dl + ${IMM}) | 0; L[d] = t; if ((t >>> 0) < (dl >>> 0)) H[d] = (H[d] + 1) | 0;`,
+    ),
+  ],
+]);
+
+/**
+ * Fused pairs: `add rA, imm` followed by a 64-bit conditional jump on a constant (how a counted loop
+ * ends), one case per condition, run as one dispatch. The jump's slot keeps its own case, so jumping
+ * straight to it still works; and the pair counts as two instructions of the budget: with none left
+ * for the jump, the case runs the add alone and the loop's next turn faults at the jump, as unfused.
+ */
+const ADD_THEN_JUMP = new Map<number, number>(
+  ALL_SEMANTICS.filter((sem) => sem.kind === 'jump' && sem.width === 64 && !usesSrcReg(sem.code)).map((sem) => {
+    if (sem.kind !== 'jump') throw new Error('internal');
+    const cond = sem.cond({ al: 'al', ah: 'ah', bl: 'jl', bh: '(jl >> 31)' });
+    const add =
+      'const bl = W[pc + pc + 1]; const dl = L[d]; const t = (dl + bl) | 0; H[d] = (H[d] + (bl >> 31) + ((t >>> 0) < (dl >>> 0) ? 1 : 0)) | 0; L[d] = t;';
+    const operands =
+      'const w2 = W[pc + pc + 2]; const d2 = (w2 >>> 8) & 15; const al = L[d2]; const ah = H[d2]; const jl = W[pc + pc + 3];';
+    // exact(): the budget per instruction; interpret(): the run of the jump was paid for, the next is
+    const jump = (fast: boolean) =>
+      fast
+        ? `${operands} if (${cond}) { pc += (w2 >> 16) + 2; ${CHARGE} } pc += 2; ${CHARGE}`
+        : `if (budget === 0) { pc++; continue; } budget--; ${operands} if (${cond}) { pc += (w2 >> 16) + 2; continue; } pc++;`;
+    return [
+      sem.code,
+      special(`add64 imm; ${describeOpcode(sem.code)?.name ?? ''} imm`, (fast) => `${add} ${jump(fast)}`),
+    ];
+  }),
+);
+if (END + SPECIALS.length > 255) throw new Error('internal: the interpreter packs case numbers into 8 bits');
+
+/** The case decode() gives the instruction at `pc`: its opcode's, or a special form of it. */
+function caseAt(p: LoadedProgram, pc: number): number {
+  const code = p.code[pc] as number;
+  const shift = CONST_SHIFTS.get(code);
+  if (shift !== undefined) {
+    const k = (p.imm[pc] as number) & 63;
+    return k === 0 ? NOP : k < 32 ? shift[0] : shift[1];
+  }
+  if (code === (BPF_ALU64 | BPF_MOV | BPF_X) && p.off[pc] === 0) return MOV64_REG;
+  if (code === (BPF_ALU64 | BPF_ADD | BPF_K) && pc + 1 < p.slots) {
+    const fused = ADD_THEN_JUMP.get(p.code[pc + 1] as number);
+    if (fused !== undefined) return fused;
+  }
+  const positive = POSITIVE_IMM.get(code);
+  if (positive !== undefined && (p.imm[pc] as number) >= 0) return positive;
+  return CASE_OF[code] as number;
+}
 
 /**
  * The interpreter's form of a program (LoadedProgram.interp), built on its first run: two int32 per slot,
@@ -106,15 +223,38 @@ function decode(p: LoadedProgram): Int32Array {
   const w = new Int32Array(2 * (p.slots + 1));
   for (let pc = 0; pc < p.slots; pc++) {
     w[2 * pc] =
-      (CASE_OF[p.code[pc] as number] as number) |
-      ((p.dst[pc] as number) << 8) |
-      ((p.src[pc] as number) << 12) |
-      ((p.off[pc] as number) << 16);
+      caseAt(p, pc) | ((p.dst[pc] as number) << 8) | ((p.src[pc] as number) << 12) | ((p.off[pc] as number) << 16);
     w[2 * pc + 1] = p.imm[pc] as number;
   }
   w[2 * p.slots] = END;
+  p.interpRuns = runsOf(p);
   p.interp = w;
   return w;
+}
+
+/**
+ * Instructions that never move control anywhere but to the next one (nor end the program): interpret()
+ * runs them without touching the budget.
+ */
+const STRAIGHT = new Set(
+  ALL_SEMANTICS.filter((s) => ['alu', 'load', 'store', 'lddw', 'atomic'].includes(s.kind)).map((s) => s.code),
+);
+
+/**
+ * For each slot, the number of instructions from it to the end of its straight run: up to and including
+ * the next instruction that is not STRAIGHT (a jump, call, exit, packet load), or the END slot. interpret()
+ * pays a run's instructions from the budget where it enters the run (its start, a jump target, the
+ * instruction after a call), so the straight instructions need no budget test of their own; the budget is
+ * exact wherever control leaves a run, which is everywhere anyone looks at it (helpers, exit).
+ */
+function runsOf(p: LoadedProgram): Int32Array {
+  const r = new Int32Array(p.slots + 1).fill(1);
+  for (let pc = p.slots - 1; pc >= 0; pc--) {
+    const code = p.code[pc] as number;
+    if (!STRAIGHT.has(code) || p.bySlot[pc] === undefined) continue;
+    r[pc] = 1 + (r[pc + (code === OP_LDDW ? 2 : 1)] as number);
+  }
+  return r;
 }
 
 /** The packed fields (see decode) in place of the program's columns in a case's source. */
@@ -143,13 +283,20 @@ interface Flow {
   helper(id: string): string;
 }
 
-const LOOP: Flow = {
+/** exact(): every instruction pays for itself (the loop head). */
+const EXACT: Flow = {
   next: (n) => (n === 1 ? 'pc++; continue;' : `pc += ${n}; continue;`),
   goto: (pc) => `pc = ${pc}; continue;`,
   done: `st.budget = budget; return ${DONE};`,
   switchProgram: `st.budget = budget; return ${SWITCH};`,
   // helpers may run callbacks, which spend the budget too: step() does the bookkeeping
   helper: () => 'break;',
+};
+
+/** interpret(): straight instructions go on for free, control moves pay for the run they enter. */
+const FAST: Flow = {
+  ...EXACT,
+  goto: (pc) => `pc = ${pc}; ${CHARGE}`,
 };
 
 const STEP: Flow = {
@@ -230,7 +377,7 @@ function caseBody(sem: InsnSemantics, flow: Flow): string {
     }
     case 'jump': {
       const cond = sem.cond({ al: 'dl', ah: 'dh', bl: 'bl', bh: 'bh' });
-      return `${withLocals(cond, usesSrcReg(sem.code), `if (${cond}) { ${flow.goto('pc + OFF[pc] + 1')} }`)} ${flow.next(1)}`;
+      return `${withLocals(cond, usesSrcReg(sem.code), `if (${cond}) { ${flow.goto('pc + OFF[pc] + 1')} }`)} ${flow.goto('pc + 1')}`;
     }
     case 'ja':
       return flow.goto(sem.wide ? 'pc + IMM[pc] + 1' : 'pc + OFF[pc] + 1');
@@ -260,7 +407,7 @@ function caseBody(sem: InsnSemantics, flow: Flow): string {
       // outside the packet: the program ends with r0 = 0, as in the kernel
       return (
         `const v = X.loadPacket(st, pc, ${sem.size}, ${at}); ` +
-        `if (v < 0) { L[0] = 0; H[0] = 0; st.depth = 0; ${flow.done} } L[0] = v | 0; H[0] = 0; ${flow.next(1)}`
+        `if (v < 0) { L[0] = 0; H[0] = 0; st.depth = 0; ${flow.done} } L[0] = v | 0; H[0] = 0; ${flow.goto('pc + 1')}`
       );
     }
   }
@@ -277,6 +424,14 @@ function cases(codes: readonly number[], flow: Flow): string {
     .join('\n');
 }
 
+/** The special cases' source, for interpret()'s loop (`fast`) or exact()'s. */
+function specials(fast: boolean): string {
+  return SPECIALS.map((sp) => {
+    const body = typeof sp.body === 'string' ? sp.body : sp.body(fast);
+    return `case ${sp.n}: /* ${sp.name} */ { ${body} pc++; continue; }`;
+  }).join('\n');
+}
+
 /** The generated source of step() and interpret() (exposed for tests and curious readers). */
 export const interpreterSource = `"use strict";
 function step(st, p, pc, w) {
@@ -290,7 +445,7 @@ ${cases(
   }
   throw new X.VmError('load', 'invalid opcode 0x' + p.code[pc].toString(16), { pc });
 }
-return function interpret(st, p, startPc) {
+const exact = function exact(st, p, startPc) {
   const L = st.lo, H = st.hi, M = st.mem, IMM2 = p.imm2;
   const W = p.interp ?? X.decode(p);
   let pc = startPc;
@@ -304,9 +459,10 @@ return function interpret(st, p, startPc) {
     }
     const d = (w >>> 8) & 15;
     switch (w & 255) {
-${cases(INLINE, LOOP)}
+${cases(INLINE, EXACT)}
       case ${END}:
         throw X.fallThroughError(pc);
+${specials(false)}
     }
     // everything else, and the rare forms of the cases above that break out
     st.budget = budget;
@@ -314,6 +470,32 @@ ${cases(INLINE, LOOP)}
     if (next < 0) return next === ${STEP_DONE} ? ${DONE} : ${SWITCH};
     budget = st.budget; // a helper may have run callbacks, which spend the same budget
     pc = next;
+  }
+};
+return function interpret(st, p, startPc) {
+  const L = st.lo, H = st.hi, M = st.mem, IMM2 = p.imm2;
+  const W = p.interp ?? X.decode(p);
+  const R = p.interpRuns;
+  let pc = startPc;
+  let budget = st.budget - R[pc];
+  if (budget < 0) return exact(st, p, pc);
+  for (;;) {
+    const w = W[pc + pc];
+    const d = (w >>> 8) & 15;
+    switch (w & 255) {
+${cases(INLINE, FAST)}
+      case ${END}:
+        throw X.fallThroughError(pc);
+${specials(true)}
+    }
+    // everything else, and the rare forms of the cases above that break out
+    st.budget = budget;
+    const next = step(st, p, pc, w);
+    if (next < 0) return next === ${STEP_DONE} ? ${DONE} : ${SWITCH};
+    budget = st.budget; // a helper may have run callbacks, which spend the same budget
+    const ended = R[pc] === 1;
+    pc = next;
+    if (ended) { ${CHARGE} }
   }
 };
 //# sourceURL=bpfkit-interpreter.js`;

@@ -15,6 +15,10 @@ import { Vm } from '../../src/vm/interpreter.js';
 import { assignPcs, type Instruction } from '../../src/isa/index.js';
 import { asm, errorOf, runOn, type Outcome } from './support.js';
 import { repoPath } from '../support/env.js';
+import { mapSpec } from '../support/map-spec.js';
+import { preferredEngine } from '../../src/vm/wasm/preference.js';
+import { MapType } from '../../src/uapi/types.js';
+import type { MapSpec, ObjectSpec } from '../../src/elf/spec.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -94,6 +98,77 @@ test('wasm: the budget runs out at the same instruction, and a run that just fit
   assert.ok('r0' in full && full.instructions === 302);
   same(loop, undefined, 302);
   for (const budget of [1, 2, 150, 301]) assert.equal(errorOf(same(loop, undefined, budget)).kind, 'budget');
+});
+
+test('wasm: local calls inside the module keep r6-r10 and each frame’s stack, and fault and stop as the interpreter does', () => {
+  // every frame writes its own stack, calls deeper, and finds its stack and r6-r9 as it left them
+  const nested = `
+mov %r6, 1
+mov %r7, 2
+mov %r8, 3
+lddw %r9, 0x100000004
+stdw [%r10-8], 11
+mov %r1, 5
+call local f
+ldxdw %r2, [%r10-8]
+add %r0, %r2
+add %r0, %r6
+add %r0, %r7
+add %r0, %r8
+add %r0, %r9
+exit
+f:
+stdw [%r10-8], 22
+mov %r6, 100
+mov %r9, %r1
+call local g
+ldxdw %r3, [%r10-8]
+add %r0, %r3
+add %r0, %r6
+add %r0, %r9
+exit
+g:
+mov %r6, 1000
+stdw [%r10-8], 33
+ldxdw %r0, [%r10-8]
+add %r0, %r1
+exit`;
+  const out = same(nested);
+  assert.ok('r0' in out && out.r0 === 33n + 5n + 22n + 100n + 5n + 11n + 1n + 2n + 3n + 0x100000004n);
+  for (let budget = 1; budget <= 30; budget++) same(nested, undefined, budget);
+  // recursion past the frame limit faults at the call that would exceed it
+  const deep = 'mov %r0, 0\ncall local f\nexit\nf:\nadd %r0, 1\ncall local f\nexit';
+  assert.equal(errorOf(same(deep)).kind, 'call-depth');
+  // a recursion that fits returns through every frame; the budget runs out inside a callee the same way
+  const fits =
+    'mov %r1, 6\nmov %r0, 0\ncall local f\nexit\nf:\nadd %r0, %r1\nsub %r1, 1\njeq %r1, 0, out\ncall local f\nout:\nexit';
+  assert.ok('r0' in same(fits) && (same(fits) as { r0: bigint }).r0 === 21n);
+  for (let budget = 1; budget <= 40; budget++) same(fits, undefined, budget);
+  // a helper that stops the program (the test helper unwind with 0) from a callee two frames deep
+  same('mov %r0, 7\ncall local f\nmov %r0, 9\nexit\nf:\ncall local g\nexit\ng:\nmov %r1, 0\ncall 5\nmov %r0, 3\nexit');
+  same('mov %r0, 7\ncall local f\nexit\nf:\nmov %r1, 4\ncall 5\nadd %r0, 1\nexit');
+  // a fault inside a callee names the callee's pc
+  assert.equal(errorOf(same('call local f\nexit\nf:\nldxw %r0, [%r1+64]\nexit')).pc, 2);
+  // a run that faults inside a callee leaves nothing on that frame's stack for the next run
+  const leaky = new Vm({ engine: 'wasm' });
+  const writeAndFault = leaky.load(asm('call local f\nexit\nf:\nstdw [%r10-8], 77\nldxw %r0, [%r1+64]\nexit'));
+  assert.throws(() => leaky.run(writeAndFault), /read of 4 bytes/);
+  const readCallee = leaky.load(asm('call local f\nexit\nf:\nldxdw %r0, [%r10-8]\nexit'));
+  assert.equal(leaky.run(readCallee).r0, 0n);
+  // and the program ran as WebAssembly, not on the JIT
+  const vm = new Vm({ engine: 'wasm' });
+  const p = vm.load(asm(nested));
+  assert.equal(vm.run(p).r0, (out as { r0: bigint }).r0);
+  assert.equal(wasmStatus(p), undefined);
+});
+
+test('wasm: the default engine takes programs with local calls, not those with hash maps or other helpers', () => {
+  const spec = (text: string, maps: MapSpec[] = []) =>
+    ({ maps, programs: [{ insns: asm(text) }] }) as unknown as ObjectSpec;
+  const calls = 'mov %r1, 1\ncall local f\nexit\nf:\nmov %r0, %r1\nexit';
+  assert.equal(preferredEngine(spec(calls)), 'wasm');
+  assert.equal(preferredEngine(spec(calls, [mapSpec('h', MapType.HASH, 4, 4, 1)])), 'jit');
+  assert.equal(preferredEngine(spec('call 5\nexit')), 'jit');
 });
 
 test('wasm: division edge cases, byte swaps and sign extension agree with the interpreter', () => {

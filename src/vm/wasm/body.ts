@@ -6,6 +6,7 @@
 import { ByteWriter } from './bytes.js';
 import * as W from './opcodes.js';
 import { MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/index.js';
+import { FRAME_INTS } from '../interpreter-state.js';
 
 // ---- linear memory (one 64 KiB page, shared by every program of one Vm) ----
 
@@ -38,8 +39,19 @@ export const MEM_PACKET = 1024;
 export const MEM_MAPS = 1536;
 export const MAP_SLOTS = 64;
 export const MAP_BYTES = 32;
+/**
+ * The local-call frames (EngineState.frames: FRAME_INTS int32s each, as the other engines write them),
+ * so the module pushes and pops frames itself and JavaScript finds them where it looks.
+ */
+export const MEM_FRAMES = MEM_MAPS + MAP_SLOTS * MAP_BYTES;
+/** The current frame's depth (EngineState.depth while the module runs) and the deepest entered (maxDepth). */
+export const MEM_DEPTH = MEM_FRAMES + MAX_CALL_FRAMES * FRAME_INTS * 4;
+export const MEM_MAX_DEPTH = MEM_DEPTH + 4;
+/** r10 of each frame depth (EngineState.stackTops), as int32s. */
+export const MEM_TOPS = MEM_MAX_DEPTH + 4;
 /** The call frames' stacks (EngineState.allStacks), frame d at MEM_STACKS + d * STACK_SIZE. */
 export const MEM_STACKS = 4096; // (after MEM_MAPS + MAP_SLOTS * MAP_BYTES)
+if (MEM_TOPS + 4 * MAX_CALL_FRAMES > MEM_STACKS) throw new Error('internal: the wasm memory layout overlaps');
 /** The stacks end inside the first page. */
 export const MEM_STACKS_END = MEM_STACKS + MAX_CALL_FRAMES * STACK_SIZE;
 /** From here on, buffers handed out by Memory.allocate (packet buffer, contexts). */
@@ -47,33 +59,35 @@ export const MEM_ARENA = MEM_STACKS_END;
 /** Pages of linear memory (fixed: growing would detach every view of it). */
 export const MEM_PAGES = 8;
 
-// ---- the run function: (block, frame base) -> code | pc << 3 ----
+// ---- the program's function: (block, frame base, r0-r10) -> code | pc << 3 ----
 
 /** Parameter: the dense number of the block to start at. */
 export const L_BLOCK = 0;
 /** Parameter: the linear-memory address of the current frame's stack (its lowest byte). */
 export const L_FP = 1;
-/** Local of eBPF register r (i64). */
+/** Parameter of eBPF register r (i64): the caller's registers, which the callee of a local call sees. */
 export const reg = (r: number): number => 2 + r;
 /** The budget left (i32). */
 export const L_BUDGET = 13;
 /** Scratch locals. */
 export const L_T = 14; // i64
 export const L_TI = 15; // i32
-/** Locals after the parameters: r0-r10, budget, t, ti. */
+export const L_TJ = 16; // i32
+/** The program function's parameters: block, frame, r0-r10. */
+export const PROGRAM_PARAMS = [W.I32, W.I32, ...new Array<number>(11).fill(W.I64)];
+/** Its locals after the parameters: budget, t, ti, tj. */
 export const LOCALS = [
-  { count: 11, type: W.I64 },
   { count: 1, type: W.I32 },
   { count: 1, type: W.I64 },
-  { count: 1, type: W.I32 },
+  { count: 2, type: W.I32 },
 ] as const;
 
 /** Why the function returned (the low 3 bits of its result; the pc is above them). */
 export const enum Exit {
   /** `exit`: JavaScript pops a frame or ends the run. */
   Exit = 0,
-  /** A local call at pc: JavaScript pushes the frame and re-enters at the target. */
-  Call = 1,
+  /** A local call at pc would exceed MAX_CALL_FRAMES (the module makes the calls that fit itself). */
+  CallDepth = 1,
   /** Continue at pc on the interpreter (the budget cannot pay for the block there). */
   Bail = 2,
   /** A helper stopped the program. */
@@ -104,7 +118,7 @@ export const enum Import {
 
 /** The module's own functions, numbered after the imports (compile.ts writes them in this order). */
 export const enum Fn {
-  /** run(block, frame) -> code | pc << 3 (exported). */
+  /** run(block, frame) -> code | pc << 3 (exported): the registers from the register file, then Program. */
   Run = 12,
   /** (pointer i64, offset i64, size i64) -> linear offset of a readable access in a table region, or -1. */
   ResolveRead,
@@ -112,6 +126,8 @@ export const enum Fn {
   ResolveWrite,
   /** (pc, size, offset) -> LD_ABS/LD_IND value, or -1 for a load outside the packet (loadPacket). */
   LoadPacket,
+  /** (block, frame, r0-r10) -> code | pc << 3: the program itself, entered by run and by its local calls. */
+  Program,
 }
 
 /** A function body being written: opcodes with their immediates. */

@@ -14,11 +14,36 @@
  * A program this layout cannot hold (more blocks or slots than MAX_BLOCKS / MAX_SLOTS) is refused with
  * the reason; the engine then runs it on the compiled JavaScript engine.
  */
-import { BPF_PSEUDO_CALL, STACK_SIZE } from '../../isa/index.js';
+import { BPF_PSEUDO_CALL, MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/index.js';
+import { FRAME_INTS } from '../interpreter-state.js';
 import { SEMANTICS } from '../insn-semantics.js';
 import type { LoadedProgram } from '../interpreter-program.js';
 import { jumpTarget, leaders } from '../jit-layout.js';
-import { Body, Exit, Fn, Import, L_BLOCK, L_BUDGET, L_T, L_TI, LOCALS, MEM_BUDGET, MEM_PAGES, reg } from './body.js';
+import {
+  ALL_REGS,
+  Body,
+  Exit,
+  Fn,
+  Import,
+  L_BLOCK,
+  L_BUDGET,
+  L_FP,
+  L_T,
+  L_TI,
+  L_TJ,
+  LOCALS,
+  MEM_BUDGET,
+  MEM_DEPTH,
+  MEM_FRAMES,
+  MEM_HI,
+  MEM_LO,
+  MEM_MAX_DEPTH,
+  MEM_PAGES,
+  MEM_STACKS,
+  MEM_TOPS,
+  PROGRAM_PARAMS,
+  reg,
+} from './body.js';
 import { emitAlu } from './emit-alu.js';
 import { emitCondition } from './emit-cond.js';
 import { emitAtomic, emitLoad, emitStore } from './emit-memory.js';
@@ -77,7 +102,7 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
   const N = starts.length;
 
   const b = new Body();
-  b.reload().takeBudget();
+  b.takeBudget();
   b.op(W.BLOCK, W.VOID); // the shared path of blocks the budget cannot pay for (after the loop)
   b.op(W.LOOP, W.VOID);
   for (let k = 0; k <= N; k++) b.op(W.BLOCK, W.VOID); // N block labels, then the dispatch's own
@@ -104,13 +129,78 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
     imports,
     memory: { module: 'env', name: 'memory', min: MEM_PAGES, max: MEM_PAGES },
     funcs: [
-      { type: { params: [W.I32, W.I32], results: [W.I32] }, locals: LOCALS, body: b.bytes(), export: 'run' },
+      { type: { params: [W.I32, W.I32], results: [W.I32] }, locals: [], body: runBody(), export: 'run' },
       { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(false) },
       { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(true) },
       { type: { params: [W.I32, W.I32, W.I32], results: [W.I64] }, locals: LOAD_PACKET_LOCALS, body: loadPacketBody() },
+      { type: { params: PROGRAM_PARAMS, results: [W.I32] }, locals: LOCALS, body: b.bytes() },
     ],
   });
   return { bytes, blockOf, stackBytes: stackBytes(p) };
+}
+
+/** run(block, frame): the program function with the registers JavaScript left in the register file. */
+function runBody(): Uint8Array {
+  const b = new Body();
+  b.get(0).get(1);
+  for (const r of ALL_REGS) {
+    b.i32(0).mem(W.I64_LOAD32_U, 2, MEM_LO + 4 * r);
+    b.i32(0)
+      .mem(W.I64_LOAD32_U, 2, MEM_HI + 4 * r)
+      .i64(32, 0)
+      .op(W.I64_SHL, W.I64_OR);
+  }
+  return b.call(Fn.Program).end().bytes();
+}
+
+/**
+ * A local call, inside the module: the frame pushed where the other engines keep it (return pc, program,
+ * r6-r9, r10: interpreter-ops.ts pushFrame), the depth cell raised, then the program function called
+ * recursively at the target's block on the next frame's stack, with every register as the callee sees it
+ * (r10 the new frame's top). Its `exit` returns here: r0-r5 come back through the register file, r6-r10
+ * are this function's own, as the frame saved them. Anything else it returns (a fault exit, a bail to the
+ * interpreter, a helper's stop or tail call) is passed on with the frames as they are, for JavaScript.
+ */
+function localCall(b: Body, p: LoadedProgram, pc: number, block: number): void {
+  const depth = (): Body => b.get(L_FP).i32(MEM_STACKS).op(W.I32_SUB).i32(9).op(W.I32_SHR_U);
+  if (STACK_SIZE !== 512) throw new Error('internal: the frame depth is the frame offset >> 9');
+  depth()
+    .tee(L_TI)
+    .i32(MAX_CALL_FRAMES - 1)
+    .op(W.I32_GE_U)
+    .if()
+    .leave(Exit.CallDepth, pc)
+    .end();
+  b.get(L_TI)
+    .i32(FRAME_INTS * 4)
+    .op(W.I32_MUL)
+    .set(L_TJ);
+  const field = (i: number, value: () => void): void => {
+    b.get(L_TJ);
+    value();
+    b.mem(W.I32_STORE, 2, MEM_FRAMES + 4 * i);
+  };
+  field(0, () => b.i32(pc + 1));
+  field(1, () => b.i32(p.id));
+  for (let r = 6; r <= 9; r++) {
+    field(2 * r - 10, () => b.get(reg(r)).op(W.I32_WRAP_I64));
+    field(2 * r - 9, () => b.get(reg(r)).i64(32, 0).op(W.I64_SHR_U, W.I32_WRAP_I64));
+  }
+  field(10, () => b.get(reg(10)).op(W.I32_WRAP_I64));
+  b.get(L_TI).i32(1).op(W.I32_ADD).set(L_TJ);
+  b.i32(0).get(L_TJ).mem(W.I32_STORE, 2, MEM_DEPTH);
+  b.i32(0).get(L_TJ).i32(0).mem(W.I32_LOAD, 2, MEM_MAX_DEPTH);
+  b.get(L_TJ).i32(0).mem(W.I32_LOAD, 2, MEM_MAX_DEPTH).op(W.I32_GT_S, W.SELECT);
+  b.mem(W.I32_STORE, 2, MEM_MAX_DEPTH);
+  b.i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);
+  b.i32(block).get(L_FP).i32(STACK_SIZE).op(W.I32_ADD);
+  for (let r = 0; r <= 9; r++) b.get(reg(r));
+  b.get(L_TJ).i32(2).op(W.I32_SHL).mem(W.I64_LOAD32_U, 2, MEM_TOPS);
+  b.call(Fn.Program).tee(L_TI).i32(7).op(W.I32_AND).if().get(L_TI).op(W.RETURN).end();
+  b.reload([0, 1, 2, 3, 4, 5]);
+  b.i32(0);
+  depth().mem(W.I32_STORE, 2, MEM_DEPTH);
+  b.takeBudget();
 }
 
 /** See WasmProgram.stackBytes. */
@@ -223,7 +313,7 @@ function emitBlock(
         break;
       case 'call':
         if (src === BPF_PSEUDO_CALL) {
-          b.spill().leave(Exit.Call, pc);
+          localCall(b, p, pc, blockOf[pc + imm + 1] as number);
           break;
         }
         if (imm === MAP_LOOKUP_ELEM) emitMapLookup(b, () => helperCall(b, pc, imm));
@@ -235,7 +325,8 @@ function emitBlock(
         helperResult(b, pc);
         break;
       case 'exit':
-        b.spill().leave(Exit.Exit, pc);
+        // r6-r10 of the frame it returns to are its own (a caller here, or popFrame's)
+        b.spill([0, 1, 2, 3, 4, 5]).leave(Exit.Exit, pc);
         break;
     }
   }

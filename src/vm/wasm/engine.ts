@@ -4,8 +4,9 @@
  * stacks in the Vm's one page of linear memory (shared.ts), so helpers, Memory and the other engines see
  * the same bytes.
  *
- * The module returns to this loop for what JavaScript does: pushing and popping local-call frames (the
- * frames live in EngineState, as for the other engines), tail calls, the end of the run, and blocks the
+ * The module makes local calls itself (frames in linear memory, where EngineState.frames is a view of
+ * them); it returns to this loop for what JavaScript does: popping a frame the module did not push (a
+ * callback's, or one entered before a tail call), tail calls, the end of the run, and blocks the
  * budget cannot pay for in full (those, and any entry at a pc that starts no block, continue on the
  * interpreter, exactly). Loads and stores outside the current frame, helpers, LD_ABS/LD_IND and atomics
  * are the module's imports, calling the same Memory methods and out-of-line operations as the
@@ -21,16 +22,16 @@ import { interpret } from '../interpreter-switch.js';
 import { compiledEngine } from '../interpreter-jit.js';
 import {
   atomic,
+  callDepthError,
   callHelper,
   callxError,
   fallThroughError,
   loadPacket,
   popFrame,
-  pushFrame,
 } from '../interpreter-ops.js';
 import { Exit, MEM_STACKS } from './body.js';
 import { compileToWasm, IMPORT_NAMES } from './compile.js';
-import { BUDGET_CELL, LOAD_HI_CELL, type WasmShared } from './shared.js';
+import { BUDGET_CELL, LOAD_HI_CELL, enterModule, leaveModule, type WasmShared } from './shared.js';
 import { wasmApi } from './runtime.js';
 import { syncPacket, syncRegions } from './regions.js';
 import { syncMaps } from './map-lookup.js';
@@ -93,7 +94,9 @@ export function wasmEngine(st: EngineState, p: LoadedProgram, startPc: number): 
       return interpret(st, p, pc);
     }
     putBudget(st, w);
+    enterModule(st, w);
     const r = c.run(block, MEM_STACKS + st.depth * STACK_SIZE);
+    leaveModule(st, w);
     takeBudget(st, w);
     const at = r >> 3;
     switch (r & 7) {
@@ -106,10 +109,8 @@ export function wasmEngine(st: EngineState, p: LoadedProgram, startPc: number): 
         }
         return ret === -1 ? SWITCH : DONE;
       }
-      case Exit.Call:
-        pushFrame(st, p, at, at + 1);
-        pc = at + (p.imm[at] as number) + 1;
-        continue;
+      case Exit.CallDepth:
+        throw callDepthError(at);
       case Exit.Bail:
         w.dirtyAll = true;
         return interpret(st, p, at);
@@ -176,24 +177,28 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
       M.st64(lo, hi, off, vl, vh, pc);
     },
     helper: (pc: number, id: number) => {
+      leaveModule(st, w);
       helperWrites(st, w);
       takeBudget(st, w);
       const r = callHelper(st, p, pc, id);
       syncRegions(M, w);
       syncPacket(st.packet, w);
       putBudget(st, w);
+      enterModule(st, w);
       return r;
     },
     callx: (pc: number, d: number) => {
       const lo = L[d] as number;
       const hi = H[d] as number;
       if (!p.mayCallx(lo, hi)) throw callxError(p, pc, d, lo, hi);
+      leaveModule(st, w);
       helperWrites(st, w);
       takeBudget(st, w);
       const r = callHelper(st, p, pc, lo);
       syncRegions(M, w);
       syncPacket(st.packet, w);
       putBudget(st, w);
+      enterModule(st, w);
       return r;
     },
     packet: (pc: number, size: number, offset: number) => loadPacket(st, pc, size, offset),

@@ -22,6 +22,7 @@ export const BR_TABLE = 0x0e;
 export const RETURN = 0x0f;
 export const CALL = 0x10;
 export const DROP = 0x1a;
+export const SELECT = 0x1b;
 
 export const LOCAL_GET = 0x20;
 export const LOCAL_SET = 0x21;

@@ -6,13 +6,32 @@
  */
 import { MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/index.js';
 import { wasmApi, type WasmMemory } from './runtime.js';
-import { MEM_ARENA, MEM_BUDGET, MEM_HI, MEM_LO, MEM_LOAD_HI, MEM_PAGES, MEM_STACKS } from './body.js';
+import {
+  MEM_ARENA,
+  MEM_BUDGET,
+  MEM_DEPTH,
+  MEM_FRAMES,
+  MEM_HI,
+  MEM_LO,
+  MEM_LOAD_HI,
+  MEM_MAX_DEPTH,
+  MEM_PAGES,
+  MEM_STACKS,
+  MEM_TOPS,
+} from './body.js';
+import { FRAME_INTS } from '../interpreter-state.js';
 import type { Memory } from '../memory.js';
+import type { EngineState } from '../interpreter-state.js';
 
 /** Index of the budget cell in WasmShared.cells. */
 export const BUDGET_CELL = MEM_BUDGET / 4;
 /** Index of the cell a 64-bit load's high half comes back in. */
 export const LOAD_HI_CELL = MEM_LOAD_HI / 4;
+/** Cells of the frame depth and the deepest frame entered, while a module runs (see enterModule). */
+export const DEPTH_CELL = MEM_DEPTH / 4;
+export const MAX_DEPTH_CELL = MEM_MAX_DEPTH / 4;
+/** First cell of the frames' r10 values (EngineState.stackTops). */
+export const TOPS_CELL = MEM_TOPS / 4;
 
 /** A Vm's linear memory and the views the engines share. */
 export interface WasmShared {
@@ -26,6 +45,8 @@ export interface WasmShared {
   hi: Int32Array;
   /** Every frame's stack bytes (EngineState.allStacks). */
   stacks: Uint8Array;
+  /** The local-call frames (EngineState.frames). */
+  frames: Int32Array;
   /** Budget beyond what the i32 cell holds (huge budgets). */
   extra: number;
   /**
@@ -57,7 +78,9 @@ export function clearStacks(w: WasmShared, maxDepth: number): void {
   else if (w.dirty > 0) {
     const n = w.dirty;
     const s = w.stacks;
-    for (let d = 0, top = STACK_SIZE; d <= maxDepth; d++, top += STACK_SIZE) {
+    // a run that faulted inside a local call left its deepest frame only in the module's cell
+    const deepest = Math.max(maxDepth, w.cells[MAX_DEPTH_CELL] as number);
+    for (let d = 0, top = STACK_SIZE; d <= deepest; d++, top += STACK_SIZE) {
       if (n > 64) s.fill(0, top - n, top);
       else for (let i = top - n; i < top; i++) s[i] = 0; // (cheaper than fill() on a few bytes)
     }
@@ -89,6 +112,7 @@ export function createWasmShared(vmMemory: Memory): WasmShared | undefined {
     lo: new Int32Array(buf, MEM_LO, 11),
     hi: new Int32Array(buf, MEM_HI, 11),
     stacks: new Uint8Array(buf, MEM_STACKS, MAX_CALL_FRAMES * STACK_SIZE),
+    frames: new Int32Array(buf, MEM_FRAMES, MAX_CALL_FRAMES * FRAME_INTS),
     extra: 0,
     dirty: 0,
     dirtyAll: false,
@@ -99,4 +123,22 @@ export function createWasmShared(vmMemory: Memory): WasmShared | undefined {
     epoch: -1,
     resizes: -1,
   };
+}
+
+/**
+ * Before the module runs (or a helper it called returns to it): the frame depth and the frames' r10
+ * values where its local calls find them. The module keeps the depth cell up to date as it calls and
+ * returns; leaveModule hands it back.
+ */
+export function enterModule(st: EngineState, w: WasmShared): void {
+  const c = w.cells;
+  c[DEPTH_CELL] = st.depth;
+  c[MAX_DEPTH_CELL] = st.maxDepth;
+  if (c[TOPS_CELL] !== st.stackTops[0]) c.set(st.stackTops, TOPS_CELL);
+}
+
+/** After the module returned (or called a helper): the depth it is at and the deepest frame it entered. */
+export function leaveModule(st: EngineState, w: WasmShared): void {
+  st.depth = w.cells[DEPTH_CELL] as number;
+  st.maxDepth = w.cells[MAX_DEPTH_CELL] as number;
 }
