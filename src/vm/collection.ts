@@ -383,10 +383,8 @@ export class VmProgram implements Program {
     const ctx = this.ctxBytes!;
     try {
       const { pb, network } = this.setUp(opts);
-      let res: ReturnType<Vm['run']> | undefined;
-      const runOpts = this.runOpts;
       const t0 = performance.now();
-      for (let i = 0; i < repeat; i++) res = coll.vm.run(this.loaded, runOpts);
+      const res = coll.vm.runRepeat(this.loaded, this.runOpts, repeat);
       const t1 = performance.now();
       if (this.kind === 'skb' && opts.ctx) rc.syncCtx(); // read back what the program wrote, for ctx out
       // XDP: BPF_PROG_TEST_RUN returns the buffer from data_meta (metadata included).
@@ -397,12 +395,12 @@ export class VmProgram implements Program {
         data.set(pb.bytes.subarray(pb.net, pb.end), pb.net - pb.mac);
       }
       return {
-        retval: res!.retval,
+        retval: res.retval,
         data,
         ...(opts.ctx ? { ctx: this.kind === 'skb' ? ctxOut(rc, ctx, pb) : ctx.slice() } : {}),
         durationNs: ((t1 - t0) * 1e6) / repeat,
         verdicts: rc.verdicts,
-        instructions: res!.instructions,
+        instructions: res.instructions,
       };
     } finally {
       rc.packet = undefined;

@@ -26,6 +26,7 @@ import { writeModule, type FuncImport } from './module-writer.js';
 import { loadPacketBody, LOAD_PACKET_LOCALS } from './packet-load.js';
 import { emitMapLookup, MAP_LOOKUP_ELEM } from './map-lookup.js';
 import { resolveBody, RESOLVE_LOCALS } from './regions.js';
+import { repeatBody, REPEAT_LOCALS } from './repeat-loop.js';
 import * as W from './opcodes.js';
 
 /** Largest program compiled to WebAssembly (beyond, engines' function-size limits come near). */
@@ -38,7 +39,7 @@ export interface WasmProgram {
   bytes: Uint8Array;
   blockOf: Int32Array;
   /**
-   * Bytes below the frame's top its stores and atomics can write in WebAssembly: the lowest r10 offset
+   * Bytes below the frame's top its stores can write in WebAssembly: the lowest r10 offset
    * stored at, or the whole frame when some store goes through another register (its fast path may land
    * anywhere in the frame). Stores the imports make are tracked by the engine.
    */
@@ -100,6 +101,7 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
     name,
     type: { params, results },
   }));
+  const written = stackBytes(p);
   const bytes = writeModule({
     imports,
     memory: { module: 'env', name: 'memory', min: MEM_PAGES, max: MEM_PAGES },
@@ -108,17 +110,23 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
       { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(false) },
       { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(true) },
       { type: { params: [W.I32, W.I32, W.I32], results: [W.I64] }, locals: LOAD_PACKET_LOCALS, body: loadPacketBody() },
+      {
+        type: { params: [W.I32, W.I32], results: [W.I32] },
+        locals: REPEAT_LOCALS,
+        body: repeatBody(written),
+        export: 'repeat',
+      },
     ],
   });
-  return { bytes, blockOf, stackBytes: stackBytes(p) };
+  return { bytes, blockOf, stackBytes: written };
 }
 
 /** See WasmProgram.stackBytes. */
 function stackBytes(p: LoadedProgram): number {
   let bytes = 0;
   for (let pc = 0; pc < p.slots; pc++) {
-    const kind = SEMANTICS[p.code[pc] as number]?.kind;
-    if (kind !== 'store' && kind !== 'atomic') continue;
+    // (atomics never write a frame in WebAssembly: only table regions, else the import, which tracks it)
+    if (SEMANTICS[p.code[pc] as number]?.kind !== 'store') continue;
     if (p.dst[pc] !== 10) return STACK_SIZE;
     const off = p.off[pc] as number;
     if (off < 0 && -off > bytes) bytes = Math.min(STACK_SIZE, -off);
