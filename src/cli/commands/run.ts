@@ -156,7 +156,12 @@ async function* readInputs(
  * What `runCapture` reports for each packet: its label, the retval, whether the packet changed and the
  * packet after the run — the last two only when asked (they compare and copy).
  */
-type PacketReport = (label: () => string, retval: number, changed: () => boolean, after: () => Uint8Array) => void;
+export type PacketReport = (
+  label: () => string,
+  retval: number,
+  changed: () => boolean,
+  after: () => Uint8Array,
+) => void;
 
 /**
  * `--pcap` in the VM for programs with an __sk_buff: every record from the reader's chunk buffer, run
@@ -164,7 +169,7 @@ type PacketReport = (label: () => string, retval: number, changed: () => boolean
  * context rebuild beyond what the kernel's test run pays), the packet after the run compared and copied
  * out only when it is printed. Same results, maps and order as one run() per packet.
  */
-async function runCapture(
+export async function runCapture(
   path: string,
   prog: VmProgram,
   keep: ReturnType<typeof recordFilter> | undefined,
