@@ -383,10 +383,8 @@ export class VmProgram implements Program {
     const ctx = this.ctxBytes!;
     try {
       const { pb, network } = this.setUp(opts);
-      let res: ReturnType<Vm['run']> | undefined;
-      const runOpts = this.runOpts;
       const t0 = performance.now();
-      for (let i = 0; i < repeat; i++) res = coll.vm.run(this.loaded, runOpts);
+      const res = coll.vm.runRepeat(this.loaded, this.runOpts, repeat);
       const t1 = performance.now();
       if (this.kind === 'skb' && opts.ctx) rc.syncCtx(); // read back what the program wrote, for ctx out
       // XDP: BPF_PROG_TEST_RUN returns the buffer from data_meta (metadata included).
@@ -397,12 +395,12 @@ export class VmProgram implements Program {
         data.set(pb.bytes.subarray(pb.net, pb.end), pb.net - pb.mac);
       }
       return {
-        retval: res!.retval,
+        retval: res.retval,
         data,
         ...(opts.ctx ? { ctx: this.kind === 'skb' ? ctxOut(rc, ctx, pb) : ctx.slice() } : {}),
         durationNs: ((t1 - t0) * 1e6) / repeat,
         verdicts: rc.verdicts,
-        instructions: res!.instructions,
+        instructions: res.instructions,
       };
     } finally {
       rc.packet = undefined;
@@ -423,7 +421,9 @@ export class VmProgram implements Program {
     if (this.kind !== 'skb') return this.run({ data: frame }).retval;
     const pb = this.coll.packetBuffer();
     pb.reset(frame);
-    if (this.networkView(frame.length)) pb.data = pb.net;
+    this.lastNetwork = this.networkView(frame.length);
+    if (this.lastNetwork) pb.data = pb.net;
+    this.lastInPlace = false;
     this.ctxBytes!.fill(0);
     this.ctxClean = false;
     return this.runFresh(frame, 0, frame.length, pb.base + pb.data, pb.base + pb.end, pb, pb);
@@ -443,7 +443,9 @@ export class VmProgram implements Program {
     view.mac = off;
     view.net = off + 14;
     view.end = off + len;
-    view.data = this.networkView(len) ? off + 14 : off;
+    this.lastNetwork = this.networkView(len);
+    this.lastInPlace = true;
+    view.data = this.lastNetwork ? off + 14 : off;
     // Such a program cannot write its context (nor can its helpers): after one zeroing, rewriting the
     // per-packet fields is enough.
     if (!this.ctxClean) {
@@ -493,6 +495,49 @@ export class VmProgram implements Program {
       rc.packet = undefined;
       rc.lazyPacket = undefined;
     }
+  }
+
+  /** The last runPacket / runPacketAt ran where the frame lies (nothing copied: the packet is the frame). */
+  private lastInPlace = false;
+  /** ... and saw the frame from its network header (run()'s `data` then has the Ethernet header zeroed). */
+  private lastNetwork = false;
+
+  /**
+   * Would run()'s `data` for the last runPacket / runPacketAt differ from bytes[off, off + len), the frame
+   * it ran on? Answered without copying anything (a capture loop asks for every frame). Only for
+   * programs with an __sk_buff (runPacket on others is run(), whose result it keeps).
+   */
+  packetChanged(bytes: Uint8Array, off: number, len: number): boolean {
+    if (this.kind !== 'skb') throw new InputError(`program '${this.name}' has no per-packet entry`);
+    if (this.lastInPlace) {
+      // (a program run in place cannot write the packet: only the network view's zeroed header differs)
+      if (!this.lastNetwork) return false;
+      for (let i = 0; i < 14; i++) if (bytes[off + i] !== 0) return true;
+      return false;
+    }
+    const pb = this.coll.packetBuffer();
+    const src = pb.bytes;
+    if (this.lastNetwork) {
+      if (pb.end - pb.mac !== len) return true;
+      const head = pb.net - pb.mac;
+      for (let i = 0; i < head; i++) if (bytes[off + i] !== 0) return true;
+      for (let i = head; i < len; i++) if (bytes[off + i] !== src[pb.mac + i]) return true;
+      return false;
+    }
+    if (pb.end - pb.data !== len) return true;
+    for (let i = 0; i < len; i++) if (bytes[off + i] !== src[pb.data + i]) return true;
+    return false;
+  }
+
+  /** run()'s `data` for the last runPacket / runPacketAt: the packet after the run (a copy). */
+  lastPacket(): Uint8Array {
+    if (this.kind !== 'skb') throw new InputError(`program '${this.name}' has no per-packet entry`);
+    const v: LdAbsPacket = this.lastInPlace ? this.inPlaceView : this.coll.packetBuffer();
+    if (!this.lastNetwork) return v.bytes.slice(v.data, v.end);
+    // BPF_PROG_TEST_RUN pushes the Ethernet header back zeroed (as run() does)
+    const out = new Uint8Array(v.end - v.mac);
+    out.set(v.bytes.subarray(v.net, v.end), v.net - v.mac);
+    return out;
   }
 
   private runMemory(opts: RunOptions, repeat: number): VmRunResult {

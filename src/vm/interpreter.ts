@@ -21,7 +21,7 @@ import { LoadedProgram, type LoadOptions } from './interpreter-program.js';
 import { DONE, EngineState, type Engine, type LdAbsPacket } from './interpreter-state.js';
 import { interpret } from './interpreter-switch.js';
 import { compiledEngine } from './interpreter-jit.js';
-import { wasmEngine } from './wasm/engine.js';
+import { wasmEngine, wasmRepeat, wasmResume } from './wasm/engine.js';
 import { clearStacks, createWasmShared } from './wasm/shared.js';
 import { VmError } from './vm-error.js';
 import { budgetError, invokeCallback } from './interpreter-ops.js';
@@ -131,26 +131,88 @@ export class Vm {
 
   /** Run a loaded program. Not re-entrant: a helper may not call run() on the same VM. */
   run(prog: LoadedProgram, opts: VmRunOptions = {}): VmRunResult {
-    const executed = this.execute(prog, opts);
+    const executed = this.execute(prog, opts, 1);
+    return new VmRunResult(this.st.lo[0] as number, this.st.hi[0] as number, executed);
+  }
+
+  /**
+   * run() `repeat` times in a row with the same options, as BPF_PROG_TEST_RUN's repeat does: every run
+   * starts afresh (registers, zeroed stacks, whole budget) on whatever the previous one left in memory,
+   * maps and context; the result is the last run's. The same runs as a loop over run(), without its
+   * per-run set-up (options, engine choice, result object): what is left per run is what the kernel's
+   * loop does, reset the registers and call the program.
+   */
+  runRepeat(prog: LoadedProgram, opts: VmRunOptions, repeat: number): VmRunResult {
+    const executed = this.execute(prog, opts, Math.max(1, Math.floor(repeat)));
     return new VmRunResult(this.st.lo[0] as number, this.st.hi[0] as number, executed);
   }
 
   /** run() for per-packet loops: the same run, returning only r0 as u32 (the retval), allocating nothing. */
   runRetval(prog: LoadedProgram, opts: VmRunOptions): number {
-    this.execute(prog, opts);
+    this.execute(prog, opts, 1);
     return (this.st.lo[0] as number) >>> 0;
   }
 
-  /** One run; r0 is left in st.lo[0] / st.hi[0]. Returns the instructions executed. */
-  private execute(prog: LoadedProgram, opts: VmRunOptions): number {
+  /** `repeat` runs; r0 of the last is left in st.lo[0] / st.hi[0]. Returns the instructions it executed. */
+  private execute(prog: LoadedProgram, opts: VmRunOptions, repeat: number): number {
     if (this.programs[prog.id] !== prog) throw new VmError('load', `program '${prog.name}' was not loaded by this VM`);
     if (this.running)
       throw new VmError('internal', 'Vm.run() called while the VM is running (helpers may not re-enter it)');
     const st = this.st;
+    const call = this.call;
+    const args = opts.args;
+    const limit = opts.budget ?? this.budget;
+    st.limit = limit;
+    const engine: Engine = this.engine === 'jit' ? compiledEngine : this.engine === 'wasm' ? wasmEngine : interpret;
+    st.engine = engine;
+    // Runs after the first stay inside the module's repeat loop while they can (wasm/repeat-loop.ts).
+    let loop = engine === wasmEngine && repeat > 1;
+    let p = prog;
+    this.running = true;
+    try {
+      for (let i = 0; i < repeat; i++) {
+        this.reset(args, limit);
+        // (per run: a helper may have replaced them)
+        st.packet = opts.packet;
+        call.context = opts.context;
+        p = prog;
+        let state: number;
+        if (loop && i > 0) {
+          const done = wasmRepeat(st, prog, repeat - i);
+          // (a program that calls into JavaScript every run gains nothing from the loop)
+          if (done <= 1) loop = false;
+          if (done >= 0) {
+            i += done;
+            state = wasmResume(st, prog);
+            if (state < 0) {
+              if (done === 0) throw new VmError('internal', 'the repeat loop made no progress');
+              i--; // (no run in progress: the next one starts from a reset)
+              continue;
+            }
+          } else state = engine(st, p, 0);
+        } else state = engine(st, p, 0);
+        while (state !== DONE) {
+          p = st.next as LoadedProgram;
+          state = engine(st, p, st.pc);
+        }
+      }
+      return limit - st.budget;
+    } catch (err) {
+      throw enrich(err, p);
+    } finally {
+      this.running = false;
+      st.packet = undefined;
+      call.context = undefined;
+      call.id = -1;
+    }
+  }
+
+  /** A run's fresh start: registers (r1.. from `args`, r10 the stack top), zeroed stacks, the whole budget. */
+  private reset(args: VmRunOptions['args'], limit: number): void {
+    const st = this.st;
     const L = st.lo;
     const H = st.hi;
     for (let r = 0; r < 11; r++) L[r] = H[r] = 0; // (a loop: fill() costs more on 11 entries)
-    const args = opts.args;
     // (no default array: per-packet runs pass no args and should allocate nothing)
     if (args !== undefined)
       for (let i = 0; i < args.length && i < 5; i++) setArg(L, H, i + 1, args[i] as number | bigint);
@@ -161,34 +223,12 @@ export class Vm {
     st.maxDepth = 0;
     st.depth = 0;
     L[10] = st.stackTops[0] as number;
-    const limit = opts.budget ?? this.budget;
     st.budget = limit;
-    st.limit = limit;
-    st.packet = opts.packet;
-    this.call.context = opts.context;
-    this.call.tailCalls = 0;
-    this.call.action = 0;
-    const engine: Engine = this.engine === 'jit' ? compiledEngine : this.engine === 'wasm' ? wasmEngine : interpret;
-    st.engine = engine;
+    const call = this.call;
+    call.tailCalls = 0;
+    call.action = 0;
+    call.id = -1;
     st.hostReturn = false;
-    let p = prog;
-    let pc = 0;
-    this.running = true;
-    try {
-      for (;;) {
-        if (engine(st, p, pc) === DONE) break;
-        p = st.next as LoadedProgram;
-        pc = st.pc;
-      }
-      return limit - st.budget;
-    } catch (err) {
-      throw enrich(err, p);
-    } finally {
-      this.running = false;
-      st.packet = undefined;
-      this.call.context = undefined;
-      this.call.id = -1;
-    }
   }
 
   /**

@@ -14,6 +14,7 @@ import { describeRetval } from '../../vm/contexts/prog-types.js';
 import { recordFilter } from '../../packet/record-filter.js';
 import { typeFlag } from '../type-flag.js';
 import { VM_ENGINE_HELP, vmEngineFlag } from '../vm-engine-flag.js';
+import type { VmProgram } from '../../vm/index.js';
 
 export const help = `usage: bpfkit run OBJ [--program NAME] (--packet FILE | --pcap FILE | --mem HEX) [options]
 
@@ -146,6 +147,60 @@ async function* readInputs(
       const where = `${values.pcap}@${p.fileOffset ?? '?'} (packet ${n})`;
       yield { label: `#${n}`, data: asEthernet(p.linktype, p.data, where) };
     }
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * What `runCapture` reports for each packet: its label, the retval, whether the packet changed and the
+ * packet after the run — the last two only when asked (they compare and copy).
+ */
+export type PacketReport = (
+  label: () => string,
+  retval: number,
+  changed: () => boolean,
+  after: () => Uint8Array,
+) => void;
+
+/**
+ * `--pcap` in the VM for programs with an __sk_buff: every record from the reader's chunk buffer, run
+ * where it lies through the program's per-packet entry (runPacketAt: no per-packet copy, allocation or
+ * context rebuild beyond what the kernel's test run pays), the packet after the run compared and copied
+ * out only when it is printed. Same results, maps and order as one run() per packet.
+ */
+export async function runCapture(
+  path: string,
+  prog: VmProgram,
+  keep: ReturnType<typeof recordFilter> | undefined,
+  report: PacketReport,
+): Promise<void> {
+  const { openCapture } = await import('../../packet/capture-reader.js');
+  const reader = await openCapture(path);
+  let n = 0;
+  // (made once: a packet's report calls them while the packet is current)
+  let frame: Uint8Array = new Uint8Array(0);
+  let off = 0;
+  let len = 0;
+  const label = () => `#${n}`;
+  const changed = () => prog.packetChanged(frame, off, len);
+  const after = () => prog.lastPacket();
+  try {
+    await reader.forEachPacket((p) => {
+      n++;
+      if (keep && !keep(p.linktype, p.data, p.origLen)) return;
+      if (p.linktype === 1) {
+        frame = p.bytes;
+        off = p.offset;
+        len = p.caplen;
+      } else {
+        // Located like every other capture error (file@offset); the packet number is extra context.
+        frame = asEthernet(p.linktype, p.data, `${path}@${p.fileOffset} (packet ${n})`);
+        off = 0;
+        len = frame.length;
+      }
+      report(label, prog.runPacketAt(frame, off, len) >>> 0, changed, after);
+    });
   } finally {
     await reader.close();
   }
@@ -314,23 +369,40 @@ export async function run(argv: string[]): Promise<number> {
     const out = process.stdout;
     // A fault in the input (a truncated capture) is reported after the results and maps gathered so far.
     let inputFault: unknown;
+    // The per-packet path: a capture in the VM, run as it stands (no --ctx, no --repeat).
+    const perPacket =
+      coll.engine === 'vm' && values.pcap !== undefined && !ctx && repeat === 1 && (prog as VmProgram).kind === 'skb';
     try {
-      for await (const input of readInputs(values, keep)) {
-        const r: RunResult = prog.run({ data: input.data, ...(ctx ? { ctx } : {}), repeat });
-        results.push({
-          retval: r.retval >>> 0,
-          packet: hex(r.data),
-          ...(repeat > 1 && r.durationNs !== undefined ? { durationNs: r.durationNs } : {}),
+      if (perPacket) {
+        await runCapture(values.pcap!, prog as VmProgram, keep, (label, retval, changed, after) => {
+          if (values.json) results.push({ retval, packet: hex(after()) });
+          else if (!values.quiet) {
+            const what = describeRetval(prog.type, retval);
+            let line = `${label()}: retval ${retval} (0x${retval.toString(16)}${what ? `, ${what}` : ''})`;
+            if (changed()) {
+              const data = after();
+              line += `, packet changed (${data.length} bytes): ${hex(data)}`;
+            }
+            out.write(line + '\n');
+          }
         });
-        if (!values.json && !values.quiet) {
-          const what = describeRetval(prog.type, r.retval);
-          const changed = hex(r.data) !== hex(input.data);
-          let line = `${input.label}: retval ${r.retval >>> 0} (0x${(r.retval >>> 0).toString(16)}${what ? `, ${what}` : ''})`;
-          if (changed) line += `, packet changed (${r.data.length} bytes): ${hex(r.data)}`;
-          if (repeat > 1 && r.durationNs !== undefined) line += `, ${r.durationNs.toFixed(1)} ns/run`;
-          out.write(line + '\n');
+      } else
+        for await (const input of readInputs(values, keep)) {
+          const r: RunResult = prog.run({ data: input.data, ...(ctx ? { ctx } : {}), repeat });
+          results.push({
+            retval: r.retval >>> 0,
+            packet: hex(r.data),
+            ...(repeat > 1 && r.durationNs !== undefined ? { durationNs: r.durationNs } : {}),
+          });
+          if (!values.json && !values.quiet) {
+            const what = describeRetval(prog.type, r.retval);
+            const changed = hex(r.data) !== hex(input.data);
+            let line = `${input.label}: retval ${r.retval >>> 0} (0x${(r.retval >>> 0).toString(16)}${what ? `, ${what}` : ''})`;
+            if (changed) line += `, packet changed (${r.data.length} bytes): ${hex(r.data)}`;
+            if (repeat > 1 && r.durationNs !== undefined) line += `, ${r.durationNs.toFixed(1)} ns/run`;
+            out.write(line + '\n');
+          }
         }
-      }
     } catch (err) {
       inputFault = err;
     }

@@ -51,6 +51,7 @@ import { writeModule, type FuncImport } from './module-writer.js';
 import { loadPacketBody, LOAD_PACKET_LOCALS } from './packet-load.js';
 import { emitMapLookup, MAP_LOOKUP_ELEM } from './map-lookup.js';
 import { resolveBody, RESOLVE_LOCALS } from './regions.js';
+import { repeatBody, REPEAT_LOCALS } from './repeat-loop.js';
 import * as W from './opcodes.js';
 
 /** Largest program compiled to WebAssembly (beyond, engines' function-size limits come near). */
@@ -63,7 +64,7 @@ export interface WasmProgram {
   bytes: Uint8Array;
   blockOf: Int32Array;
   /**
-   * Bytes below the frame's top its stores and atomics can write in WebAssembly: the lowest r10 offset
+   * Bytes below the frame's top its stores can write in WebAssembly: the lowest r10 offset
    * stored at, or the whole frame when some store goes through another register (its fast path may land
    * anywhere in the frame). Stores the imports make are tracked by the engine.
    */
@@ -125,6 +126,7 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
     name,
     type: { params, results },
   }));
+  const written = stackBytes(p);
   const bytes = writeModule({
     imports,
     memory: { module: 'env', name: 'memory', min: MEM_PAGES, max: MEM_PAGES },
@@ -134,9 +136,15 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
       { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(true) },
       { type: { params: [W.I32, W.I32, W.I32], results: [W.I64] }, locals: LOAD_PACKET_LOCALS, body: loadPacketBody() },
       { type: { params: PROGRAM_PARAMS, results: [W.I32] }, locals: LOCALS, body: b.bytes() },
+      {
+        type: { params: [W.I32, W.I32], results: [W.I32] },
+        locals: REPEAT_LOCALS,
+        body: repeatBody(written, hasLocalCalls(p)),
+        export: 'repeat',
+      },
     ],
   });
-  return { bytes, blockOf, stackBytes: stackBytes(p) };
+  return { bytes, blockOf, stackBytes: written };
 }
 
 /** run(block, frame): the program function with the registers JavaScript left in the register file. */
@@ -203,12 +211,19 @@ function localCall(b: Body, p: LoadedProgram, pc: number, block: number): void {
   b.takeBudget();
 }
 
+/** Whether `p` makes bpf-to-bpf calls (their frames' stacks are cleared by the engine, not the repeat loop). */
+function hasLocalCalls(p: LoadedProgram): boolean {
+  for (let pc = 0; pc < p.slots; pc++)
+    if (SEMANTICS[p.code[pc] as number]?.kind === 'call' && p.src[pc] === BPF_PSEUDO_CALL) return true;
+  return false;
+}
+
 /** See WasmProgram.stackBytes. */
 function stackBytes(p: LoadedProgram): number {
   let bytes = 0;
   for (let pc = 0; pc < p.slots; pc++) {
-    const kind = SEMANTICS[p.code[pc] as number]?.kind;
-    if (kind !== 'store' && kind !== 'atomic') continue;
+    // (atomics never write a frame in WebAssembly: only table regions, else the import, which tracks it)
+    if (SEMANTICS[p.code[pc] as number]?.kind !== 'store') continue;
     if (p.dst[pc] !== 10) return STACK_SIZE;
     const off = p.off[pc] as number;
     if (off < 0 && -off > bytes) bytes = Math.min(STACK_SIZE, -off);

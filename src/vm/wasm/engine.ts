@@ -35,11 +35,14 @@ import { BUDGET_CELL, LOAD_HI_CELL, enterModule, leaveModule, type WasmShared } 
 import { wasmApi } from './runtime.js';
 import { syncPacket, syncRegions } from './regions.js';
 import { syncMaps } from './map-lookup.js';
+import { INIT_BYTES, MEM_INIT, MEM_LIMIT, MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
 import type { RunContext } from '../contexts/run-context.js';
 
 /** A program's instance: its run function and the block number of each pc. */
 interface Instance {
   run: (block: number, frame: number) => number;
+  /** repeat(n, frame): runs from the start, one after another (repeat-loop.ts). */
+  repeat: (n: number, frame: number) => number;
   blockOf: Int32Array;
   /** Bytes below a frame's top its own stores may write (WasmProgram.stackBytes). */
   stackBytes: number;
@@ -51,6 +54,11 @@ interface Slot {
   /** Why the program runs on the JavaScript engine instead, when it does. */
   refusal: string | undefined;
 }
+
+const INIT_CELL = MEM_INIT / 4;
+const LIMIT_CELL = MEM_LIMIT / 4;
+const TOUCHED_CELL = MEM_TOUCHED / 4;
+const PENDING_CELL = MEM_PENDING / 4;
 
 /** Largest budget handed to WebAssembly at once (an i32 there); the rest waits in WasmShared.extra. */
 const BUDGET_CAP = 0x3fff_ffff;
@@ -79,27 +87,45 @@ export function wasmEngine(st: EngineState, p: LoadedProgram, startPc: number): 
     w.dirtyAll = true; // (the other engines' stores are not tracked)
     return compiledEngine(st, p, startPc);
   }
+  enter(st, w, c);
+  return drive(st, w, c, p, startPc, -1);
+}
+
+/** What every entry into a module needs: the stack bytes it may write noted, the tables current. */
+function enter(st: EngineState, w: WasmShared, c: Instance): void {
   if (c.stackBytes > w.dirty) w.dirty = c.stackBytes;
   syncRegions(st.mem, w);
   syncPacket(st.packet, w);
   syncMaps(st.call.context as RunContext | undefined, st.mem, w);
+}
+
+/**
+ * Run `p` from `startPc` until the run ends (DONE) or moves to another program (SWITCH). `first`, when
+ * not -1, is a result the module already returned at the current state (the repeat loop's pending run).
+ */
+function drive(st: EngineState, w: WasmShared, c: Instance, p: LoadedProgram, startPc: number, first: number): number {
   const L = st.lo;
   const H = st.hi;
   let pc = startPc;
+  let r = first;
   for (;;) {
-    const block = c.blockOf[pc] as number;
-    // the module's frame fast path needs r10 = the current frame's top (always so; checked, not assumed)
-    if (block < 0 || L[10] !== st.stackTops[st.depth] || H[10] !== 0) {
-      w.dirtyAll = true;
-      return interpret(st, p, pc);
+    if (r < 0) {
+      const block = c.blockOf[pc] as number;
+      // the module's frame fast path needs r10 = the current frame's top (always so; checked, not assumed)
+      if (block < 0 || L[10] !== st.stackTops[st.depth] || H[10] !== 0) {
+        w.dirtyAll = true;
+        return interpret(st, p, pc);
+      }
+      putBudget(st, w);
+      enterModule(st, w);
+      r = c.run(block, MEM_STACKS + st.depth * STACK_SIZE);
+      leaveModule(st, w);
+      takeBudget(st, w);
     }
-    putBudget(st, w);
-    enterModule(st, w);
-    const r = c.run(block, MEM_STACKS + st.depth * STACK_SIZE);
-    leaveModule(st, w);
-    takeBudget(st, w);
     const at = r >> 3;
-    switch (r & 7) {
+    const why = r & 7;
+    r = -1;
+    switch (why) {
       case Exit.Exit: {
         if (st.depth === 0) return DONE;
         const ret = popFrame(st, p);
@@ -127,6 +153,43 @@ export function wasmEngine(st: EngineState, p: LoadedProgram, startPc: number): 
         throw fallThroughError(at);
     }
   }
+}
+
+/**
+ * Up to `n` runs of `p` from its start inside the module's repeat loop (repeat-loop.ts), the first from
+ * the state Vm's reset just set up (registers, zeroed stacks, budget): returns how many finished, or -1
+ * when `p` cannot loop (it runs on another engine, or the budget does not fit the module's counter).
+ * When the loop stopped inside a run, wasmResume finishes it.
+ */
+export function wasmRepeat(st: EngineState, p: LoadedProgram, n: number): number {
+  const w = st.wasm;
+  const c = (p.wasm as Slot | undefined)?.instance;
+  if (w === undefined || c === undefined || c.blockOf[0] !== 0 || st.budget > BUDGET_CAP || st.depth !== 0) return -1;
+  if (st.lo[10] !== st.stackTops[0] || st.hi[10] !== 0) return -1;
+  // (noted before the loop: a fault inside it leaves no chance to note it after)
+  enter(st, w, c);
+  const cells = w.cells;
+  for (let i = 0; i < INIT_BYTES / 4; i++) cells[INIT_CELL + i] = cells[i] as number;
+  cells[LIMIT_CELL] = st.budget;
+  cells[TOUCHED_CELL] = 0;
+  cells[PENDING_CELL] = -1;
+  w.extra = 0;
+  enterModule(st, w);
+  const done = c.repeat(n, MEM_STACKS);
+  leaveModule(st, w);
+  takeBudget(st, w);
+  return done;
+}
+
+/** Finish the run wasmRepeat stopped inside (DONE or SWITCH, as the engine returns), or -1 when there is none. */
+export function wasmResume(st: EngineState, p: LoadedProgram): number {
+  const w = st.wasm;
+  const c = (p.wasm as Slot | undefined)?.instance;
+  if (w === undefined || c === undefined) return -1;
+  const r = w.cells[PENDING_CELL] as number;
+  if (r < 0) return -1;
+  w.cells[PENDING_CELL] = -1;
+  return drive(st, w, c, p, 0, r);
 }
 
 /** Why `p` runs on the JavaScript engine under 'wasm' (undefined: it runs as WebAssembly, or has not run yet). */
@@ -161,23 +224,28 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
       return M.lo;
     },
     st8: (lo: number, hi: number, off: number, v: number, pc: number) => {
+      cells[TOUCHED_CELL] = 1;
       if (hi === 0 && ((lo >>> 0) + off - stacksLow) >>> 0 < stacksSpan) w.dirtyAll = true;
       M.st8(lo, hi, off, v, pc);
     },
     st16: (lo: number, hi: number, off: number, v: number, pc: number) => {
+      cells[TOUCHED_CELL] = 1;
       if (hi === 0 && ((lo >>> 0) + off - stacksLow) >>> 0 < stacksSpan) w.dirtyAll = true;
       M.st16(lo, hi, off, v, pc);
     },
     st32: (lo: number, hi: number, off: number, v: number, pc: number) => {
+      cells[TOUCHED_CELL] = 1;
       if (hi === 0 && ((lo >>> 0) + off - stacksLow) >>> 0 < stacksSpan) w.dirtyAll = true;
       M.st32(lo, hi, off, v, pc);
     },
     st64: (lo: number, hi: number, off: number, vl: number, vh: number, pc: number) => {
+      cells[TOUCHED_CELL] = 1;
       if (hi === 0 && ((lo >>> 0) + off - stacksLow) >>> 0 < stacksSpan) w.dirtyAll = true;
       M.st64(lo, hi, off, vl, vh, pc);
     },
     helper: (pc: number, id: number) => {
       leaveModule(st, w);
+      cells[TOUCHED_CELL] = 1;
       helperWrites(st, w);
       takeBudget(st, w);
       const r = callHelper(st, p, pc, id);
@@ -188,6 +256,7 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
       return r;
     },
     callx: (pc: number, d: number) => {
+      cells[TOUCHED_CELL] = 1;
       const lo = L[d] as number;
       const hi = H[d] as number;
       if (!p.mayCallx(lo, hi)) throw callxError(p, pc, d, lo, hi);
@@ -203,6 +272,7 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
     },
     packet: (pc: number, size: number, offset: number) => loadPacket(st, pc, size, offset),
     atomic: (pc: number, op: number, size: number, d: number, s: number, off: number) => {
+      cells[TOUCHED_CELL] = 1;
       if (H[d] === 0 && (((L[d] as number) >>> 0) + off - stacksLow) >>> 0 < stacksSpan) w.dirtyAll = true;
       atomic(st, pc, op, size, d, s, off);
     },
@@ -211,7 +281,8 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
   for (const name of IMPORT_NAMES) env[name] = fns[name];
   const instance = new wasmApi.Instance(module, { env });
   const run = instance.exports.run as (block: number, frame: number) => number;
-  return { instance: { run, blockOf: compiled.blockOf, stackBytes: compiled.stackBytes }, refusal: undefined };
+  const repeat = instance.exports.repeat as (n: number, frame: number) => number;
+  return { instance: { run, repeat, blockOf: compiled.blockOf, stackBytes: compiled.stackBytes }, refusal: undefined };
 }
 
 /**

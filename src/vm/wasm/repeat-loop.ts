@@ -1,0 +1,76 @@
+/**
+ * The module's repeat loop: `repeat(n, frame)` runs the program from its start n times in a row, as
+ * BPF_PROG_TEST_RUN's repeat does in the kernel — per run only what the kernel's loop does: the register
+ * file set back to its starting image, the stack bytes the module's own stores may have written zeroed,
+ * the whole budget, and the call into `run`. No JavaScript runs between the runs, so a repetition costs
+ * what the program costs.
+ *
+ * Exactness: a run that leaves the module for anything but its final `exit` (a local call, a block the
+ * budget cannot pay for, a helper that stopped or switched the program, a packet load outside the
+ * packet) stops the loop with that result in MEM_PENDING, and the engine finishes the run in JavaScript
+ * as it would have. A run that called into JavaScript at all (a store, atomic or helper through the
+ * imports, which can write the stacks, move regions or the packet: engine.ts sets MEM_TOUCHED) stops the
+ * loop after its exit, so the next run starts from JavaScript's full set-up (Vm's reset, the region,
+ * packet and map tables). Runs that stay inside the module are the same runs the engine would make one
+ * by one.
+ */
+import { STACK_SIZE } from '../../isa/index.js';
+import { Body, Fn, MEM_BUDGET, MEM_MAPS, MAP_BYTES, MAP_SLOTS, MEM_STACKS } from './body.js';
+import * as W from './opcodes.js';
+
+/** The register file's image every run starts from (bytes [0, 128): MEM_LO and MEM_HI with their gaps). */
+export const MEM_INIT = MEM_MAPS + MAP_SLOTS * MAP_BYTES;
+/** Bytes of the image. */
+export const INIT_BYTES = 128;
+/** Each run's budget (i32). */
+export const MEM_LIMIT = MEM_INIT + INIT_BYTES;
+/** Set non-zero by the engine's imports that may write the stacks or change the memory layout. */
+export const MEM_TOUCHED = MEM_LIMIT + 4;
+/** The result of the run the loop stopped inside (run's `code | pc << 3`), or -1. */
+export const MEM_PENDING = MEM_LIMIT + 8;
+if (MEM_PENDING + 4 > MEM_STACKS) throw new Error('internal: the repeat loop cells overlap the stacks');
+
+/** Parameters and locals of the loop function: n, frame (parameters), i, r. */
+const N = 0;
+const FRAME = 1;
+const I = 2;
+const R = 3;
+
+/** Locals beyond the parameters. */
+export const REPEAT_LOCALS = [{ count: 2, type: W.I32 }] as const;
+
+/**
+ * Body of repeat(n i32, frame i32) -> i32: the number of runs completed (see the file comment). Run 0
+ * starts from the state JavaScript set up; later ones zero the `stackBytes` below the frame's top (the
+ * most the module's stores write, compile.ts) and reload the register image. With `once` (a program with
+ * local calls: the callees' frames are the engine's to clear) it returns after each finished run, so
+ * every run starts from the engine's full set-up.
+ */
+export function repeatBody(stackBytes: number, once: boolean): Uint8Array {
+  const b = new Body();
+  const clear = Math.min(STACK_SIZE, (stackBytes + 7) & ~7);
+  b.op(W.LOOP, W.VOID);
+  b.get(I).if();
+  for (let at = STACK_SIZE - clear; at < STACK_SIZE; at += 8) b.get(FRAME).i64(0, 0).mem(W.I64_STORE, 3, at);
+  for (let at = 0; at < INIT_BYTES; at += 8)
+    b.i32(0)
+      .i32(0)
+      .mem(W.I64_LOAD, 3, MEM_INIT + at)
+      .mem(W.I64_STORE, 3, at);
+  b.end();
+  b.i32(0).i32(0).mem(W.I32_LOAD, 2, MEM_LIMIT).mem(W.I32_STORE, 2, MEM_BUDGET);
+  b.i32(0).get(FRAME).call(Fn.Run).tee(R);
+  // anything but an exit (code 0) at depth 0: leave it to the engine
+  b.i32(7).op(W.I32_AND).if();
+  b.i32(0).get(R).mem(W.I32_STORE, 2, MEM_PENDING);
+  b.get(I).op(W.RETURN);
+  b.end();
+  b.get(I).i32(1).op(W.I32_ADD).set(I);
+  if (once) b.get(I).op(W.RETURN);
+  b.i32(0).mem(W.I32_LOAD, 2, MEM_TOUCHED).if();
+  b.get(I).op(W.RETURN);
+  b.end();
+  b.get(I).get(N).op(W.I32_LT_S).op(W.BR_IF).u32(0);
+  b.end();
+  return b.get(I).end().bytes();
+}
