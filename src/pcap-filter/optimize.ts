@@ -299,8 +299,17 @@ function intersect(a: Facts, b: Facts): Facts {
   return Facts.of(out);
 }
 
-/** Optimize the graph at `root`; returns the new root. */
+/**
+ * Optimize the graph at `root`; returns the new root.
+ *
+ * The entry block is treated as libpcap treats its root: its test is never skipped by threading (nothing
+ * jumps to it), so when its branches come to agree its statements stay — its jump still counts as reading
+ * A — and at the end they move in front of the block it leads to (libpcap's opt_root). A packet load kept
+ * that way still rejects a packet too short for it, as libpcap's program does (`ip and ip6 or less 128`
+ * keeps its `ldh [12]` on Ethernet).
+ */
 export function optimize(root: Block): Block {
+  const entry = root;
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     let changed = false;
     const order = layoutOrder(root);
@@ -383,7 +392,8 @@ export function optimize(root: Block): Block {
           changed = true;
         }
       }
-      if (isJump(b)) live |= (1 << REG_A) | (bpfSrc(b.jcode) === BPF_X ? 1 << REG_X : 0);
+      if (isJump(b) || (b === entry && b === root))
+        live |= (1 << REG_A) | (bpfSrc(b.jcode) === BPF_X ? 1 << REG_X : 0);
       const kept: Stmt[] = [];
       for (let j = b.stmts.length - 1; j >= 0; j--) {
         const s = b.stmts[j]!;
@@ -505,7 +515,11 @@ export function optimize(root: Block): Block {
       if (outcome !== undefined) {
         const target = outcome ? root.jt! : root.jf!;
         const live = liveIn.get(target) ?? 0;
-        if (!(live & ((1 << REG_A) | (1 << REG_X) | 0xffff))) {
+        if (root === entry) {
+          // libpcap decides the test in place (opt_peep) and keeps the block: see hoistEntry.
+          root.jt = root.jf = target;
+          changed = true;
+        } else if (!(live & ((1 << REG_A) | (1 << REG_X) | 0xffff))) {
           root = target;
           changed = true;
         }
@@ -513,5 +527,65 @@ export function optimize(root: Block): Block {
     }
     if (!changed) break;
   }
-  return root;
+  return root === entry ? hoistEntry(root) : root;
+}
+
+/** A statement that can end the program with 0: a packet load (past the end) or a division by X (X = 0). */
+function canFail(s: Stmt): boolean {
+  const cls = bpfClass(s.code);
+  if (cls === BPF_LD || cls === BPF_LDX) {
+    const mode = bpfMode(s.code);
+    return mode === BPF_ABS || mode === BPF_IND || mode === BPF_MSH;
+  }
+  return cls === BPF_ALU && bpfSrc(s.code) === BPF_X && (bpfOp(s.code) === 0x30 || bpfOp(s.code) === 0x90);
+}
+
+/** Registers live on entry to `b` (what some path from it reads before writing). */
+function liveInOf(b: Block): number {
+  const order = layoutOrder(b);
+  const live = new Map<Block, number>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const x = order[i]!;
+    if (x.ret !== undefined) {
+      live.set(x, 0);
+      continue;
+    }
+    let l = live.get(x.jt!)! | live.get(x.jf!)!;
+    if (isJump(x)) l |= (1 << REG_A) | (bpfSrc(x.jcode) === BPF_X ? 1 << REG_X : 0);
+    for (let j = x.stmts.length - 1; j >= 0; j--) {
+      const s = x.stmts[j]!;
+      l &= ~(1 << defOf(s));
+      for (const u of uses(s)) l |= 1 << u;
+    }
+    live.set(x, l);
+  }
+  return live.get(b)!;
+}
+
+/**
+ * libpcap's opt_root: an entry block whose branches agree hands its statements to the block it leads to
+ * (dropped when that is a return). Of them bpfkit keeps those that can reject a packet and what they or
+ * the next block read, so the verdicts are libpcap's and the program no longer.
+ */
+function hoistEntry(root: Block): Block {
+  if (root.ret !== undefined || root.jt !== root.jf) return root;
+  let stmts = root.stmts;
+  let target = root.jt!;
+  while (target.ret === undefined && target.jt === target.jf) {
+    stmts = [...stmts, ...target.stmts];
+    target = target.jt!;
+  }
+  if (target.ret !== undefined) return target;
+  let live = liveInOf(target);
+  const kept: Stmt[] = [];
+  for (let j = stmts.length - 1; j >= 0; j--) {
+    const s = stmts[j]!;
+    const d = defOf(s);
+    if (!canFail(s) && !(live & (1 << d))) continue;
+    live &= ~(1 << d);
+    for (const u of uses(s)) live |= 1 << u;
+    kept.push(s);
+  }
+  target.stmts = [...kept.reverse(), ...target.stmts];
+  return target;
 }
