@@ -392,8 +392,7 @@ export function optimize(root: Block): Block {
           changed = true;
         }
       }
-      if (isJump(b) || (b === entry && b === root))
-        live |= (1 << REG_A) | (bpfSrc(b.jcode) === BPF_X ? 1 << REG_X : 0);
+      if (isJump(b) || (b === entry && b === root)) live |= (1 << REG_A) | (bpfSrc(b.jcode) === BPF_X ? 1 << REG_X : 0);
       const kept: Stmt[] = [];
       for (let j = b.stmts.length - 1; j >= 0; j--) {
         const s = b.stmts[j]!;
