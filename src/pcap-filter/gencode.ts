@@ -849,6 +849,7 @@ export class Gen {
       ];
       cmpBlock = block(stmts, BPF_JMP | op | BPF_X, 0);
     }
+    cmpBlock.head.relation = true;
     if (reversed) cmpBlock = not(cmpBlock);
     const conds = a.conds && b.conds ? and(a.conds, b.conds) : (a.conds ?? b.conds);
     return conds ? and(conds, cmpBlock) : cmpBlock;
