@@ -24,6 +24,12 @@ export interface Block {
   jt: Block | null;
   jf: Block | null;
   ret?: number;
+  /**
+   * The comparison of a relation (`ip[6:2] & 0x1fff != 0`): libpcap threads jumps before it simplifies a
+   * relation's statements, so the value such a test reads is never the same, for that decision, as a
+   * primitive's load of the same bytes (see optimize.ts).
+   */
+  relation?: boolean;
 }
 
 interface ExitNode {

@@ -132,6 +132,8 @@ export class Gen {
   kind: LinkKind;
   offLinktype: number;
   offLinkpl: number;
+  /** Where `ether[]` (the link header) starts: 0 until pppoes makes the PPP header the link header. */
+  offLinkhdr = 0;
   mplsDepth = 0;
   vlanDepth = 0;
   readonly link: LinkType;
@@ -872,7 +874,9 @@ export class Gen {
         throw new FilterSyntaxError(`PPPoE session number ${session} greater than maximum 65535`, 0);
       f = and(f, this.nl(0, BPF_W, session, BPF_JEQ, 0xffff));
     }
-    this.offLinktype = this.offLinkpl + 6;
+    // libpcap's PUSH_LINKHDR: the PPP header after the 6-byte PPPoE header is the link header now.
+    this.offLinkhdr = this.offLinkpl + 6;
+    this.offLinktype = this.offLinkhdr;
     this.ltReg = this.nlReg;
     this.offLinkpl += 8;
     this.kind = 'ppp';
@@ -902,7 +906,8 @@ export class Gen {
     const andConds = (a: Frag | null, b: Frag): Frag => (a ? and(a, b) : b);
     switch (proto) {
       case 'link': {
-        return { stmts: this.indexed(index, sz, 0, false, true), conds: index.conds, regs: index.regs };
+        const stmts = this.indexed(index, sz, this.offLinkhdr, false, true);
+        return { stmts, conds: index.conds, regs: index.regs };
       }
       case 'ip':
       case 'arp':
@@ -1059,6 +1064,7 @@ export class Gen {
       ];
       cmpBlock = block(stmts, BPF_JMP | op | BPF_X, 0);
     }
+    cmpBlock.head.relation = true;
     if (reversed) cmpBlock = not(cmpBlock);
     const conds = a.conds && b.conds ? and(a.conds, b.conds) : (a.conds ?? b.conds);
     return conds ? and(conds, cmpBlock) : cmpBlock;

@@ -183,28 +183,30 @@ type FactKey = number | string;
 
 /**
  * A fact's key: value number, jump operation (BPF_JEQ... 0x00-0x40, plus X_FACT, or EQ_FACT), 32-bit
- * constant. Packed into one exact double while v < 2^16 (5 bits of operation, 32 of constant); a string
- * beyond, so keys never collide.
+ * constant, and whether a relation's test found it (`rel`: see Block.relation; such facts decide only
+ * relations' tests, and primitives' facts only primitives'). Packed into one exact double while v < 2^15
+ * (6 bits of kind, 32 of constant); a string beyond, so keys never collide.
  */
-function factKey(v: number, op: number, k: number): FactKey {
-  const kind = op === EQ_FACT ? 31 : (op >> 4) | (op & X_FACT ? 8 : 0);
-  return v < 0x10000 ? (v * 32 + kind) * 0x100000000 + k : `${v}|${kind}|${k}`;
+function factKey(v: number, op: number, k: number, rel: boolean): FactKey {
+  const kind = (op === EQ_FACT ? 31 : (op >> 4) | (op & X_FACT ? 8 : 0)) | (rel ? 32 : 0);
+  return v < 0x8000 ? (v * 64 + kind) * 0x100000000 + k : `${v}|${kind}|${k}`;
 }
 
 /** Decide `v jcode k` from what is known; undefined when it is not decided. */
 function decide(vals: Values, facts: Facts, b: Block, st: State): boolean | undefined {
   const op = bpfOp(b.jcode);
   const v = st[REG_A]!;
+  const rel = b.relation === true;
   let k: number | undefined = b.k;
   if (bpfSrc(b.jcode) === BPF_X) k = vals.konst.get(st[REG_X]!);
   const c = vals.konst.get(v);
   if (k !== undefined && c !== undefined) return evalJump(op, c, k);
-  if (k === undefined) return facts.get(factKey(v, op | X_FACT, st[REG_X]!)) as boolean | undefined;
-  const exact = facts.get(factKey(v, op, k));
+  if (k === undefined) return facts.get(factKey(v, op | X_FACT, st[REG_X]!, rel)) as boolean | undefined;
+  const exact = facts.get(factKey(v, op, k, rel));
   if (exact !== undefined) return exact as boolean;
   // Like libpcap's fold_edge, only `==` tests are decided from other `==` tests on the same value.
   if (op !== BPF_JEQ) return undefined;
-  const eq = facts.get(factKey(v, EQ_FACT, 0));
+  const eq = facts.get(factKey(v, EQ_FACT, 0, rel));
   if (typeof eq === 'number') return eq === k;
   return undefined;
 }
@@ -284,10 +286,11 @@ class Facts {
 function edgeFacts(base: Facts, b: Block, st: State, outcome: boolean): Facts {
   const op = bpfOp(b.jcode);
   const v = st[REG_A]!;
-  if (bpfSrc(b.jcode) === BPF_X) return base.with(factKey(v, op | X_FACT, st[REG_X]!), outcome);
-  const f = base.with(factKey(v, op, b.k), outcome);
+  const rel = b.relation === true;
+  if (bpfSrc(b.jcode) === BPF_X) return base.with(factKey(v, op | X_FACT, st[REG_X]!, rel), outcome);
+  const f = base.with(factKey(v, op, b.k, rel), outcome);
   // `v == k` also says what v is, which decides its other `==` tests.
-  return op === BPF_JEQ && outcome ? f.with(factKey(v, EQ_FACT, 0), b.k) : f;
+  return op === BPF_JEQ && outcome ? f.with(factKey(v, EQ_FACT, 0, rel), b.k) : f;
 }
 
 function intersect(a: Facts, b: Facts): Facts {
@@ -299,8 +302,21 @@ function intersect(a: Facts, b: Facts): Facts {
   return Facts.of(out);
 }
 
-/** Optimize the graph at `root`; returns the new root. */
+/**
+ * Optimize the graph at `root`; returns the new root.
+ *
+ * The entry block is treated as libpcap treats its root: its test is never skipped by threading (nothing
+ * jumps to it), so when its branches come to agree its statements stay — its jump still counts as reading
+ * A — and at the end they move in front of the block it leads to (libpcap's opt_root). A packet load kept
+ * that way still rejects a packet too short for it, as libpcap's program does (`ip and ip6 or less 128`
+ * keeps its `ldh [12]` on Ethernet).
+ */
 export function optimize(root: Block): Block {
+  const entry = root;
+  // A relation's test stays apart only where its operands read the packet: libpcap numbers `len` or a
+  // constant the same in a relation as in a primitive, but a relation's packet load goes through X
+  // (`ldx M[0]; ldh [x + 16]`) until after the jumps are threaded.
+  for (const b of layoutOrder(root)) if (b.relation && !b.stmts.some(readsPacket)) b.relation = false;
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     let changed = false;
     const order = layoutOrder(root);
@@ -383,7 +399,7 @@ export function optimize(root: Block): Block {
           changed = true;
         }
       }
-      if (isJump(b)) live |= (1 << REG_A) | (bpfSrc(b.jcode) === BPF_X ? 1 << REG_X : 0);
+      if (isJump(b) || (b === entry && b === root)) live |= (1 << REG_A) | (bpfSrc(b.jcode) === BPF_X ? 1 << REG_X : 0);
       const kept: Stmt[] = [];
       for (let j = b.stmts.length - 1; j >= 0; j--) {
         const s = b.stmts[j]!;
@@ -505,7 +521,11 @@ export function optimize(root: Block): Block {
       if (outcome !== undefined) {
         const target = outcome ? root.jt! : root.jf!;
         const live = liveIn.get(target) ?? 0;
-        if (!(live & ((1 << REG_A) | (1 << REG_X) | 0xffff))) {
+        if (root === entry) {
+          // libpcap decides the test in place (opt_peep) and keeps the block: see hoistEntry.
+          root.jt = root.jf = target;
+          changed = true;
+        } else if (!(live & ((1 << REG_A) | (1 << REG_X) | 0xffff))) {
           root = target;
           changed = true;
         }
@@ -513,5 +533,69 @@ export function optimize(root: Block): Block {
     }
     if (!changed) break;
   }
-  return root;
+  return root === entry ? hoistEntry(root) : root;
+}
+
+/** A load from the packet. */
+function readsPacket(s: Stmt): boolean {
+  const cls = bpfClass(s.code);
+  const mode = bpfMode(s.code);
+  return (cls === BPF_LD || cls === BPF_LDX) && (mode === BPF_ABS || mode === BPF_IND || mode === BPF_MSH);
+}
+
+/** A statement that can end the program with 0: a packet load (past the end) or a division by X (X = 0). */
+function canFail(s: Stmt): boolean {
+  if (readsPacket(s)) return true;
+  const cls = bpfClass(s.code);
+  return cls === BPF_ALU && bpfSrc(s.code) === BPF_X && (bpfOp(s.code) === 0x30 || bpfOp(s.code) === 0x90);
+}
+
+/** Registers live on entry to `b` (what some path from it reads before writing). */
+function liveInOf(b: Block): number {
+  const order = layoutOrder(b);
+  const live = new Map<Block, number>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const x = order[i]!;
+    if (x.ret !== undefined) {
+      live.set(x, 0);
+      continue;
+    }
+    let l = live.get(x.jt!)! | live.get(x.jf!)!;
+    if (isJump(x)) l |= (1 << REG_A) | (bpfSrc(x.jcode) === BPF_X ? 1 << REG_X : 0);
+    for (let j = x.stmts.length - 1; j >= 0; j--) {
+      const s = x.stmts[j]!;
+      l &= ~(1 << defOf(s));
+      for (const u of uses(s)) l |= 1 << u;
+    }
+    live.set(x, l);
+  }
+  return live.get(b)!;
+}
+
+/**
+ * libpcap's opt_root: an entry block whose branches agree hands its statements to the block it leads to
+ * (dropped when that is a return). Of them bpfkit keeps those that can reject a packet and what they or
+ * the next block read, so the verdicts are libpcap's and the program no longer.
+ */
+function hoistEntry(root: Block): Block {
+  if (root.ret !== undefined || root.jt !== root.jf) return root;
+  let stmts = root.stmts;
+  let target = root.jt!;
+  while (target.ret === undefined && target.jt === target.jf) {
+    stmts = [...stmts, ...target.stmts];
+    target = target.jt!;
+  }
+  if (target.ret !== undefined) return target;
+  let live = liveInOf(target);
+  const kept: Stmt[] = [];
+  for (let j = stmts.length - 1; j >= 0; j--) {
+    const s = stmts[j]!;
+    const d = defOf(s);
+    if (!canFail(s) && !(live & (1 << d))) continue;
+    live &= ~(1 << d);
+    for (const u of uses(s)) live |= 1 << u;
+    kept.push(s);
+  }
+  target.stmts = [...kept.reverse(), ...target.stmts];
+  return target;
 }

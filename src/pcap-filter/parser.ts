@@ -192,6 +192,9 @@ class Parser {
       const combine = t.text === 'and' ? and : or;
       const carried = q;
       const asId = this.attempt(() => {
+        // bison reads the token after a number before reducing it: an operator there makes it arithmetic
+        // (`ether dst 02:00:00:00:00:02 and 5 | ether[1] > 0`), never an address with the carried qualifiers.
+        if (this.peek().kind === 'num' && this.peek(1).kind === 'op' && this.peek(1).text !== ')') this.syntax();
         const g = this.id(carried);
         const n = this.peek();
         if (!(n.kind === 'eof' || this.isKw(n, 'and', 'or') || this.isOp(n, ')'))) this.syntax();
