@@ -154,6 +154,8 @@ class HttpFlow extends TcpFlow {
   heldBytes = 0;
   closing = false;
   notHttp = false;
+  /** a response has been paired with a request: the two directions are aligned from here on */
+  paired = false;
   srcText: string | undefined;
   dstText: string | undefined;
   /** the connection goes through a SOCKS proxy: its handshake and target (socks.ts) */
@@ -508,12 +510,15 @@ export class FullAnalyzer {
   private response(flow: HttpFlow, head: ResponseHead): string | undefined {
     let rec: UrlRecord | undefined = flow.waiting[0];
     // Mid-connection: a response captured before the first request we saw answers a request we never saw.
-    if (rec && !flow.sawHandshake && head.ts < rec.ts) rec = undefined;
+    // Only until the first pairing: after it the directions are aligned, and a response captured before
+    // its request is capture reordering (the request's segment came late), not a request we missed.
+    if (rec && !flow.sawHandshake && !flow.paired && head.ts < rec.ts) rec = undefined;
     if (!rec) {
       this.stats.orphanResponses++;
       return undefined;
     }
     this.unwait(flow);
+    flow.paired = true;
     this.stats.responses++;
     rec.status = head.status;
     rec.latency_ms = Math.round((head.ts - rec.ts) * 1e6) / 1e3;
