@@ -136,7 +136,13 @@ function step(vals: Values, st: State, s: Stmt): number {
         st[REG_A] = vals.k(0); // x*0, x&0 (libpcap does the same)
       else if (cb === 0 && (op === 0x00 || op === 0x10 || op === 0x40 || op === 0x60 || op === 0x70 || op === 0xa0)) {
         // x+0, x-0, x|0, x<<0, x>>0, x^0: the same value, so the statement goes as redundant
-      } else st[REG_A] = vals.of(`A${op},${a},${b}`);
+      } else if (ca === 0 && bpfSrc(s.code) === BPF_X && (op === 0x00 || op === 0x40 || op === 0xa0))
+        st[REG_A] = b; // 0+X, 0|X, 0^X: X (libpcap's opt_stmt makes it a `txa`)
+      else if (ca === 0 && bpfSrc(s.code) === BPF_X && [0x20, 0x30, 0x90, 0x50, 0x60, 0x70].includes(op))
+        // 0*X, 0/X, 0%X, 0&X, 0<<X, 0>>X: libpcap's opt_stmt loads #0 there, even where X may be 0 at
+        // run time, so a load that only fed X can go (and cannot refuse a short packet any more)
+        st[REG_A] = vals.k(0);
+      else st[REG_A] = vals.of(`A${op},${a},${b}`);
       return REG_A;
     }
     case BPF_MISC:
