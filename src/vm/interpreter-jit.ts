@@ -49,7 +49,6 @@ import { hasPacketLoads, insn, MEM_SIZE, PACKET_SYNC, spillAll, type JumpLayout 
 import { SEMANTICS_HELPERS, slotsOfCode } from './insn-semantics.js';
 import { OP_LDDW } from '../isa/index.js';
 import { vmHost } from './host-environment.js';
-import { ALL_STACKS, inStacks, noteProgram } from './stack-writes.js';
 
 type Compiled = (st: EngineState, startPc: number) => number;
 
@@ -76,7 +75,7 @@ const X = {
   callHelper,
   fallThroughError,
   loadPacket,
-  interpret: interpretUntracked,
+  interpret,
   VmError,
   NO_PACKET,
 };
@@ -90,20 +89,13 @@ export const MAX_COMPILED_SLOTS = 16384;
 
 /** Engine entry: compile on first use (or fall back to the interpreter for huge programs), then call. */
 export function compiledEngine(st: EngineState, p: LoadedProgram, startPc: number): number {
-  noteProgram(st, p);
   let f = p.compiled as Compiled | undefined;
   if (f === undefined) f = p.compiled = p.slots > MAX_COMPILED_SLOTS ? interpretAdapter(p) : compileOrInterpret(p);
   return f(st, startPc);
 }
 
 function interpretAdapter(p: LoadedProgram): Compiled {
-  return (st, startPc) => interpretUntracked(st, p, startPc);
-}
-
-/** The interpreter for the JIT's fall-backs: its stores are not tracked, so the stacks count as all written. */
-function interpretUntracked(st: EngineState, p: LoadedProgram, startPc: number): number {
-  st.stackDirty = ALL_STACKS;
-  return interpret(st, p, startPc);
+  return (st, startPc) => interpret(st, p, startPc);
 }
 
 function compileOrInterpret(p: LoadedProgram): Compiled {
@@ -399,7 +391,7 @@ function ld64c(M: Memory, C: RegionCache, i: number, lo: number, hi: number, off
   refill(M, C, i, 8);
 }
 function stc(
-  st: EngineState,
+  M: Memory,
   C: RegionCache,
   i: number,
   size: number,
@@ -408,17 +400,14 @@ function stc(
   off: number,
   v: number,
   pc: number,
-  counted: number,
 ): void {
-  const M = st.mem;
   if (size === 1) M.st8(lo, hi, off, v, pc);
   else if (size === 2) M.st16(lo, hi, off, v, pc);
   else M.st32(lo, hi, off, v, pc);
   refill(M, C, i, size);
-  if (counted === 0) noteCachedStore(st, C, i, lo, hi, off);
 }
 function st64c(
-  st: EngineState,
+  M: Memory,
   C: RegionCache,
   i: number,
   lo: number,
@@ -427,20 +416,7 @@ function st64c(
   vlo: number,
   vhi: number,
   pc: number,
-  counted: number,
 ): void {
-  const M = st.mem;
   M.st64(lo, hi, off, vlo, vhi, pc);
   refill(M, C, i, 8);
-  if (counted === 0) noteCachedStore(st, C, i, lo, hi, off);
-}
-
-/**
- * After the cache miss of a store whose bytes programStackWrites did not count: one that reached a stack
- * makes all of them written, and so does every later run while its cache points there (hits are unseen).
- */
-function noteCachedStore(st: EngineState, C: RegionCache, i: number, lo: number, hi: number, off: number): void {
-  if (!inStacks(st, lo, hi, off)) return;
-  st.stackDirty = ALL_STACKS;
-  if ((C.end[i] as number) >= 0) st.stackStoresCached = true;
 }

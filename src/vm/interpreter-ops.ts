@@ -10,7 +10,6 @@ import { DONE, FRAME_INTS, HOST_RETURN, SWITCH, type EngineState } from './inter
 import { VmError, hexAddr } from './vm-error.js';
 import { BpfkitError } from '../util/errors.js';
 import { helperName } from './helpers/helper-names.js';
-import { countedStore, noteHelperPointers, noteStore } from './stack-writes.js';
 
 /** Returned by out-of-line ops when the program simply goes on. */
 export const CONTINUE = -1;
@@ -27,7 +26,6 @@ export function callHelper(st: EngineState, p: LoadedProgram, pc: number, id: nu
   call.id = id;
   call.program = p;
   call.action = HelperAction.None;
-  if (st.wasm === undefined) noteHelperPointers(st);
   try {
     fn(call);
   } catch (err) {
@@ -252,7 +250,6 @@ export function atomic(st: EngineState, pc: number, op: number, size: number, d:
   const L = st.lo;
   const H = st.hi;
   const r = st.mem.rmw(L[d] as number, H[d] as number, off, size, pc);
-  if (!countedStore(d, off)) noteStore(st, L[d] as number, H[d] as number, off);
   const o = ((L[d] as number) >>> 0) + off - r.base;
   const v = r.view;
   const sl = L[s] as number;

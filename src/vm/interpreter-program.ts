@@ -94,8 +94,6 @@ export class LoadedProgram {
   compiled: unknown = undefined;
   /** Compiled form for the 'wasm' engine (wasm/engine.ts), built on first use. */
   wasm: unknown = undefined;
-  /** Bytes below a frame's top its r10-relative stores may write (stack-writes.ts), -1 until computed. */
-  stackWrites = -1;
   /**
    * The interpreter's form (interpreter-switch.ts), built on first use: one int32 per slot packing a dense
    * case number with dst and src, and one more slot past the end that stops a run falling off it.

@@ -45,13 +45,6 @@ export class EngineState {
   depth = 0;
   /** Deepest frame used since the stacks were last cleared. */
   maxDepth = 0;
-  /**
-   * 'jit' engine: bytes below each frame's top (frames 0..maxDepth) written since the stacks were last
-   * cleared; more than STACK_SIZE: anywhere (stack-writes.ts).
-   */
-  stackDirty = 0;
-  /** 'jit' engine: a store's cache points at a stack, so its unseen hits may write anywhere in them. */
-  stackStoresCached = false;
   /** Instructions left in this run's budget. */
   budget = 0;
   /** The run's whole budget (for messages and the executed-instruction count). */

@@ -24,7 +24,6 @@ import { compiledEngine } from './interpreter-jit.js';
 import { wasmEngine, wasmRepeat, wasmResume } from './wasm/engine.js';
 import { clearStacks, createWasmShared } from './wasm/shared.js';
 import { VmError } from './vm-error.js';
-import { clearWrittenStacks } from './stack-writes.js';
 import { budgetError, invokeCallback } from './interpreter-ops.js';
 
 /**
@@ -217,12 +216,9 @@ export class Vm {
     // (no default array: per-packet runs pass no args and should allocate nothing)
     if (args !== undefined)
       for (let i = 0; i < args.length && i < 5; i++) setArg(L, H, i + 1, args[i] as number | bigint);
-    // Fresh, zeroed stacks: runs never see each other's data. The 'wasm' and 'jit' engines track what
-    // their runs may have written (usually a few bytes below frame 0's top; stack-writes.ts); the
-    // interpreter's stores are not tracked, so it zeroes all frames (pointer arithmetic on r10 reaches
-    // the other frames' regions too: 4 KiB, one fill).
+    // Fresh, zeroed stacks: runs never see each other's data. All of them, not only the frames the last
+    // run entered: pointer arithmetic on r10 reaches the other frames' regions too (4 KiB, one fill).
     if (st.wasm !== undefined) clearStacks(st.wasm, st.maxDepth);
-    else if (this.engine === 'jit') clearWrittenStacks(st);
     else st.allStacks.fill(0);
     st.maxDepth = 0;
     st.depth = 0;

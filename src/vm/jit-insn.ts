@@ -11,7 +11,6 @@ import { BPF_PSEUDO_CALL, MAX_CALL_FRAMES, OP_LDDW, STACK_SIZE } from '../isa/in
 import { SEMANTICS, loadInto, memoryAccessSize, usesSrcReg, type InsnSemantics } from './insn-semantics.js';
 import { FRAME_INTS } from './interpreter-state.js';
 import type { LoadedProgram } from './interpreter-program.js';
-import { countedStore } from './stack-writes.js';
 
 /** How the surrounding layout transfers control. */
 export interface JumpLayout {
@@ -232,7 +231,7 @@ export function insn(p: LoadedProgram, pc: number, mi: number, packetLoads: bool
           dh,
           off,
           `CV[${mi}].setInt32(o, ${vl}, true); CV[${mi}].setInt32(o + 4, ${vh}, true);`,
-          `X.st64c(st, C, ${mi}, ${dl}, ${dh}, ${off}, ${vl}, ${vh}, ${pc}, ${countedStore(d, off) ? 1 : 0});`,
+          `X.st64c(M, C, ${mi}, ${dl}, ${dh}, ${off}, ${vl}, ${vh}, ${pc});`,
         );
       }
       const v = sem.fromImm ? lit(imm) : sl;
@@ -242,14 +241,7 @@ export function insn(p: LoadedProgram, pc: number, mi: number, packetLoads: bool
           : size === 2
             ? `CV[${mi}].setUint16(o, ${v}, true);`
             : `CV[${mi}].setInt32(o, ${v}, true);`;
-      return memOp(
-        mi,
-        dl,
-        dh,
-        off,
-        set,
-        `X.stc(st, C, ${mi}, ${size}, ${dl}, ${dh}, ${off}, ${v}, ${pc}, ${countedStore(d, off) ? 1 : 0});`,
-      );
+      return memOp(mi, dl, dh, off, set, `X.stc(M, C, ${mi}, ${size}, ${dl}, ${dh}, ${off}, ${v}, ${pc});`);
     }
     case 'atomic': {
       const regs = [...new Set([0, d, s])];
