@@ -57,6 +57,29 @@ test('runRepeat: every run starts with fresh registers and zeroed stacks, throug
   agree('mov %r3, %r10\nadd %r3, -700\nldxb %r0, [%r3+0]\nstb [%r3+0], 5\nexit', 50);
 });
 
+test('runRepeat: a run reads zeros where an earlier run wrote the stacks by any path, on every engine', () => {
+  // what the jit engine tracks separately (stack-writes.ts): atomics, stores through another register
+  // (whose cache then points at a stack), stores outside the frame, the interpreter fall-back
+  for (const text of [
+    'ldxdw %r0, [%r10-24]\nmov %r1, 3\nlock add [%r10-24], %r1\nexit',
+    'mov %r3, %r10\nadd %r3, -40\nldxdw %r0, [%r3+0]\nmov %r1, 3\nlock add [%r3+0], %r1\nexit',
+    'ldxw %r0, [%r10-480]\nmov %r3, %r10\nstw [%r3-480], 6\nexit',
+    'mov %r3, %r10\nadd %r3, 8\nldxb %r0, [%r3+0]\nstb [%r3+0], 5\nexit',
+    'mov %r3, %r10\nadd %r3, 600\nldxb %r0, [%r3+0]\nstb [%r3+0], 5\nexit',
+    // a callee's frame written, read back through a pointer the callee returned
+    'call local f\nldxb %r6, [%r0+0]\ncall local f\nmov %r0, %r6\nexit\nf:\nmov %r0, %r10\nadd %r0, -64\nstb [%r10-64], 9\nexit',
+  ]) {
+    const r = agree(text, 30);
+    assert.ok(!('r0' in r) || r.r0 === 0n || r.r0 === 9n, text);
+  }
+  // only the short path fits the budget, so the jit runs it in the interpreter: its store is not seen
+  // by the compiled code, and the next run must still see zero (else it takes the long path and fails)
+  const long = Array.from({ length: 12 }, () => 'mov %r0, 1').join('\n');
+  const text = `ldxb %r0, [%r10-300]\njne %r0, 0, long\nmov %r3, %r10\nstb [%r3-300], 7\nexit\nlong:\n${long}\nexit`;
+  const r = agree(text, 20, undefined, 5);
+  assert.ok('r0' in r && r.r0 === 0n);
+});
+
 test('runRepeat: memory outside the stacks keeps what each run wrote', () => {
   const r = agree('ldxdw %r0, [%r1+0]\nadd %r0, 1\nstxdw [%r1+0], %r0\nexit', 300);
   assert.ok('r0' in r && r.r0 === 300n);

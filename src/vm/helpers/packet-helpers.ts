@@ -45,13 +45,21 @@ export function skbLoadBytes(call: HelperCall): void {
   const p = pkt(call);
   const off = call.argU32(2);
   const len = call.argU32(4);
-  const to = call.memory.view(call.argPtr(3), len, true, call.pc);
+  // (check, not view: no object per call — this runs once per packet in many programs)
+  const addr = call.argPtr(3);
+  const r = call.memory.check(addr, len, true, call.pc);
+  const to = r.bytes;
+  const at = addr - r.base;
   call.chargeBytes(len);
   if (off > 0x7fffffff || off + len > p.length) {
-    to.bytes.fill(0, to.offset, to.offset + len);
+    to.fill(0, at, at + len);
     return call.retI32(-EFAULT);
   }
-  to.bytes.set(p.bytes.subarray(p.data + off, p.data + off + len), to.offset);
+  const from = p.bytes;
+  const start = p.data + off;
+  // a short copy between different buffers as a loop: subarray() + set() allocate a view per call
+  if (len <= 64 && from.buffer !== to.buffer) for (let i = 0; i < len; i++) to[at + i] = from[start + i] as number;
+  else to.set(from.subarray(start, start + len), at);
   call.ret(0);
 }
 
