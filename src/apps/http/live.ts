@@ -27,11 +27,14 @@ const PACKET_OUTGOING = 4;
 const ARPHRD_LOOPBACK = 772;
 const LINKTYPE_EN10MB = 1;
 
-function isLoopback(iface: string): boolean {
+const ARPHRD_ETHER = 1;
+
+/** The interface's ARPHRD_* type from sysfs (undefined when it cannot be read, e.g. no such interface). */
+function arphrdOf(iface: string): number | undefined {
   try {
-    return Number(readFileSync(`/sys/class/net/${iface}/type`, 'utf8').trim()) === ARPHRD_LOOPBACK;
+    return Number(readFileSync(`/sys/class/net/${iface}/type`, 'utf8').trim());
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -41,13 +44,19 @@ function isLoopback(iface: string): boolean {
  */
 export async function captureLive(iface: string, built: BuiltPipeline, opts: LiveOptions): Promise<number> {
   if (!built.loaded) throw new UsageError('live capture runs the filter in the kernel: use --engine kernel');
+  // Frames are decoded (and a --filter expression compiled) as Ethernet: say so rather than misread others.
+  const arphrd = arphrdOf(iface);
+  if (arphrd !== undefined && arphrd !== ARPHRD_ETHER && arphrd !== ARPHRD_LOOPBACK)
+    throw new UsageError(
+      `${iface}: link type ARPHRD ${arphrd} is not Ethernet or loopback; live capture reads Ethernet frames only (capture to a file with tcpdump and run urls on it)`,
+    );
   const { PacketSocket } = await import('../../kernel/packet-socket.js');
   // (the expression compiler is loaded only when there is an expression)
   const frontFilter = opts.filter !== undefined ? (await import('./live-front-filter.js')).frontFilter : undefined;
   // A large receive queue absorbs bursts while userspace is busy (the kernel caps it at rmem_max).
   const sock = PacketSocket.open({ ifname: iface, bufferSize: 16 << 20 });
   // On a loopback device every packet is seen twice (sent, then received): keep one copy, like tcpdump.
-  const skipOutgoing = isLoopback(iface);
+  const skipOutgoing = arphrd === ARPHRD_LOOPBACK;
   const abort = new AbortController();
   const timer = setInterval(() => {
     if (opts.shouldStop()) abort.abort();
