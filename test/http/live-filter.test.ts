@@ -15,12 +15,11 @@ import { needs } from '../support/env.js';
 import { stderrLine, tcpSettled, tcpdumpCaughtUp, waitUntil } from '../support/live-wait.js';
 import { readTruth } from './corpus/generate.js';
 import { score, type Reported } from './corpus/score.js';
+import { cliArgv } from './support.js';
 
 const build = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
-const mainJs = build('../../src/cli/main.js');
 const serverJs = build('./corpus/server-main.js');
 const clientJs = build('./corpus/client-main.js');
-const SCRIPT = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
 
 interface Rec extends Reported {
   dport: number;
@@ -66,8 +65,8 @@ test('urls -i lo --filter "tcp port 8080": exactly the requests to port 8080 (ex
     const urls = spawn(
       'ip',
       [
-        ...['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', SCRIPT, '--'],
-        ...['urls', '-i', 'lo', '--filter', 'tcp port 8080', '--format', 'json'],
+        ...['netns', 'exec', ns, process.execPath],
+        ...cliArgv('urls', '-i', 'lo', '--filter', 'tcp port 8080', '--format', 'json'),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -111,19 +110,7 @@ test('urls -i lo --filter "tcp port 8080": exactly the requests to port 8080 (ex
     // The same traffic from tcpdump's unfiltered capture, filtered by urls FILE --filter.
     const file = spawnSync(
       process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        SCRIPT,
-        '--',
-        'urls',
-        capture,
-        '--format',
-        'json',
-        '-q',
-        '--filter',
-        'tcp port 8080',
-      ],
+      cliArgv('urls', capture, '--format', 'json', '-q', '--filter', 'tcp port 8080'),
       { encoding: 'utf8', maxBuffer: 64 << 20 },
     );
     assert.equal(file.status, 0, file.stderr);

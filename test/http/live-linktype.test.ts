@@ -6,11 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { needs } from '../support/env.js';
-
-const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const SCRIPT = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
+import { cliArgv } from './support.js';
 
 test('urls -i on a tun device (not Ethernet): one line naming the link type, exit 2', (t) => {
   if (!needs(t, { root: true, tools: ['ip'] })) return;
@@ -20,24 +17,10 @@ test('urls -i on a tun device (not Ethernet): one line naming the link type, exi
     execFileSync('ip', ['-n', ns, 'tuntap', 'add', 'dev', 'bktun0', 'mode', 'tun']);
     execFileSync('ip', ['-n', ns, 'link', 'set', 'bktun0', 'up']);
     for (const extra of [[], ['--filter', 'tcp port 80']]) {
-      const r = spawnSync(
-        'ip',
-        [
-          'netns',
-          'exec',
-          ns,
-          process.execPath,
-          '--input-type=module',
-          '-e',
-          SCRIPT,
-          '--',
-          'urls',
-          '-i',
-          'bktun0',
-          ...extra,
-        ],
-        { encoding: 'utf8', timeout: 60_000 },
-      );
+      const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...cliArgv('urls', '-i', 'bktun0', ...extra)], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       assert.equal(r.status, 2, r.stderr);
       const lines = r.stderr.trim().split('\n');
       assert.equal(lines.length, 1, r.stderr);

@@ -44,10 +44,15 @@ export async function runUrls(
 /** The compiled CLI beside this compiled test (dist/src/cli/main.js under npm test). */
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
+/** Node's arguments (after process.execPath) that run the CLI with `args`, from the same build as this test. */
+export function cliArgv(...args: string[]): string[] {
+  const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
+  return ['--input-type=module', '-e', script, '--', ...args];
+}
+
 /** The CLI as users run it, from the same build as this test. */
 export function cli(...args: string[]) {
-  const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
-  return spawnSync(process.execPath, ['--input-type=module', '-e', script, '--', ...args], {
+  return spawnSync(process.execPath, cliArgv(...args), {
     encoding: 'latin1',
     maxBuffer: 1 << 30,
   });
