@@ -515,6 +515,14 @@ const helpers = {
   VmError,
 };
 
-/** The interpreter loop: (state, program, start pc) => DONE | SWITCH (see interpreter-state.ts). */
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
-export const interpret = new Function('X', 'O', interpreterSource)(helpers, out) as Engine;
+let compiledLoop: Engine | undefined;
+
+/**
+ * The interpreter loop: (state, program, start pc) => DONE | SWITCH (see interpreter-state.ts). Its
+ * source is compiled on the first run, not when this module loads: V8 takes ~10 ms to parse those
+ * 127 KB, and the JIT and WebAssembly engines, which import the interpreter only as their fallback,
+ * are what most runs use (`bpfkit urls` on a small capture would pay it for nothing at start-up).
+ */
+export const interpret: Engine = (st, p, startPc) =>
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  (compiledLoop ??= new Function('X', 'O', interpreterSource)(helpers, out) as Engine)(st, p, startPc);
