@@ -3,7 +3,8 @@
  * runs the programs (docs/wasm.md). Checked here once so every command words the error the same way.
  */
 import { UsageError } from '../util/errors.js';
-import { ENGINES, type EngineKind } from '../vm/interpreter.js';
+// (the names only: checking a flag must not load the VM, which a run may not even use)
+import { ENGINES, type EngineKind } from '../vm/engine-kind.js';
 
 /** Help line for the flag. */
 export const VM_ENGINE_HELP = `--vm-engine E        the VM's engine: ${ENGINES.join(', ')} (default: wasm for objects it runs faster, else jit)`;

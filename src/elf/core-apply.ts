@@ -36,8 +36,9 @@ import {
 } from '../isa/opcodes.js';
 import type { CoreResultSpec, ObjectSpec, ProgramSpec } from './spec.js';
 
-/** The helper id libbpf writes into poisoned instructions ("bad relo"); the kernel says "invalid func unknown#195896080". */
-export const CORE_POISON_HELPER = 0xbad2310;
+import { CORE_POISON_HELPER } from './core-poison.js';
+
+export { CORE_POISON_HELPER };
 
 /** Whether any program of the spec still has CO-RE relocations to apply. */
 export const hasCoreRelocations = (spec: ObjectSpec): boolean =>

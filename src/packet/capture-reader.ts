@@ -11,9 +11,9 @@
  * whole packet before the fault was delivered. Each scan starts again from the beginning of the file.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { compressionOf, decompressedSource, type ByteSource } from './decompressed-source.js';
+import type { ByteSource } from './decompressed-source.js';
 import { EnvironmentError, InputError, UsageError } from '../util/errors.js';
-import { captureFormatOf, type CaptureFormat } from './capture-format.js';
+import { captureFormatOf, compressionOf, type CaptureFormat } from './capture-format.js';
 import { PacketRef, type CaptureInterface, type Packet, type PacketCallback } from './packet.js';
 import { PcapParser, type PcapHeader } from './pcap-parser.js';
 import { PcapngParser, type PcapngSection } from './pcapng-parser.js';
@@ -86,8 +86,12 @@ function hex32(head: Uint8Array): string {
   return [...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** A gzip (or zstd) compressed capture: read like a pipe, through the decompressor. */
+/**
+ * A gzip (or zstd) compressed capture: read like a pipe, through the decompressor. (Loaded here, when a
+ * capture is compressed: node:zlib and the zstd decoder are start-up cost a plain capture never needs.)
+ */
 async function openDecompressed(path: string, kind: 'gzip' | 'zstd', options: OpenOptions): Promise<CaptureReader> {
+  const { decompressedSource } = await import('./decompressed-source.js');
   const src = decompressedSource(path, kind);
   try {
     const head = new Uint8Array(4);

@@ -15,7 +15,7 @@ import type { Collection, EngineName, Program, RunOptions, RunResult, BpfMap } f
 import type { VmLoadOptions } from '../engine/options.js';
 import { checkByteOrder, validateSpec } from '../engine/validate-spec.js';
 import { byName } from '../engine/by-name.js';
-import { CORE_POISON_HELPER } from '../elf/core-apply.js';
+import { CORE_POISON_HELPER } from '../elf/core-poison.js';
 import { BpfkitError, InputError } from '../util/errors.js';
 import { BPF_CALL, BPF_JMP, type Instruction } from '../isa/index.js';
 import { MapFlag, ProgType } from '../uapi/types.js';

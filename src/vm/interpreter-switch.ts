@@ -432,8 +432,18 @@ function specials(fast: boolean): string {
   }).join('\n');
 }
 
-/** The generated source of step() and interpret() (exposed for tests and curious readers). */
-export const interpreterSource = `"use strict";
+let source: string | undefined;
+
+/**
+ * The generated source of step() and interpret() (exposed for tests and curious readers). Generated on
+ * first use, with the loop (see `interpret`): building it from the semantics table costs milliseconds.
+ */
+export function interpreterSource(): string {
+  return (source ??= generateSource());
+}
+
+function generateSource(): string {
+  return `"use strict";
 function step(st, p, pc, w) {
   const L = st.lo, H = st.hi, M = st.mem, W = p.interp, IMM2 = p.imm2;
   const d = (w >>> 8) & 15;
@@ -499,6 +509,7 @@ ${specials(true)}
   }
 };
 //# sourceURL=bpfkit-interpreter.js`;
+}
 
 /** What the generated code calls: the int64 helpers and the out-of-line operations. */
 const helpers = {
@@ -515,6 +526,14 @@ const helpers = {
   VmError,
 };
 
-/** The interpreter loop: (state, program, start pc) => DONE | SWITCH (see interpreter-state.ts). */
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
-export const interpret = new Function('X', 'O', interpreterSource)(helpers, out) as Engine;
+let compiledLoop: Engine | undefined;
+
+/**
+ * The interpreter loop: (state, program, start pc) => DONE | SWITCH (see interpreter-state.ts). Its
+ * source is generated and compiled on the first run, not when this module loads: generating those 127 KB
+ * and V8's parse of them take ~15 ms, and the JIT and WebAssembly engines, which import the interpreter
+ * only as their fallback, are what most runs use (`bpfkit urls` on a small capture paid it for nothing).
+ */
+export const interpret: Engine = (st, p, startPc) =>
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  (compiledLoop ??= new Function('X', 'O', interpreterSource())(helpers, out) as Engine)(st, p, startPc);

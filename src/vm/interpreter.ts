@@ -25,15 +25,10 @@ import { wasmEngine, wasmRepeat, wasmResume } from './wasm/engine.js';
 import { clearStacks, createWasmShared } from './wasm/shared.js';
 import { VmError } from './vm-error.js';
 import { budgetError, invokeCallback } from './interpreter-ops.js';
+import { ENGINES, type EngineKind } from './engine-kind.js';
 
-/**
- * The VM's execution engines: `jit` compiles each program to a JavaScript function, `wasm` to a
- * WebAssembly module (docs/wasm.md), `interpreter` is a switch loop (the reference).
- */
-export type EngineKind = 'interpreter' | 'jit' | 'wasm';
+export { ENGINES, type EngineKind } from './engine-kind.js';
 export type { LdAbsPacket };
-/** Every engine, the default first. */
-export const ENGINES: readonly EngineKind[] = ['jit', 'interpreter', 'wasm'];
 
 /** Executed instructions allowed per run by default (the kernel's verifier complexity limit). */
 export const DEFAULT_BUDGET = 1_000_000;
