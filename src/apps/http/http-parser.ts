@@ -182,7 +182,8 @@ const JS_SCAN = 96;
 function findLF(b: Uint8Array, p: number, end: number): number {
   const lim = end - p > JS_SCAN ? p + JS_SCAN : end;
   for (let i = p; i < lim; i++) if (b[i] === LF) return i;
-  return lim < end ? findByte(b, LF, lim, end) : -1;
+  // (also when lim is end: a branch first taken after optimisation would throw the code away)
+  return findByte(b, LF, lim, end);
 }
 
 function findByte(b: Uint8Array, c: number, p: number, end: number): number {
