@@ -110,11 +110,9 @@ export class PcapParser implements RecordParser {
     pkt.bytes = buf;
     pkt.base = base;
     for (;;) {
-      if (end - pos < PCAP_RECORD_HEADER_LEN) {
-        this.need = PCAP_RECORD_HEADER_LEN;
-        return pos;
-      }
-      const caplen = dv.getUint32(pos + 8, le);
+      // (`need` is stored at every record, not only where the chunk runs out: a store first reached at the
+      // end of the first chunk has no type feedback, and would throw the optimised loop away there)
+      const caplen = end - pos < PCAP_RECORD_HEADER_LEN ? -1 : dv.getUint32(pos + 8, le);
       if (caplen > snaplen) {
         if (caplen > MAX_RECORD_LEN)
           throw new InputError(
@@ -123,11 +121,9 @@ export class PcapParser implements RecordParser {
           );
         this.oversized++;
       }
-      const total = PCAP_RECORD_HEADER_LEN + caplen;
-      if (end - pos < total) {
-        this.need = total;
-        return pos;
-      }
+      const total = caplen < 0 ? PCAP_RECORD_HEADER_LEN : PCAP_RECORD_HEADER_LEN + caplen;
+      this.need = total;
+      if (caplen < 0 || end - pos < total) return pos;
       pkt.tsSec = dv.getUint32(pos, le);
       pkt.tsNsec = dv.getUint32(pos + 4, le) * nsecPerUnit;
       pkt.caplen = caplen;

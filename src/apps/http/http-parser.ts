@@ -172,9 +172,18 @@ function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: Re
   return 'malformed';
 }
 
+/**
+ * How far a line is scanned in JavaScript before a native search takes over: HTTP's lines are mostly a
+ * few dozen bytes, for which the loop costs less than the call into indexOf.
+ */
+const JS_SCAN = 96;
+
 /** Index of the first LF in b[p, end), or -1 (b may hold more data past `end`: never look there). */
 function findLF(b: Uint8Array, p: number, end: number): number {
-  return findByte(b, LF, p, end);
+  const lim = end - p > JS_SCAN ? p + JS_SCAN : end;
+  for (let i = p; i < lim; i++) if (b[i] === LF) return i;
+  // (also when lim is end: a branch first taken after optimisation would throw the code away)
+  return findByte(b, LF, lim, end);
 }
 
 function findByte(b: Uint8Array, c: number, p: number, end: number): number {
@@ -386,15 +395,32 @@ abstract class MessageParser {
         }
         case St.Headers:
         case St.Trailers: {
+          if (this.headerLine.len === 0) {
+            // A line that starts here: its LF and first colon in one pass (a short line is looked at
+            // once, with no call into native code), else a native search for each.
+            const lim = end - p > JS_SCAN ? p + JS_SCAN : end;
+            let colon = -1;
+            let i = p;
+            for (; i < lim; i++) {
+              const c = b[i]!;
+              if (c === LF) break;
+              if (c === 58 && colon < 0) colon = i;
+            }
+            const nl = i < lim ? i : lim < end ? findByte(b, LF, lim, end) : -1;
+            if (nl >= 0) {
+              const lineStart = p;
+              const cut = lineStart + this.limits.maxHeaderLine;
+              let lineEnd = nl > p && b[nl - 1] === CR ? nl - 1 : nl;
+              if (lineEnd > cut) lineEnd = cut;
+              if (colon < 0 && i === lim && lim < lineEnd) colon = findByte(b, 58, lim, lineEnd);
+              if (colon >= lineEnd) colon = -1;
+              p = nl + 1;
+              this.headerLineDone(b, lineStart, lineEnd, colon);
+              break;
+            }
+          }
           const nl = findLF(b, p, end);
           const stop = nl < 0 ? end : nl;
-          if (this.headerLine.len === 0 && nl >= 0) {
-            const lineEnd = stop > p && b[stop - 1] === CR ? stop - 1 : stop;
-            const lineStart = p;
-            p = nl + 1;
-            this.headerLineDone(b, lineStart, Math.min(lineEnd, lineStart + this.limits.maxHeaderLine));
-            break;
-          }
           // Header lines longer than the cap keep only their start (all we need is a name and a short value).
           this.headerLine.append(b, p, stop, this.limits.maxHeaderLine);
           if (nl < 0) return end;
@@ -402,7 +428,7 @@ abstract class MessageParser {
           let lineEnd = this.headerLine.len;
           if (lineEnd > 0 && this.headerLine.buf[lineEnd - 1] === CR) lineEnd--;
           this.headerLine.len = 0;
-          this.headerLineDone(this.headerLine.buf, 0, lineEnd);
+          this.headerLineDone(this.headerLine.buf, 0, lineEnd, findByte(this.headerLine.buf, 58, 0, lineEnd));
           break;
         }
         case St.Body: {
@@ -463,7 +489,8 @@ abstract class MessageParser {
     return false;
   }
 
-  private headerLineDone(b: Uint8Array, start: number, end: number): void {
+  /** A whole header (or trailer) line b[start, end); `colon`: where its first ':' is, or -1. */
+  private headerLineDone(b: Uint8Array, start: number, end: number, colon: number): void {
     if (start === end) {
       if (this.st === St.Trailers) {
         this.messageDone();
@@ -473,7 +500,6 @@ abstract class MessageParser {
       return;
     }
     if (this.st === St.Trailers) return;
-    const colon = findByte(b, 58, start, end);
     if (colon < 0) {
       this.anomalies++;
       return;
