@@ -15,6 +15,7 @@ import type { Collection, Program, BpfMap } from '../../engine/types.js';
 import type { ObjectSpec } from '../../elf/spec.js';
 import type { VmExecution, VmLoadOptions } from '../../engine/options.js';
 import { FULL_KEY_SIZE, writeFullSessionKey } from './full-key.js';
+import { readCachedSpec } from './filter-spec-cache.js';
 
 export interface LoadedFilter {
   collection: Collection;
@@ -60,10 +61,16 @@ export async function loadFilterObject(
   return loadFilterSpec(await parseFilterObject(mode), mode, engine, vmEngine);
 }
 
-/** The mode's committed object, parsed (pure: no engine involved; the spec can go to another thread). */
+/**
+ * The mode's committed object, parsed (pure: no engine involved; the spec can go to another thread):
+ * from the cache beside it when that was made from exactly this object (filter-spec-cache.ts), which
+ * spares every run the ELF parser.
+ */
 export async function parseFilterObject(mode: string): Promise<ObjectSpec> {
   const path = bpfObjectPath(mode);
   const bytes = new Uint8Array(readFileSync(path));
+  const cached = readCachedSpec(path, bytes);
+  if (cached !== undefined) return cached;
   const { parseObject } = await import('../../elf/index.js');
   return parseObject(bytes, path);
 }
