@@ -4,19 +4,18 @@
  * ELF and BTF readers, which nothing else on a capture file's path needs — costs some tens of
  * milliseconds of CPU per run; reading the cache is one JSON.parse.
  *
- * A cache carries the SHA-256 of the object it was made from and is used only for exactly that object:
+ * A cache carries a digest of the object it was made from and is used only for exactly that object:
  * when the object beside it was rebuilt (or the cache is missing or unreadable), the object is parsed
  * as before, so a stale cache can cost time but never change what runs. tools/build-http-bpf.sh writes
  * the caches; test/http/filter-spec-cache.test.ts checks that each committed cache is current and gives
  * what the parser gives.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import type { ObjectSpec } from '../../elf/spec.js';
 
 /** What a cache file holds: the object's digest and its spec (without `path`, set when read). */
 interface SpecCacheFile {
-  sha256: string;
+  digest: string;
   spec: ObjectSpec;
 }
 
@@ -38,14 +37,14 @@ export function readCachedSpec(objectPath: string, bytes: Uint8Array): ObjectSpe
   } catch {
     return undefined; // unreadable: the object itself is the truth
   }
-  if (cache === null || typeof cache !== 'object' || cache.sha256 !== sha256(bytes)) return undefined;
+  if (cache === null || typeof cache !== 'object' || cache.digest !== digest(bytes)) return undefined;
   return { ...cache.spec, path: objectPath };
 }
 
 /** The text of the cache for `spec`, parsed from the object `bytes`. */
 export function specCacheText(spec: ObjectSpec, bytes: Uint8Array): string {
   const { path: _path, ...rest } = spec;
-  const file: SpecCacheFile = { sha256: sha256(bytes), spec: rest };
+  const file: SpecCacheFile = { digest: digest(bytes), spec: rest };
   return JSON.stringify(file, replace) + '\n';
 }
 
@@ -58,8 +57,22 @@ export async function writeSpecCaches(objectPaths: readonly string[]): Promise<v
   }
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/**
+ * The object's length and two 32-bit multiplicative hashes of its bytes. It tells a rebuilt object from
+ * the one a cache was made from (a 1-in-2^64 accident aside); nothing here guards against a forged file,
+ * which could as well be a forged object. (Not node:crypto: importing it costs more CPU than the
+ * whole cache saves on a small capture.)
+ */
+function digest(bytes: Uint8Array): string {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c ^ bytes.length;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return `${bytes.length}:${(a >>> 0).toString(16).padStart(8, '0')}${(b >>> 0).toString(16).padStart(8, '0')}`;
 }
 
 /** JSON has no bytes: a Uint8Array (BTF, map contents) is written as { u8: base64 }. */
