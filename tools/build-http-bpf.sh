@@ -22,4 +22,10 @@ for src in http_filter_v1.c http_filter_v2.c http_filter_full.c; do
     if [ "$a" != "$b" ]; then echo "${src%.c}.o is stale: rebuild with tools/build-http-bpf.sh" >&2; exit 1; fi
   fi
 done
-if [ "$out" = "." ]; then echo "URL-filter objects built"; else echo "URL-filter objects match their sources"; fi
+if [ "$out" = "." ]; then
+  # The parsed objects, cached beside them for bpfkit urls' start-up (src/apps/http/filter-spec-cache.ts;
+  # needs a build: npm run -s build). A cache that does not match its object is ignored, never used.
+  node --input-type=module -e "const m = await import('../../../../dist/src/apps/http/filter-spec-cache.js');
+    await m.writeSpecCaches(['http_filter_v1.o', 'http_filter_v2.o', 'http_filter_full.o']);"
+  echo "URL-filter objects built"
+else echo "URL-filter objects match their sources"; fi

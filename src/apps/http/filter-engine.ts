@@ -3,18 +3,19 @@
  * the kernel — through the engine API, and adapts the loaded program and its `sessions` map to the
  * filter interfaces the pipelines use.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { EnvironmentError } from '../../util/errors.js';
 import type { ClassicFilter, SessionTable } from './classic-filter.js';
 import type { FullFilter } from './full-pipeline.js';
 import type { FlowEnds } from '../../packet/flow/flow-key.js';
-import type { Frame } from '../../packet/frame.js';
+import { frameBytes, type Frame } from '../../packet/frame.js';
 import type { Collection, Program, BpfMap } from '../../engine/types.js';
 import type { ObjectSpec } from '../../elf/spec.js';
 import type { VmExecution, VmLoadOptions } from '../../engine/options.js';
 import { FULL_KEY_SIZE, writeFullSessionKey } from './full-key.js';
+import { readCachedSpec } from './filter-spec-cache.js';
 
 export interface LoadedFilter {
   collection: Collection;
@@ -45,14 +46,8 @@ export function bpfObjectPath(mode: string): string {
     join(here, '..', '..', '..', '..', 'src', 'apps', 'http', 'bpf'),
     join(process.cwd(), 'src', 'apps', 'http', 'bpf'),
   ];
-  for (const dir of candidates) {
-    try {
-      readFileSync(join(dir, OBJECTS[mode]!.file), { flag: 'r' });
-      return join(dir, OBJECTS[mode]!.file);
-    } catch {
-      /* try the next */
-    }
-  }
+  // (existsSync, not a trial read: the object is read once, by parseFilterObject)
+  for (const dir of candidates) if (existsSync(join(dir, OBJECTS[mode]!.file))) return join(dir, OBJECTS[mode]!.file);
   throw new EnvironmentError(
     `the eBPF object ${OBJECTS[mode]!.file} is missing (looked in ${candidates.join(', ')}); run tools/build-http-bpf.sh`,
   );
@@ -66,10 +61,16 @@ export async function loadFilterObject(
   return loadFilterSpec(await parseFilterObject(mode), mode, engine, vmEngine);
 }
 
-/** The mode's committed object, parsed (pure: no engine involved; the spec can go to another thread). */
+/**
+ * The mode's committed object, parsed (pure: no engine involved; the spec can go to another thread):
+ * from the cache beside it when that was made from exactly this object (filter-spec-cache.ts), which
+ * spares every run the ELF parser.
+ */
 export async function parseFilterObject(mode: string): Promise<ObjectSpec> {
   const path = bpfObjectPath(mode);
   const bytes = new Uint8Array(readFileSync(path));
+  const cached = readCachedSpec(path, bytes);
+  if (cached !== undefined) return cached;
   const { parseObject } = await import('../../elf/index.js');
   return parseObject(bytes, path);
 }
@@ -97,11 +98,7 @@ export async function loadFilterSpec(
   const run = program.runPacket
     ? (frame: Uint8Array) => program.runPacket!(frame) !== 0
     : (frame: Uint8Array) => program.run({ data: frame }).retval !== 0;
-  // Full mode hands frames where they lie in the capture's buffer: the VM can run the filter there.
-  const runAt = program.runPacketAt
-    ? (bytes: Uint8Array, off: number, len: number) => program.runPacketAt!(bytes, off, len) !== 0
-    : (bytes: Uint8Array, off: number, len: number) =>
-        run(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
+  const keep = fullKeep(program, run, clock);
   // (one key buffer for every ended flow: the map copies what it keeps)
   const key = new Uint8Array(FULL_KEY_SIZE);
   const keyView = new DataView(key.buffer);
@@ -111,11 +108,7 @@ export async function loadFilterSpec(
     sessions,
     classic: () => ({ keep: run, sessions: sessions ? mapTable(sessions) : undefined }),
     full: () => ({
-      keep: (frame: Frame) => {
-        if (frame.linktype !== 1) return true;
-        clock?.set(frame.ts);
-        return runAt(frame.bytes, frame.offset, frame.caplen);
-      },
+      keep,
       forget: (flow: FlowEnds) => {
         if (!sessions) return;
         writeFullSessionKey(keyView, 0, flow);
@@ -129,6 +122,30 @@ export async function loadFilterSpec(
     }),
     startClock: (ts: number) => clock?.start(ts),
     close: () => collection.close(),
+  };
+}
+
+/**
+ * Full mode's per-frame verdict: Ethernet frames run the filter where they lie in the capture's buffer
+ * (the VM's runPacketAt; an engine without it gets a view of the frame), others pass (the filter reads
+ * Ethernet only). This runs for every frame of a capture, so what does not change from one frame to the
+ * next (the engine's entry, whether a capture clock runs) is decided here, once, and each frame pays
+ * only for the run.
+ */
+function fullKeep(program: Program, run: (frame: Uint8Array) => boolean, clock: CaptureClock | undefined) {
+  const at = program.runPacketAt?.bind(program);
+  if (at === undefined)
+    return (frame: Frame): boolean => {
+      if (frame.linktype !== 1) return true;
+      clock?.set(frame.ts);
+      return run(frameBytes(frame));
+    };
+  if (clock === undefined)
+    return (frame: Frame): boolean => frame.linktype !== 1 || at(frame.bytes, frame.offset, frame.caplen) !== 0;
+  return (frame: Frame): boolean => {
+    if (frame.linktype !== 1) return true;
+    clock.set(frame.ts);
+    return at(frame.bytes, frame.offset, frame.caplen) !== 0;
   };
 }
 

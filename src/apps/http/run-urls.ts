@@ -5,7 +5,7 @@
  * turns flags into UrlsOptions.
  *
  * Modules load as late as they can, and together: shard threads start first so their booting overlaps
- * ours, and the object parser and VM are fetched in the same breath as the pipeline.
+ * ours, and the VM is fetched in the same breath as the pipeline.
  */
 import { statSync } from 'node:fs';
 import type { ShardedCapture } from './sharded-capture.js';
@@ -57,8 +57,9 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   const { file, iface } = o;
   const sharded = file !== undefined && !iface && o.mode === 'full' && o.threads > 1;
   const vmHere = o.engine === 'vm' && !sharded;
-  // (The object parser and the VM are fetched in the same breath when this thread loads a filter into
-  // the VM: node reads the files of all these modules concurrently instead of one import after another.)
+  // (The VM is fetched in the same breath when this thread loads a filter into it: node reads the files
+  // of all these modules concurrently instead of one import after another. The filter's object comes
+  // parsed from its cache, filter-spec-cache.ts: the ELF parser loads only when that is stale.)
   const [{ formatSummary }, { jsonLine, textLine }, { ProgressBar, readCaptureInto }, { buildPipeline }, shardMod] =
     await Promise.all([
       import('./pipeline.js'),
@@ -66,7 +67,6 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
       import('./capture-source.js'),
       import('./build-pipeline.js'),
       sharded ? import('./sharded-capture.js') : undefined,
-      vmHere ? import('../../elf/index.js') : undefined,
       vmHere ? import('../../vm/collection.js') : undefined,
       vmHere ? import('../../loader/node-host.js') : undefined,
     ]);
