@@ -56,7 +56,7 @@ export interface UrlsOptions {
 export async function runUrls(o: UrlsOptions): Promise<number> {
   const { file, iface } = o;
   const sharded = file !== undefined && !iface && o.mode === 'full' && o.threads > 1;
-  const vmHere = o.engine === 'vm' && !sharded;
+  const vmHere = o.engine === 'vm';
   // (The object parser and the VM are fetched in the same breath when this thread loads a filter into
   // the VM: node reads the files of all these modules concurrently instead of one import after another.)
   const [{ formatSummary }, { jsonLine, textLine }, { ProgressBar, readCaptureInto }, { buildPipeline }, shardMod] =
