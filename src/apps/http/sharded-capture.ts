@@ -39,7 +39,7 @@ const WINDOW = 6;
  * What a byte dealt to this thread's own shard weighs against one dealt to a shard thread: this thread
  * also reads, deals and merges, so its shard gets a little less of the traffic.
  */
-const OWN_SHARD_WEIGHT = 1.1;
+const OWN_SHARD_WEIGHT = 1.3;
 
 /** How to run the shards. */
 export interface ShardedOptions {
@@ -250,15 +250,20 @@ export class ShardedCapture {
     for (;;) {
       let best: MergeQueue | undefined;
       let bestTag = Infinity;
+      let next = Infinity; // the lowest head of the other queues
       for (const q of queues) {
         const t = q.head();
         if (t < bestTag) {
+          next = bestTag;
           bestTag = t;
           best = q;
-        }
+        } else if (t < next) next = t;
       }
       if (!best || bestTag > frontier) return;
-      this.onLine(best.take());
+      // (a run of records from one shard, up to where another's or the frontier comes first)
+      const until = Math.min(next, frontier);
+      do this.onLine(best.take());
+      while (best.head() <= until);
     }
   }
 
