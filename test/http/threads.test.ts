@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -89,6 +89,30 @@ test('--threads N: fragments, VLAN tags and a tunnel stay with their flow (same 
     const out = assertSameOnThreads(file, ['--format', 'json'], ['2']);
     assert.equal(out.trim().split('\n').length, requestsIn(6), name);
   }
+});
+
+test('--threads N on a capture of many chunks, and on one cut short: what one thread prints, error and status too', () => {
+  const { linktype, frames } = readPcapFrames(demo);
+  // 80 interleaved clients: ~6 MB, so records straddle the 4 MiB chunk boundary and chunks are read into
+  // the shared buffers again after the threads give them back
+  const file = join(dir, 'chunks.pcap');
+  writePcapFrames(file, linktype, interleaved(frames, 80));
+  const out = assertSameOnThreads(file, [], ['2', '3']);
+  assert.equal(out.trim().split('\n').length, requestsIn(80));
+  // Cut inside a record past the first chunk: every request before the fault, then the reader's one-line
+  // error and exit 2, whichever the thread count.
+  const bytes = readFileSync(file);
+  const cut = join(dir, 'cut.pcap');
+  writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.8) + 7));
+  const one = cli('urls', cut, '--threads', '1');
+  assert.equal(one.status, 2, one.stderr);
+  assert.match(one.stderr, /cut\.pcap@\d+/);
+  assert.ok(one.stdout.trim().split('\n').length > requestsIn(50), 'requests before the fault are printed');
+  const two = cli('urls', cut, '--threads', '2');
+  assert.equal(two.status, one.status, two.stderr);
+  assert.equal(two.stdout, one.stdout);
+  assert.equal(two.stderr, one.stderr);
+  assert.doesNotMatch(two.stderr, /\n {4}at /, 'no stack trace');
 });
 
 test('--threads 2 runs in bounded memory: a capture four times larger costs no more than on one thread', (t) => {

@@ -56,10 +56,11 @@ export interface UrlsOptions {
 export async function runUrls(o: UrlsOptions): Promise<number> {
   const { file, iface } = o;
   const sharded = file !== undefined && !iface && o.mode === 'full' && o.threads > 1;
-  const vmHere = o.engine === 'vm' && !sharded;
-  // (The VM is fetched in the same breath when this thread loads a filter into it: node reads the files
-  // of all these modules concurrently instead of one import after another. The filter's object comes
-  // parsed from its cache, filter-spec-cache.ts: the ELF parser loads only when that is stale.)
+  const vmHere = o.engine === 'vm';
+  // (The VM is fetched in the same breath when this thread loads a filter into it, sharded or not: the
+  // main thread runs shard 0. Node reads the files of all these modules concurrently instead of one
+  // import after another. The filter's object comes parsed from its cache, filter-spec-cache.ts: the ELF
+  // parser loads only when that is stale.)
   const [{ formatSummary }, { jsonLine, textLine }, { ProgressBar, readCaptureInto }, { buildPipeline }, shardMod] =
     await Promise.all([
       import('./pipeline.js'),

@@ -10,6 +10,7 @@
 import type { FullStats } from './full-analyzer.js';
 import type { FrameCounts } from './full-pipeline.js';
 import type { VmExecution } from '../../engine/options.js';
+import type { ObjectSpec } from '../../elf/spec.js';
 
 /** Per frame in a batch's `meta`: frame index, timestamp (s), offset in `data`, caplen, origLen, link type. */
 export const META_FIELDS = 6;
@@ -32,16 +33,31 @@ export interface ShardInput {
   maxMemory: number;
 }
 
+/** A shard's counters at the end of input, for the run's summary. */
+export interface ShardEnd {
+  counts: FrameCounts;
+  stats: FullStats;
+  reasons: { name: string; count: number }[];
+}
+
 export type ToShard =
   /**
-   * The frames of one chunk of the capture that belong to this shard (`count` of them, possibly none);
-   * after them, every frame up to index `upTo` has been dealt out. `origin`: the capture's first
-   * timestamp (the filter's clock counts from it). `clock`: the timestamp of frame `upTo` (NaN before the
-   * first), the capture's clock as the reading thread saw it, on which the shard sweeps idle flows.
+   * First, with --engine vm: the filter object, parsed once by the reading thread (a shard thread then
+   * loads neither the ELF reader nor the file while it starts).
+   */
+  | { type: 'filter'; spec: ObjectSpec }
+  /**
+   * Batch `seq`: the frames of one chunk of the capture that belong to this shard (`count` of them,
+   * possibly none), their bytes in `data` (the chunk as read, shared by every shard and not written
+   * until each has answered; absent when no frame came) and where each is in `meta` (META_FIELDS per
+   * frame). After them, every frame up to index `upTo` has been dealt out. `origin`: the capture's first
+   * timestamp (the filter's clock counts from it). `clock`: the timestamp of frame `upTo` (NaN before
+   * the first), the capture's clock as the reading thread saw it, on which the shard sweeps idle flows.
    */
   | {
       type: 'frames';
-      data: ArrayBuffer;
+      seq: number;
+      data: SharedArrayBuffer | undefined;
       meta: ArrayBuffer;
       count: number;
       upTo: number;
@@ -53,15 +69,10 @@ export type ToShard =
 
 export type FromShard =
   /**
-   * Records (lines of output with their tags) of the frames up to `upTo`; also the batch's acknowledgement,
-   * with its buffers given back for the next batch.
+   * Records (lines of output with their tags) of the frames up to `upTo`; also the acknowledgement of
+   * batch `seq` (its chunk may be read into again), with its `meta` given back for the next batch.
    */
-  | { type: 'records'; lines: string[]; tags: ArrayBuffer; upTo: number; data?: ArrayBuffer; meta?: ArrayBuffer }
+  | { type: 'records'; seq: number; lines: string[]; tags: ArrayBuffer; upTo: number; meta?: ArrayBuffer }
   /** After 'finish': the last records came before this; the shard's counters. */
-  | {
-      type: 'end';
-      counts: FrameCounts;
-      stats: FullStats;
-      reasons: { name: string; count: number }[];
-    }
+  | ({ type: 'end' } & ShardEnd)
   | { type: 'error'; name: string; message: string; exitCode: number };

@@ -1,30 +1,45 @@
 /**
- * `bpfkit urls FILE --threads N` (full mode): the flows of the capture split over N shard threads
- * (shard-thread.ts), each a whole pipeline with its own eBPF filter in the VM. This thread reads the
- * capture, deals each frame to the shard of its address pair (shard-key.ts) — one batch per shard per
- * chunk of the file, the bytes copied once and the buffers transferred, not cloned — and merges the
- * shards' output back into the order one thread prints (shard-protocol.ts explains the tags).
+ * `bpfkit urls FILE --threads N` (full mode): the flows of the capture split over N shards, each a whole
+ * pipeline with its own eBPF filter in the VM (shard-runner.ts). Shard 0 runs on this thread, the others
+ * each on a thread of their own (shard-thread.ts). This thread reads the capture a chunk at a time
+ * straight into shared memory, parses the record headers and deals each frame to the shard of its
+ * address pair (shard-key.ts): per frame only a few byte reads and six numbers in its shard's batch, no
+ * copy and no message; per chunk one message per shard thread, the chunk itself shared by all of them.
+ * It runs its own shard's frames while the threads run theirs, and merges the shards' output back into
+ * the order one thread prints (shard-protocol.ts explains the tags).
  *
  * Same output, byte for byte, as one thread whenever no flow is closed by the idle timeout or by the
  * flow and memory limits (each shard has 1/N of them, so such closings may come at other frames). Every
  * batch carries the capture's clock (the last frame dealt), and each shard sweeps its idle flows on it:
  * a shard whose flows went quiet closes them when the capture's time says so, not at its own next frame,
  * which may come much later or never (then only the end of input closed them). Memory stays bounded: at
- * most WINDOW batches per shard in flight.
+ * most WINDOW chunks in flight.
  */
 import { Worker } from 'node:worker_threads';
 import { BpfkitError } from '../../util/errors.js';
-import { openCapture } from '../../packet/capture-reader.js';
+import { DEFAULT_CHUNK_SIZE, openCapture } from '../../packet/capture-reader.js';
 import type { PacketRef } from '../../packet/packet.js';
 import type { VmExecution } from '../../engine/options.js';
-import { shardOf } from './shard-key.js';
+import { FlowDealer } from './shard-key.js';
+import { loadFilterSpec, parseFilterObject, type LoadedFilter } from './filter-engine.js';
+import { ShardRunner, type TaggedLines } from './shard-runner.js';
 import { fullSummary, type FrameCounts } from './full-pipeline.js';
 import type { FullStats } from './full-analyzer.js';
 import type { UrlSummary } from './pipeline.js';
-import { META_FIELDS, type FromShard, type ShardInput, type ToShard } from './shard-protocol.js';
+import { META_FIELDS, type FromShard, type ShardEnd, type ShardInput, type ToShard } from './shard-protocol.js';
 
-/** Batches a shard may have unanswered: one being run, two queued. */
-const WINDOW = 3;
+/**
+ * Chunks a shard thread may have unanswered. Enough for this thread to run on through its own shard's
+ * frames while the other threads are still starting (loading modules, compiling their filter), which
+ * takes about as long as this thread's own start; each is a 4 MiB chunk.
+ */
+const WINDOW = 6;
+
+/**
+ * What a byte dealt to this thread's own shard weighs against one dealt to a shard thread: this thread
+ * also reads, deals and merges, so its shard gets a little less of the traffic.
+ */
+const OWN_SHARD_WEIGHT = 1.3;
 
 /** How to run the shards. */
 export interface ShardedOptions {
@@ -39,79 +54,42 @@ export interface ShardedOptions {
   maxMemory: number;
 }
 
-/** The frames of one chunk going to one shard. */
+/** Where the frames of one chunk dealt to one shard are: META_FIELDS numbers per frame. */
 class Batch {
-  data: Uint8Array;
   meta: Float64Array;
-  used = 0;
   count = 0;
-  constructor(data: Uint8Array, meta: Float64Array) {
-    this.data = data;
+  constructor(meta: Float64Array) {
     this.meta = meta;
   }
   add(index: number, p: PacketRef): void {
-    const len = p.caplen;
-    if (this.used + len > this.data.length) {
-      const bigger = new Uint8Array(Math.max(this.data.length * 2, this.used + len));
-      bigger.set(this.data.subarray(0, this.used));
-      this.data = bigger;
-    }
-    if ((this.count + 1) * META_FIELDS > this.meta.length) {
-      const bigger = new Float64Array(Math.max(this.meta.length * 2, 256 * META_FIELDS));
+    const k = this.count * META_FIELDS;
+    if (k + META_FIELDS > this.meta.length) {
+      const bigger = new Float64Array(Math.max(this.meta.length * 2, 1024 * META_FIELDS));
       bigger.set(this.meta);
       this.meta = bigger;
     }
-    this.data.set(p.bytes.subarray(p.offset, p.offset + len), this.used);
-    const k = this.count * META_FIELDS;
     const m = this.meta;
     m[k] = index;
     m[k + 1] = p.ts;
-    m[k + 2] = this.used;
-    m[k + 3] = len;
+    m[k + 2] = p.offset;
+    m[k + 3] = p.caplen;
     m[k + 4] = p.origLen;
     m[k + 5] = p.linktype;
-    this.used += len;
     this.count++;
   }
 }
 
-/** A shard thread as this side sees it: its worker, its records waiting to be merged, its batches. */
-class Shard {
-  readonly worker: Worker;
-  /** records received, not yet merged: per message, the lines, their tags and how far they were taken */
+/** A shard's output lines waiting to be merged, in the order the shard made them. */
+class MergeQueue {
   private readonly pending: { lines: string[]; tags: Float64Array; at: number }[] = [];
   /** every frame up to this index has been run (-1: none yet) */
   upTo = -1;
-  inFlight = 0;
-  end: Extract<FromShard, { type: 'end' }> | undefined;
-  readonly free: { data: ArrayBuffer; meta: ArrayBuffer }[] = [];
-  batch: Batch;
+  /** the shard's counters, once it has finished */
+  end: ShardEnd | undefined;
 
-  constructor(input: ShardInput, onEvent: (failure?: Error) => void, chunkGuess: number) {
-    this.batch = new Batch(new Uint8Array(chunkGuess), new Float64Array(1024 * META_FIELDS));
-    // (execArgv: the parent's flags may be ones a worker refuses, such as --input-type with --eval)
-    this.worker = new Worker(new URL('./shard-thread.js', import.meta.url), { workerData: input, execArgv: [] });
-    this.worker.on('message', (m: FromShard) => {
-      if (m.type === 'records') {
-        if (m.lines.length > 0) this.pending.push({ lines: m.lines, tags: new Float64Array(m.tags), at: 0 });
-        this.upTo = m.upTo;
-        this.inFlight--;
-        if (m.data && m.meta) this.free.push({ data: m.data, meta: m.meta });
-        onEvent();
-      } else if (m.type === 'end') {
-        this.end = m;
-        onEvent();
-      } else {
-        const err = new BpfkitError(m.message, m.exitCode);
-        err.name = m.name;
-        onEvent(err);
-      }
-    });
-    this.worker.on('error', (err) => onEvent(new BpfkitError(`a shard thread failed: ${err.message}`, 70)));
-    // An exit before 'end' (the thread died) must not leave the run waiting forever.
-    this.worker.on('exit', (code) => {
-      if (!this.end) onEvent(new BpfkitError(`a shard thread exited (status ${code}) before the end`, 70));
-    });
+  push(got: TaggedLines, upTo: number): void {
+    if (got.lines.length > 0) this.pending.push({ lines: got.lines, tags: got.tags, at: 0 });
+    this.upTo = upTo;
   }
 
   /** Tag of the next record to merge, or Infinity when none is here. */
@@ -129,31 +107,85 @@ class Shard {
     const p = this.pending[0]!;
     return p.lines[p.at++]!;
   }
+}
 
-  /** Send the current batch (possibly empty) with the index every frame up to which was dealt. */
-  send(upTo: number, origin: number, clock: number): void {
+/** A shard thread as this side sees it: its worker, its output to merge, its batches. */
+class ShardThread {
+  readonly worker: Worker;
+  readonly queue = new MergeQueue();
+  inFlight = 0;
+  private readonly freeMeta: ArrayBuffer[] = [];
+  readonly batch = new Batch(new Float64Array(8192 * META_FIELDS));
+
+  constructor(input: ShardInput, onAnswer: (seq: number) => void, onEvent: (failure?: Error) => void) {
+    // (execArgv: the parent's flags may be ones a worker refuses, such as --input-type with --eval)
+    this.worker = new Worker(new URL('./shard-thread.js', import.meta.url), { workerData: input, execArgv: [] });
+    this.worker.on('message', (m: FromShard) => {
+      if (m.type === 'records') {
+        this.queue.push({ lines: m.lines, tags: new Float64Array(m.tags) }, m.upTo);
+        if (m.meta) this.freeMeta.push(m.meta);
+        if (m.seq >= 0) {
+          this.inFlight--;
+          onAnswer(m.seq);
+        }
+        onEvent();
+      } else if (m.type === 'end') {
+        this.queue.end = m;
+        onEvent();
+      } else {
+        const err = new BpfkitError(m.message, m.exitCode);
+        err.name = m.name;
+        onEvent(err);
+      }
+    });
+    this.worker.on('error', (err) => onEvent(new BpfkitError(`a shard thread failed: ${err.message}`, 70)));
+    // An exit before 'end' (the thread died) must not leave the run waiting forever.
+    this.worker.on('exit', (code) => {
+      if (!this.queue.end) onEvent(new BpfkitError(`a shard thread exited (status ${code}) before the end`, 70));
+    });
+  }
+
+  /** Send the current batch (possibly empty) of chunk `data`; every frame up to `upTo` has been dealt. */
+  send(seq: number, data: SharedArrayBuffer | undefined, upTo: number, origin: number, clock: number): void {
     const b = this.batch;
+    const size = b.meta.length;
     const msg: ToShard = {
       type: 'frames',
-      data: b.data.buffer as ArrayBuffer,
+      seq,
+      data: b.count > 0 ? data : undefined,
       meta: b.meta.buffer as ArrayBuffer,
       count: b.count,
       upTo,
       origin,
       clock,
     };
-    this.worker.postMessage(msg, [msg.data, msg.meta]);
+    this.worker.postMessage(msg, [msg.meta]);
     this.inFlight++;
-    const reuse = this.free.pop();
-    this.batch = reuse
-      ? new Batch(new Uint8Array(reuse.data), new Float64Array(reuse.meta))
-      : new Batch(new Uint8Array(Math.max(64 << 10, b.data.length)), new Float64Array(b.meta.length));
+    // (the meta went with the message: the batch goes on in one given back, or a new one)
+    const reuse = this.freeMeta.pop();
+    b.meta = reuse ? new Float64Array(reuse) : new Float64Array(size);
+    b.count = 0;
   }
+}
+
+/** A chunk of the capture in shared memory, and how many shard threads have yet to answer for it. */
+interface Chunk {
+  bytes: Uint8Array;
+  unanswered: number;
 }
 
 /** A sharded run: threads started at construction (their booting overlaps the caller's), then read, finish. */
 export class ShardedCapture {
-  private readonly shards: Shard[];
+  private readonly threads: ShardThread[] = [];
+  /** this thread's own shard (0): its filter loads while the threads start */
+  private readonly own: Promise<ShardRunner>;
+  private ownLoaded: LoadedFilter | undefined;
+  private readonly ownQueue = new MergeQueue();
+  private readonly ownBatch = new Batch(new Float64Array(8192 * META_FIELDS));
+  private readonly queues: MergeQueue[];
+  /** chunks the threads still read, by batch number; and chunks free to read into */
+  private readonly inFlight = new Map<number, Chunk>();
+  private readonly freeChunks: Uint8Array[] = [];
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private finished = false;
@@ -168,25 +200,36 @@ export class ShardedCapture {
       if (failure) this.failure ??= failure;
       this.wake?.();
     };
-    this.shards = [];
-    for (let shard = 0; shard < n; shard++)
-      this.shards.push(
-        new Shard(
-          {
-            shard,
-            shards: n,
-            engine: opts.engine,
-            ...(opts.vmEngine ? { vmEngine: opts.vmEngine } : {}),
-            format: opts.format,
-            maxLine: opts.maxLine,
-            maxFlows: Math.max(1, Math.floor(opts.maxFlows / n)),
-            idleTimeoutSec: opts.idleTimeoutSec,
-            maxMemory: Math.floor(opts.maxMemory / n),
-          },
-          onEvent,
-          Math.ceil((6 << 20) / n),
-        ),
-      );
+    const onAnswer = (seq: number) => {
+      const chunk = this.inFlight.get(seq);
+      if (chunk && --chunk.unanswered === 0) {
+        this.inFlight.delete(seq);
+        this.freeChunks.push(chunk.bytes);
+      }
+    };
+    const input = (shard: number): ShardInput => ({
+      shard,
+      shards: n,
+      engine: opts.engine,
+      ...(opts.vmEngine ? { vmEngine: opts.vmEngine } : {}),
+      format: opts.format,
+      maxLine: opts.maxLine,
+      maxFlows: Math.max(1, Math.floor(opts.maxFlows / n)),
+      idleTimeoutSec: opts.idleTimeoutSec,
+      maxMemory: Math.floor(opts.maxMemory / n),
+    });
+    for (let shard = 1; shard < n; shard++) this.threads.push(new ShardThread(input(shard), onAnswer, onEvent));
+    this.queues = [this.ownQueue, ...this.threads.map((t) => t.queue)];
+    this.own = (async () => {
+      if (opts.engine === 'vm') {
+        // (parsed once, here, while the threads start; each loads it into its own VM)
+        const spec = await parseFilterObject('full');
+        for (const t of this.threads) t.worker.postMessage({ type: 'filter', spec } satisfies ToShard);
+        this.ownLoaded = await loadFilterSpec(spec, 'full', 'vm', opts.vmEngine);
+      }
+      return new ShardRunner(input(0), this.ownLoaded, false);
+    })();
+    this.own.catch(() => {}); // (raised where it is awaited)
   }
 
   /** Resolves when `ready()` holds (rethrowing a shard's failure). */
@@ -202,21 +245,37 @@ export class ShardedCapture {
   /** Write every record no shard can precede any more (all of them once every shard is done). */
   private merge(): void {
     let frontier = Infinity;
-    for (const s of this.shards) if (!s.end) frontier = Math.min(frontier, s.upTo);
-    const shards = this.shards;
+    const queues = this.queues;
+    for (const q of queues) if (!q.end) frontier = Math.min(frontier, q.upTo);
     for (;;) {
-      let best: Shard | undefined;
+      let best: MergeQueue | undefined;
       let bestTag = Infinity;
-      for (const s of shards) {
-        const t = s.head();
+      let next = Infinity; // the lowest head of the other queues
+      for (const q of queues) {
+        const t = q.head();
         if (t < bestTag) {
+          next = bestTag;
           bestTag = t;
-          best = s;
-        }
+          best = q;
+        } else if (t < next) next = t;
       }
       if (!best || bestTag > frontier) return;
-      this.onLine(best.take());
+      // (a run of records from one shard, up to where another's or the frontier comes first)
+      const until = Math.min(next, frontier);
+      do this.onLine(best.take());
+      while (best.head() <= until);
     }
+  }
+
+  /** A chunk-sized buffer in shared memory, at least `size` bytes, to read into. */
+  private freeChunk(size: number): Uint8Array {
+    const free = this.freeChunks;
+    for (;;) {
+      const c = free.pop();
+      if (!c) break;
+      if (c.length >= size) return c;
+    }
+    return new Uint8Array(new SharedArrayBuffer(Math.max(size, DEFAULT_CHUNK_SIZE)));
   }
 
   /**
@@ -227,29 +286,40 @@ export class ShardedCapture {
     path: string,
     o: { shouldStop?: () => boolean; onProgress?: (bytes: number) => void; keep?: (p: PacketRef) => boolean } = {},
   ): Promise<void> {
-    const reader = await openCapture(path);
-    const shards = this.shards;
-    const n = shards.length;
+    const reader = await openCapture(path, { chunkSize: DEFAULT_CHUNK_SIZE });
+    const own = await this.own;
+    const { threads, ownBatch } = this;
+    const batches = [ownBatch, ...threads.map((t) => t.batch)];
+    const dealer = new FlowDealer(this.opts.shards, [OWN_SHARD_WEIGHT]);
     let index = 0;
     let origin = NaN;
     const keep = o.keep;
     let clock = NaN;
+    /** the buffer the frames of this step are in */
+    let stepBytes: Uint8Array | undefined;
     const deal = (p: PacketRef) => {
       if (keep !== undefined && !keep(p)) return;
+      if (stepBytes !== p.bytes) {
+        if (stepBytes !== undefined) throw new BpfkitError('sharded read: one chunk in two buffers', 70);
+        stepBytes = p.bytes;
+      }
       if (index === 0) origin = p.ts;
       clock = p.ts;
-      shards[shardOf(p.bytes, p.offset, p.caplen, p.linktype, n)]!.batch.add(index++, p);
+      batches[dealer.shardOf(p.bytes, p.offset, p.caplen, p.linktype)]!.add(index++, p);
     };
+    let seq = 0;
     try {
-      const scan = reader.scan({ readAhead: true });
+      const scan = reader.scan();
+      // (the scanner reads into shared memory from the start, and the chunk it read is ours after each step)
+      scan.handOff(this.freeChunk(DEFAULT_CHUNK_SIZE));
       let more = true;
       while (more) {
-        await this.until(() => shards.every((s) => s.inFlight < WINDOW));
+        await this.until(() => threads.every((t) => t.inFlight < WINDOW));
+        stepBytes = undefined;
         try {
           more = await scan.step(deal);
         } finally {
-          for (const s of shards) s.send(index - 1, origin, clock);
-          this.merge();
+          this.dealt(scan, stepBytes, seq++, index - 1, origin, clock, own);
         }
         o.onProgress?.(scan.position);
         if (o.shouldStop?.()) break;
@@ -259,29 +329,67 @@ export class ShardedCapture {
     }
   }
 
+  /** The frames of one step are dealt: send the threads theirs, run our own, merge. */
+  private dealt(
+    scan: { handOff(next: Uint8Array): Uint8Array },
+    stepBytes: Uint8Array | undefined,
+    seq: number,
+    upTo: number,
+    origin: number,
+    clock: number,
+    own: ShardRunner,
+  ): void {
+    let data: SharedArrayBuffer | undefined;
+    let bytes: Uint8Array | undefined;
+    if (stepBytes !== undefined) {
+      bytes = scan.handOff(this.freeChunk(stepBytes.length));
+      if (bytes !== stepBytes) throw new BpfkitError('sharded read: the chunk handed off is not the one dealt', 70);
+      if (!(bytes.buffer instanceof SharedArrayBuffer) || bytes.byteOffset !== 0) {
+        // (a record larger than a chunk: the scanner grew its buffer outside shared memory)
+        const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+        shared.set(bytes);
+        bytes = shared;
+      }
+      data = bytes.buffer as SharedArrayBuffer;
+      if (this.threads.length > 0) this.inFlight.set(seq, { bytes, unanswered: this.threads.length });
+    }
+    for (const t of this.threads) t.send(seq, data, upTo, origin, clock);
+    const b = this.ownBatch;
+    this.ownQueue.push(own.run(bytes ?? EMPTY, b.meta, b.count, upTo, origin, clock), upTo);
+    b.count = 0;
+    if (bytes !== undefined && this.threads.length === 0) this.freeChunks.push(bytes);
+    this.merge();
+  }
+
   /** End of input: the shards close their flows; everything left is merged. Resolves to the run's summary. */
   async finish(): Promise<UrlSummary> {
     if (!this.finished) {
       this.finished = true;
-      for (const s of this.shards) s.worker.postMessage({ type: 'finish' } satisfies ToShard);
+      for (const t of this.threads) t.worker.postMessage({ type: 'finish' } satisfies ToShard);
+      const { last, end } = (await this.own).finish();
+      this.ownQueue.push(last, Infinity);
+      this.ownQueue.end = end;
     }
-    const shards = this.shards;
+    const queues = this.queues;
     await this.until(() => {
       this.merge();
-      return shards.every((s) => s.end !== undefined);
+      return queues.every((q) => q.end !== undefined);
     });
     this.merge();
-    return mergedSummary(shards.map((s) => s.end!));
+    return mergedSummary(queues.map((q) => q.end!));
   }
 
   /** Stop the threads (after finish, or on a failure). */
   async close(): Promise<void> {
-    await Promise.all(this.shards.map((s) => s.worker.terminate()));
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+    this.ownLoaded?.close();
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** One summary from the shards' counters: sums, and the undecoded reasons by name, most frequent first. */
-function mergedSummary(ends: Extract<FromShard, { type: 'end' }>[]): UrlSummary {
+function mergedSummary(ends: ShardEnd[]): UrlSummary {
   const counts: FrameCounts = { seen: 0, kept: 0, cut: 0 };
   for (const e of ends) {
     counts.seen += e.counts.seen;
