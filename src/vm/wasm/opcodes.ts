@@ -113,7 +113,3 @@ export const I64_EXTEND32_S = 0xc4;
 // (tail calls: call_indirect's immediates are the type index, then the table index)
 export const CALL_INDIRECT = 0x11;
 export const RETURN_CALL_INDIRECT = 0x13;
-/** The 0xfc prefix and its bulk-memory operations (memory.copy takes two memory indices, memory.fill one). */
-export const MISC_PREFIX = 0xfc;
-export const MEMORY_COPY = 10;
-export const MEMORY_FILL = 11;

@@ -89,19 +89,58 @@ export function emitSkbLoadBytes(b: Body, slow: () => void): void {
   offset().get(L_TJ).op(W.I64_EXTEND_I32_U, W.I64_ADD);
   b.i32(0)
     .mem(W.I64_LOAD32_S, 2, MEM_SKB + 4)
-    .op(W.I64_GT_S, W.I32_OR)
-    .if();
-  b.get(L_FP).get(L_T).op(W.I32_WRAP_I64, W.I32_ADD).i32(0).get(L_TJ).op(W.MISC_PREFIX).u32(W.MEMORY_FILL).u8(0);
+    .op(W.I64_GT_S, W.I32_OR);
+  // (from here on: L_T the destination's linear address, L_TI the source's)
+  b.get(L_FP).get(L_T).op(W.I32_WRAP_I64, W.I32_ADD, W.I64_EXTEND_I32_U).set(L_T);
+  b.if();
+  moveBytes(b, false);
   b.i64(-EFAULT, -1).set(reg(0));
   b.else();
-  b.get(L_FP).get(L_T).op(W.I32_WRAP_I64, W.I32_ADD);
-  b.get(L_TI).get(reg(2)).op(W.I32_WRAP_I64, W.I32_ADD);
-  b.get(L_TJ).op(W.MISC_PREFIX).u32(W.MEMORY_COPY).u8(0).u8(0);
+  b.get(L_TI).get(reg(2)).op(W.I32_WRAP_I64, W.I32_ADD).set(L_TI);
+  moveBytes(b, true);
   b.i64(0, 0).set(reg(0));
   b.end();
   b.br(1).end();
   slow();
   b.end();
+}
+
+/**
+ * Copy L_TJ bytes (1 to 63) from L_TI to L_T (linear addresses), or zero them: 8 bytes at a time and the
+ * last 8 (or 4, 2, 1) overlapping what was done — memory.copy / memory.fill call out of the compiled code
+ * in V8 and cost more than the whole copy for a header. The bytes never overlap (packet → stack).
+ */
+function moveBytes(b: Body, copy: boolean): void {
+  const chunk = (load: number, store: number, align: number, back: number): void => {
+    // *(L_T + L_TJ - back) = *(L_TI + L_TJ - back), or the chunk at L_T itself when back is 0
+    b.get(L_T).op(W.I32_WRAP_I64);
+    if (back !== 0) b.get(L_TJ).op(W.I32_ADD).i32(back).op(W.I32_SUB);
+    if (copy) {
+      b.get(L_TI);
+      if (back !== 0) b.get(L_TJ).op(W.I32_ADD).i32(back).op(W.I32_SUB);
+      b.mem(load, 0, 0);
+    } else b.i64(0, 0);
+    b.mem(store, align, 0);
+  };
+  b.get(L_TJ).i32(8).op(W.I32_GE_U).if();
+  b.op(W.LOOP, W.VOID);
+  chunk(W.I64_LOAD, W.I64_STORE, 0, 0);
+  b.get(L_T).i64(8, 0).op(W.I64_ADD).set(L_T);
+  if (copy) b.get(L_TI).i32(8).op(W.I32_ADD).set(L_TI);
+  b.get(L_TJ).i32(8).op(W.I32_SUB).tee(L_TJ).i32(8).op(W.I32_GE_U, W.BR_IF).u32(0);
+  b.end();
+  b.get(L_TJ).if();
+  chunk(W.I64_LOAD, W.I64_STORE, 0, 8);
+  b.end();
+  b.else().get(L_TJ).i32(4).op(W.I32_GE_U).if();
+  chunk(W.I64_LOAD32_U, W.I64_STORE32, 0, 0);
+  chunk(W.I64_LOAD32_U, W.I64_STORE32, 0, 4);
+  b.else();
+  chunk(W.I64_LOAD8_U, W.I64_STORE8, 0, 0);
+  b.get(L_TJ).i32(2).op(W.I32_GE_U).if();
+  chunk(W.I64_LOAD16_U, W.I64_STORE16, 0, 2);
+  b.end();
+  b.end().end();
 }
 
 /**
