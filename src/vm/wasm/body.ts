@@ -28,6 +28,22 @@ export const MEM_REGIONS = 256;
 export const REGION_SLOTS = 8;
 export const REGION_BYTES = 32;
 /**
+ * Tail calls and bpf_skb_load_bytes in the module (tail-call.ts, skb-load-bytes.ts). The first two
+ * cells sit in the register file's gap, inside the image the repeat loop restores before every run, so
+ * each run starts with no tail calls taken, in the program it was entered at.
+ */
+export const MEM_TAIL_COUNT = 44; // tail calls taken in this run (HelperCall.tailCalls while the module runs)
+export const MEM_CURRENT = 48; // id of the program running at depth 0 (run() sets it, a tail call changes it)
+/** Per map handle below TAIL_HANDLES, the linear offset of its prog array's mirror (0: none). */
+export const MEM_TAIL_DIR = 512;
+export const TAIL_HANDLES = 64;
+/** Bytes below every frame's top that will be zeroed before the next run (see tail-call.ts). */
+export const MEM_CLEARS = MEM_TAIL_DIR + 4 * TAIL_HANDLES;
+/** A result the module returned for the program a tail call switched to (+1; 0: none), for JavaScript. */
+export const MEM_TAIL_PENDING = MEM_CLEARS + 4;
+/** The run's skb packet (RunContext.packet): linear offset of its data (-1: not in linear memory), length. */
+export const MEM_SKB = MEM_TAIL_PENDING + 4;
+/**
  * The packet LD_ABS/LD_IND read (EngineState.packet), as int32s: linear offset of its bytes (-1: not in
  * linear memory, the import reads it), data, end, mac, net, bytes.length.
  */
@@ -51,7 +67,8 @@ export const MEM_MAX_DEPTH = MEM_DEPTH + 4;
 export const MEM_TOPS = MEM_MAX_DEPTH + 4;
 /** The call frames' stacks (EngineState.allStacks), frame d at MEM_STACKS + d * STACK_SIZE. */
 export const MEM_STACKS = 4096; // (after MEM_MAPS + MAP_SLOTS * MAP_BYTES)
-if (MEM_TOPS + 4 * MAX_CALL_FRAMES > MEM_STACKS) throw new Error('internal: the wasm memory layout overlaps');
+if (MEM_TOPS + 4 * MAX_CALL_FRAMES > MEM_STACKS || MEM_SKB + 8 > MEM_PACKET)
+  throw new Error('internal: the wasm memory layout overlaps');
 /** The stacks end inside the first page. */
 export const MEM_STACKS_END = MEM_STACKS + MAX_CALL_FRAMES * STACK_SIZE;
 /** From here on, buffers handed out by Memory.allocate (packet buffer, contexts). */

@@ -33,6 +33,7 @@ import {
   L_TJ,
   LOCALS,
   MEM_BUDGET,
+  MEM_CURRENT,
   MEM_DEPTH,
   MEM_FRAMES,
   MEM_HI,
@@ -41,7 +42,6 @@ import {
   MEM_PAGES,
   MEM_STACKS,
   MEM_TOPS,
-  PROGRAM_PARAMS,
   reg,
 } from './body.js';
 import { emitAlu } from './emit-alu.js';
@@ -52,6 +52,8 @@ import { loadPacketBody, LOAD_PACKET_LOCALS } from './packet-load.js';
 import { emitMapLookup, MAP_LOOKUP_ELEM } from './map-lookup.js';
 import { resolveBody, RESOLVE_LOCALS } from './regions.js';
 import { repeatBody, REPEAT_LOCALS } from './repeat-loop.js';
+import { emitTailCall, PROGRAM_TYPE, TAIL_CALL } from './tail-call.js';
+import { emitSkbLoadBytes, loadBytesReach, SKB_LOAD_BYTES } from './skb-load-bytes.js';
 import * as W from './opcodes.js';
 
 /** Largest program compiled to WebAssembly (beyond, engines' function-size limits come near). */
@@ -90,8 +92,11 @@ const IMPORT_TYPES: readonly (readonly [string, number, number[], number[]])[] =
 /** The names the module imports its functions under (module "env"), in import order. */
 export const IMPORT_NAMES: readonly string[] = IMPORT_TYPES.map(([name]) => name);
 
-/** Compile a loaded program; a string says why it is not compiled. */
-export function compileToWasm(p: LoadedProgram): WasmProgram | string {
+/**
+ * Compile a loaded program; a string says why it is not compiled. `stackFloor`: stack bytes its runs
+ * clear at least (engine.ts: the most any tail-call target writes).
+ */
+export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | string {
   const n = p.slots;
   if (n > MAX_SLOTS) return `${n} instruction slots exceed the wasm engine's ${MAX_SLOTS}`;
   const lead = leaders(p);
@@ -126,16 +131,18 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
     name,
     type: { params, results },
   }));
-  const written = stackBytes(p);
+  const written = Math.max(wasmStackBytes(p), loadBytesReach(p), stackFloor);
   const bytes = writeModule({
+    types: [PROGRAM_TYPE], // (type 0: what a tail call's call_indirect names)
     imports,
     memory: { module: 'env', name: 'memory', min: MEM_PAGES, max: MEM_PAGES },
+    table: { module: 'env', name: 'table', min: 0 },
     funcs: [
-      { type: { params: [W.I32, W.I32], results: [W.I32] }, locals: [], body: runBody(), export: 'run' },
+      { type: { params: [W.I32, W.I32], results: [W.I32] }, locals: [], body: runBody(p.id), export: 'run' },
       { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(false) },
       { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(true) },
       { type: { params: [W.I32, W.I32, W.I32], results: [W.I64] }, locals: LOAD_PACKET_LOCALS, body: loadPacketBody() },
-      { type: { params: PROGRAM_PARAMS, results: [W.I32] }, locals: LOCALS, body: b.bytes() },
+      { type: PROGRAM_TYPE, locals: LOCALS, body: b.bytes(), export: 'program' },
       {
         type: { params: [W.I32, W.I32], results: [W.I32] },
         locals: REPEAT_LOCALS,
@@ -147,9 +154,13 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
   return { bytes, blockOf, stackBytes: written };
 }
 
-/** run(block, frame): the program function with the registers JavaScript left in the register file. */
-function runBody(): Uint8Array {
+/**
+ * run(block, frame): the program function with the registers JavaScript left in the register file,
+ * noting which program runs (tail-call.ts).
+ */
+function runBody(id: number): Uint8Array {
   const b = new Body();
+  b.i32(0).i32(id).mem(W.I32_STORE, 2, MEM_CURRENT);
   b.get(0).get(1);
   for (const r of ALL_REGS) {
     b.i32(0).mem(W.I64_LOAD32_U, 2, MEM_LO + 4 * r);
@@ -218,8 +229,8 @@ function hasLocalCalls(p: LoadedProgram): boolean {
   return false;
 }
 
-/** See WasmProgram.stackBytes. */
-function stackBytes(p: LoadedProgram): number {
+/** The bytes below the frame's top the program's own stores may write (WasmProgram.stackBytes, helpers aside). */
+export function wasmStackBytes(p: LoadedProgram): number {
   let bytes = 0;
   for (let pc = 0; pc < p.slots; pc++) {
     // (atomics never write a frame in WebAssembly: only table regions, else the import, which tracks it)
@@ -332,6 +343,8 @@ function emitBlock(
           break;
         }
         if (imm === MAP_LOOKUP_ELEM) emitMapLookup(b, () => helperCall(b, pc, imm));
+        else if (imm === TAIL_CALL) emitTailCall(b, () => helperCall(b, pc, imm));
+        else if (imm === SKB_LOAD_BYTES) emitSkbLoadBytes(b, () => helperCall(b, pc, imm));
         else helperCall(b, pc, imm);
         break;
       case 'callx':

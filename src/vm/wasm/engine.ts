@@ -15,7 +15,7 @@
  * A program compile.ts refuses (too large) or that the WebAssembly engine cannot compile runs on the
  * compiled JavaScript engine instead, which gives the same results; `wasmStatus` says which.
  */
-import { MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/index.js';
+import { BPF_CALL, BPF_JMP, MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/index.js';
 import { DONE, SWITCH, type EngineState } from '../interpreter-state.js';
 import type { LoadedProgram } from '../interpreter-program.js';
 import { interpret } from '../interpreter-switch.js';
@@ -29,13 +29,16 @@ import {
   loadPacket,
   popFrame,
 } from '../interpreter-ops.js';
-import { Exit, MEM_STACKS } from './body.js';
+import { Exit, MEM_CLEARS, MEM_CURRENT, MEM_STACKS, MEM_TAIL_PENDING } from './body.js';
 import { compileToWasm, IMPORT_NAMES } from './compile.js';
 import { BUDGET_CELL, LOAD_HI_CELL, enterModule, leaveModule, type WasmShared } from './shared.js';
 import { wasmApi } from './runtime.js';
 import { syncPacket, syncRegions } from './regions.js';
 import { syncMaps } from './map-lookup.js';
 import { INIT_BYTES, MEM_INIT, MEM_LIMIT, MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
+import { nameTarget, registerProgram, syncTails, tailState, TAIL_CALL } from './tail-call.js';
+import { loadBytesReach, syncSkb } from './skb-load-bytes.js';
+import { wasmStackBytes } from './compile.js';
 import type { RunContext } from '../contexts/run-context.js';
 
 /** A program's instance: its run function and the block number of each pc. */
@@ -55,10 +58,14 @@ interface Slot {
   refusal: string | undefined;
 }
 
+const CALL = BPF_JMP | BPF_CALL;
 const INIT_CELL = MEM_INIT / 4;
 const LIMIT_CELL = MEM_LIMIT / 4;
 const TOUCHED_CELL = MEM_TOUCHED / 4;
 const PENDING_CELL = MEM_PENDING / 4;
+const CLEARS_CELL = MEM_CLEARS / 4;
+const CURRENT_CELL = MEM_CURRENT / 4;
+const TAIL_PENDING_CELL = MEM_TAIL_PENDING / 4;
 
 /** Largest budget handed to WebAssembly at once (an i32 there); the rest waits in WasmShared.extra. */
 const BUDGET_CAP = 0x3fff_ffff;
@@ -88,15 +95,35 @@ export function wasmEngine(st: EngineState, p: LoadedProgram, startPc: number): 
     return compiledEngine(st, p, startPc);
   }
   enter(st, w, c);
-  return drive(st, w, c, p, startPc, -1);
+  // (a result the module returned for this program after a tail call into it: see drive)
+  const pending = (w.cells[TAIL_PENDING_CELL] as number) - 1;
+  if (pending >= 0) w.cells[TAIL_PENDING_CELL] = 0;
+  return drive(st, w, c, p, startPc, pending);
 }
 
 /** What every entry into a module needs: the stack bytes it may write noted, the tables current. */
 function enter(st: EngineState, w: WasmShared, c: Instance): void {
-  if (c.stackBytes > w.dirty) w.dirty = c.stackBytes;
+  const cells = w.cells;
+  const clears = Math.max(w.dirty, c.stackBytes, cells[CLEARS_CELL] as number);
+  w.dirty = cells[CLEARS_CELL] = clears;
   syncRegions(st.mem, w);
   syncPacket(st.packet, w);
   syncMaps(st.call.context as RunContext | undefined, st.mem, w);
+  syncInline(st, w);
+}
+
+/** The tables of the inline tail call and skb_load_bytes (after every helper, too: either may change them). */
+function syncInline(st: EngineState, w: WasmShared): void {
+  const t = tailState(w);
+  syncTails(st, w, t, targetStack);
+  syncSkb(st.call.context as RunContext | undefined, st.helpers, w.cells, w.buffer, t.skb);
+}
+
+/** A tail-call target's stack bytes when it runs as WebAssembly (compiled on first use), else undefined. */
+function targetStack(st: EngineState, w: WasmShared, p: LoadedProgram): number | undefined {
+  let slot = p.wasm as Slot | undefined;
+  if (slot === undefined) slot = p.wasm = prepare(st, w, p);
+  return slot.instance?.stackBytes;
 }
 
 /**
@@ -118,12 +145,30 @@ function drive(st: EngineState, w: WasmShared, c: Instance, p: LoadedProgram, st
       }
       putBudget(st, w);
       enterModule(st, w);
-      r = c.run(block, MEM_STACKS + st.depth * STACK_SIZE);
+      try {
+        r = c.run(block, MEM_STACKS + st.depth * STACK_SIZE);
+      } catch (err) {
+        throw nameTarget(err, st, w, p);
+      }
       leaveModule(st, w);
       takeBudget(st, w);
     }
     const at = r >> 3;
     const why = r & 7;
+    // A result at a pc of the program a tail call in the module switched to is that program's to
+    // handle: JavaScript's loop switches to it (so faults name it), and its engine call takes the result.
+    if (
+      (why === Exit.Bail ||
+        why === Exit.CallDepth ||
+        why === Exit.FallThrough ||
+        (why === Exit.Exit && st.depth !== 0)) &&
+      (w.cells[CURRENT_CELL] as number) !== p.id
+    ) {
+      w.cells[TAIL_PENDING_CELL] = r + 1;
+      st.next = st.programs[w.cells[CURRENT_CELL] as number];
+      st.pc = 0;
+      return SWITCH;
+    }
     r = -1;
     switch (why) {
       case Exit.Exit: {
@@ -169,13 +214,20 @@ export function wasmRepeat(st: EngineState, p: LoadedProgram, n: number): number
   // (noted before the loop: a fault inside it leaves no chance to note it after)
   enter(st, w, c);
   const cells = w.cells;
+  // the loop clears the module's own stack bytes before each run: more makes it stop (tail-call.ts)
+  cells[CLEARS_CELL] = c.stackBytes;
   for (let i = 0; i < INIT_BYTES / 4; i++) cells[INIT_CELL + i] = cells[i] as number;
   cells[LIMIT_CELL] = st.budget;
   cells[TOUCHED_CELL] = 0;
   cells[PENDING_CELL] = -1;
   w.extra = 0;
   enterModule(st, w);
-  const done = c.repeat(n, MEM_STACKS);
+  let done: number;
+  try {
+    done = c.repeat(n, MEM_STACKS);
+  } catch (err) {
+    throw nameTarget(err, st, w, p);
+  }
   leaveModule(st, w);
   takeBudget(st, w);
   return done;
@@ -199,7 +251,7 @@ export function wasmStatus(p: LoadedProgram): string | undefined {
 
 /** Compile and instantiate `p` against this VM's memory and state. */
 function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
-  const compiled = compileToWasm(p);
+  const compiled = compileToWasm(p, tailStackFloor(st, p));
   if (typeof compiled === 'string') return { instance: undefined, refusal: compiled };
   if (wasmApi === undefined) return { instance: undefined, refusal: 'this JavaScript host has no WebAssembly' };
   let module: object;
@@ -251,6 +303,7 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
       const r = callHelper(st, p, pc, id);
       syncRegions(M, w);
       syncPacket(st.packet, w);
+      syncInline(st, w);
       putBudget(st, w);
       enterModule(st, w);
       return r;
@@ -266,6 +319,7 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
       const r = callHelper(st, p, pc, lo);
       syncRegions(M, w);
       syncPacket(st.packet, w);
+      syncInline(st, w);
       putBudget(st, w);
       enterModule(st, w);
       return r;
@@ -277,9 +331,11 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
       atomic(st, pc, op, size, d, s, off);
     },
   };
-  const env: Record<string, unknown> = { memory: w.memory };
+  const tails = tailState(w);
+  const env: Record<string, unknown> = { memory: w.memory, table: tails.table };
   for (const name of IMPORT_NAMES) env[name] = fns[name];
   const instance = new wasmApi.Instance(module, { env });
+  registerProgram(tails, p.id, instance.exports.program);
   const run = instance.exports.run as (block: number, frame: number) => number;
   const repeat = instance.exports.repeat as (n: number, frame: number) => number;
   return { instance: { run, repeat, blockOf: compiled.blockOf, stackBytes: compiled.stackBytes }, refusal: undefined };
@@ -303,4 +359,19 @@ function helperWrites(st: EngineState, w: WasmShared): void {
     if (d > st.depth || a < (st.stackBases[d] as number)) w.dirtyAll = true;
     else if ((st.stackTops[d] as number) - a > w.dirty) w.dirty = (st.stackTops[d] as number) - a;
   }
+}
+
+/**
+ * The stack bytes a program that tail calls is compiled to clear (the repeat loop's per-run clearing):
+ * the most any program of the Vm writes, so a chain of stages entered from it never has to stop the
+ * loop (tail-call.ts); 0 for programs that make no tail call.
+ */
+function tailStackFloor(st: EngineState, p: LoadedProgram): number {
+  let tails = false;
+  for (let pc = 0; pc < p.slots && !tails; pc++)
+    tails = p.code[pc] === CALL && p.src[pc] === 0 && p.imm[pc] === TAIL_CALL;
+  if (!tails) return 0;
+  let most = 0;
+  for (const q of st.programs) if (q !== undefined) most = Math.max(most, wasmStackBytes(q), loadBytesReach(q));
+  return most;
 }

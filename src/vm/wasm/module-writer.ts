@@ -1,7 +1,7 @@
 /**
  * Writes a WebAssembly module in the binary format: the type, import, function, export and code
  * sections, in the order the specification requires. Only what the eBPF compiler needs: imported
- * functions and one imported memory, defined functions with their locals, exported functions.
+ * functions, one imported memory and table, defined functions with their locals, exported functions.
  */
 import { ByteWriter } from './bytes.js';
 
@@ -33,6 +33,10 @@ export interface ModuleParts {
   imports: readonly FuncImport[];
   /** An imported memory (module, name, pages): one page is 64 KiB. */
   memory?: { module: string; name: string; min: number; max: number };
+  /** An imported table of function references (module, name), at least `min` long: call_indirect's table 0. */
+  table?: { module: string; name: string; min: number };
+  /** Signatures given type indices 0, 1, ... before any other (what call_indirect names). */
+  types?: readonly FuncType[];
   funcs: readonly FuncDef[];
 }
 
@@ -43,7 +47,9 @@ const SECTION_FUNCTION = 3;
 const SECTION_EXPORT = 7;
 const SECTION_CODE = 10;
 const KIND_FUNC = 0x00;
+const KIND_TABLE = 0x01;
 const KIND_MEMORY = 0x02;
+const FUNCREF = 0x70;
 const FUNC_TYPE_TAG = 0x60;
 
 /** The module's bytes, ready for `new WebAssembly.Module`. */
@@ -56,6 +62,7 @@ export function writeModule(m: ModuleParts): Uint8Array {
     if (i < 0) i = typeKeys.push(key) - 1;
     return i;
   };
+  for (const t of m.types ?? []) typeOf(t);
   const importTypes = m.imports.map((f) => typeOf(f.type));
   const funcTypes = m.funcs.map((f) => typeOf(f.type));
   const out = new ByteWriter().raw(MAGIC);
@@ -70,7 +77,7 @@ export function writeModule(m: ModuleParts): Uint8Array {
     }
   });
   section(out, SECTION_IMPORT, (w) => {
-    w.u32(m.imports.length + (m.memory ? 1 : 0));
+    w.u32(m.imports.length + (m.memory ? 1 : 0) + (m.table ? 1 : 0));
     m.imports.forEach((f, i) => {
       w.name(f.module)
         .name(f.name)
@@ -78,6 +85,7 @@ export function writeModule(m: ModuleParts): Uint8Array {
         .u32(importTypes[i] as number);
     });
     if (m.memory) w.name(m.memory.module).name(m.memory.name).u8(KIND_MEMORY).u8(1).u32(m.memory.min).u32(m.memory.max);
+    if (m.table) w.name(m.table.module).name(m.table.name).u8(KIND_TABLE).u8(FUNCREF).u8(0).u32(m.table.min);
   });
   section(out, SECTION_FUNCTION, (w) => {
     w.u32(funcTypes.length);

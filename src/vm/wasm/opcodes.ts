@@ -109,3 +109,7 @@ export const I32_EXTEND16_S = 0xc1;
 export const I64_EXTEND8_S = 0xc2;
 export const I64_EXTEND16_S = 0xc3;
 export const I64_EXTEND32_S = 0xc4;
+
+// (tail calls: call_indirect's immediates are the type index, then the table index)
+export const CALL_INDIRECT = 0x11;
+export const RETURN_CALL_INDIRECT = 0x13;

@@ -2,9 +2,10 @@
  * Which engine a collection runs on when its loader does not say: 'wasm' for objects whose programs keep
  * their work inside the WebAssembly module, 'jit' for the rest. Measured (docs/wasm.md): a program made
  * of ALU work, stack, context and packet accesses (LD_ABS/LD_IND included), array-map lookups and atomic
- * adds runs faster as WebAssembly, and so do its local calls (bpf-to-bpf), which the module makes itself;
- * one that calls other helpers often, uses hash maps or tail calls crosses into JavaScript at each of them,
- * and the compiled JavaScript engine, which crosses nothing, is faster there.
+ * adds runs faster as WebAssembly, and so do its local calls (bpf-to-bpf) and tail calls and
+ * skb_load_bytes into its stack, which the module makes itself; one that calls other helpers often or
+ * uses hash maps crosses into JavaScript at each of them, and the compiled JavaScript engine, which
+ * crosses nothing, is faster there.
  */
 import type { ObjectSpec } from '../../elf/spec.js';
 import { BPF_CALL, BPF_JMP, BPF_PSEUDO_CALL } from '../../isa/index.js';
@@ -14,14 +15,17 @@ import type { EngineKind } from '../interpreter.js';
 
 /**
  * Helpers a 'wasm' program may call and still be faster than on 'jit': map_lookup_elem (inline on
- * arrays), and skb_store_bytes / l3_csum_replace / l4_csum_replace, whose cost is in the helper.
+ * arrays), tail_call and skb_load_bytes (inline: tail-call.ts, skb-load-bytes.ts), and skb_store_bytes /
+ * l3_csum_replace / l4_csum_replace, whose cost is in the helper.
  */
-const CHEAP_HELPERS = new Set([1, 9, 10, 11]);
+const CHEAP_HELPERS = new Set([1, 9, 10, 11, 12, 26]);
+/** Maps those helpers keep inside the module: arrays, and prog arrays (tail calls). */
+const MODULE_MAPS: ReadonlySet<number> = new Set([MapType.ARRAY, MapType.PROG_ARRAY]);
 
 /** The engine for `spec` when none was asked for. */
 export function preferredEngine(spec: ObjectSpec): EngineKind {
   if (wasmApi === undefined) return 'jit';
-  if (!spec.maps.every((m) => m.type === MapType.ARRAY)) return 'jit';
+  if (!spec.maps.every((m) => MODULE_MAPS.has(m.type))) return 'jit';
   for (const p of spec.programs)
     for (const i of p.insns) {
       if ((i.code & 0x07) !== BPF_JMP || (i.code & 0xf0) !== BPF_CALL) continue;

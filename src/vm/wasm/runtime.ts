@@ -9,6 +9,13 @@ export interface WasmMemory {
   readonly buffer: ArrayBuffer;
 }
 
+/** A WebAssembly.Table of function references. */
+export interface WasmTable {
+  readonly length: number;
+  grow(delta: number): number;
+  set(index: number, value: unknown): void;
+}
+
 /** An instantiated module's exports. */
 export interface WasmInstance {
   readonly exports: Record<string, unknown>;
@@ -18,6 +25,7 @@ export interface WasmInstance {
 export interface WasmApi {
   Memory: new (d: { initial: number; maximum: number }) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
+  Table: new (d: { initial: number; element: 'anyfunc' }) => WasmTable;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => WasmInstance;
 }
 

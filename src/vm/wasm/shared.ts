@@ -9,6 +9,7 @@ import { wasmApi, type WasmMemory } from './runtime.js';
 import {
   MEM_ARENA,
   MEM_BUDGET,
+  MEM_CLEARS,
   MEM_DEPTH,
   MEM_FRAMES,
   MEM_HI,
@@ -17,6 +18,7 @@ import {
   MEM_MAX_DEPTH,
   MEM_PAGES,
   MEM_STACKS,
+  MEM_TAIL_COUNT,
   MEM_TOPS,
 } from './body.js';
 import { FRAME_INTS } from '../interpreter-state.js';
@@ -32,6 +34,8 @@ export const DEPTH_CELL = MEM_DEPTH / 4;
 export const MAX_DEPTH_CELL = MEM_MAX_DEPTH / 4;
 /** First cell of the frames' r10 values (EngineState.stackTops). */
 export const TOPS_CELL = MEM_TOPS / 4;
+const CLEARS_CELL = MEM_CLEARS / 4;
+const TAIL_COUNT_CELL = MEM_TAIL_COUNT / 4;
 
 /** A Vm's linear memory and the views the engines share. */
 export interface WasmShared {
@@ -66,6 +70,8 @@ export interface WasmShared {
   /** Memory.epoch / resizes when the region table was last written (regions.ts). */
   epoch: number;
   resizes: number;
+  /** The table of program functions and the prog array / skb packet mirrors (tail-call.ts TailState). */
+  tail: unknown;
 }
 
 /**
@@ -74,9 +80,11 @@ export interface WasmShared {
  * `maxDepth` is the deepest frame the last run entered.
  */
 export function clearStacks(w: WasmShared, maxDepth: number): void {
+  // (and what the module's skb_load_bytes copies and tail-call targets reached: tail-call.ts)
+  const n = Math.max(w.dirty, w.cells[CLEARS_CELL] as number);
+  w.cells[CLEARS_CELL] = 0;
   if (w.dirtyAll) w.stacks.fill(0);
-  else if (w.dirty > 0) {
-    const n = w.dirty;
+  else if (n > 0) {
     const s = w.stacks;
     // a run that faulted inside a local call left its deepest frame only in the module's cell
     const deepest = Math.max(maxDepth, w.cells[MAX_DEPTH_CELL] as number);
@@ -122,6 +130,7 @@ export function createWasmShared(vmMemory: Memory): WasmShared | undefined {
     mapsEpoch: -1,
     epoch: -1,
     resizes: -1,
+    tail: undefined,
   };
 }
 
@@ -134,6 +143,7 @@ export function enterModule(st: EngineState, w: WasmShared): void {
   const c = w.cells;
   c[DEPTH_CELL] = st.depth;
   c[MAX_DEPTH_CELL] = st.maxDepth;
+  c[TAIL_COUNT_CELL] = st.call.tailCalls;
   if (c[TOPS_CELL] !== st.stackTops[0]) c.set(st.stackTops, TOPS_CELL);
 }
 
@@ -141,4 +151,5 @@ export function enterModule(st: EngineState, w: WasmShared): void {
 export function leaveModule(st: EngineState, w: WasmShared): void {
   st.depth = w.cells[DEPTH_CELL] as number;
   st.maxDepth = w.cells[MAX_DEPTH_CELL] as number;
+  st.call.tailCalls = w.cells[TAIL_COUNT_CELL] as number;
 }
