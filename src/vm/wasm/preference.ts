@@ -2,26 +2,43 @@
  * Which engine a collection runs on when its loader does not say: 'wasm' for objects whose programs keep
  * their work inside the WebAssembly module, 'jit' for the rest. Measured (docs/wasm.md): a program made
  * of ALU work, stack, context and packet accesses (LD_ABS/LD_IND included), array-map lookups and atomic
- * adds runs faster as WebAssembly, and so do its local calls (bpf-to-bpf), which the module makes itself;
- * one that calls other helpers often, uses hash maps or tail calls crosses into JavaScript at each of them,
+ * adds runs faster as WebAssembly, and so do its local calls (bpf-to-bpf), which the module makes itself,
+ * and its hash and LRU hash map lookups, updates and deletes (hash-lookup.ts) while the maps fit in
+ * linear memory; one that calls other helpers often, uses other maps or tail calls crosses into
+ * JavaScript at each of them,
  * and the compiled JavaScript engine, which crosses nothing, is faster there.
  */
 import type { ObjectSpec } from '../../elf/spec.js';
 import { BPF_CALL, BPF_JMP, BPF_PSEUDO_CALL } from '../../isa/index.js';
 import { MapType } from '../../uapi/types.js';
 import { wasmApi } from './runtime.js';
+import { PLACED_MAX, placedBytes } from '../maps/hash.js';
+import { QUICK_HELPERS } from './quick-helpers.js';
 import type { EngineKind } from '../interpreter.js';
 
 /**
  * Helpers a 'wasm' program may call and still be faster than on 'jit': map_lookup_elem (inline on
- * arrays), and skb_store_bytes / l3_csum_replace / l4_csum_replace, whose cost is in the helper.
+ * arrays), map_update_elem and map_delete_elem (inline on hash maps), skb_store_bytes /
+ * l3_csum_replace / l4_csum_replace, whose cost is in the helper, and the quick ones (clocks, CPU,
+ * random: quick-helpers.ts).
  */
-const CHEAP_HELPERS = new Set([1, 9, 10, 11]);
+const CHEAP_HELPERS = new Set([1, 2, 3, 9, 10, 11, ...QUICK_HELPERS]);
+
+/** Map types whose lookups stay in the module (hash maps only while they fit in linear memory). */
+function mapsStayInside(spec: ObjectSpec): boolean {
+  let hashBytes = 0;
+  for (const m of spec.maps) {
+    if (m.type === MapType.ARRAY) continue;
+    if (m.type !== MapType.HASH && m.type !== MapType.LRU_HASH) return false;
+    hashBytes += placedBytes(m);
+  }
+  return hashBytes <= PLACED_MAX;
+}
 
 /** The engine for `spec` when none was asked for. */
 export function preferredEngine(spec: ObjectSpec): EngineKind {
   if (wasmApi === undefined) return 'jit';
-  if (!spec.maps.every((m) => m.type === MapType.ARRAY)) return 'jit';
+  if (!mapsStayInside(spec)) return 'jit';
   for (const p of spec.programs)
     for (const i of p.insns) {
       if ((i.code & 0x07) !== BPF_JMP || (i.code & 0xf0) !== BPF_CALL) continue;
