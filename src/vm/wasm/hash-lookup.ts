@@ -18,7 +18,7 @@ import { HashMap } from '../maps/hash.js';
 import { TableField, HASH_MIX1, HASH_MIX2, HASH_MUL, HASH_SEED, type KeyTable } from '../maps/keytable.js';
 import type { Memory } from '../memory.js';
 import { MapType } from '../../uapi/types.js';
-import { Body, Fn, L_FP, L_T, MEM_MAPS, reg } from './body.js';
+import { Body, Fn, L_FP, L_T, MAP_BYTES, MAP_SLOTS, MEM_MAPS, reg } from './body.js';
 import type { FuncDef as ModuleFunc } from './module-writer.js';
 import * as W from './opcodes.js';
 
@@ -63,6 +63,7 @@ export function writeHashEntry(
   cells[c + 5] = block.byteOffset;
   cells[c + 6] = slab.byteOffset;
   cells[c + 7] = (m.lru ? LRU : 0) | (m.progReadOnly ? 0 : WRITABLE) | (m.valueSize << 8);
+  if (MAP_BYTES < 32) throw new Error('internal: a hash entry needs 8 cells of the map table');
   return true;
 }
 
@@ -329,10 +330,10 @@ interface Frame {
  * in KS, the table in T); else `decline`.
  */
 function entry(b: Body, f: Frame, r10: number, fp: number, decline: () => void): void {
-  b.get(0).i64(64, 0).op(W.I64_GE_U).if();
+  b.get(0).i64(MAP_SLOTS, 0).op(W.I64_GE_U).if();
   decline();
   b.end();
-  b.get(0).op(W.I32_WRAP_I64).i32(5).op(W.I32_SHL).tee(f.E);
+  b.get(0).op(W.I32_WRAP_I64).i32(Math.log2(MAP_BYTES)).op(W.I32_SHL).tee(f.E);
   b.mem(W.I32_LOAD, 2, MEM_MAPS).i32(KIND_HASH).op(W.I32_NE).if();
   decline();
   b.end();
