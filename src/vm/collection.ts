@@ -24,6 +24,7 @@ import type { LoadedProgram } from './interpreter-program.js';
 import { VmError } from './vm-error.js';
 import { createMap, type VmMap } from './maps/index.js';
 import { RingBufMap } from './maps/ringbuf.js';
+import { HashMap } from './maps/hash.js';
 import { preferredEngine } from './wasm/preference.js';
 import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
 import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
@@ -149,7 +150,9 @@ export class VmCollection implements Collection {
     });
     m.progReadOnly = ms.frozen || (ms.flags & MapFlag.RDONLY_PROG) !== 0;
     this.rc.maps[handle] = m;
-    if (m.slab && !(m instanceof RingBufMap) && m.slab.length <= RELOCATED_SLAB_MAX) {
+    if (m instanceof HashMap && m.place(this.vm.memory.allocate)) {
+      // its key table and values now live where the 'wasm' engine looks entries up itself
+    } else if (m.slab && !(m instanceof RingBufMap) && m.slab.length <= RELOCATED_SLAB_MAX) {
       // a small value slab goes where the engine reaches it fastest (the 'wasm' engine's linear memory)
       const slab = this.vm.memory.allocate(m.slab.length);
       slab.set(m.slab);

@@ -162,13 +162,15 @@ exit`;
   assert.equal(wasmStatus(p), undefined);
 });
 
-test('wasm: the default engine takes programs with local calls, not those with hash maps or other helpers', () => {
+test('wasm: the default engine takes programs with local calls and hash maps, not per-CPU maps or other helpers', () => {
   const spec = (text: string, maps: MapSpec[] = []) =>
     ({ maps, programs: [{ insns: asm(text) }] }) as unknown as ObjectSpec;
   const calls = 'mov %r1, 1\ncall local f\nexit\nf:\nmov %r0, %r1\nexit';
   assert.equal(preferredEngine(spec(calls)), 'wasm');
-  assert.equal(preferredEngine(spec(calls, [mapSpec('h', MapType.HASH, 4, 4, 1)])), 'jit');
-  assert.equal(preferredEngine(spec('call 5\nexit')), 'jit');
+  assert.equal(preferredEngine(spec(calls, [mapSpec('h', MapType.HASH, 4, 4, 1)])), 'wasm');
+  assert.equal(preferredEngine(spec(calls, [mapSpec('h', MapType.PERCPU_HASH, 4, 4, 1)])), 'jit');
+  assert.equal(preferredEngine(spec('call 5\nexit')), 'wasm');
+  assert.equal(preferredEngine(spec('call 6\nexit')), 'jit');
 });
 
 test('wasm: division edge cases, byte swaps and sign extension agree with the interpreter', () => {

@@ -16,9 +16,23 @@ import { KeyTable } from './keytable.js';
 import type { MapSpec } from '../../elf/spec.js';
 import { MapType, UpdateFlag } from '../../uapi/types.js';
 
+/**
+ * Most bytes of hash-map storage (key table and values) one allocator places (see HashMap.place): the
+ * 'wasm' engine's linear memory must keep room for the packet buffer and contexts that come later.
+ */
+export const PLACED_MAX = 12 * 1024 * 1024;
+const placed = new WeakMap<object, number>();
+
+/** Bytes HashMap.place takes for a map of this shape (its key table, then its values). */
+export function placedBytes(spec: Pick<MapSpec, 'type' | 'keySize' | 'valueSize' | 'maxEntries'>, cpus = 1): number {
+  const percpu = spec.type === MapType.PERCPU_HASH || spec.type === MapType.LRU_PERCPU_HASH;
+  const values = Math.max(8, roundUp8(spec.valueSize) * (percpu ? cpus : 1) * spec.maxEntries);
+  return KeyTable.bytesFor(spec.keySize, spec.maxEntries) + values;
+}
+
 export class HashMap extends VmMap {
   override readonly valuesPerKey: number;
-  readonly table: KeyTable;
+  table: KeyTable;
   readonly lru: boolean;
 
   constructor(spec: MapSpec, opts: MapOptions) {
@@ -29,6 +43,28 @@ export class HashMap extends VmMap {
     this.stride = roundUp8(spec.valueSize);
     this.table = new KeyTable(spec.keySize, spec.maxEntries);
     this.slab = new Uint8Array(Math.max(8, this.stride * this.valuesPerKey * spec.maxEntries));
+  }
+
+  /**
+   * Move the (still empty) map's key table and value slab into one block from `allocate` — the 'wasm'
+   * engine's linear memory, where its modules look up, touch and update entries themselves
+   * (src/vm/wasm/hash-lookup.ts). Maps whose storage would take more than what is left of
+   * PLACED_MAX for this allocator stay where they are. Returns whether the map moved.
+   */
+  place(allocate: (size: number) => Uint8Array): boolean {
+    if (this.table.count !== 0) return false;
+    const tableBytes = KeyTable.bytesFor(this.keySize, this.maxEntries);
+    const total = tableBytes + this.slab!.length;
+    if (total !== placedBytes(this, this.valuesPerKey))
+      throw new Error('internal: HashMap.place and placedBytes disagree');
+    const used = placed.get(allocate) ?? 0;
+    if (used + total > PLACED_MAX) return false;
+    const block = allocate(total);
+    placed.set(allocate, used + total);
+    // (fresh bytes: both allocators hand out zeroed memory, never reused)
+    this.table = new KeyTable(this.keySize, this.maxEntries, block.subarray(0, tableBytes));
+    this.slab = block.subarray(tableBytes);
+    return true;
   }
 
   private offsetOf(slot: number, cpu: number): number {

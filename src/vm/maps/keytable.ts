@@ -3,63 +3,159 @@
  * operation: keys are copied into one key slab, buckets chain through Int32Arrays, and an intrusive list
  * keeps the slots in insertion order (get-next-key order) or recency order (LRU). Hash maps, LRU maps and
  * hash-of-maps sit on top of it and keep their values in a slab indexed by the same slot number.
+ *
+ * A table may live in one block of bytes handed to it (`KeyTable.bytesFor` long, zeroed): its scalar
+ * state (head, tail, count, bucket mask, free stack top, fresh slot) in a header of int32s and every array
+ * after it, at offsets the header also records. The 'wasm' engine places hash maps' blocks in its linear
+ * memory and walks the same bytes from WebAssembly (src/vm/wasm/hash-lookup.ts), so both sides see one
+ * table. The layout (int32 indexes of the header) is TableField.
  */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Buckets of a fresh table. */
 const MIN_BUCKETS = 64;
 
+/** The header's int32 fields (a table's block starts with them; the array fields are byte offsets of the block's buffer). */
+export const enum TableField {
+  Head = 0,
+  Tail,
+  Count,
+  Mask,
+  FreeTop,
+  Fresh,
+  Capacity,
+  KeySize,
+  Buckets,
+  Chain,
+  Hashes,
+  Prev,
+  Next,
+  Free,
+  Keys,
+  MaxBuckets,
+}
+/** Bytes of the header. */
+export const TABLE_HEADER_BYTES = 64;
+
+/** Seed, multiplier and avalanche constants of KeyTable.hash (hash-lookup.ts computes the same). */
+export const HASH_SEED = 0x811c9dc5 | 0;
+export const HASH_MUL = 0x01000193;
+export const HASH_MIX1 = 0x85ebca6b | 0;
+export const HASH_MIX2 = 0xc2b2ae35 | 0;
+
+/** Buckets a table of `capacity` slots grows to at most (a power of two, up to two per slot). */
+function maxBucketsFor(capacity: number): number {
+  let nb = 16;
+  while (nb < capacity * 2) nb *= 2;
+  return nb;
+}
+
 export class KeyTable {
   readonly keySize: number;
   readonly capacity: number;
   readonly keys: Uint8Array;
+  /** The block the table lives in, when it was given one (the 'wasm' engine looks for it in its memory). */
+  readonly block: Uint8Array | undefined;
   /** The key slab as int32 words when the key size is a multiple of 4 (on a little-endian host). */
   private readonly keyWords: Int32Array | undefined;
   /** The words of the key hash() last saw (its first keySize & ~3 bytes). */
   private readonly probe: Int32Array;
+  /** The scalar state (TableField). */
+  private readonly hdr: Int32Array;
   /**
-   * First slot of each bucket's chain, plus one (0: empty), so that a fresh table needs no filling. It
-   * grows with the entries (at most one per bucket on average, up to two buckets per possible entry):
-   * a map declared for 65536 entries that holds a few hundred keeps its buckets in cache.
+   * First slot of each bucket's chain, plus one (0: empty), so that a fresh table needs no filling. Only
+   * the first mask + 1 are in use: they grow with the entries (at most one per bucket on average, up to
+   * two buckets per possible entry), so a map declared for 65536 entries that holds a few hundred keeps
+   * its buckets in cache. The array is allocated at its largest (untouched pages cost no memory).
    */
-  private buckets: Int32Array;
-  private mask: number;
+  private readonly buckets: Int32Array;
   private readonly maxBuckets: number;
   private readonly chain: Int32Array;
   private readonly hashes: Int32Array;
   /** Doubly linked list of live slots: head is the oldest (or least recently used). */
   readonly prev: Int32Array;
   readonly next: Int32Array;
-  head = -1;
-  tail = -1;
   /** Slots given back by remove(), reused first (a stack). */
-  private freeTop = 0;
   private readonly free: Int32Array;
-  /** Slots never used yet: fresh..capacity-1 (handed out in order, so the table starts at slot 0). */
-  private fresh = 0;
-  count = 0;
 
-  constructor(keySize: number, capacity: number) {
+  /** Bytes of the block a table of `capacity` keys of `keySize` bytes lives in (a multiple of 8). */
+  static bytesFor(keySize: number, capacity: number): number {
+    const ints = maxBucketsFor(capacity) + 5 * capacity;
+    return (TABLE_HEADER_BYTES + 4 * ints + Math.max(1, keySize * capacity) + 7) & ~7;
+  }
+
+  /** `block`: zeroed bytes of bytesFor(keySize, capacity) at a 4-byte aligned offset to live in. */
+  constructor(keySize: number, capacity: number, block?: Uint8Array) {
     this.keySize = keySize;
     this.capacity = capacity;
-    this.keys = new Uint8Array(Math.max(1, keySize * capacity));
-    // little-endian words over the key slab, matching how hash() assembles them (bytes 0..3 of a key → word 0)
-    this.keyWords =
-      keySize % 4 === 0 && keySize > 0 && LITTLE_ENDIAN
-        ? new Int32Array(this.keys.buffer, 0, (keySize * capacity) >> 2)
-        : undefined;
-    this.probe = new Int32Array(keySize >> 2);
-    let nb = 16;
-    while (nb < capacity * 2) nb *= 2;
+    const nb = maxBucketsFor(capacity);
     this.maxBuckets = nb;
     // Nothing is filled here: a map of a million entries costs its memory, not a pass over it. chain,
     // prev and next are written when a slot is taken, before they are read.
-    this.buckets = new Int32Array(Math.min(nb, MIN_BUCKETS));
-    this.mask = this.buckets.length - 1;
-    this.chain = new Int32Array(capacity);
-    this.hashes = new Int32Array(capacity);
-    this.prev = new Int32Array(capacity);
-    this.next = new Int32Array(capacity);
-    this.free = new Int32Array(capacity);
+    const keyBytes = Math.max(1, keySize * capacity);
+    if (block !== undefined) {
+      if (block.length < KeyTable.bytesFor(keySize, capacity) || (block.byteOffset & 3) !== 0)
+        throw new Error('internal: a key table block too small or misaligned');
+      this.block = block;
+      const buf = block.buffer;
+      let at = block.byteOffset;
+      const ints = (n: number): Int32Array => {
+        const a = new Int32Array(buf, at, n);
+        at += 4 * n;
+        return a;
+      };
+      this.hdr = ints(TABLE_HEADER_BYTES >> 2);
+      const hdr = this.hdr;
+      hdr[TableField.Buckets] = at;
+      this.buckets = ints(nb);
+      hdr[TableField.Chain] = at;
+      this.chain = ints(capacity);
+      hdr[TableField.Hashes] = at;
+      this.hashes = ints(capacity);
+      hdr[TableField.Prev] = at;
+      this.prev = ints(capacity);
+      hdr[TableField.Next] = at;
+      this.next = ints(capacity);
+      hdr[TableField.Free] = at;
+      this.free = ints(capacity);
+      hdr[TableField.Keys] = at;
+      this.keys = new Uint8Array(buf, at, keyBytes);
+    } else {
+      this.block = undefined;
+      this.hdr = new Int32Array(TABLE_HEADER_BYTES >> 2);
+      this.buckets = new Int32Array(nb);
+      this.chain = new Int32Array(capacity);
+      this.hashes = new Int32Array(capacity);
+      this.prev = new Int32Array(capacity);
+      this.next = new Int32Array(capacity);
+      this.free = new Int32Array(capacity);
+      this.keys = new Uint8Array(keyBytes);
+    }
+    const hdr = this.hdr;
+    hdr[TableField.Head] = -1;
+    hdr[TableField.Tail] = -1;
+    hdr[TableField.Mask] = Math.min(nb, MIN_BUCKETS) - 1;
+    hdr[TableField.Capacity] = capacity;
+    hdr[TableField.KeySize] = keySize;
+    hdr[TableField.MaxBuckets] = nb;
+    // little-endian words over the key slab, matching how hash() assembles them (bytes 0..3 of a key → word 0)
+    this.keyWords =
+      keySize % 4 === 0 && keySize > 0 && LITTLE_ENDIAN
+        ? new Int32Array(this.keys.buffer, this.keys.byteOffset, (keySize * capacity) >> 2)
+        : undefined;
+    this.probe = new Int32Array(keySize >> 2);
+  }
+
+  /** The oldest (or least recently used) live slot, -1 when empty. */
+  get head(): number {
+    return this.hdr[TableField.Head]!;
+  }
+  /** The newest (or most recently used) live slot, -1 when empty. */
+  get tail(): number {
+    return this.hdr[TableField.Tail]!;
+  }
+  /** Live slots. */
+  get count(): number {
+    return this.hdr[TableField.Count]!;
   }
 
   /**
@@ -71,18 +167,18 @@ export class KeyTable {
   hash(kb: Uint8Array, ko: number): number {
     const n = this.keySize;
     const probe = this.probe;
-    let h = 0x811c9dc5 | 0;
+    let h = HASH_SEED;
     let i = 0;
     for (; i + 4 <= n; i += 4) {
       const at = ko + i;
       const w = kb[at]! | (kb[at + 1]! << 8) | (kb[at + 2]! << 16) | (kb[at + 3]! << 24);
       probe[i >> 2] = w;
-      h = Math.imul(h ^ w, 0x01000193);
+      h = Math.imul(h ^ w, HASH_MUL);
       h ^= h >>> 15;
     }
-    for (; i < n; i++) h = Math.imul(h ^ kb[ko + i]!, 0x01000193);
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    for (; i < n; i++) h = Math.imul(h ^ kb[ko + i]!, HASH_MUL);
+    h = Math.imul(h ^ (h >>> 16), HASH_MIX1);
+    h = Math.imul(h ^ (h >>> 13), HASH_MIX2);
     return h ^ (h >>> 16);
   }
 
@@ -108,7 +204,7 @@ export class KeyTable {
   find(kb: Uint8Array, ko: number): number {
     const h = this.hash(kb, ko);
     const words = this.keyWords !== undefined;
-    for (let s = this.buckets[h & this.mask]! - 1; s >= 0; s = this.chain[s]!) {
+    for (let s = this.buckets[h & this.hdr[TableField.Mask]!]! - 1; s >= 0; s = this.chain[s]!) {
       if (this.hashes[s] === h && (words ? this.equalProbe(s) : this.equal(s, kb, ko))) return s;
     }
     return -1;
@@ -116,38 +212,41 @@ export class KeyTable {
 
   /** Insert a key known to be absent; returns its slot, or -1 when every slot is taken. */
   insert(kb: Uint8Array, ko: number): number {
+    const hdr = this.hdr;
     let s: number;
-    if (this.freeTop > 0) s = this.free[--this.freeTop]!;
-    else if (this.fresh < this.capacity) s = this.fresh++;
+    if (hdr[TableField.FreeTop]! > 0) s = this.free[--hdr[TableField.FreeTop]!]!;
+    else if (hdr[TableField.Fresh]! < this.capacity) s = hdr[TableField.Fresh]!++;
     else return -1;
     const h = this.hash(kb, ko);
     this.keys.set(kb.subarray(ko, ko + this.keySize), s * this.keySize);
     this.hashes[s] = h;
-    const b = h & this.mask;
+    const b = h & hdr[TableField.Mask]!;
     this.chain[s] = this.buckets[b]! - 1;
     this.buckets[b] = s + 1;
     this.linkTail(s);
-    this.count++;
-    if (this.count > this.buckets.length && this.buckets.length < this.maxBuckets) this.grow();
+    const count = ++hdr[TableField.Count]!;
+    if (count > hdr[TableField.Mask]! + 1 && hdr[TableField.Mask]! + 1 < this.maxBuckets) this.grow();
     return s;
   }
 
-  /** Twice the buckets; every live slot is chained again (walking the list of live slots). */
+  /** Twice the buckets, in place; every live slot is chained again (walking the list of live slots). */
   private grow(): void {
-    const nb = this.buckets.length * 2;
-    const buckets = new Int32Array(nb);
+    const hdr = this.hdr;
+    const nb = (hdr[TableField.Mask]! + 1) * 2;
+    const buckets = this.buckets;
+    buckets.fill(0, 0, nb);
     const mask = nb - 1;
-    for (let s = this.head; s >= 0; s = this.next[s]!) {
+    for (let s = hdr[TableField.Head]!; s >= 0; s = this.next[s]!) {
       const b = this.hashes[s]! & mask;
       this.chain[s] = buckets[b]! - 1;
       buckets[b] = s + 1;
     }
-    this.buckets = buckets;
-    this.mask = mask;
+    hdr[TableField.Mask] = mask;
   }
 
   remove(slot: number): void {
-    const b = this.hashes[slot]! & this.mask;
+    const hdr = this.hdr;
+    const b = this.hashes[slot]! & hdr[TableField.Mask]!;
     let p = -1;
     for (let s = this.buckets[b]! - 1; s >= 0; p = s, s = this.chain[s]!) {
       if (s !== slot) continue;
@@ -156,31 +255,34 @@ export class KeyTable {
       break;
     }
     this.unlink(slot);
-    this.free[this.freeTop++] = slot;
-    this.count--;
+    this.free[hdr[TableField.FreeTop]!++] = slot;
+    hdr[TableField.Count]!--;
   }
 
   private linkTail(s: number): void {
-    this.prev[s] = this.tail;
+    const hdr = this.hdr;
+    const tail = hdr[TableField.Tail]!;
+    this.prev[s] = tail;
     this.next[s] = -1;
-    if (this.tail >= 0) this.next[this.tail] = s;
-    else this.head = s;
-    this.tail = s;
+    if (tail >= 0) this.next[tail] = s;
+    else hdr[TableField.Head] = s;
+    hdr[TableField.Tail] = s;
   }
 
   private unlink(s: number): void {
+    const hdr = this.hdr;
     const p = this.prev[s]!;
     const n = this.next[s]!;
     if (p >= 0) this.next[p] = n;
-    else this.head = n;
+    else hdr[TableField.Head] = n;
     if (n >= 0) this.prev[n] = p;
-    else this.tail = p;
+    else hdr[TableField.Tail] = p;
     this.prev[s] = this.next[s] = -1;
   }
 
   /** Move a slot to the tail of the list (most recently used). */
   touch(s: number): void {
-    if (this.tail === s) return;
+    if (this.hdr[TableField.Tail] === s) return;
     this.unlink(s);
     this.linkTail(s);
   }

@@ -74,7 +74,7 @@ export const MEM_STACKS_END = MEM_STACKS + MAX_CALL_FRAMES * STACK_SIZE;
 /** From here on, buffers handed out by Memory.allocate (packet buffer, contexts). */
 export const MEM_ARENA = MEM_STACKS_END;
 /** Pages of linear memory (fixed: growing would detach every view of it). */
-export const MEM_PAGES = 8;
+export const MEM_PAGES = 256;
 
 // ---- the program's function: (block, frame base, r0-r10) -> code | pc << 3 ----
 
@@ -131,12 +131,14 @@ export const enum Import {
   Callx,
   Packet,
   Atomic,
+  /** (pc, helper) -> 1 when a helper that reads no argument ran (r0 in the register file), else 0 (quick-helpers.ts). */
+  Quick,
 }
 
 /** The module's own functions, numbered after the imports (compile.ts writes them in this order). */
 export const enum Fn {
   /** run(block, frame) -> code | pc << 3 (exported): the registers from the register file, then Program. */
-  Run = 12,
+  Run = 13,
   /** (pointer i64, offset i64, size i64) -> linear offset of a readable access in a table region, or -1. */
   ResolveRead,
   /** The same for a write. */
@@ -145,6 +147,17 @@ export const enum Fn {
   LoadPacket,
   /** (block, frame, r0-r10) -> code | pc << 3: the program itself, entered by run and by its local calls. */
   Program,
+  /** repeat(n, frame) (exported: repeat-loop.ts). */
+  Repeat,
+  /** The hash-map functions (hash-lookup.ts hashFuncs, in this order). */
+  HashOf,
+  HashFind,
+  HashUnlink,
+  HashLinkTail,
+  HashRemove,
+  HashLookup,
+  HashUpdate,
+  HashDelete,
 }
 
 /** A function body being written: opcodes with their immediates. */

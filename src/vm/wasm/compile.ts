@@ -50,6 +50,8 @@ import { emitAtomic, emitLoad, emitStore } from './emit-memory.js';
 import { writeModule, type FuncImport } from './module-writer.js';
 import { loadPacketBody, LOAD_PACKET_LOCALS } from './packet-load.js';
 import { emitMapLookup, MAP_LOOKUP_ELEM } from './map-lookup.js';
+import { emitHashHelper, hashFuncs } from './hash-lookup.js';
+import { emitQuickHelper, QUICK_HELPERS } from './quick-helpers.js';
 import { resolveBody, RESOLVE_LOCALS } from './regions.js';
 import { repeatBody, REPEAT_LOCALS } from './repeat-loop.js';
 import { emitTailCall, PROGRAM_TYPE, TAIL_CALL } from './tail-call.js';
@@ -87,6 +89,7 @@ const IMPORT_TYPES: readonly (readonly [string, number, number[], number[]])[] =
   ['callx', Import.Callx, i32s(2), [W.I32]],
   ['packet', Import.Packet, i32s(3), [W.F64]],
   ['atomic', Import.Atomic, i32s(6), []],
+  ['quick', Import.Quick, i32s(2), [W.I32]],
 ];
 
 /** The names the module imports its functions under (module "env"), in import order. */
@@ -149,6 +152,7 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
         body: repeatBody(written, hasLocalCalls(p)),
         export: 'repeat',
       },
+      ...hashFuncs(),
     ],
   });
   return { bytes, blockOf, stackBytes: written };
@@ -345,7 +349,8 @@ function emitBlock(
         if (imm === MAP_LOOKUP_ELEM) emitMapLookup(b, () => helperCall(b, pc, imm));
         else if (imm === TAIL_CALL) emitTailCall(b, () => helperCall(b, pc, imm));
         else if (imm === SKB_LOAD_BYTES) emitSkbLoadBytes(b, () => helperCall(b, pc, imm));
-        else helperCall(b, pc, imm);
+        else if (QUICK_HELPERS.has(imm)) emitQuickHelper(b, pc, imm, () => helperCall(b, pc, imm));
+        else if (!emitHashHelper(b, imm, () => helperCall(b, pc, imm))) helperCall(b, pc, imm);
         break;
       case 'callx':
         b.spill().i32(0).get(L_BUDGET).mem(W.I32_STORE, 2, MEM_BUDGET);

@@ -35,6 +35,7 @@ import { BUDGET_CELL, LOAD_HI_CELL, enterModule, leaveModule, type WasmShared } 
 import { wasmApi } from './runtime.js';
 import { syncPacket, syncRegions } from './regions.js';
 import { syncMaps } from './map-lookup.js';
+import { quickImport } from './quick-helpers.js';
 import { INIT_BYTES, MEM_INIT, MEM_LIMIT, MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
 import { nameTarget, registerProgram, syncTails, tailState, TAIL_CALL } from './tail-call.js';
 import { loadBytesReach, syncSkb } from './skb-load-bytes.js';
@@ -330,6 +331,7 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
       if (H[d] === 0 && (((L[d] as number) >>> 0) + off - stacksLow) >>> 0 < stacksSpan) w.dirtyAll = true;
       atomic(st, pc, op, size, d, s, off);
     },
+    quick: quickImport(st, p),
   };
   const tails = tailState(w);
   const env: Record<string, unknown> = { memory: w.memory, table: tails.table };

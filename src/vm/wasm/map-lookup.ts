@@ -3,7 +3,8 @@
  * plain arrays (one value per key) whose value slab lives in linear memory, and a lookup whose r1 is one
  * of them and whose key lies in the current frame computes the value pointer here — the slab address of
  * element `key` with the element's tag in the upper half, exactly what the helper's retPtr gives, or NULL
- * past max_entries. Any other lookup (hash maps, per-CPU arrays, a key elsewhere, a bad r1) calls the
+ * past max_entries. Hash and LRU hash maps placed in linear memory are looked up by the module's own
+ * function (hash-lookup.ts). Any other lookup (per-CPU maps, a key elsewhere, a bad r1) calls the
  * helper, which checks and faults as on the other engines. Array lookups write nothing and charge nothing.
  */
 import type { RunContext } from '../contexts/run-context.js';
@@ -13,6 +14,7 @@ import { MapType } from '../../uapi/types.js';
 import { STACK_SIZE } from '../../isa/index.js';
 import { Body, L_FP, L_T, L_TI, MEM_MAPS, MAP_SLOTS, MAP_BYTES, reg } from './body.js';
 import type { WasmShared } from './shared.js';
+import { emitHashLookup, writeHashEntry } from './hash-lookup.js';
 import * as W from './opcodes.js';
 
 /** The helper's number. */
@@ -34,7 +36,9 @@ export function syncMaps(rc: RunContext | undefined, M: Memory, w: WasmShared): 
     if (!known) continue;
     const m = maps[h];
     const base = bases[h];
-    if (!(m instanceof ArrayMap) || m.type !== MapType.ARRAY || m.valuesPerKey !== 1 || base === undefined) continue;
+    if (base === undefined) continue;
+    if (writeHashEntry(cells, c, m, base, M, w.buffer)) continue;
+    if (!(m instanceof ArrayMap) || m.type !== MapType.ARRAY || m.valuesPerKey !== 1) continue;
     if (m.slab === undefined || m.slab.buffer !== w.buffer) continue;
     cells[c] = 1;
     cells[c + 1] = m.maxEntries;
@@ -53,7 +57,7 @@ export function emitMapLookup(b: Body, slow: () => void): void {
   // r1: a listed array's handle
   b.get(reg(1)).i64(MAP_SLOTS, 0).op(W.I64_GE_U).op(W.BR_IF).u32(0);
   b.get(reg(1)).op(W.I32_WRAP_I64).i32(Math.log2(MAP_BYTES)).op(W.I32_SHL).tee(L_TI);
-  b.mem(W.I32_LOAD, 2, MEM_MAPS).op(W.I32_EQZ, W.BR_IF).u32(0);
+  b.mem(W.I32_LOAD, 2, MEM_MAPS).i32(1).op(W.I32_NE, W.BR_IF).u32(0);
   // r2: four key bytes inside the current frame
   b.get(reg(2)).i64(STACK_SIZE, 0).op(W.I64_ADD).get(reg(10)).op(W.I64_SUB).tee(L_T);
   b.i64(STACK_SIZE - 4 + 1, 0)
@@ -67,6 +71,6 @@ export function emitMapLookup(b: Body, slow: () => void): void {
   b.else().i64(0, 0).end().set(reg(0));
   b.op(W.BR).u32(1);
   b.end();
-  slow();
+  emitHashLookup(b, slow);
   b.end();
 }
