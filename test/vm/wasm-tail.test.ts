@@ -349,5 +349,7 @@ test('wasm: the default engine takes objects that tail call through a prog array
   const entry = `mov %r6, %r1\nmov %r2, 0\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 8\ncall 26\nmov %r1, %r6\nlddw %r2, ${PROGS}\nmov %r3, 0\ncall 12\nexit`;
   const spec = object({ entry, t: 'mov %r0, 1\nexit' }, ['t']);
   assert.equal(preferredEngine(spec), 'wasm');
-  assert.equal(preferredEngine({ ...spec, maps: [...spec.maps, mapSpec('h', MapType.HASH, 4, 4, 1)] }), 'jit');
+  // (hash maps stay in the module too; a per-CPU hash does not)
+  assert.equal(preferredEngine({ ...spec, maps: [...spec.maps, mapSpec('h', MapType.HASH, 4, 4, 1)] }), 'wasm');
+  assert.equal(preferredEngine({ ...spec, maps: [...spec.maps, mapSpec('h', MapType.PERCPU_HASH, 4, 4, 1)] }), 'jit');
 });
