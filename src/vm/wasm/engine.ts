@@ -35,7 +35,7 @@ import { BUDGET_CELL, LOAD_HI_CELL, enterModule, leaveModule, type WasmShared } 
 import { wasmApi } from './runtime.js';
 import { syncPacket, syncRegions } from './regions.js';
 import { syncMaps } from './map-lookup.js';
-import { INIT_BYTES, MEM_INIT, MEM_LIMIT, MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
+import { MEM_PENDING, MEM_TOUCHED, writeRepeatStart } from './repeat-loop.js';
 import type { RunContext } from '../contexts/run-context.js';
 
 /** A program's instance: its run function and the block number of each pc. */
@@ -55,8 +55,6 @@ interface Slot {
   refusal: string | undefined;
 }
 
-const INIT_CELL = MEM_INIT / 4;
-const LIMIT_CELL = MEM_LIMIT / 4;
 const TOUCHED_CELL = MEM_TOUCHED / 4;
 const PENDING_CELL = MEM_PENDING / 4;
 
@@ -169,10 +167,7 @@ export function wasmRepeat(st: EngineState, p: LoadedProgram, n: number): number
   // (noted before the loop: a fault inside it leaves no chance to note it after)
   enter(st, w, c);
   const cells = w.cells;
-  for (let i = 0; i < INIT_BYTES / 4; i++) cells[INIT_CELL + i] = cells[i] as number;
-  cells[LIMIT_CELL] = st.budget;
-  cells[TOUCHED_CELL] = 0;
-  cells[PENDING_CELL] = -1;
+  writeRepeatStart(cells, st.budget);
   w.extra = 0;
   enterModule(st, w);
   const done = c.repeat(n, MEM_STACKS);
