@@ -19,19 +19,18 @@ export const MEM_BUDGET = 128;
 /** The high half of a 64-bit load that went through JavaScript. */
 export const MEM_LOAD_HI = 132;
 /**
- * The region table (regions.ts): REGION_SLOTS entries of REGION_BYTES — VM base address, size readable,
- * size writable (0: read-only), linear-memory offset of the region's first byte, then for regions of
- * elements the first element's tag (0: a plain region), the stride and the extent — of the regions whose
- * bytes live in linear memory, so the module checks and makes an access to them without calling out.
+ * The region table (regions.ts): REGION_SLOTS entries of REGION_BYTES describing the regions whose bytes
+ * live in linear memory, so the module checks and makes an access to them without calling out.
  */
 export const MEM_REGIONS = 256;
 export const REGION_SLOTS = 8;
-export const REGION_BYTES = 32;
+export const REGION_BYTES = 64;
 /**
  * The packet LD_ABS/LD_IND read (EngineState.packet), as int32s: linear offset of its bytes (-1: not in
  * linear memory, the import reads it), data, end, mac, net, bytes.length.
  */
 export const MEM_PACKET = 1024;
+if (MEM_REGIONS + REGION_SLOTS * REGION_BYTES > MEM_PACKET) throw new Error('internal: the region table overlaps');
 /**
  * The map table (map-lookup.ts), by map handle: kind (1: a plain array whose values are in linear
  * memory, 0: anything else), max_entries, VM address of the values, first value's tag, stride.
