@@ -28,7 +28,6 @@ import {
   L_BLOCK,
   L_BUDGET,
   L_FP,
-  L_T,
   L_TI,
   L_TJ,
   LOCALS,
@@ -46,7 +45,7 @@ import {
 } from './body.js';
 import { emitAlu } from './emit-alu.js';
 import { emitCondition } from './emit-cond.js';
-import { AccessSites, emitAtomic, emitLoad, emitStore } from './emit-memory.js';
+import { AccessSites, emitAtomic, emitLoad, emitPacketLoad, emitStore } from './emit-memory.js';
 import { writeModule, type FuncImport } from './module-writer.js';
 import { loadPacketBody, LOAD_PACKET_LOCALS } from './packet-load.js';
 import { emitMapLookup, MAP_LOOKUP_ELEM } from './map-lookup.js';
@@ -323,11 +322,7 @@ function emitBlock(
         emitAtomic(b, sites, pc, imm, sem.size, dst, src, off);
         break;
       case 'packet':
-        if (sem.indirect) b.i32(pc).i32(sem.size).get(reg(src)).op(W.I32_WRAP_I64).i32(imm).op(W.I32_ADD);
-        else b.i32(pc).i32(sem.size).i32(imm);
-        b.call(Fn.LoadPacket).tee(L_T).i64(0, 0).op(W.I64_LT_S).if();
-        b.leave(Exit.PacketOut, pc).end();
-        b.get(L_T).set(reg(0));
+        emitPacketLoad(b, pc, sem.size, sem.indirect, src, imm);
         break;
       case 'call':
         if (src === BPF_PSEUDO_CALL) {

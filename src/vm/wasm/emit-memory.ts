@@ -16,8 +16,16 @@
  * Memory would have accepted it through the same pointer.
  */
 import { BPF_ADD, STACK_SIZE } from '../../isa/index.js';
-import { Body, Fn, Import, L_FP, L_T, L_TI, L_TJ, MEM_LOAD_HI, MEM_REGIONS, reg } from './body.js';
-import { G_FOUND_SLOT, SLOT_D, SLOT_ROOM_READ, SLOT_ROOM_WRITE, slotCheck } from './regions.js';
+import { Body, Exit, Fn, Import, L_FP, L_T, L_TI, L_TJ, MEM_LOAD_HI, MEM_PACKET, MEM_REGIONS, reg } from './body.js';
+import {
+  G_FOUND_SLOT,
+  PACKET_LIN_DATA,
+  PACKET_ROOM,
+  SLOT_D,
+  SLOT_ROOM_READ,
+  SLOT_ROOM_WRITE,
+  slotCheck,
+} from './regions.js';
 import * as W from './opcodes.js';
 
 const LOG2 = [0, 0, 1, 1, 2, 2, 2, 2, 3] as const;
@@ -260,5 +268,47 @@ export function emitAtomic(
   b.else();
   slow();
   b.end();
+  b.end();
+}
+
+/**
+ * LD_ABS (`indirect` false: offset imm) or LD_IND (offset src + imm, in 32 bits): r0 = the packet's
+ * `size` bytes at data + offset, big-endian. An offset >= 0 whose bytes the packet mirror's room admits
+ * (regions.ts syncPacket) is read here; any other — negative offsets (SKF_NET_OFF, SKF_LL_OFF), bytes
+ * outside the packet, a packet outside linear memory — goes to loadPacket's function, and out of the
+ * program when it says the bytes are not there.
+ */
+export function emitPacketLoad(b: Body, pc: number, size: number, indirect: boolean, src: number, imm: number): void {
+  const slow = (): void => {
+    b.i32(pc).i32(size).get(L_TI).call(Fn.LoadPacket).tee(L_T).i64(0, 0).op(W.I64_LT_S).if();
+    b.leave(Exit.PacketOut, pc).end();
+    b.get(L_T).set(reg(0));
+  };
+  if (indirect) b.get(reg(src)).op(W.I32_WRAP_I64).i32(imm).op(W.I32_ADD).set(L_TI);
+  else b.i32(imm).set(L_TI);
+  if (!indirect && imm < 0) {
+    slow();
+    return;
+  }
+  // unsigned: a negative offset is never below the room
+  b.get(L_TI)
+    .i32(0)
+    .mem(W.I32_LOAD, 2, MEM_PACKET + PACKET_ROOM + 4 * (LOG2[size] as number))
+    .op(W.I32_LT_U)
+    .if();
+  b.get(L_TI).i32(0).mem(W.I32_LOAD, 2, MEM_PACKET + PACKET_LIN_DATA).op(W.I32_ADD);
+  if (size === 1) b.mem(W.I64_LOAD8_U, 0, 0);
+  else if (size === 2) {
+    // (x << 8 | x >> 8) & 0xffff
+    b.mem(W.I32_LOAD16_U, 0, 0).tee(L_TI).i32(8).op(W.I32_SHL).get(L_TI).i32(8).op(W.I32_SHR_U, W.I32_OR);
+    b.i32(0xffff).op(W.I32_AND, W.I64_EXTEND_I32_U);
+  } else {
+    // (rotr(x, 8) & 0xff00ff00) | (rotl(x, 8) & 0x00ff00ff)
+    b.mem(W.I32_LOAD, 0, 0).tee(L_TI).i32(8).op(W.I32_ROTR).i32(0xff00ff00 | 0).op(W.I32_AND);
+    b.get(L_TI).i32(8).op(W.I32_ROTL).i32(0x00ff00ff).op(W.I32_AND, W.I32_OR, W.I64_EXTEND_I32_U);
+  }
+  b.set(reg(0));
+  b.else();
+  slow();
   b.end();
 }

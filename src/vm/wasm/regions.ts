@@ -77,12 +77,23 @@ export function syncRegions(M: Memory, w: WasmShared): void {
   for (; k < REGION_SLOTS; k++) cells[((MEM_REGIONS + k * REGION_BYTES) >> 2) + SLOT_COUNT / 4] = 0;
 }
 
+/**
+ * Byte offsets past MEM_PACKET of what the compiled LD_ABS/LD_IND read (emit-memory.ts): the linear
+ * offset of the packet's data, and for sizes 1, 2 and 4 the room — how many non-negative offsets from
+ * data a load of that size may take (0 whenever the bytes are not in linear memory or data is negative,
+ * so every load goes to loadPacket's function).
+ */
+export const PACKET_LIN_DATA = 24;
+export const PACKET_ROOM = 28;
+
 /** Mirror the run's LD_ABS/LD_IND packet (offset -1 when its bytes are not in linear memory). */
 export function syncPacket(pk: LdAbsPacket | undefined, w: WasmShared): void {
   const c = MEM_PACKET >> 2;
   const cells = w.cells;
+  const room = c + PACKET_ROOM / 4;
   if (pk === undefined) {
     cells[c] = -1;
+    cells[room] = cells[room + 1] = cells[room + 2] = 0;
     return;
   }
   const bytes = pk.bytes;
@@ -91,8 +102,19 @@ export function syncPacket(pk: LdAbsPacket | undefined, w: WasmShared): void {
     w.packetBytes = bytes;
     w.packetLin = bytes.buffer === w.buffer ? bytes.byteOffset : -1;
   }
-  cells[c] = w.packetLin;
-  if (w.packetLin < 0) return;
+  const lin = w.packetLin;
+  cells[c] = lin;
+  if (lin < 0 || pk.data < 0) {
+    cells[room] = cells[room + 1] = cells[room + 2] = 0;
+    if (lin < 0) return;
+  } else {
+    // loadPacket's bounds for an offset >= 0: data + offset + size <= end and <= the buffer's length
+    const limit = Math.min(pk.end, bytes.length) - pk.data;
+    cells[room] = Math.max(0, limit);
+    cells[room + 1] = Math.max(0, limit - 1);
+    cells[room + 2] = Math.max(0, limit - 3);
+    cells[c + PACKET_LIN_DATA / 4] = lin + pk.data;
+  }
   cells[c + 1] = pk.data;
   cells[c + 2] = pk.end;
   cells[c + 3] = pk.mac;
