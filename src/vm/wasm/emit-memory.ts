@@ -296,7 +296,10 @@ export function emitPacketLoad(b: Body, pc: number, size: number, indirect: bool
     .mem(W.I32_LOAD, 2, MEM_PACKET + PACKET_ROOM + 4 * (LOG2[size] as number))
     .op(W.I32_LT_U)
     .if();
-  b.get(L_TI).i32(0).mem(W.I32_LOAD, 2, MEM_PACKET + PACKET_LIN_DATA).op(W.I32_ADD);
+  b.get(L_TI)
+    .i32(0)
+    .mem(W.I32_LOAD, 2, MEM_PACKET + PACKET_LIN_DATA)
+    .op(W.I32_ADD);
   if (size === 1) b.mem(W.I64_LOAD8_U, 0, 0);
   else if (size === 2) {
     // (x << 8 | x >> 8) & 0xffff
@@ -304,7 +307,12 @@ export function emitPacketLoad(b: Body, pc: number, size: number, indirect: bool
     b.i32(0xffff).op(W.I32_AND, W.I64_EXTEND_I32_U);
   } else {
     // (rotr(x, 8) & 0xff00ff00) | (rotl(x, 8) & 0x00ff00ff)
-    b.mem(W.I32_LOAD, 0, 0).tee(L_TI).i32(8).op(W.I32_ROTR).i32(0xff00ff00 | 0).op(W.I32_AND);
+    b.mem(W.I32_LOAD, 0, 0)
+      .tee(L_TI)
+      .i32(8)
+      .op(W.I32_ROTR)
+      .i32(0xff00ff00 | 0)
+      .op(W.I32_AND);
     b.get(L_TI).i32(8).op(W.I32_ROTL).i32(0x00ff00ff).op(W.I32_AND, W.I32_OR, W.I64_EXTEND_I32_U);
   }
   b.set(reg(0));
