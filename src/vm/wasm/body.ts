@@ -19,14 +19,12 @@ export const MEM_BUDGET = 128;
 /** The high half of a 64-bit load that went through JavaScript. */
 export const MEM_LOAD_HI = 132;
 /**
- * The region table (regions.ts): REGION_SLOTS entries of REGION_BYTES — VM base address, size readable,
- * size writable (0: read-only), linear-memory offset of the region's first byte, then for regions of
- * elements the first element's tag (0: a plain region), the stride and the extent — of the regions whose
- * bytes live in linear memory, so the module checks and makes an access to them without calling out.
+ * The region table (regions.ts): REGION_SLOTS entries of REGION_BYTES describing the regions whose bytes
+ * live in linear memory, so the module checks and makes an access to them without calling out.
  */
 export const MEM_REGIONS = 256;
 export const REGION_SLOTS = 8;
-export const REGION_BYTES = 32;
+export const REGION_BYTES = 64;
 /**
  * Tail calls and bpf_skb_load_bytes in the module (tail-call.ts, skb-load-bytes.ts). The first two
  * cells sit in the register file's gap, inside the image the repeat loop restores before every run, so
@@ -34,8 +32,11 @@ export const REGION_BYTES = 32;
  */
 export const MEM_TAIL_COUNT = 44; // tail calls taken in this run (HelperCall.tailCalls while the module runs)
 export const MEM_CURRENT = 48; // id of the program running at depth 0 (run() sets it, a tail call changes it)
-/** Per map handle below TAIL_HANDLES, the linear offset of its prog array's mirror (0: none). */
-export const MEM_TAIL_DIR = 512;
+/**
+ * Per map handle below TAIL_HANDLES, the linear offset of its prog array's mirror (0: none). (After the
+ * packet mirror: MEM_PACKET's cells end at +44.)
+ */
+export const MEM_TAIL_DIR = 1088;
 export const TAIL_HANDLES = 64;
 /** Bytes below every frame's top that will be zeroed before the next run (see tail-call.ts). */
 export const MEM_CLEARS = MEM_TAIL_DIR + 4 * TAIL_HANDLES;
@@ -43,11 +44,14 @@ export const MEM_CLEARS = MEM_TAIL_DIR + 4 * TAIL_HANDLES;
 export const MEM_TAIL_PENDING = MEM_CLEARS + 4;
 /** The run's skb packet (RunContext.packet): linear offset of its data (-1: not in linear memory), length. */
 export const MEM_SKB = MEM_TAIL_PENDING + 4;
+/** Cells after the tail-call and skb ones, up to the map table, that other files lay out (repeat-loop.ts). */
+export const MEM_FREE = 1376;
 /**
  * The packet LD_ABS/LD_IND read (EngineState.packet), as int32s: linear offset of its bytes (-1: not in
  * linear memory, the import reads it), data, end, mac, net, bytes.length.
  */
 export const MEM_PACKET = 1024;
+if (MEM_REGIONS + REGION_SLOTS * REGION_BYTES > MEM_PACKET) throw new Error('internal: the region table overlaps');
 /**
  * The map table (map-lookup.ts), by map handle: kind (1: a plain array whose values are in linear
  * memory, 0: anything else), max_entries, VM address of the values, first value's tag, stride.
@@ -67,7 +71,7 @@ export const MEM_MAX_DEPTH = MEM_DEPTH + 4;
 export const MEM_TOPS = MEM_MAX_DEPTH + 4;
 /** The call frames' stacks (EngineState.allStacks), frame d at MEM_STACKS + d * STACK_SIZE. */
 export const MEM_STACKS = 4096; // (after MEM_MAPS + MAP_SLOTS * MAP_BYTES)
-if (MEM_TOPS + 4 * MAX_CALL_FRAMES > MEM_STACKS || MEM_SKB + 8 > MEM_PACKET)
+if (MEM_TOPS + 4 * MAX_CALL_FRAMES > MEM_STACKS || MEM_TAIL_DIR < MEM_PACKET + 48 || MEM_SKB + 8 > MEM_FREE)
   throw new Error('internal: the wasm memory layout overlaps');
 /** The stacks end inside the first page. */
 export const MEM_STACKS_END = MEM_STACKS + MAX_CALL_FRAMES * STACK_SIZE;

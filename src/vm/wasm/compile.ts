@@ -28,7 +28,6 @@ import {
   L_BLOCK,
   L_BUDGET,
   L_FP,
-  L_T,
   L_TI,
   L_TJ,
   LOCALS,
@@ -46,7 +45,7 @@ import {
 } from './body.js';
 import { emitAlu } from './emit-alu.js';
 import { emitCondition } from './emit-cond.js';
-import { emitAtomic, emitLoad, emitStore } from './emit-memory.js';
+import { AccessSites, emitAtomic, emitLoad, emitPacketLoad, emitStore } from './emit-memory.js';
 import { writeModule, type FuncImport } from './module-writer.js';
 import { loadPacketBody, LOAD_PACKET_LOCALS } from './packet-load.js';
 import { emitMapLookup, MAP_LOOKUP_ELEM } from './map-lookup.js';
@@ -111,6 +110,7 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
   const N = starts.length;
 
   const b = new Body();
+  const sites = new AccessSites();
   b.takeBudget();
   b.op(W.BLOCK, W.VOID); // the shared path of blocks the budget cannot pay for (after the loop)
   b.op(W.LOOP, W.VOID);
@@ -122,7 +122,7 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
     b.end();
     const start = starts[k] as number;
     const stop = k + 1 < N ? (starts[k + 1] as number) : n;
-    emitBlock(b, p, k, N, start, stop, blockOf);
+    emitBlock(b, sites, p, k, N, start, stop, blockOf);
   }
   b.leave(Exit.FallThrough, n).end().op(W.UNREACHABLE).end();
   // bail: L_TI holds the block's first pc; the interpreter continues there with the registers
@@ -140,6 +140,7 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
     imports,
     memory: { module: 'env', name: 'memory', min: MEM_PAGES, max: MEM_PAGES },
     table: { module: 'env', name: 'table', min: 0 },
+    globals: sites.globals(),
     funcs: [
       { type: { params: [W.I32, W.I32], results: [W.I32] }, locals: [], body: runBody(p.id), export: 'run' },
       { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(false) },
@@ -249,6 +250,7 @@ export function wasmStackBytes(p: LoadedProgram): number {
 /** Block k: charge the budget, then its instructions. Code after a block's last jump falls into block k + 1. */
 function emitBlock(
   b: Body,
+  sites: AccessSites,
   p: LoadedProgram,
   k: number,
   N: number,
@@ -323,23 +325,19 @@ function emitBlock(
         pc++;
         break;
       case 'load':
-        emitLoad(b, pc, dst, src, off, sem.size, sem.signed);
+        emitLoad(b, sites, pc, dst, src, off, sem.size, sem.signed);
         break;
       case 'store':
-        emitStore(b, pc, dst, off, sem.size, () => {
+        emitStore(b, sites, pc, dst, off, sem.size, () => {
           if (sem.fromImm) b.i64(imm, imm >> 31);
           else b.get(reg(src));
         });
         break;
       case 'atomic':
-        emitAtomic(b, pc, imm, sem.size, dst, src, off);
+        emitAtomic(b, sites, pc, imm, sem.size, dst, src, off);
         break;
       case 'packet':
-        if (sem.indirect) b.i32(pc).i32(sem.size).get(reg(src)).op(W.I32_WRAP_I64).i32(imm).op(W.I32_ADD);
-        else b.i32(pc).i32(sem.size).i32(imm);
-        b.call(Fn.LoadPacket).tee(L_T).i64(0, 0).op(W.I64_LT_S).if();
-        b.leave(Exit.PacketOut, pc).end();
-        b.get(L_T).set(reg(0));
+        emitPacketLoad(b, pc, sem.size, sem.indirect, src, imm);
         break;
       case 'call':
         if (src === BPF_PSEUDO_CALL) {

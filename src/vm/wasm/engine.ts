@@ -36,7 +36,7 @@ import { wasmApi } from './runtime.js';
 import { syncPacket, syncRegions } from './regions.js';
 import { syncMaps } from './map-lookup.js';
 import { quickImport } from './quick-helpers.js';
-import { INIT_BYTES, MEM_INIT, MEM_LIMIT, MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
+import { MEM_PENDING, MEM_TOUCHED, writeRepeatStart } from './repeat-loop.js';
 import { nameTarget, registerProgram, syncTails, tailState, TAIL_CALL } from './tail-call.js';
 import { loadBytesReach, syncSkb } from './skb-load-bytes.js';
 import { wasmStackBytes } from './compile.js';
@@ -60,8 +60,6 @@ interface Slot {
 }
 
 const CALL = BPF_JMP | BPF_CALL;
-const INIT_CELL = MEM_INIT / 4;
-const LIMIT_CELL = MEM_LIMIT / 4;
 const TOUCHED_CELL = MEM_TOUCHED / 4;
 const PENDING_CELL = MEM_PENDING / 4;
 const CLEARS_CELL = MEM_CLEARS / 4;
@@ -217,10 +215,7 @@ export function wasmRepeat(st: EngineState, p: LoadedProgram, n: number): number
   const cells = w.cells;
   // the loop clears the module's own stack bytes before each run: more makes it stop (tail-call.ts)
   cells[CLEARS_CELL] = c.stackBytes;
-  for (let i = 0; i < INIT_BYTES / 4; i++) cells[INIT_CELL + i] = cells[i] as number;
-  cells[LIMIT_CELL] = st.budget;
-  cells[TOUCHED_CELL] = 0;
-  cells[PENDING_CELL] = -1;
+  writeRepeatStart(cells, st.budget);
   w.extra = 0;
   enterModule(st, w);
   let done: number;

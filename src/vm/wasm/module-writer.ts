@@ -1,9 +1,11 @@
 /**
- * Writes a WebAssembly module in the binary format: the type, import, function, export and code
+ * Writes a WebAssembly module in the binary format: the type, import, function, global, export and code
  * sections, in the order the specification requires. Only what the eBPF compiler needs: imported
- * functions, one imported memory and table, defined functions with their locals, exported functions.
+ * functions, one imported memory and table, mutable i32 globals, defined functions with their locals,
+ * exported functions.
  */
 import { ByteWriter } from './bytes.js';
+import { END, I32, I32_CONST } from './opcodes.js';
 
 /** A function signature: parameter and result value types (opcodes.ts I32/I64/F64). */
 export interface FuncType {
@@ -38,12 +40,15 @@ export interface ModuleParts {
   /** Signatures given type indices 0, 1, ... before any other (what call_indirect names). */
   types?: readonly FuncType[];
   funcs: readonly FuncDef[];
+  /** Mutable i32 globals the module defines, by their initial values (numbered from 0: no global is imported). */
+  globals?: readonly number[];
 }
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const SECTION_TYPE = 1;
 const SECTION_IMPORT = 2;
 const SECTION_FUNCTION = 3;
+const SECTION_GLOBAL = 6;
 const SECTION_EXPORT = 7;
 const SECTION_CODE = 10;
 const KIND_FUNC = 0x00;
@@ -91,6 +96,12 @@ export function writeModule(m: ModuleParts): Uint8Array {
     w.u32(funcTypes.length);
     for (const t of funcTypes) w.u32(t);
   });
+  const globals = m.globals ?? [];
+  if (globals.length > 0)
+    section(out, SECTION_GLOBAL, (w) => {
+      w.u32(globals.length);
+      for (const v of globals) w.u8(I32).u8(1).u8(I32_CONST).s32(v).u8(END);
+    });
   const exported = m.funcs.map((f, i) => [f.export, m.imports.length + i] as const).filter(([name]) => name);
   section(out, SECTION_EXPORT, (w) => {
     w.u32(exported.length);

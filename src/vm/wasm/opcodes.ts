@@ -27,6 +27,8 @@ export const SELECT = 0x1b;
 export const LOCAL_GET = 0x20;
 export const LOCAL_SET = 0x21;
 export const LOCAL_TEE = 0x22;
+export const GLOBAL_GET = 0x23;
+export const GLOBAL_SET = 0x24;
 
 export const I32_LOAD = 0x28;
 export const I64_LOAD = 0x29;
@@ -85,6 +87,7 @@ export const I32_SHR_S = 0x75;
 export const I32_SHR_U = 0x76;
 export const I32_ROTL = 0x77;
 export const I32_ROTR = 0x78;
+export const I64_CTZ = 0x7a;
 export const I64_ADD = 0x7c;
 export const I64_SUB = 0x7d;
 export const I64_MUL = 0x7e;
