@@ -52,6 +52,7 @@ import { loadPacketBody, LOAD_PACKET_LOCALS } from './packet-load.js';
 import { emitMapLookup, MAP_LOOKUP_ELEM } from './map-lookup.js';
 import { resolveBody, RESOLVE_LOCALS } from './regions.js';
 import { repeatBody, REPEAT_LOCALS } from './repeat-loop.js';
+import { packetsBody, PACKETS_LOCALS } from './packet-loop.js';
 import * as W from './opcodes.js';
 
 /** Largest program compiled to WebAssembly (beyond, engines' function-size limits come near). */
@@ -141,6 +142,12 @@ export function compileToWasm(p: LoadedProgram): WasmProgram | string {
         locals: REPEAT_LOCALS,
         body: repeatBody(written, hasLocalCalls(p)),
         export: 'repeat',
+      },
+      {
+        type: { params: [W.I32, W.I32, W.I32], results: [W.I32] },
+        locals: PACKETS_LOCALS,
+        body: packetsBody(written),
+        export: 'packets',
       },
     ],
   });

@@ -39,13 +39,18 @@ import { INIT_BYTES, MEM_INIT, MEM_LIMIT, MEM_PENDING, MEM_TOUCHED } from './rep
 import type { RunContext } from '../contexts/run-context.js';
 
 /** A program's instance: its run function and the block number of each pc. */
-interface Instance {
+export interface Instance {
   run: (block: number, frame: number) => number;
   /** repeat(n, frame): runs from the start, one after another (repeat-loop.ts). */
   repeat: (n: number, frame: number) => number;
   blockOf: Int32Array;
   /** Bytes below a frame's top its own stores may write (WasmProgram.stackBytes). */
   stackBytes: number;
+  /** The compiled module and its imports (packet-batch.ts instantiates it again). */
+  module: object;
+  env: Record<string, unknown>;
+  /** packet-batch.ts's own instance, once made. */
+  batch?: unknown;
 }
 
 /** What a program's `wasm` slot holds once the engine looked at it. */
@@ -92,7 +97,7 @@ export function wasmEngine(st: EngineState, p: LoadedProgram, startPc: number): 
 }
 
 /** What every entry into a module needs: the stack bytes it may write noted, the tables current. */
-function enter(st: EngineState, w: WasmShared, c: Instance): void {
+export function enter(st: EngineState, w: WasmShared, c: Instance): void {
   if (c.stackBytes > w.dirty) w.dirty = c.stackBytes;
   syncRegions(st.mem, w);
   syncPacket(st.packet, w);
@@ -192,6 +197,11 @@ export function wasmResume(st: EngineState, p: LoadedProgram): number {
   return drive(st, w, c, p, 0, r);
 }
 
+/** `p`'s WebAssembly instance, when it runs as one (undefined: not yet run, or on the JavaScript engine). */
+export function wasmInstance(p: LoadedProgram): Instance | undefined {
+  return (p.wasm as Slot | undefined)?.instance;
+}
+
 /** Why `p` runs on the JavaScript engine under 'wasm' (undefined: it runs as WebAssembly, or has not run yet). */
 export function wasmStatus(p: LoadedProgram): string | undefined {
   return (p.wasm as Slot | undefined)?.refusal;
@@ -282,7 +292,10 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
   const instance = new wasmApi.Instance(module, { env });
   const run = instance.exports.run as (block: number, frame: number) => number;
   const repeat = instance.exports.repeat as (n: number, frame: number) => number;
-  return { instance: { run, repeat, blockOf: compiled.blockOf, stackBytes: compiled.stackBytes }, refusal: undefined };
+  return {
+    instance: { run, repeat, blockOf: compiled.blockOf, stackBytes: compiled.stackBytes, module, env },
+    refusal: undefined,
+  };
 }
 
 /**
