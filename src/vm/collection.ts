@@ -618,7 +618,20 @@ export class VmProgram implements Program {
         pb.remap();
         rc.skb = skbStateAt(area.staging, (cells[table + k * stride] as number) - area.stagingLin, len, this.skbState);
         if (this.packetVerdicts.length !== 0) this.packetVerdicts.length = 0;
+        if (this.cbSavedDirty) {
+          this.cbSaved.fill(0);
+          this.cbSavedDirty = false;
+        }
         batch.synced = k;
+      },
+      settled: (): boolean => {
+        const b = pb.bytes;
+        if (b.buffer !== cells.buffer || b.byteOffset !== cells[c + C_PB / 4] || b.length !== cells[c + C_PB_CAP / 4])
+          return false;
+        if (rc.verdicts !== this.packetVerdicts || this.packetVerdicts.length !== 0 || rc.packet !== pb) return false;
+        // a packet a helper moved or resized: the loop's compare and copy-out do not apply (JS reports it)
+        const H = XDP_PACKET_HEADROOM;
+        return pb.data === H && pb.mac === H && pb.meta === H && pb.net === H + 14 && pb.end === cells[c + C_END / 4];
       },
     };
     // what runFresh sets for every run, the same for the whole batch (sync sets the per-frame parts)

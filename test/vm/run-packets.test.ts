@@ -54,7 +54,26 @@ call 6
 mov %r0, %r9
 exit`;
 
-function spec(): ObjectSpec {
+/** A tc program that pushes a VLAN tag (a helper that moves the packet) on frames whose first byte is a multiple of 4. */
+const VLAN_PUSH = `
+mov %r6, %r1
+ldxw %r3, [%r1+76]
+ldxw %r4, [%r1+80]
+mov %r0, 0
+mov %r5, %r3
+add %r5, 14
+jgt %r5, %r4, +8
+ldxb %r5, [%r3+0]
+and %r5, 3
+jne %r5, 0, +4
+mov %r1, %r6
+mov %r2, 0x0081
+mov %r3, 5
+call 18
+ldxw %r0, [%r6+0]
+exit`;
+
+function spec(text = PROGRAM): ObjectSpec {
   return {
     endian: 'little',
     license: 'GPL',
@@ -136,10 +155,15 @@ function batched(p: VmProgram, trace: string[], frames: Uint8Array[]): Outcome {
   return { events };
 }
 
-function both(engine: (typeof ENGINES)[number], frames: Uint8Array[], budget?: number): [Outcome, Outcome] {
+function both(
+  engine: (typeof ENGINES)[number],
+  frames: Uint8Array[],
+  budget?: number,
+  text = PROGRAM,
+): [Outcome, Outcome] {
   const run = (how: typeof perFrame): Outcome => {
     const trace: string[] = [];
-    const c = loadVmCollection(spec(), {
+    const c = loadVmCollection(spec(text), {
       execution: engine,
       cpus: 1,
       host: { trace: (l) => trace.push(`trace ${l}`) },
@@ -169,6 +193,14 @@ for (const engine of ENGINES) {
       want.events.some((e) => e.endsWith(' -')),
       'some frames stay',
     );
+  });
+
+  test(`runPackets (${engine}): a helper that resizes the packet part-way through a batch`, () => {
+    const frames = frameSet(1500);
+    const [want, got] = both(engine, frames, undefined, VLAN_PUSH);
+    assert.equal(want.error, undefined);
+    assert.deepEqual(got, want);
+    assert.ok(want.events.filter((e) => !e.endsWith(' -')).length > 100, 'some frames get a tag');
   });
 
   test(`runPackets (${engine}): a fault part-way is the same error, after every frame before it`, () => {

@@ -8,7 +8,19 @@
 import { REGION_BYTES, REGION_SLOTS, MEM_REGIONS } from './body.js';
 import { IMPORT_NAMES } from './compile.js';
 import { enter, wasmInstance, type Instance } from './engine.js';
-import { C_LIMIT, C_PB, C_PB_BASE, C_RECORDS, C_REGION, C_TOP, C_WRITABLE, RECORD_BYTES } from './packet-loop.js';
+import {
+  C_LIMIT,
+  C_PB,
+  C_PB_BASE,
+  C_RECORDS,
+  C_REGION,
+  C_STOP,
+  C_TOP,
+  C_WRITABLE,
+  RECORD_BYTES,
+} from './packet-loop.js';
+import { STACK_SIZE } from '../../isa/index.js';
+import { HelperAction } from '../helper-abi.js';
 import { MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
 import { BUDGET_CELL, enterModule, leaveModule, type WasmShared } from './shared.js';
 import { wasmApi } from './runtime.js';
@@ -23,6 +35,11 @@ export interface PacketBatch {
   synced: number;
   /** Make JavaScript's per-run state that of record `k` (and report the finished records before it). */
   sync(k: number): void;
+  /**
+   * After an import returned: can the loop go on to the next record from what JavaScript's state is now
+   * (the packet buffer where the block says, the packet where the loop put it, no verdicts)?
+   */
+  settled(): boolean;
 }
 
 /** The loop's instance and the batch its imports sync for (set only while the loop runs). */
@@ -60,10 +77,11 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
   cells[ctl + C_WRITABLE / 4] = cells[slot + 2] !== 0 ? 1 : 0;
   cells[ctl + C_LIMIT / 4] = st.budget;
   cells[ctl + C_TOP / 4] = st.stackTops[0] as number;
+  cells[ctl + C_STOP / 4] = 0;
   cells[MEM_TOUCHED >> 2] = 0;
   cells[MEM_PENDING >> 2] = -1;
   w.extra = 0;
-  const bi = batchInstance(c, w);
+  const bi = batchInstance(st, c, w);
   bi.state.batch = batch;
   enterModule(st, w);
   let done: number;
@@ -88,23 +106,35 @@ export function noteRetval(st: EngineState, batch: PacketBatch, k: number): void
   st.wasm!.cells[(batch.ctl + C_RECORDS + k * RECORD_BYTES + 8) >> 2] = st.lo[0] as number;
 }
 
-/** The loop's own instance of `c`'s module: the same imports, each first syncing the batch's record. */
-function batchInstance(c: Instance, w: WasmShared): BatchInstance {
+/**
+ * The loop's own instance of `c`'s module: the same imports, each first syncing the batch's record and
+ * afterwards stopping the loop after this run when it left state the loop does not reset per record.
+ */
+function batchInstance(st: EngineState, c: Instance, w: WasmShared): BatchInstance {
   if (c.batch !== undefined) return c.batch as BatchInstance;
   const state: BatchInstance['state'] = { batch: undefined };
   const cells = w.cells;
+  const M = st.mem;
+  const call = st.call;
+  // the stack bytes the loop zeroes per record (packet-loop.ts)
+  const cleared = Math.min(STACK_SIZE, (c.stackBytes + 7) & ~7);
+  const settled = (b: PacketBatch): boolean => {
+    if (w.dirtyAll || w.dirty > cleared || M.epoch !== w.mapsEpoch || M.epoch !== w.epoch) return false;
+    if (call.action !== HelperAction.None || call.tailCalls !== 0 || st.hostReturn || st.depth !== 0) return false;
+    const ctl = b.ctl >> 2;
+    const slot = (cells[ctl + C_REGION / 4] as number) >> 2;
+    if (cells[slot] !== cells[ctl + C_PB_BASE / 4] || cells[slot + 3] !== cells[ctl + C_PB / 4]) return false;
+    return b.settled();
+  };
+  const before = (b: PacketBatch): void => {
+    const k = cells[b.ctl >> 2] as number;
+    if (k !== b.synced) b.sync(k);
+  };
+  const after = (b: PacketBatch): void => {
+    if (!settled(b)) cells[(b.ctl + C_STOP) >> 2] = 1;
+  };
   const env: Record<string, unknown> = { memory: w.memory };
-  for (const name of IMPORT_NAMES) {
-    const f = c.env[name] as (...a: number[]) => unknown;
-    env[name] = (...a: number[]): unknown => {
-      const b = state.batch;
-      if (b !== undefined) {
-        const k = cells[b.ctl >> 2] as number;
-        if (k !== b.synced) b.sync(k);
-      }
-      return f(...a);
-    };
-  }
+  for (const name of IMPORT_NAMES) env[name] = wrap(c.env[name] as Import, state, before, after);
   const instance = new wasmApi!.Instance(c.module, { env });
   const bi: BatchInstance = {
     packets: instance.exports.packets as BatchInstance['packets'],
@@ -112,4 +142,24 @@ function batchInstance(c: Instance, w: WasmShared): BatchInstance {
   };
   c.batch = bi;
   return bi;
+}
+
+/** An import: up to six int32 arguments. */
+type Import = (a?: number, b?: number, c?: number, d?: number, e?: number, f?: number) => unknown;
+
+/** `f` with `before` and `after` around it while a batch runs (fixed arity: nothing allocated per call). */
+function wrap(
+  f: Import,
+  state: BatchInstance['state'],
+  before: (b: PacketBatch) => void,
+  after: (b: PacketBatch) => void,
+): Import {
+  return (a?: number, b?: number, c?: number, d?: number, e?: number, g?: number): unknown => {
+    const batch = state.batch;
+    if (batch === undefined) return f(a, b, c, d, e, g);
+    before(batch);
+    const r = f(a, b, c, d, e, g);
+    after(batch);
+    return r;
+  };
 }

@@ -8,9 +8,11 @@
  *
  * Exactness, as in the repeat loop (repeat-loop.ts): a run that leaves the module for anything but its
  * final `exit` stops the loop with that result in MEM_PENDING (JavaScript finishes that run, exactly);
- * a run that called into JavaScript through a store, atomic or helper import (MEM_TOUCHED) or entered a
- * local call (MEM_MAX_DEPTH) stops the loop after its exit, so JavaScript sets the next record up itself.
- * A packet the run changed is copied out beside its frame, for printing. The imports a record calls see JavaScript's
+ * a run that entered a local call (MEM_MAX_DEPTH), or whose imports left state the loop does not set up
+ * per record (C_STOP, set by packet-batch.ts after each import: stack bytes written past what the loop
+ * clears, a packet buffer moved, a memory layout changed, verdicts), stops the loop after its exit, so
+ * JavaScript sets the next record up itself. A packet the run changed is copied out beside its frame.
+ The imports a record calls see JavaScript's
  * state for that record: packet-batch.ts instantiates the module a second time with imports that bring
  * it up to date first (the control block's current record says which).
  *
@@ -21,7 +23,7 @@ import { STACK_SIZE } from '../../isa/index.js';
 import { SKB_SIZE, Skb } from '../contexts/skb.js';
 import { XDP_PACKET_HEADROOM } from '../contexts/packet-buffer.js';
 import { Body, Fn, MEM_BUDGET, MEM_LO, MEM_MAX_DEPTH, MEM_PACKET, MEM_STACKS } from './body.js';
-import { MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
+import { MEM_PENDING } from './repeat-loop.js';
 import * as W from './opcodes.js';
 
 /** The record the loop is running (or last ran): the imports' cue to bring JavaScript's state up to it. */
@@ -42,6 +44,8 @@ export const C_CTX = 32;
 export const C_CTX_ADDR = 36;
 /** r10 at entry (frame 0's top). */
 export const C_TOP = 40;
+/** Set non-zero by packet-batch.ts when an import left state the loop cannot set up the next record from. */
+export const C_STOP = 48;
 /** Where a changed packet goes: its frame's linear offset plus this (an area the size of the frames'). */
 export const C_OUT_DELTA = 44;
 /**
@@ -101,10 +105,11 @@ export function packetsBody(stackBytes: number): Uint8Array {
   ctl(C_CTX).set(CTX);
   ctl(C_CTX_ADDR, W.I64_LOAD32_U).set(CTX_ADDR);
   ctl(C_TOP, W.I64_LOAD32_U).set(TOP);
-  ctl(C_END).set(OLD);
   b.get(FROM).set(I);
   b.op(W.BLOCK, W.VOID, W.LOOP, W.VOID);
   b.get(I).get(N).op(W.I32_GE_U, W.BR_IF).u32(1);
+  // (from the block each time: a helper that moved the packet's end moves it)
+  ctl(C_END).set(OLD);
   b.get(CTL).get(I).i32(RECORD_BYTES).op(W.I32_MUL, W.I32_ADD).set(REC);
   b.get(REC).mem(W.I32_LOAD, 2, C_RECORDS).set(LIN);
   b.get(REC)
@@ -190,7 +195,7 @@ export function packetsBody(stackBytes: number): Uint8Array {
     .mem(W.I32_LOAD, 2, MEM_LO)
     .mem(W.I32_STORE, 2, C_RECORDS + 8);
   b.get(I).i32(1).op(W.I32_ADD).set(I);
-  b.i32(0).mem(W.I32_LOAD, 2, MEM_TOUCHED).i32(0).mem(W.I32_LOAD, 2, MEM_MAX_DEPTH).op(W.I32_OR, W.BR_IF).u32(1);
+  ctl(C_STOP).i32(0).mem(W.I32_LOAD, 2, MEM_MAX_DEPTH).op(W.I32_OR, W.BR_IF).u32(1);
 
   // the packet after the run against the frame: words, then bytes; a changed one is copied out
   b.i32(0).set(K);
