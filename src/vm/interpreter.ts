@@ -161,6 +161,8 @@ export class Vm {
    * when the program cannot run so (another engine, not compiled yet): then run() it. A run the module
    * cannot finish alone (a helper that ends or switches the program, the budget, a fault) is finished
    * here exactly, after batch.sync() made JavaScript's state that record's; the batch stops after it.
+   * VmProgram.runPackets is the entry to use.
+   * @internal
    */
   runPackets(prog: LoadedProgram, opts: VmRunOptions, batch: PacketBatch, from: number, n: number): number {
     if (this.engine !== 'wasm') return -1;
