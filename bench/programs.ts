@@ -97,7 +97,7 @@ async function pcapFigure(obj: string, prog: string, capture: string, n: number)
   const report = (_label: () => string, _retval: number, changed: () => boolean) => void changed();
   await runCapture(capture, p, undefined, report); // warm up
   let b = Infinity;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     const u = process.cpuUsage();
     await runCapture(capture, p, undefined, report);
     b = Math.min(b, cpuNs(u) / n);
@@ -109,7 +109,7 @@ async function pcapFigure(obj: string, prog: string, capture: string, n: number)
 async function readFigure(capture: string, n: number): Promise<number> {
   const { openCapture } = await import('../src/packet/capture-reader.js');
   let b = Infinity;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     const u = process.cpuUsage();
     const reader = await openCapture(capture);
     await reader.forEachPacket(() => {});
