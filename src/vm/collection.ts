@@ -26,9 +26,22 @@ import { createMap, type VmMap } from './maps/index.js';
 import { RingBufMap } from './maps/ringbuf.js';
 import { HashMap } from './maps/hash.js';
 import { preferredEngine } from './wasm/preference.js';
+import { TAIL_CALL } from './wasm/tail-call.js';
 import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
 import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
-import { PacketBuffer, XDP_PACKET_HEADROOM } from './contexts/packet-buffer.js';
+import { PacketBuffer, SHINFO_SIZE, XDP_PACKET_HEADROOM } from './contexts/packet-buffer.js';
+import {
+  C_CTX,
+  C_CTX_ADDR,
+  C_END,
+  C_OUT_DELTA,
+  C_PB,
+  C_PB_BASE,
+  C_PB_CAP,
+  C_RECORDS,
+  RECORD_BYTES,
+} from './wasm/packet-loop.js';
+import type { PacketBatch } from './wasm/packet-batch.js';
 import {
   SKB_SIZE,
   applyCtxIn,
@@ -223,6 +236,29 @@ export class VmCollection implements Collection {
     return this.packet;
   }
 
+  /**
+   * The area batches of frames are run from (VmProgram.runPackets), in the 'wasm' engine's linear memory:
+   * null when the engine is another or the memory has no room left.
+   * @internal
+   */
+  batchArea(): BatchArea | null {
+    if (this.area !== undefined) return this.area;
+    const pb = this.packetBuffer();
+    this.area = null;
+    if (this.vm.engine !== 'wasm') return null;
+    const ctl = this.vm.memory.allocate(C_RECORDS + BATCH_RECORDS * RECORD_BYTES);
+    const staging = this.vm.memory.allocate(BATCH_STAGING);
+    const out = this.vm.memory.allocate(BATCH_STAGING);
+    // (an allocation that did not fit is an ordinary array: the module cannot reach it)
+    const buf = pb.bytes.buffer;
+    if (ctl.buffer !== buf || staging.buffer !== buf || out.buffer !== buf || pb.bytes.byteOffset === 0) return null;
+    const cells = new Int32Array(buf);
+    cells[(ctl.byteOffset + C_OUT_DELTA) >> 2] = out.byteOffset - staging.byteOffset;
+    this.area = { ctl: ctl.byteOffset, cells, staging, stagingLin: staging.byteOffset, out };
+    return this.area;
+  }
+  private area: BatchArea | null | undefined;
+
   /** The program called `name`; throws naming the programs there are when none is. */
   program(name: string): VmProgram {
     return byName(this.programs, 'program', name);
@@ -239,6 +275,30 @@ export class VmCollection implements Collection {
     for (const m of this.maps.values()) m.close();
   }
 }
+
+/** Records per batch, and the bytes of frames a batch copies into linear memory at once. */
+const BATCH_RECORDS = 1024;
+const BATCH_STAGING = 48 * 1024;
+
+/** Where batches live in linear memory: the control block (packet-loop.ts) and the frames' staging area. */
+interface BatchArea {
+  ctl: number;
+  /** The whole linear memory as int32s. */
+  cells: Int32Array;
+  staging: Uint8Array;
+  stagingLin: number;
+  /** Changed packets, each at its frame's offset in `staging`. */
+  out: Uint8Array;
+}
+
+/**
+ * What VmProgram.runPackets reports for frame `i`, in frame order: its retval and whether the packet
+ * after the run differs from the frame (run()'s `data` would); when it does, lastPacket() returns that
+ * packet during the call. Each report comes before anything a later frame's run does outside the
+ * program (helper effects, trace lines); it may be made from inside such a helper, so it must not run
+ * the VM itself.
+ */
+export type PacketResult = (i: number, retval: number, changed: boolean) => void;
 
 /** A program loaded into the VM, with the context its program type gets (`__sk_buff`, `xdp_md` or memory). */
 export class VmProgram implements Program {
@@ -462,6 +522,191 @@ export class VmProgram implements Program {
     return this.runFresh(bytes, off, len, data, data + (view.end - view.data), view, undefined);
   }
 
+  /** runPackets may batch this program: undefined until asked, false after the batch was refused twice running. */
+  private batchable: boolean | undefined;
+
+  /**
+   * The capture loops' entry for many frames: runs the program on src[offs[i], offs[i] + lens[i]) for i in
+   * [0, count), in order, each exactly as runPacketAt would (same retvals, maps, helper effects and
+   * faults; a fault is thrown after the frames before it were reported), calling `report` for each.
+   * On the 'wasm' engine the frames go into linear memory a window at a time and run inside the module
+   * one after another (wasm/packet-loop.ts): no JavaScript per frame unless the program calls into it.
+   * Programs that see the frame from its network header, and other engines, take runPacketAt per frame.
+   */
+  runPackets(src: Uint8Array, offs: Int32Array, lens: Int32Array, count: number, report: PacketResult): void {
+    if (this.batchable === undefined) this.batchable = this.mayBatch();
+    const area = this.batchable ? this.coll.batchArea() : null;
+    const pb = this.coll.packetBuffer();
+    let i = 0;
+    while (i < count) {
+      const start = offs[i] as number;
+      let j = i;
+      let stop = start;
+      if (area !== null && this.batchable) {
+        const fit = pb.bytes.length - XDP_PACKET_HEADROOM - SHINFO_SIZE;
+        for (; j < count && j - i < BATCH_RECORDS; j++) {
+          const o = offs[j] as number;
+          const e = o + (lens[j] as number);
+          if (o < start || e - start > BATCH_STAGING || e - o > fit) break;
+          if (e > stop) stop = e;
+        }
+      }
+      if (j === i) {
+        const retval = this.runPacketAt(src, start, lens[i] as number);
+        report(i, retval, this.packetChanged(src, start, lens[i] as number));
+        i++;
+        continue;
+      }
+      area!.staging.set(src.subarray(start, stop));
+      const cells = area!.cells;
+      for (let k = i, e = (area!.ctl + C_RECORDS) >> 2; k < j; k++, e += RECORD_BYTES >> 2) {
+        cells[e] = area!.stagingLin + (offs[k] as number) - start;
+        cells[e + 1] = lens[k] as number;
+      }
+      i = this.runBatch(area!, src, offs, lens, i, j, report);
+    }
+  }
+
+  /** Is this program one runPackets can batch (an __sk_buff, the frame seen from its MAC header)? */
+  private mayBatch(): boolean {
+    if (this.kind !== 'skb' || this.coll.vm.engine !== 'wasm') return false;
+    // (a tail call switches programs inside the module: the packet loop runs one program's records)
+    if (this.spec.insns.some((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === TAIL_CALL))
+      return false;
+    return (
+      this.type !== ProgType.CGROUP_SKB && !(this.type === ProgType.SOCKET_FILTER && this.coll.socketView === 'network')
+    );
+  }
+
+  /**
+   * Frames i..j-1 of runPackets, laid out in the batch table from index i - first (table index = frame
+   * index - first): runs as many as the module finishes, reports them, and returns the next frame.
+   */
+  private runBatch(
+    area: BatchArea,
+    src: Uint8Array,
+    offs: Int32Array,
+    lens: Int32Array,
+    first: number,
+    end: number,
+    report: PacketResult,
+  ): number {
+    const coll = this.coll;
+    const rc = coll.rc;
+    const pb = coll.packetBuffer();
+    const cells = area.cells;
+    const c = area.ctl >> 2;
+    const table = (area.ctl + C_RECORDS) >> 2;
+    const stride = RECORD_BYTES >> 2;
+    const n = end - first;
+    // table index k is frame first + k
+    let reported = 0;
+    const flush = (k: number): void => {
+      for (; reported < k; reported++) {
+        const e = table + reported * stride;
+        const changed = cells[e + 3] !== 0;
+        if (changed) {
+          const at = (cells[e] as number) - area.stagingLin;
+          this.reportedPacket = area.out.subarray(at, at + (cells[e + 1] as number));
+        }
+        report(first + reported, (cells[e + 2] as number) >>> 0, changed);
+        this.reportedPacket = undefined;
+      }
+    };
+    const batch: PacketBatch = {
+      ctl: area.ctl,
+      synced: -1,
+      sync: (k: number): void => {
+        flush(k);
+        const len = cells[table + k * stride + 1] as number;
+        pb.data = pb.meta = pb.mac = XDP_PACKET_HEADROOM;
+        pb.end = XDP_PACKET_HEADROOM + len;
+        pb.net = XDP_PACKET_HEADROOM + 14;
+        pb.remap();
+        rc.skb = skbStateAt(area.staging, (cells[table + k * stride] as number) - area.stagingLin, len, this.skbState);
+        if (this.packetVerdicts.length !== 0) this.packetVerdicts.length = 0;
+        if (this.cbSavedDirty) {
+          this.cbSaved.fill(0);
+          this.cbSavedDirty = false;
+        }
+        batch.synced = k;
+      },
+      settled: (): boolean => {
+        const b = pb.bytes;
+        if (b.buffer !== cells.buffer || b.byteOffset !== cells[c + C_PB / 4] || b.length !== cells[c + C_PB_CAP / 4])
+          return false;
+        if (rc.verdicts !== this.packetVerdicts || this.packetVerdicts.length !== 0 || rc.packet !== pb) return false;
+        // a packet a helper moved or resized: the loop's compare and copy-out do not apply (JS reports it)
+        const H = XDP_PACKET_HEADROOM;
+        return pb.data === H && pb.mac === H && pb.meta === H && pb.net === H + 14 && pb.end === cells[c + C_END / 4];
+      },
+    };
+    // what runFresh sets for every run, the same for the whole batch (sync sets the per-frame parts)
+    rc.progType = this.type;
+    rc.packet = pb;
+    if (this.packetVerdicts.length !== 0) this.packetVerdicts.length = 0;
+    rc.verdicts = this.packetVerdicts;
+    rc.skbCtxGiven = false;
+    rc.syncCtx = this.syncSkb;
+    if (this.cbSavedDirty) {
+      this.cbSaved.fill(0);
+      this.cbSavedDirty = false;
+    }
+    this.ctxClean = false;
+    this.lastInPlace = false;
+    this.lastNetwork = false;
+    const runOpts = this.runOpts;
+    runOpts.packet = pb;
+    runOpts.context = rc;
+    cells[c + C_PB / 4] = pb.bytes.byteOffset;
+    cells[c + C_PB_BASE / 4] = pb.base;
+    cells[c + C_PB_CAP / 4] = pb.bytes.length;
+    cells[c + C_CTX / 4] = this.ctxBytes!.byteOffset;
+    cells[c + C_CTX_ADDR / 4] = this.ctxAddr;
+    let from = 0;
+    try {
+      while (from < n) {
+        cells[c + C_END / 4] = pb.end;
+        cells[c] = -1;
+        batch.synced = -1;
+        const done = coll.vm.runPackets(this.loaded, runOpts, batch, from, n);
+        if (done < 0) {
+          // not compiled yet (its first run compiles it), or it cannot loop: this frame on its own
+          if (from === 0 && this.batchRefused++ > 0) this.batchable = false;
+          flush(from);
+          const k = first + from;
+          const retval = this.runPacketAt(src, offs[k] as number, lens[k] as number);
+          report(k, retval, this.packetChanged(src, offs[k] as number, lens[k] as number));
+          reported = ++from;
+          return first + from;
+        }
+        this.batchRefused = 0;
+        const last = from + done - 1;
+        if (batch.synced !== last) batch.sync(last);
+        flush(last);
+        const k = first + last;
+        report(
+          k,
+          (cells[table + last * stride + 2] as number) >>> 0,
+          this.packetChanged(src, offs[k] as number, lens[k] as number),
+        );
+        reported = from = last + 1;
+      }
+    } catch (err) {
+      // the frames before the one that faulted were run and are reported first
+      const at = cells[c] as number;
+      if (at > reported) flush(at);
+      throw err;
+    } finally {
+      rc.packet = undefined;
+      rc.lazyPacket = undefined;
+    }
+    return end;
+  }
+  private batchRefused = 0;
+  /** While runPackets reports a frame whose changed packet the module copied out: that packet. */
+  private reportedPacket: Uint8Array | undefined;
+
   /**
    * The part runPacket and runPacketAt share: a fresh __sk_buff for the frame at bytes[off, off + len)
    * (its non-zero fields written into a context zeroed by the caller; `data`/`dataEnd` are the packet's
@@ -535,6 +780,7 @@ export class VmProgram implements Program {
   /** run()'s `data` for the last runPacket / runPacketAt: the packet after the run (a copy). */
   lastPacket(): Uint8Array {
     if (this.kind !== 'skb') throw new InputError(`program '${this.name}' has no per-packet entry`);
+    if (this.reportedPacket !== undefined) return this.reportedPacket.slice();
     const v: LdAbsPacket = this.lastInPlace ? this.inPlaceView : this.coll.packetBuffer();
     if (!this.lastNetwork) return v.bytes.slice(v.data, v.end);
     // BPF_PROG_TEST_RUN pushes the Ethernet header back zeroed (as run() does)

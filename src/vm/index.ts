@@ -23,6 +23,7 @@ export {
   loadVmCollection,
   VmCollection,
   VmProgram,
+  type PacketResult,
   type VmLoadOptions,
   type VmRunResult as VmProgramRunResult,
 } from './collection.js';

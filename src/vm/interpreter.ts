@@ -22,6 +22,7 @@ import { DONE, EngineState, type Engine, type LdAbsPacket } from './interpreter-
 import { interpret } from './interpreter-switch.js';
 import { compiledEngine } from './interpreter-jit.js';
 import { wasmEngine, wasmRepeat, wasmResume } from './wasm/engine.js';
+import { noteRetval, wasmPacketPending, wasmPackets, type PacketBatch } from './wasm/packet-batch.js';
 import { clearStacks, createWasmShared } from './wasm/shared.js';
 import { VmError } from './vm-error.js';
 import { budgetError, invokeCallback } from './interpreter-ops.js';
@@ -146,6 +147,52 @@ export class Vm {
   runRetval(prog: LoadedProgram, opts: VmRunOptions): number {
     this.execute(prog, opts, 1);
     return (this.st.lo[0] as number) >>> 0;
+  }
+
+  /**
+   * Per-packet batches ('wasm' engine only; wasm/packet-loop.ts): runs of `prog` on records from..n-1 of
+   * `batch`, one after another inside its module, each the run run() would make on that record. Returns
+   * how many finished (retvals in the batch's table, the last one's r0 also in the register file), or -1
+   * when the program cannot run so (another engine, not compiled yet): then run() it. A run the module
+   * cannot finish alone (a helper that ends or switches the program, the budget, a fault) is finished
+   * here exactly, after batch.sync() made JavaScript's state that record's; the batch stops after it.
+   * VmProgram.runPackets is the entry to use.
+   * @internal
+   */
+  runPackets(prog: LoadedProgram, opts: VmRunOptions, batch: PacketBatch, from: number, n: number): number {
+    if (this.engine !== 'wasm') return -1;
+    if (this.programs[prog.id] !== prog) throw new VmError('load', `program '${prog.name}' was not loaded by this VM`);
+    if (this.running)
+      throw new VmError('internal', 'Vm.run() called while the VM is running (helpers may not re-enter it)');
+    const st = this.st;
+    const call = this.call;
+    const limit = opts.budget ?? this.budget;
+    st.limit = limit;
+    st.engine = wasmEngine;
+    let p = prog;
+    this.running = true;
+    try {
+      this.reset(opts.args, limit);
+      st.packet = opts.packet;
+      call.context = opts.context;
+      const done = wasmPackets(st, prog, batch, from, n);
+      if (done < 0 || !wasmPacketPending(st)) return done;
+      if (batch.synced !== from + done) batch.sync(from + done);
+      let state = wasmResume(st, prog);
+      while (state !== DONE) {
+        p = st.next as LoadedProgram;
+        state = wasmEngine(st, p, st.pc);
+      }
+      noteRetval(st, batch, from + done);
+      return done + 1;
+    } catch (err) {
+      throw enrich(err, p);
+    } finally {
+      this.running = false;
+      st.packet = undefined;
+      call.context = undefined;
+      call.id = -1;
+    }
   }
 
   /** `repeat` runs; r0 of the last is left in st.lo[0] / st.hi[0]. Returns the instructions it executed. */

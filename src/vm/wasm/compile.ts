@@ -55,6 +55,7 @@ import { resolveBody, RESOLVE_LOCALS } from './regions.js';
 import { repeatBody, REPEAT_LOCALS } from './repeat-loop.js';
 import { emitTailCall, PROGRAM_TYPE, TAIL_CALL } from './tail-call.js';
 import { emitSkbLoadBytes, loadBytesReach, SKB_LOAD_BYTES } from './skb-load-bytes.js';
+import { packetsBody, PACKETS_LOCALS } from './packet-loop.js';
 import * as W from './opcodes.js';
 
 /** Largest program compiled to WebAssembly (beyond, engines' function-size limits come near). */
@@ -154,6 +155,12 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
         export: 'repeat',
       },
       ...hashFuncs(),
+      {
+        type: { params: [W.I32, W.I32, W.I32], results: [W.I32] },
+        locals: PACKETS_LOCALS,
+        body: packetsBody(written),
+        export: 'packets',
+      },
     ],
   });
   return { bytes, blockOf, stackBytes: written };

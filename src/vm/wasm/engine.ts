@@ -29,7 +29,7 @@ import {
   loadPacket,
   popFrame,
 } from '../interpreter-ops.js';
-import { Exit, MEM_CLEARS, MEM_CURRENT, MEM_STACKS, MEM_TAIL_PENDING } from './body.js';
+import { Exit, MEM_CLEARS, MEM_CURRENT, MEM_STACKS, MEM_TAIL_COUNT, MEM_TAIL_PENDING } from './body.js';
 import { compileToWasm, IMPORT_NAMES } from './compile.js';
 import { BUDGET_CELL, LOAD_HI_CELL, enterModule, leaveModule, type WasmShared } from './shared.js';
 import { wasmApi } from './runtime.js';
@@ -43,13 +43,18 @@ import { wasmStackBytes } from './compile.js';
 import type { RunContext } from '../contexts/run-context.js';
 
 /** A program's instance: its run function and the block number of each pc. */
-interface Instance {
+export interface Instance {
   run: (block: number, frame: number) => number;
   /** repeat(n, frame): runs from the start, one after another (repeat-loop.ts). */
   repeat: (n: number, frame: number) => number;
   blockOf: Int32Array;
   /** Bytes below a frame's top its own stores may write (WasmProgram.stackBytes). */
   stackBytes: number;
+  /** The compiled module and its imports (packet-batch.ts instantiates it again). */
+  module: object;
+  env: Record<string, unknown>;
+  /** packet-batch.ts's own instance, once made. */
+  batch?: unknown;
 }
 
 /** What a program's `wasm` slot holds once the engine looked at it. */
@@ -64,6 +69,7 @@ const TOUCHED_CELL = MEM_TOUCHED / 4;
 const PENDING_CELL = MEM_PENDING / 4;
 const CLEARS_CELL = MEM_CLEARS / 4;
 const CURRENT_CELL = MEM_CURRENT / 4;
+const TAIL_COUNT_CELL = MEM_TAIL_COUNT / 4;
 const TAIL_PENDING_CELL = MEM_TAIL_PENDING / 4;
 
 /** Largest budget handed to WebAssembly at once (an i32 there); the rest waits in WasmShared.extra. */
@@ -101,7 +107,7 @@ export function wasmEngine(st: EngineState, p: LoadedProgram, startPc: number): 
 }
 
 /** What every entry into a module needs: the stack bytes it may write noted, the tables current. */
-function enter(st: EngineState, w: WasmShared, c: Instance): void {
+export function enter(st: EngineState, w: WasmShared, c: Instance): void {
   const cells = w.cells;
   const clears = Math.max(w.dirty, c.stackBytes, cells[CLEARS_CELL] as number);
   w.dirty = cells[CLEARS_CELL] = clears;
@@ -215,6 +221,9 @@ export function wasmRepeat(st: EngineState, p: LoadedProgram, n: number): number
   const cells = w.cells;
   // the loop clears the module's own stack bytes before each run: more makes it stop (tail-call.ts)
   cells[CLEARS_CELL] = c.stackBytes;
+  // every run starts in this program with no tail call taken (the image writeRepeatStart keeps)
+  cells[CURRENT_CELL] = p.id;
+  cells[TAIL_COUNT_CELL] = 0;
   writeRepeatStart(cells, st.budget);
   w.extra = 0;
   enterModule(st, w);
@@ -238,6 +247,11 @@ export function wasmResume(st: EngineState, p: LoadedProgram): number {
   if (r < 0) return -1;
   w.cells[PENDING_CELL] = -1;
   return drive(st, w, c, p, 0, r);
+}
+
+/** `p`'s WebAssembly instance, when it runs as one (undefined: not yet run, or on the JavaScript engine). */
+export function wasmInstance(p: LoadedProgram): Instance | undefined {
+  return (p.wasm as Slot | undefined)?.instance;
 }
 
 /** Why `p` runs on the JavaScript engine under 'wasm' (undefined: it runs as WebAssembly, or has not run yet). */
@@ -335,7 +349,10 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
   registerProgram(tails, p.id, instance.exports.program);
   const run = instance.exports.run as (block: number, frame: number) => number;
   const repeat = instance.exports.repeat as (n: number, frame: number) => number;
-  return { instance: { run, repeat, blockOf: compiled.blockOf, stackBytes: compiled.stackBytes }, refusal: undefined };
+  return {
+    instance: { run, repeat, blockOf: compiled.blockOf, stackBytes: compiled.stackBytes, module, env },
+    refusal: undefined,
+  };
 }
 
 /**

@@ -1,0 +1,169 @@
+/**
+ * The engine's side of the packet loop (packet-loop.ts): hand the module a batch of records and take back
+ * how many runs finished. The loop runs in a second instance of the program's module whose imports first
+ * bring JavaScript's per-run state up to the record the loop is on (PacketBatch.sync), so a helper, a
+ * load through JavaScript or a fault sees that record's packet and __sk_buff, and everything reported
+ * before it has been reported. Vm.runPackets wraps it (a run the loop stopped inside is finished there).
+ */
+import { REGION_BYTES, REGION_SLOTS, MEM_REGIONS } from './body.js';
+import { IMPORT_NAMES } from './compile.js';
+import { enter, wasmInstance, type Instance } from './engine.js';
+import {
+  C_LIMIT,
+  C_PB,
+  C_PB_BASE,
+  C_RECORDS,
+  C_REGION,
+  C_STOP,
+  C_TOP,
+  C_WRITABLE,
+  RECORD_BYTES,
+} from './packet-loop.js';
+import { STACK_SIZE } from '../../isa/index.js';
+import { HelperAction } from '../helper-abi.js';
+import { MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
+import { MEM_CURRENT } from './body.js';
+import { BUDGET_CELL, enterModule, leaveModule, type WasmShared } from './shared.js';
+import { wasmApi } from './runtime.js';
+import type { EngineState } from '../interpreter-state.js';
+import type { LoadedProgram } from '../interpreter-program.js';
+
+/** A batch of records in linear memory, as its owner (VmProgram.runPackets) lays it out. */
+export interface PacketBatch {
+  /** Linear address of the control block (packet-loop.ts C_*), a multiple of 4. */
+  readonly ctl: number;
+  /** The record JavaScript's per-run state is that of (-1: none). */
+  synced: number;
+  /** Make JavaScript's per-run state that of record `k` (and report the finished records before it). */
+  sync(k: number): void;
+  /**
+   * After an import returned: can the loop go on to the next record from what JavaScript's state is now
+   * (the packet buffer where the block says, the packet where the loop put it, no verdicts)?
+   */
+  settled(): boolean;
+}
+
+/** The loop's instance and the batch its imports sync for (set only while the loop runs). */
+interface BatchInstance {
+  packets: (ctl: number, from: number, n: number) => number;
+  state: { batch: PacketBatch | undefined };
+}
+
+/** Budgets past this do not fit the module's i32 counter (engine.ts BUDGET_CAP). */
+const BUDGET_CAP = 0x3fff_ffff;
+
+/**
+ * Run records from..n-1 of `batch` in `p`'s module loop, the first from the state Vm's reset just set up:
+ * returns how many finished, or -1 when `p` cannot loop (not compiled yet, or the packet buffer is not in
+ * the region table). A run the loop stopped inside is left in MEM_PENDING for wasmResume.
+ */
+export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatch, from: number, n: number): number {
+  const w = st.wasm;
+  const c = wasmInstance(p);
+  if (w === undefined || c === undefined || c.blockOf[0] !== 0 || st.budget > BUDGET_CAP || st.depth !== 0) return -1;
+  if (st.lo[10] !== st.stackTops[0] || st.hi[10] !== 0) return -1;
+  enter(st, w, c);
+  const cells = w.cells;
+  const ctl = batch.ctl >> 2;
+  // the packet buffer's entry in the region table (a plain region at its base, over its bytes)
+  const base = cells[ctl + C_PB_BASE / 4];
+  const lin = cells[ctl + C_PB / 4];
+  let slot = -1;
+  for (let k = 0; k < REGION_SLOTS && slot < 0; k++) {
+    const e = (MEM_REGIONS + k * REGION_BYTES) >> 2;
+    if (cells[e] === base && cells[e + 3] === lin && cells[e + 4] === 0 && (cells[e + 1] as number) > 0) slot = e;
+  }
+  if (slot < 0) return -1;
+  cells[ctl + C_REGION / 4] = slot * 4;
+  cells[ctl + C_WRITABLE / 4] = cells[slot + 2] !== 0 ? 1 : 0;
+  cells[ctl + C_LIMIT / 4] = st.budget;
+  cells[ctl + C_TOP / 4] = st.stackTops[0] as number;
+  cells[ctl + C_STOP / 4] = 0;
+  cells[MEM_TOUCHED >> 2] = 0;
+  cells[MEM_PENDING >> 2] = -1;
+  // (the loop calls the program function directly, which does not note its program: a run it stops is
+  // finished by this program's engine; programs that tail call are not batched, collection.ts)
+  cells[MEM_CURRENT >> 2] = p.id;
+  w.extra = 0;
+  const bi = batchInstance(st, c, w);
+  bi.state.batch = batch;
+  enterModule(st, w);
+  let done: number;
+  try {
+    done = bi.packets(batch.ctl, from, n);
+  } finally {
+    bi.state.batch = undefined;
+  }
+  leaveModule(st, w);
+  st.budget = (cells[BUDGET_CELL] as number) + w.extra;
+  return done;
+}
+
+/** Whether the last wasmPackets stopped inside a run (wasmResume finishes it). */
+export function wasmPacketPending(st: EngineState): boolean {
+  const w = st.wasm;
+  return w !== undefined && (w.cells[MEM_PENDING >> 2] as number) >= 0;
+}
+
+/** Write the retval of record `k`'s run, finished in JavaScript, into its table entry (as the loop does). */
+export function noteRetval(st: EngineState, batch: PacketBatch, k: number): void {
+  st.wasm!.cells[(batch.ctl + C_RECORDS + k * RECORD_BYTES + 8) >> 2] = st.lo[0] as number;
+}
+
+/**
+ * The loop's own instance of `c`'s module: the same imports, each first syncing the batch's record and
+ * afterwards stopping the loop after this run when it left state the loop does not reset per record.
+ */
+function batchInstance(st: EngineState, c: Instance, w: WasmShared): BatchInstance {
+  if (c.batch !== undefined) return c.batch as BatchInstance;
+  const state: BatchInstance['state'] = { batch: undefined };
+  const cells = w.cells;
+  const M = st.mem;
+  const call = st.call;
+  // the stack bytes the loop zeroes per record (packet-loop.ts)
+  const cleared = Math.min(STACK_SIZE, (c.stackBytes + 7) & ~7);
+  const settled = (b: PacketBatch): boolean => {
+    if (w.dirtyAll || w.dirty > cleared || M.epoch !== w.mapsEpoch || M.epoch !== w.epoch) return false;
+    if (call.action !== HelperAction.None || call.tailCalls !== 0 || st.hostReturn || st.depth !== 0) return false;
+    const ctl = b.ctl >> 2;
+    const slot = (cells[ctl + C_REGION / 4] as number) >> 2;
+    if (cells[slot] !== cells[ctl + C_PB_BASE / 4] || cells[slot + 3] !== cells[ctl + C_PB / 4]) return false;
+    return b.settled();
+  };
+  const before = (b: PacketBatch): void => {
+    const k = cells[b.ctl >> 2] as number;
+    if (k !== b.synced) b.sync(k);
+  };
+  const after = (b: PacketBatch): void => {
+    if (!settled(b)) cells[(b.ctl + C_STOP) >> 2] = 1;
+  };
+  const env: Record<string, unknown> = { memory: w.memory };
+  for (const name of IMPORT_NAMES) env[name] = wrap(c.env[name] as Import, state, before, after);
+  const instance = new wasmApi!.Instance(c.module, { env });
+  const bi: BatchInstance = {
+    packets: instance.exports.packets as BatchInstance['packets'],
+    state,
+  };
+  c.batch = bi;
+  return bi;
+}
+
+/** An import: up to six int32 arguments. */
+type Import = (a?: number, b?: number, c?: number, d?: number, e?: number, f?: number) => unknown;
+
+/** `f` with `before` and `after` around it while a batch runs (fixed arity: nothing allocated per call). */
+function wrap(
+  f: Import,
+  state: BatchInstance['state'],
+  before: (b: PacketBatch) => void,
+  after: (b: PacketBatch) => void,
+): Import {
+  return (a?: number, b?: number, c?: number, d?: number, e?: number, g?: number): unknown => {
+    const batch = state.batch;
+    if (batch === undefined) return f(a, b, c, d, e, g);
+    before(batch);
+    const r = f(a, b, c, d, e, g);
+    after(batch);
+    return r;
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * The module's packet loop: `packets(ctl, from, n)` runs the program on records from..n-1 of a batch (a
+ * table of frames already in linear memory) one after another, each from the start the per-packet entry
+ * (VmProgram.runPacket) gives it — and per record only what BPF_PROG_TEST_RUN does per packet: the frame
+ * copied into the packet buffer (headroom and the old tail zeroed), a fresh __sk_buff, the registers,
+ * the stack bytes the module's own stores may have written zeroed, the whole budget — then the call into
+ * the program. Each retval goes into the record's table entry. No JavaScript runs between records.
+ *
+ * Exactness, as in the repeat loop (repeat-loop.ts): a run that leaves the module for anything but its
+ * final `exit` stops the loop with that result in MEM_PENDING (JavaScript finishes that run, exactly);
+ * a run that entered a local call (MEM_MAX_DEPTH), or whose imports left state the loop does not set up
+ * per record (C_STOP, set by packet-batch.ts after each import: stack bytes written past what the loop
+ * clears, a packet buffer moved, a memory layout changed, verdicts), stops the loop after its exit, so
+ * JavaScript sets the next record up itself. A packet the run changed is copied out beside its frame.
+ The imports a record calls see JavaScript's
+ * state for that record: packet-batch.ts instantiates the module a second time with imports that bring
+ * it up to date first (the control block's current record says which).
+ *
+ * The control block (at `ctl`, int32s, written by packet-batch.ts) holds the batch's constants and the
+ * record table; see the C_* offsets.
+ */
+import { STACK_SIZE } from '../../isa/index.js';
+import { SKB_SIZE, Skb } from '../contexts/skb.js';
+import { XDP_PACKET_HEADROOM } from '../contexts/packet-buffer.js';
+import { Body, Fn, MEM_BUDGET, MEM_CLEARS, MEM_LO, MEM_MAX_DEPTH, MEM_PACKET, MEM_STACKS } from './body.js';
+import { MEM_PENDING } from './repeat-loop.js';
+import * as W from './opcodes.js';
+
+/** The record the loop is running (or last ran): the imports' cue to bring JavaScript's state up to it. */
+export const C_CUR = 0;
+/** Each run's budget. */
+export const C_LIMIT = 4;
+/** The packet buffer's end of data now (offset in its bytes): the loop zeroes what a shorter frame leaves. */
+export const C_END = 8;
+/** Linear offset, VM address and length of the packet buffer's bytes. */
+export const C_PB = 12;
+export const C_PB_BASE = 16;
+export const C_PB_CAP = 20;
+/** Linear address of the packet's entry in the region table, and whether the region is writable (0/1). */
+export const C_REGION = 24;
+export const C_WRITABLE = 28;
+/** Linear offset and VM address of the __sk_buff. */
+export const C_CTX = 32;
+export const C_CTX_ADDR = 36;
+/** r10 at entry (frame 0's top). */
+export const C_TOP = 40;
+/** Set non-zero by packet-batch.ts when an import left state the loop cannot set up the next record from. */
+export const C_STOP = 48;
+/** Where a changed packet goes: its frame's linear offset plus this (an area the size of the frames'). */
+export const C_OUT_DELTA = 44;
+/**
+ * The record table: per record its frame's linear offset, its length and (written by the loop) its
+ * retval and whether the packet after the run differs from the frame (then copied to offset + C_OUT_DELTA).
+ */
+export const C_RECORDS = 64;
+/** Bytes per record in the table. */
+export const RECORD_BYTES = 16;
+
+/** Parameters: ctl, from, n; then the locals. */
+const CTL = 0;
+const FROM = 1;
+const N = 2;
+const I = 3;
+const REC = 4;
+const LIN = 5;
+const LEN = 6;
+const END = 7;
+const OLD = 8;
+const PB = 9;
+const CTX = 10;
+const R = 11;
+const K = 12;
+const T = 13;
+const CTX_ADDR = 14; // i64
+const TOP = 15; // i64
+
+/** Locals beyond the parameters. */
+export const PACKETS_LOCALS = [
+  { count: 11, type: W.I32 },
+  { count: 2, type: W.I64 },
+] as const;
+
+/** Opcodes only this loop uses (bulk memory, 16-bit store). */
+const I32_STORE16 = 0x3b;
+const PREFIX_FC = 0xfc;
+const MEMORY_COPY = 10;
+const MEMORY_FILL = 11;
+
+const H = XDP_PACKET_HEADROOM;
+const PACKET_MULTICAST = 2;
+const PACKET_OTHERHOST = 3;
+
+/**
+ * Body of packets(ctl i32, from i32, n i32) -> i32: the number of records from `from` whose runs finished
+ * (see the file comment). `stackBytes`: compile.ts's bound on the frame bytes the module's stores write.
+ */
+export function packetsBody(stackBytes: number): Uint8Array {
+  const b = new Body();
+  const fill = (): Body => b.u8(PREFIX_FC).u32(MEMORY_FILL).u8(0);
+  const copy = (): Body => b.u8(PREFIX_FC).u32(MEMORY_COPY).u8(0).u8(0);
+  const ctl = (off: number, op = W.I32_LOAD): Body => b.get(CTL).mem(op, 2, off);
+  const clear = Math.min(STACK_SIZE, (stackBytes + 7) & ~7);
+
+  ctl(C_PB).set(PB);
+  ctl(C_CTX).set(CTX);
+  ctl(C_CTX_ADDR, W.I64_LOAD32_U).set(CTX_ADDR);
+  ctl(C_TOP, W.I64_LOAD32_U).set(TOP);
+  b.get(FROM).set(I);
+  b.op(W.BLOCK, W.VOID, W.LOOP, W.VOID);
+  b.get(I).get(N).op(W.I32_GE_U, W.BR_IF).u32(1);
+  // (from the block each time: a helper that moved the packet's end moves it)
+  ctl(C_END).set(OLD);
+  b.get(CTL).get(I).i32(RECORD_BYTES).op(W.I32_MUL, W.I32_ADD).set(REC);
+  b.get(REC).mem(W.I32_LOAD, 2, C_RECORDS).set(LIN);
+  b.get(REC)
+    .mem(W.I32_LOAD, 2, C_RECORDS + 4)
+    .set(LEN);
+  b.get(CTL).get(I).mem(W.I32_STORE, 2, C_CUR);
+
+  // the packet buffer, as PacketBuffer.reset leaves it: headroom zeroed, the frame, zeros past its end
+  b.get(PB).i32(0).i32(H);
+  fill();
+  b.i32(H).get(LEN).op(W.I32_ADD).set(END);
+  b.get(OLD).get(END).op(W.I32_GT_U).if();
+  b.get(PB).get(END).op(W.I32_ADD).i32(0).get(OLD).get(END).op(W.I32_SUB);
+  fill();
+  b.end();
+  b.get(PB).i32(H).op(W.I32_ADD).get(LIN).get(LEN);
+  copy();
+  b.get(END).set(OLD);
+  b.get(CTL).get(END).mem(W.I32_STORE, 2, C_END);
+  // its region's size (Memory.resize), in the table the module checks accesses against
+  ctl(C_REGION).tee(T).get(END).mem(W.I32_STORE, 2, 4);
+  ctl(C_WRITABLE).if().get(T).get(END).mem(W.I32_STORE, 2, 8).end();
+  // what LD_ABS/LD_IND read (regions.ts syncPacket)
+  b.i32(0).get(PB).mem(W.I32_STORE, 2, MEM_PACKET);
+  b.i32(0)
+    .i32(H)
+    .mem(W.I32_STORE, 2, MEM_PACKET + 4);
+  b.i32(0)
+    .get(END)
+    .mem(W.I32_STORE, 2, MEM_PACKET + 8);
+  b.i32(0)
+    .i32(H)
+    .mem(W.I32_STORE, 2, MEM_PACKET + 12);
+  b.i32(0)
+    .i32(H + 14)
+    .mem(W.I32_STORE, 2, MEM_PACKET + 16);
+  b.i32(0)
+    .get(CTL)
+    .mem(W.I32_LOAD, 2, C_PB_CAP)
+    .mem(W.I32_STORE, 2, MEM_PACKET + 20);
+
+  // a fresh __sk_buff (skb.ts skbStateAt + writeFreshSkbAt on a zeroed context)
+  b.get(CTX).i32(0).i32(SKB_SIZE);
+  fill();
+  b.get(CTX).get(LEN).mem(W.I32_STORE, 2, Skb.len);
+  b.get(LEN).i32(6).op(W.I32_GE_U).if();
+  b.get(LIN).mem(W.I32_LOAD8_U, 0, 0).i32(1).op(W.I32_AND).if();
+  b.get(CTX).i32(PACKET_MULTICAST).mem(W.I32_STORE, 2, Skb.pkt_type);
+  b.else();
+  b.get(LIN).mem(W.I32_LOAD, 0, 0).get(LIN).mem(W.I32_LOAD16_U, 0, 4).op(W.I32_OR).if();
+  b.get(CTX).i32(PACKET_OTHERHOST).mem(W.I32_STORE, 2, Skb.pkt_type);
+  b.end();
+  b.end();
+  b.end();
+  // protocol: the EtherType in network order, as the field holds it
+  b.get(LEN).i32(14).op(W.I32_GE_U).if();
+  b.get(CTX).get(LIN).mem(W.I32_LOAD16_U, 0, 12).mem(I32_STORE16, 1, Skb.protocol);
+  b.end();
+  b.get(CTX).i32(1).mem(W.I32_STORE, 2, Skb.ifindex);
+  ctl(C_PB_BASE).i32(H).op(W.I32_ADD).set(T);
+  b.get(CTX).get(T).mem(W.I32_STORE, 2, Skb.data);
+  b.get(CTX).get(T).mem(W.I32_STORE, 2, Skb.data_meta);
+  b.get(CTX).get(T).get(LEN).op(W.I32_ADD).mem(W.I32_STORE, 2, Skb.data_end);
+
+  // the run's fresh start (Vm.reset): zeroed stack bytes, the whole budget, r1 = the context, r10 the top
+  // (at least what MEM_CLEARS names: skb_load_bytes to a destination known only at run time raises it)
+  b.i32(clear).i32(0).mem(W.I32_LOAD, 2, MEM_CLEARS).tee(T).get(T).i32(clear).op(W.I32_LT_S, W.SELECT).tee(T);
+  b.i32(STACK_SIZE).op(W.I32_GT_S).if().i32(STACK_SIZE).set(T).end();
+  b.get(T).if();
+  b.i32(MEM_STACKS + STACK_SIZE).get(T).op(W.I32_SUB).i32(0).get(T);
+  fill();
+  b.end();
+  b.i32(0).get(CTL).mem(W.I32_LOAD, 2, C_LIMIT).mem(W.I32_STORE, 2, MEM_BUDGET);
+  b.i32(0).i32(MEM_STACKS).i64(0, 0).get(CTX_ADDR);
+  for (let r = 2; r <= 9; r++) b.i64(0, 0);
+  b.get(TOP).call(Fn.Program).tee(R);
+  // anything but an exit: JavaScript finishes the run
+  b.i32(7).op(W.I32_AND).if();
+  b.i32(0).get(R).mem(W.I32_STORE, 2, MEM_PENDING);
+  b.get(I).get(FROM).op(W.I32_SUB, W.RETURN);
+  b.end();
+  b.get(REC)
+    .i32(0)
+    .mem(W.I32_LOAD, 2, MEM_LO)
+    .mem(W.I32_STORE, 2, C_RECORDS + 8);
+  b.get(I).i32(1).op(W.I32_ADD).set(I);
+  ctl(C_STOP).i32(0).mem(W.I32_LOAD, 2, MEM_MAX_DEPTH).op(W.I32_OR, W.BR_IF).u32(1);
+
+  // the packet after the run against the frame: words, then bytes; a changed one is copied out
+  b.i32(0).set(K);
+  b.op(W.BLOCK, W.VOID);
+  b.op(W.LOOP, W.VOID);
+  b.get(K).i32(8).op(W.I32_ADD).get(LEN).op(W.I32_LE_U).if();
+  b.get(PB).get(K).op(W.I32_ADD).mem(W.I64_LOAD, 0, H).get(LIN).get(K).op(W.I32_ADD).mem(W.I64_LOAD, 0, 0);
+  b.op(W.I64_NE, W.BR_IF).u32(2);
+  b.get(K).i32(8).op(W.I32_ADD).set(K).br(1);
+  b.end();
+  b.end();
+  b.op(W.LOOP, W.VOID);
+  b.get(K).get(LEN).op(W.I32_LT_U).if();
+  b.get(PB).get(K).op(W.I32_ADD).mem(W.I32_LOAD8_U, 0, H).get(LIN).get(K).op(W.I32_ADD).mem(W.I32_LOAD8_U, 0, 0);
+  b.op(W.I32_NE, W.BR_IF).u32(2);
+  b.get(K).i32(1).op(W.I32_ADD).set(K).br(1);
+  b.end();
+  b.end();
+  b.get(REC)
+    .i32(0)
+    .mem(W.I32_STORE, 2, C_RECORDS + 12);
+  b.br(1); // the same: the next record
+  b.end();
+  ctl(C_OUT_DELTA).get(LIN).op(W.I32_ADD).get(PB).i32(H).op(W.I32_ADD).get(LEN);
+  copy();
+  b.get(REC)
+    .i32(1)
+    .mem(W.I32_STORE, 2, C_RECORDS + 12);
+  b.br(0);
+  b.end();
+  b.end();
+  return b.get(I).get(FROM).op(W.I32_SUB).end().bytes();
+}
