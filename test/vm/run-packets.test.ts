@@ -54,7 +54,10 @@ call 6
 mov %r0, %r9
 exit`;
 
-/** A tc program that pushes a VLAN tag (a helper that moves the packet) on frames whose first byte is a multiple of 4. */
+/**
+ * A tc program that pushes two VLAN tags on frames whose first byte is a multiple of 4: the first goes
+ * into the skb's accelerated tag, the second moves that one into the packet (a helper that resizes it).
+ */
 const VLAN_PUSH = `
 mov %r6, %r1
 ldxw %r3, [%r1+76]
@@ -62,13 +65,17 @@ ldxw %r4, [%r1+80]
 mov %r0, 0
 mov %r5, %r3
 add %r5, 14
-jgt %r5, %r4, +8
+jgt %r5, %r4, +12
 ldxb %r5, [%r3+0]
 and %r5, 3
-jne %r5, 0, +4
+jne %r5, 0, +8
 mov %r1, %r6
 mov %r2, 0x0081
 mov %r3, 5
+call 18
+mov %r1, %r6
+mov %r2, 0x0081
+mov %r3, 6
 call 18
 ldxw %r0, [%r6+0]
 exit`;
@@ -84,7 +91,7 @@ function spec(text = PROGRAM): ObjectSpec {
         name: 'p',
         section: 'tc',
         type: ProgType.SCHED_CLS,
-        insns: asm(PROGRAM),
+        insns: asm(text),
         mapRefs: [],
         license: 'GPL',
         kernelVersion: 0,
