@@ -179,7 +179,11 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.i32(clear).i32(0).mem(W.I32_LOAD, 2, MEM_CLEARS).tee(T).get(T).i32(clear).op(W.I32_LT_S, W.SELECT).tee(T);
   b.i32(STACK_SIZE).op(W.I32_GT_S).if().i32(STACK_SIZE).set(T).end();
   b.get(T).if();
-  b.i32(MEM_STACKS + STACK_SIZE).get(T).op(W.I32_SUB).i32(0).get(T);
+  b.i32(MEM_STACKS + STACK_SIZE)
+    .get(T)
+    .op(W.I32_SUB)
+    .i32(0)
+    .get(T);
   fill();
   b.end();
   b.i32(0).get(CTL).mem(W.I32_LOAD, 2, C_LIMIT).mem(W.I32_STORE, 2, MEM_BUDGET);
