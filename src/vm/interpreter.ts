@@ -24,7 +24,7 @@ import { compiledEngine } from './interpreter-jit.js';
 import { wasmEngine, wasmRepeat, wasmResume } from './wasm/engine.js';
 import { noteRetval, wasmPacketPending, wasmPackets, type PacketBatch } from './wasm/packet-batch.js';
 import { clearStacks, createWasmShared } from './wasm/shared.js';
-import { VmError } from './vm-error.js';
+import { VmError, inProgram } from './vm-error.js';
 import { budgetError, invokeCallback } from './interpreter-ops.js';
 import { ENGINES, type EngineKind } from './engine-kind.js';
 
@@ -318,16 +318,7 @@ function setArg(L: Int32Array, H: Int32Array, r: number, v: number | bigint): vo
 
 /** Add the program name and instruction text to a VmError; wrap anything else so callers only see VmErrors/BpfkitErrors. */
 function enrich(err: unknown, p: LoadedProgram): unknown {
-  if (err instanceof VmError) {
-    if (err.program !== undefined || err.pc < 0) return err;
-    const insnText = p.describe(err.pc);
-    return new VmError(err.kind, err.detail, {
-      pc: err.pc,
-      program: p.name,
-      ...(err.address !== undefined ? { address: err.address } : {}),
-      ...(insnText ? { insnText } : {}),
-    });
-  }
+  if (err instanceof VmError) return inProgram(err, p);
   if (err instanceof BpfkitError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   return new VmError('internal', `internal VM error while running '${p.name}': ${msg}`);

@@ -50,3 +50,18 @@ export class VmError extends BpfkitError {
 export function hexAddr(addr: number): string {
   return `0x${(addr >>> 0).toString(16).padStart(8, '0')}`;
 }
+
+/**
+ * `err` as a fault of program `p`: its name and the text of the instruction at err.pc added, as every
+ * engine reports a fault (an error that already names a program, or has no pc, is returned as it is).
+ */
+export function inProgram(err: VmError, p: { name: string; describe(pc: number): string | undefined }): VmError {
+  if (err.program !== undefined || err.pc < 0) return err;
+  const insnText = p.describe(err.pc);
+  return new VmError(err.kind, err.detail, {
+    pc: err.pc,
+    program: p.name,
+    ...(err.address !== undefined ? { address: err.address } : {}),
+    ...(insnText ? { insnText } : {}),
+  });
+}

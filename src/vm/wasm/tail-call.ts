@@ -31,7 +31,7 @@ import { tailCall } from '../helpers/misc-helpers.js';
 import { LoadedProgram } from '../interpreter-program.js';
 import type { EngineState } from '../interpreter-state.js';
 import type { RunContext } from '../contexts/run-context.js';
-import { VmError } from '../vm-error.js';
+import { VmError, inProgram } from '../vm-error.js';
 import {
   Body,
   L_BUDGET,
@@ -262,12 +262,5 @@ export function nameTarget(err: unknown, st: EngineState, w: WasmShared, entered
   const cur = w.cells[MEM_CURRENT >> 2] as number;
   if (cur === entered.id || !(err instanceof VmError) || err.program !== undefined || err.pc < 0) return err;
   const p = st.programs[cur];
-  if (p === undefined) return err;
-  const insnText = p.describe(err.pc);
-  return new VmError(err.kind, err.detail, {
-    pc: err.pc,
-    program: p.name,
-    ...(err.address !== undefined ? { address: err.address } : {}),
-    ...(insnText ? { insnText } : {}),
-  });
+  return p === undefined ? err : inProgram(err, p);
 }
