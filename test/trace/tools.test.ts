@@ -18,7 +18,10 @@ import { waitUntil } from '../support/live-wait.js';
 const dir = mkdtempSync(path.join(os.tmpdir(), `bpfkit-tools-${process.pid}-`));
 process.env.BPFKIT_CACHE_DIR ??= path.join(dir, 'cache');
 const NS = `bpfkit-tools-${process.pid}`;
+/** Processes the tests started: any a failed assertion left running is killed, so the file still ends. */
+const children = new Set<ChildProcess>();
 test.after(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
   try {
     execFileSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
@@ -42,15 +45,25 @@ const PORT = 20000 + (process.pid % 20000);
 /** bpftrace running `script`, resolved once it has attached; stop() interrupts it and returns its output. */
 async function bpftrace(script: string): Promise<{ stop: () => Promise<string> }> {
   const child: ChildProcess = spawn('bpftrace', ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', () => undefined); // its RLIMIT_MEMLOCK warning on kernels that need none
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let gone = false;
+  child.once('exit', () => (gone = true));
   await waitUntil('bpftrace to attach', () => /Attaching \d+ probes?/.test(out));
   return {
+    // (bpftrace has been seen to miss a SIGINT on a loaded machine and run on: the signal is sent again
+    // every 2 s until it exits, so a lost one costs seconds, never a hung test file)
     stop: async () => {
-      child.kill('SIGINT');
-      await exited;
+      let sent = 0;
+      await waitUntil('bpftrace to exit on SIGINT', () => {
+        if (!gone && Date.now() >= sent + 2000) {
+          child.kill('SIGINT');
+          sent = Date.now();
+        }
+        return gone;
+      });
       return out;
     },
   };
@@ -170,6 +183,7 @@ test('bpfkit trace tcpconnect -c: counts per destination at SIGINT equal the con
     const cli = spawn('node', [path.resolve('bin/bpfkit.js'), 'trace', 'tcpconnect', '-c', '-P', String(port)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    children.add(cli);
     let out = '';
     let err = '';
     cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
