@@ -12,6 +12,7 @@ import { ENGINES } from '../../src/vm/interpreter.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
 import { ProgType } from '../../src/uapi/types.js';
 import { openCapture } from '../../src/packet/capture-reader.js';
+import { loopStats } from '../../src/vm/wasm/packet-batch.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -180,6 +181,14 @@ function both(
   };
   return [run(perFrame), run(batched)];
 }
+
+test('runPackets (wasm): the records run inside the module loop, not one run per packet', () => {
+  const before = loopStats.records;
+  const [want, got] = both('wasm', frameSet(3000));
+  assert.deepEqual(got, want);
+  // (most records: a frame too big for the packet buffer, or one whose helper stopped the loop, runs alone)
+  assert.ok(loopStats.records - before > 2000, `${loopStats.records - before} of 3000 records in the loop`);
+});
 
 for (const engine of ENGINES) {
   test(`runPackets (${engine}): the same retvals, changed packets and trace lines, in the same order, as run() per frame`, () => {

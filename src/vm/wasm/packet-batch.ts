@@ -5,7 +5,8 @@
  * load through JavaScript or a fault sees that record's packet and __sk_buff, and everything reported
  * before it has been reported. Vm.runPackets wraps it (a run the loop stopped inside is finished there).
  */
-import { REGION_BYTES, REGION_SLOTS, MEM_REGIONS } from './body.js';
+import { REGION_BYTES, REGION_SLOTS, MEM_CLEARS, MEM_CURRENT, MEM_REGIONS } from './body.js';
+import { SLOT_B, SLOT_COUNT, SLOT_D, SLOT_M, SLOT_ROOM_WRITE } from './regions.js';
 import { IMPORT_NAMES } from './compile.js';
 import { enter, wasmInstance, type Instance } from './engine.js';
 import {
@@ -22,7 +23,6 @@ import {
 import { STACK_SIZE } from '../../isa/index.js';
 import { HelperAction } from '../helper-abi.js';
 import { MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
-import { MEM_CURRENT } from './body.js';
 import { BUDGET_CELL, enterModule, leaveModule, type WasmShared } from './shared.js';
 import { wasmApi } from './runtime.js';
 import type { EngineState } from '../interpreter-state.js';
@@ -71,11 +71,11 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
   let slot = -1;
   for (let k = 0; k < REGION_SLOTS && slot < 0; k++) {
     const e = (MEM_REGIONS + k * REGION_BYTES) >> 2;
-    if (cells[e] === base && cells[e + 3] === lin && cells[e + 4] === 0 && (cells[e + 1] as number) > 0) slot = e;
+    if (packetSlot(cells, e, base as number, lin as number) && (cells[e + SLOT_COUNT / 4] as number) > 0) slot = e;
   }
   if (slot < 0) return -1;
   cells[ctl + C_REGION / 4] = slot * 4;
-  cells[ctl + C_WRITABLE / 4] = cells[slot + 2] !== 0 ? 1 : 0;
+  cells[ctl + C_WRITABLE / 4] = cells[slot + SLOT_ROOM_WRITE / 4] !== 0 ? 1 : 0;
   cells[ctl + C_LIMIT / 4] = st.budget;
   cells[ctl + C_TOP / 4] = st.stackTops[0] as number;
   cells[ctl + C_STOP / 4] = 0;
@@ -96,8 +96,15 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
   }
   leaveModule(st, w);
   st.budget = (cells[BUDGET_CELL] as number) + w.extra;
+  loopStats.records += done;
   return done;
 }
+
+/**
+ * Records the module's loop has finished since the process started: a path that silently fell back to
+ * one run per packet gives the same results, so tests read this to see the loop really ran.
+ */
+export const loopStats = { records: 0 };
 
 /** Whether the last wasmPackets stopped inside a run (wasmResume finishes it). */
 export function wasmPacketPending(st: EngineState): boolean {
@@ -123,11 +130,17 @@ function batchInstance(st: EngineState, c: Instance, w: WasmShared): BatchInstan
   // the stack bytes the loop zeroes per record (packet-loop.ts)
   const cleared = Math.min(STACK_SIZE, (c.stackBytes + 7) & ~7);
   const settled = (b: PacketBatch): boolean => {
-    if (w.dirtyAll || w.dirty > cleared || M.epoch !== w.mapsEpoch || M.epoch !== w.epoch) return false;
+    if (
+      w.dirtyAll ||
+      w.dirty > Math.max(cleared, cells[MEM_CLEARS >> 2] as number) ||
+      M.epoch !== w.mapsEpoch ||
+      M.epoch !== w.epoch
+    )
+      return false;
     if (call.action !== HelperAction.None || call.tailCalls !== 0 || st.hostReturn || st.depth !== 0) return false;
     const ctl = b.ctl >> 2;
     const slot = (cells[ctl + C_REGION / 4] as number) >> 2;
-    if (cells[slot] !== cells[ctl + C_PB_BASE / 4] || cells[slot + 3] !== cells[ctl + C_PB / 4]) return false;
+    if (!packetSlot(cells, slot, cells[ctl + C_PB_BASE / 4] as number, cells[ctl + C_PB / 4] as number)) return false;
     return b.settled();
   };
   const before = (b: PacketBatch): void => {
@@ -137,7 +150,7 @@ function batchInstance(st: EngineState, c: Instance, w: WasmShared): BatchInstan
   const after = (b: PacketBatch): void => {
     if (!settled(b)) cells[(b.ctl + C_STOP) >> 2] = 1;
   };
-  const env: Record<string, unknown> = { memory: w.memory };
+  const env: Record<string, unknown> = { memory: w.memory, table: c.env.table };
   for (const name of IMPORT_NAMES) env[name] = wrap(c.env[name] as Import, state, before, after);
   const instance = new wasmApi!.Instance(c.module, { env });
   const bi: BatchInstance = {
@@ -166,4 +179,17 @@ function wrap(
     after(batch);
     return r;
   };
+}
+
+/**
+ * Whether the region-table slot at cell `e` (regions.ts) describes the packet buffer: a plain region
+ * (no tag, one element) at VM address `base` whose bytes start at linear offset `lin`.
+ */
+function packetSlot(cells: Int32Array, e: number, base: number, lin: number): boolean {
+  return (
+    cells[e + SLOT_B / 4] === base &&
+    cells[e + SLOT_B / 4 + 1] === 0 &&
+    cells[e + SLOT_M / 4 + 1] === 0 &&
+    cells[e + SLOT_D / 4] === ((lin - base) | 0)
+  );
 }

@@ -24,6 +24,7 @@ import { SKB_SIZE, Skb } from '../contexts/skb.js';
 import { XDP_PACKET_HEADROOM } from '../contexts/packet-buffer.js';
 import { Body, Fn, MEM_BUDGET, MEM_CLEARS, MEM_LO, MEM_MAX_DEPTH, MEM_PACKET, MEM_STACKS } from './body.js';
 import { MEM_PENDING } from './repeat-loop.js';
+import { PACKET_LIN_DATA, PACKET_ROOM, SLOT_ROOM_READ, SLOT_ROOM_WRITE } from './regions.js';
 import * as W from './opcodes.js';
 
 /** The record the loop is running (or last ran): the imports' cue to bring JavaScript's state up to it. */
@@ -130,8 +131,23 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.get(END).set(OLD);
   b.get(CTL).get(END).mem(W.I32_STORE, 2, C_END);
   // its region's size (Memory.resize), in the table the module checks accesses against
-  ctl(C_REGION).tee(T).get(END).mem(W.I32_STORE, 2, 4);
-  ctl(C_WRITABLE).if().get(T).get(END).mem(W.I32_STORE, 2, 8).end();
+  // (a plain region of END bytes: room[size] = END - size + 1 for reads, and for writes when writable;
+  // END is past the headroom, so never below 8)
+  ctl(C_REGION).set(T);
+  for (let i = 0; i < 4; i++)
+    b.get(T)
+      .get(END)
+      .i32(1 - (1 << i))
+      .op(W.I32_ADD)
+      .mem(W.I32_STORE, 2, SLOT_ROOM_READ + 4 * i);
+  ctl(C_WRITABLE).if();
+  for (let i = 0; i < 4; i++)
+    b.get(T)
+      .get(END)
+      .i32(1 - (1 << i))
+      .op(W.I32_ADD)
+      .mem(W.I32_STORE, 2, SLOT_ROOM_WRITE + 4 * i);
+  b.end();
   // what LD_ABS/LD_IND read (regions.ts syncPacket)
   b.i32(0).get(PB).mem(W.I32_STORE, 2, MEM_PACKET);
   b.i32(0)
@@ -150,6 +166,17 @@ export function packetsBody(stackBytes: number): Uint8Array {
     .get(CTL)
     .mem(W.I32_LOAD, 2, C_PB_CAP)
     .mem(W.I32_STORE, 2, MEM_PACKET + 20);
+  // and what the inline LD_ABS/LD_IND check (regions.ts syncPacket): data's linear offset, and per load
+  // size the room from data, max(0, len - size + 1), for sizes 1, 2 and 4
+  b.i32(0)
+    .get(PB)
+    .i32(H)
+    .op(W.I32_ADD)
+    .mem(W.I32_STORE, 2, MEM_PACKET + PACKET_LIN_DATA);
+  [0, 1, 3].forEach((less, k) => {
+    b.i32(0).get(LEN).i32(-less).op(W.I32_ADD).tee(K).i32(0).get(K).i32(0).op(W.I32_GT_S, W.SELECT);
+    b.mem(W.I32_STORE, 2, MEM_PACKET + PACKET_ROOM + 4 * k);
+  });
 
   // a fresh __sk_buff (skb.ts skbStateAt + writeFreshSkbAt on a zeroed context)
   b.get(CTX).i32(0).i32(SKB_SIZE);
