@@ -22,19 +22,23 @@ export async function waitUntil(
 /** States in which a TCP socket waits for nothing from its peer. */
 const SETTLED = new Set(['LISTEN', 'ESTAB', 'TIME-WAIT', 'FIN-WAIT-2', 'CLOSE-WAIT', 'UNCONN']);
 
+/** ss -o timers after which a socket still sends a packet by itself: retransmit, delayed ACK, zero-window probes. */
+const PENDING_TIMER = /timer:\((on|delack|persist|probe),/;
+
 /**
- * True when TCP in network namespace `ns` has settled: no handshake or close in flight and no byte
- * unacknowledged (Send-Q 0). Then no packet is still on its way through the loopback, and none will be
+ * True when TCP in network namespace `ns` has settled: no handshake or close in flight, no byte
+ * unacknowledged (Send-Q 0), and no timer that will still send a packet (a delayed ACK, a retransmit, a
+ * window probe: `ss -o`). Then no packet is still on its way through the loopback, and none will be
  * sent until a program sends one: every packet of the traffic has reached the packet sockets.
  */
 export function tcpSettled(ns: string): boolean {
-  const table = execFileSync('ip', ['netns', 'exec', ns, 'ss', '-Htan'], { encoding: 'utf8' });
+  const table = execFileSync('ip', ['netns', 'exec', ns, 'ss', '-Htano'], { encoding: 'utf8' });
   return table
     .split('\n')
     .filter((l) => l.trim() !== '')
     .every((line) => {
       const [state = '', , sendQ] = line.trim().split(/\s+/);
-      return SETTLED.has(state) && (state === 'LISTEN' || sendQ === '0');
+      return SETTLED.has(state) && (state === 'LISTEN' || sendQ === '0') && !PENDING_TIMER.test(line);
     });
 }
 
