@@ -266,3 +266,32 @@ for (const engine of ENGINES) {
     }
   });
 }
+
+/**
+ * bpf_skb_load_bytes(skb, 50, fp-16, 9), whose inline copy (wasm/skb-load-bytes.ts) checks the offset
+ * against the packet's length: returns the helper's r0 plus the bytes' first word. A frame shorter than
+ * 59 bytes after a longer one in the same window must get -EFAULT, as its own run does (the loop once
+ * left the first frame's length in place: 0 and the zeroed tail instead).
+ */
+const LOAD_BYTES = `
+mov %r2, 50
+mov %r3, %r10
+add %r3, -16
+mov %r4, 9
+call 26
+ldxw %r3, [%r10-16]
+add %r0, %r3
+exit`;
+
+test('runPackets (wasm): skb_load_bytes inside the loop sees each frame its own length', () => {
+  const frames = frameSet(400).map((f, i) => (i % 2 === 0 ? new Uint8Array(80).fill(i & 0xff) : f.subarray(0, 44)));
+  const before = loopStats.records;
+  const [want, got] = both('wasm', frames, undefined, LOAD_BYTES);
+  assert.equal(want.error, undefined);
+  assert.deepEqual(got, want);
+  assert.ok(
+    want.events.some((e) => e.startsWith(`1: ${2 ** 32 - 14} `)),
+    'the short frames get -EFAULT',
+  );
+  assert.ok(loopStats.records - before > 300, `${loopStats.records - before} of 400 records in the loop`);
+});

@@ -22,7 +22,7 @@
 import { STACK_SIZE } from '../../isa/index.js';
 import { SKB_SIZE, Skb } from '../contexts/skb.js';
 import { XDP_PACKET_HEADROOM } from '../contexts/packet-buffer.js';
-import { Body, Fn, MEM_BUDGET, MEM_CLEARS, MEM_LO, MEM_MAX_DEPTH, MEM_PACKET, MEM_STACKS } from './body.js';
+import { Body, Fn, MEM_BUDGET, MEM_CLEARS, MEM_LO, MEM_MAX_DEPTH, MEM_PACKET, MEM_SKB, MEM_STACKS } from './body.js';
 import { MEM_PENDING } from './repeat-loop.js';
 import { PACKET_LIN_DATA, PACKET_ROOM, SLOT_ROOM_READ, SLOT_ROOM_WRITE } from './regions.js';
 import * as W from './opcodes.js';
@@ -177,6 +177,11 @@ export function packetsBody(stackBytes: number): Uint8Array {
     b.i32(0).get(LEN).i32(-less).op(W.I32_ADD).tee(K).i32(0).get(K).i32(0).op(W.I32_GT_S, W.SELECT);
     b.mem(W.I32_STORE, 2, MEM_PACKET + PACKET_ROOM + 4 * k);
   });
+  // and the length the inline bpf_skb_load_bytes checks offsets against (skb-load-bytes.ts syncSkb; its
+  // data address is the same for every record, and the cell is unused while the copy is not inline)
+  b.i32(0)
+    .get(LEN)
+    .mem(W.I32_STORE, 2, MEM_SKB + 4);
 
   // a fresh __sk_buff (skb.ts skbStateAt + writeFreshSkbAt on a zeroed context)
   b.get(CTX).i32(0).i32(SKB_SIZE);
