@@ -481,7 +481,11 @@ export class VmProgram implements Program {
    * stack and map regions from one packet to the next.
    */
   runPacket(frame: Uint8Array): number {
-    if (this.kind !== 'skb') return this.run({ data: frame }).retval;
+    if (this.kind !== 'skb') {
+      const res = this.run({ data: frame });
+      this.lastOther = res.data;
+      return res.retval;
+    }
     const pb = this.coll.packetBuffer();
     pb.reset(frame);
     this.lastNetwork = this.networkView(frame.length);
@@ -749,14 +753,22 @@ export class VmProgram implements Program {
   private lastInPlace = false;
   /** ... and saw the frame from its network header (run()'s `data` then has the Ethernet header zeroed). */
   private lastNetwork = false;
+  /** run()'s `data` for the last runPacket of a program without an __sk_buff (XDP, plain memory). */
+  private lastOther: Uint8Array | undefined;
 
   /**
    * Would run()'s `data` for the last runPacket / runPacketAt differ from bytes[off, off + len), the frame
-   * it ran on? Answered without copying anything (a capture loop asks for every frame). Only for
-   * programs with an __sk_buff (runPacket on others is run(), whose result it keeps).
+   * it ran on? Answered without copying anything (a capture loop asks for every frame). For programs
+   * without an __sk_buff, runPacket is run(), whose `data` it keeps and compares.
    */
   packetChanged(bytes: Uint8Array, off: number, len: number): boolean {
-    if (this.kind !== 'skb') throw new InputError(`program '${this.name}' has no per-packet entry`);
+    if (this.kind !== 'skb') {
+      const after = this.lastOther;
+      if (after === undefined) throw new InputError(`program '${this.name}' has not run a packet yet`);
+      if (after.length !== len) return true;
+      for (let i = 0; i < len; i++) if (bytes[off + i] !== after[i]) return true;
+      return false;
+    }
     if (this.lastInPlace) {
       // (a program run in place cannot write the packet: only the network view's zeroed header differs)
       if (!this.lastNetwork) return false;
@@ -779,7 +791,10 @@ export class VmProgram implements Program {
 
   /** run()'s `data` for the last runPacket / runPacketAt: the packet after the run (a copy). */
   lastPacket(): Uint8Array {
-    if (this.kind !== 'skb') throw new InputError(`program '${this.name}' has no per-packet entry`);
+    if (this.kind !== 'skb') {
+      if (this.lastOther === undefined) throw new InputError(`program '${this.name}' has not run a packet yet`);
+      return this.lastOther.slice();
+    }
     if (this.reportedPacket !== undefined) return this.reportedPacket.slice();
     const v: LdAbsPacket = this.lastInPlace ? this.inPlaceView : this.coll.packetBuffer();
     if (!this.lastNetwork) return v.bytes.slice(v.data, v.end);

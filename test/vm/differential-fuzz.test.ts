@@ -1,14 +1,16 @@
 // The VM's differential fuzzer (issue 20): random socket-filter, XDP and tc objects with array, hash,
 // per-CPU array, LRU hash, program-array and ring-buffer maps (differential-programs.ts) run on
-// both engines (interpreter and jit) and through both packet paths (run with a copied packet, runPacketAt
-// in place), frame after frame with the maps keeping their state. All four must agree exactly: every
-// return value or fault (kind, pc, instruction), then every map's contents.
+// every engine (interpreter, jit, wasm) and through the three packet paths (run with a copied packet,
+// runPacketAt in place, runPackets over the frames laid out as a capture chunk holds them — the wasm
+// engine's in-module batch loop), frame after frame with the maps keeping their state. All must agree
+// exactly: every return value or fault (kind, pc, instruction) and the packet after it, then every map's
+// contents.
 //   BPFKIT_FUZZ_SEED     first case's seed (case n uses SEED + n; a failure names its own seed)
-//   BPFKIT_FUZZ_CASES    cases to run (default 400)    BPFKIT_FUZZ_SECONDS  time bound (default 6)
+//   BPFKIT_FUZZ_CASES    cases to run (default 400)    BPFKIT_FUZZ_SECONDS  time bound (default 10)
 // `npm run fuzz:vm` runs many more cases from a fresh seed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadVmCollection } from '../../src/vm/collection.js';
+import { loadVmCollection, type VmProgram } from '../../src/vm/collection.js';
 import { ENGINES, type EngineKind } from '../../src/vm/interpreter.js';
 import { VmError } from '../../src/vm/vm-error.js';
 import { fuzzCase, type FuzzCase } from './differential-programs.js';
@@ -17,7 +19,7 @@ import { BPF_PSEUDO_FUNC, OP_LDDW } from '../../src/isa/index.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
 import { ProgType } from '../../src/uapi/types.js';
 
-type PacketPath = 'run' | 'runPacketAt';
+type PacketPath = 'run' | 'runPacketAt' | 'runPackets';
 
 interface Outcome {
   results: string[];
@@ -40,23 +42,27 @@ function outcome(c: FuzzCase, engine: EngineKind, path: PacketPath): Outcome {
     return { results: [`load ${err.kind}: ${err.message}`], maps: {} };
   }
   const p = coll.program('entry');
-  for (const frame of c.frames) {
-    try {
-      if (path === 'run') {
-        const res = p.run({ data: frame });
-        results.push(`retval ${res.retval}`);
-        counts.push(res.instructions);
-      } else {
-        // the frame inside a larger buffer, as a capture loop holds it, with other bytes around it
-        const buf = new Uint8Array(frame.length + 40).fill(0xee);
-        buf.set(frame, 17);
-        results.push(`retval ${p.runPacketAt(buf, 17, frame.length)}`);
+  if (path === 'runPackets') runBatched(p, c.frames, results);
+  else
+    for (const frame of c.frames) {
+      try {
+        if (path === 'run') {
+          const res = p.run({ data: frame });
+          results.push(`retval ${res.retval} ${hex(res.data)}`);
+          counts.push(res.instructions);
+        } else {
+          // the frame inside a larger buffer, as a capture loop holds it, with other bytes around it
+          const buf = new Uint8Array(frame.length + 40).fill(0xee);
+          buf.set(frame, 17);
+          const retval = p.runPacketAt(buf, 17, frame.length);
+          const after = p.packetChanged(buf, 17, frame.length) ? p.lastPacket() : frame;
+          results.push(`retval ${retval} ${hex(after)}`);
+        }
+      } catch (err) {
+        if (!(err instanceof VmError)) throw err; // a raw exception fails the test with its stack
+        results.push(`${err.kind}: ${err.message}`);
       }
-    } catch (err) {
-      if (!(err instanceof VmError)) throw err; // a raw exception fails the test with its stack
-      results.push(`${err.kind}: ${err.message}`);
     }
-  }
   const arr = coll.map('arr');
   const maps: Record<string, string> = { arr: [...arr.keys()].map((k) => hex(arr.lookup(k)!)).join(' ') };
   const h = coll.map('h');
@@ -77,11 +83,46 @@ function outcome(c: FuzzCase, engine: EngineKind, path: PacketPath): Outcome {
   return path === 'run' ? { results, maps, counts } : { results, maps };
 }
 
+/**
+ * The frames one after another in one buffer, 16 filler bytes before each (a pcap record header's
+ * place), run through runPackets; after a fault the batch goes on from the next frame, as the other
+ * paths do.
+ */
+function runBatched(p: VmProgram, frames: Uint8Array[], results: string[]): void {
+  const offs = new Int32Array(frames.length);
+  const lens = new Int32Array(frames.length);
+  const buf = new Uint8Array(frames.reduce((n, f) => n + 16 + f.length, 0)).fill(0xee);
+  let at = 0;
+  frames.forEach((f, i) => {
+    offs[i] = at + 16;
+    lens[i] = f.length;
+    buf.set(f, at + 16);
+    at += 16 + f.length;
+  });
+  let from = 0;
+  while (from < frames.length) {
+    let next = from;
+    const report = (i: number, retval: number, changed: boolean) => {
+      const after = changed ? p.lastPacket() : frames[from + i]!;
+      results.push(`retval ${retval} ${hex(after)}`);
+      next = from + i + 1;
+    };
+    try {
+      p.runPackets(buf, offs.subarray(from), lens.subarray(from), frames.length - from, report);
+      return;
+    } catch (err) {
+      if (!(err instanceof VmError)) throw err;
+      results.push(`${err.kind}: ${err.message}`);
+      from = next + 1;
+    }
+  }
+}
+
 const firstSeed = Number(process.env.BPFKIT_FUZZ_SEED ?? 20261205);
 const cases = Number(process.env.BPFKIT_FUZZ_CASES ?? 400);
-const seconds = Number(process.env.BPFKIT_FUZZ_SECONDS ?? 6);
+const seconds = Number(process.env.BPFKIT_FUZZ_SECONDS ?? 10);
 
-test(`random programs agree on both engines and both packet paths (seed ${firstSeed})`, () => {
+test(`random programs agree on every engine and every packet path (seed ${firstSeed})`, () => {
   const kinds = new Map<string, number>();
   const types = new Map<string, number>();
   const t0 = performance.now();
@@ -94,6 +135,7 @@ test(`random programs agree on both engines and both packet paths (seed ${firstS
       engine,
       copied: outcome(c, engine, 'run'),
       inPlace: outcome(c, engine, 'runPacketAt'),
+      batched: outcome(c, engine, 'runPackets'),
     }));
     const reference = outs[0]!.copied;
     const again = `reproduce with BPFKIT_FUZZ_SEED=${seed} BPFKIT_FUZZ_CASES=1`;
@@ -101,6 +143,7 @@ test(`random programs agree on both engines and both packet paths (seed ${firstS
       assert.deepEqual(o.copied, reference, `${o.engine}/run differs from ${outs[0]!.engine}/run: ${again}`);
       const { counts: _, ...withoutCounts } = reference;
       assert.deepEqual(o.inPlace, withoutCounts, `${o.engine}/runPacketAt differs from run: ${again}`);
+      assert.deepEqual(o.batched, withoutCounts, `${o.engine}/runPackets differs from run: ${again}`);
     }
     for (const r of reference.results) {
       const kind = r.split(/[ :]/)[0]!;

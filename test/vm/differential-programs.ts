@@ -6,8 +6,10 @@
  * deletes, skb_load_bytes, ring-buffer output, bpf_loop and for_each_map_elem with a callback that writes
  * the array (now and then through a forged pointer), callx of refused helpers, tail calls between the
  * programs (chains and cycles up to the kernel's limit), counted loops (sometimes long enough to exhaust a
- * small budget). No verifier runs: whatever a program does, the VM must end it in a result or a VmError,
- * the same on every engine and path.
+ * small budget), local (bpf-to-bpf) calls — one that clobbers the callee-saved registers in its own frame,
+ * one that recurses past the kernel's eight frames — and, in tc programs, skb_store_bytes and
+ * l3/l4_csum_replace rewriting the packet. No verifier runs: whatever a program does, the VM must end
+ * it in a result or a VmError, the same on every engine and path.
  */
 import { assemble } from '../../src/asm/index.js';
 import { BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, OP_LDDW, type Instruction } from '../../src/isa/index.js';
@@ -76,11 +78,20 @@ function block(r: () => number, classic: boolean, type: FuzzProgType = 'socket')
     `lddw %r1, ${MAP + map}`,
     'call 1',
   ];
-  const which = classic ? pick(r, CLASSIC_BLOCKS) : r() % 16;
+  const which = classic ? pick(r, CLASSIC_BLOCKS) : r() % 19;
   // XDP has no LD_ABS/LD_IND and no skb_load_bytes (the VM has no xdp_load_bytes): direct packet access
   if (type === 'xdp' && (which === 0 || which === 6 || which === 10)) return directRead(r, type, reg());
   if (type === 'tc' && which === 10 && r() % 2 === 0) return directRead(r, type, reg());
   switch (which) {
+    case 16:
+      // a local call: SUBA(r1, r2) with its own stack, a map lookup and r6/r7 clobbered in its frame
+      return [`mov %r1, ${reg()}`, `mov %r2, ${reg()}`, 'call local SUBA', `xor ${reg()}, %r0`];
+    case 17:
+      // a local call recursing r1 & 15 deep: past the kernel's eight frames it faults
+      return [`mov %r1, ${reg()}`, `and %r1, ${r() % 4 === 0 ? 15 : 3}`, 'call local SUBB', 'add %r9, %r0'];
+    case 18:
+      if (type !== 'tc') return block(r, classic, type);
+      return packetWrite(r, reg());
     case 13:
     case 14: {
       // per-CPU array (map 4) or LRU hash (map 5): lookup, sometimes pointer arithmetic on the value
@@ -227,6 +238,74 @@ function block(r: () => number, classic: boolean, type: FuzzProgType = 'socket')
   }
 }
 
+/**
+ * tc packet writes: skb_store_bytes of 1–8 stack bytes at a random offset (sometimes past the end: an
+ * error return), with or without BPF_F_RECOMPUTE_CSUM / BPF_F_INVALIDATE_HASH, or a checksum fix-up
+ * (l3/l4_csum_replace) of a 2- or 4-byte change, with or without BPF_F_PSEUDO_HDR / BPF_F_MARK_MANGLED_0
+ * (and now and then a size the helper refuses).
+ */
+function packetWrite(r: () => number, reg: string): string[] {
+  if (r() % 2)
+    return [
+      `stxdw [%r10-24], ${reg}`,
+      'mov %r1, %r6',
+      `mov %r2, ${r() % 72}`,
+      'mov %r3, %r10',
+      'add %r3, -24',
+      `mov %r4, ${1 + (r() % 8)}`,
+      `mov %r5, ${pick(r, [0, 0, 1, 2, 3, 4])}`,
+      'call 9',
+      'add %r9, %r0',
+    ];
+  const l4 = r() % 2 === 1;
+  const size = pick(r, [2, 4, 2, 4, 0, 3]);
+  const flags = size | (l4 ? pick(r, [0, 0x10, 0x20, 0x30]) : 0);
+  return [
+    'mov %r1, %r6',
+    `mov %r2, ${r() % 72}`,
+    `mov %r3, ${reg}`,
+    `mov %r4, ${r() | 0}`,
+    `mov %r5, ${flags}`,
+    `call ${l4 ? 11 : 10}`,
+    'add %r9, %r0',
+  ];
+}
+
+/**
+ * The local subprograms. SUBA(r1, r2): spills r1, looks up arr[r1 & 7] and folds its first word in,
+ * using r6 and r7 (callee-saved: the caller's must survive). SUBB(n): returns n after recursing n deep.
+ */
+function subprograms(): { name: string; lines: string[] }[] {
+  const found = ['ldxdw %r3, [%r0+0]', 'add %r7, %r3'];
+  return [
+    {
+      name: 'SUBA',
+      lines: [
+        'stxdw [%r10-8], %r1',
+        'mov %r7, %r2',
+        'mov %r6, %r1',
+        'and %r6, 7',
+        'stxw [%r10-12], %r6',
+        'mov %r2, %r10',
+        'add %r2, -12',
+        `lddw %r1, ${MAP}`,
+        'call 1',
+        `jeq %r0, 0, +${slots(found)}`,
+        ...found,
+        'ldxdw %r0, [%r10-8]',
+        'lsh %r6, 5',
+        'add %r0, %r6',
+        'xor %r0, %r7',
+        'exit',
+      ],
+    },
+    {
+      name: 'SUBB',
+      lines: ['mov %r0, %r1', 'jeq %r1, 0, +3', 'sub %r1, 1', 'call local SUBB', 'add %r0, 1', 'exit'],
+    },
+  ];
+}
+
 /** The callback of bpf_loop: bumps arr[i & 7] at offset 8; returns 1 (stop) at index `stop`. */
 function callback(stop: number): string[] {
   const body = ['ldxdw %r3, [%r0+8]', 'add %r3, 1', 'stxdw [%r0+8], %r3'];
@@ -259,7 +338,22 @@ function programText(r: () => number, blocks: number, classic: boolean, type: Fu
   if (classic) return lines.join('\n');
   const at = slots(lines);
   lines.push(...callback(r() % 40));
-  return lines.join('\n').replace(/CALLBACK(\+\d)?/g, (_, forged?: string) => String(FUNC + at + Number(forged ?? 0)));
+  // the subprograms go last; `call local NAME` becomes the offset from the call's own slot
+  const starts = new Map<string, number>();
+  for (const sub of subprograms()) {
+    starts.set(sub.name, slots(lines));
+    lines.push(...sub.lines);
+  }
+  let pc = 0;
+  const resolved = lines.map((line) => {
+    const m = /^call local (SUB[AB])$/.exec(line);
+    const out = m ? `call local ${starts.get(m[1]!)! - pc - 1}` : line;
+    pc += slots([line]);
+    return out;
+  });
+  return resolved
+    .join('\n')
+    .replace(/CALLBACK(\+\d)?/g, (_, forged?: string) => String(FUNC + at + Number(forged ?? 0)));
 }
 
 const PROG_TYPES: Record<FuzzProgType, [section: string, type: number]> = {
