@@ -22,7 +22,19 @@
 import { STACK_SIZE } from '../../isa/index.js';
 import { SKB_SIZE, Skb } from '../contexts/skb.js';
 import { XDP_PACKET_HEADROOM } from '../contexts/packet-buffer.js';
-import { Body, Fn, MEM_BUDGET, MEM_CLEARS, MEM_LO, MEM_MAX_DEPTH, MEM_PACKET, MEM_STACKS } from './body.js';
+import {
+  Body,
+  Fn,
+  MEM_BUDGET,
+  MEM_CLEARS,
+  MEM_CURRENT,
+  MEM_LO,
+  MEM_MAX_DEPTH,
+  MEM_PACKET,
+  MEM_SKB,
+  MEM_STACKS,
+  MEM_TAIL_COUNT,
+} from './body.js';
 import { MEM_PENDING } from './repeat-loop.js';
 import { PACKET_LIN_DATA, PACKET_ROOM, SLOT_ROOM_READ, SLOT_ROOM_WRITE } from './regions.js';
 import * as W from './opcodes.js';
@@ -49,6 +61,8 @@ export const C_TOP = 40;
 export const C_STOP = 48;
 /** Where a changed packet goes: its frame's linear offset plus this (an area the size of the frames'). */
 export const C_OUT_DELTA = 44;
+/** The id of the program every record enters (MEM_CURRENT at each run's start: tail calls change it). */
+export const C_PROG = 52;
 /**
  * The record table: per record its frame's linear offset, its length and (written by the loop) its
  * retval and whether the packet after the run differs from the frame (then copied to offset + C_OUT_DELTA).
@@ -200,6 +214,18 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.get(CTX).get(T).mem(W.I32_STORE, 2, Skb.data);
   b.get(CTX).get(T).mem(W.I32_STORE, 2, Skb.data_meta);
   b.get(CTX).get(T).get(LEN).op(W.I32_ADD).mem(W.I32_STORE, 2, Skb.data_end);
+
+  // the skb packet bpf_skb_load_bytes reads inline (skb-load-bytes.ts syncSkb: data's linear offset and
+  // the packet's length), when it reads it inline at all (-1: the helper does)
+  b.i32(0).mem(W.I32_LOAD, 2, MEM_SKB).i32(0).op(W.I32_GE_S).if();
+  b.i32(0).get(PB).i32(H).op(W.I32_ADD).mem(W.I32_STORE, 2, MEM_SKB);
+  b.i32(0)
+    .get(LEN)
+    .mem(W.I32_STORE, 2, MEM_SKB + 4);
+  b.end();
+  // no tail call taken yet, in the entry program (tail-call.ts: the count's limit, whose result is whose)
+  b.i32(0).i32(0).mem(W.I32_STORE, 2, MEM_TAIL_COUNT);
+  b.i32(0).get(CTL).mem(W.I32_LOAD, 2, C_PROG).mem(W.I32_STORE, 2, MEM_CURRENT);
 
   // the run's fresh start (Vm.reset): zeroed stack bytes, the whole budget, r1 = the context, r10 the top
   // (at least what MEM_CLEARS names: skb_load_bytes to a destination known only at run time raises it)
