@@ -3,7 +3,9 @@
  * how many runs finished. The loop runs in a second instance of the program's module whose imports first
  * bring JavaScript's per-run state up to the record the loop is on (PacketBatch.sync), so a helper, a
  * load through JavaScript or a fault sees that record's packet and __sk_buff, and everything reported
- * before it has been reported. Vm.runPackets wraps it (a run the loop stopped inside is finished there).
+ * before it has been reported. Every program of the Vm gets such an instance, in a table of their own, so a
+ * tail call inside the loop lands in one whose imports sync too. Vm.runPackets wraps it (a run the loop
+ * stopped inside is finished there).
  */
 import { REGION_BYTES, REGION_SLOTS, MEM_CLEARS, MEM_CURRENT, MEM_REGIONS } from './body.js';
 import { nameTarget, tailState } from './tail-call.js';

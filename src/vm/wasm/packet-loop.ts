@@ -16,6 +16,10 @@
  * state for that record: packet-batch.ts instantiates the module a second time with imports that bring
  * it up to date first (the control block's current record says which).
  *
+ * Tail calls stay in the loop: each record starts in the entry program (C_PROG) with no tail call taken,
+ * and the program function's tail call (tail-call.ts) replaces it with the target's, whose exit is the
+ * record's; the skb packet the inline skb_load_bytes reads (MEM_SKB) is set per record too.
+ *
  * The control block (at `ctl`, int32s, written by packet-batch.ts) holds the batch's constants and the
  * record table; see the C_* offsets.
  */
