@@ -210,7 +210,17 @@ function dump(c: VmCollection): Record<string, string> {
 }
 
 /** Run the steps on a fresh collection: one run() per frame on the interpreter, or runPackets on wasm. */
-function play(spec: ObjectSpec, entry: string, steps: Step[], batched: boolean, budget?: number): Outcome {
+/** Called after frame i was reported (per frame: after its run), as a capture loop's report would be. */
+type OnReport = (c: VmCollection, i: number) => void;
+
+function play(
+  spec: ObjectSpec,
+  entry: string,
+  steps: Step[],
+  batched: boolean,
+  budget?: number,
+  onReport: OnReport = () => {},
+): Outcome {
   const events: string[] = [];
   const c = loadVmCollection(spec, {
     execution: batched ? 'wasm' : 'interpreter',
@@ -230,11 +240,17 @@ function play(spec: ObjectSpec, entry: string, steps: Step[], batched: boolean, 
       const first = base;
       base += step.length;
       if (!batched) {
-        for (const [i, f] of step.entries()) events.push(`${first + i}: ${p.run({ data: f }).retval >>> 0}`);
+        for (const [i, f] of step.entries()) {
+          events.push(`${first + i}: ${p.run({ data: f }).retval >>> 0}`);
+          onReport(c, first + i);
+        }
         continue;
       }
       const { src, offs, lens } = layout(step);
-      p.runPackets(src, offs, lens, step.length, (i, retval) => events.push(`${first + i}: ${retval}`));
+      p.runPackets(src, offs, lens, step.length, (i, retval) => {
+        events.push(`${first + i}: ${retval}`);
+        onReport(c, first + i);
+      });
     }
   } catch (err) {
     error = (err as Error).message;
@@ -245,10 +261,16 @@ function play(spec: ObjectSpec, entry: string, steps: Step[], batched: boolean, 
 }
 
 /** Interpreter per frame against wasm batched; returns the reference and how many records the loop ran. */
-function agree(spec: ObjectSpec, entry: string, steps: Step[], budget?: number): { want: Outcome; looped: number } {
-  const want = play(spec, entry, steps, false, budget);
+function agree(
+  spec: ObjectSpec,
+  entry: string,
+  steps: Step[],
+  budget?: number,
+  onReport?: OnReport,
+): { want: Outcome; looped: number } {
+  const want = play(spec, entry, steps, false, budget, onReport);
   const before = loopStats.records;
-  const got = play(spec, entry, steps, true, budget);
+  const got = play(spec, entry, steps, true, budget, onReport);
   const looped = loopStats.records - before;
   assert.deepEqual(got, want);
   return { want, looped };
@@ -344,6 +366,29 @@ test('runPackets (wasm): the budget running out inside a tail-called stage, part
     '2221',
   );
   assert.ok(looped > 1500, `${looped} records in the loop`);
+});
+
+test('runPackets (wasm): a report that fills a slot with a program never run yet: a helper before the tail call sees it, as per frame', () => {
+  // (reports come lazily, at the next import: a helper before the tail call makes them exact; the new
+  // target is compiled by the helper's mirror update and must get its loop instance then)
+  const spec = object();
+  spec.programs.push(
+    program(
+      'traced',
+      `mov %r6, %r1\nstb [%r10-8], 0x65\nstb [%r10-7], 0\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 2\ncall 6
+mov %r1, %r6\nlddw %r2, ${PROGS}\nmov %r3, 6\ncall 12\nadd %r0, 1000\nexit`,
+      spec.maps,
+    ),
+    program('late', 'mov %r0, 42\nexit', spec.maps),
+  );
+  const onReport = (c: VmCollection, i: number) => {
+    if (i === 500) c.map('progs').update(u32(6), u32(c.program('late').fd));
+  };
+  const { want, looped } = agree(spec, 'traced', [frameSet(1000, 8)], undefined, onReport);
+  const r = retvals(want);
+  assert.deepEqual(new Set(r.slice(0, 501)), new Set([String(1000 - 2)]));
+  assert.deepEqual(new Set(r.slice(501)), new Set(['42']));
+  assert.ok(looped > 900, `${looped} of 1000 records in the loop`);
 });
 
 test('runPackets (wasm): tunnel-monitor over every kind of tunnel and cut frames gives the interpreter’s retvals and maps, in the loop', () => {
