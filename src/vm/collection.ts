@@ -26,7 +26,6 @@ import { createMap, type VmMap } from './maps/index.js';
 import { RingBufMap } from './maps/ringbuf.js';
 import { HashMap } from './maps/hash.js';
 import { preferredEngine } from './wasm/preference.js';
-import { TAIL_CALL } from './wasm/tail-call.js';
 import { HELPERS, helperAllowed, helperById, helperName } from './helpers/index.js';
 import { RunContext, type HostConfig, type Verdict } from './contexts/run-context.js';
 import { PacketBuffer, SHINFO_SIZE, XDP_PACKET_HEADROOM } from './contexts/packet-buffer.js';
@@ -574,9 +573,6 @@ export class VmProgram implements Program {
   /** Is this program one runPackets can batch (an __sk_buff, the frame seen from its MAC header)? */
   private mayBatch(): boolean {
     if (this.kind !== 'skb' || this.coll.vm.engine !== 'wasm') return false;
-    // (a tail call switches programs inside the module: the packet loop runs one program's records)
-    if (this.spec.insns.some((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === TAIL_CALL))
-      return false;
     return (
       this.type !== ProgType.CGROUP_SKB && !(this.type === ProgType.SOCKET_FILTER && this.coll.socketView === 'network')
     );

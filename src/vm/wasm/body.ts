@@ -23,7 +23,8 @@ export const MEM_LOAD_HI = 132;
  * live in linear memory, so the module checks and makes an access to them without calling out.
  */
 export const MEM_REGIONS = 256;
-export const REGION_SLOTS = 8;
+/** (12: up to MEM_PACKET. A chain of tail-call stages maps a context per stage before the packet buffer.) */
+export const REGION_SLOTS = 12;
 export const REGION_BYTES = 64;
 /**
  * Tail calls and bpf_skb_load_bytes in the module (tail-call.ts, skb-load-bytes.ts). The first two

@@ -3,9 +3,12 @@
  * how many runs finished. The loop runs in a second instance of the program's module whose imports first
  * bring JavaScript's per-run state up to the record the loop is on (PacketBatch.sync), so a helper, a
  * load through JavaScript or a fault sees that record's packet and __sk_buff, and everything reported
- * before it has been reported. Vm.runPackets wraps it (a run the loop stopped inside is finished there).
+ * before it has been reported. Every program of the Vm gets such an instance, in a table of their own, so a
+ * tail call inside the loop lands in one whose imports sync too. Vm.runPackets wraps it (a run the loop
+ * stopped inside is finished there).
  */
 import { REGION_BYTES, REGION_SLOTS, MEM_CLEARS, MEM_CURRENT, MEM_REGIONS } from './body.js';
+import { nameTarget, tailState } from './tail-call.js';
 import { SLOT_B, SLOT_COUNT, SLOT_D, SLOT_M, SLOT_ROOM_WRITE } from './regions.js';
 import { IMPORT_NAMES } from './compile.js';
 import { enter, wasmInstance, type Instance } from './engine.js';
@@ -13,6 +16,7 @@ import {
   C_LIMIT,
   C_PB,
   C_PB_BASE,
+  C_PROG,
   C_RECORDS,
   C_REGION,
   C_STOP,
@@ -24,7 +28,7 @@ import { STACK_SIZE } from '../../isa/index.js';
 import { HelperAction } from '../helper-abi.js';
 import { MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
 import { BUDGET_CELL, enterModule, leaveModule, type WasmShared } from './shared.js';
-import { wasmApi } from './runtime.js';
+import { wasmApi, type WasmTable } from './runtime.js';
 import type { EngineState } from '../interpreter-state.js';
 import type { LoadedProgram } from '../interpreter-program.js';
 
@@ -43,10 +47,29 @@ export interface PacketBatch {
   settled(): boolean;
 }
 
-/** The loop's instance and the batch its imports sync for (set only while the loop runs). */
+/** A program's loop instance (Instance.batch). */
 interface BatchInstance {
   packets: (ctl: number, from: number, n: number) => number;
-  state: { batch: PacketBatch | undefined };
+}
+
+/** What the loop instances' imports look at: the batch they sync for (set only while a loop runs). */
+interface BatchState {
+  batch: PacketBatch | undefined;
+  /** The stack bytes the running loop zeroes per record (its entry program's packet-loop.ts clear). */
+  cleared: number;
+}
+
+/**
+ * A Vm's loop instances (TailState.batch). A tail call inside the loop must land in the target's loop
+ * instance, whose imports sync the record too, so they have a table of their own: every program's loop
+ * instance at the program's id, as tail-call.ts's table holds the ordinary ones (the same mirror of the
+ * prog arrays names both).
+ */
+interface BatchShared {
+  table: WasmTable;
+  /** TailState.registered when every registered program last had its loop instance here. */
+  registered: number;
+  state: BatchState;
 }
 
 /** Budgets past this do not fit the module's i32 counter (engine.ts BUDGET_CAP). */
@@ -55,13 +78,15 @@ const BUDGET_CAP = 0x3fff_ffff;
 /**
  * Run records from..n-1 of `batch` in `p`'s module loop, the first from the state Vm's reset just set up:
  * returns how many finished, or -1 when `p` cannot loop (not compiled yet, or the packet buffer is not in
- * the region table). A run the loop stopped inside is left in MEM_PENDING for wasmResume.
+ * the region table). A run the loop stopped inside is left in MEM_PENDING for wasmResume. Tail calls stay
+ * in the loop: each record starts in `p` with none taken, and a target runs in its own loop instance.
  */
 export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatch, from: number, n: number): number {
   const w = st.wasm;
   const c = wasmInstance(p);
   if (w === undefined || c === undefined || c.blockOf[0] !== 0 || st.budget > BUDGET_CAP || st.depth !== 0) return -1;
   if (st.lo[10] !== st.stackTops[0] || st.hi[10] !== 0) return -1;
+  // (the tables current: this may compile tail-call targets, whose loop instances come next)
   enter(st, w, c);
   const cells = w.cells;
   const ctl = batch.ctl >> 2;
@@ -74,25 +99,33 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
     if (packetSlot(cells, e, base as number, lin as number) && (cells[e + SLOT_COUNT / 4] as number) > 0) slot = e;
   }
   if (slot < 0) return -1;
+  const bs = batchShared(w);
+  if (tailState(w).registered !== bs.registered) fillBatch(st, w, bs);
+  const bi = c.batch as BatchInstance | undefined;
+  if (bi === undefined) return -1;
   cells[ctl + C_REGION / 4] = slot * 4;
   cells[ctl + C_WRITABLE / 4] = cells[slot + SLOT_ROOM_WRITE / 4] !== 0 ? 1 : 0;
   cells[ctl + C_LIMIT / 4] = st.budget;
   cells[ctl + C_TOP / 4] = st.stackTops[0] as number;
   cells[ctl + C_STOP / 4] = 0;
+  cells[ctl + C_PROG / 4] = p.id;
   cells[MEM_TOUCHED >> 2] = 0;
   cells[MEM_PENDING >> 2] = -1;
-  // (the loop calls the program function directly, which does not note its program: a run it stops is
-  // finished by this program's engine; programs that tail call are not batched, collection.ts)
+  // (the loop notes p as each record's program; a run it stops inside a tail-call target is handed to
+  // that program's engine by drive, engine.ts)
   cells[MEM_CURRENT >> 2] = p.id;
   w.extra = 0;
-  const bi = batchInstance(st, c, w);
-  bi.state.batch = batch;
+  bs.state.cleared = Math.min(STACK_SIZE, (c.stackBytes + 7) & ~7);
+  bs.state.batch = batch;
   enterModule(st, w);
   let done: number;
   try {
     done = bi.packets(batch.ctl, from, n);
+  } catch (err) {
+    // (a fault inside a tail-call target names it, as on the other engines)
+    throw nameTarget(err, st, w, p);
   } finally {
-    bi.state.batch = undefined;
+    bs.state.batch = undefined;
   }
   leaveModule(st, w);
   st.budget = (cells[BUDGET_CELL] as number) + w.extra;
@@ -117,27 +150,58 @@ export function noteRetval(st: EngineState, batch: PacketBatch, k: number): void
   st.wasm!.cells[(batch.ctl + C_RECORDS + k * RECORD_BYTES + 8) >> 2] = st.lo[0] as number;
 }
 
+/** The Vm's loop state, made on first use. */
+function batchShared(w: WasmShared): BatchShared {
+  const t = tailState(w);
+  let bs = t.batch as BatchShared | undefined;
+  if (bs === undefined) {
+    bs = {
+      table: new wasmApi!.Table({ initial: 0, element: 'anyfunc' }),
+      registered: -1,
+      state: { batch: undefined, cleared: 0 },
+    };
+    t.batch = bs;
+  }
+  return bs;
+}
+
+/**
+ * Give every program that runs as WebAssembly its loop instance, in the loop's table at its id: a tail
+ * call the mirror allows (tail-call.ts: only to programs in tail-call.ts's table) then always finds one.
+ */
+function fillBatch(st: EngineState, w: WasmShared, bs: BatchShared): void {
+  const table = bs.table;
+  for (const q of st.programs) {
+    const c = q === undefined ? undefined : wasmInstance(q);
+    if (c === undefined || c.batch !== undefined) continue;
+    const fn = batchInstance(st, c, w, bs);
+    if (table.length <= q.id) table.grow(q.id + 1 - table.length);
+    table.set(q.id, fn);
+  }
+  bs.registered = tailState(w).registered;
+}
+
 /**
  * The loop's own instance of `c`'s module: the same imports, each first syncing the batch's record and
  * afterwards stopping the loop after this run when it left state the loop does not reset per record.
+ * Sets c.batch; returns its program function (for the loop's table).
  */
-function batchInstance(st: EngineState, c: Instance, w: WasmShared): BatchInstance {
-  if (c.batch !== undefined) return c.batch as BatchInstance;
-  const state: BatchInstance['state'] = { batch: undefined };
+function batchInstance(st: EngineState, c: Instance, w: WasmShared, bs: BatchShared): unknown {
+  const state = bs.state;
   const cells = w.cells;
   const M = st.mem;
   const call = st.call;
-  // the stack bytes the loop zeroes per record (packet-loop.ts)
-  const cleared = Math.min(STACK_SIZE, (c.stackBytes + 7) & ~7);
+  const tails = tailState(w);
   const settled = (b: PacketBatch): boolean => {
     if (
       w.dirtyAll ||
-      w.dirty > Math.max(cleared, cells[MEM_CLEARS >> 2] as number) ||
+      w.dirty > Math.max(state.cleared, cells[MEM_CLEARS >> 2] as number) ||
       M.epoch !== w.mapsEpoch ||
       M.epoch !== w.epoch
     )
       return false;
-    if (call.action !== HelperAction.None || call.tailCalls !== 0 || st.hostReturn || st.depth !== 0) return false;
+    // (the tail-call count is the loop's to reset per record)
+    if (call.action !== HelperAction.None || st.hostReturn || st.depth !== 0) return false;
     const ctl = b.ctl >> 2;
     const slot = (cells[ctl + C_REGION / 4] as number) >> 2;
     if (!packetSlot(cells, slot, cells[ctl + C_PB_BASE / 4] as number, cells[ctl + C_PB / 4] as number)) return false;
@@ -148,29 +212,23 @@ function batchInstance(st: EngineState, c: Instance, w: WasmShared): BatchInstan
     if (k !== b.synced) b.sync(k);
   };
   const after = (b: PacketBatch): void => {
+    // (a helper's mirror update may have compiled a new tail-call target: it needs its loop instance
+    // before the module can call it)
+    if (tails.registered !== bs.registered) fillBatch(st, w, bs);
     if (!settled(b)) cells[(b.ctl + C_STOP) >> 2] = 1;
   };
-  const env: Record<string, unknown> = { memory: w.memory, table: c.env.table };
+  const env: Record<string, unknown> = { memory: w.memory, table: bs.table };
   for (const name of IMPORT_NAMES) env[name] = wrap(c.env[name] as Import, state, before, after);
   const instance = new wasmApi!.Instance(c.module, { env });
-  const bi: BatchInstance = {
-    packets: instance.exports.packets as BatchInstance['packets'],
-    state,
-  };
-  c.batch = bi;
-  return bi;
+  c.batch = { packets: instance.exports.packets as BatchInstance['packets'] } satisfies BatchInstance;
+  return instance.exports.program;
 }
 
 /** An import: up to six int32 arguments. */
 type Import = (a?: number, b?: number, c?: number, d?: number, e?: number, f?: number) => unknown;
 
 /** `f` with `before` and `after` around it while a batch runs (fixed arity: nothing allocated per call). */
-function wrap(
-  f: Import,
-  state: BatchInstance['state'],
-  before: (b: PacketBatch) => void,
-  after: (b: PacketBatch) => void,
-): Import {
+function wrap(f: Import, state: BatchState, before: (b: PacketBatch) => void, after: (b: PacketBatch) => void): Import {
   return (a?: number, b?: number, c?: number, d?: number, e?: number, g?: number): unknown => {
     const batch = state.batch;
     if (batch === undefined) return f(a, b, c, d, e, g);

@@ -16,13 +16,29 @@
  * state for that record: packet-batch.ts instantiates the module a second time with imports that bring
  * it up to date first (the control block's current record says which).
  *
+ * Tail calls stay in the loop: each record starts in the entry program (C_PROG) with no tail call taken,
+ * and the program function's tail call (tail-call.ts) replaces it with the target's, whose exit is the
+ * record's; the skb packet the inline skb_load_bytes reads (MEM_SKB) is set per record too.
+ *
  * The control block (at `ctl`, int32s, written by packet-batch.ts) holds the batch's constants and the
  * record table; see the C_* offsets.
  */
 import { STACK_SIZE } from '../../isa/index.js';
 import { SKB_SIZE, Skb } from '../contexts/skb.js';
 import { XDP_PACKET_HEADROOM } from '../contexts/packet-buffer.js';
-import { Body, Fn, MEM_BUDGET, MEM_CLEARS, MEM_LO, MEM_MAX_DEPTH, MEM_PACKET, MEM_SKB, MEM_STACKS } from './body.js';
+import {
+  Body,
+  Fn,
+  MEM_BUDGET,
+  MEM_CLEARS,
+  MEM_CURRENT,
+  MEM_LO,
+  MEM_MAX_DEPTH,
+  MEM_PACKET,
+  MEM_SKB,
+  MEM_STACKS,
+  MEM_TAIL_COUNT,
+} from './body.js';
 import { MEM_PENDING } from './repeat-loop.js';
 import { PACKET_LIN_DATA, PACKET_ROOM, SLOT_ROOM_READ, SLOT_ROOM_WRITE } from './regions.js';
 import * as W from './opcodes.js';
@@ -49,6 +65,8 @@ export const C_TOP = 40;
 export const C_STOP = 48;
 /** Where a changed packet goes: its frame's linear offset plus this (an area the size of the frames'). */
 export const C_OUT_DELTA = 44;
+/** The id of the program every record enters (MEM_CURRENT at each run's start: tail calls change it). */
+export const C_PROG = 52;
 /**
  * The record table: per record its frame's linear offset, its length and (written by the loop) its
  * retval and whether the packet after the run differs from the frame (then copied to offset + C_OUT_DELTA).
@@ -75,17 +93,22 @@ const T = 13;
 const CTX_ADDR = 14; // i64
 const TOP = 15; // i64
 
+const A = 16; // (the byte loops' cursors and end)
+const S = 17;
+const E = 18;
+
 /** Locals beyond the parameters. */
 export const PACKETS_LOCALS = [
   { count: 11, type: W.I32 },
   { count: 2, type: W.I64 },
+  { count: 3, type: W.I32 },
 ] as const;
 
-/** Opcodes only this loop uses (bulk memory, 16-bit store). */
+/** Opcodes only this loop uses (bulk memory for the rare copy-out, 8- and 16-bit stores). */
 const I32_STORE16 = 0x3b;
+const I32_STORE8 = 0x3a;
 const PREFIX_FC = 0xfc;
 const MEMORY_COPY = 10;
-const MEMORY_FILL = 11;
 
 const H = XDP_PACKET_HEADROOM;
 const PACKET_MULTICAST = 2;
@@ -97,7 +120,6 @@ const PACKET_OTHERHOST = 3;
  */
 export function packetsBody(stackBytes: number): Uint8Array {
   const b = new Body();
-  const fill = (): Body => b.u8(PREFIX_FC).u32(MEMORY_FILL).u8(0);
   const copy = (): Body => b.u8(PREFIX_FC).u32(MEMORY_COPY).u8(0).u8(0);
   const ctl = (off: number, op = W.I32_LOAD): Body => b.get(CTL).mem(op, 2, off);
   const clear = Math.min(STACK_SIZE, (stackBytes + 7) & ~7);
@@ -119,15 +141,18 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.get(CTL).get(I).mem(W.I32_STORE, 2, C_CUR);
 
   // the packet buffer, as PacketBuffer.reset leaves it: headroom zeroed, the frame, zeros past its end
-  b.get(PB).i32(0).i32(H);
-  fill();
+  // (stores, not memory.fill / memory.copy: those call out of V8's compiled code, ~15 ns each)
+  zeroFixed(b, PB, H);
   b.i32(H).get(LEN).op(W.I32_ADD).set(END);
   b.get(OLD).get(END).op(W.I32_GT_U).if();
-  b.get(PB).get(END).op(W.I32_ADD).i32(0).get(OLD).get(END).op(W.I32_SUB);
-  fill();
+  b.get(PB).get(END).op(W.I32_ADD).set(A);
+  b.get(PB).get(OLD).op(W.I32_ADD).set(E);
+  moveBytes(b, false);
   b.end();
-  b.get(PB).i32(H).op(W.I32_ADD).get(LIN).get(LEN);
-  copy();
+  b.get(PB).i32(H).op(W.I32_ADD).set(A);
+  b.get(LIN).set(S);
+  b.get(A).get(LEN).op(W.I32_ADD).set(E);
+  moveBytes(b, true);
   b.get(END).set(OLD);
   b.get(CTL).get(END).mem(W.I32_STORE, 2, C_END);
   // its region's size (Memory.resize), in the table the module checks accesses against
@@ -177,15 +202,9 @@ export function packetsBody(stackBytes: number): Uint8Array {
     b.i32(0).get(LEN).i32(-less).op(W.I32_ADD).tee(K).i32(0).get(K).i32(0).op(W.I32_GT_S, W.SELECT);
     b.mem(W.I32_STORE, 2, MEM_PACKET + PACKET_ROOM + 4 * k);
   });
-  // and the length the inline bpf_skb_load_bytes checks offsets against (skb-load-bytes.ts syncSkb; its
-  // data address is the same for every record, and the cell is unused while the copy is not inline)
-  b.i32(0)
-    .get(LEN)
-    .mem(W.I32_STORE, 2, MEM_SKB + 4);
 
   // a fresh __sk_buff (skb.ts skbStateAt + writeFreshSkbAt on a zeroed context)
-  b.get(CTX).i32(0).i32(SKB_SIZE);
-  fill();
+  zeroFixed(b, CTX, SKB_SIZE);
   b.get(CTX).get(LEN).mem(W.I32_STORE, 2, Skb.len);
   b.get(LEN).i32(6).op(W.I32_GE_U).if();
   b.get(LIN).mem(W.I32_LOAD8_U, 0, 0).i32(1).op(W.I32_AND).if();
@@ -206,18 +225,28 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.get(CTX).get(T).mem(W.I32_STORE, 2, Skb.data_meta);
   b.get(CTX).get(T).get(LEN).op(W.I32_ADD).mem(W.I32_STORE, 2, Skb.data_end);
 
+  // the skb packet bpf_skb_load_bytes reads inline (skb-load-bytes.ts syncSkb: data's linear offset and
+  // the packet's length), when it reads it inline at all (-1: the helper does)
+  b.i32(0).mem(W.I32_LOAD, 2, MEM_SKB).i32(0).op(W.I32_GE_S).if();
+  b.i32(0).get(PB).i32(H).op(W.I32_ADD).mem(W.I32_STORE, 2, MEM_SKB);
+  b.i32(0)
+    .get(LEN)
+    .mem(W.I32_STORE, 2, MEM_SKB + 4);
+  b.end();
+  // no tail call taken yet, in the entry program (tail-call.ts: the count's limit, whose result is whose)
+  b.i32(0).i32(0).mem(W.I32_STORE, 2, MEM_TAIL_COUNT);
+  b.i32(0).get(CTL).mem(W.I32_LOAD, 2, C_PROG).mem(W.I32_STORE, 2, MEM_CURRENT);
+
   // the run's fresh start (Vm.reset): zeroed stack bytes, the whole budget, r1 = the context, r10 the top
   // (at least what MEM_CLEARS names: skb_load_bytes to a destination known only at run time raises it)
   b.i32(clear).i32(0).mem(W.I32_LOAD, 2, MEM_CLEARS).tee(T).get(T).i32(clear).op(W.I32_LT_S, W.SELECT).tee(T);
   b.i32(STACK_SIZE).op(W.I32_GT_S).if().i32(STACK_SIZE).set(T).end();
-  b.get(T).if();
   b.i32(MEM_STACKS + STACK_SIZE)
     .get(T)
     .op(W.I32_SUB)
-    .i32(0)
-    .get(T);
-  fill();
-  b.end();
+    .set(A);
+  b.i32(MEM_STACKS + STACK_SIZE).set(E);
+  moveBytes(b, false);
   b.i32(0).get(CTL).mem(W.I32_LOAD, 2, C_LIMIT).mem(W.I32_STORE, 2, MEM_BUDGET);
   b.i32(0).i32(MEM_STACKS).i64(0, 0).get(CTX_ADDR);
   for (let r = 2; r <= 9; r++) b.i64(0, 0);
@@ -265,4 +294,49 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.end();
   b.end();
   return b.get(I).get(FROM).op(W.I32_SUB).end().bytes();
+}
+
+/** Zero `bytes` (a multiple of 8) from the address in local `at`, one i64 store per 8 bytes. */
+function zeroFixed(b: Body, at: number, bytes: number): void {
+  for (let k = 0; k < bytes; k += 8) b.get(at).i64(0, 0).mem(W.I64_STORE, 0, k);
+}
+
+/**
+ * Copy the bytes from S to [A, E) (linear addresses), or zero [A, E): 8 at a time and the last 8
+ * overlapping what was done, byte by byte when there are fewer than 8. Writes nothing outside [A, E)
+ * (the bytes past a frame's end must stay zero).
+ */
+function moveBytes(b: Body, copy: boolean): void {
+  const chunk = (back: boolean): void => {
+    // the 8 bytes at A, or at E - 8 (from S + (E - 8 - A))
+    if (back) b.get(E).i32(8).op(W.I32_SUB);
+    else b.get(A);
+    if (copy) {
+      b.get(S);
+      if (back) b.get(E).i32(8).op(W.I32_SUB).get(A).op(W.I32_SUB, W.I32_ADD);
+      b.mem(W.I64_LOAD, 0, 0);
+    } else b.i64(0, 0);
+    b.mem(W.I64_STORE, 0, 0);
+  };
+  b.get(E).get(A).op(W.I32_SUB).i32(8).op(W.I32_GE_U).if();
+  b.op(W.LOOP, W.VOID);
+  chunk(false);
+  b.get(A).i32(8).op(W.I32_ADD).set(A);
+  if (copy) b.get(S).i32(8).op(W.I32_ADD).set(S);
+  b.get(A).i32(8).op(W.I32_ADD).get(E).op(W.I32_LE_U, W.BR_IF).u32(0);
+  b.end();
+  b.get(A).get(E).op(W.I32_LT_U).if();
+  chunk(true);
+  b.end();
+  b.else();
+  b.op(W.BLOCK, W.VOID, W.LOOP, W.VOID);
+  b.get(A).get(E).op(W.I32_GE_U, W.BR_IF).u32(1);
+  b.get(A);
+  if (copy) b.get(S).mem(W.I32_LOAD8_U, 0, 0);
+  else b.i32(0);
+  b.mem(I32_STORE8, 0, 0);
+  b.get(A).i32(1).op(W.I32_ADD).set(A);
+  if (copy) b.get(S).i32(1).op(W.I32_ADD).set(S);
+  b.br(0).end().end();
+  b.end();
 }

@@ -83,6 +83,10 @@ export interface TailState {
   /** Each map's mirror once allocated (linear offset; -1: no room). */
   placed: Map<FdArrayMap, number>;
   skb: SkbMirror;
+  /** Program functions put into `table` so far (packet-batch.ts mirrors each into its own table). */
+  registered: number;
+  /** packet-batch.ts's state for this Vm, once made. */
+  batch: unknown;
 }
 
 /** The Vm's tail-call state, made on first use (its table is every module's import "env.table"). */
@@ -96,6 +100,8 @@ export function tailState(w: WasmShared): TailState {
       mirrors: [],
       placed: new Map(),
       skb: { bytes: undefined, lin: -1 },
+      registered: 0,
+      batch: undefined,
     };
     w.tail = t;
   }
@@ -107,6 +113,7 @@ export function registerProgram(t: TailState, id: number, fn: unknown): void {
   const table = t.table;
   if (table.length <= id) table.grow(id + 1 - table.length);
   table.set(id, fn);
+  t.registered++;
 }
 
 /** How a tail-call target runs: its stack bytes, or undefined when the module cannot call it. */
