@@ -184,7 +184,7 @@ function csumFrames(seed: number, count: number, l4: boolean): Uint8Array[] {
     if (off >= len && r.int(2) === 0) off = len - 2;
     const from = size === 0 && r.int(4) !== 0 ? 0 : r.pick([0, 0xffff, r.u32(), r.u32() & 0xffff]);
     let to = r.pick([0, 0xffff, r.u32(), r.u32() & 0xffff]);
-    let sum = r.pick([0, 0xffff, r.int(0x10000), r.int(0x10000)]);
+    const sum = r.pick([0, 0xffff, r.int(0x10000), r.int(0x10000)]);
     // now and then the sum that makes the result 0 (BPF_F_MARK_MANGLED_0 writes 0xffff then)
     if (r.int(4) === 0 && (size === 2 || size === 4 || size === 0)) {
       const replace = (t: number) =>
