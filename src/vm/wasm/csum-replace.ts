@@ -103,17 +103,19 @@ export function emitCsumReplace(b: Body, l4: boolean, slow: () => void): void {
       b.set(R0).get(R0).i64(0xffff, 0).op(W.I64_AND).get(R0).i64(16, 0).op(W.I64_SHR_U, W.I64_ADD);
     return not16();
   };
-  const sumNot = (): Body => b.get(L_T).i64(0xffff, 0).op(W.I64_XOR); // ~sum & 0xffff (sum <= 0xffff)
+  // ~sum: 16 bits for csum16_add, of the 32-bit unfolded sum (0xffff0000 | ~sum) for csum_add
+  const sumNot16 = (): Body => b.get(L_T).i64(0xffff, 0).op(W.I64_XOR);
+  const sumNot32 = (): Body => b.get(L_T).i64(-1, 0).op(W.I64_XOR);
 
   b.get(L_TJ).op(W.I32_EQZ).if64();
   // csum_replace_by_diff(sum, to): csum_fold(csum_add(to, ~sum))
   u32(4);
-  sumNot();
+  sumNot32();
   csumAdd();
   csumFold();
   b.else().get(L_TJ).i32(2).op(W.I32_EQ).if64();
   // csum_replace2(sum, from, to): ~csum16_add(csum16_add(~sum, ~from), to)
-  sumNot();
+  sumNot16();
   u16(3);
   not16();
   csum16Add();
@@ -122,7 +124,7 @@ export function emitCsumReplace(b: Body, l4: boolean, slow: () => void): void {
   not16();
   b.else();
   // csum_replace4(sum, from, to): csum_fold(csum_add(csum_sub(~sum, from), to))
-  sumNot();
+  sumNot32();
   u32(3).i64(-1, 0).op(W.I64_XOR);
   csumAdd();
   u32(4);
