@@ -4,20 +4,19 @@
  * module. They do what the helpers (helpers/packet-helpers.ts l3CsumReplace, l4CsumReplace, with the
  * arithmetic of helpers/checksum.ts) do, in the helpers' order:
  *
- * - flags outside the helper's mask (l3: the size field; l4: also BPF_F_PSEUDO_HDR, BPF_F_MARK_MANGLED_0,
+ * - flags (all 64 bits) outside the helper's mask (l3: the size field; l4: also BPF_F_PSEUDO_HDR, BPF_F_MARK_MANGLED_0,
  *   BPF_F_MARK_ENFORCE, BPF_F_IPV6): r0 = -EINVAL;
  * - an offset above 0xffff, odd, or with the 16-bit field past the packet's length: r0 = -EFAULT;
  * - l4 with BPF_F_MARK_MANGLED_0 but not BPF_F_MARK_ENFORCE, on a zero checksum: r0 = 0, nothing written;
- * - size 0 with from != 0, or a size other than 0, 2, 4: r0 = -EINVAL;
+ * - size 0 with from (all 64 bits) != 0, or a size other than 0, 2, 4: r0 = -EINVAL;
  * - else the field (16 bits, little-endian as the program sees it) becomes csum_replace_by_diff(sum, to)
  *   (size 0), csum_replace2(sum, from, to) (size 2: the low 16 bits of each) or csum_replace4(sum, from,
  *   to) (size 4) — for l4 with BPF_F_MARK_MANGLED_0, 0xffff where that gives 0 — and r0 = 0.
  *
  * The VM's skbs are CHECKSUM_NONE, so BPF_F_PSEUDO_HDR changes nothing (as in the helper) and no skb
- * field moves; the budget is not charged. offset, from and to are the registers' low halves; r1-r5 stay.
- * The module declines — the helper runs, before anything changed — when the packet gate says no
- * (skb-load-bytes.ts packetGate) and for flags with an upper half (the helper reads them as a double
- * whose int32 conversion this does not reproduce).
+ * field moves; the budget is not charged. offset, and from and to where they are summed, are the
+ * registers' low halves; r1-r5 stay. The module declines — the helper runs, before anything changed —
+ * only when the packet gate says no (skb-load-bytes.ts packetGate).
  *
  * r0 is the scratch register of the one's-complement sums: every path that uses it then sets it.
  */
@@ -45,17 +44,16 @@ export function emitCsumReplace(b: Body, l4: boolean, slow: () => void): void {
   b.op(W.BLOCK, W.VOID).op(W.BLOCK, W.VOID);
   packetGate(b, l4 ? PacketHelper.L4CsumReplace : PacketHelper.L3CsumReplace);
   const flags = (): Body => b.get(reg(5)).op(W.I32_WRAP_I64);
-  // flags with an upper half: the helper
-  b.get(reg(5)).i64(32, 0).op(W.I64_SHR_U, W.I32_WRAP_I64, W.BR_IF).u32(0);
   // (inside an `if` at the top level, $done is 2 out)
   const finish = (errno: number): void => {
     if (errno === 0) b.i64(0, 0);
     else b.i64(-errno, -1);
     b.set(R0).br(2);
   };
-  flags()
-    .i32(~(l4 ? L4_FLAGS : BPF_F_HDR_FIELD_MASK))
-    .op(W.I32_AND)
+  // flags (a u64) outside the mask: -EINVAL
+  b.get(reg(5))
+    .i64(~(l4 ? L4_FLAGS : BPF_F_HDR_FIELD_MASK), -1)
+    .op(W.I64_AND, W.I64_EQZ, W.I32_EQZ)
     .if();
   finish(EINVAL);
   b.end();
@@ -81,7 +79,7 @@ export function emitCsumReplace(b: Body, l4: boolean, slow: () => void): void {
   }
   // the size: 0 (then from must be 0), 2 or 4, else -EINVAL
   flags().i32(BPF_F_HDR_FIELD_MASK).op(W.I32_AND).tee(L_TJ).op(W.I32_EQZ).if32();
-  b.get(reg(3)).op(W.I32_WRAP_I64);
+  b.get(reg(3)).op(W.I64_EQZ, W.I32_EQZ); // (from is a u64)
   b.else();
   b.get(L_TJ).i32(2).op(W.I32_NE).get(L_TJ).i32(4).op(W.I32_NE, W.I32_AND);
   b.end().if();

@@ -3,7 +3,7 @@
  * field per packet (examples/port-demux) stays inside the module. It does what the helper
  * (helpers/packet-helpers.ts skbStoreBytes) does, in the helper's order:
  *
- * - flags other than BPF_F_RECOMPUTE_CSUM and BPF_F_INVALIDATE_HASH: r0 = -EINVAL;
+ * - flags (all 64 bits) other than BPF_F_RECOMPUTE_CSUM and BPF_F_INVALIDATE_HASH: r0 = -EINVAL;
  * - an offset above 0x7fffffff or offset + len past the packet's length: r0 = -EFAULT;
  * - else the len bytes at `from` are copied to packet data + offset and r0 = 0.
  *
@@ -12,9 +12,8 @@
  * registers' low halves, as the helper reads them; r1-r5 are left as they were.
  *
  * The module declines — and the helper runs, before anything changed — when the packet gate says no
- * (skb-load-bytes.ts packetGate: no packet, not in linear memory, a host's own helper 9), for flags with
- * an upper half (the helper reads them as a double whose int32 conversion this does not reproduce),
- * for BPF_F_INVALIDATE_HASH (the helper zeroes skb->hash and rewrites the whole __sk_buff), and for a
+ * (skb-load-bytes.ts packetGate: no packet, not in linear memory, a host's own helper 9), for
+ * BPF_F_INVALIDATE_HASH (the helper zeroes skb->hash and rewrites the whole __sk_buff), and for a
  * copy it cannot make alone: len 0 or >= 64, or a source not wholly in the current frame (the helper
  * checks it and faults with its own message, or reads a map value, the context, the packet).
  */
@@ -36,19 +35,19 @@ export function emitSkbStoreBytes(b: Body, slow: () => void): void {
   b.op(W.BLOCK, W.VOID).op(W.BLOCK, W.VOID);
   packetGate(b, PacketHelper.StoreBytes);
   const flags = (): Body => b.get(reg(5)).op(W.I32_WRAP_I64);
-  // flags with an upper half, or BPF_F_INVALIDATE_HASH: the helper
-  b.get(reg(5)).i64(32, 0).op(W.I64_SHR_U, W.I32_WRAP_I64);
-  flags().i32(BPF_F_INVALIDATE_HASH).op(W.I32_AND, W.I32_OR, W.BR_IF).u32(0);
   // (inside an `if` at the top level, $done is 2 out)
   const fail = (errno: number): void => {
     b.i64(-errno, -1).set(reg(0)).br(2);
   };
-  flags()
-    .i32(~(BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH))
-    .op(W.I32_AND)
+  // flags (a u64) other than BPF_F_RECOMPUTE_CSUM and BPF_F_INVALIDATE_HASH: -EINVAL
+  b.get(reg(5))
+    .i64(~(BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH), -1)
+    .op(W.I64_AND, W.I64_EQZ, W.I32_EQZ)
     .if();
   fail(EINVAL);
   b.end();
+  // BPF_F_INVALIDATE_HASH: the helper
+  flags().i32(BPF_F_INVALIDATE_HASH).op(W.I32_AND, W.BR_IF).u32(0);
   // offset (low half, unsigned) above 0x7fffffff, or offset + len (low halves) past the packet: -EFAULT
   const offset = (): Body => b.get(reg(2)).i64(-1, 0).op(W.I64_AND);
   offset().i64(0x7fffffff, 0).op(W.I64_GT_U);
