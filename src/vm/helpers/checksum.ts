@@ -43,14 +43,18 @@ export function csumReplace2(sum: number, from: number, to: number): number {
   return ~csum16Add(csum16Add(~sum & 0xffff, ~from & 0xffff), to) & 0xffff;
 }
 
-/** csum_replace4: *sum = csum_fold(csum_add(csum_sub(~csum_unfold(*sum), from), to)). */
+/**
+ * csum_replace4: *sum = csum_fold(csum_add(csum_sub(~csum_unfold(*sum), from), to)). The complement is
+ * of the 32-bit unfolded sum (0xffff0000 | ~sum): a 16-bit one gives the other zero (0xffff for 0) when
+ * the result is zero, which the kernel does not.
+ */
 export function csumReplace4(sum: number, from: number, to: number): number {
-  return csumFold(csumAdd(csumSub(~sum & 0xffff, from), to));
+  return csumFold(csumAdd(csumSub(~sum >>> 0, from), to));
 }
 
-/** csum_replace_by_diff: *sum = csum_fold(csum_add(diff, ~csum_unfold(*sum))). */
+/** csum_replace_by_diff: *sum = csum_fold(csum_add(diff, ~csum_unfold(*sum))) (a 32-bit complement, as above). */
 export function csumReplaceByDiff(sum: number, diff: number): number {
-  return csumFold(csumAdd(diff, ~sum & 0xffff));
+  return csumFold(csumAdd(diff, ~sum >>> 0));
 }
 
 /**

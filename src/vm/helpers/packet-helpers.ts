@@ -86,7 +86,8 @@ export function skbStoreBytes(call: HelperCall): void {
   const off = call.argU32(2);
   const len = call.argU32(4);
   const flags = call.argNumber(5);
-  if (flags & ~(BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH)) return call.retI32(-E.EINVAL);
+  // (flags is a u64: an upper half is as invalid as any other unknown bit)
+  if (call.argHi(5) !== 0 || flags & ~(BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH)) return call.retI32(-E.EINVAL);
   if (off > 0x7fffffff || off + len > p.length) return call.retI32(-EFAULT);
   const from = call.memory.view(call.argPtr(3), len, false, call.pc);
   call.chargeBytes(len);
@@ -113,12 +114,12 @@ export function l3CsumReplace(call: HelperCall): void {
   const from = call.argU32(3);
   const to = call.argU32(4);
   const flags = call.argNumber(5);
-  if (flags & ~BPF_F_HDR_FIELD_MASK) return call.retI32(-E.EINVAL);
+  if (call.argHi(5) !== 0 || flags & ~BPF_F_HDR_FIELD_MASK) return call.retI32(-E.EINVAL);
   if (off > 0xffff || off & 1 || off + 2 > p.length) return call.retI32(-EFAULT);
   const sum = csumField(p, off);
   switch (flags & BPF_F_HDR_FIELD_MASK) {
     case 0:
-      if (from !== 0) return call.retI32(-E.EINVAL);
+      if (from !== 0 || call.argHi(3) !== 0) return call.retI32(-E.EINVAL); // (from is a u64)
       setCsumField(p, off, csumReplaceByDiff(sum, to));
       break;
     case 2:
@@ -143,7 +144,10 @@ export function l4CsumReplace(call: HelperCall): void {
   const from = call.argU32(3);
   const to = call.argU32(4);
   const flags = call.argNumber(5);
-  if (flags & ~(BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE | BPF_F_PSEUDO_HDR | BPF_F_IPV6 | BPF_F_HDR_FIELD_MASK)) {
+  if (
+    call.argHi(5) !== 0 ||
+    flags & ~(BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE | BPF_F_PSEUDO_HDR | BPF_F_IPV6 | BPF_F_HDR_FIELD_MASK)
+  ) {
     return call.retI32(-E.EINVAL);
   }
   if (off > 0xffff || off & 1 || off + 2 > p.length) return call.retI32(-EFAULT);
@@ -152,7 +156,7 @@ export function l4CsumReplace(call: HelperCall): void {
   if (mangled0 && !(flags & BPF_F_MARK_ENFORCE) && sum === 0) return call.ret(0);
   switch (flags & BPF_F_HDR_FIELD_MASK) {
     case 0:
-      if (from !== 0) return call.retI32(-E.EINVAL);
+      if (from !== 0 || call.argHi(3) !== 0) return call.retI32(-E.EINVAL); // (from is a u64)
       sum = csumReplaceByDiff(sum, to);
       break;
     case 2:

@@ -43,7 +43,7 @@ export const TAIL_HANDLES = 64;
 export const MEM_CLEARS = MEM_TAIL_DIR + 4 * TAIL_HANDLES;
 /** A result the module returned for the program a tail call switched to (+1; 0: none), for JavaScript. */
 export const MEM_TAIL_PENDING = MEM_CLEARS + 4;
-/** The run's skb packet (RunContext.packet): linear offset of its data (-1: not in linear memory), length. */
+/** Which packet helpers the module runs itself (skb-load-bytes.ts PacketHelper bits; the packet: MEM_PACKET); one cell unused. */
 export const MEM_SKB = MEM_TAIL_PENDING + 4;
 /** Cells after the tail-call and skb ones, up to the map table, that other files lay out (repeat-loop.ts). */
 export const MEM_FREE = 1376;

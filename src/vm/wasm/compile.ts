@@ -55,6 +55,8 @@ import { resolveBody, RESOLVE_LOCALS } from './regions.js';
 import { repeatBody, REPEAT_LOCALS } from './repeat-loop.js';
 import { emitTailCall, PROGRAM_TYPE, TAIL_CALL } from './tail-call.js';
 import { emitSkbLoadBytes, loadBytesReach, SKB_LOAD_BYTES } from './skb-load-bytes.js';
+import { emitSkbStoreBytes, SKB_STORE_BYTES } from './skb-store-bytes.js';
+import { emitCsumReplace, L3_CSUM_REPLACE, L4_CSUM_REPLACE } from './csum-replace.js';
 import { packetsBody, PACKETS_LOCALS } from './packet-loop.js';
 import * as W from './opcodes.js';
 
@@ -354,6 +356,9 @@ function emitBlock(
         if (imm === MAP_LOOKUP_ELEM) emitMapLookup(b, () => helperCall(b, pc, imm));
         else if (imm === TAIL_CALL) emitTailCall(b, () => helperCall(b, pc, imm));
         else if (imm === SKB_LOAD_BYTES) emitSkbLoadBytes(b, () => helperCall(b, pc, imm));
+        else if (imm === SKB_STORE_BYTES) emitSkbStoreBytes(b, () => helperCall(b, pc, imm));
+        else if (imm === L3_CSUM_REPLACE || imm === L4_CSUM_REPLACE)
+          emitCsumReplace(b, imm === L4_CSUM_REPLACE, () => helperCall(b, pc, imm));
         else if (QUICK_HELPERS.has(imm)) emitQuickHelper(b, pc, imm, () => helperCall(b, pc, imm));
         else if (!emitHashHelper(b, imm, () => helperCall(b, pc, imm))) helperCall(b, pc, imm);
         break;

@@ -117,11 +117,10 @@ export function enter(st: EngineState, w: WasmShared, c: Instance): void {
   syncInline(st, w);
 }
 
-/** The tables of the inline tail call and skb_load_bytes (after every helper, too: either may change them). */
+/** The tables of the inline tail call and packet helpers (after every helper, too: either may change them). */
 function syncInline(st: EngineState, w: WasmShared): void {
-  const t = tailState(w);
-  syncTails(st, w, t, targetStack);
-  syncSkb(st.call.context as RunContext | undefined, st.helpers, w.cells, w.buffer, t.skb);
+  syncTails(st, w, tailState(w), targetStack);
+  syncSkb(st.call.context as RunContext | undefined, st.packet, st.helpers, w.cells);
 }
 
 /** A tail-call target's stack bytes when it runs as WebAssembly (compiled on first use), else undefined. */

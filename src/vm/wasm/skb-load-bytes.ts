@@ -1,13 +1,18 @@
 /**
  * bpf_skb_load_bytes(skb, offset, to, len) in WebAssembly, for the common case: the run's packet
- * (RunContext.packet) lies in linear memory, `to` lies in the current frame and 1 <= len < 64. Then the
- * module does what the helper (helpers/packet-helpers.ts skbLoadBytes) does, byte for byte: an offset
- * above 0x7fffffff or past the packet's length zeroes the destination and returns -EFAULT, otherwise
- * the bytes are copied from packet data + offset and r0 = 0; offset and len are the registers' low
- * halves, r1-r5 are left as they were, and the budget is charged nothing (the helper charges only from
- * 64 bytes on). Everything else — no packet, a destination elsewhere (which the helper checks and faults
- * on with its own message), len 0 or >= 64, a Vm whose helper 26 is not bpf_skb_load_bytes — calls the
- * helper through the import.
+ * (RunContext.packet) is the packet LD_ABS/LD_IND read and lies in linear memory, `to` lies in the
+ * current frame and 1 <= len < 64. Then the module does what the helper (helpers/packet-helpers.ts
+ * skbLoadBytes) does, byte for byte: an offset above 0x7fffffff or past the packet's length zeroes the
+ * destination and returns -EFAULT, otherwise the bytes are copied from packet data + offset and r0 = 0;
+ * offset and len are the registers' low halves, r1-r5 are left as they were, and the budget is charged
+ * nothing (the helper charges only from 64 bytes on). Everything else — no packet, a destination
+ * elsewhere (which the helper checks and faults on with its own message), len 0 or >= 64, a Vm whose
+ * helper 26 is not bpf_skb_load_bytes — calls the helper through the import.
+ *
+ * The packet is found through the LD_ABS mirror (MEM_PACKET: its bytes' linear offset, data and end),
+ * which JavaScript rewrites at every entry and after every helper and the packet loop per record, so
+ * the packet's length is always the current run's; MEM_SKB only says which of the packet helpers
+ * (this one, skb-store-bytes.ts, csum-replace.ts) the module may run itself.
  *
  * The copy writes the stack where the module's own stores did not: the bytes below the frame's top it
  * reaches are compared with MEM_CLEARS, what the next run's start zeroes anyway, and beyond it raise
@@ -18,11 +23,12 @@
 import { STACK_SIZE } from '../../isa/index.js';
 import { SEMANTICS } from '../insn-semantics.js';
 import type { LoadedProgram } from '../interpreter-program.js';
+import type { LdAbsPacket } from '../interpreter-state.js';
 import { leaders } from '../jit-layout.js';
 import type { RunContext } from '../contexts/run-context.js';
 import type { HelperRegistry } from '../helper-abi.js';
-import { skbLoadBytes } from '../helpers/packet-helpers.js';
-import { Body, L_FP, L_T, L_TI, L_TJ, MEM_CLEARS, MEM_SKB, reg } from './body.js';
+import { l3CsumReplace, l4CsumReplace, skbLoadBytes, skbStoreBytes } from '../helpers/packet-helpers.js';
+import { Body, L_FP, L_T, L_TI, L_TJ, MEM_CLEARS, MEM_PACKET, MEM_SKB, reg } from './body.js';
 import { MEM_TOUCHED } from './repeat-loop.js';
 import * as W from './opcodes.js';
 
@@ -30,47 +36,84 @@ import * as W from './opcodes.js';
 export const SKB_LOAD_BYTES = 26;
 const EFAULT = 14;
 /** From this length on the helper charges the budget (HELPER_BYTES_PER_INSN): left to it. */
-const MAX_INLINE_LEN = 63;
+export const MAX_INLINE_LEN = 63;
 
 const SKB_CELL = MEM_SKB >> 2;
 
-/** What syncSkb last saw: the packet's bytes and their linear offset (-1: elsewhere). */
+/** Bits of the MEM_SKB cell: the packet helpers the module runs itself (their stock function is registered). */
+export const enum PacketHelper {
+  LoadBytes = 1,
+  StoreBytes = 2,
+  L3CsumReplace = 4,
+  L4CsumReplace = 8,
+}
+
+/**
+ * Formerly the packet mirror's cache; the module now reads the LD_ABS mirror instead and nothing is
+ * cached (kept for tail-call.ts's TailState, which still holds one).
+ */
 export interface SkbMirror {
   bytes: Uint8Array | undefined;
   lin: number;
 }
 
 /**
- * Mirror the run's packet for the inline copy: the linear offset of its data and its length, or -1
- * when there is no packet, its bytes are not in linear memory or helper 26 is not skbLoadBytes.
+ * Say which packet helpers the module may run itself (the MEM_SKB bits): none when the run has no
+ * packet or its packet is not the one LD_ABS/LD_IND read (`packet`, mirrored at MEM_PACKET, where
+ * the module finds its bytes), else each whose registered function is the stock one. Whether the
+ * bytes lie in linear memory the module reads from the mirror itself.
  */
 export function syncSkb(
   rc: RunContext | undefined,
+  packet: LdAbsPacket | undefined,
   helpers: HelperRegistry,
   cells: Int32Array,
-  buffer: ArrayBuffer,
-  m: SkbMirror,
 ): void {
   const pb = rc?.packet;
-  if (pb === undefined || helpers.fn(SKB_LOAD_BYTES) !== skbLoadBytes) {
-    cells[SKB_CELL] = -1;
+  if (pb === undefined || pb !== packet) {
+    cells[SKB_CELL] = 0;
     return;
   }
-  const bytes = pb.bytes;
-  if (bytes !== m.bytes) {
-    // (asking an array for its buffer is slow: once per array)
-    m.bytes = bytes;
-    m.lin = bytes.buffer === buffer ? bytes.byteOffset : -1;
-  }
-  cells[SKB_CELL] = m.lin < 0 ? -1 : m.lin + pb.data;
-  cells[SKB_CELL + 1] = pb.length;
+  cells[SKB_CELL] =
+    (helpers.fn(SKB_LOAD_BYTES) === skbLoadBytes ? PacketHelper.LoadBytes : 0) |
+    (helpers.fn(9) === skbStoreBytes ? PacketHelper.StoreBytes : 0) |
+    (helpers.fn(10) === l3CsumReplace ? PacketHelper.L3CsumReplace : 0) |
+    (helpers.fn(11) === l4CsumReplace ? PacketHelper.L4CsumReplace : 0);
+}
+
+/**
+ * The start of an inline packet helper, inside the block whose `br 0` leaves for the helper: unless
+ * MEM_SKB has `bit` and the packet's bytes lie in linear memory, go there.
+ */
+export function packetGate(b: Body, bit: PacketHelper): void {
+  b.i32(0).mem(W.I32_LOAD, 2, MEM_SKB).i32(bit).op(W.I32_AND, W.I32_EQZ, W.BR_IF).u32(0);
+  b.i32(0).mem(W.I32_LOAD, 2, MEM_PACKET).i32(0).op(W.I32_LT_S, W.BR_IF).u32(0);
+}
+
+/** Push the linear address of the packet's data (i32; after packetGate). */
+export function packetData(b: Body): Body {
+  return b
+    .i32(0)
+    .mem(W.I32_LOAD, 2, MEM_PACKET)
+    .i32(0)
+    .mem(W.I32_LOAD, 2, MEM_PACKET + 4)
+    .op(W.I32_ADD);
+}
+
+/** Push the packet's length, end - data (i32). */
+export function packetLength(b: Body): Body {
+  return b
+    .i32(0)
+    .mem(W.I32_LOAD, 2, MEM_PACKET + 8)
+    .i32(0)
+    .mem(W.I32_LOAD, 2, MEM_PACKET + 4)
+    .op(W.I32_SUB);
 }
 
 /** Emit the call at its site; `slow` emits the helper call through the import. */
 export function emitSkbLoadBytes(b: Body, slow: () => void): void {
   b.op(W.BLOCK, W.VOID).op(W.BLOCK, W.VOID);
-  // the packet's data in linear memory
-  b.i32(0).mem(W.I32_LOAD, 2, MEM_SKB).tee(L_TI).i32(0).op(W.I32_LT_S, W.BR_IF).u32(0);
+  packetGate(b, PacketHelper.LoadBytes);
   // 1 <= len <= MAX_INLINE_LEN
   b.get(reg(4)).op(W.I32_WRAP_I64).tee(L_TJ).i32(1).op(W.I32_SUB).i32(MAX_INLINE_LEN).op(W.I32_GE_U, W.BR_IF).u32(0);
   // to - (r10 - STACK_SIZE), unsigned, at most STACK_SIZE - len: the whole destination in the frame
@@ -87,16 +130,14 @@ export function emitSkbLoadBytes(b: Body, slow: () => void): void {
   const offset = (): Body => b.get(reg(2)).i64(-1, 0).op(W.I64_AND);
   offset().i64(0x7fffffff, 0).op(W.I64_GT_U);
   offset().get(L_TJ).op(W.I64_EXTEND_I32_U, W.I64_ADD);
-  b.i32(0)
-    .mem(W.I64_LOAD32_S, 2, MEM_SKB + 4)
-    .op(W.I64_GT_S, W.I32_OR);
+  packetLength(b).op(W.I64_EXTEND_I32_U, W.I64_GT_S, W.I32_OR);
   // (from here on: L_T the destination's linear address, L_TI the source's)
   b.get(L_FP).get(L_T).op(W.I32_WRAP_I64, W.I32_ADD, W.I64_EXTEND_I32_U).set(L_T);
   b.if();
   moveBytes(b, false);
   b.i64(-EFAULT, -1).set(reg(0));
   b.else();
-  b.get(L_TI).get(reg(2)).op(W.I32_WRAP_I64, W.I32_ADD).set(L_TI);
+  packetData(b).get(reg(2)).op(W.I32_WRAP_I64, W.I32_ADD).set(L_TI);
   moveBytes(b, true);
   b.i64(0, 0).set(reg(0));
   b.end();
@@ -108,9 +149,10 @@ export function emitSkbLoadBytes(b: Body, slow: () => void): void {
 /**
  * Copy L_TJ bytes (1 to 63) from L_TI to L_T (linear addresses), or zero them: 8 bytes at a time and the
  * last 8 (or 4, 2, 1) overlapping what was done — memory.copy / memory.fill call out of the compiled code
- * in V8 and cost more than the whole copy for a header. The bytes never overlap (packet → stack).
+ * in V8 and cost more than the whole copy for a header. The two ranges must not overlap (packet → stack,
+ * stack → packet).
  */
-function moveBytes(b: Body, copy: boolean): void {
+export function moveBytes(b: Body, copy: boolean): void {
   const chunk = (load: number, store: number, align: number, back: number): void => {
     // *(L_T + L_TJ - back) = *(L_TI + L_TJ - back), or the chunk at L_T itself when back is 0
     b.get(L_T).op(W.I32_WRAP_I64);
