@@ -18,7 +18,8 @@
  *
  * Tail calls stay in the loop: each record starts in the entry program (C_PROG) with no tail call taken,
  * and the program function's tail call (tail-call.ts) replaces it with the target's, whose exit is the
- * record's; the skb packet the inline skb_load_bytes reads (MEM_SKB) is set per record too.
+ * record's. The inline packet helpers (skb-load-bytes.ts, skb-store-bytes.ts, csum-replace.ts) find the
+ * record's packet through MEM_PACKET, which the loop writes per record.
  *
  * The control block (at `ctl`, int32s, written by packet-batch.ts) holds the batch's constants and the
  * record table; see the C_* offsets.
@@ -35,7 +36,6 @@ import {
   MEM_LO,
   MEM_MAX_DEPTH,
   MEM_PACKET,
-  MEM_SKB,
   MEM_STACKS,
   MEM_TAIL_COUNT,
 } from './body.js';
@@ -225,14 +225,6 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.get(CTX).get(T).mem(W.I32_STORE, 2, Skb.data_meta);
   b.get(CTX).get(T).get(LEN).op(W.I32_ADD).mem(W.I32_STORE, 2, Skb.data_end);
 
-  // the skb packet bpf_skb_load_bytes reads inline (skb-load-bytes.ts syncSkb: data's linear offset and
-  // the packet's length), when it reads it inline at all (-1: the helper does)
-  b.i32(0).mem(W.I32_LOAD, 2, MEM_SKB).i32(0).op(W.I32_GE_S).if();
-  b.i32(0).get(PB).i32(H).op(W.I32_ADD).mem(W.I32_STORE, 2, MEM_SKB);
-  b.i32(0)
-    .get(LEN)
-    .mem(W.I32_STORE, 2, MEM_SKB + 4);
-  b.end();
   // no tail call taken yet, in the entry program (tail-call.ts: the count's limit, whose result is whose)
   b.i32(0).i32(0).mem(W.I32_STORE, 2, MEM_TAIL_COUNT);
   b.i32(0).get(CTL).mem(W.I32_LOAD, 2, C_PROG).mem(W.I32_STORE, 2, MEM_CURRENT);

@@ -49,15 +49,6 @@ export const enum PacketHelper {
 }
 
 /**
- * Formerly the packet mirror's cache; the module now reads the LD_ABS mirror instead and nothing is
- * cached (kept for tail-call.ts's TailState, which still holds one).
- */
-export interface SkbMirror {
-  bytes: Uint8Array | undefined;
-  lin: number;
-}
-
-/**
  * Say which packet helpers the module may run itself (the MEM_SKB bits): none when the run has no
  * packet or its packet is not the one LD_ABS/LD_IND read (`packet`, mirrored at MEM_PACKET, where
  * the module finds its bytes), else each whose registered function is the stock one. Whether the

@@ -51,7 +51,6 @@ import {
 import { MEM_TOUCHED } from './repeat-loop.js';
 import { wasmApi, type WasmTable } from './runtime.js';
 import type { WasmShared } from './shared.js';
-import type { SkbMirror } from './skb-load-bytes.js';
 import { writeModule, type FuncType } from './module-writer.js';
 import * as W from './opcodes.js';
 
@@ -73,7 +72,7 @@ interface Mirror {
   shadow: Uint32Array;
 }
 
-/** A Vm's tail-call state (WasmShared.tail), and the skb packet mirror's. */
+/** A Vm's tail-call state (WasmShared.tail). */
 export interface TailState {
   table: WasmTable;
   /** The run context the directory was written for, and whether helper 12 was bpf_tail_call then. */
@@ -82,7 +81,6 @@ export interface TailState {
   mirrors: Mirror[];
   /** Each map's mirror once allocated (linear offset; -1: no room). */
   placed: Map<FdArrayMap, number>;
-  skb: SkbMirror;
   /** Program functions put into `table` so far (packet-batch.ts mirrors each into its own table). */
   registered: number;
   /** packet-batch.ts's state for this Vm, once made. */
@@ -99,7 +97,6 @@ export function tailState(w: WasmShared): TailState {
       on: false,
       mirrors: [],
       placed: new Map(),
-      skb: { bytes: undefined, lin: -1 },
       registered: 0,
       batch: undefined,
     };
