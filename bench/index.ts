@@ -8,6 +8,7 @@ import '../src/loader/node-host.js'; // the VM's host facts on Node (CPU count, 
 const suites = [
   'interpreter',
   'programs',
+  'compile',
   'kernel',
   'packet',
   'urls',

@@ -19,9 +19,13 @@ import { PcapParser, type PcapHeader } from './pcap-parser.js';
 import { PcapngParser, type PcapngSection } from './pcapng-parser.js';
 import { SnoopParser } from './snoop-parser.js';
 import type { RecordParser } from './record-parser.js';
+import { giveBackChunk, takeChunk } from './chunk-pool.js';
 
 /** Read-ahead scans: room in front of each chunk for the cut record of the chunk before it. */
 const AHEAD_ROOM = 64 * 1024;
+
+/** What a scanner's buffer is before its first read. */
+const NO_BYTES = new Uint8Array(0);
 
 /** Default read size: big enough that per-read overhead vanishes, small enough for a constant footprint. */
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
@@ -127,6 +131,8 @@ export class CaptureReader implements AsyncIterable<Packet> {
   /** pipes: the magic bytes already consumed by openCapture (undefined for regular files) @internal */
   streamHead: Uint8Array | undefined;
   private scans = 0;
+  /** the scan in progress (its buffers go back to the pool when the next scan starts or the reader closes) */
+  private current: ChunkScanner | undefined;
 
   constructor(
     readonly path: string,
@@ -225,21 +231,25 @@ export class CaptureReader implements AsyncIterable<Packet> {
    * step-sized pieces (another thread) gets its first packets without waiting for a whole chunk.
    * `readAhead` (regular files): read the next chunk while the packets of this one are delivered, so
    * the caller does not wait for the disk (or the page cache copy) between chunks; handOff is then not
-   * available.
+   * available. A step's records stay valid until the next step, the next scan or close().
    * @internal
    */
   scan(opts: { firstRead?: number; readAhead?: boolean } = {}): ChunkScanner {
     if (this.streamHead && this.scans > 0) throw new UsageError(`${this.path} is a pipe: it can be read only once`);
     this.scans++;
+    this.current?.release();
     this.parser = this.newParser();
     const scanner = new ChunkScanner(this.path, this.fh, this.parser, this.size, this.chunkSize, this.streamHead);
     if (opts.firstRead !== undefined) scanner.readLimit = Math.max(64, opts.firstRead);
     if (opts.readAhead && this.size >= 0 && !this.streamHead) scanner.readAhead = true;
+    this.current = scanner;
     return scanner;
   }
 
-  /** Close the file. */
+  /** Close the file (the records of the last scan are no longer valid after this). */
   async close(): Promise<void> {
+    this.current?.release();
+    this.current = undefined;
     await this.fh.close();
   }
 }
@@ -247,11 +257,13 @@ export class CaptureReader implements AsyncIterable<Packet> {
 /**
  * Reads the file sequentially into one buffer. After each read the parser consumes every whole
  * record; the cut record at the end moves to the front before the next read. The buffer only grows
- * when a single record is larger than it (bounded by MAX_RECORD_LEN through the parsers).
+ * when a single record is larger than it (bounded by MAX_RECORD_LEN through the parsers). Read-ahead
+ * scans alternate between two buffers taken from the chunk pool (see stepAhead).
  */
 export class ChunkScanner {
-  private buf: Uint8Array;
-  private dv: DataView;
+  /** (made at the first step: a read-ahead scan or a handOff never uses the first one) */
+  private buf: Uint8Array = NO_BYTES;
+  private dv: DataView = new DataView(NO_BYTES.buffer);
   private start = 0;
   private fill = 0;
   /** file offset of buf[0] */
@@ -268,13 +280,18 @@ export class ChunkScanner {
     /** pipes: bytes read before the scan began (the magic); also means "read sequentially" */
     head?: Uint8Array,
   ) {
-    this.buf = new Uint8Array(Math.max(chunkSize, 64));
-    this.dv = new DataView(this.buf.buffer);
     this.sequential = head !== undefined;
     if (head) {
+      this.allocate();
       this.buf.set(head);
       this.fill = head.length;
     }
+  }
+
+  /** The buffer of a scan without read-ahead, made at its first step. */
+  private allocate(): void {
+    this.buf = new Uint8Array(Math.max(this.chunkSize, 64));
+    this.dv = new DataView(this.buf.buffer);
   }
 
   private readonly sequential: boolean;
@@ -285,6 +302,9 @@ export class ChunkScanner {
   /** Read-ahead: the chunk being read, into `spare` at AHEAD_ROOM, and the buffer it goes into. */
   private ahead: Promise<number> | undefined;
   private spare: Uint8Array | undefined;
+  /** Read-ahead: the buffers taken from the chunk pool, and one of them not in use (after a joined record). */
+  private readonly pooled: Uint8Array[] = [];
+  private idle: Uint8Array | undefined;
 
   /** File offset up to which records have been delivered. */
   get position(): number {
@@ -315,6 +335,7 @@ export class ChunkScanner {
   async step(cb: PacketCallback): Promise<boolean> {
     if (this.readAhead) return this.stepAhead(cb);
     if (this.done) return false;
+    if (this.buf === NO_BYTES) this.allocate();
     if (this.start > 0) {
       this.buf.copyWithin(0, this.start, this.fill);
       this.base += this.start;
@@ -353,14 +374,15 @@ export class ChunkScanner {
    * step() with read-ahead. Chunks are read into one of two buffers after AHEAD_ROOM bytes of room; the
    * cut record at the end of the chunk just delivered is copied into that room, in front of the new
    * bytes, and the next chunk is read into the other buffer while this one is parsed. (A cut record
-   * longer than the room is joined with the new bytes in a buffer of its own.)
+   * longer than the room is joined with the new bytes in a buffer of its own.) The two buffers come from
+   * the chunk pool, sized to the chunk or to the whole file when that is smaller.
    */
   private async stepAhead(cb: PacketCallback): Promise<boolean> {
     if (this.done) return false;
-    const size = AHEAD_ROOM + this.chunkSize;
-    this.spare ??= new Uint8Array(size);
+    this.spare ??= this.freeChunk();
     const at = this.base + this.fill; // file offset of the bytes that come next
     const got = await (this.ahead ?? this.readInto(this.spare, at));
+    if (this.spare === undefined) return false; // (released while the read was in flight: closed mid-step)
     this.ahead = undefined;
     const tail = this.fill - this.start;
     if (got === 0) {
@@ -373,7 +395,7 @@ export class ChunkScanner {
       const next = this.spare;
       next.set(old.subarray(this.start, this.fill), AHEAD_ROOM - tail);
       // The buffer just delivered is free: the chunk after this one is read into it while we parse.
-      this.spare = old.length === size ? old : new Uint8Array(size);
+      this.spare = this.pooled.includes(old) ? old : this.freeChunk();
       this.buf = next;
       this.base = at - AHEAD_ROOM;
       this.start = AHEAD_ROOM - tail;
@@ -383,6 +405,7 @@ export class ChunkScanner {
       const next = new Uint8Array(tail + got);
       next.set(old.subarray(this.start, this.fill));
       next.set(this.spare.subarray(AHEAD_ROOM, AHEAD_ROOM + got), tail);
+      if (this.pooled.includes(old)) this.idle = old;
       this.buf = next;
       this.base = at - tail;
       this.start = 0;
@@ -395,6 +418,43 @@ export class ChunkScanner {
       this.ahead = ahead;
     }
     return this.deliver(cb);
+  }
+
+  /** Bytes one read-ahead read asks for: the chunk size, or the whole file when it is smaller. */
+  private get aheadRead(): number {
+    return Math.max(64, Math.min(this.chunkSize, this.size));
+  }
+
+  /** A read-ahead buffer not in use: the idle one, else one from the pool (kept to be given back). */
+  private freeChunk(): Uint8Array {
+    if (this.idle) {
+      const buf = this.idle;
+      this.idle = undefined;
+      return buf;
+    }
+    const buf = takeChunk(AHEAD_ROOM + this.aheadRead);
+    this.pooled.push(buf);
+    return buf;
+  }
+
+  /**
+   * The scan is over (its reader closes or scans again): its pool buffers go back for the next scan, the
+   * one a read may still be writing into once that read has finished. The scan delivers nothing more.
+   * @internal
+   */
+  release(): void {
+    this.done = true;
+    this.buf = NO_BYTES;
+    this.dv = new DataView(NO_BYTES.buffer);
+    this.start = this.fill = 0;
+    const pooled = this.pooled.splice(0);
+    const busy = this.ahead ? this.spare : undefined;
+    for (const buf of pooled) if (buf !== busy) giveBackChunk(buf);
+    if (busy && pooled.includes(busy)) {
+      const back = () => giveBackChunk(busy);
+      this.ahead!.then(back, back);
+    }
+    this.ahead = this.spare = this.idle = undefined;
   }
 
   /** Parse the records in buf[start, fill) to `cb`; false when the scan is over (the callback stopped it). */
@@ -413,7 +473,7 @@ export class ChunkScanner {
   }
 
   private async readInto(into: Uint8Array, at: number): Promise<number> {
-    const { bytesRead } = await this.fh.read(into, AHEAD_ROOM, into.length - AHEAD_ROOM, at);
+    const { bytesRead } = await this.fh.read(into, AHEAD_ROOM, this.aheadRead, at);
     return bytesRead;
   }
 

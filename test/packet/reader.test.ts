@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openCapture } from '../../src/packet/capture-reader.js';
+import { CaptureReader, openCapture } from '../../src/packet/capture-reader.js';
+import type { ByteSource } from '../../src/packet/decompressed-source.js';
 import { createCaptureWriter } from '../../src/packet/capture-writer.js';
 import { captureInfo } from '../../src/packet/capture-info.js';
 import { InputError, BpfkitError } from '../../src/util/errors.js';
@@ -163,6 +164,90 @@ test('read-ahead scans deliver every packet intact across chunk edges, records l
   }
   assert.equal(errors[1], errors[0]);
   assert.match(errors[0]!, /@71632: file ends inside a record/);
+});
+
+/** A capture in memory read like a file, whose `hold`th read (1-based; 0: none) waits for finish(). */
+class HeldSource implements ByteSource {
+  private reads = 0;
+  private release: (() => void) | undefined;
+  private readonly waiting = new Promise<void>((r) => (this.release = r));
+  private done: Promise<unknown> = Promise.resolve();
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly hold: number,
+  ) {}
+  read(buffer: Uint8Array, offset: number, length: number, position: number | null) {
+    const copy = () => {
+      const from = this.bytes.subarray(position ?? 0, (position ?? 0) + length);
+      buffer.set(from, offset);
+      return { bytesRead: from.length };
+    };
+    if (++this.reads !== this.hold) return Promise.resolve(copy());
+    const r = this.waiting.then(copy);
+    this.done = r;
+    return r;
+  }
+  /** Let the held read write its bytes, and wait until it has. */
+  async finish(): Promise<void> {
+    this.release!();
+    await this.done;
+  }
+  async close(): Promise<void> {}
+}
+
+test('read-ahead buffers reused from one scan to the next: interleaved scans, a scan closed mid-read and a rescan all see their own bytes', async (t) => {
+  const dir = tempDir(t);
+  const rand = prng(11);
+  const write = (name: string, tag: number): Uint8Array[] => {
+    const frames = Array.from({ length: 300 }, (_, i) =>
+      Uint8Array.from({ length: 40 + Math.floor(rand() * 300) }, () => Math.floor(rand() * 256)).map((b, k) =>
+        k === 0 ? tag : k === 1 ? i & 0xff : b,
+      ),
+    );
+    const w = createCaptureWriter(join(dir, name));
+    frames.forEach((data, i) => w.write({ tsSec: i, tsNsec: 0, data }));
+    w.close();
+    return frames;
+  };
+  const want = { a: write('a.pcap', 0xaa), b: write('b.pcap', 0xbb) };
+  const collect = (into: Uint8Array[]) => (p: { bytes: Uint8Array; offset: number; caplen: number }) =>
+    void into.push(p.bytes.slice(p.offset, p.offset + p.caplen));
+  // Two scans stepping in turn (each holds its own pair of buffers).
+  const ra = await openCapture(join(dir, 'a.pcap'), { chunkSize: 4096 });
+  const rb = await openCapture(join(dir, 'b.pcap'), { chunkSize: 4096 });
+  const got = { a: [] as Uint8Array[], b: [] as Uint8Array[] };
+  const sa = ra.scan({ readAhead: true });
+  const sb = rb.scan({ readAhead: true });
+  let moreA = true;
+  let moreB = true;
+  while (moreA || moreB) {
+    if (moreA) moreA = await sa.step(collect(got.a));
+    if (moreB) moreB = await sb.step(collect(got.b));
+  }
+  assert.deepEqual(got, want);
+  await ra.close();
+  await rb.close();
+  // Closed after one step while the read of the next chunk is still writing into its buffer: that buffer
+  // must not serve another scan until the read has finished (here the read finishes mid-way through b's).
+  const bytes = { a: readFileSync(join(dir, 'a.pcap')), b: readFileSync(join(dir, 'b.pcap')) };
+  const held = new HeldSource(bytes.a, 2);
+  const early = new CaptureReader('a.pcap', held, 'pcap', bytes.a.length, 4096);
+  await early.scan({ readAhead: true }).step(() => {});
+  await early.close();
+  const late = new CaptureReader('b.pcap', new HeldSource(bytes.b, 0), 'pcap', bytes.b.length, 4096);
+  const again: Uint8Array[] = [];
+  const sl = late.scan({ readAhead: true });
+  assert.ok(await sl.step(collect(again)));
+  await held.finish();
+  while (await sl.step(collect(again)));
+  await late.close();
+  assert.deepEqual(again, want.b);
+  // And a rescan of a, in the buffers both scans gave back.
+  const ra2 = await openCapture(join(dir, 'a.pcap'), { chunkSize: 4096 });
+  const againA: Uint8Array[] = [];
+  await ra2.forEachPacket(collect(againA));
+  await ra2.close();
+  assert.deepEqual(againA, want.a);
 });
 
 test('forEachPacket stops when the callback returns false', async () => {
