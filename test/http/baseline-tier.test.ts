@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 const engine = fileURLToPath(new URL('../../src/apps/http/filter-engine.js', import.meta.url));
 
 // (a module of one function, `f`, returning 42)
-const TINY = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 6, 1, 4, 0, 65, 42, 11];
+const TINY = [
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 6, 1, 4, 0, 65, 42, 11,
+];
 
 const script = `
 const { loadFilterObject } = await import(${JSON.stringify(engine)});
