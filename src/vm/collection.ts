@@ -258,6 +258,23 @@ export class VmCollection implements Collection {
   }
   private area: BatchArea | null | undefined;
 
+  /**
+   * Where runPacketAt copies a frame on the 'wasm' engine (in linear memory, mapped nowhere in VM
+   * memory: only LD_ABS/LD_IND read it), so the module's own LD_ABS/LD_IND read it instead of calling
+   * into JavaScript for every load; null when the engine is another or linear memory has no room.
+   * @internal
+   */
+  inPlaceScratch(): Uint8Array | null {
+    if (this.scratch !== undefined) return this.scratch;
+    this.scratch = null;
+    if (this.vm.engine !== 'wasm') return null;
+    const bytes = this.vm.memory.allocate(IN_PLACE_SCRATCH);
+    // (an allocation that did not fit is an ordinary array: the module's loads could not reach it)
+    if (bytes.buffer === this.packetBuffer().bytes.buffer && bytes.byteOffset !== 0) this.scratch = bytes;
+    return this.scratch;
+  }
+  private scratch: Uint8Array | null | undefined;
+
   /** The program called `name`; throws naming the programs there are when none is. */
   program(name: string): VmProgram {
     return byName(this.programs, 'program', name);
@@ -278,6 +295,12 @@ export class VmCollection implements Collection {
 /** Records per batch, and the bytes of frames a batch copies into linear memory at once. */
 const BATCH_RECORDS = 1024;
 const BATCH_STAGING = 48 * 1024;
+/**
+ * Largest frame runPacketAt copies into linear memory: an Ethernet frame with room to spare. Larger
+ * ones (loopback's 64 KiB segments) are read where they lie: copying all of one would cost more than the
+ * few header loads a filter makes calling out.
+ */
+export const IN_PLACE_SCRATCH = 4096;
 
 /** Where batches live in linear memory: the control block (packet-loop.ts) and the frames' staging area. */
 interface BatchArea {
@@ -333,6 +356,8 @@ export class VmProgram implements Program {
   private readonly inPlace: boolean;
   /** What LD_ABS/LD_IND read in an in-place run (one object, pointed at each frame in turn). */
   private readonly inPlaceView: LdAbsPacket = { bytes: new Uint8Array(0), data: 0, end: 0, mac: 0, net: 0 };
+  /** VmCollection.inPlaceScratch, once asked (undefined: not yet). */
+  private scratch: Uint8Array | null | undefined;
   /**
    * RunContext.lazyPacket of in-place runs: when a helper's pointer reaches the packet buffer (which
    * holds some older frame), copy the current frame in as runPacket would, once per run.
@@ -505,13 +530,23 @@ export class VmProgram implements Program {
     if (!this.inPlace)
       return this.runPacket(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
     const view = this.inPlaceView;
-    view.bytes = bytes;
-    view.mac = off;
-    view.net = off + 14;
-    view.end = off + len;
+    // On the 'wasm' engine a copy in linear memory costs less than LD_ABS/LD_IND calling out for
+    // every load (the frame's own bytes, so the run and its result are the same).
+    const scratch = this.scratch === undefined ? (this.scratch = this.coll.inPlaceScratch()) : this.scratch;
+    if (scratch !== null && len <= scratch.length) {
+      scratch.set(bytes.subarray(off, off + len));
+      view.bytes = scratch;
+      view.mac = 0;
+    } else {
+      view.bytes = bytes;
+      view.mac = off;
+    }
+    const at = view.mac;
+    view.net = at + 14;
+    view.end = at + len;
     this.lastNetwork = this.networkView(len);
     this.lastInPlace = true;
-    view.data = this.lastNetwork ? off + 14 : off;
+    view.data = this.lastNetwork ? at + 14 : at;
     // Such a program cannot write its context (nor can its helpers): after one zeroing, rewriting the
     // per-packet fields is enough.
     if (!this.ctxClean) {
@@ -520,7 +555,7 @@ export class VmProgram implements Program {
     }
     // The __sk_buff says what a copied run's would: data where the packet buffer would hold the frame.
     // (No helper such a program may call looks at the packet buffer: the run gets none.)
-    const data = this.coll.packetBuffer().base + XDP_PACKET_HEADROOM + (view.data - off);
+    const data = this.coll.packetBuffer().base + XDP_PACKET_HEADROOM + (view.data - at);
     this.coll.rc.lazyPacket = this.settlePacket;
     return this.runFresh(bytes, off, len, data, data + (view.end - view.data), view, undefined);
   }

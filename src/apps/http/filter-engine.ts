@@ -16,6 +16,7 @@ import type { ObjectSpec } from '../../elf/spec.js';
 import type { VmExecution, VmLoadOptions } from '../../engine/options.js';
 import { FULL_KEY_SIZE, writeFullSessionKey } from './full-key.js';
 import { readCachedSpec } from './filter-spec-cache.js';
+import { compileOnBaselineTier } from './baseline-tier.js';
 
 export interface LoadedFilter {
   collection: Collection;
@@ -93,6 +94,8 @@ export async function loadFilterSpec(
   const collection =
     engine === 'vm' && plainObject(spec) ? await loadIntoVm(spec, vm) : await loadAny(spec, engine, vm);
   const program = collection.program(OBJECTS[mode]!.program);
+  // (in the VM: its WebAssembly made now, on the tier that costs a capture's run least: baseline-tier.ts)
+  if (engine === 'vm') compileOnBaselineTier(program);
   const sessions = collection.maps.get('sessions');
   // Per frame: the VM's allocation-free packet entry when the engine has one, else a full test run.
   const run = program.runPacket
