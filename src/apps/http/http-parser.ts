@@ -56,6 +56,14 @@ for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
 
 const MAX_METHOD = 32;
 
+/**
+ * Zero as a double, the first value of fields that hold capture times. V8 stores a field as a small
+ * integer until a fraction arrives; then it changes the field's representation, and every object shape and
+ * optimised function built on the old one is thrown away: at the first packet, while the hot functions
+ * are being compiled. (-0 is 0 to every comparison and sum here, but never a small integer.)
+ */
+const NO_TIME = -0;
+
 /** Grows up to a cap; holds the line being assembled across segment boundaries. */
 const NO_BYTES = new Uint8Array(0);
 
@@ -306,7 +314,7 @@ abstract class MessageParser {
   protected headerLine = new LineBuffer();
   protected remaining = 0;
   /** ts of the segment holding the current message's first byte */
-  protected msgTs = 0;
+  protected msgTs = NO_TIME;
   protected contentLength = -1;
   protected chunked = false;
   protected badLength = false;
@@ -597,7 +605,7 @@ export class RequestParser extends MessageParser {
     version: '',
     host: '',
     truncated: false,
-    ts: 0,
+    ts: NO_TIME,
     upgrade: false,
     malformed: false,
     raw: '',
@@ -747,7 +755,7 @@ export class ResponseParser extends MessageParser {
   private status = 0;
   private version = '';
   /** Reused for every response of this direction. */
-  private readonly head: ResponseHead = { status: 0, version: '', ts: 0 };
+  private readonly head: ResponseHead = { status: 0, version: '', ts: NO_TIME };
 
   constructor(
     limits: ParserLimits,
