@@ -550,7 +550,8 @@ export class FullAnalyzer {
       this.waitingMemory -= requestCost(rec);
       this.emit(rec);
     }
-    flow.waiting = [];
+    // (emptied, not replaced: a field's first reassignment makes V8 drop code compiled on it)
+    flow.waiting.length = 0;
     this.stats.anomalies += (flow.req?.anomalies ?? 0) + (flow.resp?.anomalies ?? 0);
     this.opts.onFlowEnd?.(flow.ends);
   }
