@@ -163,6 +163,8 @@ class HttpFlow extends TcpFlow {
 }
 
 const HTTP_SLASH = [72, 84, 84, 80, 47];
+/** Zero as a double for a capture-time field (a small integer first: V8 reshapes the field at the first packet). */
+const NO_TIME = -0;
 const UNDECODED_KINDS: PacketView['undecoded'][] = ['', 'linktype', 'ethertype', 'ppp', 'gre', '802.11'];
 
 /** Every HTTP/1.x request in a stream of frames (see the file comment). */
@@ -172,7 +174,7 @@ export class FullAnalyzer {
   private readonly view = new PacketView();
   private readonly frags: FragmentReassembler;
   private readonly opts: FullOptions;
-  private lastSweep = 0;
+  private lastSweep = NO_TIME;
   /** memory of the requests waiting for their response, by requestCost */
   private waitingMemory = 0;
   private readonly maxWaitingMemory: number;
@@ -548,7 +550,8 @@ export class FullAnalyzer {
       this.waitingMemory -= requestCost(rec);
       this.emit(rec);
     }
-    flow.waiting = [];
+    // (emptied, not replaced: a field's first reassignment makes V8 drop code compiled on it)
+    flow.waiting.length = 0;
     this.stats.anomalies += (flow.req?.anomalies ?? 0) + (flow.resp?.anomalies ?? 0);
     this.opts.onFlowEnd?.(flow.ends);
   }

@@ -132,9 +132,12 @@ export class PacketView {
   l4Offset = -1;
   srcPort = -1;
   dstPort = -1;
-  /** TCP sequence and acknowledgement numbers (unsigned 32-bit) */
-  tcpSeq = 0;
-  tcpAck = 0;
+  /**
+   * TCP sequence and acknowledgement numbers (unsigned 32-bit). Half of them do not fit a small integer:
+   * the fields start as a double (-0, which is 0) so that V8 does not reshape them at the first packet.
+   */
+  tcpSeq = -0;
+  tcpAck = -0;
   /** TCP flags byte: FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128 (see TCP_FLAG) */
   tcpFlags = 0;
   /** TCP header length in bytes (data offset * 4) */

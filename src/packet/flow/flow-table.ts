@@ -20,6 +20,13 @@ import type { PacketView } from '../decode/packet-view.js';
 import { flowEnds, flowKey, isFromA, type FlowEnds } from './flow-key.js';
 import { TcpStream, type StreamStats } from './tcp-stream.js';
 
+/**
+ * Zero as a double, the first value of fields that hold capture times: a small integer first would make
+ * V8 change the field's representation at the first packet and drop the code compiled for it (-0 is 0
+ * to every comparison here, but never a small integer).
+ */
+const NO_TIME = -0;
+
 /** One TCP connection: its two directions, reassembled, and the table's bookkeeping. */
 export class TcpFlow {
   /** the direction from endpoint A (see flow-key.ts) */
@@ -28,7 +35,7 @@ export class TcpFlow {
   /** a SYN of this connection was seen (it did not start before the capture) */
   sawHandshake = false;
   /** capture time of the last segment */
-  lastTs = 0;
+  lastTs = NO_TIME;
   rst = false;
   /** closed: the table no longer holds it */
   ended = false;
@@ -132,7 +139,7 @@ export class TcpFlowTable<F extends TcpFlow> {
    * segments (retransmission, reordering) must not start a new flow and have its data delivered twice.
    */
   private readonly closedFlows = new Map<string, { a: number; b: number; ts: number }>();
-  private now = 0;
+  private now = NO_TIME;
   /**
    * Recent IPv4 flows, direct-mapped by a hash of their endpoints in canonical order: a segment of a
    * flow found here skips building the string key and the map lookup (captures interleave many
