@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { conformanceDir, repoPath } from '../support/env.js';
 import { type Instruction, checkInstruction, makeInsn, opcodeTable } from '../../src/isa/index.js';
+import { cliScript } from '../support/cli-script.js';
 
 export interface ConformanceProgram {
   file: string;
@@ -89,14 +90,9 @@ export function allValidInstructions(): Instruction[] {
 /** Run the compiled CLI (this build, not dist/) with arguments and optional stdin. */
 export function bpfkit(args: string[], input?: string | Uint8Array) {
   const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-  return spawnSync(
-    process.execPath,
-    [
-      '-e',
-      `import(${JSON.stringify(main)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`,
-      '--',
-      ...args,
-    ],
-    { encoding: 'utf8', input, maxBuffer: 64 << 20 },
-  );
+  return spawnSync(process.execPath, ['-e', cliScript(main), '--', ...args], {
+    encoding: 'utf8',
+    input,
+    maxBuffer: 64 << 20,
+  });
 }

@@ -4,19 +4,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { fixture } from './object-oracle.js';
+import { cliScript } from '../support/cli-script.js';
 
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 function bpfkit(...args: string[]) {
-  const r = spawnSync(
-    process.execPath,
-    [
-      '-e',
-      `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`,
-      '--',
-      ...args,
-    ],
-    { encoding: 'utf8' },
-  );
+  const r = spawnSync(process.execPath, ['-e', cliScript(mainJs), '--', ...args], { encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -15,6 +15,7 @@ import { readTruth } from './corpus/generate.js';
 import { score } from './corpus/score.js';
 import { loadFilterObject } from '../../src/apps/http/filter-engine.js';
 import { runUrls } from './support.js';
+import { cliScript } from '../support/cli-script.js';
 
 const build = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 const mainJs = build('../../src/cli/main.js');
@@ -38,7 +39,7 @@ async function liveRun(mode: string): Promise<{ truth: ReturnType<typeof readTru
     kids.push(server);
     let serverOut = '';
     server.stdout.on('data', (d: Buffer) => (serverOut += d.toString()));
-    const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
+    const script = cliScript(mainJs);
     const urls = spawn(
       'ip',
       [

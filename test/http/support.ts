@@ -5,6 +5,7 @@ import { buildPipeline, type EngineChoice, type Mode } from '../../src/apps/http
 import { readCaptureInto } from '../../src/apps/http/capture-source.js';
 import type { UrlRecord } from '../../src/apps/http/record.js';
 import type { UrlSummary } from '../../src/apps/http/pipeline.js';
+import { cliScript } from '../support/cli-script.js';
 
 export interface Run {
   records: UrlRecord[];
@@ -46,7 +47,7 @@ const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 /** Node's arguments (after process.execPath) that run the CLI with `args`, from the same build as this test. */
 export function cliArgv(...args: string[]): string[] {
-  const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
+  const script = cliScript(mainJs);
   return ['--input-type=module', '-e', script, '--', ...args];
 }
 

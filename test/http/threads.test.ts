@@ -10,6 +10,7 @@ import { readPcapFrames, writePcapFrames, type Frame } from './corpus/pcap-out.j
 import { fragment, parse, vlanTag } from './corpus/rewrite.js';
 import { encapsulate } from './corpus/encap.js';
 import { cli } from './support.js';
+import { cliScript } from '../support/cli-script.js';
 
 /** The compiled CLI beside this compiled test. */
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -120,7 +121,7 @@ test('--threads 2 runs in bounded memory: a capture four times larger costs no m
   if (spawnSync('sh', ['-c', 'test -x /usr/bin/time']).status !== 0) return t.skip('/usr/bin/time is missing');
   const { linktype, frames } = readPcapFrames(demo);
   const span = frames[frames.length - 1]!.tsSec - frames[0]!.tsSec + 1;
-  const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
+  const script = cliScript(mainJs);
   const peakMb = (file: string, threads: string, copies: number) => {
     const args = ['--input-type=module', '-e', script, '--', 'urls', file, '--threads', threads, '-q'];
     const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...args], {

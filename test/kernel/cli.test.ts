@@ -5,9 +5,10 @@ import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { needs, repoPath } from '../support/env.js';
 import { createNamespace, deleteNamespace } from './helpers/netns.js';
+import { cliScript } from '../support/cli-script.js';
 
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
+const script = cliScript(mainJs);
 
 /** Run the CLI; `ns` runs it in that network namespace only (nsenter keeps the host's bpffs mount). */
 function bpfkit(args: string[], ns?: string, env: Record<string, string> = {}) {

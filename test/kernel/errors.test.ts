@@ -11,6 +11,7 @@ import { EnvironmentError } from '../../src/util/errors.js';
 import { encodeProgram } from '../../src/isa/codec.js';
 import { exit, mov64Imm, prog } from './helpers/insns.js';
 import { MapType } from '../../src/uapi/types.js';
+import { cliScript } from '../support/cli-script.js';
 
 test('a map type the kernel does not know is NotSupportedError naming it', (t) => {
   if (!needs(t, { root: true })) return;
@@ -48,7 +49,7 @@ test('opening a pin that does not exist is an EnvironmentError naming the path',
 test('without privileges the CLI says what is needed and exits 3 (no stack trace)', (t) => {
   if (!needs(t, { root: true, tools: ['setpriv'] })) return;
   const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-  const script = `import(${JSON.stringify(main)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
+  const script = cliScript(main);
   const drop = ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'];
   // The unprivileged user must be able to read the build (not so when the checkout is under /root).
   if (spawnSync('setpriv', [...drop, 'test', '-r', main]).status !== 0) {

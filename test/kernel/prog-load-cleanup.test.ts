@@ -9,21 +9,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { needs, repoPath } from '../support/env.js';
+import { cliScript } from '../support/cli-script.js';
 
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const obj = repoPath('test', 'programs', 'fixtures', 'pinned-fails.o');
 
 function bpfkit(env: Record<string, string>, ...args: string[]): { code: number; err: string } {
-  const r = spawnSync(
-    process.execPath,
-    [
-      '-e',
-      `import(${JSON.stringify(mainJs)}).then(m => m.main(process.argv.slice(1))).then(c => process.exit(c))`,
-      '--',
-      ...args,
-    ],
-    { encoding: 'utf8', env: { ...process.env, ...env } },
-  );
+  const r = spawnSync(process.execPath, ['-e', cliScript(mainJs), '--', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
   return { code: r.status ?? -1, err: r.stderr };
 }
 

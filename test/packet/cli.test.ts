@@ -8,22 +8,14 @@ import { parseClassicBpf } from '../../src/cbpf/index.js';
 import { InputError } from '../../src/util/errors.js';
 import { needs } from '../support/env.js';
 import { fixture, tempDir, tsharkFrames } from './helpers.js';
+import { cliScript } from '../support/cli-script.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 function bpfkit(...args: string[]) {
-  return spawnSync(
-    process.execPath,
-    [
-      '-e',
-      `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`,
-      '--',
-      ...args,
-    ],
-    {
-      encoding: 'utf8',
-      timeout: 30000,
-    },
-  );
+  return spawnSync(process.execPath, ['-e', cliScript(MAIN), '--', ...args], {
+    encoding: 'utf8',
+    timeout: 30000,
+  });
 }
 
 test('pcap info --json: counts, bytes, link types and first/last agree with tshark', async (t) => {
@@ -169,12 +161,7 @@ test('pcap info reads a pipe (/dev/stdin), whole and cut short', () => {
   const viaPipe = (producer: string) =>
     spawnSync(
       'sh',
-      [
-        '-c',
-        `${producer} | "$0" -e "$1" -- pcap info --json /dev/stdin`,
-        process.execPath,
-        `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`,
-      ],
+      ['-c', `${producer} | "$0" -e "$1" -- pcap info --json /dev/stdin`, process.execPath, cliScript(MAIN)],
       {
         encoding: 'utf8',
         timeout: 30000,

@@ -13,13 +13,10 @@ import { needs } from '../support/env.js';
 import { stderrLine, tcpSettled, tcpdumpCaughtUp, waitUntil } from '../support/live-wait.js';
 import { fixture, readAll, tempDir } from './helpers.js';
 import { openCapture } from '../../src/packet/capture-reader.js';
+import { cliScript } from '../support/cli-script.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const BPFKIT = [
-  '-e',
-  `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`,
-  '--',
-];
+const BPFKIT = ['-e', cliScript(MAIN), '--'];
 
 const TRAFFIC = `
 const http = require('node:http');

@@ -13,20 +13,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, repoPath } from '../support/env.js';
+import { cliScript } from '../support/cli-script.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function bpfkit(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(
-    process.execPath,
-    [
-      '-e',
-      `import(${JSON.stringify(MAIN)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`,
-      '--',
-      ...args,
-    ],
-    { encoding: 'utf8', maxBuffer: 64 << 20 },
-  );
+  const r = spawnSync(process.execPath, ['-e', cliScript(MAIN), '--', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, repoPath } from '../support/env.js';
+import { cliScript } from '../support/cli-script.js';
 
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -71,19 +72,9 @@ function compile(dir: string): string {
 
 /** Run the CLI under /usr/bin/time: output, exit code, peak RSS (KiB) and wall seconds. */
 function timedRun(...args: string[]): { code: number; out: string; err: string; maxRssKiB: number; seconds: number } {
-  const r = spawnSync(
-    '/usr/bin/time',
-    [
-      '-f',
-      'TIME %M %e',
-      process.execPath,
-      '-e',
-      `import(${JSON.stringify(mainJs)}).then(m => m.main(process.argv.slice(1))).then(c => process.exit(c))`,
-      '--',
-      ...args,
-    ],
-    { encoding: 'utf8' },
-  );
+  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %M %e', process.execPath, '-e', cliScript(mainJs), '--', ...args], {
+    encoding: 'utf8',
+  });
   const m = /TIME (\d+) ([\d.]+)\s*$/.exec(r.stderr);
   assert.ok(m, r.stderr);
   return {

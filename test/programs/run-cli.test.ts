@@ -16,20 +16,12 @@ import { VmError } from '../../src/vm/vm-error.js';
 import { makeInsn, BPF_JMP, BPF_CALL, BPF_EXIT, BPF_ALU64, BPF_MOV, BPF_K } from '../../src/isa/index.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
 import { ProgType } from '../../src/uapi/types.js';
+import { cliScript } from '../support/cli-script.js';
 
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function bpfkit(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(
-    process.execPath,
-    [
-      '-e',
-      `import(${JSON.stringify(mainJs)}).then(m => m.main(process.argv.slice(1))).then(c => process.exit(c))`,
-      '--',
-      ...args,
-    ],
-    { encoding: 'utf8' },
-  );
+  const r = spawnSync(process.execPath, ['-e', cliScript(mainJs), '--', ...args], { encoding: 'utf8' });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 

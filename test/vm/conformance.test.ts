@@ -7,11 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { conformanceDir, needs } from '../support/env.js';
 import { collectDataFiles, runFile } from '../../src/conformance/runner.js';
 import { ENGINES } from '../../src/vm/interpreter.js';
+import { cliScript } from '../support/cli-script.js';
 
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function cli(args: string[], input?: string) {
-  const script = `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c));`;
+  const script = cliScript(mainJs);
   return spawnSync(process.execPath, ['-e', script, '--', ...args], { encoding: 'utf8', input });
 }
 
@@ -107,15 +108,8 @@ test('conformance-plugin: hex program on stdin, memory as hex argument, r0 in he
   assert.match(r.stderr, /pc 0 .*read of 4 bytes at 0x[0-9a-f]{8} runs past the end of region 'input'/);
   // raw bytecode on stdin is accepted too
   const raw = Buffer.from('b700000007000000' + '9500000000000000', 'hex').toString('latin1');
-  const rb = spawnSync(
-    process.execPath,
-    [
-      '-e',
-      `import(${JSON.stringify(mainJs)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c));`,
-      '--',
-      'conformance-plugin',
-    ],
-    { input: Buffer.from(raw, 'latin1') },
-  );
+  const rb = spawnSync(process.execPath, ['-e', cliScript(mainJs), '--', 'conformance-plugin'], {
+    input: Buffer.from(raw, 'latin1'),
+  });
   assert.equal(rb.stdout.toString(), '7\n');
 });
