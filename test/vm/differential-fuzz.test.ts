@@ -14,6 +14,7 @@ import { loadVmCollection, type VmProgram } from '../../src/vm/collection.js';
 import { ENGINES, type EngineKind } from '../../src/vm/interpreter.js';
 import { VmError } from '../../src/vm/vm-error.js';
 import { fuzzCase, type FuzzCase } from './differential-programs.js';
+import { captureLayout } from './support.js';
 import { assemble } from '../../src/asm/index.js';
 import { BPF_PSEUDO_FUNC, OP_LDDW } from '../../src/isa/index.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
@@ -89,16 +90,7 @@ function outcome(c: FuzzCase, engine: EngineKind, path: PacketPath): Outcome {
  * paths do.
  */
 function runBatched(p: VmProgram, frames: Uint8Array[], results: string[]): void {
-  const offs = new Int32Array(frames.length);
-  const lens = new Int32Array(frames.length);
-  const buf = new Uint8Array(frames.reduce((n, f) => n + 16 + f.length, 0)).fill(0xee);
-  let at = 0;
-  frames.forEach((f, i) => {
-    offs[i] = at + 16;
-    lens[i] = f.length;
-    buf.set(f, at + 16);
-    at += 16 + f.length;
-  });
+  const { src: buf, offs, lens } = captureLayout(frames, 16, 0xee);
   let from = 0;
   while (from < frames.length) {
     let next = from;

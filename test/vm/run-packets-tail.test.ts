@@ -5,34 +5,21 @@
 // a fault or a budget overrun inside a tail-called stage, and skb_load_bytes on frames of every length.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assemble } from '../../src/asm/index.js';
-import { BPF_PSEUDO_MAP_FD, OP_LDDW, type Instruction } from '../../src/isa/index.js';
-import type { MapReference, MapSpec, ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
+import type { ObjectSpec } from '../../src/elf/spec.js';
 import { loadObjectFile } from '../../src/elf/index.js';
 import { loadVmCollection, type VmCollection } from '../../src/vm/collection.js';
-import { MapType, ProgType } from '../../src/uapi/types.js';
+import { MapType } from '../../src/uapi/types.js';
 import { loopStats } from '../../src/vm/wasm/packet-batch.js';
 import { mapSpec } from '../support/map-spec.js';
+import { MAP, captureLayout, tcProgram } from './support.js';
 import { repoPath } from '../support/env.js';
 import { frames as packets } from '../programs/packets.js';
 
-/** `lddw %rN, MAP+k`: the k-th map of the object. */
-const MAP = 0x7e570000;
 const ARR = MAP;
 const PROGS = MAP + 1;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const u32 = (n: number) => Uint8Array.of(n, n >>> 8, n >>> 16, n >>> 24);
-
-function program(name: string, text: string, maps: MapSpec[]): ProgramSpec {
-  const mapRefs: MapReference[] = [];
-  const insns = assemble(text, { syntax: 'conformance', source: name }).map((i): Instruction => {
-    if (i.code !== OP_LDDW || i.imm2 !== 0 || i.imm < MAP || i.imm >= MAP + 16) return i;
-    mapRefs.push({ pc: i.pc, map: maps[i.imm - MAP]!.name, kind: 'fd', offset: 0 });
-    return { ...i, src: BPF_PSEUDO_MAP_FD, imm: 0 };
-  });
-  return { name, section: 'tc', type: ProgType.SCHED_CLS, insns, mapRefs, license: 'GPL', kernelVersion: 0 };
-}
 
 /**
  * The entry reads the frame's first two bytes a, b (frames under 2 bytes: retval 0), faults on a = 0xfe
@@ -155,7 +142,7 @@ function object(): ObjectSpec {
     license: 'GPL',
     kernelVersion: 0,
     maps,
-    programs: Object.entries({ entry: ENTRY, ...STAGES }).map(([name, text]) => program(name, text, maps)),
+    programs: Object.entries({ entry: ENTRY, ...STAGES }).map(([name, text]) => tcProgram(name, text, maps)),
   };
 }
 
@@ -172,21 +159,6 @@ function frameSet(n: number, seed: number, special: (i: number, f: Uint8Array) =
     out.push(f);
   }
   return out;
-}
-
-/** The frames laid out in one buffer with gaps, as a capture's chunk holds them. */
-function layout(frames: Uint8Array[]): { src: Uint8Array; offs: Int32Array; lens: Int32Array } {
-  const offs = new Int32Array(frames.length);
-  const lens = new Int32Array(frames.length);
-  let at = 8;
-  for (const [i, f] of frames.entries()) {
-    offs[i] = at;
-    lens[i] = f.length;
-    at += f.length + 8;
-  }
-  const src = new Uint8Array(at).fill(0xa5);
-  for (const [i, f] of frames.entries()) src.set(f, offs[i]);
-  return { src, offs, lens };
 }
 
 /** What a sequence of steps gave: result and trace lines in order, the error that stopped it, the maps. */
@@ -246,7 +218,7 @@ function play(
         }
         continue;
       }
-      const { src, offs, lens } = layout(step);
+      const { src, offs, lens } = captureLayout(step, 8, 0xa5);
       p.runPackets(src, offs, lens, step.length, (i, retval) => {
         events.push(`${first + i}: ${retval}`);
         onReport(c, first + i);
@@ -373,13 +345,13 @@ test('runPackets (wasm): a report that fills a slot with a program never run yet
   // target is compiled by the helper's mirror update and must get its loop instance then)
   const spec = object();
   spec.programs.push(
-    program(
+    tcProgram(
       'traced',
       `mov %r6, %r1\nstb [%r10-8], 0x65\nstb [%r10-7], 0\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 2\ncall 6
 mov %r1, %r6\nlddw %r2, ${PROGS}\nmov %r3, 6\ncall 12\nadd %r0, 1000\nexit`,
       spec.maps,
     ),
-    program('late', 'mov %r0, 42\nexit', spec.maps),
+    tcProgram('late', 'mov %r0, 42\nexit', spec.maps),
   );
   const onReport = (c: VmCollection, i: number) => {
     if (i === 500) c.map('progs').update(u32(6), u32(c.program('late').fd));

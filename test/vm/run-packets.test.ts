@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { repoPath } from '../support/env.js';
-import { asm } from './support.js';
+import { asm, captureLayout } from './support.js';
 import { loadObjectFile } from '../../src/elf/index.js';
 import { loadVmCollection, type VmProgram } from '../../src/vm/collection.js';
 import { ENGINES } from '../../src/vm/interpreter.js';
@@ -118,21 +118,6 @@ function frameSet(n: number, special: (i: number, f: Uint8Array) => void = () =>
   return out;
 }
 
-/** The frames laid out in one buffer with gaps (as a capture's chunk holds them). */
-function layout(frames: Uint8Array[]): { src: Uint8Array; offs: Int32Array; lens: Int32Array } {
-  const offs = new Int32Array(frames.length);
-  const lens = new Int32Array(frames.length);
-  let at = 16;
-  for (const [i, f] of frames.entries()) {
-    offs[i] = at;
-    lens[i] = f.length;
-    at += f.length + 16;
-  }
-  const src = new Uint8Array(at).fill(0x5a);
-  for (const [i, f] of frames.entries()) src.set(f, offs[i]);
-  return { src, offs, lens };
-}
-
 type Outcome = { events: string[]; error?: string };
 
 /** One run() per frame: a result line per frame, trace lines where the runs print them; stops at an error. */
@@ -152,7 +137,7 @@ function perFrame(p: VmProgram, trace: string[], frames: Uint8Array[]): Outcome 
 /** runPackets over the same frames, reported the same way. */
 function batched(p: VmProgram, trace: string[], frames: Uint8Array[]): Outcome {
   const events = trace;
-  const { src, offs, lens } = layout(frames);
+  const { src, offs, lens } = captureLayout(frames);
   try {
     p.runPackets(src, offs, lens, frames.length, (i, retval, changed) => {
       events.push(`${i}: ${retval} ${changed ? hex(p.lastPacket()) : '-'}`);

@@ -1,13 +1,51 @@
 // Shared by the VM tests: assemble conformance-syntax text and run it on every engine.
 import assert from 'node:assert/strict';
 import { assemble } from '../../src/asm/index.js';
-import type { Instruction } from '../../src/isa/index.js';
+import { BPF_PSEUDO_MAP_FD, OP_LDDW, type Instruction } from '../../src/isa/index.js';
+import type { MapReference, MapSpec, ProgramSpec } from '../../src/elf/spec.js';
+import { ProgType } from '../../src/uapi/types.js';
 import { ENGINES, Vm, type EngineKind, type VmOptions } from '../../src/vm/interpreter.js';
 import { VmError } from '../../src/vm/vm-error.js';
 import { registerTestHelpers } from '../../src/conformance/test-helpers.js';
 
 export function asm(text: string): Instruction[] {
   return assemble(text, { syntax: 'conformance', source: 'test' });
+}
+
+/** `lddw %rN, MAP+k` in tcProgram's text: the k-th map of the object. */
+export const MAP = 0x7e570000;
+
+/** A tc program from conformance-syntax text whose `lddw %rN, MAP+k` name the k-th of `maps`. */
+export function tcProgram(name: string, text: string, maps: MapSpec[]): ProgramSpec {
+  const mapRefs: MapReference[] = [];
+  const insns = assemble(text, { syntax: 'conformance', source: name }).map((i): Instruction => {
+    if (i.code !== OP_LDDW || i.imm2 !== 0 || i.imm < MAP || i.imm >= MAP + 16) return i;
+    mapRefs.push({ pc: i.pc, map: maps[i.imm - MAP]!.name, kind: 'fd', offset: 0 });
+    return { ...i, src: BPF_PSEUDO_MAP_FD, imm: 0 };
+  });
+  return { name, section: 'tc', type: ProgType.SCHED_CLS, insns, mapRefs, license: 'GPL', kernelVersion: 0 };
+}
+
+/**
+ * Frames laid out in one buffer as a capture's chunk holds them: `gap` filler bytes before each (a record
+ * header's place) and after the last; their offsets and lengths, as VmProgram.runPackets takes them.
+ */
+export function captureLayout(
+  frames: Uint8Array[],
+  gap = 16,
+  fill = 0x5a,
+): { src: Uint8Array; offs: Int32Array; lens: Int32Array } {
+  const offs = new Int32Array(frames.length);
+  const lens = new Int32Array(frames.length);
+  let at = gap;
+  for (const [i, f] of frames.entries()) {
+    offs[i] = at;
+    lens[i] = f.length;
+    at += f.length + gap;
+  }
+  const src = new Uint8Array(at).fill(fill);
+  for (const [i, f] of frames.entries()) src.set(f, offs[i]);
+  return { src, offs, lens };
 }
 
 export type Outcome = { r0: bigint; instructions: number } | { error: VmError };

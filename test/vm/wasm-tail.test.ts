@@ -5,36 +5,23 @@
 // side of a tail call, and skb_load_bytes at the edges of the packet and of the frame.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assemble } from '../../src/asm/index.js';
-import { BPF_PSEUDO_MAP_FD, OP_LDDW, type Instruction } from '../../src/isa/index.js';
-import type { MapReference, MapSpec, ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
+import type { ObjectSpec } from '../../src/elf/spec.js';
 import { loadObjectFile } from '../../src/elf/index.js';
 import { loadVmCollection, type VmCollection } from '../../src/vm/collection.js';
 import { ENGINES } from '../../src/vm/interpreter.js';
 import { VmError } from '../../src/vm/vm-error.js';
-import { MapType, ProgType } from '../../src/uapi/types.js';
+import { MapType } from '../../src/uapi/types.js';
 import { mapSpec } from '../support/map-spec.js';
+import { MAP, tcProgram } from './support.js';
 import { repoPath } from '../support/env.js';
 import { frames } from '../programs/packets.js';
 import { preferredEngine } from '../../src/vm/wasm/preference.js';
 
-/** `lddw %rN, MAP+k`: the k-th map of the object. */
-const MAP = 0x7e570000;
 const ARR = MAP;
 const PROGS = MAP + 1;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const u32 = (n: number) => Uint8Array.of(n, n >>> 8, n >>> 16, n >>> 24);
-
-function program(name: string, text: string, maps: MapSpec[]): ProgramSpec {
-  const mapRefs: MapReference[] = [];
-  const insns = assemble(text, { syntax: 'conformance', source: name }).map((i): Instruction => {
-    if (i.code !== OP_LDDW || i.imm2 !== 0 || i.imm < MAP || i.imm >= MAP + 16) return i;
-    mapRefs.push({ pc: i.pc, map: maps[i.imm - MAP]!.name, kind: 'fd', offset: 0 });
-    return { ...i, src: BPF_PSEUDO_MAP_FD, imm: 0 };
-  });
-  return { name, section: 'tc', type: ProgType.SCHED_CLS, insns, mapRefs, license: 'GPL', kernelVersion: 0 };
-}
 
 /** A tc object: an array `arr` (8 u64), a prog array `progs` (4 slots: `slots` name their programs). */
 function object(programs: Record<string, string>, slots: (string | undefined)[] = []): ObjectSpec {
@@ -46,7 +33,7 @@ function object(programs: Record<string, string>, slots: (string | undefined)[] 
     license: 'GPL',
     kernelVersion: 0,
     maps,
-    programs: Object.entries(programs).map(([name, text]) => program(name, text, maps)),
+    programs: Object.entries(programs).map(([name, text]) => tcProgram(name, text, maps)),
   };
 }
 
