@@ -91,7 +91,7 @@ const IMPORT_TYPES: readonly (readonly [string, number, number[], number[]])[] =
   ['callx', Import.Callx, i32s(2), [W.I32]],
   ['packet', Import.Packet, i32s(3), [W.F64]],
   ['atomic', Import.Atomic, i32s(6), []],
-  ['quick', Import.Quick, i32s(2), [W.I32]],
+  ['quick', Import.Quick, i32s(2), [W.F64]],
 ];
 
 /** The names the module imports its functions under (module "env"), in import order. */
