@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { ENGINES, Vm, type EngineKind } from '../../src/vm/interpreter.js';
 import { VmError } from '../../src/vm/vm-error.js';
 import { ktimeGetBootNs, ktimeGetNs } from '../../src/vm/helpers/misc-helpers.js';
-import { asm } from './support.js';
+import { asm, captureLayout } from './support.js';
+import { loadVmCollection } from '../../src/vm/collection.js';
+import { loopStats } from '../../src/vm/wasm/packet-batch.js';
+import { ProgType } from '../../src/uapi/types.js';
+import type { ObjectSpec } from '../../src/elf/spec.js';
 
 type Result = { r0: bigint; reads: number } | { error: string; pc: number; reads: number };
 
@@ -129,5 +133,94 @@ test('wasm clock: a host helper registered under the clock’s number is called 
     vm.helpers.registerAll([[5, 'ktime_get_ns', (c) => c.ret(77)]]);
     const p = vm.load(asm('call 5\nexit'), { name: 't' });
     assert.equal(vm.run(p).r0, 77n, e);
+  }
+});
+
+/** A tc program returning its frame's first byte plus the clock's low 16 bits. */
+const CLOCKED = `
+ldxw %r2, [%r1+76]
+ldxw %r3, [%r1+80]
+mov %r6, 0
+mov %r4, %r2
+add %r4, 1
+jgt %r4, %r3, +1
+ldxb %r6, [%r2+0]
+call 5
+and %r0, 0xffff
+add %r0, %r6
+exit`;
+
+type Clocked = { events: string[]; error?: string };
+
+/** Per-frame runs and runPackets over the same frames with a counting clock that throws at read `failAt`. */
+function clockedRuns(engine: EngineKind, frames: Uint8Array[], failAt: number): [Clocked, Clocked] {
+  const spec = {
+    endian: 'little',
+    license: 'GPL',
+    kernelVersion: 0,
+    maps: [],
+    programs: [
+      {
+        name: 'p',
+        section: 'tc',
+        type: ProgType.SCHED_CLS,
+        insns: asm(CLOCKED),
+        mapRefs: [],
+        license: 'GPL',
+        kernelVersion: 0,
+      },
+    ],
+  } as unknown as ObjectSpec;
+  const make = () => {
+    let t = 1000;
+    let reads = 0;
+    const clockNs = () => {
+      if (++reads === failAt) throw new Error(`clock gone at read ${reads}`);
+      return (t += 7);
+    };
+    return loadVmCollection(spec, { execution: engine, cpus: 1, host: { clockNs } }).program('p');
+  };
+  const perFrame = (): Clocked => {
+    const events: string[] = [];
+    const p = make();
+    try {
+      for (const [i, f] of frames.entries()) events.push(`${i}: ${p.run({ data: f }).retval >>> 0}`);
+    } catch (err) {
+      return { events, error: (err as Error).message };
+    }
+    return { events };
+  };
+  const batched = (): Clocked => {
+    const events: string[] = [];
+    const p = make();
+    const { src, offs, lens } = captureLayout(frames);
+    try {
+      p.runPackets(src, offs, lens, frames.length, (i, retval) => events.push(`${i}: ${retval}`));
+    } catch (err) {
+      return { events, error: (err as Error).message };
+    }
+    return { events };
+  };
+  return [perFrame(), batched()];
+}
+
+test('wasm clock: runPackets reads the clock per record as per-frame runs do, and a failing clock stops it at that record', () => {
+  const frames = Array.from({ length: 300 }, (_, i) =>
+    Uint8Array.from({ length: 20 + (i % 30) }, (_, j) => (i * 31 + j) & 0xff),
+  );
+  frames[17] = new Uint8Array(0);
+  const ref = clockedRuns('interpreter', frames, 0)[0];
+  assert.equal(ref.events.length, 300);
+  assert.equal(ref.events[1], `1: ${(1014 & 0xffff) + 31}`);
+  for (const e of ENGINES) {
+    const before = loopStats.records;
+    const [perFrame, batched] = clockedRuns(e, frames, 0);
+    assert.deepEqual(perFrame, ref, `${e}: per frame`);
+    assert.deepEqual(batched, ref, `${e}: runPackets`);
+    if (e === 'wasm') assert.ok(loopStats.records - before >= 250, 'the records ran in the module loop');
+    const [failFrame, failBatch] = clockedRuns(e, frames, 123);
+    assert.equal(failFrame.events.length, 122);
+    assert.match(failFrame.error ?? '', /clock gone at read 123/);
+    assert.deepEqual(failBatch, failFrame, `${e}: a failing clock`);
   }
 });
