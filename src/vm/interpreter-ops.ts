@@ -29,15 +29,7 @@ export function callHelper(st: EngineState, p: LoadedProgram, pc: number, id: nu
   try {
     fn(call);
   } catch (err) {
-    if (err instanceof VmError)
-      throw err.pc >= 0
-        ? err
-        : new VmError(err.kind, err.message, { pc, ...(err.address !== undefined ? { address: err.address } : {}) });
-    if (err instanceof BpfkitError) throw err;
-    const name = st.helpers.get(id)?.name ?? String(id);
-    throw new VmError('helper', `helper ${name} (${id}) failed: ${err instanceof Error ? err.message : String(err)}`, {
-      pc,
-    });
+    throw helperFailure(st, pc, id, err);
   }
   call.id = -1;
   const action = call.action;
@@ -56,6 +48,19 @@ export function callHelper(st: EngineState, p: LoadedProgram, pc: number, id: nu
   st.next = target;
   st.pc = 0;
   return SWITCH;
+}
+
+/** What helper `id` throwing `err` at `pc` fails the run with (a VmError naming the pc, or a BpfkitError as is). */
+export function helperFailure(st: EngineState, pc: number, id: number, err: unknown): Error {
+  if (err instanceof VmError)
+    return err.pc >= 0
+      ? err
+      : new VmError(err.kind, err.message, { pc, ...(err.address !== undefined ? { address: err.address } : {}) });
+  if (err instanceof BpfkitError) return err;
+  const name = st.helpers.get(id)?.name ?? String(id);
+  return new VmError('helper', `helper ${name} (${id}) failed: ${err instanceof Error ? err.message : String(err)}`, {
+    pc,
+  });
 }
 
 /** Push a local-call frame (saving r6-r9 and r10 from st.lo/hi) and point r10 at the new frame's stack. */

@@ -136,7 +136,7 @@ export const enum Import {
   Callx,
   Packet,
   Atomic,
-  /** (pc, helper) -> 1 when a helper that reads no argument ran (r0 in the register file), else 0 (quick-helpers.ts). */
+  /** (pc, helper) -> f64: r0 itself, or whether a helper that reads no argument ran (quick-helpers.ts). */
   Quick,
 }
 

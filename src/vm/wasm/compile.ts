@@ -14,7 +14,7 @@
  * A program this layout cannot hold (more blocks or slots than MAX_BLOCKS / MAX_SLOTS) is refused with
  * the reason; the engine then runs it on the compiled JavaScript engine.
  */
-import { BPF_PSEUDO_CALL, MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/index.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/index.js';
 import { FRAME_INTS } from '../interpreter-state.js';
 import { SEMANTICS } from '../insn-semantics.js';
 import type { LoadedProgram } from '../interpreter-program.js';
@@ -91,7 +91,7 @@ const IMPORT_TYPES: readonly (readonly [string, number, number[], number[]])[] =
   ['callx', Import.Callx, i32s(2), [W.I32]],
   ['packet', Import.Packet, i32s(3), [W.F64]],
   ['atomic', Import.Atomic, i32s(6), []],
-  ['quick', Import.Quick, i32s(2), [W.I32]],
+  ['quick', Import.Quick, i32s(2), [W.F64]],
 ];
 
 /** The names the module imports its functions under (module "env"), in import order. */
@@ -116,16 +116,27 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
   const sites = new AccessSites();
   b.takeBudget();
   b.op(W.BLOCK, W.VOID); // the shared path of blocks the budget cannot pay for (after the loop)
-  b.op(W.LOOP, W.VOID);
+  // Only the blocks something enters through the dispatch get a way in: every other entry goes to the
+  // trap, so V8 sees those blocks reached by falling through and forward branches alone (no merge with
+  // the loop's header at each of them: a 500-instruction filter's register allocation took 0.6 s).
+  // A program entered only at its start (no loops, local calls or callbacks: what clang makes of a
+  // filter) needs no dispatch at all: it starts at block 0 and V8 sees no loop.
+  const entry = entryBlocks(p, blockOf, N);
+  const dispatch = entry.some((e, k) => e !== 0 && k !== 0);
+  b.op(dispatch ? W.LOOP : W.BLOCK, W.VOID);
   for (let k = 0; k <= N; k++) b.op(W.BLOCK, W.VOID); // N block labels, then the dispatch's own
-  b.get(L_BLOCK).op(W.BR_TABLE).u32(N);
-  for (let k = 0; k < N; k++) b.u32(k + 1);
-  b.u32(0).end().op(W.UNREACHABLE); // JavaScript only enters at block numbers
+  if (dispatch) {
+    b.get(L_BLOCK).op(W.BR_TABLE).u32(N);
+    for (let k = 0; k < N; k++) b.u32(entry[k] ? k + 1 : 0);
+    b.u32(0);
+  } else b.br(1);
+  b.end().op(W.UNREACHABLE); // JavaScript only enters at the entry blocks' numbers
+  const checks = budgetChecks(p, starts, blockOf);
   for (let k = 0; k < N; k++) {
     b.end();
     const start = starts[k] as number;
     const stop = k + 1 < N ? (starts[k + 1] as number) : n;
-    emitBlock(b, sites, p, k, N, start, stop, blockOf);
+    emitBlock(b, sites, p, k, N, start, stop, blockOf, checks === undefined ? -1 : (checks[k] as number));
   }
   b.leave(Exit.FallThrough, n).end().op(W.UNREACHABLE).end();
   // bail: L_TI holds the block's first pc; the interpreter continues there with the registers
@@ -165,7 +176,39 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
       },
     ],
   });
-  return { bytes, blockOf, stackBytes: written };
+  // JavaScript enters at the entry blocks only; at any other pc it runs the interpreter (engine.ts drive)
+  // (with budget checks, only block 0 is checked for the whole program: that is where JavaScript enters)
+  const entryOf = blockOf.map((k) => (k >= 0 && entry[k] && (checks === undefined || k === 0) ? k : -1));
+  return { bytes, blockOf: entryOf, stackBytes: written };
+}
+
+/**
+ * Which blocks the dispatch's br_table may enter: the program's start, local-call targets and the
+ * instructions after local calls (where a frame JavaScript popped resumes), callbacks' entries, and the
+ * targets of backward jumps (which loop through the dispatch). Every other block is reached only by
+ * falling through or by a forward branch.
+ */
+function entryBlocks(p: LoadedProgram, blockOf: Int32Array, N: number): Uint8Array {
+  const entry = new Uint8Array(N);
+  const mark = (pc: number): void => {
+    const k = pc >= 0 && pc < p.slots ? (blockOf[pc] as number) : -1;
+    if (k >= 0) entry[k] = 1;
+  };
+  mark(0);
+  for (let pc = 0; pc < p.slots; pc++) {
+    const kind = SEMANTICS[p.code[pc] as number]?.kind;
+    if (kind === 'lddw') {
+      if (p.src[pc] === BPF_PSEUDO_FUNC) mark(p.imm[pc] as number);
+      pc++;
+    } else if (kind === 'call' && p.src[pc] === BPF_PSEUDO_CALL) {
+      mark(pc + (p.imm[pc] as number) + 1);
+      mark(pc + 1);
+    } else if (kind === 'jump' || kind === 'ja') {
+      const t = jumpTarget(p, pc);
+      if (t <= pc) mark(t);
+    }
+  }
+  return entry;
 }
 
 /**
@@ -256,7 +299,93 @@ export function wasmStackBytes(p: LoadedProgram): number {
   return bytes;
 }
 
-/** Block k: charge the budget, then its instructions. Code after a block's last jump falls into block k + 1. */
+/** Instructions in the slots [start, stop) (an lddw is one instruction in two slots). */
+function instructionsIn(p: LoadedProgram, start: number, stop: number): number {
+  let count = 0;
+  for (let pc = start; pc < stop; pc += SEMANTICS[p.code[pc] as number]?.kind === 'lddw' ? 2 : 1) count++;
+  return count;
+}
+
+/**
+ * The budget checks of a program entered only at its start (no local calls, callbacks or indirect
+ * calls) whose blocks form no cycle (what clang makes of a filter: backward jumps, if any, only reach
+ * shared tails), or undefined for any other. Per block, the budget it must find to go on in
+ * WebAssembly — the most instructions any path from its start can execute — where it checks (the first
+ * block, and every block after a helper call, which may have charged the budget), and 0 where it only
+ * charges its own instructions. Between two checks nothing else takes from the budget, so a block
+ * without a check never finds it short; a run a check stops continues on the interpreter at that
+ * block's start with the registers and the budget as they are, which then counts, and faults when it
+ * runs out, exactly where it would have.
+ */
+function budgetChecks(p: LoadedProgram, starts: readonly number[], blockOf: Int32Array): Int32Array | undefined {
+  const N = starts.length;
+  const succ: number[][] = [];
+  for (let k = 0; k < N; k++) {
+    const start = starts[k] as number;
+    const stop = k + 1 < N ? (starts[k + 1] as number) : p.slots;
+    let last = start;
+    for (let pc = start; pc < stop; pc += SEMANTICS[p.code[pc] as number]?.kind === 'lddw' ? 2 : 1) {
+      last = pc;
+      const kind = SEMANTICS[p.code[pc] as number]?.kind;
+      if (kind === 'callx' || (kind === 'call' && p.src[pc] === BPF_PSEUDO_CALL)) return undefined;
+      if (kind === 'lddw' && p.src[pc] === BPF_PSEUDO_FUNC) return undefined;
+    }
+    const kind = SEMANTICS[p.code[last] as number]?.kind;
+    const next: number[] = [];
+    if (kind !== 'ja' && kind !== 'exit' && k + 1 < N) next.push(k + 1);
+    if (kind === 'jump' || kind === 'ja') {
+      const t = jumpTarget(p, last);
+      const j = t >= 0 && t < p.slots ? (blockOf[t] as number) : -1;
+      if (j >= 0) next.push(j);
+    }
+    succ.push(next);
+  }
+  // the longest path from each block, depth first (state 1: on the path being walked, i.e. a cycle)
+  const longest = new Int32Array(N);
+  const state = new Uint8Array(N);
+  const order: number[] = [];
+  for (let root = 0; root < N; root++) {
+    if (state[root] !== 0) continue;
+    const walk: [number, number][] = [[root, 0]];
+    state[root] = 1;
+    while (walk.length > 0) {
+      const top = walk[walk.length - 1] as [number, number];
+      const [k, i] = top;
+      const next = succ[k] as number[];
+      if (i < next.length) {
+        top[1] = i + 1;
+        const j = next[i] as number;
+        if (state[j] === 1) return undefined;
+        if (state[j] === 0) {
+          state[j] = 1;
+          walk.push([j, 0]);
+        }
+        continue;
+      }
+      walk.pop();
+      state[k] = 2;
+      order.push(k);
+    }
+  }
+  for (const k of order) {
+    let after = 0;
+    for (const j of succ[k] as number[]) after = Math.max(after, longest[j] as number);
+    const start = starts[k] as number;
+    const stop = k + 1 < N ? (starts[k + 1] as number) : p.slots;
+    longest[k] = Math.min(0x3fff_ffff, instructionsIn(p, start, stop) + after);
+  }
+  const checks = new Int32Array(N);
+  for (let k = 0; k < N; k++) {
+    const before = k === 0 ? 'call' : SEMANTICS[p.code[(starts[k] as number) - 1] as number]?.kind;
+    if (before === 'call' || before === undefined) checks[k] = Math.max(1, longest[k] as number);
+  }
+  return checks;
+}
+
+/**
+ * Block k: charge the budget, then its instructions. Code after a block's last jump falls into block k + 1.
+ * `check`: -1 to test the budget after charging (any layout), else budgetChecks' figure (0: no test).
+ */
 function emitBlock(
   b: Body,
   sites: AccessSites,
@@ -266,6 +395,7 @@ function emitBlock(
   start: number,
   stop: number,
   blockOf: Int32Array,
+  check: number,
 ): void {
   let count = 0;
   // A block that jumps back to its own start (a tight loop) is wrapped in a WebAssembly loop, so that
@@ -278,16 +408,29 @@ function emitBlock(
   }
   const x = selfLoop ? 1 : 0;
   if (selfLoop) b.op(W.LOOP, W.VOID);
-  b.get(L_BUDGET).i32(count).op(W.I32_SUB).tee(L_BUDGET).i32(0).op(W.I32_LT_S).if();
-  // (depth from inside the if: the blocks after k, the loop, then the bail block)
-  b.get(L_BUDGET)
-    .i32(count)
-    .op(W.I32_ADD)
-    .set(L_BUDGET)
-    .i32(start)
-    .set(L_TI)
-    .br(N - k + 1 + x)
-    .end();
+  if (check < 0) {
+    b.get(L_BUDGET).i32(count).op(W.I32_SUB).tee(L_BUDGET).i32(0).op(W.I32_LT_S).if();
+    // (depth from inside the if: the blocks after k, the loop, then the bail block)
+    b.get(L_BUDGET)
+      .i32(count)
+      .op(W.I32_ADD)
+      .set(L_BUDGET)
+      .i32(start)
+      .set(L_TI)
+      .br(N - k + 1 + x)
+      .end();
+  } else {
+    if (check > 0)
+      b.get(L_BUDGET)
+        .i32(check)
+        .op(W.I32_LT_S)
+        .if()
+        .i32(start)
+        .set(L_TI)
+        .br(N - k + 1 + x)
+        .end();
+    b.get(L_BUDGET).i32(count).op(W.I32_SUB).set(L_BUDGET);
+  }
 
   /** Jump to `target` from the top level of block k (forward: a br; backward: through the dispatch). */
   const jump = (target: number, conditional: boolean): void => {
