@@ -18,7 +18,8 @@
  * word, so a collision of the store's hash is a miss, never someone else's module. The code generator's code is the store's to separate
  * (the file store names entries by a hash of the compiled files of compile.ts's import closure), and
  * ENTRY_FORMAT below changes with this file's layout. Anything that does not decode exactly (short,
- * foreign, corrupt) is a miss, and the program is compiled again.
+ * foreign, for another input) is a miss, and the program is compiled again; the output's bytes are the
+ * store's to keep whole (ModuleCache).
  */
 import type { LoadedProgram } from '../interpreter-program.js';
 import { compileToWasm, MAX_SLOTS, type WasmProgram } from './compile.js';
@@ -28,9 +29,12 @@ import { returnCalls, TAIL_CALL } from './tail-call.js';
  * Where compiled modules are kept between processes. Both calls may fail in any way (a throw, an
  * undefined): the engine then compiles as if there were no cache. The key is the complete
  * code-generation input (`codegenInput`: about 15 bytes per instruction), which a store names its entry
- * by, through any hash it likes; `get` returns what `set` was given for that key, or anything else — the
- * engine checks that an entry holds the very same input before it uses it. A store shared by different
- * versions of bpfkit must keep their entries apart (see the file comment).
+ * by, through any hash it likes. `get` returns an entry `set` was given, byte for byte, or undefined: a
+ * store that cannot vouch for an entry's bytes (a torn or damaged file) must not return it — the file
+ * store checks a SHA-256 of each. The engine checks the rest: that the entry is one of its own, whole,
+ * and holds the very same input, so a store may return another key's entry (a hash collision) and it
+ * is a miss. A store shared by different versions of bpfkit must keep their entries apart (see the
+ * file comment).
  */
 export interface ModuleCache {
   /** The entry stored for `input`, if there is one. */
