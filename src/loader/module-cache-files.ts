@@ -1,15 +1,16 @@
 /**
  * The 'wasm' engine's module cache as files (src/vm/wasm/module-cache.ts says what an entry holds and why a
  * hit is exact), for the CLI commands that run programs: `run`, `urls`, `conformance`. One file per entry
- * in $XDG_CACHE_HOME/bpfkit/wasm (else ~/.cache/bpfkit/wasm), directory mode 0700, checked to be the
- * user's own and closed to others before it is used (someone else's writable directory could hand us a
- * module). `BPFKIT_MODULE_CACHE=off` turns it off; `BPFKIT_MODULE_CACHE=<dir>` puts it elsewhere.
+ * in $BPFKIT_CACHE_DIR/wasm, else $XDG_CACHE_HOME/bpfkit/wasm, else ~/.cache/bpfkit/wasm (src/compile's
+ * places), directory mode 0700, checked to be the user's own and closed to others before it is used
+ * (someone else's writable directory could hand us a module). `BPFKIT_MODULE_CACHE=off` turns it off;
+ * `BPFKIT_MODULE_CACHE=<dir>` puts it elsewhere.
  *
  * - A file is named by a SHA-256 of the code version and the engine's key (the program's complete
- *   code-generation input). The code version is a SHA-256
- *   of bpfkit's version, V8's, and the compiled files of src/vm/wasm/module-cache.ts's import closure
- *   (the code generator and everything it imports, read once per process): editing any of them, or
- *   rebuilding them differently, names every entry anew, and the old ones age out.
+ *   code-generation input). The code version is a SHA-256 of bpfkit's version, V8's, and the compiled
+ *   files of src/vm/wasm/module-cache.ts's import closure (the code generator and everything it imports,
+ *   read once per process, asynchronously, while the command loads its program): editing any of them,
+ *   or rebuilding them differently, names every entry anew, and the old ones age out.
  * - A file is 'BPFKMC01', the SHA-256 of the payload, the payload. One that is short, foreign or whose
  *   digest does not match is a miss (and the engine compiles and writes it again): never used, never thrown.
  * - Writes go to a temporary file of this process, then rename over the name: readers and concurrent
@@ -48,6 +49,8 @@ export function moduleCacheDir(env: NodeJS.ProcessEnv = process.env): string | u
   const v = env.BPFKIT_MODULE_CACHE;
   if (v !== undefined && /^(off|0|no|false)$/i.test(v)) return undefined;
   if (v !== undefined && v !== '' && !/^(on|1|yes|true)$/i.test(v)) return join(resolve(v), 'wasm');
+  // (beside src/compile's cache of compiled C, which takes the same places)
+  if (env.BPFKIT_CACHE_DIR) return join(resolve(env.BPFKIT_CACHE_DIR), 'wasm');
   const xdg = env.XDG_CACHE_HOME;
   const base = xdg !== undefined && xdg.startsWith('/') ? xdg : join(homedir(), '.cache');
   return join(base, 'bpfkit', 'wasm');

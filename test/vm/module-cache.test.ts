@@ -358,6 +358,7 @@ test('BPFKIT_MODULE_CACHE: off turns the store off, a directory moves it, XDG_CA
   assert.equal(moduleCacheDir({ BPFKIT_MODULE_CACHE: '0' }), undefined);
   assert.equal(moduleCacheDir({ BPFKIT_MODULE_CACHE: '/x/y' }), '/x/y/wasm');
   assert.equal(moduleCacheDir({ XDG_CACHE_HOME: '/c' }), '/c/bpfkit/wasm');
+  assert.equal(moduleCacheDir({ XDG_CACHE_HOME: '/c', BPFKIT_CACHE_DIR: '/d' }), '/d/wasm');
   assert.match(moduleCacheDir({ XDG_CACHE_HOME: 'relative' })!, /\/\.cache\/bpfkit\/wasm$/);
   const before = vmHost.moduleCache;
   try {
@@ -396,11 +397,13 @@ test('bpfkit run: the cache is used by default, off with BPFKIT_MODULE_CACHE=off
     'wasm',
     '--json',
   ];
-  const off = await bpfkit({ XDG_CACHE_HOME: home, BPFKIT_MODULE_CACHE: 'off' }, ...args);
+  // (BPFKIT_CACHE_DIR would move it: emptied so the test sees the XDG place)
+  const env = { XDG_CACHE_HOME: home, BPFKIT_CACHE_DIR: '' };
+  const off = await bpfkit({ ...env, BPFKIT_MODULE_CACHE: 'off' }, ...args);
   assert.equal(off.code, 0, off.err);
   assert.deepEqual(readdirSync(home), [], 'nothing written with the cache off');
   // four processes at once on an empty cache: every one right, one whole entry left, no temporary file
-  const runs = await Promise.all([1, 2, 3, 4].map(() => bpfkit({ XDG_CACHE_HOME: home }, ...args)));
+  const runs = await Promise.all([1, 2, 3, 4].map(() => bpfkit(env, ...args)));
   for (const r of runs) {
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, off.out);
@@ -410,7 +413,7 @@ test('bpfkit run: the cache is used by default, off with BPFKIT_MODULE_CACHE=off
   const names = readdirSync(dir);
   assert.equal(names.length, 1, names.join(' '));
   assert.match(names[0]!, /^[0-9a-f]{40}\.bin$/);
-  const hit = await bpfkit({ XDG_CACHE_HOME: home }, ...args);
+  const hit = await bpfkit(env, ...args);
   assert.equal(hit.out, off.out);
   assert.deepEqual(readdirSync(dir), names);
 });
