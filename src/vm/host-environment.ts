@@ -8,6 +8,7 @@
  * loader, the CLI and the benchmarks import it; a Node program that uses `bpfkit/vm` alone may call
  * {@link configureVmHost} itself (docs/vm.md, "In the browser").
  */
+import type { ModuleCache } from './wasm/module-cache.js';
 
 /** The host facts the VM uses, set by {@link configureVmHost}. */
 export interface VmHostEnvironment {
@@ -27,6 +28,12 @@ export interface VmHostEnvironment {
    * programs may run unoptimized, and slower, but with the same results.
    */
   setEngineFlag: ((flag: string) => void) | undefined;
+  /**
+   * Where the 'wasm' engine keeps compiled modules between processes (wasm/module-cache.ts), or
+   * undefined: every program is compiled in every process. bpfkit's CLI sets a file store
+   * (src/loader/module-cache-files.ts) for the commands that run programs.
+   */
+  moduleCache: ModuleCache | undefined;
 }
 
 function portableCpuCount(): number {
@@ -42,6 +49,7 @@ export const vmHost: VmHostEnvironment = {
   gid: 0,
   comm: 'bpfkit',
   setEngineFlag: undefined,
+  moduleCache: undefined,
 };
 
 /**

@@ -34,3 +34,4 @@ export { HELPERS, helperName, type HelperDef, type HelperScope } from './helpers
 export { VmMap } from './maps/index.js';
 export type { HostConfig, Verdict } from './contexts/run-context.js';
 export { configureVmHost, type VmHostEnvironment } from './host-environment.js';
+export type { ModuleCache } from './wasm/module-cache.js';

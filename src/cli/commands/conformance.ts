@@ -8,6 +8,7 @@ import { parseFlags } from '../args.js';
 import { InputError, UsageError } from '../../util/errors.js';
 import { collectDataFiles, runFile } from '../../conformance/runner.js';
 import { ENGINES, type EngineKind } from '../../vm/interpreter.js';
+import { useModuleCacheFiles } from '../../loader/module-cache-files.js';
 
 const USAGE = `usage: bpfkit conformance [--vm-engine jit|interpreter|wasm|all] PATH...
 
@@ -17,6 +18,7 @@ Runs eBPF conformance .data files (files, or directories searched for *.data) on
 `;
 
 export async function run(argv: string[]): Promise<number> {
+  const moduleCache = useModuleCacheFiles(); // (the 'wasm' engine's modules kept between runs; BPFKIT_MODULE_CACHE=off)
   const { values, positionals, help } = parseFlags(argv, {
     engine: { type: 'string' },
     'vm-engine': { type: 'string' },
@@ -33,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   const engines: EngineKind[] = e === 'all' ? [...ENGINES] : [e as EngineKind];
   if (positionals.length === 0) throw new UsageError(`no .data files or directories given\n${USAGE}`);
   const files = collectDataFiles(positionals);
+  await moduleCache;
   if (files.length === 0) throw new InputError('no .data files found', positionals.join(' '));
   let passed = 0;
   let failed = 0;

@@ -14,6 +14,7 @@ import { describeRetval } from '../../vm/contexts/prog-types.js';
 import { recordFilter } from '../../packet/record-filter.js';
 import { typeFlag } from '../type-flag.js';
 import { VM_ENGINE_HELP, vmEngineFlag } from '../vm-engine-flag.js';
+import { useModuleCacheFiles } from '../../loader/module-cache-files.js';
 import type { VmProgram } from '../../vm/index.js';
 import type { PacketRef } from '../../packet/packet.js';
 
@@ -329,6 +330,7 @@ function isZeroRow(r: Row): boolean {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  const moduleCache = useModuleCacheFiles(); // (the 'wasm' engine's modules kept between runs; BPFKIT_MODULE_CACHE=off)
   const {
     values,
     positionals,
@@ -404,6 +406,7 @@ export async function run(argv: string[]): Promise<number> {
     // The kernel engine has the kernel's own verifier; the VM runs what it is given, so ask bpfkit's.
     ...(engine === 'vm' && !values['no-verify'] ? { verify: { programs: [progName], onUnmodelled } } : {}),
   });
+  await moduleCache;
   // VM: receive perf event samples on every slot, so they can be shown with ring-buffer records.
   const eventMaps = [...coll.maps.values()].filter(
     (m) => m.type === MapType.RINGBUF || m.type === MapType.PERF_EVENT_ARRAY,

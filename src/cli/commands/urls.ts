@@ -7,6 +7,7 @@ import { parseFlags, intFlag } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 import { runUrls } from '../../apps/http/run-urls.js';
 import { vmEngineFlag } from '../vm-engine-flag.js';
+import { useModuleCacheFiles } from '../../loader/module-cache-files.js';
 import type { Mode, EngineChoice } from '../../apps/http/build-pipeline.js';
 
 const HELP = `usage: bpfkit urls [FILE | -i IFACE] [options]
@@ -46,6 +47,7 @@ const MAX_THREADS = 64;
 
 /** The `urls` command: parse and check the flags, then run. */
 export async function run(argv: string[]): Promise<number> {
+  const moduleCache = useModuleCacheFiles(); // (the 'wasm' engine's modules kept between runs; BPFKIT_MODULE_CACHE=off)
   const { values, positionals, help } = parseFlags(argv, {
     interface: { type: 'string', short: 'i' },
     mode: { type: 'string' },
@@ -98,6 +100,7 @@ export async function run(argv: string[]): Promise<number> {
   if (iface && values.filter !== undefined && engine !== 'kernel')
     throw new UsageError('--filter with -i runs in the kernel in front of the URL filter: use --engine kernel');
   const file = positionals[0];
+  await moduleCache;
   return runUrls({
     ...(iface ? { iface } : { file: file! }),
     mode,

@@ -30,7 +30,9 @@ import {
   popFrame,
 } from '../interpreter-ops.js';
 import { Exit, MEM_CLEARS, MEM_CURRENT, MEM_STACKS, MEM_TAIL_COUNT, MEM_TAIL_PENDING } from './body.js';
-import { compileToWasm, IMPORT_NAMES } from './compile.js';
+import { IMPORT_NAMES } from './compile.js';
+import { compileCached } from './module-cache.js';
+import { vmHost } from '../host-environment.js';
 import { BUDGET_CELL, LOAD_HI_CELL, enterModule, leaveModule, type WasmShared } from './shared.js';
 import { wasmApi } from './runtime.js';
 import { syncPacket, syncRegions } from './regions.js';
@@ -260,7 +262,7 @@ export function wasmStatus(p: LoadedProgram): string | undefined {
 
 /** Compile and instantiate `p` against this VM's memory and state. */
 function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
-  const compiled = compileToWasm(p, tailStackFloor(st, p));
+  const compiled = compileCached(p, tailStackFloor(st, p), vmHost.moduleCache);
   if (typeof compiled === 'string') return { instance: undefined, refusal: compiled };
   if (wasmApi === undefined) return { instance: undefined, refusal: 'this JavaScript host has no WebAssembly' };
   let module: object;

@@ -235,9 +235,10 @@ let returnCallSupport: boolean | undefined;
 /**
  * Whether this WebAssembly engine takes return_call_indirect (the tail-call extension: V8 11.2+, i.e.
  * Node 20 and current browsers). Without it a tail call is call_indirect + return, which nests at
- * most MAX_TAIL_CALLS deep.
+ * most MAX_TAIL_CALLS deep. (The module cache keys on the answer only for programs with a tail-call site,
+ * module-cache.ts codegenInput: code that asks it elsewhere must change that too; test/vm/module-cache checks.)
  */
-function returnCalls(): boolean {
+export function returnCalls(): boolean {
   if (returnCallSupport === undefined) {
     const t: FuncType = { params: [], results: [] };
     const body = new Body().i32(0).op(W.RETURN_CALL_INDIRECT).u32(0).u32(0).end().bytes();
