@@ -22,7 +22,7 @@ import { PcapParser, type PcapHeader } from './pcap-parser.js';
 import { PcapngParser, type PcapngSection } from './pcapng-parser.js';
 import { SnoopParser } from './snoop-parser.js';
 import type { RecordParser } from './record-parser.js';
-import { RecordBatch } from './record-batch.js';
+import { giveBackBatch, takeBatch, type RecordBatch } from './record-batch.js';
 import { giveBackChunk, takeChunk } from './chunk-pool.js';
 
 /** Read-ahead scans: room in front of each chunk for the cut record of the chunk before it. */
@@ -203,12 +203,17 @@ export class CaptureReader implements AsyncIterable<Packet> {
    * false from `cb` to stop. A corrupt record is thrown after a last call with every whole record before
    * it. Resolves to the number of records delivered.
    */
-  async forEachBatch(cb: (batch: RecordBatch) => boolean | void, batch = new RecordBatch()): Promise<number> {
+  async forEachBatch(cb: (batch: RecordBatch) => boolean | void, batch?: RecordBatch): Promise<number> {
     const scan = this.scan({ readAhead: true });
+    const b = batch ?? takeBatch();
     let count = 0;
-    while (await scan.nextBatch(batch)) {
-      count += batch.count;
-      if (cb(batch) === false) break;
+    try {
+      while (await scan.nextBatch(b)) {
+        count += b.count;
+        if (cb(b) === false) break;
+      }
+    } finally {
+      if (!batch) giveBackBatch(b);
     }
     return count;
   }

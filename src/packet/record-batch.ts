@@ -95,3 +95,27 @@ export class RecordBatch {
     return i + 1 < this.capacity;
   }
 }
+
+/** Batches kept for the next scan: a fresh batch's arrays cost page faults the first time they are written. */
+const kept: RecordBatch[] = [];
+const KEPT = 4;
+
+/**
+ * A batch of DEFAULT_BATCH_RECORDS records, kept from an earlier scan when there is one (see giveBackBatch).
+ * @internal
+ */
+export function takeBatch(): RecordBatch {
+  return kept.pop() ?? new RecordBatch();
+}
+
+/**
+ * Keep `batch` for a later takeBatch (at most a few are kept). The caller must not use it afterwards.
+ * @internal
+ */
+export function giveBackBatch(batch: RecordBatch): void {
+  if (batch.capacity !== DEFAULT_BATCH_RECORDS || kept.length >= KEPT || kept.includes(batch)) return;
+  // (not holding on to the chunk buffer the last records lay in)
+  batch.bytes = NO_BYTES;
+  batch.count = 0;
+  kept.push(batch);
+}

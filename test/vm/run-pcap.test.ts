@@ -100,7 +100,7 @@ test('runCapture over reader batches: whole Ethernet batches, mixed link types, 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const demo = await readCapture(repoPath('examples', 'captures', 'http-demo.pcap'));
   const eth = demo.packets.map((p) => p.data);
-  // Ethernet only: two batches and more (4096 records each), 4.9 MB across the reader's 4 MiB chunk edge
+  // Ethernet only: two batches and more (4096 records each), 4.9 MB: several of runCapture's 1 MiB reads
   const many = join(dir, 'many.pcap');
   const w = createCaptureWriter(many);
   for (let i = 0; i < 9000; i++) w.write({ tsSec: i, tsNsec: 0, data: eth[i % eth.length]! });
