@@ -169,10 +169,10 @@ export type PacketReport = (
 /**
  * runCapture's read size: 1 MiB rather than the reader's 4 MiB default. The two read-ahead buffers are
  * fresh memory in a process's first scan, and each 4 KiB page of them costs a page fault (10-20 µs on a
- * virtual machine): with 1 MiB reads the first scan of a 200,000-record capture cost about 200 ns a
- * record instead of 350, and a one-shot `run --pcap` over it about 510 instead of 650 (CPU time). A
- * 1 MiB read is still long enough that the per-read cost vanishes (the steady figure did not move), and
- * its bytes are still in the cache when they are parsed and run.
+ * virtual machine): with 1 MiB reads the first scan of a 200,000-record capture (bench/programs.ts) cost
+ * 85-125 ns a record instead of 250-280 (CPU time). The price is more reads: reading alone costs 2-6 ns
+ * a record more once warm, which the program's run between reads hides (run --pcap's steady figure did
+ * not move measurably).
  * @internal
  */
 export const RUN_CHUNK = 1 << 20;
