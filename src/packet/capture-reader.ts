@@ -6,9 +6,9 @@
  * - `for await (const p of reader)`: plain `Packet` objects with their own copy of the bytes.
  * - `await reader.forEachPacket(cb)`: the fast path. `cb` gets one reused `PacketRef` whose bytes are a
  *   window into the chunk buffer, valid only until `cb` returns. No allocation per packet.
- * - `await reader.forEachBatch(cb)`: the fastest. `cb` gets a RecordBatch: thousands of records at a time
- *   as typed arrays of offsets, lengths, link types and times into the chunk buffer, filled in one tight
- *   loop (no call and no object per record), for consumers that work a batch at a time.
+ * - `await reader.forEachBatch(cb)`: `cb` gets a RecordBatch: thousands of records at a time as typed
+ *   arrays of offsets, lengths, link types and times into the chunk buffer, filled in one loop (no call
+ *   and no object per record), for consumers that work a batch at a time (an engine's batch entry).
  *
  * A corrupt or truncated file throws InputError naming the file and byte offset, but only after every
  * whole packet before the fault was delivered. Each scan starts again from the beginning of the file.
