@@ -6,6 +6,9 @@
  * - `for await (const p of reader)`: plain `Packet` objects with their own copy of the bytes.
  * - `await reader.forEachPacket(cb)`: the fast path. `cb` gets one reused `PacketRef` whose bytes are a
  *   window into the chunk buffer, valid only until `cb` returns. No allocation per packet.
+ * - `await reader.forEachBatch(cb)`: `cb` gets a RecordBatch: thousands of records at a time as typed
+ *   arrays of offsets, lengths, link types and times into the chunk buffer, filled in one loop (no call
+ *   and no object per record), for consumers that work a batch at a time (an engine's batch entry).
  *
  * A corrupt or truncated file throws InputError naming the file and byte offset, but only after every
  * whole packet before the fault was delivered. Each scan starts again from the beginning of the file.
@@ -19,6 +22,7 @@ import { PcapParser, type PcapHeader } from './pcap-parser.js';
 import { PcapngParser, type PcapngSection } from './pcapng-parser.js';
 import { SnoopParser } from './snoop-parser.js';
 import type { RecordParser } from './record-parser.js';
+import { giveBackBatch, takeBatch, type RecordBatch } from './record-batch.js';
 import { giveBackChunk, takeChunk } from './chunk-pool.js';
 
 /** Read-ahead scans: room in front of each chunk for the cut record of the chunk before it. */
@@ -193,6 +197,27 @@ export class CaptureReader implements AsyncIterable<Packet> {
     return count;
   }
 
+  /**
+   * The batch path: fills `batch` (default: a new one of DEFAULT_BATCH_RECORDS) with the next records, in
+   * one tight loop per batch, and calls `cb` with it; the records are valid only during the call. Return
+   * false from `cb` to stop. A corrupt record is thrown after a last call with every whole record before
+   * it. Resolves to the number of records delivered.
+   */
+  async forEachBatch(cb: (batch: RecordBatch) => boolean | void, batch?: RecordBatch): Promise<number> {
+    const scan = this.scan({ readAhead: true });
+    const b = batch ?? takeBatch();
+    let count = 0;
+    try {
+      while (await scan.nextBatch(b)) {
+        count += b.count;
+        if (cb(b) === false) break;
+      }
+    } finally {
+      if (!batch) giveBackBatch(b);
+    }
+    return count;
+  }
+
   /** Plain packets that own their bytes, read chunk by chunk. */
   async *[Symbol.asyncIterator](): AsyncIterator<Packet> {
     const scan = this.scan();
@@ -333,8 +358,80 @@ export class ChunkScanner {
 
   /** Read one chunk and deliver its packets. Resolves false when the scan is over. */
   async step(cb: PacketCallback): Promise<boolean> {
-    if (this.readAhead) return this.stepAhead(cb);
-    if (this.done) return false;
+    if (this.readAhead) return (await this.loadAhead()) && this.deliver(cb);
+    const got = await this.load();
+    if (got < 0 || !this.deliver(cb)) return false;
+    return got > 0 || this.ended();
+  }
+
+  /**
+   * The next records into `batch` (it is emptied first), up to its capacity, all from one chunk buffer:
+   * the batch form of step(), with no callback per record. The records stay valid until the next nextBatch or
+   * step, the next scan or close(). Resolves false when the scan is over (the batch is then empty). A
+   * corrupt record after some whole ones: those come in this batch, and the next call throws the error.
+   */
+  async nextBatch(batch: RecordBatch): Promise<boolean> {
+    batch.count = 0;
+    batch.linktype = -1;
+    if (this.fault !== undefined) {
+      const fault = this.fault;
+      this.fault = undefined;
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the parser threw
+      throw fault;
+    }
+    for (;;) {
+      // What is left of the chunk in hand first: a batch ends at the end of a chunk, before the next read
+      // reuses the buffer its records lie in.
+      if (this.done) return false;
+      this.parseInto(batch);
+      if (batch.count > 0) return true;
+      if (this.readAhead) {
+        if (!(await this.loadAhead())) return false;
+      } else {
+        const got = await this.load();
+        if (got < 0) return false;
+        if (got === 0) {
+          this.parseInto(batch);
+          if (batch.count > 0) return true;
+          return this.ended();
+        }
+      }
+    }
+  }
+
+  /** A fault met after some records of a batch were filled: thrown by the next nextBatch call. */
+  private fault: unknown;
+  /** The batch the parser's callback fills (parsers without a batch loop of their own). */
+  private target: RecordBatch | undefined;
+  private readonly toBatch: PacketCallback = (p) => this.target!.push(p);
+
+  /** The records in buf[start, fill) into `batch`; a fault after some records is kept for the next call. */
+  private parseInto(batch: RecordBatch): void {
+    batch.bytes = this.buf;
+    batch.base = this.base;
+    const parser = this.parser;
+    try {
+      if (parser.parseBatch) {
+        this.start = parser.parseBatch(this.buf, this.dv, this.start, this.fill, this.base, batch);
+      } else {
+        this.target = batch;
+        this.start = parser.parse(this.buf, this.dv, this.start, this.fill, this.base, this.pkt, this.toBatch);
+        // (the callback stops the parser when the batch is full: the scan goes on at the next call)
+        parser.stopped = false;
+      }
+    } catch (err) {
+      this.done = true;
+      if (batch.count === 0) throw err;
+      this.fault = err;
+    }
+  }
+
+  /**
+   * Without read-ahead: move the unparsed tail to the front of the buffer and read after it. Resolves to
+   * the bytes read (0 at the end of the input), or -1 when the scan was already over.
+   */
+  private async load(): Promise<number> {
+    if (this.done) return -1;
     if (this.buf === NO_BYTES) this.allocate();
     if (this.start > 0) {
       this.buf.copyWithin(0, this.start, this.fill);
@@ -361,23 +458,25 @@ export class ChunkScanner {
     this.readLimit *= 2;
     const { bytesRead } = await this.fh.read(this.buf, this.fill, want, this.sequential ? null : this.base + this.fill);
     this.fill += bytesRead;
-    if (!this.deliver(cb)) return false;
-    if (bytesRead === 0) {
-      this.done = true;
-      if (this.start < this.fill) this.truncated(this.parser.need);
-      return false;
-    }
-    return true;
+    return bytesRead;
+  }
+
+  /** The input ended (a read returned nothing) and its records were parsed: false, or the truncation error. */
+  private ended(): boolean {
+    this.done = true;
+    if (this.start < this.fill) this.truncated(this.parser.need);
+    return false;
   }
 
   /**
-   * step() with read-ahead. Chunks are read into one of two buffers after AHEAD_ROOM bytes of room; the
-   * cut record at the end of the chunk just delivered is copied into that room, in front of the new
+   * Read-ahead: the next chunk. Chunks are read into one of two buffers after AHEAD_ROOM bytes of room;
+   * the cut record at the end of the chunk just delivered is copied into that room, in front of the new
    * bytes, and the next chunk is read into the other buffer while this one is parsed. (A cut record
    * longer than the room is joined with the new bytes in a buffer of its own.) The two buffers come from
-   * the chunk pool, sized to the chunk or to the whole file when that is smaller.
+   * the chunk pool, sized to the chunk or to the whole file when that is smaller. Resolves false when the
+   * scan is over.
    */
-  private async stepAhead(cb: PacketCallback): Promise<boolean> {
+  private async loadAhead(): Promise<boolean> {
     if (this.done) return false;
     this.spare ??= this.freeChunk();
     const at = this.base + this.fill; // file offset of the bytes that come next
@@ -417,7 +516,7 @@ export class ChunkScanner {
       ahead.catch(() => {}); // (raised by the step that awaits it; a scan given up early must not leave it unhandled)
       this.ahead = ahead;
     }
-    return this.deliver(cb);
+    return true;
   }
 
   /** Bytes one read-ahead read asks for: the chunk size, or the whole file when it is smaller. */

@@ -14,6 +14,7 @@ export {
   type WritablePacket,
 } from './capture-writer.js';
 export { PacketRef, type Packet, type PacketCallback, type CaptureInterface } from './packet.js';
+export { RecordBatch, DEFAULT_BATCH_RECORDS } from './record-batch.js';
 export { FrameView, frameOf, frameBytes, type Frame } from './frame.js';
 export { LINKTYPE, linktypeName, parseLinktype } from './linktype.js';
 export type { CaptureFormat } from './capture-format.js';

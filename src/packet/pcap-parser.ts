@@ -13,6 +13,7 @@ import {
 } from './capture-format.js';
 import type { CaptureInterface, PacketCallback, PacketRef } from './packet.js';
 import type { RecordParser } from './record-parser.js';
+import type { RecordBatch } from './record-batch.js';
 import { MICROSECONDS, NANOSECONDS } from './timestamp.js';
 
 /** The pcap file header. */
@@ -71,6 +72,34 @@ export class PcapParser implements RecordParser {
 
   constructor(private readonly path: string) {}
 
+  /** The file header at `pos` (whole in the buffer): sets up the record loop; returns where records start. */
+  private readHeader(dv: DataView, pos: number, base: number): number {
+    const h = parsePcapHeader(dv, pos, `${this.path}@${base + pos}`);
+    this.header = h;
+    this.le = h.littleEndian;
+    this.nsecPerUnit = h.nanosecond ? 1 : 1000;
+    // Records longer than the snaplen are read (and counted), as Wireshark and tcpdump read them; only a
+    // length past any sane record is a corrupt header.
+    this.snaplen = h.snaplen > 0 && h.snaplen <= MAX_RECORD_LEN ? h.snaplen : MAX_RECORD_LEN;
+    this.linktype = h.linktype;
+    this.interfaces.push({
+      linktype: h.linktype,
+      snaplen: h.snaplen,
+      tsresol: h.nanosecond ? NANOSECONDS : MICROSECONDS,
+      tsoffset: 0,
+      section: 0,
+    });
+    return pos + PCAP_HEADER_LEN;
+  }
+
+  /** A corrupt record header: the captured length is past any real record. */
+  private tooLong(caplen: number, at: number): InputError {
+    return new InputError(
+      `pcap record: captured length ${caplen} is past any real record (corrupt record header)`,
+      `${this.path}@${at}`,
+    );
+  }
+
   parse(
     buf: Uint8Array,
     dv: DataView,
@@ -85,22 +114,7 @@ export class PcapParser implements RecordParser {
         this.need = PCAP_HEADER_LEN;
         return pos;
       }
-      const h = parsePcapHeader(dv, pos, `${this.path}@${base + pos}`);
-      this.header = h;
-      this.le = h.littleEndian;
-      this.nsecPerUnit = h.nanosecond ? 1 : 1000;
-      // Records longer than the snaplen are read (and counted), as Wireshark and tcpdump read them; only a
-      // length past any sane record is a corrupt header.
-      this.snaplen = h.snaplen > 0 && h.snaplen <= MAX_RECORD_LEN ? h.snaplen : MAX_RECORD_LEN;
-      this.linktype = h.linktype;
-      this.interfaces.push({
-        linktype: h.linktype,
-        snaplen: h.snaplen,
-        tsresol: h.nanosecond ? NANOSECONDS : MICROSECONDS,
-        tsoffset: 0,
-        section: 0,
-      });
-      pos += PCAP_HEADER_LEN;
+      pos = this.readHeader(dv, pos, base);
     }
     const le = this.le;
     const nsecPerUnit = this.nsecPerUnit;
@@ -113,17 +127,12 @@ export class PcapParser implements RecordParser {
       // (`need` is stored at every record, not only where the chunk runs out: a store first reached at the
       // end of the first chunk has no type feedback, and would throw the optimised loop away there)
       const caplen = end - pos < PCAP_RECORD_HEADER_LEN ? -1 : dv.getUint32(pos + 8, le);
-      if (caplen > snaplen) {
-        if (caplen > MAX_RECORD_LEN)
-          throw new InputError(
-            `pcap record: captured length ${caplen} is past any real record (corrupt record header)`,
-            `${this.path}@${base + pos}`,
-          );
-        this.oversized++;
-      }
+      if (caplen > MAX_RECORD_LEN) throw this.tooLong(caplen, base + pos);
       const total = caplen < 0 ? PCAP_RECORD_HEADER_LEN : PCAP_RECORD_HEADER_LEN + caplen;
       this.need = total;
       if (caplen < 0 || end - pos < total) return pos;
+      // (counted once the record is whole: a record cut by the chunk's end is looked at again)
+      if (caplen > snaplen) this.oversized++;
       pkt.tsSec = dv.getUint32(pos, le);
       pkt.tsNsec = dv.getUint32(pos + 4, le) * nsecPerUnit;
       pkt.caplen = caplen;
@@ -135,5 +144,64 @@ export class PcapParser implements RecordParser {
         return pos;
       }
     }
+  }
+
+  /**
+   * The records in one loop into `batch` (RecordParser.parseBatch): the same checks, `need` and oversized
+   * count as parse, stores into typed arrays instead of a callback per record.
+   */
+  parseBatch(buf: Uint8Array, dv: DataView, pos: number, end: number, base: number, batch: RecordBatch): number {
+    if (!this.header) {
+      if (end - pos < PCAP_HEADER_LEN) {
+        this.need = PCAP_HEADER_LEN;
+        return pos;
+      }
+      pos = this.readHeader(dv, pos, base);
+    }
+    const le = this.le;
+    const nsecPerUnit = this.nsecPerUnit;
+    const snaplen = this.snaplen;
+    const { offsets, caplens, origLens, tsSec, tsNsec } = batch;
+    const first = batch.count;
+    const room = batch.capacity;
+    let n = first;
+    let need = PCAP_RECORD_HEADER_LEN;
+    while (n < room) {
+      if (end - pos < PCAP_RECORD_HEADER_LEN) {
+        need = PCAP_RECORD_HEADER_LEN;
+        break;
+      }
+      const caplen = dv.getUint32(pos + 8, le);
+      if (caplen > MAX_RECORD_LEN) {
+        this.closeBatch(batch, first, n);
+        throw this.tooLong(caplen, base + pos);
+      }
+      const total = PCAP_RECORD_HEADER_LEN + caplen;
+      if (end - pos < total) {
+        need = total;
+        break;
+      }
+      if (caplen > snaplen) this.oversized++;
+      tsSec[n] = dv.getUint32(pos, le);
+      tsNsec[n] = dv.getUint32(pos + 4, le) * nsecPerUnit;
+      caplens[n] = caplen;
+      origLens[n] = dv.getUint32(pos + 12, le);
+      offsets[n] = pos + PCAP_RECORD_HEADER_LEN;
+      n++;
+      pos += total;
+    }
+    this.need = need;
+    this.closeBatch(batch, first, n);
+    return pos;
+  }
+
+  /** Records [first, n) of the batch were filled: their link type and interface (one per pcap file), the count. */
+  private closeBatch(batch: RecordBatch, first: number, n: number): void {
+    if (n === first) return;
+    batch.linktypes.fill(this.linktype, first, n);
+    batch.interfaceIds.fill(0, first, n);
+    if (first === 0) batch.linktype = this.linktype;
+    else if (batch.linktype !== this.linktype) batch.linktype = -1;
+    batch.count = n;
   }
 }

@@ -6,6 +6,7 @@
  * truncated file).
  */
 import type { CaptureInterface, PacketCallback, PacketRef } from './packet.js';
+import type { RecordBatch } from './record-batch.js';
 
 export interface RecordParser {
   readonly interfaces: CaptureInterface[];
@@ -30,4 +31,11 @@ export interface RecordParser {
     pkt: PacketRef,
     cb: PacketCallback,
   ): number;
+  /**
+   * Optional: like `parse`, but the records go into `batch` (from index batch.count, until it is full) in
+   * one loop instead of one callback each. Same errors, `need` and anomaly counts as `parse`; on an
+   * error, batch.count holds the records before the faulty one. A parser without it is batched through
+   * `parse` with a callback.
+   */
+  parseBatch?(buf: Uint8Array, dv: DataView, pos: number, end: number, base: number, batch: RecordBatch): number;
 }

@@ -16,7 +16,6 @@ import { typeFlag } from '../type-flag.js';
 import { VM_ENGINE_HELP, vmEngineFlag } from '../vm-engine-flag.js';
 import { useModuleCacheFiles } from '../../loader/module-cache-files.js';
 import type { VmProgram } from '../../vm/index.js';
-import type { PacketRef } from '../../packet/packet.js';
 
 export const help = `usage: bpfkit run OBJ [--program NAME] (--packet FILE | --pcap FILE | --mem HEX) [options]
 
@@ -54,7 +53,8 @@ runs); ring buffer records are listed as events (and, VM only, perf event sample
 pinned are pinned in a private directory for the run only: every run starts from the object's contents.
 `;
 
-interface Input {
+/** One input of the general path (readInputs): its label (`#N`, `mem`, a file) and frame. @internal */
+export interface Input {
   label: string;
   data: Uint8Array;
 }
@@ -116,8 +116,10 @@ function checkInputFlags(values: { packet?: string; pcap?: string; mem?: string;
 /**
  * The inputs, one at a time: a capture is streamed, so a multi-GB file runs in constant memory, and a
  * fault part-way through surfaces only after every whole packet before it has been run and reported.
+ * (The general path --ctx, --repeat and the kernel engine take; runCapture is tested against it.)
+ * @internal
  */
-async function* readInputs(
+export async function* readInputs(
   values: { packet?: string; pcap?: string; mem?: string },
   keep?: ReturnType<typeof recordFilter>,
 ): AsyncGenerator<Input> {
@@ -165,17 +167,30 @@ export type PacketReport = (
   after: () => Uint8Array,
 ) => void;
 
-/** Ethernet records gathered from one chunk of the capture before they are run as one batch. */
-const RECORDS_PER_RUN = 4096;
+/**
+ * runCapture's read size: 1 MiB rather than the reader's 4 MiB default. The two read-ahead buffers are
+ * fresh memory in a process's first scan, and each 4 KiB page of them costs a page fault (10-20 µs on a
+ * virtual machine): with 1 MiB reads the first scan of a 200,000-record capture (bench/programs.ts) cost
+ * 85-125 ns a record instead of 250-280 (CPU time). The price is more reads: reading alone costs 2-6 ns
+ * a record more once warm, which the program's run between reads hides (run --pcap's steady figure did
+ * not move measurably).
+ * @internal
+ */
+export const RUN_CHUNK = 1 << 20;
+
+/** What runCapture's gathering arrays are before a batch needs sifting (most captures never do). */
+const NO_RECORDS = new Int32Array(0);
 
 /**
- * `--pcap` in the VM for programs with an __sk_buff: the Ethernet records of each chunk the reader
- * delivers are gathered (offsets and lengths into its buffer, nothing copied) and run together through
- * the program's batch entry (VmProgram.runPackets: on the 'wasm' engine, inside the module, a window at
- * a time; elsewhere runPacketAt per record: no per-packet copy, allocation or context rebuild beyond
- * what the kernel's test run pays); other link types are converted and run one at a time. The packet
- * after the run is copied out only when it is printed. Same results, maps, order and errors as one
- * run() per packet: the records before a corrupt one are run and reported before its error.
+ * `--pcap` in the VM for programs with an __sk_buff: the reader fills a batch of records at a time
+ * (offsets and lengths into its chunk buffer, nothing copied: CaptureReader's batch scan) and a batch of
+ * Ethernet records goes as it is to the program's batch entry (VmProgram.runPackets: on the 'wasm'
+ * engine, inside the module, a window at a time; elsewhere runPacketAt per record: no per-packet copy,
+ * allocation or context rebuild beyond what the kernel's test run pays). With a filter, or other link
+ * types in the batch, the kept Ethernet records are gathered and run together and the others converted
+ * and run one at a time. The packet after the run is copied out only when it is printed. Same results,
+ * maps, order and errors as one run() per packet: the records before a corrupt one are run and
+ * reported before its error.
  */
 export async function runCapture(
   path: string,
@@ -184,14 +199,19 @@ export async function runCapture(
   report: PacketReport,
 ): Promise<void> {
   const { openCapture } = await import('../../packet/capture-reader.js');
-  const reader = await openCapture(path);
-  let n = 0;
-  // the gathered records: offsets and lengths in `chunk`, packet numbers
-  const offs = new Int32Array(RECORDS_PER_RUN);
-  const lens = new Int32Array(RECORDS_PER_RUN);
-  const nums = new Int32Array(RECORDS_PER_RUN);
+  const { takeBatch, giveBackBatch } = await import('../../packet/record-batch.js');
+  const reader = await openCapture(path, { chunkSize: RUN_CHUNK });
+  const batch = takeBatch();
+  // packets before the batch's first record
+  let before = 0;
+  // a batch run as the reader filled it (else the gathered records below)
+  let whole = false;
+  // the gathered records: offsets and lengths in `chunk`, packet numbers (made when a batch is sifted)
+  let offs = NO_RECORDS;
+  let lens = NO_RECORDS;
+  let nums = NO_RECORDS;
   let count = 0;
-  let chunk: Uint8Array = new Uint8Array(0);
+  let chunk: Uint8Array = batch.bytes;
   // the packet being reported (made once: a packet's report calls them while the packet is current)
   let num = 0;
   let frame: Uint8Array = chunk;
@@ -202,10 +222,16 @@ export async function runCapture(
   const changed = () => isChanged;
   const after = () => (isChanged ? prog.lastPacket() : frame.slice(off, off + len));
   const onResult = (i: number, retval: number, ch: boolean) => {
-    num = nums[i]!;
+    if (whole) {
+      num = before + i + 1;
+      off = batch.offsets[i]!;
+      len = batch.caplens[i]!;
+    } else {
+      num = nums[i]!;
+      off = offs[i]!;
+      len = lens[i]!;
+    }
     frame = chunk;
-    off = offs[i]!;
-    len = lens[i]!;
     isChanged = ch;
     report(label, retval >>> 0, changed, after);
   };
@@ -215,43 +241,53 @@ export async function runCapture(
     count = 0;
     prog.runPackets(chunk, offs, lens, c, onResult);
   };
-  const gather = (p: PacketRef) => {
-    n++;
-    if (keep && !keep(p.linktype, p.data, p.origLen)) return;
-    if (p.linktype === 1) {
-      if (p.bytes !== chunk) run();
-      chunk = p.bytes;
-      offs[count] = p.offset;
-      lens[count] = p.caplen;
-      nums[count] = n;
-      if (++count === RECORDS_PER_RUN) run();
-      return;
+  /** The batch record by record: the filter's verdict, Ethernet records gathered, others converted. */
+  const sift = () => {
+    if (offs.length < batch.count) {
+      offs = new Int32Array(batch.capacity);
+      lens = new Int32Array(batch.capacity);
+      nums = new Int32Array(batch.capacity);
     }
-    run();
-    // Located like every other capture error (file@offset); the packet number is extra context.
-    frame = asEthernet(p.linktype, p.data, `${path}@${p.fileOffset} (packet ${n})`);
-    num = n;
-    off = 0;
-    len = frame.length;
-    const retval = prog.runPacketAt(frame, 0, len);
-    isChanged = prog.packetChanged(frame, 0, len);
-    report(label, retval >>> 0, changed, after);
-  };
-  try {
-    // (a scan's records stay where they are in its buffer until its next step: each step's are run before it)
-    const scan = reader.scan({ readAhead: true });
-    for (;;) {
-      let more: boolean;
-      try {
-        more = await scan.step(gather);
-      } catch (err) {
-        run(); // the whole records before a corrupt one
-        throw err;
+    for (let i = 0; i < batch.count; i++) {
+      const n = before + i + 1;
+      const linktype = batch.linktypes[i]!;
+      if (keep && !keep(linktype, batch.data(i), batch.origLens[i]!)) continue;
+      if (linktype === 1) {
+        offs[count] = batch.offsets[i]!;
+        lens[count] = batch.caplens[i]!;
+        nums[count] = n;
+        count++;
+        continue;
       }
       run();
-      if (!more) break;
+      // Located like every other capture error (file@offset); the packet number is extra context.
+      frame = asEthernet(linktype, batch.data(i), `${path}@${batch.fileOffset(i)} (packet ${n})`);
+      num = n;
+      off = 0;
+      len = frame.length;
+      const retval = prog.runPacketAt(frame, 0, len);
+      isChanged = prog.packetChanged(frame, 0, len);
+      report(label, retval >>> 0, changed, after);
+    }
+    run();
+  };
+  try {
+    // (a batch's records stay where they are in the reader's buffer until the next batch: each is run first)
+    const scan = reader.scan({ readAhead: true });
+    while (await scan.nextBatch(batch)) {
+      chunk = batch.bytes;
+      if (keep === undefined && batch.linktype === 1) {
+        whole = true;
+        try {
+          prog.runPackets(chunk, batch.offsets, batch.caplens, batch.count, onResult);
+        } finally {
+          whole = false;
+        }
+      } else sift();
+      before += batch.count;
     }
   } finally {
+    giveBackBatch(batch);
     await reader.close();
   }
 }
