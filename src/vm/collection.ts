@@ -640,12 +640,14 @@ export class VmProgram implements Program {
       for (; reported < k; reported++) {
         const e = table + reported * stride;
         const changed = cells[e + 3] !== 0;
+        // (where the module copied the packet out: lastPacket copies it from there if asked, so a
+        // report that does not ask allocates nothing)
         if (changed) {
-          const at = (cells[e] as number) - area.stagingLin;
-          this.reportedPacket = area.out.subarray(at, at + (cells[e + 1] as number));
+          this.reportedAt = (cells[e] as number) - area.stagingLin;
+          this.reportedLen = cells[e + 1] as number;
         }
         report(first + reported, (cells[e + 2] as number) >>> 0, changed);
-        this.reportedPacket = undefined;
+        this.reportedAt = -1;
       }
     };
     const batch: PacketBatch = {
@@ -739,8 +741,12 @@ export class VmProgram implements Program {
     return end;
   }
   private batchRefused = 0;
-  /** While runPackets reports a frame whose changed packet the module copied out: that packet. */
-  private reportedPacket: Uint8Array | undefined;
+  /**
+   * While runPackets reports a frame whose changed packet the module copied out: where it lies in the
+   * batch area's `out` (-1: no such report is being made), and its length.
+   */
+  private reportedAt = -1;
+  private reportedLen = 0;
 
   /**
    * The part runPacket and runPacketAt share: a fresh __sk_buff for the frame at bytes[off, off + len)
@@ -826,7 +832,8 @@ export class VmProgram implements Program {
       if (this.lastOther === undefined) throw new InputError(`program '${this.name}' has not run a packet yet`);
       return this.lastOther.slice();
     }
-    if (this.reportedPacket !== undefined) return this.reportedPacket.slice();
+    if (this.reportedAt >= 0)
+      return this.coll.batchArea()!.out.slice(this.reportedAt, this.reportedAt + this.reportedLen);
     const v: LdAbsPacket = this.lastInPlace ? this.inPlaceView : this.coll.packetBuffer();
     if (!this.lastNetwork) return v.bytes.slice(v.data, v.end);
     // BPF_PROG_TEST_RUN pushes the Ethernet header back zeroed (as run() does)

@@ -13,17 +13,25 @@ import { SLOT_B, SLOT_COUNT, SLOT_D, SLOT_M, SLOT_ROOM_WRITE } from './regions.j
 import { IMPORT_NAMES } from './compile.js';
 import { enter, wasmInstance, type Instance } from './engine.js';
 import {
+  C_CTX,
+  C_CTX_ADDR,
+  C_DIRTY,
+  C_LEAN,
   C_LIMIT,
   C_PB,
   C_PB_BASE,
   C_PROG,
   C_RECORDS,
   C_REGION,
+  C_SCRUBS,
   C_STOP,
   C_TOP,
   C_WRITABLE,
+  LEAN,
+  LEAN_COMPARE,
   RECORD_BYTES,
 } from './packet-loop.js';
+import { SKB_STORE_BYTES } from './skb-store-bytes.js';
 import { STACK_SIZE } from '../../isa/index.js';
 import { HelperAction } from '../helper-abi.js';
 import { MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
@@ -57,6 +65,8 @@ interface BatchState {
   batch: PacketBatch | undefined;
   /** The stack bytes the running loop zeroes per record (its entry program's packet-loop.ts clear). */
   cleared: number;
+  /** Stores and atomics the running loop's modules made through their imports. */
+  stores: number;
 }
 
 /**
@@ -70,6 +80,8 @@ interface BatchShared {
   /** TailState.registered when every registered program last had its loop instance here. */
   registered: number;
   state: BatchState;
+  /** Programs (ids) that loop without lean mode: their records were mostly dirty (see wasmPackets). */
+  notLean: Set<number>;
 }
 
 /** Budgets past this do not fit the module's i32 counter (engine.ts BUDGET_CAP). */
@@ -104,7 +116,14 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
   const bi = c.batch as BatchInstance | undefined;
   if (bi === undefined) return -1;
   cells[ctl + C_REGION / 4] = slot * 4;
-  cells[ctl + C_WRITABLE / 4] = cells[slot + SLOT_ROOM_WRITE / 4] !== 0 ? 1 : 0;
+  // Lean mode (packet-loop.ts LEAN) unless this program's records were mostly dirty last time: a
+  // program that stores into its packet or context would pay an import for every such store.
+  const lean = !bs.notLean.has(p.id);
+  cells[ctl + C_WRITABLE / 4] = !lean && cells[slot + SLOT_ROOM_WRITE / 4] !== 0 ? 1 : 0;
+  cells[ctl + C_LEAN / 4] = lean ? LEAN | (writesFrameInline(st) ? LEAN_COMPARE : 0) : 0;
+  cells[ctl + C_DIRTY / 4] = 1;
+  cells[ctl + C_SCRUBS / 4] = 0;
+  if (lean) closeWrites(cells, batch.ctl);
   cells[ctl + C_LIMIT / 4] = st.budget;
   cells[ctl + C_TOP / 4] = st.stackTops[0] as number;
   cells[ctl + C_STOP / 4] = 0;
@@ -117,6 +136,7 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
   w.extra = 0;
   bs.state.cleared = Math.min(STACK_SIZE, (c.stackBytes + 7) & ~7);
   bs.state.batch = batch;
+  bs.state.stores = 0;
   enterModule(st, w);
   let done: number;
   try {
@@ -126,18 +146,25 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
     throw nameTarget(err, st, w, p);
   } finally {
     bs.state.batch = undefined;
+    // (the table as Memory has it at the next entry: writable where the packet and context are)
+    if (lean) w.epoch = -1;
   }
+  // a store that crossed into JavaScript (in lean mode, every store into the packet or the context
+  // does), or mostly dirty records: lean mode costs more than it saves for this program
+  if (lean && (bs.state.stores !== 0 || ((cells[ctl + C_SCRUBS / 4] as number) - 1) * 4 > done)) bs.notLean.add(p.id);
   leaveModule(st, w);
   st.budget = (cells[BUDGET_CELL] as number) + w.extra;
   loopStats.records += done;
+  if (lean) loopStats.lean += done;
   return done;
 }
 
 /**
  * Records the module's loop has finished since the process started: a path that silently fell back to
- * one run per packet gives the same results, so tests read this to see the loop really ran.
+ * one run per packet gives the same results, so tests read this to see the loop really ran (`lean`: of
+ * those, the records run in lean mode, packet-loop.ts LEAN).
  */
-export const loopStats = { records: 0 };
+export const loopStats = { records: 0, lean: 0 };
 
 /** Whether the last wasmPackets stopped inside a run (wasmResume finishes it). */
 export function wasmPacketPending(st: EngineState): boolean {
@@ -158,7 +185,8 @@ function batchShared(w: WasmShared): BatchShared {
     bs = {
       table: new wasmApi!.Table({ initial: 0, element: 'anyfunc' }),
       registered: -1,
-      state: { batch: undefined, cleared: 0 },
+      state: { batch: undefined, cleared: 0, stores: 0 },
+      notLean: new Set(),
     };
     t.batch = bs;
   }
@@ -208,6 +236,8 @@ function batchInstance(st: EngineState, c: Instance, w: WasmShared, bs: BatchSha
     return b.settled();
   };
   const before = (b: PacketBatch): void => {
+    // (whatever it is, the next record is set up from zero: see packet-loop.ts C_DIRTY)
+    cells[(b.ctl + C_DIRTY) >> 2] = 1;
     const k = cells[b.ctl >> 2] as number;
     if (k !== b.synced) b.sync(k);
   };
@@ -216,22 +246,34 @@ function batchInstance(st: EngineState, c: Instance, w: WasmShared, bs: BatchSha
     // before the module can call it)
     if (tails.registered !== bs.registered) fillBatch(st, w, bs);
     if (!settled(b)) cells[(b.ctl + C_STOP) >> 2] = 1;
+    // (the helper may have rewritten the region table: the packet and context stay closed to stores)
+    if (((cells[(b.ctl + C_LEAN) >> 2] as number) & LEAN) !== 0) closeWrites(cells, b.ctl);
   };
   const env: Record<string, unknown> = { memory: w.memory, table: bs.table };
-  for (const name of IMPORT_NAMES) env[name] = wrap(c.env[name] as Import, state, before, after);
+  for (const name of IMPORT_NAMES) env[name] = wrap(c.env[name] as Import, state, before, after, STORES.has(name));
   const instance = new wasmApi!.Instance(c.module, { env });
   c.batch = { packets: instance.exports.packets as BatchInstance['packets'] } satisfies BatchInstance;
   return instance.exports.program;
 }
 
+/** The imports that store (counted: BatchState.stores). */
+const STORES: ReadonlySet<string> = new Set(['st8', 'st16', 'st32', 'st64', 'atomic']);
+
 /** An import: up to six int32 arguments. */
 type Import = (a?: number, b?: number, c?: number, d?: number, e?: number, f?: number) => unknown;
 
 /** `f` with `before` and `after` around it while a batch runs (fixed arity: nothing allocated per call). */
-function wrap(f: Import, state: BatchState, before: (b: PacketBatch) => void, after: (b: PacketBatch) => void): Import {
+function wrap(
+  f: Import,
+  state: BatchState,
+  before: (b: PacketBatch) => void,
+  after: (b: PacketBatch) => void,
+  store: boolean,
+): Import {
   return (a?: number, b?: number, c?: number, d?: number, e?: number, g?: number): unknown => {
     const batch = state.batch;
     if (batch === undefined) return f(a, b, c, d, e, g);
+    if (store) state.stores++;
     before(batch);
     const r = f(a, b, c, d, e, g);
     after(batch);
@@ -250,4 +292,43 @@ function packetSlot(cells: Int32Array, e: number, base: number, lin: number): bo
     cells[e + SLOT_M / 4 + 1] === 0 &&
     cells[e + SLOT_D / 4] === ((lin - base) | 0)
   );
+}
+
+/**
+ * Lean mode: make every region-table slot of the packet buffer or the __sk_buff read-only, so a store of
+ * the module's own into either goes through an import (which marks the record dirty). The loop keeps
+ * the packet's slot so per record; this covers the context's, and a table a helper rewrote.
+ */
+function closeWrites(cells: Int32Array, ctlAt: number): void {
+  const ctl = ctlAt >> 2;
+  const pb = cells[ctl + C_PB / 4] as number;
+  const pbBase = cells[ctl + C_PB_BASE / 4] as number;
+  const ctx = cells[ctl + C_CTX / 4] as number;
+  const ctxAddr = cells[ctl + C_CTX_ADDR / 4] as number;
+  for (let k = 0; k < REGION_SLOTS; k++) {
+    const e = (MEM_REGIONS + k * REGION_BYTES) >> 2;
+    if (packetSlot(cells, e, pbBase, pb) || packetSlot(cells, e, ctxAddr, ctx))
+      cells.fill(0, e + SLOT_ROOM_WRITE / 4, e + SLOT_ROOM_WRITE / 4 + 4);
+  }
+}
+
+/** The helpers the module runs inline that write the frame's bytes (skb-store-bytes.ts, csum-replace.ts). */
+const FRAME_WRITERS: ReadonlySet<number> = new Set([SKB_STORE_BYTES, 10, 11]);
+const BPF_CALL = 0x85;
+const framesWritten = new WeakMap<LoadedProgram, boolean>();
+
+/** Whether some program of the Vm (a tail call may reach any) calls a helper that writes the frame inline. */
+function writesFrameInline(st: EngineState): boolean {
+  for (const q of st.programs) {
+    if (q === undefined) continue;
+    let v = framesWritten.get(q);
+    if (v === undefined) {
+      v = false;
+      for (let pc = 0; pc < q.slots && !v; pc++)
+        v = q.code[pc] === BPF_CALL && q.src[pc] === 0 && FRAME_WRITERS.has(q.imm[pc] as number);
+      framesWritten.set(q, v);
+    }
+    if (v) return true;
+  }
+  return false;
 }

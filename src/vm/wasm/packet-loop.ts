@@ -68,10 +68,28 @@ export const C_OUT_DELTA = 44;
 /** The id of the program every record enters (MEM_CURRENT at each run's start: tail calls change it). */
 export const C_PROG = 52;
 /**
+ * Non-zero: something other than the loop may have written the packet buffer or the __sk_buff since the
+ * last record's start (set by JavaScript before the loop and by packet-batch.ts before every import).
+ */
+export const C_DIRTY = 56;
+/** The loop's mode: LEAN_* bits (0: every record set up from zero and compared, as BPF_PROG_TEST_RUN's). */
+export const C_LEAN = 60;
+/** Records the loop set up from zero (in lean mode, the dirty ones): packet-batch.ts's cue to stop leaning. */
+export const C_SCRUBS = 64;
+/**
+ * Lean mode: the region table lets no store of the module's own reach the packet buffer or the
+ * __sk_buff (their write rooms are 0, so such a store goes through an import, which marks C_DIRTY). A
+ * record whose predecessor left C_DIRTY clear then finds the headroom and every __sk_buff field but the
+ * per-packet ones still zero, and need not zero them again.
+ */
+export const LEAN = 1;
+/** Lean mode, but some program of the Vm writes the frame's bytes inline (skb_store_bytes, csum_replace): compare every record. */
+export const LEAN_COMPARE = 2;
+/**
  * The record table: per record its frame's linear offset, its length and (written by the loop) its
  * retval and whether the packet after the run differs from the frame (then copied to offset + C_OUT_DELTA).
  */
-export const C_RECORDS = 64;
+export const C_RECORDS = 80;
 /** Bytes per record in the table. */
 export const RECORD_BYTES = 16;
 
@@ -96,19 +114,18 @@ const TOP = 15; // i64
 const A = 16; // (the byte loops' cursors and end)
 const S = 17;
 const E = 18;
+const SCRUB = 19; // (the record is set up from zero)
 
 /** Locals beyond the parameters. */
 export const PACKETS_LOCALS = [
   { count: 11, type: W.I32 },
   { count: 2, type: W.I64 },
-  { count: 3, type: W.I32 },
+  { count: 4, type: W.I32 },
 ] as const;
 
-/** Opcodes only this loop uses (bulk memory for the rare copy-out, 8- and 16-bit stores). */
+/** Opcodes only this loop uses (8- and 16-bit stores). */
 const I32_STORE16 = 0x3b;
 const I32_STORE8 = 0x3a;
-const PREFIX_FC = 0xfc;
-const MEMORY_COPY = 10;
 
 const H = XDP_PACKET_HEADROOM;
 const PACKET_MULTICAST = 2;
@@ -120,7 +137,6 @@ const PACKET_OTHERHOST = 3;
  */
 export function packetsBody(stackBytes: number): Uint8Array {
   const b = new Body();
-  const copy = (): Body => b.u8(PREFIX_FC).u32(MEMORY_COPY).u8(0).u8(0);
   const ctl = (off: number, op = W.I32_LOAD): Body => b.get(CTL).mem(op, 2, off);
   const clear = Math.min(STACK_SIZE, (stackBytes + 7) & ~7);
 
@@ -140,9 +156,18 @@ export function packetsBody(stackBytes: number): Uint8Array {
     .set(LEN);
   b.get(CTL).get(I).mem(W.I32_STORE, 2, C_CUR);
 
+  // set up from zero unless lean and nothing but the loop wrote since the last record's start
+  ctl(C_LEAN).i32(LEAN).op(W.I32_AND, W.I32_EQZ);
+  ctl(C_DIRTY).op(W.I32_OR).tee(SCRUB).if();
+  b.get(CTL).get(CTL).mem(W.I32_LOAD, 2, C_SCRUBS).i32(1).op(W.I32_ADD).mem(W.I32_STORE, 2, C_SCRUBS);
+  b.end();
+  b.get(CTL).i32(0).mem(W.I32_STORE, 2, C_DIRTY);
+
   // the packet buffer, as PacketBuffer.reset leaves it: headroom zeroed, the frame, zeros past its end
   // (stores, not memory.fill / memory.copy: those call out of V8's compiled code, ~15 ns each)
+  b.get(SCRUB).if();
   zeroFixed(b, PB, H);
+  b.end();
   b.i32(H).get(LEN).op(W.I32_ADD).set(END);
   b.get(OLD).get(END).op(W.I32_GT_U).if();
   b.get(PB).get(END).op(W.I32_ADD).set(A);
@@ -171,6 +196,12 @@ export function packetsBody(stackBytes: number): Uint8Array {
       .get(END)
       .i32(1 - (1 << i))
       .op(W.I32_ADD)
+      .mem(W.I32_STORE, 2, SLOT_ROOM_WRITE + 4 * i);
+  b.else();
+  // (read-only, or lean: a helper's table rewrite may have made it writable again)
+  for (let i = 0; i < 4; i++)
+    b.get(T)
+      .i32(0)
       .mem(W.I32_STORE, 2, SLOT_ROOM_WRITE + 4 * i);
   b.end();
   // what LD_ABS/LD_IND read (regions.ts syncPacket)
@@ -203,22 +234,26 @@ export function packetsBody(stackBytes: number): Uint8Array {
     b.mem(W.I32_STORE, 2, MEM_PACKET + PACKET_ROOM + 4 * k);
   });
 
-  // a fresh __sk_buff (skb.ts skbStateAt + writeFreshSkbAt on a zeroed context)
+  // a fresh __sk_buff (skb.ts skbStateAt + writeFreshSkbAt on a zeroed context; the fields that vary
+  // per packet written whatever their value, for a lean record keeps the last one's)
+  b.get(SCRUB).if();
   zeroFixed(b, CTX, SKB_SIZE);
+  b.end();
   b.get(CTX).get(LEN).mem(W.I32_STORE, 2, Skb.len);
+  b.i32(0).set(K);
   b.get(LEN).i32(6).op(W.I32_GE_U).if();
   b.get(LIN).mem(W.I32_LOAD8_U, 0, 0).i32(1).op(W.I32_AND).if();
-  b.get(CTX).i32(PACKET_MULTICAST).mem(W.I32_STORE, 2, Skb.pkt_type);
+  b.i32(PACKET_MULTICAST).set(K);
   b.else();
   b.get(LIN).mem(W.I32_LOAD, 0, 0).get(LIN).mem(W.I32_LOAD16_U, 0, 4).op(W.I32_OR).if();
-  b.get(CTX).i32(PACKET_OTHERHOST).mem(W.I32_STORE, 2, Skb.pkt_type);
+  b.i32(PACKET_OTHERHOST).set(K);
   b.end();
   b.end();
   b.end();
-  // protocol: the EtherType in network order, as the field holds it
-  b.get(LEN).i32(14).op(W.I32_GE_U).if();
-  b.get(CTX).get(LIN).mem(W.I32_LOAD16_U, 0, 12).mem(I32_STORE16, 1, Skb.protocol);
-  b.end();
+  b.get(CTX).get(K).mem(W.I32_STORE, 2, Skb.pkt_type);
+  // protocol: the EtherType in network order, as the field holds it (its upper half stays zero)
+  b.get(CTX).get(LIN).mem(W.I32_LOAD16_U, 0, 12).i32(0).get(LEN).i32(14).op(W.I32_GE_U, W.SELECT);
+  b.mem(I32_STORE16, 1, Skb.protocol);
   b.get(CTX).i32(1).mem(W.I32_STORE, 2, Skb.ifindex);
   ctl(C_PB_BASE).i32(H).op(W.I32_ADD).set(T);
   b.get(CTX).get(T).mem(W.I32_STORE, 2, Skb.data);
@@ -255,7 +290,19 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.get(I).i32(1).op(W.I32_ADD).set(I);
   ctl(C_STOP).i32(0).mem(W.I32_LOAD, 2, MEM_MAX_DEPTH).op(W.I32_OR, W.BR_IF).u32(1);
 
-  // the packet after the run against the frame: words, then bytes; a changed one is copied out
+  // the packet after the run against the frame: words, then bytes; a changed one is copied out (a lean
+  // record nothing but the loop wrote has its frame as it was)
+  ctl(C_LEAN)
+    .i32(LEAN | LEAN_COMPARE)
+    .op(W.I32_AND)
+    .i32(LEAN)
+    .op(W.I32_EQ);
+  ctl(C_DIRTY).op(W.I32_EQZ, W.I32_AND).if();
+  b.get(REC)
+    .i32(0)
+    .mem(W.I32_STORE, 2, C_RECORDS + 12);
+  b.br(1);
+  b.end();
   b.i32(0).set(K);
   b.op(W.BLOCK, W.VOID);
   b.op(W.LOOP, W.VOID);
@@ -277,8 +324,10 @@ export function packetsBody(stackBytes: number): Uint8Array {
     .mem(W.I32_STORE, 2, C_RECORDS + 12);
   b.br(1); // the same: the next record
   b.end();
-  ctl(C_OUT_DELTA).get(LIN).op(W.I32_ADD).get(PB).i32(H).op(W.I32_ADD).get(LEN);
-  copy();
+  // (with stores, not memory.copy: see the packet buffer's set-up)
+  ctl(C_OUT_DELTA).get(LIN).op(W.I32_ADD).tee(A).get(LEN).op(W.I32_ADD).set(E);
+  b.get(PB).i32(H).op(W.I32_ADD).set(S);
+  moveBytes(b, true);
   b.get(REC)
     .i32(1)
     .mem(W.I32_STORE, 2, C_RECORDS + 12);
