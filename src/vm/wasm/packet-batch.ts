@@ -16,6 +16,9 @@ import {
   C_CTX,
   C_CTX_ADDR,
   C_DIRTY,
+  C_PB_CAP,
+  DIRTY_CONTEXT,
+  DIRTY_PACKET,
   C_LEAN,
   C_LIMIT,
   C_PB,
@@ -29,10 +32,12 @@ import {
   C_WRITABLE,
   LEAN,
   LEAN_COMPARE,
+  LEAN_CONTEXT,
   RECORD_BYTES,
 } from './packet-loop.js';
 import { SKB_STORE_BYTES } from './skb-store-bytes.js';
 import { STACK_SIZE } from '../../isa/index.js';
+import { SKB_SIZE } from '../contexts/skb.js';
 import { HelperAction } from '../helper-abi.js';
 import { MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
 import { BUDGET_CELL, enterModule, leaveModule, type WasmShared } from './shared.js';
@@ -65,8 +70,11 @@ interface BatchState {
   batch: PacketBatch | undefined;
   /** The stack bytes the running loop zeroes per record (its entry program's packet-loop.ts clear). */
   cleared: number;
-  /** Stores and atomics the running loop's modules made through their imports. */
-  stores: number;
+  /** Stores and atomics through the imports that lean mode made cross: into the packet buffer, into the context. */
+  packetStores: number;
+  contextStores: number;
+  /** The context's region-table slot was writable when the loop started (lean mode closed it). */
+  contextOpen: boolean;
 }
 
 /**
@@ -80,8 +88,11 @@ interface BatchShared {
   /** TailState.registered when every registered program last had its loop instance here. */
   registered: number;
   state: BatchState;
-  /** Programs (ids) that loop without lean mode: their records were mostly dirty (see wasmPackets). */
-  notLean: Set<number>;
+  /**
+   * Per program id, how far its loop steps down from lean mode (see wasmPackets): 0 or absent, LEAN and
+   * LEAN_CONTEXT; 1, LEAN alone; 2, neither.
+   */
+  leanStep: Map<number, number>;
 }
 
 /** Budgets past this do not fit the module's i32 counter (engine.ts BUDGET_CAP). */
@@ -116,13 +127,23 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
   const bi = c.batch as BatchInstance | undefined;
   if (bi === undefined) return -1;
   cells[ctl + C_REGION / 4] = slot * 4;
-  // Lean mode (packet-loop.ts LEAN) unless this program's records were mostly dirty last time: a
-  // program that stores into its packet or context would pay an import for every such store.
-  const lean = !bs.notLean.has(p.id);
+  // Lean mode (packet-loop.ts LEAN, LEAN_CONTEXT) unless this program stepped down from it: one that
+  // stores into its packet or context would pay an import for every such store.
+  const step = bs.leanStep.get(p.id) ?? 0;
+  const lean = step < 2;
   cells[ctl + C_WRITABLE / 4] = !lean && cells[slot + SLOT_ROOM_WRITE / 4] !== 0 ? 1 : 0;
-  cells[ctl + C_LEAN / 4] = lean ? LEAN | (writesFrameInline(st) ? LEAN_COMPARE : 0) : 0;
-  cells[ctl + C_DIRTY / 4] = 1;
+  cells[ctl + C_LEAN / 4] = lean
+    ? LEAN | (step === 0 ? LEAN_CONTEXT : 0) | (writesFrameInline(st) ? LEAN_COMPARE : 0)
+    : 0;
+  cells[ctl + C_DIRTY / 4] = DIRTY_PACKET | DIRTY_CONTEXT;
   cells[ctl + C_SCRUBS / 4] = 0;
+  bs.state.contextOpen = false;
+  for (let k = 0; k < REGION_SLOTS; k++) {
+    const e = (MEM_REGIONS + k * REGION_BYTES) >> 2;
+    const ctxLin = cells[ctl + C_CTX / 4] as number;
+    if (packetSlot(cells, e, cells[ctl + C_CTX_ADDR / 4] as number, ctxLin) && cells[e + SLOT_ROOM_WRITE / 4] !== 0)
+      bs.state.contextOpen = true;
+  }
   if (lean) closeWrites(cells, batch.ctl);
   cells[ctl + C_LIMIT / 4] = st.budget;
   cells[ctl + C_TOP / 4] = st.stackTops[0] as number;
@@ -136,7 +157,7 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
   w.extra = 0;
   bs.state.cleared = Math.min(STACK_SIZE, (c.stackBytes + 7) & ~7);
   bs.state.batch = batch;
-  bs.state.stores = 0;
+  bs.state.packetStores = bs.state.contextStores = 0;
   enterModule(st, w);
   let done: number;
   try {
@@ -149,9 +170,11 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
     // (the table as Memory has it at the next entry: writable where the packet and context are)
     if (lean) w.epoch = -1;
   }
-  // a store that crossed into JavaScript (in lean mode, every store into the packet or the context
-  // does), or mostly dirty records: lean mode costs more than it saves for this program
-  if (lean && (bs.state.stores !== 0 || ((cells[ctl + C_SCRUBS / 4] as number) - 1) * 4 > done)) bs.notLean.add(p.id);
+  // stores lean mode made cross into JavaScript: into the packet, no lean mode next time; into a
+  // context the table had writable, the context left open; mostly dirty records: lean mode buys nothing
+  if (lean && (bs.state.packetStores !== 0 || ((cells[ctl + C_SCRUBS / 4] as number) - 1) * 4 > done))
+    bs.leanStep.set(p.id, 2);
+  else if (step === 0 && bs.state.contextStores !== 0) bs.leanStep.set(p.id, 1);
   leaveModule(st, w);
   st.budget = (cells[BUDGET_CELL] as number) + w.extra;
   loopStats.records += done;
@@ -185,8 +208,8 @@ function batchShared(w: WasmShared): BatchShared {
     bs = {
       table: new wasmApi!.Table({ initial: 0, element: 'anyfunc' }),
       registered: -1,
-      state: { batch: undefined, cleared: 0, stores: 0 },
-      notLean: new Set(),
+      state: { batch: undefined, cleared: 0, packetStores: 0, contextStores: 0, contextOpen: false },
+      leanStep: new Map(),
     };
     t.batch = bs;
   }
@@ -235,9 +258,30 @@ function batchInstance(st: EngineState, c: Instance, w: WasmShared, bs: BatchSha
     if (!packetSlot(cells, slot, cells[ctl + C_PB_BASE / 4] as number, cells[ctl + C_PB / 4] as number)) return false;
     return b.settled();
   };
-  const before = (b: PacketBatch): void => {
-    // (whatever it is, the next record is set up from zero: see packet-loop.ts C_DIRTY)
-    cells[(b.ctl + C_DIRTY) >> 2] = 1;
+  // What an import may write, for the loop's next record (packet-loop.ts C_DIRTY): a store or atomic
+  // into the context only the context; anything else, both.
+  const dirtied = (b: PacketBatch, lo: number, hi: number, off: number): number => {
+    const ctl = b.ctl >> 2;
+    const at = (lo + off) >>> 0;
+    const ctxAddr = cells[ctl + C_CTX_ADDR / 4] as number;
+    if (hi === 0 && at >= ctxAddr && at < ctxAddr + SKB_SIZE) {
+      if (state.contextOpen) state.contextStores++;
+      return DIRTY_CONTEXT;
+    }
+    const base = cells[ctl + C_PB_BASE / 4] as number;
+    if (hi === 0 && at >= base && at < base + (cells[ctl + C_PB_CAP / 4] as number)) state.packetStores++;
+    return DIRTY_PACKET | DIRTY_CONTEXT;
+  };
+  const before = (b: PacketBatch, kind: number, x: number, y: number, z: number): void => {
+    // (st*: x, y, z the address's halves and the offset; atomic: y the register, z the offset)
+    const dirty =
+      kind === STORE
+        ? dirtied(b, x, y, z)
+        : kind === ATOMIC
+          ? dirtied(b, st.lo[y] as number, st.hi[y] as number, z)
+          : DIRTY_PACKET | DIRTY_CONTEXT;
+    const at = (b.ctl + C_DIRTY) >> 2;
+    cells[at] = (cells[at] as number) | dirty;
     const k = cells[b.ctl >> 2] as number;
     if (k !== b.synced) b.sync(k);
   };
@@ -250,14 +294,24 @@ function batchInstance(st: EngineState, c: Instance, w: WasmShared, bs: BatchSha
     if (((cells[(b.ctl + C_LEAN) >> 2] as number) & LEAN) !== 0) closeWrites(cells, b.ctl);
   };
   const env: Record<string, unknown> = { memory: w.memory, table: bs.table };
-  for (const name of IMPORT_NAMES) env[name] = wrap(c.env[name] as Import, state, before, after, STORES.has(name));
+  for (const name of IMPORT_NAMES)
+    env[name] = wrap(c.env[name] as Import, state, before, after, IMPORT_KIND.get(name) ?? OTHER);
   const instance = new wasmApi!.Instance(c.module, { env });
   c.batch = { packets: instance.exports.packets as BatchInstance['packets'] } satisfies BatchInstance;
   return instance.exports.program;
 }
 
-/** The imports that store (counted: BatchState.stores). */
-const STORES: ReadonlySet<string> = new Set(['st8', 'st16', 'st32', 'st64', 'atomic']);
+/** The imports whose writes the loop can place (see batchInstance's dirtied): stores, atomics; the others. */
+const STORE = 1;
+const ATOMIC = 2;
+const OTHER = 0;
+const IMPORT_KIND = new Map([
+  ['st8', STORE],
+  ['st16', STORE],
+  ['st32', STORE],
+  ['st64', STORE],
+  ['atomic', ATOMIC],
+]);
 
 /** An import: up to six int32 arguments. */
 type Import = (a?: number, b?: number, c?: number, d?: number, e?: number, f?: number) => unknown;
@@ -266,15 +320,16 @@ type Import = (a?: number, b?: number, c?: number, d?: number, e?: number, f?: n
 function wrap(
   f: Import,
   state: BatchState,
-  before: (b: PacketBatch) => void,
+  before: (b: PacketBatch, kind: number, x: number, y: number, z: number) => void,
   after: (b: PacketBatch) => void,
-  store: boolean,
+  kind: number,
 ): Import {
   return (a?: number, b?: number, c?: number, d?: number, e?: number, g?: number): unknown => {
     const batch = state.batch;
     if (batch === undefined) return f(a, b, c, d, e, g);
-    if (store) state.stores++;
-    before(batch);
+    // (st*: lo, hi, off; atomic: pc, op, size, register, src, off)
+    if (kind === ATOMIC) before(batch, kind, 0, d as number, g as number);
+    else before(batch, kind, a as number, b as number, c as number);
     const r = f(a, b, c, d, e, g);
     after(batch);
     return r;
@@ -305,9 +360,10 @@ function closeWrites(cells: Int32Array, ctlAt: number): void {
   const pbBase = cells[ctl + C_PB_BASE / 4] as number;
   const ctx = cells[ctl + C_CTX / 4] as number;
   const ctxAddr = cells[ctl + C_CTX_ADDR / 4] as number;
+  const context = ((cells[ctl + C_LEAN / 4] as number) & LEAN_CONTEXT) !== 0;
   for (let k = 0; k < REGION_SLOTS; k++) {
     const e = (MEM_REGIONS + k * REGION_BYTES) >> 2;
-    if (packetSlot(cells, e, pbBase, pb) || packetSlot(cells, e, ctxAddr, ctx))
+    if (packetSlot(cells, e, pbBase, pb) || (context && packetSlot(cells, e, ctxAddr, ctx)))
       cells.fill(0, e + SLOT_ROOM_WRITE / 4, e + SLOT_ROOM_WRITE / 4 + 4);
   }
 }

@@ -68,21 +68,30 @@ export const C_OUT_DELTA = 44;
 /** The id of the program every record enters (MEM_CURRENT at each run's start: tail calls change it). */
 export const C_PROG = 52;
 /**
- * Non-zero: something other than the loop may have written the packet buffer or the __sk_buff since the
- * last record's start (set by JavaScript before the loop and by packet-batch.ts before every import).
+ * DIRTY_* bits: something other than the loop may have written the packet buffer or the __sk_buff since
+ * the last record's start (set by JavaScript before the loop and by packet-batch.ts before every import).
  */
 export const C_DIRTY = 56;
+/** C_DIRTY bits. */
+export const DIRTY_PACKET = 1;
+export const DIRTY_CONTEXT = 2;
 /** The loop's mode: LEAN_* bits (0: every record set up from zero and compared, as BPF_PROG_TEST_RUN's). */
 export const C_LEAN = 60;
 /** Records the loop set up from zero (in lean mode, the dirty ones): packet-batch.ts's cue to stop leaning. */
 export const C_SCRUBS = 64;
 /**
- * Lean mode: the region table lets no store of the module's own reach the packet buffer or the
- * __sk_buff (their write rooms are 0, so such a store goes through an import, which marks C_DIRTY). A
- * record whose predecessor left C_DIRTY clear then finds the headroom and every __sk_buff field but the
- * per-packet ones still zero, and need not zero them again.
+ * Lean mode: the region table lets no store of the module's own reach the packet buffer (its write rooms
+ * are 0, so such a store goes through an import, which marks C_DIRTY). A record whose predecessor left
+ * C_DIRTY clear then finds the headroom still zero, and its run's packet is its frame unless an inline
+ * helper wrote it (LEAN_COMPARE).
  */
 export const LEAN = 1;
+/**
+ * With LEAN: the __sk_buff closed to the module's stores too, so a clean record finds every field but
+ * the per-packet ones still zero (without it, the context is zeroed per record: a program that writes
+ * it, skb->cb[0] between tail-call stages, keeps its stores in the module).
+ */
+export const LEAN_CONTEXT = 4;
 /** Lean mode, but some program of the Vm writes the frame's bytes inline (skb_store_bytes, csum_replace): compare every record. */
 export const LEAN_COMPARE = 2;
 /**
@@ -114,13 +123,14 @@ const TOP = 15; // i64
 const A = 16; // (the byte loops' cursors and end)
 const S = 17;
 const E = 18;
-const SCRUB = 19; // (the record is set up from zero)
+const SCRUB = 19; // (the record's packet buffer is set up from zero)
+const CDIRTY = 20; // (C_DIRTY at the record's start)
 
 /** Locals beyond the parameters. */
 export const PACKETS_LOCALS = [
   { count: 11, type: W.I32 },
   { count: 2, type: W.I64 },
-  { count: 4, type: W.I32 },
+  { count: 5, type: W.I32 },
 ] as const;
 
 /** Opcodes only this loop uses (8- and 16-bit stores). */
@@ -158,9 +168,10 @@ export function packetsBody(stackBytes: number): Uint8Array {
 
   // set up from zero unless lean and nothing but the loop wrote since the last record's start
   ctl(C_LEAN).i32(LEAN).op(W.I32_AND, W.I32_EQZ);
-  ctl(C_DIRTY).op(W.I32_OR).tee(SCRUB).if();
+  ctl(C_DIRTY).i32(DIRTY_PACKET).op(W.I32_AND, W.I32_OR).tee(SCRUB).if();
   b.get(CTL).get(CTL).mem(W.I32_LOAD, 2, C_SCRUBS).i32(1).op(W.I32_ADD).mem(W.I32_STORE, 2, C_SCRUBS);
   b.end();
+  ctl(C_DIRTY).set(CDIRTY);
   b.get(CTL).i32(0).mem(W.I32_STORE, 2, C_DIRTY);
 
   // the packet buffer, as PacketBuffer.reset leaves it: headroom zeroed, the frame, zeros past its end
@@ -236,7 +247,7 @@ export function packetsBody(stackBytes: number): Uint8Array {
 
   // a fresh __sk_buff (skb.ts skbStateAt + writeFreshSkbAt on a zeroed context; the fields that vary
   // per packet written whatever their value, for a lean record keeps the last one's)
-  b.get(SCRUB).if();
+  ctl(C_LEAN).i32(LEAN_CONTEXT).op(W.I32_AND, W.I32_EQZ).get(CDIRTY).i32(DIRTY_CONTEXT).op(W.I32_AND, W.I32_OR).if();
   zeroFixed(b, CTX, SKB_SIZE);
   b.end();
   b.get(CTX).get(LEN).mem(W.I32_STORE, 2, Skb.len);
@@ -297,7 +308,7 @@ export function packetsBody(stackBytes: number): Uint8Array {
     .op(W.I32_AND)
     .i32(LEAN)
     .op(W.I32_EQ);
-  ctl(C_DIRTY).op(W.I32_EQZ, W.I32_AND).if();
+  ctl(C_DIRTY).i32(DIRTY_PACKET).op(W.I32_AND, W.I32_EQZ, W.I32_AND).if();
   b.get(REC)
     .i32(0)
     .mem(W.I32_STORE, 2, C_RECORDS + 12);
