@@ -188,7 +188,7 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.get(PB).i32(H).op(W.I32_ADD).set(A);
   b.get(LIN).set(S);
   b.get(A).get(LEN).op(W.I32_ADD).set(E);
-  moveBytes(b, true);
+  copyBytes(b);
   b.get(END).set(OLD);
   b.get(CTL).get(END).mem(W.I32_STORE, 2, C_END);
   // its region's size (Memory.resize), in the table the module checks accesses against
@@ -317,6 +317,15 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.i32(0).set(K);
   b.op(W.BLOCK, W.VOID);
   b.op(W.LOOP, W.VOID);
+  b.get(K).i32(16).op(W.I32_ADD).get(LEN).op(W.I32_LE_U).if();
+  v128(b.get(PB).get(K).op(W.I32_ADD), V128_LOAD, H);
+  v128(b.get(LIN).get(K).op(W.I32_ADD), V128_LOAD, 0);
+  b.u8(PREFIX_SIMD).u32(V128_XOR).u8(PREFIX_SIMD).u32(V128_ANY_TRUE);
+  b.op(W.BR_IF).u32(2);
+  b.get(K).i32(16).op(W.I32_ADD).set(K).br(1);
+  b.end();
+  b.end();
+  b.op(W.LOOP, W.VOID);
   b.get(K).i32(8).op(W.I32_ADD).get(LEN).op(W.I32_LE_U).if();
   b.get(PB).get(K).op(W.I32_ADD).mem(W.I64_LOAD, 0, H).get(LIN).get(K).op(W.I32_ADD).mem(W.I64_LOAD, 0, 0);
   b.op(W.I64_NE, W.BR_IF).u32(2);
@@ -338,7 +347,7 @@ export function packetsBody(stackBytes: number): Uint8Array {
   // (with stores, not memory.copy: see the packet buffer's set-up)
   ctl(C_OUT_DELTA).get(LIN).op(W.I32_ADD).tee(A).get(LEN).op(W.I32_ADD).set(E);
   b.get(PB).i32(H).op(W.I32_ADD).set(S);
-  moveBytes(b, true);
+  copyBytes(b);
   b.get(REC)
     .i32(1)
     .mem(W.I32_STORE, 2, C_RECORDS + 12);
@@ -354,10 +363,43 @@ function zeroFixed(b: Body, at: number, bytes: number): void {
   for (let k = 0; k < bytes; k += 16) zero16(b.get(at), k);
 }
 
-/** SIMD opcodes (after the 0xfd prefix): v128.store, v128.const. */
+/** SIMD opcodes (after the 0xfd prefix). */
 const PREFIX_SIMD = 0xfd;
+const V128_LOAD = 0;
 const V128_STORE = 11;
 const V128_CONST = 12;
+const V128_XOR = 81;
+const V128_ANY_TRUE = 83;
+
+/** A v128 load or store (`op`) at the address on the stack + `offset`. */
+function v128(b: Body, op: number, offset: number): void {
+  b.u8(PREFIX_SIMD).u32(op).u32(4).u32(offset);
+}
+
+/**
+ * Copy the bytes from S to [A, E) (linear addresses): 16 at a time and the last 16 overlapping what was
+ * done, or as moveBytes does when there are fewer than 16. Writes nothing outside [A, E).
+ */
+function copyBytes(b: Body): void {
+  b.get(E).get(A).op(W.I32_SUB).i32(16).op(W.I32_GE_U).if();
+  b.op(W.LOOP, W.VOID);
+  b.get(A);
+  v128(b.get(S), V128_LOAD, 0);
+  v128(b, V128_STORE, 0);
+  b.get(A).i32(16).op(W.I32_ADD).set(A);
+  b.get(S).i32(16).op(W.I32_ADD).set(S);
+  b.get(A).i32(16).op(W.I32_ADD).get(E).op(W.I32_LE_U, W.BR_IF).u32(0);
+  b.end();
+  b.get(A).get(E).op(W.I32_LT_U).if();
+  // (the 16 bytes before E, from S + (E - 16 - A))
+  b.get(E).i32(16).op(W.I32_SUB);
+  v128(b.get(S).get(E).i32(16).op(W.I32_SUB).get(A).op(W.I32_SUB, W.I32_ADD), V128_LOAD, 0);
+  v128(b, V128_STORE, 0);
+  b.end();
+  b.else();
+  moveBytes(b, true);
+  b.end();
+}
 
 /** Store 16 zero bytes at the address on the stack + `offset` (WebAssembly SIMD: half the stores of i64s). */
 function zero16(b: Body, offset: number): void {
