@@ -125,12 +125,13 @@ const S = 17;
 const E = 18;
 const SCRUB = 19; // (the record's packet buffer is set up from zero)
 const CDIRTY = 20; // (C_DIRTY at the record's start)
+const TABLES = 21; // (the region and packet tables need writing)
 
 /** Locals beyond the parameters. */
 export const PACKETS_LOCALS = [
   { count: 11, type: W.I32 },
   { count: 2, type: W.I64 },
-  { count: 5, type: W.I32 },
+  { count: 6, type: W.I32 },
 ] as const;
 
 /** Opcodes only this loop uses (8- and 16-bit stores). */
@@ -189,8 +190,12 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.get(LIN).set(S);
   b.get(A).get(LEN).op(W.I32_ADD).set(E);
   copyBytes(b);
+  // (the tables below as the last record left them when its packet buffer was clean and of this length:
+  // only the loop and the imports, which dirty the record, write them)
+  b.get(SCRUB).get(OLD).get(END).op(W.I32_NE, W.I32_OR).set(TABLES);
   b.get(END).set(OLD);
   b.get(CTL).get(END).mem(W.I32_STORE, 2, C_END);
+  b.get(TABLES).if();
   // its region's size (Memory.resize), in the table the module checks accesses against
   // (a plain region of END bytes: room[size] = END - size + 1 for reads, and for writes when writable;
   // END is past the headroom, so never below 8)
@@ -244,6 +249,7 @@ export function packetsBody(stackBytes: number): Uint8Array {
     b.i32(0).get(LEN).i32(-less).op(W.I32_ADD).tee(K).i32(0).get(K).i32(0).op(W.I32_GT_S, W.SELECT);
     b.mem(W.I32_STORE, 2, MEM_PACKET + PACKET_ROOM + 4 * k);
   });
+  b.end();
 
   // a fresh __sk_buff (skb.ts skbStateAt + writeFreshSkbAt on a zeroed context; the fields that vary
   // per packet written whatever their value, for a lean record keeps the last one's)
