@@ -581,12 +581,19 @@ export class VmProgram implements Program {
       let j = i;
       let stop = start;
       if (area !== null && this.batchable) {
+        // the window: frames that fit the staging area from `start`, each laid out in the record table
+        // as it is taken (table index = frame index - i)
         const fit = pb.bytes.length - XDP_PACKET_HEADROOM - SHINFO_SIZE;
-        for (; j < count && j - i < BATCH_RECORDS; j++) {
+        const cells = area.cells;
+        const lin = area.stagingLin - start;
+        for (let t = (area.ctl + C_RECORDS) >> 2; j < count && j - i < BATCH_RECORDS; j++, t += RECORD_BYTES >> 2) {
           const o = offs[j] as number;
-          const e = o + (lens[j] as number);
-          if (o < start || e - start > BATCH_STAGING || e - o > fit) break;
+          const len = lens[j] as number;
+          const e = o + len;
+          if (o < start || e - start > BATCH_STAGING || len > fit) break;
           if (e > stop) stop = e;
+          cells[t] = lin + o;
+          cells[t + 1] = len;
         }
       }
       if (j === i) {
@@ -596,11 +603,6 @@ export class VmProgram implements Program {
         continue;
       }
       area!.staging.set(src.subarray(start, stop));
-      const cells = area!.cells;
-      for (let k = i, e = (area!.ctl + C_RECORDS) >> 2; k < j; k++, e += RECORD_BYTES >> 2) {
-        cells[e] = area!.stagingLin + (offs[k] as number) - start;
-        cells[e + 1] = lens[k] as number;
-      }
       i = this.runBatch(area!, src, offs, lens, i, j, report);
     }
   }
