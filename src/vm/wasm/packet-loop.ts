@@ -21,6 +21,14 @@
  * record's. The inline packet helpers (skb-load-bytes.ts, skb-store-bytes.ts, csum-replace.ts) find the
  * record's packet through MEM_PACKET, which the loop writes per record.
  *
+ * Lean mode (C_LEAN, chosen by packet-batch.ts): the region table keeps the packet buffer (and, with
+ * LEAN_CONTEXT, the __sk_buff) closed to the module's own stores, so whatever writes them crosses an
+ * import, and every import marks what it may have written (C_DIRTY). A record after a clean one then
+ * skips what would rewrite bytes that are still as the set-up left them: the headroom's and the
+ * context's zeroing, the region and packet tables (same length), and the compare after the run (unless
+ * an inline helper writes frames: LEAN_COMPARE). A program whose own stores lean mode made cross steps
+ * down from it for its next loops.
+ *
  * The control block (at `ctl`, int32s, written by packet-batch.ts) holds the batch's constants and the
  * record table; see the C_* offsets.
  */
