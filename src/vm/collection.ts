@@ -581,12 +581,19 @@ export class VmProgram implements Program {
       let j = i;
       let stop = start;
       if (area !== null && this.batchable) {
+        // the window: frames that fit the staging area from `start`, each laid out in the record table
+        // as it is taken (table index = frame index - i)
         const fit = pb.bytes.length - XDP_PACKET_HEADROOM - SHINFO_SIZE;
-        for (; j < count && j - i < BATCH_RECORDS; j++) {
+        const cells = area.cells;
+        const lin = area.stagingLin - start;
+        for (let t = (area.ctl + C_RECORDS) >> 2; j < count && j - i < BATCH_RECORDS; j++, t += RECORD_BYTES >> 2) {
           const o = offs[j] as number;
-          const e = o + (lens[j] as number);
-          if (o < start || e - start > BATCH_STAGING || e - o > fit) break;
+          const len = lens[j] as number;
+          const e = o + len;
+          if (o < start || e - start > BATCH_STAGING || len > fit) break;
           if (e > stop) stop = e;
+          cells[t] = lin + o;
+          cells[t + 1] = len;
         }
       }
       if (j === i) {
@@ -596,11 +603,6 @@ export class VmProgram implements Program {
         continue;
       }
       area!.staging.set(src.subarray(start, stop));
-      const cells = area!.cells;
-      for (let k = i, e = (area!.ctl + C_RECORDS) >> 2; k < j; k++, e += RECORD_BYTES >> 2) {
-        cells[e] = area!.stagingLin + (offs[k] as number) - start;
-        cells[e + 1] = lens[k] as number;
-      }
       i = this.runBatch(area!, src, offs, lens, i, j, report);
     }
   }
@@ -640,12 +642,14 @@ export class VmProgram implements Program {
       for (; reported < k; reported++) {
         const e = table + reported * stride;
         const changed = cells[e + 3] !== 0;
+        // (where the module copied the packet out: lastPacket copies it from there if asked, so a
+        // report that does not ask allocates nothing)
         if (changed) {
-          const at = (cells[e] as number) - area.stagingLin;
-          this.reportedPacket = area.out.subarray(at, at + (cells[e + 1] as number));
+          this.reportedAt = (cells[e] as number) - area.stagingLin;
+          this.reportedLen = cells[e + 1] as number;
         }
         report(first + reported, (cells[e + 2] as number) >>> 0, changed);
-        this.reportedPacket = undefined;
+        this.reportedAt = -1;
       }
     };
     const batch: PacketBatch = {
@@ -739,8 +743,12 @@ export class VmProgram implements Program {
     return end;
   }
   private batchRefused = 0;
-  /** While runPackets reports a frame whose changed packet the module copied out: that packet. */
-  private reportedPacket: Uint8Array | undefined;
+  /**
+   * While runPackets reports a frame whose changed packet the module copied out: where it lies in the
+   * batch area's `out` (-1: no such report is being made), and its length.
+   */
+  private reportedAt = -1;
+  private reportedLen = 0;
 
   /**
    * The part runPacket and runPacketAt share: a fresh __sk_buff for the frame at bytes[off, off + len)
@@ -826,7 +834,8 @@ export class VmProgram implements Program {
       if (this.lastOther === undefined) throw new InputError(`program '${this.name}' has not run a packet yet`);
       return this.lastOther.slice();
     }
-    if (this.reportedPacket !== undefined) return this.reportedPacket.slice();
+    if (this.reportedAt >= 0)
+      return this.coll.batchArea()!.out.slice(this.reportedAt, this.reportedAt + this.reportedLen);
     const v: LdAbsPacket = this.lastInPlace ? this.inPlaceView : this.coll.packetBuffer();
     if (!this.lastNetwork) return v.bytes.slice(v.data, v.end);
     // BPF_PROG_TEST_RUN pushes the Ethernet header back zeroed (as run() does)

@@ -13,18 +13,31 @@ import { SLOT_B, SLOT_COUNT, SLOT_D, SLOT_M, SLOT_ROOM_WRITE } from './regions.j
 import { IMPORT_NAMES } from './compile.js';
 import { enter, wasmInstance, type Instance } from './engine.js';
 import {
+  C_CTX,
+  C_CTX_ADDR,
+  C_DIRTY,
+  C_PB_CAP,
+  DIRTY_CONTEXT,
+  DIRTY_PACKET,
+  C_LEAN,
   C_LIMIT,
   C_PB,
   C_PB_BASE,
   C_PROG,
   C_RECORDS,
   C_REGION,
+  C_SCRUBS,
   C_STOP,
   C_TOP,
   C_WRITABLE,
+  LEAN,
+  LEAN_COMPARE,
+  LEAN_CONTEXT,
   RECORD_BYTES,
 } from './packet-loop.js';
+import { SKB_STORE_BYTES } from './skb-store-bytes.js';
 import { STACK_SIZE } from '../../isa/index.js';
+import { SKB_SIZE } from '../contexts/skb.js';
 import { HelperAction } from '../helper-abi.js';
 import { MEM_PENDING, MEM_TOUCHED } from './repeat-loop.js';
 import { BUDGET_CELL, enterModule, leaveModule, type WasmShared } from './shared.js';
@@ -57,6 +70,11 @@ interface BatchState {
   batch: PacketBatch | undefined;
   /** The stack bytes the running loop zeroes per record (its entry program's packet-loop.ts clear). */
   cleared: number;
+  /** Stores and atomics through the imports that lean mode made cross: into the packet buffer, into the context. */
+  packetStores: number;
+  contextStores: number;
+  /** The context's region-table slot was writable when the loop started (lean mode closed it). */
+  contextOpen: boolean;
 }
 
 /**
@@ -70,6 +88,11 @@ interface BatchShared {
   /** TailState.registered when every registered program last had its loop instance here. */
   registered: number;
   state: BatchState;
+  /**
+   * Per program id, how far its loop steps down from lean mode (see wasmPackets): 0 or absent, LEAN and
+   * LEAN_CONTEXT; 1, LEAN alone; 2, neither.
+   */
+  leanStep: Map<number, number>;
 }
 
 /** Budgets past this do not fit the module's i32 counter (engine.ts BUDGET_CAP). */
@@ -104,7 +127,24 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
   const bi = c.batch as BatchInstance | undefined;
   if (bi === undefined) return -1;
   cells[ctl + C_REGION / 4] = slot * 4;
-  cells[ctl + C_WRITABLE / 4] = cells[slot + SLOT_ROOM_WRITE / 4] !== 0 ? 1 : 0;
+  // Lean mode (packet-loop.ts LEAN, LEAN_CONTEXT) unless this program stepped down from it: one that
+  // stores into its packet or context would pay an import for every such store.
+  const step = bs.leanStep.get(p.id) ?? 0;
+  const lean = step < 2;
+  cells[ctl + C_WRITABLE / 4] = !lean && cells[slot + SLOT_ROOM_WRITE / 4] !== 0 ? 1 : 0;
+  cells[ctl + C_LEAN / 4] = lean
+    ? LEAN | (step === 0 ? LEAN_CONTEXT : 0) | (writesFrameInline(st) ? LEAN_COMPARE : 0)
+    : 0;
+  cells[ctl + C_DIRTY / 4] = DIRTY_PACKET | DIRTY_CONTEXT;
+  cells[ctl + C_SCRUBS / 4] = 0;
+  bs.state.contextOpen = false;
+  for (let k = 0; k < REGION_SLOTS; k++) {
+    const e = (MEM_REGIONS + k * REGION_BYTES) >> 2;
+    const ctxLin = cells[ctl + C_CTX / 4] as number;
+    if (packetSlot(cells, e, cells[ctl + C_CTX_ADDR / 4] as number, ctxLin) && cells[e + SLOT_ROOM_WRITE / 4] !== 0)
+      bs.state.contextOpen = true;
+  }
+  if (lean) closeWrites(cells, batch.ctl);
   cells[ctl + C_LIMIT / 4] = st.budget;
   cells[ctl + C_TOP / 4] = st.stackTops[0] as number;
   cells[ctl + C_STOP / 4] = 0;
@@ -117,6 +157,7 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
   w.extra = 0;
   bs.state.cleared = Math.min(STACK_SIZE, (c.stackBytes + 7) & ~7);
   bs.state.batch = batch;
+  bs.state.packetStores = bs.state.contextStores = 0;
   enterModule(st, w);
   let done: number;
   try {
@@ -126,18 +167,27 @@ export function wasmPackets(st: EngineState, p: LoadedProgram, batch: PacketBatc
     throw nameTarget(err, st, w, p);
   } finally {
     bs.state.batch = undefined;
+    // (the table as Memory has it at the next entry: writable where the packet and context are)
+    if (lean) w.epoch = -1;
   }
+  // stores lean mode made cross into JavaScript: into the packet, no lean mode next time; into a
+  // context the table had writable, the context left open; mostly dirty records: lean mode buys nothing
+  if (lean && (bs.state.packetStores !== 0 || ((cells[ctl + C_SCRUBS / 4] as number) - 1) * 4 > done))
+    bs.leanStep.set(p.id, 2);
+  else if (step === 0 && bs.state.contextStores !== 0) bs.leanStep.set(p.id, 1);
   leaveModule(st, w);
   st.budget = (cells[BUDGET_CELL] as number) + w.extra;
   loopStats.records += done;
+  if (lean) loopStats.lean += done;
   return done;
 }
 
 /**
  * Records the module's loop has finished since the process started: a path that silently fell back to
- * one run per packet gives the same results, so tests read this to see the loop really ran.
+ * one run per packet gives the same results, so tests read this to see the loop really ran (`lean`: of
+ * those, the records run in lean mode, packet-loop.ts LEAN).
  */
-export const loopStats = { records: 0 };
+export const loopStats = { records: 0, lean: 0 };
 
 /** Whether the last wasmPackets stopped inside a run (wasmResume finishes it). */
 export function wasmPacketPending(st: EngineState): boolean {
@@ -158,7 +208,8 @@ function batchShared(w: WasmShared): BatchShared {
     bs = {
       table: new wasmApi!.Table({ initial: 0, element: 'anyfunc' }),
       registered: -1,
-      state: { batch: undefined, cleared: 0 },
+      state: { batch: undefined, cleared: 0, packetStores: 0, contextStores: 0, contextOpen: false },
+      leanStep: new Map(),
     };
     t.batch = bs;
   }
@@ -207,7 +258,30 @@ function batchInstance(st: EngineState, c: Instance, w: WasmShared, bs: BatchSha
     if (!packetSlot(cells, slot, cells[ctl + C_PB_BASE / 4] as number, cells[ctl + C_PB / 4] as number)) return false;
     return b.settled();
   };
-  const before = (b: PacketBatch): void => {
+  // What an import may write, for the loop's next record (packet-loop.ts C_DIRTY): a store or atomic
+  // into the context only the context; anything else, both.
+  const dirtied = (b: PacketBatch, lo: number, hi: number, off: number): number => {
+    const ctl = b.ctl >> 2;
+    const at = (lo + off) >>> 0;
+    const ctxAddr = cells[ctl + C_CTX_ADDR / 4] as number;
+    if (hi === 0 && at >= ctxAddr && at < ctxAddr + SKB_SIZE) {
+      if (state.contextOpen) state.contextStores++;
+      return DIRTY_CONTEXT;
+    }
+    const base = cells[ctl + C_PB_BASE / 4] as number;
+    if (hi === 0 && at >= base && at < base + (cells[ctl + C_PB_CAP / 4] as number)) state.packetStores++;
+    return DIRTY_PACKET | DIRTY_CONTEXT;
+  };
+  const before = (b: PacketBatch, kind: number, x: number, y: number, z: number): void => {
+    // (st*: x, y, z the address's halves and the offset; atomic: y the register, z the offset)
+    const dirty =
+      kind === STORE
+        ? dirtied(b, x, y, z)
+        : kind === ATOMIC
+          ? dirtied(b, st.lo[y] as number, st.hi[y] as number, z)
+          : DIRTY_PACKET | DIRTY_CONTEXT;
+    const at = (b.ctl + C_DIRTY) >> 2;
+    cells[at] = (cells[at] as number) | dirty;
     const k = cells[b.ctl >> 2] as number;
     if (k !== b.synced) b.sync(k);
   };
@@ -216,24 +290,48 @@ function batchInstance(st: EngineState, c: Instance, w: WasmShared, bs: BatchSha
     // before the module can call it)
     if (tails.registered !== bs.registered) fillBatch(st, w, bs);
     if (!settled(b)) cells[(b.ctl + C_STOP) >> 2] = 1;
+    // (the helper may have rewritten the region table: the packet and context stay closed to stores)
+    if (((cells[(b.ctl + C_LEAN) >> 2] as number) & LEAN) !== 0) closeWrites(cells, b.ctl);
   };
   const env: Record<string, unknown> = { memory: w.memory, table: bs.table };
-  for (const name of IMPORT_NAMES) env[name] = wrap(c.env[name] as Import, state, before, after);
-  env.quick = wrapQuick(c.env.quick as Import, state, before);
+  for (const name of IMPORT_NAMES)
+    env[name] = wrap(c.env[name] as Import, state, before, after, IMPORT_KIND.get(name) ?? OTHER);
+  // (a failing quick helper leaves the record as any import may: both dirty, JavaScript synced)
+  env.quick = wrapQuick(c.env.quick as Import, state, (b) => before(b, OTHER, 0, 0, 0));
   const instance = new wasmApi!.Instance(c.module, { env });
   c.batch = { packets: instance.exports.packets as BatchInstance['packets'] } satisfies BatchInstance;
   return instance.exports.program;
 }
 
+/** The imports whose writes the loop can place (see batchInstance's dirtied): stores, atomics; the others. */
+const STORE = 1;
+const ATOMIC = 2;
+const OTHER = 0;
+const IMPORT_KIND = new Map([
+  ['st8', STORE],
+  ['st16', STORE],
+  ['st32', STORE],
+  ['st64', STORE],
+  ['atomic', ATOMIC],
+]);
+
 /** An import: up to six int32 arguments. */
 type Import = (a?: number, b?: number, c?: number, d?: number, e?: number, f?: number) => unknown;
 
 /** `f` with `before` and `after` around it while a batch runs (fixed arity: nothing allocated per call). */
-function wrap(f: Import, state: BatchState, before: (b: PacketBatch) => void, after: (b: PacketBatch) => void): Import {
+function wrap(
+  f: Import,
+  state: BatchState,
+  before: (b: PacketBatch, kind: number, x: number, y: number, z: number) => void,
+  after: (b: PacketBatch) => void,
+  kind: number,
+): Import {
   return (a?: number, b?: number, c?: number, d?: number, e?: number, g?: number): unknown => {
     const batch = state.batch;
     if (batch === undefined) return f(a, b, c, d, e, g);
-    before(batch);
+    // (st*: lo, hi, off; atomic: pc, op, size, register, src, off)
+    if (kind === ATOMIC) before(batch, kind, 0, d as number, g as number);
+    else before(batch, kind, a as number, b as number, c as number);
     const r = f(a, b, c, d, e, g);
     after(batch);
     return r;
@@ -269,4 +367,44 @@ function packetSlot(cells: Int32Array, e: number, base: number, lin: number): bo
     cells[e + SLOT_M / 4 + 1] === 0 &&
     cells[e + SLOT_D / 4] === ((lin - base) | 0)
   );
+}
+
+/**
+ * Lean mode: make every region-table slot of the packet buffer or the __sk_buff read-only, so a store of
+ * the module's own into either goes through an import (which marks the record dirty). The loop keeps
+ * the packet's slot so per record; this covers the context's, and a table a helper rewrote.
+ */
+function closeWrites(cells: Int32Array, ctlAt: number): void {
+  const ctl = ctlAt >> 2;
+  const pb = cells[ctl + C_PB / 4] as number;
+  const pbBase = cells[ctl + C_PB_BASE / 4] as number;
+  const ctx = cells[ctl + C_CTX / 4] as number;
+  const ctxAddr = cells[ctl + C_CTX_ADDR / 4] as number;
+  const context = ((cells[ctl + C_LEAN / 4] as number) & LEAN_CONTEXT) !== 0;
+  for (let k = 0; k < REGION_SLOTS; k++) {
+    const e = (MEM_REGIONS + k * REGION_BYTES) >> 2;
+    if (packetSlot(cells, e, pbBase, pb) || (context && packetSlot(cells, e, ctxAddr, ctx)))
+      cells.fill(0, e + SLOT_ROOM_WRITE / 4, e + SLOT_ROOM_WRITE / 4 + 4);
+  }
+}
+
+/** The helpers the module runs inline that write the frame's bytes (skb-store-bytes.ts, csum-replace.ts). */
+const FRAME_WRITERS: ReadonlySet<number> = new Set([SKB_STORE_BYTES, 10, 11]);
+const BPF_CALL = 0x85;
+const framesWritten = new WeakMap<LoadedProgram, boolean>();
+
+/** Whether some program of the Vm (a tail call may reach any) calls a helper that writes the frame inline. */
+function writesFrameInline(st: EngineState): boolean {
+  for (const q of st.programs) {
+    if (q === undefined) continue;
+    let v = framesWritten.get(q);
+    if (v === undefined) {
+      v = false;
+      for (let pc = 0; pc < q.slots && !v; pc++)
+        v = q.code[pc] === BPF_CALL && q.src[pc] === 0 && FRAME_WRITERS.has(q.imm[pc] as number);
+      framesWritten.set(q, v);
+    }
+    if (v) return true;
+  }
+  return false;
 }

@@ -21,6 +21,14 @@
  * record's. The inline packet helpers (skb-load-bytes.ts, skb-store-bytes.ts, csum-replace.ts) find the
  * record's packet through MEM_PACKET, which the loop writes per record.
  *
+ * Lean mode (C_LEAN, chosen by packet-batch.ts): the region table keeps the packet buffer (and, with
+ * LEAN_CONTEXT, the __sk_buff) closed to the module's own stores, so whatever writes them crosses an
+ * import, and every import marks what it may have written (C_DIRTY). A record after a clean one then
+ * skips what would rewrite bytes that are still as the set-up left them: the headroom's and the
+ * context's zeroing, the region and packet tables (same length), and the compare after the run (unless
+ * an inline helper writes frames: LEAN_COMPARE). A program whose own stores lean mode made cross steps
+ * down from it for its next loops.
+ *
  * The control block (at `ctl`, int32s, written by packet-batch.ts) holds the batch's constants and the
  * record table; see the C_* offsets.
  */
@@ -68,10 +76,37 @@ export const C_OUT_DELTA = 44;
 /** The id of the program every record enters (MEM_CURRENT at each run's start: tail calls change it). */
 export const C_PROG = 52;
 /**
+ * DIRTY_* bits: something other than the loop may have written the packet buffer or the __sk_buff since
+ * the last record's start (set by JavaScript before the loop and by packet-batch.ts before every import).
+ */
+export const C_DIRTY = 56;
+/** C_DIRTY bits. */
+export const DIRTY_PACKET = 1;
+export const DIRTY_CONTEXT = 2;
+/** The loop's mode: LEAN_* bits (0: every record set up from zero and compared, as BPF_PROG_TEST_RUN's). */
+export const C_LEAN = 60;
+/** Records the loop set up from zero (in lean mode, the dirty ones): packet-batch.ts's cue to stop leaning. */
+export const C_SCRUBS = 64;
+/**
+ * Lean mode: the region table lets no store of the module's own reach the packet buffer (its write rooms
+ * are 0, so such a store goes through an import, which marks C_DIRTY). A record whose predecessor left
+ * C_DIRTY clear then finds the headroom still zero, and its run's packet is its frame unless an inline
+ * helper wrote it (LEAN_COMPARE).
+ */
+export const LEAN = 1;
+/**
+ * With LEAN: the __sk_buff closed to the module's stores too, so a clean record finds every field but
+ * the per-packet ones still zero (without it, the context is zeroed per record: a program that writes
+ * it, skb->cb[0] between tail-call stages, keeps its stores in the module).
+ */
+export const LEAN_CONTEXT = 4;
+/** Lean mode, but some program of the Vm writes the frame's bytes inline (skb_store_bytes, csum_replace): compare every record. */
+export const LEAN_COMPARE = 2;
+/**
  * The record table: per record its frame's linear offset, its length and (written by the loop) its
  * retval and whether the packet after the run differs from the frame (then copied to offset + C_OUT_DELTA).
  */
-export const C_RECORDS = 64;
+export const C_RECORDS = 80;
 /** Bytes per record in the table. */
 export const RECORD_BYTES = 16;
 
@@ -96,19 +131,20 @@ const TOP = 15; // i64
 const A = 16; // (the byte loops' cursors and end)
 const S = 17;
 const E = 18;
+const SCRUB = 19; // (the record's packet buffer is set up from zero)
+const CDIRTY = 20; // (C_DIRTY at the record's start)
+const TABLES = 21; // (the region and packet tables need writing)
 
 /** Locals beyond the parameters. */
 export const PACKETS_LOCALS = [
   { count: 11, type: W.I32 },
   { count: 2, type: W.I64 },
-  { count: 3, type: W.I32 },
+  { count: 6, type: W.I32 },
 ] as const;
 
-/** Opcodes only this loop uses (bulk memory for the rare copy-out, 8- and 16-bit stores). */
+/** Opcodes only this loop uses (8- and 16-bit stores). */
 const I32_STORE16 = 0x3b;
 const I32_STORE8 = 0x3a;
-const PREFIX_FC = 0xfc;
-const MEMORY_COPY = 10;
 
 const H = XDP_PACKET_HEADROOM;
 const PACKET_MULTICAST = 2;
@@ -120,7 +156,6 @@ const PACKET_OTHERHOST = 3;
  */
 export function packetsBody(stackBytes: number): Uint8Array {
   const b = new Body();
-  const copy = (): Body => b.u8(PREFIX_FC).u32(MEMORY_COPY).u8(0).u8(0);
   const ctl = (off: number, op = W.I32_LOAD): Body => b.get(CTL).mem(op, 2, off);
   const clear = Math.min(STACK_SIZE, (stackBytes + 7) & ~7);
 
@@ -140,21 +175,35 @@ export function packetsBody(stackBytes: number): Uint8Array {
     .set(LEN);
   b.get(CTL).get(I).mem(W.I32_STORE, 2, C_CUR);
 
+  // set up from zero unless lean and nothing but the loop wrote since the last record's start
+  ctl(C_LEAN).i32(LEAN).op(W.I32_AND, W.I32_EQZ);
+  ctl(C_DIRTY).i32(DIRTY_PACKET).op(W.I32_AND, W.I32_OR).tee(SCRUB).if();
+  b.get(CTL).get(CTL).mem(W.I32_LOAD, 2, C_SCRUBS).i32(1).op(W.I32_ADD).mem(W.I32_STORE, 2, C_SCRUBS);
+  b.end();
+  ctl(C_DIRTY).set(CDIRTY);
+  b.get(CTL).i32(0).mem(W.I32_STORE, 2, C_DIRTY);
+
   // the packet buffer, as PacketBuffer.reset leaves it: headroom zeroed, the frame, zeros past its end
   // (stores, not memory.fill / memory.copy: those call out of V8's compiled code, ~15 ns each)
+  b.get(SCRUB).if();
   zeroFixed(b, PB, H);
+  b.end();
   b.i32(H).get(LEN).op(W.I32_ADD).set(END);
   b.get(OLD).get(END).op(W.I32_GT_U).if();
   b.get(PB).get(END).op(W.I32_ADD).set(A);
   b.get(PB).get(OLD).op(W.I32_ADD).set(E);
-  moveBytes(b, false);
+  zeroBytes(b);
   b.end();
   b.get(PB).i32(H).op(W.I32_ADD).set(A);
   b.get(LIN).set(S);
   b.get(A).get(LEN).op(W.I32_ADD).set(E);
-  moveBytes(b, true);
+  copyBytes(b);
+  // (the tables below as the last record left them when its packet buffer was clean and of this length:
+  // only the loop and the imports, which dirty the record, write them)
+  b.get(SCRUB).get(OLD).get(END).op(W.I32_NE, W.I32_OR).set(TABLES);
   b.get(END).set(OLD);
   b.get(CTL).get(END).mem(W.I32_STORE, 2, C_END);
+  b.get(TABLES).if();
   // its region's size (Memory.resize), in the table the module checks accesses against
   // (a plain region of END bytes: room[size] = END - size + 1 for reads, and for writes when writable;
   // END is past the headroom, so never below 8)
@@ -171,6 +220,12 @@ export function packetsBody(stackBytes: number): Uint8Array {
       .get(END)
       .i32(1 - (1 << i))
       .op(W.I32_ADD)
+      .mem(W.I32_STORE, 2, SLOT_ROOM_WRITE + 4 * i);
+  b.else();
+  // (read-only, or lean: a helper's table rewrite may have made it writable again)
+  for (let i = 0; i < 4; i++)
+    b.get(T)
+      .i32(0)
       .mem(W.I32_STORE, 2, SLOT_ROOM_WRITE + 4 * i);
   b.end();
   // what LD_ABS/LD_IND read (regions.ts syncPacket)
@@ -202,23 +257,28 @@ export function packetsBody(stackBytes: number): Uint8Array {
     b.i32(0).get(LEN).i32(-less).op(W.I32_ADD).tee(K).i32(0).get(K).i32(0).op(W.I32_GT_S, W.SELECT);
     b.mem(W.I32_STORE, 2, MEM_PACKET + PACKET_ROOM + 4 * k);
   });
+  b.end();
 
-  // a fresh __sk_buff (skb.ts skbStateAt + writeFreshSkbAt on a zeroed context)
+  // a fresh __sk_buff (skb.ts skbStateAt + writeFreshSkbAt on a zeroed context; the fields that vary
+  // per packet written whatever their value, for a lean record keeps the last one's)
+  ctl(C_LEAN).i32(LEAN_CONTEXT).op(W.I32_AND, W.I32_EQZ).get(CDIRTY).i32(DIRTY_CONTEXT).op(W.I32_AND, W.I32_OR).if();
   zeroFixed(b, CTX, SKB_SIZE);
+  b.end();
   b.get(CTX).get(LEN).mem(W.I32_STORE, 2, Skb.len);
+  b.i32(0).set(K);
   b.get(LEN).i32(6).op(W.I32_GE_U).if();
   b.get(LIN).mem(W.I32_LOAD8_U, 0, 0).i32(1).op(W.I32_AND).if();
-  b.get(CTX).i32(PACKET_MULTICAST).mem(W.I32_STORE, 2, Skb.pkt_type);
+  b.i32(PACKET_MULTICAST).set(K);
   b.else();
   b.get(LIN).mem(W.I32_LOAD, 0, 0).get(LIN).mem(W.I32_LOAD16_U, 0, 4).op(W.I32_OR).if();
-  b.get(CTX).i32(PACKET_OTHERHOST).mem(W.I32_STORE, 2, Skb.pkt_type);
+  b.i32(PACKET_OTHERHOST).set(K);
   b.end();
   b.end();
   b.end();
-  // protocol: the EtherType in network order, as the field holds it
-  b.get(LEN).i32(14).op(W.I32_GE_U).if();
-  b.get(CTX).get(LIN).mem(W.I32_LOAD16_U, 0, 12).mem(I32_STORE16, 1, Skb.protocol);
-  b.end();
+  b.get(CTX).get(K).mem(W.I32_STORE, 2, Skb.pkt_type);
+  // protocol: the EtherType in network order, as the field holds it (its upper half stays zero)
+  b.get(CTX).get(LIN).mem(W.I32_LOAD16_U, 0, 12).i32(0).get(LEN).i32(14).op(W.I32_GE_U, W.SELECT);
+  b.mem(I32_STORE16, 1, Skb.protocol);
   b.get(CTX).i32(1).mem(W.I32_STORE, 2, Skb.ifindex);
   ctl(C_PB_BASE).i32(H).op(W.I32_ADD).set(T);
   b.get(CTX).get(T).mem(W.I32_STORE, 2, Skb.data);
@@ -238,7 +298,7 @@ export function packetsBody(stackBytes: number): Uint8Array {
     .op(W.I32_SUB)
     .set(A);
   b.i32(MEM_STACKS + STACK_SIZE).set(E);
-  moveBytes(b, false);
+  zeroBytes(b);
   b.i32(0).get(CTL).mem(W.I32_LOAD, 2, C_LIMIT).mem(W.I32_STORE, 2, MEM_BUDGET);
   b.i32(0).i32(MEM_STACKS).i64(0, 0).get(CTX_ADDR);
   for (let r = 2; r <= 9; r++) b.i64(0, 0);
@@ -255,9 +315,30 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.get(I).i32(1).op(W.I32_ADD).set(I);
   ctl(C_STOP).i32(0).mem(W.I32_LOAD, 2, MEM_MAX_DEPTH).op(W.I32_OR, W.BR_IF).u32(1);
 
-  // the packet after the run against the frame: words, then bytes; a changed one is copied out
+  // the packet after the run against the frame: words, then bytes; a changed one is copied out (a lean
+  // record nothing but the loop wrote has its frame as it was)
+  ctl(C_LEAN)
+    .i32(LEAN | LEAN_COMPARE)
+    .op(W.I32_AND)
+    .i32(LEAN)
+    .op(W.I32_EQ);
+  ctl(C_DIRTY).i32(DIRTY_PACKET).op(W.I32_AND, W.I32_EQZ, W.I32_AND).if();
+  b.get(REC)
+    .i32(0)
+    .mem(W.I32_STORE, 2, C_RECORDS + 12);
+  b.br(1);
+  b.end();
   b.i32(0).set(K);
   b.op(W.BLOCK, W.VOID);
+  b.op(W.LOOP, W.VOID);
+  b.get(K).i32(16).op(W.I32_ADD).get(LEN).op(W.I32_LE_U).if();
+  v128(b.get(PB).get(K).op(W.I32_ADD), V128_LOAD, H);
+  v128(b.get(LIN).get(K).op(W.I32_ADD), V128_LOAD, 0);
+  b.u8(PREFIX_SIMD).u32(V128_XOR).u8(PREFIX_SIMD).u32(V128_ANY_TRUE);
+  b.op(W.BR_IF).u32(2);
+  b.get(K).i32(16).op(W.I32_ADD).set(K).br(1);
+  b.end();
+  b.end();
   b.op(W.LOOP, W.VOID);
   b.get(K).i32(8).op(W.I32_ADD).get(LEN).op(W.I32_LE_U).if();
   b.get(PB).get(K).op(W.I32_ADD).mem(W.I64_LOAD, 0, H).get(LIN).get(K).op(W.I32_ADD).mem(W.I64_LOAD, 0, 0);
@@ -277,8 +358,10 @@ export function packetsBody(stackBytes: number): Uint8Array {
     .mem(W.I32_STORE, 2, C_RECORDS + 12);
   b.br(1); // the same: the next record
   b.end();
-  ctl(C_OUT_DELTA).get(LIN).op(W.I32_ADD).get(PB).i32(H).op(W.I32_ADD).get(LEN);
-  copy();
+  // (with stores, not memory.copy: see the packet buffer's set-up)
+  ctl(C_OUT_DELTA).get(LIN).op(W.I32_ADD).tee(A).get(LEN).op(W.I32_ADD).set(E);
+  b.get(PB).i32(H).op(W.I32_ADD).set(S);
+  copyBytes(b);
   b.get(REC)
     .i32(1)
     .mem(W.I32_STORE, 2, C_RECORDS + 12);
@@ -288,9 +371,74 @@ export function packetsBody(stackBytes: number): Uint8Array {
   return b.get(I).get(FROM).op(W.I32_SUB).end().bytes();
 }
 
-/** Zero `bytes` (a multiple of 8) from the address in local `at`, one i64 store per 8 bytes. */
+/** Zero `bytes` (a multiple of 16) from the address in local `at`, one 16-byte store per 16 bytes. */
 function zeroFixed(b: Body, at: number, bytes: number): void {
-  for (let k = 0; k < bytes; k += 8) b.get(at).i64(0, 0).mem(W.I64_STORE, 0, k);
+  if (bytes % 16 !== 0) throw new Error('internal: a fixed zeroing not in 16-byte steps');
+  for (let k = 0; k < bytes; k += 16) zero16(b.get(at), k);
+}
+
+/** SIMD opcodes (after the 0xfd prefix). */
+const PREFIX_SIMD = 0xfd;
+const V128_LOAD = 0;
+const V128_STORE = 11;
+const V128_CONST = 12;
+const V128_XOR = 81;
+const V128_ANY_TRUE = 83;
+
+/** A v128 load or store (`op`) at the address on the stack + `offset`. */
+function v128(b: Body, op: number, offset: number): void {
+  b.u8(PREFIX_SIMD).u32(op).u32(4).u32(offset);
+}
+
+/**
+ * Copy the bytes from S to [A, E) (linear addresses): 16 at a time and the last 16 overlapping what was
+ * done, or as moveBytes does when there are fewer than 16. Writes nothing outside [A, E).
+ */
+function copyBytes(b: Body): void {
+  b.get(E).get(A).op(W.I32_SUB).i32(16).op(W.I32_GE_U).if();
+  b.op(W.LOOP, W.VOID);
+  b.get(A);
+  v128(b.get(S), V128_LOAD, 0);
+  v128(b, V128_STORE, 0);
+  b.get(A).i32(16).op(W.I32_ADD).set(A);
+  b.get(S).i32(16).op(W.I32_ADD).set(S);
+  b.get(A).i32(16).op(W.I32_ADD).get(E).op(W.I32_LE_U, W.BR_IF).u32(0);
+  b.end();
+  b.get(A).get(E).op(W.I32_LT_U).if();
+  // (the 16 bytes before E, from S + (E - 16 - A))
+  b.get(E).i32(16).op(W.I32_SUB);
+  v128(b.get(S).get(E).i32(16).op(W.I32_SUB).get(A).op(W.I32_SUB, W.I32_ADD), V128_LOAD, 0);
+  v128(b, V128_STORE, 0);
+  b.end();
+  b.else();
+  moveBytes(b, true);
+  b.end();
+}
+
+/** Store 16 zero bytes at the address on the stack + `offset` (WebAssembly SIMD: half the stores of i64s). */
+function zero16(b: Body, offset: number): void {
+  b.u8(PREFIX_SIMD).u32(V128_CONST);
+  for (let k = 0; k < 16; k++) b.u8(0);
+  b.u8(PREFIX_SIMD).u32(V128_STORE).u32(4).u32(offset);
+}
+
+/**
+ * Zero [A, E) (linear addresses): 16 bytes at a time and the last 16 overlapping what was done, or as
+ * moveBytes does when there are fewer than 16. Writes nothing outside [A, E).
+ */
+function zeroBytes(b: Body): void {
+  b.get(E).get(A).op(W.I32_SUB).i32(16).op(W.I32_GE_U).if();
+  b.op(W.LOOP, W.VOID);
+  zero16(b.get(A), 0);
+  b.get(A).i32(16).op(W.I32_ADD).set(A);
+  b.get(A).i32(16).op(W.I32_ADD).get(E).op(W.I32_LE_U, W.BR_IF).u32(0);
+  b.end();
+  b.get(A).get(E).op(W.I32_LT_U).if();
+  zero16(b.get(E).i32(16).op(W.I32_SUB), 0);
+  b.end();
+  b.else();
+  moveBytes(b, false);
+  b.end();
 }
 
 /**
