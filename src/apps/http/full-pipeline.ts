@@ -86,7 +86,7 @@ export class FullPipeline implements UrlPipeline {
     const linktype = 1;
     if (f?.keepBatch === undefined) {
       for (let i = 0; i < n; i++)
-        this.packet(frame.set(batch.bytes, batch.offs[i]!, batch.lens[i]!, linktype, batch.ts[i]!, batch.origLens[i]));
+        this.packet(frame.set(batch.bytes, batch.offs[i]!, batch.lens[i]!, linktype, batch.ts[i]!, batch.origLens[i]!));
       return;
     }
     const verdicts = this.verdicts;
@@ -94,7 +94,7 @@ export class FullPipeline implements UrlPipeline {
     try {
       for (let i = 0; i < n; i++) {
         f.replayAt!(i);
-        frame.set(batch.bytes, batch.offs[i]!, batch.lens[i]!, linktype, batch.ts[i]!, batch.origLens[i]);
+        frame.set(batch.bytes, batch.offs[i]!, batch.lens[i]!, linktype, batch.ts[i]!, batch.origLens[i]!);
         this.seen++;
         if (frame.caplen < frame.origLen) this.cut++;
         if (verdicts[i] === 0) {
