@@ -6,7 +6,6 @@
 import { openCapture } from '../../packet/capture-reader.js';
 import type { PacketRef } from '../../packet/packet.js';
 import type { UrlPipeline } from './pipeline.js';
-import { FrameBatch } from './frame-batch.js';
 
 /** Options of `readCaptureInto`. */
 export interface ReadOptions {
@@ -61,36 +60,11 @@ export async function readCaptureInto(path: string, pipeline: UrlPipeline, opts:
     const scan = reader.scan({ readAhead: true });
     let stopped = false;
     const keep = opts.keep;
-    // Full mode with the VM's filter takes a chunk's frames in batches (FullPipeline.packetBatch): they
-    // stay where the reader put them until its next step, and each step ends with the batch flushed.
-    const batch = pipeline.batches === true && pipeline.packetBatch ? new FrameBatch() : undefined;
-    const flush = (): void => {
-      if (batch === undefined || batch.count === 0) return;
-      try {
-        pipeline.packetBatch!(batch);
-      } finally {
-        batch.clear();
-      }
-    };
     const cb = (p: PacketRef) => {
+      if (keep === undefined || keep(p)) pipeline.packet(p);
       bytesDone += p.caplen + 16;
-      if (keep !== undefined && !keep(p)) return;
-      if (batch === undefined) pipeline.packet(p);
-      else if (!batch.add(p)) {
-        // (full, or a frame that goes on its own: the ones before it first)
-        flush();
-        if (!batch.add(p)) pipeline.packet(p);
-      }
     };
-    const step = async (): Promise<boolean> => {
-      try {
-        return await scan.step(cb);
-      } finally {
-        // (also before a fault in the file is raised: every frame before it goes through)
-        flush();
-      }
-    };
-    while (!stopped && (await step())) {
+    while (!stopped && (await scan.step(cb))) {
       if (opts.shouldStop?.()) stopped = true;
       bar.update(bytesDone);
     }

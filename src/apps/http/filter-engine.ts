@@ -17,7 +17,6 @@ import type { VmExecution, VmLoadOptions } from '../../engine/options.js';
 import { FULL_KEY_SIZE, writeFullSessionKey } from './full-key.js';
 import { readCachedSpec } from './filter-spec-cache.js';
 import { compileOnBaselineTier } from './baseline-tier.js';
-import { KEY_WORDS, type FrameBatch } from './frame-batch.js';
 
 export interface LoadedFilter {
   collection: Collection;
@@ -103,7 +102,6 @@ export async function loadFilterSpec(
     ? (frame: Uint8Array) => program.runPacket!(frame) !== 0
     : (frame: Uint8Array) => program.run({ data: frame }).retval !== 0;
   const keep = fullKeep(program, run, clock);
-  const batched = fullBatch(program, clock);
   // (one key buffer for every ended flow: the map copies what it keeps)
   const key = new Uint8Array(FULL_KEY_SIZE);
   const keyView = new DataView(key.buffer);
@@ -114,12 +112,10 @@ export async function loadFilterSpec(
     classic: () => ({ keep: run, sessions: sessions ? mapTable(sessions) : undefined }),
     full: () => ({
       keep,
-      ...(batched ? { keepBatch: batched.keepBatch, replayAt: batched.replayAt, replayDone: batched.replayDone } : {}),
       forget: (flow: FlowEnds) => {
         if (!sessions) return;
         writeFullSessionKey(keyView, 0, flow);
         sessions.delete(key);
-        batched?.forgotten(flow);
       },
       get sessions() {
         let n = 0;
@@ -154,89 +150,6 @@ function fullKeep(program: Program, run: (frame: Uint8Array) => boolean, clock: 
     clock.set(frame.ts);
     return at(frame.bytes, frame.offset, frame.caplen) !== 0;
   };
-}
-
-/** The VM's batch entry (VmProgram.runPackets), where the engine has one. */
-type BatchProgram = Program & {
-  runPackets(
-    src: Uint8Array,
-    offs: Int32Array,
-    lens: Int32Array,
-    count: number,
-    report: (i: number, retval: number, changed: boolean) => void,
-  ): void;
-  runPacketAt(bytes: Uint8Array, off: number, len: number): number;
-};
-
-/**
- * Full mode's verdicts a batch at a time (FullFilter.keepBatch), on an engine with a batch entry: every
- * frame runs exactly as keep() would run it, in order, the clock reading each frame's capture time (it
- * is set for the next frame when the run before it reports, which comes before anything that frame's
- * run asks of JavaScript).
- *
- * The analyzer then sees the batch's frames one by one, and may end a flow (forget) at frame i: frames
- * after i were filtered while the flow's entry was still in the map. Those of that flow (frame-batch.ts
- * read each frame's key as the filter does) are run again at once, as they would have run after the
- * forget: their verdicts and that entry end as keep() frame by frame leaves them. Frames of other flows
- * never touch that entry. (Two things only differ from one frame at a time: the time such a rerun
- * stores as its entry's value, the batch's latest — nothing reads it — and, with the map full, which
- * entry the LRU evicts a few frames earlier or later.)
- */
-function fullBatch(program: Program, clock: CaptureClock | undefined) {
-  if (!('runPackets' in program) || typeof program.runPackets !== 'function' || !program.runPacketAt) return undefined;
-  const prog = program as BatchProgram;
-  let batch: FrameBatch | undefined;
-  let verdicts: Uint8Array = new Uint8Array(0);
-  /** the frame the analyzer is looking at (-1: no replay) */
-  let pos = -1;
-  const report = (i: number, retval: number): void => {
-    verdicts[i] = retval !== 0 ? 1 : 0;
-    if (clock !== undefined && i + 1 < batch!.count) clock.set(batch!.ts[i + 1]!);
-  };
-  const want = new Uint32Array(KEY_WORDS);
-  return {
-    keepBatch(b: FrameBatch, out: Uint8Array): void {
-      batch = b;
-      verdicts = out;
-      pos = -1;
-      if (b.count === 0) return;
-      clock?.set(b.ts[0]!);
-      prog.runPackets(b.bytes, b.offs, b.lens, b.count, report);
-    },
-    replayAt(i: number): void {
-      pos = i;
-    },
-    replayDone(): void {
-      pos = -1;
-      batch = undefined;
-    },
-    /** A flow ended while the analyzer looked at frame `pos`: rerun the later frames of its entry. */
-    forgotten(flow: FlowEnds): void {
-      const b = batch;
-      if (b === undefined || pos < 0 || pos + 1 >= b.count) return;
-      flowKeyWords(flow, want);
-      const keys = b.keys;
-      for (let j = pos + 1; j < b.count; j++) {
-        const k = j * KEY_WORDS;
-        if (keys[k + 9] !== want[9] || keys[k + 1] !== want[1] || keys[k + 5] !== want[5]) continue;
-        let same = true;
-        for (let w = 0; w < KEY_WORDS; w++) if (keys[k + w] !== want[w]) same = false;
-        if (!same) continue;
-        clock?.set(b.ts[j]!);
-        verdicts[j] = prog.runPacketAt(b.bytes, b.offs[j]!, b.lens[j]!) !== 0 ? 1 : 0;
-      }
-    },
-  };
-}
-
-/** A flow's session key as frame-batch.ts's words (full-key.ts's layout, each field as a number). */
-function flowKeyWords(f: FlowEnds, out: Uint32Array): void {
-  out[0] = f.ipVersion;
-  for (let i = 0; i < 4; i++) {
-    out[1 + i] = i < f.addrA.length ? f.addrA[i]! : 0;
-    out[5 + i] = i < f.addrB.length ? f.addrB[i]! : 0;
-  }
-  out[9] = (f.portA | (f.portB << 16)) >>> 0;
 }
 
 /**

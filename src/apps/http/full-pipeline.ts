@@ -3,8 +3,7 @@
  * of the FullAnalyzer. When the flow ends, the analyzer tells the filter so it can forget the session.
  */
 import { FullAnalyzer, type FlowEnds, type FullOptions, type FullStats } from './full-analyzer.js';
-import { FrameView, type Frame } from '../../packet/frame.js';
-import { BATCH_FRAMES, type FrameBatch } from './frame-batch.js';
+import type { Frame } from '../../packet/frame.js';
 import type { UrlPipeline, UrlSummary } from './pipeline.js';
 import type { UrlRecord } from './record.js';
 
@@ -16,18 +15,6 @@ export interface FullFilter {
   forget(flow: FlowEnds): void;
   /** entries in the session map right now */
   readonly sessions: number;
-  /**
-   * Verdicts for every frame of `batch` at once (1: keep), each as keep() would give it in turn, where
-   * the engine has a batch entry. The frames then go to the analyzer in order, replayAt(i) before each,
-   * replayDone() after the last: a flow ended (forget) during the replay has the later verdicts of its
-   * frames redone as keep() would have made them after the forget.
-   * @internal
-   */
-  keepBatch?(batch: FrameBatch, verdicts: Uint8Array): void;
-  /** @internal */
-  replayAt?(i: number): void;
-  /** @internal */
-  replayDone?(): void;
 }
 
 export class FullPipeline implements UrlPipeline {
@@ -68,48 +55,6 @@ export class FullPipeline implements UrlPipeline {
     this.kept++;
     this.analyzer.packet(frame);
   }
-
-  /** Whether packetBatch runs the filter a batch at a time (else it is packet() per frame). @internal */
-  get batches(): boolean {
-    return this.filter?.keepBatch !== undefined;
-  }
-
-  /**
-   * The frames of `batch`, in order, as packet() for each would take them: the filter runs over the
-   * whole batch first (FullFilter.keepBatch), then the analyzer sees each frame it kept.
-   * @internal
-   */
-  packetBatch(batch: FrameBatch): void {
-    const n = batch.count;
-    const f = this.filter;
-    const frame = this.frame;
-    const linktype = 1;
-    if (f?.keepBatch === undefined) {
-      for (let i = 0; i < n; i++)
-        this.packet(frame.set(batch.bytes, batch.offs[i]!, batch.lens[i]!, linktype, batch.ts[i]!, batch.origLens[i]!));
-      return;
-    }
-    const verdicts = this.verdicts;
-    f.keepBatch(batch, verdicts);
-    try {
-      for (let i = 0; i < n; i++) {
-        f.replayAt!(i);
-        frame.set(batch.bytes, batch.offs[i]!, batch.lens[i]!, linktype, batch.ts[i]!, batch.origLens[i]!);
-        this.seen++;
-        if (frame.caplen < frame.origLen) this.cut++;
-        if (verdicts[i] === 0) {
-          if (maybeUdp(frame)) this.analyzer.udpOnly(frame);
-          continue;
-        }
-        this.kept++;
-        this.analyzer.packet(frame);
-      }
-    } finally {
-      f.replayDone!();
-    }
-  }
-  private readonly frame = new FrameView();
-  private readonly verdicts = new Uint8Array(BATCH_FRAMES);
 
   /** A frame that a kernel filter already kept (live capture): skip the userspace filter. */
   keptPacket(frame: Frame): void {

@@ -4,7 +4,6 @@
  * (the pipeline runs the filter), or `keptPacket` for frames a filter elsewhere already kept.
  */
 import type { Frame } from '../../packet/frame.js';
-import type { FrameBatch } from './frame-batch.js';
 
 /** What a URL pipeline counted over a run: packets, requests, losses and why — printed as the summary. */
 export interface UrlSummary {
@@ -32,10 +31,6 @@ export interface UrlPipeline {
   packet(frame: Frame): void;
   /** A frame that a kernel filter already kept (live capture): counted as seen and kept, not filtered again. */
   keptPacket(frame: Frame): void;
-  /** true when packetBatch takes frames a batch at a time (full mode with the VM's filter). @internal */
-  readonly batches?: boolean;
-  /** The frames of a batch, in order, as packet() for each would take them (see FullPipeline). @internal */
-  packetBatch?(batch: FrameBatch): void;
   /** End of input: report what is still in progress. */
   finish(): void;
   /** Counters so far. */
