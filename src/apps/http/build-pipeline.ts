@@ -3,13 +3,12 @@
  * its C source in src/apps/http/bpf/) into the VM or the kernel, wraps it as a filter, and puts the
  * mode's userspace half behind it.
  */
-import { ClassicPipeline } from './classic-pipeline.js';
-import { JsClassicFilter, type ClassicFilter } from './classic-filter.js';
+import type { ClassicFilter } from './classic-filter.js';
 import { FullPipeline, type FullFilter } from './full-pipeline.js';
 import type { UrlPipeline } from './pipeline.js';
 import type { UrlRecord } from './record.js';
 import type { ParserLimits } from './http-parser.js';
-import { loadFilterObject, type LoadedFilter } from './filter-engine.js';
+import type { LoadedFilter } from './filter-engine.js';
 import type { VmExecution } from '../../engine/options.js';
 
 /** The sniffer's modes: `full` (reassembly, every request) or the classic designs `v1` and `v2`. */
@@ -55,7 +54,11 @@ export interface BuiltPipeline {
 /** Load the eBPF filter of a mode into the chosen engine and put that mode's userspace half behind it. */
 export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
   let loaded: LoadedFilter | undefined;
-  if (o.engine === 'vm' || o.engine === 'kernel') loaded = await loadFilterObject(o.mode, o.engine, o.vmEngine);
+  // (the filter's loader, and the classic modes' modules, load only for the runs that use them)
+  if (o.engine === 'vm' || o.engine === 'kernel') {
+    const { loadFilterObject } = await import('./filter-engine.js');
+    loaded = await loadFilterObject(o.mode, o.engine, o.vmEngine);
+  }
   if (o.mode === 'full') {
     const filter: FullFilter | undefined = loaded?.full();
     const pipeline = new FullPipeline(
@@ -78,6 +81,10 @@ export async function buildPipeline(o: BuildOptions): Promise<BuiltPipeline> {
       close: () => loaded?.close(),
     };
   }
+  const [{ ClassicPipeline }, { JsClassicFilter }] = await Promise.all([
+    import('./classic-pipeline.js'),
+    import('./classic-filter.js'),
+  ]);
   const version = o.mode === 'v1' ? 1 : 2;
   const filter: ClassicFilter = loaded ? loaded.classic() : new JsClassicFilter(version);
   const out = o.immediate ? { text: o.onText } : { text: () => {}, record: o.onRecord };
