@@ -11,8 +11,8 @@
  *   files of src/vm/wasm/module-cache.ts's import closure (the code generator and everything it imports,
  *   read once per process, synchronously, on the store's first use): editing any of them, or rebuilding
  *   them differently, names every entry anew, and the old ones age out. The closure found is kept in the
- *   directory as code-<id>.json, so a later process reads and hashes the listed files without scanning
- *   them for imports (codeVersion says why that is still exact).
+ *   directory as code-<id>.json, so a later process checks the listed files' stamps (a stat each), or
+ *   reads and hashes them, without scanning them for imports (codeVersion says why that stays exact).
  * - A file is 'BPFKMC01', the SHA-256 of the payload, the payload. One that is short, foreign or whose
  *   digest does not match is a miss (and the engine compiles and writes it again): never used, never thrown.
  * - Writes go to a temporary file of this process, then rename over the name: readers and concurrent
@@ -106,12 +106,14 @@ class StampedReads {
    * the same tick, keeping its stamp: such stamps are not kept, and the next process reads the bytes.)
    */
   settledStamps(files: readonly string[]): string[] | undefined {
-    const stamps = files.map((f) => this.stamps.get(f) as string);
+    const stamps = files.map((f) => this.stamps.get(f));
+    // (a file never stamped, package.json gone say, leaves the manifest without stamps)
     const settled = stamps.every((s) => {
+      if (s === undefined) return false;
       const [, , , mtime, ctime] = s.split(':').map(Number);
       return (mtime as number) < this.began - this.settledMs && (ctime as number) < this.began - this.settledMs;
     });
-    return settled ? stamps : undefined;
+    return settled ? (stamps as string[]) : undefined;
   }
 }
 
