@@ -9,8 +9,10 @@
  * - A file is named by a SHA-256 of the code version and the engine's key (the program's complete
  *   code-generation input). The code version is a SHA-256 of bpfkit's version, V8's, and the compiled
  *   files of src/vm/wasm/module-cache.ts's import closure (the code generator and everything it imports,
- *   read once per process, asynchronously, while the command loads its program): editing any of them,
- *   or rebuilding them differently, names every entry anew, and the old ones age out.
+ *   read once per process, synchronously, on the store's first use): editing any of them, or rebuilding
+ *   them differently, names every entry anew, and the old ones age out. The closure found is kept in the
+ *   directory as code-<id>.json, so a later process checks the listed files' stamps (a stat each), or
+ *   reads and hashes them, without scanning them for imports (codeVersion says why that stays exact).
  * - A file is 'BPFKMC01', the SHA-256 of the payload, the payload. One that is short, foreign or whose
  *   digest does not match is a miss (and the engine compiles and writes it again): never used, never thrown.
  * - Writes go to a temporary file of this process, then rename over the name: readers and concurrent
@@ -20,7 +22,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  chmodSync,
   closeSync,
+  mkdirSync,
+  readFileSync,
   fstatSync,
   openSync,
   readdirSync,
@@ -30,7 +35,6 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +47,10 @@ const HEADER = MAGIC.length + DIGEST;
 const DEFAULT_MAX = 64 << 20;
 /** Temporary files older than this are a crashed writer's. */
 const STALE_TMP_MS = 60_000;
+/** The tag of the code manifest's format (see codeVersion). */
+const MANIFEST_FORMAT = 'bpfkit-module-cache-code/2';
+/** Stamps of files changed less than this before they were read are not kept (see StampedReads). */
+const SETTLED_MS = 3000;
 
 /** Where the cache lives, from the environment (undefined: turned off). */
 export function moduleCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -56,75 +64,205 @@ export function moduleCacheDir(env: NodeJS.ProcessEnv = process.env): string | u
   return join(base, 'bpfkit', 'wasm');
 }
 
-/** The version that separates entries of different code generators (see the file comment). */
-async function codeVersion(): Promise<string> {
-  const h = createHash('sha256');
-  const pkg = fileURLToPath(new URL('../../../package.json', import.meta.url));
-  const version = await readFile(pkg, 'utf8').then(
-    (text) => String((JSON.parse(text) as { version?: unknown }).version),
-    () => 'no package.json',
-  );
-  h.update(`${version}\0${process.versions.v8}\0`);
-  // the import closure of the engine's cache entry point, read a level at a time (the reads overlap)
-  const contents = new Map<string, Buffer>();
-  let level = [fileURLToPath(new URL('../vm/wasm/module-cache.js', import.meta.url))];
-  while (level.length > 0) {
-    for (const f of level) contents.set(f, Buffer.alloc(0));
-    const read = await Promise.all(level.map((f) => readFile(f)));
-    const next = new Set<string>();
-    level.forEach((file, i) => {
-      const bytes = read[i] as Buffer;
-      contents.set(file, bytes);
-      for (const m of bytes.toString('latin1').matchAll(/\b(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
-        const dep = resolve(dirname(file), m[1] as string);
-        if (!contents.has(dep)) next.add(dep);
-      }
-    });
-    level = [...next];
-  }
-  for (const f of [...contents.keys()].sort())
-    h.update(`\0${f.slice(f.lastIndexOf('/src/'))}\0`).update(contents.get(f) as Buffer);
-  return h.digest('hex');
+/** Compiled files imported by a file: its relative `import`/`export ... from` and `import(...)` specifiers, resolved. */
+function importsOf(file: string, bytes: Buffer): string[] {
+  const deps: string[] = [];
+  for (const m of bytes.toString('latin1').matchAll(/\b(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g))
+    deps.push(resolve(dirname(file), m[1] as string));
+  return deps;
+}
+
+/** What the kernel says of a file (device, inode, size, modification and change times), as one string. */
+function stampOf(file: string): string {
+  const st = statSync(file);
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
 /**
- * A module cache in files under `dir` (created 0700; see the file comment). It answers once `ready()`
- * has settled (the directory checked, the code version computed, asynchronously, while the caller
- * loads its program); before that, and when the directory is not usable, every get is a miss and every
- * set does nothing.
+ * Files read for the code version, each stamped just BEFORE it is read: a write after the stamp changes the
+ * file's change time, so a stamp that still matches later means the bytes read are still the bytes there.
+ */
+class StampedReads {
+  readonly bytes = new Map<string, Buffer>();
+  readonly stamps = new Map<string, string>();
+  /** Date.now() before the first stamp (the racy-stamp rule in `settledStamps`). */
+  readonly began = Date.now();
+
+  constructor(
+    /** How long before the reading a file must have last changed for its stamp to be kept. */
+    private readonly settledMs: number,
+  ) {}
+
+  read(file: string): Buffer {
+    this.stamps.set(file, stampOf(file));
+    const bytes = readFileSync(file);
+    this.bytes.set(file, bytes);
+    return bytes;
+  }
+
+  /**
+   * The stamps of `files`, when every one was last changed well before the reading began; else undefined.
+   * (A file changed within the file system's timestamp granularity of our stamp could change again, within
+   * the same tick, keeping its stamp: such stamps are not kept, and the next process reads the bytes.)
+   */
+  settledStamps(files: readonly string[]): string[] | undefined {
+    const stamps = files.map((f) => this.stamps.get(f));
+    // (a file never stamped, package.json gone say, leaves the manifest without stamps)
+    const settled = stamps.every((s) => {
+      if (s === undefined) return false;
+      const [, , , mtime, ctime] = s.split(':').map(Number);
+      return (mtime as number) < this.began - this.settledMs && (ctime as number) < this.began - this.settledMs;
+    });
+    return settled ? (stamps as string[]) : undefined;
+  }
+}
+
+/** The code version over `files` (absolute paths; sorted here), read through `reads`. */
+function versionOf(files: readonly string[], reads: StampedReads, pkg: string): string {
+  let version: string;
+  try {
+    version = String((JSON.parse(reads.read(pkg).toString('utf8')) as { version?: unknown }).version);
+  } catch {
+    version = 'no package.json';
+  }
+  const h = createHash('sha256').update(`${version}\0${process.versions.v8}\0`);
+  // (named from src/ down, so copies of the same files give the same version)
+  for (const f of [...files].sort())
+    h.update(`\0${f.slice(f.lastIndexOf('/src/'))}\0`).update(reads.bytes.get(f) ?? reads.read(f));
+  return h.digest('hex');
+}
+
+/** The import closure of `entry`, every file read and scanned: the slow, always exact way. */
+function scanClosure(entry: string, reads: StampedReads): string[] {
+  const todo = [entry];
+  for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+    if (reads.bytes.has(f)) continue;
+    for (const dep of importsOf(f, reads.read(f))) if (!reads.bytes.has(dep)) todo.push(dep);
+  }
+  return [...reads.bytes.keys()];
+}
+
+/** A code manifest (see codeVersion). */
+interface Manifest {
+  format: string;
+  v8: string;
+  version: string;
+  /** the import closure, absolute paths; package.json is the last */
+  files: string[];
+  /** each file's stamp (stampOf), when they were settled */
+  stamps?: string[];
+}
+
+/**
+ * The code version (see the file comment) of the code generator whose cache entry point is `entry`. Finding
+ * the import closure means scanning every file for its imports, so the closure found is kept in `manifest`
+ * (a file of the cache directory) with the version it gave, and each file's stamp (device, inode, size,
+ * modification and change times) taken before it was read. A later process:
+ * - takes the version when every stamp matches (a stat per file, no reads): any write to a file since
+ *   changes its change time, which the kernel sets and no one can set back (stamps of files changed just
+ *   before they were read are never kept: see StampedReads);
+ * - else reads and hashes the listed files and takes the version when the result is it: the same contents
+ *   of the same files (SHA-256) import the same files, so the closure is the same;
+ * - else (no manifest, a foreign one, a file edited, added or gone) scans afresh.
+ * Whatever it learned replaces the manifest.
+ */
+function codeVersion(entry: string, manifest: string, settledMs: number): string {
+  const pkg = fileURLToPath(new URL('../../../package.json', import.meta.url));
+  const reads = new StampedReads(settledMs);
+  let m: Partial<Manifest> | undefined;
+  try {
+    m = JSON.parse(readFileSync(manifest, 'utf8')) as Partial<Manifest>;
+  } catch {
+    // (none yet, or torn: scan)
+  }
+  let files: string[] | undefined;
+  let version: string | undefined;
+  if (
+    m?.format === MANIFEST_FORMAT &&
+    m.v8 === process.versions.v8 &&
+    typeof m.version === 'string' &&
+    Array.isArray(m.files) &&
+    m.files.every((f) => typeof f === 'string') &&
+    m.files[0] === entry &&
+    m.files[m.files.length - 1] === pkg
+  ) {
+    try {
+      if (m.stamps?.length === m.files.length && m.files.every((f, i) => stampOf(f) === m.stamps?.[i]))
+        return m.version;
+      if (versionOf(m.files.slice(0, -1), reads, pkg) === m.version) [files, version] = [m.files, m.version];
+    } catch {
+      // (a listed file gone: scan)
+    }
+  }
+  if (files === undefined || version === undefined) {
+    const fresh = new StampedReads(settledMs);
+    const closure = scanClosure(entry, fresh);
+    version = versionOf(closure, fresh, pkg);
+    files = [...closure, pkg];
+    return keep(manifest, { format: MANIFEST_FORMAT, v8: process.versions.v8, version, files }, fresh);
+  }
+  return keep(manifest, { format: MANIFEST_FORMAT, v8: process.versions.v8, version, files }, reads);
+}
+
+/** Write `m`, with its files' stamps when settled, over `manifest` (whole or not at all); return its version. */
+function keep(manifest: string, m: Manifest, reads: StampedReads): string {
+  const stamps = reads.settledStamps(m.files);
+  try {
+    const tmp = `${manifest}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    writeFileSync(tmp, JSON.stringify(stamps ? { ...m, stamps } : m), { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, manifest);
+  } catch {
+    // (no manifest: the next process scans again)
+  }
+  return m.version;
+}
+
+/**
+ * A module cache in files under `dir` (created 0700; see the file comment). It prepares itself (the
+ * directory checked, the code version computed, synchronously) on first use, so a process that never
+ * compiles pays nothing; when the directory is not usable every get is a miss and every set does nothing.
  */
 export class FileModuleCache implements ModuleCache {
   private version: string | undefined;
-  private preparing: Promise<boolean> | undefined;
+  private prepared = false;
 
   constructor(
     /** The directory entries go to. */
     readonly dir: string,
     /** Size bound of the directory, bytes. */
     readonly maxBytes = DEFAULT_MAX,
+    /** The compiled cache entry point whose import closure is the code generator (tests point it at a copy). */
+    readonly entry = fileURLToPath(new URL('../vm/wasm/module-cache.js', import.meta.url)),
+    /**
+     * How long before they are read the files must have last changed for their stamps to be kept (see
+     * codeVersion); tests give a negative value to keep stamps of files they just wrote.
+     */
+    readonly settledMs = SETTLED_MS,
   ) {}
 
   /** Check the directory (ours, nobody else's to write) and compute the code version: whether it is usable. */
   ready(): Promise<boolean> {
-    this.preparing ??= this.prepare().then(
-      (v) => {
-        this.version = v;
-        return true;
-      },
-      () => false,
-    );
-    return this.preparing;
+    return Promise.resolve(this.usable());
   }
 
-  private async prepare(): Promise<string> {
-    const version = codeVersion();
-    version.catch(() => undefined); // (awaited below, after the directory)
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const st = await stat(this.dir);
-    const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
-    if (!st.isDirectory() || st.uid !== uid) throw new Error('not our directory');
-    if ((st.mode & 0o077) !== 0) await chmod(this.dir, 0o700);
-    return version;
+  /** The preparation, done once (by `ready()` or the first get or set). */
+  private usable(): boolean {
+    if (!this.prepared) {
+      this.prepared = true;
+      try {
+        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+        const st = statSync(this.dir);
+        const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
+        if (!st.isDirectory() || st.uid !== uid) throw new Error('not our directory');
+        if ((st.mode & 0o077) !== 0) chmodSync(this.dir, 0o700);
+        // (one manifest per installed copy of bpfkit sharing the directory)
+        const which = createHash('sha256').update(this.entry).digest('hex').slice(0, 16);
+        this.version = codeVersion(this.entry, join(this.dir, `code-${which}.json`), this.settledMs);
+      } catch {
+        this.version = undefined;
+      }
+    }
+    return this.version !== undefined;
   }
 
   private path(version: string, input: Uint8Array): string {
@@ -134,7 +272,7 @@ export class FileModuleCache implements ModuleCache {
 
   /** The payload stored for `input`, when its file is whole and its digest matches. */
   get(input: Uint8Array): Uint8Array | undefined {
-    if (this.version === undefined) return undefined;
+    if (!this.usable() || this.version === undefined) return undefined;
     try {
       const fd = openSync(this.path(this.version, input), 'r');
       let file: Buffer;
@@ -162,7 +300,7 @@ export class FileModuleCache implements ModuleCache {
 
   /** Store `payload` for `input`: a temporary file renamed over the name, then the size bound kept. */
   set(input: Uint8Array, payload: Uint8Array): void {
-    if (this.version === undefined || HEADER + payload.length > this.maxBytes / 4) return;
+    if (!this.usable() || this.version === undefined || HEADER + payload.length > this.maxBytes / 4) return;
     try {
       const target = this.path(this.version, input);
       const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
@@ -194,6 +332,7 @@ export class FileModuleCache implements ModuleCache {
           if (now - st.mtimeMs > STALE_TMP_MS) unlinkSync(path);
           continue;
         }
+        if (!name.endsWith('.bin')) continue; // (the code manifest stays)
         files.push({ path, size: st.size, mtime: st.mtimeMs });
         total += st.size;
       } catch {
@@ -216,9 +355,9 @@ export class FileModuleCache implements ModuleCache {
 
 /**
  * Turn the file cache on for this process's 'wasm' engine, as the environment says (BPFKIT_MODULE_CACHE,
- * BPFKIT_MODULE_CACHE_MAX, XDG_CACHE_HOME): the CLI's program-running commands call it first, and await
- * what it returns (the cache ready, or known unusable; it never rejects) before their first run, so the
- * preparation overlaps the loading of the program.
+ * BPFKIT_MODULE_CACHE_MAX, XDG_CACHE_HOME): the CLI's program-running commands call it first. The store
+ * prepares itself on its first use, so a command that never compiles pays nothing; what this returns is
+ * already settled (kept so callers may await it; it never rejects).
  */
 export function useModuleCacheFiles(env: NodeJS.ProcessEnv = process.env): Promise<unknown> {
   const dir = moduleCacheDir(env);
@@ -227,7 +366,6 @@ export function useModuleCacheFiles(env: NodeJS.ProcessEnv = process.env): Promi
     return Promise.resolve();
   }
   const max = Number(env.BPFKIT_MODULE_CACHE_MAX);
-  const cache = new FileModuleCache(dir, Number.isSafeInteger(max) && max > 0 ? max : DEFAULT_MAX);
-  configureVmHost({ moduleCache: cache });
-  return cache.ready();
+  configureVmHost({ moduleCache: new FileModuleCache(dir, Number.isSafeInteger(max) && max > 0 ? max : DEFAULT_MAX) });
+  return Promise.resolve();
 }

@@ -7,9 +7,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ObjectSpec } from '../../src/elf/spec.js';
 import { loadObjectFile } from '../../src/elf/index.js';
@@ -344,13 +354,59 @@ test('module cache files: the directory stays under its bound, oldest entries go
     payload[0] = i;
     cache.set(Uint8Array.of(i), payload);
   }
-  const sizes = readdirSync(dir).map((n) => statSync(join(dir, n)).size);
+  const sizes = readdirSync(dir)
+    .filter((n) => n.endsWith('.bin'))
+    .map((n) => statSync(join(dir, n)).size);
   assert.ok(sizes.reduce((a, b) => a + b, 0) <= 64 * 1024, `${sizes.length} files`);
   assert.ok(cache.get(Uint8Array.of(39)), 'the newest entry stays');
   assert.equal(cache.get(Uint8Array.of(0)), undefined, 'the oldest went');
   // an entry larger than a quarter of the bound is not kept
   cache.set(Uint8Array.of(99), new Uint8Array(20000));
   assert.equal(cache.get(Uint8Array.of(99)), undefined);
+});
+
+test('module cache files: the code version changes with any code-generator file, the kept manifest never hiding one', (t) => {
+  // a copy of the compiled sources, its code generator edited under the store
+  const src = join(scratch(t), 'src');
+  cpSync(fileURLToPath(new URL('../../src', import.meta.url)), src, { recursive: true });
+  const entry = join(src, 'vm', 'wasm', 'module-cache.js');
+  const dir = join(scratch(t), 'wasm');
+  const key = Uint8Array.of(1, 2, 3);
+  const payload = new Uint8Array(100).fill(7);
+  const manifest = () => {
+    const name = readdirSync(dir).find((n) => n.startsWith('code-') && n.endsWith('.json'));
+    assert.ok(name, 'a code manifest is kept');
+    return JSON.parse(readFileSync(join(dir, name), 'utf8')) as { files: string[]; stamps?: string[] };
+  };
+  const found = (c: FileModuleCache) => Buffer.from(c.get(key) ?? []).equals(payload);
+  /** A store as a fresh process has it (keeping stamps of files just written when `stamps`). */
+  const store = (stamps = false) => new FileModuleCache(dir, undefined, entry, stamps ? -60_000 : undefined);
+  store(true).set(key, payload);
+  assert.ok(found(store(true)), 'a later process finds the entry');
+  const listed = manifest();
+  assert.equal(listed.files[0], entry);
+  assert.equal(listed.stamps?.length, listed.files.length, 'stamps kept');
+  assert.ok(found(store(true)), 'found again through the stamps');
+  // a file deep in the closure (not the entry) edited: a miss, and just changed, its stamp is not kept
+  const deep = listed.files.find((f) => f.includes(`${sep}isa${sep}`));
+  assert.ok(deep, 'the closure reaches src/isa');
+  writeFileSync(deep, `${readFileSync(deep, 'utf8')}\n// edited\n`);
+  assert.equal(store().get(key), undefined, 'an edited code-generator file is a new code version');
+  assert.equal(manifest().stamps, undefined, 'stamps of files changed just now are not kept');
+  // an import added to a listed file, then only the new file edited (same size, in place): still a new version
+  store().set(key, payload);
+  const added = join(dirname(deep), 'added-for-test.js');
+  writeFileSync(added, 'export const added = 1;\n');
+  writeFileSync(deep, `${readFileSync(deep, 'utf8')}import './added-for-test.js';\n`);
+  store().set(key, payload);
+  assert.ok(found(store()));
+  assert.ok(manifest().files.includes(added), 'the new import is listed');
+  writeFileSync(added, 'export const added = 2;\n');
+  assert.equal(store().get(key), undefined, 'a file the old manifest did not list, edited: a new code version');
+  // a file outside the closure changes nothing
+  store().set(key, payload);
+  writeFileSync(join(src, 'cli', 'main.js'), '// not the code generator\n');
+  assert.ok(found(store()));
 });
 
 test('BPFKIT_MODULE_CACHE: off turns the store off, a directory moves it, XDG_CACHE_HOME is the default place', async () => {
@@ -410,10 +466,13 @@ test('bpfkit run: the cache is used by default, off with BPFKIT_MODULE_CACHE=off
   }
   const dir = join(home, 'bpfkit', 'wasm');
   assert.equal(statSync(dir).mode & 0o777, 0o700);
-  const names = readdirSync(dir);
+  const names = readdirSync(dir).filter((n) => !n.startsWith('code-')); // (less the code manifest)
   assert.equal(names.length, 1, names.join(' '));
   assert.match(names[0]!, /^[0-9a-f]{40}\.bin$/);
   const hit = await bpfkit(env, ...args);
   assert.equal(hit.out, off.out);
-  assert.deepEqual(readdirSync(dir), names);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => !n.startsWith('code-')),
+    names,
+  );
 });
