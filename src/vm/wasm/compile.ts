@@ -286,13 +286,17 @@ function hasLocalCalls(p: LoadedProgram): boolean {
   return false;
 }
 
-/** The bytes below the frame's top the program's own stores may write (WasmProgram.stackBytes, helpers aside). */
+/**
+ * The bytes below the frame's top the program's own stores through r10 may write (WasmProgram.stackBytes,
+ * helpers aside). A store through another register that lands in the frame raises MEM_CLEARS by what it
+ * reaches (emit-memory.ts), which every run's start zeroes too.
+ */
 export function wasmStackBytes(p: LoadedProgram): number {
   let bytes = 0;
   for (let pc = 0; pc < p.slots; pc++) {
     // (atomics never write a frame in WebAssembly: only table regions, else the import, which tracks it)
     if (SEMANTICS[p.code[pc] as number]?.kind !== 'store') continue;
-    if (p.dst[pc] !== 10) return STACK_SIZE;
+    if (p.dst[pc] !== 10) continue;
     const off = p.off[pc] as number;
     if (off < 0 && -off > bytes) bytes = Math.min(STACK_SIZE, -off);
   }

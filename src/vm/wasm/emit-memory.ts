@@ -16,7 +16,21 @@
  * Memory would have accepted it through the same pointer.
  */
 import { BPF_ADD, STACK_SIZE } from '../../isa/index.js';
-import { Body, Exit, Fn, Import, L_FP, L_T, L_TI, L_TJ, MEM_LOAD_HI, MEM_PACKET, MEM_REGIONS, reg } from './body.js';
+import {
+  Body,
+  Exit,
+  Fn,
+  Import,
+  L_FP,
+  L_T,
+  L_TI,
+  L_TJ,
+  MEM_CLEARS,
+  MEM_LOAD_HI,
+  MEM_PACKET,
+  MEM_REGIONS,
+  reg,
+} from './body.js';
 import {
   G_FOUND_SLOT,
   PACKET_LIN_DATA,
@@ -139,6 +153,12 @@ export function emitStore(
   b.else();
   inFrame(b, dst, off, size);
   b.if();
+  // the frame bytes it reaches beyond what every run's start zeroes (MEM_CLEARS): raise that, so the
+  // module's stack bound (compile.ts wasmStackBytes) need only cover its stores through r10
+  b.i32(STACK_SIZE).get(L_T).op(W.I32_WRAP_I64, W.I32_SUB).tee(L_TI);
+  b.i32(0).mem(W.I32_LOAD, 2, MEM_CLEARS).op(W.I32_GT_S).if();
+  b.i32(0).get(L_TI).mem(W.I32_STORE, 2, MEM_CLEARS);
+  b.end();
   b.get(L_FP).get(L_T).op(W.I32_WRAP_I64, W.I32_ADD);
   value();
   b.mem(op, align, 0);

@@ -15,7 +15,18 @@
  * by one.
  */
 import { STACK_SIZE } from '../../isa/index.js';
-import { Body, Fn, MEM_BUDGET, MEM_CURRENT, MEM_FREE, MEM_HI, MEM_LO, MEM_MAPS, MEM_TAIL_COUNT } from './body.js';
+import {
+  Body,
+  Fn,
+  MEM_BUDGET,
+  MEM_CLEARS,
+  MEM_CURRENT,
+  MEM_FREE,
+  MEM_HI,
+  MEM_LO,
+  MEM_MAPS,
+  MEM_TAIL_COUNT,
+} from './body.js';
 import * as W from './opcodes.js';
 
 /**
@@ -60,9 +71,10 @@ const N = 0;
 const FRAME = 1;
 const I = 2;
 const R = 3;
+const A = 4;
 
 /** Locals beyond the parameters. */
-export const REPEAT_LOCALS = [{ count: 2, type: W.I32 }] as const;
+export const REPEAT_LOCALS = [{ count: 3, type: W.I32 }] as const;
 
 /**
  * Body of repeat(n i32, frame i32) -> i32: the number of runs completed (see the file comment). Run 0
@@ -77,11 +89,25 @@ export function repeatBody(stackBytes: number, once: boolean): Uint8Array {
   const b = new Body();
   const clear = Math.min(STACK_SIZE, (stackBytes + 7) & ~7);
   b.op(W.LOOP, W.VOID);
-  if (clear > 0) {
-    b.get(I).if();
-    for (let at = STACK_SIZE - clear; at < STACK_SIZE; at += 8) b.get(FRAME).i64(0, 0).mem(W.I64_STORE, 3, at);
-    b.end();
-  }
+  b.get(I).if();
+  for (let at = STACK_SIZE - clear; at < STACK_SIZE; at += 8) b.get(FRAME).i64(0, 0).mem(W.I64_STORE, 3, at);
+  // and what a store through another register than r10 reached beyond that (MEM_CLEARS, emit-memory.ts)
+  b.i32(0).mem(W.I32_LOAD, 2, MEM_CLEARS).i32(clear).op(W.I32_GT_S).if();
+  b.get(FRAME).i32(STACK_SIZE).op(W.I32_ADD).i32(0).mem(W.I32_LOAD, 2, MEM_CLEARS).op(W.I32_SUB).set(A);
+  b.op(W.LOOP, W.VOID);
+  b.get(A).i64(0, 0).mem(W.I64_STORE8, 0, 0);
+  b.get(A)
+    .i32(1)
+    .op(W.I32_ADD)
+    .tee(A)
+    .get(FRAME)
+    .i32(STACK_SIZE - clear)
+    .op(W.I32_ADD)
+    .op(W.I32_LT_U, W.BR_IF)
+    .u32(0);
+  b.end();
+  b.end();
+  b.end();
   b.i32(0).i32(0).mem(W.I32_LOAD, 2, MEM_LIMIT).mem(W.I32_STORE, 2, MEM_BUDGET);
   b.i32(0).i32(0).mem(W.I64_LOAD, 2, INIT_TAIL).mem(W.I64_STORE, 2, MEM_TAIL_COUNT);
   b.i32(0).get(FRAME);
