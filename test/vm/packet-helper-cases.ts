@@ -3,9 +3,8 @@
  * interpreter, test/kernel/packet-helpers.test.ts against the kernel): one tc program per helper that
  * reads its arguments from the packet, and deterministic frames that put those arguments at the edges.
  */
-import { assemble } from '../../src/asm/index.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
-import { ProgType } from '../../src/uapi/types.js';
+import { tcSpec } from './support.js';
 import { SKB_SIZE } from '../../src/vm/contexts/skb.js';
 import { csumReplace2, csumReplace4, csumReplaceByDiff } from '../../src/vm/helpers/checksum.js';
 
@@ -136,16 +135,7 @@ ldxdw %r7, [%r10-64]
 ${MIX}`;
 
 export function spec(text: string): ObjectSpec {
-  const insns = assemble(text, { syntax: 'conformance', source: 'p' });
-  return {
-    endian: 'little',
-    license: 'GPL',
-    kernelVersion: 0,
-    maps: [],
-    programs: [
-      { name: 'p', section: 'tc', type: ProgType.SCHED_CLS, insns, mapRefs: [], license: 'GPL', kernelVersion: 0 },
-    ],
-  };
+  return tcSpec(text);
 }
 
 /** A deterministic generator. */

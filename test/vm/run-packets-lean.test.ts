@@ -5,10 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asm, captureLayout } from './support.js';
+import { captureLayout, tcSpec } from './support.js';
 import { loadVmCollection, type VmProgram } from '../../src/vm/collection.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
-import { ProgType } from '../../src/uapi/types.js';
 import { loopStats } from '../../src/vm/wasm/packet-batch.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -57,23 +56,7 @@ call 18
 mov %r0, %r7`);
 
 function spec(text: string): ObjectSpec {
-  return {
-    endian: 'little',
-    license: 'GPL',
-    kernelVersion: 0,
-    maps: [],
-    programs: [
-      {
-        name: 'p',
-        section: 'tc',
-        type: ProgType.SCHED_CLS,
-        insns: asm(text),
-        mapRefs: [],
-        license: 'GPL',
-        kernelVersion: 0,
-      },
-    ],
-  } as unknown as ObjectSpec;
+  return tcSpec(text);
 }
 
 /** Deterministic frames: short ones, host / multicast / other-host destinations, every 40th a writer. */

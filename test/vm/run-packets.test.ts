@@ -5,12 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { repoPath } from '../support/env.js';
-import { asm, captureLayout } from './support.js';
+import { captureLayout, tcSpec } from './support.js';
 import { loadObjectFile } from '../../src/elf/index.js';
 import { loadVmCollection, type VmProgram } from '../../src/vm/collection.js';
 import { ENGINES } from '../../src/vm/interpreter.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
-import { ProgType } from '../../src/uapi/types.js';
 import { openCapture } from '../../src/packet/capture-reader.js';
 import { loopStats } from '../../src/vm/wasm/packet-batch.js';
 
@@ -82,23 +81,7 @@ ldxw %r0, [%r6+0]
 exit`;
 
 function spec(text = PROGRAM): ObjectSpec {
-  return {
-    endian: 'little',
-    license: 'GPL',
-    kernelVersion: 0,
-    maps: [],
-    programs: [
-      {
-        name: 'p',
-        section: 'tc',
-        type: ProgType.SCHED_CLS,
-        insns: asm(text),
-        mapRefs: [],
-        license: 'GPL',
-        kernelVersion: 0,
-      },
-    ],
-  } as unknown as ObjectSpec;
+  return tcSpec(text);
 }
 
 /** Deterministic frames: short ones, multicast and other-host destinations, traced ones, a few too big to batch. */

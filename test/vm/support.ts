@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { assemble } from '../../src/asm/index.js';
 import { BPF_PSEUDO_MAP_FD, OP_LDDW, type Instruction } from '../../src/isa/index.js';
-import type { MapReference, MapSpec, ProgramSpec } from '../../src/elf/spec.js';
+import type { MapReference, MapSpec, ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 import { ProgType } from '../../src/uapi/types.js';
 import { ENGINES, Vm, type EngineKind, type VmOptions } from '../../src/vm/interpreter.js';
 import { VmError } from '../../src/vm/vm-error.js';
@@ -24,6 +24,11 @@ export function tcProgram(name: string, text: string, maps: MapSpec[]): ProgramS
     return { ...i, src: BPF_PSEUDO_MAP_FD, imm: 0 };
   });
   return { name, section: 'tc', type: ProgType.SCHED_CLS, insns, mapRefs, license: 'GPL', kernelVersion: 0 };
+}
+
+/** An object of one tc program `p` from conformance-syntax text (tcProgram: `MAP+k` names the k-th of `maps`). */
+export function tcSpec(text: string, maps: MapSpec[] = []): ObjectSpec {
+  return { endian: 'little', license: 'GPL', kernelVersion: 0, maps, programs: [tcProgram('p', text, maps)] };
 }
 
 /**

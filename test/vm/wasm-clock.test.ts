@@ -7,11 +7,9 @@ import assert from 'node:assert/strict';
 import { ENGINES, Vm, type EngineKind } from '../../src/vm/interpreter.js';
 import { VmError } from '../../src/vm/vm-error.js';
 import { ktimeGetBootNs, ktimeGetNs } from '../../src/vm/helpers/misc-helpers.js';
-import { asm, captureLayout } from './support.js';
+import { asm, captureLayout, tcSpec } from './support.js';
 import { loadVmCollection } from '../../src/vm/collection.js';
 import { loopStats } from '../../src/vm/wasm/packet-batch.js';
-import { ProgType } from '../../src/uapi/types.js';
-import type { ObjectSpec } from '../../src/elf/spec.js';
 
 type Result = { r0: bigint; reads: number } | { error: string; pc: number; reads: number };
 
@@ -154,23 +152,7 @@ type Clocked = { events: string[]; error?: string };
 
 /** Per-frame runs and runPackets over the same frames with a counting clock that throws at read `failAt`. */
 function clockedRuns(engine: EngineKind, frames: Uint8Array[], failAt: number): [Clocked, Clocked] {
-  const spec = {
-    endian: 'little',
-    license: 'GPL',
-    kernelVersion: 0,
-    maps: [],
-    programs: [
-      {
-        name: 'p',
-        section: 'tc',
-        type: ProgType.SCHED_CLS,
-        insns: asm(CLOCKED),
-        mapRefs: [],
-        license: 'GPL',
-        kernelVersion: 0,
-      },
-    ],
-  } as unknown as ObjectSpec;
+  const spec = tcSpec(CLOCKED);
   const make = () => {
     let t = 1000;
     let reads = 0;

@@ -6,10 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asm, captureLayout } from './support.js';
+import { captureLayout, tcSpec } from './support.js';
 import { loadVmCollection, type VmProgram } from '../../src/vm/collection.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
-import { ProgType } from '../../src/uapi/types.js';
 import { loopStats } from '../../src/vm/wasm/packet-batch.js';
 
 /** Returns what r10-300 holds at its start; on frames starting 0x11 then writes it through r1 = r10 - 300. */
@@ -50,23 +49,7 @@ stdw [%r4+0], 0x77
 exit`;
 
 function spec(text: string): ObjectSpec {
-  return {
-    endian: 'little',
-    license: 'GPL',
-    kernelVersion: 0,
-    maps: [],
-    programs: [
-      {
-        name: 'p',
-        section: 'tc',
-        type: ProgType.SCHED_CLS,
-        insns: asm(text),
-        mapRefs: [],
-        license: 'GPL',
-        kernelVersion: 0,
-      },
-    ],
-  } as unknown as ObjectSpec;
+  return tcSpec(text);
 }
 
 function load(execution: 'wasm' | 'interpreter', text = TEXT): VmProgram {
