@@ -100,6 +100,16 @@ export class PcapParser implements RecordParser {
     );
   }
 
+  /** Where the records start: past the file header, read first if needed; -1 while it is not whole (`need` set). */
+  private pastHeader(dv: DataView, pos: number, end: number, base: number): number {
+    if (this.header) return pos;
+    if (end - pos < PCAP_HEADER_LEN) {
+      this.need = PCAP_HEADER_LEN;
+      return -1;
+    }
+    return this.readHeader(dv, pos, base);
+  }
+
   parse(
     buf: Uint8Array,
     dv: DataView,
@@ -109,13 +119,9 @@ export class PcapParser implements RecordParser {
     pkt: PacketRef,
     cb: PacketCallback,
   ): number {
-    if (!this.header) {
-      if (end - pos < PCAP_HEADER_LEN) {
-        this.need = PCAP_HEADER_LEN;
-        return pos;
-      }
-      pos = this.readHeader(dv, pos, base);
-    }
+    const start = this.pastHeader(dv, pos, end, base);
+    if (start < 0) return pos;
+    pos = start;
     const le = this.le;
     const nsecPerUnit = this.nsecPerUnit;
     const snaplen = this.snaplen;
@@ -151,13 +157,9 @@ export class PcapParser implements RecordParser {
    * count as parse, stores into typed arrays instead of a callback per record.
    */
   parseBatch(buf: Uint8Array, dv: DataView, pos: number, end: number, base: number, batch: RecordBatch): number {
-    if (!this.header) {
-      if (end - pos < PCAP_HEADER_LEN) {
-        this.need = PCAP_HEADER_LEN;
-        return pos;
-      }
-      pos = this.readHeader(dv, pos, base);
-    }
+    const start = this.pastHeader(dv, pos, end, base);
+    if (start < 0) return pos;
+    pos = start;
     const le = this.le;
     const nsecPerUnit = this.nsecPerUnit;
     const snaplen = this.snaplen;
