@@ -7,7 +7,6 @@ import { parseFlags, intFlag } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 import { runUrls } from '../../apps/http/run-urls.js';
 import { vmEngineFlag } from '../vm-engine-flag.js';
-import { useModuleCacheFiles } from '../../loader/module-cache-files.js';
 import type { Mode, EngineChoice } from '../../apps/http/build-pipeline.js';
 
 const HELP = `usage: bpfkit urls [FILE | -i IFACE] [options]
@@ -47,7 +46,6 @@ const MAX_THREADS = 64;
 
 /** The `urls` command: parse and check the flags, then run. */
 export async function run(argv: string[]): Promise<number> {
-  const moduleCache = useModuleCacheFiles(); // (the 'wasm' engine's modules kept between runs; BPFKIT_MODULE_CACHE=off)
   const { values, positionals, help } = parseFlags(argv, {
     interface: { type: 'string', short: 'i' },
     mode: { type: 'string' },
@@ -100,7 +98,10 @@ export async function run(argv: string[]): Promise<number> {
   if (iface && values.filter !== undefined && engine !== 'kernel')
     throw new UsageError('--filter with -i runs in the kernel in front of the URL filter: use --engine kernel');
   const file = positionals[0];
-  await moduleCache;
+  // The 'wasm' engine's modules kept between runs (BPFKIT_MODULE_CACHE=off): only a run whose filter runs
+  // in the VM compiles any, so only such a run loads the store (node:crypto with it: a few ms of start-up
+  // that `--engine none`, `kernel` or `js` would pay for nothing).
+  if (engine === 'vm') await (await import('../../loader/module-cache-files.js')).useModuleCacheFiles();
   return runUrls({
     ...(iface ? { iface } : { file: file! }),
     mode,
