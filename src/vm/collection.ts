@@ -571,6 +571,7 @@ export class VmProgram implements Program {
    * when the program is not one runPacketAt runs in place, on another engine, or linear memory has no
    * room. Nothing in the VM maps it: only the LD_ABS/LD_IND of runPacketAt's runs read it, so what the
    * caller writes there between runs is its own affair.
+   * @internal
    */
   frameWindow(size: number): Uint8Array | null {
     if (this.window !== undefined) return this.window !== null && this.window.length >= size ? this.window : null;
