@@ -531,9 +531,13 @@ export class VmProgram implements Program {
       return this.runPacket(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
     const view = this.inPlaceView;
     // On the 'wasm' engine a copy in linear memory costs less than LD_ABS/LD_IND calling out for
-    // every load (the frame's own bytes, so the run and its result are the same).
+    // every load (the frame's own bytes, so the run and its result are the same). A frame the caller
+    // placed in this program's frame window (frameWindow) is in linear memory already: no copy.
     const scratch = this.scratch === undefined ? (this.scratch = this.coll.inPlaceScratch()) : this.scratch;
-    if (scratch !== null && len <= scratch.length) {
+    if (bytes === this.window) {
+      view.bytes = bytes;
+      view.mac = off;
+    } else if (scratch !== null && len <= scratch.length) {
       scratch.set(bytes.subarray(off, off + len));
       view.bytes = scratch;
       view.mac = 0;
@@ -559,6 +563,27 @@ export class VmProgram implements Program {
     this.coll.rc.lazyPacket = this.settlePacket;
     return this.runFresh(bytes, off, len, data, data + (view.end - view.data), view, undefined);
   }
+
+  /**
+   * A buffer of `size` bytes in the 'wasm' engine's linear memory, this program's own (made at the first
+   * call; later calls return it while it is large enough), for capture loops that copy many frames at
+   * once: runPacketAt on a frame in it reads the frame where it lies instead of copying it first. null
+   * when the program is not one runPacketAt runs in place, on another engine, or linear memory has no
+   * room. Nothing in the VM maps it: only the LD_ABS/LD_IND of runPacketAt's runs read it, so what the
+   * caller writes there between runs is its own affair.
+   * @internal
+   */
+  frameWindow(size: number): Uint8Array | null {
+    if (this.window !== undefined) return this.window !== null && this.window.length >= size ? this.window : null;
+    this.window = null;
+    if (!this.inPlace || this.coll.vm.engine !== 'wasm' || this.coll.inPlaceScratch() === null) return null;
+    const bytes = this.coll.vm.memory.allocate(size);
+    // (an allocation that did not fit is an ordinary array: the module's loads could not reach it)
+    if (bytes.buffer === this.coll.packetBuffer().bytes.buffer && bytes.byteOffset !== 0) this.window = bytes;
+    return this.window;
+  }
+  /** frameWindow's buffer (undefined: not asked for; null: none could be made). */
+  private window: Uint8Array | null | undefined;
 
   /** runPackets may batch this program: undefined until asked, false after the batch was refused twice running. */
   private batchable: boolean | undefined;

@@ -1,11 +1,14 @@
 /**
  * Keeps the URL filter's WebAssembly on V8's baseline compiler (Liftoff). By default V8 recompiles a
- * hot wasm function with its optimizing compiler (TurboFan) in the background; the filter's module has
- * one large function (the whole program as a block dispatch loop), and TurboFan spends about 0.3 s of
- * CPU and 40 MB on it — more than the filter costs on a 150 MB capture in total, for code that runs
- * only some 15% faster. So the module is made (and its first functions compiled) while
- * `--liftoff-only` is set: V8 decides a module's tiering when it creates it, and the flag is set back
- * at once, so other WebAssembly in the process tiers up as usual.
+ * hot wasm function with its optimizing compiler (TurboFan) in the background. That once cost ~0.3 s of
+ * CPU and 40 MB (the whole program was one block dispatch loop). With today's code generator TurboFan
+ * compiles the module in ~10 ms (loading the filter under `--no-liftoff` costs 8-10 ms more), and its
+ * code saves ~30 ns of the ~250 ns a frame costs (the rest is the JavaScript around the run): ~10 ms on
+ * a 150 MB capture of 313,752 frames, no more than the compile. Whole runs measured the same with
+ * Liftoff only, V8's default tiering and TurboFan only (docs/urls.md, evening of 2026-12-06), so
+ * Liftoff stays, the cheapest on small captures. So the module is made (and its first functions
+ * compiled) while `--liftoff-only` is set: V8 decides a module's tiering when it creates it, and the
+ * flag is set back at once, so other WebAssembly in the process tiers up as usual.
  */
 import { setFlagsFromString } from 'node:v8';
 import type { Program } from '../../engine/types.js';

@@ -6,6 +6,7 @@
 import { openCapture } from '../../packet/capture-reader.js';
 import type { PacketRef } from '../../packet/packet.js';
 import type { UrlPipeline } from './pipeline.js';
+import type { FullPipeline } from './full-pipeline.js';
 
 /** Options of `readCaptureInto`. */
 export interface ReadOptions {
@@ -64,7 +65,19 @@ export async function readCaptureInto(path: string, pipeline: UrlPipeline, opts:
       if (keep === undefined || keep(p)) pipeline.packet(p);
       bytesDone += p.caplen + 16;
     };
-    while (!stopped && (await scan.step(cb))) {
+    // A step delivers the frames of one chunk, which the reader writes no more until its next step (its
+    // read-ahead fills the other buffer): a full-mode pipeline is told, so its filter may copy ahead.
+    const chunks = chunked(pipeline) ? pipeline : undefined;
+    const step = async (): Promise<boolean> => {
+      if (chunks === undefined) return scan.step(cb);
+      chunks.beginChunk();
+      try {
+        return await scan.step(cb);
+      } finally {
+        chunks.endChunk();
+      }
+    };
+    while (!stopped && (await step())) {
       if (opts.shouldStop?.()) stopped = true;
       bar.update(bytesDone);
     }
@@ -72,4 +85,9 @@ export async function readCaptureInto(path: string, pipeline: UrlPipeline, opts:
     bar.done();
     await reader.close();
   }
+}
+
+/** A pipeline that takes the chunk a file's frames lie in into account (full mode's: FullPipeline). */
+function chunked(p: UrlPipeline): p is UrlPipeline & Pick<FullPipeline, 'beginChunk' | 'endChunk'> {
+  return 'beginChunk' in p && 'endChunk' in p;
 }

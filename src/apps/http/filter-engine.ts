@@ -101,7 +101,7 @@ export async function loadFilterSpec(
   const run = program.runPacket
     ? (frame: Uint8Array) => program.runPacket!(frame) !== 0
     : (frame: Uint8Array) => program.run({ data: frame }).retval !== 0;
-  const keep = fullKeep(program, run, clock);
+  const { keep, beginChunk, endChunk } = fullKeep(program, run, clock);
   // (one key buffer for every ended flow: the map copies what it keeps)
   const key = new Uint8Array(FULL_KEY_SIZE);
   const keyView = new DataView(key.buffer);
@@ -112,6 +112,8 @@ export async function loadFilterSpec(
     classic: () => ({ keep: run, sessions: sessions ? mapTable(sessions) : undefined }),
     full: () => ({
       keep,
+      beginChunk,
+      endChunk,
       forget: (flow: FlowEnds) => {
         if (!sessions) return;
         writeFullSessionKey(keyView, 0, flow);
@@ -134,23 +136,78 @@ export async function loadFilterSpec(
  * Ethernet only). This runs for every frame of a capture, so what does not change from one frame to the
  * next (the engine's entry, whether a capture clock runs) is decided here, once, and each frame pays
  * only for the run.
+ *
+ * Between beginChunk() and endChunk() (the frames of one read of a capture file: they lie in one
+ * buffer nobody writes meanwhile) the VM's runs go through its frame window: the bytes from a frame on
+ * are copied into linear memory FRAME_WINDOW at a time, and the frames after it that lie in that copy
+ * run there. One copy for a hundred-odd frames costs less than one per frame (a subarray and a set), and
+ * each frame is the same bytes either way. endChunk() forgets the copy: the reader refills its buffers.
  */
 function fullKeep(program: Program, run: (frame: Uint8Array) => boolean, clock: CaptureClock | undefined) {
   const at = program.runPacketAt?.bind(program);
+  const none = { beginChunk: () => {}, endChunk: () => {} };
   if (at === undefined)
-    return (frame: Frame): boolean => {
-      if (frame.linktype !== 1) return true;
-      clock?.set(frame.ts);
-      return run(frameBytes(frame));
+    return {
+      keep: (frame: Frame): boolean => {
+        if (frame.linktype !== 1) return true;
+        clock?.set(frame.ts);
+        return run(frameBytes(frame));
+      },
+      ...none,
     };
   if (clock === undefined)
-    return (frame: Frame): boolean => frame.linktype !== 1 || at(frame.bytes, frame.offset, frame.caplen) !== 0;
-  return (frame: Frame): boolean => {
-    if (frame.linktype !== 1) return true;
-    clock.set(frame.ts);
-    return at(frame.bytes, frame.offset, frame.caplen) !== 0;
+    return {
+      keep: (frame: Frame): boolean => frame.linktype !== 1 || at(frame.bytes, frame.offset, frame.caplen) !== 0,
+      ...none,
+    };
+  const win = 'frameWindow' in program ? (program as WindowProgram).frameWindow(FRAME_WINDOW) : null;
+  if (win === null)
+    return {
+      keep: (frame: Frame): boolean => {
+        if (frame.linktype !== 1) return true;
+        clock.set(frame.ts);
+        return at(frame.bytes, frame.offset, frame.caplen) !== 0;
+      },
+      ...none,
+    };
+  /** inside a chunk (the window may be used) */
+  let open = false;
+  /** what the window holds: src[from, to) (src undefined: nothing) */
+  let src: Uint8Array | undefined;
+  let from = 0;
+  let to = 0;
+  return {
+    keep: (frame: Frame): boolean => {
+      if (frame.linktype !== 1) return true;
+      clock.set(frame.ts);
+      const b = frame.bytes;
+      const o = frame.offset;
+      const len = frame.caplen;
+      if (b !== src || o < from || o + len > to) {
+        if (!open || len > FRAME_WINDOW) return at(b, o, len) !== 0;
+        src = b;
+        from = o;
+        to = Math.min(o + FRAME_WINDOW, b.length);
+        win.set(b.subarray(from, to));
+      }
+      return at(win, o - from, len) !== 0;
+    },
+    beginChunk: () => {
+      open = true;
+      src = undefined;
+    },
+    endChunk: () => {
+      open = false;
+      src = undefined;
+    },
   };
 }
+
+/** Bytes of a capture's buffer copied into the VM's frame window at once. */
+const FRAME_WINDOW = 64 * 1024;
+
+/** The VM's program with its frame window (VmProgram.frameWindow). */
+type WindowProgram = Program & { frameWindow(size: number): Uint8Array | null };
 
 /**
  * The filters are plain socket filters: no CO-RE relocations, no externs, nothing the loader must

@@ -15,6 +15,13 @@ export interface FullFilter {
   forget(flow: FlowEnds): void;
   /** entries in the session map right now */
   readonly sessions: number;
+  /**
+   * The frames from now until endChunk() lie in buffers that nobody writes until then (a capture
+   * reader's chunk during one read): keep() may read ahead of the frame it is given.
+   */
+  beginChunk?(): void;
+  /** The buffers of the frames since beginChunk() may be refilled: keep() reads no more than its frame. */
+  endChunk?(): void;
 }
 
 export class FullPipeline implements UrlPipeline {
@@ -54,6 +61,19 @@ export class FullPipeline implements UrlPipeline {
     }
     this.kept++;
     this.analyzer.packet(frame);
+  }
+
+  /**
+   * The frames from now until endChunk() lie in buffers nobody writes until then, past the frame too (a
+   * capture file's chunk during one read): the filter may copy several frames at once (FullFilter).
+   */
+  beginChunk(): void {
+    this.filter?.beginChunk?.();
+  }
+
+  /** The chunk's frames are over: their buffers may be refilled. */
+  endChunk(): void {
+    this.filter?.endChunk?.();
   }
 
   /** A frame that a kernel filter already kept (live capture): skip the userspace filter. */
