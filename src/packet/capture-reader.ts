@@ -23,7 +23,7 @@ import { PcapngParser, type PcapngSection } from './pcapng-parser.js';
 import { SnoopParser } from './snoop-parser.js';
 import type { RecordParser } from './record-parser.js';
 import { giveBackBatch, takeBatch, type RecordBatch } from './record-batch.js';
-import { giveBackChunk, takeChunk } from './chunk-pool.js';
+import { sharedChunkPool, type ChunkPool } from './chunk-pool.js';
 
 /** Read-ahead scans: room in front of each chunk for the cut record of the chunk before it. */
 const AHEAD_ROOM = 64 * 1024;
@@ -38,6 +38,12 @@ export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 export interface OpenOptions {
   /** bytes per read (default 4 MiB) */
   chunkSize?: number;
+  /**
+   * Where read-ahead scans take their two chunk buffers (default: the process's pool, chunk-pool.ts).
+   * A capture loop that runs records where they lie passes buffers of its own (VmProgram.takeFrameChunk).
+   * @internal
+   */
+  chunks?: ChunkPool;
 }
 
 /**
@@ -80,6 +86,7 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
       format,
       st.isFile() ? st.size : -1,
       options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      options.chunks,
     );
     if (!seekable) reader.streamHead = head;
     return reader;
@@ -145,6 +152,8 @@ export class CaptureReader implements AsyncIterable<Packet> {
     /** file size in bytes, -1 when not a regular file */
     readonly size: number,
     private readonly chunkSize: number,
+    /** where read-ahead scans take their buffers */
+    private readonly chunks: ChunkPool = sharedChunkPool,
   ) {
     this.parser = this.newParser();
   }
@@ -264,7 +273,15 @@ export class CaptureReader implements AsyncIterable<Packet> {
     this.scans++;
     this.current?.release();
     this.parser = this.newParser();
-    const scanner = new ChunkScanner(this.path, this.fh, this.parser, this.size, this.chunkSize, this.streamHead);
+    const scanner = new ChunkScanner(
+      this.path,
+      this.fh,
+      this.parser,
+      this.size,
+      this.chunkSize,
+      this.streamHead,
+      this.chunks,
+    );
     if (opts.firstRead !== undefined) scanner.readLimit = Math.max(64, opts.firstRead);
     if (opts.readAhead && this.size >= 0 && !this.streamHead) scanner.readAhead = true;
     this.current = scanner;
@@ -304,6 +321,8 @@ export class ChunkScanner {
     private readonly chunkSize: number,
     /** pipes: bytes read before the scan began (the magic); also means "read sequentially" */
     head?: Uint8Array,
+    /** where a read-ahead scan takes its two buffers */
+    private readonly chunks: ChunkPool = sharedChunkPool,
   ) {
     this.sequential = head !== undefined;
     if (head) {
@@ -531,7 +550,7 @@ export class ChunkScanner {
       this.idle = undefined;
       return buf;
     }
-    const buf = takeChunk(AHEAD_ROOM + this.aheadRead);
+    const buf = this.chunks.take(AHEAD_ROOM + this.aheadRead);
     this.pooled.push(buf);
     return buf;
   }
@@ -548,9 +567,10 @@ export class ChunkScanner {
     this.start = this.fill = 0;
     const pooled = this.pooled.splice(0);
     const busy = this.ahead ? this.spare : undefined;
-    for (const buf of pooled) if (buf !== busy) giveBackChunk(buf);
+    const chunks = this.chunks;
+    for (const buf of pooled) if (buf !== busy) chunks.giveBack(buf);
     if (busy && pooled.includes(busy)) {
-      const back = () => giveBackChunk(busy);
+      const back = () => chunks.giveBack(busy);
       this.ahead!.then(back, back);
     }
     this.ahead = this.spare = this.idle = undefined;

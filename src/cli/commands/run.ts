@@ -200,7 +200,14 @@ export async function runCapture(
 ): Promise<void> {
   const { openCapture } = await import('../../packet/capture-reader.js');
   const { takeBatch, giveBackBatch } = await import('../../packet/record-batch.js');
-  const reader = await openCapture(path, { chunkSize: RUN_CHUNK });
+  const { takeChunk, giveBackChunk } = await import('../../packet/chunk-pool.js');
+  // the reader's buffers where the program's batch loop runs frames where they lie, when it can have
+  // them (the 'wasm' engine's linear memory), else the process's pool
+  const chunks = {
+    take: (size: number) => prog.takeFrameChunk(size) ?? takeChunk(size),
+    giveBack: (buf: Uint8Array) => void (prog.giveBackFrameChunk(buf) || giveBackChunk(buf)),
+  };
+  const reader = await openCapture(path, { chunkSize: RUN_CHUNK, chunks });
   const batch = takeBatch();
   // packets before the batch's first record
   let before = 0;
