@@ -209,6 +209,8 @@ export async function runCapture(
   };
   const reader = await openCapture(path, { chunkSize: RUN_CHUNK, chunks });
   const batch = takeBatch();
+  // (nothing here reads a record's timestamp: the parser may skip them)
+  batch.timestamps = false;
   // packets before the batch's first record
   let before = 0;
   // a batch run as the reader filled it (else the gathered records below)
