@@ -221,26 +221,25 @@ export async function runCapture(
   let nums = NO_RECORDS;
   let count = 0;
   let chunk: Uint8Array = batch.bytes;
-  // the packet being reported (made once: a packet's report calls them while the packet is current)
+  // the packet being reported (made once: a packet's report calls them while the packet is current):
+  // record `at` of the batch (whole) or of the gathered records, or — alone — the converted `frame`.
+  // Only the index is noted per packet: its number and bytes are looked up when asked for (a report
+  // that prints nothing asks for neither; noting them all cost ~1-2 ns a packet).
+  let alone = false;
+  let at = 0;
   let num = 0;
   let frame: Uint8Array = chunk;
-  let off = 0;
-  let len = 0;
   let isChanged = false;
-  const label = () => `#${num}`;
+  const label = () => `#${alone ? num : whole ? before + at + 1 : nums[at]!}`;
   const changed = () => isChanged;
-  const after = () => (isChanged ? prog.lastPacket() : frame.slice(off, off + len));
+  const after = (): Uint8Array => {
+    if (isChanged) return prog.lastPacket();
+    if (alone) return frame.slice();
+    const off = whole ? batch.offsets[at]! : offs[at]!;
+    return chunk.slice(off, off + (whole ? batch.caplens[at]! : lens[at]!));
+  };
   const onResult = (i: number, retval: number, ch: boolean) => {
-    if (whole) {
-      num = before + i + 1;
-      off = batch.offsets[i]!;
-      len = batch.caplens[i]!;
-    } else {
-      num = nums[i]!;
-      off = offs[i]!;
-      len = lens[i]!;
-    }
-    frame = chunk;
+    at = i;
     isChanged = ch;
     report(label, retval >>> 0, changed, after);
   };
@@ -272,11 +271,14 @@ export async function runCapture(
       // Located like every other capture error (file@offset); the packet number is extra context.
       frame = asEthernet(linktype, batch.data(i), `${path}@${batch.fileOffset(i)} (packet ${n})`);
       num = n;
-      off = 0;
-      len = frame.length;
-      const retval = prog.runPacketAt(frame, 0, len);
-      isChanged = prog.packetChanged(frame, 0, len);
-      report(label, retval >>> 0, changed, after);
+      const retval = prog.runPacketAt(frame, 0, frame.length);
+      isChanged = prog.packetChanged(frame, 0, frame.length);
+      alone = true;
+      try {
+        report(label, retval >>> 0, changed, after);
+      } finally {
+        alone = false;
+      }
     }
     run();
   };
