@@ -173,10 +173,14 @@ export type PacketReport = (
  * virtual machine): with 1 MiB reads the first scan of a 200,000-record capture (bench/programs.ts) cost
  * 85-125 ns a record instead of 250-280 (CPU time). The price is more reads: reading alone costs 2-6 ns
  * a record more once warm, which the program's run between reads hides (run --pcap's steady figure did
- * not move measurably).
+ * not move measurably). Since runCapture reads synchronously (the scan's syncReads: each chunk when it
+ * is needed, on the main thread), 256 KiB: a chunk then lands in this core's 1 MiB L2 cache and is
+ * parsed and run from there (in-process A/B, load 9: 4-7 ns a packet less than 1 MiB read ahead on
+ * the thread pool; 1 MiB read synchronously was no better than read ahead, 256 KiB read ahead ~6 ns
+ * worse: a thread-pool read costs ~20 µs).
  * @internal
  */
-export const RUN_CHUNK = 1 << 20;
+export const RUN_CHUNK = 256 << 10;
 
 /** What runCapture's gathering arrays are before a batch needs sifting (most captures never do). */
 const NO_RECORDS = new Int32Array(0);
@@ -284,7 +288,7 @@ export async function runCapture(
   };
   try {
     // (a batch's records stay where they are in the reader's buffer until the next batch: each is run first)
-    const scan = reader.scan({ readAhead: true });
+    const scan = reader.scan({ readAhead: true, syncReads: true });
     while (await scan.nextBatch(batch)) {
       chunk = batch.bytes;
       if (keep === undefined && batch.linktype === 1) {
