@@ -342,11 +342,12 @@ export class VmCollection implements Collection {
 const BATCH_RECORDS = 1024;
 const BATCH_STAGING = 128 * 1024;
 /**
- * Frame chunks (VmCollection.takeFrameChunk): a read-ahead scan's two, each up to a 1 MiB read and the
- * reader's room for a cut record (runCapture's reads), so that they take an eighth of linear memory.
+ * Frame chunks (VmCollection.takeFrameChunk): a read-ahead scan's two, each up to a 256 KiB read and
+ * the reader's 64 KiB room for a cut record (runCapture's, RUN_CHUNK), so that together they take 640 KiB
+ * of the 16 MiB linear memory; a scan with larger reads gets ordinary buffers.
  */
 const FRAME_CHUNKS = 2;
-const FRAME_CHUNK_MAX = (1 << 20) + (64 << 10);
+const FRAME_CHUNK_MAX = (256 << 10) + (64 << 10);
 /**
  * Frames runPackets ran where they lay in a frame chunk (VmCollection.takeFrameChunk) since the process
  * started: the copying path gives the same results, so tests read this to see the frames really were not
