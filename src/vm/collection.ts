@@ -680,12 +680,13 @@ export class VmProgram implements Program {
    * runPackets then runs where they lie (on the 'wasm' engine, in its linear memory: no copy into the
    * batch area first); undefined when there is none to give (see VmCollection.takeFrameChunk) — the
    * reader then takes an ordinary one. Give it back with giveBackFrameChunk once no record in it is read.
+   * @internal
    */
   takeFrameChunk(size: number): Uint8Array | undefined {
     return this.batchable === false || !this.mayBatch() ? undefined : this.coll.takeFrameChunk(size);
   }
 
-  /** Give back a buffer takeFrameChunk gave (false: `buf` is not one of them, nothing done). */
+  /** Give back a buffer takeFrameChunk gave (false: `buf` is not one of them, nothing done). @internal */
   giveBackFrameChunk(buf: Uint8Array): boolean {
     return this.coll.giveBackFrameChunk(buf);
   }
