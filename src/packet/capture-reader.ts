@@ -13,6 +13,7 @@
  * A corrupt or truncated file throws InputError naming the file and byte offset, but only after every
  * whole packet before the fault was delivered. Each scan starts again from the beginning of the file.
  */
+import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ByteSource } from './decompressed-source.js';
 import { EnvironmentError, InputError, UsageError } from '../util/errors.js';
@@ -23,7 +24,7 @@ import { PcapngParser, type PcapngSection } from './pcapng-parser.js';
 import { SnoopParser } from './snoop-parser.js';
 import type { RecordParser } from './record-parser.js';
 import { giveBackBatch, takeBatch, type RecordBatch } from './record-batch.js';
-import { giveBackChunk, takeChunk } from './chunk-pool.js';
+import { sharedChunkPool, type ChunkPool } from './chunk-pool.js';
 
 /** Read-ahead scans: room in front of each chunk for the cut record of the chunk before it. */
 const AHEAD_ROOM = 64 * 1024;
@@ -38,6 +39,12 @@ export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 export interface OpenOptions {
   /** bytes per read (default 4 MiB) */
   chunkSize?: number;
+  /**
+   * Where read-ahead scans take their two chunk buffers (default: the process's pool, chunk-pool.ts).
+   * A capture loop that runs records where they lie passes buffers of its own (VmProgram.takeFrameChunk).
+   * @internal
+   */
+  chunks?: ChunkPool;
 }
 
 /**
@@ -80,6 +87,7 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
       format,
       st.isFile() ? st.size : -1,
       options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      options.chunks,
     );
     if (!seekable) reader.streamHead = head;
     return reader;
@@ -145,6 +153,8 @@ export class CaptureReader implements AsyncIterable<Packet> {
     /** file size in bytes, -1 when not a regular file */
     readonly size: number,
     private readonly chunkSize: number,
+    /** where read-ahead scans take their buffers */
+    private readonly chunks: ChunkPool = sharedChunkPool,
   ) {
     this.parser = this.newParser();
   }
@@ -257,16 +267,30 @@ export class CaptureReader implements AsyncIterable<Packet> {
    * `readAhead` (regular files): read the next chunk while the packets of this one are delivered, so
    * the caller does not wait for the disk (or the page cache copy) between chunks; handOff is then not
    * available. A step's records stay valid until the next step, the next scan or close().
+   * `syncReads` (with readAhead, a file openCapture opened): read each chunk when it is needed, on this
+   * thread, instead of ahead on the thread pool — less CPU for a consumer that is CPU-bound anyway (the
+   * chunk lands in this core's cache, and no thread hand-off: see RUN_CHUNK), but the caller waits for
+   * each read and the event loop does not run while a scan's steps follow one another.
    * @internal
    */
-  scan(opts: { firstRead?: number; readAhead?: boolean } = {}): ChunkScanner {
+  scan(opts: { firstRead?: number; readAhead?: boolean; syncReads?: boolean } = {}): ChunkScanner {
     if (this.streamHead && this.scans > 0) throw new UsageError(`${this.path} is a pipe: it can be read only once`);
     this.scans++;
     this.current?.release();
     this.parser = this.newParser();
-    const scanner = new ChunkScanner(this.path, this.fh, this.parser, this.size, this.chunkSize, this.streamHead);
+    const scanner = new ChunkScanner(
+      this.path,
+      this.fh,
+      this.parser,
+      this.size,
+      this.chunkSize,
+      this.streamHead,
+      this.chunks,
+    );
     if (opts.firstRead !== undefined) scanner.readLimit = Math.max(64, opts.firstRead);
     if (opts.readAhead && this.size >= 0 && !this.streamHead) scanner.readAhead = true;
+    const fd = (this.fh as Partial<FileHandle>).fd;
+    if (opts.syncReads && scanner.readAhead && typeof fd === 'number') scanner.syncFd = fd;
     this.current = scanner;
     return scanner;
   }
@@ -304,6 +328,8 @@ export class ChunkScanner {
     private readonly chunkSize: number,
     /** pipes: bytes read before the scan began (the magic); also means "read sequentially" */
     head?: Uint8Array,
+    /** where a read-ahead scan takes its two buffers */
+    private readonly chunks: ChunkPool = sharedChunkPool,
   ) {
     this.sequential = head !== undefined;
     if (head) {
@@ -324,6 +350,8 @@ export class ChunkScanner {
   readLimit = Infinity;
   /** Read the next chunk while this one is delivered (see CaptureReader.scan). */
   readAhead = false;
+  /** With readAhead: read each chunk when it is needed, synchronously from this descriptor (CaptureReader.scan's syncReads). */
+  syncFd: number | undefined;
   /** Read-ahead: the chunk being read, into `spare` at AHEAD_ROOM, and the buffer it goes into. */
   private ahead: Promise<number> | undefined;
   private spare: Uint8Array | undefined;
@@ -480,7 +508,10 @@ export class ChunkScanner {
     if (this.done) return false;
     this.spare ??= this.freeChunk();
     const at = this.base + this.fill; // file offset of the bytes that come next
-    const got = await (this.ahead ?? this.readInto(this.spare, at));
+    const got =
+      this.ahead === undefined && this.syncFd !== undefined
+        ? readSync(this.syncFd, this.spare, AHEAD_ROOM, this.aheadRead, at)
+        : await (this.ahead ?? this.readInto(this.spare, at));
     if (this.spare === undefined) return false; // (released while the read was in flight: closed mid-step)
     this.ahead = undefined;
     const tail = this.fill - this.start;
@@ -511,7 +542,7 @@ export class ChunkScanner {
       this.fill = tail + got;
     }
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-    if (at + got < this.size) {
+    if (at + got < this.size && this.syncFd === undefined) {
       const ahead = this.readInto(this.spare, at + got);
       ahead.catch(() => {}); // (raised by the step that awaits it; a scan given up early must not leave it unhandled)
       this.ahead = ahead;
@@ -531,7 +562,7 @@ export class ChunkScanner {
       this.idle = undefined;
       return buf;
     }
-    const buf = takeChunk(AHEAD_ROOM + this.aheadRead);
+    const buf = this.chunks.take(AHEAD_ROOM + this.aheadRead);
     this.pooled.push(buf);
     return buf;
   }
@@ -548,9 +579,10 @@ export class ChunkScanner {
     this.start = this.fill = 0;
     const pooled = this.pooled.splice(0);
     const busy = this.ahead ? this.spare : undefined;
-    for (const buf of pooled) if (buf !== busy) giveBackChunk(buf);
+    const chunks = this.chunks;
+    for (const buf of pooled) if (buf !== busy) chunks.giveBack(buf);
     if (busy && pooled.includes(busy)) {
-      const back = () => giveBackChunk(busy);
+      const back = () => chunks.giveBack(busy);
       this.ahead!.then(back, back);
     }
     this.ahead = this.spare = this.idle = undefined;

@@ -43,3 +43,19 @@ export function giveBackChunk(buf: Uint8Array): void {
   for (let i = 1; i < kept.length; i++) if (kept[i]!.length < kept[smallest]!.length) smallest = i;
   if (kept[smallest]!.length < buf.length) kept[smallest] = buf;
 }
+
+/**
+ * Where a read-ahead scan takes its two chunk buffers and gives them back (CaptureReader's `chunks`
+ * option): this module's pool by default. A consumer that wants the records somewhere in particular —
+ * the VM's WebAssembly linear memory, where its batch loop can run frames where they lie instead of
+ * copying each batch in (VmProgram.takeFrameChunk) — passes its own.
+ */
+export interface ChunkPool {
+  /** A buffer of at least `size` bytes, not in use elsewhere. */
+  take(size: number): Uint8Array;
+  /** `buf`, taken from this pool, is no longer read into nor read. */
+  giveBack(buf: Uint8Array): void;
+}
+
+/** The process's pool (takeChunk / giveBackChunk) as a ChunkPool. */
+export const sharedChunkPool: ChunkPool = { take: takeChunk, giveBack: giveBackChunk };

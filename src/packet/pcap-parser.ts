@@ -163,6 +163,7 @@ export class PcapParser implements RecordParser {
     const le = this.le;
     const nsecPerUnit = this.nsecPerUnit;
     const snaplen = this.snaplen;
+    if (!batch.timestamps) return this.parseFrames(dv, pos, end, base, batch);
     const { offsets, caplens, origLens, tsSec, tsNsec } = batch;
     const first = batch.count;
     const room = batch.capacity;
@@ -186,6 +187,46 @@ export class PcapParser implements RecordParser {
       if (caplen > snaplen) this.oversized++;
       tsSec[n] = dv.getUint32(pos, le);
       tsNsec[n] = dv.getUint32(pos + 4, le) * nsecPerUnit;
+      caplens[n] = caplen;
+      origLens[n] = dv.getUint32(pos + 12, le);
+      offsets[n] = pos + PCAP_RECORD_HEADER_LEN;
+      n++;
+      pos += total;
+    }
+    this.need = need;
+    this.closeBatch(batch, first, n);
+    return pos;
+  }
+
+  /**
+   * parseBatch for a batch whose consumer reads no timestamps (RecordBatch.timestamps false): the same
+   * loop without the two timestamp loads and stores, ~1.5 ns of ~5 a record (a loop of its own: a test
+   * per record in parseBatch's would cost the batches that do take timestamps ~0.5 ns).
+   */
+  private parseFrames(dv: DataView, pos: number, end: number, base: number, batch: RecordBatch): number {
+    const le = this.le;
+    const snaplen = this.snaplen;
+    const { offsets, caplens, origLens } = batch;
+    const first = batch.count;
+    const room = batch.capacity;
+    let n = first;
+    let need = PCAP_RECORD_HEADER_LEN;
+    while (n < room) {
+      if (end - pos < PCAP_RECORD_HEADER_LEN) {
+        need = PCAP_RECORD_HEADER_LEN;
+        break;
+      }
+      const caplen = dv.getUint32(pos + 8, le);
+      if (caplen > MAX_RECORD_LEN) {
+        this.closeBatch(batch, first, n);
+        throw this.tooLong(caplen, base + pos);
+      }
+      const total = PCAP_RECORD_HEADER_LEN + caplen;
+      if (end - pos < total) {
+        need = total;
+        break;
+      }
+      if (caplen > snaplen) this.oversized++;
       caplens[n] = caplen;
       origLens[n] = dv.getUint32(pos + 12, le);
       offsets[n] = pos + PCAP_RECORD_HEADER_LEN;

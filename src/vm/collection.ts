@@ -252,11 +252,53 @@ export class VmCollection implements Collection {
     const buf = pb.bytes.buffer;
     if (ctl.buffer !== buf || staging.buffer !== buf || out.buffer !== buf || pb.bytes.byteOffset === 0) return null;
     const cells = new Int32Array(buf);
-    cells[(ctl.byteOffset + C_OUT_DELTA) >> 2] = out.byteOffset - staging.byteOffset;
     this.area = { ctl: ctl.byteOffset, cells, staging, stagingLin: staging.byteOffset, out };
     return this.area;
   }
   private area: BatchArea | null | undefined;
+
+  /**
+   * A capture reader's chunk buffer of at least `size` bytes in the 'wasm' engine's linear memory
+   * (VmProgram.takeFrameChunk): records read into it run in runPackets where they lie, nothing copied into
+   * the batch area first. At most FRAME_CHUNKS of them are ever made (a read-ahead scan's two), each of
+   * at most FRAME_CHUNK_MAX bytes, and only after the batch area (which they must not crowd out); they
+   * stay for the collection's next scans, as the linear memory's bump allocator never frees. Undefined
+   * when there is none to give: another engine, no batch area, all in use, too large or no room left.
+   * @internal
+   */
+  takeFrameChunk(size: number): Uint8Array | undefined {
+    if (this.batchArea() === null) return undefined;
+    const free = this.freeFrameChunks;
+    let best = -1;
+    for (let i = 0; i < free.length; i++)
+      if (free[i]!.length >= size && (best < 0 || free[i]!.length < free[best]!.length)) best = i;
+    if (best >= 0) return free.splice(best, 1)[0];
+    if (this.frameChunks.length >= FRAME_CHUNKS || size > FRAME_CHUNK_MAX) return undefined;
+    const bytes = this.vm.memory.allocate(size);
+    // (an allocation that did not fit is an ordinary array: no use here)
+    if (bytes.buffer !== this.area!.cells.buffer) {
+      this.frameChunks.push(NOT_LINEAR);
+      return undefined;
+    }
+    this.frameChunks.push(bytes);
+    return bytes;
+  }
+
+  /** Give back a buffer takeFrameChunk gave: false when `buf` is not one of them. @internal */
+  giveBackFrameChunk(buf: Uint8Array): boolean {
+    if (!this.frameChunks.includes(buf)) return false;
+    if (!this.freeFrameChunks.includes(buf)) this.freeFrameChunks.push(buf);
+    return true;
+  }
+
+  /** Whether `buf` is one of takeFrameChunk's buffers (runPackets runs the frames in it where they lie). @internal */
+  isFrameChunk(buf: Uint8Array): boolean {
+    const made = this.frameChunks;
+    for (let i = 0; i < made.length; i++) if (made[i] === buf) return true;
+    return false;
+  }
+  private readonly frameChunks: Uint8Array[] = [];
+  private readonly freeFrameChunks: Uint8Array[] = [];
 
   /**
    * Where runPacketAt copies a frame on the 'wasm' engine (in linear memory, mapped nowhere in VM
@@ -292,9 +334,29 @@ export class VmCollection implements Collection {
   }
 }
 
-/** Records per batch, and the bytes of frames a batch copies into linear memory at once. */
+/**
+ * Records per batch, and the bytes of frames a batch copies into linear memory at once (a window: each
+ * costs ~1 µs of set-up in JavaScript and at the module's entry, so it should hold the whole batch of
+ * small frames — 48 KiB windows of ~430 records cost 1.5-2.5 ns a record more than these).
+ */
 const BATCH_RECORDS = 1024;
-const BATCH_STAGING = 48 * 1024;
+const BATCH_STAGING = 128 * 1024;
+/**
+ * Frame chunks (VmCollection.takeFrameChunk): a read-ahead scan's two, each up to a 256 KiB read and
+ * the reader's 64 KiB room for a cut record (runCapture's, RUN_CHUNK), so that together they take 640 KiB
+ * of the 16 MiB linear memory; a scan with larger reads gets ordinary buffers.
+ */
+const FRAME_CHUNKS = 2;
+const FRAME_CHUNK_MAX = (256 << 10) + (64 << 10);
+/**
+ * Frames runPackets ran where they lay in a frame chunk (VmCollection.takeFrameChunk) since the process
+ * started: the copying path gives the same results, so tests read this to see the frames really were not
+ * copied.
+ */
+export const framesInPlace = { records: 0 };
+
+/** Marks a frame chunk whose allocation did not fit linear memory (counted, so it is not tried again). */
+const NOT_LINEAR = new Uint8Array(0);
 /**
  * Largest frame runPacketAt copies into linear memory: an Ethernet frame with room to spare. Larger
  * ones (loopback's 64 KiB segments) are read where they lie: copying all of one would cost more than the
@@ -600,6 +662,9 @@ export class VmProgram implements Program {
     if (this.batchable === undefined) this.batchable = this.mayBatch();
     const area = this.batchable ? this.coll.batchArea() : null;
     const pb = this.coll.packetBuffer();
+    // frames a capture reader read into linear memory run where they lie (else each window is copied
+    // into the batch area's staging first)
+    const inPlace = area !== null && this.coll.isFrameChunk(src);
     let i = 0;
     while (i < count) {
       const start = offs[i] as number;
@@ -610,7 +675,7 @@ export class VmProgram implements Program {
         // as it is taken (table index = frame index - i)
         const fit = pb.bytes.length - XDP_PACKET_HEADROOM - SHINFO_SIZE;
         const cells = area.cells;
-        const lin = area.stagingLin - start;
+        const lin = inPlace ? src.byteOffset : area.stagingLin - start;
         for (let t = (area.ctl + C_RECORDS) >> 2; j < count && j - i < BATCH_RECORDS; j++, t += RECORD_BYTES >> 2) {
           const o = offs[j] as number;
           const len = lens[j] as number;
@@ -627,9 +692,28 @@ export class VmProgram implements Program {
         i++;
         continue;
       }
-      area!.staging.set(src.subarray(start, stop));
-      i = this.runBatch(area!, src, offs, lens, i, j, report);
+      if (inPlace) i = this.runBatch(area, src, src.byteOffset, src.byteOffset + start, offs, lens, i, j, report);
+      else {
+        area!.staging.set(src.subarray(start, stop));
+        i = this.runBatch(area!, area!.staging, area!.stagingLin, area!.stagingLin, offs, lens, i, j, report, src);
+      }
     }
+  }
+
+  /**
+   * A buffer of at least `size` bytes for a capture reader to read records into, whose frames
+   * runPackets then runs where they lie (on the 'wasm' engine, in its linear memory: no copy into the
+   * batch area first); undefined when there is none to give (see VmCollection.takeFrameChunk) — the
+   * reader then takes an ordinary one. Give it back with giveBackFrameChunk once no record in it is read.
+   * @internal
+   */
+  takeFrameChunk(size: number): Uint8Array | undefined {
+    return this.batchable === false || !this.mayBatch() ? undefined : this.coll.takeFrameChunk(size);
+  }
+
+  /** Give back a buffer takeFrameChunk gave (false: `buf` is not one of them, nothing done). @internal */
+  giveBackFrameChunk(buf: Uint8Array): boolean {
+    return this.coll.giveBackFrameChunk(buf);
   }
 
   /** Is this program one runPackets can batch (an __sk_buff, the frame seen from its MAC header)? */
@@ -642,16 +726,23 @@ export class VmProgram implements Program {
 
   /**
    * Frames i..j-1 of runPackets, laid out in the batch table from index i - first (table index = frame
-   * index - first): runs as many as the module finishes, reports them, and returns the next frame.
+   * index - first): runs as many as the module finishes, reports them, and returns the next frame. The
+   * table's linear addresses point into `view` (whose byte 0 is at linear address `viewLin`: the
+   * staging area, or the frames' own buffer when they lie in linear memory); `winLin` is the linear
+   * address of the window's first byte, which the area's `out` mirrors. `src` holds the frames at
+   * `offs` (the caller's buffer; the same as `view` when run in place).
    */
   private runBatch(
     area: BatchArea,
-    src: Uint8Array,
+    view: Uint8Array,
+    viewLin: number,
+    winLin: number,
     offs: Int32Array,
     lens: Int32Array,
     first: number,
     end: number,
     report: PacketResult,
+    src: Uint8Array = view,
   ): number {
     const coll = this.coll;
     const rc = coll.rc;
@@ -670,7 +761,7 @@ export class VmProgram implements Program {
         // (where the module copied the packet out: lastPacket copies it from there if asked, so a
         // report that does not ask allocates nothing)
         if (changed) {
-          this.reportedAt = (cells[e] as number) - area.stagingLin;
+          this.reportedAt = (cells[e] as number) - winLin;
           this.reportedLen = cells[e + 1] as number;
         }
         report(first + reported, (cells[e + 2] as number) >>> 0, changed);
@@ -687,7 +778,7 @@ export class VmProgram implements Program {
         pb.end = XDP_PACKET_HEADROOM + len;
         pb.net = XDP_PACKET_HEADROOM + 14;
         pb.remap();
-        rc.skb = skbStateAt(area.staging, (cells[table + k * stride] as number) - area.stagingLin, len, this.skbState);
+        rc.skb = skbStateAt(view, (cells[table + k * stride] as number) - viewLin, len, this.skbState);
         if (this.packetVerdicts.length !== 0) this.packetVerdicts.length = 0;
         if (this.cbSavedDirty) {
           this.cbSaved.fill(0);
@@ -727,6 +818,9 @@ export class VmProgram implements Program {
     cells[c + C_PB_CAP / 4] = pb.bytes.length;
     cells[c + C_CTX / 4] = this.ctxBytes!.byteOffset;
     cells[c + C_CTX_ADDR / 4] = this.ctxAddr;
+    // (a changed packet is copied out to its frame's linear address plus this: into `out` at its offset
+    // in the window)
+    cells[c + C_OUT_DELTA / 4] = area.out.byteOffset - winLin;
     let from = 0;
     try {
       while (from < n) {
@@ -745,6 +839,7 @@ export class VmProgram implements Program {
           return first + from;
         }
         this.batchRefused = 0;
+        if (view === src) framesInPlace.records += done;
         const last = from + done - 1;
         if (batch.synced !== last) batch.sync(last);
         flush(last);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { openCapture } from '../../src/packet/capture-reader.js';
 import { createCaptureWriter } from '../../src/packet/capture-writer.js';
-import { RecordBatch } from '../../src/packet/record-batch.js';
+import { giveBackBatch, RecordBatch, takeBatch } from '../../src/packet/record-batch.js';
 import type { PacketRef } from '../../src/packet/packet.js';
 import { fixture, prng, tempDir } from './helpers.js';
 
@@ -54,10 +54,19 @@ async function perPacket(file: string, chunkSize: number): Promise<Seen> {
 }
 
 /** The batch scan, checking each batch's own promises on the way (one buffer, the batch link type). */
-async function perBatch(file: string, chunkSize: number, capacity: number, readAhead: boolean): Promise<Seen> {
+async function perBatch(
+  file: string,
+  chunkSize: number,
+  capacity: number,
+  readAhead: boolean | 'sync',
+  timestamps = true,
+): Promise<Seen> {
   const r = await openCapture(file, { chunkSize });
-  const scan = r.scan({ readAhead });
+  const scan = r.scan({ readAhead: readAhead !== false, syncReads: readAhead === 'sync' });
+  // (the synchronous reads really taken where a file reads ahead: the thread pool's give the same records)
+  assert.equal(typeof scan.syncFd, readAhead === 'sync' && scan.readAhead ? 'number' : 'undefined');
   const batch = new RecordBatch(capacity);
+  batch.timestamps = timestamps;
   const records: string[] = [];
   let error: string | undefined;
   try {
@@ -71,8 +80,8 @@ async function perBatch(file: string, chunkSize: number, capacity: number, readA
         records.push(
           line(
             batch.fileOffset(i),
-            batch.tsSec[i]!,
-            batch.tsNsec[i]!,
+            timestamps ? batch.tsSec[i]! : -1,
+            timestamps ? batch.tsNsec[i]! : -1,
             batch.origLens[i]!,
             batch.linktypes[i]!,
             batch.interfaceIds[i]!,
@@ -90,17 +99,23 @@ async function perBatch(file: string, chunkSize: number, capacity: number, readA
   return { records, error, oversized };
 }
 
+/** A line of `line` with its time as a batch that reads no timestamps shows it. */
+const noTime = (l: string): string => l.replace(/^(\S+) \S+ /, '$1 -1.-1 ');
+
 /** Every batch scan of `file` (chunk sizes, capacities, with and without read-ahead) sees what the per-packet scan sees. */
 async function sameAsPerPacket(file: string, chunks: number[], capacities = [1, 7, 4096]): Promise<Seen> {
   const ref = await perPacket(file, 1 << 20);
   for (const chunk of chunks) {
     assert.deepEqual(await perPacket(file, chunk), ref, `per packet, chunk ${chunk}`);
     for (const capacity of capacities)
-      for (const readAhead of [true, false]) {
+      for (const readAhead of [true, 'sync', false] as const) {
         const got = await perBatch(file, chunk, capacity, readAhead);
         const what = `${file} chunk ${chunk} capacity ${capacity} readAhead ${readAhead}`;
         assert.equal(got.records.length, ref.records.length, what);
         assert.deepEqual(got, ref, what);
+        // a consumer that reads no timestamps (the pcap parser's loop without them): the rest alike
+        const lean = await perBatch(file, chunk, capacity, readAhead, false);
+        assert.deepEqual(lean, { ...ref, records: ref.records.map(noTime) }, `${what}, no timestamps`);
       }
   }
   return ref;
@@ -272,6 +287,58 @@ test('snoop: the batch scan takes the per-packet parser through its callback and
   writeFileSync(file, Buffer.concat(parts));
   const ref = await sameAsPerPacket(file, [64, 4096, 1 << 16]);
   assert.equal(ref.records.length, recs.length);
+});
+
+test('a batch that reads no timestamps: the pcap parser leaves them unwritten; a batch given back reads them again', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'lean.pcap');
+  writeFileSync(file, pcapBytes({ le: true, nsec: false, snaplen: 65_535, linktype: 1 }, frames(9, 50, false)));
+  const r = await openCapture(file);
+  const scan = r.scan();
+  const batch = new RecordBatch(64);
+  batch.timestamps = false;
+  batch.tsSec.fill(-7);
+  batch.tsNsec.fill(-7);
+  assert.equal(await scan.nextBatch(batch), true);
+  assert.equal(batch.count, 50);
+  assert.ok(batch.tsSec.every((v) => v === -7) && batch.tsNsec.every((v) => v === -7), 'not written');
+  await r.close();
+  const kept = takeBatch();
+  kept.timestamps = false;
+  giveBackBatch(kept);
+  const again = takeBatch();
+  assert.equal(again, kept);
+  assert.equal(again.timestamps, true);
+});
+
+test("a read-ahead scan takes its buffers from the reader's chunk pool and gives each back once", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'pool.pcap');
+  const recs = frames(11, 200, false);
+  writeFileSync(file, pcapBytes({ le: true, nsec: false, snaplen: 65_535, linktype: 1 }, recs));
+  const taken: Uint8Array[] = [];
+  const back: Uint8Array[] = [];
+  const chunks = {
+    take: (size: number) => {
+      const b = new Uint8Array(size);
+      taken.push(b);
+      return b;
+    },
+    giveBack: (b: Uint8Array) => void back.push(b),
+  };
+  const r = await openCapture(file, { chunkSize: 4096, chunks });
+  const scan = r.scan({ readAhead: true });
+  const batch = new RecordBatch(64);
+  let n = 0;
+  while (await scan.nextBatch(batch)) {
+    assert.ok(taken.includes(batch.bytes), 'records in a pool buffer');
+    n += batch.count;
+  }
+  await r.close();
+  assert.equal(n, recs.length);
+  assert.equal(taken.length, 2);
+  assert.deepEqual(new Set(back), new Set(taken));
+  assert.equal(back.length, 2);
 });
 
 test('forEachBatch: counts the records, stops when the callback returns false, and a reader scans again', async () => {

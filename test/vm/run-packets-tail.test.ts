@@ -317,7 +317,9 @@ for (const [where, a, b] of [
         .split(':')[0],
       '1998',
     );
-    assert.ok(looped > 1500, `${looped} records in the loop`);
+    // (loopStats counts a window's records when the module returns: the window that faults, frames
+    // 1024-2047 of 1,024-record windows, counts none, though its frames before 1999 ran in the loop)
+    assert.ok(looped >= 1000, `${looped} records in the loop`);
   });
 
 test('runPackets (wasm): the budget running out inside a tail-called stage, part-way through a batch', () => {

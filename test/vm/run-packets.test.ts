@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { repoPath } from '../support/env.js';
 import { captureLayout, tcSpec } from './support.js';
 import { loadObjectFile } from '../../src/elf/index.js';
-import { loadVmCollection, type VmProgram } from '../../src/vm/collection.js';
+import { framesInPlace, loadVmCollection, type VmProgram } from '../../src/vm/collection.js';
 import { ENGINES } from '../../src/vm/interpreter.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
 import { openCapture } from '../../src/packet/capture-reader.js';
@@ -80,6 +80,38 @@ call 18
 ldxw %r0, [%r6+0]
 exit`;
 
+/**
+ * VLAN_PUSH returning, besides the length, the context's pkt_type and protocol: after the helpers they
+ * come from JavaScript's state for the record (its skb state, derived from the frame where it lies).
+ */
+const VLAN_PUSH_FIELDS = `
+mov %r6, %r1
+ldxw %r3, [%r1+76]
+ldxw %r4, [%r1+80]
+mov %r0, 0
+mov %r5, %r3
+add %r5, 14
+jgt %r5, %r4, +18
+ldxb %r5, [%r3+0]
+and %r5, 3
+jne %r5, 0, +8
+mov %r1, %r6
+mov %r2, 0x0081
+mov %r3, 5
+call 18
+mov %r1, %r6
+mov %r2, 0x0081
+mov %r3, 6
+call 18
+ldxw %r0, [%r6+0]
+ldxw %r7, [%r6+4]
+lsh %r7, 16
+add %r0, %r7
+ldxw %r7, [%r6+16]
+lsh %r7, 20
+add %r0, %r7
+exit`;
+
 function spec(text = PROGRAM): ObjectSpec {
   return tcSpec(text);
 }
@@ -117,10 +149,21 @@ function perFrame(p: VmProgram, trace: string[], frames: Uint8Array[]): Outcome 
   return { events };
 }
 
-/** runPackets over the same frames, reported the same way. */
-function batched(p: VmProgram, trace: string[], frames: Uint8Array[]): Outcome {
+/**
+ * runPackets over the same frames, reported the same way. `inChunk`: the frames laid out in a frame
+ * chunk of the program's collection (VmProgram.takeFrameChunk: in linear memory, run where they lie).
+ */
+function batched(p: VmProgram, trace: string[], frames: Uint8Array[], inChunk = false): Outcome {
   const events = trace;
-  const { src, offs, lens } = captureLayout(frames);
+  const layout = captureLayout(frames);
+  const { offs, lens } = layout;
+  let src = layout.src;
+  if (inChunk) {
+    const chunk = p.takeFrameChunk(src.length);
+    assert.ok(chunk !== undefined, 'a frame chunk');
+    chunk.set(src);
+    src = chunk;
+  }
   try {
     p.runPackets(src, offs, lens, frames.length, (i, retval, changed) => {
       events.push(`${i}: ${retval} ${changed ? hex(p.lastPacket()) : '-'}`);
@@ -136,8 +179,9 @@ function both(
   frames: Uint8Array[],
   budget?: number,
   text = PROGRAM,
+  inChunk = false,
 ): [Outcome, Outcome] {
-  const run = (how: typeof perFrame): Outcome => {
+  const run = (how: (p: VmProgram, trace: string[], frames: Uint8Array[], inChunk: boolean) => Outcome): Outcome => {
     const trace: string[] = [];
     const c = loadVmCollection(spec(text), {
       execution: engine,
@@ -145,7 +189,7 @@ function both(
       host: { trace: (l) => trace.push(`trace ${l}`) },
       ...(budget ? { budget } : {}),
     });
-    return how(c.program('p'), trace, frames);
+    return how(c.program('p'), trace, frames, inChunk);
   };
   return [run(perFrame), run(batched)];
 }
@@ -156,6 +200,46 @@ test('runPackets (wasm): the records run inside the module loop, not one run per
   assert.deepEqual(got, want);
   // (most records: a frame too big for the packet buffer, or one whose helper stopped the loop, runs alone)
   assert.ok(loopStats.records - before > 2000, `${loopStats.records - before} of 3000 records in the loop`);
+});
+
+test('runPackets (wasm): frames in a frame chunk run where they lie in linear memory, with the same results', () => {
+  // helpers that print (the records' JavaScript state synced from the frames where they lie), a helper
+  // that resizes the packet, changed packets copied out, a fault part-way
+  const before = framesInPlace.records;
+  // (1,500 frames: they fit a frame chunk, a 256 KiB read and its room)
+  for (const [frames, text] of [
+    [frameSet(1500), PROGRAM],
+    [frameSet(1500), VLAN_PUSH],
+    [frameSet(1500), VLAN_PUSH_FIELDS],
+    [
+      frameSet(1500, (i, f) => {
+        if (i === 1234) f[0] = 0xee;
+      }),
+      PROGRAM,
+    ],
+  ] as const) {
+    const [want, got] = both('wasm', frames, undefined, text, true);
+    assert.deepEqual(got, want);
+    assert.ok(
+      want.events.some((e) => /^\d+: \d+ [0-9a-f]+$/.test(e)),
+      'some frames change',
+    );
+  }
+  assert.ok(framesInPlace.records - before > 3000, `${framesInPlace.records - before} records where they lay`);
+});
+
+test('takeFrameChunk: at most two chunks, in linear memory, given back for the next taker; none on other engines', () => {
+  const p = loadVmCollection(spec(), { execution: 'wasm', cpus: 1 }).program('p');
+  const a = p.takeFrameChunk(1000)!;
+  const b = p.takeFrameChunk(2000)!;
+  assert.ok(a.length >= 1000 && b.length >= 2000);
+  assert.equal(p.takeFrameChunk(10), undefined, 'a third');
+  assert.equal(p.giveBackFrameChunk(new Uint8Array(1000)), false, 'not one of them');
+  assert.equal(p.giveBackFrameChunk(a), true);
+  assert.equal(p.takeFrameChunk(2000), undefined, 'the one given back is too small');
+  assert.equal(p.takeFrameChunk(500), a);
+  const q = loadVmCollection(spec(), { execution: 'jit', cpus: 1 }).program('p');
+  assert.equal(q.takeFrameChunk(1000), undefined);
 });
 
 for (const engine of ENGINES) {

@@ -173,10 +173,14 @@ export type PacketReport = (
  * virtual machine): with 1 MiB reads the first scan of a 200,000-record capture (bench/programs.ts) cost
  * 85-125 ns a record instead of 250-280 (CPU time). The price is more reads: reading alone costs 2-6 ns
  * a record more once warm, which the program's run between reads hides (run --pcap's steady figure did
- * not move measurably).
+ * not move measurably). Since runCapture reads synchronously (the scan's syncReads: each chunk when it
+ * is needed, on the main thread), 256 KiB: a chunk then lands in this core's 1 MiB L2 cache and is
+ * parsed and run from there (in-process A/B, load 9: 4-7 ns a packet less than 1 MiB read ahead on
+ * the thread pool; 1 MiB read synchronously was no better than read ahead, 256 KiB read ahead ~6 ns
+ * worse: a thread-pool read costs ~20 µs).
  * @internal
  */
-export const RUN_CHUNK = 1 << 20;
+export const RUN_CHUNK = 256 << 10;
 
 /** What runCapture's gathering arrays are before a batch needs sifting (most captures never do). */
 const NO_RECORDS = new Int32Array(0);
@@ -200,8 +204,17 @@ export async function runCapture(
 ): Promise<void> {
   const { openCapture } = await import('../../packet/capture-reader.js');
   const { takeBatch, giveBackBatch } = await import('../../packet/record-batch.js');
-  const reader = await openCapture(path, { chunkSize: RUN_CHUNK });
+  const { takeChunk, giveBackChunk } = await import('../../packet/chunk-pool.js');
+  // the reader's buffers where the program's batch loop runs frames where they lie, when it can have
+  // them (the 'wasm' engine's linear memory), else the process's pool
+  const chunks = {
+    take: (size: number) => prog.takeFrameChunk(size) ?? takeChunk(size),
+    giveBack: (buf: Uint8Array) => void (prog.giveBackFrameChunk(buf) || giveBackChunk(buf)),
+  };
+  const reader = await openCapture(path, { chunkSize: RUN_CHUNK, chunks });
   const batch = takeBatch();
+  // (nothing here reads a record's timestamp: the parser may skip them)
+  batch.timestamps = false;
   // packets before the batch's first record
   let before = 0;
   // a batch run as the reader filled it (else the gathered records below)
@@ -212,26 +225,25 @@ export async function runCapture(
   let nums = NO_RECORDS;
   let count = 0;
   let chunk: Uint8Array = batch.bytes;
-  // the packet being reported (made once: a packet's report calls them while the packet is current)
+  // the packet being reported (made once: a packet's report calls them while the packet is current):
+  // record `at` of the batch (whole) or of the gathered records, or — alone — the converted `frame`.
+  // Only the index is noted per packet: its number and bytes are looked up when asked for (a report
+  // that prints nothing asks for neither; noting them all cost ~1-2 ns a packet).
+  let alone = false;
+  let at = 0;
   let num = 0;
   let frame: Uint8Array = chunk;
-  let off = 0;
-  let len = 0;
   let isChanged = false;
-  const label = () => `#${num}`;
+  const label = () => `#${alone ? num : whole ? before + at + 1 : nums[at]!}`;
   const changed = () => isChanged;
-  const after = () => (isChanged ? prog.lastPacket() : frame.slice(off, off + len));
+  const after = (): Uint8Array => {
+    if (isChanged) return prog.lastPacket();
+    if (alone) return frame.slice();
+    const off = whole ? batch.offsets[at]! : offs[at]!;
+    return chunk.slice(off, off + (whole ? batch.caplens[at]! : lens[at]!));
+  };
   const onResult = (i: number, retval: number, ch: boolean) => {
-    if (whole) {
-      num = before + i + 1;
-      off = batch.offsets[i]!;
-      len = batch.caplens[i]!;
-    } else {
-      num = nums[i]!;
-      off = offs[i]!;
-      len = lens[i]!;
-    }
-    frame = chunk;
+    at = i;
     isChanged = ch;
     report(label, retval >>> 0, changed, after);
   };
@@ -263,17 +275,20 @@ export async function runCapture(
       // Located like every other capture error (file@offset); the packet number is extra context.
       frame = asEthernet(linktype, batch.data(i), `${path}@${batch.fileOffset(i)} (packet ${n})`);
       num = n;
-      off = 0;
-      len = frame.length;
-      const retval = prog.runPacketAt(frame, 0, len);
-      isChanged = prog.packetChanged(frame, 0, len);
-      report(label, retval >>> 0, changed, after);
+      const retval = prog.runPacketAt(frame, 0, frame.length);
+      isChanged = prog.packetChanged(frame, 0, frame.length);
+      alone = true;
+      try {
+        report(label, retval >>> 0, changed, after);
+      } finally {
+        alone = false;
+      }
     }
     run();
   };
   try {
     // (a batch's records stay where they are in the reader's buffer until the next batch: each is run first)
-    const scan = reader.scan({ readAhead: true });
+    const scan = reader.scan({ readAhead: true, syncReads: true });
     while (await scan.nextBatch(batch)) {
       chunk = batch.bytes;
       if (keep === undefined && batch.linktype === 1) {
