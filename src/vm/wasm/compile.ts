@@ -4,10 +4,12 @@
  * or switched the program, the budget), and returns why and where (body.ts Exit).
  *
  * Layout: the basic blocks (jit-layout.ts leaders: jump targets, and the instruction after every jump,
- * call, exit and packet load) are placed in program order, block k right after the `end` of the k-th of
- * N nested WebAssembly blocks, all inside one loop. So a forward jump is one `br` (or `br_if`) out to the
- * target's label, a backward jump stores the target's number and loops to a `br_table` that jumps to it,
- * and entering at any block is the same `br_table`. Registers are i64 locals; the budget is charged once
+ * call, exit and packet load) are placed in program order, all inside one loop. A block something jumps
+ * forward to, or enters through the dispatch, comes right after the `end` of its label, a WebAssembly
+ * block opened where the first such jump is (labelLayout), so the labels nest only as deep as the jumps
+ * overlap. So a forward jump is one `br` (or `br_if`) out to the target's label, a backward jump stores
+ * the target's number and loops to a `br_table` that jumps to it, and entering at an entry block is the
+ * same `br_table`. Registers are i64 locals; the budget is charged once
  * per block, exactly, and a block it cannot pay for in full runs on the interpreter (which faults at the
  * same instruction after the same stores), as in the compiled JavaScript engine.
  *
@@ -62,7 +64,7 @@ import * as W from './opcodes.js';
 
 /** Largest program compiled to WebAssembly (beyond, engines' function-size limits come near). */
 export const MAX_SLOTS = 200_000;
-/** Most basic blocks: each is a nesting level and a br_table entry (engines allow ~65,000 entries). */
+/** Most basic blocks: each may be a nesting level and is a br_table entry (engines allow ~65,000 entries). */
 export const MAX_BLOCKS = 60_000;
 
 /** A compiled program: the module's bytes and the block number of each pc that starts a block (-1 elsewhere). */
@@ -124,19 +126,22 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
   const entry = entryBlocks(p, blockOf, N);
   const dispatch = entry.some((e, k) => e !== 0 && k !== 0);
   b.op(dispatch ? W.LOOP : W.BLOCK, W.VOID);
-  for (let k = 0; k <= N; k++) b.op(W.BLOCK, W.VOID); // N block labels, then the dispatch's own
+  const labels = new Labels(labelLayout(p, starts, blockOf, dispatch ? entry : undefined));
+  labels.open(b, -1);
   if (dispatch) {
+    b.op(W.BLOCK, W.VOID); // the dispatch's own: a number no entry has lands on the trap after it
     b.get(L_BLOCK).op(W.BR_TABLE).u32(N);
-    for (let k = 0; k < N; k++) b.u32(entry[k] ? k + 1 : 0);
+    for (let k = 0; k < N; k++) b.u32(entry[k] ? labels.depth(k) + 1 : 0);
     b.u32(0);
-  } else b.br(1);
-  b.end().op(W.UNREACHABLE); // JavaScript only enters at the entry blocks' numbers
+    b.end().op(W.UNREACHABLE); // JavaScript only enters at the entry blocks' numbers
+  }
   const checks = budgetChecks(p, starts, blockOf);
   for (let k = 0; k < N; k++) {
-    b.end();
+    labels.close(b, k);
+    labels.open(b, k);
     const start = starts[k] as number;
     const stop = k + 1 < N ? (starts[k + 1] as number) : n;
-    emitBlock(b, sites, p, k, N, start, stop, blockOf, checks === undefined ? -1 : (checks[k] as number));
+    emitBlock(b, sites, p, k, labels, start, stop, blockOf, checks === undefined ? -1 : (checks[k] as number));
   }
   b.leave(Exit.FallThrough, n).end().op(W.UNREACHABLE).end();
   // bail: L_TI holds the block's first pc; the interpreter continues there with the registers
@@ -386,6 +391,100 @@ function budgetChecks(p: LoadedProgram, starts: readonly number[], blockOf: Int3
   return checks;
 }
 
+/** Labels besides the blocks' own (numbered 0 to N - 1): the bail block, and the dispatch loop inside it. */
+const BAIL = -1;
+const DISPATCH = -2;
+
+/** Where the blocks' labels open (labelLayout). */
+interface LabelLayout {
+  /** opens[b + 1]: the labels opened before block b's code (b = -1: before the dispatch), outermost first. */
+  opens: number[][];
+  /** Per block, whether it has a label (a forward jump or the dispatch enters it); it closes right before it. */
+  labelled: Uint8Array;
+}
+
+/**
+ * Where each block's label opens, as late as it can: a block that something enters other than by
+ * falling through has a label, a WebAssembly `block` that ends right before it, which must enclose every
+ * forward jump to it (and the dispatch's br_table, for an entry block). It opens before the first of
+ * them, or earlier where it would otherwise cross another label (labels nest). Opening every label at
+ * the top, as this layout first did, nests the function as deep as it has blocks (~330 for 1,000
+ * instructions), and V8's baseline compiler pays for the depth: it compiled the function about twice
+ * as slowly as the same code with a few levels (bench/compile.ts). Found by a walk from the last block to
+ * the first, which keeps the labels open at each point on a stack: a label's opening point is reached
+ * when it is on top and no jump before that point targets it.
+ */
+function labelLayout(
+  p: LoadedProgram,
+  starts: readonly number[],
+  blockOf: Int32Array,
+  entry: Uint8Array | undefined,
+): LabelLayout {
+  const N = starts.length;
+  // the first block that jumps forward to each block (-1: the dispatch; N: none)
+  const first = new Int32Array(N).fill(N);
+  let k = -1;
+  for (let pc = 0; pc < p.slots; pc++) {
+    if ((blockOf[pc] as number) >= 0) k = blockOf[pc] as number;
+    const kind = SEMANTICS[p.code[pc] as number]?.kind;
+    if (kind === 'lddw') pc++;
+    else if (kind === 'jump' || kind === 'ja') {
+      const t = jumpTarget(p, pc);
+      const j = t >= 0 && t < p.slots ? (blockOf[t] as number) : -1;
+      if (j > k && k < (first[j] as number)) first[j] = k;
+    }
+  }
+  if (entry !== undefined) for (let j = 0; j < N; j++) if (entry[j]) first[j] = -1;
+  const opens: number[][] = [];
+  for (let at = 0; at <= N; at++) opens.push([]);
+  const stack: number[] = [];
+  for (let at = N - 1; at >= -1; at--) {
+    // (walking backwards: a label opened here, innermost first, then the label that closes here)
+    const here = opens[at + 1] as number[];
+    while (stack.length > 0 && (first[stack[stack.length - 1] as number] as number) >= at)
+      here.push(stack.pop() as number);
+    here.reverse();
+    if (at >= 0 && (first[at] as number) < N) stack.push(at);
+  }
+  return { opens, labelled: Uint8Array.from(first, (f) => (f < N ? 1 : 0)) };
+}
+
+/** The labels open while the function is written, for the depth of a branch to one of them. */
+class Labels {
+  private readonly stack: number[] = [BAIL, DISPATCH];
+  private readonly index: Int32Array;
+  /** The most labels open at once, the bail block and the dispatch loop included. */
+  deepest = 2;
+
+  constructor(private readonly layout: LabelLayout) {
+    this.index = new Int32Array(layout.labelled.length);
+  }
+
+  /** Open the labels that open before block k (-1: before the dispatch). */
+  open(b: Body, k: number): void {
+    for (const t of this.layout.opens[k + 1] as number[]) {
+      b.op(W.BLOCK, W.VOID);
+      this.index[t] = this.stack.length;
+      this.stack.push(t);
+    }
+    if (this.stack.length > this.deepest) this.deepest = this.stack.length;
+  }
+
+  /** Close block k's label, if it has one (it is the innermost open: labelLayout nests them). */
+  close(b: Body, k: number): void {
+    if (!this.layout.labelled[k]) return;
+    if (this.stack.pop() !== k) throw new Error(`internal: the label of block ${k} is not the innermost`);
+    b.end();
+  }
+
+  /** The br depth of `label` from the current block's top level. */
+  depth(label: number): number {
+    const at = label === BAIL ? 0 : label === DISPATCH ? 1 : (this.index[label] as number);
+    if (this.stack[at] !== label) throw new Error(`internal: a branch to block ${label}, whose label is not open`);
+    return this.stack.length - 1 - at;
+  }
+}
+
 /**
  * Block k: charge the budget, then its instructions. Code after a block's last jump falls into block k + 1.
  * `check`: -1 to test the budget after charging (any layout), else budgetChecks' figure (0: no test).
@@ -395,7 +494,7 @@ function emitBlock(
   sites: AccessSites,
   p: LoadedProgram,
   k: number,
-  N: number,
+  labels: Labels,
   start: number,
   stop: number,
   blockOf: Int32Array,
@@ -414,14 +513,14 @@ function emitBlock(
   if (selfLoop) b.op(W.LOOP, W.VOID);
   if (check < 0) {
     b.get(L_BUDGET).i32(count).op(W.I32_SUB).tee(L_BUDGET).i32(0).op(W.I32_LT_S).if();
-    // (depth from inside the if: the blocks after k, the loop, then the bail block)
+    // (from inside the if and the self-loop, out to the bail block)
     b.get(L_BUDGET)
       .i32(count)
       .op(W.I32_ADD)
       .set(L_BUDGET)
       .i32(start)
       .set(L_TI)
-      .br(N - k + 1 + x)
+      .br(labels.depth(BAIL) + 1 + x)
       .end();
   } else {
     if (check > 0)
@@ -431,7 +530,7 @@ function emitBlock(
         .if()
         .i32(start)
         .set(L_TI)
-        .br(N - k + 1 + x)
+        .br(labels.depth(BAIL) + 1 + x)
         .end();
     b.get(L_BUDGET).i32(count).op(W.I32_SUB).set(L_BUDGET);
   }
@@ -445,14 +544,14 @@ function emitBlock(
       b.leave(Exit.FallThrough, p.slots);
       if (conditional) b.end();
     } else if (j > k) {
-      b.u8(conditional ? W.BR_IF : W.BR).u32(j - k - 1 + x);
+      b.u8(conditional ? W.BR_IF : W.BR).u32(labels.depth(j) + x);
     } else if (j === k && selfLoop) {
       b.u8(conditional ? W.BR_IF : W.BR).u32(0);
     } else {
       if (conditional) b.if();
       b.i32(j)
         .set(L_BLOCK)
-        .br(N - 1 - k + x + (conditional ? 1 : 0));
+        .br(labels.depth(DISPATCH) + x + (conditional ? 1 : 0));
       if (conditional) b.end();
     }
   };
