@@ -48,7 +48,7 @@ import {
 import { emitAlu } from './emit-alu.js';
 import { emitCondition } from './emit-cond.js';
 import { AccessSites, emitAtomic, emitLoad, emitPacketLoad, emitStore } from './emit-memory.js';
-import { writeModule, type FuncImport } from './module-writer.js';
+import { writeModule, type FuncDef, type FuncImport } from './module-writer.js';
 import { loadPacketBody, LOAD_PACKET_LOCALS } from './packet-load.js';
 import { emitMapLookup, MAP_LOOKUP_ELEM } from './map-lookup.js';
 import { emitHashHelper, hashFuncs } from './hash-lookup.js';
@@ -111,7 +111,7 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
   for (let pc = 0; pc < n; pc++) if (lead[pc]) starts.push(pc);
   if (starts.length > MAX_BLOCKS) return `${starts.length} basic blocks exceed the wasm engine's ${MAX_BLOCKS}`;
   const blockOf = new Int32Array(n + 1).fill(-1);
-  starts.forEach((pc, k) => (blockOf[pc] = k));
+  for (let k = 0; k < starts.length; k++) blockOf[starts[k] as number] = k;
   const N = starts.length;
 
   const b = new Body();
@@ -154,6 +154,8 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
     type: { params, results },
   }));
   const written = Math.max(wasmStackBytes(p), loadBytesReach(p), stackFloor);
+  const once = hasLocalCalls(p);
+  const fixed = fixedFuncs();
   const bytes = writeModule({
     types: [PROGRAM_TYPE], // (type 0: what a tail call's call_indirect names)
     imports,
@@ -162,21 +164,21 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
     globals: sites.globals(),
     funcs: [
       { type: { params: [W.I32, W.I32], results: [W.I32] }, locals: [], body: runBody(p.id), export: 'run' },
-      { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(false) },
-      { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(true) },
-      { type: { params: [W.I32, W.I32, W.I32], results: [W.I64] }, locals: LOAD_PACKET_LOCALS, body: loadPacketBody() },
+      { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: fixed.resolveRead },
+      { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: fixed.resolveWrite },
+      { type: { params: [W.I32, W.I32, W.I32], results: [W.I64] }, locals: LOAD_PACKET_LOCALS, body: fixed.loadPacket },
       { type: PROGRAM_TYPE, locals: LOCALS, body: b.bytes(), export: 'program' },
       {
         type: { params: [W.I32, W.I32], results: [W.I32] },
         locals: REPEAT_LOCALS,
-        body: repeatBody(written, hasLocalCalls(p)),
+        body: fixedBody(`repeat ${written} ${once}`, () => repeatBody(written, once)),
         export: 'repeat',
       },
-      ...hashFuncs(),
+      ...fixed.hash,
       {
         type: { params: [W.I32, W.I32, W.I32], results: [W.I32] },
         locals: PACKETS_LOCALS,
-        body: packetsBody(written),
+        body: fixedBody(`packets ${written}`, () => packetsBody(written)),
         export: 'packets',
       },
     ],
@@ -185,6 +187,35 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
   // (with budget checks, only block 0 is checked for the whole program: that is where JavaScript enters)
   const entryOf = blockOf.map((k) => (k >= 0 && entry[k] && (checks === undefined || k === 0) ? k : -1));
   return { bytes, blockOf: entryOf, stackBytes: written };
+}
+
+/**
+ * The functions every module holds that do not depend on the program (the resolve functions, the
+ * packet load, the hash-map functions), written once per process: in a fresh process the code that writes
+ * them runs unoptimised, and took about a third of a 1,000-instruction program's code generation.
+ * (writeModule only reads the bodies.)
+ */
+let fixedOnce:
+  { resolveRead: Uint8Array; resolveWrite: Uint8Array; loadPacket: Uint8Array; hash: FuncDef[] } | undefined;
+
+function fixedFuncs(): NonNullable<typeof fixedOnce> {
+  fixedOnce ??= {
+    resolveRead: resolveBody(false),
+    resolveWrite: resolveBody(true),
+    loadPacket: loadPacketBody(),
+    hash: hashFuncs(),
+  };
+  return fixedOnce;
+}
+
+/** Bodies that depend on a few figures of the program (the stack bytes it clears), by those figures. */
+const fixedBodies = new Map<string, Uint8Array>();
+
+/** The body `make` writes, written once per `key` (which names every figure `make` reads). */
+function fixedBody(key: string, make: () => Uint8Array): Uint8Array {
+  let body = fixedBodies.get(key);
+  if (body === undefined) fixedBodies.set(key, (body = make()));
+  return body;
 }
 
 /**
@@ -359,7 +390,8 @@ function budgetChecks(p: LoadedProgram, starts: readonly number[], blockOf: Int3
     state[root] = 1;
     while (walk.length > 0) {
       const top = walk[walk.length - 1] as [number, number];
-      const [k, i] = top;
+      const k = top[0];
+      const i = top[1];
       const next = succ[k] as number[];
       if (i < next.length) {
         top[1] = i + 1;
