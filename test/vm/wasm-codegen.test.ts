@@ -87,6 +87,12 @@ test('wasm codegen: the writers that store bytes in place encode as the general 
   const values = [-(2 ** 31), -129, -128, -65, -64, -63, -1, 0, 1, 63, 64, 65, 127, 128, 255, 300, 2 ** 31 - 1];
   for (const v of values) {
     assert.deepEqual(new Body().i32(v).bytes(), new ByteWriter().u8(W.I32_CONST).s32(v).bytes(), `i32 ${v}`);
+    for (const hi of [v >> 31, 0, -1, 1, 0x7fffffff, -(2 ** 31)])
+      assert.deepEqual(
+        new Body().i64(v, hi).bytes(),
+        new ByteWriter().u8(W.I64_CONST).s64(v, hi).bytes(),
+        `i64 ${hi}:${v}`,
+      );
     if (v < 0) continue;
     assert.deepEqual(new Body().get(v).bytes(), new ByteWriter().u8(W.LOCAL_GET).u32(v).bytes(), `get ${v}`);
     assert.deepEqual(new Body().set(v).bytes(), new ByteWriter().u8(W.LOCAL_SET).u32(v).bytes(), `set ${v}`);

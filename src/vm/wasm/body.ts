@@ -211,7 +211,14 @@ export class Body extends ByteWriter {
   }
   /** i64.const hi:lo. */
   i64(lo: number, hi: number): this {
-    return this.u8(W.I64_CONST).s64(lo, hi);
+    // (a value that is an int32 sign-extended has the same LEB128 bytes as that int32)
+    if ((hi | 0) !== lo >> 31) return this.u8(W.I64_CONST).s64(lo, hi);
+    if (lo < -64 || lo >= 64) return this.u8(W.I64_CONST).s32(lo);
+    const buf = this.room(2);
+    buf[this.length] = W.I64_CONST;
+    buf[this.length + 1] = lo & 0x7f;
+    this.length += 2;
+    return this;
   }
   /** A load or store with its alignment hint (log2 bytes) and constant offset. */
   mem(opcode: number, align: number, offset: number): this {
