@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { ENGINES, Vm, type EngineKind } from '../../src/vm/interpreter.js';
 import { VmError } from '../../src/vm/vm-error.js';
 import { compileToWasm } from '../../src/vm/wasm/compile.js';
+import { Fn } from '../../src/vm/wasm/body.js';
+import * as W from '../../src/vm/wasm/opcodes.js';
 import type { HelperCall } from '../../src/vm/helper-abi.js';
 import { asm, type Outcome } from './support.js';
 
@@ -108,4 +110,142 @@ exit`;
   const w = compileToWasm(p);
   assert.ok(typeof w !== 'string', 'compiled');
   assert.ok((w.blockOf[2] as number) > 0, 'the loop head is an entry of the dispatch');
+});
+
+/**
+ * The deepest nesting of `block`/`loop`/`if` in the module's `func`-th own function (its body walked
+ * instruction by instruction: only the opcodes the program function holds).
+ */
+function nestingDepth(bytes: Uint8Array, func: number): number {
+  let i = 8;
+  const leb = (): number => {
+    let v = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = bytes[i++] as number;
+      v += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return v;
+  };
+  while (i < bytes.length) {
+    const id = bytes[i++] as number;
+    const end = leb() + i;
+    if (id === 10) {
+      const funcs = leb();
+      for (let f = 0; f < funcs; f++) {
+        const stop = leb() + i;
+        if (f !== func) {
+          i = stop;
+          continue;
+        }
+        // (the locals: runs of a count and a type)
+        for (let runs = leb(); runs > 0; runs--) {
+          leb();
+          i++;
+        }
+        let depth = 0;
+        let deepest = 0;
+        while (i < stop) {
+          const op = bytes[i++] as number;
+          if (op === W.BLOCK || op === W.LOOP || op === W.IF) {
+            i++; // (block type)
+            deepest = Math.max(deepest, ++depth);
+          } else if (op === W.END) depth--;
+          else if (op === W.BR_TABLE) for (let n = leb(); n >= 0; n--) leb();
+          else if (
+            op === W.CALL_INDIRECT ||
+            op === W.RETURN_CALL_INDIRECT ||
+            (op >= W.I32_LOAD && op <= W.I64_STORE32)
+          ) {
+            leb();
+            leb();
+          } else if (
+            [W.BR, W.BR_IF, W.CALL, W.I32_CONST, W.I64_CONST].includes(op) ||
+            (op >= W.LOCAL_GET && op <= W.GLOBAL_SET)
+          )
+            leb();
+        }
+        assert.equal(depth, -1, 'the function ends where it began');
+        return deepest;
+      }
+    }
+    i = end;
+  }
+  throw new Error(`no function ${func}`);
+}
+
+/** Index of the program function among the module's own functions (body.ts Fn: after the imports). */
+const PROGRAM_FUNC = Fn.Program - Fn.Run;
+
+// 100 diamonds of forward jumps (the compile bench's shape): ~300 blocks, each a label before this layout
+// opened it where the first jump to it is; every label used to open at the function's top.
+function diamonds(n: number): string {
+  const lines = ['mov %r0, 0', 'mov %r6, 7'];
+  for (let i = 0; i < n; i++)
+    lines.push(`add %r6, ${i}`, `jgt %r6, ${50 * i}, +2`, 'lsh %r6, 1', 'xor %r0, %r6', 'add %r0, %r6');
+  lines.push('exit');
+  return lines.join('\n');
+}
+
+test('wasm layout: a label opens at the first jump to it, so 100 forward diamonds nest a few levels, not 300', () => {
+  const vm = new Vm({ engine: 'wasm' });
+  const p = vm.load(asm(diamonds(100)), { name: 't' });
+  const w = compileToWasm(p);
+  assert.ok(typeof w !== 'string', 'compiled');
+  const deepest = nestingDepth(w.bytes, PROGRAM_FUNC);
+  assert.ok(deepest <= 8, `the program function nests ${deepest} deep`);
+  for (const engine of ENGINES) assert.deepEqual(runWith(engine, diamonds(100)), runWith('interpreter', diamonds(100)));
+});
+
+// Forward jumps whose spans cross (A to C, B to D, A < B < C < D) and one past both: C's label must open
+// no later than A, D's no later than B, and the two must nest, so one of them opens earlier than its jump.
+const CROSSING = (r6: number) => `
+mov %r0, 0
+mov %r6, ${r6}
+jeq %r6, 1, c
+add %r0, 1
+jeq %r6, 2, d
+add %r0, 2
+jeq %r6, 4, e
+c:
+add %r0, 4
+jeq %r6, 3, e
+add %r0, 8
+d:
+add %r0, 16
+e:
+add %r0, 32
+exit`;
+
+test('wasm layout: crossing forward jumps reach their targets at every budget', () => {
+  const expected = [63, 60, 49, 39, 35];
+  for (let r6 = 0; r6 <= 4; r6++) {
+    const out = sweep(CROSSING(r6));
+    assert.ok('r0' in out && out.r0 === BigInt(expected[r6] as number), `r6 = ${r6}`);
+  }
+});
+
+test('wasm layout: entry blocks of a program with a loop and a local call keep their labels around the dispatch', () => {
+  // (backward jumps and the return from a local call enter through the br_table; forward jumps cross them)
+  const text = `
+mov %r0, 0
+mov %r6, 0
+again:
+add %r6, 1
+jeq %r6, 2, skip
+call sub
+add %r0, %r6
+skip:
+jlt %r6, 4, again
+jgt %r0, 100, out
+add %r0, 1000
+out:
+exit
+sub:
+mov %r0, 5
+exit`;
+  const out = sweep(text);
+  assert.ok('r0' in out && out.r0 === 1009n, 'r0: the last return value, then the loop count, then 1000');
 });

@@ -167,30 +167,68 @@ export const enum Fn {
 
 /** A function body being written: opcodes with their immediates. */
 export class Body extends ByteWriter {
-  /** An opcode without immediates. */
-  op(...codes: number[]): this {
-    for (const c of codes) this.u8(c);
+  /** Opcodes without immediates (up to four: a rest parameter would allocate an array per call). */
+  op(a: number, b?: number, c?: number, d?: number): this {
+    const buf = this.room(4);
+    let n = this.length;
+    buf[n++] = a;
+    if (b !== undefined) {
+      buf[n++] = b;
+      if (c !== undefined) {
+        buf[n++] = c;
+        if (d !== undefined) buf[n++] = d;
+      }
+    }
+    this.length = n;
     return this;
   }
   get(local: number): this {
-    return this.u8(W.LOCAL_GET).u32(local);
+    return this.local(W.LOCAL_GET, local);
   }
   set(local: number): this {
-    return this.u8(W.LOCAL_SET).u32(local);
+    return this.local(W.LOCAL_SET, local);
   }
   tee(local: number): this {
-    return this.u8(W.LOCAL_TEE).u32(local);
+    return this.local(W.LOCAL_TEE, local);
+  }
+  /** local.get/set/tee: a one-byte index written in place (functions have fewer than 128 locals). */
+  private local(opcode: number, index: number): this {
+    if (index >>> 0 >= 0x80) return this.u8(opcode).u32(index);
+    const buf = this.room(2);
+    buf[this.length] = opcode;
+    buf[this.length + 1] = index;
+    this.length += 2;
+    return this;
   }
   i32(v: number): this {
-    return this.u8(W.I32_CONST).s32(v);
+    if (v < -64 || v >= 64) return this.u8(W.I32_CONST).s32(v);
+    // (one LEB128 byte: the low 7 bits, bit 6 the sign)
+    const buf = this.room(2);
+    buf[this.length] = W.I32_CONST;
+    buf[this.length + 1] = v & 0x7f;
+    this.length += 2;
+    return this;
   }
   /** i64.const hi:lo. */
   i64(lo: number, hi: number): this {
-    return this.u8(W.I64_CONST).s64(lo, hi);
+    // (a value that is an int32 sign-extended has the same LEB128 bytes as that int32)
+    if ((hi | 0) !== lo >> 31) return this.u8(W.I64_CONST).s64(lo, hi);
+    if (lo < -64 || lo >= 64) return this.u8(W.I64_CONST).s32(lo);
+    const buf = this.room(2);
+    buf[this.length] = W.I64_CONST;
+    buf[this.length + 1] = lo & 0x7f;
+    this.length += 2;
+    return this;
   }
   /** A load or store with its alignment hint (log2 bytes) and constant offset. */
   mem(opcode: number, align: number, offset: number): this {
-    return this.u8(opcode).u32(align).u32(offset);
+    if (offset >>> 0 >= 0x80) return this.u8(opcode).u32(align).u32(offset);
+    const buf = this.room(3);
+    buf[this.length] = opcode;
+    buf[this.length + 1] = align;
+    buf[this.length + 2] = offset;
+    this.length += 3;
+    return this;
   }
   call(index: number): this {
     return this.u8(W.CALL).u32(index);

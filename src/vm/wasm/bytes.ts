@@ -16,6 +16,15 @@ export class ByteWriter {
     return this;
   }
 
+  /**
+   * The buffer, with room for `n` more bytes after `length` (for writers that store several bytes at
+   * once: in a fresh process this code runs unoptimised, where every call counts).
+   */
+  protected room(n: number): Uint8Array {
+    if (this.length + n > this.buf.length) this.grow(n);
+    return this.buf;
+  }
+
   /** Several raw bytes. */
   raw(bytes: ArrayLike<number>): this {
     if (this.length + bytes.length > this.buf.length) this.grow(bytes.length);

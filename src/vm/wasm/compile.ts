@@ -4,10 +4,12 @@
  * or switched the program, the budget), and returns why and where (body.ts Exit).
  *
  * Layout: the basic blocks (jit-layout.ts leaders: jump targets, and the instruction after every jump,
- * call, exit and packet load) are placed in program order, block k right after the `end` of the k-th of
- * N nested WebAssembly blocks, all inside one loop. So a forward jump is one `br` (or `br_if`) out to the
- * target's label, a backward jump stores the target's number and loops to a `br_table` that jumps to it,
- * and entering at any block is the same `br_table`. Registers are i64 locals; the budget is charged once
+ * call, exit and packet load) are placed in program order, all inside one loop. A block something jumps
+ * forward to, or enters through the dispatch, comes right after the `end` of its label, a WebAssembly
+ * block opened where the first such jump is (labelLayout), so the labels nest only as deep as the jumps
+ * overlap. So a forward jump is one `br` (or `br_if`) out to the target's label, a backward jump stores
+ * the target's number and loops to a `br_table` that jumps to it, and entering at an entry block is the
+ * same `br_table`. Registers are i64 locals; the budget is charged once
  * per block, exactly, and a block it cannot pay for in full runs on the interpreter (which faults at the
  * same instruction after the same stores), as in the compiled JavaScript engine.
  *
@@ -46,7 +48,7 @@ import {
 import { emitAlu } from './emit-alu.js';
 import { emitCondition } from './emit-cond.js';
 import { AccessSites, emitAtomic, emitLoad, emitPacketLoad, emitStore } from './emit-memory.js';
-import { writeModule, type FuncImport } from './module-writer.js';
+import { writeModule, type FuncDef, type FuncImport } from './module-writer.js';
 import { loadPacketBody, LOAD_PACKET_LOCALS } from './packet-load.js';
 import { emitMapLookup, MAP_LOOKUP_ELEM } from './map-lookup.js';
 import { emitHashHelper, hashFuncs } from './hash-lookup.js';
@@ -62,7 +64,7 @@ import * as W from './opcodes.js';
 
 /** Largest program compiled to WebAssembly (beyond, engines' function-size limits come near). */
 export const MAX_SLOTS = 200_000;
-/** Most basic blocks: each is a nesting level and a br_table entry (engines allow ~65,000 entries). */
+/** Most basic blocks: each may be a nesting level and is a br_table entry (engines allow ~65,000 entries). */
 export const MAX_BLOCKS = 60_000;
 
 /** A compiled program: the module's bytes and the block number of each pc that starts a block (-1 elsewhere). */
@@ -109,7 +111,7 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
   for (let pc = 0; pc < n; pc++) if (lead[pc]) starts.push(pc);
   if (starts.length > MAX_BLOCKS) return `${starts.length} basic blocks exceed the wasm engine's ${MAX_BLOCKS}`;
   const blockOf = new Int32Array(n + 1).fill(-1);
-  starts.forEach((pc, k) => (blockOf[pc] = k));
+  for (let k = 0; k < starts.length; k++) blockOf[starts[k] as number] = k;
   const N = starts.length;
 
   const b = new Body();
@@ -124,19 +126,22 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
   const entry = entryBlocks(p, blockOf, N);
   const dispatch = entry.some((e, k) => e !== 0 && k !== 0);
   b.op(dispatch ? W.LOOP : W.BLOCK, W.VOID);
-  for (let k = 0; k <= N; k++) b.op(W.BLOCK, W.VOID); // N block labels, then the dispatch's own
+  const labels = new Labels(labelLayout(p, starts, blockOf, dispatch ? entry : undefined));
+  labels.open(b, -1);
   if (dispatch) {
+    b.op(W.BLOCK, W.VOID); // the dispatch's own: a number no entry has lands on the trap after it
     b.get(L_BLOCK).op(W.BR_TABLE).u32(N);
-    for (let k = 0; k < N; k++) b.u32(entry[k] ? k + 1 : 0);
+    for (let k = 0; k < N; k++) b.u32(entry[k] ? labels.depth(k) + 1 : 0);
     b.u32(0);
-  } else b.br(1);
-  b.end().op(W.UNREACHABLE); // JavaScript only enters at the entry blocks' numbers
+    b.end().op(W.UNREACHABLE); // JavaScript only enters at the entry blocks' numbers
+  }
   const checks = budgetChecks(p, starts, blockOf);
   for (let k = 0; k < N; k++) {
-    b.end();
+    labels.close(b, k);
+    labels.open(b, k);
     const start = starts[k] as number;
     const stop = k + 1 < N ? (starts[k + 1] as number) : n;
-    emitBlock(b, sites, p, k, N, start, stop, blockOf, checks === undefined ? -1 : (checks[k] as number));
+    emitBlock(b, sites, p, k, labels, start, stop, blockOf, checks === undefined ? -1 : (checks[k] as number));
   }
   b.leave(Exit.FallThrough, n).end().op(W.UNREACHABLE).end();
   // bail: L_TI holds the block's first pc; the interpreter continues there with the registers
@@ -149,6 +154,8 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
     type: { params, results },
   }));
   const written = Math.max(wasmStackBytes(p), loadBytesReach(p), stackFloor);
+  const once = hasLocalCalls(p);
+  const fixed = fixedFuncs();
   const bytes = writeModule({
     types: [PROGRAM_TYPE], // (type 0: what a tail call's call_indirect names)
     imports,
@@ -157,21 +164,21 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
     globals: sites.globals(),
     funcs: [
       { type: { params: [W.I32, W.I32], results: [W.I32] }, locals: [], body: runBody(p.id), export: 'run' },
-      { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(false) },
-      { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: resolveBody(true) },
-      { type: { params: [W.I32, W.I32, W.I32], results: [W.I64] }, locals: LOAD_PACKET_LOCALS, body: loadPacketBody() },
+      { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: fixed.resolveRead },
+      { type: { params: [W.I64, W.I64, W.I64], results: [W.I32] }, locals: RESOLVE_LOCALS, body: fixed.resolveWrite },
+      { type: { params: [W.I32, W.I32, W.I32], results: [W.I64] }, locals: LOAD_PACKET_LOCALS, body: fixed.loadPacket },
       { type: PROGRAM_TYPE, locals: LOCALS, body: b.bytes(), export: 'program' },
       {
         type: { params: [W.I32, W.I32], results: [W.I32] },
         locals: REPEAT_LOCALS,
-        body: repeatBody(written, hasLocalCalls(p)),
+        body: fixedBody(`repeat ${written} ${once}`, () => repeatBody(written, once)),
         export: 'repeat',
       },
-      ...hashFuncs(),
+      ...fixed.hash,
       {
         type: { params: [W.I32, W.I32, W.I32], results: [W.I32] },
         locals: PACKETS_LOCALS,
-        body: packetsBody(written),
+        body: fixedBody(`packets ${written}`, () => packetsBody(written)),
         export: 'packets',
       },
     ],
@@ -180,6 +187,35 @@ export function compileToWasm(p: LoadedProgram, stackFloor = 0): WasmProgram | s
   // (with budget checks, only block 0 is checked for the whole program: that is where JavaScript enters)
   const entryOf = blockOf.map((k) => (k >= 0 && entry[k] && (checks === undefined || k === 0) ? k : -1));
   return { bytes, blockOf: entryOf, stackBytes: written };
+}
+
+/**
+ * The functions every module holds that do not depend on the program (the resolve functions, the
+ * packet load, the hash-map functions), written once per process: in a fresh process the code that writes
+ * them runs unoptimised, and took about a third of a 1,000-instruction program's code generation.
+ * (writeModule only reads the bodies.)
+ */
+let fixedOnce:
+  { resolveRead: Uint8Array; resolveWrite: Uint8Array; loadPacket: Uint8Array; hash: FuncDef[] } | undefined;
+
+function fixedFuncs(): NonNullable<typeof fixedOnce> {
+  fixedOnce ??= {
+    resolveRead: resolveBody(false),
+    resolveWrite: resolveBody(true),
+    loadPacket: loadPacketBody(),
+    hash: hashFuncs(),
+  };
+  return fixedOnce;
+}
+
+/** Bodies that depend on a few figures of the program (the stack bytes it clears), by those figures. */
+const fixedBodies = new Map<string, Uint8Array>();
+
+/** The body `make` writes, written once per `key` (which names every figure `make` reads). */
+function fixedBody(key: string, make: () => Uint8Array): Uint8Array {
+  let body = fixedBodies.get(key);
+  if (body === undefined) fixedBodies.set(key, (body = make()));
+  return body;
 }
 
 /**
@@ -354,7 +390,8 @@ function budgetChecks(p: LoadedProgram, starts: readonly number[], blockOf: Int3
     state[root] = 1;
     while (walk.length > 0) {
       const top = walk[walk.length - 1] as [number, number];
-      const [k, i] = top;
+      const k = top[0];
+      const i = top[1];
       const next = succ[k] as number[];
       if (i < next.length) {
         top[1] = i + 1;
@@ -386,6 +423,100 @@ function budgetChecks(p: LoadedProgram, starts: readonly number[], blockOf: Int3
   return checks;
 }
 
+/** Labels besides the blocks' own (numbered 0 to N - 1): the bail block, and the dispatch loop inside it. */
+const BAIL = -1;
+const DISPATCH = -2;
+
+/** Where the blocks' labels open (labelLayout). */
+interface LabelLayout {
+  /** opens[b + 1]: the labels opened before block b's code (b = -1: before the dispatch), outermost first. */
+  opens: number[][];
+  /** Per block, whether it has a label (a forward jump or the dispatch enters it); it closes right before it. */
+  labelled: Uint8Array;
+}
+
+/**
+ * Where each block's label opens, as late as it can: a block that something enters other than by
+ * falling through has a label, a WebAssembly `block` that ends right before it, which must enclose every
+ * forward jump to it (and the dispatch's br_table, for an entry block). It opens before the first of
+ * them, or earlier where it would otherwise cross another label (labels nest). Opening every label at
+ * the top, as this layout first did, nests the function as deep as it has blocks (~330 for 1,000
+ * instructions), and V8's baseline compiler pays for the depth: it compiled the function about twice
+ * as slowly as the same code with a few levels (bench/compile.ts). Found by a walk from the last block to
+ * the first, which keeps the labels open at each point on a stack: a label's opening point is reached
+ * when it is on top and no jump before that point targets it.
+ */
+function labelLayout(
+  p: LoadedProgram,
+  starts: readonly number[],
+  blockOf: Int32Array,
+  entry: Uint8Array | undefined,
+): LabelLayout {
+  const N = starts.length;
+  // the first block that jumps forward to each block (-1: the dispatch; N: none)
+  const first = new Int32Array(N).fill(N);
+  let k = -1;
+  for (let pc = 0; pc < p.slots; pc++) {
+    if ((blockOf[pc] as number) >= 0) k = blockOf[pc] as number;
+    const kind = SEMANTICS[p.code[pc] as number]?.kind;
+    if (kind === 'lddw') pc++;
+    else if (kind === 'jump' || kind === 'ja') {
+      const t = jumpTarget(p, pc);
+      const j = t >= 0 && t < p.slots ? (blockOf[t] as number) : -1;
+      if (j > k && k < (first[j] as number)) first[j] = k;
+    }
+  }
+  if (entry !== undefined) for (let j = 0; j < N; j++) if (entry[j]) first[j] = -1;
+  const opens: number[][] = [];
+  for (let at = 0; at <= N; at++) opens.push([]);
+  const stack: number[] = [];
+  for (let at = N - 1; at >= -1; at--) {
+    // (walking backwards: a label opened here, innermost first, then the label that closes here)
+    const here = opens[at + 1] as number[];
+    while (stack.length > 0 && (first[stack[stack.length - 1] as number] as number) >= at)
+      here.push(stack.pop() as number);
+    here.reverse();
+    if (at >= 0 && (first[at] as number) < N) stack.push(at);
+  }
+  return { opens, labelled: Uint8Array.from(first, (f) => (f < N ? 1 : 0)) };
+}
+
+/** The labels open while the function is written, for the depth of a branch to one of them. */
+class Labels {
+  private readonly stack: number[] = [BAIL, DISPATCH];
+  private readonly index: Int32Array;
+  /** The most labels open at once, the bail block and the dispatch loop included. */
+  deepest = 2;
+
+  constructor(private readonly layout: LabelLayout) {
+    this.index = new Int32Array(layout.labelled.length);
+  }
+
+  /** Open the labels that open before block k (-1: before the dispatch). */
+  open(b: Body, k: number): void {
+    for (const t of this.layout.opens[k + 1] as number[]) {
+      b.op(W.BLOCK, W.VOID);
+      this.index[t] = this.stack.length;
+      this.stack.push(t);
+    }
+    if (this.stack.length > this.deepest) this.deepest = this.stack.length;
+  }
+
+  /** Close block k's label, if it has one (it is the innermost open: labelLayout nests them). */
+  close(b: Body, k: number): void {
+    if (!this.layout.labelled[k]) return;
+    if (this.stack.pop() !== k) throw new Error(`internal: the label of block ${k} is not the innermost`);
+    b.end();
+  }
+
+  /** The br depth of `label` from the current block's top level. */
+  depth(label: number): number {
+    const at = label === BAIL ? 0 : label === DISPATCH ? 1 : (this.index[label] as number);
+    if (this.stack[at] !== label) throw new Error(`internal: a branch to block ${label}, whose label is not open`);
+    return this.stack.length - 1 - at;
+  }
+}
+
 /**
  * Block k: charge the budget, then its instructions. Code after a block's last jump falls into block k + 1.
  * `check`: -1 to test the budget after charging (any layout), else budgetChecks' figure (0: no test).
@@ -395,7 +526,7 @@ function emitBlock(
   sites: AccessSites,
   p: LoadedProgram,
   k: number,
-  N: number,
+  labels: Labels,
   start: number,
   stop: number,
   blockOf: Int32Array,
@@ -414,14 +545,14 @@ function emitBlock(
   if (selfLoop) b.op(W.LOOP, W.VOID);
   if (check < 0) {
     b.get(L_BUDGET).i32(count).op(W.I32_SUB).tee(L_BUDGET).i32(0).op(W.I32_LT_S).if();
-    // (depth from inside the if: the blocks after k, the loop, then the bail block)
+    // (from inside the if and the self-loop, out to the bail block)
     b.get(L_BUDGET)
       .i32(count)
       .op(W.I32_ADD)
       .set(L_BUDGET)
       .i32(start)
       .set(L_TI)
-      .br(N - k + 1 + x)
+      .br(labels.depth(BAIL) + 1 + x)
       .end();
   } else {
     if (check > 0)
@@ -431,7 +562,7 @@ function emitBlock(
         .if()
         .i32(start)
         .set(L_TI)
-        .br(N - k + 1 + x)
+        .br(labels.depth(BAIL) + 1 + x)
         .end();
     b.get(L_BUDGET).i32(count).op(W.I32_SUB).set(L_BUDGET);
   }
@@ -445,14 +576,14 @@ function emitBlock(
       b.leave(Exit.FallThrough, p.slots);
       if (conditional) b.end();
     } else if (j > k) {
-      b.u8(conditional ? W.BR_IF : W.BR).u32(j - k - 1 + x);
+      b.u8(conditional ? W.BR_IF : W.BR).u32(labels.depth(j) + x);
     } else if (j === k && selfLoop) {
       b.u8(conditional ? W.BR_IF : W.BR).u32(0);
     } else {
       if (conditional) b.if();
       b.i32(j)
         .set(L_BLOCK)
-        .br(N - 1 - k + x + (conditional ? 1 : 0));
+        .br(labels.depth(DISPATCH) + x + (conditional ? 1 : 0));
       if (conditional) b.end();
     }
   };

@@ -39,6 +39,10 @@ const DIRECT: readonly (readonly [number, number, number])[] = [
   [BPF_ARSH, W.I64_SHR_S, W.I32_SHR_S],
 ];
 
+/** DIRECT by operation >> 4 (a lookup, not a search: in a fresh process this runs unoptimised). */
+const DIRECT_BY_OP: (readonly [number, number, number] | undefined)[] = [];
+for (const d of DIRECT) DIRECT_BY_OP[d[0] >> 4] = d;
+
 /** One ALU/ALU64 instruction: dst op= src/imm. */
 export function emitAlu(b: Body, code: number, dst: number, src: number, off: number, imm: number): void {
   const wide = (code & 0x07) === BPF_ALU64;
@@ -53,7 +57,7 @@ export function emitAlu(b: Body, code: number, dst: number, src: number, off: nu
     } else if (wide) b.i64(imm, imm >> 31);
     else b.i32(imm);
   };
-  const direct = DIRECT.find(([o]) => o === op);
+  const direct = DIRECT_BY_OP[op >> 4];
   if (op === BPF_END) return emitEnd(b, code, d, imm);
   if (op === BPF_MOV) return emitMov(b, wide, x, d, reg(src), off, imm);
   if (wide) {

@@ -34,6 +34,10 @@ const COMPARE: readonly (readonly [number, number, number])[] = [
   [BPF_JSLE, W.I64_LE_S, W.I32_LE_S],
 ];
 
+/** COMPARE by operation >> 4 (a lookup, not a search: in a fresh process this runs unoptimised). */
+const COMPARE_BY_OP: (readonly [number, number, number] | undefined)[] = [];
+for (const c of COMPARE) COMPARE_BY_OP[c[0] >> 4] = c;
+
 /** Push the condition of the conditional jump `code` (JMP or JMP32 class). */
 export function emitCondition(b: Body, code: number, dst: number, src: number, imm: number): void {
   const wide = (code & 0x07) === BPF_JMP;
@@ -50,7 +54,7 @@ export function emitCondition(b: Body, code: number, dst: number, src: number, i
     else b.op(W.I32_AND, W.I32_EQZ, W.I32_EQZ);
     return;
   }
-  const cmp = COMPARE.find(([o]) => o === op);
+  const cmp = COMPARE_BY_OP[op >> 4];
   if (!cmp) throw new Error(`internal: jump condition 0x${op.toString(16)}`);
   b.op(wide ? cmp[1] : cmp[2]);
 }

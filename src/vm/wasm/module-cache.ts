@@ -1,9 +1,9 @@
 /**
  * A compiled-module cache across processes, seen from the engine: the 'wasm' engine asks a host-given
  * {@link ModuleCache} for a program's code-generation output before it runs compile.ts, and stores what
- * compile.ts wrote after a miss. In a fresh process bpfkit's code generator runs unoptimised (about 15 ms
- * for 1,000 instructions, where a warm one takes 0.5), so the second `bpfkit run` of a program finds the
- * module bytes instead of writing them again. src/vm stays free of Node APIs: the store itself (files,
+ * compile.ts wrote after a miss. In a fresh process bpfkit's code generator runs unoptimised (3-4 ms for
+ * 1,000 instructions on an idle machine, 15 on a busy one, where a warm one takes 0.5), so the second
+ * `bpfkit run` of a program finds the module bytes instead of writing them again. src/vm stays free of Node APIs: the store itself (files,
  * src/loader/module-cache-files.ts; or anything a browser host offers) is the host's.
  *
  * Exactness. compileToWasm's output (the module's bytes, the block of each pc, the stack bytes the module
