@@ -13,6 +13,7 @@ export { ClassicFilterProbe, type ClassicVerdict } from './classic-filter-probe.
 export { PacketSocket, type LivePacket, type PacketSocketOptions, type ClassicInsn } from './packet-socket.js';
 export type { RingOptions } from './packet-ring.js';
 export { loadProgram, type ProgLoadRequest, type ProgLoadResult } from './prog-load.js';
+export { kernelHelperProbe } from './helper-probe.js';
 export { createMap, type MapCreateRequest } from './map-ops.js';
 export {
   progInfo,

@@ -124,7 +124,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     if (insn.imm <= 0 || insn.imm >= 212) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
     throw new Rejection(pc, `helper #${insn.imm}: bpfkit does not model this helper's prototype`);
   }
-  if (!helperAllowed(proto, env.progType))
+  if (!helperAllowed(proto, env.progType) || env.helperAvailable?.(env.progType, proto.id) === false)
     throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
   const f = cur(st);
   let map: VerifierMap | undefined;

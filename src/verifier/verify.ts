@@ -56,6 +56,12 @@ export interface VerifyOptions {
   globals?: readonly GlobalFunc[];
   /** Instructions processed before "too large" (default 1,000,000, the kernel's). */
   insnLimit?: number;
+  /**
+   * The target kernel's word on helper calls: false when programs of `type` may not call helper `id` there
+   * although upstream allows it (a kernel built without a subsystem, or patched). The kernel layer's
+   * kernelHelperProbe asks the running kernel. Default: upstream's tables alone.
+   */
+  helperAvailable?: (type: number, id: number) => boolean;
 }
 
 /** The verdict on one program. */
@@ -149,6 +155,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       cfg,
       progType: opts.type,
       attachType: opts.attachType,
+      helperAvailable: opts.helperAvailable,
       maps: maps as ReadonlyMap<number, VerifierMap>,
       nextId: 0,
       stackDepth: new Map(),

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { needs, repoPath } from '../support/env.js';
 import type { RingBufMap, PerfEventArrayMap } from '../../src/vm/maps/index.js';
 import { frames, hex } from './packets.js';
+import { VerifierError } from '../../src/kernel/index.js';
 import { runOn, skbCtx, type Step, type Outcome } from './differential.js';
 
 const committed = repoPath('test', 'programs', 'fixtures', 'helpers.o');
@@ -204,7 +205,20 @@ for (const [name, steps] of helperCases) {
   test(`helpers: ${name} — VM and kernel agree`, { timeout: 60000 }, async (t) => {
     if (!needs(t, { root: true })) return;
     const vm = await runOn('vm', committed, steps);
-    const kernel = await runOn('kernel', committed, steps);
+    let kernel: Awaited<ReturnType<typeof runOn>>;
+    try {
+      kernel = await runOn('kernel', committed, steps);
+    } catch (err) {
+      // A kernel built without a subsystem, or patched, refuses some helper upstream allows (this machine's
+      // refuses bpf_xdp_adjust_meta to XDP): there is no kernel run to compare with. bpfkit's verifier told
+      // this kernel's helper set says so too (test/verifier/helper-probe.test.ts).
+      const refused = err instanceof VerifierError ? /cannot use helper (\S+)/.exec(err.log) : null;
+      if (!refused) throw err;
+      t.skip(
+        `this kernel refuses ${refused[1]} to ${steps[0]!.program} (upstream allows it): no kernel run to compare`,
+      );
+      return;
+    }
     assert.deepEqual(vm, kernel);
   });
 }

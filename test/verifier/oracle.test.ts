@@ -19,7 +19,14 @@ import { precisionPrograms } from './precision-programs.js';
 import { prevailCases } from './prevail-cases.js';
 import { randomPrograms } from './random-programs.js';
 import { programTypePrograms } from './type-programs.js';
+import { kernelHelperProbe } from '../../src/kernel/index.js';
 import { kernelVerdictObject, kernelVerdictRaw, type KernelVerdict } from './kernel-oracle.js';
+
+/**
+ * The oracle is this machine's kernel, which may refuse helpers upstream allows (it refuses
+ * bpf_xdp_adjust_meta to XDP): the verifier is told its helper set, as `bpfkit verify --this-kernel` is.
+ */
+const thisKernel = kernelHelperProbe();
 
 const MODELLED: number[] = [
   ProgType.SOCKET_FILTER,
@@ -114,7 +121,7 @@ function compareRaw(ctx: TestContext, label: string, programs: readonly Boundary
   const all = newTally();
   for (const p of programs) {
     const k = kernelVerdictRaw(p.insns, p.type, p.maps);
-    const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps });
+    const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps, helperAvailable: thisKernel });
     tally(all, p.name, k, v);
   }
   report(ctx, label, all);
@@ -153,7 +160,7 @@ test('oracle: boundary programs, bpfkit against BPF_PROG_LOAD', (t) => {
     // The unbounded loop costs the kernel and bpfkit a full 1M-instruction walk each; it has its own unit test.
     if (p.name === 'loop-unknown-bound') continue;
     const k = kernelVerdictRaw(p.insns, p.type, p.maps);
-    const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps });
+    const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps, helperAvailable: thisKernel });
     tally(all, p.name, k, v);
   }
   report(t, 'boundary programs', all);
@@ -189,7 +196,7 @@ test('oracle: every repository object of a modelled program type', (t) => {
     for (const p of spec.programs) {
       if (!MODELLED.includes(p.type)) continue;
       const k = kernelVerdictObject(spec, p.name);
-      const v = verifyProgram(spec, p);
+      const v = verifyProgram(spec, p, { helperAvailable: thisKernel });
       tally(all, `${f}:${p.name}`, k, v);
       t.diagnostic(
         `${f}:${p.name} kernel ${k.accepted ? 'accepted' : 'refused'} in ${k.ms.toFixed(1)} ms, bpfkit ${v.accepted ? 'accepted' : 'refused'} in ${v.ms.toFixed(1)} ms (${v.stats.processed} insns, ${v.stats.totalStates} states)`,
@@ -209,7 +216,7 @@ test('oracle: compiled C programs (global functions, bpf_loop callbacks, faults 
     for (const [name, file] of objects) {
       const spec = loadObjectFile(file);
       const p = spec.programs[0]!;
-      tally(all, name, kernelVerdictObject(spec, p.name), verifyProgram(spec, p));
+      tally(all, name, kernelVerdictObject(spec, p.name), verifyProgram(spec, p, { helperAvailable: thisKernel }));
     }
     report(t, 'compiled C programs', all);
     assert.deepEqual(all.unsafe, []);
@@ -227,7 +234,7 @@ test("the log: bpfkit's level-1 log beside the kernel's for refused programs", (
   for (const p of programs) {
     const k = kernelVerdictRaw(p.insns, p.type, p.maps);
     if (k.accepted) continue;
-    const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps, logLevel: 1 });
+    const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps, logLevel: 1, helperAvailable: thisKernel });
     compareLogs(a, k.log, v.log);
   }
   t.diagnostic(agreementText('level-1 logs of refused programs', a));

@@ -26,6 +26,8 @@ options:
   --stats           print instructions processed, states and time for accepted programs too
   --states          the debugger's view: every instruction with the register and stack states the
                     walk met before it (up to 8 distinct ones each, as the kernel's log prints them)
+  --this-kernel     also ask the running kernel (root) which helpers each program type may call: a
+                    kernel built without a subsystem, or patched, refuses some that upstream allows
 `;
 
 const TYPE_ALIASES: Record<string, number> = {
@@ -74,6 +76,7 @@ export async function run(argv: string[]): Promise<number> {
     'log-level': { type: 'string' },
     stats: { type: 'boolean' },
     states: { type: 'boolean' },
+    'this-kernel': { type: 'boolean' },
   });
   if (wantHelp) {
     process.stdout.write(help);
@@ -94,6 +97,10 @@ export async function run(argv: string[]): Promise<number> {
 
   const results: { name: string; result: VerifyResult; insns: readonly Instruction[] }[] = [];
   const states = values.states ? STATES_PER_INSN : undefined;
+  // The kernel layer (and its FFI) loads only when asked to consult the running kernel: verify stays pure.
+  const helperAvailable = values['this-kernel']
+    ? (await import('../../kernel/helper-probe.js')).kernelHelperProbe()
+    : undefined;
   if (isElf(bytes)) {
     const spec = parseObject(bytes, { path: file });
     const wanted = values.program;
@@ -104,13 +111,17 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (progs.length === 0) throw new InputError('the object has no programs', file);
     for (const p of progs)
-      results.push({ name: p.name, result: verifyProgram(spec, p, { type, logLevel, states }), insns: p.insns });
+      results.push({
+        name: p.name,
+        result: verifyProgram(spec, p, { type, logLevel, states, helperAvailable }),
+        insns: p.insns,
+      });
   } else {
     if (type === undefined) throw new UsageError(`${file}: raw instructions need --type (e.g. --type xdp)`);
     if (bytes.length === 0 || bytes.length % 8 !== 0)
       throw new InputError(`${bytes.length} bytes is not a whole number of 8-byte instructions`, file);
     const insns = decodeProgram(bytes);
-    results.push({ name: file, result: verifyInstructions(insns, { type, logLevel, states }), insns });
+    results.push({ name: file, result: verifyInstructions(insns, { type, logLevel, states, helperAvailable }), insns });
   }
 
   let refused = false;

@@ -1,0 +1,50 @@
+/**
+ * Which helpers the running kernel lets each program type call. The upstream tables (what the verifier
+ * models) are not the whole story: a kernel built without some subsystem, or patched, refuses helpers
+ * upstream allows — this machine's kernel refuses bpf_xdp_adjust_meta to XDP programs, for one. bpftool's
+ * feature probe asks the kernel the same way: load a two-instruction program that calls the helper and
+ * read the verifier's first complaint. The kernel looks the helper up for the program type before it
+ * looks at any argument, so "cannot use helper" / "unknown func" / "invalid func" mean refused, and any
+ * other complaint (the arguments are not set) means the call itself would pass.
+ */
+import { VerifierError } from './errors.js';
+import { loadProgram } from './prog-load.js';
+import { closeFd } from './bpf-syscall.js';
+
+/** The kernel's messages for a helper a program type may not call (check_helper_call). */
+const REFUSED = /cannot use helper|unknown func|invalid func/;
+
+/**
+ * A function telling whether the running kernel lets programs of `type` call helper `id`: false only when
+ * the kernel says so. Anything the probe cannot settle (not root, a program type that needs attach
+ * information to load, a refusal for another reason) answers true: the caller's own tables decide then.
+ * Each (type, helper) pair is probed once, at its first question (one BPF_PROG_LOAD of two instructions).
+ */
+export function kernelHelperProbe(): (type: number, id: number) => boolean {
+  const known = new Map<number, boolean>();
+  return (type, id) => {
+    const key = type * 65536 + id;
+    let ok = known.get(key);
+    if (ok === undefined) {
+      ok = probe(type, id);
+      known.set(key, ok);
+    }
+    return ok;
+  };
+}
+
+function probe(type: number, id: number): boolean {
+  // call id; exit
+  const insns = new Uint8Array(16);
+  const v = new DataView(insns.buffer);
+  insns[0] = 0x85;
+  v.setInt32(4, id, true);
+  insns[8] = 0x95;
+  try {
+    const { fd } = loadProgram({ name: 'helper_probe', type, insns, license: 'GPL', logLevel: 1, logSize: 4096 });
+    closeFd(fd);
+    return true;
+  } catch (err) {
+    return !(err instanceof VerifierError && REFUSED.test(err.log));
+  }
+}
