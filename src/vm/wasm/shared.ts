@@ -47,6 +47,9 @@ export interface WasmShared {
   /** Register file halves (EngineState.lo / hi). */
   lo: Int32Array;
   hi: Int32Array;
+  /** r0-r9 of each half as five 8-byte words (Vm's reset zeroes them so: fewer stores). */
+  lo64: Float64Array;
+  hi64: Float64Array;
   /** Every frame's stack bytes (EngineState.allStacks). */
   stacks: Uint8Array;
   /** The same bytes as 8-byte words (clearStacks). */
@@ -126,6 +129,8 @@ export function createWasmShared(vmMemory: Memory): WasmShared | undefined {
     cells: new Int32Array(buf),
     lo: new Int32Array(buf, MEM_LO, 11),
     hi: new Int32Array(buf, MEM_HI, 11),
+    lo64: new Float64Array(buf, MEM_LO, 5),
+    hi64: new Float64Array(buf, MEM_HI, 5),
     stacks: new Uint8Array(buf, MEM_STACKS, MAX_CALL_FRAMES * STACK_SIZE),
     stacks64: new Float64Array(buf, MEM_STACKS, (MAX_CALL_FRAMES * STACK_SIZE) / 8),
     frames: new Int32Array(buf, MEM_FRAMES, MAX_CALL_FRAMES * FRAME_INTS),
