@@ -113,9 +113,13 @@ export function enter(st: EngineState, w: WasmShared, c: Instance): void {
   const cells = w.cells;
   const clears = Math.max(w.dirty, c.stackBytes, cells[CLEARS_CELL] as number);
   w.dirty = cells[CLEARS_CELL] = clears;
-  syncRegions(st.mem, w);
+  const M = st.mem;
+  const rc = st.call.context as RunContext | undefined;
+  // (the guards syncRegions and syncMaps begin with, here: a run of the same program on the next
+  // packet, with no region mapped or resized and the same run context, skips both calls)
+  if (M.epoch !== w.epoch || M.resizes !== w.resizes) syncRegions(M, w);
   syncPacket(st.packet, w);
-  syncMaps(st.call.context as RunContext | undefined, st.mem, w);
+  if (rc !== w.mapsFor || M.epoch !== w.mapsEpoch) syncMaps(rc, M, w);
   syncInline(st, w);
 }
 
