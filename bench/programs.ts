@@ -210,9 +210,11 @@ async function readFigure(capture: string, n: number, trials: number): Promise<R
   const { openCapture } = await import('../src/packet/capture-reader.js');
   const batch = new RecordBatch(DEFAULT_BATCH_RECORDS);
   batch.timestamps = false;
+  batch.wireLengths = false;
   const batchScan = async () => {
     const u = process.cpuUsage();
-    // (as runCapture reads: RUN_CHUNK at a time, each when it is needed, no timestamps)
+    // (as runCapture reads without a filter: RUN_CHUNK at a time, each when it is needed, no timestamps
+    // or wire lengths)
     const reader = await openCapture(capture, { chunkSize: RUN_CHUNK });
     const scan = reader.scan({ readAhead: true, syncReads: true });
     while (await scan.nextBatch(batch));

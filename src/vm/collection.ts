@@ -676,11 +676,14 @@ export class VmProgram implements Program {
         const fit = pb.bytes.length - XDP_PACKET_HEADROOM - SHINFO_SIZE;
         const cells = area.cells;
         const lin = inPlace ? src.byteOffset : area.stagingLin - start;
-        for (let t = (area.ctl + C_RECORDS) >> 2; j < count && j - i < BATCH_RECORDS; j++, t += RECORD_BYTES >> 2) {
+        // (the bounds hoisted out of the per-frame test: a frame ends at most BATCH_STAGING past `start`)
+        const last = Math.min(count, i + BATCH_RECORDS);
+        const limit = start + BATCH_STAGING;
+        for (let t = (area.ctl + C_RECORDS) >> 2; j < last; j++, t += RECORD_BYTES >> 2) {
           const o = offs[j] as number;
           const len = lens[j] as number;
           const e = o + len;
-          if (o < start || e - start > BATCH_STAGING || len > fit) break;
+          if (o < start || e > limit || len > fit) break;
           if (e > stop) stop = e;
           cells[t] = lin + o;
           cells[t + 1] = len;
@@ -757,15 +760,19 @@ export class VmProgram implements Program {
     const flush = (k: number): void => {
       for (; reported < k; reported++) {
         const e = table + reported * stride;
-        const changed = cells[e + 3] !== 0;
-        // (where the module copied the packet out: lastPacket copies it from there if asked, so a
-        // report that does not ask allocates nothing)
-        if (changed) {
+        // (where the module copied a changed packet out: lastPacket copies it from there if asked, so a
+        // report that does not ask allocates nothing; reportedAt is -1 again after it, so an unchanged
+        // record — nearly all of them — stores nothing but its report)
+        if (cells[e + 3] === 0) report(first + reported, (cells[e + 2] as number) >>> 0, false);
+        else {
           this.reportedAt = (cells[e] as number) - winLin;
           this.reportedLen = cells[e + 1] as number;
+          try {
+            report(first + reported, (cells[e + 2] as number) >>> 0, true);
+          } finally {
+            this.reportedAt = -1;
+          }
         }
-        report(first + reported, (cells[e + 2] as number) >>> 0, changed);
-        this.reportedAt = -1;
       }
     };
     const batch: PacketBatch = {

@@ -60,6 +60,7 @@ async function perBatch(
   capacity: number,
   readAhead: boolean | 'sync',
   timestamps = true,
+  wireLengths = true,
 ): Promise<Seen> {
   const r = await openCapture(file, { chunkSize });
   const scan = r.scan({ readAhead: readAhead !== false, syncReads: readAhead === 'sync' });
@@ -67,6 +68,7 @@ async function perBatch(
   assert.equal(typeof scan.syncFd, readAhead === 'sync' && scan.readAhead ? 'number' : 'undefined');
   const batch = new RecordBatch(capacity);
   batch.timestamps = timestamps;
+  batch.wireLengths = wireLengths;
   const records: string[] = [];
   let error: string | undefined;
   try {
@@ -82,7 +84,7 @@ async function perBatch(
             batch.fileOffset(i),
             timestamps ? batch.tsSec[i]! : -1,
             timestamps ? batch.tsNsec[i]! : -1,
-            batch.origLens[i]!,
+            wireLengths ? batch.origLens[i]! : -1,
             batch.linktypes[i]!,
             batch.interfaceIds[i]!,
             batch.data(i),
@@ -101,6 +103,8 @@ async function perBatch(
 
 /** A line of `line` with its time as a batch that reads no timestamps shows it. */
 const noTime = (l: string): string => l.replace(/^(\S+) \S+ /, '$1 -1.-1 ');
+/** ... and its wire length as one that reads no wire lengths either. */
+const noWire = (l: string): string => noTime(l).replace(/^(\S+ \S+) \S+ /, '$1 -1 ');
 
 /** Every batch scan of `file` (chunk sizes, capacities, with and without read-ahead) sees what the per-packet scan sees. */
 async function sameAsPerPacket(file: string, chunks: number[], capacities = [1, 7, 4096]): Promise<Seen> {
@@ -116,6 +120,13 @@ async function sameAsPerPacket(file: string, chunks: number[], capacities = [1, 
         // a consumer that reads no timestamps (the pcap parser's loop without them): the rest alike
         const lean = await perBatch(file, chunk, capacity, readAhead, false);
         assert.deepEqual(lean, { ...ref, records: ref.records.map(noTime) }, `${what}, no timestamps`);
+        // nor wire lengths (runCapture without a filter): the rest alike
+        const frames = await perBatch(file, chunk, capacity, readAhead, false, false);
+        assert.deepEqual(
+          frames,
+          { ...ref, records: ref.records.map(noWire) },
+          `${what}, no timestamps or wire lengths`,
+        );
       }
   }
   return ref;

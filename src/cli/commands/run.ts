@@ -215,6 +215,8 @@ export async function runCapture(
   const batch = takeBatch();
   // (nothing here reads a record's timestamp: the parser may skip them)
   batch.timestamps = false;
+  // (nor its length on the wire, unless a filter looks at it)
+  batch.wireLengths = keep !== undefined;
   // packets before the batch's first record
   let before = 0;
   // a batch run as the reader filled it (else the gathered records below)

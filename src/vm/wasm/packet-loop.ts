@@ -134,12 +134,16 @@ const E = 18;
 const SCRUB = 19; // (the record's packet buffer is set up from zero)
 const CDIRTY = 20; // (C_DIRTY at the record's start)
 const TABLES = 21; // (the region and packet tables need writing)
+// (the block's constants for the whole loop, read once: nothing writes them while it runs)
+const MODE = 22; // C_LEAN
+const PROG = 23; // C_PROG
+const LIMIT = 24; // C_LIMIT
 
 /** Locals beyond the parameters. */
 export const PACKETS_LOCALS = [
   { count: 11, type: W.I32 },
   { count: 2, type: W.I64 },
-  { count: 6, type: W.I32 },
+  { count: 9, type: W.I32 },
 ] as const;
 
 /** Opcodes only this loop uses (8- and 16-bit stores). */
@@ -163,6 +167,9 @@ export function packetsBody(stackBytes: number): Uint8Array {
   ctl(C_CTX).set(CTX);
   ctl(C_CTX_ADDR, W.I64_LOAD32_U).set(CTX_ADDR);
   ctl(C_TOP, W.I64_LOAD32_U).set(TOP);
+  ctl(C_LEAN).set(MODE);
+  ctl(C_PROG).set(PROG);
+  ctl(C_LIMIT).set(LIMIT);
   b.get(FROM).set(I);
   b.op(W.BLOCK, W.VOID, W.LOOP, W.VOID);
   b.get(I).get(N).op(W.I32_GE_U, W.BR_IF).u32(1);
@@ -176,7 +183,7 @@ export function packetsBody(stackBytes: number): Uint8Array {
   b.get(CTL).get(I).mem(W.I32_STORE, 2, C_CUR);
 
   // set up from zero unless lean and nothing but the loop wrote since the last record's start
-  ctl(C_LEAN).i32(LEAN).op(W.I32_AND, W.I32_EQZ);
+  b.get(MODE).i32(LEAN).op(W.I32_AND, W.I32_EQZ);
   ctl(C_DIRTY).i32(DIRTY_PACKET).op(W.I32_AND, W.I32_OR).tee(SCRUB).if();
   b.get(CTL).get(CTL).mem(W.I32_LOAD, 2, C_SCRUBS).i32(1).op(W.I32_ADD).mem(W.I32_STORE, 2, C_SCRUBS);
   b.end();
@@ -261,7 +268,7 @@ export function packetsBody(stackBytes: number): Uint8Array {
 
   // a fresh __sk_buff (skb.ts skbStateAt + writeFreshSkbAt on a zeroed context; the fields that vary
   // per packet written whatever their value, for a lean record keeps the last one's)
-  ctl(C_LEAN).i32(LEAN_CONTEXT).op(W.I32_AND, W.I32_EQZ).get(CDIRTY).i32(DIRTY_CONTEXT).op(W.I32_AND, W.I32_OR).if();
+  b.get(MODE).i32(LEAN_CONTEXT).op(W.I32_AND, W.I32_EQZ).get(CDIRTY).i32(DIRTY_CONTEXT).op(W.I32_AND, W.I32_OR).if();
   zeroFixed(b, CTX, SKB_SIZE);
   b.end();
   b.get(CTX).get(LEN).mem(W.I32_STORE, 2, Skb.len);
@@ -287,7 +294,7 @@ export function packetsBody(stackBytes: number): Uint8Array {
 
   // no tail call taken yet, in the entry program (tail-call.ts: the count's limit, whose result is whose)
   b.i32(0).i32(0).mem(W.I32_STORE, 2, MEM_TAIL_COUNT);
-  b.i32(0).get(CTL).mem(W.I32_LOAD, 2, C_PROG).mem(W.I32_STORE, 2, MEM_CURRENT);
+  b.i32(0).get(PROG).mem(W.I32_STORE, 2, MEM_CURRENT);
 
   // the run's fresh start (Vm.reset): zeroed stack bytes, the whole budget, r1 = the context, r10 the top
   // (at least what MEM_CLEARS names: skb_load_bytes to a destination known only at run time raises it)
@@ -299,7 +306,7 @@ export function packetsBody(stackBytes: number): Uint8Array {
     .set(A);
   b.i32(MEM_STACKS + STACK_SIZE).set(E);
   zeroBytes(b);
-  b.i32(0).get(CTL).mem(W.I32_LOAD, 2, C_LIMIT).mem(W.I32_STORE, 2, MEM_BUDGET);
+  b.i32(0).get(LIMIT).mem(W.I32_STORE, 2, MEM_BUDGET);
   b.i32(0).i32(MEM_STACKS).i64(0, 0).get(CTX_ADDR);
   for (let r = 2; r <= 9; r++) b.i64(0, 0);
   b.get(TOP).call(Fn.Program).tee(R);
@@ -317,7 +324,7 @@ export function packetsBody(stackBytes: number): Uint8Array {
 
   // the packet after the run against the frame: words, then bytes; a changed one is copied out (a lean
   // record nothing but the loop wrote has its frame as it was)
-  ctl(C_LEAN)
+  b.get(MODE)
     .i32(LEAN | LEAN_COMPARE)
     .op(W.I32_AND)
     .i32(LEAN)
