@@ -75,9 +75,13 @@ test('urls -i lo --filter "tcp port 8080": exactly the requests to port 8080 (ex
     // Watched for from the start: the line may come while the others are still starting.
     const attached = stderrLine(urls, /bpfkit urls: listening on lo/, 'bpfkit urls');
     attached.catch(() => {}); // (awaited below)
-    const tcpdump = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'lo', '-n', '-U', '-w', capture], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const tcpdump = spawn(
+      'ip',
+      ['netns', 'exec', ns, 'tcpdump', '-i', 'lo', '-B', '65536', '-n', '-U', '-w', capture],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     kids.push(tcpdump);
     const tcpdumpIo = collect(tcpdump);
     await waitUntil('tcpdump to listen', () => /listening on lo/.test(tcpdumpIo.err()));

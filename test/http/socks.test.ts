@@ -81,9 +81,13 @@ test('SOCKS 4, 4a and 5 (with user/password, over IPv6, keep-alive): every reque
   sh('ip', ['netns', 'add', ns]);
   try {
     sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    const tcpdump = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'lo', '-w', pcap, '-U', '-n', 'tcp'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const tcpdump = spawn(
+      'ip',
+      ['netns', 'exec', ns, 'tcpdump', '-i', 'lo', '-B', '65536', '-w', pcap, '-U', '-n', 'tcp'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     children.push(tcpdump);
     let tcpdumpErr = '';
     tcpdump.stderr.on('data', (d: Buffer) => (tcpdumpErr += d.toString()));

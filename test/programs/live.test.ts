@@ -89,7 +89,7 @@ async function capture(): Promise<Uint8Array[]> {
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up', 'mtu', '1500']);
     const dump = spawn(
       'ip',
-      ['netns', 'exec', ns, 'tcpdump', '-Z', 'root', '--immediate-mode', '-i', 'lo', '-U', '-w', file],
+      ['netns', 'exec', ns, 'tcpdump', '-Z', 'root', '--immediate-mode', '-B', '65536', '-i', 'lo', '-U', '-w', file],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let dumpErr = '';
