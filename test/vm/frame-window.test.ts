@@ -3,31 +3,13 @@
 // copied run does: at the frame's ends, with other frames around it, and after the window was rewritten.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asm } from './support.js';
+import { socketSpec } from './support.js';
 import { loadVmCollection } from '../../src/vm/collection.js';
 import { ENGINES } from '../../src/vm/interpreter.js';
-import { ProgType } from '../../src/uapi/types.js';
 
 /** A socket filter of `source`. */
 function filterOf(source: string, engine: (typeof ENGINES)[number]) {
-  const spec = {
-    endian: 'little' as const,
-    license: 'GPL',
-    kernelVersion: 0,
-    maps: [],
-    programs: [
-      {
-        name: 'p',
-        section: 'socket',
-        type: ProgType.SOCKET_FILTER,
-        insns: asm(source),
-        mapRefs: [],
-        license: 'GPL',
-        kernelVersion: 0,
-      },
-    ],
-  };
-  return loadVmCollection(spec, { cpus: 1, execution: engine }).program('p');
+  return loadVmCollection(socketSpec(source), { cpus: 1, execution: engine }).program('p');
 }
 
 // r0 = the byte at `at` (a load past the frame's end ends the run with 0) + the frame's first word

@@ -3,34 +3,16 @@
 // nothing else — at the size limit, just past it, and after a larger frame left its bytes there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asm } from './support.js';
+import { socketSpec } from './support.js';
 import { repoPath } from '../support/env.js';
 import { loadObjectFile } from '../../src/elf/index.js';
 import { IN_PLACE_SCRATCH, loadVmCollection } from '../../src/vm/collection.js';
 import { ENGINES } from '../../src/vm/interpreter.js';
-import { ProgType } from '../../src/uapi/types.js';
 import { eth, ipv4, tcp } from '../programs/packets.js';
 
-/** A socket filter of `source` (LD_ABS/LD_IND only: the in-place shape). */
+/** A socket filter of `source` (LD_ABS/LD_IND only: the in-place shape), on `engine`. */
 function filterOf(source: string, engine: (typeof ENGINES)[number]) {
-  const spec = {
-    endian: 'little' as const,
-    license: 'GPL',
-    kernelVersion: 0,
-    maps: [],
-    programs: [
-      {
-        name: 'p',
-        section: 'socket',
-        type: ProgType.SOCKET_FILTER,
-        insns: asm(source),
-        mapRefs: [],
-        license: 'GPL',
-        kernelVersion: 0,
-      },
-    ],
-  };
-  return loadVmCollection(spec, { cpus: 1, execution: engine }).program('p');
+  return loadVmCollection(socketSpec(source), { cpus: 1, execution: engine }).program('p');
 }
 
 /** `len` bytes, byte i = (i * 7 + seed) & 0xff, set inside a buffer of 0xee bytes at offset 3. */

@@ -31,6 +31,20 @@ export function tcSpec(text: string, maps: MapSpec[] = []): ObjectSpec {
   return { endian: 'little', license: 'GPL', kernelVersion: 0, maps, programs: [tcProgram('p', text, maps)] };
 }
 
+/** An object of one socket filter `p` of `text` (the shape runPacketAt runs in place when it reads by LD_ABS/LD_IND). */
+export function socketSpec(text: string): ObjectSpec {
+  const prog: ProgramSpec = {
+    name: 'p',
+    section: 'socket',
+    type: ProgType.SOCKET_FILTER,
+    insns: asm(text),
+    mapRefs: [],
+    license: 'GPL',
+    kernelVersion: 0,
+  };
+  return { endian: 'little', license: 'GPL', kernelVersion: 0, maps: [], programs: [prog] };
+}
+
 /**
  * Frames laid out in one buffer as a capture's chunk holds them: `gap` filler bytes before each (a record
  * header's place) and after the last; their offsets and lengths, as VmProgram.runPackets takes them.
