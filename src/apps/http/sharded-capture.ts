@@ -21,8 +21,9 @@ import { DEFAULT_CHUNK_SIZE, openCapture } from '../../packet/capture-reader.js'
 import type { PacketRef } from '../../packet/packet.js';
 import type { VmExecution } from '../../engine/options.js';
 import { FlowDealer } from './shard-key.js';
+import { MergeQueue, mergeReady } from './shard-merge.js';
 import { loadFilterSpec, parseFilterObject, type LoadedFilter } from './filter-engine.js';
-import { ShardRunner, type TaggedLines } from './shard-runner.js';
+import { ShardRunner } from './shard-runner.js';
 import { fullSummary, type FrameCounts } from './full-pipeline.js';
 import type { FullStats } from './full-analyzer.js';
 import type { UrlSummary } from './pipeline.js';
@@ -76,36 +77,6 @@ class Batch {
     m[k + 4] = p.origLen;
     m[k + 5] = p.linktype;
     this.count++;
-  }
-}
-
-/** A shard's output lines waiting to be merged, in the order the shard made them. */
-class MergeQueue {
-  private readonly pending: { lines: string[]; tags: Float64Array; at: number }[] = [];
-  /** every frame up to this index has been run (-1: none yet) */
-  upTo = -1;
-  /** the shard's counters, once it has finished */
-  end: ShardEnd | undefined;
-
-  push(got: TaggedLines, upTo: number): void {
-    if (got.lines.length > 0) this.pending.push({ lines: got.lines, tags: got.tags, at: 0 });
-    this.upTo = upTo;
-  }
-
-  /** Tag of the next record to merge, or Infinity when none is here. */
-  head(): number {
-    while (this.pending.length > 0) {
-      const p = this.pending[0]!;
-      if (p.at < p.lines.length) return p.tags[p.at]!;
-      this.pending.shift();
-    }
-    return Infinity;
-  }
-
-  /** The next record's line (after head() said there is one). */
-  take(): string {
-    const p = this.pending[0]!;
-    return p.lines[p.at++]!;
   }
 }
 
@@ -244,27 +215,7 @@ export class ShardedCapture {
 
   /** Write every record no shard can precede any more (all of them once every shard is done). */
   private merge(): void {
-    let frontier = Infinity;
-    const queues = this.queues;
-    for (const q of queues) if (!q.end) frontier = Math.min(frontier, q.upTo);
-    for (;;) {
-      let best: MergeQueue | undefined;
-      let bestTag = Infinity;
-      let next = Infinity; // the lowest head of the other queues
-      for (const q of queues) {
-        const t = q.head();
-        if (t < bestTag) {
-          next = bestTag;
-          bestTag = t;
-          best = q;
-        } else if (t < next) next = t;
-      }
-      if (!best || bestTag > frontier) return;
-      // (a run of records from one shard, up to where another's or the frontier comes first)
-      const until = Math.min(next, frontier);
-      do this.onLine(best.take());
-      while (best.head() <= until);
-    }
+    mergeReady(this.queues, this.onLine);
   }
 
   /** A chunk-sized buffer in shared memory, at least `size` bytes, to read into. */
