@@ -7,7 +7,7 @@
  * looks at any argument, so "cannot use helper" / "unknown func" / "invalid func" mean refused, and any
  * other complaint (the arguments are not set) means the call itself would pass.
  */
-import { VerifierError } from './errors.js';
+import { PermissionError, VerifierError } from './errors.js';
 import { loadProgram } from './prog-load.js';
 import { closeFd } from './bpf-syscall.js';
 
@@ -16,9 +16,11 @@ const REFUSED = /cannot use helper|unknown func|invalid func/;
 
 /**
  * A function telling whether the running kernel lets programs of `type` call helper `id`: false only when
- * the kernel says so. Anything the probe cannot settle (not root, a program type that needs attach
- * information to load, a refusal for another reason) answers true: the caller's own tables decide then.
- * Each (type, helper) pair is probed once, at its first question (one BPF_PROG_LOAD of two instructions).
+ * the kernel says so. What the probe cannot settle (a program type that needs attach information to load,
+ * a refusal for another reason) answers true: the caller's own tables decide then. Without the privilege
+ * to load programs it throws the PermissionError (one line): the caller asked for the kernel's answer and
+ * must not get upstream's in silence. Each (type, helper) pair is probed once, at its first question (one
+ * BPF_PROG_LOAD of two instructions).
  */
 export function kernelHelperProbe(): (type: number, id: number) => boolean {
   const known = new Map<number, boolean>();
@@ -45,6 +47,7 @@ function probe(type: number, id: number): boolean {
     closeFd(fd);
     return true;
   } catch (err) {
+    if (err instanceof PermissionError) throw err;
     return !(err instanceof VerifierError && REFUSED.test(err.log));
   }
 }
