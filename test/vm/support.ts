@@ -110,3 +110,47 @@ export function errorOf(o: Outcome): VmError {
   assert.ok('error' in o, `expected an error, got r0 = ${'r0' in o ? o.r0 : ''}`);
   return o.error;
 }
+
+/** A reader of unsigned LEB128 numbers in `bytes` from `at` on (`next()` reads one, `at` is where it is). */
+export function lebReader(bytes: Uint8Array, at = 0): { at: number; next(): number } {
+  const r = {
+    at,
+    next(): number {
+      let v = 0;
+      let shift = 0;
+      let b: number;
+      do {
+        b = bytes[r.at++] as number;
+        v += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+      } while (b & 0x80);
+      return v;
+    },
+  };
+  return r;
+}
+
+/** A WebAssembly module's own functions' bodies (its code section, each after its locals), in order. */
+export function wasmBodies(bytes: Uint8Array): Uint8Array[] {
+  const r = lebReader(bytes, 8);
+  while (r.at < bytes.length) {
+    const id = bytes[r.at++] as number;
+    const end = r.next() + r.at;
+    if (id === 10) {
+      const out: Uint8Array[] = [];
+      for (let f = r.next(); f > 0; f--) {
+        const stop = r.next() + r.at;
+        // (the locals: runs of a count and a type)
+        for (let runs = r.next(); runs > 0; runs--) {
+          r.next();
+          r.at++;
+        }
+        out.push(bytes.slice(r.at, stop));
+        r.at = stop;
+      }
+      return out;
+    }
+    r.at = end;
+  }
+  throw new Error('no code section');
+}

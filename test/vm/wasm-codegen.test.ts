@@ -15,42 +15,7 @@ import { packetsBody } from '../../src/vm/wasm/packet-loop.js';
 import { resolveBody } from '../../src/vm/wasm/regions.js';
 import { loadPacketBody } from '../../src/vm/wasm/packet-load.js';
 import { hashFuncs } from '../../src/vm/wasm/hash-lookup.js';
-import { asm } from './support.js';
-
-/** The module's own functions' bodies (after their locals), in order. */
-function bodies(bytes: Uint8Array): Uint8Array[] {
-  let i = 8;
-  const leb = (): number => {
-    let v = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = bytes[i++] as number;
-      v += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    return v;
-  };
-  while (i < bytes.length) {
-    const id = bytes[i++] as number;
-    const end = leb() + i;
-    if (id === 10) {
-      const out: Uint8Array[] = [];
-      for (let f = leb(); f > 0; f--) {
-        const stop = leb() + i;
-        for (let runs = leb(); runs > 0; runs--) {
-          leb();
-          i++;
-        }
-        out.push(bytes.slice(i, stop));
-        i = stop;
-      }
-      return out;
-    }
-    i = end;
-  }
-  throw new Error('no code section');
-}
+import { asm, wasmBodies } from './support.js';
 
 const own = (fn: Fn): number => fn - Fn.Run;
 
@@ -70,7 +35,7 @@ test('wasm codegen: functions written once per process are, in every module, wha
     const p = vm.load(asm(text), { name: `p${n}` });
     const w = compileToWasm(p);
     assert.ok(typeof w !== 'string', 'compiled');
-    const b = bodies(w.bytes);
+    const b = wasmBodies(w.bytes);
     const written = Math.max(wasmStackBytes(p), 0);
     assert.equal(w.stackBytes, written, `program ${n}: its stack bytes`);
     const calls = text.includes('call f');

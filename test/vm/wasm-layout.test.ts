@@ -11,7 +11,7 @@ import { compileToWasm } from '../../src/vm/wasm/compile.js';
 import { Fn } from '../../src/vm/wasm/body.js';
 import * as W from '../../src/vm/wasm/opcodes.js';
 import type { HelperCall } from '../../src/vm/helper-abi.js';
-import { asm, type Outcome } from './support.js';
+import { asm, lebReader, wasmBodies, type Outcome } from './support.js';
 
 /** Helper 6: charges r1 bytes of work to the budget, then returns 7. */
 const CHARGE = 6;
@@ -117,63 +117,30 @@ exit`;
  * instruction by instruction: only the opcodes the program function holds).
  */
 function nestingDepth(bytes: Uint8Array, func: number): number {
-  let i = 8;
-  const leb = (): number => {
-    let v = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = bytes[i++] as number;
-      v += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    return v;
-  };
-  while (i < bytes.length) {
-    const id = bytes[i++] as number;
-    const end = leb() + i;
-    if (id === 10) {
-      const funcs = leb();
-      for (let f = 0; f < funcs; f++) {
-        const stop = leb() + i;
-        if (f !== func) {
-          i = stop;
-          continue;
-        }
-        // (the locals: runs of a count and a type)
-        for (let runs = leb(); runs > 0; runs--) {
-          leb();
-          i++;
-        }
-        let depth = 0;
-        let deepest = 0;
-        while (i < stop) {
-          const op = bytes[i++] as number;
-          if (op === W.BLOCK || op === W.LOOP || op === W.IF) {
-            i++; // (block type)
-            deepest = Math.max(deepest, ++depth);
-          } else if (op === W.END) depth--;
-          else if (op === W.BR_TABLE) for (let n = leb(); n >= 0; n--) leb();
-          else if (
-            op === W.CALL_INDIRECT ||
-            op === W.RETURN_CALL_INDIRECT ||
-            (op >= W.I32_LOAD && op <= W.I64_STORE32)
-          ) {
-            leb();
-            leb();
-          } else if (
-            [W.BR, W.BR_IF, W.CALL, W.I32_CONST, W.I64_CONST].includes(op) ||
-            (op >= W.LOCAL_GET && op <= W.GLOBAL_SET)
-          )
-            leb();
-        }
-        assert.equal(depth, -1, 'the function ends where it began');
-        return deepest;
-      }
-    }
-    i = end;
+  const body = wasmBodies(bytes)[func];
+  if (!body) throw new Error(`no function ${func}`);
+  const r = lebReader(body);
+  const leb = () => r.next();
+  let depth = 0;
+  let deepest = 0;
+  while (r.at < body.length) {
+    const op = body[r.at++] as number;
+    if (op === W.BLOCK || op === W.LOOP || op === W.IF) {
+      r.at++; // (block type)
+      deepest = Math.max(deepest, ++depth);
+    } else if (op === W.END) depth--;
+    else if (op === W.BR_TABLE) for (let n = leb(); n >= 0; n--) leb();
+    else if (op === W.CALL_INDIRECT || op === W.RETURN_CALL_INDIRECT || (op >= W.I32_LOAD && op <= W.I64_STORE32)) {
+      leb();
+      leb();
+    } else if (
+      [W.BR, W.BR_IF, W.CALL, W.I32_CONST, W.I64_CONST].includes(op) ||
+      (op >= W.LOCAL_GET && op <= W.GLOBAL_SET)
+    )
+      leb();
   }
-  throw new Error(`no function ${func}`);
+  assert.equal(depth, -1, 'the function ends where it began');
+  return deepest;
 }
 
 /** Index of the program function among the module's own functions (body.ts Fn: after the imports). */
