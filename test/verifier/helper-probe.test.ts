@@ -11,7 +11,8 @@ import { verifyInstructions } from '../../src/verifier/index.js';
 import { encodeProgram } from '../../src/isa/index.js';
 import { closeFd } from '../../src/kernel/bpf-syscall.js';
 import { kernelHelperProbe, loadProgram, VerifierError } from '../../src/kernel/index.js';
-import { needs } from '../support/env.js';
+import { spawnSync } from 'node:child_process';
+import { needs, repoPath } from '../support/env.js';
 
 // r1 (the context) and r2 are set, as a real call of bpf_xdp_adjust_meta(ctx, -8) / adjust_head has them.
 const callWith = (id: number) => assemble(`r2 = -8\ncall ${id}\nr0 = 0\nexit`);
@@ -66,4 +67,32 @@ test('the probe answers what loading a real call says, helper by helper (root)',
   }
   assert.equal(probe(ProgType.SOCKET_FILTER, 44), false, 'XDP-only helper refused to a socket filter');
   assert.equal(probe(ProgType.XDP, 44), true, 'bpf_xdp_adjust_head allowed to XDP');
+});
+
+test('bpfkit verify --this-kernel refuses what this kernel refuses, at the call, and nothing else (root)', (t) => {
+  if (!needs(t, { root: true })) return;
+  const run = (...extra: string[]) =>
+    spawnSync(
+      process.execPath,
+      [
+        repoPath('bin/bpfkit.js'),
+        'verify',
+        repoPath('test/programs/fixtures/helpers.o'),
+        '--program',
+        'xdp_resize',
+        ...extra,
+      ],
+      { encoding: 'utf8' },
+    );
+  assert.equal(run().status, 0, 'upstream allows every call of xdp_resize');
+  const here = run('--this-kernel');
+  if (kernelHelperProbe()(ProgType.XDP, 54)) {
+    assert.equal(here.status, 0, here.stdout + here.stderr);
+  } else {
+    assert.equal(here.status, 1);
+    assert.match(
+      here.stdout,
+      /xdp_resize: refused at insn \d+: program of this type cannot use helper bpf_xdp_adjust_meta#54/,
+    );
+  }
 });
