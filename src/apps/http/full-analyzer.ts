@@ -18,6 +18,7 @@ import { IPPROTO } from '../../packet/decode/constants.js';
 import type { Frame } from '../../packet/frame.js';
 import { FragmentReassembler } from '../../packet/flow/ip-fragments.js';
 import { TcpFlow, TcpFlowTable, type FlowTableStats } from '../../packet/flow/flow-table.js';
+import type { StreamConsumer } from '../../packet/flow/tcp-stream.js';
 import { formatFlowAddr, type FlowEnds } from '../../packet/flow/flow-key.js';
 import { DEFAULT_MAX_MEMORY, splitBudget } from '../../packet/flow/memory-budget.js';
 import {
@@ -115,6 +116,13 @@ export interface FullStats extends FlowTableStats {
   udpRequests: number;
   /** UDP datagrams that start like a request, skipped because `udp` is off */
   udpSkipped: number;
+  /**
+   * connections that speak HTTP/2: the client opened with the connection preface (prior knowledge), or
+   * sent it after a 101 answered its upgrade (h2c); what follows is not decoded
+   */
+  h2Connections: number;
+  /** connections that opened with a TLS handshake record: encrypted, not decoded */
+  tlsConnections: number;
 }
 
 /**
@@ -160,6 +168,13 @@ class HttpFlow extends TcpFlow {
   dstText: string | undefined;
   /** the connection goes through a SOCKS proxy: its handshake and target (socks.ts) */
   socks: SocksHandshake | undefined;
+  /**
+   * What the connection turned out to be from its first bytes, when that is not HTTP/1.x: 'tls' or 'h2'
+   * (prior knowledge). Both directions are then tunnel bytes, passed over; '' for the rest.
+   */
+  opaque: '' | 'tls' | 'h2' = '';
+  /** the client's first bytes so far are a strict prefix of the HTTP/2 preface: watching for the rest */
+  watch: PrefaceWatch | undefined;
 }
 
 const HTTP_SLASH = [72, 84, 84, 80, 47];
@@ -205,6 +220,8 @@ export class FullAnalyzer {
       ipFrames: 0,
       udpRequests: 0,
       udpSkipped: 0,
+      h2Connections: 0,
+      tlsConnections: 0,
       stream: { bufferedBytes: 0, retransmitted: 0, outOfOrder: 0, gaps: 0 },
     };
     const o = this.opts;
@@ -361,8 +378,14 @@ export class FullAnalyzer {
     return flow;
   }
 
-  /** The first bytes of one direction decide who is the client when no handshake told us. */
+  /**
+   * The first bytes of one direction decide who is the client when no handshake told us, and whether the
+   * connection is HTTP/1.x at all: a TLS handshake or the HTTP/2 preface makes it a tunnel (opaqueStart).
+   */
   private firstData(flow: HttpFlow, fromA: boolean, b: Uint8Array, s: number, e: number): void {
+    if (flow.opaque !== '') return; // the other direction's first bytes decided it
+    const kind = opaqueStart(b, s, e);
+    if (kind !== NOT_OPAQUE && this.opaqueFirstData(flow, fromA, kind)) return;
     if (flow.clientIsA !== undefined) {
       if (!flow.req) this.setRoles(flow, flow.clientIsA);
       // Roles known from the handshake: a client whose first bytes are not a method token is not HTTP.
@@ -383,6 +406,72 @@ export class FullAnalyzer {
     const myPort = fromA ? flow.ends.portA : flow.ends.portB;
     const peerPort = fromA ? flow.ends.portB : flow.ends.portA;
     this.setRoles(flow, myPort > peerPort ? fromA : !fromA);
+  }
+
+  /**
+   * A direction's first bytes are a TLS hello or (part of) the HTTP/2 preface: returns true when that
+   * decided the connection (or started watching for the rest of the preface), false when the roles
+   * contradict it and the bytes go the usual way. A ServerHello decides only while the client has said
+   * nothing (its ClientHello lost): after plain HTTP from the client it would be a server's odd answer.
+   */
+  private opaqueFirstData(flow: HttpFlow, fromA: boolean, kind: number): boolean {
+    const senderIsClient = kind !== TLS_SERVER_HELLO;
+    const clientIsA = senderIsClient === fromA;
+    if (flow.clientIsA !== undefined && flow.clientIsA !== clientIsA) return false;
+    if (kind === TLS_SERVER_HELLO && (clientIsA ? flow.a : flow.b).onFirstData === undefined) return false;
+    if (kind === H2_PREFACE_PART) {
+      // Parsers first: if it is not the preface after all, the bytes watched go to the request parser.
+      if (!flow.req) this.setRoles(flow, clientIsA);
+      const client = clientIsA ? flow.a : flow.b;
+      const watch = new PrefaceWatch(client.consumer, (h2) => {
+        flow.watch = undefined;
+        if (h2) this.opaqueFlow(flow, 'h2');
+        else client.consumer = watch.then;
+      });
+      flow.watch = watch;
+      client.consumer = watch;
+      return true;
+    }
+    flow.clientIsA = clientIsA;
+    this.opaqueFlow(flow, kind === H2_PREFACE ? 'h2' : 'tls');
+    return true;
+  }
+
+  /**
+   * The connection is TLS or HTTP/2: both directions become tunnel bytes (no consumer: passed over), the
+   * server's bytes held for a request that will not come are dropped (drained at the close they would be
+   * parsed), and the filter may stop sending it. The parsers have seen none of its bytes: the client's
+   * were a hello or watched (PrefaceWatch), the server's held or, mid-connection, skipped.
+   */
+  private opaqueFlow(flow: HttpFlow, kind: 'tls' | 'h2'): void {
+    flow.opaque = kind;
+    flow.a.consumer = undefined;
+    flow.b.consumer = undefined;
+    flow.held.length = 0;
+    flow.heldBytes = 0;
+    if (kind === 'tls') this.stats.tlsConnections++;
+    else this.stats.h2Connections++;
+    if (!flow.notHttp) {
+      flow.notHttp = true;
+      this.opts.onNotHttp?.(flow.ends);
+    }
+  }
+
+  /**
+   * A 101 switched the connection: the client's next bytes are the HTTP/2 preface when it upgraded to
+   * h2c (RFC 9113 §3.2 makes the client send it first), to be counted; whatever they are, they are the
+   * tunnel's and not parsed (as the request parser in tunnel mode would not).
+   */
+  private watchUpgrade(flow: HttpFlow): void {
+    if (flow.watch || flow.opaque !== '') return;
+    const client = flow.clientIsA === false ? flow.b : flow.a;
+    const watch = new PrefaceWatch(undefined, (h2) => {
+      flow.watch = undefined;
+      client.consumer = undefined;
+      if (h2) this.stats.h2Connections++;
+    });
+    flow.watch = watch;
+    client.consumer = watch;
   }
 
   private setRoles(flow: HttpFlow, clientIsA: boolean): void {
@@ -525,7 +614,10 @@ export class FullAnalyzer {
     rec.status = head.status;
     rec.latency_ms = Math.round((head.ts - rec.ts) * 1e6) / 1e3;
     this.emit(rec);
-    if (head.status === 101) flow.req?.toTunnel();
+    if (head.status === 101) {
+      flow.req?.toTunnel();
+      this.watchUpgrade(flow);
+    }
     return rec.method;
   }
 
@@ -543,6 +635,8 @@ export class FullAnalyzer {
   /** The table closed `flow` (its streams flushed): finish its messages and report what it holds. */
   private closed(flow: HttpFlow): void {
     flow.closing = true;
+    // Ended inside what could have been the HTTP/2 preface: it was not; the bytes are the parser's.
+    flow.watch?.end();
     flow.req?.end();
     if (flow.held.length > 0) this.drainHeld(flow);
     flow.resp?.end();
@@ -561,6 +655,103 @@ export class FullAnalyzer {
     this.table.sweep(now);
     this.frags.expire(now);
     this.stats.fragmentsDropped = this.frags.stats.expired;
+  }
+}
+
+/** The HTTP/2 connection preface (RFC 9113 §3.4): a client that opens with these 24 bytes speaks HTTP/2. */
+const PREFACE = Uint8Array.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', (c) => c.charCodeAt(0));
+
+/** What a direction's first bytes are (opaqueStart). */
+const NOT_OPAQUE = 0;
+const TLS_CLIENT_HELLO = 1;
+const TLS_SERVER_HELLO = 2;
+const H2_PREFACE = 3;
+/** a strict prefix of the preface: the rest decides (PrefaceWatch) */
+const H2_PREFACE_PART = 4;
+/** A TLS record's longest body: 2^14 bytes plus the 2048 a cipher may add (RFC 5246 §6.2.3). */
+const TLS_MAX_RECORD = 16384 + 2048;
+
+/**
+ * A stream's first bytes that say it is not HTTP/1.x: a TLS handshake record (type 22, version 3.0 to
+ * 3.4, a plausible length) holding a ClientHello or ServerHello, an SSL 2.0-format ClientHello, or the
+ * HTTP/2 preface (whole, or a strict
+ * prefix of it that ends with the segment). Only the first bytes are looked at: 0x16 0x03 later in a
+ * stream is body.
+ */
+function opaqueStart(b: Uint8Array, s: number, e: number): number {
+  if (b[s] === 0x16) {
+    if (e - s < 6 || b[s + 1] !== 3 || b[s + 2]! > 4) return NOT_OPAQUE;
+    const len = (b[s + 3]! << 8) | b[s + 4]!;
+    if (len < 4 || len > TLS_MAX_RECORD) return NOT_OPAQUE;
+    return b[s + 5] === 1 ? TLS_CLIENT_HELLO : b[s + 5] === 2 ? TLS_SERVER_HELLO : NOT_OPAQUE;
+  }
+  if (b[s]! >= 0x80) {
+    // A ClientHello in SSL 2.0's record format, as old clients send (RFC 5246 appendix E.2): a 2-byte
+    // length with its top bit set, message type 1, then the version (2.0, or 3.0 to 3.4).
+    if (e - s < 5 || b[s + 2] !== 1) return NOT_OPAQUE;
+    const v = (b[s + 3]! << 8) | b[s + 4]!;
+    return v === 2 || (v >= 0x300 && v <= 0x304) ? TLS_CLIENT_HELLO : NOT_OPAQUE;
+  }
+  if (b[s] !== PREFACE[0]) return NOT_OPAQUE;
+  const n = Math.min(e - s, PREFACE.length);
+  for (let i = 1; i < n; i++) if (b[s + i] !== PREFACE[i]) return NOT_OPAQUE;
+  return n === PREFACE.length ? H2_PREFACE : H2_PREFACE_PART;
+}
+
+/**
+ * Watches a client stream that began with a strict prefix of the HTTP/2 preface for the rest of it. The
+ * pieces seen (all of them bytes of the preface) are kept as lengths and capture times, so that when it
+ * turns out not to be the preface they are handed on exactly as they came: a parser resyncing looks at
+ * where segments begin. `decided` is called once, before any bytes are handed on.
+ */
+class PrefaceWatch implements StreamConsumer {
+  /** preface bytes matched so far */
+  private got = 0;
+  /** the pieces seen: length, capture time, ... */
+  private readonly pieces: number[] = [];
+
+  constructor(
+    /** where the bytes go if they are not the preface (none: a tunnel's) */
+    readonly then: StreamConsumer | undefined,
+    private readonly decided: (h2: boolean) => void,
+  ) {}
+
+  data(b: Uint8Array, s: number, e: number, ts: number): void {
+    let i = s;
+    let got = this.got;
+    while (i < e && got < PREFACE.length && b[i] === PREFACE[got]) {
+      i++;
+      got++;
+    }
+    if (got === PREFACE.length) return this.decided(true); // the rest of b is HTTP/2's
+    if (i === e) {
+      this.got = got;
+      this.pieces.push(e - s, ts);
+      return;
+    }
+    this.notPreface();
+    this.then?.data(b, s, e, ts);
+  }
+
+  gap(): void {
+    this.notPreface();
+    this.then?.gap();
+  }
+
+  /** The stream ended inside the preface: it was not one. */
+  end(): void {
+    this.notPreface();
+  }
+
+  private notPreface(): void {
+    this.decided(false);
+    const p = this.pieces;
+    let off = 0;
+    for (let k = 0; k < p.length; k += 2) {
+      this.then?.data(PREFACE, off, off + p[k]!, p[k + 1]!);
+      off += p[k]!;
+    }
+    p.length = 0;
   }
 }
 

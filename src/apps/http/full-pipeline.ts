@@ -145,6 +145,8 @@ export function fullSummary(
       'frames cut short by the snapshot length': c.cut,
       'requests over UDP': s.udpRequests,
       'HTTP-over-UDP datagrams skipped (--udp reads them)': s.udpSkipped,
+      'HTTP/2 connections (requests inside not decoded)': s.h2Connections,
+      'TLS connections (encrypted, not decoded)': s.tlsConnections,
     },
     ...undecodedWarning(c, s, reasons),
   };
