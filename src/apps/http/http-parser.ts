@@ -734,12 +734,49 @@ export class RequestParser extends MessageParser {
   }
 
   protected flushPartial(): void {
+    if (this.st === St.Line && this.line.len > 0) this.lineCutShort();
     // A request whose line was read but whose headers never finished still happened.
     if (this.open && (this.st === St.Headers || this.st === St.SkipLine)) {
       this.open = false;
       this.sink.request(this.head);
     }
     this.open = false;
+  }
+
+  /**
+   * The stream stopped inside a request line (the capture's snapshot length cut its segment, a hole,
+   * the end of the capture): the request still happened. A line that lacks only its end is reported as
+   * read; one cut inside its target, truncated with the method and what came of the target, as a line
+   * too long to keep is. Only a line shaped like a client's (a method in capitals, a space, the start
+   * of a target) counts: a few bytes of anything else stay unreported.
+   */
+  private lineCutShort(): void {
+    const b = this.line.buf;
+    let n = this.line.len;
+    if (b[n - 1] === CR) n--;
+    const head = this.head;
+    head.malformed = false;
+    head.raw = '';
+    head.host = '';
+    head.ts = this.msgTs;
+    head.upgrade = false;
+    if (parseRequestLine(b, 0, n, head)) {
+      head.truncated = false;
+    } else {
+      let i = 0;
+      while (i < n && ((b[i]! >= 65 && b[i]! <= 90) || b[i] === 45 || b[i] === 95)) i++;
+      const t = b[i + 1];
+      const target = t === 47 || t === 42 || (t !== undefined && ((t | 32) >= 97 && (t | 32) <= 122));
+      if (i < 3 || i > MAX_METHOD || i + 1 >= n || b[i] !== SP || !target) return;
+      let j = i + 1;
+      while (j < n && b[j] !== SP) j++;
+      head.method = internMethod(b, 0, i);
+      head.uri = latin1(b, i + 1, j);
+      head.version = '';
+      head.truncated = true;
+    }
+    this.line.reset();
+    this.sink.request(head);
   }
 
   /** The Host value as a string: a connection's requests nearly always repeat it, so the last one is reused. */
@@ -851,7 +888,18 @@ export class ResponseParser extends MessageParser {
     this.beginBody(true);
   }
 
-  protected flushPartial(): void {}
+  protected flushPartial(): void {
+    // A final status line whose headers the stream lost (a cut segment, a hole, the end of the capture):
+    // the request still got that answer.
+    const status = this.status;
+    if (this.st !== St.Headers || (status < 200 && status !== 101)) return;
+    const head = this.head;
+    head.status = status;
+    head.version = this.version;
+    head.ts = this.msgTs;
+    this.st = St.Start;
+    this.sink.response(head);
+  }
 
   /** Set by the flow: while true, the parser stops before a new response (its request is not known yet). */
   hold: () => boolean = () => false;
