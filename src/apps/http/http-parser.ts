@@ -153,7 +153,10 @@ function parseRequestLine(b: Uint8Array, start: number, end: number, head: Reque
  * and, flagged `malformed` with the raw line, a known method alone or with a target only
  * (`POST /HTTP/1.1`), a version in the target's place (`OPTIONS HTTP/1.1`), a broken version
  * (`GET / HTTP/1.`) or extra words (`CONNECT host:25 / HTTP/1.0`). Returns undefined for anything else
- * (binary, prose): that stays a skipped line.
+ * (binary, prose): that stays a skipped line. So does a line of another protocol that borrowed HTTP's
+ * methods (RTSP's `OPTIONS rtsp://cam/ RTSP/1.0`, SIP's `OPTIONS sip:x SIP/2.0`: a version that is not
+ * HTTP's), and one whose second word is no request target at all (NATS's `CONNECT {"verbose":false}`,
+ * Redis's inline `GET key`).
  */
 function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: RequestHead): string | undefined {
   let i = start;
@@ -165,6 +168,11 @@ function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: Re
   const words = latin1(b, i, end)
     .split(' ')
     .filter((w) => w !== '');
+  const last = words[words.length - 1] ?? '';
+  if (OTHER_VERSION.test(last) && !last.startsWith('HTTP/')) return undefined;
+  const hasVersion = words.length >= 1 && last.startsWith('HTTP/');
+  const target = hasVersion ? (words.length >= 2 ? words[0]! : '') : (words[0] ?? '');
+  if (target !== '' && !TARGET_SHAPE.test(target)) return undefined;
   head.method = method;
   head.raw = latin1(b, start, end);
   if (words.length === 1 && method === 'GET' && !words[0]!.startsWith('HTTP/')) {
@@ -173,12 +181,19 @@ function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: Re
     return head.version;
   }
   head.malformed = true;
-  const last = words[words.length - 1] ?? '';
-  const hasVersion = words.length >= 1 && last.startsWith('HTTP/');
   head.version = hasVersion ? last : '';
-  head.uri = hasVersion ? (words.length >= 2 ? words[0]! : '') : (words[0] ?? '');
+  head.uri = target;
   return 'malformed';
 }
+
+/** A protocol version as the last word of a request line: `NAME/digit...` (HTTP/1.1, RTSP/1.0, SIP/2.0). */
+const OTHER_VERSION = /^[A-Z][A-Z0-9-]*\/\d/;
+
+/**
+ * What a request target can look like (RFC 9112 3.2): a path (origin-form), `*`, a URI with a scheme
+ * (absolute-form), or host:port (authority-form, CONNECT's).
+ */
+const TARGET_SHAPE = /^(?:\/|\*$|[A-Za-z][A-Za-z0-9+.-]*:|[A-Za-z0-9.-]+:\d+$|\[[0-9A-Fa-f:.]+\]:\d+$)/;
 
 /**
  * How far a line is scanned in JavaScript before a native search takes over: HTTP's lines are mostly a
