@@ -781,7 +781,7 @@ export class RequestParser extends MessageParser {
       let i = 0;
       while (i < n && ((b[i]! >= 65 && b[i]! <= 90) || b[i] === 45 || b[i] === 95)) i++;
       const t = b[i + 1];
-      const target = t === 47 || t === 42 || (t !== undefined && ((t | 32) >= 97 && (t | 32) <= 122));
+      const target = t === 47 || t === 42 || (t !== undefined && (t | 32) >= 97 && (t | 32) <= 122);
       if (i < 3 || i > MAX_METHOD || i + 1 >= n || b[i] !== SP || !target) return;
       let j = i + 1;
       while (j < n && b[j] !== SP) j++;
