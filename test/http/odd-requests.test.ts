@@ -90,3 +90,10 @@ test('the target shapes odd lines keep: a path, *, a URI with a scheme, host:por
   for (const target of ['/p', '*', 'http://h/p', 'example.org:443', '10.0.0.1:25', '[fd00::1]:8080'])
     assert.equal(requests(`OPTIONS ${target}\r\n\r\n`)[0]?.uri, target, target);
 });
+
+test('a stream that just ends inside a line (nothing lost) reports no request made of it', () => {
+  // Only a gap (bytes known lost) makes a partial line a cut request: see snaplen.test.ts.
+  assert.deepEqual(requests('GET /a HTTP/1.1\r\n\r\n', 'GET /no-line-end').map(shape), [
+    ['GET', '/a', 'HTTP/1.1', false, ''],
+  ]);
+});

@@ -598,7 +598,7 @@ abstract class MessageParser {
   gap(): void {
     if (this.st === St.Tunnel) return;
     this.resync = true;
-    this.flushPartial();
+    this.flushPartial(true);
     this.line.reset();
     this.headerLine.len = 0;
     this.messageDone();
@@ -606,7 +606,7 @@ abstract class MessageParser {
 
   /** The stream ended (FIN/RST/end of capture). */
   end(): void {
-    this.flushPartial();
+    this.flushPartial(false);
   }
 
   get tunnel(): boolean {
@@ -619,7 +619,8 @@ abstract class MessageParser {
   protected abstract startLine(b: Uint8Array, start: number, end: number): void;
   protected abstract overlongLine(): void;
   protected abstract headEnd(): void;
-  protected abstract flushPartial(): void;
+  /** Finish what was in progress; `lost`: bytes of the stream are missing here (a gap), not just over. */
+  protected abstract flushPartial(lost: boolean): void;
 }
 
 /** Where a RequestParser reports requests. */
@@ -748,8 +749,10 @@ export class RequestParser extends MessageParser {
     this.beginBody(true);
   }
 
-  protected flushPartial(): void {
-    if (this.st === St.Line && this.line.len > 0) this.lineCutShort();
+  protected flushPartial(lost: boolean): void {
+    // (only where bytes were lost: a datagram or a stream that simply ends without a line end holds no
+    // request line that was cut, and such bytes are more often another protocol's)
+    if (lost && this.st === St.Line && this.line.len > 0) this.lineCutShort();
     // A request whose line was read but whose headers never finished still happened.
     if (this.open && (this.st === St.Headers || this.st === St.SkipLine)) {
       this.open = false;
@@ -780,12 +783,17 @@ export class RequestParser extends MessageParser {
     } else {
       let i = 0;
       while (i < n && ((b[i]! >= 65 && b[i]! <= 90) || b[i] === 45 || b[i] === 95)) i++;
-      const t = b[i + 1];
-      const target = t === 47 || t === 42 || (t !== undefined && (t | 32) >= 97 && (t | 32) <= 122);
-      if (i < 3 || i > MAX_METHOD || i + 1 >= n || b[i] !== SP || !target) return;
+      if (i < 3 || i > MAX_METHOD || i + 1 >= n || b[i] !== SP) return;
       let j = i + 1;
-      while (j < n && b[j] !== SP) j++;
-      head.method = internMethod(b, 0, i);
+      while (j < n && b[j]! > SP && b[j]! < 0x7f) j++;
+      // What came of the target: printable, and a path, *, or (after a method a client commonly sends)
+      // the start of a URI or host.
+      if (j < n && b[j] !== SP) return;
+      const method = internMethod(b, 0, i);
+      const t = b[i + 1]!;
+      const letter = (t | 32) >= 97 && (t | 32) <= 122;
+      if (t !== 47 && t !== 42 && !(letter && COMMON_METHODS.includes(method))) return;
+      head.method = method;
       head.uri = latin1(b, i + 1, j);
       head.version = '';
       head.truncated = true;
