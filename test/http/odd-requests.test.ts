@@ -71,3 +71,29 @@ test('prose and binary after a request are still skipped lines, not requests', (
     ['/a'],
   );
 });
+
+const NOT_HTTP: [string, string][] = [
+  ['RTSP (another protocol with HTTP methods)', 'OPTIONS rtsp://10.2.2.2:8554/ RTSP/1.0'],
+  ['SIP', 'OPTIONS sip:alice@example.org SIP/2.0'],
+  ['NATS', 'CONNECT {"verbose":false,"pedantic":false}'],
+  ['Redis inline command', 'GET somekey'],
+];
+
+for (const [what, line] of NOT_HTTP) {
+  test(`a line of another protocol is no request, odd or not: ${what}`, () => {
+    const recs = requests(`${line}\r\n`, 'GET /after HTTP/1.1\r\n\r\n');
+    assert.deepEqual(recs.map(shape), [['GET', '/after', 'HTTP/1.1', false, '']]);
+  });
+}
+
+test('the target shapes odd lines keep: a path, *, a URI with a scheme, host:port and [v6]:port', () => {
+  for (const target of ['/p', '*', 'http://h/p', 'example.org:443', '10.0.0.1:25', '[fd00::1]:8080'])
+    assert.equal(requests(`OPTIONS ${target}\r\n\r\n`)[0]?.uri, target, target);
+});
+
+test('a stream that just ends inside a line (nothing lost) reports no request made of it', () => {
+  // Only a gap (bytes known lost) makes a partial line a cut request: see snaplen.test.ts.
+  assert.deepEqual(requests('GET /a HTTP/1.1\r\n\r\n', 'GET /no-line-end').map(shape), [
+    ['GET', '/a', 'HTTP/1.1', false, ''],
+  ]);
+});

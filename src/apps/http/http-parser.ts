@@ -153,7 +153,10 @@ function parseRequestLine(b: Uint8Array, start: number, end: number, head: Reque
  * and, flagged `malformed` with the raw line, a known method alone or with a target only
  * (`POST /HTTP/1.1`), a version in the target's place (`OPTIONS HTTP/1.1`), a broken version
  * (`GET / HTTP/1.`) or extra words (`CONNECT host:25 / HTTP/1.0`). Returns undefined for anything else
- * (binary, prose): that stays a skipped line.
+ * (binary, prose): that stays a skipped line. So does a line of another protocol that borrowed HTTP's
+ * methods (RTSP's `OPTIONS rtsp://cam/ RTSP/1.0`, SIP's `OPTIONS sip:x SIP/2.0`: a version that is not
+ * HTTP's), and one whose second word is no request target at all (NATS's `CONNECT {"verbose":false}`,
+ * Redis's inline `GET key`).
  */
 function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: RequestHead): string | undefined {
   let i = start;
@@ -165,6 +168,11 @@ function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: Re
   const words = latin1(b, i, end)
     .split(' ')
     .filter((w) => w !== '');
+  const last = words[words.length - 1] ?? '';
+  if (OTHER_VERSION.test(last) && !last.startsWith('HTTP/')) return undefined;
+  const hasVersion = words.length >= 1 && last.startsWith('HTTP/');
+  const target = hasVersion ? (words.length >= 2 ? words[0]! : '') : (words[0] ?? '');
+  if (target !== '' && !TARGET_SHAPE.test(target)) return undefined;
   head.method = method;
   head.raw = latin1(b, start, end);
   if (words.length === 1 && method === 'GET' && !words[0]!.startsWith('HTTP/')) {
@@ -173,12 +181,19 @@ function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: Re
     return head.version;
   }
   head.malformed = true;
-  const last = words[words.length - 1] ?? '';
-  const hasVersion = words.length >= 1 && last.startsWith('HTTP/');
   head.version = hasVersion ? last : '';
-  head.uri = hasVersion ? (words.length >= 2 ? words[0]! : '') : (words[0] ?? '');
+  head.uri = target;
   return 'malformed';
 }
+
+/** A protocol version as the last word of a request line: `NAME/digit...` (HTTP/1.1, RTSP/1.0, SIP/2.0). */
+const OTHER_VERSION = /^[A-Z][A-Z0-9-]*\/\d/;
+
+/**
+ * What a request target can look like (RFC 9112 3.2): a path (origin-form), `*`, a URI with a scheme
+ * (absolute-form), or host:port (authority-form, CONNECT's).
+ */
+const TARGET_SHAPE = /^(?:\/|\*$|[A-Za-z][A-Za-z0-9+.-]*:|[A-Za-z0-9.-]+:\d+$|\[[0-9A-Fa-f:.]+\]:\d+$)/;
 
 /**
  * How far a line is scanned in JavaScript before a native search takes over: HTTP's lines are mostly a
@@ -583,7 +598,7 @@ abstract class MessageParser {
   gap(): void {
     if (this.st === St.Tunnel) return;
     this.resync = true;
-    this.flushPartial();
+    this.flushPartial(true);
     this.line.reset();
     this.headerLine.len = 0;
     this.messageDone();
@@ -591,7 +606,7 @@ abstract class MessageParser {
 
   /** The stream ended (FIN/RST/end of capture). */
   end(): void {
-    this.flushPartial();
+    this.flushPartial(false);
   }
 
   get tunnel(): boolean {
@@ -604,7 +619,8 @@ abstract class MessageParser {
   protected abstract startLine(b: Uint8Array, start: number, end: number): void;
   protected abstract overlongLine(): void;
   protected abstract headEnd(): void;
-  protected abstract flushPartial(): void;
+  /** Finish what was in progress; `lost`: bytes of the stream are missing here (a gap), not just over. */
+  protected abstract flushPartial(lost: boolean): void;
 }
 
 /** Where a RequestParser reports requests. */
@@ -733,13 +749,57 @@ export class RequestParser extends MessageParser {
     this.beginBody(true);
   }
 
-  protected flushPartial(): void {
+  protected flushPartial(lost: boolean): void {
+    // (only where bytes were lost: a datagram or a stream that simply ends without a line end holds no
+    // request line that was cut, and such bytes are more often another protocol's)
+    if (lost && this.st === St.Line && this.line.len > 0) this.lineCutShort();
     // A request whose line was read but whose headers never finished still happened.
     if (this.open && (this.st === St.Headers || this.st === St.SkipLine)) {
       this.open = false;
       this.sink.request(this.head);
     }
     this.open = false;
+  }
+
+  /**
+   * The stream stopped inside a request line (the capture's snapshot length cut its segment, a hole,
+   * the end of the capture): the request still happened. A line that lacks only its end is reported as
+   * read; one cut inside its target, truncated with the method and what came of the target, as a line
+   * too long to keep is. Only a line shaped like a client's (a method in capitals, a space, the start
+   * of a target) counts: a few bytes of anything else stay unreported.
+   */
+  private lineCutShort(): void {
+    const b = this.line.buf;
+    let n = this.line.len;
+    if (b[n - 1] === CR) n--;
+    const head = this.head;
+    head.malformed = false;
+    head.raw = '';
+    head.host = '';
+    head.ts = this.msgTs;
+    head.upgrade = false;
+    if (parseRequestLine(b, 0, n, head)) {
+      head.truncated = false;
+    } else {
+      let i = 0;
+      while (i < n && ((b[i]! >= 65 && b[i]! <= 90) || b[i] === 45 || b[i] === 95)) i++;
+      if (i < 3 || i > MAX_METHOD || i + 1 >= n || b[i] !== SP) return;
+      let j = i + 1;
+      while (j < n && b[j]! > SP && b[j]! < 0x7f) j++;
+      // What came of the target: printable, and a path, *, or (after a method a client commonly sends)
+      // the start of a URI or host.
+      if (j < n && b[j] !== SP) return;
+      const method = internMethod(b, 0, i);
+      const t = b[i + 1]!;
+      const letter = (t | 32) >= 97 && (t | 32) <= 122;
+      if (t !== 47 && t !== 42 && !(letter && COMMON_METHODS.includes(method))) return;
+      head.method = method;
+      head.uri = latin1(b, i + 1, j);
+      head.version = '';
+      head.truncated = true;
+    }
+    this.line.reset();
+    this.sink.request(head);
   }
 
   /** The Host value as a string: a connection's requests nearly always repeat it, so the last one is reused. */
@@ -851,7 +911,18 @@ export class ResponseParser extends MessageParser {
     this.beginBody(true);
   }
 
-  protected flushPartial(): void {}
+  protected flushPartial(): void {
+    // A final status line whose headers the stream lost (a cut segment, a hole, the end of the capture):
+    // the request still got that answer.
+    const status = this.status;
+    if (this.st !== St.Headers || (status < 200 && status !== 101)) return;
+    const head = this.head;
+    head.status = status;
+    head.version = this.version;
+    head.ts = this.msgTs;
+    this.st = St.Start;
+    this.sink.response(head);
+  }
 
   /** Set by the flow: while true, the parser stops before a new response (its request is not known yet). */
   hold: () => boolean = () => false;

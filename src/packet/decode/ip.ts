@@ -63,6 +63,7 @@ export function decodeIPv4(v: PacketView, o: number): void {
     return;
   }
   const ipEnd = total === 0 || o + total > end ? end : o + total;
+  v.payloadCut = total !== 0 && o + total > end ? o + total - end : 0;
   if (v.isFragment) {
     v.fragmentDataOffset = o + ihl;
     v.fragmentDataLength = ipEnd - (o + ihl);
@@ -104,6 +105,7 @@ export function decodeIPv6(v: PacketView, o: number): void {
   v.addrLength = 16;
   // Payload length 0 means a jumbogram (or offload): the capture decides.
   const ipEnd = payloadLen === 0 || o + 40 + payloadLen > end ? end : o + 40 + payloadLen;
+  v.payloadCut = payloadLen !== 0 && o + 40 + payloadLen > end ? o + 40 + payloadLen - end : 0;
   let next = b[o + 6]!;
   let p = o + 40;
   for (let i = 0; i < MAX_IPV6_EXT; i++) {

@@ -153,6 +153,12 @@ export class PacketView {
   payloadOffset = -1;
   /** payload bytes present in the capture, not counting link-layer padding past the IP length */
   payloadLength = 0;
+  /**
+   * Bytes of the innermost IP packet that its length field says follow the captured ones but the
+   * capture did not keep (the snapshot length cut the packet): a TCP segment's payload then really
+   * spans `payloadLength + payloadCut` sequence numbers. 0 for a whole packet.
+   */
+  payloadCut = 0;
 
   /**
    * Decode one packet. `start`/`end` select the packet inside `bytes` (default: all of it).
@@ -233,6 +239,7 @@ export class PacketView {
     this.icmpCode = -1;
     this.payloadOffset = -1;
     this.payloadLength = 0;
+    this.payloadCut = 0;
   }
 
   /** Record a header (decoders call this; allocation-free). @internal */

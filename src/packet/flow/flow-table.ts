@@ -263,7 +263,8 @@ export class TcpFlowTable<F extends TcpFlow> {
     // Data carried by a SYN (TCP Fast Open) starts after the SYN's own sequence number.
     // (as int32: see TcpStream.next)
     const seq = (flags & TCP_SYN ? v.tcpSeq + 1 : v.tcpSeq) | 0;
-    stream.segment(seq, v.bytes, v.payloadOffset, v.payloadOffset + v.payloadLength, (flags & TCP_FIN) !== 0, ts);
+    const end = v.payloadOffset + v.payloadLength;
+    stream.segment(seq, v.bytes, v.payloadOffset, end, (flags & TCP_FIN) !== 0, ts, v.payloadCut);
     if (flags & TCP_RST) flow.rst = true;
     if (flow.rst || (flow.a.finished && flow.b.finished)) this.close(flow);
     else if (this.stats.stream.bufferedBytes > this.opts.maxBufferedBytes) {

@@ -89,11 +89,16 @@ export class TcpStream {
     this.takeStartSegments();
   }
 
-  /** A segment with payload b[start, end) (may be empty) and flags; `seq` as int32. `fin` marks the FIN flag. */
-  segment(seq: number, b: Uint8Array, start: number, end: number, fin: boolean, ts: number): void {
+  /**
+   * A segment with payload b[start, end) (may be empty) and flags; `seq` as int32. `fin` marks the FIN
+   * flag. `cut`: payload bytes the segment carried past `end` that the capture did not keep (its snapshot
+   * length cut the packet); they are lost for good (a retransmission is cut the same way), so once the
+   * stream reaches them it skips them at once and tells the consumer, instead of waiting for them.
+   */
+  segment(seq: number, b: Uint8Array, start: number, end: number, fin: boolean, ts: number, cut = 0): void {
     const len = end - start;
     if (fin) {
-      this.finSeq = (seq + len) | 0;
+      this.finSeq = (seq + len + cut) | 0;
       this.sawFin = true;
     }
     if (!this.synced) {
@@ -118,6 +123,7 @@ export class TcpStream {
       } else if (d <= 0) {
         // In order (possibly overlapping what we already have: skip the part already delivered).
         this.deliver(b, start - d, end, ts);
+        if (cut > 0) this.skipCut(cut);
         if (this.store) this.drain();
       } else {
         this.stats.outOfOrder++;
@@ -212,6 +218,17 @@ export class TcpStream {
     this.nextPos = to;
     this.consumer?.gap();
     this.drain();
+  }
+
+  /**
+   * The segment just delivered ended `cut` bytes short of what it carried: jump over them and tell the
+   * consumer (whatever was in progress, a request line say, ends where the capture stopped).
+   */
+  private skipCut(cut: number): void {
+    this.stats.gaps++;
+    this.next = (this.next + cut) | 0;
+    this.nextPos += cut;
+    this.consumer?.gap();
   }
 
   private deliver(b: Uint8Array, start: number, end: number, ts: number): void {

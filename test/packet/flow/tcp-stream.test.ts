@@ -84,3 +84,30 @@ test('onFirstData sees the first bytes once, before the consumer', () => {
   seg(4, ' /');
   assert.deepEqual(order, ['first:GET', 'data', 'data']);
 });
+
+test('a segment the snapshot length cut: its bytes, then the gap at once, and the next segment follows in order', () => {
+  const { s, stats, pieces } = stream();
+  const events: string[] = [];
+  const consumer = s.consumer!;
+  s.consumer = {
+    data: (b, start, end, ts) => {
+      events.push(`data ${end - start}`);
+      consumer.data(b, start, end, ts);
+    },
+    gap: () => {
+      events.push('gap');
+      consumer.gap();
+    },
+  };
+  s.syn(99);
+  // 'GET /a-long' captured of a 20-byte segment: 9 bytes cut
+  s.segment(100, Buffer.from('GET /a-lon', 'latin1'), 0, 10, false, 0, 10);
+  assert.deepEqual(events, ['data 10', 'gap'], 'the gap is told before any later segment arrives');
+  s.segment(120, Buffer.from('GET /next', 'latin1'), 0, 9, false, 0);
+  // a cut FIN segment: its FIN sits past the bytes the capture lost
+  s.segment(129, Buffer.from('xy', 'latin1'), 0, 2, true, 0, 3);
+  assert.deepEqual(pieces(), ['GET /a-lon', 'GET /nextxy', '']);
+  assert.equal(stats.outOfOrder, 0, 'the segment after the cut one is in order');
+  assert.equal(stats.gaps, 2);
+  assert.equal(s.finished, true, 'the FIN is counted after the cut bytes');
+});

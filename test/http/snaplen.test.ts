@@ -1,0 +1,87 @@
+/**
+ * Captures made with a short snapshot length (tcpdump's old default of 68 or 96 bytes, `-s 128`): the
+ * request line is often all a frame keeps of a request. `urls` reports each request whose method and
+ * the start of its target made it into the capture: the whole line when only its end was lost, else
+ * truncated (as a line too long to keep is); a status line whose headers were cut still answers its
+ * request; and the requests after a cut one on the same connection are found as usual.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Conversation } from '../support/tcp-frames.js';
+import { createCaptureWriter } from '../../src/packet/capture-writer.js';
+import { runUrls } from './support.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bpfkit-snaplen-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const FIRST = 'GET /images/a-rather-long-name/sf.net_box.gif HTTP/1.1';
+const SECOND = 'POST /form HTTP/1.1';
+
+/** One keep-alive connection, written with the given snapshot length. */
+function capture(snaplen: number): string {
+  const c = new Conversation('10.9.0.1', '10.9.0.2', 40000, 80, 7000).handshake();
+  c.clientSays(`${FIRST}\r\nHost: example.org\r\nUser-Agent: test/1.0\r\nAccept: */*\r\n\r\n`);
+  c.serverSays('HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\nContent-Length: 4\r\n\r\nGIF8');
+  c.clientSays(`${SECOND}\r\nHost: example.org\r\nContent-Length: 3\r\n\r\na=1`);
+  c.serverSays('HTTP/1.1 302 Found\r\nLocation: /done\r\nContent-Length: 0\r\n\r\n');
+  c.close();
+  const file = join(dir, `s${snaplen}.pcap`);
+  const w = createCaptureWriter(file, { format: 'pcap', linktype: 1, snaplen });
+  c.frames.forEach((data, i) => w.write({ tsSec: 1_700_000_000, tsNsec: i * 1000, data }));
+  w.close();
+  return file;
+}
+
+/** Where a client segment's TCP payload starts in these frames (Ethernet + IPv4 + TCP headers). */
+const PAYLOAD_AT = (() => {
+  const c = new Conversation('10.9.0.1', '10.9.0.2', 40000, 80, 7000).handshake();
+  const [f] = c.clientSays('X');
+  return f!.length - 1;
+})();
+
+for (const engine of ['vm', 'none'] as const) {
+  test(`${engine}: a request line cut inside its target is reported truncated, with its answer`, async () => {
+    const keep = 20; // 'GET /images/a-rather'
+    const { records, summary } = await runUrls(capture(PAYLOAD_AT + keep), 'full', engine);
+    assert.equal(records.length, 2, JSON.stringify(records));
+    const [a, b] = records;
+    assert.equal(a!.method, 'GET');
+    assert.equal(a!.uri, FIRST.slice(4, keep));
+    assert.equal(a!.truncated, true);
+    assert.equal(a!.status, 200, 'the cut status line still answers it (in time, not at the end)');
+    // 'POST /form HTTP/1.1' is 19 bytes: the line is whole, only its CRLF and headers were lost
+    assert.equal(b!.method, 'POST');
+    assert.equal(b!.uri, '/form');
+    assert.equal(b!.version, 'HTTP/1.1');
+    assert.equal(b!.truncated, false);
+    assert.equal(b!.status, 302);
+    assert.equal(summary.extra['frames cut short by the snapshot length'], 4);
+  });
+}
+
+test('a request line that lost only its end is reported whole, not truncated', async () => {
+  const { records } = await runUrls(capture(PAYLOAD_AT + FIRST.length + 1), 'full', 'none');
+  assert.equal(records[0]!.uri, FIRST.split(' ')[1]);
+  assert.equal(records[0]!.version, 'HTTP/1.1');
+  assert.equal(records[0]!.truncated, false);
+});
+
+test('a cut that leaves no target (method only) reports nothing for that request, and the next one still', async () => {
+  const { records } = await runUrls(capture(PAYLOAD_AT + 4), 'full', 'none'); // 'GET ' / 'POST'
+  assert.deepEqual(
+    records.map((r) => r.method),
+    [],
+    'neither line kept a target: nothing to report, and nothing made up',
+  );
+  const whole = await runUrls(capture(262144), 'full', 'none');
+  assert.deepEqual(
+    whole.records.map((r) => [r.uri, r.host, r.truncated]),
+    [
+      ['/images/a-rather-long-name/sf.net_box.gif', 'example.org', false],
+      ['/form', 'example.org', false],
+    ],
+  );
+});
