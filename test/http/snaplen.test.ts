@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Conversation } from '../support/tcp-frames.js';
 import { createCaptureWriter } from '../../src/packet/capture-writer.js';
-import { runUrls } from './support.js';
+import { cli, runUrls } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bpfkit-snaplen-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,4 +84,31 @@ test('a cut that leaves no target (method only) reports nothing for that request
       ['/form', 'example.org', false],
     ],
   );
+});
+
+/** An Ethernet + IPv4 ICMP echo request carrying `size` bytes of data (checksums left 0: not checked). */
+function icmpEcho(size: number): Uint8Array {
+  const f = new Uint8Array(14 + 20 + 8 + size);
+  f.set([0x08, 0x00], 12);
+  f.set([0x45, 0, (28 + size) >> 8, (28 + size) & 255, 0, 1, 0, 0, 64, 1, 0, 0, 10, 9, 0, 1, 10, 9, 0, 2], 14);
+  f[34] = 8; // echo request
+  return f;
+}
+
+test('frames of other protocols cut short hide no request: no warning, exit 0; TCP payloads cut away: the warning, exit 1', () => {
+  const pings = join(dir, 'pings.pcap');
+  const w = createCaptureWriter(pings, { format: 'pcap', linktype: 1, snaplen: 64 });
+  for (let i = 0; i < 5; i++) w.write({ tsSec: 1_700_000_000 + i, tsNsec: 0, data: icmpEcho(1000) });
+  w.close();
+  const quiet = cli('urls', pings);
+  assert.equal(quiet.status, 0, quiet.stderr);
+  assert.doesNotMatch(quiet.stderr, /warning/);
+  assert.match(quiet.stderr, /5 frames cut short by the snapshot length/, 'still counted');
+  // every data segment cut right after its TCP header: the requests are gone, and the run says so
+  const headersOnly = capture(PAYLOAD_AT);
+  for (const extra of [[], ['--engine', 'none']]) {
+    const r = cli('urls', headersOnly, ...extra);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /warning: 4 of \d+ frames were cut short by the capture's snapshot length/);
+  }
 });

@@ -14,7 +14,7 @@
  * response came, fragmented datagrams dropped.
  */
 import { PacketView } from '../../packet/decode/packet-view.js';
-import { IPPROTO } from '../../packet/decode/constants.js';
+import { ETHERTYPE, IPPROTO } from '../../packet/decode/constants.js';
 import type { Frame } from '../../packet/frame.js';
 import { FragmentReassembler } from '../../packet/flow/ip-fragments.js';
 import { TcpFlow, TcpFlowTable, type FlowTableStats } from '../../packet/flow/flow-table.js';
@@ -289,6 +289,21 @@ export class FullAnalyzer {
    */
   tick(ts: number): void {
     if (ts - this.lastSweep > Math.min(10, this.opts.idleTimeoutSec / 4)) this.sweep(ts);
+  }
+
+  /**
+   * Whether the snapshot length, which cut `frame` short, may have hidden a request: the cut fell inside
+   * a TCP or UDP header or payload, or before the decoder could tell what the frame carries. A frame of
+   * another protocol cut short (ICMP, ARP, LLDP, an Ethernet trailer) hides none. Decodes the frame
+   * again: call it for cut frames only, between packets.
+   */
+  cutCouldHide(frame: Frame): boolean {
+    const v = this.view.decode(frame.bytes, frame.linktype, frame.offset, frame.offset + frame.caplen);
+    if (v.undecoded !== '') return true;
+    if (v.ipVersion === 0) return v.truncated && v.etherType !== ETHERTYPE.ARP;
+    const p = v.proto;
+    if (p === IPPROTO.TCP || p === IPPROTO.UDP || v.isFragment) return v.truncated || v.payloadCut > 0;
+    return v.truncated && p !== IPPROTO.ICMP && p !== IPPROTO.ICMPV6;
   }
 
   /**

@@ -30,6 +30,8 @@ export class FullPipeline implements UrlPipeline {
   private kept = 0;
   /** frames the capture's snapshot length cut short (caplen < origLen) */
   private cut = 0;
+  /** of them, those where the cut may have hidden a request */
+  private cutHiding = 0;
 
   constructor(
     opts: Partial<FullOptions> & { onRecord(rec: UrlRecord): void },
@@ -53,7 +55,7 @@ export class FullPipeline implements UrlPipeline {
 
   packet(frame: Frame): void {
     this.seen++;
-    if (frame.caplen < frame.origLen) this.cut++;
+    if (frame.caplen < frame.origLen) this.countCut(frame);
     if (this.filter && !this.filter.keep(frame)) {
       // The filter keeps TCP: UDP frames it dropped are looked at for HTTP over UDP (read or counted).
       if (maybeUdp(frame)) this.analyzer.udpOnly(frame);
@@ -79,7 +81,7 @@ export class FullPipeline implements UrlPipeline {
   /** A frame that a kernel filter already kept (live capture): skip the userspace filter. */
   keptPacket(frame: Frame): void {
     this.seen++;
-    if (frame.caplen < frame.origLen) this.cut++;
+    if (frame.caplen < frame.origLen) this.countCut(frame);
     this.kept++;
     this.analyzer.packet(frame);
   }
@@ -97,9 +99,15 @@ export class FullPipeline implements UrlPipeline {
     return fullSummary(this.counts(), this.analyzer.stats, this.analyzer.undecodedReasons());
   }
 
+  /** A frame the snapshot length cut short: counted, and whether the cut may have hidden a request. */
+  private countCut(frame: Frame): void {
+    this.cut++;
+    if (this.analyzer.cutCouldHide(frame)) this.cutHiding++;
+  }
+
   /** Frames seen, kept by the filter, and cut short by the snapshot length so far. */
   counts(): FrameCounts {
-    return { seen: this.seen, kept: this.kept, cut: this.cut };
+    return { seen: this.seen, kept: this.kept, cut: this.cut, cutHiding: this.cutHiding };
   }
 }
 
@@ -108,6 +116,8 @@ export interface FrameCounts {
   seen: number;
   kept: number;
   cut: number;
+  /** of `cut`, those where the cut may have hidden a request (see FullAnalyzer.cutCouldHide) */
+  cutHiding: number;
 }
 
 /**
@@ -161,11 +171,13 @@ function undecodedWarning(
   s: FullStats,
   reasons: readonly { name: string; count: number }[],
 ): { warning?: string } {
-  // A snapshot length too short for the TCP payload: nothing found, and the frames say why.
-  if (s.requests === 0 && c.cut * 2 > c.seen)
+  // A snapshot length too short for the TCP payload: nothing found, and the frames say why. Any such
+  // frame may have held the request that is missing; frames of other protocols cut short (ICMP, ARP)
+  // hid nothing and do not count.
+  if (s.requests === 0 && c.cutHiding > 0)
     return {
       warning:
-        `${c.cut} of ${c.seen} frames were cut short by the capture's snapshot length: ` +
+        `${c.cutHiding} of ${c.seen} frames were cut short by the capture's snapshot length: ` +
         `requests in them cannot be found`,
     };
   if (s.undecoded === 0 || (s.undecoded * 2 <= c.seen && s.ipFrames > 0)) return {};

@@ -341,11 +341,12 @@ const EMPTY = new Uint8Array(0);
 
 /** One summary from the shards' counters: sums, and the undecoded reasons by name, most frequent first. */
 function mergedSummary(ends: ShardEnd[]): UrlSummary {
-  const counts: FrameCounts = { seen: 0, kept: 0, cut: 0 };
+  const counts: FrameCounts = { seen: 0, kept: 0, cut: 0, cutHiding: 0 };
   for (const e of ends) {
     counts.seen += e.counts.seen;
     counts.kept += e.counts.kept;
     counts.cut += e.counts.cut;
+    counts.cutHiding += e.counts.cutHiding;
   }
   const stats = ends.slice(1).reduce((sum, e) => addCounters(sum, e.stats), ends[0]!.stats);
   const reasons = new Map<string, number>();
