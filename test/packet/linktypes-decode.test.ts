@@ -161,6 +161,18 @@ const FRAMINGS: Record<string, Framing> = {
     wrap: (f) => bytes(eth(f).macs, 0x88, 0xe5, 0x00, 0, 0, 0, 0, 7, eth(f).type, eth(f).l3, Array(16).fill(0xee)),
     layer: 'MACSEC',
   },
+  'arista-64': {
+    // Arista's header: subtype 1 (timestamp), version 0x0010 (TAI, 64-bit format), 8-byte timestamp
+    linktype: LINKTYPE.EN10MB,
+    wrap: (f) => bytes(eth(f).macs, 0xd2, 0x8b, 0, 1, 0x00, 0x10, Array(8).fill(0x5c), eth(f).type, eth(f).l3),
+    layer: 'ARISTA',
+  },
+  'arista-48': {
+    // version 0x0120: UTC, 48-bit format (6-byte timestamp)
+    linktype: LINKTYPE.EN10MB,
+    wrap: (f) => bytes(eth(f).macs, 0xd2, 0x8b, 0, 1, 0x01, 0x20, Array(6).fill(0x5c), eth(f).type, eth(f).l3),
+    layer: 'ARISTA',
+  },
   nsh: {
     // base header (version 0, length 6 words, MD type 1, next protocol 1/2), service path, 4 context words
     linktype: LINKTYPE.EN10MB,
@@ -260,7 +272,7 @@ const snapOf = (oui: number, pid: number) =>
 test('frames that carry no IP are decoded as such, never counted as undecoded; unknown EtherTypes still are', () => {
   const v = new PacketView();
   const notIp: [string, number, Uint8Array][] = [
-    ...[0x88cc, 0x8902, 0x8035, 0x88a2, 0x88f7, 0x88ca, 0x888e, 0x8809, 0x9000, 0x2000].map(
+    ...[0x88cc, 0x8902, 0x8035, 0x88a2, 0x88f7, 0x88ca, 0x888e, 0x8809, 0x9000, 0x2000, 0xfefe].map(
       (t): [string, number, Uint8Array] => [`EtherType 0x${t.toString(16)}`, LINKTYPE.EN10MB, ethOf(t)],
     ),
     ...[0, 1, 2, 3, 4, 5, 6, 7].map((i): [string, number, Uint8Array] => [
@@ -293,7 +305,8 @@ test('frames that carry no IP are decoded as such, never counted as undecoded; u
     assert.equal(v.ipVersion, 0, what);
   }
   const undecoded: [string, number, Uint8Array, string][] = [
-    ['junk EtherType', LINKTYPE.EN10MB, ethOf(0xfefe), 'EtherType 0xfefe'],
+    ['junk EtherType', LINKTYPE.EN10MB, ethOf(0x1111), 'EtherType 0x1111'],
+    ['Arista subtype unknown', LINKTYPE.EN10MB, ethOf(0xd28b, bytes(0, 2, 0, 0x10)), 'EtherType 0xd28b'],
     ['experimental EtherType', LINKTYPE.EN10MB, ethOf(0x88b5), 'EtherType 0x88b5'],
     ['Cisco SNAP id unknown', LINKTYPE.EN10MB, snapOf(0x00000c, 0x7777), 'EtherType 0x7777'],
     ['PPP multilink', LINKTYPE.PPP, bytes(0xff, 0x03, 0x00, 0x3d, 0xc0, 0, 0, 1), 'PPP protocol 0x003d'],

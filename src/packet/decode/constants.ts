@@ -19,6 +19,7 @@ export const ETHERTYPE = {
   WCCP: 0x883e, // WCCP redirect in GRE: 4-byte header, then IPv4
   MACSEC: 0x88e5, // 802.1AE: SecTAG, then (when neither encrypted nor changed) the frame's own EtherType
   NSH: 0x894f, // network service header (RFC 8300): its length in 4-byte words, then its next protocol
+  ARISTA: 0xd28b, // Arista's vendor-specific header (a switch's timestamp), then the frame's own EtherType
 } as const;
 
 /**
@@ -46,6 +47,7 @@ export function isNonIpEtherType(type: number): boolean {
     case 0x88f7: // PTP (IEEE 1588)
     case 0x8902: // CFM / Y.1731 OAM
     case 0x9000: // configuration test protocol (loopback)
+    case 0xfefe: // OSI (IS-IS, ES-IS, CLNP), as Cisco HDLC carries it
       return true;
     default:
       return false;

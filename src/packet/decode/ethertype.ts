@@ -1,9 +1,9 @@
 /**
  * What follows an EtherType: VLAN tags (802.1Q, 802.1ad and the pre-standard 0x9100/0x9200, any number
  * of them), 802.1ah provider backbone (a customer frame inside), MPLS label stacks, PPPoE sessions and
- * PPP, LLC/SNAP, MACsec without encryption, NSH, then IPv4, IPv6 or ARP. Every nested packet goes through
- * `enterInner`, which bounds the nesting depth. EtherTypes known to carry no IP (LLDP, RARP, ...) end the
- * walk as what they are; any other unknown one is recorded as `undecoded`.
+ * PPP, LLC/SNAP, MACsec without encryption, NSH, Arista's timestamp header, then IPv4, IPv6 or ARP. Every
+ * nested packet goes through `enterInner`, which bounds the nesting depth. EtherTypes known to carry no IP
+ * (LLDP, RARP, ...) end the walk as what they are; any other unknown one is recorded as `undecoded`.
  */
 import { ETHERTYPE, OUI_CISCO, PPP_PROTO, isCiscoNonIpPid, isNonIpEtherType, isPppControl } from './constants.js';
 import { decodeArp } from './arp.js';
@@ -98,6 +98,9 @@ export function decodeEtherType(v: PacketView, type: number, o: number): void {
     case ETHERTYPE.NSH:
       decodeNsh(v, o);
       return;
+    case ETHERTYPE.ARISTA:
+      decodeArista(v, o);
+      return;
     default:
       if (type < 0x600) {
         decodeLlc(v, o);
@@ -136,6 +139,32 @@ function decodeMacsec(v: PacketView, o: number): void {
   const shortLength = b[o + 1]! & 0x3f;
   if (shortLength !== 0 && data + shortLength < v.end) v.end = data + shortLength;
   if (v.enterInner()) decodeEtherType(v, (b[data]! << 8) | b[data + 1]!, data + 2);
+}
+
+/**
+ * Arista's vendor-specific protocol: subtype (1: a timestamp), a version word whose format nibble (bits
+ * 4-7) says how long the timestamp is (1: 64 bits, 2: 48 bits), the timestamp, then the frame's own
+ * EtherType. Any other subtype or format is not understood: undecoded.
+ */
+function decodeArista(v: PacketView, o: number): void {
+  const b = v.bytes;
+  v.pushLayer(LAYER.ARISTA, o);
+  if (v.end - o < 4) {
+    v.truncated = true;
+    return;
+  }
+  const subtype = (b[o]! << 8) | b[o + 1]!;
+  const format = (b[o + 3]! >> 4) & 0x0f;
+  if (subtype !== 1 || (format !== 1 && format !== 2)) {
+    v.stopAt('ethertype', ETHERTYPE.ARISTA);
+    return;
+  }
+  const t = o + 4 + (format === 1 ? 8 : 6);
+  if (v.end - t < 2) {
+    v.truncated = true;
+    return;
+  }
+  if (v.enterInner()) decodeEtherType(v, (b[t]! << 8) | b[t + 1]!, t + 2);
 }
 
 /**

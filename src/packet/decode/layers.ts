@@ -41,6 +41,7 @@ export const LAYER = {
   DSA_TAG: 33, // a switch's tag: Marvell DSA/EDSA, Broadcom
   NSH: 34,
   MACSEC: 35,
+  ARISTA: 36,
 } as const;
 
 /** Text names of LAYER values, by number ("" for 0). */
