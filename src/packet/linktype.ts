@@ -6,22 +6,32 @@
 export const LINKTYPE = {
   NULL: 0, // BSD loopback: 4-byte address family in the writer's byte order
   EN10MB: 1, // Ethernet
+  SLIP: 8, // 16-byte header (direction, compressed-header bytes), then the uncompressed IP packet
   PPP: 9, // PPP in HDLC-like framing (address/control bytes optional), then a 2-byte protocol
   RAW_12: 12, // raw IP, as some platforms' DLT_RAW wrote it
   PPP_SERIAL: 50, // PPP in HDLC framing (RFC 1662)
   RAW: 101, // raw IPv4 or IPv6, version from the first nibble
   C_HDLC: 104, // Cisco HDLC: address, control, 2-byte EtherType
   IEEE802_11: 105,
+  FRELAY: 107, // Frame Relay: Q.922 address, then NLPID (RFC 2427) or a Cisco-style EtherType
   LOOP: 108, // OpenBSD loopback: 4-byte address family, big-endian
   LINUX_SLL: 113, // Linux "cooked" capture v1, 16-byte header
   IEEE802_11_RADIO: 127, // radiotap header, then 802.11
+  JUNIPER_ETHER: 178, // Juniper's "MGC" header (flags, optional extension TLVs), then Ethernet
+  MFR: 182, // FRF.16 multilink Frame Relay: 2-byte fragment header, then Frame Relay
+  IPNET: 226, // Solaris ipnet: 24-byte header whose address family says IPv4 or IPv6
   IPV4: 228,
   IPV6: 229,
   NFLOG: 239, // Linux netfilter log: 4-byte header, then TLVs, one of them the packet
+  IPOIB: 242, // IP over InfiniBand: 40-byte address pseudo-header, then RFC 4391's EtherType + reserved
   LINUX_SLL2: 276, // Linux "cooked" capture v2, 20-byte header
+  DSA_TAG_BRCM: 281, // Ethernet with a 4-byte Broadcom switch tag after the MAC addresses
+  DSA_TAG_BRCM_PREPEND: 282, // a 4-byte Broadcom switch tag, then Ethernet
+  DSA_TAG_DSA: 284, // Ethernet with a 4-byte Marvell DSA tag after the MAC addresses
+  DSA_TAG_EDSA: 285, // Ethernet with an 8-byte Marvell EDSA tag (EtherType, 2 reserved, DSA tag)
 } as const;
 
-/** libpcap's name of each link type it knows (libpcap 1.10), by number. */
+/** libpcap's name of each link type it knows (libpcap 1.10), by number, and the registry's USER0..15. */
 const NAMES: Record<number, string> = {
   0: 'NULL',
   1: 'EN10MB',
@@ -71,6 +81,24 @@ const NAMES: Record<number, string> = {
   142: 'SCCP',
   143: 'DOCSIS',
   144: 'LINUX_IRDA',
+  // 147-162: the registry's private-use range (LINKTYPE_USER0..15); libpcap has no name for them,
+  // Wireshark calls them "USER 0".."USER 15"
+  147: 'USER0',
+  148: 'USER1',
+  149: 'USER2',
+  150: 'USER3',
+  151: 'USER4',
+  152: 'USER5',
+  153: 'USER6',
+  154: 'USER7',
+  155: 'USER8',
+  156: 'USER9',
+  157: 'USER10',
+  158: 'USER11',
+  159: 'USER12',
+  160: 'USER13',
+  161: 'USER14',
+  162: 'USER15',
   163: 'IEEE802_11_RADIO_AVS',
   164: 'JUNIPER_MONITOR',
   165: 'BACNET_MS_TP',

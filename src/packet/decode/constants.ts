@@ -17,7 +17,67 @@ export const ETHERTYPE = {
   ERSPAN_III: 0x22eb,
   PPP: 0x880b, // PPP in GRE (PPTP)
   WCCP: 0x883e, // WCCP redirect in GRE: 4-byte header, then IPv4
+  MACSEC: 0x88e5, // 802.1AE: SecTAG, then (when neither encrypted nor changed) the frame's own EtherType
+  NSH: 0x894f, // network service header (RFC 8300): its length in 4-byte words, then its next protocol
+  ARISTA: 0xd28b, // Arista's vendor-specific header (a switch's timestamp), then the frame's own EtherType
 } as const;
+
+/**
+ * EtherTypes whose frames carry no IP packet: control and link protocols, decoded as what they are (not
+ * IP, like ARP) rather than counted as frames no decoder knows. An EtherType outside this list that no
+ * decoder follows stays `undecoded` — it may hide IP.
+ */
+export function isNonIpEtherType(type: number): boolean {
+  // DECnet's family: MOP dump/load and console, routing, LAT, diagnostics, customer use, LAVC
+  if (type >= 0x6000 && type <= 0x6007) return true;
+  switch (type) {
+    case 0x0842: // Wake-on-LAN
+    case 0x2000: // CDP, as Cisco HDLC carries it (its SNAP protocol id used as a protocol type)
+    case 0x8035: // RARP
+    case 0x809b: // AppleTalk (EtherTalk)
+    case 0x80f3: // AppleTalk ARP
+    case 0x8137: // IPX
+    case 0x8808: // Ethernet flow control (PAUSE)
+    case 0x8809: // slow protocols: LACP, marker, OAM
+    case 0x886f: // Microsoft network load balancing heartbeat
+    case 0x888e: // EAPOL (802.1X, and MACsec's key agreement)
+    case 0x88a2: // ATA over Ethernet
+    case 0x88ca: // TIPC
+    case 0x88cc: // LLDP
+    case 0x88f7: // PTP (IEEE 1588)
+    case 0x8902: // CFM / Y.1731 OAM
+    case 0x9000: // configuration test protocol (loopback)
+    case 0xfefe: // OSI (IS-IS, ES-IS, CLNP), as Cisco HDLC carries it
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** SNAP's OUI under which the protocol id is Cisco's own (not an EtherType). */
+export const OUI_CISCO = 0x00000c;
+
+/**
+ * Cisco's SNAP protocol ids (OUI 00-00-0C) that carry no IP: CDP, CGMP, VTP, DTP, PAgP, UDLD, PVST+,
+ * and the other switch-to-switch protocols.
+ */
+export function isCiscoNonIpPid(pid: number): boolean {
+  switch (pid) {
+    case 0x0102: // DRiP
+    case 0x0104: // PAgP
+    case 0x0105: // MLS hello
+    case 0x010b: // PVST+
+    case 0x0111: // UDLD
+    case 0x2000: // CDP
+    case 0x2001: // CGMP
+    case 0x2003: // VTP
+    case 0x2004: // DTP
+    case 0x200a: // STP UplinkFast
+      return true;
+    default:
+      return false;
+  }
+}
 
 /** PPP protocol numbers (RFC 1661 and the IANA PPP DLL registry) that carry a packet bpfkit decodes. */
 export const PPP_PROTO = {
@@ -25,6 +85,15 @@ export const PPP_PROTO = {
   IPV6: 0x0057,
   MPLS: 0x0281,
 } as const;
+
+/**
+ * PPP protocols from 0x8000 up are control protocols (RFC 1661 section 2: 8xxx network control, such
+ * as IPCP 0x8021 and IPV6CP 0x8057; cxxx link control, such as LCP 0xc021, PAP 0xc023, CHAP 0xc223):
+ * they carry no packet of their own.
+ */
+export function isPppControl(proto: number): boolean {
+  return proto >= 0x8000;
+}
 
 /** UDP ports that carry a tunnel PacketView decodes through (IANA). */
 export const TUNNEL_PORT = {

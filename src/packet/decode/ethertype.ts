@@ -1,10 +1,11 @@
 /**
  * What follows an EtherType: VLAN tags (802.1Q, 802.1ad and the pre-standard 0x9100/0x9200, any number
  * of them), 802.1ah provider backbone (a customer frame inside), MPLS label stacks, PPPoE sessions and
- * PPP, LLC/SNAP, then IPv4, IPv6 or ARP. Every nested packet goes through `enterInner`, which bounds the
- * nesting depth.
+ * PPP, LLC/SNAP, MACsec without encryption, NSH, Arista's timestamp header, then IPv4, IPv6 or ARP. Every
+ * nested packet goes through `enterInner`, which bounds the nesting depth. EtherTypes known to carry no IP
+ * (LLDP, RARP, ...) end the walk as what they are; any other unknown one is recorded as `undecoded`.
  */
-import { ETHERTYPE, PPP_PROTO } from './constants.js';
+import { ETHERTYPE, OUI_CISCO, PPP_PROTO, isCiscoNonIpPid, isNonIpEtherType, isPppControl } from './constants.js';
 import { decodeArp } from './arp.js';
 import { decodeIPv4, decodeIPv6 } from './ip.js';
 import { LAYER } from './layers.js';
@@ -91,26 +92,139 @@ export function decodeEtherType(v: PacketView, type: number, o: number): void {
     case ETHERTYPE.TEB:
       if (v.enterInner()) decodeEthernet(v, o);
       return;
+    case ETHERTYPE.MACSEC:
+      decodeMacsec(v, o);
+      return;
+    case ETHERTYPE.NSH:
+      decodeNsh(v, o);
+      return;
+    case ETHERTYPE.ARISTA:
+      decodeArista(v, o);
+      return;
     default:
       if (type < 0x600) {
         decodeLlc(v, o);
         return;
       }
-      if (type !== ETHERTYPE.PPPOE_DISCOVERY) v.stopAt('ethertype', type);
+      if (type !== ETHERTYPE.PPPOE_DISCOVERY && !isNonIpEtherType(type)) v.stopAt('ethertype', type);
   }
 }
 
 /**
- * 802.3 with an LLC header: only SNAP (AA AA 03, then an OUI and an EtherType) leads anywhere bpfkit
- * decodes (spanning tree, CDP and friends end here, decoded as what they are: not IP).
+ * 802.1AE MACsec: the SecTAG (TCI/AN, short length, packet number, and the 8-byte SCI when the SC bit
+ * says so), then the protected frame's own EtherType — readable only when neither E (encrypted) nor C
+ * (changed text) is set. A short length (1-47) bounds the secure data; the ICV after it is not data.
+ */
+function decodeMacsec(v: PacketView, o: number): void {
+  const b = v.bytes;
+  v.pushLayer(LAYER.MACSEC, o);
+  if (v.end - o < 6) {
+    v.truncated = true;
+    return;
+  }
+  const tci = b[o]!;
+  if (tci & 0x80) {
+    v.malformed = true; // version bit: only version 0 exists
+    return;
+  }
+  if (tci & 0x0c) {
+    v.stopAt('ethertype', ETHERTYPE.MACSEC); // undecodedName words it "MACsec encrypted"
+    return;
+  }
+  const data = o + (tci & 0x20 ? 14 : 6);
+  if (v.end - data < 2) {
+    v.truncated = true;
+    return;
+  }
+  const shortLength = b[o + 1]! & 0x3f;
+  if (shortLength !== 0 && data + shortLength < v.end) v.end = data + shortLength;
+  if (v.enterInner()) decodeEtherType(v, (b[data]! << 8) | b[data + 1]!, data + 2);
+}
+
+/**
+ * Arista's vendor-specific protocol: subtype (1: a timestamp), a version word whose format nibble (bits
+ * 4-7) says how long the timestamp is (1: 64 bits, 2: 48 bits), the timestamp, then the frame's own
+ * EtherType. Any other subtype or format is not understood: undecoded.
+ */
+function decodeArista(v: PacketView, o: number): void {
+  const b = v.bytes;
+  v.pushLayer(LAYER.ARISTA, o);
+  if (v.end - o < 4) {
+    v.truncated = true;
+    return;
+  }
+  const subtype = (b[o]! << 8) | b[o + 1]!;
+  const format = (b[o + 3]! >> 4) & 0x0f;
+  if (subtype !== 1 || (format !== 1 && format !== 2)) {
+    v.stopAt('ethertype', ETHERTYPE.ARISTA);
+    return;
+  }
+  const t = o + 4 + (format === 1 ? 8 : 6);
+  if (v.end - t < 2) {
+    v.truncated = true;
+    return;
+  }
+  if (v.enterInner()) decodeEtherType(v, (b[t]! << 8) | b[t + 1]!, t + 2);
+}
+
+/**
+ * NSH (RFC 8300): base header (version, flags, TTL, length in 4-byte words, MD type, next protocol),
+ * service path header and context headers, `length` words in all; then IPv4 (1), IPv6 (2), Ethernet (3),
+ * NSH (4) or MPLS (5).
+ */
+function decodeNsh(v: PacketView, o: number): void {
+  const b = v.bytes;
+  v.pushLayer(LAYER.NSH, o);
+  if (v.end - o < 8) {
+    v.truncated = true;
+    return;
+  }
+  const words = b[o + 1]! & 0x3f;
+  if (b[o]! >> 6 !== 0 || words < 2) {
+    v.malformed = true; // version 0 only; the base and service path headers alone are 2 words
+    return;
+  }
+  const inner = o + 4 * words;
+  if (inner > v.end) {
+    v.truncated = true;
+    return;
+  }
+  const next = b[o + 3]!;
+  if (next < 1 || next > 5) {
+    v.stopAt('ethertype', ETHERTYPE.NSH);
+    return;
+  }
+  if (!v.enterInner()) return;
+  if (next === 1) decodeIPv4(v, inner);
+  else if (next === 2) decodeIPv6(v, inner);
+  else if (next === 3) decodeEthernet(v, inner);
+  else if (next === 4) decodeNsh(v, inner);
+  else decodeMpls(v, inner);
+}
+
+/**
+ * 802.3 with an LLC header: only SNAP (AA AA 03, then an OUI and a protocol id) leads anywhere bpfkit
+ * decodes (spanning tree ends here, decoded as what it is: not IP).
  */
 function decodeLlc(v: PacketView, o: number): void {
   const b = v.bytes;
   if (v.end - o < 8 || b[o] !== 0xaa || b[o + 1] !== 0xaa || b[o + 2] !== 0x03) return;
   v.pushLayer(LAYER.LLC_SNAP, o);
-  const type = (b[o + 6]! << 8) | b[o + 7]!;
+  decodeSnap(v, o + 3);
+}
+
+/**
+ * A SNAP header's OUI and protocol id at `o`, then what the id names: an EtherType, except under Cisco's
+ * OUI, whose ids CDP, VTP, DTP, ... carry no IP (decoded as such); Cisco ids bpfkit does not know, like
+ * unknown EtherTypes, stay `undecoded`.
+ */
+export function decodeSnap(v: PacketView, o: number): void {
+  const b = v.bytes;
+  const oui = (b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!;
+  const pid = (b[o + 3]! << 8) | b[o + 4]!;
+  if (oui === OUI_CISCO && isCiscoNonIpPid(pid)) return;
   // (a SNAP header naming another length would send us back here: it names nothing)
-  if (type >= 0x600) decodeEtherType(v, type, o + 8);
+  if (pid >= 0x600) decodeEtherType(v, pid, o + 5);
 }
 
 /**
@@ -172,5 +286,5 @@ export function decodePpp(v: PacketView, o: number, hdlc: boolean): void {
   if (proto === PPP_PROTO.IPV4) decodeIPv4(v, o);
   else if (proto === PPP_PROTO.IPV6) decodeIPv6(v, o);
   else if (proto === PPP_PROTO.MPLS) decodeMpls(v, o);
-  else v.stopAt('ppp', proto);
+  else if (!isPppControl(proto)) v.stopAt('ppp', proto);
 }

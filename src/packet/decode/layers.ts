@@ -32,6 +32,16 @@ export const LAYER = {
   TEREDO: 24,
   AYIYA: 25,
   ARUBA: 26,
+  SLIP: 27,
+  FRELAY: 28,
+  MFR: 29,
+  IPOIB: 30,
+  IPNET: 31,
+  JUNIPER: 32,
+  DSA_TAG: 33, // a switch's tag: Marvell DSA/EDSA, Broadcom
+  NSH: 34,
+  MACSEC: 35,
+  ARISTA: 36,
 } as const;
 
 /** Text names of LAYER values, by number ("" for 0). */

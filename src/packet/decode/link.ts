@@ -1,16 +1,23 @@
 /**
  * Link-layer heads, by the capture's link type: Ethernet, Linux cooked v1/v2, BSD NULL/LOOP, raw IP,
- * PPP, Cisco HDLC, NFLOG, 802.11 (with or without radiotap). Each finds where the network layer starts
+ * PPP, Cisco HDLC, NFLOG, 802.11 (with or without radiotap), SLIP, Frame Relay and multilink Frame Relay
+ * (frame-relay.ts), IP over InfiniBand, Solaris ipnet, Juniper Ethernet and switch-tagged Ethernet
+ * (vendor-link.ts). Each finds where the network layer starts
  * and hands over to the EtherType / PPP / IP decoders. A link type with no decoder is recorded
  * (`undecoded = 'linktype'`) so that a caller can say so instead of reporting nothing.
  */
 import { LINKTYPE } from '../linktype.js';
 import { AF_INET } from './constants.js';
 import { decodeEtherType, decodeEthernet, decodePpp } from './ethertype.js';
+import { decodeFrameRelay, decodeMfr } from './frame-relay.js';
 import { decodeIPv4, decodeIPv6 } from './ip.js';
 import { LAYER } from './layers.js';
+import { decodeJuniperEther, decodeSwitchTagged } from './vendor-link.js';
 import { decodeRadiotap, decodeWlan } from './wlan.js';
 import type { PacketView } from './packet-view.js';
+
+/** Solaris's AF_INET6, as ipnet headers carry it. */
+const IPNET_AF_INET6 = 26;
 
 /** NFLOG's TLV carrying the packet (NFULA_PAYLOAD). */
 const NFULA_PAYLOAD = 9;
@@ -93,6 +100,53 @@ export function decodeLink(v: PacketView): void {
       return;
     case LINKTYPE.IEEE802_11_RADIO:
       decodeRadiotap(v, s);
+      return;
+    case LINKTYPE.SLIP:
+      // direction, then the CSLIP header as it was on the line (14 bytes of it); the packet follows whole
+      v.pushLayer(LAYER.SLIP, s);
+      if (avail < 16) {
+        v.truncated = true;
+        return;
+      }
+      decodeRawIp(v, s + 16);
+      return;
+    case LINKTYPE.FRELAY:
+      decodeFrameRelay(v, s);
+      return;
+    case LINKTYPE.MFR:
+      decodeMfr(v, s);
+      return;
+    case LINKTYPE.IPOIB:
+      // a 40-byte pseudo-header (addresses: the GRH's, then the destination QPN and GID), then RFC 4391's
+      // 4 bytes: EtherType and a reserved 16 bits
+      v.pushLayer(LAYER.IPOIB, s);
+      if (avail < 44) {
+        v.truncated = true;
+        return;
+      }
+      decodeEtherType(v, (b[s + 40]! << 8) | b[s + 41]!, s + 44);
+      return;
+    case LINKTYPE.IPNET: {
+      // version, address family (Solaris: 2 IPv4, 26 IPv6), hook, length, interface and zone ids
+      v.pushLayer(LAYER.IPNET, s);
+      if (avail < 24) {
+        v.truncated = true;
+        return;
+      }
+      const family = b[s + 1]!;
+      if (family === AF_INET) decodeIPv4(v, s + 24);
+      else if (family === IPNET_AF_INET6) decodeIPv6(v, s + 24);
+      else decodeRawIp(v, s + 24);
+      return;
+    }
+    case LINKTYPE.JUNIPER_ETHER:
+      decodeJuniperEther(v, s);
+      return;
+    case LINKTYPE.DSA_TAG_BRCM:
+    case LINKTYPE.DSA_TAG_BRCM_PREPEND:
+    case LINKTYPE.DSA_TAG_DSA:
+    case LINKTYPE.DSA_TAG_EDSA:
+      decodeSwitchTagged(v, s);
       return;
     default:
       v.stopAt('linktype', v.linktype);

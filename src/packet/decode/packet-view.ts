@@ -60,9 +60,10 @@ export class PacketView {
   /**
    * Where decoding stopped for want of a decoder: '' (it did not), 'linktype' (the capture's link type),
    * 'ethertype', 'ppp' (a PPP protocol), 'gre' (a GRE protocol), '802.11' (encrypted or not a data frame),
-   * with the number that was not understood in `undecodedType`.
+   * 'nlpid' (Frame Relay's network layer protocol id), with the number that was not understood in
+   * `undecodedType`.
    */
-  undecoded: '' | 'linktype' | 'ethertype' | 'ppp' | 'gre' | '802.11' = '';
+  undecoded: '' | 'linktype' | 'ethertype' | 'ppp' | 'gre' | '802.11' | 'nlpid' = '';
   undecodedType = -1;
 
   // ---- link layer
@@ -290,7 +291,10 @@ export class PacketView {
       case 'linktype':
         return `link type ${linktypeName(t)}`;
       case 'ethertype':
-        return `EtherType ${hex(t)}`;
+        // (MACsec stops only where its E or C bit hides the frame)
+        return t === 0x88e5 ? 'MACsec encrypted frames' : `EtherType ${hex(t)}`;
+      case 'nlpid':
+        return `Frame Relay NLPID 0x${t.toString(16).padStart(2, '0')}`;
       case 'ppp':
         return `PPP protocol ${hex(t)}`;
       case 'gre':
