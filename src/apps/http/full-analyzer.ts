@@ -187,7 +187,7 @@ class HttpFlow extends TcpFlow {
 const HTTP_SLASH = [72, 84, 84, 80, 47];
 /** Zero as a double for a capture-time field (a small integer first: V8 reshapes the field at the first packet). */
 const NO_TIME = -0;
-const UNDECODED_KINDS: PacketView['undecoded'][] = ['', 'linktype', 'ethertype', 'ppp', 'gre', '802.11'];
+const UNDECODED_KINDS: PacketView['undecoded'][] = ['', 'linktype', 'ethertype', 'ppp', 'gre', '802.11', 'nlpid'];
 
 /** Every HTTP/1.x request in a stream of frames (see the file comment). */
 export class FullAnalyzer {
