@@ -86,24 +86,33 @@ test('a cut that leaves no target (method only) reports nothing for that request
   );
 });
 
-/** An Ethernet + IPv4 ICMP echo request carrying `size` bytes of data (checksums left 0: not checked). */
-function icmpEcho(size: number): Uint8Array {
+/**
+ * An Ethernet + IPv4 frame of protocol `proto` with an 8-byte header (an ICMP echo request, or a UDP
+ * datagram to port 53) and `size` bytes of data (checksums left 0: not checked).
+ */
+function ipFrame(proto: 1 | 17, size: number): Uint8Array {
   const f = new Uint8Array(14 + 20 + 8 + size);
   f.set([0x08, 0x00], 12);
-  f.set([0x45, 0, (28 + size) >> 8, (28 + size) & 255, 0, 1, 0, 0, 64, 1, 0, 0, 10, 9, 0, 1, 10, 9, 0, 2], 14);
-  f[34] = 8; // echo request
+  f.set([0x45, 0, (28 + size) >> 8, (28 + size) & 255, 0, 1, 0, 0, 64, proto, 0, 0, 10, 9, 0, 1, 10, 9, 0, 2], 14);
+  if (proto === 1)
+    f[34] = 8; // echo request
+  else f.set([0x9c, 0x40, 0, 53, (8 + size) >> 8, (8 + size) & 255], 34);
   return f;
 }
 
 test('frames of other protocols cut short hide no request: no warning, exit 0; TCP payloads cut away: the warning, exit 1', () => {
   const pings = join(dir, 'pings.pcap');
   const w = createCaptureWriter(pings, { format: 'pcap', linktype: 1, snaplen: 64 });
-  for (let i = 0; i < 5; i++) w.write({ tsSec: 1_700_000_000 + i, tsNsec: 0, data: icmpEcho(1000) });
+  for (let i = 0; i < 5; i++) w.write({ tsSec: 1_700_000_000 + i, tsNsec: 0, data: ipFrame(i < 3 ? 1 : 17, 1000) });
   w.close();
   const quiet = cli('urls', pings);
   assert.equal(quiet.status, 0, quiet.stderr);
   assert.doesNotMatch(quiet.stderr, /warning/);
   assert.match(quiet.stderr, /5 frames cut short by the snapshot length/, 'still counted');
+  // with --udp a datagram's payload could have been a request: the two cut ones count
+  const udp = cli('urls', pings, '--udp');
+  assert.equal(udp.status, 1, udp.stderr);
+  assert.match(udp.stderr, /warning: 2 of 5 frames were cut short/);
   // every data segment cut right after its TCP header: the requests are gone, and the run says so
   const headersOnly = capture(PAYLOAD_AT);
   for (const extra of [[], ['--engine', 'none']]) {

@@ -300,7 +300,8 @@ export class FullAnalyzer {
 
   /**
    * Whether the snapshot length, which cut `frame` short, may have hidden a request: the cut fell inside
-   * a TCP or UDP header or payload, or before the decoder could tell what the frame carries. A frame of
+   * a TCP header or payload (UDP's too, with `udp`), or before the decoder could tell what the frame
+   * carries. A frame of
    * another protocol cut short (ICMP, ARP, LLDP, an Ethernet trailer) hides none. Decodes the frame
    * again: call it for cut frames only, between packets.
    */
@@ -309,7 +310,10 @@ export class FullAnalyzer {
     if (v.undecoded !== '') return true;
     if (v.ipVersion === 0) return v.truncated && v.etherType !== ETHERTYPE.ARP;
     const p = v.proto;
-    if (p === IPPROTO.TCP || p === IPPROTO.UDP || v.isFragment) return v.truncated || v.payloadCut > 0;
+    // (UDP only when HTTP over UDP is read: without --udp no datagram would give a request anyway)
+    const carrier = p === IPPROTO.TCP || (p === IPPROTO.UDP && this.opts.udp === true) || v.isFragment;
+    if (carrier) return v.truncated || v.payloadCut > 0;
+    if (p === IPPROTO.UDP) return false;
     return v.truncated && p !== IPPROTO.ICMP && p !== IPPROTO.ICMPV6;
   }
 
