@@ -121,3 +121,24 @@ test('frames of other protocols cut short hide no request: no warning, exit 0; T
     assert.match(r.stderr, /warning: 4 of \d+ frames were cut short by the capture's snapshot length/);
   }
 });
+
+test('an IP length past the end of a frame the capture did not cut is a corrupt header: nothing is skipped on its word', async () => {
+  const c = new Conversation('10.9.0.1', '10.9.0.2', 40001, 80, 7000).handshake();
+  const [first] = c.clientSays('GET /a HTTP/1.1\r\n');
+  c.clientSays('Host: h\r\n\r\n');
+  c.clientSays('GET /b HTTP/1.1\r\n\r\n');
+  c.close();
+  first![14 + 2] = 0x05; // IPv4 total length 1280+: far past the frame
+  const file = join(dir, 'bad-ip-length.pcap');
+  const w = createCaptureWriter(file, { format: 'pcap', linktype: 1 });
+  c.frames.forEach((data, i) => w.write({ tsSec: 1_700_000_000, tsNsec: i * 1000, data }));
+  w.close();
+  const { records } = await runUrls(file, 'full', 'none');
+  assert.deepEqual(
+    records.map((r) => [r.uri, r.host, r.truncated]),
+    [
+      ['/a', 'h', false],
+      ['/b', '', false],
+    ],
+  );
+});

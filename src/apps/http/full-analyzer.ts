@@ -267,6 +267,10 @@ export class FullAnalyzer {
     const ts = frame.ts;
     this.stats.packets++;
     const v = this.view.decode(frame.bytes, frame.linktype, frame.offset, frame.offset + frame.caplen);
+    // Bytes the stream skips as lost: only as many as the record says the capture left out. An IP length
+    // past the frame in a record that was not cut is a corrupt header, and skipping on its word would
+    // drop the sender's next segment as a retransmission.
+    if (v.payloadCut > frame.origLen - frame.caplen) v.payloadCut = Math.max(0, frame.origLen - frame.caplen);
     if (v.ipVersion !== 0) this.stats.ipFrames++;
     else if (v.undecoded !== '') this.countUndecoded(v);
     let tcp = v.proto === IPPROTO.TCP && v.payloadOffset >= 0 && !v.isFragment;
