@@ -276,3 +276,31 @@ test('the summary line names HTTP/2 and TLS connections only when there are some
   plain.clientSays('GET / HTTP/1.1\r\n\r\n');
   assert.doesNotMatch(summaryOf(plain.frames), /HTTP\/2|TLS/);
 });
+
+test('another protocol in HTTP syntax (RTSP, SIP over TCP) from the first line: counted, passed over, no anomalies', () => {
+  for (const [first, answer] of [
+    ['OPTIONS rtsp://10.2.2.2:8554/ RTSP/1.0\r\nCSeq: 1\r\n\r\n', 'RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n'],
+    ['INVITE sip:bob@example.org SIP/2.0\r\nVia: SIP/2.0/TCP h\r\n\r\n', 'SIP/2.0 100 Trying\r\n\r\n'],
+  ]) {
+    const c = new Conversation().handshake();
+    c.clientSays(first!);
+    c.serverSays(answer!);
+    c.clientSays('DESCRIBE rtsp://10.2.2.2:8554/ RTSP/1.0\r\nCSeq: 2\r\n\r\n', 'GET /not-http HTTP/1.1\r\n\r\n');
+    c.serverSays('$\x00\x00\x10binary interleaved\r\n');
+    c.close();
+    const r = analyze(c.frames);
+    assert.deepEqual(lines(r.recs), [], first);
+    assert.equal(r.a.stats.otherConnections, 1, first);
+    assert.equal(r.a.stats.anomalies, 0, first);
+    assert.equal(r.notHttp, 1, 'the filter is told it may stop sending it');
+  }
+});
+
+test('an RTSP-looking line after a request is garbage on an HTTP connection, not a switch', () => {
+  const c = new Conversation().handshake();
+  c.clientSays('GET /a HTTP/1.1\r\n\r\n', 'OPTIONS rtsp://x/ RTSP/1.0\r\n', 'GET /b HTTP/1.1\r\n\r\n');
+  c.close();
+  const r = analyze(c.frames);
+  assert.deepEqual(lines(r.recs), ['GET /a HTTP/1.1', 'GET /b HTTP/1.1']);
+  assert.equal(r.a.stats.otherConnections, 0);
+});

@@ -130,6 +130,8 @@ export interface FullStats extends FlowTableStats {
   h2Connections: number;
   /** connections that opened with a TLS handshake record: encrypted, not decoded */
   tlsConnections: number;
+  /** connections whose first request line was another protocol's in HTTP's syntax (RTSP, SIP): not decoded */
+  otherConnections: number;
 }
 
 /**
@@ -176,10 +178,11 @@ class HttpFlow extends TcpFlow {
   /** the connection goes through a SOCKS proxy: its handshake and target (socks.ts) */
   socks: SocksHandshake | undefined;
   /**
-   * What the connection turned out to be from its first bytes, when that is not HTTP/1.x: 'tls' or 'h2'
-   * (prior knowledge). Both directions are then tunnel bytes, passed over; '' for the rest.
+   * What the connection turned out to be from its first bytes, when that is not HTTP/1.x: 'tls', 'h2'
+   * (prior knowledge) or 'other' (RTSP, SIP: HTTP's syntax, another protocol). Both directions are then
+   * tunnel bytes, passed over; '' for the rest.
    */
-  opaque: '' | 'tls' | 'h2' = '';
+  opaque: '' | 'tls' | 'h2' | 'other' = '';
   /** the client's first bytes so far are a strict prefix of the HTTP/2 preface: watching for the rest */
   watch: PrefaceWatch | undefined;
 }
@@ -229,6 +232,7 @@ export class FullAnalyzer {
       udpSkipped: 0,
       h2Connections: 0,
       tlsConnections: 0,
+      otherConnections: 0,
       stream: { bufferedBytes: 0, retransmitted: 0, outOfOrder: 0, gaps: 0 },
     };
     const o = this.opts;
@@ -468,19 +472,21 @@ export class FullAnalyzer {
   }
 
   /**
-   * The connection is TLS or HTTP/2: both directions become tunnel bytes (no consumer: passed over), the
-   * server's bytes held for a request that will not come are dropped (drained at the close they would be
-   * parsed), and the filter may stop sending it. The parsers have seen none of its bytes: the client's
-   * were a hello or watched (PrefaceWatch), the server's held or, mid-connection, skipped.
+   * The connection is TLS, HTTP/2 or another protocol: both directions become tunnel bytes (no consumer:
+   * passed over), the server's bytes held for a request that will not come are dropped (drained at the
+   * close they would be parsed), and the filter may stop sending it. The parsers have seen none of its
+   * bytes (the client's were a hello or watched (PrefaceWatch), the server's held or, mid-connection,
+   * skipped) but for an other protocol's first line, which the request parser refused.
    */
-  private opaqueFlow(flow: HttpFlow, kind: 'tls' | 'h2'): void {
+  private opaqueFlow(flow: HttpFlow, kind: 'tls' | 'h2' | 'other'): void {
     flow.opaque = kind;
     flow.a.consumer = undefined;
     flow.b.consumer = undefined;
     flow.held.length = 0;
     flow.heldBytes = 0;
     if (kind === 'tls') this.stats.tlsConnections++;
-    else this.stats.h2Connections++;
+    else if (kind === 'h2') this.stats.h2Connections++;
+    else this.stats.otherConnections++;
     if (!flow.notHttp) {
       flow.notHttp = true;
       this.opts.onNotHttp?.(flow.ends);
@@ -512,6 +518,7 @@ export class FullAnalyzer {
     const opts = this.opts;
     const req = new RequestParser(opts.limits, {
       request: (head: RequestHead) => this.request(flow, head),
+      otherProtocol: () => this.opaqueFlow(flow, 'other'),
     });
     const resp = new ResponseParser(opts.limits, {
       response: (head: ResponseHead) => this.response(flow, head),

@@ -157,6 +157,7 @@ export function fullSummary(
       'HTTP-over-UDP datagrams skipped (--udp reads them)': s.udpSkipped,
       'HTTP/2 connections (requests inside not decoded)': s.h2Connections,
       'TLS connections (encrypted, not decoded)': s.tlsConnections,
+      'connections of other protocols in HTTP syntax (RTSP, SIP: not decoded)': s.otherConnections,
     },
     ...undecodedWarning(c, s, reasons),
   };

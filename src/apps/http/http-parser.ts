@@ -190,6 +190,19 @@ function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: Re
 const OTHER_VERSION = /^[A-Z][A-Z0-9-]*\/\d/;
 
 /**
+ * `METHOD SP target SP NAME/x.y` with a NAME that is not HTTP: a line of RTSP, SIP or another protocol
+ * built on HTTP's syntax.
+ */
+function otherProtocolLine(b: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && b[i]! >= 65 && b[i]! <= 90) i++;
+  if (i === start || b[i] !== SP) return false;
+  const words = latin1(b, i + 1, end).split(' ');
+  const last = words[words.length - 1]!;
+  return words.length === 2 && words[0] !== '' && OTHER_VERSION.test(last) && !last.startsWith('HTTP/');
+}
+
+/**
  * What a request target can look like (RFC 9112 3.2): a path (origin-form), `*`, a URI with a scheme
  * (absolute-form), or host:port (authority-form, CONNECT's).
  */
@@ -627,6 +640,11 @@ abstract class MessageParser {
 export interface RequestSink {
   /** A request head, valid during the call only: the parser reuses the object for the next request. */
   request(head: RequestHead): void;
+  /**
+   * The stream's first line is another protocol's that borrowed HTTP's syntax (RTSP, SIP: a method, a
+   * target, and a version that is not HTTP's). The parser passes over the rest of the stream (tunnel).
+   */
+  otherProtocol?(): void;
 }
 
 /** Client-to-server direction: finds request lines, Host, and skips request bodies. */
@@ -644,6 +662,8 @@ export class RequestParser extends MessageParser {
     raw: '',
   };
   private open = false;
+  /** a request line was read on this stream (another protocol's line after it is garbage, not a switch) */
+  private seenRequest = false;
 
   constructor(
     limits: ParserLimits,
@@ -674,12 +694,18 @@ export class RequestParser extends MessageParser {
       simple = odd === 'HTTP/0.9';
     }
     this.line.reset();
+    if (!ok && !this.seenRequest && this.sink.otherProtocol && otherProtocolLine(b, start, end)) {
+      this.st = St.Tunnel;
+      this.sink.otherProtocol();
+      return;
+    }
     if (!ok) {
       this.anomalies++;
       this.skipped += end - start;
       this.st = St.Start;
       return;
     }
+    this.seenRequest = true;
     head.host = '';
     if (simple) {
       // HTTP/0.9: the line is the whole request (no headers, no body)
