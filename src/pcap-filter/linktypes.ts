@@ -6,7 +6,24 @@ import { FilterSyntaxError } from './errors.js';
 
 /** How the link layer names the network protocol, which decides what `ip`, `arp`... compile to. */
 export type LinkKind =
-  'ether' | 'raw' | 'ipv4' | 'ipv6' | 'sll' | 'sll2' | 'null' | 'loop' | 'ppp' | 'ieee80211' | 'radiotap' | 'pflog';
+  | 'ether'
+  | 'raw'
+  | 'ipv4'
+  | 'ipv6'
+  | 'sll'
+  | 'sll2'
+  | 'null'
+  | 'loop'
+  | 'ppp'
+  | 'ieee80211'
+  | 'radiotap'
+  | 'pflog'
+  | 'chdlc'
+  | 'slip'
+  | 'frelay'
+  | 'ipnet'
+  | 'atm'
+  | 'arcnet';
 
 /** One supported link type. */
 export interface LinkType {
@@ -53,6 +70,20 @@ export const LINK_TYPES: readonly LinkType[] = [
   lt('IEEE802_11_RADIO', 127, 127, 'radiotap', -1, -1, '802.11 plus radiotap header'),
   // OpenBSD pf's log: a header of variable length (its first byte, rounded up to 4) before the IP packet.
   lt('PFLOG', 117, 117, 'pflog', -1, -1, 'OpenBSD pflog'),
+  // Cisco HDLC: address, control, then an Ethernet type (libpcap's and tcpdump's type for Cisco captures).
+  lt('C_HDLC', 104, 104, 'chdlc', 2, 4, 'Cisco HDLC'),
+  // SLIP as BSD's BPF gives it: a 16-byte pseudo-header (direction first) before the IP packet.
+  lt('SLIP', 8, 8, 'slip', -1, 16, 'SLIP'),
+  // Frame Relay: Q.922 address, control 0x03, NLPID. libpcap 1.10 reads the network layer from offset 0
+  // (off_linkpl and off_nl both 0), so its IP tests read the Q.922 header: reproduced, not corrected.
+  lt('FRELAY', 107, 107, 'frelay', -1, 0, 'Frame Relay'),
+  // Solaris ipnet: version, address family, direction (htons), ... 24 bytes before the IP packet.
+  lt('IPNET', 226, 226, 'ipnet', 1, 24, 'Solaris ipnet'),
+  // RFC 1483 LLC-encapsulated ATM: the LLC/SNAP header at 0, the SNAP type at 6, the network layer at 8.
+  // DLT 11 is stored in files as LINKTYPE 100.
+  lt('ATM_RFC1483', 11, 100, 'atm', 6, 8, 'RFC 1483 LLC-encapsulated ATM'),
+  // Linux ARCNET: source, destination, 2 bytes offset, then the ARCNET protocol byte; payload at 8.
+  lt('ARCNET_LINUX', 129, 129, 'arcnet', 4, 8, 'Linux ARCNET'),
 ];
 
 /** Find a link type by tcpdump name (any case, `DLT_`/`LINKTYPE_` prefix allowed) or LINKTYPE number. */
