@@ -86,11 +86,13 @@ export const LINK_TYPES: readonly LinkType[] = [
   lt('ARCNET_LINUX', 129, 129, 'arcnet', 4, 8, 'Linux ARCNET'),
 ];
 
-/** Find a link type by tcpdump name (any case, `DLT_`/`LINKTYPE_` prefix allowed) or LINKTYPE number. */
+/** Find a link type by tcpdump name (any case, `DLT_`/`LINKTYPE_` prefix allowed) or LINKTYPE (else DLT) number. */
 export function findLinkType(nameOrNumber: string | number): LinkType {
   if (typeof nameOrNumber === 'number' || /^[0-9]+$/.test(nameOrNumber)) {
     const n = Number(nameOrNumber);
-    const found = LINK_TYPES.find((l) => l.linktype === n);
+    // libpcap's linktype_to_dlt: a number that is no LINKTYPE_ value of its own is the DLT_ value (files
+    // written with DLT 11 for RFC 1483 ATM, or DLT 12 for raw IP, as old libpcap versions wrote them).
+    const found = LINK_TYPES.find((l) => l.linktype === n) ?? LINK_TYPES.find((l) => l.dlt === n);
     if (!found) throw new FilterSyntaxError(`link type ${n} is not supported by bpfkit's filter compiler`, 0);
     return found;
   }

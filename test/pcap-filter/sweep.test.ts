@@ -23,6 +23,12 @@ const LINKTYPES = [
   'IEEE802_11',
   'IEEE802_11_RADIO',
   'PFLOG',
+  'C_HDLC',
+  'SLIP',
+  'FRELAY',
+  'IPNET',
+  'ATM_RFC1483',
+  'ARCNET_LINUX',
 ];
 
 /** tcpdump's verdict: the instruction count, or the error line without tcpdump's prefixes. */
