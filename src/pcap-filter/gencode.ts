@@ -303,6 +303,9 @@ export class Gen {
         return and(wlanDataFrame(this.link), this.llcLinktype(proto));
       case 'atm':
         return this.llcLinktype(proto);
+      case 'juniper':
+        // libpcap only checks the Juniper header's magic ("MGC", the low byte is flags), whatever the protocol.
+        return this.hdrCmp(0, BPF_W, 0x4d474300, BPF_JEQ, 0xffffff00);
       case 'chdlc':
         // An Ethernet type; OSI (the ISO NS SAP) as its SAP doubled, as Cisco HDLC carries it.
         return this.ltCmp(0, BPF_H, proto === 0xfe ? 0xfefe : proto);
@@ -458,6 +461,7 @@ export class Gen {
   private nlNosnap(): number {
     // Solaris ipnet leaves it unset (libpcap's OFFSET_NOT_SET, -1), which its never-matching OSI tests still load.
     if (this.kind === 'ipnet') return -1;
+    if (this.kind === 'juniper') return this.link.nosnap!;
     return this.kind === 'ether' ? 3 : isWlan(this.link) || this.kind === 'atm' ? this.llcDelta + 3 : 0;
   }
 
@@ -867,6 +871,8 @@ export class Gen {
     if (this.link.kind === 'pflog') return this.cmp(60, BPF_B, outbound ? 2 : 1);
     // Solaris ipnet's direction field (IPNET_OUTBOUND 1, IPNET_INBOUND 2).
     if (this.link.kind === 'ipnet') return this.cmp(2, BPF_H, outbound ? 1 : 2);
+    // Juniper's header: bit 0 of its flags byte (after the magic) set for a packet coming in.
+    if (this.link.kind === 'juniper') return this.cmp(3, BPF_B, outbound ? 0 : 1, BPF_JEQ, 1);
     // BSD SLIP's pseudo-header starts with the direction: SLIPDIR_IN 0, anything else outbound.
     if (this.link.kind === 'slip') {
       const inb = this.cmp(0, BPF_B, 0);

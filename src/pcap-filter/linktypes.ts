@@ -23,7 +23,8 @@ export type LinkKind =
   | 'frelay'
   | 'ipnet'
   | 'atm'
-  | 'arcnet';
+  | 'arcnet'
+  | 'juniper';
 
 /** One supported link type. */
 export interface LinkType {
@@ -41,6 +42,11 @@ export interface LinkType {
   offLinkpl: number;
   /** tcpdump's description, used in "no VLAN support for ..." messages. */
   description: string;
+  /**
+   * Where an LLC payload without SNAP starts, relative to the network layer (libpcap's off_nl_nosnap less
+   * off_nl), where the kind does not decide it; -1 - offLinkpl... as libpcap computes it with unset offsets.
+   */
+  nosnap?: number;
 }
 
 const lt = (
@@ -84,6 +90,25 @@ export const LINK_TYPES: readonly LinkType[] = [
   lt('ATM_RFC1483', 11, 100, 'atm', 6, 8, 'RFC 1483 LLC-encapsulated ATM'),
   // Linux ARCNET: source, destination, 2 bytes offset, then the ARCNET protocol byte; payload at 8.
   lt('ARCNET_LINUX', 129, 129, 'arcnet', 4, 8, 'Linux ARCNET'),
+  // Juniper's captures: a header starting with the magic "MGC" that libpcap checks for every protocol (no
+  // protocol field is read), the network layer at a constant offset per type, and where OSI would be.
+  ...(
+    [
+      ['JUNIPER_MLPPP', 130, 4, -1, 'Juniper Multi-Link PPP'],
+      ['JUNIPER_MLFR', 131, 4, -1, 'Juniper Multi-Link Frame Relay'],
+      ['JUNIPER_GGSN', 133, 12, -1, 'Juniper GGSN PIC'],
+      ['JUNIPER_MFR', 134, 4, -1, 'Juniper FRF.16 Frame Relay'],
+      ['JUNIPER_ATM2', 135, 8, 10, 'Juniper ATM2 PIC'],
+      ['JUNIPER_ATM1', 137, 4, 10, 'Juniper ATM1 PIC'],
+      ['JUNIPER_MONITOR', 164, 12, -1, 'Juniper Passive Monitor PIC'],
+      ['JUNIPER_PPPOE', 167, 32, 3, 'Juniper PPPoE'],
+      ['JUNIPER_PPPOE_ATM', 168, 6, -1, 'Juniper PPPoE/ATM'],
+      ['JUNIPER_ETHER', 178, 32, 3, 'Juniper Ethernet'],
+      ['JUNIPER_PPP', 179, 4, -1, 'Juniper PPP'],
+      ['JUNIPER_FRELAY', 180, 4, -1, 'Juniper Frame Relay'],
+      ['JUNIPER_CHDLC', 181, 4, -1, 'Juniper C-HDLC'],
+    ] as const
+  ).map(([name, n, nl, nosnap, desc]) => ({ ...lt(name, n, n, 'juniper', -1, nl, desc), nosnap })),
 ];
 
 /** Find a link type by tcpdump name (any case, `DLT_`/`LINKTYPE_` prefix allowed) or LINKTYPE (else DLT) number. */

@@ -1,6 +1,6 @@
 /**
  * The link types added after the first ones (Cisco HDLC, SLIP, Frame Relay, Solaris ipnet, RFC 1483 ATM, Linux
- * ARCNET): for each expression below, bpfkit's optimized program must be libpcap 1.10's instruction for
+ * ARCNET, Juniper's): for each expression below, bpfkit's optimized program must be libpcap 1.10's instruction for
  * instruction (`tcpdump -d -y LINKTYPE`), and an expression libpcap refuses must be refused with its message.
  */
 import { test } from 'node:test';
@@ -10,7 +10,27 @@ import { compileFilter, findLinkType } from '../../src/pcap-filter/index.js';
 import { formatImage } from '../../src/cbpf/index.js';
 import { needs } from '../support/env.js';
 
-const LINKTYPES = ['C_HDLC', 'SLIP', 'FRELAY', 'IPNET', 'ATM_RFC1483', 'ARCNET_LINUX'];
+const LINKTYPES = [
+  'C_HDLC',
+  'SLIP',
+  'FRELAY',
+  'IPNET',
+  'ATM_RFC1483',
+  'ARCNET_LINUX',
+  'JUNIPER_MLPPP',
+  'JUNIPER_MLFR',
+  'JUNIPER_GGSN',
+  'JUNIPER_MFR',
+  'JUNIPER_ATM2',
+  'JUNIPER_ATM1',
+  'JUNIPER_MONITOR',
+  'JUNIPER_PPPOE',
+  'JUNIPER_PPPOE_ATM',
+  'JUNIPER_ETHER',
+  'JUNIPER_PPP',
+  'JUNIPER_FRELAY',
+  'JUNIPER_CHDLC',
+];
 
 const EXPRS = [
   'ip',

@@ -29,6 +29,8 @@ const LINKTYPES = [
   'IPNET',
   'ATM_RFC1483',
   'ARCNET_LINUX',
+  'JUNIPER_ETHER',
+  'JUNIPER_ATM1',
 ];
 
 /** tcpdump's verdict: the instruction count, or the error line without tcpdump's prefixes. */
