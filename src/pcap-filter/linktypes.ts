@@ -44,7 +44,7 @@ export interface LinkType {
   description: string;
   /**
    * Where an LLC payload without SNAP starts, relative to the network layer (libpcap's off_nl_nosnap less
-   * off_nl), where the kind does not decide it; -1 - offLinkpl... as libpcap computes it with unset offsets.
+   * off_nl), for the kinds that take it from here (Juniper's): -1 where libpcap leaves it unset.
    */
   nosnap?: number;
 }
