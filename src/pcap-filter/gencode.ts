@@ -181,6 +181,8 @@ export class Gen {
       this.llcDelta = -8;
       if (link.kind === 'radiotap') this.hdrReg = WLAN_HDR_REG;
     }
+    // RFC 1483 ATM: the LLC header starts 8 bytes before the network layer, as on 802.11 but at a constant offset.
+    if (link.kind === 'atm') this.llcDelta = -8;
     this.netmask = netmask >>> 0;
   }
 
@@ -299,6 +301,49 @@ export class Gen {
       case 'ieee80211':
       case 'radiotap':
         return and(wlanDataFrame(this.link), this.llcLinktype(proto));
+      case 'atm':
+        return this.llcLinktype(proto);
+      case 'juniper':
+        // libpcap only checks the Juniper header's magic ("MGC", the low byte is flags), whatever the protocol.
+        return this.hdrCmp(0, BPF_W, 0x4d474300, BPF_JEQ, 0xffffff00);
+      case 'chdlc':
+        // An Ethernet type; OSI (the ISO NS SAP) as its SAP doubled, as Cisco HDLC carries it.
+        return this.ltCmp(0, BPF_H, proto === 0xfe ? 0xfefe : proto);
+      case 'slip':
+        // No protocol field: the IP version nibble, as on raw IP, read by libpcap 1.10 at offset 0 (in the
+        // pseudo-header, not the IP header 16 bytes on): reproduced, since verdicts must be libpcap's.
+        if (proto === ETHERTYPE.ip) return this.hdrCmp(0, BPF_B, 0x40, BPF_JEQ, 0xf0);
+        if (proto === ETHERTYPE.ip6) return this.hdrCmp(0, BPF_B, 0x60, BPF_JEQ, 0xf0);
+        return never();
+      case 'frelay':
+        // Q.933's control byte 0x03 and the NLPID (IP 0xcc, IPv6 0x8e; OSI's CLNP, ES-IS, IS-IS in that order).
+        if (proto === ETHERTYPE.ip) return this.hdrCmp(2, BPF_H, 0x03cc);
+        if (proto === ETHERTYPE.ip6) return this.hdrCmp(2, BPF_H, 0x038e);
+        if (proto === 0xfe) {
+          const isis = or(this.hdrCmp(2, BPF_H, 0x0300 | ISO.esis!), this.hdrCmp(2, BPF_H, 0x0300 | ISO.isis!));
+          return or(this.hdrCmp(2, BPF_H, 0x0300 | ISO.clnp!), isis);
+        }
+        return never();
+      case 'ipnet':
+        // The ipnet header's address family (IPH_AF_INET 2, IPH_AF_INET6 26).
+        if (proto === ETHERTYPE.ip) return this.ltCmp(0, BPF_B, 2);
+        if (proto === ETHERTYPE.ip6) return this.ltCmp(0, BPF_B, 26);
+        return never();
+      case 'arcnet': {
+        // ARCNET protocol IDs, the RFC 1201 one tested before the RFC 1051 ("old") one where both exist.
+        const ids: Record<number, number[]> = {
+          [ETHERTYPE.ip]: [0xd4, 0xf0],
+          [ETHERTYPE.ip6]: [0xc4],
+          [ETHERTYPE.arp]: [0xd5, 0xf1],
+          [ETHERTYPE.rarp]: [0xd6],
+          [ETHERTYPE.atalk]: [0xdd],
+        };
+        const want = ids[proto];
+        if (!want) return never();
+        const [first, old] = want;
+        const f = this.ltCmp(0, BPF_B, first!);
+        return old === undefined ? f : or(f, this.ltCmp(0, BPF_B, old));
+      }
     }
   }
 
@@ -376,8 +421,11 @@ export class Gen {
         return and(this.linktype(ETHERTYPE.ip6), or(direct, viaFrag));
       }
       case 'iso':
-        // The OSI protocol byte follows the 3-byte LLC header on Ethernet (libpcap's off_nl_nosnap).
-        return and(this.linktype(0xfe), this.nl(this.nlNosnap(), BPF_B, v));
+        // Frame Relay names the OSI protocol in its NLPID, with no other check.
+        if (this.kind === 'frelay') return this.hdrCmp(2, BPF_H, 0x0300 | v);
+        // The OSI protocol byte follows the 3-byte LLC header on Ethernet (libpcap's off_nl_nosnap); Cisco
+        // HDLC has one byte (the NLPID) before it, counted here but not in the IS-IS offsets below.
+        return and(this.linktype(0xfe), this.nl(this.nlNosnap() + (this.kind === 'chdlc' ? 1 : 0), BPF_B, v));
       case 'isis':
         // The IS-IS PDU type, 4 bytes into the IS-IS header.
         return and(this.proto(ISO.isis!, 'iso', 'default'), this.nl(this.nlNosnap() + 4, BPF_B, v));
@@ -411,7 +459,10 @@ export class Gen {
 
   /** Where an LLC payload without SNAP starts in the network layer (libpcap's off_nl_nosnap): past DSAP, SSAP, control on Ethernet. */
   private nlNosnap(): number {
-    return this.kind === 'ether' ? 3 : isWlan(this.link) ? this.llcDelta + 3 : 0;
+    // Solaris ipnet leaves it unset (libpcap's OFFSET_NOT_SET, -1), which its never-matching OSI tests still load.
+    if (this.kind === 'ipnet') return -1;
+    if (this.kind === 'juniper') return this.link.nosnap!;
+    return this.kind === 'ether' ? 3 : isWlan(this.link) || this.kind === 'atm' ? this.llcDelta + 3 : 0;
   }
 
   /** Whether the network layer sits at an offset only known per packet (libpcap's off_linkpl.is_variable). */
@@ -749,6 +800,7 @@ export class Gen {
   broadcast(proto: Proto): Frag {
     if (proto === 'default' || proto === 'link') {
       if (isWlan(this.link)) return wlanBroadcast(this.link);
+      if (this.kind === 'arcnet') return this.arcnetBroadcast();
       if (this.kind !== 'ether') throw new FilterSyntaxError('not a broadcast link', 0);
       return this.encapLlCheck(this.bcmp(0, new Uint8Array([255, 255, 255, 255, 255, 255])));
     }
@@ -761,10 +813,16 @@ export class Gen {
     throw new FilterSyntaxError('only link-layer/IP broadcast filters supported', 0);
   }
 
+  /** ARCNET's broadcast (and, for libpcap, multicast) test: destination station 0, the header's second byte. */
+  private arcnetBroadcast(): Frag {
+    return this.hdrCmp(1, BPF_B, 0);
+  }
+
   /** `[ether|ip|ip6] multicast`. */
   multicast(proto: Proto): Frag {
     if (proto === 'default' || proto === 'link') {
       if (isWlan(this.link)) return wlanMulticast(this.link);
+      if (this.kind === 'arcnet') return this.arcnetBroadcast();
       if (this.kind !== 'ether') {
         throw new FilterSyntaxError(
           'link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel',
@@ -811,6 +869,15 @@ export class Gen {
     let f: Frag;
     // pf's log header says which way the packet went: its dir byte (offset 60) is PF_IN 1 or PF_OUT 2.
     if (this.link.kind === 'pflog') return this.cmp(60, BPF_B, outbound ? 2 : 1);
+    // Solaris ipnet's direction field (IPNET_OUTBOUND 1, IPNET_INBOUND 2).
+    if (this.link.kind === 'ipnet') return this.cmp(2, BPF_H, outbound ? 1 : 2);
+    // Juniper's header: bit 0 of its flags byte (after the magic) set for a packet coming in.
+    if (this.link.kind === 'juniper') return this.cmp(3, BPF_B, outbound ? 0 : 1, BPF_JEQ, 1);
+    // BSD SLIP's pseudo-header starts with the direction: SLIPDIR_IN 0, anything else outbound.
+    if (this.link.kind === 'slip') {
+      const inb = this.cmp(0, BPF_B, 0);
+      return outbound ? not(inb) : inb;
+    }
     if (this.link.kind === 'sll') f = this.cmp(0, BPF_H, 4);
     else if (this.link.kind === 'sll2') f = this.cmp(10, BPF_B, 4);
     else throw unsupported(`'${outbound ? 'outbound' : 'inbound'}' on ${this.link.name} captures`);
@@ -845,7 +912,7 @@ export class Gen {
     if (this.inGeneve) throw unsupported("'mpls' after 'geneve'");
     let f: Frag;
     if (this.mplsDepth > 0) f = this.cmp(this.offLinkpl - 4 + 2, BPF_B, 0, BPF_JEQ, 0x01);
-    else if (this.kind === 'ether') f = this.linktype(ETHERTYPE.mpls);
+    else if (this.kind === 'ether' || this.kind === 'chdlc') f = this.linktype(ETHERTYPE.mpls);
     else if (this.kind === 'ppp') f = this.ltCmp(0, BPF_H, 0x0281);
     else throw new FilterSyntaxError(`no MPLS support for ${this.link.description}`, 0);
     if (label !== undefined) {

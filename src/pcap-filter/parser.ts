@@ -14,6 +14,9 @@ import { pfAction, pfField, pfIfname, pfReason, pfRuleset } from './pflog.js';
 import { ETHER_PROTO_NAMES, type NameResolver } from './names.js';
 import { wlanDir, wlanType, WLAN_DIRS, WLAN_SUBTYPES, WLAN_SUBTYPE_MASK, WLAN_TYPES, WLAN_TYPE_MASK } from './wlan.js';
 
+/** Link types whose link layer has no protocol field (libpcap's off_linktype is OFFSET_NOT_SET). */
+const NO_LINKTYPE_FIELD: ReadonlySet<string> = new Set(['raw', 'ipv4', 'ipv6', 'slip', 'frelay']);
+
 /** Deepest parenthesis nesting accepted (libpcap's parser runs out of stack near 5,000). */
 export const MAX_NESTING = 1000;
 
@@ -614,8 +617,11 @@ class Parser {
         const add = (g: Frag): void => {
           f = f ? or(f, g) : g;
         };
+        // libpcap's gen_scode: where the link type has no protocol field (off_linktype unset), a named host's
+        // IPv4 addresses are tested as `ip host` only (no ARP/RARP tests that could never match).
+        const v4proto = q.proto === 'default' && NO_LINKTYPE_FIELD.has(this.gen.link.kind) ? 'ip' : q.proto;
         if (q.proto !== 'ip6')
-          for (const a of found?.v4 ?? []) add(this.gen.host(a, 0xffffffff, q.proto, q.dir, 'host'));
+          for (const a of found?.v4 ?? []) add(this.gen.host(a, 0xffffffff, v4proto, q.dir, 'host'));
         if (!['ip', 'arp', 'rarp'].includes(q.proto)) {
           for (const a of found?.v6 ?? [])
             add(this.gen.host6(a, new Uint8Array(16).fill(0xff), q.proto, q.dir, 'host'));

@@ -323,6 +323,41 @@ export function reframe(frames: TestFrame[], link: string): number[][] {
       case 'PPP':
         out.push([0xff, 0x03, ...be16(type === 0x0800 ? 0x21 : type === 0x86dd ? 0x57 : type), ...bytes]);
         break;
+      case 'C_HDLC': // unicast or broadcast address, control 0, Ethernet type
+        out.push([out.length % 2 ? 0x8f : 0x0f, 0, ...be16(type), ...bytes]);
+        break;
+      case 'SLIP': // BSD's pseudo-header: direction (in 0, out 1), then 15 bytes of compressed-header state
+        if (af) out.push([out.length % 2, ...new Array<number>(15).fill(0x45), ...bytes]);
+        break;
+      case 'FRELAY': // Q.922 address, UI control 0x03, NLPID (IP 0xcc, IPv6 0x8e)
+        if (af) out.push([0x18, 0x41, 0x03, af === 2 ? 0xcc : 0x8e, ...bytes]);
+        break;
+      case 'IPNET': // version 1, family (2 or 26), direction (outbound 1, inbound 2), zone, ifindexes: 24 bytes
+        if (af)
+          out.push([1, af === 2 ? 2 : 26, ...be16(1 + (out.length % 2)), ...new Array<number>(20).fill(0), ...bytes]);
+        break;
+      case 'ATM_RFC1483': // LLC/SNAP with the Ethernet type
+        out.push([0xaa, 0xaa, 0x03, 0, 0, 0, ...be16(type), ...bytes]);
+        break;
+      case 'ARCNET_LINUX': {
+        // source, destination (0 broadcast), offset, protocol ID (IP new or old, ARP, RARP, IPv6), split, sequence
+        const i = out.length;
+        const ids: Record<number, number> = { 0x0800: i % 2 ? 0xf0 : 0xd4, 0x86dd: 0xc4, 0x0806: i % 2 ? 0xf1 : 0xd5 };
+        const id = ids[type] ?? (type === 0x8035 ? 0xd6 : 0);
+        if (id) out.push([1, i % 3 ? 5 : 0, 0, 0, id, 0, 0, i & 0xff, ...bytes]);
+        break;
+      }
+      case 'JUNIPER_ETHER':
+      case 'JUNIPER_ATM1': {
+        // "MGC" (spoiled on every 5th packet), flags with the direction bit, then 28 bytes to the network layer
+        // on Ethernet (extension length, pad, the Ethernet header) or none on ATM1.
+        const i = out.length;
+        const head = [0x4d, 0x47, i % 5 === 4 ? 0x44 : 0x43, i % 2];
+        const pad =
+          link === 'JUNIPER_ETHER' ? [0, 0, ...new Array<number>(12).fill(0), ...MAC_A, ...MAC_A, ...be16(type)] : [];
+        out.push([...head, ...pad, ...bytes]);
+        break;
+      }
     }
   }
   return out;

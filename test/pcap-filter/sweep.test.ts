@@ -23,6 +23,14 @@ const LINKTYPES = [
   'IEEE802_11',
   'IEEE802_11_RADIO',
   'PFLOG',
+  'C_HDLC',
+  'SLIP',
+  'FRELAY',
+  'IPNET',
+  'ATM_RFC1483',
+  'ARCNET_LINUX',
+  'JUNIPER_ETHER',
+  'JUNIPER_ATM1',
 ];
 
 /** tcpdump's verdict: the instruction count, or the error line without tcpdump's prefixes. */

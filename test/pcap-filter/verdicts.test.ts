@@ -24,6 +24,7 @@ import { tcpdumpKeeps, tcpdumpProgram } from './oracle.js';
  */
 const KNOWN_GAPS = new Map<string, string>([
   ['inbound', 'on Ethernet libpcap uses Linux ancillary loads (SKF_AD_PKTTYPE), not in capture files'],
+  ['outbound', 'as inbound, on the link types without a direction field (C_HDLC, FRELAY, ATM_RFC1483, ARCNET_LINUX)'],
   ['ifindex 2', 'on Ethernet libpcap uses Linux ancillary loads (SKF_AD_IFINDEX), not in capture files'],
   ['geneve', 'not compiled on 802.11 and PFLOG, where the outer network layer is already at a variable offset'],
   ['pppoes', "on radiotap libpcap 1.10's program reads a scratch slot it never wrote"],
