@@ -23,7 +23,8 @@ Compile a pcap-filter(7) expression (one argument or several words, as tcpdump t
 equal to libpcap 1.10's. Output, as tcpdump prints it: -d listing (default), -dd C array, -ddd decimal;
 --tc: tc's bytecode string (bpf bytecode "..."); --ebpf: the program converted to eBPF (listing).
   -y LINKTYPE  EN10MB (default), RAW, IPV4, IPV6, LINUX_SLL, LINUX_SLL2, NULL, LOOP, PPP, PFLOG,
-               IEEE802_11, IEEE802_11_RADIO (a libpcap DLT name or number)
+               IEEE802_11, IEEE802_11_RADIO, C_HDLC, SLIP, FRELAY, IPNET, ATM_RFC1483, ARCNET_LINUX,
+               JUNIPER_* (a libpcap DLT name or number)
   -O, -O0      do not optimize (tcpdump's -O)
   -s SNAPLEN   what accepted packets return (default 262144)
   --form F     the eBPF program in a loadable form (implies --ebpf):
