@@ -788,8 +788,8 @@ export class RequestParser extends MessageParser {
   }
 
   /**
-   * The stream stopped inside a request line (the capture's snapshot length cut its segment, a hole,
-   * the end of the capture): the request still happened. A line that lacks only its end is reported as
+   * Bytes were lost inside a request line (the capture's snapshot length cut its segment, or a hole):
+   * the request still happened. A line that lacks only its end is reported as
    * read; one cut inside its target, truncated with the method and what came of the target, as a line
    * too long to keep is. Only a line shaped like a client's (a method in capitals, a space, the start
    * of a target) counts: a few bytes of anything else stay unreported.
@@ -825,6 +825,7 @@ export class RequestParser extends MessageParser {
       head.truncated = true;
     }
     this.line.reset();
+    this.seenRequest = true;
     this.sink.request(head);
   }
 
