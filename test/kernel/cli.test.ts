@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { needs, repoPath } from '../support/env.js';
 import { createNamespace, deleteNamespace } from './helpers/netns.js';
 import { cliScript } from '../support/cli-script.js';
+import { bpftoolShow } from './helpers/bpftool-show.js';
 
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const script = cliScript(mainJs);
@@ -72,7 +73,7 @@ test('prog load pins programs and maps; prog show and map dump/update/lookup rea
 });
 
 function linkIds(): { id: number; prog_id: number; type: string | number }[] {
-  return JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8' }) || '[]');
+  return bpftoolShow('link');
 }
 
 test('attach xdp / tc pins a link that outlives the command; detach removes it', (t) => {

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { needs } from '../support/env.js';
 import type { ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
@@ -29,6 +28,7 @@ import {
   to,
 } from './helpers/insns.js';
 import { mapSpec } from '../support/map-spec.js';
+import { bpftoolIds } from './helpers/bpftool-show.js';
 
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 const u64 = (n: number) => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
@@ -237,13 +237,6 @@ test('.rodata is frozen after its contents are written', (t) => {
 
 function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
-}
-
-function bpftoolIds(kind: 'prog' | 'link'): number[] {
-  const out = JSON.parse(execFileSync('bpftool', ['-j', kind, 'show'], { encoding: 'utf8' }) || '[]') as {
-    id: number;
-  }[];
-  return out.map((x) => x.id);
 }
 
 test('close() returns every fd and leaves no programs behind (bpftool)', (t) => {

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { needs, repoPath } from '../support/env.js';
 import { createNamespace, deleteNamespace } from './helpers/netns.js';
@@ -9,16 +9,14 @@ import { loadKernelCollection } from '../../src/kernel/collection.js';
 import { closeAll, liveCount } from '../../src/kernel/lifecycle.js';
 import { PacketSocket } from '../../src/kernel/packet-socket.js';
 import { readdirSync } from 'node:fs';
+import { bpftoolIds } from './helpers/bpftool-show.js';
 
 const child = fileURLToPath(new URL('./helpers/lifecycle-child.js', import.meta.url));
 const hooks = repoPath('test', 'fixtures', 'kernel', 'hooks.o');
 const namespaces: string[] = [];
 after(() => namespaces.forEach(deleteNamespace));
 
-const ids = (kind: 'prog' | 'link') =>
-  (JSON.parse(execFileSync('bpftool', ['-j', kind, 'show'], { encoding: 'utf8' }) || '[]') as { id: number }[]).map(
-    (x) => x.id,
-  );
+const ids = bpftoolIds;
 
 function runUntilSignal(
   signal: NodeJS.Signals,

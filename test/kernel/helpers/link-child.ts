@@ -4,16 +4,13 @@
  * whether the links are gone. Prints JSON.
  */
 import dgram from 'node:dgram';
-import { execFileSync } from 'node:child_process';
 import { loadKernelCollection } from '../../../src/kernel/collection.js';
 import { linkInfo } from '../../../src/kernel/objects.js';
 import { XdpFlags } from '../../../src/kernel/links.js';
 import { counterObject } from './counter-object.js';
+import { bpftoolIds } from './bpftool-show.js';
 
-const linkIds = () =>
-  (JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8' }) || '[]') as { id: number }[]).map(
-    (l) => l.id,
-  );
+const linkIds = () => bpftoolIds('link');
 
 async function main(): Promise<void> {
   const coll = loadKernelCollection(counterObject());
