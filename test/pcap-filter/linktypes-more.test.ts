@@ -5,10 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { compileFilter, findLinkType } from '../../src/pcap-filter/index.js';
 import { formatImage } from '../../src/cbpf/index.js';
 import { needs } from '../support/env.js';
+import { tcpdumpListing } from './oracle.js';
 
 const LINKTYPES = [
   'C_HDLC',
@@ -93,21 +93,9 @@ const EXPRS = [
 ];
 
 /** tcpdump's program text, or its error line without tcpdump's prefixes. */
-function tcpdump(linktype: string, expr: string): Promise<string> {
-  return new Promise((resolve) => {
-    const p = spawn('tcpdump', ['-d', '-y', linktype, '--', expr]);
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('close', (code) => {
-      if (code === 0) resolve(out);
-      else {
-        const line = err.trim().split('\n').pop() ?? '';
-        resolve('error: ' + line.replace(/^tcpdump: /, '').replace(/^can't parse filter expression: /, ''));
-      }
-    });
-  });
+async function tcpdump(linktype: string, expr: string): Promise<string> {
+  const r = await tcpdumpListing(linktype, expr);
+  return 'listing' in r ? r.listing : 'error: ' + r.error;
 }
 
 function bpfkit(linktype: string, expr: string): string {

@@ -4,7 +4,7 @@
  * and libpcap's bpf_filter semantics: a load past the end returns 0); `tcpdump -r` gives its verdicts
  * on a file, used to cross-check that both oracles agree.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { SockFilter } from '../../src/cbpf/index.js';
 
 /** libpcap's program for an expression (`tcpdump -ddd`), or its error line. */
@@ -30,4 +30,23 @@ export function tcpdumpKeeps(file: string, expr: string, optimize: boolean): num
     if (m) out.push(Number(m[1]) - 1000);
   }
   return out;
+}
+
+/**
+ * `tcpdump -d -y LINKTYPE -- EXPR`, run without blocking (callers keep several going at once): libpcap's
+ * listing, or its error line without tcpdump's prefixes.
+ */
+export function tcpdumpListing(linktype: string, expr: string): Promise<{ listing: string } | { error: string }> {
+  return new Promise((resolve) => {
+    const p = spawn('tcpdump', ['-d', '-y', linktype, '--', expr]);
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('close', (code) => {
+      if (code === 0) return resolve({ listing: out });
+      const line = err.trim().split('\n').pop() ?? '';
+      resolve({ error: line.replace(/^tcpdump: /, '').replace(/^can't parse filter expression: /, '') });
+    });
+  });
 }

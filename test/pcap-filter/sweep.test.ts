@@ -7,10 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { compileFilter } from '../../src/pcap-filter/index.js';
 import { needs, repoPath } from '../support/env.js';
+import { tcpdumpListing } from './oracle.js';
 
 const LINKTYPES = [
   'EN10MB',
@@ -34,21 +34,9 @@ const LINKTYPES = [
 ];
 
 /** tcpdump's verdict: the instruction count, or the error line without tcpdump's prefixes. */
-function tcpdumpCompile(linktype: string, expr: string): Promise<number | string> {
-  return new Promise((resolve) => {
-    const p = spawn('tcpdump', ['-d', '-y', linktype, '--', expr]);
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('close', (code) => {
-      if (code === 0) resolve(out.trim().split('\n').length);
-      else {
-        const line = err.trim().split('\n').pop() ?? '';
-        resolve(line.replace(/^tcpdump: /, '').replace(/^can't parse filter expression: /, ''));
-      }
-    });
-  });
+async function tcpdumpCompile(linktype: string, expr: string): Promise<number | string> {
+  const r = await tcpdumpListing(linktype, expr);
+  return 'listing' in r ? r.listing.trim().split('\n').length : r.error;
 }
 
 async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
