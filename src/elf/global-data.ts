@@ -4,7 +4,8 @@
  * array map (key u32 0) whose value is the whole section. Programs reach a variable with an `lddw` of kind
  * BPF_PSEUDO_MAP_VALUE: the map plus the variable's offset.
  *
- * Flags as libbpf sets them: BPF_F_MMAPABLE for all, plus BPF_F_RDONLY_PROG for `.rodata*`, which is also
+ * Flags as libbpf sets them: BPF_F_MMAPABLE (object.ts drops it for sections with no non-static variable,
+ * as libbpf does), plus BPF_F_RDONLY_PROG for `.rodata*`, which is also
  * frozen after its contents are written. `.bss` starts as zeros.
  */
 import { InputError } from '../util/errors.js';

@@ -8,7 +8,7 @@
  * Any inconsistency is an InputError naming the file, section, symbol and offset.
  */
 import { InputError } from '../util/errors.js';
-import { MapType, ProgType } from '../uapi/types.js';
+import { MapFlag, MapType, ProgType } from '../uapi/types.js';
 import type { MapSpec, ObjectSpec } from './spec.js';
 import { readElf, type ElfFile } from './elf-file.js';
 import { BtfKind, parseBtf, type Btf } from '../btf/btf.js';
@@ -103,6 +103,10 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
     // As libbpf: the value's BTF type is the section's DATASEC (when the object has one).
     const datasec = btf?.byName(s.name, BtfKind.DATASEC);
     if (datasec) m.btfValueTypeId = datasec.id;
+    // libbpf (1.1.2 on, map_is_mmapable) sets BPF_F_MMAPABLE only when a skeleton could expose a variable of
+    // the section: its DATASEC has a VAR that is not static. Static-only sections (libxdp's `static volatile
+    // const` config), clang's `.rodata.str1.1` and objects without BTF get a map that is not mmapable.
+    if (!btf || !datasec || !datasec.members.some((v) => isExposedVar(btf, v.type))) m.flags &= ~MapFlag.MMAPABLE;
     addMap(m, `${source}: section '${s.name}'`);
     dataBySection.set(s.index, m);
   }
@@ -138,6 +142,15 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
   if (externs.externs.length > 0) spec.externs = externs.externs;
   if (btfExtSection) spec.btfExt = btfExtSection.data.slice();
   return spec;
+}
+
+/** BTF_VAR_STATIC: a `static` variable, which no skeleton exposes. */
+const BTF_VAR_STATIC = 0;
+
+/** A DATASEC entry that is a VAR a skeleton would expose (not static), as libbpf's map_is_mmapable counts them. */
+function isExposedVar(btf: Btf, id: number): boolean {
+  const t = btf.types[id];
+  return t !== undefined && t.kind === BtfKind.VAR && t.extra !== BTF_VAR_STATIC;
 }
 
 function readLicense(elf: ElfFile): string {

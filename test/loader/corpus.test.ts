@@ -87,6 +87,13 @@ const CASES: Case[] = [
   { file: 'sections-newer.c', loads: true, libbpf: '1.3' },
   { file: 'maps.c', loads: true },
   { file: 'internal-maps.c', loads: true },
+  { file: 'global-data-static.c', loads: true },
+  {
+    file: 'map-in-map-late-inner.c',
+    loads: false,
+    exit: 2,
+    says: /map 'outer_by_id' is a map of maps without an inner map template/,
+  },
   { file: 'externs.c', loads: true },
   { file: 'externs-weak.c', loads: true },
   { file: 'externs-virtual.c', loads: true },
@@ -169,6 +176,23 @@ for (const [file, pinned] of [
       c.close();
     }
   });
+
+test('global-data-static.c: an internal map is mmapable exactly when its DATASEC has a non-static variable (libbpf 1.1.2 on)', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const spec = parseObject(readFileSync(compile('global-data-static.c')), { path: 'global-data-static.o' });
+  const flags = Object.fromEntries(spec.maps.map((m) => [m.name, m.flags]));
+  // What libbpf 1.1.2 (Debian's libbpf.so.1) gives the kernel for this object, read back with bpftool map show.
+  assert.deepEqual(flags, { '.data': 0x400, '.bss': 0, '.rodata': 0x80 });
+});
+
+test('map-in-map-late-inner.c: a map of maps without an inner template parses (its loader sets one at run time)', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const spec = parseObject(readFileSync(compile('map-in-map-late-inner.c')), { path: 'map-in-map-late-inner.o' });
+  const outer = spec.maps.find((m) => m.name === 'outer_by_id')!;
+  assert.equal(outer.innerMap, undefined);
+  assert.deepEqual([outer.keySize, outer.valueSize, outer.maxEntries], [8, 4, 16]);
+  assert.deepEqual(spec.programs[0]!.mapRefs.map((r) => r.map), ['outer_by_id']);
+});
 
 test('partial loading: a program and what it needs load in the VM though its object has maps the VM lacks', async (t) => {
   if (!needs(t, { tools: ['clang'] })) return;
