@@ -191,7 +191,10 @@ test('map-in-map-late-inner.c: a map of maps without an inner template parses (i
   const outer = spec.maps.find((m) => m.name === 'outer_by_id')!;
   assert.equal(outer.innerMap, undefined);
   assert.deepEqual([outer.keySize, outer.valueSize, outer.maxEntries], [8, 4, 16]);
-  assert.deepEqual(spec.programs[0]!.mapRefs.map((r) => r.map), ['outer_by_id']);
+  assert.deepEqual(
+    spec.programs[0]!.mapRefs.map((r) => r.map),
+    ['outer_by_id'],
+  );
 });
 
 test('partial loading: a program and what it needs load in the VM though its object has maps the VM lacks', async (t) => {
