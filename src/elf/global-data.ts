@@ -52,3 +52,20 @@ export function globalDataMap(elf: ElfFile, s: ElfSection): MapSpec {
     btfValueTypeId: 0,
   };
 }
+
+/** BPF_OBJ_NAME_LEN: the kernel's object names hold 15 characters and a NUL. */
+const OBJ_NAME_LEN = 16;
+
+/**
+ * libbpf's kernel name for an internal map of the object at `path`: the object's name (its file name up
+ * to the first '.') cut to fit in front of the section name, which keeps at least 7 characters (so `.bss`
+ * gets as short a prefix as `.rodata`); a section name with a second '.' (`.rodata.str1.1`, `.data.custom`)
+ * has no prefix. Characters the kernel refuses become '_'.
+ */
+export function internalMapKernelName(path: string, section: string): string {
+  const objectName = (path.split('/').pop() ?? '').slice(0, OBJ_NAME_LEN - 1).split('.')[0]!;
+  const suffixLength = Math.min(Math.max(7, section.length), OBJ_NAME_LEN - 1);
+  const prefixLength = section.indexOf('.', 1) >= 0 ? 0 : Math.min(OBJ_NAME_LEN - suffixLength - 1, objectName.length);
+  const name = (objectName.slice(0, prefixLength) + section.slice(0, suffixLength)).slice(0, OBJ_NAME_LEN - 1);
+  return name.replace(/[^A-Za-z0-9_.]/g, '_');
+}

@@ -16,7 +16,7 @@ import { fixupBtf } from './btf-fixup.js';
 import { parseBtfExt, type BtfExt } from '../btf/btf-ext.js';
 import { parseBtfMaps, type PlacedMap } from './maps-btf.js';
 import { parseLegacyMaps } from './maps-legacy.js';
-import { globalDataMap, isGlobalDataSection } from './global-data.js';
+import { globalDataMap, internalMapKernelName, isGlobalDataSection } from './global-data.js';
 import { buildPrograms } from './programs.js';
 import { collectExterns } from './externs.js';
 import type { SectionType } from './section-types.js';
@@ -113,6 +113,10 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
 
   const externs = collectExterns(elf, btf);
   if (externs.kconfigMap) addMap(externs.kconfigMap, `${source}: section '.kconfig'`);
+  // libbpf names internal maps after the object file: do the same when there is one.
+  if (opts.path !== undefined)
+    for (const m of maps)
+      if (m.name.startsWith('.') && m.section === m.name) m.kernelName = internalMapKernelName(opts.path, m.name);
 
   const { programs, relocationCounts } = buildPrograms(
     elf,

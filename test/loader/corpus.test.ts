@@ -197,6 +197,32 @@ test('map-in-map-late-inner.c: a map of maps without an inner template parses (i
   );
 });
 
+test("internal-maps.c: the spec's kernel names for internal maps are the names libbpf gives the kernel", (t) => {
+  if (!needs(t, { root: true, tools: ['clang', 'bpftool'] })) return;
+  const obj = compile('internal-maps.c');
+  const tool = bpftoolLoads(obj, 'internal-names');
+  assert.ok(tool.ok, tool.stderr);
+  const prog = JSON.parse(
+    execFileSync('bpftool', ['-j', 'prog', 'show', 'pinned', `${pinRoot}/bpftool-internal-names/globals`], {
+      encoding: 'utf8',
+    }),
+  ) as { map_ids: number[] };
+  const libbpf = prog.map_ids
+    .map(
+      (id) =>
+        (
+          JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'id', String(id)], { encoding: 'utf8' })) as {
+            name: string;
+          }
+        ).name,
+    )
+    .sort();
+  const spec = parseObject(readFileSync(obj), { path: obj });
+  const ours = spec.maps.map((m) => m.kernelName ?? m.name).sort();
+  assert.deepEqual(ours, libbpf);
+  assert.ok(ours.includes('internal.rodata'), ours.join(' '));
+});
+
 test('partial loading: a program and what it needs load in the VM though its object has maps the VM lacks', async (t) => {
   if (!needs(t, { tools: ['clang'] })) return;
   const spec = parseObject(readFileSync(compile('maps.c')), { path: 'maps.o' });
