@@ -112,7 +112,12 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
   }
 
   const externs = collectExterns(elf, btf);
-  if (externs.kconfigMap) addMap(externs.kconfigMap, `${source}: section '.kconfig'`);
+  if (externs.kconfigMap) {
+    // As for global data, libbpf gives the map its DATASEC (fixupBtf sized it to the map's value).
+    const datasec = btf?.byName('.kconfig', BtfKind.DATASEC);
+    if (datasec) externs.kconfigMap.btfValueTypeId = datasec.id;
+    addMap(externs.kconfigMap, `${source}: section '.kconfig'`);
+  }
   // libbpf names internal maps after the object file: do the same when there is one.
   if (opts.path !== undefined)
     for (const m of maps)

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseObject } from '../../src/elf/object.js';
 import { loadCollection } from '../../src/loader/index.js';
+import type { KernelCollection } from '../../src/kernel/collection.js';
 import { BpfkitError } from '../../src/util/errors.js';
 import { lockdownMode } from '../../src/kernel/lockdown.js';
 import { programTypeByName } from '../../src/elf/section-types.js';
@@ -168,12 +169,25 @@ for (const [file, pinned] of [
       value: string[];
     }[];
     const libbpf = Uint8Array.from(dump[0]!.value.map((h) => Number(h)));
-    const c = await loadCollection(parseObject(readFileSync(obj), { path: obj }), { engine: 'kernel' });
+    const c = (await loadCollection(parseObject(readFileSync(obj), { path: obj }), {
+      engine: 'kernel',
+    })) as KernelCollection;
+    const ourPins = `${pinRoot}/kconfig-ours-${file.slice(0, -2)}`;
     try {
       const ours = c.maps.get('.kconfig')!.lookup(new Uint8Array(4))!;
       assert.deepEqual([...ours], [...libbpf]);
+      // libbpf creates it with its DATASEC as the value's BTF type (bpftool map dump shows the externs by name).
+      mkdirSync(ourPins, { recursive: true });
+      c.pinAll(ourPins);
+      const show = (path: string) =>
+        JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', path], { encoding: 'utf8' })) as {
+          btf_id?: number;
+        };
+      assert.ok(show(`${maps}/${pinned}`).btf_id, 'libbpf gives .kconfig BTF');
+      assert.ok(show(`${ourPins}/kconfig`).btf_id, 'so does bpfkit');
     } finally {
       c.close();
+      rmSync(ourPins, { recursive: true, force: true });
     }
   });
 
