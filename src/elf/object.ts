@@ -200,13 +200,33 @@ function checkMapValues(maps: MapSpec[], programNames: Set<string>, source: stri
   }
 }
 
-/** iproute2's __section_tail(ID, KEY): a program in section "ID/KEY" goes into prog array ID at KEY. */
+/** One number as C's `%i` reads it: optional sign, then 0x hex, 0 octal or decimal. */
+const C_INT = String.raw`\s*([+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*))`;
+const TAIL_SECTION = new RegExp(`^${C_INT}/${C_INT}`);
+
+/** The value of a C_INT match, wrapped to 32 bits as iproute2's uint32_t receives it. */
+function cInt(text: string): number {
+  const neg = text.startsWith('-');
+  const digits = text.replace(/^[+-]/, '');
+  const value = /^0[xX]/.test(digits)
+    ? parseInt(digits.slice(2), 16)
+    : digits.length > 1 && digits.startsWith('0')
+      ? parseInt(digits, 8)
+      : parseInt(digits, 10);
+  return (neg ? -value : value) >>> 0;
+}
+
+/**
+ * iproute2's __section_tail(ID, KEY): a program in section "ID/KEY" goes into prog array ID at KEY. The
+ * section name is the macro arguments stringified, so IDs are often hex (`0xabccba/0`): tc reads them with
+ * sscanf("%i/%i"), and so does this (hex, octal, decimal; anything after KEY ignored).
+ */
 function fillTailCallSections(elf: ElfFile, maps: MapSpec[], programs: ObjectSpec['programs']) {
   for (const p of programs) {
-    const m = /^(\d+)\/(\d+)$/.exec(p.section);
+    const m = TAIL_SECTION.exec(p.section);
     if (!m) continue;
-    const id = Number(m[1]);
-    const key = Number(m[2]);
+    const id = cInt(m[1]!);
+    const key = cInt(m[2]!);
     const array = maps.find((x) => x.legacyId === id && x.type === MapType.PROG_ARRAY);
     if (!array) {
       throw new InputError(

@@ -17,6 +17,7 @@ import type { KernelCollection } from '../../src/kernel/collection.js';
 import { BpfkitError } from '../../src/util/errors.js';
 import { lockdownMode } from '../../src/kernel/lockdown.js';
 import { programTypeByName } from '../../src/elf/section-types.js';
+import { ProgType } from '../../src/uapi/types.js';
 import { needs, repoPath } from '../support/env.js';
 
 const work = mkdtempSync(join(tmpdir(), `bpfkit-loader-corpus-${process.pid}-`));
@@ -87,6 +88,13 @@ const CASES: Case[] = [
   { file: 'sections-trace.c', loads: true },
   { file: 'sections-newer.c', loads: true, libbpf: '1.3' },
   { file: 'maps.c', loads: true },
+  // Legacy `maps` (libbpf 1.x refuses the section) and ID/KEY sections that name no program type.
+  {
+    file: 'tail-calls-legacy.c',
+    loads: false,
+    exit: 2,
+    says: /section '7\/0' is not a section name libbpf knows.*--type/,
+  },
   { file: 'internal-maps.c', loads: true },
   { file: 'global-data-static.c', loads: true },
   {
@@ -235,6 +243,38 @@ test("internal-maps.c: the spec's kernel names for internal maps are the names l
   const ours = spec.maps.map((m) => m.kernelName ?? m.name).sort();
   assert.deepEqual(ours, libbpf);
   assert.ok(ours.includes('internal.rodata'), ours.join(' '));
+});
+
+test('tail-calls-legacy.c: ID/KEY sections are read as tc reads them (%i: 0x7/2 is slot 2 of the prog array with id 7)', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const spec = parseObject(readFileSync(compile('tail-calls-legacy.c')), { path: 'tail-calls-legacy.o' });
+  const jmp = spec.maps.find((m) => m.name === 'jmp')!;
+  assert.deepEqual(
+    jmp.contents.map((e) => [e.key[0], e.value]),
+    [
+      [0, { program: 'case_zero' }],
+      [2, { program: 'case_two' }],
+    ],
+  );
+});
+
+test('tail-calls-legacy.c: a partial load of the classifier (as tc loads it) fills its prog array with the ID/KEY programs', async (t) => {
+  if (!needs(t, { root: true, tools: ['clang'] })) return;
+  const obj = compile('tail-calls-legacy.c');
+  const spec = parseObject(readFileSync(obj), { path: obj, defaultProgramType: ProgType.SCHED_CLS });
+  for (const how of [{ kernel: { programs: ['entry'] } }, { programs: ['entry'] }, {}]) {
+    const c = await loadCollection(spec, { engine: 'kernel', ...how });
+    try {
+      const jmp = c.maps.get('jmp')!;
+      // A prog array's lookup from user space gives the program's id, or nothing for an empty slot.
+      const filled = [0, 1, 2, 3].filter((k) => jmp.lookup(Uint8Array.of(k, 0, 0, 0)) !== undefined);
+      assert.deepEqual(filled, [0, 2], JSON.stringify(how));
+      // entry tail-calls slot 2 (case_two), which tail-calls slot 0 (case_zero): 10, not entry's own 1.
+      assert.equal(c.program('entry').run({ data: new Uint8Array(64) }).retval, 10, JSON.stringify(how));
+    } finally {
+      c.close();
+    }
+  }
 });
 
 test('partial loading: a program and what it needs load in the VM though its object has maps the VM lacks', async (t) => {
