@@ -4,7 +4,8 @@
  * array map (key u32 0) whose value is the whole section. Programs reach a variable with an `lddw` of kind
  * BPF_PSEUDO_MAP_VALUE: the map plus the variable's offset.
  *
- * Flags as libbpf sets them: BPF_F_MMAPABLE for all, plus BPF_F_RDONLY_PROG for `.rodata*`, which is also
+ * Flags as libbpf sets them: BPF_F_MMAPABLE (object.ts drops it for sections with no non-static variable,
+ * as libbpf does), plus BPF_F_RDONLY_PROG for `.rodata*`, which is also
  * frozen after its contents are written. `.bss` starts as zeros.
  */
 import { InputError } from '../util/errors.js';
@@ -50,4 +51,21 @@ export function globalDataMap(elf: ElfFile, s: ElfSection): MapSpec {
     btfKeyTypeId: 0,
     btfValueTypeId: 0,
   };
+}
+
+/** BPF_OBJ_NAME_LEN: the kernel's object names hold 15 characters and a NUL. */
+const OBJ_NAME_LEN = 16;
+
+/**
+ * libbpf's kernel name for an internal map of the object at `path`: the object's name (its file name up
+ * to the first '.') cut to fit in front of the section name, which keeps at least 7 characters (so `.bss`
+ * gets as short a prefix as `.rodata`); a section name with a second '.' (`.rodata.str1.1`, `.data.custom`)
+ * has no prefix. Characters the kernel refuses become '_'.
+ */
+export function internalMapKernelName(path: string, section: string): string {
+  const objectName = (path.split('/').pop() ?? '').slice(0, OBJ_NAME_LEN - 1).split('.')[0]!;
+  const suffixLength = Math.min(Math.max(7, section.length), OBJ_NAME_LEN - 1);
+  const prefixLength = section.indexOf('.', 1) >= 0 ? 0 : Math.min(OBJ_NAME_LEN - suffixLength - 1, objectName.length);
+  const name = (objectName.slice(0, prefixLength) + section.slice(0, suffixLength)).slice(0, OBJ_NAME_LEN - 1);
+  return name.replace(/[^A-Za-z0-9_.]/g, '_');
 }

@@ -247,9 +247,9 @@ function parseDefinition(
   ) {
     spec.valueSize = 4;
   }
-  if ((spec.type === MapType.ARRAY_OF_MAPS || spec.type === MapType.HASH_OF_MAPS) && !spec.innerMap && !inner) {
-    throw new InputError(`a map of maps needs an inner map definition (__array(values, struct {...}))`, where);
-  }
+  // A map of maps with no __array(values, ...) still parses, as libbpf opens it: its loader sets the inner
+  // map at run time (bpf_map__set_inner_map_fd, systemd's restrict-fs does). The engines refuse to create
+  // it without one (validateSpec), which is where libbpf fails too (the kernel's EINVAL).
   return out;
 }
 

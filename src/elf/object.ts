@@ -8,7 +8,7 @@
  * Any inconsistency is an InputError naming the file, section, symbol and offset.
  */
 import { InputError } from '../util/errors.js';
-import { MapType, ProgType } from '../uapi/types.js';
+import { MapFlag, MapType, ProgType } from '../uapi/types.js';
 import type { MapSpec, ObjectSpec } from './spec.js';
 import { readElf, type ElfFile } from './elf-file.js';
 import { BtfKind, parseBtf, type Btf } from '../btf/btf.js';
@@ -16,7 +16,7 @@ import { fixupBtf } from './btf-fixup.js';
 import { parseBtfExt, type BtfExt } from '../btf/btf-ext.js';
 import { parseBtfMaps, type PlacedMap } from './maps-btf.js';
 import { parseLegacyMaps } from './maps-legacy.js';
-import { globalDataMap, isGlobalDataSection } from './global-data.js';
+import { globalDataMap, internalMapKernelName, isGlobalDataSection } from './global-data.js';
 import { buildPrograms } from './programs.js';
 import { collectExterns } from './externs.js';
 import type { SectionType } from './section-types.js';
@@ -103,12 +103,25 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
     // As libbpf: the value's BTF type is the section's DATASEC (when the object has one).
     const datasec = btf?.byName(s.name, BtfKind.DATASEC);
     if (datasec) m.btfValueTypeId = datasec.id;
+    // libbpf (1.1.2 on, map_is_mmapable) sets BPF_F_MMAPABLE only when a skeleton could expose a variable of
+    // the section: its DATASEC has a VAR that is not static. Static-only sections (libxdp's `static volatile
+    // const` config), clang's `.rodata.str1.1` and objects without BTF get a map that is not mmapable.
+    if (!btf || !datasec || !datasec.members.some((v) => isExposedVar(btf, v.type))) m.flags &= ~MapFlag.MMAPABLE;
     addMap(m, `${source}: section '${s.name}'`);
     dataBySection.set(s.index, m);
   }
 
   const externs = collectExterns(elf, btf);
-  if (externs.kconfigMap) addMap(externs.kconfigMap, `${source}: section '.kconfig'`);
+  if (externs.kconfigMap) {
+    // As for global data, libbpf gives the map its DATASEC (fixupBtf sized it to the map's value).
+    const datasec = btf?.byName('.kconfig', BtfKind.DATASEC);
+    if (datasec) externs.kconfigMap.btfValueTypeId = datasec.id;
+    addMap(externs.kconfigMap, `${source}: section '.kconfig'`);
+  }
+  // libbpf names internal maps after the object file: do the same when there is one.
+  if (opts.path !== undefined)
+    for (const m of maps)
+      if (m.name.startsWith('.') && m.section === m.name) m.kernelName = internalMapKernelName(opts.path, m.name);
 
   const { programs, relocationCounts } = buildPrograms(
     elf,
@@ -138,6 +151,15 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
   if (externs.externs.length > 0) spec.externs = externs.externs;
   if (btfExtSection) spec.btfExt = btfExtSection.data.slice();
   return spec;
+}
+
+/** BTF_VAR_STATIC: a `static` variable, which no skeleton exposes. */
+const BTF_VAR_STATIC = 0;
+
+/** A DATASEC entry that is a VAR a skeleton would expose (not static), as libbpf's map_is_mmapable counts them. */
+function isExposedVar(btf: Btf, id: number): boolean {
+  const t = btf.types[id];
+  return t !== undefined && t.kind === BtfKind.VAR && t.extra !== BTF_VAR_STATIC;
 }
 
 function readLicense(elf: ElfFile): string {
@@ -178,13 +200,33 @@ function checkMapValues(maps: MapSpec[], programNames: Set<string>, source: stri
   }
 }
 
-/** iproute2's __section_tail(ID, KEY): a program in section "ID/KEY" goes into prog array ID at KEY. */
+/** One number as C's `%i` reads it: optional sign, then 0x hex, 0 octal or decimal. */
+const C_INT = String.raw`\s*([+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*))`;
+const TAIL_SECTION = new RegExp(`^${C_INT}/${C_INT}`);
+
+/** The value of a C_INT match, wrapped to 32 bits as iproute2's uint32_t receives it. */
+function cInt(text: string): number {
+  const neg = text.startsWith('-');
+  const digits = text.replace(/^[+-]/, '');
+  const value = /^0[xX]/.test(digits)
+    ? parseInt(digits.slice(2), 16)
+    : digits.length > 1 && digits.startsWith('0')
+      ? parseInt(digits, 8)
+      : parseInt(digits, 10);
+  return (neg ? -value : value) >>> 0;
+}
+
+/**
+ * iproute2's __section_tail(ID, KEY): a program in section "ID/KEY" goes into prog array ID at KEY. The
+ * section name is the macro arguments stringified, so IDs are often hex (`0xabccba/0`): tc reads them with
+ * sscanf("%i/%i"), and so does this (hex, octal, decimal; anything after KEY ignored).
+ */
 function fillTailCallSections(elf: ElfFile, maps: MapSpec[], programs: ObjectSpec['programs']) {
   for (const p of programs) {
-    const m = /^(\d+)\/(\d+)$/.exec(p.section);
+    const m = TAIL_SECTION.exec(p.section);
     if (!m) continue;
-    const id = Number(m[1]);
-    const key = Number(m[2]);
+    const id = cInt(m[1]!);
+    const key = cInt(m[2]!);
     const array = maps.find((x) => x.legacyId === id && x.type === MapType.PROG_ARRAY);
     if (!array) {
       throw new InputError(

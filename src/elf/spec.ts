@@ -47,6 +47,12 @@ export interface MapSpec {
   legacyInnerIdx?: number;
   /** BTF id of the map's own definition (for the kernel's btf_vmlinux_value_type_id / inner map checks); 0 when none */
   btfTypeId?: number;
+  /**
+   * The name to create the map under in the kernel, when it is not `name`: internal maps (`.rodata`, `.bss`,
+   * `.kconfig`...) of an object read from a file get libbpf's name for them, the object's name in front
+   * (`xdp_disp.rodata`), so `bpftool map show` lists the same names for bpfkit's loads as for libbpf's.
+   */
+  kernelName?: string;
 }
 
 /**

@@ -45,7 +45,12 @@ export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promi
   if (opts.engine === 'vm') return loadVmCollection(relocated, opts.vm);
   if (opts.engine === 'kernel') {
     const { loadKernelCollection } = await import('../kernel/collection.js');
-    return loadKernelCollection(relocated, opts.kernel);
+    // prepareSpec kept what kernel.programs asked for and the programs their prog arrays hold; the engine
+    // filters by name again, so name all that were kept, or the tail-call slots stay empty (tc's ID/KEY).
+    const kernel = opts.kernel?.programs
+      ? { ...opts.kernel, programs: relocated.programs.map((p) => p.name) }
+      : opts.kernel;
+    return loadKernelCollection(relocated, kernel);
   }
   throw new BpfkitError(`unknown engine '${String(opts.engine)}' (vm or kernel)`, 2);
 }

@@ -21,6 +21,7 @@ import {
   OP_LDDW,
 } from '../../src/isa/opcodes.js';
 import type { MapSpec } from '../../src/elf/spec.js';
+import { internalMapKernelName } from '../../src/elf/global-data.js';
 import { needs } from '../support/env.js';
 import { bpftoolBtf, fixture, readelfSymbols, readobjRelocations } from './object-oracle.js';
 
@@ -157,7 +158,8 @@ for (const name of FIXTURES) {
 for (const name of BIG_ENDIAN) {
   test(`${name}-be.o parses to the same programs and maps as ${name}.o`, () => {
     const le = parse(name);
-    const be = parseObject(readFileSync(fixture(`${name}-be.o`)), { path: `${name}-be.o` });
+    // The same object name (internal maps' kernel names come from it).
+    const be = parseObject(readFileSync(fixture(`${name}-be.o`)), { path: `be/${name}.o` });
     assert.equal(le.endian, 'little');
     assert.equal(be.endian, 'big');
     assert.equal(be.license, le.license);
@@ -325,6 +327,30 @@ test('globals.o: .data/.rodata/.bss/.data.custom maps, variable offsets, version
   assert.ok(use.mapRefs.some((r) => r.map === '.data' && r.offset === 4));
   assert.ok(use.mapRefs.some((r) => r.map === '.rodata' && r.offset === 4));
   assert.equal(u32(map(o, '.data.custom').contents[0]!.value as Uint8Array), 0xdeadbeef);
+});
+
+test("internal maps get libbpf's kernel names: the object's name in front, cut to fit", () => {
+  // What libbpf.so.1 (1.1.2) names these, read with bpf_map__name on the objects of the foreign sweep.
+  const cases: [string, string, string][] = [
+    ['obj/xdp-dispatcher.o', '.rodata', 'xdp_disp.rodata'],
+    ['bcc-biolatency-c14.o', '.bss', 'bcc_biol.bss'],
+    ['bcc-biolatency-c14.o', '.kconfig', 'bcc_bio.kconfig'],
+    ['emb-xdp-bench-19.o', '.rodata', 'emb_xdp_.rodata'],
+    ['x.o', '.data', 'x.data'],
+    ['internal-maps.o', '.rodata.str1.1', '.rodata.str1.1'],
+    ['internal-maps.o', '.data.custom', '.data.custom'],
+    ['a.o', '.data.a_very_long_section_name', '.data.a_very_lo'],
+  ];
+  for (const [path, section, want] of cases)
+    assert.equal(internalMapKernelName(path, section), want, `${path} ${section}`);
+  const o = parse('globals');
+  assert.deepEqual(
+    o.maps.map((m) => m.kernelName),
+    ['globals.bss', 'globals.data', 'globals.rodata', '.data.custom'],
+  );
+  // No file, no object name: the engines use the map's own name.
+  const anonymous = parseObject(readFileSync(fixture('globals.o')));
+  assert.ok(anonymous.maps.every((m) => m.kernelName === undefined));
 });
 
 test('legacy.o: iproute2 bpf_elf_map maps, pinning, tail-call sections and map of maps', () => {

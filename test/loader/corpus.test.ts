@@ -13,9 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseObject } from '../../src/elf/object.js';
 import { loadCollection } from '../../src/loader/index.js';
+import type { KernelCollection } from '../../src/kernel/collection.js';
 import { BpfkitError } from '../../src/util/errors.js';
 import { lockdownMode } from '../../src/kernel/lockdown.js';
 import { programTypeByName } from '../../src/elf/section-types.js';
+import { ProgType } from '../../src/uapi/types.js';
 import { needs, repoPath } from '../support/env.js';
 
 const work = mkdtempSync(join(tmpdir(), `bpfkit-loader-corpus-${process.pid}-`));
@@ -86,7 +88,21 @@ const CASES: Case[] = [
   { file: 'sections-trace.c', loads: true },
   { file: 'sections-newer.c', loads: true, libbpf: '1.3' },
   { file: 'maps.c', loads: true },
+  // Legacy `maps` (libbpf 1.x refuses the section) and ID/KEY sections that name no program type.
+  {
+    file: 'tail-calls-legacy.c',
+    loads: false,
+    exit: 2,
+    says: /section '7\/0' is not a section name libbpf knows.*--type/,
+  },
   { file: 'internal-maps.c', loads: true },
+  { file: 'global-data-static.c', loads: true },
+  {
+    file: 'map-in-map-late-inner.c',
+    loads: false,
+    exit: 2,
+    says: /map 'outer_by_id' is a map of maps without an inner map template/,
+  },
   { file: 'externs.c', loads: true },
   { file: 'externs-weak.c', loads: true },
   { file: 'externs-virtual.c', loads: true },
@@ -161,14 +177,105 @@ for (const [file, pinned] of [
       value: string[];
     }[];
     const libbpf = Uint8Array.from(dump[0]!.value.map((h) => Number(h)));
-    const c = await loadCollection(parseObject(readFileSync(obj), { path: obj }), { engine: 'kernel' });
+    const c = (await loadCollection(parseObject(readFileSync(obj), { path: obj }), {
+      engine: 'kernel',
+    })) as KernelCollection;
+    const ourPins = `${pinRoot}/kconfig-ours-${file.slice(0, -2)}`;
     try {
       const ours = c.maps.get('.kconfig')!.lookup(new Uint8Array(4))!;
       assert.deepEqual([...ours], [...libbpf]);
+      // libbpf creates it with its DATASEC as the value's BTF type (bpftool map dump shows the externs by name).
+      mkdirSync(ourPins, { recursive: true });
+      c.pinAll(ourPins);
+      const show = (path: string) =>
+        JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', path], { encoding: 'utf8' })) as {
+          btf_id?: number;
+        };
+      assert.ok(show(`${maps}/${pinned}`).btf_id, 'libbpf gives .kconfig BTF');
+      assert.ok(show(`${ourPins}/kconfig`).btf_id, 'so does bpfkit');
+    } finally {
+      c.close();
+      rmSync(ourPins, { recursive: true, force: true });
+    }
+  });
+
+test('global-data-static.c: an internal map is mmapable exactly when its DATASEC has a non-static variable (libbpf 1.1.2 on)', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const spec = parseObject(readFileSync(compile('global-data-static.c')), { path: 'global-data-static.o' });
+  const flags = Object.fromEntries(spec.maps.map((m) => [m.name, m.flags]));
+  // What libbpf 1.1.2 (Debian's libbpf.so.1) gives the kernel for this object, read back with bpftool map show.
+  assert.deepEqual(flags, { '.data': 0x400, '.bss': 0, '.rodata': 0x80 });
+});
+
+test('map-in-map-late-inner.c: a map of maps without an inner template parses (its loader sets one at run time)', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const spec = parseObject(readFileSync(compile('map-in-map-late-inner.c')), { path: 'map-in-map-late-inner.o' });
+  const outer = spec.maps.find((m) => m.name === 'outer_by_id')!;
+  assert.equal(outer.innerMap, undefined);
+  assert.deepEqual([outer.keySize, outer.valueSize, outer.maxEntries], [8, 4, 16]);
+  assert.deepEqual(
+    spec.programs[0]!.mapRefs.map((r) => r.map),
+    ['outer_by_id'],
+  );
+});
+
+test("internal-maps.c: the spec's kernel names for internal maps are the names libbpf gives the kernel", (t) => {
+  if (!needs(t, { root: true, tools: ['clang', 'bpftool'] })) return;
+  const obj = compile('internal-maps.c');
+  const tool = bpftoolLoads(obj, 'internal-names');
+  assert.ok(tool.ok, tool.stderr);
+  const prog = JSON.parse(
+    execFileSync('bpftool', ['-j', 'prog', 'show', 'pinned', `${pinRoot}/bpftool-internal-names/globals`], {
+      encoding: 'utf8',
+    }),
+  ) as { map_ids: number[] };
+  const libbpf = prog.map_ids
+    .map(
+      (id) =>
+        (
+          JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'id', String(id)], { encoding: 'utf8' })) as {
+            name: string;
+          }
+        ).name,
+    )
+    .sort();
+  const spec = parseObject(readFileSync(obj), { path: obj });
+  const ours = spec.maps.map((m) => m.kernelName ?? m.name).sort();
+  assert.deepEqual(ours, libbpf);
+  assert.ok(ours.includes('internal.rodata'), ours.join(' '));
+});
+
+test('tail-calls-legacy.c: ID/KEY sections are read as tc reads them (%i: 0x7/2 is slot 2 of the prog array with id 7)', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const spec = parseObject(readFileSync(compile('tail-calls-legacy.c')), { path: 'tail-calls-legacy.o' });
+  const jmp = spec.maps.find((m) => m.name === 'jmp')!;
+  assert.deepEqual(
+    jmp.contents.map((e) => [e.key[0], e.value]),
+    [
+      [0, { program: 'case_zero' }],
+      [2, { program: 'case_two' }],
+    ],
+  );
+});
+
+test('tail-calls-legacy.c: a partial load of the classifier (as tc loads it) fills its prog array with the ID/KEY programs', async (t) => {
+  if (!needs(t, { root: true, tools: ['clang'] })) return;
+  const obj = compile('tail-calls-legacy.c');
+  const spec = parseObject(readFileSync(obj), { path: obj, defaultProgramType: ProgType.SCHED_CLS });
+  for (const how of [{ kernel: { programs: ['entry'] } }, { programs: ['entry'] }, {}]) {
+    const c = await loadCollection(spec, { engine: 'kernel', ...how });
+    try {
+      const jmp = c.maps.get('jmp')!;
+      // A prog array's lookup from user space gives the program's id, or nothing for an empty slot.
+      const filled = [0, 1, 2, 3].filter((k) => jmp.lookup(Uint8Array.of(k, 0, 0, 0)) !== undefined);
+      assert.deepEqual(filled, [0, 2], JSON.stringify(how));
+      // entry tail-calls slot 2 (case_two), which tail-calls slot 0 (case_zero): 10, not entry's own 1.
+      assert.equal(c.program('entry').run({ data: new Uint8Array(64) }).retval, 10, JSON.stringify(how));
     } finally {
       c.close();
     }
-  });
+  }
+});
 
 test('partial loading: a program and what it needs load in the VM though its object has maps the VM lacks', async (t) => {
   if (!needs(t, { tools: ['clang'] })) return;
