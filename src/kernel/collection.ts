@@ -342,7 +342,7 @@ function createSpecMap(
   let fd: number;
   try {
     fd = createMap({
-      name: m.name,
+      name: m.kernelName ?? m.name,
       type: m.type,
       keySize: m.keySize,
       valueSize: m.valueSize,

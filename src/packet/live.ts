@@ -120,7 +120,11 @@ export class LiveCapture {
             opts.bpfObject,
           );
         }
-        const coll = kernel.loadKernelCollection(spec, { programs: [chosen.name] });
+        // Through the loader, as every object load: CO-RE relocations and externs resolved, and the
+        // programs the filter tail-calls loaded into its prog arrays (the kernel engine alone would load
+        // only the chosen program and leave those slots empty: tail calls falling through, silently).
+        const { loadCollection } = await import('../loader/index.js');
+        const coll = await loadCollection(spec, { engine: 'kernel', programs: [chosen.name] });
         owned.push(coll);
         progFd = coll.program(chosen.name).fd;
         description = `eBPF ${chosen.name} from ${opts.bpfObject}`;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseObject } from '../../src/elf/object.js';
 import { loadCollection } from '../../src/loader/index.js';
 import type { KernelCollection } from '../../src/kernel/collection.js';
+import { mapInfo } from '../../src/kernel/objects.js';
 import { BpfkitError } from '../../src/util/errors.js';
 import { lockdownMode } from '../../src/kernel/lockdown.js';
 import { programTypeByName } from '../../src/elf/section-types.js';
@@ -219,7 +220,7 @@ test('map-in-map-late-inner.c: a map of maps without an inner template parses (i
   );
 });
 
-test("internal-maps.c: the spec's kernel names for internal maps are the names libbpf gives the kernel", (t) => {
+test("internal-maps.c: the spec's kernel names for internal maps are the names libbpf gives the kernel", async (t) => {
   if (!needs(t, { root: true, tools: ['clang', 'bpftool'] })) return;
   const obj = compile('internal-maps.c');
   const tool = bpftoolLoads(obj, 'internal-names');
@@ -243,6 +244,14 @@ test("internal-maps.c: the spec's kernel names for internal maps are the names l
   const ours = spec.maps.map((m) => m.kernelName ?? m.name).sort();
   assert.deepEqual(ours, libbpf);
   assert.ok(ours.includes('internal.rodata'), ours.join(' '));
+  // and the kernel engine creates them under those names (what bpftool map show lists)
+  const c = (await loadCollection(spec, { engine: 'kernel' })) as KernelCollection;
+  try {
+    const created = [...c.maps.values()].map((m) => mapInfo(m.fd).name).sort();
+    assert.deepEqual(created, libbpf);
+  } finally {
+    c.close();
+  }
 });
 
 test('tail-calls-legacy.c: ID/KEY sections are read as tc reads them (%i: 0x7/2 is slot 2 of the prog array with id 7)', (t) => {

@@ -1,8 +1,9 @@
 /**
  * Live capture against tcpdump, side by side, on real loopback traffic in a network namespace this test
- * creates: a node HTTP server and client over IPv4 and IPv6 plus UDP datagrams. Three pairs run at once:
+ * creates: a node HTTP server and client over IPv4 and IPv6 plus UDP datagrams. Pairs run at once:
  * no filter, a classic BPF filter (tcpdump -ddd 'tcp port 8080' fed to --cbpf), and an eBPF socket filter
- * built with clang (UDP only, compared with tcpdump 'udp'). Each pair must see the same packets.
+ * built with clang (UDP only, compared with tcpdump 'udp'; once more behind a tail call). Each pair must see
+ * the same packets.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,6 +76,8 @@ test(
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up', 'mtu', '1500']);
     const obj = join(dir, 'udp-filter.bpf.o');
     execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-c', fixture('udp-filter.bpf.c'), '-o', obj]);
+    const tailObj = join(dir, 'udp-filter-tail.bpf.o');
+    execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-c', fixture('udp-filter-tail.bpf.c'), '-o', tailObj]);
     const cbpf = execFileSync('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'lo', '-ddd', 'tcp port 8080'], {
       encoding: 'utf8',
     });
@@ -97,6 +100,8 @@ test(
         bpfkit: ['ip6 and (udp or tcp[tcpflags] & (tcp-syn|tcp-fin) != 0)'],
         tcpdump: ['ip6 and (udp or tcp[tcpflags] & (tcp-syn|tcp-fin) != 0)'],
       },
+      // the same filter behind a tail call: the program it jumps to must be loaded into the prog array
+      { name: 'ebpf-tail', bpfkit: ['--filter', `${tailObj}:udp_via_tail`], tcpdump: ['udp'] },
     ];
     const runs = pairs.map((p) => {
       const mine = join(dir, `bpfkit-${p.name}.pcapng`);
@@ -199,6 +204,7 @@ test(
     assert.ok(counts[2]! >= 6, 'the eBPF filter kept the UDP datagrams');
     assert.equal(counts[4], counts[1], 'the expression keeps what tcpdump -ddd of it keeps');
     assert.ok(counts[5]! > 0 && counts[5]! < counts[0]!, `ip6 expression kept ${counts[5]} of ${counts[0]}`);
+    assert.equal(counts[6], counts[2], 'the filter behind a tail call keeps what it keeps called directly');
   },
 );
 
