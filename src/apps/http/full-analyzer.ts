@@ -654,6 +654,13 @@ export class FullAnalyzer {
     if (head.status === 101) {
       flow.req?.toTunnel();
       this.watchUpgrade(flow);
+    } else if (head.status < 300) {
+      // A CONNECT the server agreed to: the client's bytes from here on are the tunnel's.
+      if (rec.method === 'CONNECT') flow.req?.toTunnel();
+      else if (flow.waiting.length === 0) flow.req?.declineBody();
+    } else if (flow.waiting.length === 0) {
+      // A final answer to the newest request while its body may not have come (Expect: 100-continue).
+      flow.req?.declineBody();
     }
     return rec.method;
   }
