@@ -96,3 +96,39 @@ test('without Expect, a body that starts after the response is still the body', 
   c.close();
   assert.deepEqual(seen(analyze(c)), ['POST /early 400', 'GET /real null']);
 });
+
+test('an error answering a request line that never ended pairs with it, reported truncated', () => {
+  const c = new Conversation().handshake();
+  c.clientSays('GET /too-long-aaaa', 'aaaa');
+  c.serverSays('HTTP/1.1 414 URI Too Long\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  c.close();
+  const recs = analyze(c);
+  assert.deepEqual(seen(recs), ['GET /too-long-aaaaaaaa 414']);
+  assert.equal(recs[0]!.truncated, true);
+
+  // the line goes on after the answer: the answer waits for it (as any response captured before its
+  // request does), and the request is reported whole, once
+  const d = new Conversation().handshake();
+  d.clientSays('GET /long-bbbb');
+  d.serverSays('HTTP/1.1 414 URI Too Long\r\nContent-Length: 0\r\n\r\n');
+  d.clientSays('bbbb HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nGET', 'GET /next HTTP/1.1\r\nHost: h\r\n\r\n');
+  d.serverSays('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  d.close();
+  const whole = analyze(d);
+  assert.deepEqual(seen(whole), ['GET /long-bbbbbbbb 414', 'GET /next 200']);
+  assert.equal(whole[0]!.truncated, false);
+});
+
+test('joined mid-connection, an answer to a request never seen does not claim an unfinished line', () => {
+  // no handshake: the capture starts mid-connection, and nothing has been paired yet
+  const c = new Conversation();
+  c.clientSays('GET /unfinished-');
+  c.serverSays('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+  c.close();
+  const recs: UrlRecord[] = [];
+  const a = new FullAnalyzer({ onRecord: (r) => recs.push(r) });
+  c.frames.forEach((f, i) => a.packet(frameOf(f, 1, 1000 + i * 0.001)));
+  a.finish();
+  assert.deepEqual(seen(recs), []);
+  assert.equal(a.stats.orphanResponses, 1);
+});

@@ -890,8 +890,10 @@ export class RequestParser extends MessageParser {
 
   protected headEnd(): void {
     const req = this.head;
+    // (not open: the request was reported when the server answered before its line ended)
+    const report = this.open;
     this.open = false;
-    this.sink.request(req);
+    if (report) this.sink.request(req);
     if (req.method === 'CONNECT') {
       // The tunnel opens when the server agrees (a 2xx: the flow calls toTunnel). Until then bytes that
       // begin like a request are one: a refused CONNECT leaves an HTTP connection (a 407's retry with
@@ -929,7 +931,7 @@ export class RequestParser extends MessageParser {
    * too long to keep is. Only a line shaped like a client's (a method in capitals, a space, the start
    * of a target) counts: a few bytes of anything else stay unreported.
    */
-  private lineCutShort(): void {
+  private lineCutShort(): boolean {
     const b = this.line.buf;
     let n = this.line.len;
     if (b[n - 1] === CR) n--;
@@ -944,16 +946,16 @@ export class RequestParser extends MessageParser {
     } else {
       let i = 0;
       while (i < n && ((b[i]! >= 65 && b[i]! <= 90) || b[i] === 45 || b[i] === 95)) i++;
-      if (i < 3 || i > MAX_METHOD || i + 1 >= n || b[i] !== SP) return;
+      if (i < 3 || i > MAX_METHOD || i + 1 >= n || b[i] !== SP) return false;
       let j = i + 1;
       while (j < n && b[j]! > SP && b[j]! < 0x7f) j++;
       // What came of the target: printable, and a path, *, or (after a method a client commonly sends)
       // the start of a URI or host.
-      if (j < n && b[j] !== SP) return;
+      if (j < n && b[j] !== SP) return false;
       const method = internMethod(b, 0, i);
       const t = b[i + 1]!;
       const letter = (t | 32) >= 97 && (t | 32) <= 122;
-      if (t !== 47 && t !== 42 && !(letter && COMMON_METHODS.includes(method))) return;
+      if (t !== 47 && t !== 42 && !(letter && COMMON_METHODS.includes(method))) return false;
       head.method = method;
       head.uri = latin1(b, i + 1, j);
       head.version = '';
@@ -962,6 +964,22 @@ export class RequestParser extends MessageParser {
     this.line.reset();
     this.seenRequest = true;
     this.sink.request(head);
+    return true;
+  }
+
+  /**
+   * The server answered (an error status) while the client's request line has no line end yet: a line
+   * longer than the server takes, answered 414 before it ended, or a client that stopped sending. A line
+   * shaped like a request is reported now, as a cut one is (lineCutShort), so the answer pairs with it;
+   * the rest of the line, if it comes, is skipped and the headers after it frame the request as usual
+   * (it is not reported again: `open` stays false).
+   */
+  answeredMidLine(): boolean {
+    if (this.st !== St.Line || this.line.len === 0 || !this.lineCutShort()) return false;
+    this.beginHeaders();
+    this.st = St.SkipLine;
+    this.afterSkip = St.Headers;
+    return true;
   }
 
   /** The Host value as a string: a connection's requests nearly always repeat it, so the last one is reused. */
