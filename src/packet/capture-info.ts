@@ -58,13 +58,21 @@ export async function captureInfo(path: string): Promise<{ info: CaptureInfo; er
       bytes += p.caplen;
       wireBytes += p.origLen;
       if (!linktypes.has(p.linktype)) linktypes.add(p.linktype);
-      if (p.tsSec < firstSec || (p.tsSec === firstSec && p.tsNsec < firstNsec)) {
-        firstSec = p.tsSec;
-        firstNsec = p.tsNsec;
+      let sec = p.tsSec;
+      let nsec = p.tsNsec;
+      if (nsec >= 1e9) {
+        // A pcap record whose microsecond field says a second or more (a broken writer, a fuzzed file):
+        // the time it adds up to, as every other reader of the record here takes it (sec + frac).
+        sec += Math.floor(nsec / 1e9);
+        nsec %= 1e9;
       }
-      if (p.tsSec > lastSec || (p.tsSec === lastSec && p.tsNsec > lastNsec)) {
-        lastSec = p.tsSec;
-        lastNsec = p.tsNsec;
+      if (sec < firstSec || (sec === firstSec && nsec < firstNsec)) {
+        firstSec = sec;
+        firstNsec = nsec;
+      }
+      if (sec > lastSec || (sec === lastSec && nsec > lastNsec)) {
+        lastSec = sec;
+        lastNsec = nsec;
       }
     });
   } catch (err) {

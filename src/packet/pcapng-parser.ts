@@ -162,7 +162,11 @@ export class PcapngParser implements RecordParser {
     if (len < 28) this.fail(`section header block too short (${len} bytes)`, base + at);
     const versionMajor = dv.getUint16(at + 12, this.le);
     const versionMinor = dv.getUint16(at + 14, this.le);
-    if (versionMajor !== 1) this.fail(`unsupported pcapng version ${versionMajor}.${versionMinor}`, base + at);
+    // 1.0, and 1.2 that some writers put (read as 1.0), as libpcap and Wireshark accept; any other
+    // version (libpcap's tests have 0.1 and 1.1) is a format these rules may not read right.
+    if (versionMajor !== 1 || (versionMinor !== 0 && versionMinor !== 2)) {
+      this.fail(`unsupported pcapng version ${versionMajor}.${versionMinor}`, base + at);
+    }
     this.sections.push({ littleEndian: this.le, versionMajor, versionMinor, offset: base + at });
     this.sectionBase = this.interfaces.length;
   }

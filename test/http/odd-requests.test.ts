@@ -29,21 +29,43 @@ const ODD: [string, string, (string | boolean)[]][] = [
   ['no space before the version', 'POST /HTTP/1.1', ['POST', '/HTTP/1.1', '', true, 'POST /HTTP/1.1']],
   ['a bare method', 'DELETE', ['DELETE', '', '', true, 'DELETE']],
   ['extra words', 'CONNECT host:25 / HTTP/1.0', ['CONNECT', 'host:25', 'HTTP/1.0', true, 'CONNECT host:25 / HTTP/1.0']],
+  ['tabs between the words', 'GET\t/tab\tHTTP/1.1', ['GET', '/tab', 'HTTP/1.1', true, 'GET\t/tab\tHTTP/1.1']],
+  ['whitespace before the method', '  GET /ws HTTP/1.1', ['GET', '/ws', 'HTTP/1.1', true, '  GET /ws HTTP/1.1']],
+  [
+    'a version not HTTP after a method only HTTP has',
+    'GET / JUNK/1.0',
+    ['GET', '/', 'JUNK/1.0', true, 'GET / JUNK/1.0'],
+  ],
 ];
 
 for (const [what, line, want] of ODD) {
   test(`an odd request line is reported, flagged, with its raw line: ${what}`, () => {
     const recs = requests(`${line}\r\nHost: h\r\n\r\n`, 'GET /after HTTP/1.1\r\n\r\n');
     const all = recs.map(shape);
-    // (a CONNECT's later bytes are the tunnel's: nothing after it is a request)
-    const after = line.startsWith('CONNECT') ? [] : [['GET', '/after', 'HTTP/1.1', false, '']];
-    assert.deepEqual(all, [want, ...after]);
+    // (after a CONNECT too: no server agreed to open the tunnel)
+    assert.deepEqual(all, [want, ['GET', '/after', 'HTTP/1.1', false, '']]);
     assert.equal(textLine(recs[0]!), `${line} (malformed)`);
     const json = JSON.parse(jsonLine(recs[0]!)) as { malformed: boolean; raw: string };
     assert.equal(json.malformed, true);
     assert.equal(json.raw, line);
   });
 }
+
+test('a NUL in a target followed by an HTTP version: reported, and shown as \\x00 in text output', () => {
+  const line = 'GET /a\0b HTTP/1.1';
+  const recs = requests(`${line}\r\nHost: h\r\n\r\n`, 'GET /after HTTP/1.1\r\n\r\n');
+  assert.deepEqual(recs.map(shape), [
+    ['GET', '/a\0b', 'HTTP/1.1', true, line],
+    ['GET', '/after', 'HTTP/1.1', false, ''],
+  ]);
+  assert.equal(textLine(recs[0]!), 'GET /a\\x00b HTTP/1.1 (malformed)');
+  assert.equal(JSON.parse(jsonLine(recs[0]!)).raw, line);
+  // the same bytes without a version are no request line (binary data stays skipped)
+  assert.deepEqual(
+    requests('GET /a\0b\r\n\r\n', 'GET /after HTTP/1.1\r\n\r\n').map((r) => r.uri),
+    ['/after'],
+  );
+});
 
 test('HTTP/0.9: `GET /` is a whole request (no headers follow), not malformed', () => {
   const recs = requests('GET /simple\r\n', 'GET /next HTTP/1.1\r\n\r\n');

@@ -38,7 +38,39 @@ interface Framing {
   layer: string;
 }
 
+/** IPv4 + UDP around `payload` (documentation addresses; the checksums are not checked by the decoder). */
+const udp4 = (sport: number, dport: number, payload: Uint8Array): Uint8Array => {
+  const udpLen = 8 + payload.length;
+  const total = 20 + udpLen;
+  return bytes(
+    [0x45, 0, total >> 8, total & 255, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2],
+    [sport >> 8, sport & 255, dport >> 8, dport & 255, udpLen >> 8, udpLen & 255, 0, 0],
+    payload,
+  );
+};
+/** PPP's protocol field for the IP version an Ethernet frame carries. */
+const pppProto = (f: Uint8Array) => (eth(f).type[0] === 0x86 ? [0x00, 0x57] : [0x00, 0x21]);
+
 const FRAMINGS: Record<string, Framing> = {
+  l2tp: {
+    // L2TPv2 data message with no optional field (tunnel 1, session 2), PPP without address/control
+    linktype: LINKTYPE.EN10MB,
+    wrap: (f) => bytes(MACS, 0x08, 0x00, udp4(1701, 1701, bytes(0x00, 0x02, 0, 1, 0, 2, pppProto(f), eth(f).l3))),
+    layer: 'L2TP',
+  },
+  'l2tp-length-sequence-offset': {
+    // L, S and O bits: length, Ns/Nr, a 3-byte offset pad; PPP with FF 03; from the LNS's port to another
+    linktype: LINKTYPE.EN10MB,
+    wrap: (f) => {
+      const ppp = bytes(0xff, 0x03, pppProto(f), eth(f).l3);
+      const head = bytes(0x4a, 0x02, 0, 0, 0, 7, 0, 9, 0, 1, 0, 2, 0, 3, 0xee, 0xee, 0xee);
+      const len = head.length + ppp.length;
+      head[2] = len >> 8;
+      head[3] = len & 255;
+      return bytes(MACS, 0x08, 0x00, udp4(1701, 50000, bytes(head, ppp)));
+    },
+    layer: 'L2TP',
+  },
   slip: {
     // direction (0: received), CSLIP type byte (0x40: plain IP), the rest of the 16-byte header unused
     linktype: LINKTYPE.SLIP,
@@ -328,6 +360,22 @@ test('frames that carry no IP are decoded as such, never counted as undecoded; u
   for (const [what, linktype, frame, name] of undecoded) {
     v.decode(frame, linktype);
     assert.equal(v.undecodedName(), name, what);
+  }
+});
+
+test('L2TP: control messages, other versions and reserved bits set stay plain UDP datagrams', () => {
+  const v = new PacketView();
+  const ip = eth(tcpFrame({ seq: 5, payload: REQUEST })).l3;
+  for (const [what, head] of [
+    ['control message (T bit)', [0xc8, 0x02, 0, 20, 0, 1, 0, 0, 0, 0, 0, 0]],
+    ['L2TPv3 over UDP', [0x00, 0x03, 0, 0, 0, 0, 0, 5]],
+    ['a reserved bit', [0x04, 0x02, 0, 1, 0, 2]],
+    ['a length past the datagram', [0x40, 0x02, 0x0f, 0xff, 0, 1, 0, 2]],
+  ] as const) {
+    v.decode(bytes(MACS, 0x08, 0x00, udp4(1701, 1701, bytes(head, 0x00, 0x21, ip))), LINKTYPE.EN10MB);
+    assert.equal(v.proto, IPPROTO.UDP, what);
+    assert.ok(!v.layers().includes('L2TP'), what);
+    assert.equal(v.undecoded, '', what);
   }
 });
 

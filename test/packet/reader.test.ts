@@ -576,3 +576,52 @@ function wholeRecords(buf: Buffer, max: number): Buffer {
     o = next;
   }
 }
+
+test('pcapng section versions: 1.0 and 1.2 read, 1.1 and 0.1 refused as libpcap and Wireshark refuse them', async (t) => {
+  const dir = tempDir(t);
+  for (const [minor, major, ok] of [
+    [0, 1, true],
+    [2, 1, true],
+    [1, 1, false],
+    [1, 0, false],
+  ] as const) {
+    const head = shb(true);
+    head[12] = major;
+    head[14] = minor;
+    const f = join(dir, `v${major}.${minor}.pcapng`);
+    writeFileSync(f, Buffer.from([...head, ...idb(true, 101, []), ...epb(true, 0, 0, 0, ipv4Packet)]));
+    if (ok) assert.equal((await readAll(f)).length, 1, `${major}.${minor}`);
+    else {
+      await assert.rejects(
+        readAll(f),
+        (e: unknown) => e instanceof InputError && e.message.includes(`unsupported pcapng version ${major}.${minor}`),
+      );
+    }
+  }
+});
+
+test('pcap info: a record whose microsecond field is over a second is timed as the sum, first and last alike', async (t) => {
+  const dir = tempDir(t);
+  const f = join(dir, 'usec.pcap');
+  const hdr = Buffer.alloc(24);
+  hdr.writeUInt32LE(0xa1b2c3d4, 0);
+  hdr.writeUInt16LE(2, 4);
+  hdr.writeUInt16LE(4, 6);
+  hdr.writeUInt32LE(65535, 16);
+  hdr.writeUInt32LE(101, 20);
+  const rec = (sec: number, usec: number) => {
+    const r = Buffer.alloc(16 + ipv4Packet.length);
+    r.writeUInt32LE(sec, 0);
+    r.writeUInt32LE(usec, 4);
+    r.writeUInt32LE(ipv4Packet.length, 8);
+    r.writeUInt32LE(ipv4Packet.length, 12);
+    Buffer.from(ipv4Packet).copy(r, 16);
+    return r;
+  };
+  // 100 s + 8.9 s (the broken one first), then 100.5 s and 104 s
+  writeFileSync(f, Buffer.concat([hdr, rec(100, 8_900_000), rec(100, 500_000), rec(104, 0)]));
+  const { info } = await captureInfo(f);
+  assert.equal(info.firstEpoch, '100.500000000');
+  assert.equal(info.lastEpoch, '108.900000000');
+  assert.equal(info.duration, '8.400000000');
+});

@@ -202,6 +202,8 @@ export class FullAnalyzer {
   private lastSweep = NO_TIME;
   /** memory of the requests waiting for their response, by requestCost */
   private waitingMemory = 0;
+  /** a response is reporting the request line it answers (answeredMidLine) */
+  private answering = false;
   private readonly maxWaitingMemory: number;
   /** frames not decoded, by what stopped the decoder (key: kind and type number; a handful of entries) */
   private readonly undecodedBy = new Map<number, { name: string; count: number }>();
@@ -632,7 +634,7 @@ export class FullAnalyzer {
       this.stats.reportedEarly++;
       this.emit(this.unwait(flow));
     }
-    if (flow.held.length > 0) this.drainHeld(flow);
+    if (flow.held.length > 0 && !this.answering) this.drainHeld(flow);
   }
 
   private response(flow: HttpFlow, head: ResponseHead): string | undefined {
@@ -641,6 +643,14 @@ export class FullAnalyzer {
     // Only until the first pairing: after it the directions are aligned, and a response captured before
     // its request is capture reordering (the request's segment came late), not a request we missed.
     if (rec && !flow.sawHandshake && !flow.paired && head.ts < rec.ts) rec = undefined;
+    // An error answering a request line that has not ended (414 to a line too long, a client that stopped):
+    // on a connection whose directions are aligned, it can only answer that line.
+    if (!rec && head.status >= 400 && (flow.sawHandshake || flow.paired) && flow.req) {
+      // (the request it reports must not drain held responses: this one is being parsed from them)
+      this.answering = true;
+      if (flow.req.answeredMidLine()) rec = flow.waiting[0];
+      this.answering = false;
+    }
     if (!rec) {
       this.stats.orphanResponses++;
       return undefined;
@@ -654,6 +664,13 @@ export class FullAnalyzer {
     if (head.status === 101) {
       flow.req?.toTunnel();
       this.watchUpgrade(flow);
+    } else if (head.status < 300) {
+      // A CONNECT the server agreed to: the client's bytes from here on are the tunnel's.
+      if (rec.method === 'CONNECT') flow.req?.toTunnel();
+      else if (flow.waiting.length === 0) flow.req?.declineBody();
+    } else if (flow.waiting.length === 0) {
+      // A final answer to the newest request while its body may not have come (Expect: 100-continue).
+      flow.req?.declineBody();
     }
     return rec.method;
   }

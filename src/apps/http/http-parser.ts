@@ -108,15 +108,18 @@ function latin1(b: Uint8Array, start: number, end: number): string {
 
 /** Shape check of a request-line prefix: 'ok' so far, 'bad' (cannot become a request line). */
 function requestPrefixOk(b: Uint8Array, start: number, end: number): boolean {
+  // (whitespace before the method and tabs between the words: an odd line, still a request)
+  while (start < end && (b[start] === SP || b[start] === HT)) start++;
   let i = start;
   while (i < end && TCHAR[b[i]!]) i++;
   if (i - start > MAX_METHOD) return false;
   if (i === end) return true;
-  if (i === start || b[i] !== SP) return false;
-  // The target: no control characters or spaces until the next SP.
+  if (i === start || (b[i] !== SP && b[i] !== HT)) return false;
+  // The target: no control characters until the next SP. (A NUL in a target is reported when its line
+  // comes whole in one segment, parseOddRequestLine; buffering lines with NULs would hold binary streams.)
   for (i++; i < end; i++) {
     const c = b[i]!;
-    if (c === SP) break;
+    if (c === SP || c === HT) break;
     if (c < 0x21 || c === 0x7f) return false;
   }
   return true;
@@ -152,30 +155,58 @@ function parseRequestLine(b: Uint8Array, start: number, end: number, head: Reque
  * to see, as servers and other sniffers take it: HTTP/0.9's `GET /` (returns 'HTTP/0.9', not malformed),
  * and, flagged `malformed` with the raw line, a known method alone or with a target only
  * (`POST /HTTP/1.1`), a version in the target's place (`OPTIONS HTTP/1.1`), a broken version
- * (`GET / HTTP/1.`) or extra words (`CONNECT host:25 / HTTP/1.0`). Returns undefined for anything else
+ * (`GET / HTTP/1.`, `GET / JUNK/1.0`), extra words (`CONNECT host:25 / HTTP/1.0`), whitespace before the
+ * method, tabs between the words, or control bytes in a target followed by an HTTP version
+ * (`GET /a%00<NUL>b HTTP/1.1`). Returns undefined for anything else
  * (binary, prose): that stays a skipped line. So does a line of another protocol that borrowed HTTP's
  * methods (RTSP's `OPTIONS rtsp://cam/ RTSP/1.0`, SIP's `OPTIONS sip:x SIP/2.0`: a version that is not
  * HTTP's), and one whose second word is no request target at all (NATS's `CONNECT {"verbose":false}`,
  * Redis's inline `GET key`).
  */
 function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: RequestHead): string | undefined {
+  const lineStart = start;
+  // Whitespace before the method (servers such as nginx skip it), tabs between the words.
+  while (start < end && (b[start] === SP || b[start] === HT)) start++;
   let i = start;
   while (i < end && TCHAR[b[i]!]) i++;
-  if (i === start || (i < end && b[i] !== SP)) return undefined;
+  if (i === start || (i < end && b[i] !== SP && b[i] !== HT)) return undefined;
   const method = internMethod(b, start, i);
   if (!COMMON_METHODS.includes(method)) return undefined;
-  for (let k = i; k < end; k++) if (b[k]! < 0x20 || b[k] === 0x7f) return undefined;
-  const words = latin1(b, i, end)
-    .split(' ')
+  let control = false;
+  let tab = false;
+  for (let k = i; k < end; k++) {
+    if (b[k] === HT) tab = true;
+    else if (b[k]! < 0x20 || b[k] === 0x7f) control = true;
+  }
+  let words = latin1(b, i, end)
+    .split(/[ \t]+/)
     .filter((w) => w !== '');
   const last = words[words.length - 1] ?? '';
-  if (OTHER_VERSION.test(last) && !last.startsWith('HTTP/')) return undefined;
-  const hasVersion = words.length >= 1 && last.startsWith('HTTP/');
+  if (control) {
+    // Control bytes (a NUL in the target: an attack's probe) only in a line that ends in an HTTP
+    // version: the target is everything between the method and the version. Binary data stays skipped.
+    if (words.length < 2 || !HTTP_VERSION.test(last)) return undefined;
+    words = [words.slice(0, -1).join(' '), last];
+  }
+  // Another protocol's version (RTSP/1.0, SIP/2.0) after a method those protocols share with HTTP
+  // (OPTIONS): their line. After one only HTTP has (GET, POST, ...), an HTTP request with a bad version.
+  if (OTHER_VERSION.test(last) && !last.startsWith('HTTP/') && (method === 'OPTIONS' || words.length !== 2)) {
+    return undefined;
+  }
+  const hasVersion =
+    words.length >= 1 && (last.startsWith('HTTP/') || (words.length === 2 && OTHER_VERSION.test(last)));
   const target = hasVersion ? (words.length >= 2 ? words[0]! : '') : (words[0] ?? '');
   if (target !== '' && !TARGET_SHAPE.test(target)) return undefined;
   head.method = method;
-  head.raw = latin1(b, start, end);
-  if (words.length === 1 && method === 'GET' && !words[0]!.startsWith('HTTP/')) {
+  head.raw = latin1(b, lineStart, end);
+  if (
+    words.length === 1 &&
+    method === 'GET' &&
+    !words[0]!.startsWith('HTTP/') &&
+    lineStart === start &&
+    !tab &&
+    !control
+  ) {
     head.uri = words[0]!;
     head.version = 'HTTP/0.9';
     return head.version;
@@ -188,6 +219,9 @@ function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: Re
 
 /** A protocol version as the last word of a request line: `NAME/digit...` (HTTP/1.1, RTSP/1.0, SIP/2.0). */
 const OTHER_VERSION = /^[A-Z][A-Z0-9-]*\/\d/;
+
+/** A whole HTTP version word. */
+const HTTP_VERSION = /^HTTP\/\d\.\d$/;
 
 /**
  * `METHOD SP target SP NAME/x.y` with a NAME that is not HTTP: a line of RTSP, SIP or another protocol
@@ -335,6 +369,18 @@ const enum St {
   Tunnel,
 }
 
+/**
+ * What the bytes at the next message start may be instead of a message (only looked at while `resync` is
+ * set, so the usual path pays nothing for it).
+ */
+const enum StartMode {
+  None,
+  /** after a CONNECT: bytes that do not begin like a request are the tunnel's (sent before the answer) */
+  TunnelUnlessHttp,
+  /** after a body the server declined (Expect: 100-continue answered with a final status): the body after all */
+  BodyUnlessHttp,
+}
+
 /** Fields common to both directions: line assembly, header block, body framing. */
 abstract class MessageParser {
   protected st = St.Start;
@@ -352,6 +398,8 @@ abstract class MessageParser {
   resync = false;
   /** bytes skipped as non-HTTP (resync) */
   skipped = 0;
+  /** see StartMode; `resync` is set with it */
+  protected startMode = StartMode.None;
 
   constructor(protected readonly limits: ParserLimits) {}
 
@@ -369,13 +417,32 @@ abstract class MessageParser {
           while (p < end && (b[p] === CR || b[p] === LF)) p++;
           if (p === end) return end;
           if (this.resync) {
-            // Lost our place (capture started mid-connection, or a hole): only a segment that begins
-            // with a message start is trusted; the rest of any other segment could be body bytes.
-            if (entered !== start || !this.startsMessage(b, p, end)) {
-              this.skipped += end - p;
-              return end;
+            const mode = this.startMode;
+            if (mode !== StartMode.None) {
+              this.resync = false;
+              // (TunnelUnlessHttp stays until the line is read: a line that is no request is the tunnel's)
+              if (mode === StartMode.BodyUnlessHttp) this.startMode = StartMode.None;
+              // (a request does not begin with a line end there: a body may)
+              if ((mode === StartMode.BodyUnlessHttp && p !== entered) || !this.startsMessage(b, p, end)) {
+                if (mode === StartMode.TunnelUnlessHttp) {
+                  this.startMode = StartMode.None;
+                  this.st = St.Tunnel;
+                  return end;
+                }
+                // The declined body was sent after all: its bytes (line ends included) are body.
+                p = entered;
+                this.resumeBody();
+                break;
+              }
+            } else {
+              // Lost our place (capture started mid-connection, or a hole): only a segment that begins
+              // with a message start is trusted; the rest of any other segment could be body bytes.
+              if (entered !== start || !this.startsMessage(b, p, end)) {
+                this.skipped += end - p;
+                return end;
+              }
+              this.resync = false;
             }
-            this.resync = false;
           }
           if (this.holdAtStart()) return p;
           this.msgTs = ts;
@@ -394,6 +461,13 @@ abstract class MessageParser {
           }
           this.line.append(b, p, stop, this.limits.maxLine + 1);
           if (!this.linePrefixOk(this.line.buf, 0, this.line.len)) {
+            if (this.startMode === StartMode.TunnelUnlessHttp) {
+              // the first bytes after a CONNECT, and not a request: the tunnel's
+              this.startMode = StartMode.None;
+              this.line.reset();
+              this.st = St.Tunnel;
+              return end;
+            }
             // Cannot become a start line (garbage, binary, a body seen mid-connection): skip the line.
             this.anomalies++;
             this.skipped += this.line.len;
@@ -499,6 +573,7 @@ abstract class MessageParser {
           p = nl + 1;
           const size = chunkSize(this.headerLine.buf, 0, this.headerLine.len);
           this.headerLine.len = 0;
+          this.expectPending = false;
           if (size < 0) {
             this.anomalies++;
             this.lostFraming();
@@ -536,6 +611,41 @@ abstract class MessageParser {
   }
 
   protected afterSkip = St.Start;
+  /**
+   * The message sent `Expect: 100-continue` and none of its body has come yet (Body: `remaining` is still
+   * the whole length; ChunkSize: no chunk size line yet).
+   */
+  protected expectPending = false;
+  /** the declined body's length (-1: chunked), for resumeBody */
+  private declined = 0;
+
+  /**
+   * The other side answered the message with a final status before its body came: a client that sent
+   * `Expect: 100-continue` then skips the body (RFC 9110 10.1.1), so what it sends next is the next
+   * request. If it sends the body anyway, the bytes do not begin like a request and are read as the body
+   * (resumeBody). Without this the next request would be swallowed as the body.
+   */
+  declineBody(): void {
+    if (!this.expectPending) return;
+    this.expectPending = false;
+    if (this.st === St.Body && this.remaining === this.contentLength) this.declined = this.remaining;
+    else if (this.st === St.ChunkSize && this.headerLine.len === 0) this.declined = -1;
+    else return;
+    this.messageDone();
+    this.startMode = StartMode.BodyUnlessHttp;
+    this.resync = true;
+  }
+
+  private resumeBody(): void {
+    if (this.declined < 0) {
+      this.st = St.ChunkSize;
+      this.headerLine.len = 0;
+    } else {
+      this.remaining = this.declined;
+      this.contentLength = this.declined;
+      this.st = St.Body;
+    }
+  }
 
   /** Whether to stop before starting a new message (the response side waits for its request). */
   protected holdAtStart(): boolean {
@@ -611,6 +721,10 @@ abstract class MessageParser {
   gap(): void {
     if (this.st === St.Tunnel) return;
     this.resync = true;
+    // (after a CONNECT, what follows the hole is still a request or the tunnel's; a declined body's
+    // place is lost with the bytes)
+    if (this.startMode === StartMode.BodyUnlessHttp) this.startMode = StartMode.None;
+    this.expectPending = false;
     this.flushPartial(true);
     this.line.reset();
     this.headerLine.len = 0;
@@ -662,6 +776,8 @@ export class RequestParser extends MessageParser {
     raw: '',
   };
   private open = false;
+  /** the open request has an Expect header */
+  private expectContinue = false;
   /** a request line was read on this stream (another protocol's line after it is garbage, not a switch) */
   private seenRequest = false;
 
@@ -694,6 +810,14 @@ export class RequestParser extends MessageParser {
       simple = odd === 'HTTP/0.9';
     }
     this.line.reset();
+    if (this.startMode === StartMode.TunnelUnlessHttp) {
+      // the first line after a CONNECT: a request, or the start of the tunnel's payload
+      this.startMode = StartMode.None;
+      if (!ok) {
+        this.st = St.Tunnel;
+        return;
+      }
+    }
     if (!ok && !this.seenRequest && this.sink.otherProtocol && otherProtocolLine(b, start, end)) {
       this.st = St.Tunnel;
       this.sink.otherProtocol();
@@ -706,6 +830,7 @@ export class RequestParser extends MessageParser {
       return;
     }
     this.seenRequest = true;
+    this.expectContinue = false;
     head.host = '';
     if (simple) {
       // HTTP/0.9: the line is the whole request (no headers, no body)
@@ -748,7 +873,12 @@ export class RequestParser extends MessageParser {
 
   protected override header(b: Uint8Array, ns: number, ne: number, vs: number, ve: number): void {
     const len = ne - ns;
-    if (len !== 4 && len !== 7 && len !== 14 && len !== 17) return; // not host/upgrade/framing
+    if (len !== 4 && len !== 6 && len !== 7 && len !== 14 && len !== 17) return; // not host/expect/upgrade/framing
+    if (len === 6) {
+      // (100-continue is the only expectation defined)
+      if (this.open && nameIs(b, ns, ne, 'expect')) this.expectContinue = true;
+      return;
+    }
     if (this.open && this.head.host === '' && nameIs(b, ns, ne, 'host')) {
       const s = valueStart(b, vs, ve);
       this.head.host = this.hostText(b, s, valueEnd(b, s, ve));
@@ -760,13 +890,20 @@ export class RequestParser extends MessageParser {
 
   protected headEnd(): void {
     const req = this.head;
+    // (not open: the request was reported when the server answered before its line ended)
+    const report = this.open;
     this.open = false;
-    this.sink.request(req);
+    if (report) this.sink.request(req);
     if (req.method === 'CONNECT') {
-      // Everything after CONNECT is the tunnel's payload, not HTTP.
-      this.st = St.Tunnel;
+      // The tunnel opens when the server agrees (a 2xx: the flow calls toTunnel). Until then bytes that
+      // begin like a request are one: a refused CONNECT leaves an HTTP connection (a 407's retry with
+      // credentials, a GET after a 405); anything else is the tunnel's payload sent early.
+      this.messageDone();
+      this.startMode = StartMode.TunnelUnlessHttp;
+      this.resync = true;
       return;
     }
+    this.expectPending = this.expectContinue;
     if (this.badLength) {
       this.anomalies++;
       this.lostFraming();
@@ -794,7 +931,7 @@ export class RequestParser extends MessageParser {
    * too long to keep is. Only a line shaped like a client's (a method in capitals, a space, the start
    * of a target) counts: a few bytes of anything else stay unreported.
    */
-  private lineCutShort(): void {
+  private lineCutShort(): boolean {
     const b = this.line.buf;
     let n = this.line.len;
     if (b[n - 1] === CR) n--;
@@ -809,16 +946,16 @@ export class RequestParser extends MessageParser {
     } else {
       let i = 0;
       while (i < n && ((b[i]! >= 65 && b[i]! <= 90) || b[i] === 45 || b[i] === 95)) i++;
-      if (i < 3 || i > MAX_METHOD || i + 1 >= n || b[i] !== SP) return;
+      if (i < 3 || i > MAX_METHOD || i + 1 >= n || b[i] !== SP) return false;
       let j = i + 1;
       while (j < n && b[j]! > SP && b[j]! < 0x7f) j++;
       // What came of the target: printable, and a path, *, or (after a method a client commonly sends)
       // the start of a URI or host.
-      if (j < n && b[j] !== SP) return;
+      if (j < n && b[j] !== SP) return false;
       const method = internMethod(b, 0, i);
       const t = b[i + 1]!;
       const letter = (t | 32) >= 97 && (t | 32) <= 122;
-      if (t !== 47 && t !== 42 && !(letter && COMMON_METHODS.includes(method))) return;
+      if (t !== 47 && t !== 42 && !(letter && COMMON_METHODS.includes(method))) return false;
       head.method = method;
       head.uri = latin1(b, i + 1, j);
       head.version = '';
@@ -827,6 +964,22 @@ export class RequestParser extends MessageParser {
     this.line.reset();
     this.seenRequest = true;
     this.sink.request(head);
+    return true;
+  }
+
+  /**
+   * The server answered (an error status) while the client's request line has no line end yet: a line
+   * longer than the server takes, answered 414 before it ended, or a client that stopped sending. A line
+   * shaped like a request is reported now, as a cut one is (lineCutShort), so the answer pairs with it;
+   * the rest of the line, if it comes, is skipped and the headers after it frame the request as usual
+   * (it is not reported again: `open` stays false).
+   */
+  answeredMidLine(): boolean {
+    if (this.st !== St.Line || this.line.len === 0 || !this.lineCutShort()) return false;
+    this.beginHeaders();
+    this.st = St.SkipLine;
+    this.afterSkip = St.Headers;
+    return true;
   }
 
   /** The Host value as a string: a connection's requests nearly always repeat it, so the last one is reused. */
@@ -845,6 +998,7 @@ export class RequestParser extends MessageParser {
   /** Switch to tunnel mode (the server agreed to a protocol switch). */
   toTunnel(): void {
     this.st = St.Tunnel;
+    this.startMode = StartMode.None;
   }
 }
 

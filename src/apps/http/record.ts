@@ -36,9 +36,24 @@ export interface UrlRecord {
 
 /** The classic line: `GET /path HTTP/1.1` (a truncated request line ends in "..."). */
 export function textLine(r: UrlRecord): string {
-  if (r.truncated) return `${r.method} ${r.uri}... (truncated)`;
-  if (r.malformed) return `${r.raw} (malformed)`;
+  if (r.truncated) return `${r.method} ${visible(r.uri)}... (truncated)`;
+  if (r.malformed) return `${visible(r.raw ?? '')} (malformed)`;
   return `${r.method} ${r.uri} ${r.version}`;
+}
+
+// A malformed line may hold control bytes (a NUL in the target): the terminal sees them as \xNN, never
+// raw (an escape sequence in a hostile capture must not reach it). Tabs stay.
+const isControl = (c: number) => (c < 0x20 && c !== 9) || c === 0x7f;
+function visible(s: string): string {
+  let i = 0;
+  while (i < s.length && !isControl(s.charCodeAt(i))) i++;
+  if (i === s.length) return s;
+  let out = s.slice(0, i);
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += isControl(c) ? `\\x${c.toString(16).padStart(2, '0')}` : s[i];
+  }
+  return out;
 }
 
 /** A record as one line of JSON, with the field names docs/urls.md documents. */

@@ -102,6 +102,7 @@ export const TUNNEL_PORT = {
   GTP_U: 2152,
   TEREDO: 3544,
   AYIYA: 5072,
+  L2TP: 1701,
 } as const;
 
 /** IP protocol numbers (IANA), for `PacketView.proto`. */

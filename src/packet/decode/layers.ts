@@ -42,6 +42,7 @@ export const LAYER = {
   NSH: 34,
   MACSEC: 35,
   ARISTA: 36,
+  L2TP: 37,
 } as const;
 
 /** Text names of LAYER values, by number ("" for 0). */

@@ -1,7 +1,7 @@
 /**
  * Tunnels: what an IP packet carries when it carries another packet. IP-in-IP (4) and IPv6-in-IPv4 (41),
  * GRE (checksum/key/sequence fields, PPTP's enhanced GRE, transparent Ethernet bridging, ERSPAN types
- * I-III, WCCP, Aruba's 802.11-in-GRE, MPLS), and over UDP: VXLAN, Geneve, GTP-U, Teredo, AYIYA.
+ * I-III, WCCP, Aruba's 802.11-in-GRE, MPLS), and over UDP: VXLAN, Geneve, GTP-U, Teredo, AYIYA, L2TPv2.
  *
  * A UDP datagram on a tunnel's port is a tunnel only when its header checks out; otherwise it stays an
  * ordinary datagram. Each inner packet goes through `enterInner` (depth bound) and is bounded by its
@@ -174,6 +174,43 @@ function decodeUdpTunnel(v: PacketView): void {
   else if (d === TUNNEL_PORT.GTP_U || s === TUNNEL_PORT.GTP_U) gtpU(v, o, end);
   else if (d === TUNNEL_PORT.TEREDO || s === TUNNEL_PORT.TEREDO) teredo(v, o, end);
   else if (d === TUNNEL_PORT.AYIYA || s === TUNNEL_PORT.AYIYA) ayiya(v, o, end);
+  else if (d === TUNNEL_PORT.L2TP || s === TUNNEL_PORT.L2TP) l2tp(v, o, end);
+}
+
+/**
+ * L2TPv2 (RFC 2661), as ISPs carry their subscribers' PPP sessions (and VPNs their clients'): a data
+ * message holds one PPP frame. Control messages (T bit) carry none; L2TPv3 over UDP (version 3, session
+ * cookies of a length only its signalling says) is not decoded.
+ */
+function l2tp(v: PacketView, o: number, end: number): void {
+  const b = v.bytes;
+  if (end - o < 6) return;
+  const flags = b[o]!;
+  // T clear, reserved bits clear, version 2
+  if ((flags & 0xb4) !== 0 || (b[o + 1]! & 0x0f) !== 2) return;
+  let p = o + 2;
+  if (flags & 0x40) {
+    // the message's length: the PPP frame ends there (what follows in the datagram is padding)
+    const len = (b[p]! << 8) | b[p + 1]!;
+    if (len < 6 || o + len > end) return;
+    end = o + len;
+    p += 2;
+  }
+  if (end - p < 4) return;
+  const tunnelId = (b[p]! << 8) | b[p + 1]!;
+  p += 4; // tunnel id, session id
+  if (flags & 0x08) p += 4; // Ns, Nr
+  if (flags & 0x02) {
+    // offset size, then that many bytes of padding
+    if (end - p < 2) return;
+    p += 2 + ((b[p]! << 8) | b[p + 1]!);
+  }
+  if (end - p < 2) return;
+  v.pushLayer(LAYER.UDP, v.l4Offset);
+  v.pushLayer(LAYER.L2TP, o);
+  if (!enter(v, end)) return;
+  v.tunnelId = tunnelId;
+  decodePpp(v, p, true);
 }
 
 function vxlan(v: PacketView, o: number, end: number): void {

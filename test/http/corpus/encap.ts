@@ -229,6 +229,16 @@ export const ENCAPS: Record<string, Encap> = {
       return eth(0x0800, ipv4(17, udp(5072, 5072, cat(head, ip))));
     },
   },
+  l2tp: {
+    linktype: LINKTYPE.EN10MB,
+    // L2TPv2 data messages, length and sequence numbers present, then PPP with its address and control bytes
+    wrap: (f, i) => {
+      const { ip, v6 } = inner(f);
+      const ppp = cat([0xff, 0x03, ...be16(v6 ? 0x0057 : 0x0021)], ip);
+      const head = [0x48, 0x02, ...be16(12 + ppp.length), ...be16(5), ...be16(9), ...be16(i), ...be16(0)];
+      return eth(0x0800, ipv4(17, udp(1701, 1701, cat(head, ppp))));
+    },
+  },
   ieee802_11: { linktype: LINKTYPE.IEEE802_11, wrap: (f) => wlanData(inner(f).type, inner(f).ip) },
   radiotap: {
     linktype: LINKTYPE.IEEE802_11_RADIO,

@@ -18,7 +18,7 @@
  *    dropped before the connection is tracked);
  *  - keeps what it cannot look into, for userspace to decode: frames of any EtherType but IPv4, IPv6 and
  *    ARP (MPLS, PPPoE, 802.1ah, a third VLAN tag, ...) and tunnels (IP-in-IP, IPv6-in-IPv4, GRE, and
- *    UDP to VXLAN, Geneve, GTP-U, Teredo and AYIYA ports). A filter that dropped them would make every
+ *    UDP to VXLAN, Geneve, GTP-U, Teredo, AYIYA and L2TP ports). A filter that dropped them would make every
  *    request inside a tunnel vanish without a word.
  */
 #include "bpfkit_bpf.h"
@@ -83,7 +83,7 @@ static __always_inline int http_start(struct __sk_buff *skb, __u32 p, __u32 plen
 
 static __always_inline int tunnel_port(__u32 port)
 {
-	return port == 4789 || port == 6081 || port == 2152 || port == 3544 || port == 5072;
+	return port == 4789 || port == 6081 || port == 2152 || port == 3544 || port == 5072 || port == 1701;
 }
 
 /* Not TCP: keep it when it is a tunnel (its inner packets are decoded in userspace). */
