@@ -60,6 +60,38 @@ test('a request sent right behind a CONNECT, before the answer, is a request; ea
   assert.deepEqual(seen(analyze(d)), ['CONNECT d.example:443 200']);
 });
 
+test("the tunnel's first bytes captured ahead of the 200 that opened it stay the tunnel's: they wait for the answer", () => {
+  // A capture does not keep the order of the two directions: the client sent these after reading the
+  // 200, but they reached the capture first (the corpus's reordered rewrite does this).
+  const c = new Conversation('10.0.0.1', '10.0.0.2', 40000, 3128).handshake();
+  c.clientSays('CONNECT e.example:80 HTTP/1.1\r\nHost: e.example:80\r\n\r\n');
+  c.clientSays('GET /inside-tunnel HTTP/1.1\r\nHost: e.example\r\n\r\n');
+  c.serverSays('HTTP/1.1 200 Connection established\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  c.close();
+  assert.deepEqual(seen(analyze(c)), ['CONNECT e.example:80 200']);
+});
+
+test('bytes after a CONNECT that is never answered: kept up to a bound, then read as requests where they begin like one', () => {
+  // no answer before the connection ends: what begins like a request is one
+  const c = new Conversation('10.0.0.1', '10.0.0.2', 40000, 3128).handshake();
+  c.clientSays('CONNECT f.example:443 HTTP/1.1\r\n\r\n', 'GET /after HTTP/1.1\r\nHost: f.example\r\n\r\n');
+  c.close();
+  assert.deepEqual(seen(analyze(c)), ['CONNECT f.example:443 null', 'GET /after null']);
+  // More than the bound (64 KiB) while the answer is late: parsed without it, so a request line first is
+  // taken for a request although the 200 then opens a tunnel. (Under the bound it waits: the tunnel's.)
+  for (const junk of [10, 50]) {
+    const d = new Conversation('10.0.0.1', '10.0.0.2', 40001, 3128).handshake();
+    d.clientSays('CONNECT g.example:443 HTTP/1.1\r\n\r\n', 'GET /early HTTP/1.1\r\n\r\n');
+    for (let i = 0; i < junk; i++) d.clientSays('\x17\x03\x03\x05\xa0' + 'e'.repeat(1440));
+    d.serverSays('HTTP/1.1 200 OK\r\n\r\n');
+    d.close();
+    assert.deepEqual(
+      seen(analyze(d)),
+      junk === 10 ? ['CONNECT g.example:443 200'] : ['CONNECT g.example:443 200', 'GET /early null'],
+    );
+  }
+});
+
 test('Expect: 100-continue answered with a final status: the body never comes, the next request is not swallowed', () => {
   const c = new Conversation().handshake();
   c.clientSays('PUT /forbidden HTTP/1.1\r\nHost: h\r\nContent-Length: 14\r\nExpect: 100-continue\r\n\r\n');

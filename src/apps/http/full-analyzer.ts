@@ -160,6 +160,12 @@ interface HeldChunk {
   ts: number;
 }
 
+/**
+ * Bytes of a client's kept after a CONNECT while its answer has not come: the tunnel's first segments a
+ * capture reordered ahead of the answer fit many times over.
+ */
+const MAX_CLIENT_HOLD = 64 * 1024;
+
 /** A connection as HTTP sees it: the flow table's TcpFlow plus roles, parsers and requests in flight. */
 class HttpFlow extends TcpFlow {
   /** true: A is the client; false: B is; undefined: not known yet */
@@ -169,6 +175,9 @@ class HttpFlow extends TcpFlow {
   waiting: UrlRecord[] = [];
   held: HeldChunk[] = [];
   heldBytes = 0;
+  /** the client's bytes after a CONNECT, kept until the server answers it (tunnel or not) */
+  clientHeld: HeldChunk[] = [];
+  clientHeldBytes = 0;
   closing = false;
   notHttp = false;
   /** a response has been paired with a request: the two directions are aligned from here on */
@@ -486,6 +495,8 @@ export class FullAnalyzer {
     flow.b.consumer = undefined;
     flow.held.length = 0;
     flow.heldBytes = 0;
+    flow.clientHeld.length = 0;
+    flow.clientHeldBytes = 0;
     if (kind === 'tls') this.stats.tlsConnections++;
     else if (kind === 'h2') this.stats.h2Connections++;
     else this.stats.otherConnections++;
@@ -526,6 +537,8 @@ export class FullAnalyzer {
       response: (head: ResponseHead) => this.response(flow, head),
     });
     resp.hold = () => flow.waiting.length === 0 && !flow.closing;
+    // The CONNECT is the newest request and its answer has not come: the bytes after it wait for it.
+    req.awaitAnswer = () => !flow.closing && flow.waiting.length > 0 && flow.waiting.at(-1)!.method === 'CONNECT';
     if (!flow.sawHandshake) {
       // Joined mid-connection: the first bytes may be the middle of a message.
       req.resync = true;
@@ -534,9 +547,7 @@ export class FullAnalyzer {
     flow.req = req;
     flow.resp = resp;
     client.consumer = {
-      data: (b, s, e, ts) => {
-        req.feed(b, s, e, ts);
-      },
+      data: (b, s, e, ts) => this.requestData(flow, b, s, e, ts),
       gap: () => req.gap(),
     };
     server.consumer = {
@@ -560,6 +571,44 @@ export class FullAnalyzer {
     };
     client.consumer = behindSocks(client.consumer!, socks, true, failed);
     server.consumer = behindSocks(server.consumer!, socks, false, failed);
+  }
+
+  private requestData(flow: HttpFlow, b: Uint8Array, s: number, e: number, ts: number): void {
+    if (flow.clientHeld.length > 0) {
+      this.holdClient(flow, b, s, e, ts);
+      return;
+    }
+    const p = flow.req!.feed(b, s, e, ts);
+    if (p < e) this.holdClient(flow, b, p, e, ts);
+  }
+
+  /**
+   * Keep the client's bytes after a CONNECT until its answer. Bounded: past MAX_CLIENT_HOLD they are
+   * parsed without it (bytes that begin like a request are one, others the tunnel's).
+   */
+  private holdClient(flow: HttpFlow, b: Uint8Array, s: number, e: number, ts: number): void {
+    flow.clientHeld.push({ data: b.slice(s, e), off: 0, ts });
+    flow.clientHeldBytes += e - s;
+    if (flow.clientHeldBytes > MAX_CLIENT_HOLD) {
+      flow.closing = true;
+      this.drainClientHeld(flow);
+      flow.closing = false;
+    }
+  }
+
+  private drainClientHeld(flow: HttpFlow): void {
+    const req = flow.req!;
+    while (flow.clientHeld.length > 0) {
+      const c = flow.clientHeld[0]!;
+      const p = req.feed(c.data, c.off, c.data.length, c.ts);
+      if (p < c.data.length) {
+        flow.clientHeldBytes -= p - c.off;
+        c.off = p;
+        return;
+      }
+      flow.clientHeldBytes -= c.data.length - c.off;
+      flow.clientHeld.shift();
+    }
   }
 
   private responseData(flow: HttpFlow, b: Uint8Array, s: number, e: number, ts: number): void {
@@ -672,6 +721,14 @@ export class FullAnalyzer {
       // A final answer to the newest request while its body may not have come (Expect: 100-continue).
       flow.req?.declineBody();
     }
+    if (rec.method === 'CONNECT' && flow.clientHeld.length > 0) {
+      // The bytes the client sent after the CONNECT, now that the answer says what they are. (The
+      // requests among them must not drain held responses: this one is still being parsed from them.)
+      const was = this.answering;
+      this.answering = true;
+      this.drainClientHeld(flow);
+      this.answering = was;
+    }
     return rec.method;
   }
 
@@ -691,6 +748,7 @@ export class FullAnalyzer {
     flow.closing = true;
     // Ended inside what could have been the HTTP/2 preface: it was not; the bytes are the parser's.
     flow.watch?.end();
+    if (flow.clientHeld.length > 0) this.drainClientHeld(flow);
     flow.req?.end();
     if (flow.held.length > 0) this.drainHeld(flow);
     flow.resp?.end();

@@ -419,6 +419,9 @@ abstract class MessageParser {
           if (this.resync) {
             const mode = this.startMode;
             if (mode !== StartMode.None) {
+              // (after a CONNECT the flow may keep the client's bytes until the server's answer tells a
+              // tunnel from a refusal: a capture can hold the tunnel's first bytes before that answer)
+              if (mode === StartMode.TunnelUnlessHttp && this.holdAtStart()) return p;
               this.resync = false;
               // (TunnelUnlessHttp stays until the line is read: a line that is no request is the tunnel's)
               if (mode === StartMode.BodyUnlessHttp) this.startMode = StartMode.None;
@@ -994,6 +997,17 @@ export class RequestParser extends MessageParser {
   }
   private lastHost = new Uint8Array(0);
   private lastHostText = '';
+
+  /**
+   * Set by the flow: while true, the bytes after a CONNECT wait (the parser stops before them and the
+   * flow keeps them) for the server's answer to it: a 2xx makes them the tunnel's, anything else leaves
+   * an HTTP connection. Only looked at after a CONNECT.
+   */
+  awaitAnswer: () => boolean = () => false;
+
+  protected override holdAtStart(): boolean {
+    return this.startMode === StartMode.TunnelUnlessHttp && this.awaitAnswer();
+  }
 
   /** Switch to tunnel mode (the server agreed to a protocol switch). */
   toTunnel(): void {
