@@ -156,9 +156,12 @@ function sectionLabels(elf: ElfFile, sectionIndex: number, sectionName: string):
       (s: ElfSymbol) => s.section === sectionIndex && s.type !== STT_SECTION && s.type !== STT_FILE && s.name !== '',
     )
     .map((s) => ({ address: s.value, name: s.name }));
-  labels.sort((a, b) => a.address - b.address);
-  if (!labels.some((l) => l.address === 0)) labels.unshift({ address: 0, name: sectionName });
-  return labels;
+  // Several symbols at one address (clang 14 leaves duplicate LBB labels where blocks merge): llvm-objdump
+  // sorts by address, then name, and shows only the last of them, as header and as jump target.
+  labels.sort((a, b) => a.address - b.address || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const shown = labels.filter((l, i) => labels[i + 1]?.address !== l.address);
+  if (!shown.some((l) => l.address === 0)) shown.unshift({ address: 0, name: sectionName });
+  return shown;
 }
 
 /** `<sym>` / `<sym+0x18>` for a byte address in the section: the closest label at or before it. */

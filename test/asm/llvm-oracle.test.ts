@@ -156,3 +156,35 @@ test('llvm-mc encodes every LLVM-syntax line it accepts exactly as bpfkit does',
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('several symbols at one address: the listing shows the last by name, as header and jump target, as llvm-objdump does', (t) => {
+  if (!needs(t, { tools: ['llvm-mc', 'llvm-objdump'] })) return;
+  // clang 14 leaves such duplicate LBB labels where blocks merge (systemd's socket-bind object has them)
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-labels-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const src = join(dir, 'dup.s');
+  const obj = join(dir, 'dup.o');
+  writeFileSync(
+    src,
+    [
+      '\t.section\txdp,"ax",@progbits',
+      '\t.globl\tprog',
+      'prog:',
+      '\tr0 = 0',
+      '\tif r1 == 0 goto zeta',
+      '\tif r1 == 1 goto alpha',
+      '\tr0 = 1',
+      'alpha:',
+      'zeta:',
+      'mid:',
+      '\tr0 += 2',
+      '\texit',
+      '',
+    ].join('\n'),
+  );
+  execFileSync('llvm-mc', ['-triple', 'bpf', '-filetype=obj', src, '-o', obj]);
+  const ours = listFile(readFileSync(obj), { source: obj });
+  assert.equal(ours, objdump(obj, '--no-show-raw-insn').join('\n'));
+  assert.match(ours, /goto \+1 <zeta>/);
+  assert.doesNotMatch(ours, /<alpha>|<mid>/);
+});
