@@ -31,7 +31,7 @@ export const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   kernel: ['engine', 'elf', 'btf', 'isa', 'uapi', 'util'],
   compile: ['elf', 'btf', 'util'],
   loader: ['engine', 'verifier', 'vm', 'kernel', 'elf', 'btf', 'isa', 'uapi', 'util'],
-  packet: ['pcap-filter', 'cbpf', 'kernel', 'elf', 'isa', 'uapi', 'util'],
+  packet: ['pcap-filter', 'cbpf', 'kernel', 'loader', 'elf', 'isa', 'uapi', 'util'],
   tc: ['loader', 'engine', 'kernel', 'pcap-filter', 'cbpf', 'elf', 'btf', 'isa', 'uapi', 'util'],
   trace: ['compile', 'loader', 'engine', 'kernel', 'elf', 'btf', 'isa', 'uapi', 'util'],
   conformance: ['vm', 'asm', 'isa', 'util'],
