@@ -241,11 +241,17 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     throw new Rejection(pc, `R${reg} pointer arithmetic with ${OP_NAMES[op]} operator prohibited`);
   }
   if (op === BPF_SUB && srcPtr) throw new Rejection(pc, `R${insn.dst} tried to subtract pointer from scalar`);
+  // adjust_ptr_min_max_vals refuses any subtraction from a stack pointer, constants included (JITs may
+  // not handle it); `r1 += -8` is the way to move it down.
+  if (op === BPF_SUB && dst.kind === 'fp')
+    throw new Rejection(pc, `R${insn.dst} subtraction from stack pointer prohibited`);
   const ptr = dstPtr ? dst : src;
   const ptrRegno = dstPtr ? insn.dst : insn.src;
   const off = dstPtr ? src : dst;
   if (ptr.nullable)
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited, null-check it first`);
+  // CONST_PTR_TO_MAP: adding a known zero is the one arithmetic allowed (the pointer stays as it is).
+  if (ptr.kind === 'map_ptr' && op === BPF_ADD && S.isConst(off.s) && off.s.t.value === 0n) return ptr;
   if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func' || ptr.kind === 'sock_common')
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited`);
   if (ptr.kind === 'ctx' && !S.isConst(off.s))

@@ -31,10 +31,10 @@ export interface Env {
   called: Set<number>;
   /** First slot of the function being verified on its own (0: the program's entry). */
   entry: number;
-  /** Does the program use LD_ABS/LD_IND (not allowed with local calls)? */
-  usesLdAbs: boolean;
   /** The running walk's precision tracker: instructions that rely on a scalar's exact value tell it. */
   precision?: Precision;
+  /** Per subprogram (by first slot): does it, or a function it calls, call a helper that moves packet data? */
+  changesPacket?: Map<number, boolean>;
   /** 1 at the slots whose reserved fields were checked already (fieldFault is pure; a loop walks a slot often). */
   fieldsChecked: Uint8Array;
 }

@@ -97,7 +97,9 @@ export function access(
           `invalid bpf_context access off=${total} size=${size} (bpfkit: this program type's context is not modelled)`,
         );
       const field = ctxAccess(env.progType, total, size, write);
-      if (!field) throw new Rejection(pc, `invalid bpf_context access off=${total} size=${size}`);
+      // A sign-extending load (info->is_ldsx) is valid only for scalar fields: never a packet or socket pointer.
+      if (!field || (signed && field.kind !== 'scalar'))
+        throw new Rejection(pc, `invalid bpf_context access off=${total} size=${size}`);
       if (write) return NOT_INIT;
       if (field.kind === 'scalar') return loadedScalar(size, signed);
       return ptrReg(field.kind, field.nullable ? { nullable: true, id: newId(env) } : {});
@@ -106,6 +108,8 @@ export function access(
       const map = reg.map!;
       if (write && map.readOnly)
         throw new Rejection(pc, `write into map forbidden, value_size=${map.valueSize} off=${total} size=${size}`);
+      if (!write && map.writeOnly)
+        throw new Rejection(pc, `read from map forbidden, value_size=${map.valueSize} off=${total} size=${size}`);
       memRegion(pc, regno, reg, total, size, map.valueSize, 'invalid access to map value,');
       return write ? NOT_INIT : loadedScalar(size, signed);
     }
@@ -327,6 +331,8 @@ function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, si
   if (reg.kind === 'map_value') {
     if (write && reg.map!.readOnly)
       throw new Rejection(pc, `write into map forbidden, value_size=${reg.map!.valueSize} off=${reg.off} size=${size}`);
+    if (!write && reg.map!.writeOnly)
+      throw new Rejection(pc, `read from map forbidden, value_size=${reg.map!.valueSize} off=${reg.off} size=${size}`);
     memRegion(pc, regno, reg, reg.off, size, reg.map!.valueSize, 'invalid access to map value,');
     return;
   }

@@ -30,6 +30,8 @@ export interface VerifierMap {
   maxEntries: number;
   /** BPF_F_RDONLY_PROG or a frozen global-data map (.rodata). */
   readOnly: boolean;
+  /** BPF_F_WRONLY_PROG: the program may write the values, never read them. */
+  writeOnly?: boolean;
   /** Maps of maps: the inner map's template (a lookup returns a pointer to such a map). */
   inner?: VerifierMap;
 }

@@ -51,7 +51,8 @@ import { fieldFault } from './fields.js';
 import { Rejection } from './reject.js';
 import { checkReturnCode } from './return-code.js';
 import { isConst } from './scalar.js';
-import { cloneState, constReg, cur, NOT_INIT, ptrReg, regText, type State, UNKNOWN_SCALAR } from './state.js';
+import { cloneState, constReg, cur, NOT_INIT, ptrReg, type Reg, regText, type State, UNKNOWN_SCALAR } from './state.js';
+import { tadd, tconst, tstr } from './tnum.js';
 
 /** Execute `insn` on `st` (which it may change); the ways the walk continues (none: the path ended well). */
 export function step(env: Env, st: State, insn: Instruction): Next[] {
@@ -175,6 +176,10 @@ function ldAbs(env: Env, st: State, insn: Instruction): Next[] {
   if (mode !== BPF_ABS && mode !== BPF_IND) throw new Rejection(pc, `unknown opcode ${insn.code.toString(16)}`);
   if (sizeOf(insn.code) === BPF_DW) throw new Rejection(pc, 'BPF_LD_[ABS|IND] uses reserved fields');
   if (st.refs.size) throw new Rejection(pc, 'BPF_LD_[ABS|IND] cannot be mixed with socket references');
+  // In a subprogram (BTF given: verify.ts refuses it without) a failed load returns from the subprogram
+  // with 0 (Linux ≥ 6.13 walks that exit too, with the subprogram's return checks): not modelled.
+  if (st.frames.length > 1 || env.entry !== 0)
+    throw new Rejection(pc, 'BPF_LD_[ABS|IND] inside a subprogram: bpfkit does not model its early return');
   if (f.regs[6]!.kind !== 'ctx') throw new Rejection(pc, 'at the time of BPF_LD_ABS|IND R6 != pointer to skb');
   if (mode === BPF_IND && f.regs[insn.src]!.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
   for (let r = 1; r <= 5; r++) f.regs[r] = NOT_INIT;
@@ -194,12 +199,28 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
   if (dst.kind === 'ctx' || dst.kind === 'pkt' || dst.kind === 'pkt_meta')
     throw new Rejection(pc, `BPF_ATOMIC stores into R${insn.dst} ${dst.kind} is not allowed`);
   if (src.kind !== 'scalar' && dst.kind !== 'fp') throw new Rejection(pc, `R${insn.src} leaks addr into mem`);
+  atomicAlignment(pc, insn.dst, dst, insn.off, size);
   const old = access(env, st, pc, insn.dst, dst, insn.off, size, false, undefined);
   access(env, st, pc, insn.dst, dst, insn.off, size, true, UNKNOWN_SCALAR);
   const loaded = old.kind === 'scalar' ? loadedScalar(size, false) : old;
   if (insn.imm === BPF_CMPXCHG) f.regs[0] = loaded;
   else if (insn.imm & BPF_FETCH) f.regs[insn.src] = loaded;
   return [{ pc: pc + 1, st }];
+}
+
+/**
+ * check_atomic asks check_ptr_alignment for a strict check (strict_alignment_once) even where the machine
+ * allows unaligned loads: the whole offset, fixed and variable parts, must be a multiple of the size. The
+ * stack is always strict (memory.ts); packets and ctx refuse atomics before this.
+ */
+function atomicAlignment(pc: number, regno: number, reg: Reg, off: number, size: number): void {
+  const desc =
+    reg.kind === 'map_value' ? 'value ' : reg.kind === 'map_key' ? 'key ' : reg.kind === 'mem' ? '' : undefined;
+  if (desc === undefined || reg.nullable) return;
+  const t = tadd(reg.s.t, tconst(BigInt.asUintN(64, BigInt(reg.off + off))));
+  if (((t.value | t.mask) & BigInt(size - 1)) === 0n) return;
+  const varOff = reg.s.t.mask === 0n ? String(reg.s.t.value) : tstr(reg.s.t);
+  throw new Rejection(pc, `misaligned ${desc}access off ${varOff}+${reg.off}+${off} size ${size}`);
 }
 
 function exit(env: Env, st: State, pc: number): Next[] {

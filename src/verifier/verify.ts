@@ -109,6 +109,7 @@ export function verifierMap(m: MapSpec): VerifierMap {
     valueSize: m.valueSize,
     maxEntries: m.maxEntries,
     readOnly: (m.flags & MapFlag.RDONLY_PROG) !== 0,
+    writeOnly: (m.flags & MapFlag.WRONLY_PROG) !== 0,
     inner: m.innerMap ? verifierMap(m.innerMap) : undefined,
   };
 }
@@ -150,6 +151,16 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
         `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint and perf_event are)`,
       );
     const cfg = buildCfg(insns);
+    // LD_ABS/LD_IND may sit in the main program beside local calls; in a subprogram only with BTF.
+    if (!opts.funcInfo && cfg.subprogs.length > 1) {
+      const sub = insns.find(
+        (i) =>
+          i.pc >= cfg.subprogs[1]! &&
+          classOf(i.code) === BPF_LD &&
+          (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND),
+      );
+      if (sub) throw new Rejection(sub.pc, 'LD_ABS is not allowed in subprogs without BTF');
+    }
     const env: Env = {
       insns,
       cfg,
@@ -164,9 +175,6 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       called: new Set(),
       entry: 0,
       fieldsChecked: new Uint8Array(cfg.slots),
-      usesLdAbs: insns.some(
-        (i) => classOf(i.code) === BPF_LD && (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND),
-      ),
     };
     const regs = new Array(11).fill(NOT_INIT);
     regs[1] = ptrReg('ctx');

@@ -190,6 +190,10 @@ function walkPaths(
     let node = path.node;
     precision.seg = path.seg;
     log.pathStart(pc, st, path.from, path.mark);
+    // The instruction walked before this one: a callback's entry is compared as one (by ranges, widened)
+    // only when entered by its helper's call or by its own exit (the helper calling it again); a jump
+    // back to the entry inside the callback is an ordinary loop, checked for an infinite one.
+    let prev = path.from ?? -1;
     for (;;) {
       if (++stats.processed > limit)
         throw new Rejection(pc, `BPF program is too large. Processed ${stats.processed} insn`);
@@ -202,7 +206,9 @@ function walkPaths(
       if (at !== 0) {
         const liveRegs = liveIn[pc]!;
         counters.histCount = precision.histCount;
-        const visit = visitState(explored, pc, st, liveRegs, (at & 2) !== 0, counters);
+        const prevCode = prev >= 0 ? insns[index[prev]!]!.code : 0;
+        const entered = (at & 2) !== 0 && (prevCode === 0x85 || prevCode === 0x95);
+        const visit = visitState(explored, pc, st, liveRegs, entered, counters);
         if (visit === PRUNED) {
           // What the covering state's continuation relied on, this path relies on too.
           precision.arrive();
@@ -268,6 +274,7 @@ function walkPaths(
         work.push({ pc: next[i]!.pc, st: next[i]!.st, node, from: pc, mark: log.mark(), seg: { ...precision.seg } });
       }
       if (work.length > JMP_SEQ_LIMIT) throw new Rejection(pc, `The sequence of ${work.length} jumps is too complex.`);
+      prev = pc;
       pc = next[0]!.pc;
       st = next[0]!.st;
     }
