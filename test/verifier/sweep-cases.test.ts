@@ -1,0 +1,386 @@
+/**
+ * The divergences the sweep over the kernel's BPF selftests found (docs/verifier.md, "The kernel's
+ * selftests"), each as a minimal program of our own: bpfkit's verdict is held to the kernel's words, and
+ * as root the running kernel judges the same program, so the expectation itself is checked.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { loadObjectFile } from '../../src/elf/index.js';
+import { MapType, ProgType } from '../../src/uapi/types.js';
+import { verifyInstructions, verifyProgram, type VerifierMap, type VerifyResult } from '../../src/verifier/index.js';
+import { kernelHelperProbe } from '../../src/kernel/index.js';
+import { hasTool, isRoot } from '../support/env.js';
+import { build } from './boundary-programs.js';
+import { compileCPrograms } from './c-programs.js';
+import { kernelVerdictObject, kernelVerdictRaw, type KernelVerdict } from './kernel-oracle.js';
+
+const SOCK = ProgType.SOCKET_FILTER;
+const TC = ProgType.SCHED_CLS;
+const XDP = ProgType.XDP;
+
+/** What bpfkit must say: accepted, refused at `pc` with a last message line matching `re`, or not modelled. */
+type Want = { ok: true } | { pc: number; re: RegExp } | { unmodelled: true };
+
+interface Case {
+  name: string;
+  type: number;
+  text: string;
+  maps?: VerifierMap[];
+  want: Want;
+}
+
+const map = (type: number, keySize: number, valueSize: number, extra: Partial<VerifierMap> = {}): VerifierMap => ({
+  name: 'm',
+  type,
+  keySize,
+  valueSize,
+  maxEntries: 4,
+  readOnly: false,
+  ...extra,
+});
+
+/** Look up key 0 of map 0 into r0 and skip to the end when NULL (the body follows, then `r0 = 0; exit`). */
+const lookup = `
+  r1 = 0
+  *(u64 *)(r10 - 8) = r1
+  r2 = r10
+  r2 += -8
+  r1 = map 0
+  call 1`;
+
+const RAW: Case[] = [
+  // BPF_F_WRONLY_PROG: the program may store into the value, never load from it (check_map_access_type).
+  {
+    name: 'write-only map: a load is refused',
+    type: SOCK,
+    text: `${lookup}
+      if r0 == 0 goto +1
+      r0 = *(u64 *)(r0 + 0)
+      r0 = 0
+      exit`,
+    maps: [map(MapType.ARRAY, 4, 8, { writeOnly: true })],
+    want: { pc: 8, re: /^read from map forbidden, value_size=8 off=0 size=8$/ },
+  },
+  {
+    name: 'write-only map: a store is fine',
+    type: SOCK,
+    text: `${lookup}
+      if r0 == 0 goto +2
+      r1 = 7
+      *(u64 *)(r0 + 0) = r1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.ARRAY, 4, 8, { writeOnly: true })],
+    want: { ok: true },
+  },
+  {
+    name: 'write-only map: a helper reading the value is refused',
+    type: SOCK,
+    text: `${lookup}
+      if r0 == 0 goto +4
+      r2 = r0
+      r1 = map 0
+      call 1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.ARRAY, 4, 8, { writeOnly: true })],
+    want: { pc: 11, re: /^read from map forbidden, value_size=8 off=0 size=4$/ },
+  },
+  // adjust_ptr_min_max_vals: no subtraction from a stack pointer, not even a constant.
+  {
+    name: 'stack pointer: r1 -= 8 is refused',
+    type: SOCK,
+    text: `
+      r0 = 0
+      r1 = r10
+      r1 -= 8
+      *(u64 *)(r1 + 0) = r0
+      exit`,
+    want: { pc: 2, re: /^R1 subtraction from stack pointer prohibited$/ },
+  },
+  {
+    name: 'stack pointer: r1 -= r2 is refused',
+    type: SOCK,
+    text: `
+      r2 = 8
+      r1 = r10
+      r1 -= r2
+      r0 = 0
+      exit`,
+    want: { pc: 2, re: /^R1 subtraction from stack pointer prohibited$/ },
+  },
+  // check_func_arg: packet pointers go only to helpers whose prototype has pkt_access.
+  {
+    name: 'packet pointer to bpf_skb_load_bytes is refused',
+    type: TC,
+    text: `
+      r2 = *(u32 *)(r1 + 76)
+      r3 = *(u32 *)(r1 + 80)
+      r4 = r2
+      r4 += 8
+      if r4 > r3 goto +4
+      r3 = r2
+      r2 = 0
+      r4 = 4
+      call 26
+      r0 = 0
+      exit`,
+    want: { pc: 8, re: /^helper access to the packet is not allowed$/ },
+  },
+  {
+    name: 'packet pointer as a map key is fine',
+    type: TC,
+    text: `
+      r2 = *(u32 *)(r1 + 76)
+      r3 = *(u32 *)(r1 + 80)
+      r4 = r2
+      r4 += 8
+      if r4 > r3 goto +3
+      r1 = map 0
+      call 1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 4, 8)],
+    want: { ok: true },
+  },
+  // is_ldsx: a sign-extending load of a context field that is a pointer is an invalid access.
+  {
+    name: 'sign-extending load of xdp_md->data is refused',
+    type: XDP,
+    text: `
+      r2 = *(s32 *)(r1 + 0)
+      r0 = 2
+      exit`,
+    want: { pc: 0, re: /^invalid bpf_context access off=0 size=4$/ },
+  },
+  {
+    name: 'sign-extending load of __sk_buff->data_end is refused',
+    type: TC,
+    text: `
+      r2 = *(s32 *)(r1 + 80)
+      r0 = 0
+      exit`,
+    want: { pc: 0, re: /^invalid bpf_context access off=80 size=4$/ },
+  },
+  {
+    name: 'sign-extending load of __sk_buff->len is fine',
+    type: TC,
+    text: `
+      r2 = *(s32 *)(r1 + 0)
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  // check_atomic: strict alignment even where plain loads may be unaligned.
+  {
+    name: 'atomic add at a misaligned map value offset is refused',
+    type: TC,
+    text: `${lookup}
+      if r0 == 0 goto +2
+      r1 = 1
+      lock *(u32 *)(r0 + 3) += r1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 8, 8)],
+    want: { pc: 9, re: /^misaligned value access off 0\+0\+3 size 4$/ },
+  },
+  {
+    name: 'atomic add at an aligned map value offset is fine',
+    type: TC,
+    text: `${lookup}
+      if r0 == 0 goto +2
+      r1 = 1
+      lock *(u32 *)(r0 + 4) += r1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 8, 8)],
+    want: { ok: true },
+  },
+  {
+    name: 'unaligned plain load of a map value is fine',
+    type: TC,
+    text: `${lookup}
+      if r0 == 0 goto +1
+      r1 = *(u32 *)(r0 + 3)
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 8, 8)],
+    want: { ok: true },
+  },
+  // A map pointer may have a known zero added (and stays a map pointer); nothing else.
+  {
+    name: 'map pointer + 0 is still a map pointer',
+    type: SOCK,
+    text: `
+      r1 = 0
+      *(u64 *)(r10 - 8) = r1
+      r2 = r10
+      r2 += -8
+      r1 = map 0
+      r1 += 0
+      call 1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 4, 8)],
+    want: { ok: true },
+  },
+  {
+    name: 'map pointer + 8 is refused',
+    type: SOCK,
+    text: `
+      r1 = map 0
+      r1 += 8
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 4, 8)],
+    want: { pc: 2, re: /^R1 pointer arithmetic on map_ptr prohibited$/ },
+  },
+  // may_update_sockmap: socket filters, tc and XDP may delete from a socket map; a lookup returns a socket.
+  {
+    name: 'delete from a sockmap in a socket filter is fine',
+    type: SOCK,
+    text: `
+      r1 = 0
+      *(u64 *)(r10 - 8) = r1
+      r2 = r10
+      r2 += -8
+      r1 = map 0
+      call 3
+      r0 = 0
+      exit`,
+    maps: [map(MapType.SOCKMAP, 4, 4)],
+    want: { ok: true },
+  },
+  {
+    name: 'a lookup in a sockmap is not modelled',
+    type: SOCK,
+    text: `${lookup}
+      r0 = 0
+      exit`,
+    maps: [map(MapType.SOCKMAP, 4, 4)],
+    want: { unmodelled: true },
+  },
+  // LD_ABS beside bpf-to-bpf calls: fine in the main program, refused in a subprogram without BTF.
+  {
+    name: 'LD_ABS in the main program beside a local call is fine',
+    type: SOCK,
+    text: `
+      r6 = r1
+      call pc+2
+      r0 = *(u8 *)skb[0]
+      exit
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'LD_ABS in a subprogram without BTF is refused',
+    type: SOCK,
+    text: `
+      r6 = r1
+      call pc+2
+      r0 = 0
+      exit
+      r0 = *(u8 *)skb[0]
+      exit`,
+    want: { pc: 4, re: /^LD_ABS is not allowed in subprogs without BTF$/ },
+  },
+];
+
+/** C programs for what needs BTF (callbacks, global functions) or the loader (maps of maps). */
+const C: { name: string; source: string; want: Want }[] = [
+  // A jump back to a callback's first instruction inside the callback is a loop like any other.
+  {
+    name: 'callback-self-loop',
+    source: `static long cb(__u32 i, void *data) { for (;;) {} return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { __u64 c = 0; bpf_loop(4, cb, &c, 0); return 0; }`,
+    want: { pc: -1, re: /^infinite loop detected at insn \d+$/ },
+  },
+  // Global functions that may move packet data (a tail call here) leave the caller's packet pointers stale.
+  {
+    name: 'global-tail-call-stale-packet',
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      __noinline int g(struct __sk_buff *skb) { bpf_tail_call(skb, &jt, 0); return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) {
+        __u8 *d = (void *)(long)skb->data, *e = (void *)(long)skb->data_end;
+        if (d + 4 > e) return 0;
+        g(skb);
+        return *d; }`,
+    want: { pc: -1, re: /^R\d invalid mem access 'scalar'$/ },
+  },
+  {
+    name: 'global-no-packet-change',
+    source: `__noinline int g(struct __sk_buff *skb) { return skb->len & 1; }
+      SEC("tc") int prog(struct __sk_buff *skb) {
+        __u8 *d = (void *)(long)skb->data, *e = (void *)(long)skb->data_end;
+        if (d + 4 > e) return 0;
+        g(skb);
+        return *d; }`,
+    want: { ok: true },
+  },
+  // A map of maps' lookup result may be NULL: it must be checked before it names a map.
+  {
+    name: 'inner-map-unchecked',
+    source: `struct inner { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); } in1 SEC(".maps");
+      struct { __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); __uint(max_entries, 1); __type(key, __u32); __array(values, struct inner); } outer SEC(".maps") = { .values = { &in1 } };
+      SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; void *m = bpf_map_lookup_elem(&outer, &k);
+        asm volatile("" : "+r"(m)); return bpf_map_lookup_elem(m, &k) != 0; }`,
+    want: { pc: -1, re: /^R1 type=map_ptr_or_null expected=map_ptr$/ },
+  },
+];
+
+function check(name: string, v: VerifyResult, want: Want): void {
+  const last = v.message?.split('\n').pop();
+  if ('ok' in want) assert.equal(v.accepted, true, `${name}: bpfkit refused at ${v.pc}: ${v.message}`);
+  else if ('unmodelled' in want) assert.equal(v.unmodelled, true, `${name}: ${v.accepted ? 'accepted' : v.message}`);
+  else {
+    assert.equal(v.accepted, false, `${name}: bpfkit accepted`);
+    assert.match(last!, want.re, name);
+    if (want.pc >= 0) assert.equal(v.pc, want.pc, name);
+  }
+}
+
+/** The kernel agrees with the expectation (not modelled: the kernel is not asked). */
+function checkKernel(name: string, k: KernelVerdict, v: VerifyResult, want: Want): void {
+  if ('unmodelled' in want) return;
+  if ('ok' in want) {
+    assert.equal(k.accepted, true, `${name}: kernel refused at ${k.pc}: ${k.message}`);
+    return;
+  }
+  assert.equal(k.accepted, false, `${name}: kernel accepted`);
+  assert.match(k.message!, want.re, `${name}: kernel's words`);
+  // Refusals before the walk (no instruction in the kernel's log) name no insn.
+  if (k.pc !== undefined) assert.equal(k.pc, v.pc, `${name}: kernel's insn`);
+}
+
+test('sweep cases: raw programs get the kernel verdict and words', () => {
+  const probe = isRoot() ? kernelHelperProbe() : undefined;
+  for (const c of RAW) {
+    const insns = build(c.text);
+    const maps = c.maps ?? [];
+    const v = verifyInstructions(insns, { type: c.type, maps, helperAvailable: probe });
+    check(c.name, v, c.want);
+    if (isRoot()) checkKernel(c.name, kernelVerdictRaw(insns, c.type, maps), v, c.want);
+  }
+});
+
+test('sweep cases: C programs (callbacks, global functions, maps of maps)', (t) => {
+  if (!hasTool('clang')) {
+    t.skip('clang not installed');
+    return;
+  }
+  const { dir, objects } = compileCPrograms(C);
+  try {
+    for (const [name, file] of objects) {
+      const c = C.find((x) => x.name === name)!;
+      const spec = loadObjectFile(file);
+      const prog = spec.programs.find((p) => p.name === 'prog')!;
+      const v = verifyProgram(spec, prog);
+      check(name, v, c.want);
+      if (isRoot()) checkKernel(name, kernelVerdictObject(spec, 'prog'), v, c.want);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
