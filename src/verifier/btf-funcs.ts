@@ -6,6 +6,7 @@
 import { type Btf, type BtfType, BtfKind, parseBtf } from '../btf/index.js';
 import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { ProgType } from '../uapi/types.js';
+import { declTags } from './btf-fields.js';
 
 /** What one argument of a global function is, as the kernel builds it from the prototype. */
 export type GlobalArg =
@@ -111,6 +112,13 @@ export function globalFuncs(spec: ObjectSpec, prog: ProgramSpec, progType: numbe
       name: fn.name,
       args: proto.members.map((m, i) => argOf(btf, m.type, progType, i, fn.name)),
     };
+    // `__arg_ctx`, `__arg_nonnull`, `__arg_trusted`...: the kernel builds such an argument from its tag.
+    for (const tag of declTags(btf, fi.typeId))
+      if (tag.name.startsWith('arg:') && tag.component >= 0 && tag.component < g.args.length)
+        g.args[tag.component] = {
+          kind: 'bad',
+          message: `arg#${tag.component} tagged '${tag.name}': bpfkit does not model __arg_* decl tags`,
+        };
     // Linux 6.18 still refuses void global functions.
     if (!isScalar(ret)) g.bad = `Global function ${fn.name}() doesn't return scalar. Only those are supported.`;
     if (proto.members.length > 5) g.bad = `Function ${fn.name} has ${proto.members.length} > 5 args`;

@@ -93,6 +93,8 @@ function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
           throw refuse(`R${regno} type=${kindText(reg)} expected=fp, pkt, pkt_meta, map_key, map_value, mem`);
         try {
           helperMem(env, st, pc, regno, { ...reg, nullable: false }, arg.size, false);
+          // check_mem_reg checks a write too: a global function may store through any pointer it gets.
+          if (reg.kind === 'map_value') helperMem(env, st, pc, regno, { ...reg, nullable: false }, arg.size, true);
         } catch (err) {
           if (err instanceof Rejection) throw refuse(err.message);
           throw err;

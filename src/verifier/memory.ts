@@ -111,6 +111,7 @@ export function access(
       if (!write && map.writeOnly)
         throw new Rejection(pc, `read from map forbidden, value_size=${map.valueSize} off=${total} size=${size}`);
       memRegion(pc, regno, reg, total, size, map.valueSize, 'invalid access to map value,');
+      kernelFieldAccess(pc, regno, reg, total, size);
       return write ? NOT_INIT : loadedScalar(size, signed);
     }
     case 'map_key': {
@@ -334,6 +335,7 @@ function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, si
     if (!write && reg.map!.writeOnly)
       throw new Rejection(pc, `read from map forbidden, value_size=${reg.map!.valueSize} off=${reg.off} size=${size}`);
     memRegion(pc, regno, reg, reg.off, size, reg.map!.valueSize, 'invalid access to map value,');
+    kernelFieldAccess(pc, regno, reg, reg.off, size);
     return;
   }
   if (reg.kind === 'map_key') {
@@ -344,6 +346,23 @@ function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, si
   memRegion(pc, regno, reg, reg.off, size, reg.size, 'invalid access to memory,');
   void env;
   void st;
+}
+
+/**
+ * check_map_access, after the bounds: an access that may touch a field the kernel manages (a spin lock,
+ * timer, kptr...) follows that field's own rules, which bpfkit does not model: it says so.
+ */
+function kernelFieldAccess(pc: number, regno: number, reg: Reg, off: number, size: number): void {
+  const fields = reg.map?.kernelFields;
+  if (!fields?.length) return;
+  const lo = Number(reg.s.smin) + off;
+  const hi = Number(reg.s.umax) + off + size;
+  const f = fields.find((x) => lo < x.off + x.size && x.off < hi);
+  if (f)
+    throw new Rejection(
+      pc,
+      `R${regno} access to ${f.what} at map value off ${f.off}: bpfkit does not model the kernel-managed fields of a map value`,
+    );
 }
 
 /** True when `regno` is the frame pointer (read-only). */

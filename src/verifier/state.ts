@@ -3,6 +3,7 @@
  * of each call frame byte by byte, and the references a path holds (ring buffer records). Registers and
  * stack slots are immutable values, so copying a state for a branch copies arrays of references only.
  */
+import type { KernelField } from './btf-fields.js';
 import { type Scalar, UNKNOWN, known, scalarText, isConst } from './scalar.js';
 
 /** What a register holds, with the kernel's names (reg_type_str). */
@@ -32,6 +33,8 @@ export interface VerifierMap {
   readOnly: boolean;
   /** BPF_F_WRONLY_PROG: the program may write the values, never read them. */
   writeOnly?: boolean;
+  /** Fields of the value the kernel manages itself (spin locks, timers, kptrs...), from the map's BTF. */
+  kernelFields?: readonly KernelField[];
   /** Maps of maps: the inner map's template (a lookup returns a pointer to such a map). */
   inner?: VerifierMap;
 }

@@ -23,7 +23,9 @@ import {
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { MapFlag } from '../uapi/types.js';
 import { BpfkitError } from '../util/errors.js';
+import { type Btf, parseBtf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
+import { declTags, kernelFields } from './btf-fields.js';
 import { globalEntryRegs } from './calls.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { ctxModelled } from './ctx-access.js';
@@ -270,8 +272,18 @@ export function resolveMaps(prog: ProgramSpec, maps: readonly MapSpec[]): Instru
 /** Verify one program of an object (its type from the spec unless `type` is given). */
 export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial<VerifyOptions> = {}): VerifyResult {
   const insns = resolveMaps(prog, spec.maps);
-  const maps = spec.maps.map(verifierMap);
+  const btf = objectBtf(spec);
+  const withFields = (m: MapSpec): VerifierMap => {
+    const vm = verifierMap(m);
+    const fields = btf && m.btfValueTypeId ? kernelFields(btf, m.btfValueTypeId) : [];
+    if (fields.length) vm.kernelFields = fields;
+    if (m.innerMap && vm.inner) vm.inner = withFields(m.innerMap);
+    return vm;
+  };
+  const maps = spec.maps.map(withFields);
   const type = opts.type ?? prog.type;
+  const tag = btf ? unmodelledTag(btf, prog) : undefined;
+  if (tag) return unmodelledResult(tag);
   return verifyInstructions(insns, {
     funcInfo: spec.btfExt !== undefined,
     globals: globalFuncs(spec, prog, type),
@@ -281,6 +293,37 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
     attachType: opts.attachType ?? prog.attachType,
     maps,
   });
+}
+
+/** The object's BTF, or undefined when it has none or it does not parse. */
+function objectBtf(spec: ObjectSpec): Btf | undefined {
+  if (!spec.btf) return undefined;
+  try {
+    return parseBtf(spec.btf);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A decl tag on the program's own function that changes how the kernel verifies it (exception callbacks). */
+function unmodelledTag(btf: Btf, prog: ProgramSpec): string | undefined {
+  const main = prog.funcInfo?.find((f) => f.pc === 0);
+  if (!main) return undefined;
+  const tag = declTags(btf, main.typeId).find((t) => t.name.startsWith('exception_callback:'));
+  return tag && `decl tag '${tag.name}': bpfkit does not model exception callbacks`;
+}
+
+/** A refusal before the walk for something bpfkit does not model. */
+function unmodelledResult(message: string): VerifyResult {
+  return {
+    accepted: false,
+    pc: 0,
+    message,
+    unmodelled: true,
+    log: `${message}\n`,
+    stats: { processed: 0, totalStates: 0, peakStates: 0, maxStatesPerInsn: 0 },
+    ms: 0,
+  };
 }
 
 /** Verify every program of an object (or the named ones); one result per program, in the spec's order. */

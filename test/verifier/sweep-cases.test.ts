@@ -328,6 +328,38 @@ const C: { name: string; source: string; want: Want }[] = [
         asm volatile("" : "+r"(m)); return bpf_map_lookup_elem(m, &k) != 0; }`,
     want: { pc: -1, re: /^R1 type=map_ptr_or_null expected=map_ptr$/ },
   },
+  // check_mem_reg: a global function's pointer argument must be writable as well as readable.
+  {
+    name: 'global-arg-readonly-value',
+    source: `const volatile int ro = 3;
+      __noinline int g(int *p) { if (!p) return 0; *p = 1; return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g((int *)&ro); }`,
+    want: { pc: -1, re: /^Caller passes invalid args into func#1 \('g'\)$/ },
+  },
+  // Fields the kernel manages inside a map value: touching one is not modelled; the rest is plain memory.
+  {
+    name: 'spin-lock-field-touched',
+    source: `struct val { struct bpf_spin_lock l; __u32 n; };
+      struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct val); } sl SEC(".maps");
+      SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; struct val *v = bpf_map_lookup_elem(&sl, &k);
+        if (!v) return 0; return *(volatile __u32 *)&v->l; }`,
+    want: { unmodelled: true },
+  },
+  {
+    name: 'spin-lock-field-untouched',
+    source: `struct val { struct bpf_spin_lock l; __u32 n; };
+      struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct val); } sl SEC(".maps");
+      SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; struct val *v = bpf_map_lookup_elem(&sl, &k);
+        if (!v) return 0; return v->n & 1; }`,
+    want: { ok: true },
+  },
+  // An argument tag makes the kernel build the argument from the tag, not the type: not modelled.
+  {
+    name: 'global-arg-tag',
+    source: `__noinline int g(void *c __attribute__((btf_decl_tag("arg:ctx")))) { return *(volatile __u32 *)c & 1; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { unmodelled: true },
+  },
 ];
 
 function check(name: string, v: VerifyResult, want: Want): void {
