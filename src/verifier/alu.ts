@@ -217,8 +217,8 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
   const dstPtr = isPointer(dst);
   const srcPtr = isPointer(src);
   if (dstPtr && srcPtr) {
-    // Privileged: the difference of two pointers is a scalar.
-    if (op === BPF_SUB && !is32) return UNKNOWN_SCALAR;
+    // Privileged: the difference of two pointers is a scalar, in 32 bits too (allow_ptr_leaks).
+    if (op === BPF_SUB) return UNKNOWN_SCALAR;
     if (op === BPF_ADD) throw new Rejection(pc, `R${insn.dst} pointer += pointer prohibited`);
     throw new Rejection(pc, `R${insn.dst} pointer ${OP_NAMES[op]} pointer prohibited`);
   }

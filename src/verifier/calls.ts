@@ -361,8 +361,11 @@ function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progTy
   // A lookup in a socket map returns a referenced socket (XSKMAP: an xdp_sock): not modelled.
   if (proto.id === 1 && (sockets || map.type === MapType.XSKMAP))
     throw new Rejection(pc, `bpf_map_lookup_elem on map_type ${map.type}: bpfkit does not model the socket it returns`);
-  // may_update_sockmap: these program types may update and delete socket map entries.
-  if (sockets && (proto.id === 2 || proto.id === 3) && SOCKMAP_WRITERS.includes(progType)) return;
+  // An update's value is a socket (resolve_map_arg_type): not modelled.
+  if (sockets && proto.id === 2)
+    throw new Rejection(pc, `bpf_map_update_elem on map_type ${map.type}: bpfkit does not model its socket value`);
+  // may_update_sockmap: these program types may delete socket map entries.
+  if (sockets && proto.id === 3 && SOCKMAP_WRITERS.includes(progType)) return;
   const onlyWith = MAP_ONLY_WITH.get(map.type);
   const ok = (proto.mapTypes ? proto.mapTypes.includes(map.type) : true) && (!onlyWith || onlyWith.includes(proto.id));
   if (!ok) throw new Rejection(pc, `cannot pass map_type ${map.type} into func bpf_${proto.name}#${proto.id}`);

@@ -77,6 +77,9 @@ export function access(
   signed = false,
 ): Reg {
   if (reg.kind === 'not_init') throw new Rejection(pc, `R${regno} !read_ok`);
+  // A privileged load through a map pointer reads struct bpf_map's fields by the kernel's BTF.
+  if (reg.kind === 'map_ptr' && !reg.nullable && !write)
+    throw new Rejection(pc, `R${regno} map_ptr access: bpfkit does not model struct bpf_map's fields`);
   if (reg.nullable || reg.kind === 'scalar' || reg.kind === 'map_ptr' || reg.kind === 'pkt_end' || reg.kind === 'func')
     throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
   const total = reg.off + off;

@@ -198,7 +198,7 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
   if (insn.imm === BPF_CMPXCHG && f.regs[0]!.kind === 'not_init') throw new Rejection(pc, 'R0 !read_ok');
   if (dst.kind === 'ctx' || dst.kind === 'pkt' || dst.kind === 'pkt_meta')
     throw new Rejection(pc, `BPF_ATOMIC stores into R${insn.dst} ${dst.kind} is not allowed`);
-  if (src.kind !== 'scalar' && dst.kind !== 'fp') throw new Rejection(pc, `R${insn.src} leaks addr into mem`);
+  // A pointer as the operand "leaks addr into mem" only for an unprivileged loader (is_pointer_value).
   atomicAlignment(pc, insn.dst, dst, insn.off, size);
   const old = access(env, st, pc, insn.dst, dst, insn.off, size, false, undefined);
   access(env, st, pc, insn.dst, dst, insn.off, size, true, UNKNOWN_SCALAR);
@@ -226,7 +226,9 @@ function atomicAlignment(pc: number, regno: number, reg: Reg, off: number, size:
 function exit(env: Env, st: State, pc: number): Next[] {
   const f = cur(st);
   const r0 = f.regs[0]!;
-  if (r0.kind === 'not_init') throw new Rejection(pc, 'R0 !read_ok');
+  // prepare_func_exit hands a static subprogram's r0 back as it is, even unset: only the caller's use of
+  // it is checked. The program's (or a global function's) exit and a callback's return read it.
+  if (r0.kind === 'not_init' && (st.frames.length === 1 || f.callback)) throw new Rejection(pc, 'R0 !read_ok');
   if (st.frames.length === 1) {
     const [leak] = st.refs;
     if (leak) throw new Rejection(pc, `Unreleased reference id=${leak[0]} alloc_insn=${leak[1]}`);
@@ -254,8 +256,9 @@ function exit(env: Env, st: State, pc: number): Next[] {
       { pc: f.subprog, st: again },
     ];
   }
-  if (r0.kind !== 'scalar')
-    throw new Rejection(pc, `At subprogram exit the register R0 is not a scalar value (${regText(r0)})`);
+  // prepare_func_exit: a static subprogram may return any pointer but one into a stack (which frame's it
+  // is aside); a global function (verified alone, one frame) returns a scalar, checked above.
+  if (r0.kind === 'fp') throw new Rejection(pc, 'cannot return stack pointer to the caller');
   st.frames.pop();
   const caller = cur(st);
   for (let r = 1; r <= 5; r++) caller.regs[r] = NOT_INIT;

@@ -286,6 +286,88 @@ const RAW: Case[] = [
       exit`,
     want: { pc: 4, re: /^LD_ABS is not allowed in subprogs without BTF$/ },
   },
+  // prepare_func_exit: a static subprogram returns any pointer but a stack one, and may leave r0 unset.
+  {
+    name: 'static subprogram returning the ctx pointer is fine',
+    type: SOCK,
+    text: `
+      call pc+3
+      r0 = *(u32 *)(r0 + 0)
+      r0 = 0
+      exit
+      r0 = r1
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: "static subprogram returning the caller's stack pointer is refused",
+    type: SOCK,
+    text: `
+      r1 = r10
+      r1 += -8
+      call pc+2
+      r0 = 0
+      exit
+      r0 = r1
+      exit`,
+    want: { pc: 6, re: /^cannot return stack pointer to the caller$/ },
+  },
+  {
+    name: 'static subprogram leaving r0 unset is fine until the caller reads r0',
+    type: SOCK,
+    text: `
+      call pc+2
+      r0 = 0
+      exit
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'static subprogram leaving r0 unset, the caller returning it, is refused',
+    type: SOCK,
+    text: `
+      call pc+1
+      exit
+      exit`,
+    want: { pc: 1, re: /^R0 !read_ok$/ },
+  },
+  // Privileged: pointers may be the operand of an atomic, and subtracted in 32 bits.
+  {
+    name: 'atomic add of a pointer into a map value is fine',
+    type: SOCK,
+    text: `
+      r6 = r1
+      ${lookup}
+      if r0 == 0 goto +1
+      lock *(u64 *)(r0 + 0) += r6
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 4, 8)],
+    want: { ok: true },
+  },
+  {
+    name: '32-bit subtraction of two packet pointers is fine',
+    type: TC,
+    text: `
+      r2 = *(u32 *)(r1 + 76)
+      r3 = *(u32 *)(r1 + 80)
+      w3 -= w2
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  // A privileged load through a map pointer reads struct bpf_map by the kernel's BTF.
+  {
+    name: 'a load through a map pointer is not modelled',
+    type: SOCK,
+    text: `
+      r1 = map 0
+      r0 = *(u32 *)(r1 + 0)
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 4, 8)],
+    want: { unmodelled: true },
+  },
 ];
 
 /** C programs for what needs BTF (callbacks, global functions) or the loader (maps of maps). */
