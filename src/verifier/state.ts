@@ -136,6 +136,8 @@ export interface Frame {
 export interface State {
   frames: Frame[];
   refs: Map<number, number>;
+  /** may_goto loop iterations on this path (the kernel's may_goto_depth); absent is 0. */
+  mayGotoDepth?: number;
 }
 
 /**
@@ -150,7 +152,9 @@ export function cloneState(st: State): State {
     f.stackShared = true;
     frames[i] = { ...f, regs: f.regs.slice() };
   }
-  return { frames, refs: st.refs.size ? new Map(st.refs) : new Map() };
+  const out: State = { frames, refs: st.refs.size ? new Map(st.refs) : new Map() };
+  if (st.mayGotoDepth) out.mayGotoDepth = st.mayGotoDepth;
+  return out;
 }
 
 /** The frame's stack, copied first when another state shares it: the only way to get a stack to write. */

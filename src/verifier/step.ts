@@ -47,7 +47,8 @@ import { type Next, checkCall, reenterCallback } from './calls.js';
 import type { Env } from './env.js';
 import { condJump } from './jumps.js';
 import { access, loadedScalar } from './memory.js';
-import { fieldFault } from './fields.js';
+import { OP_MAY_GOTO, fieldFault } from './fields.js';
+import { widenImprecise } from './prune.js';
 import { Rejection } from './reject.js';
 import { checkReturnCode } from './return-code.js';
 import { isConst } from './scalar.js';
@@ -121,6 +122,7 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       }
       if (op === BPF_CALL) return checkCall(env, st, insn);
       if (op === BPF_EXIT) return exit(env, st, pc);
+      if (insn.code === OP_MAY_GOTO) return mayGoto(env, st, insn);
       const [taken, fall] = condJump(st, insn);
       // A side skipped because of the operands' values: those values must stay exact (precision.ts).
       if (!taken || !fall) {
@@ -221,6 +223,23 @@ function atomicAlignment(pc: number, regno: number, reg: Reg, off: number, size:
   if (((t.value | t.mask) & BigInt(size - 1)) === 0n) return;
   const varOff = reg.s.t.mask === 0n ? String(reg.s.t.value) : tstr(reg.s.t);
   throw new Rejection(pc, `misaligned ${desc}access off ${varOff}+${reg.off}+${off} size ${size}`);
+}
+
+/**
+ * may_goto (check_cond_jmp_op): the jump (the loop's exit) is walked first; the fall-through (another
+ * iteration) is queued one may_goto deeper, its imprecise scalars widened against the same loop's state
+ * one iteration up (widen_imprecise_scalars), so the walk converges (walk.ts prunes it by ranges).
+ */
+function mayGoto(env: Env, st: State, insn: Instruction): Next[] {
+  const pc = insn.pc;
+  if (insn.src !== 0 || insn.dst !== 0 || insn.imm !== 0) throw new Rejection(pc, `invalid may_goto imm ${insn.imm}`);
+  let again = cloneState(st);
+  again.mayGotoDepth = (st.mayGotoDepth ?? 0) + 1;
+  if (env.loopEntry) again = widenImprecise(env.loopEntry, again);
+  return [
+    { pc: pc + 1 + insn.off, st },
+    { pc: pc + 1, st: again },
+  ];
 }
 
 function exit(env: Env, st: State, pc: number): Next[] {

@@ -11,6 +11,7 @@ import { MapType, ProgType } from '../../src/uapi/types.js';
 import { verifyInstructions, verifyProgram, type VerifierMap, type VerifyResult } from '../../src/verifier/index.js';
 import { kernelHelperProbe } from '../../src/kernel/index.js';
 import { hasTool, isRoot } from '../support/env.js';
+import type { Instruction } from '../../src/isa/index.js';
 import { build } from './boundary-programs.js';
 import { compileCPrograms } from './c-programs.js';
 import { kernelVerdictObject, kernelVerdictRaw, type KernelVerdict } from './kernel-oracle.js';
@@ -28,6 +29,8 @@ interface Case {
   text: string;
   maps?: VerifierMap[];
   want: Want;
+  /** Edit the assembled instructions (fields the assembler cannot write). */
+  patch?: (insns: Instruction[]) => void;
 }
 
 const map = (type: number, keySize: number, valueSize: number, extra: Partial<VerifierMap> = {}): VerifierMap => ({
@@ -368,6 +371,62 @@ const RAW: Case[] = [
     maps: [map(MapType.HASH, 4, 8)],
     want: { unmodelled: true },
   },
+  // may_goto: the loop's exit is walked first, each further iteration one level deeper, imprecise
+  // scalars widened; a counter used as an index stays exact, so every iteration up to the bound is walked.
+  {
+    name: 'may_goto: a summing loop is fine',
+    type: SOCK,
+    text: `
+      r6 = 0
+      r7 = 0
+      may_goto +3
+      r7 += r6
+      r6 += 1
+      goto -4
+      r0 = r7
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'may_goto: jumping to itself is an infinite loop',
+    type: SOCK,
+    text: `
+      r0 = 0
+      may_goto -1
+      exit`,
+    want: { pc: 1, re: /^infinite loop detected at insn 1$/ },
+  },
+  {
+    name: 'may_goto: reserved fields are refused',
+    type: SOCK,
+    text: `
+      r0 = 0
+      may_goto +0
+      exit`,
+    patch: (insns) => {
+      insns[1]!.imm = 1;
+    },
+    want: { pc: 1, re: /^invalid may_goto imm 1$/ },
+  },
+  ...[7, 8].map((bound): Case => ({
+    name: `may_goto: a counter indexing an 8-byte value, checked against ${bound}`,
+    type: SOCK,
+    text: `${lookup}
+        if r0 == 0 goto +9
+        r6 = 0
+        may_goto +7
+        if r6 > ${bound} goto +6
+        r1 = r0
+        r1 += r6
+        r2 = 1
+        *(u8 *)(r1 + 0) = r2
+        r6 += 1
+        goto -8
+        r0 = 0
+        exit`,
+    maps: [map(MapType.ARRAY, 4, 8)],
+    want: bound === 7 ? { ok: true } : { pc: 14, re: /^R1 min value is outside of the allowed memory range$/ },
+  })),
 ];
 
 /** C programs for what needs BTF (callbacks, global functions) or the loader (maps of maps). */
@@ -472,6 +531,7 @@ test('sweep cases: raw programs get the kernel verdict and words', () => {
   const probe = isRoot() ? kernelHelperProbe() : undefined;
   for (const c of RAW) {
     const insns = build(c.text);
+    c.patch?.(insns);
     const maps = c.maps ?? [];
     const v = verifyInstructions(insns, { type: c.type, maps, helperAvailable: probe });
     check(c.name, v, c.want);
