@@ -105,6 +105,11 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
 
   const dstReg = f.regs[dst]!;
 
+  // check_alu_op: a negated or byte-swapped pointer is an unknown scalar (privileged: no leak to refuse).
+  if ((op === BPF_NEG || op === BPF_END) && isPointer(dstReg)) {
+    f.regs[dst] = UNKNOWN_SCALAR;
+    return;
+  }
   if (isPointer(dstReg) || isPointer(srcReg)) {
     // pointer += scalar (or scalar += pointer): the scalar's exact range becomes part of the pointer.
     if (useSrc && isPointer(dstReg) !== isPointer(srcReg)) env.precision?.mark(isPointer(dstReg) ? insn.src : dst);

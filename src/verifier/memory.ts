@@ -9,7 +9,7 @@ import { ctxAccess, ctxModelled } from './ctx-access.js';
 import { type Env, newId } from './env.js';
 import { Rejection } from './reject.js';
 import { varStackAccess } from './stack-var.js';
-import { type Scalar, UNKNOWN, isConst, known, signedBits, unsignedBits } from './scalar.js';
+import { type Scalar, UNKNOWN, isConst, known, signedBits, sync, unsignedBits } from './scalar.js';
 import {
   ByteType,
   NOT_INIT,
@@ -208,7 +208,8 @@ function stackAccess(
     if (slot.spill.kind !== 'scalar') throw new Rejection(pc, 'invalid size of register fill');
     if (first === 0 && size <= spillSize && !signed) {
       env.precision?.stackAccess(reg.frame, k);
-      return scalarReg(narrow(slot.spill.s, size));
+      // A value that fits the load comes back whole, still linked to its copies; a wider one is cut.
+      return fitsIn(slot.spill, size) ? slot.spill : scalarReg(narrow(slot.spill.s, size));
     }
     if (first < spillSize) return loadedScalar(size, signed);
   }
@@ -232,7 +233,8 @@ function writeStack(
     // A narrow scalar spill (kernels since 6.8 keep its value).
     const bytes = slot.spill ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
     for (let i = 0; i < size; i++) bytes[i] = ByteType.Spill;
-    stack.set(k, { bytes, spill: { ...value, id: 0 }, spillSize: size });
+    // The link by id survives when the value fits the spill (get_reg_width), as the kernel keeps it.
+    stack.set(k, { bytes, spill: fitsIn(value, size) ? value : { ...value, id: 0 }, spillSize: size });
     return;
   }
   if (size === 8) {
@@ -256,7 +258,12 @@ export function narrow(s: Scalar, size: number): Scalar {
   const top = (1n << BigInt(size * 8)) - 1n;
   if (s.umax <= top) return s;
   if (isConst(s)) return known(s.t.value & top);
-  return unsignedBits(size * 8);
+  // coerce_reg_to_size: the tnum's low bits stay known; the bounds survive when the high parts agree.
+  const t = { value: s.t.value & top, mask: s.t.mask & top };
+  const same = (s.umin & ~top) === (s.umax & ~top);
+  const umin = same ? s.umin & top : 0n;
+  const umax = same ? s.umax & top : top;
+  return sync({ t, umin, umax, smin: umin, smax: umax }) ?? unsignedBits(size * 8);
 }
 
 /** Remember how deep a subprogram's stack goes. */
@@ -367,6 +374,23 @@ function kernelFieldAccess(pc: number, regno: number, reg: Reg, off: number, siz
       `R${regno} access to ${f.what} at map value off ${f.off}: bpfkit does not model the kernel-managed fields of a map value`,
     );
 }
+
+/** get_reg_width(reg) <= 8 * size: a scalar whose unsigned maximum needs at most `size` bytes. */
+export function fitsIn(r: Reg, size: number): boolean {
+  return r.kind === 'scalar' && (size >= 8 || r.s.umax <= FITS_MAX[size]!);
+}
+
+/** The largest value of 1, 2, 3... 7 bytes (by size in bytes). */
+const FITS_MAX: readonly bigint[] = [
+  0n,
+  0xffn,
+  0xffffn,
+  0xffffffn,
+  0xffffffffn,
+  0xffffffffffn,
+  0xffffffffffffn,
+  0xffffffffffffffn,
+];
 
 /** True when `regno` is the frame pointer (read-only). */
 export const isFp = (regno: number): boolean => regno === REG_FP;

@@ -44,9 +44,9 @@ import {
 import { MapType, ProgType } from '../uapi/types.js';
 import { checkAlu } from './alu.js';
 import { type Next, checkCall, reenterCallback } from './calls.js';
-import type { Env } from './env.js';
+import { type Env, newId } from './env.js';
 import { condJump } from './jumps.js';
-import { access, loadedScalar } from './memory.js';
+import { access, fitsIn, loadedScalar } from './memory.js';
 import { OP_MAY_GOTO, fieldFault } from './fields.js';
 import { widenImprecise } from './prune.js';
 import { Rejection } from './reject.js';
@@ -97,6 +97,21 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       } else {
         value = f.regs[insn.src]!;
         if (value.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
+      }
+      // check_stack_write_fixed_off: a scalar spilled at a slot's start (whole, or narrow but fitting) gets
+      // an id first, so the register and its spilled copy stay linked: a compare on one refines the other.
+      if (
+        cls === BPF_STX &&
+        dst.kind === 'fp' &&
+        isConst(dst.s) &&
+        (dst.off + insn.off) % 8 === 0 &&
+        value.kind === 'scalar' &&
+        !value.id &&
+        !isConst(value.s) &&
+        fitsIn(value, size)
+      ) {
+        value = { ...value, id: newId(env) };
+        f.regs[insn.src] = value;
       }
       if (value.kind === 'fp' && dst.kind === 'fp' && value.frame > dst.frame)
         throw new Rejection(pc, 'cannot spill pointers to stack into stack frame of the caller');

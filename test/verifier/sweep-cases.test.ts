@@ -371,6 +371,60 @@ const RAW: Case[] = [
     maps: [map(MapType.HASH, 4, 8)],
     want: { unmodelled: true },
   },
+  // A scalar spilled at a slot's start keeps an id shared with its register (if it fits the spill), so a
+  // compare on the register teaches the spilled copy too.
+  ...[
+    { cut: false, size: 'u64', ok: true },
+    { cut: true, size: 'u32', ok: true },
+    { cut: false, size: 'u32', ok: false },
+  ].map(({ cut, size, ok }): Case => ({
+    name: `a ${size} spill of a ${cut ? '32' : '64'}-bit value is ${ok ? '' : 'not '}linked to its register`,
+    type: SOCK,
+    text: `
+        call 7
+        ${cut ? 'w0 = w0' : 'r0 = r0'}
+        *(${size} *)(r10 - 8) = r0
+        if r0 > 16 goto +3
+        r0 = *(${size} *)(r10 - 8)
+        if r0 <= 16 goto +1
+        r0 = *(u64 *)(r9 + 0)
+        r0 = 0
+        exit`,
+    want: ok ? { ok: true } : { pc: 6, re: /^R9 !read_ok$/ },
+  })),
+  {
+    name: 'a u32 fill of a u64 spill keeps the known low bits (coerce_reg_to_size)',
+    type: SOCK,
+    text: `
+      call 7
+      r0 <<= 32
+      *(u64 *)(r10 - 8) = r0
+      r0 = *(u32 *)(r10 - 8)
+      if r0 == 0 goto +1
+      r0 = *(u64 *)(r9 + 0)
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  // check_alu_op: a negated or byte-swapped pointer is an unknown scalar for a privileged loader.
+  {
+    name: 'a negated pointer is a scalar',
+    type: SOCK,
+    text: `
+      r1 = -r1
+      r0 = *(u32 *)(r1 + 0)
+      exit`,
+    want: { pc: 1, re: /^R1 invalid mem access 'scalar'$/ },
+  },
+  {
+    name: 'a byte-swapped pointer is a scalar',
+    type: SOCK,
+    text: `
+      r1 = be16 r1
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
   // may_goto: the loop's exit is walked first, each further iteration one level deeper, imprecise
   // scalars widened; a counter used as an index stays exact, so every iteration up to the bound is walked.
   {
