@@ -4,7 +4,27 @@
  * nodes...), whose loads, stores and helper accesses the kernel checks by their own rules, and decl tags
  * that change how the kernel verifies a function (`__arg_*` argument tags, exception callbacks).
  */
-import { type Btf, type BtfType, BtfKind } from '../btf/index.js';
+import { type Btf, type BtfType, BtfKind, parseBtf } from '../btf/index.js';
+
+const parsed = new WeakMap<Uint8Array, Btf | null>();
+
+/**
+ * An object's .BTF section parsed once per section (the verifier asks for every program of an object),
+ * or undefined when it does not parse.
+ */
+export function objectBtf(raw: Uint8Array | undefined): Btf | undefined {
+  if (!raw) return undefined;
+  let btf = parsed.get(raw);
+  if (btf === undefined) {
+    try {
+      btf = parseBtf(raw);
+    } catch {
+      btf = null;
+    }
+    parsed.set(raw, btf);
+  }
+  return btf ?? undefined;
+}
 
 /** A kernel-managed field of a map value: its byte range and what it is. */
 export interface KernelField {
@@ -90,10 +110,19 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
  * Decl tags on function `funcTypeId` (component -1 the function, else the argument's index), by name:
  * `arg:ctx`, `arg:nonnull`, `exception_callback:cb`...
  */
-export function declTags(btf: Btf, funcTypeId: number): { component: number; name: string }[] {
-  const out: { component: number; name: string }[] = [];
-  for (const t of btf.types)
-    if (t && t.kind === BtfKind.DECL_TAG && t.sizeOrType === funcTypeId)
-      out.push({ component: t.extra === undefined ? -1 : t.extra | 0, name: t.name });
-  return out;
+export function declTags(btf: Btf, funcTypeId: number): readonly { component: number; name: string }[] {
+  let index = tagIndex.get(btf);
+  if (!index) {
+    index = new Map();
+    for (const t of btf.types) {
+      if (!t || t.kind !== BtfKind.DECL_TAG) continue;
+      const list = index.get(t.sizeOrType) ?? [];
+      list.push({ component: t.extra === undefined ? -1 : t.extra | 0, name: t.name });
+      index.set(t.sizeOrType, list);
+    }
+    tagIndex.set(btf, index);
+  }
+  return index.get(funcTypeId) ?? [];
 }
+
+const tagIndex = new WeakMap<Btf, Map<number, { component: number; name: string }[]>>();

@@ -23,9 +23,9 @@ import {
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { MapFlag } from '../uapi/types.js';
 import { BpfkitError } from '../util/errors.js';
-import { type Btf, parseBtf } from '../btf/index.js';
+import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
-import { declTags, kernelFields } from './btf-fields.js';
+import { declTags, kernelFields, objectBtf } from './btf-fields.js';
 import { globalEntryRegs } from './calls.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { ctxModelled } from './ctx-access.js';
@@ -272,7 +272,7 @@ export function resolveMaps(prog: ProgramSpec, maps: readonly MapSpec[]): Instru
 /** Verify one program of an object (its type from the spec unless `type` is given). */
 export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial<VerifyOptions> = {}): VerifyResult {
   const insns = resolveMaps(prog, spec.maps);
-  const btf = objectBtf(spec);
+  const btf = objectBtf(spec.btf);
   const withFields = (m: MapSpec): VerifierMap => {
     const vm = verifierMap(m);
     const fields = btf && m.btfValueTypeId ? kernelFields(btf, m.btfValueTypeId) : [];
@@ -293,16 +293,6 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
     attachType: opts.attachType ?? prog.attachType,
     maps,
   });
-}
-
-/** The object's BTF, or undefined when it has none or it does not parse. */
-function objectBtf(spec: ObjectSpec): Btf | undefined {
-  if (!spec.btf) return undefined;
-  try {
-    return parseBtf(spec.btf);
-  } catch {
-    return undefined;
-  }
 }
 
 /** A decl tag on the program's own function that changes how the kernel verifies it (exception callbacks). */

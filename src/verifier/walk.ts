@@ -9,7 +9,7 @@ import { Compare, covers, widen } from './prune.js';
 import { OP_MAY_GOTO } from './fields.js';
 import { Rejection } from './reject.js';
 import type { LogMark, WalkLog } from './log-format.js';
-import { type State, cloneState } from './state.js';
+import { type Reg, type State, cloneState, forEachReg } from './state.js';
 import { step } from './step.js';
 
 /** The kernel's limit on instructions processed (BPF_COMPLEXITY_LIMIT_INSNS). */
@@ -120,6 +120,23 @@ function visitState(
   }
   if (callbackEntry && lastInProgress) return widen(lastInProgress.st, st) ?? KEEP_GOING;
   return KEEP_GOING;
+}
+
+/**
+ * clear_singular_ids, before a state is remembered: a scalar id no other register or spilled slot shares
+ * links nothing, so it is dropped (fewer ids to pair when states are compared, as in the kernel).
+ */
+function clearSingularIds(st: State): void {
+  const count = new Map<number, number>();
+  const note = (r: Reg): Reg => {
+    if (r.kind === 'scalar' && r.id) count.set(r.id, (count.get(r.id) ?? 0) + 1);
+    return r;
+  };
+  forEachReg(st, note);
+  let single = false;
+  for (const n of count.values()) if (n === 1) single = true;
+  if (!single) return;
+  forEachReg(st, (r) => (r.kind === 'scalar' && r.id && count.get(r.id) === 1 ? { ...r, id: 0 } : r));
 }
 
 const inCallback = (st: State): boolean => st.frames.some((f) => f.callback !== undefined);
@@ -251,6 +268,7 @@ function walkPaths(
         if (counters.addNew) {
           const list = explored.get(pc) ?? [];
           if (list.length < MAX_STATES_PER_INSN) {
+            clearSingularIds(st);
             const seg = precision.seg;
             const n: Node = {
               st: cloneState(st),
