@@ -79,6 +79,8 @@ function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
     const reg = f.regs[regno]!;
     switch (arg.kind) {
       case 'bad':
+        // Something bpfkit does not model is said in one line, never dressed as the kernel's refusal.
+        if (/\bbpfkit\b/.test(arg.message)) throw new Rejection(pc, arg.message);
         throw refuse(arg.message);
       case 'scalar':
         if (reg.kind !== 'scalar') throw refuse(`R${regno} is not a scalar`);
