@@ -270,8 +270,9 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     if (k >= BigInt(MAX_VAR_OFF) || k <= -BigInt(MAX_VAR_OFF))
       throw new Rejection(pc, `math between ${kindText(ptr)} pointer and ${k} is not allowed`);
     const fixed = op === BPF_ADD ? ptr.off + Number(k) : ptr.off - Number(k);
+    // check_reg_sane_offset on the result: its fixed offset must stay within ±2^29.
     if (Math.abs(fixed) >= MAX_VAR_OFF)
-      throw new Rejection(pc, `value ${fixed} makes ${kindText(ptr)} pointer be out of bounds`);
+      throw new Rejection(pc, `${kindText(ptr)} pointer offset ${fixed} is not allowed`);
     return { ...ptr, off: fixed };
   }
   if (v.smin === -(1n << 63n))

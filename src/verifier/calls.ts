@@ -393,9 +393,11 @@ function returnReg(
         throw new Rejection(pc, `map ${map.name}: a map of maps without its inner map's template`);
       return ptrReg('map_value', { map, nullable: true, id: newId(env) });
     case 'ringbuf_mem_or_null': {
+      // The kernel numbers the maybe-NULL result first, then acquire_reference numbers the reference and
+      // gives the register that number for both: the reference is the second id taken.
+      newId(env);
       const ref = newId(env);
       st.refs.set(ref, pc);
-      // acquire_reference: the null-check id and the reference are one number.
       return ptrReg('mem', { nullable: true, id: ref, ref, size: allocSize });
     }
   }

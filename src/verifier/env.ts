@@ -38,6 +38,8 @@ export interface Env {
    * set by the walk just before the step.
    */
   loopEntry?: State;
+  /** The pointer kind each load/store instruction met first (save_aux_ptr_type). */
+  ptrKindAt?: Map<number, string>;
   /** Per subprogram (by first slot): does it, or a function it calls, call a helper that moves packet data? */
   changesPacket?: Map<number, boolean>;
   /** 1 at the slots whose reserved fields were checked already (fieldFault is pure; a loop walks a slot often). */

@@ -335,7 +335,7 @@ function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, si
     if (reg.off < 0 || reg.off + size > reg.range)
       throw new Rejection(
         pc,
-        `invalid access to packet, off=${reg.off} size=${size}, R${regno}(id=${reg.id},off=${reg.off},r=${reg.range})`,
+        `invalid access to packet, off=${reg.off} size=${size}, R${regno}(id=${reg.id},off=${reg.off},r=${reg.range})\nR${regno} offset is outside of the packet`,
       );
     return;
   }

@@ -82,6 +82,7 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       const size = sizeBytes(sizeOf(insn.code));
       const signed = modeOf(insn.code) === BPF_MEMSX;
       f.regs[insn.dst] = access(env, st, pc, insn.src, src, insn.off, size, false, undefined, signed);
+      samePointerKind(env, pc, src);
       return [{ pc: pc + 1, st }];
     }
     case BPF_ST:
@@ -92,7 +93,7 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       if (cls === BPF_STX && modeOf(insn.code) === BPF_ATOMIC) return atomic(env, st, insn, size);
       let value;
       if (cls === BPF_ST) {
-        if (dst.kind === 'ctx') throw new Rejection(pc, `BPF_ST stores into R${insn.dst} ctx is not allowed`);
+        // Linux ≥ 6.3 takes BPF_ST into the context like any store: the field table decides.
         value = constReg(BigInt(insn.imm));
       } else {
         value = f.regs[insn.src]!;
@@ -116,6 +117,7 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       if (value.kind === 'fp' && dst.kind === 'fp' && value.frame > dst.frame)
         throw new Rejection(pc, 'cannot spill pointers to stack into stack frame of the caller');
       access(env, st, pc, insn.dst, dst, insn.off, size, true, value);
+      samePointerKind(env, pc, dst);
       // A zero stored into the stack is remembered as zero bytes, which no backtracking follows: the
       // register's value must stay exact (the kernel does the same for its STACK_ZERO).
       if (cls === BPF_STX && dst.kind === 'fp' && value.kind === 'scalar' && isConst(value.s) && value.s.t.value === 0n)
@@ -241,6 +243,22 @@ function atomicAlignment(pc: number, regno: number, reg: Reg, off: number, size:
 }
 
 /**
+ * save_aux_ptr_type: a load or store instruction rewritten for the context (or a socket) must meet that
+ * pointer kind on every path; one path's ctx and another's stack at the same instruction is refused.
+ */
+function samePointerKind(env: Env, pc: number, reg: Reg): void {
+  const kind = reg.kind;
+  const prev = (env.ptrKindAt ??= new Map()).get(pc);
+  if (prev === undefined) {
+    env.ptrKindAt.set(pc, kind);
+    return;
+  }
+  const special = (k: string) => k === 'ctx' || k === 'sock_common';
+  if (prev !== kind && (special(prev) || special(kind)))
+    throw new Rejection(pc, 'same insn cannot be used with different pointers');
+}
+
+/**
  * may_goto (check_cond_jmp_op): the jump (the loop's exit) is walked first; the fall-through (another
  * iteration) is queued one may_goto deeper, its imprecise scalars widened against the same loop's state
  * one iteration up (widen_imprecise_scalars), so the walk converges (walk.ts prunes it by ranges).
@@ -265,7 +283,15 @@ function exit(env: Env, st: State, pc: number): Next[] {
   if (r0.kind === 'not_init' && (st.frames.length === 1 || f.callback)) throw new Rejection(pc, 'R0 !read_ok');
   if (st.frames.length === 1) {
     const [leak] = st.refs;
-    if (leak) throw new Rejection(pc, `Unreleased reference id=${leak[0]} alloc_insn=${leak[1]}`);
+    // check_resource_leak: one line per reference still held, then what would leak it.
+    if (leak)
+      throw new Rejection(
+        pc,
+        [...st.refs]
+          .map(([id, at]) => `Unreleased reference id=${id} alloc_insn=${at}`)
+          .concat('BPF_EXIT instruction in main prog would lead to reference leak')
+          .join('\n'),
+      );
     checkReturnCode(pc, r0, env);
     return [];
   }

@@ -425,6 +425,83 @@ const RAW: Case[] = [
       exit`,
     want: { ok: true },
   },
+  // BPF_ST into the context is a store like any other since Linux 6.3: the field table decides.
+  {
+    name: 'BPF_ST of a constant into __sk_buff->mark is fine',
+    type: TC,
+    text: `
+      *(u32 *)(r1 + 8) = 123
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'BPF_ST into __sk_buff->len is refused as a context access',
+    type: TC,
+    text: `
+      *(u32 *)(r1 + 0) = 123
+      r0 = 0
+      exit`,
+    want: { pc: 0, re: /^invalid bpf_context access off=0 size=4$/ },
+  },
+  // save_aux_ptr_type: one load meeting the context on one path and the stack on another is refused.
+  {
+    name: 'one load through ctx on a path and the stack on another is refused',
+    type: TC,
+    text: `
+      r6 = r1
+      call 7
+      r2 = r6
+      if r0 == 0 goto +2
+      r2 = r10
+      r2 += -8
+      r3 = *(u32 *)(r2 + 0)
+      r0 = 0
+      exit`,
+    want: { pc: 6, re: /^same insn cannot be used with different pointers$/ },
+  },
+  {
+    name: 'one load through a map value on a path and the stack on another is fine',
+    type: TC,
+    text: `${lookup}
+      if r0 != 0 goto +2
+      r0 = r10
+      r0 += -8
+      r3 = *(u32 *)(r0 + 0)
+      r0 = 0
+      exit`,
+    maps: [map(MapType.ARRAY, 4, 8)],
+    want: { ok: true },
+  },
+  // check_reg_sane_offset on the result of pointer arithmetic, and a helper's packet range.
+  {
+    name: 'a stack pointer moved past 2^29 is refused',
+    type: SOCK,
+    text: `
+      r1 = r10
+      r1 += 536870911
+      r1 += 536870911
+      r0 = 0
+      exit`,
+    want: { pc: 2, re: /^fp pointer offset 1073741822 is not allowed$/ },
+  },
+  {
+    name: 'a map key one byte past the proven packet range is refused',
+    type: TC,
+    text: `
+      r2 = *(u32 *)(r1 + 76)
+      r3 = *(u32 *)(r1 + 80)
+      r4 = r2
+      r4 += 4
+      if r4 > r3 goto +5
+      r1 = map 0
+      r2 += 1
+      call 1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 4, 8)],
+    want: { pc: 8, re: /^R2 offset is outside of the packet$/ },
+  },
   // may_goto: the loop's exit is walked first, each further iteration one level deeper, imprecise
   // scalars widened; a counter used as an index stays exact, so every iteration up to the bound is walked.
   {
@@ -564,8 +641,7 @@ function check(name: string, v: VerifyResult, want: Want): void {
     assert.equal(v.unmodelled, true, `${name}: ${v.accepted ? 'accepted' : v.message}`);
     // One line that says what bpfkit does not model, nothing that reads as the kernel's verdict.
     assert.doesNotMatch(v.message!, /\n/, `${name}: one line`);
-  }
-  else {
+  } else {
     assert.equal(v.accepted, false, `${name}: bpfkit accepted`);
     assert.match(last!, want.re, name);
     if (want.pc >= 0) assert.equal(v.pc, want.pc, name);
