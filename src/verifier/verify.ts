@@ -64,6 +64,12 @@ export interface VerifyOptions {
    * kernelHelperProbe asks the running kernel. Default: upstream's tables alone.
    */
   helperAvailable?: (type: number, id: number) => boolean;
+  /**
+   * The target kernel JIT-compiles programs (default true: bpf_jit_enable=1 or CONFIG_BPF_JIT_ALWAYS_ON,
+   * every x86-64 and arm64 distribution kernel): each frame's stack counts rounded up to 16 bytes in the
+   * 512-byte budget of a call chain. false: an interpreter-only kernel, which rounds up to 32.
+   */
+  jit?: boolean;
 }
 
 /** The verdict on one program. */
@@ -153,15 +159,16 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
         `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint and perf_event are)`,
       );
     const cfg = buildCfg(insns);
-    // LD_ABS/LD_IND may sit in the main program beside local calls; in a subprogram only with BTF.
+    // LD_ABS/LD_IND and tail calls may sit in the main program beside local calls; in a subprogram only
+    // with BTF (check_subprogs).
     if (!opts.funcInfo && cfg.subprogs.length > 1) {
-      const sub = insns.find(
-        (i) =>
-          i.pc >= cfg.subprogs[1]! &&
-          classOf(i.code) === BPF_LD &&
-          (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND),
+      const inSub = insns.filter((i) => i.pc >= cfg.subprogs[1]!);
+      const ldAbs = inSub.find(
+        (i) => classOf(i.code) === BPF_LD && (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND),
       );
-      if (sub) throw new Rejection(sub.pc, 'LD_ABS is not allowed in subprogs without BTF');
+      if (ldAbs) throw new Rejection(ldAbs.pc, 'LD_ABS is not allowed in subprogs without BTF');
+      const tail = inSub.find((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === 12);
+      if (tail) throw new Rejection(tail.pc, 'tail_call is not allowed in subprogs without BTF');
     }
     const env: Env = {
       insns,
@@ -185,7 +192,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     const limit = opts.insnLimit ?? INSN_LIMIT;
     walk(env, initial, log, stats, limit);
     verifyGlobals(env, log, stats, limit);
-    checkStackDepth(insns, cfg, env.stackDepth);
+    checkStackDepth(insns, cfg, env.stackDepth, opts.jit ?? true);
     result = { accepted: true };
   } catch (err) {
     if (!(err instanceof Rejection)) throw err;
@@ -229,9 +236,10 @@ function verifyGlobals(env: Env, log: WalkLog, stats: WalkStats, limit: number):
 
 /**
  * The kernel's check_max_stack_depth: along every chain of calls from the entry, the stack of each frame
- * (rounded up to 32 bytes) adds up to at most 512, and chains are at most 8 frames deep.
+ * (round_up_stack_depth: to 16 bytes for a JIT, to 32 and at least 32 for the interpreter) adds up to at
+ * most 512, and chains are at most 8 frames deep.
  */
-function checkStackDepth(insns: readonly Instruction[], cfg: Cfg, depth: Map<number, number>): void {
+function checkStackDepth(insns: readonly Instruction[], cfg: Cfg, depth: Map<number, number>, jit: boolean): void {
   const calls = new Map<number, { pc: number; target: number }[]>();
   for (const insn of insns) {
     const isCall = classOf(insn.code) === BPF_JMP && opOf(insn.code) === BPF_CALL && insn.src === BPF_PSEUDO_CALL;
@@ -242,8 +250,18 @@ function checkStackDepth(insns: readonly Instruction[], cfg: Cfg, depth: Map<num
     list.push({ pc: insn.pc, target: insn.pc + insn.imm + 1 });
     calls.set(sp, list);
   }
-  const frame = (sp: number) => Math.ceil(Math.max(depth.get(sp) ?? 0, 1) / 32) * 32;
+  const frame = (sp: number) =>
+    jit ? Math.ceil((depth.get(sp) ?? 0) / 16) * 16 : Math.ceil(Math.max(depth.get(sp) ?? 0, 1) / 32) * 32;
+  const tailCalls = new Set<number>();
+  for (const insn of insns)
+    if (insn.code === (BPF_JMP | BPF_CALL) && insn.src === 0 && insn.imm === 12) tailCalls.add(cfg.subprogOf(insn.pc));
   const visit = (sp: number, total: number, frames: number, at: number): void => {
+    // A tail call from a subprogram could stack 33 such chains: the frames above it get 256 bytes at most.
+    if (sp !== 0 && tailCalls.has(sp) && total >= 256)
+      throw new Rejection(
+        at,
+        `tail_calls are not allowed when call stack of previous frames is ${total} bytes. Too large`,
+      );
     const here = total + frame(sp);
     if (frames > 8) throw new Rejection(at, `the call stack of ${frames} frames is too deep !`);
     if (here > 512) throw new Rejection(at, `combined stack size of ${frames} calls is ${here}. Too large`);

@@ -502,6 +502,52 @@ const RAW: Case[] = [
     maps: [map(MapType.HASH, 4, 8)],
     want: { pc: 8, re: /^R2 offset is outside of the packet$/ },
   },
+  // round_up_stack_depth: a JIT rounds each frame to 16 bytes (264 + 240 fits 512), the interpreter to 32.
+  {
+    name: 'a call chain of 264 + 240 stack bytes fits a JIT kernel',
+    type: SOCK,
+    text: `
+      r1 = 0
+      *(u64 *)(r10 - 264) = r1
+      call pc+2
+      r0 = 0
+      exit
+      r1 = 0
+      *(u64 *)(r10 - 240) = r1
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'a call chain of 272 + 248 stack bytes does not',
+    type: SOCK,
+    text: `
+      r1 = 0
+      *(u64 *)(r10 - 272) = r1
+      call pc+2
+      r0 = 0
+      exit
+      r1 = 0
+      *(u64 *)(r10 - 248) = r1
+      r0 = 0
+      exit`,
+    want: { pc: 2, re: /^combined stack size of 2 calls is 528\. Too large$/ },
+  },
+  {
+    name: 'a tail call in a subprogram without BTF is refused',
+    type: TC,
+    text: `
+      call pc+2
+      r0 = 0
+      exit
+      r2 = map 0
+      r3 = 0
+      call 12
+      r0 = 0
+      exit`,
+    maps: [map(MapType.PROG_ARRAY, 4, 4)],
+    want: { pc: 6, re: /^tail_call is not allowed in subprogs without BTF$/ },
+  },
   // may_goto: the loop's exit is walked first, each further iteration one level deeper, imprecise
   // scalars widened; a counter used as an index stays exact, so every iteration up to the bound is walked.
   {
@@ -625,6 +671,21 @@ const C: { name: string; source: string; want: Want }[] = [
         if (!v) return 0; return v->n & 1; }`,
     want: { ok: true },
   },
+  // check_max_stack_depth: a subprogram that tail-calls may sit under less than 256 bytes of stack, each
+  // frame rounded up to 16 (248 counts as 256).
+  ...[240, 248].map((bytes) => ({
+    name: `tail-call-under-${bytes}-bytes`,
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      static __noinline int tailer(struct __sk_buff *skb) { bpf_tail_call(skb, &jt, 0); return skb->len & 1; }
+      SEC("tc") int prog(struct __sk_buff *skb) { asm volatile("r0 = 0; *(u64 *)(r10 - ${bytes}) = r0" ::: "r0");
+        return tailer(skb); }`,
+    want: (bytes < 248
+      ? { ok: true }
+      : {
+          pc: -1,
+          re: /^tail_calls are not allowed when call stack of previous frames is \d+ bytes\. Too large$/,
+        }) as Want,
+  })),
   // An argument tag makes the kernel build the argument from the tag, not the type: not modelled.
   {
     name: 'global-arg-tag',
