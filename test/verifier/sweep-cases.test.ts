@@ -673,18 +673,19 @@ const C: { name: string; source: string; want: Want }[] = [
   },
   // check_max_stack_depth: a subprogram that tail-calls may sit under less than 256 bytes of stack, each
   // frame rounded up to 16 (248 counts as 256).
-  ...[240, 248].map((bytes) => ({
+  ...[240, 248].map((bytes): { name: string; source: string; want: Want } => ({
     name: `tail-call-under-${bytes}-bytes`,
     source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
       static __noinline int tailer(struct __sk_buff *skb) { bpf_tail_call(skb, &jt, 0); return skb->len & 1; }
       SEC("tc") int prog(struct __sk_buff *skb) { asm volatile("r0 = 0; *(u64 *)(r10 - ${bytes}) = r0" ::: "r0");
         return tailer(skb); }`,
-    want: (bytes < 248
-      ? { ok: true }
-      : {
-          pc: -1,
-          re: /^tail_calls are not allowed when call stack of previous frames is \d+ bytes\. Too large$/,
-        }) as Want,
+    want:
+      bytes < 248
+        ? { ok: true }
+        : {
+            pc: -1,
+            re: /^tail_calls are not allowed when call stack of previous frames is \d+ bytes\. Too large$/,
+          },
   })),
   // An argument tag makes the kernel build the argument from the tag, not the type: not modelled.
   {
