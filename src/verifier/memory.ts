@@ -115,7 +115,11 @@ export function access(
         throw new Rejection(pc, `read from map forbidden, value_size=${map.valueSize} off=${total} size=${size}`);
       memRegion(pc, regno, reg, total, size, map.valueSize, 'invalid access to map value,');
       kernelFieldAccess(pc, regno, reg, total, size);
-      return write ? NOT_INIT : loadedScalar(size, signed);
+      if (write) return NOT_INIT;
+      // A frozen read-only map's bytes at a constant offset are a known constant (bpf_map_direct_read).
+      if (map.frozenValue && isConst(reg.s))
+        return scalarReg(known(frozenRead(map.frozenValue, total + Number(reg.s.t.value), size, signed)));
+      return loadedScalar(size, signed);
     }
     case 'map_key': {
       if (write) throw new Rejection(pc, `write to change key R${regno} not allowed`);
@@ -373,6 +377,13 @@ function kernelFieldAccess(pc: number, regno: number, reg: Reg, off: number, siz
       pc,
       `R${regno} access to ${f.what} at map value off ${f.off}: bpfkit does not model the kernel-managed fields of a map value`,
     );
+}
+
+/** `size` little-endian bytes at `off`, zero- or sign-extended to 64 bits (as an unsigned bigint). */
+function frozenRead(bytes: Uint8Array, off: number, size: number, signed: boolean): bigint {
+  let v = 0n;
+  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[off + i] ?? 0);
+  return signed ? BigInt.asUintN(64, BigInt.asIntN(size * 8, v)) : v;
 }
 
 /** get_reg_width(reg) <= 8 * size: a scalar whose unsigned maximum needs at most `size` bytes. */

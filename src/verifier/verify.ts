@@ -21,7 +21,7 @@ import {
   REG_FP,
 } from '../isa/opcodes.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
-import { MapFlag } from '../uapi/types.js';
+import { MapFlag, MapType } from '../uapi/types.js';
 import { BpfkitError } from '../util/errors.js';
 import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
@@ -110,7 +110,7 @@ export class ProgramRefusedError extends BpfkitError {
 
 /** A map spec as the verifier sees it. */
 export function verifierMap(m: MapSpec): VerifierMap {
-  return {
+  const vm: VerifierMap = {
     name: m.name,
     type: m.type,
     keySize: m.keySize,
@@ -120,6 +120,14 @@ export function verifierMap(m: MapSpec): VerifierMap {
     writeOnly: (m.flags & MapFlag.WRONLY_PROG) !== 0,
     inner: m.innerMap ? verifierMap(m.innerMap) : undefined,
   };
+  // The kernel engine writes a frozen map's contents, then freezes it, before any program loads.
+  if (m.frozen && (m.flags & MapFlag.RDONLY_PROG) !== 0 && m.type === MapType.ARRAY && m.maxEntries === 1) {
+    const value = new Uint8Array(m.valueSize);
+    for (const e of m.contents)
+      if (e.key.every((b) => b === 0) && e.value instanceof Uint8Array) value.set(e.value.subarray(0, m.valueSize));
+    vm.frozenValue = value;
+  }
+  return vm;
 }
 
 /** Verify a program given as instructions. */
@@ -159,6 +167,14 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
         `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint and perf_event are)`,
       );
     const cfg = buildCfg(insns);
+    // resolve_pseudo_ldimm64 looks every kernel variable up before the walk, dead code's too, and may
+    // fail: bpfkit, without the kernel's symbols, cannot say how.
+    const ksym = insns.find((i) => i.code === OP_LDDW && i.src === 3);
+    if (ksym)
+      throw new Rejection(
+        ksym.pc,
+        `ldimm64 of a kernel variable (btf_id ${ksym.imm}): bpfkit does not model kernel BTF`,
+      );
     // LD_ABS/LD_IND and tail calls may sit in the main program beside local calls; in a subprogram only
     // with BTF (check_subprogs).
     if (!opts.funcInfo && cfg.subprogs.length > 1) {

@@ -548,6 +548,20 @@ const RAW: Case[] = [
     maps: [map(MapType.PROG_ARRAY, 4, 4)],
     want: { pc: 6, re: /^tail_call is not allowed in subprogs without BTF$/ },
   },
+  // resolve_pseudo_ldimm64 resolves kernel variables before the walk, in dead code too: not modelled.
+  {
+    name: 'a kernel variable in dead code is not modelled',
+    type: SOCK,
+    text: `
+      r0 = 0
+      if r0 == 0 goto +2
+      r1 = 0 ll
+      exit`,
+    patch: (insns) => {
+      Object.assign(insns[2]!, { src: 3, imm: 1 });
+    },
+    want: { unmodelled: true },
+  },
   // may_goto: the loop's exit is walked first, each further iteration one level deeper, imprecise
   // scalars widened; a counter used as an index stays exact, so every iteration up to the bound is walked.
   {
@@ -686,6 +700,16 @@ const C: { name: string; source: string; want: Want }[] = [
             pc: -1,
             re: /^tail_calls are not allowed when call stack of previous frames is \d+ bytes\. Too large$/,
           },
+  })),
+  // A frozen read-only map (.rodata) is read as constants: the kernel skips what a `const volatile` knob
+  // switches off, and so must bpfkit (and walk it when the knob is on).
+  ...[0, 1].map((knob): { name: string; source: string; want: Want } => ({
+    name: `rodata-knob-${knob}`,
+    source: `const volatile int knob = ${knob};
+      struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } h SEC(".maps");
+      SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; __u64 *v = bpf_map_lookup_elem(&h, &k);
+        if (knob) return *v; return 0; }`,
+    want: knob ? { pc: -1, re: /^R0 invalid mem access 'map_value_or_null'$/ } : { ok: true },
   })),
   // An argument tag makes the kernel build the argument from the tag, not the type: not modelled.
   {
