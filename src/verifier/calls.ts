@@ -146,6 +146,9 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
   return regs;
 }
 
+/** The register types a helper's memory argument takes (mem_types), as Linux 6.18 lists them. */
+const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
+
 function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
   const proto = HELPER_PROTOS.get(insn.imm);
@@ -211,7 +214,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       case 'mem_or_null':
       case 'uninit_mem':
         if (type === 'mem_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
-        if (!isMemPtr(reg)) throw expect('fp, pkt, pkt_meta, map_key, map_value, mem');
+        if (!isMemPtr(reg)) throw expect(MEM_TYPES);
         break;
       case 'const_size':
       case 'const_size_or_zero': {
@@ -228,7 +231,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         if (nullMem) {
           env.precision?.mark(regno);
           if (reg.s.umax !== 0n)
-            throw new Rejection(pc, `R${regno - 1} type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem`);
+            // check_helper_mem_access on a NULL pointer with a size: only a stack pointer would do.
+            throw new Rejection(pc, `R${regno - 1} type=scalar expected=fp`);
           break;
         }
         helperMem(env, st, pc, regno - 1, prev, Number(reg.s.umax), prevType === 'uninit_mem');

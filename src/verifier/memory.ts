@@ -320,7 +320,10 @@ export function helperMem(
     case 'map_key':
     case 'mem':
       if (reg.nullable)
-        throw new Rejection(pc, `R${regno} type=${kindText(reg)} expected=fp, pkt, pkt_meta, map_key, map_value, mem`);
+        throw new Rejection(
+          pc,
+          `R${regno} type=${kindText(reg)} expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_`,
+        );
       if ((reg.kind === 'pkt' || reg.kind === 'pkt_meta') && reg.s.smin < 0n)
         throw new Rejection(
           pc,

@@ -562,6 +562,37 @@ const RAW: Case[] = [
     },
     want: { unmodelled: true },
   },
+  // check_reg_type's list of memory types (Linux 6.18), and NULL with a size (only a stack pointer would do).
+  {
+    name: 'ctx as bpf_csum_diff memory names the 6.18 memory types',
+    type: XDP,
+    text: `
+      r2 = 8
+      r3 = 0
+      r4 = 0
+      r5 = 0
+      call 28
+      r0 = 2
+      exit`,
+    want: {
+      pc: 4,
+      re: /^R1 type=ctx expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_$/,
+    },
+  },
+  {
+    name: 'NULL with a size for bpf_csum_diff expects a stack pointer',
+    type: XDP,
+    text: `
+      r1 = 0
+      r2 = 8
+      r3 = 0
+      r4 = 0
+      r5 = 0
+      call 28
+      r0 = 2
+      exit`,
+    want: { pc: 5, re: /^R1 type=scalar expected=fp$/ },
+  },
   // may_goto: the loop's exit is walked first, each further iteration one level deeper, imprecise
   // scalars widened; a counter used as an index stays exact, so every iteration up to the bound is walked.
   {
