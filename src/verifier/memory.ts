@@ -99,7 +99,7 @@ export function access(
           pc,
           `invalid bpf_context access off=${total} size=${size} (bpfkit: this program type's context is not modelled)`,
         );
-      const field = ctxAccess(env.progType, total, size, write);
+      const field = ctxAccess(env.progType, total, size, write, env.attachType);
       // A sign-extending load (info->is_ldsx) is valid only for scalar fields: never a packet or socket pointer.
       if (!field || (signed && field.kind !== 'scalar'))
         throw new Rejection(pc, `invalid bpf_context access off=${total} size=${size}`);

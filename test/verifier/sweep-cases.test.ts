@@ -742,6 +742,12 @@ const C: { name: string; source: string; want: Want }[] = [
         if (knob) return *v; return 0; }`,
     want: knob ? { pc: -1, re: /^R0 invalid mem access 'map_value_or_null'$/ } : { ok: true },
   })),
+  // xdp_md->egress_ifindex is there only for programs a devmap runs (expected attach type BPF_XDP_DEVMAP).
+  ...['xdp/devmap', 'xdp'].map((sec): { name: string; source: string; want: Want } => ({
+    name: `egress-ifindex-${sec.replace('/', '-')}`,
+    source: `SEC("${sec}") int prog(struct xdp_md *ctx) { return ctx->egress_ifindex ? 2 : 1; }`,
+    want: sec === 'xdp' ? { pc: 0, re: /^invalid bpf_context access off=20 size=4$/ } : { ok: true },
+  })),
   // An argument tag makes the kernel build the argument from the tag, not the type: not modelled.
   {
     name: 'global-arg-tag',
