@@ -593,6 +593,25 @@ const RAW: Case[] = [
       exit`,
     want: { pc: 5, re: /^R1 type=scalar expected=fp$/ },
   },
+  // check_reg_arg: a register past r10 in a field that names one is "R15 is invalid" (jumps read their
+  // destination first, the others their source); in a field that must be 0 it is a reserved field.
+  ...[
+    { text: 'r0 = r1', patch: { src: 15 }, want: 'R15 is invalid' },
+    { text: 'r0 = r1', patch: { dst: 12, src: 13 }, want: 'R13 is invalid' },
+    { text: 'if r0 > r1 goto +0', patch: { dst: 12, src: 13 }, want: 'R12 is invalid' },
+    { text: 'r0 += 1', patch: { src: 15 }, want: 'BPF_ALU uses reserved fields' },
+  ].map((c): Case => ({
+    name: `${c.text} with ${JSON.stringify(c.patch)}: ${c.want}`,
+    type: SOCK,
+    text: `
+        ${c.text}
+        r0 = 0
+        exit`,
+    patch: (insns) => {
+      Object.assign(insns[0]!, c.patch);
+    },
+    want: { pc: 0, re: new RegExp(`^${c.want}$`) },
+  })),
   // may_goto: the loop's exit is walked first, each further iteration one level deeper, imprecise
   // scalars widened; a counter used as an index stays exact, so every iteration up to the bound is walked.
   {
