@@ -34,8 +34,8 @@ export interface VerifierMap {
   /** BPF_F_WRONLY_PROG: the program may write the values, never read them. */
   writeOnly?: boolean;
   /**
-   * A read-only array frozen before the program loads (.rodata, .kconfig): its one value, which the kernel
-   * reads at a constant offset as a known constant (bpf_map_direct_read).
+   * A read-only array frozen before the program loads (.rodata): its one value, which the kernel reads at
+   * a constant offset as a known constant (bpf_map_direct_read).
    */
   frozenValue?: Uint8Array;
   /** Fields of the value the kernel manages itself (spin locks, timers, kptrs...), from the map's BTF. */

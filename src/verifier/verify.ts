@@ -120,8 +120,16 @@ export function verifierMap(m: MapSpec): VerifierMap {
     writeOnly: (m.flags & MapFlag.WRONLY_PROG) !== 0,
     inner: m.innerMap ? verifierMap(m.innerMap) : undefined,
   };
-  // The kernel engine writes a frozen map's contents, then freezes it, before any program loads.
-  if (m.frozen && (m.flags & MapFlag.RDONLY_PROG) !== 0 && m.type === MapType.ARRAY && m.maxEntries === 1) {
+  // The kernel engine writes a frozen map's contents, then freezes it, before any program loads. Only
+  // .rodata's bytes are final in the object: .kconfig's are filled in by the loader from the running
+  // kernel (a spec verified before that would read zeros where the kernel reads its configuration).
+  if (
+    m.frozen &&
+    m.section.startsWith('.rodata') &&
+    (m.flags & MapFlag.RDONLY_PROG) !== 0 &&
+    m.type === MapType.ARRAY &&
+    m.maxEntries === 1
+  ) {
     const value = new Uint8Array(m.valueSize);
     for (const e of m.contents)
       if (e.key.every((b) => b === 0) && e.value instanceof Uint8Array) value.set(e.value.subarray(0, m.valueSize));

@@ -834,3 +834,36 @@ test('sweep cases: C programs (callbacks, global functions, maps of maps)', (t) 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('sweep cases: .kconfig values are not constants before the loader fills them in', (t) => {
+  if (!hasTool('clang')) {
+    t.skip('clang not installed');
+    return;
+  }
+  // The object holds zeros for LINUX_KERNEL_VERSION; the loader writes the running kernel's number before
+  // the kernel verifies. Read as the constant 0, the unchecked load below would look dead: it must not.
+  const { dir, objects } = compileCPrograms([
+    {
+      name: 'kconfig-knob',
+      source: `extern unsigned int LINUX_KERNEL_VERSION __attribute__((section(".kconfig"), weak));
+        struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } h SEC(".maps");
+        SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; __u64 *v = bpf_map_lookup_elem(&h, &k);
+          if (LINUX_KERNEL_VERSION) return *v; return 0; }`,
+    },
+  ]);
+  try {
+    const spec = loadObjectFile(objects[0]![1]);
+    assert.ok(
+      spec.maps.some((m) => m.section === '.kconfig'),
+      'the object has a .kconfig map',
+    );
+    const v = verifyProgram(
+      spec,
+      spec.programs.find((p) => p.name === 'prog')!,
+    );
+    assert.equal(v.accepted, false);
+    assert.match(v.message!, /^R0 invalid mem access 'map_value_or_null'$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
