@@ -767,6 +767,13 @@ const C: { name: string; source: string; want: Want }[] = [
     source: `SEC("${sec}") int prog(struct xdp_md *ctx) { return ctx->egress_ifindex ? 2 : 1; }`,
     want: sec === 'xdp' ? { pc: 0, re: /^invalid bpf_context access off=20 size=4$/ } : { ok: true },
   })),
+  // An exception callback (a decl tag on the program) changes how the kernel verifies it: not modelled.
+  {
+    name: 'exception-callback-tag',
+    source: `__noinline int cb(__u64 cookie) { return 0; }
+      SEC("tc") __attribute__((btf_decl_tag("exception_callback:cb"))) int prog(struct __sk_buff *skb) { return cb(skb->len); }`,
+    want: { unmodelled: true },
+  },
   // An argument tag makes the kernel build the argument from the tag, not the type: not modelled.
   {
     name: 'global-arg-tag',
