@@ -50,7 +50,7 @@ import { access, fitsIn, loadedScalar } from './memory.js';
 import { OP_MAY_GOTO, fieldFault } from './fields.js';
 import { widenImprecise } from './prune.js';
 import { Rejection } from './reject.js';
-import { checkReturnCode } from './return-code.js';
+import { checkReturnCode, invalidScalarText } from './return-code.js';
 import { isConst } from './scalar.js';
 import { cloneState, constReg, cur, NOT_INIT, ptrReg, type Reg, regText, type State, UNKNOWN_SCALAR } from './state.js';
 import { tadd, tconst, tstr } from './tnum.js';
@@ -301,10 +301,8 @@ function exit(env: Env, st: State, pc: number): Next[] {
       throw new Rejection(pc, `At callback return the register R0 is not a known value (${regText(r0)})`);
     env.precision?.mark(0);
     if (r0.s.smin < cb.retMin || r0.s.smax > cb.retMax)
-      throw new Rejection(
-        pc,
-        `At callback return the register R0 has smin=${r0.s.smin} smax=${r0.s.smax} should have been in [${cb.retMin}, ${cb.retMax}]`,
-      );
+      // verbose_invalid_scalar: bounds at the type's limits are left out, as for a program's return.
+      throw new Rejection(pc, invalidScalarText('At callback return', r0.s, [cb.retMin, cb.retMax]));
     // Back in the caller, the helper may call the callback again: walk both.
     st.frames.pop();
     const again = reenterCallback(cloneState(st), f);

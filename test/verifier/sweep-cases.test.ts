@@ -767,6 +767,13 @@ const C: { name: string; source: string; want: Want }[] = [
     source: `SEC("${sec}") int prog(struct xdp_md *ctx) { return ctx->egress_ifindex ? 2 : 1; }`,
     want: sec === 'xdp' ? { pc: 0, re: /^invalid bpf_context access off=20 size=4$/ } : { ok: true },
   })),
+  // A callback's return value out of [0, 1]: bounds at the type's limits are left out of the message.
+  {
+    name: 'callback-return-unbounded-above',
+    source: `static long cb(__u32 i, void *d) { long t = bpf_ktime_get_ns(); if (t < 1001) return 0; return t; }
+      SEC("tc") int prog(struct __sk_buff *skb) { __u64 c = 0; bpf_loop(4, cb, &c, 0); return 0; }`,
+    want: { pc: -1, re: /^At callback return the register R0 has smin=1001 should have been in \[0, 1\]$/ },
+  },
   // An exception callback (a decl tag on the program) changes how the kernel verifies it: not modelled.
   {
     name: 'exception-callback-tag',
