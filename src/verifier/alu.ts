@@ -105,6 +105,11 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
 
   const dstReg = f.regs[dst]!;
 
+  // check_alu_op: a negated or byte-swapped pointer is an unknown scalar (privileged: no leak to refuse).
+  if ((op === BPF_NEG || op === BPF_END) && isPointer(dstReg)) {
+    f.regs[dst] = UNKNOWN_SCALAR;
+    return;
+  }
   if (isPointer(dstReg) || isPointer(srcReg)) {
     // pointer += scalar (or scalar += pointer): the scalar's exact range becomes part of the pointer.
     if (useSrc && isPointer(dstReg) !== isPointer(srcReg)) env.precision?.mark(isPointer(dstReg) ? insn.src : dst);
@@ -217,8 +222,8 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
   const dstPtr = isPointer(dst);
   const srcPtr = isPointer(src);
   if (dstPtr && srcPtr) {
-    // Privileged: the difference of two pointers is a scalar.
-    if (op === BPF_SUB && !is32) return UNKNOWN_SCALAR;
+    // Privileged: the difference of two pointers is a scalar, in 32 bits too (allow_ptr_leaks).
+    if (op === BPF_SUB) return UNKNOWN_SCALAR;
     if (op === BPF_ADD) throw new Rejection(pc, `R${insn.dst} pointer += pointer prohibited`);
     throw new Rejection(pc, `R${insn.dst} pointer ${OP_NAMES[op]} pointer prohibited`);
   }
@@ -241,11 +246,17 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     throw new Rejection(pc, `R${reg} pointer arithmetic with ${OP_NAMES[op]} operator prohibited`);
   }
   if (op === BPF_SUB && srcPtr) throw new Rejection(pc, `R${insn.dst} tried to subtract pointer from scalar`);
+  // adjust_ptr_min_max_vals refuses any subtraction from a stack pointer, constants included (JITs may
+  // not handle it); `r1 += -8` is the way to move it down.
+  if (op === BPF_SUB && dst.kind === 'fp')
+    throw new Rejection(pc, `R${insn.dst} subtraction from stack pointer prohibited`);
   const ptr = dstPtr ? dst : src;
   const ptrRegno = dstPtr ? insn.dst : insn.src;
   const off = dstPtr ? src : dst;
   if (ptr.nullable)
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited, null-check it first`);
+  // CONST_PTR_TO_MAP: adding a known zero is the one arithmetic allowed (the pointer stays as it is).
+  if (ptr.kind === 'map_ptr' && op === BPF_ADD && S.isConst(off.s) && off.s.t.value === 0n) return ptr;
   if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func' || ptr.kind === 'sock_common')
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited`);
   if (ptr.kind === 'ctx' && !S.isConst(off.s))
@@ -259,8 +270,9 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     if (k >= BigInt(MAX_VAR_OFF) || k <= -BigInt(MAX_VAR_OFF))
       throw new Rejection(pc, `math between ${kindText(ptr)} pointer and ${k} is not allowed`);
     const fixed = op === BPF_ADD ? ptr.off + Number(k) : ptr.off - Number(k);
+    // check_reg_sane_offset on the result: its fixed offset must stay within ±2^29.
     if (Math.abs(fixed) >= MAX_VAR_OFF)
-      throw new Rejection(pc, `value ${fixed} makes ${kindText(ptr)} pointer be out of bounds`);
+      throw new Rejection(pc, `${kindText(ptr)} pointer offset ${fixed} is not allowed`);
     return { ...ptr, off: fixed };
   }
   if (v.smin === -(1n << 63n))

@@ -3,9 +3,10 @@
  * kernel's btf_prepare_func_args). A global (non-static) function is verified once, on its own, with
  * arguments built from its prototype; a caller sees only that it returns a scalar.
  */
-import { type Btf, type BtfType, BtfKind, parseBtf } from '../btf/index.js';
+import { type Btf, type BtfType, BtfKind } from '../btf/index.js';
 import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { ProgType } from '../uapi/types.js';
+import { declTags, objectBtf } from './btf-fields.js';
 
 /** What one argument of a global function is, as the kernel builds it from the prototype. */
 export type GlobalArg =
@@ -92,12 +93,8 @@ function argOf(btf: Btf, typeId: number, progType: number, i: number, fname: str
 /** The global functions of a linked program (none when the object has no BTF func_info). */
 export function globalFuncs(spec: ObjectSpec, prog: ProgramSpec, progType: number): GlobalFunc[] {
   if (!spec.btf || !prog.funcInfo) return [];
-  let btf: Btf;
-  try {
-    btf = parseBtf(spec.btf);
-  } catch {
-    return [];
-  }
+  const btf = objectBtf(spec.btf);
+  if (!btf) return [];
   const out: GlobalFunc[] = [];
   for (const fi of prog.funcInfo) {
     if (fi.pc === 0) continue;
@@ -111,6 +108,13 @@ export function globalFuncs(spec: ObjectSpec, prog: ProgramSpec, progType: numbe
       name: fn.name,
       args: proto.members.map((m, i) => argOf(btf, m.type, progType, i, fn.name)),
     };
+    // `__arg_ctx`, `__arg_nonnull`, `__arg_trusted`...: the kernel builds such an argument from its tag.
+    for (const tag of declTags(btf, fi.typeId))
+      if (tag.name.startsWith('arg:') && tag.component >= 0 && tag.component < g.args.length)
+        g.args[tag.component] = {
+          kind: 'bad',
+          message: `arg#${tag.component} tagged '${tag.name}': bpfkit does not model __arg_* decl tags`,
+        };
     // Linux 6.18 still refuses void global functions.
     if (!isScalar(ret)) g.bad = `Global function ${fn.name}() doesn't return scalar. Only those are supported.`;
     if (proto.members.length > 5) g.bad = `Function ${fn.name} has ${proto.members.length} > 5 args`;

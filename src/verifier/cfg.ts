@@ -40,7 +40,7 @@ import {
   BPF_CMPXCHG,
   BPF_FETCH,
 } from '../isa/opcodes.js';
-import { loadFieldFault } from './fields.js';
+import { OP_MAY_GOTO, loadFieldFault } from './fields.js';
 import { Rejection } from './reject.js';
 
 /** What stage 1 learns of a program; the arrays are indexed by slot (`slots` long). */
@@ -145,7 +145,7 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
     const insn = insns[i]!;
     const load = loadFieldFault(insn);
     if (load) throw new Rejection(insn.pc, load);
-    const bad = checkInstruction(insn);
+    const bad = insn.code === OP_MAY_GOTO ? undefined : checkInstruction(insn);
     if (bad && (bad.startsWith('unknown opcode') || insn.code === OP_LDDW)) {
       const msg = bad.startsWith('unknown opcode')
         ? `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`

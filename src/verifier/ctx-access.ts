@@ -180,8 +180,13 @@ function tracingAccess(type: number, off: number, size: number, write: boolean):
   }
 }
 
-function xdpAccess(off: number, size: number, write: boolean): CtxField | undefined {
-  if (write || off < 0 || off >= XDP_MD_SIZE - 4 || size !== 4 || off % 4 !== 0) return undefined;
+/** BPF_XDP_DEVMAP: an XDP program run by a devmap, which may read xdp_md->egress_ifindex. */
+const XDP_DEVMAP = 33;
+
+function xdpAccess(off: number, size: number, write: boolean, attachType?: number): CtxField | undefined {
+  // egress_ifindex, the last field, is there only for programs attached to a devmap.
+  const end = attachType === XDP_DEVMAP ? XDP_MD_SIZE : XDP_MD_SIZE - 4;
+  if (write || off < 0 || off >= end || size !== 4 || off % 4 !== 0) return undefined;
   if (off === 0) return { kind: 'pkt' };
   if (off === 4) return { kind: 'pkt_end' };
   if (off === 8) return { kind: 'pkt_meta' };
@@ -189,8 +194,14 @@ function xdpAccess(off: number, size: number, write: boolean): CtxField | undefi
 }
 
 /** The field a program of `type` reaches at ctx+off with `size` bytes, or undefined when the kernel refuses it. */
-export function ctxAccess(type: number, off: number, size: number, write: boolean): CtxField | undefined {
-  if (type === ProgType.XDP) return xdpAccess(off, size, write);
+export function ctxAccess(
+  type: number,
+  off: number,
+  size: number,
+  write: boolean,
+  attachType?: number,
+): CtxField | undefined {
+  if (type === ProgType.XDP) return xdpAccess(off, size, write, attachType);
   if (isSkbType(type)) return skbAccess(type, off, size, write);
   return tracingAccess(type, off, size, write);
 }

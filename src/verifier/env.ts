@@ -6,7 +6,7 @@ import type { Instruction } from '../isa/instruction.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import type { Cfg } from './cfg.js';
 import type { Precision } from './precision.js';
-import type { VerifierMap } from './state.js';
+import type { State, VerifierMap } from './state.js';
 
 /** The verifier's context for one program. */
 export interface Env {
@@ -31,10 +31,17 @@ export interface Env {
   called: Set<number>;
   /** First slot of the function being verified on its own (0: the program's entry). */
   entry: number;
-  /** Does the program use LD_ABS/LD_IND (not allowed with local calls)? */
-  usesLdAbs: boolean;
   /** The running walk's precision tracker: instructions that rely on a scalar's exact value tell it. */
   precision?: Precision;
+  /**
+   * At a may_goto: the state the same loop remembered there one iteration up (find_prev_entry), if any,
+   * set by the walk just before the step.
+   */
+  loopEntry?: State;
+  /** The pointer kind each load/store instruction met first (save_aux_ptr_type). */
+  ptrKindAt?: Map<number, string>;
+  /** Per subprogram (by first slot): does it, or a function it calls, call a helper that moves packet data? */
+  changesPacket?: Map<number, boolean>;
   /** 1 at the slots whose reserved fields were checked already (fieldFault is pure; a loop walks a slot often). */
   fieldsChecked: Uint8Array;
 }

@@ -30,6 +30,9 @@ import {
   opOf,
 } from '../isa/opcodes.js';
 
+/** BPF_JMP | BPF_JCOND: may_goto (src 0), a loop exit the runtime takes after enough iterations. */
+export const OP_MAY_GOTO = 0xe5;
+
 /** The kernel's name for the rule an instruction's fields break, by class and operation. */
 function ruleName(insn: Instruction): string {
   const cls = classOf(insn.code);
@@ -62,7 +65,24 @@ function ruleName(insn: Instruction): string {
 
 /** The fault in an instruction's fields (a register past r10 included), or undefined. */
 export function fieldFault(insn: Instruction): string | undefined {
-  return checkInstruction(insn) ? `${ruleName(insn)} uses reserved fields` : undefined;
+  // may_goto (BPF_JMP | BPF_JCOND): its own check, "invalid may_goto imm", when the walk reaches it.
+  if (insn.code === OP_MAY_GOTO) return undefined;
+  if (!checkInstruction(insn)) return undefined;
+  // A register past r10 in a field that names one: with it replaced by a valid one, the fields are fine,
+  // so the kernel gets as far as reading the registers (check_reg_arg): "R15 is invalid".
+  const bad = (r: number) => r > 10;
+  if (bad(insn.dst) || bad(insn.src)) {
+    const fixed = { ...insn, dst: bad(insn.dst) ? 1 : insn.dst, src: bad(insn.src) ? 1 : insn.src };
+    const cls = classOf(insn.code);
+    if (cls !== BPF_LD && !checkInstruction(fixed)) {
+      // The order the kernel reads them in: a conditional jump its destination first, the others the source.
+      const dstFirst = cls === BPF_JMP || cls === BPF_JMP32;
+      const order = dstFirst ? [insn.dst, insn.src] : [insn.src, insn.dst];
+      const r = order.find(bad);
+      if (r !== undefined) return `R${r} is invalid`;
+    }
+  }
+  return `${ruleName(insn)} uses reserved fields`;
 }
 
 /**

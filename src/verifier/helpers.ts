@@ -39,6 +39,11 @@ export interface HelperProto {
   ret: RetType;
   /** Packet data may move: every packet pointer is invalid after the call. */
   changesPacket?: boolean;
+  /**
+   * bpf_func_proto.pkt_access: the helper takes packet pointers for its memory arguments. Without it a
+   * packet pointer in any argument but an `anything` is "helper access to the packet is not allowed".
+   */
+  pktAccess?: boolean;
   /** Map types the map argument may have (undefined: the lookup family's set). */
   mapTypes?: number[];
   /**
@@ -70,11 +75,13 @@ const P = (
 const LIST: HelperProto[] = [
   P(1, 'map_lookup_elem', ['map_ptr', 'map_key'], 'map_value_or_null', 'all', {
     mapTypes: [...LOOKUP_MAPS, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS],
+    pktAccess: true,
   }),
   P(2, 'map_update_elem', ['map_ptr', 'map_key', 'map_value', 'anything'], 'integer', 'all', {
     mapTypes: LOOKUP_MAPS,
+    pktAccess: true,
   }),
-  P(3, 'map_delete_elem', ['map_ptr', 'map_key'], 'integer', 'all', { mapTypes: LOOKUP_MAPS }),
+  P(3, 'map_delete_elem', ['map_ptr', 'map_key'], 'integer', 'all', { mapTypes: LOOKUP_MAPS, pktAccess: true }),
   P(5, 'ktime_get_ns', [], 'integer', 'all'),
   P(6, 'trace_printk', ['mem', 'const_size'], 'integer', 'all'),
   P(7, 'get_prandom_u32', [], 'integer', 'all'),
@@ -88,7 +95,11 @@ const LIST: HelperProto[] = [
   P(11, 'l4_csum_replace', ['ctx', 'anything', 'anything', 'anything', 'anything'], 'integer', 'tc', {
     changesPacket: true,
   }),
-  P(12, 'tail_call', ['ctx', 'map_ptr', 'anything'], 'void', 'all', { mapTypes: [MapType.PROG_ARRAY] }),
+  // A tail call may run a program that moves the packet; if it returns, packet pointers are stale (Linux ≥ 6.13).
+  P(12, 'tail_call', ['ctx', 'map_ptr', 'anything'], 'void', 'all', {
+    mapTypes: [MapType.PROG_ARRAY],
+    changesPacket: true,
+  }),
   P(13, 'clone_redirect', ['ctx', 'anything', 'anything'], 'integer', 'tc', { changesPacket: true }),
   P(14, 'get_current_pid_tgid', [], 'integer', 'all'),
   P(15, 'get_current_uid_gid', [], 'integer', 'all'),
@@ -105,6 +116,7 @@ const LIST: HelperProto[] = [
     ['mem_or_null', 'const_size_or_zero', 'mem_or_null', 'const_size_or_zero', 'anything'],
     'integer',
     'tc+xdp',
+    { pktAccess: true },
   ),
   P(39, 'skb_pull_data', ['ctx', 'anything'], 'integer', 'tc+sk_skb', { changesPacket: true }),
   P(40, 'csum_update', ['ctx', 'anything'], 'integer', 'tc'),
@@ -115,12 +127,15 @@ const LIST: HelperProto[] = [
   P(68, 'skb_load_bytes_relative', ['ctx', 'anything', 'uninit_mem', 'const_size', 'anything'], 'integer', 'skb-rel'),
   P(87, 'map_push_elem', ['map_ptr', 'map_value', 'anything'], 'integer', 'all', {
     mapTypes: [MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER],
+    pktAccess: true,
   }),
   P(88, 'map_pop_elem', ['map_ptr', 'uninit_map_value'], 'integer', 'all', {
     mapTypes: [MapType.QUEUE, MapType.STACK],
+    pktAccess: true,
   }),
   P(89, 'map_peek_elem', ['map_ptr', 'uninit_map_value'], 'integer', 'all', {
     mapTypes: [MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER],
+    pktAccess: true,
   }),
   P(125, 'ktime_get_boot_ns', [], 'integer', 'all'),
   P(130, 'ringbuf_output', ['map_ptr', 'mem', 'const_size_or_zero', 'anything'], 'integer', 'all', {

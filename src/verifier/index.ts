@@ -22,5 +22,6 @@ export type { Tnum } from './tnum.js';
 export { kernelStateText, kernelRegText, type LogLine } from './log-format.js';
 export { kernelInsnText, type InsnNames } from './kernel-insn.js';
 export type { GlobalFunc, GlobalArg } from './btf-funcs.js';
+export type { KernelField } from './btf-fields.js';
 export type { WalkStats } from './walk.js';
 export { INSN_LIMIT } from './walk.js';

@@ -128,6 +128,7 @@ function body(insn: Instruction, names: InsnNames): string {
         return name ? `call bpf_${name}#${insn.imm}` : `call unknown#${insn.imm}`;
       }
       if (op === BPF_EXIT) return 'exit';
+      if (insn.code === 0xe5) return `may_goto pc${signedOff(insn.off)}`;
       if (op === BPF_JA) return cls === BPF_JMP32 ? `gotol pc${signedOff(insn.imm)}` : `goto pc${signedOff(insn.off)}`;
       const r = cls === BPF_JMP ? 'r' : 'w';
       const rhs = insn.code & BPF_X ? `${r}${insn.src}` : hex32(insn.imm);

@@ -9,7 +9,7 @@ import { ctxAccess, ctxModelled } from './ctx-access.js';
 import { type Env, newId } from './env.js';
 import { Rejection } from './reject.js';
 import { varStackAccess } from './stack-var.js';
-import { type Scalar, UNKNOWN, isConst, known, signedBits, unsignedBits } from './scalar.js';
+import { type Scalar, UNKNOWN, isConst, known, signedBits, sync, unsignedBits } from './scalar.js';
 import {
   ByteType,
   NOT_INIT,
@@ -77,6 +77,9 @@ export function access(
   signed = false,
 ): Reg {
   if (reg.kind === 'not_init') throw new Rejection(pc, `R${regno} !read_ok`);
+  // A privileged load through a map pointer reads struct bpf_map's fields by the kernel's BTF.
+  if (reg.kind === 'map_ptr' && !reg.nullable && !write)
+    throw new Rejection(pc, `R${regno} map_ptr access: bpfkit does not model struct bpf_map's fields`);
   if (reg.nullable || reg.kind === 'scalar' || reg.kind === 'map_ptr' || reg.kind === 'pkt_end' || reg.kind === 'func')
     throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
   const total = reg.off + off;
@@ -96,8 +99,10 @@ export function access(
           pc,
           `invalid bpf_context access off=${total} size=${size} (bpfkit: this program type's context is not modelled)`,
         );
-      const field = ctxAccess(env.progType, total, size, write);
-      if (!field) throw new Rejection(pc, `invalid bpf_context access off=${total} size=${size}`);
+      const field = ctxAccess(env.progType, total, size, write, env.attachType);
+      // A sign-extending load (info->is_ldsx) is valid only for scalar fields: never a packet or socket pointer.
+      if (!field || (signed && field.kind !== 'scalar'))
+        throw new Rejection(pc, `invalid bpf_context access off=${total} size=${size}`);
       if (write) return NOT_INIT;
       if (field.kind === 'scalar') return loadedScalar(size, signed);
       return ptrReg(field.kind, field.nullable ? { nullable: true, id: newId(env) } : {});
@@ -106,8 +111,15 @@ export function access(
       const map = reg.map!;
       if (write && map.readOnly)
         throw new Rejection(pc, `write into map forbidden, value_size=${map.valueSize} off=${total} size=${size}`);
+      if (!write && map.writeOnly)
+        throw new Rejection(pc, `read from map forbidden, value_size=${map.valueSize} off=${total} size=${size}`);
       memRegion(pc, regno, reg, total, size, map.valueSize, 'invalid access to map value,');
-      return write ? NOT_INIT : loadedScalar(size, signed);
+      kernelFieldAccess(pc, regno, reg, total, size);
+      if (write) return NOT_INIT;
+      // A frozen read-only map's bytes at a constant offset are a known constant (bpf_map_direct_read).
+      if (map.frozenValue && isConst(reg.s))
+        return scalarReg(known(frozenRead(map.frozenValue, total + Number(reg.s.t.value), size, signed)));
+      return loadedScalar(size, signed);
     }
     case 'map_key': {
       if (write) throw new Rejection(pc, `write to change key R${regno} not allowed`);
@@ -200,7 +212,8 @@ function stackAccess(
     if (slot.spill.kind !== 'scalar') throw new Rejection(pc, 'invalid size of register fill');
     if (first === 0 && size <= spillSize && !signed) {
       env.precision?.stackAccess(reg.frame, k);
-      return scalarReg(narrow(slot.spill.s, size));
+      // A value that fits the load comes back whole, still linked to its copies; a wider one is cut.
+      return fitsIn(slot.spill, size) ? slot.spill : scalarReg(narrow(slot.spill.s, size));
     }
     if (first < spillSize) return loadedScalar(size, signed);
   }
@@ -224,7 +237,8 @@ function writeStack(
     // A narrow scalar spill (kernels since 6.8 keep its value).
     const bytes = slot.spill ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
     for (let i = 0; i < size; i++) bytes[i] = ByteType.Spill;
-    stack.set(k, { bytes, spill: { ...value, id: 0 }, spillSize: size });
+    // The link by id survives when the value fits the spill (get_reg_width), as the kernel keeps it.
+    stack.set(k, { bytes, spill: fitsIn(value, size) ? value : { ...value, id: 0 }, spillSize: size });
     return;
   }
   if (size === 8) {
@@ -248,7 +262,12 @@ export function narrow(s: Scalar, size: number): Scalar {
   const top = (1n << BigInt(size * 8)) - 1n;
   if (s.umax <= top) return s;
   if (isConst(s)) return known(s.t.value & top);
-  return unsignedBits(size * 8);
+  // coerce_reg_to_size: the tnum's low bits stay known; the bounds survive when the high parts agree.
+  const t = { value: s.t.value & top, mask: s.t.mask & top };
+  const same = (s.umin & ~top) === (s.umax & ~top);
+  const umin = same ? s.umin & top : 0n;
+  const umax = same ? s.umax & top : top;
+  return sync({ t, umin, umax, smin: umin, smax: umax }) ?? unsignedBits(size * 8);
 }
 
 /** Remember how deep a subprogram's stack goes. */
@@ -301,7 +320,10 @@ export function helperMem(
     case 'map_key':
     case 'mem':
       if (reg.nullable)
-        throw new Rejection(pc, `R${regno} type=${kindText(reg)} expected=fp, pkt, pkt_meta, map_key, map_value, mem`);
+        throw new Rejection(
+          pc,
+          `R${regno} type=${kindText(reg)} expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_`,
+        );
       if ((reg.kind === 'pkt' || reg.kind === 'pkt_meta') && reg.s.smin < 0n)
         throw new Rejection(
           pc,
@@ -320,14 +342,17 @@ function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, si
     if (reg.off < 0 || reg.off + size > reg.range)
       throw new Rejection(
         pc,
-        `invalid access to packet, off=${reg.off} size=${size}, R${regno}(id=${reg.id},off=${reg.off},r=${reg.range})`,
+        `invalid access to packet, off=${reg.off} size=${size}, R${regno}(id=${reg.id},off=${reg.off},r=${reg.range})\nR${regno} offset is outside of the packet`,
       );
     return;
   }
   if (reg.kind === 'map_value') {
     if (write && reg.map!.readOnly)
       throw new Rejection(pc, `write into map forbidden, value_size=${reg.map!.valueSize} off=${reg.off} size=${size}`);
+    if (!write && reg.map!.writeOnly)
+      throw new Rejection(pc, `read from map forbidden, value_size=${reg.map!.valueSize} off=${reg.off} size=${size}`);
     memRegion(pc, regno, reg, reg.off, size, reg.map!.valueSize, 'invalid access to map value,');
+    kernelFieldAccess(pc, regno, reg, reg.off, size);
     return;
   }
   if (reg.kind === 'map_key') {
@@ -339,6 +364,47 @@ function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, si
   void env;
   void st;
 }
+
+/**
+ * check_map_access, after the bounds: an access that may touch a field the kernel manages (a spin lock,
+ * timer, kptr...) follows that field's own rules, which bpfkit does not model: it says so.
+ */
+function kernelFieldAccess(pc: number, regno: number, reg: Reg, off: number, size: number): void {
+  const fields = reg.map?.kernelFields;
+  if (!fields?.length) return;
+  const lo = Number(reg.s.smin) + off;
+  const hi = Number(reg.s.umax) + off + size;
+  const f = fields.find((x) => lo < x.off + x.size && x.off < hi);
+  if (f)
+    throw new Rejection(
+      pc,
+      `R${regno} access to ${f.what} at map value off ${f.off}: bpfkit does not model the kernel-managed fields of a map value`,
+    );
+}
+
+/** `size` little-endian bytes at `off`, zero- or sign-extended to 64 bits (as an unsigned bigint). */
+function frozenRead(bytes: Uint8Array, off: number, size: number, signed: boolean): bigint {
+  let v = 0n;
+  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[off + i] ?? 0);
+  return signed ? BigInt.asUintN(64, BigInt.asIntN(size * 8, v)) : v;
+}
+
+/** get_reg_width(reg) <= 8 * size: a scalar whose unsigned maximum needs at most `size` bytes. */
+export function fitsIn(r: Reg, size: number): boolean {
+  return r.kind === 'scalar' && (size >= 8 || r.s.umax <= FITS_MAX[size]!);
+}
+
+/** The largest value of 1, 2, 3... 7 bytes (by size in bytes). */
+const FITS_MAX: readonly bigint[] = [
+  0n,
+  0xffn,
+  0xffffn,
+  0xffffffn,
+  0xffffffffn,
+  0xffffffffffn,
+  0xffffffffffffn,
+  0xffffffffffffffn,
+];
 
 /** True when `regno` is the frame pointer (read-only). */
 export const isFp = (regno: number): boolean => regno === REG_FP;

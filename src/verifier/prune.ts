@@ -162,6 +162,32 @@ export function covers(old: State, now: State, live: number, mode: Compare): boo
 }
 
 /**
+ * The kernel's widen_imprecise_scalars, for may_goto loops: `now` with every scalar (register or spilled)
+ * that is imprecise in both states and not the same in `old` made unknown. Precise scalars are kept: the
+ * loop is walked on with their exact values.
+ */
+export function widenImprecise(old: State, now: State): State {
+  const out = cloneState(now);
+  const widenReg = (a: Reg | undefined, b: Reg): Reg =>
+    a?.kind === 'scalar' && b.kind === 'scalar' && !a.precise && !b.precise && !sameScalar(a.s, b.s)
+      ? UNKNOWN_SCALAR
+      : b;
+  const n = Math.min(old.frames.length, out.frames.length);
+  for (let i = 0; i < n; i++) {
+    const fo = old.frames[i]!;
+    const fn = out.frames[i]!;
+    for (let r = 0; r < 11; r++) fn.regs[r] = widenReg(fo.regs[r], fn.regs[r]!);
+    for (const [k, sb] of fn.stack) {
+      const sa = fo.stack.get(k);
+      if (!sa?.spill || !sb.spill) continue;
+      const w = widenReg(sa.spill, sb.spill);
+      if (w !== sb.spill) writableStack(fn).set(k, { ...sb, spill: w });
+    }
+  }
+  return out;
+}
+
+/**
  * Widening for callbacks (which a helper may call any number of times): `now` with every scalar (register
  * or spilled) that `old` does not cover made unknown, so that re-entries reach a state already seen.
  * Undefined when the two differ in anything but scalars.

@@ -3,6 +3,7 @@
  * of each call frame byte by byte, and the references a path holds (ring buffer records). Registers and
  * stack slots are immutable values, so copying a state for a branch copies arrays of references only.
  */
+import type { KernelField } from './btf-fields.js';
 import { type Scalar, UNKNOWN, known, scalarText, isConst } from './scalar.js';
 
 /** What a register holds, with the kernel's names (reg_type_str). */
@@ -30,6 +31,15 @@ export interface VerifierMap {
   maxEntries: number;
   /** BPF_F_RDONLY_PROG or a frozen global-data map (.rodata). */
   readOnly: boolean;
+  /** BPF_F_WRONLY_PROG: the program may write the values, never read them. */
+  writeOnly?: boolean;
+  /**
+   * A read-only array frozen before the program loads (.rodata): its one value, which the kernel reads at
+   * a constant offset as a known constant (bpf_map_direct_read).
+   */
+  frozenValue?: Uint8Array;
+  /** Fields of the value the kernel manages itself (spin locks, timers, kptrs...), from the map's BTF. */
+  kernelFields?: readonly KernelField[];
   /** Maps of maps: the inner map's template (a lookup returns a pointer to such a map). */
   inner?: VerifierMap;
 }
@@ -131,6 +141,8 @@ export interface Frame {
 export interface State {
   frames: Frame[];
   refs: Map<number, number>;
+  /** may_goto loop iterations on this path (the kernel's may_goto_depth); absent is 0. */
+  mayGotoDepth?: number;
 }
 
 /**
@@ -145,7 +157,9 @@ export function cloneState(st: State): State {
     f.stackShared = true;
     frames[i] = { ...f, regs: f.regs.slice() };
   }
-  return { frames, refs: st.refs.size ? new Map(st.refs) : new Map() };
+  const out: State = { frames, refs: st.refs.size ? new Map(st.refs) : new Map() };
+  if (st.mayGotoDepth) out.mayGotoDepth = st.mayGotoDepth;
+  return out;
 }
 
 /** The frame's stack, copied first when another state shares it: the only way to get a stack to write. */

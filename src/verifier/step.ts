@@ -44,14 +44,16 @@ import {
 import { MapType, ProgType } from '../uapi/types.js';
 import { checkAlu } from './alu.js';
 import { type Next, checkCall, reenterCallback } from './calls.js';
-import type { Env } from './env.js';
+import { type Env, newId } from './env.js';
 import { condJump } from './jumps.js';
-import { access, loadedScalar } from './memory.js';
-import { fieldFault } from './fields.js';
+import { access, fitsIn, loadedScalar } from './memory.js';
+import { OP_MAY_GOTO, fieldFault } from './fields.js';
+import { widenImprecise } from './prune.js';
 import { Rejection } from './reject.js';
-import { checkReturnCode } from './return-code.js';
+import { checkReturnCode, invalidScalarText } from './return-code.js';
 import { isConst } from './scalar.js';
-import { cloneState, constReg, cur, NOT_INIT, ptrReg, regText, type State, UNKNOWN_SCALAR } from './state.js';
+import { cloneState, constReg, cur, NOT_INIT, ptrReg, type Reg, regText, type State, UNKNOWN_SCALAR } from './state.js';
+import { tadd, tconst, tstr } from './tnum.js';
 
 /** Execute `insn` on `st` (which it may change); the ways the walk continues (none: the path ended well). */
 export function step(env: Env, st: State, insn: Instruction): Next[] {
@@ -80,6 +82,7 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       const size = sizeBytes(sizeOf(insn.code));
       const signed = modeOf(insn.code) === BPF_MEMSX;
       f.regs[insn.dst] = access(env, st, pc, insn.src, src, insn.off, size, false, undefined, signed);
+      samePointerKind(env, pc, src);
       return [{ pc: pc + 1, st }];
     }
     case BPF_ST:
@@ -90,15 +93,31 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       if (cls === BPF_STX && modeOf(insn.code) === BPF_ATOMIC) return atomic(env, st, insn, size);
       let value;
       if (cls === BPF_ST) {
-        if (dst.kind === 'ctx') throw new Rejection(pc, `BPF_ST stores into R${insn.dst} ctx is not allowed`);
+        // Linux ≥ 6.3 takes BPF_ST into the context like any store: the field table decides.
         value = constReg(BigInt(insn.imm));
       } else {
         value = f.regs[insn.src]!;
         if (value.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
       }
+      // check_stack_write_fixed_off: a scalar spilled at a slot's start (whole, or narrow but fitting) gets
+      // an id first, so the register and its spilled copy stay linked: a compare on one refines the other.
+      if (
+        cls === BPF_STX &&
+        dst.kind === 'fp' &&
+        isConst(dst.s) &&
+        (dst.off + insn.off) % 8 === 0 &&
+        value.kind === 'scalar' &&
+        !value.id &&
+        !isConst(value.s) &&
+        fitsIn(value, size)
+      ) {
+        value = { ...value, id: newId(env) };
+        f.regs[insn.src] = value;
+      }
       if (value.kind === 'fp' && dst.kind === 'fp' && value.frame > dst.frame)
         throw new Rejection(pc, 'cannot spill pointers to stack into stack frame of the caller');
       access(env, st, pc, insn.dst, dst, insn.off, size, true, value);
+      samePointerKind(env, pc, dst);
       // A zero stored into the stack is remembered as zero bytes, which no backtracking follows: the
       // register's value must stay exact (the kernel does the same for its STACK_ZERO).
       if (cls === BPF_STX && dst.kind === 'fp' && value.kind === 'scalar' && isConst(value.s) && value.s.t.value === 0n)
@@ -120,6 +139,7 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       }
       if (op === BPF_CALL) return checkCall(env, st, insn);
       if (op === BPF_EXIT) return exit(env, st, pc);
+      if (insn.code === OP_MAY_GOTO) return mayGoto(env, st, insn);
       const [taken, fall] = condJump(st, insn);
       // A side skipped because of the operands' values: those values must stay exact (precision.ts).
       if (!taken || !fall) {
@@ -175,6 +195,10 @@ function ldAbs(env: Env, st: State, insn: Instruction): Next[] {
   if (mode !== BPF_ABS && mode !== BPF_IND) throw new Rejection(pc, `unknown opcode ${insn.code.toString(16)}`);
   if (sizeOf(insn.code) === BPF_DW) throw new Rejection(pc, 'BPF_LD_[ABS|IND] uses reserved fields');
   if (st.refs.size) throw new Rejection(pc, 'BPF_LD_[ABS|IND] cannot be mixed with socket references');
+  // In a subprogram (BTF given: verify.ts refuses it without) a failed load returns from the subprogram
+  // with 0 (Linux ≥ 6.13 walks that exit too, with the subprogram's return checks): not modelled.
+  if (st.frames.length > 1 || env.entry !== 0)
+    throw new Rejection(pc, 'BPF_LD_[ABS|IND] inside a subprogram: bpfkit does not model its early return');
   if (f.regs[6]!.kind !== 'ctx') throw new Rejection(pc, 'at the time of BPF_LD_ABS|IND R6 != pointer to skb');
   if (mode === BPF_IND && f.regs[insn.src]!.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
   for (let r = 1; r <= 5; r++) f.regs[r] = NOT_INIT;
@@ -193,7 +217,8 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
   if (insn.imm === BPF_CMPXCHG && f.regs[0]!.kind === 'not_init') throw new Rejection(pc, 'R0 !read_ok');
   if (dst.kind === 'ctx' || dst.kind === 'pkt' || dst.kind === 'pkt_meta')
     throw new Rejection(pc, `BPF_ATOMIC stores into R${insn.dst} ${dst.kind} is not allowed`);
-  if (src.kind !== 'scalar' && dst.kind !== 'fp') throw new Rejection(pc, `R${insn.src} leaks addr into mem`);
+  // A pointer as the operand "leaks addr into mem" only for an unprivileged loader (is_pointer_value).
+  atomicAlignment(pc, insn.dst, dst, insn.off, size);
   const old = access(env, st, pc, insn.dst, dst, insn.off, size, false, undefined);
   access(env, st, pc, insn.dst, dst, insn.off, size, true, UNKNOWN_SCALAR);
   const loaded = old.kind === 'scalar' ? loadedScalar(size, false) : old;
@@ -202,13 +227,71 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
   return [{ pc: pc + 1, st }];
 }
 
+/**
+ * check_atomic asks check_ptr_alignment for a strict check (strict_alignment_once) even where the machine
+ * allows unaligned loads: the whole offset, fixed and variable parts, must be a multiple of the size. The
+ * stack is always strict (memory.ts); packets and ctx refuse atomics before this.
+ */
+function atomicAlignment(pc: number, regno: number, reg: Reg, off: number, size: number): void {
+  const desc =
+    reg.kind === 'map_value' ? 'value ' : reg.kind === 'map_key' ? 'key ' : reg.kind === 'mem' ? '' : undefined;
+  if (desc === undefined || reg.nullable) return;
+  const t = tadd(reg.s.t, tconst(BigInt.asUintN(64, BigInt(reg.off + off))));
+  if (((t.value | t.mask) & BigInt(size - 1)) === 0n) return;
+  const varOff = reg.s.t.mask === 0n ? String(reg.s.t.value) : tstr(reg.s.t);
+  throw new Rejection(pc, `misaligned ${desc}access off ${varOff}+${reg.off}+${off} size ${size}`);
+}
+
+/**
+ * save_aux_ptr_type: a load or store instruction rewritten for the context (or a socket) must meet that
+ * pointer kind on every path; one path's ctx and another's stack at the same instruction is refused.
+ */
+function samePointerKind(env: Env, pc: number, reg: Reg): void {
+  const kind = reg.kind;
+  const prev = (env.ptrKindAt ??= new Map()).get(pc);
+  if (prev === undefined) {
+    env.ptrKindAt.set(pc, kind);
+    return;
+  }
+  const special = (k: string) => k === 'ctx' || k === 'sock_common';
+  if (prev !== kind && (special(prev) || special(kind)))
+    throw new Rejection(pc, 'same insn cannot be used with different pointers');
+}
+
+/**
+ * may_goto (check_cond_jmp_op): the jump (the loop's exit) is walked first; the fall-through (another
+ * iteration) is queued one may_goto deeper, its imprecise scalars widened against the same loop's state
+ * one iteration up (widen_imprecise_scalars), so the walk converges (walk.ts prunes it by ranges).
+ */
+function mayGoto(env: Env, st: State, insn: Instruction): Next[] {
+  const pc = insn.pc;
+  if (insn.src !== 0 || insn.dst !== 0 || insn.imm !== 0) throw new Rejection(pc, `invalid may_goto imm ${insn.imm}`);
+  let again = cloneState(st);
+  again.mayGotoDepth = (st.mayGotoDepth ?? 0) + 1;
+  if (env.loopEntry) again = widenImprecise(env.loopEntry, again);
+  return [
+    { pc: pc + 1 + insn.off, st },
+    { pc: pc + 1, st: again },
+  ];
+}
+
 function exit(env: Env, st: State, pc: number): Next[] {
   const f = cur(st);
   const r0 = f.regs[0]!;
-  if (r0.kind === 'not_init') throw new Rejection(pc, 'R0 !read_ok');
+  // prepare_func_exit hands a static subprogram's r0 back as it is, even unset: only the caller's use of
+  // it is checked. The program's (or a global function's) exit and a callback's return read it.
+  if (r0.kind === 'not_init' && (st.frames.length === 1 || f.callback)) throw new Rejection(pc, 'R0 !read_ok');
   if (st.frames.length === 1) {
     const [leak] = st.refs;
-    if (leak) throw new Rejection(pc, `Unreleased reference id=${leak[0]} alloc_insn=${leak[1]}`);
+    // check_resource_leak: one line per reference still held, then what would leak it.
+    if (leak)
+      throw new Rejection(
+        pc,
+        [...st.refs]
+          .map(([id, at]) => `Unreleased reference id=${id} alloc_insn=${at}`)
+          .concat('BPF_EXIT instruction in main prog would lead to reference leak')
+          .join('\n'),
+      );
     checkReturnCode(pc, r0, env);
     return [];
   }
@@ -218,10 +301,8 @@ function exit(env: Env, st: State, pc: number): Next[] {
       throw new Rejection(pc, `At callback return the register R0 is not a known value (${regText(r0)})`);
     env.precision?.mark(0);
     if (r0.s.smin < cb.retMin || r0.s.smax > cb.retMax)
-      throw new Rejection(
-        pc,
-        `At callback return the register R0 has smin=${r0.s.smin} smax=${r0.s.smax} should have been in [${cb.retMin}, ${cb.retMax}]`,
-      );
+      // verbose_invalid_scalar: bounds at the type's limits are left out, as for a program's return.
+      throw new Rejection(pc, invalidScalarText('At callback return', r0.s, [cb.retMin, cb.retMax]));
     // Back in the caller, the helper may call the callback again: walk both.
     st.frames.pop();
     const again = reenterCallback(cloneState(st), f);
@@ -233,8 +314,9 @@ function exit(env: Env, st: State, pc: number): Next[] {
       { pc: f.subprog, st: again },
     ];
   }
-  if (r0.kind !== 'scalar')
-    throw new Rejection(pc, `At subprogram exit the register R0 is not a scalar value (${regText(r0)})`);
+  // prepare_func_exit: a static subprogram may return any pointer but one into a stack (which frame's it
+  // is aside); a global function (verified alone, one frame) returns a scalar, checked above.
+  if (r0.kind === 'fp') throw new Rejection(pc, 'cannot return stack pointer to the caller');
   st.frames.pop();
   const caller = cur(st);
   for (let r = 1; r <= 5; r++) caller.regs[r] = NOT_INIT;

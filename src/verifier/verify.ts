@@ -21,9 +21,11 @@ import {
   REG_FP,
 } from '../isa/opcodes.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
-import { MapFlag } from '../uapi/types.js';
+import { MapFlag, MapType } from '../uapi/types.js';
 import { BpfkitError } from '../util/errors.js';
+import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
+import { declTags, kernelFields, objectBtf } from './btf-fields.js';
 import { globalEntryRegs } from './calls.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { ctxModelled } from './ctx-access.js';
@@ -62,6 +64,12 @@ export interface VerifyOptions {
    * kernelHelperProbe asks the running kernel. Default: upstream's tables alone.
    */
   helperAvailable?: (type: number, id: number) => boolean;
+  /**
+   * The target kernel JIT-compiles programs (default true: bpf_jit_enable=1 or CONFIG_BPF_JIT_ALWAYS_ON,
+   * every x86-64 and arm64 distribution kernel): each frame's stack counts rounded up to 16 bytes in the
+   * 512-byte budget of a call chain. false: an interpreter-only kernel, which rounds up to 32.
+   */
+  jit?: boolean;
 }
 
 /** The verdict on one program. */
@@ -102,15 +110,32 @@ export class ProgramRefusedError extends BpfkitError {
 
 /** A map spec as the verifier sees it. */
 export function verifierMap(m: MapSpec): VerifierMap {
-  return {
+  const vm: VerifierMap = {
     name: m.name,
     type: m.type,
     keySize: m.keySize,
     valueSize: m.valueSize,
     maxEntries: m.maxEntries,
     readOnly: (m.flags & MapFlag.RDONLY_PROG) !== 0,
+    writeOnly: (m.flags & MapFlag.WRONLY_PROG) !== 0,
     inner: m.innerMap ? verifierMap(m.innerMap) : undefined,
   };
+  // The kernel engine writes a frozen map's contents, then freezes it, before any program loads. Only
+  // .rodata's bytes are final in the object: .kconfig's are filled in by the loader from the running
+  // kernel (a spec verified before that would read zeros where the kernel reads its configuration).
+  if (
+    m.frozen &&
+    m.section.startsWith('.rodata') &&
+    (m.flags & MapFlag.RDONLY_PROG) !== 0 &&
+    m.type === MapType.ARRAY &&
+    m.maxEntries === 1
+  ) {
+    const value = new Uint8Array(m.valueSize);
+    for (const e of m.contents)
+      if (e.key.every((b) => b === 0) && e.value instanceof Uint8Array) value.set(e.value.subarray(0, m.valueSize));
+    vm.frozenValue = value;
+  }
+  return vm;
 }
 
 /** Verify a program given as instructions. */
@@ -150,6 +175,25 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
         `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint and perf_event are)`,
       );
     const cfg = buildCfg(insns);
+    // resolve_pseudo_ldimm64 looks every kernel variable up before the walk, dead code's too, and may
+    // fail: bpfkit, without the kernel's symbols, cannot say how.
+    const ksym = insns.find((i) => i.code === OP_LDDW && i.src === 3);
+    if (ksym)
+      throw new Rejection(
+        ksym.pc,
+        `ldimm64 of a kernel variable (btf_id ${ksym.imm}): bpfkit does not model kernel BTF`,
+      );
+    // LD_ABS/LD_IND and tail calls may sit in the main program beside local calls; in a subprogram only
+    // with BTF (check_subprogs).
+    if (!opts.funcInfo && cfg.subprogs.length > 1) {
+      const inSub = insns.filter((i) => i.pc >= cfg.subprogs[1]!);
+      const ldAbs = inSub.find(
+        (i) => classOf(i.code) === BPF_LD && (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND),
+      );
+      if (ldAbs) throw new Rejection(ldAbs.pc, 'LD_ABS is not allowed in subprogs without BTF');
+      const tail = inSub.find((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === 12);
+      if (tail) throw new Rejection(tail.pc, 'tail_call is not allowed in subprogs without BTF');
+    }
     const env: Env = {
       insns,
       cfg,
@@ -164,9 +208,6 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       called: new Set(),
       entry: 0,
       fieldsChecked: new Uint8Array(cfg.slots),
-      usesLdAbs: insns.some(
-        (i) => classOf(i.code) === BPF_LD && (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND),
-      ),
     };
     const regs = new Array(11).fill(NOT_INIT);
     regs[1] = ptrReg('ctx');
@@ -175,7 +216,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     const limit = opts.insnLimit ?? INSN_LIMIT;
     walk(env, initial, log, stats, limit);
     verifyGlobals(env, log, stats, limit);
-    checkStackDepth(insns, cfg, env.stackDepth);
+    checkStackDepth(insns, cfg, env.stackDepth, opts.jit ?? true);
     result = { accepted: true };
   } catch (err) {
     if (!(err instanceof Rejection)) throw err;
@@ -219,9 +260,10 @@ function verifyGlobals(env: Env, log: WalkLog, stats: WalkStats, limit: number):
 
 /**
  * The kernel's check_max_stack_depth: along every chain of calls from the entry, the stack of each frame
- * (rounded up to 32 bytes) adds up to at most 512, and chains are at most 8 frames deep.
+ * (round_up_stack_depth: to 16 bytes for a JIT, to 32 and at least 32 for the interpreter) adds up to at
+ * most 512, and chains are at most 8 frames deep.
  */
-function checkStackDepth(insns: readonly Instruction[], cfg: Cfg, depth: Map<number, number>): void {
+function checkStackDepth(insns: readonly Instruction[], cfg: Cfg, depth: Map<number, number>, jit: boolean): void {
   const calls = new Map<number, { pc: number; target: number }[]>();
   for (const insn of insns) {
     const isCall = classOf(insn.code) === BPF_JMP && opOf(insn.code) === BPF_CALL && insn.src === BPF_PSEUDO_CALL;
@@ -232,8 +274,18 @@ function checkStackDepth(insns: readonly Instruction[], cfg: Cfg, depth: Map<num
     list.push({ pc: insn.pc, target: insn.pc + insn.imm + 1 });
     calls.set(sp, list);
   }
-  const frame = (sp: number) => Math.ceil(Math.max(depth.get(sp) ?? 0, 1) / 32) * 32;
+  const frame = (sp: number) =>
+    jit ? Math.ceil((depth.get(sp) ?? 0) / 16) * 16 : Math.ceil(Math.max(depth.get(sp) ?? 0, 1) / 32) * 32;
+  const tailCalls = new Set<number>();
+  for (const insn of insns)
+    if (insn.code === (BPF_JMP | BPF_CALL) && insn.src === 0 && insn.imm === 12) tailCalls.add(cfg.subprogOf(insn.pc));
   const visit = (sp: number, total: number, frames: number, at: number): void => {
+    // A tail call from a subprogram could stack 33 such chains: the frames above it get 256 bytes at most.
+    if (sp !== 0 && tailCalls.has(sp) && total >= 256)
+      throw new Rejection(
+        at,
+        `tail_calls are not allowed when call stack of previous frames is ${total} bytes. Too large`,
+      );
     const here = total + frame(sp);
     if (frames > 8) throw new Rejection(at, `the call stack of ${frames} frames is too deep !`);
     if (here > 512) throw new Rejection(at, `combined stack size of ${frames} calls is ${here}. Too large`);
@@ -262,8 +314,18 @@ export function resolveMaps(prog: ProgramSpec, maps: readonly MapSpec[]): Instru
 /** Verify one program of an object (its type from the spec unless `type` is given). */
 export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial<VerifyOptions> = {}): VerifyResult {
   const insns = resolveMaps(prog, spec.maps);
-  const maps = spec.maps.map(verifierMap);
+  const btf = objectBtf(spec.btf);
+  const withFields = (m: MapSpec): VerifierMap => {
+    const vm = verifierMap(m);
+    const fields = btf && m.btfValueTypeId ? kernelFields(btf, m.btfValueTypeId) : [];
+    if (fields.length) vm.kernelFields = fields;
+    if (m.innerMap && vm.inner) vm.inner = withFields(m.innerMap);
+    return vm;
+  };
+  const maps = spec.maps.map(withFields);
   const type = opts.type ?? prog.type;
+  const tag = btf ? unmodelledTag(btf, prog) : undefined;
+  if (tag) return unmodelledResult(tag);
   return verifyInstructions(insns, {
     funcInfo: spec.btfExt !== undefined,
     globals: globalFuncs(spec, prog, type),
@@ -273,6 +335,27 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
     attachType: opts.attachType ?? prog.attachType,
     maps,
   });
+}
+
+/** A decl tag on the program's own function that changes how the kernel verifies it (exception callbacks). */
+function unmodelledTag(btf: Btf, prog: ProgramSpec): string | undefined {
+  const main = prog.funcInfo?.find((f) => f.pc === 0);
+  if (!main) return undefined;
+  const tag = declTags(btf, main.typeId).find((t) => t.name.startsWith('exception_callback:'));
+  return tag && `decl tag '${tag.name}': bpfkit does not model exception callbacks`;
+}
+
+/** A refusal before the walk for something bpfkit does not model. */
+function unmodelledResult(message: string): VerifyResult {
+  return {
+    accepted: false,
+    pc: 0,
+    message,
+    unmodelled: true,
+    log: `${message}\n`,
+    stats: { processed: 0, totalStates: 0, peakStates: 0, maxStatesPerInsn: 0 },
+    ms: 0,
+  };
 }
 
 /** Verify every program of an object (or the named ones); one result per program, in the spec's order. */

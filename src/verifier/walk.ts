@@ -6,9 +6,10 @@
 import type { Env } from './env.js';
 import { type Checkpoint, Precision, type Segment } from './precision.js';
 import { Compare, covers, widen } from './prune.js';
+import { OP_MAY_GOTO } from './fields.js';
 import { Rejection } from './reject.js';
 import type { LogMark, WalkLog } from './log-format.js';
-import { type State, cloneState } from './state.js';
+import { type Reg, type State, cloneState, forEachReg } from './state.js';
 import { step } from './step.js';
 
 /** The kernel's limit on instructions processed (BPF_COMPLEXITY_LIMIT_INSNS). */
@@ -39,6 +40,8 @@ interface Counters {
   hitByRanges: boolean;
   /** History entries of the current segment (the kernel remembers a state after 40, to bound them). */
   histCount: number;
+  /** Set by visitState at a may_goto: the loop's unfinished state there, one iteration up (find_prev_entry). */
+  loopEntry: State | undefined;
 }
 
 const PRUNED = 0;
@@ -60,9 +63,13 @@ function visitState(
   liveRegs: number,
   callbackEntry: boolean,
   c: Counters,
+  mayGoto: boolean,
+  byRangesAlways: boolean,
 ): State | typeof PRUNED | typeof KEEP_GOING {
   const processed = c.processed();
-  const force = callbackEntry || c.histCount > 40;
+  // A may_goto is a forced checkpoint (mark_force_checkpoint): each iteration's state is remembered there.
+  const force = callbackEntry || mayGoto || c.histCount > 40;
+  c.loopEntry = undefined;
   c.addNew = force || (c.jmps - c.prevJmps >= 2 && processed - c.prevInsns >= 8);
   const list = explored.get(pc);
   if (!list) return KEEP_GOING;
@@ -71,6 +78,17 @@ function visitState(
     const n = list[i]!;
     if (n.branches > 0) {
       lastInProgress = n;
+      const depth = n.st.mayGotoDepth ?? 0;
+      const curDepth = st.mayGotoDepth ?? 0;
+      if (mayGoto && sameFrameShape(n.st, st)) c.loopEntry = n.st;
+      // is_state_visited at a may_goto: another iteration within the ranges of an unfinished one adds
+      // nothing (that one's walk covers it).
+      if (mayGoto && depth !== curDepth && covers(n.st, st, liveRegs, Compare.Ranges)) {
+        n.hits++;
+        c.hit = n;
+        c.hitByRanges = true;
+        return PRUNED;
+      }
       if (callbackEntry) {
         // An unfinished state's precision marks are not final: compare every scalar by range.
         if (covers(n.st, st, liveRegs, Compare.Ranges)) {
@@ -79,14 +97,14 @@ function visitState(
           c.hitByRanges = true;
           return PRUNED;
         }
-      } else if (sameFrameShape(n.st, st) && covers(n.st, st, liveRegs, Compare.Exact)) {
+      } else if (depth === curDepth && sameFrameShape(n.st, st) && covers(n.st, st, liveRegs, Compare.Exact)) {
         throw new Rejection(pc, `infinite loop detected at insn ${pc}`);
       }
       if (!force && c.jmps - c.prevJmps < 20 && processed - c.prevInsns < 100) c.addNew = false;
     } else {
       // States inside a callback were explored while the callback's entry was unfinished (widened, pruned
       // against unfinished states): their precision marks may miss what those paths relied on.
-      const byRanges = inCallback(n.st);
+      const byRanges = byRangesAlways || inCallback(n.st);
       if (covers(n.st, st, liveRegs, byRanges ? Compare.Ranges : Compare.Covers)) {
         n.hits++;
         c.hit = n;
@@ -102,6 +120,23 @@ function visitState(
   }
   if (callbackEntry && lastInProgress) return widen(lastInProgress.st, st) ?? KEEP_GOING;
   return KEEP_GOING;
+}
+
+/**
+ * clear_singular_ids, before a state is remembered: a scalar id no other register or spilled slot shares
+ * links nothing, so it is dropped (fewer ids to pair when states are compared, as in the kernel).
+ */
+function clearSingularIds(st: State): void {
+  const count = new Map<number, number>();
+  const note = (r: Reg): Reg => {
+    if (r.kind === 'scalar' && r.id) count.set(r.id, (count.get(r.id) ?? 0) + 1);
+    return r;
+  };
+  forEachReg(st, note);
+  let single = false;
+  for (const n of count.values()) if (n === 1) single = true;
+  if (!single) return;
+  forEachReg(st, (r) => (r.kind === 'scalar' && r.id && count.get(r.id) === 1 ? { ...r, id: 0 } : r));
 }
 
 const inCallback = (st: State): boolean => st.frames.some((f) => f.callback !== undefined);
@@ -182,7 +217,12 @@ function walkPaths(
     hit: undefined,
     hitByRanges: false,
     histCount: 0,
+    loopEntry: undefined,
   };
+  // States met inside a may_goto loop while its head was unfinished may miss precision marks that the
+  // rest of the loop adds (the kernel compares them by ranges while their loop entry is unfinished):
+  // a program with may_goto compares every remembered state by ranges.
+  const byRangesAlways = insns.some((i) => i.code === OP_MAY_GOTO);
 
   while (work.length) {
     const path = work.pop()!;
@@ -190,6 +230,10 @@ function walkPaths(
     let node = path.node;
     precision.seg = path.seg;
     log.pathStart(pc, st, path.from, path.mark);
+    // The instruction walked before this one: a callback's entry is compared as one (by ranges, widened)
+    // only when entered by its helper's call or by its own exit (the helper calling it again); a jump
+    // back to the entry inside the callback is an ordinary loop, checked for an infinite one.
+    let prev = path.from ?? -1;
     for (;;) {
       if (++stats.processed > limit)
         throw new Rejection(pc, `BPF program is too large. Processed ${stats.processed} insn`);
@@ -202,11 +246,17 @@ function walkPaths(
       if (at !== 0) {
         const liveRegs = liveIn[pc]!;
         counters.histCount = precision.histCount;
-        const visit = visitState(explored, pc, st, liveRegs, (at & 2) !== 0, counters);
+        const prevCode = prev >= 0 ? insns[index[prev]!]!.code : 0;
+        const entered = (at & 2) !== 0 && (prevCode === 0x85 || prevCode === 0x95);
+        const mayGoto = insn.code === OP_MAY_GOTO;
+        const visit = visitState(explored, pc, st, liveRegs, entered, counters, mayGoto, byRangesAlways);
+        env.loopEntry = mayGoto ? counters.loopEntry : undefined;
         if (visit === PRUNED) {
           // What the covering state's continuation relied on, this path relies on too.
           precision.arrive();
-          precision.propagate(counters.hit!.st, liveRegs, counters.hitByRanges);
+          // With may_goto every comparison is by ranges and marks only steer widening: the covering
+          // state's own marks are enough (marking every scalar would stop the loops' widening).
+          precision.propagate(counters.hit!.st, liveRegs, counters.hitByRanges && !byRangesAlways);
           log.safe(pc);
           finish(node, live);
           break;
@@ -218,6 +268,7 @@ function walkPaths(
         if (counters.addNew) {
           const list = explored.get(pc) ?? [];
           if (list.length < MAX_STATES_PER_INSN) {
+            clearSingularIds(st);
             const seg = precision.seg;
             const n: Node = {
               st: cloneState(st),
@@ -246,7 +297,7 @@ function walkPaths(
       if (isJmpClass(insn.code)) {
         counters.jmps++;
         const op = insn.code & 0xf0;
-        if (op !== 0x00 && op !== 0x80 && op !== 0x90) precision.beforeJump(insn, st);
+        if (op !== 0x00 && op !== 0x80 && op !== 0x90 && op !== 0xe0) precision.beforeJump(insn, st);
       }
 
       log.before(insn, st);
@@ -268,6 +319,7 @@ function walkPaths(
         work.push({ pc: next[i]!.pc, st: next[i]!.st, node, from: pc, mark: log.mark(), seg: { ...precision.seg } });
       }
       if (work.length > JMP_SEQ_LIMIT) throw new Rejection(pc, `The sequence of ${work.length} jumps is too complex.`);
+      prev = pc;
       pc = next[0]!.pc;
       st = next[0]!.st;
     }

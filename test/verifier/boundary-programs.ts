@@ -27,7 +27,10 @@ const m = (name: string, type: number, keySize: number, valueSize: number, maxEn
   readOnly: false,
 });
 
-/** Assemble, then turn `rX = map N ll` / `rX = map_value N+OFF ll` / `rX = func +N ll` lines into pseudo lddws. */
+/**
+ * Assemble, then turn `rX = map N ll` / `rX = map_value N+OFF ll` / `rX = func +N ll` lines into pseudo lddws
+ * and `may_goto +N` lines (which the assembler does not know) into BPF_JMP | BPF_JCOND.
+ */
 export function build(text: string): Instruction[] {
   const patches: { line: number; src: number; imm: number; imm2: number }[] = [];
   const lines = text
@@ -35,7 +38,13 @@ export function build(text: string): Instruction[] {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '');
+  const mayGoto: number[] = [];
   const plain = lines.map((l, i) => {
+    const g = /^may_goto ([+-]\d+)$/.exec(l);
+    if (g) {
+      mayGoto.push(i);
+      return `goto ${g[1]}`;
+    }
     let x = /^(r\d+) = map (\d+)$/.exec(l);
     if (x) {
       patches.push({ line: i, src: 1, imm: Number(x[2]), imm2: 0 });
@@ -58,6 +67,7 @@ export function build(text: string): Instruction[] {
   const insns = assemble(text2.join('\n'), { syntax: 'llvm' });
   // One instruction per non-empty line, in order.
   for (const p of patches) Object.assign(insns[p.line]!, { src: p.src, imm: p.imm, imm2: p.imm2 });
+  for (const line of mayGoto) insns[line]!.code = 0xe5;
   return insns;
 }
 

@@ -26,7 +26,7 @@ export function parseKernelLog(log: string): { pc?: number; message: string } {
     (l) => !/^processed \d+ insns|^verification time|^stack depth|^Validating|^Func#|^cur state:|^old state:/.test(l),
   );
   const message = body[body.length - 1] ?? '';
-  const named = /(?:unreachable insn|from insn) (\d+)/.exec(message);
+  const named = /(?:unreachable insn|from insn|infinite loop detected at insn) (\d+)/.exec(message);
   if (named) return { pc: Number(named[1]), message };
   if (/^(unknown opcode|last insn is not|jump into the middle|combined stack size|the call stack of)/.test(message))
     return { message };
@@ -50,6 +50,8 @@ export function kernelVerdictRaw(
       keySize: mp.keySize,
       valueSize: mp.valueSize,
       maxEntries: mp.maxEntries,
+      // BPF_F_RDONLY_PROG (1 << 7), BPF_F_WRONLY_PROG (1 << 8): the program's view of the values.
+      flags: (mp.readOnly ? 1 << 7 : 0) | (mp.writeOnly ? 1 << 8 : 0),
     }),
   );
   try {

@@ -15,6 +15,7 @@ import { boundaryPrograms, type BoundaryProgram } from './boundary-programs.js';
 import { cPrograms, compileCPrograms } from './c-programs.js';
 import { agreementText, compareLogs, newAgreement } from './log-compare.js';
 import { conformancePrograms } from './conformance-programs.js';
+import { mayGotoPrograms } from './may-goto-programs.js';
 import { precisionPrograms } from './precision-programs.js';
 import { prevailCases } from './prevail-cases.js';
 import { randomPrograms } from './random-programs.js';
@@ -139,6 +140,11 @@ test('oracle: PREVAIL-style cases', (t) => {
 test('oracle: context access of cgroup_skb, sk_skb, kprobe, tracepoint, raw_tp and perf_event programs', (t) => {
   if (!needs(t, { root: true })) return;
   compareRaw(t, 'program types', programTypePrograms());
+});
+
+test('oracle: loops bounded by may_goto, single and nested (seeded)', (t) => {
+  if (!needs(t, { root: true })) return;
+  compareRaw(t, 'may_goto loops', mayGotoPrograms(200));
 });
 
 test('oracle: hostile random instruction streams and garbage', (t) => {

@@ -1,0 +1,128 @@
+/**
+ * What an object's BTF says that bpfkit does not model, so the verifier can say so instead of guessing:
+ * map value fields the kernel manages itself (btf_parse_fields: spin locks, timers, kptrs, list and tree
+ * nodes...), whose loads, stores and helper accesses the kernel checks by their own rules, and decl tags
+ * that change how the kernel verifies a function (`__arg_*` argument tags, exception callbacks).
+ */
+import { type Btf, type BtfType, BtfKind, parseBtf } from '../btf/index.js';
+
+const parsed = new WeakMap<Uint8Array, Btf | null>();
+
+/**
+ * An object's .BTF section parsed once per section (the verifier asks for every program of an object),
+ * or undefined when it does not parse.
+ */
+export function objectBtf(raw: Uint8Array | undefined): Btf | undefined {
+  if (!raw) return undefined;
+  let btf = parsed.get(raw);
+  if (btf === undefined) {
+    try {
+      btf = parseBtf(raw);
+    } catch {
+      btf = null;
+    }
+    parsed.set(raw, btf);
+  }
+  return btf ?? undefined;
+}
+
+/** A kernel-managed field of a map value: its byte range and what it is. */
+export interface KernelField {
+  off: number;
+  size: number;
+  what: string;
+}
+
+/** Structs the kernel recognises by name inside a map value (btf_get_field_type). */
+const SPECIAL_STRUCTS: ReadonlySet<string> = new Set([
+  'bpf_spin_lock',
+  'bpf_res_spin_lock',
+  'bpf_timer',
+  'bpf_wq',
+  'bpf_task_work',
+  'bpf_list_head',
+  'bpf_list_node',
+  'bpf_rb_root',
+  'bpf_rb_node',
+  'bpf_refcount',
+  'bpf_workqueue',
+]);
+
+/** Pointer type tags that make a field a kptr. */
+const KPTR_TAGS: ReadonlySet<string> = new Set(['kptr', 'kptr_untrusted', 'kptr_ref', 'percpu_kptr', 'uptr']);
+
+const QUALIFIERS: readonly number[] = [BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT];
+
+/**
+ * The kernel-managed fields of a map value of BTF type `typeId`, at their byte offsets. Arrays of such
+ * fields count each element (up to a bound, as the kernel caps them too); anything unreadable gives none.
+ */
+export function kernelFields(btf: Btf, typeId: number): KernelField[] {
+  const out: KernelField[] = [];
+  const visit = (id: number, base: number, depth: number): void => {
+    if (depth > 16 || out.length > 256) return;
+    let t: BtfType | undefined = btf.types[id];
+    while (t && QUALIFIERS.includes(t.kind)) t = btf.types[t.sizeOrType];
+    if (!t) return;
+    if (t.kind === BtfKind.PTR) {
+      // A kptr is `T __kptr *`: the pointer's target is a TYPE_TAG named kptr (or a chain of them).
+      let p: BtfType | undefined = btf.types[t.sizeOrType];
+      while (p && p.kind === BtfKind.TYPE_TAG) {
+        if (KPTR_TAGS.has(p.name)) {
+          out.push({ off: base, size: 8, what: `__${p.name}` });
+          return;
+        }
+        p = btf.types[p.sizeOrType];
+      }
+      return;
+    }
+    if (t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION) {
+      if (SPECIAL_STRUCTS.has(t.name)) {
+        out.push({ off: base, size: t.sizeOrType || 1, what: `struct ${t.name}` });
+        return;
+      }
+      for (const m of t.members) {
+        const bits = t.kindFlag ? m.offset & 0xffffff : m.offset;
+        visit(m.type, base + Math.floor(bits / 8), depth + 1);
+      }
+      return;
+    }
+    if (t.kind === BtfKind.ARRAY) {
+      const n = Math.min(t.array!.nelems, 64);
+      let elem: number;
+      try {
+        elem = btf.sizeOf(t.array!.type);
+      } catch {
+        return;
+      }
+      const before = out.length;
+      visit(t.array!.type, base, depth + 1);
+      if (out.length === before) return;
+      const first = out.slice(before);
+      for (let i = 1; i < n; i++) for (const f of first) out.push({ ...f, off: f.off + i * elem });
+    }
+  };
+  visit(typeId, 0, 0);
+  return out;
+}
+
+/**
+ * Decl tags on function `funcTypeId` (component -1 the function, else the argument's index), by name:
+ * `arg:ctx`, `arg:nonnull`, `exception_callback:cb`...
+ */
+export function declTags(btf: Btf, funcTypeId: number): readonly { component: number; name: string }[] {
+  let index = tagIndex.get(btf);
+  if (!index) {
+    index = new Map();
+    for (const t of btf.types) {
+      if (!t || t.kind !== BtfKind.DECL_TAG) continue;
+      const list = index.get(t.sizeOrType) ?? [];
+      list.push({ component: t.extra === undefined ? -1 : t.extra | 0, name: t.name });
+      index.set(t.sizeOrType, list);
+    }
+    tagIndex.set(btf, index);
+  }
+  return index.get(funcTypeId) ?? [];
+}
+
+const tagIndex = new WeakMap<Btf, Map<number, { component: number; name: string }[]>>();

@@ -1,0 +1,883 @@
+/**
+ * The divergences the sweep over the kernel's BPF selftests found (docs/verifier.md, "The kernel's
+ * selftests"), each as a minimal program of our own: bpfkit's verdict is held to the kernel's words, and
+ * as root the running kernel judges the same program, so the expectation itself is checked.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { loadObjectFile } from '../../src/elf/index.js';
+import { MapType, ProgType } from '../../src/uapi/types.js';
+import { verifyInstructions, verifyProgram, type VerifierMap, type VerifyResult } from '../../src/verifier/index.js';
+import { kernelHelperProbe } from '../../src/kernel/index.js';
+import { hasTool, isRoot } from '../support/env.js';
+import type { Instruction } from '../../src/isa/index.js';
+import { build } from './boundary-programs.js';
+import { compileCPrograms } from './c-programs.js';
+import { kernelVerdictObject, kernelVerdictRaw, type KernelVerdict } from './kernel-oracle.js';
+
+const SOCK = ProgType.SOCKET_FILTER;
+const TC = ProgType.SCHED_CLS;
+const XDP = ProgType.XDP;
+
+/** What bpfkit must say: accepted, refused at `pc` with a last message line matching `re`, or not modelled. */
+type Want = { ok: true } | { pc: number; re: RegExp } | { unmodelled: true };
+
+interface Case {
+  name: string;
+  type: number;
+  text: string;
+  maps?: VerifierMap[];
+  want: Want;
+  /** Edit the assembled instructions (fields the assembler cannot write). */
+  patch?: (insns: Instruction[]) => void;
+}
+
+const map = (type: number, keySize: number, valueSize: number, extra: Partial<VerifierMap> = {}): VerifierMap => ({
+  name: 'm',
+  type,
+  keySize,
+  valueSize,
+  maxEntries: 4,
+  readOnly: false,
+  ...extra,
+});
+
+/** Look up key 0 of map 0 into r0 and skip to the end when NULL (the body follows, then `r0 = 0; exit`). */
+const lookup = `
+  r1 = 0
+  *(u64 *)(r10 - 8) = r1
+  r2 = r10
+  r2 += -8
+  r1 = map 0
+  call 1`;
+
+const RAW: Case[] = [
+  // BPF_F_WRONLY_PROG: the program may store into the value, never load from it (check_map_access_type).
+  {
+    name: 'write-only map: a load is refused',
+    type: SOCK,
+    text: `${lookup}
+      if r0 == 0 goto +1
+      r0 = *(u64 *)(r0 + 0)
+      r0 = 0
+      exit`,
+    maps: [map(MapType.ARRAY, 4, 8, { writeOnly: true })],
+    want: { pc: 8, re: /^read from map forbidden, value_size=8 off=0 size=8$/ },
+  },
+  {
+    name: 'write-only map: a store is fine',
+    type: SOCK,
+    text: `${lookup}
+      if r0 == 0 goto +2
+      r1 = 7
+      *(u64 *)(r0 + 0) = r1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.ARRAY, 4, 8, { writeOnly: true })],
+    want: { ok: true },
+  },
+  {
+    name: 'write-only map: a helper reading the value is refused',
+    type: SOCK,
+    text: `${lookup}
+      if r0 == 0 goto +4
+      r2 = r0
+      r1 = map 0
+      call 1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.ARRAY, 4, 8, { writeOnly: true })],
+    want: { pc: 11, re: /^read from map forbidden, value_size=8 off=0 size=4$/ },
+  },
+  // adjust_ptr_min_max_vals: no subtraction from a stack pointer, not even a constant.
+  {
+    name: 'stack pointer: r1 -= 8 is refused',
+    type: SOCK,
+    text: `
+      r0 = 0
+      r1 = r10
+      r1 -= 8
+      *(u64 *)(r1 + 0) = r0
+      exit`,
+    want: { pc: 2, re: /^R1 subtraction from stack pointer prohibited$/ },
+  },
+  {
+    name: 'stack pointer: r1 -= r2 is refused',
+    type: SOCK,
+    text: `
+      r2 = 8
+      r1 = r10
+      r1 -= r2
+      r0 = 0
+      exit`,
+    want: { pc: 2, re: /^R1 subtraction from stack pointer prohibited$/ },
+  },
+  // check_func_arg: packet pointers go only to helpers whose prototype has pkt_access.
+  {
+    name: 'packet pointer to bpf_skb_load_bytes is refused',
+    type: TC,
+    text: `
+      r2 = *(u32 *)(r1 + 76)
+      r3 = *(u32 *)(r1 + 80)
+      r4 = r2
+      r4 += 8
+      if r4 > r3 goto +4
+      r3 = r2
+      r2 = 0
+      r4 = 4
+      call 26
+      r0 = 0
+      exit`,
+    want: { pc: 8, re: /^helper access to the packet is not allowed$/ },
+  },
+  {
+    name: 'packet pointer as a map key is fine',
+    type: TC,
+    text: `
+      r2 = *(u32 *)(r1 + 76)
+      r3 = *(u32 *)(r1 + 80)
+      r4 = r2
+      r4 += 8
+      if r4 > r3 goto +3
+      r1 = map 0
+      call 1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 4, 8)],
+    want: { ok: true },
+  },
+  // is_ldsx: a sign-extending load of a context field that is a pointer is an invalid access.
+  {
+    name: 'sign-extending load of xdp_md->data is refused',
+    type: XDP,
+    text: `
+      r2 = *(s32 *)(r1 + 0)
+      r0 = 2
+      exit`,
+    want: { pc: 0, re: /^invalid bpf_context access off=0 size=4$/ },
+  },
+  {
+    name: 'sign-extending load of __sk_buff->data_end is refused',
+    type: TC,
+    text: `
+      r2 = *(s32 *)(r1 + 80)
+      r0 = 0
+      exit`,
+    want: { pc: 0, re: /^invalid bpf_context access off=80 size=4$/ },
+  },
+  {
+    name: 'sign-extending load of __sk_buff->len is fine',
+    type: TC,
+    text: `
+      r2 = *(s32 *)(r1 + 0)
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  // check_atomic: strict alignment even where plain loads may be unaligned.
+  {
+    name: 'atomic add at a misaligned map value offset is refused',
+    type: TC,
+    text: `${lookup}
+      if r0 == 0 goto +2
+      r1 = 1
+      lock *(u32 *)(r0 + 3) += r1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 8, 8)],
+    want: { pc: 9, re: /^misaligned value access off 0\+0\+3 size 4$/ },
+  },
+  {
+    name: 'atomic add at an aligned map value offset is fine',
+    type: TC,
+    text: `${lookup}
+      if r0 == 0 goto +2
+      r1 = 1
+      lock *(u32 *)(r0 + 4) += r1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 8, 8)],
+    want: { ok: true },
+  },
+  {
+    name: 'unaligned plain load of a map value is fine',
+    type: TC,
+    text: `${lookup}
+      if r0 == 0 goto +1
+      r1 = *(u32 *)(r0 + 3)
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 8, 8)],
+    want: { ok: true },
+  },
+  // A map pointer may have a known zero added (and stays a map pointer); nothing else.
+  {
+    name: 'map pointer + 0 is still a map pointer',
+    type: SOCK,
+    text: `
+      r1 = 0
+      *(u64 *)(r10 - 8) = r1
+      r2 = r10
+      r2 += -8
+      r1 = map 0
+      r1 += 0
+      call 1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 4, 8)],
+    want: { ok: true },
+  },
+  {
+    name: 'map pointer + 8 is refused',
+    type: SOCK,
+    text: `
+      r1 = map 0
+      r1 += 8
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 4, 8)],
+    want: { pc: 2, re: /^R1 pointer arithmetic on map_ptr prohibited$/ },
+  },
+  // may_update_sockmap: socket filters, tc and XDP may delete from a socket map; a lookup returns a socket.
+  {
+    name: 'delete from a sockmap in a socket filter is fine',
+    type: SOCK,
+    text: `
+      r1 = 0
+      *(u64 *)(r10 - 8) = r1
+      r2 = r10
+      r2 += -8
+      r1 = map 0
+      call 3
+      r0 = 0
+      exit`,
+    maps: [map(MapType.SOCKMAP, 4, 4)],
+    want: { ok: true },
+  },
+  {
+    name: 'a lookup in a sockmap is not modelled',
+    type: SOCK,
+    text: `${lookup}
+      r0 = 0
+      exit`,
+    maps: [map(MapType.SOCKMAP, 4, 4)],
+    want: { unmodelled: true },
+  },
+  // LD_ABS beside bpf-to-bpf calls: fine in the main program, refused in a subprogram without BTF.
+  {
+    name: 'LD_ABS in the main program beside a local call is fine',
+    type: SOCK,
+    text: `
+      r6 = r1
+      call pc+2
+      r0 = *(u8 *)skb[0]
+      exit
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'LD_ABS in a subprogram without BTF is refused',
+    type: SOCK,
+    text: `
+      r6 = r1
+      call pc+2
+      r0 = 0
+      exit
+      r0 = *(u8 *)skb[0]
+      exit`,
+    want: { pc: 4, re: /^LD_ABS is not allowed in subprogs without BTF$/ },
+  },
+  // prepare_func_exit: a static subprogram returns any pointer but a stack one, and may leave r0 unset.
+  {
+    name: 'static subprogram returning the ctx pointer is fine',
+    type: SOCK,
+    text: `
+      call pc+3
+      r0 = *(u32 *)(r0 + 0)
+      r0 = 0
+      exit
+      r0 = r1
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: "static subprogram returning the caller's stack pointer is refused",
+    type: SOCK,
+    text: `
+      r1 = r10
+      r1 += -8
+      call pc+2
+      r0 = 0
+      exit
+      r0 = r1
+      exit`,
+    want: { pc: 6, re: /^cannot return stack pointer to the caller$/ },
+  },
+  {
+    name: 'static subprogram leaving r0 unset is fine until the caller reads r0',
+    type: SOCK,
+    text: `
+      call pc+2
+      r0 = 0
+      exit
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'static subprogram leaving r0 unset, the caller returning it, is refused',
+    type: SOCK,
+    text: `
+      call pc+1
+      exit
+      exit`,
+    want: { pc: 1, re: /^R0 !read_ok$/ },
+  },
+  // Privileged: pointers may be the operand of an atomic, and subtracted in 32 bits.
+  {
+    name: 'atomic add of a pointer into a map value is fine',
+    type: SOCK,
+    text: `
+      r6 = r1
+      ${lookup}
+      if r0 == 0 goto +1
+      lock *(u64 *)(r0 + 0) += r6
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 4, 8)],
+    want: { ok: true },
+  },
+  {
+    name: '32-bit subtraction of two packet pointers is fine',
+    type: TC,
+    text: `
+      r2 = *(u32 *)(r1 + 76)
+      r3 = *(u32 *)(r1 + 80)
+      w3 -= w2
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  // A privileged load through a map pointer reads struct bpf_map by the kernel's BTF.
+  {
+    name: 'a load through a map pointer is not modelled',
+    type: SOCK,
+    text: `
+      r1 = map 0
+      r0 = *(u32 *)(r1 + 0)
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 4, 8)],
+    want: { unmodelled: true },
+  },
+  // A scalar spilled at a slot's start keeps an id shared with its register (if it fits the spill), so a
+  // compare on the register teaches the spilled copy too.
+  ...[
+    { cut: false, size: 'u64', ok: true },
+    { cut: true, size: 'u32', ok: true },
+    { cut: false, size: 'u32', ok: false },
+  ].map(({ cut, size, ok }): Case => ({
+    name: `a ${size} spill of a ${cut ? '32' : '64'}-bit value is ${ok ? '' : 'not '}linked to its register`,
+    type: SOCK,
+    text: `
+        call 7
+        ${cut ? 'w0 = w0' : 'r0 = r0'}
+        *(${size} *)(r10 - 8) = r0
+        if r0 > 16 goto +3
+        r0 = *(${size} *)(r10 - 8)
+        if r0 <= 16 goto +1
+        r0 = *(u64 *)(r9 + 0)
+        r0 = 0
+        exit`,
+    want: ok ? { ok: true } : { pc: 6, re: /^R9 !read_ok$/ },
+  })),
+  {
+    name: 'a u32 fill of a u64 spill keeps the known low bits (coerce_reg_to_size)',
+    type: SOCK,
+    text: `
+      call 7
+      r0 <<= 32
+      *(u64 *)(r10 - 8) = r0
+      r0 = *(u32 *)(r10 - 8)
+      if r0 == 0 goto +1
+      r0 = *(u64 *)(r9 + 0)
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  // check_alu_op: a negated or byte-swapped pointer is an unknown scalar for a privileged loader.
+  {
+    name: 'a negated pointer is a scalar',
+    type: SOCK,
+    text: `
+      r1 = -r1
+      r0 = *(u32 *)(r1 + 0)
+      exit`,
+    want: { pc: 1, re: /^R1 invalid mem access 'scalar'$/ },
+  },
+  {
+    name: 'a byte-swapped pointer is a scalar',
+    type: SOCK,
+    text: `
+      r1 = be16 r1
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  // BPF_ST into the context is a store like any other since Linux 6.3: the field table decides.
+  {
+    name: 'BPF_ST of a constant into __sk_buff->mark is fine',
+    type: TC,
+    text: `
+      *(u32 *)(r1 + 8) = 123
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'BPF_ST into __sk_buff->len is refused as a context access',
+    type: TC,
+    text: `
+      *(u32 *)(r1 + 0) = 123
+      r0 = 0
+      exit`,
+    want: { pc: 0, re: /^invalid bpf_context access off=0 size=4$/ },
+  },
+  // save_aux_ptr_type: one load meeting the context on one path and the stack on another is refused.
+  {
+    name: 'one load through ctx on a path and the stack on another is refused',
+    type: TC,
+    text: `
+      r6 = r1
+      call 7
+      r2 = r6
+      if r0 == 0 goto +2
+      r2 = r10
+      r2 += -8
+      r3 = *(u32 *)(r2 + 0)
+      r0 = 0
+      exit`,
+    want: { pc: 6, re: /^same insn cannot be used with different pointers$/ },
+  },
+  {
+    name: 'one load through a map value on a path and the stack on another is fine',
+    type: TC,
+    text: `${lookup}
+      if r0 != 0 goto +2
+      r0 = r10
+      r0 += -8
+      r3 = *(u32 *)(r0 + 0)
+      r0 = 0
+      exit`,
+    maps: [map(MapType.ARRAY, 4, 8)],
+    want: { ok: true },
+  },
+  // check_reg_sane_offset on the result of pointer arithmetic, and a helper's packet range.
+  {
+    name: 'a stack pointer moved past 2^29 is refused',
+    type: SOCK,
+    text: `
+      r1 = r10
+      r1 += 536870911
+      r1 += 536870911
+      r0 = 0
+      exit`,
+    want: { pc: 2, re: /^fp pointer offset 1073741822 is not allowed$/ },
+  },
+  {
+    name: 'a map key one byte past the proven packet range is refused',
+    type: TC,
+    text: `
+      r2 = *(u32 *)(r1 + 76)
+      r3 = *(u32 *)(r1 + 80)
+      r4 = r2
+      r4 += 4
+      if r4 > r3 goto +5
+      r1 = map 0
+      r2 += 1
+      call 1
+      r0 = 0
+      exit`,
+    maps: [map(MapType.HASH, 4, 8)],
+    want: { pc: 8, re: /^R2 offset is outside of the packet$/ },
+  },
+  // round_up_stack_depth: a JIT rounds each frame to 16 bytes (264 + 240 fits 512), the interpreter to 32.
+  {
+    name: 'a call chain of 264 + 240 stack bytes fits a JIT kernel',
+    type: SOCK,
+    text: `
+      r1 = 0
+      *(u64 *)(r10 - 264) = r1
+      call pc+2
+      r0 = 0
+      exit
+      r1 = 0
+      *(u64 *)(r10 - 240) = r1
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'a call chain of 272 + 248 stack bytes does not',
+    type: SOCK,
+    text: `
+      r1 = 0
+      *(u64 *)(r10 - 272) = r1
+      call pc+2
+      r0 = 0
+      exit
+      r1 = 0
+      *(u64 *)(r10 - 248) = r1
+      r0 = 0
+      exit`,
+    want: { pc: 2, re: /^combined stack size of 2 calls is 528\. Too large$/ },
+  },
+  {
+    name: 'a tail call in a subprogram without BTF is refused',
+    type: TC,
+    text: `
+      call pc+2
+      r0 = 0
+      exit
+      r2 = map 0
+      r3 = 0
+      call 12
+      r0 = 0
+      exit`,
+    maps: [map(MapType.PROG_ARRAY, 4, 4)],
+    want: { pc: 6, re: /^tail_call is not allowed in subprogs without BTF$/ },
+  },
+  // resolve_pseudo_ldimm64 resolves kernel variables before the walk, in dead code too: not modelled.
+  {
+    name: 'a kernel variable in dead code is not modelled',
+    type: SOCK,
+    text: `
+      r0 = 0
+      if r0 == 0 goto +2
+      r1 = 0 ll
+      exit`,
+    patch: (insns) => {
+      Object.assign(insns[2]!, { src: 3, imm: 1 });
+    },
+    want: { unmodelled: true },
+  },
+  // check_reg_type's list of memory types (Linux 6.18), and NULL with a size (only a stack pointer would do).
+  {
+    name: 'ctx as bpf_csum_diff memory names the 6.18 memory types',
+    type: XDP,
+    text: `
+      r2 = 8
+      r3 = 0
+      r4 = 0
+      r5 = 0
+      call 28
+      r0 = 2
+      exit`,
+    want: {
+      pc: 4,
+      re: /^R1 type=ctx expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_$/,
+    },
+  },
+  {
+    name: 'NULL with a size for bpf_csum_diff expects a stack pointer',
+    type: XDP,
+    text: `
+      r1 = 0
+      r2 = 8
+      r3 = 0
+      r4 = 0
+      r5 = 0
+      call 28
+      r0 = 2
+      exit`,
+    want: { pc: 5, re: /^R1 type=scalar expected=fp$/ },
+  },
+  // check_reg_arg: a register past r10 in a field that names one is "R15 is invalid" (jumps read their
+  // destination first, the others their source); in a field that must be 0 it is a reserved field.
+  ...[
+    { text: 'r0 = r1', patch: { src: 15 }, want: 'R15 is invalid' },
+    { text: 'r0 = r1', patch: { dst: 12, src: 13 }, want: 'R13 is invalid' },
+    { text: 'if r0 > r1 goto +0', patch: { dst: 12, src: 13 }, want: 'R12 is invalid' },
+    { text: 'r0 += 1', patch: { src: 15 }, want: 'BPF_ALU uses reserved fields' },
+  ].map((c): Case => ({
+    name: `${c.text} with ${JSON.stringify(c.patch)}: ${c.want}`,
+    type: SOCK,
+    text: `
+        ${c.text}
+        r0 = 0
+        exit`,
+    patch: (insns) => {
+      Object.assign(insns[0]!, c.patch);
+    },
+    want: { pc: 0, re: new RegExp(`^${c.want}$`) },
+  })),
+  // may_goto: the loop's exit is walked first, each further iteration one level deeper, imprecise
+  // scalars widened; a counter used as an index stays exact, so every iteration up to the bound is walked.
+  {
+    name: 'may_goto: a summing loop is fine',
+    type: SOCK,
+    text: `
+      r6 = 0
+      r7 = 0
+      may_goto +3
+      r7 += r6
+      r6 += 1
+      goto -4
+      r0 = r7
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'may_goto: jumping to itself is an infinite loop',
+    type: SOCK,
+    text: `
+      r0 = 0
+      may_goto -1
+      exit`,
+    want: { pc: 1, re: /^infinite loop detected at insn 1$/ },
+  },
+  {
+    name: 'may_goto: reserved fields are refused',
+    type: SOCK,
+    text: `
+      r0 = 0
+      may_goto +0
+      exit`,
+    patch: (insns) => {
+      insns[1]!.imm = 1;
+    },
+    want: { pc: 1, re: /^invalid may_goto imm 1$/ },
+  },
+  ...[7, 8].map((bound): Case => ({
+    name: `may_goto: a counter indexing an 8-byte value, checked against ${bound}`,
+    type: SOCK,
+    text: `${lookup}
+        if r0 == 0 goto +9
+        r6 = 0
+        may_goto +7
+        if r6 > ${bound} goto +6
+        r1 = r0
+        r1 += r6
+        r2 = 1
+        *(u8 *)(r1 + 0) = r2
+        r6 += 1
+        goto -8
+        r0 = 0
+        exit`,
+    maps: [map(MapType.ARRAY, 4, 8)],
+    want: bound === 7 ? { ok: true } : { pc: 14, re: /^R1 min value is outside of the allowed memory range$/ },
+  })),
+];
+
+/** C programs for what needs BTF (callbacks, global functions) or the loader (maps of maps). */
+const C: { name: string; source: string; want: Want }[] = [
+  // A jump back to a callback's first instruction inside the callback is a loop like any other.
+  {
+    name: 'callback-self-loop',
+    source: `static long cb(__u32 i, void *data) { for (;;) {} return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { __u64 c = 0; bpf_loop(4, cb, &c, 0); return 0; }`,
+    want: { pc: -1, re: /^infinite loop detected at insn \d+$/ },
+  },
+  // Global functions that may move packet data (a tail call here) leave the caller's packet pointers stale.
+  {
+    name: 'global-tail-call-stale-packet',
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      __noinline int g(struct __sk_buff *skb) { bpf_tail_call(skb, &jt, 0); return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) {
+        __u8 *d = (void *)(long)skb->data, *e = (void *)(long)skb->data_end;
+        if (d + 4 > e) return 0;
+        g(skb);
+        return *d; }`,
+    want: { pc: -1, re: /^R\d invalid mem access 'scalar'$/ },
+  },
+  {
+    name: 'global-no-packet-change',
+    source: `__noinline int g(struct __sk_buff *skb) { return skb->len & 1; }
+      SEC("tc") int prog(struct __sk_buff *skb) {
+        __u8 *d = (void *)(long)skb->data, *e = (void *)(long)skb->data_end;
+        if (d + 4 > e) return 0;
+        g(skb);
+        return *d; }`,
+    want: { ok: true },
+  },
+  // A map of maps' lookup result may be NULL: it must be checked before it names a map.
+  {
+    name: 'inner-map-unchecked',
+    source: `struct inner { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); } in1 SEC(".maps");
+      struct { __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); __uint(max_entries, 1); __type(key, __u32); __array(values, struct inner); } outer SEC(".maps") = { .values = { &in1 } };
+      SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; void *m = bpf_map_lookup_elem(&outer, &k);
+        asm volatile("" : "+r"(m)); return bpf_map_lookup_elem(m, &k) != 0; }`,
+    want: { pc: -1, re: /^R1 type=map_ptr_or_null expected=map_ptr$/ },
+  },
+  // check_mem_reg: a global function's pointer argument must be writable as well as readable.
+  {
+    name: 'global-arg-readonly-value',
+    source: `const volatile int ro = 3;
+      __noinline int g(int *p) { if (!p) return 0; *p = 1; return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g((int *)&ro); }`,
+    want: { pc: -1, re: /^Caller passes invalid args into func#1 \('g'\)$/ },
+  },
+  // Fields the kernel manages inside a map value: touching one is not modelled; the rest is plain memory.
+  {
+    name: 'spin-lock-field-touched',
+    source: `struct val { struct bpf_spin_lock l; __u32 n; };
+      struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct val); } sl SEC(".maps");
+      SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; struct val *v = bpf_map_lookup_elem(&sl, &k);
+        if (!v) return 0; return *(volatile __u32 *)&v->l; }`,
+    want: { unmodelled: true },
+  },
+  {
+    name: 'spin-lock-field-untouched',
+    source: `struct val { struct bpf_spin_lock l; __u32 n; };
+      struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct val); } sl SEC(".maps");
+      SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; struct val *v = bpf_map_lookup_elem(&sl, &k);
+        if (!v) return 0; return v->n & 1; }`,
+    want: { ok: true },
+  },
+  // check_max_stack_depth: a subprogram that tail-calls may sit under less than 256 bytes of stack, each
+  // frame rounded up to 16 (248 counts as 256).
+  ...[240, 248].map((bytes): { name: string; source: string; want: Want } => ({
+    name: `tail-call-under-${bytes}-bytes`,
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      static __noinline int tailer(struct __sk_buff *skb) { bpf_tail_call(skb, &jt, 0); return skb->len & 1; }
+      SEC("tc") int prog(struct __sk_buff *skb) { asm volatile("r0 = 0; *(u64 *)(r10 - ${bytes}) = r0" ::: "r0");
+        return tailer(skb); }`,
+    want:
+      bytes < 248
+        ? { ok: true }
+        : {
+            pc: -1,
+            re: /^tail_calls are not allowed when call stack of previous frames is \d+ bytes\. Too large$/,
+          },
+  })),
+  // A frozen read-only map (.rodata) is read as constants: the kernel skips what a `const volatile` knob
+  // switches off, and so must bpfkit (and walk it when the knob is on).
+  ...[0, 1].map((knob): { name: string; source: string; want: Want } => ({
+    name: `rodata-knob-${knob}`,
+    source: `const volatile int knob = ${knob};
+      struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } h SEC(".maps");
+      SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; __u64 *v = bpf_map_lookup_elem(&h, &k);
+        if (knob) return *v; return 0; }`,
+    want: knob ? { pc: -1, re: /^R0 invalid mem access 'map_value_or_null'$/ } : { ok: true },
+  })),
+  // xdp_md->egress_ifindex is there only for programs a devmap runs (expected attach type BPF_XDP_DEVMAP).
+  ...['xdp/devmap', 'xdp'].map((sec): { name: string; source: string; want: Want } => ({
+    name: `egress-ifindex-${sec.replace('/', '-')}`,
+    source: `SEC("${sec}") int prog(struct xdp_md *ctx) { return ctx->egress_ifindex ? 2 : 1; }`,
+    want: sec === 'xdp' ? { pc: 0, re: /^invalid bpf_context access off=20 size=4$/ } : { ok: true },
+  })),
+  // A callback's return value out of [0, 1]: bounds at the type's limits are left out of the message.
+  {
+    name: 'callback-return-unbounded-above',
+    source: `static long cb(__u32 i, void *d) { long t = bpf_ktime_get_ns(); if (t < 1001) return 0; return t; }
+      SEC("tc") int prog(struct __sk_buff *skb) { __u64 c = 0; bpf_loop(4, cb, &c, 0); return 0; }`,
+    want: { pc: -1, re: /^At callback return the register R0 has smin=1001 should have been in \[0, 1\]$/ },
+  },
+  // An exception callback (a decl tag on the program) changes how the kernel verifies it: not modelled.
+  {
+    name: 'exception-callback-tag',
+    source: `__noinline int cb(__u64 cookie) { return 0; }
+      SEC("tc") __attribute__((btf_decl_tag("exception_callback:cb"))) int prog(struct __sk_buff *skb) { return cb(skb->len); }`,
+    want: { unmodelled: true },
+  },
+  // An argument tag makes the kernel build the argument from the tag, not the type: not modelled.
+  {
+    name: 'global-arg-tag',
+    source: `__noinline int g(void *c __attribute__((btf_decl_tag("arg:ctx")))) { return *(volatile __u32 *)c & 1; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { unmodelled: true },
+  },
+];
+
+function check(name: string, v: VerifyResult, want: Want): void {
+  const last = v.message?.split('\n').pop();
+  if ('ok' in want) assert.equal(v.accepted, true, `${name}: bpfkit refused at ${v.pc}: ${v.message}`);
+  else if ('unmodelled' in want) {
+    assert.equal(v.unmodelled, true, `${name}: ${v.accepted ? 'accepted' : v.message}`);
+    // One line that says what bpfkit does not model, nothing that reads as the kernel's verdict.
+    assert.doesNotMatch(v.message!, /\n/, `${name}: one line`);
+  } else {
+    assert.equal(v.accepted, false, `${name}: bpfkit accepted`);
+    assert.match(last!, want.re, name);
+    if (want.pc >= 0) assert.equal(v.pc, want.pc, name);
+  }
+}
+
+/** The kernel agrees with the expectation (not modelled: the kernel is not asked). */
+function checkKernel(name: string, k: KernelVerdict, v: VerifyResult, want: Want): void {
+  if ('unmodelled' in want) return;
+  if ('ok' in want) {
+    assert.equal(k.accepted, true, `${name}: kernel refused at ${k.pc}: ${k.message}`);
+    return;
+  }
+  assert.equal(k.accepted, false, `${name}: kernel accepted`);
+  assert.match(k.message!, want.re, `${name}: kernel's words`);
+  // Refusals before the walk (no instruction in the kernel's log) name no insn.
+  if (k.pc !== undefined) assert.equal(k.pc, v.pc, `${name}: kernel's insn`);
+}
+
+test('sweep cases: raw programs get the kernel verdict and words', () => {
+  const probe = isRoot() ? kernelHelperProbe() : undefined;
+  for (const c of RAW) {
+    const insns = build(c.text);
+    c.patch?.(insns);
+    const maps = c.maps ?? [];
+    const v = verifyInstructions(insns, { type: c.type, maps, helperAvailable: probe });
+    check(c.name, v, c.want);
+    if (isRoot()) checkKernel(c.name, kernelVerdictRaw(insns, c.type, maps), v, c.want);
+  }
+});
+
+test('sweep cases: C programs (callbacks, global functions, maps of maps)', (t) => {
+  if (!hasTool('clang')) {
+    t.skip('clang not installed');
+    return;
+  }
+  const { dir, objects } = compileCPrograms(C);
+  try {
+    for (const [name, file] of objects) {
+      const c = C.find((x) => x.name === name)!;
+      const spec = loadObjectFile(file);
+      const prog = spec.programs.find((p) => p.name === 'prog')!;
+      const v = verifyProgram(spec, prog);
+      check(name, v, c.want);
+      if (isRoot()) checkKernel(name, kernelVerdictObject(spec, 'prog'), v, c.want);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sweep cases: .kconfig values are not constants before the loader fills them in', (t) => {
+  if (!hasTool('clang')) {
+    t.skip('clang not installed');
+    return;
+  }
+  // The object holds zeros for LINUX_KERNEL_VERSION; the loader writes the running kernel's number before
+  // the kernel verifies. Read as the constant 0, the unchecked load below would look dead: it must not.
+  const { dir, objects } = compileCPrograms([
+    {
+      name: 'kconfig-knob',
+      source: `extern unsigned int LINUX_KERNEL_VERSION __attribute__((section(".kconfig"), weak));
+        struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } h SEC(".maps");
+        SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; __u64 *v = bpf_map_lookup_elem(&h, &k);
+          if (LINUX_KERNEL_VERSION) return *v; return 0; }`,
+    },
+  ]);
+  try {
+    const spec = loadObjectFile(objects[0]![1]);
+    assert.ok(
+      spec.maps.some((m) => m.section === '.kconfig'),
+      'the object has a .kconfig map',
+    );
+    const v = verifyProgram(
+      spec,
+      spec.programs.find((p) => p.name === 'prog')!,
+    );
+    assert.equal(v.accepted, false);
+    assert.match(v.message!, /^R0 invalid mem access 'map_value_or_null'$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
