@@ -188,6 +188,7 @@ export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOption
     if (typed?.flags) spec.flags = typed.flags;
     if (typed?.attachBtf) spec.attachBtf = typed.attachBtf;
     if (typed?.unsupported) spec.unsupported = typed.unsupported;
+    if (entry.section.name.startsWith('?')) spec.autoload = false;
     if (externRefs.length > 0) spec.externRefs = externRefs;
     // Functions are laid out in call order, so records are sorted by pc once all are placed (the kernel insists).
     if (funcInfo.length > 0) spec.funcInfo = funcInfo.sort((a, b) => a.pc - b.pc);

@@ -249,6 +249,8 @@ function attachBtfOf(rule: BtfRule, section: string): AttachBtfSpec {
 
 /** The program type a section name implies, or undefined when the name follows no known convention. */
 export function sectionType(section: string): SectionType | undefined {
+  // libbpf's '?' in front (SEC("?tc")): the same type, loaded only when asked for (ProgramSpec.autoload)
+  if (section.startsWith('?')) section = section.slice(1);
   for (const [pattern, type, attachType, flags, btf, unsupported] of RULES) {
     if (!matches(pattern, section)) continue;
     const st: SectionType = { type };

@@ -87,6 +87,11 @@ export interface ProgramSpec {
   attachBtfId?: number;
   /** Why no engine can load this program (freplace, struct_ops), when a section says so; loading it is refused in one line. */
   unsupported?: string;
+  /**
+   * false for a program in a section named with libbpf's `?` in front (`?tc`, `?raw_tp/...`): a load of the
+   * whole object leaves it out, as libbpf's autoload does; it loads when asked for by name.
+   */
+  autoload?: false;
   /** Extern symbols (`.kconfig`, `.ksyms`, kfuncs) the program uses, by instruction (see ExternSpec). */
   externRefs?: ExternReference[];
   /**

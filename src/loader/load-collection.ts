@@ -61,8 +61,14 @@ export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promi
  * instructions), externs, and — for the kernel — attach targets. Exported for synchronous loaders (the trace API) and for tests, which pass their own env.
  */
 export function prepareSpec(spec: ObjectSpec, opts: LoadOptions, env: KernelEnv): ObjectSpec {
-  const wanted = opts.programs ?? (opts.engine === 'kernel' ? opts.kernel?.programs : undefined);
-  // kernel.programs (tc, live capture) keeps every map: iproute2 creates them all, and hands them all over.
+  const asked = opts.programs ?? (opts.engine === 'kernel' ? opts.kernel?.programs : undefined);
+  // Not asked by name: every program but those in `?` sections (libbpf's autoload off), with every map.
+  const wanted =
+    asked ??
+    (spec.programs.some((p) => p.autoload === false)
+      ? spec.programs.filter((p) => p.autoload !== false).map((p) => p.name)
+      : undefined);
+  // kernel.programs (tc) keeps every map: iproute2 creates them all, and hands them all over.
   let s = wanted ? selectPrograms(spec, wanted, { allMaps: !opts.programs }) : spec;
   checkLoadable(s, opts.engine === 'kernel');
   s = applyCore(s, opts.targetBtf);
