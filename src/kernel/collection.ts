@@ -337,6 +337,12 @@ function createSpecMap(
       valueSize: t.valueSize,
       maxEntries: t.maxEntries,
       flags: t.flags,
+      // With its BTF, as libbpf creates it: the kernel compares the template's BTF record (spin lock,
+      // timer, kptr, list head fields) with each inner map's on update, and one without BTF has none, so
+      // every `.values` slot naming a map with such fields would fail with EINVAL.
+      ...(coll.btfFd >= 0 && !NO_BTF_TYPES.has(t.type)
+        ? { btfFd: coll.btfFd, btfKeyTypeId: t.btfKeyTypeId, btfValueTypeId: t.btfValueTypeId }
+        : {}),
     });
   }
   let fd: number;

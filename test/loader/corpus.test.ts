@@ -113,6 +113,7 @@ const CASES: Case[] = [
     exit: 2,
     says: /map 'outer_by_id' is a map of maps without an inner map template/,
   },
+  { file: 'map-in-map-btf.c', loads: true },
   { file: 'externs.c', loads: true },
   { file: 'externs-weak.c', loads: true },
   { file: 'externs-virtual.c', loads: true },
