@@ -171,7 +171,7 @@ function parseDefinition(
         spec.numaNode = uintMember(btf, m.type, memberWhere);
         break;
       case 'map_extra':
-        spec.mapExtra = uintMember(btf, m.type, memberWhere);
+        spec.mapExtra = ulongMember(btf, m.type, memberWhere);
         break;
       case 'key_size':
         setSize(spec, 'keySize', uintMember(btf, m.type, memberWhere), memberWhere);
@@ -262,6 +262,22 @@ function uintMember(btf: Btf, typeId: number, where: string): number {
   if (arr.kind !== BtfKind.ARRAY)
     throw new InputError(`expected __uint (pointer to array), got pointer to ${btfKindName(arr.kind)}`, where);
   return arr.array!.nelems;
+}
+
+/**
+ * `map_extra` as libbpf (1.4+) reads it: an `__uint`, or an `__ulong(name, N)`, which declares an enum whose
+ * one enumerator is N (ENUM64 when N needs 64 bits: an arena's address hint is). bpfkit holds numbers up
+ * to 2^53 exactly; a larger or negative one is refused rather than rounded.
+ */
+function ulongMember(btf: Btf, typeId: number, where: string): number {
+  const t = btf.resolve(typeId);
+  if (t.kind !== BtfKind.ENUM && t.kind !== BtfKind.ENUM64) return uintMember(btf, typeId, where);
+  if (t.members.length !== 1)
+    throw new InputError(`expected __ulong (an enum of one value), got an enum of ${t.members.length}`, where);
+  const v = t.members[0]!.offset;
+  if (v < 0 || v > Number.MAX_SAFE_INTEGER)
+    throw new InputError(`__ulong value ${v} is negative or above 2^53, which bpfkit does not hold exactly`, where);
+  return v;
 }
 
 /** `__type(name, T)`: `T *name` — the pointee's id. */

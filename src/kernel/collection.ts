@@ -21,6 +21,8 @@ import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import { loadBtf, closeBtf } from './btf-load.js';
 import { createMap } from './map-ops.js';
+import { PermissionError } from './errors.js';
+import { isRoot, lockdownMode } from './lockdown.js';
 import { KernelMap } from './kernel-map.js';
 import { KernelProgram } from './kernel-program.js';
 import { loadProgram } from './prog-load.js';
@@ -360,6 +362,14 @@ function createSpecMap(
         ? { btfFd: coll.btfFd, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId }
         : {}),
     });
+  } catch (err) {
+    // An arena (6.9) refused to root while lockdown is on: this kernel's policy, said as prog-load says it.
+    const lockdown = m.type === MapType.ARENA && err instanceof PermissionError && isRoot() ? lockdownMode() : undefined;
+    if (lockdown)
+      throw new EnvironmentError(
+        `creating map '${m.name}' (arena): not supported by this kernel (lockdown: ${lockdown}; ${err instanceof PermissionError ? err.errno : ''})`,
+      );
+    throw err;
   } finally {
     if (innerFd > 0) closeFd(innerFd); // the outer map keeps what it needs of the template
   }
