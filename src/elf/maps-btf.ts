@@ -13,7 +13,15 @@ import { InputError } from '../util/errors.js';
 import { MapType } from '../uapi/types.js';
 import type { MapEntrySpec, MapSpec } from './spec.js';
 import { BtfKind, btfKindName, type Btf, type BtfType } from '../btf/btf.js';
-import { R_BPF_64_64, R_BPF_64_ABS64, STT_FUNC, STT_SECTION, type ElfFile, type ElfSection } from './elf-file.js';
+import {
+  R_BPF_64_64,
+  R_BPF_64_ABS64,
+  SHN_UNDEF,
+  STT_FUNC,
+  STT_SECTION,
+  type ElfFile,
+  type ElfSection,
+} from './elf-file.js';
 import { u32Key } from '../util/byte-reader.js';
 
 /** A BTF map plus where its definition lies in `.maps`, for relocations. */
@@ -41,6 +49,7 @@ export function parseBtfMaps(elf: ElfFile, section: ElfSection, btf: Btf | undef
 
   // Variable offsets come from the symbol table, as libbpf does: clang may leave DATASEC offsets unset.
   const symbolOffsets = new Map<string, { value: number; size: number }>();
+  const undefinedSymbols = new Set(elf.symbols.filter((s) => s.section === SHN_UNDEF && s.name).map((s) => s.name));
   for (const s of elf.symbols) {
     if (s.section === section.index && s.type !== STT_SECTION && s.name)
       symbolOffsets.set(s.name, { value: s.value, size: s.size });
@@ -58,6 +67,11 @@ export function parseBtfMaps(elf: ElfFile, section: ElfSection, btf: Btf | undef
     }
     const name = variable.name;
     const sym = symbolOffsets.get(name);
+    if (!sym && undefinedSymbols.has(name))
+      throw new InputError(
+        `map '${name}' is an extern (defined in another object, for a static linker such as bpftool gen object to resolve; libbpf refuses it too)`,
+        where(`map '${name}'`),
+      );
     if (!sym) throw new InputError(`map '${name}' has no symbol in the symbol table`, where(`map '${name}'`));
     const def = parseDefinition(btf, variable.sizeOrType, name, elf.endian, where(`map '${name}'`), false);
     const size = v.size || btf.sizeOf(variable.sizeOrType);

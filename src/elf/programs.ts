@@ -287,7 +287,6 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
   for (const f of funcs) {
     for (const insn of f.insns) {
       if (relocated.has(insn)) continue;
-      const where = `${secWhere}, function '${f.name}' pc ${insn.pc}`;
       if (insn.code === OP_CALL && insn.src === BPF_PSEUDO_CALL) {
         f.calls.push({ pc: insn.pc, kind: 'call', section: section.index, slot: f.start + insn.pc + 1 + insn.imm });
       } else if (insn.code === OP_LDDW && insn.src === BPF_PSEUDO_FUNC) {
@@ -296,8 +295,7 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
         // libbpf opens such an object and hands the kernel the instruction as written, its imm taken as a
         // file descriptor of the loading process. bpfkit will not pass a number from a file as an fd (it
         // could be one of its own maps): the object opens, programs reaching this instruction are refused.
-        f.unsupported ??=
-          `function '${f.name}' pc ${insn.pc}: lddw names map fd ${insn.imm} (src ${insn.src}) with no relocation, a raw file descriptor libbpf passes to the kernel as is; bpfkit does not`;
+        f.unsupported ??= `function '${f.name}' pc ${insn.pc}: lddw names map fd ${insn.imm} (src ${insn.src}) with no relocation, a raw file descriptor libbpf passes to the kernel as is; bpfkit does not`;
       }
     }
   }
