@@ -137,7 +137,12 @@ const CASES: Case[] = [
     ? [
         { file: 'sections-fentry.c', loads: false, exit: 3, says: /not supported by this kernel \(lockdown: / },
         { file: 'lsm.c', loads: false, exit: 3, says: /'lsm_open' \(lsm\): not supported by this kernel \(lockdown: / },
-        { file: 'arena.c', loads: false, exit: 3 },
+        {
+          file: 'arena.c',
+          loads: false,
+          exit: 3,
+          says: /creating map 'arena' \(arena\): not supported by this kernel \(lockdown: /,
+        },
       ]
     : [
         { file: 'sections-fentry.c', loads: true },
