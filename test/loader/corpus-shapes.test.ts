@@ -18,10 +18,10 @@ import { needs, repoPath } from '../support/env.js';
 const work = mkdtempSync(join(tmpdir(), `bpfkit-corpus-shapes-${process.pid}-`));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
-function compile(name: string) {
+function compile(name: string, clang = 'clang') {
   const out = join(work, name.replace(/\.c$/, '.o'));
   const src = repoPath('test', 'loader', 'corpus', 'shapes', name);
-  execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-c', src, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(clang, ['-g', '-O2', '-target', 'bpf', '-c', src, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
   return parseObject(readFileSync(out), { path: out });
 }
 
@@ -40,6 +40,12 @@ test("map_extra given with __ulong (an enum of one value, libbpf 1.4's way) is r
   if (!needs(t, { tools: ['clang'] })) return;
   const spec = compile('ulong-map-extra.c');
   assert.equal(spec.maps.find((m) => m.name === 'bloom')?.mapExtra, 3);
+});
+
+test('map_extra above 32 bits with __ulong (ENUM64, clang 15+; clang-19 when installed) is read exactly', (t) => {
+  if (!needs(t, { tools: ['clang-19'] })) return;
+  const spec = compile('ulong-map-extra-64.c', 'clang-19');
+  assert.equal(spec.maps.find((m) => m.name === 'bloom')?.mapExtra, 2 ** 40 + 3);
 });
 
 test("an arena global ('.addr_space.1'): the object opens, its users are refused in one line", (t) => {
