@@ -364,13 +364,12 @@ function createSpecMap(
     });
   } catch (err) {
     // An arena (6.9) refused to root while lockdown is on: this kernel's policy, said as prog-load says it.
-    const lockdown =
-      m.type === MapType.ARENA && err instanceof PermissionError && isRoot() ? lockdownMode() : undefined;
-    if (lockdown)
-      throw new EnvironmentError(
-        `creating map '${m.name}' (arena): not supported by this kernel (lockdown: ${lockdown}; ${err instanceof PermissionError ? err.errno : ''})`,
-      );
-    throw err;
+    if (m.type !== MapType.ARENA || !(err instanceof PermissionError) || !isRoot()) throw err;
+    const lockdown = lockdownMode();
+    if (!lockdown) throw err;
+    throw new EnvironmentError(
+      `creating map '${m.name}' (arena): not supported by this kernel (lockdown: ${lockdown}; ${err.errno})`,
+    );
   } finally {
     if (innerFd > 0) closeFd(innerFd); // the outer map keeps what it needs of the template
   }
