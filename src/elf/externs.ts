@@ -114,7 +114,11 @@ export function collectExterns(elf: ElfFile, btf: Btf | undefined): ObjectExtern
       );
     if (!decl) throw new InputError(`no extern VAR or FUNC of that name in '.BTF'`, where(sym.name));
     const sec = sectionOf.get(decl.id);
-    if (!sec) throw new InputError(`the extern is in no DATASEC of '.BTF' (.kconfig or .ksyms)`, where(sym.name));
+    if (!sec)
+      throw new InputError(
+        `the extern is in no DATASEC of '.BTF' (.kconfig or .ksyms): one defined in another object, for a static linker (bpftool gen object) to resolve, as libbpf refuses it too`,
+        where(sym.name),
+      );
     const weak = sym.bind === STB_WEAK;
     if (sec.name === '.kconfig') {
       if (decl.kind === BtfKind.FUNC) throw new InputError(`a function cannot be a .kconfig extern`, where(sym.name));

@@ -13,7 +13,15 @@ import { InputError } from '../util/errors.js';
 import { MapType } from '../uapi/types.js';
 import type { MapEntrySpec, MapSpec } from './spec.js';
 import { BtfKind, btfKindName, type Btf, type BtfType } from '../btf/btf.js';
-import { R_BPF_64_64, R_BPF_64_ABS64, STT_FUNC, STT_SECTION, type ElfFile, type ElfSection } from './elf-file.js';
+import {
+  R_BPF_64_64,
+  R_BPF_64_ABS64,
+  SHN_UNDEF,
+  STT_FUNC,
+  STT_SECTION,
+  type ElfFile,
+  type ElfSection,
+} from './elf-file.js';
 import { u32Key } from '../util/byte-reader.js';
 
 /** A BTF map plus where its definition lies in `.maps`, for relocations. */
@@ -41,6 +49,7 @@ export function parseBtfMaps(elf: ElfFile, section: ElfSection, btf: Btf | undef
 
   // Variable offsets come from the symbol table, as libbpf does: clang may leave DATASEC offsets unset.
   const symbolOffsets = new Map<string, { value: number; size: number }>();
+  const undefinedSymbols = new Set(elf.symbols.filter((s) => s.section === SHN_UNDEF && s.name).map((s) => s.name));
   for (const s of elf.symbols) {
     if (s.section === section.index && s.type !== STT_SECTION && s.name)
       symbolOffsets.set(s.name, { value: s.value, size: s.size });
@@ -58,6 +67,11 @@ export function parseBtfMaps(elf: ElfFile, section: ElfSection, btf: Btf | undef
     }
     const name = variable.name;
     const sym = symbolOffsets.get(name);
+    if (!sym && undefinedSymbols.has(name))
+      throw new InputError(
+        `map '${name}' is an extern (defined in another object, for a static linker such as bpftool gen object to resolve; libbpf refuses it too)`,
+        where(`map '${name}'`),
+      );
     if (!sym) throw new InputError(`map '${name}' has no symbol in the symbol table`, where(`map '${name}'`));
     const def = parseDefinition(btf, variable.sizeOrType, name, elf.endian, where(`map '${name}'`), false);
     const size = v.size || btf.sizeOf(variable.sizeOrType);
@@ -171,7 +185,7 @@ function parseDefinition(
         spec.numaNode = uintMember(btf, m.type, memberWhere);
         break;
       case 'map_extra':
-        spec.mapExtra = uintMember(btf, m.type, memberWhere);
+        spec.mapExtra = ulongMember(btf, m.type, memberWhere);
         break;
       case 'key_size':
         setSize(spec, 'keySize', uintMember(btf, m.type, memberWhere), memberWhere);
@@ -262,6 +276,22 @@ function uintMember(btf: Btf, typeId: number, where: string): number {
   if (arr.kind !== BtfKind.ARRAY)
     throw new InputError(`expected __uint (pointer to array), got pointer to ${btfKindName(arr.kind)}`, where);
   return arr.array!.nelems;
+}
+
+/**
+ * `map_extra` as libbpf (1.4+) reads it: an `__uint`, or an `__ulong(name, N)`, which declares an enum whose
+ * one enumerator is N (ENUM64 when N needs 64 bits: an arena's address hint is). bpfkit holds numbers up
+ * to 2^53 exactly; a larger or negative one is refused rather than rounded.
+ */
+function ulongMember(btf: Btf, typeId: number, where: string): number {
+  const t = btf.resolve(typeId);
+  if (t.kind !== BtfKind.ENUM && t.kind !== BtfKind.ENUM64) return uintMember(btf, typeId, where);
+  if (t.members.length !== 1)
+    throw new InputError(`expected __ulong (an enum of one value), got an enum of ${t.members.length}`, where);
+  const v = t.members[0]!.offset;
+  if (v < 0 || v > Number.MAX_SAFE_INTEGER)
+    throw new InputError(`__ulong value ${v} is negative or above 2^53, which bpfkit does not hold exactly`, where);
+  return v;
 }
 
 /** `__type(name, T)`: `T *name` — the pointee's id. */

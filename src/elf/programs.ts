@@ -91,6 +91,8 @@ interface Func {
   funcInfo: FuncInfoSpec[];
   lineInfo: LineInfoSpec[];
   coreRelos: CoreReloSpec[];
+  /** Why no engine can load a program that reaches this function (the first such instruction), if any. */
+  unsupported?: string;
 }
 
 export interface BuildOptions {
@@ -153,8 +155,10 @@ export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOption
     const funcInfo: FuncInfoSpec[] = [];
     const lineInfo: LineInfoSpec[] = [];
     const coreRelos: CoreReloSpec[] = [];
+    let unsupported: string | undefined;
     for (const f of order) {
       const base = placed.get(f)!;
+      unsupported ??= f.unsupported;
       const byPc = new Map<number, Instruction>();
       for (const insn of f.insns) {
         const copy = { ...insn, pc: base + insn.pc };
@@ -188,6 +192,7 @@ export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOption
     if (typed?.flags) spec.flags = typed.flags;
     if (typed?.attachBtf) spec.attachBtf = typed.attachBtf;
     if (typed?.unsupported) spec.unsupported = typed.unsupported;
+    else if (unsupported) spec.unsupported = unsupported;
     if (entry.section.name.startsWith('?')) spec.autoload = false;
     if (externRefs.length > 0) spec.externRefs = externRefs;
     // Functions are laid out in call order, so records are sorted by pc once all are placed (the kernel insists).
@@ -282,13 +287,15 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
   for (const f of funcs) {
     for (const insn of f.insns) {
       if (relocated.has(insn)) continue;
-      const where = `${secWhere}, function '${f.name}' pc ${insn.pc}`;
       if (insn.code === OP_CALL && insn.src === BPF_PSEUDO_CALL) {
         f.calls.push({ pc: insn.pc, kind: 'call', section: section.index, slot: f.start + insn.pc + 1 + insn.imm });
       } else if (insn.code === OP_LDDW && insn.src === BPF_PSEUDO_FUNC) {
         f.calls.push({ pc: insn.pc, kind: 'func', section: section.index, slot: f.start + insn.pc + 1 + insn.imm });
       } else if (insn.code === OP_LDDW && (insn.src === BPF_PSEUDO_MAP_FD || insn.src === BPF_PSEUDO_MAP_VALUE)) {
-        throw new InputError(`lddw refers to a map (src ${insn.src}) but has no relocation naming it`, where);
+        // libbpf opens such an object and hands the kernel the instruction as written, its imm taken as a
+        // file descriptor of the loading process. bpfkit will not pass a number from a file as an fd (it
+        // could be one of its own maps): the object opens, programs reaching this instruction are refused.
+        f.unsupported ??= `function '${f.name}' pc ${insn.pc}: lddw names map fd ${insn.imm} (src ${insn.src}) with no relocation, a raw file descriptor libbpf passes to the kernel as is; bpfkit does not`;
       }
     }
   }
@@ -329,6 +336,13 @@ function applyRelocation(elf: ElfFile, f: Func, insn: Instruction, r: ElfRelocat
         }
         setLddw(insn, BPF_PSEUDO_MAP_VALUE, offset);
         f.mapRefs.push({ pc: insn.pc, map: data.name, kind: 'value', offset });
+        return;
+      }
+      if (target.name.startsWith('.addr_space.')) {
+        // An arena global variable (`__arena`, clang's address_space(1)): libbpf (1.4+) makes it an address
+        // inside the object's arena map and copies the section into the arena's pages after mmap; where in
+        // the arena it goes changed between libbpf versions. bpfkit does neither: refused when loaded.
+        f.unsupported ??= `function '${f.name}' uses arena global variable '${sym.name}' (section '${target.name}'), which bpfkit does not place in an arena map`;
         return;
       }
       if ((target.flags & SHF_EXECINSTR) !== 0) {

@@ -85,7 +85,11 @@ export interface ProgramSpec {
   attachBtf?: AttachBtfSpec;
   /** The kernel BTF id of `attachBtf`, once a loader resolved it against the running kernel's BTF. */
   attachBtfId?: number;
-  /** Why no engine can load this program (freplace, struct_ops), when a section says so; loading it is refused in one line. */
+  /**
+   * Why no engine can load this program, when its section says so (freplace, struct_ops) or an instruction
+   * it reaches does (an arena global, an `lddw` naming a raw map fd; the text then starts with "function");
+   * loading it is refused in one line.
+   */
   unsupported?: string;
   /**
    * false for a program in a section named with libbpf's `?` in front (`?tc`, `?raw_tp/...`): a load of the

@@ -21,6 +21,8 @@ import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import { loadBtf, closeBtf } from './btf-load.js';
 import { createMap } from './map-ops.js';
+import { PermissionError } from './errors.js';
+import { isRoot, lockdownMode } from './lockdown.js';
 import { KernelMap } from './kernel-map.js';
 import { KernelProgram } from './kernel-program.js';
 import { loadProgram } from './prog-load.js';
@@ -337,6 +339,12 @@ function createSpecMap(
       valueSize: t.valueSize,
       maxEntries: t.maxEntries,
       flags: t.flags,
+      // With its BTF, as libbpf creates it: the kernel compares the template's BTF record (spin lock,
+      // timer, kptr, list head fields) with each inner map's on update, and one without BTF has none, so
+      // every `.values` slot naming a map with such fields would fail with EINVAL.
+      ...(coll.btfFd >= 0 && !NO_BTF_TYPES.has(t.type)
+        ? { btfFd: coll.btfFd, btfKeyTypeId: t.btfKeyTypeId, btfValueTypeId: t.btfValueTypeId }
+        : {}),
     });
   }
   let fd: number;
@@ -354,6 +362,14 @@ function createSpecMap(
         ? { btfFd: coll.btfFd, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId }
         : {}),
     });
+  } catch (err) {
+    // An arena (6.9) refused to root while lockdown is on: this kernel's policy, said as prog-load says it.
+    if (m.type !== MapType.ARENA || !(err instanceof PermissionError) || !isRoot()) throw err;
+    const lockdown = lockdownMode();
+    if (!lockdown) throw err;
+    throw new EnvironmentError(
+      `creating map '${m.name}' (arena): not supported by this kernel (lockdown: ${lockdown}; ${err.errno})`,
+    );
   } finally {
     if (innerFd > 0) closeFd(innerFd); // the outer map keeps what it needs of the template
   }

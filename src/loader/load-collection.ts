@@ -81,7 +81,14 @@ export function prepareSpec(spec: ObjectSpec, opts: LoadOptions, env: KernelEnv)
 function checkLoadable(spec: ObjectSpec, kernel: boolean): void {
   for (const p of spec.programs) {
     const where = `${spec.path ?? 'object'}: program '${p.name}'`;
-    if (p.unsupported) throw new InputError(`section '${p.section}' is not supported: ${p.unsupported}`, where);
+    // A section's reason (freplace, struct_ops) reads after the section; an instruction's names its function.
+    if (p.unsupported)
+      throw new InputError(
+        p.unsupported.startsWith('function ')
+          ? `not supported: ${p.unsupported}`
+          : `section '${p.section}' is not supported: ${p.unsupported}`,
+        where,
+      );
     if (kernel && p.type === ProgType.UNSPEC)
       throw new InputError(
         `section '${p.section}' is not a section name libbpf knows (socket, xdp, tc, kprobe/..., tp_btf/...); give the program type with --type`,

@@ -113,6 +113,7 @@ const CASES: Case[] = [
     exit: 2,
     says: /map 'outer_by_id' is a map of maps without an inner map template/,
   },
+  { file: 'map-in-map-btf.c', loads: true },
   { file: 'externs.c', loads: true },
   { file: 'externs-weak.c', loads: true },
   { file: 'externs-virtual.c', loads: true },
@@ -136,7 +137,12 @@ const CASES: Case[] = [
     ? [
         { file: 'sections-fentry.c', loads: false, exit: 3, says: /not supported by this kernel \(lockdown: / },
         { file: 'lsm.c', loads: false, exit: 3, says: /'lsm_open' \(lsm\): not supported by this kernel \(lockdown: / },
-        { file: 'arena.c', loads: false, exit: 3 },
+        {
+          file: 'arena.c',
+          loads: false,
+          exit: 3,
+          says: /creating map 'arena' \(arena\): not supported by this kernel \(lockdown: /,
+        },
       ]
     : [
         { file: 'sections-fentry.c', loads: true },
