@@ -313,6 +313,10 @@ export function resolveMaps(prog: ProgramSpec, maps: readonly MapSpec[]): Instru
 
 /** Verify one program of an object (its type from the spec unless `type` is given). */
 export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial<VerifyOptions> = {}): VerifyResult {
+  // What no engine loads (freplace, struct_ops, an arena global, an lddw naming a raw fd) is not judged
+  // either: its instructions do not say what the kernel would be given (a raw fd's imm read as a map
+  // index would name one of the object's maps).
+  if (prog.unsupported) return unmodelledResult(`program '${prog.name}': ${prog.unsupported}`);
   const insns = resolveMaps(prog, spec.maps);
   const btf = objectBtf(spec.btf);
   const withFields = (m: MapSpec): VerifierMap => {

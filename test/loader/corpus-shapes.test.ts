@@ -13,6 +13,7 @@ import { parseObject } from '../../src/elf/object.js';
 import { prepareSpec } from '../../src/loader/load-collection.js';
 import type { KernelEnv } from '../../src/loader/kernel-env.js';
 import { BpfkitError } from '../../src/util/errors.js';
+import { verifyProgram } from '../../src/verifier/index.js';
 import { needs, repoPath } from '../support/env.js';
 
 const work = mkdtempSync(join(tmpdir(), `bpfkit-corpus-shapes-${process.pid}-`));
@@ -66,4 +67,10 @@ test('an lddw with src 1 and no relocation (a raw fd): the object opens, that pr
   assert.equal(err.exitCode, 2);
   assert.match(err.message, /'raw_fd' pc 0: lddw names map fd 5 \(src 1\) with no relocation/);
   assert.ok(!err.message.includes('\n'));
+  // nor does the verifier judge it (its imm read as a map index would name one of the object's maps)
+  const judged = verifyProgram(spec, spec.programs.find((p) => p.name === 'raw_fd')!);
+  assert.equal(judged.accepted, false);
+  assert.equal(judged.unmodelled, true);
+  assert.match(judged.message ?? '', /^program 'raw_fd': .*lddw names map fd 5 \(src 1\) with no relocation/);
+  assert.equal(verifyProgram(spec, spec.programs.find((p) => p.name === 'plain')!).accepted, true);
 });
