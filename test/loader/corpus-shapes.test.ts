@@ -68,9 +68,18 @@ test('an lddw with src 1 and no relocation (a raw fd): the object opens, that pr
   assert.match(err.message, /'raw_fd' pc 0: lddw names map fd 5 \(src 1\) with no relocation/);
   assert.ok(!err.message.includes('\n'));
   // nor does the verifier judge it (its imm read as a map index would name one of the object's maps)
-  const judged = verifyProgram(spec, spec.programs.find((p) => p.name === 'raw_fd')!);
+  const judged = verifyProgram(
+    spec,
+    spec.programs.find((p) => p.name === 'raw_fd')!,
+  );
   assert.equal(judged.accepted, false);
   assert.equal(judged.unmodelled, true);
   assert.match(judged.message ?? '', /^program 'raw_fd': .*lddw names map fd 5 \(src 1\) with no relocation/);
-  assert.equal(verifyProgram(spec, spec.programs.find((p) => p.name === 'plain')!).accepted, true);
+  assert.equal(
+    verifyProgram(
+      spec,
+      spec.programs.find((p) => p.name === 'plain')!,
+    ).accepted,
+    true,
+  );
 });
