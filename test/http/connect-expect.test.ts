@@ -71,6 +71,22 @@ test("the tunnel's first bytes captured ahead of the 200 that opened it stay the
   assert.deepEqual(seen(analyze(c)), ['CONNECT e.example:80 200']);
 });
 
+test('the answer captured before its CONNECT or Upgrade request (held, then let through by it) still opens the tunnel', () => {
+  const c = new Conversation('10.0.0.1', '10.0.0.2', 40000, 3128).handshake();
+  c.serverSays('HTTP/1.1 200 Connection established\r\n\r\n');
+  c.clientSays('CONNECT e.example:80 HTTP/1.1\r\nHost: e.example:80\r\n\r\n');
+  c.clientSays('GET /inside-tunnel HTTP/1.1\r\nHost: e.example\r\n\r\n');
+  c.serverSays('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  c.close();
+  assert.deepEqual(seen(analyze(c)), ['CONNECT e.example:80 200']);
+  const d = new Conversation('10.0.0.1', '10.0.0.2', 40001, 80).handshake();
+  d.serverSays('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+  d.clientSays('GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+  d.clientSays('GET /inside-websocket HTTP/1.1\r\nHost: h\r\n\r\n');
+  d.close();
+  assert.deepEqual(seen(analyze(d)), ['GET /chat 101']);
+});
+
 test('bytes after a CONNECT that is never answered: kept up to a bound, then read as requests where they begin like one', () => {
   // no answer before the connection ends: what begins like a request is one
   const c = new Conversation('10.0.0.1', '10.0.0.2', 40000, 3128).handshake();

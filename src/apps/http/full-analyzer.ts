@@ -13,6 +13,7 @@
  * counted: flows evicted (SYN-only first), streams made to skip a hole, requests reported before their
  * response came, fragmented datagrams dropped.
  */
+import { HeldBytes, type HeldFeeder } from './held-bytes.js';
 import { PacketView } from '../../packet/decode/packet-view.js';
 import { ETHERTYPE, IPPROTO } from '../../packet/decode/constants.js';
 import type { Frame } from '../../packet/frame.js';
@@ -154,12 +155,6 @@ function requestCost(rec: UrlRecord): number {
   return REQUEST_COST + rec.uri.length;
 }
 
-interface HeldChunk {
-  data: Uint8Array;
-  off: number;
-  ts: number;
-}
-
 /**
  * Bytes of a client's kept after a CONNECT while its answer has not come: the tunnel's first segments a
  * capture reordered ahead of the answer fit many times over.
@@ -173,11 +168,10 @@ class HttpFlow extends TcpFlow {
   req: RequestParser | undefined;
   resp: ResponseParser | undefined;
   waiting: UrlRecord[] = [];
-  held: HeldChunk[] = [];
-  heldBytes = 0;
+  /** the server's bytes kept until the request they answer comes */
+  readonly held = new HeldBytes();
   /** the client's bytes after a CONNECT, kept until the server answers it (tunnel or not) */
-  clientHeld: HeldChunk[] = [];
-  clientHeldBytes = 0;
+  readonly clientHeld = new HeldBytes();
   closing = false;
   notHttp = false;
   /** a response has been paired with a request: the two directions are aligned from here on */
@@ -493,10 +487,8 @@ export class FullAnalyzer {
     flow.opaque = kind;
     flow.a.consumer = undefined;
     flow.b.consumer = undefined;
-    flow.held.length = 0;
-    flow.heldBytes = 0;
-    flow.clientHeld.length = 0;
-    flow.clientHeldBytes = 0;
+    flow.held.clear();
+    flow.clientHeld.clear();
     if (kind === 'tls') this.stats.tlsConnections++;
     else if (kind === 'h2') this.stats.h2Connections++;
     else this.stats.otherConnections++;
@@ -574,75 +566,44 @@ export class FullAnalyzer {
   }
 
   private requestData(flow: HttpFlow, b: Uint8Array, s: number, e: number, ts: number): void {
-    if (flow.clientHeld.length > 0) {
-      this.holdClient(flow, b, s, e, ts);
+    if (!flow.clientHeld.empty) {
+      this.hold(flow, flow.clientHeld, flow.req!, MAX_CLIENT_HOLD, b, s, e, ts);
       return;
     }
     const p = flow.req!.feed(b, s, e, ts);
-    if (p < e) this.holdClient(flow, b, p, e, ts);
-  }
-
-  /**
-   * Keep the client's bytes after a CONNECT until its answer. Bounded: past MAX_CLIENT_HOLD they are
-   * parsed without it (bytes that begin like a request are one, others the tunnel's).
-   */
-  private holdClient(flow: HttpFlow, b: Uint8Array, s: number, e: number, ts: number): void {
-    flow.clientHeld.push({ data: b.slice(s, e), off: 0, ts });
-    flow.clientHeldBytes += e - s;
-    if (flow.clientHeldBytes > MAX_CLIENT_HOLD) {
-      flow.closing = true;
-      this.drainClientHeld(flow);
-      flow.closing = false;
-    }
-  }
-
-  private drainClientHeld(flow: HttpFlow): void {
-    const req = flow.req!;
-    while (flow.clientHeld.length > 0) {
-      const c = flow.clientHeld[0]!;
-      const p = req.feed(c.data, c.off, c.data.length, c.ts);
-      if (p < c.data.length) {
-        flow.clientHeldBytes -= p - c.off;
-        c.off = p;
-        return;
-      }
-      flow.clientHeldBytes -= c.data.length - c.off;
-      flow.clientHeld.shift();
-    }
+    if (p < e) this.hold(flow, flow.clientHeld, flow.req!, MAX_CLIENT_HOLD, b, p, e, ts);
   }
 
   private responseData(flow: HttpFlow, b: Uint8Array, s: number, e: number, ts: number): void {
-    if (flow.held.length > 0) {
-      this.hold(flow, b, s, e, ts);
+    const max = this.opts.maxResponseHold;
+    if (!flow.held.empty) {
+      this.hold(flow, flow.held, flow.resp!, max, b, s, e, ts);
       return;
     }
     const p = flow.resp!.feed(b, s, e, ts);
-    if (p < e) this.hold(flow, b, p, e, ts);
+    if (p < e) this.hold(flow, flow.held, flow.resp!, max, b, p, e, ts);
   }
 
-  private hold(flow: HttpFlow, b: Uint8Array, s: number, e: number, ts: number): void {
-    flow.held.push({ data: b.slice(s, e), off: 0, ts });
-    flow.heldBytes += e - s;
-    if (flow.heldBytes > this.opts.maxResponseHold) {
-      // Too much waiting for a request that may never come: parse it anyway (responses become orphans).
+  /**
+   * Keep bytes a parser stopped before: the server's until the request they answer comes, the client's
+   * after a CONNECT until its answer. Bounded: past `max` they are parsed without waiting (responses then
+   * become orphans; the client's bytes are a request where they begin like one, else the tunnel's).
+   */
+  private hold(
+    flow: HttpFlow,
+    kept: HeldBytes,
+    parser: HeldFeeder,
+    max: number,
+    b: Uint8Array,
+    s: number,
+    e: number,
+    ts: number,
+  ): void {
+    kept.push(b, s, e, ts);
+    if (kept.bytes > max) {
       flow.closing = true;
-      this.drainHeld(flow);
+      kept.drain(parser);
       flow.closing = false;
-    }
-  }
-
-  private drainHeld(flow: HttpFlow): void {
-    const resp = flow.resp!;
-    while (flow.held.length > 0) {
-      const c = flow.held[0]!;
-      const p = resp.feed(c.data, c.off, c.data.length, c.ts);
-      if (p < c.data.length) {
-        flow.heldBytes -= p - c.off;
-        c.off = p;
-        return;
-      }
-      flow.heldBytes -= c.data.length - c.off;
-      flow.held.shift();
     }
   }
 
@@ -683,7 +644,7 @@ export class FullAnalyzer {
       this.stats.reportedEarly++;
       this.emit(this.unwait(flow));
     }
-    if (flow.held.length > 0 && !this.answering) this.drainHeld(flow);
+    if (!flow.held.empty && !this.answering) flow.held.drain(flow.resp!);
   }
 
   private response(flow: HttpFlow, head: ResponseHead): string | undefined {
@@ -721,12 +682,12 @@ export class FullAnalyzer {
       // A final answer to the newest request while its body may not have come (Expect: 100-continue).
       flow.req?.declineBody();
     }
-    if (rec.method === 'CONNECT' && flow.clientHeld.length > 0) {
+    if (rec.method === 'CONNECT' && !flow.clientHeld.empty) {
       // The bytes the client sent after the CONNECT, now that the answer says what they are. (The
       // requests among them must not drain held responses: this one is still being parsed from them.)
       const was = this.answering;
       this.answering = true;
-      this.drainClientHeld(flow);
+      flow.clientHeld.drain(flow.req!);
       this.answering = was;
     }
     return rec.method;
@@ -748,9 +709,9 @@ export class FullAnalyzer {
     flow.closing = true;
     // Ended inside what could have been the HTTP/2 preface: it was not; the bytes are the parser's.
     flow.watch?.end();
-    if (flow.clientHeld.length > 0) this.drainClientHeld(flow);
+    if (!flow.clientHeld.empty) flow.clientHeld.drain(flow.req!);
     flow.req?.end();
-    if (flow.held.length > 0) this.drainHeld(flow);
+    if (!flow.held.empty) flow.held.drain(flow.resp!);
     flow.resp?.end();
     for (const rec of flow.waiting) {
       this.waitingMemory -= requestCost(rec);

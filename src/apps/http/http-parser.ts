@@ -897,6 +897,9 @@ export class RequestParser extends MessageParser {
     const report = this.open;
     this.open = false;
     if (report) this.sink.request(req);
+    // The answer was captured first and held: reporting the request let it through, and a 2xx to a
+    // CONNECT or a 101 made this stream the tunnel's already (toTunnel). It stays so.
+    if (this.st === St.Tunnel) return;
     if (req.method === 'CONNECT') {
       // The tunnel opens when the server agrees (a 2xx: the flow calls toTunnel). Until then bytes that
       // begin like a request are one: a refused CONNECT leaves an HTTP connection (a 407's retry with
