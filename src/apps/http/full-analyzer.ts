@@ -13,12 +13,13 @@
  * counted: flows evicted (SYN-only first), streams made to skip a hole, requests reported before their
  * response came, fragmented datagrams dropped.
  */
-import { HeldBytes, type HeldFeeder } from './held-bytes.js';
+import { HeldBytes, type HeldFeeder, type HeldPool } from './held-bytes.js';
 import { PacketView } from '../../packet/decode/packet-view.js';
 import { ETHERTYPE, IPPROTO } from '../../packet/decode/constants.js';
 import type { Frame } from '../../packet/frame.js';
 import { FragmentReassembler } from '../../packet/flow/ip-fragments.js';
 import { TcpFlow, TcpFlowTable, type FlowTableStats } from '../../packet/flow/flow-table.js';
+import type { StreamStats } from '../../packet/flow/tcp-stream.js';
 import { formatFlowAddr, type FlowEnds } from '../../packet/flow/flow-key.js';
 import {
   H2_PREFACE,
@@ -169,14 +170,20 @@ class HttpFlow extends TcpFlow {
   resp: ResponseParser | undefined;
   waiting: UrlRecord[] = [];
   /** the server's bytes kept until the request they answer comes */
-  readonly held = new HeldBytes();
+  readonly held: HeldBytes;
   /** the client's bytes after a CONNECT, kept until the server answers it (tunnel or not) */
-  readonly clientHeld = new HeldBytes();
+  readonly clientHeld: HeldBytes;
   closing = false;
   notHttp = false;
   /** a response has been paired with a request: the two directions are aligned from here on */
   paired = false;
   srcText: string | undefined;
+
+  constructor(key: string, ends: FlowEnds, stats: StreamStats, maxStreamBuffer: number, pool: HeldPool) {
+    super(key, ends, stats, maxStreamBuffer);
+    this.held = new HeldBytes(pool);
+    this.clientHeld = new HeldBytes(pool);
+  }
   dstText: string | undefined;
   /** the connection goes through a SOCKS proxy: its handshake and target (socks.ts) */
   socks: SocksHandshake | undefined;
@@ -208,6 +215,9 @@ export class FullAnalyzer {
   /** a response is reporting the request line it answers (answeredMidLine) */
   private answering = false;
   private readonly maxWaitingMemory: number;
+  /** bytes every flow holds for the other direction (HeldBytes), and the most they may together */
+  private readonly heldPool: HeldPool = { bytes: 0 };
+  private readonly maxHeld: number;
   /** frames not decoded, by what stopped the decoder (key: kind and type number; a handful of entries) */
   private readonly undecodedBy = new Map<number, { name: string; count: number }>();
 
@@ -243,6 +253,8 @@ export class FullAnalyzer {
     const o = this.opts;
     const shares = splitBudget(o.maxMemory);
     this.maxWaitingMemory = shares.requests;
+    // (held bytes are stream bytes waiting as out-of-order ones do: a quarter of their share)
+    this.maxHeld = Math.floor(shares.segments / 4);
     this.frags = new FragmentReassembler({ protocol: IPPROTO.TCP, maxMemory: shares.fragments });
     this.table = new TcpFlowTable<HttpFlow>(
       {
@@ -264,6 +276,11 @@ export class FullAnalyzer {
       },
       this.stats,
     );
+  }
+
+  /** Bytes the flows hold right now for the other direction to say what they are (responses before their request, a client's bytes after a CONNECT). */
+  get heldBytes(): number {
+    return this.heldPool.bytes;
   }
 
   /** Flows tracked right now. */
@@ -410,7 +427,7 @@ export class FullAnalyzer {
   }
 
   private newFlow(key: string, ends: FlowEnds): HttpFlow {
-    const flow = new HttpFlow(key, ends, this.stats.stream, this.opts.maxStreamBuffer);
+    const flow = new HttpFlow(key, ends, this.stats.stream, this.opts.maxStreamBuffer, this.heldPool);
     this.opts.onFlowStart?.(ends);
     flow.a.onFirstData = (b, s, e) => this.firstData(flow, true, b, s, e);
     flow.b.onFirstData = (b, s, e) => this.firstData(flow, false, b, s, e);
@@ -600,7 +617,9 @@ export class FullAnalyzer {
     ts: number,
   ): void {
     kept.push(b, s, e, ts);
-    if (kept.bytes > max) {
+    // Over the flow's bound, or all flows together over theirs (connections that each hold a little
+    // would otherwise add up past the memory budget): this flow parses what it holds now.
+    if (kept.bytes > max || this.heldPool.bytes > this.maxHeld) {
       flow.closing = true;
       kept.drain(parser);
       flow.closing = false;

@@ -9,6 +9,11 @@ export interface HeldFeeder {
   feed(b: Uint8Array, start: number, end: number, ts: number): number;
 }
 
+/** What every HeldBytes of one analyzer holds together (its budget is checked by the analyzer). */
+export interface HeldPool {
+  bytes: number;
+}
+
 interface Chunk {
   data: Uint8Array;
   off: number;
@@ -21,6 +26,9 @@ export class HeldBytes {
   /** bytes kept */
   bytes = 0;
 
+  /** @param pool counts these bytes too, with every other direction's of the same analyzer */
+  constructor(private readonly pool: HeldPool) {}
+
   /** Nothing kept. */
   get empty(): boolean {
     return this.chunks.length === 0;
@@ -30,6 +38,7 @@ export class HeldBytes {
   push(b: Uint8Array, start: number, end: number, ts: number): void {
     this.chunks.push({ data: b.slice(start, end), off: 0, ts });
     this.bytes += end - start;
+    this.pool.bytes += end - start;
   }
 
   /** Feed what is kept to `parser`, oldest first, until it stops short again or everything is fed. */
@@ -39,11 +48,11 @@ export class HeldBytes {
       const c = chunks[0]!;
       const p = parser.feed(c.data, c.off, c.data.length, c.ts);
       if (p < c.data.length) {
-        this.bytes -= p - c.off;
+        this.take(p - c.off);
         c.off = p;
         return;
       }
-      this.bytes -= c.data.length - c.off;
+      this.take(c.data.length - c.off);
       chunks.shift();
     }
   }
@@ -51,6 +60,11 @@ export class HeldBytes {
   /** Forget what is kept (the connection turned out not to be HTTP). */
   clear(): void {
     this.chunks.length = 0;
-    this.bytes = 0;
+    this.take(this.bytes);
+  }
+
+  private take(n: number): void {
+    this.bytes -= n;
+    this.pool.bytes -= n;
   }
 }
