@@ -72,7 +72,7 @@ export function build(text: string): Instruction[] {
 }
 
 /** A small deterministic generator (xorshift32), so every run checks the same programs. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s ^= s << 13;

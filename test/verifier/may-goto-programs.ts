@@ -7,20 +7,7 @@
  */
 import { MapType, ProgType } from '../../src/uapi/types.js';
 import type { VerifierMap } from '../../src/verifier/index.js';
-import { build, type BoundaryProgram } from './boundary-programs.js';
-
-/** A small deterministic generator (xorshift32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
+import { build, rng, type BoundaryProgram } from './boundary-programs.js';
 
 /** Look up key 0 of map 0 into r9; the loop follows, then `r0 = 0; exit` (which a NULL value jumps to). */
 const PROLOGUE = [
