@@ -82,7 +82,11 @@ export class KernelCollection implements Collection {
     return link;
   }
 
-  /** Pin every program and map under `dir` (bpffs): dir/<program>, dir/<map>. */
+  /**
+   * Pin every program and map under `dir` (bpffs): dir/<program>, dir/<map>, named as libbpf's
+   * bpf_object__pin_programs / bpf_object__pin_maps (what `bpftool prog loadall ... pinmaps` makes) name
+   * them: an internal map under its kernel name, so `.rodata` of xdp_disp.o pins as `xdp_disp_rodata`.
+   */
   pinAll(dir: string): string[] {
     const pinned: string[] = [];
     try {
@@ -90,9 +94,11 @@ export class KernelCollection implements Collection {
         pinObject(p.fd, `${dir}/${name}`);
         pinned.push(`${dir}/${name}`);
       }
+      const kernelNames = new Map(this.spec.maps.map((m) => [m.name, m.kernelName]));
       for (const [name, m] of this.maps) {
-        const path = `${dir}/${pinName(name)}`;
-        if (this.programs.has(pinName(name))) continue; // a program of that name took the file
+        const file = pinName(kernelNames.get(name) ?? name);
+        const path = `${dir}/${file}`;
+        if (this.programs.has(file)) continue; // a program of that name took the file
         pinObject(m.fd, path);
         pinned.push(path);
       }
@@ -119,8 +125,8 @@ export class KernelCollection implements Collection {
 }
 
 /**
- * bpffs file names, sanitized as libbpf sanitizes pin names: bpffs refuses names with a '.', so a map
- * called ".rodata.str1.1" pins as "rodata_str1_1" (leading dots dropped: no hidden files).
+ * bpffs file names, sanitized as libbpf sanitizes pin names: bpffs refuses names with a '.', so the
+ * internal map "hooks.rodata" pins as "hooks_rodata" (leading dots dropped: no hidden files).
  */
 function pinName(name: string): string {
   return name.replace(/^\.+/, '').replace(/[./]/g, '_') || 'map';

@@ -35,7 +35,7 @@ test('prog load pins programs and maps; prog show and map dump/update/lookup rea
   const load = bpfkit(['prog', 'load', hooks, dir]);
   assert.equal(load.status, 0, load.stderr);
   assert.match(load.stdout, /loaded 3 programs and 3 maps/);
-  assert.ok(existsSync(`${dir}/sock_count`) && existsSync(`${dir}/bss`));
+  assert.ok(existsSync(`${dir}/sock_count`) && existsSync(`${dir}/hooks_bss`));
   const id = Number(/sock_count\s+program socket_filter id (\d+)/.exec(load.stdout)?.[1]);
   const show = bpfkit(['prog', 'show', '--json']);
   assert.equal(show.status, 0, show.stderr);
@@ -55,7 +55,7 @@ test('prog load pins programs and maps; prog show and map dump/update/lookup rea
   const text = bpfkit(['prog', 'show', String(id)]);
   assert.match(text.stdout, new RegExp(`^${id}: socket_filter  name sock_count  tag ${mine.tag}  gpl`));
 
-  const dump = bpfkit(['map', 'dump', `${dir}/bss`, '--json']);
+  const dump = bpfkit(['map', 'dump', `${dir}/hooks_bss`, '--json']);
   assert.equal(dump.status, 0, dump.stderr);
   assert.deepEqual(JSON.parse(dump.stdout), [
     { key: ['0x00', '0x00', '0x00', '0x00'], value: ['0x00', '0x00', '0x00', '0x00'] },

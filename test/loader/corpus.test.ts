@@ -209,7 +209,10 @@ for (const [file, pinned] of [
           btf_id?: number;
         };
       assert.ok(show(`${maps}/${pinned}`).btf_id, 'libbpf gives .kconfig BTF');
-      assert.ok(show(`${ourPins}/kconfig`).btf_id, 'so does bpfkit');
+      assert.ok(show(`${ourPins}/${pinned}`).btf_id, 'so does bpfkit');
+      // ... and pins every map under the name bpf_object__pin_maps gives it (internal maps: the kernel name).
+      const ourMaps = readdirSync(ourPins).filter((f) => !c.programs.has(f));
+      assert.deepEqual(ourMaps.sort(), readdirSync(maps).sort());
     } finally {
       c.close();
       rmSync(ourPins, { recursive: true, force: true });
