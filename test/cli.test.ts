@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function bpfkit(...args: string[]) {
   return spawnSync(process.execPath, ['bin/bpfkit.js', ...args], { encoding: 'utf8' });
@@ -45,4 +47,29 @@ test('a reader that closes the pipe early ends the command with status 0 and no 
   const [code] = (await once(child, 'close')) as [number | null];
   assert.equal(code, 0, stderr);
   assert.equal(stderr, '');
+});
+
+test('a megabyte-long token in the input gives a short one-line error, location first, not the token echoed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-long-'));
+  try {
+    const file = join(dir, 'long.s');
+    writeFileSync(file, `${'x'.repeat(1_000_000)}\n`);
+    for (const args of [
+      ['asm', file],
+      ['cbpf', 'asm', file],
+      ['conformance', file],
+      ['pcap', 'compile', `host ${'a'.repeat(100_000)}`],
+    ]) {
+      const r = bpfkit(...args);
+      assert.equal(r.status, 2, args[0]);
+      const lines = r.stderr.trimEnd().split('\n');
+      const last = lines[lines.length - 1]!;
+      assert.ok(r.stderr.length < 2000, `${args.slice(0, 2).join(' ')}: ${r.stderr.length} bytes of stderr`);
+      assert.match(last, /^bpfkit \w+: /);
+      assert.match(last, /characters left out/);
+      if (args[0] !== 'pcap') assert.ok(last.includes(`${file}:1`), last);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -60,9 +60,29 @@ export function describeError(err: unknown): string {
     // (through globalThis: this module is also loaded in browsers, which have no process)
     const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
     if (env?.BPFKIT_DEBUG && err.stack) return err.stack;
-    return err.message;
+    return clipLongLines(err.message);
   }
-  return String(err);
+  return clipLongLines(String(err));
+}
+
+/** Longest line describeError prints whole. */
+const MAX_LINE = 400;
+
+/**
+ * Messages quote the input they choke on (`unknown mnemonic '...'`), and hostile input can make that a
+ * single megabyte-long token: a line longer than MAX_LINE keeps its start (where the file, line and
+ * column are) and its end (where a hint may follow the quote), and says how much was left out between.
+ */
+export function clipLongLines(text: string): string {
+  if (text.length <= MAX_LINE) return text;
+  return text
+    .split('\n')
+    .map((line) =>
+      line.length <= MAX_LINE
+        ? line
+        : `${line.slice(0, 300)} ... (${line.length - 360} characters left out) ... ${line.slice(-60)}`,
+    )
+    .join('\n');
 }
 
 export function exitCodeOf(err: unknown): number {

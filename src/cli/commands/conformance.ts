@@ -5,7 +5,7 @@
  * malformed files (reported on stderr as file:line and counted as failed).
  */
 import { parseFlags } from '../args.js';
-import { InputError, UsageError } from '../../util/errors.js';
+import { InputError, UsageError, describeError } from '../../util/errors.js';
 import { collectDataFiles, runFile } from '../../conformance/runner.js';
 import { ENGINES, type EngineKind } from '../../vm/interpreter.js';
 import { useModuleCacheFiles } from '../../loader/module-cache-files.js';
@@ -52,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
         if (!(err instanceof InputError)) throw err;
         const name = (file.split('/').pop() ?? file).replace(/\.data$/, '');
         process.stdout.write(`FAIL ${name}${tag}: malformed input\n`);
-        process.stderr.write(`bpfkit conformance: ${err.message}\n`);
+        process.stderr.write(`bpfkit conformance: ${describeError(err)}\n`);
         failed++;
         inputErrors++;
       }

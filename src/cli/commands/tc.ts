@@ -97,7 +97,7 @@ async function runBatch(argv: string[]): Promise<number> {
         if (!(err instanceof BpfkitError)) throw err;
         const failed = new BpfkitError(`${file}:${c.line}: ${describeError(err)}`, exitCodeOf(err));
         if (!force) throw failed;
-        process.stderr.write(`bpfkit tc: ${failed.message}\n`);
+        process.stderr.write(`bpfkit tc: ${describeError(failed)}\n`);
         status = failed.exitCode;
       }
     }
