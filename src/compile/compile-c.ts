@@ -34,6 +34,12 @@ export interface CompileOptions {
    * it (a vmlinux.h on the include path is used either way, before the generated one).
    */
   vmlinux?: string | false;
+  /**
+   * How long clang may run, in milliseconds (default: $BPFKIT_CLANG_TIMEOUT seconds, else 120 s). Some
+   * input makes clang itself crawl — its spelling suggestions for a megabyte-long undeclared name take
+   * minutes — and a compile must end with an error rather than hang.
+   */
+  timeoutMs?: number;
 }
 
 /** What compileC returns. */
@@ -63,9 +69,24 @@ function headerDir(root: string): string {
   return dir;
 }
 
-function runClang(clang: string, args: string[]): Promise<{ ok: boolean; stderr: string }> {
+/** clang's time limit when neither the caller nor $BPFKIT_CLANG_TIMEOUT sets one. */
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+function clangTimeoutMs(opts: CompileOptions): number {
+  if (opts.timeoutMs !== undefined) return opts.timeoutMs;
+  const env = Number(process.env.BPFKIT_CLANG_TIMEOUT);
+  return Number.isFinite(env) && env > 0 ? env * 1000 : DEFAULT_TIMEOUT_MS;
+}
+
+function runClang(
+  clang: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ ok: boolean; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    execFile(clang, args, { maxBuffer: 16 << 20 }, (err, _stdout, stderr) => resolve({ ok: !err, stderr }));
+    execFile(clang, args, { maxBuffer: 16 << 20, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, _stdout, stderr) =>
+      resolve({ ok: !err, stderr, timedOut: err !== null && err.killed === true }),
+    );
   });
 }
 
@@ -154,7 +175,13 @@ export async function compileC(source: CSource, opts: CompileOptions = {}): Prom
       '-o',
       out,
     ];
-    const r = await runClang(clang.path, args);
+    const timeoutMs = clangTimeoutMs(opts);
+    const r = await runClang(clang.path, args, timeoutMs);
+    if (r.timedOut)
+      throw new InputError(
+        `clang did not finish within ${timeoutMs / 1000} s and was stopped (BPFKIT_CLANG_TIMEOUT sets the limit in seconds)`,
+        name,
+      );
     if (!r.ok) throw compileError(r.stderr, name, includeDir);
     const bytes = new Uint8Array(readFileSync(out));
     const deps = parseDepFile(readFileSync(dep, 'utf8'))

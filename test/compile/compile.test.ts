@@ -65,6 +65,18 @@ test('C that does not compile: one CompileError at the user file:line:column, ex
   });
 });
 
+test('a clang run past its time limit is stopped: one InputError naming the source, exit 2, no hang', async (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  // (1 ms: no clang starts, let alone compiles, that fast; a megabyte-long undeclared name is input that
+  // really keeps clang 14 busy for minutes, in its spelling suggestions)
+  await assert.rejects(compileC(PROG, { filename: 'slow.c', noCache: true, timeoutMs: 1 }), (err: unknown) => {
+    assert.ok(!(err instanceof CompileError));
+    assert.equal((err as { exitCode?: number }).exitCode, 2);
+    assert.match((err as Error).message, /^slow\.c: clang did not finish within 0\.001 s and was stopped/);
+    return true;
+  });
+});
+
 test('parseDiagnostics reads file, line, column and severity, hiding the scratch header directory', () => {
   const d = parseDiagnostics(
     "/tmp/x/include-1/bpf_helpers.h:3:1: warning: oops\nprog.c:7:2: error: expected ';'\n  foo\n  ^\n",
