@@ -88,13 +88,16 @@ function decodeLenient(bytes: Uint8Array, endian: Endian, source: string, strict
       imm: dv.getInt32(pc * 8 + 4, little),
     });
     if (insn.code === OP_LDDW) {
-      const second =
-        pc + 1 < bytes.length / 8
-          ? decodeProgram(bytes.subarray((pc + 1) * 8, (pc + 2) * 8), { endian }).at(0)
-          : undefined;
-      const okSecond = second && second.code === 0 && second.dst === 0 && second.src === 0 && second.off === 0;
+      // The second slot's fields read as they lie: decoding it as an instruction of its own would throw
+      // when it is itself an lddw opcode (random bytes), at the wrong pc and without the file's name.
+      const at = (pc + 1) * 8;
+      const okSecond =
+        at + 8 <= bytes.length &&
+        dv.getUint8(at) === 0 &&
+        dv.getUint8(at + 1) === 0 &&
+        dv.getInt16(at + 2, little) === 0;
       if (okSecond) {
-        insn.imm2 = second.imm;
+        insn.imm2 = dv.getInt32(at + 4, little);
         out.push(insn);
         pc++;
         continue;

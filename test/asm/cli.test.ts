@@ -112,6 +112,19 @@ test('bpfkit disasm: raw bytecode, invalid opcodes marked, --strict names the pc
     r = bpfkit(['disasm', raw]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /\.insn op=0x18 .* # invalid: lddw without a valid second slot/);
+    // An lddw whose second slot is itself an lddw opcode (random bytes do that): both listed, the first
+    // marked, the second complete — not a "truncated lddw at pc 0" error.
+    writeFileSync(
+      raw,
+      Buffer.from('1801000000000000' + '1801000000000000' + '0000000007000000' + '9500000000000000', 'hex'),
+    );
+    r = bpfkit(['disasm', raw]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      '       0:\t.insn op=0x18 dst=1 src=0 off=0 imm=0 # invalid: lddw without a valid second slot\n' +
+        '       1:\tr1 = 30064771072 ll\n       3:\texit\n',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

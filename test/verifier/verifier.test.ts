@@ -161,6 +161,17 @@ test('bpfkit verify: exit 0 accepted, 1 refused with the log on stdout, 2 bad in
   assert.equal(run(bin).status, 2);
   writeFileSync(bin, new Uint8Array(5));
   assert.equal(run(bin, '--type', 'xdp').status, 2);
+  // A malformed lddw: one line naming the file and the pc.
+  writeFileSync(
+    bin,
+    Buffer.from('b700000000000000' + '1800000000000000' + 'fe00000000000000' + '9500000000000000', 'hex'),
+  );
+  const broken = run(bin, '--type', 'xdp');
+  assert.equal(broken.status, 2);
+  assert.equal(
+    broken.stderr,
+    `bpfkit verify: ${bin}: pc 2 (byte offset 16): lddw's second slot must have zero opcode, registers and offset (got opcode 0xfe)\n`,
+  );
   rmSync(bin, { force: true });
 });
 

@@ -120,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
     if (type === undefined) throw new UsageError(`${file}: raw instructions need --type (e.g. --type xdp)`);
     if (bytes.length === 0 || bytes.length % 8 !== 0)
       throw new InputError(`${bytes.length} bytes is not a whole number of 8-byte instructions`, file);
-    const insns = decodeProgram(bytes);
+    const insns = decodeProgram(bytes, { source: file });
     results.push({ name: file, result: verifyInstructions(insns, { type, logLevel, states, helperAvailable }), insns });
   }
 
