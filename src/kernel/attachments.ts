@@ -4,7 +4,7 @@
  * `bpfkit detach` finds that directory, detaches the link and removes the pins.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { EnvironmentError } from '../util/errors.js';
+import { InputError } from '../util/errors.js';
 import { AttachType } from '../uapi/types.js';
 import { KernelLink } from './links.js';
 import { closeFd, fdById, getPinned, linkInfo, listIds, LinkType } from './objects.js';
@@ -51,6 +51,6 @@ export function detachPinned(dir: string): boolean {
 /** Detach a link by id (for links bpfkit did not pin). */
 export function detachById(id: number): void {
   const fd = fdById('link', id);
-  if (fd === undefined) throw new EnvironmentError(`no link with id ${id}`);
+  if (fd === undefined) throw new InputError(`no link with id ${id}`);
   new KernelLink(fd, `link id ${id}`).detach();
 }

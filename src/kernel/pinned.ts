@@ -2,14 +2,14 @@
  * Reopen objects that outlive processes: pinned maps and programs on bpffs, or any by kernel id.
  * The kernel tells us each object's shape (OBJ_GET_INFO_BY_FD), so nothing but the path is needed.
  */
-import { EnvironmentError } from '../util/errors.js';
+import { EnvironmentError, InputError } from '../util/errors.js';
 import { KernelMap } from './kernel-map.js';
 import { KernelProgram } from './kernel-program.js';
 import { closeFd, fdById, getPinned, mapInfo, progInfo } from './objects.js';
 
 function open(path: string): number {
   const fd = getPinned(path);
-  if (fd === undefined) throw new EnvironmentError(`nothing is pinned at ${path}`);
+  if (fd === undefined) throw new InputError(`nothing is pinned at ${path}`);
   return fd;
 }
 
@@ -48,13 +48,13 @@ export function openPinnedProgram(path: string): KernelProgram {
 /** Open a map by its kernel id. */
 export function openMapById(id: number): KernelMap {
   const fd = fdById('map', id);
-  if (fd === undefined) throw new EnvironmentError(`no map with id ${id}`);
+  if (fd === undefined) throw new InputError(`no map with id ${id}`);
   return mapFromFd(fd);
 }
 
 /** Open a program by its kernel id. */
 export function openProgramById(id: number): KernelProgram {
   const fd = fdById('prog', id);
-  if (fd === undefined) throw new EnvironmentError(`no program with id ${id}`);
+  if (fd === undefined) throw new InputError(`no program with id ${id}`);
   return programFromFd(fd);
 }

@@ -6,8 +6,8 @@ import { needs, repoPath } from '../support/env.js';
 import { createMap } from '../../src/kernel/map-ops.js';
 import { loadProgram } from '../../src/kernel/prog-load.js';
 import { NotSupportedError, KernelError } from '../../src/kernel/errors.js';
-import { openPinnedMap } from '../../src/kernel/pinned.js';
-import { EnvironmentError } from '../../src/util/errors.js';
+import { openMapById, openPinnedMap } from '../../src/kernel/pinned.js';
+import { InputError } from '../../src/util/errors.js';
 import { encodeProgram } from '../../src/isa/codec.js';
 import { exit, mov64Imm, prog } from './helpers/insns.js';
 import { MapType } from '../../src/uapi/types.js';
@@ -37,12 +37,19 @@ test('a program type the kernel does not know is NotSupportedError', (t) => {
   );
 });
 
-test('opening a pin that does not exist is an EnvironmentError naming the path', (t) => {
+test('opening a pin or an id that does not exist is an InputError (exit 2) naming it', (t) => {
   if (!needs(t, { root: true })) return;
   assert.throws(
     () => openPinnedMap('/sys/fs/bpf/bpfkit-no-such-pin'),
     (err: unknown) =>
-      err instanceof EnvironmentError && /nothing is pinned at \/sys\/fs\/bpf\/bpfkit-no-such-pin/.test(err.message),
+      err instanceof InputError &&
+      err.exitCode === 2 &&
+      /nothing is pinned at \/sys\/fs\/bpf\/bpfkit-no-such-pin/.test(err.message),
+  );
+  // (ids count up from 1: the largest one is never handed out on a test machine)
+  assert.throws(
+    () => openMapById(0x7fffffff),
+    (err: unknown) => err instanceof InputError && err.message === `no map with id ${0x7fffffff}`,
   );
 });
 
