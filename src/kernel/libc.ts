@@ -6,7 +6,7 @@
  * Every call returns the raw C result; `errno()` reads the thread's errno right after a failing call.
  */
 import koffi from 'koffi';
-import { EnvironmentError } from '../util/errors.js';
+import { EnvironmentError, InputError } from '../util/errors.js';
 
 type Fn = (...args: any[]) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -120,10 +120,13 @@ export class NativeBuffer {
   }
 }
 
-/** Index of a network interface by name, or an EnvironmentError naming it. */
+/**
+ * Index of a network interface by name, or an InputError naming it: the name given is wrong for this
+ * machine (exit 2, as `bpfkit tc` says of a device it cannot find), not a privilege it lacks.
+ */
 export function interfaceIndex(name: string): number {
   const idx = libc().if_nametoindex(name) as number;
-  if (!idx) throw new EnvironmentError(`no network interface named '${name}'`);
+  if (!idx) throw new InputError(`no network interface named '${name}'`);
   return idx;
 }
 

@@ -53,6 +53,18 @@ test('opening a pin or an id that does not exist is an InputError (exit 2) namin
   );
 });
 
+test('an interface that does not exist is named in one line, exit 2, by every command that takes one', (t) => {
+  if (!needs(t, { root: true })) return;
+  for (const args of [
+    ['urls', '-i', 'bpfkit-noif0'],
+    ['capture', '-i', 'bpfkit-noif0'],
+  ]) {
+    const r = spawnSync(process.execPath, [repoPath('bin/bpfkit.js'), ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+    assert.equal(r.stderr, `bpfkit ${args[0]}: no network interface named 'bpfkit-noif0'\n`);
+  }
+});
+
 test('without privileges the CLI says what is needed and exits 3 (no stack trace)', (t) => {
   if (!needs(t, { root: true, tools: ['setpriv'] })) return;
   const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
