@@ -73,3 +73,25 @@ test('a megabyte-long token in the input gives a short one-line error, location 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a raw program longer than any kernel loads is refused before it is decoded: one line, exit 2, little memory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-huge-'));
+  try {
+    // 1,000,001 slots of `exit` (eBPF) — as classic BPF, 8,000,008 bytes of `ret #0`-shaped records.
+    const file = join(dir, 'huge.bin');
+    const slot = Buffer.from('9500000000000000', 'hex');
+    writeFileSync(file, Buffer.concat(Array.from({ length: 1_000_001 }, () => slot)));
+    for (const [args, message] of [
+      [['disasm', file], `bpfkit disasm: ${file}: 1000001 instruction slots: more than any program may have`],
+      [['verify', file, '--type', 'xdp'], `bpfkit verify: ${file}: 1000001 instruction slots: more than any program`],
+      [['cbpf', 'disasm', file], `bpfkit cbpf: ${file}: 8000008 bytes: longer than any classic BPF program`],
+    ] as const) {
+      const r = bpfkit(...args);
+      assert.equal(r.status, 2, r.stderr);
+      assert.ok(r.stderr.startsWith(message), r.stderr);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

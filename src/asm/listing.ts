@@ -4,7 +4,7 @@
  * exactly like `llvm-objdump -d [-r] [--no-show-raw-insn]`, or a raw bytecode file (numbered lines only).
  */
 import { InputError } from '../util/errors.js';
-import { type Endian, decodeProgram } from '../isa/codec.js';
+import { type Endian, checkProgramSize, decodeProgram } from '../isa/codec.js';
 import { type Instruction, makeInsn } from '../isa/instruction.js';
 import { OP_LDDW } from '../isa/opcodes.js';
 import { checkProgram, jumpTarget } from '../isa/opcode-table.js';
@@ -69,6 +69,7 @@ export function listFile(bytes: Uint8Array, opts: ListingOptions = {}): string {
  * A broken lddw becomes a one-slot `.insn` marked invalid. In strict mode the codec's error stands.
  */
 function decodeLenient(bytes: Uint8Array, endian: Endian, source: string, strict: boolean): Instruction[] {
+  checkProgramSize(bytes, source); // (the lenient loop below must not get past the bound either)
   try {
     return decodeProgram(bytes, { endian, source });
   } catch (err) {

@@ -22,8 +22,21 @@ export function detectClassicFormat(bytes: Uint8Array): ClassicFormat {
   return 'bpf_asm';
 }
 
+/**
+ * The largest input read as a classic program, in bytes: a million instructions in binary, about as many
+ * as text. The kernel takes 4096 (BPF_MAXINSNS) and libpcap's longest filters are some thousands, but a
+ * listing of a longer one is still worth printing; past this, a hostile file would only cost memory (each
+ * instruction becomes an object and a line).
+ */
+export const MAX_CLASSIC_INPUT_BYTES = 8_000_000;
+
 /** Parse a program in any recognised form (binary in the host's byte order, little-endian). */
 export function readClassicProgram(bytes: Uint8Array, source?: string): { insns: SockFilter[]; format: ClassicFormat } {
+  if (bytes.length > MAX_CLASSIC_INPUT_BYTES)
+    throw new InputError(
+      `${bytes.length} bytes: longer than any classic BPF program bpfkit reads (${MAX_CLASSIC_INPUT_BYTES} bytes; the kernel takes 4096 instructions)`,
+      source,
+    );
   const format = detectClassicFormat(bytes);
   if (format === 'binary') {
     const insns = decodeClassic(bytes, 'little', source);

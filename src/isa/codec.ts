@@ -18,8 +18,26 @@ export interface DecodeOptions {
 }
 
 /**
- * Decode a whole program. Throws InputError when the length is not a multiple of 8 or an `lddw` is cut
- * short. Unknown opcodes decode fine (the disassembler shows them, the VM's loader rejects them with the pc).
+ * The most instructions a program may have: the kernel loads no more (a privileged BPF_PROG_LOAD's
+ * insn_cnt limit, BPF_COMPLEXITY_LIMIT_INSNS), and decoding is what bounds the memory a hostile file can
+ * make bpfkit use — each instruction becomes an object, and a listing line.
+ */
+export const MAX_PROGRAM_INSNS = 1_000_000;
+
+/** Throw when `bytes` hold more instruction slots than any program may have. */
+export function checkProgramSize(bytes: Uint8Array, source?: string): void {
+  const slots = Math.floor(bytes.length / 8);
+  if (slots > MAX_PROGRAM_INSNS)
+    throw new InputError(
+      `${slots} instruction slots: more than any program may have (the kernel loads at most ${MAX_PROGRAM_INSNS})`,
+      source,
+    );
+}
+
+/**
+ * Decode a whole program. Throws InputError when the length is not a multiple of 8, an `lddw` is cut
+ * short, or there are more than MAX_PROGRAM_INSNS slots. Unknown opcodes decode fine (the disassembler
+ * shows them, the VM's loader rejects them with the pc).
  */
 export function decodeProgram(bytes: Uint8Array, opts: DecodeOptions = {}): Instruction[] {
   const where = (pc: number) => `${opts.source ? `${opts.source}: ` : ''}pc ${pc} (byte offset ${pc * 8})`;
@@ -29,6 +47,7 @@ export function decodeProgram(bytes: Uint8Array, opts: DecodeOptions = {}): Inst
       opts.source,
     );
   }
+  checkProgramSize(bytes, opts.source);
   const little = (opts.endian ?? 'little') === 'little';
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const slots = bytes.length / 8;
