@@ -38,4 +38,9 @@ export {
 } from './numeric-text.js';
 export { assembleBpfAsm, BPF_ASM_EXTENSIONS } from './bpf-asm.js';
 export { formatBpfAsm } from './bpf-asm-format.js';
-export { readClassicProgram, detectClassicFormat, type ClassicFormat } from './read-program.js';
+export {
+  readClassicProgram,
+  detectClassicFormat,
+  MAX_CLASSIC_INPUT_BYTES,
+  type ClassicFormat,
+} from './read-program.js';
