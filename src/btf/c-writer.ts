@@ -13,6 +13,7 @@
  * Duplicate names (BTF may hold two different `struct foo`) get libbpf's `___2` suffix. FUNC, VAR,
  * DATASEC and DECL_TAG have no C type to write and are skipped; TYPE_TAG is dropped.
  */
+import { InputError } from '../util/errors.js';
 import { BtfKind, type Btf, type BtfType } from './btf.js';
 
 /** Options of writeC. */
@@ -24,6 +25,9 @@ export interface CWriterOptions {
 }
 
 const K = BtfKind;
+
+/** How deep the writer follows references before calling the BTF malformed (the kernel allows 32). */
+const MAX_NEST = 256;
 
 /** A gap to fill: `bits` bits starting at bit `from` of the record. */
 interface Gap {
@@ -53,6 +57,8 @@ class CWriter {
   private readonly taken = { tag: new Map<string, number>(), ordinary: new Map<string, number>() };
   private readonly layouts = new Map<number, Layout>();
   private readonly enumerators = new Map<string, string>();
+  /** How deep order/decl/alignOf recurse now (bounded: see enter). */
+  private nest = 0;
 
   constructor(
     private readonly btf: Btf,
@@ -124,6 +130,25 @@ class CWriter {
     return seen;
   }
 
+  /**
+   * Every walk through types goes through here. The kernel refuses BTF whose references nest deeper than
+   * 32 or loop (a typedef of itself, a struct holding itself by value), but a file need not have been
+   * through the kernel, and such a loop would recurse until the stack overflows.
+   */
+  private enter(id: number): void {
+    if (++this.nest > MAX_NEST) {
+      this.nest = 0;
+      this.tooDeep(id);
+    }
+  }
+
+  private tooDeep(id: number): never {
+    const t = this.btf.types[id];
+    throw new InputError(
+      `BTF type ${id}${t?.name ? ` '${t.name}'` : ''}: its references nest more than ${MAX_NEST} deep — a loop (a typedef of itself, a struct holding itself by value) or a chain the kernel refuses (it allows 32)`,
+    );
+  }
+
   /** Types that get a declaration of their own: named structs, unions, enums, typedefs and forward declarations. */
   private isTopLevel(t: BtfType): boolean {
     switch (t.kind) {
@@ -159,6 +184,15 @@ class CWriter {
    * pointer (a forward declaration is enough for a struct or union).
    */
   private order(id: number, strong: boolean): void {
+    this.enter(id);
+    try {
+      this.orderIn(id, strong);
+    } finally {
+      this.nest--;
+    }
+  }
+
+  private orderIn(id: number, strong: boolean): void {
     const t = this.btf.types[id]!;
     switch (t.kind) {
       case K.PTR:
@@ -231,6 +265,15 @@ class CWriter {
 
   /** The base part and declarator of a declaration of `name` with type `id` (`int *x[4]`, `void (*fn)(int)`). */
   private decl(id: number, name: string, indent: string): string {
+    this.enter(id);
+    try {
+      return this.declIn(id, name, indent);
+    } finally {
+      this.nest--;
+    }
+  }
+
+  private declIn(id: number, name: string, indent: string): string {
     const t = this.btf.types[id]!;
     switch (t.kind) {
       case K.UNKN:
@@ -278,7 +321,12 @@ class CWriter {
 
   private skipTags(id: number): number {
     let t = this.btf.types[id]!;
-    while (t.kind === K.TYPE_TAG || t.kind === K.CONST || t.kind === K.VOLATILE || t.kind === K.RESTRICT) {
+    for (
+      let hops = 0;
+      t.kind === K.TYPE_TAG || t.kind === K.CONST || t.kind === K.VOLATILE || t.kind === K.RESTRICT;
+      hops++
+    ) {
+      if (hops > MAX_NEST) this.tooDeep(id);
       id = t.sizeOrType;
       t = this.btf.types[id]!;
     }
@@ -340,6 +388,15 @@ class CWriter {
 
   /** Alignment (bytes) of a type as the emitted C gives it. */
   private alignOf(id: number): number {
+    this.enter(id);
+    try {
+      return this.alignOfIn(id);
+    } finally {
+      this.nest--;
+    }
+  }
+
+  private alignOfIn(id: number): number {
     const t = this.btf.types[id]!;
     switch (t.kind) {
       case K.INT:

@@ -62,12 +62,13 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
   const visit = (id: number, base: number, depth: number): void => {
     if (depth > 16 || out.length > 256) return;
     let t: BtfType | undefined = btf.types[id];
-    while (t && QUALIFIERS.includes(t.kind)) t = btf.types[t.sizeOrType];
+    // (chains bounded: a CONST of itself in a hostile object must not loop for ever; the kernel allows 32)
+    for (let hops = 0; t && QUALIFIERS.includes(t.kind); hops++) t = hops > 32 ? undefined : btf.types[t.sizeOrType];
     if (!t) return;
     if (t.kind === BtfKind.PTR) {
       // A kptr is `T __kptr *`: the pointer's target is a TYPE_TAG named kptr (or a chain of them).
       let p: BtfType | undefined = btf.types[t.sizeOrType];
-      while (p && p.kind === BtfKind.TYPE_TAG) {
+      for (let hops = 0; p && p.kind === BtfKind.TYPE_TAG && hops <= 32; hops++) {
         if (KPTR_TAGS.has(p.name)) {
           out.push({ off: base, size: 8, what: `__${p.name}` });
           return;

@@ -11,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseBtf, writeC, BtfKind, type Btf } from '../../src/btf/index.js';
 import { needs } from '../support/env.js';
+import { InputError } from '../../src/util/errors.js';
+import { buildBtf as buildRawBtf, int, ptr, struct, typedef, type TypeWords } from './build-btf.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 
@@ -165,3 +167,19 @@ function buildBtf(): Uint8Array {
   out.set(strBytes, 24 + typeBytes.length);
   return out;
 }
+
+test('BTF that loops or nests past any kernel is one InputError naming the type, not a stack overflow', () => {
+  const loops = (types: TypeWords[]) => () => writeC(parseBtf(buildRawBtf(types).raw));
+  const refused = (err: unknown) =>
+    err instanceof InputError && /^BTF type \d+( '[ab]')?: its references nest more than 256 deep/.test(err.message);
+  // A typedef of a typedef of itself; a struct holding itself by value.
+  assert.throws(loops([typedef('a', 2), typedef('b', 1)]), refused);
+  assert.throws(loops([struct('a', 4, [['x', 1, 0]])]), refused);
+  // A named typedef of a pointer to a pointer ... 1000 deep (the kernel allows 32).
+  const chain: TypeWords[] = [typedef('a', 2)];
+  for (let i = 0; i < 1000; i++) chain.push(ptr(i + 3));
+  chain.push(int('int', 4, true));
+  assert.throws(loops(chain), refused);
+  // The writer is still whole for the same shapes without the loop.
+  assert.match(loops([typedef('a', 2), int('int', 4, true)])(), /typedef int a;/);
+});

@@ -59,6 +59,14 @@ export async function run(argv: string[]): Promise<number> {
   const format = values.format ?? 'c';
   if (format !== 'c' && format !== 'raw') throw new UsageError('--format must be c or raw');
   const btf = readBtfFile(file);
-  process.stdout.write(format === 'c' ? writeC(btf) : rawLines(btf));
+  let text: string;
+  try {
+    text = format === 'c' ? writeC(btf) : rawLines(btf);
+  } catch (err) {
+    // (the writer knows types, not files: a malformed one is named with the file it came from)
+    if (err instanceof InputError && err.where === undefined) throw new InputError(err.message, file);
+    throw err;
+  }
+  process.stdout.write(text);
   return 0;
 }
