@@ -24,6 +24,13 @@ import type { RecordParser } from './record-parser.js';
 import { MICROSECONDS, splitTicks, tsResolution, type SecNsec } from './timestamp.js';
 
 const TWO32 = 4294967296;
+
+/**
+ * Most interfaces, and most sections, one file may describe. Each costs an object kept to the end (a
+ * packet may name any interface of its section), so a file of nothing but 20-byte interface blocks would
+ * grow memory with its size; real captures have a handful, concatenated ones a few per part.
+ */
+export const MAX_PCAPNG_BLOCKS_KEPT = 65536;
 const text = new TextDecoder('utf-8', { fatal: false });
 
 /** One pcapng section (Section Header Block). */
@@ -167,12 +174,22 @@ export class PcapngParser implements RecordParser {
     if (versionMajor !== 1 || (versionMinor !== 0 && versionMinor !== 2)) {
       this.fail(`unsupported pcapng version ${versionMajor}.${versionMinor}`, base + at);
     }
+    if (this.sections.length >= MAX_PCAPNG_BLOCKS_KEPT)
+      this.fail(
+        `more than ${MAX_PCAPNG_BLOCKS_KEPT} sections: more than bpfkit keeps (a real capture has a few)`,
+        base + at,
+      );
     this.sections.push({ littleEndian: this.le, versionMajor, versionMinor, offset: base + at });
     this.sectionBase = this.interfaces.length;
   }
 
   private readInterface(buf: Uint8Array, dv: DataView, at: number, len: number, base: number): void {
     if (len < 20) this.fail(`interface description block too short (${len} bytes)`, base + at);
+    if (this.interfaces.length >= MAX_PCAPNG_BLOCKS_KEPT)
+      this.fail(
+        `more than ${MAX_PCAPNG_BLOCKS_KEPT} interfaces: more than bpfkit keeps (a real capture has a handful)`,
+        base + at,
+      );
     const le = this.le;
     const iface: CaptureInterface = {
       linktype: dv.getUint16(at + 8, le),

@@ -7,6 +7,7 @@ import { CaptureReader, openCapture } from '../../src/packet/capture-reader.js';
 import type { ByteSource } from '../../src/packet/decompressed-source.js';
 import { createCaptureWriter } from '../../src/packet/capture-writer.js';
 import { captureInfo } from '../../src/packet/capture-info.js';
+import { MAX_PCAPNG_BLOCKS_KEPT } from '../../src/packet/pcapng-parser.js';
 import { InputError, BpfkitError } from '../../src/util/errors.js';
 import { needs } from '../support/env.js';
 import { FIXTURES, fixture, frameLine, readAll, tempDir, tsharkFrames, tsharkFields, prng } from './helpers.js';
@@ -475,6 +476,31 @@ test('bad magic, absurd caplen and a bad pcapng block length are InputErrors nam
     readAll(g),
     (e: unknown) =>
       e instanceof InputError && e.message.includes(`bad.pcapng@${epbAt}:`) && /bad length 65/.test(e.message),
+  );
+});
+
+test('a pcapng of nothing but interface or section blocks stops at the 65537th, naming its offset: memory does not grow with the file', async (t) => {
+  const dir = tempDir(t);
+  const one = idb(true, 1, []);
+  const many = Buffer.from([...shb(true), ...Array.from({ length: MAX_PCAPNG_BLOCKS_KEPT + 1 }, () => one).flat()]);
+  const f = join(dir, 'idbs.pcapng');
+  writeFileSync(f, many);
+  const at = shb(true).length + MAX_PCAPNG_BLOCKS_KEPT * one.length;
+  await assert.rejects(
+    readAll(f),
+    (e: unknown) =>
+      e instanceof InputError &&
+      e.message ===
+        `${f}@${at}: pcapng: more than ${MAX_PCAPNG_BLOCKS_KEPT} interfaces: more than bpfkit keeps (a real capture has a handful)`,
+  );
+  const sections = Buffer.from(Array.from({ length: MAX_PCAPNG_BLOCKS_KEPT + 1 }, () => shb(true)).flat());
+  const g = join(dir, 'shbs.pcapng');
+  writeFileSync(g, sections);
+  await assert.rejects(
+    readAll(g),
+    (e: unknown) =>
+      e instanceof InputError &&
+      e.message.startsWith(`${g}@${MAX_PCAPNG_BLOCKS_KEPT * shb(true).length}: pcapng: more than`),
   );
 });
 
