@@ -7,11 +7,12 @@ import type { Instruction } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import { type Env, newId } from './env.js';
-import { HELPER_PROTOS, MAP_ONLY_WITH, helperAllowed, type HelperProto } from './helpers.js';
+import { HELPER_PROTOS, MAP_ONLY_WITH, helperAllowed, helperProto, type HelperProto } from './helpers.js';
+import { unmodelledHelper } from './unmodelled-helpers.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem } from './memory.js';
 import { Rejection } from './reject.js';
-import { isConst } from './scalar.js';
+import { isConst, sync, UNKNOWN } from './scalar.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import {
   ByteType,
@@ -26,6 +27,7 @@ import {
   forEachReg,
   kindText,
   ptrReg,
+  scalarReg,
 } from './state.js';
 
 const MAX_VAR_SIZE = 1 << 29;
@@ -151,13 +153,15 @@ const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf,
 
 function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
-  const proto = HELPER_PROTOS.get(insn.imm);
+  const proto = helperProto(insn.imm, env.progType);
   if (!proto) {
     if (insn.imm <= 0 || insn.imm >= 212) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
-    throw new Rejection(pc, `helper #${insn.imm}: bpfkit does not model this helper's prototype`);
+    throw new Rejection(pc, unmodelledHelper(insn.imm));
   }
   if (!helperAllowed(proto, env.progType) || env.helperAvailable?.(env.progType, proto.id) === false)
     throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
+  if (proto.gpl && !env.gplCompatible)
+    throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
   const f = cur(st);
   let map: VerifierMap | undefined;
   let allocSize = 0;
@@ -165,6 +169,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   let callback: Reg | undefined;
   let constKey: bigint | undefined;
   let callbackCtx: Reg | undefined;
+  /** meta->msize_max_value: the size argument's maximum (what get_stack and the *_str helpers return at most). */
+  let sizeMax = 0n;
   const argNames = proto.args;
   for (let i = 0; i < argNames.length; i++) {
     const regno = i + 1;
@@ -238,6 +244,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         helperMem(env, st, pc, regno - 1, prev, Number(reg.s.umax), prevType === 'uninit_mem');
         // check_mem_size_reg: the access was proven with this range, so it must stay exact.
         env.precision?.mark(regno);
+        sizeMax = reg.s.umax;
         break;
       }
       case 'alloc_size':
@@ -268,6 +275,10 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     }
   }
 
+  // check_get_func_ip, after the arguments: the helper is looked up for every tracing type, kprobes alone may call it.
+  if (proto.refusedAfterArgs?.includes(env.progType))
+    throw new Rejection(pc, `func bpf_${proto.name}#${proto.id} not supported for program type ${env.progType}`);
+
   // record_func_key: a tail call's constant index in range is kept exact.
   const index = f.regs[3]!;
   if (proto.id === 12 && map && index.kind === 'scalar' && isConst(index.s) && index.s.t.value < BigInt(map.maxEntries))
@@ -283,7 +294,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const after = (s: State): State => {
     const fr = cur(s);
     for (let r = 1; r <= 5; r++) fr.regs[r] = NOT_INIT;
-    fr.regs[0] = returnReg(env, s, proto, map, allocSize, pc);
+    fr.regs[0] = returnReg(env, s, proto, map, allocSize, pc, sizeMax);
     // Linux 6.14+: an array lookup with a constant key in range cannot fail (can_elide_value_nullness).
     const arrays: number[] = [MapType.ARRAY, MapType.PERCPU_ARRAY];
     if (
@@ -384,10 +395,16 @@ function returnReg(
   map: VerifierMap | undefined,
   allocSize: number,
   pc: number,
+  sizeMax: bigint,
 ): Reg {
   switch (proto.ret) {
     case 'integer':
       return UNKNOWN_SCALAR;
+    case 'size_or_error': {
+      // do_refine_retval_range: a length of at most the size argument's maximum, or -errno (>= -4095).
+      const s = sync({ ...UNKNOWN, smin: -4095n, smax: sizeMax });
+      return s ? scalarReg(s) : UNKNOWN_SCALAR;
+    }
     case 'void':
       return NOT_INIT;
     case 'map_value_or_null':

@@ -288,7 +288,8 @@ export function helperMem(
   size: number,
   write: boolean,
 ): void {
-  if (size === 0) return;
+  // A zero-sized access is checked too (check_helper_mem_access): the pointer must still be in bounds,
+  // and a stack pointer must point below the frame (check_stack_slot_within_bounds: off <= -1).
   switch (reg.kind) {
     case 'fp': {
       if (!isConst(reg.s))
@@ -297,7 +298,7 @@ export function helperMem(
           `R${regno} variable stack access (bpfkit: variable offsets into the stack are not modelled)`,
         );
       const off = reg.off;
-      if (off < -MAX_STACK || off + size > 0)
+      if (off < -MAX_STACK || off + Math.max(size, 1) > 0)
         throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);
       const frame = st.frames[reg.frame]!;
       noteDepth(env, frame.subprog, -off);
