@@ -110,7 +110,7 @@ const LIST: HelperProto[] = [
   }),
   P(3, 'map_delete_elem', ['map_ptr', 'map_key'], 'integer', 'all', { mapTypes: LOOKUP_MAPS, pktAccess: true }),
   P(5, 'ktime_get_ns', [], 'integer', 'all'),
-  P(6, 'trace_printk', ['mem', 'const_size'], 'integer', 'all'),
+  P(6, 'trace_printk', ['mem', 'const_size'], 'integer', 'all', { gpl: true }),
   P(7, 'get_prandom_u32', [], 'integer', 'all'),
   P(8, 'get_smp_processor_id', [], 'integer', 'all'),
   P(9, 'skb_store_bytes', ['ctx', 'anything', 'mem', 'const_size', 'anything'], 'integer', 'tc+sk_skb', {
@@ -134,6 +134,7 @@ const LIST: HelperProto[] = [
   P(19, 'skb_vlan_pop', ['ctx'], 'integer', 'tc', { changesPacket: true }),
   P(23, 'redirect', ['anything', 'anything'], 'integer', 'tc+xdp'),
   P(25, 'perf_event_output', ['ctx', 'map_ptr', 'anything', 'mem', 'const_size_or_zero'], 'integer', 'all', {
+    gpl: true,
     mapTypes: [MapType.PERF_EVENT_ARRAY],
   }),
   P(26, 'skb_load_bytes', ['ctx', 'anything', 'uninit_mem', 'const_size'], 'integer', 'skb'),
@@ -156,13 +157,12 @@ const LIST: HelperProto[] = [
     mapTypes: [MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER],
     pktAccess: true,
   }),
+  // pop and peek write the value out, and their prototypes do not take packet pointers (no pkt_access).
   P(88, 'map_pop_elem', ['map_ptr', 'uninit_map_value'], 'integer', 'all', {
     mapTypes: [MapType.QUEUE, MapType.STACK],
-    pktAccess: true,
   }),
   P(89, 'map_peek_elem', ['map_ptr', 'uninit_map_value'], 'integer', 'all', {
     mapTypes: [MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER],
-    pktAccess: true,
   }),
   P(125, 'ktime_get_boot_ns', [], 'integer', 'all'),
   P(130, 'ringbuf_output', ['map_ptr', 'mem', 'const_size_or_zero', 'anything'], 'integer', 'all', {

@@ -402,6 +402,52 @@ const CASES: Case[] = [
   },
   { name: 'redirect_peer', type: TC, text: `r1 = 1\nr2 = 0\n${bare(155)}`, want: OK },
   { name: 'skb_set_tstamp', type: TC, text: `r2 = 0\nr3 = 0\n${bare(192)}`, want: OK },
+  // --- GPL-only helpers the VM implements too ---
+  {
+    name: 'trace_printk: a non-GPL socket filter',
+    type: SOCK,
+    text: `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 8\ncall 6\n${tail}`,
+    license: 'BSD',
+    want: at(5, GPL_ONLY),
+  },
+  {
+    name: 'perf_event_output: a non-GPL tc program',
+    type: TC,
+    text: `r2 = map 0\nr3 = 0\nr4 = r10\nr4 += -8\nr5 = 8\ncall 25\n${tail}`,
+    maps: [PERF],
+    license: 'BSD',
+    want: at(6, GPL_ONLY),
+  },
+  {
+    name: 'perf_event_output: a GPL-compatible dual license',
+    type: TC,
+    text: `r2 = map 0\nr3 = 0\nr4 = r10\nr4 += -8\nr5 = 8\ncall 25\n${tail}`,
+    maps: [PERF],
+    license: 'Dual MIT/GPL',
+    want: OK,
+  },
+  // --- the queue helpers' packet access (pkt_access: push yes, pop and peek no) ---
+  {
+    name: 'map_push_elem: a value from the packet',
+    type: TC,
+    text: `${tcPacket}\nr1 = map 0\nr3 = 0\ncall 87\n${tail}`,
+    maps: [map(MapType.QUEUE, 0, 8)],
+    want: OK,
+  },
+  {
+    name: 'map_pop_elem: into the packet',
+    type: TC,
+    text: `${tcPacket}\nr1 = map 0\ncall 88\n${tail}`,
+    maps: [map(MapType.QUEUE, 0, 8)],
+    want: at(7, /^helper access to the packet is not allowed$/),
+  },
+  {
+    name: 'map_peek_elem: into the packet',
+    type: TC,
+    text: `${tcPacket}\nr1 = map 0\ncall 89\n${tail}`,
+    maps: [map(MapType.QUEUE, 0, 8)],
+    want: at(7, /^helper access to the packet is not allowed$/),
+  },
   // --- XDP ---
   {
     name: 'redirect_map: a devmap',
