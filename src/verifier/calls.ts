@@ -13,6 +13,7 @@ import { clearPacketPointers } from './jumps.js';
 import { helperMem } from './memory.js';
 import { Rejection } from './reject.js';
 import { isConst, sync, UNKNOWN } from './scalar.js';
+import { tadd, tconst, tstr } from './tnum.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import {
   ByteType,
@@ -218,6 +219,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       }
       case 'mem':
       case 'mem_or_null':
+      case 'mem_rw':
       case 'uninit_mem':
         if (type === 'mem_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
         if (!isMemPtr(reg)) throw expect(MEM_TYPES);
@@ -241,10 +243,25 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
             throw new Rejection(pc, `R${regno - 1} type=scalar expected=fp`);
           break;
         }
-        helperMem(env, st, pc, regno - 1, prev, Number(reg.s.umax), prevType === 'uninit_mem');
+        // MEM_WRITE: the helper writes the memory (uninit_mem, mem_rw), so a read-only map value is refused.
+        const write = prevType === 'uninit_mem' || prevType === 'mem_rw';
+        helperMem(env, st, pc, regno - 1, prev, Number(reg.s.umax), write);
         // check_mem_size_reg: the access was proven with this range, so it must stay exact.
         env.precision?.mark(regno);
         sizeMax = reg.s.umax;
+        break;
+      }
+      case 'aligned_u32_out': {
+        if (!isMemPtr(reg)) throw expect(MEM_TYPES);
+        helperMem(env, st, pc, regno, reg, 4, true);
+        // check_ptr_alignment, strict (MEM_ALIGNED): the whole offset must be a multiple of 4.
+        const desc =
+          reg.kind === 'fp' ? 'stack ' : reg.kind === 'map_value' ? 'value ' : reg.kind === 'map_key' ? 'key ' : '';
+        const t = tadd(reg.s.t, tconst(BigInt.asUintN(64, BigInt(reg.off))));
+        if (((t.value | t.mask) & 3n) !== 0n) {
+          const varOff = reg.s.t.mask === 0n ? String(reg.s.t.value) : tstr(reg.s.t);
+          throw new Rejection(pc, `misaligned ${desc}access off ${varOff}+${reg.off}+0 size 4`);
+        }
         break;
       }
       case 'alloc_size':

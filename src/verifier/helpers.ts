@@ -19,12 +19,16 @@ export type ArgType =
   | 'mem'
   /** Like mem, may be NULL with size 0. */
   | 'mem_or_null'
+  /** Memory the helper reads and writes back, sized by the next argument (ARG_PTR_TO_MEM | MEM_WRITE). */
+  | 'mem_rw'
   /** Memory the helper writes, sized by the next argument (may be uninitialized). */
   | 'uninit_mem'
   /** A map value's worth of memory the helper writes (pop/peek). */
   | 'uninit_map_value'
   | 'const_size'
   | 'const_size_or_zero'
+  /** 4 bytes the helper writes, aligned to 4 (ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED, a u32). */
+  | 'aligned_u32_out'
   /** Ring buffer reservation size: a known constant. */
   | 'alloc_size'
   | 'ringbuf_mem'
@@ -274,6 +278,11 @@ const LIST: HelperProto[] = [
   P(151, 'skb_cgroup_classid', ['ctx'], 'integer', 'tc'),
   P(152, 'redirect_neigh', ['anything', 'mem_or_null', 'const_size_or_zero', 'anything'], 'integer', 'tc'),
   P(155, 'redirect_peer', ['anything', 'anything'], 'integer', 'tc'),
+  // The parameters are read and written back: Linux 6.18 checks them as a write (a read-only value is refused).
+  P(69, 'fib_lookup', ['ctx', 'mem_rw', 'const_size', 'anything'], 'integer', 'tc+xdp', { gpl: true }),
+  P(163, 'check_mtu', ['ctx', 'anything', 'aligned_u32_out', 'anything', 'anything'], 'integer', 'tc+xdp', {
+    gpl: true,
+  }),
   P(188, 'xdp_get_buff_len', ['ctx'], 'integer', 'xdp'),
   P(189, 'xdp_load_bytes', ['ctx', 'anything', 'uninit_mem', 'const_size'], 'integer', 'xdp'),
   P(190, 'xdp_store_bytes', ['ctx', 'anything', 'mem', 'const_size'], 'integer', 'xdp'),

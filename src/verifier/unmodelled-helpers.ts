@@ -43,7 +43,6 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [156, ['task_storage_get', STORAGE]],
   [157, ['task_storage_delete', STORAGE]],
   [158, ['get_current_task_btf', BTF_PTR]],
-  [163, ['check_mtu', 'its MTU argument is fixed-size aligned memory (MEM_FIXED_SIZE | MEM_ALIGNED is not modelled)']],
   [165, ['snprintf', CONST_STR]],
   [169, ['timer_init', TIMER]],
   [170, ['timer_set_callback', TIMER]],

@@ -402,6 +402,94 @@ const CASES: Case[] = [
   },
   { name: 'redirect_peer', type: TC, text: `r1 = 1\nr2 = 0\n${bare(155)}`, want: OK },
   { name: 'skb_set_tstamp', type: TC, text: `r2 = 0\nr3 = 0\n${bare(192)}`, want: OK },
+  // --- fib_lookup (params read: plain ARG_PTR_TO_MEM) and check_mtu (an aligned u32 written) ---
+  {
+    name: 'fib_lookup: tc, 64 bytes',
+    type: TC,
+    text: `r2 = r10\nr2 += -64\nr3 = 64\nr4 = 0\ncall 69\n${tail}`,
+    want: OK,
+  },
+  {
+    name: 'fib_lookup: XDP, params in a read-only map value (written back)',
+    type: XDP,
+    text: `${lookup}\nr1 = r6\nr2 = r7\nr3 = 16\nr4 = 0\ncall 69\n${tail}`.replace('r1 = 0\n', 'r6 = r1\nr1 = 0\n'),
+    maps: [map(MapType.ARRAY, 4, 16, { readOnly: true })],
+    want: at(14, /^write into map forbidden, value_size=16 off=0 size=16$/),
+  },
+  {
+    name: 'fib_lookup: XDP, params in a map value',
+    type: XDP,
+    text: `${lookup}\nr1 = r6\nr2 = r7\nr3 = 16\nr4 = 0\ncall 69\n${tail}`.replace('r1 = 0\n', 'r6 = r1\nr1 = 0\n'),
+    maps: [ARRAY16],
+    want: OK,
+  },
+  {
+    name: 'fib_lookup: a zero size',
+    type: TC,
+    text: `r2 = r10\nr2 += -64\nr3 = 0\nr4 = 0\ncall 69\n${tail}`,
+    want: at(4, /^R3 invalid zero-sized read: u64=\[0,0\]$/),
+  },
+  {
+    name: 'fib_lookup: non-GPL',
+    type: XDP,
+    text: `r2 = r10\nr2 += -64\nr3 = 64\nr4 = 0\ncall 69\n${tail}`,
+    license: 'MIT',
+    want: at(4, GPL_ONLY),
+  },
+  {
+    name: 'fib_lookup: cgroup_skb',
+    type: CG,
+    text: `r2 = r10\nr2 += -64\nr3 = 64\nr4 = 0\ncall 69\n${tail}`,
+    want: notForType(4, 'fib_lookup', 69),
+  },
+  {
+    name: 'check_mtu: an aligned stack u32',
+    type: TC,
+    text: `r2 = 0\nr3 = r10\nr3 += -4\nr4 = 0\nr5 = 0\ncall 163\n${tail}`,
+    want: OK,
+  },
+  {
+    name: 'check_mtu: a misaligned stack u32',
+    type: XDP,
+    text: `r2 = 0\nr3 = r10\nr3 += -6\nr4 = 0\nr5 = 0\ncall 163\n${tail}`,
+    want: at(5, /^misaligned stack access off 0\+-6\+0 size 4$/),
+  },
+  {
+    name: 'check_mtu: a misaligned map value u32',
+    type: TC,
+    text: `${lookup}\nr1 = r6\nr2 = 0\nr3 = r7\nr3 += 2\nr4 = 0\nr5 = 0\ncall 163\n${tail}`.replace(
+      'r1 = 0\n',
+      'r6 = r1\nr1 = 0\n',
+    ),
+    maps: [ARRAY16],
+    want: at(16, /^misaligned value access off 0\+2\+0 size 4$/),
+  },
+  {
+    name: 'check_mtu: the u32 past the value end',
+    type: TC,
+    text: `${lookup}\nr1 = r6\nr2 = 0\nr3 = r7\nr3 += 16\nr4 = 0\nr5 = 0\ncall 163\n${tail}`.replace(
+      'r1 = 0\n',
+      'r6 = r1\nr1 = 0\n',
+    ),
+    maps: [ARRAY16],
+    want: at(16, /^R3 min value is outside of the allowed memory range$/),
+  },
+  {
+    name: 'check_mtu: into a read-only map value',
+    type: TC,
+    text: `${lookup}\nr1 = r6\nr2 = 0\nr3 = r7\nr4 = 0\nr5 = 0\ncall 163\n${tail}`.replace(
+      'r1 = 0\n',
+      'r6 = r1\nr1 = 0\n',
+    ),
+    maps: [map(MapType.ARRAY, 4, 16, { readOnly: true })],
+    want: at(15, /^write into map forbidden, value_size=16 off=0 size=4$/),
+  },
+  {
+    name: 'check_mtu: NULL',
+    type: TC,
+    text: `r2 = 0\nr3 = 0\nr4 = 0\nr5 = 0\ncall 163\n${tail}`,
+    want: at(4, /^R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_$/),
+  },
   // --- GPL-only helpers the VM implements too ---
   {
     name: 'trace_printk: a non-GPL socket filter',
