@@ -395,6 +395,12 @@ function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progTy
   // A lookup in a socket map returns a referenced socket (XSKMAP: an xdp_sock): not modelled.
   if (proto.id === 1 && (sockets || map.type === MapType.XSKMAP))
     throw new Rejection(pc, `bpf_map_lookup_elem on map_type ${map.type}: bpfkit does not model the socket it returns`);
+  // A devmap's values are struct bpf_devmap_val, which the kernel makes read-only to programs: not modelled.
+  if (proto.id === 1 && (map.type === MapType.DEVMAP || map.type === MapType.DEVMAP_HASH))
+    throw new Rejection(
+      pc,
+      `bpf_map_lookup_elem on map_type ${map.type}: bpfkit does not model the device map values it returns`,
+    );
   // An update's value is a socket (resolve_map_arg_type): not modelled.
   if (sockets && proto.id === 2)
     throw new Rejection(pc, `bpf_map_update_elem on map_type ${map.type}: bpfkit does not model its socket value`);

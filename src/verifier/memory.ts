@@ -122,7 +122,8 @@ export function access(
       return loadedScalar(size, signed);
     }
     case 'map_key': {
-      if (write) throw new Rejection(pc, `write to change key R${regno} not allowed`);
+      // check_helper_mem_access's words (a store instruction into a key gets another message, in access()).
+    if (write) throw new Rejection(pc, `R${regno} cannot write into map_key`);
       memRegion(pc, regno, reg, total, size, reg.map!.keySize, 'invalid access to map key,');
       return loadedScalar(size, signed);
     }
@@ -357,7 +358,8 @@ function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, si
     return;
   }
   if (reg.kind === 'map_key') {
-    if (write) throw new Rejection(pc, `write to change key R${regno} not allowed`);
+    // check_helper_mem_access's words (a store instruction into a key gets another message, in access()).
+    if (write) throw new Rejection(pc, `R${regno} cannot write into map_key`);
     memRegion(pc, regno, reg, reg.off, size, reg.map!.keySize, 'invalid access to map key,');
     return;
   }
