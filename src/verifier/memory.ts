@@ -123,7 +123,7 @@ export function access(
     }
     case 'map_key': {
       // check_helper_mem_access's words (a store instruction into a key gets another message, in access()).
-    if (write) throw new Rejection(pc, `R${regno} cannot write into map_key`);
+      if (write) throw new Rejection(pc, `R${regno} cannot write into map_key`);
       memRegion(pc, regno, reg, total, size, reg.map!.keySize, 'invalid access to map key,');
       return loadedScalar(size, signed);
     }
