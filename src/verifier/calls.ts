@@ -4,7 +4,7 @@
  * callbacks (bpf_loop, bpf_for_each_map_elem), which the walk enters like a loop that may run zero times.
  */
 import type { Instruction } from '../isa/instruction.js';
-import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import { type Env, newId } from './env.js';
 import { HELPER_PROTOS, MAP_ONLY_WITH, helperAllowed, helperProto, type HelperProto } from './helpers.js';
@@ -296,6 +296,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   if (proto.refusedAfterArgs?.includes(env.progType))
     throw new Rejection(pc, `func bpf_${proto.name}#${proto.id} not supported for program type ${env.progType}`);
 
+  if (proto.id === 81) localStorageCall(env, pc, f.regs[2]!);
+
   // record_func_key: a tail call's constant index in range is kept exact.
   const index = f.regs[3]!;
   if (proto.id === 12 && map && index.kind === 'scalar' && isConst(index.s) && index.s.t.value < BigInt(map.maxEntries))
@@ -339,6 +341,27 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     ];
   }
   return [{ pc: pc + 1, st: after(st) }];
+}
+
+/**
+ * bpf_get_local_storage, after its arguments: the flags must be a known zero, and (bpf_cgroup_storage_assign,
+ * when the program's maps are resolved) a program may use one cgroup storage map of each kind. The latter
+ * the kernel checks over every map the program names, which this call cannot see whole: two maps of one
+ * kind are said to be not modelled rather than judged.
+ */
+function localStorageCall(env: Env, pc: number, flags: Reg): void {
+  if (!(flags.kind === 'scalar' && isConst(flags.s) && flags.s.t.value === 0n))
+    throw new Rejection(pc, "get_local_storage() doesn't support non-zero flags");
+  const named = new Set<number>();
+  for (const insn of env.insns) if (insn.code === 0x18 && insn.src === BPF_PSEUDO_MAP_FD) named.add(insn.imm);
+  for (const type of [MapType.CGROUP_STORAGE, MapType.PERCPU_CGROUP_STORAGE]) {
+    const n = [...named].filter((imm) => env.maps.get(imm)?.type === type).length;
+    if (n > 1)
+      throw new Rejection(
+        pc,
+        `${n} cgroup storage maps of type ${type}: bpfkit does not model which one the kernel assigns`,
+      );
+  }
 }
 
 /** The callback called once more, with the arguments it had the first time, on the caller's current state. */
@@ -430,6 +453,8 @@ function returnReg(
     }
     case 'void':
       return NOT_INIT;
+    case 'map_value':
+      return ptrReg('map_value', { map });
     case 'map_value_or_null':
       // A map of maps holds maps: the lookup finds one (or NULL).
       if (map?.inner) return ptrReg('map_ptr', { map: map.inner, nullable: true, id: newId(env) });

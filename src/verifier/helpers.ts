@@ -39,7 +39,7 @@ export type ArgType =
  * What a helper returns. 'size_or_error': an integer in [-MAX_ERRNO, the size argument's maximum] (the
  * kernel's do_refine_retval_range for get_stack and the probe_read_*_str family).
  */
-export type RetType = 'integer' | 'size_or_error' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null';
+export type RetType = 'integer' | 'size_or_error' | 'void' | 'map_value' | 'map_value_or_null' | 'ringbuf_mem_or_null';
 
 /**
  * Which program types may call a helper: a named group (skb = any __sk_buff type, skb-rel = socket filter,
@@ -249,6 +249,10 @@ const LIST: HelperProto[] = [
     SK_SKB,
     RAW_TRACEPOINT,
   ]),
+  // The cgroup's storage in the map: never NULL; the flags must be a known zero (checked after the arguments).
+  P(81, 'get_local_storage', ['map_ptr', 'anything'], 'map_value', [CGROUP_SKB], {
+    mapTypes: [MapType.CGROUP_STORAGE, MapType.PERCPU_CGROUP_STORAGE],
+  }),
   P(20, 'skb_get_tunnel_key', ['ctx', 'uninit_mem', 'const_size', 'anything'], 'integer', 'tc'),
   P(21, 'skb_set_tunnel_key', ['ctx', 'mem', 'const_size', 'anything'], 'integer', 'tc'),
   P(24, 'get_route_realm', ['ctx'], 'integer', 'tc'),
@@ -321,6 +325,8 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
   [MapType.PERF_EVENT_ARRAY, [22, 25, 55]],
   [MapType.STACK_TRACE, [27]],
   [MapType.CGROUP_ARRAY, [33, 37]],
+  [MapType.CGROUP_STORAGE, [81]],
+  [MapType.PERCPU_CGROUP_STORAGE, [81]],
   [MapType.DEVMAP, [1, 51]],
   [MapType.DEVMAP_HASH, [1, 51]],
   [MapType.CPUMAP, [51]],

@@ -17,7 +17,6 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [36, ['probe_write_user', 'its availability depends on the kernel lockdown and CAP_SYS_ADMIN']],
   [58, ['override_return', 'needs CONFIG_BPF_KPROBE_OVERRIDE and an error-injectable attach target']],
   [67, ['get_stack', 'its result is bounded in 32-bit signed terms too, which bpfkit does not track']],
-  [81, ['get_local_storage', 'cgroup storage maps are not modelled']],
   [84, ['sk_lookup_tcp', SOCKET_REF]],
   [85, ['sk_lookup_udp', SOCKET_REF]],
   [86, ['sk_release', SOCKET_REF]],

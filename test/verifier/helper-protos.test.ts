@@ -45,6 +45,7 @@ const ARRAY16 = map(MapType.ARRAY, 4, 16);
 const CGARRAY = map(MapType.CGROUP_ARRAY, 4, 4);
 const STACKS = map(MapType.STACK_TRACE, 4, 8 * 16);
 const DEVMAP = map(MapType.DEVMAP, 4, 4);
+const CGSTORE = map(MapType.CGROUP_STORAGE, 8, 16, { maxEntries: 0 });
 
 const OK: Want = { ok: true };
 const at = (pc: number, re: RegExp): Want => ({ pc, re });
@@ -319,6 +320,42 @@ const CASES: Case[] = [
     type: TP,
     text: `r2 = r10\nr2 += -24\nr3 = 24\ncall 56\n${tail}`,
     want: notForType(3, 'perf_prog_read_value', 56),
+  },
+  // --- cgroup storage: a map value that is never NULL ---
+  {
+    name: 'get_local_storage: read without a NULL check',
+    type: CG,
+    text: `r1 = map 0\nr2 = 0\ncall 81\nr0 = *(u64 *)(r0 + 8)\n${tail}`,
+    maps: [CGSTORE],
+    want: OK,
+  },
+  {
+    name: 'get_local_storage: past the value',
+    type: CG,
+    text: `r1 = map 0\nr2 = 0\ncall 81\nr0 = *(u64 *)(r0 + 16)\n${tail}`,
+    maps: [CGSTORE],
+    want: at(4, /^R0 min value is outside of the allowed memory range$/),
+  },
+  {
+    name: 'get_local_storage: non-zero flags',
+    type: CG,
+    text: `r1 = map 0\nr2 = 1\ncall 81\n${tail}`,
+    maps: [CGSTORE],
+    want: at(3, /^get_local_storage\(\) doesn't support non-zero flags$/),
+  },
+  {
+    name: 'get_local_storage: tc',
+    type: TC,
+    text: `r1 = map 0\nr2 = 0\ncall 81\n${tail}`,
+    maps: [CGSTORE],
+    want: notForType(3, 'get_local_storage', 81),
+  },
+  {
+    name: 'get_local_storage: an array',
+    type: CG,
+    text: `r1 = map 0\nr2 = 0\ncall 81\n${tail}`,
+    maps: [ARRAY16],
+    want: at(3, /^cannot pass map_type 2 into func bpf_get_local_storage#81$/),
   },
   // --- tc and sk_buff helpers ---
   { name: 'get_cgroup_classid: tc', type: TC, text: bare(17), want: OK },
