@@ -251,16 +251,18 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         sizeMax = reg.s.umax;
         break;
       }
-      case 'aligned_u32_out': {
+      case 'aligned_u32_out':
+      case 'aligned_u64_out': {
+        const size = type === 'aligned_u32_out' ? 4 : 8;
         if (!isMemPtr(reg)) throw expect(MEM_TYPES);
-        helperMem(env, st, pc, regno, reg, 4, true);
-        // check_ptr_alignment, strict (MEM_ALIGNED): the whole offset must be a multiple of 4.
+        helperMem(env, st, pc, regno, reg, size, true);
+        // check_ptr_alignment, strict (MEM_ALIGNED): the whole offset must be a multiple of the size.
         const desc =
           reg.kind === 'fp' ? 'stack ' : reg.kind === 'map_value' ? 'value ' : reg.kind === 'map_key' ? 'key ' : '';
         const t = tadd(reg.s.t, tconst(BigInt.asUintN(64, BigInt(reg.off))));
-        if (((t.value | t.mask) & 3n) !== 0n) {
+        if (((t.value | t.mask) & BigInt(size - 1)) !== 0n) {
           const varOff = reg.s.t.mask === 0n ? String(reg.s.t.value) : tstr(reg.s.t);
-          throw new Rejection(pc, `misaligned ${desc}access off ${varOff}+${reg.off}+0 size 4`);
+          throw new Rejection(pc, `misaligned ${desc}access off ${varOff}+${reg.off}+0 size ${size}`);
         }
         break;
       }

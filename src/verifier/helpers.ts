@@ -29,6 +29,8 @@ export type ArgType =
   | 'const_size_or_zero'
   /** 4 bytes the helper writes, aligned to 4 (ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED, a u32). */
   | 'aligned_u32_out'
+  /** The same, 8 bytes aligned to 8 (a u64 or s64 result). */
+  | 'aligned_u64_out'
   /** Ring buffer reservation size: a known constant. */
   | 'alloc_size'
   | 'ringbuf_mem'
@@ -199,6 +201,12 @@ const LIST: HelperProto[] = [
   P(113, 'probe_read_kernel', PROBE_READ, 'integer', 'all', { gpl: true }),
   P(114, 'probe_read_user_str', PROBE_READ, 'size_or_error', 'all', { gpl: true }),
   P(115, 'probe_read_kernel_str', PROBE_READ, 'size_or_error', 'all', { gpl: true }),
+  P(105, 'strtol', ['mem', 'const_size', 'anything', 'aligned_u64_out'], 'integer', 'all'),
+  P(106, 'strtoul', ['mem', 'const_size', 'anything', 'aligned_u64_out'], 'integer', 'all'),
+  P(195, 'map_lookup_percpu_elem', ['map_ptr', 'map_key', 'anything'], 'map_value_or_null', 'all', {
+    mapTypes: [MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH],
+    pktAccess: true,
+  }),
   P(16, 'get_current_comm', ['uninit_mem', 'const_size'], 'integer', 'all'),
   P(35, 'get_current_task', [], 'integer', 'all', { gpl: true }),
   P(80, 'get_current_cgroup_id', [], 'integer', 'all'),
@@ -286,6 +294,12 @@ const LIST: HelperProto[] = [
   P(69, 'fib_lookup', ['ctx', 'mem_rw', 'const_size', 'anything'], 'integer', 'tc+xdp', { gpl: true }),
   P(163, 'check_mtu', ['ctx', 'anything', 'aligned_u32_out', 'anything', 'anything'], 'integer', 'tc+xdp', {
     gpl: true,
+  }),
+  P(52, 'sk_redirect_map', ['ctx', 'map_ptr', 'anything', 'anything'], 'integer', [SK_SKB], {
+    mapTypes: [MapType.SOCKMAP],
+  }),
+  P(72, 'sk_redirect_hash', ['ctx', 'map_ptr', 'map_key', 'anything'], 'integer', [SK_SKB], {
+    mapTypes: [MapType.SOCKHASH],
   }),
   P(188, 'xdp_get_buff_len', ['ctx'], 'integer', 'xdp'),
   P(189, 'xdp_load_bytes', ['ctx', 'anything', 'uninit_mem', 'const_size'], 'integer', 'xdp'),

@@ -52,6 +52,7 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [178, ['skc_to_unix_sock', BTF_PTR]],
   [180, ['find_vma', BTF_PTR]],
   [182, ['strncmp', CONST_STR]],
+  [148, ['copy_from_user', 'it may sleep: only sleepable programs may call it (BPF_F_SLEEPABLE is not modelled)']],
   [194, ['kptr_xchg', 'kptrs (referenced kernel pointers in map values) are not modelled']],
   [196, ['skc_to_mptcp_sock', BTF_PTR]],
   [197, ['dynptr_from_mem', DYNPTR]],

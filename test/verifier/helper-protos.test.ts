@@ -321,6 +321,75 @@ const CASES: Case[] = [
     text: `r2 = r10\nr2 += -24\nr3 = 24\ncall 56\n${tail}`,
     want: notForType(3, 'perf_prog_read_value', 56),
   },
+  // --- strtol/strtoul (an aligned s64/u64 written) and the per-CPU lookup ---
+  {
+    name: 'strtol: a string on the stack, an aligned result',
+    type: TP,
+    text: `r1 = 0x3231\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\nr4 = r10\nr4 += -16\ncall 105\n${tail}`,
+    want: OK,
+  },
+  {
+    name: 'strtoul: a misaligned result',
+    type: SOCK,
+    text: `r1 = 0x3231\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\nr4 = r10\nr4 += -20\ncall 106\n${tail}`,
+    want: at(8, /^misaligned stack access off 0\+-20\+0 size 8$/),
+  },
+  {
+    name: 'strtol: the result over the string',
+    type: TP,
+    text: `r1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\nr4 = r10\nr4 += -4\ncall 105\n${tail}`,
+    want: at(6, /^invalid write to stack R4 off=-4 size=8$/),
+  },
+  {
+    name: 'map_lookup_percpu_elem: a per-CPU array, checked',
+    type: TP,
+    text: `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nr1 = map 0\nr3 = 0\ncall 195\nif r0 == 0 goto +1\nr0 = *(u64 *)(r0 + 8)\n${tail}`,
+    maps: [map(MapType.PERCPU_ARRAY, 4, 16)],
+    want: OK,
+  },
+  {
+    name: 'map_lookup_percpu_elem: unchecked',
+    type: TP,
+    text: `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nr1 = map 0\nr3 = 0\ncall 195\nr0 = *(u64 *)(r0 + 8)\n${tail}`,
+    maps: [map(MapType.PERCPU_ARRAY, 4, 16)],
+    want: at(8, /^R0 invalid mem access 'map_value_or_null'$/),
+  },
+  {
+    name: 'map_lookup_percpu_elem: a plain array',
+    type: TP,
+    text: `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nr1 = map 0\nr3 = 0\ncall 195\n${tail}`,
+    maps: [ARRAY16],
+    want: at(7, /^cannot pass map_type 2 into func bpf_map_lookup_percpu_elem#195$/),
+  },
+  // --- sk_skb redirects through socket maps ---
+  {
+    name: 'sk_redirect_map: sk_skb',
+    type: SK_SKB,
+    text: `r2 = map 0\nr3 = 0\nr4 = 0\ncall 52\n${tail}`,
+    maps: [map(MapType.SOCKMAP, 4, 4)],
+    want: OK,
+  },
+  {
+    name: 'sk_redirect_map: a sockhash',
+    type: SK_SKB,
+    text: `r2 = map 0\nr3 = 0\nr4 = 0\ncall 52\n${tail}`,
+    maps: [map(MapType.SOCKHASH, 4, 4)],
+    want: at(4, /^cannot pass map_type 18 into func bpf_sk_redirect_map#52$/),
+  },
+  {
+    name: 'sk_redirect_map: tc',
+    type: TC,
+    text: `r2 = map 0\nr3 = 0\nr4 = 0\ncall 52\n${tail}`,
+    maps: [map(MapType.SOCKMAP, 4, 4)],
+    want: notForType(4, 'sk_redirect_map', 52),
+  },
+  {
+    name: 'sk_redirect_hash: a key on the stack',
+    type: SK_SKB,
+    text: `r2 = 0\n*(u64 *)(r10 - 8) = r2\nr3 = r10\nr3 += -8\nr2 = map 0\nr4 = 0\ncall 72\n${tail}`,
+    maps: [map(MapType.SOCKHASH, 4, 4)],
+    want: OK,
+  },
   // --- cgroup storage: a map value that is never NULL ---
   {
     name: 'get_local_storage: read without a NULL check',
