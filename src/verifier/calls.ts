@@ -4,14 +4,16 @@
  * callbacks (bpf_loop, bpf_for_each_map_elem), which the walk enters like a loop that may run zero times.
  */
 import type { Instruction } from '../isa/instruction.js';
-import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import { type Env, newId } from './env.js';
-import { HELPER_PROTOS, MAP_ONLY_WITH, helperAllowed, type HelperProto } from './helpers.js';
+import { HELPER_PROTOS, MAP_ONLY_WITH, helperAllowed, helperProto, type HelperProto } from './helpers.js';
+import { unmodelledHelper } from './unmodelled-helpers.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem } from './memory.js';
 import { Rejection } from './reject.js';
-import { isConst } from './scalar.js';
+import { isConst, sync, UNKNOWN } from './scalar.js';
+import { tadd, tconst, tstr } from './tnum.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import {
   ByteType,
@@ -26,6 +28,7 @@ import {
   forEachReg,
   kindText,
   ptrReg,
+  scalarReg,
 } from './state.js';
 
 const MAX_VAR_SIZE = 1 << 29;
@@ -151,13 +154,15 @@ const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf,
 
 function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
-  const proto = HELPER_PROTOS.get(insn.imm);
+  const proto = helperProto(insn.imm, env.progType);
   if (!proto) {
     if (insn.imm <= 0 || insn.imm >= 212) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
-    throw new Rejection(pc, `helper #${insn.imm}: bpfkit does not model this helper's prototype`);
+    throw new Rejection(pc, unmodelledHelper(insn.imm));
   }
   if (!helperAllowed(proto, env.progType) || env.helperAvailable?.(env.progType, proto.id) === false)
     throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
+  if (proto.gpl && !env.gplCompatible)
+    throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
   const f = cur(st);
   let map: VerifierMap | undefined;
   let allocSize = 0;
@@ -165,6 +170,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   let callback: Reg | undefined;
   let constKey: bigint | undefined;
   let callbackCtx: Reg | undefined;
+  /** meta->msize_max_value: the size argument's maximum (what get_stack and the *_str helpers return at most). */
+  let sizeMax = 0n;
   const argNames = proto.args;
   for (let i = 0; i < argNames.length; i++) {
     const regno = i + 1;
@@ -212,6 +219,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       }
       case 'mem':
       case 'mem_or_null':
+      case 'mem_rw':
       case 'uninit_mem':
         if (type === 'mem_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
         if (!isMemPtr(reg)) throw expect(MEM_TYPES);
@@ -235,9 +243,27 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
             throw new Rejection(pc, `R${regno - 1} type=scalar expected=fp`);
           break;
         }
-        helperMem(env, st, pc, regno - 1, prev, Number(reg.s.umax), prevType === 'uninit_mem');
+        // MEM_WRITE: the helper writes the memory (uninit_mem, mem_rw), so a read-only map value is refused.
+        const write = prevType === 'uninit_mem' || prevType === 'mem_rw';
+        helperMem(env, st, pc, regno - 1, prev, Number(reg.s.umax), write);
         // check_mem_size_reg: the access was proven with this range, so it must stay exact.
         env.precision?.mark(regno);
+        sizeMax = reg.s.umax;
+        break;
+      }
+      case 'aligned_u32_out':
+      case 'aligned_u64_out': {
+        const size = type === 'aligned_u32_out' ? 4 : 8;
+        if (!isMemPtr(reg)) throw expect(MEM_TYPES);
+        helperMem(env, st, pc, regno, reg, size, true);
+        // check_ptr_alignment, strict (MEM_ALIGNED): the whole offset must be a multiple of the size.
+        const desc =
+          reg.kind === 'fp' ? 'stack ' : reg.kind === 'map_value' ? 'value ' : reg.kind === 'map_key' ? 'key ' : '';
+        const t = tadd(reg.s.t, tconst(BigInt.asUintN(64, BigInt(reg.off))));
+        if (((t.value | t.mask) & BigInt(size - 1)) !== 0n) {
+          const varOff = reg.s.t.mask === 0n ? String(reg.s.t.value) : tstr(reg.s.t);
+          throw new Rejection(pc, `misaligned ${desc}access off ${varOff}+${reg.off}+0 size ${size}`);
+        }
         break;
       }
       case 'alloc_size':
@@ -268,6 +294,12 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     }
   }
 
+  // check_get_func_ip, after the arguments: the helper is looked up for every tracing type, kprobes alone may call it.
+  if (proto.refusedAfterArgs?.includes(env.progType))
+    throw new Rejection(pc, `func bpf_${proto.name}#${proto.id} not supported for program type ${env.progType}`);
+
+  if (proto.id === 81) localStorageCall(env, pc, f.regs[2]!);
+
   // record_func_key: a tail call's constant index in range is kept exact.
   const index = f.regs[3]!;
   if (proto.id === 12 && map && index.kind === 'scalar' && isConst(index.s) && index.s.t.value < BigInt(map.maxEntries))
@@ -283,7 +315,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const after = (s: State): State => {
     const fr = cur(s);
     for (let r = 1; r <= 5; r++) fr.regs[r] = NOT_INIT;
-    fr.regs[0] = returnReg(env, s, proto, map, allocSize, pc);
+    fr.regs[0] = returnReg(env, s, proto, map, allocSize, pc, sizeMax);
     // Linux 6.14+: an array lookup with a constant key in range cannot fail (can_elide_value_nullness).
     const arrays: number[] = [MapType.ARRAY, MapType.PERCPU_ARRAY];
     if (
@@ -311,6 +343,27 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     ];
   }
   return [{ pc: pc + 1, st: after(st) }];
+}
+
+/**
+ * bpf_get_local_storage, after its arguments: the flags must be a known zero, and (bpf_cgroup_storage_assign,
+ * when the program's maps are resolved) a program may use one cgroup storage map of each kind. The latter
+ * the kernel checks over every map the program names, which this call cannot see whole: two maps of one
+ * kind are said to be not modelled rather than judged.
+ */
+function localStorageCall(env: Env, pc: number, flags: Reg): void {
+  if (!(flags.kind === 'scalar' && isConst(flags.s) && flags.s.t.value === 0n))
+    throw new Rejection(pc, "get_local_storage() doesn't support non-zero flags");
+  const named = new Set<number>();
+  for (const insn of env.insns) if (insn.code === 0x18 && insn.src === BPF_PSEUDO_MAP_FD) named.add(insn.imm);
+  for (const type of [MapType.CGROUP_STORAGE, MapType.PERCPU_CGROUP_STORAGE]) {
+    const n = [...named].filter((imm) => env.maps.get(imm)?.type === type).length;
+    if (n > 1)
+      throw new Rejection(
+        pc,
+        `${n} cgroup storage maps of type ${type}: bpfkit does not model which one the kernel assigns`,
+      );
+  }
 }
 
 /** The callback called once more, with the arguments it had the first time, on the caller's current state. */
@@ -367,6 +420,12 @@ function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progTy
   // A lookup in a socket map returns a referenced socket (XSKMAP: an xdp_sock): not modelled.
   if (proto.id === 1 && (sockets || map.type === MapType.XSKMAP))
     throw new Rejection(pc, `bpf_map_lookup_elem on map_type ${map.type}: bpfkit does not model the socket it returns`);
+  // A devmap's values are struct bpf_devmap_val, which the kernel makes read-only to programs: not modelled.
+  if (proto.id === 1 && (map.type === MapType.DEVMAP || map.type === MapType.DEVMAP_HASH))
+    throw new Rejection(
+      pc,
+      `bpf_map_lookup_elem on map_type ${map.type}: bpfkit does not model the device map values it returns`,
+    );
   // An update's value is a socket (resolve_map_arg_type): not modelled.
   if (sockets && proto.id === 2)
     throw new Rejection(pc, `bpf_map_update_elem on map_type ${map.type}: bpfkit does not model its socket value`);
@@ -384,12 +443,20 @@ function returnReg(
   map: VerifierMap | undefined,
   allocSize: number,
   pc: number,
+  sizeMax: bigint,
 ): Reg {
   switch (proto.ret) {
     case 'integer':
       return UNKNOWN_SCALAR;
+    case 'size_or_error': {
+      // do_refine_retval_range: a length of at most the size argument's maximum, or -errno (>= -4095).
+      const s = sync({ ...UNKNOWN, smin: -4095n, smax: sizeMax });
+      return s ? scalarReg(s) : UNKNOWN_SCALAR;
+    }
     case 'void':
       return NOT_INIT;
+    case 'map_value':
+      return ptrReg('map_value', { map });
     case 'map_value_or_null':
       // A map of maps holds maps: the lookup finds one (or NULL).
       if (map?.inner) return ptrReg('map_ptr', { map: map.inner, nullable: true, id: newId(env) });

@@ -15,6 +15,8 @@ export interface Env {
   progType: number;
   /** The expected attach type given at load (cgroup_skb egress may return more verdicts), if any. */
   attachType?: number;
+  /** The program's license is GPL-compatible: it may call GPL-restricted helpers (VerifyOptions.license). */
+  gplCompatible: boolean;
   /** The target kernel's helper availability beyond upstream's tables (VerifyOptions.helperAvailable). */
   helperAvailable?: (type: number, id: number) => boolean;
   /** Maps by the number a `lddw` names them with (imm). */

@@ -1,7 +1,10 @@
 /**
- * Helper prototypes (the kernel's bpf_func_proto) for the helpers bpfkit's VM implements, with the
- * kernel's numbers, argument types and the program types that may call each. A call to any other helper
- * is refused by name: bpfkit cannot check its arguments, so it must not claim the kernel would accept it.
+ * Helper prototypes (the kernel's bpf_func_proto, Linux 6.18) for the helpers whose arguments and results
+ * bpfkit can check exactly, with the kernel's numbers, argument types, GPL restriction and the program
+ * types that may call each (the per-type *_func_proto tables, with bpf_base_func_proto's CAP_BPF and
+ * CAP_PERFMON parts as a privileged loader gets them). What a helper does at run time is no concern here:
+ * the VM implements only some of them. A call to any other helper is refused by name: bpfkit cannot check
+ * its arguments, so it must not claim the kernel would accept it.
  */
 import { MapType, ProgType } from '../uapi/types.js';
 
@@ -16,20 +19,35 @@ export type ArgType =
   | 'mem'
   /** Like mem, may be NULL with size 0. */
   | 'mem_or_null'
+  /** Memory the helper reads and writes back, sized by the next argument (ARG_PTR_TO_MEM | MEM_WRITE). */
+  | 'mem_rw'
   /** Memory the helper writes, sized by the next argument (may be uninitialized). */
   | 'uninit_mem'
   /** A map value's worth of memory the helper writes (pop/peek). */
   | 'uninit_map_value'
   | 'const_size'
   | 'const_size_or_zero'
+  /** 4 bytes the helper writes, aligned to 4 (ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED, a u32). */
+  | 'aligned_u32_out'
+  /** The same, 8 bytes aligned to 8 (a u64 or s64 result). */
+  | 'aligned_u64_out'
   /** Ring buffer reservation size: a known constant. */
   | 'alloc_size'
   | 'ringbuf_mem'
   | 'func'
   | 'stack_or_null';
 
-/** What a helper returns. */
-export type RetType = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null';
+/**
+ * What a helper returns. 'size_or_error': an integer in [-MAX_ERRNO, the size argument's maximum] (the
+ * kernel's do_refine_retval_range for get_stack and the probe_read_*_str family).
+ */
+export type RetType = 'integer' | 'size_or_error' | 'void' | 'map_value' | 'map_value_or_null' | 'ringbuf_mem_or_null';
+
+/**
+ * Which program types may call a helper: a named group (skb = any __sk_buff type, skb-rel = socket filter,
+ * tc, cgroup_skb, tc+sk_skb = tc and sk_skb programs) or the list of ProgType numbers.
+ */
+export type Scope = 'all' | 'skb' | 'skb-rel' | 'tc' | 'tc+sk_skb' | 'xdp' | 'tc+xdp' | readonly number[];
 
 /** One helper's prototype. */
 export interface HelperProto {
@@ -46,11 +64,15 @@ export interface HelperProto {
   pktAccess?: boolean;
   /** Map types the map argument may have (undefined: the lookup family's set). */
   mapTypes?: number[];
+  /** Which program types may call it (a helper with several prototypes has one entry per group of types). */
+  scope: Scope;
+  /** bpf_func_proto.gpl_only: a program whose license is not GPL-compatible may not call it. */
+  gpl?: boolean;
   /**
-   * Which program types may call it: skb = any __sk_buff type, skb-rel = socket filter, tc, cgroup_skb,
-   * tc+sk_skb = tc and sk_skb programs.
+   * The kernel looks the helper up for these program types but refuses the call after its arguments
+   * (check_get_func_ip: `func bpf_get_func_ip#173 not supported for program type 5`).
    */
-  scope: 'all' | 'skb' | 'skb-rel' | 'tc' | 'tc+sk_skb' | 'xdp' | 'tc+xdp';
+  refusedAfterArgs?: readonly number[];
 }
 
 const LOOKUP_MAPS = [
@@ -68,9 +90,20 @@ const P = (
   name: string,
   args: ArgType[],
   ret: RetType,
-  scope: HelperProto['scope'],
+  scope: Scope,
   extra: Partial<HelperProto> = {},
 ): HelperProto => ({ id, name, args, ret, scope, ...extra });
+
+const { SOCKET_FILTER, KPROBE, SCHED_CLS, SCHED_ACT, TRACEPOINT, XDP, PERF_EVENT, CGROUP_SKB, SK_SKB, RAW_TRACEPOINT } =
+  ProgType;
+/** kprobe, tracepoint, perf_event and raw_tracepoint: bpf_tracing_func_proto behind each type's own table. */
+const TRACING = [KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT];
+/** The networking types, whose tables end in bpf_sk_base_func_proto. */
+const NET = [SOCKET_FILTER, SCHED_CLS, SCHED_ACT, XDP, CGROUP_SKB, SK_SKB];
+const TC_CG = [SCHED_CLS, SCHED_ACT, CGROUP_SKB];
+const SKB_SOCK = [SOCKET_FILTER, SCHED_CLS, SCHED_ACT, CGROUP_SKB, SK_SKB];
+/** probe_read_*(dst, size, unsafe_ptr): the helper fills dst (or zeroes it on a fault). */
+const PROBE_READ: ArgType[] = ['uninit_mem', 'const_size_or_zero', 'anything'];
 
 const LIST: HelperProto[] = [
   P(1, 'map_lookup_elem', ['map_ptr', 'map_key'], 'map_value_or_null', 'all', {
@@ -83,7 +116,7 @@ const LIST: HelperProto[] = [
   }),
   P(3, 'map_delete_elem', ['map_ptr', 'map_key'], 'integer', 'all', { mapTypes: LOOKUP_MAPS, pktAccess: true }),
   P(5, 'ktime_get_ns', [], 'integer', 'all'),
-  P(6, 'trace_printk', ['mem', 'const_size'], 'integer', 'all'),
+  P(6, 'trace_printk', ['mem', 'const_size'], 'integer', 'all', { gpl: true }),
   P(7, 'get_prandom_u32', [], 'integer', 'all'),
   P(8, 'get_smp_processor_id', [], 'integer', 'all'),
   P(9, 'skb_store_bytes', ['ctx', 'anything', 'mem', 'const_size', 'anything'], 'integer', 'tc+sk_skb', {
@@ -107,6 +140,7 @@ const LIST: HelperProto[] = [
   P(19, 'skb_vlan_pop', ['ctx'], 'integer', 'tc', { changesPacket: true }),
   P(23, 'redirect', ['anything', 'anything'], 'integer', 'tc+xdp'),
   P(25, 'perf_event_output', ['ctx', 'map_ptr', 'anything', 'mem', 'const_size_or_zero'], 'integer', 'all', {
+    gpl: true,
     mapTypes: [MapType.PERF_EVENT_ARRAY],
   }),
   P(26, 'skb_load_bytes', ['ctx', 'anything', 'uninit_mem', 'const_size'], 'integer', 'skb'),
@@ -129,13 +163,12 @@ const LIST: HelperProto[] = [
     mapTypes: [MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER],
     pktAccess: true,
   }),
+  // pop and peek write the value out, and their prototypes do not take packet pointers (no pkt_access).
   P(88, 'map_pop_elem', ['map_ptr', 'uninit_map_value'], 'integer', 'all', {
     mapTypes: [MapType.QUEUE, MapType.STACK],
-    pktAccess: true,
   }),
   P(89, 'map_peek_elem', ['map_ptr', 'uninit_map_value'], 'integer', 'all', {
     mapTypes: [MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER],
-    pktAccess: true,
   }),
   P(125, 'ktime_get_boot_ns', [], 'integer', 'all'),
   P(130, 'ringbuf_output', ['map_ptr', 'mem', 'const_size_or_zero', 'anything'], 'integer', 'all', {
@@ -158,15 +191,160 @@ const LIST: HelperProto[] = [
     ],
   }),
   P(181, 'loop', ['anything', 'func', 'stack_or_null', 'anything'], 'integer', 'all'),
+
+  // The tracing workflow. Since Linux 6.14 bpf_base_func_proto hands the task and perf helpers to every
+  // program type of a CAP_PERFMON loader (get_current_comm, perf_event_read...); probe_read and
+  // probe_read_str (the compat pair) stay with the tracing types.
+  P(4, 'probe_read', PROBE_READ, 'integer', TRACING, { gpl: true }),
+  P(45, 'probe_read_str', PROBE_READ, 'size_or_error', TRACING, { gpl: true }),
+  P(112, 'probe_read_user', PROBE_READ, 'integer', 'all', { gpl: true }),
+  P(113, 'probe_read_kernel', PROBE_READ, 'integer', 'all', { gpl: true }),
+  P(114, 'probe_read_user_str', PROBE_READ, 'size_or_error', 'all', { gpl: true }),
+  P(115, 'probe_read_kernel_str', PROBE_READ, 'size_or_error', 'all', { gpl: true }),
+  P(105, 'strtol', ['mem', 'const_size', 'anything', 'aligned_u64_out'], 'integer', 'all'),
+  P(106, 'strtoul', ['mem', 'const_size', 'anything', 'aligned_u64_out'], 'integer', 'all'),
+  P(195, 'map_lookup_percpu_elem', ['map_ptr', 'map_key', 'anything'], 'map_value_or_null', 'all', {
+    mapTypes: [MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH],
+    pktAccess: true,
+  }),
+  P(16, 'get_current_comm', ['uninit_mem', 'const_size'], 'integer', 'all'),
+  P(35, 'get_current_task', [], 'integer', 'all', { gpl: true }),
+  P(80, 'get_current_cgroup_id', [], 'integer', 'all'),
+  P(123, 'get_current_ancestor_cgroup_id', ['anything'], 'integer', 'all'),
+  P(120, 'get_ns_current_pid_tgid', ['anything', 'anything', 'uninit_mem', 'const_size'], 'integer', 'all'),
+  P(109, 'send_signal', ['anything'], 'integer', 'all'),
+  P(117, 'send_signal_thread', ['anything'], 'integer', 'all'),
+  P(118, 'jiffies64', [], 'integer', 'all'),
+  P(208, 'ktime_get_tai_ns', [], 'integer', 'all'),
+  P(160, 'ktime_get_coarse_ns', [], 'integer', NET),
+  P(22, 'perf_event_read', ['map_ptr', 'anything'], 'integer', 'all', {
+    gpl: true,
+    mapTypes: [MapType.PERF_EVENT_ARRAY],
+  }),
+  P(55, 'perf_event_read_value', ['map_ptr', 'anything', 'uninit_mem', 'const_size'], 'integer', 'all', {
+    gpl: true,
+    mapTypes: [MapType.PERF_EVENT_ARRAY],
+  }),
+  P(37, 'current_task_under_cgroup', ['map_ptr', 'anything'], 'integer', 'all', {
+    mapTypes: [MapType.CGROUP_ARRAY],
+  }),
+  // bpf_get_stackid_proto_pe is the one without the GPL restriction.
+  P(27, 'get_stackid', ['ctx', 'map_ptr', 'anything'], 'integer', [KPROBE, TRACEPOINT, RAW_TRACEPOINT], {
+    gpl: true,
+    mapTypes: [MapType.STACK_TRACE],
+  }),
+  P(27, 'get_stackid', ['ctx', 'map_ptr', 'anything'], 'integer', [PERF_EVENT], {
+    mapTypes: [MapType.STACK_TRACE],
+  }),
+  // Looked up for every tracing type (bpf_tracing_func_proto), allowed only in kprobes (check_get_func_ip).
+  P(173, 'get_func_ip', ['ctx'], 'integer', TRACING, {
+    gpl: true,
+    refusedAfterArgs: [TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT],
+  }),
+  P(174, 'get_attach_cookie', ['ctx'], 'integer', TRACING),
+  P(56, 'perf_prog_read_value', ['ctx', 'uninit_mem', 'const_size'], 'integer', [PERF_EVENT], { gpl: true }),
+
+  // Packets: tc (and sk_skb, cgroup_skb, socket filters where their tables say so) and XDP.
+  P(17, 'get_cgroup_classid', ['ctx'], 'integer', 'tc'),
+  // Elsewhere the task's classid (bpf_get_cgroup_classid_curr_proto): no argument.
+  P(17, 'get_cgroup_classid', [], 'integer', [
+    SOCKET_FILTER,
+    KPROBE,
+    TRACEPOINT,
+    XDP,
+    PERF_EVENT,
+    CGROUP_SKB,
+    SK_SKB,
+    RAW_TRACEPOINT,
+  ]),
+  // The cgroup's storage in the map: never NULL; the flags must be a known zero (checked after the arguments).
+  P(81, 'get_local_storage', ['map_ptr', 'anything'], 'map_value', [CGROUP_SKB], {
+    mapTypes: [MapType.CGROUP_STORAGE, MapType.PERCPU_CGROUP_STORAGE],
+  }),
+  P(20, 'skb_get_tunnel_key', ['ctx', 'uninit_mem', 'const_size', 'anything'], 'integer', 'tc'),
+  P(21, 'skb_set_tunnel_key', ['ctx', 'mem', 'const_size', 'anything'], 'integer', 'tc'),
+  P(24, 'get_route_realm', ['ctx'], 'integer', 'tc'),
+  P(29, 'skb_get_tunnel_opt', ['ctx', 'uninit_mem', 'const_size'], 'integer', 'tc'),
+  P(30, 'skb_set_tunnel_opt', ['ctx', 'mem', 'const_size'], 'integer', 'tc'),
+  P(31, 'skb_change_proto', ['ctx', 'anything', 'anything'], 'integer', 'tc', { changesPacket: true }),
+  P(32, 'skb_change_type', ['ctx', 'anything'], 'integer', 'tc'),
+  P(33, 'skb_under_cgroup', ['ctx', 'map_ptr', 'anything'], 'integer', 'tc', { mapTypes: [MapType.CGROUP_ARRAY] }),
+  P(34, 'get_hash_recalc', ['ctx'], 'integer', 'tc'),
+  P(38, 'skb_change_tail', ['ctx', 'anything', 'anything'], 'integer', 'tc+sk_skb', { changesPacket: true }),
+  P(41, 'set_hash_invalid', ['ctx'], 'integer', 'tc'),
+  P(43, 'skb_change_head', ['ctx', 'anything', 'anything'], 'integer', 'tc+sk_skb', { changesPacket: true }),
+  P(46, 'get_socket_cookie', ['ctx'], 'integer', SKB_SOCK),
+  P(47, 'get_socket_uid', ['ctx'], 'integer', SKB_SOCK),
+  P(48, 'set_hash', ['ctx', 'anything'], 'integer', 'tc'),
+  P(50, 'skb_adjust_room', ['ctx', 'anything', 'anything', 'anything'], 'integer', 'tc+sk_skb', {
+    changesPacket: true,
+  }),
+  P(51, 'redirect_map', ['map_ptr', 'anything', 'anything'], 'integer', 'xdp', {
+    mapTypes: [MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP, MapType.XSKMAP],
+  }),
+  P(66, 'skb_get_xfrm_state', ['ctx', 'anything', 'uninit_mem', 'const_size', 'anything'], 'integer', 'tc'),
+  P(79, 'skb_cgroup_id', ['ctx'], 'integer', TC_CG),
+  P(83, 'skb_ancestor_cgroup_id', ['ctx', 'anything'], 'integer', TC_CG),
+  P(97, 'skb_ecn_set_ce', ['ctx'], 'integer', TC_CG),
+  P(135, 'csum_level', ['ctx', 'anything'], 'integer', 'tc'),
+  P(151, 'skb_cgroup_classid', ['ctx'], 'integer', 'tc'),
+  P(152, 'redirect_neigh', ['anything', 'mem_or_null', 'const_size_or_zero', 'anything'], 'integer', 'tc'),
+  P(155, 'redirect_peer', ['anything', 'anything'], 'integer', 'tc'),
+  // The parameters are read and written back: Linux 6.18 checks them as a write (a read-only value is refused).
+  P(69, 'fib_lookup', ['ctx', 'mem_rw', 'const_size', 'anything'], 'integer', 'tc+xdp', { gpl: true }),
+  P(163, 'check_mtu', ['ctx', 'anything', 'aligned_u32_out', 'anything', 'anything'], 'integer', 'tc+xdp', {
+    gpl: true,
+  }),
+  P(52, 'sk_redirect_map', ['ctx', 'map_ptr', 'anything', 'anything'], 'integer', [SK_SKB], {
+    mapTypes: [MapType.SOCKMAP],
+  }),
+  P(72, 'sk_redirect_hash', ['ctx', 'map_ptr', 'map_key', 'anything'], 'integer', [SK_SKB], {
+    mapTypes: [MapType.SOCKHASH],
+  }),
+  P(188, 'xdp_get_buff_len', ['ctx'], 'integer', 'xdp'),
+  P(189, 'xdp_load_bytes', ['ctx', 'anything', 'uninit_mem', 'const_size'], 'integer', 'xdp'),
+  P(190, 'xdp_store_bytes', ['ctx', 'anything', 'mem', 'const_size'], 'integer', 'xdp'),
+  P(192, 'skb_set_tstamp', ['ctx', 'anything', 'anything'], 'integer', 'tc'),
 ];
 
-/** The prototypes by helper number. */
-export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map(LIST.map((h) => [h.id, h]));
+/** The prototypes by helper number (the first where a helper has one per group of program types). */
+export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map(
+  LIST.filter((h, i) => LIST.findIndex((o) => o.id === h.id) === i).map((h) => [h.id, h]),
+);
+
+/**
+ * The prototype of helper `id` a program of `type` gets, or the helper's first prototype when that type
+ * may not call it (the caller refuses then), or undefined for a helper bpfkit does not model.
+ */
+export function helperProto(id: number, type: number): HelperProto | undefined {
+  let first: HelperProto | undefined;
+  for (const h of LIST) {
+    if (h.id !== id) continue;
+    if (helperAllowed(h, type)) return h;
+    first ??= h;
+  }
+  return first;
+}
+
+/** license_is_gpl_compatible: the licenses under which a program may call GPL-restricted helpers. */
+export function licenseIsGpl(license: string): boolean {
+  return ['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL'].includes(
+    license,
+  );
+}
 
 /** Helpers whose map argument must be of their own map types, by map type (check_map_func_compatibility's other half). */
 export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
   [MapType.PROG_ARRAY, [12]],
-  [MapType.PERF_EVENT_ARRAY, [25]],
+  [MapType.PERF_EVENT_ARRAY, [22, 25, 55]],
+  [MapType.STACK_TRACE, [27]],
+  [MapType.CGROUP_ARRAY, [33, 37]],
+  [MapType.CGROUP_STORAGE, [81]],
+  [MapType.PERCPU_CGROUP_STORAGE, [81]],
+  [MapType.DEVMAP, [1, 51]],
+  [MapType.DEVMAP_HASH, [1, 51]],
+  [MapType.CPUMAP, [51]],
+  [MapType.XSKMAP, [1, 51]],
   [MapType.RINGBUF, [130, 131, 134]],
   [MapType.QUEUE, [87, 88, 89]],
   [MapType.STACK, [87, 88, 89]],
@@ -177,6 +355,7 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
 export function helperAllowed(h: HelperProto, type: number): boolean {
   const tc = type === ProgType.SCHED_CLS || type === ProgType.SCHED_ACT;
   const skbRel = tc || type === ProgType.SOCKET_FILTER || type === ProgType.CGROUP_SKB;
+  if (typeof h.scope !== 'string') return h.scope.includes(type);
   switch (h.scope) {
     case 'all':
       return true;

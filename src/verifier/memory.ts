@@ -122,7 +122,8 @@ export function access(
       return loadedScalar(size, signed);
     }
     case 'map_key': {
-      if (write) throw new Rejection(pc, `write to change key R${regno} not allowed`);
+      // check_helper_mem_access's words (a store instruction into a key gets another message, in access()).
+      if (write) throw new Rejection(pc, `R${regno} cannot write into map_key`);
       memRegion(pc, regno, reg, total, size, reg.map!.keySize, 'invalid access to map key,');
       return loadedScalar(size, signed);
     }
@@ -288,7 +289,8 @@ export function helperMem(
   size: number,
   write: boolean,
 ): void {
-  if (size === 0) return;
+  // A zero-sized access is checked too (check_helper_mem_access): the pointer must still be in bounds,
+  // and a stack pointer must point below the frame (check_stack_slot_within_bounds: off <= -1).
   switch (reg.kind) {
     case 'fp': {
       if (!isConst(reg.s))
@@ -297,7 +299,7 @@ export function helperMem(
           `R${regno} variable stack access (bpfkit: variable offsets into the stack are not modelled)`,
         );
       const off = reg.off;
-      if (off < -MAX_STACK || off + size > 0)
+      if (off < -MAX_STACK || off + Math.max(size, 1) > 0)
         throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);
       const frame = st.frames[reg.frame]!;
       noteDepth(env, frame.subprog, -off);
@@ -356,7 +358,8 @@ function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, si
     return;
   }
   if (reg.kind === 'map_key') {
-    if (write) throw new Rejection(pc, `write to change key R${regno} not allowed`);
+    // check_helper_mem_access's words (a store instruction into a key gets another message, in access()).
+    if (write) throw new Rejection(pc, `R${regno} cannot write into map_key`);
     memRegion(pc, regno, reg, reg.off, size, reg.map!.keySize, 'invalid access to map key,');
     return;
   }

@@ -32,7 +32,7 @@ import { ctxModelled } from './ctx-access.js';
 import type { Env } from './env.js';
 import { Rejection } from './reject.js';
 import { type State, type VerifierMap, NOT_INIT, ptrReg } from './state.js';
-import { HELPER_PROTOS } from './helpers.js';
+import { HELPER_PROTOS, licenseIsGpl } from './helpers.js';
 import { type LogLine, WalkLog, kernelStateText } from './log-format.js';
 import { INSN_LIMIT, type WalkStats, walk } from './walk.js';
 
@@ -42,6 +42,11 @@ export interface VerifyOptions {
   type: number;
   /** The expected attach type (AttachType.*, e.g. 1 = cgroup egress), as BPF_PROG_LOAD would be given. */
   attachType?: number;
+  /**
+   * The license the program is loaded under (default 'GPL', as bpfkit's loaders give one that names
+   * none): GPL-restricted helpers (bpf_probe_read_kernel, bpf_trace_printk...) are refused to others.
+   */
+  license?: string;
   /** Maps by the number each map `lddw` carries in imm (raw programs: the fd the kernel would see). */
   maps?: ReadonlyMap<number, VerifierMap> | readonly VerifierMap[];
   /** 0: a short log on rejection only; 1: every instruction walked; 2: plus the state before each. */
@@ -200,6 +205,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       progType: opts.type,
       attachType: opts.attachType,
       helperAvailable: opts.helperAvailable,
+      gplCompatible: licenseIsGpl(opts.license || 'GPL'),
       maps: maps as ReadonlyMap<number, VerifierMap>,
       nextId: 0,
       stackDepth: new Map(),
@@ -337,6 +343,8 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
     ...opts,
     type,
     attachType: opts.attachType ?? prog.attachType,
+    // The kernel engine loads with the program's license, else the object's, else GPL.
+    license: opts.license || prog.license || spec.license || 'GPL',
     maps,
   });
 }

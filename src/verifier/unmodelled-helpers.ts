@@ -1,0 +1,75 @@
+/**
+ * What bpfkit does not model about the helpers it has no prototype for: the refusal names the helper and
+ * the concept it needs, so a reader knows whether the program may well load (it usually does) and what
+ * bpfkit would have to learn to judge it.
+ */
+
+const SOCKET_REF = 'returns a referenced socket that must be released (sockets are not modelled)';
+const SOCKET_PTR = 'takes or returns socket pointers (sockets are not modelled)';
+const DYNPTR = 'dynptrs are not modelled';
+const TIMER = 'bpf_timer fields of map values are not modelled';
+const BTF_PTR = 'returns or takes a kernel object by BTF id (PTR_TO_BTF_ID is not modelled)';
+const CONST_STR = 'reads a format or string from a read-only map at load time (ARG_PTR_TO_CONST_STR is not modelled)';
+const STORAGE = 'local storage maps hand out values tied to a kernel object (not modelled)';
+
+/** Helper number → [name, the concept bpfkit lacks]. */
+const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
+  [36, ['probe_write_user', 'its availability depends on the kernel lockdown and CAP_SYS_ADMIN']],
+  [58, ['override_return', 'needs CONFIG_BPF_KPROBE_OVERRIDE and an error-injectable attach target']],
+  [67, ['get_stack', 'its result is bounded in 32-bit signed terms too, which bpfkit does not track']],
+  [84, ['sk_lookup_tcp', SOCKET_REF]],
+  [85, ['sk_lookup_udp', SOCKET_REF]],
+  [86, ['sk_release', SOCKET_REF]],
+  [93, ['spin_lock', 'bpf_spin_lock (lock state across the walk) is not modelled']],
+  [94, ['spin_unlock', 'bpf_spin_lock (lock state across the walk) is not modelled']],
+  [95, ['sk_fullsock', SOCKET_PTR]],
+  [96, ['tcp_sock', SOCKET_PTR]],
+  [98, ['get_listener_sock', SOCKET_PTR]],
+  [99, ['skc_lookup_tcp', SOCKET_REF]],
+  [100, ['tcp_check_syncookie', SOCKET_PTR]],
+  [107, ['sk_storage_get', STORAGE]],
+  [108, ['sk_storage_delete', STORAGE]],
+  [110, ['tcp_gen_syncookie', SOCKET_PTR]],
+  [124, ['sk_assign', SOCKET_PTR]],
+  [136, ['skc_to_tcp6_sock', BTF_PTR]],
+  [137, ['skc_to_tcp_sock', BTF_PTR]],
+  [138, ['skc_to_tcp_timewait_sock', BTF_PTR]],
+  [139, ['skc_to_tcp_request_sock', BTF_PTR]],
+  [140, ['skc_to_udp6_sock', BTF_PTR]],
+  [141, ['get_task_stack', BTF_PTR]],
+  [153, ['per_cpu_ptr', BTF_PTR]],
+  [154, ['this_cpu_ptr', BTF_PTR]],
+  [156, ['task_storage_get', STORAGE]],
+  [157, ['task_storage_delete', STORAGE]],
+  [158, ['get_current_task_btf', BTF_PTR]],
+  [165, ['snprintf', CONST_STR]],
+  [169, ['timer_init', TIMER]],
+  [170, ['timer_set_callback', TIMER]],
+  [171, ['timer_start', TIMER]],
+  [172, ['timer_cancel', TIMER]],
+  [175, ['task_pt_regs', BTF_PTR]],
+  [177, ['trace_vprintk', CONST_STR]],
+  [178, ['skc_to_unix_sock', BTF_PTR]],
+  [180, ['find_vma', BTF_PTR]],
+  [182, ['strncmp', CONST_STR]],
+  [148, ['copy_from_user', 'it may sleep: only sleepable programs may call it (BPF_F_SLEEPABLE is not modelled)']],
+  [194, ['kptr_xchg', 'kptrs (referenced kernel pointers in map values) are not modelled']],
+  [196, ['skc_to_mptcp_sock', BTF_PTR]],
+  [197, ['dynptr_from_mem', DYNPTR]],
+  [198, ['ringbuf_reserve_dynptr', DYNPTR]],
+  [199, ['ringbuf_submit_dynptr', DYNPTR]],
+  [200, ['ringbuf_discard_dynptr', DYNPTR]],
+  [201, ['dynptr_read', DYNPTR]],
+  [202, ['dynptr_write', DYNPTR]],
+  [203, ['dynptr_data', DYNPTR]],
+  [209, ['user_ringbuf_drain', `its callback gets a dynptr (${DYNPTR})`]],
+  [210, ['cgrp_storage_get', STORAGE]],
+  [211, ['cgrp_storage_delete', STORAGE]],
+]);
+
+/** The one-line refusal for a call of helper `id`, which bpfkit has no prototype for. */
+export function unmodelledHelper(id: number): string {
+  const r = REASONS.get(id);
+  if (r) return `helper bpf_${r[0]}#${id}: bpfkit does not model this helper: ${r[1]}`;
+  return `helper #${id}: bpfkit does not model this helper's prototype`;
+}
