@@ -134,7 +134,10 @@ test('a stream that just ends inside a line (nothing lost) reports no request ma
 /** A conversation of client and server pieces in order, on `port`; the records FullAnalyzer reports. */
 function exchange(port: number, turns: [who: 'c' | 's', text: string][]): UrlRecord[] {
   const c = new Conversation('10.0.0.1', '10.0.0.2', 40000, port).handshake();
-  for (const [who, text] of turns) who === 'c' ? c.clientSays(text) : c.serverSays(text);
+  for (const [who, text] of turns) {
+    if (who === 'c') c.clientSays(text);
+    else c.serverSays(text);
+  }
   c.close();
   const recs: UrlRecord[] = [];
   const a = new FullAnalyzer({ onRecord: (r) => recs.push(r) });
@@ -328,7 +331,10 @@ test('end to end, filter in the VM and none, against tshark: the odd requests, a
   const frames: Uint8Array[] = [];
   const conv = (cport: number, port: number, turns: [who: 'c' | 's', text: string][]) => {
     const c = new Conversation('10.0.0.1', '10.0.0.2', cport, port).handshake();
-    for (const [who, text] of turns) who === 'c' ? c.clientSays(text) : c.serverSays(text);
+    for (const [who, text] of turns) {
+      if (who === 'c') c.clientSays(text);
+      else c.serverSays(text);
+    }
     c.close();
     frames.push(...c.frames);
   };
