@@ -228,6 +228,22 @@ test('CRLF traffic never takes the bare-CR path (a CR in a target is a bare CR t
   ]);
 });
 
+test('a CR in bytes that are no request line is no line end: binary or prose stays skipped', () => {
+  const pieces = [
+    'GET /a HTTP/1.1\r\n\r\n',
+    'xyz\rGET /fake HTTP/1.1\r\n',
+    '\x01\x02\r\x03GET /fake2 HTTP/1.1\r\n',
+    'GET /b HTTP/1.1\r\n\r\n',
+  ];
+  for (const split of [pieces, [...pieces.join('')]]) {
+    assert.deepEqual(
+      requests(...split).map((r) => r.uri),
+      ['/a', '/b'],
+      `${split.length} pieces`,
+    );
+  }
+});
+
 test('a bare word (`HELLO`) followed by a request: the connection is HTTP, the word a malformed request', () => {
   const recs = exchange(80, [
     ['c', 'HELLO\r\n'],

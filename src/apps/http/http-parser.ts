@@ -268,6 +268,23 @@ function bareWord(b: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
+/** Whether b[start, end) is a request line, odd or not (parsed into a head of its own: nothing changes). */
+function endsRequestLine(b: Uint8Array, start: number, end: number): boolean {
+  return parseRequestLine(b, start, end, SCRATCH) || parseOddRequestLine(b, start, end, SCRATCH) !== undefined;
+}
+// (the same fields in the same order, and a double ts, as the parsers' heads: one object shape for V8)
+const SCRATCH: RequestHead = {
+  method: '',
+  uri: '',
+  version: '',
+  host: '',
+  truncated: false,
+  ts: NO_TIME,
+  upgrade: false,
+  malformed: false,
+  raw: '',
+};
+
 const LF_ONLY = new Uint8Array([LF]);
 const CR_ONLY = new Uint8Array([CR]);
 
@@ -834,10 +851,14 @@ export class RequestParser extends MessageParser {
     let simple = false;
     if (!ok) {
       // A CR before the LF that ended the line is a bare CR (the line's own CR was stripped): a client
-      // that ends lines with CR alone. (Only where the line did not parse: a CR can be in no line that does.)
-      if (!this.crMode && b !== this.line.buf && findByte(b, CR, start, end) >= 0) {
-        this.switchToCr(undefined);
-        return true;
+      // that ends lines with CR alone when what comes before it is a request line. (Only where the line
+      // did not parse: a CR can be in no line that does.)
+      if (!this.crMode && b !== this.line.buf) {
+        const cr = findByte(b, CR, start, end);
+        if (cr >= 0 && endsRequestLine(b, start, cr)) {
+          this.switchToCr(undefined);
+          return true;
+        }
       }
       const odd = parseOddRequestLine(b, start, end, head);
       ok = odd !== undefined;
@@ -948,15 +969,22 @@ export class RequestParser extends MessageParser {
   protected override bareCrIn(b: Uint8Array, p: number, stop: number): boolean {
     if (this.crMode) return false;
     const len = this.line.len;
-    // what is buffered ends in a CR, and this piece does not begin with its LF
-    let bare = len > 0 && this.line.buf[len - 1] === CR && p < stop;
-    if (!bare) {
+    let line: Uint8Array | undefined;
+    if (len > 0 && this.line.buf[len - 1] === CR && p < stop) {
+      // what is buffered ends in a CR, and this piece does not begin with its LF
+      line = this.line.buf.subarray(0, len - 1);
+    } else {
       // a CR inside the piece (one at its end waits for the next bytes: its LF may come there)
       const i = findByte(b, CR, p, stop);
-      bare = i >= 0 && i + 1 < stop;
+      if (i < 0 || i + 1 >= stop) return false;
+      line = new Uint8Array(len + i - p);
+      line.set(this.line.buf.subarray(0, len));
+      line.set(b.subarray(p, i), len);
     }
-    if (bare) this.switchToCr(this.line.buf.slice(0, len));
-    return bare;
+    // (binary bytes with a CR in them are no client using CR line ends)
+    if (!endsRequestLine(line, 0, line.length)) return false;
+    this.switchToCr(this.line.buf.slice(0, len));
+    return true;
   }
 
   override feed(b: Uint8Array, start: number, end: number, ts: number): number {

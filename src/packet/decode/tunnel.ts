@@ -235,8 +235,9 @@ function l2tp(v: PacketView, o: number, end: number): void {
  * type is unknown). bpfkit reads it as an Ethernet pseudowire (RFC 4719, what L2TPv3 mostly carries): at
  * Wireshark's offset when an Ethernet header carrying IP, ARP, a VLAN tag or MPLS starts there, else at the
  * first of the other offsets (4, 8, 12: a cookie, a sublayer, or both) where one does; when none does, at
- * Wireshark's, where the Ethernet decoder says what it found. A cookie whose bytes happen to look like such
- * a header at offset 0 would be misread: a 1-in-65536 coincidence per session, and counted, not silent.
+ * Wireshark's, where the Ethernet decoder says what it found (counted, not silent). In a session with a
+ * cookie or a sublayer, bytes at a shorter offset that happen to read as such a header (the inner frame's
+ * own addresses holding an IP EtherType and the right version nibble) would be misread.
  */
 function l2tpv3(v: PacketView, s: number, end: number, at: number, overUdp: boolean): boolean {
   const b = v.bytes;
