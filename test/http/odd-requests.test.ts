@@ -228,6 +228,22 @@ test('CRLF traffic never takes the bare-CR path (a CR in a target is a bare CR t
   ]);
 });
 
+test('bare CR line ends through a refused CONNECT, its retry and the tunnel (held bytes fed again)', () => {
+  const recs = exchange(3128, [
+    ['c', 'CONNECT h:443 HTTP/1.1\rHost: h:443\r\rCONNECT h:443 HTTP/1.1\rProxy-Authorization: x\r\r'],
+    ['s', 'HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n'],
+    ['s', 'HTTP/1.1 200 Connection established\r\n\r\n'],
+    ['c', 'GET /inside-the-tunnel HTTP/1.1\r\r'],
+  ]);
+  assert.deepEqual(
+    recs.map((r) => [r.method, r.uri, r.status, r.malformed === true]),
+    [
+      ['CONNECT', 'h:443', 407, true],
+      ['CONNECT', 'h:443', 200, true],
+    ],
+  );
+});
+
 test('a CR in bytes that are no request line is no line end: binary or prose stays skipped', () => {
   const pieces = [
     'GET /a HTTP/1.1\r\n\r\n',

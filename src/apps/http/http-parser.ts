@@ -286,6 +286,9 @@ const SCRATCH: RequestHead = {
 };
 
 const LF_ONLY = new Uint8Array([LF]);
+/** RequestParser's copy of bytes with bare CRs made LFs, shared (feedCr), and whether a feed is using it. */
+let crCopy = NO_BYTES;
+let crCopyBusy = false;
 const CR_ONLY = new Uint8Array([CR]);
 
 const COMMON_METHODS = ['GET', 'POST', 'PUT', 'HEAD', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'];
@@ -953,8 +956,6 @@ export class RequestParser extends MessageParser {
   private crPrior: Uint8Array | undefined;
   /** the last byte fed in crMode was a CR: whether an LF follows is known only with the next bytes */
   private crPending = false;
-  private crBuf = NO_BYTES;
-  private crBusy = false;
   /** the original bytes of what crMode feeds, and where they start (line ends are looked up there) */
   private crOrig: Uint8Array = NO_BYTES;
   private crOff = 0;
@@ -1020,11 +1021,13 @@ export class RequestParser extends MessageParser {
       }
     }
     const n = end - start;
-    // (a feed re-entered from a sink, the flow draining held bytes, must not write over the outer's copy)
-    const busy = this.crBusy;
-    let c = this.crBuf;
+    // One copy buffer for all parsers (a copy per connection could add up to a segment's size times the
+    // connections); a feed re-entered from a sink, the flow draining held bytes, must not write over the
+    // outer's copy: it gets its own.
+    const busy = crCopyBusy;
+    let c = crCopy;
     if (busy) c = new Uint8Array(n);
-    else if (c.length < n) c = this.crBuf = new Uint8Array(Math.max(n, 2048));
+    else if (c.length < n) c = crCopy = new Uint8Array(Math.max(n, 2048));
     for (let i = 0; i < n; i++) {
       const x = b[start + i]!;
       c[i] = x === CR && i + 1 < n && b[start + i + 1] !== LF ? LF : x;
@@ -1034,9 +1037,13 @@ export class RequestParser extends MessageParser {
     const offWas = this.crOff;
     this.crOrig = b;
     this.crOff = start;
-    this.crBusy = true;
-    const r = super.feed(c, 0, n, ts);
-    this.crBusy = busy;
+    crCopyBusy = true;
+    let r: number;
+    try {
+      r = super.feed(c, 0, n, ts);
+    } finally {
+      crCopyBusy = busy;
+    }
     this.crOrig = origWas;
     this.crOff = offWas;
     if (r < n) this.crPending = false; // the rest is fed again later
