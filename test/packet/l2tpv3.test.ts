@@ -161,3 +161,24 @@ test('urls through L2TPv3 with the filter in the VM (it keeps protocol 115) and 
   assert.match(rows[0]![0]!, /l2tp:data$/);
   assert.deepEqual(tsharkFields(file, ['http.request.uri'], ['-Y', 'http.request']), []);
 });
+
+test('urls counts an L2TPv3 nesting loop as a malformed frame, and loses nothing else', async (t) => {
+  const dir = tempDir(t);
+  const c = new Conversation('10.9.0.1', '10.9.0.2', 40003, 80).handshake();
+  c.clientSays('GET /v3/deep HTTP/1.1\r\n\r\n');
+  c.close();
+  // the request's frame three deep; one of the FIN frames 40 deep
+  const frames = c.frames.map((d, i) => {
+    let f = d;
+    for (let k = 0; k < (i === 3 ? 40 : 3); k++) f = overIp(session(k + 1, 0, false), f);
+    return { tsSec: 1_700_000_000, tsUsec: i, data: f };
+  });
+  const file = join(dir, 'deep.pcap');
+  writePcapFrames(file, LINKTYPE.EN10MB, frames);
+  const { records, summary } = await runUrls(file, 'full', 'vm');
+  assert.deepEqual(
+    records.map((r) => r.uri),
+    ['/v3/deep'],
+  );
+  assert.equal(summary.extra['malformed frames'], 1);
+});
