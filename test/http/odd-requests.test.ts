@@ -288,6 +288,16 @@ test('a bare word answered by an HTTP error, nothing after: reported with that s
   );
 });
 
+test('a word in a body whose framing was lost is body text, not a request', () => {
+  // an invalid chunk size: the body's lines are read as start lines until a request line comes
+  assert.deepEqual(
+    requests('POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n', 'GET /n HTTP/1.1\r\n\r\n').map(
+      (r) => r.uri,
+    ),
+    ['/c', '/n'],
+  );
+});
+
 test('a bare word alone, unanswered, or answered by no HTTP: no request', () => {
   assert.deepEqual(requests('HELLO\r\n'), []);
   assert.deepEqual(

@@ -893,11 +893,14 @@ export class RequestParser extends MessageParser {
       // A bare word (`HELLO`): a request to libhtp, nothing to tshark. Kept until the connection shows it
       // is HTTP — a request follows it, or the server answers it with an HTTP error (answeredMidLine) —
       // and reported then, malformed: alone it is as likely another protocol's command (SMTP's QUIT).
-      this.word = bareWord(b, start, end) ? latin1(b, start, end) : '';
+      // (not after a body whose framing was lost: its lines are read as start lines, and a word there is
+      // body text)
+      this.word = !this.framingLost && bareWord(b, start, end) ? latin1(b, start, end) : '';
       this.wordTs = this.msgTs;
       return false;
     }
     if (this.word !== '') this.reportWord();
+    this.framingLost = false;
     this.seenRequest = true;
     this.expectContinue = false;
     head.host = '';
@@ -941,6 +944,13 @@ export class RequestParser extends MessageParser {
   }
   /** a bare word line (see startLine), '' when the last line was none */
   private word = '';
+  /** a body's framing was lost since the last request line: the lines read now may be body text */
+  private framingLost = false;
+
+  protected override lostFraming(): void {
+    this.framingLost = true;
+    super.lostFraming();
+  }
   private wordTs = NO_TIME;
   private wordHead: RequestHead | undefined;
 
