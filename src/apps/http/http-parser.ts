@@ -188,25 +188,19 @@ function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: Re
     if (words.length < 2 || !HTTP_VERSION.test(last)) return undefined;
     words = [words.slice(0, -1).join(' '), last];
   }
+  // HTTP's name in any case (`http/1.1`, which servers refuse and tshark reports as it is): HTTP's version
+  const httpWord = last.length >= 5 && last.slice(0, 5).toUpperCase() === 'HTTP/';
   // Another protocol's version (RTSP/1.0, SIP/2.0) after a method those protocols share with HTTP
   // (OPTIONS): their line. After one only HTTP has (GET, POST, ...), an HTTP request with a bad version.
-  if (OTHER_VERSION.test(last) && !last.startsWith('HTTP/') && (method === 'OPTIONS' || words.length !== 2)) {
+  if (OTHER_VERSION.test(last) && !httpWord && (method === 'OPTIONS' || words.length !== 2)) {
     return undefined;
   }
-  const hasVersion =
-    words.length >= 1 && (last.startsWith('HTTP/') || (words.length === 2 && OTHER_VERSION.test(last)));
+  const hasVersion = words.length >= 1 && (httpWord || (words.length === 2 && OTHER_VERSION.test(last)));
   const target = hasVersion ? (words.length >= 2 ? words[0]! : '') : (words[0] ?? '');
   if (target !== '' && !TARGET_SHAPE.test(target)) return undefined;
   head.method = method;
   head.raw = latin1(b, lineStart, end);
-  if (
-    words.length === 1 &&
-    method === 'GET' &&
-    !words[0]!.startsWith('HTTP/') &&
-    lineStart === start &&
-    !tab &&
-    !control
-  ) {
+  if (words.length === 1 && method === 'GET' && !httpWord && lineStart === start && !tab && !control) {
     head.uri = words[0]!;
     head.version = 'HTTP/0.9';
     return head.version;
@@ -221,7 +215,7 @@ function parseOddRequestLine(b: Uint8Array, start: number, end: number, head: Re
 const OTHER_VERSION = /^[A-Z][A-Z0-9-]*\/\d/;
 
 /** A whole HTTP version word. */
-const HTTP_VERSION = /^HTTP\/\d\.\d$/;
+const HTTP_VERSION = /^HTTP\/\d\.\d$/i;
 
 /**
  * `METHOD SP target SP NAME/x.y` with a NAME that is not HTTP: a line of RTSP, SIP or another protocol
@@ -262,6 +256,40 @@ function findByte(b: Uint8Array, c: number, p: number, end: number): number {
   const i = b.indexOf(c, p);
   return i !== -1 && i < end ? i : -1;
 }
+
+/** A line that is one word and nothing else, as a probe or another protocol's command is (`HELLO`, `QUIT`). */
+function bareWord(b: Uint8Array, start: number, end: number): boolean {
+  if (end - start < 2 || end - start > MAX_METHOD) return false;
+  for (let i = start; i < end; i++) {
+    const c = b[i]! | 32;
+    if (c >= 97 && c <= 122) continue;
+    if (i === start || !(isDigit(b[i]!) || b[i] === 45 || b[i] === 95)) return false;
+  }
+  return true;
+}
+
+/** Whether b[start, end) is a request line, odd or not (parsed into a head of its own: nothing changes). */
+function endsRequestLine(b: Uint8Array, start: number, end: number): boolean {
+  return parseRequestLine(b, start, end, SCRATCH) || parseOddRequestLine(b, start, end, SCRATCH) !== undefined;
+}
+// (the same fields in the same order, and a double ts, as the parsers' heads: one object shape for V8)
+const SCRATCH: RequestHead = {
+  method: '',
+  uri: '',
+  version: '',
+  host: '',
+  truncated: false,
+  ts: NO_TIME,
+  upgrade: false,
+  malformed: false,
+  raw: '',
+};
+
+const LF_ONLY = new Uint8Array([LF]);
+/** RequestParser's copy of bytes with bare CRs made LFs, shared (feedCr), and whether a feed is using it. */
+let crCopy = NO_BYTES;
+let crCopyBusy = false;
+const CR_ONLY = new Uint8Array([CR]);
 
 const COMMON_METHODS = ['GET', 'POST', 'PUT', 'HEAD', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'];
 
@@ -458,10 +486,13 @@ abstract class MessageParser {
           const stop = nl < 0 ? end : nl;
           if (this.line.len === 0 && nl >= 0 && stop - p <= this.limits.maxLine) {
             // Whole line in this chunk: no copy.
-            this.startLine(b, p, stop > p && b[stop - 1] === CR ? stop - 1 : stop);
+            this.lineEndAt = nl;
+            // (true: the line ends in a bare CR, and the stream is read again from here with CR line ends)
+            if (this.startLine(b, p, stop > p && b[stop - 1] === CR ? stop - 1 : stop)) return p;
             p = nl + 1;
             break;
           }
+          if (this.bareCrIn(b, p, stop)) return p;
           this.line.append(b, p, stop, this.limits.maxLine + 1);
           if (!this.linePrefixOk(this.line.buf, 0, this.line.len)) {
             if (this.startMode === StartMode.TunnelUnlessHttp) {
@@ -491,6 +522,7 @@ abstract class MessageParser {
           if (nl < 0) return end;
           let lineEnd = this.line.len;
           if (lineEnd > 0 && this.line.buf[lineEnd - 1] === CR) lineEnd--;
+          this.lineEndAt = nl;
           this.startLine(this.line.buf, 0, lineEnd);
           p = nl + 1;
           break;
@@ -614,6 +646,8 @@ abstract class MessageParser {
   }
 
   protected afterSkip = St.Start;
+  /** where, in the bytes being fed, the LF that ends the line given to startLine is */
+  protected lineEndAt = 0;
   /**
    * The message sent `Expect: 100-continue` and none of its body has come yet (Body: `remaining` is still
    * the whole length; ChunkSize: no chunk size line yet).
@@ -746,7 +780,18 @@ abstract class MessageParser {
   protected abstract linePrefixOk(b: Uint8Array, start: number, end: number): boolean;
   /** Whether b[p, end) (the start of a segment) begins like a message of this direction. */
   protected abstract startsMessage(b: Uint8Array, p: number, end: number): boolean;
-  protected abstract startLine(b: Uint8Array, start: number, end: number): void;
+  /**
+   * A whole start line (its line end stripped). True asks feed to stop before it (feed returns the line's
+   * start): the request side does when the line turns out to end in a bare CR (RequestParser.feed).
+   */
+  protected abstract startLine(b: Uint8Array, start: number, end: number): boolean;
+  /**
+   * Before the piece b[p, stop) of a start line is buffered: true when it shows the line ended in a bare
+   * CR (feed then stops before the piece, as startLine's true makes it).
+   */
+  protected bareCrIn(_b: Uint8Array, _p: number, _stop: number): boolean {
+    return false;
+  }
   protected abstract overlongLine(): void;
   protected abstract headEnd(): void;
   /** Finish what was in progress; `lost`: bytes of the stream are missing here (a gap), not just over. */
@@ -802,15 +847,30 @@ export class RequestParser extends MessageParser {
     return k > p && k - p <= MAX_METHOD && (k === end || b[k] === SP);
   }
 
-  protected startLine(b: Uint8Array, start: number, end: number): void {
+  protected startLine(b: Uint8Array, start: number, end: number): boolean {
     const head = this.head;
     head.malformed = false;
     let ok = parseRequestLine(b, start, end, head);
     let simple = false;
     if (!ok) {
+      // A CR before the LF that ended the line is a bare CR (the line's own CR was stripped): a client
+      // that ends lines with CR alone when what comes before it is a request line. (Only where the line
+      // did not parse: a CR can be in no line that does.)
+      if (!this.crMode && b !== this.line.buf) {
+        const cr = findByte(b, CR, start, end);
+        if (cr >= 0 && endsRequestLine(b, start, cr)) {
+          this.switchToCr(undefined);
+          return true;
+        }
+      }
       const odd = parseOddRequestLine(b, start, end, head);
       ok = odd !== undefined;
       simple = odd === 'HTTP/0.9';
+    }
+    if (this.crMode && ok && this.crOrig[this.crOff + this.lineEndAt] === CR) {
+      // this line ended in a bare CR: an odd line
+      head.malformed = true;
+      head.raw = latin1(b, start, end);
     }
     this.line.reset();
     if (this.startMode === StartMode.TunnelUnlessHttp) {
@@ -818,20 +878,29 @@ export class RequestParser extends MessageParser {
       this.startMode = StartMode.None;
       if (!ok) {
         this.st = St.Tunnel;
-        return;
+        return false;
       }
     }
     if (!ok && !this.seenRequest && this.sink.otherProtocol && otherProtocolLine(b, start, end)) {
       this.st = St.Tunnel;
       this.sink.otherProtocol();
-      return;
+      return false;
     }
     if (!ok) {
       this.anomalies++;
       this.skipped += end - start;
       this.st = St.Start;
-      return;
+      // A bare word (`HELLO`): a request to libhtp, nothing to tshark. Kept until the connection shows it
+      // is HTTP — a request follows it, or the server answers it with an HTTP error (answeredMidLine) —
+      // and reported then, malformed: alone it is as likely another protocol's command (SMTP's QUIT).
+      // (not after a body whose framing was lost: its lines are read as start lines, and a word there is
+      // body text)
+      this.word = !this.framingLost && bareWord(b, start, end) ? latin1(b, start, end) : '';
+      this.wordTs = this.msgTs;
+      return false;
     }
+    if (this.word !== '') this.reportWord();
+    this.framingLost = false;
     this.seenRequest = true;
     this.expectContinue = false;
     head.host = '';
@@ -842,13 +911,159 @@ export class RequestParser extends MessageParser {
       head.upgrade = false;
       this.sink.request(head);
       this.messageDone();
-      return;
+      return false;
     }
     head.truncated = false;
     head.ts = this.msgTs;
     head.upgrade = false;
     this.open = true;
     this.beginHeaders();
+    return false;
+  }
+
+  /** The bare word kept (startLine), now that the connection showed it is HTTP: a malformed request. */
+  private reportWord(): void {
+    const w = this.word;
+    this.word = '';
+    const head = (this.wordHead ??= {
+      method: '',
+      uri: '',
+      version: '',
+      host: '',
+      truncated: false,
+      ts: NO_TIME,
+      upgrade: false,
+      malformed: true,
+      raw: '',
+    });
+    head.method = w;
+    head.raw = w;
+    head.ts = this.wordTs;
+    this.seenRequest = true;
+    this.sink.request(head);
+  }
+  /** a bare word line (see startLine), '' when the last line was none */
+  private word = '';
+  /** a body's framing was lost since the last request line: the lines read now may be body text */
+  private framingLost = false;
+
+  protected override lostFraming(): void {
+    this.framingLost = true;
+    super.lostFraming();
+  }
+  private wordTs = NO_TIME;
+  private wordHead: RequestHead | undefined;
+
+  // Bare CR line ends (`GET / HTTP/1.1<CR>Host: x<CR><CR>`): tshark and libhtp end a line at a CR that no
+  // LF follows, and so does this parser once a request line showed one: from there on the stream is fed
+  // as a copy with each bare CR made an LF (byte for byte, so body lengths still frame), and requests
+  // whose line ended so are reported malformed. Streams that never show one pay nothing per byte.
+  /** the stream ends lines in bare CRs */
+  private crMode = false;
+  /** startLine or bareCrIn found the first bare CR: feed stopped before the line to read it again */
+  private crSwitched = false;
+  /** the line's bytes buffered from earlier segments, to be read again in crMode */
+  private crPrior: Uint8Array | undefined;
+  /** the last byte fed in crMode was a CR: whether an LF follows is known only with the next bytes */
+  private crPending = false;
+  /** the original bytes of what crMode feeds, and where they start (line ends are looked up there) */
+  private crOrig: Uint8Array = NO_BYTES;
+  private crOff = 0;
+
+  private switchToCr(prior: Uint8Array | undefined): void {
+    this.crSwitched = true;
+    this.crPrior = prior;
+    this.line.reset();
+    this.st = St.Start;
+  }
+
+  protected override bareCrIn(b: Uint8Array, p: number, stop: number): boolean {
+    if (this.crMode) return false;
+    const len = this.line.len;
+    let line: Uint8Array | undefined;
+    if (len > 0 && this.line.buf[len - 1] === CR && p < stop) {
+      // what is buffered ends in a CR, and this piece does not begin with its LF
+      line = this.line.buf.subarray(0, len - 1);
+    } else {
+      // a CR inside the piece (one at its end waits for the next bytes: its LF may come there)
+      const i = findByte(b, CR, p, stop);
+      if (i < 0 || i + 1 >= stop) return false;
+      line = new Uint8Array(len + i - p);
+      line.set(this.line.buf.subarray(0, len));
+      line.set(b.subarray(p, i), len);
+    }
+    // (binary bytes with a CR in them are no client using CR line ends)
+    if (!endsRequestLine(line, 0, line.length)) return false;
+    this.switchToCr(this.line.buf.slice(0, len));
+    return true;
+  }
+
+  override feed(b: Uint8Array, start: number, end: number, ts: number): number {
+    if (this.crMode) return this.feedCr(b, start, end, ts);
+    const p = super.feed(b, start, end, ts);
+    if (!this.crSwitched) return p;
+    this.crSwitched = false;
+    this.crMode = true;
+    const prior = this.crPrior;
+    this.crPrior = undefined;
+    if (prior !== undefined && prior.length > 0) {
+      const r = this.feedCr(prior, 0, prior.length, this.msgTs);
+      // (only a CONNECT's wait stops a feed early: what it held of a line cut by that is lost, and counted)
+      if (r < prior.length) {
+        this.skipped += prior.length - r;
+        this.anomalies++;
+      }
+    }
+    return this.feedCr(b, p, end, ts);
+  }
+
+  /** Feed b[start, end) with each bare CR made an LF (offsets are kept: the return maps back to b). */
+  private feedCr(b: Uint8Array, start: number, end: number, ts: number): number {
+    if (start >= end) return end;
+    if (this.crPending) {
+      this.crPending = false;
+      const st = this.st;
+      // the CR that ended the last bytes was a bare one: end the line it was in
+      if (b[start] !== LF && st !== St.Body && st !== St.ChunkData && st !== St.UntilClose && st !== St.Tunnel) {
+        this.crOrig = CR_ONLY;
+        this.crOff = 0;
+        super.feed(LF_ONLY, 0, 1, ts);
+      }
+    }
+    const n = end - start;
+    // One copy buffer for all parsers (a copy per connection could add up to a segment's size times the
+    // connections); a feed re-entered from a sink, the flow draining held bytes, must not write over the
+    // outer's copy: it gets its own.
+    const busy = crCopyBusy;
+    let c = crCopy;
+    if (busy) c = new Uint8Array(n);
+    else if (c.length < n) c = crCopy = new Uint8Array(Math.max(n, 2048));
+    for (let i = 0; i < n; i++) {
+      const x = b[start + i]!;
+      c[i] = x === CR && i + 1 < n && b[start + i + 1] !== LF ? LF : x;
+    }
+    this.crPending = b[end - 1] === CR;
+    const origWas = this.crOrig;
+    const offWas = this.crOff;
+    this.crOrig = b;
+    this.crOff = start;
+    crCopyBusy = true;
+    let r: number;
+    try {
+      r = super.feed(c, 0, n, ts);
+    } finally {
+      crCopyBusy = busy;
+    }
+    this.crOrig = origWas;
+    this.crOff = offWas;
+    if (r < n) this.crPending = false; // the rest is fed again later
+    return start + r;
+  }
+
+  override gap(): void {
+    this.crPending = false;
+    this.word = '';
+    super.gap();
   }
 
   protected overlongLine(): void {
@@ -981,6 +1196,11 @@ export class RequestParser extends MessageParser {
    * (it is not reported again: `open` stays false).
    */
   answeredMidLine(): boolean {
+    if (this.word !== '' && this.st === St.Start) {
+      // a bare word the server answered with an HTTP error: the connection is HTTP, the word its request
+      this.reportWord();
+      return true;
+    }
     if (this.st !== St.Line || this.line.len === 0 || !this.lineCutShort()) return false;
     this.beginHeaders();
     this.st = St.SkipLine;
@@ -1049,7 +1269,7 @@ export class ResponseParser extends MessageParser {
     return this.linePrefixOk(b, p, end);
   }
 
-  protected startLine(b: Uint8Array, start: number, end: number): void {
+  protected startLine(b: Uint8Array, start: number, end: number): boolean {
     this.line.reset();
     // "HTTP/" DIGIT "." DIGIT SP 3DIGIT [SP reason]
     const ok =
@@ -1066,11 +1286,12 @@ export class ResponseParser extends MessageParser {
     if (!ok) {
       this.anomalies++;
       this.st = St.Start;
-      return;
+      return false;
     }
     this.version = httpVersion(b, start);
     this.status = (b[start + 9]! - 48) * 100 + (b[start + 10]! - 48) * 10 + (b[start + 11]! - 48);
     this.beginHeaders();
+    return false;
   }
 
   protected overlongLine(): void {

@@ -121,6 +121,7 @@ export const IPPROTO = {
   ICMPV6: 58,
   NONE: 59,
   DSTOPTS: 60,
+  L2TP: 115, // L2TPv3 straight over IP (RFC 3931)
 } as const;
 
 /** TCP flag bits as they appear in PacketView.tcpFlags. */

@@ -1,7 +1,8 @@
 /**
  * Tunnels: what an IP packet carries when it carries another packet. IP-in-IP (4) and IPv6-in-IPv4 (41),
  * GRE (checksum/key/sequence fields, PPTP's enhanced GRE, transparent Ethernet bridging, ERSPAN types
- * I-III, WCCP, Aruba's 802.11-in-GRE, MPLS), and over UDP: VXLAN, Geneve, GTP-U, Teredo, AYIYA, L2TPv2.
+ * I-III, WCCP, Aruba's 802.11-in-GRE, MPLS), L2TPv3 (115), and over UDP: VXLAN, Geneve, GTP-U, Teredo, AYIYA,
+ * L2TPv2 and L2TPv3.
  *
  * A UDP datagram on a tunnel's port is a tunnel only when its header checks out; otherwise it stays an
  * ordinary datagram. Each inner packet goes through `enterInner` (depth bound) and is bounded by its
@@ -31,6 +32,11 @@ export function decodeIpPayload(v: PacketView, proto: number, o: number, ipEnd: 
     case IPPROTO.UDP:
       decodeTransport(v, proto, o, ipEnd);
       if (v.payloadOffset >= 0 && !v.truncated) decodeUdpTunnel(v);
+      return;
+    case IPPROTO.L2TP:
+      // (a message that is no data message, or holds no frame, stays protocol 115 with its payload)
+      decodeTransport(v, proto, o, ipEnd);
+      l2tpv3(v, o, ipEnd, o, false);
       return;
     default:
       decodeTransport(v, proto, o, ipEnd);
@@ -179,13 +185,18 @@ function decodeUdpTunnel(v: PacketView): void {
 
 /**
  * L2TPv2 (RFC 2661), as ISPs carry their subscribers' PPP sessions (and VPNs their clients'): a data
- * message holds one PPP frame. Control messages (T bit) carry none; L2TPv3 over UDP (version 3, session
- * cookies of a length only its signalling says) is not decoded.
+ * message holds one PPP frame. Control messages (T bit) carry none. Version 3 over UDP: l2tpv3.
  */
 function l2tp(v: PacketView, o: number, end: number): void {
   const b = v.bytes;
   if (end - o < 6) return;
   const flags = b[o]!;
+  if ((flags & 0x80) === 0 && (b[o + 1]! & 0x0f) === 3) {
+    // L2TPv3 over UDP (RFC 3931 4.1.2.1): T bit clear (a data message), version, 2 reserved bytes, then
+    // the session header as over IP
+    l2tpv3(v, o + 4, end, o, true);
+    return;
+  }
   // T clear, reserved bits clear, version 2
   if ((flags & 0xb4) !== 0 || (b[o + 1]! & 0x0f) !== 2) return;
   let p = o + 2;
@@ -211,6 +222,62 @@ function l2tp(v: PacketView, o: number, end: number): void {
   if (!enter(v, end)) return;
   v.tunnelId = tunnelId;
   decodePpp(v, p, true);
+}
+
+/**
+ * An L2TPv3 data message's session header at `s` (RFC 3931 4.1: session id, cookie, L2-specific sublayer)
+ * and the frame after it, up to `end`; `at` is where the L2TP header starts (the layer recorded, after the
+ * UDP one when `overUdp`). Returns whether it was one. A session id of 0 is a control message over IP: no frame.
+ *
+ * The cookie's length (0, 4 or 8) and whether the default 4-byte L2-specific sublayer is there are agreed
+ * on the control channel, never said in a data message. With nothing of that channel captured, Wireshark
+ * (its default, "Detect") reads no cookie and no sublayer, and leaves the payload undecoded (its pseudowire
+ * type is unknown). bpfkit reads it as an Ethernet pseudowire (RFC 4719, what L2TPv3 mostly carries): at
+ * Wireshark's offset when an Ethernet header carrying IP, ARP, a VLAN tag or MPLS starts there, else at the
+ * first of the other offsets (4, 8, 12: a cookie, a sublayer, or both) where one does; when none does, at
+ * Wireshark's, where the Ethernet decoder says what it found (counted, not silent). In a session with a
+ * cookie or a sublayer, bytes at a shorter offset that happen to read as such a header (the inner frame's
+ * own addresses holding an IP EtherType and the right version nibble) would be misread.
+ */
+function l2tpv3(v: PacketView, s: number, end: number, at: number, overUdp: boolean): boolean {
+  const b = v.bytes;
+  if (end - s < 4 + 14) return false;
+  const session = ((b[s]! << 24) | (b[s + 1]! << 16) | (b[s + 2]! << 8) | b[s + 3]!) >>> 0;
+  if (session === 0) return false;
+  const p = s + 4;
+  let q = p;
+  for (let k = 0; k <= 12; k += 4) {
+    if (ethernetCarryingIp(b, p + k, end)) {
+      q = p + k;
+      break;
+    }
+  }
+  if (overUdp) v.pushLayer(LAYER.UDP, v.l4Offset);
+  v.pushLayer(LAYER.L2TP, at);
+  if (!enter(v, end)) return true;
+  v.tunnelId = session;
+  decodeEthernet(v, q);
+  return true;
+}
+
+/** Whether an Ethernet header that carries IP (its version nibble right), ARP, a VLAN tag or MPLS starts at q. */
+function ethernetCarryingIp(b: Uint8Array, q: number, end: number): boolean {
+  if (end - q < 15) return false;
+  const type = (b[q + 12]! << 8) | b[q + 13]!;
+  const nibble = b[q + 14]! >> 4;
+  switch (type) {
+    case ETHERTYPE.IPV4:
+      return nibble === 4;
+    case ETHERTYPE.IPV6:
+      return nibble === 6;
+    case ETHERTYPE.ARP:
+    case ETHERTYPE.VLAN:
+    case ETHERTYPE.QINQ:
+    case ETHERTYPE.MPLS:
+      return true;
+    default:
+      return false;
+  }
 }
 
 function vxlan(v: PacketView, o: number, end: number): void {

@@ -239,6 +239,27 @@ export const ENCAPS: Record<string, Encap> = {
       return eth(0x0800, ipv4(17, udp(1701, 1701, cat(head, ppp))));
     },
   },
+  // L2TPv3 Ethernet pseudowires (RFC 3931, 4719). tshark reads a data message whose control channel was
+  // not captured as no cookie, no sublayer, payload undecoded (its default, "Detect"): it finds nothing
+  // inside. bpfkit reads an Ethernet pseudowire at the first offset where one starts (tunnel.ts).
+  'l2tpv3-ip': {
+    linktype: LINKTYPE.EN10MB,
+    // straight over IP (protocol 115), no cookie, no sublayer: Linux's `ip l2tp` default
+    wrap: (f) => eth(0x0800, ipv4(115, cat(be32(0x1234), f))),
+    tsharkCannot: 'payload of a session whose control channel was not captured',
+  },
+  'l2tpv3-ip-cookie': {
+    linktype: LINKTYPE.EN10MB,
+    // a 4-byte cookie and the default L2-specific sublayer (S bit, sequence number), over IPv6
+    wrap: (f, i) => eth(0x86dd, ipv6(115, cat(be32(0x2345), [0xc0, 0x0c, 0x1e, 0x55, 0x40, 0, ...be16(i)], f))),
+    tsharkCannot: 'payload of a session whose control channel was not captured',
+  },
+  'l2tpv3-udp': {
+    linktype: LINKTYPE.EN10MB,
+    // over UDP 1701 (T bit clear, version 3, reserved), an 8-byte cookie
+    wrap: (f) => eth(0x0800, ipv4(17, udp(1701, 1701, cat([0, 3, 0, 0, ...be32(0x3456), ...Array(8).fill(0xc8)], f)))),
+    tsharkCannot: 'payload of a session whose control channel was not captured',
+  },
   ieee802_11: { linktype: LINKTYPE.IEEE802_11, wrap: (f) => wlanData(inner(f).type, inner(f).ip) },
   radiotap: {
     linktype: LINKTYPE.IEEE802_11_RADIO,

@@ -17,8 +17,8 @@
  *    segments out of order loses nothing (elsewhere, a segment that precedes the request's first one is
  *    dropped before the connection is tracked);
  *  - keeps what it cannot look into, for userspace to decode: frames of any EtherType but IPv4, IPv6 and
- *    ARP (MPLS, PPPoE, 802.1ah, a third VLAN tag, ...) and tunnels (IP-in-IP, IPv6-in-IPv4, GRE, and
- *    UDP to VXLAN, Geneve, GTP-U, Teredo, AYIYA and L2TP ports). A filter that dropped them would make every
+ *    ARP (MPLS, PPPoE, 802.1ah, a third VLAN tag, ...) and tunnels (IP-in-IP, IPv6-in-IPv4, GRE, L2TPv3
+ *    over IP, and UDP to VXLAN, Geneve, GTP-U, Teredo, AYIYA and L2TP ports). A filter that dropped them would make every
  *    request inside a tunnel vanish without a word.
  */
 #include "bpfkit_bpf.h"
@@ -80,6 +80,7 @@ static __always_inline int http_start(struct __sk_buff *skb, __u32 p, __u32 plen
 #define IPPROTO_UDP 17
 #define IPPROTO_IPV6 41
 #define IPPROTO_GRE 47
+#define IPPROTO_L2TP 115 /* L2TPv3 straight over IP (RFC 3931) */
 
 static __always_inline int tunnel_port(__u32 port)
 {
@@ -89,7 +90,7 @@ static __always_inline int tunnel_port(__u32 port)
 /* Not TCP: keep it when it is a tunnel (its inner packets are decoded in userspace). */
 static __always_inline int tunnel(struct __sk_buff *skb, __u32 proto, __u32 l4)
 {
-	if (proto == IPPROTO_GRE || proto == IPPROTO_IPIP || proto == IPPROTO_IPV6)
+	if (proto == IPPROTO_GRE || proto == IPPROTO_IPIP || proto == IPPROTO_IPV6 || proto == IPPROTO_L2TP)
 		return KEEP_PACKET;
 	if (proto == IPPROTO_UDP && (tunnel_port(load_half(skb, l4 + 2)) || tunnel_port(load_half(skb, l4))))
 		return KEEP_PACKET;
