@@ -41,8 +41,8 @@ options:
   --cpus N             VM: CPUs of per-CPU maps (default: the host's)
   --socket-view V      VM socket filters: mac (raw socket, default) or network (BPF_PROG_TEST_RUN's view)
   --btf FILE           BTF that CO-RE relocations are resolved against, in either engine
-  --type TYPE          program type for sections without a libbpf name (socket_filter, sched_cls, xdp, ...)
                        (default: the running kernel's /sys/kernel/btf/vmlinux)
+  --type TYPE          program type for sections without a libbpf name (socket_filter, sched_cls, xdp, ...)
   --json               {"results": [{"retval", "packet"}], "maps": {"<name>": [{"key", "value"|"values"}]}}
                        (arrays list only their non-zero entries, in text and JSON)
   --quiet              no per-packet lines (maps only)
