@@ -19,8 +19,9 @@ export const help = `usage: bpfkit verify OBJ|BIN [options]
 Check programs as the kernel's verifier would (privileged loader), without loading them.
 
 options:
-  --type T          program type: socket_filter, sched_cls (tc), sched_act, xdp
-                    (required for raw .bin; overrides the section's type for objects)
+  --type T          program type: socket_filter, sched_cls (tc), sched_act, xdp, cgroup_skb, sk_skb,
+                    kprobe, tracepoint, raw_tracepoint, perf_event (the types bpfkit models; any other
+                    is answered "not modelled") — required for raw .bin; overrides an object's sections
   --program P       only this program of an object (repeatable)
   --log-level N     0: the fault only (default), 1: every instruction walked, 2: with the state before each
   --stats           print instructions processed, states and time for accepted programs too
@@ -43,7 +44,9 @@ function parseType(name: string | undefined): number | undefined {
   const key = name.toLowerCase().replace(/^bpf_prog_type_/, '');
   const v = TYPE_ALIASES[key] ?? (ProgType as Record<string, number>)[key.toUpperCase()];
   if (v === undefined)
-    throw new UsageError(`--type: unknown program type '${name}' (socket_filter, sched_cls, sched_act, xdp)`);
+    throw new UsageError(
+      `--type: unknown program type '${name}' (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, perf_event, or a number)`,
+    );
   return v;
 }
 
