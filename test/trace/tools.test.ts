@@ -41,8 +41,13 @@ function netns(): void {
   execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
 }
 
-/** A port for this run, unlikely to be used by anything else on the machine at the same time. */
-const PORT = 20000 + (process.pid % 20000);
+/**
+ * Ports for this run (PORT and, for the CLI test, PORT + 1), apart from another run's: the tools trace
+ * every namespace, so a run whose pid is one more must not get this run's PORT + 1 as its PORT (even
+ * bases), and below the ephemeral range (32768 up), so no client socket of another run has one as its
+ * local port, which tcpretrans's -P matches too.
+ */
+const PORT = 20000 + 2 * (process.pid % 6000);
 
 /** bpftrace running `script`, resolved once it has attached; stop() interrupts it and returns its output. */
 async function bpftrace(script: string): Promise<{ stop: () => Promise<string> }> {
