@@ -246,19 +246,24 @@ export class BPF {
     return this.keep(new RingBufferReader(map.fd, map.maxEntries, name));
   }
 
-  /** Events of ring buffer `name`, as they come, until the signal aborts or the BPF closes. */
+  /**
+   * Events of ring buffer `name`, as they come, until the signal aborts or the BPF closes. Every event
+   * the kernel submitted before the abort is still delivered: an abort that lands while submitted events
+   * wait to be read (a SIGINT handled before the wake-up) would otherwise drop them, and a count printed
+   * at Ctrl-C would miss them.
+   */
   async *ringbuf(name: string, opts: RingbufOptions = {}): AsyncGenerator<EventObject | Uint8Array> {
     const reader = this.openRingbuf(name);
     const decode = opts.struct ? structDecoder(this.btf, opts.struct) : undefined;
     const batch: (EventObject | Uint8Array)[] = [];
     try {
-      while (!this.closed && !opts.signal?.aborted) {
-        reader.drain((s) => batch.push(decode ? decode(s) : s.slice()));
-        if (batch.length) {
-          for (const ev of batch.splice(0)) yield ev;
-          continue;
-        }
-        await reader.wait(SLEEP_MS);
+      for (;;) {
+        // (read before the drain: once stopping, this drain is the last one)
+        const last = this.closed || opts.signal?.aborted === true;
+        const n = reader.drain((s) => batch.push(decode ? decode(s) : s.slice()));
+        for (const ev of batch.splice(0)) yield ev;
+        if (last) return;
+        if (n === 0) await reader.wait(SLEEP_MS);
       }
     } finally {
       reader.close();
@@ -328,24 +333,26 @@ export class BPF {
     };
   }
 
-  /** Samples of perf event array `name`, as they come, until the signal aborts or the BPF closes. */
+  /**
+   * Samples of perf event array `name`, as they come, until the signal aborts or the BPF closes; as with
+   * ringbuf(), the samples written before the abort are still delivered (and their losses reported).
+   */
   async *perfBuffer(name: string, opts: PerfBufferOptions = {}): AsyncGenerator<EventObject | Uint8Array> {
     const reader = this.openPerfBuffer(name, opts.pageCount);
     const decode = opts.struct ? structDecoder(this.btf, opts.struct) : undefined;
     const batch: (EventObject | Uint8Array)[] = [];
     let reported = 0;
     try {
-      while (!this.closed && !opts.signal?.aborted) {
-        reader.drain((s) => batch.push(decode ? decode(s) : s.slice()));
+      for (;;) {
+        const last = this.closed || opts.signal?.aborted === true;
+        const n = reader.drain((s) => batch.push(decode ? decode(s) : s.slice()));
         if (reader.lost > reported) {
           opts.onLost?.(reader.lost - reported);
           reported = reader.lost;
         }
-        if (batch.length) {
-          for (const ev of batch.splice(0)) yield ev;
-          continue;
-        }
-        await reader.wait(SLEEP_MS);
+        for (const ev of batch.splice(0)) yield ev;
+        if (last) return;
+        if (n === 0) await reader.wait(SLEEP_MS);
       }
     } finally {
       reader.close();

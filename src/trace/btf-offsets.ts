@@ -30,3 +30,18 @@ function find(btf: Btf, id: number, member: string): number | undefined {
   }
   return undefined;
 }
+
+/**
+ * How many arguments tracepoint `name` passes to a raw tracepoint program, from the kernel's
+ * `btf_trace_<name>` typedef (a pointer to the probe's prototype, whose first parameter is the
+ * tracepoint's private data, not an argument). A program may read only that many: the kernel refuses
+ * to attach one that reads further.
+ */
+export function rawTracepointArgs(btf: Btf, name: string): number {
+  const t = btf.byName(`btf_trace_${name}`, BtfKind.TYPEDEF);
+  if (!t) throw new InputError(`the kernel's BTF has no tracepoint ${name} (btf_trace_${name})`);
+  const ptr = btf.resolve(t.id);
+  const proto = ptr.kind === BtfKind.PTR ? btf.resolve(ptr.sizeOrType) : undefined;
+  if (proto?.kind !== BtfKind.FUNC_PROTO) throw new InputError(`btf_trace_${name} is not a pointer to a prototype`);
+  return proto.members.length - 1;
+}

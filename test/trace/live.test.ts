@@ -16,6 +16,7 @@ import { BPF, openTcpTool, type TcpEvent } from '../../src/trace/index.js';
 import { liveCount } from '../../src/kernel/index.js';
 import { needs } from '../support/env.js';
 import { waitUntil } from '../support/live-wait.js';
+import { pollBlocking } from './blocking-wait.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), `bpfkit-trace-${process.pid}-`));
 process.env.BPFKIT_CACHE_DIR ??= path.join(dir, 'cache');
@@ -257,6 +258,36 @@ test('ring buffer too small: drops are counted by the program and received + dro
   assert.equal(r.produced, BigInt(calls));
   assert.ok(r.lost > 0n, 'a 4 KiB buffer cannot hold a burst of 200k events');
   assert.equal(BigInt(r.received) + r.lost, BigInt(calls));
+});
+
+test('ring buffer: the events submitted before the signal aborts are all delivered', async (t) => {
+  if (!needs(t, { root: true, tools: ['clang'] })) return;
+  // A CLI counting events prints at SIGINT: an abort handled before the wake-up of events already in the
+  // ring must not drop them. Here every event is in the ring before the abort, the reader still asleep.
+  const bin = buildTarget();
+  const bpf = await BPF.fromC(RINGBUF(1 << 16), { filename: 'ringbuf-abort.c' });
+  try {
+    bpf.attachTracepoint('syscalls', 'sys_enter_getppid', 'on_getppid');
+    const ac = new AbortController();
+    const it = bpf.ringbuf('events', { signal: ac.signal })[Symbol.asyncIterator]();
+    const first = it.next(); // the reader opens, finds nothing and waits
+    const calls = 100;
+    const child = spawn(bin, [String(calls)], { stdio: ['pipe', 'ignore', 'inherit'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    const pid = new Uint8Array(8);
+    new DataView(pid.buffer).setBigUint64(0, BigInt(child.pid!), true);
+    bpf.collection.map('counts').update(new Uint8Array([2, 0, 0, 0]), pid);
+    child.stdin.end('go\n');
+    // Blocking this thread until all are written keeps the reader from running before the abort.
+    pollBlocking(`${calls} events written`, () => readCount(bpf, 0) >= BigInt(calls));
+    ac.abort();
+    assert.equal(await exited, 0);
+    let got = 0;
+    for (let r = await first; !r.done; r = await it.next()) got++;
+    assert.equal(got, calls);
+  } finally {
+    bpf.close();
+  }
 });
 
 test('a tracepoint that does not exist: one line, exit 2, nothing left attached', async (t) => {

@@ -14,6 +14,7 @@ import { BPF, structDecoder } from '../../src/trace/index.js';
 import { liveCount } from '../../src/kernel/index.js';
 import { needs } from '../support/env.js';
 import { waitUntil } from '../support/live-wait.js';
+import { pollBlocking } from './blocking-wait.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), `bpfkit-perfbuf-${process.pid}-`));
 process.env.BPFKIT_CACHE_DIR ??= path.join(dir, 'cache');
@@ -171,6 +172,34 @@ test('perf buffer through the BCC-style callback: samples decoded, the comm and 
       Array.from({ length: 1000 }, (_, i) => BigInt(i)),
     );
     assert.ok(seen.every((e) => e.comm === 'getppid-loop'));
+  } finally {
+    bpf.close();
+  }
+});
+
+test('perf buffer: the samples written before the signal aborts are all delivered', async (t) => {
+  if (!needs(t, { root: true, tools: ['clang'] })) return;
+  // As for the ring buffer: an abort handled before the reader's wake-up must not drop what is written.
+  const bin = buildTarget();
+  const bpf = await BPF.fromC(PROGRAM, { filename: 'perfbuf.c' });
+  try {
+    bpf.attachTracepoint('syscalls', 'sys_enter_getppid', 'on_getppid');
+    const ac = new AbortController();
+    const it = bpf.perfBuffer('events', { signal: ac.signal, pageCount: 64 })[Symbol.asyncIterator]();
+    const first = it.next(); // the rings open, hold nothing, and the reader waits
+    const child = spawn('taskset', ['-c', '0', bin, '100'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    const pid = new Uint8Array(8);
+    new DataView(pid.buffer).setBigUint64(0, BigInt(child.pid!), true);
+    bpf.collection.map('counts').update(new Uint8Array([2, 0, 0, 0]), pid);
+    child.stdin.end('go\n');
+    // Blocking this thread until all are written keeps the reader from running before the abort.
+    pollBlocking('100 samples written', () => u64At(bpf, 0) >= 100n);
+    ac.abort();
+    assert.equal(await exited, 0);
+    let got = 0;
+    for (let r = await first; !r.done; r = await it.next()) got++;
+    assert.equal(got, 100);
   } finally {
     bpf.close();
   }

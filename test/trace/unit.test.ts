@@ -12,6 +12,7 @@ import {
   findFunction,
 } from '../../src/trace/index.js';
 import { parseTracepointFormat, kprobesUnavailable } from '../../src/kernel/attach/index.js';
+import { tcpRetransFlags, tcpRetransSource } from '../../src/trace/tools/tcpretrans-program.js';
 
 test('trace_pipe lines: task with dashes and spaces, pid, cpu, flags, time, message', () => {
   assert.deepEqual(parseTraceLine('           <...>-1234    [001] d..31  5678.123456: bpf_trace_printk: hello world'), {
@@ -90,4 +91,17 @@ test('findFunction: not ELF and stripped binaries are one-line input errors nami
     (e: Error & { exitCode?: number }) =>
       e.message === "stripped: no symbol table (stripped binary?): cannot find 'main'" && e.exitCode === 2,
   );
+});
+
+test('tcpretrans runs on the raw tracepoint, and reads err only where the kernel passes it', () => {
+  // A perf tracepoint program is skipped whenever another tracer's program runs on the CPU a retransmit
+  // timer interrupts (bpf_prog_active); a raw tracepoint's guard is its own. Back on tcp:tcp_retransmit_skb,
+  // tcpretrans lost events whenever another tracer was busy.
+  const src = tcpRetransSource();
+  assert.match(src, /SEC\("raw_tp\/tcp_retransmit_skb"\)/);
+  assert.doesNotMatch(src, /SEC\("(tracepoint|tp|kprobe)\//);
+  const offsets = { family: 16, state: 18, num: 14, dport: 12, saddr: 4, daddr: 0, v6: { saddr: 72, daddr: 56 } };
+  assert.ok(tcpRetransFlags(offsets, true).includes('-DHAS_ERR=1'));
+  assert.ok(!tcpRetransFlags(offsets, false).some((f) => f.startsWith('-DHAS_ERR')));
+  assert.ok(!tcpRetransFlags({ ...offsets, v6: undefined }, true).some((f) => f.startsWith('-DOFF_V6')));
 });

@@ -1,6 +1,6 @@
 /**
  * tcpconnect, tcpaccept and tcpretrans: BCC's tools on the attach points this kernel has (tracepoints
- * only), with BCC's columns and options (and -c, counts per connection printed at the end). openTcpTool compiles the program for this kernel (tracepoint formats from
+ * and raw tracepoints, no kprobes), with BCC's columns and options (and -c, counts per connection printed at the end). openTcpTool compiles the program for this kernel (tracepoint formats from
  * tracefs, struct offsets from the kernel's BTF through the loader's shared cache), loads and attaches it; events() yields one
  * decoded connection per event.
  */
@@ -8,9 +8,9 @@ import { targetBtf } from '../../loader/core.js';
 import { compileC } from '../../compile/compile-c.js';
 import { tracepointFormat } from '../../kernel/attach/tracefs.js';
 import { BPF } from '../bpf.js';
-import { memberOffset } from '../btf-offsets.js';
+import { memberOffset, rawTracepointArgs } from '../btf-offsets.js';
 import { tcpProgramSource } from './tcp-program.js';
-import { tcpRetransSource } from './tcpretrans-program.js';
+import { tcpRetransFlags, tcpRetransSource, type RetransOffsets } from './tcpretrans-program.js';
 
 /** Which tool: connections made, accepted, or segments retransmitted. */
 export type TcpToolKind = 'connect' | 'accept' | 'retrans';
@@ -79,8 +79,32 @@ function acceptOffsets(): string[] {
   return defs.map(([macro, s, m]) => `-D${macro}=${memberOffset(btf, s, m)}`);
 }
 
+/** Where tcpretrans finds a socket's fields in `struct sock` (its `__sk_common` first), from the kernel's BTF. */
+function retransFlags(): string[] {
+  const btf = targetBtf();
+  const base = memberOffset(btf, 'sock', '__sk_common');
+  const at = (m: string) => base + memberOffset(btf, 'sock_common', m);
+  let v6: RetransOffsets['v6'];
+  try {
+    v6 = { saddr: at('skc_v6_rcv_saddr'), daddr: at('skc_v6_daddr') };
+  } catch {
+    v6 = undefined; // a kernel without IPv6: no AF_INET6 socket to report
+  }
+  const offsets: RetransOffsets = {
+    family: at('skc_family'),
+    state: at('skc_state'),
+    num: at('skc_num'),
+    dport: at('skc_dport'),
+    saddr: at('skc_rcv_saddr'),
+    daddr: at('skc_daddr'),
+    ...(v6 ? { v6 } : {}),
+  };
+  // (sk, skb) before 6.17; (sk, skb, err) since
+  return tcpRetransFlags(offsets, rawTracepointArgs(btf, 'tcp_retransmit_skb') >= 3);
+}
+
 function toolSource(kind: TcpToolKind): string {
-  if (kind === 'retrans') return tcpRetransSource(tracepointFormat('tcp', 'tcp_retransmit_skb'));
+  if (kind === 'retrans') return tcpRetransSource();
   return tcpProgramSource(kind, {
     setState: tracepointFormat('sock', 'inet_sock_set_state'),
     acceptExit: tracepointFormat('syscalls', 'sys_exit_accept4'),
@@ -95,6 +119,7 @@ export async function openTcpTool(kind: TcpToolKind, opts: TcpToolOptions = {}):
   if (opts.family) cflags.push(`-DFILTER_FAMILY=${opts.family === 4 ? 2 : 10}`);
   if (opts.ports?.length) cflags.push('-DFILTER_PORTS=1');
   if (kind === 'accept') cflags.push(...acceptOffsets());
+  if (kind === 'retrans') cflags.push(...retransFlags());
   const compiled = await compileC(toolSource(kind), { cflags, filename: `tcp${kind}.bpf.c` });
   const bpf = BPF.fromSpec(compiled.spec, compiled.cached);
   try {
