@@ -13,7 +13,7 @@ const usage = `usage: bpfkit trace tcpconnect [-c] [-t] [-U] [-p PID] [-u UID] [
 
 tcpconnect: active TCP connections (connect), columns PID COMM IP SADDR DADDR DPORT.
 tcpaccept:  passive TCP connections (accept), columns PID COMM IP RADDR RPORT LADDR LPORT.
-tcpretrans: retransmitted segments (tcp:tcp_retransmit_skb), columns PID IP LADDR:LPORT T> RADDR:RPORT STATE.
+tcpretrans: retransmitted segments (raw tracepoint tcp_retransmit_skb), columns PID IP LADDR:LPORT T> RADDR:RPORT STATE.
   -c  count per connection, printed at Ctrl-C, instead of one line per event
   -t  a TIME(s) column (seconds since the first event)   -U  a UID column
   -p  only this process   -u  only this user   -P  only these ports (dport / lport; either end for
