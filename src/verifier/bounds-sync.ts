@@ -40,8 +40,8 @@ interface Work {
 function boundsFromTnum(w: Work): void {
   const v32 = lo32(w.value);
   const m32 = lo32(w.mask);
-  const smin32 = (v32 | (m32 & 0x80000000)) | 0;
-  const smax32 = (v32 | (m32 & 0x7fffffff)) | 0;
+  const smin32 = v32 | (m32 & 0x80000000) | 0;
+  const smax32 = v32 | (m32 & 0x7fffffff) | 0;
   if (smin32 > w.s32min) w.s32min = smin32;
   if (smax32 < w.s32max) w.s32max = smax32;
   if (v32 > w.u32min) w.u32min = v32;
@@ -85,9 +85,9 @@ function deduce32(w: Work): void {
   }
   // Two neighbouring windows (0xffffffff then 0 counts) whose low halves run from negative to positive:
   // as signed 32-bit values they still form one range.
-  if (((hi32(w.umin) + 1) >>> 0) === hi32(w.umax) && (lo32(w.umin) | 0) < 0 && (lo32(w.umax) | 0) >= 0)
+  if ((hi32(w.umin) + 1) >>> 0 === hi32(w.umax) && (lo32(w.umin) | 0) < 0 && (lo32(w.umax) | 0) >= 0)
     s32Within(w, lo32(w.umin) | 0, lo32(w.umax) | 0);
-  if (((hi32(w.smin) + 1) >>> 0) === hi32(w.smax) && (lo32(w.smin) | 0) < 0 && (lo32(w.smax) | 0) >= 0)
+  if ((hi32(w.smin) + 1) >>> 0 === hi32(w.smax) && (lo32(w.smin) | 0) < 0 && (lo32(w.smax) | 0) >= 0)
     s32Within(w, lo32(w.smin) | 0, lo32(w.smax) | 0);
   // An unsigned range that does not cross the sign bit is a signed range, and back.
   if ((w.u32min | 0) <= (w.u32max | 0)) s32Within(w, w.u32min | 0, w.u32max | 0);

@@ -85,10 +85,7 @@ export function decide(op: number, a: Scalar, b: Scalar, is32: boolean): boolean
       if (t1.mask === 0n && t2.mask === 0n) eq = t1.value === t2.value;
       else if (TNUM_OVERLAP && !toverlap(t1, t2)) eq = false;
       else if (ua.hi < ub.lo || ub.hi < ua.lo || sa.hi < sb.lo || sb.hi < sa.lo) eq = false;
-      else if (
-        !is32 &&
-        (a.u32min > b.u32max || a.u32max < b.u32min || a.s32min > b.s32max || a.s32max < b.s32min)
-      )
+      else if (!is32 && (a.u32min > b.u32max || a.u32max < b.u32min || a.s32min > b.s32max || a.s32max < b.s32min))
         eq = false;
       return eq === undefined ? undefined : op === BPF_JEQ ? eq : !eq;
     }
@@ -132,7 +129,12 @@ export function refine(op: number, a: Scalar, b: Scalar, taken: boolean, is32: b
 }
 
 /** Greater-than compares are less-than compares with the operands swapped. */
-const FLIP: Record<number, number> = { [BPF_JGT]: BPF_JLT, [BPF_JGE]: BPF_JLE, [BPF_JSGT]: BPF_JSLT, [BPF_JSGE]: BPF_JSLE };
+const FLIP: Record<number, number> = {
+  [BPF_JGT]: BPF_JLT,
+  [BPF_JGE]: BPF_JLE,
+  [BPF_JSGT]: BPF_JSLT,
+  [BPF_JSGE]: BPF_JSLE,
+};
 
 /** A scalar being refined: every bound as a mutable field. */
 type Mut = { -readonly [K in keyof Scalar]: Scalar[K] };
@@ -185,7 +187,8 @@ export function refineUndecided(op: number, a: Scalar, b: Scalar, taken: boolean
       if (o === BPF_JNE) notEqual(r1, v, is32);
       else if (o === BPF_JSET) {
         // Only a single bit says which bit is set.
-        if (v !== 0n && (v & (v - 1n)) === 0n) r1.t = is32 ? withLow(r1.t, tor(tlow32(r1.t), tconst(v))) : tor(r1.t, tconst(v));
+        if (v !== 0n && (v & (v - 1n)) === 0n)
+          r1.t = is32 ? withLow(r1.t, tor(tlow32(r1.t), tconst(v))) : tor(r1.t, tconst(v));
       } else {
         const clear = tconst(~v & U64);
         r1.t = is32 ? withLow(r1.t, tand(tlow32(r1.t), clear)) : tand(r1.t, clear);

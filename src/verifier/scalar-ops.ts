@@ -10,7 +10,18 @@
  * dead, or prune, what the kernel walks and refuses.
  */
 import { FULL32 } from './bounds-sync.js';
-import { type Bounds32, type Scalar, UNKNOWN, isConst, known, low32, must, result32, sync, truncate } from './scalar.js';
+import {
+  type Bounds32,
+  type Scalar,
+  UNKNOWN,
+  isConst,
+  known,
+  low32,
+  must,
+  result32,
+  sync,
+  truncate,
+} from './scalar.js';
 import { U64, type Tnum, tadd, tand, tarsh, tlow32, tlsh, tor, trange, trsh, tsub, txor } from './tnum.js';
 
 const S64_MIN = -(1n << 63n);
@@ -36,7 +47,8 @@ function result64(t: Tnum, umin: bigint, umax: bigint, smin: bigint, smax: bigin
 function add32(a: Scalar, b: Scalar): Bounds32 {
   let s32min = a.s32min + b.s32min;
   let s32max = a.s32max + b.s32max;
-  if (s32min < S32_MIN || s32min > S32_MAX || s32max < S32_MIN || s32max > S32_MAX) [s32min, s32max] = [S32_MIN, S32_MAX];
+  if (s32min < S32_MIN || s32min > S32_MAX || s32max < S32_MIN || s32max > S32_MAX)
+    [s32min, s32max] = [S32_MIN, S32_MAX];
   let u32min = a.u32min + b.u32min;
   let u32max = a.u32max + b.u32max;
   if (u32min > U32_MAX || u32max > U32_MAX) [u32min, u32max] = [0, U32_MAX];
@@ -47,7 +59,8 @@ function add32(a: Scalar, b: Scalar): Bounds32 {
 function sub32(a: Scalar, b: Scalar): Bounds32 {
   let s32min = a.s32min - b.s32max;
   let s32max = a.s32max - b.s32min;
-  if (s32min < S32_MIN || s32min > S32_MAX || s32max < S32_MIN || s32max > S32_MAX) [s32min, s32max] = [S32_MIN, S32_MAX];
+  if (s32min < S32_MIN || s32min > S32_MAX || s32max < S32_MIN || s32max > S32_MAX)
+    [s32min, s32max] = [S32_MIN, S32_MAX];
   let u32min = 0;
   let u32max = U32_MAX;
   if (a.u32min >= b.u32max) [u32min, u32max] = [a.u32min - b.u32max, a.u32max - b.u32min];
@@ -99,8 +112,11 @@ export function mul(a: Scalar, b: Scalar, is32 = false): Scalar {
   if (is32) return truncate(mul(low32(a), low32(b)), 4);
   if (isConst(a) && isConst(b)) return known(a.t.value * b.t.value);
   if (a.umax > U32 || b.umax > U32 || a.smin < 0n || b.smin < 0n) return UNKNOWN;
+  const umin = a.umin * b.umin;
   const umax = a.umax * b.umax;
-  return result64(trange(0n, umax), a.umin * b.umin, umax, a.umin * b.umin, umax, FULL32);
+  // A product past S64_MAX is negative as a signed value: the signed bounds then say nothing.
+  const signed = umax <= S64_MAX;
+  return result64(trange(0n, umax), umin, umax, signed ? umin : S64_MIN, signed ? umax : S64_MAX, FULL32);
 }
 
 /** a & b: the minimum from the known bits, the maximum from the smaller operand. */

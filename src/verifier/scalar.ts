@@ -8,6 +8,7 @@
  */
 import { U64, type Tnum, tconst, tisConst, tlow32, tunknown } from './tnum.js';
 import { FULL32, boundsSync } from './bounds-sync.js';
+import { NOT_SMALL, syncSmall } from './sync-small.js';
 
 /**
  * A scalar: what is known of a 64-bit register value. Signed 64-bit bounds are signed BigInts; the
@@ -88,8 +89,13 @@ export function sync(s: Scalar): Scalar | undefined {
     const lo = Number(v & U32);
     if (v < s.umin || v > s.umax || sv < s.smin || sv > s.smax) return undefined;
     if (lo < s.u32min || lo > s.u32max || (lo | 0) < s.s32min || (lo | 0) > s.s32max) return undefined;
-    return s.umin === v && s.umax === v && s.u32min === lo && s.u32max === lo ? s : known(v);
+    const pinned = s.umin === v && s.umax === v && s.smin === sv && s.smax === sv;
+    return pinned && s.u32min === lo && s.u32max === lo && s.s32min === (lo | 0) && s.s32max === (lo | 0)
+      ? s
+      : known(v);
   }
+  const small = syncSmall(s);
+  if (small !== NOT_SMALL) return small;
   return boundsSync(s);
 }
 
