@@ -32,6 +32,7 @@ import { immReg } from './imm.js';
 import { Rejection } from './reject.js';
 import * as S from './scalar.js';
 import * as O from './scalar-ops.js';
+import { signExtend32, signExtend64 } from './sign-extend.js';
 import { type Reg, type State, UNKNOWN_SCALAR, cur, isPointer, kindText, scalarReg } from './state.js';
 
 const OP_NAMES: Record<number, string> = {
@@ -98,9 +99,9 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
       f.regs[dst] = is32 ? scalarReg(S.unsignedBits(32)) : UNKNOWN_SCALAR;
       return;
     }
-    let v = srcReg.s;
-    if (insn.off) v = signExtend(v, insn.off);
-    f.regs[dst] = scalarReg(is32 ? S.low32(v) : v);
+    const v = srcReg.s;
+    if (insn.off) f.regs[dst] = scalarReg(is32 ? signExtend32(v, insn.off) : signExtend64(v, insn.off));
+    else f.regs[dst] = scalarReg(is32 ? S.low32(v) : v);
     return;
   }
 
@@ -118,12 +119,6 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
     return;
   }
   f.regs[dst] = scalarReg(scalarAlu(op, is32, dstReg.s, srcReg.s, insn.off));
-}
-
-function signExtend(v: S.Scalar, bits: number): S.Scalar {
-  const half = 1n << BigInt(bits - 1);
-  if (v.umax < half) return v;
-  return S.signedBits(bits);
 }
 
 /**

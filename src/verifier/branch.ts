@@ -16,7 +16,7 @@ import {
   BPF_JSLE,
   BPF_JSLT,
 } from '../isa/opcodes.js';
-import { type Scalar, sync } from './scalar.js';
+import { type Scalar, UNKNOWN, sync } from './scalar.js';
 import { U64, type Tnum, tand, tconst, tintersect, tlow32, tor } from './tnum.js';
 
 const U32 = 0xffffffffn;
@@ -149,10 +149,18 @@ const withLow = (t: Tnum, low: Tnum): Tnum => tor({ value: t.value & HI32, mask:
  * change is synced from the register's own scalar, so a scalar that is already consistent comes back as
  * the same object and the caller can keep its register.
  */
-export function refineUndecided(op: number, a: Scalar, b: Scalar, taken: boolean, is32: boolean): [Scalar, Scalar] {
+export function refineUndecided(
+  op: number,
+  a: Scalar,
+  b: Scalar,
+  taken: boolean,
+  is32: boolean,
+  sameReg = false,
+): [Scalar, Scalar] {
   let o = taken ? op : NEGATE[op]!;
   const A: Mut = { ...a };
-  const B: Mut = { ...b };
+  // `if r1 > r1`: the kernel refines one register through two pointers to it, each write seen by the next.
+  const B: Mut = sameReg ? A : { ...b };
   let r1 = A;
   let r2 = B;
   if (FLIP[o] !== undefined) {
@@ -192,6 +200,9 @@ export function refineUndecided(op: number, a: Scalar, b: Scalar, taken: boolean
       } else {
         const clear = tconst(~v & U64);
         r1.t = is32 ? withLow(r1.t, tand(tlow32(r1.t), clear)) : tand(r1.t, clear);
+        // Linux 6.18 forgets the ranges here and recomputes them from the new tnum alone (the old ones
+        // could contradict it): "no bit of x & k" may teach less than the ranges knew.
+        Object.assign(r1, { ...UNKNOWN, t: r1.t });
       }
       break;
     }
@@ -232,11 +243,13 @@ export function refineUndecided(op: number, a: Scalar, b: Scalar, taken: boolean
       }
       break;
   }
-  const ra = sync(same(A, a) ? a : A);
-  const rb = sync(same(B, b) ? b : B);
-  // A side the bounds call impossible but is_branch_taken did not decide: the kernel still walks it, so
-  // bpfkit walks it too, with what it knew before.
-  if (!ra || !rb) return [a, b];
+  // A side the bounds call impossible but is_branch_taken did not decide: the kernel still walks it, with
+  // the contradicting register's ranges forgotten (reg_bounds_sanity_check: "REG INVARIANTS VIOLATION",
+  // __mark_reg_unbounded) and its tnum kept — bpfkit keeps the tnum from before the sync, which holds
+  // the kernel's.
+  const ra = sync(same(A, a) ? a : A) ?? { ...UNKNOWN, t: A.t };
+  if (sameReg) return [ra, ra];
+  const rb = sync(same(B, b) ? b : B) ?? { ...UNKNOWN, t: B.t };
   return [ra, rb];
 }
 

@@ -47,8 +47,9 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
     if (d === false) return [undefined, st];
     const taken = cloneState(st);
     const fall = st;
-    applyRefinement(taken, insn, a, b, refineUndecided(op, a.s, b.s, true, is32), useSrc);
-    applyRefinement(fall, insn, a, b, refineUndecided(op, a.s, b.s, false, is32), useSrc);
+    const sameReg = useSrc && insn.src === insn.dst;
+    applyRefinement(taken, insn, a, b, refineUndecided(op, a.s, b.s, true, is32, sameReg), useSrc);
+    applyRefinement(fall, insn, a, b, refineUndecided(op, a.s, b.s, false, is32, sameReg), useSrc);
     return [taken, fall];
   }
 
