@@ -100,6 +100,13 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
       return;
     }
     const v = srcReg.s;
+    if (is32 && !insn.off && useSrc && v.umax <= 0xffffffffn && v.smin >= 0n && !S.isConst(v)) {
+      // `w3 = w2` of a value whose high half is zero copies it whole: linked like a 64-bit copy.
+      const id = srcReg.id || newId(env);
+      f.regs[insn.src] = { ...srcReg, id };
+      f.regs[dst] = { ...srcReg, id };
+      return;
+    }
     if (insn.off) f.regs[dst] = scalarReg(is32 ? signExtend32(v, insn.off) : signExtend64(v, insn.off));
     else f.regs[dst] = scalarReg(is32 ? S.low32(v) : v);
     return;

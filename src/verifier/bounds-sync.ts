@@ -70,25 +70,23 @@ function u32Within(w: Work, lo: number, hi: number): void {
 
 /** __reg32_deduce_bounds: the low half's ranges from the 64-bit ones, then signed and unsigned 32-bit. */
 function deduce32(w: Work): void {
-  // A 64-bit range within one 4 GiB window: its low halves keep their order.
-  if (w.umin >> 32n === w.umax >> 32n) {
-    const a = lo32(w.umin);
-    const b = lo32(w.umax);
-    u32Within(w, a, b);
-    if ((a | 0) <= (b | 0)) s32Within(w, a | 0, b | 0);
+  for (let i = 0; i < 2; i++) {
+    const lo = i === 0 ? w.umin : w.smin;
+    const hi = i === 0 ? w.umax : w.smax;
+    const a = lo32(lo);
+    const b = lo32(hi);
+    const ha = hi32(lo);
+    const hb = hi32(hi);
+    if (ha === hb) {
+      // A 64-bit range within one 4 GiB window: its low halves keep their order.
+      u32Within(w, a, b);
+      if ((a | 0) <= (b | 0)) s32Within(w, a | 0, b | 0);
+    } else if ((ha + 1) >>> 0 === hb && (a | 0) < 0 && (b | 0) >= 0) {
+      // Two neighbouring windows (0xffffffff then 0 counts) whose low halves run from negative to
+      // positive: as signed 32-bit values they still form one range.
+      s32Within(w, a | 0, b | 0);
+    }
   }
-  if (w.smin >> 32n === w.smax >> 32n) {
-    const a = lo32(w.smin);
-    const b = lo32(w.smax);
-    u32Within(w, a, b);
-    if ((a | 0) <= (b | 0)) s32Within(w, a | 0, b | 0);
-  }
-  // Two neighbouring windows (0xffffffff then 0 counts) whose low halves run from negative to positive:
-  // as signed 32-bit values they still form one range.
-  if ((hi32(w.umin) + 1) >>> 0 === hi32(w.umax) && (lo32(w.umin) | 0) < 0 && (lo32(w.umax) | 0) >= 0)
-    s32Within(w, lo32(w.umin) | 0, lo32(w.umax) | 0);
-  if ((hi32(w.smin) + 1) >>> 0 === hi32(w.smax) && (lo32(w.smin) | 0) < 0 && (lo32(w.smax) | 0) >= 0)
-    s32Within(w, lo32(w.smin) | 0, lo32(w.smax) | 0);
   // An unsigned range that does not cross the sign bit is a signed range, and back.
   if ((w.u32min | 0) <= (w.u32max | 0)) s32Within(w, w.u32min | 0, w.u32max | 0);
   const a = w.s32min >>> 0;
