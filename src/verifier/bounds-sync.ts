@@ -7,11 +7,12 @@
  * kernel does not know may let bpfkit prove dead, or prune, what the kernel walks.
  */
 import type { Scalar } from './scalar.js';
-import { U64, tintersect, tor, trange } from './tnum.js';
+import { U64, tintersect, trange } from './tnum.js';
 
 const U32N = 0xffffffffn;
 const HI32 = U64 ^ U32N;
 const SIGN64 = 1n << 63n;
+const NOT_SIGN64 = U64 ^ SIGN64;
 const S32_MIN = -0x80000000;
 const S32_MAX = 0x7fffffff;
 const S32_MIN_N = -(1n << 31n);
@@ -48,7 +49,7 @@ function boundsFromTnum(w: Work): void {
   const top32 = (v32 | m32) >>> 0;
   if (top32 < w.u32max) w.u32max = top32;
   const smin = s64(w.value | (w.mask & SIGN64));
-  const smax = s64(w.value | (w.mask & ~SIGN64 & U64));
+  const smax = s64(w.value | (w.mask & NOT_SIGN64));
   if (smin > w.smin) w.smin = smin;
   if (smax < w.smax) w.smax = smax;
   if (w.value > w.umin) w.umin = w.value;
@@ -105,9 +106,11 @@ function deduce32(w: Work): void {
 
 /** __reg64_deduce_bounds: signed and unsigned 64-bit ranges teach each other. */
 function deduce64(w: Work): void {
-  if (s64(w.umin) <= s64(w.umax)) {
-    if (s64(w.umin) > w.smin) w.smin = s64(w.umin);
-    if (s64(w.umax) < w.smax) w.smax = s64(w.umax);
+  const sumin = s64(w.umin);
+  const sumax = s64(w.umax);
+  if (sumin <= sumax) {
+    if (sumin > w.smin) w.smin = sumin;
+    if (sumax < w.smax) w.smax = sumax;
   }
   const a = BigInt.asUintN(64, w.smin);
   const b = BigInt.asUintN(64, w.smax);
@@ -148,14 +151,28 @@ function deduceMixed(w: Work): void {
 
 /** __reg_bound_offset: the bits both ranges (64-bit, and the low half's unsigned one) fix. */
 function bitsFromBounds(w: Work): void {
-  const t64 = tintersect({ value: w.value, mask: w.mask }, trange(w.umin, w.umax));
-  const t32 = tintersect(
-    { value: t64.value & U32N, mask: t64.mask & U32N },
-    trange(BigInt(w.u32min), BigInt(w.u32max)),
-  );
-  const t = tor({ value: t64.value & HI32, mask: t64.mask & HI32 }, t32);
-  w.value = t.value;
-  w.mask = t.mask;
+  // tnum_range of a range whose ends differ in bit 63 knows nothing: intersecting with it changes nothing.
+  if (((w.umin ^ w.umax) & SIGN64) === 0n) {
+    const t64 = tintersect({ value: w.value, mask: w.mask }, trange(w.umin, w.umax));
+    w.value = t64.value;
+    w.mask = t64.mask;
+  }
+  // The low half on numbers: intersect it with tnum_range(u32min, u32max), then put it back in place.
+  const v0 = lo32(w.value);
+  const m0 = lo32(w.mask);
+  const chi = (w.u32min ^ w.u32max) >>> 0;
+  let rv = w.u32min;
+  let rm = 0;
+  if (chi !== 0) {
+    const bits = 32 - Math.clz32(chi);
+    rm = bits === 32 ? 0xffffffff : 2 ** bits - 1;
+    rv = (w.u32min & ~rm) >>> 0;
+  }
+  const m = (m0 & rm) >>> 0;
+  const v = ((v0 | rv) & ~m) >>> 0;
+  if (v === v0 && m === m0) return;
+  w.value = (w.value & HI32) | BigInt(v);
+  w.mask = (w.mask & HI32) | BigInt(m);
 }
 
 const same = (w: Work, s: Scalar): boolean =>
@@ -169,19 +186,6 @@ const same = (w: Work, s: Scalar): boolean =>
   w.u32max === s.u32max &&
   w.s32min === s.s32min &&
   w.s32max === s.s32max;
-
-/** A round of deduction that changed nothing: the next would change nothing either. */
-const sameWork = (a: Work, b: Work): boolean =>
-  a.value === b.value &&
-  a.mask === b.mask &&
-  a.umin === b.umin &&
-  a.umax === b.umax &&
-  a.smin === b.smin &&
-  a.smax === b.smax &&
-  a.u32min === b.u32min &&
-  a.u32max === b.u32max &&
-  a.s32min === b.s32min &&
-  a.s32max === b.s32max;
 
 /**
  * reg_bounds_sync on a non-constant scalar. Undefined when the facts contradict each other (no value
@@ -202,11 +206,24 @@ export function boundsSync(s: Scalar): Scalar | undefined {
   };
   boundsFromTnum(w);
   for (let round = 0; round < 3; round++) {
-    const before = { ...w };
+    // A round that changes nothing is a fixed point: the next would change nothing either.
+    const { value, mask, umin, umax, smin, smax, u32min, u32max, s32min, s32max } = w;
     deduce32(w);
     deduce64(w);
     deduceMixed(w);
-    if (sameWork(before, w)) break;
+    if (
+      value === w.value &&
+      mask === w.mask &&
+      umin === w.umin &&
+      umax === w.umax &&
+      smin === w.smin &&
+      smax === w.smax &&
+      u32min === w.u32min &&
+      u32max === w.u32max &&
+      s32min === w.s32min &&
+      s32max === w.s32max
+    )
+      break;
   }
   bitsFromBounds(w);
   boundsFromTnum(w);

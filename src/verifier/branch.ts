@@ -16,7 +16,7 @@ import {
   BPF_JSLE,
   BPF_JSLT,
 } from '../isa/opcodes.js';
-import { type Scalar, UNKNOWN, sync } from './scalar.js';
+import { type Scalar, UNKNOWN, sync, withFacts } from './scalar.js';
 import { U64, type Tnum, tand, tconst, tintersect, tlow32, tor } from './tnum.js';
 
 const U32 = 0xffffffffn;
@@ -40,9 +40,17 @@ const NEGATE: Record<number, number> = {
   [JNSET]: BPF_JSET,
 };
 
+/** A range of one width: BigInts for 64-bit bounds, numbers for 32-bit ones (never mixed in a compare). */
 interface Interval {
-  lo: bigint;
-  hi: bigint;
+  lo: bigint | number;
+  hi: bigint | number;
+}
+
+/** True when x > y (strict) or x >= y always holds, false when it never does. */
+function cmp(x: Interval, y: Interval, strict: boolean): boolean | undefined {
+  if (strict ? x.lo > y.hi : x.lo >= y.hi) return true;
+  if (strict ? x.hi <= y.lo : x.hi < y.lo) return false;
+  return undefined;
 }
 
 /**
@@ -66,21 +74,16 @@ const isConstFor = (s: Scalar, is32: boolean): boolean => (is32 ? (s.t.mask & U3
  * 32-bit bounds when the 64-bit ones overlap.
  */
 export function decide(op: number, a: Scalar, b: Scalar, is32: boolean): boolean | undefined {
-  const t1 = is32 ? tlow32(a.t) : a.t;
-  const t2 = is32 ? tlow32(b.t) : b.t;
-  const ua = is32 ? { lo: BigInt(a.u32min), hi: BigInt(a.u32max) } : { lo: a.umin, hi: a.umax };
-  const ub = is32 ? { lo: BigInt(b.u32min), hi: BigInt(b.u32max) } : { lo: b.umin, hi: b.umax };
-  const sa = is32 ? { lo: BigInt(a.s32min), hi: BigInt(a.s32max) } : { lo: a.smin, hi: a.smax };
-  const sb = is32 ? { lo: BigInt(b.s32min), hi: BigInt(b.s32max) } : { lo: b.smin, hi: b.smax };
-  const cmp = (x: Interval, y: Interval, strict: boolean): boolean | undefined => {
-    // x > y (strict) or x >= y
-    if (strict ? x.lo > y.hi : x.lo >= y.hi) return true;
-    if (strict ? x.hi <= y.lo : x.hi < y.lo) return false;
-    return undefined;
-  };
+  // Ranges of the width compared: numbers for the 32-bit bounds (no BigInt made per compare).
+  const ua = is32 ? { lo: a.u32min, hi: a.u32max } : { lo: a.umin, hi: a.umax };
+  const ub = is32 ? { lo: b.u32min, hi: b.u32max } : { lo: b.umin, hi: b.umax };
+  const sa = is32 ? { lo: a.s32min, hi: a.s32max } : { lo: a.smin, hi: a.smax };
+  const sb = is32 ? { lo: b.s32min, hi: b.s32max } : { lo: b.smin, hi: b.smax };
   switch (op) {
     case BPF_JEQ:
     case BPF_JNE: {
+      const t1 = is32 ? tlow32(a.t) : a.t;
+      const t2 = is32 ? tlow32(b.t) : b.t;
       let eq: boolean | undefined;
       if (t1.mask === 0n && t2.mask === 0n) eq = t1.value === t2.value;
       else if (TNUM_OVERLAP && !toverlap(t1, t2)) eq = false;
@@ -93,6 +96,8 @@ export function decide(op: number, a: Scalar, b: Scalar, is32: boolean): boolean
     case JNSET: {
       // As the kernel: only against a constant.
       let set: boolean | undefined;
+      const t1 = is32 ? tlow32(a.t) : a.t;
+      const t2 = is32 ? tlow32(b.t) : b.t;
       const [x, k] = isConstFor(b, is32) ? [t1, t2] : [t2, t1];
       if (k.mask !== 0n) return undefined;
       if ((x.value & k.value) !== 0n) set = true;
@@ -158,9 +163,9 @@ export function refineUndecided(
   sameReg = false,
 ): [Scalar, Scalar] {
   let o = taken ? op : NEGATE[op]!;
-  const A: Mut = { ...a };
+  const A: Mut = withFacts(a, {});
   // `if r1 > r1`: the kernel refines one register through two pointers to it, each write seen by the next.
-  const B: Mut = sameReg ? A : { ...b };
+  const B: Mut = sameReg ? A : withFacts(b, {});
   let r1 = A;
   let r2 = B;
   if (FLIP[o] !== undefined) {
@@ -202,7 +207,14 @@ export function refineUndecided(
         r1.t = is32 ? withLow(r1.t, tand(tlow32(r1.t), clear)) : tand(r1.t, clear);
         // Linux 6.18 forgets the ranges here and recomputes them from the new tnum alone (the old ones
         // could contradict it): "no bit of x & k" may teach less than the ranges knew.
-        Object.assign(r1, { ...UNKNOWN, t: r1.t });
+        r1.umin = UNKNOWN.umin;
+        r1.umax = UNKNOWN.umax;
+        r1.smin = UNKNOWN.smin;
+        r1.smax = UNKNOWN.smax;
+        r1.u32min = UNKNOWN.u32min;
+        r1.u32max = UNKNOWN.u32max;
+        r1.s32min = UNKNOWN.s32min;
+        r1.s32max = UNKNOWN.s32max;
       }
       break;
     }
@@ -247,9 +259,9 @@ export function refineUndecided(
   // the contradicting register's ranges forgotten (reg_bounds_sanity_check: "REG INVARIANTS VIOLATION",
   // __mark_reg_unbounded) and its tnum kept — bpfkit keeps the tnum from before the sync, which holds
   // the kernel's.
-  const ra = sync(same(A, a) ? a : A) ?? { ...UNKNOWN, t: A.t };
+  const ra = sync(same(A, a) ? a : A) ?? withFacts(UNKNOWN, { t: A.t });
   if (sameReg) return [ra, ra];
-  const rb = sync(same(B, b) ? b : B) ?? { ...UNKNOWN, t: B.t };
+  const rb = sync(same(B, b) ? b : B) ?? withFacts(UNKNOWN, { t: B.t });
   return [ra, rb];
 }
 

@@ -6,7 +6,7 @@
  * form leaves its result unsynced, as the kernel does: syncing would deduce what the kernel does not.
  */
 import { FULL32 } from './bounds-sync.js';
-import { type Scalar, UNKNOWN, known, result32 } from './scalar.js';
+import { type Scalar, known, mkScalar, result32 } from './scalar.js';
 import { U64, tlow32, trange, tunknown } from './tnum.js';
 
 const sext = (v: bigint, bits: number): bigint => BigInt.asIntN(bits, v);
@@ -42,19 +42,18 @@ export function signExtend64(s: Scalar, bits: number): Scalar {
   // set_sext64_default_val: the type's range; a 32-bit extension keeps the low half's signed bounds
   // (the low half does not change).
   const half = 1n << (B - 1n);
-  const keep32 =
-    bits === 32 ? { s32min: s.s32min, s32max: s.s32max } : { s32min: -Number(half), s32max: Number(half) - 1 };
-  return {
-    ...UNKNOWN,
-    t: tunknown,
-    umin: 0n,
-    umax: U64,
-    smin: -half,
-    smax: half - 1n,
-    ...keep32,
-    u32min: 0,
-    u32max: 0xffffffff,
-  };
+  const keep = bits === 32;
+  return mkScalar(
+    tunknown,
+    0n,
+    U64,
+    -half,
+    half - 1n,
+    0,
+    0xffffffff,
+    keep ? s.s32min : -Number(half),
+    keep ? s.s32max : Number(half) - 1,
+  );
 }
 
 /** `w = (sN)w`, N = 8 or 16 (coerce_subreg_to_size_sx), zero-extended and synced. */
@@ -73,5 +72,5 @@ export function signExtend32(s: Scalar, bits: number): Scalar {
       return result32(t, { u32min: lo >>> 0, u32max: hi >>> 0, s32min: lo, s32max: hi });
     }
   }
-  return result32(tlow32(tunknown), { ...FULL32, s32min: -half, s32max: half - 1 });
+  return result32(tlow32(tunknown), { u32min: FULL32.u32min, u32max: FULL32.u32max, s32min: -half, s32max: half - 1 });
 }

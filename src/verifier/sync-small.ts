@@ -129,48 +129,44 @@ export function syncSmall(s: Scalar): Scalar | undefined | typeof NOT_SMALL {
   umax = s.umax > U32N ? 0xffffffff : Number(s.umax);
   smin = s.smin < 0n ? 0 : Number(s.smin);
   smax = s.smax > U32N ? 0xffffffff : Number(s.smax);
+  // The inputs as numbers where they are exact (-1 where a bound was clipped: no result equals it), so
+  // unchanged bounds keep their BigInts and nothing is converted just to compare.
+  const umin0 = umin;
+  const umax0 = s.umax > U32N ? -1 : umax;
+  const smin0 = s.smin < 0n ? -1 : smin;
+  const smax0 = s.smax > U32N ? -1 : smax;
   ({ u32min, u32max, s32min, s32max } = s);
   boundsFromTnum();
   for (let round = 0; round < 3; round++) {
-    const b = [value, mask, umin, umax, smin, smax, u32min, u32max, s32min, s32max];
+    // A round that changes nothing is a fixed point: the next would change nothing either.
+    const v0 = value;
+    const m0 = mask;
+    const a0 = umin;
+    const b0 = umax;
+    const c0 = smin;
+    const d0 = smax;
+    const e0 = u32min;
+    const f0 = u32max;
+    const g0 = s32min;
+    const h0 = s32max;
     deduceRound();
-    if (
-      b[0] === value &&
-      b[1] === mask &&
-      b[2] === umin &&
-      b[3] === umax &&
-      b[4] === smin &&
-      b[5] === smax &&
-      b[6] === u32min &&
-      b[7] === u32max &&
-      b[8] === s32min &&
-      b[9] === s32max
-    )
-      break;
+    const same64 = v0 === value && m0 === mask && a0 === umin && b0 === umax && c0 === smin && d0 === smax;
+    if (same64 && e0 === u32min && f0 === u32max && g0 === s32min && h0 === s32max) break;
   }
   intersectRange(umin, umax);
   intersectRange(u32min, u32max);
   boundsFromTnum();
   if (umin > umax || smin > smax || u32min > u32max || s32min > s32max) return undefined;
   const tSame = value === Number(t0.value) && mask === Number(t0.mask);
-  if (
-    tSame &&
-    BigInt(umin) === s.umin &&
-    BigInt(umax) === s.umax &&
-    BigInt(smin) === s.smin &&
-    BigInt(smax) === s.smax &&
-    u32min === s.u32min &&
-    u32max === s.u32max &&
-    s32min === s.s32min &&
-    s32max === s.s32max
-  )
+  const same64 = umin === umin0 && umax === umax0 && smin === smin0 && smax === smax0;
+  if (tSame && same64 && u32min === s.u32min && u32max === s.u32max && s32min === s.s32min && s32max === s.s32max)
     return s;
   return {
     t: tSame ? t0 : { value: BigInt(value), mask: BigInt(mask) },
-    umin: BigInt(umin),
-    umax: BigInt(umax),
-    smin: BigInt(smin),
-    smax: BigInt(smax),
+    umin: umin === umin0 ? s.umin : BigInt(umin),
+    umax: umax === umax0 ? s.umax : BigInt(umax),
+    smin: smin === smin0 ? s.smin : BigInt(smin),
+    smax: smax === smax0 ? s.smax : BigInt(smax),
     u32min,
     u32max,
     s32min,
