@@ -90,7 +90,8 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
         f.regs[insn.src] = { ...srcReg, id };
         f.regs[dst] = { ...srcReg, id };
       } else {
-        f.regs[dst] = srcReg.kind === 'scalar' && srcReg.id !== 0 ? { ...srcReg, id: 0 } : srcReg;
+        f.regs[dst] =
+          srcReg.kind === 'scalar' && srcReg.id !== 0 ? { ...srcReg, id: 0, addConst: false, off: 0 } : srcReg;
       }
       return;
     }
@@ -125,7 +126,17 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
     f.regs[dst] = pointerAlu(env, pc, insn, op, is32, dstReg, srcReg);
     return;
   }
-  f.regs[dst] = scalarReg(scalarAlu(op, is32, dstReg.s, srcReg.s, insn.off));
+  const result = scalarAlu(op, is32, dstReg.s, srcReg.s, insn.off);
+  if (op === BPF_ADD && !is32 && dstReg.id && S.isConst(srcReg.s)) {
+    // adjust_reg_min_max_vals: `rX += K` keeps rX linked to its group, K apart (a second addition, or a
+    // K past S32_MAX, unlinks it).
+    const k = srcReg.s.t.value;
+    if (!dstReg.addConst && k <= 0x7fffffffn) {
+      f.regs[dst] = { ...scalarReg(result), id: dstReg.id, addConst: true, off: Number(k) };
+      return;
+    }
+  }
+  f.regs[dst] = scalarReg(result);
 }
 
 /**

@@ -85,7 +85,7 @@ export function kernelRegText(r: Reg, frame: number): string {
     if (r.precise) return `P${kernelRegText({ ...r, precise: false }, frame)}`;
     if (isConst(r.s)) return snum(BigInt.asIntN(64, r.s.t.value));
     const parts = rangesText(r.s);
-    if (r.id) parts.unshift(`id=${r.id}`);
+    if (r.id) parts.unshift(r.addConst ? `id=${r.id}${r.off < 0 ? '' : '+'}${r.off}` : `id=${r.id}`);
     if (r.s.t.mask !== U64_MAX) parts.push(`var_off=${tnumText(r.s)}`);
     return `scalar(${parts.join(',')})`;
   }

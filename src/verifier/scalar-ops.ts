@@ -17,6 +17,7 @@ import {
   isConst,
   known,
   low32,
+  mkScalar,
   must,
   result32,
   sync,
@@ -83,6 +84,27 @@ export function add(a: Scalar, b: Scalar, is32 = false): Scalar {
     smax = hi;
   }
   return result64(t, umin, umax, smin, smax, add32(a, b));
+}
+
+/**
+ * a + k for a constant k, without the sync (sync_linked_regs adds a linked register's distance this
+ * way and leaves the result as it is).
+ */
+export function addUnsynced(a: Scalar, k: bigint): Scalar {
+  const b = known(k);
+  let { umin, umax, smin, smax } = UNKNOWN;
+  if (a.umax + b.umax <= U64) {
+    umin = a.umin + b.umin;
+    umax = a.umax + b.umax;
+  }
+  const lo = a.smin + b.smin;
+  const hi = a.smax + b.smax;
+  if (lo >= S64_MIN && hi <= S64_MAX) {
+    smin = lo;
+    smax = hi;
+  }
+  const b32 = add32(a, b);
+  return mkScalar(tadd(a.t, b.t), umin, umax, smin, smax, b32.u32min, b32.u32max, b32.s32min, b32.s32max);
 }
 
 /** a - b. */

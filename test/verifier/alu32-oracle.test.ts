@@ -19,6 +19,14 @@ test('oracle: ALU32/JMP32-heavy programs (seeded), bpfkit against BPF_PROG_LOAD'
   const otherPc: string[] = [];
   let kernelAccepted = 0;
   let kernelRefused = 0;
+  let sameKind = 0;
+  // A message's kind: the last line with register names and numbers blanked (as oracle.test.ts).
+  const kind = (m = ''): string =>
+    (m.trim().split('\n').pop() ?? '')
+      .split(/, |\(/)[0]!
+      .replace(/\bR\d+/g, 'R#')
+      .replace(/-?\d+/g, 'N')
+      .trim();
   for (const p of alu32Programs(600)) {
     const k = kernelVerdictRaw(p.insns, p.type, p.maps);
     const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps });
@@ -28,13 +36,15 @@ test('oracle: ALU32/JMP32-heavy programs (seeded), bpfkit against BPF_PROG_LOAD'
     } else {
       kernelRefused++;
       if (v.accepted) unsafe.push(`${p.name}: kernel refused at ${k.pc}: ${k.message}`);
+      else if (kind(v.message) === kind(k.message)) sameKind++;
       else if (v.pc !== k.pc)
         otherPc.push(`${p.name}: kernel ${k.pc} '${k.message}', bpfkit ${v.pc} '${v.message?.split('\n').pop()}'`);
     }
   }
   t.diagnostic(
     `ALU32/JMP32 programs: kernel accepted ${kernelAccepted}, refused ${kernelRefused}; (a) bpfkit accepts, kernel refuses: ${unsafe.length}; ` +
-      `kernel's acceptances refused by bpfkit: ${missed.length}; refusals at another insn: ${otherPc.length}`,
+      `kernel's acceptances refused by bpfkit: ${missed.length}; refusals at another insn: ${otherPc.length}; ` +
+      `refusals of the same kind: ${sameKind}`,
   );
   for (const d of [...unsafe, ...missed, ...otherPc].slice(0, 20)) t.diagnostic(d);
   assert.deepEqual(unsafe, []);

@@ -762,7 +762,7 @@ DEAD_CODE.push(
       call 7
       r8 = r0
       r8 = (s8)r8
-      if r8 & 0xfc goto +2
+      if r8 & 0xfc goto +3
       if r8 s< 0 goto +1
       goto +1
       r10 = 0
