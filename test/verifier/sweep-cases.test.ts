@@ -787,6 +787,32 @@ DEAD_CODE.push(
     want: { pc: 7, re: /^frame pointer is read only$/ },
   },
 );
+// BPF_ADD_CONST (verifier_iterating_callbacks' check_add_const_3regs): `r1 = r0; r1 += 1` keeps r1
+// linked to r0, one apart, so a bound on r0 bounds r1 (and r2, two apart, one byte too far).
+DEAD_CODE.push(
+  ...[1, 2].map((k): Case => ({
+    name: `r2 = r0 + ${k}, linked: a bound on r0 bounds r2 ${k === 1 ? 'within' : 'past'} a 10-byte value`,
+    type: SOCK,
+    text: `${lookup}
+        if r0 == 0 goto +12
+        r6 = r0
+        r7 = r0
+        call 5
+        r1 = r0
+        r2 = r0
+        r1 += 1
+        r2 += ${k}
+        if r0 > 8 goto +4
+        r6 += r1
+        r7 += r2
+        *(u8 *)(r6 + 0) = r0
+        *(u8 *)(r7 + 0) = r0
+        r0 = 0
+        exit`,
+    maps: [map(MapType.ARRAY, 4, 10)],
+    want: k === 1 ? { ok: true } : { pc: 19, re: /^R7 max value is outside of the allowed memory range$/ },
+  })),
+);
 RAW.push(...DEAD_CODE);
 
 /** C programs for what needs BTF (callbacks, global functions) or the loader (maps of maps). */
