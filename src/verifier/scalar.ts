@@ -8,6 +8,7 @@
  */
 import { U64, type Tnum, tconst, tisConst, tlow32, tunknown } from './tnum.js';
 import { FULL32, boundsSync } from './bounds-sync.js';
+import { NOT_LOW_HALF, syncLowHalf } from './sync-low-half.js';
 import { NOT_SMALL, syncSmall } from './sync-small.js';
 
 /**
@@ -120,6 +121,8 @@ export function sync(s: Scalar): Scalar | undefined {
   }
   const small = syncSmall(s);
   if (small !== NOT_SMALL) return small;
+  const low = syncLowHalf(s);
+  if (low !== NOT_LOW_HALF) return low;
   return boundsSync(s);
 }
 

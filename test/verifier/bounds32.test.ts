@@ -21,9 +21,10 @@ import {
 } from '../../src/isa/opcodes.js';
 import { boundsSync } from '../../src/verifier/bounds-sync.js';
 import { decide, refineUndecided } from '../../src/verifier/branch.js';
-import { type Scalar, UNKNOWN, known, low32, sync } from '../../src/verifier/scalar.js';
+import { type Scalar, UNKNOWN, known, low32, sync, withFacts } from '../../src/verifier/scalar.js';
 import { scalarAlu } from '../../src/verifier/alu.js';
 import { NOT_SMALL, syncSmall } from '../../src/verifier/sync-small.js';
+import { NOT_LOW_HALF, syncLowHalf } from '../../src/verifier/sync-low-half.js';
 import {
   BPF_ADD,
   BPF_AND,
@@ -204,6 +205,32 @@ test('sync-small: the number steps give exactly what the BigInt steps give', () 
   }
   // Most inputs take the fast path, and many of them change (a fast path returning its input would fail).
   assert.ok(small > 100_000, `${small}`);
+});
+
+test('sync-low-half: the number steps give exactly what the BigInt steps give', () => {
+  const r = rng(0x10f);
+  for (let i = 0; i < 200_000; i++) {
+    // A low half known in part, the high half unknown, 64-bit bounds at their limits; any 32-bit bounds.
+    const mask = BigInt(Math.floor(r() * 0x100000000)) & (r() < 0.5 ? 0xffn : 0xffffffffn);
+    const value = BigInt(Math.floor(r() * 0x100000000)) & ~mask & 0xffffffffn;
+    const s: Scalar = withFacts(UNKNOWN, {
+      t: { value, mask: mask | 0xffffffff00000000n },
+      u32min: r() < 0.5 ? 0 : Math.floor(r() * 0x100000000),
+      u32max: r() < 0.5 ? 0xffffffff : Math.floor(r() * 0x100000000),
+      s32min: r() < 0.5 ? -0x80000000 : Math.floor(r() * 0x100000000) | 0,
+      s32max: r() < 0.5 ? 0x7fffffff : Math.floor(r() * 0x100000000) | 0,
+    });
+    const fast = syncLowHalf(s);
+    assert.notEqual(fast, NOT_LOW_HALF);
+    assert.deepEqual(
+      fast,
+      boundsSync(s),
+      JSON.stringify(s, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)),
+    );
+  }
+  // Other scalars are left to the general steps.
+  assert.equal(syncLowHalf(withFacts(UNKNOWN, { umin: 1n })), NOT_LOW_HALF);
+  assert.equal(syncLowHalf(withFacts(UNKNOWN, { t: { value: 0n, mask: 0x7fffffffffffffffn } })), NOT_LOW_HALF);
 });
 
 const OPS = [BPF_ADD, BPF_SUB, BPF_MUL, BPF_AND, BPF_OR, BPF_XOR, BPF_LSH, BPF_RSH, BPF_ARSH];
