@@ -1,7 +1,8 @@
 /**
  * reg_bounds_sync (bounds-sync.ts) for a scalar of which only the low half is known: its tnum's high
- * half wholly unknown and its 64-bit bounds at their limits — a helper's 64-bit result after 32-bit
- * compares (`if w0 == 32`), the commonest scalar a packet filter's JMP32 refines. The steps then reduce
+ * half wholly unknown and each 64-bit bound within the high half its limit has (umin below 2^32, umax
+ * at least 0xffffffff00000000, and so on) — a helper's 64-bit result after 32-bit compares
+ * (`if w0 == 32`), the commonest scalar a packet filter's JMP32 refines. The steps then reduce
  * to 32-bit ones on numbers: the 64-bit ranges span every high half, so none of the 32-from-64 or
  * 64-among-themselves deductions ever applies, and each 64-bit bound is a fixed high half (0, 0xffffffff,
  * 0x80000000, 0x7fffffff) with a low half that follows the 32-bit bounds. Exactly what bounds-sync.ts
@@ -13,9 +14,10 @@ import { U64 } from './tnum.js';
 const U32N = 0xffffffffn;
 const HI32 = U64 ^ U32N;
 const S64_MIN = -(1n << 63n);
-const S64_MAX = (1n << 63n) - 1n;
 /** The high half of smax's pattern (0x7fffffff) and of smin's (0x80000000), as signed 64-bit values. */
 const SMAX_HI = 0x7fffffffn << 32n;
+/** The largest smin whose pattern's high half is 0x80000000. */
+const SMIN_TOP = S64_MIN + U32N;
 
 /** Marks "not this kind of scalar": the caller runs the general steps. */
 export const NOT_LOW_HALF = null;
@@ -57,22 +59,28 @@ function bounds32FromTnum(v: number, m: number): void {
 }
 
 /**
- * `boundsSync(s)` for a scalar whose tnum's high half is wholly unknown and whose 64-bit bounds are at
- * their limits; NOT_LOW_HALF for any other. Undefined when the facts contradict each other.
+ * `boundsSync(s)` for a scalar whose tnum's high half is wholly unknown and whose 64-bit bounds lie in
+ * their limits' high halves; NOT_LOW_HALF for any other. Undefined when the facts contradict each other.
  */
 export function syncLowHalf(s: Scalar): Scalar | undefined | typeof NOT_LOW_HALF {
   const t0 = s.t;
   if (t0.mask >> 32n !== U32N || t0.value > U32N) return NOT_LOW_HALF;
-  if (s.umin !== 0n || s.umax !== U64 || s.smin !== S64_MIN || s.smax !== S64_MAX) return NOT_LOW_HALF;
+  // Each 64-bit bound within its fixed high half (at its limit, or as an earlier sync of this kind left it).
+  if (s.umin > U32N || s.umax < HI32 || s.smin > SMIN_TOP || s.smax < SMAX_HI) return NOT_LOW_HALF;
   let v = Number(t0.value);
   let m = Number(t0.mask & U32N);
   ({ u32min, u32max, s32min, s32max } = s);
   bounds32FromTnum(v, m);
-  // The low halves of umin, umax, smin, smax: from the tnum first, then following the 32-bit bounds.
-  let lumin = v;
-  let lumax = (v | m) >>> 0;
-  let lsmin = v;
-  let lsmax = lumax;
+  // The low halves of umin, umax, smin, smax: narrowed by the tnum first, then following the 32-bit bounds.
+  const iumin = Number(s.umin);
+  const iumax = Number(s.umax & U32N);
+  const ismin = Number(s.smin - S64_MIN);
+  const ismax = Number(s.smax & U32N);
+  const top0 = (v | m) >>> 0;
+  let lumin = Math.max(iumin, v);
+  let lumax = Math.min(iumax, top0);
+  let lsmin = Math.max(ismin, v);
+  let lsmax = Math.min(ismax, top0);
   for (let round = 0; round < 3; round++) {
     const a0 = u32min;
     const b0 = u32max;
@@ -111,15 +119,15 @@ export function syncLowHalf(s: Scalar): Scalar | undefined | typeof NOT_LOW_HALF
   if (top < lsmax) lsmax = top;
   if (u32min > u32max || s32min > s32max) return undefined;
   const tSame = v === Number(t0.value) && m === Number(t0.mask & U32N);
-  const same64 = lumin === 0 && lumax === 0xffffffff && lsmin === 0 && lsmax === 0xffffffff;
+  const same64 = lumin === iumin && lumax === iumax && lsmin === ismin && lsmax === ismax;
   if (tSame && same64 && u32min === s.u32min && u32max === s.u32max && s32min === s.s32min && s32max === s.s32max)
     return s;
   return {
     t: tSame ? t0 : { value: BigInt(v), mask: HI32 | BigInt(m) },
-    umin: BigInt(lumin),
-    umax: HI32 | BigInt(lumax),
-    smin: S64_MIN + BigInt(lsmin),
-    smax: SMAX_HI | BigInt(lsmax),
+    umin: lumin === iumin ? s.umin : BigInt(lumin),
+    umax: lumax === iumax ? s.umax : HI32 | BigInt(lumax),
+    smin: lsmin === ismin ? s.smin : S64_MIN + BigInt(lsmin),
+    smax: lsmax === ismax ? s.smax : SMAX_HI | BigInt(lsmax),
     u32min,
     u32max,
     s32min,

@@ -210,11 +210,17 @@ test('sync-small: the number steps give exactly what the BigInt steps give', () 
 test('sync-low-half: the number steps give exactly what the BigInt steps give', () => {
   const r = rng(0x10f);
   for (let i = 0; i < 200_000; i++) {
-    // A low half known in part, the high half unknown, 64-bit bounds at their limits; any 32-bit bounds.
+    // A low half known in part, the high half unknown; any 32-bit bounds.
     const mask = BigInt(Math.floor(r() * 0x100000000)) & (r() < 0.5 ? 0xffn : 0xffffffffn);
     const value = BigInt(Math.floor(r() * 0x100000000)) & ~mask & 0xffffffffn;
+    // 64-bit bounds at their limits, or anywhere in their limits' high halves.
+    const lo = () => (r() < 0.5 ? 0n : BigInt(Math.floor(r() * 0x100000000)));
     const s: Scalar = withFacts(UNKNOWN, {
       t: { value, mask: mask | 0xffffffff00000000n },
+      umin: lo(),
+      umax: 0xffffffffffffffffn - lo(),
+      smin: -(1n << 63n) + lo(),
+      smax: (1n << 63n) - 1n - lo(),
       u32min: r() < 0.5 ? 0 : Math.floor(r() * 0x100000000),
       u32max: r() < 0.5 ? 0xffffffff : Math.floor(r() * 0x100000000),
       s32min: r() < 0.5 ? -0x80000000 : Math.floor(r() * 0x100000000) | 0,
@@ -229,7 +235,8 @@ test('sync-low-half: the number steps give exactly what the BigInt steps give', 
     );
   }
   // Other scalars are left to the general steps.
-  assert.equal(syncLowHalf(withFacts(UNKNOWN, { umin: 1n })), NOT_LOW_HALF);
+  assert.equal(syncLowHalf(withFacts(UNKNOWN, { umin: 1n << 32n })), NOT_LOW_HALF);
+  assert.equal(syncLowHalf(withFacts(UNKNOWN, { smax: 0x7ffffffeffffffffn })), NOT_LOW_HALF);
   assert.equal(syncLowHalf(withFacts(UNKNOWN, { t: { value: 0n, mask: 0x7fffffffffffffffn } })), NOT_LOW_HALF);
 });
 
