@@ -31,6 +31,8 @@ import { type Env, newId } from './env.js';
 import { immReg } from './imm.js';
 import { Rejection } from './reject.js';
 import * as S from './scalar.js';
+import * as O from './scalar-ops.js';
+import { signExtend32, signExtend64 } from './sign-extend.js';
 import { type Reg, type State, UNKNOWN_SCALAR, cur, isPointer, kindText, scalarReg } from './state.js';
 
 const OP_NAMES: Record<number, string> = {
@@ -88,7 +90,8 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
         f.regs[insn.src] = { ...srcReg, id };
         f.regs[dst] = { ...srcReg, id };
       } else {
-        f.regs[dst] = srcReg.kind === 'scalar' && srcReg.id !== 0 ? { ...srcReg, id: 0 } : srcReg;
+        f.regs[dst] =
+          srcReg.kind === 'scalar' && srcReg.id !== 0 ? { ...srcReg, id: 0, addConst: false, off: 0 } : srcReg;
       }
       return;
     }
@@ -97,9 +100,16 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
       f.regs[dst] = is32 ? scalarReg(S.unsignedBits(32)) : UNKNOWN_SCALAR;
       return;
     }
-    let v = srcReg.s;
-    if (insn.off) v = signExtend(v, insn.off);
-    f.regs[dst] = scalarReg(is32 ? S.low32(v) : v);
+    const v = srcReg.s;
+    if (is32 && !insn.off && useSrc && v.umax <= 0xffffffffn && v.smin >= 0n && !S.isConst(v)) {
+      // `w3 = w2` of a value whose high half is zero copies it whole: linked like a 64-bit copy.
+      const id = srcReg.id || newId(env);
+      f.regs[insn.src] = { ...srcReg, id };
+      f.regs[dst] = { ...srcReg, id };
+      return;
+    }
+    if (insn.off) f.regs[dst] = scalarReg(is32 ? signExtend32(v, insn.off) : signExtend64(v, insn.off));
+    else f.regs[dst] = scalarReg(is32 ? S.low32(v) : v);
     return;
   }
 
@@ -116,62 +126,58 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
     f.regs[dst] = pointerAlu(env, pc, insn, op, is32, dstReg, srcReg);
     return;
   }
-  f.regs[dst] = scalarReg(scalarAlu(op, is32, dstReg.s, srcReg.s, insn.off));
+  const result = scalarAlu(op, is32, dstReg.s, srcReg.s, insn.off);
+  if (op === BPF_ADD && !is32 && dstReg.id && S.isConst(srcReg.s)) {
+    // adjust_reg_min_max_vals: `rX += K` keeps rX linked to its group, K apart (a second addition, or a
+    // K past S32_MAX, unlinks it).
+    const k = srcReg.s.t.value;
+    if (!dstReg.addConst && k <= 0x7fffffffn) {
+      f.regs[dst] = { ...scalarReg(result), id: dstReg.id, addConst: true, off: Number(k) };
+      return;
+    }
+  }
+  f.regs[dst] = scalarReg(result);
 }
 
-function signExtend(v: S.Scalar, bits: number): S.Scalar {
-  const half = 1n << BigInt(bits - 1);
-  if (v.umax < half) return v;
-  return S.signedBits(bits);
-}
-
-/** The scalar result of `a op b` (32-bit ops on the low halves, zero-extended). */
-export function scalarAlu(op: number, is32: boolean, a0: S.Scalar, b0: S.Scalar, off = 0): S.Scalar {
-  if (a0.t.mask === 0n && b0.t.mask === 0n) {
-    const k = constAlu(op, is32, a0.t.value, b0.t.value);
+/**
+ * The scalar result of `a op b` (32-bit ops on the low halves, zero-extended). Operations whose result
+ * the kernel does not bound (division, modulo, negation, byte swaps, shifts by a register or by the
+ * width or more) give an unknown scalar, in 32 bits too: the kernel marks the register unknown before
+ * it would zero-extend (is_safe_to_compute_dst_reg_range).
+ */
+export function scalarAlu(op: number, is32: boolean, a: S.Scalar, b: S.Scalar, off = 0): S.Scalar {
+  if (a.t.mask === 0n && b.t.mask === 0n) {
+    const k = constAlu(op, is32, a.t.value, b.t.value);
     if (k !== undefined) return S.known(k);
   }
-  const a = is32 ? S.low32(a0) : a0;
-  const b = is32 ? S.low32(b0) : b0;
-  const width = is32 ? 32 : 64;
-  let r: S.Scalar;
+  void off;
   switch (op) {
     case BPF_ADD:
-      r = S.add(a, b);
-      break;
+      return O.add(a, b, is32);
     case BPF_SUB:
-      r = S.sub(a, b);
-      break;
+      return O.sub(a, b, is32);
     case BPF_MUL:
-      r = S.mul(a, b);
-      break;
+      return O.mul(a, b, is32);
     case BPF_AND:
-      r = S.and(a, b);
-      break;
+      return O.and(a, b, is32);
     case BPF_OR:
-      r = S.or(a, b);
-      break;
+      return O.or(a, b, is32);
     case BPF_XOR:
-      r = S.xor(a, b);
-      break;
+      return O.xor(a, b, is32);
     case BPF_LSH:
     case BPF_RSH:
     case BPF_ARSH: {
-      if (!S.isConst(b) || b.t.value >= BigInt(width)) return S.UNKNOWN;
-      const k = Number(b.t.value);
-      if (op === BPF_LSH) r = S.lsh(a, k);
-      else if (op === BPF_RSH) r = S.rsh(a, k);
-      else if (!is32) r = S.arsh(a, k);
-      else if (a.umax <= 0x7fffffffn) r = S.rsh(a, k);
-      else return S.UNKNOWN;
-      break;
+      // A constant shift below the width: in 32 bits the low half is the constant, the whole value too.
+      const width = is32 ? 32 : 64;
+      if (!(is32 ? (b.t.mask & 0xffffffffn) === 0n : S.isConst(b)) || b.umax >= BigInt(width)) return S.UNKNOWN;
+      const k = Number(b.umax);
+      if (op === BPF_LSH) return O.lsh(a, k, is32);
+      if (op === BPF_RSH) return O.rsh(a, k, is32);
+      return O.arsh(a, k, is32);
     }
     default:
-      // Division, modulo, negation and byte swaps: the kernel keeps nothing, and neither may bpfkit.
-      void off;
       return S.UNKNOWN;
   }
-  return is32 ? S.low32(r) : r;
 }
 
 const U32 = 0xffffffffn;
@@ -282,7 +288,7 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     );
   if (v.smin <= -BigInt(MAX_VAR_OFF) || v.smin >= BigInt(MAX_VAR_OFF))
     throw new Rejection(pc, `value ${v.smin} makes ${kindText(ptr)} pointer be out of bounds`);
-  const s = op === BPF_ADD ? S.add(ptr.s, v) : S.sub(ptr.s, v);
+  const s = op === BPF_ADD ? O.add(ptr.s, v) : O.sub(ptr.s, v);
   const out: Reg = { ...ptr, s };
   if (ptr.kind === 'pkt' || ptr.kind === 'pkt_meta') {
     if (s.umax > BigInt(MAX_PACKET_OFF) && s.smin >= 0n) {

@@ -22,6 +22,7 @@ import { decide, refineUndecided } from './branch.js';
 import { immReg } from './imm.js';
 import { Rejection } from './reject.js';
 import { type Scalar, isConst, known } from './scalar.js';
+import { addUnsynced } from './scalar-ops.js';
 import { type Reg, type State, UNKNOWN_SCALAR, cloneState, cur, forEachReg, scalarReg } from './state.js';
 
 const MAX_PACKET_OFF = 0xffff;
@@ -47,8 +48,9 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
     if (d === false) return [undefined, st];
     const taken = cloneState(st);
     const fall = st;
-    applyRefinement(taken, insn, a, b, refineUndecided(op, a.s, b.s, true, is32), useSrc);
-    applyRefinement(fall, insn, a, b, refineUndecided(op, a.s, b.s, false, is32), useSrc);
+    const sameReg = useSrc && insn.src === insn.dst;
+    applyRefinement(taken, insn, a, b, refineUndecided(op, a.s, b.s, true, is32, sameReg), useSrc);
+    applyRefinement(fall, insn, a, b, refineUndecided(op, a.s, b.s, false, is32, sameReg), useSrc);
     return [taken, fall];
   }
 
@@ -92,13 +94,22 @@ function applyRefinement(
     if (na !== a.s) f.regs[insn.dst] = { ...a, s: na };
     if (useSrc && nb !== b.s) f.regs[insn.src] = { ...b, s: nb };
   }
-  // Registers linked by a 64-bit copy hold the same value: they learn the same.
-  const link = (id: number, s: Scalar) => {
-    if (!id) return;
-    forEachReg(st, (reg) => (reg.kind === 'scalar' && reg.id === id ? { ...reg, s } : reg));
+  // Registers linked by a copy hold the same value, or (BPF_ADD_CONST) the same plus a constant: they
+  // learn the same, shifted by the difference (sync_linked_regs: the known register's state replaces
+  // theirs, unsynced, even where theirs knew more).
+  const link = (known: Reg, s: Scalar) => {
+    if (!known.id) return;
+    forEachReg(st, (reg) => {
+      if (reg.kind !== 'scalar' || reg.id !== known.id) return reg;
+      if ((!reg.addConst && !known.addConst) || reg.off === known.off)
+        return reg.s === s && reg.addConst === known.addConst
+          ? reg
+          : { ...reg, s, addConst: known.addConst, off: known.off };
+      return { ...reg, s: addUnsynced(s, BigInt(reg.off - known.off)) };
+    });
   };
-  link(a.id, na);
-  if (useSrc) link(b.id, nb);
+  link(a, na);
+  if (useSrc) link(b, nb);
 }
 
 /** After a null check: every register with the pointer's id becomes 0 (null side) or the pointer (other side). */

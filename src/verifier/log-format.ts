@@ -40,26 +40,11 @@ const MAX_LOG = 16 << 20;
 
 const unum = (v: bigint) => (v <= 0xffffn ? `${v}` : `0x${BigInt.asUintN(64, v).toString(16)}`);
 const snum = (v: bigint) => (v >= -32768n && v <= 32767n ? `${v}` : `0x${BigInt.asUintN(64, v).toString(16)}`);
-const s32 = (v: bigint) => BigInt.asIntN(32, v);
-
-/** 32-bit bounds as the kernel would deduce them from the 64-bit ones and the tnum. */
-function bounds32(s: Scalar): { smin: bigint; smax: bigint; umin: bigint; umax: bigint } {
-  let umin = s.t.value & U32_MAX;
-  let umax = (s.t.value | s.t.mask) & U32_MAX;
-  if (s.umin >> 32n === s.umax >> 32n) {
-    umin = (s.umin & U32_MAX) > umin ? s.umin & U32_MAX : umin;
-    umax = (s.umax & U32_MAX) < umax ? s.umax & U32_MAX : umax;
-  }
-  let smin = S32_MIN;
-  let smax = S32_MAX;
-  if (s.smin >> 32n === s.smax >> 32n && s32(s.smin) <= s32(s.smax)) [smin, smax] = [s32(s.smin), s32(s.smax)];
-  else if (s32(umin) <= s32(umax)) [smin, smax] = [s32(umin), s32(umax)];
-  return { smin, smax, umin, umax };
-}
 
 /** print_scalar_ranges: the bounds that say something, equal ones merged (`smax=umax=255`). */
 function rangesText(s: Scalar): string[] {
-  const b = bounds32(s);
+  // The 32-bit bounds as bpfkit tracks them (as the kernel does), each printed unless at its type's limit.
+  const b = { smin: BigInt(s.s32min), smax: BigInt(s.s32max), umin: BigInt(s.u32min), umax: BigInt(s.u32max) };
   const items = [
     { name: 'smin', val: s.smin, omit: s.smin === S64_MIN },
     { name: 'smax', val: s.smax, omit: s.smax === S64_MAX },
@@ -100,7 +85,7 @@ export function kernelRegText(r: Reg, frame: number): string {
     if (r.precise) return `P${kernelRegText({ ...r, precise: false }, frame)}`;
     if (isConst(r.s)) return snum(BigInt.asIntN(64, r.s.t.value));
     const parts = rangesText(r.s);
-    if (r.id) parts.unshift(`id=${r.id}`);
+    if (r.id) parts.unshift(r.addConst ? `id=${r.id}${r.off < 0 ? '' : '+'}${r.off}` : `id=${r.id}`);
     if (r.s.t.mask !== U64_MAX) parts.push(`var_off=${tnumText(r.s)}`);
     return `scalar(${parts.join(',')})`;
   }

@@ -9,7 +9,7 @@ import { ctxAccess, ctxModelled } from './ctx-access.js';
 import { type Env, newId } from './env.js';
 import { Rejection } from './reject.js';
 import { varStackAccess } from './stack-var.js';
-import { type Scalar, UNKNOWN, isConst, known, signedBits, sync, unsignedBits } from './scalar.js';
+import { type Scalar, UNKNOWN, isConst, known, signedBits, truncate, unsignedBits } from './scalar.js';
 import {
   ByteType,
   NOT_INIT,
@@ -257,19 +257,8 @@ function writeStack(
   stack.set(k, { bytes });
 }
 
-/** The low `size` bytes of a value, zero-extended. */
-export function narrow(s: Scalar, size: number): Scalar {
-  if (size === 8) return s;
-  const top = (1n << BigInt(size * 8)) - 1n;
-  if (s.umax <= top) return s;
-  if (isConst(s)) return known(s.t.value & top);
-  // coerce_reg_to_size: the tnum's low bits stay known; the bounds survive when the high parts agree.
-  const t = { value: s.t.value & top, mask: s.t.mask & top };
-  const same = (s.umin & ~top) === (s.umax & ~top);
-  const umin = same ? s.umin & top : 0n;
-  const umax = same ? s.umax & top : top;
-  return sync({ t, umin, umax, smin: umin, smax: umax }) ?? unsignedBits(size * 8);
-}
+/** The low `size` bytes of a value, zero-extended (coerce_reg_to_size, scalar.ts). */
+export const narrow = (s: Scalar, size: number): Scalar => truncate(s, size);
 
 /** Remember how deep a subprogram's stack goes. */
 export function noteDepth(env: Env, subprog: number, bytes: number): void {

@@ -68,6 +68,12 @@ export interface Reg {
    * compares it by range. Imprecise scalars match any scalar.
    */
   readonly precise: boolean;
+  /**
+   * Scalars: `rX += K` of a linked scalar keeps the link (the kernel's BPF_ADD_CONST): the register holds
+   * its group's value plus `off`, and a compare on any member teaches the others shifted by the
+   * difference. Only one such addition: a second one unlinks.
+   */
+  readonly addConst: boolean;
 }
 
 const BASE: Reg = {
@@ -82,6 +88,7 @@ const BASE: Reg = {
   ref: 0,
   target: 0,
   precise: false,
+  addConst: false,
 };
 
 /** An uninitialized register. */

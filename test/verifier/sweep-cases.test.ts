@@ -670,6 +670,151 @@ const RAW: Case[] = [
   })),
 ];
 
+/**
+ * Dead code the kernel proves with its 32-bit bounds, by comparing two registers, or through a 32-bit
+ * copy (the selftests' verifier_bounds_deduction_non_const, verifier_bounds, verifier_movsx and
+ * verifier_reg_equal): once false refusals, now walked as the kernel walks them. Each probe (`r10 = 0`,
+ * a read of r1 after a call) is refused wherever it is reachable.
+ */
+const DEAD_CODE: Case[] = [
+  ['if w0 < 4 goto +2', 'w2 = 3', 'if w0 == w2 goto +2'],
+  ['if w0 > 4 goto +2', 'w2 = 5', 'if w0 == w2 goto +2'],
+  ['if w0 < 4 goto +2', 'w2 = 4', 'if w2 > w0 goto +2'],
+  ['if w0 < 3 goto +3', 'w2 = 2', 'if w2 != w0 goto +2', 'goto +2'],
+].map((lines, i): Case => ({
+  name: `JMP32 against a register the low half's bounds decide (${i + 1})`,
+  type: SOCK,
+  text: ['call 5', ...lines, 'r0 = 0', 'exit', 'r0 -= r1', 'exit'].join('\n'),
+  want: { ok: true },
+}));
+DEAD_CODE.push(
+  {
+    name: 'unsigned 32-bit range meets the negative part of a signed one',
+    type: SOCK,
+    text: `
+      call 7
+      w0 &= 0xffffffff
+      if w0 < 0x3 goto +3
+      if w0 s> 0x1 goto +2
+      if w0 s< 0x0 goto +1
+      r10 = 0
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'signed 64-bit range across the sign meets an unsigned one in its positive part',
+    type: SOCK,
+    text: `
+      call 7
+      r0 = (s8)r0
+      r1 = 0xffffffffffffff00 ll
+      if r0 > r1 goto +2
+      if r0 < 128 goto +1
+      r10 = 0
+      r0 = 0
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'w7 = (s8)w3 of 0x80..0x8f is negative below -5',
+    type: SOCK,
+    text: `
+      call 7
+      r3 = r0
+      r3 &= 0xf
+      r3 |= 0x80
+      w7 = (s8)w3
+      if w7 s>= -5 goto +2
+      w0 = 0
+      exit
+      r10 = 1
+      exit`,
+    want: { ok: true },
+  },
+  {
+    name: 'w3 = w2 of a zero-extended value links the two registers',
+    type: SOCK,
+    text: `
+      call 5
+      *(u64 *)(r10 - 8) = r0
+      r2 = *(u32 *)(r10 - 8)
+      w3 = w2
+      if w2 < 9 goto +1
+      exit
+      if r3 < 9 goto +1
+      r0 -= r1
+      exit`,
+    want: { ok: true },
+  },
+  // The other side of each: where the kernel does walk the probe, bpfkit must refuse.
+  {
+    name: 'JMP32: the low half at least 4 may still equal 4',
+    type: SOCK,
+    text: ['call 5', 'if w0 < 4 goto +2', 'w2 = 4', 'if w0 == w2 goto +2', 'r0 = 0', 'exit', 'r0 -= r1', 'exit'].join(
+      '\n',
+    ),
+    want: { pc: 6, re: /^R1 !read_ok$/ },
+  },
+  {
+    name: 'a false JSET forgets the ranges (Linux 6.18): the probe after it is walked',
+    type: SOCK,
+    text: `
+      call 7
+      r8 = r0
+      r8 = (s8)r8
+      if r8 & 0xfc goto +3
+      if r8 s< 0 goto +1
+      goto +1
+      r10 = 0
+      r0 = 0
+      exit`,
+    want: { pc: 6, re: /^frame pointer is read only$/ },
+  },
+  {
+    name: 'if w6 s> w6: a compare of a register with itself contradicts, and the kernel walks on',
+    type: SOCK,
+    text: `
+      call 7
+      r6 = r0
+      w6 s>>= 31
+      if w6 s> w6 goto +2
+      r0 = 0
+      exit
+      if w6 s> -127 goto +1
+      r10 = 0
+      r0 = 0
+      exit`,
+    want: { pc: 7, re: /^frame pointer is read only$/ },
+  },
+);
+// BPF_ADD_CONST (verifier_iterating_callbacks' check_add_const_3regs): `r1 = r0; r1 += 1` keeps r1
+// linked to r0, one apart, so a bound on r0 bounds r1 (and r2, two apart, one byte too far).
+DEAD_CODE.push(
+  ...[1, 2].map((k): Case => ({
+    name: `r2 = r0 + ${k}, linked: a bound on r0 bounds r2 ${k === 1 ? 'within' : 'past'} a 10-byte value`,
+    type: SOCK,
+    text: `${lookup}
+        if r0 == 0 goto +12
+        r6 = r0
+        r7 = r0
+        call 5
+        r1 = r0
+        r2 = r0
+        r1 += 1
+        r2 += ${k}
+        if r0 > 8 goto +4
+        r6 += r1
+        r7 += r2
+        *(u8 *)(r6 + 0) = r0
+        *(u8 *)(r7 + 0) = r0
+        r0 = 0
+        exit`,
+    maps: [map(MapType.ARRAY, 4, 10)],
+    want: k === 1 ? { ok: true } : { pc: 19, re: /^R7 max value is outside of the allowed memory range$/ },
+  })),
+);
+RAW.push(...DEAD_CODE);
+
 /** C programs for what needs BTF (callbacks, global functions) or the loader (maps of maps). */
 const C: { name: string; source: string; want: Want }[] = [
   // A jump back to a callback's first instruction inside the callback is a loop like any other.

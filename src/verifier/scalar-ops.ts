@@ -1,0 +1,204 @@
+/**
+ * Transfer functions of scalar ALU operations, 64- and 32-bit (the kernel's scalar_min_max_* and
+ * scalar32_min_max_*). A 64-bit operation computes the 64-bit bounds and, beside them, the low half's
+ * 32-bit bounds from the operands' 32-bit bounds; a 32-bit one computes the 32-bit bounds only and
+ * zero-extends them (zext_32_to_64). Shifts by a constant are the exception, as in the kernel: bits move
+ * across the halves, so the half not computed is left unknown and recovered from the tnum.
+ *
+ * Where the kernel has grown sharper over the years (wrapping additions, multiplication of signed
+ * ranges) these keep the older, looser rule: a bound the kernel does not know could let bpfkit prove
+ * dead, or prune, what the kernel walks and refuses.
+ */
+import { FULL32 } from './bounds-sync.js';
+import {
+  type Bounds32,
+  type Scalar,
+  UNKNOWN,
+  isConst,
+  known,
+  low32,
+  mkScalar,
+  must,
+  result32,
+  sync,
+  truncate,
+} from './scalar.js';
+import { U64, type Tnum, tadd, tand, tarsh, tlow32, tlsh, tor, trange, trsh, tsub, txor } from './tnum.js';
+
+const S64_MIN = -(1n << 63n);
+const S64_MAX = (1n << 63n) - 1n;
+const U32 = 0xffffffffn;
+const U32_MAX = 0xffffffff;
+const S32_MIN = -0x80000000;
+const S32_MAX = 0x7fffffff;
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+const max = (a: bigint, b: bigint) => (a > b ? a : b);
+
+/** Unsigned 32-bit bounds [lo, hi], signed ones unknown (the sync derives them when they can be). */
+const u32Only = (lo: number, hi: number): Bounds32 => ({ u32min: lo, u32max: hi, s32min: S32_MIN, s32max: S32_MAX });
+
+/** A 64-bit result: its tnum, 64-bit bounds and the low half's bounds, synced. */
+function result64(t: Tnum, umin: bigint, umax: bigint, smin: bigint, smax: bigint, b: Bounds32): Scalar {
+  return must(
+    sync({ t, umin, umax, smin, smax, u32min: b.u32min, u32max: b.u32max, s32min: b.s32min, s32max: b.s32max }),
+  );
+}
+
+/** scalar32_min_max_add: each sum that may overflow gives up its kind of bound. */
+function add32(a: Scalar, b: Scalar): Bounds32 {
+  let s32min = a.s32min + b.s32min;
+  let s32max = a.s32max + b.s32max;
+  if (s32min < S32_MIN || s32min > S32_MAX || s32max < S32_MIN || s32max > S32_MAX)
+    [s32min, s32max] = [S32_MIN, S32_MAX];
+  let u32min = a.u32min + b.u32min;
+  let u32max = a.u32max + b.u32max;
+  if (u32min > U32_MAX || u32max > U32_MAX) [u32min, u32max] = [0, U32_MAX];
+  return { u32min, u32max, s32min, s32max };
+}
+
+/** scalar32_min_max_sub. */
+function sub32(a: Scalar, b: Scalar): Bounds32 {
+  let s32min = a.s32min - b.s32max;
+  let s32max = a.s32max - b.s32min;
+  if (s32min < S32_MIN || s32min > S32_MAX || s32max < S32_MIN || s32max > S32_MAX)
+    [s32min, s32max] = [S32_MIN, S32_MAX];
+  let u32min = 0;
+  let u32max = U32_MAX;
+  if (a.u32min >= b.u32max) [u32min, u32max] = [a.u32min - b.u32max, a.u32max - b.u32min];
+  return { u32min, u32max, s32min, s32max };
+}
+
+/** a + b. */
+export function add(a: Scalar, b: Scalar, is32 = false): Scalar {
+  const t = tadd(a.t, b.t);
+  if (is32) return result32(t, add32(a, b));
+  let { umin, umax, smin, smax } = UNKNOWN;
+  if (a.umax + b.umax <= U64) {
+    umin = a.umin + b.umin;
+    umax = a.umax + b.umax;
+  }
+  const lo = a.smin + b.smin;
+  const hi = a.smax + b.smax;
+  if (lo >= S64_MIN && hi <= S64_MAX) {
+    smin = lo;
+    smax = hi;
+  }
+  return result64(t, umin, umax, smin, smax, add32(a, b));
+}
+
+/**
+ * a + k for a constant k, without the sync (sync_linked_regs adds a linked register's distance this
+ * way and leaves the result as it is).
+ */
+export function addUnsynced(a: Scalar, k: bigint): Scalar {
+  const b = known(k);
+  let { umin, umax, smin, smax } = UNKNOWN;
+  if (a.umax + b.umax <= U64) {
+    umin = a.umin + b.umin;
+    umax = a.umax + b.umax;
+  }
+  const lo = a.smin + b.smin;
+  const hi = a.smax + b.smax;
+  if (lo >= S64_MIN && hi <= S64_MAX) {
+    smin = lo;
+    smax = hi;
+  }
+  const b32 = add32(a, b);
+  return mkScalar(tadd(a.t, b.t), umin, umax, smin, smax, b32.u32min, b32.u32max, b32.s32min, b32.s32max);
+}
+
+/** a - b. */
+export function sub(a: Scalar, b: Scalar, is32 = false): Scalar {
+  const t = tsub(a.t, b.t);
+  if (is32) return result32(t, sub32(a, b));
+  let { umin, umax, smin, smax } = UNKNOWN;
+  if (a.umin >= b.umax) {
+    umin = a.umin - b.umax;
+    umax = a.umax - b.umin;
+  }
+  const lo = a.smin - b.smax;
+  const hi = a.smax - b.smin;
+  if (lo >= S64_MIN && hi <= S64_MAX) {
+    smin = lo;
+    smax = hi;
+  }
+  return result64(t, umin, umax, smin, smax, sub32(a, b));
+}
+
+/**
+ * a * b: bounded only when both are small and non-negative (the kernel's older scalar_min_max_mul). In
+ * 32 bits: the product of the zero-extended halves, cut to its low half (whose bits depend on the
+ * operands' low halves only).
+ */
+export function mul(a: Scalar, b: Scalar, is32 = false): Scalar {
+  if (is32) return truncate(mul(low32(a), low32(b)), 4);
+  if (isConst(a) && isConst(b)) return known(a.t.value * b.t.value);
+  if (a.umax > U32 || b.umax > U32 || a.smin < 0n || b.smin < 0n) return UNKNOWN;
+  const umin = a.umin * b.umin;
+  const umax = a.umax * b.umax;
+  // A product past S64_MAX is negative as a signed value: the signed bounds then say nothing.
+  const signed = umax <= S64_MAX;
+  return result64(trange(0n, umax), umin, umax, signed ? umin : S64_MIN, signed ? umax : S64_MAX, FULL32);
+}
+
+/** a & b: the minimum from the known bits, the maximum from the smaller operand. */
+export function and(a: Scalar, b: Scalar, is32 = false): Scalar {
+  const t = tand(a.t, b.t);
+  const b32 = u32Only(Number(t.value & U32), Math.min(a.u32max, b.u32max));
+  if (is32) return result32(t, b32);
+  const umax = min(a.umax, b.umax);
+  const nonNeg = a.smin >= 0n && b.smin >= 0n;
+  return result64(t, t.value, umax, nonNeg ? 0n : S64_MIN, nonNeg ? umax : S64_MAX, b32);
+}
+
+/** a | b: the minimum from the larger operand, the maximum from the possible bits. */
+export function or(a: Scalar, b: Scalar, is32 = false): Scalar {
+  const t = tor(a.t, b.t);
+  const b32 = u32Only(Math.max(a.u32min, b.u32min), Number((t.value | t.mask) & U32));
+  if (is32) return result32(t, b32);
+  return result64(t, max(a.umin, b.umin), t.value | t.mask, S64_MIN, S64_MAX, b32);
+}
+
+/** a ^ b: bounds from the known and possible bits only. */
+export function xor(a: Scalar, b: Scalar, is32 = false): Scalar {
+  const t = txor(a.t, b.t);
+  const b32 = u32Only(Number(t.value & U32), Number((t.value | t.mask) & U32));
+  if (is32) return result32(t, b32);
+  return result64(t, t.value, t.value | t.mask, S64_MIN, S64_MAX, b32);
+}
+
+/** __scalar32_min_max_lsh: the unsigned 32-bit bounds move when no set bit can leave the half. */
+function lsh32(a: Scalar, k: number): Bounds32 {
+  if (k > 31 || a.u32max > 2 ** (31 - k)) return FULL32;
+  return u32Only(a.u32min * 2 ** k, a.u32max * 2 ** k);
+}
+
+/** a << k for a constant k below the width. */
+export function lsh(a: Scalar, k: number, is32 = false): Scalar {
+  if (is32) return result32(tlsh(tlow32(a.t), k), lsh32(a, k));
+  const K = BigInt(k);
+  // `<< 32` then `s>> 32` is how compilers sign-extend a low half: a non-negative half keeps its bounds.
+  const smin = k === 32 && a.s32min >= 0 ? BigInt(a.s32min) << 32n : S64_MIN;
+  const smax = k === 32 && a.s32max >= 0 ? BigInt(a.s32max) << 32n : S64_MAX;
+  let umin = 0n;
+  let umax = U64;
+  if (a.umax <= 1n << BigInt(63 - k)) [umin, umax] = [a.umin << K, a.umax << K];
+  return result64(tlsh(a.t, k), umin, umax, smin, smax, lsh32(a, k));
+}
+
+/** a >> k (logical) for a constant k below the width. */
+export function rsh(a: Scalar, k: number, is32 = false): Scalar {
+  if (is32) return result32(trsh(tlow32(a.t), k), u32Only(a.u32min >>> k, a.u32max >>> k));
+  const K = BigInt(k);
+  return result64(trsh(a.t, k), a.umin >> K, a.umax >> K, S64_MIN, S64_MAX, FULL32);
+}
+
+/** a >> k (arithmetic) for a constant k below the width. */
+export function arsh(a: Scalar, k: number, is32 = false): Scalar {
+  if (is32) {
+    const b32 = { u32min: 0, u32max: U32_MAX, s32min: a.s32min >> k, s32max: a.s32max >> k };
+    return result32(tarsh(tlow32(a.t), k, 32), b32);
+  }
+  const K = BigInt(k);
+  return result64(tarsh(a.t, k, 64), 0n, U64, a.smin >> K, a.smax >> K, FULL32);
+}
