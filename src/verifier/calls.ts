@@ -12,7 +12,7 @@ import { unmodelledHelper } from './unmodelled-helpers.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem } from './memory.js';
 import { Rejection } from './reject.js';
-import { isConst, sync, UNKNOWN } from './scalar.js';
+import { isConst, sync, UNKNOWN, withFacts } from './scalar.js';
 import { tadd, tconst, tstr } from './tnum.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import {
@@ -449,8 +449,10 @@ function returnReg(
     case 'integer':
       return UNKNOWN_SCALAR;
     case 'size_or_error': {
-      // do_refine_retval_range: a length of at most the size argument's maximum, or -errno (>= -4095).
-      const s = sync({ ...UNKNOWN, smin: -4095n, smax: sizeMax });
+      // do_refine_retval_range: a length of at most the size argument's maximum, or -errno (>= -4095),
+      // in the 64-bit and the 32-bit signed bounds alike.
+      const s32max = sizeMax < 0x7fffffffn ? Number(sizeMax) : 0x7fffffff;
+      const s = sync(withFacts(UNKNOWN, { smin: -4095n, smax: sizeMax, s32min: -4095, s32max }));
       return s ? scalarReg(s) : UNKNOWN_SCALAR;
     }
     case 'void':

@@ -160,6 +160,15 @@ const CASES: Case[] = [
     want: OK,
   },
   {
+    // The result's 32-bit signed bounds are [-4095, 15] too (do_refine_retval_range sets both halves):
+    // a JMP32 check of its sign is enough to index with its low half.
+    name: 'probe_read_str: a 32-bit sign check bounds w0 for a map value offset',
+    type: RAW,
+    text: `${lookup}\nr1 = r10\nr1 += -16\nr2 = 15\nr3 = 0\ncall 45\nif w0 s< 0 goto +LAST\nw0 = w0\nr7 += r0\nr0 = *(u8 *)(r7 + 0)\n${tail}`,
+    maps: [ARRAY16],
+    want: OK,
+  },
+  {
     name: 'probe_read_kernel_str: result may reach the value end',
     type: TP,
     text: `${lookup}\nr1 = r10\nr1 += -16\nr2 = 16\nr3 = 0\ncall 115\nif r0 s< 0 goto +LAST\nr7 += r0\nr0 = *(u8 *)(r7 + 0)\n${tail}`,
