@@ -272,18 +272,24 @@ function bareWord(b: Uint8Array, start: number, end: number): boolean {
 function endsRequestLine(b: Uint8Array, start: number, end: number): boolean {
   return parseRequestLine(b, start, end, SCRATCH) || parseOddRequestLine(b, start, end, SCRATCH) !== undefined;
 }
-// (the same fields in the same order, and a double ts, as the parsers' heads: one object shape for V8)
-const SCRATCH: RequestHead = {
-  method: '',
-  uri: '',
-  version: '',
-  host: '',
-  truncated: false,
-  ts: NO_TIME,
-  upgrade: false,
-  malformed: false,
-  raw: '',
-};
+/**
+ * An empty request head. Every head is made here — the same fields in the same order, and a double ts —
+ * so V8 sees one object shape wherever heads go.
+ */
+function emptyRequestHead(): RequestHead {
+  return {
+    method: '',
+    uri: '',
+    version: '',
+    host: '',
+    truncated: false,
+    ts: NO_TIME,
+    upgrade: false,
+    malformed: false,
+    raw: '',
+  };
+}
+const SCRATCH: RequestHead = emptyRequestHead();
 
 const LF_ONLY = new Uint8Array([LF]);
 /** RequestParser's copy of bytes with bare CRs made LFs, shared (feedCr), and whether a feed is using it. */
@@ -812,17 +818,7 @@ export interface RequestSink {
 /** Client-to-server direction: finds request lines, Host, and skips request bodies. */
 export class RequestParser extends MessageParser {
   /** The head being read (one object per parser, reused), and whether one is open. */
-  private readonly head: RequestHead = {
-    method: '',
-    uri: '',
-    version: '',
-    host: '',
-    truncated: false,
-    ts: NO_TIME,
-    upgrade: false,
-    malformed: false,
-    raw: '',
-  };
+  private readonly head: RequestHead = emptyRequestHead();
   private open = false;
   /** the open request has an Expect header */
   private expectContinue = false;
@@ -925,17 +921,8 @@ export class RequestParser extends MessageParser {
   private reportWord(): void {
     const w = this.word;
     this.word = '';
-    const head = (this.wordHead ??= {
-      method: '',
-      uri: '',
-      version: '',
-      host: '',
-      truncated: false,
-      ts: NO_TIME,
-      upgrade: false,
-      malformed: true,
-      raw: '',
-    });
+    const head = (this.wordHead ??= emptyRequestHead());
+    head.malformed = true;
     head.method = w;
     head.raw = w;
     head.ts = this.wordTs;
