@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseBtf, writeC, BtfKind, type Btf } from '../../src/btf/index.js';
 import { needs } from '../support/env.js';
 import { InputError } from '../../src/util/errors.js';
+import { kernelFields } from '../../src/verifier/btf-fields.js';
 import { buildBtf as buildRawBtf, int, ptr, struct, typedef, type TypeWords } from './build-btf.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -182,4 +183,22 @@ test('BTF that loops or nests past any kernel is one InputError naming the type,
   assert.throws(loops(chain), refused);
   // The writer is still whole for the same shapes without the loop.
   assert.match(loops([typedef('a', 2), int('int', 4, true)])(), /typedef int a;/);
+});
+
+test("the verifier's kptr-field walk ends on a qualifier or type-tag loop (a hostile object's BTF)", () => {
+  // 1: struct a { 2 x; }  2: typedef of 3  3: typedef of 2 — and 4: a pointer to 5, a TYPE_TAG of itself
+  const tag: TypeWords = (s) => [s.add('tag'), (18 << 24) >>> 0, 5];
+  const btf = parseBtf(
+    buildRawBtf([
+      struct('a', 16, [
+        ['x', 2, 0],
+        ['p', 4, 64],
+      ]),
+      typedef('b', 3),
+      typedef('c', 2),
+      ptr(5),
+      tag,
+    ]).raw,
+  );
+  assert.deepEqual(kernelFields(btf, 1), []);
 });
