@@ -68,30 +68,11 @@ function sub32(a: Scalar, b: Scalar): Bounds32 {
   return { u32min, u32max, s32min, s32max };
 }
 
-/** a + b. */
-export function add(a: Scalar, b: Scalar, is32 = false): Scalar {
-  const t = tadd(a.t, b.t);
-  if (is32) return result32(t, add32(a, b));
-  let { umin, umax, smin, smax } = UNKNOWN;
-  if (a.umax + b.umax <= U64) {
-    umin = a.umin + b.umin;
-    umax = a.umax + b.umax;
-  }
-  const lo = a.smin + b.smin;
-  const hi = a.smax + b.smax;
-  if (lo >= S64_MIN && hi <= S64_MAX) {
-    smin = lo;
-    smax = hi;
-  }
-  return result64(t, umin, umax, smin, smax, add32(a, b));
-}
-
 /**
- * a + k for a constant k, without the sync (sync_linked_regs adds a linked register's distance this
- * way and leaves the result as it is).
+ * scalar_min_max_add: a + b with each sum that may overflow giving up its kind of bound, both halves,
+ * not synced.
  */
-export function addUnsynced(a: Scalar, k: bigint): Scalar {
-  const b = known(k);
+function sum(a: Scalar, b: Scalar): Scalar {
   let { umin, umax, smin, smax } = UNKNOWN;
   if (a.umax + b.umax <= U64) {
     umin = a.umin + b.umin;
@@ -105,6 +86,20 @@ export function addUnsynced(a: Scalar, k: bigint): Scalar {
   }
   const b32 = add32(a, b);
   return mkScalar(tadd(a.t, b.t), umin, umax, smin, smax, b32.u32min, b32.u32max, b32.s32min, b32.s32max);
+}
+
+/** a + b. */
+export function add(a: Scalar, b: Scalar, is32 = false): Scalar {
+  if (is32) return result32(tadd(a.t, b.t), add32(a, b));
+  return must(sync(sum(a, b)));
+}
+
+/**
+ * a + k for a constant k, without the sync (sync_linked_regs adds a linked register's distance this
+ * way and leaves the result as it is).
+ */
+export function addUnsynced(a: Scalar, k: bigint): Scalar {
+  return sum(a, known(k));
 }
 
 /** a - b. */
