@@ -6,7 +6,9 @@
  * (keep-alive connections, several at once, on a namespace loopback; needs root) — one request at a time
  * per connection ('browse'), and pipelined bursts of 8 ('bench') — then repeated with each copy's client
  * address and timestamps shifted (TCP checksums fixed) until it passes 150 MB. httpry and urlsnarf come
- * from Debian (httpry, dsniff) and are installed here when missing.
+ * from Debian (httpry, dsniff) and are installed here when missing. Each capture is then also copied four
+ * times end to end (~610 MB) and bpfkit and httpry run on that: what a copy beyond the first costs each is
+ * the per-packet work without bpfkit's fixed start-up and warm-up.
  */
 import {
   existsSync,
@@ -29,6 +31,8 @@ import { parse } from '../test/http/corpus/rewrite.js';
 const DIR = '/tmp/bpfkit-bench';
 /** Timed rounds of bpfkit and httpry (each tool's fastest is reported). */
 const ROUNDS = 5;
+/** Timed rounds of each tool on the long captures. */
+const LONG_ROUNDS = 3;
 const TARGET_BYTES = 150 * 1024 * 1024;
 const mainJs = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -108,28 +112,12 @@ export async function ensureCapture(scenario: string, name: string): Promise<{ f
   const last = frames[frames.length - 1]!.tsSec * 1e6 + frames[frames.length - 1]!.tsUsec;
   const span = last - first + 1000;
   const fd = openSync(file, 'w');
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(262144, 16);
-  header.writeUInt32LE(linktype, 20);
-  writeSync(fd, header);
+  writeSync(fd, pcapHeader(linktype));
   let written = 24;
   let copies = 0;
   while (written < TARGET_BYTES) {
     const client = [127, 1 + ((copies >> 8) & 127), copies & 255, 2];
-    const parts: Buffer[] = [];
-    for (const f of frames) {
-      const g = shifted(f, client, copies * span);
-      const rec = Buffer.alloc(16);
-      rec.writeUInt32LE(g.tsSec, 0);
-      rec.writeUInt32LE(g.tsUsec, 4);
-      rec.writeUInt32LE(g.data.length, 8);
-      rec.writeUInt32LE(g.data.length, 12);
-      parts.push(rec, Buffer.from(g.data.buffer, g.data.byteOffset, g.data.length));
-    }
-    const chunk = Buffer.concat(parts);
+    const chunk = pcapRecords(frames.map((f) => shifted(f, client, copies * span)));
     writeSync(fd, chunk);
     written += chunk.length;
     copies++;
@@ -139,6 +127,67 @@ export async function ensureCapture(scenario: string, name: string): Promise<{ f
   writeSync(openSync(meta, 'w'), String(requests));
   rmSync(join(DIR, 'base'), { recursive: true, force: true });
   return { file, requests };
+}
+
+/** A pcap file header (microsecond times, snaplen 262144) for `linktype`. */
+function pcapHeader(linktype: number): Buffer {
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(262144, 16);
+  header.writeUInt32LE(linktype, 20);
+  return header;
+}
+
+/** `frames` as pcap records (header + data each). */
+function pcapRecords(frames: Frame[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const g of frames) {
+    const rec = Buffer.alloc(16);
+    rec.writeUInt32LE(g.tsSec, 0);
+    rec.writeUInt32LE(g.tsUsec, 4);
+    rec.writeUInt32LE(g.data.length, 8);
+    rec.writeUInt32LE(g.data.length, 12);
+    parts.push(rec, Buffer.from(g.data.buffer, g.data.byteOffset, g.data.length));
+  }
+  return Buffer.concat(parts);
+}
+
+/** How many copies of a >= 150 MB capture make the long one. */
+const LONG_COPIES = 4;
+
+/**
+ * `LONG_COPIES` copies of a bench capture end to end (`NAME-xN.pcap` beside it, made once): copy k's
+ * client addresses 127.X.Y.2 become 127.(X + 32k).Y.2 (checksums fixed) and its times follow the previous
+ * copy's, so every copy is new connections carrying the same traffic. It shows what bpfkit costs per
+ * packet once its start-up and warm-up are paid, beside httpry, which has neither.
+ */
+function ensureLongCapture(file: string): string {
+  const long = file.replace(/\.pcap$/, `-x${LONG_COPIES}.pcap`);
+  if (existsSync(long) && statSync(long).mtimeMs >= statSync(file).mtimeMs) return long;
+  const { linktype, frames } = readPcapFrames(file);
+  const first = frames[0]!.tsSec * 1e6 + frames[0]!.tsUsec;
+  const last = frames[frames.length - 1]!.tsSec * 1e6 + frames[frames.length - 1]!.tsUsec;
+  const span = last - first + 1_000_000;
+  const fd = openSync(long, 'w');
+  writeSync(fd, pcapHeader(linktype));
+  for (let k = 0; k < LONG_COPIES; k++) {
+    const copy = frames.map((f) => {
+      const p = k === 0 ? undefined : parse(f.data);
+      if (!p || p.v !== 4) return k === 0 ? f : shifted(f, [], k * span);
+      const sport = (f.data[p.tcp]! << 8) | f.data[p.tcp + 1]!;
+      const at = p.ip + (sport !== 80 && sport !== 8080 ? 12 : 16);
+      const client = [...f.data.subarray(at, at + 4)];
+      if (client[0] !== 127 || client[1]! + 32 * k > 255)
+        throw new Error(`unexpected client address ${client.join('.')}`);
+      client[1] = client[1]! + 32 * k;
+      return shifted(f, client, k * span);
+    });
+    writeSync(fd, pcapRecords(copy));
+  }
+  closeSync(fd);
+  return long;
 }
 
 interface Measured {
@@ -228,8 +277,10 @@ export async function bench(): Promise<void> {
   // Two shapes of traffic: one request at a time per connection (what browsers and most clients do;
   // httpry then reads every request, as on the issue's reference capture), and pipelined bursts of 8
   // (httpry reads only the first request of each packet: an eighth of the work, an eighth of the requests).
-  await compareOn('keep-alive, one request at a time', 'browse', 'http-browse-150mb', bin);
-  await compareOn('keep-alive, pipelined bursts of 8', 'bench', 'http-150mb', bin);
+  const browse = await compareOn('keep-alive, one request at a time', 'browse', 'http-browse-150mb', bin);
+  const pipelined = await compareOn('keep-alive, pipelined bursts of 8', 'bench', 'http-150mb', bin);
+  longCapture('keep-alive, one request at a time', browse, bin);
+  longCapture('keep-alive, pipelined bursts of 8', pipelined, bin);
   await mixedTraffic(bin);
   startUp(bin, join(DIR, 'http-150mb.pcap'));
 }
@@ -293,7 +344,12 @@ function startUp(bin: string, from: string): void {
 }
 
 /** The side-by-side table for one >= 150 MB capture of corpus scenario `scenario`. */
-async function compareOn(label: string, scenario: string, name: string, bin: string): Promise<void> {
+async function compareOn(
+  label: string,
+  scenario: string,
+  name: string,
+  bin: string,
+): Promise<{ file: string; requests: number; runs: Measured[] }> {
   const { file, requests } = await ensureCapture(scenario, name);
   const size = statSync(file).size;
   const packets = Number(
@@ -389,6 +445,80 @@ async function compareOn(label: string, scenario: string, name: string, bin: str
       `eBPF filter path in the VM: ${(((vm.seconds - none.seconds) * 1e9) / packets).toFixed(0)} ns per packet (full with filter minus no filter)\n`,
     );
   }
+  return { file, requests, runs };
+}
+
+/**
+ * bpfkit (default run) and httpry on the long copy of a bench capture, fastest of LONG_ROUNDS each in
+ * turns, and what the copies beyond the first cost each (long minus short, divided by the extra copies):
+ * the per-packet cost without bpfkit's fixed start-up and warm-up.
+ */
+function longCapture(label: string, short: { file: string; requests: number; runs: Measured[] }, bin: string): void {
+  if (!have('httpry')) return;
+  const file = ensureLongCapture(short.file);
+  const requests = short.requests * LONG_COPIES;
+  process.stdout.write(
+    `\n${label}, ${LONG_COPIES} copies end to end: ${file} (${(statSync(file).size / 1048576).toFixed(0)} MB, ${requests} requests)\n`,
+  );
+  const out = (n: string) => join(DIR, `${n}-long.out`);
+  const [mine, theirs] = measureInterleaved(
+    [
+      {
+        name: 'bpfkit urls (full, eBPF filter in the VM)',
+        cmd: `node ${bin} urls ${file} -q > ${out('bpfkit')}`,
+        out: out('bpfkit'),
+        count: lines,
+      },
+      {
+        name: 'httpry',
+        cmd: `httpry -q -r ${file} > ${out('httpry')} 2>/dev/null`,
+        out: out('httpry'),
+        count: (t) => t.split('\n').filter((l) => /\t>\t/.test(l)).length,
+      },
+    ],
+    LONG_ROUNDS,
+  ) as [Measured, Measured];
+  const shortMine = short.runs.find((r) => r.name === mine.name)!;
+  const shortTheirs = short.runs.find((r) => r.name === theirs.name)!;
+  const extra = (long: number, one: number) => (long - one) / (LONG_COPIES - 1);
+  const line = (name: string, wall: number, cpu: number, refWall: number, refCpu: number) =>
+    `${name.padEnd(56)} ${wall.toFixed(2).padStart(7)} ${(wall / refWall).toFixed(2).padStart(8)}x ${cpu.toFixed(2).padStart(7)} ${(cpu / refCpu).toFixed(2).padStart(7)}x\n`;
+  process.stdout.write(
+    `${''.padEnd(56)} ${'time s'.padStart(7)} ${'vs httpry'.padStart(9)} ${'CPU s'.padStart(7)} ${'CPU vs'.padStart(8)}\n`,
+  );
+  process.stdout.write(
+    line(
+      `bpfkit, whole capture (${mine.found} requests)`,
+      mine.seconds,
+      mine.cpuSeconds,
+      theirs.seconds,
+      theirs.cpuSeconds,
+    ),
+  );
+  process.stdout.write(
+    line(
+      `httpry, whole capture (${theirs.found} request lines)`,
+      theirs.seconds,
+      theirs.cpuSeconds,
+      theirs.seconds,
+      theirs.cpuSeconds,
+    ),
+  );
+  const xw = extra(theirs.seconds, shortTheirs.seconds);
+  const xc = extra(theirs.cpuSeconds, shortTheirs.cpuSeconds);
+  process.stdout.write(
+    line(
+      'bpfkit, each copy after the first',
+      extra(mine.seconds, shortMine.seconds),
+      extra(mine.cpuSeconds, shortMine.cpuSeconds),
+      xw,
+      xc,
+    ),
+  );
+  process.stdout.write(line('httpry, each copy after the first', xw, xc, xw, xc));
+  process.stdout.write(
+    `(fastest of ${LONG_ROUNDS} runs each, taken in turns; "each copy after the first" = (long - short) / ${LONG_COPIES - 1})\n`,
+  );
 }
 
 /**
