@@ -82,6 +82,8 @@ export const MoreAttachTypes = {
   CGROUP_UNIX_GETSOCKNAME: 53,
   NETKIT_PRIMARY: 54,
   NETKIT_PEER: 55,
+  TRACE_KPROBE_SESSION: 56,
+  TRACE_UPROBE_SESSION: 57,
 } as const;
 
 /** BPF_F_SLEEPABLE and BPF_F_XDP_HAS_FRAGS: program flags some section names imply. */
@@ -127,10 +129,13 @@ const RULES: Rule[] = [
   ['uretprobe.s+', P.KPROBE, undefined, S],
   ['kprobe.multi+', P.KPROBE, A.TRACE_KPROBE_MULTI],
   ['kretprobe.multi+', P.KPROBE, A.TRACE_KPROBE_MULTI],
+  ['kprobe.session+', P.KPROBE, A.TRACE_KPROBE_SESSION],
   ['uprobe.multi+', P.KPROBE, A.TRACE_UPROBE_MULTI],
   ['uretprobe.multi+', P.KPROBE, A.TRACE_UPROBE_MULTI],
+  ['uprobe.session+', P.KPROBE, A.TRACE_UPROBE_SESSION],
   ['uprobe.multi.s+', P.KPROBE, A.TRACE_UPROBE_MULTI, S],
   ['uretprobe.multi.s+', P.KPROBE, A.TRACE_UPROBE_MULTI, S],
+  ['uprobe.session.s+', P.KPROBE, A.TRACE_UPROBE_SESSION, S],
   ['ksyscall+', P.KPROBE],
   ['kretsyscall+', P.KPROBE],
   ['usdt+', P.KPROBE],

@@ -33,6 +33,7 @@ import { structDecoder, type EventObject } from './decode.js';
 import { resolveBinary, resolveUprobe } from './uprobe-target.js';
 import { parseUsdtArgs, readUsdtProbes, type UsdtArg } from './usdt-notes.js';
 import { readTracePipe, type TraceLine } from './trace-pipe.js';
+import { autoAttachOf } from './auto-attach.js';
 
 /** Something that detaches on close. */
 export interface Attachment {
@@ -220,21 +221,30 @@ export class BPF {
     );
   }
 
-  /** Attach every program whose section names its target, as libbpf's auto-attach does. */
+  /**
+   * Attach every loaded program whose section names its target, as libbpf's auto-attach does
+   * (auto-attach.ts: tracepoints, raw tracepoints, tp_btf/fentry/fexit/fmod_ret/lsm, uprobes, USDT,
+   * kprobes and ksyscall). Programs whose section names no target (socket, xdp, tc, cgroup ...) are left
+   * to the calls that name one. A tracing section bpfkit cannot attach (kprobe.multi, uprobe.multi, the
+   * session kinds, iterators, a malformed target) is refused in one line before anything is attached.
+   */
   attachAll(): Attachment[] {
+    const plan = this.spec.programs
+      .filter((p) => p.autoload !== false)
+      .map((p) => ({ prog: p.name, at: autoAttachOf(p.section), section: p.section }));
+    for (const { prog, at, section } of plan)
+      if (at.kind === 'unsupported')
+        throw new InputError(`section '${section}' ${at.why}`, `${this.spec.path ?? 'object'}: program '${prog}'`);
     const out: Attachment[] = [];
-    for (const p of this.spec.programs) {
-      const s = p.section;
-      let m: RegExpExecArray | null;
-      if ((m = /^(?:tracepoint|tp)\/([^/]+)\/([^/]+)$/.exec(s))) out.push(this.attachTracepoint(m[1]!, m[2]!, p.name));
-      else if ((m = /^(?:raw_tracepoint|raw_tp)\/(.+)$/.exec(s))) out.push(this.attachRawTracepoint(m[1]!, p.name));
-      else if (/^(?:tp_btf|fentry|fexit|fmod_ret)(?:\.s)?\/.+$/.test(s)) out.push(this.attachBtfTarget(p.name));
-      else if ((m = /^(uprobe|uretprobe)\/(.+):([^:]+)$/.exec(s)))
-        out.push(this.attachUprobe({ binary: m[2]!, symbol: m[3]!, retprobe: m[1] === 'uretprobe' }, p.name));
-      else if ((m = /^usdt\/(.+):([^:]+):([^:]+)$/.exec(s)))
-        out.push(...this.attachUsdt({ binary: m[1]!, provider: m[2]!, name: m[3]! }, p.name));
-      else if ((m = /^(kprobe|kretprobe)\/(.+)$/.exec(s)))
-        out.push(this.attachKprobe(m[2]!, p.name, m[1] === 'kretprobe'));
+    for (const { prog, at } of plan) {
+      if (at.kind === 'tracepoint') out.push(this.attachTracepoint(at.category, at.name, prog));
+      else if (at.kind === 'raw_tracepoint') out.push(this.attachRawTracepoint(at.name, prog));
+      else if (at.kind === 'btf') out.push(this.attachBtfTarget(prog));
+      else if (at.kind === 'uprobe')
+        out.push(this.attachUprobe({ binary: at.binary, symbol: at.symbol, retprobe: at.retprobe }, prog));
+      else if (at.kind === 'usdt') out.push(...this.attachUsdt(at, prog));
+      else if (at.kind === 'kprobe') out.push(this.attachKprobe(at.fn, prog, at.retprobe));
+      else if (at.kind === 'ksyscall') out.push(this.attachKprobe(syscallEntry(at.syscall), prog, at.retprobe));
     }
     return out;
   }
@@ -409,6 +419,15 @@ function onlineCpus(): number[] {
     for (let c = a!; c <= (b ?? a!); c++) out.push(c);
   }
   return out;
+}
+
+/**
+ * The kernel function `ksyscall/NAME` probes, as libbpf picks it: the architecture's wrapped entry point
+ * (`__x64_sys_NAME`) where the kernel has syscall wrappers, else `sys_NAME`.
+ */
+function syscallEntry(name: string): string {
+  const env = runningKernel();
+  return env.kallsyms(`${env.syscallPrefix}bpf`) !== undefined ? `${env.syscallPrefix}${name}` : `sys_${name}`;
 }
 
 /**

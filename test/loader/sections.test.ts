@@ -71,6 +71,10 @@ test('attach types, sleepable and frags flags, and BTF attach targets follow the
   assert.equal(sectionType('netkit/primary')!.attachType, A.NETKIT_PRIMARY);
   assert.equal(sectionType('uretprobe.s/bin:f')!.flags, ProgFlag.SLEEPABLE);
   assert.match(sectionType('freplace/f')!.unsupported!, /attach_prog_fd/);
+  // The session kinds (kernel 6.10 / 6.14): kprobe programs with their own expected attach types.
+  assert.deepEqual(sectionType('kprobe.session/do_unlinkat'), { type: 2, attachType: A.TRACE_KPROBE_SESSION });
+  assert.deepEqual(sectionType('uprobe.session/bin:f'), { type: 2, attachType: A.TRACE_UPROBE_SESSION });
+  assert.equal(sectionType('uprobe.session.s/bin:f')!.flags, ProgFlag.SLEEPABLE);
 });
 
 test('--type takes bpftool type names and libbpf section names', () => {
