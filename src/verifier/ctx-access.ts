@@ -1,17 +1,14 @@
 /**
  * Which context fields a program type may read or write, and what a load of each gives (the kernel's
- * is_valid_access callbacks for __sk_buff, xdp_md and the tracing contexts). Fields bpfkit has not modelled are refused, so a
- * program that touches one is reported rather than wrongly accepted.
+ * is_valid_access callbacks for __sk_buff, xdp_md and the tracing contexts here; the cgroup and socket
+ * contexts in ctx-sock.ts). Fields bpfkit has not modelled are refused, so a program that touches one is
+ * reported rather than wrongly accepted.
  */
 import { ProgType } from '../uapi/types.js';
-import type { RegKind } from './state.js';
+import type { CtxField } from './ctx-field.js';
+import { CGROUP_SOCKOPT, isSockCtxType, sockCtxAccess } from './ctx-sock.js';
 
-/** A context access the program type allows: what the loaded register becomes. */
-export interface CtxField {
-  kind: RegKind;
-  /** The pointer loaded may be NULL (`__sk_buff->sk`: sock_common_or_null). */
-  nullable?: boolean;
-}
+export type { CtxField } from './ctx-field.js';
 
 const SKB_SIZE = 192;
 const XDP_MD_SIZE = 24;
@@ -57,9 +54,27 @@ export function ctxModelled(type: number): boolean {
     case ProgType.PERF_EVENT:
       return true;
     default:
-      return false;
+      return isSockCtxType(type);
   }
 }
+
+/**
+ * may_access_direct_pkt_data for a store: the types whose packet (or message, or option buffer) the
+ * program may write through a packet pointer. cgroup_skb reads its packet only.
+ */
+export const pktWritable = (type: number): boolean =>
+  type === ProgType.SCHED_CLS ||
+  type === ProgType.SCHED_ACT ||
+  type === ProgType.XDP ||
+  type === ProgType.SK_SKB ||
+  type === ProgType.SK_MSG ||
+  type === CGROUP_SOCKOPT;
+
+/**
+ * may_access_direct_pkt_data for a helper's memory argument: cgroup_sockopt hands its option buffer to
+ * any helper; elsewhere the helper's own pkt_access flag decides (undefined).
+ */
+export const pktHelperAccess = (type: number): boolean | undefined => (type === CGROUP_SOCKOPT ? true : undefined);
 
 /** Program types whose context is a __sk_buff. */
 export const isSkbType = (type: number): boolean =>
@@ -203,5 +218,6 @@ export function ctxAccess(
 ): CtxField | undefined {
   if (type === ProgType.XDP) return xdpAccess(off, size, write, attachType);
   if (isSkbType(type)) return skbAccess(type, off, size, write);
+  if (isSockCtxType(type)) return sockCtxAccess(type, off, size, write, attachType);
   return tracingAccess(type, off, size, write);
 }
