@@ -432,6 +432,7 @@ const SOCKMAP_WRITERS: readonly number[] = [
   ProgType.SCHED_CLS,
   ProgType.SCHED_ACT,
   ProgType.XDP,
+  30, // sk_lookup
 ];
 
 function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progType: number): void {
@@ -448,8 +449,9 @@ function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progTy
   // An update's value is a socket (resolve_map_arg_type): not modelled.
   if (sockets && proto.id === 2)
     throw new Rejection(pc, `bpf_map_update_elem on map_type ${map.type}: bpfkit does not model its socket value`);
-  // may_update_sockmap: these program types may delete socket map entries.
-  if (sockets && proto.id === 3 && SOCKMAP_WRITERS.includes(progType)) return;
+  // may_update_sockmap: these program types may delete socket map entries (sock_ops only delete: it
+  // updates through its own helpers, which check the callback).
+  if (sockets && proto.id === 3 && (SOCKMAP_WRITERS.includes(progType) || progType === ProgType.SOCK_OPS)) return;
   const onlyWith = MAP_ONLY_WITH.get(map.type);
   const ok = (proto.mapTypes ? proto.mapTypes.includes(map.type) : true) && (!onlyWith || onlyWith.includes(proto.id));
   if (!ok) throw new Rejection(pc, `cannot pass map_type ${map.type} into func bpf_${proto.name}#${proto.id}`);

@@ -72,9 +72,13 @@ export const pktWritable = (type: number): boolean =>
 
 /**
  * may_access_direct_pkt_data for a helper's memory argument: cgroup_sockopt hands its option buffer to
- * any helper; elsewhere the helper's own pkt_access flag decides (undefined).
+ * any helper, sock_ops its TCP header to none; elsewhere the helper's own pkt_access flag decides
+ * (undefined).
  */
-export const pktHelperAccess = (type: number): boolean | undefined => (type === CGROUP_SOCKOPT ? true : undefined);
+export function pktHelperAccess(type: number): boolean | undefined {
+  if (type === CGROUP_SOCKOPT) return true;
+  return type === ProgType.SOCK_OPS ? false : undefined;
+}
 
 /** Program types whose context is a __sk_buff. */
 export const isSkbType = (type: number): boolean =>

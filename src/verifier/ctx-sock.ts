@@ -1,7 +1,7 @@
 /**
  * The cgroup and socket contexts (Linux 6.18's is_valid_access callbacks): cgroup_sock (struct bpf_sock),
  * cgroup_sock_addr (bpf_sock_addr), cgroup_sysctl (bpf_sysctl), cgroup_sockopt (bpf_sockopt), sk_msg
- * (sk_msg_md) and sk_lookup (bpf_sk_lookup). Which fields a program may touch often depends on the
+ * (sk_msg_md), sk_lookup (bpf_sk_lookup) and sock_ops (bpf_sock_ops). Which fields a program may touch often depends on the
  * expected attach type (an IPv4 address is no field of an IPv6 hook). Socket pointers (bpf_sock *) are
  * loaded as a kind bpfkit does not model: such a load is reported as not modelled, never guessed.
  */
@@ -70,7 +70,12 @@ function bpfSockValid(off: number, size: number): boolean {
   const exact = [SK.state, SK.family, SK.type, SK.protocol, SK.srcPort, SK.rxQueueMapping];
   if (exact.includes(off)) return narrowOk(size);
   // Addresses: narrow reads anywhere inside.
-  if (within(off, SK.srcIp4, 4) || within(off, SK.srcIp6, 16) || within(off, SK.dstIp4, 4) || within(off, SK.dstIp6, 16))
+  if (
+    within(off, SK.srcIp4, 4) ||
+    within(off, SK.srcIp6, 16) ||
+    within(off, SK.dstIp4, 4) ||
+    within(off, SK.dstIp6, 16)
+  )
     return narrowOk(size);
   // dst_port is a __be16 read whole as 4 bytes (with the padding) or narrowly as 2 or 1; the padding alone is refused.
   if (within(off, SK.dstPort, 2)) return size === 4 || narrowOk(size, 2);
@@ -210,10 +215,39 @@ function skLookupAccess(off: number, size: number, write: boolean): CtxField | u
   return undefined;
 }
 
+/** struct bpf_sock_ops offsets. */
+const OPS = {
+  reply: 4,
+  skTxhash: 164,
+  bytesReceived: 168,
+  sk: 184,
+  skbData: 192,
+  skbDataEnd: 200,
+  skbTcpFlags: 212,
+  skbHwtstamp: 216,
+  size: 224,
+};
+
+/**
+ * sock_ops_is_valid_access: u32 fields read whole (skb_tcp_flags narrowly too), the two byte counters and
+ * the hardware timestamp as u64; reply and sk_txhash are the only writes. skb_data..skb_data_end is the
+ * TCP header, a packet the program reads but may not write.
+ */
+function sockOpsAccess(off: number, size: number, write: boolean): CtxField | undefined {
+  if (off < 0 || off >= OPS.size || off % size !== 0) return undefined;
+  if (write) return (off === OPS.reply || off === OPS.skTxhash) && size === 4 ? SCALAR : undefined;
+  if (within(off, OPS.bytesReceived, 16) || within(off, OPS.skbHwtstamp, 8)) return size === 8 ? SCALAR : undefined;
+  if (within(off, OPS.sk, 8)) return size === 8 ? SOCKET_OR_NULL : undefined;
+  if (within(off, OPS.skbData, 8)) return size === 8 ? { kind: 'pkt' } : undefined;
+  if (within(off, OPS.skbDataEnd, 8)) return size === 8 ? { kind: 'pkt_end' } : undefined;
+  if (off === OPS.skbTcpFlags) return narrowOk(size) ? SCALAR : undefined;
+  return size === 4 ? SCALAR : undefined;
+}
+
 /**
  * The expected attach types bpf_prog_load_check_attach takes for each type of this file: any other is
- * refused at load (EINVAL) before the verifier runs. sk_msg and cgroup_sysctl are held to the one attach
- * type their section names give.
+ * refused at load (EINVAL) before the verifier runs. sk_msg, sock_ops and cgroup_sysctl are held to the
+ * one attach type their section names give.
  */
 const LOADABLE: ReadonlyMap<number, readonly number[]> = new Map([
   [ProgType.CGROUP_SOCK, [Attach.SOCK_CREATE, Attach.SOCK_RELEASE, Attach.INET4_POST_BIND, Attach.INET6_POST_BIND]],
@@ -225,6 +259,7 @@ const LOADABLE: ReadonlyMap<number, readonly number[]> = new Map([
   [CGROUP_SOCKOPT, [Attach.GETSOCKOPT, Attach.SETSOCKOPT]],
   [ProgType.SK_MSG, [7]],
   [SK_LOOKUP, [36]],
+  [ProgType.SOCK_OPS, [3]],
 ]);
 
 /** Does a program of `type` load with expected attach type `attach` (true for the types it does not matter to)? */
@@ -240,7 +275,8 @@ export const isSockCtxType = (type: number): boolean =>
   type === CGROUP_SYSCTL ||
   type === CGROUP_SOCKOPT ||
   type === ProgType.SK_MSG ||
-  type === SK_LOOKUP;
+  type === SK_LOOKUP ||
+  type === ProgType.SOCK_OPS;
 
 /** The field a program of one of the cgroup/socket types reaches at ctx+off, or undefined when the kernel refuses it. */
 export function sockCtxAccess(
@@ -263,6 +299,8 @@ export function sockCtxAccess(
       return skMsgAccess(off, size, write);
     case SK_LOOKUP:
       return skLookupAccess(off, size, write);
+    case ProgType.SOCK_OPS:
+      return sockOpsAccess(off, size, write);
     default:
       return undefined;
   }

@@ -110,6 +110,7 @@ const {
   CGROUP_SOCK,
   CGROUP_SOCK_ADDR,
   SK_MSG,
+  SOCK_OPS,
 } = ProgType;
 /** kprobe, tracepoint, perf_event and raw_tracepoint: bpf_tracing_func_proto behind each type's own table. */
 const TRACING = [KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT];
@@ -123,7 +124,7 @@ const CGROUP_SOCKOPT = 25;
 const SK_LOOKUP = 30;
 /** The cgroup hooks (cgroup_common_func_proto): they may use the cgroup's local storage. */
 const CGROUP_HOOKS = [CGROUP_SOCK, CGROUP_SOCK_ADDR, CGROUP_SYSCTL, CGROUP_SOCKOPT];
-const SOCK_TYPES = [...CGROUP_HOOKS, SK_MSG, SK_LOOKUP];
+const SOCK_TYPES = [...CGROUP_HOOKS, SK_MSG, SK_LOOKUP, SOCK_OPS];
 /** probe_read_*(dst, size, unsafe_ptr): the helper fills dst (or zeroes it on a fault). */
 const PROBE_READ: ArgType[] = ['uninit_mem', 'const_size_or_zero', 'anything'];
 
@@ -238,7 +239,7 @@ const LIST: HelperProto[] = [
   P(117, 'send_signal_thread', ['anything'], 'integer', 'all'),
   P(118, 'jiffies64', [], 'integer', 'all'),
   P(208, 'ktime_get_tai_ns', [], 'integer', 'all'),
-  P(160, 'ktime_get_coarse_ns', [], 'integer', [...NET, CGROUP_SOCK, CGROUP_SOCK_ADDR, CGROUP_SYSCTL, SK_MSG, SK_LOOKUP]),
+  P(160, 'ktime_get_coarse_ns', [], 'integer', [...NET, ...SOCK_TYPES.filter((t) => t !== CGROUP_SOCKOPT)]),
   P(22, 'perf_event_read', ['map_ptr', 'anything'], 'integer', 'all', {
     gpl: true,
     mapTypes: [MapType.PERF_EVENT_ARRAY],
@@ -281,7 +282,7 @@ const LIST: HelperProto[] = [
     ...SOCK_TYPES,
   ]),
   // The cgroup's storage in the map: never NULL; the flags must be a known zero (checked after the arguments).
-  P(81, 'get_local_storage', ['map_ptr', 'anything'], 'map_value', [CGROUP_SKB, ...CGROUP_HOOKS], {
+  P(81, 'get_local_storage', ['map_ptr', 'anything'], 'map_value', [CGROUP_SKB, ...CGROUP_HOOKS, SOCK_OPS], {
     mapTypes: [MapType.CGROUP_STORAGE, MapType.PERCPU_CGROUP_STORAGE],
   }),
   P(20, 'skb_get_tunnel_key', ['ctx', 'uninit_mem', 'const_size', 'anything'], 'integer', 'tc'),
@@ -297,7 +298,7 @@ const LIST: HelperProto[] = [
   P(41, 'set_hash_invalid', ['ctx'], 'integer', 'tc'),
   P(43, 'skb_change_head', ['ctx', 'anything', 'anything'], 'integer', 'tc+sk_skb', { changesPacket: true }),
   // The cgroup socket hooks' own prototypes (bpf_get_socket_cookie_sock*_proto) take their context too.
-  P(46, 'get_socket_cookie', ['ctx'], 'integer', [...SKB_SOCK, CGROUP_SOCK, CGROUP_SOCK_ADDR]),
+  P(46, 'get_socket_cookie', ['ctx'], 'integer', [...SKB_SOCK, CGROUP_SOCK, CGROUP_SOCK_ADDR, SOCK_OPS]),
   P(47, 'get_socket_uid', ['ctx'], 'integer', SKB_SOCK),
   P(48, 'set_hash', ['ctx', 'anything'], 'integer', 'tc'),
   P(50, 'skb_adjust_room', ['ctx', 'anything', 'anything', 'anything'], 'integer', 'tc+sk_skb', {
@@ -334,12 +335,26 @@ const LIST: HelperProto[] = [
   P(186, 'get_retval', [], 'integer', CGROUP_HOOKS),
   P(187, 'set_retval', ['anything'], 'integer', CGROUP_HOOKS),
   // NULL for the context asks for the init namespace's cookie.
-  P(122, 'get_netns_cookie', ['ctx_or_null'], 'integer', [CGROUP_SOCK, CGROUP_SOCK_ADDR, CGROUP_SOCKOPT, SK_MSG]),
+  P(122, 'get_netns_cookie', ['ctx_or_null'], 'integer', [
+    CGROUP_SOCK,
+    CGROUP_SOCK_ADDR,
+    CGROUP_SOCKOPT,
+    SK_MSG,
+    SOCK_OPS,
+  ]),
   // sk_msg verdicts.
   P(60, 'msg_redirect_map', ['ctx', 'map_ptr', 'anything', 'anything'], 'integer', [SK_MSG], {
     mapTypes: [MapType.SOCKMAP],
   }),
   P(71, 'msg_redirect_hash', ['ctx', 'map_ptr', 'map_key', 'anything'], 'integer', [SK_MSG], {
+    mapTypes: [MapType.SOCKHASH],
+  }),
+  // sock_ops: which callbacks the socket runs, and socket maps filled from the established socket.
+  P(59, 'sock_ops_cb_flags_set', ['ctx', 'anything'], 'integer', [SOCK_OPS]),
+  P(53, 'sock_map_update', ['ctx', 'map_ptr', 'map_key', 'anything'], 'integer', [SOCK_OPS], {
+    mapTypes: [MapType.SOCKMAP],
+  }),
+  P(70, 'sock_hash_update', ['ctx', 'map_ptr', 'map_key', 'anything'], 'integer', [SOCK_OPS], {
     mapTypes: [MapType.SOCKHASH],
   }),
   P(61, 'msg_apply_bytes', ['ctx', 'anything'], 'integer', [SK_MSG]),
@@ -408,6 +423,7 @@ const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
   [CGROUP_SOCKOPT, new Set([...BASE_SOCK, 81, 122, 186, 187])],
   [SK_MSG, new Set([...BASE_SOCK, 60, 61, 62, 71, 122, 160])],
   [SK_LOOKUP, new Set([...BASE_SOCK, 160])],
+  [SOCK_OPS, new Set([...BASE_SOCK, 46, 53, 59, 70, 81, 122, 160])],
 ]);
 
 /** enum bpf_attach_type: the cgroup_sock_addr hooks that only rewrite the address they report. */

@@ -4,7 +4,6 @@
  * memory are checked against their sizes, and the context against the program type's field table.
  */
 import { REG_FP } from '../isa/opcodes.js';
-import { ProgType } from '../uapi/types.js';
 import { ctxAccess, ctxModelled, pktWritable } from './ctx-access.js';
 import { type Env, newId } from './env.js';
 import { Rejection } from './reject.js';
