@@ -52,6 +52,9 @@ export function ctxModelled(type: number): boolean {
     case ProgType.TRACEPOINT:
     case ProgType.RAW_TRACEPOINT:
     case ProgType.PERF_EVENT:
+    case ProgType.LWT_IN:
+    case ProgType.LWT_OUT:
+    case ProgType.LWT_XMIT:
       return true;
     default:
       return isSockCtxType(type);
@@ -67,6 +70,7 @@ export const pktWritable = (type: number): boolean =>
   type === ProgType.SCHED_ACT ||
   type === ProgType.XDP ||
   type === ProgType.SK_SKB ||
+  type === ProgType.LWT_XMIT ||
   type === ProgType.SK_MSG ||
   type === CGROUP_SOCKOPT;
 
@@ -80,19 +84,40 @@ export function pktHelperAccess(type: number): boolean | undefined {
   return type === ProgType.SOCK_OPS ? false : undefined;
 }
 
+/** The lightweight tunnel types (lwt_in, lwt_out, lwt_xmit): a __sk_buff on a route's way in or out. */
+export const isLwtType = (type: number): boolean =>
+  type === ProgType.LWT_IN || type === ProgType.LWT_OUT || type === ProgType.LWT_XMIT;
+
 /** Program types whose context is a __sk_buff. */
 export const isSkbType = (type: number): boolean =>
   type === ProgType.SOCKET_FILTER ||
   type === ProgType.SCHED_CLS ||
   type === ProgType.SCHED_ACT ||
   type === ProgType.CGROUP_SKB ||
-  type === ProgType.SK_SKB;
+  type === ProgType.SK_SKB ||
+  isLwtType(type);
 
 const narrowOk = (off: number, size: number) => size <= 4 && (size & (size - 1)) === 0 && off % size === 0;
 
-/** Fields a type refuses before the common __sk_buff rules (cg_skb_is_valid_access, sk_skb_is_valid_access). */
+/**
+ * Fields a type refuses before the common __sk_buff rules (cg_skb_is_valid_access, sk_skb_is_valid_access,
+ * lwt_is_valid_access).
+ */
 function skbTypeRule(type: number, off: number, write: boolean): 'refuse' | 'allow' | undefined {
   const at = (field: number, size = 4) => off >= field && off < field + size;
+  if (isLwtType(type)) {
+    if (
+      at(SKB.tcClassid) ||
+      (off >= SKB.family && off < SKB.localPortEnd) ||
+      at(SKB.dataMeta) ||
+      at(SKB.tstamp, 8) ||
+      at(SKB.wireLen) ||
+      at(SKB.hwtstamp, 8)
+    )
+      return 'refuse';
+    if (!write) return undefined;
+    return at(SKB.mark) || at(SKB.priority) || (off >= SKB.cb0 && off < SKB.cbEnd) ? 'allow' : 'refuse';
+  }
   if (type === ProgType.CGROUP_SKB) {
     if (at(SKB.tcClassid) || at(SKB.dataMeta) || at(SKB.wireLen)) return 'refuse';
     if (!write) return undefined;

@@ -111,6 +111,9 @@ const {
   CGROUP_SOCK_ADDR,
   SK_MSG,
   SOCK_OPS,
+  LWT_IN,
+  LWT_OUT,
+  LWT_XMIT,
 } = ProgType;
 /** kprobe, tracepoint, perf_event and raw_tracepoint: bpf_tracing_func_proto behind each type's own table. */
 const TRACING = [KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT];
@@ -416,6 +419,7 @@ const BASE_SOCK = [
   1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 16, 17, 22, 25, 35, 37, 42, 55, 80, 87, 88, 89, 105, 106, 109, 112, 113, 114, 115,
   117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 195, 208,
 ];
+const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
   [CGROUP_SOCK, new Set([...BASE_SOCK, 46, 81, 122, 160, 186, 187])],
   [CGROUP_SOCK_ADDR, new Set([...BASE_SOCK, 46, 81, 122, 160, 186, 187])],
@@ -424,7 +428,14 @@ const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
   [SK_MSG, new Set([...BASE_SOCK, 60, 61, 62, 71, 122, 160])],
   [SK_LOOKUP, new Set([...BASE_SOCK, 160])],
   [SOCK_OPS, new Set([...BASE_SOCK, 46, 53, 59, 70, 81, 122, 160])],
+  // lwt_out_func_proto (lwt_in adds only lwt_push_encap, not modelled); lwt_xmit may change the packet.
+  [LWT_IN, new Set(LWT_OUT_HELPERS)],
+  [LWT_OUT, new Set(LWT_OUT_HELPERS)],
+  [LWT_XMIT, new Set([...LWT_OUT_HELPERS, 9, 10, 11, 13, 20, 21, 23, 29, 30, 38, 40, 41, 43, 135])],
 ]);
+
+/** The lwt types: their tables hand out the tc prototypes of the __sk_buff helpers. */
+const LWT: readonly number[] = [LWT_IN, LWT_OUT, LWT_XMIT];
 
 /** enum bpf_attach_type: the cgroup_sock_addr hooks that only rewrite the address they report. */
 const ADDRESS_ONLY_HOOKS = [19, 20, 51, 29, 30, 52, 31, 32, 53];
@@ -441,8 +452,13 @@ export function helperAttachAllowed(id: number, type: number, attach: number | u
 /** May a program of `type` call `h`? */
 export function helperAllowed(h: HelperProto, type: number): boolean {
   const own = OWN_TABLES.get(type);
-  // One of the listed helpers, in the prototype meant for this type (a listed scope, or every type's).
-  if (own) return own.has(h.id) && (typeof h.scope === 'string' ? h.scope === 'all' : h.scope.includes(type));
+  // One of the listed helpers, in the prototype meant for this type: a listed scope, or every type's, or
+  // for the lwt types the __sk_buff helpers' (get_cgroup_classid of the skb, not of the task).
+  if (own) {
+    if (!own.has(h.id)) return false;
+    if (typeof h.scope !== 'string') return h.scope.includes(type);
+    return h.scope === 'all' || LWT.includes(type);
+  }
   const tc = type === ProgType.SCHED_CLS || type === ProgType.SCHED_ACT;
   const skbRel = tc || type === ProgType.SOCKET_FILTER || type === ProgType.CGROUP_SKB;
   if (typeof h.scope !== 'string') return h.scope.includes(type);

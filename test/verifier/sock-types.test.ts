@@ -1,6 +1,7 @@
 /**
  * The cgroup and socket program types (src/verifier/ctx-sock.ts, their helper tables and return ranges):
- * cgroup_sock_addr, cgroup_sock, cgroup_sysctl, cgroup_sockopt, sk_msg, sk_lookup and sock_ops. For each, context
+ * cgroup_sock_addr, cgroup_sock, cgroup_sysctl, cgroup_sockopt, sk_msg, sk_lookup and sock_ops; and the
+ * lightweight tunnel types (lwt_in, lwt_out, lwt_xmit: a __sk_buff, ctx-access.ts). For each, context
  * reads and writes the kernel accepts and ones it refuses (offset, size, a read-only field, a field of
  * another attach type), a helper the type may call and one it may not, and both edges of its return
  * range. bpfkit's verdict is held to the expectation here, and as root the running kernel judges every
@@ -15,7 +16,7 @@ import { needs } from '../support/env.js';
 import { build } from './boundary-programs.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 
-const { CGROUP_SOCK, CGROUP_SOCK_ADDR, SK_MSG, SOCK_OPS } = ProgType;
+const { CGROUP_SOCK, CGROUP_SOCK_ADDR, SK_MSG, SOCK_OPS, LWT_IN, LWT_OUT, LWT_XMIT } = ProgType;
 const CGROUP_SYSCTL = 23;
 const CGROUP_SOCKOPT = 25;
 const SK_LOOKUP = 30;
@@ -572,7 +573,67 @@ const OPS: Case[] = [
   },
 ];
 
-const CASES = [...SOCK_ADDR, ...SOCK, ...SYSCTL, ...SOCKOPT, ...MSG, ...LOOKUP, ...OPS];
+/** __sk_buff's data (u32 at 76) and data_end (80), 4 bytes proven, one byte written. */
+const skbPktWrite = `
+  r0 = 1
+  r2 = *(u32 *)(r1 + 76)
+  r3 = *(u32 *)(r1 + 80)
+  r4 = r2
+  r4 += 4
+  if r4 > r3 goto +2
+  r5 = 1
+  *(u8 *)(r2 + 3) = r5
+  exit`;
+
+const LWT: Case[] = [
+  { name: 'lwt_xmit: a byte of the packet written', type: LWT_XMIT, attach: 0, text: skbPktWrite, want: OK },
+  {
+    name: 'lwt_in: a byte of the packet written',
+    type: LWT_IN,
+    attach: 0,
+    text: skbPktWrite,
+    want: at(7, /^cannot write into packet$/),
+  },
+  { name: 'lwt_xmit: mark written', type: LWT_XMIT, attach: 0, text: store(32, 8), want: OK },
+  { name: 'lwt_out: cb[0] written as u64', type: LWT_OUT, attach: 0, text: store(64, 48), want: OK },
+  {
+    name: 'lwt_xmit: tc_index written',
+    type: LWT_XMIT,
+    attach: 0,
+    text: store(32, 44),
+    want: ctxRefused(1, 44, 4),
+  },
+  { name: 'lwt_in: tc_classid', type: LWT_IN, attach: 0, text: load(32, 72), want: ctxRefused(0, 72, 4) },
+  { name: 'lwt_out: family', type: LWT_OUT, attach: 0, text: load(32, 88), want: ctxRefused(0, 88, 4) },
+  { name: 'lwt_out: tstamp', type: LWT_OUT, attach: 0, text: load(64, 152), want: ctxRefused(0, 152, 8) },
+  { name: 'lwt_in: protocol narrowly', type: LWT_IN, attach: 0, text: load(16, 16), want: OK },
+  { name: 'lwt_xmit: returns anything', type: LWT_XMIT, attach: 0, text: ret(12345), want: OK },
+  { name: 'lwt_out: get_route_realm', type: LWT_OUT, attach: 0, text: call(24), want: OK },
+  {
+    name: 'lwt_xmit: skb_change_tail',
+    type: LWT_XMIT,
+    attach: 0,
+    text: `r2 = 64\nr3 = 0\n${call(38)}`,
+    want: OK,
+  },
+  {
+    name: 'lwt_out: skb_change_tail',
+    type: LWT_OUT,
+    attach: 0,
+    text: `r2 = 64\nr3 = 0\n${call(38)}`,
+    want: notForType(2, 'skb_change_tail', 38),
+  },
+  {
+    // The skb's classid (bpf_get_cgroup_classid_proto), which takes the context, not the task's.
+    name: 'lwt_in: get_cgroup_classid without the context',
+    type: LWT_IN,
+    attach: 0,
+    text: `r1 = 0\n${call(17)}`,
+    want: at(1, /^R1 type=scalar expected=ctx$/),
+  },
+];
+
+const CASES = [...SOCK_ADDR, ...SOCK, ...SYSCTL, ...SOCKOPT, ...MSG, ...LOOKUP, ...OPS, ...LWT];
 
 function bpfkitVerdict(c: Case): VerifyResult {
   return verifyInstructions(program(c.text), { type: c.type, attachType: c.attach, maps: c.maps ?? [] });
