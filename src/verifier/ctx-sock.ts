@@ -1,7 +1,7 @@
 /**
  * The cgroup and socket contexts (Linux 6.18's is_valid_access callbacks): cgroup_sock (struct bpf_sock),
  * cgroup_sock_addr (bpf_sock_addr), cgroup_sysctl (bpf_sysctl), cgroup_sockopt (bpf_sockopt), sk_msg
- * (sk_msg_md), sk_lookup (bpf_sk_lookup) and sock_ops (bpf_sock_ops). Which fields a program may touch often depends on the
+ * (sk_msg_md), sk_lookup (bpf_sk_lookup), sock_ops (bpf_sock_ops) and sk_reuseport (sk_reuseport_md). Which fields a program may touch often depends on the
  * expected attach type (an IPv4 address is no field of an IPv6 hook). Socket pointers (bpf_sock *) are
  * loaded as a kind bpfkit does not model: such a load is reported as not modelled, never guessed.
  */
@@ -244,6 +244,25 @@ function sockOpsAccess(off: number, size: number, write: boolean): CtxField | un
   return size === 4 ? SCALAR : undefined;
 }
 
+/** struct sk_reuseport_md offsets. */
+const RP = { data: 0, dataEnd: 8, len: 16, ethProtocol: 20, hash: 32, sk: 40, migratingSk: 48, size: 56 };
+
+/**
+ * sk_reuseport_is_valid_access: read-only; the packet read through data..data_end, eth_protocol as 2 or 4
+ * bytes, len/ip_protocol/bind_inany narrowly, hash whole; the migrating socket a sock_common_or_null.
+ */
+function skReuseportAccess(off: number, size: number, write: boolean): CtxField | undefined {
+  if (off < 0 || off >= RP.size || off % size !== 0 || write) return undefined;
+  if (off === RP.data) return size === 8 ? { kind: 'pkt' } : undefined;
+  if (off === RP.dataEnd) return size === 8 ? { kind: 'pkt_end' } : undefined;
+  if (off === RP.hash) return size === 4 ? SCALAR : undefined;
+  if (off === RP.sk) return size === 8 ? SOCKET : undefined;
+  if (off === RP.migratingSk) return size === 8 ? { kind: 'sock_common', nullable: true } : undefined;
+  if (within(off, RP.ethProtocol, 4)) return size >= 2 && narrowOk(size) ? SCALAR : undefined;
+  if (within(off, RP.len, 4) || within(off, RP.ethProtocol + 4, 8)) return narrowOk(size) ? SCALAR : undefined;
+  return undefined;
+}
+
 /**
  * The expected attach types bpf_prog_load_check_attach takes for each type of this file: any other is
  * refused at load (EINVAL) before the verifier runs. sk_msg, sock_ops and cgroup_sysctl are held to the
@@ -260,6 +279,7 @@ const LOADABLE: ReadonlyMap<number, readonly number[]> = new Map([
   [ProgType.SK_MSG, [7]],
   [SK_LOOKUP, [36]],
   [ProgType.SOCK_OPS, [3]],
+  [ProgType.SK_REUSEPORT, [39, 40]],
 ]);
 
 /** Does a program of `type` load with expected attach type `attach` (true for the types it does not matter to)? */
@@ -276,7 +296,8 @@ export const isSockCtxType = (type: number): boolean =>
   type === CGROUP_SOCKOPT ||
   type === ProgType.SK_MSG ||
   type === SK_LOOKUP ||
-  type === ProgType.SOCK_OPS;
+  type === ProgType.SOCK_OPS ||
+  type === ProgType.SK_REUSEPORT;
 
 /** The field a program of one of the cgroup/socket types reaches at ctx+off, or undefined when the kernel refuses it. */
 export function sockCtxAccess(
@@ -301,6 +322,8 @@ export function sockCtxAccess(
       return skLookupAccess(off, size, write);
     case ProgType.SOCK_OPS:
       return sockOpsAccess(off, size, write);
+    case ProgType.SK_REUSEPORT:
+      return skReuseportAccess(off, size, write);
     default:
       return undefined;
   }

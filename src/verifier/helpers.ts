@@ -114,6 +114,7 @@ const {
   LWT_IN,
   LWT_OUT,
   LWT_XMIT,
+  SK_REUSEPORT,
 } = ProgType;
 /** kprobe, tracepoint, perf_event and raw_tracepoint: bpf_tracing_func_proto behind each type's own table. */
 const TRACING = [KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT];
@@ -127,7 +128,7 @@ const CGROUP_SOCKOPT = 25;
 const SK_LOOKUP = 30;
 /** The cgroup hooks (cgroup_common_func_proto): they may use the cgroup's local storage. */
 const CGROUP_HOOKS = [CGROUP_SOCK, CGROUP_SOCK_ADDR, CGROUP_SYSCTL, CGROUP_SOCKOPT];
-const SOCK_TYPES = [...CGROUP_HOOKS, SK_MSG, SK_LOOKUP, SOCK_OPS];
+const SOCK_TYPES = [...CGROUP_HOOKS, SK_MSG, SK_LOOKUP, SOCK_OPS, SK_REUSEPORT];
 /** probe_read_*(dst, size, unsafe_ptr): the helper fills dst (or zeroes it on a fault). */
 const PROBE_READ: ArgType[] = ['uninit_mem', 'const_size_or_zero', 'anything'];
 
@@ -353,6 +354,10 @@ const LIST: HelperProto[] = [
     mapTypes: [MapType.SOCKHASH],
   }),
   // sock_ops: which callbacks the socket runs, and socket maps filled from the established socket.
+  // sk_reuseport: the socket the group hands the packet to, from a socket array or socket map.
+  P(82, 'sk_select_reuseport', ['ctx', 'map_ptr', 'map_key', 'anything'], 'integer', [SK_REUSEPORT], {
+    mapTypes: [MapType.REUSEPORT_SOCKARRAY, MapType.SOCKMAP, MapType.SOCKHASH],
+  }),
   P(59, 'sock_ops_cb_flags_set', ['ctx', 'anything'], 'integer', [SOCK_OPS]),
   P(53, 'sock_map_update', ['ctx', 'map_ptr', 'map_key', 'anything'], 'integer', [SOCK_OPS], {
     mapTypes: [MapType.SOCKMAP],
@@ -406,6 +411,7 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
   [MapType.QUEUE, [87, 88, 89]],
   [MapType.STACK, [87, 88, 89]],
   [MapType.BLOOM_FILTER, [87, 89]],
+  [MapType.REUSEPORT_SOCKARRAY, [82]],
 ]);
 
 /**
@@ -432,6 +438,9 @@ const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
   [LWT_IN, new Set(LWT_OUT_HELPERS)],
   [LWT_OUT, new Set(LWT_OUT_HELPERS)],
   [LWT_XMIT, new Set([...LWT_OUT_HELPERS, 9, 10, 11, 13, 20, 21, 23, 29, 30, 38, 40, 41, 43, 135])],
+  // bpf_base_func_proto behind its own table: no perf_event_output; its get_socket_cookie takes a socket
+  // by BTF id (not modelled).
+  [SK_REUSEPORT, new Set([...BASE_SOCK.filter((id) => id !== 25), 26, 68, 82, 160])],
 ]);
 
 /** The lwt types: their tables hand out the tc prototypes of the __sk_buff helpers. */
@@ -453,11 +462,13 @@ export function helperAttachAllowed(id: number, type: number, attach: number | u
 export function helperAllowed(h: HelperProto, type: number): boolean {
   const own = OWN_TABLES.get(type);
   // One of the listed helpers, in the prototype meant for this type: a listed scope, or every type's, or
-  // for the lwt types the __sk_buff helpers' (get_cgroup_classid of the skb, not of the task).
+  // for the lwt types the __sk_buff helpers' (get_cgroup_classid of the skb, not of the task), or
+  // sk_reuseport's load_bytes pair.
   if (own) {
     if (!own.has(h.id)) return false;
     if (typeof h.scope !== 'string') return h.scope.includes(type);
-    return h.scope === 'all' || LWT.includes(type);
+    // sk_reuseport's load_bytes pair reads the skb behind its context, as the __sk_buff types' do.
+    return h.scope === 'all' || LWT.includes(type) || (type === SK_REUSEPORT && (h.id === 26 || h.id === 68));
   }
   const tc = type === ProgType.SCHED_CLS || type === ProgType.SCHED_ACT;
   const skbRel = tc || type === ProgType.SOCKET_FILTER || type === ProgType.CGROUP_SKB;

@@ -178,7 +178,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     if (!ctxModelled(opts.type))
       throw new Rejection(
         0,
-        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, sk_msg, sk_lookup, sock_ops, lwt_in, lwt_out and lwt_xmit are)`,
+        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, sk_msg, sk_lookup, sock_ops, sk_reuseport, lwt_in, lwt_out and lwt_xmit are)`,
       );
     if (!attachTypeLoads(opts.type, opts.attachType))
       throw new Rejection(

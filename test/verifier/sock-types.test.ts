@@ -1,6 +1,7 @@
 /**
  * The cgroup and socket program types (src/verifier/ctx-sock.ts, their helper tables and return ranges):
- * cgroup_sock_addr, cgroup_sock, cgroup_sysctl, cgroup_sockopt, sk_msg, sk_lookup and sock_ops; and the
+ * cgroup_sock_addr, cgroup_sock, cgroup_sysctl, cgroup_sockopt, sk_msg, sk_lookup, sock_ops and
+ * sk_reuseport; and the
  * lightweight tunnel types (lwt_in, lwt_out, lwt_xmit: a __sk_buff, ctx-access.ts). For each, context
  * reads and writes the kernel accepts and ones it refuses (offset, size, a read-only field, a field of
  * another attach type), a helper the type may call and one it may not, and both edges of its return
@@ -16,7 +17,7 @@ import { needs } from '../support/env.js';
 import { build } from './boundary-programs.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 
-const { CGROUP_SOCK, CGROUP_SOCK_ADDR, SK_MSG, SOCK_OPS, LWT_IN, LWT_OUT, LWT_XMIT } = ProgType;
+const { CGROUP_SOCK, CGROUP_SOCK_ADDR, SK_MSG, SOCK_OPS, LWT_IN, LWT_OUT, LWT_XMIT, SK_REUSEPORT } = ProgType;
 const CGROUP_SYSCTL = 23;
 const CGROUP_SOCKOPT = 25;
 const SK_LOOKUP = 30;
@@ -39,6 +40,8 @@ const A = {
   getsockname6: 32,
   skLookup: 36,
   sockOps: 3,
+  reuseport: 39,
+  reuseportMigrate: 40,
 };
 
 /** ok, refused at `pc` with a last message line matching `re`, or (bpfkit) not modelled while the kernel accepts. */
@@ -69,7 +72,7 @@ const map = (type: number): VerifierMap => ({
   name: 'm',
   type,
   keySize: 4,
-  valueSize: type === MapType.SOCKMAP || type === MapType.SOCKHASH ? 4 : 8,
+  valueSize: type === MapType.SOCKMAP || type === MapType.SOCKHASH || type === MapType.PERF_EVENT_ARRAY ? 4 : 8,
   maxEntries: 4,
   readOnly: false,
 });
@@ -633,7 +636,94 @@ const LWT: Case[] = [
   },
 ];
 
-const CASES = [...SOCK_ADDR, ...SOCK, ...SYSCTL, ...SOCKOPT, ...MSG, ...LOOKUP, ...OPS, ...LWT];
+const REUSEPORT: Case[] = [
+  {
+    name: 'sk_reuseport: the packet read',
+    type: SK_REUSEPORT,
+    attach: A.reuseport,
+    text: `
+      r0 = 1
+      r2 = *(u64 *)(r1 + 0)
+      r3 = *(u64 *)(r1 + 8)
+      r4 = r2
+      r4 += 4
+      if r4 > r3 goto +1
+      r0 = *(u8 *)(r2 + 3)
+      exit`,
+    want: OK,
+  },
+  {
+    name: 'sk_reuseport: a byte of the packet written',
+    type: SK_REUSEPORT,
+    attach: A.reuseport,
+    text: pktWrite(0, 8),
+    want: at(7, /^cannot write into packet$/),
+  },
+  { name: 'sk_reuseport: eth_protocol u16', type: SK_REUSEPORT, attach: A.reuseport, text: load(16, 20), want: OK },
+  {
+    name: 'sk_reuseport: eth_protocol u8',
+    type: SK_REUSEPORT,
+    attach: A.reuseport,
+    text: load(8, 20),
+    want: ctxRefused(0, 20, 1),
+  },
+  { name: 'sk_reuseport: len byte 1', type: SK_REUSEPORT, attach: A.reuseport, text: load(8, 17), want: OK },
+  {
+    name: 'sk_reuseport: hash narrowly',
+    type: SK_REUSEPORT,
+    attach: A.reuseport,
+    text: load(16, 32),
+    want: ctxRefused(0, 32, 2),
+  },
+  {
+    name: 'sk_reuseport: the padding',
+    type: SK_REUSEPORT,
+    attach: A.reuseport,
+    text: load(32, 36),
+    want: ctxRefused(0, 36, 4),
+  },
+  {
+    name: 'sk_reuseport: len written',
+    type: SK_REUSEPORT,
+    attach: A.reuseport,
+    text: store(32, 16),
+    want: ctxRefused(1, 16, 4),
+  },
+  { name: 'sk_reuseport: sk', type: SK_REUSEPORT, attach: A.reuseport, text: load(64, 40), want: UNMODELLED },
+  {
+    name: 'sk_reuseport: migrating_sk null-checked',
+    type: SK_REUSEPORT,
+    attach: A.reuseportMigrate,
+    text: `r2 = *(u64 *)(r1 + 48)\nif r2 == 0 goto +0\n${ok1}`,
+    want: OK,
+  },
+  { name: 'sk_reuseport: returns anything', type: SK_REUSEPORT, attach: A.reuseport, text: ret(7), want: OK },
+  {
+    name: 'sk_reuseport: sk_select_reuseport, a socket array',
+    type: SK_REUSEPORT,
+    attach: A.reuseport,
+    text: `r2 = 0\n*(u64 *)(r10 - 8) = r2\nr3 = r10\nr3 += -8\nr2 = map 0\nr4 = 0\n${call(82)}`,
+    maps: [{ ...map(MapType.REUSEPORT_SOCKARRAY), valueSize: 8 }],
+    want: OK,
+  },
+  {
+    name: 'sk_reuseport: skb_load_bytes',
+    type: SK_REUSEPORT,
+    attach: A.reuseport,
+    text: `r2 = 0\nr3 = r10\nr3 += -8\nr4 = 8\n${call(26)}`,
+    want: OK,
+  },
+  {
+    name: 'sk_reuseport: perf_event_output',
+    type: SK_REUSEPORT,
+    attach: A.reuseport,
+    text: `r2 = map 0\nr3 = 0\nr4 = r10\nr4 += -8\nr5 = 0\n${call(25)}`,
+    maps: [map(MapType.PERF_EVENT_ARRAY)],
+    want: notForType(6, 'perf_event_output', 25),
+  },
+];
+
+const CASES = [...SOCK_ADDR, ...SOCK, ...SYSCTL, ...SOCKOPT, ...MSG, ...LOOKUP, ...OPS, ...REUSEPORT, ...LWT];
 
 function bpfkitVerdict(c: Case): VerifyResult {
   return verifyInstructions(program(c.text), { type: c.type, attachType: c.attach, maps: c.maps ?? [] });
