@@ -42,6 +42,8 @@ const A = {
   sockOps: 3,
   reuseport: 39,
   reuseportMigrate: 40,
+  sendmsgUnix: 50,
+  getpeernameUnix: 52,
 };
 
 /** ok, refused at `pc` with a last message line matching `re`, or (bpfkit) not modelled while the kernel accepts. */
@@ -723,7 +725,65 @@ const REUSEPORT: Case[] = [
   },
 ];
 
-const CASES = [...SOCK_ADDR, ...SOCK, ...SYSCTL, ...SOCKOPT, ...MSG, ...LOOKUP, ...OPS, ...REUSEPORT, ...LWT];
+/** The task's classid (no argument: r1 may hold anything) for each type whose table has it. */
+const CLASSID: Case[] = (
+  [
+    [CGROUP_SOCK_ADDR, A.connect4],
+    [CGROUP_SOCK, A.sockCreate],
+    [CGROUP_SYSCTL, A.sysctl],
+    [CGROUP_SOCKOPT, A.getsockopt],
+    [SK_MSG, A.msgVerdict],
+    [SK_LOOKUP, A.skLookup],
+    [SOCK_OPS, A.sockOps],
+    [SK_REUSEPORT, A.reuseport],
+  ] as const
+).map(([type, attach]) => ({
+  name: `type ${type}: get_cgroup_classid without the context`,
+  type,
+  attach,
+  text: `r1 = 0\n${call(17)}`,
+  want: OK,
+}));
+
+const UNIX: Case[] = [
+  { name: 'sendmsg_unix: returns 0', type: CGROUP_SOCK_ADDR, attach: A.sendmsgUnix, text: ret(0), want: OK },
+  {
+    name: 'sendmsg_unix: returns 2',
+    type: CGROUP_SOCK_ADDR,
+    attach: A.sendmsgUnix,
+    text: ret(2),
+    want: range(1, 2, 0, 1),
+  },
+  {
+    name: 'getpeername_unix: returns 0',
+    type: CGROUP_SOCK_ADDR,
+    attach: A.getpeernameUnix,
+    text: ret(0),
+    want: range(1, 0, 1, 1),
+  },
+  {
+    name: 'sendmsg_unix: user_ip4',
+    type: CGROUP_SOCK_ADDR,
+    attach: A.sendmsgUnix,
+    text: load(32, 4),
+    want: ctxRefused(0, 4, 4),
+  },
+  { name: 'sendmsg_unix: user_port', type: CGROUP_SOCK_ADDR, attach: A.sendmsgUnix, text: load(32, 24), want: OK },
+];
+
+const CASES = [
+  ...SOCK_ADDR,
+  ...SOCK,
+  ...SYSCTL,
+  ...SOCKOPT,
+  ...MSG,
+  ...LOOKUP,
+  ...OPS,
+  ...REUSEPORT,
+  ...LWT,
+  ...CLASSID,
+  ...UNIX,
+];
 
 function bpfkitVerdict(c: Case): VerifyResult {
   return verifyInstructions(program(c.text), { type: c.type, attachType: c.attach, maps: c.maps ?? [] });
