@@ -11,6 +11,23 @@ import { PermissionError, VerifierError } from './errors.js';
 import { loadProgram } from './prog-load.js';
 import { closeFd } from './bpf-syscall.js';
 
+/**
+ * An expected attach type to probe each program type with that needs one to load at all (cgroup hooks,
+ * sk_lookup, sk_msg, sock_ops): without it the kernel refuses the load before its verifier looks at the
+ * call, or (cgroup_sysctl) looks the helper up for attach type 0, a cgroup_skb ingress hook, and refuses
+ * bpf_get_retval that the sysctl hook has. One hook stands for its type: helpers whose availability
+ * differs between a type's hooks are the verifier's tables' to judge.
+ */
+const PROBE_ATTACH: ReadonlyMap<number, number> = new Map([
+  [9, 2], // cgroup_sock: inet sock_create
+  [13, 3], // sock_ops
+  [16, 7], // sk_msg verdict
+  [18, 10], // cgroup_sock_addr: inet4 connect
+  [23, 18], // cgroup_sysctl
+  [25, 21], // cgroup_sockopt: getsockopt
+  [30, 36], // sk_lookup
+]);
+
 /** The kernel's messages for a helper a program type may not call (check_helper_call). */
 const REFUSED = /cannot use helper|unknown func|invalid func/;
 
@@ -43,7 +60,15 @@ function probe(type: number, id: number): boolean {
   v.setInt32(4, id, true);
   insns[8] = 0x95;
   try {
-    const { fd } = loadProgram({ name: 'helper_probe', type, insns, license: 'GPL', logLevel: 1, logSize: 4096 });
+    const { fd } = loadProgram({
+      name: 'helper_probe',
+      type,
+      insns,
+      license: 'GPL',
+      logLevel: 1,
+      logSize: 4096,
+      expectedAttachType: PROBE_ATTACH.get(type),
+    });
     closeFd(fd);
     return true;
   } catch (err) {

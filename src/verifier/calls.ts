@@ -7,7 +7,15 @@ import type { Instruction } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import { type Env, newId } from './env.js';
-import { HELPER_PROTOS, MAP_ONLY_WITH, helperAllowed, helperProto, type HelperProto } from './helpers.js';
+import { pktHelperAccess } from './ctx-access.js';
+import {
+  HELPER_PROTOS,
+  MAP_ONLY_WITH,
+  helperAllowed,
+  helperAttachAllowed,
+  helperProto,
+  type HelperProto,
+} from './helpers.js';
 import { unmodelledHelper } from './unmodelled-helpers.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem } from './memory.js';
@@ -159,7 +167,11 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     if (insn.imm <= 0 || insn.imm >= 212) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
     throw new Rejection(pc, unmodelledHelper(insn.imm));
   }
-  if (!helperAllowed(proto, env.progType) || env.helperAvailable?.(env.progType, proto.id) === false)
+  if (
+    !helperAllowed(proto, env.progType) ||
+    !helperAttachAllowed(proto.id, env.progType, env.attachType) ||
+    env.helperAvailable?.(env.progType, proto.id) === false
+  )
     throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
   if (proto.gpl && !env.gplCompatible)
     throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
@@ -180,12 +192,19 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     if (reg.kind === 'not_init') throw new Rejection(pc, `R${regno} !read_ok`);
     const expect = (want: string) => new Rejection(pc, `R${regno} type=${kindText(reg)} expected=${want}`);
     // check_func_arg: a packet pointer goes only to a helper declared to take one (may_access_direct_pkt_data).
-    if (type !== 'anything' && (reg.kind === 'pkt' || reg.kind === 'pkt_meta') && !proto.pktAccess)
+    if (
+      type !== 'anything' &&
+      (reg.kind === 'pkt' || reg.kind === 'pkt_meta') &&
+      !(pktHelperAccess(env.progType) ?? proto.pktAccess)
+    )
       throw new Rejection(pc, 'helper access to the packet is not allowed');
     switch (type) {
       case 'anything':
         break;
+      case 'ctx_or_null':
       case 'ctx':
+        // register_is_null: a known zero passes an argument that may be NULL.
+        if (type === 'ctx_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
         if (reg.kind !== 'ctx') throw expect('ctx');
         if (reg.off !== 0)
           throw new Rejection(
@@ -413,6 +432,7 @@ const SOCKMAP_WRITERS: readonly number[] = [
   ProgType.SCHED_CLS,
   ProgType.SCHED_ACT,
   ProgType.XDP,
+  30, // sk_lookup
 ];
 
 function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progType: number): void {
@@ -429,8 +449,9 @@ function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progTy
   // An update's value is a socket (resolve_map_arg_type): not modelled.
   if (sockets && proto.id === 2)
     throw new Rejection(pc, `bpf_map_update_elem on map_type ${map.type}: bpfkit does not model its socket value`);
-  // may_update_sockmap: these program types may delete socket map entries.
-  if (sockets && proto.id === 3 && SOCKMAP_WRITERS.includes(progType)) return;
+  // may_update_sockmap: these program types may delete socket map entries (sock_ops only delete: it
+  // updates through its own helpers, which check the callback).
+  if (sockets && proto.id === 3 && (SOCKMAP_WRITERS.includes(progType) || progType === ProgType.SOCK_OPS)) return;
   const onlyWith = MAP_ONLY_WITH.get(map.type);
   const ok = (proto.mapTypes ? proto.mapTypes.includes(map.type) : true) && (!onlyWith || onlyWith.includes(proto.id));
   if (!ok) throw new Rejection(pc, `cannot pass map_type ${map.type} into func bpf_${proto.name}#${proto.id}`);

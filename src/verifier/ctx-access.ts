@@ -1,17 +1,14 @@
 /**
  * Which context fields a program type may read or write, and what a load of each gives (the kernel's
- * is_valid_access callbacks for __sk_buff, xdp_md and the tracing contexts). Fields bpfkit has not modelled are refused, so a
- * program that touches one is reported rather than wrongly accepted.
+ * is_valid_access callbacks for __sk_buff, xdp_md and the tracing contexts here; the cgroup and socket
+ * contexts in ctx-sock.ts). Fields bpfkit has not modelled are refused, so a program that touches one is
+ * reported rather than wrongly accepted.
  */
 import { ProgType } from '../uapi/types.js';
-import type { RegKind } from './state.js';
+import type { CtxField } from './ctx-field.js';
+import { CGROUP_SOCKOPT, isSockCtxType, sockCtxAccess } from './ctx-sock.js';
 
-/** A context access the program type allows: what the loaded register becomes. */
-export interface CtxField {
-  kind: RegKind;
-  /** The pointer loaded may be NULL (`__sk_buff->sk`: sock_common_or_null). */
-  nullable?: boolean;
-}
+export type { CtxField } from './ctx-field.js';
 
 const SKB_SIZE = 192;
 const XDP_MD_SIZE = 24;
@@ -55,11 +52,41 @@ export function ctxModelled(type: number): boolean {
     case ProgType.TRACEPOINT:
     case ProgType.RAW_TRACEPOINT:
     case ProgType.PERF_EVENT:
+    case ProgType.LWT_IN:
+    case ProgType.LWT_OUT:
+    case ProgType.LWT_XMIT:
       return true;
     default:
-      return false;
+      return isSockCtxType(type);
   }
 }
+
+/**
+ * may_access_direct_pkt_data for a store: the types whose packet (or message, or option buffer) the
+ * program may write through a packet pointer. cgroup_skb reads its packet only.
+ */
+export const pktWritable = (type: number): boolean =>
+  type === ProgType.SCHED_CLS ||
+  type === ProgType.SCHED_ACT ||
+  type === ProgType.XDP ||
+  type === ProgType.SK_SKB ||
+  type === ProgType.LWT_XMIT ||
+  type === ProgType.SK_MSG ||
+  type === CGROUP_SOCKOPT;
+
+/**
+ * may_access_direct_pkt_data for a helper's memory argument: cgroup_sockopt hands its option buffer to
+ * any helper, sock_ops its TCP header to none; elsewhere the helper's own pkt_access flag decides
+ * (undefined).
+ */
+export function pktHelperAccess(type: number): boolean | undefined {
+  if (type === CGROUP_SOCKOPT) return true;
+  return type === ProgType.SOCK_OPS ? false : undefined;
+}
+
+/** The lightweight tunnel types (lwt_in, lwt_out, lwt_xmit): a __sk_buff on a route's way in or out. */
+export const isLwtType = (type: number): boolean =>
+  type === ProgType.LWT_IN || type === ProgType.LWT_OUT || type === ProgType.LWT_XMIT;
 
 /** Program types whose context is a __sk_buff. */
 export const isSkbType = (type: number): boolean =>
@@ -67,13 +94,30 @@ export const isSkbType = (type: number): boolean =>
   type === ProgType.SCHED_CLS ||
   type === ProgType.SCHED_ACT ||
   type === ProgType.CGROUP_SKB ||
-  type === ProgType.SK_SKB;
+  type === ProgType.SK_SKB ||
+  isLwtType(type);
 
 const narrowOk = (off: number, size: number) => size <= 4 && (size & (size - 1)) === 0 && off % size === 0;
 
-/** Fields a type refuses before the common __sk_buff rules (cg_skb_is_valid_access, sk_skb_is_valid_access). */
+/**
+ * Fields a type refuses before the common __sk_buff rules (cg_skb_is_valid_access, sk_skb_is_valid_access,
+ * lwt_is_valid_access).
+ */
 function skbTypeRule(type: number, off: number, write: boolean): 'refuse' | 'allow' | undefined {
   const at = (field: number, size = 4) => off >= field && off < field + size;
+  if (isLwtType(type)) {
+    if (
+      at(SKB.tcClassid) ||
+      (off >= SKB.family && off < SKB.localPortEnd) ||
+      at(SKB.dataMeta) ||
+      at(SKB.tstamp, 8) ||
+      at(SKB.wireLen) ||
+      at(SKB.hwtstamp, 8)
+    )
+      return 'refuse';
+    if (!write) return undefined;
+    return at(SKB.mark) || at(SKB.priority) || (off >= SKB.cb0 && off < SKB.cbEnd) ? 'allow' : 'refuse';
+  }
   if (type === ProgType.CGROUP_SKB) {
     if (at(SKB.tcClassid) || at(SKB.dataMeta) || at(SKB.wireLen)) return 'refuse';
     if (!write) return undefined;
@@ -203,5 +247,6 @@ export function ctxAccess(
 ): CtxField | undefined {
   if (type === ProgType.XDP) return xdpAccess(off, size, write, attachType);
   if (isSkbType(type)) return skbAccess(type, off, size, write);
+  if (isSockCtxType(type)) return sockCtxAccess(type, off, size, write, attachType);
   return tracingAccess(type, off, size, write);
 }

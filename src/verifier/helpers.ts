@@ -12,6 +12,8 @@ import { MapType, ProgType } from '../uapi/types.js';
 export type ArgType =
   | 'anything'
   | 'ctx'
+  /** The context or NULL (a known zero). */
+  | 'ctx_or_null'
   | 'map_ptr'
   | 'map_key'
   | 'map_value'
@@ -94,14 +96,39 @@ const P = (
   extra: Partial<HelperProto> = {},
 ): HelperProto => ({ id, name, args, ret, scope, ...extra });
 
-const { SOCKET_FILTER, KPROBE, SCHED_CLS, SCHED_ACT, TRACEPOINT, XDP, PERF_EVENT, CGROUP_SKB, SK_SKB, RAW_TRACEPOINT } =
-  ProgType;
+const {
+  SOCKET_FILTER,
+  KPROBE,
+  SCHED_CLS,
+  SCHED_ACT,
+  TRACEPOINT,
+  XDP,
+  PERF_EVENT,
+  CGROUP_SKB,
+  SK_SKB,
+  RAW_TRACEPOINT,
+  CGROUP_SOCK,
+  CGROUP_SOCK_ADDR,
+  SK_MSG,
+  SOCK_OPS,
+  LWT_IN,
+  LWT_OUT,
+  LWT_XMIT,
+  SK_REUSEPORT,
+} = ProgType;
 /** kprobe, tracepoint, perf_event and raw_tracepoint: bpf_tracing_func_proto behind each type's own table. */
 const TRACING = [KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT];
 /** The networking types, whose tables end in bpf_sk_base_func_proto. */
 const NET = [SOCKET_FILTER, SCHED_CLS, SCHED_ACT, XDP, CGROUP_SKB, SK_SKB];
 const TC_CG = [SCHED_CLS, SCHED_ACT, CGROUP_SKB];
 const SKB_SOCK = [SOCKET_FILTER, SCHED_CLS, SCHED_ACT, CGROUP_SKB, SK_SKB];
+/** The cgroup and socket types whose helper tables bpfkit copies by number (OWN_TABLES). */
+const CGROUP_SYSCTL = 23;
+const CGROUP_SOCKOPT = 25;
+const SK_LOOKUP = 30;
+/** The cgroup hooks (cgroup_common_func_proto): they may use the cgroup's local storage. */
+const CGROUP_HOOKS = [CGROUP_SOCK, CGROUP_SOCK_ADDR, CGROUP_SYSCTL, CGROUP_SOCKOPT];
+const SOCK_TYPES = [...CGROUP_HOOKS, SK_MSG, SK_LOOKUP, SOCK_OPS, SK_REUSEPORT];
 /** probe_read_*(dst, size, unsafe_ptr): the helper fills dst (or zeroes it on a fault). */
 const PROBE_READ: ArgType[] = ['uninit_mem', 'const_size_or_zero', 'anything'];
 
@@ -216,7 +243,7 @@ const LIST: HelperProto[] = [
   P(117, 'send_signal_thread', ['anything'], 'integer', 'all'),
   P(118, 'jiffies64', [], 'integer', 'all'),
   P(208, 'ktime_get_tai_ns', [], 'integer', 'all'),
-  P(160, 'ktime_get_coarse_ns', [], 'integer', NET),
+  P(160, 'ktime_get_coarse_ns', [], 'integer', [...NET, ...SOCK_TYPES.filter((t) => t !== CGROUP_SOCKOPT)]),
   P(22, 'perf_event_read', ['map_ptr', 'anything'], 'integer', 'all', {
     gpl: true,
     mapTypes: [MapType.PERF_EVENT_ARRAY],
@@ -256,9 +283,10 @@ const LIST: HelperProto[] = [
     CGROUP_SKB,
     SK_SKB,
     RAW_TRACEPOINT,
+    ...SOCK_TYPES,
   ]),
   // The cgroup's storage in the map: never NULL; the flags must be a known zero (checked after the arguments).
-  P(81, 'get_local_storage', ['map_ptr', 'anything'], 'map_value', [CGROUP_SKB], {
+  P(81, 'get_local_storage', ['map_ptr', 'anything'], 'map_value', [CGROUP_SKB, ...CGROUP_HOOKS, SOCK_OPS], {
     mapTypes: [MapType.CGROUP_STORAGE, MapType.PERCPU_CGROUP_STORAGE],
   }),
   P(20, 'skb_get_tunnel_key', ['ctx', 'uninit_mem', 'const_size', 'anything'], 'integer', 'tc'),
@@ -273,7 +301,8 @@ const LIST: HelperProto[] = [
   P(38, 'skb_change_tail', ['ctx', 'anything', 'anything'], 'integer', 'tc+sk_skb', { changesPacket: true }),
   P(41, 'set_hash_invalid', ['ctx'], 'integer', 'tc'),
   P(43, 'skb_change_head', ['ctx', 'anything', 'anything'], 'integer', 'tc+sk_skb', { changesPacket: true }),
-  P(46, 'get_socket_cookie', ['ctx'], 'integer', SKB_SOCK),
+  // The cgroup socket hooks' own prototypes (bpf_get_socket_cookie_sock*_proto) take their context too.
+  P(46, 'get_socket_cookie', ['ctx'], 'integer', [...SKB_SOCK, CGROUP_SOCK, CGROUP_SOCK_ADDR, SOCK_OPS]),
   P(47, 'get_socket_uid', ['ctx'], 'integer', SKB_SOCK),
   P(48, 'set_hash', ['ctx', 'anything'], 'integer', 'tc'),
   P(50, 'skb_adjust_room', ['ctx', 'anything', 'anything', 'anything'], 'integer', 'tc+sk_skb', {
@@ -305,6 +334,39 @@ const LIST: HelperProto[] = [
   P(189, 'xdp_load_bytes', ['ctx', 'anything', 'uninit_mem', 'const_size'], 'integer', 'xdp'),
   P(190, 'xdp_store_bytes', ['ctx', 'anything', 'mem', 'const_size'], 'integer', 'xdp'),
   P(192, 'skb_set_tstamp', ['ctx', 'anything', 'anything'], 'integer', 'tc'),
+
+  // The cgroup hooks: the error a hook hands back to the syscall (the address-only hooks have none).
+  P(186, 'get_retval', [], 'integer', CGROUP_HOOKS),
+  P(187, 'set_retval', ['anything'], 'integer', CGROUP_HOOKS),
+  // NULL for the context asks for the init namespace's cookie.
+  P(122, 'get_netns_cookie', ['ctx_or_null'], 'integer', [
+    CGROUP_SOCK,
+    CGROUP_SOCK_ADDR,
+    CGROUP_SOCKOPT,
+    SK_MSG,
+    SOCK_OPS,
+  ]),
+  // sk_msg verdicts.
+  P(60, 'msg_redirect_map', ['ctx', 'map_ptr', 'anything', 'anything'], 'integer', [SK_MSG], {
+    mapTypes: [MapType.SOCKMAP],
+  }),
+  P(71, 'msg_redirect_hash', ['ctx', 'map_ptr', 'map_key', 'anything'], 'integer', [SK_MSG], {
+    mapTypes: [MapType.SOCKHASH],
+  }),
+  // sock_ops: which callbacks the socket runs, and socket maps filled from the established socket.
+  // sk_reuseport: the socket the group hands the packet to, from a socket array or socket map.
+  P(82, 'sk_select_reuseport', ['ctx', 'map_ptr', 'map_key', 'anything'], 'integer', [SK_REUSEPORT], {
+    mapTypes: [MapType.REUSEPORT_SOCKARRAY, MapType.SOCKMAP, MapType.SOCKHASH],
+  }),
+  P(59, 'sock_ops_cb_flags_set', ['ctx', 'anything'], 'integer', [SOCK_OPS]),
+  P(53, 'sock_map_update', ['ctx', 'map_ptr', 'map_key', 'anything'], 'integer', [SOCK_OPS], {
+    mapTypes: [MapType.SOCKMAP],
+  }),
+  P(70, 'sock_hash_update', ['ctx', 'map_ptr', 'map_key', 'anything'], 'integer', [SOCK_OPS], {
+    mapTypes: [MapType.SOCKHASH],
+  }),
+  P(61, 'msg_apply_bytes', ['ctx', 'anything'], 'integer', [SK_MSG]),
+  P(62, 'msg_cork_bytes', ['ctx', 'anything'], 'integer', [SK_MSG]),
 ];
 
 /** The prototypes by helper number (the first where a helper has one per group of program types). */
@@ -349,10 +411,65 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
   [MapType.QUEUE, [87, 88, 89]],
   [MapType.STACK, [87, 88, 89]],
   [MapType.BLOOM_FILTER, [87, 89]],
+  [MapType.REUSEPORT_SOCKARRAY, [82]],
 ]);
+
+/**
+ * The helpers of this file each cgroup and socket type may call (Linux 6.18: cgroup_common_func_proto,
+ * cgroup_current_func_proto, bpf_sk_base_func_proto and bpf_base_func_proto behind each type's own
+ * table), checked against the running kernel with each type's expected attach type. A helper whose
+ * scope is 'all' is not enough for these types: their tables leave out some of the base helpers'
+ * neighbours, so each is listed by number.
+ */
+const BASE_SOCK = [
+  1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 16, 17, 22, 25, 35, 37, 42, 55, 80, 87, 88, 89, 105, 106, 109, 112, 113, 114, 115,
+  117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 195, 208,
+];
+const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160];
+const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
+  [CGROUP_SOCK, new Set([...BASE_SOCK, 46, 81, 122, 160, 186, 187])],
+  [CGROUP_SOCK_ADDR, new Set([...BASE_SOCK, 46, 81, 122, 160, 186, 187])],
+  [CGROUP_SYSCTL, new Set([...BASE_SOCK, 81, 160, 186, 187])],
+  [CGROUP_SOCKOPT, new Set([...BASE_SOCK, 81, 122, 186, 187])],
+  [SK_MSG, new Set([...BASE_SOCK, 60, 61, 62, 71, 122, 160])],
+  [SK_LOOKUP, new Set([...BASE_SOCK, 160])],
+  [SOCK_OPS, new Set([...BASE_SOCK, 46, 53, 59, 70, 81, 122, 160])],
+  // lwt_out_func_proto (lwt_in adds only lwt_push_encap, not modelled); lwt_xmit may change the packet.
+  [LWT_IN, new Set(LWT_OUT_HELPERS)],
+  [LWT_OUT, new Set(LWT_OUT_HELPERS)],
+  [LWT_XMIT, new Set([...LWT_OUT_HELPERS, 9, 10, 11, 13, 20, 21, 23, 29, 30, 38, 40, 41, 43, 135])],
+  // bpf_base_func_proto behind its own table: no perf_event_output; its get_socket_cookie takes a socket
+  // by BTF id (not modelled).
+  [SK_REUSEPORT, new Set([...BASE_SOCK.filter((id) => id !== 25), 26, 68, 82, 160])],
+]);
+
+/** The lwt types: their tables hand out the tc prototypes of the __sk_buff helpers. */
+const LWT: readonly number[] = [LWT_IN, LWT_OUT, LWT_XMIT];
+
+/** enum bpf_attach_type: the cgroup_sock_addr hooks that only rewrite the address they report. */
+const ADDRESS_ONLY_HOOKS = [19, 20, 51, 29, 30, 52, 31, 32, 53];
+
+/**
+ * May a program of `type` attached as `attach` call helper `id` (one `type` may call)? cgroup_common_func_proto
+ * keeps bpf_get_retval and bpf_set_retval from the hooks whose return value is not the syscall's error.
+ */
+export function helperAttachAllowed(id: number, type: number, attach: number | undefined): boolean {
+  if (id !== 186 && id !== 187) return true;
+  return !(type === CGROUP_SOCK_ADDR && attach !== undefined && ADDRESS_ONLY_HOOKS.includes(attach));
+}
 
 /** May a program of `type` call `h`? */
 export function helperAllowed(h: HelperProto, type: number): boolean {
+  const own = OWN_TABLES.get(type);
+  // One of the listed helpers, in the prototype meant for this type: a listed scope, or every type's, or
+  // for the lwt types the __sk_buff helpers' (get_cgroup_classid of the skb, not of the task), or
+  // sk_reuseport's load_bytes pair.
+  if (own) {
+    if (!own.has(h.id)) return false;
+    if (typeof h.scope !== 'string') return h.scope.includes(type);
+    // sk_reuseport's load_bytes pair reads the skb behind its context, as the __sk_buff types' do.
+    return h.scope === 'all' || LWT.includes(type) || (type === SK_REUSEPORT && (h.id === 26 || h.id === 68));
+  }
   const tc = type === ProgType.SCHED_CLS || type === ProgType.SCHED_ACT;
   const skbRel = tc || type === ProgType.SOCKET_FILTER || type === ProgType.CGROUP_SKB;
   if (typeof h.scope !== 'string') return h.scope.includes(type);

@@ -4,8 +4,7 @@
  * memory are checked against their sizes, and the context against the program type's field table.
  */
 import { REG_FP } from '../isa/opcodes.js';
-import { ProgType } from '../uapi/types.js';
-import { ctxAccess, ctxModelled } from './ctx-access.js';
+import { ctxAccess, ctxModelled, pktWritable } from './ctx-access.js';
 import { type Env, newId } from './env.js';
 import { Rejection } from './reject.js';
 import { varStackAccess } from './stack-var.js';
@@ -103,6 +102,11 @@ export function access(
       // A sign-extending load (info->is_ldsx) is valid only for scalar fields: never a packet or socket pointer.
       if (!field || (signed && field.kind !== 'scalar'))
         throw new Rejection(pc, `invalid bpf_context access off=${total} size=${size}`);
+      if (field.unmodelled)
+        throw new Rejection(
+          pc,
+          `ctx access off=${total} size=${size} loads a ${field.unmodelled} (bpfkit does not model this pointer kind)`,
+        );
       if (write) return NOT_INIT;
       if (field.kind === 'scalar') return loadedScalar(size, signed);
       return ptrReg(field.kind, field.nullable ? { nullable: true, id: newId(env) } : {});
@@ -133,8 +137,8 @@ export function access(
     }
     case 'pkt':
     case 'pkt_meta': {
-      // may_access_direct_pkt_data: cgroup_skb programs read the packet, never write it.
-      if (write && env.progType === ProgType.CGROUP_SKB) throw new Rejection(pc, 'cannot write into packet');
+      // may_access_direct_pkt_data: cgroup_skb programs read the packet, never write it (ctx-access.ts).
+      if (write && !pktWritable(env.progType)) throw new Rejection(pc, 'cannot write into packet');
       if (reg.s.smin < 0n)
         throw new Rejection(
           pc,

@@ -1,9 +1,12 @@
 /**
  * The value a program may return (the kernel's check_return_code, privileged): most program types
  * return anything, cgroup_skb returns a verdict in [0, 1], or [0, 3] when attached to egress (the
- * congestion-notification bit). A pointer is never a verdict.
+ * congestion-notification bit); the other cgroup hooks and sk_lookup return 0 or 1, but the
+ * cgroup_sock_addr hooks that only rewrite an address (recvmsg, getpeername, getsockname) must return 1
+ * and the bind hooks may return up to 3. A pointer is never a verdict.
  */
 import { ProgType } from '../uapi/types.js';
+import { Attach, CGROUP_SOCKOPT, CGROUP_SYSCTL, SK_LOOKUP } from './ctx-sock.js';
 import type { Env } from './env.js';
 import { Rejection } from './reject.js';
 import type { Scalar } from './scalar.js';
@@ -16,9 +19,37 @@ const S64_MAX = (1n << 63n) - 1n;
 
 /** The range a program of `type` (with `attachType`) must return in, or undefined when any value goes. */
 export function returnRange(type: number, attachType: number | undefined): [bigint, bigint] | undefined {
-  if (type === ProgType.CGROUP_SKB) return attachType === CGROUP_INET_EGRESS ? [0n, 3n] : [0n, 1n];
-  return undefined;
+  switch (type) {
+    case ProgType.CGROUP_SKB:
+      return attachType === CGROUP_INET_EGRESS ? [0n, 3n] : [0n, 1n];
+    case ProgType.CGROUP_SOCK_ADDR:
+      if (attachType !== undefined && ADDRESS_ONLY.includes(attachType)) return [1n, 1n];
+      if (attachType === Attach.INET4_BIND || attachType === Attach.INET6_BIND) return [0n, 3n];
+      return [0n, 1n];
+    case ProgType.CGROUP_SOCK:
+    case ProgType.SOCK_OPS:
+    case ProgType.CGROUP_DEVICE:
+    case CGROUP_SYSCTL:
+    case CGROUP_SOCKOPT:
+    case SK_LOOKUP:
+      return [0n, 1n];
+    default:
+      return undefined;
+  }
 }
+
+/** cgroup_sock_addr hooks that may only rewrite the address they report: they must return 1. */
+const ADDRESS_ONLY: readonly number[] = [
+  Attach.UDP4_RECVMSG,
+  Attach.UDP6_RECVMSG,
+  Attach.UNIX_RECVMSG,
+  Attach.INET4_GETPEERNAME,
+  Attach.INET6_GETPEERNAME,
+  Attach.UNIX_GETPEERNAME,
+  Attach.INET4_GETSOCKNAME,
+  Attach.INET6_GETSOCKNAME,
+  Attach.UNIX_GETSOCKNAME,
+];
 
 /** The kernel's verbose_invalid_scalar: what is known of the value and the range it should have been in. */
 export function invalidScalarText(where: string, s: Scalar, range: readonly [bigint, bigint]): string {

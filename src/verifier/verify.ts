@@ -29,6 +29,7 @@ import { declTags, kernelFields, objectBtf } from './btf-fields.js';
 import { globalEntryRegs } from './calls.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { ctxModelled } from './ctx-access.js';
+import { attachTypeLoads } from './ctx-sock.js';
 import type { Env } from './env.js';
 import { Rejection } from './reject.js';
 import { type State, type VerifierMap, NOT_INIT, ptrReg } from './state.js';
@@ -177,7 +178,12 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     if (!ctxModelled(opts.type))
       throw new Rejection(
         0,
-        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint and perf_event are)`,
+        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, sk_msg, sk_lookup, sock_ops, sk_reuseport, lwt_in, lwt_out and lwt_xmit are)`,
+      );
+    if (!attachTypeLoads(opts.type, opts.attachType))
+      throw new Rejection(
+        0,
+        `bpfkit: expected attach type ${opts.attachType ?? 'none'} is not one program type ${opts.type} loads with (bpfkit models only these)`,
       );
     const cfg = buildCfg(insns);
     // resolve_pseudo_ldimm64 looks every kernel variable up before the walk, dead code's too, and may

@@ -67,6 +67,10 @@ test('the probe answers what loading a real call says, helper by helper (root)',
   }
   assert.equal(probe(ProgType.SOCKET_FILTER, 44), false, 'XDP-only helper refused to a socket filter');
   assert.equal(probe(ProgType.XDP, 44), true, 'bpf_xdp_adjust_head allowed to XDP');
+  // Types that load only with an attach type are probed with one: the answers are the kernel's, not the
+  // "cannot settle" default (sk_skb's helper refused to a cgroup_sock_addr hook; sysctl's get_retval kept).
+  assert.equal(probe(ProgType.CGROUP_SOCK_ADDR, 26), false, 'skb_load_bytes refused to cgroup_sock_addr');
+  assert.equal(probe(23, 186), true, 'bpf_get_retval allowed to a cgroup_sysctl hook');
 });
 
 test('bpfkit verify --this-kernel refuses what this kernel refuses, at the call, and nothing else (root)', (t) => {

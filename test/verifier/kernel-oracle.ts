@@ -37,11 +37,15 @@ export function parseKernelLog(log: string): { pc?: number; message: string } {
   return { message };
 }
 
-/** Load raw instructions whose map lddws name maps by index into `maps`. */
+/**
+ * Load raw instructions whose map lddws name maps by index into `maps` (with `attachType` as the
+ * expected attach type, for the program types whose context depends on it).
+ */
 export function kernelVerdictRaw(
   insns: readonly Instruction[],
   type: number,
   maps: readonly VerifierMap[],
+  attachType?: number,
 ): KernelVerdict {
   const fds = maps.map((mp) =>
     createMap({
@@ -60,7 +64,13 @@ export function kernelVerdictRaw(
     );
     const t0 = performance.now();
     try {
-      const { fd } = loadProgram({ name: 'oracle', type, insns: encodeProgram(patched), license: 'GPL' });
+      const { fd } = loadProgram({
+        name: 'oracle',
+        type,
+        insns: encodeProgram(patched),
+        license: 'GPL',
+        expectedAttachType: attachType,
+      });
       const ms = performance.now() - t0;
       closeFd(fd);
       return { accepted: true, log: '', ms };
