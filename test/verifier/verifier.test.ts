@@ -172,6 +172,18 @@ test('bpfkit verify: exit 0 accepted, 1 refused with the log on stdout, 2 bad in
     broken.stderr,
     `bpfkit verify: ${bin}: pc 2 (byte offset 16): lddw's second slot must have zero opcode, registers and offset (got opcode 0xfe)\n`,
   );
+  // --type as a section name carries the expected attach type the cgroup and socket types need.
+  writeFileSync(bin, encodeProgram(build('r2 = *(u32 *)(r1 + 4)\nr0 = 1\nexit')));
+  assert.equal(run(bin, '--type', 'cgroup/connect4').stdout, `${bin}: accepted\n`);
+  assert.match(
+    run(bin, '--type', 'cgroup/getsockopt').stdout,
+    /refused at insn 0: invalid bpf_context access off=4 size=4/,
+  );
+  // "Not modelled" is no prediction, and is never printed as a refusal.
+  const unmodelled = run(bin, '--type', 'tracing');
+  assert.equal(unmodelled.status, 1);
+  assert.match(unmodelled.stdout, /^\S+: not modelled at insn 0: bpfkit: program type 26 is not modelled/);
+  assert.doesNotMatch(unmodelled.stdout, /refused/);
   rmSync(bin, { force: true });
 });
 

@@ -2,7 +2,7 @@
  * `bpfkit verify OBJ|BIN`: predict whether the kernel's verifier accepts each program, and why not, with
  * no kernel needed. An ELF object's programs are checked with their maps; a raw `.bin` of 8-byte
  * instructions needs --type. Exit 0 when every program checked is accepted, 1 when one is refused (its log
- * on stdout), 2 for bad input.
+ * on stdout) or not modelled (bpfkit cannot predict it: said so, never as a refusal), 2 for bad input.
  */
 import { readFileSync } from 'node:fs';
 import { InputError, UsageError } from '../../util/errors.js';
@@ -11,17 +11,23 @@ import { isElf } from '../../asm/listing.js';
 import { parseObject } from '../../elf/index.js';
 import { decodeProgram, type Instruction } from '../../isa/index.js';
 import { disassembleOne } from '../../asm/index.js';
-import { ProgType } from '../../uapi/types.js';
+import { programTypeByName, sectionType } from '../../elf/section-types.js';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../verifier/index.js';
 
 export const help = `usage: bpfkit verify OBJ|BIN [options]
 
-Check programs as the kernel's verifier would (privileged loader), without loading them.
+Check programs as the kernel's verifier would (privileged loader), without loading them. Exit 0: all
+accepted; 1: one refused (with the log) or not modelled (bpfkit cannot predict the kernel's answer); 2: bad input.
 
 options:
-  --type T          program type: socket_filter, sched_cls (tc), sched_act, xdp, cgroup_skb, sk_skb,
-                    kprobe, tracepoint, raw_tracepoint, perf_event (the types bpfkit models; any other
-                    is answered "not modelled") — required for raw .bin; overrides an object's sections
+  --type T          program type, as bpftool names it (xdp, sched_cls or tc, cgroup_sock_addr, ...) or a
+                    libbpf section name, which also gives the expected attach type the cgroup and socket
+                    types need (cgroup/connect4, cgroup/getsockopt, sockops, sk_msg, sk_lookup, ...) —
+                    required for raw .bin; overrides an object's sections. Modelled: socket_filter,
+                    sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint,
+                    perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, sk_msg,
+                    sk_lookup, sock_ops, sk_reuseport, lwt_in, lwt_out, lwt_xmit; any other type is
+                    answered "not modelled"
   --program P       only this program of an object (repeatable)
   --log-level N     0: the fault only (default), 1: every instruction walked, 2: with the state before each
   --stats           print instructions processed, states and time for accepted programs too
@@ -31,23 +37,23 @@ options:
                     kernel built without a subsystem, or patched, refuses some that upstream allows
 `;
 
-const TYPE_ALIASES: Record<string, number> = {
-  tc: ProgType.SCHED_CLS,
-  classifier: ProgType.SCHED_CLS,
-  action: ProgType.SCHED_ACT,
-  socket: ProgType.SOCKET_FILTER,
-};
-
-function parseType(name: string | undefined): number | undefined {
+/** `--type`: a number, a bpftool type name (`tc`, `socket` too) or a libbpf section name (with its attach type). */
+function parseType(name: string | undefined): { type: number; attachType?: number } | undefined {
   if (name === undefined) return undefined;
-  if (/^\d+$/.test(name)) return Number(name);
+  if (/^\d+$/.test(name)) return { type: Number(name) };
+  const aliases: Record<string, string> = {
+    tc: 'sched_cls',
+    classifier: 'sched_cls',
+    action: 'sched_act',
+    socket: 'socket_filter',
+  };
   const key = name.toLowerCase().replace(/^bpf_prog_type_/, '');
-  const v = TYPE_ALIASES[key] ?? (ProgType as Record<string, number>)[key.toUpperCase()];
-  if (v === undefined)
+  const st = programTypeByName(aliases[key] ?? key) ?? sectionType(name);
+  if (!st)
     throw new UsageError(
-      `--type: unknown program type '${name}' (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, perf_event, or a number)`,
+      `--type: unknown program type '${name}' (a type such as xdp, sched_cls, cgroup_sock_addr, a section name such as cgroup/connect4, or a number)`,
     );
-  return v;
+  return st.attachType === undefined ? { type: st.type } : { type: st.type, attachType: st.attachType };
 }
 
 const STATES_PER_INSN = 8;
@@ -88,7 +94,9 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1)
     throw new UsageError(`verify takes exactly one file (got ${positionals.length})\n${help}`);
   const file = positionals[0]!;
-  const type = parseType(values.type);
+  const given = parseType(values.type);
+  const type = given?.type;
+  const attachType = given?.attachType;
   const logLevel = intFlag('log-level', values['log-level'], 0);
   if (logLevel > 2) throw new UsageError('--log-level must be 0, 1 or 2');
   let bytes: Uint8Array;
@@ -116,7 +124,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const p of progs)
       results.push({
         name: p.name,
-        result: verifyProgram(spec, p, { type, logLevel, states, helperAvailable }),
+        result: verifyProgram(spec, p, { type, attachType, logLevel, states, helperAvailable }),
         insns: p.insns,
       });
   } else {
@@ -124,7 +132,11 @@ export async function run(argv: string[]): Promise<number> {
     if (bytes.length === 0 || bytes.length % 8 !== 0)
       throw new InputError(`${bytes.length} bytes is not a whole number of 8-byte instructions`, file);
     const insns = decodeProgram(bytes, { source: file });
-    results.push({ name: file, result: verifyInstructions(insns, { type, logLevel, states, helperAvailable }), insns });
+    results.push({
+      name: file,
+      result: verifyInstructions(insns, { type, attachType, logLevel, states, helperAvailable }),
+      insns,
+    });
   }
 
   let refused = false;
@@ -137,6 +149,10 @@ export async function run(argv: string[]): Promise<number> {
         ? ` (processed ${s.processed} insns, ${s.totalStates} states, ${result.ms.toFixed(1)} ms)`
         : '';
       process.stdout.write(`${name}: accepted${extra}\n`);
+    } else if (result.unmodelled) {
+      // Not a prediction: the kernel may accept or refuse it. Said as such, never as a refusal.
+      refused = true;
+      process.stdout.write(`${name}: not modelled at insn ${result.pc}: ${result.message!.split('\n').join('; ')}\n`);
     } else {
       refused = true;
       process.stdout.write(result.log);
