@@ -17,6 +17,7 @@ import { applyCore } from './core.js';
 import { selectPrograms } from './select.js';
 import { resolveExterns } from './externs.js';
 import { resolveAttachTargets } from './attach-btf.js';
+import { resolveStructOps } from './struct-ops.js';
 import { runningKernel, type KernelEnv } from './kernel-env.js';
 import { InputError } from '../util/errors.js';
 import { ProgType } from '../uapi/types.js';
@@ -73,7 +74,7 @@ export function prepareSpec(spec: ObjectSpec, opts: LoadOptions, env: KernelEnv)
   checkLoadable(s, opts.engine === 'kernel');
   s = applyCore(s, opts.targetBtf);
   s = resolveExterns(s, env);
-  if (opts.engine === 'kernel') s = resolveAttachTargets(s, env);
+  if (opts.engine === 'kernel') s = resolveStructOps(resolveAttachTargets(s, env), env);
   return s;
 }
 
