@@ -17,6 +17,16 @@ import type { KernelEnv } from './kernel-env.js';
 /** The prefix of the kernel's map-value wrapper of each struct_ops type (kernel/bpf/bpf_struct_ops.c). */
 const VALUE_PREFIX = 'bpf_struct_ops_';
 
+/** The VM has no kernel structs to register with: a struct_ops map is refused, naming it, before anything loads. */
+export function refuseStructOpsInVm(spec: ObjectSpec): void {
+  const m = spec.maps.find((x) => x.structOps);
+  if (m)
+    throw new InputError(
+      `struct_ops map '${m.name}' (struct ${m.structOps!.typeName}) registers with the kernel: load it with the kernel engine, the VM has no struct_ops`,
+      spec.path ?? 'object',
+    );
+}
+
 /** Lay every struct_ops map out for the running kernel and give its programs their attach ids. */
 export function resolveStructOps(spec: ObjectSpec, env: KernelEnv): ObjectSpec {
   const ops = spec.maps.filter((m) => m.structOps && !m.structOps.kernel);
