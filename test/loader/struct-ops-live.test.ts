@@ -239,6 +239,35 @@ test('bpfkit struct-ops register / list / unregister a .struct_ops map, against 
   }
 });
 
+test("bpfkit struct-ops register OBJ LINKDIR pins a .struct_ops.link map's link; without LINKDIR it refuses in one line", async (t) => {
+  if (!needs(t, { root: true, tools: ['clang', 'bpftool'] })) return;
+  const name = `bkk_${TAG}`;
+  const compiled = await compileC(ccSource('.struct_ops.link', 'bkk', name), { filename: 'cc-link.bpf.c' });
+  const obj = path.join(dir, 'cc-link.o');
+  writeFileSync(obj, compiled.object);
+  const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['-e', cliScript(mainJs), '--', 'struct-ops', ...args], { encoding: 'utf8' });
+  const refused = cli('register', obj);
+  assert.equal(refused.status, 2);
+  assert.match(
+    refused.stderr,
+    /^bpfkit struct-ops: .*'bkk' is a \.struct_ops\.link map, which unregisters when its link closes: give LINKDIR to pin it\n$/,
+  );
+  assert.ok(!available().includes(name), 'nothing was registered');
+  const linkDir = `/sys/fs/bpf/bpfkit-test-struct-ops-${process.pid}`;
+  try {
+    const reg = cli('register', obj, linkDir);
+    assert.equal(reg.stderr, '');
+    assert.match(reg.stdout, /^Registered tcp_congestion_ops bkk map id \d+ link id \d+\n$/);
+    assert.ok(existsSync(`${linkDir}/bkk`), 'the link is pinned');
+    assert.ok(available().includes(name), 'registered after bpfkit exited, held by the pinned link');
+  } finally {
+    rmSync(linkDir, { recursive: true, force: true });
+  }
+  await waitUntil(`${name} to unregister once its pin is gone`, () => !available().includes(name));
+});
+
 test("the kernel selftests' bpf_cubic.o and bpf_dctcp.o register and carry a connection", async (t) => {
   if (!existsSync(SELFTESTS)) {
     t.skip(`${SELFTESTS} is absent (the kernel selftests are not part of the repository)`);
