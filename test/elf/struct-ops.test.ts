@@ -16,7 +16,9 @@ import { parseBtf } from '../../src/btf/btf.js';
 import { loadCollection } from '../../src/loader/load-collection.js';
 import { prepareSpec } from '../../src/loader/load-collection.js';
 import type { KernelEnv } from '../../src/loader/kernel-env.js';
-import { BpfkitError } from '../../src/util/errors.js';
+import { BpfkitError, InputError } from '../../src/util/errors.js';
+import { validateSpec } from '../../src/engine/validate-spec.js';
+import { applyMutation, drawMutation, rng, targetsOf } from './mutate.js';
 import { MapFlag, MapType } from '../../src/uapi/types.js';
 import { needs } from '../support/env.js';
 
@@ -170,4 +172,29 @@ test('refused in one line: a member the kernel lacks set non-zero, a missing ker
     assert.ok(!e.message.includes('\n'), e.message);
     assert.equal(e.exitCode, 2);
   }
+});
+
+test('fuzz: seeded mutations of a struct_ops object end in an ObjectSpec or a one-line InputError', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const file = join(work, 'ops-plain.o');
+  compile();
+  const original = new Uint8Array(readFileSync(file));
+  const targets = targetsOf(original);
+  const next = rng(0x5700);
+  const scratch = new Uint8Array(original.length);
+  const outcomes = { spec: 0, error: 0 };
+  const count = Number(process.env.BPFKIT_FUZZ_MUTATIONS ?? 3000);
+  for (let i = 0; i < count; i++) {
+    const edits = drawMutation(targets, next);
+    const bytes = applyMutation(original, edits, targets.little, scratch);
+    try {
+      validateSpec(parseObject(bytes, { path: 'ops.o' }));
+      outcomes.spec++;
+    } catch (err) {
+      if (err instanceof InputError && !err.message.includes('\n')) outcomes.error++;
+      else assert.fail(`mutation ${i}, edits ${JSON.stringify(edits)}: ${String(err)}`);
+    }
+  }
+  assert.ok(outcomes.error > 0 && outcomes.spec > 0, JSON.stringify(outcomes));
+  t.diagnostic(`${count} mutations: ${outcomes.spec} specs, ${outcomes.error} input errors`);
 });
