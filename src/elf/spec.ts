@@ -72,6 +72,11 @@ export interface StructOpsSpec {
   members: StructOpsMemberSpec[];
   /** From `.struct_ops.link`: registered through a BPF link (BPF_F_LINK), else by the map update itself. */
   link: boolean;
+  /**
+   * false for a variable in `?.struct_ops` / `?.struct_ops.link` (libbpf 1.4): the map is not created, and
+   * programs only it points at are not loaded (libbpf's autocreate and autoload off).
+   */
+  autocreate?: false;
   /** The kernel's side, once a loader matched the struct against the running kernel's BTF. */
   kernel?: StructOpsKernelSpec;
 }

@@ -12,8 +12,11 @@ import { BtfKind, type Btf } from '../btf/btf.js';
 import { STT_FUNC, STT_SECTION, SHN_LORESERVE, type ElfFile } from './elf-file.js';
 import type { MapSpec, ProgramSpec, StructOpsMemberSpec } from './spec.js';
 
-/** The two section names libbpf 1.x reads struct_ops variables from; `.link` ones register through a link. */
-export const STRUCT_OPS_SECTIONS = ['.struct_ops', '.struct_ops.link'] as const;
+/**
+ * The section names libbpf 1.x reads struct_ops variables from: `.link` ones register through a link, and
+ * a `?` in front (libbpf 1.4) makes maps that are not created unless asked for.
+ */
+export const STRUCT_OPS_SECTIONS = ['.struct_ops', '.struct_ops.link', '?.struct_ops', '?.struct_ops.link'] as const;
 
 /** A struct_ops map and where its variable lies in its section (for the section's relocations). */
 interface PlacedStructOps {
@@ -66,7 +69,7 @@ export function parseStructOpsMaps(elf: ElfFile, btf: Btf | undefined): PlacedSt
         if (m.size) member.bitfieldBits = m.size;
         return member;
       });
-      const link = section.name === '.struct_ops.link';
+      const link = section.name.endsWith('.struct_ops.link');
       placed.push({
         sectionIndex: section.index,
         offset,
@@ -91,6 +94,7 @@ export function parseStructOpsMaps(elf: ElfFile, btf: Btf | undefined): PlacedSt
             data: bytes.slice(offset, offset + size),
             members,
             link,
+            ...(section.name.startsWith('?') ? { autocreate: false as const } : {}),
           },
         },
       });

@@ -37,6 +37,11 @@ export function resolveStructOps(spec: ObjectSpec, env: KernelEnv): ObjectSpec {
   // were asked for: leave it out, as libbpf leaves out what it does not load.
   const dropped = new Set<string>();
   for (const m of ops) {
+    // `?.struct_ops` maps are not created (libbpf's autocreate off; bpfkit has no switch to turn it on).
+    if (m.structOps!.autocreate === false) {
+      dropped.add(m.name);
+      continue;
+    }
     const progs = m.structOps!.members.flatMap((x) => (x.program ? [x.program] : []));
     if (progs.length > 0 && !progs.some((p) => present.has(p))) dropped.add(m.name);
   }
@@ -69,10 +74,17 @@ export function resolveStructOps(spec: ObjectSpec, env: KernelEnv): ObjectSpec {
       structOps: { ...m.structOps, kernel: kernel.spec },
     });
   }
-  const programs = spec.programs.map((p): ProgramSpec => {
-    const a = attach.get(p.name);
-    return a ? { ...p, attachBtfId: a.typeId, attachType: a.index } : p;
-  });
+  // Programs that only maps left out point at are left out with them (libbpf turns their autoload off).
+  const onlyDropped = new Set<string>();
+  for (const m of ops)
+    for (const x of m.structOps!.members)
+      if (x.program && dropped.has(m.name) && !attach.has(x.program)) onlyDropped.add(x.program);
+  const programs = spec.programs
+    .filter((p) => !onlyDropped.has(p.name))
+    .map((p): ProgramSpec => {
+      const a = attach.get(p.name);
+      return a ? { ...p, attachBtfId: a.typeId, attachType: a.index } : p;
+    });
   return { ...spec, maps, programs };
 }
 

@@ -51,6 +51,10 @@ struct bpf_struct_ops_ops wrapper_type_only SEC(".data.types");
 #endif
 SEC("struct_ops/init") int my_init(unsigned long long *ctx) { return 1; }
 SEC("struct_ops/release") int my_release(unsigned long long *ctx) { return 0; }
+#ifdef OPTIONAL
+SEC("struct_ops/only_optional") int only_optional(unsigned long long *ctx) { return 0; }
+SEC("?.struct_ops") struct ops optional = { .init = (void *)only_optional, .release = (void *)my_release };
+#endif
 #ifdef ORPHAN
 SEC("struct_ops.s/orphan") int orphan(unsigned long long *ctx) { return 0; }
 #endif
@@ -144,6 +148,22 @@ test("the loader lays a map out by the kernel's struct: members by name, program
   );
   const attach = Object.fromEntries(s.programs.map((p) => [p.name, [p.attachBtfId, p.attachType]]));
   assert.deepEqual(attach, { my_init: [ops.id, 0], my_release: [ops.id, 2] });
+});
+
+test('a ?.struct_ops map (libbpf 1.4) is not created, nor are the programs only it points at', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const spec = compile('OPTIONAL');
+  const optional = spec.maps.find((m) => m.name === 'optional')!;
+  assert.equal(optional.section, '?.struct_ops');
+  assert.equal(optional.structOps!.autocreate, false);
+  assert.equal(optional.flags, 0);
+  const s = prepareSpec(spec, { engine: 'kernel' }, envOf(spec));
+  assert.deepEqual(
+    s.maps.filter((m) => m.structOps).map((m) => m.name),
+    ['plain', 'linked'],
+  );
+  // my_release is also linked's: it stays; only_optional goes with its map.
+  assert.deepEqual(s.programs.map((p) => p.name).sort(), ['my_init', 'my_release']);
 });
 
 test('refused in one line: a member the kernel lacks set non-zero, a missing kernel type, an unbound program, the VM', async (t) => {

@@ -41,7 +41,8 @@ async function register(obj: string, linkDir: string | undefined): Promise<numbe
   const { loadCollection } = await import('../../loader/load-collection.js');
   const { mapInfo } = await import('../../kernel/objects.js');
   const spec = loadObjectFile(obj);
-  const ops = spec.maps.filter((m) => m.structOps);
+  // `?.struct_ops` maps are not created (libbpf's autocreate off), so not registered either.
+  const ops = spec.maps.filter((m) => m.structOps && m.structOps.autocreate !== false);
   if (ops.length === 0)
     throw new UsageError(`${obj}: defines no struct_ops map (.struct_ops or .struct_ops.link variable)`);
   const linked = ops.find((m) => m.structOps!.link);
