@@ -129,6 +129,8 @@ export function registerStructOps(
 /** The kernel's refusal of a registration, said as what it is. */
 function describe(err: unknown, spec: MapSpec): unknown {
   if (!(err instanceof MapError)) return err;
+  if (err.errno === 'EBUSY')
+    return new EnvironmentError(`registering struct_ops '${spec.name}': this map is registered already (EBUSY)`);
   if (err.errno === 'EEXIST')
     return new EnvironmentError(
       `registering struct_ops '${spec.name}': the kernel already has one of that name (EEXIST); unregister it first`,
