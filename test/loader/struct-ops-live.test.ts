@@ -224,6 +224,10 @@ test('bpfkit struct-ops register / list / unregister a .struct_ops map, against 
     assert.equal(value.data.name, name);
     const listed = cli('list');
     assert.ok(listed.stdout.split('\n').includes(`${id}: ${variable.padEnd(15)} tcp_congestion_ops`), listed.stdout);
+    const mine = (json: string) => (JSON.parse(json) as { id: number }[]).find((e) => e.id === id);
+    const oracle = mine(execFileSync('bpftool', ['-j', 'struct_ops', 'list'], { encoding: 'utf8' }));
+    assert.deepEqual(mine(cli('list', '--json').stdout), oracle);
+    assert.deepEqual(oracle, { id, name: variable, kernel_struct_ops: 'tcp_congestion_ops' });
     const ns = createNamespace('stopsp');
     namespaces.push(ns);
     assert.deepEqual(traffic(ns, name), { cc: name, bytes: 16 << 20 });
@@ -266,6 +270,28 @@ test("bpfkit struct-ops register OBJ LINKDIR pins a .struct_ops.link map's link;
     rmSync(linkDir, { recursive: true, force: true });
   }
   await waitUntil(`${name} to unregister once its pin is gone`, () => !available().includes(name));
+});
+
+test('bpfkit struct-ops: usage errors exit 2; an object without struct_ops maps exits 2 with one line', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['-e', cliScript(mainJs), '--', 'struct-ops', ...args], { encoding: 'utf8' });
+  const src = path.join(dir, 'plain.c');
+  const obj = path.join(dir, 'plain.o');
+  writeFileSync(src, 'int f(void *ctx) __attribute__((section("socket"), used));\nint f(void *ctx) { return 0; }\n');
+  execFileSync('clang', ['-O2', '-target', 'bpf', '-c', src, '-o', obj]);
+  const none = cli('register', obj);
+  assert.equal(none.status, 2);
+  assert.equal(
+    none.stderr,
+    `bpfkit struct-ops: ${obj}: defines no struct_ops map (.struct_ops or .struct_ops.link variable)\n`,
+  );
+  for (const args of [[], ['register'], ['unregister', 'id'], ['unregister', 'id', 'x'], ['frob']]) {
+    const r = cli(...args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stdout, '');
+  }
 });
 
 test("the kernel selftests' bpf_cubic.o and bpf_dctcp.o register and carry a connection", async (t) => {
