@@ -19,6 +19,7 @@ import { parseLegacyMaps } from './maps-legacy.js';
 import { globalDataMap, internalMapKernelName, isGlobalDataSection } from './global-data.js';
 import { buildPrograms } from './programs.js';
 import { collectExterns } from './externs.js';
+import { bindStructOpsPrograms, parseStructOpsMaps } from './struct-ops.js';
 import type { SectionType } from './section-types.js';
 import { u32Key } from '../util/byte-reader.js';
 
@@ -111,6 +112,10 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
     dataBySection.set(s.index, m);
   }
 
+  // struct_ops variables: one map each, bound to their programs once the programs exist.
+  const structOps = parseStructOpsMaps(elf, btf);
+  for (const p of structOps) addMap(p.spec, `${source}: section '${p.spec.section}'`);
+
   const externs = collectExterns(elf, btf);
   if (externs.kconfigMap) {
     // As for global data, libbpf gives the map its DATASEC (fixupBtf sized it to the map's value).
@@ -142,6 +147,7 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
     },
   );
 
+  bindStructOpsPrograms(elf, structOps, programs);
   checkMapValues(maps, new Set(programs.map((p) => p.name)), source);
   fillTailCallSections(elf, maps, programs);
 

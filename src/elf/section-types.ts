@@ -10,6 +10,10 @@
 import { AttachType, ProgType } from '../uapi/types.js';
 import type { AttachBtfSpec } from './spec.js';
 
+/** Why a struct_ops program no `.struct_ops` variable points at is not loaded (src/elf/struct-ops.ts lifts it). */
+export const UNBOUND_STRUCT_OPS =
+  'struct_ops programs load with the .struct_ops map that points at them, and no map of this object does';
+
 /** enum bpf_prog_type values beyond the ones src/uapi lists (include/uapi/linux/bpf.h). */
 export const MoreProgTypes = {
   CGROUP_SYSCTL: 23,
@@ -221,8 +225,8 @@ const RULES: Rule[] = [
   ['cgroup/getsockopt', P.CGROUP_SOCKOPT, A.CGROUP_GETSOCKOPT],
   ['cgroup/setsockopt', P.CGROUP_SOCKOPT, A.CGROUP_SETSOCKOPT],
   ['cgroup/dev', P.CGROUP_DEVICE, A.CGROUP_DEVICE],
-  ['struct_ops+', P.STRUCT_OPS, undefined, 0, undefined, 'struct_ops programs load with their .struct_ops map'],
-  ['struct_ops.s+', P.STRUCT_OPS, undefined, S, undefined, 'struct_ops programs load with their .struct_ops map'],
+  ['struct_ops+', P.STRUCT_OPS, undefined, 0, undefined, UNBOUND_STRUCT_OPS],
+  ['struct_ops.s+', P.STRUCT_OPS, undefined, S, undefined, UNBOUND_STRUCT_OPS],
   ['sk_lookup', P.SK_LOOKUP, A.SK_LOOKUP],
   ['netfilter', P.NETFILTER, A.NETFILTER],
 ];

@@ -53,6 +53,61 @@ export interface MapSpec {
    * (`xdp_disp.rodata`), so `bpftool map show` lists the same names for bpfkit's loads as for libbpf's.
    */
   kernelName?: string;
+  /** BPF_MAP_TYPE_STRUCT_OPS maps (`.struct_ops` variables): the object's struct, its bytes, its programs. */
+  structOps?: StructOpsSpec;
+}
+
+/**
+ * A `.struct_ops` / `.struct_ops.link` variable: the object's struct and bytes, and the program each
+ * function-pointer member names. The loader lays the bytes out by the kernel's struct of the same name.
+ */
+export interface StructOpsSpec {
+  /** The struct's name in the object's BTF (`tcp_congestion_ops`; a `___flavor` suffix is dropped when matching). */
+  typeName: string;
+  /** The struct's id in the object's BTF. */
+  btfTypeId: number;
+  /** The variable's initial bytes (the object's struct size), in the object's byte order. */
+  data: Uint8Array;
+  /** The object's struct members, in order. */
+  members: StructOpsMemberSpec[];
+  /** From `.struct_ops.link`: registered through a BPF link (BPF_F_LINK), else by the map update itself. */
+  link: boolean;
+  /**
+   * false for a variable in `?.struct_ops` / `?.struct_ops.link` (libbpf 1.4): the map is not created, and
+   * programs only it points at are not loaded (libbpf's autocreate and autoload off).
+   */
+  autocreate?: false;
+  /** The kernel's side, once a loader matched the struct against the running kernel's BTF. */
+  kernel?: StructOpsKernelSpec;
+}
+
+/** A struct_ops map laid out for the running kernel (src/loader fills it in; the kernel engine uses it). */
+export interface StructOpsKernelSpec {
+  /** The kernel's struct (`tcp_congestion_ops`) in its BTF: the programs' attach_btf_id. */
+  typeId: number;
+  /** The kernel's `bpf_struct_ops_<name>` wrapper: the map's btf_vmlinux_value_type_id. */
+  valueTypeId: number;
+  /** The map value to write at registration (the wrapper's size), function-pointer slots left zero. */
+  value: Uint8Array;
+  /** Byte offsets in `value` where a program's fd goes (8 bytes, host order), and which program. */
+  programSlots: { offset: number; program: string }[];
+}
+
+/** One member of a struct_ops variable's struct. */
+export interface StructOpsMemberSpec {
+  name: string;
+  /** Byte offset in `StructOpsSpec.data`. */
+  offset: number;
+  /** Size in bytes of the member's type. */
+  size: number;
+  /** BTF kind of the member's type with typedefs and modifiers skipped (BtfKind.*). */
+  kind: number;
+  /** Bitfield width in bits, when the member is a bitfield (libbpf refuses those). */
+  bitfieldBits?: number;
+  /** A pointer to a function: it holds a program, or nothing. */
+  functionPointer: boolean;
+  /** The program the section's relocation binds to this function pointer, when one does. */
+  program?: string;
 }
 
 /**

@@ -32,6 +32,7 @@ import { attachTcx, attachXdp, type KernelLink } from './links.js';
 import { interfaceIndex } from './libc.js';
 import { track, untrack } from './lifecycle.js';
 import { possibleCpus } from './cpus.js';
+import { createStructOpsMap, registerStructOps, type StructOpsRegistration } from './struct-ops.js';
 
 /** Where maps with LIBBPF_PIN_BY_NAME pinning are pinned and reused, unless `pinPath` says otherwise. */
 export const DEFAULT_PIN_PATH = '/sys/fs/bpf/bpfkit';
@@ -44,6 +45,8 @@ export class KernelCollection implements Collection {
   readonly programs = new Map<string, KernelProgram>();
   readonly maps = new Map<string, KernelMap>();
   readonly links: KernelLink[] = [];
+  /** struct_ops maps registered by attachStructOps (unregistered on close unless disconnected). */
+  readonly structOps: StructOpsRegistration[] = [];
   /** BTF object fd, or -1 when the object has none or the kernel refused it. */
   btfFd = -1;
   /** Why the kernel refused the object's BTF, when it did (the collection loaded without it). */
@@ -83,6 +86,20 @@ export class KernelCollection implements Collection {
   }
 
   /**
+   * Register struct_ops map `name` (a `.struct_ops` or `.struct_ops.link` variable) with the kernel, as
+   * libbpf's bpf_map__attach_struct_ops: its value, with the programs' fds, goes into key 0, and a
+   * `.struct_ops.link` map gets its BPF link. close() on the result (or on the collection) unregisters it.
+   */
+  attachStructOps(name: string): StructOpsRegistration {
+    const spec = this.spec.maps.find((m) => m.name === name);
+    const map = this.map(name);
+    if (!spec?.structOps) throw new BpfkitError(`map '${name}' is not a struct_ops map`, 2);
+    const reg = registerStructOps(spec, map, (p) => this.program(p).fd);
+    this.structOps.push(reg);
+    return reg;
+  }
+
+  /**
    * Pin every program and map under `dir` (bpffs): dir/<program>, dir/<map>, named as libbpf's
    * bpf_object__pin_programs / bpf_object__pin_maps (what `bpftool prog loadall ... pinmaps` makes) name
    * them: an internal map under its kernel name, so `.rodata` of xdp_disp.o pins as `xdp_disp_rodata`.
@@ -114,6 +131,7 @@ export class KernelCollection implements Collection {
     if (this.closed) return;
     this.closed = true;
     untrack(this);
+    for (const r of this.structOps.splice(0)) r.close(); // before the maps and programs they hold
     for (const l of this.links.splice(0)) l.close();
     for (const p of this.programs.values()) p.close();
     for (const m of this.maps.values()) m.close();
@@ -177,7 +195,13 @@ function loadInto(coll: KernelCollection, spec: ObjectSpec, opts: KernelLoadOpti
   // Maps of maps last: the maps they hold must exist when their slots are written. Then spec order again.
   const pinPath = opts.pinPath ?? process.env.BPFKIT_PIN_PATH ?? DEFAULT_PIN_PATH;
   for (const m of spec.maps)
-    if (!isMapOfMaps(m.type)) coll.maps.set(m.name, createSpecMap(coll, m, pinPath, opts.mapPinPath));
+    if (!isMapOfMaps(m.type))
+      coll.maps.set(
+        m.name,
+        m.structOps
+          ? createStructOpsMap(m, coll.btfFd, coll.btfError)
+          : createSpecMap(coll, m, pinPath, opts.mapPinPath),
+      );
   for (const m of spec.maps)
     if (isMapOfMaps(m.type)) coll.maps.set(m.name, createSpecMap(coll, m, pinPath, opts.mapPinPath));
   const created = new Map(coll.maps);

@@ -8,6 +8,7 @@ export { loadKernelCollection, KernelCollection, DEFAULT_PIN_PATH, type KernelLo
 export { KernelProgram } from './kernel-program.js';
 export { KernelMap } from './kernel-map.js';
 export { KernelLink, attachTcx, attachXdp, XdpFlags } from './links.js';
+export { StructOpsRegistration } from './struct-ops.js';
 export { openPinnedMap, openPinnedProgram, openMapById, openProgramById, mapFromFd, programFromFd } from './pinned.js';
 export { ClassicFilterProbe, type ClassicVerdict } from './classic-filter-probe.js';
 export { PacketSocket, type LivePacket, type PacketSocketOptions, type ClassicInsn } from './packet-socket.js';

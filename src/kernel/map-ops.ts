@@ -20,6 +20,8 @@ export interface MapCreateRequest {
   btfFd?: number;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
+  /** struct_ops maps: the kernel BTF id of the value (`bpf_struct_ops_<name>`); needs btfFd, the object's BTF. */
+  btfVmlinuxValueTypeId?: number;
   mapExtra?: bigint;
 }
 
@@ -42,6 +44,11 @@ export function createMap(req: MapCreateRequest): number {
         setU32(v, f.btf_fd, req.btfFd);
         setU32(v, f.btf_key_type_id, req.btfKeyTypeId ?? 0);
         setU32(v, f.btf_value_type_id, req.btfValueTypeId ?? 0);
+      }
+      // Not optional like the type ids above: a struct_ops map is nothing without its kernel value type.
+      if (req.btfVmlinuxValueTypeId) {
+        setU32(v, f.btf_fd, req.btfFd ?? 0);
+        setU32(v, f.btf_vmlinux_value_type_id, req.btfVmlinuxValueTypeId);
       }
       setU64(v, f.map_extra, req.mapExtra ?? 0n);
       return bpfRaw(Cmd.MAP_CREATE, a);

@@ -215,6 +215,8 @@ export interface MapInfo {
   flags: number;
   name: string;
   btfId: number;
+  /** struct_ops maps: the kernel BTF id of their value type (`bpf_struct_ops_<name>`); 0 for others. */
+  btfVmlinuxValueTypeId: number;
 }
 
 /** Read a map's info by fd (BPF_OBJ_GET_INFO_BY_FD). */
@@ -232,6 +234,7 @@ export function mapInfo(fd: number): MapInfo {
       flags: getU32(v, f.map_flags),
       name: getCString(info.bytes, f.name),
       btfId: getU32(v, f.btf_id),
+      btfVmlinuxValueTypeId: getU32(v, f.btf_vmlinux_value_type_id),
     };
   } finally {
     info.free();

@@ -17,6 +17,7 @@ import { applyCore } from './core.js';
 import { selectPrograms } from './select.js';
 import { resolveExterns } from './externs.js';
 import { resolveAttachTargets } from './attach-btf.js';
+import { refuseStructOpsInVm, resolveStructOps } from './struct-ops.js';
 import { runningKernel, type KernelEnv } from './kernel-env.js';
 import { InputError } from '../util/errors.js';
 import { ProgType } from '../uapi/types.js';
@@ -71,9 +72,10 @@ export function prepareSpec(spec: ObjectSpec, opts: LoadOptions, env: KernelEnv)
   // kernel.programs (tc) keeps every map: iproute2 creates them all, and hands them all over.
   let s = wanted ? selectPrograms(spec, wanted, { allMaps: !opts.programs }) : spec;
   checkLoadable(s, opts.engine === 'kernel');
+  if (opts.engine === 'vm') refuseStructOpsInVm(s);
   s = applyCore(s, opts.targetBtf);
   s = resolveExterns(s, env);
-  if (opts.engine === 'kernel') s = resolveAttachTargets(s, env);
+  if (opts.engine === 'kernel') s = resolveStructOps(resolveAttachTargets(s, env), env);
   return s;
 }
 

@@ -36,7 +36,13 @@ export function selectPrograms(spec: ObjectSpec, names: readonly string[], opts:
       if ('program' in v) queue.push(v.program);
       else reachMap(mapsByName.get(v.map), queue);
     }
+    // A struct_ops map loads with all of its programs, and each of them with the map.
+    for (const member of m.structOps?.members ?? []) if (member.program) queue.push(member.program);
   };
+  const structOpsOf = new Map<string, MapSpec[]>();
+  for (const m of spec.maps)
+    for (const member of m.structOps?.members ?? [])
+      if (member.program) structOpsOf.set(member.program, [...(structOpsOf.get(member.program) ?? []), m]);
   const queue = [...names];
   while (queue.length > 0) {
     const n = queue.pop()!;
@@ -45,6 +51,7 @@ export function selectPrograms(spec: ObjectSpec, names: readonly string[], opts:
     if (!p) continue;
     keep.add(n);
     for (const r of p.mapRefs) reachMap(mapsByName.get(r.map), queue);
+    for (const m of structOpsOf.get(n) ?? []) reachMap(m, queue);
   }
   if (opts.allMaps) for (const m of spec.maps) maps.add(m.name);
   if (keep.size === spec.programs.length && maps.size === spec.maps.length) return spec;

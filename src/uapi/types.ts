@@ -73,6 +73,8 @@ export const AttachType = {
   XDP: 37,
   TCX_INGRESS: 46,
   TCX_EGRESS: 47,
+  /** BPF_STRUCT_OPS: BPF_LINK_CREATE of a `.struct_ops.link` map. */
+  STRUCT_OPS: 44,
 } as const;
 
 /** Map update flags (BPF_MAP_UPDATE_ELEM). */
@@ -88,6 +90,8 @@ export const MapFlag = {
   RDONLY_PROG: 1 << 7,
   WRONLY_PROG: 1 << 8,
   MMAPABLE: 1 << 10,
+  /** A struct_ops map registered through a BPF link (`.struct_ops.link`), not by its update. */
+  LINK: 1 << 13,
 } as const;
 
 /** The name of `value` in one of the tables above (MapType, ProgType...), or the number itself when unknown. */

@@ -29,6 +29,10 @@ export const commands: Record<string, Command> = {
   prog: { summary: 'load, pin and show programs in the kernel', load: () => import('./prog.js') },
   map: { summary: 'dump and edit maps (pinned or by id) in the kernel', load: () => import('./map.js') },
   attach: { summary: 'attach a program to tc or XDP on an interface', load: () => import('./attach.js') },
+  'struct-ops': {
+    summary: 'register, list and unregister struct_ops maps (TCP congestion controls...), as bpftool struct_ops',
+    load: () => import('./struct-ops.js'),
+  },
   detach: { summary: 'detach bpfkit programs from an interface', load: () => import('./detach.js') },
   cbpf: {
     summary: "classic BPF: bpf_asm, tcpdump -d formats, the kernel's checker, run on a capture, convert to eBPF, debug",

@@ -21,6 +21,7 @@ export const BPF_ATTR = {
     btf_fd: u32(48),
     btf_key_type_id: u32(52),
     btf_value_type_id: u32(56),
+    btf_vmlinux_value_type_id: u32(60),
     map_extra: u64(64),
   }),
 
@@ -123,6 +124,8 @@ export const BPF_ATTR = {
   /** BPF_LINK_CREATE: the common head (the per-link-type union after it stays zero). */
   link_create: layout({ union: ATTR, member: 'link_create' }, 64, 'prefix', {
     prog_fd: u32(0),
+    /** BPF_STRUCT_OPS links: the struct_ops map (the same slot as prog_fd). */
+    map_fd: u32(0),
     target_ifindex: u32(4),
     attach_type: u32(8),
     flags: u32(12),

@@ -33,6 +33,7 @@ export const BPF_MAP_INFO = layout({ struct: 'bpf_map_info' }, 88, 'prefix', {
   max_entries: u32(16),
   map_flags: u32(20),
   name: bytes(24, 16),
+  btf_vmlinux_value_type_id: u32(44),
   btf_id: u32(64),
 });
 
