@@ -54,6 +54,9 @@ typedef __s16 s16;
 #define TC_ACT_STOLEN 4
 #define TC_ACT_REDIRECT 7
 #endif
+#ifndef offsetof
+#define offsetof(type, member) __builtin_offsetof(type, member)
+#endif
 #ifndef PAGE_SIZE
 #define PAGE_SIZE 4096
 #endif
