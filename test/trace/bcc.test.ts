@@ -1,0 +1,103 @@
+/**
+ * BPF.fromBcc live: BCC-style C loaded and attached. TRACEPOINT_PROBE(syscalls, sys_enter_openat) counts
+ * with BPF_HASH + increment and sends events with BPF_PERF_OUTPUT + perf_submit (read back through
+ * bpf.perfBuffer); BPF_ARRAY + increment; a socket filter typed with `types` attached to a raw socket;
+ * a function given no type is refused by name. The openat calls are this process's own, marked by a
+ * mode nothing else passes, so the counts are exact.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BPF } from '../../src/trace/index.js';
+import { needs } from '../support/env.js';
+import { waitUntil } from '../support/live-wait.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), `bpfkit-bcc-live-${process.pid}-`));
+process.env.BPFKIT_CACHE_DIR ??= path.join(dir, 'cache');
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** openat's mode argument (passed with O_CREAT; the file exists already) marks the test's calls. */
+const MARK = 0o1234;
+
+const PROGRAM = `#include <uapi/linux/ptrace.h>
+#include <linux/sched.h>
+struct data_t { u32 pid; u32 mode; char comm[TASK_COMM_LEN]; char path[64]; };
+BPF_HASH(counts, u32);
+BPF_ARRAY(totals, u64, 2);
+BPF_PERF_OUTPUT(events);
+BPF_EVENT_TYPE(data_t);
+
+TRACEPOINT_PROBE(syscalls, sys_enter_openat) {
+  u32 pid = bpf_get_current_pid_tgid() >> 32;
+  if (args->mode != MARK || pid != TARGET) return 0;
+  counts.increment(pid);
+  totals.increment(1, 10);
+  struct data_t d = {};
+  d.pid = pid;
+  d.mode = args->mode;
+  bpf_get_current_comm(&d.comm, sizeof(d.comm));
+  bpf_probe_read_user_str(&d.path, sizeof(d.path), args->filename);
+  events.perf_submit(args, &d, sizeof(d));
+  return 0;
+}
+
+int untyped_helper(void *ctx) { return 0; }
+`;
+
+test('TRACEPOINT_PROBE + BPF_HASH.increment + BPF_ARRAY.increment + perf_submit, live and exact', async (t) => {
+  if (!needs(t, { tools: ['clang'], root: true })) return;
+  const bpf = await BPF.fromBcc(PROGRAM, { filename: 'opensnoop.c', cflags: [`-DMARK=${MARK}`, `-DTARGET=${process.pid}`] });
+  try {
+    assert.deepEqual(
+      bpf.spec.programs.map((p) => [p.name, p.section]),
+      [
+        ['tracepoint__syscalls__sys_enter_openat', 'tracepoint/syscalls/sys_enter_openat'],
+        ['untyped_helper', 'bcc/untyped_helper'],
+      ],
+    );
+    // The function nobody typed was not loaded, and saying its name says why.
+    assert.throws(() => bpf.programFd('untyped_helper'), /program untyped_helper has no type: BCC loads it with load_func/);
+    const events: { pid: number; mode: number; path: string }[] = [];
+    const stop = bpf.onPerfBuffer('events', (ev) => events.push(ev as never), { struct: 'data_t' });
+    // attachAll attaches by section: the TRACEPOINT_PROBE's; the untyped function is not loaded, so it is skipped.
+    bpf.attachTracepoint('syscalls', 'sys_enter_openat', 'tracepoint__syscalls__sys_enter_openat');
+    const N = 7;
+    const file = path.join(dir, 'opened-by-the-test');
+    closeSync(openSync(file, 'w'));
+    for (let i = 0; i < N; i++) closeSync(openSync(file, constants.O_RDONLY | constants.O_CREAT, MARK));
+    const key = new Uint8Array(new Uint32Array([process.pid]).buffer);
+    const count = bpf.table('counts').lookup(key);
+    assert.ok(count, 'increment inserted the missing key (BPF_HASH)');
+    assert.equal(new DataView(count.buffer, count.byteOffset).getBigUint64(0, true), BigInt(N));
+    const total = bpf.table('totals').lookup(new Uint8Array(new Uint32Array([1]).buffer))!;
+    assert.equal(new DataView(total.buffer, total.byteOffset).getBigUint64(0, true), BigInt(N * 10));
+    await waitUntil(`${N} perf samples`, () => events.length >= N);
+    await stop();
+    assert.equal(events.length, N);
+    for (const ev of events) {
+      assert.equal(ev.pid, process.pid);
+      assert.equal(ev.mode, MARK);
+      assert.equal(ev.path, file.slice(0, 63));
+    }
+  } finally {
+    bpf.close();
+  }
+});
+
+test('a BCC socket filter typed at load (types: { f: BPF.SOCKET_FILTER }) attaches to a raw socket', async (t) => {
+  if (!needs(t, { tools: ['clang'], root: true })) return;
+  const src = `BPF_ARRAY(seen, u64, 1);
+int drop_all(struct __sk_buff *skb) { seen.atomic_increment(0); return 0; }
+`;
+  await assert.rejects(BPF.fromBcc(src, { types: { other: BPF.SOCKET_FILTER } }), /types: no program function other/);
+  const bpf = await BPF.fromBcc(src, { types: { drop_all: BPF.SOCKET_FILTER } });
+  try {
+    assert.equal(bpf.collection.program('drop_all').type, 1);
+    const sock = bpf.attachRawSocket('drop_all', 'lo');
+    assert.equal(sock.readAvailable().length, 0, 'the filter returns 0: nothing is queued');
+  } finally {
+    bpf.close();
+  }
+});
