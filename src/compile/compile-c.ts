@@ -103,11 +103,7 @@ function targetArchFlag(): string[] {
  * GPL license unless the source names one, as BCC loads programs under GPL by default). The prelude sits
  * before the #line directive, so it shifts none of the user's lines.
  */
-function bccSource(
-  text: string,
-  name: string,
-  opts: CompileOptions,
-): { rewrite: BccRewrite; prelude: string } {
+function bccSource(text: string, name: string, opts: CompileOptions): { rewrite: BccRewrite; prelude: string } {
   const rewrite = rewriteBcc(text, name);
   const structs = rewrite.tracepoints.map(([category, event]) => {
     if (!opts.tracepointFormat)

@@ -63,7 +63,7 @@ test('rewriter: methods become __bcc_ calls; comments, strings and directives st
   assert.deepEqual(r.tables, [{ name: 'counts', macro: 'BPF_HASH', line: 1 }]);
   assert.deepEqual(r.programs, [], 'a static function is a subfunction');
   // A column after an edit maps back to the user's: `&k` is at column 29 of line 7 in the user's text.
-  assert.equal(r.mapColumn(7, out[6]!.indexOf('&k') + 1), src.split('\n')[6]!.indexOf('&k') + 1);
+  assert.equal(r.mapColumn(7, out[6].indexOf('&k') + 1), src.split('\n')[6]!.indexOf('&k') + 1);
   assert.equal(r.mapColumn(7, 3), 3, 'before the edit: unchanged');
 });
 
@@ -106,9 +106,16 @@ test('rewriter: non-static functions are programs, named attach points give thei
   assert.deepEqual(r.tracepoints, [['syscalls', 'sys_enter_openat']]);
   const lines = r.text.split('\n');
   assert.equal(lines.length, 11);
-  assert.equal(lines[2], '__attribute__((section("bcc/http_filter"), used)) int http_filter(struct __sk_buff *skb) { return helper(0); }');
+  assert.equal(
+    lines[2],
+    '__attribute__((section("bcc/http_filter"), used)) int http_filter(struct __sk_buff *skb) { return helper(0); }',
+  );
   assert.equal(lines[0], 'static inline int helper(int x) { return x; }');
-  assert.equal(lines[6], 'TRACEPOINT_PROBE(syscalls, sys_enter_openat) { return args->dfd; }', 'bcc.h gives it its section');
+  assert.equal(
+    lines[6],
+    'TRACEPOINT_PROBE(syscalls, sys_enter_openat) { return args->dfd; }',
+    'bcc.h gives it its section',
+  );
 });
 
 test('rewriter: refusals in one line at file:line:column', () => {
@@ -118,13 +125,29 @@ test('rewriter: refusals in one line at file:line:column', () => {
     /^'lookup_or_bust' is not a table method bpfkit supports \(lookup, lookup_or_init, .*get_stackid\)$/,
   );
   rejectsAt(
-    () => rewriteBcc('int f(struct __sk_buff *skb) {\n  u8 *cursor = 0;\n    struct ethernet_t *e = cursor_advance(cursor, 14);\n}', 'p.c'),
+    () =>
+      rewriteBcc(
+        'int f(struct __sk_buff *skb) {\n  u8 *cursor = 0;\n    struct ethernet_t *e = cursor_advance(cursor, 14);\n}',
+        'p.c',
+      ),
     'p.c:3:28',
     /^cursor_advance: BCC's packet-header rewrite .* not supported; read the packet with load_byte\/load_half\/load_word\(skb, offset\) or bpf_skb_load_bytes/,
   );
-  rejectsAt(() => rewriteBcc('BPF_TABLE("trie", int, int, t, 4);', 't.c'), 't.c:1:11', /unknown table type "trie" \(known: hash, array/);
-  rejectsAt(() => rewriteBcc('BPF_HASH(h);\nint x = h.max_entries;', 'x.c'), 'x.c:2:11', /'h\.max_entries': a table has the members key and leaf/);
-  rejectsAt(() => rewriteBcc('BPF_SOCKMAP(s, 4);', 's.c'), 's.c:1:1', /^BPF_SOCKMAP is not supported by bpfkit's BCC dialect/);
+  rejectsAt(
+    () => rewriteBcc('BPF_TABLE("trie", int, int, t, 4);', 't.c'),
+    't.c:1:11',
+    /unknown table type "trie" \(known: hash, array/,
+  );
+  rejectsAt(
+    () => rewriteBcc('BPF_HASH(h);\nint x = h.max_entries;', 'x.c'),
+    'x.c:2:11',
+    /'h\.max_entries': a table has the members key and leaf/,
+  );
+  rejectsAt(
+    () => rewriteBcc('BPF_SOCKMAP(s, 4);', 's.c'),
+    's.c:1:1',
+    /^BPF_SOCKMAP is not supported by bpfkit's BCC dialect/,
+  );
   rejectsAt(
     () => rewriteBcc('int kprobe__tcp_v4_connect(struct pt_regs *ctx, struct sock *sk) { return 0; }', 'k.c'),
     'k.c:1:49',
@@ -226,7 +249,9 @@ async function methodsSpec(): Promise<ObjectSpec> {
   // jmp[1] = target, as BCC's `jmp[c_int(1)] = c_int(target.fd)`
   return {
     ...spec,
-    maps: spec.maps.map((m) => (m.name === 'jmp' ? { ...m, contents: [{ key: u32(1), value: { program: 'target' } }] } : m)),
+    maps: spec.maps.map((m) =>
+      m.name === 'jmp' ? { ...m, contents: [{ key: u32(1), value: { program: 'target' } }] } : m,
+    ),
   };
 }
 
@@ -328,8 +353,14 @@ int http_filter(struct __sk_buff *skb) {
   const r = await compileC(src, { dialect: 'bcc', filename: 'http-filter.c' });
   // Untyped and not given a type: not loaded, and asking for it says why.
   const untyped = applyBccTypes(r.spec, {});
-  assert.match(untyped.programs[0]!.unsupported!, /^program http_filter has no type: .*types: \{ http_filter: 'socket_filter' \}/);
-  assert.throws(() => applyBccTypes(r.spec, { nope: 'xdp' }), /types: no program function nope \(programs: http_filter\)/);
+  assert.match(
+    untyped.programs[0]!.unsupported!,
+    /^program http_filter has no type: .*types: \{ http_filter: 'socket_filter' \}/,
+  );
+  assert.throws(
+    () => applyBccTypes(r.spec, { nope: 'xdp' }),
+    /types: no program function nope \(programs: http_filter\)/,
+  );
   const spec = applyBccTypes(r.spec, { http_filter: 'SOCKET_FILTER' });
   assert.equal(spec.programs[0]!.type, 1);
   const frame = (payload: string, sport: number) => {
@@ -342,7 +373,12 @@ int http_filter(struct __sk_buff *skb) {
     b.set(Buffer.from(payload), 54);
     return b;
   };
-  const steps = [frame('GET / HTTP/1.1', 40000), frame('more data', 40000), frame('more data', 40001), frame('POST /', 40002)];
+  const steps = [
+    frame('GET / HTTP/1.1', 40000),
+    frame('more data', 40000),
+    frame('more data', 40001),
+    frame('POST /', 40002),
+  ];
   const outcome: Record<string, string> = {};
   for (const engine of ['vm', 'kernel'] as const) {
     if (engine === 'kernel' && !needs(t, { root: true })) continue;
@@ -363,14 +399,18 @@ int http_filter(struct __sk_buff *skb) {
 
 test('clang errors in BCC text point at the user file:line:column', async (t) => {
   if (!needs(t, { tools: ['clang'] })) return;
-  const src = 'BPF_HASH(h, u32);\nint f(struct __sk_buff *skb) {\n  u32 k = 0;\n  u64 *v = h.lookup(&k); return v ? *v + y : 0;\n}\n';
+  const src =
+    'BPF_HASH(h, u32);\nint f(struct __sk_buff *skb) {\n  u32 k = 0;\n  u64 *v = h.lookup(&k); return v ? *v + y : 0;\n}\n';
   await assert.rejects(compileC(src, { dialect: 'bcc', filename: 'e.c' }), (err: unknown) => {
     assert.ok(err instanceof CompileError);
     assert.equal(err.message, "e.c:4:42: use of undeclared identifier 'y'");
     return true;
   });
   await assert.rejects(
-    compileC('BPF_HASH(h);\nTRACEPOINT_PROBE(syscalls, sys_enter_openat) { return 0; }\n', { dialect: 'bcc', filename: 'tp.c' }),
+    compileC('BPF_HASH(h);\nTRACEPOINT_PROBE(syscalls, sys_enter_openat) { return 0; }\n', {
+      dialect: 'bcc',
+      filename: 'tp.c',
+    }),
     /tp\.c: TRACEPOINT_PROBE\(syscalls, sys_enter_openat\) needs the tracepoint's format: load with BPF\.fromBcc/,
   );
 });

@@ -48,7 +48,10 @@ int untyped_helper(void *ctx) { return 0; }
 
 test('TRACEPOINT_PROBE + BPF_HASH.increment + BPF_ARRAY.increment + perf_submit, live and exact', async (t) => {
   if (!needs(t, { tools: ['clang'], root: true })) return;
-  const bpf = await BPF.fromBcc(PROGRAM, { filename: 'opensnoop.c', cflags: [`-DMARK=${MARK}`, `-DTARGET=${process.pid}`] });
+  const bpf = await BPF.fromBcc(PROGRAM, {
+    filename: 'opensnoop.c',
+    cflags: [`-DMARK=${MARK}`, `-DTARGET=${process.pid}`],
+  });
   try {
     assert.deepEqual(
       bpf.spec.programs.map((p) => [p.name, p.section]),
@@ -58,7 +61,10 @@ test('TRACEPOINT_PROBE + BPF_HASH.increment + BPF_ARRAY.increment + perf_submit,
       ],
     );
     // The function nobody typed was not loaded, and saying its name says why.
-    assert.throws(() => bpf.programFd('untyped_helper'), /program untyped_helper has no type: BCC loads it with load_func/);
+    assert.throws(
+      () => bpf.programFd('untyped_helper'),
+      /program untyped_helper has no type: BCC loads it with load_func/,
+    );
     const events: { pid: number; mode: number; path: string }[] = [];
     const stop = bpf.onPerfBuffer('events', (ev) => events.push(ev as never), { struct: 'data_t' });
     // attachAll attaches by section: the TRACEPOINT_PROBE's; the untyped function is not loaded, so it is skipped.

@@ -345,10 +345,12 @@ export function bccHeaders(): Record<string, string> {
     if (name === 'bcc/proto.h') {
       // BCC's proto.h declares packet-header structs only its AST rewrite can read (cursor_advance): the
       // rewriter refuses those; what remains useful is the constants.
-      out[name] = `/* ${name} — bpfkit stub: BCC's packet-header structs need its AST rewrite (not supported). */\n#include <vmlinux.h>\n#include <bcc/bcc.h>\n`;
+      out[name] =
+        `/* ${name} — bpfkit stub: BCC's packet-header structs need its AST rewrite (not supported). */\n#include <vmlinux.h>\n#include <bcc/bcc.h>\n`;
       continue;
     }
-    out[name] = `/* ${name} — bpfkit stub: the kernel's types come from vmlinux.h (its BTF). */\n#include <vmlinux.h>\n#include <bcc/bcc.h>\n`;
+    out[name] =
+      `/* ${name} — bpfkit stub: the kernel's types come from vmlinux.h (its BTF). */\n#include <vmlinux.h>\n#include <bcc/bcc.h>\n`;
   }
   return out;
 }

@@ -165,7 +165,7 @@ export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
     for (let j = open; j < toks.length; j++) {
       const t = toks[j]!.text;
       if (toks[j]!.kind !== 'punct') continue;
-      if (pairs[t]) stack.push(pairs[t]!);
+      if (pairs[t]) stack.push(pairs[t]);
       else if (t === ')' || t === ']' || t === '}') {
         if (stack.pop() !== t) fail(toks[j]!, `unbalanced '${t}'`);
         if (stack.length === 0) return j;
@@ -216,7 +216,8 @@ export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
     if (t.text === 'BPF_TABLE' || t.text === 'BPF_F_TABLE') {
       const [a, b] = args[0] ?? [i + 2, i + 2];
       const type = toks[a]!;
-      if (b - a !== 1 || type.kind !== 'str') fail(type ?? t, `${t.text}: the first argument is the table type, a string ("hash")`);
+      if (b - a !== 1 || type.kind !== 'str')
+        fail(type ?? t, `${t.text}: the first argument is the table type, a string ("hash")`);
       const word = type.text.slice(1, -1);
       if (!(BCC_TABLE_TYPES as readonly string[]).includes(word))
         fail(type, `${t.text}: unknown table type "${word}" (known: ${BCC_TABLE_TYPES.join(', ')})`);
@@ -245,7 +246,12 @@ export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
     if (t.kind !== 'id') continue;
     const prev = toks[i - 1];
     const member = prev?.kind === 'punct' && (prev.text === '.' || prev.text === '->');
-    if (t.text === 'cursor_advance' || t.text === 'bpf_dext_pkt' || t.text === 'bpf_dins_pkt' || t.text === 'BPF_PACKET_HEADER')
+    if (
+      t.text === 'cursor_advance' ||
+      t.text === 'bpf_dext_pkt' ||
+      t.text === 'bpf_dins_pkt' ||
+      t.text === 'BPF_PACKET_HEADER'
+    )
       fail(
         t,
         `${t.text}: BCC's packet-header rewrite (cursor_advance and struct fields read as packet loads) is not supported; read the packet with load_byte/load_half/load_word(skb, offset) or bpf_skb_load_bytes(skb, offset, &buf, len)`,
@@ -270,7 +276,10 @@ export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
         i += 2;
         continue;
       }
-      fail(m!, `'${t.text}.${m!.text}': a table has the members key and leaf and the methods ${BCC_METHODS.join(', ')}`);
+      fail(
+        m!,
+        `'${t.text}.${m!.text}': a table has the members key and leaf and the methods ${BCC_METHODS.join(', ')}`,
+      );
     }
     // A function definition at file scope: NAME ( ... ) [attributes] {
     if (depth === 0 && toks[i + 1]?.text === '(' && !member) {

@@ -15,9 +15,7 @@ import { UNTYPED_SECTION_PREFIX } from './rewrite.js';
  * name (`socket`, `tc`, `tracepoint/syscalls/sys_enter_openat`).
  */
 export function applyBccTypes(spec: ObjectSpec, types: Record<string, string> = {}): ObjectSpec {
-  const untyped = new Set(
-    spec.programs.filter((p) => p.section.startsWith(UNTYPED_SECTION_PREFIX)).map((p) => p.name),
-  );
+  const untyped = new Set(spec.programs.filter((p) => p.section.startsWith(UNTYPED_SECTION_PREFIX)).map((p) => p.name));
   for (const name of Object.keys(types)) {
     if (untyped.has(name)) continue;
     const p = spec.programs.find((q) => q.name === name);
