@@ -154,6 +154,16 @@ test('rewriter: refusals in one line at file:line:column', () => {
     /extra probe arguments .* not supported/,
   );
   rejectsAt(() => rewriteBcc('int f(void *c) { BPF_HASH(h); return 0; }', 'd.c'), 'd.c:1:18', /only at file scope/);
+  rejectsAt(
+    () => rewriteBcc('int g(void *c) { return 1; }\nint f(void *c) {\n  return g(c);\n}', 'c.c'),
+    'c.c:3:10',
+    /^cannot call g: a non-static function is a program; make the helper static$/,
+  );
+  rejectsAt(
+    () => rewriteBcc('BPF_TABLE(HASH, int, int, t, 4);', 'q.c'),
+    'q.c:1:11',
+    /the first argument is the table type, a string/,
+  );
 });
 
 test('tracepoint struct: fields at their offsets, pointers typed as the format declares', () => {
@@ -180,6 +190,8 @@ BPF_HISTOGRAM(hist);
 BPF_HISTOGRAM(hhist, u32);
 BPF_QUEUE(q, u32, 8);
 BPF_PROG_ARRAY(jmp, 4);
+BPF_RINGBUF_OUTPUT(rb, 1);
+BPF_STACK(st, u32, 8);
 
 static u32 key_of(struct __sk_buff *skb) { return load_byte(skb, 0); }
 static u64 amount(struct __sk_buff *skb) { return load_byte(skb, 1); }
@@ -233,6 +245,26 @@ int queue(struct __sk_buff *skb) {
   if (q.peek(&top)) return 1001;
   if (q.pop(&out)) return 1002;
   return top * 1000 + out;
+}
+int stack(struct __sk_buff *skb) {
+  u32 v = key_of(skb), w = amount(skb), out = 0;
+  st.push(&v, 0);
+  st.push(&w, 0);
+  if (st.pop(&out)) return 1000;
+  return out;
+}
+int ring(struct __sk_buff *skb) {
+  u32 v = key_of(skb);
+  if (rb.ringbuf_output(&v, sizeof(v), 0)) return 1000;
+  u32 *r = rb.ringbuf_reserve(sizeof(u32));
+  if (!r) return 1001;
+  *r = v + 1;
+  rb.ringbuf_submit(r, 0);
+  r = rb.ringbuf_reserve(sizeof(u32));
+  if (!r) return 1002;
+  *r = v + 2;
+  rb.ringbuf_discard(r, 0);
+  return 0;
 }
 int tail(struct __sk_buff *skb) { jmp.call(skb, key_of(skb)); return 55; }
 int target(struct __sk_buff *skb) { return 66; }
@@ -314,8 +346,13 @@ for (const engine of ['vm', 'kernel'] as const) {
       assert.equal(run('tiny_try_init', 2), 1000);
       assert.equal(run('tiny_or_init', 2), 0);
       assert.equal(run('tiny_or_init', 1), 2005);
-      // queue: push, peek (the oldest), pop.
+      // queue: push, peek (the oldest), pop; stack: pop gives the newest.
       assert.equal(run('queue', 3, 4), 3003);
+      assert.equal(run('stack', 3, 4), 4);
+      // ring buffer: ringbuf_output and a submitted reservation arrive, a discarded one does not.
+      assert.equal(run('ring', 9), 0);
+      const rb = c.maps.get('rb') as unknown as { consume(): Uint8Array[] };
+      assert.deepEqual(rb.consume().map(hex), [hex(u32(9)), hex(u32(10))]);
       // call: a tail call to jmp[1] does not return; an empty slot falls through.
       assert.equal(run('tail', 1), 66);
       assert.equal(run('tail', 2), 55);
@@ -412,5 +449,51 @@ test('clang errors in BCC text point at the user file:line:column', async (t) =>
       filename: 'tp.c',
     }),
     /tp\.c: TRACEPOINT_PROBE\(syscalls, sys_enter_openat\) needs the tracepoint's format: load with BPF\.fromBcc/,
+  );
+});
+
+test('the other methods and probes compile to the helpers BCC calls (stack ids, devmap, perf_submit_skb, printk)', async (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const src = `#include <uapi/linux/ptrace.h>
+BPF_STACK_TRACE(stacks, 64);
+BPF_HASH(h, u32);
+BPF_DEVMAP(ports, 4);
+BPF_PERF_OUTPUT(skb_events);
+BPF_PERCPU_ARRAY(pc, u64, 2);
+RAW_TRACEPOINT_PROBE(sched_switch) {
+  int id = stacks.get_stackid(ctx, BPF_F_USER_STACK);
+  bpf_trace_printk("stack %d prev %llx\\\\n", id, ctx->args[1]);
+  return 0;
+}
+int xdp_fwd(struct xdp_md *x) { return ports.redirect_map(0, 0); }
+int sock(struct __sk_buff *skb) { u32 m = skb->len; skb_events.perf_submit_skb(skb, skb->len, &m, sizeof(m)); pc.increment(0); return 0; }
+`;
+  const r = await compileC(src, { dialect: 'bcc', filename: 'more.c' });
+  const calls = (name: string) =>
+    r.spec.programs
+      .find((p) => p.name === name)!
+      .insns.filter((i) => i.code === 0x85 && i.src === 0)
+      .map((i) => i.imm);
+  assert.deepEqual(calls('raw_tracepoint__sched_switch'), [27, 6], 'get_stackid, trace_printk');
+  assert.deepEqual(calls('xdp_fwd'), [51], 'redirect_map');
+  assert.deepEqual(calls('sock'), [25, 1], 'perf_event_output, then the per-CPU lookup (no insert: not a HASH)');
+  const types = Object.fromEntries(r.spec.maps.map((m) => [m.name, [m.type, m.keySize, m.valueSize, m.maxEntries]]));
+  assert.deepEqual(types.stacks, [7, 4, 127 * 8, 64]);
+  assert.deepEqual(types.ports, [14, 4, 4, 4]);
+  assert.deepEqual(types.skb_events, [4, 4, 4, 0]);
+  assert.deepEqual(types.pc, [6, 4, 8, 2]);
+  assert.deepEqual(types.h, [1, 4, 8, 10240], 'BPF_HASH(name, key): leaf u64, 10240 entries');
+  // get_stackid on a table that is not a stack trace: refused at compile time, as BCC does.
+  await assert.rejects(
+    compileC('BPF_HASH(h);\nint f(void *ctx) { return h.get_stackid(ctx, 0); }\n', {
+      dialect: 'bcc',
+      filename: 'gs.c',
+    }),
+    /get_stackid only available on stacktrace maps/,
+  );
+  // A histogram's leaf must be u64 (BCC refuses the others).
+  await assert.rejects(
+    compileC('BPF_TABLE("histogram", int, u32, hh, 8);\n', { dialect: 'bcc', filename: 'hh.c' }),
+    /hh\.c:1:1: static_assert failed .*histogram leaf type must be u64/,
   );
 });

@@ -228,6 +228,8 @@ export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
 
   // Pass 2: table methods and members, programs, refusals.
   const programs: BccProgram[] = [];
+  // Calls made inside functions: one to a program is refused once all programs are known.
+  const calls: Token[] = [];
   // Function-body closing braces at file scope: the next declaration starts after them.
   const closesFunction = new Set<number>();
   const tracepoints = new Map<string, [string, string]>();
@@ -260,6 +262,7 @@ export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
       const m = /^tracepoint__(\w+?)__(\w+)$/.exec(t.text)!;
       tracepoints.set(`${m[1]}:${m[2]}`, [m[1]!, m[2]!]);
     }
+    if (depth > 0 && !member && toks[i + 1]?.text === '(') calls.push(t);
     if (tableNames.has(t.text) && !member && toks[i + 1]?.text === '.') {
       const m = toks[i + 2];
       if (m?.kind !== 'id') fail(toks[i + 1]!, `'${t.text}.' must be followed by a method name`);
@@ -320,6 +323,11 @@ export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
     }
   }
 
+  // A program is its own section, loaded on its own: BCC refuses calling one ("cannot call non-static
+  // helper function"), and a call across sections would not be the code the user meant.
+  const programNames = new Set(programs.map((p) => p.name));
+  const call = calls.find((c) => programNames.has(c.text));
+  if (call) fail(call, `cannot call ${call.text}: a non-static function is a program; make the helper static`);
   return applyEdits(src, lines, edits, tables, programs, [...tracepoints.values()]);
 }
 
