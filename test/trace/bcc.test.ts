@@ -7,7 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import dgram from 'node:dgram';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BPF } from '../../src/trace/index.js';
@@ -105,5 +106,75 @@ int drop_all(struct __sk_buff *skb) { seen.atomic_increment(0); return 0; }
     assert.equal(sock.readAvailable().length, 0, 'the filter returns 0: nothing is queued');
   } finally {
     bpf.close();
+  }
+});
+
+test('BPF_PROG_ARRAY + call, filled from userspace as BCC does (table(name).update(i, programFd)), live on a raw socket', async (t) => {
+  if (!needs(t, { tools: ['clang'], root: true })) return;
+  const bpf = await BPF.fromBcc(
+    `BPF_PROG_ARRAY(parser, 4);
+BPF_ARRAY(hits, u64, 2);
+int entry(struct __sk_buff *skb) { parser.call(skb, 1); hits.atomic_increment(0); return 0; }
+int second(struct __sk_buff *skb) { hits.atomic_increment(1); return 0; }
+`,
+    { types: { entry: BPF.SOCKET_FILTER, second: BPF.SOCKET_FILTER } },
+  );
+  const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+  const hits = (i: number) => {
+    const v = bpf.table('hits').lookup(u32(i))!;
+    return new DataView(v.buffer, v.byteOffset).getBigUint64(0, true);
+  };
+  try {
+    bpf.table('parser').update(u32(1), u32(bpf.programFd('second'))); // parser[c_int(1)] = c_int(second.fd)
+    bpf.attachRawSocket('entry', 'lo');
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) =>
+      sock.send('x', 9, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
+    );
+    sock.close();
+    await waitUntil('the tail-called program to count a packet', () => hits(1) > 0n);
+    assert.equal(hits(0), 0n, 'a tail call that succeeds never returns to the caller');
+  } finally {
+    bpf.close();
+  }
+});
+
+test('RAW_TRACEPOINT_PROBE(sys_enter) counts this process openat calls exactly; kprobe__ says kprobes are missing', async (t) => {
+  if (!needs(t, { tools: ['clang'], root: true })) return;
+  if (process.arch !== 'x64') return t.skip('syscall number and pt_regs layout written for x86-64');
+  const bpf = await BPF.fromBcc(
+    `#include <uapi/linux/ptrace.h>
+BPF_HASH(opens, u32);
+RAW_TRACEPOINT_PROBE(sys_enter) {
+  if (ctx->args[1] != 257 /* openat */) return 0;
+  struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+  u64 mode = 0;
+  bpf_probe_read_kernel(&mode, sizeof(mode), &regs->r10);   /* a syscall's 4th argument */
+  if (mode != MARK) return 0;
+  opens.increment((u32)(bpf_get_current_pid_tgid() >> 32));
+  return 0;
+}
+`,
+    { cflags: [`-DMARK=${MARK}`] },
+  );
+  try {
+    bpf.attachAll();
+    const file = path.join(dir, 'opened-by-raw-tp');
+    for (let i = 0; i < 4; i++) closeSync(openSync(file, constants.O_RDONLY | constants.O_CREAT, MARK));
+    const v = bpf.table('opens').lookup(new Uint8Array(new Uint32Array([process.pid]).buffer))!;
+    assert.equal(new DataView(v.buffer, v.byteOffset).getBigUint64(0, true), 4n);
+  } finally {
+    bpf.close();
+  }
+  const kp = await BPF.fromBcc('int kprobe__do_sys_openat2(struct pt_regs *ctx) { return 0; }\n');
+  try {
+    assert.equal(kp.spec.programs[0]!.section, 'kprobe/do_sys_openat2');
+    if (existsSync('/sys/bus/event_source/devices/kprobe')) return; // a kernel with kprobes attaches it
+    assert.throws(
+      () => kp.attachAll(),
+      (err: Error) => /kprobes not available/.test(err.message) && !err.message.includes('\n'),
+    );
+  } finally {
+    kp.close();
   }
 });
