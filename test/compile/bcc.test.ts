@@ -173,10 +173,11 @@ test('tracepoint struct: fields at their offsets, pointers typed as the format d
     { decl: 'int dfd', name: 'dfd', offset: 16, size: 8, signed: false, arrayLength: 0 },
     { decl: 'const char * filename', name: 'filename', offset: 24, size: 8, signed: false, arrayLength: 0 },
     { decl: 'umode_t mode', name: 'mode', offset: 32, size: 8, signed: false, arrayLength: 0 },
+    { decl: '__data_loc char[] comm', name: 'comm', offset: 40, size: 4, signed: false, arrayLength: 0 },
   ]);
   assert.equal(
     s,
-    'struct tracepoint__syscalls__sys_enter_openat {\n\t__u16 common_type;\n\t__u8 __pad0[6];\n\t__s32 __syscall_nr;\n\t__u8 __pad1[4];\n\t__u64 dfd;\n\tconst char * filename;\n\t__u64 mode;\n} __attribute__((packed));\n',
+    'struct tracepoint__syscalls__sys_enter_openat {\n\t__u16 common_type;\n\t__u8 __pad0[6];\n\t__s32 __syscall_nr;\n\t__u8 __pad1[4];\n\t__u64 dfd;\n\tconst char * filename;\n\t__u64 mode;\n\tint data_loc_comm;\n} __attribute__((packed, aligned(8)));\n',
   );
 });
 

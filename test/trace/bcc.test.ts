@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -176,5 +177,36 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
     );
   } finally {
     kp.close();
+  }
+});
+
+test('TRACEPOINT_PROBE(sched, sched_process_exec): a __data_loc field through TP_DATA_LOC_READ, events via ringbuf_output', async (t) => {
+  if (!needs(t, { tools: ['clang'], root: true })) return;
+  const bpf = await BPF.fromBcc(`struct exec_t { u32 pid; u32 old_pid; char filename[64]; };
+BPF_EVENT_TYPE(exec_t);
+BPF_RINGBUF_OUTPUT(execs, 16);
+TRACEPOINT_PROBE(sched, sched_process_exec) {
+  struct exec_t e = {};
+  e.pid = args->pid;
+  e.old_pid = args->old_pid;
+  TP_DATA_LOC_READ_CONST(e.filename, filename, sizeof(e.filename) - 1);
+  execs.ringbuf_output(&e, sizeof(e), 0);
+  return 0;
+}
+`);
+  try {
+    bpf.attachAll();
+    const seen: { pid: number; old_pid: number; filename: string }[] = [];
+    const stop = bpf.onRingbuf('execs', (ev) => seen.push(ev as never), { struct: 'exec_t' });
+    const child = spawn('/bin/true');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await waitUntil('the child exec event', () => seen.some((e) => e.pid === child.pid));
+    await stop();
+    const mine = seen.filter((e) => e.pid === child.pid);
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0]!.old_pid, child.pid);
+    assert.equal(mine[0]!.filename, '/bin/true');
+  } finally {
+    bpf.close();
   }
 });

@@ -290,6 +290,18 @@ struct bpf_stacktrace {
 #define TRACEPOINT_PROBE(category, event)                                                        \\
   __attribute__((section("tracepoint/" #category "/" #event), used))                            \\
   int tracepoint__##category##__##event(struct tracepoint__##category##__##event *args)
+/* A __data_loc field (BCC's data_loc_NAME): TP_DATA_LOC_READ(dst, NAME) copies its length, _CONST a given length. */
+#define TP_DATA_LOC_READ_CONST(_dst, _arg, _length)                                              \
+  do {                                                                                          \
+    unsigned short __offset = args->data_loc_##_arg & 0xFFFF;                                   \
+    bpf_probe_read_kernel((void *)(_dst), (_length), (char *)args + __offset);                  \
+  } while (0)
+#define TP_DATA_LOC_READ(_dst, _arg)                                                             \
+  do {                                                                                          \
+    unsigned short __offset = args->data_loc_##_arg & 0xFFFF;                                   \
+    unsigned short __length = args->data_loc_##_arg >> 16;                                      \
+    bpf_probe_read_kernel((void *)(_dst), __length, (char *)args + __offset);                   \
+  } while (0)
 /* RAW_TRACEPOINT_PROBE(event) { ... ctx->args[i] ... } */
 #define RAW_TRACEPOINT_PROBE(event)                                                              \\
   __attribute__((section("raw_tp/" #event), used))                                              \\

@@ -42,6 +42,13 @@ export function bccTracepointStruct(category: string, event: string, fields: Bcc
   for (const f of [...fields].sort((a, b) => a.offset - b.offset)) {
     if (f.offset < at || !/^\w+$/.test(f.name)) continue;
     if (f.offset > at) lines.push(`\t__u8 __pad${pad++}[${f.offset - at}];`);
+    if (/^__data_loc\b/.test(f.decl.trim())) {
+      // BCC names a dynamic field's locator data_loc_NAME (offset in the low 16 bits, length in the high
+      // 16), read with TP_DATA_LOC_READ: never under the field's own name, which would read as its data.
+      lines.push(`\tint data_loc_${f.name};`);
+      at = f.offset + f.size;
+      continue;
+    }
     const ptr = pointerDecl(f);
     const elem = f.arrayLength ? f.size / f.arrayLength : f.size;
     const t = intType(elem, f.signed);
@@ -51,5 +58,7 @@ export function bccTracepointStruct(category: string, event: string, fields: Bcc
     else lines.push(`\t__u8 ${f.name}[${f.size}];`);
     at = f.offset + f.size;
   }
-  return `struct tracepoint__${category}__${event} {\n${lines.join('\n')}\n} __attribute__((packed));\n`;
+  // packed: the fields sit exactly at the format's offsets; aligned(8): the context is 8-aligned, so clang
+  // still loads each field whole (packed alone would make it read them byte by byte).
+  return `struct tracepoint__${category}__${event} {\n${lines.join('\n')}\n} __attribute__((packed, aligned(8)));\n`;
 }
