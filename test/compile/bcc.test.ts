@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { compileC, CompileError } from '../../src/compile/index.js';
 import { rewriteBcc } from '../../src/compile/bcc/rewrite.js';
+import { tokenize } from '../../src/compile/bcc/tokens.js';
 import { applyBccTypes } from '../../src/compile/bcc/types.js';
 import { bccTracepointStruct } from '../../src/compile/bcc/tracepoint.js';
 import { loadCollection } from '../../src/loader/index.js';
@@ -65,6 +66,53 @@ test('rewriter: methods become __bcc_ calls; comments, strings and directives st
   // A column after an edit maps back to the user's: `&k` is at column 29 of line 7 in the user's text.
   assert.equal(r.mapColumn(7, out[6].indexOf('&k') + 1), src.split('\n')[6]!.indexOf('&k') + 1);
   assert.equal(r.mapColumn(7, 3), 3, 'before the edit: unchanged');
+});
+
+test('tokenizer: directives with continuations, escaped quotes, char literals, prefixed strings, comments in directives', () => {
+  const src = [
+    '#define LOOK(k) \\',
+    '  counts.lookup(k)',
+    '#if 0 /* a comment that runs',
+    '   onto the next line */',
+    'char *s = "a\\"counts.lookup(1)\\"", q = \'"\', r = \'\\\'\';',
+    'char *u = u8"counts.lookup(2)"; /* counts.lookup(3) */ int x = a->b . c;',
+  ].join('\n');
+  const toks = tokenize(src);
+  assert.deepEqual(
+    toks.map((t) => t.text),
+    [
+      'char',
+      '*',
+      's',
+      '=',
+      '"a\\"counts.lookup(1)\\""',
+      ',',
+      'q',
+      '=',
+      "'\"'",
+      ',',
+      'r',
+      '=',
+      "'\\''",
+      ';',
+      'char',
+      '*',
+      'u',
+      '=',
+      'u8"counts.lookup(2)"',
+      ';',
+      'int',
+      'x',
+      '=',
+      'a',
+      '->',
+      'b',
+      '.',
+      'c',
+      ';',
+    ],
+  );
+  assert.equal(rewriteBcc(`BPF_HASH(counts);\n${src}`).text, `BPF_HASH(counts);\n${src}`, 'nothing to rewrite there');
 });
 
 test('rewriter: a method with no arguments, a name that is a member elsewhere, BPF_TABLE types', () => {
@@ -444,6 +492,14 @@ test('clang errors in BCC text point at the user file:line:column', async (t) =>
     assert.equal(err.message, "e.c:4:42: use of undeclared identifier 'y'");
     return true;
   });
+  // An error on the line where the rewrite put the program's section attribute, after a method call.
+  await assert.rejects(
+    compileC('BPF_HASH(h);\nint f(struct __sk_buff *skb) { u64 k = 0; h.increment(k); return z; }\n', {
+      dialect: 'bcc',
+      filename: 'e2.c',
+    }),
+    (err: unknown) => err instanceof CompileError && err.message === "e2.c:2:66: use of undeclared identifier 'z'",
+  );
   await assert.rejects(
     compileC('BPF_HASH(h);\nTRACEPOINT_PROBE(syscalls, sys_enter_openat) { return 0; }\n', {
       dialect: 'bcc',

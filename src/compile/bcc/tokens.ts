@@ -86,17 +86,19 @@ export function tokenize(src: string): Token[] {
     }
     lineStart = false;
     const start = i;
-    if (c === '"' || c === "'") {
+    // An encoding prefix glued to a literal (L"x", u8"x") belongs to the literal.
+    const prefix = /^(?:u8|[LuU])(?=["'])/.exec(src.slice(i, i + 3))?.[0];
+    if (prefix) i += prefix.length;
+    const q = src[i]!;
+    if (q === '"' || q === "'") {
       i++;
-      while (i < n && src[i] !== c && src[i] !== '\n') i += src[i] === '\\' ? 2 : 1;
+      while (i < n && src[i] !== q && src[i] !== '\n') i += src[i] === '\\' ? 2 : 1;
       i = Math.min(n, i + 1);
-      out.push({ kind: c === '"' ? 'str' : 'char', text: src.slice(start, i), start, end: i });
+      out.push({ kind: q === '"' ? 'str' : 'char', text: src.slice(start, i), start, end: i });
       continue;
     }
     if (ID_START.test(c)) {
       while (i < n && ID_PART.test(src[i]!)) i++;
-      // An encoding prefix glued to a literal (L"x", u8"x") belongs to the literal.
-      if ((src[i] === '"' || src[i] === "'") && /^(?:L|u|U|u8)$/.test(src.slice(start, i))) continue;
       out.push({ kind: 'id', text: src.slice(start, i), start, end: i });
       continue;
     }
