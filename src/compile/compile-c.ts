@@ -113,7 +113,7 @@ function bccSource(text: string, name: string, opts: CompileOptions): { rewrite:
       );
     return bccTracepointStruct(category, event, opts.tracepointFormat(category, event));
   });
-  const license = /SEC\s*\(\s*"license"\s*\)|section\s*\(\s*"license"/.test(text)
+  const license = /SEC\s*\(\s*"license"\s*\)|section\s*\(\s*"license"|\bLICENSE\s*\(/.test(text)
     ? ''
     : 'char __bcc_license[] SEC("license") = "GPL";\n';
   const prelude = `${opts.vmlinux === false ? '' : '#include <vmlinux.h>\n'}#include <bcc/bcc.h>\n${structs.join('')}${license}`;

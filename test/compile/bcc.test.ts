@@ -315,6 +315,10 @@ int ring(struct __sk_buff *skb) {
   rb.ringbuf_discard(r, 0);
   return 0;
 }
+int logs(struct __sk_buff *skb) {
+  u64 v = ((u64)load_word(skb, 4) << 32) | load_word(skb, 8);
+  return bpf_log2l(v) * 100 + bpf_log2((u32)v);
+}
 int tail(struct __sk_buff *skb) { jmp.call(skb, key_of(skb)); return 55; }
 int target(struct __sk_buff *skb) { return 66; }
 `;
@@ -402,6 +406,16 @@ for (const engine of ['vm', 'kernel'] as const) {
       assert.equal(run('ring', 9), 0);
       const rb = c.maps.get('rb') as unknown as { consume(): Uint8Array[] };
       assert.deepEqual(rb.consume().map(hex), [hex(u32(9)), hex(u32(10))]);
+      // bpf_log2l/bpf_log2, BCC's histogram slots (1 for 0 and 1, floor(log2 v) + 1 after).
+      const logs = (v: bigint) => {
+        const data = new Uint8Array(64);
+        new DataView(data.buffer).setBigUint64(4, v, false); // load_word reads big-endian
+        return c.program('logs').run({ data }).retval;
+      };
+      assert.deepEqual(
+        [0n, 1n, 2n, 3n, 4n, 7n, 8n, 0xffffffffn, 1n << 40n, (1n << 64n) - 1n].map(logs),
+        [100, 100, 201, 201, 302, 302, 403, 3231, 4100, 6431],
+      );
       // call: a tail call to jmp[1] does not return; an empty slot falls through.
       assert.equal(run('tail', 1), 66);
       assert.equal(run('tail', 2), 55);

@@ -98,6 +98,22 @@ unsigned long long load_byte(void *skb, unsigned long long off) asm("llvm.bpf.lo
 unsigned long long load_half(void *skb, unsigned long long off) asm("llvm.bpf.load.half");
 unsigned long long load_word(void *skb, unsigned long long off) asm("llvm.bpf.load.word");
 
+/* BCC's histogram slots: bpf_log2(v) = floor(log2 v) (0 for 0); bpf_log2l(v) = floor(log2 v) + 1 (1 for 0). */
+static __always_inline unsigned int bpf_log2(unsigned int v) {
+  unsigned int r = 0;
+  /* a binary search for the highest set bit */
+  if (v >> 16) { v >>= 16; r += 16; }
+  if (v >> 8) { v >>= 8; r += 8; }
+  if (v >> 4) { v >>= 4; r += 4; }
+  if (v >> 2) { v >>= 2; r += 2; }
+  if (v >> 1) r += 1;
+  return r;
+}
+static __always_inline unsigned int bpf_log2l(unsigned long v) {
+  unsigned int hi = v >> 32;
+  return hi ? bpf_log2(hi) + 33 : bpf_log2((unsigned int)v) + 1;
+}
+
 /* bpf_trace_printk("fmt", args...): the format string on the stack, as BCC's rewriter does. */
 #define bpf_trace_printk(fmt, ...)                                   \\
   ({                                                                 \\
