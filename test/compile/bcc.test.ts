@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { compileC, CompileError } from '../../src/compile/index.js';
 import { rewriteBcc } from '../../src/compile/bcc/rewrite.js';
+import { BCC_KERNEL_HEADERS } from '../../src/compile/bcc/header.js';
 import { tokenize } from '../../src/compile/bcc/tokens.js';
 import { applyBccTypes } from '../../src/compile/bcc/types.js';
 import { bccTracepointStruct } from '../../src/compile/bcc/tracepoint.js';
@@ -567,4 +568,24 @@ int sock(struct __sk_buff *skb) { u32 m = skb->len; skb_events.perf_submit_skb(s
     compileC('BPF_TABLE("histogram", int, u32, hh, 8);\n', { dialect: 'bcc', filename: 'hh.c' }),
     /hh\.c:1:1: static_assert failed .*histogram leaf type must be u64/,
   );
+});
+
+test('every kernel-header stub compiles, together, with the constants BCC programs take from them', async (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const src = `${BCC_KERNEL_HEADERS.map((h) => `#include <${h}>`).join('\n')}
+int probe(struct pt_regs *ctx) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  char comm[TASK_COMM_LEN];
+  char path[PATH_MAX > 64 ? 64 : PATH_MAX];
+  bpf_probe_read_kernel(&comm, sizeof(comm), &task->comm);
+  path[0] = comm[0];
+  return path[0] + ETH_HLEN + ETH_P_IP + IPPROTO_TCP + AF_INET6 + TC_ACT_SHOT + XDP_PASS + NAME_MAX + (int)PT_REGS_PARM1(ctx);
+}
+`;
+  const r = await compileC(src, { dialect: 'bcc', filename: 'stubs.c' });
+  assert.deepEqual(
+    r.spec.programs.map((p) => p.name),
+    ['probe'],
+  );
+  assert.deepEqual(r.warnings, []);
 });

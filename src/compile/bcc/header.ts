@@ -57,6 +57,10 @@ typedef __s16 s16;
 #ifndef offsetof
 #define offsetof(type, member) __builtin_offsetof(type, member)
 #endif
+#ifndef PATH_MAX
+#define NAME_MAX 255
+#define PATH_MAX 4096
+#endif
 #ifndef PAGE_SIZE
 #define PAGE_SIZE 4096
 #endif
@@ -354,6 +358,17 @@ export const BCC_KERNEL_HEADERS = [
   'net/sock.h',
   'net/inet_sock.h',
   'net/tcp_states.h',
+  'linux/kernel.h',
+  'linux/nsproxy.h',
+  'linux/pid_namespace.h',
+  'linux/mm_types.h',
+  'linux/fdtable.h',
+  'linux/dcache.h',
+  'linux/mount.h',
+  'linux/time.h',
+  'linux/limits.h',
+  'uapi/linux/limits.h',
+  'net/net_namespace.h',
   'bcc/proto.h',
   'bcc/helpers.h',
 ];
