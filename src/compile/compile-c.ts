@@ -12,8 +12,11 @@ import { parseObject, type ParsedObject } from '../elf/object.js';
 import { InputError } from '../util/errors.js';
 import { findClang } from './clang.js';
 import { cacheDir, lookupObject, parseDepFile, sha256, storeObject, writeAtomic } from './cache.js';
-import { compileError, parseDiagnostics, type Diagnostic } from './diagnostics.js';
+import { CompileError, compileError, parseDiagnostics, type Diagnostic } from './diagnostics.js';
 import { shippedHeaders } from './headers.js';
+import { bccHeaders } from './bcc/header.js';
+import { rewriteBcc, type BccProgram, type BccRewrite, type BccTable } from './bcc/rewrite.js';
+import { bccTracepointStruct, type BccTracepointField } from './bcc/tracepoint.js';
 import { includesVmlinux, vmlinuxHeaderDir } from './vmlinux-header.js';
 
 /** Options of compileC. */
@@ -40,6 +43,17 @@ export interface CompileOptions {
    * minutes — and a compile must end with an error rather than hang.
    */
   timeoutMs?: number;
+  /**
+   * 'bcc': the source is in BCC's dialect (BPF_HASH, `table.lookup(&k)`, TRACEPOINT_PROBE, non-static
+   * functions as programs; docs/tracing.md "BCC's dialect"), rewritten line for line and compiled against
+   * bpfkit's bcc.h and the generated vmlinux.h. Default 'c': libbpf-style C.
+   */
+  dialect?: 'c' | 'bcc';
+  /**
+   * BCC dialect: the fields of tracepoint `category:event`'s tracefs format, for the `struct
+   * tracepoint__C__E` TRACEPOINT_PROBE's `args` points to (BPF.fromBcc passes the kernel's).
+   */
+  tracepointFormat?: (category: string, event: string) => BccTracepointField[];
 }
 
 /** What compileC returns. */
@@ -52,6 +66,8 @@ export interface CompileResult {
   cached: boolean;
   /** Warnings clang printed (empty on a cache hit). */
   warnings: Diagnostic[];
+  /** BCC dialect: the programs (with the sections the rewrite gave them) and tables the source declares. */
+  bcc?: { programs: BccProgram[]; tables: BccTable[] };
 }
 
 /** The C source to compile: text (optionally named), or a file on disk. */
@@ -59,7 +75,9 @@ export type CSource = string | { file: string };
 
 /** Headers written into the cache once per header version; returns the include directory. */
 function headerDir(root: string): string {
-  const files = shippedHeaders();
+  // BCC mode's headers live in their own subdirectory, on the include path only in that mode: its stubs
+  // of kernel headers (linux/ip.h...) must never shadow real ones in a libbpf-style compile.
+  const files = { ...shippedHeaders(), ...prefixed('bcc-mode/', bccHeaders()) };
   const stamp = sha256(JSON.stringify(files)).slice(0, 12);
   const dir = path.join(root, `include-${stamp}`);
   if (!existsSync(path.join(dir, '.complete'))) {
@@ -67,6 +85,51 @@ function headerDir(root: string): string {
     writeAtomic(path.join(dir, '.complete'), stamp);
   }
   return dir;
+}
+
+function prefixed(prefix: string, files: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(files).map(([k, v]) => [prefix + k, v]));
+}
+
+/** The host architecture as the headers' PT_REGS macros name it. */
+function targetArchFlag(): string[] {
+  if (process.arch === 'x64') return ['-D__TARGET_ARCH_x86'];
+  if (process.arch === 'arm64') return ['-D__TARGET_ARCH_arm64'];
+  return [];
+}
+
+/**
+ * BCC dialect: the rewritten source and what goes before it (vmlinux.h, bcc.h, the tracepoint structs, a
+ * GPL license unless the source names one, as BCC loads programs under GPL by default). The prelude sits
+ * before the #line directive, so it shifts none of the user's lines.
+ */
+function bccSource(text: string, name: string, opts: CompileOptions): { rewrite: BccRewrite; prelude: string } {
+  const rewrite = rewriteBcc(text, name);
+  const structs = rewrite.tracepoints.map(([category, event]) => {
+    if (!opts.tracepointFormat)
+      throw new InputError(
+        `TRACEPOINT_PROBE(${category}, ${event}) needs the tracepoint's format: load with BPF.fromBcc, or pass tracepointFormat`,
+        name,
+      );
+    return bccTracepointStruct(category, event, opts.tracepointFormat(category, event));
+  });
+  const license = /SEC\s*\(\s*"license"\s*\)|section\s*\(\s*"license"|\bLICENSE\s*\(/.test(text)
+    ? ''
+    : 'char __bcc_license[] SEC("license") = "GPL";\n';
+  const prelude = `${opts.vmlinux === false ? '' : '#include <vmlinux.h>\n'}#include <bcc/bcc.h>\n${structs.join('')}${license}`;
+  return { rewrite, prelude };
+}
+
+/** A CompileError from clang on rewritten BCC text, its columns moved back to the user's. */
+function bccCompileError(err: CompileError, name: string, rewrite: BccRewrite): CompileError {
+  const diags = err.diagnostics.map((d) =>
+    d.file === name ? { ...d, column: rewrite.mapColumn(d.line, d.column) } : d,
+  );
+  const errors = diags.filter((d) => d.severity === 'error' || d.severity === 'fatal error');
+  const first = errors[0];
+  if (!first) return err;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})` : '';
+  return new CompileError(`${first.message}${more}`, `${first.file}:${first.line}:${first.column}`, diags, err.output);
 }
 
 /** clang's time limit when neither the caller nor $BPFKIT_CLANG_TIMEOUT sets one. */
@@ -116,10 +179,11 @@ export async function compileC(source: CSource, opts: CompileOptions = {}): Prom
   const includes = (opts.includes ?? []).map((d) => path.resolve(d));
   // A file's own directory is where its quoted includes are found; for a string, the working directory.
   const baseDir = typeof source === 'string' ? process.cwd() : path.dirname(path.resolve(source.file));
-  const cflags = opts.cflags ?? [];
+  const bcc = opts.dialect === 'bcc' ? bccSource(text, name, opts) : undefined;
+  const cflags = [...(bcc ? targetArchFlag() : []), ...(opts.cflags ?? [])];
   // Searched after everything the caller named, so a vmlinux.h of their own wins.
   const generated =
-    opts.vmlinux !== false && includesVmlinux(text)
+    opts.vmlinux !== false && (bcc !== undefined || includesVmlinux(text))
       ? vmlinuxHeaderDir(root, opts.vmlinux === undefined ? undefined : path.resolve(opts.vmlinux))
       : undefined;
   const key = sha256(
@@ -134,12 +198,14 @@ export async function compileC(source: CSource, opts: CompileOptions = {}): Prom
       generated,
       name,
       text,
+      ...(bcc ? { dialect: 'bcc', prelude: bcc.prelude } : {}),
     }),
   );
+  const bccInfo = bcc ? { bcc: { programs: bcc.rewrite.programs, tables: bcc.rewrite.tables } } : {};
 
   if (!opts.noCache) {
     const hit = lookupObject(root, key);
-    if (hit) return { spec: parseObject(hit, { path: name }), object: hit, cached: true, warnings: [] };
+    if (hit) return { spec: parseObject(hit, { path: name }), object: hit, cached: true, warnings: [], ...bccInfo };
   }
 
   const work = mkdtempSync(path.join(root, 'work-'));
@@ -147,7 +213,7 @@ export async function compileC(source: CSource, opts: CompileOptions = {}): Prom
     // Both forms compile a copy carrying a #line directive: the cache key already holds the text, and
     // clang reads exactly the bytes hashed even if the file changes meanwhile.
     const src = path.join(work, 'prog.c');
-    writeAtomic(src, `#line 1 ${JSON.stringify(name)}\n${text}`);
+    writeAtomic(src, `${bcc?.prelude ?? ''}#line 1 ${JSON.stringify(name)}\n${bcc ? bcc.rewrite.text : text}`);
     const out = path.join(work, 'prog.o');
     const dep = path.join(work, 'prog.d');
     const args = [
@@ -165,6 +231,7 @@ export async function compileC(source: CSource, opts: CompileOptions = {}): Prom
       dep,
       '-I',
       includeDir,
+      ...(bcc ? ['-I', path.join(includeDir, 'bcc-mode')] : []),
       ...includes.flatMap((d) => ['-I', d]),
       '-iquote',
       baseDir,
@@ -182,14 +249,19 @@ export async function compileC(source: CSource, opts: CompileOptions = {}): Prom
         `clang did not finish within ${timeoutMs / 1000} s and was stopped (BPFKIT_CLANG_TIMEOUT sets the limit in seconds)`,
         name,
       );
-    if (!r.ok) throw compileError(r.stderr, name, includeDir);
+    if (!r.ok) {
+      const err = compileError(r.stderr, name, includeDir);
+      throw bcc ? bccCompileError(err, name, bcc.rewrite) : err;
+    }
     const bytes = new Uint8Array(readFileSync(out));
     const deps = parseDepFile(readFileSync(dep, 'utf8'))
       .filter((p) => p !== src && !p.startsWith(includeDir) && !(generated && p.startsWith(generated)))
       .map((p) => path.resolve(work, p));
     storeObject(root, key, bytes, { deps: deps.map((p) => ({ path: p, sha256: sha256(readFileSync(p)) })) });
-    const warnings = parseDiagnostics(r.stderr, includeDir).filter((d) => d.severity === 'warning');
-    return { spec: parseObject(bytes, { path: name }), object: bytes, cached: false, warnings };
+    const warnings = parseDiagnostics(r.stderr, includeDir)
+      .filter((d) => d.severity === 'warning')
+      .map((d) => (bcc && d.file === name ? { ...d, column: bcc.rewrite.mapColumn(d.line, d.column) } : d));
+    return { spec: parseObject(bytes, { path: name }), object: bytes, cached: false, warnings, ...bccInfo };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

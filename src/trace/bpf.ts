@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { compileC, type CompileOptions, type CSource } from '../compile/compile-c.js';
+import { applyBccTypes } from '../compile/bcc/types.js';
 import { parseBtf, type Btf } from '../btf/btf.js';
 import type { ObjectSpec } from '../elf/spec.js';
 import { EnvironmentError, InputError } from '../util/errors.js';
@@ -28,7 +29,10 @@ import {
   PerfType,
   RingBufferReader,
   tracefsRoot,
+  tracepointFormat,
 } from '../kernel/attach/index.js';
+import { PacketSocket, type PacketSocketOptions } from '../kernel/packet-socket.js';
+import type { KernelMap } from '../kernel/kernel-map.js';
 import { structDecoder, type EventObject } from './decode.js';
 import { resolveBinary, resolveUprobe } from './uprobe-target.js';
 import { parseUsdtArgs, readUsdtProbes, type UsdtArg } from './usdt-notes.js';
@@ -68,6 +72,17 @@ export interface UprobeOptions {
 
 const SLEEP_MS = 200;
 
+/** Options of BPF.fromBcc: compileC's, and the program types of functions whose names give none. */
+export interface BccOptions extends Omit<CompileOptions, 'dialect' | 'tracepointFormat'> {
+  /**
+   * BCC's `load_func(name, type)`: the program type of each function that is not a `kprobe__`,
+   * `kretprobe__`, `tracepoint__`, `raw_tracepoint__` or TRACEPOINT_PROBE program, e.g.
+   * `{ http_filter: BPF.SOCKET_FILTER }` (any bpftool type name or libbpf section name). A function given
+   * no type is not loaded, and asking for it says so.
+   */
+  types?: Record<string, string>;
+}
+
 /** A compiled, loaded BPF object with its attachments: the BCC `BPF` class for TypeScript. */
 export class BPF {
   private readonly attachments: Attachment[] = [];
@@ -82,6 +97,36 @@ export class BPF {
     /** True when compileC answered from its cache. */
     readonly cached: boolean,
   ) {}
+
+  /** BCC's program type names, for BccOptions.types (`BPF.SOCKET_FILTER` as in BCC's Python). */
+  static readonly SOCKET_FILTER = 'socket_filter';
+  /** tc classifier (BCC's BPF.SCHED_CLS). */
+  static readonly SCHED_CLS = 'sched_cls';
+  /** tc action (BCC's BPF.SCHED_ACT). */
+  static readonly SCHED_ACT = 'sched_act';
+  /** XDP (BCC's BPF.XDP). */
+  static readonly XDP = 'xdp';
+  /** kprobe (BCC's BPF.KPROBE). */
+  static readonly KPROBE = 'kprobe';
+  /** tracepoint (BCC's BPF.TRACEPOINT). */
+  static readonly TRACEPOINT = 'tracepoint';
+  /** raw tracepoint (BCC's BPF.RAW_TRACEPOINT). */
+  static readonly RAW_TRACEPOINT = 'raw_tracepoint';
+  /** perf event (BCC's BPF.PERF_EVENT). */
+  static readonly PERF_EVENT = 'perf_event';
+  /** cgroup skb (BCC's BPF.CGROUP_SKB). */
+  static readonly CGROUP_SKB = 'cgroup_skb';
+
+  /**
+   * Compile C in BCC's dialect (BPF_HASH, `table.lookup(&key)`, TRACEPOINT_PROBE...; docs/tracing.md
+   * "BCC's dialect") and load it: TRACEPOINT_PROBE's `args` struct comes from the running kernel's
+   * tracefs format, and functions named for no attach point load with the type `opts.types` gives them.
+   */
+  static async fromBcc(source: CSource, opts: BccOptions = {}): Promise<BPF> {
+    const { types, ...compile } = opts;
+    const compiled = await compileC(source, { ...compile, dialect: 'bcc', tracepointFormat });
+    return BPF.fromSpec(applyBccTypes(compiled.spec, types), compiled.cached);
+  }
 
   /** Compile C (text or `{ file }`), load it into the kernel. */
   static async fromC(source: CSource, opts: CompileOptions = {}): Promise<BPF> {
@@ -117,7 +162,37 @@ export class BPF {
   }
 
   private progFd(name: string): number {
+    const p = this.spec.programs.find((q) => q.name === name);
+    // A program left out of the load (a BCC function given no type) says why, not just "no program".
+    if (p?.unsupported && !this.collection.programs.has(name)) throw new InputError(p.unsupported);
     return this.collection.program(name).fd;
+  }
+
+  /** The fd of program `name` (BCC's `load_func(name, type).fd`, e.g. for a prog array slot). */
+  programFd(name: string): number {
+    return this.progFd(name);
+  }
+
+  /** Map `name` (BCC's `get_table(name)` / `b["name"]`): lookup, update, delete, keys from userspace. */
+  table(name: string): KernelMap {
+    return this.collection.map(name);
+  }
+
+  /**
+   * Attach a SOCKET_FILTER program to a new AF_PACKET raw socket on `ifname` (all interfaces when
+   * absent): BCC's `attach_raw_socket`. Read what the filter passes from the returned socket
+   * (`packets()`); it closes with the BPF.
+   */
+  attachRawSocket(prog: string, ifname?: string, opts: Omit<PacketSocketOptions, 'ifname'> = {}): PacketSocket {
+    const fd = this.progFd(prog);
+    const sock = PacketSocket.open({ ...opts, ...(ifname !== undefined ? { ifname } : {}) });
+    try {
+      sock.attachBpf(fd);
+    } catch (err) {
+      sock.close();
+      throw err;
+    }
+    return this.keep(sock);
   }
 
   /** Attach program `prog` to tracepoint `category:name` (e.g. 'syscalls', 'sys_enter_openat'). */

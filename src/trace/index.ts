@@ -10,6 +10,7 @@ export {
   BPF,
   tracingRefusal,
   type Attachment,
+  type BccOptions,
   type PerfBufferOptions,
   type RingbufOptions,
   type UprobeOptions,

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { compileC, CompileError, HELPERS, parseDiagnostics } from '../../src/compile/index.js';
 import { parseBtf, BtfKind } from '../../src/btf/index.js';
+import { parseObject } from '../../src/elf/index.js';
 import { needs } from '../support/env.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), `bpfkit-compile-${process.pid}-`));
@@ -109,6 +110,17 @@ test('bpfkit cc: writes the object; bad C exits 2 with file:line; no clang exits
   const out = path.join(dir, 'cc.o');
   execFileSync('node', [bin, 'cc', src, '-o', out], { env: process.env });
   assert.deepEqual([...readFileSync(out).subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46]);
+  // --bcc: BCC's dialect, errors at the user's place too
+  writeFileSync(src, 'BPF_HASH(h);\nint f(struct __sk_buff *skb) { u64 k = 0; h.increment(k); return 0; }\n');
+  execFileSync('node', [bin, 'cc', '--bcc', src, '-o', out], { env: process.env });
+  assert.deepEqual(
+    parseObject(readFileSync(out)).programs.map((p) => [p.name, p.section]),
+    [['f', 'bcc/f']],
+  );
+  writeFileSync(src, 'BPF_HASH(h);\nint f(void *c) { return h.size(); }\n');
+  const badBcc = spawnSync('node', [bin, 'cc', '--bcc', src], { encoding: 'utf8', env: process.env });
+  assert.equal(badBcc.status, 2);
+  assert.match(badBcc.stderr, new RegExp(`^bpfkit cc: ${src}:2:27: 'size' is not a table method bpfkit supports`));
   writeFileSync(src, 'int f(void) { return z; }\n');
   const bad = spawnSync('node', [bin, 'cc', src], { encoding: 'utf8', env: process.env });
   assert.equal(bad.status, 2);

@@ -7,11 +7,14 @@ import path from 'node:path';
 import { parseFlags } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 import { compileC, CompileError } from '../../compile/index.js';
+import { tracepointFormat } from '../../kernel/attach/index.js';
 
-const usage = `usage: bpfkit cc PROG.c [-o PROG.o] [-I DIR]... [-D NAME[=VALUE]]... [--target bpfel|bpfeb] [--no-cache] [-v]
+const usage = `usage: bpfkit cc PROG.c [-o PROG.o] [-I DIR]... [-D NAME[=VALUE]]... [--target bpfel|bpfeb] [--bcc] [--no-cache] [-v]
 
 Compiles PROG.c for BPF (clang -O2 -g, with bpfkit's bpf_helpers.h and bpf_endian.h) into PROG.o
 (default: PROG.c's name with .o). Objects are cached by content in ~/.cache/bpfkit (BPFKIT_CACHE_DIR).
+--bcc reads PROG.c in BCC's dialect (BPF_HASH, table.lookup(&k), TRACEPOINT_PROBE; docs/tracing.md):
+functions named for no attach point are left in sections bcc/NAME, typed when loaded (BPF.fromBcc).
 -v prints every clang diagnostic and whether the cache answered.
 `;
 
@@ -22,6 +25,7 @@ export async function run(argv: string[]): Promise<number> {
     include: { type: 'string', short: 'I', multiple: true },
     define: { type: 'string', short: 'D', multiple: true },
     target: { type: 'string' },
+    bcc: { type: 'boolean' },
     'no-cache': { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
   });
@@ -42,6 +46,7 @@ export async function run(argv: string[]): Promise<number> {
         includes: values.include ?? [],
         cflags: (values.define ?? []).map((d) => `-D${d}`),
         ...(target ? { target } : {}),
+        ...(values.bcc ? { dialect: 'bcc' as const, tracepointFormat } : {}),
         ...(values['no-cache'] ? { noCache: true } : {}),
       },
     );
