@@ -95,3 +95,22 @@ test('a raw program longer than any kernel loads is refused before it is decoded
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('map, prog and detach refuse a flag their subcommand would ignore, before touching the kernel', () => {
+  const cases: Array<[string[], string]> = [
+    [
+      ['map', 'delete', '/sys/fs/bpf/none', '--key', '00', '--flags', 'exist'],
+      "map: --flags does not apply to 'map delete'",
+    ],
+    [['map', 'lookup', '1', '--key', '00', '--value', '00'], "map: --value does not apply to 'map lookup'"],
+    [['map', 'show', '--key', '00'], "map: --key does not apply to 'map show'"],
+    [['prog', 'show', '--program', 'x'], "prog: --program does not apply to 'prog show'"],
+    [['prog', 'load', 'a.o', '/sys/fs/bpf/x', '--json'], "prog: --json does not apply to 'prog load'"],
+    [['detach', 'xdp', 'lo', '--direction', 'egress'], 'detach: --direction is for tc only'],
+  ];
+  for (const [args, message] of cases) {
+    const r = bpfkit(...args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr, `bpfkit ${message}\n`);
+  }
+});
