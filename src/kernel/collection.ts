@@ -345,6 +345,7 @@ function createSpecMap(
       valueSize: t.valueSize,
       maxEntries: t.maxEntries,
       flags: t.flags,
+      ...(t.numaNode ? { numaNode: t.numaNode } : {}),
       // With its BTF, as libbpf creates it: the kernel compares the template's BTF record (spin lock,
       // timer, kptr, list head fields) with each inner map's on update, and one without BTF has none, so
       // every `.values` slot naming a map with such fields would fail with EINVAL.
@@ -363,6 +364,9 @@ function createSpecMap(
       maxEntries: m.maxEntries,
       flags: m.flags,
       innerMapFd: innerFd,
+      // numa_node, as libbpf passes it: the kernel allocates there (BPF_F_NUMA_NODE), or refuses a node
+      // that is not online — dropping it put the map on node 0 without a word.
+      ...(m.numaNode ? { numaNode: m.numaNode } : {}),
       ...(m.mapExtra ? { mapExtra: BigInt(m.mapExtra) } : {}),
       ...(coll.btfFd >= 0 && !NO_BTF_TYPES.has(m.type)
         ? { btfFd: coll.btfFd, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId }
