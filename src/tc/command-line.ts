@@ -241,10 +241,17 @@ function parseBpfOptions(w: Words, r: Omit<FilterRequest, 'dev'>): void {
     while (!w.done && w.peek() !== 'action') {
       const word = w.next();
       const src = programWord(w, word);
-      if (src) source = src;
-      else if ((word === 'sec' || word === 'section') && source?.kind === 'object')
+      // A second program or verdict would replace the first: refused, as tc refuses it (duparg).
+      if (src) {
+        if (source) throw new UsageError(`action bpf: '${word}' given after another program source`);
+        source = src;
+      } else if ((word === 'sec' || word === 'section') && source?.kind === 'object')
         source.section = w.next('a section');
-      else verdict = parseVerb(word);
+      else {
+        const v = parseVerb(word);
+        if (verdict !== undefined) throw new UsageError(`action bpf: verdict '${word}' given after another one`);
+        verdict = v;
+      }
     }
     if (!source) throw new UsageError('action bpf needs obj FILE or bytecode STRING');
     r.actions.push({ source, ...(verdict !== undefined ? { verdict } : {}) });

@@ -77,3 +77,12 @@ test("htb's r2q reaches the request and a default or r2q that is not a number is
   );
   assert.throws(() => parseQdiscArgs('add dev v0 root htb r2q'.split(' ')), /'r2q' needs a number/);
 });
+
+test('action bpf with a second program or verdict is refused, not overridden by the last one', () => {
+  const line = (tail: string) => `add dev v0 ingress bpf da obj f.o action bpf ${tail}`.split(' ');
+  assert.deepEqual(parseFilterArgs(line('obj a.o pass')).actions, [
+    { source: { kind: 'object', path: 'a.o' }, verdict: parseFilterArgs(line('obj a.o pass')).actions[0]!.verdict },
+  ]);
+  assert.throws(() => parseFilterArgs(line('obj a.o obj b.o')), /action bpf: 'obj' given after another program source/);
+  assert.throws(() => parseFilterArgs(line('obj a.o pass drop')), /action bpf: verdict 'drop' given after another one/);
+});
