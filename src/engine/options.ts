@@ -83,7 +83,7 @@ export interface KernelLoadOptions {
 
 /** `loadCollection`'s `verify` as an object: which programs, and what to do where bpfkit cannot tell. */
 export interface VerifyLoadOptions {
-  /** Check only these programs (default: every one the engine loads). */
+  /** Check only these programs (default: every one the engine loads); a name that is not loaded is refused. */
   programs?: string[];
   /** Called with the program and the verifier's one-line reason when it cannot judge that program. */
   onUnmodelled?: (program: string, reason: string) => void;
@@ -112,6 +112,7 @@ export interface LoadOptions {
   /**
    * Load only these programs and what they need (programs they tail-call; for the VM, the maps they use),
    * as libbpf's autoload does: a program left out is never resolved or loaded, so it cannot stop the others.
+   * A kernel load given this and a different `kernel.programs` is refused (one list, not a silent choice).
    */
   programs?: string[];
 }
