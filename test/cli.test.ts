@@ -114,3 +114,12 @@ test('map, prog and detach refuse a flag their subcommand would ignore, before t
     assert.equal(r.stderr, `bpfkit ${message}\n`);
   }
 });
+
+test("link set refuses a mode word that is not ip-link's ('toString' attached in auto mode) and a second mode", () => {
+  const proto = bpfkit('link', 'set', 'dev', 'lo', 'toString', 'obj', 'x.o');
+  assert.equal(proto.status, 2);
+  assert.match(proto.stderr, /^bpfkit link: link: unknown word 'toString'\n/);
+  const two = bpfkit('link', 'set', 'dev', 'lo', 'xdp', 'xdpdrv', 'obj', 'x.o');
+  assert.equal(two.status, 2);
+  assert.equal(two.stderr, "bpfkit link: link: 'xdpdrv' given after 'xdp' (one mode)\n");
+});
