@@ -123,3 +123,20 @@ test("link set refuses a mode word that is not ip-link's ('toString' attached in
   assert.equal(two.status, 2);
   assert.equal(two.stderr, "bpfkit link: link: 'xdpdrv' given after 'xdp' (one mode)\n");
 });
+
+test('verify --program on raw instructions (one unnamed program) is refused, not ignored', () => {
+  const dir = mkdtempSync(join(tmpdir(), `bpfkit-verify-raw-${process.pid}-`));
+  try {
+    const raw = join(dir, 'prog.bin');
+    writeFileSync(raw, Buffer.from('b700000000000000' + '9500000000000000', 'hex')); // r0 = 0; exit
+    assert.equal(bpfkit('verify', raw, '--type', 'xdp').status, 0);
+    const r = bpfkit('verify', raw, '--type', 'xdp', '--program', 'main');
+    assert.equal(r.status, 2);
+    assert.equal(
+      r.stderr,
+      `bpfkit verify: ${raw}: --program names a program of an ELF object; this file is raw instructions\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
