@@ -64,7 +64,8 @@ export interface KernelLoadOptions {
   /** Directory on bpffs where maps with pinning are pinned or reused (default $BPFKIT_PIN_PATH or /sys/fs/bpf/bpfkit). */
   pinPath?: string;
   /**
-   * The pin directory belongs to this load alone: the collection's close() removes it with everything in
+   * The pin directory (`pinPath`, which must then be given: the default one is shared and is refused
+   * here) belongs to this load alone: the collection's close() removes it with everything in
    * it — and so does the process's exit, SIGINT or SIGTERM (src/kernel/lifecycle.ts), which close every
    * live collection. (SIGKILL cannot be caught: after one, the directory stays until removed by hand.)
    */

@@ -15,7 +15,7 @@ import type { Collection } from '../engine/types.js';
 import type { KernelLoadOptions } from '../engine/options.js';
 import { checkByteOrder, validateSpec } from '../engine/validate-spec.js';
 import { byName } from '../engine/by-name.js';
-import { BpfkitError, EnvironmentError } from '../util/errors.js';
+import { BpfkitError, EnvironmentError, UsageError } from '../util/errors.js';
 import { encodeProgram } from '../isa/codec.js';
 import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
 import { MapType, ProgType } from '../uapi/types.js';
@@ -139,6 +139,12 @@ function pinName(name: string): string {
 export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions = {}): KernelCollection {
   validateSpec(spec);
   checkByteOrder(spec, os.endianness() === 'LE' ? 'little' : 'big', 'this kernel');
+  // The default directory is shared and never removed: a privatePinPath without a pinPath of its own was
+  // dropped, leaving the pins behind after close() without a word.
+  if (opts.privatePinPath && opts.pinPath === undefined)
+    throw new UsageError(
+      'privatePinPath needs a pinPath of its own (the default pin directory is shared, and close() never removes it)',
+    );
   const coll = new KernelCollection(spec);
   const pinDir = opts.pinPath ?? process.env.BPFKIT_PIN_PATH ?? DEFAULT_PIN_PATH;
   const pinDirExisted = existsSync(pinDir);

@@ -6,6 +6,7 @@ import type { ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 import { loadKernelCollection } from '../../src/kernel/collection.js';
 import { openPinnedMap, openPinnedProgram } from '../../src/kernel/pinned.js';
 import { VerifierError } from '../../src/kernel/errors.js';
+import { BpfkitError } from '../../src/util/errors.js';
 import { liveCount } from '../../src/kernel/lifecycle.js';
 import { MapFlag, MapType, ProgType, AttachType } from '../../src/uapi/types.js';
 import {
@@ -401,5 +402,16 @@ test("a map's numa_node reaches BPF_MAP_CREATE: a node that is not online is the
     (err: Error) =>
       /creating map 'placed' \(array, .*flags 0x4, numa_node \d+\) failed: EINVAL/.test(err.message) &&
       !err.message.includes('\n'),
+  );
+});
+
+test('privatePinPath without a pinPath of its own is refused before anything is created (it was dropped)', () => {
+  const object: ObjectSpec = { endian: 'little', license: 'GPL', kernelVersion: 0, maps: [], programs: [] };
+  assert.throws(
+    () => loadKernelCollection(object, { privatePinPath: true }),
+    (err: Error) =>
+      err instanceof BpfkitError &&
+      err.exitCode === 2 &&
+      err.message.startsWith('privatePinPath needs a pinPath of its own'),
   );
 });
