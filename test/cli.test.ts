@@ -95,3 +95,48 @@ test('a raw program longer than any kernel loads is refused before it is decoded
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('map, prog and detach refuse a flag their subcommand would ignore, before touching the kernel', () => {
+  const cases: Array<[string[], string]> = [
+    [
+      ['map', 'delete', '/sys/fs/bpf/none', '--key', '00', '--flags', 'exist'],
+      "map: --flags does not apply to 'map delete'",
+    ],
+    [['map', 'lookup', '1', '--key', '00', '--value', '00'], "map: --value does not apply to 'map lookup'"],
+    [['map', 'show', '--key', '00'], "map: --key does not apply to 'map show'"],
+    [['prog', 'show', '--program', 'x'], "prog: --program does not apply to 'prog show'"],
+    [['prog', 'load', 'a.o', '/sys/fs/bpf/x', '--json'], "prog: --json does not apply to 'prog load'"],
+    [['detach', 'xdp', 'lo', '--direction', 'egress'], 'detach: --direction is for tc only'],
+  ];
+  for (const [args, message] of cases) {
+    const r = bpfkit(...args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr, `bpfkit ${message}\n`);
+  }
+});
+
+test("link set refuses a mode word that is not ip-link's ('toString' attached in auto mode) and a second mode", () => {
+  const proto = bpfkit('link', 'set', 'dev', 'lo', 'toString', 'obj', 'x.o');
+  assert.equal(proto.status, 2);
+  assert.match(proto.stderr, /^bpfkit link: link: unknown word 'toString'\n/);
+  const two = bpfkit('link', 'set', 'dev', 'lo', 'xdp', 'xdpdrv', 'obj', 'x.o');
+  assert.equal(two.status, 2);
+  assert.equal(two.stderr, "bpfkit link: link: 'xdpdrv' given after 'xdp' (one mode)\n");
+});
+
+test('verify --program on raw instructions (one unnamed program) is refused, not ignored', () => {
+  const dir = mkdtempSync(join(tmpdir(), `bpfkit-verify-raw-${process.pid}-`));
+  try {
+    const raw = join(dir, 'prog.bin');
+    writeFileSync(raw, Buffer.from('b700000000000000' + '9500000000000000', 'hex')); // r0 = 0; exit
+    assert.equal(bpfkit('verify', raw, '--type', 'xdp').status, 0);
+    const r = bpfkit('verify', raw, '--type', 'xdp', '--program', 'main');
+    assert.equal(r.status, 2);
+    assert.equal(
+      r.stderr,
+      `bpfkit verify: ${raw}: --program names a program of an ELF object; this file is raw instructions\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -38,3 +38,17 @@ export function intFlag(name: string, value: string | undefined, fallback: numbe
   if (n < min) throw new UsageError(`--${name} must be at least ${min}`);
   return n;
 }
+
+/**
+ * Refuse (UsageError, exit 2) a flag that was given but that `command` does not read: a subcommand that
+ * shares its parser with others would otherwise accept another one's flag and ignore it — `cbpf check
+ * -o FILE` writing no file, `map delete --flags exist` deleting anyway.
+ */
+export function onlyFlags(values: Record<string, unknown>, allowed: readonly string[], command: string): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined || allowed.includes(name)) continue;
+    // (tcpdump's -dd and -ddd, which cbpf parses as --dd and --ddd, are named as they were typed)
+    const dash = name.length === 1 || /^d+$/.test(name) ? '-' : '--';
+    throw new UsageError(`${dash}${name} does not apply to '${command}'`);
+  }
+}

@@ -6,7 +6,11 @@
  *  - libbpf's legacy `struct bpf_map_def`: type, key_size, value_size, max_entries, map_flags — 20 bytes.
  *
  * The layout follows from the size of one definition: the map symbols' st_size when clang recorded it,
- * else the section size divided by the number of map symbols.
+ * else the section size divided by the number of map symbols. 20 bytes is a bpf_map_def; 21 to 36 bytes
+ * a bpf_elf_map, possibly an older and shorter one (7 u32s before inner_id/inner_idx), whose missing
+ * fields are zero — iproute2's fixup, and compatible with libbpf, which took a longer bpf_map_def only when
+ * its extra bytes were zero. Longer than 36 bytes: extra bytes must be zero (a field bpfkit does not know
+ * is refused, not dropped).
  *
  * iproute2 extras: pinning 1 = PIN_OBJECT_NS, 2 = PIN_GLOBAL_NS. A map of maps names its inner template by
  * `inner_id` (the template's `id`), and tc places that map into it at the slot the template's `inner_idx`
@@ -49,13 +53,20 @@ export function parseLegacyMaps(elf: ElfFile, section: ElfSection): PlacedMap[] 
     }
     defSize = section.size / symbols.length;
   }
-  const elfMap = defSize >= BPF_ELF_MAP_SIZE;
-  if (!elfMap && defSize < BPF_MAP_DEF_SIZE) {
+  // Anything past bpf_map_def's five fields is bpf_elf_map's (id, pinning, inner_id, inner_idx): reading
+  // a 28-byte definition as a bpf_map_def dropped its pinning without a word.
+  const elfMap = defSize > BPF_MAP_DEF_SIZE;
+  if (defSize < BPF_MAP_DEF_SIZE) {
     throw new InputError(
       `map definitions of ${defSize} bytes are too small (struct bpf_map_def is ${BPF_MAP_DEF_SIZE}, struct bpf_elf_map ${BPF_ELF_MAP_SIZE})`,
       where(''),
     );
   }
+  if (elfMap && defSize < BPF_ELF_MAP_SIZE && defSize % 4 !== 0)
+    throw new InputError(
+      `map definitions of ${defSize} bytes end inside a field of struct bpf_elf_map (u32s: type, key_size, value_size, max_entries, flags, id, pinning, inner_id, inner_idx)`,
+      where(''),
+    );
 
   const data = elf.reader(section);
   const placed: PlacedMap[] = [];
@@ -76,7 +87,15 @@ export function parseLegacyMaps(elf: ElfFile, section: ElfSection): PlacedMap[] 
       'inner_id',
       'inner_idx',
     ];
-    const f = (i: number) => data.u32(at + i * 4, `map '${sym.name}' ${fields[i]}`);
+    // A field past the end of a shorter definition is zero (iproute2's fixup).
+    const f = (i: number) => ((i + 1) * 4 <= defSize ? data.u32(at + i * 4, `map '${sym.name}' ${fields[i]}`) : 0);
+    for (let o = BPF_ELF_MAP_SIZE; o < defSize; o++) {
+      if (data.u8(at + o, `map '${sym.name}'`) !== 0)
+        throw new InputError(
+          `definition is ${defSize} bytes and byte ${o} past struct bpf_elf_map's ${BPF_ELF_MAP_SIZE} is not zero: a field bpfkit does not know`,
+          mapWhere,
+        );
+    }
     const spec: MapSpec = {
       name: sym.name,
       type: f(0),

@@ -10,7 +10,7 @@
 import { InputError } from '../util/errors.js';
 import { MapFlag, MapType, ProgType } from '../uapi/types.js';
 import type { MapSpec, ObjectSpec } from './spec.js';
-import { readElf, type ElfFile } from './elf-file.js';
+import { R_BPF_NONE, readElf, relocationTypeName, type ElfFile } from './elf-file.js';
 import { BtfKind, parseBtf, type Btf } from '../btf/btf.js';
 import { fixupBtf } from './btf-fixup.js';
 import { parseBtfExt, type BtfExt } from '../btf/btf-ext.js';
@@ -148,6 +148,19 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
   );
 
   bindStructOpsPrograms(elf, structOps, programs);
+
+  // A relocation in a global data section is a pointer stored in the data (`int *p = &x;`, a table of
+  // strings). No loader can fill it in — the kernel places map values where it likes — and libbpf skips
+  // such a relocation, leaving the pointer 0. bpfkit ran those programs with the 0 too; now the object
+  // opens and the programs that use the section are refused, naming the pointer.
+  for (const [index, m] of dataBySection) {
+    const r = elf.relocationsFor(index).find((x) => x.type !== R_BPF_NONE);
+    if (!r) continue;
+    for (const p of programs) {
+      if (p.unsupported || !p.mapRefs.some((ref) => ref.map === m.name)) continue;
+      p.unsupported = `function '${p.name}' uses '${m.name}', whose bytes at +0x${r.offset.toString(16)} are a pointer to '${r.symbol.name}' (relocation ${relocationTypeName(r.type)}) that no loader can fill in (libbpf skips it, leaving 0)`;
+    }
+  }
   checkMapValues(maps, new Set(programs.map((p) => p.name)), source);
   fillTailCallSections(elf, maps, programs);
 

@@ -64,7 +64,8 @@ export interface KernelLoadOptions {
   /** Directory on bpffs where maps with pinning are pinned or reused (default $BPFKIT_PIN_PATH or /sys/fs/bpf/bpfkit). */
   pinPath?: string;
   /**
-   * The pin directory belongs to this load alone: the collection's close() removes it with everything in
+   * The pin directory (`pinPath`, which must then be given: the default one is shared and is refused
+   * here) belongs to this load alone: the collection's close() removes it with everything in
    * it — and so does the process's exit, SIGINT or SIGTERM (src/kernel/lifecycle.ts), which close every
    * live collection. (SIGKILL cannot be caught: after one, the directory stays until removed by hand.)
    */
@@ -83,7 +84,7 @@ export interface KernelLoadOptions {
 
 /** `loadCollection`'s `verify` as an object: which programs, and what to do where bpfkit cannot tell. */
 export interface VerifyLoadOptions {
-  /** Check only these programs (default: every one the engine loads). */
+  /** Check only these programs (default: every one the engine loads); a name that is not loaded is refused. */
   programs?: string[];
   /** Called with the program and the verifier's one-line reason when it cannot judge that program. */
   onUnmodelled?: (program: string, reason: string) => void;
@@ -112,6 +113,7 @@ export interface LoadOptions {
   /**
    * Load only these programs and what they need (programs they tail-call; for the VM, the maps they use),
    * as libbpf's autoload does: a program left out is never resolved or loaded, so it cannot stop the others.
+   * A kernel load given this and a different `kernel.programs` is refused (one list, not a silent choice).
    */
   programs?: string[];
 }

@@ -15,7 +15,7 @@ import type { Collection } from '../engine/types.js';
 import type { KernelLoadOptions } from '../engine/options.js';
 import { checkByteOrder, validateSpec } from '../engine/validate-spec.js';
 import { byName } from '../engine/by-name.js';
-import { BpfkitError, EnvironmentError } from '../util/errors.js';
+import { BpfkitError, EnvironmentError, UsageError } from '../util/errors.js';
 import { encodeProgram } from '../isa/codec.js';
 import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
 import { MapType, ProgType } from '../uapi/types.js';
@@ -157,6 +157,12 @@ function pinName(name: string): string {
 export function loadKernelCollection(spec: ObjectSpec, opts: KernelLoadOptions = {}): KernelCollection {
   validateSpec(spec);
   checkByteOrder(spec, os.endianness() === 'LE' ? 'little' : 'big', 'this kernel');
+  // The default directory is shared and never removed: a privatePinPath without a pinPath of its own was
+  // dropped, leaving the pins behind after close() without a word.
+  if (opts.privatePinPath && opts.pinPath === undefined)
+    throw new UsageError(
+      'privatePinPath needs a pinPath of its own (the default pin directory is shared, and close() never removes it)',
+    );
   const coll = new KernelCollection(spec);
   const pinDir = opts.pinPath ?? process.env.BPFKIT_PIN_PATH ?? DEFAULT_PIN_PATH;
   const pinDirExisted = existsSync(pinDir);
@@ -369,6 +375,7 @@ function createSpecMap(
       valueSize: t.valueSize,
       maxEntries: t.maxEntries,
       flags: t.flags,
+      ...(t.numaNode ? { numaNode: t.numaNode } : {}),
       // With its BTF, as libbpf creates it: the kernel compares the template's BTF record (spin lock,
       // timer, kptr, list head fields) with each inner map's on update, and one without BTF has none, so
       // every `.values` slot naming a map with such fields would fail with EINVAL.
@@ -387,6 +394,9 @@ function createSpecMap(
       maxEntries: m.maxEntries,
       flags: m.flags,
       innerMapFd: innerFd,
+      // numa_node, as libbpf passes it: the kernel allocates there (BPF_F_NUMA_NODE), or refuses a node
+      // that is not online — dropping it put the map on node 0 without a word.
+      ...(m.numaNode ? { numaNode: m.numaNode } : {}),
       ...(m.mapExtra ? { mapExtra: BigInt(m.mapExtra) } : {}),
       ...(coll.btfFd >= 0 && !NO_BTF_TYPES.has(m.type)
         ? { btfFd: coll.btfFd, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId }

@@ -17,6 +17,8 @@ export interface MapCreateRequest {
   maxEntries: number;
   flags?: number;
   innerMapFd?: number;
+  /** The NUMA node to allocate on; the kernel reads it only with BPF_F_NUMA_NODE in `flags`. */
+  numaNode?: number;
   btfFd?: number;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
@@ -39,6 +41,7 @@ export function createMap(req: MapCreateRequest): number {
       setU32(v, f.max_entries, req.maxEntries);
       setU32(v, f.map_flags, req.flags ?? 0);
       setU32(v, f.inner_map_fd, req.innerMapFd ?? 0);
+      setU32(v, f.numa_node, req.numaNode ?? 0);
       writeObjName(a.bytes, f.map_name, req.name);
       if (withBtf && req.btfFd) {
         setU32(v, f.btf_fd, req.btfFd);
@@ -61,7 +64,7 @@ export function createMap(req: MapCreateRequest): number {
   if (r >= 0) return r;
   const code = -r;
   const name = errnoName(code);
-  const what = `creating map '${req.name}' (${nameOf(MapType, req.type)}, key ${req.keySize}, value ${req.valueSize}, max_entries ${req.maxEntries}, flags 0x${(req.flags ?? 0).toString(16)})`;
+  const what = `creating map '${req.name}' (${nameOf(MapType, req.type)}, key ${req.keySize}, value ${req.valueSize}, max_entries ${req.maxEntries}, flags 0x${(req.flags ?? 0).toString(16)}${req.numaNode ? `, numa_node ${req.numaNode}` : ''})`;
   if (name === 'EINVAL' || name === 'EOPNOTSUPP' || name === 'ENOTSUPP') {
     if (!Object.values(MapType).includes(req.type as never) || req.type > MapType.ARENA) {
       throw new NotSupportedError(`map type ${nameOf(MapType, req.type)}`, name);

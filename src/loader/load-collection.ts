@@ -24,6 +24,14 @@ import { ProgType } from '../uapi/types.js';
 
 /** `verify`: the verifier's verdict on every program first; the first refusal stops the load. */
 function checkVerified(spec: ObjectSpec, programs: string[] | undefined, how: VerifyLoadOptions): void {
+  // A name that is not loaded would be checked by nobody: the load went on unverified without a word.
+  const loaded = spec.programs.map((p) => p.name);
+  for (const name of how.programs ?? [])
+    if (!loaded.includes(name))
+      throw new InputError(
+        `verify.programs names '${name}', which is not among the programs loaded (${loaded.join(', ') || 'none'})`,
+        spec.path ?? 'object',
+      );
   for (const { program, result } of verifyObject(spec, { programs: how.programs ?? programs })) {
     if (result.accepted) continue;
     if (result.unmodelled && how.onUnmodelled) how.onUnmodelled(program.name, result.message!);
@@ -62,6 +70,17 @@ export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promi
  * instructions), externs, and — for the kernel — attach targets. Exported for synchronous loaders (the trace API) and for tests, which pass their own env.
  */
 export function prepareSpec(spec: ObjectSpec, opts: LoadOptions, env: KernelEnv): ObjectSpec {
+  // Both lists for a kernel load: the top-level one was used and kernel.programs dropped without a word.
+  const kernelAsked = opts.engine === 'kernel' ? opts.kernel?.programs : undefined;
+  if (
+    opts.programs &&
+    kernelAsked &&
+    [...new Set(opts.programs)].sort().join('\0') !== [...new Set(kernelAsked)].sort().join('\0')
+  )
+    throw new BpfkitError(
+      `programs (${opts.programs.join(', ')}) and kernel.programs (${kernelAsked.join(', ')}) name different programs to load: give one list`,
+      2,
+    );
   const asked = opts.programs ?? (opts.engine === 'kernel' ? opts.kernel?.programs : undefined);
   // Not asked by name: every program but those in `?` sections (libbpf's autoload off), with every map.
   const wanted =

@@ -61,6 +61,7 @@ function qdiscSpec(r: QdiscRequest) {
     parent: r.parent ?? TC_H.ROOT,
     handle: r.handle ?? makeHandle(1, 0),
     ...(r.htbDefault !== undefined ? { htbDefault: r.htbDefault } : {}),
+    ...(r.htbR2q !== undefined ? { htbR2q: r.htbR2q } : {}),
   };
 }
 

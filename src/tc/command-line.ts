@@ -19,6 +19,8 @@ export interface QdiscRequest {
   parent?: number;
   handle?: number;
   htbDefault?: number;
+  /** HTB's rate-to-quantum divisor (`r2q N`; the kernel's default, as tc's, is 10). */
+  htbR2q?: number;
 }
 
 /** `class add|change|replace … htb`. */
@@ -81,6 +83,12 @@ function int(text: string, what: string, max = 0xffffffff): number {
   return Number(text);
 }
 
+/** A u32 in hex, with or without 0x (tc's get_u32(…, 16)). */
+function hexInt(text: string, what: string): number {
+  if (!/^(0x)?[0-9a-f]{1,8}$/i.test(text)) throw new UsageError(`${what}: '${text}' is not a hex number (0..ffffffff)`);
+  return parseInt(text, 16);
+}
+
 /** Parse the words after `tc qdisc`. */
 export function parseQdiscArgs(argv: readonly string[]): QdiscRequest {
   const w = new Words(argv);
@@ -99,9 +107,14 @@ export function parseQdiscArgs(argv: readonly string[]): QdiscRequest {
       r.kind = 'htb';
       while (!w.done) {
         const o = w.next();
-        if (o === 'default') r.htbDefault = parseInt(w.next('a class minor'), 16);
-        else if (o === 'r2q') w.next();
-        else throw new UsageError(`htb: unknown option '${o}' (default N)`);
+        // As tc: `default` is hex (get_u32 base 16), `r2q` decimal; a word that is not one is refused,
+        // not read as 0 (parseInt's NaN) — and r2q reaches the kernel instead of being skipped.
+        if (o === 'default') r.htbDefault = hexInt(w.next('a class minor'), 'htb default');
+        else if (o === 'r2q') {
+          const text = w.next('a number');
+          if (!/^\d+$/.test(text)) throw new UsageError(`htb r2q: '${text}' is not a decimal number`);
+          r.htbR2q = int(text, 'htb r2q');
+        } else throw new UsageError(`htb: unknown option '${o}' (default N)`);
       }
     } else throw new UsageError(`qdisc: unknown word '${word}' (dev, root, parent, handle, clsact, ingress, htb)`);
   }
@@ -228,10 +241,17 @@ function parseBpfOptions(w: Words, r: Omit<FilterRequest, 'dev'>): void {
     while (!w.done && w.peek() !== 'action') {
       const word = w.next();
       const src = programWord(w, word);
-      if (src) source = src;
-      else if ((word === 'sec' || word === 'section') && source?.kind === 'object')
+      // A second program or verdict would replace the first: refused, as tc refuses it (duparg).
+      if (src) {
+        if (source) throw new UsageError(`action bpf: '${word}' given after another program source`);
+        source = src;
+      } else if ((word === 'sec' || word === 'section') && source?.kind === 'object')
         source.section = w.next('a section');
-      else verdict = parseVerb(word);
+      else {
+        const v = parseVerb(word);
+        if (verdict !== undefined) throw new UsageError(`action bpf: verdict '${word}' given after another one`);
+        verdict = v;
+      }
     }
     if (!source) throw new UsageError('action bpf needs obj FILE or bytecode STRING');
     r.actions.push({ source, ...(verdict !== undefined ? { verdict } : {}) });

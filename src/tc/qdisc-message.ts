@@ -17,6 +17,8 @@ export interface QdiscSpec {
   handle: number;
   /** HTB's default class minor (`default N`). */
   htbDefault?: number;
+  /** HTB's rate-to-quantum divisor (`r2q N`, default 10). */
+  htbR2q?: number;
 }
 
 /** The spec tc uses for `clsact` and `ingress`: handle ffff:, parent ffff:fff1. */
@@ -32,7 +34,7 @@ export function encodeQdisc(q: QdiscSpec, withOptions = true): Uint8Array {
     const glob = new Uint8Array(20);
     const dv = new DataView(glob.buffer);
     dv.setUint32(0, 3, true); // HTB_VER >> 16
-    dv.setUint32(4, 10, true); // rate2quantum, tc's default r2q
+    dv.setUint32(4, q.htbR2q ?? 10, true); // rate2quantum (tc's default r2q is 10)
     dv.setUint32(8, q.htbDefault ?? 0, true);
     w.begin(TCA.OPTIONS).attr(TCA_HTB.INIT, glob).end();
   }

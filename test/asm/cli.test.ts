@@ -129,3 +129,29 @@ test('bpfkit disasm: raw bytecode, invalid opcodes marked, --strict names the pc
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('disasm refuses flags the listing would drop: --plain with -r/-S/--bytes, -r/-S on raw bytecode, --big-endian on ELF', () => {
+  const dir = mkdtempSync(join(tmpdir(), `bpfkit-disasm-flags-${process.pid}-`));
+  try {
+    const raw = join(dir, 'p.bin');
+    writeFileSync(raw, Buffer.from('b7000000000000009500000000000000', 'hex'));
+    const obj = join(fixtureDir, '..', 'elf', 'basic.o');
+    // before: each printed the listing as if the flag were not there
+    for (const [args, message] of [
+      [[obj, '--plain', '-r'], '--plain lists instructions only: --reloc does not apply'],
+      [[obj, '--plain', '--bytes'], '--plain lists instructions only: --bytes does not apply'],
+      [[raw, '-S'], `--source needs an ELF object; ${raw} is raw bytecode`],
+      [[obj, '--raw', '-r'], `--reloc needs an ELF object; ${obj} is raw bytecode`],
+      [
+        [obj, '--big-endian'],
+        `--big-endian is for raw bytecode; ${obj} is an ELF object, which carries its byte order`,
+      ],
+    ] as const) {
+      const r = bpfkit(['disasm', ...args]);
+      assert.equal(r.status, 2, args.join(' '));
+      assert.equal(r.stderr, `bpfkit disasm: ${message}\n`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -215,3 +215,17 @@ test(
     }
   },
 );
+
+test('a flag another cbpf subcommand reads is refused, not ignored: check -o writes no file, disasm -f renders nothing else', () => {
+  for (const [args, flag, sub] of [
+    [['check', foobar, '-o', join(dir, 'never')], '--output', 'check'],
+    [['disasm', foobar, '-f', 'c'], '--format', 'disasm'],
+    [['asm', foobar, '-dd'], '-dd', 'asm'],
+    [['run', foobar, '--pcap', foobar, '-o', join(dir, 'never')], '--output', 'run'],
+    [['dbg', '--json'], '--json', 'dbg'],
+  ] as const) {
+    const r = bpfkit(...args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr, `bpfkit cbpf: ${flag} does not apply to 'cbpf ${sub}'\n`);
+  }
+});

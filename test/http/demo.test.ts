@@ -149,3 +149,19 @@ test('usage errors are one line and exit 2', () => {
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--mode full\|v1\|v2/);
 });
+
+test("flags a run would ignore are refused: full mode's limits with --mode v1/v2, --count on a capture file", () => {
+  // before: each ran and printed exactly what it prints without the flag
+  for (const [args, message] of [
+    [['--mode', 'v1', '--max-line', '16'], '--max-line is for --mode full (v1/v2 have no such limit)'],
+    [['--mode', 'v2', '--max-flows', '1'], '--max-flows is for --mode full'],
+    [['--mode', 'v1', '--idle-timeout', '1'], '--idle-timeout is for --mode full'],
+    [['--mode', 'v2', '--max-memory', '1'], '--max-memory is for --mode full'],
+    [['-c', '1'], '--count is for -i (live capture); a capture file is read to its end'],
+  ] as const) {
+    const r = cli('urls', 'a.pcap', ...args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.ok(r.stderr.startsWith(`bpfkit urls: ${message}`), r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});

@@ -185,3 +185,23 @@ test('attach under ip netns exec warns that the attachment dies with the mount n
   assert.equal(quiet.status, 0, quiet.stderr);
   assert.doesNotMatch(quiet.stderr, /warning/);
 });
+
+test('attach xdp says the mode the kernel chose, and --mode native on a driver without it is refused', (t) => {
+  if (!needs(t, { root: true, tools: ['ip', 'nsenter'] })) return;
+  const ns = createNamespace('climode');
+  namespaces.push(ns);
+  const dir = `/sys/fs/bpf/bpfkit-clitest-xdpmode-${process.pid}`;
+  dirs.push(dir);
+  // before: lo (no native XDP) got a generic attach printed as 'xdp (native)', with or without --mode native
+  const native = bpfkit(['attach', 'xdp', 'lo', hooks, '--program', 'xdp_count', '--mode', 'native', '--pin', dir], ns);
+  assert.equal(native.status, 3, native.stderr);
+  assert.equal(
+    native.stderr,
+    'bpfkit attach: lo: the driver has no native XDP (--mode native); --mode skb attaches generic XDP\n',
+  );
+  assert.ok(!existsSync(dir), 'nothing pinned');
+  const auto = bpfkit(['attach', 'xdp', 'lo', hooks, '--program', 'xdp_count', '--pin', dir], ns);
+  assert.equal(auto.status, 0, auto.stderr);
+  assert.match(auto.stdout, /to lo xdp \(skb\); pinned under/);
+  assert.equal(bpfkit(['detach', 'xdp', 'lo', '--pin', dir], ns).status, 0);
+});

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { needs } from '../support/env.js';
 import type { ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 import { loadKernelCollection } from '../../src/kernel/collection.js';
 import { openPinnedMap, openPinnedProgram } from '../../src/kernel/pinned.js';
 import { VerifierError } from '../../src/kernel/errors.js';
+import { BpfkitError } from '../../src/util/errors.js';
 import { liveCount } from '../../src/kernel/lifecycle.js';
-import { MapType, ProgType, AttachType } from '../../src/uapi/types.js';
+import { MapFlag, MapType, ProgType, AttachType } from '../../src/uapi/types.js';
 import {
   Helper,
   atomicAdd64,
@@ -380,4 +381,37 @@ test('a load that fails removes the map pins it created', (t) => {
   } finally {
     rmSync(pinPath, { recursive: true, force: true });
   }
+});
+
+test("a map's numa_node reaches BPF_MAP_CREATE: a node that is not online is the kernel's EINVAL, as with libbpf", (t) => {
+  if (!needs(t, { root: true })) return;
+  // The first node past the last online one (/sys/devices/system/node/online: "0" or "0-3").
+  const online = readFileSync('/sys/devices/system/node/online', 'utf8').trim();
+  const absent = Math.max(...online.split(/[,-]/).map(Number)) + 1;
+  const object = (numaNode: number): ObjectSpec => ({
+    endian: 'little',
+    license: 'GPL',
+    kernelVersion: 0,
+    maps: [mapSpec('placed', MapType.ARRAY, 4, 8, 1, { flags: MapFlag.NUMA_NODE, numaNode })],
+    programs: [],
+  });
+  loadKernelCollection(object(0)).close();
+  // (before numa_node was passed, this map was made on node 0 without a word)
+  assert.throws(
+    () => loadKernelCollection(object(absent)),
+    (err: Error) =>
+      /creating map 'placed' \(array, .*flags 0x4, numa_node \d+\) failed: EINVAL/.test(err.message) &&
+      !err.message.includes('\n'),
+  );
+});
+
+test('privatePinPath without a pinPath of its own is refused before anything is created (it was dropped)', () => {
+  const object: ObjectSpec = { endian: 'little', license: 'GPL', kernelVersion: 0, maps: [], programs: [] };
+  assert.throws(
+    () => loadKernelCollection(object, { privatePinPath: true }),
+    (err: Error) =>
+      err instanceof BpfkitError &&
+      err.exitCode === 2 &&
+      err.message.startsWith('privatePinPath needs a pinPath of its own'),
+  );
 });

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { needs } from '../support/env.js';
 import { MapError } from '../../src/engine/errors.js';
 import { createMap } from '../../src/kernel/map-ops.js';
+import { closeFd } from '../../src/kernel/bpf-syscall.js';
+import { createMap as createVmMap } from '../../src/vm/maps/index.js';
+import { mapSpec } from '../support/map-spec.js';
 import { KernelMap } from '../../src/kernel/kernel-map.js';
 import { possibleCpus, countCpuList } from '../../src/kernel/cpus.js';
 import { MapType, UpdateFlag } from '../../src/uapi/types.js';
@@ -143,5 +146,66 @@ test('batch update/lookup/delete on a hash map', (t) => {
     assert.equal([...m.keys()].length, 500);
   } finally {
     m.close();
+  }
+});
+
+test('the VM creates a map with exactly the map_flags the kernel accepts for its type, bit by bit', (t) => {
+  if (!needs(t, { root: true })) return;
+  const inner = createMap({ name: 'inner', type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+  const shapes: Array<[string, number, number, number]> = [
+    ['ARRAY', 4, 8, 4],
+    ['PERCPU_ARRAY', 4, 8, 4],
+    ['HASH', 4, 8, 4],
+    ['PERCPU_HASH', 4, 8, 4],
+    ['LRU_HASH', 4, 8, 4],
+    ['LRU_PERCPU_HASH', 4, 8, 4],
+    ['PROG_ARRAY', 4, 4, 4],
+    ['ARRAY_OF_MAPS', 4, 4, 4],
+    ['HASH_OF_MAPS', 4, 4, 4],
+    ['LPM_TRIE', 8, 8, 4],
+    ['QUEUE', 0, 8, 4],
+    ['STACK', 0, 8, 4],
+    ['RINGBUF', 0, 0, 4096],
+    ['PERF_EVENT_ARRAY', 4, 4, 4],
+  ];
+  const RDONLY_OR_WRONLY = (1 << 3) | (1 << 4); // accepted by the kernel, refused by name by the VM
+  try {
+    for (const [name, keySize, valueSize, maxEntries] of shapes) {
+      const type = MapType[name as keyof typeof MapType];
+      for (let bit = -1; bit < 20; bit++) {
+        // (an LPM trie needs BPF_F_NO_PREALLOC with any other flag; -1 tries no flag at all)
+        const flags = (bit < 0 ? 0 : 1 << bit) | (type === MapType.LPM_TRIE && bit > 0 ? 1 : 0);
+        let kernel = true;
+        try {
+          const fd = createMap({
+            name: 'flags',
+            type,
+            keySize,
+            valueSize,
+            maxEntries,
+            flags,
+            innerMapFd: name.endsWith('OF_MAPS') ? inner : 0,
+          });
+          closeFd(fd);
+        } catch {
+          kernel = false;
+        }
+        let vm: string = 'created';
+        try {
+          const s = mapSpec('flags', type, keySize, valueSize, maxEntries, { flags });
+          createVmMap(s, { cpus: 2, handle: 1, isProgram: () => false, isMap: () => false });
+        } catch (e) {
+          vm = (e as MapError).errno;
+        }
+        const expected = !kernel ? 'EINVAL' : flags & RDONLY_OR_WRONLY ? 'EOPNOTSUPP' : 'created';
+        assert.equal(
+          vm,
+          expected,
+          `${name} map_flags 0x${flags.toString(16)}: kernel ${kernel ? 'accepts' : 'refuses'}`,
+        );
+      }
+    }
+  } finally {
+    closeFd(inner);
   }
 });

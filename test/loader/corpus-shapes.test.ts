@@ -83,3 +83,17 @@ test('an lddw with src 1 and no relocation (a raw fd): the object opens, that pr
     true,
   );
 });
+
+test('a pointer stored in global data (a .rel.data relocation no loader fills in): its users are refused in one line', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const spec = compile('data-pointer.c');
+  assert.equal(spec.programs.find((p) => p.name === 'plain')?.unsupported, undefined);
+  // before: loaded and run with the pointer 0, as libbpf leaves it
+  const err = refusal(spec, 'reads_pointer');
+  assert.equal(err.exitCode, 2);
+  assert.match(
+    err.message,
+    /'reads_pointer' uses '\.data', whose bytes at \+0x[0-9a-f]+ are a pointer to 'x' \(relocation R_BPF_64_ABS64\)/,
+  );
+  assert.ok(!err.message.includes('\n'));
+});

@@ -109,3 +109,17 @@ test('bad expressions: one line with the column, exit 2, before anything runs', 
     assert.equal(r.out, '', 'nothing ran');
   }
 });
+
+test('pcap compile takes one output form: a second listing flag, or -d/--tc beside --form, is refused', () => {
+  // before: the last listing flag won, and --form printed eBPF whatever -d/-dd/--tc said
+  for (const [args, message] of [
+    [['--form', 'xdp', '-d', 'ip'], '--form prints eBPF: -d does not apply to it'],
+    [['-ddd', '--form', 'tc', 'ip'], '--form prints eBPF: -ddd does not apply to it'],
+    [['-d', '--tc', 'ip'], '--tc given with -d: use one of -d, -dd, -ddd, --tc, --ebpf'],
+  ] as const) {
+    const r = bpfkit('pcap', 'compile', ...args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.err, `bpfkit pcap: ${message}\n`);
+  }
+  assert.equal(bpfkit('pcap', 'compile', '--ebpf', '--form', 'xdp', 'ip').code, 0);
+});

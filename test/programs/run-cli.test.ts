@@ -282,3 +282,15 @@ test('run --pcap: a record the link type cannot hold is located by its byte offs
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('run refuses the VM-only --cpus and --no-verify with --engine kernel, which would ignore them', () => {
+  // before: the kernel run went ahead (its own CPU count, its own verifier) as if the flag were not there
+  for (const [flags, message] of [
+    [['--cpus', '4'], /^bpfkit run: --cpus applies to the VM engine only\n$/],
+    [['--no-verify'], /^bpfkit run: --no-verify applies to the VM engine only/],
+  ] as const) {
+    const r = bpfkit('run', 'examples/port-demux/port-demux.o', '--engine', 'kernel', '--mem', '00', ...flags);
+    assert.equal(r.code, 2, flags.join(' '));
+    assert.match(r.err, message);
+  }
+});

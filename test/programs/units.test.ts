@@ -106,3 +106,36 @@ test('prog arrays take only handles of programs, only with BPF_ANY', () => {
   assert.equal(m.delete(k), true);
   assert.equal(m.delete(k), false);
 });
+
+test("map_flags the kernel refuses for the map's type are refused, and BPF_F_RDONLY/WRONLY, which the VM does not model", () => {
+  const flagged = (type: number, k: number, v: number, flags: number) => ({ ...spec(type, k, v, 4), flags });
+  const refusal = (s: MapSpec) => {
+    try {
+      createMap(s, opts);
+    } catch (e) {
+      assert.ok(e instanceof MapError);
+      return e.message;
+    }
+    return 'created';
+  };
+  // before: each of these was created, and the flag ignored
+  assert.match(
+    refusal(flagged(MapType.HASH, 4, 8, 1 << 10)),
+    /EINVAL \(map_flags 0x400 are not valid for a hash map\)/,
+  );
+  assert.match(refusal(flagged(MapType.PERCPU_ARRAY, 4, 8, 1 << 2)), /map_flags 0x4 are not valid/);
+  assert.match(refusal(flagged(MapType.HASH, 4, 8, 1 << 20)), /map_flags 0x100000 are not valid/);
+  assert.match(refusal(flagged(MapType.LPM_TRIE, 8, 8, 0)), /needs BPF_F_NO_PREALLOC/);
+  assert.match(refusal(flagged(MapType.ARRAY, 4, 8, (1 << 7) | (1 << 8))), /exclude each other/);
+  assert.match(refusal(flagged(MapType.ARRAY, 4, 8, 1 << 3)), /EOPNOTSUPP \(the VM does not model BPF_F_RDONLY /);
+  assert.match(refusal(flagged(MapType.HASH, 4, 8, 1 << 4)), /does not model BPF_F_WRONLY /);
+  // what the VM honours or what changes nothing it models
+  for (const [type, k, v, flags] of [
+    [MapType.ARRAY, 4, 8, (1 << 10) | (1 << 7)], // .rodata: mmapable, read-only for programs
+    [MapType.HASH, 4, 8, 1 | (1 << 6)], // no prealloc, zero seed
+    [MapType.LRU_HASH, 4, 8, 1 << 1], // no common LRU
+    [MapType.LPM_TRIE, 8, 8, 1],
+    [MapType.PERF_EVENT_ARRAY, 4, 4, 1 << 11], // preserve elements
+  ])
+    assert.equal(refusal(flagged(type!, k!, v!, flags!)), 'created', `type ${type} flags 0x${flags!.toString(16)}`);
+});

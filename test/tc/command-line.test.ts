@@ -62,3 +62,27 @@ test('qdisc and class lines', () => {
   const c = parseClassArgs('add dev v0 parent 1: classid 1:2 htb rate 1mbit ceil 2mbit'.split(' '));
   assert.deepEqual([c.parent, c.classid, c.rate, c.ceil], [0x10000, 0x10002, 125000, 250000]);
 });
+
+test("htb's r2q reaches the request and a default or r2q that is not a number is refused, as tc refuses it", () => {
+  // before: r2q was consumed and dropped (the kernel got 10), and 'default zz' became class 0
+  const h = parseQdiscArgs('add dev v0 root handle 1: htb default 0x1f r2q 5'.split(' '));
+  assert.deepEqual([h.htbDefault, h.htbR2q], [0x1f, 5]);
+  assert.throws(
+    () => parseQdiscArgs('add dev v0 root htb default zz'.split(' ')),
+    /htb default: 'zz' is not a hex number/,
+  );
+  assert.throws(
+    () => parseQdiscArgs('add dev v0 root htb r2q 0x10'.split(' ')),
+    /htb r2q: '0x10' is not a decimal number/,
+  );
+  assert.throws(() => parseQdiscArgs('add dev v0 root htb r2q'.split(' ')), /'r2q' needs a number/);
+});
+
+test('action bpf with a second program or verdict is refused, not overridden by the last one', () => {
+  const line = (tail: string) => `add dev v0 ingress bpf da obj f.o action bpf ${tail}`.split(' ');
+  assert.deepEqual(parseFilterArgs(line('obj a.o pass')).actions, [
+    { source: { kind: 'object', path: 'a.o' }, verdict: parseFilterArgs(line('obj a.o pass')).actions[0]!.verdict },
+  ]);
+  assert.throws(() => parseFilterArgs(line('obj a.o obj b.o')), /action bpf: 'obj' given after another program source/);
+  assert.throws(() => parseFilterArgs(line('obj a.o pass drop')), /action bpf: verdict 'drop' given after another one/);
+});

@@ -206,3 +206,13 @@ test('XDP attach message: ifinfomsg then IFLA_XDP { fd, flags }; a link without 
   assert.equal(off.has(3), false);
   assert.deepEqual(decodeXdpState(new Uint8Array(16)), { attached: 'none', progId: 0 });
 });
+
+test("HTB's r2q goes into tc_htb_glob.rate2quantum (10 when not given, as tc)", () => {
+  const glob = (h: Uint8Array) => {
+    const opts = parseAttrs(parseAttrs(h.subarray(20)).get(TCA.OPTIONS)!);
+    const b = opts.get(TCA_HTB.INIT)!;
+    return new DataView(b.buffer, b.byteOffset, 20).getUint32(4, true);
+  };
+  assert.equal(glob(encodeQdisc({ ifindex: 3, kind: 'htb', parent: TC_H.ROOT, handle: 0x10000, htbR2q: 5 })), 5);
+  assert.equal(glob(encodeQdisc({ ifindex: 3, kind: 'htb', parent: TC_H.ROOT, handle: 0x10000 })), 10);
+});

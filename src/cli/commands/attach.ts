@@ -6,6 +6,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { parseFlags } from '../args.js';
 import { UsageError, EnvironmentError } from '../../util/errors.js';
 import { ProgType } from '../../uapi/types.js';
+import type { KernelCollection } from '../../kernel/collection.js';
 
 const usage = `usage: bpfkit attach tc IFACE OBJ [--program NAME] [--direction ingress|egress] [--pin DIR]
        bpfkit attach xdp IFACE OBJ [--program NAME] [--mode skb|native] [--pin DIR]
@@ -13,7 +14,8 @@ const usage = `usage: bpfkit attach tc IFACE OBJ [--program NAME] [--direction i
 Loads OBJ, attaches one program (--program, or the object's only tc/xdp program) to IFACE and pins the
 link, the program and the maps under DIR (default /sys/fs/bpf/bpfkit/attach/IFACE-HOOK), so the
 attachment persists after bpfkit exits. Undo with 'bpfkit detach tc|xdp IFACE'.
-tc uses tcx links (kernel 6.6+); xdp uses native mode when the driver supports it (--mode skb: generic).
+tc uses tcx links (kernel 6.6+); xdp uses native mode when the driver supports it, else generic (said
+in the output); --mode native refuses a driver without it, --mode skb asks for generic.
 `;
 
 /**
@@ -41,6 +43,19 @@ function inIpNetnsExec(): boolean {
   }
 }
 
+/** An XDP link in `mode`; a driver without native XDP, asked for it, is said as such (the kernel says ENOTSUP). */
+function attachXdpIn(coll: KernelCollection, name: string, ifname: string, mode: string, flags: number) {
+  try {
+    return coll.attachXdp(name, ifname, flags);
+  } catch (err) {
+    if (mode === 'native' && /\b(ENOTSUP|EOPNOTSUPP)\b/.test((err as Error).message))
+      throw new EnvironmentError(
+        `${ifname}: the driver has no native XDP (--mode native); --mode skb attaches generic XDP`,
+      );
+    throw err;
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, help } = parseFlags(argv, {
     program: { type: 'string' },
@@ -57,8 +72,8 @@ export async function run(argv: string[]): Promise<number> {
   const direction = values.direction ?? 'ingress';
   if (direction !== 'ingress' && direction !== 'egress') throw new UsageError('--direction must be ingress or egress');
   if (kind === 'xdp' && values.direction) throw new UsageError('--direction is for tc only');
-  const mode = values.mode ?? 'native';
-  if (mode !== 'skb' && mode !== 'native') throw new UsageError('--mode must be skb or native');
+  const mode = values.mode ?? 'auto';
+  if (mode !== 'skb' && mode !== 'native' && mode !== 'auto') throw new UsageError('--mode must be skb or native');
   if (kind === 'tc' && values.mode) throw new UsageError('--mode is for xdp only');
 
   const { loadObjectFile } = await import('../../elf/index.js');
@@ -100,7 +115,15 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const link =
       kind === 'xdp'
-        ? coll.attachXdp(name, ifname, mode === 'skb' ? XdpFlags.SKB_MODE : 0)
+        ? // --mode native asks the kernel for driver mode (refused where the driver has none); without
+          // --mode the kernel picks driver mode when it can, generic otherwise — said below as it is.
+          attachXdpIn(
+            coll,
+            name,
+            ifname,
+            mode,
+            mode === 'skb' ? XdpFlags.SKB_MODE : mode === 'native' ? XdpFlags.DRV_MODE : 0,
+          )
         : coll.attachTc(name, ifname, direction);
     ensureBpffs(dir);
     try {
@@ -111,8 +134,17 @@ export async function run(argv: string[]): Promise<number> {
       throw err;
     }
     const id = coll.program(name).info().id;
+    // The mode the kernel chose, from the link's own report (it printed 'native' for a generic attach).
+    const xdpMode =
+      kind === 'xdp'
+        ? mode !== 'auto'
+          ? mode
+          : ({ xdpdrv: 'native', xdpgeneric: 'skb', xdpoffload: 'offload' }[
+              (await import('../../tc/xdp.js')).xdpState(ifname).attached
+            ] ?? 'mode unknown')
+        : '';
     process.stdout.write(
-      `attached ${name} (prog id ${id}) to ${ifname} ${kind === 'xdp' ? `xdp (${mode})` : `tcx ${direction}`}; pinned under ${dir}\n`,
+      `attached ${name} (prog id ${id}) to ${ifname} ${kind === 'xdp' ? `xdp (${xdpMode})` : `tcx ${direction}`}; pinned under ${dir}\n`,
     );
     if (doomedPins)
       process.stderr.write(

@@ -21,7 +21,8 @@ Capture packets live (AF_PACKET; needs CAP_NET_RAW) until COUNT packets, SIGINT 
   -i, --interface IFACE  one interface (default: all; each frame from its MAC header)
   -w, --write FILE       write a capture (pcapng if FILE ends in .pcapng, else pcap). Link type: the
                          interface's (EN10MB, or RAW for tun/tunnel/PPP devices); without -i, pcapng
-                         gets one interface block per interface seen, pcap says EN10MB for all
+                         gets one interface block per interface seen; pcap is EN10MB, and a packet
+                         from an interface of another link type stops the capture (exit 2)
   -c, --count N          stop after N packets
   -s, --snaplen N        bytes kept per packet (default 262144)
       --filter OBJ[:P]   load eBPF socket filter program P (default: the one "socket" program) from
@@ -150,6 +151,14 @@ export async function run(argv: string[]): Promise<number> {
     const view = new PacketView();
     const quiet = values.quiet || writer !== undefined;
     for await (const p of live.packets(stop.signal)) {
+      // A pcap file has one link type: a frame from an interface of another (a tun device's bare IP
+      // packet in an EN10MB file) would be written as garbage. Said at the first such frame, which is
+      // not written; what came before is.
+      if (writer && !perInterface && fixedIfindex === undefined && live.linktypeOf(p.ifindex) !== fileLinktype) {
+        throw new UsageError(
+          `a packet from ${live.interfaceName(p.ifindex)} (link type ${linktypeName(live.linktypeOf(p.ifindex))}) cannot go into ${values.write}, a ${linktypeName(fileLinktype)} pcap file: capture with -i, or write pcapng (one interface block per interface)`,
+        );
+      }
       captured++;
       if (writer) {
         let id = 0;

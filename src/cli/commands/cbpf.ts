@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { UsageError } from '../../util/errors.js';
-import { parseFlags } from '../args.js';
+import { onlyFlags, parseFlags } from '../args.js';
 import {
   checkClassic,
   convertClassic,
@@ -100,6 +100,16 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return wantHelp ? 0 : 2;
   }
+  // Every subcommand shares one parser: refuse the flags this one would ignore.
+  const own: Record<string, readonly string[]> = {
+    asm: ['format', 'output'],
+    disasm: ['d', 'dd', 'ddd', 'asm', 'output'],
+    check: [],
+    convert: ['output'],
+    run: ['pcap', 'json'],
+    dbg: ['eval'],
+  };
+  if (own[command]) onlyFlags(values, own[command], `cbpf ${command}`);
   if (command === 'dbg') {
     if (program !== undefined) throw new UsageError(`unexpected argument '${program}'`);
     return runDebuggerShell(values.eval);

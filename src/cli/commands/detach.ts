@@ -23,6 +23,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const [kind, ifname, ...extra] = positionals;
   if ((kind !== 'tc' && kind !== 'xdp') || !ifname || extra.length > 0) throw new UsageError(usage);
+  // As attach: an XDP hook has no direction, so --direction on one would be ignored.
+  if (kind === 'xdp' && values.direction) throw new UsageError('--direction is for tc only');
   const direction = values.direction ?? 'ingress';
   if (direction !== 'ingress' && direction !== 'egress') throw new UsageError('--direction must be ingress or egress');
   const hook = kind === 'xdp' ? 'xdp' : (`tc-${direction}` as const);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { InputError, UsageError } from '../../util/errors.js';
 import { parseFlags } from '../args.js';
-import { listFile } from '../../asm/listing.js';
+import { isElf, listFile } from '../../asm/listing.js';
 
 export const help = `usage: bpfkit disasm FILE [options]
 
@@ -57,6 +57,17 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
   }
+  // Flags the listing would drop without a word: a plain listing has no bytes, relocations or source
+  // lines; raw bytecode has no relocations or line info; an ELF object carries its own byte order.
+  if (values.plain)
+    for (const f of ['bytes', 'reloc', 'source'] as const)
+      if (values[f]) throw new UsageError(`--plain lists instructions only: --${f} does not apply`);
+  const elf = !values.raw && isElf(bytes);
+  if (!elf)
+    for (const f of ['reloc', 'source'] as const)
+      if (values[f]) throw new UsageError(`--${f} needs an ELF object; ${file} is raw bytecode`);
+  if (elf && values['big-endian'])
+    throw new UsageError(`--big-endian is for raw bytecode; ${file} is an ELF object, which carries its byte order`);
   const text = listFile(bytes, {
     source: file === '-' ? '<stdin>' : file,
     syntax,

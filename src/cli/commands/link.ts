@@ -32,8 +32,11 @@ export async function run(argv: string[]): Promise<number> {
       return v;
     };
     if (w === 'dev') dev = arg();
-    else if (w in tc.XDP_MODE_FLAGS) mode = w;
-    else if (w === 'obj' || w === 'object') source = { kind: 'object', path: arg() };
+    // (own keys only: `in` also matched 'toString' and attached in whatever mode a function's flags became)
+    else if (Object.hasOwn(tc.XDP_MODE_FLAGS, w)) {
+      if (mode) throw new UsageError(`link: '${w}' given after '${mode}' (one mode)`);
+      mode = w;
+    } else if (w === 'obj' || w === 'object') source = { kind: 'object', path: arg() };
     else if ((w === 'sec' || w === 'section') && source?.kind === 'object') source.section = arg();
     else if (w === 'pinned') source = { kind: 'pinned', path: arg() };
     else if (w === 'off') off = true;

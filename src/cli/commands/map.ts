@@ -3,7 +3,7 @@
  * bpfkit map show                     — the kernel's maps
  * bpfkit map lookup|update|delete PINNED|ID --key HEX [--value HEX]
  */
-import { parseFlags } from '../args.js';
+import { onlyFlags, parseFlags } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 import type { KernelMap } from '../../kernel/kernel-map.js';
 
@@ -35,6 +35,16 @@ export async function run(argv: string[]): Promise<number> {
   }
   const [sub, ref, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}\n${usage}`);
+  // Every subcommand shares one parser: refuse the flags this one would ignore (delete --flags exist).
+  const own: Record<string, readonly string[]> = {
+    show: ['json'],
+    list: ['json'],
+    dump: ['json'],
+    lookup: ['key', 'json'],
+    update: ['key', 'value', 'flags'],
+    delete: ['key'],
+  };
+  if (sub && own[sub]) onlyFlags(values, own[sub], `map ${sub}`);
   const inspect = await import('../../kernel/inspect.js');
   if (sub === 'show' || sub === 'list') {
     const { listIds, fdById, mapInfo, closeFd } = await import('../../kernel/objects.js');

@@ -45,6 +45,7 @@ export function runCompile(argv: string[]): number {
   let snaplen = 262144;
   let form: EbpfForm | undefined;
   let output: string | undefined;
+  const formats: string[] = [];
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -72,11 +73,18 @@ export function runCompile(argv: string[]): number {
     } else if (a === '-o' || a === '--output') {
       output = argv[++i] ?? '';
       if (!output) throw new UsageError('-o wants a file name');
-    } else if (['-d', '-dd', '-ddd', '--tc', '--ebpf'].includes(a)) format = a;
-    else if (a.startsWith('-') && a.length > 1 && !/^-\s/.test(a) && words.length === 0) {
+    } else if (['-d', '-dd', '-ddd', '--tc', '--ebpf'].includes(a)) {
+      // One output: a second one (or a classic listing beside --form, which prints eBPF) would be ignored.
+      if (formats.length > 0 && !formats.includes(a))
+        throw new UsageError(`${a} given with ${formats[0]}: use one of -d, -dd, -ddd, --tc, --ebpf`);
+      formats.push(a);
+      format = a;
+    } else if (a.startsWith('-') && a.length > 1 && !/^-\s/.test(a) && words.length === 0) {
       throw new UsageError(`unknown option '${a}' (try: bpfkit pcap compile --help)`);
     } else words.push(a);
   }
+  if (form && formats.some((f) => f !== '--ebpf'))
+    throw new UsageError(`--form prints eBPF: ${formats.find((f) => f !== '--ebpf')} does not apply to it`);
   const expr = words.join(' ');
   const prog = compileFilter(expr, { linktype, optimize, snaplen, savefile: false });
   if (output !== undefined && !form)

@@ -2,7 +2,7 @@
  * bpfkit prog load OBJ DIR   — load an object's programs and maps into the kernel and pin them under DIR
  * bpfkit prog show [ID]      — the kernel's programs, like `bpftool prog show`
  */
-import { parseFlags, intFlag } from '../args.js';
+import { onlyFlags, parseFlags, intFlag } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 
 const usage = `usage: bpfkit prog load OBJ DIR [--program NAME]... [--type TYPE] [--log-level N] [--btf FILE]
@@ -29,6 +29,9 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const [sub, ...rest] = positionals;
+  // Both subcommands share one parser: refuse the flags this one would ignore (show --program X).
+  if (sub === 'load') onlyFlags(values, ['program', 'type', 'log-level', 'btf'], 'prog load');
+  else onlyFlags(values, ['json'], `prog ${sub ?? 'show'}`);
   if (sub === 'load') {
     if (rest.length !== 2) throw new UsageError(`prog load wants OBJ and DIR\n${usage}`);
     const [obj, dir] = rest as [string, string];

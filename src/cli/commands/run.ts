@@ -418,6 +418,10 @@ export async function run(argv: string[]): Promise<number> {
   if (vmEngine && engine !== 'vm') throw new UsageError('--vm-engine applies to the VM engine only');
   const repeat = intFlag('repeat', values.repeat, 1, 1);
   const cpus = values.cpus !== undefined ? intFlag('cpus', values.cpus, 1, 1) : undefined;
+  // The kernel has its own CPU count and its own verifier: these would be ignored there.
+  if (cpus !== undefined && engine !== 'vm') throw new UsageError('--cpus applies to the VM engine only');
+  if (values['no-verify'] && engine !== 'vm')
+    throw new UsageError("--no-verify applies to the VM engine only (the kernel's verifier always runs)");
   const view = values['socket-view'] ?? 'mac';
   if (view !== 'mac' && view !== 'network') throw new UsageError(`--socket-view must be mac or network, got '${view}'`);
   if (view !== 'mac' && engine !== 'vm') throw new UsageError('--socket-view applies to the VM engine only');

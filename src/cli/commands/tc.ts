@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { BpfkitError, InputError, UsageError, describeError, exitCodeOf } from '../../util/errors.js';
 import { runTcExec } from './tc-exec.js';
 
-const usage = `usage: bpfkit tc qdisc add|del|show [dev DEV] clsact|ingress | [root|parent X:Y] [handle X:] htb [default N]
+const usage = `usage: bpfkit tc qdisc add|del|show [dev DEV] clsact|ingress | [root|parent X:Y] [handle X:] htb [default N] [r2q N]
        bpfkit tc class add dev DEV parent X: classid X:Y htb rate RATE [ceil RATE] [burst BYTES] [prio N]
        bpfkit tc filter add|replace|change dev DEV ingress|egress|root|parent X:Y [prio N] [handle H]
                  [protocol P] [chain N] bpf { obj FILE [sec NAME] | bytecode 'N,c t f k,...' | bytecode-file FILE

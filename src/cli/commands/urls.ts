@@ -21,9 +21,9 @@ Print every HTTP request in a capture file (pcap/pcapng) or crossing an interfac
                           js (v1/v2: the filters' TypeScript twin, for comparison)
   --vm-engine E           the VM's engine with --engine vm: wasm, jit, interpreter (default: wasm for filters it runs faster, else jit)
   --format text|json      text: "GET /path HTTP/1.1" per request; json: one object per line
-  --max-line N            longest request line kept whole (default 65536); longer: reported truncated
-  --max-flows N           most TCP flows tracked at once (default 262144)
-  --idle-timeout SEC      close flows idle this long, in capture time (default 120)
+  --max-line N            full mode: longest request line kept whole (default 65536); longer: reported truncated
+  --max-flows N           full mode: most TCP flows tracked at once (default 262144)
+  --idle-timeout SEC      full mode: close flows idle this long, in capture time (default 120)
   --max-memory MB         full mode: memory for flows, out-of-order segments, requests waiting for a
                           response and IP fragments (default 256); what it costs is counted in the summary
   --threads N             full mode, file: split the flows (by address pair) over N threads, each with
@@ -37,7 +37,7 @@ Print every HTTP request in a capture file (pcap/pcapng) or crossing an interfac
                           with the column, exit 2
   --udp                   full mode, capture file: also report HTTP over UDP (SSDP's M-SEARCH and NOTIFY,
                           one request per datagram); without it they are counted as skipped
-  -c, --count N           live: stop after N packets
+  -c, --count N           live (-i): stop after N packets
   -q, --quiet             no summary on stderr
 `;
 
@@ -81,6 +81,12 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError('--engine none is only for --mode full (v1/v2 are defined by their filter)');
   if (engine === 'js' && mode === 'full')
     throw new UsageError('--engine js (the TypeScript twin of the classic filters) is only for --mode v1/v2');
+  // The classic modes keep no flows, no request buffer and no memory budget: these flags would be ignored.
+  if (mode !== 'full')
+    for (const flag of ['max-line', 'max-flows', 'idle-timeout', 'max-memory'] as const)
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} is for --mode full (v1/v2 have no such limit)`);
+  if (values.count !== undefined && !iface)
+    throw new UsageError('--count is for -i (live capture); a capture file is read to its end');
   const maxLine = intFlag('max-line', values['max-line'], 65536, 16);
   const maxFlows = intFlag('max-flows', values['max-flows'], 262144, 1);
   const idleTimeoutSec = intFlag('idle-timeout', values['idle-timeout'], 120, 1);

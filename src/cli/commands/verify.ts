@@ -129,6 +129,9 @@ export async function run(argv: string[]): Promise<number> {
       });
   } else {
     if (type === undefined) throw new UsageError(`${file}: raw instructions need --type (e.g. --type xdp)`);
+    // Raw instructions are one program with no name: --program would pick nothing and be ignored.
+    if (values.program)
+      throw new UsageError(`${file}: --program names a program of an ELF object; this file is raw instructions`);
     if (bytes.length === 0 || bytes.length % 8 !== 0)
       throw new InputError(`${bytes.length} bytes is not a whole number of 8-byte instructions`, file);
     const insns = decodeProgram(bytes, { source: file });

@@ -17,6 +17,7 @@ export const BPF_ATTR = {
     max_entries: u32(12),
     map_flags: u32(16),
     inner_map_fd: u32(20),
+    numa_node: u32(24),
     map_name: bytes(28, 16),
     btf_fd: u32(48),
     btf_key_type_id: u32(52),

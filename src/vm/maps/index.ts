@@ -3,7 +3,7 @@
  * with the type's name, at load time.
  */
 import type { MapSpec } from '../../elf/spec.js';
-import { MapType, nameOf } from '../../uapi/types.js';
+import { MapFlag, MapType, nameOf } from '../../uapi/types.js';
 import { MapError } from '../../engine/errors.js';
 import { ArrayMap } from './array.js';
 import { HashMap } from './hash.js';
@@ -25,10 +25,68 @@ export interface MapFactoryOptions extends MapOptions {
   isMap: HandleCheck;
 }
 
+// BPF_F_ZERO_SEED, BPF_F_PRESERVE_ELEMS and BPF_F_INNER_MAP (src/uapi's MapFlag names only the others).
+const ZERO_SEED = 1 << 6;
+const PRESERVE_ELEMS = 1 << 11;
+const INNER_MAP = 1 << 12;
+const PROG_ACCESS = MapFlag.RDONLY_PROG | MapFlag.WRONLY_PROG;
+const USER_ACCESS = MapFlag.RDONLY | MapFlag.WRONLY;
+const HASH_FLAGS = MapFlag.NO_PREALLOC | MapFlag.NUMA_NODE | USER_ACCESS | PROG_ACCESS | ZERO_SEED;
+const LRU_FLAGS = MapFlag.NO_COMMON_LRU | MapFlag.NUMA_NODE | USER_ACCESS | PROG_ACCESS | ZERO_SEED;
+
+/**
+ * The map_flags each map type's map_alloc_check accepts, as a 6.18 kernel answered BPF_MAP_CREATE for every
+ * flag bit on every type the VM models (per-CPU maps take no NUMA node; fd arrays no program access flags).
+ */
+const ALLOWED_FLAGS: Record<number, number> = {
+  [MapType.ARRAY]: MapFlag.NUMA_NODE | USER_ACCESS | PROG_ACCESS | MapFlag.MMAPABLE | INNER_MAP,
+  [MapType.PERCPU_ARRAY]: USER_ACCESS | PROG_ACCESS,
+  [MapType.HASH]: HASH_FLAGS,
+  [MapType.HASH_OF_MAPS]: HASH_FLAGS,
+  [MapType.PERCPU_HASH]: HASH_FLAGS & ~MapFlag.NUMA_NODE,
+  [MapType.LRU_HASH]: LRU_FLAGS,
+  [MapType.LRU_PERCPU_HASH]: LRU_FLAGS & ~MapFlag.NUMA_NODE,
+  [MapType.PROG_ARRAY]: MapFlag.NUMA_NODE | USER_ACCESS,
+  [MapType.ARRAY_OF_MAPS]: MapFlag.NUMA_NODE | USER_ACCESS,
+  [MapType.LPM_TRIE]: MapFlag.NO_PREALLOC | MapFlag.NUMA_NODE | USER_ACCESS | PROG_ACCESS,
+  [MapType.QUEUE]: MapFlag.NUMA_NODE | USER_ACCESS | PROG_ACCESS,
+  [MapType.STACK]: MapFlag.NUMA_NODE | USER_ACCESS | PROG_ACCESS,
+  [MapType.RINGBUF]: MapFlag.NUMA_NODE,
+  [MapType.PERF_EVENT_ARRAY]: MapFlag.NUMA_NODE | USER_ACCESS | PRESERVE_ELEMS,
+};
+
+/**
+ * Refuse map_flags the kernel would refuse for this map type (its EINVAL), and BPF_F_RDONLY / BPF_F_WRONLY,
+ * which the kernel accepts but the VM does not model: they take write or read access away from userspace,
+ * and a VM map that ignored them would let through the updates and lookups the kernel refuses (EPERM).
+ */
+function checkFlags(spec: MapSpec): void {
+  const type = nameOf(MapType, spec.type);
+  const fail = (detail: string): never => {
+    throw new MapError('EINVAL', spec.name, 'create', detail);
+  };
+  const allowed = ALLOWED_FLAGS[spec.type];
+  if (allowed === undefined) return; // a type the VM does not model: refused below, by name
+  const extra = spec.flags & ~allowed;
+  if (extra !== 0) fail(`map_flags 0x${(extra >>> 0).toString(16)} are not valid for a ${type} map`);
+  if ((spec.flags & USER_ACCESS) === USER_ACCESS) fail('BPF_F_RDONLY and BPF_F_WRONLY exclude each other');
+  if ((spec.flags & PROG_ACCESS) === PROG_ACCESS) fail('BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG exclude each other');
+  if (spec.type === MapType.LPM_TRIE && !(spec.flags & MapFlag.NO_PREALLOC))
+    fail('an lpm_trie map needs BPF_F_NO_PREALLOC in map_flags');
+  if (spec.flags & USER_ACCESS)
+    throw new MapError(
+      'EOPNOTSUPP',
+      spec.name,
+      'create',
+      `the VM does not model ${spec.flags & MapFlag.RDONLY ? 'BPF_F_RDONLY' : 'BPF_F_WRONLY'} (userspace access to the map); load it with the kernel engine`,
+    );
+}
+
 export function createMap(spec: MapSpec, opts: MapFactoryOptions): VmMap {
   if (spec.maxEntries <= 0 && spec.type !== MapType.PERF_EVENT_ARRAY) {
     throw new MapError('EINVAL', spec.name, 'create', 'max_entries must be at least 1');
   }
+  checkFlags(spec);
   const fixedKey = (size: number) => {
     if (spec.keySize !== size) {
       throw new MapError(
