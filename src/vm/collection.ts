@@ -115,6 +115,13 @@ export class VmCollection implements Collection {
     validateSpec(spec);
     // Map keys/values, contexts and packet loads are little-endian in the VM, as on the kernels bpfkit targets.
     checkByteOrder(spec, 'little', 'the VM');
+    // 0 or a fraction would otherwise fall back to the default (budget) or make every run fail (cpus).
+    for (const [name, v] of [
+      ['budget', opts.budget],
+      ['cpus', opts.cpus],
+    ] as const)
+      if (v !== undefined && !(Number.isSafeInteger(v) && v > 0))
+        throw new BpfkitError(`vm.${name} must be a whole number above 0 (got ${v})`, 2);
     this.cpus = opts.cpus ?? vmHost.cpus;
     this.socketView = opts.socketView ?? 'mac';
     this.vm = new Vm({

@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runAll, runOn } from './support.js';
+import { loadCollection, loadObjectFile } from '../../src/index.js';
+import { repoPath } from '../support/env.js';
 
 const LOOP = `
 mov %r0, 0
@@ -47,4 +49,20 @@ test('budget: a run that falls off the end reports the fall-through whatever bud
         ?.message ?? '',
       budget <= 3 ? /instruction budget|ran off the end/ : /ran off the end/,
     );
+});
+
+test('vm.budget and vm.cpus of 0 or a fraction are refused in one line, not replaced by the default', async () => {
+  const spec = loadObjectFile(repoPath('examples/proto-count/proto-count.o'));
+  for (const [vm, said] of [
+    [{ budget: 0 }, 'vm.budget must be a whole number above 0 (got 0)'],
+    [{ budget: 2.5 }, 'vm.budget must be a whole number above 0 (got 2.5)'],
+    [{ cpus: 0 }, 'vm.cpus must be a whole number above 0 (got 0)'],
+  ] as const)
+    await assert.rejects(loadCollection(spec, { engine: 'vm', vm }), (e: Error & { exitCode?: number }) => {
+      assert.equal(e.message, said);
+      assert.equal(e.exitCode, 2);
+      return true;
+    });
+  const c = await loadCollection(spec, { engine: 'vm', vm: { budget: 5, cpus: 1 } });
+  c.close();
 });
