@@ -96,7 +96,7 @@ test('a raw program longer than any kernel loads is refused before it is decoded
   }
 });
 
-test('map, prog and detach refuse a flag their subcommand would ignore, before touching the kernel', () => {
+test('map, prog, detach and capture refuse a flag their subcommand would ignore, before touching the kernel', () => {
   const cases: Array<[string[], string]> = [
     [
       ['map', 'delete', '/sys/fs/bpf/none', '--key', '00', '--flags', 'exist'],
@@ -107,6 +107,10 @@ test('map, prog and detach refuse a flag their subcommand would ignore, before t
     [['prog', 'show', '--program', 'x'], "prog: --program does not apply to 'prog show'"],
     [['prog', 'load', 'a.o', '/sys/fs/bpf/x', '--json'], "prog: --json does not apply to 'prog load'"],
     [['detach', 'xdp', 'lo', '--direction', 'egress'], 'detach: --direction is for tc only'],
+    [
+      ['capture', '-i', 'lo', '--micro'],
+      'capture: --micro sets the timestamps of the file -w writes: it needs -w FILE',
+    ],
   ];
   for (const [args, message] of cases) {
     const r = bpfkit(...args);
