@@ -71,7 +71,8 @@ export async function run(argv: string[]): Promise<number> {
   if ([values.filter, values.cbpf, expression].filter((f) => f !== undefined).length > 1)
     throw new UsageError('use one filter: an expression, --filter OBJ or --cbpf PROGRAM');
   if (values.promisc && !values.interface) throw new UsageError('--promisc needs -i IFACE');
-  if (values.micro && !values.write) throw new UsageError('--micro sets the timestamps of the file -w writes: it needs -w FILE');
+  if (values.micro && !values.write)
+    throw new UsageError('--micro sets the timestamps of the file -w writes: it needs -w FILE');
   const count = intFlag('count', values.count, 0, 1);
   const snaplen = intFlag('snaplen', values.snaplen, 262144, 1);
 
