@@ -7,7 +7,9 @@ import {
   encodeMessage,
   splitMessages,
   parseAck,
+  parseDone,
   NLMSG_ERROR,
+  NLMSG_DONE,
   NLM_F_ACK_TLVS,
   NLM_F_CAPPED,
   NLA_F_NESTED,
@@ -69,4 +71,19 @@ test('extended ACK: the kernel sentence and offset are read after a capped echo'
   assert.deepEqual(parseAck({ type: NLMSG_ERROR, flags: 0, seq: 1, pid: 0, payload: new Uint8Array(20) }), {
     errno: 0,
   });
+});
+
+test("NLMSG_DONE carries the dump's own error (and its sentence), which ends the dump as a failure", () => {
+  const ok = new Uint8Array(4);
+  assert.deepEqual(parseDone({ type: NLMSG_DONE, flags: 0, seq: 1, pid: 0, payload: ok }), { errno: 0 });
+  const tlvs = new AttrWriter().string(NLMSGERR_ATTR_MSG, 'Dump failed.').bytes();
+  const payload = new Uint8Array(4 + tlvs.length);
+  new DataView(payload.buffer).setInt32(0, -90, true); // -EMSGSIZE
+  payload.set(tlvs, 4);
+  assert.deepEqual(parseDone({ type: NLMSG_DONE, flags: NLM_F_ACK_TLVS, seq: 1, pid: 0, payload }), {
+    errno: 90,
+    message: 'Dump failed.',
+  });
+  // Old kernels' DONE may be empty.
+  assert.deepEqual(parseDone({ type: NLMSG_DONE, flags: 0, seq: 1, pid: 0, payload: new Uint8Array(0) }), { errno: 0 });
 });

@@ -30,6 +30,8 @@ export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
 /** ACK flag: the error message carries extended ACK attributes (TLVs after the header). */
 export const NLM_F_ACK_TLVS = 0x200;
+/** Dump flag: the table changed while it was being dumped; the messages may be inconsistent (start over). */
+export const NLM_F_DUMP_INTR = 0x10;
 /** ACK flag: the echoed request was cut to its header. */
 export const NLM_F_CAPPED = 0x100;
 
@@ -98,6 +100,23 @@ export interface NetlinkAck {
   message?: string;
   /** Byte offset in the request of the attribute the kernel pointed at (NLMSGERR_ATTR_OFFS). */
   offset?: number;
+}
+
+/**
+ * Decode the NLMSG_DONE that ends a dump: an int, the dump's own error (negative errno; 0 when it went
+ * well), then extended ACK attributes when NLM_F_ACK_TLVS is set. A dump that failed part way ends with
+ * DONE, not NLMSG_ERROR: what came before it is not the whole table.
+ */
+export function parseDone(m: NetlinkMessage): NetlinkAck {
+  const p = m.payload;
+  if (p.length < 4) return { errno: 0 };
+  const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const ack: NetlinkAck = { errno: -dv.getInt32(0, true) || 0 };
+  if (m.flags & NLM_F_ACK_TLVS) {
+    const msg = parseAttrs(p.subarray(4)).get(NLMSGERR_ATTR_MSG);
+    if (msg) ack.message = cString(msg);
+  }
+  return ack;
 }
 
 /** Decode struct nlmsgerr (int error; struct nlmsghdr msg; [payload]; [TLVs]) from an NLMSG_ERROR message. */

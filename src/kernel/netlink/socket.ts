@@ -13,12 +13,14 @@ import {
   encodeMessage,
   splitMessages,
   parseAck,
+  parseDone,
   NLMSG_ERROR,
   NLMSG_DONE,
   NLMSG_NOOP,
   NLM_F_REQUEST,
   NLM_F_ACK,
   NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
   type NetlinkMessage,
 } from './codec.js';
 
@@ -33,6 +35,9 @@ const NETLINK_EXT_ACK = 11;
 const SOCKADDR_NL_SIZE = 12;
 /** Big enough for any one datagram of a dump (the kernel sizes them to a page or 32 KiB). */
 const RECV_SIZE = 1 << 17;
+/** How many times a dump the kernel marks interrupted is asked for before bpfkit gives up. */
+const DUMP_ATTEMPTS = 5;
+const EINTR = 4;
 
 /** The kernel refused a netlink request: errno plus, when it said one, the extended-ACK sentence. */
 export class NetlinkError extends BpfkitError {
@@ -92,9 +97,18 @@ export class NetlinkSocket {
     return this.exchange(type, NLM_F_REQUEST | NLM_F_ACK | flags, payload, what);
   }
 
-  /** Send a dump request (NLM_F_REQUEST | NLM_F_DUMP) and collect every message up to NLMSG_DONE. */
+  /**
+   * Send a dump request (NLM_F_REQUEST | NLM_F_DUMP) and collect every message up to NLMSG_DONE. A dump
+   * the kernel marks interrupted (NLM_F_DUMP_INTR: the table changed under it) is asked for again, a few
+   * times, then refused: half of an old table and half of a new one is no answer.
+   */
   dump(type: number, payload: Uint8Array, what: string): NetlinkMessage[] {
-    return this.exchange(type, NLM_F_REQUEST | NLM_F_DUMP, payload, what);
+    for (let attempt = 1; ; attempt++) {
+      const replies = this.exchange(type, NLM_F_REQUEST | NLM_F_DUMP, payload, what);
+      if (!replies.some((m) => m.flags & NLM_F_DUMP_INTR)) return replies;
+      if (attempt === DUMP_ATTEMPTS)
+        throw new NetlinkError(what, EINTR, `the table kept changing during ${DUMP_ATTEMPTS} dumps`, 1);
+    }
   }
 
   private exchange(type: number, flags: number, payload: Uint8Array, what: string): NetlinkMessage[] {
@@ -121,7 +135,11 @@ export class NetlinkSocket {
       // Copy out: the receive buffer is reused for the next datagram.
       for (const m of splitMessages(this.rx.bytes.slice(0, n))) {
         if (m.seq !== seq || m.type === NLMSG_NOOP) continue; // a stale answer or a notification
-        if (m.type === NLMSG_DONE) return replies;
+        if (m.type === NLMSG_DONE) {
+          const done = parseDone(m);
+          if (done.errno === 0) return replies;
+          throw new NetlinkError(what, done.errno, done.message ?? 'the dump ended with an error', 1);
+        }
         if (m.type === NLMSG_ERROR) {
           const ack = parseAck(m);
           if (ack.errno === 0) return replies;
