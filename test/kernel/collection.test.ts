@@ -4,6 +4,7 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { needs } from '../support/env.js';
 import type { ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 import { loadKernelCollection } from '../../src/kernel/collection.js';
+import { loadCollection } from '../../src/loader/index.js';
 import { openPinnedMap, openPinnedProgram } from '../../src/kernel/pinned.js';
 import { VerifierError } from '../../src/kernel/errors.js';
 import { BpfkitError } from '../../src/util/errors.js';
@@ -366,6 +367,39 @@ test('test runs take a context in and give it back (skb->mark, skb->priority)', 
     assert.equal(out.getUint32(32, true), 7);
   } finally {
     coll.close();
+  }
+});
+
+test("skb->tstamp: read from the context passed in, written by tc, handed back — the VM gives back the kernel's bytes", async (t) => {
+  if (!needs(t, { root: true })) return;
+  // r2 = skb->tstamp; r2 += 5; skb->tstamp = r2; skb->mark = 9; return 0
+  const insns = prog(
+    ldx(op.BPF_DW, 2, 1, 152),
+    alu64Imm(op.BPF_ADD, 2, 5),
+    stx(op.BPF_DW, 1, 2, 152),
+    st(op.BPF_W, 1, 8, 9),
+    mov64Imm(0, 0),
+    exit(),
+  );
+  const spec: ObjectSpec = {
+    endian: 'little',
+    license: 'GPL',
+    kernelVersion: 0,
+    maps: [],
+    programs: [progSpec('cls', ProgType.SCHED_CLS, insns)],
+  };
+  const ctx = new Uint8Array(192); // struct __sk_buff
+  new DataView(ctx.buffer).setBigUint64(152, 1_000_000_123n, true);
+  const kernel = loadKernelCollection(spec);
+  const vm = await loadCollection(spec, { engine: 'vm' });
+  try {
+    const k = kernel.program('cls').run({ data: frame(), ctx });
+    const v = vm.program('cls').run({ data: frame(), ctx });
+    assert.equal(new DataView(k.ctx!.buffer, k.ctx!.byteOffset).getBigUint64(152, true), 1_000_000_128n);
+    assert.deepEqual(v.ctx, k.ctx);
+  } finally {
+    kernel.close();
+    vm.close();
   }
 });
 

@@ -41,6 +41,8 @@ export interface SkbState {
   napiId: number;
   /** wire_len given in the context passed in (0: the packet's length). */
   wireLen: number;
+  /** skb->tstamp (ns): from the context passed in, written by tc and cgroup_skb programs, handed back. */
+  tstamp: bigint;
 }
 
 export class RunContext {

@@ -73,6 +73,7 @@ export function newSkbState(): SkbState {
     tcClassid: 0,
     napiId: 0,
     wireLen: 0,
+    tstamp: 0n,
   };
 }
 
@@ -96,6 +97,7 @@ export function skbStateAt(b: Uint8Array, off: number, len: number, s: SkbState)
   s.pktType = pktType;
   s.mark = s.queueMapping = s.vlanPresent = s.vlanTci = s.vlanProto = s.priority = s.ingressIfindex = 0;
   s.tcIndex = s.hash = s.tcClassid = s.napiId = s.wireLen = 0;
+  s.tstamp = 0n;
   s.protocol = len >= 14 ? (b[off + 12]! << 8) | b[off + 13]! : 0;
   s.ifindex = 1;
   return s;
@@ -114,6 +116,7 @@ export function applyCtxIn(s: SkbState, ctx: Uint8Array, cb: Uint8Array): void {
   s.tcClassid = u32(Skb.tc_classid);
   s.hash = u32(Skb.hash);
   s.wireLen = u32(Skb.wire_len);
+  s.tstamp = Skb.tstamp + 8 <= ctx.length ? dv.getBigUint64(Skb.tstamp, true) : 0n;
   cb.set(ctx.subarray(Skb.cb, Math.min(ctx.length, Skb.cb + 20)));
 }
 
@@ -141,6 +144,7 @@ export function writeSkb(rc: RunContext, dv: DataView, p: PacketBuffer): void {
   dv.setUint32(Skb.data_end, base + p.end, true);
   dv.setUint32(Skb.napi_id, s.napiId, true);
   dv.setUint32(Skb.data_meta, base + p.data, true);
+  dv.setBigUint64(Skb.tstamp, s.tstamp, true);
   // BPF_PROG_TEST_RUN sets the qdisc's pkt_len (wire_len) only when a context is passed in.
   dv.setUint32(Skb.wire_len, rc.skbCtxGiven ? s.wireLen || p.end - p.mac : 0, true);
 }
@@ -173,6 +177,7 @@ export function ctxOut(rc: RunContext, region: Uint8Array, p: PacketBuffer): Uin
   dv.setUint32(Skb.ingress_ifindex, s.ingressIfindex, true);
   dv.setUint32(Skb.ifindex, s.ifindex, true);
   out.set(region.subarray(Skb.cb, Skb.cb + 20), Skb.cb);
+  dv.setBigUint64(Skb.tstamp, s.tstamp, true);
   dv.setUint32(Skb.wire_len, s.wireLen || p.end - p.mac, true);
   return out;
 }
@@ -183,7 +188,9 @@ export function readBackSkb(rc: RunContext, dv: DataView): void {
   if (rc.progType === ProgType.SOCKET_FILTER) return; // only cb[], which lives in the region itself
   s.mark = dv.getUint32(Skb.mark, true);
   s.priority = dv.getUint32(Skb.priority, true);
-  if (rc.progType === ProgType.CGROUP_SKB) return; // cgroup_skb: mark, priority and cb[] only
+  // (the verifier lets only tc and cgroup_skb write it: for the others this reads back what was there)
+  s.tstamp = dv.getBigUint64(Skb.tstamp, true);
+  if (rc.progType === ProgType.CGROUP_SKB) return; // cgroup_skb: mark, priority, tstamp and cb[] only
   s.tcIndex = dv.getUint32(Skb.tc_index, true) & 0xffff;
   s.tcClassid = dv.getUint32(Skb.tc_classid, true);
   s.queueMapping = dv.getUint32(Skb.queue_mapping, true) & 0xffff;
