@@ -16,7 +16,8 @@ import { CompileError, compileError, parseDiagnostics, type Diagnostic } from '.
 import { shippedHeaders } from './headers.js';
 import { bccHeaders } from './bcc/header.js';
 import { rewriteBcc, type BccProgram, type BccRewrite, type BccTable } from './bcc/rewrite.js';
-import { bccTracepointStruct, type BccTracepointField } from './bcc/tracepoint.js';
+import { bccTracepointStruct } from './bcc/tracepoint.js';
+import type { TracepointFormatField } from './tracepoint-struct.js';
 import { includesVmlinux, vmlinuxHeaderDir } from './vmlinux-header.js';
 
 /** Options of compileC. */
@@ -53,7 +54,7 @@ export interface CompileOptions {
    * BCC dialect: the fields of tracepoint `category:event`'s tracefs format, for the `struct
    * tracepoint__C__E` TRACEPOINT_PROBE's `args` points to (BPF.fromBcc passes the kernel's).
    */
-  tracepointFormat?: (category: string, event: string) => BccTracepointField[];
+  tracepointFormat?: (category: string, event: string) => TracepointFormatField[];
 }
 
 /** What compileC returns. */

@@ -21,5 +21,6 @@ export {
   type BccProgram,
 } from './bcc/rewrite.js';
 export { bccHeader, bccHeaders } from './bcc/header.js';
-export { bccTracepointStruct, type BccTracepointField } from './bcc/tracepoint.js';
+export { bccTracepointStruct } from './bcc/tracepoint.js';
+export { tracepointFormatStruct, type TracepointFormatField } from './tracepoint-struct.js';
 export { applyBccTypes } from './bcc/types.js';
