@@ -11,7 +11,7 @@ import { isElf } from '../../asm/listing.js';
 import { parseObject } from '../../elf/index.js';
 import { decodeProgram, type Instruction } from '../../isa/index.js';
 import { disassembleOne } from '../../asm/index.js';
-import { programTypeByName, sectionType } from '../../elf/section-types.js';
+import { typeFlag } from '../type-flag.js';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../verifier/index.js';
 
 export const help = `usage: bpfkit verify OBJ|BIN [options]
@@ -37,22 +37,11 @@ options:
                     kernel built without a subsystem, or patched, refuses some that upstream allows
 `;
 
-/** `--type`: a number, a bpftool type name (`tc`, `socket` too) or a libbpf section name (with its attach type). */
+/** `--type`: a number, or what `run` and `prog load` take (a bpftool type name or a libbpf section name, with its attach type). */
 function parseType(name: string | undefined): { type: number; attachType?: number } | undefined {
   if (name === undefined) return undefined;
   if (/^\d+$/.test(name)) return { type: Number(name) };
-  const aliases: Record<string, string> = {
-    tc: 'sched_cls',
-    classifier: 'sched_cls',
-    action: 'sched_act',
-    socket: 'socket_filter',
-  };
-  const key = name.toLowerCase().replace(/^bpf_prog_type_/, '');
-  const st = programTypeByName(aliases[key] ?? key) ?? sectionType(name);
-  if (!st)
-    throw new UsageError(
-      `--type: unknown program type '${name}' (a type such as xdp, sched_cls, cgroup_sock_addr, a section name such as cgroup/connect4, or a number)`,
-    );
+  const st = typeFlag(name)!;
   return st.attachType === undefined ? { type: st.type } : { type: st.type, attachType: st.attachType };
 }
 
