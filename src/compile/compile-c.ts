@@ -12,7 +12,13 @@ import { parseObject, type ParsedObject } from '../elf/object.js';
 import { InputError } from '../util/errors.js';
 import { findClang } from './clang.js';
 import { cacheDir, lookupObject, parseDepFile, sha256, storeObject, writeAtomic } from './cache.js';
-import { CompileError, compileError, parseDiagnostics, type Diagnostic } from './diagnostics.js';
+import {
+  compileError,
+  errorFromDiagnostics,
+  parseDiagnostics,
+  type CompileError,
+  type Diagnostic,
+} from './diagnostics.js';
 import { shippedHeaders } from './headers.js';
 import { bccHeaders } from './bcc/header.js';
 import { rewriteBcc, type BccProgram, type BccRewrite, type BccTable } from './bcc/rewrite.js';
@@ -126,11 +132,7 @@ function bccCompileError(err: CompileError, name: string, rewrite: BccRewrite): 
   const diags = err.diagnostics.map((d) =>
     d.file === name ? { ...d, column: rewrite.mapColumn(d.line, d.column) } : d,
   );
-  const errors = diags.filter((d) => d.severity === 'error' || d.severity === 'fatal error');
-  const first = errors[0];
-  if (!first) return err;
-  const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})` : '';
-  return new CompileError(`${first.message}${more}`, `${first.file}:${first.line}:${first.column}`, diags, err.output);
+  return errorFromDiagnostics(diags, name, err.output);
 }
 
 /** clang's time limit when neither the caller nor $BPFKIT_CLANG_TIMEOUT sets one. */

@@ -51,7 +51,14 @@ export class CompileError extends InputError {
 
 /** The CompileError for a failed clang run: where the first error is, what it says, and how many more there are. */
 export function compileError(stderr: string, fallbackFile: string, hide?: string): CompileError {
-  const diags = parseDiagnostics(stderr, hide);
+  return errorFromDiagnostics(parseDiagnostics(stderr, hide), fallbackFile, stderr);
+}
+
+/**
+ * The CompileError for diagnostics already parsed (and perhaps moved, as BCC's rewrite moves columns
+ * back): the first error at its place, how many more there were; clang's last line when it named none.
+ */
+export function errorFromDiagnostics(diags: Diagnostic[], fallbackFile: string, stderr: string): CompileError {
   const errors = diags.filter((d) => d.severity === 'error' || d.severity === 'fatal error');
   const first = errors[0];
   if (!first) {
