@@ -280,7 +280,7 @@ class CWriter {
         return join('void', name);
       case K.INT:
       case K.FLOAT:
-        return join(t.name || (t.kind === K.FLOAT ? 'double' : 'int'), name);
+        return join(t.name || unnamedScalar(t), name);
       case K.PTR:
         return this.decl(t.sizeOrType, `*${name}`, indent);
       case K.ARRAY:
@@ -495,6 +495,28 @@ function padding(gap: Gap | undefined, indent: string): string[] {
 
 function roundUp(v: number, to: number): number {
   return to <= 1 ? v : Math.ceil(v / to) * to;
+}
+
+/**
+ * The C type of an INT or FLOAT BTF gave no name (malformed, but parseable): chosen by size and encoding,
+ * since a fixed `int` would give any other size a wrong layout. A size no C type has is refused.
+ */
+function unnamedScalar(t: BtfType): string {
+  const size = t.sizeOrType;
+  if (t.kind === K.FLOAT) {
+    const float = size === 4 ? 'float' : size === 8 ? 'double' : size === 16 ? 'long double' : undefined;
+    if (float) return float;
+  } else {
+    const enc = t.int?.encoding ?? 0;
+    if (enc & 4 && size === 1) return '_Bool';
+    if (enc & 2 && size === 1) return 'char';
+    const sign = enc & 1 ? 'signed ' : 'unsigned ';
+    const int = { 1: 'char', 2: 'short', 4: 'int', 8: 'long long', 16: '__int128' }[size];
+    if (int) return sign + int;
+  }
+  throw new InputError(
+    `BTF type ${t.id}: an unnamed ${t.kind === K.FLOAT ? 'FLOAT' : 'INT'} of ${size} bytes has no C type`,
+  );
 }
 
 function join(base: string, declarator: string): string {

@@ -185,6 +185,31 @@ test('BTF that loops or nests past any kernel is one InputError naming the type,
   assert.match(loops([typedef('a', 2), int('int', 4, true)])(), /typedef int a;/);
 });
 
+test('an unnamed INT or FLOAT is written as the C type of its size and sign, never a fixed int', () => {
+  const written = (types: TypeWords[]) => writeC(parseBtf(buildRawBtf(types).raw));
+  // struct s { <unnamed u64> a; <unnamed s16> b; <unnamed double> c; }
+  const f64: TypeWords = (s) => [s.add(''), (16 << 24) >>> 0, 8];
+  const c = written([
+    struct('s', 24, [
+      ['a', 2, 0],
+      ['b', 3, 64],
+      ['c', 4, 128],
+    ]),
+    int('', 8),
+    int('', 2, true),
+    f64,
+  ]);
+  assert.match(c, /unsigned long long a;/);
+  assert.match(c, /signed short b;/);
+  assert.match(c, /double c;/);
+  // An INT of 3 bytes has no C type: one line naming the type.
+  assert.throws(
+    () => written([struct('t', 4, [['x', 2, 0]]), int('', 3)]),
+    (err: unknown) =>
+      err instanceof InputError && /^BTF type 2: an unnamed INT of 3 bytes has no C type/.test(err.message),
+  );
+});
+
 test("the verifier's kptr-field walk ends on a qualifier or type-tag loop (a hostile object's BTF)", () => {
   // 1: struct a { 2 x; }  2: typedef of 3  3: typedef of 2 — and 4: a pointer to 5, a TYPE_TAG of itself
   const tag: TypeWords = (s) => [s.add('tag'), (18 << 24) >>> 0, 5];
