@@ -22,13 +22,16 @@ import type { KernelEnv } from './kernel-env.js';
 /** libbpf's POISON_CALL_KFUNC_BASE: a call to helper BASE + extern index marks an unresolved weak kfunc. */
 export const KFUNC_POISON_BASE = 2002000000;
 
-/** Resolve every extern the spec's programs and `.kconfig` map use. A spec without externs comes back unchanged. */
-export function resolveExterns(spec: ObjectSpec, env: KernelEnv): ObjectSpec {
+/**
+ * Resolve every extern the spec's programs and `.kconfig` map use. A spec without externs comes back unchanged.
+ * `engine` is who runs the programs: the feature externs (LINUX_HAS_BPF_COOKIE) say what that engine has.
+ */
+export function resolveExterns(spec: ObjectSpec, env: KernelEnv, engine: 'vm' | 'kernel' = 'kernel'): ObjectSpec {
   const externs = spec.externs ?? [];
   if (externs.length === 0) return spec;
   const source = spec.path ?? 'object';
   const maps = spec.maps.map((m) =>
-    m.name === KCONFIG_MAP && m.section === '.kconfig' ? fillKconfig(m, spec, env) : m,
+    m.name === KCONFIG_MAP && m.section === '.kconfig' ? fillKconfig(m, spec, env, engine) : m,
   );
   const byName = new Map(externs.map((e, i) => [e.name, { e, i }]));
   const programs = spec.programs.map((p) => resolveProgram(p, byName, env, source));
@@ -36,7 +39,12 @@ export function resolveExterns(spec: ObjectSpec, env: KernelEnv): ObjectSpec {
 }
 
 /** The raw value (as a config file spells it) of a `.kconfig` extern, or undefined for "leave it 0". */
-function kconfigRaw(e: ExternSpec, env: KernelEnv, where: string): { raw: string; from: string } | undefined {
+function kconfigRaw(
+  e: ExternSpec,
+  env: KernelEnv,
+  engine: 'vm' | 'kernel',
+  where: string,
+): { raw: string; from: string } | undefined {
   if (e.name === 'LINUX_KERNEL_VERSION') return { raw: String(kernelVersionCode(env.release)), from: 'uname' };
   if (e.name === 'LINUX_HAS_SYSCALL_WRAPPER') {
     // libbpf's probe: can a kprobe be put on the wrapped bpf() entry point? Both must be there.
@@ -45,7 +53,7 @@ function kconfigRaw(e: ExternSpec, env: KernelEnv, where: string): { raw: string
     // A number, as libbpf sets its virtual externs: an int, a bool or a char extern all take it.
     return { raw: kprobes && wrapped ? '1' : '0', from: '/proc/kallsyms and CONFIG_KPROBES' };
   }
-  if (e.name === 'LINUX_HAS_BPF_COOKIE') return { raw: '1', from: 'bpfkit' };
+  if (e.name === 'LINUX_HAS_BPF_COOKIE') return bpfCookie(env, engine);
   if (e.name.startsWith('LINUX_')) {
     if (e.weak) return undefined;
     throw new InputError(
@@ -68,12 +76,29 @@ function kconfigRaw(e: ExternSpec, env: KernelEnv, where: string): { raw: string
   return { raw, from: config.source };
 }
 
-function fillKconfig(m: MapSpec, spec: ObjectSpec, env: KernelEnv): MapSpec {
+/**
+ * LINUX_HAS_BPF_COOKIE: can the programs call bpf_get_attach_cookie? libbpf loads a probe program; the
+ * kernel's BTF says the same without a syscall (the helper is in `enum bpf_func_id`), and without BTF the
+ * release does (5.15 added it). The VM has no such helper: 0, so a program's guarded fallback runs there.
+ */
+function bpfCookie(env: KernelEnv, engine: 'vm' | 'kernel'): { raw: string; from: string } {
+  if (engine === 'vm') return { raw: '0', from: 'the VM, which has no bpf_get_attach_cookie' };
+  const btf = env.btf();
+  if (btf) {
+    const has = btf
+      .idsNamed('bpf_func_id')
+      .some((id) => btf.types[id]!.members.some((m) => m.name === 'BPF_FUNC_get_attach_cookie'));
+    return { raw: has ? '1' : '0', from: "the kernel BTF's enum bpf_func_id" };
+  }
+  return { raw: kernelVersionCode(env.release) >= kernelVersionCode('5.15') ? '1' : '0', from: 'uname' };
+}
+
+function fillKconfig(m: MapSpec, spec: ObjectSpec, env: KernelEnv, engine: 'vm' | 'kernel'): MapSpec {
   const value = new Uint8Array(m.valueSize);
   for (const e of spec.externs ?? []) {
     if (e.kind !== 'kconfig') continue;
     const where = `${spec.path ?? 'object'}: .kconfig extern '${e.name}'`;
-    const v = kconfigRaw(e, env, where);
+    const v = kconfigRaw(e, env, engine, where);
     if (!v) continue;
     value.set(encodeKconfig(e, v.raw, spec.endian, `${where} (${v.from})`), e.offset);
   }

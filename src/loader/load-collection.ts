@@ -93,7 +93,7 @@ export function prepareSpec(spec: ObjectSpec, opts: LoadOptions, env: KernelEnv)
   checkLoadable(s, opts.engine === 'kernel');
   if (opts.engine === 'vm') refuseStructOpsInVm(s);
   s = applyCore(s, opts.targetBtf);
-  s = resolveExterns(s, env);
+  s = resolveExterns(s, env, opts.engine === 'vm' ? 'vm' : 'kernel');
   if (opts.engine === 'kernel') s = resolveStructOps(resolveAttachTargets(s, env), env);
   return s;
 }

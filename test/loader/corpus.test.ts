@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseObject } from '../../src/elf/object.js';
 import { loadCollection } from '../../src/loader/index.js';
+import { prepareSpec } from '../../src/loader/load-collection.js';
+import { runningKernel, type KernelEnv } from '../../src/loader/kernel-env.js';
 import type { KernelCollection } from '../../src/kernel/collection.js';
 import { mapInfo } from '../../src/kernel/objects.js';
 import { BpfkitError } from '../../src/util/errors.js';
@@ -358,4 +360,29 @@ test('unknown section: --type names the program type and the object loads', asyn
   const spec = parseObject(readFileSync(obj), { path: obj, defaultType: programTypeByName('socket_filter')! });
   const c = await loadCollection(spec, { engine: 'kernel' });
   c.close();
+});
+
+test('externs-virtual.c: LINUX_HAS_BPF_COOKIE says whether the engine has bpf_get_attach_cookie (the VM has not)', async (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const obj = compile('externs-virtual.c');
+  const spec = parseObject(readFileSync(obj), { path: obj });
+  const cookie = (engine: 'vm' | 'kernel', env: KernelEnv): number => {
+    const kconfig = prepareSpec(spec, { engine }, env).maps.find((m) => m.name === '.kconfig')!;
+    const at = spec.externs!.find((e) => e.name === 'LINUX_HAS_BPF_COOKIE')!.offset;
+    return (kconfig.contents[0]!.value as Uint8Array)[at!]!;
+  };
+  const env = (release: string): KernelEnv => ({
+    btf: () => undefined,
+    kconfig: () => undefined,
+    kallsyms: () => undefined,
+    release,
+    syscallPrefix: '__x64_sys_',
+  });
+  // Without BTF the release says it (5.15 added the helper); the VM has no such helper whatever the kernel.
+  assert.equal(cookie('kernel', env('5.15.0')), 1);
+  assert.equal(cookie('kernel', env('5.10.200')), 0);
+  assert.equal(cookie('vm', env('6.18.0')), 0);
+  // With BTF, the kernel's enum bpf_func_id.
+  const running = runningKernel();
+  if (running.btf()) assert.equal(cookie('kernel', running), 1);
 });

@@ -3,6 +3,7 @@
 #include "corpus.h"
 extern int LINUX_HAS_SYSCALL_WRAPPER __kconfig;
 extern int LINUX_KERNEL_VERSION __kconfig;
+extern char LINUX_HAS_BPF_COOKIE __kconfig;
 
 struct {
   __uint(type, 2);
@@ -16,7 +17,7 @@ static void *(*map_lookup)(void *map, const void *key) = (void *)1;
 SEC("socket") int virtuals(void *ctx) {
   __u32 k = 0;
   __u64 *slot = map_lookup(&out, &k);
-  if (slot) *slot = LINUX_HAS_SYSCALL_WRAPPER + LINUX_KERNEL_VERSION;
+  if (slot) *slot = LINUX_HAS_SYSCALL_WRAPPER + LINUX_KERNEL_VERSION + LINUX_HAS_BPF_COOKIE;
   return 0;
 }
 LICENSE;
