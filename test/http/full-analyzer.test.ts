@@ -276,3 +276,15 @@ test('a header line is found whole wherever its LF falls: every value length, ag
     }
   }
 });
+
+test('a request line that passes the cap in the segment holding its end: the headers after it are read from their first byte', () => {
+  const c = new Conversation().handshake();
+  const text = `GET /${'a'.repeat(1100)} HTTP/1.1\r\nHost: h\r\n\r\nGET /next HTTP/1.1\r\nHost: n\r\n\r\n`;
+  c.clientSays(text.slice(0, 600), text.slice(600));
+  c.close();
+  const { recs } = analyze(c.frames, { limits: { maxLine: 1024, maxHeaderLine: 1024 } });
+  assert.deepEqual(
+    recs.map((r) => `${r.method} ${r.truncated} ${r.host}`),
+    ['GET true h', 'GET false n'],
+  );
+});
