@@ -245,3 +245,46 @@ test('tick: the capture clock alone closes idle flows (a shard of --threads swee
   a.finish();
   assert.deepEqual(lines(recs), ['GET /waiting HTTP/1.1']);
 });
+
+test('a header line is found whole wherever its LF falls: every value length, against the segment end and the scan window', () => {
+  // The header scan looks for a line's LF a byte at a time and then four at a time, within a window of
+  // the segment (http-parser.ts, St.Headers): every alignment of the LF to the steps and to the window's
+  // end must find the same line, and a line cut by the segment's end must be assembled whole. A line
+  // read wrong swallows the Host line after it, or cuts it.
+  for (let n = 0; n <= 110; n++) {
+    for (const eol of ['\r\n', '\n']) {
+      // (m: what follows the line, so that the window ends at every alignment to the line's LF too)
+      for (let m = 0; m < 4; m++) {
+        const pad = `GET /${n} HTTP/1.1\r\nX-Pad:${'p'.repeat(n)}${eol}`;
+        const next = `/next${'x'.repeat(m)}`;
+        const all = `${pad}Host: h${n}.test\r\nContent-Length: 4\r\n\r\nGET GET ${next} HTTP/1.1\r\nHost: next.test\r\n\r\n`;
+        // whole; cut right after the X-Pad line; cut 1 to 5 bytes before its LF
+        const cuts = [0, pad.length, ...[1, 2, 3, 4, 5].map((k) => pad.length - 1 - k)];
+        for (const cut of cuts) {
+          const c = new Conversation().handshake();
+          if (cut === 0) c.clientSays(all);
+          else c.clientSays(all.slice(0, cut), all.slice(cut));
+          c.close();
+          const { recs } = analyze(c.frames);
+          assert.deepEqual(
+            recs.map((r) => `${r.uri} ${r.host}`),
+            [`/${n} h${n}.test`, `${next} next.test`],
+            `value length ${n}, ${JSON.stringify(eol)}, ${m}, cut at ${cut}`,
+          );
+        }
+      }
+    }
+  }
+});
+
+test('a request line that passes the cap in the segment holding its end: the headers after it are read from their first byte', () => {
+  const c = new Conversation().handshake();
+  const text = `GET /${'a'.repeat(1100)} HTTP/1.1\r\nHost: h\r\n\r\nGET /next HTTP/1.1\r\nHost: n\r\n\r\n`;
+  c.clientSays(text.slice(0, 600), text.slice(600));
+  c.close();
+  const { recs } = analyze(c.frames, { limits: { maxLine: 1024, maxHeaderLine: 1024 } });
+  assert.deepEqual(
+    recs.map((r) => `${r.method} ${r.truncated} ${r.host}`),
+    ['GET true h', 'GET false n'],
+  );
+});

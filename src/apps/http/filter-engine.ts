@@ -239,18 +239,32 @@ async function loadAny(spec: ObjectSpec, engine: 'vm' | 'kernel', vm: VmLoadOpti
  * timestamps do.
  */
 class CaptureClock {
-  private ns = 1e9;
-  private first = NaN;
+  // The clock's numbers are doubles from the first frame on (cells: see Cell). As plain fields, with
+  // the first frames' small integers, V8 compiles integer arithmetic into the frame loop (set() is
+  // inlined there) and throws that code away when the clock leaves the small-integer range, ~1 s into
+  // the capture (an overflow deopt, and a map change for the field). Read back from a Float64Array the
+  // offset is a double even while small, so set() is compiled for doubles at once. The values are the
+  // same: to JavaScript every number is a double.
+  private readonly t = new Float64Array([1e9, NaN, 0]);
   /** Count from `ts` (before the first frame; later calls change nothing). */
   start(ts: number): void {
-    if (Number.isNaN(this.first)) this.first = ts;
+    if (Number.isNaN(this.t[Cell.First]!)) this.t[Cell.First] = ts;
   }
   set(ts: number): void {
-    if (Number.isNaN(this.first)) this.first = ts;
-    const ns = Math.round((ts - this.first) * 1e9) + 1e9;
-    if (ns > this.ns) this.ns = ns;
+    const t = this.t;
+    if (Number.isNaN(t[Cell.First]!)) t[Cell.First] = ts;
+    t[Cell.Offset] = Math.round((ts - t[Cell.First]!) * 1e9);
+    const ns = t[Cell.Offset] + 1e9;
+    if (ns > t[Cell.Ns]!) t[Cell.Ns] = ns;
   }
-  readonly read = (): number => this.ns;
+  readonly read = (): number => this.t[Cell.Ns]!;
+}
+
+/** CaptureClock's cells: the clock, the first frame's time, the offset being computed. */
+const enum Cell {
+  Ns,
+  First,
+  Offset,
 }
 
 function mapTable(m: BpfMap): SessionTable {
