@@ -241,8 +241,7 @@ function walkPaths(
   // Per slot: 1 a prune point, 2 a call of a helper that calls a callback (a forced checkpoint, where the
   // callback's loop converges: check_cfg's mark_calls_callback).
   const visitAt = Uint8Array.from(prunePoints);
-  for (const insn of insns)
-    if (callsCallback(insn)) visitAt[insn.pc]! |= 2;
+  for (const insn of insns) if (callsCallback(insn)) visitAt[insn.pc]! |= 2;
   const counters: Counters = {
     jmps: 0,
     prevJmps: 0,
