@@ -815,6 +815,39 @@ DEAD_CODE.push(
 );
 RAW.push(...DEAD_CODE);
 
+// assign_scalar_id_before_mov: copying a register linked K apart (r2 = r0 + 1) first gives it a group of
+// its own, so the copy and its own `+= 1` stay linked to it: r2 <= 5 bounds r3 to 6. (Kept in r0's group,
+// r3 would have taken a second K and been unlinked: [2, 10].)
+RAW.push(
+  ...[7, 6].map((size): Case => ({
+    name: `mov-of-add-const-linked-${size}`,
+    type: TC,
+    text: `${lookup}
+      if r0 == 0 goto +10
+      r6 = r0
+      call 5
+      if r0 > 8 goto +7
+      r2 = r0
+      r2 += 1
+      r3 = r2
+      r3 += 1
+      if r2 > 5 goto +2
+      r6 += r3
+      r0 = *(u8 *)(r6 + 0)
+      r0 = 0
+      exit`,
+    maps: [map(MapType.ARRAY, 4, size)],
+    want:
+      size === 7
+        ? { ok: true }
+        : { pc: 17, re: /^R6 max value is outside of the allowed memory range$/ },
+  })),
+);
+
+/** A callback's context and a two-byte array in .data to index with what the callbacks computed. */
+const CB_CTX = `struct ictx { __u64 i; __u64 j; };
+  __u8 choice[2] = { 0, 1 };`;
+
 /** C programs for what needs BTF (callbacks, global functions) or the loader (maps of maps). */
 const C: { name: string; source: string; want: Want }[] = [
   // A jump back to a callback's first instruction inside the callback is a loop like any other.
@@ -918,6 +951,50 @@ const C: { name: string; source: string; want: Want }[] = [
     source: `static long cb(__u32 i, void *d) { long t = bpf_ktime_get_ns(); if (t < 1001) return 0; return t; }
       SEC("tc") int prog(struct __sk_buff *skb) { __u64 c = 0; bpf_loop(4, cb, &c, 0); return 0; }`,
     want: { pc: -1, re: /^At callback return the register R0 has smin=1001 should have been in \[0, 1\]$/ },
+  },
+  // Callbacks are walked as the kernel walks them: each call comes back to the helper's call, which calls
+  // again until bpf_loop's count (R1's maximum, exact when known) or until the states converge.
+  ...[1, 2].map((n): { name: string; source: string; want: Want } => ({
+    name: `callback-bpf-loop-${n}-calls`,
+    source: `${CB_CTX}
+      static long inc(__u32 n, struct ictx *c) { c->i++; return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { struct ictx c = { 0, 1 }; bpf_loop(${n}, inc, &c, 0); return choice[c.i]; }`,
+    want: n === 1 ? { ok: true } : { pc: -1, re: /^R1 min value is outside of the allowed memory range$/ },
+  })),
+  // A counter the callback changes is widened; a field it never touches keeps its value.
+  {
+    name: 'callback-widening-keeps-untouched',
+    source: `${CB_CTX}
+      static long inc(__u32 n, struct ictx *c) { c->i++; return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { struct ictx c = { 0, 1 }; bpf_loop(100, inc, &c, 0); return choice[c.j]; }`,
+    want: { ok: true },
+  },
+  // The second call of a callback may meet the state the first met at the same place: no infinite loop.
+  {
+    name: 'callback-same-state-next-call',
+    source: `${CB_CTX}
+      static long add(__u32 n, struct ictx *c) { __u32 k = 0; __u64 *v = bpf_map_lookup_elem(&arr, &k); if (v) c->i += *v; return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { struct ictx c = { 0, 1 }; bpf_loop(skb->len, add, &c, 0); return c.i & 1; }`,
+    want: { ok: true },
+  },
+  // bpf_loop in a callback: c.i ends 0, 1 or 11 (.data holds choice[2] then the array: 2 + 11 is past 12).
+  ...[12, 11].map((size): { name: string; source: string; want: Want } => ({
+    name: `callback-nested-bpf-loop-${size}`,
+    source: `${CB_CTX}
+      __u8 tail[${size - 2}] = { 1 };
+      static long l2(__u32 n, struct ictx *c) { c->i += 10; return 0; }
+      static long l1(__u32 n, struct ictx *c) { c->i += 1; bpf_loop(1, l2, c, 0); return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { struct ictx c = { 0, 1 }; bpf_loop(1, l1, &c, 0); return choice[c.i]; }`,
+    want: size === 12 ? { ok: true } : { pc: -1, re: /^R1 min value is outside of the allowed memory range$/ },
+  })),
+  // bpf_for_each_map_elem calls its callback any number of times: a state machine's every state is reached.
+  {
+    name: 'callback-for-each-state-machine',
+    source: `${CB_CTX}
+      static long (*for_each)(void *map, void *cb, void *ctx, __u64 flags) = (void *)164;
+      static long sm(void *m, __u32 *k, __u64 *v, struct ictx *c) { if (c->i == 0) c->i = 1; else if (c->i == 1) c->i = 2; return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { struct ictx c = { 0, 1 }; for_each(&arr, sm, &c, 0); return choice[c.i]; }`,
+    want: { pc: -1, re: /^R1 min value is outside of the allowed memory range$/ },
   },
   // An exception callback (a decl tag on the program) changes how the kernel verifies it: not modelled.
   {
