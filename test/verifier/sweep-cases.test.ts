@@ -837,10 +837,7 @@ RAW.push(
       r0 = 0
       exit`,
     maps: [map(MapType.ARRAY, 4, size)],
-    want:
-      size === 7
-        ? { ok: true }
-        : { pc: 17, re: /^R6 max value is outside of the allowed memory range$/ },
+    want: size === 7 ? { ok: true } : { pc: 17, re: /^R6 max value is outside of the allowed memory range$/ },
   })),
 );
 
