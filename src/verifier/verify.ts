@@ -128,10 +128,11 @@ export function verifierMap(m: MapSpec): VerifierMap {
   };
   // The kernel engine writes a frozen map's contents, then freezes it, before any program loads. Only
   // .rodata's bytes are final in the object: .kconfig's are filled in by the loader from the running
-  // kernel (a spec verified before that would read zeros where the kernel reads its configuration).
+  // kernel (a spec verified before that would read zeros where the kernel reads its configuration), and
+  // are final once it has.
   if (
     m.frozen &&
-    m.section.startsWith('.rodata') &&
+    (m.section.startsWith('.rodata') || (m.section === '.kconfig' && m.kconfigFilled === true)) &&
     (m.flags & MapFlag.RDONLY_PROG) !== 0 &&
     m.type === MapType.ARRAY &&
     m.maxEntries === 1
