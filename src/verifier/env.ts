@@ -5,6 +5,7 @@
 import type { Instruction } from '../isa/instruction.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import type { Cfg } from './cfg.js';
+import type { Fastcall } from './fastcall.js';
 import type { Precision } from './precision.js';
 import type { State, VerifierMap } from './state.js';
 
@@ -25,6 +26,8 @@ export interface Env {
   nextId: number;
   /** Deepest stack use (bytes, positive) per subprogram, by its first slot. */
   stackDepth: Map<number, number>;
+  /** bpf_fastcall spill/fill patterns, when the program has any (fastcall.ts). */
+  fastcall?: Fastcall;
   /** Is BTF func_info given with the program (callbacks need it)? */
   funcInfo: boolean;
   /** Global functions by first slot: verified alone, once, after the entry (BTF func_info linkage). */

@@ -6,6 +6,7 @@
 import { REG_FP } from '../isa/opcodes.js';
 import { ctxAccess, ctxModelled, pktWritable } from './ctx-access.js';
 import { type Env, newId } from './env.js';
+import { fastcallAccess } from './fastcall.js';
 import { Rejection } from './reject.js';
 import { varStackAccess } from './stack-var.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, truncate, unsignedBits } from './scalar.js';
@@ -180,7 +181,7 @@ function stackAccess(
       write,
       value,
       (n) => loadedScalar(n, signed),
-      (sp, n) => noteDepth(env, sp, n),
+      (sp, n) => noteDepth(env, sp, n, pc),
     );
     if (r) return r;
     throw new Rejection(
@@ -195,7 +196,7 @@ function stackAccess(
   if (off < -MAX_STACK || off + size > 0 || off >= 0)
     throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);
   const frame = st.frames[reg.frame]!;
-  noteDepth(env, frame.subprog, -off);
+  noteDepth(env, frame.subprog, -off, pc);
   const k = Math.floor((-off - 1) / 8);
   const slot = frame.stack.get(k) ?? { bytes: new Array<ByteType>(8).fill(ByteType.Invalid) };
   const first = off + (k + 1) * 8; // byte index inside the slot
@@ -264,9 +265,10 @@ function writeStack(
 /** The low `size` bytes of a value, zero-extended (coerce_reg_to_size, scalar.ts). */
 export const narrow = (s: Scalar, size: number): Scalar => truncate(s, size);
 
-/** Remember how deep a subprogram's stack goes. */
-export function noteDepth(env: Env, subprog: number, bytes: number): void {
+/** Remember how deep a subprogram's stack goes (an access from `pc` reaching `bytes` below its frame). */
+export function noteDepth(env: Env, subprog: number, bytes: number, pc: number): void {
   if (bytes > (env.stackDepth.get(subprog) ?? 0)) env.stackDepth.set(subprog, bytes);
+  if (env.fastcall) fastcallAccess(env.fastcall, subprog, -bytes, pc);
 }
 
 /**
@@ -295,7 +297,7 @@ export function helperMem(
       if (off < -MAX_STACK || off + Math.max(size, 1) > 0)
         throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);
       const frame = st.frames[reg.frame]!;
-      noteDepth(env, frame.subprog, -off);
+      noteDepth(env, frame.subprog, -off, pc);
       if (write) {
         for (let b = off; b < off + size; b++) {
           const k = Math.floor((-b - 1) / 8);

@@ -843,6 +843,41 @@ RAW.push(
   })),
 );
 
+// bpf_fastcall: a subprogram saving r1 around bpf_get_smp_processor_id (which the JIT inlines) in the
+// lowest stack slot loses that slot when the kernel removes the pair — unless anything else touches the
+// slot, a jump lands inside the pattern, or another helper's call (not inlined) has one too. Under a
+// 512-byte caller, that decides whether the chain fits.
+const FASTCALL_TOO_LARGE = { pc: 2, re: /^combined stack size of 2 calls is 528\. Too large$/ };
+RAW.push(
+  ...(
+    [
+      ['plain', '', '', { ok: true }],
+      ['slot-read-elsewhere', '', 'r0 = *(u64 *)(r10 - 8)', FASTCALL_TOO_LARGE],
+      ['slot-read-by-helper', '', 'r1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\ncall 4', FASTCALL_TOO_LARGE],
+      ['other-helper-pattern', '', '*(u64 *)(r10 - 8) = r1\ncall 7\nr1 = *(u64 *)(r10 - 8)', FASTCALL_TOO_LARGE],
+      ['jump-onto-fill', 'if r1 > 3 goto +2', '', FASTCALL_TOO_LARGE],
+      ['jump-onto-spill', 'if r1 > 3 goto +0', '', { ok: true }],
+    ] as const
+  ).map(([name, before, after, want]): Case => ({
+    name: `fastcall-${name}`,
+    type: ProgType.RAW_TRACEPOINT,
+    text: `
+        r1 = 42
+        *(u64 *)(r10 - 512) = r1
+        call pc+2
+        r0 = 0
+        exit
+        ${before}
+        *(u64 *)(r10 - 8) = r1
+        call 8
+        r1 = *(u64 *)(r10 - 8)
+        ${after}
+        r0 = 0
+        exit`,
+    want,
+  })),
+);
+
 /** A callback's context and a two-byte array in .data to index with what the callbacks computed. */
 const CB_CTX = `struct ictx { __u64 i; __u64 j; };
   __u8 choice[2] = { 0, 1 };`;
