@@ -43,6 +43,12 @@ export interface Env {
    * set by the walk just before the step.
    */
   loopEntry?: State;
+  /**
+   * Stack slot `k` of frame `frame` was read (the walk marks it read in the remembered states above,
+   * mark_reg_read), or written whole (a full 8-byte store: reads after it do not reach those states).
+   */
+  stackRead?: (frame: number, k: number) => void;
+  stackWrite?: (frame: number, k: number) => void;
   /** The pointer kind each load/store instruction met first (save_aux_ptr_type). */
   ptrKindAt?: Map<number, string>;
   /** Per subprogram (by first slot): does it, or a function it calls, call a helper that moves packet data? */

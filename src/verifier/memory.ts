@@ -183,7 +183,14 @@ function stackAccess(
       (n) => loadedScalar(n, signed),
       (sp, n) => noteDepth(env, sp, n, pc),
     );
-    if (r) return r;
+    if (r) {
+      if (!write && env.stackRead) {
+        const first = Math.floor((-(Number(reg.s.smax) + off + size) - 1 + 1) / 8);
+        for (let k = Math.max(0, first); k <= Math.floor((-(Number(reg.s.smin) + off) - 1) / 8); k++)
+          env.stackRead(reg.frame, k);
+      }
+      return r;
+    }
     throw new Rejection(
       pc,
       `R${regno} variable stack access (bpfkit: a variable-offset store reaching part of a slot that holds a spilled register or zeros is not modelled)`,
@@ -202,11 +209,13 @@ function stackAccess(
   const first = off + (k + 1) * 8; // byte index inside the slot
   if (write) {
     writeStack(writableStack(frame), k, slot, first, size, value!, pc);
+    if (size === 8) env.stackWrite?.(reg.frame, k);
     // A register spilled whole, or a scalar at the slot's start: backtracking follows it (precision.ts).
     if (value && (size === 8 ? frame.stack.get(k)?.spill : first === 0 && value.kind === 'scalar'))
       env.precision?.stackAccess(reg.frame, k);
     return NOT_INIT;
   }
+  env.stackRead?.(reg.frame, k);
   // Reads: a whole spilled register comes back as it was; part of a spilled pointer is refused; a scalar
   // spilled at the slot's start comes back narrowed when read from there with at most its size.
   if (slot.spill) {
@@ -298,6 +307,12 @@ export function helperMem(
         throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);
       const frame = st.frames[reg.frame]!;
       noteDepth(env, frame.subprog, -off, pc);
+      if (!write && env.stackRead)
+        for (let k = Math.floor((-(off + size) - 1 + 1) / 8); k <= Math.floor((-off - 1) / 8); k++)
+          if (k >= 0) env.stackRead(reg.frame, k);
+      if (write && env.stackWrite)
+        for (let k = Math.floor((-(off + size) - 1 + 1) / 8); k <= Math.floor((-off - 1) / 8); k++)
+          if (k >= 0 && -(k + 1) * 8 >= off && -k * 8 <= off + size) env.stackWrite(reg.frame, k);
       if (write) {
         for (let b = off; b < off + size; b++) {
           const k = Math.floor((-b - 1) / 8);

@@ -130,9 +130,10 @@ const sharedIds = new IdMap();
 
 /**
  * Does `old` cover `now` at an instruction whose live registers (innermost frame) are `live`?
- * With Compare.Exact, are they the same state (for loop detection)?
+ * With Compare.Exact, are they the same state (for loop detection)? `read`: the stack slots old's
+ * continuation read (walk.ts), when its marks are final; the others are skipped with Compare.Covers.
  */
-export function covers(old: State, now: State, live: number, mode: Compare): boolean {
+export function covers(old: State, now: State, live: number, mode: Compare, read?: Uint32Array): boolean {
   const exact = mode === Compare.Exact;
   if (old.frames.length !== now.frames.length) return false;
   if (old.refs.size !== now.refs.size) return false;
@@ -153,8 +154,12 @@ export function covers(old: State, now: State, live: number, mode: Compare): boo
       if (i === last ? !(live & (1 << r)) && !exact : r < firstKept) continue;
       if (!regSafe(fo.regs[r]!, fn.regs[r]!, ids, mode)) return false;
     }
-    for (const [k, slot] of fo.stack) if (!slotSafe(slot, fn.stack.get(k), ids, mode)) return false;
-    for (const [k, slot] of fn.stack) if (!fo.stack.has(k) && !slotSafe(undefined, slot, ids, mode)) return false;
+    // stacksafe: a slot the old state's continuation never read does not matter (only with its marks final).
+    const unread = (k: number) =>
+      mode === Compare.Covers && read !== undefined && (read[2 * i + (k >> 5)]! & (1 << (k & 31))) === 0;
+    for (const [k, slot] of fo.stack) if (!unread(k) && !slotSafe(slot, fn.stack.get(k), ids, mode)) return false;
+    for (const [k, slot] of fn.stack)
+      if (!fo.stack.has(k) && !unread(k) && !slotSafe(undefined, slot, ids, mode)) return false;
   }
   // References: each one the old state held must be one the current state holds (matched via registers).
   for (const ref of old.refs.keys())

@@ -28,7 +28,21 @@ interface Node extends Checkpoint {
   misses: number;
   /** Remembered states above this one on its path (the kernel's dfs_depth). */
   depth: number;
+  /**
+   * Stack slots (a bit per slot, 64 per frame) the walk from this state on read before writing them whole
+   * (REG_LIVE_READ: final once the state is finished), and those written whole on the way to it.
+   */
+  read: Uint32Array;
+  written: Uint32Array;
 }
+
+/** Words of a stack-slot bitset: 64 slots in each of 8 frames. */
+const SLOT_WORDS = 16;
+const slotBit = (a: Uint32Array, frame: number, k: number): boolean =>
+  (a[2 * frame + (k >> 5)]! & (1 << (k & 31))) !== 0;
+const setSlotBit = (a: Uint32Array, frame: number, k: number): void => {
+  a[2 * frame + (k >> 5)]! |= 1 << (k & 31);
+};
 
 /** The kernel's env->jmps_processed and the insn/jump counts when the last state was remembered. */
 interface Counters {
@@ -117,7 +131,7 @@ function visitState(
       // unfinished (widened, pruned against unfinished states): their precision marks may miss what those
       // paths relied on (the kernel's incomplete_read_marks, in the loop's SCC).
       const byRanges = byRangesAlways || callsCallback || inCallback(n.st);
-      if (covers(n.st, st, liveRegs, byRanges ? Compare.Ranges : Compare.Covers)) {
+      if (covers(n.st, st, liveRegs, byRanges ? Compare.Ranges : Compare.Covers, n.read)) {
         n.hits++;
         c.hit = n;
         c.hitByRanges = byRanges;
@@ -188,6 +202,8 @@ interface Path {
   seg: Segment;
   /** Where the log stood when the path was put aside (level 1 rewinds to it). */
   mark?: LogMark;
+  /** Stack slots written whole since the path's last remembered state. */
+  written: Uint32Array;
 }
 
 /** Counters of one walk, for the log's last line and benchmarks. */
@@ -233,8 +249,30 @@ function walkPaths(
   precision: Precision,
 ): void {
   const work: Path[] = [
-    { pc: start, st: initial, node: undefined, seg: { first: start, hist: undefined, parent: undefined, prev: -1 } },
+    {
+      pc: start,
+      st: initial,
+      node: undefined,
+      seg: { first: start, hist: undefined, parent: undefined, prev: -1 },
+      written: new Uint32Array(SLOT_WORDS),
+    },
   ];
+  // Stack slot liveness by read marks (the kernel's mark_reg_read, before Linux 6.18's static stack
+  // liveness): a read marks the slot read in every remembered state above, up to the one whose segment
+  // wrote it whole; a fully explored state's unread slots do not count when pruning.
+  const cursor: { node: Node | undefined; written: Uint32Array } = { node: undefined, written: work[0]!.written };
+  const markRead = (frame: number, k: number): void => {
+    if (frame >= 8 || k >= 64 || slotBit(cursor.written, frame, k)) return;
+    for (let n = cursor.node; n; n = n.parent) {
+      if (n.st.frames.length <= frame || slotBit(n.read, frame, k)) return;
+      setSlotBit(n.read, frame, k);
+      if (slotBit(n.written, frame, k)) return;
+    }
+  };
+  env.stackRead = markRead;
+  env.stackWrite = (frame, k) => {
+    if (frame < 8 && k < 64) setSlotBit(cursor.written, frame, k);
+  };
   const live = { n: 0 };
   const { index, prunePoints, liveIn, slots } = env.cfg;
   const insns = env.insns;
@@ -265,6 +303,8 @@ function walkPaths(
     const path = work.pop()!;
     let { pc, st } = path;
     let node = path.node;
+    cursor.node = node;
+    cursor.written = path.written;
     precision.seg = path.seg;
     log.pathStart(pc, st, path.from, path.mark);
     for (;;) {
@@ -288,6 +328,12 @@ function walkPaths(
           // With may_goto every comparison is by ranges and marks only steer widening: the covering
           // state's own marks are enough (marking every scalar would stop the loops' widening).
           precision.propagate(counters.hit!.st, liveRegs, counters.hitByRanges && !byRangesAlways);
+          // propagate_liveness: what the covering state's continuation read, this path's would read.
+          const hit = counters.hit!;
+          const words = Math.min(2 * hit.st.frames.length, SLOT_WORDS);
+          for (let w = 0; w < words; w++)
+            for (let bits = hit.read[w]!; bits !== 0; bits &= bits - 1)
+              markRead(w >> 1, ((w & 1) << 5) | (31 - Math.clz32(bits & -bits)));
           log.safe(pc);
           finish(node, live);
           break;
@@ -304,6 +350,8 @@ function walkPaths(
               hits: 0,
               misses: 0,
               depth: node ? node.depth + 1 : 0,
+              read: new Uint32Array(SLOT_WORDS),
+              written: cursor.written,
               first: seg.first,
               last: seg.prev,
               hist: seg.hist,
@@ -312,6 +360,8 @@ function walkPaths(
             list.push(n);
             explored.set(pc, list);
             node = n;
+            cursor.node = n;
+            cursor.written = new Uint32Array(SLOT_WORDS);
             stats.totalStates++;
             live.n++;
             counters.prevJmps = counters.jmps;
@@ -353,7 +403,15 @@ function walkPaths(
       }
       for (let i = 1; i < next.length; i++) {
         if (node) node.branches++;
-        work.push({ pc: next[i]!.pc, st: next[i]!.st, node, from: pc, mark: log.mark(), seg: { ...precision.seg } });
+        work.push({
+          pc: next[i]!.pc,
+          st: next[i]!.st,
+          node,
+          from: pc,
+          mark: log.mark(),
+          seg: { ...precision.seg },
+          written: cursor.written.slice(),
+        });
       }
       if (work.length > JMP_SEQ_LIMIT) throw new Rejection(pc, `The sequence of ${work.length} jumps is too complex.`);
       pc = next[0]!.pc;

@@ -878,6 +878,35 @@ RAW.push(
   })),
 );
 
+// Stack slot liveness by read marks: a remembered state's slots its continuation never read do not count
+// when pruning — but one read after a helper wrote only part of it does. Path A leaves zeros in fp-16,
+// path B an unknown value; get_current_comm writes the slot's first 4 bytes; its last 4 are read and
+// index a map value. B must not be pruned by A's state (A's read marks cover the slot).
+RAW.push({
+  name: 'stack-read-marks-after-partial-helper-write',
+  type: ProgType.RAW_TRACEPOINT,
+  text: `${lookup}
+    if r0 == 0 goto +14
+    r6 = r0
+    call 7
+    if r0 > 5 goto +3
+    r1 = 0
+    *(u64 *)(r10 - 16) = r1
+    goto +1
+    *(u64 *)(r10 - 16) = r0
+    r1 = r10
+    r1 += -16
+    r2 = 4
+    call 16
+    r2 = *(u32 *)(r10 - 12)
+    r6 += r2
+    r0 = *(u8 *)(r6 + 0)
+    r0 = 0
+    exit`,
+  maps: [map(MapType.ARRAY, 4, 8)],
+  want: { pc: 21, re: /^R6 unbounded memory access, make sure to bounds check any such access$/ },
+});
+
 /** A callback's context and a two-byte array in .data to index with what the callbacks computed. */
 const CB_CTX = `struct ictx { __u64 i; __u64 j; };
   __u8 choice[2] = { 0, 1 };`;
