@@ -32,6 +32,11 @@ export interface MapSpec {
   contents: MapEntrySpec[];
   /** Read-only after load (.rodata): the kernel engine freezes it, the VM refuses program writes. */
   frozen: boolean;
+  /**
+   * The loader wrote the running kernel's values into `contents` (a `.kconfig` map after extern
+   * resolution): they are the bytes the kernel's verifier will read, as `.rodata`'s are.
+   */
+  kconfigFilled?: boolean;
   /** Where the map came from: '.maps' (BTF-defined), 'maps' (iproute2 struct bpf_elf_map), '.data', '.rodata', '.bss', ... */
   section: string;
   /** BTF type ids of key and value when the object carries BTF (0 when unknown). */

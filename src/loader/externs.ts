@@ -102,7 +102,7 @@ function fillKconfig(m: MapSpec, spec: ObjectSpec, env: KernelEnv, engine: 'vm' 
     if (!v) continue;
     value.set(encodeKconfig(e, v.raw, spec.endian, `${where} (${v.from})`), e.offset);
   }
-  return { ...m, contents: [{ key: m.contents[0]!.key, value }] };
+  return { ...m, contents: [{ key: m.contents[0]!.key, value }], kconfigFilled: true };
 }
 
 /** The kernel BTF id of the type named `name` (or its essential name) of `kind`, or undefined. */

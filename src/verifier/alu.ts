@@ -83,6 +83,12 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
   if (dst === REG_FP) throw new Rejection(pc, 'frame pointer is read only');
 
   if (op === BPF_MOV) {
+    // assign_scalar_id_before_mov: a source linked K apart (`rY += K`) leaves its group first (a copy
+    // cannot add a second K); then a copy of a non-constant links both under one id.
+    if (useSrc && srcReg.kind === 'scalar' && srcReg.addConst && (is32 ? srcReg.s.umax <= 0xffffffffn : true)) {
+      srcReg = { ...srcReg, id: 0, addConst: false, off: 0 };
+      f.regs[insn.src] = srcReg;
+    }
     if (!is32 && insn.off === 0) {
       // A 64-bit copy: scalars get linked by id so a later compare refines both.
       if (srcReg.kind === 'scalar' && useSrc && !S.isConst(srcReg.s)) {

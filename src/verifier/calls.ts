@@ -1,7 +1,8 @@
 /**
  * Calls: helpers (argument types and sizes checked against their prototypes, return types, references
  * taken and released, packet pointers invalidated), bpf-to-bpf calls (a new frame, at most 8 deep), and
- * callbacks (bpf_loop, bpf_for_each_map_elem), which the walk enters like a loop that may run zero times.
+ * callbacks (bpf_loop, bpf_for_each_map_elem), which the walk enters as the kernel does: each call of the
+ * callback returns to the helper's call, which may call it again (a loop that may run zero times).
  */
 import type { Instruction } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
@@ -349,13 +350,33 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   };
 
   if (callback) {
+    // check_helper_call: bpf_loop calls its callback at most R1's maximum times; the verifier relies on
+    // that bound, so R1 is precise, and once this path has walked that many calls it goes on without.
+    const loop = proto.id === 181;
+    if (loop) {
+      env.precision?.mark(1);
+      if ((f.callbackDepth ?? 0) >= f.regs[1]!.s.umax) {
+        f.callbackDepth = 0;
+        return [{ pc: pc + 1, st: after(st) }];
+      }
+    }
+    // push_callback_call: the path goes on after the call (no call, or the last one) and, queued, into the
+    // callback with the caller as it is at the call; the callback's exit comes back to this instruction
+    // (step.ts), which calls it again, until the walk converges (walk.ts) or bpf_loop's bound is reached.
     if (st.frames.length >= MAX_CALL_FRAMES)
       throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep !`);
     const args = callbackArgs(proto, map, callbackCtx);
     const inside = cloneState(st);
+    const caller = cur(inside);
+    caller.callbackDepth = (f.callbackDepth ?? 0) + 1;
+    // mark_chain_precision marks the current state's R1 too, which the callback's states inherit.
+    const r1 = caller.regs[1]!;
+    if (loop && r1.kind === 'scalar' && !r1.precise) caller.regs[1] = { ...r1, precise: true };
+    inside.callbackUnroll = (st.callbackUnroll ?? 0) + 1;
     const fr = newFrame(inside, pc, callback.target, args);
-    fr.callback = { helper: proto.id, retMin: 0n, retMax: 1n, args };
+    fr.callback = { helper: proto.id, retMin: 0n, retMax: 1n };
     inside.frames.push(fr);
+    f.callbackDepth = 0;
     return [
       { pc: pc + 1, st: after(st) },
       { pc: callback.target, st: inside },
@@ -383,14 +404,6 @@ function localStorageCall(env: Env, pc: number, flags: Reg): void {
         `${n} cgroup storage maps of type ${type}: bpfkit does not model which one the kernel assigns`,
       );
   }
-}
-
-/** The callback called once more, with the arguments it had the first time, on the caller's current state. */
-export function reenterCallback(st: State, done: Frame): State {
-  const fr = newFrame(st, done.callsite, done.subprog, done.callback!.args);
-  fr.callback = done.callback;
-  st.frames.push(fr);
-  return st;
 }
 
 /** The constant a helper reads as a map key from the stack (a spilled constant or zeros), if it is one. */

@@ -44,6 +44,17 @@ import { OP_MAY_GOTO, loadFieldFault } from './fields.js';
 import { Rejection } from './reject.js';
 
 /** What stage 1 learns of a program; the arrays are indexed by slot (`slots` long). */
+/**
+ * Helpers that call a callback before they return (is_sync_callback_calling_function: for_each_map_elem,
+ * find_vma, loop, user_ringbuf_drain). Their call instructions are where callback loops converge: the
+ * callback's exit comes back to the call (check_cfg's mark_calls_callback).
+ */
+const CALLBACK_HELPERS: ReadonlySet<number> = new Set([164, 180, 181, 209]);
+
+/** Is `insn` a call of a helper that calls a callback (a forced checkpoint the callback returns to)? */
+export const callsCallback = (insn: Instruction): boolean =>
+  insn.code === 0x85 && insn.src === 0 && CALLBACK_HELPERS.has(insn.imm);
+
 export interface Cfg {
   /** Slots the program spans (an `lddw` takes two). */
   slots: number;

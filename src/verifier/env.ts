@@ -5,6 +5,7 @@
 import type { Instruction } from '../isa/instruction.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import type { Cfg } from './cfg.js';
+import type { Fastcall } from './fastcall.js';
 import type { Precision } from './precision.js';
 import type { State, VerifierMap } from './state.js';
 
@@ -25,6 +26,8 @@ export interface Env {
   nextId: number;
   /** Deepest stack use (bytes, positive) per subprogram, by its first slot. */
   stackDepth: Map<number, number>;
+  /** bpf_fastcall spill/fill patterns, when the program has any (fastcall.ts). */
+  fastcall?: Fastcall;
   /** Is BTF func_info given with the program (callbacks need it)? */
   funcInfo: boolean;
   /** Global functions by first slot: verified alone, once, after the entry (BTF func_info linkage). */
@@ -40,6 +43,12 @@ export interface Env {
    * set by the walk just before the step.
    */
   loopEntry?: State;
+  /**
+   * Stack slot `k` of frame `frame` was read (the walk marks it read in the remembered states above,
+   * mark_reg_read), or written whole (a full 8-byte store: reads after it do not reach those states).
+   */
+  stackRead?: (frame: number, k: number) => void;
+  stackWrite?: (frame: number, k: number) => void;
   /** The pointer kind each load/store instruction met first (save_aux_ptr_type). */
   ptrKindAt?: Map<number, string>;
   /** Per subprogram (by first slot): does it, or a function it calls, call a helper that moves packet data? */

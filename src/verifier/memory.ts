@@ -6,6 +6,7 @@
 import { REG_FP } from '../isa/opcodes.js';
 import { ctxAccess, ctxModelled, pktWritable } from './ctx-access.js';
 import { type Env, newId } from './env.js';
+import { fastcallAccess } from './fastcall.js';
 import { Rejection } from './reject.js';
 import { varStackAccess } from './stack-var.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, truncate, unsignedBits } from './scalar.js';
@@ -180,9 +181,16 @@ function stackAccess(
       write,
       value,
       (n) => loadedScalar(n, signed),
-      (sp, n) => noteDepth(env, sp, n),
+      (sp, n) => noteDepth(env, sp, n, pc),
     );
-    if (r) return r;
+    if (r) {
+      if (!write && env.stackRead) {
+        const first = Math.floor((-(Number(reg.s.smax) + off + size) - 1 + 1) / 8);
+        for (let k = Math.max(0, first); k <= Math.floor((-(Number(reg.s.smin) + off) - 1) / 8); k++)
+          env.stackRead(reg.frame, k);
+      }
+      return r;
+    }
     throw new Rejection(
       pc,
       `R${regno} variable stack access (bpfkit: a variable-offset store reaching part of a slot that holds a spilled register or zeros is not modelled)`,
@@ -195,17 +203,19 @@ function stackAccess(
   if (off < -MAX_STACK || off + size > 0 || off >= 0)
     throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);
   const frame = st.frames[reg.frame]!;
-  noteDepth(env, frame.subprog, -off);
+  noteDepth(env, frame.subprog, -off, pc);
   const k = Math.floor((-off - 1) / 8);
   const slot = frame.stack.get(k) ?? { bytes: new Array<ByteType>(8).fill(ByteType.Invalid) };
   const first = off + (k + 1) * 8; // byte index inside the slot
   if (write) {
     writeStack(writableStack(frame), k, slot, first, size, value!, pc);
+    if (size === 8) env.stackWrite?.(reg.frame, k);
     // A register spilled whole, or a scalar at the slot's start: backtracking follows it (precision.ts).
     if (value && (size === 8 ? frame.stack.get(k)?.spill : first === 0 && value.kind === 'scalar'))
       env.precision?.stackAccess(reg.frame, k);
     return NOT_INIT;
   }
+  env.stackRead?.(reg.frame, k);
   // Reads: a whole spilled register comes back as it was; part of a spilled pointer is refused; a scalar
   // spilled at the slot's start comes back narrowed when read from there with at most its size.
   if (slot.spill) {
@@ -264,9 +274,10 @@ function writeStack(
 /** The low `size` bytes of a value, zero-extended (coerce_reg_to_size, scalar.ts). */
 export const narrow = (s: Scalar, size: number): Scalar => truncate(s, size);
 
-/** Remember how deep a subprogram's stack goes. */
-export function noteDepth(env: Env, subprog: number, bytes: number): void {
+/** Remember how deep a subprogram's stack goes (an access from `pc` reaching `bytes` below its frame). */
+export function noteDepth(env: Env, subprog: number, bytes: number, pc: number): void {
   if (bytes > (env.stackDepth.get(subprog) ?? 0)) env.stackDepth.set(subprog, bytes);
+  if (env.fastcall) fastcallAccess(env.fastcall, subprog, -bytes, pc);
 }
 
 /**
@@ -295,7 +306,13 @@ export function helperMem(
       if (off < -MAX_STACK || off + Math.max(size, 1) > 0)
         throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);
       const frame = st.frames[reg.frame]!;
-      noteDepth(env, frame.subprog, -off);
+      noteDepth(env, frame.subprog, -off, pc);
+      if (!write && env.stackRead)
+        for (let k = Math.floor((-(off + size) - 1 + 1) / 8); k <= Math.floor((-off - 1) / 8); k++)
+          if (k >= 0) env.stackRead(reg.frame, k);
+      if (write && env.stackWrite)
+        for (let k = Math.floor((-(off + size) - 1 + 1) / 8); k <= Math.floor((-off - 1) / 8); k++)
+          if (k >= 0 && -(k + 1) * 8 >= off && -k * 8 <= off + size) env.stackWrite(reg.frame, k);
       if (write) {
         for (let b = off; b < off + size; b++) {
           const k = Math.floor((-b - 1) / 8);

@@ -33,6 +33,7 @@ import {
   BPF_STX,
   BPF_X,
 } from '../isa/opcodes.js';
+import { callsCallback } from './cfg.js';
 import type { WalkLog } from './log-format.js';
 import { kernelFrameText } from './log-format.js';
 import { type Reg, type State, writableStack } from './state.js';
@@ -410,17 +411,29 @@ export class Precision {
           return 0;
         }
         // A helper, kfunc or global function: r0 is its result; r1-r5 were consumed, never wanted here.
-        // Coming back from a callback's first instruction is not followed.
         const next = this.insns[this.index[pc]! + 1]?.pc;
-        if (subseq !== next) return NOTSUPP;
+        if (subseq !== next) {
+          // Back from a callback's first instruction to the helper's call that called it: r1-r5 were set
+          // by the helper, not passed from the caller's registers; the caller's own marks go on.
+          if (!callsCallback(insn) || bt.frame === 0) return NOTSUPP;
+          if (bt.regs[bt.frame]! & ~ARGS || bt.anySlot(bt.frame)) return NOTSUPP;
+          bt.regs[bt.frame] = 0;
+          bt.frame--;
+          return 0;
+        }
         bt.clear(0);
         if (bt.regs[bt.frame]! & ARGS) return NOTSUPP;
       } else if (op === BPF_EXIT) {
-        // Back into a static callee from the instruction after its call; callbacks are not followed.
+        // Back into a static callee from the instruction after its call, or into a callback from the
+        // helper's call it returned to (whose r1-r5 are the caller's, read again by the call: not the
+        // callback's doing).
         const call = subseq >= 0 ? this.insns[this.index[subseq]! - 1] : undefined;
-        const isCall = call && call.code === (BPF_JMP | BPF_CALL) && call.src === BPF_PSEUDO_CALL;
-        if (!isCall || bt.regs[bt.frame]! & ARGS || bt.frame + 1 >= MAX_FRAMES) return NOTSUPP;
-        const r0 = bt.has(0);
+        const isCall = call !== undefined && call.code === (BPF_JMP | BPF_CALL) && call.src === BPF_PSEUDO_CALL;
+        const back = subseq >= 0 && callsCallback(this.insns[this.index[subseq]!]!);
+        if (back) for (let r = 1; r <= 5; r++) bt.clear(r);
+        if ((!isCall && !back) || bt.regs[bt.frame]! & ARGS || bt.frame + 1 >= MAX_FRAMES) return NOTSUPP;
+        // A callback's r0 is not what its helper returns: only a static callee's is followed.
+        const r0 = isCall && bt.has(0);
         bt.clear(0);
         bt.frame++;
         if (r0) bt.set(0);

@@ -130,9 +130,10 @@ const sharedIds = new IdMap();
 
 /**
  * Does `old` cover `now` at an instruction whose live registers (innermost frame) are `live`?
- * With Compare.Exact, are they the same state (for loop detection)?
+ * With Compare.Exact, are they the same state (for loop detection)? `read`: the stack slots old's
+ * continuation read (walk.ts), when its marks are final; the others are skipped with Compare.Covers.
  */
-export function covers(old: State, now: State, live: number, mode: Compare): boolean {
+export function covers(old: State, now: State, live: number, mode: Compare, read?: Uint32Array): boolean {
   const exact = mode === Compare.Exact;
   if (old.frames.length !== now.frames.length) return false;
   if (old.refs.size !== now.refs.size) return false;
@@ -143,13 +144,22 @@ export function covers(old: State, now: State, live: number, mode: Compare): boo
     const fn = now.frames[i]!;
     if (fo.callsite !== fn.callsite || fo.subprog !== fn.subprog) return false;
     if ((fo.callback === undefined) !== (fn.callback === undefined)) return false;
+    // func_states_equal: a state that has called its callback more times covers no state with fewer.
+    if ((fo.callbackDepth ?? 0) > (fn.callbackDepth ?? 0)) return false;
+    // Callers: r0-r5 are overwritten on return, but a callback returns to its helper's call, which reads
+    // r1-r5 again.
+    const firstKept = i < last && old.frames[i + 1]!.callback ? 1 : 6;
     for (let r = 0; r < 11; r++) {
-      // The innermost frame: only live registers matter. Callers: r0-r5 are overwritten on return.
-      if (i === last ? !(live & (1 << r)) && !exact : r < 6) continue;
+      // The innermost frame: only live registers matter.
+      if (i === last ? !(live & (1 << r)) && !exact : r < firstKept) continue;
       if (!regSafe(fo.regs[r]!, fn.regs[r]!, ids, mode)) return false;
     }
-    for (const [k, slot] of fo.stack) if (!slotSafe(slot, fn.stack.get(k), ids, mode)) return false;
-    for (const [k, slot] of fn.stack) if (!fo.stack.has(k) && !slotSafe(undefined, slot, ids, mode)) return false;
+    // stacksafe: a slot the old state's continuation never read does not matter (only with its marks final).
+    const unread = (k: number) =>
+      mode === Compare.Covers && read !== undefined && (read[2 * i + (k >> 5)]! & (1 << (k & 31))) === 0;
+    for (const [k, slot] of fo.stack) if (!unread(k) && !slotSafe(slot, fn.stack.get(k), ids, mode)) return false;
+    for (const [k, slot] of fn.stack)
+      if (!fo.stack.has(k) && !unread(k) && !slotSafe(undefined, slot, ids, mode)) return false;
   }
   // References: each one the old state held must be one the current state holds (matched via registers).
   for (const ref of old.refs.keys())
@@ -184,50 +194,6 @@ export function widenImprecise(old: State, now: State): State {
       if (!sa?.spill || !sb.spill) continue;
       const w = widenReg(sa.spill, sb.spill);
       if (w !== sb.spill) writableStack(fn).set(k, { ...sb, spill: w });
-    }
-  }
-  return out;
-}
-
-/**
- * Widening for callbacks (which a helper may call any number of times): `now` with every scalar (register
- * or spilled) that `old` does not cover made unknown, so that re-entries reach a state already seen.
- * Undefined when the two differ in anything but scalars.
- */
-export function widen(old: State, now: State): State | undefined {
-  if (old.frames.length !== now.frames.length) return undefined;
-  const out = cloneState(now);
-  for (let i = 0; i < out.frames.length; i++) {
-    const fo = old.frames[i]!;
-    const fn = out.frames[i]!;
-    if (fo.callsite !== fn.callsite || fo.subprog !== fn.subprog) return undefined;
-    for (let r = 0; r < 11; r++) {
-      const a = fo.regs[r]!;
-      const b = fn.regs[r]!;
-      if (regSafe(a, b, new IdMap(), Compare.Ranges)) continue;
-      if (a.kind === 'scalar' && b.kind === 'scalar') fn.regs[r] = UNKNOWN_SCALAR;
-      else if (b.kind === 'scalar' && a.kind === 'not_init') continue;
-      else return undefined;
-    }
-    for (const [k, sb] of fn.stack) {
-      const sa = fo.stack.get(k);
-      if (slotSafe(sa, sb, new IdMap(), Compare.Ranges)) continue;
-      if (
-        sa?.spill &&
-        sb.spill &&
-        sa.spill.kind === 'scalar' &&
-        sb.spill.kind === 'scalar' &&
-        sa.spillSize === sb.spillSize
-      ) {
-        writableStack(fn).set(k, { ...sb, spill: UNKNOWN_SCALAR });
-        continue;
-      }
-      if (sb.spill && sb.spill.kind !== 'scalar') return undefined;
-      writableStack(fn).set(k, {
-        bytes: sb.bytes.map((x, j) =>
-          x === ByteType.Invalid && (sa?.bytes[j] ?? 0) === ByteType.Invalid ? x : ByteType.Misc,
-        ),
-      });
     }
   }
   return out;

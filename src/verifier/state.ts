@@ -141,7 +141,12 @@ export interface Frame {
   /** First slot of the function this frame runs. */
   subprog: number;
   /** When this frame runs a helper's callback: the helper and the bounds its r0 must respect. */
-  callback?: { helper: number; retMin: bigint; retMax: bigint; args: Reg[] };
+  callback?: { helper: number; retMin: bigint; retMax: bigint };
+  /**
+   * Calls of a callback this frame's helper call made on this path (the kernel's callback_depth): a
+   * bpf_loop stops calling its callback after R1's maximum. Absent is 0.
+   */
+  callbackDepth?: number;
 }
 
 /** A whole path's state: the frames (innermost last) and the references it holds (id -> slot of the allocation). */
@@ -150,6 +155,8 @@ export interface State {
   refs: Map<number, number>;
   /** may_goto loop iterations on this path (the kernel's may_goto_depth); absent is 0. */
   mayGotoDepth?: number;
+  /** Callback calls walked on this path (the kernel's callback_unroll_depth): iterations are no loop. */
+  callbackUnroll?: number;
 }
 
 /**
@@ -166,6 +173,7 @@ export function cloneState(st: State): State {
   }
   const out: State = { frames, refs: st.refs.size ? new Map(st.refs) : new Map() };
   if (st.mayGotoDepth) out.mayGotoDepth = st.mayGotoDepth;
+  if (st.callbackUnroll) out.callbackUnroll = st.callbackUnroll;
   return out;
 }
 

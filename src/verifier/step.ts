@@ -43,7 +43,7 @@ import {
 } from '../isa/index.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import { checkAlu } from './alu.js';
-import { type Next, checkCall, reenterCallback } from './calls.js';
+import { type Next, checkCall } from './calls.js';
 import { type Env, newId } from './env.js';
 import { condJump } from './jumps.js';
 import { access, fitsIn, loadedScalar } from './memory.js';
@@ -303,16 +303,13 @@ function exit(env: Env, st: State, pc: number): Next[] {
     if (r0.s.smin < cb.retMin || r0.s.smax > cb.retMax)
       // verbose_invalid_scalar: bounds at the type's limits are left out, as for a program's return.
       throw new Rejection(pc, invalidScalarText('At callback return', r0.s, [cb.retMin, cb.retMax]));
-    // Back in the caller, the helper may call the callback again: walk both.
+    // prepare_func_exit: back to the helper's call with the caller as it was there (r1-r5 still its
+    // arguments), which may call the callback again. Scalars the caller's state at that call one
+    // iteration up holds imprecise and different are widened (find_prev_entry, set by the walk), so
+    // that iterations converge.
     st.frames.pop();
-    const again = reenterCallback(cloneState(st), f);
-    const caller = cur(st);
-    for (let r = 1; r <= 5; r++) caller.regs[r] = NOT_INIT;
-    caller.regs[0] = UNKNOWN_SCALAR;
-    return [
-      { pc: f.callsite + 1, st },
-      { pc: f.subprog, st: again },
-    ];
+    const back = env.loopEntry ? widenImprecise(env.loopEntry, st) : st;
+    return [{ pc: f.callsite, st: back }];
   }
   // prepare_func_exit: a static subprogram may return any pointer but one into a stack (which frame's it
   // is aside); a global function (verified alone, one frame) returns a scalar, checked above.

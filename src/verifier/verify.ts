@@ -28,6 +28,7 @@ import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
 import { declTags, kernelFields, objectBtf } from './btf-fields.js';
 import { globalEntryRegs } from './calls.js';
 import { buildCfg, type Cfg } from './cfg.js';
+import { type Fastcall, fastcallDepth, fastcallPatterns } from './fastcall.js';
 import { ctxModelled } from './ctx-access.js';
 import { attachTypeLoads } from './ctx-sock.js';
 import type { Env } from './env.js';
@@ -128,10 +129,11 @@ export function verifierMap(m: MapSpec): VerifierMap {
   };
   // The kernel engine writes a frozen map's contents, then freezes it, before any program loads. Only
   // .rodata's bytes are final in the object: .kconfig's are filled in by the loader from the running
-  // kernel (a spec verified before that would read zeros where the kernel reads its configuration).
+  // kernel (a spec verified before that would read zeros where the kernel reads its configuration), and
+  // are final once it has.
   if (
     m.frozen &&
-    m.section.startsWith('.rodata') &&
+    (m.section.startsWith('.rodata') || (m.section === '.kconfig' && m.kconfigFilled === true)) &&
     (m.flags & MapFlag.RDONLY_PROG) !== 0 &&
     m.type === MapType.ARRAY &&
     m.maxEntries === 1
@@ -215,6 +217,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       maps: maps as ReadonlyMap<number, VerifierMap>,
       nextId: 0,
       stackDepth: new Map(),
+      fastcall: (opts.jit ?? true) ? fastcallPatterns(insns, cfg, opts.type) : undefined,
       funcInfo: opts.funcInfo ?? false,
       globals: new Map((opts.globals ?? []).map((g) => [g.pc, g])),
       called: new Set(),
@@ -228,7 +231,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     const limit = opts.insnLimit ?? INSN_LIMIT;
     walk(env, initial, log, stats, limit);
     verifyGlobals(env, log, stats, limit);
-    checkStackDepth(insns, cfg, env.stackDepth, opts.jit ?? true);
+    checkStackDepth(insns, cfg, env.stackDepth, opts.jit ?? true, env.fastcall);
     result = { accepted: true };
   } catch (err) {
     if (!(err instanceof Rejection)) throw err;
@@ -275,7 +278,16 @@ function verifyGlobals(env: Env, log: WalkLog, stats: WalkStats, limit: number):
  * (round_up_stack_depth: to 16 bytes for a JIT, to 32 and at least 32 for the interpreter) adds up to at
  * most 512, and chains are at most 8 frames deep.
  */
-function checkStackDepth(insns: readonly Instruction[], cfg: Cfg, depth: Map<number, number>, jit: boolean): void {
+function checkStackDepth(
+  insns: readonly Instruction[],
+  cfg: Cfg,
+  seen: Map<number, number>,
+  jit: boolean,
+  fc: Fastcall | undefined,
+): void {
+  // remove_fastcall_spills_fills runs first: a subprogram's removed fastcall slots are no longer its stack.
+  const depth = new Map<number, number>();
+  for (const sp of cfg.subprogs) depth.set(sp, fastcallDepth(fc, sp, seen.get(sp) ?? 0));
   const calls = new Map<number, { pc: number; target: number }[]>();
   for (const insn of insns) {
     const isCall = classOf(insn.code) === BPF_JMP && opOf(insn.code) === BPF_CALL && insn.src === BPF_PSEUDO_CALL;

@@ -5,7 +5,8 @@
  */
 import type { Env } from './env.js';
 import { type Checkpoint, Precision, type Segment } from './precision.js';
-import { Compare, covers, widen } from './prune.js';
+import { callsCallback } from './cfg.js';
+import { Compare, covers } from './prune.js';
 import { OP_MAY_GOTO } from './fields.js';
 import { Rejection } from './reject.js';
 import type { LogMark, WalkLog } from './log-format.js';
@@ -25,7 +26,23 @@ interface Node extends Checkpoint {
   /** Paths this state pruned, and new states added at its instruction that it did not cover. */
   hits: number;
   misses: number;
+  /** Remembered states above this one on its path (the kernel's dfs_depth). */
+  depth: number;
+  /**
+   * Stack slots (a bit per slot, 64 per frame) the walk from this state on read before writing them whole
+   * (REG_LIVE_READ: final once the state is finished), and those written whole on the way to it.
+   */
+  read: Uint32Array;
+  written: Uint32Array;
 }
+
+/** Words of a stack-slot bitset: 64 slots in each of 8 frames. */
+const SLOT_WORDS = 16;
+const slotBit = (a: Uint32Array, frame: number, k: number): boolean =>
+  (a[2 * frame + (k >> 5)]! & (1 << (k & 31))) !== 0;
+const setSlotBit = (a: Uint32Array, frame: number, k: number): void => {
+  a[2 * frame + (k >> 5)]! |= 1 << (k & 31);
+};
 
 /** The kernel's env->jmps_processed and the insn/jump counts when the last state was remembered. */
 interface Counters {
@@ -49,35 +66,35 @@ const KEEP_GOING = 1;
 const isJmpClass = (code: number): boolean => (code & 7) === 5 || (code & 7) === 6;
 
 /**
- * The kernel's is_state_visited at a prune point: PRUNED when a finished state covers `st`, a throw for
- * a loop back to an identical state, or the state to go on with (`st` widened, for callback entries).
- * Decides too whether `st` is worth remembering (counters.addNew), with the kernel's heuristics: a new
- * state only after 2 jumps and 8 instructions since the last one (20 and 100 inside a loop, where each
- * iteration's state differs), and a remembered state that keeps missing is dropped. Both only cost
- * pruning, never soundness: a path not pruned is walked in full.
+ * The kernel's is_state_visited at a prune point: PRUNED when a state covers `st`, a throw for a loop
+ * back to an identical state, else KEEP_GOING. Decides too whether `st` is worth remembering
+ * (counters.addNew), with the kernel's heuristics: a new state only after 2 jumps and 8 instructions since
+ * the last one (20 and 100 inside a loop, where each iteration's state differs), and a remembered state
+ * that keeps missing is dropped. Both only cost pruning, never soundness: a path not pruned is walked in
+ * full.
  */
 function visitState(
   explored: Map<number, Node[]>,
   pc: number,
   st: State,
   liveRegs: number,
-  callbackEntry: boolean,
+  callsCallback: boolean,
   c: Counters,
   mayGoto: boolean,
   byRangesAlways: boolean,
-): State | typeof PRUNED | typeof KEEP_GOING {
+): typeof PRUNED | typeof KEEP_GOING {
   const processed = c.processed();
-  // A may_goto is a forced checkpoint (mark_force_checkpoint): each iteration's state is remembered there.
-  const force = callbackEntry || mayGoto || c.histCount > 40;
+  // A may_goto and a callback-calling helper's call are forced checkpoints (mark_force_checkpoint): each
+  // iteration's state is remembered there.
+  const forceAt = callsCallback || mayGoto;
+  const force = forceAt || c.histCount > 40;
   c.loopEntry = undefined;
   c.addNew = force || (c.jmps - c.prevJmps >= 2 && processed - c.prevInsns >= 8);
   const list = explored.get(pc);
   if (!list) return KEEP_GOING;
-  let lastInProgress: Node | undefined;
   for (let i = 0; i < list.length; i++) {
     const n = list[i]!;
     if (n.branches > 0) {
-      lastInProgress = n;
       const depth = n.st.mayGotoDepth ?? 0;
       const curDepth = st.mayGotoDepth ?? 0;
       if (mayGoto && sameFrameShape(n.st, st)) c.loopEntry = n.st;
@@ -89,23 +106,32 @@ function visitState(
         c.hitByRanges = true;
         return PRUNED;
       }
-      if (callbackEntry) {
-        // An unfinished state's precision marks are not final: compare every scalar by range.
+      if (callsCallback) {
+        // Another call of the callback within the ranges of an unfinished one's state adds nothing: the
+        // iterations converged. (An unfinished state's precision marks are not final: every scalar counts.)
+        // Nor is an identical state a loop: the callback may be called again and again.
         if (covers(n.st, st, liveRegs, Compare.Ranges)) {
           n.hits++;
           c.hit = n;
           c.hitByRanges = true;
           return PRUNED;
         }
-      } else if (depth === curDepth && sameFrameShape(n.st, st) && covers(n.st, st, liveRegs, Compare.Exact)) {
+      } else if (
+        depth === curDepth &&
+        (n.st.callbackUnroll ?? 0) === (st.callbackUnroll ?? 0) &&
+        sameFrameShape(n.st, st) &&
+        covers(n.st, st, liveRegs, Compare.Exact)
+      ) {
+        // Only within one call of a callback: each call's walk of its body is a new iteration.
         throw new Rejection(pc, `infinite loop detected at insn ${pc}`);
       }
       if (!force && c.jmps - c.prevJmps < 20 && processed - c.prevInsns < 100) c.addNew = false;
     } else {
-      // States inside a callback were explored while the callback's entry was unfinished (widened, pruned
-      // against unfinished states): their precision marks may miss what those paths relied on.
-      const byRanges = byRangesAlways || inCallback(n.st);
-      if (covers(n.st, st, liveRegs, byRanges ? Compare.Ranges : Compare.Covers)) {
+      // States inside a callback, and at its helper's call, were explored while the loop of calls was
+      // unfinished (widened, pruned against unfinished states): their precision marks may miss what those
+      // paths relied on (the kernel's incomplete_read_marks, in the loop's SCC).
+      const byRanges = byRangesAlways || callsCallback || inCallback(n.st);
+      if (covers(n.st, st, liveRegs, byRanges ? Compare.Ranges : Compare.Covers, n.read)) {
         n.hits++;
         c.hit = n;
         c.hitByRanges = byRanges;
@@ -113,13 +139,34 @@ function visitState(
       }
     }
     if (c.addNew) n.misses++;
-    if (!callbackEntry && n.misses > n.hits * 3 + 3) {
+    // Unfinished states at a forced checkpoint stay longer: evicting them early hinders convergence.
+    const keep = forceAt && n.branches > 0 ? 64 : 3;
+    if (n.misses > n.hits * keep + keep) {
       list.splice(i, 1);
       i--;
     }
   }
-  if (callbackEntry && lastInProgress) return widen(lastInProgress.st, st) ?? KEEP_GOING;
   return KEEP_GOING;
+}
+
+/**
+ * find_prev_entry: the newest unfinished state at `pc` with the same call sites as `st` and fewer
+ * remembered states above it than `depth` — the same loop, one iteration up.
+ */
+function findPrevEntry(list: Node[] | undefined, st: State, depth: number): State | undefined {
+  if (!list) return undefined;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const n = list[i]!;
+    if (n.branches > 0 && n.depth < depth && sameCallsites(n.st, st)) return n.st;
+  }
+  return undefined;
+}
+
+/** same_callsites: the same frames, called from the same instructions. */
+function sameCallsites(a: State, b: State): boolean {
+  if (a.frames.length !== b.frames.length) return false;
+  for (let i = 0; i < a.frames.length; i++) if (a.frames[i]!.callsite !== b.frames[i]!.callsite) return false;
+  return true;
 }
 
 /**
@@ -155,6 +202,8 @@ interface Path {
   seg: Segment;
   /** Where the log stood when the path was put aside (level 1 rewinds to it). */
   mark?: LogMark;
+  /** Stack slots written whole since the path's last remembered state. */
+  written: Uint32Array;
 }
 
 /** Counters of one walk, for the log's last line and benchmarks. */
@@ -200,14 +249,37 @@ function walkPaths(
   precision: Precision,
 ): void {
   const work: Path[] = [
-    { pc: start, st: initial, node: undefined, seg: { first: start, hist: undefined, parent: undefined, prev: -1 } },
+    {
+      pc: start,
+      st: initial,
+      node: undefined,
+      seg: { first: start, hist: undefined, parent: undefined, prev: -1 },
+      written: new Uint32Array(SLOT_WORDS),
+    },
   ];
+  // Stack slot liveness by read marks (the kernel's mark_reg_read, before Linux 6.18's static stack
+  // liveness): a read marks the slot read in every remembered state above, up to the one whose segment
+  // wrote it whole; a fully explored state's unread slots do not count when pruning.
+  const cursor: { node: Node | undefined; written: Uint32Array } = { node: undefined, written: work[0]!.written };
+  const markRead = (frame: number, k: number): void => {
+    if (frame >= 8 || k >= 64 || slotBit(cursor.written, frame, k)) return;
+    for (let n = cursor.node; n; n = n.parent) {
+      if (n.st.frames.length <= frame || slotBit(n.read, frame, k)) return;
+      setSlotBit(n.read, frame, k);
+      if (slotBit(n.written, frame, k)) return;
+    }
+  };
+  env.stackRead = markRead;
+  env.stackWrite = (frame, k) => {
+    if (frame < 8 && k < 64) setSlotBit(cursor.written, frame, k);
+  };
   const live = { n: 0 };
   const { index, prunePoints, liveIn, slots } = env.cfg;
   const insns = env.insns;
-  // Per slot: 1 a prune point, 2 a callback's entry (callbacks are visited there too).
+  // Per slot: 1 a prune point, 2 a call of a helper that calls a callback (a forced checkpoint, where the
+  // callback's loop converges: check_cfg's mark_calls_callback).
   const visitAt = Uint8Array.from(prunePoints);
-  for (const insn of insns) if (insn.code === 0x18 && insn.src === 4) visitAt[insn.pc + insn.imm + 1]! |= 2;
+  for (const insn of insns) if (callsCallback(insn)) visitAt[insn.pc]! |= 2;
   const counters: Counters = {
     jmps: 0,
     prevJmps: 0,
@@ -219,21 +291,22 @@ function walkPaths(
     histCount: 0,
     loopEntry: undefined,
   };
-  // States met inside a may_goto loop while its head was unfinished may miss precision marks that the
-  // rest of the loop adds (the kernel compares them by ranges while their loop entry is unfinished):
-  // a program with may_goto compares every remembered state by ranges.
-  const byRangesAlways = insns.some((i) => i.code === OP_MAY_GOTO);
+  // States met inside a may_goto loop, or a loop of callback calls, while its head was unfinished may
+  // miss precision marks that the rest of the loop adds (the kernel compares them by ranges while their
+  // loop is being walked, and propagates the marks of the paths it pruned there when it is done:
+  // incomplete_read_marks, propagate_backedges): a program with such a loop compares every remembered
+  // state by ranges, and a path pruned by ranges takes only the covering state's marks (the widening
+  // that makes such loops converge needs the others imprecise).
+  const byRangesAlways = insns.some((i) => i.code === OP_MAY_GOTO || callsCallback(i));
 
   while (work.length) {
     const path = work.pop()!;
     let { pc, st } = path;
     let node = path.node;
+    cursor.node = node;
+    cursor.written = path.written;
     precision.seg = path.seg;
     log.pathStart(pc, st, path.from, path.mark);
-    // The instruction walked before this one: a callback's entry is compared as one (by ranges, widened)
-    // only when entered by its helper's call or by its own exit (the helper calling it again); a jump
-    // back to the entry inside the callback is an ordinary loop, checked for an infinite one.
-    let prev = path.from ?? -1;
     for (;;) {
       if (++stats.processed > limit)
         throw new Rejection(pc, `BPF program is too large. Processed ${stats.processed} insn`);
@@ -246,10 +319,8 @@ function walkPaths(
       if (at !== 0) {
         const liveRegs = liveIn[pc]!;
         counters.histCount = precision.histCount;
-        const prevCode = prev >= 0 ? insns[index[prev]!]!.code : 0;
-        const entered = (at & 2) !== 0 && (prevCode === 0x85 || prevCode === 0x95);
         const mayGoto = insn.code === OP_MAY_GOTO;
-        const visit = visitState(explored, pc, st, liveRegs, entered, counters, mayGoto, byRangesAlways);
+        const visit = visitState(explored, pc, st, liveRegs, (at & 2) !== 0, counters, mayGoto, byRangesAlways);
         env.loopEntry = mayGoto ? counters.loopEntry : undefined;
         if (visit === PRUNED) {
           // What the covering state's continuation relied on, this path relies on too.
@@ -257,13 +328,15 @@ function walkPaths(
           // With may_goto every comparison is by ranges and marks only steer widening: the covering
           // state's own marks are enough (marking every scalar would stop the loops' widening).
           precision.propagate(counters.hit!.st, liveRegs, counters.hitByRanges && !byRangesAlways);
+          // propagate_liveness: what the covering state's continuation read, this path's would read.
+          const hit = counters.hit!;
+          const words = Math.min(2 * hit.st.frames.length, SLOT_WORDS);
+          for (let w = 0; w < words; w++)
+            for (let bits = hit.read[w]!; bits !== 0; bits &= bits - 1)
+              markRead(w >> 1, ((w & 1) << 5) | (31 - Math.clz32(bits & -bits)));
           log.safe(pc);
           finish(node, live);
           break;
-        }
-        if (visit !== KEEP_GOING) {
-          st = visit;
-          precision.begin(pc, idx, st);
         }
         if (counters.addNew) {
           const list = explored.get(pc) ?? [];
@@ -276,6 +349,9 @@ function walkPaths(
               branches: 1,
               hits: 0,
               misses: 0,
+              depth: node ? node.depth + 1 : 0,
+              read: new Uint32Array(SLOT_WORDS),
+              written: cursor.written,
               first: seg.first,
               last: seg.prev,
               hist: seg.hist,
@@ -284,6 +360,8 @@ function walkPaths(
             list.push(n);
             explored.set(pc, list);
             node = n;
+            cursor.node = n;
+            cursor.written = new Uint32Array(SLOT_WORDS);
             stats.totalStates++;
             live.n++;
             counters.prevJmps = counters.jmps;
@@ -298,6 +376,15 @@ function walkPaths(
         counters.jmps++;
         const op = insn.code & 0xf0;
         if (op !== 0x00 && op !== 0x80 && op !== 0x90 && op !== 0xe0) precision.beforeJump(insn, st);
+      }
+
+      // A callback's exit goes back to its helper's call, widened against the state there one iteration up.
+      if (insn.code === 0x95) {
+        const f = st.frames[st.frames.length - 1]!;
+        const caller: State = { frames: st.frames.slice(0, -1), refs: st.refs };
+        env.loopEntry = f.callback
+          ? findPrevEntry(explored.get(f.callsite), caller, node ? node.depth + 1 : 0)
+          : undefined;
       }
 
       log.before(insn, st);
@@ -316,10 +403,17 @@ function walkPaths(
       }
       for (let i = 1; i < next.length; i++) {
         if (node) node.branches++;
-        work.push({ pc: next[i]!.pc, st: next[i]!.st, node, from: pc, mark: log.mark(), seg: { ...precision.seg } });
+        work.push({
+          pc: next[i]!.pc,
+          st: next[i]!.st,
+          node,
+          from: pc,
+          mark: log.mark(),
+          seg: { ...precision.seg },
+          written: cursor.written.slice(),
+        });
       }
       if (work.length > JMP_SEQ_LIMIT) throw new Rejection(pc, `The sequence of ${work.length} jumps is too complex.`);
-      prev = pc;
       pc = next[0]!.pc;
       st = next[0]!.st;
     }
