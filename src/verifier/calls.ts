@@ -309,12 +309,14 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         callback = reg;
         break;
       case 'sock_common':
+      case 'sock_btf':
         argRef = sockArg(st, pc, regno, reg, type);
         break;
       case 'sk_release':
         argRef = release = sockArg(st, pc, regno, reg, type);
         break;
       case 'sock_or_null':
+      case 'fullsock_or_null':
         sockArg(st, pc, regno, reg, type);
         break;
       case 'stack_or_null':

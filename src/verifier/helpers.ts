@@ -44,7 +44,11 @@ export type ArgType =
   /** bpf_sk_release's: a socket pointer that carries a reference (ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE). */
   | 'sk_release'
   /** A socket pointer, maybe NULL, or NULL (ARG_PTR_TO_BTF_ID_SOCK_COMMON | PTR_MAYBE_NULL). */
-  | 'sock_or_null';
+  | 'sock_or_null'
+  /** A socket pointer, not NULL (ARG_PTR_TO_BTF_ID_SOCK_COMMON): bpfkit's sockets are never by BTF id. */
+  | 'sock_btf'
+  /** A full socket, maybe NULL, or NULL (ARG_PTR_TO_SOCKET_OR_NULL: sk_lookup's sk_assign). */
+  | 'fullsock_or_null';
 
 /**
  * What a helper returns. 'size_or_error': an integer in [-MAX_ERRNO, the size argument's maximum] (the
@@ -146,6 +150,8 @@ const SOCK_TYPES = [...CGROUP_HOOKS, SK_MSG, SK_LOOKUP, SOCK_OPS, SK_REUSEPORT];
 const SK_LOOKUPS = [SCHED_CLS, SCHED_ACT, XDP, CGROUP_SKB, SK_SKB, CGROUP_SOCK_ADDR];
 /** (ctx, tuple, tuple size, netns, flags). */
 const SK_LOOKUP_ARGS: ArgType[] = ['ctx', 'mem', 'const_size_or_zero', 'anything', 'anything'];
+/** (socket, IP header, its size, TCP header, its size). */
+const SYNCOOKIE_ARGS: ArgType[] = ['sock_btf', 'mem', 'const_size', 'mem', 'const_size'];
 /** probe_read_*(dst, size, unsafe_ptr): the helper fills dst (or zeroes it on a fault). */
 const PROBE_READ: ArgType[] = ['uninit_mem', 'const_size_or_zero', 'anything'];
 
@@ -392,6 +398,11 @@ const LIST: HelperProto[] = [
   P(95, 'sk_fullsock', ['sock_common'], 'sock_or_null', TC_CG, { sockRef: 'cast' }),
   P(96, 'tcp_sock', ['sock_common'], 'tcp_sock_or_null', [...TC_CG, SOCK_OPS, CGROUP_SOCKOPT], { sockRef: 'cast' }),
   P(98, 'get_listener_sock', ['sock_common'], 'sock_or_null', TC_CG),
+  // SYN cookies of a listening socket, checked or made from the packet's IP and TCP headers.
+  P(100, 'tcp_check_syncookie', SYNCOOKIE_ARGS, 'integer', 'tc+xdp', { gpl: true, pktAccess: true }),
+  P(110, 'tcp_gen_syncookie', SYNCOOKIE_ARGS, 'integer', 'tc+xdp', { gpl: true, pktAccess: true }),
+  P(124, 'sk_assign', ['ctx', 'sock_btf', 'anything'], 'integer', 'tc'),
+  P(124, 'sk_assign', ['ctx', 'fullsock_or_null', 'anything'], 'integer', [SK_LOOKUP]),
   // sk_reuseport's cookie is of a socket it is given (bpf_get_socket_ptr_cookie_proto), its ctx->sk say.
   P(46, 'get_socket_cookie', ['sock_or_null'], 'integer', [SK_REUSEPORT]),
   P(62, 'msg_cork_bytes', ['ctx', 'anything'], 'integer', [SK_MSG]),
@@ -460,7 +471,7 @@ const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
   [CGROUP_SYSCTL, new Set([...BASE_SOCK, 81, 160, 186, 187])],
   [CGROUP_SOCKOPT, new Set([...BASE_SOCK, 81, 96, 122, 186, 187])],
   [SK_MSG, new Set([...BASE_SOCK, 60, 61, 62, 71, 122, 160])],
-  [SK_LOOKUP, new Set([...BASE_SOCK, 86, 160])],
+  [SK_LOOKUP, new Set([...BASE_SOCK, 86, 124, 160])],
   [SOCK_OPS, new Set([...BASE_SOCK, 46, 53, 59, 70, 81, 96, 122, 160])],
   // lwt_out_func_proto (lwt_in adds only lwt_push_encap, not modelled); lwt_xmit may change the packet.
   [LWT_IN, new Set(LWT_OUT_HELPERS)],

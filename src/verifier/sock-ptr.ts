@@ -27,19 +27,22 @@ const BTF_SOCK_TYPES = `${SOCK_TYPES}, ptr_, trusted_ptr_`;
 /**
  * A helper's socket argument (check_func_arg): 'sock_common' takes any non-NULL socket pointer; 'sk_release'
  * (ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE) one that carries a reference; 'sock_or_null' any socket
- * pointer or NULL. Returns the reference the register carries (meta->ref_obj_id), 0 if none.
+ * pointer or NULL; 'sock_btf' any socket pointer (ARG_PTR_TO_BTF_ID_SOCK_COMMON, the kernel's list of
+ * types); 'fullsock_or_null' a sock only, maybe NULL, or NULL. Returns the reference the register carries (meta->ref_obj_id), 0 if none.
  */
 export function sockArg(
   st: State,
   pc: number,
   regno: number,
   reg: Reg,
-  type: 'sock_common' | 'sk_release' | 'sock_or_null',
+  type: 'sock_common' | 'sk_release' | 'sock_or_null' | 'sock_btf' | 'fullsock_or_null',
 ): number {
-  const want = type === 'sock_common' ? SOCK_TYPES : BTF_SOCK_TYPES;
+  const want = type === 'sock_common' ? SOCK_TYPES : type === 'fullsock_or_null' ? 'sock' : BTF_SOCK_TYPES;
+  const maybeNull = type === 'sock_or_null' || type === 'fullsock_or_null';
   // register_is_null: a known zero passes an argument that may be NULL.
-  if (type === 'sock_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) return 0;
-  if (!isSockKind(reg.kind) || (reg.nullable && type !== 'sock_or_null'))
+  if (maybeNull && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) return 0;
+  const kindOk = type === 'fullsock_or_null' ? reg.kind === 'sock' : isSockKind(reg.kind);
+  if (!kindOk || (reg.nullable && !maybeNull))
     throw new Rejection(pc, `R${regno} type=${kindText(reg)} expected=${want}`);
   if (type === 'sk_release' && !reg.ref)
     throw new Rejection(pc, `R${regno} must be referenced when passed to release function`);

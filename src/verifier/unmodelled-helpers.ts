@@ -4,7 +4,6 @@
  * bpfkit would have to learn to judge it.
  */
 
-const SOCKET_PTR = 'takes a socket by BTF id or gives one to the kernel (not modelled)';
 const DYNPTR = 'dynptrs are not modelled';
 const TIMER = 'bpf_timer fields of map values are not modelled';
 const BTF_PTR = 'returns or takes a kernel object by BTF id (PTR_TO_BTF_ID is not modelled)';
@@ -31,11 +30,8 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [67, ['get_stack', 'its result is bounded in 32-bit signed terms too, which bpfkit does not track']],
   [93, ['spin_lock', 'bpf_spin_lock (lock state across the walk) is not modelled']],
   [94, ['spin_unlock', 'bpf_spin_lock (lock state across the walk) is not modelled']],
-  [100, ['tcp_check_syncookie', SOCKET_PTR]],
   [107, ['sk_storage_get', STORAGE]],
   [108, ['sk_storage_delete', STORAGE]],
-  [110, ['tcp_gen_syncookie', SOCKET_PTR]],
-  [124, ['sk_assign', SOCKET_PTR]],
   [136, ['skc_to_tcp6_sock', BTF_PTR]],
   [137, ['skc_to_tcp_sock', BTF_PTR]],
   [138, ['skc_to_tcp_timewait_sock', BTF_PTR]],
