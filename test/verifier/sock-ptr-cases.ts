@@ -548,4 +548,12 @@ export const SOCK_CASES: SockCase[] = [
     text: `r2 = r10\nr2 += -8\nr3 = 0\ncall 124\nr0 = 1\nexit`,
     want: at(3, 'R2 type=fp expected=sock'),
   },
+  {
+    // The rule is the kernel's for every maybe-NULL pointer; bpfkit accepted this map value before.
+    name: 'tc: a map value NULL-checked through a register holding 0',
+    type: SCHED_CLS,
+    maps: [{ name: 'h', type: 1, keySize: 4, valueSize: 8, maxEntries: 4, readOnly: false }],
+    text: `r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nr1 = map 0\ncall 1\nr2 = 0\nif r2 != r0 goto +1\nexit\nr1 = *(u64 *)(r0 + 0)\n${ret0}`,
+    want: at(10, "R0 invalid mem access 'map_value_or_null'"),
+  },
 ];
