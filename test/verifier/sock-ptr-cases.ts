@@ -324,8 +324,20 @@ export const SOCK_CASES: SockCase[] = [
   {
     name: 'tc: the same load through a sock and a sock_common',
     type: SCHED_CLS,
-    text: `r6 = r1\n${lookup()}\nif r0 == 0 goto out\nr7 = r0\nr1 = *(u64 *)(r6 + 168)\nif r1 == 0 goto rel\nr8 = r1\nr2 = r6\nr2 &= 1\nif r2 == 0 goto both\nr8 = r7\nboth:\nr2 = *(u32 *)(r8 + 4)\nrel:\nr1 = r7\ncall 86\nout:\n${ret0}`,
-    want: at(16, 'R2 bitwise operator &= on pointer prohibited'),
+    text: `r6 = r1\n${lookup()}\nif r0 == 0 goto out\nr7 = r0\nr1 = *(u64 *)(r6 + 168)\nif r1 == 0 goto rel\nr8 = r1\nr2 = *(u32 *)(r6 + 0)\nif r2 == 0 goto both\nr8 = r7\nboth:\nr2 = *(u32 *)(r8 + 4)\nrel:\nr1 = r7\ncall 86\nout:\n${ret0}`,
+    want: at(18, 'same insn cannot be used with different pointers'),
+  },
+  {
+    name: 'tc: the same load through a sock and a tcp_sock',
+    type: SCHED_CLS,
+    text: `r6 = r1\n${lookup()}\nif r0 == 0 goto out\nr7 = r0\nr1 = r0\ncall 96\nif r0 == 0 goto rel\nr8 = r0\nr2 = *(u32 *)(r6 + 0)\nif r2 == 0 goto both\nr8 = r7\nboth:\nr2 = *(u32 *)(r8 + 4)\nrel:\nr1 = r7\ncall 86\nout:\n${ret0}`,
+    want: at(19, 'same insn cannot be used with different pointers'),
+  },
+  {
+    name: 'tc: the same load through two socks',
+    type: SCHED_CLS,
+    text: `r6 = r1\n${lookup()}\nif r0 == 0 goto out\nr7 = r0\nr1 = r0\ncall 95\nif r0 == 0 goto rel\nr8 = r0\nr2 = *(u32 *)(r6 + 0)\nif r2 == 0 goto both\nr8 = r7\nboth:\nr2 = *(u32 *)(r8 + 4)\nrel:\nr1 = r7\ncall 86\nout:\n${ret0}`,
+    want: OK,
   },
   {
     name: 'tc: a socket spilled and filled',
@@ -555,5 +567,17 @@ export const SOCK_CASES: SockCase[] = [
     maps: [{ name: 'h', type: 1, keySize: 4, valueSize: 8, maxEntries: 4, readOnly: false }],
     text: `r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nr1 = map 0\ncall 1\nr2 = 0\nif r2 != r0 goto +1\nexit\nr1 = *(u64 *)(r0 + 0)\n${ret0}`,
     want: at(10, "R0 invalid mem access 'map_value_or_null'"),
+  },
+  {
+    name: 'tc: two lookups on two branches, released after they join',
+    type: SCHED_CLS,
+    text: `r6 = r1\nr7 = *(u32 *)(r6 + 0)\nif r7 == 0 goto udp\n${lookup()}\ngoto join\nudp:\nr1 = r6\n${lookup(85)}\njoin:\nif r0 == 0 goto out\nr1 = r0\ncall 86\nout:\n${ret0}`,
+    want: OK,
+  },
+  {
+    name: 'tc: two lookups on one path, one released',
+    type: SCHED_CLS,
+    text: `r6 = r1\n${lookup()}\nr7 = r0\nr1 = r6\n${lookup(85)}\nif r0 == 0 goto skip\nr1 = r0\ncall 86\nskip:\nif r7 == 0 goto out\nr1 = r7\nr2 = *(u32 *)(r6 + 0)\nif r2 == 0 goto out\ncall 86\nout:\n${ret0}`,
+    want: at(30, 'BPF_EXIT instruction in main prog would lead to reference leak'),
   },
 ];
