@@ -1,7 +1,8 @@
 /**
  * Socket pointers and their references (src/verifier/sock-ptr.ts): bpfkit's verdict on each program of
  * sock-ptr-cases.ts is held to the expectation there, and as root the running kernel judges every
- * program too: same verdict, same instruction, same words. Callbacks that take or give back a socket
+ * program too: same verdict, same instruction, same words, and says which program types have each socket
+ * helper. Callbacks that take or give back a socket
  * reference need BTF to load, so the kernel cannot judge them here: bpfkit must say they are not modelled.
  */
 import { test } from 'node:test';
@@ -86,4 +87,45 @@ test('socket pointers: a reference taken or given back inside a callback is not 
     assert.equal(v.unmodelled, true, `${name}: ${v.message}`);
     assert.equal(v.pc, pc, `${name}: ${v.message}`);
   }
+});
+
+test('socket helpers: which program types have them, as the running kernel says, with its words (root)', (t) => {
+  if (!needs(t, { root: true })) return;
+  // [type, expected attach type]: every type bpfkit models, with an attach type it loads with.
+  const types: [number, number?][] = [
+    [1],
+    [2],
+    [3],
+    [4],
+    [5],
+    [6],
+    [7],
+    [8],
+    [9, 2],
+    [10],
+    [11],
+    [12],
+    [13, 3],
+    [14],
+    [16, 7],
+    [17],
+    [18, 10],
+    [21, 39],
+    [23, 18],
+    [25, 21],
+    [25, 22],
+    [30, 36],
+  ];
+  const helpers = [46, 84, 85, 86, 95, 96, 98, 99, 100, 110, 124];
+  for (const [type, attach] of types)
+    for (const id of helpers) {
+      // The arguments are left unset: where the type has the helper, both stop at its first argument.
+      const insns = sockProgram(`call ${id}\nr0 = 0\nexit`);
+      const k = kernelVerdictRaw(insns, type, [], attach);
+      const v = verifyInstructions(insns, { type, attachType: attach });
+      const what = `type ${type} (attach ${attach}) helper ${id}`;
+      assert.notEqual(v.unmodelled, true, `${what}: ${v.message}`);
+      assert.equal(v.accepted, k.accepted, `${what}: kernel ${k.message}`);
+      assert.equal(lastLine(v.message), lastLine(k.message), what);
+    }
 });
