@@ -225,9 +225,14 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         break;
       case 'map_key':
       case 'map_value':
+      case 'map_value_or_null':
       case 'uninit_map_value': {
         if (!map) throw new Rejection(pc, 'invalid map_ptr to access map->key');
         const size = type === 'map_key' ? map.keySize : map.valueSize;
+        if (type === 'map_value_or_null') {
+          if (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
+          if (!isMemPtr(reg)) throw expect(MEM_TYPES);
+        }
         if (!isMemPtr(reg)) throw expect('fp, pkt, pkt_meta, map_key, map_value');
         helperMem(env, st, pc, regno, reg, size, type === 'uninit_map_value');
         if (type === 'map_key') {

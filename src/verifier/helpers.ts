@@ -26,6 +26,8 @@ export type ArgType =
   | 'mem_rw'
   /** Memory the helper writes, sized by the next argument (may be uninitialized). */
   | 'uninit_mem'
+  /** A map value's worth of memory the helper reads, or NULL (ARG_PTR_TO_MAP_VALUE | PTR_MAYBE_NULL). */
+  | 'map_value_or_null'
   /** A map value's worth of memory the helper writes (pop/peek). */
   | 'uninit_map_value'
   | 'const_size'
@@ -150,6 +152,8 @@ const SOCK_TYPES = [...CGROUP_HOOKS, SK_MSG, SK_LOOKUP, SOCK_OPS, SK_REUSEPORT];
 const SK_LOOKUPS = [SCHED_CLS, SCHED_ACT, XDP, CGROUP_SKB, SK_SKB, CGROUP_SOCK_ADDR];
 /** (ctx, tuple, tuple size, netns, flags). */
 const SK_LOOKUP_ARGS: ArgType[] = ['ctx', 'mem', 'const_size_or_zero', 'anything', 'anything'];
+/** The types with bpf_sk_storage_get/delete taking a socket (cgroup_sock's get takes its context). */
+const SK_STORAGE_TYPES = [SCHED_CLS, SCHED_ACT, CGROUP_SKB, SOCK_OPS, SK_MSG, CGROUP_SOCK_ADDR, CGROUP_SOCKOPT];
 /** (socket, IP header, its size, TCP header, its size). */
 const SYNCOOKIE_ARGS: ArgType[] = ['sock_btf', 'mem', 'const_size', 'mem', 'const_size'];
 /** probe_read_*(dst, size, unsafe_ptr): the helper fills dst (or zeroes it on a fault). */
@@ -403,6 +407,22 @@ const LIST: HelperProto[] = [
   P(110, 'tcp_gen_syncookie', SYNCOOKIE_ARGS, 'integer', 'tc+xdp', { gpl: true, pktAccess: true }),
   P(124, 'sk_assign', ['ctx', 'sock_btf', 'anything'], 'integer', 'tc'),
   P(124, 'sk_assign', ['ctx', 'fullsock_or_null', 'anything'], 'integer', [SK_LOOKUP]),
+  // A socket's local storage: the value for the map and socket, created from arg 3 (or zeros) on request.
+  P(
+    107,
+    'sk_storage_get',
+    ['map_ptr', 'sock_btf', 'map_value_or_null', 'anything'],
+    'map_value_or_null',
+    SK_STORAGE_TYPES,
+    {
+      mapTypes: [MapType.SK_STORAGE],
+    },
+  ),
+  // cgroup_sock's context is the socket itself.
+  P(107, 'sk_storage_get', ['map_ptr', 'ctx', 'map_value_or_null', 'anything'], 'map_value_or_null', [CGROUP_SOCK], {
+    mapTypes: [MapType.SK_STORAGE],
+  }),
+  P(108, 'sk_storage_delete', ['map_ptr', 'sock_btf'], 'integer', SK_STORAGE_TYPES, { mapTypes: [MapType.SK_STORAGE] }),
   // sk_reuseport's cookie is of a socket it is given (bpf_get_socket_ptr_cookie_proto), its ctx->sk say.
   P(46, 'get_socket_cookie', ['sock_or_null'], 'integer', [SK_REUSEPORT]),
   P(62, 'msg_cork_bytes', ['ctx', 'anything'], 'integer', [SK_MSG]),
@@ -451,6 +471,7 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
   [MapType.STACK, [87, 88, 89]],
   [MapType.BLOOM_FILTER, [87, 89]],
   [MapType.REUSEPORT_SOCKARRAY, [82]],
+  [MapType.SK_STORAGE, [107, 108]],
 ]);
 
 /**
@@ -466,13 +487,13 @@ const BASE_SOCK = [
 ];
 const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
-  [CGROUP_SOCK, new Set([...BASE_SOCK, 46, 81, 122, 160, 186, 187])],
-  [CGROUP_SOCK_ADDR, new Set([...BASE_SOCK, 46, 81, 84, 85, 86, 99, 122, 160, 186, 187])],
+  [CGROUP_SOCK, new Set([...BASE_SOCK, 46, 81, 107, 122, 160, 186, 187])],
+  [CGROUP_SOCK_ADDR, new Set([...BASE_SOCK, 46, 81, 84, 85, 86, 99, 107, 108, 122, 160, 186, 187])],
   [CGROUP_SYSCTL, new Set([...BASE_SOCK, 81, 160, 186, 187])],
-  [CGROUP_SOCKOPT, new Set([...BASE_SOCK, 81, 96, 122, 186, 187])],
-  [SK_MSG, new Set([...BASE_SOCK, 60, 61, 62, 71, 122, 160])],
+  [CGROUP_SOCKOPT, new Set([...BASE_SOCK, 81, 96, 107, 108, 122, 186, 187])],
+  [SK_MSG, new Set([...BASE_SOCK, 60, 61, 62, 71, 107, 108, 122, 160])],
   [SK_LOOKUP, new Set([...BASE_SOCK, 86, 124, 160])],
-  [SOCK_OPS, new Set([...BASE_SOCK, 46, 53, 59, 70, 81, 96, 122, 160])],
+  [SOCK_OPS, new Set([...BASE_SOCK, 46, 53, 59, 70, 81, 96, 107, 108, 122, 160])],
   // lwt_out_func_proto (lwt_in adds only lwt_push_encap, not modelled); lwt_xmit may change the packet.
   [LWT_IN, new Set(LWT_OUT_HELPERS)],
   [LWT_OUT, new Set(LWT_OUT_HELPERS)],

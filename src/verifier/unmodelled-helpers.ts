@@ -30,8 +30,6 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [67, ['get_stack', 'its result is bounded in 32-bit signed terms too, which bpfkit does not track']],
   [93, ['spin_lock', 'bpf_spin_lock (lock state across the walk) is not modelled']],
   [94, ['spin_unlock', 'bpf_spin_lock (lock state across the walk) is not modelled']],
-  [107, ['sk_storage_get', STORAGE]],
-  [108, ['sk_storage_delete', STORAGE]],
   [136, ['skc_to_tcp6_sock', BTF_PTR]],
   [137, ['skc_to_tcp_sock', BTF_PTR]],
   [138, ['skc_to_tcp_timewait_sock', BTF_PTR]],

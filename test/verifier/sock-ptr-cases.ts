@@ -580,4 +580,131 @@ export const SOCK_CASES: SockCase[] = [
     text: `r6 = r1\n${lookup()}\nr7 = r0\nr1 = r6\n${lookup(85)}\nif r0 == 0 goto skip\nr1 = r0\ncall 86\nskip:\nif r7 == 0 goto out\nr1 = r7\nr2 = *(u32 *)(r6 + 0)\nif r2 == 0 goto out\ncall 86\nout:\n${ret0}`,
     want: at(30, 'BPF_EXIT instruction in main prog would lead to reference leak'),
   },
+  ...storageCases(),
 ];
+
+/** bpf_sk_storage_get/delete on a socket storage map (map 0) and a hash map (map 1). */
+function storageCases(): SockCase[] {
+  const maps: VerifierMap[] = [
+    { name: 'st', type: 24, keySize: 4, valueSize: 4, maxEntries: 0, readOnly: false },
+    { name: 'h', type: 1, keySize: 4, valueSize: 4, maxEntries: 4, readOnly: false },
+  ];
+  const get = (sk: string, value = 'r3 = 0') => `${sk}\nif r2 == 0 goto out\nr1 = map 0\n${value}\nr4 = 1\ncall 107`;
+  const skbSk = 'r2 = *(u64 *)(r1 + 168)';
+  const cases: Omit<SockCase, 'maps'>[] = [
+    {
+      name: 'tc: storage of skb->sk',
+      want: OK,
+      type: SCHED_CLS,
+      text: `${get(skbSk)}\nif r0 == 0 goto out\nr1 = *(u32 *)(r0 + 0)\nout:\n${ret0}`,
+    },
+    {
+      name: 'tc: storage of skb->sk not NULL-checked',
+      want: at(5, 'R2 type=sock_common_or_null expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_'),
+      type: SCHED_CLS,
+      text: `${skbSk}\nr1 = map 0\nr3 = 0\nr4 = 1\ncall 107\n${ret0}`,
+    },
+    {
+      name: 'tc: storage of NULL',
+      want: at(5, 'R2 type=scalar expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_'),
+      type: SCHED_CLS,
+      text: `r2 = 0\nr1 = map 0\nr3 = 0\nr4 = 1\ncall 107\n${ret0}`,
+    },
+    {
+      name: 'tc: storage initialized from the stack',
+      want: OK,
+      type: SCHED_CLS,
+      text: `r3 = 0\n*(u32 *)(r10 - 4) = r3\n${get(skbSk, 'r3 = r10\nr3 += -4')}\nout:\n${ret0}`,
+    },
+    {
+      name: 'tc: storage initialized from too little stack',
+      want: at(9, 'invalid read from stack R3 off=-2 size=4'),
+      type: SCHED_CLS,
+      text: `r3 = 0\n*(u32 *)(r10 - 4) = r3\n${get(skbSk, 'r3 = r10\nr3 += -2')}\nout:\n${ret0}`,
+    },
+    {
+      name: 'tc: storage initialized from a scalar',
+      want: at(6, 'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_'),
+      type: SCHED_CLS,
+      text: `${get(skbSk, 'r3 = 1')}\nout:\n${ret0}`,
+    },
+    {
+      name: 'tc: storage value read past its end',
+      want: at(8, 'R0 min value is outside of the allowed memory range'),
+      type: SCHED_CLS,
+      text: `${get(skbSk)}\nif r0 == 0 goto out\nr1 = *(u32 *)(r0 + 4)\nout:\n${ret0}`,
+    },
+    {
+      name: 'tc: storage of a looked-up socket',
+      want: OK,
+      type: SCHED_CLS,
+      text: `r6 = r1\n${lookup()}\nif r0 == 0 goto out\nr7 = r0\nr1 = map 0\nr2 = r7\nr3 = 0\nr4 = 1\ncall 107\nr1 = r7\ncall 86\nout:\n${ret0}`,
+    },
+    {
+      name: 'tc: storage deleted',
+      want: OK,
+      type: SCHED_CLS,
+      text: `${skbSk}\nif r2 == 0 goto out\nr1 = map 0\ncall 108\nout:\n${ret0}`,
+    },
+    {
+      name: 'tc: storage of ctx deleted',
+      want: at(3, 'R2 type=ctx expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_'),
+      type: SCHED_CLS,
+      text: `r2 = r1\nr1 = map 0\ncall 108\n${ret0}`,
+    },
+    {
+      name: 'tc: storage map looked up',
+      want: at(6, 'cannot pass map_type 24 into func bpf_map_lookup_elem#1'),
+      type: SCHED_CLS,
+      text: `r2 = 0\n*(u32 *)(r10 - 4) = r2\nr2 = r10\nr2 += -4\nr1 = map 0\ncall 1\n${ret0}`,
+    },
+    {
+      name: 'tc: storage get on a hash map',
+      want: at(6, 'cannot pass map_type 1 into func bpf_sk_storage_get#107'),
+      type: SCHED_CLS,
+      text: `${skbSk}\nif r2 == 0 goto out\nr1 = map 1\nr3 = 0\nr4 = 1\ncall 107\nout:\n${ret0}`,
+    },
+    {
+      name: 'cgroup_sock: storage of ctx',
+      want: OK,
+      type: ProgType.CGROUP_SOCK,
+      attach: 2,
+      text: `r2 = r1\nr1 = map 0\nr3 = 0\nr4 = 1\ncall 107\nr0 = 1\nexit`,
+    },
+    {
+      name: 'cgroup_sock: storage of a scalar',
+      want: at(5, 'R2 type=scalar expected=ctx'),
+      type: ProgType.CGROUP_SOCK,
+      attach: 2,
+      text: `r2 = 0\nr1 = map 0\nr3 = 0\nr4 = 1\ncall 107\nr0 = 1\nexit`,
+    },
+    {
+      name: 'cgroup_sock: storage deleted',
+      want: at(3, 'program of this type cannot use helper bpf_sk_storage_delete#108'),
+      type: ProgType.CGROUP_SOCK,
+      attach: 2,
+      text: `r2 = r1\nr1 = map 0\ncall 108\nr0 = 1\nexit`,
+    },
+    {
+      name: 'sock_ops: storage of ctx->sk',
+      want: OK,
+      type: SOCK_OPS,
+      attach: 3,
+      text: `r2 = *(u64 *)(r1 + 184)\nif r2 == 0 goto out\nr1 = map 0\nr3 = 0\nr4 = 1\ncall 107\nout:\nr0 = 1\nexit`,
+    },
+    {
+      name: 'getsockopt: storage of ctx->sk',
+      want: OK,
+      type: CGROUP_SOCKOPT,
+      attach: 21,
+      text: `r2 = *(u64 *)(r1 + 0)\nr1 = map 0\nr3 = 0\nr4 = 1\ncall 107\nr0 = 1\nexit`,
+    },
+    {
+      name: 'xdp: storage get',
+      want: at(5, 'program of this type cannot use helper bpf_sk_storage_get#107'),
+      type: XDP,
+      text: `r2 = 0\nr1 = map 0\nr3 = 0\nr4 = 1\ncall 107\n${ret0}`,
+    },
+  ];
+  return cases.map((c) => ({ ...c, maps }));
+}

@@ -116,7 +116,7 @@ test('socket helpers: which program types have them, as the running kernel says,
     [25, 22],
     [30, 36],
   ];
-  const helpers = [46, 84, 85, 86, 95, 96, 98, 99, 100, 110, 124];
+  const helpers = [46, 84, 85, 86, 95, 96, 98, 99, 100, 107, 108, 110, 124];
   for (const [type, attach] of types)
     for (const id of helpers) {
       // The arguments are left unset: where the type has the helper, both stop at its first argument.
