@@ -50,6 +50,7 @@ import { access, fitsIn, loadedScalar } from './memory.js';
 import { OP_MAY_GOTO, fieldFault } from './fields.js';
 import { widenImprecise } from './prune.js';
 import { Rejection } from './reject.js';
+import { isSockKind } from './sock-ptr.js';
 import { checkReturnCode, invalidScalarText } from './return-code.js';
 import { isConst } from './scalar.js';
 import { cloneState, constReg, cur, NOT_INIT, ptrReg, type Reg, regText, type State, UNKNOWN_SCALAR } from './state.js';
@@ -216,7 +217,8 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
   if (size !== 4 && size !== 8) throw new Rejection(pc, 'invalid atomic operand size');
   if (src.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
   if (insn.imm === BPF_CMPXCHG && f.regs[0]!.kind === 'not_init') throw new Rejection(pc, 'R0 !read_ok');
-  if (dst.kind === 'ctx' || dst.kind === 'pkt' || dst.kind === 'pkt_meta')
+  // is_sk_reg: a non-NULL socket pointer too (a maybe-NULL one fails as a memory access below).
+  if (dst.kind === 'ctx' || dst.kind === 'pkt' || dst.kind === 'pkt_meta' || (isSockKind(dst.kind) && !dst.nullable))
     throw new Rejection(pc, `BPF_ATOMIC stores into R${insn.dst} ${dst.kind} is not allowed`);
   // A pointer as the operand "leaks addr into mem" only for an unprivileged loader (is_pointer_value).
   atomicAlignment(pc, insn.dst, dst, insn.off, size);

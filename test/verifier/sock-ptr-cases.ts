@@ -580,6 +580,18 @@ export const SOCK_CASES: SockCase[] = [
     text: `r6 = r1\n${lookup()}\nr7 = r0\nr1 = r6\n${lookup(85)}\nif r0 == 0 goto skip\nr1 = r0\ncall 86\nskip:\nif r7 == 0 goto out\nr1 = r7\nr2 = *(u32 *)(r6 + 0)\nif r2 == 0 goto out\ncall 86\nout:\n${ret0}`,
     want: at(30, 'BPF_EXIT instruction in main prog would lead to reference leak'),
   },
+  {
+    name: 'tc: atomic add into a sock',
+    type: SCHED_CLS,
+    text: `${lookup()}\nif r0 == 0 goto out\nr1 = 1\nlock *(u32 *)(r0 + 4) += r1\nout:\n${ret0}`,
+    want: at(11, 'BPF_ATOMIC stores into R0 sock is not allowed'),
+  },
+  {
+    name: 'tc: atomic add into a sock_or_null',
+    type: SCHED_CLS,
+    text: `${lookup()}\nr1 = 1\nlock *(u32 *)(r0 + 4) += r1\n${ret0}`,
+    want: at(10, "R0 invalid mem access 'sock_or_null'"),
+  },
   ...storageCases(),
 ];
 
