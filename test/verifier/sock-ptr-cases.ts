@@ -592,6 +592,64 @@ export const SOCK_CASES: SockCase[] = [
     text: `${lookup()}\nr1 = 1\nlock *(u32 *)(r0 + 4) += r1\n${ret0}`,
     want: at(10, "R0 invalid mem access 'sock_or_null'"),
   },
+  {
+    name: 'tc: a socket as helper memory',
+    type: SCHED_CLS,
+    text: `r6 = r1\nr1 = *(u64 *)(r6 + 168)\nif r1 == 0 goto out\nr3 = r1\nr1 = r6\nr2 = 0\nr4 = 4\ncall 26\nout:\n${ret0}`,
+    want: at(
+      7,
+      'R3 type=sock_common expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
+    ),
+  },
+  {
+    name: 'tc: a socket as a map key',
+    type: SCHED_CLS,
+    maps: [{ name: 'h', type: 1, keySize: 4, valueSize: 8, maxEntries: 4, readOnly: false }],
+    text: `r2 = *(u64 *)(r1 + 168)\nif r2 == 0 goto out\nr1 = map 0\ncall 1\nout:\n${ret0}`,
+    want: at(
+      4,
+      'R2 type=sock_common expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
+    ),
+  },
+  {
+    name: 'tc: a socket as the context',
+    type: SCHED_CLS,
+    text: `r1 = *(u64 *)(r1 + 168)\nif r1 == 0 goto out\ncall 34\nout:\n${ret0}`,
+    want: at(2, 'R1 type=sock_common expected=ctx'),
+  },
+  { name: 'tc: skb->sk returned', type: SCHED_CLS, text: `r0 = *(u64 *)(r1 + 168)\nexit`, want: OK },
+  {
+    name: 'cgroup_skb: a socket returned',
+    type: CGROUP_SKB,
+    text: `r0 = *(u64 *)(r1 + 168)\nif r0 == 0 goto out\nr1 = r0\ncall 95\nexit\nout:\nr0 = 1\nexit`,
+    want: at(4, 'At program exit the register R0 is not a known value (sock_or_null)'),
+  },
+  {
+    name: 'tc: a socket passed to a static subprogram that releases it',
+    type: SCHED_CLS,
+    text: `${lookup()}\nif r0 == 0 goto out\nr1 = r0\ncall sub\nout:\n${ret0}\nsub:\ncall 86\nr0 = 0\nexit`,
+    want: OK,
+  },
+  {
+    name: 'tc: a socket compared with a scalar',
+    type: SCHED_CLS,
+    text: `${lookup()}\nif r0 == 0 goto out\nr6 = r0\nif r6 > 100 goto rel\nr2 = *(u32 *)(r6 + 4)\nrel:\nr1 = r6\ncall 86\nout:\n${ret0}`,
+    want: OK,
+  },
+  {
+    name: 'tc: a map value given as a scalar',
+    type: SCHED_CLS,
+    maps: [{ name: 'h', type: 1, keySize: 4, valueSize: 8, maxEntries: 4, readOnly: false }],
+    text: `r2 = 0\n*(u32 *)(r10 - 4) = r2\nr2 = r10\nr2 += -4\nr1 = map 0\nr3 = 1\nr4 = 0\ncall 2\n${ret0}`,
+    want: at(8, 'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_'),
+  },
+  {
+    name: 'tc: a popped value into a scalar',
+    type: SCHED_CLS,
+    maps: [{ name: 'q', type: 22, keySize: 0, valueSize: 8, maxEntries: 4, readOnly: false }],
+    text: `r1 = map 0\nr2 = 1\ncall 88\n${ret0}`,
+    want: at(3, 'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_'),
+  },
   ...storageCases(),
 ];
 
