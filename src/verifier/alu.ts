@@ -33,6 +33,7 @@ import { Rejection } from './reject.js';
 import * as S from './scalar.js';
 import * as O from './scalar-ops.js';
 import { signExtend32, signExtend64 } from './sign-extend.js';
+import { isSockKind } from './sock-ptr.js';
 import { type Reg, type State, UNKNOWN_SCALAR, cur, isPointer, kindText, scalarReg } from './state.js';
 
 const OP_NAMES: Record<number, string> = {
@@ -269,7 +270,7 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited, null-check it first`);
   // CONST_PTR_TO_MAP: adding a known zero is the one arithmetic allowed (the pointer stays as it is).
   if (ptr.kind === 'map_ptr' && op === BPF_ADD && S.isConst(off.s) && off.s.t.value === 0n) return ptr;
-  if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func' || ptr.kind === 'sock_common')
+  if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func' || isSockKind(ptr.kind))
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited`);
   if (ptr.kind === 'ctx' && !S.isConst(off.s))
     throw new Rejection(

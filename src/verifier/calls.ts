@@ -20,6 +20,7 @@ import {
 import { unmodelledHelper } from './unmodelled-helpers.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem } from './memory.js';
+import { sockArg, sockReturn } from './sock-ptr.js';
 import { Rejection } from './reject.js';
 import { isConst, sync, UNKNOWN, withFacts } from './scalar.js';
 import { tadd, tconst, tstr } from './tnum.js';
@@ -183,6 +184,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   let callback: Reg | undefined;
   let constKey: bigint | undefined;
   let callbackCtx: Reg | undefined;
+  /** meta->ref_obj_id: the reference a socket argument carries (a cast's result carries it too). */
+  let argRef = 0;
   /** meta->msize_max_value: the size argument's maximum (what get_stack and the *_str helpers return at most). */
   let sizeMax = 0n;
   const argNames = proto.args;
@@ -223,10 +226,13 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         break;
       case 'map_key':
       case 'map_value':
+      case 'map_value_or_null':
       case 'uninit_map_value': {
         if (!map) throw new Rejection(pc, 'invalid map_ptr to access map->key');
         const size = type === 'map_key' ? map.keySize : map.valueSize;
-        if (!isMemPtr(reg)) throw expect('fp, pkt, pkt_meta, map_key, map_value');
+        if (type === 'map_value_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
+        // Linux 6.18 checks keys and values against mem_types, and says so when it refuses one.
+        if (!isMemPtr(reg)) throw expect(MEM_TYPES);
         helperMem(env, st, pc, regno, reg, size, type === 'uninit_map_value');
         if (type === 'map_key') {
           constKey = stackConstant(st, reg, size);
@@ -306,6 +312,17 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         if (reg.kind !== 'func') throw expect('func');
         callback = reg;
         break;
+      case 'sock_common':
+      case 'sock_btf':
+        argRef = sockArg(st, pc, regno, reg, type);
+        break;
+      case 'sk_release':
+        argRef = release = sockArg(st, pc, regno, reg, type);
+        break;
+      case 'sock_or_null':
+      case 'fullsock_or_null':
+        sockArg(st, pc, regno, reg, type);
+        break;
       case 'stack_or_null':
         if (!(reg.kind === 'fp' || (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n)))
           throw expect('fp');
@@ -325,6 +342,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   if (proto.id === 12 && map && index.kind === 'scalar' && isConst(index.s) && index.s.t.value < BigInt(map.maxEntries))
     env.precision?.mark(3);
 
+  // check_reference_leak before a tail call: the program it jumps to cannot give the references back.
+  if (proto.id === 12 && st.refs.size) throw new Rejection(pc, leakText(st, 'tail_call would lead to reference leak'));
+
   if (release) {
     st.refs.delete(release);
     forEachReg(st, (r) => (r.ref === release ? UNKNOWN_SCALAR : r));
@@ -335,7 +355,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const after = (s: State): State => {
     const fr = cur(s);
     for (let r = 1; r <= 5; r++) fr.regs[r] = NOT_INIT;
-    fr.regs[0] = returnReg(env, s, proto, map, allocSize, pc, sizeMax);
+    fr.regs[0] = returnReg(env, s, proto, map, allocSize, pc, sizeMax, argRef);
     // Linux 6.14+: an array lookup with a constant key in range cannot fail (can_elide_value_nullness).
     const arrays: number[] = [MapType.ARRAY, MapType.PERCPU_ARRAY];
     if (
@@ -445,6 +465,7 @@ const SOCKMAP_WRITERS: readonly number[] = [
   ProgType.SCHED_CLS,
   ProgType.SCHED_ACT,
   ProgType.XDP,
+  ProgType.SK_REUSEPORT,
   30, // sk_lookup
 ];
 
@@ -478,8 +499,13 @@ function returnReg(
   allocSize: number,
   pc: number,
   sizeMax: bigint,
+  argRef: number,
 ): Reg {
   switch (proto.ret) {
+    case 'sock_or_null':
+    case 'sock_common_or_null':
+    case 'tcp_sock_or_null':
+      return sockReturn(env, st, pc, proto.ret, proto.sockRef ?? 'plain', argRef);
     case 'integer':
       return UNKNOWN_SCALAR;
     case 'size_or_error': {
@@ -508,4 +534,12 @@ function returnReg(
       return ptrReg('mem', { nullable: true, id: ref, ref, size: allocSize });
     }
   }
+}
+
+/** check_reference_leak's words: one line per reference still held, then what would leak it. */
+export function leakText(st: State, what: string): string {
+  return [...st.refs]
+    .map(([id, at]) => `Unreleased reference id=${id} alloc_insn=${at}`)
+    .concat(what)
+    .join('\n');
 }

@@ -2,8 +2,8 @@
  * The cgroup and socket contexts (Linux 6.18's is_valid_access callbacks): cgroup_sock (struct bpf_sock),
  * cgroup_sock_addr (bpf_sock_addr), cgroup_sysctl (bpf_sysctl), cgroup_sockopt (bpf_sockopt), sk_msg
  * (sk_msg_md), sk_lookup (bpf_sk_lookup), sock_ops (bpf_sock_ops) and sk_reuseport (sk_reuseport_md). Which fields a program may touch often depends on the
- * expected attach type (an IPv4 address is no field of an IPv6 hook). Socket pointers (bpf_sock *) are
- * loaded as a kind bpfkit does not model: such a load is reported as not modelled, never guessed.
+ * expected attach type (an IPv4 address is no field of an IPv6 hook). Socket pointers (bpf_sock *) load
+ * as the kernel's sock (or sock_or_null), read through sock-ptr.ts.
  */
 import { ProgType } from '../uapi/types.js';
 import { type CtxField, SCALAR, narrowOk } from './ctx-field.js';
@@ -40,8 +40,8 @@ export const Attach = {
   UNIX_GETSOCKNAME: 53,
 } as const;
 
-const SOCKET: CtxField = { kind: 'scalar', unmodelled: 'ptr_to_socket' };
-const SOCKET_OR_NULL: CtxField = { kind: 'scalar', unmodelled: 'ptr_to_socket_or_null' };
+const SOCKET: CtxField = { kind: 'sock' };
+const SOCKET_OR_NULL: CtxField = { kind: 'sock', nullable: true };
 const within = (off: number, start: number, len: number) => off >= start && off < start + len;
 
 /** struct bpf_sock offsets. */
@@ -63,8 +63,8 @@ const SK = {
   size: 80,
 };
 
-/** bpf_sock_is_valid_access: which bytes of a bpf_sock may be read (and at which sizes). */
-function bpfSockValid(off: number, size: number): boolean {
+/** bpf_sock_is_valid_access: which bytes of a bpf_sock may be read (and at which sizes); sock-ptr.ts reads sockets by it too. */
+export function bpfSockValid(off: number, size: number): boolean {
   if (off < 0 || off >= SK.size || off % size !== 0) return false;
   // Fields read narrowly from their first byte only (`case offsetof(...)`).
   const exact = [SK.state, SK.family, SK.type, SK.protocol, SK.srcPort, SK.rxQueueMapping];

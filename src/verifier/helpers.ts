@@ -7,6 +7,7 @@
  * its arguments, so it must not claim the kernel would accept it.
  */
 import { MapType, ProgType } from '../uapi/types.js';
+import type { SockRet } from './sock-ptr.js';
 
 /** Argument types (the kernel's enum bpf_arg_type, the ones these helpers use). */
 export type ArgType =
@@ -25,6 +26,8 @@ export type ArgType =
   | 'mem_rw'
   /** Memory the helper writes, sized by the next argument (may be uninitialized). */
   | 'uninit_mem'
+  /** A map value's worth of memory the helper reads, or NULL (ARG_PTR_TO_MAP_VALUE | PTR_MAYBE_NULL). */
+  | 'map_value_or_null'
   /** A map value's worth of memory the helper writes (pop/peek). */
   | 'uninit_map_value'
   | 'const_size'
@@ -37,13 +40,24 @@ export type ArgType =
   | 'alloc_size'
   | 'ringbuf_mem'
   | 'func'
-  | 'stack_or_null';
+  | 'stack_or_null'
+  /** ARG_PTR_TO_SOCK_COMMON: any socket pointer, not NULL (sock-ptr.ts). */
+  | 'sock_common'
+  /** bpf_sk_release's: a socket pointer that carries a reference (ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE). */
+  | 'sk_release'
+  /** A socket pointer, maybe NULL, or NULL (ARG_PTR_TO_BTF_ID_SOCK_COMMON | PTR_MAYBE_NULL). */
+  | 'sock_or_null'
+  /** A socket pointer, not NULL (ARG_PTR_TO_BTF_ID_SOCK_COMMON): bpfkit's sockets are never by BTF id. */
+  | 'sock_btf'
+  /** A full socket, maybe NULL, or NULL (ARG_PTR_TO_SOCKET_OR_NULL: sk_lookup's sk_assign). */
+  | 'fullsock_or_null';
 
 /**
  * What a helper returns. 'size_or_error': an integer in [-MAX_ERRNO, the size argument's maximum] (the
  * kernel's do_refine_retval_range for get_stack and the probe_read_*_str family).
  */
-export type RetType = 'integer' | 'size_or_error' | 'void' | 'map_value' | 'map_value_or_null' | 'ringbuf_mem_or_null';
+export type RetType =
+  'integer' | 'size_or_error' | 'void' | 'map_value' | 'map_value_or_null' | 'ringbuf_mem_or_null' | SockRet;
 
 /**
  * Which program types may call a helper: a named group (skb = any __sk_buff type, skb-rel = socket filter,
@@ -75,6 +89,11 @@ export interface HelperProto {
    * (check_get_func_ip: `func bpf_get_func_ip#173 not supported for program type 5`).
    */
   refusedAfterArgs?: readonly number[];
+  /**
+   * A socket result: 'acquire' takes a reference (is_acquire_function), 'cast' carries the argument's
+   * (is_ptr_cast_function); absent, the socket comes with no reference.
+   */
+  sockRef?: 'acquire' | 'cast';
 }
 
 const LOOKUP_MAPS = [
@@ -129,6 +148,14 @@ const SK_LOOKUP = 30;
 /** The cgroup hooks (cgroup_common_func_proto): they may use the cgroup's local storage. */
 const CGROUP_HOOKS = [CGROUP_SOCK, CGROUP_SOCK_ADDR, CGROUP_SYSCTL, CGROUP_SOCKOPT];
 const SOCK_TYPES = [...CGROUP_HOOKS, SK_MSG, SK_LOOKUP, SOCK_OPS, SK_REUSEPORT];
+/** The types with the socket lookups (and bpf_sk_release): tc, xdp, cgroup_skb, sk_skb, cgroup_sock_addr. */
+const SK_LOOKUPS = [SCHED_CLS, SCHED_ACT, XDP, CGROUP_SKB, SK_SKB, CGROUP_SOCK_ADDR];
+/** (ctx, tuple, tuple size, netns, flags). */
+const SK_LOOKUP_ARGS: ArgType[] = ['ctx', 'mem', 'const_size_or_zero', 'anything', 'anything'];
+/** The types with bpf_sk_storage_get/delete taking a socket (cgroup_sock's get takes its context). */
+const SK_STORAGE_TYPES = [SCHED_CLS, SCHED_ACT, CGROUP_SKB, SOCK_OPS, SK_MSG, CGROUP_SOCK_ADDR, CGROUP_SOCKOPT];
+/** (socket, IP header, its size, TCP header, its size). */
+const SYNCOOKIE_ARGS: ArgType[] = ['sock_btf', 'mem', 'const_size', 'mem', 'const_size'];
 /** probe_read_*(dst, size, unsafe_ptr): the helper fills dst (or zeroes it on a fault). */
 const PROBE_READ: ArgType[] = ['uninit_mem', 'const_size_or_zero', 'anything'];
 
@@ -366,6 +393,38 @@ const LIST: HelperProto[] = [
     mapTypes: [MapType.SOCKHASH],
   }),
   P(61, 'msg_apply_bytes', ['ctx', 'anything'], 'integer', [SK_MSG]),
+
+  // Sockets (sock-ptr.ts): lookups by tuple take a reference bpf_sk_release gives back; the casts carry it.
+  P(84, 'sk_lookup_tcp', SK_LOOKUP_ARGS, 'sock_or_null', SK_LOOKUPS, { pktAccess: true, sockRef: 'acquire' }),
+  P(85, 'sk_lookup_udp', SK_LOOKUP_ARGS, 'sock_or_null', SK_LOOKUPS, { pktAccess: true, sockRef: 'acquire' }),
+  P(99, 'skc_lookup_tcp', SK_LOOKUP_ARGS, 'sock_common_or_null', SK_LOOKUPS, { pktAccess: true, sockRef: 'acquire' }),
+  P(86, 'sk_release', ['sk_release'], 'integer', [...SK_LOOKUPS, SK_LOOKUP]),
+  P(95, 'sk_fullsock', ['sock_common'], 'sock_or_null', TC_CG, { sockRef: 'cast' }),
+  P(96, 'tcp_sock', ['sock_common'], 'tcp_sock_or_null', [...TC_CG, SOCK_OPS, CGROUP_SOCKOPT], { sockRef: 'cast' }),
+  P(98, 'get_listener_sock', ['sock_common'], 'sock_or_null', TC_CG),
+  // SYN cookies of a listening socket, checked or made from the packet's IP and TCP headers.
+  P(100, 'tcp_check_syncookie', SYNCOOKIE_ARGS, 'integer', 'tc+xdp', { gpl: true, pktAccess: true }),
+  P(110, 'tcp_gen_syncookie', SYNCOOKIE_ARGS, 'integer', 'tc+xdp', { gpl: true, pktAccess: true }),
+  P(124, 'sk_assign', ['ctx', 'sock_btf', 'anything'], 'integer', 'tc'),
+  P(124, 'sk_assign', ['ctx', 'fullsock_or_null', 'anything'], 'integer', [SK_LOOKUP]),
+  // A socket's local storage: the value for the map and socket, created from arg 3 (or zeros) on request.
+  P(
+    107,
+    'sk_storage_get',
+    ['map_ptr', 'sock_btf', 'map_value_or_null', 'anything'],
+    'map_value_or_null',
+    SK_STORAGE_TYPES,
+    {
+      mapTypes: [MapType.SK_STORAGE],
+    },
+  ),
+  // cgroup_sock's context is the socket itself.
+  P(107, 'sk_storage_get', ['map_ptr', 'ctx', 'map_value_or_null', 'anything'], 'map_value_or_null', [CGROUP_SOCK], {
+    mapTypes: [MapType.SK_STORAGE],
+  }),
+  P(108, 'sk_storage_delete', ['map_ptr', 'sock_btf'], 'integer', SK_STORAGE_TYPES, { mapTypes: [MapType.SK_STORAGE] }),
+  // sk_reuseport's cookie is of a socket it is given (bpf_get_socket_ptr_cookie_proto), its ctx->sk say.
+  P(46, 'get_socket_cookie', ['sock_or_null'], 'integer', [SK_REUSEPORT]),
   P(62, 'msg_cork_bytes', ['ctx', 'anything'], 'integer', [SK_MSG]),
 ];
 
@@ -412,6 +471,7 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
   [MapType.STACK, [87, 88, 89]],
   [MapType.BLOOM_FILTER, [87, 89]],
   [MapType.REUSEPORT_SOCKARRAY, [82]],
+  [MapType.SK_STORAGE, [107, 108]],
 ]);
 
 /**
@@ -427,20 +487,19 @@ const BASE_SOCK = [
 ];
 const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
-  [CGROUP_SOCK, new Set([...BASE_SOCK, 46, 81, 122, 160, 186, 187])],
-  [CGROUP_SOCK_ADDR, new Set([...BASE_SOCK, 46, 81, 122, 160, 186, 187])],
+  [CGROUP_SOCK, new Set([...BASE_SOCK, 46, 81, 107, 122, 160, 186, 187])],
+  [CGROUP_SOCK_ADDR, new Set([...BASE_SOCK, 46, 81, 84, 85, 86, 99, 107, 108, 122, 160, 186, 187])],
   [CGROUP_SYSCTL, new Set([...BASE_SOCK, 81, 160, 186, 187])],
-  [CGROUP_SOCKOPT, new Set([...BASE_SOCK, 81, 122, 186, 187])],
-  [SK_MSG, new Set([...BASE_SOCK, 60, 61, 62, 71, 122, 160])],
-  [SK_LOOKUP, new Set([...BASE_SOCK, 160])],
-  [SOCK_OPS, new Set([...BASE_SOCK, 46, 53, 59, 70, 81, 122, 160])],
+  [CGROUP_SOCKOPT, new Set([...BASE_SOCK, 81, 96, 107, 108, 122, 186, 187])],
+  [SK_MSG, new Set([...BASE_SOCK, 60, 61, 62, 71, 107, 108, 122, 160])],
+  [SK_LOOKUP, new Set([...BASE_SOCK, 86, 124, 160])],
+  [SOCK_OPS, new Set([...BASE_SOCK, 46, 53, 59, 70, 81, 96, 107, 108, 122, 160])],
   // lwt_out_func_proto (lwt_in adds only lwt_push_encap, not modelled); lwt_xmit may change the packet.
   [LWT_IN, new Set(LWT_OUT_HELPERS)],
   [LWT_OUT, new Set(LWT_OUT_HELPERS)],
   [LWT_XMIT, new Set([...LWT_OUT_HELPERS, 9, 10, 11, 13, 20, 21, 23, 29, 30, 38, 40, 41, 43, 135])],
-  // bpf_base_func_proto behind its own table: no perf_event_output; its get_socket_cookie takes a socket
-  // by BTF id (not modelled).
-  [SK_REUSEPORT, new Set([...BASE_SOCK.filter((id) => id !== 25), 26, 68, 82, 160])],
+  // bpf_base_func_proto behind its own table: no perf_event_output; its get_socket_cookie takes a socket.
+  [SK_REUSEPORT, new Set([...BASE_SOCK.filter((id) => id !== 25), 26, 46, 68, 82, 160])],
 ]);
 
 /** The lwt types: their tables hand out the tc prototypes of the __sk_buff helpers. */

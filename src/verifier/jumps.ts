@@ -23,7 +23,7 @@ import { immReg } from './imm.js';
 import { Rejection } from './reject.js';
 import { type Scalar, isConst, known } from './scalar.js';
 import { addUnsynced } from './scalar-ops.js';
-import { type Reg, type State, UNKNOWN_SCALAR, cloneState, cur, forEachReg, scalarReg } from './state.js';
+import { type Reg, type State, UNKNOWN_SCALAR, cloneState, cur, forEachReg, isPointer, scalarReg } from './state.js';
 
 const MAX_PACKET_OFF = 0xffff;
 
@@ -56,20 +56,35 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
 
   const isZero0 = (r: Reg) =>
     r.kind === 'scalar' && isConst(r.s) && (is32 ? r.s.t.value & 0xffffffffn : r.s.t.value) === 0n;
-  const notNull = (r: Reg) => !r.nullable && (r.kind === 'map_value' || r.kind === 'map_key' || r.kind === 'mem');
+  // reg_not_null: the pointer kinds that are never NULL once checked (sockets too).
+  const notNull = (r: Reg) =>
+    !r.nullable &&
+    (r.kind === 'map_value' ||
+      r.kind === 'map_key' ||
+      r.kind === 'mem' ||
+      r.kind === 'sock' ||
+      r.kind === 'sock_common' ||
+      r.kind === 'tcp_sock');
   if ((op === BPF_JEQ || op === BPF_JNE) && ((notNull(a) && isZero0(b)) || (notNull(b) && isZero0(a)))) {
     // A valid pointer of these types is never NULL: the kernel follows one side only.
     return op === BPF_JNE ? [st, undefined] : [undefined, st];
   }
   const taken = cloneState(st);
   const fall = st;
-  const isZero = (r: Reg) => r.kind === 'scalar' && isConst(r.s) && r.s.t.value === 0n;
   if (!is32 && (op === BPF_JEQ || op === BPF_JNE)) {
-    const nullable = a.nullable && isZero(b) ? a : b.nullable && isZero(a) ? b : undefined;
-    if (nullable && nullable.id) {
-      markNull(op === BPF_JEQ ? taken : fall, nullable.id, true);
-      markNull(op === BPF_JEQ ? fall : taken, nullable.id, false);
+    // The null check proper: `if rX == 0` with the immediate 0 and the maybe-NULL pointer as the
+    // destination; a register holding 0 teaches nothing (check_cond_jmp_op).
+    if (!useSrc && insn.imm === 0 && a.nullable && a.id) {
+      markNull(op === BPF_JEQ ? taken : fall, a.id, true);
+      markNull(op === BPF_JEQ ? fall : taken, a.id, false);
       return [taken, fall];
+    }
+    // Two pointers, one never NULL: where they are equal, the other is not NULL either; that register
+    // alone, keeping its id (mark_ptr_not_null_reg).
+    if (useSrc && isPointer(a) && isPointer(b)) {
+      const eq = cur(op === BPF_JEQ ? taken : fall);
+      if (notNull(a) && b.nullable) eq.regs[insn.src] = { ...b, nullable: false };
+      if (notNull(b) && a.nullable) eq.regs[insn.dst] = { ...a, nullable: false };
     }
   }
   if (!is32) packetRange(op, a, b, taken, fall);
@@ -118,7 +133,9 @@ function markNull(st: State, id: number, isNull: boolean): void {
   forEachReg(st, (r) => {
     if (r.id !== id || !r.nullable) return r;
     if (isNull) {
-      if (r.ref) ref = r.ref;
+      // Only the acquired pointer itself (id == ref) gives its reference back: a cast of it (bpf_tcp_sock)
+      // being NULL says nothing of the socket it was cast from.
+      if (r.ref && r.ref === id) ref = r.ref;
       return scalarReg(known(0n));
     }
     // mark_ptr_or_null_reg: a pointer proven non-NULL has nothing left to check, so it drops the id.

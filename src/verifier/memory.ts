@@ -8,6 +8,7 @@ import { ctxAccess, ctxModelled, pktWritable } from './ctx-access.js';
 import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
 import { Rejection } from './reject.js';
+import { sockAccess } from './sock-ptr.js';
 import { varStackAccess } from './stack-var.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, truncate, unsignedBits } from './scalar.js';
 import {
@@ -153,7 +154,9 @@ export function access(
       return write ? NOT_INIT : loadedScalar(size, signed);
     }
     case 'sock_common':
-      throw new Rejection(pc, `R${regno} sock_common access: bpfkit does not model struct bpf_sock's fields`);
+    case 'sock':
+    case 'tcp_sock':
+      return sockAccess(pc, regno, reg, off, size, write, signed);
   }
   throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
 }

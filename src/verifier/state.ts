@@ -1,6 +1,6 @@
 /**
  * The abstract machine state the verifier walks with: registers typed as the kernel types them, the stack
- * of each call frame byte by byte, and the references a path holds (ring buffer records). Registers and
+ * of each call frame byte by byte, and the references a path holds (ring buffer records, sockets). Registers and
  * stack slots are immutable values, so copying a state for a branch copies arrays of references only.
  */
 import type { KernelField } from './btf-fields.js';
@@ -20,7 +20,9 @@ export type RegKind =
   | 'pkt_end'
   | 'mem'
   | 'func'
-  | 'sock_common';
+  | 'sock_common'
+  | 'sock'
+  | 'tcp_sock';
 
 /** A map as the verifier needs it: type, sizes and whether programs may write its values. */
 export interface VerifierMap {
@@ -59,7 +61,7 @@ export interface Reg {
   readonly frame: number;
   /** mem: bytes the pointer may reach. */
   readonly size: number;
-  /** Reference this pointer carries (a ring buffer record), 0 = none. */
+  /** Reference this pointer carries (a ring buffer record, a socket), 0 = none. */
   readonly ref: number;
   /** func: the callback's first instruction (slot). */
   readonly target: number;

@@ -43,13 +43,14 @@ import {
 } from '../isa/index.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import { checkAlu } from './alu.js';
-import { type Next, checkCall } from './calls.js';
+import { type Next, checkCall, leakText } from './calls.js';
 import { type Env, newId } from './env.js';
 import { condJump } from './jumps.js';
 import { access, fitsIn, loadedScalar } from './memory.js';
 import { OP_MAY_GOTO, fieldFault } from './fields.js';
 import { widenImprecise } from './prune.js';
 import { Rejection } from './reject.js';
+import { isSockKind } from './sock-ptr.js';
 import { checkReturnCode, invalidScalarText } from './return-code.js';
 import { isConst } from './scalar.js';
 import { cloneState, constReg, cur, NOT_INIT, ptrReg, type Reg, regText, type State, UNKNOWN_SCALAR } from './state.js';
@@ -194,7 +195,8 @@ function ldAbs(env: Env, st: State, insn: Instruction): Next[] {
   const mode = modeOf(insn.code);
   if (mode !== BPF_ABS && mode !== BPF_IND) throw new Rejection(pc, `unknown opcode ${insn.code.toString(16)}`);
   if (sizeOf(insn.code) === BPF_DW) throw new Rejection(pc, 'BPF_LD_[ABS|IND] uses reserved fields');
-  if (st.refs.size) throw new Rejection(pc, 'BPF_LD_[ABS|IND] cannot be mixed with socket references');
+  // check_resource_leak: a failed load exits the program, leaking what it holds.
+  if (st.refs.size) throw new Rejection(pc, leakText(st, 'BPF_LD_[ABS|IND] would lead to reference leak'));
   // In a subprogram (BTF given: verify.ts refuses it without) a failed load returns from the subprogram
   // with 0 (Linux ≥ 6.13 walks that exit too, with the subprogram's return checks): not modelled.
   if (st.frames.length > 1 || env.entry !== 0)
@@ -215,7 +217,8 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
   if (size !== 4 && size !== 8) throw new Rejection(pc, 'invalid atomic operand size');
   if (src.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
   if (insn.imm === BPF_CMPXCHG && f.regs[0]!.kind === 'not_init') throw new Rejection(pc, 'R0 !read_ok');
-  if (dst.kind === 'ctx' || dst.kind === 'pkt' || dst.kind === 'pkt_meta')
+  // is_sk_reg: a non-NULL socket pointer too (a maybe-NULL one fails as a memory access below).
+  if (dst.kind === 'ctx' || dst.kind === 'pkt' || dst.kind === 'pkt_meta' || (isSockKind(dst.kind) && !dst.nullable))
     throw new Rejection(pc, `BPF_ATOMIC stores into R${insn.dst} ${dst.kind} is not allowed`);
   // A pointer as the operand "leaks addr into mem" only for an unprivileged loader (is_pointer_value).
   atomicAlignment(pc, insn.dst, dst, insn.off, size);
@@ -253,7 +256,7 @@ function samePointerKind(env: Env, pc: number, reg: Reg): void {
     env.ptrKindAt.set(pc, kind);
     return;
   }
-  const special = (k: string) => k === 'ctx' || k === 'sock_common';
+  const special = (k: string) => k === 'ctx' || k === 'sock_common' || k === 'sock' || k === 'tcp_sock';
   if (prev !== kind && (special(prev) || special(kind)))
     throw new Rejection(pc, 'same insn cannot be used with different pointers');
 }
@@ -282,16 +285,9 @@ function exit(env: Env, st: State, pc: number): Next[] {
   // it is checked. The program's (or a global function's) exit and a callback's return read it.
   if (r0.kind === 'not_init' && (st.frames.length === 1 || f.callback)) throw new Rejection(pc, 'R0 !read_ok');
   if (st.frames.length === 1) {
-    const [leak] = st.refs;
     // check_resource_leak: one line per reference still held, then what would leak it.
-    if (leak)
-      throw new Rejection(
-        pc,
-        [...st.refs]
-          .map(([id, at]) => `Unreleased reference id=${id} alloc_insn=${at}`)
-          .concat('BPF_EXIT instruction in main prog would lead to reference leak')
-          .join('\n'),
-      );
+    if (st.refs.size)
+      throw new Rejection(pc, leakText(st, 'BPF_EXIT instruction in main prog would lead to reference leak'));
     checkReturnCode(pc, r0, env);
     return [];
   }

@@ -5,6 +5,7 @@
  */
 import { createMap, loadProgram, loadKernelCollection, VerifierError } from '../../src/kernel/index.js';
 import { closeFd } from '../../src/kernel/bpf-syscall.js';
+import { loadBtf } from '../../src/kernel/btf-load.js';
 import { encodeProgram, type Instruction } from '../../src/isa/index.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
 import type { VerifierMap } from '../../src/verifier/index.js';
@@ -47,17 +48,26 @@ export function kernelVerdictRaw(
   maps: readonly VerifierMap[],
   attachType?: number,
 ): KernelVerdict {
-  const fds = maps.map((mp) =>
-    createMap({
-      name: mp.name,
-      type: mp.type,
-      keySize: mp.keySize,
-      valueSize: mp.valueSize,
-      maxEntries: mp.maxEntries,
-      // BPF_F_RDONLY_PROG (1 << 7), BPF_F_WRONLY_PROG (1 << 8): the program's view of the values.
-      flags: (mp.readOnly ? 1 << 7 : 0) | (mp.writeOnly ? 1 << 8 : 0),
-    }),
-  );
+  const fds = maps.map((mp) => {
+    // A socket storage map (BPF_MAP_TYPE_SK_STORAGE) is created with BTF for its int key and value, and
+    // BPF_F_NO_PREALLOC.
+    const storage = mp.type === 24;
+    const btf = storage ? loadBtf(storageBtf(mp.valueSize)).fd : undefined;
+    try {
+      return createMap({
+        name: mp.name,
+        type: mp.type,
+        keySize: mp.keySize,
+        valueSize: mp.valueSize,
+        maxEntries: mp.maxEntries,
+        // BPF_F_RDONLY_PROG (1 << 7), BPF_F_WRONLY_PROG (1 << 8): the program's view of the values.
+        flags: (mp.readOnly ? 1 << 7 : 0) | (mp.writeOnly ? 1 << 8 : 0) | (storage ? 1 : 0),
+        ...(btf !== undefined ? { btfFd: btf, btfKeyTypeId: 1, btfValueTypeId: 2 } : {}),
+      });
+    } finally {
+      if (btf !== undefined) closeFd(btf);
+    }
+  });
   try {
     const patched = insns.map((i) =>
       i.code === 0x18 && (i.src === 1 || i.src === 2) ? { ...i, imm: fds[i.imm] ?? -1 } : i,
@@ -99,4 +109,35 @@ export function kernelVerdictObject(spec: ObjectSpec, program: string): KernelVe
     if (!(err instanceof VerifierError)) throw err;
     return { accepted: false, log: err.log, ms: performance.now() - t0, ...parseKernelLog(err.log) };
   }
+}
+
+/** Raw BTF of two types: [1] int (32-bit signed) and [2] int[valueSize / 4], for a storage map's key and value. */
+function storageBtf(valueSize: number): Uint8Array {
+  const strings = [0, ...'int'.split('').map((c) => c.charCodeAt(0)), 0];
+  const types = new DataView(new ArrayBuffer(16 + 24));
+  // [1] INT "int": name_off 1, kind 1, size 4; encoding signed, offset 0, 32 bits.
+  types.setUint32(0, 1, true);
+  types.setUint32(4, 1 << 24, true);
+  types.setUint32(8, 4, true);
+  types.setUint32(12, (1 << 24) | 32, true);
+  // [2] ARRAY of [1], indexed by [1], valueSize / 4 elements.
+  types.setUint32(16, 0, true);
+  types.setUint32(20, 3 << 24, true);
+  types.setUint32(24, 0, true);
+  types.setUint32(28, 1, true);
+  types.setUint32(32, 1, true);
+  types.setUint32(36, Math.max(1, valueSize / 4), true);
+  const hdr = new DataView(new ArrayBuffer(24));
+  hdr.setUint16(0, 0xeb9f, true);
+  hdr.setUint8(2, 1);
+  hdr.setUint32(4, 24, true);
+  hdr.setUint32(8, 0, true);
+  hdr.setUint32(12, types.byteLength, true);
+  hdr.setUint32(16, types.byteLength, true);
+  hdr.setUint32(20, strings.length, true);
+  const out = new Uint8Array(24 + types.byteLength + strings.length);
+  out.set(new Uint8Array(hdr.buffer), 0);
+  out.set(new Uint8Array(types.buffer), 24);
+  out.set(strings, 24 + types.byteLength);
+  return out;
 }

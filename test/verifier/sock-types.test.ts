@@ -46,8 +46,8 @@ const A = {
   getpeernameUnix: 52,
 };
 
-/** ok, refused at `pc` with a last message line matching `re`, or (bpfkit) not modelled while the kernel accepts. */
-type Want = { ok: true } | { pc: number; re: RegExp } | { unmodelled: true };
+/** ok, or refused at `pc` with a last message line matching `re`. */
+type Want = { ok: true } | { pc: number; re: RegExp };
 
 interface Case {
   name: string;
@@ -59,7 +59,6 @@ interface Case {
 }
 
 const OK: Want = { ok: true };
-const UNMODELLED: Want = { unmodelled: true };
 const at = (pc: number, re: RegExp): Want => ({ pc, re });
 const ctxRefused = (pc: number, off: number, size: number) =>
   at(pc, new RegExp(`^invalid bpf_context access off=${off} size=${size}$`));
@@ -166,7 +165,7 @@ const SOCK_ADDR: Case[] = [
     text: load(32, 72),
     want: ctxRefused(0, 72, 4),
   },
-  { name: 'connect4: sk', type: CGROUP_SOCK_ADDR, attach: A.connect4, text: load(64, 64), want: UNMODELLED },
+  { name: 'connect4: sk', type: CGROUP_SOCK_ADDR, attach: A.connect4, text: load(64, 64), want: OK },
   { name: 'connect6: user_ip6 wide read', type: CGROUP_SOCK_ADDR, attach: A.connect6, text: load(64, 8), want: OK },
   { name: 'connect6: user_ip6 wide write', type: CGROUP_SOCK_ADDR, attach: A.connect6, text: store(64, 16), want: OK },
   {
@@ -369,7 +368,7 @@ const SOCKOPT: Case[] = [
     text: load(32, 36),
     want: ctxRefused(0, 36, 4),
   },
-  { name: 'getsockopt: sk', type: CGROUP_SOCKOPT, attach: A.getsockopt, text: load(64, 0), want: UNMODELLED },
+  { name: 'getsockopt: sk', type: CGROUP_SOCKOPT, attach: A.getsockopt, text: load(64, 0), want: OK },
   {
     // Every helper may take the option buffer (may_access_direct_pkt_data), pkt_access or not.
     name: 'setsockopt: strtol reads optval',
@@ -435,7 +434,7 @@ const MSG: Case[] = [
     want: ctxRefused(1, 16, 4),
   },
   { name: 'sk_msg: past the end', type: SK_MSG, attach: A.msgVerdict, text: load(32, 80), want: ctxRefused(0, 80, 4) },
-  { name: 'sk_msg: sk', type: SK_MSG, attach: A.msgVerdict, text: load(64, 72), want: UNMODELLED },
+  { name: 'sk_msg: sk', type: SK_MSG, attach: A.msgVerdict, text: load(64, 72), want: OK },
   { name: 'sk_msg: returns anything', type: SK_MSG, attach: A.msgVerdict, text: ret(-7), want: OK },
   { name: 'sk_msg: msg_apply_bytes', type: SK_MSG, attach: A.msgVerdict, text: `r2 = 10\n${call(61)}`, want: OK },
   {
@@ -484,7 +483,7 @@ const LOOKUP: Case[] = [
     text: load(32, 68),
     want: ctxRefused(0, 68, 4),
   },
-  { name: 'sk_lookup: sk', type: SK_LOOKUP, attach: A.skLookup, text: load(64, 0), want: UNMODELLED },
+  { name: 'sk_lookup: sk', type: SK_LOOKUP, attach: A.skLookup, text: load(64, 0), want: OK },
   { name: 'sk_lookup: returns 1', type: SK_LOOKUP, attach: A.skLookup, text: ret(1), want: OK },
   { name: 'sk_lookup: returns 2', type: SK_LOOKUP, attach: A.skLookup, text: ret(2), want: range(1, 2, 0, 1) },
   { name: 'sk_lookup: get_prandom_u32', type: SK_LOOKUP, attach: A.skLookup, text: call(7), want: OK },
@@ -527,7 +526,7 @@ const OPS: Case[] = [
     text: load(32, 224),
     want: ctxRefused(0, 224, 4),
   },
-  { name: 'sock_ops: sk', type: SOCK_OPS, attach: A.sockOps, text: load(64, 184), want: UNMODELLED },
+  { name: 'sock_ops: sk', type: SOCK_OPS, attach: A.sockOps, text: load(64, 184), want: OK },
   {
     // The TCP header is the program's to read, never to write.
     name: 'sock_ops: a byte of the header written',
@@ -691,7 +690,7 @@ const REUSEPORT: Case[] = [
     text: store(32, 16),
     want: ctxRefused(1, 16, 4),
   },
-  { name: 'sk_reuseport: sk', type: SK_REUSEPORT, attach: A.reuseport, text: load(64, 40), want: UNMODELLED },
+  { name: 'sk_reuseport: sk', type: SK_REUSEPORT, attach: A.reuseport, text: load(64, 40), want: OK },
   {
     name: 'sk_reuseport: migrating_sk null-checked',
     type: SK_REUSEPORT,
@@ -799,11 +798,6 @@ test('cgroup and socket types: bpfkit says what each case expects', () => {
       continue;
     }
     assert.equal(v.accepted, false, `${c.name}: bpfkit accepted`);
-    if ('unmodelled' in c.want) {
-      assert.equal(v.unmodelled, true, `${c.name}: ${v.message}`);
-      assert.match(v.message!, /loads a ptr_to_socket(_or_null)? \(bpfkit does not model this pointer kind\)$/);
-      continue;
-    }
     assert.notEqual(v.unmodelled, true, `${c.name}: ${v.message}`);
     assert.match(lastLine(v.message)!, c.want.re, c.name);
     assert.equal(v.pc, c.want.pc, `${c.name}: insn`);
@@ -815,11 +809,6 @@ test('cgroup and socket types: the running kernel gives the same verdict, at the
   for (const c of CASES) {
     const k = kernelVerdictRaw(program(c.text), c.type, c.maps ?? [], c.attach);
     const v = bpfkitVerdict(c);
-    // A field bpfkit does not model: the kernel accepts the load; bpfkit must not claim either way.
-    if ('unmodelled' in c.want) {
-      assert.equal(k.accepted, true, `${c.name}: kernel refuses at ${k.pc}: ${k.message}`);
-      continue;
-    }
     assert.equal(
       v.accepted,
       k.accepted,
