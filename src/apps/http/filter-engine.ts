@@ -144,7 +144,13 @@ export async function loadFilterSpec(
  * each frame is the same bytes either way. endChunk() forgets the copy: the reader refills its buffers.
  */
 function fullKeep(program: Program, run: (frame: Uint8Array) => boolean, clock: CaptureClock | undefined) {
-  const at = program.runPacketAt?.bind(program);
+  // (the VM's int32 entry when it has one: the same retval but for its sign, and only its being 0 counts
+  // here; the u32 of the filter's -1 would be a boxed number per frame: VmProgram.runPacketAt32)
+  const vm = 'runPacketAt32' in program ? (program as Int32Program) : undefined;
+  const at =
+    vm !== undefined
+      ? (b: Uint8Array, o: number, len: number): number => vm.runPacketAt32(b, o, len)
+      : program.runPacketAt?.bind(program);
   const none = { beginChunk: () => {}, endChunk: () => {} };
   if (at === undefined)
     return {
@@ -205,6 +211,9 @@ function fullKeep(program: Program, run: (frame: Uint8Array) => boolean, clock: 
 
 /** Bytes of a capture's buffer copied into the VM's frame window at once. */
 const FRAME_WINDOW = 64 * 1024;
+
+/** The VM's program with its int32 per-packet entry (VmProgram.runPacketAt32). */
+type Int32Program = Program & { runPacketAt32(bytes: Uint8Array, off: number, len: number): number };
 
 /** The VM's program with its frame window (VmProgram.frameWindow). */
 type WindowProgram = Program & { frameWindow(size: number): Uint8Array | null };
