@@ -280,7 +280,14 @@ export class Vm {
     } else for (let r = 0; r < 11; r++) L[r] = H[r] = 0; // (a loop: fill() costs more on 11 entries)
     // (no default array: per-packet runs pass no args and should allocate nothing)
     if (args !== undefined)
-      for (let i = 0; i < args.length && i < 5; i++) setArg(L, H, i + 1, args[i] as number | bigint);
+      for (let i = 0; i < args.length && i < 5; i++) {
+        const v = args[i] as number | bigint;
+        // (a u32 — an address, a length: per-packet runs pass their context's — without setArg's call)
+        if (typeof v === 'number' && v >>> 0 === v) {
+          L[i + 1] = v | 0;
+          H[i + 1] = 0;
+        } else setArg(L, H, i + 1, v);
+      }
     // Fresh, zeroed stacks: runs never see each other's data. All of them, not only the frames the last
     // run entered: pointer arithmetic on r10 reaches the other frames' regions too (4 KiB, one fill).
     if (w !== undefined) clearStacks(w, st.maxDepth);
