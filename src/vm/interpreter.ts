@@ -87,12 +87,15 @@ export class Vm {
   private readonly call: HelperCall;
   private readonly st: EngineState;
   private running = false;
+  /** The engine's function (fixed with the engine). */
+  private readonly engineFn: Engine;
 
   constructor(opts: VmOptions = {}) {
     this.engine = opts.engine ?? 'jit';
     if (!ENGINES.includes(this.engine))
       throw new BpfkitError(`unknown VM engine '${String(opts.engine)}' (${ENGINES.join(', ')})`, 2);
     this.budget = opts.budget ?? DEFAULT_BUDGET;
+    this.engineFn = this.engine === 'jit' ? compiledEngine : this.engine === 'wasm' ? wasmEngine : interpret;
     const wasm = this.engine === 'wasm' ? createWasmShared(this.memory) : undefined;
     this.call = new HelperCall(wasm?.lo ?? new Int32Array(11), wasm?.hi ?? new Int32Array(11), this.memory);
     this.st = new EngineState(this.memory, this.call, this.helpers, this.programs, wasm);
@@ -150,8 +153,36 @@ export class Vm {
    * caller: 16 bytes per packet. An int32 never is.
    */
   runRetval32(prog: LoadedProgram, opts: VmRunOptions): number {
-    this.execute(prog, opts, 1);
-    return this.st.lo[0] as number;
+    // execute()'s one run, without its repeat loop and engine choice (per packet, these add up)
+    if (this.programs[prog.id] !== prog) throw new VmError('load', `program '${prog.name}' was not loaded by this VM`);
+    if (this.running)
+      throw new VmError('internal', 'Vm.run() called while the VM is running (helpers may not re-enter it)');
+    const st = this.st;
+    const call = this.call;
+    const limit = opts.budget ?? this.budget;
+    st.limit = limit;
+    const engine = this.engineFn;
+    st.engine = engine;
+    let p = prog;
+    this.running = true;
+    try {
+      this.reset(opts.args, limit);
+      st.packet = opts.packet;
+      call.context = opts.context;
+      let state = engine(st, p, 0);
+      while (state !== DONE) {
+        p = st.next as LoadedProgram;
+        state = engine(st, p, st.pc);
+      }
+      return st.lo[0] as number;
+    } catch (err) {
+      throw enrich(err, p);
+    } finally {
+      this.running = false;
+      st.packet = undefined;
+      call.context = undefined;
+      call.id = -1;
+    }
   }
 
   /**
@@ -210,7 +241,7 @@ export class Vm {
     const args = opts.args;
     const limit = opts.budget ?? this.budget;
     st.limit = limit;
-    const engine: Engine = this.engine === 'jit' ? compiledEngine : this.engine === 'wasm' ? wasmEngine : interpret;
+    const engine = this.engineFn;
     st.engine = engine;
     // Runs after the first stay inside the module's repeat loop while they can (wasm/repeat-loop.ts).
     let loop = engine === wasmEngine && repeat > 1;
