@@ -30,7 +30,9 @@ test('full mode in the VM: bpf_ktime_get_ns reads the capture clock (1 s at the 
     assert.equal(full.keep(frameOf(ack, 1, t0 + 7.125)), true);
     const syn = tcpFrame({ sport: 40009, dport: 80, seq: 1, flags: SYN });
     assert.equal(full.keep(frameOf(syn, 1, t0 + 4)), true);
-    const key = [...sessions.keys()].find((k) => !stamps.includes(Number(Buffer.from(sessions.lookup(k)!).readBigUInt64LE(0))));
+    const key = [...sessions.keys()].find(
+      (k) => !stamps.includes(Number(Buffer.from(sessions.lookup(k)!).readBigUInt64LE(0))),
+    );
     assert.equal(Number(Buffer.from(sessions.lookup(key!)!).readBigUInt64LE(0)), 8.125e9);
   } finally {
     f.close();

@@ -261,7 +261,11 @@ export class Body extends ByteWriter {
    * filter runs on (baseline-tier.ts), calls out to C for every i32.rotl / i32.rotr.
    */
   bswap32(t: number): this {
-    this.tee(t).i32(8).op(W.I32_SHL).i32(0xff00ff00 | 0).op(W.I32_AND);
+    this.tee(t)
+      .i32(8)
+      .op(W.I32_SHL)
+      .i32(0xff00ff00 | 0)
+      .op(W.I32_AND);
     this.get(t).i32(8).op(W.I32_SHR_U).i32(0x00ff00ff).op(W.I32_AND, W.I32_OR);
     return this.tee(t).i32(16).op(W.I32_SHL).get(t).i32(16).op(W.I32_SHR_U, W.I32_OR);
   }

@@ -398,7 +398,8 @@ function helperWrites(st: EngineState, w: WasmShared): void {
 
 /** Whether `p` has a bpf_tail_call site (a helper call, not a local one, to helper 12). */
 function hasTailCall(p: LoadedProgram): boolean {
-  for (let pc = 0; pc < p.slots; pc++) if (p.code[pc] === CALL && p.src[pc] === 0 && p.imm[pc] === TAIL_CALL) return true;
+  for (let pc = 0; pc < p.slots; pc++)
+    if (p.code[pc] === CALL && p.src[pc] === 0 && p.imm[pc] === TAIL_CALL) return true;
   return false;
 }
 
