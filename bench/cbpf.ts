@@ -86,7 +86,7 @@ export async function bench(): Promise<void> {
     const r = nsPerFrame(frames, rounds, (f) => {
       opts.packet.bytes = f;
       opts.packet.end = f.length;
-      return vm.runRetval(loaded, opts);
+      return vm.runRetval32(loaded, opts) >>> 0;
     });
     if (r.kept !== base.kept)
       throw new Error(`converted program (${engine}) kept ${r.kept}, the interpreter ${base.kept}`);

@@ -92,7 +92,7 @@ export async function bench(): Promise<void> {
   const jit = time((f) => {
     opts.packet.bytes = f;
     opts.packet.end = f.length;
-    return vm.runRetval(loaded, opts);
+    return vm.runRetval32(loaded, opts) >>> 0;
   });
   process.stdout.write(
     `bpfkit's tcp port 80 (${prog.length} instructions, libpcap's own count: 20) on ${frames.length} frames:\n`,

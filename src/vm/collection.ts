@@ -574,10 +574,15 @@ export class VmProgram implements Program {
    * stack and map regions from one packet to the next.
    */
   runPacket(frame: Uint8Array): number {
+    return this.runPacket32(frame) >>> 0;
+  }
+
+  /** runPacket's retval as a signed int32 (see Vm.runRetval32: never boxed on its way out). */
+  private runPacket32(frame: Uint8Array): number {
     if (this.kind !== 'skb') {
       const res = this.run({ data: frame });
       this.lastOther = res.data;
-      return res.retval;
+      return res.retval | 0;
     }
     const pb = this.coll.packetBuffer();
     pb.reset(frame);
@@ -596,8 +601,18 @@ export class VmProgram implements Program {
    * result and the same __sk_buff, without copying the frame into the packet buffer. Others get a copy.
    */
   runPacketAt(bytes: Uint8Array, off: number, len: number): number {
+    return this.runPacketAt32(bytes, off, len) >>> 0;
+  }
+
+  /**
+   * runPacketAt's retval as a signed int32 (`>>> 0` makes it the u32 retval), for capture loops that
+   * only ask whether it is zero: a retval above 2^31 - 1 (a filter's -1) returned as a u32 is a boxed
+   * heap number per packet wherever V8 does not inline runPacketAt into its caller (Vm.runRetval32).
+   * @internal
+   */
+  runPacketAt32(bytes: Uint8Array, off: number, len: number): number {
     if (!this.inPlace)
-      return this.runPacket(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
+      return this.runPacket32(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
     const view = this.inPlaceView;
     // On the 'wasm' engine a copy in linear memory costs less than LD_ABS/LD_IND calling out for
     // every load (the frame's own bytes, so the run and its result are the same). A frame the caller
@@ -887,7 +902,8 @@ export class VmProgram implements Program {
   /**
    * The part runPacket and runPacketAt share: a fresh __sk_buff for the frame at bytes[off, off + len)
    * (its non-zero fields written into a context zeroed by the caller; `data`/`dataEnd` are the packet's
-   * VM addresses), then the run, LD_ABS/LD_IND reading `packet`, helpers seeing `buffer`.
+   * VM addresses), then the run, LD_ABS/LD_IND reading `packet`, helpers seeing `buffer`. Returns the
+   * retval as a signed int32 (Vm.runRetval32).
    */
   private runFresh(
     bytes: Uint8Array,
@@ -915,7 +931,7 @@ export class VmProgram implements Program {
     runOpts.packet = packet;
     runOpts.context = rc;
     try {
-      return this.coll.vm.runRetval(this.loaded, runOpts);
+      return this.coll.vm.runRetval32(this.loaded, runOpts);
     } finally {
       rc.packet = undefined;
       rc.lazyPacket = undefined;

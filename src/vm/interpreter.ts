@@ -87,12 +87,15 @@ export class Vm {
   private readonly call: HelperCall;
   private readonly st: EngineState;
   private running = false;
+  /** The engine's function (fixed with the engine). */
+  private readonly engineFn: Engine;
 
   constructor(opts: VmOptions = {}) {
     this.engine = opts.engine ?? 'jit';
     if (!ENGINES.includes(this.engine))
       throw new BpfkitError(`unknown VM engine '${String(opts.engine)}' (${ENGINES.join(', ')})`, 2);
     this.budget = opts.budget ?? DEFAULT_BUDGET;
+    this.engineFn = this.engine === 'jit' ? compiledEngine : this.engine === 'wasm' ? wasmEngine : interpret;
     const wasm = this.engine === 'wasm' ? createWasmShared(this.memory) : undefined;
     this.call = new HelperCall(wasm?.lo ?? new Int32Array(11), wasm?.hi ?? new Int32Array(11), this.memory);
     this.st = new EngineState(this.memory, this.call, this.helpers, this.programs, wasm);
@@ -143,10 +146,43 @@ export class Vm {
     return new VmRunResult(this.st.lo[0] as number, this.st.hi[0] as number, executed);
   }
 
-  /** run() for per-packet loops: the same run, returning only r0 as u32 (the retval), allocating nothing. */
-  runRetval(prog: LoadedProgram, opts: VmRunOptions): number {
-    this.execute(prog, opts, 1);
-    return (this.st.lo[0] as number) >>> 0;
+  /**
+   * run() for per-packet loops: the same run, returning only r0's low 32 bits as a signed int32 (`>>> 0`
+   * makes it the u32 retval), allocating nothing. Signed, because a u32 above 2^31 - 1 (a filter's -1:
+   * keep the whole packet) is a boxed heap number to V8 whenever it leaves a function not inlined into its
+   * caller: 16 bytes per packet. An int32 never is.
+   */
+  runRetval32(prog: LoadedProgram, opts: VmRunOptions): number {
+    // execute()'s one run, without its repeat loop and engine choice (per packet, these add up)
+    if (this.programs[prog.id] !== prog) throw new VmError('load', `program '${prog.name}' was not loaded by this VM`);
+    if (this.running)
+      throw new VmError('internal', 'Vm.run() called while the VM is running (helpers may not re-enter it)');
+    const st = this.st;
+    const call = this.call;
+    const limit = opts.budget ?? this.budget;
+    st.limit = limit;
+    const engine = this.engineFn;
+    st.engine = engine;
+    let p = prog;
+    this.running = true;
+    try {
+      this.reset(opts.args, limit);
+      st.packet = opts.packet;
+      call.context = opts.context;
+      let state = engine(st, p, 0);
+      while (state !== DONE) {
+        p = st.next as LoadedProgram;
+        state = engine(st, p, st.pc);
+      }
+      return st.lo[0] as number;
+    } catch (err) {
+      throw enrich(err, p);
+    } finally {
+      this.running = false;
+      st.packet = undefined;
+      call.context = undefined;
+      call.id = -1;
+    }
   }
 
   /**
@@ -205,7 +241,7 @@ export class Vm {
     const args = opts.args;
     const limit = opts.budget ?? this.budget;
     st.limit = limit;
-    const engine: Engine = this.engine === 'jit' ? compiledEngine : this.engine === 'wasm' ? wasmEngine : interpret;
+    const engine = this.engineFn;
     st.engine = engine;
     // Runs after the first stay inside the module's repeat loop while they can (wasm/repeat-loop.ts).
     let loop = engine === wasmEngine && repeat > 1;
@@ -275,7 +311,14 @@ export class Vm {
     } else for (let r = 0; r < 11; r++) L[r] = H[r] = 0; // (a loop: fill() costs more on 11 entries)
     // (no default array: per-packet runs pass no args and should allocate nothing)
     if (args !== undefined)
-      for (let i = 0; i < args.length && i < 5; i++) setArg(L, H, i + 1, args[i] as number | bigint);
+      for (let i = 0; i < args.length && i < 5; i++) {
+        const v = args[i] as number | bigint;
+        // (a u32 — an address, a length: per-packet runs pass their context's — without setArg's call)
+        if (typeof v === 'number' && v >>> 0 === v) {
+          L[i + 1] = v | 0;
+          H[i + 1] = 0;
+        } else setArg(L, H, i + 1, v);
+      }
     // Fresh, zeroed stacks: runs never see each other's data. All of them, not only the frames the last
     // run entered: pointer arithmetic on r10 reaches the other frames' regions too (4 KiB, one fill).
     if (w !== undefined) clearStacks(w, st.maxDepth);

@@ -26,6 +26,14 @@ test('full mode in the VM: bpf_ktime_get_ns reads the capture clock (1 s at the 
     assert.deepEqual(stamps, [1e9, 3.5e9, 3.5e9]);
     const ack = tcpFrame({ sport: 40001, dport: 80, seq: 2, ack: 1, flags: ACK });
     assert.equal(full.keep(frameOf(ack, 1, t0 + 3)), true, 'a tracked session is kept');
+    // A frame that does not read the clock still moves it: a SYN after it, stamped earlier, reads its time.
+    assert.equal(full.keep(frameOf(ack, 1, t0 + 7.125)), true);
+    const syn = tcpFrame({ sport: 40009, dport: 80, seq: 1, flags: SYN });
+    assert.equal(full.keep(frameOf(syn, 1, t0 + 4)), true);
+    const key = [...sessions.keys()].find(
+      (k) => !stamps.includes(Number(Buffer.from(sessions.lookup(k)!).readBigUInt64LE(0))),
+    );
+    assert.equal(Number(Buffer.from(sessions.lookup(key!)!).readBigUInt64LE(0)), 8.125e9);
   } finally {
     f.close();
   }

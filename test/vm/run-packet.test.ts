@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { repoPath } from '../support/env.js';
-import { asm } from './support.js';
+import { asm, socketSpec } from './support.js';
 import { loadObjectFile } from '../../src/elf/index.js';
 import { loadVmCollection } from '../../src/vm/collection.js';
 import { ENGINES, Vm } from '../../src/vm/interpreter.js';
@@ -273,5 +273,22 @@ for (const engine of ENGINES) {
     }
     assert.ok(inPlace > 250, `most programs have the in-place shape (${inPlace})`);
     assert.ok(runs > 1500);
+  });
+}
+
+for (const engine of ENGINES) {
+  test(`runPacketAt32 (${engine}) is runPacketAt's retval as an int32, across the u32 range (a filter's -1 too)`, () => {
+    // r0 = the frame's 32-bit word at 14 (LD_ABS: big-endian), so each frame picks its retval
+    const load = () => loadVmCollection(socketSpec('ldabsw 14\nexit'), { cpus: 1, execution: engine }).program('p');
+    const p = load();
+    const copied = load();
+    const buf = new Uint8Array(64);
+    for (const v of [0, 1, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x12345678, 0xdeadbeef]) {
+      new DataView(buf.buffer).setUint32(3 + 14, v);
+      assert.equal(copied.run({ data: buf.subarray(3, 43) }).retval, v);
+      assert.equal(p.runPacketAt32(buf, 3, 40), v | 0, `runPacketAt32, retval ${v.toString(16)}`);
+      assert.equal(p.runPacketAt(buf, 3, 40), v, `runPacketAt, retval ${v.toString(16)}`);
+      assert.equal(p.runPacket(buf.subarray(3, 43)), v, `runPacket, retval ${v.toString(16)}`);
+    }
   });
 }

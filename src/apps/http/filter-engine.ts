@@ -144,7 +144,13 @@ export async function loadFilterSpec(
  * each frame is the same bytes either way. endChunk() forgets the copy: the reader refills its buffers.
  */
 function fullKeep(program: Program, run: (frame: Uint8Array) => boolean, clock: CaptureClock | undefined) {
-  const at = program.runPacketAt?.bind(program);
+  // (the VM's int32 entry when it has one: the same retval but for its sign, and only its being 0 counts
+  // here; the u32 of the filter's -1 would be a boxed number per frame: VmProgram.runPacketAt32)
+  const vm = 'runPacketAt32' in program ? (program as Int32Program) : undefined;
+  const at =
+    vm !== undefined
+      ? (b: Uint8Array, o: number, len: number): number => vm.runPacketAt32(b, o, len)
+      : program.runPacketAt?.bind(program);
   const none = { beginChunk: () => {}, endChunk: () => {} };
   if (at === undefined)
     return {
@@ -206,6 +212,9 @@ function fullKeep(program: Program, run: (frame: Uint8Array) => boolean, clock: 
 /** Bytes of a capture's buffer copied into the VM's frame window at once. */
 const FRAME_WINDOW = 64 * 1024;
 
+/** The VM's program with its int32 per-packet entry (VmProgram.runPacketAt32). */
+type Int32Program = Program & { runPacketAt32(bytes: Uint8Array, off: number, len: number): number };
+
 /** The VM's program with its frame window (VmProgram.frameWindow). */
 type WindowProgram = Program & { frameWindow(size: number): Uint8Array | null };
 
@@ -237,15 +246,19 @@ async function loadAny(spec: ObjectSpec, engine: 'vm' | 'kernel', vm: VmLoadOpti
  * Capture time as a monotonic nanosecond clock: the time of the frame being filtered, counted from 1 s
  * at the first frame (as the kernel's clock never reads 0), never going back when a capture's
  * timestamps do.
+ *
+ * Per frame set() keeps only the latest timestamp seen; read() turns it into nanoseconds. The filter
+ * reads the clock on few frames (where it starts tracking a session), and the reading is the same as
+ * converting every frame's time and keeping the largest: the conversion (a subtraction, a product and a
+ * rounding, each monotonic in floating point) never puts a later time before an earlier one, so the
+ * largest reading is the latest time's.
  */
 class CaptureClock {
-  // The clock's numbers are doubles from the first frame on (cells: see Cell). As plain fields, with
-  // the first frames' small integers, V8 compiles integer arithmetic into the frame loop (set() is
-  // inlined there) and throws that code away when the clock leaves the small-integer range, ~1 s into
-  // the capture (an overflow deopt, and a map change for the field). Read back from a Float64Array the
-  // offset is a double even while small, so set() is compiled for doubles at once. The values are the
-  // same: to JavaScript every number is a double.
-  private readonly t = new Float64Array([1e9, NaN, 0]);
+  // The cells are doubles from the first frame on (see Cell): as plain fields holding the first
+  // frames' small integers, V8 would compile integer arithmetic into the frame loop (set() is inlined
+  // there) and throw that code away when they leave the small-integer range (an overflow deopt, and a
+  // map change for the field). The values are the same: to JavaScript every number is a double.
+  private readonly t = new Float64Array([-Infinity, NaN]);
   /** Count from `ts` (before the first frame; later calls change nothing). */
   start(ts: number): void {
     if (Number.isNaN(this.t[Cell.First]!)) this.t[Cell.First] = ts;
@@ -253,18 +266,20 @@ class CaptureClock {
   set(ts: number): void {
     const t = this.t;
     if (Number.isNaN(t[Cell.First]!)) t[Cell.First] = ts;
-    t[Cell.Offset] = Math.round((ts - t[Cell.First]!) * 1e9);
-    const ns = t[Cell.Offset] + 1e9;
-    if (ns > t[Cell.Ns]!) t[Cell.Ns] = ns;
+    if (ts > t[Cell.Latest]!) t[Cell.Latest] = ts;
   }
-  readonly read = (): number => this.t[Cell.Ns]!;
+  readonly read = (): number => {
+    const t = this.t;
+    // (no frame yet: -Infinity or NaN, which the comparison makes 1 s, as it does a time before the first)
+    const ns = Math.round((t[Cell.Latest]! - t[Cell.First]!) * 1e9) + 1e9;
+    return ns > 1e9 ? ns : 1e9;
+  };
 }
 
-/** CaptureClock's cells: the clock, the first frame's time, the offset being computed. */
+/** CaptureClock's cells: the latest frame time set, the time counted from. */
 const enum Cell {
-  Ns,
+  Latest,
   First,
-  Offset,
 }
 
 function mapTable(m: BpfMap): SessionTable {

@@ -255,6 +255,21 @@ export class Body extends ByteWriter {
     return this.u8(W.END);
   }
 
+  /**
+   * The i32 on the stack with its bytes reversed, through the i32 local `t`: bytes swapped within
+   * 16-bit pairs, then the pairs. Shifts and masks, no rotate: Liftoff (V8 11), the tier a capture's
+   * filter runs on (baseline-tier.ts), calls out to C for every i32.rotl / i32.rotr.
+   */
+  bswap32(t: number): this {
+    this.tee(t)
+      .i32(8)
+      .op(W.I32_SHL)
+      .i32(0xff00ff00 | 0)
+      .op(W.I32_AND);
+    this.get(t).i32(8).op(W.I32_SHR_U).i32(0x00ff00ff).op(W.I32_AND, W.I32_OR);
+    return this.tee(t).i32(16).op(W.I32_SHL).get(t).i32(16).op(W.I32_SHR_U, W.I32_OR);
+  }
+
   /** Store every register into the register file (JavaScript reads it at calls, exits and faults). */
   spill(regs: readonly number[] = ALL_REGS): this {
     for (const r of regs) {

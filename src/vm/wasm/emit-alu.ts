@@ -154,7 +154,7 @@ function emitMov(b: Body, wide: boolean, x: boolean, d: number, s: number, off: 
 
 /**
  * Byte order: ALU|END|TO_LE truncates to imm bits (the host is little-endian); TO_BE and ALU64|END (bswap)
- * swap the low imm bytes and zero-extend. WebAssembly has no byte swap: rotations and masks.
+ * swap the low imm bytes and zero-extend. WebAssembly has no byte swap: shifts and masks (Body.bswap32).
  */
 function emitEnd(b: Body, code: number, d: number, imm: number): void {
   const swap = (code & 0x07) === BPF_ALU64 || (code & BPF_TO_BE) !== 0;
@@ -170,14 +170,7 @@ function emitEnd(b: Body, code: number, d: number, imm: number): void {
     return;
   }
   if (imm === 32) {
-    // (rotl(x, 8) & 0x00ff00ff) | (rotr(x, 8) & 0xff00ff00)
-    b.get(d).op(W.I32_WRAP_I64).tee(L_TI).i32(8).op(W.I32_ROTL).i32(0x00ff00ff).op(W.I32_AND);
-    b.get(L_TI)
-      .i32(8)
-      .op(W.I32_ROTR)
-      .i32(0xff00ff00 | 0)
-      .op(W.I32_AND, W.I32_OR, W.I64_EXTEND_I32_U)
-      .set(d);
+    b.get(d).op(W.I32_WRAP_I64).bswap32(L_TI).op(W.I64_EXTEND_I32_U).set(d);
     return;
   }
   // swap bytes within 16-bit pairs, then pairs within 32-bit halves, then the halves
@@ -187,5 +180,6 @@ function emitEnd(b: Body, code: number, d: number, imm: number): void {
   };
   step(8, 0x00ff00ff, 0x00ff00ff);
   step(16, 0x0000ffff, 0x0000ffff);
-  b.get(d).i64(32, 0).op(W.I64_ROTL).set(d);
+  // the halves: shifts, not i64.rotl (which Liftoff calls out to C for: Body.bswap32)
+  b.get(d).i64(32, 0).op(W.I64_SHL).get(d).i64(32, 0).op(W.I64_SHR_U, W.I64_OR).set(d);
 }

@@ -326,14 +326,7 @@ export function emitPacketLoad(b: Body, pc: number, size: number, indirect: bool
     b.mem(W.I32_LOAD16_U, 0, 0).tee(L_TI).i32(8).op(W.I32_SHL).get(L_TI).i32(8).op(W.I32_SHR_U, W.I32_OR);
     b.i32(0xffff).op(W.I32_AND, W.I64_EXTEND_I32_U);
   } else {
-    // (rotr(x, 8) & 0xff00ff00) | (rotl(x, 8) & 0x00ff00ff)
-    b.mem(W.I32_LOAD, 0, 0)
-      .tee(L_TI)
-      .i32(8)
-      .op(W.I32_ROTR)
-      .i32(0xff00ff00 | 0)
-      .op(W.I32_AND);
-    b.get(L_TI).i32(8).op(W.I32_ROTL).i32(0x00ff00ff).op(W.I32_AND, W.I32_OR, W.I64_EXTEND_I32_U);
+    b.mem(W.I32_LOAD, 0, 0).bswap32(L_TI).op(W.I64_EXTEND_I32_U);
   }
   b.set(reg(0));
   b.else();

@@ -57,6 +57,11 @@ export interface Instance {
   env: Record<string, unknown>;
   /** packet-batch.ts's own instance, once made. */
   batch?: unknown;
+  /**
+   * The program has a bpf_tail_call site, the only code of a module that reads the tail-call directory
+   * and mirrors (tail-call.ts): without one, entering the module need not bring them up to date.
+   */
+  tails: boolean;
 }
 
 /** What a program's `wasm` slot holds once the engine looked at it. */
@@ -120,7 +125,10 @@ export function enter(st: EngineState, w: WasmShared, c: Instance): void {
   if (M.epoch !== w.epoch || M.resizes !== w.resizes) syncRegions(M, w);
   syncPacket(st.packet, w);
   if (rc !== w.mapsFor || M.epoch !== w.mapsEpoch) syncMaps(rc, M, w);
-  syncInline(st, w);
+  // (a program without a tail-call site never reads the directory; its mirrors are compared with their
+  // prog arrays, and rebuilt for another context, at the next entry of a program that has one)
+  if (c.tails) syncTails(st, w, tailState(w), targetStack);
+  syncSkb(rc, st.packet, st.helpers, cells);
 }
 
 /** The tables of the inline tail call and packet helpers (after every helper, too: either may change them). */
@@ -355,7 +363,15 @@ function prepare(st: EngineState, w: WasmShared, p: LoadedProgram): Slot {
   const run = instance.exports.run as (block: number, frame: number) => number;
   const repeat = instance.exports.repeat as (n: number, frame: number) => number;
   return {
-    instance: { run, repeat, blockOf: compiled.blockOf, stackBytes: compiled.stackBytes, module, env },
+    instance: {
+      run,
+      repeat,
+      blockOf: compiled.blockOf,
+      stackBytes: compiled.stackBytes,
+      module,
+      env,
+      tails: hasTailCall(p),
+    },
     refusal: undefined,
   };
 }
@@ -380,16 +396,20 @@ function helperWrites(st: EngineState, w: WasmShared): void {
   }
 }
 
+/** Whether `p` has a bpf_tail_call site (a helper call, not a local one, to helper 12). */
+function hasTailCall(p: LoadedProgram): boolean {
+  for (let pc = 0; pc < p.slots; pc++)
+    if (p.code[pc] === CALL && p.src[pc] === 0 && p.imm[pc] === TAIL_CALL) return true;
+  return false;
+}
+
 /**
  * The stack bytes a program that tail calls is compiled to clear (the repeat loop's per-run clearing):
  * the most any program of the Vm writes, so a chain of stages entered from it never has to stop the
  * loop (tail-call.ts); 0 for programs that make no tail call.
  */
 function tailStackFloor(st: EngineState, p: LoadedProgram): number {
-  let tails = false;
-  for (let pc = 0; pc < p.slots && !tails; pc++)
-    tails = p.code[pc] === CALL && p.src[pc] === 0 && p.imm[pc] === TAIL_CALL;
-  if (!tails) return 0;
+  if (!hasTailCall(p)) return 0;
   let most = 0;
   for (const q of st.programs) if (q !== undefined) most = Math.max(most, wasmStackBytes(q), loadBytesReach(q));
   return most;

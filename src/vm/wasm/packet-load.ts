@@ -53,12 +53,6 @@ export function loadPacketBody(): Uint8Array {
   b.get(LIN).i32(8).op(W.I32_SHR_U).get(LIN).i32(8).op(W.I32_SHL, W.I32_OR).i32(0xffff).op(W.I32_AND);
   b.op(W.I64_EXTEND_I32_U, W.RETURN);
   b.end();
-  b.get(LIN).mem(W.I32_LOAD, 0, 0).set(LIN);
-  b.get(LIN)
-    .i32(8)
-    .op(W.I32_ROTR)
-    .i32(0xff00ff00 | 0)
-    .op(W.I32_AND);
-  b.get(LIN).i32(8).op(W.I32_ROTL).i32(0x00ff00ff).op(W.I32_AND, W.I32_OR);
+  b.get(LIN).mem(W.I32_LOAD, 0, 0).bswap32(LIN);
   return b.op(W.I64_EXTEND_I32_U).end().bytes();
 }
