@@ -333,3 +333,9 @@ function resolveSize(
   if (esize < 0) return undefined;
   return { t: top.t, id: top.id, size: esize * nelems, nelems, elem: e, elemId: cur.id };
 }
+
+/** What bpf_get_current_task_btf returns: PTR_TO_BTF_ID | PTR_TRUSTED of struct task_struct. */
+export function currentTaskBtf(tp: TpBtf): Reg | undefined {
+  const t = tp.btf.byName('task_struct', BtfKind.STRUCT);
+  return t && ptrReg('btf_id', { btf: btfPtr(tp.btf, t.id, 'trusted') });
+}
