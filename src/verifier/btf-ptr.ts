@@ -212,7 +212,10 @@ export function btfAccess(
   // check_ptr_to_btf_access: the pointer a walk yields keeps an untrusted parent's mistrust; from a trusted
   // parent it is plain unless an allow list names the field (not modelled here); a union on the way makes
   // it untrusted.
-  if (p.trust !== 'untrusted' && (SAFE_LISTED.has(p.name) || (p.name === 'task_struct' && TASK_LISTED.has(walked.field))))
+  if (
+    p.trust !== 'untrusted' &&
+    (SAFE_LISTED.has(p.name) || (p.name === 'task_struct' && TASK_LISTED.has(walked.field)))
+  )
     throw new Rejection(
       pc,
       `R${regno} loads ${p.name}->${walked.field}: the kernel's trusted/RCU field lists are not modelled by bpfkit`,
@@ -275,10 +278,16 @@ function structWalk(btf: Btf, pc: number, id: number, off: number, size: number)
             `cannot access ptr member ${m.name} with moff ${moff} in struct ${tname} with off ${off} size ${size}`,
           );
         if (btf.types[mt.sizeOrType]?.kind === BtfKind.TYPE_TAG)
-          throw new Rejection(pc, `field ${tname}.${m.name} is a type-tagged pointer (__rcu, __user...): bpfkit does not model it`);
+          throw new Rejection(
+            pc,
+            `field ${tname}.${m.name} is a type-tagged pointer (__rcu, __user...): bpfkit does not model it`,
+          );
         const target = skipMods(btf, mt.sizeOrType);
         if (!isStruct(target.t))
-          throw new Rejection(pc, `field ${tname}.${m.name} points to a non-struct (untrusted mem): bpfkit does not model it`);
+          throw new Rejection(
+            pc,
+            `field ${tname}.${m.name} points to a non-struct (untrusted mem): bpfkit does not model it`,
+          );
         return { kind: 'ptr', id: target.id, field: m.name, untrusted };
       }
       if (off + size > mtrueEnd && !untrusted)

@@ -165,8 +165,8 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
  * bpf_tracing_func_proto's plain ones; perf_event_output, get_stackid and get_stack in raw_tp's form).
  */
 const TP_BTF_HELPERS: ReadonlySet<number> = new Set([
-  1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 25, 27, 35, 45, 67, 80, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134,
-  158, 164, 181,
+  1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 25, 27, 35, 45, 67, 80, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134, 158,
+  164, 181,
 ]);
 
 /** The register types a helper's memory argument takes (mem_types), as Linux 6.18 lists them. */
@@ -177,13 +177,17 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // tp_btf: tracing_prog_func_proto overrides a number of helpers, then falls back to raw_tp's table; the
   // plain tracing helpers bpfkit lists are the same in both, the others are not modelled.
   if (env.tpBtf && !TP_BTF_HELPERS.has(insn.imm))
-    throw new Rejection(pc, `helper #${insn.imm} in a tp_btf program: bpfkit does not model tracing's own helper table`);
+    throw new Rejection(
+      pc,
+      `helper #${insn.imm} in a tp_btf program: bpfkit does not model tracing's own helper table`,
+    );
   // bpf_get_current_task_btf (GPL only, no arguments): a trusted, never NULL task_struct pointer.
   if (env.tpBtf && insn.imm === 158) {
     if (!env.gplCompatible)
       throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
     const task = currentTaskBtf(env.tpBtf);
-    if (!task) throw new Rejection(pc, `bpf_get_current_task_btf: bpfkit finds no struct task_struct in the kernel's BTF`);
+    if (!task)
+      throw new Rejection(pc, `bpf_get_current_task_btf: bpfkit finds no struct task_struct in the kernel's BTF`);
     const fr = cur(st);
     for (let r = 1; r <= 5; r++) fr.regs[r] = NOT_INIT;
     fr.regs[0] = task;

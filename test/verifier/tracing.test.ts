@@ -76,7 +76,12 @@ function cases(btf: Btf): Case[] {
     { name: 'misaligned', tp: 'sched_switch', text: `r2 = *(u64 *)(r1 + 4)\n${exit}`, want: ctxRefused(0, 4, 8) },
     { name: 'past the args', tp: 'sched_switch', text: `r2 = *(u64 *)(r1 + 32)\n${exit}`, want: ctxRefused(0, 32, 8) },
     { name: 'past 12 slots', tp: 'sched_switch', text: `r2 = *(u64 *)(r1 + 96)\n${exit}`, want: ctxRefused(0, 96, 8) },
-    { name: 'ctx written', tp: 'sched_switch', text: `r2 = 1\n*(u64 *)(r1 + 0) = r2\n${exit}`, want: ctxRefused(1, 0, 8) },
+    {
+      name: 'ctx written',
+      tp: 'sched_switch',
+      text: `r2 = 1\n*(u64 *)(r1 + 0) = r2\n${exit}`,
+      want: ctxRefused(1, 0, 8),
+    },
     { name: 'task->pid', tp: 'sched_switch', text: `${prev}\nr0 = *(u32 *)(r6 + ${pid})\nexit`, want: OK },
     {
       name: 'task->pid read wide',
@@ -84,7 +89,12 @@ function cases(btf: Btf): Case[] {
       text: `${prev}\nr0 = *(u64 *)(r6 + ${pid})\nexit`,
       want: at(1, new RegExp(`^access beyond the end of member pid \\(mend:${pid + 4}\\) in struct task_struct`)),
     },
-    { name: 'task->comm[8..16)', tp: 'sched_switch', text: `${prev}\nr0 = *(u64 *)(r6 + ${comm.off + 8})\nexit`, want: OK },
+    {
+      name: 'task->comm[8..16)',
+      tp: 'sched_switch',
+      text: `${prev}\nr0 = *(u64 *)(r6 + ${comm.off + 8})\nexit`,
+      want: OK,
+    },
     {
       name: 'task->comm past its end',
       tp: 'sched_switch',
@@ -119,7 +129,10 @@ function cases(btf: Btf): Case[] {
       name: 'task->mm read narrowly',
       tp: 'sched_switch',
       text: `${prev}\nr0 = *(u32 *)(r6 + ${mm})\nexit`,
-      want: at(1, new RegExp(`^cannot access ptr member mm with moff ${mm} in struct task_struct with off ${mm} size 4$`)),
+      want: at(
+        1,
+        new RegExp(`^cannot access ptr member mm with moff ${mm} in struct task_struct with off ${mm} size 4$`),
+      ),
     },
     {
       name: 'task->mm->flags',
