@@ -31,6 +31,8 @@ export interface TpBtf {
   name: string;
   /** The tracepoint's argument types, the first `void *__data` left out. */
   args: readonly number[];
+  /** Their names (a `__nullable` suffix makes a pointer argument PTR_MAYBE_NULL). */
+  argNames: readonly string[];
   /** The tracepoint is one whose pointer arguments bpfkit knows the kernel never marks NULL (ARGS_NOT_NULL). */
   nonNullArgs: boolean;
 }
@@ -106,7 +108,14 @@ export function tpBtfTarget(btf: Btf, id: number | undefined, typeName: string |
   if (!proto || proto.kind !== BtfKind.FUNC_PROTO || proto.members.length < 1)
     return `${t.name} is not a pointer to a function prototype`;
   const name = t.name.slice('btf_trace_'.length);
-  return { btf, name, args: proto.members.slice(1).map((m) => m.type), nonNullArgs: ARGS_NOT_NULL.has(name) };
+  const params = proto.members.slice(1);
+  return {
+    btf,
+    name,
+    args: params.map((m) => m.type),
+    argNames: params.map((m) => m.name),
+    nonNullArgs: ARGS_NOT_NULL.has(name),
+  };
 }
 
 const interned = new Map<string, BtfPtr>();
@@ -153,7 +162,7 @@ export function tpBtfCtxLoad(tp: TpBtf, pc: number, off: number, size: number, w
   if (target.id === 0 || target.t?.kind === BtfKind.INT) return UNKNOWN_SCALAR;
   if (!isStruct(target.t))
     throw new Rejection(pc, `tp_btf/${tp.name} arg${arg} points to a non-struct: bpfkit does not model it`);
-  if (!tp.nonNullArgs)
+  if (!tp.nonNullArgs || tp.argNames[arg]?.endsWith('__nullable'))
     throw new Rejection(
       pc,
       `tp_btf/${tp.name} arg${arg}: whether the kernel marks it NULL-able (raw_tp_null_args) is not modelled by bpfkit`,
