@@ -268,7 +268,7 @@ function tracingTarget(opts: VerifyOptions): TpBtf {
   if (opts.attachType !== TRACE_RAW_TP)
     throw new Rejection(
       0,
-      `bpfkit: program type ${opts.type} with expected attach type ${opts.attachType ?? 'none'} is not modelled (tp_btf, attach type ${TRACE_RAW_TP}, is)`,
+      `bpfkit: program type ${opts.type} is not modelled with expected attach type ${opts.attachType ?? 'none'} (tp_btf, attach type ${TRACE_RAW_TP}, is)`,
     );
   if (!opts.kernelBtf)
     throw new Rejection(0, `bpfkit: a tp_btf program is checked by the kernel's BTF, and none was given (kernelBtf)`);
