@@ -247,11 +247,20 @@ function structWalk(btf: Btf, pc: number, id: number, off: number, size: number)
     // walking unions yields untrusted pointers, but for unions of one member
     if (st.kind === BtfKind.UNION && members.length !== 1) untrusted = true;
     if (off + size > st.sizeOrType) {
+      // Past the end: allowed into a flexible array that ends the struct (an int one reads as scalars, a
+      // struct one wraps around its element).
+      const beyond = () => new Rejection(pc, `access beyond struct ${tname} at off ${off} size ${size}`);
       const last = members[members.length - 1];
       const lt = last ? skipMods(btf, last.type).t : undefined;
-      if (lt?.kind === BtfKind.ARRAY && lt.array!.nelems === 0)
-        throw new Rejection(pc, `an access past struct ${tname} into its flexible array: bpfkit does not model it`);
-      throw new Rejection(pc, `access beyond struct ${tname} at off ${off} size ${size}`);
+      if (!last || lt?.kind !== BtfKind.ARRAY || lt.array!.nelems !== 0) throw beyond();
+      const moff = Math.floor(last.offset / 8);
+      if (off < moff) throw beyond();
+      const elem = skipMods(btf, lt.array!.type).t;
+      if (elem?.kind === BtfKind.INT) return { kind: 'scalar' };
+      if (!isStruct(elem)) throw beyond();
+      off = (off - moff) % elem!.sizeOrType;
+      t = elem;
+      continue;
     }
     let next: { t: BtfType; off: number } | undefined;
     for (const m of members) {

@@ -165,7 +165,8 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       ? opts.maps
       : new Map(((opts.maps as readonly VerifierMap[] | undefined) ?? []).map((m, i) => [i, m]));
   const names = {
-    helper: (id: number) => HELPER_PROTOS.get(id)?.name,
+    // bpf_get_current_task_btf has no prototype in helpers.ts: tp_btf programs call it (calls.ts).
+    helper: (id: number) => HELPER_PROTOS.get(id)?.name ?? (id === 158 ? 'get_current_task_btf' : undefined),
     map: (imm: number) => (maps as ReadonlyMap<number, VerifierMap>).get(imm)?.name,
   };
   const states = opts.states ? new Map<number, { walked: number; states: string[] }>() : undefined;
