@@ -33,8 +33,11 @@ export interface TpBtf {
   args: readonly number[];
   /** Their names (a `__nullable` suffix makes a pointer argument PTR_MAYBE_NULL). */
   argNames: readonly string[];
-  /** The tracepoint is one whose pointer arguments bpfkit knows the kernel never marks NULL (ARGS_NOT_NULL). */
-  nonNullArgs: boolean;
+  /**
+   * The arguments the kernel marks NULL-able (raw_tp_null_args), when bpfkit knows them for this
+   * tracepoint (ARGS_NOT_NULL, ARGS_MAYBE_NULL); undefined otherwise.
+   */
+  nullArgs: readonly number[] | undefined;
 }
 
 /**
@@ -71,7 +74,16 @@ const ARGS_NOT_NULL: ReadonlySet<string> = new Set([
   'signal_generate',
   'signal_deliver',
   'kmem_cache_free',
+  'tcp_retransmit_synack',
+  'tcp_bad_csum',
+  'tcp_destroy_sock',
+  'xdp_devmap_xmit',
+  'xdp_exception',
+  'xdp_cpumap_kthread',
 ]);
+
+/** Tracepoints of that table bpfkit carries: the arguments (0-based) the kernel marks NULL-able. */
+const ARGS_MAYBE_NULL: ReadonlyMap<string, readonly number[]> = new Map([['kfree_skb', [3]]]);
 
 /** Kind ids that btf_type_is_modifier skips. */
 const MODIFIERS: ReadonlySet<number> = new Set([
@@ -114,7 +126,7 @@ export function tpBtfTarget(btf: Btf, id: number | undefined, typeName: string |
     name,
     args: params.map((m) => m.type),
     argNames: params.map((m) => m.name),
-    nonNullArgs: ARGS_NOT_NULL.has(name),
+    nullArgs: ARGS_NOT_NULL.has(name) ? [] : ARGS_MAYBE_NULL.get(name),
   };
 }
 
@@ -134,7 +146,15 @@ function btfPtr(btf: Btf, id: number, trust: BtfPtr['trust']): BtfPtr {
  * A load from a tp_btf context at `off` (tracing_prog_is_valid_access, then btf_ctx_access): an argument
  * read whole, a scalar one also narrower at its start; never a write.
  */
-export function tpBtfCtxLoad(tp: TpBtf, pc: number, off: number, size: number, write: boolean, signed: boolean): Reg {
+export function tpBtfCtxLoad(
+  tp: TpBtf,
+  pc: number,
+  off: number,
+  size: number,
+  write: boolean,
+  signed: boolean,
+  newId: () => number,
+): Reg {
   const refuse = (why?: string) =>
     new Rejection(pc, `${why ? `${why}\n` : ''}invalid bpf_context access off=${off} size=${size}`);
   if (off < 0 || off >= 8 * MAX_ARGS || write || off % size !== 0) throw refuse();
@@ -162,12 +182,15 @@ export function tpBtfCtxLoad(tp: TpBtf, pc: number, off: number, size: number, w
   if (target.id === 0 || target.t?.kind === BtfKind.INT) return UNKNOWN_SCALAR;
   if (!isStruct(target.t))
     throw new Rejection(pc, `tp_btf/${tp.name} arg${arg} points to a non-struct: bpfkit does not model it`);
-  if (!tp.nonNullArgs || tp.argNames[arg]?.endsWith('__nullable'))
+  if (!tp.nullArgs || tp.argNames[arg]?.endsWith('__nullable'))
     throw new Rejection(
       pc,
       `tp_btf/${tp.name} arg${arg}: whether the kernel marks it NULL-able (raw_tp_null_args) is not modelled by bpfkit`,
     );
-  return ptrReg('btf_id', { btf: btfPtr(tp.btf, target.id, 'trusted') });
+  const btf = btfPtr(tp.btf, target.id, 'trusted');
+  // A NULL-able one gets an id for its null check (trusted_ptr_or_null_).
+  if (tp.nullArgs.includes(arg)) return ptrReg('btf_id', { btf, nullable: true, id: newId() });
+  return ptrReg('btf_id', { btf });
 }
 
 /**

@@ -96,7 +96,7 @@ export function access(
             ? `negative offset ctx ptr R${regno} off=${reg.off} disallowed`
             : `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`,
         );
-      if (env.tpBtf) return tpBtfCtxLoad(env.tpBtf, pc, total, size, write, signed);
+      if (env.tpBtf) return tpBtfCtxLoad(env.tpBtf, pc, total, size, write, signed, () => newId(env));
       if (!ctxModelled(env.progType))
         throw new Rejection(
           pc,

@@ -63,6 +63,7 @@ function cases(btf: Btf): Case[] {
   const exit = 'r0 = 0\nexit';
   const wakee = field(btf, 'task_struct', 'last_wakee').off;
   const nsproxy = field(btf, 'task_struct', 'nsproxy').off;
+  const skbLen = field(btf, 'sk_buff', 'len').off;
   // A task_struct field past the end of struct nsproxy; past the end of mm_struct, its flexible cpu_bitmap.
   const past = pid;
   const mmEnd = btf.byName('mm_struct', BtfKind.STRUCT)!.sizeOrType;
@@ -201,10 +202,28 @@ function cases(btf: Btf): Case[] {
     { name: 'sys_enter: the regs pointer', tp: 'sys_enter', text: `r2 = *(u64 *)(r1 + 0)\n${exit}`, want: OK },
     { name: 'sys_enter: the id', tp: 'sys_enter', text: `r2 = *(u64 *)(r1 + 8)\n${exit}`, want: OK },
     {
-      name: 'kfree_skb: a pointer the kernel may mark NULL',
-      tp: 'kfree_skb',
+      name: 'sched_pi_setprio: a pointer whose NULL-ness bpfkit does not carry',
+      tp: 'sched_pi_setprio',
       text: `r2 = *(u64 *)(r1 + 0)\n${exit}`,
       want: UNMODELLED,
+    },
+    {
+      name: 'kfree_skb: skb is never NULL',
+      tp: 'kfree_skb',
+      text: `r2 = *(u64 *)(r1 + 0)\nr0 = *(u32 *)(r2 + ${skbLen})\nexit`,
+      want: OK,
+    },
+    {
+      name: 'kfree_skb: rx_sk may be NULL',
+      tp: 'kfree_skb',
+      text: `r2 = *(u64 *)(r1 + 24)\nr0 = *(u16 *)(r2 + 16)\nexit`,
+      want: at(1, /^R2 invalid mem access 'trusted_ptr_or_null_'$/),
+    },
+    {
+      name: 'kfree_skb: rx_sk after its null check',
+      tp: 'kfree_skb',
+      text: `r2 = *(u64 *)(r1 + 24)\nif r2 == 0 goto +1\nr0 = *(u16 *)(r2 + 16)\n${exit}`,
+      want: OK,
     },
   ];
 }
