@@ -196,14 +196,14 @@ export function tpBtfCtxLoad(
 /**
  * Structs whose pointer fields the kernel's allow lists (BTF_TYPE_SAFE_RCU, _RCU_OR_NULL, _TRUSTED,
  * _TRUSTED_OR_NULL in verifier.c) make trusted, RCU or NULL-able when walked from a trusted pointer: a
- * walk of a pointer field from one of these is not modelled (task_struct: only its listed fields).
+ * walk of a pointer field from one of these is not modelled (task_struct and sk_buff: only the fields
+ * FIELDS_LISTED names).
  */
 const SAFE_LISTED: ReadonlySet<string> = new Set([
   'cgroup',
   'css_set',
   'cgroup_subsys_state',
   'mm_struct',
-  'sk_buff',
   'request_sock',
   'linux_binprm',
   'file',
@@ -214,7 +214,10 @@ const SAFE_LISTED: ReadonlySet<string> = new Set([
   'inode',
   'cred',
 ]);
-const TASK_LISTED: ReadonlySet<string> = new Set(['cpus_ptr', 'cgroups', 'real_parent', 'group_leader', 'parent']);
+const FIELDS_LISTED: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['task_struct', new Set(['cpus_ptr', 'cgroups', 'real_parent', 'group_leader', 'parent'])],
+  ['sk_buff', new Set(['sk'])],
+]);
 
 /**
  * A load or store of `size` bytes at `off` through PTR_TO_BTF_ID `reg` (register `regno`):
@@ -244,10 +247,7 @@ export function btfAccess(
   // check_ptr_to_btf_access: the pointer a walk yields keeps an untrusted parent's mistrust; from a trusted
   // parent it is plain unless an allow list names the field (not modelled here); a union on the way makes
   // it untrusted.
-  if (
-    p.trust !== 'untrusted' &&
-    (SAFE_LISTED.has(p.name) || (p.name === 'task_struct' && TASK_LISTED.has(walked.field)))
-  )
+  if (p.trust !== 'untrusted' && (SAFE_LISTED.has(p.name) || FIELDS_LISTED.get(p.name)?.has(walked.field)))
     throw new Rejection(
       pc,
       `R${regno} loads ${p.name}->${walked.field}: the kernel's trusted/RCU field lists are not modelled by bpfkit`,

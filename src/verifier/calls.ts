@@ -176,7 +176,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
   // tp_btf: tracing_prog_func_proto overrides a number of helpers, then falls back to raw_tp's table; the
   // plain tracing helpers bpfkit lists are the same in both, the others are not modelled.
-  if (env.tpBtf && !TP_BTF_HELPERS.has(insn.imm))
+  if (env.tpBtf && insn.imm > 0 && insn.imm < 212 && !TP_BTF_HELPERS.has(insn.imm))
     throw new Rejection(
       pc,
       `helper #${insn.imm} in a tp_btf program: bpfkit does not model tracing's own helper table`,

@@ -64,6 +64,7 @@ function cases(btf: Btf): Case[] {
   const wakee = field(btf, 'task_struct', 'last_wakee').off;
   const nsproxy = field(btf, 'task_struct', 'nsproxy').off;
   const skbLen = field(btf, 'sk_buff', 'len').off;
+  const skbDev = field(btf, 'sk_buff', 'dev').off;
   // A task_struct field past the end of struct nsproxy; past the end of mm_struct, its flexible cpu_bitmap.
   const past = pid;
   const mmEnd = btf.byName('mm_struct', BtfKind.STRUCT)!.sizeOrType;
@@ -212,6 +213,18 @@ function cases(btf: Btf): Case[] {
       tp: 'kfree_skb',
       text: `r2 = *(u64 *)(r1 + 0)\nr0 = *(u32 *)(r2 + ${skbLen})\nexit`,
       want: OK,
+    },
+    {
+      name: 'kfree_skb: skb->dev is a plain pointer: both branches of its null check are walked',
+      tp: 'kfree_skb',
+      text: `r2 = *(u64 *)(r1 + 0)\nr2 = *(u64 *)(r2 + ${skbDev})\nif r2 != 0 goto +1\nr0 = *(u64 *)(r9 + 0)\n${exit}`,
+      want: at(3, /^R9 !read_ok$/),
+    },
+    {
+      name: 'kfree_skb: skb->sk is on the RCU lists',
+      tp: 'kfree_skb',
+      text: `r2 = *(u64 *)(r1 + 0)\nr2 = *(u64 *)(r2 + ${field(btf, 'sk_buff', 'sk').off})\n${exit}`,
+      want: UNMODELLED,
     },
     {
       name: 'kfree_skb: rx_sk may be NULL',
