@@ -270,6 +270,10 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited, null-check it first`);
   // CONST_PTR_TO_MAP: adding a known zero is the one arithmetic allowed (the pointer stays as it is).
   if (ptr.kind === 'map_ptr' && op === BPF_ADD && S.isConst(off.s) && off.s.t.value === 0n) return ptr;
+  // A BTF pointer moves by constants (its loads walk the struct at the new offset); by a variable the
+  // kernel allows it too, but bpfkit does not model its loads.
+  if (ptr.kind === 'btf_id' && !S.isConst(off.s))
+    throw new Rejection(pc, `R${ptrRegno} variable offset on ${kindText(ptr)}: bpfkit does not model it`);
   if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func' || isSockKind(ptr.kind))
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited`);
   if (ptr.kind === 'ctx' && !S.isConst(off.s))

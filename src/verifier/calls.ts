@@ -7,6 +7,7 @@
 import type { Instruction } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
 import type { GlobalFunc } from './btf-funcs.js';
+import { currentTaskBtf } from './btf-ptr.js';
 import { type Env, newId } from './env.js';
 import { pktHelperAccess } from './ctx-access.js';
 import {
@@ -159,20 +160,49 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
   return regs;
 }
 
+/**
+ * Helpers a tp_btf program may call with the prototypes raw_tp programs get (bpf_base_func_proto and
+ * bpf_tracing_func_proto's plain ones; perf_event_output, get_stackid and get_stack in raw_tp's form).
+ */
+const TP_BTF_HELPERS: ReadonlySet<number> = new Set([
+  1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 25, 27, 35, 45, 67, 80, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134, 158,
+  164, 181,
+]);
+
 /** The register types a helper's memory argument takes (mem_types), as Linux 6.18 lists them. */
 const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
 
 function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
-  const proto = helperProto(insn.imm, env.progType);
+  // tp_btf: tracing_prog_func_proto overrides a number of helpers, then falls back to raw_tp's table; the
+  // plain tracing helpers bpfkit lists are the same in both, the others are not modelled.
+  if (env.tpBtf && insn.imm > 0 && insn.imm < 212 && !TP_BTF_HELPERS.has(insn.imm))
+    throw new Rejection(
+      pc,
+      `helper #${insn.imm} in a tp_btf program: bpfkit does not model tracing's own helper table`,
+    );
+  // bpf_get_current_task_btf (GPL only, no arguments): a trusted, never NULL task_struct pointer.
+  if (env.tpBtf && insn.imm === 158) {
+    if (!env.gplCompatible)
+      throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
+    const task = currentTaskBtf(env.tpBtf);
+    if (!task)
+      throw new Rejection(pc, `bpf_get_current_task_btf: bpfkit finds no struct task_struct in the kernel's BTF`);
+    const fr = cur(st);
+    for (let r = 1; r <= 5; r++) fr.regs[r] = NOT_INIT;
+    fr.regs[0] = task;
+    return [{ pc: pc + 1, st }];
+  }
+  const ptype = env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType;
+  const proto = helperProto(insn.imm, ptype);
   if (!proto) {
     if (insn.imm <= 0 || insn.imm >= 212) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
     throw new Rejection(pc, unmodelledHelper(insn.imm));
   }
   if (
-    !helperAllowed(proto, env.progType) ||
-    !helperAttachAllowed(proto.id, env.progType, env.attachType) ||
-    env.helperAvailable?.(env.progType, proto.id) === false
+    !helperAllowed(proto, ptype) ||
+    !helperAttachAllowed(proto.id, ptype, env.attachType) ||
+    env.helperAvailable?.(ptype, proto.id) === false
   )
     throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
   if (proto.gpl && !env.gplCompatible)
@@ -194,12 +224,17 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     const reg = f.regs[regno]!;
     const type = argNames[i]!;
     if (reg.kind === 'not_init') throw new Rejection(pc, `R${regno} !read_ok`);
+    if (reg.kind === 'btf_id' && type !== 'anything')
+      throw new Rejection(
+        pc,
+        `R${regno} ${kindText(reg)}${reg.btf?.name ?? ''} passed to bpf_${proto.name}: bpfkit does not model BTF pointer arguments`,
+      );
     const expect = (want: string) => new Rejection(pc, `R${regno} type=${kindText(reg)} expected=${want}`);
     // check_func_arg: a packet pointer goes only to a helper declared to take one (may_access_direct_pkt_data).
     if (
       type !== 'anything' &&
       (reg.kind === 'pkt' || reg.kind === 'pkt_meta') &&
-      !(pktHelperAccess(env.progType) ?? proto.pktAccess)
+      !(pktHelperAccess(ptype) ?? proto.pktAccess)
     )
       throw new Rejection(pc, 'helper access to the packet is not allowed');
     switch (type) {
@@ -222,7 +257,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         // A map of maps' lookup result must be null-checked before it is used as a map.
         if (reg.kind !== 'map_ptr' || reg.nullable) throw expect('map_ptr');
         map = reg.map!;
-        checkMapCompat(pc, proto, map, env.progType);
+        checkMapCompat(pc, proto, map, ptype);
         break;
       case 'map_key':
       case 'map_value':
@@ -332,8 +367,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   }
 
   // check_get_func_ip, after the arguments: the helper is looked up for every tracing type, kprobes alone may call it.
-  if (proto.refusedAfterArgs?.includes(env.progType))
-    throw new Rejection(pc, `func bpf_${proto.name}#${proto.id} not supported for program type ${env.progType}`);
+  if (proto.refusedAfterArgs?.includes(ptype))
+    throw new Rejection(pc, `func bpf_${proto.name}#${proto.id} not supported for program type ${ptype}`);
 
   if (proto.id === 81) localStorageCall(env, pc, f.regs[2]!);
 

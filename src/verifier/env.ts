@@ -4,6 +4,7 @@
  */
 import type { Instruction } from '../isa/instruction.js';
 import type { GlobalFunc } from './btf-funcs.js';
+import type { TpBtf } from './btf-ptr.js';
 import type { Cfg } from './cfg.js';
 import type { Fastcall } from './fastcall.js';
 import type { Precision } from './precision.js';
@@ -14,6 +15,8 @@ export interface Env {
   insns: readonly Instruction[];
   cfg: Cfg;
   progType: number;
+  /** tp_btf programs (BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP): the tracepoint and the kernel's BTF. */
+  tpBtf?: TpBtf;
   /** The expected attach type given at load (cgroup_skb egress may return more verdicts), if any. */
   attachType?: number;
   /** The program's license is GPL-compatible: it may call GPL-restricted helpers (VerifyOptions.license). */

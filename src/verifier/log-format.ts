@@ -90,6 +90,8 @@ export function kernelRegText(r: Reg, frame: number): string {
     return `scalar(${parts.join(',')})`;
   }
   let text = kindText(r);
+  // print_verifier_state: a BTF pointer's type name follows its kind (`trusted_ptr_task_struct(...)`).
+  if (r.kind === 'btf_id' && r.btf) text += r.btf.name;
   if (r.kind === 'fp') {
     if (r.frame !== frame) text += `[${r.frame}]`;
     if (isConst(r.s)) return text + snum(BigInt(r.off) + BigInt.asIntN(64, r.s.t.value));

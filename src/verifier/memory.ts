@@ -4,6 +4,7 @@
  * memory are checked against their sizes, and the context against the program type's field table.
  */
 import { REG_FP } from '../isa/opcodes.js';
+import { btfAccess, tpBtfCtxLoad } from './btf-ptr.js';
 import { ctxAccess, ctxModelled, pktWritable } from './ctx-access.js';
 import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
@@ -95,6 +96,7 @@ export function access(
             ? `negative offset ctx ptr R${regno} off=${reg.off} disallowed`
             : `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`,
         );
+      if (env.tpBtf) return tpBtfCtxLoad(env.tpBtf, pc, total, size, write, signed, () => newId(env));
       if (!ctxModelled(env.progType))
         throw new Rejection(
           pc,
@@ -157,6 +159,9 @@ export function access(
     case 'sock':
     case 'tcp_sock':
       return sockAccess(pc, regno, reg, off, size, write, signed);
+    case 'btf_id':
+      if (!env.tpBtf) throw new Rejection(pc, `R${regno} is a BTF pointer outside tp_btf: bpfkit does not model it`);
+      return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed);
   }
   throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
 }

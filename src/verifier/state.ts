@@ -22,7 +22,19 @@ export type RegKind =
   | 'func'
   | 'sock_common'
   | 'sock'
-  | 'tcp_sock';
+  | 'tcp_sock'
+  | 'btf_id';
+
+/**
+ * A PTR_TO_BTF_ID's kernel struct and trust (btf-ptr.ts): `trusted` for a tp_btf argument, `untrusted`
+ * after a walk through a union, '' for the plain pointer a walk yields otherwise. One object per
+ * (struct, trust), so registers compare them by identity.
+ */
+export interface BtfPtr {
+  readonly id: number;
+  readonly name: string;
+  readonly trust: 'trusted' | 'untrusted' | '';
+}
 
 /** A map as the verifier needs it: type, sizes and whether programs may write its values. */
 export interface VerifierMap {
@@ -76,6 +88,8 @@ export interface Reg {
    * difference. Only one such addition: a second one unlinks.
    */
   readonly addConst: boolean;
+  /** btf_id: the kernel struct pointed to, and its trust. */
+  readonly btf?: BtfPtr;
 }
 
 const BASE: Reg = {
@@ -109,6 +123,8 @@ export const isPointer = (r: Reg): boolean => r.kind !== 'scalar' && r.kind !== 
 
 /** The kernel's name of a register's type, e.g. 'scalar', 'map_value_or_null', 'fp'. */
 export function kindText(r: Reg): string {
+  // reg_type_str: the trust prefix, `ptr_`, then `or_null_` (the struct's name follows in state dumps only).
+  if (r.kind === 'btf_id') return `${r.btf?.trust ? `${r.btf.trust}_` : ''}ptr_${r.nullable ? 'or_null_' : ''}`;
   if (r.kind === 'mem' && r.ref) return r.nullable ? 'ringbuf_mem_or_null' : 'ringbuf_mem';
   return r.nullable ? `${r.kind}_or_null` : r.kind;
 }

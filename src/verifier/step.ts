@@ -256,7 +256,9 @@ function samePointerKind(env: Env, pc: number, reg: Reg): void {
     env.ptrKindAt.set(pc, kind);
     return;
   }
-  const special = (k: string) => k === 'ctx' || k === 'sock_common' || k === 'sock' || k === 'tcp_sock';
+  // reg_type_mismatch_ok; BTF pointers of other trust at one load merge (save_aux_ptr_type), so kinds compare.
+  const special = (k: string) =>
+    k === 'ctx' || k === 'sock_common' || k === 'sock' || k === 'tcp_sock' || k === 'btf_id';
   if (prev !== kind && (special(prev) || special(kind)))
     throw new Rejection(pc, 'same insn cannot be used with different pointers');
 }

@@ -26,6 +26,7 @@ import { BpfkitError } from '../util/errors.js';
 import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
 import { declTags, kernelFields, objectBtf } from './btf-fields.js';
+import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.js';
 import { globalEntryRegs } from './calls.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { type Fastcall, fastcallDepth, fastcallPatterns } from './fastcall.js';
@@ -77,6 +78,15 @@ export interface VerifyOptions {
    * 512-byte budget of a call chain. false: an interpreter-only kernel, which rounds up to 32.
    */
   jit?: boolean;
+  /**
+   * The target kernel's BTF (/sys/kernel/btf/vmlinux): tp_btf programs (BPF_PROG_TYPE_TRACING with
+   * BPF_TRACE_RAW_TP) are checked by it; without it they are not modelled.
+   */
+  kernelBtf?: Btf;
+  /** A tp_btf program's target in `kernelBtf`: the `btf_trace_<name>` typedef's id (attach_btf_id)... */
+  attachBtfId?: number;
+  /** ...or its name, when no loader resolved the id. */
+  attachBtfName?: string;
 }
 
 /** The verdict on one program. */
@@ -155,7 +165,8 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       ? opts.maps
       : new Map(((opts.maps as readonly VerifierMap[] | undefined) ?? []).map((m, i) => [i, m]));
   const names = {
-    helper: (id: number) => HELPER_PROTOS.get(id)?.name,
+    // bpf_get_current_task_btf has no prototype in helpers.ts: tp_btf programs call it (calls.ts).
+    helper: (id: number) => HELPER_PROTOS.get(id)?.name ?? (id === 158 ? 'get_current_task_btf' : undefined),
     map: (imm: number) => (maps as ReadonlyMap<number, VerifierMap>).get(imm)?.name,
   };
   const states = opts.states ? new Map<number, { walked: number; states: string[] }>() : undefined;
@@ -177,12 +188,13 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
   const log = new WalkLog(opts.logLevel ?? 0, names, opts.lineInfo, onInsn);
   let result: Pick<VerifyResult, 'accepted' | 'pc' | 'message' | 'unmodelled'>;
   try {
-    if (!ctxModelled(opts.type))
+    const tpBtf = opts.type === PROG_TRACING ? tracingTarget(opts) : undefined;
+    if (!tpBtf && !ctxModelled(opts.type))
       throw new Rejection(
         0,
         `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, sk_msg, sk_lookup, sock_ops, sk_reuseport, lwt_in, lwt_out and lwt_xmit are)`,
       );
-    if (!attachTypeLoads(opts.type, opts.attachType))
+    if (!tpBtf && !attachTypeLoads(opts.type, opts.attachType))
       throw new Rejection(
         0,
         `bpfkit: expected attach type ${opts.attachType ?? 'none'} is not one program type ${opts.type} loads with (bpfkit models only these)`,
@@ -212,6 +224,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       cfg,
       progType: opts.type,
       attachType: opts.attachType,
+      tpBtf,
       helperAvailable: opts.helperAvailable,
       gplCompatible: licenseIsGpl(opts.license || 'GPL'),
       maps: maps as ReadonlyMap<number, VerifierMap>,
@@ -246,6 +259,23 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
   const out: VerifyResult = { ...result, log: log.lines.join('\n') + '\n', stats, ms: performance.now() - t0 };
   if (states) out.states = states;
   return out;
+}
+
+/**
+ * A tracing program's target, when it is a tp_btf one bpfkit can read; otherwise the refusal says what is
+ * not modelled (fentry/fexit, iterators, LSM-like attach types, no kernel BTF).
+ */
+function tracingTarget(opts: VerifyOptions): TpBtf {
+  if (opts.attachType !== TRACE_RAW_TP)
+    throw new Rejection(
+      0,
+      `bpfkit: program type ${opts.type} is not modelled with expected attach type ${opts.attachType ?? 'none'} (tp_btf, attach type ${TRACE_RAW_TP}, is)`,
+    );
+  if (!opts.kernelBtf)
+    throw new Rejection(0, `bpfkit: a tp_btf program is checked by the kernel's BTF, and none was given (kernelBtf)`);
+  const t = tpBtfTarget(opts.kernelBtf, opts.attachBtfId, opts.attachBtfName);
+  if (typeof t === 'string') throw new Rejection(0, `bpfkit: ${t}`);
+  return t;
 }
 
 /**
@@ -335,6 +365,9 @@ export function resolveMaps(prog: ProgramSpec, maps: readonly MapSpec[]): Instru
   return out;
 }
 
+/** BPF_F_SLEEPABLE, a program flag. */
+const BPF_F_SLEEPABLE = 1 << 4;
+
 /** Verify one program of an object (its type from the spec unless `type` is given). */
 export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial<VerifyOptions> = {}): VerifyResult {
   // What no engine loads (freplace, struct_ops, an arena global, an lddw naming a raw fd) is not judged
@@ -352,6 +385,9 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
   };
   const maps = spec.maps.map(withFields);
   const type = opts.type ?? prog.type;
+  // A sleepable tracing program runs outside an RCU read section: walked pointers get other flags.
+  if (type === PROG_TRACING && ((prog.flags ?? 0) & BPF_F_SLEEPABLE) !== 0)
+    return unmodelledResult(`program '${prog.name}': sleepable tracing programs are not modelled by bpfkit`);
   const tag = btf ? unmodelledTag(btf, prog) : undefined;
   if (tag) return unmodelledResult(tag);
   return verifyInstructions(insns, {
@@ -361,6 +397,8 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
     ...opts,
     type,
     attachType: opts.attachType ?? prog.attachType,
+    attachBtfId: opts.attachBtfId ?? prog.attachBtfId,
+    attachBtfName: opts.attachBtfName ?? prog.attachBtf?.typeName,
     // The kernel engine loads with the program's license, else the object's, else GPL.
     license: opts.license || prog.license || spec.license || 'GPL',
     maps,

@@ -40,13 +40,15 @@ export function parseKernelLog(log: string): { pc?: number; message: string } {
 
 /**
  * Load raw instructions whose map lddws name maps by index into `maps` (with `attachType` as the
- * expected attach type, for the program types whose context depends on it).
+ * expected attach type, for the program types whose context depends on it, and `attachBtfId` as the
+ * kernel BTF type a tracing program attaches to).
  */
 export function kernelVerdictRaw(
   insns: readonly Instruction[],
   type: number,
   maps: readonly VerifierMap[],
   attachType?: number,
+  attachBtfId?: number,
 ): KernelVerdict {
   const fds = maps.map((mp) => {
     // A socket storage map (BPF_MAP_TYPE_SK_STORAGE) is created with BTF for its int key and value, and
@@ -80,6 +82,7 @@ export function kernelVerdictRaw(
         insns: encodeProgram(patched),
         license: 'GPL',
         expectedAttachType: attachType,
+        ...(attachBtfId !== undefined ? { attachBtfId } : {}),
       });
       const ms = performance.now() - t0;
       closeFd(fd);

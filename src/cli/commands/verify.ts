@@ -14,6 +14,9 @@ import { disassembleOne } from '../../asm/index.js';
 import { typeFlag } from '../type-flag.js';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../verifier/index.js';
 
+/** BPF_PROG_TYPE_TRACING (tp_btf programs among them). */
+const TRACING = 26;
+
 export const help = `usage: bpfkit verify OBJ|BIN [options]
 
 Check programs as the kernel's verifier would (privileged loader), without loading them. Exit 0: all
@@ -110,10 +113,14 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`${file}: no program '${name}' (has ${spec.programs.map((p) => p.name).join(', ')})`);
     }
     if (progs.length === 0) throw new InputError('the object has no programs', file);
+    // tp_btf programs are checked by the running kernel's BTF (/sys/kernel/btf/vmlinux), read only for them.
+    const kernelBtf = progs.some((p) => (type ?? p.type) === TRACING)
+      ? (await import('../../loader/kernel-env.js')).runningKernel().btf()
+      : undefined;
     for (const p of progs)
       results.push({
         name: p.name,
-        result: verifyProgram(spec, p, { type, attachType, logLevel, states, helperAvailable }),
+        result: verifyProgram(spec, p, { type, attachType, logLevel, states, helperAvailable, kernelBtf }),
         insns: p.insns,
       });
   } else {
