@@ -21,9 +21,10 @@ import { refuseStructOpsInVm, resolveStructOps } from './struct-ops.js';
 import { runningKernel, type KernelEnv } from './kernel-env.js';
 import { InputError } from '../util/errors.js';
 import { ProgType } from '../uapi/types.js';
+import { MoreProgTypes } from '../elf/section-types.js';
 
 /** `verify`: the verifier's verdict on every program first; the first refusal stops the load. */
-function checkVerified(spec: ObjectSpec, programs: string[] | undefined, how: VerifyLoadOptions): void {
+function checkVerified(spec: ObjectSpec, programs: string[] | undefined, how: VerifyLoadOptions, env: KernelEnv): void {
   // A name that is not loaded would be checked by nobody: the load went on unverified without a word.
   const loaded = spec.programs.map((p) => p.name);
   for (const name of how.programs ?? [])
@@ -32,7 +33,9 @@ function checkVerified(spec: ObjectSpec, programs: string[] | undefined, how: Ve
         `verify.programs names '${name}', which is not among the programs loaded (${loaded.join(', ') || 'none'})`,
         spec.path ?? 'object',
       );
-  for (const { program, result } of verifyObject(spec, { programs: how.programs ?? programs })) {
+  // tp_btf programs are checked by the kernel's BTF (their arguments' types): parsed only when one is there.
+  const kernelBtf = spec.programs.some((p) => p.type === MoreProgTypes.TRACING) ? env.btf() : undefined;
+  for (const { program, result } of verifyObject(spec, { programs: how.programs ?? programs, kernelBtf })) {
     if (result.accepted) continue;
     if (result.unmodelled && how.onUnmodelled) how.onUnmodelled(program.name, result.message!);
     else throw new ProgramRefusedError(program.name, result);
@@ -46,10 +49,11 @@ function checkVerified(spec: ObjectSpec, programs: string[] | undefined, how: Ve
  */
 export async function loadCollection(spec: ObjectSpec, opts: LoadOptions): Promise<Collection> {
   // CO-RE and externs first, so the verifier, the VM and the kernel all see the same relocated instructions.
-  const relocated = prepareSpec(spec, opts, runningKernel());
+  const env = runningKernel();
+  const relocated = prepareSpec(spec, opts, env);
   if (opts.verify) {
     const how = opts.verify === true ? {} : opts.verify;
-    checkVerified(relocated, opts.engine === 'kernel' ? opts.kernel?.programs : undefined, how);
+    checkVerified(relocated, opts.engine === 'kernel' ? opts.kernel?.programs : undefined, how, env);
   }
   if (opts.engine === 'vm') return loadVmCollection(relocated, opts.vm);
   if (opts.engine === 'kernel') {

@@ -11,6 +11,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { type Btf, BtfKind } from '../../src/btf/index.js';
 import { runningKernel } from '../../src/loader/kernel-env.js';
+import { loadCollection } from '../../src/loader/index.js';
+import { compileC } from '../../src/compile/index.js';
 import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
 import { build } from './boundary-programs.js';
@@ -333,4 +335,26 @@ test("tp_btf: the log names BTF pointers as the kernel's does (trusted_ptr_task_
   // insn 0 (and so prints the next state on its own line): bpfkit does not write that line.
   assert.match(v.log, /\n1: \(85\) call bpf_get_current_task_btf#158 +; R0=trusted_ptr_task_struct\(\)\n/);
   assert.match(v.log, /\n2: \(07\) r6 \+= 8 +; R6=trusted_ptr_task_struct\(off=8\)\n/);
+});
+
+test("loadCollection's verify checks a tp_btf program by the kernel's BTF, as bpfkit verify does", async (t) => {
+  if (!needs(t, { root: true, tools: ['clang'] }) || skipWithoutBtf(t)) return;
+  // prev->pid through sched_switch's trusted task_struct argument: modelled, and the kernel loads it.
+  const { spec } = await compileC(
+    `#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+SEC("tp_btf/sched_switch") int on_switch(__u64 *ctx) {
+  struct task_struct *prev = (struct task_struct *)ctx[1];
+  return prev->pid == 1;
+}
+char LICENSE[] SEC("license") = "GPL";`,
+    { filename: 'tp-btf-verify.bpf.c' },
+  );
+  const unmodelled: string[] = [];
+  const c = await loadCollection(spec, {
+    engine: 'kernel',
+    verify: { onUnmodelled: (name, why) => unmodelled.push(`${name}: ${why}`) },
+  });
+  c.close();
+  assert.deepEqual(unmodelled, []);
 });

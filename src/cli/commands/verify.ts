@@ -12,10 +12,8 @@ import { parseObject } from '../../elf/index.js';
 import { decodeProgram, type Instruction } from '../../isa/index.js';
 import { disassembleOne } from '../../asm/index.js';
 import { typeFlag } from '../type-flag.js';
+import { MoreProgTypes } from '../../elf/section-types.js';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../verifier/index.js';
-
-/** BPF_PROG_TYPE_TRACING (tp_btf programs among them). */
-const TRACING = 26;
 
 export const help = `usage: bpfkit verify OBJ|BIN [options]
 
@@ -114,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (progs.length === 0) throw new InputError('the object has no programs', file);
     // tp_btf programs are checked by the running kernel's BTF (/sys/kernel/btf/vmlinux), read only for them.
-    const kernelBtf = progs.some((p) => (type ?? p.type) === TRACING)
+    const kernelBtf = progs.some((p) => (type ?? p.type) === MoreProgTypes.TRACING)
       ? (await import('../../loader/kernel-env.js')).runningKernel().btf()
       : undefined;
     for (const p of progs)
