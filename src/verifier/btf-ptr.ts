@@ -7,6 +7,7 @@
  * to non-structs, tracepoints whose arguments the kernel may mark NULL) is reported as not modelled.
  */
 import { type Btf, type BtfType, BtfKind } from '../btf/index.js';
+import type { IterTarget } from './iter.js';
 import { Rejection } from './reject.js';
 import { signedBits, unsignedBits } from './scalar.js';
 import { type BtfPtr, type Reg, UNKNOWN_SCALAR, ptrReg, scalarReg } from './state.js';
@@ -38,6 +39,11 @@ export interface TpBtf {
    * tracepoint (ARGS_NOT_NULL, ARGS_MAYBE_NULL); undefined otherwise.
    */
   nullArgs: readonly number[] | undefined;
+  /**
+   * Iterator programs (BPF_TRACE_ITER, iter.ts): `name` is the `bpf_iter_<target>` function's, `args`
+   * all its parameters (`meta` first), and the target's ctx_arg_info types the pointers.
+   */
+  iter?: IterTarget;
 }
 
 /**
@@ -182,6 +188,16 @@ export function tpBtfCtxLoad(
   if (target.id === 0 || target.t?.kind === BtfKind.INT) return UNKNOWN_SCALAR;
   if (!isStruct(target.t))
     throw new Rejection(pc, `tp_btf/${tp.name} arg${arg} points to a non-struct: bpfkit does not model it`);
+  if (tp.iter) {
+    // btf_ctx_access: a ctx_arg_info entry at this offset types the pointer (all the modelled targets'
+    // are NULL-able); `meta`, which has none, is a trusted PTR_TO_BTF_ID (prog_args_trusted).
+    if (arg === 0 && target.t!.name === 'bpf_iter_meta')
+      return ptrReg('btf_id', { btf: btfPtr(tp.btf, target.id, 'trusted') });
+    const trust = tp.iter.ptrs.get(arg);
+    if (trust === undefined)
+      throw new Rejection(pc, `${tp.name} arg${arg}: its ctx_arg_info is not modelled by bpfkit`);
+    return ptrReg('btf_id', { btf: btfPtr(tp.btf, target.id, trust), nullable: true, id: newId() });
+  }
   if (!tp.nullArgs || tp.argNames[arg]?.endsWith('__nullable'))
     throw new Rejection(
       pc,
@@ -244,6 +260,9 @@ export function btfAccess(
   if (write) throw new Rejection(pc, 'only read is supported');
   const walked = structWalk(btf, pc, p.id, total, size);
   if (walked.kind === 'scalar') return loadedScalar(size, signed);
+  // BTF_TYPE_SAFE_TRUSTED(struct bpf_iter_meta) { struct seq_file *seq; }: trusted, never NULL.
+  if (p.trust === 'trusted' && p.name === 'bpf_iter_meta' && walked.field === 'seq' && !walked.untrusted)
+    return ptrReg('btf_id', { btf: btfPtr(btf, walked.id, 'trusted') });
   // check_ptr_to_btf_access: the pointer a walk yields keeps an untrusted parent's mistrust; from a trusted
   // parent it is plain unless an allow list names the field (not modelled here); a union on the way makes
   // it untrusted.
