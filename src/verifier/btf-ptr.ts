@@ -238,7 +238,7 @@ const FIELDS_LISTED: ReadonlyMap<string, ReadonlySet<string>> = new Map([
 /**
  * A load or store of `size` bytes at `off` through PTR_TO_BTF_ID `reg` (register `regno`):
  * check_ptr_to_btf_access with btf_struct_access, for a program that runs in an RCU read section
- * (tp_btf programs are never sleepable).
+ * (tp_btf programs are never sleepable); `iter` for an iterator program's walks.
  */
 export function btfAccess(
   btf: Btf,
@@ -250,6 +250,7 @@ export function btfAccess(
   size: number,
   write: boolean,
   signed: boolean,
+  iter = false,
 ): Reg {
   const p = reg.btf!;
   if (!gpl) throw new Rejection(pc, `Cannot access kernel 'struct ${p.name}' from non-GPL compatible program`);
@@ -265,13 +266,18 @@ export function btfAccess(
     return ptrReg('btf_id', { btf: btfPtr(btf, walked.id, 'trusted') });
   // check_ptr_to_btf_access: the pointer a walk yields keeps an untrusted parent's mistrust; from a trusted
   // parent it is plain unless an allow list names the field (not modelled here); a union on the way makes
-  // it untrusted.
-  if (p.trust !== 'untrusted' && (SAFE_LISTED.has(p.name) || FIELDS_LISTED.get(p.name)?.has(walked.field)))
+  // it untrusted. In an iterator program Linux 6.18 makes every such walk untrusted, from a trusted parent
+  // (task->mm) or from a plain one whatever the lists say (file->f_inode): checked against the kernel in
+  // test/verifier/iter.test.ts; a listed field of a trusted parent is still not modelled.
+  if (
+    (p.trust === 'trusted' || (p.trust === '' && !iter)) &&
+    (SAFE_LISTED.has(p.name) || FIELDS_LISTED.get(p.name)?.has(walked.field))
+  )
     throw new Rejection(
       pc,
       `R${regno} loads ${p.name}->${walked.field}: the kernel's trusted/RCU field lists are not modelled by bpfkit`,
     );
-  const trust = p.trust === 'untrusted' || walked.untrusted ? 'untrusted' : '';
+  const trust = iter || p.trust === 'untrusted' || walked.untrusted ? 'untrusted' : '';
   return ptrReg('btf_id', { btf: btfPtr(btf, walked.id, trust) });
 }
 

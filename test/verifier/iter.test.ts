@@ -59,7 +59,15 @@ const TARGETS: [string, string[]][] = [
   ['cgroup', ['trusted_ptr_or_null_']],
 ];
 
-function cases(): Case[] {
+function cases(btf: Btf): Case[] {
+  const walks: [string, number, number, string][] = [
+    ['task_file', 3, field(btf, 'file', 'f_op'), 'file->f_op'],
+    ['task_file', 3, field(btf, 'file', 'f_inode'), 'file->f_inode'],
+    ['task', 1, field(btf, 'task_struct', 'mm'), 'trusted task->mm'],
+    ['task_file', 1, field(btf, 'task_struct', 'mm'), 'plain task->mm'],
+    ['task_vma', 2, field(btf, 'vm_area_struct', 'vm_mm'), 'vma->vm_mm'],
+    ['bpf_link', 1, field(btf, 'bpf_link', 'prog'), 'link->prog'],
+  ];
   const out: Case[] = [];
   // Each argument returned as it is: the kernel's refusal names its type.
   for (const [target, args] of TARGETS)
@@ -135,6 +143,13 @@ function cases(): Case[] {
       text: `r2 = *(u64 *)(r1 + 24)\nr0 = *(u32 *)(r2 + 0)\n${exit}`,
       want: at(1, /^R2 invalid mem access 'ptr_or_null_'$/),
     },
+    // A walk in an iterator gives an untrusted pointer, from a plain file (on the RCU lists) or a trusted task.
+    ...walks.map(([target, arg, fieldOff, name]) => ({
+      name: `${name} is untrusted`,
+      target,
+      text: `r2 = *(u64 *)(r1 + ${8 * arg})\nif r2 == 0 goto +2\nr0 = *(u64 *)(r2 + ${fieldOff})\nexit\n${exit}`,
+      want: at(3, /^At program exit the register R0 is not a known value \(untrusted_ptr_\)$/),
+    })),
     {
       name: 'seq_printf with a stack format',
       target: task,
@@ -198,6 +213,12 @@ function cases(): Case[] {
   ];
 }
 
+/** Byte offset of `struct name`'s top-level member `member`. */
+function field(btf: Btf, name: string, member: string): number {
+  const m = btf.byName(name, BtfKind.STRUCT)!.members.find((x) => x.name === member)!;
+  return m.offset / 8;
+}
+
 function bpfkitVerdict(btf: Btf, c: Case): VerifyResult {
   return verifyInstructions(build(c.text), {
     type: TRACING,
@@ -216,7 +237,7 @@ function skipWithoutBtf(t: TestContext): boolean {
 test('iter: bpfkit says what each case expects', (t) => {
   if (skipWithoutBtf(t)) return;
   const btf = kernelBtf();
-  for (const c of cases()) {
+  for (const c of cases(btf)) {
     if (!btf.byName(`bpf_iter_${c.target}`, BtfKind.FUNC)) continue;
     const v = bpfkitVerdict(btf, c);
     if ('ok' in c.want) {
@@ -237,7 +258,7 @@ test('iter: bpfkit says what each case expects', (t) => {
 test('iter: the running kernel gives the same verdict, at the same insn, in the same words (root)', (t) => {
   if (skipWithoutBtf(t) || !needs(t, { root: true })) return;
   const btf = kernelBtf();
-  for (const c of cases()) {
+  for (const c of cases(btf)) {
     const f = btf.byName(`bpf_iter_${c.target}`, BtfKind.FUNC);
     if (!f) continue;
     const v = bpfkitVerdict(btf, c);
