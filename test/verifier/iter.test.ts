@@ -67,6 +67,42 @@ function cases(btf: Btf): Case[] {
     ['task_file', 1, field(btf, 'task_struct', 'mm'), 'plain task->mm'],
     ['task_vma', 2, field(btf, 'vm_area_struct', 'vm_mm'), 'vma->vm_mm'],
     ['bpf_link', 1, field(btf, 'bpf_link', 'prog'), 'link->prog'],
+    ['bpf_map', 1, field(btf, 'bpf_map', 'ops'), 'map->ops'],
+  ];
+  const untrusted = /^At program exit the register R0 is not a known value \(untrusted_ptr_\)$/;
+  const nsproxy = field(btf, 'task_struct', 'nsproxy');
+  const deeper: Case[] = [
+    {
+      name: 'meta->seq->file is untrusted',
+      target: 'task',
+      text: `r2 = *(u64 *)(r1 + 0)\nr2 = *(u64 *)(r2 + 0)\nr0 = *(u64 *)(r2 + ${field(btf, 'seq_file', 'file')})\nexit`,
+      want: at(3, untrusted),
+    },
+    {
+      name: 'a walk from an untrusted pointer is untrusted',
+      target: 'task',
+      text: `r2 = *(u64 *)(r1 + 8)\nif r2 == 0 goto +3\nr2 = *(u64 *)(r2 + ${nsproxy})\nr0 = *(u64 *)(r2 + ${field(btf, 'nsproxy', 'uts_ns')})\nexit\n${exit}`,
+      want: at(4, untrusted),
+    },
+    {
+      name: 'get_current_task_btf()->mm is untrusted too',
+      target: 'task',
+      text: `call 158\nr0 = *(u64 *)(r0 + ${field(btf, 'task_struct', 'mm')})\nexit`,
+      want: at(2, untrusted),
+    },
+    {
+      // The kernel gives rcu_ptr_: bpfkit does not carry the lists.
+      name: 'task->real_parent',
+      target: 'task',
+      text: `r2 = *(u64 *)(r1 + 8)\nif r2 == 0 goto +2\nr0 = *(u64 *)(r2 + ${field(btf, 'task_struct', 'real_parent')})\nexit\n${exit}`,
+      want: UNMODELLED,
+    },
+    {
+      name: 'seq_printf of NULL data with a size',
+      target: 'task',
+      text: `${SEQ}\n${BUF}\nr3 = 8\nr4 = 0\nr5 = 8\ncall 126\n${exit}`,
+      want: at(8, /^R4 type=scalar expected=fp$/),
+    },
   ];
   const out: Case[] = [];
   // Each argument returned as it is: the kernel's refusal names its type.
@@ -87,6 +123,7 @@ function cases(btf: Btf): Case[] {
   const task = 'task';
   return [
     ...out,
+    ...deeper,
     { name: 'return 1', target: task, text: 'r0 = 1\nexit', want: OK },
     {
       name: 'return 2',
