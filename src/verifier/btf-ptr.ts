@@ -136,6 +136,9 @@ export function tpBtfTarget(btf: Btf, id: number | undefined, typeName: string |
   };
 }
 
+/** How bpfkit's own messages name a target: `tp_btf/<tracepoint>`, or an iterator's `bpf_iter_<target>`. */
+const where = (tp: TpBtf) => (tp.iter ? tp.name : `tp_btf/${tp.name}`);
+
 const interned = new Map<string, BtfPtr>();
 /** The one BtfPtr of a struct id and trust (registers compare them by identity when pruning). */
 function btfPtr(btf: Btf, id: number, trust: BtfPtr['trust']): BtfPtr {
@@ -170,24 +173,24 @@ export function tpBtfCtxLoad(
   for (const a of tp.args) {
     const { t } = skipMods(tp.btf, a);
     if (t && t.kind !== BtfKind.PTR && (t.sizeOrType ?? 0) > 8)
-      throw new Rejection(pc, `tp_btf/${tp.name} has an argument wider than 8 bytes: bpfkit does not model its slots`);
+      throw new Rejection(pc, `${where(tp)} has an argument wider than 8 bytes: bpfkit does not model its slots`);
   }
   const arg = off / 8;
   if (arg >= tp.args.length) throw refuse(`func '${tp.name}' doesn't have ${arg + 1}-th argument`);
   const { t } = skipMods(tp.btf, tp.args[arg]!);
-  if (!t) throw new Rejection(pc, `tp_btf/${tp.name} arg${arg}: bpfkit cannot read its type`);
+  if (!t) throw new Rejection(pc, `${where(tp)} arg${arg}: bpfkit cannot read its type`);
   const scalarKinds: readonly number[] = [BtfKind.ENUM, BtfKind.ENUM64, BtfKind.STRUCT, BtfKind.UNION];
   if ((t.kind === BtfKind.INT && t.sizeOrType <= 8) || scalarKinds.includes(t.kind)) return loadedScalar(size, false);
   if (t.kind !== BtfKind.PTR)
-    throw new Rejection(pc, `tp_btf/${tp.name} arg${arg} is a ${t.kind}-kind type: bpfkit does not model its access`);
+    throw new Rejection(pc, `${where(tp)} arg${arg} is a ${t.kind}-kind type: bpfkit does not model its access`);
   if (size !== 8) throw refuse(`func '${tp.name}' size ${size} must be 8`);
   // A `__user` or `__percpu` tag right after the pointer changes what the kernel lets the program do.
   if (tp.btf.types[t.sizeOrType]?.kind === BtfKind.TYPE_TAG)
-    throw new Rejection(pc, `tp_btf/${tp.name} arg${arg} is a type-tagged pointer: bpfkit does not model it`);
+    throw new Rejection(pc, `${where(tp)} arg${arg} is a type-tagged pointer: bpfkit does not model it`);
   const target = skipMods(tp.btf, t.sizeOrType);
   if (target.id === 0 || target.t?.kind === BtfKind.INT) return UNKNOWN_SCALAR;
   if (!isStruct(target.t))
-    throw new Rejection(pc, `tp_btf/${tp.name} arg${arg} points to a non-struct: bpfkit does not model it`);
+    throw new Rejection(pc, `${where(tp)} arg${arg} points to a non-struct: bpfkit does not model it`);
   if (tp.iter) {
     // btf_ctx_access: a ctx_arg_info entry at this offset types the pointer (all the modelled targets'
     // are NULL-able); `meta`, which has none, is a trusted PTR_TO_BTF_ID (prog_args_trusted).
@@ -201,7 +204,7 @@ export function tpBtfCtxLoad(
   if (!tp.nullArgs || tp.argNames[arg]?.endsWith('__nullable'))
     throw new Rejection(
       pc,
-      `tp_btf/${tp.name} arg${arg}: whether the kernel marks it NULL-able (raw_tp_null_args) is not modelled by bpfkit`,
+      `${where(tp)} arg${arg}: whether the kernel marks it NULL-able (raw_tp_null_args) is not modelled by bpfkit`,
     );
   const btf = btfPtr(tp.btf, target.id, 'trusted');
   // A NULL-able one gets an id for its null check (trusted_ptr_or_null_).

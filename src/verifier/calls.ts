@@ -183,7 +183,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   if (env.tpBtf && insn.imm > 0 && insn.imm < 212 && !iterProto && !TP_BTF_HELPERS.has(insn.imm))
     throw new Rejection(
       pc,
-      `helper #${insn.imm} in a tp_btf program: bpfkit does not model tracing's own helper table`,
+      `helper #${insn.imm} in a ${env.tpBtf.iter ? 'iter' : 'tp_btf'} program: bpfkit does not model tracing's own helper table`,
     );
   // bpf_get_current_task_btf (GPL only, no arguments): a trusted, never NULL task_struct pointer.
   if (env.tpBtf && insn.imm === 158) {
