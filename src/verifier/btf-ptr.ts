@@ -267,13 +267,17 @@ export function btfAccess(
   // BTF_TYPE_SAFE_TRUSTED(struct bpf_iter_meta) { struct seq_file *seq; }: trusted, never NULL.
   if (p.trust === 'trusted' && p.name === 'bpf_iter_meta' && walked.field === 'seq' && !walked.untrusted)
     return ptrReg('btf_id', { btf: btfPtr(btf, walked.id, 'trusted') });
+  // In an iterator, a trusted cgroup's kn is MEM_RCU (checked against Linux 6.18); the kernel's other RCU
+  // fields are not carried.
+  if (iter && p.trust === 'trusted' && p.name === 'cgroup' && walked.field === 'kn' && !walked.untrusted)
+    return ptrReg('btf_id', { btf: btfPtr(btf, walked.id, 'rcu') });
   // check_ptr_to_btf_access: the pointer a walk yields keeps an untrusted parent's mistrust; from a trusted
   // parent it is plain unless an allow list names the field (not modelled here); a union on the way makes
   // it untrusted. In an iterator program Linux 6.18 makes every such walk untrusted, from a trusted parent
   // (task->mm) or from a plain one whatever the lists say (file->f_inode): checked against the kernel in
   // test/verifier/iter.test.ts; a listed field of a trusted parent is still not modelled.
   if (
-    (p.trust === 'trusted' || (p.trust === '' && !iter)) &&
+    (p.trust === 'trusted' || p.trust === 'rcu' || (p.trust === '' && !iter)) &&
     (SAFE_LISTED.has(p.name) || FIELDS_LISTED.get(p.name)?.has(walked.field))
   )
     throw new Rejection(

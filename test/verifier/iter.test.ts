@@ -71,6 +71,7 @@ function cases(btf: Btf): Case[] {
   ];
   const untrusted = /^At program exit the register R0 is not a known value \(untrusted_ptr_\)$/;
   const nsproxy = field(btf, 'task_struct', 'nsproxy');
+  const kn = field(btf, 'cgroup', 'kn');
   const deeper: Case[] = [
     {
       name: 'meta->seq->file is untrusted',
@@ -89,6 +90,24 @@ function cases(btf: Btf): Case[] {
       target: 'task',
       text: `call 158\nr0 = *(u64 *)(r0 + ${field(btf, 'task_struct', 'mm')})\nexit`,
       want: at(2, untrusted),
+    },
+    {
+      name: 'cgroup->kn is rcu_ptr_',
+      target: 'cgroup',
+      text: `r2 = *(u64 *)(r1 + 8)\nif r2 == 0 goto +2\nr0 = *(u64 *)(r2 + ${kn})\nexit\n${exit}`,
+      want: at(3, /^At program exit the register R0 is not a known value \(rcu_ptr_\)$/),
+    },
+    {
+      name: 'cgroup->kn->__parent is untrusted',
+      target: 'cgroup',
+      text: `r2 = *(u64 *)(r1 + 8)\nif r2 == 0 goto +3\nr2 = *(u64 *)(r2 + ${kn})\nr0 = *(u64 *)(r2 + ${field(btf, 'kernfs_node', '__parent')})\nexit\n${exit}`,
+      want: at(4, untrusted),
+    },
+    {
+      name: 'cgroup->kn->id',
+      target: 'cgroup',
+      text: `r2 = *(u64 *)(r1 + 8)\nif r2 == 0 goto +2\nr2 = *(u64 *)(r2 + ${kn})\nr0 = *(u64 *)(r2 + ${field(btf, 'kernfs_node', 'id')})\n${exit}`,
+      want: OK,
     },
     {
       // The kernel gives rcu_ptr_: bpfkit does not carry the lists.
