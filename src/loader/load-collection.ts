@@ -33,7 +33,7 @@ function checkVerified(spec: ObjectSpec, programs: string[] | undefined, how: Ve
         `verify.programs names '${name}', which is not among the programs loaded (${loaded.join(', ') || 'none'})`,
         spec.path ?? 'object',
       );
-  // tp_btf programs are checked by the kernel's BTF (their arguments' types): parsed only when one is there.
+  // tp_btf and iterator programs are checked by the kernel's BTF (their arguments' types): parsed only when one is there.
   const kernelBtf = spec.programs.some((p) => p.type === MoreProgTypes.TRACING) ? env.btf() : undefined;
   for (const { program, result } of verifyObject(spec, { programs: how.programs ?? programs, kernelBtf })) {
     if (result.accepted) continue;

@@ -7,6 +7,7 @@
  * to non-structs, tracepoints whose arguments the kernel may mark NULL) is reported as not modelled.
  */
 import { type Btf, type BtfType, BtfKind } from '../btf/index.js';
+import type { IterTarget } from './iter.js';
 import { Rejection } from './reject.js';
 import { signedBits, unsignedBits } from './scalar.js';
 import { type BtfPtr, type Reg, UNKNOWN_SCALAR, ptrReg, scalarReg } from './state.js';
@@ -38,6 +39,11 @@ export interface TpBtf {
    * tracepoint (ARGS_NOT_NULL, ARGS_MAYBE_NULL); undefined otherwise.
    */
   nullArgs: readonly number[] | undefined;
+  /**
+   * Iterator programs (BPF_TRACE_ITER, iter.ts): `name` is the `bpf_iter_<target>` function's, `args`
+   * all its parameters (`meta` first), and the target's ctx_arg_info types the pointers.
+   */
+  iter?: IterTarget;
 }
 
 /**
@@ -130,6 +136,9 @@ export function tpBtfTarget(btf: Btf, id: number | undefined, typeName: string |
   };
 }
 
+/** How bpfkit's own messages name a target: `tp_btf/<tracepoint>`, or an iterator's `bpf_iter_<target>`. */
+const where = (tp: TpBtf) => (tp.iter ? tp.name : `tp_btf/${tp.name}`);
+
 const interned = new Map<string, BtfPtr>();
 /** The one BtfPtr of a struct id and trust (registers compare them by identity when pruning). */
 function btfPtr(btf: Btf, id: number, trust: BtfPtr['trust']): BtfPtr {
@@ -164,28 +173,38 @@ export function tpBtfCtxLoad(
   for (const a of tp.args) {
     const { t } = skipMods(tp.btf, a);
     if (t && t.kind !== BtfKind.PTR && (t.sizeOrType ?? 0) > 8)
-      throw new Rejection(pc, `tp_btf/${tp.name} has an argument wider than 8 bytes: bpfkit does not model its slots`);
+      throw new Rejection(pc, `${where(tp)} has an argument wider than 8 bytes: bpfkit does not model its slots`);
   }
   const arg = off / 8;
   if (arg >= tp.args.length) throw refuse(`func '${tp.name}' doesn't have ${arg + 1}-th argument`);
   const { t } = skipMods(tp.btf, tp.args[arg]!);
-  if (!t) throw new Rejection(pc, `tp_btf/${tp.name} arg${arg}: bpfkit cannot read its type`);
+  if (!t) throw new Rejection(pc, `${where(tp)} arg${arg}: bpfkit cannot read its type`);
   const scalarKinds: readonly number[] = [BtfKind.ENUM, BtfKind.ENUM64, BtfKind.STRUCT, BtfKind.UNION];
   if ((t.kind === BtfKind.INT && t.sizeOrType <= 8) || scalarKinds.includes(t.kind)) return loadedScalar(size, false);
   if (t.kind !== BtfKind.PTR)
-    throw new Rejection(pc, `tp_btf/${tp.name} arg${arg} is a ${t.kind}-kind type: bpfkit does not model its access`);
+    throw new Rejection(pc, `${where(tp)} arg${arg} is a ${t.kind}-kind type: bpfkit does not model its access`);
   if (size !== 8) throw refuse(`func '${tp.name}' size ${size} must be 8`);
   // A `__user` or `__percpu` tag right after the pointer changes what the kernel lets the program do.
   if (tp.btf.types[t.sizeOrType]?.kind === BtfKind.TYPE_TAG)
-    throw new Rejection(pc, `tp_btf/${tp.name} arg${arg} is a type-tagged pointer: bpfkit does not model it`);
+    throw new Rejection(pc, `${where(tp)} arg${arg} is a type-tagged pointer: bpfkit does not model it`);
   const target = skipMods(tp.btf, t.sizeOrType);
   if (target.id === 0 || target.t?.kind === BtfKind.INT) return UNKNOWN_SCALAR;
   if (!isStruct(target.t))
-    throw new Rejection(pc, `tp_btf/${tp.name} arg${arg} points to a non-struct: bpfkit does not model it`);
+    throw new Rejection(pc, `${where(tp)} arg${arg} points to a non-struct: bpfkit does not model it`);
+  if (tp.iter) {
+    // btf_ctx_access: a ctx_arg_info entry at this offset types the pointer (all the modelled targets'
+    // are NULL-able); `meta`, which has none, is a trusted PTR_TO_BTF_ID (prog_args_trusted).
+    if (arg === 0 && target.t!.name === 'bpf_iter_meta')
+      return ptrReg('btf_id', { btf: btfPtr(tp.btf, target.id, 'trusted') });
+    const trust = tp.iter.ptrs.get(arg);
+    if (trust === undefined)
+      throw new Rejection(pc, `${tp.name} arg${arg}: its ctx_arg_info is not modelled by bpfkit`);
+    return ptrReg('btf_id', { btf: btfPtr(tp.btf, target.id, trust), nullable: true, id: newId() });
+  }
   if (!tp.nullArgs || tp.argNames[arg]?.endsWith('__nullable'))
     throw new Rejection(
       pc,
-      `tp_btf/${tp.name} arg${arg}: whether the kernel marks it NULL-able (raw_tp_null_args) is not modelled by bpfkit`,
+      `${where(tp)} arg${arg}: whether the kernel marks it NULL-able (raw_tp_null_args) is not modelled by bpfkit`,
     );
   const btf = btfPtr(tp.btf, target.id, 'trusted');
   // A NULL-able one gets an id for its null check (trusted_ptr_or_null_).
@@ -222,7 +241,7 @@ const FIELDS_LISTED: ReadonlyMap<string, ReadonlySet<string>> = new Map([
 /**
  * A load or store of `size` bytes at `off` through PTR_TO_BTF_ID `reg` (register `regno`):
  * check_ptr_to_btf_access with btf_struct_access, for a program that runs in an RCU read section
- * (tp_btf programs are never sleepable).
+ * (tp_btf programs are never sleepable); `iter` for an iterator program's walks.
  */
 export function btfAccess(
   btf: Btf,
@@ -234,6 +253,7 @@ export function btfAccess(
   size: number,
   write: boolean,
   signed: boolean,
+  iter = false,
 ): Reg {
   const p = reg.btf!;
   if (!gpl) throw new Rejection(pc, `Cannot access kernel 'struct ${p.name}' from non-GPL compatible program`);
@@ -244,15 +264,27 @@ export function btfAccess(
   if (write) throw new Rejection(pc, 'only read is supported');
   const walked = structWalk(btf, pc, p.id, total, size);
   if (walked.kind === 'scalar') return loadedScalar(size, signed);
+  // BTF_TYPE_SAFE_TRUSTED(struct bpf_iter_meta) { struct seq_file *seq; }: trusted, never NULL.
+  if (p.trust === 'trusted' && p.name === 'bpf_iter_meta' && walked.field === 'seq' && !walked.untrusted)
+    return ptrReg('btf_id', { btf: btfPtr(btf, walked.id, 'trusted') });
+  // In an iterator, a trusted cgroup's kn is MEM_RCU (checked against Linux 6.18); the kernel's other RCU
+  // fields are not carried.
+  if (iter && p.trust === 'trusted' && p.name === 'cgroup' && walked.field === 'kn' && !walked.untrusted)
+    return ptrReg('btf_id', { btf: btfPtr(btf, walked.id, 'rcu') });
   // check_ptr_to_btf_access: the pointer a walk yields keeps an untrusted parent's mistrust; from a trusted
   // parent it is plain unless an allow list names the field (not modelled here); a union on the way makes
-  // it untrusted.
-  if (p.trust !== 'untrusted' && (SAFE_LISTED.has(p.name) || FIELDS_LISTED.get(p.name)?.has(walked.field)))
+  // it untrusted. In an iterator program Linux 6.18 makes every such walk untrusted, from a trusted parent
+  // (task->mm) or from a plain one whatever the lists say (file->f_inode): checked against the kernel in
+  // test/verifier/iter.test.ts; a listed field of a trusted parent is still not modelled.
+  if (
+    (p.trust === 'trusted' || p.trust === 'rcu' || (p.trust === '' && !iter)) &&
+    (SAFE_LISTED.has(p.name) || FIELDS_LISTED.get(p.name)?.has(walked.field))
+  )
     throw new Rejection(
       pc,
       `R${regno} loads ${p.name}->${walked.field}: the kernel's trusted/RCU field lists are not modelled by bpfkit`,
     );
-  const trust = p.trust === 'untrusted' || walked.untrusted ? 'untrusted' : '';
+  const trust = iter || p.trust === 'untrusted' || walked.untrusted ? 'untrusted' : '';
   return ptrReg('btf_id', { btf: btfPtr(btf, walked.id, trust) });
 }
 

@@ -8,6 +8,7 @@ import type { Instruction } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import { currentTaskBtf } from './btf-ptr.js';
+import { iterHelperProto, seqFileArg } from './iter.js';
 import { type Env, newId } from './env.js';
 import { pktHelperAccess } from './ctx-access.js';
 import {
@@ -176,10 +177,13 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
   // tp_btf: tracing_prog_func_proto overrides a number of helpers, then falls back to raw_tp's table; the
   // plain tracing helpers bpfkit lists are the same in both, the others are not modelled.
-  if (env.tpBtf && insn.imm > 0 && insn.imm < 212 && !TP_BTF_HELPERS.has(insn.imm))
+  // Iterators also get the seq_file helpers (iter.ts), their first argument checked there.
+  const iterProto = env.tpBtf?.iter ? iterHelperProto(insn.imm) : undefined;
+  if (iterProto) seqFileArg(pc, iterProto.name, cur(st).regs[1]!);
+  if (env.tpBtf && insn.imm > 0 && insn.imm < 212 && !iterProto && !TP_BTF_HELPERS.has(insn.imm))
     throw new Rejection(
       pc,
-      `helper #${insn.imm} in a tp_btf program: bpfkit does not model tracing's own helper table`,
+      `helper #${insn.imm} in a ${env.tpBtf.iter ? 'iter' : 'tp_btf'} program: bpfkit does not model tracing's own helper table`,
     );
   // bpf_get_current_task_btf (GPL only, no arguments): a trusted, never NULL task_struct pointer.
   if (env.tpBtf && insn.imm === 158) {
@@ -194,15 +198,15 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     return [{ pc: pc + 1, st }];
   }
   const ptype = env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType;
-  const proto = helperProto(insn.imm, ptype);
+  const proto = iterProto ?? helperProto(insn.imm, ptype);
   if (!proto) {
     if (insn.imm <= 0 || insn.imm >= 212) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
     throw new Rejection(pc, unmodelledHelper(insn.imm));
   }
   if (
-    !helperAllowed(proto, ptype) ||
+    (!iterProto && !helperAllowed(proto, ptype)) ||
     !helperAttachAllowed(proto.id, ptype, env.attachType) ||
-    env.helperAvailable?.(ptype, proto.id) === false
+    (!iterProto && env.helperAvailable?.(ptype, proto.id) === false)
   )
     throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
   if (proto.gpl && !env.gplCompatible)

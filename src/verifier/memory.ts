@@ -161,7 +161,7 @@ export function access(
       return sockAccess(pc, regno, reg, off, size, write, signed);
     case 'btf_id':
       if (!env.tpBtf) throw new Rejection(pc, `R${regno} is a BTF pointer outside tp_btf: bpfkit does not model it`);
-      return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed);
+      return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed, !!env.tpBtf.iter);
   }
   throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
 }

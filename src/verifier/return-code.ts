@@ -8,6 +8,8 @@
 import { ProgType } from '../uapi/types.js';
 import { Attach, CGROUP_SOCKOPT, CGROUP_SYSCTL, SK_LOOKUP } from './ctx-sock.js';
 import type { Env } from './env.js';
+import { PROG_TRACING } from './btf-ptr.js';
+import { TRACE_ITER } from './iter.js';
 import { Rejection } from './reject.js';
 import type { Scalar } from './scalar.js';
 import { type Reg, kindText } from './state.js';
@@ -33,6 +35,9 @@ export function returnRange(type: number, attachType: number | undefined): [bigi
     case CGROUP_SOCKOPT:
     case SK_LOOKUP:
       return [0n, 1n];
+    case PROG_TRACING:
+      // iterators return 0 or 1 (check_return_code's default range); tp_btf programs anything.
+      return attachType === TRACE_ITER ? [0n, 1n] : undefined;
     default:
       return undefined;
   }

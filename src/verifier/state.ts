@@ -33,7 +33,8 @@ export type RegKind =
 export interface BtfPtr {
   readonly id: number;
   readonly name: string;
-  readonly trust: 'trusted' | 'untrusted' | '';
+  /** PTR_TRUSTED, PTR_UNTRUSTED, MEM_RCU (`rcu_ptr_`), or none of them (a plain `ptr_`). */
+  readonly trust: 'trusted' | 'untrusted' | 'rcu' | '';
 }
 
 /** A map as the verifier needs it: type, sizes and whether programs may write its values. */

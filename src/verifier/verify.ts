@@ -27,6 +27,7 @@ import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
 import { declTags, kernelFields, objectBtf } from './btf-fields.js';
 import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.js';
+import { TRACE_ITER, iterTarget } from './iter.js';
 import { globalEntryRegs } from './calls.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { type Fastcall, fastcallDepth, fastcallPatterns } from './fastcall.js';
@@ -83,7 +84,10 @@ export interface VerifyOptions {
    * BPF_TRACE_RAW_TP) are checked by it; without it they are not modelled.
    */
   kernelBtf?: Btf;
-  /** A tp_btf program's target in `kernelBtf`: the `btf_trace_<name>` typedef's id (attach_btf_id)... */
+  /**
+   * A tp_btf program's target in `kernelBtf`: the `btf_trace_<name>` typedef's id (attach_btf_id), an
+   * iterator's the `bpf_iter_<target>` function's...
+   */
   attachBtfId?: number;
   /** ...or its name, when no loader resolved the id. */
   attachBtfName?: string;
@@ -266,13 +270,21 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
  * not modelled (fentry/fexit, iterators, LSM-like attach types, no kernel BTF).
  */
 function tracingTarget(opts: VerifyOptions): TpBtf {
-  if (opts.attachType !== TRACE_RAW_TP)
+  if (opts.attachType !== TRACE_RAW_TP && opts.attachType !== TRACE_ITER)
     throw new Rejection(
       0,
-      `bpfkit: program type ${opts.type} is not modelled with expected attach type ${opts.attachType ?? 'none'} (tp_btf, attach type ${TRACE_RAW_TP}, is)`,
+      `bpfkit: program type ${opts.type} is not modelled with expected attach type ${opts.attachType ?? 'none'} (tp_btf, attach type ${TRACE_RAW_TP}, and iter, ${TRACE_ITER}, are)`,
     );
   if (!opts.kernelBtf)
-    throw new Rejection(0, `bpfkit: a tp_btf program is checked by the kernel's BTF, and none was given (kernelBtf)`);
+    throw new Rejection(
+      0,
+      `bpfkit: a tp_btf or iter program is checked by the kernel's BTF, and none was given (kernelBtf)`,
+    );
+  if (opts.attachType === TRACE_ITER) {
+    const it = iterTarget(opts.kernelBtf, opts.attachBtfId, opts.attachBtfName);
+    if (typeof it === 'string') throw new Rejection(0, `bpfkit: ${it}`);
+    return { btf: opts.kernelBtf, nullArgs: [], ...it };
+  }
   const t = tpBtfTarget(opts.kernelBtf, opts.attachBtfId, opts.attachBtfName);
   if (typeof t === 'string') throw new Rejection(0, `bpfkit: ${t}`);
   return t;

@@ -111,7 +111,7 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`${file}: no program '${name}' (has ${spec.programs.map((p) => p.name).join(', ')})`);
     }
     if (progs.length === 0) throw new InputError('the object has no programs', file);
-    // tp_btf programs are checked by the running kernel's BTF (/sys/kernel/btf/vmlinux), read only for them.
+    // tp_btf and iterator programs are checked by the running kernel's BTF (/sys/kernel/btf/vmlinux), read only for them.
     const kernelBtf = progs.some((p) => (type ?? p.type) === MoreProgTypes.TRACING)
       ? (await import('../../loader/kernel-env.js')).runningKernel().btf()
       : undefined;
