@@ -8,6 +8,7 @@ import type { Instruction } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import { currentTaskBtf } from './btf-ptr.js';
+import { constStrArg } from './const-str.js';
 import { type Env, newId } from './env.js';
 import { pktHelperAccess } from './ctx-access.js';
 import {
@@ -357,6 +358,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       case 'sock_or_null':
       case 'fullsock_or_null':
         sockArg(st, pc, regno, reg, type);
+        break;
+      case 'const_str':
+        constStrArg(env, st, pc, regno, reg);
         break;
       case 'stack_or_null':
         if (!(reg.kind === 'fp' || (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n)))

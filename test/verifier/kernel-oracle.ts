@@ -3,7 +3,8 @@
  * refused, the instruction the kernel refused at (the last instruction its log printed, or the one its
  * message names) and its message.
  */
-import { createMap, loadProgram, loadKernelCollection, VerifierError } from '../../src/kernel/index.js';
+import { createMap, loadProgram, loadKernelCollection, mapFromFd, VerifierError } from '../../src/kernel/index.js';
+import type { KernelMap } from '../../src/kernel/index.js';
 import { closeFd } from '../../src/kernel/bpf-syscall.js';
 import { loadBtf } from '../../src/kernel/btf-load.js';
 import { encodeProgram, type Instruction } from '../../src/isa/index.js';
@@ -50,13 +51,15 @@ export function kernelVerdictRaw(
   attachType?: number,
   attachBtfId?: number,
 ): KernelVerdict {
+  // A map with a frozen value (`frozenValue`, as .rodata) gets it written, then is frozen, before the load.
+  const frozen: KernelMap[] = [];
   const fds = maps.map((mp) => {
     // A socket storage map (BPF_MAP_TYPE_SK_STORAGE) is created with BTF for its int key and value, and
     // BPF_F_NO_PREALLOC.
     const storage = mp.type === 24;
     const btf = storage ? loadBtf(storageBtf(mp.valueSize)).fd : undefined;
     try {
-      return createMap({
+      const fd = createMap({
         name: mp.name,
         type: mp.type,
         keySize: mp.keySize,
@@ -66,6 +69,12 @@ export function kernelVerdictRaw(
         flags: (mp.readOnly ? 1 << 7 : 0) | (mp.writeOnly ? 1 << 8 : 0) | (storage ? 1 : 0),
         ...(btf !== undefined ? { btfFd: btf, btfKeyTypeId: 1, btfValueTypeId: 2 } : {}),
       });
+      if (!mp.frozenValue) return fd;
+      const km = mapFromFd(fd, mp.name);
+      frozen.push(km);
+      km.update(new Uint8Array(mp.keySize), mp.frozenValue);
+      km.freeze();
+      return km.fd;
     } finally {
       if (btf !== undefined) closeFd(btf);
     }
@@ -92,7 +101,8 @@ export function kernelVerdictRaw(
       return { accepted: false, log: err.log, ms: performance.now() - t0, ...parseKernelLog(err.log) };
     }
   } finally {
-    for (const fd of fds) closeFd(fd);
+    for (const fd of fds) if (!frozen.some((km) => km.fd === fd)) closeFd(fd);
+    for (const km of frozen) km.close();
   }
 }
 
