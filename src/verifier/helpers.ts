@@ -52,7 +52,9 @@ export type ArgType =
   /** A full socket, maybe NULL, or NULL (ARG_PTR_TO_SOCKET_OR_NULL: sk_lookup's sk_assign). */
   | 'fullsock_or_null'
   /** ARG_PTR_TO_CONST_STR: a NUL-terminated string in a frozen read-only map, read at load (const-str.ts). */
-  | 'const_str';
+  | 'const_str'
+  /** ARG_PTR_TO_SPIN_LOCK: the map value's struct bpf_spin_lock (spin-lock.ts). */
+  | 'spin_lock';
 
 /**
  * What a helper returns. 'size_or_error': an integer in [-MAX_ERRNO, the size argument's maximum] (the
@@ -305,6 +307,9 @@ const LIST: HelperProto[] = [
   P(67, 'get_stack', GET_STACK, 'size_or_error', [KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT], { gpl: true }),
   // strncmp(s1, s1_sz, s2): s2 a constant string the verifier reads (bpf_base_func_proto, every type).
   P(182, 'strncmp', ['mem', 'const_size', 'const_str'], 'integer', 'all'),
+  // The lock in a map value (bpf_base_func_proto's CAP_BPF part); which types may name such a map: spin-lock.ts.
+  P(93, 'spin_lock', ['spin_lock'], 'void', 'all'),
+  P(94, 'spin_unlock', ['spin_lock'], 'void', 'all'),
   P(56, 'perf_prog_read_value', ['ctx', 'uninit_mem', 'const_size'], 'integer', [PERF_EVENT], { gpl: true }),
 
   // Packets: tc (and sk_skb, cgroup_skb, socket filters where their tables say so) and XDP.
@@ -492,7 +497,7 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
  */
 const BASE_SOCK = [
   1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 16, 17, 22, 25, 35, 37, 42, 55, 80, 87, 88, 89, 105, 106, 109, 112, 113, 114, 115,
-  117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208,
+  93, 94, 117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208,
 ];
 const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([

@@ -27,8 +27,6 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [103, ['sysctl_get_new_value', SYSCTL]],
   [104, ['sysctl_set_new_value', SYSCTL]],
   [58, ['override_return', 'needs CONFIG_BPF_KPROBE_OVERRIDE and an error-injectable attach target']],
-  [93, ['spin_lock', 'bpf_spin_lock (lock state across the walk) is not modelled']],
-  [94, ['spin_unlock', 'bpf_spin_lock (lock state across the walk) is not modelled']],
   [136, ['skc_to_tcp6_sock', BTF_PTR]],
   [137, ['skc_to_tcp_sock', BTF_PTR]],
   [138, ['skc_to_tcp_timewait_sock', BTF_PTR]],
