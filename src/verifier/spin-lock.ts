@@ -23,13 +23,18 @@ export function spinLockOffset(map: VerifierMap | undefined): number | undefined
 
 /**
  * check_map_prog_compatibility, for every map an instruction names (before the walk): a map value with a
- * spin lock is not for socket filters, nor for the tracing types (is_tracing_prog_type).
+ * list or tree root is not for the tracing types (is_tracing_prog_type), nor one with a spin lock, which
+ * socket filters may not use either — in that order (a value with both is refused for its root).
  */
 export function spinLockMapUse(map: VerifierMap, progType: number): string | undefined {
+  // kprobe, tracepoint, perf_event, raw_tracepoint, raw_tracepoint_writable.
+  const tracing = [2, 5, 7, 17, 24].includes(progType);
+  const has = (what: string) => map.kernelFields?.some((f) => f.what === what) === true;
+  if (tracing && (has('struct bpf_list_head') || has('struct bpf_rb_root')))
+    return 'tracing progs cannot use bpf_{list_head,rb_root} yet';
   if (spinLockOffset(map) === undefined) return undefined;
   if (progType === 1) return 'socket filter progs cannot use bpf_spin_lock yet';
-  // kprobe, tracepoint, perf_event, raw_tracepoint, raw_tracepoint_writable.
-  if ([2, 5, 7, 17, 24].includes(progType)) return 'tracing progs cannot use bpf_spin_lock yet';
+  if (tracing) return 'tracing progs cannot use bpf_spin_lock yet';
   return undefined;
 }
 
