@@ -61,7 +61,8 @@ export function spinLockCall(st: State, pc: number, helper: number, reg: Reg): v
   if (st.frames.some((f) => f.callback))
     throw new Rejection(pc, 'bpf_spin_lock inside a callback: bpfkit does not model it');
   // spin_lock_types: a map value or an allocated object (not modelled here), not NULL.
-  if (reg.kind !== 'map_value' || reg.nullable) throw new Rejection(pc, `R1 type=${kindText(reg)} expected=map_value, ptr_`);
+  if (reg.kind !== 'map_value' || reg.nullable)
+    throw new Rejection(pc, `R1 type=${kindText(reg)} expected=map_value, ptr_`);
   if (!isConst(reg.s))
     throw new Rejection(pc, "R1 doesn't have constant offset. bpf_spin_lock has to be at the constant offset");
   const map = reg.map!;

@@ -132,15 +132,13 @@ const CASES: Case[] = [
   },
 
   // bpf_strncmp(s1, size, s2): s2 a NUL-terminated string in a frozen read-only map.
-  ...[TRACEPOINT, SOCKET_FILTER, SCHED_CLS, XDP].map(
-    (type): Case => ({
-      name: `type ${type}: strncmp against a frozen string`,
-      type,
-      maps: [rodata('abc')],
-      text: `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 8\nr3 = map_value 0+0\ncall 182\nexit`,
-      want: OK,
-    }),
-  ),
+  ...[TRACEPOINT, SOCKET_FILTER, SCHED_CLS, XDP].map((type): Case => ({
+    name: `type ${type}: strncmp against a frozen string`,
+    type,
+    maps: [rodata('abc')],
+    text: `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 8\nr3 = map_value 0+0\ncall 182\nexit`,
+    want: OK,
+  })),
   {
     name: 'strncmp: the string from an offset inside it',
     type: TRACEPOINT,
@@ -423,7 +421,11 @@ test('more helpers: bpfkit says what each case expects', () => {
     const got = v.accepted ? 'ok' : v.unmodelled ? `not modelled: ${v.message}` : `${v.pc}: ${lastLine(v.message)}`;
     const w = c.want;
     const good =
-      'ok' in w ? v.accepted : 'unmodelled' in w ? v.unmodelled === true : !v.unmodelled && !v.accepted && v.pc === w.pc && w.re.test(lastLine(v.message)!);
+      'ok' in w
+        ? v.accepted
+        : 'unmodelled' in w
+          ? v.unmodelled === true
+          : !v.unmodelled && !v.accepted && v.pc === w.pc && w.re.test(lastLine(v.message)!);
     if (!good) wrong.push(`${c.name}: ${got}`);
   }
   assert.deepEqual(wrong, []);
@@ -455,7 +457,11 @@ test('more helpers: a remembered state covers another only if both hold the same
     const regs = new Array<Reg>(11).fill(NOT_INIT);
     regs[6] = ptrReg('map_value', { map: m, id: 3 });
     regs[10] = ptrReg('fp', { frame: 0 });
-    return { frames: [{ regs, stack: new Map(), callsite: -1, subprog: 0 }], refs: new Map(), ...(lock ? { lock } : {}) };
+    return {
+      frames: [{ regs, stack: new Map(), callsite: -1, subprog: 0 }],
+      refs: new Map(),
+      ...(lock ? { lock } : {}),
+    };
   };
   const live = 0x7ff;
   assert.equal(covers(state(), state(), live, Compare.Covers), true);

@@ -184,11 +184,21 @@ function spinLockBtf(valueSize: number, lockOff: number): Uint8Array {
   for (const [s, o] of strOff) strings.set(Buffer.from(s, 'latin1'), o);
   const words: number[] = [
     // [1] INT "int", 4 bytes, signed 32 bits.
-    strOff.get('int')!, 1 << 24, 4, (1 << 24) | 32,
+    strOff.get('int')!,
+    1 << 24,
+    4,
+    (1 << 24) | 32,
     // [2] STRUCT "bpf_spin_lock" { int val; } (the member named by the string "int"'s neighbour, "val").
-    strOff.get('bpf_spin_lock')!, (4 << 24) | 1, 4, strOff.get('val')!, 1, 0,
+    strOff.get('bpf_spin_lock')!,
+    (4 << 24) | 1,
+    4,
+    strOff.get('val')!,
+    1,
+    0,
     // [3] STRUCT "val", its members by offset (bits).
-    strOff.get('val')!, (4 << 24) | members.length, valueSize,
+    strOff.get('val')!,
+    (4 << 24) | members.length,
+    valueSize,
     ...members.flatMap(([name, type, off]) => [strOff.get(name)!, type, off * 8]),
   ];
   const types = new Uint8Array(new Uint32Array(words).buffer);
