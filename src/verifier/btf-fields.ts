@@ -65,6 +65,13 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
     // (chains bounded: a CONST of itself in a hostile object must not loop for ever; the kernel allows 32)
     for (let hops = 0; t && QUALIFIERS.includes(t.kind); hops++) t = hops > 32 ? undefined : btf.types[t.sizeOrType];
     if (!t) return;
+    // A global data section's value (.data, .bss, .data.A): each variable at its byte offset, as the
+    // kernel's btf_find_datasec_var walks them (a global struct bpf_spin_lock lives there).
+    if (t.kind === BtfKind.VAR) return visit(t.sizeOrType, base, depth + 1);
+    if (t.kind === BtfKind.DATASEC) {
+      for (const m of t.members) visit(m.type, base + m.offset, depth + 1);
+      return;
+    }
     if (t.kind === BtfKind.PTR) {
       // A kptr is `T __kptr *`: the pointer's target is a TYPE_TAG named kptr (or a chain of them).
       let p: BtfType | undefined = btf.types[t.sizeOrType];

@@ -9,6 +9,8 @@ import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRA
 import type { GlobalFunc } from './btf-funcs.js';
 import { currentTaskBtf } from './btf-ptr.js';
 import { iterHelperProto, seqFileArg } from './iter.js';
+import { constStrArg } from './const-str.js';
+import { checkCallUnderLock, nonNullValueId, spinLockCall } from './spin-lock.js';
 import { type Env, newId } from './env.js';
 import { pktHelperAccess } from './ctx-access.js';
 import {
@@ -86,6 +88,9 @@ function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
   const f = cur(st);
   const refuse = (why: string) =>
     new Rejection(pc, `${why}\nCaller passes invalid args into func#${env.cfg.subprogs.indexOf(g.pc)} ('${g.name}')`);
+  // check_func_call: only static functions may be called with a spin lock held.
+  if (st.lock)
+    throw new Rejection(pc, 'global function calls are not allowed while holding a lock,\nuse static function instead');
   if (g.bad) throw refuse(g.bad);
   // The caller's packet pointers die if the function (or one it calls) may move packet data (Linux ≥ 6.13).
   const movesPacket = subprogChangesPacket(env, g.pc);
@@ -175,6 +180,7 @@ const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf,
 
 function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
+  checkCallUnderLock(st, pc, insn.imm);
   // tp_btf: tracing_prog_func_proto overrides a number of helpers, then falls back to raw_tp's table; the
   // plain tracing helpers bpfkit lists are the same in both, the others are not modelled.
   // Iterators also get the seq_file helpers (iter.ts), their first argument checked there.
@@ -362,6 +368,12 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       case 'fullsock_or_null':
         sockArg(st, pc, regno, reg, type);
         break;
+      case 'const_str':
+        constStrArg(env, st, pc, regno, reg);
+        break;
+      case 'spin_lock':
+        spinLockCall(st, pc, proto.id, reg);
+        break;
       case 'stack_or_null':
         if (!(reg.kind === 'fp' || (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n)))
           throw expect('fp');
@@ -404,7 +416,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       constKey !== undefined &&
       constKey < BigInt(map.maxEntries)
     )
-      fr.regs[0] = { ...fr.regs[0], nullable: false, id: 0 };
+      fr.regs[0] = { ...fr.regs[0], nullable: false, id: nonNullValueId(env, map) };
     return s;
   };
 
@@ -557,7 +569,7 @@ function returnReg(
     case 'void':
       return NOT_INIT;
     case 'map_value':
-      return ptrReg('map_value', { map });
+      return ptrReg('map_value', { map, id: nonNullValueId(env, map) });
     case 'map_value_or_null':
       // A map of maps holds maps: the lookup finds one (or NULL).
       if (map?.inner) return ptrReg('map_ptr', { map: map.inner, nullable: true, id: newId(env) });

@@ -50,7 +50,11 @@ export type ArgType =
   /** A socket pointer, not NULL (ARG_PTR_TO_BTF_ID_SOCK_COMMON): bpfkit's sockets are never by BTF id. */
   | 'sock_btf'
   /** A full socket, maybe NULL, or NULL (ARG_PTR_TO_SOCKET_OR_NULL: sk_lookup's sk_assign). */
-  | 'fullsock_or_null';
+  | 'fullsock_or_null'
+  /** ARG_PTR_TO_CONST_STR: a NUL-terminated string in a frozen read-only map, read at load (const-str.ts). */
+  | 'const_str'
+  /** ARG_PTR_TO_SPIN_LOCK: the map value's struct bpf_spin_lock (spin-lock.ts). */
+  | 'spin_lock';
 
 /**
  * What a helper returns. 'size_or_error': an integer in [-MAX_ERRNO, the size argument's maximum] (the
@@ -158,6 +162,8 @@ const SK_STORAGE_TYPES = [SCHED_CLS, SCHED_ACT, CGROUP_SKB, SOCK_OPS, SK_MSG, CG
 const SYNCOOKIE_ARGS: ArgType[] = ['sock_btf', 'mem', 'const_size', 'mem', 'const_size'];
 /** probe_read_*(dst, size, unsafe_ptr): the helper fills dst (or zeroes it on a fault). */
 const PROBE_READ: ArgType[] = ['uninit_mem', 'const_size_or_zero', 'anything'];
+/** get_stack(ctx, buf, size, flags): the helper fills buf (ARG_PTR_TO_UNINIT_MEM). */
+const GET_STACK: ArgType[] = ['ctx', 'uninit_mem', 'const_size_or_zero', 'anything'];
 
 const LIST: HelperProto[] = [
   P(1, 'map_lookup_elem', ['map_ptr', 'map_key'], 'map_value_or_null', 'all', {
@@ -296,6 +302,14 @@ const LIST: HelperProto[] = [
     refusedAfterArgs: [TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT],
   }),
   P(174, 'get_attach_cookie', ['ctx'], 'integer', TRACING),
+  // bpf_get_stack: the kernel stack into a buffer it fills; the length or -errno back (do_refine_retval_range).
+  // Each tracing type has its own prototype (sleepable kprobes the sleepable one), all with these arguments.
+  P(67, 'get_stack', GET_STACK, 'size_or_error', [KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT], { gpl: true }),
+  // strncmp(s1, s1_sz, s2): s2 a constant string the verifier reads (bpf_base_func_proto, every type).
+  P(182, 'strncmp', ['mem', 'const_size', 'const_str'], 'integer', 'all'),
+  // The lock in a map value (bpf_base_func_proto's CAP_BPF part); which types may name such a map: spin-lock.ts.
+  P(93, 'spin_lock', ['spin_lock'], 'void', 'all'),
+  P(94, 'spin_unlock', ['spin_lock'], 'void', 'all'),
   P(56, 'perf_prog_read_value', ['ctx', 'uninit_mem', 'const_size'], 'integer', [PERF_EVENT], { gpl: true }),
 
   // Packets: tc (and sk_skb, cgroup_skb, socket filters where their tables say so) and XDP.
@@ -483,7 +497,7 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
  */
 const BASE_SOCK = [
   1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 16, 17, 22, 25, 35, 37, 42, 55, 80, 87, 88, 89, 105, 106, 109, 112, 113, 114, 115,
-  117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 195, 208,
+  93, 94, 117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208,
 ];
 const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([

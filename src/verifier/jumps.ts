@@ -23,6 +23,7 @@ import { immReg } from './imm.js';
 import { Rejection } from './reject.js';
 import { type Scalar, isConst, known } from './scalar.js';
 import { addUnsynced } from './scalar-ops.js';
+import { keepsIdAfterNullCheck } from './spin-lock.js';
 import { type Reg, type State, UNKNOWN_SCALAR, cloneState, cur, forEachReg, isPointer, scalarReg } from './state.js';
 
 const MAX_PACKET_OFF = 0xffff;
@@ -140,8 +141,9 @@ function markNull(st: State, id: number, isNull: boolean): void {
       if (r.ref && r.ref === id) ref = r.ref;
       return scalarReg(known(0n));
     }
-    // mark_ptr_or_null_reg: a pointer proven non-NULL has nothing left to check, so it drops the id.
-    return { ...r, nullable: false, id: 0 };
+    // mark_ptr_or_null_reg: a pointer proven non-NULL has nothing left to check, so it drops the id, but
+    // for a map value that may hold a spin lock, whose id names the lock (spin-lock.ts).
+    return { ...r, nullable: false, id: keepsIdAfterNullCheck(r) ? r.id : 0 };
   });
   // A reference that turned out NULL was never taken.
   if (isNull && ref) st.refs.delete(ref);

@@ -396,6 +396,9 @@ function kernelFieldAccess(pc: number, regno: number, reg: Reg, off: number, siz
   const lo = Number(reg.s.smin) + off;
   const hi = Number(reg.s.umax) + off + size;
   const f = fields.find((x) => lo < x.off + x.size && x.off < hi);
+  // check_map_access names the first field the access meets; with the lock the value's only field, it is that one.
+  if (f && f.what === 'struct bpf_spin_lock' && fields.length === 1)
+    throw new Rejection(pc, 'bpf_spin_lock cannot be accessed directly by load/store');
   if (f)
     throw new Rejection(
       pc,

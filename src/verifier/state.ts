@@ -172,10 +172,18 @@ export interface Frame {
 export interface State {
   frames: Frame[];
   refs: Map<number, number>;
+  /** The bpf_spin_lock this path holds (spin-lock.ts), if any. */
+  lock?: HeldLock;
   /** may_goto loop iterations on this path (the kernel's may_goto_depth); absent is 0. */
   mayGotoDepth?: number;
   /** Callback calls walked on this path (the kernel's callback_unroll_depth): iterations are no loop. */
   callbackUnroll?: number;
+}
+
+/** A held bpf_spin_lock: the map and the id of the value it was taken through (0 for a global's value). */
+export interface HeldLock {
+  readonly map: VerifierMap;
+  readonly id: number;
 }
 
 /**
@@ -193,6 +201,7 @@ export function cloneState(st: State): State {
   const out: State = { frames, refs: st.refs.size ? new Map(st.refs) : new Map() };
   if (st.mayGotoDepth) out.mayGotoDepth = st.mayGotoDepth;
   if (st.callbackUnroll) out.callbackUnroll = st.callbackUnroll;
+  if (st.lock) out.lock = st.lock;
   return out;
 }
 

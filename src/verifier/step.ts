@@ -196,6 +196,7 @@ function ldAbs(env: Env, st: State, insn: Instruction): Next[] {
   if (mode !== BPF_ABS && mode !== BPF_IND) throw new Rejection(pc, `unknown opcode ${insn.code.toString(16)}`);
   if (sizeOf(insn.code) === BPF_DW) throw new Rejection(pc, 'BPF_LD_[ABS|IND] uses reserved fields');
   // check_resource_leak: a failed load exits the program, leaking what it holds.
+  if (st.lock) throw new Rejection(pc, 'BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region');
   if (st.refs.size) throw new Rejection(pc, leakText(st, 'BPF_LD_[ABS|IND] would lead to reference leak'));
   // In a subprogram (BTF given: verify.ts refuses it without) a failed load returns from the subprogram
   // with 0 (Linux ≥ 6.13 walks that exit too, with the subprogram's return checks): not modelled.
@@ -287,7 +288,9 @@ function exit(env: Env, st: State, pc: number): Next[] {
   // it is checked. The program's (or a global function's) exit and a callback's return read it.
   if (r0.kind === 'not_init' && (st.frames.length === 1 || f.callback)) throw new Rejection(pc, 'R0 !read_ok');
   if (st.frames.length === 1) {
-    // check_resource_leak: one line per reference still held, then what would leak it.
+    // check_resource_leak: the lock first, then one line per reference still held and what would leak it.
+    if (st.lock)
+      throw new Rejection(pc, 'BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region');
     if (st.refs.size)
       throw new Rejection(pc, leakText(st, 'BPF_EXIT instruction in main prog would lead to reference leak'));
     checkReturnCode(pc, r0, env);

@@ -26,6 +26,7 @@ import { BpfkitError } from '../util/errors.js';
 import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
 import { declTags, kernelFields, objectBtf } from './btf-fields.js';
+import { spinLockMapUse } from './spin-lock.js';
 import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.js';
 import { TRACE_ITER, iterTarget } from './iter.js';
 import { globalEntryRegs } from './calls.js';
@@ -212,6 +213,13 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
         ksym.pc,
         `ldimm64 of a kernel variable (btf_id ${ksym.imm}): bpfkit does not model kernel BTF`,
       );
+    // resolve_pseudo_ldimm64 → check_map_prog_compatibility: each map an lddw names, dead code's too.
+    for (const i of insns) {
+      if (i.code !== OP_LDDW || (i.src !== BPF_PSEUDO_MAP_FD && i.src !== BPF_PSEUDO_MAP_VALUE)) continue;
+      const m = maps.get(i.imm);
+      const why = m && spinLockMapUse(m, opts.type);
+      if (why) throw new Rejection(i.pc, why);
+    }
     // LD_ABS/LD_IND and tail calls may sit in the main program beside local calls; in a subprogram only
     // with BTF (check_subprogs).
     if (!opts.funcInfo && cfg.subprogs.length > 1) {

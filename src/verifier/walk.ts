@@ -381,7 +381,7 @@ function walkPaths(
       // A callback's exit goes back to its helper's call, widened against the state there one iteration up.
       if (insn.code === 0x95) {
         const f = st.frames[st.frames.length - 1]!;
-        const caller: State = { frames: st.frames.slice(0, -1), refs: st.refs };
+        const caller: State = { frames: st.frames.slice(0, -1), refs: st.refs, lock: st.lock };
         env.loopEntry = f.callback
           ? findPrevEntry(explored.get(f.callsite), caller, node ? node.depth + 1 : 0)
           : undefined;

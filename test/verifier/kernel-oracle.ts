@@ -3,7 +3,8 @@
  * refused, the instruction the kernel refused at (the last instruction its log printed, or the one its
  * message names) and its message.
  */
-import { createMap, loadProgram, loadKernelCollection, VerifierError } from '../../src/kernel/index.js';
+import { createMap, loadProgram, loadKernelCollection, mapFromFd, VerifierError } from '../../src/kernel/index.js';
+import type { KernelMap } from '../../src/kernel/index.js';
 import { closeFd } from '../../src/kernel/bpf-syscall.js';
 import { loadBtf } from '../../src/kernel/btf-load.js';
 import { encodeProgram, type Instruction } from '../../src/isa/index.js';
@@ -50,13 +51,21 @@ export function kernelVerdictRaw(
   attachType?: number,
   attachBtfId?: number,
 ): KernelVerdict {
+  // A map with a frozen value (`frozenValue`, as .rodata) gets it written, then is frozen, before the load.
+  const frozen: KernelMap[] = [];
   const fds = maps.map((mp) => {
     // A socket storage map (BPF_MAP_TYPE_SK_STORAGE) is created with BTF for its int key and value, and
     // BPF_F_NO_PREALLOC.
     const storage = mp.type === 24;
-    const btf = storage ? loadBtf(storageBtf(mp.valueSize)).fd : undefined;
+    // A map value with a struct bpf_spin_lock (kernelFields) is created with BTF that puts it there.
+    const lock = mp.kernelFields?.find((f) => f.what === 'struct bpf_spin_lock');
+    const btf = storage
+      ? loadBtf(storageBtf(mp.valueSize)).fd
+      : lock
+        ? loadBtf(spinLockBtf(mp.valueSize, lock.off)).fd
+        : undefined;
     try {
-      return createMap({
+      const fd = createMap({
         name: mp.name,
         type: mp.type,
         keySize: mp.keySize,
@@ -64,8 +73,14 @@ export function kernelVerdictRaw(
         maxEntries: mp.maxEntries,
         // BPF_F_RDONLY_PROG (1 << 7), BPF_F_WRONLY_PROG (1 << 8): the program's view of the values.
         flags: (mp.readOnly ? 1 << 7 : 0) | (mp.writeOnly ? 1 << 8 : 0) | (storage ? 1 : 0),
-        ...(btf !== undefined ? { btfFd: btf, btfKeyTypeId: 1, btfValueTypeId: 2 } : {}),
+        ...(btf !== undefined ? { btfFd: btf, btfKeyTypeId: 1, btfValueTypeId: lock ? 3 : 2 } : {}),
       });
+      if (!mp.frozenValue) return fd;
+      const km = mapFromFd(fd, mp.name);
+      frozen.push(km);
+      km.update(new Uint8Array(mp.keySize), mp.frozenValue);
+      km.freeze();
+      return km.fd;
     } finally {
       if (btf !== undefined) closeFd(btf);
     }
@@ -92,7 +107,8 @@ export function kernelVerdictRaw(
       return { accepted: false, log: err.log, ms: performance.now() - t0, ...parseKernelLog(err.log) };
     }
   } finally {
-    for (const fd of fds) closeFd(fd);
+    for (const fd of fds) if (!frozen.some((km) => km.fd === fd)) closeFd(fd);
+    for (const km of frozen) km.close();
   }
 }
 
@@ -142,5 +158,61 @@ function storageBtf(valueSize: number): Uint8Array {
   out.set(new Uint8Array(hdr.buffer), 0);
   out.set(new Uint8Array(types.buffer), 24);
   out.set(strings, 24 + types.byteLength);
+  return out;
+}
+
+/**
+ * Raw BTF of [1] int, [2] struct bpf_spin_lock { int val; } and [3] struct val of `valueSize` bytes: the
+ * lock at `lockOff`, an int member at every other 4-byte offset.
+ */
+function spinLockBtf(valueSize: number, lockOff: number): Uint8Array {
+  const strs: string[] = ['', 'int', 'bpf_spin_lock', 'val', 'l'];
+  const members: [string, number, number][] = [['l', 2, lockOff]];
+  for (let off = 0; off + 4 <= valueSize; off += 4)
+    if (off + 4 <= lockOff || off >= lockOff + 4) {
+      members.push([`f${off}`, 1, off]);
+      strs.push(`f${off}`);
+    }
+  members.sort((a, b) => a[2] - b[2]);
+  const strOff = new Map<string, number>();
+  let n = 0;
+  for (const s of strs) {
+    if (!strOff.has(s)) strOff.set(s, n);
+    n += s.length + 1;
+  }
+  const strings = new Uint8Array(n);
+  for (const [s, o] of strOff) strings.set(Buffer.from(s, 'latin1'), o);
+  const words: number[] = [
+    // [1] INT "int", 4 bytes, signed 32 bits.
+    strOff.get('int')!,
+    1 << 24,
+    4,
+    (1 << 24) | 32,
+    // [2] STRUCT "bpf_spin_lock" { int val; } (the member named by the string "int"'s neighbour, "val").
+    strOff.get('bpf_spin_lock')!,
+    (4 << 24) | 1,
+    4,
+    strOff.get('val')!,
+    1,
+    0,
+    // [3] STRUCT "val", its members by offset (bits).
+    strOff.get('val')!,
+    (4 << 24) | members.length,
+    valueSize,
+    ...members.flatMap(([name, type, off]) => [strOff.get(name)!, type, off * 8]),
+  ];
+  const types = new Uint8Array(new Uint32Array(words).buffer);
+  const hdr = new DataView(new ArrayBuffer(24));
+  hdr.setUint16(0, 0xeb9f, true);
+  hdr.setUint8(2, 1);
+  hdr.setUint32(4, 24, true);
+  hdr.setUint32(8, 0, true);
+  hdr.setUint32(12, types.length, true);
+  hdr.setUint32(16, types.length, true);
+  hdr.setUint32(20, strings.length, true);
+  const out = new Uint8Array(24 + types.length + strings.length);
+  out.set(new Uint8Array(hdr.buffer), 0);
+  out.set(types, 24);
+  out.set(strings, 24 + types.length);
   return out;
 }

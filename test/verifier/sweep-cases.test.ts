@@ -908,6 +908,9 @@ RAW.push({
 });
 
 /** A callback's context and a two-byte array in .data to index with what the callbacks computed. */
+/** bpf_spin_lock and bpf_spin_unlock by number (the test's C prelude does not declare them). */
+const SPIN = `static void (*lock)(struct bpf_spin_lock *l) = (void *)93;
+  static void (*unlock)(struct bpf_spin_lock *l) = (void *)94;`;
 const CB_CTX = `struct ictx { __u64 i; __u64 j; };
   __u8 choice[2] = { 0, 1 };`;
 
@@ -959,14 +962,34 @@ const C: { name: string; source: string; want: Want }[] = [
       SEC("tc") int prog(struct __sk_buff *skb) { return g((int *)&ro); }`,
     want: { pc: -1, re: /^Caller passes invalid args into func#1 \('g'\)$/ },
   },
-  // Fields the kernel manages inside a map value: touching one is not modelled; the rest is plain memory.
+  // Fields the kernel manages inside a map value: a spin lock is not loaded or stored (spin-lock.ts); the
+  // rest is plain memory.
   {
     name: 'spin-lock-field-touched',
     source: `struct val { struct bpf_spin_lock l; __u32 n; };
       struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct val); } sl SEC(".maps");
       SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; struct val *v = bpf_map_lookup_elem(&sl, &k);
         if (!v) return 0; return *(volatile __u32 *)&v->l; }`,
-    want: { unmodelled: true },
+    want: { pc: -1, re: /^bpf_spin_lock cannot be accessed directly by load\/store$/ },
+  },
+  // The lock found through the object's BTF, taken and given back around an update of the value.
+  {
+    name: 'spin-lock-taken-and-given-back',
+    source: `${SPIN}
+      struct val { __u32 n; struct bpf_spin_lock l; };
+      struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, struct val); } sl SEC(".maps");
+      SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; struct val *v = bpf_map_lookup_elem(&sl, &k);
+        if (!v) return 0; lock(&v->l); v->n++; unlock(&v->l); return 0; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'spin-lock-not-given-back',
+    source: `${SPIN}
+      struct val { __u32 n; struct bpf_spin_lock l; };
+      struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, struct val); } sl SEC(".maps");
+      SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = 0; struct val *v = bpf_map_lookup_elem(&sl, &k);
+        if (!v) return 0; lock(&v->l); v->n++; if (v->n & 1) unlock(&v->l); return 0; }`,
+    want: { pc: -1, re: /^BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region$/ },
   },
   {
     name: 'spin-lock-field-untouched',
