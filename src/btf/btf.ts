@@ -93,7 +93,8 @@ export interface Btf {
   stringAt(offset: number): string | undefined;
 }
 
-const MODIFIERS: ReadonlySet<number> = new Set([
+/** The kinds that only qualify or rename the type they point at (the kernel's btf_type_is_modifier). */
+export const BTF_MODIFIERS: ReadonlySet<number> = new Set([
   BtfKind.TYPEDEF,
   BtfKind.VOLATILE,
   BtfKind.CONST,
@@ -463,7 +464,7 @@ export function parseBtf(raw: Uint8Array, source = '.BTF'): Btf {
 
   const resolve = (id: number): BtfType => {
     let t = types[id];
-    for (let hops = 0; t && MODIFIERS.has(t.kind); hops++) {
+    for (let hops = 0; t && BTF_MODIFIERS.has(t.kind); hops++) {
       if (hops > 64) fail(`type ${id}: modifier chain is too long (a loop?)`);
       t = types[t.sizeOrType];
     }

@@ -8,7 +8,16 @@
  * @module
  */
 export { writeC, type CWriterOptions } from './c-writer.js';
-export { parseBtf, BtfKind, btfKindName, BTF_HEADER, type Btf, type BtfType, type BtfMember } from './btf.js';
+export {
+  parseBtf,
+  BtfKind,
+  btfKindName,
+  BTF_HEADER,
+  BTF_MODIFIERS,
+  type Btf,
+  type BtfType,
+  type BtfMember,
+} from './btf.js';
 export {
   parseBtfExt,
   type BtfExt,

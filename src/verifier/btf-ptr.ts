@@ -6,7 +6,7 @@
  * unsure of (type tags, flexible arrays, fields the kernel's allow lists make RCU or NULL-able, pointers
  * to non-structs, tracepoints whose arguments the kernel may mark NULL) is reported as not modelled.
  */
-import { type Btf, type BtfType, BtfKind } from '../btf/index.js';
+import { type Btf, type BtfType, BtfKind, BTF_MODIFIERS } from '../btf/index.js';
 import type { IterTarget } from './iter.js';
 import { Rejection } from './reject.js';
 import { signedBits, unsignedBits } from './scalar.js';
@@ -91,18 +91,9 @@ const ARGS_NOT_NULL: ReadonlySet<string> = new Set([
 /** Tracepoints of that table bpfkit carries: the arguments (0-based) the kernel marks NULL-able. */
 const ARGS_MAYBE_NULL: ReadonlyMap<string, readonly number[]> = new Map([['kfree_skb', [3]]]);
 
-/** Kind ids that btf_type_is_modifier skips. */
-const MODIFIERS: ReadonlySet<number> = new Set([
-  BtfKind.TYPEDEF,
-  BtfKind.VOLATILE,
-  BtfKind.CONST,
-  BtfKind.RESTRICT,
-  BtfKind.TYPE_TAG,
-]);
-
 function skipMods(btf: Btf, id: number): { id: number; t: BtfType | undefined } {
   let t = btf.types[id];
-  for (let hops = 0; t && MODIFIERS.has(t.kind) && hops < 32; hops++) {
+  for (let hops = 0; t && BTF_MODIFIERS.has(t.kind) && hops < 32; hops++) {
     id = t.sizeOrType;
     t = btf.types[id];
   }
