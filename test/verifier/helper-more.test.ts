@@ -11,7 +11,8 @@ import { needs } from '../support/env.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 import { Compare, covers } from '../../src/verifier/prune.js';
 import { type HeldLock, NOT_INIT, ptrReg, type Reg, type State } from '../../src/verifier/state.js';
-import { sockProgram, type Want } from './sock-ptr-cases.js';
+import { sockProgram } from './sock-ptr-cases.js';
+import { lastLine, type Want } from './expect.js';
 
 interface Case {
   name: string;
@@ -411,8 +412,6 @@ const CASES: Case[] = [
 
 const verdict = (c: Case): VerifyResult =>
   verifyInstructions(sockProgram(c.text), { type: c.type, maps: c.maps ?? [], license: 'GPL' });
-
-const lastLine = (m: string | undefined) => (m ?? '').trim().split('\n').pop();
 
 test('more helpers: bpfkit says what each case expects', () => {
   const wrong: string[] = [];

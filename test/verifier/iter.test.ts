@@ -16,12 +16,12 @@ import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.
 import { needs } from '../support/env.js';
 import { build } from './boundary-programs.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
+import { assertWant, lastLine, type Want } from './expect.js';
 
 const TRACING = 26;
 const TRACE_ITER = 28;
 
 /** ok, refused at `pc` with a last message line matching `re`, or not modelled. */
-type Want = { ok: true } | { pc: number; re: RegExp } | { unmodelled: true };
 interface Case {
   name: string;
   /** The iterator target (`bpf_iter_<target>`). */
@@ -35,7 +35,6 @@ const at = (pc: number, re: RegExp): Want => ({ pc, re });
 const UNMODELLED: Want = { unmodelled: true };
 const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
 const kernelBtf = (): Btf => runningKernel().btf()!;
-const lastLine = (m: string | undefined) => m?.trim().split('\n').pop();
 
 /** r1 = meta->seq (the context's first slot, then its first field). */
 const SEQ = 'r2 = *(u64 *)(r1 + 0)\nr1 = *(u64 *)(r2 + 0)';
@@ -296,18 +295,7 @@ test('iter: bpfkit says what each case expects', (t) => {
   for (const c of cases(btf)) {
     if (!btf.byName(`bpf_iter_${c.target}`, BtfKind.FUNC)) continue;
     const v = bpfkitVerdict(btf, c);
-    if ('ok' in c.want) {
-      assert.equal(v.accepted, true, `${c.name}: bpfkit refused at ${v.pc}: ${v.message}`);
-      continue;
-    }
-    assert.equal(v.accepted, false, `${c.name}: bpfkit accepted`);
-    if ('unmodelled' in c.want) {
-      assert.equal(v.unmodelled, true, `${c.name}: ${v.message}`);
-      continue;
-    }
-    assert.notEqual(v.unmodelled, true, `${c.name}: ${v.message}`);
-    assert.match(lastLine(v.message)!, c.want.re, c.name);
-    assert.equal(v.pc, c.want.pc, `${c.name}: insn`);
+    assertWant(c.name, v, c.want);
   }
 });
 

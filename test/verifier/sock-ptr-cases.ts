@@ -9,9 +9,7 @@ import { ProgType } from '../../src/uapi/types.js';
 import type { Instruction } from '../../src/isa/index.js';
 import type { VerifierMap } from '../../src/verifier/index.js';
 import { build } from './boundary-programs.js';
-
-/** ok, refused at `pc` with a last message line matching `re`, or (bpfkit) not modelled while the kernel accepts. */
-export type Want = { ok: true } | { pc: number; re: RegExp } | { unmodelled: true };
+import type { Want } from './expect.js';
 
 /** One program and what the kernel says of it. */
 export interface SockCase {

@@ -11,28 +11,16 @@ import { ProgType } from '../../src/uapi/types.js';
 import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
+import { assertWant, lastLine } from './expect.js';
 import { SOCK_CASES, type SockCase, sockProgram } from './sock-ptr-cases.js';
 
 const verdict = (c: SockCase): VerifyResult =>
   verifyInstructions(sockProgram(c.text), { type: c.type, attachType: c.attach, maps: c.maps ?? [] });
 
-const lastLine = (m: string | undefined) => (m ?? '').trim().split('\n').pop();
-
 test('socket pointers: bpfkit says what each case expects', () => {
   for (const c of SOCK_CASES) {
     const v = verdict(c);
-    if ('ok' in c.want) {
-      assert.equal(v.accepted, true, `${c.name}: bpfkit refused at ${v.pc}: ${v.message}`);
-      continue;
-    }
-    assert.equal(v.accepted, false, `${c.name}: bpfkit accepted`);
-    if ('unmodelled' in c.want) {
-      assert.equal(v.unmodelled, true, `${c.name}: ${v.message}`);
-      continue;
-    }
-    assert.notEqual(v.unmodelled, true, `${c.name}: ${v.message}`);
-    assert.match(lastLine(v.message)!, c.want.re, c.name);
-    assert.equal(v.pc, c.want.pc, `${c.name}: insn`);
+    assertWant(c.name, v, c.want);
   }
 });
 

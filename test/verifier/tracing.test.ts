@@ -17,13 +17,13 @@ import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.
 import { needs } from '../support/env.js';
 import { build } from './boundary-programs.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
+import { assertWant, lastLine, type Want } from './expect.js';
 
 const TRACING = 26;
 const TRACE_RAW_TP = 23;
 const FENTRY = 24;
 
 /** ok, refused at `pc` with a last message line matching `re`, or not modelled. */
-type Want = { ok: true } | { pc: number; re: RegExp } | { unmodelled: true };
 interface Case {
   name: string;
   tp: string;
@@ -254,8 +254,6 @@ function bpfkitVerdict(btf: Btf, c: Case, attachType = TRACE_RAW_TP): VerifyResu
   });
 }
 
-const lastLine = (m: string | undefined) => m?.trim().split('\n').pop();
-
 function skipWithoutBtf(t: TestContext): boolean {
   if (haveBtf) return false;
   t.skip('no /sys/kernel/btf/vmlinux');
@@ -267,18 +265,7 @@ test('tp_btf: bpfkit says what each case expects', (t) => {
   const btf = kernelBtf();
   for (const c of cases(btf)) {
     const v = bpfkitVerdict(btf, c);
-    if ('ok' in c.want) {
-      assert.equal(v.accepted, true, `${c.name}: bpfkit refused at ${v.pc}: ${v.message}`);
-      continue;
-    }
-    assert.equal(v.accepted, false, `${c.name}: bpfkit accepted`);
-    if ('unmodelled' in c.want) {
-      assert.equal(v.unmodelled, true, `${c.name}: ${v.message}`);
-      continue;
-    }
-    assert.notEqual(v.unmodelled, true, `${c.name}: ${v.message}`);
-    assert.match(lastLine(v.message)!, c.want.re, c.name);
-    assert.equal(v.pc, c.want.pc, `${c.name}: insn`);
+    assertWant(c.name, v, c.want);
   }
 });
 

@@ -1,0 +1,28 @@
+/**
+ * What a kernel-checked verifier case expects, and the one check of bpfkit's verdict against it that the
+ * case-table tests (sockets, tp_btf, iterators, helpers) share.
+ */
+import assert from 'node:assert/strict';
+import type { VerifyResult } from '../../src/verifier/index.js';
+
+/** A case's expected verdict: accepted, refused at `pc` with a last line matching `re`, or not modelled. */
+export type Want = { ok: true } | { pc: number; re: RegExp } | { unmodelled: true };
+
+/** The last line of a verifier message (the kernel's, or bpfkit's): the one both word alike. */
+export const lastLine = (m: string | undefined): string | undefined => (m ?? '').trim().split('\n').pop();
+
+/** Assert that bpfkit's verdict `v` on the case `name` is what `want` says. */
+export function assertWant(name: string, v: VerifyResult, want: Want): void {
+  if ('ok' in want) {
+    assert.equal(v.accepted, true, `${name}: bpfkit refused at ${v.pc}: ${v.message}`);
+    return;
+  }
+  assert.equal(v.accepted, false, `${name}: bpfkit accepted`);
+  if ('unmodelled' in want) {
+    assert.equal(v.unmodelled, true, `${name}: ${v.message}`);
+    return;
+  }
+  assert.notEqual(v.unmodelled, true, `${name}: ${v.message}`);
+  assert.match(lastLine(v.message)!, want.re, name);
+  assert.equal(v.pc, want.pc, `${name}: insn`);
+}
