@@ -154,9 +154,7 @@ export class Vm {
    */
   runRetval32(prog: LoadedProgram, opts: VmRunOptions): number {
     // execute()'s one run, without its repeat loop and engine choice (per packet, these add up)
-    if (this.programs[prog.id] !== prog) throw new VmError('load', `program '${prog.name}' was not loaded by this VM`);
-    if (this.running)
-      throw new VmError('internal', 'Vm.run() called while the VM is running (helpers may not re-enter it)');
+    this.checkEntry(prog);
     const st = this.st;
     const call = this.call;
     const limit = opts.budget ?? this.budget;
@@ -197,9 +195,7 @@ export class Vm {
    */
   runPackets(prog: LoadedProgram, opts: VmRunOptions, batch: PacketBatch, from: number, n: number): number {
     if (this.engine !== 'wasm') return -1;
-    if (this.programs[prog.id] !== prog) throw new VmError('load', `program '${prog.name}' was not loaded by this VM`);
-    if (this.running)
-      throw new VmError('internal', 'Vm.run() called while the VM is running (helpers may not re-enter it)');
+    this.checkEntry(prog);
     const st = this.st;
     const call = this.call;
     const limit = opts.budget ?? this.budget;
@@ -231,11 +227,16 @@ export class Vm {
     }
   }
 
-  /** `repeat` runs; r0 of the last is left in st.lo[0] / st.hi[0]. Returns the instructions it executed. */
-  private execute(prog: LoadedProgram, opts: VmRunOptions, repeat: number): number {
+  /** Every run's entry: `prog` must be this VM's, and no run may be in progress (helpers may not re-enter). */
+  private checkEntry(prog: LoadedProgram): void {
     if (this.programs[prog.id] !== prog) throw new VmError('load', `program '${prog.name}' was not loaded by this VM`);
     if (this.running)
       throw new VmError('internal', 'Vm.run() called while the VM is running (helpers may not re-enter it)');
+  }
+
+  /** `repeat` runs; r0 of the last is left in st.lo[0] / st.hi[0]. Returns the instructions it executed. */
+  private execute(prog: LoadedProgram, opts: VmRunOptions, repeat: number): number {
+    this.checkEntry(prog);
     const st = this.st;
     const call = this.call;
     const args = opts.args;
