@@ -15,6 +15,7 @@ import { createMap, kernelHelperProbe, loadProgram, VerifierError } from '../../
 import { needs } from '../support/env.js';
 import { build } from './boundary-programs.js';
 import { kernelVerdictRaw, parseKernelLog, type KernelVerdict } from './kernel-oracle.js';
+import { lastLine } from './expect.js';
 
 const { SOCKET_FILTER: SOCK, KPROBE, SCHED_CLS: TC, TRACEPOINT: TP, XDP, PERF_EVENT: PE, CGROUP_SKB: CG } = ProgType;
 const { SK_SKB, RAW_TRACEPOINT: RAW } = ProgType;
@@ -728,8 +729,6 @@ function kernelVerdict(c: Case): KernelVerdict {
     for (const fd of fds) closeFd(fd);
   }
 }
-
-const lastLine = (m: string | undefined) => (m ?? '').trim().split('\n').pop();
 
 test('helper prototypes: bpfkit says what each case expects', () => {
   for (const c of CASES) {

@@ -16,6 +16,7 @@ import type { Instruction } from '../../src/isa/index.js';
 import { needs } from '../support/env.js';
 import { build } from './boundary-programs.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
+import { lastLine } from './expect.js';
 
 const { CGROUP_SOCK, CGROUP_SOCK_ADDR, SK_MSG, SOCK_OPS, LWT_IN, LWT_OUT, LWT_XMIT, SK_REUSEPORT } = ProgType;
 const CGROUP_SYSCTL = 23;
@@ -787,8 +788,6 @@ const CASES = [
 function bpfkitVerdict(c: Case): VerifyResult {
   return verifyInstructions(program(c.text), { type: c.type, attachType: c.attach, maps: c.maps ?? [] });
 }
-
-const lastLine = (m: string | undefined) => (m ?? '').trim().split('\n').pop();
 
 test('cgroup and socket types: bpfkit says what each case expects', () => {
   for (const c of CASES) {
