@@ -178,6 +178,9 @@ const TP_BTF_HELPERS: ReadonlySet<number> = new Set([
 /** The register types a helper's memory argument takes (mem_types), as Linux 6.18 lists them. */
 const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
 
+/** Linux 6.18's __BPF_FUNC_MAX_ID: a helper id at or past it is `invalid func unknown#N`. */
+const HELPER_ID_END = 212;
+
 function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
   checkCallUnderLock(st, pc, insn.imm);
@@ -186,7 +189,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // Iterators also get the seq_file helpers (iter.ts), their first argument checked there.
   const iterProto = env.tpBtf?.iter ? iterHelperProto(insn.imm) : undefined;
   if (iterProto) seqFileArg(pc, iterProto.name, cur(st).regs[1]!);
-  if (env.tpBtf && insn.imm > 0 && insn.imm < 212 && !iterProto && !TP_BTF_HELPERS.has(insn.imm))
+  if (env.tpBtf && insn.imm > 0 && insn.imm < HELPER_ID_END && !iterProto && !TP_BTF_HELPERS.has(insn.imm))
     throw new Rejection(
       pc,
       `helper #${insn.imm} in a ${env.tpBtf.iter ? 'iter' : 'tp_btf'} program: bpfkit does not model tracing's own helper table`,
@@ -206,7 +209,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const ptype = env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType;
   const proto = iterProto ?? helperProto(insn.imm, ptype);
   if (!proto) {
-    if (insn.imm <= 0 || insn.imm >= 212) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
+    if (insn.imm <= 0 || insn.imm >= HELPER_ID_END) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
     throw new Rejection(pc, unmodelledHelper(insn.imm));
   }
   if (
