@@ -13,6 +13,7 @@ import { constStrArg } from './const-str.js';
 import { checkCallUnderLock, nonNullValueId, spinLockCall } from './spin-lock.js';
 import { type Env, newId } from './env.js';
 import { pktHelperAccess } from './ctx-access.js';
+import { kfuncCall } from './kfunc.js';
 import {
   HELPER_PROTOS,
   MAP_ONLY_WITH,
@@ -75,8 +76,7 @@ export function checkCall(env: Env, st: State, insn: Instruction): Next[] {
     st.frames.push(newFrame(st, pc, target, args));
     return [{ pc: target, st }];
   }
-  if (insn.src === BPF_PSEUDO_KFUNC_CALL)
-    throw new Rejection(pc, `kfunc call (btf_id ${insn.imm}): bpfkit does not model kernel functions`);
+  if (insn.src === BPF_PSEUDO_KFUNC_CALL) return kfuncCall(env, st, insn);
   return helperCall(env, st, insn);
 }
 

@@ -2,6 +2,7 @@
  * What every step of stage 2 shares: the program, its type, its maps, the id counter, and the deepest
  * stack each subprogram was seen to use.
  */
+import type { Btf } from '../btf/index.js';
 import type { Instruction } from '../isa/instruction.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import type { TpBtf } from './btf-ptr.js';
@@ -15,6 +16,8 @@ export interface Env {
   insns: readonly Instruction[];
   cfg: Cfg;
   progType: number;
+  /** The running kernel's BTF, when given (VerifyOptions.kernelBtf): kfunc calls are checked by it. */
+  kernelBtf?: Btf;
   /** tp_btf programs (BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP): the tracepoint and the kernel's BTF. */
   tpBtf?: TpBtf;
   /** The expected attach type given at load (cgroup_skb egress may return more verdicts), if any. */

@@ -82,7 +82,7 @@ export interface VerifyOptions {
   jit?: boolean;
   /**
    * The target kernel's BTF (/sys/kernel/btf/vmlinux): tp_btf programs (BPF_PROG_TYPE_TRACING with
-   * BPF_TRACE_RAW_TP) are checked by it; without it they are not modelled.
+   * BPF_TRACE_RAW_TP) and kfunc calls are checked by it; without it they are not modelled.
    */
   kernelBtf?: Btf;
   /**
@@ -237,6 +237,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       progType: opts.type,
       attachType: opts.attachType,
       tpBtf,
+      kernelBtf: opts.kernelBtf,
       helperAvailable: opts.helperAvailable,
       gplCompatible: licenseIsGpl(opts.license || 'GPL'),
       maps: maps as ReadonlyMap<number, VerifierMap>,
