@@ -132,7 +132,7 @@ const where = (tp: TpBtf) => (tp.iter ? tp.name : `tp_btf/${tp.name}`);
 
 const interned = new Map<string, BtfPtr>();
 /** The one BtfPtr of a struct id and trust (registers compare them by identity when pruning). */
-function btfPtr(btf: Btf, id: number, trust: BtfPtr['trust']): BtfPtr {
+export function internBtfPtr(btf: Btf, id: number, trust: BtfPtr['trust']): BtfPtr {
   const key = `${id}:${trust}`;
   let p = interned.get(key);
   if (!p || p.name !== btf.types[id]!.name) {
@@ -186,18 +186,18 @@ export function tpBtfCtxLoad(
     // btf_ctx_access: a ctx_arg_info entry at this offset types the pointer (all the modelled targets'
     // are NULL-able); `meta`, which has none, is a trusted PTR_TO_BTF_ID (prog_args_trusted).
     if (arg === 0 && target.t!.name === 'bpf_iter_meta')
-      return ptrReg('btf_id', { btf: btfPtr(tp.btf, target.id, 'trusted') });
+      return ptrReg('btf_id', { btf: internBtfPtr(tp.btf, target.id, 'trusted') });
     const trust = tp.iter.ptrs.get(arg);
     if (trust === undefined)
       throw new Rejection(pc, `${tp.name} arg${arg}: its ctx_arg_info is not modelled by bpfkit`);
-    return ptrReg('btf_id', { btf: btfPtr(tp.btf, target.id, trust), nullable: true, id: newId() });
+    return ptrReg('btf_id', { btf: internBtfPtr(tp.btf, target.id, trust), nullable: true, id: newId() });
   }
   if (!tp.nullArgs || tp.argNames[arg]?.endsWith('__nullable'))
     throw new Rejection(
       pc,
       `${where(tp)} arg${arg}: whether the kernel marks it NULL-able (raw_tp_null_args) is not modelled by bpfkit`,
     );
-  const btf = btfPtr(tp.btf, target.id, 'trusted');
+  const btf = internBtfPtr(tp.btf, target.id, 'trusted');
   // A NULL-able one gets an id for its null check (trusted_ptr_or_null_).
   if (tp.nullArgs.includes(arg)) return ptrReg('btf_id', { btf, nullable: true, id: newId() });
   return ptrReg('btf_id', { btf });
@@ -257,11 +257,11 @@ export function btfAccess(
   if (walked.kind === 'scalar') return loadedScalar(size, signed);
   // BTF_TYPE_SAFE_TRUSTED(struct bpf_iter_meta) { struct seq_file *seq; }: trusted, never NULL.
   if (p.trust === 'trusted' && p.name === 'bpf_iter_meta' && walked.field === 'seq' && !walked.untrusted)
-    return ptrReg('btf_id', { btf: btfPtr(btf, walked.id, 'trusted') });
+    return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'trusted') });
   // In an iterator, a trusted cgroup's kn is MEM_RCU (checked against Linux 6.18); the kernel's other RCU
   // fields are not carried.
   if (iter && p.trust === 'trusted' && p.name === 'cgroup' && walked.field === 'kn' && !walked.untrusted)
-    return ptrReg('btf_id', { btf: btfPtr(btf, walked.id, 'rcu') });
+    return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'rcu') });
   // check_ptr_to_btf_access: the pointer a walk yields keeps an untrusted parent's mistrust; from a trusted
   // parent it is plain unless an allow list names the field (not modelled here); a union on the way makes
   // it untrusted. In an iterator program Linux 6.18 makes every such walk untrusted, from a trusted parent
@@ -276,7 +276,7 @@ export function btfAccess(
       `R${regno} loads ${p.name}->${walked.field}: the kernel's trusted/RCU field lists are not modelled by bpfkit`,
     );
   const trust = iter || p.trust === 'untrusted' || walked.untrusted ? 'untrusted' : '';
-  return ptrReg('btf_id', { btf: btfPtr(btf, walked.id, trust) });
+  return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, trust) });
 }
 
 type Walked = { kind: 'scalar' } | { kind: 'ptr'; id: number; field: string; untrusted: boolean };
@@ -410,5 +410,5 @@ function resolveSize(
 /** What bpf_get_current_task_btf returns: PTR_TO_BTF_ID | PTR_TRUSTED of struct task_struct. */
 export function currentTaskBtf(tp: TpBtf): Reg | undefined {
   const t = tp.btf.byName('task_struct', BtfKind.STRUCT);
-  return t && ptrReg('btf_id', { btf: btfPtr(tp.btf, t.id, 'trusted') });
+  return t && ptrReg('btf_id', { btf: internBtfPtr(tp.btf, t.id, 'trusted') });
 }

@@ -14,6 +14,7 @@ import { checkCallUnderLock, nonNullValueId, spinLockCall } from './spin-lock.js
 import { type Env, newId } from './env.js';
 import { pktHelperAccess } from './ctx-access.js';
 import { kfuncCall } from './kfunc.js';
+import { sectionUnmodelled } from './kfunc-sections.js';
 import {
   HELPER_PROTOS,
   MAP_ONLY_WITH,
@@ -91,6 +92,8 @@ function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
   // check_func_call: only static functions may be called with a spin lock held.
   if (st.lock)
     throw new Rejection(pc, 'global function calls are not allowed while holding a lock,\nuse static function instead');
+  const inSection = sectionUnmodelled(st, 'a global function call');
+  if (inSection) throw new Rejection(pc, inSection);
   if (g.bad) throw refuse(g.bad);
   // The caller's packet pointers die if the function (or one it calls) may move packet data (Linux ≥ 6.13).
   const movesPacket = subprogChangesPacket(env, g.pc);
@@ -398,6 +401,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
 
   // check_reference_leak before a tail call: the program it jumps to cannot give the references back.
   if (proto.id === 12 && st.refs.size) throw new Rejection(pc, leakText(st, 'tail_call would lead to reference leak'));
+  const tailInSection = proto.id === 12 ? sectionUnmodelled(st, 'a tail call') : undefined;
+  if (tailInSection) throw new Rejection(pc, tailInSection);
 
   if (release) {
     st.refs.delete(release);

@@ -1,15 +1,45 @@
 /**
  * Calls of kernel functions (kfuncs, BPF_PSEUDO_KFUNC_CALL): the instruction names the function by its id
- * in the kernel's BTF, which gives its name and prototype (verifier.c's fetch_kfunc_meta). Only the kfuncs
- * bpfkit has a model for are checked; every other kfunc call is refused as not modelled, naming it, because
- * what the kernel allows of a kfunc (its flags: acquire, release, trusted arguments...) is not in the BTF.
+ * in the kernel's BTF, which gives its name and prototype (verifier.c's fetch_kfunc_meta). What the BTF
+ * does not say (the function's flags: acquire, release, trusted arguments...; which program types may
+ * call it) bpfkit knows for the kfuncs of kfunc-table.ts only; every other kfunc call is refused as not
+ * modelled, naming it.
+ *
+ * A modelled call is checked as check_kfunc_call does: the program type's kfunc sets, the arguments by
+ * the prototype (check_kfunc_args: scalars, `__k` constants, pointers to kernel structs as PTR_TO_BTF_ID
+ * with the trusted / RCU rules, the release argument), the RCU and preemption sections
+ * (kfunc-sections.ts), the reference released, r1-r5 clobbered and r0 from the return type (a scalar,
+ * nothing, or a PTR_TO_BTF_ID that may be NULL and may carry a new reference).
  */
-import { type BtfType, BtfKind } from '../btf/index.js';
+import { type Btf, type BtfType, BtfKind, BTF_MODIFIERS } from '../btf/index.js';
 import type { Instruction } from '../isa/instruction.js';
+import { ProgType } from '../uapi/types.js';
+import { internBtfPtr } from './btf-ptr.js';
 import type { Next } from './calls.js';
-import type { Env } from './env.js';
+import { type Env, newId } from './env.js';
+import { isSectionKfunc, sectionCall } from './kfunc-sections.js';
+import {
+  KFUNCS,
+  KF_ACQUIRE,
+  KF_RCU,
+  KF_RELEASE,
+  KF_RET_NULL,
+  KF_TRUSTED_ARGS,
+  kfuncSetAllowed,
+} from './kfunc-table.js';
 import { Rejection } from './reject.js';
-import type { State } from './state.js';
+import { isConst } from './scalar.js';
+import {
+  type Reg,
+  type State,
+  NOT_INIT,
+  UNKNOWN_SCALAR,
+  cur,
+  forEachReg,
+  isPointer,
+  kindText,
+  ptrReg,
+} from './state.js';
 
 /** A kfunc the call names: its BTF id, name and FUNC_PROTO in the kernel's BTF. */
 export interface Kfunc {
@@ -37,9 +67,281 @@ export function resolveKfunc(env: Env, insn: Instruction): Kfunc {
   return { id: insn.imm, name: func.name, proto };
 }
 
+/**
+ * add_kfunc_call, before the walk: every kfunc call instruction, dead code's too, needs a GPL-compatible
+ * license. Returns the refusal for the first one, if any.
+ */
+export function kfuncLicenseFault(insns: readonly Instruction[], gpl: boolean): Rejection | undefined {
+  if (gpl) return undefined;
+  const call = insns.find((i) => i.code === 0x85 && i.src === 2);
+  return call && new Rejection(call.pc, 'cannot call kernel function from non-GPL compatible program');
+}
+
+/** The type `id` names with typedefs and qualifiers skipped (btf_type_skip_modifiers), and its id. */
+function skipMods(btf: Btf, id: number): { id: number; t: BtfType | undefined } {
+  let t = btf.types[id];
+  for (let hops = 0; t && BTF_MODIFIERS.has(t.kind) && hops < 32; hops++) {
+    id = t.sizeOrType;
+    t = btf.types[id];
+  }
+  return { id, t };
+}
+
+const isStructKind = (t: BtfType | undefined): boolean =>
+  !!t && (t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION);
+/** btf_type_is_scalar for the kinds bpfkit is sure of (ints and 32-bit enums). */
+const isScalarKind = (t: BtfType | undefined): boolean => !!t && (t.kind === BtfKind.INT || t.kind === BtfKind.ENUM);
+
+/**
+ * __btf_type_is_scalar_struct: a struct of scalars, arrays of scalars and such structs (three levels at
+ * most). 'unsure' where bpfkit's notion of a scalar may differ from the kernel's (enum64, floats).
+ */
+function scalarStruct(btf: Btf, t: BtfType, rec: number): 'yes' | 'no' | 'unsure' {
+  if (!isStructKind(t)) return 'no';
+  let out: 'yes' | 'unsure' = 'yes';
+  for (const m of t.members) {
+    let mt = skipMods(btf, m.type).t;
+    if (isStructKind(mt)) {
+      if (rec >= 3) return 'no';
+      const inner = scalarStruct(btf, mt!, rec + 1);
+      if (inner === 'no') return 'no';
+      if (inner === 'unsure') out = 'unsure';
+      continue;
+    }
+    if (mt?.kind === BtfKind.ARRAY) {
+      if (!mt.array!.nelems) return 'no';
+      mt = skipMods(btf, mt.array!.type).t;
+    }
+    if (isScalarKind(mt)) continue;
+    if (mt?.kind === BtfKind.ENUM64 || mt?.kind === BtfKind.FLOAT) out = 'unsure';
+    else return 'no';
+  }
+  return out;
+}
+
+/** btf_type_str: the kind's name as the kernel's messages print it. */
+const kindName = (t: BtfType): string => (t.kind === BtfKind.UNION ? 'UNION' : 'STRUCT');
+
+/**
+ * The kernel struct a pointer at offset 0 into `from` may be passed as (btf_struct_ids_match without
+ * strictness): `from` itself, then the struct that starts it, and so on. 'unsure' when the walk meets a
+ * union or an array, which bpfkit does not follow.
+ */
+function matchesAtZero(btf: Btf, from: number, want: number): boolean | 'unsure' {
+  let id = from;
+  for (let depth = 0; depth < 32; depth++) {
+    if (id === want) return true;
+    const t = btf.types[id];
+    if (!t || t.kind !== BtfKind.STRUCT) return t?.kind === BtfKind.UNION ? 'unsure' : false;
+    const first = t.members.find((m) => m.offset === 0);
+    if (!first) return false;
+    const next = skipMods(btf, first.type);
+    if (next.t?.kind === BtfKind.ARRAY || next.t?.kind === BtfKind.UNION) return 'unsure';
+    if (next.t?.kind !== BtfKind.STRUCT) return false;
+    id = next.id;
+  }
+  return 'unsure';
+}
+
+/** The kernel's context struct of a program type (get_kern_ctx_btf_id), for the types bpfkit knows. */
+function kernCtxName(progType: number): string | undefined {
+  switch (progType) {
+    case ProgType.SOCKET_FILTER:
+    case ProgType.SCHED_CLS:
+    case ProgType.SCHED_ACT:
+    case ProgType.CGROUP_SKB:
+    case ProgType.LWT_IN:
+    case ProgType.LWT_OUT:
+    case ProgType.LWT_XMIT:
+    case ProgType.SK_SKB:
+      return 'sk_buff';
+    case ProgType.XDP:
+      return 'xdp_buff';
+    default:
+      return undefined;
+  }
+}
+
+const isNullConst = (r: Reg): boolean => r.kind === 'scalar' && isConst(r.s) && r.s.t.value === 0n;
+
 /** Execute a kfunc call. */
 export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
   const k = resolveKfunc(env, insn);
-  void st;
-  throw new Rejection(insn.pc, `kfunc ${k.name} (btf_id ${k.id}): bpfkit does not model this kernel function`);
+  const pc = insn.pc;
+  const btf = env.kernelBtf!;
+  const notModelled = (why = 'bpfkit does not model this kernel function') =>
+    new Rejection(pc, `kfunc ${k.name} (btf_id ${k.id}): ${why}`);
+  const facts = KFUNCS.get(k.name);
+  if (!facts) throw notModelled();
+  // fetch_kfunc_meta: the kfunc must be in a set registered for the program's type.
+  if (!kfuncSetAllowed(facts.set, env.progType))
+    throw new Rejection(pc, `calling kernel function ${k.name} is not allowed`);
+  // Under a spin lock the kernel allows only some kfuncs, a list bpfkit does not carry.
+  if (st.lock) throw notModelled('a kfunc call under a bpf_spin_lock: bpfkit does not model it');
+  const flags = facts.flags;
+  const release = (flags & KF_RELEASE) !== 0;
+  const trustedArgs = (flags & (KF_TRUSTED_ARGS | KF_RELEASE | KF_RCU)) !== 0;
+  // References taken or given back in a callback follow rules of their own (as for sockets, sock-ptr.ts).
+  if (flags & (KF_ACQUIRE | KF_RELEASE) && st.frames.some((f) => f.callback))
+    throw notModelled('a reference taken or released inside a callback: bpfkit does not model it');
+  const f = cur(st);
+  let releaseReg = 0;
+  let constArg: bigint | undefined;
+  let kernCtx: number | undefined;
+  const params = k.proto.members;
+  if (params.length > 5) throw notModelled('more than five arguments');
+  params.forEach((param, i) => {
+    const regno = i + 1;
+    const reg = f.regs[regno]!;
+    if (param.name.endsWith('__ign')) return;
+    const { t } = skipMods(btf, param.type);
+    if (isScalarKind(t)) {
+      if (reg.kind !== 'scalar') throw new Rejection(pc, `R${regno} is not a scalar`);
+      if (/(__szk?|_buf_size)$/.test(param.name)) throw notModelled(`a size argument (${param.name})`);
+      if (param.name.endsWith('__k')) {
+        if (!isConst(reg.s)) throw new Rejection(pc, `R${regno} must be a known constant`);
+        env.precision?.mark(regno);
+        constArg = reg.s.t.value;
+      }
+      return;
+    }
+    if (!t || t.kind !== BtfKind.PTR) throw notModelled(`argument ${i} of a kind bpfkit does not model`);
+    if (/__(nullable|opt|sz|szk|str|map|uninit|refcounted_kptr|alloc)$/.test(param.name))
+      throw notModelled(`argument ${param.name}`);
+    // check_kfunc_args: a trusted or RCU argument is never NULL.
+    if (trustedArgs && (isNullConst(reg) || (isPointer(reg) && reg.nullable)))
+      throw new Rejection(pc, `Possibly NULL pointer passed to trusted arg${i}`);
+    if (reg.ref && release) releaseReg = regno;
+    const target = skipMods(btf, t.sizeOrType);
+    if (k.name === 'bpf_cast_to_kern_ctx') {
+      kernCtx = kernCtxArg(env, pc, regno, reg, i, notModelled);
+      return;
+    }
+    if (reg.kind !== 'btf_id') {
+      // get_kfunc_ptr_arg_type: sockets and maps pass as their kernel structs (reg2btf_ids).
+      if (['sock', 'sock_common', 'tcp_sock', 'map_ptr'].includes(reg.kind) || !isStructKind(target.t))
+        throw notModelled(`argument ${i} as ${kindText(reg)}`);
+      // Any other register is checked as memory, which must be a struct of scalars.
+      if (scalarStruct(btf, target.t!, 0) !== 'no') throw notModelled(`argument ${i} as memory`);
+      throw new Rejection(
+        pc,
+        `arg#${i} pointer type ${kindName(target.t!)} ${target.t!.name} must point to scalar, or struct with scalar`,
+      );
+    }
+    if (!isStructKind(target.t)) throw notModelled(`argument ${i} of a pointer to a non-struct`);
+    btfIdArg(btf, pc, regno, reg, i, k.name, flags, target.id, target.t!, notModelled);
+  });
+  if (release && !releaseReg)
+    throw new Rejection(pc, `release kernel function ${k.name} expects refcounted PTR_TO_BTF_ID`);
+
+  if (isSectionKfunc(k.name)) sectionCall(btf, st, pc, k.name);
+
+  if (releaseReg) {
+    const ref = f.regs[releaseReg]!.ref;
+    st.refs.delete(ref);
+    forEachReg(st, (r) => (r.ref === ref ? UNKNOWN_SCALAR : r));
+  }
+  for (let r = 1; r <= 5; r++) f.regs[r] = NOT_INIT;
+  f.regs[0] = returnReg(env, st, pc, k, flags, constArg, kernCtx, notModelled);
+  return [{ pc: pc + 1, st }];
+}
+
+/**
+ * A pointer argument given as a PTR_TO_BTF_ID (check_kfunc_args, KF_ARG_PTR_TO_BTF_ID): trusted or RCU as
+ * the flags ask, at offset 0 when released, and pointing to the struct the prototype names, or to one
+ * that starts with it (process_kf_arg_ptr_to_btf_id).
+ */
+function btfIdArg(
+  btf: Btf,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  i: number,
+  name: string,
+  flags: number,
+  want: number,
+  wantType: BtfType,
+  notModelled: (why: string) => Rejection,
+): void {
+  const p = reg.btf!;
+  if (!(flags & (KF_TRUSTED_ARGS | KF_RELEASE | KF_RCU))) throw notModelled(`argument ${i} without trusted flags`);
+  // is_trusted_reg: a referenced pointer, or a PTR_TRUSTED one.
+  if (!reg.ref && p.trust !== 'trusted') {
+    if (!(flags & KF_RCU)) throw new Rejection(pc, `R${regno} must be referenced or trusted`);
+    if (p.trust !== 'rcu') throw new Rejection(pc, `R${regno} must be a rcu pointer`);
+  }
+  const strict = (flags & KF_RELEASE) !== 0 && reg.ref !== 0;
+  // check_func_arg_reg_off: a released pointer is the object itself.
+  if (strict && reg.off !== 0)
+    throw new Rejection(pc, `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
+  if (!isConst(reg.s) || reg.off !== 0) throw notModelled(`argument ${i} at an offset into its struct`);
+  const match = strict ? p.id === want : matchesAtZero(btf, p.id, want);
+  if (match === 'unsure') throw notModelled(`argument ${i}: whether struct ${p.name} passes as ${wantType.name}`);
+  if (!match)
+    throw new Rejection(
+      pc,
+      `kernel function ${name} args#${i} expected pointer to ${kindName(wantType)} ${wantType.name} but R${regno} has a pointer to ${kindName(btf.types[p.id]!)} ${p.name}`,
+    );
+}
+
+/** bpf_cast_to_kern_ctx's argument: the program's context, unmoved (KF_ARG_PTR_TO_CTX). Returns the struct id. */
+function kernCtxArg(
+  env: Env,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  i: number,
+  notModelled: (why: string) => Rejection,
+): number {
+  if (reg.kind === 'ctx') {
+    if (reg.off < 0) throw new Rejection(pc, `negative offset ctx ptr R${regno} off=${reg.off} disallowed`);
+    if (reg.off > 0) throw new Rejection(pc, `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`);
+    if (!isConst(reg.s)) throw notModelled('a context pointer with a variable offset');
+  } else if (reg.kind === 'scalar' || reg.kind === 'fp' || reg.kind === 'map_value' || reg.kind === 'pkt') {
+    throw new Rejection(pc, `arg#${i} expected pointer to ctx, but got ${kindText(reg)}`);
+  } else throw notModelled(`argument ${i} as ${kindText(reg)}`);
+  const name = env.tpBtf ? undefined : kernCtxName(env.progType);
+  const t = name ? env.kernelBtf!.byName(name, BtfKind.STRUCT) : undefined;
+  if (!t) throw notModelled(`the kernel context of program type ${env.progType}`);
+  return t.id;
+}
+
+/** r0 after the call, from the prototype's return type and the flags. */
+function returnReg(
+  env: Env,
+  st: State,
+  pc: number,
+  k: Kfunc,
+  flags: number,
+  constArg: bigint | undefined,
+  kernCtx: number | undefined,
+  notModelled: (why: string) => Rejection,
+): Reg {
+  const btf = env.kernelBtf!;
+  if (k.name === 'bpf_cast_to_kern_ctx') return ptrReg('btf_id', { btf: internBtfPtr(btf, kernCtx!, 'trusted') });
+  if (k.name === 'bpf_rdonly_cast') {
+    const id = Number(constArg);
+    const t = btf.types[id];
+    // Linux 6.18 also casts to void (a read-only buffer of no size), which bpfkit does not model.
+    if (id === 0) throw notModelled('a cast to void');
+    if (!isStructKind(t)) throw new Rejection(pc, 'kfunc bpf_rdonly_cast type ID argument must be of a struct or void');
+    return ptrReg('btf_id', { btf: internBtfPtr(btf, id, 'untrusted') });
+  }
+  const { t } = skipMods(btf, k.proto.sizeOrType);
+  if (k.proto.sizeOrType === 0) return NOT_INIT;
+  if (isScalarKind(t)) return UNKNOWN_SCALAR;
+  if (t?.kind !== BtfKind.PTR) throw notModelled('its return type');
+  const target = skipMods(btf, t.sizeOrType);
+  if (target.id === 0) return UNKNOWN_SCALAR;
+  if (!isStructKind(target.t)) throw notModelled('a pointer to memory as its return');
+  // A plain PTR_TO_BTF_ID; KF_RET_NULL: maybe NULL, with an id for the null check; KF_ACQUIRE: a new
+  // reference, which is also that id (acquire_reference_state).
+  let reg = ptrReg('btf_id', { btf: internBtfPtr(btf, target.id, '') });
+  if (flags & KF_RET_NULL) reg = { ...reg, nullable: true, id: newId(env) };
+  if (flags & KF_ACQUIRE) {
+    const ref = newId(env);
+    st.refs.set(ref, pc);
+    reg = { ...reg, ref, id: flags & KF_RET_NULL ? ref : reg.id };
+  }
+  return reg;
 }

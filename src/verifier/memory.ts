@@ -160,8 +160,17 @@ export function access(
     case 'tcp_sock':
       return sockAccess(pc, regno, reg, off, size, write, signed);
     case 'btf_id':
-      if (!env.tpBtf) throw new Rejection(pc, `R${regno} is a BTF pointer outside tp_btf: bpfkit does not model it`);
-      return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed, !!env.tpBtf.iter);
+      if (env.tpBtf)
+        return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed, !!env.tpBtf.iter);
+      // Outside tracing, BTF pointers come from kfuncs (kfunc.ts): reads are checked by the same struct walk
+      // (every program type bpfkit models runs in an RCU read section); writes go through each program
+      // type's own btf_struct_access, which bpfkit does not model.
+      if (!env.kernelBtf || write)
+        throw new Rejection(
+          pc,
+          `R${regno} ${write ? 'written' : 'read'} as a BTF pointer outside tp_btf: bpfkit does not model it`,
+        );
+      return btfAccess(env.kernelBtf, env.gplCompatible, pc, regno, reg, off, size, write, signed);
   }
   throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
 }

@@ -161,6 +161,8 @@ export function covers(old: State, now: State, live: number, mode: Compare, read
     for (const [k, slot] of fn.stack)
       if (!fo.stack.has(k) && !unread(k) && !slotSafe(undefined, slot, ids, mode)) return false;
   }
+  // states_equal: an RCU read section and preemption disabled the same way in both.
+  if (!!old.rcu !== !!now.rcu || (old.preempt ?? 0) !== (now.preempt ?? 0)) return false;
   // The spin lock: held in both or neither, on the same map, through values whose ids correspond.
   if (!!old.lock !== !!now.lock) return false;
   if (old.lock && (old.lock.map !== now.lock!.map || !ids.exact(old.lock.id + 1, now.lock!.id + 1))) return false;

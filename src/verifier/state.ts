@@ -178,6 +178,10 @@ export interface State {
   mayGotoDepth?: number;
   /** Callback calls walked on this path (the kernel's callback_unroll_depth): iterations are no loop. */
   callbackUnroll?: number;
+  /** Inside a bpf_rcu_read_lock section (kfunc.ts; the kernel's active_rcu_lock). */
+  rcu?: boolean;
+  /** bpf_preempt_disable calls not yet matched by bpf_preempt_enable (the kernel's active_preempt_lock); absent is 0. */
+  preempt?: number;
 }
 
 /** A held bpf_spin_lock: the map and the id of the value it was taken through (0 for a global's value). */
@@ -202,6 +206,8 @@ export function cloneState(st: State): State {
   if (st.mayGotoDepth) out.mayGotoDepth = st.mayGotoDepth;
   if (st.callbackUnroll) out.callbackUnroll = st.callbackUnroll;
   if (st.lock) out.lock = st.lock;
+  if (st.rcu) out.rcu = true;
+  if (st.preempt) out.preempt = st.preempt;
   return out;
 }
 

@@ -51,6 +51,7 @@ import { OP_MAY_GOTO, fieldFault } from './fields.js';
 import { widenImprecise } from './prune.js';
 import { Rejection } from './reject.js';
 import { isSockKind } from './sock-ptr.js';
+import { sectionLeak } from './kfunc-sections.js';
 import { checkReturnCode, invalidScalarText } from './return-code.js';
 import { isConst } from './scalar.js';
 import { cloneState, constReg, cur, NOT_INIT, ptrReg, type Reg, regText, type State, UNKNOWN_SCALAR } from './state.js';
@@ -198,6 +199,7 @@ function ldAbs(env: Env, st: State, insn: Instruction): Next[] {
   // check_resource_leak: a failed load exits the program, leaking what it holds.
   if (st.lock) throw new Rejection(pc, 'BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region');
   if (st.refs.size) throw new Rejection(pc, leakText(st, 'BPF_LD_[ABS|IND] would lead to reference leak'));
+  sectionLeak(st, pc, 'BPF_LD_[ABS|IND]');
   // In a subprogram (BTF given: verify.ts refuses it without) a failed load returns from the subprogram
   // with 0 (Linux ≥ 6.13 walks that exit too, with the subprogram's return checks): not modelled.
   if (st.frames.length > 1 || env.entry !== 0)
@@ -293,6 +295,7 @@ function exit(env: Env, st: State, pc: number): Next[] {
       throw new Rejection(pc, 'BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region');
     if (st.refs.size)
       throw new Rejection(pc, leakText(st, 'BPF_EXIT instruction in main prog would lead to reference leak'));
+    sectionLeak(st, pc, 'BPF_EXIT instruction in main prog');
     checkReturnCode(pc, r0, env);
     return [];
   }

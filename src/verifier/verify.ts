@@ -30,6 +30,7 @@ import { spinLockMapUse } from './spin-lock.js';
 import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.js';
 import { TRACE_ITER, iterTarget } from './iter.js';
 import { globalEntryRegs } from './calls.js';
+import { kfuncLicenseFault } from './kfunc.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { type Fastcall, fastcallDepth, fastcallPatterns } from './fastcall.js';
 import { ctxModelled } from './ctx-access.js';
@@ -213,6 +214,8 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
         ksym.pc,
         `ldimm64 of a kernel variable (btf_id ${ksym.imm}): bpfkit does not model kernel BTF`,
       );
+    const kfuncGpl = kfuncLicenseFault(insns, licenseIsGpl(opts.license || 'GPL'));
+    if (kfuncGpl) throw kfuncGpl;
     // resolve_pseudo_ldimm64 → check_map_prog_compatibility: each map an lddw names, dead code's too.
     for (const i of insns) {
       if (i.code !== OP_LDDW || (i.src !== BPF_PSEUDO_MAP_FD && i.src !== BPF_PSEUDO_MAP_VALUE)) continue;

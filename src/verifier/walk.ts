@@ -382,6 +382,8 @@ function walkPaths(
       if (insn.code === 0x95) {
         const f = st.frames[st.frames.length - 1]!;
         const caller: State = { frames: st.frames.slice(0, -1), refs: st.refs, lock: st.lock };
+        if (st.rcu) caller.rcu = true;
+        if (st.preempt) caller.preempt = st.preempt;
         env.loopEntry = f.callback
           ? findPrevEntry(explored.get(f.callsite), caller, node ? node.depth + 1 : 0)
           : undefined;

@@ -1,0 +1,117 @@
+/**
+ * Facts about the kfuncs bpfkit models, which the kernel's BTF does not carry: each one's flags (the
+ * BTF_ID_FLAGS of kernel/bpf/helpers.c and cpumask.c) and the id set it is registered in, and which
+ * program types each set is registered for (register_btf_kfunc_id_set, mapped to hooks by btf.c's
+ * bpf_prog_type_to_kfunc_hook). The program types were checked on Linux 6.18 by loading a call of
+ * each set's kfuncs in every program type bpfkit models.
+ */
+import { ProgType } from '../uapi/types.js';
+
+/** KF_ACQUIRE: returns a pointer that carries a new reference. */
+export const KF_ACQUIRE = 1 << 0;
+/** KF_RELEASE: gives back the reference its pointer argument carries (implies trusted arguments). */
+export const KF_RELEASE = 1 << 1;
+/** KF_RET_NULL: the returned pointer may be NULL. */
+export const KF_RET_NULL = 1 << 2;
+/** KF_TRUSTED_ARGS: pointer arguments must be referenced or trusted, never NULL. */
+export const KF_TRUSTED_ARGS = 1 << 4;
+/** KF_RCU: pointer arguments may also be RCU pointers, never NULL. */
+export const KF_RCU = 1 << 7;
+
+/**
+ * The id sets: `generic` (generic_kfunc_set, helpers.c), `common` (common_kfunc_set, every program type),
+ * `cpumask` (cpumask_kfunc_set, cpumask.c).
+ */
+export type KfuncSet = 'generic' | 'common' | 'cpumask';
+
+/** A modelled kfunc: its set and flags. */
+export interface KfuncFacts {
+  set: KfuncSet;
+  flags: number;
+}
+
+const A = KF_ACQUIRE;
+const R = KF_RELEASE;
+const N = KF_RET_NULL;
+const T = KF_TRUSTED_ARGS;
+const C = KF_RCU;
+
+/** The kfuncs bpfkit models, by name. Every other kfunc call is reported as not modelled. */
+export const KFUNCS: ReadonlyMap<string, KfuncFacts> = new Map<string, KfuncFacts>([
+  // generic_kfunc_set: tasks and cgroups by reference.
+  ['bpf_task_acquire', { set: 'generic', flags: A | C | N }],
+  ['bpf_task_release', { set: 'generic', flags: R }],
+  ['bpf_task_from_pid', { set: 'generic', flags: A | N }],
+  ['bpf_task_from_vpid', { set: 'generic', flags: A | N }],
+  ['bpf_cgroup_acquire', { set: 'generic', flags: A | C | N }],
+  ['bpf_cgroup_release', { set: 'generic', flags: R }],
+  ['bpf_cgroup_ancestor', { set: 'generic', flags: A | C | N }],
+  ['bpf_cgroup_from_id', { set: 'generic', flags: A | N }],
+  ['bpf_task_under_cgroup', { set: 'generic', flags: C }],
+  ['bpf_task_get_cgroup1', { set: 'generic', flags: A | C | N }],
+  // common_kfunc_set: casts and sections.
+  ['bpf_cast_to_kern_ctx', { set: 'common', flags: 0 }],
+  ['bpf_rdonly_cast', { set: 'common', flags: 0 }],
+  ['bpf_rcu_read_lock', { set: 'common', flags: 0 }],
+  ['bpf_rcu_read_unlock', { set: 'common', flags: 0 }],
+  ['bpf_preempt_disable', { set: 'common', flags: 0 }],
+  ['bpf_preempt_enable', { set: 'common', flags: 0 }],
+  // cpumask_kfunc_set.
+  ['bpf_cpumask_create', { set: 'cpumask', flags: A | N }],
+  ['bpf_cpumask_release', { set: 'cpumask', flags: R }],
+  ['bpf_cpumask_acquire', { set: 'cpumask', flags: A | T }],
+  ...[
+    'first',
+    'first_zero',
+    'first_and',
+    'set_cpu',
+    'clear_cpu',
+    'test_cpu',
+    'test_and_set_cpu',
+    'test_and_clear_cpu',
+    'setall',
+    'clear',
+    'and',
+    'or',
+    'xor',
+    'equal',
+    'intersects',
+    'subset',
+    'empty',
+    'full',
+    'copy',
+    'any_distribute',
+    'any_and_distribute',
+    'weight',
+  ].map((op): [string, KfuncFacts] => [`bpf_cpumask_${op}`, { set: 'cpumask', flags: C }]),
+]);
+
+/**
+ * Program types whose hook holds the generic set on Linux 6.18: sched_cls, xdp, the cgroup hook
+ * (cgroup_skb, cgroup_sock, cgroup_device, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, and sock_ops
+ * on 6.18), the tracing hook (tracing, tracepoint, perf_event). struct_ops, syscall and lsm, which bpfkit
+ * does not model, have it too.
+ */
+const GENERIC_TYPES: ReadonlySet<number> = new Set([
+  ProgType.SCHED_CLS,
+  ProgType.XDP,
+  ProgType.CGROUP_SKB,
+  ProgType.CGROUP_SOCK,
+  ProgType.CGROUP_DEVICE,
+  ProgType.CGROUP_SOCK_ADDR,
+  23, // cgroup_sysctl
+  25, // cgroup_sockopt
+  ProgType.SOCK_OPS,
+  26, // tracing
+  ProgType.TRACEPOINT,
+  ProgType.PERF_EVENT,
+]);
+
+/** The tracing hook's program types (cpumask_kfunc_set is registered for tracing, struct_ops, syscall). */
+const CPUMASK_TYPES: ReadonlySet<number> = new Set([26, ProgType.TRACEPOINT, ProgType.PERF_EVENT]);
+
+/** May a program of this type call a kfunc of this set (btf_kfunc_id_set_contains)? */
+export function kfuncSetAllowed(set: KfuncSet, progType: number): boolean {
+  if (set === 'common') return true;
+  return (set === 'generic' ? GENERIC_TYPES : CPUMASK_TYPES).has(progType);
+}
