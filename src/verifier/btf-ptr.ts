@@ -288,7 +288,8 @@ function structWalk(btf: Btf, pc: number, id: number, off: number, size: number)
   for (let depth = 0; depth < 64; depth++) {
     if (!isStruct(t)) throw new Rejection(pc, `Type '${t?.name ?? ''}' is not a struct`);
     const st = t!;
-    const tname = st.name;
+    // __btf_name_by_offset names an anonymous struct "(anon)" in the kernel's messages.
+    const tname = st.name || '(anon)';
     const members = st.members;
     // walking unions yields untrusted pointers, but for unions of one member
     if (st.kind === BtfKind.UNION && members.length !== 1) untrusted = true;

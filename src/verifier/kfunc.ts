@@ -123,27 +123,60 @@ function scalarStruct(btf: Btf, t: BtfType, rec: number): 'yes' | 'no' | 'unsure
 const kindName = (t: BtfType): string => (t.kind === BtfKind.UNION ? 'UNION' : 'STRUCT');
 
 /**
- * The kernel struct a pointer at offset 0 into `from` may be passed as (btf_struct_ids_match without
- * strictness): `from` itself, then the struct that starts it, and so on. 'unsure' when the walk meets a
- * union or an array, which bpfkit does not follow.
+ * The struct member that starts at `off` in struct `id` (btf_struct_walk for one byte, as
+ * btf_struct_ids_match calls it): the outermost one, descending through the structs that contain the
+ * offset. false where a scalar (or nothing) lies there; 'unsure' where the walk meets a union, an array or
+ * the struct's end, which bpfkit does not follow.
  */
-function matchesAtZero(btf: Btf, from: number, want: number): boolean | 'unsure' {
-  let id = from;
+function structAt(btf: Btf, id: number, off: number): number | false | 'unsure' {
   for (let depth = 0; depth < 32; depth++) {
-    if (id === want) return true;
     const t = btf.types[id];
-    if (!t || t.kind !== BtfKind.STRUCT) return t?.kind === BtfKind.UNION ? 'unsure' : false;
-    const first = t.members.find((m) => m.offset === 0);
-    if (!first) return false;
-    const next = skipMods(btf, first.type);
-    if (next.t?.kind === BtfKind.ARRAY || next.t?.kind === BtfKind.UNION) return 'unsure';
+    // Past the end the kernel may walk into a flexible array, which bpfkit does not follow.
+    if (!t || t.kind !== BtfKind.STRUCT || off >= t.sizeOrType) return 'unsure';
+    const m = t.members.find((x) => {
+      const moff = Math.floor(x.offset / 8);
+      // A bitfield (x.size bits, with kind_flag) covers the bytes its bits touch.
+      const bytes = x.size ? Math.ceil(((x.offset % 8) + x.size) / 8) : Math.max(btf.sizeOf(x.type), 1);
+      return moff <= off && off < moff + bytes;
+    });
+    if (!m || m.size) return false;
+    const next = skipMods(btf, m.type);
+    // An array of scalars (or pointers) holds no struct; of anything else the kernel walks the elements.
+    if (next.t?.kind === BtfKind.ARRAY) {
+      const elem = skipMods(btf, next.t.array!.type).t;
+      return isScalarKind(elem) || elem?.kind === BtfKind.PTR ? false : 'unsure';
+    }
+    if (next.t?.kind === BtfKind.UNION) return 'unsure';
     if (next.t?.kind !== BtfKind.STRUCT) return false;
+    if (off === m.offset / 8) return next.id;
+    off -= m.offset / 8;
     id = next.id;
   }
   return 'unsure';
 }
 
-/** The kernel's context struct of a program type (get_kern_ctx_btf_id), for the types bpfkit knows. */
+/**
+ * May a pointer `off` bytes into struct `from` be passed as a pointer to struct `want`
+ * (btf_struct_ids_match, not strict)? At offset 0 `from` itself does; otherwise the struct member that
+ * starts there, or the one that starts that member, and so on.
+ */
+function structIdsMatch(btf: Btf, from: number, off: number, want: number): boolean | 'unsure' {
+  if (off === 0 && from === want) return true;
+  let id = from;
+  for (let depth = 0; depth < 32; depth++) {
+    const next = structAt(btf, id, off);
+    if (next === false || next === 'unsure') return next;
+    if (next === want) return true;
+    id = next;
+    off = 0;
+  }
+  return 'unsure';
+}
+
+/**
+ * The kernel's context struct of a program type (get_kern_ctx_btf_id, from bpf_types.h), each checked on
+ * Linux 6.18 by a load past its end.
+ */
 function kernCtxName(progType: number): string | undefined {
   switch (progType) {
     case ProgType.SOCKET_FILTER:
@@ -157,6 +190,29 @@ function kernCtxName(progType: number): string | undefined {
       return 'sk_buff';
     case ProgType.XDP:
       return 'xdp_buff';
+    case ProgType.KPROBE:
+      return 'pt_regs';
+    case ProgType.PERF_EVENT:
+      return 'bpf_perf_event_data_kern';
+    case ProgType.CGROUP_SOCK:
+      return 'sock';
+    case ProgType.SOCK_OPS:
+      return 'bpf_sock_ops_kern';
+    case ProgType.CGROUP_DEVICE:
+      return 'bpf_cgroup_dev_ctx';
+    case ProgType.SK_MSG:
+      return 'sk_msg';
+    case ProgType.CGROUP_SOCK_ADDR:
+      return 'bpf_sock_addr_kern';
+    case ProgType.SK_REUSEPORT:
+      return 'sk_reuseport_kern';
+    case 23: // cgroup_sysctl
+      return 'bpf_sysctl_kern';
+    case 25: // cgroup_sockopt
+      return 'bpf_sockopt_kern';
+    case 30: // sk_lookup
+      return 'bpf_sk_lookup_kern';
+    // tracepoint and raw_tracepoint: a u64, which the kernel refuses ("kern ctx type id N is not a struct").
     default:
       return undefined;
   }
@@ -169,21 +225,22 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
   const k = resolveKfunc(env, insn);
   const pc = insn.pc;
   const btf = env.kernelBtf!;
-  const notModelled = (why = 'bpfkit does not model this kernel function') =>
-    new Rejection(pc, `kfunc ${k.name} (btf_id ${k.id}): ${why}`);
+  // Every reason names what bpfkit does not model (the walk reports such refusals as not modelled).
+  const notModelled = (what = 'this kernel function') =>
+    new Rejection(pc, `kfunc ${k.name} (btf_id ${k.id}): bpfkit does not model ${what}`);
   const facts = KFUNCS.get(k.name);
   if (!facts) throw notModelled();
   // fetch_kfunc_meta: the kfunc must be in a set registered for the program's type.
   if (!kfuncSetAllowed(facts.set, env.progType))
     throw new Rejection(pc, `calling kernel function ${k.name} is not allowed`);
   // Under a spin lock the kernel allows only some kfuncs, a list bpfkit does not carry.
-  if (st.lock) throw notModelled('a kfunc call under a bpf_spin_lock: bpfkit does not model it');
+  if (st.lock) throw notModelled('a kfunc call under a bpf_spin_lock');
   const flags = facts.flags;
   const release = (flags & KF_RELEASE) !== 0;
   const trustedArgs = (flags & (KF_TRUSTED_ARGS | KF_RELEASE | KF_RCU)) !== 0;
   // References taken or given back in a callback follow rules of their own (as for sockets, sock-ptr.ts).
   if (flags & (KF_ACQUIRE | KF_RELEASE) && st.frames.some((f) => f.callback))
-    throw notModelled('a reference taken or released inside a callback: bpfkit does not model it');
+    throw notModelled('a reference taken or released inside a callback');
   const f = cur(st);
   let releaseReg = 0;
   let constArg: bigint | undefined;
@@ -205,7 +262,7 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
       }
       return;
     }
-    if (!t || t.kind !== BtfKind.PTR) throw notModelled(`argument ${i} of a kind bpfkit does not model`);
+    if (!t || t.kind !== BtfKind.PTR) throw notModelled(`argument ${i} of this kind`);
     if (/__(nullable|opt|sz|szk|str|map|uninit|refcounted_kptr|alloc)$/.test(param.name))
       throw notModelled(`argument ${param.name}`);
     // check_kfunc_args: a trusted or RCU argument is never NULL.
@@ -274,9 +331,9 @@ function btfIdArg(
   // check_func_arg_reg_off: a released pointer is the object itself.
   if (strict && reg.off !== 0)
     throw new Rejection(pc, `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
-  if (!isConst(reg.s) || reg.off !== 0) throw notModelled(`argument ${i} at an offset into its struct`);
-  const match = strict ? p.id === want : matchesAtZero(btf, p.id, want);
-  if (match === 'unsure') throw notModelled(`argument ${i}: whether struct ${p.name} passes as ${wantType.name}`);
+  if (!isConst(reg.s) || reg.off < 0) throw notModelled(`argument ${i} at this offset into its struct`);
+  const match = strict ? p.id === want : structIdsMatch(btf, p.id, reg.off, want);
+  if (match === 'unsure') throw notModelled(`whether struct ${p.name} passes as ${wantType.name} (argument ${i})`);
   if (!match)
     throw new Rejection(
       pc,
