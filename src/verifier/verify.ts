@@ -205,6 +205,9 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
         0,
         `bpfkit: expected attach type ${opts.attachType ?? 'none'} is not one program type ${opts.type} loads with (bpfkit models only these)`,
       );
+    // add_subprog_and_kfunc, the kernel's first pass: kfunc calls need a GPL-compatible license.
+    const kfuncGpl = kfuncLicenseFault(insns, licenseIsGpl(opts.license || 'GPL'));
+    if (kfuncGpl) throw kfuncGpl;
     const cfg = buildCfg(insns);
     // resolve_pseudo_ldimm64 looks every kernel variable up before the walk, dead code's too, and may
     // fail: bpfkit, without the kernel's symbols, cannot say how.
@@ -214,8 +217,6 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
         ksym.pc,
         `ldimm64 of a kernel variable (btf_id ${ksym.imm}): bpfkit does not model kernel BTF`,
       );
-    const kfuncGpl = kfuncLicenseFault(insns, licenseIsGpl(opts.license || 'GPL'));
-    if (kfuncGpl) throw kfuncGpl;
     // resolve_pseudo_ldimm64 → check_map_prog_compatibility: each map an lddw names, dead code's too.
     for (const i of insns) {
       if (i.code !== OP_LDDW || (i.src !== BPF_PSEUDO_MAP_FD && i.src !== BPF_PSEUDO_MAP_VALUE)) continue;

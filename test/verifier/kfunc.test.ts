@@ -1,0 +1,121 @@
+/**
+ * kfunc calls (src/verifier/kfunc.ts, kfunc-table.ts, kfunc-sections.ts): bpfkit's verdict on each
+ * program of kfunc-cases.ts is held to the expectation there, and as root the running kernel judges
+ * every program too: same verdict, same instruction, same last line, the same references named by a
+ * leak. Programs name kfuncs by their ids in the running kernel's BTF, so these tests need it.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { type Btf, BtfKind } from '../../src/btf/index.js';
+import { runningKernel } from '../../src/loader/kernel-env.js';
+import { loadProgram, VerifierError } from '../../src/kernel/index.js';
+import { encodeProgram } from '../../src/isa/index.js';
+import { ProgType } from '../../src/uapi/types.js';
+import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
+import { needs } from '../support/env.js';
+import { kernelVerdictRaw, parseKernelLog } from './kernel-oracle.js';
+import { assertWant, lastLine } from './expect.js';
+import { KFUNC_CASES, type KfuncCase, TRACE_RAW_TP, kfuncProgram } from './kfunc-cases.js';
+
+const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
+const kernelBtf = (): Btf => runningKernel().btf()!;
+
+function skipWithoutBtf(t: TestContext): boolean {
+  if (haveBtf) return false;
+  t.skip('no /sys/kernel/btf/vmlinux');
+  return true;
+}
+
+const attachOf = (c: KfuncCase) => (c.tp ? TRACE_RAW_TP : c.attach);
+
+function verdict(btf: Btf, c: KfuncCase, license?: string): VerifyResult {
+  return verifyInstructions(kfuncProgram(btf, c.text), {
+    type: c.type,
+    attachType: attachOf(c),
+    kernelBtf: btf,
+    ...(c.tp ? { attachBtfName: `btf_trace_${c.tp}` } : {}),
+    ...(license ? { license } : {}),
+  });
+}
+
+test('kfuncs: bpfkit says what each case expects', (t) => {
+  if (skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  for (const c of KFUNC_CASES) assertWant(c.name, verdict(btf, c), c.want);
+});
+
+test('kfuncs: a leak names every reference held with the call that took it', (t) => {
+  if (skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  const v = verdict(
+    btf,
+    KFUNC_CASES.find((c) => c.name === 'two references leaked')!,
+  );
+  assert.equal(
+    v.message,
+    'Unreleased reference id=2 alloc_insn=1\nUnreleased reference id=4 alloc_insn=4\nBPF_EXIT instruction in main prog would lead to reference leak',
+  );
+});
+
+test('kfuncs: the running kernel gives the same verdict, at the same insn, in the same words (root)', (t) => {
+  if (skipWithoutBtf(t) || !needs(t, { root: true })) return;
+  const btf = kernelBtf();
+  for (const c of KFUNC_CASES) {
+    const tpId = c.tp ? btf.byName(`btf_trace_${c.tp}`, BtfKind.TYPEDEF)!.id : undefined;
+    const k = kernelVerdictRaw(kfuncProgram(btf, c.text), c.type, [], attachOf(c), tpId);
+    const v = verdict(btf, c);
+    if (v.unmodelled) {
+      assert.ok('unmodelled' in c.want, `${c.name}: not modelled: ${v.message}`);
+      continue;
+    }
+    assert.equal(
+      v.accepted,
+      k.accepted,
+      `${c.name}: kernel ${k.accepted ? 'accepts' : `refuses at ${k.pc}: ${k.message}`}`,
+    );
+    if (k.accepted) continue;
+    assert.equal(lastLine(v.message), lastLine(k.message), `${c.name}: words`);
+    if (k.pc !== undefined) assert.equal(v.pc, k.pc, `${c.name}: insn`);
+    if (/reference leak$/.test(k.message ?? ''))
+      for (const line of v.message!.split('\n').slice(0, -1)) assert.ok(k.log.includes(line), `${c.name}: ${line}`);
+  }
+});
+
+test('kfuncs: a non-GPL program may not call one, even in dead code, as the kernel says (root)', (t) => {
+  if (skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  // The call is never reached: the kernel refuses it in its first pass (add_kfunc_call).
+  const text = 'r0 = 0\nexit\nr1 = 1\ncall kfunc bpf_task_from_pid\nr0 = 0\nexit';
+  const c: KfuncCase = { name: 'dead kfunc call', type: ProgType.SCHED_CLS, text, want: { ok: true } };
+  const v = verdict(btf, c, 'Dual BSD/MIT');
+  assert.equal(v.accepted, false);
+  assert.notEqual(v.unmodelled, true, v.message);
+  assert.equal(v.message, 'cannot call kernel function from non-GPL compatible program');
+  // With a GPL license the kernel goes on to its next pass, which finds the call unreachable.
+  assert.equal(verdict(btf, c).message, 'unreachable insn 2');
+  if (!needs(t, { root: true })) return;
+  try {
+    loadProgram({ name: 'oracle', type: c.type, insns: encodeProgram(kfuncProgram(btf, text)), license: 'MIT' });
+    assert.fail('the kernel loaded a non-GPL kfunc call');
+  } catch (err) {
+    if (!(err instanceof VerifierError)) throw err;
+    assert.equal(parseKernelLog(err.log).message, v.message);
+  }
+});
+
+test('kfuncs: without the kernel BTF, and a kfunc bpfkit has no facts for: not modelled', (t) => {
+  if (skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  const text = 'r1 = 1\ncall kfunc bpf_task_from_pid\nr0 = 0\nexit';
+  const insns = kfuncProgram(btf, text);
+  const noBtf = verifyInstructions(insns, { type: ProgType.SCHED_CLS });
+  assert.equal(noBtf.unmodelled, true, noBtf.message);
+  // A kfunc bpfkit has no facts for is named in the refusal.
+  const other = verifyInstructions(kfuncProgram(btf, 'call kfunc bpf_throw\nr0 = 0\nexit'), {
+    type: ProgType.SCHED_CLS,
+    kernelBtf: btf,
+  });
+  assert.equal(other.unmodelled, true, other.message);
+  assert.match(other.message!, /^kfunc bpf_throw \(btf_id \d+\): bpfkit does not model this kernel function$/);
+});
