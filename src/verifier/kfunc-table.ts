@@ -20,9 +20,9 @@ export const KF_RCU = 1 << 7;
 
 /**
  * The id sets: `generic` (generic_kfunc_set, helpers.c), `common` (common_kfunc_set, every program type),
- * `cpumask` (cpumask_kfunc_set, cpumask.c).
+ * `cpumask` (cpumask_kfunc_set, cpumask.c), `sock_addr` (bpf_kfunc_set_sock_addr, net/core/filter.c).
  */
-export type KfuncSet = 'generic' | 'common' | 'cpumask';
+export type KfuncSet = 'generic' | 'common' | 'cpumask' | 'sock_addr';
 
 /** A modelled kfunc: its set and flags. */
 export interface KfuncFacts {
@@ -56,6 +56,9 @@ export const KFUNCS: ReadonlyMap<string, KfuncFacts> = new Map<string, KfuncFact
   ['bpf_rcu_read_unlock', { set: 'common', flags: 0 }],
   ['bpf_preempt_disable', { set: 'common', flags: 0 }],
   ['bpf_preempt_enable', { set: 'common', flags: 0 }],
+  // bpf_kfunc_set_sock_addr: no flags in the sources, but Linux 6.18 refuses a NULL first argument as
+  // trusted ("Possibly NULL pointer passed to trusted arg0"), so it is written trusted here.
+  ['bpf_sock_addr_set_sun_path', { set: 'sock_addr', flags: T }],
   // cpumask_kfunc_set.
   ['bpf_cpumask_create', { set: 'cpumask', flags: A | N }],
   ['bpf_cpumask_release', { set: 'cpumask', flags: R }],
@@ -110,8 +113,22 @@ const GENERIC_TYPES: ReadonlySet<number> = new Set([
 /** The tracing hook's program types (cpumask_kfunc_set is registered for tracing, struct_ops, syscall). */
 const CPUMASK_TYPES: ReadonlySet<number> = new Set([26, ProgType.TRACEPOINT, ProgType.PERF_EVENT]);
 
+/**
+ * The cgroup hook's program types: bpf_kfunc_set_sock_addr is registered for cgroup_sock_addr, whose hook
+ * the other cgroup types share (on 6.18 a cgroup_skb program reaches the arguments' checks).
+ */
+const CGROUP_TYPES: ReadonlySet<number> = new Set([
+  ProgType.CGROUP_SKB,
+  ProgType.CGROUP_SOCK,
+  ProgType.CGROUP_DEVICE,
+  ProgType.CGROUP_SOCK_ADDR,
+  23, // cgroup_sysctl
+  25, // cgroup_sockopt
+]);
+
 /** May a program of this type call a kfunc of this set (btf_kfunc_id_set_contains)? */
 export function kfuncSetAllowed(set: KfuncSet, progType: number): boolean {
   if (set === 'common') return true;
-  return (set === 'generic' ? GENERIC_TYPES : CPUMASK_TYPES).has(progType);
+  const types = set === 'generic' ? GENERIC_TYPES : set === 'cpumask' ? CPUMASK_TYPES : CGROUP_TYPES;
+  return types.has(progType);
 }

@@ -28,6 +28,7 @@ import {
   kfuncSetAllowed,
 } from './kfunc-table.js';
 import { Rejection } from './reject.js';
+import { helperMem } from './memory.js';
 import { isConst } from './scalar.js';
 import {
   type Reg,
@@ -247,10 +248,12 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
   let kernCtx: number | undefined;
   const params = k.proto.members;
   if (params.length > 5) throw notModelled('more than five arguments');
+  /** The size argument of a memory, size pair, checked with its memory (check_kfunc_args skips it). */
+  let sizeArg = -1;
   params.forEach((param, i) => {
     const regno = i + 1;
     const reg = f.regs[regno]!;
-    if (param.name.endsWith('__ign')) return;
+    if (param.name.endsWith('__ign') || i === sizeArg) return;
     const { t } = skipMods(btf, param.type);
     if (isScalarKind(t)) {
       if (reg.kind !== 'scalar') throw new Rejection(pc, `R${regno} is not a scalar`);
@@ -265,6 +268,12 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
     if (!t || t.kind !== BtfKind.PTR) throw notModelled(`argument ${i} of this kind`);
     if (/__(nullable|opt|sz|szk|str|map|uninit|refcounted_kptr|alloc)$/.test(param.name))
       throw notModelled(`argument ${param.name}`);
+    const size = params[i + 1];
+    const memSize = reg.kind !== 'btf_id' && !!size && /__szk?$/.test(size.name);
+    // A memory, size pair's NULL (or maybe-NULL) memory: Linux 6.18 does not refuse it as a trusted
+    // argument's (checked with bpf_sock_addr_set_sun_path), and bpfkit does not model what it does.
+    if (memSize && (isNullConst(reg) || (isPointer(reg) && reg.nullable)))
+      throw notModelled(`argument ${i}: NULL memory`);
     // check_kfunc_args: a trusted or RCU argument is never NULL.
     if (trustedArgs && (isNullConst(reg) || (isPointer(reg) && reg.nullable)))
       throw new Rejection(pc, `Possibly NULL pointer passed to trusted arg${i}`);
@@ -274,10 +283,16 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
       kernCtx = kernCtxArg(env, pc, regno, reg, i, notModelled);
       return;
     }
+    // get_kfunc_ptr_arg_type: sockets and maps pass as their kernel structs (reg2btf_ids).
+    if (['sock', 'sock_common', 'tcp_sock', 'map_ptr'].includes(reg.kind))
+      throw notModelled(`argument ${i} as ${kindText(reg)}`);
+    if (memSize) {
+      memSizeArg(env, st, pc, regno, reg, i, target, notModelled);
+      sizeArg = i + 1;
+      return;
+    }
     if (reg.kind !== 'btf_id') {
-      // get_kfunc_ptr_arg_type: sockets and maps pass as their kernel structs (reg2btf_ids).
-      if (['sock', 'sock_common', 'tcp_sock', 'map_ptr'].includes(reg.kind) || !isStructKind(target.t))
-        throw notModelled(`argument ${i} as ${kindText(reg)}`);
+      if (!isStructKind(target.t)) throw notModelled(`argument ${i} as ${kindText(reg)}`);
       // Any other register is checked as memory, which must be a struct of scalars.
       if (scalarStruct(btf, target.t!, 0) !== 'no') throw notModelled(`argument ${i} as memory`);
       throw new Rejection(
@@ -339,6 +354,57 @@ function btfIdArg(
       pc,
       `kernel function ${name} args#${i} expected pointer to ${kindName(wantType)} ${wantType.name} but R${regno} has a pointer to ${kindName(btf.types[p.id]!)} ${p.name}`,
     );
+}
+
+/**
+ * A memory, size pair (KF_ARG_PTR_TO_MEM_SIZE: the next parameter is named `*__sz`, or `*__szk` for a
+ * constant): the memory must point to void, a scalar or a struct of scalars; the size is checked as a
+ * helper's (check_mem_size_reg, zero allowed) and the memory is read then written through
+ * (check_kfunc_mem_size_reg). A refusal there is followed by the kernel's line naming the pair. Only
+ * known sizes are modelled (so `__szk`'s demand of a constant always holds).
+ */
+function memSizeArg(
+  env: Env,
+  st: State,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  i: number,
+  target: { id: number; t: BtfType | undefined },
+  notModelled: (why: string) => Rejection,
+): void {
+  const t = target.t;
+  if (target.id !== 0 && !isScalarKind(t)) {
+    const scalars = t && isStructKind(t) ? scalarStruct(env.kernelBtf!, t, 0) : 'no';
+    if (scalars === 'unsure' || !t || !isStructKind(t)) throw notModelled(`argument ${i}: memory of this type`);
+    if (scalars === 'no')
+      throw new Rejection(
+        pc,
+        `arg#${i} pointer type ${kindName(t)} ${t.name} must point to void, scalar, or struct with scalar`,
+      );
+  }
+  const pair = `arg#${i} arg#${i + 1} memory, len pair leads to invalid memory access`;
+  const size = cur(st).regs[regno + 1]!;
+  if (size.kind !== 'scalar' || !isConst(size.s)) throw notModelled(`argument ${i + 1}: a size not known`);
+  // check_helper_mem_access: a number is no memory (NULL was dealt with by the caller); Linux 6.18 names
+  // the stack only as what it expected.
+  if (reg.kind === 'scalar') throw new Rejection(pc, `R${regno} type=scalar expected=fp\n${pair}`);
+  const memKinds = ['fp', 'map_value', 'map_key', 'mem', 'pkt', 'pkt_meta'];
+  if (!memKinds.includes(reg.kind)) throw notModelled(`argument ${i} as ${kindText(reg)}`);
+  const n = size.s.t.value;
+  if (n >= 1n << 63n)
+    throw new Rejection(pc, `R${regno + 1} min value is negative, either use unsigned or 'var &= const'\n${pair}`);
+  if (n >= 1n << 29n)
+    throw new Rejection(pc, `R${regno + 1} unbounded memory access, use 'var &= const' or 'if (var < const)'\n${pair}`);
+  try {
+    helperMem(env, st, pc, regno, reg, Number(n), false);
+    helperMem(env, st, pc, regno, reg, Number(n), true);
+  } catch (err) {
+    if (!(err instanceof Rejection) || /\bbpfkit\b/.test(err.message)) throw err;
+    throw new Rejection(pc, `${err.message}\n${pair}`);
+  }
+  // The access was proven with this size (and `__szk` asks for it known): it stays exact.
+  env.precision?.mark(regno + 1);
 }
 
 /** bpf_cast_to_kern_ctx's argument: the program's context, unmoved (KF_ARG_PTR_TO_CTX). Returns the struct id. */

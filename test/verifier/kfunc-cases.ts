@@ -65,6 +65,12 @@ const fromPid = `r1 = 1\ncall kfunc bpf_task_from_pid\nif r0 == 0 goto out\nr1 =
 const cpumask = `call kfunc bpf_cpumask_create\nif r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_cpumask_release\n${END}`;
 const rcu = 'call kfunc bpf_rcu_read_lock\ncall kfunc bpf_rcu_read_unlock\nr0 = 0\nexit';
 
+/** cgroup_sock_addr with BPF_CGROUP_INET4_CONNECT. */
+const sockAddr = { type: ProgType.CGROUP_SOCK_ADDR, attach: 10 } as const;
+/** bpf_sock_addr_set_sun_path on the kernel context, fp-8 zeroed; `size` sets r3, `mem` r2 (the call is insn 7). */
+const sunPath = (size: string, mem = 'r2 = r10\nr2 += -8') =>
+  `call kfunc bpf_cast_to_kern_ctx\nr1 = r0\nr2 = 0\n*(u64 *)(r10 - 8) = r2\n${mem.includes('\n') ? mem : `${mem}\nr2 = r2`}\n${size}\ncall kfunc bpf_sock_addr_set_sun_path\nr0 = 1\nexit`;
+
 /** The cases. */
 export const KFUNC_CASES: readonly KfuncCase[] = [
   // References: acquire and release.
@@ -409,6 +415,63 @@ export const KFUNC_CASES: readonly KfuncCase[] = [
     ...task,
     text: 'r2 = r1\ncall kfunc bpf_rdonly_cast\nr0 = 0\nexit',
     want: at(1, 'R2 is not a scalar'),
+  },
+  // A memory, size pair (`sun_path, sun_path__sz`), in cgroup_sock_addr (BPF_CGROUP_INET4_CONNECT).
+  { name: 'sun_path set from the stack', ...sockAddr, text: sunPath('r3 = 8'), want: OK },
+  { name: 'sun_path of size 0', ...sockAddr, text: sunPath('r3 = 0'), want: OK },
+  {
+    name: 'sun_path past the stack slot',
+    ...sockAddr,
+    text: sunPath('r3 = 9'),
+    want: at(7, 'arg#1 arg#2 memory, len pair leads to invalid memory access'),
+  },
+  {
+    name: 'sun_path of a negative size',
+    ...sockAddr,
+    text: sunPath('r3 = -1'),
+    want: at(7, 'arg#1 arg#2 memory, len pair leads to invalid memory access'),
+  },
+  {
+    name: 'sun_path of a huge size',
+    ...sockAddr,
+    text: sunPath('r3 = 600000000'),
+    want: at(7, 'arg#1 arg#2 memory, len pair leads to invalid memory access'),
+  },
+  {
+    name: 'sun_path given a number',
+    ...sockAddr,
+    text: sunPath('r3 = 8', 'r2 = 5'),
+    want: at(7, 'arg#1 arg#2 memory, len pair leads to invalid memory access'),
+  },
+  {
+    name: 'sun_path given NULL',
+    ...sockAddr,
+    text: sunPath('r3 = 8', 'r2 = 0'),
+    want: UNMODELLED,
+  },
+  {
+    name: 'sun_path on a NULL context',
+    ...sockAddr,
+    text: sunPath('r3 = 8').replace('r1 = r0', 'r1 = 0'),
+    want: at(7, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  {
+    name: 'sun_path on the context itself',
+    ...sockAddr,
+    text: sunPath('r3 = 8').replace('call kfunc bpf_cast_to_kern_ctx\nr1 = r0', 'r1 = r1\nr1 = r1'),
+    want: at(7, 'arg#0 pointer type STRUCT bpf_sock_addr_kern must point to scalar, or struct with scalar'),
+  },
+  {
+    name: 'cgroup_skb: sun_path',
+    type: ProgType.CGROUP_SKB,
+    text: 'r1 = 0\nr2 = 0\nr3 = 0\ncall kfunc bpf_sock_addr_set_sun_path\nr0 = 1\nexit',
+    want: at(3, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  {
+    name: 'tc: sun_path',
+    type: ProgType.SCHED_CLS,
+    text: 'r1 = 0\nr2 = 0\nr3 = 0\ncall kfunc bpf_sock_addr_set_sun_path\nr0 = 1\nexit',
+    want: at(3, 'calling kernel function bpf_sock_addr_set_sun_path is not allowed'),
   },
   // Not modelled: other kfuncs, iterators, dynptrs.
   {
