@@ -242,6 +242,10 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
   // References taken or given back in a callback follow rules of their own (as for sockets, sock-ptr.ts).
   if (flags & (KF_ACQUIRE | KF_RELEASE) && st.frames.some((f) => f.callback))
     throw notModelled('a reference taken or released inside a callback');
+  // A section opened or closed in a callback: whether the kernel lets it cross the callback's return is
+  // not modelled.
+  if (isSectionKfunc(k.name) && st.frames.some((f) => f.callback))
+    throw notModelled('an RCU or preemption section opened or closed inside a callback');
   const f = cur(st);
   let releaseReg = 0;
   let constArg: bigint | undefined;

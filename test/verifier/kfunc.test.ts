@@ -119,3 +119,18 @@ test('kfuncs: without the kernel BTF, and a kfunc bpfkit has no facts for: not m
   assert.equal(other.unmodelled, true, other.message);
   assert.match(other.message!, /^kfunc bpf_throw \(btf_id \d+\): bpfkit does not model this kernel function$/);
 });
+
+test('kfuncs: a reference or a section taken inside a bpf_loop callback is not modelled', (t) => {
+  if (skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  for (const [name, body] of [
+    ['reference', 'r1 = 1\ncall kfunc bpf_task_from_pid\nif r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_task_release'],
+    ['section', 'call kfunc bpf_rcu_read_lock\ncall kfunc bpf_rcu_read_unlock'],
+  ] as const) {
+    const text = `r1 = 1\nr2 = func cb\nr3 = 0\nr4 = 0\ncall 181\nr0 = 0\nexit\ncb:\n${body}\nout:\nr0 = 0\nexit`;
+    const v = verifyInstructions(kfuncProgram(btf, text), { type: ProgType.SCHED_CLS, kernelBtf: btf, funcInfo: true });
+    assert.equal(v.accepted, false, name);
+    assert.equal(v.unmodelled, true, `${name}: ${v.message}`);
+    assert.match(v.message!, /inside a callback$/, name);
+  }
+});
