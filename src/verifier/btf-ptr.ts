@@ -409,7 +409,7 @@ function resolveSize(
 }
 
 /** What bpf_get_current_task_btf returns: PTR_TO_BTF_ID | PTR_TRUSTED of struct task_struct. */
-export function currentTaskBtf(tp: TpBtf): Reg | undefined {
-  const t = tp.btf.byName('task_struct', BtfKind.STRUCT);
-  return t && ptrReg('btf_id', { btf: internBtfPtr(tp.btf, t.id, 'trusted') });
+export function currentTaskBtf(btf: Btf): Reg | undefined {
+  const t = btf.byName('task_struct', BtfKind.STRUCT);
+  return t && ptrReg('btf_id', { btf: internBtfPtr(btf, t.id, 'trusted') });
 }

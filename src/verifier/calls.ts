@@ -197,11 +197,23 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       pc,
       `helper #${insn.imm} in a ${env.tpBtf.iter ? 'iter' : 'tp_btf'} program: bpfkit does not model tracing's own helper table`,
     );
-  // bpf_get_current_task_btf (GPL only, no arguments): a trusted, never NULL task_struct pointer.
-  if (env.tpBtf && insn.imm === 158) {
+  // bpf_get_current_task_btf (GPL only, no arguments): a trusted, never NULL task_struct pointer. Outside
+  // tp_btf, given the kernel's BTF, wherever bpf_get_current_task is: bpf_base_func_proto hands both out
+  // together to privileged programs, and the tracing types' tables have both (checked on Linux 6.18 for
+  // socket_filter, tc, kprobe, tracepoint, perf_event, raw_tracepoint).
+  const taskBtf = env.tpBtf?.btf ?? env.kernelBtf;
+  const getTask = HELPER_PROTOS.get(35)!;
+  if (
+    insn.imm === 158 &&
+    taskBtf &&
+    (env.tpBtf ||
+      (helperAllowed(getTask, env.progType) &&
+        helperAttachAllowed(35, env.progType, env.attachType) &&
+        env.helperAvailable?.(env.progType, 35) !== false))
+  ) {
     if (!env.gplCompatible)
       throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
-    const task = currentTaskBtf(env.tpBtf);
+    const task = currentTaskBtf(taskBtf);
     if (!task)
       throw new Rejection(pc, `bpf_get_current_task_btf: bpfkit finds no struct task_struct in the kernel's BTF`);
     const fr = cur(st);

@@ -65,6 +65,9 @@ const fromPid = `r1 = 1\ncall kfunc bpf_task_from_pid\nif r0 == 0 goto out\nr1 =
 const cpumask = `call kfunc bpf_cpumask_create\nif r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_cpumask_release\n${END}`;
 const rcu = 'call kfunc bpf_rcu_read_lock\ncall kfunc bpf_rcu_read_unlock\nr0 = 0\nexit';
 
+/** The current task (bpf_get_current_task_btf) acquired, then released (the acquire is insn 2). */
+const current = `call 158\nr1 = r0\ncall kfunc bpf_task_acquire\nif r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_task_release\n${END}`;
+
 /** cgroup_sock_addr with BPF_CGROUP_INET4_CONNECT. */
 const sockAddr = { type: ProgType.CGROUP_SOCK_ADDR, attach: 10 } as const;
 /** bpf_sock_addr_set_sun_path on the kernel context, fp-8 zeroed; `size` sets r3, `mem` r2 (the call is insn 7). */
@@ -292,6 +295,27 @@ export const KFUNC_CASES: readonly KfuncCase[] = [
     want: at(0, 'calling kernel function bpf_cpumask_create is not allowed'),
   },
   { name: 'socket_filter: RCU section', type: ProgType.SOCKET_FILTER, text: rcu, want: OK },
+  // bpf_get_current_task_btf outside tp_btf (with bpf_get_current_task, wherever that is).
+  { name: 'tracepoint: current task acquired and released', type: ProgType.TRACEPOINT, text: current, want: OK },
+  { name: 'perf_event: current task acquired and released', type: ProgType.PERF_EVENT, text: current, want: OK },
+  {
+    name: 'kprobe: current task acquired',
+    type: ProgType.KPROBE,
+    text: current,
+    want: at(2, 'calling kernel function bpf_task_acquire is not allowed'),
+  },
+  {
+    name: 'socket_filter: current task read',
+    type: ProgType.SOCKET_FILTER,
+    text: 'call 158\nr0 = *(u32 *)(r0 + off(task_struct.pid))\nr0 = 0\nexit',
+    want: OK,
+  },
+  {
+    name: 'raw_tracepoint: current task read past its end',
+    type: ProgType.RAW_TRACEPOINT,
+    text: 'call 158\nr0 = *(u32 *)(r0 + 30000)\nr0 = 0\nexit',
+    want: at(1, 'access beyond struct task_struct at off 30000 size 4'),
+  },
   { name: 'sk_skb: RCU section', type: ProgType.SK_SKB, text: rcu, want: OK },
   // RCU read sections and preemption.
   {
