@@ -90,14 +90,10 @@ export const KFUNCS: ReadonlyMap<string, KfuncFacts> = new Map<string, KfuncFact
 ]);
 
 /**
- * Program types whose hook holds the generic set on Linux 6.18: sched_cls, xdp, the cgroup hook
- * (cgroup_skb, cgroup_sock, cgroup_device, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, and sock_ops
- * on 6.18), the tracing hook (tracing, tracepoint, perf_event). struct_ops, syscall and lsm, which bpfkit
- * does not model, have it too.
+ * The cgroup hook's program types on Linux 6.18 (sock_ops among them): a set registered for any one of
+ * them (the generic set for cgroup_skb, bpf_kfunc_set_sock_addr for cgroup_sock_addr) is callable from all.
  */
-const GENERIC_TYPES: ReadonlySet<number> = new Set([
-  ProgType.SCHED_CLS,
-  ProgType.XDP,
+const CGROUP_TYPES: readonly number[] = [
   ProgType.CGROUP_SKB,
   ProgType.CGROUP_SOCK,
   ProgType.CGROUP_DEVICE,
@@ -105,30 +101,31 @@ const GENERIC_TYPES: ReadonlySet<number> = new Set([
   23, // cgroup_sysctl
   25, // cgroup_sockopt
   ProgType.SOCK_OPS,
-  26, // tracing
-  ProgType.TRACEPOINT,
-  ProgType.PERF_EVENT,
-]);
+];
 
-/** The tracing hook's program types (cpumask_kfunc_set is registered for tracing, struct_ops, syscall). */
-const CPUMASK_TYPES: ReadonlySet<number> = new Set([26, ProgType.TRACEPOINT, ProgType.PERF_EVENT]);
+/** The tracing hook's program types: tracing (tp_btf, iterators), tracepoint, perf_event (and lsm). */
+const TRACING_TYPES: readonly number[] = [26, ProgType.TRACEPOINT, ProgType.PERF_EVENT];
 
 /**
- * The cgroup hook's program types: bpf_kfunc_set_sock_addr is registered for cgroup_sock_addr, whose hook
- * the other cgroup types share (on 6.18 a cgroup_skb program reaches the arguments' checks).
+ * Program types whose hook holds the generic set: sched_cls, xdp, the cgroup hook, the tracing hook
+ * (struct_ops and syscall, which bpfkit does not model, have it too).
  */
-const CGROUP_TYPES: ReadonlySet<number> = new Set([
-  ProgType.CGROUP_SKB,
-  ProgType.CGROUP_SOCK,
-  ProgType.CGROUP_DEVICE,
-  ProgType.CGROUP_SOCK_ADDR,
-  23, // cgroup_sysctl
-  25, // cgroup_sockopt
+const GENERIC_TYPES: ReadonlySet<number> = new Set([
+  ProgType.SCHED_CLS,
+  ProgType.XDP,
+  ...CGROUP_TYPES,
+  ...TRACING_TYPES,
 ]);
+
+/** cpumask_kfunc_set is registered for tracing, struct_ops and syscall: the tracing hook here. */
+const CPUMASK_TYPES: ReadonlySet<number> = new Set(TRACING_TYPES);
+
+/** bpf_kfunc_set_sock_addr: the cgroup hook. */
+const SOCK_ADDR_TYPES: ReadonlySet<number> = new Set(CGROUP_TYPES);
 
 /** May a program of this type call a kfunc of this set (btf_kfunc_id_set_contains)? */
 export function kfuncSetAllowed(set: KfuncSet, progType: number): boolean {
   if (set === 'common') return true;
-  const types = set === 'generic' ? GENERIC_TYPES : set === 'cpumask' ? CPUMASK_TYPES : CGROUP_TYPES;
+  const types = set === 'generic' ? GENERIC_TYPES : set === 'cpumask' ? CPUMASK_TYPES : SOCK_ADDR_TYPES;
   return types.has(progType);
 }

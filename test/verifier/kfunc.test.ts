@@ -17,6 +17,7 @@ import { needs } from '../support/env.js';
 import { kernelVerdictRaw, parseKernelLog } from './kernel-oracle.js';
 import { assertWant, lastLine } from './expect.js';
 import { KFUNC_CASES, type KfuncCase, TRACE_RAW_TP, kfuncProgram } from './kfunc-cases.js';
+import { KFUNCS, kfuncSetAllowed } from '../../src/verifier/kfunc-table.js';
 
 const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
 const kernelBtf = (): Btf => runningKernel().btf()!;
@@ -132,5 +133,48 @@ test('kfuncs: a reference or a section taken inside a bpf_loop callback is not m
     assert.equal(v.accepted, false, name);
     assert.equal(v.unmodelled, true, `${name}: ${v.message}`);
     assert.match(v.message!, /inside a callback$/, name);
+  }
+});
+
+test("kfuncs: every modelled kfunc is in the kernel's BTF, tagged bpf_kfunc, and callable where bpfkit says (root)", (t) => {
+  if (skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  const tagged = new Set(
+    btf.types.filter((x) => x.kind === BtfKind.DECL_TAG && x.name === 'bpf_kfunc').map((x) => x.sizeOrType),
+  );
+  for (const name of KFUNCS.keys()) {
+    const f = btf.byName(name, BtfKind.FUNC);
+    assert.ok(f, `${name} is not in the kernel's BTF`);
+    assert.ok(tagged.has(f.id), `${name} is not tagged bpf_kfunc`);
+  }
+  if (!needs(t, { root: true })) return;
+  // The kfunc set of each program type: a call with zeroed arguments is either "not allowed" or refused
+  // (or accepted) for another reason, as kfuncSetAllowed says.
+  const types: [number, number | undefined][] = [
+    [ProgType.SOCKET_FILTER, undefined],
+    [ProgType.KPROBE, undefined],
+    [ProgType.SCHED_CLS, undefined],
+    [ProgType.SCHED_ACT, undefined],
+    [ProgType.TRACEPOINT, undefined],
+    [ProgType.XDP, undefined],
+    [ProgType.PERF_EVENT, undefined],
+    [ProgType.CGROUP_SKB, undefined],
+    [ProgType.CGROUP_SOCK, 2],
+    [ProgType.LWT_IN, undefined],
+    [ProgType.SOCK_OPS, 3],
+    [ProgType.SK_SKB, undefined],
+    [ProgType.RAW_TRACEPOINT, undefined],
+    [ProgType.CGROUP_SOCK_ADDR, 10],
+    [23, 18], // cgroup_sysctl
+    [25, 21], // cgroup_sockopt
+    [30, 36], // sk_lookup
+  ];
+  for (const [name, facts] of KFUNCS) {
+    const text = `r1 = 0\nr2 = 0\nr3 = 0\nr4 = 0\nr5 = 0\ncall kfunc ${name}\nr0 = 0\nexit`;
+    for (const [type, attach] of types) {
+      const k = kernelVerdictRaw(kfuncProgram(btf, text), type, [], attach);
+      const kernelAllows = !/^calling kernel function .* is not allowed$/.test(lastLine(k.message) ?? '');
+      assert.equal(kfuncSetAllowed(facts.set, type), kernelAllows, `${name} in program type ${type}: ${k.message}`);
+    }
   }
 });
