@@ -50,7 +50,8 @@ export const KFUNCS: ReadonlyMap<string, KfuncFacts> = new Map<string, KfuncFact
   ['bpf_task_under_cgroup', { set: 'generic', flags: C }],
   ['bpf_task_get_cgroup1', { set: 'generic', flags: A | C | N }],
   // common_kfunc_set: casts and sections.
-  ['bpf_cast_to_kern_ctx', { set: 'common', flags: 0 }],
+  // No flags in the sources, but Linux 6.18 refuses a NULL context as a trusted argument's.
+  ['bpf_cast_to_kern_ctx', { set: 'common', flags: T }],
   ['bpf_rdonly_cast', { set: 'common', flags: 0 }],
   ['bpf_rcu_read_lock', { set: 'common', flags: 0 }],
   ['bpf_rcu_read_unlock', { set: 'common', flags: 0 }],

@@ -178,3 +178,41 @@ test("kfuncs: every modelled kfunc is in the kernel's BTF, tagged bpf_kfunc, and
     }
   }
 });
+
+test('kfuncs: each modelled kfunc given zeros, the stack or the current task, as the kernel judges it (root)', (t) => {
+  if (skipWithoutBtf(t) || !needs(t, { root: true })) return;
+  const btf = kernelBtf();
+  const args = {
+    zeros: 'r1 = 0\nr2 = 0\nr3 = 0\nr4 = 0\nr5 = 0',
+    stack: 'r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = r1\nr3 = r1\nr4 = r1\nr5 = r1',
+    task: 'call 158\nr1 = r0\nr2 = r0\nr3 = 1\nr4 = 1\nr5 = 1',
+  };
+  let judged = 0;
+  for (const [name, facts] of KFUNCS) {
+    const [type, attach] =
+      facts.set === 'sock_addr' ? [ProgType.CGROUP_SOCK_ADDR, 10] : [ProgType.TRACEPOINT, undefined];
+    for (const [what, setup] of Object.entries(args)) {
+      const c: KfuncCase = {
+        name: `${name} given ${what}`,
+        type,
+        attach,
+        text: `${setup}\ncall kfunc ${name}\nr0 = 1\nexit`,
+        want: { ok: true },
+      };
+      const v = verdict(btf, c);
+      if (v.unmodelled) continue;
+      const k = kernelVerdictRaw(kfuncProgram(btf, c.text), type, [], attach);
+      assert.equal(
+        v.accepted,
+        k.accepted,
+        `${c.name}: kernel ${k.accepted ? 'accepts' : `refuses at ${k.pc}: ${k.message}`}; bpfkit: ${v.message}`,
+      );
+      judged++;
+      if (k.accepted) continue;
+      assert.equal(lastLine(v.message), lastLine(k.message), `${c.name}: words`);
+      if (k.pc !== undefined) assert.equal(v.pc, k.pc, `${c.name}: insn`);
+    }
+  }
+  // Most of them bpfkit judges (the sections left open, references leaked, the casts).
+  assert.ok(judged > 60, `only ${judged} judged`);
+});
