@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { type Btf, BtfKind } from '../../src/btf/index.js';
 import { runningKernel } from '../../src/loader/kernel-env.js';
+import { loadCollection } from '../../src/loader/index.js';
+import { compileC } from '../../src/compile/index.js';
 import { loadProgram, VerifierError } from '../../src/kernel/index.js';
 import { encodeProgram } from '../../src/isa/index.js';
 import { ProgType } from '../../src/uapi/types.js';
@@ -215,4 +217,37 @@ test('kfuncs: each modelled kfunc given zeros, the stack or the current task, as
   }
   // Most of them bpfkit judges (the sections left open, references leaked, the casts).
   assert.ok(judged > 60, `only ${judged} judged`);
+});
+
+test("loadCollection's verify checks kfunc externs clang compiled, relocated by the kernel's BTF (root)", async (t) => {
+  if (!needs(t, { root: true, tools: ['clang'] }) || skipWithoutBtf(t)) return;
+  const source = (body: string) => `#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#ifndef __ksym
+#define __ksym __attribute__((section(".ksyms")))
+#endif
+extern struct task_struct *bpf_task_acquire(struct task_struct *p) __ksym;
+extern void bpf_task_release(struct task_struct *p) __ksym;
+SEC("tp_btf/task_newtask") int on_new(__u64 *ctx) {
+  struct task_struct *task = (struct task_struct *)ctx[0];
+  struct task_struct *t = bpf_task_acquire(task);
+  ${body}
+  return 0;
+}
+char LICENSE[] SEC("license") = "GPL";`;
+  // Acquired and released: modelled, accepted by bpfkit, and the kernel loads it.
+  const ok = await compileC(source('if (t) bpf_task_release(t);'), { filename: 'kfunc-ok.bpf.c' });
+  const unmodelled: string[] = [];
+  const c = await loadCollection(ok.spec, {
+    engine: 'kernel',
+    verify: { onUnmodelled: (name, why) => unmodelled.push(`${name}: ${why}`) },
+  });
+  c.close();
+  assert.deepEqual(unmodelled, []);
+  // Never released: bpfkit refuses it before the kernel sees it, with the kernel's words.
+  const leak = await compileC(source('if (!t) return 1;'), { filename: 'kfunc-leak.bpf.c' });
+  await assert.rejects(
+    loadCollection(leak.spec, { engine: 'kernel', verify: {} }),
+    /BPF_EXIT instruction in main prog would lead to reference leak/,
+  );
 });
