@@ -25,7 +25,7 @@ import {
 import { unmodelledHelper } from './unmodelled-helpers.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem } from './memory.js';
-import { sockArg, sockReturn } from './sock-ptr.js';
+import { isSockMap, sockArg, sockMapLookup, sockReturn } from './sock-ptr.js';
 import { Rejection } from './reject.js';
 import { isConst, sync, UNKNOWN, withFacts } from './scalar.js';
 import { tadd, tconst, tstr } from './tnum.js';
@@ -270,7 +270,6 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         // A map of maps' lookup result must be null-checked before it is used as a map.
         if (reg.kind !== 'map_ptr' || reg.nullable) throw expect('map_ptr');
         map = reg.map!;
-        checkMapCompat(pc, proto, map, ptype);
         break;
       case 'map_key':
       case 'map_value':
@@ -279,6 +278,11 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         if (!map) throw new Rejection(pc, 'invalid map_ptr to access map->key');
         const size = type === 'map_key' ? map.keySize : map.valueSize;
         if (type === 'map_value_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
+        // resolve_map_arg_type: a socket map's value is a socket (ARG_PTR_TO_BTF_ID_SOCK_COMMON).
+        if (type === 'map_value' && isSockMap(map)) {
+          sockArg(st, pc, regno, reg, 'sock_btf');
+          break;
+        }
         // Linux 6.18 checks keys and values against mem_types, and says so when it refuses one.
         if (!isMemPtr(reg)) throw expect(MEM_TYPES);
         helperMem(env, st, pc, regno, reg, size, type === 'uninit_map_value');
@@ -384,6 +388,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         break;
     }
   }
+  // check_map_func_compatibility comes after every argument is checked: a bad argument is what the kernel
+  // names when both are wrong.
+  if (map) checkMapCompat(pc, proto, map, ptype, !!env.tpBtf?.iter);
 
   // check_get_func_ip, after the arguments: the helper is looked up for every tracing type, kprobes alone may call it.
   if (proto.refusedAfterArgs?.includes(ptype))
@@ -513,20 +520,49 @@ const isMemPtr = (r: Reg) =>
     r.kind === 'map_value' ||
     r.kind === 'mem');
 
-/** Program types that may update or delete socket map entries with the map helpers (may_update_sockmap). */
-const SOCKMAP_WRITERS: readonly number[] = [
-  ProgType.SOCKET_FILTER,
-  ProgType.SCHED_CLS,
-  ProgType.SCHED_ACT,
-  ProgType.XDP,
-  ProgType.SK_REUSEPORT,
-  30, // sk_lookup
-];
+/** Helpers a socket map may be passed to besides the map helpers (check_map_func_compatibility), by map type. */
+const SOCKMAP_HELPERS: ReadonlyMap<number, readonly number[]> = new Map([
+  // lookup, sk_redirect_map, sock_map_update, msg_redirect_map, sk_select_reuseport
+  [MapType.SOCKMAP, [1, 52, 53, 60, 82]],
+  // lookup, sk_redirect_hash, sock_hash_update, msg_redirect_hash, sk_select_reuseport
+  [MapType.SOCKHASH, [1, 72, 70, 71, 82]],
+]);
 
-function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progType: number): void {
-  const sockets = map.type === MapType.SOCKMAP || map.type === MapType.SOCKHASH;
-  // A lookup in a socket map returns a referenced socket (XSKMAP: an xdp_sock): not modelled.
-  if (proto.id === 1 && (sockets || map.type === MapType.XSKMAP))
+/**
+ * may_update_sockmap: where a program cannot hold a locked socket, it may update and delete socket map
+ * entries with the map helpers; sock_ops may only delete (it updates through its own helpers, which check
+ * the callback); iterators (BPF_TRACE_ITER) may do both.
+ */
+function mayUpdateSockmap(progType: number, iter: boolean, helper: number): boolean {
+  if (helper !== 2 && helper !== 3) return false;
+  if (progType === ProgType.SOCK_OPS) return helper === 3;
+  return (
+    iter ||
+    [
+      ProgType.SOCKET_FILTER,
+      ProgType.SCHED_CLS,
+      ProgType.SCHED_ACT,
+      ProgType.XDP,
+      ProgType.SK_REUSEPORT,
+      22, // flow_dissector
+      30, // sk_lookup
+    ].includes(progType)
+  );
+}
+
+function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progType: number, iter: boolean): void {
+  const refuse = () => new Rejection(pc, `cannot pass map_type ${map.type} into func bpf_${proto.name}#${proto.id}`);
+  // Socket maps go only to their own helpers, and to the map helpers where the program type may update
+  // them; a lookup finds a referenced socket (sock-ptr.ts), an update's value is a socket.
+  const sockHelpers = SOCKMAP_HELPERS.get(map.type);
+  if (sockHelpers) {
+    if (sockHelpers.includes(proto.id) || mayUpdateSockmap(progType, iter, proto.id)) return;
+    if (proto.id === 2 || proto.id === 3)
+      throw new Rejection(pc, `cannot update sockmap in this context\n${refuse().message}`);
+    throw refuse();
+  }
+  // An XSKMAP lookup returns an xdp_sock: not modelled.
+  if (proto.id === 1 && map.type === MapType.XSKMAP)
     throw new Rejection(pc, `bpf_map_lookup_elem on map_type ${map.type}: bpfkit does not model the socket it returns`);
   // A devmap's values are struct bpf_devmap_val, which the kernel makes read-only to programs: not modelled.
   if (proto.id === 1 && (map.type === MapType.DEVMAP || map.type === MapType.DEVMAP_HASH))
@@ -534,15 +570,9 @@ function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progTy
       pc,
       `bpf_map_lookup_elem on map_type ${map.type}: bpfkit does not model the device map values it returns`,
     );
-  // An update's value is a socket (resolve_map_arg_type): not modelled.
-  if (sockets && proto.id === 2)
-    throw new Rejection(pc, `bpf_map_update_elem on map_type ${map.type}: bpfkit does not model its socket value`);
-  // may_update_sockmap: these program types may delete socket map entries (sock_ops only delete: it
-  // updates through its own helpers, which check the callback).
-  if (sockets && proto.id === 3 && (SOCKMAP_WRITERS.includes(progType) || progType === ProgType.SOCK_OPS)) return;
   const onlyWith = MAP_ONLY_WITH.get(map.type);
   const ok = (proto.mapTypes ? proto.mapTypes.includes(map.type) : true) && (!onlyWith || onlyWith.includes(proto.id));
-  if (!ok) throw new Rejection(pc, `cannot pass map_type ${map.type} into func bpf_${proto.name}#${proto.id}`);
+  if (!ok) throw refuse();
 }
 
 function returnReg(
@@ -578,6 +608,7 @@ function returnReg(
       if (map?.inner) return ptrReg('map_ptr', { map: map.inner, nullable: true, id: newId(env) });
       if (map && (map.type === MapType.ARRAY_OF_MAPS || map.type === MapType.HASH_OF_MAPS))
         throw new Rejection(pc, `map ${map.name}: a map of maps without its inner map's template`);
+      if (map && isSockMap(map)) return sockMapLookup(env, st, pc);
       return ptrReg('map_value', { map, nullable: true, id: newId(env) });
     case 'ringbuf_mem_or_null': {
       // The kernel numbers the maybe-NULL result first, then acquire_reference numbers the reference and
