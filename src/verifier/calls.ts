@@ -172,7 +172,7 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
  */
 const TP_BTF_HELPERS: ReadonlySet<number> = new Set([
   1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 25, 27, 35, 45, 67, 80, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134, 158,
-  164, 181,
+  164, 174, 181, 182,
 ]);
 
 /** The register types a helper's memory argument takes (mem_types), as Linux 6.18 lists them. */
