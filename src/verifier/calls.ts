@@ -189,6 +189,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // Iterators also get the seq_file helpers (iter.ts), their first argument checked there.
   const iterProto = env.tpBtf?.iter ? iterHelperProto(insn.imm) : undefined;
   if (iterProto) seqFileArg(pc, iterProto.name, cur(st).regs[1]!);
+  // tracing_prog_func_proto gives get_attach_cookie to tp_btf programs and those with a trampoline only.
+  if (env.tpBtf?.iter && insn.imm === 174)
+    throw new Rejection(pc, 'program of this type cannot use helper bpf_get_attach_cookie#174');
   if (env.tpBtf && insn.imm > 0 && insn.imm < HELPER_ID_END && !iterProto && !TP_BTF_HELPERS.has(insn.imm))
     throw new Rejection(
       pc,
