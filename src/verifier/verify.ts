@@ -413,7 +413,7 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
   if (tag) return unmodelledResult(tag);
   return verifyInstructions(insns, {
     funcInfo: spec.btfExt !== undefined,
-    globals: globalFuncs(spec, prog, type),
+    globals: globalFuncs(spec, prog, type, opts.attachType ?? prog.attachType),
     lineInfo: prog.lineInfo,
     ...opts,
     type,

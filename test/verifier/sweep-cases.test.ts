@@ -945,6 +945,38 @@ const C: { name: string; source: string; want: Want }[] = [
         return *d; }`,
     want: { ok: true },
   },
+  // `__arg_ctx` (the arg:ctx decl tag): the argument is the context whatever its C type says, if that type
+  // is one the program type allows (btf_validate_prog_ctx_type).
+  {
+    name: 'arg-ctx-void',
+    source: `__noinline int g(void *ctx __attribute__((btf_decl_tag("arg:ctx")))) { __u8 b; return bpf_skb_load_bytes(ctx, 0, &b, 1); }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { ok: true },
+  },
+  {
+    name: 'arg-ctx-other-struct',
+    source: `__noinline int g(struct xdp_md *ctx __attribute__((btf_decl_tag("arg:ctx")))) { return ctx != 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g((void *)skb); }`,
+    want: { pc: -1, re: /^Caller passes invalid args into func#1 \('g'\)$/ },
+  },
+  {
+    name: 'arg-ctx-and-nonnull',
+    source: `__noinline int g(void *ctx __attribute__((btf_decl_tag("arg:ctx"), btf_decl_tag("arg:nonnull")))) { return ctx != 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { pc: -1, re: /^Caller passes invalid args into func#1 \('g'\)$/ },
+  },
+  {
+    name: 'arg-ctx-not-a-pointer',
+    source: `__noinline int g(long x __attribute__((btf_decl_tag("arg:ctx")))) { return x & 1; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb->len); }`,
+    want: { pc: -1, re: /^Caller passes invalid args into func#1 \('g'\)$/ },
+  },
+  {
+    name: 'arg-unknown-tag',
+    source: `__noinline int g(void *p __attribute__((btf_decl_tag("arg:bogus")))) { return p != 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { pc: -1, re: /^Caller passes invalid args into func#1 \('g'\)$/ },
+  },
   // A map of maps' lookup result may be NULL: it must be checked before it names a map.
   {
     name: 'inner-map-unchecked',
@@ -1089,12 +1121,19 @@ const C: { name: string; source: string; want: Want }[] = [
       SEC("tc") __attribute__((btf_decl_tag("exception_callback:cb"))) int prog(struct __sk_buff *skb) { return cb(skb->len); }`,
     want: { unmodelled: true },
   },
-  // An argument tag makes the kernel build the argument from the tag, not the type: not modelled.
+  // An argument tag makes the kernel build the argument from the tag, not the type: arg:ctx is modelled
+  // (above), arg:nonnull is not.
   {
     name: 'global-arg-tag',
+    source: `__noinline int g(__u32 *c __attribute__((btf_decl_tag("arg:nonnull")))) { return *c & 1; }
+      SEC("tc") int prog(struct __sk_buff *skb) { __u32 x = skb->len; return g(&x); }`,
+    want: { unmodelled: true },
+  },
+  {
+    name: 'global-arg-ctx-read',
     source: `__noinline int g(void *c __attribute__((btf_decl_tag("arg:ctx")))) { return *(volatile __u32 *)c & 1; }
       SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
-    want: { unmodelled: true },
+    want: { ok: true },
   },
 ];
 
