@@ -10,7 +10,7 @@ import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
 import { Rejection } from './reject.js';
 import { sockAccess } from './sock-ptr.js';
-import { varStackAccess } from './stack-var.js';
+import { varStackAccess, varStackHelperAccess } from './stack-var.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, truncate, unsignedBits } from './scalar.js';
 import {
   ByteType,
@@ -305,11 +305,20 @@ export function helperMem(
   // and a stack pointer must point below the frame (check_stack_slot_within_bounds: off <= -1).
   switch (reg.kind) {
     case 'fp': {
-      if (!isConst(reg.s))
-        throw new Rejection(
-          pc,
-          `R${regno} variable stack access (bpfkit: variable offsets into the stack are not modelled)`,
-        );
+      if (!isConst(reg.s)) {
+        const reach = varStackHelperAccess(st, pc, regno, reg, size, write);
+        if (!reach)
+          throw new Rejection(
+            pc,
+            `R${regno} variable stack access (bpfkit: variable offsets reaching a dynptr or iterator are not modelled)`,
+          );
+        noteDepth(env, st.frames[reg.frame]!.subprog, -reach.lo, pc);
+        // Every slot in reach counts as read (mark_reg_read), written or not.
+        if (env.stackRead)
+          for (let k = Math.floor((-reach.lo - 1) / 8); k >= 0 && -(k + 1) * 8 < reach.hi; k--)
+            env.stackRead(reg.frame, k);
+        return;
+      }
       const off = reg.off;
       if (off < -MAX_STACK || off + Math.max(size, 1) > 0)
         throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);

@@ -3,7 +3,8 @@
  * may do them: the kernel's check_stack_access_within_bounds, check_stack_read_var_off (every byte the
  * access may touch is readable for root, with check_stack_range_initialized's allow_uninit_stack; the
  * result is unknown) and check_stack_write_var_off (every byte in reach becomes "anything", or stays
- * zero when a zero is written over zeros). Stores that may reach part of a slot holding a spilled register
+ * zero when a zero is written over zeros), and helper memory arguments there (varStackHelperAccess).
+ * Stores that may reach part of a slot holding a spilled register
  * or zeros are left to the caller's "not modelled" refusal (the oracle's boundary programs
  * `stack-var-*` compare every case with the kernel).
  */
@@ -79,6 +80,58 @@ export function varStackAccess(
   for (const [k, slot] of planned) stack.set(k, slot);
   noteDepth(frame.subprog, -minOff);
   return NOT_INIT;
+}
+
+/**
+ * A helper's memory argument on the stack with a variable offset (check_helper_mem_access for a stack
+ * pointer: check_stack_access_within_bounds, then check_stack_range_initialized byte by byte). For a
+ * privileged loader every byte in reach may be uninitialised, zero, anything or part of a spilled
+ * register; a helper that writes there (`write`) leaves every such byte "anything" and a spilled register
+ * in reach unknown, since it may write any of them. Returns the stack offsets reached, [lo, hi), or
+ * undefined for bytes bpfkit does not model there (a dynptr's, an iterator's).
+ */
+export function varStackHelperAccess(
+  st: State,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  size: number,
+  write: boolean,
+): { lo: number; hi: number } | undefined {
+  const s = reg.s;
+  // Linux 6.18 names the helper's access by its direction, as for loads and stores.
+  const what = write ? 'write to' : 'read from';
+  if (s.smax >= BigInt(MAX_VAR_OFF) || s.smin <= -BigInt(MAX_VAR_OFF))
+    throw new Rejection(pc, `invalid unbounded variable-offset ${what} stack R${regno}`);
+  const minOff = Number(s.smin) + reg.off;
+  const maxOff = Number(s.smax) + reg.off + size;
+  if (minOff < -MAX_STACK || minOff >= 0 || maxOff > 0)
+    throw new Rejection(
+      pc,
+      `invalid variable-offset ${what} stack R${regno} var_off=${tstr(s.t)} off=${reg.off} size=${size}`,
+    );
+  const frame = st.frames[reg.frame]!;
+  const planned = new Map<number, Slot>();
+  for (let k = Math.floor((-minOff - 1) / 8); k >= 0 && -(k + 1) * 8 < maxOff; k--) {
+    const slot = frame.stack.get(k);
+    const plain = (b: ByteType) => b === ByteType.Invalid || b === ByteType.Misc || b === ByteType.Zero;
+    if (slot && !slot.spill && !slot.bytes.every(plain)) return undefined;
+    if (!write || !slot) continue;
+    // The bytes of this slot in reach become "anything"; a spilled register anywhere in it is scrubbed
+    // whole (scrub_spilled_slot), its bytes "anything" but those never written.
+    const lo = Math.max(minOff, -(k + 1) * 8) + (k + 1) * 8;
+    const hi = Math.min(maxOff, -k * 8) + (k + 1) * 8;
+    const bytes = slot.spill
+      ? slot.bytes.map((b) => (b === ByteType.Invalid ? ByteType.Invalid : ByteType.Misc))
+      : slot.bytes.slice();
+    for (let i = lo; i < hi; i++) bytes[i] = ByteType.Misc;
+    planned.set(k, { bytes });
+  }
+  if (write) {
+    const stack = writableStack(frame);
+    for (const [k, slot] of planned) stack.set(k, slot);
+  }
+  return { lo: minOff, hi: maxOff };
 }
 
 const isZero = (r: Reg): boolean => r.s.t.mask === 0n && r.s.t.value === 0n;

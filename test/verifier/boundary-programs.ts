@@ -461,6 +461,41 @@ export function boundaryPrograms(count = 400): BoundaryProgram[] {
     }
   }
 
+  // Helper memory on the stack through a pointer with a bounded variable offset: read by csum_diff,
+  // written by xdp_load_bytes (whose bytes in reach become "anything", a spilled register there unknown),
+  // over the same setups, then the fills after it.
+  for (const [setup, text] of Object.entries(SETUPS)) {
+    for (const how of ['read', 'write']) {
+      for (const size of [4, 8]) {
+        for (const [mask, off] of [
+          [7, 16],
+          [15, 16],
+          [3, 12],
+          [7, 8],
+        ] as const) {
+          const call =
+            how === 'read'
+              ? `r1 = r10\nr1 += r0\nr1 += -${off}\nr2 = ${size}\nr3 = 0\nr4 = 0\nr5 = 0\ncall 28`
+              : `r3 = r10\nr3 += r0\nr3 += -${off}\nr1 = r6\nr2 = 0\nr4 = ${size}\ncall 189`;
+          const after = setup === 'ptr' ? 'r4 = *(u64 *)(r10 - 8)\nr0 = *(u32 *)(r4 + 0)' : 'r4 = *(u32 *)(r10 - 16)';
+          add(
+            `stack-var-helper-${setup}-${how}-${size}-${mask}-${off}`,
+            XDP,
+            `
+            r6 = r1
+            ${text.split('\n').join('\n            ')}
+            call 7
+            r0 &= ${mask}
+            ${call.split('\n').join('\n            ')}
+            ${after}
+            r0 = 2
+            exit`,
+          );
+        }
+      }
+    }
+  }
+
   // Loops: bounded, bounded by a packet byte, and unbounded.
   for (const [n, step] of [
     [4, 1],
