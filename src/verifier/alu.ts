@@ -276,11 +276,7 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     throw new Rejection(pc, `R${ptrRegno} variable offset on ${kindText(ptr)}: bpfkit does not model it`);
   if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func' || isSockKind(ptr.kind))
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited`);
-  if (ptr.kind === 'ctx' && !S.isConst(off.s))
-    throw new Rejection(
-      pc,
-      `R${ptrRegno} variable ctx access prohibited (bpfkit: a ctx pointer takes constant offsets only)`,
-    );
+  // A ctx pointer may move by a variable; any use of it is refused then (ctxOffFault).
   const v = off.s;
   if (S.isConst(v)) {
     const k = BigInt.asIntN(64, v.t.value);

@@ -12,7 +12,7 @@ import { iterHelperProto, seqFileArg } from './iter.js';
 import { constStrArg } from './const-str.js';
 import { checkCallUnderLock, nonNullValueId, spinLockCall } from './spin-lock.js';
 import { type Env, newId } from './env.js';
-import { pktHelperAccess } from './ctx-access.js';
+import { ctxOffFault, pktHelperAccess } from './ctx-access.js';
 import { kfuncCall } from './kfunc.js';
 import {
   HELPER_PROTOS,
@@ -261,13 +261,10 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         // register_is_null: a known zero passes an argument that may be NULL.
         if (type === 'ctx_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
         if (reg.kind !== 'ctx') throw expect('ctx');
-        if (reg.off !== 0)
-          throw new Rejection(
-            pc,
-            reg.off < 0
-              ? `negative offset ctx ptr R${regno} off=${reg.off} disallowed`
-              : `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`,
-          );
+        {
+          const fault = ctxOffFault(reg, regno);
+          if (fault) throw new Rejection(pc, fault);
+        }
         break;
       case 'map_ptr':
         // A map of maps' lookup result must be null-checked before it is used as a map.

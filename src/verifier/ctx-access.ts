@@ -7,6 +7,9 @@
 import { ProgType } from '../uapi/types.js';
 import type { CtxField } from './ctx-field.js';
 import { CGROUP_SOCKOPT, isSockCtxType, sockCtxAccess } from './ctx-sock.js';
+import { isConst } from './scalar.js';
+import type { Reg } from './state.js';
+import { tstr } from './tnum.js';
 
 export type { CtxField } from './ctx-field.js';
 
@@ -249,4 +252,16 @@ export function ctxAccess(
   if (isSkbType(type)) return skbAccess(type, off, size, write);
   if (isSockCtxType(type)) return sockCtxAccess(type, off, size, write, attachType);
   return tracingAccess(type, off, size, write);
+}
+
+/**
+ * What the kernel says of a ctx pointer that is not the context itself (__check_ptr_off_reg, for loads,
+ * stores, helper arguments and LD_ABS's R6): a negative or any fixed offset, then a variable one (the
+ * kernel lets a ctx pointer move by a variable, and refuses it wherever it is used). Undefined when fine.
+ */
+export function ctxOffFault(reg: Reg, regno: number): string | undefined {
+  if (reg.off < 0) return `negative offset ctx ptr R${regno} off=${reg.off} disallowed`;
+  if (reg.off !== 0) return `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`;
+  if (!isConst(reg.s) || reg.s.t.value !== 0n) return `variable ctx access var_off=${tstr(reg.s.t)} disallowed`;
+  return undefined;
 }

@@ -5,7 +5,7 @@
  */
 import { REG_FP } from '../isa/opcodes.js';
 import { btfAccess, tpBtfCtxLoad } from './btf-ptr.js';
-import { ctxAccess, ctxModelled, pktWritable } from './ctx-access.js';
+import { ctxAccess, ctxModelled, ctxOffFault, pktWritable } from './ctx-access.js';
 import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
 import { Rejection } from './reject.js';
@@ -89,13 +89,8 @@ export function access(
     case 'fp':
       return stackAccess(env, st, pc, regno, reg, total, size, write, value, signed);
     case 'ctx': {
-      if (reg.off !== 0 || !isConst(reg.s))
-        throw new Rejection(
-          pc,
-          reg.off < 0
-            ? `negative offset ctx ptr R${regno} off=${reg.off} disallowed`
-            : `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`,
-        );
+      const fault = ctxOffFault(reg, regno);
+      if (fault) throw new Rejection(pc, fault);
       if (env.tpBtf) return tpBtfCtxLoad(env.tpBtf, pc, total, size, write, signed, () => newId(env));
       if (!ctxModelled(env.progType))
         throw new Rejection(

@@ -45,6 +45,7 @@ import { MapType, ProgType } from '../uapi/types.js';
 import { checkAlu } from './alu.js';
 import { type Next, checkCall, leakText } from './calls.js';
 import { type Env, newId } from './env.js';
+import { ctxOffFault } from './ctx-access.js';
 import { condJump } from './jumps.js';
 import { access, fitsIn, loadedScalar } from './memory.js';
 import { OP_MAY_GOTO, fieldFault } from './fields.js';
@@ -204,6 +205,9 @@ function ldAbs(env: Env, st: State, insn: Instruction): Next[] {
     throw new Rejection(pc, 'BPF_LD_[ABS|IND] inside a subprogram: bpfkit does not model its early return');
   if (f.regs[6]!.kind !== 'ctx') throw new Rejection(pc, 'at the time of BPF_LD_ABS|IND R6 != pointer to skb');
   if (mode === BPF_IND && f.regs[insn.src]!.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
+  // check_ptr_off_reg: R6 must be the context itself, not a pointer moved from it.
+  const fault = ctxOffFault(f.regs[6]!, 6);
+  if (fault) throw new Rejection(pc, fault);
   for (let r = 1; r <= 5; r++) f.regs[r] = NOT_INIT;
   f.regs[0] = UNKNOWN_SCALAR;
   void BPF_W;

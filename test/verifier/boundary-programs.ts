@@ -496,6 +496,33 @@ export function boundaryPrograms(count = 400): BoundaryProgram[] {
     }
   }
 
+  // A ctx pointer moved by a constant or a variable: the kernel allows the move and refuses every use
+  // (a load, a helper's ctx argument, LD_ABS's R6) with __check_ptr_off_reg's words.
+  const VAR = 'call 7\nr0 &= 4';
+  const CTX_MOVES: [string, number, string][] = [
+    ['ctx-moved-var-load', ProgType.SCHED_CLS, `r6 = r1\n${VAR}\nr6 += r0\nr0 = *(u32 *)(r6 + 0)\nr0 = 0\nexit`],
+    [
+      'ctx-moved-var-back-load',
+      ProgType.SCHED_CLS,
+      `r6 = r1\n${VAR}\nr6 += r0\nr6 -= r0\nr0 = *(u32 *)(r6 + 0)\nr0 = 0\nexit`,
+    ],
+    [
+      'ctx-moved-var-store',
+      ProgType.SCHED_CLS,
+      `r6 = r1\n${VAR}\nr6 += r0\nr2 = 1\n*(u32 *)(r6 + 8) = r2\nr0 = 0\nexit`,
+    ],
+    ['ctx-moved-var-helper', ProgType.SCHED_CLS, `r6 = r1\n${VAR}\nr1 = r6\nr1 += r0\ncall 17\nr0 = 0\nexit`],
+    ['ctx-moved-const-helper', ProgType.SCHED_CLS, `r1 += 4\ncall 17\nr0 = 0\nexit`],
+    ['ctx-moved-var-unused', ProgType.SCHED_CLS, `r6 = r1\n${VAR}\nr6 += r0\nr0 = 0\nexit`],
+    ['ctx-moved-const-ldabs', ProgType.SOCKET_FILTER, `r6 = r1\nr6 += 4\nr0 = *(u8 *)skb[0]\nr0 = 0\nexit`],
+    ['ctx-moved-var-ldabs', ProgType.SOCKET_FILTER, `r6 = r1\n${VAR}\nr6 += r0\nr0 = *(u8 *)skb[0]\nr0 = 0\nexit`],
+    ['ctx-moved-neg-ldind', ProgType.SOCKET_FILTER, `r6 = r1\nr6 += -8\nr2 = 0\nr0 = *(u8 *)skb[r2 + 0]\nr0 = 0\nexit`],
+  ];
+  for (const [name, type, text] of CTX_MOVES) add(name, type, text);
+  add('ctx-moved-var-tail-call', XDP, `r6 = r1\n${VAR}\nr1 = r6\nr1 += r0\nr2 = map 0\nr3 = 0\ncall 12\nr0 = 2\nexit`, [
+    { name: 'jt', type: 3, keySize: 4, valueSize: 4, maxEntries: 1, readOnly: false },
+  ]);
+
   // Loops: bounded, bounded by a packet byte, and unbounded.
   for (const [n, step] of [
     [4, 1],
