@@ -223,3 +223,22 @@ export function globalFuncs(spec: ObjectSpec, prog: ProgramSpec, progType: numbe
   }
   return out;
 }
+
+/**
+ * The subprograms (first slots; the program's own function left out) whose BTF prototype returns neither
+ * an integer nor an enum: Linux 6.18 refuses a tail call or an LD_ABS/IND in such a function, whose early
+ * return would hand its caller an integer where it expects something else.
+ */
+export function nonIntSubprogs(spec: ObjectSpec, prog: ProgramSpec): number[] {
+  if (!spec.btf || !prog.funcInfo) return [];
+  const btf = objectBtf(spec.btf);
+  if (!btf) return [];
+  const out: number[] = [];
+  for (const fi of prog.funcInfo) {
+    const fn = btf.types[fi.typeId];
+    const proto = fn?.kind === BtfKind.FUNC ? btf.types[fn.sizeOrType] : undefined;
+    if (fi.pc === 0 || proto?.kind !== BtfKind.FUNC_PROTO) continue;
+    if (!isScalar(resolve(btf, proto.sizeOrType).t)) out.push(fi.pc);
+  }
+  return out;
+}

@@ -147,7 +147,10 @@ export function subprogChangesPacket(env: Env, start: number): boolean {
   for (const insn of env.insns) {
     if (insn.pc < start || insn.pc >= end || insn.code !== 0x85) continue;
     if (insn.src === BPF_PSEUDO_CALL) moves = subprogChangesPacket(env, insn.pc + insn.imm + 1);
-    else if (insn.src === 0) moves = HELPER_PROTOS.get(insn.imm)?.changesPacket === true;
+    else if (insn.src === 0) {
+      const proto = HELPER_PROTOS.get(insn.imm);
+      moves = proto?.changesPacket === true || proto?.changesPacketInSubprog === true;
+    }
     if (moves) break;
   }
   memo.set(start, moves);

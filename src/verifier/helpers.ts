@@ -78,6 +78,11 @@ export interface HelperProto {
   /** Packet data may move: every packet pointer is invalid after the call. */
   changesPacket?: boolean;
   /**
+   * The call leaves the caller's packet pointers as they are, but a global function calling it counts as
+   * one that changes packet data (check_cfg's changes_pkt_data): bpf_tail_call on Linux 6.18.
+   */
+  changesPacketInSubprog?: boolean;
+  /**
    * bpf_func_proto.pkt_access: the helper takes packet pointers for its memory arguments. Without it a
    * packet pointer in any argument but an `anything` is "helper access to the packet is not allowed".
    */
@@ -188,10 +193,12 @@ const LIST: HelperProto[] = [
   P(11, 'l4_csum_replace', ['ctx', 'anything', 'anything', 'anything', 'anything'], 'integer', 'tc', {
     changesPacket: true,
   }),
-  // A tail call may run a program that moves the packet; if it returns, packet pointers are stale (Linux ≥ 6.13).
+  // A tail call may run a program that moves the packet: a global function that makes one leaves its
+  // callers' packet pointers stale (Linux ≥ 6.13), but Linux 6.18 keeps them across the call itself
+  // (checked: a packet read after a tail call that returned is accepted).
   P(12, 'tail_call', ['ctx', 'map_ptr', 'anything'], 'void', 'all', {
     mapTypes: [MapType.PROG_ARRAY],
-    changesPacket: true,
+    changesPacketInSubprog: true,
   }),
   P(13, 'clone_redirect', ['ctx', 'anything', 'anything'], 'integer', 'tc', { changesPacket: true }),
   P(14, 'get_current_pid_tgid', [], 'integer', 'all'),

@@ -24,7 +24,7 @@ import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { MapFlag, MapType } from '../uapi/types.js';
 import { BpfkitError } from '../util/errors.js';
 import type { Btf } from '../btf/index.js';
-import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
+import { type GlobalFunc, globalFuncs, nonIntSubprogs } from './btf-funcs.js';
 import { declTags, kernelFields, objectBtf } from './btf-fields.js';
 import { spinLockMapUse } from './spin-lock.js';
 import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.js';
@@ -66,6 +66,11 @@ export interface VerifyOptions {
   states?: number;
   /** Global functions (from BTF func_info), each verified on its own; default none (all checked in context). */
   globals?: readonly GlobalFunc[];
+  /**
+   * Subprograms (first slots) whose BTF prototype returns neither an integer nor an enum: they may hold
+   * no tail call and no LD_ABS/IND (`nonIntSubprogs`; verifyProgram fills it in from the object's BTF).
+   */
+  nonIntSubprogs?: readonly number[];
   /** Instructions processed before "too large" (default 1,000,000, the kernel's). */
   insnLimit?: number;
   /**
@@ -219,6 +224,20 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       const m = maps.get(i.imm);
       const why = m && spinLockMapUse(m, opts.type);
       if (why) throw new Rejection(i.pc, why);
+    }
+    // A subprogram that returns something else than an integer may not end early with an integer: no
+    // tail call, no LD_ABS/IND in it (said before the walk, as the kernel does).
+    for (const start of opts.nonIntSubprogs ?? []) {
+      const k = cfg.subprogs.indexOf(start);
+      if (k <= 0) continue;
+      const end = cfg.subprogs[k + 1] ?? Infinity;
+      for (const i of insns) {
+        if (i.pc < start || i.pc >= end) continue;
+        if (i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === 12)
+          throw new Rejection(i.pc, "tail_call is only allowed in functions that return 'int'.");
+        if (classOf(i.code) === BPF_LD && (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND))
+          throw new Rejection(i.pc, "LD_ABS is only allowed in functions that return 'int'.");
+      }
     }
     // LD_ABS/LD_IND and tail calls may sit in the main program beside local calls; in a subprogram only
     // with BTF (check_subprogs).
@@ -414,6 +433,7 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
   return verifyInstructions(insns, {
     funcInfo: spec.btfExt !== undefined,
     globals: globalFuncs(spec, prog, type, opts.attachType ?? prog.attachType),
+    nonIntSubprogs: nonIntSubprogs(spec, prog),
     lineInfo: prog.lineInfo,
     ...opts,
     type,

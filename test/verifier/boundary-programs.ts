@@ -523,6 +523,35 @@ export function boundaryPrograms(count = 400): BoundaryProgram[] {
     { name: 'jt', type: 3, keySize: 4, valueSize: 4, maxEntries: 1, readOnly: false },
   ]);
 
+  // Packet pointers across a tail call that returned: Linux 6.18 keeps them (and their range); a helper
+  // that moves the packet does not.
+  const JT: VerifierMap[] = [{ name: 'jt', type: 3, keySize: 4, valueSize: 4, maxEntries: 2, readOnly: false }];
+  for (const [type, data, end, pull] of [
+    [ProgType.SCHED_CLS, 76, 80, 39],
+    [XDP, 0, 4, 44],
+  ] as const) {
+    const head = `r6 = r1\nr7 = *(u32 *)(r1 + ${data})\nr8 = *(u32 *)(r1 + ${end})\nr2 = r7\nr2 += 1\nif r2 > r8 goto +5`;
+    const ret = type === XDP ? 2 : 0;
+    add(
+      `tail-call-packet-read-${type}`,
+      type,
+      `${head}\nr1 = r6\nr2 = map 0\nr3 = 1\ncall 12\nr0 = *(u8 *)(r7 + 0)\nr0 = ${ret}\nexit`,
+      JT,
+    );
+    add(
+      `tail-call-packet-shift-${type}`,
+      type,
+      `${head}\nr1 = r6\nr2 = map 0\nr3 = 1\ncall 12\nr7 >>= 8\nr0 = ${ret}\nexit`,
+      JT,
+    );
+    add(
+      `tail-call-packet-pull-${type}`,
+      type,
+      `${head}\nr1 = r6\nr2 = 0\ncall ${pull}\nr0 = *(u8 *)(r7 + 0)\nr0 = ${ret}\nexit`,
+      JT,
+    );
+  }
+
   // Loops: bounded, bounded by a packet byte, and unbounded.
   for (const [n, step] of [
     [4, 1],

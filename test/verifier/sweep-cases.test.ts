@@ -935,6 +935,43 @@ const C: { name: string; source: string; want: Want }[] = [
         return *d; }`,
     want: { pc: -1, re: /^R\d invalid mem access 'scalar'$/ },
   },
+  // A static function that may make a tail call leaves its caller's packet pointers stale when it returns
+  // (on any path), though inside it they hold after the call, as in a program's own function.
+  {
+    name: 'static-tail-call-packet',
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      static __noinline int g(struct __sk_buff *skb) { bpf_tail_call(skb, &jt, 0); return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) {
+        __u8 *d = (void *)(long)skb->data, *e = (void *)(long)skb->data_end;
+        if (d + 4 > e) return 0;
+        g(skb);
+        return *d; }`,
+    want: { pc: -1, re: /^R\d invalid mem access 'scalar'$/ },
+  },
+  {
+    name: 'static-tail-call-packet-inside',
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      static __noinline int g(struct __sk_buff *skb) { __u8 *d = (void *)(long)skb->data, *e = (void *)(long)skb->data_end;
+        if (d + 4 > e) return 0; bpf_tail_call(skb, &jt, 0); return *d; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { ok: true },
+  },
+  // A function whose tail call (or LD_ABS) could end it early must return an integer (or an enum).
+  {
+    name: 'static-void-tail-call',
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      static __noinline void g(struct __sk_buff *skb) { bpf_tail_call(skb, &jt, 0); }
+      SEC("tc") int prog(struct __sk_buff *skb) { g(skb); return 0; }`,
+    want: { pc: -1, re: /^tail_call is only allowed in functions that return 'int'\.$/ },
+  },
+  {
+    name: 'static-enum-tail-call',
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      enum verdict { PASS, DROP };
+      static __noinline enum verdict g(struct __sk_buff *skb) { bpf_tail_call(skb, &jt, 0); return DROP; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { ok: true },
+  },
   {
     name: 'global-no-packet-change',
     source: `__noinline int g(struct __sk_buff *skb) { return skb->len & 1; }
