@@ -520,6 +520,7 @@ const SOCKMAP_WRITERS: readonly number[] = [
   ProgType.SCHED_ACT,
   ProgType.XDP,
   ProgType.SK_REUSEPORT,
+  ProgType.FLOW_DISSECTOR,
   30, // sk_lookup
 ];
 

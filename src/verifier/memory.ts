@@ -6,6 +6,7 @@
 import { REG_FP } from '../isa/opcodes.js';
 import { btfAccess, tpBtfCtxLoad } from './btf-ptr.js';
 import { ctxAccess, ctxModelled, pktWritable } from './ctx-access.js';
+import { flowKeysAccess, tpBufferAccess } from './ctx-more.js';
 import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
 import { Rejection } from './reject.js';
@@ -155,6 +156,12 @@ export function access(
         );
       return write ? NOT_INIT : loadedScalar(size, signed);
     }
+    case 'flow_keys':
+      flowKeysAccess(pc, total, size);
+      return write ? NOT_INIT : loadedScalar(size, signed);
+    case 'tp_buffer':
+      tpBufferAccess(pc, regno, reg, total, size);
+      return write ? NOT_INIT : loadedScalar(size, signed);
     case 'sock_common':
     case 'sock':
     case 'tcp_sock':
