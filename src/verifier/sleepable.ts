@@ -30,10 +30,17 @@ const SLEEPABLE_MAPS: ReadonlySet<number> = new Set([
   MapType.ARENA,
 ]);
 
-/** check_map_prog_compatibility's last check: the refusal for a map a sleepable program may not name. */
+/**
+ * check_map_prog_compatibility's last check: the refusal for a map a sleepable program may not name (in
+ * Linux 6.18's words, which hold inner maps to it too; a map of maps whose inner map fails is not modelled).
+ */
 export function sleepableMapUse(map: VerifierMap, sleepable: boolean): string | undefined {
-  if (!sleepable || SLEEPABLE_MAPS.has(map.type)) return undefined;
-  return 'Sleepable programs can only use array, hash, ringbuf and local storage maps';
+  if (!sleepable) return undefined;
+  if (!SLEEPABLE_MAPS.has(map.type))
+    return 'Sleepable programs can only use array, hash, ringbuf and local storage maps, also as inner maps';
+  if (map.inner && !SLEEPABLE_MAPS.has(map.inner.type))
+    return `bpfkit: a sleepable program naming a map of maps whose inner maps are of type ${map.inner.type} is not modelled`;
+  return undefined;
 }
 
 /**
