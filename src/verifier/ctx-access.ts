@@ -7,6 +7,7 @@
 import { ProgType } from '../uapi/types.js';
 import type { CtxField } from './ctx-field.js';
 import { isMoreCtxType, moreCtxAccess } from './ctx-more.js';
+import { NETFILTER } from './netfilter.js';
 import { CGROUP_SOCKOPT, isSockCtxType, sockCtxAccess } from './ctx-sock.js';
 
 export type { CtxField } from './ctx-field.js';
@@ -57,6 +58,7 @@ export function ctxModelled(type: number): boolean {
     case ProgType.LWT_OUT:
     case ProgType.LWT_XMIT:
     case ProgType.LWT_SEG6LOCAL:
+    case NETFILTER:
       return true;
     default:
       return isSockCtxType(type) || isMoreCtxType(type);

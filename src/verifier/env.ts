@@ -2,6 +2,7 @@
  * What every step of stage 2 shares: the program, its type, its maps, the id counter, and the deepest
  * stack each subprogram was seen to use.
  */
+import type { Btf } from '../btf/index.js';
 import type { Instruction } from '../isa/instruction.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import type { TpBtf } from './btf-ptr.js';
@@ -17,6 +18,8 @@ export interface Env {
   progType: number;
   /** tp_btf programs (BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP): the tracepoint and the kernel's BTF. */
   tpBtf?: TpBtf;
+  /** netfilter programs: the kernel's BTF, which types their context's pointers (netfilter.ts). */
+  kernelBtf?: Btf;
   /** The expected attach type given at load (cgroup_skb egress may return more verdicts), if any. */
   attachType?: number;
   /** The program's license is GPL-compatible: it may call GPL-restricted helpers (VerifyOptions.license). */

@@ -155,6 +155,8 @@ const SK_LOOKUP = 30;
 /** BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE and BPF_PROG_TYPE_SYSCALL: raw_tp's table (see helperAllowed). */
 const RAW_TP_WRITABLE = 24;
 const SYSCALL = 31;
+/** BPF_PROG_TYPE_NETFILTER: bpf_base_func_proto alone. */
+const NETFILTER = 32;
 /** The cgroup hooks (cgroup_common_func_proto): they may use the cgroup's local storage. */
 const CGROUP_HOOKS = [CGROUP_SOCK, CGROUP_SOCK_ADDR, CGROUP_SYSCTL, CGROUP_SOCKOPT];
 const SOCK_TYPES = [...CGROUP_HOOKS, SK_MSG, SK_LOOKUP, SOCK_OPS, SK_REUSEPORT];
@@ -341,6 +343,7 @@ const LIST: HelperProto[] = [
     ...SOCK_TYPES,
     CGROUP_DEVICE,
     FLOW_DISSECTOR,
+    NETFILTER,
   ]),
   // The cgroup's storage in the map: never NULL; the flags must be a known zero (checked after the arguments).
   P(
@@ -557,6 +560,8 @@ const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
   [FLOW_DISSECTOR, new Set([...BASE_SOCK.filter((id) => id !== 25), 26, 160])],
   // cgroup_dev_func_proto: the cgroup hooks' common and current-task helpers, then bpf_base_func_proto.
   [CGROUP_DEVICE, new Set([...BASE_SOCK, 81, 186, 187])],
+  // netfilter: bpf_base_func_proto (no perf_event_output).
+  [NETFILTER, new Set(BASE_SOCK.filter((id) => id !== 25))],
 ]);
 
 /** The lwt types: their tables hand out the tc prototypes of the __sk_buff helpers. */

@@ -7,6 +7,7 @@ import { REG_FP } from '../isa/opcodes.js';
 import { btfAccess, tpBtfCtxLoad } from './btf-ptr.js';
 import { ctxAccess, ctxModelled, pktWritable } from './ctx-access.js';
 import { flowKeysAccess, tpBufferAccess } from './ctx-more.js';
+import { nfCtxLoad } from './netfilter.js';
 import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
 import { Rejection } from './reject.js';
@@ -98,6 +99,7 @@ export function access(
             : `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`,
         );
       if (env.tpBtf) return tpBtfCtxLoad(env.tpBtf, pc, total, size, write, signed, () => newId(env));
+      if (env.kernelBtf) return nfCtxLoad(env.kernelBtf, pc, total, size, write);
       if (!ctxModelled(env.progType))
         throw new Rejection(
           pc,
@@ -167,8 +169,11 @@ export function access(
     case 'tcp_sock':
       return sockAccess(pc, regno, reg, off, size, write, signed);
     case 'btf_id':
-      if (!env.tpBtf) throw new Rejection(pc, `R${regno} is a BTF pointer outside tp_btf: bpfkit does not model it`);
-      return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed, !!env.tpBtf.iter);
+      // tp_btf, iterators and netfilter programs: all run in an RCU read section.
+      if (env.tpBtf)
+        return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed, !!env.tpBtf.iter);
+      if (env.kernelBtf) return btfAccess(env.kernelBtf, env.gplCompatible, pc, regno, reg, off, size, write, signed);
+      throw new Rejection(pc, `R${regno} is a BTF pointer outside tp_btf: bpfkit does not model it`);
   }
   throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
 }

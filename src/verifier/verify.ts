@@ -28,6 +28,7 @@ import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
 import { declTags, kernelFields, objectBtf } from './btf-fields.js';
 import { spinLockMapUse } from './spin-lock.js';
 import { sleepableCheck, sleepableMapUse } from './sleepable.js';
+import { NETFILTER } from './netfilter.js';
 import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.js';
 import { TRACE_ITER, iterTarget } from './iter.js';
 import { globalEntryRegs } from './calls.js';
@@ -83,7 +84,7 @@ export interface VerifyOptions {
   jit?: boolean;
   /**
    * The target kernel's BTF (/sys/kernel/btf/vmlinux): tp_btf programs (BPF_PROG_TYPE_TRACING with
-   * BPF_TRACE_RAW_TP) are checked by it; without it they are not modelled.
+   * BPF_TRACE_RAW_TP) and netfilter programs are checked by it; without it they are not modelled.
    */
   kernelBtf?: Btf;
   /**
@@ -200,10 +201,15 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
   let result: Pick<VerifyResult, 'accepted' | 'pc' | 'message' | 'unmodelled'>;
   try {
     const tpBtf = opts.type === PROG_TRACING ? tracingTarget(opts) : undefined;
+    if (opts.type === NETFILTER && !opts.kernelBtf)
+      throw new Rejection(
+        0,
+        `bpfkit: a netfilter program's context is typed by the kernel's BTF, and none was given (kernelBtf)`,
+      );
     if (!tpBtf && !ctxModelled(opts.type))
       throw new Rejection(
         0,
-        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, cgroup_device, sk_msg, sk_lookup, sock_ops, sk_reuseport, flow_dissector, syscall, lwt_in, lwt_out, lwt_xmit and lwt_seg6local are)`,
+        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, cgroup_device, sk_msg, sk_lookup, sock_ops, sk_reuseport, flow_dissector, netfilter, syscall, lwt_in, lwt_out, lwt_xmit and lwt_seg6local are)`,
       );
     if (!tpBtf && !attachTypeLoads(opts.type, opts.attachType))
       throw new Rejection(
@@ -246,6 +252,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       progType: opts.type,
       attachType: opts.attachType,
       tpBtf,
+      kernelBtf: opts.type === NETFILTER ? opts.kernelBtf : undefined,
       helperAvailable: opts.helperAvailable,
       gplCompatible: licenseIsGpl(opts.license || 'GPL'),
       maps: maps as ReadonlyMap<number, VerifierMap>,

@@ -1,6 +1,6 @@
 /**
  * Programs of the types src/verifier/ctx-more.ts (and the lwt_* rules) model — syscall, flow_dissector,
- * cgroup_device, raw_tracepoint_writable and lwt_seg6local — each with the verdict the running kernel
+ * cgroup_device, raw_tracepoint_writable, lwt_seg6local and netfilter (src/verifier/netfilter.ts) — each with the verdict the running kernel
  * (6.18) gives: context offsets and sizes, writes to read-only fields, the flow keys and tracepoint
  * buffer pointers, return codes, helpers each type may or may not call, and BPF_F_SLEEPABLE (syscall
  * programs load only with it; a sleepable program names only some map types).
@@ -30,6 +30,8 @@ const noHelper = (pc: number, name: string, id: number) =>
 const SLEEPABLE = 1 << 4;
 const SYSCALL = 31;
 const RAW_TP_W = 24;
+/** BPF_PROG_TYPE_NETFILTER: its cases need the kernel's BTF. */
+export const NETFILTER = 32;
 const { FLOW_DISSECTOR: FLOW, CGROUP_DEVICE: DEV, LWT_SEG6LOCAL: SEG6 } = ProgType;
 /** BPF_CGROUP_DEVICE. */
 const DEV_ATTACH = 6;
@@ -76,6 +78,15 @@ const rawW = (name: string, text: string, want: Want): ProgTypeCase => ({
   want,
 });
 const buffer = 'r6 = *(u64 *)(r1 + 0)';
+/** netfilter (BPF_NETFILTER): r2 = the hook state (insn 0); its first field, `hook`, is a u8. */
+const nf = (name: string, text: string, want: Want): ProgTypeCase => ({
+  name: `netfilter: ${name}`,
+  type: NETFILTER,
+  attach: 45,
+  text,
+  want,
+});
+const state = 'r2 = *(u64 *)(r1 + 0)';
 const seg6 = (name: string, text: string, want: Want): ProgTypeCase => ({
   name: `lwt_seg6local: ${name}`,
   type: SEG6,
@@ -275,4 +286,30 @@ export const PROG_TYPE_CASES: readonly ProgTypeCase[] = [
   seg6('packet written', packet14('*(u8 *)(r2 + 12) = 1'), at(5, 'cannot write into packet')),
   seg6('bpf_skb_store_bytes', 'call 9\nr0 = 0\nexit', noHelper(0, 'skb_store_bytes', 9)),
   seg6('bpf_ktime_get_coarse_ns', 'call 160\nr0 = 0\nexit', OK),
+
+  // netfilter: bpf_nf_ctx's two trusted BTF pointers, read whole; NF_DROP or NF_ACCEPT.
+  nf('state->hook', `${state}\nr3 = *(u8 *)(r2 + 0)\nr0 = 1\nexit`, OK),
+  nf('the skb pointer', 'r2 = *(u64 *)(r1 + 8)\nr0 = 0\nexit', OK),
+  nf(
+    'state->hook as 4 bytes',
+    `${state}\nr3 = *(u32 *)(r2 + 0)\nr0 = 1\nexit`,
+    at(1, 'access beyond the end of member hook (mend:1) in struct nf_hook_state with off 0 size 4'),
+  ),
+  nf('state written through', `${state}\n*(u8 *)(r2 + 0) = 1\nr0 = 1\nexit`, at(1, 'only read is supported')),
+  nf('state read as 4 bytes', 'r2 = *(u32 *)(r1 + 0)\nr0 = 1\nexit', ctxBad(0, 0, 4)),
+  nf('between the pointers', 'r2 = *(u32 *)(r1 + 4)\nr0 = 1\nexit', ctxBad(0, 4, 4)),
+  nf('past the context', 'r2 = *(u64 *)(r1 + 16)\nr0 = 1\nexit', ctxBad(0, 16, 8)),
+  nf('context written', '*(u64 *)(r1 + 0) = r1\nr0 = 1\nexit', ctxBad(0, 0, 8)),
+  nf(
+    'returns 2',
+    'r0 = 2\nexit',
+    at(1, 'At program exit the register R0 has smin=2 smax=2 should have been in [0, 1]'),
+  ),
+  nf(
+    'returns the state',
+    `${state}\nr0 = r2\nexit`,
+    at(2, 'At program exit the register R0 is not a known value (trusted_ptr_)'),
+  ),
+  nf('bpf_perf_event_output', 'call 25\nr0 = 1\nexit', noHelper(0, 'perf_event_output', 25)),
+  nf('bpf_ktime_get_ns', 'call 5\nr0 = 1\nexit', OK),
 ];

@@ -13,10 +13,19 @@ import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.
 import { needs } from '../support/env.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 import { assertWant, lastLine } from './expect.js';
-import { PROG_TYPE_CASES, type ProgTypeCase } from './prog-types-cases.js';
+import { existsSync } from 'node:fs';
+import type { Btf } from '../../src/btf/index.js';
+import { runningKernel } from '../../src/loader/kernel-env.js';
+import { NETFILTER, PROG_TYPE_CASES, type ProgTypeCase } from './prog-types-cases.js';
 import { sockProgram } from './sock-ptr-cases.js';
 
 const SLEEPABLE = 1 << 4;
+
+/** netfilter programs are checked by the kernel's BTF: their cases run only where the kernel has one. */
+const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
+let btf: Btf | undefined;
+const kernelBtf = (): Btf => (btf ??= runningKernel().btf()!);
+const cases = PROG_TYPE_CASES.filter((c) => haveBtf || c.type !== NETFILTER);
 
 const verdict = (c: ProgTypeCase): VerifyResult =>
   verifyInstructions(sockProgram(c.text), {
@@ -24,15 +33,25 @@ const verdict = (c: ProgTypeCase): VerifyResult =>
     attachType: c.attach,
     maps: c.maps ?? [],
     sleepable: ((c.flags ?? 0) & SLEEPABLE) !== 0,
+    ...(c.type === NETFILTER ? { kernelBtf: kernelBtf() } : {}),
   });
 
 test('program types: bpfkit says what each case expects', () => {
-  for (const c of PROG_TYPE_CASES) assertWant(c.name, verdict(c), c.want);
+  for (const c of cases) assertWant(c.name, verdict(c), c.want);
+});
+
+test('program types: a netfilter program without the kernel BTF, or its attach type, is not modelled', () => {
+  const insns = sockProgram('r0 = 1\nexit');
+  const noBtf = verifyInstructions(insns, { type: NETFILTER, attachType: 45 });
+  assert.equal(noBtf.unmodelled, true, noBtf.message);
+  if (!haveBtf) return;
+  const noAttach = verifyInstructions(insns, { type: NETFILTER, kernelBtf: kernelBtf() });
+  assert.equal(noAttach.unmodelled, true, noAttach.message);
 });
 
 test('program types: the running kernel gives the same verdict, at the same insn, in the same words (root)', (t) => {
   if (!needs(t, { root: true })) return;
-  for (const c of PROG_TYPE_CASES) {
+  for (const c of cases) {
     const k = kernelVerdictRaw(sockProgram(c.text), c.type, c.maps ?? [], c.attach, undefined, c.flags ?? 0);
     const v = verdict(c);
     assert.equal(
@@ -61,13 +80,19 @@ test('program types: which of the helpers bpfkit lists each type may call, as th
     [ProgType.CGROUP_DEVICE, undefined, 0],
     [24, undefined, 0],
     [ProgType.LWT_SEG6LOCAL, undefined, 0],
+    ...(haveBtf ? [[NETFILTER, 45, 0] as [number, number, number]] : []),
   ];
   const refused = /cannot use helper/;
   for (const [type, attach, flags] of types)
     for (const id of HELPER_PROTOS.keys()) {
       // r1 is the ctx, the other arguments unset: both stop at an argument when the type has the helper.
       const insns = sockProgram(`call ${id}\nr0 = 0\nexit`);
-      const v = verifyInstructions(insns, { type, attachType: attach, sleepable: flags !== 0 });
+      const v = verifyInstructions(insns, {
+        type,
+        attachType: attach,
+        sleepable: flags !== 0,
+        ...(type === NETFILTER ? { kernelBtf: kernelBtf() } : {}),
+      });
       const what = `type ${type} (attach ${attach}) helper ${id}`;
       // The helpers a type gets in a prototype bpfkit does not list are not modelled: no verdict to compare.
       if (v.unmodelled) continue;
