@@ -65,6 +65,13 @@ test('program types: the running kernel gives the same verdict, at the same insn
   }
 });
 
+test('program types: a program naming an arena map is not modelled (its pointers are not)', () => {
+  const arena = { name: 'arena', type: 33, keySize: 0, valueSize: 0, maxEntries: 1, readOnly: false };
+  const v = verifyInstructions(sockProgram('r1 = map 0\nr0 = 0\nexit'), { type: 31, sleepable: true, maps: [arena] });
+  assert.equal(v.unmodelled, true, v.message);
+  assert.equal(v.pc, 0);
+});
+
 test('program types: a sleepable program of a type that cannot sleep is not modelled', () => {
   const v = verifyInstructions(sockProgram('r0 = 0\nexit'), { type: ProgType.SCHED_CLS, sleepable: true });
   assert.equal(v.unmodelled, true, v.message);
