@@ -27,6 +27,7 @@ const PROBE_ATTACH: ReadonlyMap<number, number> = new Map([
   [23, 18], // cgroup_sysctl
   [25, 21], // cgroup_sockopt: getsockopt
   [30, 36], // sk_lookup
+  [32, 45], // netfilter (loads with BPF_NETFILTER only)
 ]);
 
 /** BPF_F_SLEEPABLE: syscall programs (31) load only with it, and the kernel says so before it looks at any call. */

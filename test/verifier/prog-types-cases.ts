@@ -160,6 +160,12 @@ export const PROG_TYPE_CASES: readonly ProgTypeCase[] = [
     map(MapType.HASH, 8, 8),
   ]),
   sys(
+    'a spin lock taken and given back',
+    'r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nr1 = map 0\ncall 1\nif r0 == 0 goto +7\nr6 = r0\nr1 = r6\nr1 += 4\ncall 93\nr1 = r6\nr1 += 4\ncall 94\nr0 = 0\nexit',
+    OK,
+    [{ ...map(MapType.HASH, 4, 16), kernelFields: [{ off: 4, size: 4, what: 'struct bpf_spin_lock' }] }],
+  ),
+  sys(
     'a perf event array',
     'r0 = 0\nr1 = map 0\nexit',
     at(1, 'Sleepable programs can only use array, hash, ringbuf and local storage maps, also as inner maps'),
