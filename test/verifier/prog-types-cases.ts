@@ -171,6 +171,23 @@ export const PROG_TYPE_CASES: readonly ProgTypeCase[] = [
     at(1, 'Sleepable programs can only use array, hash, ringbuf and local storage maps, also as inner maps'),
     [map(MapType.PERF_EVENT_ARRAY, 4, 4)],
   ),
+  // A sleepable kprobe (a uprobe.s program) is held to the same maps.
+  {
+    name: 'sleepable kprobe: a perf event array',
+    type: ProgType.KPROBE,
+    flags: SLEEPABLE,
+    text: 'r0 = 0\nr1 = map 0\nexit',
+    maps: [map(MapType.PERF_EVENT_ARRAY, 4, 4)],
+    want: at(1, 'Sleepable programs can only use array, hash, ringbuf and local storage maps, also as inner maps'),
+  },
+  {
+    name: 'sleepable kprobe: a hash map',
+    type: ProgType.KPROBE,
+    flags: SLEEPABLE,
+    text: 'r0 = 0\nr1 = map 0\nexit',
+    maps: [map(MapType.HASH, 4, 4)],
+    want: OK,
+  },
 
   // flow_dissector: data, data_end and the flow keys, all read-only; the packet read-only too.
   flow('packet read', packet14('r0 = *(u8 *)(r2 + 12)'), OK),
