@@ -87,6 +87,10 @@ test('program types: which of the helpers bpfkit lists each type may call, as th
     [ProgType.CGROUP_DEVICE, undefined, 0],
     [24, undefined, 0],
     [ProgType.LWT_SEG6LOCAL, undefined, 0],
+    // lwt_in, lwt_out and lwt_xmit share lwt_seg6local's table (bpf_ktime_get_coarse_ns was missing from it).
+    [ProgType.LWT_IN, undefined, 0],
+    [ProgType.LWT_OUT, undefined, 0],
+    [ProgType.LWT_XMIT, undefined, 0],
     ...(haveBtf ? [[NETFILTER, 45, 0] as [number, number, number]] : []),
   ];
   const refused = /cannot use helper/;
