@@ -274,6 +274,9 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
   // kernel allows it too, but bpfkit does not model its loads.
   if (ptr.kind === 'btf_id' && !S.isConst(off.s))
     throw new Rejection(pc, `R${ptrRegno} variable offset on ${kindText(ptr)}: bpfkit does not model it`);
+  // PTR_TO_FLOW_KEYS moves by constants only; the kernel names the destination register.
+  if (ptr.kind === 'flow_keys' && !S.isConst(off.s))
+    throw new Rejection(pc, `R${insn.dst} pointer arithmetic on flow_keys prohibited`);
   if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func' || isSockKind(ptr.kind))
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited`);
   // A ctx pointer may move by a variable; any use of it is refused then (ctxOffFault).

@@ -16,7 +16,10 @@ export interface Env {
   insns: readonly Instruction[];
   cfg: Cfg;
   progType: number;
-  /** The running kernel's BTF, when given (VerifyOptions.kernelBtf): kfunc calls are checked by it. */
+  /**
+   * The running kernel's BTF, when given (VerifyOptions.kernelBtf): kfunc calls are checked by it, and it
+   * types netfilter programs' context pointers (netfilter.ts).
+   */
   kernelBtf?: Btf;
   /** tp_btf programs (BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP): the tracepoint and the kernel's BTF. */
   tpBtf?: TpBtf;

@@ -143,6 +143,9 @@ const {
   LWT_OUT,
   LWT_XMIT,
   SK_REUSEPORT,
+  CGROUP_DEVICE,
+  LWT_SEG6LOCAL,
+  FLOW_DISSECTOR,
 } = ProgType;
 /** kprobe, tracepoint, perf_event and raw_tracepoint: bpf_tracing_func_proto behind each type's own table. */
 const TRACING = [KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT];
@@ -154,6 +157,11 @@ const SKB_SOCK = [SOCKET_FILTER, SCHED_CLS, SCHED_ACT, CGROUP_SKB, SK_SKB];
 const CGROUP_SYSCTL = 23;
 const CGROUP_SOCKOPT = 25;
 const SK_LOOKUP = 30;
+/** BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE and BPF_PROG_TYPE_SYSCALL: raw_tp's table (see helperAllowed). */
+const RAW_TP_WRITABLE = 24;
+const SYSCALL = 31;
+/** BPF_PROG_TYPE_NETFILTER: bpf_base_func_proto alone. */
+const NETFILTER = 32;
 /** The cgroup hooks (cgroup_common_func_proto): they may use the cgroup's local storage. */
 const CGROUP_HOOKS = [CGROUP_SOCK, CGROUP_SOCK_ADDR, CGROUP_SYSCTL, CGROUP_SOCKOPT];
 const SOCK_TYPES = [...CGROUP_HOOKS, SK_MSG, SK_LOOKUP, SOCK_OPS, SK_REUSEPORT];
@@ -283,7 +291,15 @@ const LIST: HelperProto[] = [
   P(117, 'send_signal_thread', ['anything'], 'integer', 'all'),
   P(118, 'jiffies64', [], 'integer', 'all'),
   P(208, 'ktime_get_tai_ns', [], 'integer', 'all'),
-  P(160, 'ktime_get_coarse_ns', [], 'integer', [...NET, ...SOCK_TYPES.filter((t) => t !== CGROUP_SOCKOPT)]),
+  P(160, 'ktime_get_coarse_ns', [], 'integer', [
+    ...NET,
+    ...SOCK_TYPES.filter((t) => t !== CGROUP_SOCKOPT),
+    FLOW_DISSECTOR,
+    LWT_IN,
+    LWT_OUT,
+    LWT_XMIT,
+    LWT_SEG6LOCAL,
+  ]),
   P(22, 'perf_event_read', ['map_ptr', 'anything'], 'integer', 'all', {
     gpl: true,
     mapTypes: [MapType.PERF_EVENT_ARRAY],
@@ -306,7 +322,7 @@ const LIST: HelperProto[] = [
   // Looked up for every tracing type (bpf_tracing_func_proto), allowed only in kprobes (check_get_func_ip).
   P(173, 'get_func_ip', ['ctx'], 'integer', TRACING, {
     gpl: true,
-    refusedAfterArgs: [TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT],
+    refusedAfterArgs: [TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT, RAW_TP_WRITABLE, SYSCALL],
   }),
   P(174, 'get_attach_cookie', ['ctx'], 'integer', TRACING),
   // bpf_get_stack: the kernel stack into a buffer it fills; the length or -errno back (do_refine_retval_range).
@@ -332,11 +348,21 @@ const LIST: HelperProto[] = [
     SK_SKB,
     RAW_TRACEPOINT,
     ...SOCK_TYPES,
+    CGROUP_DEVICE,
+    FLOW_DISSECTOR,
+    NETFILTER,
   ]),
   // The cgroup's storage in the map: never NULL; the flags must be a known zero (checked after the arguments).
-  P(81, 'get_local_storage', ['map_ptr', 'anything'], 'map_value', [CGROUP_SKB, ...CGROUP_HOOKS, SOCK_OPS], {
-    mapTypes: [MapType.CGROUP_STORAGE, MapType.PERCPU_CGROUP_STORAGE],
-  }),
+  P(
+    81,
+    'get_local_storage',
+    ['map_ptr', 'anything'],
+    'map_value',
+    [CGROUP_SKB, ...CGROUP_HOOKS, SOCK_OPS, CGROUP_DEVICE],
+    {
+      mapTypes: [MapType.CGROUP_STORAGE, MapType.PERCPU_CGROUP_STORAGE],
+    },
+  ),
   P(20, 'skb_get_tunnel_key', ['ctx', 'uninit_mem', 'const_size', 'anything'], 'integer', 'tc'),
   P(21, 'skb_set_tunnel_key', ['ctx', 'mem', 'const_size', 'anything'], 'integer', 'tc'),
   P(24, 'get_route_realm', ['ctx'], 'integer', 'tc'),
@@ -384,8 +410,8 @@ const LIST: HelperProto[] = [
   P(192, 'skb_set_tstamp', ['ctx', 'anything', 'anything'], 'integer', 'tc'),
 
   // The cgroup hooks: the error a hook hands back to the syscall (the address-only hooks have none).
-  P(186, 'get_retval', [], 'integer', CGROUP_HOOKS),
-  P(187, 'set_retval', ['anything'], 'integer', CGROUP_HOOKS),
+  P(186, 'get_retval', [], 'integer', [...CGROUP_HOOKS, CGROUP_DEVICE]),
+  P(187, 'set_retval', ['anything'], 'integer', [...CGROUP_HOOKS, CGROUP_DEVICE]),
   // NULL for the context asks for the init namespace's cookie.
   P(122, 'get_netns_cookie', ['ctx_or_null'], 'integer', [
     CGROUP_SOCK,
@@ -447,7 +473,20 @@ const LIST: HelperProto[] = [
   // sk_reuseport's cookie is of a socket it is given (bpf_get_socket_ptr_cookie_proto), its ctx->sk say.
   P(46, 'get_socket_cookie', ['sock_or_null'], 'integer', [SK_REUSEPORT]),
   P(62, 'msg_cork_bytes', ['ctx', 'anything'], 'integer', [SK_MSG]),
+
+  // syscall programs' own (syscall_prog_func_proto): bpf(2) commands, closing an fd, kernel BTF and symbols.
+  P(166, 'sys_bpf', ['anything', 'mem', 'const_size'], 'integer', [SYSCALL]),
+  P(167, 'btf_find_by_name_kind', ['mem', 'const_size', 'anything', 'anything'], 'integer', [SYSCALL]),
+  P(168, 'sys_close', ['anything'], 'integer', [SYSCALL]),
+  P(179, 'kallsyms_lookup_name', ['mem', 'const_size_or_zero', 'anything', 'aligned_u64_out'], 'integer', [SYSCALL]),
 ];
+
+/**
+ * Helpers a type may call in a prototype of its own that bpfkit does not list: a call is not modelled.
+ * syscall programs (tracing_prog_func_proto) get bpf_get_socket_cookie and the socket storage helpers by
+ * BTF socket pointer, and bpf_xdp_get_buff_len of an xdp_buff by BTF.
+ */
+const OWN_PROTO_UNLISTED: ReadonlyMap<number, readonly number[]> = new Map([[SYSCALL, [46, 107, 108, 188]]]);
 
 /** The prototypes by helper number (the first where a helper has one per group of program types). */
 export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map(
@@ -459,6 +498,7 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map(
  * may not call it (the caller refuses then), or undefined for a helper bpfkit does not model.
  */
 export function helperProto(id: number, type: number): HelperProto | undefined {
+  if (OWN_PROTO_UNLISTED.get(type)?.includes(id)) return undefined;
   let first: HelperProto | undefined;
   for (const h of LIST) {
     if (h.id !== id) continue;
@@ -521,25 +561,46 @@ const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
   [LWT_XMIT, new Set([...LWT_OUT_HELPERS, 9, 10, 11, 13, 20, 21, 23, 29, 30, 38, 40, 41, 43, 135])],
   // bpf_base_func_proto behind its own table: no perf_event_output; its get_socket_cookie takes a socket.
   [SK_REUSEPORT, new Set([...BASE_SOCK.filter((id) => id !== 25), 26, 46, 68, 82, 160])],
+  // Linux 6.18's lwt_seg6local_func_proto: lwt_out's table (the seg6 helpers themselves are not modelled).
+  [LWT_SEG6LOCAL, new Set(LWT_OUT_HELPERS)],
+  // flow_dissector_func_proto: its own skb_load_bytes, then bpf_sk_base_func_proto (no perf_event_output).
+  [FLOW_DISSECTOR, new Set([...BASE_SOCK.filter((id) => id !== 25), 26, 160])],
+  // cgroup_dev_func_proto: the cgroup hooks' common and current-task helpers, then bpf_base_func_proto.
+  [CGROUP_DEVICE, new Set([...BASE_SOCK, 81, 186, 187])],
+  // netfilter: bpf_base_func_proto (no perf_event_output).
+  [NETFILTER, new Set(BASE_SOCK.filter((id) => id !== 25))],
 ]);
 
 /** The lwt types: their tables hand out the tc prototypes of the __sk_buff helpers. */
-const LWT: readonly number[] = [LWT_IN, LWT_OUT, LWT_XMIT];
+const LWT: readonly number[] = [LWT_IN, LWT_OUT, LWT_XMIT, LWT_SEG6LOCAL];
 
-/** enum bpf_attach_type: the cgroup_sock_addr hooks that only rewrite the address they report. */
-const ADDRESS_ONLY_HOOKS = [19, 20, 51, 29, 30, 52, 31, 32, 53];
+/**
+ * enum bpf_attach_type: the hooks whose return value is not the syscall's error (inet ingress and egress
+ * (0, the default, and 1), sock_ops, and the cgroup_sock_addr hooks that only rewrite the address they
+ * report).
+ */
+const NO_RETVAL_HOOKS = [0, 1, 3, 19, 20, 51, 29, 30, 52, 31, 32, 53];
 
 /**
  * May a program of `type` attached as `attach` call helper `id` (one `type` may call)? cgroup_common_func_proto
- * keeps bpf_get_retval and bpf_set_retval from the hooks whose return value is not the syscall's error.
+ * keeps bpf_get_retval and bpf_set_retval from the hooks whose return value is not the syscall's error (a
+ * cgroup_device program loaded with no expected attach type has 0, inet ingress).
  */
 export function helperAttachAllowed(id: number, type: number, attach: number | undefined): boolean {
   if (id !== 186 && id !== 187) return true;
-  return !(type === CGROUP_SOCK_ADDR && attach !== undefined && ADDRESS_ONLY_HOOKS.includes(attach));
+  return !NO_RETVAL_HOOKS.includes(attach ?? 0);
 }
 
 /** May a program of `type` call `h`? */
 export function helperAllowed(h: HelperProto, type: number): boolean {
+  // raw_tracepoint_writable programs have raw_tp's table (raw_tp_prog_func_proto); syscall programs
+  // tracing_prog_func_proto, which of the helpers bpfkit lists gives them raw_tp's but bpf_get_attach_cookie
+  // (a tracing link's), and their own.
+  if (type === RAW_TP_WRITABLE) return helperAllowed(h, RAW_TRACEPOINT);
+  if (type === SYSCALL)
+    return typeof h.scope !== 'string' && h.scope.includes(SYSCALL)
+      ? true
+      : h.id !== 174 && helperAllowed(h, RAW_TRACEPOINT);
   const own = OWN_TABLES.get(type);
   // One of the listed helpers, in the prototype meant for this type: a listed scope, or every type's, or
   // for the lwt types the __sk_buff helpers' (get_cgroup_classid of the skb, not of the task), or
@@ -548,7 +609,13 @@ export function helperAllowed(h: HelperProto, type: number): boolean {
     if (!own.has(h.id)) return false;
     if (typeof h.scope !== 'string') return h.scope.includes(type);
     // sk_reuseport's load_bytes pair reads the skb behind its context, as the __sk_buff types' do.
-    return h.scope === 'all' || LWT.includes(type) || (type === SK_REUSEPORT && (h.id === 26 || h.id === 68));
+    // the flow dissector's skb_load_bytes reads the skb behind its context.
+    return (
+      h.scope === 'all' ||
+      LWT.includes(type) ||
+      (type === SK_REUSEPORT && (h.id === 26 || h.id === 68)) ||
+      (type === FLOW_DISSECTOR && h.id === 26)
+    );
   }
   const tc = type === ProgType.SCHED_CLS || type === ProgType.SCHED_ACT;
   const skbRel = tc || type === ProgType.SOCKET_FILTER || type === ProgType.CGROUP_SKB;

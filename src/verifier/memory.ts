@@ -6,6 +6,8 @@
 import { REG_FP } from '../isa/opcodes.js';
 import { btfAccess, tpBtfCtxLoad } from './btf-ptr.js';
 import { ctxAccess, ctxModelled, ctxOffFault, pktWritable } from './ctx-access.js';
+import { flowKeysAccess, tpBufferAccess } from './ctx-more.js';
+import { NETFILTER, nfCtxLoad } from './netfilter.js';
 import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
 import { Rejection } from './reject.js';
@@ -92,6 +94,7 @@ export function access(
       const fault = ctxOffFault(reg, regno);
       if (fault) throw new Rejection(pc, fault);
       if (env.tpBtf) return tpBtfCtxLoad(env.tpBtf, pc, total, size, write, signed, () => newId(env));
+      if (env.progType === NETFILTER && env.kernelBtf) return nfCtxLoad(env.kernelBtf, pc, total, size, write);
       if (!ctxModelled(env.progType))
         throw new Rejection(
           pc,
@@ -150,13 +153,22 @@ export function access(
         );
       return write ? NOT_INIT : loadedScalar(size, signed);
     }
+    case 'flow_keys':
+      flowKeysAccess(pc, total, size);
+      return write ? NOT_INIT : loadedScalar(size, signed);
+    case 'tp_buffer':
+      tpBufferAccess(pc, regno, reg, total, size);
+      return write ? NOT_INIT : loadedScalar(size, signed);
     case 'sock_common':
     case 'sock':
     case 'tcp_sock':
       return sockAccess(pc, regno, reg, off, size, write, signed);
     case 'btf_id':
-      if (!env.tpBtf) throw new Rejection(pc, `R${regno} is a BTF pointer outside tp_btf: bpfkit does not model it`);
-      return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed, !!env.tpBtf.iter);
+      // tp_btf, iterators and netfilter programs: all run in an RCU read section.
+      if (env.tpBtf)
+        return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed, !!env.tpBtf.iter);
+      if (env.kernelBtf) return btfAccess(env.kernelBtf, env.gplCompatible, pc, regno, reg, off, size, write, signed);
+      throw new Rejection(pc, `R${regno} is a BTF pointer outside tp_btf: bpfkit does not model it`);
   }
   throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
 }

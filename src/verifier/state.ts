@@ -23,7 +23,11 @@ export type RegKind =
   | 'sock_common'
   | 'sock'
   | 'tcp_sock'
-  | 'btf_id';
+  | 'btf_id'
+  /** PTR_TO_FLOW_KEYS: a flow dissector's struct bpf_flow_keys (__sk_buff->flow_keys). */
+  | 'flow_keys'
+  /** PTR_TO_TP_BUFFER: a writable raw tracepoint's buffer (its first argument). */
+  | 'tp_buffer';
 
 /**
  * A PTR_TO_BTF_ID's kernel struct and trust (btf-ptr.ts): `trusted` for a tp_btf argument, `untrusted`

@@ -222,8 +222,14 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
   if (size !== 4 && size !== 8) throw new Rejection(pc, 'invalid atomic operand size');
   if (src.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
   if (insn.imm === BPF_CMPXCHG && f.regs[0]!.kind === 'not_init') throw new Rejection(pc, 'R0 !read_ok');
-  // is_sk_reg: a non-NULL socket pointer too (a maybe-NULL one fails as a memory access below).
-  if (dst.kind === 'ctx' || dst.kind === 'pkt' || dst.kind === 'pkt_meta' || (isSockKind(dst.kind) && !dst.nullable))
+  // is_flow_key_reg and is_sk_reg: a non-NULL socket pointer too (a maybe-NULL one fails as a memory access below).
+  if (
+    dst.kind === 'ctx' ||
+    dst.kind === 'pkt' ||
+    dst.kind === 'pkt_meta' ||
+    dst.kind === 'flow_keys' ||
+    (isSockKind(dst.kind) && !dst.nullable)
+  )
     throw new Rejection(pc, `BPF_ATOMIC stores into R${insn.dst} ${dst.kind} is not allowed`);
   // A pointer as the operand "leaks addr into mem" only for an unprivileged loader (is_pointer_value).
   atomicAlignment(pc, insn.dst, dst, insn.off, size);

@@ -27,6 +27,8 @@ import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs, nonIntSubprogs } from './btf-funcs.js';
 import { declTags, kernelFields, objectBtf } from './btf-fields.js';
 import { spinLockMapUse } from './spin-lock.js';
+import { sleepableCheck, sleepableMapUse } from './sleepable.js';
+import { NETFILTER } from './netfilter.js';
 import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.js';
 import { TRACE_ITER, iterTarget } from './iter.js';
 import { globalEntryRegs } from './calls.js';
@@ -87,7 +89,7 @@ export interface VerifyOptions {
   jit?: boolean;
   /**
    * The target kernel's BTF (/sys/kernel/btf/vmlinux): tp_btf programs (BPF_PROG_TYPE_TRACING with
-   * BPF_TRACE_RAW_TP) and kfunc calls are checked by it; without it they are not modelled.
+   * BPF_TRACE_RAW_TP), netfilter programs and kfunc calls are checked by it; without it they are not modelled.
    */
   kernelBtf?: Btf;
   /**
@@ -97,6 +99,11 @@ export interface VerifyOptions {
   attachBtfId?: number;
   /** ...or its name, when no loader resolved the id. */
   attachBtfName?: string;
+  /**
+   * The program is loaded with BPF_F_SLEEPABLE (libbpf's `syscall` and `.s` sections; verifyProgram reads
+   * it from the spec's flags). syscall programs must be; of the other types bpfkit models none that is.
+   */
+  sleepable?: boolean;
 }
 
 /** The verdict on one program. */
@@ -199,10 +206,15 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
   let result: Pick<VerifyResult, 'accepted' | 'pc' | 'message' | 'unmodelled'>;
   try {
     const tpBtf = opts.type === PROG_TRACING ? tracingTarget(opts) : undefined;
+    if (opts.type === NETFILTER && !opts.kernelBtf)
+      throw new Rejection(
+        0,
+        `bpfkit: a netfilter program's context is typed by the kernel's BTF, and none was given (kernelBtf)`,
+      );
     if (!tpBtf && !ctxModelled(opts.type))
       throw new Rejection(
         0,
-        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, sk_msg, sk_lookup, sock_ops, sk_reuseport, lwt_in, lwt_out and lwt_xmit are)`,
+        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, cgroup_device, sk_msg, sk_lookup, sock_ops, sk_reuseport, flow_dissector, netfilter, syscall, lwt_in, lwt_out, lwt_xmit and lwt_seg6local are)`,
       );
     if (!tpBtf && !attachTypeLoads(opts.type, opts.attachType))
       throw new Rejection(
@@ -222,7 +234,10 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     for (const i of insns) {
       if (i.code !== OP_LDDW || (i.src !== BPF_PSEUDO_MAP_FD && i.src !== BPF_PSEUDO_MAP_VALUE)) continue;
       const m = maps.get(i.imm);
-      const why = m && spinLockMapUse(m, opts.type);
+      // An arena's pointers (PTR_TO_ARENA, addr_space_cast) are not modelled: syscall programs use them most.
+      if (m?.type === MapType.ARENA)
+        throw new Rejection(i.pc, `bpfkit: arena maps ('${m.name}') and their pointers are not modelled`);
+      const why = m && (spinLockMapUse(m, opts.type) ?? sleepableMapUse(m, opts.sleepable ?? false));
       if (why) throw new Rejection(i.pc, why);
     }
     // A subprogram that returns something else than an integer may not end early with an integer: no
@@ -250,6 +265,9 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       const tail = inSub.find((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === 12);
       if (tail) throw new Rejection(tail.pc, 'tail_call is not allowed in subprogs without BTF');
     }
+    // check_attach_btf_id, after the CFG and before the walk.
+    const sleepWhy = tpBtf ? undefined : sleepableCheck(opts.type, opts.sleepable ?? false);
+    if (sleepWhy) throw new Rejection(0, sleepWhy);
     const env: Env = {
       insns,
       cfg,
@@ -442,6 +460,7 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
     attachBtfName: opts.attachBtfName ?? prog.attachBtf?.typeName,
     // The kernel engine loads with the program's license, else the object's, else GPL.
     license: opts.license || prog.license || spec.license || 'GPL',
+    sleepable: opts.sleepable ?? ((prog.flags ?? 0) & BPF_F_SLEEPABLE) !== 0,
     maps,
   });
 }
