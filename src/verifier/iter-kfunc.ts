@@ -132,6 +132,9 @@ interface IterAt {
 function iterArg(env: Env, st: State, pc: number, op: string, reg: Reg, itType: BtfType): IterAt {
   const typeName = itType.name.slice('bpf_iter_'.length);
   const nslots = Math.floor(itType.sizeOrType / 8);
+  // check_kfunc_args: Linux 6.18 checks iterator arguments as trusted ones, which may not be NULL.
+  if (reg.nullable || (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n))
+    throw new Rejection(pc, 'Possibly NULL pointer passed to trusted arg0');
   if (reg.kind !== 'fp') {
     // check_func_arg_reg_off (ARG_DONTCARE), then the stack check.
     if (reg.kind === 'not_init')
