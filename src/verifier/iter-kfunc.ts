@@ -73,6 +73,10 @@ export function iterKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc):
   const op = NAME.exec(k.name)![2] as 'new' | 'next' | 'destroy';
   // add_kfunc_call: kfuncs are for GPL programs only.
   if (!env.gplCompatible) throw new Rejection(pc, 'cannot call kernel function from non-GPL compatible program');
+  // do_check: no call but bpf_spin_unlock and a few kfuncs (bpf_iter_num_*, since Linux 6.15) while a
+  // bpf_spin_lock is held.
+  if (st.lock && !k.name.startsWith('bpf_iter_num_'))
+    throw new Rejection(pc, 'function calls are not allowed while holding a lock');
   // References inside a callback follow rules of their own (sock-ptr.ts says the same of sockets).
   if (st.frames.some((f) => f.callback))
     throw new Rejection(pc, `kfunc ${k.name} inside a callback: bpfkit does not model iterators there`);

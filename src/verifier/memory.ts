@@ -11,6 +11,7 @@ import { fastcallAccess } from './fastcall.js';
 import { Rejection } from './reject.js';
 import { sockAccess } from './sock-ptr.js';
 import { varStackAccess } from './stack-var.js';
+import { tstr } from './tnum.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, truncate, unsignedBits } from './scalar.js';
 import {
   ByteType,
@@ -181,7 +182,7 @@ function stackAccess(
   signed: boolean,
 ): Reg {
   if (!isConst(reg.s)) {
-    iterInReach(st, pc, regno, reg, off, size);
+    if (write) iterInReach(st, pc, regno, reg, off, size);
     const r = varStackAccess(
       st,
       pc,
@@ -195,6 +196,7 @@ function stackAccess(
       (sp, n) => noteDepth(env, sp, n, pc),
     );
     if (r) {
+      if (!write) iterVarRead(st, pc, regno, reg, off, size);
       if (!write && env.stackRead) {
         const first = Math.floor((-(Number(reg.s.smax) + off + size) - 1 + 1) / 8);
         for (let k = Math.max(0, first); k <= Math.floor((-(Number(reg.s.smin) + off) - 1) / 8); k++)
@@ -285,8 +287,23 @@ function writeStack(
 }
 
 /**
- * A variable-offset access that may reach an iterator's slots: the kernel refuses a read there and
- * scrubs the iterator on a write, byte ranges bpfkit's var-offset model does not track; said so.
+ * A variable-offset read (after its bounds): check_stack_range_initialized refuses one that may reach an
+ * iterator's bytes, naming the first such byte from the lowest offset the read may start at.
+ */
+function iterVarRead(st: State, pc: number, regno: number, reg: Reg, off: number, size: number): void {
+  const frame = st.frames[reg.frame];
+  if (!frame) return;
+  const lo = Number(reg.s.smin) + off;
+  const hi = Number(reg.s.smax) + off + size;
+  for (let b = lo; b < hi; b++)
+    if (frame.stack.get(Math.floor((-b - 1) / 8))?.iter)
+      throw new Rejection(pc, `invalid read from stack R${regno} var_off ${tstr(reg.s.t)}+${b - lo} size ${size}`);
+}
+
+/**
+ * A variable-offset write that may reach an iterator's slots: the kernel turns the bytes it may write into
+ * plain data, leaving the rest of the iterator's slots as they were, which bpfkit's slots do not
+ * represent; said so.
  */
 function iterInReach(st: State, pc: number, regno: number, reg: Reg, off: number, size: number): void {
   const frame = st.frames[reg.frame];

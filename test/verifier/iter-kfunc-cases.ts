@@ -8,6 +8,7 @@
  */
 import { type Btf, BtfKind } from '../../src/btf/index.js';
 import type { Instruction } from '../../src/isa/index.js';
+import type { VerifierMap } from '../../src/verifier/index.js';
 import { ProgType } from '../../src/uapi/types.js';
 import type { Want } from './expect.js';
 import { sockProgram } from './sock-ptr-cases.js';
@@ -17,6 +18,7 @@ export interface IterCase {
   name: string;
   type: number;
   text: string;
+  maps?: VerifierMap[];
   want: Want;
 }
 
@@ -52,6 +54,17 @@ const DESTROY = (off: number) => `${fp(off)}\nkcall bpf_iter_num_destroy`;
 const EXIT = 'r0 = 0\nexit';
 
 const SF = ProgType.SOCKET_FILTER;
+
+/** An array of one struct { int cnt; struct bpf_spin_lock l; }. */
+const LOCKS: VerifierMap = {
+  name: 'locks',
+  type: 2,
+  keySize: 4,
+  valueSize: 8,
+  maxEntries: 1,
+  readOnly: false,
+  kernelFields: [{ off: 4, size: 4, what: 'struct bpf_spin_lock' }],
+};
 
 /** The cases, kernel-checked by iter-kfunc.test.ts. */
 export const ITER_CASES: IterCase[] = [
@@ -216,6 +229,92 @@ export const ITER_CASES: IterCase[] = [
     type: SF,
     text: `r6 = 0\n${NEW(-8, 0, 10)}\nloop:\n${NEXT(-8)}\nif r0 == 0 goto done\nr1 = r10\nr1 += r6\nr1 += -16\nr2 = *(u64 *)(r1 + 0)\nr6 += -8\ngoto loop\ndone:\n${DESTROY(-8)}\n${EXIT}`,
     want: at(13, 'invalid read from stack R1 off=-520 size=8'),
+  },
+  {
+    name: 'a subprogram leaves its iterator alive',
+    type: SF,
+    text: `call sub\n${EXIT}\nsub:\n${NEW(-8, 0, 3)}\n${EXIT}`,
+    want: at(2, 'BPF_EXIT instruction in main prog would lead to reference leak'),
+  },
+  {
+    name: "a subprogram loops over its caller's iterator",
+    type: SF,
+    text: `${NEW(-8, 0, 3)}\n${fp(-8)}\ncall sub\n${DESTROY(-8)}\n${EXIT}\nsub:\nr6 = r1\nloop:\nr1 = r6\nkcall bpf_iter_num_next\nif r0 == 0 goto done\ngoto loop\ndone:\n${EXIT}`,
+    want: OK,
+  },
+  {
+    name: "a subprogram destroys its caller's iterator",
+    type: SF,
+    text: `${NEW(-8, 0, 3)}\n${fp(-8)}\ncall sub\n${EXIT}\nsub:\nkcall bpf_iter_num_destroy\n${EXIT}`,
+    want: OK,
+  },
+  {
+    name: 'paths with and without an iterator join',
+    type: SF,
+    text: `call 7\nr6 = r0\nif r6 > 5 goto skip\n${NEW(-8, 0, 3)}\n${DESTROY(-8)}\nskip:\n${EXIT}`,
+    want: OK,
+  },
+  {
+    name: 'an ACTIVE and a fresh iterator join',
+    type: SF,
+    text: `call 7\nr6 = r0\n${NEW(-8, 0, 3)}\nif r6 > 5 goto a\n${NEXT(-8)}\na:\n${DESTROY(-8)}\n${EXIT}`,
+    want: OK,
+  },
+  {
+    name: 'a narrow store into the iterator, then destroy',
+    type: SF,
+    text: `${NEW(-8, 0, 3)}\n*(u32 *)(r10 - 4) = 1\n${DESTROY(-8)}\n${EXIT}`,
+    want: at(8, 'expected an initialized iter_num as arg #0'),
+  },
+  {
+    name: 'a store over the iterator leaks its reference',
+    type: SF,
+    text: `${NEW(-8, 0, 3)}\n*(u8 *)(r10 - 8) = 1\n${EXIT}`,
+    want: at(7, 'BPF_EXIT instruction in main prog would lead to reference leak'),
+  },
+  {
+    name: 'a drained iterator gives NULL again',
+    type: SF,
+    text: `${NEW(-8, 0, 3)}\nloop:\n${NEXT(-8)}\nif r0 == 0 goto done\ngoto loop\ndone:\n${NEXT(-8)}\nr1 = *(u32 *)(r0 + 0)\n${DESTROY(-8)}\n${EXIT}`,
+    want: at(13, "R0 invalid mem access 'scalar'"),
+  },
+  {
+    name: 'an iterator over a spilled pointer',
+    type: SF,
+    text: `r1 = r10\n*(u64 *)(r10 - 8) = r1\n${NEW(-8, 0, 3)}\n${DESTROY(-8)}\n${EXIT}`,
+    want: OK,
+  },
+  {
+    name: 'arithmetic on the element',
+    type: SF,
+    text: `${NEW(-8, 0, 3)}\n${NEXT(-8)}\nif r0 == 0 goto done\nr0 += 2\nr1 = *(u16 *)(r0 + 0)\ndone:\n${DESTROY(-8)}\n${EXIT}`,
+    want: OK,
+  },
+  {
+    name: 'an element kept past the NULL that drained the iterator',
+    type: SF,
+    text: `${NEW(-8, 0, 3)}\n${NEXT(-8)}\nr6 = r0\n${NEXT(-8)}\nif r6 == 0 goto done\nr1 = *(u32 *)(r6 + 0)\ndone:\n${DESTROY(-8)}\n${EXIT}`,
+    want: OK,
+  },
+  {
+    name: "a variable-offset read reaching the iterator's slot",
+    type: SF,
+    text: `${NEW(-8, 0, 100)}\nloop:\n${NEXT(-8)}\nif r0 == 0 goto done\nr1 = *(u32 *)(r0 + 0)\nif r1 > 7 goto loop\nr2 = r10\nr2 += -64\nr1 <<= 3\nr2 += r1\nr3 = *(u64 *)(r2 + 0)\ngoto loop\ndone:\n${DESTROY(-8)}\n${EXIT}`,
+    want: at(15, 'invalid read from stack R2 var_off (0x0; 0x38)+56 size 8'),
+  },
+  {
+    name: 'bpf_iter_num kfuncs while a spin lock is held',
+    type: ProgType.SCHED_CLS,
+    maps: [LOCKS],
+    text: `r1 = 0\n*(u32 *)(r10 - 16) = r1\nr2 = r10\nr2 += -16\nr1 = map 0\ncall 1\nif r0 == 0 goto out\nr6 = r0\nr1 = r6\nr1 += 4\ncall 93\n${NEW(-8, 0, 3)}\nr1 = r6\nr1 += 4\ncall 94\n${DESTROY(-8)}\nout:\n${EXIT}`,
+    want: OK,
+  },
+  {
+    name: 'a bits iterator kfunc while a spin lock is held',
+    type: ProgType.SCHED_CLS,
+    maps: [LOCKS],
+    text: `r1 = 0\n*(u32 *)(r10 - 16) = r1\nr2 = r10\nr2 += -16\nr1 = map 0\ncall 1\nif r0 == 0 goto out\nr6 = r0\nr1 = r6\nr1 += 4\ncall 93\nr1 = r10\nr1 += -8\nr2 = 0\nr3 = 1\nkcall bpf_iter_bits_new\nr1 = r6\nr1 += 4\ncall 94\nout:\n${EXIT}`,
+    want: at(16, 'function calls are not allowed while holding a lock'),
   },
   {
     name: 'the element passed to a helper: not modelled',

@@ -24,7 +24,7 @@ function skipWithoutBtf(t: TestContext): Btf | undefined {
 }
 
 const verdict = (btf: Btf, c: IterCase): VerifyResult =>
-  verifyInstructions(iterProgram(c.text, btf), { type: c.type, kernelBtf: btf });
+  verifyInstructions(iterProgram(c.text, btf), { type: c.type, kernelBtf: btf, maps: c.maps ?? [] });
 
 test('iterator kfuncs: bpfkit says what each case expects', (t) => {
   const btf = skipWithoutBtf(t);
@@ -47,7 +47,7 @@ test('iterator kfuncs: the running kernel gives the same verdict, at the same in
   if (!btf || !needs(t, { root: true })) return;
   for (const c of ITER_CASES) {
     const insns = iterProgram(c.text, btf);
-    const k = kernelVerdictRaw(insns, c.type, []);
+    const k = kernelVerdictRaw(insns, c.type, c.maps ?? []);
     const v = verdict(btf, c);
     if (v.unmodelled) {
       assert.ok('unmodelled' in c.want, `${c.name}: not modelled: ${v.message}`);
