@@ -365,7 +365,7 @@ export function helperMem(
         for (let b = off; b < off + size; b++)
           // check_stack_range_initialized: a helper may read anything on the stack but an iterator.
           if (frame.stack.get(Math.floor((-b - 1) / 8))?.iter)
-            throw new Rejection(pc, `invalid indirect read from stack R${regno} off ${off}+${b - off} size ${size}`);
+            throw new Rejection(pc, `invalid read from stack R${regno} off ${off}+${b - off} size ${size}`);
       if (write) {
         for (let b = off; b < off + size; b++) {
           const k = Math.floor((-b - 1) / 8);

@@ -55,6 +55,12 @@ const EXIT = 'r0 = 0\nexit';
 
 const SF = ProgType.SOCKET_FILTER;
 
+/** A program array and a hash map of 8-byte values. */
+const MAPS: VerifierMap[] = [
+  { name: 'progs', type: 3, keySize: 4, valueSize: 4, maxEntries: 1, readOnly: false },
+  { name: 'hash', type: 1, keySize: 4, valueSize: 8, maxEntries: 4, readOnly: false },
+];
+
 /** An array of one struct { int cnt; struct bpf_spin_lock l; }. */
 const LOCKS: VerifierMap = {
   name: 'locks',
@@ -315,6 +321,57 @@ export const ITER_CASES: IterCase[] = [
     maps: [LOCKS],
     text: `r1 = 0\n*(u32 *)(r10 - 16) = r1\nr2 = r10\nr2 += -16\nr1 = map 0\ncall 1\nif r0 == 0 goto out\nr6 = r0\nr1 = r6\nr1 += 4\ncall 93\nr1 = r10\nr1 += -8\nr2 = 0\nr3 = 1\nkcall bpf_iter_bits_new\nr1 = r6\nr1 += 4\ncall 94\nout:\n${EXIT}`,
     want: at(16, 'function calls are not allowed while holding a lock'),
+  },
+  {
+    name: 'a helper reads the iterator',
+    type: SF,
+    text: `${NEW(-8, 0, 3)}\n${fp(-8)}\nr2 = 8\ncall 6\n${DESTROY(-8)}\n${EXIT}`,
+    want: at(8, 'invalid read from stack R1 off -8+0 size 8'),
+  },
+  {
+    name: 'a map key reaching into the iterator',
+    type: SF,
+    maps: MAPS,
+    text: `${NEW(-8, 0, 3)}\nr1 = 0\n*(u16 *)(r10 - 10) = r1\nr1 = map 1\nr2 = r10\nr2 += -10\ncall 1\n${DESTROY(-8)}\n${EXIT}`,
+    want: at(11, 'invalid read from stack R2 off -10+2 size 4'),
+  },
+  {
+    name: 'a tail call with a live iterator',
+    type: SF,
+    maps: MAPS,
+    text: `r6 = r1\n${NEW(-8, 0, 3)}\nr1 = r6\nr2 = map 0\nr3 = 0\ncall 12\n${DESTROY(-8)}\n${EXIT}`,
+    want: at(10, 'tail_call would lead to reference leak'),
+  },
+  {
+    name: 'LD_ABS with a live iterator',
+    type: SF,
+    text: `r6 = r1\n${NEW(-8, 0, 3)}\nr0 = *(u8 *)skb[0]\n${DESTROY(-8)}\n${EXIT}`,
+    want: at(6, 'BPF_LD_[ABS|IND] would lead to reference leak'),
+  },
+  {
+    name: 'an atomic add into the element',
+    type: SF,
+    text: `${NEW(-8, 0, 3)}\n${NEXT(-8)}\nif r0 == 0 goto done\nr1 = 1\nlock *(u32 *)(r0 + 0) += r1\ndone:\n${DESTROY(-8)}\n${EXIT}`,
+    want: at(10, 'R0 cannot write into rdonly_mem'),
+  },
+  {
+    name: 'an iterator at a variable offset',
+    type: SF,
+    text: `call 7\nr0 &= 8\nr1 = r10\nr1 += -16\nr1 += r0\nr2 = 0\nr3 = 3\nkcall bpf_iter_num_new\n${EXIT}`,
+    want: at(7, 'expected uninitialized iter_num as arg #0'),
+  },
+  {
+    name: 'a maybe-NULL map value as the iterator',
+    type: SF,
+    maps: MAPS,
+    text: `r1 = 0\n*(u32 *)(r10 - 16) = r1\nr2 = r10\nr2 += -16\nr1 = map 1\ncall 1\nr1 = r0\nr2 = 0\nr3 = 3\nkcall bpf_iter_num_new\n${EXIT}`,
+    want: at(10, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  {
+    name: 'the iterator pointer spilled and filled',
+    type: SF,
+    text: `${NEW(-8, 0, 3)}\n${fp(-8)}\n*(u64 *)(r10 - 16) = r1\nr1 = *(u64 *)(r10 - 16)\nkcall bpf_iter_num_destroy\n${EXIT}`,
+    want: OK,
   },
   {
     name: 'the element passed to a helper: not modelled',
