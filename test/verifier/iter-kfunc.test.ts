@@ -10,6 +10,9 @@ import { existsSync } from 'node:fs';
 import type { Btf } from '../../src/btf/index.js';
 import { runningKernel } from '../../src/loader/kernel-env.js';
 import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
+import { encodeProgram } from '../../src/isa/index.js';
+import { loadProgram, VerifierError } from '../../src/kernel/index.js';
+import { closeFd } from '../../src/kernel/bpf-syscall.js';
 import { needs } from '../support/env.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 import { assertWant, lastLine } from './expect.js';
@@ -62,4 +65,26 @@ test('iterator kfuncs: the running kernel gives the same verdict, at the same in
     assert.equal(lastLine(v.message), lastLine(k.message), `${c.name}: words`);
     if (k.pc !== undefined) assert.equal(v.pc, k.pc, `${c.name}: insn`);
   }
+});
+
+test('iterator kfuncs: a program that is not GPL may not call them, in the kernel words (the kernel: root)', (t) => {
+  const btf = skipWithoutBtf(t);
+  if (!btf) return;
+  const insns = iterProgram(
+    'r1 = r10\nr1 += -8\nr2 = 0\nr3 = 3\nkcall bpf_iter_num_new\nr1 = r10\nr1 += -8\nkcall bpf_iter_num_destroy\nr0 = 0\nexit',
+    btf,
+  );
+  const v = verifyInstructions(insns, { type: 1, kernelBtf: btf, license: 'MIT' });
+  assert.equal(v.accepted, false);
+  assert.equal(v.unmodelled, undefined);
+  assert.equal(v.message, 'cannot call kernel function from non-GPL compatible program');
+  if (!needs(t, { root: true })) return;
+  let log = '';
+  try {
+    closeFd(loadProgram({ name: 'nongpl', type: 1, insns: encodeProgram(insns), license: 'MIT' }).fd);
+  } catch (err) {
+    if (!(err instanceof VerifierError)) throw err;
+    log = err.log;
+  }
+  assert.ok(log.includes(v.message), log);
 });
