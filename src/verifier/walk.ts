@@ -86,8 +86,8 @@ function visitState(
   iterNext: boolean,
 ): typeof PRUNED | typeof KEEP_GOING {
   const processed = c.processed();
-  // A may_goto and a callback-calling helper's call are forced checkpoints (mark_force_checkpoint): each
-  // iteration's state is remembered there.
+  // A may_goto, a callback-calling helper's call and an iterator's _next are forced checkpoints
+  // (mark_force_checkpoint): each iteration's state is remembered there.
   const forceAt = callsCallback || mayGoto || iterNext;
   const force = forceAt || c.histCount > 40;
   c.loopEntry = undefined;
@@ -311,8 +311,9 @@ function walkPaths(
     histCount: 0,
     loopEntry: undefined,
   };
-  // States met inside a may_goto loop, or a loop of callback calls, while its head was unfinished may
-  // miss precision marks that the rest of the loop adds (the kernel compares them by ranges while their
+  // States met inside a may_goto loop, a loop of callback calls or an open-coded iterator's loop, while
+  // its head was unfinished, may miss precision marks that the rest of the loop adds (the kernel compares
+  // them by ranges while their
   // loop is being walked, and propagates the marks of the paths it pruned there when it is done:
   // incomplete_read_marks, propagate_backedges): a program with such a loop compares every remembered
   // state by ranges, and a path pruned by ranges takes only the covering state's marks (the widening
