@@ -313,11 +313,10 @@ function walkPaths(
   };
   // States met inside a may_goto loop, a loop of callback calls or an open-coded iterator's loop, while
   // its head was unfinished, may miss precision marks that the rest of the loop adds (the kernel compares
-  // them by ranges while their
-  // loop is being walked, and propagates the marks of the paths it pruned there when it is done:
-  // incomplete_read_marks, propagate_backedges): a program with such a loop compares every remembered
-  // state by ranges, and a path pruned by ranges takes only the covering state's marks (the widening
-  // that makes such loops converge needs the others imprecise).
+  // them by ranges while their loop is being walked, and propagates the marks of the paths it pruned
+  // there when it is done: incomplete_read_marks, propagate_backedges): a program with such a loop
+  // compares every remembered state by ranges, and a path pruned by ranges takes only the covering
+  // state's marks (the widening that makes such loops converge needs the others imprecise).
   const byRangesAlways = iterNexts || insns.some((i) => i.code === OP_MAY_GOTO || callsCallback(i));
 
   while (work.length) {
