@@ -248,6 +248,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         pc,
         `R${regno} ${kindText(reg)}${reg.btf?.name ?? ''} passed to bpf_${proto.name}: bpfkit does not model BTF pointer arguments`,
       );
+    // MEM_RDONLY (an iterator's element) matches only the argument types that read (check_reg_type).
+    if (reg.rdonly && type !== 'anything')
+      throw new Rejection(pc, `R${regno} ${kindText(reg)} passed to bpf_${proto.name}: bpfkit does not model it`);
     const expect = (want: string) => new Rejection(pc, `R${regno} type=${kindText(reg)} expected=${want}`);
     // check_func_arg: a packet pointer goes only to a helper declared to take one (may_access_direct_pkt_data).
     if (

@@ -8,6 +8,7 @@ import { type BtfType, BtfKind } from '../btf/index.js';
 import type { Instruction } from '../isa/instruction.js';
 import type { Next } from './calls.js';
 import type { Env } from './env.js';
+import { iterKfuncCall, modelsIter } from './iter-kfunc.js';
 import { Rejection } from './reject.js';
 import type { State } from './state.js';
 
@@ -40,6 +41,7 @@ export function resolveKfunc(env: Env, insn: Instruction): Kfunc {
 /** Execute a kfunc call. */
 export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
   const k = resolveKfunc(env, insn);
+  if (modelsIter(k.name)) return iterKfuncCall(env, st, insn, k);
   void st;
   throw new Rejection(insn.pc, `kfunc ${k.name} (btf_id ${k.id}): bpfkit does not model this kernel function`);
 }

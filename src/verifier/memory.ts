@@ -13,6 +13,7 @@ import { fastcallAccess } from './fastcall.js';
 import { Rejection } from './reject.js';
 import { sockAccess } from './sock-ptr.js';
 import { varStackAccess, varStackHelperAccess } from './stack-var.js';
+import { tstr } from './tnum.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, truncate, unsignedBits } from './scalar.js';
 import {
   ByteType,
@@ -134,6 +135,8 @@ export function access(
       return loadedScalar(size, signed);
     }
     case 'mem': {
+      // check_mem_access: an iterator's element (MEM_RDONLY) is read-only.
+      if (write && reg.rdonly) throw new Rejection(pc, `R${regno} cannot write into ${kindText(reg)}`);
       memRegion(pc, regno, reg, total, size, reg.size, 'invalid access to memory,');
       return write ? NOT_INIT : loadedScalar(size, signed);
     }
@@ -186,6 +189,7 @@ function stackAccess(
   signed: boolean,
 ): Reg {
   if (!isConst(reg.s)) {
+    if (write) iterInReach(st, pc, regno, reg, off, size);
     const r = varStackAccess(
       st,
       pc,
@@ -199,6 +203,7 @@ function stackAccess(
       (sp, n) => noteDepth(env, sp, n, pc),
     );
     if (r) {
+      if (!write) iterVarRead(st, pc, regno, reg, off, size);
       if (!write && env.stackRead) {
         const first = Math.floor((-(Number(reg.s.smax) + off + size) - 1 + 1) / 8);
         for (let k = Math.max(0, first); k <= Math.floor((-(Number(reg.s.smin) + off) - 1) / 8); k++)
@@ -231,6 +236,8 @@ function stackAccess(
     return NOT_INIT;
   }
   env.stackRead?.(reg.frame, k);
+  // check_stack_read_fixed_off: an iterator's bytes are neither data nor a spilled register.
+  if (slot.iter) throw new Rejection(pc, `invalid read from stack off ${off}+0 size ${size}`);
   // Reads: a whole spilled register comes back as it was; part of a spilled pointer is refused; a scalar
   // spilled at the slot's start comes back narrowed when read from there with at most its size.
   if (slot.spill) {
@@ -265,7 +272,7 @@ function writeStack(
 ): void {
   if (value.kind === 'scalar' && first === 0 && size < 8) {
     // A narrow scalar spill (kernels since 6.8 keep its value).
-    const bytes = slot.spill ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
+    const bytes = slot.spill || slot.iter ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
     for (let i = 0; i < size; i++) bytes[i] = ByteType.Spill;
     // The link by id survives when the value fits the spill (get_reg_width), as the kernel keeps it.
     stack.set(k, { bytes, spill: fitsIn(value, size) ? value : { ...value, id: 0 }, spillSize: size });
@@ -280,10 +287,43 @@ function writeStack(
     return;
   }
   if (value.kind !== 'scalar' && value.kind !== 'not_init') throw new Rejection(pc, 'invalid size of register spill');
-  const bytes = slot.spill ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
+  const bytes = slot.spill || slot.iter ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
   const zero = value.kind === 'scalar' && isConst(value.s) && value.s.t.value === 0n;
   for (let i = first; i < first + size; i++) bytes[i] = zero ? ByteType.Zero : ByteType.Misc;
   stack.set(k, { bytes });
+}
+
+/**
+ * A variable-offset read (after its bounds): check_stack_range_initialized refuses one that may reach an
+ * iterator's bytes, naming the first such byte from the lowest offset the read may start at.
+ */
+function iterVarRead(st: State, pc: number, regno: number, reg: Reg, off: number, size: number): void {
+  const frame = st.frames[reg.frame];
+  if (!frame) return;
+  const lo = Number(reg.s.smin) + off;
+  const hi = Number(reg.s.smax) + off + size;
+  for (let b = lo; b < hi; b++)
+    if (frame.stack.get(Math.floor((-b - 1) / 8))?.iter)
+      throw new Rejection(pc, `invalid read from stack R${regno} var_off ${tstr(reg.s.t)}+${b - lo} size ${size}`);
+}
+
+/**
+ * A variable-offset write that may reach an iterator's slots: the kernel turns the bytes it may write into
+ * plain data, leaving the rest of the iterator's slots as they were, which bpfkit's slots do not
+ * represent; said so.
+ */
+function iterInReach(st: State, pc: number, regno: number, reg: Reg, off: number, size: number): void {
+  const frame = st.frames[reg.frame];
+  if (!frame) return;
+  const lo = Number(reg.s.smin) + off;
+  const hi = Number(reg.s.smax) + off + size;
+  if (lo < -MAX_STACK || hi > 0) return;
+  for (let k = Math.floor(-hi / 8); k <= Math.floor((-lo - 1) / 8); k++)
+    if (frame.stack.get(k)?.iter)
+      throw new Rejection(
+        pc,
+        `R${regno} variable-offset stack access that may reach an iterator: bpfkit does not model it`,
+      );
 }
 
 /** The low `size` bytes of a value, zero-extended (coerce_reg_to_size, scalar.ts). */
@@ -337,13 +377,20 @@ export function helperMem(
       if (write && env.stackWrite)
         for (let k = Math.floor((-(off + size) - 1 + 1) / 8); k <= Math.floor((-off - 1) / 8); k++)
           if (k >= 0 && -(k + 1) * 8 >= off && -k * 8 <= off + size) env.stackWrite(reg.frame, k);
+      if (!write)
+        for (let b = off; b < off + size; b++)
+          // check_stack_range_initialized: a helper may read anything on the stack but an iterator.
+          if (frame.stack.get(Math.floor((-b - 1) / 8))?.iter)
+            throw new Rejection(pc, `invalid read from stack R${regno} off ${off}+${b - off} size ${size}`);
       if (write) {
         for (let b = off; b < off + size; b++) {
           const k = Math.floor((-b - 1) / 8);
           const slot = frame.stack.get(k);
-          const bytes = slot?.spill
-            ? new Array<ByteType>(8).fill(ByteType.Misc)
-            : (slot?.bytes.slice() ?? new Array<ByteType>(8).fill(ByteType.Invalid));
+          // A write over part of a spilled register or an iterator scrubs the whole slot (scrub_special_slot).
+          const bytes =
+            slot?.spill || slot?.iter
+              ? new Array<ByteType>(8).fill(ByteType.Misc)
+              : (slot?.bytes.slice() ?? new Array<ByteType>(8).fill(ByteType.Invalid));
           bytes[b + (k + 1) * 8] = ByteType.Misc;
           writableStack(frame).set(k, { bytes });
         }

@@ -78,6 +78,7 @@ function regSafe(old: Reg, now: Reg, ids: IdMap, mode: Compare): boolean {
     return old.id === 0 ? true : ids.check(old.id, now.id);
   }
   if (old.off !== now.off || old.nullable !== now.nullable || old.map !== now.map || old.btf !== now.btf) return false;
+  if (old.rdonly !== now.rdonly) return false;
   if (old.frame !== now.frame || old.size !== now.size || old.target !== now.target) return false;
   if (!(exact ? sameScalar(old.s, now.s) : contains(old.s, now.s))) return false;
   if (exact ? old.range !== now.range : old.range > now.range) return false;
@@ -94,6 +95,19 @@ const allMisc = (s: Slot | undefined): boolean =>
 
 function slotSafe(old: Slot | undefined, now: Slot | undefined, ids: IdMap, mode: Compare): boolean {
   const exact = mode === Compare.Exact;
+  // stacksafe's STACK_ITER: the same iterator, slot and state, its references paired; the depth never
+  // counts (it only tells loop iterations apart for the infinite-loop check, walk.ts).
+  if (old?.iter) {
+    const o = old.iter;
+    const n = now?.iter;
+    return (
+      n !== undefined &&
+      o.btfId === n.btfId &&
+      o.index === n.index &&
+      o.state === n.state &&
+      ids.exact(-o.ref - 1e9, -n.ref - 1e9)
+    );
+  }
   if (old === now && !exact && !old?.spill) return true;
   const ob = old?.bytes ?? INVALID;
   const nb = now?.bytes ?? INVALID;
