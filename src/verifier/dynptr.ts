@@ -101,7 +101,8 @@ export function dynptrArg(
   const held = spi === undefined ? undefined : frame.stack.get(spi);
   if (type === 'dynptr_ringbuf_release' && !(held?.dynptr?.ref || held?.spill?.ref))
     throw new Rejection(pc, `arg ${regno} is an unacquired reference`);
-  if (type === 'dynptr_local_out' || type === 'dynptr_ringbuf_out') return makeDynptr(env, st, pc, regno, reg, type, note);
+  if (type === 'dynptr_local_out' || type === 'dynptr_ringbuf_out')
+    return makeDynptr(env, st, pc, regno, reg, type, note);
   const d = initialized(frame, spi);
   if (!d) throw new Rejection(pc, `Expected an initialized dynptr as arg #${regno - 1}`);
   if (type === 'dynptr_ringbuf_release' && d.type !== 'ringbuf')
@@ -133,8 +134,7 @@ function makeDynptr(
   const base = reg.off + Number(BigInt.asIntN(64, reg.s.t.value));
   for (const i of [0, 8]) {
     const off = base + i;
-    if (off < -MAX_STACK || off + 8 > 0)
-      throw new Rejection(pc, `invalid write to stack R${regno} off=${off} size=8`);
+    if (off < -MAX_STACK || off + 8 > 0) throw new Rejection(pc, `invalid write to stack R${regno} off=${off} size=8`);
     note(frame.subprog, -off);
     const k = Math.floor((-off - 1) / 8);
     destroyDynptr(st, pc, frame, k);

@@ -163,6 +163,9 @@ export function access(
     case 'btf_id':
       if (!env.tpBtf) throw new Rejection(pc, `R${regno} is a BTF pointer outside tp_btf: bpfkit does not model it`);
       return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed, !!env.tpBtf.iter);
+    case 'dynptr_ptr':
+      // CONST_PTR_TO_DYNPTR: only helpers read the dynptr; check_mem_access has no case for it.
+      break;
   }
   throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
 }
