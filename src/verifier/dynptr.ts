@@ -211,10 +211,13 @@ export function checkDynptrHelperMem(
   size: number,
   write: boolean,
 ): void {
-  for (let b = off; b < off + size; b++) {
-    const k = Math.floor((-b - 1) / 8);
-    const slot = frame.stack.get(k);
-    if (!slot?.dynptr) continue;
+  if (size <= 0) return;
+  // Slot by slot (a dynptr fills its slots whole): the first byte reached is the lower of the access's
+  // start and the slot's.
+  // From the lowest address up, as the kernel scans the bytes: the slot of `off` first.
+  for (let k = Math.floor((-off - 1) / 8); k >= Math.floor((-(off + size - 1) - 1) / 8); k--) {
+    if (!frame.stack.get(k)?.dynptr) continue;
+    const b = Math.max(off, -(k + 1) * 8);
     if (write) throw new Rejection(pc, `potential write to dynptr at off=${b} disallowed`);
     throw new Rejection(pc, `invalid read from stack R${regno} off ${off}+${b - off} size ${size}`);
   }
@@ -222,6 +225,8 @@ export function checkDynptrHelperMem(
 
 /** Does any stack byte in [lo, hi) of `frame` belong to a dynptr? */
 export function touchesDynptr(frame: Frame, lo: number, hi: number): boolean {
-  for (let b = lo; b < hi; b++) if (frame.stack.get(Math.floor((-b - 1) / 8))?.dynptr) return true;
+  if (hi <= lo) return false;
+  for (let k = Math.floor((-(hi - 1) - 1) / 8); k <= Math.floor((-lo - 1) / 8); k++)
+    if (frame.stack.get(k)?.dynptr) return true;
   return false;
 }

@@ -171,14 +171,13 @@ export function covers(old: State, now: State, live: number, mode: Compare, read
     // A dynptr's slots count as read always: a store over one is a check too (cannot overwrite
     // referenced dynptr), which the read marks do not see.
     const unread = (k: number) =>
-      mode === Compare.Covers &&
-      read !== undefined &&
-      (read[2 * i + (k >> 5)]! & (1 << (k & 31))) === 0 &&
-      !fo.stack.get(k)?.dynptr &&
-      !fn.stack.get(k)?.dynptr;
-    for (const [k, slot] of fo.stack) if (!unread(k) && !slotSafe(slot, fn.stack.get(k), ids, mode)) return false;
+      mode === Compare.Covers && read !== undefined && (read[2 * i + (k >> 5)]! & (1 << (k & 31))) === 0;
+    for (const [k, slot] of fo.stack) {
+      const now = fn.stack.get(k);
+      if ((!unread(k) || slot.dynptr || now?.dynptr) && !slotSafe(slot, now, ids, mode)) return false;
+    }
     for (const [k, slot] of fn.stack)
-      if (!fo.stack.has(k) && !unread(k) && !slotSafe(undefined, slot, ids, mode)) return false;
+      if (!fo.stack.has(k) && (!unread(k) || slot.dynptr) && !slotSafe(undefined, slot, ids, mode)) return false;
   }
   // The spin lock: held in both or neither, on the same map, through values whose ids correspond.
   if (!!old.lock !== !!now.lock) return false;

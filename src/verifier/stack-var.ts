@@ -63,7 +63,8 @@ export function varStackAccess(
   }
   // check_stack_write_var_off: every slot in reach that holds part of a dynptr is destroyed first (a
   // ring buffer's refused).
-  for (let b = minOff; b < maxOff; b++) destroyDynptr(st, pc, frame, slotOf(b));
+  if (touchesDynptr(frame, minOff, maxOff))
+    for (let b = minOff; b < maxOff; b++) destroyDynptr(st, pc, frame, slotOf(b));
   const zero = value !== undefined && value.kind === 'scalar' && isZero(value);
   // Plan every slot first: a store bpfkit cannot represent changes nothing before it is refused.
   const planned = new Map<number, Slot>();
