@@ -242,6 +242,11 @@ export const DYNPTR_CASES: DynptrCase[] = [
     want: at(6, 'Unsupported reg type fp for bpf_dynptr_from_mem data'),
   },
   {
+    name: 'local: made from a ring buffer record (only map values will do)',
+    text: `r1 = map 0\nr2 = 8\nr3 = 0\ncall 131\nif r0 == 0 goto out\nr6 = r0\nr1 = r0\nr2 = 8\nr3 = 0\nr4 = r10\nr4 += -24\ncall 197\nr1 = r6\nr2 = 0\ncall 132\n${out}`,
+    want: at(12, 'Unsupported reg type ringbuf_mem for bpf_dynptr_from_mem data'),
+  },
+  {
     name: 'local: made again over itself',
     text: `${local}\nr1 = r7\nr2 = 32\nr3 = 0\nr4 = r10\nr4 += -24\ncall 197\n${readInto(-24)}\n${out}`,
     want: OK,
