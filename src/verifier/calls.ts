@@ -24,7 +24,8 @@ import {
 } from './helpers.js';
 import { unmodelledHelper } from './unmodelled-helpers.js';
 import { clearPacketPointers } from './jumps.js';
-import { helperMem } from './memory.js';
+import { helperMem, noteDepth } from './memory.js';
+import { type DynptrUse, dynptrArg, releaseDynptrSlots } from './dynptr.js';
 import { isSockMap, sockArg, sockMapLookup, sockReturn } from './sock-ptr.js';
 import { Rejection } from './reject.js';
 import { isConst, sync, UNKNOWN, withFacts } from './scalar.js';
@@ -237,6 +238,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   let argRef = 0;
   /** meta->msize_max_value: the size argument's maximum (what get_stack and the *_str helpers return at most). */
   let sizeMax = 0n;
+  /** The dynptr a dynptr argument named (dynptr.ts): bpf_dynptr_data's slice belongs to it. */
+  let dynptr: DynptrUse | undefined;
   const argNames = proto.args;
   for (let i = 0; i < argNames.length; i++) {
     const regno = i + 1;
@@ -356,7 +359,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         env.precision?.mark(regno);
         break;
       case 'ringbuf_mem':
-        if (reg.kind !== 'mem' || !reg.ref || reg.nullable) throw expect('ringbuf_mem');
+        // A dynptr's slice carries the ring buffer's reference too, but is PTR_TO_MEM, not MEM_RINGBUF.
+        if (reg.kind !== 'mem' || !reg.ref || reg.nullable || reg.dynptr) throw expect('ringbuf_mem');
         if (reg.off !== 0 || !isConst(reg.s))
           throw new Rejection(
             pc,
@@ -387,6 +391,18 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       case 'spin_lock':
         spinLockCall(st, pc, proto.id, reg);
         break;
+      case 'dynptr_local_out':
+      case 'dynptr_ringbuf_out':
+      case 'dynptr_ro':
+        dynptr = dynptrArg(env, st, pc, regno, reg, type, (sp, n) => noteDepth(env, sp, n, pc));
+        break;
+      case 'dynptr_ringbuf_release':
+        dynptr = dynptrArg(env, st, pc, regno, reg, type, (sp, n) => noteDepth(env, sp, n, pc));
+        // Which references a callback may give back is a rule of its own (as for sockets): not modelled.
+        if (st.frames.some((fr) => fr.callback))
+          throw new Rejection(pc, 'a dynptr reference released inside a callback: bpfkit does not model it');
+        release = dynptr.ref;
+        break;
       case 'stack_or_null':
         if (!(reg.kind === 'fp' || (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n)))
           throw expect('fp');
@@ -415,7 +431,12 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   if (release) {
     st.refs.delete(release);
     forEachReg(st, (r) => (r.ref === release ? UNKNOWN_SCALAR : r));
+    // unmark_stack_slots_dynptr: a released ring buffer dynptr is gone from the stack.
+    if (dynptr) releaseDynptrSlots(st, release);
   }
+  // check_helper_call: bpf_dynptr_from_mem makes dynptrs of map values only.
+  if (proto.id === 197 && f.regs[1]!.kind !== 'map_value')
+    throw new Rejection(pc, `Unsupported reg type ${kindText(f.regs[1]!)} for bpf_dynptr_from_mem data`);
   if (proto.changesPacket) clearPacketPointers(st);
 
   // The caller after the call: r0 is the return value, r1-r5 are clobbered.
@@ -423,6 +444,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     const fr = cur(s);
     for (let r = 1; r <= 5; r++) fr.regs[r] = NOT_INIT;
     fr.regs[0] = returnReg(env, s, proto, map, allocSize, pc, sizeMax, argRef);
+    // A slice of the dynptr (is_dynptr_ref_function): its reference (a ring buffer's) and its id.
+    if (proto.ret === 'dynptr_mem_or_null' && dynptr)
+      fr.regs[0] = { ...fr.regs[0], ref: dynptr.ref, dynptr: dynptr.id };
     // Linux 6.14+: an array lookup with a constant key in range cannot fail (can_elide_value_nullness).
     const arrays: number[] = [MapType.ARRAY, MapType.PERCPU_ARRAY];
     if (
@@ -452,7 +476,11 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     // (step.ts), which calls it again, until the walk converges (walk.ts) or bpf_loop's bound is reached.
     if (st.frames.length >= MAX_CALL_FRAMES)
       throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep !`);
-    const args = callbackArgs(proto, map, callbackCtx);
+    // set_user_ringbuf_callback_state: a const dynptr (local, a fresh id) to each sample, then the context.
+    const args =
+      proto.id === 209
+        ? [ptrReg('dynptr_ptr', { id: newId(env) }), callbackCtx ?? NOT_INIT]
+        : callbackArgs(proto, map, callbackCtx);
     const inside = cloneState(st);
     const caller = cur(inside);
     caller.callbackDepth = (f.callbackDepth ?? 0) + 1;
@@ -616,6 +644,9 @@ function returnReg(
         throw new Rejection(pc, `map ${map.name}: a map of maps without its inner map's template`);
       if (map && isSockMap(map)) return sockMapLookup(env, st, pc);
       return ptrReg('map_value', { map, nullable: true, id: newId(env) });
+    case 'dynptr_mem_or_null':
+      // PTR_TO_MEM of the constant size asked for, maybe NULL (its dynptr is added by the caller).
+      return ptrReg('mem', { nullable: true, id: newId(env), size: allocSize });
     case 'ringbuf_mem_or_null': {
       // The kernel numbers the maybe-NULL result first, then acquire_reference numbers the reference and
       // gives the register that number for both: the reference is the second id taken.

@@ -7,6 +7,7 @@
  * its arguments, so it must not claim the kernel would accept it.
  */
 import { MapType, ProgType } from '../uapi/types.js';
+import type { DynptrArgType } from './dynptr.js';
 import type { SockRet } from './sock-ptr.js';
 
 /** Argument types (the kernel's enum bpf_arg_type, the ones these helpers use). */
@@ -54,14 +55,24 @@ export type ArgType =
   /** ARG_PTR_TO_CONST_STR: a NUL-terminated string in a frozen read-only map, read at load (const-str.ts). */
   | 'const_str'
   /** ARG_PTR_TO_SPIN_LOCK: the map value's struct bpf_spin_lock (spin-lock.ts). */
-  | 'spin_lock';
+  | 'spin_lock'
+  /** ARG_PTR_TO_DYNPTR and its flags (dynptr.ts). */
+  | DynptrArgType;
 
 /**
  * What a helper returns. 'size_or_error': an integer in [-MAX_ERRNO, the size argument's maximum] (the
- * kernel's do_refine_retval_range for get_stack and the probe_read_*_str family).
+ * kernel's do_refine_retval_range for get_stack and the probe_read_*_str family). 'dynptr_mem_or_null':
+ * RET_PTR_TO_DYNPTR_MEM_OR_NULL, a slice of the dynptr argument (dynptr.ts).
  */
 export type RetType =
-  'integer' | 'size_or_error' | 'void' | 'map_value' | 'map_value_or_null' | 'ringbuf_mem_or_null' | SockRet;
+  | 'integer'
+  | 'size_or_error'
+  | 'void'
+  | 'map_value'
+  | 'map_value_or_null'
+  | 'ringbuf_mem_or_null'
+  | 'dynptr_mem_or_null'
+  | SockRet;
 
 /**
  * Which program types may call a helper: a named group (skb = any __sk_buff type, skb-rel = socket filter,
@@ -266,6 +277,20 @@ const LIST: HelperProto[] = [
     ],
   }),
   P(181, 'loop', ['anything', 'func', 'stack_or_null', 'anything'], 'integer', 'all'),
+  // Dynptrs (dynptr.ts), bpf_base_func_proto's CAP_BPF part: made from a map value or a ring buffer
+  // reservation, read, written and sliced; a user ring buffer's samples go to a callback as dynptrs.
+  P(197, 'dynptr_from_mem', ['uninit_mem', 'const_size_or_zero', 'anything', 'dynptr_local_out'], 'integer', 'all'),
+  P(198, 'ringbuf_reserve_dynptr', ['map_ptr', 'anything', 'anything', 'dynptr_ringbuf_out'], 'integer', 'all', {
+    mapTypes: [MapType.RINGBUF],
+  }),
+  P(199, 'ringbuf_submit_dynptr', ['dynptr_ringbuf_release', 'anything'], 'void', 'all'),
+  P(200, 'ringbuf_discard_dynptr', ['dynptr_ringbuf_release', 'anything'], 'void', 'all'),
+  P(201, 'dynptr_read', ['uninit_mem', 'const_size_or_zero', 'dynptr_ro', 'anything', 'anything'], 'integer', 'all'),
+  P(202, 'dynptr_write', ['dynptr_ro', 'anything', 'mem', 'const_size_or_zero', 'anything'], 'integer', 'all'),
+  P(203, 'dynptr_data', ['dynptr_ro', 'anything', 'alloc_size'], 'dynptr_mem_or_null', 'all'),
+  P(209, 'user_ringbuf_drain', ['map_ptr', 'func', 'stack_or_null', 'anything'], 'integer', 'all', {
+    mapTypes: [MapType.USER_RINGBUF],
+  }),
 
   // The tracing workflow. Since Linux 6.14 bpf_base_func_proto hands the task and perf helpers to every
   // program type of a CAP_PERFMON loader (get_current_comm, perf_event_read...); probe_read and
@@ -527,7 +552,8 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
   [MapType.DEVMAP_HASH, [1, 51]],
   [MapType.CPUMAP, [51]],
   [MapType.XSKMAP, [1, 51]],
-  [MapType.RINGBUF, [130, 131, 134]],
+  [MapType.RINGBUF, [130, 131, 134, 198]],
+  [MapType.USER_RINGBUF, [209]],
   [MapType.QUEUE, [87, 88, 89]],
   [MapType.STACK, [87, 88, 89]],
   [MapType.BLOOM_FILTER, [87, 89]],
@@ -544,7 +570,8 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
  */
 const BASE_SOCK = [
   1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 16, 17, 22, 25, 35, 37, 42, 55, 80, 87, 88, 89, 105, 106, 109, 112, 113, 114, 115,
-  93, 94, 117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208,
+  93, 94, 117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208, 197, 198, 199, 200, 201, 202, 203,
+  209,
 ];
 const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([

@@ -8,6 +8,7 @@ import { btfAccess, tpBtfCtxLoad } from './btf-ptr.js';
 import { ctxAccess, ctxModelled, ctxOffFault, pktWritable } from './ctx-access.js';
 import { flowKeysAccess, tpBufferAccess } from './ctx-more.js';
 import { NETFILTER, nfCtxLoad } from './netfilter.js';
+import { checkDynptrHelperMem, checkDynptrLoad, destroyDynptr } from './dynptr.js';
 import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
 import { Rejection } from './reject.js';
@@ -172,6 +173,9 @@ export function access(
         return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed, !!env.tpBtf.iter);
       if (env.kernelBtf) return btfAccess(env.kernelBtf, env.gplCompatible, pc, regno, reg, off, size, write, signed);
       throw new Rejection(pc, `R${regno} is a BTF pointer outside tp_btf: bpfkit does not model it`);
+    case 'dynptr_ptr':
+      // CONST_PTR_TO_DYNPTR: only helpers read the dynptr; check_mem_access has no case for it.
+      break;
   }
   throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
 }
@@ -228,6 +232,12 @@ function stackAccess(
   const slot = frame.stack.get(k) ?? { bytes: new Array<ByteType>(8).fill(ByteType.Invalid) };
   const first = off + (k + 1) * 8; // byte index inside the slot
   if (write) {
+    // check_stack_write_fixed_off: a store into a dynptr destroys a local one, and may not touch a ring
+    // buffer's; the slot is then as the dynptr left it (invalid).
+    if (slot.dynptr) {
+      destroyDynptr(st, pc, frame, k);
+      return stackAccess(env, st, pc, regno, reg, off, size, write, value, signed);
+    }
     writeStack(writableStack(frame), k, slot, first, size, value!, pc);
     if (size === 8) env.stackWrite?.(reg.frame, k);
     // A register spilled whole, or a scalar at the slot's start: backtracking follows it (precision.ts).
@@ -238,6 +248,7 @@ function stackAccess(
   env.stackRead?.(reg.frame, k);
   // check_stack_read_fixed_off: an iterator's bytes are neither data nor a spilled register.
   if (slot.iter) throw new Rejection(pc, `invalid read from stack off ${off}+0 size ${size}`);
+  checkDynptrLoad(pc, slot, first, off, size);
   // Reads: a whole spilled register comes back as it was; part of a spilled pointer is refused; a scalar
   // spilled at the slot's start comes back narrowed when read from there with at most its size.
   if (slot.spill) {
@@ -371,6 +382,7 @@ export function helperMem(
         throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);
       const frame = st.frames[reg.frame]!;
       noteDepth(env, frame.subprog, -off, pc);
+      checkDynptrHelperMem(pc, regno, frame, off, size, write);
       if (!write && env.stackRead)
         for (let k = Math.floor((-(off + size) - 1 + 1) / 8); k <= Math.floor((-off - 1) / 8); k++)
           if (k >= 0) env.stackRead(reg.frame, k);

@@ -8,6 +8,7 @@
  * or zeros are left to the caller's "not modelled" refusal (the oracle's boundary programs
  * `stack-var-*` compare every case with the kernel).
  */
+import { destroyDynptr, touchesDynptr } from './dynptr.js';
 import { Rejection } from './reject.js';
 import { ByteType, NOT_INIT, type Reg, type Slot, type State, writableStack } from './state.js';
 import { tadd, tconst, tstr } from './tnum.js';
@@ -51,12 +52,20 @@ export function varStackAccess(
   const slotOf = (b: number) => Math.floor((-b - 1) / 8);
   const byteOf = (b: number, k: number) => b + (k + 1) * 8;
   if (!write) {
+    // check_stack_read_var_off refuses a read that may reach a dynptr's bytes, in words bpfkit does not
+    // model (the variable part's tnum): said so.
+    if (touchesDynptr(frame, minOff, maxOff))
+      throw new Rejection(pc, `R${regno} variable-offset read over a dynptr: bpfkit does not model it`);
     // The kernel reads a known 0 where every byte in reach is STACK_ZERO; bpfkit's zero bytes may be a
     // spilled constant 0 to the kernel (whose read is unknown), so the read is unknown here always:
     // never sharper than the kernel's.
     noteDepth(frame.subprog, -minOff);
     return loaded(size);
   }
+  // check_stack_write_var_off: every slot in reach that holds part of a dynptr is destroyed first (a
+  // ring buffer's refused).
+  if (touchesDynptr(frame, minOff, maxOff))
+    for (let b = minOff; b < maxOff; b++) destroyDynptr(st, pc, frame, slotOf(b));
   const zero = value !== undefined && value.kind === 'scalar' && isZero(value);
   // Plan every slot first: a store bpfkit cannot represent changes nothing before it is refused.
   const planned = new Map<number, Slot>();

@@ -27,7 +27,9 @@ export type RegKind =
   /** PTR_TO_FLOW_KEYS: a flow dissector's struct bpf_flow_keys (__sk_buff->flow_keys). */
   | 'flow_keys'
   /** PTR_TO_TP_BUFFER: a writable raw tracepoint's buffer (its first argument). */
-  | 'tp_buffer';
+  | 'tp_buffer'
+  /** CONST_PTR_TO_DYNPTR: a callback's pointer to a dynptr it may read but not change (dynptr.ts). */
+  | 'dynptr_ptr';
 
 /**
  * A PTR_TO_BTF_ID's kernel struct and trust (btf-ptr.ts): `trusted` for a tp_btf argument, `untrusted`
@@ -97,6 +99,8 @@ export interface Reg {
   readonly btf?: BtfPtr;
   /** mem: MEM_RDONLY (an iterator's element, iter-kfunc.ts): loads only. Absent is writable. */
   readonly rdonly?: boolean;
+  /** mem: the id of the dynptr this slice of it came from (bpf_dynptr_data), which it dies with. */
+  readonly dynptr?: number;
 }
 
 const BASE: Reg = {
@@ -133,11 +137,14 @@ export function kindText(r: Reg): string {
   // reg_type_str: the trust prefix, `ptr_`, then `or_null_` (the struct's name follows in state dumps only).
   if (r.kind === 'btf_id') return `${r.btf?.trust ? `${r.btf.trust}_` : ''}ptr_${r.nullable ? 'or_null_' : ''}`;
   if (r.kind === 'mem' && r.rdonly) return r.nullable ? 'rdonly_mem_or_null' : 'rdonly_mem';
-  if (r.kind === 'mem' && r.ref) return r.nullable ? 'ringbuf_mem_or_null' : 'ringbuf_mem';
+  if (r.kind === 'mem' && r.ref && !r.dynptr) return r.nullable ? 'ringbuf_mem_or_null' : 'ringbuf_mem';
   return r.nullable ? `${r.kind}_or_null` : r.kind;
 }
 
-/** Byte types of a stack slot (the kernel's STACK_INVALID, STACK_MISC, STACK_ZERO, STACK_SPILL). */
+/**
+ * Byte types of a stack slot (the kernel's STACK_INVALID, STACK_MISC, STACK_ZERO, STACK_SPILL,
+ * STACK_DYNPTR).
+ */
 export const enum ByteType {
   Invalid = 0,
   Misc = 1,
@@ -145,6 +152,20 @@ export const enum ByteType {
   Spill = 3,
   /** STACK_ITER: part of an open-coded iterator (the slot's `iter` says which). */
   Iter = 4,
+  /** STACK_DYNPTR: part of a struct bpf_dynptr (the slot's `dynptr` says which). */
+  Dynptr = 5,
+}
+
+/**
+ * One of the two slots of a struct bpf_dynptr on the stack (dynptr.ts): its type, whether it is the
+ * first slot (the lower address), the dynptr's id (its slices carry it) and the reference a ring buffer
+ * dynptr holds (0 for a local one).
+ */
+export interface DynptrSlot {
+  readonly type: 'local' | 'ringbuf';
+  readonly first: boolean;
+  readonly id: number;
+  readonly ref: number;
 }
 
 /**
@@ -166,6 +187,8 @@ export interface IterSlot {
 /** Eight bytes of stack: each byte's type, and the register spilled there when all eight are Spill. */
 export interface Slot {
   readonly bytes: readonly ByteType[];
+  /** All eight bytes Dynptr: which dynptr and which of its slots. */
+  readonly dynptr?: DynptrSlot;
   readonly spill?: Reg;
   /** Bytes the spill covers from the slot's start (8, or a narrower scalar spill: 4, 2, 1). */
   readonly spillSize?: number;
@@ -294,7 +317,8 @@ export function stateText(st: State): string {
       // print_verifier_state: an iterator once, at its first slot.
       const it = slot.iter;
       if (it.index === 0) parts.push(`fp${off}=iter_${it.name}(ref_id=${it.ref},state=${it.state},depth=${it.depth})`);
-    } else {
+    } else if (slot.dynptr?.first) parts.push(`fp${off}=dynptr_${slot.dynptr.type}(id=${slot.dynptr.id})`);
+    else if (!slot.dynptr) {
       const t = slot.bytes.map((b) => '?mz'[b - 1] ?? '?').join('');
       if (t !== '????????') parts.push(`fp${off}=${t}`);
     }
