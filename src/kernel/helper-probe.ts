@@ -20,13 +20,18 @@ import { closeFd } from './bpf-syscall.js';
  */
 const PROBE_ATTACH: ReadonlyMap<number, number> = new Map([
   [9, 2], // cgroup_sock: inet sock_create
+  [15, 6], // cgroup_device (attach type 0 would be inet ingress, which has no bpf_get_retval)
   [13, 3], // sock_ops
   [16, 7], // sk_msg verdict
   [18, 10], // cgroup_sock_addr: inet4 connect
   [23, 18], // cgroup_sysctl
   [25, 21], // cgroup_sockopt: getsockopt
   [30, 36], // sk_lookup
+  [32, 45], // netfilter (loads with BPF_NETFILTER only)
 ]);
+
+/** BPF_F_SLEEPABLE: syscall programs (31) load only with it, and the kernel says so before it looks at any call. */
+const PROBE_FLAGS: ReadonlyMap<number, number> = new Map([[31, 1 << 4]]);
 
 /** The kernel's messages for a helper a program type may not call (check_helper_call). */
 const REFUSED = /cannot use helper|unknown func|invalid func/;
@@ -68,6 +73,7 @@ function probe(type: number, id: number): boolean {
       logLevel: 1,
       logSize: 4096,
       expectedAttachType: PROBE_ATTACH.get(type),
+      progFlags: PROBE_FLAGS.get(type) ?? 0,
     });
     closeFd(fd);
     return true;

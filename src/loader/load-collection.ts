@@ -33,8 +33,11 @@ function checkVerified(spec: ObjectSpec, programs: string[] | undefined, how: Ve
         `verify.programs names '${name}', which is not among the programs loaded (${loaded.join(', ') || 'none'})`,
         spec.path ?? 'object',
       );
-  // tp_btf and iterator programs are checked by the kernel's BTF (their arguments' types): parsed only when one is there.
-  const kernelBtf = spec.programs.some((p) => p.type === MoreProgTypes.TRACING) ? env.btf() : undefined;
+  // tp_btf, iterator and netfilter programs are checked by the kernel's BTF (their arguments' or context's
+  // types): parsed only when one is there.
+  const kernelBtf = spec.programs.some((p) => p.type === MoreProgTypes.TRACING || p.type === MoreProgTypes.NETFILTER)
+    ? env.btf()
+    : undefined;
   for (const { program, result } of verifyObject(spec, { programs: how.programs ?? programs, kernelBtf })) {
     if (result.accepted) continue;
     if (result.unmodelled && how.onUnmodelled) how.onUnmodelled(program.name, result.message!);

@@ -274,13 +274,12 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
   // kernel allows it too, but bpfkit does not model its loads.
   if (ptr.kind === 'btf_id' && !S.isConst(off.s))
     throw new Rejection(pc, `R${ptrRegno} variable offset on ${kindText(ptr)}: bpfkit does not model it`);
+  // PTR_TO_FLOW_KEYS moves by constants only; the kernel names the destination register.
+  if (ptr.kind === 'flow_keys' && !S.isConst(off.s))
+    throw new Rejection(pc, `R${insn.dst} pointer arithmetic on flow_keys prohibited`);
   if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func' || isSockKind(ptr.kind))
     throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited`);
-  if (ptr.kind === 'ctx' && !S.isConst(off.s))
-    throw new Rejection(
-      pc,
-      `R${ptrRegno} variable ctx access prohibited (bpfkit: a ctx pointer takes constant offsets only)`,
-    );
+  // A ctx pointer may move by a variable; any use of it is refused then (ctxOffFault).
   const v = off.s;
   if (S.isConst(v)) {
     const k = BigInt.asIntN(64, v.t.value);

@@ -90,8 +90,110 @@ function argOf(btf: Btf, typeId: number, progType: number, i: number, fname: str
   return { kind: 'mem', size };
 }
 
+/** BPF_TRACE_RAW_TP, BPF_TRACE_ITER: the tracing attach types whose `__arg_ctx` rules bpfkit knows. */
+const TRACE_RAW_TP = 23;
+const TRACE_ITER = 28;
+
+/**
+ * The struct a program type's context is, as its global functions name it (the user-side context types of
+ * the kernel's bpf_types.h); a type not listed here is not modelled for `__arg_ctx`.
+ */
+const CTX_STRUCT: ReadonlyMap<number, string> = new Map([
+  [ProgType.SOCKET_FILTER, '__sk_buff'],
+  [ProgType.SCHED_CLS, '__sk_buff'],
+  [ProgType.SCHED_ACT, '__sk_buff'],
+  [ProgType.CGROUP_SKB, '__sk_buff'],
+  [ProgType.SK_SKB, '__sk_buff'],
+  [ProgType.LWT_IN, '__sk_buff'],
+  [ProgType.LWT_OUT, '__sk_buff'],
+  [ProgType.LWT_XMIT, '__sk_buff'],
+  [ProgType.XDP, 'xdp_md'],
+  [ProgType.CGROUP_SOCK, 'bpf_sock'],
+  [ProgType.CGROUP_SOCK_ADDR, 'bpf_sock_addr'],
+  [ProgType.SOCK_OPS, 'bpf_sock_ops'],
+  [ProgType.SK_MSG, 'sk_msg_md'],
+  [ProgType.PERF_EVENT, 'bpf_perf_event_data'],
+  [ProgType.RAW_TRACEPOINT, 'bpf_raw_tracepoint_args'],
+  [23, 'bpf_sysctl'], // cgroup_sysctl
+  [25, 'bpf_sockopt'], // cgroup_sockopt
+  [ProgType.SK_REUSEPORT, 'sk_reuseport_md'],
+  [30, 'bpf_sk_lookup'], // sk_lookup
+]);
+
+/**
+ * An argument tagged `__arg_ctx` (btf_validate_prog_ctx_type): a pointer to void, to the program type's
+ * context struct, or to what a type's special cases allow (kprobes: pt_regs or the bpf_user_pt_regs_t
+ * typedef; raw tracepoints and tp_btf: u64; tracepoints: anything). Returns the kernel's refusal, or
+ * undefined when the pointer is fine.
+ */
+function ctxTagFault(
+  btf: Btf,
+  typeId: number,
+  progType: number,
+  attachType: number | undefined,
+  i: number,
+): string | undefined {
+  const ptr = resolve(btf, typeId).t;
+  if (ptr.kind !== BtfKind.PTR) return `arg#${i} has pointer tag, but is not a pointer type`;
+  // Kprobes and perf events may name the bpf_user_pt_regs_t typedef itself.
+  if (
+    (progType === ProgType.KPROBE || progType === ProgType.PERF_EVENT) &&
+    resolve(btf, ptr.sizeOrType, ['bpf_user_pt_regs_t']).named
+  )
+    return undefined;
+  const t = resolve(btf, ptr.sizeOrType).t;
+  if (t.id === 0) return undefined; // void *
+  if (!t.name) return `arg#${i} type doesn't have a name`;
+  const isStruct = t.kind === BtfKind.STRUCT;
+  const u64 = t.kind === BtfKind.INT && t.sizeOrType === 8;
+  switch (progType) {
+    case ProgType.TRACEPOINT:
+      return undefined;
+    case ProgType.KPROBE:
+    case ProgType.PERF_EVENT:
+      // On x86-64 bpf_user_pt_regs_t is struct pt_regs.
+      if (isStruct && t.name === 'pt_regs') return undefined;
+      break;
+    case ProgType.RAW_TRACEPOINT:
+      if (u64) return undefined;
+      break;
+    case 26: // tracing
+      if (attachType === TRACE_RAW_TP && ((isStruct && t.name === 'bpf_raw_tracepoint_args') || u64)) return undefined;
+      if (attachType === TRACE_ITER && isStruct && t.name.startsWith('bpf_iter__')) return undefined;
+      return `arg#${i} tagged 'arg:ctx' in a tracing program: bpfkit does not model its context types`;
+  }
+  const want = CTX_STRUCT.get(progType);
+  if (!want) return `arg#${i} tagged 'arg:ctx' for program type ${progType}: bpfkit does not model its context type`;
+  if (!isStruct || t.name !== want) return `arg#${i} should be \`struct ${want} *\``;
+  return undefined;
+}
+
+/**
+ * An argument's `arg:` decl tags (btf_prepare_func_args), which take precedence over its type: `ctx`
+ * alone makes it the context. `nonnull`, `nullable`, `trusted` and `arena` are not modelled; a tag the
+ * kernel does not know is refused.
+ */
+function taggedArg(
+  btf: Btf,
+  typeId: number,
+  tags: readonly string[],
+  progType: number,
+  attachType: number | undefined,
+  i: number,
+): GlobalArg {
+  const known = ['ctx', 'trusted', 'nonnull', 'nullable', 'arena'];
+  if (tags.some((x) => !known.includes(x))) return { kind: 'bad', message: `arg#${i} has unsupported set of tags` };
+  if (!tags.includes('ctx'))
+    return { kind: 'bad', message: `arg#${i} tagged 'arg:${tags.join(',')}': bpfkit does not model this decl tag` };
+  const isPtr = resolve(btf, typeId).t.kind === BtfKind.PTR;
+  if (isPtr && tags.some((x) => x !== 'ctx'))
+    return { kind: 'bad', message: `arg#${i} has invalid combination of tags` };
+  const fault = ctxTagFault(btf, typeId, progType, attachType, i);
+  return fault ? { kind: 'bad', message: fault } : { kind: 'ctx' };
+}
+
 /** The global functions of a linked program (none when the object has no BTF func_info). */
-export function globalFuncs(spec: ObjectSpec, prog: ProgramSpec, progType: number): GlobalFunc[] {
+export function globalFuncs(spec: ObjectSpec, prog: ProgramSpec, progType: number, attachType?: number): GlobalFunc[] {
   if (!spec.btf || !prog.funcInfo) return [];
   const btf = objectBtf(spec.btf);
   if (!btf) return [];
@@ -108,17 +210,35 @@ export function globalFuncs(spec: ObjectSpec, prog: ProgramSpec, progType: numbe
       name: fn.name,
       args: proto.members.map((m, i) => argOf(btf, m.type, progType, i, fn.name)),
     };
-    // `__arg_ctx`, `__arg_nonnull`, `__arg_trusted`...: the kernel builds such an argument from its tag.
-    for (const tag of declTags(btf, fi.typeId))
-      if (tag.name.startsWith('arg:') && tag.component >= 0 && tag.component < g.args.length)
-        g.args[tag.component] = {
-          kind: 'bad',
-          message: `arg#${tag.component} tagged '${tag.name}': bpfkit does not model __arg_* decl tags`,
-        };
+    // `__arg_ctx`, `__arg_nonnull`, `__arg_trusted`...: the kernel builds such an argument from its tags.
+    const tags = declTags(btf, fi.typeId).filter((x) => x.name.startsWith('arg:'));
+    proto.members.forEach((m, i) => {
+      const mine = tags.filter((x) => x.component === i).map((x) => x.name.slice(4));
+      if (mine.length) g.args[i] = taggedArg(btf, m.type, mine, progType, attachType, i);
+    });
     // Linux 6.18 still refuses void global functions.
     if (!isScalar(ret)) g.bad = `Global function ${fn.name}() doesn't return scalar. Only those are supported.`;
     if (proto.members.length > 5) g.bad = `Function ${fn.name} has ${proto.members.length} > 5 args`;
     out.push(g);
+  }
+  return out;
+}
+
+/**
+ * The subprograms (first slots; the program's own function left out) whose BTF prototype returns neither
+ * an integer nor an enum: Linux 6.18 refuses a tail call or an LD_ABS/IND in such a function, whose early
+ * return would hand its caller an integer where it expects something else.
+ */
+export function nonIntSubprogs(spec: ObjectSpec, prog: ProgramSpec): number[] {
+  if (!spec.btf || !prog.funcInfo) return [];
+  const btf = objectBtf(spec.btf);
+  if (!btf) return [];
+  const out: number[] = [];
+  for (const fi of prog.funcInfo) {
+    const fn = btf.types[fi.typeId];
+    const proto = fn?.kind === BtfKind.FUNC ? btf.types[fn.sizeOrType] : undefined;
+    if (fi.pc === 0 || proto?.kind !== BtfKind.FUNC_PROTO) continue;
+    if (!isScalar(resolve(btf, proto.sizeOrType).t)) out.push(fi.pc);
   }
   return out;
 }

@@ -143,6 +143,16 @@ export function internBtfPtr(btf: Btf, id: number, trust: BtfPtr['trust']): BtfP
 }
 
 /**
+ * A trusted, never NULL PTR_TO_BTF_ID of the kernel's `struct <name>` (a netfilter context's fields), or
+ * undefined when the BTF has no such struct.
+ */
+export function trustedStructPtr(btf: Btf, name: string): Reg | undefined {
+  const t = btf.byName(name, BtfKind.STRUCT);
+  if (!t) return undefined;
+  return ptrReg('btf_id', { btf: internBtfPtr(btf, t.id, 'trusted') });
+}
+
+/**
  * A load from a tp_btf context at `off` (tracing_prog_is_valid_access, then btf_ctx_access): an argument
  * read whole, a scalar one also narrower at its start; never a write.
  */

@@ -12,7 +12,7 @@ import { iterHelperProto, seqFileArg } from './iter.js';
 import { constStrArg } from './const-str.js';
 import { checkCallUnderLock, nonNullValueId, spinLockCall } from './spin-lock.js';
 import { type Env, newId } from './env.js';
-import { pktHelperAccess } from './ctx-access.js';
+import { ctxOffFault, pktHelperAccess } from './ctx-access.js';
 import { kfuncCall } from './kfunc.js';
 import { sectionUnmodelled } from './kfunc-sections.js';
 import {
@@ -25,8 +25,9 @@ import {
 } from './helpers.js';
 import { unmodelledHelper } from './unmodelled-helpers.js';
 import { clearPacketPointers } from './jumps.js';
-import { helperMem } from './memory.js';
-import { sockArg, sockReturn } from './sock-ptr.js';
+import { helperMem, noteDepth } from './memory.js';
+import { type DynptrUse, dynptrArg, releaseDynptrSlots } from './dynptr.js';
+import { isSockMap, sockArg, sockMapLookup, sockReturn } from './sock-ptr.js';
 import { Rejection } from './reject.js';
 import { isConst, sync, UNKNOWN, withFacts } from './scalar.js';
 import { tadd, tconst, tstr } from './tnum.js';
@@ -150,7 +151,10 @@ export function subprogChangesPacket(env: Env, start: number): boolean {
   for (const insn of env.insns) {
     if (insn.pc < start || insn.pc >= end || insn.code !== 0x85) continue;
     if (insn.src === BPF_PSEUDO_CALL) moves = subprogChangesPacket(env, insn.pc + insn.imm + 1);
-    else if (insn.src === 0) moves = HELPER_PROTOS.get(insn.imm)?.changesPacket === true;
+    else if (insn.src === 0) {
+      const proto = HELPER_PROTOS.get(insn.imm);
+      moves = proto?.changesPacket === true || proto?.changesPacketInSubprog === true;
+    }
     if (moves) break;
   }
   memo.set(start, moves);
@@ -175,7 +179,7 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
  */
 const TP_BTF_HELPERS: ReadonlySet<number> = new Set([
   1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 25, 27, 35, 45, 67, 80, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134, 158,
-  164, 181,
+  164, 174, 181, 182,
 ]);
 
 /** The register types a helper's memory argument takes (mem_types), as Linux 6.18 lists them. */
@@ -192,6 +196,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // Iterators also get the seq_file helpers (iter.ts), their first argument checked there.
   const iterProto = env.tpBtf?.iter ? iterHelperProto(insn.imm) : undefined;
   if (iterProto) seqFileArg(pc, iterProto.name, cur(st).regs[1]!);
+  // tracing_prog_func_proto gives get_attach_cookie to tp_btf programs and those with a trampoline only.
+  if (env.tpBtf?.iter && insn.imm === 174)
+    throw new Rejection(pc, 'program of this type cannot use helper bpf_get_attach_cookie#174');
   if (env.tpBtf && insn.imm > 0 && insn.imm < HELPER_ID_END && !iterProto && !TP_BTF_HELPERS.has(insn.imm))
     throw new Rejection(
       pc,
@@ -246,6 +253,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   let argRef = 0;
   /** meta->msize_max_value: the size argument's maximum (what get_stack and the *_str helpers return at most). */
   let sizeMax = 0n;
+  /** The dynptr a dynptr argument named (dynptr.ts): bpf_dynptr_data's slice belongs to it. */
+  let dynptr: DynptrUse | undefined;
   const argNames = proto.args;
   for (let i = 0; i < argNames.length; i++) {
     const regno = i + 1;
@@ -257,6 +266,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         pc,
         `R${regno} ${kindText(reg)}${reg.btf?.name ?? ''} passed to bpf_${proto.name}: bpfkit does not model BTF pointer arguments`,
       );
+    // MEM_RDONLY (an iterator's element) matches only the argument types that read (check_reg_type).
+    if (reg.rdonly && type !== 'anything')
+      throw new Rejection(pc, `R${regno} ${kindText(reg)} passed to bpf_${proto.name}: bpfkit does not model it`);
     const expect = (want: string) => new Rejection(pc, `R${regno} type=${kindText(reg)} expected=${want}`);
     // check_func_arg: a packet pointer goes only to a helper declared to take one (may_access_direct_pkt_data).
     if (
@@ -273,19 +285,15 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         // register_is_null: a known zero passes an argument that may be NULL.
         if (type === 'ctx_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
         if (reg.kind !== 'ctx') throw expect('ctx');
-        if (reg.off !== 0)
-          throw new Rejection(
-            pc,
-            reg.off < 0
-              ? `negative offset ctx ptr R${regno} off=${reg.off} disallowed`
-              : `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`,
-          );
+        {
+          const fault = ctxOffFault(reg, regno);
+          if (fault) throw new Rejection(pc, fault);
+        }
         break;
       case 'map_ptr':
         // A map of maps' lookup result must be null-checked before it is used as a map.
         if (reg.kind !== 'map_ptr' || reg.nullable) throw expect('map_ptr');
         map = reg.map!;
-        checkMapCompat(pc, proto, map, ptype);
         break;
       case 'map_key':
       case 'map_value':
@@ -294,6 +302,11 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         if (!map) throw new Rejection(pc, 'invalid map_ptr to access map->key');
         const size = type === 'map_key' ? map.keySize : map.valueSize;
         if (type === 'map_value_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
+        // resolve_map_arg_type: a socket map's value is a socket (ARG_PTR_TO_BTF_ID_SOCK_COMMON).
+        if (type === 'map_value' && isSockMap(map)) {
+          sockArg(st, pc, regno, reg, 'sock_btf');
+          break;
+        }
         // Linux 6.18 checks keys and values against mem_types, and says so when it refuses one.
         if (!isMemPtr(reg)) throw expect(MEM_TYPES);
         helperMem(env, st, pc, regno, reg, size, type === 'uninit_map_value');
@@ -361,7 +374,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         env.precision?.mark(regno);
         break;
       case 'ringbuf_mem':
-        if (reg.kind !== 'mem' || !reg.ref || reg.nullable) throw expect('ringbuf_mem');
+        // A dynptr's slice carries the ring buffer's reference too, but is PTR_TO_MEM, not MEM_RINGBUF.
+        if (reg.kind !== 'mem' || !reg.ref || reg.nullable || reg.dynptr) throw expect('ringbuf_mem');
         if (reg.off !== 0 || !isConst(reg.s))
           throw new Rejection(
             pc,
@@ -392,6 +406,18 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       case 'spin_lock':
         spinLockCall(st, pc, proto.id, reg);
         break;
+      case 'dynptr_local_out':
+      case 'dynptr_ringbuf_out':
+      case 'dynptr_ro':
+        dynptr = dynptrArg(env, st, pc, regno, reg, type, (sp, n) => noteDepth(env, sp, n, pc));
+        break;
+      case 'dynptr_ringbuf_release':
+        dynptr = dynptrArg(env, st, pc, regno, reg, type, (sp, n) => noteDepth(env, sp, n, pc));
+        // Which references a callback may give back is a rule of its own (as for sockets): not modelled.
+        if (st.frames.some((fr) => fr.callback))
+          throw new Rejection(pc, 'a dynptr reference released inside a callback: bpfkit does not model it');
+        release = dynptr.ref;
+        break;
       case 'stack_or_null':
         if (!(reg.kind === 'fp' || (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n)))
           throw expect('fp');
@@ -399,6 +425,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         break;
     }
   }
+  // check_map_func_compatibility comes after every argument is checked: a bad argument is what the kernel
+  // names when both are wrong.
+  if (map) checkMapCompat(pc, proto, map, ptype, !!env.tpBtf?.iter);
 
   // check_get_func_ip, after the arguments: the helper is looked up for every tracing type, kprobes alone may call it.
   if (proto.refusedAfterArgs?.includes(ptype))
@@ -419,7 +448,12 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   if (release) {
     st.refs.delete(release);
     forEachReg(st, (r) => (r.ref === release ? UNKNOWN_SCALAR : r));
+    // unmark_stack_slots_dynptr: a released ring buffer dynptr is gone from the stack.
+    if (dynptr) releaseDynptrSlots(st, release);
   }
+  // check_helper_call: bpf_dynptr_from_mem makes dynptrs of map values only.
+  if (proto.id === 197 && f.regs[1]!.kind !== 'map_value')
+    throw new Rejection(pc, `Unsupported reg type ${kindText(f.regs[1]!)} for bpf_dynptr_from_mem data`);
   if (proto.changesPacket) clearPacketPointers(st);
 
   // The caller after the call: r0 is the return value, r1-r5 are clobbered.
@@ -427,6 +461,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     const fr = cur(s);
     for (let r = 1; r <= 5; r++) fr.regs[r] = NOT_INIT;
     fr.regs[0] = returnReg(env, s, proto, map, allocSize, pc, sizeMax, argRef);
+    // A slice of the dynptr (is_dynptr_ref_function): its reference (a ring buffer's) and its id.
+    if (proto.ret === 'dynptr_mem_or_null' && dynptr)
+      fr.regs[0] = { ...fr.regs[0], ref: dynptr.ref, dynptr: dynptr.id };
     // Linux 6.14+: an array lookup with a constant key in range cannot fail (can_elide_value_nullness).
     const arrays: number[] = [MapType.ARRAY, MapType.PERCPU_ARRAY];
     if (
@@ -456,7 +493,11 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     // (step.ts), which calls it again, until the walk converges (walk.ts) or bpf_loop's bound is reached.
     if (st.frames.length >= MAX_CALL_FRAMES)
       throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep !`);
-    const args = callbackArgs(proto, map, callbackCtx);
+    // set_user_ringbuf_callback_state: a const dynptr (local, a fresh id) to each sample, then the context.
+    const args =
+      proto.id === 209
+        ? [ptrReg('dynptr_ptr', { id: newId(env) }), callbackCtx ?? NOT_INIT]
+        : callbackArgs(proto, map, callbackCtx);
     const inside = cloneState(st);
     const caller = cur(inside);
     caller.callbackDepth = (f.callbackDepth ?? 0) + 1;
@@ -530,20 +571,49 @@ const isMemPtr = (r: Reg) =>
     r.kind === 'map_value' ||
     r.kind === 'mem');
 
-/** Program types that may update or delete socket map entries with the map helpers (may_update_sockmap). */
-const SOCKMAP_WRITERS: readonly number[] = [
-  ProgType.SOCKET_FILTER,
-  ProgType.SCHED_CLS,
-  ProgType.SCHED_ACT,
-  ProgType.XDP,
-  ProgType.SK_REUSEPORT,
-  30, // sk_lookup
-];
+/** Helpers a socket map may be passed to besides the map helpers (check_map_func_compatibility), by map type. */
+const SOCKMAP_HELPERS: ReadonlyMap<number, readonly number[]> = new Map([
+  // lookup, sk_redirect_map, sock_map_update, msg_redirect_map, sk_select_reuseport
+  [MapType.SOCKMAP, [1, 52, 53, 60, 82]],
+  // lookup, sk_redirect_hash, sock_hash_update, msg_redirect_hash, sk_select_reuseport
+  [MapType.SOCKHASH, [1, 72, 70, 71, 82]],
+]);
 
-function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progType: number): void {
-  const sockets = map.type === MapType.SOCKMAP || map.type === MapType.SOCKHASH;
-  // A lookup in a socket map returns a referenced socket (XSKMAP: an xdp_sock): not modelled.
-  if (proto.id === 1 && (sockets || map.type === MapType.XSKMAP))
+/**
+ * may_update_sockmap: where a program cannot hold a locked socket, it may update and delete socket map
+ * entries with the map helpers; sock_ops may only delete (it updates through its own helpers, which check
+ * the callback); iterators (BPF_TRACE_ITER) may do both.
+ */
+function mayUpdateSockmap(progType: number, iter: boolean, helper: number): boolean {
+  if (helper !== 2 && helper !== 3) return false;
+  if (progType === ProgType.SOCK_OPS) return helper === 3;
+  return (
+    iter ||
+    [
+      ProgType.SOCKET_FILTER,
+      ProgType.SCHED_CLS,
+      ProgType.SCHED_ACT,
+      ProgType.XDP,
+      ProgType.SK_REUSEPORT,
+      22, // flow_dissector
+      30, // sk_lookup
+    ].includes(progType)
+  );
+}
+
+function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progType: number, iter: boolean): void {
+  const refuse = () => new Rejection(pc, `cannot pass map_type ${map.type} into func bpf_${proto.name}#${proto.id}`);
+  // Socket maps go only to their own helpers, and to the map helpers where the program type may update
+  // them; a lookup finds a referenced socket (sock-ptr.ts), an update's value is a socket.
+  const sockHelpers = SOCKMAP_HELPERS.get(map.type);
+  if (sockHelpers) {
+    if (sockHelpers.includes(proto.id) || mayUpdateSockmap(progType, iter, proto.id)) return;
+    if (proto.id === 2 || proto.id === 3)
+      throw new Rejection(pc, `cannot update sockmap in this context\n${refuse().message}`);
+    throw refuse();
+  }
+  // An XSKMAP lookup returns an xdp_sock: not modelled.
+  if (proto.id === 1 && map.type === MapType.XSKMAP)
     throw new Rejection(pc, `bpf_map_lookup_elem on map_type ${map.type}: bpfkit does not model the socket it returns`);
   // A devmap's values are struct bpf_devmap_val, which the kernel makes read-only to programs: not modelled.
   if (proto.id === 1 && (map.type === MapType.DEVMAP || map.type === MapType.DEVMAP_HASH))
@@ -551,15 +621,9 @@ function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progTy
       pc,
       `bpf_map_lookup_elem on map_type ${map.type}: bpfkit does not model the device map values it returns`,
     );
-  // An update's value is a socket (resolve_map_arg_type): not modelled.
-  if (sockets && proto.id === 2)
-    throw new Rejection(pc, `bpf_map_update_elem on map_type ${map.type}: bpfkit does not model its socket value`);
-  // may_update_sockmap: these program types may delete socket map entries (sock_ops only delete: it
-  // updates through its own helpers, which check the callback).
-  if (sockets && proto.id === 3 && (SOCKMAP_WRITERS.includes(progType) || progType === ProgType.SOCK_OPS)) return;
   const onlyWith = MAP_ONLY_WITH.get(map.type);
   const ok = (proto.mapTypes ? proto.mapTypes.includes(map.type) : true) && (!onlyWith || onlyWith.includes(proto.id));
-  if (!ok) throw new Rejection(pc, `cannot pass map_type ${map.type} into func bpf_${proto.name}#${proto.id}`);
+  if (!ok) throw refuse();
 }
 
 function returnReg(
@@ -595,7 +659,11 @@ function returnReg(
       if (map?.inner) return ptrReg('map_ptr', { map: map.inner, nullable: true, id: newId(env) });
       if (map && (map.type === MapType.ARRAY_OF_MAPS || map.type === MapType.HASH_OF_MAPS))
         throw new Rejection(pc, `map ${map.name}: a map of maps without its inner map's template`);
+      if (map && isSockMap(map)) return sockMapLookup(env, st, pc);
       return ptrReg('map_value', { map, nullable: true, id: newId(env) });
+    case 'dynptr_mem_or_null':
+      // PTR_TO_MEM of the constant size asked for, maybe NULL (its dynptr is added by the caller).
+      return ptrReg('mem', { nullable: true, id: newId(env), size: allocSize });
     case 'ringbuf_mem_or_null': {
       // The kernel numbers the maybe-NULL result first, then acquire_reference numbers the reference and
       // gives the register that number for both: the reference is the second id taken.

@@ -1,12 +1,17 @@
 /**
  * Which context fields a program type may read or write, and what a load of each gives (the kernel's
  * is_valid_access callbacks for __sk_buff, xdp_md and the tracing contexts here; the cgroup and socket
- * contexts in ctx-sock.ts). Fields bpfkit has not modelled are refused, so a program that touches one is
+ * contexts in ctx-sock.ts; syscall, flow_dissector, cgroup_device and raw_tracepoint_writable in ctx-more.ts). Fields bpfkit has not modelled are refused, so a program that touches one is
  * reported rather than wrongly accepted.
  */
 import { ProgType } from '../uapi/types.js';
 import type { CtxField } from './ctx-field.js';
+import { isMoreCtxType, moreCtxAccess } from './ctx-more.js';
+import { NETFILTER } from './netfilter.js';
 import { CGROUP_SOCKOPT, isSockCtxType, sockCtxAccess } from './ctx-sock.js';
+import { isConst } from './scalar.js';
+import type { Reg } from './state.js';
+import { tstr } from './tnum.js';
 
 export type { CtxField } from './ctx-field.js';
 
@@ -55,9 +60,11 @@ export function ctxModelled(type: number): boolean {
     case ProgType.LWT_IN:
     case ProgType.LWT_OUT:
     case ProgType.LWT_XMIT:
+    case ProgType.LWT_SEG6LOCAL:
+    case NETFILTER:
       return true;
     default:
-      return isSockCtxType(type);
+      return isSockCtxType(type) || isMoreCtxType(type);
   }
 }
 
@@ -84,9 +91,15 @@ export function pktHelperAccess(type: number): boolean | undefined {
   return type === ProgType.SOCK_OPS ? false : undefined;
 }
 
-/** The lightweight tunnel types (lwt_in, lwt_out, lwt_xmit): a __sk_buff on a route's way in or out. */
+/**
+ * The lightweight tunnel types (lwt_in, lwt_out, lwt_xmit, lwt_seg6local): a __sk_buff on a route's way
+ * in or out, all read by lwt_is_valid_access.
+ */
 export const isLwtType = (type: number): boolean =>
-  type === ProgType.LWT_IN || type === ProgType.LWT_OUT || type === ProgType.LWT_XMIT;
+  type === ProgType.LWT_IN ||
+  type === ProgType.LWT_OUT ||
+  type === ProgType.LWT_XMIT ||
+  type === ProgType.LWT_SEG6LOCAL;
 
 /** Program types whose context is a __sk_buff. */
 export const isSkbType = (type: number): boolean =>
@@ -248,5 +261,18 @@ export function ctxAccess(
   if (type === ProgType.XDP) return xdpAccess(off, size, write, attachType);
   if (isSkbType(type)) return skbAccess(type, off, size, write);
   if (isSockCtxType(type)) return sockCtxAccess(type, off, size, write, attachType);
+  if (isMoreCtxType(type)) return moreCtxAccess(type, off, size, write);
   return tracingAccess(type, off, size, write);
+}
+
+/**
+ * What the kernel says of a ctx pointer that is not the context itself (__check_ptr_off_reg, for loads,
+ * stores, helper arguments and LD_ABS's R6): a negative or any fixed offset, then a variable one (the
+ * kernel lets a ctx pointer move by a variable, and refuses it wherever it is used). Undefined when fine.
+ */
+export function ctxOffFault(reg: Reg, regno: number): string | undefined {
+  if (reg.off < 0) return `negative offset ctx ptr R${regno} off=${reg.off} disallowed`;
+  if (reg.off !== 0) return `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`;
+  if (!isConst(reg.s) || reg.s.t.value !== 0n) return `variable ctx access var_off=${tstr(reg.s.t)} disallowed`;
+  return undefined;
 }

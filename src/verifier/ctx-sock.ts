@@ -280,6 +280,8 @@ const LOADABLE: ReadonlyMap<number, readonly number[]> = new Map([
   [SK_LOOKUP, [36]],
   [ProgType.SOCK_OPS, [3]],
   [ProgType.SK_REUSEPORT, [39, 40]],
+  // netfilter (its context: netfilter.ts): BPF_NETFILTER.
+  [32, [45]],
 ]);
 
 /** Does a program of `type` load with expected attach type `attach` (true for the types it does not matter to)? */

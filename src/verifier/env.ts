@@ -16,12 +16,17 @@ export interface Env {
   insns: readonly Instruction[];
   cfg: Cfg;
   progType: number;
-  /** The running kernel's BTF, when given (VerifyOptions.kernelBtf): kfunc calls are checked by it. */
+  /**
+   * The running kernel's BTF, when given (VerifyOptions.kernelBtf): kfunc calls are checked by it, and it
+   * types netfilter programs' context pointers (netfilter.ts).
+   */
   kernelBtf?: Btf;
   /** tp_btf programs (BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP): the tracepoint and the kernel's BTF. */
   tpBtf?: TpBtf;
   /** The expected attach type given at load (cgroup_skb egress may return more verdicts), if any. */
   attachType?: number;
+  /** BPF_F_SLEEPABLE: the program runs outside an RCU read section (VerifyOptions.sleepable). */
+  sleepable: boolean;
   /** The program's license is GPL-compatible: it may call GPL-restricted helpers (VerifyOptions.license). */
   gplCompatible: boolean;
   /** The target kernel's helper availability beyond upstream's tables (VerifyOptions.helperAvailable). */

@@ -7,6 +7,7 @@
  * its arguments, so it must not claim the kernel would accept it.
  */
 import { MapType, ProgType } from '../uapi/types.js';
+import type { DynptrArgType } from './dynptr.js';
 import type { SockRet } from './sock-ptr.js';
 
 /** Argument types (the kernel's enum bpf_arg_type, the ones these helpers use). */
@@ -54,14 +55,24 @@ export type ArgType =
   /** ARG_PTR_TO_CONST_STR: a NUL-terminated string in a frozen read-only map, read at load (const-str.ts). */
   | 'const_str'
   /** ARG_PTR_TO_SPIN_LOCK: the map value's struct bpf_spin_lock (spin-lock.ts). */
-  | 'spin_lock';
+  | 'spin_lock'
+  /** ARG_PTR_TO_DYNPTR and its flags (dynptr.ts). */
+  | DynptrArgType;
 
 /**
  * What a helper returns. 'size_or_error': an integer in [-MAX_ERRNO, the size argument's maximum] (the
- * kernel's do_refine_retval_range for get_stack and the probe_read_*_str family).
+ * kernel's do_refine_retval_range for get_stack and the probe_read_*_str family). 'dynptr_mem_or_null':
+ * RET_PTR_TO_DYNPTR_MEM_OR_NULL, a slice of the dynptr argument (dynptr.ts).
  */
 export type RetType =
-  'integer' | 'size_or_error' | 'void' | 'map_value' | 'map_value_or_null' | 'ringbuf_mem_or_null' | SockRet;
+  | 'integer'
+  | 'size_or_error'
+  | 'void'
+  | 'map_value'
+  | 'map_value_or_null'
+  | 'ringbuf_mem_or_null'
+  | 'dynptr_mem_or_null'
+  | SockRet;
 
 /**
  * Which program types may call a helper: a named group (skb = any __sk_buff type, skb-rel = socket filter,
@@ -77,6 +88,11 @@ export interface HelperProto {
   ret: RetType;
   /** Packet data may move: every packet pointer is invalid after the call. */
   changesPacket?: boolean;
+  /**
+   * The call leaves the caller's packet pointers as they are, but a global function calling it counts as
+   * one that changes packet data (check_cfg's changes_pkt_data): bpf_tail_call on Linux 6.18.
+   */
+  changesPacketInSubprog?: boolean;
   /**
    * bpf_func_proto.pkt_access: the helper takes packet pointers for its memory arguments. Without it a
    * packet pointer in any argument but an `anything` is "helper access to the packet is not allowed".
@@ -138,6 +154,9 @@ const {
   LWT_OUT,
   LWT_XMIT,
   SK_REUSEPORT,
+  CGROUP_DEVICE,
+  LWT_SEG6LOCAL,
+  FLOW_DISSECTOR,
 } = ProgType;
 /** kprobe, tracepoint, perf_event and raw_tracepoint: bpf_tracing_func_proto behind each type's own table. */
 const TRACING = [KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT];
@@ -149,6 +168,11 @@ const SKB_SOCK = [SOCKET_FILTER, SCHED_CLS, SCHED_ACT, CGROUP_SKB, SK_SKB];
 const CGROUP_SYSCTL = 23;
 const CGROUP_SOCKOPT = 25;
 const SK_LOOKUP = 30;
+/** BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE and BPF_PROG_TYPE_SYSCALL: raw_tp's table (see helperAllowed). */
+const RAW_TP_WRITABLE = 24;
+const SYSCALL = 31;
+/** BPF_PROG_TYPE_NETFILTER: bpf_base_func_proto alone. */
+const NETFILTER = 32;
 /** The cgroup hooks (cgroup_common_func_proto): they may use the cgroup's local storage. */
 const CGROUP_HOOKS = [CGROUP_SOCK, CGROUP_SOCK_ADDR, CGROUP_SYSCTL, CGROUP_SOCKOPT];
 const SOCK_TYPES = [...CGROUP_HOOKS, SK_MSG, SK_LOOKUP, SOCK_OPS, SK_REUSEPORT];
@@ -188,10 +212,12 @@ const LIST: HelperProto[] = [
   P(11, 'l4_csum_replace', ['ctx', 'anything', 'anything', 'anything', 'anything'], 'integer', 'tc', {
     changesPacket: true,
   }),
-  // A tail call may run a program that moves the packet; if it returns, packet pointers are stale (Linux ≥ 6.13).
+  // A tail call may run a program that moves the packet: a global function that makes one leaves its
+  // callers' packet pointers stale (Linux ≥ 6.13), but Linux 6.18 keeps them across the call itself
+  // (checked: a packet read after a tail call that returned is accepted).
   P(12, 'tail_call', ['ctx', 'map_ptr', 'anything'], 'void', 'all', {
     mapTypes: [MapType.PROG_ARRAY],
-    changesPacket: true,
+    changesPacketInSubprog: true,
   }),
   P(13, 'clone_redirect', ['ctx', 'anything', 'anything'], 'integer', 'tc', { changesPacket: true }),
   P(14, 'get_current_pid_tgid', [], 'integer', 'all'),
@@ -251,6 +277,20 @@ const LIST: HelperProto[] = [
     ],
   }),
   P(181, 'loop', ['anything', 'func', 'stack_or_null', 'anything'], 'integer', 'all'),
+  // Dynptrs (dynptr.ts), bpf_base_func_proto's CAP_BPF part: made from a map value or a ring buffer
+  // reservation, read, written and sliced; a user ring buffer's samples go to a callback as dynptrs.
+  P(197, 'dynptr_from_mem', ['uninit_mem', 'const_size_or_zero', 'anything', 'dynptr_local_out'], 'integer', 'all'),
+  P(198, 'ringbuf_reserve_dynptr', ['map_ptr', 'anything', 'anything', 'dynptr_ringbuf_out'], 'integer', 'all', {
+    mapTypes: [MapType.RINGBUF],
+  }),
+  P(199, 'ringbuf_submit_dynptr', ['dynptr_ringbuf_release', 'anything'], 'void', 'all'),
+  P(200, 'ringbuf_discard_dynptr', ['dynptr_ringbuf_release', 'anything'], 'void', 'all'),
+  P(201, 'dynptr_read', ['uninit_mem', 'const_size_or_zero', 'dynptr_ro', 'anything', 'anything'], 'integer', 'all'),
+  P(202, 'dynptr_write', ['dynptr_ro', 'anything', 'mem', 'const_size_or_zero', 'anything'], 'integer', 'all'),
+  P(203, 'dynptr_data', ['dynptr_ro', 'anything', 'alloc_size'], 'dynptr_mem_or_null', 'all'),
+  P(209, 'user_ringbuf_drain', ['map_ptr', 'func', 'stack_or_null', 'anything'], 'integer', 'all', {
+    mapTypes: [MapType.USER_RINGBUF],
+  }),
 
   // The tracing workflow. Since Linux 6.14 bpf_base_func_proto hands the task and perf helpers to every
   // program type of a CAP_PERFMON loader (get_current_comm, perf_event_read...); probe_read and
@@ -276,7 +316,15 @@ const LIST: HelperProto[] = [
   P(117, 'send_signal_thread', ['anything'], 'integer', 'all'),
   P(118, 'jiffies64', [], 'integer', 'all'),
   P(208, 'ktime_get_tai_ns', [], 'integer', 'all'),
-  P(160, 'ktime_get_coarse_ns', [], 'integer', [...NET, ...SOCK_TYPES.filter((t) => t !== CGROUP_SOCKOPT)]),
+  P(160, 'ktime_get_coarse_ns', [], 'integer', [
+    ...NET,
+    ...SOCK_TYPES.filter((t) => t !== CGROUP_SOCKOPT),
+    FLOW_DISSECTOR,
+    LWT_IN,
+    LWT_OUT,
+    LWT_XMIT,
+    LWT_SEG6LOCAL,
+  ]),
   P(22, 'perf_event_read', ['map_ptr', 'anything'], 'integer', 'all', {
     gpl: true,
     mapTypes: [MapType.PERF_EVENT_ARRAY],
@@ -299,7 +347,7 @@ const LIST: HelperProto[] = [
   // Looked up for every tracing type (bpf_tracing_func_proto), allowed only in kprobes (check_get_func_ip).
   P(173, 'get_func_ip', ['ctx'], 'integer', TRACING, {
     gpl: true,
-    refusedAfterArgs: [TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT],
+    refusedAfterArgs: [TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT, RAW_TP_WRITABLE, SYSCALL],
   }),
   P(174, 'get_attach_cookie', ['ctx'], 'integer', TRACING),
   // bpf_get_stack: the kernel stack into a buffer it fills; the length or -errno back (do_refine_retval_range).
@@ -325,11 +373,21 @@ const LIST: HelperProto[] = [
     SK_SKB,
     RAW_TRACEPOINT,
     ...SOCK_TYPES,
+    CGROUP_DEVICE,
+    FLOW_DISSECTOR,
+    NETFILTER,
   ]),
   // The cgroup's storage in the map: never NULL; the flags must be a known zero (checked after the arguments).
-  P(81, 'get_local_storage', ['map_ptr', 'anything'], 'map_value', [CGROUP_SKB, ...CGROUP_HOOKS, SOCK_OPS], {
-    mapTypes: [MapType.CGROUP_STORAGE, MapType.PERCPU_CGROUP_STORAGE],
-  }),
+  P(
+    81,
+    'get_local_storage',
+    ['map_ptr', 'anything'],
+    'map_value',
+    [CGROUP_SKB, ...CGROUP_HOOKS, SOCK_OPS, CGROUP_DEVICE],
+    {
+      mapTypes: [MapType.CGROUP_STORAGE, MapType.PERCPU_CGROUP_STORAGE],
+    },
+  ),
   P(20, 'skb_get_tunnel_key', ['ctx', 'uninit_mem', 'const_size', 'anything'], 'integer', 'tc'),
   P(21, 'skb_set_tunnel_key', ['ctx', 'mem', 'const_size', 'anything'], 'integer', 'tc'),
   P(24, 'get_route_realm', ['ctx'], 'integer', 'tc'),
@@ -377,8 +435,8 @@ const LIST: HelperProto[] = [
   P(192, 'skb_set_tstamp', ['ctx', 'anything', 'anything'], 'integer', 'tc'),
 
   // The cgroup hooks: the error a hook hands back to the syscall (the address-only hooks have none).
-  P(186, 'get_retval', [], 'integer', CGROUP_HOOKS),
-  P(187, 'set_retval', ['anything'], 'integer', CGROUP_HOOKS),
+  P(186, 'get_retval', [], 'integer', [...CGROUP_HOOKS, CGROUP_DEVICE]),
+  P(187, 'set_retval', ['anything'], 'integer', [...CGROUP_HOOKS, CGROUP_DEVICE]),
   // NULL for the context asks for the init namespace's cookie.
   P(122, 'get_netns_cookie', ['ctx_or_null'], 'integer', [
     CGROUP_SOCK,
@@ -440,7 +498,20 @@ const LIST: HelperProto[] = [
   // sk_reuseport's cookie is of a socket it is given (bpf_get_socket_ptr_cookie_proto), its ctx->sk say.
   P(46, 'get_socket_cookie', ['sock_or_null'], 'integer', [SK_REUSEPORT]),
   P(62, 'msg_cork_bytes', ['ctx', 'anything'], 'integer', [SK_MSG]),
+
+  // syscall programs' own (syscall_prog_func_proto): bpf(2) commands, closing an fd, kernel BTF and symbols.
+  P(166, 'sys_bpf', ['anything', 'mem', 'const_size'], 'integer', [SYSCALL]),
+  P(167, 'btf_find_by_name_kind', ['mem', 'const_size', 'anything', 'anything'], 'integer', [SYSCALL]),
+  P(168, 'sys_close', ['anything'], 'integer', [SYSCALL]),
+  P(179, 'kallsyms_lookup_name', ['mem', 'const_size_or_zero', 'anything', 'aligned_u64_out'], 'integer', [SYSCALL]),
 ];
+
+/**
+ * Helpers a type may call in a prototype of its own that bpfkit does not list: a call is not modelled.
+ * syscall programs (tracing_prog_func_proto) get bpf_get_socket_cookie and the socket storage helpers by
+ * BTF socket pointer, and bpf_xdp_get_buff_len of an xdp_buff by BTF.
+ */
+const OWN_PROTO_UNLISTED: ReadonlyMap<number, readonly number[]> = new Map([[SYSCALL, [46, 107, 108, 188]]]);
 
 /** The prototypes by helper number (the first where a helper has one per group of program types). */
 export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map(
@@ -452,6 +523,7 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map(
  * may not call it (the caller refuses then), or undefined for a helper bpfkit does not model.
  */
 export function helperProto(id: number, type: number): HelperProto | undefined {
+  if (OWN_PROTO_UNLISTED.get(type)?.includes(id)) return undefined;
   let first: HelperProto | undefined;
   for (const h of LIST) {
     if (h.id !== id) continue;
@@ -480,7 +552,8 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
   [MapType.DEVMAP_HASH, [1, 51]],
   [MapType.CPUMAP, [51]],
   [MapType.XSKMAP, [1, 51]],
-  [MapType.RINGBUF, [130, 131, 134]],
+  [MapType.RINGBUF, [130, 131, 134, 198]],
+  [MapType.USER_RINGBUF, [209]],
   [MapType.QUEUE, [87, 88, 89]],
   [MapType.STACK, [87, 88, 89]],
   [MapType.BLOOM_FILTER, [87, 89]],
@@ -497,7 +570,8 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
  */
 const BASE_SOCK = [
   1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 16, 17, 22, 25, 35, 37, 42, 55, 80, 87, 88, 89, 105, 106, 109, 112, 113, 114, 115,
-  93, 94, 117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208,
+  93, 94, 117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208, 197, 198, 199, 200, 201, 202, 203,
+  209,
 ];
 const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
@@ -514,25 +588,46 @@ const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
   [LWT_XMIT, new Set([...LWT_OUT_HELPERS, 9, 10, 11, 13, 20, 21, 23, 29, 30, 38, 40, 41, 43, 135])],
   // bpf_base_func_proto behind its own table: no perf_event_output; its get_socket_cookie takes a socket.
   [SK_REUSEPORT, new Set([...BASE_SOCK.filter((id) => id !== 25), 26, 46, 68, 82, 160])],
+  // Linux 6.18's lwt_seg6local_func_proto: lwt_out's table (the seg6 helpers themselves are not modelled).
+  [LWT_SEG6LOCAL, new Set(LWT_OUT_HELPERS)],
+  // flow_dissector_func_proto: its own skb_load_bytes, then bpf_sk_base_func_proto (no perf_event_output).
+  [FLOW_DISSECTOR, new Set([...BASE_SOCK.filter((id) => id !== 25), 26, 160])],
+  // cgroup_dev_func_proto: the cgroup hooks' common and current-task helpers, then bpf_base_func_proto.
+  [CGROUP_DEVICE, new Set([...BASE_SOCK, 81, 186, 187])],
+  // netfilter: bpf_base_func_proto (no perf_event_output).
+  [NETFILTER, new Set(BASE_SOCK.filter((id) => id !== 25))],
 ]);
 
 /** The lwt types: their tables hand out the tc prototypes of the __sk_buff helpers. */
-const LWT: readonly number[] = [LWT_IN, LWT_OUT, LWT_XMIT];
+const LWT: readonly number[] = [LWT_IN, LWT_OUT, LWT_XMIT, LWT_SEG6LOCAL];
 
-/** enum bpf_attach_type: the cgroup_sock_addr hooks that only rewrite the address they report. */
-const ADDRESS_ONLY_HOOKS = [19, 20, 51, 29, 30, 52, 31, 32, 53];
+/**
+ * enum bpf_attach_type: the hooks whose return value is not the syscall's error (inet ingress and egress
+ * (0, the default, and 1), sock_ops, and the cgroup_sock_addr hooks that only rewrite the address they
+ * report).
+ */
+const NO_RETVAL_HOOKS = [0, 1, 3, 19, 20, 51, 29, 30, 52, 31, 32, 53];
 
 /**
  * May a program of `type` attached as `attach` call helper `id` (one `type` may call)? cgroup_common_func_proto
- * keeps bpf_get_retval and bpf_set_retval from the hooks whose return value is not the syscall's error.
+ * keeps bpf_get_retval and bpf_set_retval from the hooks whose return value is not the syscall's error (a
+ * cgroup_device program loaded with no expected attach type has 0, inet ingress).
  */
 export function helperAttachAllowed(id: number, type: number, attach: number | undefined): boolean {
   if (id !== 186 && id !== 187) return true;
-  return !(type === CGROUP_SOCK_ADDR && attach !== undefined && ADDRESS_ONLY_HOOKS.includes(attach));
+  return !NO_RETVAL_HOOKS.includes(attach ?? 0);
 }
 
 /** May a program of `type` call `h`? */
 export function helperAllowed(h: HelperProto, type: number): boolean {
+  // raw_tracepoint_writable programs have raw_tp's table (raw_tp_prog_func_proto); syscall programs
+  // tracing_prog_func_proto, which of the helpers bpfkit lists gives them raw_tp's but bpf_get_attach_cookie
+  // (a tracing link's), and their own.
+  if (type === RAW_TP_WRITABLE) return helperAllowed(h, RAW_TRACEPOINT);
+  if (type === SYSCALL)
+    return typeof h.scope !== 'string' && h.scope.includes(SYSCALL)
+      ? true
+      : h.id !== 174 && helperAllowed(h, RAW_TRACEPOINT);
   const own = OWN_TABLES.get(type);
   // One of the listed helpers, in the prototype meant for this type: a listed scope, or every type's, or
   // for the lwt types the __sk_buff helpers' (get_cgroup_classid of the skb, not of the task), or
@@ -541,7 +636,13 @@ export function helperAllowed(h: HelperProto, type: number): boolean {
     if (!own.has(h.id)) return false;
     if (typeof h.scope !== 'string') return h.scope.includes(type);
     // sk_reuseport's load_bytes pair reads the skb behind its context, as the __sk_buff types' do.
-    return h.scope === 'all' || LWT.includes(type) || (type === SK_REUSEPORT && (h.id === 26 || h.id === 68));
+    // the flow dissector's skb_load_bytes reads the skb behind its context.
+    return (
+      h.scope === 'all' ||
+      LWT.includes(type) ||
+      (type === SK_REUSEPORT && (h.id === 26 || h.id === 68)) ||
+      (type === FLOW_DISSECTOR && h.id === 26)
+    );
   }
   const tc = type === ProgType.SCHED_CLS || type === ProgType.SCHED_ACT;
   const skbRel = tc || type === ProgType.SOCKET_FILTER || type === ProgType.CGROUP_SKB;

@@ -16,7 +16,19 @@ export {
   type VerifyOptions,
   type VerifyResult,
 } from './verify.js';
-export type { VerifierMap, State, HeldLock, Frame, Reg, RegKind, BtfPtr, Slot, ByteType } from './state.js';
+export type {
+  VerifierMap,
+  State,
+  HeldLock,
+  Frame,
+  Reg,
+  RegKind,
+  BtfPtr,
+  Slot,
+  IterSlot,
+  DynptrSlot,
+  ByteType,
+} from './state.js';
 export type { Scalar } from './scalar.js';
 export type { Tnum } from './tnum.js';
 export { kernelStateText, kernelRegText, type LogLine } from './log-format.js';

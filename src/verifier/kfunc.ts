@@ -27,6 +27,7 @@ import {
   KF_TRUSTED_ARGS,
   kfuncSetAllowed,
 } from './kfunc-table.js';
+import { iterKfuncCall, modelsIter } from './iter-kfunc.js';
 import { Rejection } from './reject.js';
 import { helperMem } from './memory.js';
 import { isConst } from './scalar.js';
@@ -224,6 +225,8 @@ const isNullConst = (r: Reg): boolean => r.kind === 'scalar' && isConst(r.s) && 
 /** Execute a kfunc call. */
 export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
   const k = resolveKfunc(env, insn);
+  // Open-coded iterators have a model of their own (iter-kfunc.ts).
+  if (modelsIter(k.name)) return iterKfuncCall(env, st, insn, k);
   const pc = insn.pc;
   const btf = env.kernelBtf!;
   // Every reason names what bpfkit does not model (the walk reports such refusals as not modelled).
@@ -231,6 +234,8 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
     new Rejection(pc, `kfunc ${k.name} (btf_id ${k.id}): bpfkit does not model ${what}`);
   const facts = KFUNCS.get(k.name);
   if (!facts) throw notModelled();
+  // A sleepable program runs outside an RCU read section: which pointers stay trusted there differs.
+  if (env.sleepable) throw notModelled('a kfunc call in a sleepable program');
   // fetch_kfunc_meta: the kfunc must be in a set registered for the program's type.
   if (!kfuncSetAllowed(facts.set, env.progType))
     throw new Rejection(pc, `calling kernel function ${k.name} is not allowed`);

@@ -136,6 +136,12 @@ export function kernelFrameText(f: Frame, frameNo: number, only?: Touched, refs:
     const bytes = [...slot.bytes].reverse();
     if (!slot.spill && bytes.every((b) => b === ByteType.Invalid)) continue;
     const off = -(k + 1) * 8;
+    // A dynptr prints once, at its first slot, with its ids (the kernel adds a dynptr_id bpfkit has not).
+    const d = slot.dynptr;
+    if (d) {
+      if (d.first) out += ` fp${off}=dynptr_${d.type}(id=${d.id}${d.ref ? `,ref_id=${d.ref}` : ''})`;
+      continue;
+    }
     if (slot.spill) {
       const above = 8 - (slot.spillSize ?? 8);
       const prefix = bytes

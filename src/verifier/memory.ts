@@ -5,12 +5,16 @@
  */
 import { REG_FP } from '../isa/opcodes.js';
 import { btfAccess, tpBtfCtxLoad } from './btf-ptr.js';
-import { ctxAccess, ctxModelled, pktWritable } from './ctx-access.js';
+import { ctxAccess, ctxModelled, ctxOffFault, pktWritable } from './ctx-access.js';
+import { flowKeysAccess, tpBufferAccess } from './ctx-more.js';
+import { NETFILTER, nfCtxLoad } from './netfilter.js';
+import { checkDynptrHelperMem, checkDynptrLoad, destroyDynptr } from './dynptr.js';
 import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
 import { Rejection } from './reject.js';
 import { sockAccess } from './sock-ptr.js';
-import { varStackAccess } from './stack-var.js';
+import { varStackAccess, varStackHelperAccess } from './stack-var.js';
+import { tstr } from './tnum.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, truncate, unsignedBits } from './scalar.js';
 import {
   ByteType,
@@ -89,14 +93,10 @@ export function access(
     case 'fp':
       return stackAccess(env, st, pc, regno, reg, total, size, write, value, signed);
     case 'ctx': {
-      if (reg.off !== 0 || !isConst(reg.s))
-        throw new Rejection(
-          pc,
-          reg.off < 0
-            ? `negative offset ctx ptr R${regno} off=${reg.off} disallowed`
-            : `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`,
-        );
+      const fault = ctxOffFault(reg, regno);
+      if (fault) throw new Rejection(pc, fault);
       if (env.tpBtf) return tpBtfCtxLoad(env.tpBtf, pc, total, size, write, signed, () => newId(env));
+      if (env.progType === NETFILTER && env.kernelBtf) return nfCtxLoad(env.kernelBtf, pc, total, size, write);
       if (!ctxModelled(env.progType))
         throw new Rejection(
           pc,
@@ -136,6 +136,8 @@ export function access(
       return loadedScalar(size, signed);
     }
     case 'mem': {
+      // check_mem_access: an iterator's element (MEM_RDONLY) is read-only.
+      if (write && reg.rdonly) throw new Rejection(pc, `R${regno} cannot write into ${kindText(reg)}`);
       memRegion(pc, regno, reg, total, size, reg.size, 'invalid access to memory,');
       return write ? NOT_INIT : loadedScalar(size, signed);
     }
@@ -155,6 +157,12 @@ export function access(
         );
       return write ? NOT_INIT : loadedScalar(size, signed);
     }
+    case 'flow_keys':
+      flowKeysAccess(pc, total, size);
+      return write ? NOT_INIT : loadedScalar(size, signed);
+    case 'tp_buffer':
+      tpBufferAccess(pc, regno, reg, total, size);
+      return write ? NOT_INIT : loadedScalar(size, signed);
     case 'sock_common':
     case 'sock':
     case 'tcp_sock':
@@ -164,13 +172,18 @@ export function access(
         return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed, !!env.tpBtf.iter);
       // Outside tracing, BTF pointers come from kfuncs (kfunc.ts): reads are checked by the same struct walk
       // (every program type bpfkit models runs in an RCU read section); writes go through each program
-      // type's own btf_struct_access, which bpfkit does not model.
-      if (!env.kernelBtf || write)
+      // type's own btf_struct_access, which bpfkit does not model; a sleepable program (outside an RCU read
+      // section) is not modelled either. Netfilter's context pointers are read the same way, and written
+      // never (no btf_struct_access of its own: btfAccess says "only read is supported").
+      if (!env.kernelBtf || (write && env.progType !== NETFILTER) || env.sleepable)
         throw new Rejection(
           pc,
           `R${regno} ${write ? 'written' : 'read'} as a BTF pointer outside tp_btf: bpfkit does not model it`,
         );
       return btfAccess(env.kernelBtf, env.gplCompatible, pc, regno, reg, off, size, write, signed);
+    case 'dynptr_ptr':
+      // CONST_PTR_TO_DYNPTR: only helpers read the dynptr; check_mem_access has no case for it.
+      break;
   }
   throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
 }
@@ -188,6 +201,7 @@ function stackAccess(
   signed: boolean,
 ): Reg {
   if (!isConst(reg.s)) {
+    if (write) iterInReach(st, pc, regno, reg, off, size);
     const r = varStackAccess(
       st,
       pc,
@@ -201,6 +215,7 @@ function stackAccess(
       (sp, n) => noteDepth(env, sp, n, pc),
     );
     if (r) {
+      if (!write) iterVarRead(st, pc, regno, reg, off, size);
       if (!write && env.stackRead) {
         const first = Math.floor((-(Number(reg.s.smax) + off + size) - 1 + 1) / 8);
         for (let k = Math.max(0, first); k <= Math.floor((-(Number(reg.s.smin) + off) - 1) / 8); k++)
@@ -225,6 +240,12 @@ function stackAccess(
   const slot = frame.stack.get(k) ?? { bytes: new Array<ByteType>(8).fill(ByteType.Invalid) };
   const first = off + (k + 1) * 8; // byte index inside the slot
   if (write) {
+    // check_stack_write_fixed_off: a store into a dynptr destroys a local one, and may not touch a ring
+    // buffer's; the slot is then as the dynptr left it (invalid).
+    if (slot.dynptr) {
+      destroyDynptr(st, pc, frame, k);
+      return stackAccess(env, st, pc, regno, reg, off, size, write, value, signed);
+    }
     writeStack(writableStack(frame), k, slot, first, size, value!, pc);
     if (size === 8) env.stackWrite?.(reg.frame, k);
     // A register spilled whole, or a scalar at the slot's start: backtracking follows it (precision.ts).
@@ -233,6 +254,9 @@ function stackAccess(
     return NOT_INIT;
   }
   env.stackRead?.(reg.frame, k);
+  // check_stack_read_fixed_off: an iterator's bytes are neither data nor a spilled register.
+  if (slot.iter) throw new Rejection(pc, `invalid read from stack off ${off}+0 size ${size}`);
+  checkDynptrLoad(pc, slot, first, off, size);
   // Reads: a whole spilled register comes back as it was; part of a spilled pointer is refused; a scalar
   // spilled at the slot's start comes back narrowed when read from there with at most its size.
   if (slot.spill) {
@@ -267,7 +291,7 @@ function writeStack(
 ): void {
   if (value.kind === 'scalar' && first === 0 && size < 8) {
     // A narrow scalar spill (kernels since 6.8 keep its value).
-    const bytes = slot.spill ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
+    const bytes = slot.spill || slot.iter ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
     for (let i = 0; i < size; i++) bytes[i] = ByteType.Spill;
     // The link by id survives when the value fits the spill (get_reg_width), as the kernel keeps it.
     stack.set(k, { bytes, spill: fitsIn(value, size) ? value : { ...value, id: 0 }, spillSize: size });
@@ -282,10 +306,43 @@ function writeStack(
     return;
   }
   if (value.kind !== 'scalar' && value.kind !== 'not_init') throw new Rejection(pc, 'invalid size of register spill');
-  const bytes = slot.spill ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
+  const bytes = slot.spill || slot.iter ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
   const zero = value.kind === 'scalar' && isConst(value.s) && value.s.t.value === 0n;
   for (let i = first; i < first + size; i++) bytes[i] = zero ? ByteType.Zero : ByteType.Misc;
   stack.set(k, { bytes });
+}
+
+/**
+ * A variable-offset read (after its bounds): check_stack_range_initialized refuses one that may reach an
+ * iterator's bytes, naming the first such byte from the lowest offset the read may start at.
+ */
+function iterVarRead(st: State, pc: number, regno: number, reg: Reg, off: number, size: number): void {
+  const frame = st.frames[reg.frame];
+  if (!frame) return;
+  const lo = Number(reg.s.smin) + off;
+  const hi = Number(reg.s.smax) + off + size;
+  for (let b = lo; b < hi; b++)
+    if (frame.stack.get(Math.floor((-b - 1) / 8))?.iter)
+      throw new Rejection(pc, `invalid read from stack R${regno} var_off ${tstr(reg.s.t)}+${b - lo} size ${size}`);
+}
+
+/**
+ * A variable-offset write that may reach an iterator's slots: the kernel turns the bytes it may write into
+ * plain data, leaving the rest of the iterator's slots as they were, which bpfkit's slots do not
+ * represent; said so.
+ */
+function iterInReach(st: State, pc: number, regno: number, reg: Reg, off: number, size: number): void {
+  const frame = st.frames[reg.frame];
+  if (!frame) return;
+  const lo = Number(reg.s.smin) + off;
+  const hi = Number(reg.s.smax) + off + size;
+  if (lo < -MAX_STACK || hi > 0) return;
+  for (let k = Math.floor(-hi / 8); k <= Math.floor((-lo - 1) / 8); k++)
+    if (frame.stack.get(k)?.iter)
+      throw new Rejection(
+        pc,
+        `R${regno} variable-offset stack access that may reach an iterator: bpfkit does not model it`,
+      );
 }
 
 /** The low `size` bytes of a value, zero-extended (coerce_reg_to_size, scalar.ts). */
@@ -314,29 +371,46 @@ export function helperMem(
   // and a stack pointer must point below the frame (check_stack_slot_within_bounds: off <= -1).
   switch (reg.kind) {
     case 'fp': {
-      if (!isConst(reg.s))
-        throw new Rejection(
-          pc,
-          `R${regno} variable stack access (bpfkit: variable offsets into the stack are not modelled)`,
-        );
+      if (!isConst(reg.s)) {
+        const reach = varStackHelperAccess(st, pc, regno, reg, size, write);
+        if (!reach)
+          throw new Rejection(
+            pc,
+            `R${regno} variable stack access (bpfkit: variable offsets reaching a dynptr or iterator are not modelled)`,
+          );
+        noteDepth(env, st.frames[reg.frame]!.subprog, -reach.lo, pc);
+        // Every slot in reach counts as read (mark_reg_read), written or not.
+        if (env.stackRead)
+          for (let k = Math.floor((-reach.lo - 1) / 8); k >= 0 && -(k + 1) * 8 < reach.hi; k--)
+            env.stackRead(reg.frame, k);
+        return;
+      }
       const off = reg.off;
       if (off < -MAX_STACK || off + Math.max(size, 1) > 0)
         throw new Rejection(pc, `invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${off} size=${size}`);
       const frame = st.frames[reg.frame]!;
       noteDepth(env, frame.subprog, -off, pc);
+      checkDynptrHelperMem(pc, regno, frame, off, size, write);
       if (!write && env.stackRead)
         for (let k = Math.floor((-(off + size) - 1 + 1) / 8); k <= Math.floor((-off - 1) / 8); k++)
           if (k >= 0) env.stackRead(reg.frame, k);
       if (write && env.stackWrite)
         for (let k = Math.floor((-(off + size) - 1 + 1) / 8); k <= Math.floor((-off - 1) / 8); k++)
           if (k >= 0 && -(k + 1) * 8 >= off && -k * 8 <= off + size) env.stackWrite(reg.frame, k);
+      if (!write)
+        for (let b = off; b < off + size; b++)
+          // check_stack_range_initialized: a helper may read anything on the stack but an iterator.
+          if (frame.stack.get(Math.floor((-b - 1) / 8))?.iter)
+            throw new Rejection(pc, `invalid read from stack R${regno} off ${off}+${b - off} size ${size}`);
       if (write) {
         for (let b = off; b < off + size; b++) {
           const k = Math.floor((-b - 1) / 8);
           const slot = frame.stack.get(k);
-          const bytes = slot?.spill
-            ? new Array<ByteType>(8).fill(ByteType.Misc)
-            : (slot?.bytes.slice() ?? new Array<ByteType>(8).fill(ByteType.Invalid));
+          // A write over part of a spilled register or an iterator scrubs the whole slot (scrub_special_slot).
+          const bytes =
+            slot?.spill || slot?.iter
+              ? new Array<ByteType>(8).fill(ByteType.Misc)
+              : (slot?.bytes.slice() ?? new Array<ByteType>(8).fill(ByteType.Invalid));
           bytes[b + (k + 1) * 8] = ByteType.Misc;
           writableStack(frame).set(k, { bytes });
         }

@@ -69,6 +69,7 @@ function regSafe(old: Reg, now: Reg, ids: IdMap, mode: Compare): boolean {
   if (old === now) {
     if (old.kind === 'scalar') return old.id === 0 || ids.check(old.id, now.id);
     if (!ids.exact(old.id + 1, now.id + 1)) return false;
+    if (old.dynptr && !ids.exact(-old.dynptr - 2e9, -now.dynptr! - 2e9)) return false;
     return !old.ref || ids.exact(-old.ref - 1e9, -now.ref - 1e9);
   }
   if (old.kind === 'scalar') {
@@ -78,11 +79,14 @@ function regSafe(old: Reg, now: Reg, ids: IdMap, mode: Compare): boolean {
     return old.id === 0 ? true : ids.check(old.id, now.id);
   }
   if (old.off !== now.off || old.nullable !== now.nullable || old.map !== now.map || old.btf !== now.btf) return false;
+  if (old.rdonly !== now.rdonly) return false;
   if (old.frame !== now.frame || old.size !== now.size || old.target !== now.target) return false;
   if (!(exact ? sameScalar(old.s, now.s) : contains(old.s, now.s))) return false;
   if (exact ? old.range !== now.range : old.range > now.range) return false;
   if (!ids.exact(old.id + 1, now.id + 1)) return false;
   if ((old.ref || now.ref) && !ids.exact(-old.ref - 1e9, -now.ref - 1e9)) return false;
+  // A dynptr's slice dies with its dynptr: the two must belong to dynptrs that correspond.
+  if ((old.dynptr || now.dynptr) && !ids.exact(-(old.dynptr ?? 0) - 2e9, -(now.dynptr ?? 0) - 2e9)) return false;
   return true;
 }
 
@@ -94,7 +98,30 @@ const allMisc = (s: Slot | undefined): boolean =>
 
 function slotSafe(old: Slot | undefined, now: Slot | undefined, ids: IdMap, mode: Compare): boolean {
   const exact = mode === Compare.Exact;
-  if (old === now && !exact && !old?.spill) return true;
+  // stacksafe's STACK_ITER: the same iterator, slot and state, its references paired; the depth never
+  // counts (it only tells loop iterations apart for the infinite-loop check, walk.ts).
+  if (old?.iter) {
+    const o = old.iter;
+    const n = now?.iter;
+    return (
+      n !== undefined &&
+      o.btfId === n.btfId &&
+      o.index === n.index &&
+      o.state === n.state &&
+      ids.exact(-o.ref - 1e9, -n.ref - 1e9)
+    );
+  }
+  if (old === now && !exact && !old?.spill && !old?.dynptr) return true;
+  // stacksafe's STACK_DYNPTR: the same type and slot, holding references that correspond. Anything
+  // else where the old state had a dynptr is not covered; a dynptr where it had nothing is.
+  if (old?.dynptr) {
+    const d = old.dynptr;
+    const n = now?.dynptr;
+    if (!n || n.type !== d.type || n.first !== d.first) return false;
+    if ((d.ref || n.ref) && !ids.exact(-d.ref - 1e9, -n.ref - 1e9)) return false;
+    return !exact || ids.exact(-d.id - 2e9, -n.id - 2e9);
+  }
+  if (now?.dynptr && exact) return false;
   const ob = old?.bytes ?? INVALID;
   const nb = now?.bytes ?? INVALID;
   let from = 0;
@@ -155,11 +182,16 @@ export function covers(old: State, now: State, live: number, mode: Compare, read
       if (!regSafe(fo.regs[r]!, fn.regs[r]!, ids, mode)) return false;
     }
     // stacksafe: a slot the old state's continuation never read does not matter (only with its marks final).
+    // A dynptr's slots count as read always: a store over one is a check too (cannot overwrite
+    // referenced dynptr), which the read marks do not see.
     const unread = (k: number) =>
       mode === Compare.Covers && read !== undefined && (read[2 * i + (k >> 5)]! & (1 << (k & 31))) === 0;
-    for (const [k, slot] of fo.stack) if (!unread(k) && !slotSafe(slot, fn.stack.get(k), ids, mode)) return false;
+    for (const [k, slot] of fo.stack) {
+      const now = fn.stack.get(k);
+      if ((!unread(k) || slot.dynptr || now?.dynptr) && !slotSafe(slot, now, ids, mode)) return false;
+    }
     for (const [k, slot] of fn.stack)
-      if (!fo.stack.has(k) && !unread(k) && !slotSafe(undefined, slot, ids, mode)) return false;
+      if (!fo.stack.has(k) && (!unread(k) || slot.dynptr) && !slotSafe(undefined, slot, ids, mode)) return false;
   }
   // states_equal: an RCU read section and preemption disabled the same way in both.
   if (!!old.rcu !== !!now.rcu || (old.preempt ?? 0) !== (now.preempt ?? 0)) return false;

@@ -3,13 +3,14 @@
  * return anything, cgroup_skb returns a verdict in [0, 1], or [0, 3] when attached to egress (the
  * congestion-notification bit); the other cgroup hooks and sk_lookup return 0 or 1, but the
  * cgroup_sock_addr hooks that only rewrite an address (recvmsg, getpeername, getsockname) must return 1
- * and the bind hooks may return up to 3. A pointer is never a verdict.
+ * and the bind hooks may return up to 3; netfilter programs NF_DROP (0) or NF_ACCEPT (1). A pointer is never a verdict.
  */
 import { ProgType } from '../uapi/types.js';
 import { Attach, CGROUP_SOCKOPT, CGROUP_SYSCTL, SK_LOOKUP } from './ctx-sock.js';
 import type { Env } from './env.js';
 import { PROG_TRACING } from './btf-ptr.js';
 import { TRACE_ITER } from './iter.js';
+import { NETFILTER } from './netfilter.js';
 import { Rejection } from './reject.js';
 import type { Scalar } from './scalar.js';
 import { type Reg, kindText } from './state.js';
@@ -34,6 +35,7 @@ export function returnRange(type: number, attachType: number | undefined): [bigi
     case CGROUP_SYSCTL:
     case CGROUP_SOCKOPT:
     case SK_LOOKUP:
+    case NETFILTER:
       return [0n, 1n];
     case PROG_TRACING:
       // iterators return 0 or 1 (check_return_code's default range); tp_btf programs anything.

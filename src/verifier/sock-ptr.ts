@@ -4,14 +4,25 @@
  * acquires a reference that bpf_sk_release must give back on every path; bpf_sk_fullsock and bpf_tcp_sock
  * are casts, whose result carries the argument's reference (releasing either releases both). Loads
  * through them read struct bpf_sock, struct bpf_tcp_sock or the sock_common part of bpf_sock, by the
- * kernel's is_valid_access callbacks; stores and pointer arithmetic are refused. Sockets by BTF id
- * (bpf_skc_to_*, PTR_TO_BTF_ID) and xdp_sock are not modelled.
+ * kernel's is_valid_access callbacks; stores and pointer arithmetic are refused. A socket map's lookup
+ * acquires too, and finds a socket. Sockets by BTF id (bpf_skc_to_*, PTR_TO_BTF_ID)
+ * and xdp_sock are not modelled.
  */
 import { bpfSockValid } from './ctx-sock.js';
 import { type Env, newId } from './env.js';
 import { Rejection } from './reject.js';
 import { isConst, signedBits, unsignedBits } from './scalar.js';
-import { type Reg, type RegKind, type State, UNKNOWN_SCALAR, kindText, ptrReg, scalarReg } from './state.js';
+import {
+  type Reg,
+  type RegKind,
+  type State,
+  UNKNOWN_SCALAR,
+  type VerifierMap,
+  kindText,
+  ptrReg,
+  scalarReg,
+} from './state.js';
+import { MapType } from '../uapi/types.js';
 
 /** The socket pointer kinds, by the kernel's names. */
 export type SockKind = 'sock_common' | 'sock' | 'tcp_sock';
@@ -84,6 +95,23 @@ export function sockReturn(
     return ptrReg(kind, { nullable: true, id: ref, ref });
   }
   return ptrReg(kind, { nullable: true, id, ref: how === 'cast' ? argRef : 0 });
+}
+
+/** Is this a socket map (SOCKMAP, SOCKHASH), whose lookups find sockets? */
+export const isSockMap = (map: VerifierMap | undefined): boolean =>
+  map?.type === MapType.SOCKMAP || map?.type === MapType.SOCKHASH;
+
+/**
+ * A lookup in a socket map (is_acquire_function): a socket that may be NULL (Linux 6.18 calls it
+ * sock_or_null from the call on, not map_value_or_null), carrying a fresh reference: the maybe-NULL id
+ * is taken first, then the reference's, which becomes the id.
+ */
+export function sockMapLookup(env: Env, st: State, pc: number): Reg {
+  outsideCallback(st, pc);
+  newId(env);
+  const ref = newId(env);
+  st.refs.set(ref, pc);
+  return ptrReg('sock', { nullable: true, id: ref, ref });
 }
 
 /** struct bpf_tcp_sock: u32 fields but bytes_received and bytes_acked (u64), up to icsk_retransmits. */

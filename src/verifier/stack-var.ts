@@ -3,10 +3,12 @@
  * may do them: the kernel's check_stack_access_within_bounds, check_stack_read_var_off (every byte the
  * access may touch is readable for root, with check_stack_range_initialized's allow_uninit_stack; the
  * result is unknown) and check_stack_write_var_off (every byte in reach becomes "anything", or stays
- * zero when a zero is written over zeros). Stores that may reach part of a slot holding a spilled register
+ * zero when a zero is written over zeros), and helper memory arguments there (varStackHelperAccess).
+ * Stores that may reach part of a slot holding a spilled register
  * or zeros are left to the caller's "not modelled" refusal (the oracle's boundary programs
  * `stack-var-*` compare every case with the kernel).
  */
+import { destroyDynptr, touchesDynptr } from './dynptr.js';
 import { Rejection } from './reject.js';
 import { ByteType, NOT_INIT, type Reg, type Slot, type State, writableStack } from './state.js';
 import { tadd, tconst, tstr } from './tnum.js';
@@ -50,12 +52,20 @@ export function varStackAccess(
   const slotOf = (b: number) => Math.floor((-b - 1) / 8);
   const byteOf = (b: number, k: number) => b + (k + 1) * 8;
   if (!write) {
+    // check_stack_read_var_off refuses a read that may reach a dynptr's bytes, in words bpfkit does not
+    // model (the variable part's tnum): said so.
+    if (touchesDynptr(frame, minOff, maxOff))
+      throw new Rejection(pc, `R${regno} variable-offset read over a dynptr: bpfkit does not model it`);
     // The kernel reads a known 0 where every byte in reach is STACK_ZERO; bpfkit's zero bytes may be a
     // spilled constant 0 to the kernel (whose read is unknown), so the read is unknown here always:
     // never sharper than the kernel's.
     noteDepth(frame.subprog, -minOff);
     return loaded(size);
   }
+  // check_stack_write_var_off: every slot in reach that holds part of a dynptr is destroyed first (a
+  // ring buffer's refused).
+  if (touchesDynptr(frame, minOff, maxOff))
+    for (let b = minOff; b < maxOff; b++) destroyDynptr(st, pc, frame, slotOf(b));
   const zero = value !== undefined && value.kind === 'scalar' && isZero(value);
   // Plan every slot first: a store bpfkit cannot represent changes nothing before it is refused.
   const planned = new Map<number, Slot>();
@@ -79,6 +89,58 @@ export function varStackAccess(
   for (const [k, slot] of planned) stack.set(k, slot);
   noteDepth(frame.subprog, -minOff);
   return NOT_INIT;
+}
+
+/**
+ * A helper's memory argument on the stack with a variable offset (check_helper_mem_access for a stack
+ * pointer: check_stack_access_within_bounds, then check_stack_range_initialized byte by byte). For a
+ * privileged loader every byte in reach may be uninitialised, zero, anything or part of a spilled
+ * register; a helper that writes there (`write`) leaves every such byte "anything" and a spilled register
+ * in reach unknown, since it may write any of them. Returns the stack offsets reached, [lo, hi), or
+ * undefined for bytes bpfkit does not model there (a dynptr's, an iterator's).
+ */
+export function varStackHelperAccess(
+  st: State,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  size: number,
+  write: boolean,
+): { lo: number; hi: number } | undefined {
+  const s = reg.s;
+  // Linux 6.18 names the helper's access by its direction, as for loads and stores.
+  const what = write ? 'write to' : 'read from';
+  if (s.smax >= BigInt(MAX_VAR_OFF) || s.smin <= -BigInt(MAX_VAR_OFF))
+    throw new Rejection(pc, `invalid unbounded variable-offset ${what} stack R${regno}`);
+  const minOff = Number(s.smin) + reg.off;
+  const maxOff = Number(s.smax) + reg.off + size;
+  if (minOff < -MAX_STACK || minOff >= 0 || maxOff > 0)
+    throw new Rejection(
+      pc,
+      `invalid variable-offset ${what} stack R${regno} var_off=${tstr(s.t)} off=${reg.off} size=${size}`,
+    );
+  const frame = st.frames[reg.frame]!;
+  const planned = new Map<number, Slot>();
+  for (let k = Math.floor((-minOff - 1) / 8); k >= 0 && -(k + 1) * 8 < maxOff; k--) {
+    const slot = frame.stack.get(k);
+    const plain = (b: ByteType) => b === ByteType.Invalid || b === ByteType.Misc || b === ByteType.Zero;
+    if (slot && !slot.spill && !slot.bytes.every(plain)) return undefined;
+    if (!write || !slot) continue;
+    // The bytes of this slot in reach become "anything"; a spilled register anywhere in it is scrubbed
+    // whole (scrub_spilled_slot), its bytes "anything" but those never written.
+    const lo = Math.max(minOff, -(k + 1) * 8) + (k + 1) * 8;
+    const hi = Math.min(maxOff, -k * 8) + (k + 1) * 8;
+    const bytes = slot.spill
+      ? slot.bytes.map((b) => (b === ByteType.Invalid ? ByteType.Invalid : ByteType.Misc))
+      : slot.bytes.slice();
+    for (let i = lo; i < hi; i++) bytes[i] = ByteType.Misc;
+    planned.set(k, { bytes });
+  }
+  if (write) {
+    const stack = writableStack(frame);
+    for (const [k, slot] of planned) stack.set(k, slot);
+  }
+  return { lo: minOff, hi: maxOff };
 }
 
 const isZero = (r: Reg): boolean => r.s.t.mask === 0n && r.s.t.value === 0n;

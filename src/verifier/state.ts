@@ -23,7 +23,13 @@ export type RegKind =
   | 'sock_common'
   | 'sock'
   | 'tcp_sock'
-  | 'btf_id';
+  | 'btf_id'
+  /** PTR_TO_FLOW_KEYS: a flow dissector's struct bpf_flow_keys (__sk_buff->flow_keys). */
+  | 'flow_keys'
+  /** PTR_TO_TP_BUFFER: a writable raw tracepoint's buffer (its first argument). */
+  | 'tp_buffer'
+  /** CONST_PTR_TO_DYNPTR: a callback's pointer to a dynptr it may read but not change (dynptr.ts). */
+  | 'dynptr_ptr';
 
 /**
  * A PTR_TO_BTF_ID's kernel struct and trust (btf-ptr.ts): `trusted` for a tp_btf argument, `untrusted`
@@ -91,6 +97,10 @@ export interface Reg {
   readonly addConst: boolean;
   /** btf_id: the kernel struct pointed to, and its trust. */
   readonly btf?: BtfPtr;
+  /** mem: MEM_RDONLY (an iterator's element, iter-kfunc.ts): loads only. Absent is writable. */
+  readonly rdonly?: boolean;
+  /** mem: the id of the dynptr this slice of it came from (bpf_dynptr_data), which it dies with. */
+  readonly dynptr?: number;
 }
 
 const BASE: Reg = {
@@ -126,24 +136,64 @@ export const isPointer = (r: Reg): boolean => r.kind !== 'scalar' && r.kind !== 
 export function kindText(r: Reg): string {
   // reg_type_str: the trust prefix, `ptr_`, then `or_null_` (the struct's name follows in state dumps only).
   if (r.kind === 'btf_id') return `${r.btf?.trust ? `${r.btf.trust}_` : ''}ptr_${r.nullable ? 'or_null_' : ''}`;
-  if (r.kind === 'mem' && r.ref) return r.nullable ? 'ringbuf_mem_or_null' : 'ringbuf_mem';
+  if (r.kind === 'mem' && r.rdonly) return r.nullable ? 'rdonly_mem_or_null' : 'rdonly_mem';
+  if (r.kind === 'mem' && r.ref && !r.dynptr) return r.nullable ? 'ringbuf_mem_or_null' : 'ringbuf_mem';
   return r.nullable ? `${r.kind}_or_null` : r.kind;
 }
 
-/** Byte types of a stack slot (the kernel's STACK_INVALID, STACK_MISC, STACK_ZERO, STACK_SPILL). */
+/**
+ * Byte types of a stack slot (the kernel's STACK_INVALID, STACK_MISC, STACK_ZERO, STACK_SPILL,
+ * STACK_DYNPTR).
+ */
 export const enum ByteType {
   Invalid = 0,
   Misc = 1,
   Zero = 2,
   Spill = 3,
+  /** STACK_ITER: part of an open-coded iterator (the slot's `iter` says which). */
+  Iter = 4,
+  /** STACK_DYNPTR: part of a struct bpf_dynptr (the slot's `dynptr` says which). */
+  Dynptr = 5,
+}
+
+/**
+ * One of the two slots of a struct bpf_dynptr on the stack (dynptr.ts): its type, whether it is the
+ * first slot (the lower address), the dynptr's id (its slices carry it) and the reference a ring buffer
+ * dynptr holds (0 for a local one).
+ */
+export interface DynptrSlot {
+  readonly type: 'local' | 'ringbuf';
+  readonly first: boolean;
+  readonly id: number;
+  readonly ref: number;
+}
+
+/**
+ * An open-coded iterator's stack slot (iter-kfunc.ts, the kernel's STACK_ITER slot and its spilled_ptr.iter):
+ * the iterator struct, which of its 8-byte slots this is (0: the lowest address, which carries the
+ * reference), the reference its _new acquired, and, on slot 0, whether _next may still return an element
+ * (ACTIVE) or has returned NULL (DRAINED) and how many ACTIVE iterations this path forked.
+ */
+export interface IterSlot {
+  /** The iterator struct's BTF id in the kernel's BTF, and its name without `bpf_iter_` (`num`). */
+  readonly btfId: number;
+  readonly name: string;
+  readonly index: number;
+  readonly ref: number;
+  readonly state: 'active' | 'drained';
+  readonly depth: number;
 }
 
 /** Eight bytes of stack: each byte's type, and the register spilled there when all eight are Spill. */
 export interface Slot {
   readonly bytes: readonly ByteType[];
+  /** All eight bytes Dynptr: which dynptr and which of its slots. */
+  readonly dynptr?: DynptrSlot;
   readonly spill?: Reg;
   /** Bytes the spill covers from the slot's start (8, or a narrower scalar spill: 4, 2, 1). */
   readonly spillSize?: number;
+  /** Part of an open-coded iterator: every byte is ByteType.Iter. */
+  readonly iter?: IterSlot;
 }
 
 /** One call frame: its registers, its stack (slot index 0 = fp-8 .. fp-1), and where it was called from. */
@@ -269,7 +319,12 @@ export function stateText(st: State): string {
   for (const [k, slot] of [...f.stack].sort((a, b) => a[0] - b[0])) {
     const off = -(k + 1) * 8;
     if (slot.spill) parts.push(`fp${off}=${regText(slot.spill)}`);
-    else {
+    else if (slot.iter) {
+      // print_verifier_state: an iterator once, at its first slot.
+      const it = slot.iter;
+      if (it.index === 0) parts.push(`fp${off}=iter_${it.name}(ref_id=${it.ref},state=${it.state},depth=${it.depth})`);
+    } else if (slot.dynptr?.first) parts.push(`fp${off}=dynptr_${slot.dynptr.type}(id=${slot.dynptr.id})`);
+    else if (!slot.dynptr) {
       const t = slot.bytes.map((b) => '?mz'[b - 1] ?? '?').join('');
       if (t !== '????????') parts.push(`fp${off}=${t}`);
     }

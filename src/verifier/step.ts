@@ -43,9 +43,10 @@ import {
 } from '../isa/index.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import { checkAlu } from './alu.js';
-import { type Next, checkCall, leakText } from './calls.js';
+import { type Next, checkCall, leakText, subprogChangesPacket } from './calls.js';
 import { type Env, newId } from './env.js';
-import { condJump } from './jumps.js';
+import { ctxOffFault } from './ctx-access.js';
+import { clearPacketPointers, condJump } from './jumps.js';
 import { access, fitsIn, loadedScalar } from './memory.js';
 import { OP_MAY_GOTO, fieldFault } from './fields.js';
 import { widenImprecise } from './prune.js';
@@ -206,6 +207,9 @@ function ldAbs(env: Env, st: State, insn: Instruction): Next[] {
     throw new Rejection(pc, 'BPF_LD_[ABS|IND] inside a subprogram: bpfkit does not model its early return');
   if (f.regs[6]!.kind !== 'ctx') throw new Rejection(pc, 'at the time of BPF_LD_ABS|IND R6 != pointer to skb');
   if (mode === BPF_IND && f.regs[insn.src]!.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
+  // check_ptr_off_reg: R6 must be the context itself, not a pointer moved from it.
+  const fault = ctxOffFault(f.regs[6]!, 6);
+  if (fault) throw new Rejection(pc, fault);
   for (let r = 1; r <= 5; r++) f.regs[r] = NOT_INIT;
   f.regs[0] = UNKNOWN_SCALAR;
   void BPF_W;
@@ -220,8 +224,14 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
   if (size !== 4 && size !== 8) throw new Rejection(pc, 'invalid atomic operand size');
   if (src.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
   if (insn.imm === BPF_CMPXCHG && f.regs[0]!.kind === 'not_init') throw new Rejection(pc, 'R0 !read_ok');
-  // is_sk_reg: a non-NULL socket pointer too (a maybe-NULL one fails as a memory access below).
-  if (dst.kind === 'ctx' || dst.kind === 'pkt' || dst.kind === 'pkt_meta' || (isSockKind(dst.kind) && !dst.nullable))
+  // is_flow_key_reg and is_sk_reg: a non-NULL socket pointer too (a maybe-NULL one fails as a memory access below).
+  if (
+    dst.kind === 'ctx' ||
+    dst.kind === 'pkt' ||
+    dst.kind === 'pkt_meta' ||
+    dst.kind === 'flow_keys' ||
+    (isSockKind(dst.kind) && !dst.nullable)
+  )
     throw new Rejection(pc, `BPF_ATOMIC stores into R${insn.dst} ${dst.kind} is not allowed`);
   // A pointer as the operand "leaks addr into mem" only for an unprivileged loader (is_pointer_value).
   atomicAlignment(pc, insn.dst, dst, insn.off, size);
@@ -319,6 +329,10 @@ function exit(env: Env, st: State, pc: number): Next[] {
   // is aside); a global function (verified alone, one frame) returns a scalar, checked above.
   if (r0.kind === 'fp') throw new Rejection(pc, 'cannot return stack pointer to the caller');
   st.frames.pop();
+  // A subprogram that may change packet data (a helper that moves it, a tail call, transitively) leaves
+  // the caller's packet pointers stale once it returns, whichever path it took (changes_pkt_data); inside
+  // it, after a tail call, they still hold (Linux 6.18, checked).
+  if (subprogChangesPacket(env, f.subprog)) clearPacketPointers(st);
   const caller = cur(st);
   for (let r = 1; r <= 5; r++) caller.regs[r] = NOT_INIT;
   caller.regs[0] = r0;

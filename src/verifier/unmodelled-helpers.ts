@@ -4,7 +4,6 @@
  * bpfkit would have to learn to judge it.
  */
 
-const DYNPTR = 'dynptrs are not modelled';
 const TIMER = 'bpf_timer fields of map values are not modelled';
 const BTF_PTR = 'returns or takes a kernel object by BTF id (PTR_TO_BTF_ID is not modelled)';
 const CONST_STR = 'reads a format or string from a read-only map at load time (ARG_PTR_TO_CONST_STR is not modelled)';
@@ -50,14 +49,6 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [148, ['copy_from_user', 'it may sleep: only sleepable programs may call it (BPF_F_SLEEPABLE is not modelled)']],
   [194, ['kptr_xchg', 'kptrs (referenced kernel pointers in map values) are not modelled']],
   [196, ['skc_to_mptcp_sock', BTF_PTR]],
-  [197, ['dynptr_from_mem', DYNPTR]],
-  [198, ['ringbuf_reserve_dynptr', DYNPTR]],
-  [199, ['ringbuf_submit_dynptr', DYNPTR]],
-  [200, ['ringbuf_discard_dynptr', DYNPTR]],
-  [201, ['dynptr_read', DYNPTR]],
-  [202, ['dynptr_write', DYNPTR]],
-  [203, ['dynptr_data', DYNPTR]],
-  [209, ['user_ringbuf_drain', `its callback gets a dynptr (${DYNPTR})`]],
   [210, ['cgrp_storage_get', STORAGE]],
   [211, ['cgrp_storage_delete', STORAGE]],
 ]);

@@ -24,9 +24,11 @@ import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { MapFlag, MapType } from '../uapi/types.js';
 import { BpfkitError } from '../util/errors.js';
 import type { Btf } from '../btf/index.js';
-import { type GlobalFunc, globalFuncs } from './btf-funcs.js';
+import { type GlobalFunc, globalFuncs, nonIntSubprogs } from './btf-funcs.js';
 import { declTags, kernelFields, objectBtf } from './btf-fields.js';
 import { spinLockMapUse } from './spin-lock.js';
+import { sleepableCheck, sleepableMapUse } from './sleepable.js';
+import { NETFILTER } from './netfilter.js';
 import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.js';
 import { TRACE_ITER, iterTarget } from './iter.js';
 import { globalEntryRegs } from './calls.js';
@@ -67,6 +69,11 @@ export interface VerifyOptions {
   states?: number;
   /** Global functions (from BTF func_info), each verified on its own; default none (all checked in context). */
   globals?: readonly GlobalFunc[];
+  /**
+   * Subprograms (first slots) whose BTF prototype returns neither an integer nor an enum: they may hold
+   * no tail call and no LD_ABS/IND (`nonIntSubprogs`; verifyProgram fills it in from the object's BTF).
+   */
+  nonIntSubprogs?: readonly number[];
   /** Instructions processed before "too large" (default 1,000,000, the kernel's). */
   insnLimit?: number;
   /**
@@ -83,7 +90,7 @@ export interface VerifyOptions {
   jit?: boolean;
   /**
    * The target kernel's BTF (/sys/kernel/btf/vmlinux): tp_btf programs (BPF_PROG_TYPE_TRACING with
-   * BPF_TRACE_RAW_TP) and kfunc calls are checked by it; without it they are not modelled.
+   * BPF_TRACE_RAW_TP), netfilter programs and kfunc calls are checked by it; without it they are not modelled.
    */
   kernelBtf?: Btf;
   /**
@@ -93,6 +100,11 @@ export interface VerifyOptions {
   attachBtfId?: number;
   /** ...or its name, when no loader resolved the id. */
   attachBtfName?: string;
+  /**
+   * The program is loaded with BPF_F_SLEEPABLE (libbpf's `syscall` and `.s` sections; verifyProgram reads
+   * it from the spec's flags). syscall programs must be; of the other types bpfkit models none that is.
+   */
+  sleepable?: boolean;
 }
 
 /** The verdict on one program. */
@@ -195,10 +207,15 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
   let result: Pick<VerifyResult, 'accepted' | 'pc' | 'message' | 'unmodelled'>;
   try {
     const tpBtf = opts.type === PROG_TRACING ? tracingTarget(opts) : undefined;
+    if (opts.type === NETFILTER && !opts.kernelBtf)
+      throw new Rejection(
+        0,
+        `bpfkit: a netfilter program's context is typed by the kernel's BTF, and none was given (kernelBtf)`,
+      );
     if (!tpBtf && !ctxModelled(opts.type))
       throw new Rejection(
         0,
-        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, sk_msg, sk_lookup, sock_ops, sk_reuseport, lwt_in, lwt_out and lwt_xmit are)`,
+        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, cgroup_device, sk_msg, sk_lookup, sock_ops, sk_reuseport, flow_dissector, netfilter, syscall, lwt_in, lwt_out, lwt_xmit and lwt_seg6local are)`,
       );
     if (!tpBtf && !attachTypeLoads(opts.type, opts.attachType))
       throw new Rejection(
@@ -221,8 +238,25 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     for (const i of insns) {
       if (i.code !== OP_LDDW || (i.src !== BPF_PSEUDO_MAP_FD && i.src !== BPF_PSEUDO_MAP_VALUE)) continue;
       const m = maps.get(i.imm);
-      const why = m && spinLockMapUse(m, opts.type);
+      // An arena's pointers (PTR_TO_ARENA, addr_space_cast) are not modelled: syscall programs use them most.
+      if (m?.type === MapType.ARENA)
+        throw new Rejection(i.pc, `bpfkit: arena maps ('${m.name}') and their pointers are not modelled`);
+      const why = m && (spinLockMapUse(m, opts.type) ?? sleepableMapUse(m, opts.sleepable ?? false));
       if (why) throw new Rejection(i.pc, why);
+    }
+    // A subprogram that returns something else than an integer may not end early with an integer: no
+    // tail call, no LD_ABS/IND in it (said before the walk, as the kernel does).
+    for (const start of opts.nonIntSubprogs ?? []) {
+      const k = cfg.subprogs.indexOf(start);
+      if (k <= 0) continue;
+      const end = cfg.subprogs[k + 1] ?? Infinity;
+      for (const i of insns) {
+        if (i.pc < start || i.pc >= end) continue;
+        if (i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === 12)
+          throw new Rejection(i.pc, "tail_call is only allowed in functions that return 'int'.");
+        if (classOf(i.code) === BPF_LD && (modeOf(i.code) === BPF_ABS || modeOf(i.code) === BPF_IND))
+          throw new Rejection(i.pc, "LD_ABS is only allowed in functions that return 'int'.");
+      }
     }
     // LD_ABS/LD_IND and tail calls may sit in the main program beside local calls; in a subprogram only
     // with BTF (check_subprogs).
@@ -235,6 +269,9 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       const tail = inSub.find((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === 12);
       if (tail) throw new Rejection(tail.pc, 'tail_call is not allowed in subprogs without BTF');
     }
+    // check_attach_btf_id, after the CFG and before the walk.
+    const sleepWhy = tpBtf ? undefined : sleepableCheck(opts.type, opts.sleepable ?? false);
+    if (sleepWhy) throw new Rejection(0, sleepWhy);
     const env: Env = {
       insns,
       cfg,
@@ -242,6 +279,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       attachType: opts.attachType,
       tpBtf,
       kernelBtf: opts.kernelBtf,
+      sleepable: opts.sleepable ?? false,
       helperAvailable: opts.helperAvailable,
       gplCompatible: licenseIsGpl(opts.license || 'GPL'),
       maps: maps as ReadonlyMap<number, VerifierMap>,
@@ -417,7 +455,8 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
   if (tag) return unmodelledResult(tag);
   return verifyInstructions(insns, {
     funcInfo: spec.btfExt !== undefined,
-    globals: globalFuncs(spec, prog, type),
+    globals: globalFuncs(spec, prog, type, opts.attachType ?? prog.attachType),
+    nonIntSubprogs: nonIntSubprogs(spec, prog),
     lineInfo: prog.lineInfo,
     ...opts,
     type,
@@ -426,6 +465,7 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
     attachBtfName: opts.attachBtfName ?? prog.attachBtf?.typeName,
     // The kernel engine loads with the program's license, else the object's, else GPL.
     license: opts.license || prog.license || spec.license || 'GPL',
+    sleepable: opts.sleepable ?? ((prog.flags ?? 0) & BPF_F_SLEEPABLE) !== 0,
     maps,
   });
 }

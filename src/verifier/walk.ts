@@ -6,6 +6,7 @@
 import type { Env } from './env.js';
 import { type Checkpoint, Precision, type Segment } from './precision.js';
 import { callsCallback } from './cfg.js';
+import { iterArgActive, iterDepthsDiffer, isIterNextCall } from './iter-kfunc.js';
 import { Compare, covers } from './prune.js';
 import { OP_MAY_GOTO } from './fields.js';
 import { Rejection } from './reject.js';
@@ -82,11 +83,12 @@ function visitState(
   c: Counters,
   mayGoto: boolean,
   byRangesAlways: boolean,
+  iterNext: boolean,
 ): typeof PRUNED | typeof KEEP_GOING {
   const processed = c.processed();
-  // A may_goto and a callback-calling helper's call are forced checkpoints (mark_force_checkpoint): each
-  // iteration's state is remembered there.
-  const forceAt = callsCallback || mayGoto;
+  // A may_goto, a callback-calling helper's call and an iterator's _next are forced checkpoints
+  // (mark_force_checkpoint): each iteration's state is remembered there.
+  const forceAt = callsCallback || mayGoto || iterNext;
   const force = forceAt || c.histCount > 40;
   c.loopEntry = undefined;
   c.addNew = force || (c.jmps - c.prevJmps >= 2 && processed - c.prevInsns >= 8);
@@ -106,7 +108,17 @@ function visitState(
         c.hitByRanges = true;
         return PRUNED;
       }
-      if (callsCallback) {
+      if (iterNext) {
+        // An open-coded iterator's loop converges at its _next: another iteration within the ranges of an
+        // unfinished one's state, its iterator still ACTIVE, adds nothing (the iterator eventually gives
+        // NULL for good). Nor is an identical state there a loop.
+        if (covers(n.st, st, liveRegs, Compare.Ranges) && iterArgActive(st)) {
+          n.hits++;
+          c.hit = n;
+          c.hitByRanges = true;
+          return PRUNED;
+        }
+      } else if (callsCallback) {
         // Another call of the callback within the ranges of an unfinished one's state adds nothing: the
         // iterations converged. (An unfinished state's precision marks are not final: every scalar counts.)
         // Nor is an identical state a loop: the callback may be called again and again.
@@ -120,6 +132,7 @@ function visitState(
         depth === curDepth &&
         (n.st.callbackUnroll ?? 0) === (st.callbackUnroll ?? 0) &&
         sameFrameShape(n.st, st) &&
+        !iterDepthsDiffer(n.st, st) &&
         covers(n.st, st, liveRegs, Compare.Exact)
       ) {
         // Only within one call of a callback: each call's walk of its body is a new iteration.
@@ -280,6 +293,13 @@ function walkPaths(
   // callback's loop converges: check_cfg's mark_calls_callback).
   const visitAt = Uint8Array.from(prunePoints);
   for (const insn of insns) if (callsCallback(insn)) visitAt[insn.pc]! |= 2;
+  // 4: an iterator's _next call, a forced checkpoint too (mark_force_checkpoint), where its loop converges.
+  let iterNexts = false;
+  for (const insn of insns)
+    if (isIterNextCall(env.kernelBtf, insn)) {
+      visitAt[insn.pc]! |= 5;
+      iterNexts = true;
+    }
   const counters: Counters = {
     jmps: 0,
     prevJmps: 0,
@@ -291,13 +311,13 @@ function walkPaths(
     histCount: 0,
     loopEntry: undefined,
   };
-  // States met inside a may_goto loop, or a loop of callback calls, while its head was unfinished may
-  // miss precision marks that the rest of the loop adds (the kernel compares them by ranges while their
-  // loop is being walked, and propagates the marks of the paths it pruned there when it is done:
-  // incomplete_read_marks, propagate_backedges): a program with such a loop compares every remembered
-  // state by ranges, and a path pruned by ranges takes only the covering state's marks (the widening
-  // that makes such loops converge needs the others imprecise).
-  const byRangesAlways = insns.some((i) => i.code === OP_MAY_GOTO || callsCallback(i));
+  // States met inside a may_goto loop, a loop of callback calls or an open-coded iterator's loop, while
+  // its head was unfinished, may miss precision marks that the rest of the loop adds (the kernel compares
+  // them by ranges while their loop is being walked, and propagates the marks of the paths it pruned
+  // there when it is done: incomplete_read_marks, propagate_backedges): a program with such a loop
+  // compares every remembered state by ranges, and a path pruned by ranges takes only the covering
+  // state's marks (the widening that makes such loops converge needs the others imprecise).
+  const byRangesAlways = iterNexts || insns.some((i) => i.code === OP_MAY_GOTO || callsCallback(i));
 
   while (work.length) {
     const path = work.pop()!;
@@ -320,7 +340,18 @@ function walkPaths(
         const liveRegs = liveIn[pc]!;
         counters.histCount = precision.histCount;
         const mayGoto = insn.code === OP_MAY_GOTO;
-        const visit = visitState(explored, pc, st, liveRegs, (at & 2) !== 0, counters, mayGoto, byRangesAlways);
+        const iterNext = (at & 4) !== 0;
+        const visit = visitState(
+          explored,
+          pc,
+          st,
+          liveRegs,
+          (at & 2) !== 0,
+          counters,
+          mayGoto,
+          byRangesAlways,
+          iterNext,
+        );
         env.loopEntry = mayGoto ? counters.loopEntry : undefined;
         if (visit === PRUNED) {
           // What the covering state's continuation relied on, this path relies on too.
@@ -338,6 +369,7 @@ function walkPaths(
           finish(node, live);
           break;
         }
+        const before = node;
         if (counters.addNew) {
           const list = explored.get(pc) ?? [];
           if (list.length < MAX_STATES_PER_INSN) {
@@ -370,6 +402,10 @@ function walkPaths(
             if (list.length > stats.maxStatesPerInsn) stats.maxStatesPerInsn = list.length;
           }
         }
+        // process_iter_next_call widens the next iteration against the loop's entry one iteration up:
+        // find_prev_entry from the state just remembered here (or from the path, when none was).
+        if (iterNext)
+          env.loopEntry = findPrevEntry(explored.get(pc), st, node ? node.depth + (node !== before ? 0 : 1) : 0);
       }
       precision.arrive();
       if (isJmpClass(insn.code)) {

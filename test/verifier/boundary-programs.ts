@@ -461,6 +461,97 @@ export function boundaryPrograms(count = 400): BoundaryProgram[] {
     }
   }
 
+  // Helper memory on the stack through a pointer with a bounded variable offset: read by csum_diff,
+  // written by xdp_load_bytes (whose bytes in reach become "anything", a spilled register there unknown),
+  // over the same setups, then the fills after it.
+  for (const [setup, text] of Object.entries(SETUPS)) {
+    for (const how of ['read', 'write']) {
+      for (const size of [4, 8]) {
+        for (const [mask, off] of [
+          [7, 16],
+          [15, 16],
+          [3, 12],
+          [7, 8],
+        ] as const) {
+          const call =
+            how === 'read'
+              ? `r1 = r10\nr1 += r0\nr1 += -${off}\nr2 = ${size}\nr3 = 0\nr4 = 0\nr5 = 0\ncall 28`
+              : `r3 = r10\nr3 += r0\nr3 += -${off}\nr1 = r6\nr2 = 0\nr4 = ${size}\ncall 189`;
+          const after = setup === 'ptr' ? 'r4 = *(u64 *)(r10 - 8)\nr0 = *(u32 *)(r4 + 0)' : 'r4 = *(u32 *)(r10 - 16)';
+          add(
+            `stack-var-helper-${setup}-${how}-${size}-${mask}-${off}`,
+            XDP,
+            `
+            r6 = r1
+            ${text.split('\n').join('\n            ')}
+            call 7
+            r0 &= ${mask}
+            ${call.split('\n').join('\n            ')}
+            ${after}
+            r0 = 2
+            exit`,
+          );
+        }
+      }
+    }
+  }
+
+  // A ctx pointer moved by a constant or a variable: the kernel allows the move and refuses every use
+  // (a load, a helper's ctx argument, LD_ABS's R6) with __check_ptr_off_reg's words.
+  const VAR = 'call 7\nr0 &= 4';
+  const CTX_MOVES: [string, number, string][] = [
+    ['ctx-moved-var-load', ProgType.SCHED_CLS, `r6 = r1\n${VAR}\nr6 += r0\nr0 = *(u32 *)(r6 + 0)\nr0 = 0\nexit`],
+    [
+      'ctx-moved-var-back-load',
+      ProgType.SCHED_CLS,
+      `r6 = r1\n${VAR}\nr6 += r0\nr6 -= r0\nr0 = *(u32 *)(r6 + 0)\nr0 = 0\nexit`,
+    ],
+    [
+      'ctx-moved-var-store',
+      ProgType.SCHED_CLS,
+      `r6 = r1\n${VAR}\nr6 += r0\nr2 = 1\n*(u32 *)(r6 + 8) = r2\nr0 = 0\nexit`,
+    ],
+    ['ctx-moved-var-helper', ProgType.SCHED_CLS, `r6 = r1\n${VAR}\nr1 = r6\nr1 += r0\ncall 17\nr0 = 0\nexit`],
+    ['ctx-moved-const-helper', ProgType.SCHED_CLS, `r1 += 4\ncall 17\nr0 = 0\nexit`],
+    ['ctx-moved-var-unused', ProgType.SCHED_CLS, `r6 = r1\n${VAR}\nr6 += r0\nr0 = 0\nexit`],
+    ['ctx-moved-const-ldabs', ProgType.SOCKET_FILTER, `r6 = r1\nr6 += 4\nr0 = *(u8 *)skb[0]\nr0 = 0\nexit`],
+    ['ctx-moved-var-ldabs', ProgType.SOCKET_FILTER, `r6 = r1\n${VAR}\nr6 += r0\nr0 = *(u8 *)skb[0]\nr0 = 0\nexit`],
+    ['ctx-moved-neg-ldind', ProgType.SOCKET_FILTER, `r6 = r1\nr6 += -8\nr2 = 0\nr0 = *(u8 *)skb[r2 + 0]\nr0 = 0\nexit`],
+  ];
+  for (const [name, type, text] of CTX_MOVES) add(name, type, text);
+  add('ctx-moved-var-tail-call', XDP, `r6 = r1\n${VAR}\nr1 = r6\nr1 += r0\nr2 = map 0\nr3 = 0\ncall 12\nr0 = 2\nexit`, [
+    { name: 'jt', type: 3, keySize: 4, valueSize: 4, maxEntries: 1, readOnly: false },
+  ]);
+
+  // Packet pointers across a tail call that returned: Linux 6.18 keeps them (and their range); a helper
+  // that moves the packet does not.
+  const JT: VerifierMap[] = [{ name: 'jt', type: 3, keySize: 4, valueSize: 4, maxEntries: 2, readOnly: false }];
+  for (const [type, data, end, pull] of [
+    [ProgType.SCHED_CLS, 76, 80, 39],
+    [XDP, 0, 4, 44],
+  ] as const) {
+    const head = `r6 = r1\nr7 = *(u32 *)(r1 + ${data})\nr8 = *(u32 *)(r1 + ${end})\nr2 = r7\nr2 += 1\nif r2 > r8 goto +5`;
+    const ret = type === XDP ? 2 : 0;
+    add(
+      `tail-call-packet-read-${type}`,
+      type,
+      `${head}\nr1 = r6\nr2 = map 0\nr3 = 1\ncall 12\nr0 = *(u8 *)(r7 + 0)\nr0 = ${ret}\nexit`,
+      JT,
+    );
+    add(
+      `tail-call-packet-shift-${type}`,
+      type,
+      `${head}\nr1 = r6\nr2 = map 0\nr3 = 1\ncall 12\nr7 >>= 8\nr0 = ${ret}\nexit`,
+      JT,
+    );
+    add(
+      `tail-call-packet-pull-${type}`,
+      type,
+      `${head}\nr1 = r6\nr2 = 0\ncall ${pull}\nr0 = *(u8 *)(r7 + 0)\nr0 = ${ret}\nexit`,
+      JT,
+    );
+  }
+
   // Loops: bounded, bounded by a packet byte, and unbounded.
   for (const [n, step] of [
     [4, 1],

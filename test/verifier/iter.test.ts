@@ -231,6 +231,13 @@ function cases(btf: Btf): Case[] {
     },
     { name: 'seq_write', target: task, text: `${SEQ}\n${BUF}\nr3 = 8\ncall 127\n${exit}`, want: OK },
     {
+      // tracing_prog_func_proto gives get_attach_cookie to tp_btf and trampoline programs, not iterators.
+      name: 'get_attach_cookie',
+      target: task,
+      text: `call 174\n${exit}`,
+      want: at(0, /^program of this type cannot use helper bpf_get_attach_cookie#174$/),
+    },
+    {
       name: 'seq_write past the stack',
       target: task,
       text: `${SEQ}\n${BUF}\nr3 = 9\ncall 127\n${exit}`,

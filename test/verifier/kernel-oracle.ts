@@ -42,7 +42,8 @@ export function parseKernelLog(log: string): { pc?: number; message: string } {
 /**
  * Load raw instructions whose map lddws name maps by index into `maps` (with `attachType` as the
  * expected attach type, for the program types whose context depends on it, and `attachBtfId` as the
- * kernel BTF type a tracing program attaches to).
+ * kernel BTF type a tracing program attaches to, and `progFlags` as BPF_PROG_LOAD's prog_flags:
+ * BPF_F_SLEEPABLE for syscall programs).
  */
 export function kernelVerdictRaw(
   insns: readonly Instruction[],
@@ -50,6 +51,7 @@ export function kernelVerdictRaw(
   maps: readonly VerifierMap[],
   attachType?: number,
   attachBtfId?: number,
+  progFlags = 0,
 ): KernelVerdict {
   // A map with a frozen value (`frozenValue`, as .rodata) gets it written, then is frozen, before the load.
   const frozen: KernelMap[] = [];
@@ -98,6 +100,7 @@ export function kernelVerdictRaw(
         license: 'GPL',
         expectedAttachType: attachType,
         ...(attachBtfId !== undefined ? { attachBtfId } : {}),
+        progFlags,
       });
       const ms = performance.now() - t0;
       closeFd(fd);

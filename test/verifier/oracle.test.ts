@@ -175,6 +175,25 @@ test('oracle: boundary programs, bpfkit against BPF_PROG_LOAD', (t) => {
   assert.ok(all.samePc >= 0.9 * (all.kernelRefused - all.unsafe.length));
 });
 
+test('oracle: helper memory on the stack at a variable offset, moved ctx pointers and packet pointers across tail calls, exactly as the kernel judges them (root)', (t) => {
+  if (!needs(t, { root: true })) return;
+  const programs = boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet)-/.test(p.name));
+  assert.ok(programs.length >= 80);
+  const last = (m: string | undefined) => (m ?? '').split('\n').pop();
+  for (const p of programs) {
+    const k = kernelVerdictRaw(p.insns, p.type, p.maps);
+    const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps });
+    assert.equal(
+      v.accepted,
+      k.accepted,
+      `${p.name}: kernel ${k.accepted ? 'accepts' : `refuses at ${k.pc}: ${k.message}`}`,
+    );
+    if (k.accepted) continue;
+    assert.equal(v.pc, k.pc, `${p.name}: insn`);
+    assert.equal(last(v.message), last(k.message), `${p.name}: words`);
+  }
+});
+
 test('oracle: every repository object of a modelled program type', (t) => {
   if (!needs(t, { root: true })) return;
   const files = [

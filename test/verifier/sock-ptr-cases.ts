@@ -76,6 +76,16 @@ const lookup = (id = 84) => `
   r4 = 0
   r5 = 0
   call ${id}`;
+/** A socket map (SOCKMAP), one entry of a u32 key and a u32 value (a socket's fd from userspace). */
+const SOCKMAP: VerifierMap = { name: 'sm', type: 15, keySize: 4, valueSize: 4, maxEntries: 1, readOnly: false };
+/** A lookup of key 0 in map 0; the call is insn 6, r0 its result. */
+const mapLookup = `
+  r2 = 0
+  *(u32 *)(r10 - 4) = r2
+  r1 = map 0
+  r2 = r10
+  r2 += -4
+  call 1`;
 /** Release r0 if it is not NULL, return 0 (insn +0: the check, +2: the call). */
 const releaseR0 = `
   if r0 == 0 goto out
@@ -489,6 +499,93 @@ export const SOCK_CASES: SockCase[] = [
     maps: [{ name: 'sm', type: 15, keySize: 4, valueSize: 4, maxEntries: 1, readOnly: false }],
     text: `r2 = 0\n*(u32 *)(r10 - 4) = r2\nr1 = map 0\nr2 = r10\nr2 += -4\ncall 3\nr0 = 1\nexit`,
     want: OK,
+  },
+  {
+    name: 'tc: a socket map lookup, checked and released',
+    type: SCHED_CLS,
+    maps: [SOCKMAP],
+    text: `${mapLookup}\nif r0 == 0 goto out\nr1 = r0\ncall 86\nout:\n${ret0}`,
+    want: OK,
+  },
+  {
+    name: 'tc: a socket hash lookup, checked and released',
+    type: SCHED_CLS,
+    maps: [{ ...SOCKMAP, type: 18 }],
+    text: `${mapLookup}\nif r0 == 0 goto out\nr1 = r0\ncall 86\nout:\n${ret0}`,
+    want: OK,
+  },
+  {
+    name: 'tc: a socket map lookup not released',
+    type: SCHED_CLS,
+    maps: [SOCKMAP],
+    text: `${mapLookup}\n${ret0}`,
+    want: at(8, 'BPF_EXIT instruction in main prog would lead to reference leak'),
+  },
+  {
+    name: 'tc: a socket map entry read before its null check',
+    type: SCHED_CLS,
+    maps: [SOCKMAP],
+    text: `${mapLookup}\nr1 = *(u32 *)(r0 + 4)\n${ret0}`,
+    want: at(7, "R0 invalid mem access 'sock_or_null'"),
+  },
+  {
+    name: 'tc: a socket map entry released before its null check',
+    type: SCHED_CLS,
+    maps: [SOCKMAP],
+    text: `${mapLookup}\nr1 = r0\ncall 86\n${ret0}`,
+    want: at(8, 'R1 type=sock_or_null expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_'),
+  },
+  {
+    name: 'tc: a field of a socket map entry, and a store into it',
+    type: SCHED_CLS,
+    maps: [SOCKMAP],
+    text: `${mapLookup}\nif r0 == 0 goto out\nr6 = r0\nr2 = *(u32 *)(r6 + 4)\n*(u32 *)(r6 + 4) = r2\nr1 = r6\ncall 86\nout:\n${ret0}`,
+    want: at(10, 'R6 cannot write into sock'),
+  },
+  {
+    name: 'tc: a socket copied from one socket map into another',
+    type: SCHED_CLS,
+    maps: [SOCKMAP, { ...SOCKMAP, name: 'sm2' }],
+    text: `${mapLookup}\nif r0 == 0 goto out\nr6 = r0\nr1 = map 1\nr2 = r10\nr2 += -4\nr3 = r6\nr4 = 0\ncall 2\nr1 = r6\ncall 86\nout:\n${ret0}`,
+    want: OK,
+  },
+  {
+    name: 'tc: a socket map updated with a stack value',
+    type: SCHED_CLS,
+    maps: [SOCKMAP],
+    text: `r2 = 0\n*(u64 *)(r10 - 8) = r2\nr1 = map 0\nr2 = r10\nr2 += -8\nr3 = r10\nr3 += -8\nr4 = 0\ncall 2\n${ret0}`,
+    want: at(9, 'R3 type=fp expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_'),
+  },
+  {
+    name: 'sock_ops: a socket map updated with map_update_elem',
+    type: SOCK_OPS,
+    attach: 3,
+    maps: [SOCKMAP],
+    text: `r3 = *(u64 *)(r1 + 184)\nif r3 == 0 goto out\nr2 = 0\n*(u32 *)(r10 - 4) = r2\nr1 = map 0\nr2 = r10\nr2 += -4\nr4 = 0\ncall 2\nout:\nr0 = 1\nexit`,
+    want: at(9, 'cannot pass map_type 15 into func bpf_map_update_elem#2'),
+  },
+  {
+    name: 'sock_ops: a socket map updated with an unchecked socket',
+    type: SOCK_OPS,
+    attach: 3,
+    maps: [SOCKMAP],
+    text: `r3 = *(u64 *)(r1 + 184)\nr2 = 0\n*(u32 *)(r10 - 4) = r2\nr1 = map 0\nr2 = r10\nr2 += -4\nr4 = 0\ncall 2\nr0 = 1\nexit`,
+    want: at(8, 'R3 type=sock_or_null expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_'),
+  },
+  {
+    name: 'kprobe: a socket map entry deleted',
+    type: ProgType.KPROBE,
+    maps: [SOCKMAP],
+    text: `r2 = 0\n*(u32 *)(r10 - 4) = r2\nr1 = map 0\nr2 = r10\nr2 += -4\ncall 3\n${ret0}`,
+    want: at(6, 'cannot pass map_type 15 into func bpf_map_delete_elem#3'),
+  },
+  {
+    // Its value argument is a socket too (resolve_map_arg_type), checked before the map's helpers are.
+    name: 'kprobe: a socket map passed to map_push_elem',
+    type: ProgType.KPROBE,
+    maps: [SOCKMAP],
+    text: `r2 = 0\n*(u64 *)(r10 - 8) = r2\nr1 = map 0\nr2 = r10\nr2 += -8\nr3 = 0\ncall 87\n${ret0}`,
+    want: at(7, 'R2 type=fp expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_'),
   },
   {
     name: 'tc: a pointer equal to a checked socket is not NULL',

@@ -258,13 +258,13 @@ const RAW: Case[] = [
     want: { ok: true },
   },
   {
-    name: 'a lookup in a sockmap is not modelled',
+    name: 'a lookup in a sockmap takes a reference, which exit leaks',
     type: SOCK,
     text: `${lookup}
       r0 = 0
       exit`,
     maps: [map(MapType.SOCKMAP, 4, 4)],
-    want: { unmodelled: true },
+    want: { pc: 8, re: /^BPF_EXIT instruction in main prog would lead to reference leak$/ },
   },
   // LD_ABS beside bpf-to-bpf calls: fine in the main program, refused in a subprogram without BTF.
   {
@@ -935,6 +935,43 @@ const C: { name: string; source: string; want: Want }[] = [
         return *d; }`,
     want: { pc: -1, re: /^R\d invalid mem access 'scalar'$/ },
   },
+  // A static function that may make a tail call leaves its caller's packet pointers stale when it returns
+  // (on any path), though inside it they hold after the call, as in a program's own function.
+  {
+    name: 'static-tail-call-packet',
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      static __noinline int g(struct __sk_buff *skb) { bpf_tail_call(skb, &jt, 0); return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) {
+        __u8 *d = (void *)(long)skb->data, *e = (void *)(long)skb->data_end;
+        if (d + 4 > e) return 0;
+        g(skb);
+        return *d; }`,
+    want: { pc: -1, re: /^R\d invalid mem access 'scalar'$/ },
+  },
+  {
+    name: 'static-tail-call-packet-inside',
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      static __noinline int g(struct __sk_buff *skb) { __u8 *d = (void *)(long)skb->data, *e = (void *)(long)skb->data_end;
+        if (d + 4 > e) return 0; bpf_tail_call(skb, &jt, 0); return *d; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { ok: true },
+  },
+  // A function whose tail call (or LD_ABS) could end it early must return an integer (or an enum).
+  {
+    name: 'static-void-tail-call',
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      static __noinline void g(struct __sk_buff *skb) { bpf_tail_call(skb, &jt, 0); }
+      SEC("tc") int prog(struct __sk_buff *skb) { g(skb); return 0; }`,
+    want: { pc: -1, re: /^tail_call is only allowed in functions that return 'int'\.$/ },
+  },
+  {
+    name: 'static-enum-tail-call',
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      enum verdict { PASS, DROP };
+      static __noinline enum verdict g(struct __sk_buff *skb) { bpf_tail_call(skb, &jt, 0); return DROP; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { ok: true },
+  },
   {
     name: 'global-no-packet-change',
     source: `__noinline int g(struct __sk_buff *skb) { return skb->len & 1; }
@@ -944,6 +981,38 @@ const C: { name: string; source: string; want: Want }[] = [
         g(skb);
         return *d; }`,
     want: { ok: true },
+  },
+  // `__arg_ctx` (the arg:ctx decl tag): the argument is the context whatever its C type says, if that type
+  // is one the program type allows (btf_validate_prog_ctx_type).
+  {
+    name: 'arg-ctx-void',
+    source: `__noinline int g(void *ctx __attribute__((btf_decl_tag("arg:ctx")))) { __u8 b; return bpf_skb_load_bytes(ctx, 0, &b, 1); }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { ok: true },
+  },
+  {
+    name: 'arg-ctx-other-struct',
+    source: `__noinline int g(struct xdp_md *ctx __attribute__((btf_decl_tag("arg:ctx")))) { return ctx != 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g((void *)skb); }`,
+    want: { pc: -1, re: /^Caller passes invalid args into func#1 \('g'\)$/ },
+  },
+  {
+    name: 'arg-ctx-and-nonnull',
+    source: `__noinline int g(void *ctx __attribute__((btf_decl_tag("arg:ctx"), btf_decl_tag("arg:nonnull")))) { return ctx != 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { pc: -1, re: /^Caller passes invalid args into func#1 \('g'\)$/ },
+  },
+  {
+    name: 'arg-ctx-not-a-pointer',
+    source: `__noinline int g(long x __attribute__((btf_decl_tag("arg:ctx")))) { return x & 1; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb->len); }`,
+    want: { pc: -1, re: /^Caller passes invalid args into func#1 \('g'\)$/ },
+  },
+  {
+    name: 'arg-unknown-tag',
+    source: `__noinline int g(void *p __attribute__((btf_decl_tag("arg:bogus")))) { return p != 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { pc: -1, re: /^Caller passes invalid args into func#1 \('g'\)$/ },
   },
   // A map of maps' lookup result may be NULL: it must be checked before it names a map.
   {
@@ -1089,12 +1158,19 @@ const C: { name: string; source: string; want: Want }[] = [
       SEC("tc") __attribute__((btf_decl_tag("exception_callback:cb"))) int prog(struct __sk_buff *skb) { return cb(skb->len); }`,
     want: { unmodelled: true },
   },
-  // An argument tag makes the kernel build the argument from the tag, not the type: not modelled.
+  // An argument tag makes the kernel build the argument from the tag, not the type: arg:ctx is modelled
+  // (above), arg:nonnull is not.
   {
     name: 'global-arg-tag',
+    source: `__noinline int g(__u32 *c __attribute__((btf_decl_tag("arg:nonnull")))) { return *c & 1; }
+      SEC("tc") int prog(struct __sk_buff *skb) { __u32 x = skb->len; return g(&x); }`,
+    want: { unmodelled: true },
+  },
+  {
+    name: 'global-arg-ctx-read',
     source: `__noinline int g(void *c __attribute__((btf_decl_tag("arg:ctx")))) { return *(volatile __u32 *)c & 1; }
       SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
-    want: { unmodelled: true },
+    want: { ok: true },
   },
 ];
 

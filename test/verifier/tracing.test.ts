@@ -201,7 +201,13 @@ function cases(btf: Btf): Case[] {
       text: `${prev}\nr1 = r6\nr2 = 8\nr3 = 0\ncall 113\n${exit}`,
       want: UNMODELLED,
     },
-    { name: 'get_attach_cookie', tp: 'sched_switch', text: `call 174\n${exit}`, want: UNMODELLED },
+    { name: 'get_attach_cookie', tp: 'sched_switch', text: `call 174\n${exit}`, want: OK },
+    {
+      name: 'get_attach_cookie of a scalar',
+      tp: 'sched_switch',
+      text: `r1 = 0\ncall 174\n${exit}`,
+      want: at(1, /^R1 type=scalar expected=ctx$/),
+    },
     { name: 'sys_enter: the regs pointer', tp: 'sys_enter', text: `r2 = *(u64 *)(r1 + 0)\n${exit}`, want: OK },
     { name: 'sys_enter: the id', tp: 'sys_enter', text: `r2 = *(u64 *)(r1 + 8)\n${exit}`, want: OK },
     {

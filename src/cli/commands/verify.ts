@@ -111,8 +111,11 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`${file}: no program '${name}' (has ${spec.programs.map((p) => p.name).join(', ')})`);
     }
     if (progs.length === 0) throw new InputError('the object has no programs', file);
-    // tp_btf and iterator programs are checked by the running kernel's BTF (/sys/kernel/btf/vmlinux), read only for them.
-    const kernelBtf = progs.some((p) => (type ?? p.type) === MoreProgTypes.TRACING)
+    // tp_btf, iterator and netfilter programs are checked by the running kernel's BTF (/sys/kernel/btf/vmlinux),
+    // read only for them.
+    const kernelBtf = progs.some(
+      (p) => (type ?? p.type) === MoreProgTypes.TRACING || (type ?? p.type) === MoreProgTypes.NETFILTER,
+    )
       ? (await import('../../loader/kernel-env.js')).runningKernel().btf()
       : undefined;
     for (const p of progs)
