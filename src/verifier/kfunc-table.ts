@@ -104,22 +104,23 @@ const CGROUP_TYPES: readonly number[] = [
   ProgType.SOCK_OPS,
 ];
 
-/** The tracing hook's program types: tracing (tp_btf, iterators), tracepoint, perf_event (and lsm). */
-const TRACING_TYPES: readonly number[] = [26, ProgType.TRACEPOINT, ProgType.PERF_EVENT];
+/** The tracing hook's program types: tracing (tp_btf, iterators), tracepoint, perf_event, lsm (29). */
+const TRACING_TYPES: readonly number[] = [26, ProgType.TRACEPOINT, ProgType.PERF_EVENT, 29];
 
-/**
- * Program types whose hook holds the generic set: sched_cls, xdp, the cgroup hook, the tracing hook
- * (struct_ops and syscall, which bpfkit does not model, have it too).
- */
+/** struct_ops (27) and syscall (31): hooks of their own, which the generic and cpumask sets are registered for. */
+const OWN_HOOK_TYPES: readonly number[] = [27, 31];
+
+/** Program types whose hook holds the generic set: sched_cls, xdp, the cgroup hook, the tracing hook, struct_ops, syscall. */
 const GENERIC_TYPES: ReadonlySet<number> = new Set([
   ProgType.SCHED_CLS,
   ProgType.XDP,
   ...CGROUP_TYPES,
   ...TRACING_TYPES,
+  ...OWN_HOOK_TYPES,
 ]);
 
-/** cpumask_kfunc_set is registered for tracing, struct_ops and syscall: the tracing hook here. */
-const CPUMASK_TYPES: ReadonlySet<number> = new Set(TRACING_TYPES);
+/** cpumask_kfunc_set is registered for tracing, struct_ops and syscall. */
+const CPUMASK_TYPES: ReadonlySet<number> = new Set([...TRACING_TYPES, ...OWN_HOOK_TYPES]);
 
 /** bpf_kfunc_set_sock_addr: the cgroup hook. */
 const SOCK_ADDR_TYPES: ReadonlySet<number> = new Set(CGROUP_TYPES);
