@@ -91,7 +91,8 @@ const ARGS_NOT_NULL: ReadonlySet<string> = new Set([
 /** Tracepoints of that table bpfkit carries: the arguments (0-based) the kernel marks NULL-able. */
 const ARGS_MAYBE_NULL: ReadonlyMap<string, readonly number[]> = new Map([['kfree_skb', [3]]]);
 
-function skipMods(btf: Btf, id: number): { id: number; t: BtfType | undefined } {
+/** The type `id` names with typedefs and qualifiers skipped (btf_type_skip_modifiers), and its id. */
+export function skipMods(btf: Btf, id: number): { id: number; t: BtfType | undefined } {
   let t = btf.types[id];
   for (let hops = 0; t && BTF_MODIFIERS.has(t.kind) && hops < 32; hops++) {
     id = t.sizeOrType;

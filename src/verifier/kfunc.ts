@@ -11,10 +11,10 @@
  * (kfunc-sections.ts), the reference released, r1-r5 clobbered and r0 from the return type (a scalar,
  * nothing, or a PTR_TO_BTF_ID that may be NULL and may carry a new reference).
  */
-import { type Btf, type BtfType, BtfKind, BTF_MODIFIERS } from '../btf/index.js';
+import { type Btf, type BtfType, BtfKind } from '../btf/index.js';
 import type { Instruction } from '../isa/instruction.js';
 import { ProgType } from '../uapi/types.js';
-import { internBtfPtr } from './btf-ptr.js';
+import { internBtfPtr, skipMods } from './btf-ptr.js';
 import type { Next } from './calls.js';
 import { type Env, newId } from './env.js';
 import { isSectionKfunc, sectionCall } from './kfunc-sections.js';
@@ -77,16 +77,6 @@ export function kfuncLicenseFault(insns: readonly Instruction[], gpl: boolean): 
   if (gpl) return undefined;
   const call = insns.find((i) => i.code === 0x85 && i.src === 2);
   return call && new Rejection(call.pc, 'cannot call kernel function from non-GPL compatible program');
-}
-
-/** The type `id` names with typedefs and qualifiers skipped (btf_type_skip_modifiers), and its id. */
-function skipMods(btf: Btf, id: number): { id: number; t: BtfType | undefined } {
-  let t = btf.types[id];
-  for (let hops = 0; t && BTF_MODIFIERS.has(t.kind) && hops < 32; hops++) {
-    id = t.sizeOrType;
-    t = btf.types[id];
-  }
-  return { id, t };
 }
 
 const isStructKind = (t: BtfType | undefined): boolean =>

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import type { VerifyResult } from '../../src/verifier/index.js';
+import type { KernelVerdict } from './kernel-oracle.js';
 
 /** A case's expected verdict: accepted, refused at `pc` with a last line matching `re`, or not modelled. */
 export type Want = { ok: true } | { pc: number; re: RegExp } | { unmodelled: true };
@@ -25,4 +26,17 @@ export function assertWant(name: string, v: VerifyResult, want: Want): void {
   assert.notEqual(v.unmodelled, true, `${name}: ${v.message}`);
   assert.match(lastLine(v.message)!, want.re, name);
   assert.equal(v.pc, want.pc, `${name}: insn`);
+}
+
+/**
+ * Assert that bpfkit's verdict `v` on the case `name` is the running kernel's `k`: both accept, or both
+ * refuse with the same last line, at the same instruction when the kernel's log names one.
+ */
+export function assertKernelAgrees(name: string, v: VerifyResult, k: KernelVerdict): void {
+  const said = (r: { accepted: boolean; pc?: number; message?: string }) =>
+    r.accepted ? 'accepts' : `refuses at ${r.pc}: ${r.message}`;
+  assert.equal(v.accepted, k.accepted, `${name}: kernel ${said(k)}; bpfkit ${said(v)}`);
+  if (k.accepted) return;
+  assert.equal(lastLine(v.message), lastLine(k.message), `${name}: words`);
+  if (k.pc !== undefined) assert.equal(v.pc, k.pc, `${name}: insn`);
 }

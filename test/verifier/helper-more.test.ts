@@ -12,7 +12,7 @@ import { kernelVerdictRaw } from './kernel-oracle.js';
 import { Compare, covers } from '../../src/verifier/prune.js';
 import { type HeldLock, NOT_INIT, ptrReg, type Reg, type State } from '../../src/verifier/state.js';
 import { sockProgram } from './sock-ptr-cases.js';
-import { lastLine, type Want } from './expect.js';
+import { assertKernelAgrees, lastLine, type Want } from './expect.js';
 
 interface Case {
   name: string;
@@ -439,14 +439,7 @@ test('more helpers: the running kernel gives the same verdict, at the same insn,
       assert.equal(k.accepted, false, `${c.name}: the kernel accepts what bpfkit cannot judge`);
       continue;
     }
-    assert.equal(
-      v.accepted,
-      k.accepted,
-      `${c.name}: kernel ${k.accepted ? 'accepts' : `refuses at ${k.pc}: ${k.message}`}`,
-    );
-    if (k.accepted) continue;
-    assert.equal(lastLine(v.message), lastLine(k.message), `${c.name}: words`);
-    if (k.pc !== undefined) assert.equal(v.pc, k.pc, `${c.name}: insn`);
+    assertKernelAgrees(c.name, v, k);
   }
 });
 

@@ -15,7 +15,7 @@ import { createMap, kernelHelperProbe, loadProgram, VerifierError } from '../../
 import { needs } from '../support/env.js';
 import { build } from './boundary-programs.js';
 import { kernelVerdictRaw, parseKernelLog, type KernelVerdict } from './kernel-oracle.js';
-import { lastLine } from './expect.js';
+import { assertKernelAgrees, lastLine } from './expect.js';
 
 const { SOCKET_FILTER: SOCK, KPROBE, SCHED_CLS: TC, TRACEPOINT: TP, XDP, PERF_EVENT: PE, CGROUP_SKB: CG } = ProgType;
 const { SK_SKB, RAW_TRACEPOINT: RAW } = ProgType;
@@ -750,14 +750,7 @@ test('helper prototypes: the running kernel gives the same verdict, at the same 
   for (const c of CASES) {
     const k = kernelVerdict(c);
     const v = bpfkitVerdict(c, probe);
-    assert.equal(
-      v.accepted,
-      k.accepted,
-      `${c.name}: kernel ${k.accepted ? 'accepts' : `refuses at ${k.pc}: ${k.message}`}`,
-    );
-    if (k.accepted) continue;
-    assert.equal(lastLine(v.message), lastLine(k.message), `${c.name}: words`);
-    if (k.pc !== undefined) assert.equal(v.pc, k.pc, `${c.name}: insn`);
+    assertKernelAgrees(c.name, v, k);
   }
 });
 

@@ -15,7 +15,7 @@ import { loadProgram, VerifierError } from '../../src/kernel/index.js';
 import { closeFd } from '../../src/kernel/bpf-syscall.js';
 import { needs } from '../support/env.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
-import { assertWant, lastLine } from './expect.js';
+import { assertKernelAgrees, assertWant } from './expect.js';
 import { ITER_CASES, type IterCase, iterProgram } from './iter-kfunc-cases.js';
 
 const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
@@ -56,14 +56,7 @@ test('iterator kfuncs: the running kernel gives the same verdict, at the same in
       assert.ok('unmodelled' in c.want, `${c.name}: not modelled: ${v.message}`);
       continue;
     }
-    assert.equal(
-      v.accepted,
-      k.accepted,
-      `${c.name}: kernel ${k.accepted ? 'accepts' : `refuses at ${k.pc}: ${k.message}`}`,
-    );
-    if (k.accepted) continue;
-    assert.equal(lastLine(v.message), lastLine(k.message), `${c.name}: words`);
-    if (k.pc !== undefined) assert.equal(v.pc, k.pc, `${c.name}: insn`);
+    assertKernelAgrees(c.name, v, k);
   }
 });
 

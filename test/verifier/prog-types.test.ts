@@ -12,7 +12,7 @@ import { HELPER_PROTOS } from '../../src/verifier/helpers.js';
 import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
-import { assertWant, lastLine } from './expect.js';
+import { assertKernelAgrees, assertWant, lastLine } from './expect.js';
 import { existsSync } from 'node:fs';
 import type { Btf } from '../../src/btf/index.js';
 import { runningKernel } from '../../src/loader/kernel-env.js';
@@ -54,14 +54,7 @@ test('program types: the running kernel gives the same verdict, at the same insn
   for (const c of cases) {
     const k = kernelVerdictRaw(sockProgram(c.text), c.type, c.maps ?? [], c.attach, undefined, c.flags ?? 0);
     const v = verdict(c);
-    assert.equal(
-      v.accepted,
-      k.accepted,
-      `${c.name}: kernel ${k.accepted ? 'accepts' : `refuses at ${k.pc}: ${k.message}`}`,
-    );
-    if (k.accepted) continue;
-    assert.equal(lastLine(v.message), lastLine(k.message), `${c.name}: words`);
-    if (k.pc !== undefined) assert.equal(v.pc, k.pc, `${c.name}: insn`);
+    assertKernelAgrees(c.name, v, k);
   }
 });
 

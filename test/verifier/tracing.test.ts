@@ -17,7 +17,7 @@ import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.
 import { needs } from '../support/env.js';
 import { build } from './boundary-programs.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
-import { assertWant, lastLine, type Want } from './expect.js';
+import { assertKernelAgrees, assertWant, type Want } from './expect.js';
 
 const TRACING = 26;
 const TRACE_RAW_TP = 23;
@@ -285,14 +285,7 @@ test('tp_btf: the running kernel gives the same verdict, at the same insn, in th
       assert.deepEqual(c.want, UNMODELLED, `${c.name}: not modelled: ${v.message}`);
       continue;
     }
-    assert.equal(
-      v.accepted,
-      k.accepted,
-      `${c.name}: kernel ${k.accepted ? 'accepts' : `refuses at ${k.pc}: ${k.message}`}`,
-    );
-    if (k.accepted) continue;
-    assert.equal(lastLine(v.message), lastLine(k.message), `${c.name}: words`);
-    if (k.pc !== undefined) assert.equal(v.pc, k.pc, `${c.name}: insn`);
+    assertKernelAgrees(c.name, v, k);
   }
 });
 
