@@ -299,6 +299,10 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
   if (v.smin <= -BigInt(MAX_VAR_OFF) || v.smin >= BigInt(MAX_VAR_OFF))
     throw new Rejection(pc, `value ${v.smin} makes ${kindText(ptr)} pointer be out of bounds`);
   const s = op === BPF_ADD ? O.add(ptr.s, v) : O.sub(ptr.s, v);
+  // check_reg_sane_offset on the result too: its variable part's minimum must stay within ±2^29
+  // (Linux 6.18's words; `p -= u32` is refused here, though each operand alone passed).
+  if (s.smin <= -BigInt(MAX_VAR_OFF) || s.smin >= BigInt(MAX_VAR_OFF))
+    throw new Rejection(pc, `${kindText(ptr)} pointer offset ${s.smin} is not allowed`);
   const out: Reg = { ...ptr, s };
   if (ptr.kind === 'pkt' || ptr.kind === 'pkt_meta') {
     if (s.umax > BigInt(MAX_PACKET_OFF) && s.smin >= 0n) {

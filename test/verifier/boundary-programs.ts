@@ -552,6 +552,22 @@ export function boundaryPrograms(count = 400): BoundaryProgram[] {
     );
   }
 
+  // Pointer arithmetic whose result's variable part reaches past ±2^29 (check_reg_sane_offset on the
+  // result): a packet, context, stack or map value pointer minus or plus a bounded scalar, once or more.
+  const SANE_HEAD = 'r6 = r1\nr7 = *(u32 *)(r6 + 76)\nr8 = *(u32 *)(r6 + 80)\ncall 7\nr1 = r0\n';
+  const SANE: [string, string][] = [
+    ['pkt-sub-u32', 'w1 = w1\nr7 -= r1'],
+    ['pkt-off-sub-u32', 'w1 = w1\nr7 += 8\nr7 -= r1'],
+    ['pkt-sub-u16', 'r1 &= 0xffff\nr7 -= r1'],
+    ['pkt-sub-thrice', 'r1 &= 0xfffffff\nr7 -= r1\nr7 -= r1\nr7 -= r1'],
+    ['pkt-sub-twice', 'r1 &= 0xfffffff\nr7 -= r1\nr7 -= r1'],
+    ['pkt-add-twice-high', 'r1 &= 0xfffffff\nr1 += 0x10000000\nr7 += r1\nr7 += r1'],
+    ['pkt-add-thrice', 'r1 &= 0x1fffffff\nr7 += r1\nr7 += r1\nr7 += r1'],
+    ['ctx-sub-u32', 'w1 = w1\nr6 -= r1'],
+    ['stack-add-u32', 'w1 = w1\nr2 = r10\nr2 += r1'],
+  ];
+  for (const [name, text] of SANE) add(`ptr-sane-${name}`, ProgType.SCHED_CLS, `${SANE_HEAD}${text}\nr0 = 0\nexit`);
+
   // Loops: bounded, bounded by a packet byte, and unbounded.
   for (const [n, step] of [
     [4, 1],

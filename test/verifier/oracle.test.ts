@@ -175,10 +175,12 @@ test('oracle: boundary programs, bpfkit against BPF_PROG_LOAD', (t) => {
   assert.ok(all.samePc >= 0.9 * (all.kernelRefused - all.unsafe.length));
 });
 
-test('oracle: helper memory on the stack at a variable offset, moved ctx pointers and packet pointers across tail calls, exactly as the kernel judges them (root)', (t) => {
+test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls and pointers moved far, exactly as the kernel judges them (root)', (t) => {
   if (!needs(t, { root: true })) return;
-  const programs = boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet)-/.test(p.name));
-  assert.ok(programs.length >= 80);
+  const programs = boundaryPrograms(0).filter((p) =>
+    /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name),
+  );
+  assert.ok(programs.length >= 89);
   const last = (m: string | undefined) => (m ?? '').split('\n').pop();
   for (const p of programs) {
     const k = kernelVerdictRaw(p.insns, p.type, p.maps);
