@@ -514,6 +514,25 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       { pc: callback.target, st: inside },
     ];
   }
+  // A tail call from a subprogram that succeeds returns to the subprogram's caller with the tail-called
+  // program's return value, and that program may have moved the packet: the walk also goes on from the
+  // caller, r0 unknown and every packet pointer invalid (Linux 6.18, checked; a failed tail call goes on
+  // after the call with the packet pointers intact).
+  if (proto.id === 12 && st.frames.length > 1) {
+    if (st.frames.some((fr) => fr.callback))
+      throw new Rejection(pc, 'a tail call inside a callback: bpfkit does not model its early return');
+    const early = cloneState(st);
+    const callee = early.frames.pop()!;
+    clearPacketPointers(early);
+    const caller = cur(early);
+    for (let r = 1; r <= 5; r++) caller.regs[r] = NOT_INIT;
+    caller.regs[0] = UNKNOWN_SCALAR;
+    // The kernel walks the early return first.
+    return [
+      { pc: callee.callsite + 1, st: early },
+      { pc: pc + 1, st: after(st) },
+    ];
+  }
   return [{ pc: pc + 1, st: after(st) }];
 }
 

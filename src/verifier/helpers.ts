@@ -213,8 +213,8 @@ const LIST: HelperProto[] = [
     changesPacket: true,
   }),
   // A tail call may run a program that moves the packet: a global function that makes one leaves its
-  // callers' packet pointers stale (Linux ≥ 6.13), but Linux 6.18 keeps them across the call itself
-  // (checked: a packet read after a tail call that returned is accepted).
+  // callers' packet pointers stale (Linux ≥ 6.13), and in a static function its success returns to the
+  // caller that way (calls.ts); a failed one goes on with them valid (Linux 6.18, checked).
   P(12, 'tail_call', ['ctx', 'map_ptr', 'anything'], 'void', 'all', {
     mapTypes: [MapType.PROG_ARRAY],
     changesPacketInSubprog: true,

@@ -43,10 +43,10 @@ import {
 } from '../isa/index.js';
 import { MapType, ProgType } from '../uapi/types.js';
 import { checkAlu } from './alu.js';
-import { type Next, checkCall, leakText, subprogChangesPacket } from './calls.js';
+import { type Next, checkCall, leakText } from './calls.js';
 import { type Env, newId } from './env.js';
 import { ctxOffFault } from './ctx-access.js';
-import { clearPacketPointers, condJump } from './jumps.js';
+import { condJump } from './jumps.js';
 import { access, fitsIn, loadedScalar } from './memory.js';
 import { OP_MAY_GOTO, fieldFault } from './fields.js';
 import { widenImprecise } from './prune.js';
@@ -329,10 +329,6 @@ function exit(env: Env, st: State, pc: number): Next[] {
   // is aside); a global function (verified alone, one frame) returns a scalar, checked above.
   if (r0.kind === 'fp') throw new Rejection(pc, 'cannot return stack pointer to the caller');
   st.frames.pop();
-  // A subprogram that may change packet data (a helper that moves it, a tail call, transitively) leaves
-  // the caller's packet pointers stale once it returns, whichever path it took (changes_pkt_data); inside
-  // it, after a tail call, they still hold (Linux 6.18, checked).
-  if (subprogChangesPacket(env, f.subprog)) clearPacketPointers(st);
   const caller = cur(st);
   for (let r = 1; r <= 5; r++) caller.regs[r] = NOT_INIT;
   caller.regs[0] = r0;

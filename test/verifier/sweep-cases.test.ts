@@ -935,8 +935,9 @@ const C: { name: string; source: string; want: Want }[] = [
         return *d; }`,
     want: { pc: -1, re: /^R\d invalid mem access 'scalar'$/ },
   },
-  // A static function that may make a tail call leaves its caller's packet pointers stale when it returns
-  // (on any path), though inside it they hold after the call, as in a program's own function.
+  // A tail call from a static function that succeeds returns to its caller, the packet maybe moved: the
+  // caller's packet pointers are stale after the function returns; after a failed tail call, inside the
+  // function, they still hold, as in a program's own function.
   {
     name: 'static-tail-call-packet',
     source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
@@ -954,6 +955,31 @@ const C: { name: string; source: string; want: Want }[] = [
       static __noinline int g(struct __sk_buff *skb) { __u8 *d = (void *)(long)skb->data, *e = (void *)(long)skb->data_end;
         if (d + 4 > e) return 0; bpf_tail_call(skb, &jt, 0); return *d; }
       SEC("tc") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: { ok: true },
+  },
+  // The early return is walked first: the caller's stale read is refused before the function's own fault.
+  {
+    name: 'static-tail-call-early-return-first',
+    source: `struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jt SEC(".maps");
+      static __noinline int g(struct __sk_buff *skb) { bpf_tail_call(skb, &jt, 0); return *(volatile __u8 *)(long)skb->len; }
+      SEC("tc") int prog(struct __sk_buff *skb) {
+        __u8 *d = (void *)(long)skb->data, *e = (void *)(long)skb->data_end;
+        if (d + 4 > e) return 0;
+        g(skb);
+        return *d; }`,
+    want: { pc: 7, re: /^R6 invalid mem access 'scalar'$/ },
+  },
+  // A static function that could move the packet (skb_change_tail) but does not on the walked path (its
+  // argument is a known 3) leaves the caller's packet pointers alone: only a call that happens counts.
+  {
+    name: 'static-change-tail-not-reached',
+    source: `static long (*change_tail)(void *skb, __u32 len, __u64 flags) = (void *)38;
+      static __noinline int g(struct __sk_buff *skb, int k) { if (k == 7) change_tail(skb, 64, 0); return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) {
+        __u8 *d = (void *)(long)skb->data, *e = (void *)(long)skb->data_end;
+        if (d + 4 > e) return 0;
+        g(skb, 3);
+        return *d; }`,
     want: { ok: true },
   },
   // A function whose tail call (or LD_ABS) could end it early must return an integer (or an enum).
