@@ -55,6 +55,13 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
     return [taken, fall];
   }
 
+  // Two packet pointers (pkt_end among them): decided only by one known at or past the end.
+  if (!is32 && useSrc) {
+    const d = pktEndDecided(op, a, b);
+    if (d === true) return [st, undefined];
+    if (d === false) return [undefined, st];
+  }
+
   const isZero0 = (r: Reg) =>
     r.kind === 'scalar' && isConst(r.s) && (is32 ? r.s.t.value & 0xffffffffn : r.s.t.value) === 0n;
   // reg_not_null: the pointer kinds that are never NULL once checked (sockets too).
@@ -91,7 +98,7 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
       if (notNull(b) && a.nullable) eq.regs[insn.dst] = { ...a, nullable: false };
     }
   }
-  if (!is32) packetRange(op, a, b, taken, fall);
+  if (!is32) packetRange(insn, op, a, b, taken, fall);
   return [taken, fall];
 }
 
@@ -154,32 +161,65 @@ function markNull(st: State, id: number, isNull: boolean): void {
  * `pkt' op pkt_end`: the side where pkt' <= pkt_end proves [pkt, pkt + off) inside the packet for every
  * packet pointer of pkt's id; a strict `<` proves [pkt, pkt + off + 1).
  */
-function packetRange(op: number, a: Reg, b: Reg, taken: State, fall: State): void {
+/** Reg.range of a packet pointer compared at or past the packet's end (the kernel's AT_PKT_END, BEYOND_PKT_END). */
+export const AT_PKT_END = -1;
+export const BEYOND_PKT_END = -2;
+
+/**
+ * `pkt' op pkt_end` (try_match_pkt_pointers): the side where pkt' <= pkt_end proves [pkt, pkt + off) inside
+ * the packet for every packet pointer of pkt's id (a strict `<` one byte more); on the other side the
+ * compared register itself is at the end (pkt' >= pkt_end) or past it (pkt' > pkt_end), which refuses
+ * any access through it and decides later compares with pkt_end (mark_pkt_end, pktEndDecided).
+ */
+function packetRange(insn: Instruction, op: number, a: Reg, b: Reg, taken: State, fall: State): void {
   let pkt: Reg;
+  let regno: number;
   let safe: State;
   let open: boolean;
+  let unsafe: State;
+  let beyond: boolean;
   const initPkt = (r: Reg) => r.kind === 'pkt' && r.off === 0 && isConst(r.s) && r.s.t.value === 0n;
   const lower = (x: Reg, y: Reg) => (x.kind === 'pkt' && y.kind === 'pkt_end') || (x.kind === 'pkt_meta' && initPkt(y));
   if (lower(a, b)) {
-    pkt = a;
-    if (op === BPF_JGT) [safe, open] = [fall, false];
-    else if (op === BPF_JGE) [safe, open] = [fall, true];
-    else if (op === BPF_JLT) [safe, open] = [taken, true];
-    else if (op === BPF_JLE) [safe, open] = [taken, false];
+    [pkt, regno] = [a, insn.dst];
+    if (op === BPF_JGT) [safe, open, unsafe, beyond] = [fall, false, taken, true];
+    else if (op === BPF_JGE) [safe, open, unsafe, beyond] = [fall, true, taken, false];
+    else if (op === BPF_JLT) [safe, open, unsafe, beyond] = [taken, true, fall, false];
+    else if (op === BPF_JLE) [safe, open, unsafe, beyond] = [taken, false, fall, true];
     else return;
   } else if (lower(b, a)) {
-    pkt = b;
-    if (op === BPF_JGT) [safe, open] = [taken, true];
-    else if (op === BPF_JGE) [safe, open] = [taken, false];
-    else if (op === BPF_JLT) [safe, open] = [fall, false];
-    else if (op === BPF_JLE) [safe, open] = [fall, true];
+    [pkt, regno] = [b, insn.src];
+    if (op === BPF_JGT) [safe, open, unsafe, beyond] = [taken, true, fall, false];
+    else if (op === BPF_JGE) [safe, open, unsafe, beyond] = [taken, false, fall, true];
+    else if (op === BPF_JLT) [safe, open, unsafe, beyond] = [fall, false, taken, true];
+    else if (op === BPF_JLE) [safe, open, unsafe, beyond] = [fall, true, taken, false];
     else return;
   } else return;
+  // mark_pkt_end: the register itself only (not its copies), and never a pkt_meta one.
+  const marked = cur(unsafe).regs[regno]!;
+  if (marked.kind === 'pkt') cur(unsafe).regs[regno] = { ...marked, range: beyond ? BEYOND_PKT_END : AT_PKT_END };
   if (pkt.off < 0 || (pkt.off === 0 && open)) return;
   if (pkt.s.umax > BigInt(MAX_PACKET_OFF) || pkt.s.umax + BigInt(pkt.off) > BigInt(MAX_PACKET_OFF)) return;
   // pkt' < end proves one byte more than pkt' <= end (Linux 6.18 credits it; older kernels credited less).
   const range = open ? pkt.off + 1 : pkt.off;
   forEachReg(safe, (r) => (r.kind === pkt.kind && r.id === pkt.id && r.range < range ? { ...r, range } : r));
+}
+
+/**
+ * is_pkt_ptr_branch_taken: a packet pointer known at the end decides `>=` (and `<`), one known past it
+ * `>` (and `<=`) too, against pkt_end; undefined when the compare is open.
+ */
+function pktEndDecided(op: number, a: Reg, b: Reg): boolean | undefined {
+  let pkt: Reg;
+  if (b.kind === 'pkt_end' && (a.kind === 'pkt' || a.kind === 'pkt_meta')) pkt = a;
+  else if (a.kind === 'pkt_end' && (b.kind === 'pkt' || b.kind === 'pkt_meta')) {
+    pkt = b;
+    op = op === BPF_JGT ? BPF_JLT : op === BPF_JLT ? BPF_JGT : op === BPF_JGE ? BPF_JLE : op === BPF_JLE ? BPF_JGE : op;
+  } else return undefined;
+  if (pkt.range >= 0) return undefined;
+  if ((op === BPF_JLE || op === BPF_JGT) && pkt.range === BEYOND_PKT_END) return op === BPF_JGT;
+  if (op === BPF_JLT || op === BPF_JGE) return op === BPF_JGE;
+  return undefined;
 }
 
 /** Registers that packet-changing helpers invalidate become unknown scalars (privileged rule). */

@@ -150,6 +150,8 @@ export function access(
           pc,
           `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`,
         );
+      // A pointer compared at or past the end (jumps.ts) reaches no byte: only the last line is said.
+      if (reg.range < 0) throw new Rejection(pc, `R${regno} offset is outside of the packet`);
       if (total < 0 || total + size > reg.range)
         throw new Rejection(
           pc,
@@ -442,6 +444,7 @@ export function helperMem(
 function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, size: number, write: boolean): void {
   // One access of the whole size: the same bounds as a load or store of that many bytes.
   if (reg.kind === 'pkt' || reg.kind === 'pkt_meta') {
+    if (reg.range < 0) throw new Rejection(pc, `R${regno} offset is outside of the packet`);
     if (reg.off < 0 || reg.off + size > reg.range)
       throw new Rejection(
         pc,
