@@ -289,6 +289,8 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     // check_reg_sane_offset on the result: its fixed offset must stay within ±2^29.
     if (Math.abs(fixed) >= MAX_VAR_OFF)
       throw new Rejection(pc, `${kindText(ptr)} pointer offset ${fixed} is not allowed`);
+    // A packet pointer known at or past the end (jumps.ts) forgets it once moved, even by 0 (Linux 6.18).
+    if (ptr.range < 0) return { ...ptr, off: fixed, range: 0 };
     return { ...ptr, off: fixed };
   }
   if (v.smin === -(1n << 63n))

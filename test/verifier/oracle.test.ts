@@ -214,6 +214,27 @@ const PKT_END: [string, string][] = [
     'pkt-end-ge-var-read',
     `${PKT_HEAD}\nif r7 >= r8 goto rd\ngoto out\nrd:\nr1 = *(u32 *)(r6 + 0)\nr1 &= 7\nr7 += r1\nr0 = *(u8 *)(r7 + 0)\nout:\nr0 = 0\nexit`,
   ],
+  // Copies keep the mark and decide a later compare; any move of the pointer, even by 0, forgets it.
+  [
+    'pkt-end-copy-decides',
+    `${PKT_HEAD}\nif r8 >= r7 goto out\nr2 = r7\nif r2 > r8 goto out\nr0 = *(u8 *)(r10 + 0)\nout:\nr0 = 0\nexit`,
+  ],
+  [
+    'pkt-end-gt-decides',
+    `${PKT_HEAD}\nif r7 > r8 goto bad\ngoto out\nbad:\nif r7 > r8 goto out\nr0 = *(u8 *)(r10 + 0)\nout:\nr0 = 0\nexit`,
+  ],
+  [
+    'pkt-end-moved-undecided',
+    `${PKT_HEAD}\nif r8 >= r7 goto out\nr7 += 20\nif r7 > r8 goto out\nr0 = *(u8 *)(r10 + 0)\nout:\nr0 = 0\nexit`,
+  ],
+  [
+    'pkt-end-moved-back-undecided',
+    `${PKT_HEAD}\nif r7 > r8 goto bad\ngoto out\nbad:\nr7 -= 20\nif r7 > r8 goto out\nr0 = *(u8 *)(r10 + 0)\nout:\nr0 = 0\nexit`,
+  ],
+  [
+    'pkt-end-moved-zero-undecided',
+    `${PKT_HEAD}\nif r7 > r8 goto bad\ngoto out\nbad:\nr7 += 0\nif r7 > r8 goto out\nr0 = *(u8 *)(r10 + 0)\nout:\nr0 = 0\nexit`,
+  ],
 ];
 
 test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, and pointers moved far, exactly as the kernel judges them (root)', (t) => {
@@ -222,7 +243,7 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
     ...PKT_END.map(([name, text]) => ({ name, type: ProgType.SCHED_CLS, insns: sockProgram(text), maps: [] })),
   ];
-  assert.ok(programs.length >= 100);
+  assert.ok(programs.length >= 105);
   const last = (m: string | undefined) => (m ?? '').split('\n').pop();
   for (const p of programs) {
     const k = kernelVerdictRaw(p.insns, p.type, p.maps);
