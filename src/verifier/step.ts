@@ -47,7 +47,7 @@ import { type Next, checkCall, leakText } from './calls.js';
 import { type Env, newId } from './env.js';
 import { ctxOffFault } from './ctx-access.js';
 import { condJump } from './jumps.js';
-import { access, fitsIn, loadedScalar } from './memory.js';
+import { access, fitsIn } from './memory.js';
 import { OP_MAY_GOTO, fieldFault } from './fields.js';
 import { widenImprecise } from './prune.js';
 import { Rejection } from './reject.js';
@@ -237,7 +237,9 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
   atomicAlignment(pc, insn.dst, dst, insn.off, size);
   const old = access(env, st, pc, insn.dst, dst, insn.off, size, false, undefined);
   access(env, st, pc, insn.dst, dst, insn.off, size, true, UNKNOWN_SCALAR);
-  const loaded = old.kind === 'scalar' ? loadedScalar(size, false) : old;
+  // check_atomic loads the old value into the register as a load would: a known zero or a spilled
+  // constant on the stack comes back exact (Linux 6.18, checked).
+  const loaded = old;
   if (insn.imm === BPF_CMPXCHG) f.regs[0] = loaded;
   else if (insn.imm & BPF_FETCH) f.regs[insn.src] = loaded;
   return [{ pc: pc + 1, st }];

@@ -237,13 +237,38 @@ const PKT_END: [string, string][] = [
   ],
 ];
 
-test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, and pointers moved far, exactly as the kernel judges them (root)', (t) => {
+/** An atomic fetch loads the old value as a load does: a stack zero or spilled constant comes back exact. */
+const FETCH_USE = 'r2 = r10\nr2 += r1\nr0 = *(u8 *)(r2 - 1)\nr0 = 0\nexit';
+const ATOMIC_FETCH: [string, string][] = [
+  ['atomic-fetch-zero64', `*(u64 *)(r10 - 8) = 0\nr1 = 0\nr1 = atomic_fetch_add((u64 *)(r10 - 8), r1)\n${FETCH_USE}`],
+  ['atomic-fetch-zero32', `*(u64 *)(r10 - 8) = 0\nr1 = 0\nw1 = atomic_fetch_add((u32 *)(r10 - 8), w1)\n${FETCH_USE}`],
+  [
+    'atomic-fetch-spill',
+    `r3 = 5\n*(u64 *)(r10 - 8) = r3\nr1 = 0\nr1 = atomic_fetch_add((u64 *)(r10 - 8), r1)\nr1 -= 5\n${FETCH_USE}`,
+  ],
+  ['atomic-xchg-spill', `r3 = 5\n*(u64 *)(r10 - 8) = r3\nr1 = 0\nr1 = xchg_64(r10 - 8, r1)\nr1 -= 5\n${FETCH_USE}`],
+  [
+    'atomic-cmpxchg-spill',
+    `r3 = 5\n*(u64 *)(r10 - 8) = r3\nr0 = 5\nr1 = 0\nr0 = cmpxchg_64(r10 - 8, r0, r1)\nr1 = r0\nr1 -= 5\n${FETCH_USE}`,
+  ],
+  [
+    'atomic-fetch-then-read',
+    `*(u64 *)(r10 - 8) = 0\nr1 = 0\nr1 = atomic_fetch_add((u64 *)(r10 - 8), r1)\nr1 = *(u64 *)(r10 - 8)\n${FETCH_USE}`,
+  ],
+];
+
+test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far and atomic fetches, exactly as the kernel judges them (root)', (t) => {
   if (!needs(t, { root: true })) return;
   const programs = [
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
-    ...PKT_END.map(([name, text]) => ({ name, type: ProgType.SCHED_CLS, insns: sockProgram(text), maps: [] })),
+    ...[...PKT_END, ...ATOMIC_FETCH].map(([name, text]) => ({
+      name,
+      type: ProgType.SCHED_CLS,
+      insns: sockProgram(text),
+      maps: [],
+    })),
   ];
-  assert.ok(programs.length >= 105);
+  assert.ok(programs.length >= 111);
   const last = (m: string | undefined) => (m ?? '').split('\n').pop();
   for (const p of programs) {
     const k = kernelVerdictRaw(p.insns, p.type, p.maps);
