@@ -147,8 +147,8 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
 }
 
 /**
- * The scalar result of `a op b` (32-bit ops on the low halves, zero-extended). Operations whose result
- * the kernel does not bound (division, modulo, negation, byte swaps, shifts by a register or by the
+ * The scalar result of `a op b` (32-bit ops on the low halves, zero-extended; a negation is `0 - a`).
+ * Operations whose result the kernel does not bound (division, modulo, byte swaps, shifts by a register or by the
  * width or more) give an unknown scalar, in 32 bits too: the kernel marks the register unknown before
  * it would zero-extend (is_safe_to_compute_dst_reg_range).
  */
@@ -163,6 +163,9 @@ export function scalarAlu(op: number, is32: boolean, a: S.Scalar, b: S.Scalar, o
       return O.add(a, b, is32);
     case BPF_SUB:
       return O.sub(a, b, is32);
+    // Linux 6.18 bounds a negation as 0 - x (scalar_min_max_sub from a known zero, tnum_neg).
+    case BPF_NEG:
+      return O.sub(S.known(0n), a, is32);
     case BPF_MUL:
       return O.mul(a, b, is32);
     case BPF_AND:

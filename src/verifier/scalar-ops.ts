@@ -5,9 +5,10 @@
  * zero-extends them (zext_32_to_64). Shifts by a constant are the exception, as in the kernel: bits move
  * across the halves, so the half not computed is left unknown and recovered from the tnum.
  *
- * Where the kernel has grown sharper over the years (wrapping additions, multiplication of signed
- * ranges) these keep the older, looser rule: a bound the kernel does not know could let bpfkit prove
- * dead, or prune, what the kernel walks and refuses.
+ * Additions and subtractions follow Linux 6.18 (ends that both wrap keep the interval). Where the
+ * kernel has grown sharper otherwise (multiplication of signed ranges) these keep the older, looser
+ * rule: a bound the kernel does not know could let bpfkit prove dead, or prune, what the kernel walks
+ * and refuses.
  */
 import { FULL32 } from './bounds-sync.js';
 import {
@@ -44,48 +45,49 @@ function result64(t: Tnum, umin: bigint, umax: bigint, smin: bigint, smax: bigin
   );
 }
 
-/** scalar32_min_max_add: each sum that may overflow gives up its kind of bound. */
-function add32(a: Scalar, b: Scalar): Bounds32 {
-  let s32min = a.s32min + b.s32min;
-  let s32max = a.s32max + b.s32max;
-  if (s32min < S32_MIN || s32min > S32_MAX || s32max < S32_MIN || s32max > S32_MAX)
-    [s32min, s32max] = [S32_MIN, S32_MAX];
-  let u32min = a.u32min + b.u32min;
-  let u32max = a.u32max + b.u32max;
-  if (u32min > U32_MAX || u32max > U32_MAX) [u32min, u32max] = [0, U32_MAX];
-  return { u32min, u32max, s32min, s32max };
+/**
+ * A sum or difference's bounds [lo, hi] computed exactly, in a type spanning [low, high]: kept when
+ * neither end left the type, moved back by one span when both left it on the same side (the results
+ * still form one interval), given up (undefined) when only one did — Linux 6.18's scalar_min_max_add and
+ * _sub (checked: `0 - (x | 8)` has umin 1).
+ */
+function wrapBoth(lo: bigint, hi: bigint, low: bigint, high: bigint): [bigint, bigint] | undefined {
+  const span = high - low + 1n;
+  if (lo >= low && hi <= high) return [lo, hi];
+  if (lo > high) return [lo - span, hi - span];
+  if (hi < low) return [lo + span, hi + span];
+  return undefined;
 }
 
-/** scalar32_min_max_sub. */
-function sub32(a: Scalar, b: Scalar): Bounds32 {
-  let s32min = a.s32min - b.s32max;
-  let s32max = a.s32max - b.s32min;
-  if (s32min < S32_MIN || s32min > S32_MAX || s32max < S32_MIN || s32max > S32_MAX)
-    [s32min, s32max] = [S32_MIN, S32_MAX];
-  let u32min = 0;
-  let u32max = U32_MAX;
-  if (a.u32min >= b.u32max) [u32min, u32max] = [a.u32min - b.u32max, a.u32max - b.u32min];
-  return { u32min, u32max, s32min, s32max };
+/** The 32-bit bounds of a sum or difference from its exact ends (wrapBoth on each kind). */
+function bounds32(slo: number, shi: number, ulo: number, uhi: number): Bounds32 {
+  const s = wrapBoth(BigInt(slo), BigInt(shi), BigInt(S32_MIN), BigInt(S32_MAX));
+  const u = wrapBoth(BigInt(ulo), BigInt(uhi), 0n, U32);
+  return {
+    u32min: u ? Number(u[0]) : 0,
+    u32max: u ? Number(u[1]) : U32_MAX,
+    s32min: s ? Number(s[0]) : S32_MIN,
+    s32max: s ? Number(s[1]) : S32_MAX,
+  };
 }
+
+/** scalar32_min_max_add. */
+const add32 = (a: Scalar, b: Scalar): Bounds32 =>
+  bounds32(a.s32min + b.s32min, a.s32max + b.s32max, a.u32min + b.u32min, a.u32max + b.u32max);
+
+/** scalar32_min_max_sub. */
+const sub32 = (a: Scalar, b: Scalar): Bounds32 =>
+  bounds32(a.s32min - b.s32max, a.s32max - b.s32min, a.u32min - b.u32max, a.u32max - b.u32min);
 
 /**
  * scalar_min_max_add: a + b with each sum that may overflow giving up its kind of bound, both halves,
  * not synced.
  */
 function sum(a: Scalar, b: Scalar): Scalar {
-  let { umin, umax, smin, smax } = UNKNOWN;
-  if (a.umax + b.umax <= U64) {
-    umin = a.umin + b.umin;
-    umax = a.umax + b.umax;
-  }
-  const lo = a.smin + b.smin;
-  const hi = a.smax + b.smax;
-  if (lo >= S64_MIN && hi <= S64_MAX) {
-    smin = lo;
-    smax = hi;
-  }
+  const u = wrapBoth(a.umin + b.umin, a.umax + b.umax, 0n, U64) ?? [0n, U64];
+  const sg = wrapBoth(a.smin + b.smin, a.smax + b.smax, S64_MIN, S64_MAX) ?? [S64_MIN, S64_MAX];
   const b32 = add32(a, b);
-  return mkScalar(tadd(a.t, b.t), umin, umax, smin, smax, b32.u32min, b32.u32max, b32.s32min, b32.s32max);
+  return mkScalar(tadd(a.t, b.t), u[0], u[1], sg[0], sg[1], b32.u32min, b32.u32max, b32.s32min, b32.s32max);
 }
 
 /** a + b. */
@@ -106,18 +108,9 @@ export function addUnsynced(a: Scalar, k: bigint): Scalar {
 export function sub(a: Scalar, b: Scalar, is32 = false): Scalar {
   const t = tsub(a.t, b.t);
   if (is32) return result32(t, sub32(a, b));
-  let { umin, umax, smin, smax } = UNKNOWN;
-  if (a.umin >= b.umax) {
-    umin = a.umin - b.umax;
-    umax = a.umax - b.umin;
-  }
-  const lo = a.smin - b.smax;
-  const hi = a.smax - b.smin;
-  if (lo >= S64_MIN && hi <= S64_MAX) {
-    smin = lo;
-    smax = hi;
-  }
-  return result64(t, umin, umax, smin, smax, sub32(a, b));
+  const u = wrapBoth(a.umin - b.umax, a.umax - b.umin, 0n, U64) ?? [0n, U64];
+  const sg = wrapBoth(a.smin - b.smax, a.smax - b.smin, S64_MIN, S64_MAX) ?? [S64_MIN, S64_MAX];
+  return result64(t, u[0], u[1], sg[0], sg[1], sub32(a, b));
 }
 
 /**

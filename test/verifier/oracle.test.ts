@@ -237,6 +237,23 @@ const PKT_END: [string, string][] = [
   ],
 ];
 
+/**
+ * Bounds the kernel proves and a dead branch shows: a negation (0 - x), and sums and differences whose
+ * two ends both wrap (the interval is kept). The branch to `bad` reads past the stack.
+ */
+const WRAP_HEAD = 'call 7\nr6 = r0\ncall 7\nr4 = r0\nr1 = r6\nr3 = 1\nr3 <<= 63';
+const BAD = 'goto out\nbad:\nr0 = *(u8 *)(r10 + 0)\nout:\nr0 = 0\nexit';
+const WRAPPING: [string, string][] = [
+  ['wrap-neg-nonzero', `${WRAP_HEAD}\nr1 |= 8\nr1 = -r1\nif r1 == 0 goto bad\n${BAD}`],
+  ['wrap-neg-range', `${WRAP_HEAD}\nr1 &= 63\nr1 = -r1\nif r1 s< -63 goto bad\n${BAD}`],
+  ['wrap-neg32', `${WRAP_HEAD}\nw1 |= 8\nw1 = -w1\nif w1 == 0 goto bad\n${BAD}`],
+  ['wrap-sub-both', `${WRAP_HEAD}\nr1 |= 8\nr2 = 0\nr2 -= r1\nif r2 == 0 goto bad\n${BAD}`],
+  ['wrap-sub32-both', `${WRAP_HEAD}\nw1 |= 8\nw2 = 0\nw2 -= w1\nif w2 == 0 goto bad\n${BAD}`],
+  ['wrap-add-both', `${WRAP_HEAD}\nr1 |= r3\nr4 |= r3\nr1 += r4\nif r1 == -1 goto bad\n${BAD}`],
+  ['wrap-add-one', `${WRAP_HEAD}\nr1 &= 0xff\nr1 += -16\nif r1 == -1 goto bad\n${BAD}`],
+  ['wrap-add32-both', `${WRAP_HEAD}\nw1 |= 0x80000000\nw4 |= 0x80000000\nw1 += w4\nif w1 == -1 goto bad\n${BAD}`],
+];
+
 /** An atomic fetch loads the old value as a load does: a stack zero or spilled constant comes back exact. */
 const FETCH_USE = 'r2 = r10\nr2 += r1\nr0 = *(u8 *)(r2 - 1)\nr0 = 0\nexit';
 const ATOMIC_FETCH: [string, string][] = [
@@ -257,18 +274,18 @@ const ATOMIC_FETCH: [string, string][] = [
   ],
 ];
 
-test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far and atomic fetches, exactly as the kernel judges them (root)', (t) => {
+test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches and wrapping bounds, exactly as the kernel judges them (root)', (t) => {
   if (!needs(t, { root: true })) return;
   const programs = [
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
-    ...[...PKT_END, ...ATOMIC_FETCH].map(([name, text]) => ({
+    ...[...PKT_END, ...ATOMIC_FETCH, ...WRAPPING].map(([name, text]) => ({
       name,
       type: ProgType.SCHED_CLS,
       insns: sockProgram(text),
       maps: [],
     })),
   ];
-  assert.ok(programs.length >= 111);
+  assert.ok(programs.length >= 119);
   const last = (m: string | undefined) => (m ?? '').split('\n').pop();
   for (const p of programs) {
     const k = kernelVerdictRaw(p.insns, p.type, p.maps);
