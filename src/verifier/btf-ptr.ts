@@ -264,7 +264,8 @@ export function btfAccess(
     throw new Rejection(pc, `R${regno} has a variable offset: bpfkit does not model it for ptr_${p.name}`);
   if (write) throw new Rejection(pc, 'only read is supported');
   const walked = structWalk(btf, pc, p.id, total, size);
-  if (walked.kind === 'scalar') return loadedScalar(size, signed);
+  // A helper reads more than 8 bytes at once (a task's comm): memory, not a register's worth.
+  if (walked.kind === 'scalar') return size > 8 ? UNKNOWN_SCALAR : loadedScalar(size, signed);
   // BTF_TYPE_SAFE_TRUSTED(struct bpf_iter_meta) { struct seq_file *seq; }: trusted, never NULL.
   if (p.trust === 'trusted' && p.name === 'bpf_iter_meta' && walked.field === 'seq' && !walked.untrusted)
     return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'trusted') });

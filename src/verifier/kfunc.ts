@@ -162,7 +162,7 @@ function structAt(btf: Btf, id: number, off: number): number | false | 'unsure' 
  * (btf_struct_ids_match, not strict)? At offset 0 `from` itself does; otherwise the struct member that
  * starts there, or the one that starts that member, and so on.
  */
-function structIdsMatch(btf: Btf, from: number, off: number, want: number): boolean | 'unsure' {
+export function structIdsMatch(btf: Btf, from: number, off: number, want: number): boolean | 'unsure' {
   if (off === 0 && from === want) return true;
   let id = from;
   for (let depth = 0; depth < 32; depth++) {
