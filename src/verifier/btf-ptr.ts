@@ -286,8 +286,10 @@ export function btfAccess(
       pc,
       `R${regno} loads ${p.name}->${walked.field}: the kernel's trusted/RCU field lists are not modelled by bpfkit`,
     );
-  const trust = iter || p.trust === 'untrusted' || walked.untrusted ? 'untrusted' : '';
-  return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, trust) });
+  // Linux 6.18 makes every walk bpfkit models untrusted, not only in iterators: from a trusted tp_btf task
+  // (task->signal) and from a plain pointer (a bpf_skc_to_tcp_sock result's sk_socket), checked against
+  // the kernel in test/verifier/btfargs-cases.ts; 6.12's plain PTR_TO_BTF_ID result is gone.
+  return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'untrusted') });
 }
 
 type Walked = { kind: 'scalar' } | { kind: 'ptr'; id: number; field: string; untrusted: boolean };

@@ -544,20 +544,23 @@ const LIST: HelperProto[] = [
     LWT_XMIT,
     LWT_SEG6LOCAL,
     SK_LOOKUP,
+    // syscall programs: tracing_prog_func_proto's.
+    SYSCALL,
   ]),
-  // A task's and a cgroup's local storage (bpf_tracing_func_proto; the cgroup's also bpf_base_func_proto's
-  // CAP_BPF part): the value for the map and object (NULL: none), created from arg 3 on request.
+  // A task's and a cgroup's local storage: the value for the map and object (NULL: none), created from arg 3
+  // on request. Linux 6.18 hands both pairs to every program type (bpf_base_func_proto; checked on the
+  // running kernel for each type of test/verifier/prog-types.test.ts and the socket types).
   P(
     156,
     'task_storage_get',
     ['map_ptr', 'btf_task_or_null', 'map_value_or_null', 'anything'],
     'map_value_or_null',
-    TRACING,
+    'all',
     {
       mapTypes: [MapType.TASK_STORAGE],
     },
   ),
-  P(157, 'task_storage_delete', ['map_ptr', 'btf_task_or_null'], 'integer', TRACING, {
+  P(157, 'task_storage_delete', ['map_ptr', 'btf_task_or_null'], 'integer', 'all', {
     mapTypes: [MapType.TASK_STORAGE],
   }),
   P(
@@ -674,7 +677,7 @@ export const tracingProgProto = (id: number): HelperProto | undefined => TRACING
 const BASE_SOCK = [
   1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 16, 17, 22, 25, 35, 37, 42, 55, 80, 87, 88, 89, 105, 106, 109, 112, 113, 114, 115,
   93, 94, 117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208, 197, 198, 199, 200, 201, 202, 203,
-  209, 210, 211,
+  209, 156, 157, 210, 211,
 ];
 const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160, ...SKC_IDS];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
