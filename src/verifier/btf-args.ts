@@ -72,8 +72,9 @@ export function btfObjArg(
 
 /**
  * A BTF pointer given to an ARG_PTR_TO_BTF_ID_SOCK_COMMON argument (bpf_skc_to_*, bpf_sk_release, the
- * socket storage helpers of socket programs): plain or trusted, never NULL, a struct that starts with
- * struct sock_common; bpf_sk_release's must carry a reference at offset 0. Returns the reference.
+ * socket storage helpers of socket programs): plain or trusted, not NULL (`orNull`: maybe NULL), a struct
+ * that starts with struct sock_common; bpf_sk_release's must carry a reference at offset 0. Returns the
+ * reference.
  */
 export function btfSockArg(
   env: Env,
@@ -83,10 +84,11 @@ export function btfSockArg(
   reg: Reg,
   release: boolean,
   helper: string,
+  orNull = false,
 ): number {
   const btf = objBtf(env, pc, `bpf_${helper}`);
   const t = reg.btf!.trust;
-  if (reg.nullable || (t !== '' && t !== 'trusted'))
+  if ((reg.nullable && !orNull) || (t !== '' && t !== 'trusted'))
     throw new Rejection(pc, `R${regno} type=${kindText(reg)} expected=${BTF_SOCK_TYPES}`);
   matchStruct(btf, pc, regno, reg, 'sock_common', helper);
   if (release) {

@@ -181,7 +181,7 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
  */
 const TP_BTF_HELPERS: ReadonlySet<number> = new Set([
   1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 25, 27, 35, 45, 67, 80, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134, 158,
-  164, 174, 181, 182, 156, 157, 210, 211,
+  164, 174, 181, 182, 141, 156, 157, 210, 211,
 ]);
 
 /** Argument types a BTF pointer may be given to (btf-args.ts); any other is not modelled. */
@@ -194,6 +194,8 @@ const BTF_ARG_TYPES: ReadonlySet<string> = new Set([
   'mem_rw',
   'uninit_mem',
   'btf_task_or_null',
+  'btf_task',
+  'sock_or_null',
   'btf_cgroup_or_null',
   'btf_sock_or_null',
 ]);
@@ -435,15 +437,19 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
             : sockArg(st, pc, regno, reg, type);
         break;
       case 'btf_task_or_null':
+      case 'btf_task':
       case 'btf_cgroup_or_null':
       case 'btf_sock_or_null': {
-        const want = type === 'btf_task_or_null' ? 'task_struct' : type === 'btf_cgroup_or_null' ? 'cgroup' : 'sock';
-        btfObjArg(env, pc, regno, reg, want, true, proto.name);
+        const want =
+          type === 'btf_cgroup_or_null' ? 'cgroup' : type === 'btf_sock_or_null' ? 'sock_common' : 'task_struct';
+        btfObjArg(env, pc, regno, reg, want, type !== 'btf_task', proto.name);
         break;
       }
       case 'sock_or_null':
       case 'fullsock_or_null':
-        sockArg(st, pc, regno, reg, type);
+        if (reg.kind === 'btf_id' && type === 'sock_or_null')
+          btfSockArg(env, st, pc, regno, reg, false, proto.name, true);
+        else sockArg(st, pc, regno, reg, type);
         break;
       case 'const_str':
         constStrArg(env, st, pc, regno, reg);

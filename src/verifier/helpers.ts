@@ -58,8 +58,10 @@ export type ArgType =
   | 'spin_lock'
   /** ARG_PTR_TO_DYNPTR and its flags (dynptr.ts). */
   | DynptrArgType
-  /** ARG_PTR_TO_BTF_ID_OR_NULL of struct task_struct, cgroup or sock (btf-args.ts). */
+  /** ARG_PTR_TO_BTF_ID_OR_NULL of struct task_struct, cgroup or sock_common (btf-args.ts). */
   | 'btf_task_or_null'
+  /** ARG_PTR_TO_BTF_ID of struct task_struct, not NULL. */
+  | 'btf_task'
   | 'btf_cgroup_or_null'
   | 'btf_sock_or_null';
 
@@ -388,6 +390,9 @@ const LIST: HelperProto[] = [
   // The lock in a map value (bpf_base_func_proto's CAP_BPF part); which types may name such a map: spin-lock.ts.
   P(93, 'spin_lock', ['spin_lock'], 'void', 'all'),
   P(94, 'spin_unlock', ['spin_lock'], 'void', 'all'),
+  // A task's kernel stack into a buffer the helper fills; the length or -errno back, as get_stack's. Every
+  // type has it in Linux 6.18 (bpf_base_func_proto's CAP_PERFMON part; checked on the running kernel).
+  P(141, 'get_task_stack', ['btf_task', 'uninit_mem', 'const_size_or_zero', 'anything'], 'size_or_error', 'all'),
   P(56, 'perf_prog_read_value', ['ctx', 'uninit_mem', 'const_size'], 'integer', [PERF_EVENT], { gpl: true }),
 
   // Packets: tc (and sk_skb, cgroup_skb, socket filters where their tables say so) and XDP.
@@ -644,8 +649,10 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
 
 /**
  * tracing_prog_func_proto's own prototypes (tp_btf and iterator programs) that differ from raw_tp's or
- * that raw_tp lacks: the socket casts, and the socket storage helpers keyed by a BTF struct sock
- * (bpf_sk_storage_get_tracing_proto; bpf_sk_storage_tracing_allowed lets tp_btf and iterators call them).
+ * that raw_tp lacks: the socket casts, the socket storage helpers keyed by a BTF socket
+ * (bpf_sk_storage_get_tracing_proto, whose struct is sock_common: Linux 6.18 takes an iterator's
+ * sock_common; bpf_sk_storage_tracing_allowed lets tp_btf and iterators call them), and a BTF socket's
+ * cookie (bpf_get_socket_ptr_cookie_proto).
  */
 const TRACING_PROG: ReadonlyMap<number, HelperProto> = new Map(
   [
@@ -661,6 +668,7 @@ const TRACING_PROG: ReadonlyMap<number, HelperProto> = new Map(
       },
     ),
     P(108, 'sk_storage_delete', ['map_ptr', 'btf_sock_or_null'], 'integer', 'all', { mapTypes: [MapType.SK_STORAGE] }),
+    P(46, 'get_socket_cookie', ['sock_or_null'], 'integer', 'all'),
   ].map((h) => [h.id, h]),
 );
 
@@ -677,7 +685,7 @@ export const tracingProgProto = (id: number): HelperProto | undefined => TRACING
 const BASE_SOCK = [
   1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 16, 17, 22, 25, 35, 37, 42, 55, 80, 87, 88, 89, 105, 106, 109, 112, 113, 114, 115,
   93, 94, 117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208, 197, 198, 199, 200, 201, 202, 203,
-  209, 156, 157, 210, 211,
+  209, 141, 156, 157, 210, 211,
 ];
 const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160, ...SKC_IDS];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([

@@ -127,6 +127,48 @@ export const BTFARGS_CASES: KfuncCase[] = [
     want: OK,
   },
   {
+    name: "a trusted task's stack into a stack buffer (get_task_stack)",
+    ...task,
+    text: `r1 = *(u64 *)(r1 + 0)\nr2 = r10\nr2 += -64\nr3 = 64\nr4 = 0\ncall 141\nif r0 s> 64 goto bad\n${END}\nbad:\nr0 = *(u64 *)(r0 + 0)\nexit`,
+    want: OK,
+  },
+  {
+    name: 'get_task_stack of NULL',
+    ...task,
+    text: `r1 = 0\nr2 = r10\nr2 += -64\nr3 = 64\nr4 = 0\ncall 141\n${END}`,
+    want: at(5, 'R1 type=scalar expected=ptr_, trusted_ptr_, rcu_ptr_'),
+  },
+  {
+    name: 'get_task_stack of a task walked to (untrusted)',
+    ...task,
+    text: `r1 = *(u64 *)(r1 + 0)\nr1 = *(u64 *)(r1 + off(task_struct.signal))\nr1 = *(u64 *)(r1 + off(signal_struct.curr_target))\nr2 = r10\nr2 += -64\nr3 = 64\nr4 = 0\ncall 141\n${END}`,
+    want: at(7, 'R1 type=untrusted_ptr_ expected=ptr_, trusted_ptr_, rcu_ptr_'),
+  },
+  {
+    name: 'get_task_stack of a tcp_sock in tc',
+    ...tc,
+    text: `${SKB_SK}\ncall 137\nif r0 == 0 goto out\nr1 = r0\nr2 = r10\nr2 += -64\nr3 = 64\nr4 = 0\ncall 141\n${END}`,
+    want: at(9, 'R1 is of type tcp_sock but task_struct is expected'),
+  },
+  {
+    name: "a trusted task's walk is untrusted in Linux 6.18 (task->signal to skc_to_tcp_sock)",
+    ...task,
+    text: `r1 = *(u64 *)(r1 + 0)\nr1 = *(u64 *)(r1 + off(task_struct.signal))\ncall 137\n${END}`,
+    want: at(2, 'R1 type=untrusted_ptr_ expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_'),
+  },
+  {
+    name: "a plain pointer's walk is untrusted (tcp_sock->sk_socket to skc_to_tcp_sock)",
+    ...tc,
+    text: `${SKB_SK}\ncall 137\nif r0 == 0 goto out\nr1 = *(u64 *)(r0 + off(sock.sk_socket))\ncall 137\n${END}`,
+    want: at(5, 'R1 type=untrusted_ptr_ expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_'),
+  },
+  {
+    name: "a tp_btf socket's cookie, and NULL's",
+    ...tcpProbe,
+    text: `r6 = *(u64 *)(r1 + 0)\nr1 = r6\ncall 46\nr1 = 0\ncall 46\n${END}`,
+    want: OK,
+  },
+  {
     name: 'skc_to_tcp_sock of a task',
     ...task,
     text: `r1 = *(u64 *)(r1 + 0)\ncall 137\n${END}`,
