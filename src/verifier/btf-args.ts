@@ -10,6 +10,7 @@
 import { type Btf, BtfKind } from '../btf/index.js';
 import { btfAccess, internBtfPtr } from './btf-ptr.js';
 import { type Env, newId } from './env.js';
+import type { HelperProto } from './helpers.js';
 import { structIdsMatch } from './kfunc.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
@@ -140,12 +141,16 @@ export function btfMemSize(env: Env, pc: number, regno: number, reg: Reg, size: 
 }
 
 /**
- * r0 of a helper returning RET_PTR_TO_BTF_ID_OR_NULL of struct `name` (bpf_skc_to_*): a plain pointer
- * that may be NULL, with a fresh id for its null check, carrying `ref` (a cast's argument's reference).
+ * r0 of a helper returning RET_PTR_TO_BTF_ID(_OR_NULL) of its struct (bpf_skc_to_*, bpf_task_pt_regs): a
+ * plain pointer; one that may be NULL has a fresh id for its null check; it carries `ref` (a cast's
+ * argument's reference).
  */
-export function btfObjReturn(env: Env, pc: number, name: string, ref: number, helper: string): Reg {
-  const btf = objBtf(env, pc, `bpf_${helper}`);
+export function btfObjReturn(env: Env, pc: number, proto: HelperProto, ref: number): Reg {
+  const btf = objBtf(env, pc, `bpf_${proto.name}`);
+  const name = proto.retStruct!;
   const t = btf.byName(name, BtfKind.STRUCT);
-  if (!t) throw new Rejection(pc, `bpf_${helper}: bpfkit finds no struct ${name} in the kernel's BTF`);
-  return ptrReg('btf_id', { btf: internBtfPtr(btf, t.id, ''), nullable: true, id: newId(env), ref });
+  if (!t) throw new Rejection(pc, `bpf_${proto.name}: bpfkit finds no struct ${name} in the kernel's BTF`);
+  const p = internBtfPtr(btf, t.id, '');
+  if (proto.ret === 'btf_obj') return ptrReg('btf_id', { btf: p, ref });
+  return ptrReg('btf_id', { btf: p, nullable: true, id: newId(env), ref });
 }

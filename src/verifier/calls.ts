@@ -181,7 +181,7 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
  */
 const TP_BTF_HELPERS: ReadonlySet<number> = new Set([
   1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 25, 27, 35, 45, 67, 80, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134, 158,
-  164, 174, 181, 182, 141, 156, 157, 210, 211,
+  164, 174, 181, 182, 141, 156, 157, 175, 210, 211,
 ]);
 
 /** Argument types a BTF pointer may be given to (btf-args.ts); any other is not modelled. */
@@ -695,7 +695,8 @@ function returnReg(
     case 'integer':
       return UNKNOWN_SCALAR;
     case 'btf_obj_or_null':
-      return btfObjReturn(env, pc, proto.retStruct!, proto.sockRef === 'cast' ? argRef : 0, proto.name);
+    case 'btf_obj':
+      return btfObjReturn(env, pc, proto, proto.sockRef === 'cast' ? argRef : 0);
     case 'size_or_error': {
       // do_refine_retval_range: a length of at most the size argument's maximum, or -errno (>= -4095),
       // in the 64-bit and the 32-bit signed bounds alike.

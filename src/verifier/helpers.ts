@@ -80,6 +80,8 @@ export type RetType =
   | 'dynptr_mem_or_null'
   /** RET_PTR_TO_BTF_ID_OR_NULL of the struct `retStruct` names (btf-args.ts). */
   | 'btf_obj_or_null'
+  /** RET_PTR_TO_BTF_ID: the same, never NULL. */
+  | 'btf_obj'
   | SockRet;
 
 /**
@@ -392,6 +394,8 @@ const LIST: HelperProto[] = [
   P(94, 'spin_unlock', ['spin_lock'], 'void', 'all'),
   // A task's kernel stack into a buffer the helper fills; the length or -errno back, as get_stack's. Every
   // type has it in Linux 6.18 (bpf_base_func_proto's CAP_PERFMON part; checked on the running kernel).
+  // A task's saved user registers (bpf_base_func_proto's CAP_PERFMON part): a plain pt_regs pointer.
+  P(175, 'task_pt_regs', ['btf_task'], 'btf_obj', 'all', { gpl: true, retStruct: 'pt_regs' }),
   P(141, 'get_task_stack', ['btf_task', 'uninit_mem', 'const_size_or_zero', 'anything'], 'size_or_error', 'all'),
   P(56, 'perf_prog_read_value', ['ctx', 'uninit_mem', 'const_size'], 'integer', [PERF_EVENT], { gpl: true }),
 
@@ -685,7 +689,7 @@ export const tracingProgProto = (id: number): HelperProto | undefined => TRACING
 const BASE_SOCK = [
   1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 16, 17, 22, 25, 35, 37, 42, 55, 80, 87, 88, 89, 105, 106, 109, 112, 113, 114, 115,
   93, 94, 117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208, 197, 198, 199, 200, 201, 202, 203,
-  209, 141, 156, 157, 210, 211,
+  209, 141, 156, 157, 175, 210, 211,
 ];
 const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160, ...SKC_IDS];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([

@@ -169,6 +169,18 @@ export const BTFARGS_CASES: KfuncCase[] = [
     want: OK,
   },
   {
+    name: 'task_pt_regs of the current task: a plain pt_regs pointer, read',
+    type: ProgType.KPROBE,
+    text: `call 158\nr1 = r0\ncall 175\nr1 = *(u64 *)(r0 + 8)\n${END}`,
+    want: OK,
+  },
+  {
+    name: 'task_pt_regs result where memory is asked for (plain, not trusted)',
+    ...task,
+    text: `r1 = *(u64 *)(r1 + 0)\ncall 175\nr1 = r0\nr2 = 8\ncall 6\n${END}`,
+    want: at(4, 'R1 type=ptr_ expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_'),
+  },
+  {
     name: 'skc_to_tcp_sock of a task',
     ...task,
     text: `r1 = *(u64 *)(r1 + 0)\ncall 137\n${END}`,
