@@ -154,3 +154,17 @@ export function btfObjReturn(env: Env, pc: number, proto: HelperProto, ref: numb
   if (proto.ret === 'btf_obj') return ptrReg('btf_id', { btf: p, ref });
   return ptrReg('btf_id', { btf: p, nullable: true, id: newId(env), ref });
 }
+
+/**
+ * ARG_PTR_TO_PERCPU_BTF_ID (bpf_per_cpu_ptr, bpf_this_cpu_ptr): only a percpu BTF pointer (a percpu ksym,
+ * a percpu kptr) passes. bpfkit models neither, so any register but a BTF pointer is refused in the
+ * kernel's words, and a BTF pointer (which might be percpu one day) is not modelled.
+ */
+export function percpuArg(pc: number, regno: number, reg: Reg, helper: string): never {
+  if (reg.kind === 'btf_id')
+    throw new Rejection(
+      pc,
+      `R${regno} ${kindText(reg)} passed to bpf_${helper}: bpfkit does not model percpu pointers`,
+    );
+  throw new Rejection(pc, `R${regno} type=${kindText(reg)} expected=percpu_ptr_, percpu_rcu_ptr_, percpu_trusted_ptr_`);
+}

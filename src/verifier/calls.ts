@@ -8,7 +8,7 @@ import type { Instruction } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import { currentTaskBtf } from './btf-ptr.js';
-import { btfMemArg, btfMemSize, btfObjArg, btfObjReturn, btfSockArg } from './btf-args.js';
+import { btfMemArg, btfMemSize, btfObjArg, btfObjReturn, btfSockArg, percpuArg } from './btf-args.js';
 import { iterHelperProto, seqFileArg } from './iter.js';
 import { constStrArg } from './const-str.js';
 import { checkCallUnderLock, nonNullValueId, spinLockCall } from './spin-lock.js';
@@ -181,7 +181,7 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
  */
 const TP_BTF_HELPERS: ReadonlySet<number> = new Set([
   1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 25, 27, 35, 45, 67, 80, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134, 158,
-  164, 174, 181, 182, 141, 156, 157, 175, 210, 211,
+  164, 174, 181, 182, 141, 153, 154, 156, 157, 175, 210, 211,
 ]);
 
 /** Argument types a BTF pointer may be given to (btf-args.ts); any other is not modelled. */
@@ -195,6 +195,7 @@ const BTF_ARG_TYPES: ReadonlySet<string> = new Set([
   'uninit_mem',
   'btf_task_or_null',
   'btf_task',
+  'percpu_btf',
   'sock_or_null',
   'btf_cgroup_or_null',
   'btf_sock_or_null',
@@ -435,6 +436,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
           reg.kind === 'btf_id'
             ? btfSockArg(env, st, pc, regno, reg, true, proto.name)
             : sockArg(st, pc, regno, reg, type);
+        break;
+      case 'percpu_btf':
+        percpuArg(pc, regno, reg, proto.name);
         break;
       case 'btf_task_or_null':
       case 'btf_task':

@@ -62,6 +62,11 @@ export type ArgType =
   | 'btf_task_or_null'
   /** ARG_PTR_TO_BTF_ID of struct task_struct, not NULL. */
   | 'btf_task'
+  /**
+   * ARG_PTR_TO_PERCPU_BTF_ID: a percpu kernel variable (a ksym), which bpfkit never has (ksyms are not
+   * modelled): every other register is refused, a BTF pointer is not modelled.
+   */
+  | 'percpu_btf'
   | 'btf_cgroup_or_null'
   | 'btf_sock_or_null';
 
@@ -394,6 +399,10 @@ const LIST: HelperProto[] = [
   P(94, 'spin_unlock', ['spin_lock'], 'void', 'all'),
   // A task's kernel stack into a buffer the helper fills; the length or -errno back, as get_stack's. Every
   // type has it in Linux 6.18 (bpf_base_func_proto's CAP_PERFMON part; checked on the running kernel).
+  // A percpu variable's copy on a CPU (bpf_base_func_proto's CAP_BPF part): only the refusals of arguments
+  // that are no percpu ksym are modelled (btf-args.ts), so what they return is never reached.
+  P(153, 'per_cpu_ptr', ['percpu_btf', 'anything'], 'integer', 'all'),
+  P(154, 'this_cpu_ptr', ['percpu_btf'], 'integer', 'all'),
   // A task's saved user registers (bpf_base_func_proto's CAP_PERFMON part): a plain pt_regs pointer.
   P(175, 'task_pt_regs', ['btf_task'], 'btf_obj', 'all', { gpl: true, retStruct: 'pt_regs' }),
   P(141, 'get_task_stack', ['btf_task', 'uninit_mem', 'const_size_or_zero', 'anything'], 'size_or_error', 'all'),
@@ -689,7 +698,7 @@ export const tracingProgProto = (id: number): HelperProto | undefined => TRACING
 const BASE_SOCK = [
   1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 16, 17, 22, 25, 35, 37, 42, 55, 80, 87, 88, 89, 105, 106, 109, 112, 113, 114, 115,
   93, 94, 117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208, 197, 198, 199, 200, 201, 202, 203,
-  209, 141, 156, 157, 175, 210, 211,
+  209, 141, 153, 154, 156, 157, 175, 210, 211,
 ];
 const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160, ...SKC_IDS];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([

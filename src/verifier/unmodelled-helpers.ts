@@ -25,8 +25,6 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [103, ['sysctl_get_new_value', SYSCTL]],
   [104, ['sysctl_set_new_value', SYSCTL]],
   [58, ['override_return', 'needs CONFIG_BPF_KPROBE_OVERRIDE and an error-injectable attach target']],
-  [153, ['per_cpu_ptr', BTF_PTR]],
-  [154, ['this_cpu_ptr', BTF_PTR]],
   [158, ['get_current_task_btf', BTF_PTR]],
   [165, ['snprintf', CONST_STR]],
   [169, ['timer_init', TIMER]],

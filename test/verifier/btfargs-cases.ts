@@ -181,6 +181,18 @@ export const BTFARGS_CASES: KfuncCase[] = [
     want: at(4, 'R1 type=ptr_ expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_'),
   },
   {
+    name: 'per_cpu_ptr of NULL (no percpu ksym)',
+    ...tc,
+    text: `r1 = 0\nr2 = 0\ncall 153\n${END}`,
+    want: at(2, 'R1 type=scalar expected=percpu_ptr_, percpu_rcu_ptr_, percpu_trusted_ptr_'),
+  },
+  {
+    name: 'this_cpu_ptr of a stack pointer',
+    ...tc,
+    text: `r1 = r10\nr1 += -8\ncall 154\n${END}`,
+    want: at(2, 'R1 type=fp expected=percpu_ptr_, percpu_rcu_ptr_, percpu_trusted_ptr_'),
+  },
+  {
     name: 'skc_to_tcp_sock of a task',
     ...task,
     text: `r1 = *(u64 *)(r1 + 0)\ncall 137\n${END}`,
