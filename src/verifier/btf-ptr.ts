@@ -265,7 +265,8 @@ export function btfAccess(
     throw new Rejection(pc, `R${regno} has a variable offset: bpfkit does not model it for ptr_${p.name}`);
   if (write) throw new Rejection(pc, 'only read is supported');
   const walked = structWalk(btf, pc, p.id, total, size);
-  if (walked.kind === 'scalar') return loadedScalar(size, signed);
+  // A helper reads more than 8 bytes at once (a task's comm): memory, not a register's worth.
+  if (walked.kind === 'scalar') return size > 8 ? UNKNOWN_SCALAR : loadedScalar(size, signed);
   // BTF_TYPE_SAFE_TRUSTED(struct bpf_iter_meta) { struct seq_file *seq; }: trusted, never NULL.
   if (p.trust === 'trusted' && p.name === 'bpf_iter_meta' && walked.field === 'seq' && !walked.untrusted)
     return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'trusted') });
@@ -286,8 +287,10 @@ export function btfAccess(
       pc,
       `R${regno} loads ${p.name}->${walked.field}: the kernel's trusted/RCU field lists are not modelled by bpfkit`,
     );
-  const trust = iter || p.trust === 'untrusted' || walked.untrusted ? 'untrusted' : '';
-  return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, trust) });
+  // Linux 6.18 makes every walk bpfkit models untrusted, not only in iterators: from a trusted tp_btf task
+  // (task->signal) and from a plain pointer (a bpf_skc_to_tcp_sock result's sk_socket), checked against
+  // the kernel in test/verifier/btfargs-cases.ts; 6.12's plain PTR_TO_BTF_ID result is gone.
+  return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'untrusted') });
 }
 
 type Walked = { kind: 'scalar' } | { kind: 'ptr'; id: number; field: string; untrusted: boolean };

@@ -8,6 +8,7 @@ import type { Instruction } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import { currentTaskBtf } from './btf-ptr.js';
+import { btfMemArg, btfMemSize, btfObjArg, btfObjReturn, btfSockArg, percpuArg } from './btf-args.js';
 import { iterHelperProto, seqFileArg } from './iter.js';
 import { constStrArg } from './const-str.js';
 import { checkCallUnderLock, nonNullValueId, spinLockCall } from './spin-lock.js';
@@ -22,6 +23,7 @@ import {
   helperAttachAllowed,
   helperProto,
   type HelperProto,
+  tracingProgProto,
 } from './helpers.js';
 import { unmodelledHelper } from './unmodelled-helpers.js';
 import { clearPacketPointers } from './jumps.js';
@@ -179,7 +181,24 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
  */
 const TP_BTF_HELPERS: ReadonlySet<number> = new Set([
   1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 25, 27, 35, 45, 67, 80, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134, 158,
-  164, 174, 181, 182,
+  164, 174, 181, 182, 141, 153, 154, 156, 157, 175, 210, 211,
+]);
+
+/** Argument types a BTF pointer may be given to (btf-args.ts); any other is not modelled. */
+const BTF_ARG_TYPES: ReadonlySet<string> = new Set([
+  'anything',
+  'sock_btf',
+  'sk_release',
+  'mem',
+  'mem_or_null',
+  'mem_rw',
+  'uninit_mem',
+  'btf_task_or_null',
+  'btf_task',
+  'percpu_btf',
+  'sock_or_null',
+  'btf_cgroup_or_null',
+  'btf_sock_or_null',
 ]);
 
 /** The register types a helper's memory argument takes (mem_types), as Linux 6.18 lists them. */
@@ -196,10 +215,12 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // Iterators also get the seq_file helpers (iter.ts), their first argument checked there.
   const iterProto = env.tpBtf?.iter ? iterHelperProto(insn.imm) : undefined;
   if (iterProto) seqFileArg(pc, iterProto.name, cur(st).regs[1]!);
+  // tracing_prog_func_proto's own prototypes (the socket casts and storage by BTF socket), before raw_tp's.
+  const ownProto = iterProto ?? (env.tpBtf ? tracingProgProto(insn.imm) : undefined);
   // tracing_prog_func_proto gives get_attach_cookie to tp_btf programs and those with a trampoline only.
   if (env.tpBtf?.iter && insn.imm === 174)
     throw new Rejection(pc, 'program of this type cannot use helper bpf_get_attach_cookie#174');
-  if (env.tpBtf && insn.imm > 0 && insn.imm < HELPER_ID_END && !iterProto && !TP_BTF_HELPERS.has(insn.imm))
+  if (env.tpBtf && insn.imm > 0 && insn.imm < HELPER_ID_END && !ownProto && !TP_BTF_HELPERS.has(insn.imm))
     throw new Rejection(
       pc,
       `helper #${insn.imm} in a ${env.tpBtf.iter ? 'iter' : 'tp_btf'} program: bpfkit does not model tracing's own helper table`,
@@ -229,15 +250,15 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     return [{ pc: pc + 1, st }];
   }
   const ptype = env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType;
-  const proto = iterProto ?? helperProto(insn.imm, ptype);
+  const proto = ownProto ?? helperProto(insn.imm, ptype);
   if (!proto) {
     if (insn.imm <= 0 || insn.imm >= HELPER_ID_END) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
     throw new Rejection(pc, unmodelledHelper(insn.imm));
   }
   if (
-    (!iterProto && !helperAllowed(proto, ptype)) ||
+    (!ownProto && !helperAllowed(proto, ptype)) ||
     !helperAttachAllowed(proto.id, ptype, env.attachType) ||
-    (!iterProto && env.helperAvailable?.(ptype, proto.id) === false)
+    (!ownProto && env.helperAvailable?.(ptype, proto.id) === false)
   )
     throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
   if (proto.gpl && !env.gplCompatible)
@@ -261,7 +282,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     const reg = f.regs[regno]!;
     const type = argNames[i]!;
     if (reg.kind === 'not_init') throw new Rejection(pc, `R${regno} !read_ok`);
-    if (reg.kind === 'btf_id' && type !== 'anything')
+    if (reg.kind === 'btf_id' && !BTF_ARG_TYPES.has(type))
       throw new Rejection(
         pc,
         `R${regno} ${kindText(reg)}${reg.btf?.name ?? ''} passed to bpf_${proto.name}: bpfkit does not model BTF pointer arguments`,
@@ -324,6 +345,19 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       case 'mem_rw':
       case 'uninit_mem':
         if (type === 'mem_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
+        if (reg.kind === 'btf_id') {
+          btfMemArg(
+            env,
+            pc,
+            regno,
+            reg,
+            MEM_TYPES,
+            proto.name,
+            type === 'mem_rw' || type === 'uninit_mem',
+            type === 'mem_or_null',
+          );
+          break;
+        }
         if (!isMemPtr(reg)) throw expect(MEM_TYPES);
         break;
       case 'const_size':
@@ -347,7 +381,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         }
         // MEM_WRITE: the helper writes the memory (uninit_mem, mem_rw), so a read-only map value is refused.
         const write = prevType === 'uninit_mem' || prevType === 'mem_rw';
-        helperMem(env, st, pc, regno - 1, prev, Number(reg.s.umax), write);
+        if (prev.kind === 'btf_id') btfMemSize(env, pc, regno - 1, prev, reg.s.umax, proto.name);
+        else helperMem(env, st, pc, regno - 1, prev, Number(reg.s.umax), write);
         // check_mem_size_reg: the access was proven with this range, so it must stay exact.
         env.precision?.mark(regno);
         sizeMax = reg.s.umax;
@@ -391,14 +426,34 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         break;
       case 'sock_common':
       case 'sock_btf':
-        argRef = sockArg(st, pc, regno, reg, type);
+        argRef =
+          reg.kind === 'btf_id' && type === 'sock_btf'
+            ? btfSockArg(env, st, pc, regno, reg, false, proto.name)
+            : sockArg(st, pc, regno, reg, type);
         break;
       case 'sk_release':
-        argRef = release = sockArg(st, pc, regno, reg, type);
+        argRef = release =
+          reg.kind === 'btf_id'
+            ? btfSockArg(env, st, pc, regno, reg, true, proto.name)
+            : sockArg(st, pc, regno, reg, type);
         break;
+      case 'percpu_btf':
+        percpuArg(pc, regno, reg, proto.name);
+        break;
+      case 'btf_task_or_null':
+      case 'btf_task':
+      case 'btf_cgroup_or_null':
+      case 'btf_sock_or_null': {
+        const want =
+          type === 'btf_cgroup_or_null' ? 'cgroup' : type === 'btf_sock_or_null' ? 'sock_common' : 'task_struct';
+        btfObjArg(env, pc, regno, reg, want, type !== 'btf_task', proto.name);
+        break;
+      }
       case 'sock_or_null':
       case 'fullsock_or_null':
-        sockArg(st, pc, regno, reg, type);
+        if (reg.kind === 'btf_id' && type === 'sock_or_null')
+          btfSockArg(env, st, pc, regno, reg, false, proto.name, true);
+        else sockArg(st, pc, regno, reg, type);
         break;
       case 'const_str':
         constStrArg(env, st, pc, regno, reg);
@@ -662,6 +717,9 @@ function returnReg(
       return sockReturn(env, st, pc, proto.ret, proto.sockRef ?? 'plain', argRef);
     case 'integer':
       return UNKNOWN_SCALAR;
+    case 'btf_obj_or_null':
+    case 'btf_obj':
+      return btfObjReturn(env, pc, proto, proto.sockRef === 'cast' ? argRef : 0);
     case 'size_or_error': {
       // do_refine_retval_range: a length of at most the size argument's maximum, or -errno (>= -4095),
       // in the 64-bit and the 32-bit signed bounds alike.

@@ -57,7 +57,18 @@ export type ArgType =
   /** ARG_PTR_TO_SPIN_LOCK: the map value's struct bpf_spin_lock (spin-lock.ts). */
   | 'spin_lock'
   /** ARG_PTR_TO_DYNPTR and its flags (dynptr.ts). */
-  | DynptrArgType;
+  | DynptrArgType
+  /** ARG_PTR_TO_BTF_ID_OR_NULL of struct task_struct, cgroup or sock_common (btf-args.ts). */
+  | 'btf_task_or_null'
+  /** ARG_PTR_TO_BTF_ID of struct task_struct, not NULL. */
+  | 'btf_task'
+  /**
+   * ARG_PTR_TO_PERCPU_BTF_ID: a percpu kernel variable (a ksym), which bpfkit never has (ksyms are not
+   * modelled): every other register is refused, a BTF pointer is not modelled.
+   */
+  | 'percpu_btf'
+  | 'btf_cgroup_or_null'
+  | 'btf_sock_or_null';
 
 /**
  * What a helper returns. 'size_or_error': an integer in [-MAX_ERRNO, the size argument's maximum] (the
@@ -72,6 +83,10 @@ export type RetType =
   | 'map_value_or_null'
   | 'ringbuf_mem_or_null'
   | 'dynptr_mem_or_null'
+  /** RET_PTR_TO_BTF_ID_OR_NULL of the struct `retStruct` names (btf-args.ts). */
+  | 'btf_obj_or_null'
+  /** RET_PTR_TO_BTF_ID: the same, never NULL. */
+  | 'btf_obj'
   | SockRet;
 
 /**
@@ -114,6 +129,8 @@ export interface HelperProto {
    * (is_ptr_cast_function); absent, the socket comes with no reference.
    */
   sockRef?: 'acquire' | 'cast';
+  /** 'btf_obj_or_null': the kernel struct returned (ret_btf_id). */
+  retStruct?: string;
 }
 
 const LOOKUP_MAPS = [
@@ -188,6 +205,28 @@ const SYNCOOKIE_ARGS: ArgType[] = ['sock_btf', 'mem', 'const_size', 'mem', 'cons
 const PROBE_READ: ArgType[] = ['uninit_mem', 'const_size_or_zero', 'anything'];
 /** get_stack(ctx, buf, size, flags): the helper fills buf (ARG_PTR_TO_UNINIT_MEM). */
 const GET_STACK: ArgType[] = ['ctx', 'uninit_mem', 'const_size_or_zero', 'anything'];
+
+/**
+ * The socket casts by BTF id (bpf_skc_to_*): number, name, struct returned. All but skc_to_unix_sock are
+ * is_ptr_cast_function, whose result carries the argument's reference.
+ */
+const SKC_CASTS: readonly (readonly [number, string, string])[] = [
+  [136, 'skc_to_tcp6_sock', 'tcp6_sock'],
+  [137, 'skc_to_tcp_sock', 'tcp_sock'],
+  [138, 'skc_to_tcp_timewait_sock', 'tcp_timewait_sock'],
+  [139, 'skc_to_tcp_request_sock', 'tcp_request_sock'],
+  [140, 'skc_to_udp6_sock', 'udp6_sock'],
+  [178, 'skc_to_unix_sock', 'unix_sock'],
+  [196, 'skc_to_mptcp_sock', 'mptcp_sock'],
+];
+const SKC_IDS = SKC_CASTS.map((c) => c[0]);
+const skcProto = (scope: Scope) =>
+  SKC_CASTS.map(([id, name, struct]) =>
+    P(id, name, ['sock_btf'], 'btf_obj_or_null', scope, {
+      retStruct: struct,
+      ...(id === 178 ? {} : { sockRef: 'cast' as const }),
+    }),
+  );
 
 const LIST: HelperProto[] = [
   P(1, 'map_lookup_elem', ['map_ptr', 'map_key'], 'map_value_or_null', 'all', {
@@ -358,6 +397,15 @@ const LIST: HelperProto[] = [
   // The lock in a map value (bpf_base_func_proto's CAP_BPF part); which types may name such a map: spin-lock.ts.
   P(93, 'spin_lock', ['spin_lock'], 'void', 'all'),
   P(94, 'spin_unlock', ['spin_lock'], 'void', 'all'),
+  // A task's kernel stack into a buffer the helper fills; the length or -errno back, as get_stack's. Every
+  // type has it in Linux 6.18 (bpf_base_func_proto's CAP_PERFMON part; checked on the running kernel).
+  // A percpu variable's copy on a CPU (bpf_base_func_proto's CAP_BPF part): only the refusals of arguments
+  // that are no percpu ksym are modelled (btf-args.ts), so what they return is never reached.
+  P(153, 'per_cpu_ptr', ['percpu_btf', 'anything'], 'integer', 'all'),
+  P(154, 'this_cpu_ptr', ['percpu_btf'], 'integer', 'all'),
+  // A task's saved user registers (bpf_base_func_proto's CAP_PERFMON part): a plain pt_regs pointer.
+  P(175, 'task_pt_regs', ['btf_task'], 'btf_obj', 'all', { gpl: true, retStruct: 'pt_regs' }),
+  P(141, 'get_task_stack', ['btf_task', 'uninit_mem', 'const_size_or_zero', 'anything'], 'size_or_error', 'all'),
   P(56, 'perf_prog_read_value', ['ctx', 'uninit_mem', 'const_size'], 'integer', [PERF_EVENT], { gpl: true }),
 
   // Packets: tc (and sk_skb, cgroup_skb, socket filters where their tables say so) and XDP.
@@ -497,6 +545,55 @@ const LIST: HelperProto[] = [
   P(108, 'sk_storage_delete', ['map_ptr', 'sock_btf'], 'integer', SK_STORAGE_TYPES, { mapTypes: [MapType.SK_STORAGE] }),
   // sk_reuseport's cookie is of a socket it is given (bpf_get_socket_ptr_cookie_proto), its ctx->sk say.
   P(46, 'get_socket_cookie', ['sock_or_null'], 'integer', [SK_REUSEPORT]),
+  // bpf_sk_base_func_proto's casts (CAP_PERFMON): the types whose tables end in it.
+  ...skcProto([
+    SOCKET_FILTER,
+    SCHED_CLS,
+    SCHED_ACT,
+    XDP,
+    CGROUP_SKB,
+    SK_SKB,
+    CGROUP_SOCK_ADDR,
+    SOCK_OPS,
+    SK_MSG,
+    FLOW_DISSECTOR,
+    LWT_IN,
+    LWT_OUT,
+    LWT_XMIT,
+    LWT_SEG6LOCAL,
+    SK_LOOKUP,
+    // syscall programs: tracing_prog_func_proto's.
+    SYSCALL,
+  ]),
+  // A task's and a cgroup's local storage: the value for the map and object (NULL: none), created from arg 3
+  // on request. Linux 6.18 hands both pairs to every program type (bpf_base_func_proto; checked on the
+  // running kernel for each type of test/verifier/prog-types.test.ts and the socket types).
+  P(
+    156,
+    'task_storage_get',
+    ['map_ptr', 'btf_task_or_null', 'map_value_or_null', 'anything'],
+    'map_value_or_null',
+    'all',
+    {
+      mapTypes: [MapType.TASK_STORAGE],
+    },
+  ),
+  P(157, 'task_storage_delete', ['map_ptr', 'btf_task_or_null'], 'integer', 'all', {
+    mapTypes: [MapType.TASK_STORAGE],
+  }),
+  P(
+    210,
+    'cgrp_storage_get',
+    ['map_ptr', 'btf_cgroup_or_null', 'map_value_or_null', 'anything'],
+    'map_value_or_null',
+    'all',
+    {
+      mapTypes: [MapType.CGRP_STORAGE],
+    },
+  ),
+  P(211, 'cgrp_storage_delete', ['map_ptr', 'btf_cgroup_or_null'], 'integer', 'all', {
+    mapTypes: [MapType.CGRP_STORAGE],
+  }),
   P(62, 'msg_cork_bytes', ['ctx', 'anything'], 'integer', [SK_MSG]),
 
   // syscall programs' own (syscall_prog_func_proto): bpf(2) commands, closing an fd, kernel BTF and symbols.
@@ -559,7 +656,37 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
   [MapType.BLOOM_FILTER, [87, 89]],
   [MapType.REUSEPORT_SOCKARRAY, [82]],
   [MapType.SK_STORAGE, [107, 108]],
+  [MapType.TASK_STORAGE, [156, 157]],
+  [MapType.CGRP_STORAGE, [210, 211]],
 ]);
+
+/**
+ * tracing_prog_func_proto's own prototypes (tp_btf and iterator programs) that differ from raw_tp's or
+ * that raw_tp lacks: the socket casts, the socket storage helpers keyed by a BTF socket
+ * (bpf_sk_storage_get_tracing_proto, whose struct is sock_common: Linux 6.18 takes an iterator's
+ * sock_common; bpf_sk_storage_tracing_allowed lets tp_btf and iterators call them), and a BTF socket's
+ * cookie (bpf_get_socket_ptr_cookie_proto).
+ */
+const TRACING_PROG: ReadonlyMap<number, HelperProto> = new Map(
+  [
+    ...skcProto('all'),
+    P(
+      107,
+      'sk_storage_get',
+      ['map_ptr', 'btf_sock_or_null', 'map_value_or_null', 'anything'],
+      'map_value_or_null',
+      'all',
+      {
+        mapTypes: [MapType.SK_STORAGE],
+      },
+    ),
+    P(108, 'sk_storage_delete', ['map_ptr', 'btf_sock_or_null'], 'integer', 'all', { mapTypes: [MapType.SK_STORAGE] }),
+    P(46, 'get_socket_cookie', ['sock_or_null'], 'integer', 'all'),
+  ].map((h) => [h.id, h]),
+);
+
+/** A tp_btf or iterator program's prototype of helper `id` where tracing_prog_func_proto has its own. */
+export const tracingProgProto = (id: number): HelperProto | undefined => TRACING_PROG.get(id);
 
 /**
  * The helpers of this file each cgroup and socket type may call (Linux 6.18: cgroup_common_func_proto,
@@ -571,17 +698,17 @@ export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
 const BASE_SOCK = [
   1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 16, 17, 22, 25, 35, 37, 42, 55, 80, 87, 88, 89, 105, 106, 109, 112, 113, 114, 115,
   93, 94, 117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208, 197, 198, 199, 200, 201, 202, 203,
-  209,
+  209, 141, 153, 154, 156, 157, 175, 210, 211,
 ];
-const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160];
+const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160, ...SKC_IDS];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
   [CGROUP_SOCK, new Set([...BASE_SOCK, 46, 81, 107, 122, 160, 186, 187])],
-  [CGROUP_SOCK_ADDR, new Set([...BASE_SOCK, 46, 81, 84, 85, 86, 99, 107, 108, 122, 160, 186, 187])],
+  [CGROUP_SOCK_ADDR, new Set([...BASE_SOCK, 46, 81, 84, 85, 86, 99, 107, 108, 122, 160, 186, 187, ...SKC_IDS])],
   [CGROUP_SYSCTL, new Set([...BASE_SOCK, 81, 160, 186, 187])],
   [CGROUP_SOCKOPT, new Set([...BASE_SOCK, 81, 96, 107, 108, 122, 186, 187])],
-  [SK_MSG, new Set([...BASE_SOCK, 60, 61, 62, 71, 107, 108, 122, 160])],
-  [SK_LOOKUP, new Set([...BASE_SOCK, 86, 124, 160])],
-  [SOCK_OPS, new Set([...BASE_SOCK, 46, 53, 59, 70, 81, 96, 107, 108, 122, 160])],
+  [SK_MSG, new Set([...BASE_SOCK, 60, 61, 62, 71, 107, 108, 122, 160, ...SKC_IDS])],
+  [SK_LOOKUP, new Set([...BASE_SOCK, 86, 124, 160, ...SKC_IDS])],
+  [SOCK_OPS, new Set([...BASE_SOCK, 46, 53, 59, 70, 81, 96, 107, 108, 122, 160, ...SKC_IDS])],
   // lwt_out_func_proto (lwt_in adds only lwt_push_encap, not modelled); lwt_xmit may change the packet.
   [LWT_IN, new Set(LWT_OUT_HELPERS)],
   [LWT_OUT, new Set(LWT_OUT_HELPERS)],
@@ -591,7 +718,7 @@ const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
   // Linux 6.18's lwt_seg6local_func_proto: lwt_out's table (the seg6 helpers themselves are not modelled).
   [LWT_SEG6LOCAL, new Set(LWT_OUT_HELPERS)],
   // flow_dissector_func_proto: its own skb_load_bytes, then bpf_sk_base_func_proto (no perf_event_output).
-  [FLOW_DISSECTOR, new Set([...BASE_SOCK.filter((id) => id !== 25), 26, 160])],
+  [FLOW_DISSECTOR, new Set([...BASE_SOCK.filter((id) => id !== 25), 26, 160, ...SKC_IDS])],
   // cgroup_dev_func_proto: the cgroup hooks' common and current-task helpers, then bpf_base_func_proto.
   [CGROUP_DEVICE, new Set([...BASE_SOCK, 81, 186, 187])],
   // netfilter: bpf_base_func_proto (no perf_event_output).

@@ -152,8 +152,13 @@ function structAt(btf: Btf, id: number, off: number): number | false | 'unsure' 
  * (btf_struct_ids_match, not strict)? At offset 0 `from` itself does; otherwise the struct member that
  * starts there, or the one that starts that member, and so on.
  */
-function structIdsMatch(btf: Btf, from: number, off: number, want: number): boolean | 'unsure' {
+export function structIdsMatch(btf: Btf, from: number, off: number, want: number): boolean | 'unsure' {
   if (off === 0 && from === want) return true;
+  // Whatever the walk finds at `off` lies inside `from`: a struct bigger than what is left of it never
+  // matches (so a union on the way need not be followed to know).
+  const fromSize = btf.types[from]?.sizeOrType ?? 0;
+  const wantSize = btf.types[want]?.sizeOrType ?? 0;
+  if (off >= 0 && off < fromSize && wantSize > fromSize - off) return false;
   let id = from;
   for (let depth = 0; depth < 32; depth++) {
     const next = structAt(btf, id, off);

@@ -7,7 +7,6 @@
 const TIMER = 'bpf_timer fields of map values are not modelled';
 const BTF_PTR = 'returns or takes a kernel object by BTF id (PTR_TO_BTF_ID is not modelled)';
 const CONST_STR = 'reads a format or string from a read-only map at load time (ARG_PTR_TO_CONST_STR is not modelled)';
-const STORAGE = 'local storage maps hand out values tied to a kernel object (not modelled)';
 const SOCKOPT = 'which hooks may call it and which options it takes depend on the attach type (not modelled)';
 const MSG_DATA = "it moves the message's data: sk_msg packet changes are not modelled";
 const SYSCTL = 'its buffer arguments are not modelled';
@@ -26,31 +25,16 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [103, ['sysctl_get_new_value', SYSCTL]],
   [104, ['sysctl_set_new_value', SYSCTL]],
   [58, ['override_return', 'needs CONFIG_BPF_KPROBE_OVERRIDE and an error-injectable attach target']],
-  [136, ['skc_to_tcp6_sock', BTF_PTR]],
-  [137, ['skc_to_tcp_sock', BTF_PTR]],
-  [138, ['skc_to_tcp_timewait_sock', BTF_PTR]],
-  [139, ['skc_to_tcp_request_sock', BTF_PTR]],
-  [140, ['skc_to_udp6_sock', BTF_PTR]],
-  [141, ['get_task_stack', BTF_PTR]],
-  [153, ['per_cpu_ptr', BTF_PTR]],
-  [154, ['this_cpu_ptr', BTF_PTR]],
-  [156, ['task_storage_get', STORAGE]],
-  [157, ['task_storage_delete', STORAGE]],
   [158, ['get_current_task_btf', BTF_PTR]],
   [165, ['snprintf', CONST_STR]],
   [169, ['timer_init', TIMER]],
   [170, ['timer_set_callback', TIMER]],
   [171, ['timer_start', TIMER]],
   [172, ['timer_cancel', TIMER]],
-  [175, ['task_pt_regs', BTF_PTR]],
   [177, ['trace_vprintk', CONST_STR]],
-  [178, ['skc_to_unix_sock', BTF_PTR]],
   [180, ['find_vma', BTF_PTR]],
   [148, ['copy_from_user', 'it may sleep: only sleepable programs may call it (BPF_F_SLEEPABLE is not modelled)']],
   [194, ['kptr_xchg', 'kptrs (referenced kernel pointers in map values) are not modelled']],
-  [196, ['skc_to_mptcp_sock', BTF_PTR]],
-  [210, ['cgrp_storage_get', STORAGE]],
-  [211, ['cgrp_storage_delete', STORAGE]],
 ]);
 
 /** The one-line refusal for a call of helper `id`, which bpfkit has no prototype for. */

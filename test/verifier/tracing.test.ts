@@ -199,7 +199,7 @@ function cases(btf: Btf): Case[] {
       name: 'a task pointer as a memory argument',
       tp: 'sched_switch',
       text: `${prev}\nr1 = r6\nr2 = 8\nr3 = 0\ncall 113\n${exit}`,
-      want: UNMODELLED,
+      want: at(4, /^bpf_probe_read_kernel\(\) may write into memory pointed by R1 type=trusted_ptr_$/),
     },
     { name: 'get_attach_cookie', tp: 'sched_switch', text: `call 174\n${exit}`, want: OK },
     {

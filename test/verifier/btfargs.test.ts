@@ -1,0 +1,61 @@
+/**
+ * Helpers given or giving kernel objects by BTF id (src/verifier/btf-args.ts): bpfkit's verdict on each
+ * program of btfargs-cases.ts is held to the expectation there, and as root the running kernel judges
+ * every program too: same verdict, same instruction, same last line.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { type Btf, BtfKind } from '../../src/btf/index.js';
+import { runningKernel } from '../../src/loader/kernel-env.js';
+import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
+import { needs } from '../support/env.js';
+import { kernelVerdictRaw } from './kernel-oracle.js';
+import { assertWant, lastLine } from './expect.js';
+import { type KfuncCase, TRACE_RAW_TP, kfuncProgram } from './kfunc-cases.js';
+import { BTFARGS_CASES } from './btfargs-cases.js';
+
+const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
+const kernelBtf = (): Btf => runningKernel().btf()!;
+
+function skipWithoutBtf(t: TestContext): boolean {
+  if (haveBtf) return false;
+  t.skip('no /sys/kernel/btf/vmlinux');
+  return true;
+}
+
+const attachOf = (c: KfuncCase) => (c.tp ? TRACE_RAW_TP : c.attach);
+
+function verdict(btf: Btf, c: KfuncCase): VerifyResult {
+  return verifyInstructions(kfuncProgram(btf, c.text), {
+    type: c.type,
+    attachType: attachOf(c),
+    kernelBtf: btf,
+    ...(c.tp ? { attachBtfName: `btf_trace_${c.tp}` } : {}),
+  });
+}
+
+test('BTF helper arguments: bpfkit says what each case expects', (t) => {
+  if (skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  for (const c of BTFARGS_CASES) assertWant(c.name, verdict(btf, c), c.want);
+});
+
+test('BTF helper arguments: the running kernel gives the same verdict, at the same insn, in the same words (root)', (t) => {
+  if (skipWithoutBtf(t) || !needs(t, { root: true })) return;
+  const btf = kernelBtf();
+  for (const c of BTFARGS_CASES) {
+    const tpId = c.tp ? btf.byName(`btf_trace_${c.tp}`, BtfKind.TYPEDEF)!.id : undefined;
+    const k = kernelVerdictRaw(kfuncProgram(btf, c.text), c.type, [], attachOf(c), tpId);
+    const v = verdict(btf, c);
+    assert.notEqual(v.unmodelled, true, `${c.name}: not modelled: ${v.message}`);
+    assert.equal(
+      v.accepted,
+      k.accepted,
+      `${c.name}: kernel ${k.accepted ? 'accepts' : `refuses at ${k.pc}: ${k.message}`}`,
+    );
+    if (k.accepted) continue;
+    assert.equal(lastLine(v.message), lastLine(k.message), `${c.name}: words`);
+    if (k.pc !== undefined) assert.equal(v.pc, k.pc, `${c.name}: insn`);
+  }
+});
