@@ -119,7 +119,8 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       }
       if (value.kind === 'fp' && dst.kind === 'fp' && value.frame > dst.frame)
         throw new Rejection(pc, 'cannot spill pointers to stack into stack frame of the caller');
-      access(env, st, pc, insn.dst, dst, insn.off, size, true, value);
+      const mode = cls === BPF_ST ? 'st' : undefined;
+      access(env, st, pc, insn.dst, dst, insn.off, size, true, value, false, mode, insn.src);
       samePointerKind(env, pc, dst);
       // A zero stored into the stack is remembered as zero bytes, which no backtracking follows: the
       // register's value must stay exact (the kernel does the same for its STACK_ZERO).
@@ -235,8 +236,8 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
     throw new Rejection(pc, `BPF_ATOMIC stores into R${insn.dst} ${dst.kind} is not allowed`);
   // A pointer as the operand "leaks addr into mem" only for an unprivileged loader (is_pointer_value).
   atomicAlignment(pc, insn.dst, dst, insn.off, size);
-  const old = access(env, st, pc, insn.dst, dst, insn.off, size, false, undefined);
-  access(env, st, pc, insn.dst, dst, insn.off, size, true, UNKNOWN_SCALAR);
+  const old = access(env, st, pc, insn.dst, dst, insn.off, size, false, undefined, false, 'atomic');
+  access(env, st, pc, insn.dst, dst, insn.off, size, true, UNKNOWN_SCALAR, false, 'atomic');
   const loaded = old.kind === 'scalar' ? loadedScalar(size, false) : old;
   if (insn.imm === BPF_CMPXCHG) f.regs[0] = loaded;
   else if (insn.imm & BPF_FETCH) f.regs[insn.src] = loaded;

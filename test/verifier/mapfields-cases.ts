@@ -1,0 +1,169 @@
+/**
+ * Kernel-managed fields of map values beyond spin locks (map-fields.ts, spin-lock.ts): timers as small C
+ * programs (the fields are found through the map's BTF), kptrs as instructions on a map whose fields are
+ * given (kernel-oracle.ts creates it with BTF that puts them there: clang 14 drops the kptr type tags). Each expectation is the running
+ * kernel's verdict, instruction and last log line (mapfields.test.ts asks it as root).
+ */
+import { MapType, ProgType } from '../../src/uapi/types.js';
+import type { VerifierMap } from '../../src/verifier/index.js';
+import type { Want } from './expect.js';
+
+/** One case: a C program whose `prog` is judged, and what bpfkit and the kernel must say. */
+export interface MapFieldCase {
+  name: string;
+  source: string;
+  want: Want;
+}
+
+/** A value with a timer between two plain words, in an array map, looked up as `v` (NULL: return 0). */
+const TIMER_MAP = `struct tval { __u64 a; struct bpf_timer t; __u64 b; };
+  struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct tval); } tm SEC(".maps");`;
+
+
+const LOOKUP_T = `__u32 k = 0; struct tval *v = bpf_map_lookup_elem(&tm, &k); if (!v) return 0;`;
+
+/** The cases, each a `prog` (the harness adds the fixture header and a GPL license). */
+export const MAP_FIELD_CASES: MapFieldCase[] = [
+  // check_map_prog_compatibility: the tracing types may not use a map whose value holds a timer.
+  {
+    name: 'timer-map-in-kprobe',
+    source: `${TIMER_MAP}
+      SEC("kprobe/x") int prog(void *ctx) { ${LOOKUP_T} return v->a & 1; }`,
+    want: { pc: -1, re: /^tracing progs cannot use bpf_timer yet$/ },
+  },
+  {
+    name: 'timer-map-in-tc',
+    source: `${TIMER_MAP}
+      SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_T} return (v->a + v->b) & 1; }`,
+    want: { ok: true },
+  },
+  // check_map_access: the timer's 16 bytes are never loaded or stored, by an instruction or a helper.
+  {
+    name: 'timer-field-loaded',
+    source: `${TIMER_MAP}
+      SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_T} return *(volatile __u32 *)((char *)v + 12) & 1; }`,
+    want: { pc: -1, re: /^bpf_timer cannot be accessed directly by load\/store$/ },
+  },
+  {
+    name: 'timer-field-stored-across',
+    source: `${TIMER_MAP}
+      SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_T} *(volatile __u64 *)((char *)v + 20) = 1; return 0; }`,
+    want: { pc: -1, re: /^bpf_timer cannot be accessed directly by load\/store$/ },
+  },
+  {
+    name: 'timer-field-helper-write',
+    source: `${TIMER_MAP}
+      SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_T} bpf_skb_load_bytes(skb, 0, v, 16); return 0; }`,
+    want: { pc: -1, re: /^bpf_timer cannot be accessed directly by load\/store$/ },
+  },
+];
+
+/** A raw case: instructions on map 0 (a one-slot array of `kval`, below), as tc. */
+export interface RawFieldCase {
+  name: string;
+  type: number;
+  text: string;
+  maps: VerifierMap[];
+  want: Want;
+}
+
+/** struct kval { u64 a; struct task_struct __kptr_untrusted *u; struct task_struct __kptr *r; u64 b; } */
+const KVAL: VerifierMap = {
+  name: 'km',
+  type: MapType.ARRAY,
+  keySize: 4,
+  valueSize: 32,
+  maxEntries: 1,
+  readOnly: false,
+  kernelFields: [
+    { off: 8, size: 8, what: '__kptr_untrusted' },
+    { off: 16, size: 8, what: '__kptr' },
+  ],
+};
+
+/** Look up key 0 of map 0 into r0, exit with it when NULL; the body follows (pc 9 on), then `r0 = 0; exit`. */
+const LOOKUP = `
+  r1 = 0
+  *(u32 *)(r10 - 4) = r1
+  r2 = r10
+  r2 += -4
+  r1 = map 0
+  call 1
+  if r0 != 0 goto +1
+  exit`;
+
+const raw = (name: string, body: string, want: Want): RawFieldCase => ({
+  name,
+  type: ProgType.SCHED_CLS,
+  text: `${LOOKUP}
+    ${body}
+    r0 = 0
+    exit`,
+  maps: [KVAL],
+  want,
+});
+
+/** kptr fields: whole, aligned BPF_DW accesses at a constant offset only; stores to a referenced one never. */
+export const KPTR_CASES: RawFieldCase[] = [
+  raw('kptr-narrow-load', 'r1 = *(u32 *)(r0 + 8)', { pc: 9, re: /^kptr access size must be BPF_DW$/ }),
+  raw('kptr-misaligned-load', 'r1 = *(u32 *)(r0 + 12)', { pc: 9, re: /^kptr access misaligned expected=8 off=12$/ }),
+  raw('kptr-misaligned-wide', 'r1 = *(u64 *)(r0 + 4)', { pc: 9, re: /^kptr access misaligned expected=8 off=4$/ }),
+  raw(
+    'kptr-variable-offset',
+    `r1 = *(u32 *)(r0 + 0)
+    r1 &= 8
+    r0 += r1
+    r1 = *(u64 *)(r0 + 8)`,
+    { pc: 12, re: /^kptr access cannot have variable offset$/ },
+  ),
+  raw(
+    'kptr-helper-read',
+    `r3 = r0
+    r1 = map 0
+    r2 = r10
+    r2 += -4
+    r4 = 0
+    call 2`,
+    { pc: 15, re: /^kptr cannot be accessed indirectly by helper$/ },
+  ),
+  raw(
+    'kptr-atomic',
+    `r1 = 1
+    lock *(u64 *)(r0 + 8) += r1`,
+    { pc: 10, re: /^kptr in map can only be accessed using BPF_MEM instruction mode$/ },
+  ),
+  raw(
+    'kptr-ref-store-zero',
+    `r1 = 0
+    *(u64 *)(r0 + 16) = r1`,
+    { pc: 10, re: /^store to referenced kptr disallowed$/ },
+  ),
+  raw('kptr-ref-st-zero', '*(u64 *)(r0 + 16) = 0', { pc: 9, re: /^store to referenced kptr disallowed$/ }),
+  raw(
+    'kptr-untrusted-store-zero',
+    `r1 = 0
+    *(u64 *)(r0 + 8) = r1`,
+    { ok: true },
+  ),
+  raw('kptr-untrusted-st-zero', '*(u64 *)(r0 + 8) = 0', { ok: true }),
+  raw('kptr-untrusted-st-one', '*(u64 *)(r0 + 8) = 1', {
+    pc: 9,
+    re: /^BPF_ST imm must be 0 when storing to kptr at off=8$/,
+  }),
+  // A scalar that is not a known zero: map_kptr_match_type's refusal is not built (not modelled).
+  raw(
+    'kptr-untrusted-store-scalar',
+    `r1 = *(u64 *)(r0 + 0)
+    *(u64 *)(r0 + 8) = r1`,
+    { unmodelled: true },
+  ),
+  // Loads give a BTF pointer bpfkit does not build yet.
+  raw('kptr-untrusted-load', 'r1 = *(u64 *)(r0 + 8)', { unmodelled: true }),
+  // The plain words beside the kptrs are memory like any other.
+  raw(
+    'kptr-neighbour-words',
+    `r1 = *(u64 *)(r0 + 0)
+    *(u64 *)(r0 + 24) = r1`,
+    { ok: true },
+  ),
+];
