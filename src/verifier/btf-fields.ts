@@ -31,6 +31,11 @@ export interface KernelField {
   off: number;
   size: number;
   what: string;
+  /**
+   * A kptr's struct, by name (the kernel finds it by that name in its own BTF), when the pointer names a
+   * struct through exactly one type tag, as btf_find_kptr accepts.
+   */
+  target?: string;
 }
 
 /** Structs the kernel recognises by name inside a map value (btf_get_field_type). */
@@ -77,7 +82,10 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
       let p: BtfType | undefined = btf.types[t.sizeOrType];
       for (let hops = 0; p && p.kind === BtfKind.TYPE_TAG && hops <= 32; hops++) {
         if (KPTR_TAGS.has(p.name)) {
-          out.push({ off: base, size: 8, what: `__${p.name}` });
+          let q: BtfType | undefined = btf.types[p.sizeOrType];
+          for (let n = 0; q && hops === 0 && QUALIFIERS.includes(q.kind) && n <= 32; n++) q = btf.types[q.sizeOrType];
+          const target = hops === 0 && q?.kind === BtfKind.STRUCT && q.name ? q.name : undefined;
+          out.push({ off: base, size: 8, what: `__${p.name}`, ...(target ? { target } : {}) });
           return;
         }
         p = btf.types[p.sizeOrType];

@@ -126,8 +126,9 @@ export function access(
       if (!write && map.writeOnly)
         throw new Rejection(pc, `read from map forbidden, value_size=${map.valueSize} off=${total} size=${size}`);
       memRegion(pc, regno, reg, total, size, map.valueSize, 'invalid access to map value,');
-      mapFieldAccess(env, pc, regno, reg, total, size, mode ?? (write ? 'stx' : 'ldx'), value, valueRegno);
+      const kptr = mapFieldAccess(env, pc, regno, reg, total, size, mode ?? (write ? 'stx' : 'ldx'), value, valueRegno);
       if (write) return NOT_INIT;
+      if (kptr) return kptr;
       // A frozen read-only map's bytes at a constant offset are a known constant (bpf_map_direct_read).
       if (map.frozenValue && isConst(reg.s))
         return scalarReg(known(frozenRead(map.frozenValue, total + Number(reg.s.t.value), size, signed)));

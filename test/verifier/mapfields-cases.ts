@@ -76,8 +76,8 @@ const KVAL: VerifierMap = {
   maxEntries: 1,
   readOnly: false,
   kernelFields: [
-    { off: 8, size: 8, what: '__kptr_untrusted' },
-    { off: 16, size: 8, what: '__kptr' },
+    { off: 8, size: 8, what: '__kptr_untrusted', target: 'task_struct' },
+    { off: 16, size: 8, what: '__kptr', target: 'task_struct' },
   ],
 };
 
@@ -150,15 +150,55 @@ export const KPTR_CASES: RawFieldCase[] = [
     pc: 9,
     re: /^BPF_ST imm must be 0 when storing to kptr at off=8$/,
   }),
-  // A scalar that is not a known zero: map_kptr_match_type's refusal is not built (not modelled).
+  // map_kptr_match_type: a scalar that is not a known zero is no task_struct pointer.
   raw(
     'kptr-untrusted-store-scalar',
     `r1 = *(u64 *)(r0 + 0)
     *(u64 *)(r0 + 8) = r1`,
+    {
+      pc: 10,
+      re: /^invalid kptr access, R1 type=scalar expected=ptr_task_struct or untrusted_ptr_task_struct$/,
+    },
+  ),
+  // Loads give a maybe-NULL task_struct pointer (the kernel's BTF is needed: the test gives the running
+  // kernel's): untrusted from `__kptr_untrusted`, MEM_RCU from `__kptr` (task_struct is RCU-protected).
+  raw('kptr-untrusted-load', 'r1 = *(u64 *)(r0 + 8)', { ok: true }),
+  raw(
+    'kptr-untrusted-load-unchecked',
+    `r1 = *(u64 *)(r0 + 8)
+    r2 = *(u32 *)(r1 + 0)`,
+    { pc: 10, re: /^R1 invalid mem access 'untrusted_ptr_or_null_'$/ },
+  ),
+  raw(
+    'kptr-ref-load-unchecked',
+    `r1 = *(u64 *)(r0 + 16)
+    r2 = *(u32 *)(r1 + 0)`,
+    { pc: 10, re: /^R1 invalid mem access 'rcu_ptr_or_null_'$/ },
+  ),
+  raw(
+    'kptr-ref-load-checked',
+    `r1 = *(u64 *)(r0 + 16)
+    if r1 == 0 goto +1
+    r2 = *(u32 *)(r1 + 0)`,
+    { ok: true },
+  ),
+  raw(
+    'kptr-untrusted-load-then-store-back',
+    `r1 = *(u64 *)(r0 + 8)
+    if r1 == 0 goto +1
+    r2 = *(u32 *)(r1 + 0)
+    *(u64 *)(r0 + 8) = r1`,
+    { ok: true },
+  ),
+  // One past the start is another matter (btf_struct_ids_match with an offset): not modelled.
+  raw(
+    'kptr-untrusted-store-back-offset',
+    `r1 = *(u64 *)(r0 + 8)
+    if r1 == 0 goto +2
+    r1 += 8
+    *(u64 *)(r0 + 8) = r1`,
     { unmodelled: true },
   ),
-  // Loads give a BTF pointer bpfkit does not build yet.
-  raw('kptr-untrusted-load', 'r1 = *(u64 *)(r0 + 8)', { unmodelled: true }),
   // The plain words beside the kptrs are memory like any other.
   raw(
     'kptr-neighbour-words',
