@@ -14,6 +14,7 @@ import { checkCallUnderLock, nonNullValueId, spinLockCall } from './spin-lock.js
 import { type Env, newId } from './env.js';
 import { ctxOffFault, pktHelperAccess } from './ctx-access.js';
 import { kfuncCall } from './kfunc.js';
+import { KPTR_XCHG, kptrXchgCall } from './kptr-xchg.js';
 import { sectionUnmodelled } from './kfunc-sections.js';
 import {
   HELPER_PROTOS,
@@ -199,6 +200,11 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // tracing_prog_func_proto gives get_attach_cookie to tp_btf programs and those with a trampoline only.
   if (env.tpBtf?.iter && insn.imm === 174)
     throw new Rejection(pc, 'program of this type cannot use helper bpf_get_attach_cookie#174');
+  // bpf_kptr_xchg (kptr-xchg.ts): from bpf_base_func_proto, in tp_btf's table as in the others.
+  if (insn.imm === KPTR_XCHG) {
+    kptrXchgCall(env, st, pc, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);
+    return [{ pc: pc + 1, st }];
+  }
   if (env.tpBtf && insn.imm > 0 && insn.imm < HELPER_ID_END && !iterProto && !TP_BTF_HELPERS.has(insn.imm))
     throw new Rejection(
       pc,

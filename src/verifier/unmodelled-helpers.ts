@@ -47,7 +47,6 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [178, ['skc_to_unix_sock', BTF_PTR]],
   [180, ['find_vma', BTF_PTR]],
   [148, ['copy_from_user', 'it may sleep: only sleepable programs may call it (BPF_F_SLEEPABLE is not modelled)']],
-  [194, ['kptr_xchg', 'kptrs (referenced kernel pointers in map values) are not modelled']],
   [196, ['skc_to_mptcp_sock', BTF_PTR]],
   [210, ['cgrp_storage_get', STORAGE]],
   [211, ['cgrp_storage_delete', STORAGE]],

@@ -207,3 +207,135 @@ export const KPTR_CASES: RawFieldCase[] = [
     { ok: true },
   ),
 ];
+
+/**
+ * bpf_kptr_xchg cases (tc, map 0 the kval array): the current task acquired into r6 (bpf_task_acquire, a
+ * kfunc named for kfunc-cases.ts's kfuncProgram), the value looked up into r0, then `body`; `out:` is the
+ * exit (the body gives r6's reference away or back itself).
+ */
+export interface XchgCase {
+  name: string;
+  text: string;
+  want: Want;
+}
+
+/** An XchgCase (see above). */
+const xchg = (name: string, body: string, want: Want): XchgCase => ({
+  name,
+  text: `call 158
+    r1 = r0
+    call kfunc bpf_task_acquire
+    if r0 == 0 goto out
+    r6 = r0
+    r1 = 0
+    *(u32 *)(r10 - 4) = r1
+    r2 = r10
+    r2 += -4
+    r1 = map 0
+    call 1
+    if r0 != 0 goto found
+    r1 = r6
+    call kfunc bpf_task_release
+    goto out
+    found:
+    ${body}
+    out:
+    r0 = 0
+    exit`,
+  want,
+});
+
+/** Exchange r6 into the referenced kptr at value + `off`, and release what comes back when not NULL. */
+const swapIn = (off: number) => `r1 = r0
+    r1 += ${off}
+    r2 = r6
+    call 194
+    if r0 == 0 goto out
+    r1 = r0
+    call kfunc bpf_task_release`;
+
+/** The map every XchgCase names. */
+export const XCHG_MAP = KVAL;
+
+/** The bpf_kptr_xchg cases, each checked against the running kernel as root. */
+export const XCHG_CASES: XchgCase[] = [
+  xchg('xchg-in-and-release-old', swapIn(16), { ok: true }),
+  // The reference given to the map is gone from r6: a load through it reads a scalar.
+  xchg('xchg-then-use-given', `${swapIn(16)}\nr0 = *(u32 *)(r6 + 0)`, {
+    pc: 23,
+    re: /^R6 invalid mem access 'scalar'$/,
+  }),
+  xchg('xchg-untrusted-field', swapIn(8), { pc: 19, re: /^off=8 kptr isn't referenced kptr$/ }),
+  xchg('xchg-no-kptr-there', swapIn(0), { pc: 19, re: /^off=0 doesn't point to kptr$/ }),
+  xchg(
+    'xchg-variable-offset',
+    `r1 = *(u32 *)(r0 + 0)
+    r1 &= 8
+    r0 += r1
+    ${swapIn(16)}`,
+    { pc: 22, re: /^R1 doesn't have constant offset\. kptr has to be at the constant offset$/ },
+  ),
+  // NULL goes in; the old pointer comes out and r6 is still ours to release.
+  xchg(
+    'xchg-null-in',
+    `r1 = r0
+    r1 += 16
+    r2 = 0
+    call 194
+    if r0 == 0 goto rel
+    r1 = r0
+    call kfunc bpf_task_release
+    rel:
+    r1 = r6
+    call kfunc bpf_task_release`,
+    { ok: true },
+  ),
+  // The RCU pointer loaded from the kptr itself carries no reference.
+  xchg(
+    'xchg-loaded-unreferenced',
+    `r7 = r0
+    r1 = r6
+    call kfunc bpf_task_release
+    r2 = *(u64 *)(r7 + 16)
+    if r2 == 0 goto out
+    r1 = r7
+    r1 += 16
+    call 194`,
+    { pc: 23, re: /^R2 must be referenced when passed to release function$/ },
+  ),
+  // The current task is trusted but carries no reference of the program's.
+  xchg(
+    'xchg-trusted-unreferenced',
+    `r7 = r0
+    r1 = r6
+    call kfunc bpf_task_release
+    call 158
+    r2 = r0
+    r1 = r7
+    r1 += 16
+    call 194`,
+    { pc: 23, re: /^R2 must be referenced when passed to release function$/ },
+  ),
+  // A reference not yet checked for NULL may not be given (release arguments are never maybe-NULL).
+  xchg(
+    'xchg-maybe-null-in',
+    `r7 = r0
+    call 158
+    r1 = r0
+    call kfunc bpf_task_acquire
+    r2 = r0
+    r1 = r7
+    r1 += 16
+    call 194`,
+    { pc: 23, re: /^Possibly NULL pointer passed to helper arg2$/ },
+  ),
+  // What comes out is a reference the program must give back.
+  xchg(
+    'xchg-old-leaked',
+    `r1 = r0
+    r1 += 16
+    r2 = r6
+    call 194`,
+    { pc: 21, re: /^BPF_EXIT instruction in main prog would lead to reference leak$/ },
+  ),
+];

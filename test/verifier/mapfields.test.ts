@@ -14,7 +14,9 @@ import { compileCPrograms } from './c-programs.js';
 import { assertWant, lastLine } from './expect.js';
 import { kernelVerdictObject, kernelVerdictRaw } from './kernel-oracle.js';
 import { build } from './boundary-programs.js';
-import { KPTR_CASES, MAP_FIELD_CASES } from './mapfields-cases.js';
+import { KPTR_CASES, MAP_FIELD_CASES, XCHG_CASES, XCHG_MAP } from './mapfields-cases.js';
+import { kfuncProgram } from './kfunc-cases.js';
+import { ProgType } from '../../src/uapi/types.js';
 
 test('map fields: timers and kptrs get the kernel verdict, insn and words', (t) => {
   if (!hasTool('clang')) {
@@ -59,6 +61,25 @@ test('map fields: kptr accesses get the kernel verdict, insn and words', (t) => 
     if ('unmodelled' in c.want) assert.doesNotMatch(v.message!, /\n/, `${c.name}: one line`);
     if (!isRoot() || 'unmodelled' in c.want) continue;
     const k = kernelVerdictRaw(insns, c.type, c.maps);
+    assert.equal(k.accepted, v.accepted, `${c.name}: kernel ${k.accepted ? 'accepted' : `refused: ${k.message}`}`);
+    if (k.accepted) continue;
+    assert.equal(lastLine(k.message), lastLine(v.message), `${c.name}: kernel's words`);
+    assert.equal(k.pc, v.pc, `${c.name}: kernel's insn`);
+  }
+});
+
+test('map fields: bpf_kptr_xchg gets the kernel verdict, insn and words', (t) => {
+  if (!existsSync('/sys/kernel/btf/vmlinux')) {
+    t.skip('no kernel BTF');
+    return;
+  }
+  const btf = runningKernel().btf()!;
+  for (const c of XCHG_CASES) {
+    const insns = kfuncProgram(btf, c.text);
+    const v = verifyInstructions(insns, { type: ProgType.SCHED_CLS, maps: [XCHG_MAP], kernelBtf: btf });
+    assertWant(c.name, v, c.want);
+    if (!isRoot()) continue;
+    const k = kernelVerdictRaw(insns, ProgType.SCHED_CLS, [XCHG_MAP]);
     assert.equal(k.accepted, v.accepted, `${c.name}: kernel ${k.accepted ? 'accepted' : `refused: ${k.message}`}`);
     if (k.accepted) continue;
     assert.equal(lastLine(k.message), lastLine(v.message), `${c.name}: kernel's words`);
