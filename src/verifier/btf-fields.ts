@@ -80,6 +80,12 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
     if (t.kind === BtfKind.PTR) {
       // A kptr is `T __kptr *`: the pointer's target is a TYPE_TAG named kptr (or a chain of them).
       let p: BtfType | undefined = btf.types[t.sizeOrType];
+      // btf_find_kptr: any other type tag first (`__user`, `__rcu`...) makes the kernel's whole record an
+      // error, kept as no fields at all; bpfkit marks it so as not to judge the map (mapFieldsUnsure).
+      if (p?.kind === BtfKind.TYPE_TAG && !KPTR_TAGS.has(p.name)) {
+        out.push({ off: base, size: 8, what: `tag ${p.name}` });
+        return;
+      }
       for (let hops = 0; p && p.kind === BtfKind.TYPE_TAG && hops <= 32; hops++) {
         if (KPTR_TAGS.has(p.name)) {
           let q: BtfType | undefined = btf.types[p.sizeOrType];
@@ -120,6 +126,37 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
   };
   visit(typeId, 0, 0);
   return out;
+}
+
+/** BTF_FIELDS_MAX: the most fields btf_parse_fields keeps in a record. */
+const FIELDS_MAX = 11;
+
+/** Fields a map value holds at most one of (btf_find_struct_field's seen_mask). */
+const SINGULAR: ReadonlySet<string> = new Set([
+  'struct bpf_spin_lock',
+  'struct bpf_res_spin_lock',
+  'struct bpf_timer',
+  'struct bpf_wq',
+  'struct bpf_refcount',
+  'struct bpf_task_work',
+]);
+
+/**
+ * Why the kernel's record of a map value's fields may differ from what bpfkit read, or undefined when it
+ * should not: btf_parse_fields fails on more than BTF_FIELDS_MAX fields, a second lock or timer, a pointer
+ * whose first type tag is no kptr's, a kptr that does not point to a struct, and a map_check_btf keeps such
+ * a failed record as no fields at all, which bpfkit does not model.
+ */
+export function mapFieldsUnsure(fields: readonly KernelField[]): string | undefined {
+  if (fields.length > FIELDS_MAX) return `more than ${FIELDS_MAX} kernel-managed fields`;
+  const tag = fields.find((f) => f.what.startsWith('tag '));
+  if (tag) return `a pointer with type tag '${tag.what.slice(4)}' at off ${tag.off}`;
+  // `kptr_ref` is no tag the kernel knows (the old name of `kptr`): it fails the record too.
+  const kptr = fields.find((f) => f.what.startsWith('__') && (!f.target || f.what === '__kptr_ref'));
+  if (kptr) return `a ${kptr.what} field at off ${kptr.off} that does not point to a struct bpfkit reads`;
+  const twice = fields.find((f, i) => SINGULAR.has(f.what) && fields.findIndex((g) => g.what === f.what) !== i);
+  if (twice) return `a second ${twice.what}`;
+  return undefined;
 }
 
 /**

@@ -25,7 +25,7 @@ import { MapFlag, MapType } from '../uapi/types.js';
 import { BpfkitError } from '../util/errors.js';
 import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs, nonIntSubprogs } from './btf-funcs.js';
-import { declTags, kernelFields, objectBtf } from './btf-fields.js';
+import { declTags, kernelFields, mapFieldsUnsure, objectBtf } from './btf-fields.js';
 import { spinLockMapUse } from './spin-lock.js';
 import { sleepableCheck, sleepableMapUse } from './sleepable.js';
 import { NETFILTER } from './netfilter.js';
@@ -241,6 +241,9 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       // An arena's pointers (PTR_TO_ARENA, addr_space_cast) are not modelled: syscall programs use them most.
       if (m?.type === MapType.ARENA)
         throw new Rejection(i.pc, `bpfkit: arena maps ('${m.name}') and their pointers are not modelled`);
+      const unsure = m?.kernelFields && mapFieldsUnsure(m.kernelFields);
+      if (unsure)
+        throw new Rejection(i.pc, `bpfkit: map '${m!.name}' holds ${unsure}: whether the kernel records its fields is not modelled`);
       const why = m && (spinLockMapUse(m, opts.type) ?? sleepableMapUse(m, opts.sleepable ?? false));
       if (why) throw new Rejection(i.pc, why);
     }

@@ -86,3 +86,21 @@ test('map fields: bpf_kptr_xchg gets the kernel verdict, insn and words', (t) =>
     assert.equal(k.pc, v.pc, `${c.name}: kernel's insn`);
   }
 });
+
+test('map fields: a value whose fields the kernel may not record is not judged', () => {
+  // btf_parse_fields fails past 11 fields, on a second timer, on a kptr of no struct: the map then has
+  // no fields for the kernel (cpumask_failure's test_invalid_nested_array: "R1 has no valid kptr").
+  const base = XCHG_MAP;
+  const many = Array.from({ length: 12 }, (_, i) => ({ off: i * 8, size: 8, what: '__kptr', target: 'task_struct' }));
+  const variants = [
+    { ...base, valueSize: 96, kernelFields: many },
+    { ...base, kernelFields: [{ off: 0, size: 16, what: 'struct bpf_timer' }, { off: 16, size: 16, what: 'struct bpf_timer' }] },
+    { ...base, kernelFields: [{ off: 8, size: 8, what: '__kptr' }] },
+    { ...base, kernelFields: [{ off: 8, size: 8, what: 'tag user' }] },
+  ];
+  for (const m of variants) {
+    const v = verifyInstructions(build(KPTR_CASES[0]!.text), { type: ProgType.SCHED_CLS, maps: [m] });
+    assert.equal(v.unmodelled, true, `${JSON.stringify(m.kernelFields?.[0])}: ${v.message}`);
+    assert.match(v.message!, /whether the kernel records its fields is not modelled/);
+  }
+});
