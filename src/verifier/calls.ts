@@ -15,6 +15,7 @@ import { type Env, newId } from './env.js';
 import { ctxOffFault, pktHelperAccess } from './ctx-access.js';
 import { kfuncCall } from './kfunc.js';
 import { KPTR_XCHG, kptrXchgCall } from './kptr-xchg.js';
+import { isTimerHelper, timerCall } from './timer.js';
 import { sectionUnmodelled } from './kfunc-sections.js';
 import {
   HELPER_PROTOS,
@@ -200,6 +201,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // tracing_prog_func_proto gives get_attach_cookie to tp_btf programs and those with a trampoline only.
   if (env.tpBtf?.iter && insn.imm === 174)
     throw new Rejection(pc, 'program of this type cannot use helper bpf_get_attach_cookie#174');
+  // The bpf_timer helpers (timer.ts), from bpf_base_func_proto like kptr_xchg.
+  if (isTimerHelper(insn.imm)) return timerCall(env, st, pc, insn.imm, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);
   // bpf_kptr_xchg (kptr-xchg.ts): from bpf_base_func_proto, in tp_btf's table as in the others.
   if (insn.imm === KPTR_XCHG) {
     kptrXchgCall(env, st, pc, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);

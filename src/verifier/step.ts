@@ -55,7 +55,7 @@ import { isSockKind } from './sock-ptr.js';
 import { sectionLeak } from './kfunc-sections.js';
 import { checkReturnCode, invalidScalarText } from './return-code.js';
 import { isConst } from './scalar.js';
-import { cloneState, constReg, cur, NOT_INIT, ptrReg, type Reg, regText, type State, UNKNOWN_SCALAR } from './state.js';
+import { cloneState, constReg, cur, kindText, NOT_INIT, ptrReg, type Reg, regText, type State, UNKNOWN_SCALAR } from './state.js';
 import { tadd, tconst, tstr } from './tnum.js';
 
 /** Execute `insn` on `st` (which it may change); the ways the walk continues (none: the path ended well). */
@@ -307,6 +307,15 @@ function exit(env: Env, st: State, pc: number): Next[] {
     if (st.refs.size)
       throw new Rejection(pc, leakText(st, 'BPF_EXIT instruction in main prog would lead to reference leak'));
     sectionLeak(st, pc, 'BPF_EXIT instruction in main prog');
+    // check_return_code: a timer's callback (timer.ts) returns 0, whatever the program type.
+    if (f.async) {
+      if (r0.kind !== 'scalar')
+        throw new Rejection(pc, `At async callback return the register R0 is not a known value (${kindText(r0)})`);
+      env.precision?.mark(0);
+      if (r0.s.smin < 0n || r0.s.smax > 0n)
+        throw new Rejection(pc, invalidScalarText('At async callback return', r0.s, [0n, 0n]));
+      return [];
+    }
     checkReturnCode(pc, r0, env);
     return [];
   }

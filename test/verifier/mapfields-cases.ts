@@ -22,6 +22,13 @@ const TIMER_MAP = `struct tval { __u64 a; struct bpf_timer t; __u64 b; };
 
 const LOOKUP_T = `__u32 k = 0; struct tval *v = bpf_map_lookup_elem(&tm, &k); if (!v) return 0;`;
 
+/** The timer helpers by number (the fixture header does not declare them), and a second timer map. */
+const TIMERS = `static long (*timer_init)(struct bpf_timer *t, void *map, __u64 flags) = (void *)169;
+  static long (*timer_set_callback)(struct bpf_timer *t, void *cb) = (void *)170;
+  static long (*timer_start)(struct bpf_timer *t, __u64 ns, __u64 flags) = (void *)171;
+  static long (*timer_cancel)(struct bpf_timer *t) = (void *)172;
+  struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct tval); } tm2 SEC(".maps");`;
+
 /** The cases, each a `prog` (the harness adds the fixture header and a GPL license). */
 export const MAP_FIELD_CASES: MapFieldCase[] = [
   // check_map_prog_compatibility: the tracing types may not use a map whose value holds a timer.
@@ -55,6 +62,58 @@ export const MAP_FIELD_CASES: MapFieldCase[] = [
     source: `${TIMER_MAP}
       SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_T} bpf_skb_load_bytes(skb, 0, v, 16); return 0; }`,
     want: { pc: -1, re: /^bpf_timer cannot be accessed directly by load\/store$/ },
+  },
+  // The helpers: the timer at its constant offset in the value, initialised with its own map; the
+  // callback walked on its own with (map, key, value), returning 0.
+  {
+    name: 'timer-init-start-cancel',
+    source: `${TIMER_MAP} ${TIMERS}
+      static int cb(void *map, __u32 *key, struct tval *val) { val->a++; return 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_T}
+        timer_init(&v->t, &tm, 1); timer_set_callback(&v->t, cb); timer_start(&v->t, 1000, 0); timer_cancel(&v->t);
+        return 0; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'timer-callback-returns-one',
+    source: `${TIMER_MAP} ${TIMERS}
+      static __noinline int cb(void *map, __u32 *key, struct tval *val) { return 1; }
+      SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_T} timer_set_callback(&v->t, cb); return 0; }`,
+    want: { pc: -1, re: /^At async callback return the register R0 has smin=1 smax=1 should have been in \[0, 0\]$/ },
+  },
+  {
+    name: 'timer-callback-reads-past-value',
+    source: `${TIMER_MAP} ${TIMERS}
+      static int cb(void *map, __u32 *key, struct tval *val) { return *(volatile __u64 *)((char *)val + 32) & 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_T} timer_set_callback(&v->t, cb); return 0; }`,
+    want: { pc: -1, re: /^R\d min value is outside of the allowed memory range$/ },
+  },
+  {
+    name: 'timer-init-other-map',
+    source: `${TIMER_MAP} ${TIMERS}
+      SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_T} timer_init(&v->t, &tm2, 1); return 0; }`,
+    want: { pc: -1, re: /^timer pointer in R1 map_uid=0 doesn't match map pointer in R2 map_uid=0$/ },
+  },
+  {
+    name: 'timer-wrong-offset',
+    source: `${TIMER_MAP} ${TIMERS}
+      SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_T} timer_start((void *)&v->b, 0, 0); return 0; }`,
+    want: { pc: -1, re: /^off 24 doesn't point to 'struct bpf_timer' that is at 8$/ },
+  },
+  {
+    name: 'timer-variable-offset',
+    source: `${TIMER_MAP} ${TIMERS}
+      SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_T} timer_cancel((void *)((char *)v + (skb->len & 8))); return 0; }`,
+    want: { pc: -1, re: /^R1 doesn't have constant offset\. bpf_timer has to be at the constant offset$/ },
+  },
+  // A callback's stack does not add to its caller's: 2 x 320 bytes pass, as two chains of their own.
+  {
+    name: 'timer-callback-stack-apart',
+    source: `${TIMER_MAP} ${TIMERS}
+      static int cb(void *map, __u32 *key, struct tval *val) { volatile char buf[320]; buf[0] = 1; buf[319] = 2; return buf[7] & 0; }
+      SEC("tc") int prog(struct __sk_buff *skb) { volatile char buf[320]; buf[0] = 1; buf[319] = 2; ${LOOKUP_T}
+        timer_set_callback(&v->t, cb); return buf[3] & 1; }`,
+    want: { ok: true },
   },
 ];
 
