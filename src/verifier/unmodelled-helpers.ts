@@ -4,7 +4,6 @@
  * bpfkit would have to learn to judge it.
  */
 
-const TIMER = 'bpf_timer fields of map values are not modelled';
 const BTF_PTR = 'returns or takes a kernel object by BTF id (PTR_TO_BTF_ID is not modelled)';
 const CONST_STR = 'reads a format or string from a read-only map at load time (ARG_PTR_TO_CONST_STR is not modelled)';
 const STORAGE = 'local storage maps hand out values tied to a kernel object (not modelled)';
@@ -38,10 +37,6 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [157, ['task_storage_delete', STORAGE]],
   [158, ['get_current_task_btf', BTF_PTR]],
   [165, ['snprintf', CONST_STR]],
-  [169, ['timer_init', TIMER]],
-  [170, ['timer_set_callback', TIMER]],
-  [171, ['timer_start', TIMER]],
-  [172, ['timer_cancel', TIMER]],
   [175, ['task_pt_regs', BTF_PTR]],
   [177, ['trace_vprintk', CONST_STR]],
   [178, ['skc_to_unix_sock', BTF_PTR]],
