@@ -202,7 +202,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   if (env.tpBtf?.iter && insn.imm === 174)
     throw new Rejection(pc, 'program of this type cannot use helper bpf_get_attach_cookie#174');
   // The bpf_timer helpers (timer.ts), from bpf_base_func_proto like kptr_xchg.
-  if (isTimerHelper(insn.imm)) return timerCall(env, st, pc, insn.imm, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);
+  if (isTimerHelper(insn.imm))
+    return timerCall(env, st, pc, insn.imm, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);
   // bpf_kptr_xchg (kptr-xchg.ts): from bpf_base_func_proto, in tp_btf's table as in the others.
   if (insn.imm === KPTR_XCHG) {
     kptrXchgCall(env, st, pc, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);

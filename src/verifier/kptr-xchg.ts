@@ -12,7 +12,7 @@ import { internBtfPtr } from './btf-ptr.js';
 import { type Env, newId } from './env.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
-import { NOT_INIT, type Reg, type State, UNKNOWN_SCALAR, cur, forEachReg, kindText, ptrReg } from './state.js';
+import { NOT_INIT, type State, UNKNOWN_SCALAR, cur, forEachReg, kindText, ptrReg } from './state.js';
 
 /** BPF_FUNC_kptr_xchg. */
 export const KPTR_XCHG = 194;
@@ -25,7 +25,8 @@ const BASE_TYPES: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 17, 26, 31
  * for tp_btf). Leaves the state after the call (r0 set, r1-r5 clobbered).
  */
 export function kptrXchgCall(env: Env, st: State, pc: number, ptype: number): void {
-  const notModelled = (why: string) => new Rejection(pc, `helper bpf_kptr_xchg#${KPTR_XCHG}: bpfkit does not model ${why}`);
+  const notModelled = (why: string) =>
+    new Rejection(pc, `helper bpf_kptr_xchg#${KPTR_XCHG}: bpfkit does not model ${why}`);
   const probed = env.helperAvailable?.(ptype, KPTR_XCHG);
   if (probed === false) throw new Rejection(pc, `program of this type cannot use helper bpf_kptr_xchg#${KPTR_XCHG}`);
   if (probed === undefined && !BASE_TYPES.has(ptype)) throw notModelled('its availability in this program type');

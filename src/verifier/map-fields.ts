@@ -116,7 +116,11 @@ function kptrMatchType(
       `invalid kptr access, R${valueRegno} type=scalar expected=ptr_${target.name} or untrusted_ptr_${target.name}`,
     );
   const exact =
-    value?.kind === 'btf_id' && value.btf?.id === target?.id && value.off === 0 && isConst(value.s) && value.s.t.value === 0n;
+    value?.kind === 'btf_id' &&
+    value.btf?.id === target?.id &&
+    value.off === 0 &&
+    isConst(value.s) &&
+    value.s.t.value === 0n;
   if (!target || !exact)
     throw new Rejection(pc, `store into a ${f.what} field at map value off ${f.off}: bpfkit does not model it`);
   return undefined;

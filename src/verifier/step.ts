@@ -55,7 +55,18 @@ import { isSockKind } from './sock-ptr.js';
 import { sectionLeak } from './kfunc-sections.js';
 import { checkReturnCode, invalidScalarText } from './return-code.js';
 import { isConst } from './scalar.js';
-import { cloneState, constReg, cur, kindText, NOT_INIT, ptrReg, type Reg, regText, type State, UNKNOWN_SCALAR } from './state.js';
+import {
+  cloneState,
+  constReg,
+  cur,
+  kindText,
+  NOT_INIT,
+  ptrReg,
+  type Reg,
+  regText,
+  type State,
+  UNKNOWN_SCALAR,
+} from './state.js';
 import { tadd, tconst, tstr } from './tnum.js';
 
 /** Execute `insn` on `st` (which it may change); the ways the walk continues (none: the path ended well). */

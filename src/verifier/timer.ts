@@ -52,7 +52,8 @@ export function timerCall(env: Env, st: State, pc: number, id: number, ptype: nu
   const probed = env.helperAvailable?.(ptype, id);
   if (probed === false) throw new Rejection(pc, `program of this type cannot use helper ${name}`);
   if (probed === undefined && !BASE_TYPES.has(ptype)) throw notModelled('its availability in this program type');
-  if (!env.gplCompatible) throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
+  if (!env.gplCompatible)
+    throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
   if (env.sleepable) throw notModelled('timers in a sleepable program');
   const f = cur(st);
   const timer = f.regs[1]!;
@@ -73,7 +74,7 @@ export function timerCall(env: Env, st: State, pc: number, id: number, ptype: nu
     const m = f.regs[2]!;
     if (m.kind === 'not_init') throw new Rejection(pc, 'R2 !read_ok');
     if (m.kind !== 'map_ptr' || m.nullable) throw notModelled(`R2 as ${kindText(m)}`);
-    if (!isTopLevel(env, m.map!)) throw notModelled("an inner map (map_uid)");
+    if (!isTopLevel(env, m.map!)) throw notModelled('an inner map (map_uid)');
     if (m.map !== map)
       throw new Rejection(pc, "timer pointer in R1 map_uid=0 doesn't match map pointer in R2 map_uid=0");
   }
@@ -85,7 +86,7 @@ export function timerCall(env: Env, st: State, pc: number, id: number, ptype: nu
   const argc = id === 172 ? 1 : id === 170 ? 2 : 3;
   for (let r = 2; r <= argc; r++) if (f.regs[r]!.kind === 'not_init') throw new Rejection(pc, `R${r} !read_ok`);
   const out: TimerNext[] = [];
-  if (callback) out.push({ pc: callback.target!, st: asyncState(env, pc, callback.target!, map) });
+  if (callback) out.push({ pc: callback.target, st: asyncState(env, pc, callback.target, map) });
   for (let r = 1; r <= 5; r++) f.regs[r] = NOT_INIT;
   f.regs[0] = UNKNOWN_SCALAR;
   return [{ pc: pc + 1, st }, ...out];

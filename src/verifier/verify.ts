@@ -243,7 +243,10 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
         throw new Rejection(i.pc, `bpfkit: arena maps ('${m.name}') and their pointers are not modelled`);
       const unsure = m?.kernelFields && mapFieldsUnsure(m.kernelFields);
       if (unsure)
-        throw new Rejection(i.pc, `bpfkit: map '${m!.name}' holds ${unsure}: whether the kernel records its fields is not modelled`);
+        throw new Rejection(
+          i.pc,
+          `bpfkit: map '${m!.name}' holds ${unsure}: whether the kernel records its fields is not modelled`,
+        );
       const why = m && (spinLockMapUse(m, opts.type) ?? sleepableMapUse(m, opts.sleepable ?? false));
       if (why) throw new Rejection(i.pc, why);
     }

@@ -174,7 +174,8 @@ function storageBtf(valueSize: number): Uint8Array {
 function spinLockBtf(valueSize: number, lockOff: number | undefined, kptrs: readonly KernelField[] = []): Uint8Array {
   const strs: string[] = ['', 'int', 'bpf_spin_lock', 'val', 'l', 'task_struct', 'pid', 'kptr', 'kptr_untrusted'];
   const members: [string, number, number][] = lockOff === undefined ? [] : [['l', 2, lockOff]];
-  const taken = (off: number, at: number | undefined, size: number) => at !== undefined && off + 4 > at && off < at + size;
+  const taken = (off: number, at: number | undefined, size: number) =>
+    at !== undefined && off + 4 > at && off < at + size;
   for (const [i, k] of kptrs.entries()) {
     members.push([`k${i}`, k.what === '__kptr' ? 8 : 6, k.off]);
     strs.push(`k${i}`);

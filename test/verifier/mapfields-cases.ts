@@ -19,7 +19,6 @@ export interface MapFieldCase {
 const TIMER_MAP = `struct tval { __u64 a; struct bpf_timer t; __u64 b; };
   struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct tval); } tm SEC(".maps");`;
 
-
 const LOOKUP_T = `__u32 k = 0; struct tval *v = bpf_map_lookup_elem(&tm, &k); if (!v) return 0;`;
 
 /** The timer helpers by number (the fixture header does not declare them), and a second timer map. */

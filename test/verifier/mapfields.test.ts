@@ -32,7 +32,10 @@ test('map fields: timers and kptrs get the kernel verdict, insn and words', (t) 
     for (const [name, file] of objects) {
       const c = MAP_FIELD_CASES.find((x) => x.name === name)!;
       const spec = loadObjectFile(file);
-      const v = verifyProgram(spec, spec.programs.find((p) => p.name === 'prog')!);
+      const v = verifyProgram(
+        spec,
+        spec.programs.find((p) => p.name === 'prog')!,
+      );
       // The instruction numbers of compiled C depend on clang: pc -1 holds bpfkit to the kernel's alone.
       assertWant(name, v, 'pc' in c.want && c.want.pc < 0 ? { ...c.want, pc: v.pc ?? -1 } : c.want);
       if ('unmodelled' in c.want) assert.doesNotMatch(v.message!, /\n/, `${name}: one line`);
@@ -94,7 +97,13 @@ test('map fields: a value whose fields the kernel may not record is not judged',
   const many = Array.from({ length: 12 }, (_, i) => ({ off: i * 8, size: 8, what: '__kptr', target: 'task_struct' }));
   const variants = [
     { ...base, valueSize: 96, kernelFields: many },
-    { ...base, kernelFields: [{ off: 0, size: 16, what: 'struct bpf_timer' }, { off: 16, size: 16, what: 'struct bpf_timer' }] },
+    {
+      ...base,
+      kernelFields: [
+        { off: 0, size: 16, what: 'struct bpf_timer' },
+        { off: 16, size: 16, what: 'struct bpf_timer' },
+      ],
+    },
     { ...base, kernelFields: [{ off: 8, size: 8, what: '__kptr' }] },
     { ...base, kernelFields: [{ off: 8, size: 8, what: 'tag user' }] },
   ];
