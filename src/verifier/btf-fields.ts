@@ -53,6 +53,21 @@ const SPECIAL_STRUCTS: ReadonlySet<string> = new Set([
   'bpf_workqueue',
 ]);
 
+/**
+ * The size and alignment of the special structs whose layout bpfkit knows (the uapi's), by name; a struct
+ * of that name with another size or at a misaligned offset is ignored by the kernel (btf_find_struct).
+ */
+const LAYOUT: ReadonlyMap<string, readonly [number, number]> = new Map([
+  ['bpf_spin_lock', [4, 4]],
+  ['bpf_timer', [16, 8]],
+  ['bpf_wq', [16, 8]],
+  ['bpf_list_head', [16, 8]],
+  ['bpf_list_node', [24, 8]],
+  ['bpf_rb_root', [16, 8]],
+  ['bpf_rb_node', [32, 8]],
+  ['bpf_refcount', [4, 4]],
+]);
+
 /** Pointer type tags that make a field a kptr. */
 const KPTR_TAGS: ReadonlySet<string> = new Set(['kptr', 'kptr_untrusted', 'kptr_ref', 'percpu_kptr', 'uptr']);
 
@@ -99,7 +114,11 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
       return;
     }
     if (t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION) {
-      if (SPECIAL_STRUCTS.has(t.name)) {
+      if (t.kind === BtfKind.STRUCT && SPECIAL_STRUCTS.has(t.name)) {
+        // btf_find_struct: a special struct of another size than the kernel's, or misaligned, is no field
+        // (nor looked into).
+        const layout = LAYOUT.get(t.name);
+        if (layout && (t.sizeOrType !== layout[0] || base % layout[1] !== 0)) return;
         out.push({ off: base, size: t.sizeOrType || 1, what: `struct ${t.name}` });
         return;
       }
@@ -156,6 +175,8 @@ export function mapFieldsUnsure(fields: readonly KernelField[]): string | undefi
   if (kptr) return `a ${kptr.what} field at off ${kptr.off} that does not point to a struct bpfkit reads`;
   const twice = fields.find((f, i) => SINGULAR.has(f.what) && fields.findIndex((g) => g.what === f.what) !== i);
   if (twice) return `a second ${twice.what}`;
+  // A resilient lock's layout and rules (Linux 6.15 on) bpfkit does not carry.
+  if (fields.some((f) => f.what === 'struct bpf_res_spin_lock')) return 'a struct bpf_res_spin_lock';
   return undefined;
 }
 

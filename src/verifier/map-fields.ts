@@ -25,6 +25,7 @@ export type FieldAccess = 'ldx' | 'stx' | 'st' | 'atomic' | 'helper';
 const UNTOUCHABLE: ReadonlyMap<string, string> = new Map([
   ['struct bpf_spin_lock', 'bpf_spin_lock'],
   ['struct bpf_timer', 'bpf_timer'],
+  ['struct bpf_wq', 'bpf_wq'],
 ]);
 
 /** The kptr kinds the kernel recognises by the pointer's first type tag (btf_find_kptr). */

@@ -24,7 +24,7 @@ export function spinLockOffset(map: VerifierMap | undefined): number | undefined
 /**
  * check_map_prog_compatibility, for every map an instruction names (before the walk): a map value with a
  * list or tree root is not for the tracing types (is_tracing_prog_type), nor one with a spin lock, which
- * socket filters may not use either, nor one with a timer — in that order (a value with both a root and a
+ * socket filters may not use either, nor one with a timer or a bpf_wq — in that order (a value with both a root and a
  * lock is refused for its root).
  */
 export function spinLockMapUse(map: VerifierMap, progType: number): string | undefined {
@@ -39,6 +39,7 @@ export function spinLockMapUse(map: VerifierMap, progType: number): string | und
   }
   // A timer (timer.ts) after the lock: the same tracing types may not use one.
   if (tracing && has('struct bpf_timer')) return 'tracing progs cannot use bpf_timer yet';
+  if (tracing && has('struct bpf_wq')) return 'tracing progs cannot use bpf_wq yet';
   return undefined;
 }
 

@@ -21,6 +21,12 @@ const TIMER_MAP = `struct tval { __u64 a; struct bpf_timer t; __u64 b; };
 
 const LOOKUP_T = `__u32 k = 0; struct tval *v = bpf_map_lookup_elem(&tm, &k); if (!v) return 0;`;
 
+/** A value with a bpf_wq (its uapi layout), in an array map, looked up as `v`. */
+const WQ_MAP = `struct bpf_wq { __u64 __opaque[2]; } __attribute__((aligned(8)));
+  struct wval { __u64 a; struct bpf_wq w; };
+  struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct wval); } wm SEC(".maps");`;
+const LOOKUP_W = `__u32 k = 0; struct wval *v = bpf_map_lookup_elem(&wm, &k); if (!v) return 0;`;
+
 /** The timer helpers by number (the fixture header does not declare them), and a second timer map. */
 const TIMERS = `static long (*timer_init)(struct bpf_timer *t, void *map, __u64 flags) = (void *)169;
   static long (*timer_set_callback)(struct bpf_timer *t, void *cb) = (void *)170;
@@ -61,6 +67,29 @@ export const MAP_FIELD_CASES: MapFieldCase[] = [
     source: `${TIMER_MAP}
       SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_T} bpf_skb_load_bytes(skb, 0, v, 16); return 0; }`,
     want: { pc: -1, re: /^bpf_timer cannot be accessed directly by load\/store$/ },
+  },
+  // bpf_wq (not in clang 14's uapi header: its layout written here) follows the timer's two rules.
+  {
+    name: 'wq-map-in-kprobe',
+    source: `${WQ_MAP}
+      SEC("kprobe/x") int prog(void *ctx) { ${LOOKUP_W} return v->a & 1; }`,
+    want: { pc: -1, re: /^tracing progs cannot use bpf_wq yet$/ },
+  },
+  {
+    name: 'wq-field-loaded',
+    source: `${WQ_MAP}
+      SEC("tc") int prog(struct __sk_buff *skb) { ${LOOKUP_W} return *(volatile __u32 *)((char *)v + 12) & 1; }`,
+    want: { pc: -1, re: /^bpf_wq cannot be accessed directly by load\/store$/ },
+  },
+  // A struct named bpf_wq of another size is no bpf_wq for the kernel (btf_find_struct): plain memory.
+  {
+    name: 'wq-of-another-size',
+    source: `struct bpf_wq { __u64 a; };
+      struct oval { __u64 a; struct bpf_wq w; };
+      struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct oval); } om SEC(".maps");
+      SEC("kprobe/x") int prog(void *ctx) { __u32 k = 0; struct oval *v = bpf_map_lookup_elem(&om, &k); if (!v) return 0;
+        return *(volatile __u32 *)((char *)v + 12) & 1; }`,
+    want: { ok: true },
   },
   // The helpers: the timer at its constant offset in the value, initialised with its own map; the
   // callback walked on its own with (map, key, value), returning 0.
