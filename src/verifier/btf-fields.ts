@@ -31,6 +31,11 @@ export interface KernelField {
   off: number;
   size: number;
   what: string;
+  /**
+   * A kptr's struct, by name (the kernel finds it by that name in its own BTF), when the pointer names a
+   * struct through exactly one type tag, as btf_find_kptr accepts.
+   */
+  target?: string;
 }
 
 /** Structs the kernel recognises by name inside a map value (btf_get_field_type). */
@@ -46,6 +51,21 @@ const SPECIAL_STRUCTS: ReadonlySet<string> = new Set([
   'bpf_rb_node',
   'bpf_refcount',
   'bpf_workqueue',
+]);
+
+/**
+ * The size and alignment of the special structs whose layout bpfkit knows (the uapi's), by name; a struct
+ * of that name with another size or at a misaligned offset is ignored by the kernel (btf_find_struct).
+ */
+const LAYOUT: ReadonlyMap<string, readonly [number, number]> = new Map([
+  ['bpf_spin_lock', [4, 4]],
+  ['bpf_timer', [16, 8]],
+  ['bpf_wq', [16, 8]],
+  ['bpf_list_head', [16, 8]],
+  ['bpf_list_node', [24, 8]],
+  ['bpf_rb_root', [16, 8]],
+  ['bpf_rb_node', [32, 8]],
+  ['bpf_refcount', [4, 4]],
 ]);
 
 /** Pointer type tags that make a field a kptr. */
@@ -75,9 +95,18 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
     if (t.kind === BtfKind.PTR) {
       // A kptr is `T __kptr *`: the pointer's target is a TYPE_TAG named kptr (or a chain of them).
       let p: BtfType | undefined = btf.types[t.sizeOrType];
+      // btf_find_kptr: any other type tag first (`__user`, `__rcu`...) makes the kernel's whole record an
+      // error, kept as no fields at all; bpfkit marks it so as not to judge the map (mapFieldsUnsure).
+      if (p?.kind === BtfKind.TYPE_TAG && !KPTR_TAGS.has(p.name)) {
+        out.push({ off: base, size: 8, what: `tag ${p.name}` });
+        return;
+      }
       for (let hops = 0; p && p.kind === BtfKind.TYPE_TAG && hops <= 32; hops++) {
         if (KPTR_TAGS.has(p.name)) {
-          out.push({ off: base, size: 8, what: `__${p.name}` });
+          let q: BtfType | undefined = btf.types[p.sizeOrType];
+          for (let n = 0; q && hops === 0 && QUALIFIERS.includes(q.kind) && n <= 32; n++) q = btf.types[q.sizeOrType];
+          const target = hops === 0 && q?.kind === BtfKind.STRUCT && q.name ? q.name : undefined;
+          out.push({ off: base, size: 8, what: `__${p.name}`, ...(target ? { target } : {}) });
           return;
         }
         p = btf.types[p.sizeOrType];
@@ -85,7 +114,11 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
       return;
     }
     if (t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION) {
-      if (SPECIAL_STRUCTS.has(t.name)) {
+      if (t.kind === BtfKind.STRUCT && SPECIAL_STRUCTS.has(t.name)) {
+        // btf_find_struct: a special struct of another size than the kernel's, or misaligned, is no field
+        // (nor looked into).
+        const layout = LAYOUT.get(t.name);
+        if (layout && (t.sizeOrType !== layout[0] || base % layout[1] !== 0)) return;
         out.push({ off: base, size: t.sizeOrType || 1, what: `struct ${t.name}` });
         return;
       }
@@ -112,6 +145,39 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
   };
   visit(typeId, 0, 0);
   return out;
+}
+
+/** BTF_FIELDS_MAX: the most fields btf_parse_fields keeps in a record. */
+const FIELDS_MAX = 11;
+
+/** Fields a map value holds at most one of (btf_find_struct_field's seen_mask). */
+const SINGULAR: ReadonlySet<string> = new Set([
+  'struct bpf_spin_lock',
+  'struct bpf_res_spin_lock',
+  'struct bpf_timer',
+  'struct bpf_wq',
+  'struct bpf_refcount',
+  'struct bpf_task_work',
+]);
+
+/**
+ * Why the kernel's record of a map value's fields may differ from what bpfkit read, or undefined when it
+ * should not: btf_parse_fields fails on more than BTF_FIELDS_MAX fields, a second lock or timer, a pointer
+ * whose first type tag is no kptr's, a kptr that does not point to a struct, and a map_check_btf keeps such
+ * a failed record as no fields at all, which bpfkit does not model.
+ */
+export function mapFieldsUnsure(fields: readonly KernelField[]): string | undefined {
+  if (fields.length > FIELDS_MAX) return `more than ${FIELDS_MAX} kernel-managed fields`;
+  const tag = fields.find((f) => f.what.startsWith('tag '));
+  if (tag) return `a pointer with type tag '${tag.what.slice(4)}' at off ${tag.off}`;
+  // `kptr_ref` is no tag the kernel knows (the old name of `kptr`): it fails the record too.
+  const kptr = fields.find((f) => f.what.startsWith('__') && (!f.target || f.what === '__kptr_ref'));
+  if (kptr) return `a ${kptr.what} field at off ${kptr.off} that does not point to a struct bpfkit reads`;
+  const twice = fields.find((f, i) => SINGULAR.has(f.what) && fields.findIndex((g) => g.what === f.what) !== i);
+  if (twice) return `a second ${twice.what}`;
+  // A resilient lock's layout and rules (Linux 6.15 on) bpfkit does not carry.
+  if (fields.some((f) => f.what === 'struct bpf_res_spin_lock')) return 'a struct bpf_res_spin_lock';
+  return undefined;
 }
 
 /**

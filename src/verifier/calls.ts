@@ -15,6 +15,8 @@ import { checkCallUnderLock, nonNullValueId, spinLockCall } from './spin-lock.js
 import { type Env, newId } from './env.js';
 import { ctxOffFault, pktHelperAccess } from './ctx-access.js';
 import { kfuncCall } from './kfunc.js';
+import { KPTR_XCHG, kptrXchgCall } from './kptr-xchg.js';
+import { isTimerHelper, timerCall } from './timer.js';
 import { sectionUnmodelled } from './kfunc-sections.js';
 import {
   HELPER_PROTOS,
@@ -220,6 +222,14 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // tracing_prog_func_proto gives get_attach_cookie to tp_btf programs and those with a trampoline only.
   if (env.tpBtf?.iter && insn.imm === 174)
     throw new Rejection(pc, 'program of this type cannot use helper bpf_get_attach_cookie#174');
+  // The bpf_timer helpers (timer.ts), from bpf_base_func_proto like kptr_xchg.
+  if (isTimerHelper(insn.imm))
+    return timerCall(env, st, pc, insn.imm, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);
+  // bpf_kptr_xchg (kptr-xchg.ts): from bpf_base_func_proto, in tp_btf's table as in the others.
+  if (insn.imm === KPTR_XCHG) {
+    kptrXchgCall(env, st, pc, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);
+    return [{ pc: pc + 1, st }];
+  }
   if (env.tpBtf && insn.imm > 0 && insn.imm < HELPER_ID_END && !ownProto && !TP_BTF_HELPERS.has(insn.imm))
     throw new Rejection(
       pc,

@@ -199,6 +199,8 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
     if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL) {
       if (insn.pc + 1 < slots) prunePoints[insn.pc + 1] = 1;
       if (insn.src === BPF_PSEUDO_CALL) prunePoints[insn.pc] = 1;
+      // bpf_timer_set_callback: a state already seen there needs no second walk of its callback (timer.ts).
+      if (insn.src === 0 && insn.imm === 170) prunePoints[insn.pc] = 1;
     }
   }
 

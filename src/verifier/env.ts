@@ -29,6 +29,8 @@ export interface Env {
   sleepable: boolean;
   /** The program's license is GPL-compatible: it may call GPL-restricted helpers (VerifyOptions.license). */
   gplCompatible: boolean;
+  /** First slots of the subprograms run as timer callbacks (timer.ts): their stacks count on their own. */
+  asyncCallbacks?: Set<number>;
   /** The target kernel's helper availability beyond upstream's tables (VerifyOptions.helperAvailable). */
   helperAvailable?: (type: number, id: number) => boolean;
   /** Maps by the number a `lddw` names them with (imm). */

@@ -11,6 +11,7 @@ import { NETFILTER, nfCtxLoad } from './netfilter.js';
 import { checkDynptrHelperMem, checkDynptrLoad, destroyDynptr } from './dynptr.js';
 import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
+import { mapFieldAccess } from './map-fields.js';
 import { Rejection } from './reject.js';
 import { sockAccess } from './sock-ptr.js';
 import { varStackAccess, varStackHelperAccess } from './stack-var.js';
@@ -68,7 +69,8 @@ const limitText = (what: string, limit: number) =>
 
 /**
  * Access `size` bytes at `reg + off` (reg is register `regno`). For a load, returns what the destination
- * register becomes; for a store, `value` is what is written (a register, or a constant for BPF_ST).
+ * register becomes; for a store, `value` is what is written (a register `valueRegno`, or a constant for
+ * BPF_ST). `mode` tells an immediate store or an atomic apart, for the fields of a map value (map-fields.ts).
  */
 export function access(
   env: Env,
@@ -81,6 +83,8 @@ export function access(
   write: boolean,
   value: Reg | undefined,
   signed = false,
+  mode?: 'st' | 'atomic',
+  valueRegno?: number,
 ): Reg {
   if (reg.kind === 'not_init') throw new Rejection(pc, `R${regno} !read_ok`);
   // A privileged load through a map pointer reads struct bpf_map's fields by the kernel's BTF.
@@ -122,8 +126,9 @@ export function access(
       if (!write && map.writeOnly)
         throw new Rejection(pc, `read from map forbidden, value_size=${map.valueSize} off=${total} size=${size}`);
       memRegion(pc, regno, reg, total, size, map.valueSize, 'invalid access to map value,');
-      kernelFieldAccess(pc, regno, reg, total, size);
+      const kptr = mapFieldAccess(env, pc, regno, reg, total, size, mode ?? (write ? 'stx' : 'ldx'), value, valueRegno);
       if (write) return NOT_INIT;
+      if (kptr) return kptr;
       // A frozen read-only map's bytes at a constant offset are a known constant (bpf_map_direct_read).
       if (map.frozenValue && isConst(reg.s))
         return scalarReg(known(frozenRead(map.frozenValue, total + Number(reg.s.t.value), size, signed)));
@@ -458,7 +463,7 @@ function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, si
     if (!write && reg.map!.writeOnly)
       throw new Rejection(pc, `read from map forbidden, value_size=${reg.map!.valueSize} off=${reg.off} size=${size}`);
     memRegion(pc, regno, reg, reg.off, size, reg.map!.valueSize, 'invalid access to map value,');
-    kernelFieldAccess(pc, regno, reg, reg.off, size);
+    mapFieldAccess(env, pc, regno, reg, reg.off, size, 'helper', undefined, undefined);
     return;
   }
   if (reg.kind === 'map_key') {
@@ -470,26 +475,6 @@ function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, si
   memRegion(pc, regno, reg, reg.off, size, reg.size, 'invalid access to memory,');
   void env;
   void st;
-}
-
-/**
- * check_map_access, after the bounds: an access that may touch a field the kernel manages (a spin lock,
- * timer, kptr...) follows that field's own rules, which bpfkit does not model: it says so.
- */
-function kernelFieldAccess(pc: number, regno: number, reg: Reg, off: number, size: number): void {
-  const fields = reg.map?.kernelFields;
-  if (!fields?.length) return;
-  const lo = Number(reg.s.smin) + off;
-  const hi = Number(reg.s.umax) + off + size;
-  const f = fields.find((x) => lo < x.off + x.size && x.off < hi);
-  // check_map_access names the first field the access meets; with the lock the value's only field, it is that one.
-  if (f && f.what === 'struct bpf_spin_lock' && fields.length === 1)
-    throw new Rejection(pc, 'bpf_spin_lock cannot be accessed directly by load/store');
-  if (f)
-    throw new Rejection(
-      pc,
-      `R${regno} access to ${f.what} at map value off ${f.off}: bpfkit does not model the kernel-managed fields of a map value`,
-    );
 }
 
 /** `size` little-endian bytes at `off`, zero- or sign-extended to 64 bits (as an unsigned bigint). */

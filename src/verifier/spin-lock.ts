@@ -24,7 +24,8 @@ export function spinLockOffset(map: VerifierMap | undefined): number | undefined
 /**
  * check_map_prog_compatibility, for every map an instruction names (before the walk): a map value with a
  * list or tree root is not for the tracing types (is_tracing_prog_type), nor one with a spin lock, which
- * socket filters may not use either — in that order (a value with both is refused for its root).
+ * socket filters may not use either, nor one with a timer or a bpf_wq — in that order (a value with both a root and a
+ * lock is refused for its root).
  */
 export function spinLockMapUse(map: VerifierMap, progType: number): string | undefined {
   // kprobe, tracepoint, perf_event, raw_tracepoint, raw_tracepoint_writable.
@@ -32,9 +33,13 @@ export function spinLockMapUse(map: VerifierMap, progType: number): string | und
   const has = (what: string) => map.kernelFields?.some((f) => f.what === what) === true;
   if (tracing && (has('struct bpf_list_head') || has('struct bpf_rb_root')))
     return 'tracing progs cannot use bpf_{list_head,rb_root} yet';
-  if (spinLockOffset(map) === undefined) return undefined;
-  if (progType === 1) return 'socket filter progs cannot use bpf_spin_lock yet';
-  if (tracing) return 'tracing progs cannot use bpf_spin_lock yet';
+  if (spinLockOffset(map) !== undefined) {
+    if (progType === 1) return 'socket filter progs cannot use bpf_spin_lock yet';
+    if (tracing) return 'tracing progs cannot use bpf_spin_lock yet';
+  }
+  // A timer (timer.ts) after the lock: the same tracing types may not use one.
+  if (tracing && has('struct bpf_timer')) return 'tracing progs cannot use bpf_timer yet';
+  if (tracing && has('struct bpf_wq')) return 'tracing progs cannot use bpf_wq yet';
   return undefined;
 }
 

@@ -209,6 +209,11 @@ export interface Frame {
   callsite: number;
   /** First slot of the function this frame runs. */
   subprog: number;
+  /**
+   * The outermost frame of a timer's callback (timer.ts), walked on its own: its exit ends the path and
+   * returns 0 (the kernel's in_async_callback_fn).
+   */
+  async?: true;
   /** When this frame runs a helper's callback: the helper and the bounds its r0 must respect. */
   callback?: { helper: number; retMin: bigint; retMax: bigint };
   /**

@@ -55,7 +55,18 @@ import { isSockKind } from './sock-ptr.js';
 import { sectionLeak } from './kfunc-sections.js';
 import { checkReturnCode, invalidScalarText } from './return-code.js';
 import { isConst } from './scalar.js';
-import { cloneState, constReg, cur, NOT_INIT, ptrReg, type Reg, regText, type State, UNKNOWN_SCALAR } from './state.js';
+import {
+  cloneState,
+  constReg,
+  cur,
+  kindText,
+  NOT_INIT,
+  ptrReg,
+  type Reg,
+  regText,
+  type State,
+  UNKNOWN_SCALAR,
+} from './state.js';
 import { tadd, tconst, tstr } from './tnum.js';
 
 /** Execute `insn` on `st` (which it may change); the ways the walk continues (none: the path ended well). */
@@ -119,7 +130,8 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       }
       if (value.kind === 'fp' && dst.kind === 'fp' && value.frame > dst.frame)
         throw new Rejection(pc, 'cannot spill pointers to stack into stack frame of the caller');
-      access(env, st, pc, insn.dst, dst, insn.off, size, true, value);
+      const mode = cls === BPF_ST ? 'st' : undefined;
+      access(env, st, pc, insn.dst, dst, insn.off, size, true, value, false, mode, insn.src);
       samePointerKind(env, pc, dst);
       // A zero stored into the stack is remembered as zero bytes, which no backtracking follows: the
       // register's value must stay exact (the kernel does the same for its STACK_ZERO).
@@ -235,8 +247,8 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
     throw new Rejection(pc, `BPF_ATOMIC stores into R${insn.dst} ${dst.kind} is not allowed`);
   // A pointer as the operand "leaks addr into mem" only for an unprivileged loader (is_pointer_value).
   atomicAlignment(pc, insn.dst, dst, insn.off, size);
-  const old = access(env, st, pc, insn.dst, dst, insn.off, size, false, undefined);
-  access(env, st, pc, insn.dst, dst, insn.off, size, true, UNKNOWN_SCALAR);
+  const old = access(env, st, pc, insn.dst, dst, insn.off, size, false, undefined, false, 'atomic');
+  access(env, st, pc, insn.dst, dst, insn.off, size, true, UNKNOWN_SCALAR, false, 'atomic');
   // check_atomic loads the old value into the register as a load would: a known zero or a spilled
   // constant on the stack comes back exact (Linux 6.18, checked).
   const loaded = old;
@@ -308,6 +320,15 @@ function exit(env: Env, st: State, pc: number): Next[] {
     if (st.refs.size)
       throw new Rejection(pc, leakText(st, 'BPF_EXIT instruction in main prog would lead to reference leak'));
     sectionLeak(st, pc, 'BPF_EXIT instruction in main prog');
+    // check_return_code: a timer's callback (timer.ts) returns 0, whatever the program type.
+    if (f.async) {
+      if (r0.kind !== 'scalar')
+        throw new Rejection(pc, `At async callback return the register R0 is not a known value (${kindText(r0)})`);
+      env.precision?.mark(0);
+      if (r0.s.smin < 0n || r0.s.smax > 0n)
+        throw new Rejection(pc, invalidScalarText('At async callback return', r0.s, [0n, 0n]));
+      return [];
+    }
     checkReturnCode(pc, r0, env);
     return [];
   }

@@ -4,7 +4,6 @@
  * bpfkit would have to learn to judge it.
  */
 
-const TIMER = 'bpf_timer fields of map values are not modelled';
 const BTF_PTR = 'returns or takes a kernel object by BTF id (PTR_TO_BTF_ID is not modelled)';
 const CONST_STR = 'reads a format or string from a read-only map at load time (ARG_PTR_TO_CONST_STR is not modelled)';
 const SOCKOPT = 'which hooks may call it and which options it takes depend on the attach type (not modelled)';
@@ -27,14 +26,9 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [58, ['override_return', 'needs CONFIG_BPF_KPROBE_OVERRIDE and an error-injectable attach target']],
   [158, ['get_current_task_btf', BTF_PTR]],
   [165, ['snprintf', CONST_STR]],
-  [169, ['timer_init', TIMER]],
-  [170, ['timer_set_callback', TIMER]],
-  [171, ['timer_start', TIMER]],
-  [172, ['timer_cancel', TIMER]],
   [177, ['trace_vprintk', CONST_STR]],
   [180, ['find_vma', BTF_PTR]],
   [148, ['copy_from_user', 'it may sleep: only sleepable programs may call it (BPF_F_SLEEPABLE is not modelled)']],
-  [194, ['kptr_xchg', 'kptrs (referenced kernel pointers in map values) are not modelled']],
 ]);
 
 /** The one-line refusal for a call of helper `id`, which bpfkit has no prototype for. */

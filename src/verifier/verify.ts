@@ -25,7 +25,7 @@ import { MapFlag, MapType } from '../uapi/types.js';
 import { BpfkitError } from '../util/errors.js';
 import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs, nonIntSubprogs } from './btf-funcs.js';
-import { declTags, kernelFields, objectBtf } from './btf-fields.js';
+import { declTags, kernelFields, mapFieldsUnsure, objectBtf } from './btf-fields.js';
 import { spinLockMapUse } from './spin-lock.js';
 import { sleepableCheck, sleepableMapUse } from './sleepable.js';
 import { NETFILTER } from './netfilter.js';
@@ -241,6 +241,12 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       // An arena's pointers (PTR_TO_ARENA, addr_space_cast) are not modelled: syscall programs use them most.
       if (m?.type === MapType.ARENA)
         throw new Rejection(i.pc, `bpfkit: arena maps ('${m.name}') and their pointers are not modelled`);
+      const unsure = m?.kernelFields && mapFieldsUnsure(m.kernelFields);
+      if (unsure)
+        throw new Rejection(
+          i.pc,
+          `bpfkit: map '${m!.name}' holds ${unsure}: whether the kernel records its fields is not modelled`,
+        );
       const why = m && (spinLockMapUse(m, opts.type) ?? sleepableMapUse(m, opts.sleepable ?? false));
       if (why) throw new Rejection(i.pc, why);
     }
@@ -299,7 +305,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     const limit = opts.insnLimit ?? INSN_LIMIT;
     walk(env, initial, log, stats, limit);
     verifyGlobals(env, log, stats, limit);
-    checkStackDepth(insns, cfg, env.stackDepth, opts.jit ?? true, env.fastcall);
+    checkStackDepth(insns, cfg, env.stackDepth, opts.jit ?? true, env.fastcall, env.asyncCallbacks);
     result = { accepted: true };
   } catch (err) {
     if (!(err instanceof Rejection)) throw err;
@@ -369,7 +375,7 @@ function verifyGlobals(env: Env, log: WalkLog, stats: WalkStats, limit: number):
 /**
  * The kernel's check_max_stack_depth: along every chain of calls from the entry, the stack of each frame
  * (round_up_stack_depth: to 16 bytes for a JIT, to 32 and at least 32 for the interpreter) adds up to at
- * most 512, and chains are at most 8 frames deep.
+ * most 512, and chains are at most 8 frames deep; a timer callback (`async`) starts a chain of its own.
  */
 function checkStackDepth(
   insns: readonly Instruction[],
@@ -377,6 +383,7 @@ function checkStackDepth(
   seen: Map<number, number>,
   jit: boolean,
   fc: Fastcall | undefined,
+  async: ReadonlySet<number> = new Set(),
 ): void {
   // remove_fastcall_spills_fills runs first: a subprogram's removed fastcall slots are no longer its stack.
   const depth = new Map<number, number>();
@@ -386,6 +393,8 @@ function checkStackDepth(
     const isCall = classOf(insn.code) === BPF_JMP && opOf(insn.code) === BPF_CALL && insn.src === BPF_PSEUDO_CALL;
     const isFunc = insn.code === OP_LDDW && insn.src === BPF_PSEUDO_FUNC;
     if (!isCall && !isFunc) continue;
+    // A timer's callback runs on a stack of its own: naming it adds nothing to its caller's chain.
+    if (isFunc && async.has(insn.pc + insn.imm + 1)) continue;
     const sp = cfg.subprogOf(insn.pc);
     const list = calls.get(sp) ?? [];
     list.push({ pc: insn.pc, target: insn.pc + insn.imm + 1 });
@@ -408,6 +417,8 @@ function checkStackDepth(
     if (here > 512) throw new Rejection(at, `combined stack size of ${frames} calls is ${here}. Too large`);
     for (const c of calls.get(sp) ?? []) visit(c.target, here, frames + 1, c.pc);
   };
+  // check_max_stack_depth: the timer callbacks, last first, each a chain of its own, then the entry.
+  for (const sp of [...async].filter((x) => x !== 0).sort((a, b) => b - a)) visit(sp, 0, 1, sp);
   visit(0, 0, 1, 0);
 }
 

@@ -225,5 +225,7 @@ test("the verifier's kptr-field walk ends on a qualifier or type-tag loop (a hos
       tag,
     ]).raw,
   );
-  assert.deepEqual(kernelFields(btf, 1), []);
+  // The walk ends; the pointer's first tag is no kptr's, which the kernel's record would fail on: it is
+  // kept as such (mapFieldsUnsure then leaves the map unjudged).
+  assert.deepEqual(kernelFields(btf, 1), [{ off: 8, size: 8, what: 'tag tag' }]);
 });

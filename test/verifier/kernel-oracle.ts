@@ -9,7 +9,7 @@ import { closeFd } from '../../src/kernel/bpf-syscall.js';
 import { loadBtf } from '../../src/kernel/btf-load.js';
 import { encodeProgram, type Instruction } from '../../src/isa/index.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
-import type { VerifierMap } from '../../src/verifier/index.js';
+import type { KernelField, VerifierMap } from '../../src/verifier/index.js';
 
 /** The kernel's verdict on one program. */
 export interface KernelVerdict {
@@ -60,11 +60,13 @@ export function kernelVerdictRaw(
     // BPF_F_NO_PREALLOC.
     const storage = mp.type === 24;
     // A map value with a struct bpf_spin_lock (kernelFields) is created with BTF that puts it there.
+    // A value with kptrs (`__kptr`, `__kptr_untrusted`) gets BTF that types them as task_struct pointers.
     const lock = mp.kernelFields?.find((f) => f.what === 'struct bpf_spin_lock');
+    const kptrs = (mp.kernelFields ?? []).filter((f) => f.what === '__kptr' || f.what === '__kptr_untrusted');
     const btf = storage
       ? loadBtf(storageBtf(mp.valueSize)).fd
-      : lock
-        ? loadBtf(spinLockBtf(mp.valueSize, lock.off)).fd
+      : lock || kptrs.length
+        ? loadBtf(spinLockBtf(mp.valueSize, lock?.off, kptrs)).fd
         : undefined;
     try {
       const fd = createMap({
@@ -75,7 +77,7 @@ export function kernelVerdictRaw(
         maxEntries: mp.maxEntries,
         // BPF_F_RDONLY_PROG (1 << 7), BPF_F_WRONLY_PROG (1 << 8): the program's view of the values.
         flags: (mp.readOnly ? 1 << 7 : 0) | (mp.writeOnly ? 1 << 8 : 0) | (storage ? 1 : 0),
-        ...(btf !== undefined ? { btfFd: btf, btfKeyTypeId: 1, btfValueTypeId: lock ? 3 : 2 } : {}),
+        ...(btf !== undefined ? { btfFd: btf, btfKeyTypeId: 1, btfValueTypeId: lock || kptrs.length ? 3 : 2 } : {}),
       });
       if (!mp.frozenValue) return fd;
       const km = mapFromFd(fd, mp.name);
@@ -166,13 +168,20 @@ function storageBtf(valueSize: number): Uint8Array {
 
 /**
  * Raw BTF of [1] int, [2] struct bpf_spin_lock { int val; } and [3] struct val of `valueSize` bytes: the
- * lock at `lockOff`, an int member at every other 4-byte offset.
+ * lock at `lockOff` (if any), the kptrs at theirs (pointers to [4] struct task_struct { int pid; } through
+ * a `kptr` or `kptr_untrusted` type tag, [5] to [8]), an int member at every other 4-byte offset.
  */
-function spinLockBtf(valueSize: number, lockOff: number): Uint8Array {
-  const strs: string[] = ['', 'int', 'bpf_spin_lock', 'val', 'l'];
-  const members: [string, number, number][] = [['l', 2, lockOff]];
+function spinLockBtf(valueSize: number, lockOff: number | undefined, kptrs: readonly KernelField[] = []): Uint8Array {
+  const strs: string[] = ['', 'int', 'bpf_spin_lock', 'val', 'l', 'task_struct', 'pid', 'kptr', 'kptr_untrusted'];
+  const members: [string, number, number][] = lockOff === undefined ? [] : [['l', 2, lockOff]];
+  const taken = (off: number, at: number | undefined, size: number) =>
+    at !== undefined && off + 4 > at && off < at + size;
+  for (const [i, k] of kptrs.entries()) {
+    members.push([`k${i}`, k.what === '__kptr' ? 8 : 6, k.off]);
+    strs.push(`k${i}`);
+  }
   for (let off = 0; off + 4 <= valueSize; off += 4)
-    if (off + 4 <= lockOff || off >= lockOff + 4) {
+    if (!taken(off, lockOff, 4) && !kptrs.some((k) => taken(off, k.off, 8))) {
       members.push([`f${off}`, 1, off]);
       strs.push(`f${off}`);
     }
@@ -203,6 +212,26 @@ function spinLockBtf(valueSize: number, lockOff: number): Uint8Array {
     (4 << 24) | members.length,
     valueSize,
     ...members.flatMap(([name, type, off]) => [strOff.get(name)!, type, off * 8]),
+    // [4] STRUCT "task_struct" { int pid; } (the kernel finds its own task_struct by the name).
+    strOff.get('task_struct')!,
+    (4 << 24) | 1,
+    4,
+    strOff.get('pid')!,
+    1,
+    0,
+    // [5] TYPE_TAG "kptr_untrusted" -> [4], [6] PTR -> [5]; [7] TYPE_TAG "kptr" -> [4], [8] PTR -> [7].
+    strOff.get('kptr_untrusted')!,
+    18 << 24,
+    4,
+    0,
+    2 << 24,
+    5,
+    strOff.get('kptr')!,
+    18 << 24,
+    4,
+    0,
+    2 << 24,
+    7,
   ];
   const types = new Uint8Array(new Uint32Array(words).buffer);
   const hdr = new DataView(new ArrayBuffer(24));

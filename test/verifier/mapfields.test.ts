@@ -1,0 +1,115 @@
+/**
+ * Timers and kptrs in map values (mapfields-cases.ts): bpfkit's verdict, instruction and last log line
+ * against the expectation, and as root the running kernel's against the same program, so the expectation
+ * itself is checked.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import { runningKernel } from '../../src/loader/kernel-env.js';
+import { loadObjectFile } from '../../src/elf/index.js';
+import { verifyInstructions, verifyProgram } from '../../src/verifier/index.js';
+import { hasTool, isRoot } from '../support/env.js';
+import { compileCPrograms } from './c-programs.js';
+import { assertWant, lastLine } from './expect.js';
+import { kernelVerdictObject, kernelVerdictRaw } from './kernel-oracle.js';
+import { build } from './boundary-programs.js';
+import { KPTR_CASES, MAP_FIELD_CASES, XCHG_CASES, XCHG_MAP } from './mapfields-cases.js';
+import { kfuncProgram } from './kfunc-cases.js';
+import { ProgType } from '../../src/uapi/types.js';
+
+test('map fields: timers and kptrs get the kernel verdict, insn and words', (t) => {
+  if (!hasTool('clang')) {
+    t.skip('clang not installed');
+    return;
+  }
+  if (!isRoot()) {
+    if (process.env.CI === 'true') assert.fail('the kernel checks need root');
+    t.diagnostic('not root: bpfkit is checked against the expectations only');
+  }
+  const { dir, objects } = compileCPrograms(MAP_FIELD_CASES);
+  try {
+    for (const [name, file] of objects) {
+      const c = MAP_FIELD_CASES.find((x) => x.name === name)!;
+      const spec = loadObjectFile(file);
+      const v = verifyProgram(
+        spec,
+        spec.programs.find((p) => p.name === 'prog')!,
+      );
+      // The instruction numbers of compiled C depend on clang: pc -1 holds bpfkit to the kernel's alone.
+      assertWant(name, v, 'pc' in c.want && c.want.pc < 0 ? { ...c.want, pc: v.pc ?? -1 } : c.want);
+      if ('unmodelled' in c.want) assert.doesNotMatch(v.message!, /\n/, `${name}: one line`);
+      if (!isRoot() || 'unmodelled' in c.want) continue;
+      const k = kernelVerdictObject(spec, 'prog');
+      assert.equal(k.accepted, v.accepted, `${name}: kernel ${k.accepted ? 'accepted' : `refused: ${k.message}`}`);
+      if (k.accepted) continue;
+      assert.equal(lastLine(k.message), lastLine(v.message), `${name}: kernel's words`);
+      // A refusal before the walk names no instruction in the kernel's log; bpfkit says -1 or 0 there.
+      if (k.pc !== undefined) assert.equal(v.pc, k.pc, `${name}: kernel's insn`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('map fields: kptr accesses get the kernel verdict, insn and words', (t) => {
+  // A kptr's load is typed by the kernel's BTF: without it, the cases are judged without the loads.
+  const kernelBtf = existsSync('/sys/kernel/btf/vmlinux') ? runningKernel().btf() : undefined;
+  if (!kernelBtf) t.diagnostic('no kernel BTF: kptr loads are not judged');
+  for (const c of KPTR_CASES) {
+    if (!kernelBtf && c.text.includes('r1 = *(u64 *)(r0 + ')) continue;
+    const insns = build(c.text);
+    const v = verifyInstructions(insns, { type: c.type, maps: c.maps, kernelBtf });
+    assertWant(c.name, v, c.want);
+    if ('unmodelled' in c.want) assert.doesNotMatch(v.message!, /\n/, `${c.name}: one line`);
+    if (!isRoot() || 'unmodelled' in c.want) continue;
+    const k = kernelVerdictRaw(insns, c.type, c.maps);
+    assert.equal(k.accepted, v.accepted, `${c.name}: kernel ${k.accepted ? 'accepted' : `refused: ${k.message}`}`);
+    if (k.accepted) continue;
+    assert.equal(lastLine(k.message), lastLine(v.message), `${c.name}: kernel's words`);
+    assert.equal(k.pc, v.pc, `${c.name}: kernel's insn`);
+  }
+});
+
+test('map fields: bpf_kptr_xchg gets the kernel verdict, insn and words', (t) => {
+  if (!existsSync('/sys/kernel/btf/vmlinux')) {
+    t.skip('no kernel BTF');
+    return;
+  }
+  const btf = runningKernel().btf()!;
+  for (const c of XCHG_CASES) {
+    const insns = kfuncProgram(btf, c.text);
+    const v = verifyInstructions(insns, { type: ProgType.SCHED_CLS, maps: [XCHG_MAP], kernelBtf: btf });
+    assertWant(c.name, v, c.want);
+    if (!isRoot()) continue;
+    const k = kernelVerdictRaw(insns, ProgType.SCHED_CLS, [XCHG_MAP]);
+    assert.equal(k.accepted, v.accepted, `${c.name}: kernel ${k.accepted ? 'accepted' : `refused: ${k.message}`}`);
+    if (k.accepted) continue;
+    assert.equal(lastLine(k.message), lastLine(v.message), `${c.name}: kernel's words`);
+    assert.equal(k.pc, v.pc, `${c.name}: kernel's insn`);
+  }
+});
+
+test('map fields: a value whose fields the kernel may not record is not judged', () => {
+  // btf_parse_fields fails past 11 fields, on a second timer, on a kptr of no struct: the map then has
+  // no fields for the kernel (cpumask_failure's test_invalid_nested_array: "R1 has no valid kptr").
+  const base = XCHG_MAP;
+  const many = Array.from({ length: 12 }, (_, i) => ({ off: i * 8, size: 8, what: '__kptr', target: 'task_struct' }));
+  const variants = [
+    { ...base, valueSize: 96, kernelFields: many },
+    {
+      ...base,
+      kernelFields: [
+        { off: 0, size: 16, what: 'struct bpf_timer' },
+        { off: 16, size: 16, what: 'struct bpf_timer' },
+      ],
+    },
+    { ...base, kernelFields: [{ off: 8, size: 8, what: '__kptr' }] },
+    { ...base, kernelFields: [{ off: 8, size: 8, what: 'tag user' }] },
+  ];
+  for (const m of variants) {
+    const v = verifyInstructions(build(KPTR_CASES[0]!.text), { type: ProgType.SCHED_CLS, maps: [m] });
+    assert.equal(v.unmodelled, true, `${JSON.stringify(m.kernelFields?.[0])}: ${v.message}`);
+    assert.match(v.message!, /whether the kernel records its fields is not modelled/);
+  }
+});
