@@ -248,46 +248,56 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     if (op === BPF_SUB) return UNKNOWN_SCALAR;
     throw new Rejection(pc, `R${insn.dst} 32-bit pointer arithmetic prohibited`);
   }
-  // adjust_ptr_min_max_vals: a pointer that may be NULL is refused before the operator is looked at.
-  const maybeNull = dstPtr ? dst : src;
-  if (maybeNull.nullable)
-    throw new Rejection(
-      pc,
-      `R${dstPtr ? insn.dst : insn.src} pointer arithmetic on ${kindText(maybeNull)} prohibited, null-check it first`,
-    );
+  // adjust_ptr_min_max_vals, in its order: a pointer that may be NULL, the pointer's type, both
+  // operands' sanity, then the operator; every refusal names the destination register.
+  const ptr = dstPtr ? dst : src;
+  const off = dstPtr ? src : dst;
+  const v = off.s;
+  if (ptr.nullable)
+    throw new Rejection(pc, `R${insn.dst} pointer arithmetic on ${kindText(ptr)} prohibited, null-check it first`);
+  // CONST_PTR_TO_MAP: adding a known zero is the one arithmetic allowed (the pointer stays as it is);
+  // PTR_TO_FLOW_KEYS moves by constants only.
+  if (ptr.kind === 'map_ptr' && op === BPF_ADD && S.isConst(v) && v.t.value === 0n) return ptr;
+  if (
+    ptr.kind === 'map_ptr' ||
+    ptr.kind === 'pkt_end' ||
+    ptr.kind === 'func' ||
+    isSockKind(ptr.kind) ||
+    (ptr.kind === 'flow_keys' && !S.isConst(v))
+  )
+    throw new Rejection(pc, `R${insn.dst} pointer arithmetic on ${kindText(ptr)} prohibited`);
+  // check_reg_sane_offset of the scalar operand.
+  if (S.isConst(v)) {
+    const k = BigInt.asIntN(64, v.t.value);
+    if (k >= BigInt(MAX_VAR_OFF) || k <= -BigInt(MAX_VAR_OFF))
+      throw new Rejection(pc, `math between ${kindText(ptr)} pointer and ${k} is not allowed`);
+  } else {
+    if (v.smin === -(1n << 63n))
+      throw new Rejection(
+        pc,
+        `math between ${kindText(ptr)} pointer and register with unbounded min value is not allowed`,
+      );
+    if (v.smin <= -BigInt(MAX_VAR_OFF) || v.smin >= BigInt(MAX_VAR_OFF))
+      throw new Rejection(pc, `value ${v.smin} makes ${kindText(ptr)} pointer be out of bounds`);
+  }
   if (op !== BPF_ADD && op !== BPF_SUB) {
-    const reg = dstPtr ? insn.dst : insn.src;
     if (op === BPF_AND || op === BPF_OR || op === BPF_XOR)
-      throw new Rejection(pc, `R${reg} bitwise operator ${OP_NAMES[op]} on pointer prohibited`);
-    throw new Rejection(pc, `R${reg} pointer arithmetic with ${OP_NAMES[op]} operator prohibited`);
+      throw new Rejection(pc, `R${insn.dst} bitwise operator ${OP_NAMES[op]} on pointer prohibited`);
+    throw new Rejection(pc, `R${insn.dst} pointer arithmetic with ${OP_NAMES[op]} operator prohibited`);
   }
   if (op === BPF_SUB && srcPtr) throw new Rejection(pc, `R${insn.dst} tried to subtract pointer from scalar`);
   // adjust_ptr_min_max_vals refuses any subtraction from a stack pointer, constants included (JITs may
   // not handle it); `r1 += -8` is the way to move it down.
   if (op === BPF_SUB && dst.kind === 'fp')
     throw new Rejection(pc, `R${insn.dst} subtraction from stack pointer prohibited`);
-  const ptr = dstPtr ? dst : src;
   const ptrRegno = dstPtr ? insn.dst : insn.src;
-  const off = dstPtr ? src : dst;
-  if (ptr.nullable)
-    throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited, null-check it first`);
-  // CONST_PTR_TO_MAP: adding a known zero is the one arithmetic allowed (the pointer stays as it is).
-  if (ptr.kind === 'map_ptr' && op === BPF_ADD && S.isConst(off.s) && off.s.t.value === 0n) return ptr;
   // A BTF pointer moves by constants (its loads walk the struct at the new offset); by a variable the
   // kernel allows it too, but bpfkit does not model its loads.
-  if (ptr.kind === 'btf_id' && !S.isConst(off.s))
+  if (ptr.kind === 'btf_id' && !S.isConst(v))
     throw new Rejection(pc, `R${ptrRegno} variable offset on ${kindText(ptr)}: bpfkit does not model it`);
-  // PTR_TO_FLOW_KEYS moves by constants only; the kernel names the destination register.
-  if (ptr.kind === 'flow_keys' && !S.isConst(off.s))
-    throw new Rejection(pc, `R${insn.dst} pointer arithmetic on flow_keys prohibited`);
-  if (ptr.kind === 'map_ptr' || ptr.kind === 'pkt_end' || ptr.kind === 'func' || isSockKind(ptr.kind))
-    throw new Rejection(pc, `R${ptrRegno} pointer arithmetic on ${kindText(ptr)} prohibited`);
   // A ctx pointer may move by a variable; any use of it is refused then (ctxOffFault).
-  const v = off.s;
   if (S.isConst(v)) {
     const k = BigInt.asIntN(64, v.t.value);
-    if (k >= BigInt(MAX_VAR_OFF) || k <= -BigInt(MAX_VAR_OFF))
-      throw new Rejection(pc, `math between ${kindText(ptr)} pointer and ${k} is not allowed`);
     const fixed = op === BPF_ADD ? ptr.off + Number(k) : ptr.off - Number(k);
     // check_reg_sane_offset on the result: its fixed offset must stay within ±2^29.
     if (Math.abs(fixed) >= MAX_VAR_OFF)
@@ -296,13 +306,6 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     if (ptr.range < 0) return { ...ptr, off: fixed, range: 0 };
     return { ...ptr, off: fixed };
   }
-  if (v.smin === -(1n << 63n))
-    throw new Rejection(
-      pc,
-      `math between ${kindText(ptr)} pointer and register with unbounded min value is not allowed`,
-    );
-  if (v.smin <= -BigInt(MAX_VAR_OFF) || v.smin >= BigInt(MAX_VAR_OFF))
-    throw new Rejection(pc, `value ${v.smin} makes ${kindText(ptr)} pointer be out of bounds`);
   const s = op === BPF_ADD ? O.add(ptr.s, v) : O.sub(ptr.s, v);
   // check_reg_sane_offset on the result too: its variable part's minimum must stay within ±2^29
   // (Linux 6.18's words; `p -= u32` is refused here, though each operand alone passed).

@@ -21,6 +21,7 @@ import { mayGotoPrograms } from './may-goto-programs.js';
 import { precisionPrograms } from './precision-programs.js';
 import { prevailCases } from './prevail-cases.js';
 import { randomPrograms } from './random-programs.js';
+import { grammarPrograms } from './grammar-programs.js';
 import { programTypePrograms } from './type-programs.js';
 import { kernelHelperProbe } from '../../src/kernel/index.js';
 import { kernelVerdictObject, kernelVerdictRaw, type KernelVerdict } from './kernel-oracle.js';
@@ -152,6 +153,14 @@ test('oracle: loops bounded by may_goto, single and nested (seeded)', (t) => {
 test('oracle: hostile random instruction streams and garbage', (t) => {
   if (!needs(t, { root: true })) return;
   compareRaw(t, 'random and garbage programs', randomPrograms(600));
+});
+
+test('oracle: grammar programs — valid starts, then random pointer and scalar work (seeded)', (t) => {
+  if (!needs(t, { root: true })) return;
+  const all = compareRaw(t, 'grammar programs', grammarPrograms(600), 0.97);
+  // Every program the kernel loads, bpfkit accepts: none is refused wrongly, none left unjudged.
+  assert.deepEqual(all.missed, []);
+  assert.ok(all.kernelAccepted >= 100, `${all.kernelAccepted} of 600 load: the grammar should reach loadable programs`);
 });
 
 test('oracle: the conformance suite, wrapped as XDP programs', (t) => {
