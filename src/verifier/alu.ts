@@ -115,8 +115,18 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
       f.regs[dst] = { ...srcReg, id };
       return;
     }
-    if (insn.off) f.regs[dst] = scalarReg(is32 ? signExtend32(v, insn.off) : signExtend64(v, insn.off));
-    else f.regs[dst] = scalarReg(is32 ? S.low32(v) : v);
+    if (insn.off) {
+      const ext = scalarReg(is32 ? signExtend32(v, insn.off) : signExtend64(v, insn.off));
+      // A source below 2^(bits-1) is what its extension gives back: the copy stays linked to it, as a
+      // plain copy would (Linux 6.18's no_sext, checked).
+      if (useSrc && !S.isConst(v) && v.umax < 1n << BigInt(insn.off - 1)) {
+        const id = srcReg.id || newId(env);
+        f.regs[insn.src] = { ...srcReg, id };
+        f.regs[dst] = { ...ext, id };
+        return;
+      }
+      f.regs[dst] = ext;
+    } else f.regs[dst] = scalarReg(is32 ? S.low32(v) : v);
     return;
   }
 

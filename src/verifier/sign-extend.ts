@@ -1,6 +1,7 @@
 /**
  * Sign-extending moves (`r1 = (s8)r2`, `w1 = (s16)w2`), as the kernel's coerce_reg_to_size_sx and
- * coerce_subreg_to_size_sx bound them: when the source's signed range lies within one block of 2^bits
+ * coerce_subreg_to_size_sx bound them: a 64-bit source whose signed range the type holds is unchanged;
+ * when the source's signed range lies within one block of 2^bits
  * values and its ends extend to the same sign, the result is that range (and its tnum_range — the
  * source's own tnum is dropped, so bpfkit drops it too); otherwise the type's signed range. The 64-bit
  * form leaves its result unsynced, as the kernel does: syncing would deduce what the kernel does not.
@@ -15,6 +16,9 @@ const sext = (v: bigint, bits: number): bigint => BigInt.asIntN(bits, v);
 export function signExtend64(s: Scalar, bits: number): Scalar {
   if (s.t.mask === 0n) return known(sext(s.t.value, bits));
   const B = BigInt(bits);
+  // A signed range the type holds already is extended to itself (Linux 6.18, checked: `(s32)` of a
+  // value in [-128, 127] stays there; 6.12 gave the type's range when the ends' high blocks differed).
+  if (s.smin >= -(1n << (B - 1n)) && s.smax < 1n << (B - 1n)) return s;
   const top = (v: bigint) => (BigInt.asUintN(64, v) >> B) << B;
   if (top(s.smax) === top(s.smin)) {
     const a = sext(s.smax, bits);

@@ -264,6 +264,28 @@ const WRAPPING: [string, string][] = [
   ['wrap-add32-both', `${WRAP_HEAD}\nw1 |= 0x80000000\nw4 |= 0x80000000\nw1 += w4\nif w1 == -1 goto bad\n${BAD}`],
 ];
 
+/**
+ * Sign-extending moves: a signed range the type holds is kept, and a source below 2^(bits-1) stays linked
+ * to its copy, so a compare on one bounds the other. The packet or stack read needs both.
+ */
+const SEXT_HEAD = 'r6 = r1\nr7 = *(u32 *)(r6 + 76)\nr8 = *(u32 *)(r6 + 80)\nr2 = r7\nr2 += 8\nif r2 > r8 goto out';
+const SIGN_EXTEND: [string, string][] = [
+  ['sext-s32-of-s8-to-packet', `${SEXT_HEAD}\nr2 = *(s8 *)(r7 + 1)\nr1 = (s32)r2\nr7 += r1\nout:\nr0 = 0\nexit`],
+  ['sext-s16-of-negative', `${SEXT_HEAD}\nr2 = *(u8 *)(r7 + 1)\nr2 -= 100\nr1 = (s16)r2\nr7 += r1\nout:\nr0 = 0\nexit`],
+  [
+    'sext-linked-64',
+    `${SEXT_HEAD}\nr2 = *(u8 *)(r7 + 1)\nr2 &= 0x3f\nr1 = (s8)r2\nif r2 > 5 goto out\nr3 = r10\nr3 += r1\nr0 = *(u8 *)(r3 - 6)\nout:\nr0 = 0\nexit`,
+  ],
+  [
+    'sext-linked-32',
+    `${SEXT_HEAD}\nr2 = *(u8 *)(r7 + 1)\nr2 &= 0x3f\nw1 = (s8)w2\nif r2 > 5 goto out\nr3 = r10\nr3 += r1\nr0 = *(u8 *)(r3 - 6)\nout:\nr0 = 0\nexit`,
+  ],
+  [
+    'sext-not-linked',
+    `${SEXT_HEAD}\nr2 = *(u8 *)(r7 + 1)\nr1 = (s8)r2\nif r2 > 5 goto out\nr3 = r10\nr3 += r1\nr0 = *(u8 *)(r3 - 6)\nout:\nr0 = 0\nexit`,
+  ],
+];
+
 /** An atomic fetch loads the old value as a load does: a stack zero or spilled constant comes back exact. */
 const FETCH_USE = 'r2 = r10\nr2 += r1\nr0 = *(u8 *)(r2 - 1)\nr0 = 0\nexit';
 const ATOMIC_FETCH: [string, string][] = [
@@ -284,18 +306,18 @@ const ATOMIC_FETCH: [string, string][] = [
   ],
 ];
 
-test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches and wrapping bounds, exactly as the kernel judges them (root)', (t) => {
+test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches, wrapping bounds and sign extensions, exactly as the kernel judges them (root)', (t) => {
   if (!needs(t, { root: true })) return;
   const programs = [
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
-    ...[...PKT_END, ...ATOMIC_FETCH, ...WRAPPING].map(([name, text]) => ({
+    ...[...PKT_END, ...ATOMIC_FETCH, ...WRAPPING, ...SIGN_EXTEND].map(([name, text]) => ({
       name,
       type: ProgType.SCHED_CLS,
       insns: sockProgram(text),
       maps: [],
     })),
   ];
-  assert.ok(programs.length >= 119);
+  assert.ok(programs.length >= 124);
   for (const p of programs)
     assertKernelAgrees(
       p.name,
