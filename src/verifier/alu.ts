@@ -31,6 +31,7 @@ import { type Env, newId } from './env.js';
 import { immReg } from './imm.js';
 import { Rejection } from './reject.js';
 import * as S from './scalar.js';
+import { tbswap, ttrunc } from './tnum.js';
 import * as O from './scalar-ops.js';
 import { signExtend32, signExtend64 } from './sign-extend.js';
 import { isSockKind } from './sock-ptr.js';
@@ -131,6 +132,18 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
   }
 
   const dstReg = f.regs[dst]!;
+
+  // A byte-order conversion of a scalar (Linux 6.18 tracks it through the tnum): `le64` (on this
+  // little-endian target) changes nothing; `le16`/`le32` keep the low bytes; `be*` and the ALU64
+  // `bswap*` reverse them. The bounds come from the new tnum.
+  if (op === BPF_END && !isPointer(dstReg)) {
+    const bits = insn.imm;
+    const swap = !is32 || sourceOf(insn.code) === BPF_X;
+    if (!swap && bits === 64) return;
+    const t = swap ? tbswap(dstReg.s.t, bits) : ttrunc(dstReg.s.t, bits);
+    f.regs[dst] = scalarReg(S.must(S.sync(S.withFacts(S.UNKNOWN, { t }))));
+    return;
+  }
 
   // check_alu_op: a negated or byte-swapped pointer is an unknown scalar (privileged: no leak to refuse).
   if ((op === BPF_NEG || op === BPF_END) && isPointer(dstReg)) {

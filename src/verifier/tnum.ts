@@ -108,3 +108,19 @@ export const tisConst = (a: Tnum): boolean => a.mask === 0n;
 
 /** The kernel's text for a tnum: (0x0; 0xff). */
 export const tstr = (a: Tnum): string => `(0x${a.value.toString(16)}; 0x${a.mask.toString(16)})`;
+
+/** The low `bits` bits (16, 32 or 64) of a, with their bytes in reverse order (tnum_bswap16/32/64). */
+export function tbswap(a: Tnum, bits: number): Tnum {
+  const swap = (v: bigint) => {
+    let out = 0n;
+    for (let i = 0; i < bits / 8; i++) out = (out << 8n) | ((v >> BigInt(8 * i)) & 0xffn);
+    return out;
+  };
+  return { value: swap(a.value), mask: swap(a.mask) };
+}
+
+/** The low `bits` bits of a, the others known zero (a truncating byte-order conversion, `le16`). */
+export const ttrunc = (a: Tnum, bits: number): Tnum => {
+  const m = (1n << BigInt(bits)) - 1n;
+  return { value: a.value & m, mask: a.mask & m };
+};

@@ -286,6 +286,17 @@ const SIGN_EXTEND: [string, string][] = [
   ],
 ];
 
+/** Byte-order conversions keep what the tnum knows; the bounded result indexes the stack. */
+const BSWAP_USE = 'r2 = r10\nr2 += r1\nr0 = *(u8 *)(r2 - 256)\nr0 = 0\nexit';
+const BYTE_ORDER: [string, string][] = [
+  ['bswap-le16-range', `call 7\nr1 = r0\nr1 &= 0xff\nr1 = le16 r1\n${BSWAP_USE}`],
+  ['bswap-be16-range', `call 7\nr1 = r0\nr1 &= 0xff\nr1 = be16 r1\nr1 >>= 8\n${BSWAP_USE}`],
+  ['bswap-64-range', `call 7\nr1 = r0\nr1 &= 0xff\nr1 = bswap64 r1\nr1 >>= 56\n${BSWAP_USE}`],
+  ['bswap-const', `r1 = 0x100\nr1 = be16 r1\n${BSWAP_USE}`],
+  ['bswap-le64-keeps', `call 7\nr1 = r0\nr1 &= 0xff\nr1 = le64 r1\n${BSWAP_USE}`],
+  ['bswap-be32-too-big', `call 7\nr1 = r0\nr1 &= 0xff\nr1 = be32 r1\n${BSWAP_USE}`],
+];
+
 /** An atomic fetch loads the old value as a load does: a stack zero or spilled constant comes back exact. */
 const FETCH_USE = 'r2 = r10\nr2 += r1\nr0 = *(u8 *)(r2 - 1)\nr0 = 0\nexit';
 const ATOMIC_FETCH: [string, string][] = [
@@ -306,18 +317,18 @@ const ATOMIC_FETCH: [string, string][] = [
   ],
 ];
 
-test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches, wrapping bounds and sign extensions, exactly as the kernel judges them (root)', (t) => {
+test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches, wrapping bounds, sign extensions and byte swaps, exactly as the kernel judges them (root)', (t) => {
   if (!needs(t, { root: true })) return;
   const programs = [
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
-    ...[...PKT_END, ...ATOMIC_FETCH, ...WRAPPING, ...SIGN_EXTEND].map(([name, text]) => ({
+    ...[...PKT_END, ...ATOMIC_FETCH, ...WRAPPING, ...SIGN_EXTEND, ...BYTE_ORDER].map(([name, text]) => ({
       name,
       type: ProgType.SCHED_CLS,
       insns: sockProgram(text),
       maps: [],
     })),
   ];
-  assert.ok(programs.length >= 124);
+  assert.ok(programs.length >= 130);
   for (const p of programs)
     assertKernelAgrees(
       p.name,
