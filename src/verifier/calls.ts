@@ -368,7 +368,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
           );
           break;
         }
-        if (!isMemPtr(reg)) throw expect(MEM_TYPES);
+        // ARG_PTR_TO_MEM | PTR_MAYBE_NULL takes a pointer that may be NULL (map_value_or_null) too,
+        // its memory checked as if it were not (check_reg_type).
+        if (!isMemPtr(type === 'mem_or_null' ? { ...reg, nullable: false } : reg)) throw expect(MEM_TYPES);
         break;
       case 'const_size':
       case 'const_size_or_zero': {
@@ -392,7 +394,16 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         // MEM_WRITE: the helper writes the memory (uninit_mem, mem_rw), so a read-only map value is refused.
         const write = prevType === 'uninit_mem' || prevType === 'mem_rw';
         if (prev.kind === 'btf_id') btfMemSize(env, pc, regno - 1, prev, reg.s.umax, proto.name);
-        else helperMem(env, st, pc, regno - 1, prev, Number(reg.s.umax), write);
+        else
+          helperMem(
+            env,
+            st,
+            pc,
+            regno - 1,
+            prevType === 'mem_or_null' ? { ...prev, nullable: false } : prev,
+            Number(reg.s.umax),
+            write,
+          );
         // check_mem_size_reg: the access was proven with this range, so it must stay exact.
         env.precision?.mark(regno);
         sizeMax = reg.s.umax;

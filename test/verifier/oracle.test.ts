@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { loadObjectFile } from '../../src/elf/index.js';
 import { ProgType } from '../../src/uapi/types.js';
-import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/index.js';
+import { type VerifierMap, verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/index.js';
 import { conformanceDir, needs, repoPath } from '../support/env.js';
 import { boundaryPrograms, type BoundaryProgram } from './boundary-programs.js';
 import { sockProgram } from './sock-ptr-cases.js';
@@ -297,6 +297,16 @@ const BYTE_ORDER: [string, string][] = [
   ['bswap-be32-too-big', `call 7\nr1 = r0\nr1 &= 0xff\nr1 = be32 r1\n${BSWAP_USE}`],
 ];
 
+/** A map value that may be NULL, given to a helper's memory argument that may be NULL (csum_diff). */
+const HASH16: VerifierMap = { name: 'h', type: 1, keySize: 4, valueSize: 16, maxEntries: 4, readOnly: false };
+const LOOKUP = '*(u32 *)(r10 - 4) = 0\nr1 = map 0\nr2 = r10\nr2 += -4\ncall 1';
+const MAYBE_NULL_MEM: [string, string][] = [
+  ['maybe-null-mem-empty', `${LOOKUP}\nr1 = r0\nr2 = 0\nr3 = 0\nr4 = 0\nr5 = 0\ncall 28\nr0 = 0\nexit`],
+  ['maybe-null-mem-inside', `${LOOKUP}\nr1 = r0\nr2 = 8\nr3 = 0\nr4 = 0\nr5 = 0\ncall 28\nr0 = 0\nexit`],
+  ['maybe-null-mem-past', `${LOOKUP}\nr1 = r0\nr2 = 32\nr3 = 0\nr4 = 0\nr5 = 0\ncall 28\nr0 = 0\nexit`],
+  ['maybe-null-mem-second', `${LOOKUP}\nr3 = r0\nr1 = 0\nr2 = 0\nr4 = 8\nr5 = 0\ncall 28\nr0 = 0\nexit`],
+];
+
 /** An atomic fetch loads the old value as a load does: a stack zero or spilled constant comes back exact. */
 const FETCH_USE = 'r2 = r10\nr2 += r1\nr0 = *(u8 *)(r2 - 1)\nr0 = 0\nexit';
 const ATOMIC_FETCH: [string, string][] = [
@@ -317,10 +327,16 @@ const ATOMIC_FETCH: [string, string][] = [
   ],
 ];
 
-test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches, wrapping bounds, sign extensions and byte swaps, exactly as the kernel judges them (root)', (t) => {
+test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches, wrapping bounds, sign extensions, byte swaps and maybe-NULL memory, exactly as the kernel judges them (root)', (t) => {
   if (!needs(t, { root: true })) return;
   const programs = [
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
+    ...MAYBE_NULL_MEM.map(([name, text]) => ({
+      name,
+      type: ProgType.SCHED_CLS,
+      insns: sockProgram(text),
+      maps: [HASH16],
+    })),
     ...[...PKT_END, ...ATOMIC_FETCH, ...WRAPPING, ...SIGN_EXTEND, ...BYTE_ORDER].map(([name, text]) => ({
       name,
       type: ProgType.SCHED_CLS,
@@ -328,7 +344,7 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
       maps: [],
     })),
   ];
-  assert.ok(programs.length >= 130);
+  assert.ok(programs.length >= 134);
   for (const p of programs)
     assertKernelAgrees(
       p.name,
