@@ -5,26 +5,14 @@
  * zero-extends them (zext_32_to_64). Shifts by a constant are the exception, as in the kernel: bits move
  * across the halves, so the half not computed is left unknown and recovered from the tnum.
  *
- * Additions and subtractions follow Linux 6.18 (ends that both wrap keep the interval). Where the
- * kernel has grown sharper otherwise (multiplication of signed ranges) these keep the older, looser
- * rule: a bound the kernel does not know could let bpfkit prove dead, or prune, what the kernel walks
- * and refuses.
+ * Additions, subtractions and multiplications follow Linux 6.18 (ends that both wrap keep the
+ * interval; products of signed ranges from their corners, tnum_mul): a bound the kernel does not know
+ * could let bpfkit prove dead, or prune, what the kernel walks and refuses, so each is checked
+ * against the kernel's own state logs.
  */
 import { FULL32 } from './bounds-sync.js';
-import {
-  type Bounds32,
-  type Scalar,
-  UNKNOWN,
-  isConst,
-  known,
-  low32,
-  mkScalar,
-  must,
-  result32,
-  sync,
-  truncate,
-} from './scalar.js';
-import { U64, type Tnum, tadd, tand, tarsh, tlow32, tlsh, tor, trange, trsh, tsub, txor } from './tnum.js';
+import { type Bounds32, type Scalar, isConst, known, mkScalar, must, result32, sync } from './scalar.js';
+import { U64, type Tnum, tadd, tand, tarsh, tlow32, tlsh, tmul, tor, trsh, tsub, txor } from './tnum.js';
 
 const S64_MIN = -(1n << 63n);
 const S64_MAX = (1n << 63n) - 1n;
@@ -113,20 +101,49 @@ export function sub(a: Scalar, b: Scalar, is32 = false): Scalar {
   return result64(t, u[0], u[1], sg[0], sg[1], sub32(a, b));
 }
 
+/** The smallest and largest of the four corner products of two ranges, or undefined past [lo, hi]. */
+function corners(
+  alo: bigint,
+  ahi: bigint,
+  blo: bigint,
+  bhi: bigint,
+  lo: bigint,
+  hi: bigint,
+): [bigint, bigint] | undefined {
+  const p = [alo * blo, alo * bhi, ahi * blo, ahi * bhi];
+  if (p.some((x) => x < lo || x > hi)) return undefined;
+  return [p.reduce(min), p.reduce(max)];
+}
+
+/** scalar32_min_max_mul: unsigned bounds unless a product may wrap, signed ones from the corners. */
+function mul32(a: Scalar, b: Scalar): Bounds32 {
+  const ulo = a.u32min * b.u32min;
+  const uhi = a.u32max * b.u32max;
+  const u = uhi <= U32_MAX ? [ulo, uhi] : [0, U32_MAX];
+  const sg = corners(
+    BigInt(a.s32min),
+    BigInt(a.s32max),
+    BigInt(b.s32min),
+    BigInt(b.s32max),
+    BigInt(S32_MIN),
+    BigInt(S32_MAX),
+  );
+  return { u32min: u[0]!, u32max: u[1]!, s32min: sg ? Number(sg[0]) : S32_MIN, s32max: sg ? Number(sg[1]) : S32_MAX };
+}
+
 /**
- * a * b: bounded only when both are small and non-negative (the kernel's older scalar_min_max_mul). In
- * 32 bits: the product of the zero-extended halves, cut to its low half (whose bits depend on the
- * operands' low halves only).
+ * a * b as Linux 6.18 bounds it (scalar_min_max_mul and its 32-bit twin): unsigned bounds unless a
+ * product may wrap, signed ones from the four corner products unless one may overflow, the tnum by
+ * tnum_mul. A 32-bit multiplication takes the low halves' bounds and zero-extends.
  */
 export function mul(a: Scalar, b: Scalar, is32 = false): Scalar {
-  if (is32) return truncate(mul(low32(a), low32(b)), 4);
+  const t = tmul(a.t, b.t);
+  if (is32) return result32(tlow32(t), mul32(a, b));
   if (isConst(a) && isConst(b)) return known(a.t.value * b.t.value);
-  if (a.umax > U32 || b.umax > U32 || a.smin < 0n || b.smin < 0n) return UNKNOWN;
-  const umin = a.umin * b.umin;
-  const umax = a.umax * b.umax;
-  // A product past S64_MAX is negative as a signed value: the signed bounds then say nothing.
-  const signed = umax <= S64_MAX;
-  return result64(trange(0n, umax), umin, umax, signed ? umin : S64_MIN, signed ? umax : S64_MAX, FULL32);
+  const uhi = a.umax * b.umax;
+  const [umin, umax] = uhi <= U64 ? [a.umin * b.umin, uhi] : [0n, U64];
+  const sg = corners(a.smin, a.smax, b.smin, b.smax, S64_MIN, S64_MAX) ?? [S64_MIN, S64_MAX];
+  return result64(t, umin, umax, sg[0], sg[1], mul32(a, b));
 }
 
 /** a & b: the minimum from the known bits, the maximum from the smaller operand. */

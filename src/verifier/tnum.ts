@@ -124,3 +124,26 @@ export const ttrunc = (a: Tnum, bits: number): Tnum => {
   const m = (1n << BigInt(bits)) - 1n;
   return { value: a.value & m, mask: a.mask & m };
 };
+
+/** The values either of a or b may take (tnum_union). */
+function tunion(a: Tnum, b: Tnum): Tnum {
+  const mu = (a.value ^ b.value) | a.mask | b.mask;
+  return { value: a.value & b.value & ~mu & U64, mask: mu & U64 };
+}
+
+/**
+ * a * b, bit by bit of a (Linux 6.17+'s tnum_mul): a certain 1 adds b shifted to it, an unknown bit
+ * joins the sums with and without it.
+ */
+export function tmul(a: Tnum, b: Tnum): Tnum {
+  let acc: Tnum = { value: 0n, mask: 0n };
+  let x = a;
+  let y = b;
+  while (x.value !== 0n || x.mask !== 0n) {
+    if (x.value & 1n) acc = tadd(acc, y);
+    else if (x.mask & 1n) acc = tunion(acc, tadd(acc, y));
+    x = trsh(x, 1);
+    y = tlsh(y, 1);
+  }
+  return acc;
+}
