@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { type Btf, BtfKind } from '../../src/btf/index.js';
 import { runningKernel } from '../../src/loader/kernel-env.js';
-import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
-import { type KfuncCase, TRACE_RAW_TP, kfuncProgram } from './kfunc-cases.js';
+import { attachOf, kfuncProgram, kfuncVerdict } from './kfunc-cases.js';
 import { BTFARGS_CASES } from './btfargs-cases.js';
 
 const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
@@ -24,21 +23,10 @@ function skipWithoutBtf(t: TestContext): boolean {
   return true;
 }
 
-const attachOf = (c: KfuncCase) => (c.tp ? TRACE_RAW_TP : c.attach);
-
-function verdict(btf: Btf, c: KfuncCase): VerifyResult {
-  return verifyInstructions(kfuncProgram(btf, c.text), {
-    type: c.type,
-    attachType: attachOf(c),
-    kernelBtf: btf,
-    ...(c.tp ? { attachBtfName: `btf_trace_${c.tp}` } : {}),
-  });
-}
-
 test('BTF helper arguments: bpfkit says what each case expects', (t) => {
   if (skipWithoutBtf(t)) return;
   const btf = kernelBtf();
-  for (const c of BTFARGS_CASES) assertWant(c.name, verdict(btf, c), c.want);
+  for (const c of BTFARGS_CASES) assertWant(c.name, kfuncVerdict(btf, c), c.want);
 });
 
 test('BTF helper arguments: the running kernel gives the same verdict, at the same insn, in the same words (root)', (t) => {
@@ -47,7 +35,7 @@ test('BTF helper arguments: the running kernel gives the same verdict, at the sa
   for (const c of BTFARGS_CASES) {
     const tpId = c.tp ? btf.byName(`btf_trace_${c.tp}`, BtfKind.TYPEDEF)!.id : undefined;
     const k = kernelVerdictRaw(kfuncProgram(btf, c.text), c.type, [], attachOf(c), tpId);
-    const v = verdict(btf, c);
+    const v = kfuncVerdict(btf, c);
     assert.notEqual(v.unmodelled, true, `${c.name}: not modelled: ${v.message}`);
     assertKernelAgrees(c.name, v, k);
   }

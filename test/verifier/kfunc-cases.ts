@@ -9,6 +9,7 @@
 import { type Btf, BtfKind } from '../../src/btf/index.js';
 import type { Instruction } from '../../src/isa/index.js';
 import { ProgType } from '../../src/uapi/types.js';
+import { type VerifyResult, verifyInstructions } from '../../src/verifier/index.js';
 import type { Want } from './expect.js';
 import { sockProgram } from './sock-ptr-cases.js';
 
@@ -75,6 +76,20 @@ const sunPath = (size: string, mem = 'r2 = r10\nr2 += -8') =>
   `call kfunc bpf_cast_to_kern_ctx\nr1 = r0\nr2 = 0\n*(u64 *)(r10 - 8) = r2\n${mem.includes('\n') ? mem : `${mem}\nr2 = r2`}\n${size}\ncall kfunc bpf_sock_addr_set_sun_path\nr0 = 1\nexit`;
 
 /** The cases. */
+/** A case's expected attach type: tp_btf's for a tracepoint case, else its own. */
+export const attachOf = (c: KfuncCase): number | undefined => (c.tp ? TRACE_RAW_TP : c.attach);
+
+/** bpfkit's verdict on a kfunc case, its kfuncs resolved in `btf` (the kernel's). */
+export function kfuncVerdict(btf: Btf, c: KfuncCase, license?: string): VerifyResult {
+  return verifyInstructions(kfuncProgram(btf, c.text), {
+    type: c.type,
+    attachType: attachOf(c),
+    kernelBtf: btf,
+    ...(c.tp ? { attachBtfName: `btf_trace_${c.tp}` } : {}),
+    ...(license ? { license } : {}),
+  });
+}
+
 export const KFUNC_CASES: readonly KfuncCase[] = [
   // References: acquire and release.
   { name: 'task acquired and released', ...task, text: acquireRelease, want: OK },

@@ -14,11 +14,11 @@ import { compileC } from '../../src/compile/index.js';
 import { loadProgram, VerifierError } from '../../src/kernel/index.js';
 import { encodeProgram } from '../../src/isa/index.js';
 import { ProgType } from '../../src/uapi/types.js';
-import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
+import { verifyInstructions } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
 import { kernelVerdictRaw, parseKernelLog } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant, lastLine } from './expect.js';
-import { KFUNC_CASES, type KfuncCase, TRACE_RAW_TP, kfuncProgram } from './kfunc-cases.js';
+import { KFUNC_CASES, type KfuncCase, attachOf, kfuncProgram, kfuncVerdict } from './kfunc-cases.js';
 import { KFUNCS, kfuncSetAllowed } from '../../src/verifier/kfunc-table.js';
 
 const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
@@ -30,28 +30,16 @@ function skipWithoutBtf(t: TestContext): boolean {
   return true;
 }
 
-const attachOf = (c: KfuncCase) => (c.tp ? TRACE_RAW_TP : c.attach);
-
-function verdict(btf: Btf, c: KfuncCase, license?: string): VerifyResult {
-  return verifyInstructions(kfuncProgram(btf, c.text), {
-    type: c.type,
-    attachType: attachOf(c),
-    kernelBtf: btf,
-    ...(c.tp ? { attachBtfName: `btf_trace_${c.tp}` } : {}),
-    ...(license ? { license } : {}),
-  });
-}
-
 test('kfuncs: bpfkit says what each case expects', (t) => {
   if (skipWithoutBtf(t)) return;
   const btf = kernelBtf();
-  for (const c of KFUNC_CASES) assertWant(c.name, verdict(btf, c), c.want);
+  for (const c of KFUNC_CASES) assertWant(c.name, kfuncVerdict(btf, c), c.want);
 });
 
 test('kfuncs: a leak names every reference held with the call that took it', (t) => {
   if (skipWithoutBtf(t)) return;
   const btf = kernelBtf();
-  const v = verdict(
+  const v = kfuncVerdict(
     btf,
     KFUNC_CASES.find((c) => c.name === 'two references leaked')!,
   );
@@ -67,7 +55,7 @@ test('kfuncs: the running kernel gives the same verdict, at the same insn, in th
   for (const c of KFUNC_CASES) {
     const tpId = c.tp ? btf.byName(`btf_trace_${c.tp}`, BtfKind.TYPEDEF)!.id : undefined;
     const k = kernelVerdictRaw(kfuncProgram(btf, c.text), c.type, [], attachOf(c), tpId);
-    const v = verdict(btf, c);
+    const v = kfuncVerdict(btf, c);
     if (v.unmodelled) {
       assert.ok('unmodelled' in c.want, `${c.name}: not modelled: ${v.message}`);
       continue;
@@ -84,12 +72,12 @@ test('kfuncs: a non-GPL program may not call one, even in dead code, as the kern
   // The call is never reached: the kernel refuses it in its first pass (add_kfunc_call).
   const text = 'r0 = 0\nexit\nr1 = 1\ncall kfunc bpf_task_from_pid\nr0 = 0\nexit';
   const c: KfuncCase = { name: 'dead kfunc call', type: ProgType.SCHED_CLS, text, want: { ok: true } };
-  const v = verdict(btf, c, 'Dual BSD/MIT');
+  const v = kfuncVerdict(btf, c, 'Dual BSD/MIT');
   assert.equal(v.accepted, false);
   assert.notEqual(v.unmodelled, true, v.message);
   assert.equal(v.message, 'cannot call kernel function from non-GPL compatible program');
   // With a GPL license the kernel goes on to its next pass, which finds the call unreachable.
-  assert.equal(verdict(btf, c).message, 'unreachable insn 2');
+  assert.equal(kfuncVerdict(btf, c).message, 'unreachable insn 2');
   if (!needs(t, { root: true })) return;
   try {
     loadProgram({ name: 'oracle', type: c.type, insns: encodeProgram(kfuncProgram(btf, text)), license: 'MIT' });
@@ -197,7 +185,7 @@ test('kfuncs: each modelled kfunc given zeros, the stack or the current task, as
         text: `${setup}\ncall kfunc ${name}\nr0 = 1\nexit`,
         want: { ok: true },
       };
-      const v = verdict(btf, c);
+      const v = kfuncVerdict(btf, c);
       if (v.unmodelled) continue;
       const k = kernelVerdictRaw(kfuncProgram(btf, c.text), type, [], attach);
       assertKernelAgrees(c.name, v, k);
