@@ -125,14 +125,17 @@ export function varStackHelperAccess(
     const slot = frame.stack.get(k);
     const plain = (b: ByteType) => b === ByteType.Invalid || b === ByteType.Misc || b === ByteType.Zero;
     if (slot && !slot.spill && !slot.bytes.every(plain)) return undefined;
-    if (!write || !slot) continue;
-    // The bytes of this slot in reach become "anything"; a spilled register anywhere in it is scrubbed
-    // whole (scrub_spilled_slot), its bytes "anything" but those never written.
+    if (!write) continue;
+    // The bytes of this slot in reach become "anything", never-written ones too (clobber); a spilled
+    // register anywhere in it is scrubbed whole (scrub_spilled_slot), its bytes "anything" but those
+    // never written.
     const lo = Math.max(minOff, -(k + 1) * 8) + (k + 1) * 8;
     const hi = Math.min(maxOff, -k * 8) + (k + 1) * 8;
-    const bytes = slot.spill
-      ? slot.bytes.map((b) => (b === ByteType.Invalid ? ByteType.Invalid : ByteType.Misc))
-      : slot.bytes.slice();
+    const bytes = !slot
+      ? new Array<ByteType>(8).fill(ByteType.Invalid)
+      : slot.spill
+        ? slot.bytes.map((b) => (b === ByteType.Invalid ? ByteType.Invalid : ByteType.Misc))
+        : slot.bytes.slice();
     for (let i = lo; i < hi; i++) bytes[i] = ByteType.Misc;
     planned.set(k, { bytes });
   }
