@@ -157,13 +157,10 @@ function markNull(st: State, id: number, isNull: boolean): void {
   if (isNull && ref) st.refs.delete(ref);
 }
 
-/**
- * `pkt' op pkt_end`: the side where pkt' <= pkt_end proves [pkt, pkt + off) inside the packet for every
- * packet pointer of pkt's id; a strict `<` proves [pkt, pkt + off + 1).
- */
-/** Reg.range of a packet pointer compared at or past the packet's end (the kernel's AT_PKT_END, BEYOND_PKT_END). */
-export const AT_PKT_END = -1;
-export const BEYOND_PKT_END = -2;
+/** Reg.range of a packet pointer compared at the packet's end (pkt' >= pkt_end: the kernel's AT_PKT_END)... */
+const AT_PKT_END = -1;
+/** ...or past it (pkt' > pkt_end: BEYOND_PKT_END). Any access through either is refused (memory.ts). */
+const BEYOND_PKT_END = -2;
 
 /**
  * `pkt' op pkt_end` (try_match_pkt_pointers): the side where pkt' <= pkt_end proves [pkt, pkt + off) inside
