@@ -3,25 +3,15 @@
  * program of btfargs-cases.ts is held to the expectation there, and as root the running kernel judges
  * every program too: same verdict, same instruction, same last line.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { type Btf, BtfKind } from '../../src/btf/index.js';
-import { runningKernel } from '../../src/loader/kernel-env.js';
+import { BtfKind } from '../../src/btf/index.js';
 import { needs } from '../support/env.js';
+import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
 import { attachOf, kfuncProgram, kfuncVerdict } from './kfunc-cases.js';
 import { BTFARGS_CASES } from './btfargs-cases.js';
-
-const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
-const kernelBtf = (): Btf => runningKernel().btf()!;
-
-function skipWithoutBtf(t: TestContext): boolean {
-  if (haveBtf) return false;
-  t.skip('no /sys/kernel/btf/vmlinux');
-  return true;
-}
 
 test('BTF helper arguments: bpfkit says what each case expects', (t) => {
   if (skipWithoutBtf(t)) return;

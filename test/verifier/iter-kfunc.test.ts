@@ -6,37 +6,31 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import type { Btf } from '../../src/btf/index.js';
-import { runningKernel } from '../../src/loader/kernel-env.js';
 import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
 import { encodeProgram } from '../../src/isa/index.js';
 import { loadProgram, VerifierError } from '../../src/kernel/index.js';
 import { closeFd } from '../../src/kernel/bpf-syscall.js';
 import { needs } from '../support/env.js';
+import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
 import { ITER_CASES, type IterCase, iterProgram } from './iter-kfunc-cases.js';
 
-const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
-
-function skipWithoutBtf(t: TestContext): Btf | undefined {
-  if (haveBtf) return runningKernel().btf()!;
-  t.skip('no /sys/kernel/btf/vmlinux');
-  return undefined;
-}
+/** The kernel's BTF, or undefined when the test was skipped for want of it. */
+const btfOrSkip = (t: TestContext): Btf | undefined => (skipWithoutBtf(t) ? undefined : kernelBtf());
 
 const verdict = (btf: Btf, c: IterCase): VerifyResult =>
   verifyInstructions(iterProgram(c.text, btf), { type: c.type, kernelBtf: btf, maps: c.maps ?? [] });
 
 test('iterator kfuncs: bpfkit says what each case expects', (t) => {
-  const btf = skipWithoutBtf(t);
+  const btf = btfOrSkip(t);
   if (!btf) return;
   for (const c of ITER_CASES) assertWant(c.name, verdict(btf, c), c.want);
 });
 
 test('iterator kfuncs: a leak names the iterator reference and the _new that took it', (t) => {
-  const btf = skipWithoutBtf(t);
+  const btf = btfOrSkip(t);
   if (!btf) return;
   const v = verdict(
     btf,
@@ -46,7 +40,7 @@ test('iterator kfuncs: a leak names the iterator reference and the _new that too
 });
 
 test('iterator kfuncs: the running kernel gives the same verdict, at the same insn, in the same words (root)', (t) => {
-  const btf = skipWithoutBtf(t);
+  const btf = btfOrSkip(t);
   if (!btf || !needs(t, { root: true })) return;
   for (const c of ITER_CASES) {
     const insns = iterProgram(c.text, btf);
@@ -61,7 +55,7 @@ test('iterator kfuncs: the running kernel gives the same verdict, at the same in
 });
 
 test('iterator kfuncs: a program that is not GPL may not call them, in the kernel words (the kernel: root)', (t) => {
-  const btf = skipWithoutBtf(t);
+  const btf = btfOrSkip(t);
   if (!btf) return;
   const insns = iterProgram(
     'r1 = r10\nr1 += -8\nr2 = 0\nr3 = 3\nkcall bpf_iter_num_new\nr1 = r10\nr1 += -8\nkcall bpf_iter_num_destroy\nr0 = 0\nexit',

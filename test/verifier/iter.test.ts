@@ -5,15 +5,14 @@
  * is reported as not modelled. As root the running kernel judges every case too: same verdict, same
  * instruction, same words.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { type Btf, BtfKind } from '../../src/btf/index.js';
-import { runningKernel } from '../../src/loader/kernel-env.js';
 import { compileC } from '../../src/compile/index.js';
 import { loadCollection } from '../../src/loader/index.js';
 import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
+import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
 import { build } from './boundary-programs.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant, type Want } from './expect.js';
@@ -33,8 +32,6 @@ interface Case {
 const OK: Want = { ok: true };
 const at = (pc: number, re: RegExp): Want => ({ pc, re });
 const UNMODELLED: Want = { unmodelled: true };
-const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
-const kernelBtf = (): Btf => runningKernel().btf()!;
 
 /** r1 = meta->seq (the context's first slot, then its first field). */
 const SEQ = 'r2 = *(u64 *)(r1 + 0)\nr1 = *(u64 *)(r2 + 0)';
@@ -288,12 +285,6 @@ function bpfkitVerdict(btf: Btf, c: Case): VerifyResult {
     kernelBtf: btf,
     attachBtfName: `bpf_iter_${c.target}`,
   });
-}
-
-function skipWithoutBtf(t: TestContext): boolean {
-  if (haveBtf) return false;
-  t.skip('no /sys/kernel/btf/vmlinux');
-  return true;
 }
 
 test('iter: bpfkit says what each case expects', (t) => {

@@ -4,11 +4,9 @@
  * every program too: same verdict, same instruction, same last line, the same references named by a
  * leak. Programs name kfuncs by their ids in the running kernel's BTF, so these tests need it.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { type Btf, BtfKind } from '../../src/btf/index.js';
-import { runningKernel } from '../../src/loader/kernel-env.js';
+import { BtfKind } from '../../src/btf/index.js';
 import { loadCollection } from '../../src/loader/index.js';
 import { compileC } from '../../src/compile/index.js';
 import { loadProgram, VerifierError } from '../../src/kernel/index.js';
@@ -16,19 +14,11 @@ import { encodeProgram } from '../../src/isa/index.js';
 import { ProgType } from '../../src/uapi/types.js';
 import { verifyInstructions } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
+import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
 import { kernelVerdictRaw, parseKernelLog } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant, lastLine } from './expect.js';
 import { KFUNC_CASES, type KfuncCase, attachOf, kfuncProgram, kfuncVerdict } from './kfunc-cases.js';
 import { KFUNCS, kfuncSetAllowed } from '../../src/verifier/kfunc-table.js';
-
-const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
-const kernelBtf = (): Btf => runningKernel().btf()!;
-
-function skipWithoutBtf(t: TestContext): boolean {
-  if (haveBtf) return false;
-  t.skip('no /sys/kernel/btf/vmlinux');
-  return true;
-}
 
 test('kfuncs: bpfkit says what each case expects', (t) => {
   if (skipWithoutBtf(t)) return;

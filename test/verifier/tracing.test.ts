@@ -6,15 +6,14 @@
  * from the running kernel's BTF; as root the running kernel judges every case too: same verdict, same
  * instruction, same words.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { type Btf, BtfKind } from '../../src/btf/index.js';
-import { runningKernel } from '../../src/loader/kernel-env.js';
 import { loadCollection } from '../../src/loader/index.js';
 import { compileC } from '../../src/compile/index.js';
 import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
+import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
 import { build } from './boundary-programs.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant, type Want } from './expect.js';
@@ -36,9 +35,6 @@ const at = (pc: number, re: RegExp): Want => ({ pc, re });
 const UNMODELLED: Want = { unmodelled: true };
 const ctxRefused = (pc: number, off: number, size: number) =>
   at(pc, new RegExp(`^invalid bpf_context access off=${off} size=${size}$`));
-
-const haveBtf = existsSync('/sys/kernel/btf/vmlinux');
-const kernelBtf = (): Btf => runningKernel().btf()!;
 
 /** Byte offset of `struct name`'s member `member` (looked for in anonymous members too), and its size. */
 function field(btf: Btf, name: string, member: string): { off: number; size: number } {
@@ -258,12 +254,6 @@ function bpfkitVerdict(btf: Btf, c: Case, attachType = TRACE_RAW_TP): VerifyResu
     kernelBtf: btf,
     attachBtfName: `btf_trace_${c.tp}`,
   });
-}
-
-function skipWithoutBtf(t: TestContext): boolean {
-  if (haveBtf) return false;
-  t.skip('no /sys/kernel/btf/vmlinux');
-  return true;
 }
 
 test('tp_btf: bpfkit says what each case expects', (t) => {
