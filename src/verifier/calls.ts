@@ -547,6 +547,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       map &&
       arrays.includes(map.type) &&
       constKey !== undefined &&
+      constKey >= 0n &&
       constKey < BigInt(map.maxEntries)
     )
       fr.regs[0] = { ...fr.regs[0], nullable: false, id: nonNullValueId(env, map) };
@@ -643,10 +644,13 @@ function stackConstant(st: State, reg: Reg, size: number): bigint | undefined {
   let zeros = true;
   for (let i = first; i < first + size; i++) if (slot.bytes[i] !== ByteType.Zero) zeros = false;
   if (zeros) return 0n;
-  if (!slot.spill || first !== 0) return undefined;
-  if (slot.spill.kind !== 'scalar' || !isConst(slot.spill.s) || (slot.spillSize ?? 8) !== size) return undefined;
-  return slot.spill.s.t.value & 0xffffffffn;
-  return 0n;
+  // Else a spilled constant whose spilled bytes from the key's first on are exactly the key's size. The
+  // kernel then takes the whole spilled value as the key (not the key's own bytes): a value that does not
+  // fit, or a key in the upper half of an 8-byte spill, is compared as that value.
+  if (slot.spill?.kind !== 'scalar' || !isConst(slot.spill.s)) return undefined;
+  const spillSize = slot.spillSize ?? 8;
+  if (first >= spillSize || spillSize - first !== size) return undefined;
+  return BigInt.asIntN(64, slot.spill.s.t.value);
 }
 
 /** What a callback receives in r1-r5. */

@@ -253,6 +253,10 @@ function stackAccess(
       destroyDynptr(st, pc, frame, k);
       return stackAccess(env, st, pc, regno, reg, off, size, write, value, signed);
     }
+    // check_stack_write_fixed_off: no stack pointer, into whichever frame it points, is spilled into a
+    // caller's frame (once the store is known to be a whole spill: a narrow one is refused for its size).
+    if (value?.kind === 'fp' && size === 8 && reg.frame !== st.frames.length - 1)
+      throw new Rejection(pc, 'cannot spill pointers to stack into stack frame of the caller');
     writeStack(writableStack(frame), k, slot, first, size, value!, pc);
     if (size === 8) env.stackWrite?.(reg.frame, k);
     // A register spilled whole, or a scalar at the slot's start: backtracking follows it (precision.ts).
@@ -278,7 +282,18 @@ function stackAccess(
       // A value that fits the load comes back whole, still linked to its copies; a wider one is cut.
       return fitsIn(slot.spill, size) ? slot.spill : scalarReg(narrow(slot.spill.s, size));
     }
-    if (first < spillSize) return loadedScalar(size, signed);
+    if (first < spillSize) {
+      // check_stack_read_fixed_off, any other read of a spilled slot: 0 when every byte read is part of a
+      // spilled constant 0, or every one is STACK_ZERO; otherwise unknown.
+      let spilled = 0;
+      let zeros = 0;
+      for (let i = first; i < first + size; i++)
+        if (slot.bytes[i] === ByteType.Spill) spilled++;
+        else if (slot.bytes[i] === ByteType.Zero) zeros++;
+      const zeroSpill = isConst(slot.spill.s) && slot.spill.s.t.value === 0n;
+      if ((spilled === size && zeroSpill) || zeros === size) return scalarReg(known(0n));
+      return loadedScalar(size, signed);
+    }
   }
   let allZero = true;
   for (let i = first; i < first + size; i++) if (slot.bytes[i] !== ByteType.Zero) allZero = false;
@@ -305,10 +320,9 @@ function writeStack(
     return;
   }
   if (size === 8) {
-    if (value.kind === 'scalar' && isConst(value.s) && value.s.t.value === 0n) {
-      stack.set(k, { bytes: new Array<ByteType>(8).fill(ByteType.Zero) });
-      return;
-    }
+    // A constant 0 too stays a spilled register (save_register_state), not STACK_ZERO: the kernel tells
+    // them apart when part of the slot is overwritten (the rest becomes "anything"), for a map key
+    // (get_constant_map_key) and in pruning.
     stack.set(k, { bytes: new Array<ByteType>(8).fill(ByteType.Spill), spill: value });
     return;
   }

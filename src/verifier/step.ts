@@ -128,14 +128,20 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
         value = { ...value, id: newId(env) };
         f.regs[insn.src] = value;
       }
-      if (value.kind === 'fp' && dst.kind === 'fp' && value.frame > dst.frame)
-        throw new Rejection(pc, 'cannot spill pointers to stack into stack frame of the caller');
       const mode = cls === BPF_ST ? 'st' : undefined;
       access(env, st, pc, insn.dst, dst, insn.off, size, true, value, false, mode, insn.src);
       samePointerKind(env, pc, dst);
-      // A zero stored into the stack is remembered as zero bytes, which no backtracking follows: the
-      // register's value must stay exact (the kernel does the same for its STACK_ZERO).
-      if (cls === BPF_STX && dst.kind === 'fp' && value.kind === 'scalar' && isConst(value.s) && value.s.t.value === 0n)
+      // A zero stored off a slot's start, or at a variable offset, is remembered as zero bytes
+      // (STACK_ZERO), which no backtracking follows: the register's value must stay exact, as the kernel
+      // marks it. At a slot's start it is a spilled register, followed like any other.
+      if (
+        cls === BPF_STX &&
+        dst.kind === 'fp' &&
+        (!isConst(dst.s) || (dst.off + insn.off) % 8 !== 0) &&
+        value.kind === 'scalar' &&
+        isConst(value.s) &&
+        value.s.t.value === 0n
+      )
         env.precision?.mark(insn.src);
       return [{ pc: pc + 1, st }];
     }

@@ -22,6 +22,7 @@ import { precisionPrograms } from './precision-programs.js';
 import { prevailCases } from './prevail-cases.js';
 import { randomPrograms } from './random-programs.js';
 import { grammarPrograms } from './grammar-programs.js';
+import { stackGrammarPrograms } from './stack-grammar-programs.js';
 import { programTypePrograms } from './type-programs.js';
 import { kernelHelperProbe } from '../../src/kernel/index.js';
 import { kernelVerdictObject, kernelVerdictRaw, type KernelVerdict } from './kernel-oracle.js';
@@ -161,6 +162,18 @@ test('oracle: grammar programs — valid starts, then random pointer and scalar 
   // Every program the kernel loads, bpfkit accepts: none is refused wrongly, none left unjudged.
   assert.deepEqual(all.missed, []);
   assert.ok(all.kernelAccepted >= 100, `${all.kernelAccepted} of 600 load: the grammar should reach loadable programs`);
+});
+
+test('oracle: stack grammar programs — spills, fills, partial overwrites, keys, frames (seeded)', (t) => {
+  if (!needs(t, { root: true })) return;
+  const programs = stackGrammarPrograms(400);
+  assert.ok(programs.length >= 380);
+  const all = compareRaw(t, 'stack grammar programs', programs, 0.97);
+  assert.deepEqual(all.missed, []);
+  assert.ok(
+    all.kernelAccepted >= 40,
+    `${all.kernelAccepted} of ${programs.length} load: the grammar should reach loadable programs`,
+  );
 });
 
 test('oracle: products, sums and negations of ranges end in the same state as in the kernel, bound for bound (seeded)', (t) => {
@@ -371,7 +384,50 @@ const ATOMIC_FETCH: [string, string][] = [
   ],
 ];
 
-test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches, wrapping bounds, sign extensions, byte swaps and maybe-NULL memory, exactly as the kernel judges them (root)', (t) => {
+/**
+ * Spilled registers against STACK_ZERO: an 8-byte spill of 0 stays a spill to the kernel, so part of it
+ * overwritten leaves the rest unknown and it is no constant 4-byte map key; the key the kernel takes from
+ * a spill is the whole spilled value. And no stack pointer is spilled into a caller's frame.
+ */
+const ARRAY4: VerifierMap = { name: 'a', type: 2, keySize: 4, valueSize: 24, maxEntries: 4, readOnly: false };
+const KEY_AT = (off: number) => `r1 = map 0\nr2 = r10\nr2 += ${off}\ncall 1\nr0 = *(u32 *)(r0 + 4)\nr0 = 0\nexit`;
+const USE_R6 =
+  '*(u32 *)(r10 - 16) = 0\nr1 = map 0\nr2 = r10\nr2 += -16\ncall 1\nif r0 == 0 goto +2\nr0 += r6\nr0 = *(u8 *)(r0 + 23)\nr0 = 0\nexit';
+const CALLEE = (store: string) => `r1 = r10\nr1 += -16\ncall fn\nr0 = 0\nexit\nfn:\n${store}\nr0 = 0\nexit`;
+const STACK_SPILLS: [string, string][] = [
+  ['stack-key-spilled-zero64', `*(u64 *)(r10 - 8) = 0\n${KEY_AT(-8)}`],
+  ['stack-key-spilled-zero64-reg', `r1 = 0\n*(u64 *)(r10 - 8) = r1\n${KEY_AT(-8)}`],
+  ['stack-key-zero32', `*(u32 *)(r10 - 4) = 0\n${KEY_AT(-4)}`],
+  ['stack-key-narrow-spill', `*(u32 *)(r10 - 8) = 3\n${KEY_AT(-8)}`],
+  ['stack-key-upper-half-in-range', `r1 = 2\n*(u64 *)(r10 - 8) = r1\n${KEY_AT(-4)}`],
+  ['stack-key-upper-half-out', `r1 = 5\n*(u64 *)(r10 - 8) = r1\n${KEY_AT(-4)}`],
+  ['stack-key-narrow-spill-wide-value', `r1 = 0x100000001 ll\n*(u32 *)(r10 - 8) = r1\n${KEY_AT(-8)}`],
+  ['stack-key-narrow-spill-negative', `r1 = -1\n*(u32 *)(r10 - 8) = r1\n${KEY_AT(-8)}`],
+  [
+    'stack-spilled-zero-overwritten',
+    `r1 = 0\n*(u64 *)(r10 - 8) = r1\ncall 7\n*(u8 *)(r10 - 7) = r0\nr6 = *(u32 *)(r10 - 4)\n${USE_R6}`,
+  ],
+  [
+    'stack-spilled-zero-st-overwritten',
+    `*(u64 *)(r10 - 8) = 0\ncall 7\n*(u8 *)(r10 - 7) = r0\nr6 = *(u32 *)(r10 - 4)\n${USE_R6}`,
+  ],
+  [
+    'stack-spilled-zero-upper-read',
+    `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr6 = *(u32 *)(r10 - 4)\nr3 = *(u8 *)(r10 - 5)\nr6 |= r3\n${USE_R6}`,
+  ],
+  ['stack-spilled-zero-signed-read', `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr6 = *(s16 *)(r10 - 6)\n${USE_R6}`],
+  [
+    'stack-narrow-zero-and-zeros',
+    `r1 = 0\n*(u32 *)(r10 - 8) = r1\n*(u32 *)(r10 - 4) = 0\nr6 = *(u64 *)(r10 - 8)\n${USE_R6}`,
+  ],
+  ['stack-caller-frame-own-pointer', CALLEE('*(u64 *)(r1 + 0) = r1')],
+  ['stack-caller-frame-callee-pointer', CALLEE('*(u64 *)(r1 + 0) = r10')],
+  ['stack-caller-pointer-own-frame', CALLEE('*(u64 *)(r10 - 8) = r1')],
+  ['stack-caller-frame-narrow-pointer', CALLEE('*(u32 *)(r1 + 0) = r1')],
+  ['stack-caller-frame-misaligned-pointer', CALLEE('*(u64 *)(r1 + 4) = r1')],
+];
+
+test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches, wrapping bounds, sign extensions, byte swaps, maybe-NULL memory, spilled zeros and constant map keys, exactly as the kernel judges them (root)', (t) => {
   if (!needs(t, { root: true })) return;
   const programs = [
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
@@ -381,6 +437,12 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
       insns: sockProgram(text),
       maps: [HASH16],
     })),
+    ...STACK_SPILLS.map(([name, text]) => ({
+      name,
+      type: ProgType.SCHED_CLS,
+      insns: sockProgram(text),
+      maps: [ARRAY4],
+    })),
     ...[...PKT_END, ...ATOMIC_FETCH, ...WRAPPING, ...SIGN_EXTEND, ...BYTE_ORDER].map(([name, text]) => ({
       name,
       type: ProgType.SCHED_CLS,
@@ -388,7 +450,7 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
       maps: [],
     })),
   ];
-  assert.ok(programs.length >= 134);
+  assert.ok(programs.length >= 152);
   for (const p of programs)
     assertKernelAgrees(
       p.name,
