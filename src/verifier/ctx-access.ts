@@ -147,6 +147,9 @@ function skbTypeRule(type: number, off: number, write: boolean): 'refuse' | 'all
   return undefined;
 }
 
+/** Is `off` inside the 4-byte field at `field`? */
+const at4 = (off: number, field: number): boolean => off >= field && off < field + 4;
+
 function skbAccess(type: number, off: number, size: number, write: boolean): CtxField | undefined {
   if (off < 0 || off >= SKB_SIZE || off % size !== 0) return undefined;
   const tc = type === ProgType.SCHED_CLS || type === ProgType.SCHED_ACT;
@@ -191,8 +194,10 @@ function skbAccess(type: number, off: number, size: number, write: boolean): Ctx
       (size === 4 || off < SKB.family + 4 || off >= SKB.family + 44)
       ? { kind: 'scalar' }
       : undefined;
-  if (off === SKB.gsoSegs || off === SKB.gsoSize) return narrowOk(off, size) ? { kind: 'scalar' } : undefined;
-  if (tc && off === SKB.wireLen) return narrowOk(off, size) ? { kind: 'scalar' } : undefined;
+  // Plain u32 fields past flow_keys, read narrowly anywhere inside (bpf_ctx_narrow_access_ok), as the
+  // fields before it are.
+  if (at4(off, SKB.gsoSegs) || at4(off, SKB.gsoSize)) return narrowOk(off, size) ? { kind: 'scalar' } : undefined;
+  if (tc && at4(off, SKB.wireLen)) return narrowOk(off, size) ? { kind: 'scalar' } : undefined;
   // The 8-byte timestamps: tc and cgroup_skb read both (sk_skb and socket filters were refused above).
   if ((tc || type === ProgType.CGROUP_SKB) && (off === SKB.tstamp || off === SKB.hwtstamp))
     return size === 8 ? { kind: 'scalar' } : undefined;

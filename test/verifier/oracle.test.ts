@@ -427,7 +427,18 @@ const STACK_SPILLS: [string, string][] = [
   ['stack-caller-frame-misaligned-pointer', CALLEE('*(u64 *)(r1 + 4) = r1')],
 ];
 
-test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches, wrapping bounds, sign extensions, byte swaps, maybe-NULL memory, spilled zeros and constant map keys, exactly as the kernel judges them (root)', (t) => {
+/** Narrow reads inside the __sk_buff fields past flow_keys (wire_len for tc, gso_segs, gso_size). */
+const SKB_NARROW: [string, number, string][] = [
+  ['skb-narrow-wire-len-tc', ProgType.SCHED_CLS, 'r2 = *(u8 *)(r1 + 161)'],
+  ['skb-narrow-wire-len-filter', ProgType.SOCKET_FILTER, 'r2 = *(u8 *)(r1 + 161)'],
+  ['skb-narrow-gso-segs-tc', ProgType.SCHED_CLS, 'r2 = *(u16 *)(r1 + 166)'],
+  ['skb-narrow-gso-size-filter', ProgType.SOCKET_FILTER, 'r2 = *(u8 *)(r1 + 179)'],
+  ['skb-narrow-gso-size-lwt', ProgType.LWT_XMIT, 'r2 = *(u16 *)(r1 + 178)'],
+  ['skb-narrow-gso-size-cgroup', ProgType.CGROUP_SKB, 'r2 = *(u8 *)(r1 + 177)'],
+  ['skb-narrow-gso-size-misaligned', ProgType.SCHED_CLS, 'r2 = *(u16 *)(r1 + 177)'],
+];
+
+test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches, wrapping bounds, sign extensions, byte swaps, maybe-NULL memory, spilled zeros and constant map keys, narrow __sk_buff reads, exactly as the kernel judges them (root)', (t) => {
   if (!needs(t, { root: true })) return;
   const programs = [
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
@@ -437,6 +448,7 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
       insns: sockProgram(text),
       maps: [HASH16],
     })),
+    ...SKB_NARROW.map(([name, type, load]) => ({ name, type, insns: sockProgram(`${load}\nr0 = 0\nexit`), maps: [] })),
     ...STACK_SPILLS.map(([name, text]) => ({
       name,
       type: ProgType.SCHED_CLS,
@@ -450,7 +462,7 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
       maps: [],
     })),
   ];
-  assert.ok(programs.length >= 152);
+  assert.ok(programs.length >= 159);
   for (const p of programs)
     assertKernelAgrees(
       p.name,
