@@ -559,6 +559,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     // that bound, so R1 is precise, and once this path has walked that many calls it goes on without.
     const loop = proto.id === 181;
     if (loop) {
+      // R1 is ARG_ANYTHING, so a pointer gets here; marking a pointer precise is refused by the kernel's
+      // own sanity check (Linux 6.18 says it so, at the call).
+      if (f.regs[1]!.kind !== 'scalar') throw new Rejection(pc, 'verifier bug: backtracking misuse');
       env.precision?.mark(1);
       if ((f.callbackDepth ?? 0) >= f.regs[1]!.s.umax) {
         f.callbackDepth = 0;

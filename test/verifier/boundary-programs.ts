@@ -16,6 +16,8 @@ export interface BoundaryProgram {
   type: number;
   insns: Instruction[];
   maps: VerifierMap[];
+  /** Loaded with BTF func_info (one static function per subprogram): programs with callbacks need it. */
+  funcInfo?: boolean;
 }
 
 const m = (name: string, type: number, keySize: number, valueSize: number, maxEntries: number): VerifierMap => ({

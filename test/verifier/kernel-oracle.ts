@@ -52,6 +52,7 @@ export function kernelVerdictRaw(
   attachType?: number,
   attachBtfId?: number,
   progFlags = 0,
+  withFuncInfo = false,
 ): KernelVerdict {
   // A map with a frozen value (`frozenValue`, as .rodata) gets it written, then is frozen, before the load.
   const frozen: KernelMap[] = [];
@@ -93,6 +94,9 @@ export function kernelVerdictRaw(
     const patched = insns.map((i) =>
       i.code === 0x18 && (i.src === 1 || i.src === 2) ? { ...i, imm: fds[i.imm] ?? -1 } : i,
     );
+    // Programs with callbacks need BTF func_info: one static function per subprogram.
+    const starts = withFuncInfo ? subprogStarts(insns) : [];
+    const progBtf = withFuncInfo ? loadBtf(funcInfoBtf(starts.length)).fd : undefined;
     const t0 = performance.now();
     try {
       const { fd } = loadProgram({
@@ -102,6 +106,9 @@ export function kernelVerdictRaw(
         license: 'GPL',
         expectedAttachType: attachType,
         ...(attachBtfId !== undefined ? { attachBtfId } : {}),
+        ...(progBtf !== undefined
+          ? { btfFd: progBtf, funcInfo: new Uint8Array(new Uint32Array(starts.flatMap((at, i) => [at, i + 3])).buffer) }
+          : {}),
         progFlags,
       });
       const ms = performance.now() - t0;
@@ -110,6 +117,8 @@ export function kernelVerdictRaw(
     } catch (err) {
       if (!(err instanceof VerifierError)) throw err;
       return { accepted: false, log: err.log, ms: performance.now() - t0, ...parseKernelLog(err.log) };
+    } finally {
+      if (progBtf !== undefined) closeFd(progBtf);
     }
   } finally {
     for (const fd of fds) if (!frozen.some((km) => km.fd === fd)) closeFd(fd);
@@ -133,6 +142,53 @@ export function kernelVerdictObject(spec: ObjectSpec, program: string): KernelVe
     if (!(err instanceof VerifierError)) throw err;
     return { accepted: false, log: err.log, ms: performance.now() - t0, ...parseKernelLog(err.log) };
   }
+}
+
+/** Where the subprograms start: 0, and every bpf-to-bpf call's and function pointer's target. */
+function subprogStarts(insns: readonly Instruction[]): number[] {
+  // (in instruction slots: an lddw is one element of `insns` and two slots)
+  const starts = new Set([0]);
+  let pc = 0;
+  for (const i of insns) {
+    if (i.code === 0x85 && i.src === 1) starts.add(pc + 1 + i.imm);
+    if (i.code === 0x18 && i.src === 4) starts.add(pc + 1 + i.imm);
+    pc += i.code === 0x18 ? 2 : 1;
+  }
+  return [...starts].sort((a, b) => a - b);
+}
+
+/**
+ * Raw BTF for `count` functions: [1] int, [2] a prototype `int (void)`, [3...] FUNC `f0`, `f1`, ... —
+ * the first global (the program), the others static (verified in their callers' context).
+ */
+function funcInfoBtf(count: number): Uint8Array {
+  const names = ['int', ...Array.from({ length: count }, (_, i) => `f${i}`)];
+  const nameOff: number[] = [];
+  let n = 1;
+  for (const name of names) {
+    nameOff.push(n);
+    n += name.length + 1;
+  }
+  const strings = new Uint8Array(n);
+  names.forEach((name, i) => strings.set(Buffer.from(name, 'latin1'), nameOff[i]!));
+  const words = [
+    ...[nameOff[0]!, 1 << 24, 4, (1 << 24) | 32], // [1] INT int
+    ...[0, 13 << 24, 1], // [2] FUNC_PROTO int (void)
+    ...Array.from({ length: count }, (_, i) => [nameOff[i + 1]!, (12 << 24) | (i === 0 ? 1 : 0), 2]).flat(),
+  ];
+  const types = new Uint8Array(new Uint32Array(words).buffer);
+  const out = new Uint8Array(24 + types.length + strings.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, 0xeb9f, true);
+  dv.setUint8(2, 1);
+  dv.setUint32(4, 24, true);
+  dv.setUint32(8, 0, true);
+  dv.setUint32(12, types.length, true);
+  dv.setUint32(16, types.length, true);
+  dv.setUint32(20, strings.length, true);
+  out.set(types, 24);
+  out.set(strings, 24 + types.length);
+  return out;
 }
 
 /** Raw BTF of two types: [1] int (32-bit signed) and [2] int[valueSize / 4], for a storage map's key and value. */

@@ -23,6 +23,7 @@ import { prevailCases } from './prevail-cases.js';
 import { randomPrograms } from './random-programs.js';
 import { grammarPrograms } from './grammar-programs.js';
 import { stackGrammarPrograms } from './stack-grammar-programs.js';
+import { callbackGrammarPrograms } from './callback-grammar-programs.js';
 import { programTypePrograms } from './type-programs.js';
 import { kernelHelperProbe } from '../../src/kernel/index.js';
 import { kernelVerdictObject, kernelVerdictRaw, type KernelVerdict } from './kernel-oracle.js';
@@ -125,8 +126,13 @@ function report(ctx: TestContext, label: string, t: Tally): void {
 function compareRaw(ctx: TestContext, label: string, programs: readonly BoundaryProgram[], pcTarget = 0.9): Tally {
   const all = newTally();
   for (const p of programs) {
-    const k = kernelVerdictRaw(p.insns, p.type, p.maps);
-    const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps, helperAvailable: thisKernel });
+    const k = kernelVerdictRaw(p.insns, p.type, p.maps, undefined, undefined, 0, p.funcInfo);
+    const v = verifyInstructions(p.insns, {
+      type: p.type,
+      maps: p.maps,
+      helperAvailable: thisKernel,
+      ...(p.funcInfo ? { funcInfo: true } : {}),
+    });
     tally(all, p.name, k, v);
   }
   report(ctx, label, all);
@@ -172,6 +178,17 @@ test('oracle: stack grammar programs — spills, fills, partial overwrites, keys
   assert.deepEqual(all.missed, []);
   assert.ok(
     all.kernelAccepted >= 40,
+    `${all.kernelAccepted} of ${programs.length} load: the grammar should reach loadable programs`,
+  );
+});
+
+test("oracle: callback grammar programs — bpf_loop and for_each callbacks on the caller's stack (seeded)", (t) => {
+  if (!needs(t, { root: true })) return;
+  const programs = callbackGrammarPrograms(200);
+  const all = compareRaw(t, 'callback grammar programs', programs, 0.97);
+  assert.deepEqual(all.missed, []);
+  assert.ok(
+    all.kernelAccepted >= 25,
     `${all.kernelAccepted} of ${programs.length} load: the grammar should reach loadable programs`,
   );
 });
@@ -233,8 +250,13 @@ test('oracle: boundary programs, bpfkit against BPF_PROG_LOAD', (t) => {
   for (const p of boundaryPrograms(200)) {
     // The unbounded loop costs the kernel and bpfkit a full 1M-instruction walk each; it has its own unit test.
     if (p.name === 'loop-unknown-bound') continue;
-    const k = kernelVerdictRaw(p.insns, p.type, p.maps);
-    const v = verifyInstructions(p.insns, { type: p.type, maps: p.maps, helperAvailable: thisKernel });
+    const k = kernelVerdictRaw(p.insns, p.type, p.maps, undefined, undefined, 0, p.funcInfo);
+    const v = verifyInstructions(p.insns, {
+      type: p.type,
+      maps: p.maps,
+      helperAvailable: thisKernel,
+      ...(p.funcInfo ? { funcInfo: true } : {}),
+    });
     tally(all, p.name, k, v);
   }
   report(t, 'boundary programs', all);
