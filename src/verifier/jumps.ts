@@ -64,10 +64,12 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
 
   const isZero0 = (r: Reg) =>
     r.kind === 'scalar' && isConst(r.s) && (is32 ? r.s.t.value & 0xffffffffn : r.s.t.value) === 0n;
-  // reg_not_null: the pointer kinds that are never NULL once checked (sockets too).
+  // reg_not_null: the pointer kinds that are never NULL once checked (sockets too; Linux 6.18 counts a
+  // map pointer among them, checked: `if r1 != 0` on a map pointer follows one side only).
   const notNull = (r: Reg) =>
     !r.nullable &&
     (r.kind === 'map_value' ||
+      r.kind === 'map_ptr' ||
       r.kind === 'map_key' ||
       r.kind === 'mem' ||
       r.kind === 'sock' ||

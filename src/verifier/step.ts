@@ -338,10 +338,13 @@ function exit(env: Env, st: State, pc: number): Next[] {
     checkReturnCode(pc, r0, env);
     return [];
   }
+  // prepare_func_exit: a pointer into a stack (whichever frame's) goes back to no caller, a callback's
+  // included (said before a callback's R0 is checked).
+  if (r0.kind === 'fp') throw new Rejection(pc, 'cannot return stack pointer to the caller');
   if (f.callback) {
     const cb = f.callback;
-    if (r0.kind !== 'scalar')
-      throw new Rejection(pc, `At callback return the register R0 is not a known value (${regText(r0)})`);
+    // prepare_func_exit says it in its own words (check_return_code's are for programs and async callbacks).
+    if (r0.kind !== 'scalar') throw new Rejection(pc, 'R0 not a scalar value');
     env.precision?.mark(0);
     if (r0.s.smin < cb.retMin || r0.s.smax > cb.retMax)
       // verbose_invalid_scalar: bounds at the type's limits are left out, as for a program's return.
@@ -354,9 +357,8 @@ function exit(env: Env, st: State, pc: number): Next[] {
     const back = env.loopEntry ? widenImprecise(env.loopEntry, st) : st;
     return [{ pc: f.callsite, st: back }];
   }
-  // prepare_func_exit: a static subprogram may return any pointer but one into a stack (which frame's it
-  // is aside); a global function (verified alone, one frame) returns a scalar, checked above.
-  if (r0.kind === 'fp') throw new Rejection(pc, 'cannot return stack pointer to the caller');
+  // A static subprogram may return any other pointer; a global function (verified alone, one frame)
+  // returns a scalar, checked above.
   st.frames.pop();
   const caller = cur(st);
   for (let r = 1; r <= 5; r++) caller.regs[r] = NOT_INIT;

@@ -30,6 +30,7 @@ export function callbackGrammarPrograms(count: number, seed = 0xcb11): BoundaryP
     () => `r4 = *(u64 *)(r2 + 0)\nr4 &= ${pick([7, 15, 31])}\nr5 = *(u64 *)(r2 + 8)\nr5 += r4\nr0 = *(u8 *)(r5 + 0)`,
     () => `if r1 ${pick(['>', '<', '==', '!='])} ${K()} goto +1`,
     () => `r1 = ${K()}`,
+    () => `if r1 ${pick(['>', '=='])} 1 goto +2\nr0 = ${pick(['r1', 'r2', 'r10', '0', '1'])}\nexit`,
     () => `*(u64 *)(r10 - 8) = r1\nr0 = *(u64 *)(r10 - 8)`,
   ];
   const inCaller: (() => string)[] = [

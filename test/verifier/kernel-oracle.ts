@@ -170,7 +170,7 @@ function funcInfoBtf(count: number): Uint8Array {
     n += name.length + 1;
   }
   const strings = new Uint8Array(n);
-  names.forEach((name, i) => strings.set(Buffer.from(name, 'latin1'), nameOff[i]!));
+  names.forEach((name, i) => strings.set(Buffer.from(name, 'latin1'), nameOff[i]));
   const words = [
     ...[nameOff[0]!, 1 << 24, 4, (1 << 24) | 32], // [1] INT int
     ...[0, 13 << 24, 1], // [2] FUNC_PROTO int (void)

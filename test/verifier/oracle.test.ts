@@ -449,6 +449,17 @@ const STACK_SPILLS: [string, string][] = [
   ['stack-caller-frame-misaligned-pointer', CALLEE('*(u64 *)(r1 + 4) = r1')],
 ];
 
+/** A map pointer is never NULL to Linux 6.18 (reg_not_null): one side of a compare with 0 is walked. */
+const MAP_PTR_NOT_NULL: [string, string][] = [
+  ['map-ptr-jne-zero', 'r1 = map 0\nif r1 != 0 goto +2\nr0 = *(u8 *)(r7 + 0)\nexit\nr0 = 0\nexit'],
+  ['map-ptr-jeq-zero', 'r1 = map 0\nif r1 == 0 goto +2\nr0 = 0\nexit\nr0 = *(u8 *)(r7 + 0)\nexit'],
+  [
+    'map-ptr-equal-makes-non-null',
+    `${LOOKUP}\nr1 = map 0\nif r0 != r1 goto +3\nr0 = *(u8 *)(r0 + 0)\nr0 = 0\nexit\nr0 = 0\nexit`,
+  ],
+  ['stack-ptr-jeq-zero', 'r1 = r10\nif r1 == 0 goto +2\nr0 = 0\nexit\nr0 = *(u8 *)(r7 + 0)\nexit'],
+];
+
 /** Narrow reads inside the __sk_buff fields past flow_keys (wire_len for tc, gso_segs, gso_size). */
 const SKB_NARROW: [string, number, string][] = [
   ['skb-narrow-wire-len-tc', ProgType.SCHED_CLS, 'r2 = *(u8 *)(r1 + 161)'],
@@ -460,7 +471,7 @@ const SKB_NARROW: [string, number, string][] = [
   ['skb-narrow-gso-size-misaligned', ProgType.SCHED_CLS, 'r2 = *(u16 *)(r1 + 177)'],
 ];
 
-test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches, wrapping bounds, sign extensions, byte swaps, maybe-NULL memory, spilled zeros and constant map keys, narrow __sk_buff reads, exactly as the kernel judges them (root)', (t) => {
+test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches, wrapping bounds, sign extensions, byte swaps, maybe-NULL memory, spilled zeros and constant map keys, narrow __sk_buff reads, map pointers against 0, exactly as the kernel judges them (root)', (t) => {
   if (!needs(t, { root: true })) return;
   const programs = [
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
@@ -471,6 +482,12 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
       maps: [HASH16],
     })),
     ...SKB_NARROW.map(([name, type, load]) => ({ name, type, insns: sockProgram(`${load}\nr0 = 0\nexit`), maps: [] })),
+    ...MAP_PTR_NOT_NULL.map(([name, text]) => ({
+      name,
+      type: ProgType.SOCKET_FILTER,
+      insns: sockProgram(text),
+      maps: [HASH16],
+    })),
     ...STACK_SPILLS.map(([name, text]) => ({
       name,
       type: ProgType.SCHED_CLS,
@@ -484,7 +501,7 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
       maps: [],
     })),
   ];
-  assert.ok(programs.length >= 159);
+  assert.ok(programs.length >= 163);
   for (const p of programs)
     assertKernelAgrees(
       p.name,
