@@ -18,6 +18,7 @@ import { kfuncCall } from './kfunc.js';
 import { KPTR_XCHG, kptrXchgCall } from './kptr-xchg.js';
 import { isTimerHelper, timerCall } from './timer.js';
 import { sectionUnmodelled } from './kfunc-sections.js';
+import { structOpsHelper, structOpsHelperType } from './struct-ops.js';
 import {
   HELPER_PROTOS,
   MAP_ONLY_WITH,
@@ -212,6 +213,8 @@ const HELPER_ID_END = 212;
 function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
   checkCallUnderLock(st, pc, insn.imm);
+  // struct_ops programs: their struct_ops type's get_func_proto (struct-ops.ts), then the table it stands for.
+  if (env.structOps && structOpsHelper(env, st, pc, insn.imm, env.structOps)) return [{ pc: pc + 1, st }];
   // tp_btf: tracing_prog_func_proto overrides a number of helpers, then falls back to raw_tp's table; the
   // plain tracing helpers bpfkit lists are the same in both, the others are not modelled.
   // Iterators also get the seq_file helpers (iter.ts), their first argument checked there.
@@ -259,7 +262,11 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     fr.regs[0] = task;
     return [{ pc: pc + 1, st }];
   }
-  const ptype = env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType;
+  const ptype = env.tpBtf
+    ? ProgType.RAW_TRACEPOINT
+    : env.structOps
+      ? structOpsHelperType(insn.imm)
+      : env.progType;
   const proto = ownProto ?? helperProto(insn.imm, ptype);
   if (!proto) {
     if (insn.imm <= 0 || insn.imm >= HELPER_ID_END) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
