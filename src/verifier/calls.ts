@@ -262,11 +262,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     fr.regs[0] = task;
     return [{ pc: pc + 1, st }];
   }
-  const ptype = env.tpBtf
-    ? ProgType.RAW_TRACEPOINT
-    : env.structOps
-      ? structOpsHelperType(insn.imm)
-      : env.progType;
+  const ptype = env.tpBtf ? ProgType.RAW_TRACEPOINT : env.structOps ? structOpsHelperType(insn.imm) : env.progType;
   const proto = ownProto ?? helperProto(insn.imm, ptype);
   if (!proto) {
     if (insn.imm <= 0 || insn.imm >= HELPER_ID_END) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
