@@ -18,7 +18,7 @@ import { kfuncCall } from './kfunc.js';
 import { KPTR_XCHG, kptrXchgCall } from './kptr-xchg.js';
 import { isTimerHelper, timerCall } from './timer.js';
 import { sectionUnmodelled } from './kfunc-sections.js';
-import { structOpsHelper, structOpsHelperType } from './struct-ops.js';
+import { structOpsHelper, structOpsHelperType, structOpsProto } from './struct-ops.js';
 import {
   HELPER_PROTOS,
   MAP_ONLY_WITH,
@@ -221,7 +221,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const iterProto = env.tpBtf?.iter ? iterHelperProto(insn.imm) : undefined;
   if (iterProto) seqFileArg(pc, iterProto.name, cur(st).regs[1]!);
   // tracing_prog_func_proto's own prototypes (the socket casts and storage by BTF socket), before raw_tp's.
-  const ownProto = iterProto ?? (env.tpBtf ? tracingProgProto(insn.imm) : undefined);
+  const ownProto =
+    iterProto ??
+    (env.tpBtf ? tracingProgProto(insn.imm) : env.structOps ? structOpsProto(env.structOps, insn.imm) : undefined);
   // tracing_prog_func_proto gives get_attach_cookie to tp_btf programs and those with a trampoline only.
   if (env.tpBtf?.iter && insn.imm === 174)
     throw new Rejection(pc, 'program of this type cannot use helper bpf_get_attach_cookie#174');

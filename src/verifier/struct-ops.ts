@@ -12,7 +12,7 @@ import { type Btf, type BtfType, BtfKind } from '../btf/index.js';
 import { btfObjArg } from './btf-args.js';
 import { type TpBtf, internBtfPtr, skipMods, tpBtfCtxLoad } from './btf-ptr.js';
 import type { Env } from './env.js';
-import { HELPER_PROTOS } from './helpers.js';
+import { HELPER_PROTOS, type HelperProto } from './helpers.js';
 import { KPTR_XCHG } from './kptr-xchg.js';
 import { Rejection } from './reject.js';
 import { type Reg, type State, NOT_INIT, UNKNOWN_SCALAR } from './state.js';
@@ -298,6 +298,41 @@ export function structOpsHelperType(id: number): number {
 const NETFILTER = 32;
 
 /**
+ * bpf_sk_setsockopt_proto and bpf_sk_getsockopt_proto (net/core/filter.c): a socket by BTF id, level,
+ * option, the option's bytes (read, or filled) and their constant size.
+ */
+const SK_SOCKOPT: ReadonlyMap<number, HelperProto> = new Map([
+  [
+    SETSOCKOPT,
+    {
+      id: SETSOCKOPT,
+      name: 'setsockopt',
+      args: ['sock_btf', 'anything', 'anything', 'mem', 'const_size'],
+      ret: 'integer',
+      scope: 'all',
+    },
+  ],
+  [
+    GETSOCKOPT,
+    {
+      id: GETSOCKOPT,
+      name: 'getsockopt',
+      args: ['sock_btf', 'anything', 'anything', 'uninit_mem', 'const_size'],
+      ret: 'integer',
+      scope: 'all',
+    },
+  ],
+]);
+
+/**
+ * The prototype a struct_ops type's own table gives helper `id` where helpers.ts lists none for it:
+ * tcp_congestion_ops' sockopt helpers (but to release, refused in structOpsHelper).
+ */
+export function structOpsProto(so: StructOps, id: number): HelperProto | undefined {
+  return so.kind === 'tcp_ca' && so.member !== 'release' ? SK_SOCKOPT.get(id) : undefined;
+}
+
+/**
  * The helper calls a struct_ops program's table decides before the generic path: refused in the
  * kernel's words, not modelled, or bpf_tcp_send_ack done here. Returns true when the call is done,
  * false to go on with structOpsHelperType's table.
@@ -309,11 +344,9 @@ export function structOpsHelper(env: Env, st: State, pc: number, id: number, so:
     if (!name) throw new Rejection(pc, `bpfkit: helper #${id} in a bpf_dummy_ops program: its name is not known`);
     throw new Rejection(pc, `program of this type cannot use helper bpf_${name}#${id}`);
   }
-  if (id === SETSOCKOPT || id === GETSOCKOPT) {
-    // release() may not change the socket: bpf_tcp_ca_get_func_proto gives neither to it.
-    if (so.member === 'release') throw new Rejection(pc, `program of this type cannot use helper bpf_${name}#${id}`);
-    throw new Rejection(pc, `bpfkit: bpf_${name}#${id} taking a BTF socket (bpf_sk_setsockopt_proto) is not modelled`);
-  }
+  // release() may not change the socket: bpf_tcp_ca_get_func_proto gives neither sockopt helper to it.
+  if ((id === SETSOCKOPT || id === GETSOCKOPT) && so.member === 'release')
+    throw new Rejection(pc, `program of this type cannot use helper bpf_${name}#${id}`);
   // Timers, kptrs and the BTF task have models tied to other program types; a tail call from a struct_ops
   // program (which the kernel may refuse when its struct_ops adds an epilogue) is not checked here either.
   if (isTimerHelper(id) || id === KPTR_XCHG || id === GET_CURRENT_TASK_BTF || id === TAIL_CALL)

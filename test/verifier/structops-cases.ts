@@ -273,6 +273,27 @@ export const STRUCT_OPS_CASES: readonly StructOpsCase[] = [
     want: at(7, 'program of this type cannot use helper bpf_setsockopt#49'),
   },
   {
+    name: 'init sets and gets a TCP option',
+    ...tcp,
+    member: 'init',
+    text: `${SK}\nr2 = 0\n*(u64 *)(r10 - 8) = r2\nr1 = r6\nr2 = 6\nr3 = 13\nr4 = r10\nr4 += -8\nr5 = 8\ncall 49\nr1 = r6\nr2 = 6\nr3 = 13\nr4 = r10\nr4 += -16\nr5 = 8\ncall 57\nexit`,
+    want: OK,
+  },
+  {
+    name: 'init sets a TCP option from unset stack (a privileged load may read it)',
+    ...tcp,
+    member: 'init',
+    text: `${SK}\nr1 = r6\nr2 = 6\nr3 = 13\nr4 = r10\nr4 += -8\nr5 = 8\ncall 49\nexit`,
+    want: OK,
+  },
+  {
+    name: 'init sets a TCP option of a variable size',
+    ...tcp,
+    member: 'init',
+    text: `${SK}\nr2 = 0\n*(u64 *)(r10 - 8) = r2\ncall 7\nr5 = r0\nr1 = r6\nr2 = 6\nr3 = 13\nr4 = r10\nr4 += -8\ncall 49\nexit`,
+    want: at(10, "R5 min value is negative, either use unsigned or 'var &= const'"),
+  },
+  {
     name: 'ssthresh calls ktime_get_ns, get_prandom_u32 and ktime_get_coarse_ns',
     ...tcp,
     member: 'ssthresh',
