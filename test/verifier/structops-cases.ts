@@ -118,6 +118,14 @@ export const STRUCT_OPS_CASES: readonly StructOpsCase[] = [
     want: before('struct ops programs must have a GPL compatible license'),
   },
   {
+    name: 'a non-GPL license and a kfunc call (add_subprog_and_kfunc says it first)',
+    ...tcp,
+    member: 'ssthresh',
+    license: 'Dual BSD',
+    text: 'r1 = *(u64 *)(r1 + 0)\ncall kfunc tcp_reno_ssthresh\nexit',
+    want: at(1, 'cannot call kernel function from non-GPL compatible program'),
+  },
+  {
     name: 'tcp_congestion_ops.get_info has no stub',
     ...tcp,
     member: 'get_info',
@@ -152,6 +160,28 @@ export const STRUCT_OPS_CASES: readonly StructOpsCase[] = [
     member: 'test_sleepable',
     sleepable: true,
     text: 'r0 = 0\nexit',
+    want: OK,
+  },
+  {
+    name: 'bpf_dummy_ops.test_sleepable, not sleepable',
+    ...dummy,
+    member: 'test_sleepable',
+    text: 'r0 = 0\nexit',
+    want: OK,
+  },
+  {
+    name: 'a sleepable tcp_congestion_ops.init reads its context',
+    ...tcp,
+    member: 'init',
+    sleepable: true,
+    text: 'r2 = *(u64 *)(r1 + 0)\nexit',
+    want: OK,
+  },
+  {
+    name: 'set_state reads its new state as a byte',
+    ...tcp,
+    member: 'set_state',
+    text: 'r2 = *(u8 *)(r1 + 8)\nexit',
     want: OK,
   },
   // Returns.
