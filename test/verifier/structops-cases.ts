@@ -360,6 +360,20 @@ export const STRUCT_OPS_CASES: readonly StructOpsCase[] = [
     text: 'call 5\nexit',
     want: at(0, 'program of this type cannot use helper bpf_ktime_get_ns#5'),
   },
+  {
+    name: 'bpf_dummy_ops calls helper #300',
+    ...dummy,
+    member: 'test_2',
+    text: 'call 300\nexit',
+    want: at(0, 'invalid func unknown#300'),
+  },
+  {
+    name: 'init writes past the end of icsk_ca_priv',
+    ...tcp,
+    member: 'init',
+    text: `${SK}\nr2 = 1\n*(u64 *)(r6 + offn(inet_connection_sock.icsk_ca_priv+100)) = r2\nexit`,
+    want: { pc: 2, re: /^write access at off \d+ with size 8 beyond the member of tcp_sock ended at \d+$/ },
+  },
   // kfuncs: bpf_tcp_ca_kfunc_set and tcp_cubic's.
   {
     name: 'ssthresh returns tcp_reno_ssthresh of its socket',
