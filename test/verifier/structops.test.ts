@@ -2,15 +2,20 @@
  * struct_ops programs (src/verifier/struct-ops.ts): bpfkit's verdict on each program of
  * structops-cases.ts is held to the expectation there, and as root the running kernel judges every
  * program too: same verdict, same instruction, same last line. A congestion control in C goes the
- * loader's way (its `.struct_ops` map gives each program its member) to the same verdicts.
+ * loader's way (its `.struct_ops` map gives each program its member) to the same verdicts, and `bpfkit
+ * verify` gives them too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { compileC } from '../../src/compile/index.js';
 import { prepareSpec } from '../../src/loader/load-collection.js';
 import { runningKernel } from '../../src/loader/kernel-env.js';
 import { verifyProgram } from '../../src/verifier/index.js';
-import { needs } from '../support/env.js';
+import { needs, repoPath } from '../support/env.js';
 import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
 import { kernelVerdictObject, kernelVerdictRaw } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
@@ -105,6 +110,21 @@ test("struct_ops: a congestion control in C, through the loader, gets the kernel
     assert.notEqual(v.unmodelled, true, `${p.name}: not modelled: ${v.message}`);
     if (p.name === 'so_set_state') assert.match(v.message ?? '', /^no write support to tcp_sock at off \d+$/);
     else assert.equal(v.accepted, true, `${p.name}: ${v.message}`);
+  }
+  // `bpfkit verify` lays the object's struct_ops map out for the running kernel as a load does. (It does not
+  // resolve kfunc externs, so only the programs without kfunc calls are asked of it here.)
+  const dir = mkdtempSync(join(tmpdir(), `bpfkit-structops-${process.pid}-`));
+  try {
+    const obj = join(dir, 'cc.o');
+    writeFileSync(obj, compiled.object);
+    const cli = (name: string) =>
+      spawnSync(process.execPath, [repoPath('bin/bpfkit.js'), 'verify', obj, '--program', name], {
+        encoding: 'utf8',
+      }).stdout.trim();
+    assert.equal(cli('so_init'), 'so_init: accepted');
+    assert.match(cli('so_set_state'), /\nso_set_state: refused at insn \d+: no write support to tcp_sock at off \d+$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   if (!needs(t, { root: true })) return;
   for (const p of spec.programs)

@@ -9,6 +9,7 @@ import { InputError, UsageError } from '../../util/errors.js';
 import { intFlag, parseFlags } from '../args.js';
 import { isElf } from '../../asm/listing.js';
 import { parseObject } from '../../elf/index.js';
+import type { ObjectSpec } from '../../elf/spec.js';
 import { decodeProgram, type Instruction } from '../../isa/index.js';
 import { disassembleOne } from '../../asm/index.js';
 import { typeFlag } from '../type-flag.js';
@@ -111,19 +112,36 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`${file}: no program '${name}' (has ${spec.programs.map((p) => p.name).join(', ')})`);
     }
     if (progs.length === 0) throw new InputError('the object has no programs', file);
-    // tp_btf, iterator and netfilter programs are checked by the running kernel's BTF (/sys/kernel/btf/vmlinux),
-    // read only for them.
-    const kernelBtf = progs.some(
-      (p) => (type ?? p.type) === MoreProgTypes.TRACING || (type ?? p.type) === MoreProgTypes.NETFILTER,
-    )
-      ? (await import('../../loader/kernel-env.js')).runningKernel().btf()
+    // tp_btf, iterator, netfilter and struct_ops programs are checked by the running kernel's BTF
+    // (/sys/kernel/btf/vmlinux), read only for them.
+    const btfTypes: number[] = [MoreProgTypes.TRACING, MoreProgTypes.NETFILTER, MoreProgTypes.STRUCT_OPS];
+    const env = progs.some((p) => btfTypes.includes(type ?? p.type))
+      ? (await import('../../loader/kernel-env.js')).runningKernel()
       : undefined;
-    for (const p of progs)
+    const kernelBtf = env?.btf();
+    // A struct_ops program serves the member its `.struct_ops` map binds it to in the running kernel's struct,
+    // found as a load finds it (resolveStructOps); when that fails the program is not modelled, saying why.
+    let judged: ObjectSpec = spec;
+    let layoutError: string | undefined;
+    if (env && kernelBtf && progs.some((p) => (type ?? p.type) === MoreProgTypes.STRUCT_OPS)) {
+      try {
+        judged = (await import('../../loader/struct-ops.js')).resolveStructOps(spec, env);
+      } catch (err) {
+        layoutError = (err as Error).message.split('\n')[0];
+      }
+    }
+    for (const p of progs) {
+      const laidOut = judged.programs.find((q) => q.name === p.name) ?? p;
+      const prog =
+        layoutError && p.type === MoreProgTypes.STRUCT_OPS && !p.unsupported
+          ? { ...p, unsupported: `its struct_ops map cannot be laid out for this kernel: ${layoutError}` }
+          : laidOut;
       results.push({
         name: p.name,
-        result: verifyProgram(spec, p, { type, attachType, logLevel, states, helperAvailable, kernelBtf }),
+        result: verifyProgram(judged, prog, { type, attachType, logLevel, states, helperAvailable, kernelBtf }),
         insns: p.insns,
       });
+    }
   } else {
     if (type === undefined) throw new UsageError(`${file}: raw instructions need --type (e.g. --type xdp)`);
     // Raw instructions are one program with no name: --program would pick nothing and be ignored.
