@@ -28,8 +28,9 @@ options:
                     required for raw .bin; overrides an object's sections. Modelled: socket_filter,
                     sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint,
                     perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, sk_msg,
-                    sk_lookup, sock_ops, sk_reuseport, lwt_in, lwt_out, lwt_xmit; any other type is
-                    answered "not modelled"
+                    sk_lookup, sock_ops, sk_reuseport, lwt_in, lwt_out, lwt_xmit; an object's tp_btf,
+                    iterator, netfilter and struct_ops (tcp_congestion_ops, bpf_dummy_ops) programs by the
+                    running kernel's BTF; any other type is answered "not modelled"
   --program P       only this program of an object (repeatable)
   --log-level N     0: the fault only (default), 1: every instruction walked, 2: with the state before each
   --stats           print instructions processed, states and time for accepted programs too
