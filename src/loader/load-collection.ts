@@ -33,9 +33,12 @@ function checkVerified(spec: ObjectSpec, programs: string[] | undefined, how: Ve
         `verify.programs names '${name}', which is not among the programs loaded (${loaded.join(', ') || 'none'})`,
         spec.path ?? 'object',
       );
-  // tp_btf, iterator and netfilter programs are checked by the kernel's BTF (their arguments' or context's
-  // types): parsed only when one is there.
-  const kernelBtf = spec.programs.some((p) => p.type === MoreProgTypes.TRACING || p.type === MoreProgTypes.NETFILTER)
+  // tp_btf, iterator, netfilter and struct_ops programs are checked by the kernel's BTF (their arguments' or
+  // context's types, the struct_ops member resolveStructOps found): parsed only when one is there.
+  const kernelBtf = spec.programs.some(
+    (p) =>
+      p.type === MoreProgTypes.TRACING || p.type === MoreProgTypes.NETFILTER || p.type === MoreProgTypes.STRUCT_OPS,
+  )
     ? env.btf()
     : undefined;
   for (const { program, result } of verifyObject(spec, { programs: how.programs ?? programs, kernelBtf })) {

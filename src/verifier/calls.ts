@@ -18,6 +18,7 @@ import { kfuncCall } from './kfunc.js';
 import { KPTR_XCHG, kptrXchgCall } from './kptr-xchg.js';
 import { isTimerHelper, timerCall } from './timer.js';
 import { sectionUnmodelled } from './kfunc-sections.js';
+import { structOpsHelper, structOpsHelperType, structOpsProto } from './struct-ops.js';
 import {
   HELPER_PROTOS,
   MAP_ONLY_WITH,
@@ -212,13 +213,17 @@ const HELPER_ID_END = 212;
 function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
   checkCallUnderLock(st, pc, insn.imm);
+  // struct_ops programs: their struct_ops type's get_func_proto (struct-ops.ts), then the table it stands for.
+  if (env.structOps && structOpsHelper(env, st, pc, insn.imm, env.structOps)) return [{ pc: pc + 1, st }];
   // tp_btf: tracing_prog_func_proto overrides a number of helpers, then falls back to raw_tp's table; the
   // plain tracing helpers bpfkit lists are the same in both, the others are not modelled.
   // Iterators also get the seq_file helpers (iter.ts), their first argument checked there.
   const iterProto = env.tpBtf?.iter ? iterHelperProto(insn.imm) : undefined;
   if (iterProto) seqFileArg(pc, iterProto.name, cur(st).regs[1]!);
   // tracing_prog_func_proto's own prototypes (the socket casts and storage by BTF socket), before raw_tp's.
-  const ownProto = iterProto ?? (env.tpBtf ? tracingProgProto(insn.imm) : undefined);
+  const ownProto =
+    iterProto ??
+    (env.tpBtf ? tracingProgProto(insn.imm) : env.structOps ? structOpsProto(env.structOps, insn.imm) : undefined);
   // tracing_prog_func_proto gives get_attach_cookie to tp_btf programs and those with a trampoline only.
   if (env.tpBtf?.iter && insn.imm === 174)
     throw new Rejection(pc, 'program of this type cannot use helper bpf_get_attach_cookie#174');
@@ -259,7 +264,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     fr.regs[0] = task;
     return [{ pc: pc + 1, st }];
   }
-  const ptype = env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType;
+  const ptype = env.tpBtf ? ProgType.RAW_TRACEPOINT : env.structOps ? structOpsHelperType(insn.imm) : env.progType;
   const proto = ownProto ?? helperProto(insn.imm, ptype);
   if (!proto) {
     if (insn.imm <= 0 || insn.imm >= HELPER_ID_END) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);

@@ -9,6 +9,7 @@ import type { TpBtf } from './btf-ptr.js';
 import type { Cfg } from './cfg.js';
 import type { Fastcall } from './fastcall.js';
 import type { Precision } from './precision.js';
+import type { StructOps } from './struct-ops.js';
 import type { State, VerifierMap } from './state.js';
 
 /** The verifier's context for one program. */
@@ -23,6 +24,8 @@ export interface Env {
   kernelBtf?: Btf;
   /** tp_btf programs (BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP): the tracepoint and the kernel's BTF. */
   tpBtf?: TpBtf;
+  /** struct_ops programs: the struct and member served, and its struct_ops type's rules (struct-ops.ts). */
+  structOps?: StructOps;
   /** The expected attach type given at load (cgroup_skb egress may return more verdicts), if any. */
   attachType?: number;
   /** BPF_F_SLEEPABLE: the program runs outside an RCU read section (VerifyOptions.sleepable). */

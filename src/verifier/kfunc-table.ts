@@ -22,7 +22,7 @@ export const KF_RCU = 1 << 7;
  * The id sets: `generic` (generic_kfunc_set, helpers.c), `common` (common_kfunc_set, every program type),
  * `cpumask` (cpumask_kfunc_set, cpumask.c), `sock_addr` (bpf_kfunc_set_sock_addr, net/core/filter.c).
  */
-export type KfuncSet = 'generic' | 'common' | 'cpumask' | 'sock_addr';
+export type KfuncSet = 'generic' | 'common' | 'cpumask' | 'sock_addr' | 'tcp_ca';
 
 /** A modelled kfunc: its set and flags. */
 export interface KfuncFacts {
@@ -88,6 +88,21 @@ export const KFUNCS: ReadonlyMap<string, KfuncFacts> = new Map<string, KfuncFact
     'any_and_distribute',
     'weight',
   ].map((op): [string, KfuncFacts] => [`bpf_cpumask_${op}`, { set: 'cpumask', flags: C }]),
+  // bpf_tcp_ca_kfunc_set (net/ipv4/bpf_tcp_ca.c) and tcp_cubic's set, registered for struct_ops, no flags:
+  // struct-ops.ts's programs pass them their trusted socket.
+  ...[
+    'tcp_reno_ssthresh',
+    'tcp_reno_cong_avoid',
+    'tcp_reno_undo_cwnd',
+    'tcp_slow_start',
+    'tcp_cong_avoid_ai',
+    'cubictcp_init',
+    'cubictcp_recalc_ssthresh',
+    'cubictcp_cong_avoid',
+    'cubictcp_state',
+    'cubictcp_cwnd_event',
+    'cubictcp_acked',
+  ].map((name): [string, KfuncFacts] => [name, { set: 'tcp_ca', flags: 0 }]),
 ]);
 
 /**
@@ -128,6 +143,7 @@ const SOCK_ADDR_TYPES: ReadonlySet<number> = new Set(CGROUP_TYPES);
 /** May a program of this type call a kfunc of this set (btf_kfunc_id_set_contains)? */
 export function kfuncSetAllowed(set: KfuncSet, progType: number): boolean {
   if (set === 'common') return true;
+  if (set === 'tcp_ca') return progType === OWN_HOOK_TYPES[0];
   const types = set === 'generic' ? GENERIC_TYPES : set === 'cpumask' ? CPUMASK_TYPES : SOCK_ADDR_TYPES;
   return types.has(progType);
 }

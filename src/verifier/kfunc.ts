@@ -347,7 +347,10 @@ function btfIdArg(
   notModelled: (why: string) => Rejection,
 ): void {
   const p = reg.btf!;
-  if (!(flags & (KF_TRUSTED_ARGS | KF_RELEASE | KF_RCU))) throw notModelled(`argument ${i} without trusted flags`);
+  // Without trusted flags (the struct_ops congestion-control kfuncs, kfunc-table.ts) only a trusted,
+  // never NULL pointer is modelled: what else the kernel lets such an argument be is not.
+  if (!(flags & (KF_TRUSTED_ARGS | KF_RELEASE | KF_RCU)) && (p.trust !== 'trusted' || reg.nullable))
+    throw notModelled(`argument ${i} without trusted flags`);
   // is_trusted_reg: a referenced pointer, or a PTR_TRUSTED one.
   if (!reg.ref && p.trust !== 'trusted') {
     if (!(flags & KF_RCU)) throw new Rejection(pc, `R${regno} must be referenced or trusted`);

@@ -14,6 +14,7 @@ import { fastcallAccess } from './fastcall.js';
 import { mapFieldAccess } from './map-fields.js';
 import { Rejection } from './reject.js';
 import { sockAccess } from './sock-ptr.js';
+import { structOpsBtfWrite, structOpsCtxLoad } from './struct-ops.js';
 import { varStackAccess, varStackHelperAccess } from './stack-var.js';
 import { tstr } from './tnum.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, truncate, unsignedBits } from './scalar.js';
@@ -100,6 +101,7 @@ export function access(
       const fault = ctxOffFault(reg, regno);
       if (fault) throw new Rejection(pc, fault);
       if (env.tpBtf) return tpBtfCtxLoad(env.tpBtf, pc, total, size, write, signed, () => newId(env));
+      if (env.structOps) return structOpsCtxLoad(env.structOps, pc, total, size, write, signed, () => newId(env));
       if (env.progType === NETFILTER && env.kernelBtf) return nfCtxLoad(env.kernelBtf, pc, total, size, write);
       if (!ctxModelled(env.progType))
         throw new Rejection(
@@ -182,6 +184,9 @@ export function access(
       // type's own btf_struct_access, which bpfkit does not model; a sleepable program (outside an RCU read
       // section) is not modelled either. Netfilter's context pointers are read the same way, and written
       // never (no btf_struct_access of its own: btfAccess says "only read is supported").
+      // A struct_ops program writes what its struct_ops type's btf_struct_access allows (struct-ops.ts).
+      if (env.structOps && write && !env.sleepable)
+        return structOpsBtfWrite(env.structOps, pc, regno, reg, off, size, mode === 'atomic');
       if (!env.kernelBtf || (write && env.progType !== NETFILTER) || env.sleepable)
         throw new Rejection(
           pc,

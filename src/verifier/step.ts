@@ -63,7 +63,6 @@ import {
   NOT_INIT,
   ptrReg,
   type Reg,
-  regText,
   type State,
   UNKNOWN_SCALAR,
 } from './state.js';
@@ -318,7 +317,10 @@ function exit(env: Env, st: State, pc: number): Next[] {
   const r0 = f.regs[0]!;
   // prepare_func_exit hands a static subprogram's r0 back as it is, even unset: only the caller's use of
   // it is checked. The program's (or a global function's) exit and a callback's return read it.
-  if (r0.kind === 'not_init' && (st.frames.length === 1 || f.callback)) throw new Rejection(pc, 'R0 !read_ok');
+  // check_return_code: a struct_ops program serving a void member returns before reading r0 (struct-ops.ts).
+  const voidExit = st.frames.length === 1 && env.entry === 0 && !f.async && env.structOps?.voidReturn === true;
+  if (r0.kind === 'not_init' && (st.frames.length === 1 || f.callback) && !voidExit)
+    throw new Rejection(pc, 'R0 !read_ok');
   if (st.frames.length === 1) {
     // check_resource_leak: the lock first, then one line per reference still held and what would leak it.
     if (st.lock)

@@ -37,3 +37,6 @@ export function unmodelledHelper(id: number): string {
   if (r) return `helper bpf_${r[0]}#${id}: bpfkit does not model this helper: ${r[1]}`;
   return `helper #${id}: bpfkit does not model this helper's prototype`;
 }
+
+/** The name of helper `id` when this file lists it (the kernel's refusals name the helper). */
+export const unmodelledHelperName = (id: number): string | undefined => REASONS.get(id)?.[0];

@@ -31,6 +31,7 @@ import { sleepableCheck, sleepableMapUse } from './sleepable.js';
 import { NETFILTER } from './netfilter.js';
 import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.js';
 import { TRACE_ITER, iterTarget } from './iter.js';
+import { PROG_STRUCT_OPS, type StructOps, structOpsTarget } from './struct-ops.js';
 import { globalEntryRegs } from './calls.js';
 import { kfuncLicenseFault } from './kfunc.js';
 import { buildCfg, type Cfg } from './cfg.js';
@@ -212,12 +213,13 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
         0,
         `bpfkit: a netfilter program's context is typed by the kernel's BTF, and none was given (kernelBtf)`,
       );
-    if (!tpBtf && !ctxModelled(opts.type))
+    const isStructOps = opts.type === PROG_STRUCT_OPS;
+    if (!tpBtf && !isStructOps && !ctxModelled(opts.type))
       throw new Rejection(
         0,
         `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, cgroup_device, sk_msg, sk_lookup, sock_ops, sk_reuseport, flow_dissector, netfilter, syscall, lwt_in, lwt_out, lwt_xmit and lwt_seg6local are)`,
       );
-    if (!tpBtf && !attachTypeLoads(opts.type, opts.attachType))
+    if (!tpBtf && !isStructOps && !attachTypeLoads(opts.type, opts.attachType))
       throw new Rejection(
         0,
         `bpfkit: expected attach type ${opts.attachType ?? 'none'} is not one program type ${opts.type} loads with (bpfkit models only these)`,
@@ -226,6 +228,16 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     const kfuncGpl = kfuncLicenseFault(insns, licenseIsGpl(opts.license || 'GPL'));
     if (kfuncGpl) throw kfuncGpl;
     const cfg = buildCfg(insns);
+    // check_attach_btf_id → check_struct_ops_btf_id (struct-ops.ts), after the subprograms are known.
+    const structOps: StructOps | undefined = isStructOps
+      ? structOpsTarget(
+          opts.kernelBtf,
+          opts.attachBtfId,
+          opts.attachType,
+          licenseIsGpl(opts.license || 'GPL'),
+          opts.sleepable ?? false,
+        )
+      : undefined;
     // resolve_pseudo_ldimm64 looks every kernel variable up before the walk, dead code's too, and may
     // fail: bpfkit, without the kernel's symbols, cannot say how.
     const ksym = insns.find((i) => i.code === OP_LDDW && i.src === 3);
@@ -276,7 +288,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       if (tail) throw new Rejection(tail.pc, 'tail_call is not allowed in subprogs without BTF');
     }
     // check_attach_btf_id, after the CFG and before the walk.
-    const sleepWhy = tpBtf ? undefined : sleepableCheck(opts.type, opts.sleepable ?? false);
+    const sleepWhy = tpBtf || structOps ? undefined : sleepableCheck(opts.type, opts.sleepable ?? false);
     if (sleepWhy) throw new Rejection(0, sleepWhy);
     const env: Env = {
       insns,
@@ -284,6 +296,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       progType: opts.type,
       attachType: opts.attachType,
       tpBtf,
+      structOps,
       kernelBtf: opts.kernelBtf,
       sleepable: opts.sleepable ?? false,
       helperAvailable: opts.helperAvailable,

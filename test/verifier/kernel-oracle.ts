@@ -43,7 +43,7 @@ export function parseKernelLog(log: string): { pc?: number; message: string } {
  * Load raw instructions whose map lddws name maps by index into `maps` (with `attachType` as the
  * expected attach type, for the program types whose context depends on it, and `attachBtfId` as the
  * kernel BTF type a tracing program attaches to, and `progFlags` as BPF_PROG_LOAD's prog_flags:
- * BPF_F_SLEEPABLE for syscall programs).
+ * BPF_F_SLEEPABLE for syscall programs, and `license` the program's license; `withFuncInfo` adds BTF func_info, which callbacks need).
  */
 export function kernelVerdictRaw(
   insns: readonly Instruction[],
@@ -52,6 +52,7 @@ export function kernelVerdictRaw(
   attachType?: number,
   attachBtfId?: number,
   progFlags = 0,
+  license = 'GPL',
   withFuncInfo = false,
 ): KernelVerdict {
   // A map with a frozen value (`frozenValue`, as .rodata) gets it written, then is frozen, before the load.
@@ -103,7 +104,7 @@ export function kernelVerdictRaw(
         name: 'oracle',
         type,
         insns: encodeProgram(patched),
-        license: 'GPL',
+        license,
         expectedAttachType: attachType,
         ...(attachBtfId !== undefined ? { attachBtfId } : {}),
         ...(progBtf !== undefined

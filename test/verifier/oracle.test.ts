@@ -126,7 +126,7 @@ function report(ctx: TestContext, label: string, t: Tally): void {
 function compareRaw(ctx: TestContext, label: string, programs: readonly BoundaryProgram[], pcTarget = 0.9): Tally {
   const all = newTally();
   for (const p of programs) {
-    const k = kernelVerdictRaw(p.insns, p.type, p.maps, undefined, undefined, 0, p.funcInfo);
+    const k = kernelVerdictRaw(p.insns, p.type, p.maps, undefined, undefined, 0, 'GPL', p.funcInfo);
     const v = verifyInstructions(p.insns, {
       type: p.type,
       maps: p.maps,
@@ -250,7 +250,7 @@ test('oracle: boundary programs, bpfkit against BPF_PROG_LOAD', (t) => {
   for (const p of boundaryPrograms(200)) {
     // The unbounded loop costs the kernel and bpfkit a full 1M-instruction walk each; it has its own unit test.
     if (p.name === 'loop-unknown-bound') continue;
-    const k = kernelVerdictRaw(p.insns, p.type, p.maps, undefined, undefined, 0, p.funcInfo);
+    const k = kernelVerdictRaw(p.insns, p.type, p.maps, undefined, undefined, 0, 'GPL', p.funcInfo);
     const v = verifyInstructions(p.insns, {
       type: p.type,
       maps: p.maps,

@@ -9,6 +9,7 @@ import { InputError, UsageError } from '../../util/errors.js';
 import { intFlag, parseFlags } from '../args.js';
 import { isElf } from '../../asm/listing.js';
 import { parseObject } from '../../elf/index.js';
+import type { ObjectSpec } from '../../elf/spec.js';
 import { decodeProgram, type Instruction } from '../../isa/index.js';
 import { disassembleOne } from '../../asm/index.js';
 import { typeFlag } from '../type-flag.js';
@@ -27,8 +28,9 @@ options:
                     required for raw .bin; overrides an object's sections. Modelled: socket_filter,
                     sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint,
                     perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, sk_msg,
-                    sk_lookup, sock_ops, sk_reuseport, lwt_in, lwt_out, lwt_xmit; any other type is
-                    answered "not modelled"
+                    sk_lookup, sock_ops, sk_reuseport, lwt_in, lwt_out, lwt_xmit; an object's tp_btf,
+                    iterator, netfilter and struct_ops (tcp_congestion_ops, bpf_dummy_ops) programs by the
+                    running kernel's BTF; any other type is answered "not modelled"
   --program P       only this program of an object (repeatable)
   --log-level N     0: the fault only (default), 1: every instruction walked, 2: with the state before each
   --stats           print instructions processed, states and time for accepted programs too
@@ -111,19 +113,36 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`${file}: no program '${name}' (has ${spec.programs.map((p) => p.name).join(', ')})`);
     }
     if (progs.length === 0) throw new InputError('the object has no programs', file);
-    // tp_btf, iterator and netfilter programs are checked by the running kernel's BTF (/sys/kernel/btf/vmlinux),
-    // read only for them.
-    const kernelBtf = progs.some(
-      (p) => (type ?? p.type) === MoreProgTypes.TRACING || (type ?? p.type) === MoreProgTypes.NETFILTER,
-    )
-      ? (await import('../../loader/kernel-env.js')).runningKernel().btf()
+    // tp_btf, iterator, netfilter and struct_ops programs are checked by the running kernel's BTF
+    // (/sys/kernel/btf/vmlinux), read only for them.
+    const btfTypes: number[] = [MoreProgTypes.TRACING, MoreProgTypes.NETFILTER, MoreProgTypes.STRUCT_OPS];
+    const env = progs.some((p) => btfTypes.includes(type ?? p.type))
+      ? (await import('../../loader/kernel-env.js')).runningKernel()
       : undefined;
-    for (const p of progs)
+    const kernelBtf = env?.btf();
+    // A struct_ops program serves the member its `.struct_ops` map binds it to in the running kernel's struct,
+    // found as a load finds it (resolveStructOps); when that fails the program is not modelled, saying why.
+    let judged: ObjectSpec = spec;
+    let layoutError: string | undefined;
+    if (env && kernelBtf && progs.some((p) => (type ?? p.type) === MoreProgTypes.STRUCT_OPS)) {
+      try {
+        judged = (await import('../../loader/struct-ops.js')).resolveStructOps(spec, env);
+      } catch (err) {
+        layoutError = (err as Error).message.split('\n')[0];
+      }
+    }
+    for (const p of progs) {
+      const laidOut = judged.programs.find((q) => q.name === p.name) ?? p;
+      const prog =
+        layoutError && p.type === MoreProgTypes.STRUCT_OPS && !p.unsupported
+          ? { ...p, unsupported: `its struct_ops map cannot be laid out for this kernel: ${layoutError}` }
+          : laidOut;
       results.push({
         name: p.name,
-        result: verifyProgram(spec, p, { type, attachType, logLevel, states, helperAvailable, kernelBtf }),
+        result: verifyProgram(judged, prog, { type, attachType, logLevel, states, helperAvailable, kernelBtf }),
         insns: p.insns,
       });
+    }
   } else {
     if (type === undefined) throw new UsageError(`${file}: raw instructions need --type (e.g. --type xdp)`);
     // Raw instructions are one program with no name: --program would pick nothing and be ignored.
