@@ -84,6 +84,10 @@ function argOf(btf: Btf, typeId: number, progType: number, i: number, fname: str
   if (t.kind !== BtfKind.PTR) return { kind: 'bad', message: `arg#${i} type is not a scalar or pointer in ${fname}()` };
   const pointee = resolve(btf, t.sizeOrType, ctxNames);
   if (pointee.named || (pointee.t.kind === BtfKind.STRUCT && ctxNames.includes(pointee.t.name))) return { kind: 'ctx' };
+  // btf_prepare_func_args: a struct bpf_dynptr pointer is a dynptr argument (ARG_PTR_TO_DYNPTR | MEM_RDONLY),
+  // not memory.
+  if (pointee.t.kind === BtfKind.STRUCT && pointee.t.name === 'bpf_dynptr')
+    return { kind: 'bad', message: `arg#${i}: a global function's dynptr argument: bpfkit does not model it` };
   // Any pointee of a known size is memory of that size (btf_resolve_size); void is not.
   const size = sizeOf(btf, t.sizeOrType);
   if (!size) return { kind: 'bad', message: `arg#${i} reference type('${pointee.t.name}') size cannot be determined` };

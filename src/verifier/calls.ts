@@ -431,7 +431,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         break;
       case 'ringbuf_mem':
         // A dynptr's slice carries the ring buffer's reference too, but is PTR_TO_MEM, not MEM_RINGBUF.
-        if (reg.kind !== 'mem' || !reg.ref || reg.nullable || reg.dynptr) throw expect('ringbuf_mem');
+        if (reg.kind !== 'mem' || !reg.ref || reg.nullable || reg.dynptr || reg.slice) throw expect('ringbuf_mem');
         if (reg.off !== 0 || !isConst(reg.s))
           throw new Rejection(
             pc,
@@ -531,6 +531,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   if (proto.id === 197 && f.regs[1]!.kind !== 'map_value')
     throw new Rejection(pc, `Unsupported reg type ${kindText(f.regs[1]!)} for bpf_dynptr_from_mem data`);
   if (proto.changesPacket) clearPacketPointers(st);
+  // check_helper_call: bpf_dynptr_write to an skb dynptr may move packet data (checked on Linux 6.18).
+  if (proto.id === 202 && dynptr?.type === 'skb') clearPacketPointers(st);
 
   // The caller after the call: r0 is the return value, r1-r5 are clobbered.
   const after = (s: State): State => {

@@ -1,0 +1,52 @@
+/**
+ * The bpf_dynptr_* kfuncs (src/verifier/dynptr-kfunc.ts, dynptr-slice.ts): bpfkit's verdict on each
+ * program of dynptr-kfunc-cases.ts is held to the expectation there, and as root the running kernel
+ * judges every program too: same verdict, same instruction, same last line. The kfunc calls are
+ * relocated by the running kernel's BTF, which the tests skip without (one line).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Btf } from '../../src/btf/index.js';
+import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
+import { needs } from '../support/env.js';
+import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
+import { kernelVerdictRaw } from './kernel-oracle.js';
+import { assertKernelAgrees, assertWant } from './expect.js';
+import { iterProgram } from './iter-kfunc-cases.js';
+import { DYNPTR_KFUNC_CASES, DYNPTR_KFUNC_MAPS, type DynptrKfuncCase } from './dynptr-kfunc-cases.js';
+
+const verdict = (btf: Btf, c: DynptrKfuncCase): VerifyResult =>
+  verifyInstructions(iterProgram(c.text, btf), { type: c.type, kernelBtf: btf, maps: DYNPTR_KFUNC_MAPS });
+
+test('dynptr kfuncs: bpfkit says what each case expects', (t) => {
+  if (skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  for (const c of DYNPTR_KFUNC_CASES) assertWant(c.name, verdict(btf, c), c.want);
+});
+
+test('dynptr kfuncs: the running kernel gives the same verdict, at the same insn, in the same words (root)', (t) => {
+  if (skipWithoutBtf(t) || !needs(t, { root: true })) return;
+  const btf = kernelBtf();
+  for (const c of DYNPTR_KFUNC_CASES) {
+    const v = verdict(btf, c);
+    if (v.unmodelled) {
+      assert.ok('unmodelled' in c.want, `${c.name}: not modelled: ${v.message}`);
+      continue;
+    }
+    assertKernelAgrees(c.name, v, kernelVerdictRaw(iterProgram(c.text, btf), c.type, DYNPTR_KFUNC_MAPS));
+  }
+});
+
+test('dynptr kfuncs: a store into a slice buffer kills it only when the slice was made with that buffer', (t) => {
+  if (skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  // The fast path (env.sliceBuffers unset: no slice with a stack buffer yet) must not skip a kill: the
+  // same store after a slice with a buffer is refused, after one without a buffer is not.
+  const prog = (buf: string) =>
+    `r6 = r1\nr1 = r6\nr2 = 0\nr3 = r10\nr3 += -16\nkcall bpf_dynptr_from_skb\nr1 = r10\nr1 += -16\nr2 = 0\n${buf}\nr4 = 8\nkcall bpf_dynptr_slice\nif r0 == 0 goto out\nr1 = 0\n*(u64 *)(r10 - 48) = r1\nr0 = *(u8 *)(r0 + 0)\nout:\nr0 = 0\nexit`;
+  const run = (buf: string) => verifyInstructions(iterProgram(prog(buf), btf), { type: 3, kernelBtf: btf });
+  const withBuf = run('r3 = r10\nr3 += -48');
+  assert.equal(withBuf.accepted, false);
+  assert.equal(withBuf.message, "R0 invalid mem access 'scalar'");
+  assert.equal(run('r3 = 0').accepted, true);
+});
