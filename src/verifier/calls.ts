@@ -14,6 +14,7 @@ import { constStrArg } from './const-str.js';
 import { checkCallUnderLock, nonNullValueId, spinLockCall } from './spin-lock.js';
 import { type Env, newId } from './env.js';
 import { ctxOffFault, pktHelperAccess } from './ctx-access.js';
+import { globalDynptrArg } from './dynptr-kfunc.js';
 import { kfuncCall } from './kfunc.js';
 import { KPTR_XCHG, kptrXchgCall } from './kptr-xchg.js';
 import { isTimerHelper, timerCall } from './timer.js';
@@ -116,6 +117,9 @@ function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
       case 'ctx':
         if (reg.kind !== 'ctx' || reg.off !== 0 || !isConst(reg.s)) throw refuse(`arg#${i} expects pointer to ctx`);
         break;
+      case 'dynptr':
+        globalDynptrArg(env, st, pc, regno, reg, refuse);
+        break;
       case 'mem':
         if (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
         // The argument may be NULL: a pointer not yet null-checked passes, checked as if it were not NULL.
@@ -171,6 +175,8 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
   g.args.forEach((arg, i) => {
     if (arg.kind === 'scalar') regs[i + 1] = UNKNOWN_SCALAR;
     else if (arg.kind === 'ctx') regs[i + 1] = ptrReg('ctx');
+    // The function's own walk: a const dynptr of its own (a local one, as the kernel assumes).
+    else if (arg.kind === 'dynptr') regs[i + 1] = ptrReg('dynptr_ptr', { id: newId(env) });
     else if (arg.kind === 'mem') regs[i + 1] = ptrReg('mem', { size: arg.size, nullable: true, id: newId(env) });
   });
   regs[REG_FP] = ptrReg('fp', { frame: 0 });

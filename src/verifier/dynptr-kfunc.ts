@@ -159,6 +159,33 @@ export function dynptrKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc
 }
 
 /**
+ * A global function's dynptr argument (btf_check_func_arg_match for ARG_PTR_TO_DYNPTR | MEM_RDONLY):
+ * check_func_arg_reg_off, then an initialized dynptr on the stack or a const one. `refuse` adds the
+ * kernel's line naming the function.
+ */
+export function globalDynptrArg(
+  env: Env,
+  st: State,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  refuse: (why: string) => Rejection,
+): void {
+  const notModelled = (what: string) => new Rejection(pc, `R${regno}: bpfkit does not model ${what}`);
+  if (reg.kind === 'not_init') throw notModelled('an unset dynptr argument of a global function');
+  try {
+    regOff(pc, regno, reg, notModelled);
+  } catch (err) {
+    if (err instanceof Rejection && !/\bbpfkit\b/.test(err.message)) throw refuse(err.message);
+    throw err;
+  }
+  if (reg.kind !== 'fp' && reg.kind !== 'dynptr_ptr')
+    throw refuse(`arg#${regno - 1} expected pointer to stack or const struct bpf_dynptr`);
+  if (reg.kind === 'fp' && !readDynptrAt(env, st, reg))
+    throw refuse(`Expected an initialized dynptr as arg #${regno - 1}`);
+}
+
+/**
  * check_func_arg_reg_off for an argument that is not released: stack, packet, map and memory pointers
  * may point anywhere; any other pointer must be unmodified.
  */

@@ -7,10 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Btf } from '../../src/btf/index.js';
-import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
+import { compileC } from '../../src/compile/index.js';
+import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
 import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
-import { kernelVerdictRaw } from './kernel-oracle.js';
+import { kernelVerdictObject, kernelVerdictRaw } from './kernel-oracle.js';
+import { prepareSpec } from '../../src/loader/load-collection.js';
+import { runningKernel } from '../../src/loader/kernel-env.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
 import { iterProgram } from './iter-kfunc-cases.js';
 import { DYNPTR_KFUNC_CASES, DYNPTR_KFUNC_MAPS, type DynptrKfuncCase } from './dynptr-kfunc-cases.js';
@@ -49,4 +52,44 @@ test('dynptr kfuncs: a store into a slice buffer kills it only when the slice wa
   assert.equal(withBuf.accepted, false);
   assert.equal(withBuf.message, "R0 invalid mem access 'scalar'");
   assert.equal(run('r3 = 0').accepted, true);
+});
+
+test('a global function takes a dynptr as a const one: bpfkit checks it as the kernel does (root, clang)', async (t) => {
+  if (!needs(t, { root: true, tools: ['clang'] }) || skipWithoutBtf(t)) return;
+  const source = (call: string) => `#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#ifndef __ksym
+#define __ksym __attribute__((section(".ksyms")))
+#endif
+extern int bpf_dynptr_from_xdp(struct xdp_md *x, __u64 flags, struct bpf_dynptr *ptr__uninit) __ksym;
+extern void *bpf_dynptr_slice(const struct bpf_dynptr *p, __u32 offset, void *buffer__opt, __u32 buffer__szk) __ksym;
+__attribute__((noinline)) int peek(struct bpf_dynptr *d) {
+  char buf[4] = {};
+  char *p = bpf_dynptr_slice(d, 0, buf, sizeof(buf));
+  return p ? p[0] : 0;
+}
+SEC("xdp") int prog(struct xdp_md *ctx) {
+  struct bpf_dynptr d;
+  ${call}
+  return peek(&d) & 1;
+}
+char LICENSE[] SEC("license") = "GPL";`;
+  const btf = kernelBtf();
+  for (const [call, file] of [
+    ['bpf_dynptr_from_xdp(ctx, 0, &d);', 'dynptr-global-ok.bpf.c'],
+    // No dynptr made: the call is refused, naming the argument and the function.
+    ['', 'dynptr-global-bad.bpf.c'],
+  ] as const) {
+    const { spec } = await compileC(source(call), { filename: file });
+    // As the loader prepares it (linked, kfunc externs resolved by the running kernel's BTF).
+    const ps = prepareSpec(spec, { engine: 'kernel', programs: ['prog'] }, runningKernel());
+    const v = verifyProgram(
+      ps,
+      ps.programs.find((p) => p.name === 'prog')!,
+      { kernelBtf: btf },
+    );
+    assert.notEqual(v.unmodelled, true, v.message);
+    const k = kernelVerdictObject(ps, 'prog');
+    assertKernelAgrees(file, v, k);
+  }
 });
