@@ -12,8 +12,8 @@
  * Not modelled (refused as such, naming why): bpf_dynptr_slice_rdwr (this kernel refuses to load any
  * program that calls it, EPERM under lockdown, so no verdict of it could be checked), the kfuncs of
  * Linux 6.18 the selftests of 6.12 do not call (bpf_dynptr_copy, _memset, from_skb_meta, the
- * probe_read / copy_from_user dynptr family), a context the kfunc's struct is not (a tracing program's
- * sk_buff), calls inside callbacks or under a bpf_spin_lock.
+ * probe_read / copy_from_user dynptr family), a context argument that is neither the program's own
+ * __sk_buff / xdp_md nor a trusted struct sk_buff pointer, calls inside callbacks or under a bpf_spin_lock.
  */
 import { BtfKind } from '../btf/index.js';
 import type { Instruction } from '../isa/instruction.js';
@@ -212,9 +212,22 @@ function ctxArg(
   notModelled: (what: string) => Rejection,
 ): void {
   const ctxIsArg = name === 'bpf_dynptr_from_xdp' ? env.progType === ProgType.XDP : SKB_CTX_TYPES.has(env.progType);
-  // Elsewhere (tracing's sk_buff, netfilter's, a cgroup hook's other contexts) the argument is a
-  // PTR_TO_BTF_ID matched as a projection of the struct: not modelled.
-  if (!ctxIsArg || env.tpBtf) throw notModelled('a context argument of another type than the kfunc takes');
+  if (!ctxIsArg || env.tpBtf) {
+    // Elsewhere the argument is a PTR_TO_BTF_ID (KF_ARG_PTR_TO_BTF_ID): a trusted or referenced struct
+    // sk_buff passes as its projection __sk_buff (btf_is_projection_of). Modelled: such a pointer to
+    // the struct itself (a tracepoint's skb, netfilter's ctx->skb); anything else is not.
+    const p = reg.kind === 'btf_id' ? reg.btf : undefined;
+    if (
+      name === 'bpf_dynptr_from_skb' &&
+      p?.name === 'sk_buff' &&
+      (reg.ref || p.trust === 'trusted') &&
+      reg.off === 0 &&
+      isConst(reg.s) &&
+      reg.s.t.value === 0n
+    )
+      return;
+    throw notModelled(`argument ${i} as ${kindText(reg)} where the context is not the kfunc's struct`);
+  }
   if (reg.kind === 'ctx') {
     regOff(pc, regno, reg, notModelled);
     return;

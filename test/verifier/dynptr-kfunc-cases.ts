@@ -17,7 +17,13 @@ export interface DynptrKfuncCase {
   type: number;
   text: string;
   want: Want;
+  /** tp_btf programs: the tracepoint (BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP). */
+  tp?: string;
 }
+
+/** BPF_PROG_TYPE_TRACING and BPF_TRACE_RAW_TP. */
+export const TRACING = 26;
+export const TRACE_RAW_TP = 23;
 
 /** map 0: a ring buffer; map 1: an array of 32-byte values. */
 export const DYNPTR_KFUNC_MAPS: VerifierMap[] = [
@@ -38,7 +44,8 @@ const END = 'r0 = 0\nexit';
 /** A slice's read after its NULL check, then the exit (`out`). */
 const READ = (reg = 'r0') => `if ${reg} == 0 goto out\nr0 = *(u8 *)(${reg} + 0)\nout:\n${END}`;
 /** bpf_dynptr_from_skb(r6, 0, fp + off): five insns, the call last. */
-const skb = (off = -16, r1 = 'r1 = r6') => `${r1}\nr2 = 0\nr3 = r10\nr3 += ${off}\nkcall bpf_dynptr_from_skb`;
+const skb = (off = -16, r1 = 'r1 = r6') =>
+  `${r1 ? `${r1}\n` : ''}r2 = 0\nr3 = r10\nr3 += ${off}\nkcall bpf_dynptr_from_skb`;
 /** bpf_dynptr_from_xdp(r6, 0, fp + off): five insns, the call last. */
 const xdp = (off = -16) => `r1 = r6\nr2 = 0\nr3 = r10\nr3 += ${off}\nkcall bpf_dynptr_from_xdp`;
 /** bpf_dynptr_slice(fp + off, 0, buffer, n): seven insns (six with a NULL buffer), the call last. */
@@ -109,6 +116,28 @@ export const DYNPTR_KFUNC_CASES: DynptrKfuncCase[] = [
     text: `${H}\n${xdp()}\n${END}`,
     want: at(5, 'calling kernel function bpf_dynptr_from_xdp is not allowed'),
   })),
+  // A tracepoint's struct sk_buff (trusted) passes as its projection __sk_buff.
+  {
+    name: "from_skb of kfree_skb's skb (tp_btf)",
+    type: TRACING,
+    tp: 'kfree_skb',
+    text: `r1 = *(u64 *)(r1 + 0)\n${skb(-16, '')}\n${slice(-16, null)}\n${READ()}`,
+    want: OK,
+  },
+  {
+    name: "from_skb of kfree_skb's skb moved (tp_btf, not modelled)",
+    type: TRACING,
+    tp: 'kfree_skb',
+    text: `r1 = *(u64 *)(r1 + 0)\nr1 += 8\n${skb(-16, '')}\n${END}`,
+    want: UNMODELLED,
+  },
+  {
+    name: "from_skb of kfree_skb's location (tp_btf, not modelled)",
+    type: TRACING,
+    tp: 'kfree_skb',
+    text: `r1 = *(u64 *)(r1 + 8)\n${skb(-16, '')}\n${END}`,
+    want: UNMODELLED,
+  },
   // The arguments.
   {
     name: 'from_skb of the stack',

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Btf } from '../../src/btf/index.js';
+import { type Btf, BtfKind } from '../../src/btf/index.js';
 import { compileC } from '../../src/compile/index.js';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
@@ -16,10 +16,15 @@ import { prepareSpec } from '../../src/loader/load-collection.js';
 import { runningKernel } from '../../src/loader/kernel-env.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
 import { iterProgram } from './iter-kfunc-cases.js';
-import { DYNPTR_KFUNC_CASES, DYNPTR_KFUNC_MAPS, type DynptrKfuncCase } from './dynptr-kfunc-cases.js';
+import { DYNPTR_KFUNC_CASES, DYNPTR_KFUNC_MAPS, type DynptrKfuncCase, TRACE_RAW_TP } from './dynptr-kfunc-cases.js';
 
 const verdict = (btf: Btf, c: DynptrKfuncCase): VerifyResult =>
-  verifyInstructions(iterProgram(c.text, btf), { type: c.type, kernelBtf: btf, maps: DYNPTR_KFUNC_MAPS });
+  verifyInstructions(iterProgram(c.text, btf), {
+    type: c.type,
+    kernelBtf: btf,
+    maps: DYNPTR_KFUNC_MAPS,
+    ...(c.tp ? { attachType: TRACE_RAW_TP, attachBtfName: `btf_trace_${c.tp}` } : {}),
+  });
 
 test('dynptr kfuncs: bpfkit says what each case expects', (t) => {
   if (skipWithoutBtf(t)) return;
@@ -36,7 +41,15 @@ test('dynptr kfuncs: the running kernel gives the same verdict, at the same insn
       assert.ok('unmodelled' in c.want, `${c.name}: not modelled: ${v.message}`);
       continue;
     }
-    assertKernelAgrees(c.name, v, kernelVerdictRaw(iterProgram(c.text, btf), c.type, DYNPTR_KFUNC_MAPS));
+    const tpId = c.tp ? btf.byName(`btf_trace_${c.tp}`, BtfKind.TYPEDEF)!.id : undefined;
+    const k = kernelVerdictRaw(
+      iterProgram(c.text, btf),
+      c.type,
+      DYNPTR_KFUNC_MAPS,
+      c.tp ? TRACE_RAW_TP : undefined,
+      tpId,
+    );
+    assertKernelAgrees(c.name, v, k);
   }
 });
 
