@@ -390,6 +390,19 @@ export const DYNPTR_KFUNC_CASES: DynptrKfuncCase[] = [
     // bpfkit does not model read-only memory passed to helpers (the kernel: insn 16, expected=ringbuf_mem).
     want: UNMODELLED,
   },
+  // Two paths whose slices differ in their buffers meet: each keeps its own.
+  {
+    name: 'slices with and without a buffer meet, then the buffer is stored into',
+    type: TC,
+    text: `${H}\n${skb()}\nr7 = *(u32 *)(r6 + 0)\nif r7 != 0 goto buf\n${slice(-16, null)}\ngoto join\nbuf:\n${slice()}\njoin:\nif r0 == 0 goto out\nr1 = 0\n*(u64 *)(r10 - 48) = r1\nr0 = *(u8 *)(r0 + 0)\nout:\n${END}`,
+    want: at(25, "R0 invalid mem access 'scalar'"),
+  },
+  {
+    name: 'slices with buffers at two places meet, then one buffer is stored into',
+    type: TC,
+    text: `${H}\n${skb()}\nr7 = *(u32 *)(r6 + 0)\nif r7 != 0 goto buf\n${slice(-16, -64)}\ngoto join\nbuf:\n${slice()}\njoin:\nif r0 == 0 goto out\nr1 = 0\n*(u64 *)(r10 - 48) = r1\nr0 = *(u8 *)(r0 + 0)\nout:\n${END}`,
+    want: at(26, "R0 invalid mem access 'scalar'"),
+  },
   // Clones.
   {
     name: 'clone of an skb dynptr, sliced',
