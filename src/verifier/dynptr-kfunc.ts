@@ -255,13 +255,12 @@ function sliceSize(
   if (size.kind !== 'scalar') throw new Rejection(pc, `R${regno + 1} is not a scalar`);
   if (!isNullConst(buffer)) {
     if (buffer.nullable) throw notModelled('a buffer that may be NULL');
-    // A size not known is checked by its bounds first: not modelled.
-    if (!isConst(size.s)) throw notModelled('a buffer with a size not known');
     regOff(pc, regno, buffer, notModelled);
+    // check_mem_size_reg: the buffer is checked for the size's largest value (zero allowed).
     const pair = `arg#${i} arg#${i + 1} memory, len pair leads to invalid memory access`;
-    const n = size.s.t.value;
-    if (n >= 1n << 63n)
+    if (size.s.smin < 0n)
       throw new Rejection(pc, `R${regno + 1} min value is negative, either use unsigned or 'var &= const'\n${pair}`);
+    const n = size.s.umax;
     if (n >= 1n << 29n)
       throw new Rejection(
         pc,

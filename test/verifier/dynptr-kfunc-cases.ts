@@ -251,6 +251,24 @@ export const DYNPTR_KFUNC_CASES: DynptrKfuncCase[] = [
     want: at(13, 'R4 must be a known constant'),
   },
   {
+    name: 'slice of a size not known, within its buffer',
+    type: TC,
+    text: `${H}\n${skb()}\nr0 = *(u32 *)(r6 + 0)\nr0 &= 7\n${slice().replace('r4 = 8', 'r4 = r0')}\n${END}`,
+    want: at(14, 'R4 must be a known constant'),
+  },
+  {
+    name: 'slice of a size not known, past the stack',
+    type: TC,
+    text: `${H}\n${skb(-32)}\nr0 = *(u32 *)(r6 + 0)\nr0 &= 15\n${slice(-32, -8).replace('r4 = 8', 'r4 = r0')}\n${END}`,
+    want: at(14, 'arg#2 arg#3 memory, len pair leads to invalid memory access'),
+  },
+  {
+    name: 'slice of a size not bounded',
+    type: TC,
+    text: `${H}\n${skb()}\nr0 = *(u32 *)(r6 + 0)\n${slice().replace('r4 = 8', 'r4 = r0')}\n${END}`,
+    want: at(13, 'arg#2 arg#3 memory, len pair leads to invalid memory access'),
+  },
+  {
     name: 'slice with an uninitialized stack buffer',
     type: TC,
     text: `${H}\n${skb()}\n${slice(-16, -64)}\n${END}`,
