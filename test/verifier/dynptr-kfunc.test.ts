@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { type Btf, BtfKind } from '../../src/btf/index.js';
 import { compileC } from '../../src/compile/index.js';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/index.js';
+import { Compare, covers } from '../../src/verifier/prune.js';
+import { type DynptrSlice, NOT_INIT, type Reg, type State, ptrReg } from '../../src/verifier/state.js';
 import { needs } from '../support/env.js';
 import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
 import { kernelVerdictObject, kernelVerdictRaw } from './kernel-oracle.js';
@@ -105,4 +107,21 @@ char LICENSE[] SEC("license") = "GPL";`;
     const k = kernelVerdictObject(ps, 'prog');
     assertKernelAgrees(file, v, k);
   }
+});
+
+test('dynptr kfuncs: a remembered state covers another only if their slices die of the same things', () => {
+  // Two paths whose r0 slices differ only in their stack buffer (or packet flag) must not prune each
+  // other: a later store into one buffer kills one slice and not the other (prune.ts's sameSlice).
+  const state = (slice: DynptrSlice): State => {
+    const regs = new Array<Reg>(11).fill(NOT_INIT);
+    regs[0] = ptrReg('mem', { size: 8, rdonly: true, nullable: true, id: 5, slice });
+    regs[10] = ptrReg('fp', { frame: 0 });
+    return { frames: [{ regs, stack: new Map(), callsite: -1, subprog: 0 }], refs: new Map() };
+  };
+  const live = 0x7ff;
+  const at48: DynptrSlice = { pkt: true, frame: 0, lo: -48, hi: -40 };
+  assert.equal(covers(state(at48), state({ ...at48 }), live, Compare.Covers), true);
+  assert.equal(covers(state(at48), state({ ...at48, lo: -64, hi: -56 }), live, Compare.Covers), false);
+  assert.equal(covers(state(at48), state({ ...at48, frame: -1, lo: 0, hi: 0 }), live, Compare.Covers), false);
+  assert.equal(covers(state(at48), state({ ...at48, pkt: false }), live, Compare.Covers), false);
 });
