@@ -537,8 +537,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   if (proto.id === 197 && f.regs[1]!.kind !== 'map_value')
     throw new Rejection(pc, `Unsupported reg type ${kindText(f.regs[1]!)} for bpf_dynptr_from_mem data`);
   if (proto.changesPacket) clearPacketPointers(st);
-  // check_helper_call: bpf_dynptr_write to an skb dynptr may move packet data (checked on Linux 6.18).
-  if (proto.id === 202 && dynptr?.type === 'skb') clearPacketPointers(st);
+  // check_helper_call: bpf_dynptr_write to an skb (or skb metadata) dynptr may move packet data
+  // (checked on Linux 6.18).
+  if (proto.id === 202 && (dynptr?.type === 'skb' || dynptr?.type === 'skb_meta')) clearPacketPointers(st);
 
   // The caller after the call: r0 is the return value, r1-r5 are clobbered.
   const after = (s: State): State => {

@@ -1,7 +1,7 @@
 /**
  * The bpf_dynptr_* kfuncs (net/core/filter.c's skb and xdp sets, helpers.c's common set), on the stack
- * dynptrs of dynptr.ts: bpf_dynptr_from_skb and bpf_dynptr_from_xdp make skb and xdp dynptrs of the
- * program's context; bpf_dynptr_clone makes a dynptr of its parent's type that shares its reference (a
+ * dynptrs of dynptr.ts: bpf_dynptr_from_skb, _from_skb_meta and _from_xdp make skb, skb metadata and
+ * xdp dynptrs of the program's context (slices of which point into the packet); bpf_dynptr_clone makes a dynptr of its parent's type that shares its reference (a
  * ring buffer's, which either one gives back for both); bpf_dynptr_slice hands out a read-only slice of
  * a constant size, maybe NULL (its life: dynptr-slice.ts); bpf_dynptr_adjust, _is_null, _is_rdonly and
  * _size read a made dynptr. The arguments are checked as check_kfunc_args does (scalars, the NULL check
@@ -11,8 +11,7 @@
  *
  * Not modelled (refused as such, naming why): bpf_dynptr_slice_rdwr (this kernel refuses to load any
  * program that calls it, EPERM under lockdown, so no verdict of it could be checked), the kfuncs of
- * Linux 6.18 the selftests of 6.12 do not call (bpf_dynptr_copy, _memset, from_skb_meta, the
- * probe_read / copy_from_user dynptr family), a context argument that is neither the program's own
+ * Linux 6.18 the selftests of 6.12 do not call (bpf_dynptr_copy, _memset, the probe_read / copy_from_user dynptr family), a context argument that is neither the program's own
  * __sk_buff / xdp_md nor a trusted struct sk_buff pointer, calls inside callbacks or under a bpf_spin_lock.
  */
 import { BtfKind } from '../btf/index.js';
@@ -43,6 +42,7 @@ import { tstr } from './tnum.js';
 /** The kfuncs modelled here. */
 const MODELLED: ReadonlySet<string> = new Set([
   'bpf_dynptr_from_skb',
+  'bpf_dynptr_from_skb_meta',
   'bpf_dynptr_from_xdp',
   'bpf_dynptr_slice',
   'bpf_dynptr_clone',
@@ -54,6 +54,13 @@ const MODELLED: ReadonlySet<string> = new Set([
 
 /** Is `name` a kfunc this file models (kfunc.ts hands those here)? */
 export const modelsDynptrKfunc = (name: string): boolean => MODELLED.has(name);
+
+/** The kfuncs that make a dynptr of the context, and the dynptr type each makes. */
+const FROM_CTX: ReadonlyMap<string, DynptrSlot['type']> = new Map([
+  ['bpf_dynptr_from_skb', 'skb'],
+  ['bpf_dynptr_from_skb_meta', 'skb_meta'],
+  ['bpf_dynptr_from_xdp', 'xdp'],
+] as const);
 
 /** BPF_PROG_TYPE_NETFILTER. */
 const NETFILTER = 32;
@@ -82,6 +89,8 @@ const SKB_SET_TYPES: ReadonlySet<number> = new Set([...SKB_CTX_TYPES, NETFILTER,
 function allowed(name: string, progType: number): boolean {
   if (name === 'bpf_dynptr_from_skb') return SKB_SET_TYPES.has(progType);
   if (name === 'bpf_dynptr_from_xdp') return progType === ProgType.XDP;
+  // The tc set (Linux 6.18): sched_cls and sched_act, checked against every other __sk_buff type.
+  if (name === 'bpf_dynptr_from_skb_meta') return progType === ProgType.SCHED_CLS || progType === ProgType.SCHED_ACT;
   return true; // common_btf_ids: every program type.
 }
 
@@ -126,7 +135,7 @@ export function dynptrKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc
     if (!optional && !uninit && (isNullConst(reg) || (isPointer(reg) && reg.nullable)))
       throw new Rejection(pc, `Possibly NULL pointer passed to trusted arg${i}`);
     const target = btf.types[t.sizeOrType] ? btf.resolve(t.sizeOrType) : undefined;
-    if (i === 0 && (k.name === 'bpf_dynptr_from_skb' || k.name === 'bpf_dynptr_from_xdp')) {
+    if (i === 0 && FROM_CTX.has(k.name)) {
       ctxArg(env, pc, regno, reg, i, k.name, notModelled);
       continue;
     }
@@ -137,8 +146,7 @@ export function dynptrKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc
       if (uninit) {
         // A const dynptr as a new one: the kernel's own misconfiguration error, not modelled.
         if (reg.kind === 'dynptr_ptr') throw notModelled('a const dynptr as an uninitialized one');
-        const type: DynptrSlot['type'] =
-          k.name === 'bpf_dynptr_from_skb' ? 'skb' : k.name === 'bpf_dynptr_from_xdp' ? 'xdp' : dyn!.type;
+        const type: DynptrSlot['type'] = FROM_CTX.get(k.name) ?? dyn!.type;
         makeDynptr(env, st, pc, regno, reg, type, (sp, n) => noteDepth(env, sp, n, pc), dyn?.ref ?? 0);
         continue;
       }
@@ -292,7 +300,7 @@ function sliceSize(
  * it was given (dynptr-slice.ts).
  */
 function sliceReg(env: Env, size: number, buffer: Reg, dyn: DynptrUse): Reg {
-  const pkt = dyn.type === 'skb' || dyn.type === 'xdp';
+  const pkt = dyn.type === 'skb' || dyn.type === 'xdp' || dyn.type === 'skb_meta';
   let s: DynptrSlice = { pkt, frame: -1, lo: 0, hi: 0 };
   if (buffer.kind === 'fp' && isConst(buffer.s) && size > 0) {
     const lo = buffer.off + Number(BigInt.asIntN(64, buffer.s.t.value));

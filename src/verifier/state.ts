@@ -176,7 +176,7 @@ export const enum ByteType {
  * dynptr holds (0 for a local one).
  */
 export interface DynptrSlot {
-  readonly type: 'local' | 'ringbuf' | 'skb' | 'xdp';
+  readonly type: 'local' | 'ringbuf' | 'skb' | 'xdp' | 'skb_meta';
   readonly first: boolean;
   readonly id: number;
   readonly ref: number;

@@ -46,6 +46,8 @@ const READ = (reg = 'r0') => `if ${reg} == 0 goto out\nr0 = *(u8 *)(${reg} + 0)\
 /** bpf_dynptr_from_skb(r6, 0, fp + off): five insns, the call last. */
 const skb = (off = -16, r1 = 'r1 = r6') =>
   `${r1 ? `${r1}\n` : ''}r2 = 0\nr3 = r10\nr3 += ${off}\nkcall bpf_dynptr_from_skb`;
+/** bpf_dynptr_from_skb_meta(r6, 0, fp - 16): five insns, the call last. */
+const meta = 'r1 = r6\nr2 = 0\nr3 = r10\nr3 += -16\nkcall bpf_dynptr_from_skb_meta';
 /** bpf_dynptr_from_xdp(r6, 0, fp + off): five insns, the call last. */
 const xdp = (off = -16) => `r1 = r6\nr2 = 0\nr3 = r10\nr3 += ${off}\nkcall bpf_dynptr_from_xdp`;
 /** bpf_dynptr_slice(fp + off, 0, buffer, n): seven insns (six with a NULL buffer), the call last. */
@@ -110,6 +112,45 @@ export const DYNPTR_KFUNC_CASES: DynptrKfuncCase[] = [
     want: UNMODELLED,
   })),
   { name: 'from_xdp in xdp', type: XDP, text: `${H}\n${xdp()}\n${END}`, want: OK },
+  // skb metadata dynptrs: tc only; their slices point into the packet.
+  ...[TC, ProgType.SCHED_ACT].map((type) => ({
+    name: `from_skb_meta in type ${type}`,
+    type,
+    text: `${H}\n${meta}\n${slice()}\n${READ()}`,
+    want: OK,
+  })),
+  ...[ProgType.SOCKET_FILTER, ProgType.CGROUP_SKB, ProgType.LWT_IN, ProgType.SK_SKB, XDP, ProgType.TRACEPOINT].map(
+    (type) => ({
+      name: `from_skb_meta in type ${type}: not allowed`,
+      type,
+      text: `${H}\n${meta}\n${END}`,
+      want: at(5, 'calling kernel function bpf_dynptr_from_skb_meta is not allowed'),
+    }),
+  ),
+  {
+    name: 'skb metadata slice after bpf_skb_pull_data',
+    type: TC,
+    text: `${H}\n${meta}\n${slice()}\nif r0 == 0 goto out\nr7 = r0\nr1 = r6\nr2 = 0\ncall 39\nr0 = *(u8 *)(r7 + 0)\nout:\n${END}`,
+    want: at(18, "R7 invalid mem access 'scalar'"),
+  },
+  {
+    name: 'skb metadata slice after bpf_dynptr_write to its dynptr',
+    type: TC,
+    text: `${H}\n${meta}\n${slice()}\nif r0 == 0 goto out\nr7 = r0\n${dwrite()}\nr0 = *(u8 *)(r7 + 0)\nout:\n${END}`,
+    want: at(23, "R7 invalid mem access 'scalar'"),
+  },
+  {
+    name: 'packet pointer after bpf_dynptr_write to an skb metadata dynptr',
+    type: TC,
+    text: `${H}\n${meta}\nr7 = *(u32 *)(r6 + 76)\nr8 = *(u32 *)(r6 + 80)\nr1 = r7\nr1 += 1\nif r1 > r8 goto out\n${dwrite()}\nr0 = *(u8 *)(r7 + 0)\nout:\n${END}`,
+    want: at(19, "R7 invalid mem access 'scalar'"),
+  },
+  {
+    name: 'from_skb_meta of NULL',
+    type: TC,
+    text: `${H}\n${meta.replace('r1 = r6', 'r1 = 0')}\n${END}`,
+    want: at(5, 'Possibly NULL pointer passed to trusted arg0'),
+  },
   ...[TC, ProgType.SOCKET_FILTER, ProgType.KPROBE].map((type) => ({
     name: `from_xdp in type ${type}: not allowed`,
     type,
