@@ -125,3 +125,55 @@ test('dynptr kfuncs: a remembered state covers another only if their slices die 
   assert.equal(covers(state(at48), state({ ...at48, frame: -1, lo: 0, hi: 0 }), live, Compare.Covers), false);
   assert.equal(covers(state(at48), state({ ...at48, pkt: false }), live, Compare.Covers), false);
 });
+
+test("a global function calling bpf_dynptr_write kills its caller's packet pointers, as the kernel says (root, clang)", async (t) => {
+  if (!needs(t, { root: true, tools: ['clang'] }) || skipWithoutBtf(t)) return;
+  const source = (fn: string, call: string) => `#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#ifndef __ksym
+#define __ksym __attribute__((section(".ksyms")))
+#endif
+static long (* const dwrite)(const struct bpf_dynptr *dst, __u32 offset, void *src, __u32 len, __u64 flags) = (void *) 202;
+static long (* const dfrommem)(void *data, __u32 size, __u64 flags, struct bpf_dynptr *ptr) = (void *) 197;
+extern int bpf_dynptr_from_skb(struct __sk_buff *s, __u64 flags, struct bpf_dynptr *ptr__uninit) __ksym;
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, int); __type(value, long); } arr SEC(".maps");
+${fn}
+SEC("tc") int prog(struct __sk_buff *ctx) {
+  void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+  struct bpf_dynptr d;
+  if (data + 1 > end) return 0;
+  bpf_dynptr_from_skb(ctx, 0, &d);
+  int r = ${call};
+  return r + *(volatile char *)data;
+}
+char LICENSE[] SEC("license") = "GPL";`;
+  // Through a dynptr argument (an skb one), and on a local dynptr of the function's own.
+  const viaArg = `__attribute__((noinline)) int w(struct bpf_dynptr *d) {
+  char b[4] = {1, 2, 3, 4};
+  return dwrite(d, 0, b, sizeof(b), 0);
+}`;
+  const local = `__attribute__((noinline)) int w(void) {
+  int k = 0; char b[4] = {1, 2, 3, 4};
+  struct bpf_dynptr d;
+  long *v = bpf_map_lookup_elem(&arr, &k);
+  if (!v) return 0;
+  dfrommem(v, 8, 0, &d);
+  return dwrite(&d, 0, b, sizeof(b), 0);
+}`;
+  const btf = kernelBtf();
+  for (const [fn, call, file] of [
+    [viaArg, 'w(&d)', 'dynptr-write-arg.bpf.c'],
+    [local, 'w()', 'dynptr-write-local.bpf.c'],
+  ] as const) {
+    const { spec } = await compileC(source(fn, call), { filename: file });
+    const ps = prepareSpec(spec, { engine: 'kernel', programs: ['prog'] }, runningKernel());
+    const v = verifyProgram(
+      ps,
+      ps.programs.find((p) => p.name === 'prog')!,
+      { kernelBtf: btf },
+    );
+    assert.equal(v.accepted, false, `${file}: ${v.message}`);
+    assert.notEqual(v.unmodelled, true, v.message);
+    assertKernelAgrees(file, v, kernelVerdictObject(ps, 'prog'));
+  }
+});
