@@ -14,6 +14,8 @@ export type GlobalArg =
   | { kind: 'ctx' }
   /** A pointer to `size` bytes of scalars, or NULL (PTR_TO_MEM_OR_NULL). */
   | { kind: 'mem'; size: number }
+  /** A struct bpf_dynptr pointer: an initialized dynptr the function may only read (dynptr-kfunc.ts). */
+  | { kind: 'dynptr' }
   /** A prototype the kernel refuses, with its words. */
   | { kind: 'bad'; message: string };
 
@@ -84,6 +86,9 @@ function argOf(btf: Btf, typeId: number, progType: number, i: number, fname: str
   if (t.kind !== BtfKind.PTR) return { kind: 'bad', message: `arg#${i} type is not a scalar or pointer in ${fname}()` };
   const pointee = resolve(btf, t.sizeOrType, ctxNames);
   if (pointee.named || (pointee.t.kind === BtfKind.STRUCT && ctxNames.includes(pointee.t.name))) return { kind: 'ctx' };
+  // btf_prepare_func_args: a struct bpf_dynptr pointer is a dynptr argument (ARG_PTR_TO_DYNPTR | MEM_RDONLY),
+  // not memory.
+  if (pointee.t.kind === BtfKind.STRUCT && pointee.t.name === 'bpf_dynptr') return { kind: 'dynptr' };
   // Any pointee of a known size is memory of that size (btf_resolve_size); void is not.
   const size = sizeOf(btf, t.sizeOrType);
   if (!size) return { kind: 'bad', message: `arg#${i} reference type('${pointee.t.name}') size cannot be determined` };

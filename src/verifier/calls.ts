@@ -14,6 +14,7 @@ import { constStrArg } from './const-str.js';
 import { checkCallUnderLock, nonNullValueId, spinLockCall } from './spin-lock.js';
 import { type Env, newId } from './env.js';
 import { ctxOffFault, pktHelperAccess } from './ctx-access.js';
+import { globalDynptrArg } from './dynptr-kfunc.js';
 import { kfuncCall } from './kfunc.js';
 import { KPTR_XCHG, kptrXchgCall } from './kptr-xchg.js';
 import { isTimerHelper, timerCall } from './timer.js';
@@ -117,6 +118,9 @@ function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
       case 'ctx':
         if (reg.kind !== 'ctx' || reg.off !== 0 || !isConst(reg.s)) throw refuse(`arg#${i} expects pointer to ctx`);
         break;
+      case 'dynptr':
+        globalDynptrArg(env, st, pc, regno, reg, refuse);
+        break;
       case 'mem':
         if (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
         // The argument may be NULL: a pointer not yet null-checked passes, checked as if it were not NULL.
@@ -172,6 +176,8 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
   g.args.forEach((arg, i) => {
     if (arg.kind === 'scalar') regs[i + 1] = UNKNOWN_SCALAR;
     else if (arg.kind === 'ctx') regs[i + 1] = ptrReg('ctx');
+    // The function's own walk: a const dynptr of its own (a local one, as the kernel assumes).
+    else if (arg.kind === 'dynptr') regs[i + 1] = ptrReg('dynptr_ptr', { id: newId(env) });
     else if (arg.kind === 'mem') regs[i + 1] = ptrReg('mem', { size: arg.size, nullable: true, id: newId(env) });
   });
   regs[REG_FP] = ptrReg('fp', { frame: 0 });
@@ -436,7 +442,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         break;
       case 'ringbuf_mem':
         // A dynptr's slice carries the ring buffer's reference too, but is PTR_TO_MEM, not MEM_RINGBUF.
-        if (reg.kind !== 'mem' || !reg.ref || reg.nullable || reg.dynptr) throw expect('ringbuf_mem');
+        if (reg.kind !== 'mem' || !reg.ref || reg.nullable || reg.dynptr || reg.slice) throw expect('ringbuf_mem');
         if (reg.off !== 0 || !isConst(reg.s))
           throw new Rejection(
             pc,
@@ -536,6 +542,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   if (proto.id === 197 && f.regs[1]!.kind !== 'map_value')
     throw new Rejection(pc, `Unsupported reg type ${kindText(f.regs[1]!)} for bpf_dynptr_from_mem data`);
   if (proto.changesPacket) clearPacketPointers(st);
+  // check_helper_call: bpf_dynptr_write to an skb (or skb metadata) dynptr may move packet data
+  // (checked on Linux 6.18).
+  if (proto.id === 202 && (dynptr?.type === 'skb' || dynptr?.type === 'skb_meta')) clearPacketPointers(st);
 
   // The caller after the call: r0 is the return value, r1-r5 are clobbered.
   const after = (s: State): State => {

@@ -8,9 +8,10 @@
  * (PTR_TO_MEM, maybe NULL) that dies with its dynptr. Instructions may not read dynptr bytes; a store
  * into one destroys a local dynptr (and its slices) and is refused over a ring buffer one. A
  * user_ringbuf_drain callback gets a CONST_PTR_TO_DYNPTR, which it may read through helpers only.
- * Dynptrs of skb and xdp, and the bpf_dynptr_* kfuncs, are kfuncs' business: not modelled here.
+ * Dynptrs of skb and xdp, and the bpf_dynptr_* kfuncs, are dynptr-kfunc.ts's, on the stack rules here.
  */
 import { type Env, newId } from './env.js';
+import { sliceBufferWrite } from './dynptr-slice.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
 import {
@@ -102,7 +103,7 @@ export function dynptrArg(
   if (type === 'dynptr_ringbuf_release' && !(held?.dynptr?.ref || held?.spill?.ref))
     throw new Rejection(pc, `arg ${regno} is an unacquired reference`);
   if (type === 'dynptr_local_out' || type === 'dynptr_ringbuf_out')
-    return makeDynptr(env, st, pc, regno, reg, type, note);
+    return makeDynptr(env, st, pc, regno, reg, type === 'dynptr_ringbuf_out' ? 'ringbuf' : 'local', note);
   const d = initialized(frame, spi);
   if (!d) throw new Rejection(pc, `Expected an initialized dynptr as arg #${regno - 1}`);
   if (type === 'dynptr_ringbuf_release' && d.type !== 'ringbuf')
@@ -114,18 +115,33 @@ export function dynptrArg(
 }
 
 /**
+ * The initialized dynptr a stack pointer names (is_dynptr_reg_valid_init), its slots counted as read
+ * (mark_dynptr_read); undefined when there is none.
+ */
+export function readDynptrAt(env: Env, st: State, reg: Reg): DynptrUse | undefined {
+  const spi = spiOf(reg);
+  const d = initialized(st.frames[reg.frame]!, spi);
+  if (!d) return undefined;
+  env.stackRead?.(reg.frame, spi!);
+  env.stackRead?.(reg.frame, spi! - 1);
+  return { id: d.id, type: d.type, ref: d.ref };
+}
+
+/**
  * MEM_UNINIT: the kernel first stores 8 unknown bytes twice (check_mem_access, which bounds the stack and
  * destroys a local dynptr there or refuses a ring buffer one), then marks both slots (mark_stack_slots_dynptr):
- * a new id, and for a ring buffer dynptr a reference, taken at this instruction.
+ * a new id, and for a ring buffer dynptr a reference, taken at this instruction, unless it is a clone's
+ * (`cloneRef`: the parent's, shared).
  */
-function makeDynptr(
+export function makeDynptr(
   env: Env,
   st: State,
   pc: number,
   regno: number,
   reg: Reg,
-  type: 'dynptr_local_out' | 'dynptr_ringbuf_out',
+  dtype: DynptrSlot['type'],
   note: (subprog: number, bytes: number) => void,
+  cloneRef = 0,
 ): DynptrUse {
   const spi = spiOf(reg);
   // is_dynptr_reg_valid_uninit: only a slot past the frame's allocated stack (-ERANGE) is no error.
@@ -137,14 +153,14 @@ function makeDynptr(
     if (off < -MAX_STACK || off + 8 > 0) throw new Rejection(pc, `invalid write to stack R${regno} off=${off} size=8`);
     note(frame.subprog, -off);
     const k = Math.floor((-off - 1) / 8);
+    sliceBufferWrite(env, st, pc, reg.frame, off, 8, false);
     destroyDynptr(st, pc, frame, k);
     writableStack(frame).set(k, { bytes: new Array<ByteType>(8).fill(ByteType.Misc) });
     env.stackWrite?.(reg.frame, k);
   }
-  const dtype = type === 'dynptr_ringbuf_out' ? 'ringbuf' : 'local';
   const id = newId(env);
-  let ref = 0;
-  if (dtype === 'ringbuf') {
+  let ref = cloneRef;
+  if (dtype === 'ringbuf' && !ref) {
     ref = newId(env);
     st.refs.set(ref, pc);
   }

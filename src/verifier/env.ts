@@ -69,6 +69,8 @@ export interface Env {
   ptrKindAt?: Map<number, string>;
   /** Per subprogram (by first slot): does it, or a function it calls, call a helper that moves packet data? */
   changesPacket?: Map<number, boolean>;
+  /** Set once a bpf_dynptr_slice result with a stack buffer was made: stack writes check it (dynptr-slice.ts). */
+  sliceBuffers?: boolean;
   /** 1 at the slots whose reserved fields were checked already (fieldFault is pure; a loop walks a slot often). */
   fieldsChecked: Uint8Array;
 }

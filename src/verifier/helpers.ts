@@ -325,7 +325,12 @@ const LIST: HelperProto[] = [
   P(199, 'ringbuf_submit_dynptr', ['dynptr_ringbuf_release', 'anything'], 'void', 'all'),
   P(200, 'ringbuf_discard_dynptr', ['dynptr_ringbuf_release', 'anything'], 'void', 'all'),
   P(201, 'dynptr_read', ['uninit_mem', 'const_size_or_zero', 'dynptr_ro', 'anything', 'anything'], 'integer', 'all'),
-  P(202, 'dynptr_write', ['dynptr_ro', 'anything', 'mem', 'const_size_or_zero', 'anything'], 'integer', 'all'),
+  // A global function calling bpf_dynptr_write counts as changing packet data, whatever its dynptr
+  // (Linux 6.18, checked with a local one: the caller's packet pointers die); in the same frame only a
+  // write to an skb dynptr moves them (calls.ts).
+  P(202, 'dynptr_write', ['dynptr_ro', 'anything', 'mem', 'const_size_or_zero', 'anything'], 'integer', 'all', {
+    changesPacketInSubprog: true,
+  }),
   P(203, 'dynptr_data', ['dynptr_ro', 'anything', 'alloc_size'], 'dynptr_mem_or_null', 'all'),
   P(209, 'user_ringbuf_drain', ['map_ptr', 'func', 'stack_or_null', 'anything'], 'integer', 'all', {
     mapTypes: [MapType.USER_RINGBUF],

@@ -27,6 +27,7 @@ export type {
   Slot,
   IterSlot,
   DynptrSlot,
+  DynptrSlice,
   ByteType,
 } from './state.js';
 export type { Scalar } from './scalar.js';

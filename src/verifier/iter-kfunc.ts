@@ -19,6 +19,7 @@ import { BPF_PSEUDO_KFUNC_CALL } from '../isa/index.js';
 import type { Next } from './calls.js';
 import { type Env, newId } from './env.js';
 import type { Kfunc } from './kfunc.js';
+import { sliceBufferWrite } from './dynptr-slice.js';
 import { noteDepth } from './memory.js';
 import { widenImprecise } from './prune.js';
 import { Rejection } from './reject.js';
@@ -171,6 +172,7 @@ function iterArg(env: Env, st: State, pc: number, op: string, reg: Reg, itType: 
     for (let j = 0; j < nslots; j++) {
       const at = off + 8 * j;
       if (at < -512 || at + 8 > 0) throw new Rejection(pc, `invalid write to stack R1 off=${at} size=8`);
+      sliceBufferWrite(env, st, pc, reg.frame, at, 8, false);
     }
     noteDepth(env, frame.subprog, -off, pc);
     // mark_stack_slots_iter: the reference first, then every slot ACTIVE at depth 0.

@@ -221,7 +221,14 @@ function pktEndDecided(op: number, a: Reg, b: Reg): boolean | undefined {
   return undefined;
 }
 
-/** Registers that packet-changing helpers invalidate become unknown scalars (privileged rule). */
+/**
+ * Registers that packet-changing helpers invalidate become unknown scalars (privileged rule): packet
+ * pointers, and slices of skb or xdp dynptrs (clear_all_pkt_pointers' reg_is_dynptr_slice_pkt).
+ */
 export function clearPacketPointers(st: State): void {
-  forEachReg(st, (r) => (r.kind === 'pkt' || r.kind === 'pkt_meta' || r.kind === 'pkt_end' ? UNKNOWN_SCALAR : r));
+  forEachReg(st, (r) =>
+    r.kind === 'pkt' || r.kind === 'pkt_meta' || r.kind === 'pkt_end' || (r.kind === 'mem' && r.slice?.pkt)
+      ? UNKNOWN_SCALAR
+      : r,
+  );
 }

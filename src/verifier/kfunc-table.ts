@@ -109,7 +109,7 @@ export const KFUNCS: ReadonlyMap<string, KfuncFacts> = new Map<string, KfuncFact
  * The cgroup hook's program types on Linux 6.18 (sock_ops among them): a set registered for any one of
  * them (the generic set for cgroup_skb, bpf_kfunc_set_sock_addr for cgroup_sock_addr) is callable from all.
  */
-const CGROUP_TYPES: readonly number[] = [
+export const CGROUP_TYPES: readonly number[] = [
   ProgType.CGROUP_SKB,
   ProgType.CGROUP_SOCK,
   ProgType.CGROUP_DEVICE,
@@ -120,7 +120,7 @@ const CGROUP_TYPES: readonly number[] = [
 ];
 
 /** The tracing hook's program types: tracing (tp_btf, iterators), tracepoint, perf_event, lsm (29). */
-const TRACING_TYPES: readonly number[] = [26, ProgType.TRACEPOINT, ProgType.PERF_EVENT, 29];
+export const TRACING_TYPES: readonly number[] = [26, ProgType.TRACEPOINT, ProgType.PERF_EVENT, 29];
 
 /** struct_ops (27) and syscall (31): hooks of their own, which the generic and cpumask sets are registered for. */
 const OWN_HOOK_TYPES: readonly number[] = [27, 31];

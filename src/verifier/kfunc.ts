@@ -27,6 +27,7 @@ import {
   KF_TRUSTED_ARGS,
   kfuncSetAllowed,
 } from './kfunc-table.js';
+import { dynptrKfuncCall, modelsDynptrKfunc } from './dynptr-kfunc.js';
 import { iterKfuncCall, modelsIter } from './iter-kfunc.js';
 import { Rejection } from './reject.js';
 import { helperMem } from './memory.js';
@@ -225,6 +226,8 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
   const k = resolveKfunc(env, insn);
   // Open-coded iterators have a model of their own (iter-kfunc.ts).
   if (modelsIter(k.name)) return iterKfuncCall(env, st, insn, k);
+  // So have dynptrs of packets and the bpf_dynptr_* kfuncs (dynptr-kfunc.ts).
+  if (modelsDynptrKfunc(k.name)) return dynptrKfuncCall(env, st, insn, k);
   const pc = insn.pc;
   const btf = env.kernelBtf!;
   // Every reason names what bpfkit does not model (the walk reports such refusals as not modelled).

@@ -9,6 +9,7 @@ import { ctxAccess, ctxModelled, ctxOffFault, pktWritable } from './ctx-access.j
 import { flowKeysAccess, tpBufferAccess } from './ctx-more.js';
 import { NETFILTER, nfCtxLoad } from './netfilter.js';
 import { checkDynptrHelperMem, checkDynptrLoad, destroyDynptr } from './dynptr.js';
+import { sliceBufferWrite } from './dynptr-slice.js';
 import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
 import { mapFieldAccess } from './map-fields.js';
@@ -214,6 +215,7 @@ function stackAccess(
 ): Reg {
   if (!isConst(reg.s)) {
     if (write) iterInReach(st, pc, regno, reg, off, size);
+    if (write) sliceBufferWrite(env, st, pc, reg.frame, -MAX_STACK, MAX_STACK, false);
     const r = varStackAccess(
       st,
       pc,
@@ -262,6 +264,7 @@ function stackAccess(
     // caller's frame (once the store is known to be a whole spill: a narrow one is refused for its size).
     if (value?.kind === 'fp' && size === 8 && reg.frame !== st.frames.length - 1)
       throw new Rejection(pc, 'cannot spill pointers to stack into stack frame of the caller');
+    sliceBufferWrite(env, st, pc, reg.frame, off, size, true);
     writeStack(writableStack(frame), k, slot, first, size, value!, pc);
     if (size === 8) env.stackWrite?.(reg.frame, k);
     // A register spilled whole, or a scalar at the slot's start: backtracking follows it (precision.ts).
@@ -398,6 +401,7 @@ export function helperMem(
   switch (reg.kind) {
     case 'fp': {
       if (!isConst(reg.s)) {
+        if (write) sliceBufferWrite(env, st, pc, reg.frame, -MAX_STACK, MAX_STACK, false);
         const reach = varStackHelperAccess(st, pc, regno, reg, size, write);
         if (!reach)
           throw new Rejection(
@@ -417,6 +421,7 @@ export function helperMem(
       const frame = st.frames[reg.frame]!;
       noteDepth(env, frame.subprog, -off, pc);
       checkDynptrHelperMem(pc, regno, frame, off, size, write);
+      if (write) sliceBufferWrite(env, st, pc, reg.frame, off, size, false);
       if (!write && env.stackRead)
         for (let k = Math.floor((-(off + size) - 1 + 1) / 8); k <= Math.floor((-off - 1) / 8); k++)
           if (k >= 0) env.stackRead(reg.frame, k);

@@ -7,7 +7,16 @@
  * scalar. The exact form detects loops that come back to where they started.
  */
 import { contains, sameScalar } from './scalar.js';
-import { ByteType, type Reg, type Slot, type State, UNKNOWN_SCALAR, cloneState, writableStack } from './state.js';
+import {
+  ByteType,
+  type DynptrSlice,
+  type Reg,
+  type Slot,
+  type State,
+  UNKNOWN_SCALAR,
+  cloneState,
+  writableStack,
+} from './state.js';
 
 /** A renaming of ids between an old and a current state, which must stay one-to-one. */
 /**
@@ -59,6 +68,9 @@ class IdMap {
   }
 }
 
+const sameSlice = (a: DynptrSlice | undefined, b: DynptrSlice | undefined): boolean =>
+  a === b || (!!a && !!b && a.pkt === b.pkt && a.frame === b.frame && a.lo === b.lo && a.hi === b.hi);
+
 function regSafe(old: Reg, now: Reg, ids: IdMap, mode: Compare): boolean {
   const exact = mode === Compare.Exact;
   if (old.kind === 'not_init') return !exact || now.kind === 'not_init';
@@ -87,7 +99,8 @@ function regSafe(old: Reg, now: Reg, ids: IdMap, mode: Compare): boolean {
   if ((old.ref || now.ref) && !ids.exact(-old.ref - 1e9, -now.ref - 1e9)) return false;
   // A dynptr's slice dies with its dynptr: the two must belong to dynptrs that correspond.
   if ((old.dynptr || now.dynptr) && !ids.exact(-(old.dynptr ?? 0) - 2e9, -(now.dynptr ?? 0) - 2e9)) return false;
-  return true;
+  // A kfunc's slice: the same packet flag and stack buffer (what may invalidate it later).
+  return sameSlice(old.slice, now.slice);
 }
 
 const INVALID: readonly ByteType[] = new Array<ByteType>(8).fill(ByteType.Invalid);

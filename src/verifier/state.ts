@@ -101,6 +101,20 @@ export interface Reg {
   readonly rdonly?: boolean;
   /** mem: the id of the dynptr this slice of it came from (bpf_dynptr_data), which it dies with. */
   readonly dynptr?: number;
+  /** mem: a slice made by the bpf_dynptr_slice kfuncs (dynptr-kfunc.ts): what invalidates it. */
+  readonly slice?: DynptrSlice;
+}
+
+/**
+ * What a bpf_dynptr_slice(_rdwr) result dies with (dynptr-kfunc.ts): packet data moving, when its dynptr
+ * is an skb or xdp one (DYNPTR_TYPE_SKB / _XDP on the PTR_TO_MEM), and a store into the stack buffer it
+ * was given (frame, bytes [lo, hi) as offsets from that frame's fp; frame -1: no stack buffer).
+ */
+export interface DynptrSlice {
+  readonly pkt: boolean;
+  readonly frame: number;
+  readonly lo: number;
+  readonly hi: number;
 }
 
 const BASE: Reg = {
@@ -137,7 +151,7 @@ export function kindText(r: Reg): string {
   // reg_type_str: the trust prefix, `ptr_`, then `or_null_` (the struct's name follows in state dumps only).
   if (r.kind === 'btf_id') return `${r.btf?.trust ? `${r.btf.trust}_` : ''}ptr_${r.nullable ? 'or_null_' : ''}`;
   if (r.kind === 'mem' && r.rdonly) return r.nullable ? 'rdonly_mem_or_null' : 'rdonly_mem';
-  if (r.kind === 'mem' && r.ref && !r.dynptr) return r.nullable ? 'ringbuf_mem_or_null' : 'ringbuf_mem';
+  if (r.kind === 'mem' && r.ref && !r.dynptr && !r.slice) return r.nullable ? 'ringbuf_mem_or_null' : 'ringbuf_mem';
   return r.nullable ? `${r.kind}_or_null` : r.kind;
 }
 
@@ -162,7 +176,7 @@ export const enum ByteType {
  * dynptr holds (0 for a local one).
  */
 export interface DynptrSlot {
-  readonly type: 'local' | 'ringbuf';
+  readonly type: 'local' | 'ringbuf' | 'skb' | 'xdp' | 'skb_meta';
   readonly first: boolean;
   readonly id: number;
   readonly ref: number;

@@ -527,9 +527,9 @@ export const KFUNC_CASES: readonly KfuncCase[] = [
     want: at(6, 'BPF_EXIT instruction in main prog would lead to reference leak'),
   },
   {
-    name: 'bpf_dynptr_size',
+    name: 'bpf_dynptr_memset (a kfunc bpfkit does not model)',
     type: ProgType.SCHED_CLS,
-    text: 'r1 = r10\nr1 += -16\ncall kfunc bpf_dynptr_size\nr0 = 0\nexit',
+    text: 'r1 = r10\nr1 += -16\ncall kfunc bpf_dynptr_memset\nr0 = 0\nexit',
     want: UNMODELLED,
   },
 ];
