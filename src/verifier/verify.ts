@@ -33,6 +33,7 @@ import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.j
 import { TRACE_ITER, iterTarget } from './iter.js';
 import { globalEntryRegs } from './calls.js';
 import { kfuncLicenseFault } from './kfunc.js';
+import { isThrowCall, throwInCallback } from './throw.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { type Fastcall, fastcallDepth, fastcallPatterns } from './fastcall.js';
 import { ctxModelled } from './ctx-access.js';
@@ -305,6 +306,8 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     const limit = opts.insnLimit ?? INSN_LIMIT;
     walk(env, initial, log, stats, limit);
     verifyGlobals(env, log, stats, limit);
+    const async = env.asyncCallbacks ?? new Set<number>();
+    throwInCallback(insns, cfg, (i) => isThrowCall(env, i), env.callbacks ?? new Set(), async);
     checkStackDepth(insns, cfg, env.stackDepth, opts.jit ?? true, env.fastcall, env.asyncCallbacks);
     result = { accepted: true };
   } catch (err) {
