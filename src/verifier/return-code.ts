@@ -75,7 +75,8 @@ export function invalidScalarText(where: string, s: Scalar, range: readonly [big
  * verified on its own returns any scalar.
  */
 export function checkReturnCode(pc: number, r0: Reg, env: Env): void {
-  if (env.entry !== 0) {
+  // The exception callback's value is the program's (in_exception_callback_fn): checked as the entry's.
+  if (env.entry !== 0 && env.entry !== env.exceptionCallback) {
     if (r0.kind !== 'scalar')
       throw new Rejection(pc, `At subprogram exit the register R0 is not a scalar value (${kindText(r0)})`);
     return;

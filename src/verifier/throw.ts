@@ -12,7 +12,10 @@
  * then every reference still held leaks, and an RCU read section or disabled preemption may not be left
  * that way. The path ends there: nothing after the call runs, and the frames above are not returned to.
  */
+import { type Btf, BtfKind } from '../btf/index.js';
 import type { Instruction } from '../isa/instruction.js';
+import { declTags } from './btf-fields.js';
+import type { GlobalFunc } from './btf-funcs.js';
 import { BPF_CALL, BPF_JMP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, OP_LDDW, classOf, opOf } from '../isa/opcodes.js';
 import type { Next } from './calls.js';
 import { leakText } from './calls.js';
@@ -79,9 +82,10 @@ function cookieCheck(env: Env, st: State, pc: number): void {
 
 /**
  * check_max_stack_depth's part on exceptions, after the walk: from the entry and from each callback that
- * runs on its own (timers), depth first through local calls and callback references in instruction
+ * runs on its own (timers, the exception callback), depth first through local calls and callback references in instruction
  * order, a bpf_throw met in a callback (a subprogram the walk ran as one: the kernel's is_cb) or in
- * anything a callback calls is refused, naming the throw and the subprogram (its index) that holds it.
+ * anything a callback calls is refused, naming the throw and the subprogram (its index) that holds it;
+ * so is a local call of the exception callback (the kernel runs it only after a throw).
  */
 export function throwInCallback(
   insns: readonly Instruction[],
@@ -89,8 +93,9 @@ export function throwInCallback(
   isThrow: (insn: Instruction) => boolean,
   callbacks: ReadonlySet<number>,
   async: ReadonlySet<number>,
+  exceptionCb?: number,
 ): void {
-  if (!insns.some(isThrow)) return;
+  if (!insns.some(isThrow) && exceptionCb === undefined) return;
   const byPc = new Map(insns.map((i) => [i.pc, i]));
   const endOf = (sp: number): number => {
     const k = cfg.subprogs.indexOf(sp);
@@ -100,7 +105,7 @@ export function throwInCallback(
   // once per answer, where the kernel walks every chain again (the first fault is the same).
   const done = new Set<string>();
   const visit = (sp: number, underCb: boolean): void => {
-    const inCb = underCb || callbacks.has(sp) || async.has(sp);
+    const inCb = underCb || callbacks.has(sp) || async.has(sp) || sp === exceptionCb;
     const key = `${sp}:${inCb}`;
     if (done.has(key)) return;
     done.add(key);
@@ -119,11 +124,56 @@ export function throwInCallback(
       const ref = insn.code === OP_LDDW && insn.src === BPF_PSEUDO_FUNC;
       if (!call && !ref) continue;
       const target = pc + insn.imm + 1;
-      // A timer callback named by reference runs on its own: it is a root of its own below.
-      if (ref && async.has(target)) continue;
+      // A timer (or the exception) callback named by reference runs on its own: a root of its own below.
+      if (ref && (async.has(target) || target === exceptionCb)) continue;
+      if (target === exceptionCb) throw new Rejection(pc, `insn ${pc} cannot call exception cb directly`);
       visit(target, inCb);
     }
   };
   visit(0, false);
-  for (const sp of cfg.subprogs) if (sp !== 0 && async.has(sp)) visit(sp, false);
+  for (const sp of cfg.subprogs) if (sp !== 0 && (async.has(sp) || sp === exceptionCb)) visit(sp, false);
+}
+
+/** The BTF decl tag on the program's function that names its exception callback. */
+const TAG = 'exception_callback:';
+/** BTF_FUNC_GLOBAL, a FUNC's linkage (its vlen). */
+const LINKAGE_GLOBAL = 1;
+
+/**
+ * The exception callback a program names (bpf_find_exception_callback_insn_off, in the kernel's first
+ * pass): the `exception_callback:<name>` decl tag on the function of func_info's first record, at most one;
+ * the first FUNC of that name in the program's BTF, with global linkage; its func_info record (the last
+ * one with its type) gives the first slot. Returns that slot, the kernel's refusal (its words), or
+ * undefined when the program names none (or has no func_info).
+ */
+export function exceptionCallbackOf(
+  btf: Btf,
+  funcInfo: readonly { pc: number; typeId: number }[] | undefined,
+): number | { refused: string } | undefined {
+  if (!funcInfo?.length) return undefined;
+  const main = funcInfo[0]!.typeId;
+  const tags = declTags(btf, main).filter((t) => t.component === -1 && t.name.startsWith(TAG));
+  if (!tags.length) return undefined;
+  if (tags.length > 1) return { refused: 'multiple exception callback tags for main subprog' };
+  const name = tags[0]!.name.slice(TAG.length);
+  const fn = btf.types.find((t) => t?.kind === BtfKind.FUNC && t.name === name);
+  if (!fn) return { refused: `exception callback '${name}' could not be found in BTF` };
+  if (fn.vlen !== LINKAGE_GLOBAL) return { refused: `exception callback '${name}' must have global linkage` };
+  const id = btf.types.indexOf(fn);
+  const rec = funcInfo.filter((f) => f.typeId === id).pop();
+  if (!rec) return { refused: 'exception callback type id not found in func_info' };
+  if (rec.pc === 0) return { refused: 'invalid exception callback insn_off in func_info: 0' };
+  return rec.pc;
+}
+
+/**
+ * do_check_common for the exception callback, before its walk: a global function (btf_prepare_func_args'
+ * refusals first) of exactly one scalar argument. Throws the kernel's refusal.
+ */
+export function exceptionCallbackEntry(g: GlobalFunc): void {
+  if (g.bad) throw new Rejection(g.pc, g.bad);
+  const bad = g.args.find((a) => a.kind === 'bad');
+  if (bad?.kind === 'bad') throw new Rejection(g.pc, bad.message);
+  if (g.args.length !== 1 || g.args[0]!.kind !== 'scalar')
+    throw new Rejection(g.pc, 'exception cb only supports single integer argument');
 }
