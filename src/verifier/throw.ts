@@ -41,8 +41,8 @@ export function throwCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
   // do_check, before any call's own checks: under a spin lock only the graph kfuncs may be called.
   if (st.lock) throw new Rejection(pc, 'function calls are not allowed while holding a lock');
-  // A sleepable program (syscall, .s sections) runs outside an RCU read section: not checked here.
-  if (env.sleepable) throw new Rejection(pc, `kfunc ${THROW_KFUNC}: bpfkit does not model it in a sleepable program`);
+  // No pointer argument: a sleepable program's other pointer rules play no part (Linux 6.18 loads a
+  // syscall program's throw).
   // fetch_kfunc_meta: bpf_throw is in generic_kfunc_set (kernel/bpf/helpers.c).
   if (!kfuncSetAllowed('generic', env.progType))
     throw new Rejection(pc, `calling kernel function ${THROW_KFUNC} is not allowed`);

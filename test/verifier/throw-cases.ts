@@ -55,6 +55,7 @@ static __noinline int static_throws_5(struct __sk_buff *ctx) { if (ctx->len) bpf
 SEC("cgroup_skb/ingress") int skb_static_throw_5(struct __sk_buff *ctx) { return static_throws_5(ctx) ? 0 : 1; }
 __noinline int global_throws_5(struct __sk_buff *ctx) { if (ctx->len) bpf_throw(5); return 0; }
 SEC("cgroup_skb/ingress") int skb_global_throw_5(struct __sk_buff *ctx) { return global_throws_5(ctx) ? 0 : 1; }
+SEC("syscall") int syscall_throw(void *ctx) { bpf_throw(0); return 0; }
 SEC("socket") int socket_throw(struct __sk_buff *ctx) { bpf_throw(0); return 0; }
 SEC("kprobe") int kprobe_throw(void *ctx) { bpf_throw(0); return 0; }
 SEC("sk_lookup") int sk_lookup_throw(struct bpf_sk_lookup *ctx) { bpf_throw(3); return 1; }
@@ -141,6 +142,23 @@ SEC("tc") __noinline int cb_no_arg(void) { return 0; }
 SEC("tc") __noinline int cb_ctx(struct __sk_buff *ctx) { return 0; }
 SEC("tc") __noinline int cb_throws(u64 cookie) { bpf_throw(0); return 0; }
 SEC("tc") __noinline void cb_void(u64 cookie) { }
+static __noinline int static_thrower(u64 x) { if (x) bpf_throw(0); return 0; }
+SEC("tc") __noinline int cb_calls_thrower(u64 cookie) { return static_thrower(cookie); }
+SEC("tc") __noinline int cb_big_stack(u64 cookie) {
+  volatile char buf[400];
+  buf[cookie & 255] = 1;
+  return buf[(cookie >> 8) & 255];
+}
+static __noinline int big_stack(u64 x) {
+  volatile char buf[256];
+  buf[x & 255] = 1;
+  return buf[(x >> 8) & 255];
+}
+SEC("tc") __noinline int cb_calls_big(u64 cookie) {
+  volatile char buf[300];
+  buf[cookie & 255] = 1;
+  return big_stack(cookie) + buf[(cookie >> 8) & 255];
+}
 static __noinline int cb_static(u64 cookie) { return cookie & 1; }
 SEC("tc") exception_cb(cb_any) int tc_with_cb(struct __sk_buff *ctx) { if (ctx->len) bpf_throw(42); return 0; }
 SEC("tc") exception_cb(cb_any) int tc_with_cb_no_throw(struct __sk_buff *ctx) { return 0; }
@@ -155,6 +173,15 @@ SEC("tc") exception_cb(cb_throws) int tc_cb_throws(struct __sk_buff *ctx) { bpf_
 SEC("tc") exception_cb(cb_void) int tc_cb_void(struct __sk_buff *ctx) { bpf_throw(0); return 0; }
 SEC("tc") exception_cb(cb_any) int tc_cb_called(struct __sk_buff *ctx) { return cb_any(ctx->len); }
 SEC("tc") exception_cb(cb_static) int tc_cb_static(struct __sk_buff *ctx) { return cb_static(ctx->len); }
+SEC("tc") exception_cb(cb_calls_thrower) int tc_cb_calls_thrower(struct __sk_buff *ctx) { bpf_throw(0); return 0; }
+SEC("tc") exception_cb(cb_big_stack) int tc_cb_own_stack(struct __sk_buff *ctx) {
+  volatile char buf[400];
+  u32 len = ctx->len, mark = ctx->mark;
+  buf[len & 255] = 1;
+  if (mark) bpf_throw(0);
+  return buf[(len >> 8) & 255];
+}
+SEC("tc") exception_cb(cb_calls_big) int tc_cb_chain_stack(struct __sk_buff *ctx) { bpf_throw(0); return 0; }
 SEC("tc") exception_cb(cb_missing) int tc_cb_missing(struct __sk_buff *ctx) { bpf_throw(0); return 0; }
 SEC("tc") exception_cb(cb_any) exception_cb(cb_one) int tc_two_cbs(struct __sk_buff *ctx) { bpf_throw(0); return 0; }
 SEC("tc") exception_cb(cb_any) int tc_cb_not_linked(struct __sk_buff *ctx) { bpf_throw(0); return 0; }
@@ -176,6 +203,7 @@ export const THROW_CASES: readonly ThrowCase[] = [
       ['skb_static_throw_5', /^At program exit the register R1 has smin=5 smax=5 should have been in \[0, 1\]$/],
       // A global function's throw is checked as its own exit: any scalar.
       ['skb_global_throw_5', 'ok'],
+      ['syscall_throw', 'ok'],
       ['socket_throw', /^calling kernel function bpf_throw is not allowed$/],
       ['kprobe_throw', /^calling kernel function bpf_throw is not allowed$/],
       ['sk_lookup_throw', /^calling kernel function bpf_throw is not allowed$/],
@@ -208,6 +236,11 @@ export const THROW_CASES: readonly ThrowCase[] = [
       ['tc_cb_ctx', /^exception cb only supports single integer argument$/],
       ['tc_cb_throws', /^bpf_throw kfunc \(insn \d+\) cannot be called from callback subprog 1$/],
       ['tc_cb_void', /^Global function cb_void\(\) doesn't return scalar\. Only those are supported\.$/],
+      ['tc_cb_calls_thrower', /^bpf_throw kfunc \(insn \d+\) cannot be called from callback subprog 2$/],
+      // The callback's stack is a chain of its own: 400 bytes there and 400 in the program load.
+      ['tc_cb_own_stack', 'ok'],
+      // ...but the chain from it adds up: 300 in it, 256 in the function it calls.
+      ['tc_cb_chain_stack', /^combined stack size of 2 calls is \d+\. Too large$/],
       ['tc_cb_called', /^insn \d+ cannot call exception cb directly/],
       ['tc_cb_static', /^exception callback 'cb_static' must have global linkage$/],
       ['tc_cb_missing', /^exception callback 'cb_missing' could not be found in BTF$/],
