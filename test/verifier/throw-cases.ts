@@ -36,6 +36,11 @@ static struct bpf_sock *(*sk_lookup_tcp)(void *ctx, struct bpf_sock_tuple *t, u3
 static long (*sk_release)(void *sk) = (void *)86;
 static long (*timer_init)(struct bpf_timer *timer, void *map, u64 flags) = (void *)169;
 static long (*timer_set_callback)(struct bpf_timer *timer, void *cb) = (void *)170;
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
+static long (*ringbuf_reserve_dynptr)(void *rb, u32 size, u64 flags, struct bpf_dynptr *d) = (void *)198;
+static void (*ringbuf_discard_dynptr)(struct bpf_dynptr *d, u64 flags) = (void *)200;
 #define exception_cb(name) __attribute__((btf_decl_tag("exception_callback:" #name)))
 char LICENSE[] SEC("license") = "GPL";
 `;
@@ -94,6 +99,25 @@ __noinline int global_ref_throws(struct __sk_buff *ctx) {
   return 0;
 }
 SEC("tc") int tc_global_ref_throw(struct __sk_buff *ctx) { return global_ref_throws(ctx); }
+SEC("tc") int tc_iter_throw(struct __sk_buff *ctx) {
+  struct bpf_iter_num it;
+  int *v, s = 0;
+  bpf_iter_num_new(&it, 0, 10);
+  while ((v = bpf_iter_num_next(&it))) {
+    if (*v == ctx->len) bpf_throw(0);
+    s += *v;
+  }
+  bpf_iter_num_destroy(&it);
+  return s;
+}
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } rb SEC(".maps");
+SEC("tc") int tc_dynptr_throw(struct __sk_buff *ctx) {
+  struct bpf_dynptr d;
+  ringbuf_reserve_dynptr(&rb, 8, 0, &d);
+  if (ctx->len) bpf_throw(0);
+  ringbuf_discard_dynptr(&d, 0);
+  return 0;
+}
 static int loop_throws(u32 i, void *c) { if (i == 3) bpf_throw(0); return 0; }
 SEC("tc") int tc_loop_cb_throw(struct __sk_buff *ctx) { bpf_loop(5, loop_throws, 0, 0); return 0; }
 static int loop_quiet(u32 i, void *c) { return 0; }
@@ -214,6 +238,9 @@ export const THROW_CASES: readonly ThrowCase[] = [
       ['skb_ref_then_cookie_5', /^At program exit the register R1 has smin=5 smax=5 should have been in \[0, 1\]$/],
       ['tc_socket_ref_throw', /^bpf_throw would lead to reference leak$/],
       ['tc_global_ref_throw', /^bpf_throw would lead to reference leak$/],
+      // An open-coded iterator and a ring buffer dynptr are references too.
+      ['tc_iter_throw', /^bpf_throw would lead to reference leak$/],
+      ['tc_dynptr_throw', /^bpf_throw would lead to reference leak$/],
       ['tc_loop_cb_throw', /^bpf_throw kfunc \(insn \d+\) cannot be called from callback subprog 1$/],
       ['tc_throw_after_loop', 'ok'],
       ['tc_loop_cb_global_throw', /^bpf_throw kfunc \(insn \d+\) cannot be called from callback subprog 2$/],

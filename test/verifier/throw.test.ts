@@ -63,6 +63,9 @@ test('exceptions: the running kernel gives the same verdict, at the same insn, i
     // Linux 6.18 prints "cannot call exception cb directly" without its newline, glued to the last line.
     if (k.message) k.message = k.message.replace(/directlyprocessed .*$/, 'directly');
     assertKernelAgrees(c.prog, v, k);
+    // A leak names every reference held, as the kernel's log does.
+    if (/reference leak$/.test(k.message ?? ''))
+      for (const line of v.message!.split('\n').slice(0, -1)) assert.ok(k.log.includes(line), `${c.prog}: ${line}`);
   }
 });
 
