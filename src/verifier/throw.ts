@@ -2,7 +2,7 @@
  * BPF exceptions: the kfunc bpf_throw(u64 cookie) ends the whole program from whatever frame calls it
  * (verifier.c's check_kfunc_call for KF_bpf_throw, then do_check's process_bpf_exit_full with
  * exception_exit), and the checks made once the walk is done (check_max_stack_depth): no throw from a
- * callback, or from anything a callback calls. Checked on Linux 6.18 by loading each case
+ * callback, or from anything a callback calls (nor a tail call there, a rule of the same pass). Checked on Linux 6.18 by loading each case
  * (test/verifier/throw-cases.ts).
  *
  * At the call, in the kernel's order: a held bpf_spin_lock refuses any call that is not a graph kfunc;
@@ -81,13 +81,17 @@ function cookieCheck(env: Env, st: State, pc: number): void {
 }
 
 /**
- * check_max_stack_depth's part on exceptions, after the walk: from the entry and from each callback that
- * runs on its own (timers, the exception callback), depth first through local calls and callback references in instruction
- * order, a bpf_throw met in a callback (a subprogram the walk ran as one: the kernel's is_cb) or in
- * anything a callback calls is refused, naming the throw and the subprogram (its index) that holds it;
- * so is a local call of the exception callback (the kernel runs it only after a throw).
+ * check_max_stack_depth's part on callbacks, after the walk: from the entry and from each callback that
+ * runs on its own (timers, the exception callback), depth first through local calls and callback
+ * references in instruction order. In a callback (a subprogram the walk ran as one: the kernel's is_cb)
+ * or in anything a callback calls, a bpf_throw is refused, naming the throw and the subprogram (its
+ * index) that holds it, and so is a subprogram with a tail call (Linux 6.18: `cannot tail call within
+ * callback`, even where the walk never reached the tail call; the root callback's own are not looked
+ * at). A local call of the exception callback is refused (the kernel runs it only after a throw), and a
+ * callback that runs on its own may hold no tail call (Linux 6.18's `verifier bug`). Each rule was
+ * checked by loading programs (test/verifier/throw-cases.ts).
  */
-export function throwInCallback(
+export function callbackChainChecks(
   insns: readonly Instruction[],
   cfg: Cfg,
   isThrow: (insn: Instruction) => boolean,
@@ -95,20 +99,26 @@ export function throwInCallback(
   async: ReadonlySet<number>,
   exceptionCb?: number,
 ): void {
-  if (!insns.some(isThrow) && exceptionCb === undefined) return;
+  const tailCalls = insns.filter((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === 12);
+  const anyCallback = callbacks.size > 0 || async.size > 0 || exceptionCb !== undefined;
+  if (!insns.some(isThrow) && exceptionCb === undefined && !(tailCalls.length && anyCallback)) return;
   const byPc = new Map(insns.map((i) => [i.pc, i]));
   const endOf = (sp: number): number => {
     const k = cfg.subprogs.indexOf(sp);
     return k + 1 < cfg.subprogs.length ? cfg.subprogs[k + 1]! : cfg.slots;
   };
-  // Subprograms whose throws are already known to be fine with a callback above (or not): each visited
-  // once per answer, where the kernel walks every chain again (the first fault is the same).
+  // check_subprogs' has_tail_call: the subprograms holding a tail call, walked or not.
+  const hasTailCall = new Set(tailCalls.map((i) => cfg.subprogOf(i.pc)));
+  const isAsync = (sp: number): boolean => async.has(sp) || sp === exceptionCb;
+  // Subprograms already found fine in the same position (under a callback or not, a root or not): each
+  // is scanned once per position, where the kernel walks every chain again (the first fault is the same).
   const done = new Set<string>();
-  const visit = (sp: number, underCb: boolean): void => {
-    const inCb = underCb || callbacks.has(sp) || async.has(sp) || sp === exceptionCb;
-    const key = `${sp}:${inCb}`;
+  const visit = (sp: number, underCb: boolean, root: boolean): void => {
+    const inCb = underCb || callbacks.has(sp) || isAsync(sp);
+    const key = `${sp}:${inCb}:${root}`;
     if (done.has(key)) return;
     done.add(key);
+    if (!root && inCb && hasTailCall.has(sp)) throw new Rejection(sp, 'cannot tail call within callback');
     for (let pc = sp; pc < endOf(sp); pc++) {
       const insn = byPc.get(pc);
       if (!insn) continue;
@@ -124,14 +134,17 @@ export function throwInCallback(
       const ref = insn.code === OP_LDDW && insn.src === BPF_PSEUDO_FUNC;
       if (!call && !ref) continue;
       const target = pc + insn.imm + 1;
-      // A timer (or the exception) callback named by reference runs on its own: a root of its own below.
-      if (ref && (async.has(target) || target === exceptionCb)) continue;
-      if (target === exceptionCb) throw new Rejection(pc, `insn ${pc} cannot call exception cb directly`);
-      visit(target, inCb);
+      if (isAsync(target)) {
+        if (hasTailCall.has(target)) throw new Rejection(pc, 'verifier bug: subprog has tail_call and async cb');
+        // Named by reference it runs on its own: a root of its own below.
+        if (ref) continue;
+        if (target === exceptionCb) throw new Rejection(pc, `insn ${pc} cannot call exception cb directly`);
+      }
+      visit(target, inCb, false);
     }
   };
-  visit(0, false);
-  for (const sp of cfg.subprogs) if (sp !== 0 && (async.has(sp) || sp === exceptionCb)) visit(sp, false);
+  visit(0, false, true);
+  for (const sp of cfg.subprogs) if (sp !== 0 && isAsync(sp)) visit(sp, false, true);
 }
 
 /** The BTF decl tag on the program's function that names its exception callback. */

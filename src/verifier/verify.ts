@@ -33,7 +33,7 @@ import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.j
 import { TRACE_ITER, iterTarget } from './iter.js';
 import { globalEntryRegs } from './calls.js';
 import { kfuncLicenseFault } from './kfunc.js';
-import { exceptionCallbackEntry, exceptionCallbackOf, isThrowCall, throwInCallback } from './throw.js';
+import { exceptionCallbackEntry, exceptionCallbackOf, isThrowCall, callbackChainChecks } from './throw.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { type Fastcall, fastcallDepth, fastcallPatterns } from './fastcall.js';
 import { ctxModelled } from './ctx-access.js';
@@ -235,9 +235,6 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     const exc = opts.exceptionCallback;
     if (typeof exc === 'object') throw new Rejection(0, exc.refused);
     const cfg = buildCfg(insns, exc === undefined ? [] : [exc]);
-    const tailCall = insns.find((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === 12);
-    if (exc !== undefined && tailCall)
-      throw new Rejection(tailCall.pc, 'a tail call in a program with an exception callback: bpfkit does not model it');
     // resolve_pseudo_ldimm64 looks every kernel variable up before the walk, dead code's too, and may
     // fail: bpfkit, without the kernel's symbols, cannot say how.
     const ksym = insns.find((i) => i.code === OP_LDDW && i.src === 3);
@@ -321,7 +318,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     if (exc !== undefined) env.called.add(exc);
     verifyGlobals(env, log, stats, limit);
     const async = new Set(env.asyncCallbacks);
-    throwInCallback(insns, cfg, (i) => isThrowCall(env, i), env.callbacks ?? new Set(), async, exc);
+    callbackChainChecks(insns, cfg, (i) => isThrowCall(env, i), env.callbacks ?? new Set(), async, exc);
     // The exception callback runs on a stack of its own, as a timer's does.
     if (exc !== undefined) async.add(exc);
     checkStackDepth(insns, cfg, env.stackDepth, opts.jit ?? true, env.fastcall, async);

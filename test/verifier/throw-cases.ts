@@ -15,7 +15,7 @@ import type { ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 export interface ThrowCase {
   /** The program's function name in `source`. */
   prog: string;
-  /** THROW_SOURCE or EXCEPTION_CB_SOURCE. */
+  /** THROW_SOURCE, EXCEPTION_CB_SOURCE or TAIL_SOURCE. */
   source: string;
   want: 'ok' | RegExp;
 }
@@ -211,6 +211,52 @@ SEC("tc") exception_cb(cb_any) exception_cb(cb_one) int tc_two_cbs(struct __sk_b
 SEC("tc") exception_cb(cb_any) int tc_cb_not_linked(struct __sk_buff *ctx) { bpf_throw(0); return 0; }
 `;
 
+/**
+ * Tail calls under callbacks (the same pass as a throw's): refused even where the walk never reaches them
+ * (`z` is 0, hidden from clang); an exception callback's own are not looked at.
+ */
+export const TAIL_SOURCE = `${PRELUDE}
+struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 2); __type(key, u32); __type(value, u32); } jt SEC(".maps");
+static long (*tail_call)(void *ctx, void *map, u32 idx) = (void *)12;
+#define HIDDEN_ZERO(z) u64 z = 0; asm volatile("" : "+r"(z))
+static __noinline int sub_dead_tail(void *ctx, u64 x) { if (x) tail_call(ctx, &jt, 0); return x & 1; }
+static int loop_sub_tail(u32 i, void *c) { HIDDEN_ZERO(z); return sub_dead_tail((void *)0, z); }
+SEC("tc") int tc_loop_cb_sub_tail(struct __sk_buff *ctx) { bpf_loop(2, loop_sub_tail, 0, 0); return 0; }
+static int loop_own_tail(u32 i, void *c) { HIDDEN_ZERO(z); if (z) tail_call((void *)0, &jt, 0); return 0; }
+SEC("tc") int tc_loop_cb_own_tail(struct __sk_buff *ctx) { bpf_loop(2, loop_own_tail, 0, 0); return 0; }
+static __noinline int a_tail(struct __sk_buff *ctx) { tail_call(ctx, &jt, 0); return ctx->len & 1; }
+static __noinline int b_plain(u64 x) { return x & 1; }
+static int loop_plain(u32 i, void *c) { return b_plain(i); }
+SEC("tc") int tc_tail_then_loop(struct __sk_buff *ctx) { int r = a_tail(ctx); bpf_loop(2, loop_plain, 0, 0); return r; }
+SEC("tc") int tc_main_tail_and_loop(struct __sk_buff *ctx) { tail_call(ctx, &jt, 0); bpf_loop(2, loop_plain, 0, 0); return 0; }
+struct elem { struct bpf_timer t; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, int); __type(value, struct elem); } tmap SEC(".maps");
+static int timer_sub_tail(void *map, int *key, struct elem *v) { HIDDEN_ZERO(z); return sub_dead_tail((void *)0, z); }
+SEC("tc") int tc_timer_sub_tail(struct __sk_buff *ctx) {
+  int k = 0;
+  struct elem *v = bpf_map_lookup_elem(&tmap, &k);
+  if (!v) return 0;
+  timer_init(&v->t, &tmap, 1);
+  timer_set_callback(&v->t, timer_sub_tail);
+  return 0;
+}
+static int timer_own_tail(void *map, int *key, struct elem *v) { HIDDEN_ZERO(z); if (z) tail_call((void *)0, &jt, 0); return 0; }
+SEC("tc") int tc_timer_own_tail(struct __sk_buff *ctx) {
+  int k = 0;
+  struct elem *v = bpf_map_lookup_elem(&tmap, &k);
+  if (!v) return 0;
+  timer_init(&v->t, &tmap, 1);
+  timer_set_callback(&v->t, timer_own_tail);
+  return 0;
+}
+SEC("tc") __noinline int cb_plain(u64 cookie) { return cookie & 1; }
+SEC("tc") __noinline int cb_sub_tail(u64 cookie) { HIDDEN_ZERO(z); return sub_dead_tail((void *)0, z); }
+SEC("tc") __noinline int cb_own_tail(u64 cookie) { HIDDEN_ZERO(z); if (z) tail_call((void *)0, &jt, 0); return cookie & 1; }
+SEC("tc") exception_cb(cb_plain) int tc_cb_main_tail(struct __sk_buff *ctx) { tail_call(ctx, &jt, 0); if (ctx->len) bpf_throw(0); return 0; }
+SEC("tc") exception_cb(cb_sub_tail) int tc_cb_sub_tail(struct __sk_buff *ctx) { if (ctx->len) bpf_throw(0); return 0; }
+SEC("tc") exception_cb(cb_own_tail) int tc_cb_own_tail(struct __sk_buff *ctx) { if (ctx->len) bpf_throw(0); return 0; }
+`;
+
 /** The cases, with Linux 6.18's verdicts. */
 export const THROW_CASES: readonly ThrowCase[] = [
   ...(
@@ -275,12 +321,26 @@ export const THROW_CASES: readonly ThrowCase[] = [
       ['tc_cb_not_linked', /^exception callback type id not found in func_info$/],
     ] as const
   ).map(([prog, want]): ThrowCase => ({ prog, source: EXCEPTION_CB_SOURCE, want })),
+  ...(
+    [
+      ['tc_loop_cb_sub_tail', /^cannot tail call within callback$/],
+      ['tc_loop_cb_own_tail', /^cannot tail call within callback$/],
+      // Not a sticky mark: a tail call met before the callback is nothing to it.
+      ['tc_tail_then_loop', 'ok'],
+      ['tc_main_tail_and_loop', 'ok'],
+      ['tc_timer_sub_tail', /^cannot tail call within callback$/],
+      ['tc_timer_own_tail', /^verifier bug: subprog has tail_call and async cb$/],
+      ['tc_cb_main_tail', 'ok'],
+      ['tc_cb_sub_tail', /^cannot tail call within callback$/],
+      ['tc_cb_own_tail', 'ok'],
+    ] as const
+  ).map(([prog, want]): ThrowCase => ({ prog, source: TAIL_SOURCE, want })),
 ];
 
-/** Programs of EXCEPTION_CB_SOURCE given their callback as libbpf would; the others as bpfkit links them. */
+/** Programs given their exception callback as libbpf would; the others (the refusals of the tag) as bpfkit links them. */
 const LINKED: ReadonlySet<string> = new Set(
   THROW_CASES.filter(
-    (c) => c.source === EXCEPTION_CB_SOURCE && !/cb_missing|two_cbs|not_linked|cb_static|cb_called/.test(c.prog),
+    (c) => c.source !== THROW_SOURCE && !/cb_missing|two_cbs|not_linked|cb_static|cb_called/.test(c.prog),
   ).map((c) => c.prog),
 );
 

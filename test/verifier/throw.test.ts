@@ -19,6 +19,7 @@ import { assertKernelAgrees, lastLine } from './expect.js';
 import {
   EXCEPTION_CB_SOURCE,
   THROW_CASES,
+  TAIL_SOURCE,
   THROW_SOURCE,
   type ThrowCase,
   caseCallback,
@@ -32,6 +33,7 @@ async function verdicts(): Promise<{ c: ThrowCase; spec: ObjectSpec; v: VerifyRe
   for (const [name, source] of [
     ['throw', THROW_SOURCE],
     ['exception-cb', EXCEPTION_CB_SOURCE],
+    ['tail', TAIL_SOURCE],
   ] as const)
     objects.set(source, (await compileC(source, { filename: `${name}.bpf.c` })).spec);
   const probe = kernelHelperProbe();
