@@ -2,7 +2,8 @@
  * BPF exceptions: the kfunc bpf_throw(u64 cookie) ends the whole program from whatever frame calls it
  * (verifier.c's check_kfunc_call for KF_bpf_throw, then do_check's process_bpf_exit_full with
  * exception_exit), and the checks made once the walk is done (check_max_stack_depth): no throw from a
- * callback, or from anything a callback calls (nor a tail call there, a rule of the same pass). Checked on Linux 6.18 by loading each case
+ * callback, or from anything a callback calls (nor a tail call there, a rule of the same pass); the
+ * exception callback a decl tag names. Checked on Linux 6.18 by loading each case
  * (test/verifier/throw-cases.ts).
  *
  * At the call, in the kernel's order: a held bpf_spin_lock refuses any call that is not a graph kfunc;
@@ -30,10 +31,19 @@ import { type State, cur } from './state.js';
 /** The kfunc's name in the kernel's BTF. */
 export const THROW_KFUNC = 'bpf_throw';
 
-/** Does this call instruction name bpf_throw in the kernel's BTF (is_bpf_throw_kfunc)? */
+/**
+ * Does this call instruction name bpf_throw in the kernel's BTF (is_bpf_throw_kfunc)? Without that BTF
+ * a kfunc call cannot be told apart: refused as not modelled (the walk refuses every kfunc call it
+ * reaches so; this one it never reached, and the kernel's later pass looks at it all the same).
+ */
 export function isThrowCall(env: Env, insn: Instruction): boolean {
   if (insn.code !== (BPF_JMP | BPF_CALL) || insn.src !== 2 || insn.off !== 0) return false;
-  return env.kernelBtf?.types[insn.imm]?.name === THROW_KFUNC;
+  if (!env.kernelBtf)
+    throw new Rejection(
+      insn.pc,
+      `kfunc call (btf_id ${insn.imm}): bpfkit tells bpf_throw by the kernel's BTF, and none was given (kernelBtf)`,
+    );
+  return env.kernelBtf.types[insn.imm]?.name === THROW_KFUNC;
 }
 
 /** Execute a bpf_throw call: its checks, then the end of the path (an exit of the whole program). */
@@ -41,9 +51,8 @@ export function throwCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
   // do_check, before any call's own checks: under a spin lock only the graph kfuncs may be called.
   if (st.lock) throw new Rejection(pc, 'function calls are not allowed while holding a lock');
-  // No pointer argument: a sleepable program's other pointer rules play no part (Linux 6.18 loads a
-  // syscall program's throw).
-  // fetch_kfunc_meta: bpf_throw is in generic_kfunc_set (kernel/bpf/helpers.c).
+  // fetch_kfunc_meta: bpf_throw is in generic_kfunc_set (kernel/bpf/helpers.c). It takes no pointer, so
+  // a sleepable program's pointer rules play no part (Linux 6.18 loads a syscall program's throw).
   if (!kfuncSetAllowed('generic', env.progType))
     throw new Rejection(pc, `calling kernel function ${THROW_KFUNC} is not allowed`);
   const r1 = cur(st).regs[1]!;

@@ -11,10 +11,12 @@ import { kernelHelperProbe } from '../../src/kernel/index.js';
 import { prepareSpec } from '../../src/loader/load-collection.js';
 import { runningKernel } from '../../src/loader/kernel-env.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
-import { type VerifyResult, verifyProgram } from '../../src/verifier/index.js';
+import { ProgType } from '../../src/uapi/types.js';
+import { type VerifyResult, verifyInstructions, verifyProgram } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
 import { skipWithoutBtf } from './kernel-btf.js';
 import { kernelVerdictObject } from './kernel-oracle.js';
+import { sockProgram } from './sock-ptr-cases.js';
 import { assertKernelAgrees, lastLine } from './expect.js';
 import {
   EXCEPTION_CB_SOURCE,
@@ -80,4 +82,13 @@ test('exceptions: a throw in a callback is refused at the throw, after the walk,
   assert.ok(loop.stats.processed > 5, `walked ${loop.stats.processed}`);
   // Not walked as a callback (a throw after bpf_loop returned) is fine.
   assert.equal(all.find((x) => x.c.prog === 'tc_throw_after_loop')!.v.accepted, true);
+});
+
+test("exceptions: a kfunc call the walk never reached, without the kernel's BTF, is not modelled", () => {
+  // The kernel's pass after the walk would look at it (is it bpf_throw, in a callback?): bpfkit cannot say.
+  const insns = sockProgram('r0 = 0\nif r0 != 0 goto dead\nexit\ndead:\nr1 = 0\ncall kfunc 7\nr0 = 0\nexit');
+  const v = verifyInstructions(insns, { type: ProgType.SCHED_CLS });
+  assert.equal(v.unmodelled, true, v.message);
+  assert.match(v.message!, /^kfunc call \(btf_id 7\): bpfkit tells bpf_throw by the kernel's BTF/);
+  assert.equal(v.pc, 4);
 });
