@@ -249,6 +249,10 @@ SEC("tc") int tc_timer_own_tail(struct __sk_buff *ctx) {
   timer_set_callback(&v->t, timer_own_tail);
   return 0;
 }
+__noinline int global_tail(struct __sk_buff *ctx) { tail_call(ctx, &jt, 0); return ctx ? 1 : 0; }
+static int loop_global_tail(u32 i, void **c) { global_tail(*c); return 0; }
+SEC("tc") int tc_loop_cb_global_tail(struct __sk_buff *ctx) { void *p = ctx; bpf_loop(1, loop_global_tail, &p, 0); return 0; }
+SEC("tc") int tc_global_tail(struct __sk_buff *ctx) { return global_tail(ctx); }
 SEC("tc") __noinline int cb_plain(u64 cookie) { return cookie & 1; }
 SEC("tc") __noinline int cb_sub_tail(u64 cookie) { HIDDEN_ZERO(z); return sub_dead_tail((void *)0, z); }
 SEC("tc") __noinline int cb_own_tail(u64 cookie) { HIDDEN_ZERO(z); if (z) tail_call((void *)0, &jt, 0); return cookie & 1; }
@@ -328,6 +332,9 @@ export const THROW_CASES: readonly ThrowCase[] = [
       // Not a sticky mark: a tail call met before the callback is nothing to it.
       ['tc_tail_then_loop', 'ok'],
       ['tc_main_tail_and_loop', 'ok'],
+      // A global function's tail call, walked and fine on its own, called from a callback.
+      ['tc_loop_cb_global_tail', /^cannot tail call within callback$/],
+      ['tc_global_tail', 'ok'],
       ['tc_timer_sub_tail', /^cannot tail call within callback$/],
       ['tc_timer_own_tail', /^verifier bug: subprog has tail_call and async cb$/],
       ['tc_cb_main_tail', 'ok'],
