@@ -601,6 +601,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     inside.callbackUnroll = (st.callbackUnroll ?? 0) + 1;
     const fr = newFrame(inside, pc, callback.target, args);
     fr.callback = { helper: proto.id, retMin: 0n, retMax: 1n };
+    (env.callbacks ??= new Set()).add(callback.target);
     inside.frames.push(fr);
     f.callbackDepth = 0;
     return [

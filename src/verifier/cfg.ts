@@ -84,7 +84,7 @@ const jumpTarget = (insn: Instruction): number =>
   insn.pc + 1 + (classOf(insn.code) === BPF_JMP32 && opOf(insn.code) === BPF_JA ? insn.imm : insn.off);
 
 /** Run stage 1 over a linked program; throws Rejection with the kernel's message at the first fault. */
-export function buildCfg(insns: readonly Instruction[]): Cfg {
+export function buildCfg(insns: readonly Instruction[], roots: readonly number[] = []): Cfg {
   const n = insns.length;
   if (n === 0) throw new Rejection(0, 'program has no instructions');
   const last = insns[n - 1]!;
@@ -101,6 +101,11 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
     if (target === -1) continue;
     if (!has(target)) throw new Rejection(insn.pc, 'call to invalid destination');
     starts.add(target);
+  }
+  // Subprograms no call names that the kernel still walks (the exception callback, throw.ts).
+  for (const pc of roots) {
+    if (!has(pc)) throw new Rejection(pc, 'call to invalid destination');
+    starts.add(pc);
   }
   const subprogs = [...starts].sort((a, b) => a - b);
   /** Index into subprogs of the subprogram holding `pc`. */
@@ -174,6 +179,11 @@ export function buildCfg(insns: readonly Instruction[]): Cfg {
   let top = 0;
   work[top++] = 0;
   seen[0] = 1;
+  for (const pc of roots)
+    if (!seen[pc]) {
+      seen[pc] = 1;
+      work[top++] = pc;
+    }
   const push = (pc: number) => {
     if (has(pc) && !seen[pc]) {
       seen[pc] = 1;

@@ -34,6 +34,10 @@ export interface Env {
   gplCompatible: boolean;
   /** First slots of the subprograms run as timer callbacks (timer.ts): their stacks count on their own. */
   asyncCallbacks?: Set<number>;
+  /** First slots of the subprograms walked as callbacks of a helper (the kernel's is_cb; throw.ts). */
+  callbacks?: Set<number>;
+  /** First slot of the exception callback the program names (throw.ts), if any. */
+  exceptionCallback?: number;
   /** The target kernel's helper availability beyond upstream's tables (VerifyOptions.helperAvailable). */
   helperAvailable?: (type: number, id: number) => boolean;
   /** Maps by the number a `lddw` names them with (imm). */

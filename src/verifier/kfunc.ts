@@ -29,6 +29,7 @@ import {
 } from './kfunc-table.js';
 import { dynptrKfuncCall, modelsDynptrKfunc } from './dynptr-kfunc.js';
 import { iterKfuncCall, modelsIter } from './iter-kfunc.js';
+import { THROW_KFUNC, throwCall } from './throw.js';
 import { Rejection } from './reject.js';
 import { helperMem } from './memory.js';
 import { isConst } from './scalar.js';
@@ -226,6 +227,8 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
   const k = resolveKfunc(env, insn);
   // Open-coded iterators have a model of their own (iter-kfunc.ts).
   if (modelsIter(k.name)) return iterKfuncCall(env, st, insn, k);
+  // bpf_throw ends the program (throw.ts).
+  if (k.name === THROW_KFUNC) return throwCall(env, st, insn);
   // So have dynptrs of packets and the bpf_dynptr_* kfuncs (dynptr-kfunc.ts).
   if (modelsDynptrKfunc(k.name)) return dynptrKfuncCall(env, st, insn, k);
   const pc = insn.pc;

@@ -58,9 +58,12 @@ const ADDRESS_ONLY: readonly number[] = [
   Attach.UNIX_GETSOCKNAME,
 ];
 
-/** The kernel's verbose_invalid_scalar: what is known of the value and the range it should have been in. */
-export function invalidScalarText(where: string, s: Scalar, range: readonly [bigint, bigint]): string {
-  let text = `${where} the register R0 has`;
+/**
+ * The kernel's verbose_invalid_scalar: what is known of the value (in `reg`: r0, or a thrown cookie's r1)
+ * and the range it should have been in.
+ */
+export function invalidScalarText(where: string, s: Scalar, range: readonly [bigint, bigint], reg = 'R0'): string {
+  let text = `${where} the register ${reg} has`;
   if (s.smin > S64_MIN) text += ` smin=${s.smin}`;
   if (s.smax < S64_MAX) text += ` smax=${s.smax}`;
   if (s.smin === S64_MIN && s.smax === S64_MAX) text += ' unknown scalar value';
@@ -72,7 +75,8 @@ export function invalidScalarText(where: string, s: Scalar, range: readonly [big
  * verified on its own returns any scalar.
  */
 export function checkReturnCode(pc: number, r0: Reg, env: Env): void {
-  if (env.entry !== 0) {
+  // The exception callback's value is the program's (in_exception_callback_fn): checked as the entry's.
+  if (env.entry !== 0 && env.entry !== env.exceptionCallback) {
     if (r0.kind !== 'scalar')
       throw new Rejection(pc, `At subprogram exit the register R0 is not a scalar value (${kindText(r0)})`);
     return;

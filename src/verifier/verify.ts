@@ -25,7 +25,7 @@ import { MapFlag, MapType } from '../uapi/types.js';
 import { BpfkitError } from '../util/errors.js';
 import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs, nonIntSubprogs } from './btf-funcs.js';
-import { declTags, kernelFields, mapFieldsUnsure, objectBtf } from './btf-fields.js';
+import { kernelFields, mapFieldsUnsure, objectBtf } from './btf-fields.js';
 import { spinLockMapUse } from './spin-lock.js';
 import { sleepableCheck, sleepableMapUse } from './sleepable.js';
 import { NETFILTER } from './netfilter.js';
@@ -34,6 +34,7 @@ import { TRACE_ITER, iterTarget } from './iter.js';
 import { PROG_STRUCT_OPS, type StructOps, structOpsTarget } from './struct-ops.js';
 import { globalEntryRegs } from './calls.js';
 import { kfuncLicenseFault } from './kfunc.js';
+import { exceptionCallbackEntry, exceptionCallbackOf, isThrowCall, callbackChainChecks } from './throw.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { type Fastcall, fastcallDepth, fastcallPatterns } from './fastcall.js';
 import { ctxModelled } from './ctx-access.js';
@@ -106,6 +107,11 @@ export interface VerifyOptions {
    * it from the spec's flags). syscall programs must be; of the other types bpfkit models none that is.
    */
   sleepable?: boolean;
+  /**
+   * The exception callback's first slot (throw.ts's exceptionCallbackOf: the program's decl tag), or the
+   * kernel's refusal of the tag; verifyProgram fills it in from the object's BTF.
+   */
+  exceptionCallback?: number | { refused: string };
 }
 
 /** The verdict on one program. */
@@ -227,7 +233,10 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     // add_subprog_and_kfunc, the kernel's first pass: kfunc calls need a GPL-compatible license.
     const kfuncGpl = kfuncLicenseFault(insns, licenseIsGpl(opts.license || 'GPL'));
     if (kfuncGpl) throw kfuncGpl;
-    const cfg = buildCfg(insns);
+    // Still add_subprog_and_kfunc: the exception callback is a subprogram (and a root of check_cfg's walk).
+    const exc = opts.exceptionCallback;
+    if (typeof exc === 'object') throw new Rejection(0, exc.refused);
+    const cfg = buildCfg(insns, exc === undefined ? [] : [exc]);
     // check_attach_btf_id → check_struct_ops_btf_id (struct-ops.ts), after the subprograms are known.
     const structOps: StructOps | undefined = isStructOps
       ? structOpsTarget(
@@ -309,6 +318,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       globals: new Map((opts.globals ?? []).map((g) => [g.pc, g])),
       called: new Set(),
       entry: 0,
+      exceptionCallback: exc,
       fieldsChecked: new Uint8Array(cfg.slots),
     };
     const regs = new Array(11).fill(NOT_INIT);
@@ -317,8 +327,14 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     const initial: State = { frames: [{ regs, stack: new Map(), callsite: -1, subprog: 0 }], refs: new Map() };
     const limit = opts.insnLimit ?? INSN_LIMIT;
     walk(env, initial, log, stats, limit);
+    // do_check_subprogs: the exception callback is verified as if called.
+    if (exc !== undefined) env.called.add(exc);
     verifyGlobals(env, log, stats, limit);
-    checkStackDepth(insns, cfg, env.stackDepth, opts.jit ?? true, env.fastcall, env.asyncCallbacks);
+    const async = new Set(env.asyncCallbacks);
+    callbackChainChecks(insns, cfg, (i) => isThrowCall(env, i), env.callbacks ?? new Set(), async, exc);
+    // The exception callback runs on a stack of its own, as a timer's does.
+    if (exc !== undefined) async.add(exc);
+    checkStackDepth(insns, cfg, env.stackDepth, opts.jit ?? true, env.fastcall, async);
     result = { accepted: true };
   } catch (err) {
     if (!(err instanceof Rejection)) throw err;
@@ -366,12 +382,18 @@ function tracingTarget(opts: VerifyOptions): TpBtf {
  */
 function verifyGlobals(env: Env, log: WalkLog, stats: WalkStats, limit: number): void {
   const done = new Set<number>();
+  if (env.exceptionCallback !== undefined && !env.globals.has(env.exceptionCallback))
+    throw new Rejection(
+      env.exceptionCallback,
+      'an exception callback without a usable BTF prototype: bpfkit does not model it',
+    );
   for (let again = true; again;) {
     again = false;
     for (const pc of env.cfg.subprogs) {
       const g = env.globals.get(pc);
       if (!g || !env.called.has(pc) || done.has(pc)) continue;
       env.entry = pc;
+      if (pc === env.exceptionCallback) exceptionCallbackEntry(g);
       const regs = globalEntryRegs(env, g);
       const initial: State = { frames: [{ regs, stack: new Map(), callsite: -1, subprog: pc }], refs: new Map() };
       if (log.level > 0) log.add(`Validating ${g.name}() func#${env.cfg.subprogs.indexOf(pc)}...`);
@@ -475,9 +497,8 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
   // A sleepable tracing program runs outside an RCU read section: walked pointers get other flags.
   if (type === PROG_TRACING && ((prog.flags ?? 0) & BPF_F_SLEEPABLE) !== 0)
     return unmodelledResult(`program '${prog.name}': sleepable tracing programs are not modelled by bpfkit`);
-  const tag = btf ? unmodelledTag(btf, prog) : undefined;
-  if (tag) return unmodelledResult(tag);
   return verifyInstructions(insns, {
+    exceptionCallback: btf ? exceptionCallbackOf(btf, prog.funcInfo) : undefined,
     funcInfo: spec.btfExt !== undefined,
     globals: globalFuncs(spec, prog, type, opts.attachType ?? prog.attachType),
     nonIntSubprogs: nonIntSubprogs(spec, prog),
@@ -492,14 +513,6 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
     sleepable: opts.sleepable ?? ((prog.flags ?? 0) & BPF_F_SLEEPABLE) !== 0,
     maps,
   });
-}
-
-/** A decl tag on the program's own function that changes how the kernel verifies it (exception callbacks). */
-function unmodelledTag(btf: Btf, prog: ProgramSpec): string | undefined {
-  const main = prog.funcInfo?.find((f) => f.pc === 0);
-  if (!main) return undefined;
-  const tag = declTags(btf, main.typeId).find((t) => t.name.startsWith('exception_callback:'));
-  return tag && `decl tag '${tag.name}': bpfkit does not model exception callbacks`;
 }
 
 /** A refusal before the walk for something bpfkit does not model. */
