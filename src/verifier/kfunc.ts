@@ -28,6 +28,7 @@ import {
   kfuncSetAllowed,
 } from './kfunc-table.js';
 import { iterKfuncCall, modelsIter } from './iter-kfunc.js';
+import { graphKfuncCall, modelsGraph } from './graph.js';
 import { Rejection } from './reject.js';
 import { helperMem } from './memory.js';
 import { isConst } from './scalar.js';
@@ -225,6 +226,8 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
   const k = resolveKfunc(env, insn);
   // Open-coded iterators have a model of their own (iter-kfunc.ts).
   if (modelsIter(k.name)) return iterKfuncCall(env, st, insn, k);
+  // Allocated objects, lists and rbtrees too (graph.ts).
+  if (modelsGraph(k.name)) return graphKfuncCall(env, st, insn, k);
   const pc = insn.pc;
   const btf = env.kernelBtf!;
   // Every reason names what bpfkit does not model (the walk reports such refusals as not modelled).

@@ -12,7 +12,7 @@ import type { Env } from './env.js';
 import { newId } from './env.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
-import { kindText, type Reg, type State, type VerifierMap } from './state.js';
+import { UNKNOWN_SCALAR, forEachReg, kindText, type Reg, type State, type VerifierMap } from './state.js';
 
 const SPIN_LOCK = 'struct bpf_spin_lock';
 
@@ -51,10 +51,25 @@ export function nonNullValueId(env: Env, map: VerifierMap | undefined): number {
   return spinLockOffset(map) === undefined ? 0 : newId(env);
 }
 
-/** mark_ptr_or_null_reg: a map value proven non-NULL keeps its id when it may point to a spin lock. */
+/** mark_ptr_or_null_reg: a map value (or allocated object) proven non-NULL keeps its id when it may point to a spin lock. */
 export function keepsIdAfterNullCheck(r: Reg): boolean {
+  if (r.kind === 'alloc') return r.alloc!.fields.some((f) => f.what === SPIN_LOCK);
   return r.kind === 'map_value' && spinLockOffset(r.map) !== undefined;
 }
+
+/**
+ * What a held lock in an allocated object names (check_reg_allocation_locked): the kernel keeps the
+ * program's BTF as the lock's owner for every allocated object, told apart by the register's id; this one
+ * object stands for it.
+ */
+export const ALLOC_OBJECTS: VerifierMap = {
+  name: '(allocated objects)',
+  type: 0,
+  keySize: 0,
+  valueSize: 0,
+  maxEntries: 0,
+  readOnly: false,
+};
 
 /** Before a helper call (do_check): while a lock is held only bpf_spin_unlock may be called. */
 export function checkCallUnderLock(st: State, pc: number, helper: number): void {
@@ -65,12 +80,15 @@ export function checkCallUnderLock(st: State, pc: number, helper: number): void 
 export function spinLockCall(st: State, pc: number, helper: number, reg: Reg): void {
   if (st.frames.some((f) => f.callback))
     throw new Rejection(pc, 'bpf_spin_lock inside a callback: bpfkit does not model it');
-  // spin_lock_types: a map value or an allocated object (not modelled here), not NULL.
-  if (reg.kind !== 'map_value' || reg.nullable)
+  // spin_lock_types: a map value or an allocated object (graph.ts), not NULL.
+  if ((reg.kind !== 'map_value' && reg.kind !== 'alloc') || reg.nullable)
     throw new Rejection(pc, `R1 type=${kindText(reg)} expected=map_value, ptr_`);
+  // A non-owning reference's lock: not modelled.
+  if (reg.alloc?.nonOwning)
+    throw new Rejection(pc, 'bpf_spin_lock in a non-owning reference to an allocated object: bpfkit does not model it');
   if (!isConst(reg.s))
     throw new Rejection(pc, "R1 doesn't have constant offset. bpf_spin_lock has to be at the constant offset");
-  const map = reg.map!;
+  const map = reg.alloc ? { ...ALLOC_OBJECTS, kernelFields: reg.alloc.fields } : reg.map!;
   const at = spinLockOffset(map);
   // Without a lock in what bpfkit read of the map's BTF, the kernel may find the map without BTF, or
   // with a lock bpfkit does not recognise: not judged.
@@ -83,10 +101,13 @@ export function spinLockCall(st: State, pc: number, helper: number, reg: Reg): v
   if (off !== at) throw new Rejection(pc, `off ${off} doesn't point to 'struct bpf_spin_lock' that is at ${at}`);
   if (helper === 93) {
     if (st.lock) throw new Rejection(pc, 'Locking two bpf_spin_locks are not allowed');
-    st.lock = { map, id: reg.id };
+    st.lock = { map: reg.alloc ? ALLOC_OBJECTS : map, id: reg.id };
     return;
   }
   if (!st.lock) throw new Rejection(pc, 'bpf_spin_unlock without taking a lock');
-  if (st.lock.map !== map || st.lock.id !== reg.id) throw new Rejection(pc, 'bpf_spin_unlock of different lock');
+  if (st.lock.map !== (reg.alloc ? ALLOC_OBJECTS : map) || st.lock.id !== reg.id)
+    throw new Rejection(pc, 'bpf_spin_unlock of different lock');
   st.lock = undefined;
+  // invalidate_non_owning_refs: what was pushed under the lock may be freed once it is given back.
+  forEachReg(st, (r) => (r.alloc?.nonOwning ? UNKNOWN_SCALAR : r));
 }
