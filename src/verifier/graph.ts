@@ -113,6 +113,10 @@ function allocFields(btf: Btf, id: number): KernelField[] | string {
   const fields = kernelFields(btf, id);
   const unsure = mapFieldsUnsure(fields);
   if (unsure) return unsure;
+  // btf_parse_fields: a node of a list and a tree at once needs a bpf_refcount, else the program's BTF
+  // is refused (and a loader may load the program without it).
+  const has = (what: string) => fields.some((f) => f.what === what);
+  if (has('struct bpf_list_node') && has('struct bpf_rb_node')) return 'both a bpf_list_node and a bpf_rb_node';
   for (const f of fields) {
     if (f.what.startsWith('__')) return `a ${f.what} field`;
     if (f.what === 'struct bpf_refcount') return 'a refcounted object';
@@ -410,6 +414,15 @@ export function allocAccess(
   for (const f of a.fields) {
     if (at < f.off + f.size && f.off < at + size)
       throw new Rejection(pc, `direct access to ${f.what.replace(/^struct /, '')} is disallowed`);
+  }
+  // btf_struct_walk: past the struct's end, unless it ends with a flexible array (not modelled).
+  const btf = allocBtf.get(a)!;
+  const t = btf.types[a.id]!;
+  if (at + size > t.sizeOrType) {
+    const last = t.members[t.members.length - 1];
+    const lt = last && skipQuals(btf, last.type);
+    if (lt?.kind === BtfKind.ARRAY && lt.array!.nelems === 0) throw notModelled('past its end (a flexible array)');
+    throw new Rejection(pc, `access beyond struct ${a.name} at off ${at} size ${size}`);
   }
   if (atomic) throw notModelled('by an atomic instruction');
   if (write && value?.kind !== 'scalar') throw notModelled('of a pointer');
