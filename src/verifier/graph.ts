@@ -31,9 +31,9 @@ import type { Kfunc } from './kfunc.js';
 import { kfuncSetAllowed } from './kfunc-table.js';
 import { Rejection } from './reject.js';
 import { isConst, signedBits, unsignedBits } from './scalar.js';
-import { ALLOC_OBJECTS } from './spin-lock.js';
 import {
   type AllocPtr,
+  type VerifierMap,
   type Frame,
   type Reg,
   type State,
@@ -72,6 +72,20 @@ const NOT_MODELLED: ReadonlySet<string> = new Set([
 /** Does graph.ts take this kfunc call (kfunc.ts asks before its own table)? */
 export const modelsGraph = (name: string): boolean =>
   GRAPH_API.has(name) || NOT_MODELLED.has(name) || name === 'bpf_obj_new_impl' || name === 'bpf_obj_drop_impl';
+
+/**
+ * What a held lock in an allocated object names (check_reg_allocation_locked): the kernel keeps the
+ * program's BTF as the lock's owner for every allocated object, told apart by the register's id; this one
+ * object stands for it (spin-lock.ts).
+ */
+export const ALLOC_OBJECTS: VerifierMap = {
+  name: '(allocated objects)',
+  type: 0,
+  keySize: 0,
+  valueSize: 0,
+  maxEntries: 0,
+  readOnly: false,
+};
 
 /** The marker of the rbtree `less` callback's frame (Frame.callback.helper): its exit ends its path (step.ts). */
 export const RBTREE_LESS_CB = -1;
@@ -168,7 +182,10 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
   if (st.lock && !GRAPH_API.has(k.name)) throw new Rejection(pc, 'function calls are not allowed while holding a lock');
   if (!kfuncSetAllowed('generic', env.progType))
     throw new Rejection(pc, `calling kernel function ${k.name} is not allowed`);
-  if (st.frames.some((f) => f.callback)) throw notModelled('a graph kfunc inside a callback');
+  // bpf_rbtree_add's `less` runs under its caller's lock and may call the graph kfuncs (but remove);
+  // other callbacks, and functions `less` calls, are not modelled.
+  const inLess = cur(st).callback?.helper === RBTREE_LESS_CB;
+  if (st.frames.some((f) => f.callback) && !inLess) throw notModelled('a graph kfunc inside a callback');
   const f = cur(st);
   const regs = f.regs;
   let r0: Reg = UNKNOWN_SCALAR;
@@ -213,6 +230,8 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
         throw new Rejection(pc, 'bpf_rbtree_remove can only take non-owning or refcounted bpf_rb_node pointer');
       if (node.kind !== 'alloc' || !node.alloc!.nonOwning)
         throw notModelled(`argument 1 as ${node.kind === 'alloc' ? 'an owning reference' : node.kind}`);
+      // is_rbtree_lock_required_kfunc: the tree is being changed under `less`.
+      if (inLess) throw new Rejection(pc, 'bpf_rbtree_remove not allowed in rbtree cb');
       nodeField(pc, node, root, false, notModelled);
       r0 = acquire(st, pc, { ...graphNode(btf, root, false), nullable: true, id: newId(env) });
       break;

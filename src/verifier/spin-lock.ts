@@ -10,9 +10,10 @@
  */
 import type { Env } from './env.js';
 import { newId } from './env.js';
+import { ALLOC_OBJECTS, RBTREE_LESS_CB } from './graph.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
-import { UNKNOWN_SCALAR, forEachReg, kindText, type Reg, type State, type VerifierMap } from './state.js';
+import { UNKNOWN_SCALAR, cur, forEachReg, kindText, type Reg, type State, type VerifierMap } from './state.js';
 
 const SPIN_LOCK = 'struct bpf_spin_lock';
 
@@ -57,20 +58,6 @@ export function keepsIdAfterNullCheck(r: Reg): boolean {
   return r.kind === 'map_value' && spinLockOffset(r.map) !== undefined;
 }
 
-/**
- * What a held lock in an allocated object names (check_reg_allocation_locked): the kernel keeps the
- * program's BTF as the lock's owner for every allocated object, told apart by the register's id; this one
- * object stands for it.
- */
-export const ALLOC_OBJECTS: VerifierMap = {
-  name: '(allocated objects)',
-  type: 0,
-  keySize: 0,
-  valueSize: 0,
-  maxEntries: 0,
-  readOnly: false,
-};
-
 /** Before a helper call (do_check): while a lock is held only bpf_spin_unlock may be called. */
 export function checkCallUnderLock(st: State, pc: number, helper: number): void {
   if (st.lock && helper !== 94) throw new Rejection(pc, 'function calls are not allowed while holding a lock');
@@ -78,11 +65,19 @@ export function checkCallUnderLock(st: State, pc: number, helper: number): void 
 
 /** bpf_spin_lock (93) or bpf_spin_unlock (94) with R1 = `reg`: take or give back the lock on this path. */
 export function spinLockCall(st: State, pc: number, helper: number, reg: Reg): void {
-  if (st.frames.some((f) => f.callback))
+  // bpf_rbtree_add's `less` (graph.ts) may take no lock: it runs under its caller's (check_func_arg,
+  // after the argument's type). Other callbacks are not modelled.
+  const inLess = cur(st).callback?.helper === RBTREE_LESS_CB;
+  if (st.frames.some((f) => f.callback) && !inLess)
     throw new Rejection(pc, 'bpf_spin_lock inside a callback: bpfkit does not model it');
   // spin_lock_types: a map value or an allocated object (graph.ts), not NULL.
   if ((reg.kind !== 'map_value' && reg.kind !== 'alloc') || reg.nullable)
     throw new Rejection(pc, `R1 type=${kindText(reg)} expected=map_value, ptr_`);
+  if (inLess) {
+    if (reg.kind === 'alloc' && (reg.alloc!.nonOwning || !isConst(reg.s) || reg.s.t.value !== 0n))
+      throw new Rejection(pc, 'bpf_spin_lock of this allocated object in a callback: bpfkit does not model it');
+    throw new Rejection(pc, "can't spin_{lock,unlock} in rbtree cb");
+  }
   // A non-owning reference's lock: not modelled.
   if (reg.alloc?.nonOwning)
     throw new Rejection(pc, 'bpf_spin_lock in a non-owning reference to an allocated object: bpfkit does not model it');

@@ -41,6 +41,8 @@ struct lval { struct bpf_spin_lock lock; int pad; struct bpf_list_head head __co
 struct tval { long pad; struct bpf_spin_lock lock; struct bpf_rb_root root __contains(tnod, rn); };
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct lval); } lmap SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, struct tval); } tmap SEC(".maps");
+SEC(".bss.A") __attribute__((visibility("hidden"), aligned(8))) struct bpf_spin_lock glock;
+SEC(".bss.A") __attribute__((visibility("hidden"), aligned(8))) struct bpf_rb_root groot __contains(tnod, rn);
 #define LV struct lval *lv = bpf_map_lookup_elem(&lmap, &(__u32){0}); if (!lv) return 0;
 #define TV struct tval *tv = bpf_map_lookup_elem(&tmap, &(__u32){0}); if (!tv) return 0;
 static int less(struct bpf_rb_node *a, const struct bpf_rb_node *b) {
@@ -212,6 +214,58 @@ SEC("tc") int prog(void *ctx) { struct box *b = new(struct box); if (!b) return 
     source: `static int less4(struct bpf_rb_node *a, const struct bpf_rb_node *b) { return bpf_get_prandom_u32() & 1; }
 SEC("tc") int prog(void *ctx) { TV struct tnod *e = new(struct tnod); if (!e) return 0; lock(&tv->lock); bpf_rbtree_add_impl(&tv->root, &e->rn, less4, 0, 0); unlock(&tv->lock); return 0; }`,
     want: { pc: -1, re: /^function calls are not allowed while holding a lock$/ },
+  },
+  // bpf_rbtree_add's less callback under the caller's lock (a global tree: a helper call there is refused first).
+  {
+    name: 'less-calls-remove',
+    source: `static int lessr(struct bpf_rb_node *a, const struct bpf_rb_node *b) { bpf_rbtree_remove(&groot, a); return 0; }
+SEC("tc") int prog(void *ctx) { struct tnod *e = new(struct tnod); if (!e) return 0; lock(&glock); bpf_rbtree_add_impl(&groot, &e->rn, lessr, 0, 0); unlock(&glock); return 0; }`,
+    want: { pc: -1, re: /^bpf_rbtree_remove not allowed in rbtree cb$/ },
+  },
+  {
+    name: 'less-calls-add',
+    source: `static int lessa(struct bpf_rb_node *a, const struct bpf_rb_node *b) { bpf_rbtree_add_impl(&groot, a, less, 0, 0); return 0; }
+SEC("tc") int prog(void *ctx) { struct tnod *e = new(struct tnod); if (!e) return 0; lock(&glock); bpf_rbtree_add_impl(&groot, &e->rn, lessa, 0, 0); unlock(&glock); return 0; }`,
+    want: { pc: -1, re: /^arg#1 expected pointer to allocated object$/ },
+  },
+  {
+    name: 'less-unlocks',
+    source: `static int lessu(struct bpf_rb_node *a, const struct bpf_rb_node *b) { unlock(&glock); return 0; }
+SEC("tc") int prog(void *ctx) { struct tnod *e = new(struct tnod); if (!e) return 0; lock(&glock); bpf_rbtree_add_impl(&groot, &e->rn, lessu, 0, 0); unlock(&glock); return 0; }`,
+    want: { pc: -1, re: /^can't spin_\{lock,unlock\} in rbtree cb$/ },
+  },
+  {
+    name: 'less-calls-first',
+    source: `static int lessf(struct bpf_rb_node *a, const struct bpf_rb_node *b) { return bpf_rbtree_first(&groot) != 0; }
+SEC("tc") int prog(void *ctx) { struct tnod *e = new(struct tnod); if (!e) return 0; lock(&glock); bpf_rbtree_add_impl(&groot, &e->rn, lessf, 0, 0); unlock(&glock); return 0; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'global-tree-ok',
+    source: `SEC("tc") int prog(void *ctx) { struct tnod *e = new(struct tnod); if (!e) return 0; lock(&glock); bpf_rbtree_add_impl(&groot, &e->rn, less, 0, 0); unlock(&glock); return 0; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'less-writes-node',
+    source: `static int lessw(struct bpf_rb_node *a, const struct bpf_rb_node *b) { container_of(a, struct tnod, rn)->data = 1; return 1; }
+SEC("tc") int prog(void *ctx) { TV struct tnod *e = new(struct tnod); if (!e) return 0; lock(&tv->lock); bpf_rbtree_add_impl(&tv->root, &e->rn, lessw, 0, 0); unlock(&tv->lock); return 0; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'less-reads-node-field',
+    source: `static int lessn(struct bpf_rb_node *a, const struct bpf_rb_node *b) { return *(int *)a & 1; }
+SEC("tc") int prog(void *ctx) { TV struct tnod *e = new(struct tnod); if (!e) return 0; lock(&tv->lock); bpf_rbtree_add_impl(&tv->root, &e->rn, lessn, 0, 0); unlock(&tv->lock); return 0; }`,
+    want: { pc: -1, re: /^direct access to bpf_rb_node is disallowed$/ },
+  },
+  {
+    name: 'drop-nonowning',
+    source: `SEC("tc") int prog(void *ctx) { LV struct elem *e = new(struct elem); if (!e) return 0; lock(&lv->lock); bpf_list_push_front_impl(&lv->head, &e->ln, 0, 0); unlock(&lv->lock); return 0; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'pop-under-other-map-value',
+    source: `SEC("tc") int prog(void *ctx) { struct lval *a = bpf_map_lookup_elem(&lmap, &(__u32){0}); if (!a) return 0; struct lval *b = bpf_map_lookup_elem(&lmap, &(__u32){0}); if (!b) return 0; struct bpf_list_node *n; lock(&a->lock); n = bpf_list_pop_front(&b->head); unlock(&a->lock); if (n) drop(container_of(n, struct elem, ln)); return 0; }`,
+    want: { pc: -1, re: /^bpf_spin_lock at off=0 must be held for bpf_list_head$/ },
   },
   // What bpfkit leaves honestly unjudged: refcounted objects, per-CPU objects, a node in two graphs.
   {
