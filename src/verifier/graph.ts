@@ -31,6 +31,7 @@ import type { Kfunc } from './kfunc.js';
 import { kfuncSetAllowed } from './kfunc-table.js';
 import { Rejection } from './reject.js';
 import { isConst, signedBits, unsignedBits } from './scalar.js';
+import { tstr } from './tnum.js';
 import {
   type AllocPtr,
   type VerifierMap,
@@ -42,6 +43,7 @@ import {
   cloneState,
   cur,
   forEachReg,
+  kindText,
   ptrReg,
   scalarReg,
 } from './state.js';
@@ -230,6 +232,7 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
         throw new Rejection(pc, 'bpf_rbtree_remove can only take non-owning or refcounted bpf_rb_node pointer');
       if (node.kind !== 'alloc' || !node.alloc!.nonOwning)
         throw notModelled(`argument 1 as ${node.kind === 'alloc' ? 'an owning reference' : node.kind}`);
+      allocOff(pc, 2, node);
       // is_rbtree_lock_required_kfunc: the tree is being changed under `less`.
       if (inLess) throw new Rejection(pc, 'bpf_rbtree_remove not allowed in rbtree cb');
       nodeField(pc, node, root, false, notModelled);
@@ -303,11 +306,9 @@ function rootArg(
   if (reg.nullable || isNullConst(reg)) throw notModelled('a root argument that may be NULL');
   if (reg.kind !== 'map_value' && reg.kind !== 'alloc') throw notModelled(`argument 0 as ${reg.kind}`);
   if (reg.kind === 'alloc') {
+    allocOff(pc, 1, reg);
     if (reg.alloc!.nonOwning) throw notModelled('a root in a non-owning reference');
     if (!reg.ref) throw notModelled('a root in an object without a reference');
-    // check_func_arg_reg_off: a BTF pointer's variable part must be zero, its fixed offset not negative.
-    if (!isConst(reg.s) || reg.s.t.value !== 0n || reg.off < 0)
-      throw notModelled('a root at a variable or negative offset');
   }
   if (!isConst(reg.s))
     throw new Rejection(pc, `R1 doesn't have constant offset. ${name} has to be at the constant offset`);
@@ -335,6 +336,7 @@ function nodeArg(pc: number, node: Reg, root: Root, list: boolean, notModelled: 
   // Linux 6.18 refuses a node that may be NULL as a trusted argument's (checked with bpf_rbtree_add).
   if (isNullConst(node) || node.nullable) throw new Rejection(pc, 'Possibly NULL pointer passed to trusted arg1');
   if (node.kind !== 'alloc') throw notModelled(`argument 1 as ${node.kind}`);
+  allocOff(pc, 2, node);
   if (node.alloc!.nonOwning) throw new Rejection(pc, 'arg#1 expected pointer to allocated object');
   if (!node.ref) throw notModelled('argument 1 without a reference');
   nodeField(pc, node, root, list, notModelled);
@@ -342,8 +344,7 @@ function nodeArg(pc: number, node: Reg, root: Root, list: boolean, notModelled: 
 
 /** __process_kf_arg_ptr_to_graph_node: the node field at the register's offset, of the root's struct. */
 function nodeField(pc: number, node: Reg, root: Root, list: boolean, notModelled: (w: string) => Rejection): void {
-  if (!isConst(node.s) || node.s.t.value !== 0n || node.off < 0)
-    throw notModelled('a node at a variable or negative offset');
+  allocOff(pc, 2, node);
   const name = list ? 'bpf_list_node' : 'bpf_rb_node';
   const off = node.off;
   if (!node.alloc!.fields.some((x) => x.what === `struct ${name}` && x.off === off))
@@ -357,6 +358,16 @@ function nodeField(pc: number, node: Reg, root: Root, list: boolean, notModelled
     );
   if (off !== c.nodeOff)
     throw new Rejection(pc, `arg#1 offset=${off}, but expected ${name} at offset=${c.nodeOff} in struct ${c.name}`);
+}
+
+/**
+ * check_func_arg_reg_off (__check_ptr_off_reg with a fixed offset allowed) for an allocated object given
+ * to a graph kfunc: its fixed offset not negative, its variable part a known zero.
+ */
+function allocOff(pc: number, regno: number, reg: Reg): void {
+  if (reg.off < 0) throw new Rejection(pc, `negative offset ${kindText(reg)} ptr R${regno} off=${reg.off} disallowed`);
+  if (!isConst(reg.s) || reg.s.t.value !== 0n)
+    throw new Rejection(pc, `variable ${kindText(reg)} access var_off=${tstr(reg.s.t)} disallowed`);
 }
 
 /** mark_reg_graph_node: a pointer to the node member of the root's struct (owning, or non-owning). */

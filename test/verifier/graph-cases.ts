@@ -267,6 +267,23 @@ SEC("tc") int prog(void *ctx) { TV struct tnod *e = new(struct tnod); if (!e) re
     source: `SEC("tc") int prog(void *ctx) { struct lval *a = bpf_map_lookup_elem(&lmap, &(__u32){0}); if (!a) return 0; struct lval *b = bpf_map_lookup_elem(&lmap, &(__u32){0}); if (!b) return 0; struct bpf_list_node *n; lock(&a->lock); n = bpf_list_pop_front(&b->head); unlock(&a->lock); if (n) drop(container_of(n, struct elem, ln)); return 0; }`,
     want: { pc: -1, re: /^bpf_spin_lock at off=0 must be held for bpf_list_head$/ },
   },
+  // check_func_arg_reg_off: an object given at a negative or variable offset.
+  {
+    name: 'node-var-off',
+    source: `SEC("tc") int prog(struct __sk_buff *skb) { LV struct elem *e = new(struct elem); if (!e) return 0; __u32 k = skb->len & 8; lock(&lv->lock); bpf_list_push_front_impl(&lv->head, (void *)&e->ln + k, 0, 0); unlock(&lv->lock); return 0; }`,
+    want: { pc: -1, re: /^variable ptr_ access var_off=\(0x0; 0x8\) disallowed$/ },
+  },
+  {
+    name: 'node-neg-off',
+    source: `SEC("tc") int prog(void *ctx) { LV struct elem *e = new(struct elem); if (!e) return 0; lock(&lv->lock); bpf_list_push_front_impl(&lv->head, (void *)e - 8, 0, 0); unlock(&lv->lock); return 0; }`,
+    want: { pc: -1, re: /^negative offset ptr_ ptr R\d+ off=-8 disallowed$/ },
+  },
+  {
+    name: 'root-in-object-var-off',
+    source: `struct box { struct bpf_spin_lock lock; struct bpf_list_head head __contains(elem, ln); long x; };
+SEC("tc") int prog(struct __sk_buff *skb) { struct box *b = new(struct box); if (!b) return 0; __u32 k = skb->len & 8; lock(&b->lock); struct bpf_list_node *n = bpf_list_pop_front((void *)&b->head + k); unlock(&b->lock); if (n) drop(container_of(n, struct elem, ln)); drop(b); return 0; }`,
+    want: { pc: -1, re: /^variable ptr_ access var_off=\(0x0; 0x8\) disallowed$/ },
+  },
   // What bpfkit leaves honestly unjudged: refcounted objects, per-CPU objects, a node in two graphs.
   {
     name: 'refcounted-object',
