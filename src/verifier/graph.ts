@@ -204,7 +204,7 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
     case 'bpf_list_push_back_impl':
     case 'bpf_rbtree_add_impl': {
       const list = k.name !== 'bpf_rbtree_add_impl';
-      const root = rootArg(env, st, pc, btf, list, notModelled);
+      const root = rootArg(st, pc, btf, list, notModelled);
       const node = regs[2]!;
       nodeArg(pc, node, root, list, notModelled);
       const offReg = regs[list ? 4 : 5]!;
@@ -216,14 +216,14 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
     case 'bpf_list_pop_front':
     case 'bpf_list_pop_back':
     case 'bpf_rbtree_first': {
-      const root = rootArg(env, st, pc, btf, k.name !== 'bpf_rbtree_first', notModelled);
+      const root = rootArg(st, pc, btf, k.name !== 'bpf_rbtree_first', notModelled);
       r0 = graphNode(btf, root, k.name === 'bpf_rbtree_first');
       r0 = { ...r0, nullable: true, id: newId(env) };
       if (k.name !== 'bpf_rbtree_first') r0 = acquire(st, pc, r0);
       break;
     }
     case 'bpf_rbtree_remove': {
-      const root = rootArg(env, st, pc, btf, false, notModelled);
+      const root = rootArg(st, pc, btf, false, notModelled);
       const node = regs[2]!;
       if (isNullConst(node) || node.nullable) throw new Rejection(pc, 'Possibly NULL pointer passed to trusted arg1');
       // A number (a node made unknown by bpf_spin_unlock) is refused; Linux 6.18 also takes an owning
@@ -235,7 +235,7 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
       allocOff(pc, 2, node);
       // is_rbtree_lock_required_kfunc: the tree is being changed under `less`.
       if (inLess) throw new Rejection(pc, 'bpf_rbtree_remove not allowed in rbtree cb');
-      nodeField(pc, node, root, false, notModelled);
+      nodeField(pc, node, root, false);
       r0 = acquire(st, pc, { ...graphNode(btf, root, false), nullable: true, id: newId(env) });
       break;
     }
@@ -293,14 +293,7 @@ interface Root {
  * KF_ARG_PTR_TO_LIST_HEAD / RB_ROOT: a map value or an owning allocated object, the root at a constant
  * offset, and the lock of the same allocation held (__process_kf_arg_ptr_to_graph_root).
  */
-function rootArg(
-  env: Env,
-  st: State,
-  pc: number,
-  btf: Btf,
-  list: boolean,
-  notModelled: (w: string) => Rejection,
-): Root {
+function rootArg(st: State, pc: number, btf: Btf, list: boolean, notModelled: (w: string) => Rejection): Root {
   const reg = cur(st).regs[1]!;
   const name = list ? 'bpf_list_head' : 'bpf_rb_root';
   if (reg.nullable || isNullConst(reg)) throw notModelled('a root argument that may be NULL');
@@ -324,7 +317,6 @@ function rootArg(
   const owner = reg.kind === 'alloc' ? ALLOC_OBJECTS : reg.map;
   if (!st.lock || st.lock.map !== owner || st.lock.id !== reg.id)
     throw new Rejection(pc, `bpf_spin_lock at off=${lock.off} must be held for ${name}`);
-  void env;
   return { field, contained };
 }
 
@@ -339,11 +331,11 @@ function nodeArg(pc: number, node: Reg, root: Root, list: boolean, notModelled: 
   allocOff(pc, 2, node);
   if (node.alloc!.nonOwning) throw new Rejection(pc, 'arg#1 expected pointer to allocated object');
   if (!node.ref) throw notModelled('argument 1 without a reference');
-  nodeField(pc, node, root, list, notModelled);
+  nodeField(pc, node, root, list);
 }
 
 /** __process_kf_arg_ptr_to_graph_node: the node field at the register's offset, of the root's struct. */
-function nodeField(pc: number, node: Reg, root: Root, list: boolean, notModelled: (w: string) => Rejection): void {
+function nodeField(pc: number, node: Reg, root: Root, list: boolean): void {
   allocOff(pc, 2, node);
   const name = list ? 'bpf_list_node' : 'bpf_rb_node';
   const off = node.off;
