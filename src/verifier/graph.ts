@@ -396,6 +396,8 @@ function lessCallback(
   notModelled: (w: string) => Rejection,
 ): Next {
   if (cb.kind !== 'func') throw notModelled(`argument 2 as ${cb.kind}`);
+  // (MAX_CALL_FRAMES: the kernel refuses a callback one frame too deep, which bpfkit does not word.)
+  if (st.frames.length >= 8) throw notModelled('a less callback eight frames deep');
   const inside = cloneState(st);
   const node = graphNode(btf, root, true);
   const regs = new Array<Reg>(11).fill(NOT_INIT);

@@ -267,6 +267,25 @@ SEC("tc") int prog(void *ctx) { TV struct tnod *e = new(struct tnod); if (!e) re
     source: `SEC("tc") int prog(void *ctx) { struct lval *a = bpf_map_lookup_elem(&lmap, &(__u32){0}); if (!a) return 0; struct lval *b = bpf_map_lookup_elem(&lmap, &(__u32){0}); if (!b) return 0; struct bpf_list_node *n; lock(&a->lock); n = bpf_list_pop_front(&b->head); unlock(&a->lock); if (n) drop(container_of(n, struct elem, ln)); return 0; }`,
     want: { pc: -1, re: /^bpf_spin_lock at off=0 must be held for bpf_list_head$/ },
   },
+  // Linux 6.18 refuses a node that is or may be NULL as a trusted argument's (not in 6.12's flags).
+  {
+    name: 'push-maybe-null-node',
+    source: `struct e0 { struct bpf_list_node ln; long v; };
+struct l0 { struct bpf_spin_lock lock; struct bpf_list_head head __contains(e0, ln); };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct l0); } m0 SEC(".maps");
+SEC("tc") int prog(void *ctx) { struct l0 *v = bpf_map_lookup_elem(&m0, &(__u32){0}); if (!v) return 0; struct e0 *e = new(struct e0); lock(&v->lock); bpf_list_push_front_impl(&v->head, &e->ln, 0, 0); unlock(&v->lock); return 0; }`,
+    want: { pc: -1, re: /^Possibly NULL pointer passed to trusted arg1$/ },
+  },
+  {
+    name: 'push-null-node',
+    source: `SEC("tc") int prog(void *ctx) { LV lock(&lv->lock); bpf_list_push_front_impl(&lv->head, 0, 0, 0); unlock(&lv->lock); return 0; }`,
+    want: { pc: -1, re: /^Possibly NULL pointer passed to trusted arg1$/ },
+  },
+  {
+    name: 'remove-null-node',
+    source: `SEC("tc") int prog(void *ctx) { lock(&glock); struct bpf_rb_node *n = bpf_rbtree_remove(&groot, 0); unlock(&glock); if (n) drop(container_of(n, struct tnod, rn)); return 0; }`,
+    want: { pc: -1, re: /^Possibly NULL pointer passed to trusted arg1$/ },
+  },
   // check_func_arg_reg_off: an object given at a negative or variable offset.
   {
     name: 'node-var-off',
