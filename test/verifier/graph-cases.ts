@@ -303,6 +303,66 @@ SEC("tc") int prog(void *ctx) { struct l0 *v = bpf_map_lookup_elem(&m0, &(__u32)
 SEC("tc") int prog(struct __sk_buff *skb) { struct box *b = new(struct box); if (!b) return 0; __u32 k = skb->len & 8; lock(&b->lock); struct bpf_list_node *n = bpf_list_pop_front((void *)&b->head + k); unlock(&b->lock); if (n) drop(container_of(n, struct elem, ln)); drop(b); return 0; }`,
     want: { pc: -1, re: /^variable ptr_ access var_off=\(0x0; 0x8\) disallowed$/ },
   },
+  // Allocated objects met by helpers, comparisons, spills and loads (atomics and padding not modelled).
+  {
+    name: 'alloc-to-helper-mem',
+    source: `SEC("tc") int prog(struct __sk_buff *skb) { struct elem *e = new(struct elem); if (!e) return 0; bpf_skb_load_bytes(skb, 0, &e->data, 4); drop(e); return 0; }`,
+    want: {
+      pc: -1,
+      re: /^R\d+ type=ptr_ expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_$/,
+    },
+  },
+  {
+    name: 'alloc-returned',
+    source: `SEC("tc") long prog(void *ctx) { struct elem *e = new(struct elem); if (!e) return 0; long r = (long)e; drop(e); return r; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'alloc-spilled-after-unlock',
+    source: `SEC("tc") int prog(void *ctx) { LV struct elem *e = new(struct elem); if (!e) return 0; struct elem *volatile s = e; lock(&lv->lock); bpf_list_push_front_impl(&lv->head, &e->ln, 0, 0); unlock(&lv->lock); return s->data; }`,
+    want: { pc: -1, re: /^R\d+ invalid mem access 'scalar'$/ },
+  },
+  {
+    name: 'alloc-to-probe-read',
+    source: `SEC("tc") int prog(void *ctx) { struct elem *e = new(struct elem); if (!e) return 0; bpf_probe_read_kernel(&e->data, 4, 0); drop(e); return 0; }`,
+    want: {
+      pc: -1,
+      re: /^R\d+ type=ptr_ expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_$/,
+    },
+  },
+  {
+    name: 'alloc-atomic-add',
+    source: `SEC("tc") int prog(void *ctx) { struct elem *e = new(struct elem); if (!e) return 0; __sync_fetch_and_add(&e->key, 1); drop(e); return 0; }`,
+    want: { unmodelled: true },
+  },
+  {
+    name: 'alloc-compare-two',
+    source: `SEC("tc") int prog(void *ctx) { struct elem *a = new(struct elem); if (!a) return 0; struct elem *b = new(struct elem); if (!b) { drop(a); return 0; } int r = a == b; drop(a); drop(b); return r; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'alloc-byte-load',
+    source: `SEC("tc") int prog(void *ctx) { struct elem *e = new(struct elem); if (!e) return 0; int r = *((volatile char *)&e->data + 1); drop(e); return r & 1; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'alloc-pad-load',
+    source: `struct padded { int a; long b; };
+SEC("tc") int prog(void *ctx) { struct padded *p = new(struct padded); if (!p) return 0; int r = *(volatile int *)((char *)p + 4); drop(p); return r & 1; }`,
+    want: { unmodelled: true },
+  },
+  {
+    name: 'alloc-nested-member',
+    source: `struct inner { int x; int y; };
+struct outer { long k; struct inner in; };
+SEC("tc") int prog(void *ctx) { struct outer *o = new(struct outer); if (!o) return 0; o->in.y = 3; int r = o->in.y; drop(o); return r & 1; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'nonowning-after-pop-other',
+    source: `SEC("tc") int prog(void *ctx) { LV struct elem *e = new(struct elem); if (!e) return 0; lock(&lv->lock); bpf_list_push_front_impl(&lv->head, &e->ln, 0, 0); struct bpf_list_node *n = bpf_list_pop_front(&lv->head); e->data = 5; unlock(&lv->lock); if (n) drop(container_of(n, struct elem, ln)); return 0; }`,
+    want: { ok: true },
+  },
   // What bpfkit leaves honestly unjudged: refcounted objects, per-CPU objects, a node in two graphs.
   {
     name: 'refcounted-object',
