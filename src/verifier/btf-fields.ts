@@ -36,6 +36,11 @@ export interface KernelField {
    * struct through exactly one type tag, as btf_find_kptr accepts.
    */
   target?: string;
+  /**
+   * A bpf_list_head's or bpf_rb_root's `contains:STRUCT:NODE` decl tag (btf_parse_graph_root): the struct
+   * its nodes are, and the node member's name (graph.ts resolves them).
+   */
+  contains?: { struct: string; node: string };
 }
 
 /** Structs the kernel recognises by name inside a map value (btf_get_field_type). */
@@ -79,15 +84,19 @@ const QUALIFIERS: readonly number[] = [BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKin
  */
 export function kernelFields(btf: Btf, typeId: number): KernelField[] {
   const out: KernelField[] = [];
-  const visit = (id: number, base: number, depth: number): void => {
+  const visit = (id: number, base: number, depth: number, tag?: string): void => {
     if (depth > 16 || out.length > 256) return;
     let t: BtfType | undefined = btf.types[id];
+    let tid = id;
     // (chains bounded: a CONST of itself in a hostile object must not loop for ever; the kernel allows 32)
-    for (let hops = 0; t && QUALIFIERS.includes(t.kind); hops++) t = hops > 32 ? undefined : btf.types[t.sizeOrType];
+    for (let hops = 0; t && QUALIFIERS.includes(t.kind); hops++) {
+      tid = t.sizeOrType;
+      t = hops > 32 ? undefined : btf.types[tid];
+    }
     if (!t) return;
     // A global data section's value (.data, .bss, .data.A): each variable at its byte offset, as the
     // kernel's btf_find_datasec_var walks them (a global struct bpf_spin_lock lives there).
-    if (t.kind === BtfKind.VAR) return visit(t.sizeOrType, base, depth + 1);
+    if (t.kind === BtfKind.VAR) return visit(t.sizeOrType, base, depth + 1, containsTag(btf, tid, -1));
     if (t.kind === BtfKind.DATASEC) {
       for (const m of t.members) visit(m.type, base + m.offset, depth + 1);
       return;
@@ -119,13 +128,19 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
         // (nor looked into).
         const layout = LAYOUT.get(t.name);
         if (layout && (t.sizeOrType !== layout[0] || base % layout[1] !== 0)) return;
-        out.push({ off: base, size: t.sizeOrType || 1, what: `struct ${t.name}` });
+        const graph = tag && (t.name === 'bpf_list_head' || t.name === 'bpf_rb_root') ? parseContains(tag) : undefined;
+        out.push({
+          off: base,
+          size: t.sizeOrType || 1,
+          what: `struct ${t.name}`,
+          ...(graph ? { contains: graph } : {}),
+        });
         return;
       }
-      for (const m of t.members) {
+      t.members.forEach((m, i) => {
         const bits = t.kindFlag ? m.offset & 0xffffff : m.offset;
-        visit(m.type, base + Math.floor(bits / 8), depth + 1);
-      }
+        visit(m.type, base + Math.floor(bits / 8), depth + 1, containsTag(btf, tid, i));
+      });
       return;
     }
     if (t.kind === BtfKind.ARRAY) {
@@ -137,7 +152,7 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
         return;
       }
       const before = out.length;
-      visit(t.array!.type, base, depth + 1);
+      visit(t.array!.type, base, depth + 1, tag);
       if (out.length === before) return;
       const first = out.slice(before);
       for (let i = 1; i < n; i++) for (const f of first) out.push({ ...f, off: f.off + i * elem });
@@ -145,6 +160,17 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
   };
   visit(typeId, 0, 0);
   return out;
+}
+
+/** The `contains:` decl tag on a struct's member `component` (or on a variable: -1), if any. */
+function containsTag(btf: Btf, id: number, component: number): string | undefined {
+  return declTags(btf, id).find((x) => x.component === component && x.name.startsWith('contains:'))?.name;
+}
+
+/** `contains:STRUCT:NODE`, split; undefined when it is not of that shape (the kernel refuses the BTF then). */
+function parseContains(tag: string): { struct: string; node: string } | undefined {
+  const parts = tag.split(':');
+  return parts.length === 3 && parts[1] && parts[2] ? { struct: parts[1], node: parts[2] } : undefined;
 }
 
 /** BTF_FIELDS_MAX: the most fields btf_parse_fields keeps in a record. */

@@ -22,6 +22,8 @@ export interface Env {
    * types netfilter programs' context pointers (netfilter.ts).
    */
   kernelBtf?: Btf;
+  /** The program's own BTF (its object's .BTF), which bpf_obj_new's local type ids name (graph.ts). */
+  progBtf?: Btf;
   /** tp_btf programs (BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP): the tracepoint and the kernel's BTF. */
   tpBtf?: TpBtf;
   /** struct_ops programs: the struct and member served, and its struct_ops type's rules (struct-ops.ts). */

@@ -23,6 +23,7 @@ export type {
   Frame,
   Reg,
   RegKind,
+  AllocPtr,
   BtfPtr,
   Slot,
   IterSlot,

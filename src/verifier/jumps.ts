@@ -77,7 +77,9 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
       r.kind === 'tcp_sock' ||
       // a BTF pointer only when trusted (is_trusted_reg: PTR_TRUSTED, or referenced): a walked one may be
       // NULL at run time
-      (r.kind === 'btf_id' && (r.btf?.trust === 'trusted' || r.ref !== 0)));
+      (r.kind === 'btf_id' && (r.btf?.trust === 'trusted' || r.ref !== 0)) ||
+      // an allocated object is trusted (MEM_ALLOC, owning or not: BPF_REG_TRUSTED_MODIFIERS)
+      r.kind === 'alloc');
   if ((op === BPF_JEQ || op === BPF_JNE) && ((notNull(a) && isZero0(b)) || (notNull(b) && isZero0(a)))) {
     // A valid pointer of these types is never NULL: the kernel follows one side only.
     return op === BPF_JNE ? [st, undefined] : [undefined, st];

@@ -16,6 +16,7 @@ import { mapFieldAccess } from './map-fields.js';
 import { Rejection } from './reject.js';
 import { sockAccess } from './sock-ptr.js';
 import { structOpsBtfWrite, structOpsCtxLoad } from './struct-ops.js';
+import { allocAccess } from './graph.js';
 import { varStackAccess, varStackHelperAccess } from './stack-var.js';
 import { tstr } from './tnum.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, truncate, unsignedBits } from './scalar.js';
@@ -194,6 +195,8 @@ export function access(
           `R${regno} ${write ? 'written' : 'read'} as a BTF pointer outside tp_btf: bpfkit does not model it`,
         );
       return btfAccess(env.kernelBtf, env.gplCompatible, pc, regno, reg, off, size, write, signed);
+    case 'alloc':
+      return allocAccess(pc, regno, reg, off, size, write, value, signed, mode === 'atomic');
     case 'dynptr_ptr':
       // CONST_PTR_TO_DYNPTR: only helpers read the dynptr; check_mem_access has no case for it.
       break;

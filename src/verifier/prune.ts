@@ -91,7 +91,7 @@ function regSafe(old: Reg, now: Reg, ids: IdMap, mode: Compare): boolean {
     return old.id === 0 ? true : ids.check(old.id, now.id);
   }
   if (old.off !== now.off || old.nullable !== now.nullable || old.map !== now.map || old.btf !== now.btf) return false;
-  if (old.rdonly !== now.rdonly) return false;
+  if (old.rdonly !== now.rdonly || old.alloc !== now.alloc) return false;
   if (old.frame !== now.frame || old.size !== now.size || old.target !== now.target) return false;
   if (!(exact ? sameScalar(old.s, now.s) : contains(old.s, now.s))) return false;
   if (exact ? old.range !== now.range : old.range > now.range) return false;

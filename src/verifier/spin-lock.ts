@@ -10,9 +10,10 @@
  */
 import type { Env } from './env.js';
 import { newId } from './env.js';
+import { ALLOC_OBJECTS, RBTREE_LESS_CB } from './graph.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
-import { kindText, type Reg, type State, type VerifierMap } from './state.js';
+import { UNKNOWN_SCALAR, cur, forEachReg, kindText, type Reg, type State, type VerifierMap } from './state.js';
 
 const SPIN_LOCK = 'struct bpf_spin_lock';
 
@@ -51,8 +52,9 @@ export function nonNullValueId(env: Env, map: VerifierMap | undefined): number {
   return spinLockOffset(map) === undefined ? 0 : newId(env);
 }
 
-/** mark_ptr_or_null_reg: a map value proven non-NULL keeps its id when it may point to a spin lock. */
+/** mark_ptr_or_null_reg: a map value (or allocated object) proven non-NULL keeps its id when it may point to a spin lock. */
 export function keepsIdAfterNullCheck(r: Reg): boolean {
+  if (r.kind === 'alloc') return r.alloc!.fields.some((f) => f.what === SPIN_LOCK);
   return r.kind === 'map_value' && spinLockOffset(r.map) !== undefined;
 }
 
@@ -63,14 +65,25 @@ export function checkCallUnderLock(st: State, pc: number, helper: number): void 
 
 /** bpf_spin_lock (93) or bpf_spin_unlock (94) with R1 = `reg`: take or give back the lock on this path. */
 export function spinLockCall(st: State, pc: number, helper: number, reg: Reg): void {
-  if (st.frames.some((f) => f.callback))
+  // bpf_rbtree_add's `less` (graph.ts) may take no lock: it runs under its caller's (check_func_arg,
+  // after the argument's type). Other callbacks are not modelled.
+  const inLess = cur(st).callback?.helper === RBTREE_LESS_CB;
+  if (st.frames.some((f) => f.callback) && !inLess)
     throw new Rejection(pc, 'bpf_spin_lock inside a callback: bpfkit does not model it');
-  // spin_lock_types: a map value or an allocated object (not modelled here), not NULL.
-  if (reg.kind !== 'map_value' || reg.nullable)
+  // spin_lock_types: a map value or an allocated object (graph.ts), not NULL.
+  if ((reg.kind !== 'map_value' && reg.kind !== 'alloc') || reg.nullable)
     throw new Rejection(pc, `R1 type=${kindText(reg)} expected=map_value, ptr_`);
+  if (inLess) {
+    if (reg.kind === 'alloc' && (reg.alloc!.nonOwning || !isConst(reg.s) || reg.s.t.value !== 0n))
+      throw new Rejection(pc, 'bpf_spin_lock of this allocated object in a callback: bpfkit does not model it');
+    throw new Rejection(pc, "can't spin_{lock,unlock} in rbtree cb");
+  }
+  // A non-owning reference's lock: not modelled.
+  if (reg.alloc?.nonOwning)
+    throw new Rejection(pc, 'bpf_spin_lock in a non-owning reference to an allocated object: bpfkit does not model it');
   if (!isConst(reg.s))
     throw new Rejection(pc, "R1 doesn't have constant offset. bpf_spin_lock has to be at the constant offset");
-  const map = reg.map!;
+  const map = reg.alloc ? { ...ALLOC_OBJECTS, kernelFields: reg.alloc.fields } : reg.map!;
   const at = spinLockOffset(map);
   // Without a lock in what bpfkit read of the map's BTF, the kernel may find the map without BTF, or
   // with a lock bpfkit does not recognise: not judged.
@@ -83,10 +96,13 @@ export function spinLockCall(st: State, pc: number, helper: number, reg: Reg): v
   if (off !== at) throw new Rejection(pc, `off ${off} doesn't point to 'struct bpf_spin_lock' that is at ${at}`);
   if (helper === 93) {
     if (st.lock) throw new Rejection(pc, 'Locking two bpf_spin_locks are not allowed');
-    st.lock = { map, id: reg.id };
+    st.lock = { map: reg.alloc ? ALLOC_OBJECTS : map, id: reg.id };
     return;
   }
   if (!st.lock) throw new Rejection(pc, 'bpf_spin_unlock without taking a lock');
-  if (st.lock.map !== map || st.lock.id !== reg.id) throw new Rejection(pc, 'bpf_spin_unlock of different lock');
+  if (st.lock.map !== (reg.alloc ? ALLOC_OBJECTS : map) || st.lock.id !== reg.id)
+    throw new Rejection(pc, 'bpf_spin_unlock of different lock');
   st.lock = undefined;
+  // invalidate_non_owning_refs: what was pushed under the lock may be freed once it is given back.
+  forEachReg(st, (r) => (r.alloc?.nonOwning ? UNKNOWN_SCALAR : r));
 }

@@ -29,7 +29,9 @@ export type RegKind =
   /** PTR_TO_TP_BUFFER: a writable raw tracepoint's buffer (its first argument). */
   | 'tp_buffer'
   /** CONST_PTR_TO_DYNPTR: a callback's pointer to a dynptr it may read but not change (dynptr.ts). */
-  | 'dynptr_ptr';
+  | 'dynptr_ptr'
+  /** PTR_TO_BTF_ID | MEM_ALLOC: an object of the program's own struct from bpf_obj_new (graph.ts). */
+  | 'alloc';
 
 /**
  * A PTR_TO_BTF_ID's kernel struct and trust (btf-ptr.ts): `trusted` for a tp_btf argument, `untrusted`
@@ -41,6 +43,18 @@ export interface BtfPtr {
   readonly name: string;
   /** PTR_TRUSTED, PTR_UNTRUSTED, MEM_RCU (`rcu_ptr_`), or none of them (a plain `ptr_`). */
   readonly trust: 'trusted' | 'untrusted' | 'rcu' | '';
+}
+
+/**
+ * An allocated object's struct in the program's BTF (graph.ts), its kernel-managed fields, and whether the
+ * pointer is a non-owning reference (NON_OWN_REF: the object was pushed into a list or tree under the lock
+ * held). One object per (struct, ownership), so registers compare them by identity.
+ */
+export interface AllocPtr {
+  readonly id: number;
+  readonly name: string;
+  readonly fields: readonly KernelField[];
+  readonly nonOwning: boolean;
 }
 
 /** A map as the verifier needs it: type, sizes and whether programs may write its values. */
@@ -103,6 +117,8 @@ export interface Reg {
   readonly dynptr?: number;
   /** mem: a slice made by the bpf_dynptr_slice kfuncs (dynptr-kfunc.ts): what invalidates it. */
   readonly slice?: DynptrSlice;
+  /** alloc: the allocated object's struct and ownership (graph.ts). */
+  readonly alloc?: AllocPtr;
 }
 
 /**
@@ -149,6 +165,8 @@ export const isPointer = (r: Reg): boolean => r.kind !== 'scalar' && r.kind !== 
 /** The kernel's name of a register's type, e.g. 'scalar', 'map_value_or_null', 'fp'. */
 export function kindText(r: Reg): string {
   // reg_type_str: the trust prefix, `ptr_`, then `or_null_` (the struct's name follows in state dumps only).
+  // An allocated object prints as a plain BTF pointer (reg_type_str has no prefix for MEM_ALLOC).
+  if (r.kind === 'alloc') return r.nullable ? 'ptr_or_null_' : 'ptr_';
   if (r.kind === 'btf_id') return `${r.btf?.trust ? `${r.btf.trust}_` : ''}ptr_${r.nullable ? 'or_null_' : ''}`;
   if (r.kind === 'mem' && r.rdonly) return r.nullable ? 'rdonly_mem_or_null' : 'rdonly_mem';
   if (r.kind === 'mem' && r.ref && !r.dynptr && !r.slice) return r.nullable ? 'ringbuf_mem_or_null' : 'ringbuf_mem';

@@ -53,6 +53,7 @@ import { widenImprecise } from './prune.js';
 import { Rejection } from './reject.js';
 import { isSockKind } from './sock-ptr.js';
 import { sectionLeak } from './kfunc-sections.js';
+import { RBTREE_LESS_CB } from './graph.js';
 import { checkReturnCode, invalidScalarText } from './return-code.js';
 import { isConst } from './scalar.js';
 import {
@@ -351,6 +352,8 @@ function exit(env: Env, st: State, pc: number): Next[] {
     if (r0.s.smin < cb.retMin || r0.s.smax > cb.retMax)
       // verbose_invalid_scalar: bounds at the type's limits are left out, as for a program's return.
       throw new Rejection(pc, invalidScalarText('At callback return', r0.s, [cb.retMin, cb.retMax]));
+    // bpf_rbtree_add's `less` is walked once as a path of its own (graph.ts).
+    if (cb.helper === RBTREE_LESS_CB) return [];
     // prepare_func_exit: back to the helper's call with the caller as it was there (r1-r5 still its
     // arguments), which may call the callback again. Scalars the caller's state at that call one
     // iteration up holds imprecise and different are widened (find_prev_entry, set by the walk), so

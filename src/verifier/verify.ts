@@ -95,6 +95,8 @@ export interface VerifyOptions {
    * BPF_TRACE_RAW_TP), netfilter programs and kfunc calls are checked by it; without it they are not modelled.
    */
   kernelBtf?: Btf;
+  /** The program's own BTF (its object's .BTF): bpf_obj_new's local type ids name its structs (graph.ts). */
+  progBtf?: Btf;
   /**
    * A tp_btf program's target in `kernelBtf`: the `btf_trace_<name>` typedef's id (attach_btf_id), an
    * iterator's the `bpf_iter_<target>` function's...
@@ -307,6 +309,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       tpBtf,
       structOps,
       kernelBtf: opts.kernelBtf,
+      progBtf: opts.progBtf,
       sleepable: opts.sleepable ?? false,
       helperAvailable: opts.helperAvailable,
       gplCompatible: licenseIsGpl(opts.license || 'GPL'),
@@ -511,6 +514,7 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
     // The kernel engine loads with the program's license, else the object's, else GPL.
     license: opts.license || prog.license || spec.license || 'GPL',
     sleepable: opts.sleepable ?? ((prog.flags ?? 0) & BPF_F_SLEEPABLE) !== 0,
+    progBtf: opts.progBtf ?? btf,
     maps,
   });
 }
