@@ -29,26 +29,15 @@ export interface GlobalFunc {
 const BTF_FUNC_GLOBAL = 1;
 const MODIFIERS: number[] = [BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT, BtfKind.TYPE_TAG];
 
-/** The name of the context struct a program type's global functions may take a pointer to. */
+/**
+ * The name of the context struct a program type's global functions may take a pointer to (btf_is_prog_ctx_type:
+ * the user-side context type of bpf_types.h, for every type CTX_STRUCT lists; kprobes also the
+ * bpf_user_pt_regs_t typedef).
+ */
 function ctxTypeNames(progType: number): string[] {
-  switch (progType) {
-    case ProgType.SOCKET_FILTER:
-    case ProgType.SCHED_CLS:
-    case ProgType.SCHED_ACT:
-    case ProgType.CGROUP_SKB:
-    case ProgType.SK_SKB:
-      return ['__sk_buff'];
-    case ProgType.XDP:
-      return ['xdp_md'];
-    case ProgType.KPROBE:
-      return ['bpf_user_pt_regs_t', 'pt_regs'];
-    case ProgType.PERF_EVENT:
-      return ['bpf_perf_event_data'];
-    case ProgType.RAW_TRACEPOINT:
-      return ['bpf_raw_tracepoint_args'];
-    default:
-      return [];
-  }
+  if (progType === ProgType.KPROBE) return ['bpf_user_pt_regs_t', 'pt_regs'];
+  const s = CTX_STRUCT.get(progType);
+  return s ? [s] : [];
 }
 
 /** Follow typedefs and qualifiers; returns the type and whether a typedef of one of `names` was crossed. */

@@ -1,0 +1,364 @@
+/**
+ * One hook's helpers (src/verifier/hook-helpers.ts), each program with the verdict the running kernel (6.18)
+ * gives: bpf_setsockopt and bpf_getsockopt from sock_ops, every cgroup_sock_addr hook and the cgroup
+ * setsockopt hook (whose socket is its context's `sk`), bpf_bind from the connect hooks, the sk_msg data
+ * helpers (which leave packet pointers stale) and the sysctl helpers, with their buffers. Programs are in
+ * sock-ptr-cases.ts's assembly (labels, `goto label`).
+ */
+import { ProgType } from '../../src/uapi/types.js';
+import type { Want } from './expect.js';
+
+/** One program and what the kernel says of it. */
+export interface HookCase {
+  name: string;
+  type: number;
+  attach?: number;
+  text: string;
+  want: Want;
+}
+
+const OK: Want = { ok: true };
+const at = (pc: number, text: string): Want => ({ pc, re: new RegExp(`^${text.replace(/[()[\]|+*?.]/g, '\\$&')}$`) });
+const cannot = (pc: number, name: string, id: number) =>
+  at(pc, `program of this type cannot use helper bpf_${name}#${id}`);
+
+const { SOCK_OPS, SK_MSG, CGROUP_SOCK_ADDR, SCHED_CLS } = ProgType;
+const CGROUP_SYSCTL = 23;
+const CGROUP_SOCKOPT = 25;
+
+/** ctx's socket option (SOL_SOCKET, 2) through an 8-byte stack buffer at fp-8 (zeroed if `init`); the call is insn 9. */
+const ctxOpt = (id: number, size = 8, init = true) => `
+  r6 = r1
+  r2 = 0
+  ${init ? '*(u64 *)(r10 - 8) = r2' : 'r0 = 0'}
+  r1 = r6
+  r2 = 1
+  r3 = 2
+  r4 = r10
+  r4 += -8
+  r5 = ${size}
+  call ${id}
+  r0 = 1
+  exit`;
+
+/** The same from a cgroup sockopt program, through its context's socket (struct bpf_sockopt's sk, at 0). */
+const skOpt = (id: number, nullCheck = true) => `
+  r1 = *(u64 *)(r1 + 0)
+  ${nullCheck ? 'if r1 == 0 goto out' : 'r0 = 0'}
+  r2 = 0
+  *(u64 *)(r10 - 8) = r2
+  r2 = 1
+  r3 = 2
+  r4 = r10
+  r4 += -8
+  r5 = 8
+  call ${id}
+  out:
+  r0 = 1
+  exit`;
+
+/** bpf_bind(ctx, fp-16, size): the call is insn 8. */
+const bind = (size: number, init = true) => `
+  r6 = r1
+  r2 = 0
+  ${init ? '*(u64 *)(r10 - 8) = r2' : 'r0 = 0'}
+  ${init ? '*(u64 *)(r10 - 16) = r2' : 'r0 = 0'}
+  r1 = r6
+  r2 = r10
+  r2 += -16
+  r3 = ${size}
+  call 64
+  r0 = 1
+  exit`;
+
+/** A packet pointer proven 4 bytes long, helper `id` (or none), then a read through the pointer (insn 11). */
+const msgData = (id?: number) => `
+  r6 = r1
+  r7 = *(u64 *)(r6 + 0)
+  r8 = *(u64 *)(r6 + 8)
+  r2 = r7
+  r2 += 4
+  if r2 > r8 goto out
+  ${id === undefined ? 'r0 = 0\nr0 = 0\nr0 = 0\nr0 = 0\nr0 = 0' : `r1 = r6\nr2 = 0\nr3 = 4\nr4 = 0\ncall ${id}`}
+  r0 = *(u8 *)(r7 + 0)
+  out:
+  r0 = 1
+  exit`;
+
+/** A sysctl helper with an 8-byte stack buffer at fp-8 (zeroed if `init`) of `size`; the call is insn 8. */
+const sysctl = (id: number, init: boolean, size = 8, flags = 'r4 = 0') => `
+  r6 = r1
+  r2 = 0
+  ${init ? '*(u64 *)(r10 - 8) = r2' : 'r0 = 0'}
+  r1 = r6
+  r2 = r10
+  r2 += -8
+  r3 = ${size}
+  ${flags}
+  call ${id}
+  r0 = 1
+  exit`;
+
+/** Every cgroup_sock_addr hook of Linux 6.18 (bind, connect, sendmsg, recvmsg, getpeername, getsockname; inet and unix). */
+const SOCK_ADDR_HOOKS = [8, 9, 10, 11, 14, 15, 19, 20, 29, 30, 31, 32, 49, 50, 51, 52, 53];
+
+/** The cases, each with the kernel's verdict. */
+export const HOOK_CASES: HookCase[] = [
+  // Socket options: sock_ops and every cgroup_sock_addr hook take the context (6.18 gives them to the
+  // unix getpeername and getsockname hooks too), cgroup_sockopt the setsockopt hook only.
+  ...SOCK_ADDR_HOOKS.flatMap((attach) =>
+    [49, 57].map((id) => ({
+      name: `sock_addr hook ${attach}: ${id === 49 ? 'set' : 'get'}sockopt`,
+      type: CGROUP_SOCK_ADDR,
+      attach,
+      text: ctxOpt(id),
+      want: OK,
+    })),
+  ),
+  { name: 'sock_ops: setsockopt', type: SOCK_OPS, attach: 3, text: ctxOpt(49), want: OK },
+  { name: 'sock_ops: getsockopt', type: SOCK_OPS, attach: 3, text: ctxOpt(57), want: OK },
+  // A privileged loader may hand uninitialized stack to a helper that reads it.
+  {
+    name: 'sock_ops: setsockopt of uninitialized stack',
+    type: SOCK_OPS,
+    attach: 3,
+    text: ctxOpt(49, 8, false),
+    want: OK,
+  },
+  {
+    name: 'sock_ops: getsockopt into uninitialized stack',
+    type: SOCK_OPS,
+    attach: 3,
+    text: ctxOpt(57, 8, false),
+    want: OK,
+  },
+  {
+    name: 'sock_ops: getsockopt of size 0',
+    type: SOCK_OPS,
+    attach: 3,
+    text: ctxOpt(57, 0),
+    want: at(9, 'R5 invalid zero-sized read: u64=[0,0]'),
+  },
+  {
+    name: 'sock_ops: getsockopt past the buffer',
+    type: SOCK_OPS,
+    attach: 3,
+    text: ctxOpt(57, 16),
+    want: at(9, 'invalid write to stack R4 off=-8 size=16'),
+  },
+  {
+    name: 'sock_ops: setsockopt past the buffer',
+    type: SOCK_OPS,
+    attach: 3,
+    text: ctxOpt(49, 16),
+    want: at(9, 'invalid read from stack R4 off=-8 size=16'),
+  },
+  { name: 'tc: setsockopt', type: SCHED_CLS, text: ctxOpt(49), want: cannot(9, 'setsockopt', 49) },
+  { name: 'cgroup setsockopt hook: setsockopt', type: CGROUP_SOCKOPT, attach: 22, text: skOpt(49), want: OK },
+  { name: 'cgroup setsockopt hook: getsockopt', type: CGROUP_SOCKOPT, attach: 22, text: skOpt(57), want: OK },
+  // The context's sk is never NULL there.
+  {
+    name: 'cgroup setsockopt hook: no NULL check',
+    type: CGROUP_SOCKOPT,
+    attach: 22,
+    text: skOpt(49, false),
+    want: OK,
+  },
+  {
+    name: 'cgroup getsockopt hook: setsockopt',
+    type: CGROUP_SOCKOPT,
+    attach: 21,
+    text: skOpt(49),
+    want: cannot(9, 'setsockopt', 49),
+  },
+  {
+    name: 'cgroup getsockopt hook: getsockopt',
+    type: CGROUP_SOCKOPT,
+    attach: 21,
+    text: skOpt(57),
+    want: cannot(9, 'getsockopt', 57),
+  },
+  {
+    name: 'cgroup setsockopt hook: the context for the socket',
+    type: CGROUP_SOCKOPT,
+    attach: 22,
+    text: ctxOpt(49),
+    want: at(9, 'R1 type=ctx expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_'),
+  },
+  // bpf_bind: the inet connect hooks only.
+  { name: 'connect4: bind', type: CGROUP_SOCK_ADDR, attach: 10, text: bind(16), want: OK },
+  { name: 'connect6: bind', type: CGROUP_SOCK_ADDR, attach: 11, text: bind(16), want: OK },
+  {
+    name: 'connect4: bind of uninitialized stack',
+    type: CGROUP_SOCK_ADDR,
+    attach: 10,
+    text: bind(16, false),
+    want: OK,
+  },
+  ...[8, 14, 49].map((attach) => ({
+    name: `sock_addr hook ${attach}: bind`,
+    type: CGROUP_SOCK_ADDR,
+    attach,
+    text: bind(16),
+    want: cannot(8, 'bind', 64),
+  })),
+  {
+    name: 'connect4: bind past the buffer',
+    type: CGROUP_SOCK_ADDR,
+    attach: 10,
+    text: bind(24),
+    want: at(8, 'invalid read from stack R2 off=-16 size=24'),
+  },
+  {
+    name: 'connect4: bind of size 0',
+    type: CGROUP_SOCK_ADDR,
+    attach: 10,
+    text: bind(0),
+    want: at(8, 'R3 invalid zero-sized read: u64=[0,0]'),
+  },
+  {
+    name: 'connect4: bind of the context',
+    type: CGROUP_SOCK_ADDR,
+    attach: 10,
+    text: 'r2 = r1\nr3 = 8\ncall 64\nr0 = 1\nexit',
+    want: at(2, 'R2 type=ctx expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_'),
+  },
+  // sk_msg: pull, push and pop may move the message; its packet pointers are unknown scalars after them.
+  { name: 'sk_msg: a read through a checked packet pointer', type: SK_MSG, attach: 7, text: msgData(), want: OK },
+  ...(
+    [
+      [63, 'pull'],
+      [90, 'push'],
+      [91, 'pop'],
+    ] as const
+  ).flatMap(([id, what]) => [
+    {
+      name: `sk_msg: the packet pointer after msg_${what}_data`,
+      type: SK_MSG,
+      attach: 7,
+      text: msgData(id),
+      want: at(11, "R7 invalid mem access 'scalar'"),
+    },
+    {
+      name: `sk_msg: msg_${what}_data`,
+      type: SK_MSG,
+      attach: 7,
+      text: `r2 = 0\nr3 = 4\nr4 = 0\ncall ${id}\nr0 = 1\nexit`,
+      want: OK,
+    },
+  ]),
+  {
+    name: 'tc: msg_pull_data',
+    type: SCHED_CLS,
+    text: 'r2 = 0\nr3 = 4\nr4 = 0\ncall 63\nr0 = 1\nexit',
+    want: cannot(3, 'msg_pull_data', 63),
+  },
+  {
+    name: 'sk_msg: msg_pull_data, r2 unset',
+    type: SK_MSG,
+    attach: 7,
+    text: 'r3 = 4\nr4 = 0\ncall 63\nr0 = 1\nexit',
+    want: at(2, 'R2 !read_ok'),
+  },
+  // sysctl: get_name writes its buffer (MEM_WRITE), the value getters fill theirs, set_new_value reads.
+  ...(
+    [
+      [101, 'write'],
+      [102, 'write'],
+      [103, 'write'],
+      [104, 'read'],
+    ] as const
+  ).flatMap(([id, how]) => [
+    { name: `sysctl ${id}`, type: CGROUP_SYSCTL, attach: 18, text: sysctl(id, true), want: OK },
+    { name: `sysctl ${id}: uninitialized stack`, type: CGROUP_SYSCTL, attach: 18, text: sysctl(id, false), want: OK },
+    {
+      name: `sysctl ${id}: past the buffer`,
+      type: CGROUP_SYSCTL,
+      attach: 18,
+      text: sysctl(id, true, 16),
+      want: at(8, `invalid ${how} to stack R2 off=-8 size=16`.replace('read to', 'read from')),
+    },
+    {
+      name: `sysctl ${id}: size 0`,
+      type: CGROUP_SYSCTL,
+      attach: 18,
+      text: sysctl(id, true, 0),
+      want: at(8, 'R3 invalid zero-sized read: u64=[0,0]'),
+    },
+  ]),
+  {
+    name: 'sysctl get_name, r4 unset',
+    type: CGROUP_SYSCTL,
+    attach: 18,
+    text: sysctl(101, true, 8, ''),
+    want: at(7, 'R4 !read_ok'),
+  },
+  {
+    name: 'sock_ops: sysctl_get_name',
+    type: SOCK_OPS,
+    attach: 3,
+    text: sysctl(101, true),
+    want: cannot(8, 'sysctl_get_name', 101),
+  },
+];
+
+/** A compiled C program (c-programs.ts's prelude) and the kernel's verdict; pc -1: the kernel's, whatever clang made. */
+export interface HookCCase {
+  name: string;
+  source: string;
+  want: Want;
+}
+
+/** The helpers by number (the contexts' structs are the fixture header's, from the uapi). */
+const C_DECLS = `
+static long (*set_opt)(void *ctx, int level, int name, void *val, int len) = (void *)49;
+static long (*get_opt)(void *ctx, int level, int name, void *val, int len) = (void *)57;
+static long (*msg_pull)(void *msg, __u32 start, __u32 end, __u64 flags) = (void *)63;
+static long (*do_bind)(void *ctx, void *addr, int len) = (void *)64;
+static long (*sysctl_name)(void *ctx, char *buf, unsigned long len, __u64 flags) = (void *)101;
+struct sin { __u16 family; __u16 port; __u32 addr; __u8 zero[8]; };
+`;
+
+/**
+ * Global functions that take their hook's context (btf_is_prog_ctx_type: a pointer to the type's context
+ * struct is the context) and call that hook's helpers with it; an sk_msg global function that pulls data
+ * leaves its caller's packet pointers stale.
+ */
+export const HOOK_C_CASES: HookCCase[] = [
+  {
+    name: 'hook-connect4-global-bind',
+    source: `${C_DECLS}
+__noinline int g(struct bpf_sock_addr *ctx) { struct sin sa = {}; sa.family = 2; return do_bind(ctx, &sa, sizeof(sa)) ? 0 : 1; }
+SEC("cgroup/connect4") int prog(struct bpf_sock_addr *ctx) { return g(ctx) ? 1 : 0; }`,
+    want: OK,
+  },
+  {
+    name: 'hook-sockops-global-setsockopt',
+    source: `${C_DECLS}
+__noinline int g(struct bpf_sock_ops *s) { int v = 1; return set_opt(s, 1, 2, &v, sizeof(v)); }
+SEC("sockops") int prog(struct bpf_sock_ops *s) { g(s); return 1; }`,
+    want: OK,
+  },
+  {
+    name: 'hook-setsockopt-global-getsockopt',
+    source: `${C_DECLS}
+__noinline int g(struct bpf_sockopt *o) { int v = 0; get_opt((void *)(long)o->sk, 1, 2, &v, sizeof(v)); return v & 1; }
+SEC("cgroup/setsockopt") int prog(struct bpf_sockopt *o) { g(o); return 1; }`,
+    want: OK,
+  },
+  {
+    name: 'hook-sysctl-global-get-name',
+    source: `${C_DECLS}
+__noinline int g(struct bpf_sysctl *c) { char b[8]; return sysctl_name(c, b, sizeof(b), 0) < 0; }
+SEC("cgroup/sysctl") int prog(struct bpf_sysctl *c) { g(c); return 1; }`,
+    want: OK,
+  },
+  {
+    name: 'hook-sk-msg-global-pull-stale',
+    source: `${C_DECLS}
+__noinline int g(struct sk_msg_md *m) { return msg_pull(m, 0, 4, 0); }
+SEC("sk_msg") int prog(struct sk_msg_md *m) { void *d = (void *)(long)m->data, *e = (void *)(long)m->data_end; if (d + 4 > e) return 1;
+  g(m); return *(volatile __u8 *)d ? 1 : 1; }`,
+    want: { pc: -1, re: /^R\d+ invalid mem access 'scalar'$/ },
+  },
+];
