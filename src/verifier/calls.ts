@@ -28,6 +28,7 @@ import {
   tracingProgProto,
 } from './helpers.js';
 import { unmodelledHelper } from './unmodelled-helpers.js';
+import { mightSleepFault } from './hook-helpers.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem, noteDepth } from './memory.js';
 import { type DynptrUse, dynptrArg, releaseDynptrSlots } from './dynptr.js';
@@ -273,6 +274,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
   if (proto.gpl && !env.gplCompatible)
     throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
+  const sleepFault = mightSleepFault(proto, env.sleepable, st);
+  if (sleepFault) throw new Rejection(pc, sleepFault);
   const f = cur(st);
   let map: VerifierMap | undefined;
   let allocSize = 0;

@@ -9,7 +9,7 @@
 import { MapType, ProgType } from '../uapi/types.js';
 import type { DynptrArgType } from './dynptr.js';
 import type { SockRet } from './sock-ptr.js';
-import { HOOK_HELPER_IDS, HOOK_HELPER_PROTOS, hookAttachAllowed } from './hook-helpers.js';
+import { EVERY_TABLE_IDS, HOOK_HELPER_IDS, HOOK_HELPER_PROTOS, hookAttachAllowed } from './hook-helpers.js';
 
 /** Argument types (the kernel's enum bpf_arg_type, the ones these helpers use). */
 export type ArgType =
@@ -125,6 +125,8 @@ export interface HelperProto {
    * (check_get_func_ip: `func bpf_get_func_ip#173 not supported for program type 5`).
    */
   refusedAfterArgs?: readonly number[];
+  /** bpf_func_proto.might_sleep: only a sleepable program may call it, and not in an RCU or non-preemptible section. */
+  mightSleep?: boolean;
   /**
    * A socket result: 'acquire' takes a reference (is_acquire_function), 'cast' carries the argument's
    * (is_ptr_cast_function); absent, the socket comes with no reference.
@@ -727,9 +729,9 @@ const OWN_TABLE_LIST: [number, Set<number>][] = [
   // netfilter: bpf_base_func_proto (no perf_event_output).
   [NETFILTER, new Set(BASE_SOCK.filter((id) => id !== 25))],
 ];
-// Each type's table also has its hook's own helpers (hook-helpers.ts).
+// Each type's table also has its hook's own helpers and bpf_base_func_proto's of hook-helpers.ts.
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map(
-  OWN_TABLE_LIST.map(([t, ids]) => [t, new Set([...ids, ...(HOOK_HELPER_IDS.get(t) ?? [])])]),
+  OWN_TABLE_LIST.map(([t, ids]) => [t, new Set([...ids, ...EVERY_TABLE_IDS, ...(HOOK_HELPER_IDS.get(t) ?? [])])]),
 );
 
 /** The lwt types: their tables hand out the tc prototypes of the __sk_buff helpers. */

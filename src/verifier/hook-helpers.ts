@@ -6,6 +6,7 @@
  * (test/verifier/hook-helpers.test.ts).
  */
 import type { ArgType, HelperProto, RetType } from './helpers.js';
+import type { State } from './state.js';
 
 const SOCK_OPS = 13;
 const SK_MSG = 16;
@@ -61,7 +62,24 @@ export const HOOK_HELPER_PROTOS: readonly HelperProto[] = [
   H(102, 'sysctl_get_current_value', ['ctx', 'uninit_mem', 'const_size'], [CGROUP_SYSCTL]),
   H(103, 'sysctl_get_new_value', ['ctx', 'uninit_mem', 'const_size'], [CGROUP_SYSCTL]),
   H(104, 'sysctl_set_new_value', ['ctx', 'mem', 'const_size'], [CGROUP_SYSCTL]),
+  // bpf_copy_from_user(dst, size, user_ptr): every type's on 6.18 (bpf_base_func_proto), but it may sleep.
+  { ...H(148, 'copy_from_user', ['uninit_mem', 'const_size_or_zero', 'anything'], []), scope: 'all', mightSleep: true },
 ];
+
+/** The helpers of this file in bpf_base_func_proto, so in every program type's table. */
+export const EVERY_TABLE_IDS: readonly number[] = [148];
+
+/**
+ * check_helper_call's refusals of a helper that may sleep (before its arguments): in a program that is not
+ * sleepable, then inside bpf_rcu_read_lock (active_rcu_lock), then with preemption disabled.
+ */
+export function mightSleepFault(proto: HelperProto, sleepable: boolean, st: State): string | undefined {
+  if (!proto.mightSleep) return undefined;
+  if (!sleepable) return 'helper call might sleep in a non-sleepable prog';
+  if (st.rcu) return `sleepable helper bpf_${proto.name}#${proto.id} in rcu_read_lock region`;
+  if (st.preempt) return `sleepable helper bpf_${proto.name}#${proto.id} in non-preemptible region`;
+  return undefined;
+}
 
 /** The helper numbers each program type's own table gets from this file (helpers.ts's OWN_TABLES). */
 export const HOOK_HELPER_IDS: ReadonlyMap<number, readonly number[]> = new Map(

@@ -15,7 +15,6 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [165, ['snprintf', CONST_STR]],
   [177, ['trace_vprintk', CONST_STR]],
   [180, ['find_vma', BTF_PTR]],
-  [148, ['copy_from_user', 'it may sleep: only sleepable programs may call it (BPF_F_SLEEPABLE is not modelled)']],
 ]);
 
 /** The one-line refusal for a call of helper `id`, which bpfkit has no prototype for. */

@@ -13,6 +13,8 @@ export interface HookCase {
   name: string;
   type: number;
   attach?: number;
+  /** Loaded with BPF_F_SLEEPABLE. */
+  sleepable?: boolean;
   text: string;
   want: Want;
 }
@@ -22,7 +24,8 @@ const at = (pc: number, text: string): Want => ({ pc, re: new RegExp(`^${text.re
 const cannot = (pc: number, name: string, id: number) =>
   at(pc, `program of this type cannot use helper bpf_${name}#${id}`);
 
-const { SOCK_OPS, SK_MSG, CGROUP_SOCK_ADDR, SCHED_CLS } = ProgType;
+const { SOCK_OPS, SK_MSG, CGROUP_SOCK_ADDR, SCHED_CLS, KPROBE, SOCKET_FILTER } = ProgType;
+const SYSCALL = 31;
 const CGROUP_SYSCTL = 23;
 const CGROUP_SOCKOPT = 25;
 
@@ -97,6 +100,16 @@ const sysctl = (id: number, init: boolean, size = 8, flags = 'r4 = 0') => `
   ${flags}
   call ${id}
   r0 = 1
+  exit`;
+
+/** bpf_copy_from_user into fp-8 (`size` bytes) from user address 0; the call is insn 4. */
+const copy = (size = 8) => `
+  r1 = r10
+  r1 += -8
+  r2 = ${size}
+  r3 = 0
+  call 148
+  r0 = 0
   exit`;
 
 /** Every cgroup_sock_addr hook of Linux 6.18 (bind, connect, sendmsg, recvmsg, getpeername, getsockname; inet and unix). */

@@ -13,10 +13,15 @@ import { compileCPrograms } from './c-programs.js';
 import { kernelVerdictObject, kernelVerdictRaw } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
 import { sockProgram } from './sock-ptr-cases.js';
+import { HELPER_PROTOS } from '../../src/verifier/helpers.js';
+import { mightSleepFault } from '../../src/verifier/hook-helpers.js';
+import type { State } from '../../src/verifier/state.js';
 import { HOOK_CASES, HOOK_C_CASES, type HookCase } from './hook-helpers-cases.js';
 
+const BPF_F_SLEEPABLE = 1 << 4;
+
 const verdict = (c: HookCase): VerifyResult =>
-  verifyInstructions(sockProgram(c.text), { type: c.type, attachType: c.attach, maps: [] });
+  verifyInstructions(sockProgram(c.text), { type: c.type, attachType: c.attach, maps: [], sleepable: c.sleepable });
 
 test('hook helpers: bpfkit says what each case expects', () => {
   for (const c of HOOK_CASES) assertWant(c.name, verdict(c), c.want);
@@ -25,7 +30,7 @@ test('hook helpers: bpfkit says what each case expects', () => {
 test('hook helpers: the running kernel gives the same verdict, at the same insn, in the same words (root)', (t) => {
   if (!needs(t, { root: true })) return;
   for (const c of HOOK_CASES) {
-    const k = kernelVerdictRaw(sockProgram(c.text), c.type, [], c.attach);
+    const k = kernelVerdictRaw(sockProgram(c.text), c.type, [], c.attach, undefined, c.sleepable ? BPF_F_SLEEPABLE : 0);
     assertKernelAgrees(c.name, verdict(c), k);
   }
 });
@@ -56,4 +61,23 @@ test('hook helpers: global functions of each hook take its context (compiled C; 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('hook helpers: a helper that may sleep, in an RCU or non-preemptible section of a sleepable program', () => {
+  // The kernel's words (Linux 6.18, a sleepable syscall program calling bpf_copy_from_user after
+  // bpf_rcu_read_lock or bpf_preempt_disable); bpfkit does not model kfuncs in sleepable programs yet, so
+  // no program reaches these refusals: the rule is held to the words here.
+  const proto = HELPER_PROTOS.get(148)!;
+  const st = (extra: Partial<State>): State => ({ frames: [], refs: new Map(), ...extra });
+  assert.equal(mightSleepFault(proto, false, st({})), 'helper call might sleep in a non-sleepable prog');
+  assert.equal(mightSleepFault(proto, true, st({})), undefined);
+  assert.equal(
+    mightSleepFault(proto, true, st({ rcu: true })),
+    'sleepable helper bpf_copy_from_user#148 in rcu_read_lock region',
+  );
+  assert.equal(
+    mightSleepFault(proto, true, st({ preempt: 1 })),
+    'sleepable helper bpf_copy_from_user#148 in non-preemptible region',
+  );
+  assert.equal(mightSleepFault(HELPER_PROTOS.get(5)!, false, st({ rcu: true })), undefined);
 });
