@@ -312,7 +312,38 @@ export const HOOK_CASES: HookCase[] = [
     attach: 3,
     text: sysctl(101, true),
     want: cannot(8, 'sysctl_get_name', 101),
+  }, // bpf_copy_from_user: every type has it, only a sleepable program may call it.
+  { name: 'uprobe.s: copy_from_user', type: KPROBE, sleepable: true, text: copy(), want: OK },
+  { name: 'uprobe.s: copy_from_user of 0 bytes', type: KPROBE, sleepable: true, text: copy(0), want: OK },
+  {
+    name: 'uprobe.s: copy_from_user past the buffer',
+    type: KPROBE,
+    sleepable: true,
+    text: copy(16),
+    want: at(4, 'invalid write to stack R1 off=-8 size=16'),
   },
+  {
+    name: 'uprobe.s: copy_from_user into NULL',
+    type: KPROBE,
+    sleepable: true,
+    text: 'r1 = 0\nr2 = 0\nr3 = 0\ncall 148\nr0 = 0\nexit',
+    want: at(3, 'R1 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_'),
+  },
+  { name: 'syscall: copy_from_user', type: SYSCALL, sleepable: true, text: copy(), want: OK },
+  ...(
+    [
+      ['kprobe', KPROBE, undefined],
+      ['socket filter', SOCKET_FILTER, undefined],
+      ['tc', SCHED_CLS, undefined],
+      ['sock_ops', SOCK_OPS, 3],
+    ] as const
+  ).map(([what, type, attach]) => ({
+    name: `${what}: copy_from_user`,
+    type,
+    attach,
+    text: copy(),
+    want: at(4, 'helper call might sleep in a non-sleepable prog'),
+  })),
 ];
 
 /** A compiled C program (c-programs.ts's prelude) and the kernel's verdict; pc -1: the kernel's, whatever clang made. */
