@@ -406,3 +406,68 @@ SEC("sk_msg") int prog(struct sk_msg_md *m) { void *d = (void *)(long)m->data, *
     want: { pc: -1, re: /^R\d+ invalid mem access 'scalar'$/ },
   },
 ];
+
+/** BPF_LD | BPF_ABS | BPF_W at offset 0, and BPF_LD | BPF_IND | BPF_W from r7, as raw words. */
+const LD_ABS = '".8byte 0x20;"';
+const LD_IND = '".8byte 0x7040;"';
+const nakedSub = (body: string) =>
+  `__attribute__((naked)) __noinline __attribute__((used)) static int sub(void) { asm volatile(${body} ::: "memory"); }\n`;
+const nakedMain = (body: string) =>
+  `SEC("socket") __attribute__((naked)) int prog(void) { asm volatile(${body} ::: "memory"); }`;
+const LOAD_BYTE = 'unsigned long long load_byte(void *skb, unsigned long long off) asm("llvm.bpf.load.byte");\n';
+const want = (re: RegExp): Want => ({ pc: -1, re });
+
+/**
+ * BPF_LD_[ABS|IND] in a subprogram: a failed load returns 0 from the subprogram at once, and the kernel
+ * walks that return first. The caller's r6-r9 are its own across the call; r1-r5 are gone after it.
+ */
+export const LD_ABS_C_CASES: HookCCase[] = [
+  {
+    name: 'ldabs-sub-early-exit',
+    source:
+      nakedSub(`"r6 = r1;" ${LD_ABS} "r0 = 1;" "exit;"`) +
+      nakedMain(`"call sub;" "if r0 != 0 goto 1f;" "r0 = r9;" "1:" "r0 = 0;" "exit;"`),
+    want: want(/^R9 !read_ok$/),
+  },
+  {
+    name: 'ldind-sub-early-exit',
+    source:
+      nakedSub(`"r6 = r1;" "r7 = 0;" ${LD_IND} "r0 = 1;" "exit;"`) +
+      nakedMain(`"call sub;" "if r0 != 0 goto 1f;" "r0 = r9;" "1:" "r0 = 0;" "exit;"`),
+    want: want(/^R9 !read_ok$/),
+  },
+  {
+    name: 'ldabs-sub-both-safe',
+    source: nakedSub(`"r6 = r1;" ${LD_ABS} "r0 = 1;" "exit;"`) + nakedMain(`"call sub;" "r0 = 0;" "exit;"`),
+    want: OK,
+  },
+  {
+    // 0 from the failed load makes the caller's store land at fp-520.
+    name: 'ldabs-sub-zero-return-used',
+    source:
+      nakedSub(`"r6 = r1;" ${LD_ABS} "r0 = 1;" "exit;"`) +
+      nakedMain(
+        `"call sub;" "r0 *= 8;" "r1 = r10;" "r1 += -520;" "r1 += r0;" "r2 = 0;" "*(u8 *)(r1 + 0) = r2;" "r0 = 0;" "exit;"`,
+      ),
+    want: want(/^invalid write to stack R1 off=-520 size=1$/),
+  },
+  {
+    // Both paths fail: the kernel reports the early return's (the caller's r8), walked first.
+    name: 'ldabs-sub-both-fail',
+    source:
+      nakedSub(`"r6 = r1;" ${LD_ABS} "r0 = r9;" "exit;"`) +
+      nakedMain(`"call sub;" "if r0 != 0 goto 1f;" "r0 = r8;" "1:" "r0 = 0;" "exit;"`),
+    want: want(/^R8 !read_ok$/),
+  },
+  {
+    name: 'ldabs-sub-callee-saved-kept',
+    source: nakedSub(`"r6 = r1;" ${LD_ABS} "r0 = 1;" "exit;"`) + nakedMain(`"r6 = 7;" "call sub;" "r0 = r6;" "exit;"`),
+    want: OK,
+  },
+  {
+    name: 'ldabs-global',
+    source: `${LOAD_BYTE}__noinline int g(struct __sk_buff *skb) { return load_byte(skb, 0) & 1; }
+SEC("socket") int prog(struct __sk_buff *skb) { return g(skb); }`,
+    want: OK,
+  },
+];

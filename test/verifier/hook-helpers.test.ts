@@ -16,7 +16,7 @@ import { sockProgram } from './sock-ptr-cases.js';
 import { HELPER_PROTOS } from '../../src/verifier/helpers.js';
 import { mightSleepFault } from '../../src/verifier/hook-helpers.js';
 import type { State } from '../../src/verifier/state.js';
-import { HOOK_CASES, HOOK_C_CASES, type HookCase } from './hook-helpers-cases.js';
+import { HOOK_CASES, HOOK_C_CASES, LD_ABS_C_CASES, type HookCase } from './hook-helpers-cases.js';
 
 const BPF_F_SLEEPABLE = 1 << 4;
 
@@ -35,7 +35,7 @@ test('hook helpers: the running kernel gives the same verdict, at the same insn,
   }
 });
 
-test('hook helpers: global functions of each hook take its context (compiled C; the kernel too as root)', (t) => {
+test('hook helpers: global functions of each hook take its context, LD_ABS returns early from a subprogram (compiled C; the kernel too as root)', (t) => {
   if (!hasTool('clang')) {
     t.skip('clang not installed');
     return;
@@ -45,10 +45,11 @@ test('hook helpers: global functions of each hook take its context (compiled C; 
     if (process.env.CI === 'true') assert.fail('the kernel checks need root');
     t.diagnostic('not root: bpfkit is checked against the expectations only');
   }
-  const { dir, objects } = compileCPrograms(HOOK_C_CASES);
+  const cases = [...HOOK_C_CASES, ...LD_ABS_C_CASES];
+  const { dir, objects } = compileCPrograms(cases);
   try {
     for (const [name, file] of objects) {
-      const c = HOOK_C_CASES.find((x) => x.name === name)!;
+      const c = cases.find((x) => x.name === name)!;
       const spec = loadObjectFile(file);
       const v = verifyProgram(
         spec,
