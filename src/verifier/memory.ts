@@ -12,6 +12,7 @@ import { checkDynptrHelperMem, checkDynptrLoad, destroyDynptr } from './dynptr.j
 import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
 import { mapFieldAccess } from './map-fields.js';
+import { mapPtrAccess } from './map-ptr.js';
 import { Rejection } from './reject.js';
 import { sockAccess } from './sock-ptr.js';
 import { varStackAccess, varStackHelperAccess } from './stack-var.js';
@@ -87,9 +88,8 @@ export function access(
   valueRegno?: number,
 ): Reg {
   if (reg.kind === 'not_init') throw new Rejection(pc, `R${regno} !read_ok`);
-  // A privileged load through a map pointer reads struct bpf_map's fields by the kernel's BTF.
-  if (reg.kind === 'map_ptr' && !reg.nullable && !write)
-    throw new Rejection(pc, `R${regno} map_ptr access: bpfkit does not model struct bpf_map's fields`);
+  // A privileged load through a map pointer reads the map's kernel struct by the kernel's BTF (map-ptr.ts).
+  if (reg.kind === 'map_ptr' && !reg.nullable) return mapPtrAccess(env, pc, regno, reg, off, size, write, signed);
   if (reg.nullable || reg.kind === 'scalar' || reg.kind === 'map_ptr' || reg.kind === 'pkt_end' || reg.kind === 'func')
     throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
   const total = reg.off + off;

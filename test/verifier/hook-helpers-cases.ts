@@ -6,6 +6,7 @@
  * sock-ptr-cases.ts's assembly (labels, `goto label`).
  */
 import { ProgType } from '../../src/uapi/types.js';
+import type { VerifierMap } from '../../src/verifier/index.js';
 import type { Want } from './expect.js';
 
 /** One program and what the kernel says of it. */
@@ -470,4 +471,114 @@ export const LD_ABS_C_CASES: HookCCase[] = [
 SEC("socket") int prog(struct __sk_buff *skb) { return g(skb); }`,
     want: OK,
   },
+];
+
+/** A program reading through a map pointer (r1 = map 0) and the kernel's verdict; the kernel's BTF is needed. */
+export interface MapPtrCase {
+  name: string;
+  map: VerifierMap;
+  text: string;
+  want: Want;
+}
+
+const vmap = (type: number, keySize = 4, valueSize = 8): VerifierMap => ({
+  name: 'm',
+  type,
+  keySize,
+  valueSize,
+  maxEntries: 4,
+  readOnly: false,
+});
+const ARRAY = vmap(2);
+const mapRead = (name: string, body: string, want: Want, map = ARRAY): MapPtrCase => ({
+  name,
+  map,
+  text: `r1 = map 0\n${body}\nr0 = 0\nexit`,
+  want,
+});
+
+/**
+ * Loads through a map pointer (map-ptr.ts): the map's kernel struct walked by the kernel's BTF (Linux
+ * 6.18's struct bpf_map begins with the u8 sha[32] of an exclusive map, then excl, then ops at 40).
+ */
+export const MAP_PTR_CASES: MapPtrCase[] = [
+  mapRead('array: ops', 'r0 = *(u64 *)(r1 + 40)', OK),
+  mapRead('array: max_entries', 'r0 = *(u32 *)(r1 + 76)', OK),
+  mapRead('array: a byte of sha', 'r0 = *(u8 *)(r1 + 3)', OK),
+  mapRead('array: 8 bytes of sha, unaligned', 'r0 = *(u64 *)(r1 + 3)', OK),
+  mapRead(
+    'array: the padding after excl',
+    'r0 = *(u32 *)(r1 + 36)',
+    at(2, "struct bpf_map doesn't have field at offset 36"),
+  ),
+  mapRead(
+    'array: half of ops',
+    'r0 = *(u32 *)(r1 + 44)',
+    at(2, 'cannot access ptr member ops with moff 40 in struct bpf_map with off 44 size 4'),
+  ),
+  mapRead(
+    'array: past the struct',
+    'r0 = *(u64 *)(r1 + 30000)',
+    at(2, 'access beyond struct bpf_array at off 30000 size 8'),
+  ),
+  mapRead('array: negative offset', 'r0 = *(u64 *)(r1 - 8)', at(2, 'R1 is bpf_array invalid negative access: off=-8')),
+  mapRead('array: a store', 'r2 = 0\n*(u64 *)(r1 + 0) = r2', at(3, 'only read from bpf_array is supported')),
+  mapRead('array: an immediate store', '*(u64 *)(r1 + 0) = 0', at(2, 'only read from bpf_array is supported')),
+  mapRead(
+    'array: an atomic add',
+    'r2 = 1\nlock *(u64 *)(r1 + 0) += r2',
+    at(3, 'only read from bpf_array is supported'),
+  ),
+  mapRead(
+    'array: a scalar member is a scalar',
+    'r2 = *(u64 *)(r1 + 0)\nr0 = *(u64 *)(r2 + 0)',
+    at(3, "R2 invalid mem access 'scalar'"),
+  ),
+  // inner_map_meta (a struct bpf_map pointer) comes back untrusted, and may be read through.
+  mapRead('array: through inner_map_meta', 'r2 = *(u64 *)(r1 + 48)\nr0 = *(u32 *)(r2 + 76)', OK),
+  mapRead('array: arithmetic', 'r1 += 8\nr0 = *(u64 *)(r1 + 0)', at(2, 'R1 pointer arithmetic on map_ptr prohibited')),
+  ...(
+    [
+      ['hash', 1, 'bpf_htab'],
+      ['percpu hash', 5, 'bpf_htab'],
+      ['lru hash', 9, 'bpf_htab'],
+      ['lru percpu hash', 10, 'bpf_htab'],
+      ['percpu array', 6, 'bpf_array'],
+      ['queue', 22, 'bpf_queue_stack'],
+      ['stack', 23, 'bpf_queue_stack'],
+      ['bloom filter', 30, 'bpf_bloom_filter'],
+    ] as const
+  ).map(([what, type, struct]) =>
+    mapRead(
+      `${what}: negative offset`,
+      'r0 = *(u64 *)(r1 - 8)',
+      at(2, `R1 is ${struct} invalid negative access: off=-8`),
+      vmap(type, type >= 22 ? 0 : 4),
+    ),
+  ),
+  ...(
+    [
+      ['prog array', 3],
+      ['perf event array', 4],
+      ['cgroup array', 8],
+    ] as const
+  ).map(([what, type]) =>
+    mapRead(
+      `${what}: negative offset`,
+      'r0 = *(u64 *)(r1 - 8)',
+      at(2, 'R1 is bpf_array invalid negative access: off=-8'),
+      vmap(type, 4, 4),
+    ),
+  ),
+  mapRead(
+    'ring buffer: negative offset',
+    'r0 = *(u64 *)(r1 - 8)',
+    at(2, 'R1 is bpf_ringbuf_map invalid negative access: off=-8'),
+    {
+      ...vmap(27, 0, 0),
+      maxEntries: 4096,
+    },
+  ),
+  // A device map's struct (bpf_dtab) is not in bpfkit's table.
+  mapRead('devmap: not modelled', 'r0 = *(u64 *)(r1 - 8)', { unmodelled: true }, vmap(14, 4, 4)),
 ];

@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { runningKernel } from '../../src/loader/kernel-env.js';
+import { ProgType } from '../../src/uapi/types.js';
 import { loadObjectFile } from '../../src/elf/index.js';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/index.js';
 import { hasTool, isRoot, needs } from '../support/env.js';
@@ -16,9 +18,10 @@ import { sockProgram } from './sock-ptr-cases.js';
 import { HELPER_PROTOS } from '../../src/verifier/helpers.js';
 import { mightSleepFault } from '../../src/verifier/hook-helpers.js';
 import type { State } from '../../src/verifier/state.js';
-import { HOOK_CASES, HOOK_C_CASES, LD_ABS_C_CASES, type HookCase } from './hook-helpers-cases.js';
+import { HOOK_CASES, HOOK_C_CASES, LD_ABS_C_CASES, MAP_PTR_CASES, type HookCase } from './hook-helpers-cases.js';
 
 const BPF_F_SLEEPABLE = 1 << 4;
+const ARRAY_MAP = { name: 'm', type: 2, keySize: 4, valueSize: 8, maxEntries: 4, readOnly: false };
 
 const verdict = (c: HookCase): VerifyResult =>
   verifyInstructions(sockProgram(c.text), { type: c.type, attachType: c.attach, maps: [], sleepable: c.sleepable });
@@ -81,4 +84,26 @@ test('hook helpers: a helper that may sleep, in an RCU or non-preemptible sectio
     'sleepable helper bpf_copy_from_user#148 in non-preemptible region',
   );
   assert.equal(mightSleepFault(HELPER_PROTOS.get(5)!, false, st({ rcu: true })), undefined);
+});
+
+test('map pointers: loads through them walk the map struct by the kernel BTF (the kernel too as root)', (t) => {
+  if (!existsSync('/sys/kernel/btf/vmlinux')) {
+    t.skip('no kernel BTF');
+    return;
+  }
+  const kernelBtf = runningKernel().btf()!;
+  const root = isRoot();
+  for (const c of MAP_PTR_CASES) {
+    const insns = sockProgram(c.text);
+    const v = verifyInstructions(insns, { type: ProgType.SOCKET_FILTER, maps: [c.map], kernelBtf });
+    assertWant(c.name, v, c.want);
+    if (root && !('unmodelled' in c.want))
+      assertKernelAgrees(c.name, v, kernelVerdictRaw(insns, ProgType.SOCKET_FILTER, [c.map]));
+  }
+  // Without the kernel's BTF the struct is unknown: not modelled.
+  const v = verifyInstructions(sockProgram(MAP_PTR_CASES[0]!.text), {
+    type: ProgType.SOCKET_FILTER,
+    maps: [ARRAY_MAP],
+  });
+  assert.equal(v.unmodelled, true, v.message);
 });
