@@ -176,7 +176,19 @@ export function access(
       return sockAccess(pc, regno, reg, off, size, write, signed);
     case 'btf_id':
       if (env.tpBtf)
-        return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed, !!env.tpBtf.iter);
+        return btfAccess(
+          env.tpBtf.btf,
+          env.gplCompatible,
+          pc,
+          regno,
+          reg,
+          off,
+          size,
+          write,
+          signed,
+          !!env.tpBtf.iter,
+          () => newId(env),
+        );
       // Outside tracing, BTF pointers come from kfuncs (kfunc.ts): reads are checked by the same struct walk
       // (every program type bpfkit models runs in an RCU read section); writes go through each program
       // type's own btf_struct_access, which bpfkit does not model; a sleepable program (outside an RCU read
@@ -187,7 +199,9 @@ export function access(
           pc,
           `R${regno} ${write ? 'written' : 'read'} as a BTF pointer outside tp_btf: bpfkit does not model it`,
         );
-      return btfAccess(env.kernelBtf, env.gplCompatible, pc, regno, reg, off, size, write, signed);
+      return btfAccess(env.kernelBtf, env.gplCompatible, pc, regno, reg, off, size, write, signed, false, () =>
+        newId(env),
+      );
     case 'dynptr_ptr':
       // CONST_PTR_TO_DYNPTR: only helpers read the dynptr; check_mem_access has no case for it.
       break;

@@ -8,6 +8,7 @@
 import { ProgType } from '../../src/uapi/types.js';
 import type { VerifierMap } from '../../src/verifier/index.js';
 import type { Want } from './expect.js';
+import type { KfuncCase } from './kfunc-cases.js';
 
 /** One program and what the kernel says of it. */
 export interface HookCase {
@@ -581,4 +582,105 @@ export const MAP_PTR_CASES: MapPtrCase[] = [
   ),
   // A device map's struct (bpf_dtab) is not in bpfkit's table.
   mapRead('devmap: not modelled', 'r0 = *(u64 *)(r1 - 8)', { unmodelled: true }, vmap(14, 4, 4)),
+];
+
+const TRACING = 26;
+const MEM_EXPECTED = 'expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
+/** From the tp's first argument in r6, `load` puts a pointer in r2, then bpf_trace_printk takes it: its type shows (insn 4, or 5 after two loads). */
+const reveal = (load: string) => `r6 = *(u64 *)(r1 + 0)\n${load}\nr1 = r2\nr2 = 8\ncall 6\nr0 = 0\nexit`;
+/** The same, then a byte read through it. */
+const deref = (load: string) => `r6 = *(u64 *)(r1 + 0)\n${load}\nr0 = *(u8 *)(r2 + 0)\nr0 = 0\nexit`;
+const field = (s: string, m: string) => `r2 = *(u64 *)(r6 + off(${s}.${m}))`;
+const typed = (pc: number, type: string): Want => at(pc, `R1 type=${type} ${MEM_EXPECTED}`);
+
+/**
+ * The allow lists' fields (trusted-fields.ts), loaded from tp_btf's trusted arguments: the listed RCU fields
+ * are rcu_ptr_ (sk_buff's and request_sock's sk may be NULL), an unlisted one of the same structs untrusted.
+ */
+export const TRUSTED_FIELD_CASES: KfuncCase[] = [
+  ...(['cgroups', 'cpus_ptr', 'real_parent', 'group_leader'] as const).map((m) => ({
+    name: `task->${m} is RCU`,
+    type: TRACING,
+    tp: 'task_newtask',
+    text: reveal(field('task_struct', m)),
+    want: typed(4, 'rcu_ptr_'),
+  })),
+  ...(['cpus_ptr', 'real_parent', 'group_leader'] as const).map((m) => ({
+    name: `task->${m} is never NULL`,
+    type: TRACING,
+    tp: 'task_newtask',
+    text: deref(field('task_struct', m)),
+    want: OK,
+  })),
+  {
+    name: 'task->parent is not listed',
+    type: TRACING,
+    tp: 'task_newtask',
+    text: reveal(field('task_struct', 'parent')),
+    want: typed(4, 'untrusted_ptr_'),
+  },
+  {
+    name: 'task->cgroups->dfl_cgrp is RCU',
+    type: TRACING,
+    tp: 'task_newtask',
+    text: reveal(`r6 = *(u64 *)(r6 + off(task_struct.cgroups))\n${field('css_set', 'dfl_cgrp')}`),
+    want: typed(5, 'rcu_ptr_'),
+  },
+  {
+    name: 'task->group_leader->group_leader is RCU',
+    type: TRACING,
+    tp: 'task_newtask',
+    text: reveal(`r6 = *(u64 *)(r6 + off(task_struct.group_leader))\n${field('task_struct', 'group_leader')}`),
+    want: typed(5, 'rcu_ptr_'),
+  },
+  {
+    name: 'a byte of task->cgroups',
+    type: TRACING,
+    tp: 'task_newtask',
+    text: deref(field('task_struct', 'cgroups')),
+    want: at(2, 'cannot access ptr member subsys with moff 0 in struct css_set with off 0 size 1'),
+  },
+  {
+    name: 'cgroup->kn is RCU',
+    type: TRACING,
+    tp: 'cgroup_mkdir',
+    text: reveal(field('cgroup', 'kn')),
+    want: typed(4, 'rcu_ptr_'),
+  },
+  { name: 'cgroup->kn is never NULL', type: TRACING, tp: 'cgroup_mkdir', text: deref(field('cgroup', 'kn')), want: OK },
+  {
+    name: 'cgroup->old_dom_cgrp is not listed',
+    type: TRACING,
+    tp: 'cgroup_mkdir',
+    text: reveal(field('cgroup', 'old_dom_cgrp')),
+    want: typed(4, 'untrusted_ptr_'),
+  },
+  {
+    name: 'skb->sk is RCU, maybe NULL',
+    type: TRACING,
+    tp: 'netif_receive_skb',
+    text: reveal(field('sk_buff', 'sk')),
+    want: typed(4, 'rcu_ptr_or_null_'),
+  },
+  {
+    name: 'skb->sk read unchecked',
+    type: TRACING,
+    tp: 'netif_receive_skb',
+    text: deref(field('sk_buff', 'sk')),
+    want: at(2, "R2 invalid mem access 'rcu_ptr_or_null_'"),
+  },
+  {
+    name: 'skb->sk read after a NULL check',
+    type: TRACING,
+    tp: 'netif_receive_skb',
+    text: `r6 = *(u64 *)(r1 + 0)\n${field('sk_buff', 'sk')}\nif r2 == 0 goto out\nr0 = *(u8 *)(r2 + 0)\nout:\nr0 = 0\nexit`,
+    want: OK,
+  },
+  {
+    name: 'req->sk is RCU, maybe NULL',
+    type: TRACING,
+    tp: 'tcp_retransmit_synack',
+    text: `r6 = *(u64 *)(r1 + 8)\n${field('request_sock', 'sk')}\nr1 = r2\nr2 = 8\ncall 6\nr0 = 0\nexit`,
+    want: typed(4, 'rcu_ptr_or_null_'),
+  },
 ];

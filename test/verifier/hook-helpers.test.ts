@@ -12,13 +12,22 @@ import { loadObjectFile } from '../../src/elf/index.js';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/index.js';
 import { hasTool, isRoot, needs } from '../support/env.js';
 import { compileCPrograms } from './c-programs.js';
+import { attachOf, kfuncProgram, kfuncVerdict } from './kfunc-cases.js';
+import { BtfKind } from '../../src/btf/index.js';
 import { kernelVerdictObject, kernelVerdictRaw } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
 import { sockProgram } from './sock-ptr-cases.js';
 import { HELPER_PROTOS } from '../../src/verifier/helpers.js';
 import { mightSleepFault } from '../../src/verifier/hook-helpers.js';
 import type { State } from '../../src/verifier/state.js';
-import { HOOK_CASES, HOOK_C_CASES, LD_ABS_C_CASES, MAP_PTR_CASES, type HookCase } from './hook-helpers-cases.js';
+import {
+  HOOK_CASES,
+  HOOK_C_CASES,
+  LD_ABS_C_CASES,
+  MAP_PTR_CASES,
+  TRUSTED_FIELD_CASES,
+  type HookCase,
+} from './hook-helpers-cases.js';
 
 const BPF_F_SLEEPABLE = 1 << 4;
 const ARRAY_MAP = { name: 'm', type: 2, keySize: 4, valueSize: 8, maxEntries: 4, readOnly: false };
@@ -106,4 +115,20 @@ test('map pointers: loads through them walk the map struct by the kernel BTF (th
     maps: [ARRAY_MAP],
   });
   assert.equal(v.unmodelled, true, v.message);
+});
+
+test('trusted fields: the allow lists bpfkit knows, from tp_btf arguments (the kernel too as root)', (t) => {
+  if (!existsSync('/sys/kernel/btf/vmlinux')) {
+    t.skip('no kernel BTF');
+    return;
+  }
+  const btf = runningKernel().btf()!;
+  const root = isRoot();
+  for (const c of TRUSTED_FIELD_CASES) {
+    const v = kfuncVerdict(btf, c);
+    assertWant(c.name, v, c.want);
+    if (!root) continue;
+    const tpId = btf.byName(`btf_trace_${c.tp!}`, BtfKind.TYPEDEF)!.id;
+    assertKernelAgrees(c.name, v, kernelVerdictRaw(kfuncProgram(btf, c.text), c.type, [], attachOf(c), tpId));
+  }
 });
