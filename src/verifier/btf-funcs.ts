@@ -12,8 +12,8 @@ import { declTags, objectBtf } from './btf-fields.js';
 export type GlobalArg =
   | { kind: 'scalar' }
   | { kind: 'ctx' }
-  /** A pointer to `size` bytes of scalars, or NULL (PTR_TO_MEM_OR_NULL). */
-  | { kind: 'mem'; size: number }
+  /** A pointer to `size` bytes of scalars, or NULL (PTR_TO_MEM_OR_NULL); `nonnull` (`arg:nonnull`): never NULL. */
+  | { kind: 'mem'; size: number; nonnull?: boolean }
   /** A prototype the kernel refuses, with its words. */
   | { kind: 'bad'; message: string };
 
@@ -158,6 +158,19 @@ function ctxTagFault(
 }
 
 /**
+ * `arg:nonnull` alone on a pointer to sized memory (btf_prepare_func_args's generic user data pointer): the
+ * same memory argument, never NULL. Anything else so tagged (the context, a dynptr, a non-pointer, a size
+ * the kernel cannot determine) is left to the caller as not modelled.
+ */
+function nonnullMemArg(btf: Btf, typeId: number, progType: number, i: number): GlobalArg | undefined {
+  const arg = argOf(btf, typeId, progType, i, '');
+  if (arg.kind !== 'mem') return undefined;
+  const pointee = resolve(btf, resolve(btf, typeId).t.sizeOrType).t;
+  if (pointee.name === 'bpf_dynptr') return undefined;
+  return { ...arg, nonnull: true };
+}
+
+/**
  * An argument's `arg:` decl tags (btf_prepare_func_args), which take precedence over its type: `ctx`
  * alone makes it the context. `nonnull`, `nullable`, `trusted` and `arena` are not modelled; a tag the
  * kernel does not know is refused.
@@ -172,6 +185,10 @@ function taggedArg(
 ): GlobalArg {
   const known = ['ctx', 'trusted', 'nonnull', 'nullable', 'arena'];
   if (tags.some((x) => !known.includes(x))) return { kind: 'bad', message: `arg#${i} has unsupported set of tags` };
+  if (tags.length === 1 && tags[0] === 'nonnull') {
+    const nonnull = nonnullMemArg(btf, typeId, progType, i);
+    if (nonnull) return nonnull;
+  }
   if (!tags.includes('ctx'))
     return { kind: 'bad', message: `arg#${i} tagged 'arg:${tags.join(',')}': bpfkit does not model this decl tag` };
   const isPtr = resolve(btf, typeId).t.kind === BtfKind.PTR;

@@ -118,7 +118,11 @@ function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
         if (reg.kind !== 'ctx' || reg.off !== 0 || !isConst(reg.s)) throw refuse(`arg#${i} expects pointer to ctx`);
         break;
       case 'mem':
-        if (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
+        if (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) {
+          // Linux 6.18 refuses NULL itself for an `arg:nonnull` argument, in the same words.
+          if (arg.nonnull) throw refuse(`arg#${i} is expected to be non-NULL`);
+          break;
+        }
         // The argument may be NULL: a pointer not yet null-checked passes, checked as if it were not NULL.
         if (reg.kind === 'not_init' || reg.kind === 'scalar' || !isMemPtr({ ...reg, nullable: false }))
           throw refuse(`R${regno} type=${kindText(reg)} expected=fp, pkt, pkt_meta, map_key, map_value, mem`);
@@ -130,6 +134,8 @@ function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
           if (err instanceof Rejection) throw refuse(err.message);
           throw err;
         }
+        // btf_check_func_arg_match: after the memory, a maybe-NULL pointer for an `arg:nonnull` argument.
+        if (arg.nonnull && reg.nullable) throw refuse(`arg#${i} is expected to be non-NULL`);
         break;
     }
   });
@@ -172,7 +178,10 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
   g.args.forEach((arg, i) => {
     if (arg.kind === 'scalar') regs[i + 1] = UNKNOWN_SCALAR;
     else if (arg.kind === 'ctx') regs[i + 1] = ptrReg('ctx');
-    else if (arg.kind === 'mem') regs[i + 1] = ptrReg('mem', { size: arg.size, nullable: true, id: newId(env) });
+    else if (arg.kind === 'mem')
+      regs[i + 1] = arg.nonnull
+        ? ptrReg('mem', { size: arg.size })
+        : ptrReg('mem', { size: arg.size, nullable: true, id: newId(env) });
   });
   regs[REG_FP] = ptrReg('fp', { frame: 0 });
   return regs;

@@ -684,3 +684,49 @@ export const TRUSTED_FIELD_CASES: KfuncCase[] = [
     want: typed(4, 'rcu_ptr_or_null_'),
   },
 ];
+
+const NONNULL = '__attribute__((btf_decl_tag("arg:nonnull")))';
+const CALLER_REFUSED = want(/^Caller passes invalid args into func#1 \('g'\)$/);
+
+/**
+ * `arg:nonnull` on a global function's memory argument: the function reads it unchecked; a caller may not
+ * pass NULL or a pointer not yet checked (the line before the last: "arg#0 is expected to be non-NULL").
+ */
+export const NONNULL_C_CASES: HookCCase[] = [
+  {
+    name: 'nonnull-stack',
+    source: `__noinline int g(int *p ${NONNULL}) { return *p; }
+SEC("tc") int prog(struct __sk_buff *skb) { int v = skb->len; return g(&v) & 1; }`,
+    want: OK,
+  },
+  {
+    name: 'nonnull-written',
+    source: `__noinline int g(int *p ${NONNULL}) { *p = 1; return 0; }
+SEC("tc") int prog(struct __sk_buff *skb) { int v = 0; g(&v); return v & 1; }`,
+    want: OK,
+  },
+  {
+    name: 'nonnull-map-value-checked',
+    source: `__noinline int g(__u64 *p ${NONNULL}) { return *p & 1; }
+SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = skb->len & 3; __u64 *v = bpf_map_lookup_elem(&arr, &k); if (!v) return 0; return g(v); }`,
+    want: OK,
+  },
+  {
+    name: 'nonnull-map-value-unchecked',
+    source: `__noinline int g(__u64 *p ${NONNULL}) { return *p & 1; }
+SEC("tc") int prog(struct __sk_buff *skb) { __u32 k = skb->len & 3; __u64 *v = bpf_map_lookup_elem(&arr, &k); return g(v); }`,
+    want: CALLER_REFUSED,
+  },
+  {
+    name: 'nonnull-null',
+    source: `__noinline int g(int *p ${NONNULL}) { return *p; }
+SEC("tc") int prog(struct __sk_buff *skb) { return g((void *)0) & 1; }`,
+    want: CALLER_REFUSED,
+  },
+  {
+    name: 'nonnull-too-small',
+    source: `__noinline int g(__u64 *p ${NONNULL}) { return *p & 1; }
+SEC("tc") int prog(struct __sk_buff *skb) { int v = skb->len; return g((void *)&v); }`,
+    want: CALLER_REFUSED,
+  },
+];

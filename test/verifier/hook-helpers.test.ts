@@ -25,6 +25,7 @@ import {
   HOOK_C_CASES,
   LD_ABS_C_CASES,
   MAP_PTR_CASES,
+  NONNULL_C_CASES,
   TRUSTED_FIELD_CASES,
   type HookCase,
 } from './hook-helpers-cases.js';
@@ -47,7 +48,7 @@ test('hook helpers: the running kernel gives the same verdict, at the same insn,
   }
 });
 
-test('hook helpers: global functions of each hook take its context, LD_ABS returns early from a subprogram (compiled C; the kernel too as root)', (t) => {
+test('hook helpers: global functions of each hook take its context, LD_ABS returns early from a subprogram, arg:nonnull (compiled C; the kernel too as root)', (t) => {
   if (!hasTool('clang')) {
     t.skip('clang not installed');
     return;
@@ -57,7 +58,7 @@ test('hook helpers: global functions of each hook take its context, LD_ABS retur
     if (process.env.CI === 'true') assert.fail('the kernel checks need root');
     t.diagnostic('not root: bpfkit is checked against the expectations only');
   }
-  const cases = [...HOOK_C_CASES, ...LD_ABS_C_CASES];
+  const cases = [...HOOK_C_CASES, ...LD_ABS_C_CASES, ...NONNULL_C_CASES];
   const { dir, objects } = compileCPrograms(cases);
   try {
     for (const [name, file] of objects) {
