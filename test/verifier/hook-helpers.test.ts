@@ -13,12 +13,12 @@ import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/
 import { hasTool, isRoot, needs } from '../support/env.js';
 import { compileCPrograms } from './c-programs.js';
 import { attachOf, kfuncProgram, kfuncVerdict } from './kfunc-cases.js';
-import { BtfKind } from '../../src/btf/index.js';
+import { type Btf, BtfKind } from '../../src/btf/index.js';
 import { kernelVerdictObject, kernelVerdictRaw } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
 import { sockProgram } from './sock-ptr-cases.js';
 import { HELPER_PROTOS } from '../../src/verifier/helpers.js';
-import { mightSleepFault } from '../../src/verifier/hook-helpers.js';
+import { ksymUnmodelled, mightSleepFault } from '../../src/verifier/hook-helpers.js';
 import type { State } from '../../src/verifier/state.js';
 import {
   HOOK_CASES,
@@ -132,4 +132,15 @@ test('trusted fields: the allow lists bpfkit knows, from tp_btf arguments (the k
     const tpId = btf.byName(`btf_trace_${c.tp!}`, BtfKind.TYPEDEF)!.id;
     assertKernelAgrees(c.name, v, kernelVerdictRaw(kfuncProgram(btf, c.text), c.type, [], attachOf(c), tpId));
   }
+});
+
+test('kernel variables: the refusal says what bpfkit does not model, naming the variable by the kernel BTF', () => {
+  // An ldimm64 of BTF id 1 (a kernel variable in a real program), with no BTF and with one that names it.
+  const lddw = sockProgram('r1 = 0 ll\nr0 = 0\nexit');
+  lddw[0] = { ...lddw[0]!, src: 3, imm: 1 };
+  const v = verifyInstructions(lddw, { type: ProgType.SOCKET_FILTER });
+  assert.equal(v.unmodelled, true, v.message);
+  assert.match(v.message!, /^ldimm64 of kernel variable \(btf_id 1\): bpfkit does not model ksyms/);
+  const named = { types: [undefined, { name: 'runqueues' }] } as unknown as Btf;
+  assert.match(ksymUnmodelled(1, named), /^ldimm64 of kernel variable 'runqueues' \(btf_id 1\)/);
 });
