@@ -6,7 +6,7 @@
  * (test/verifier/hook-helpers.test.ts).
  */
 import type { ArgType, HelperProto, RetType } from './helpers.js';
-import type { Btf } from '../btf/index.js';
+import { type Btf, BtfKind } from '../btf/index.js';
 import type { State } from './state.js';
 
 const SOCK_OPS = 13;
@@ -103,12 +103,14 @@ export function hookAttachAllowed(id: number, type: number, attach: number | und
 }
 
 /**
- * Why a program naming a kernel variable (an `__ksym` ldimm64, BPF_PSEUDO_BTF_ID) is not modelled: the
+ * Why a program naming a kernel variable or function (an `__ksym` ldimm64, BPF_PSEUDO_BTF_ID) is not modelled: the
  * kernel looks the variable's address up in its symbol table at load (and refuses one it lacks: this
  * kernel has no address for a few per-CPU variables the selftests name), then types the register by the
  * variable's BTF. `btf`, the kernel's, names the variable when given.
  */
 export function ksymUnmodelled(btfId: number, btf: Btf | undefined): string {
-  const name = btf?.types[btfId]?.name;
-  return `ldimm64 of kernel variable ${name ? `'${name}' ` : ''}(btf_id ${btfId}): bpfkit does not model ksyms (whether the kernel finds its address, and its type: struct, per-CPU or plain memory)`;
+  const t = btf?.types[btfId];
+  // A kfunc's address (bpf_ksym_exists) is a ksym too: the BTF says a function.
+  const what = t?.kind === BtfKind.FUNC ? 'function' : 'variable';
+  return `ldimm64 of kernel ${what} ${t?.name ? `'${t.name}' ` : ''}(btf_id ${btfId}): bpfkit does not model ksyms (whether the kernel finds its address, and its type: struct, per-CPU or plain memory)`;
 }

@@ -141,6 +141,9 @@ test('kernel variables: the refusal says what bpfkit does not model, naming the 
   const v = verifyInstructions(lddw, { type: ProgType.SOCKET_FILTER });
   assert.equal(v.unmodelled, true, v.message);
   assert.match(v.message!, /^ldimm64 of kernel variable \(btf_id 1\): bpfkit does not model ksyms/);
-  const named = { types: [undefined, { name: 'runqueues' }] } as unknown as Btf;
+  const named = {
+    types: [undefined, { name: 'runqueues', kind: BtfKind.VAR }, { name: 'bpf_task_acquire', kind: BtfKind.FUNC }],
+  } as unknown as Btf;
   assert.match(ksymUnmodelled(1, named), /^ldimm64 of kernel variable 'runqueues' \(btf_id 1\)/);
+  assert.match(ksymUnmodelled(2, named), /^ldimm64 of kernel function 'bpf_task_acquire' \(btf_id 2\)/);
 });
