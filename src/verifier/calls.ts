@@ -28,7 +28,7 @@ import {
   tracingProgProto,
 } from './helpers.js';
 import { unmodelledHelper } from './unmodelled-helpers.js';
-import { mightSleepFault } from './hook-helpers.js';
+import { iterSockoptProto, mightSleepFault } from './hook-helpers.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem, noteDepth } from './memory.js';
 import { type DynptrUse, dynptrArg, releaseDynptrSlots } from './dynptr.js';
@@ -225,8 +225,10 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // tp_btf: tracing_prog_func_proto overrides a number of helpers, then falls back to raw_tp's table; the
   // plain tracing helpers bpfkit lists are the same in both, the others are not modelled.
   // Iterators also get the seq_file helpers (iter.ts), their first argument checked there.
-  const iterProto = env.tpBtf?.iter ? iterHelperProto(insn.imm) : undefined;
-  if (iterProto) seqFileArg(pc, iterProto.name, cur(st).regs[1]!);
+  const seqProto = env.tpBtf?.iter ? iterHelperProto(insn.imm) : undefined;
+  if (seqProto) seqFileArg(pc, seqProto.name, cur(st).regs[1]!);
+  // The tcp and unix iterators also get the socket option helpers (hook-helpers.ts).
+  const iterProto = seqProto ?? (env.tpBtf?.iter ? iterSockoptProto(env.tpBtf.name, insn.imm) : undefined);
   // tracing_prog_func_proto's own prototypes (the socket casts and storage by BTF socket), before raw_tp's.
   const ownProto = iterProto ?? (env.tpBtf ? tracingProgProto(insn.imm) : undefined);
   // tracing_prog_func_proto gives get_attach_cookie to tp_btf programs and those with a trampoline only.

@@ -114,3 +114,15 @@ export function ksymUnmodelled(btfId: number, btf: Btf | undefined): string {
   const what = t?.kind === BtfKind.FUNC ? 'function' : 'variable';
   return `ldimm64 of kernel ${what} ${t?.name ? `'${t.name}' ` : ''}(btf_id ${btfId}): bpfkit does not model ksyms (whether the kernel finds its address, and its type: struct, per-CPU or plain memory)`;
 }
+
+/**
+ * The tcp and unix iterators' own socket option helpers (bpf_iter_tcp_get_func_proto,
+ * bpf_iter_unix_get_func_proto): bpf_sk_setsockopt and bpf_sk_getsockopt, which take a socket by BTF id.
+ * `target` is the iterator's `bpf_iter_<target>` function name.
+ */
+export function iterSockoptProto(target: string, id: number): HelperProto | undefined {
+  if (target !== 'bpf_iter_tcp' && target !== 'bpf_iter_unix') return undefined;
+  if (id === 49) return H(49, 'setsockopt', ['sock_btf', ...SET_OPT], []);
+  if (id === 57) return H(57, 'getsockopt', ['sock_btf', ...GET_OPT], []);
+  return undefined;
+}

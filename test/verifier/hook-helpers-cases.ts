@@ -730,3 +730,61 @@ SEC("tc") int prog(struct __sk_buff *skb) { int v = skb->len; return g((void *)&
     want: CALLER_REFUSED,
   },
 ];
+
+/** An iterator program (`bpf_iter_<target>`) and the kernel's verdict. */
+export interface IterOptCase {
+  target: string;
+  name: string;
+  text: string;
+  want: Want;
+}
+
+/**
+ * The iterator's socket (its context's second slot) checked for NULL unless `check` is false, then socket
+ * option helper `id` with an 8-byte stack buffer of `size`; the call is insn 11.
+ */
+const iterOpt = (id: number, check = true, size = 8) => `
+  r2 = *(u64 *)(r1 + 8)
+  ${check ? 'if r2 == 0 goto out' : 'r0 = 0'}
+  r1 = r2
+  r0 = 0
+  r2 = 1
+  r3 = 7
+  r0 = 4096
+  *(u64 *)(r10 - 8) = r0
+  r4 = r10
+  r4 += -8
+  r5 = ${size}
+  call ${id}
+  out:
+  r0 = 0
+  exit`;
+const SOCK_EXPECTED = 'expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_';
+
+/** The tcp and unix iterators' setsockopt and getsockopt (bpf_sk_*sockopt: the socket by BTF id). */
+export const ITER_OPT_CASES: IterOptCase[] = [
+  { target: 'tcp', name: 'tcp iterator: getsockopt', text: iterOpt(57), want: OK },
+  { target: 'tcp', name: 'tcp iterator: setsockopt', text: iterOpt(49), want: OK },
+  {
+    target: 'tcp',
+    name: 'tcp iterator: setsockopt of a socket maybe NULL',
+    text: iterOpt(49, false),
+    want: at(11, `R1 type=trusted_ptr_or_null_ ${SOCK_EXPECTED}`),
+  },
+  {
+    target: 'tcp',
+    name: 'tcp iterator: setsockopt past the buffer',
+    text: iterOpt(49, true, 16),
+    want: at(11, 'invalid read from stack R4 off=-8 size=16'),
+  },
+  { target: 'unix', name: 'unix iterator: setsockopt', text: iterOpt(49), want: OK },
+  { target: 'unix', name: 'unix iterator: getsockopt', text: iterOpt(57), want: OK },
+  {
+    target: 'unix',
+    name: 'unix iterator: setsockopt of a socket maybe NULL',
+    text: iterOpt(49, false),
+    want: at(11, `R1 type=ptr_or_null_ ${SOCK_EXPECTED}`),
+  },
+  // Other iterators have no socket option helpers; bpfkit does not carry tracing's table to say so.
+  { target: 'udp', name: 'udp iterator: setsockopt', text: iterOpt(49), want: { unmodelled: true } },
+];

@@ -24,6 +24,7 @@ import {
   HOOK_CASES,
   HOOK_C_CASES,
   LD_ABS_C_CASES,
+  ITER_OPT_CASES,
   MAP_PTR_CASES,
   NONNULL_C_CASES,
   TRUSTED_FIELD_CASES,
@@ -146,4 +147,26 @@ test('kernel variables: the refusal says what bpfkit does not model, naming the 
   } as unknown as Btf;
   assert.match(ksymUnmodelled(1, named), /^ldimm64 of kernel variable 'runqueues' \(btf_id 1\)/);
   assert.match(ksymUnmodelled(2, named), /^ldimm64 of kernel function 'bpf_task_acquire' \(btf_id 2\)/);
+});
+
+test('iterators: the tcp and unix iterators set and get socket options (the kernel too as root)', (t) => {
+  if (!existsSync('/sys/kernel/btf/vmlinux')) {
+    t.skip('no kernel BTF');
+    return;
+  }
+  const btf = runningKernel().btf()!;
+  const root = isRoot();
+  for (const c of ITER_OPT_CASES) {
+    const f = btf.byName(`bpf_iter_${c.target}`, BtfKind.FUNC);
+    if (!f) continue;
+    const insns = sockProgram(c.text);
+    const v = verifyInstructions(insns, {
+      type: 26,
+      attachType: 28,
+      kernelBtf: btf,
+      attachBtfName: `bpf_iter_${c.target}`,
+    });
+    assertWant(c.name, v, c.want);
+    if (root && !('unmodelled' in c.want)) assertKernelAgrees(c.name, v, kernelVerdictRaw(insns, 26, [], 28, f.id));
+  }
 });
