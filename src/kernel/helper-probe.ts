@@ -25,7 +25,9 @@ const PROBE_ATTACH: ReadonlyMap<number, number> = new Map([
   [16, 7], // sk_msg verdict
   [18, 10], // cgroup_sock_addr: inet4 connect
   [23, 18], // cgroup_sysctl
-  [25, 21], // cgroup_sockopt: getsockopt
+  // cgroup_sockopt: setsockopt, whose table is the getsockopt hook's and bpf_setsockopt and bpf_getsockopt
+  // (probed at the getsockopt hook, the kernel would deny those to both; the verifier refuses them there).
+  [25, 22],
   [30, 36], // sk_lookup
   [32, 45], // netfilter (loads with BPF_NETFILTER only)
 ]);

@@ -12,8 +12,8 @@ import { declTags, objectBtf } from './btf-fields.js';
 export type GlobalArg =
   | { kind: 'scalar' }
   | { kind: 'ctx' }
-  /** A pointer to `size` bytes of scalars, or NULL (PTR_TO_MEM_OR_NULL). */
-  | { kind: 'mem'; size: number }
+  /** A pointer to `size` bytes of scalars, or NULL (PTR_TO_MEM_OR_NULL); `nonnull` (`arg:nonnull`): never NULL. */
+  | { kind: 'mem'; size: number; nonnull?: boolean }
   /** A struct bpf_dynptr pointer: an initialized dynptr the function may only read (dynptr-kfunc.ts). */
   | { kind: 'dynptr' }
   /** A prototype the kernel refuses, with its words. */
@@ -31,26 +31,15 @@ export interface GlobalFunc {
 const BTF_FUNC_GLOBAL = 1;
 const MODIFIERS: number[] = [BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT, BtfKind.TYPE_TAG];
 
-/** The name of the context struct a program type's global functions may take a pointer to. */
+/**
+ * The name of the context struct a program type's global functions may take a pointer to (btf_is_prog_ctx_type:
+ * the user-side context type of bpf_types.h, for every type CTX_STRUCT lists; kprobes also the
+ * bpf_user_pt_regs_t typedef).
+ */
 function ctxTypeNames(progType: number): string[] {
-  switch (progType) {
-    case ProgType.SOCKET_FILTER:
-    case ProgType.SCHED_CLS:
-    case ProgType.SCHED_ACT:
-    case ProgType.CGROUP_SKB:
-    case ProgType.SK_SKB:
-      return ['__sk_buff'];
-    case ProgType.XDP:
-      return ['xdp_md'];
-    case ProgType.KPROBE:
-      return ['bpf_user_pt_regs_t', 'pt_regs'];
-    case ProgType.PERF_EVENT:
-      return ['bpf_perf_event_data'];
-    case ProgType.RAW_TRACEPOINT:
-      return ['bpf_raw_tracepoint_args'];
-    default:
-      return [];
-  }
+  if (progType === ProgType.KPROBE) return ['bpf_user_pt_regs_t', 'pt_regs'];
+  const s = CTX_STRUCT.get(progType);
+  return s ? [s] : [];
 }
 
 /** Follow typedefs and qualifiers; returns the type and whether a typedef of one of `names` was crossed. */
@@ -174,6 +163,19 @@ function ctxTagFault(
 }
 
 /**
+ * `arg:nonnull` alone on a pointer to sized memory (btf_prepare_func_args's generic user data pointer): the
+ * same memory argument, never NULL. Anything else so tagged (the context, a dynptr, a non-pointer, a size
+ * the kernel cannot determine) is left to the caller as not modelled.
+ */
+function nonnullMemArg(btf: Btf, typeId: number, progType: number, i: number): GlobalArg | undefined {
+  const arg = argOf(btf, typeId, progType, i, '');
+  if (arg.kind !== 'mem') return undefined;
+  const pointee = resolve(btf, resolve(btf, typeId).t.sizeOrType).t;
+  if (pointee.name === 'bpf_dynptr') return undefined;
+  return { ...arg, nonnull: true };
+}
+
+/**
  * An argument's `arg:` decl tags (btf_prepare_func_args), which take precedence over its type: `ctx`
  * alone makes it the context. `nonnull`, `nullable`, `trusted` and `arena` are not modelled; a tag the
  * kernel does not know is refused.
@@ -188,6 +190,10 @@ function taggedArg(
 ): GlobalArg {
   const known = ['ctx', 'trusted', 'nonnull', 'nullable', 'arena'];
   if (tags.some((x) => !known.includes(x))) return { kind: 'bad', message: `arg#${i} has unsupported set of tags` };
+  if (tags.length === 1 && tags[0] === 'nonnull') {
+    const nonnull = nonnullMemArg(btf, typeId, progType, i);
+    if (nonnull) return nonnull;
+  }
   if (!tags.includes('ctx'))
     return { kind: 'bad', message: `arg#${i} tagged 'arg:${tags.join(',')}': bpfkit does not model this decl tag` };
   const isPtr = resolve(btf, typeId).t.kind === BtfKind.PTR;

@@ -7,6 +7,7 @@
  * to non-structs, tracepoints whose arguments the kernel may mark NULL) is reported as not modelled.
  */
 import { type Btf, type BtfType, BtfKind, BTF_MODIFIERS } from '../btf/index.js';
+import { listedFieldTrust } from './trusted-fields.js';
 import type { IterTarget } from './iter.js';
 import { Rejection } from './reject.js';
 import { signedBits, unsignedBits } from './scalar.js';
@@ -243,7 +244,8 @@ const FIELDS_LISTED: ReadonlyMap<string, ReadonlySet<string>> = new Map([
 /**
  * A load or store of `size` bytes at `off` through PTR_TO_BTF_ID `reg` (register `regno`):
  * check_ptr_to_btf_access with btf_struct_access, for a program that runs in an RCU read section
- * (tp_btf programs are never sleepable); `iter` for an iterator program's walks.
+ * (tp_btf programs are never sleepable); `iter` for an iterator program's walks; `nextId` gives a pointer
+ * that may be NULL its id (without it, such a load is not modelled).
  */
 export function btfAccess(
   btf: Btf,
@@ -256,6 +258,7 @@ export function btfAccess(
   write: boolean,
   signed: boolean,
   iter = false,
+  nextId?: () => number,
 ): Reg {
   const p = reg.btf!;
   if (!gpl) throw new Rejection(pc, `Cannot access kernel 'struct ${p.name}' from non-GPL compatible program`);
@@ -274,6 +277,14 @@ export function btfAccess(
   // fields are not carried.
   if (iter && p.trust === 'trusted' && p.name === 'cgroup' && walked.field === 'kn' && !walked.untrusted)
     return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'rcu') });
+  // The allow lists' fields bpfkit knows (trusted-fields.ts), from a trusted or RCU pointer outside iterators.
+  if (!iter && !walked.untrusted && (p.trust === 'trusted' || p.trust === 'rcu')) {
+    const listed = listedFieldTrust(p.name, walked.field, btf.types[walked.id]?.name ?? '');
+    if (listed === 'rcu') return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'rcu') });
+    if (listed === 'rcu_or_null' && nextId)
+      return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'rcu'), nullable: true, id: nextId() });
+    if (listed === 'unlisted') return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'untrusted') });
+  }
   // check_ptr_to_btf_access: the pointer a walk yields keeps an untrusted parent's mistrust; from a trusted
   // parent it is plain unless an allow list names the field (not modelled here); a union on the way makes
   // it untrusted. In an iterator program Linux 6.18 makes every such walk untrusted, from a trusted parent

@@ -30,6 +30,7 @@ import {
   tracingProgProto,
 } from './helpers.js';
 import { unmodelledHelper } from './unmodelled-helpers.js';
+import { iterSockoptProto, mightSleepFault } from './hook-helpers.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem, noteDepth } from './memory.js';
 import { type DynptrUse, dynptrArg, releaseDynptrSlots } from './dynptr.js';
@@ -122,7 +123,11 @@ function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
         globalDynptrArg(env, st, pc, regno, reg, refuse);
         break;
       case 'mem':
-        if (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
+        if (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) {
+          // Linux 6.18 refuses NULL itself for an `arg:nonnull` argument, in the same words.
+          if (arg.nonnull) throw refuse(`arg#${i} is expected to be non-NULL`);
+          break;
+        }
         // The argument may be NULL: a pointer not yet null-checked passes, checked as if it were not NULL.
         if (reg.kind === 'not_init' || reg.kind === 'scalar' || !isMemPtr({ ...reg, nullable: false }))
           throw refuse(`R${regno} type=${kindText(reg)} expected=fp, pkt, pkt_meta, map_key, map_value, mem`);
@@ -134,6 +139,8 @@ function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
           if (err instanceof Rejection) throw refuse(err.message);
           throw err;
         }
+        // btf_check_func_arg_match: after the memory, a maybe-NULL pointer for an `arg:nonnull` argument.
+        if (arg.nonnull && reg.nullable) throw refuse(`arg#${i} is expected to be non-NULL`);
         break;
     }
   });
@@ -178,7 +185,10 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
     else if (arg.kind === 'ctx') regs[i + 1] = ptrReg('ctx');
     // The function's own walk: a const dynptr of its own (a local one, as the kernel assumes).
     else if (arg.kind === 'dynptr') regs[i + 1] = ptrReg('dynptr_ptr', { id: newId(env) });
-    else if (arg.kind === 'mem') regs[i + 1] = ptrReg('mem', { size: arg.size, nullable: true, id: newId(env) });
+    else if (arg.kind === 'mem')
+      regs[i + 1] = arg.nonnull
+        ? ptrReg('mem', { size: arg.size })
+        : ptrReg('mem', { size: arg.size, nullable: true, id: newId(env) });
   });
   regs[REG_FP] = ptrReg('fp', { frame: 0 });
   return regs;
@@ -224,8 +234,10 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // tp_btf: tracing_prog_func_proto overrides a number of helpers, then falls back to raw_tp's table; the
   // plain tracing helpers bpfkit lists are the same in both, the others are not modelled.
   // Iterators also get the seq_file helpers (iter.ts), their first argument checked there.
-  const iterProto = env.tpBtf?.iter ? iterHelperProto(insn.imm) : undefined;
-  if (iterProto) seqFileArg(pc, iterProto.name, cur(st).regs[1]!);
+  const seqProto = env.tpBtf?.iter ? iterHelperProto(insn.imm) : undefined;
+  if (seqProto) seqFileArg(pc, seqProto.name, cur(st).regs[1]!);
+  // The tcp and unix iterators also get the socket option helpers (hook-helpers.ts).
+  const iterProto = seqProto ?? (env.tpBtf?.iter ? iterSockoptProto(env.tpBtf.name, insn.imm) : undefined);
   // tracing_prog_func_proto's own prototypes (the socket casts and storage by BTF socket), before raw_tp's.
   const ownProto =
     iterProto ??
@@ -284,6 +296,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
   if (proto.gpl && !env.gplCompatible)
     throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
+  const sleepFault = mightSleepFault(proto, env.sleepable, st);
+  if (sleepFault) throw new Rejection(pc, sleepFault);
   const f = cur(st);
   let map: VerifierMap | undefined;
   let allocSize = 0;

@@ -9,6 +9,7 @@
 import { MapType, ProgType } from '../uapi/types.js';
 import type { DynptrArgType } from './dynptr.js';
 import type { SockRet } from './sock-ptr.js';
+import { EVERY_TABLE_IDS, HOOK_HELPER_IDS, HOOK_HELPER_PROTOS, hookAttachAllowed } from './hook-helpers.js';
 
 /** Argument types (the kernel's enum bpf_arg_type, the ones these helpers use). */
 export type ArgType =
@@ -124,6 +125,8 @@ export interface HelperProto {
    * (check_get_func_ip: `func bpf_get_func_ip#173 not supported for program type 5`).
    */
   refusedAfterArgs?: readonly number[];
+  /** bpf_func_proto.might_sleep: only a sleepable program may call it, and not in an RCU or non-preemptible section. */
+  mightSleep?: boolean;
   /**
    * A socket result: 'acquire' takes a reference (is_acquire_function), 'cast' carries the argument's
    * (is_ptr_cast_function); absent, the socket comes with no reference.
@@ -606,6 +609,8 @@ const LIST: HelperProto[] = [
   P(167, 'btf_find_by_name_kind', ['mem', 'const_size', 'anything', 'anything'], 'integer', [SYSCALL]),
   P(168, 'sys_close', ['anything'], 'integer', [SYSCALL]),
   P(179, 'kallsyms_lookup_name', ['mem', 'const_size_or_zero', 'anything', 'aligned_u64_out'], 'integer', [SYSCALL]),
+  // One hook's helpers: socket options, bind, the sk_msg data and sysctl helpers (hook-helpers.ts).
+  ...HOOK_HELPER_PROTOS,
 ];
 
 /**
@@ -706,7 +711,7 @@ const BASE_SOCK = [
   209, 141, 153, 154, 156, 157, 175, 210, 211,
 ];
 const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160, ...SKC_IDS];
-const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
+const OWN_TABLE_LIST: [number, Set<number>][] = [
   [CGROUP_SOCK, new Set([...BASE_SOCK, 46, 81, 107, 122, 160, 186, 187])],
   [CGROUP_SOCK_ADDR, new Set([...BASE_SOCK, 46, 81, 84, 85, 86, 99, 107, 108, 122, 160, 186, 187, ...SKC_IDS])],
   [CGROUP_SYSCTL, new Set([...BASE_SOCK, 81, 160, 186, 187])],
@@ -728,7 +733,11 @@ const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map([
   [CGROUP_DEVICE, new Set([...BASE_SOCK, 81, 186, 187])],
   // netfilter: bpf_base_func_proto (no perf_event_output).
   [NETFILTER, new Set(BASE_SOCK.filter((id) => id !== 25))],
-]);
+];
+// Each type's table also has its hook's own helpers and bpf_base_func_proto's of hook-helpers.ts.
+const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map(
+  OWN_TABLE_LIST.map(([t, ids]) => [t, new Set([...ids, ...EVERY_TABLE_IDS, ...(HOOK_HELPER_IDS.get(t) ?? [])])]),
+);
 
 /** The lwt types: their tables hand out the tc prototypes of the __sk_buff helpers. */
 const LWT: readonly number[] = [LWT_IN, LWT_OUT, LWT_XMIT, LWT_SEG6LOCAL];
@@ -746,6 +755,8 @@ const NO_RETVAL_HOOKS = [0, 1, 3, 19, 20, 51, 29, 30, 52, 31, 32, 53];
  * cgroup_device program loaded with no expected attach type has 0, inet ingress).
  */
 export function helperAttachAllowed(id: number, type: number, attach: number | undefined): boolean {
+  const hook = hookAttachAllowed(id, type, attach);
+  if (hook !== undefined) return hook;
   if (id !== 186 && id !== 187) return true;
   return !NO_RETVAL_HOOKS.includes(attach ?? 0);
 }

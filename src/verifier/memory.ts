@@ -13,6 +13,7 @@ import { sliceBufferWrite } from './dynptr-slice.js';
 import { type Env, newId } from './env.js';
 import { fastcallAccess } from './fastcall.js';
 import { mapFieldAccess } from './map-fields.js';
+import { mapPtrAccess } from './map-ptr.js';
 import { Rejection } from './reject.js';
 import { sockAccess } from './sock-ptr.js';
 import { structOpsBtfWrite, structOpsCtxLoad } from './struct-ops.js';
@@ -90,9 +91,8 @@ export function access(
   valueRegno?: number,
 ): Reg {
   if (reg.kind === 'not_init') throw new Rejection(pc, `R${regno} !read_ok`);
-  // A privileged load through a map pointer reads struct bpf_map's fields by the kernel's BTF.
-  if (reg.kind === 'map_ptr' && !reg.nullable && !write)
-    throw new Rejection(pc, `R${regno} map_ptr access: bpfkit does not model struct bpf_map's fields`);
+  // A privileged load through a map pointer reads the map's kernel struct by the kernel's BTF (map-ptr.ts).
+  if (reg.kind === 'map_ptr' && !reg.nullable) return mapPtrAccess(env, pc, regno, reg, off, size, write, signed);
   if (reg.nullable || reg.kind === 'scalar' || reg.kind === 'map_ptr' || reg.kind === 'pkt_end' || reg.kind === 'func')
     throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
   const total = reg.off + off;
@@ -180,7 +180,19 @@ export function access(
       return sockAccess(pc, regno, reg, off, size, write, signed);
     case 'btf_id':
       if (env.tpBtf)
-        return btfAccess(env.tpBtf.btf, env.gplCompatible, pc, regno, reg, off, size, write, signed, !!env.tpBtf.iter);
+        return btfAccess(
+          env.tpBtf.btf,
+          env.gplCompatible,
+          pc,
+          regno,
+          reg,
+          off,
+          size,
+          write,
+          signed,
+          !!env.tpBtf.iter,
+          () => newId(env),
+        );
       // Outside tracing, BTF pointers come from kfuncs (kfunc.ts): reads are checked by the same struct walk
       // (every program type bpfkit models runs in an RCU read section); writes go through each program
       // type's own btf_struct_access, which bpfkit does not model; a sleepable program (outside an RCU read
@@ -194,7 +206,9 @@ export function access(
           pc,
           `R${regno} ${write ? 'written' : 'read'} as a BTF pointer outside tp_btf: bpfkit does not model it`,
         );
-      return btfAccess(env.kernelBtf, env.gplCompatible, pc, regno, reg, off, size, write, signed);
+      return btfAccess(env.kernelBtf, env.gplCompatible, pc, regno, reg, off, size, write, signed, false, () =>
+        newId(env),
+      );
     case 'alloc':
       return allocAccess(pc, regno, reg, off, size, write, value, signed, mode === 'atomic');
     case 'dynptr_ptr':

@@ -219,19 +219,33 @@ function ldAbs(env: Env, st: State, insn: Instruction): Next[] {
   if (st.lock) throw new Rejection(pc, 'BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region');
   if (st.refs.size) throw new Rejection(pc, leakText(st, 'BPF_LD_[ABS|IND] would lead to reference leak'));
   sectionLeak(st, pc, 'BPF_LD_[ABS|IND]');
-  // In a subprogram (BTF given: verify.ts refuses it without) a failed load returns from the subprogram
-  // with 0 (Linux ≥ 6.13 walks that exit too, with the subprogram's return checks): not modelled.
-  if (st.frames.length > 1 || env.entry !== 0)
-    throw new Rejection(pc, 'BPF_LD_[ABS|IND] inside a subprogram: bpfkit does not model its early return');
+  const inSub = st.frames.length > 1 || env.entry !== 0;
+  if (inSub && st.frames.some((x) => x.callback || x.async))
+    throw new Rejection(pc, 'BPF_LD_[ABS|IND] inside a callback: bpfkit does not model its early return');
   if (f.regs[6]!.kind !== 'ctx') throw new Rejection(pc, 'at the time of BPF_LD_ABS|IND R6 != pointer to skb');
   if (mode === BPF_IND && f.regs[insn.src]!.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
   // check_ptr_off_reg: R6 must be the context itself, not a pointer moved from it.
   const fault = ctxOffFault(f.regs[6]!, 6);
   if (fault) throw new Rejection(pc, fault);
+  // In a subprogram (BTF given: verify.ts refuses it without) a failed load returns from the subprogram
+  // with 0 (the exit bpf_gen_ld_abs hides there): that path leaves here through the subprogram's exit,
+  // before the one where the load succeeded (ldAbsEarlyExit).
+  const early = inSub ? ldAbsEarlyExit(env, st, pc) : [];
   for (let r = 1; r <= 5; r++) f.regs[r] = NOT_INIT;
   f.regs[0] = UNKNOWN_SCALAR;
   void BPF_W;
-  return [{ pc: pc + 1, st }];
+  return [...early, { pc: pc + 1, st }];
+}
+
+/**
+ * A failed BPF_LD_[ABS|IND] inside a subprogram (Linux 6.18, checked): the subprogram returns 0 to its
+ * caller right there, as an exit with r0 = 0 would (a global function's exit, verified alone, ends the
+ * path). The kernel walks that exit first and comes back to the load's success (Linux 6.18, checked).
+ */
+function ldAbsEarlyExit(env: Env, st: State, pc: number): Next[] {
+  const early = cloneState(st);
+  cur(early).regs[0] = constReg(0n);
+  return exit(env, early, pc);
 }
 
 function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {

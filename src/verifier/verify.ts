@@ -28,6 +28,7 @@ import { type GlobalFunc, globalFuncs, nonIntSubprogs } from './btf-funcs.js';
 import { kernelFields, mapFieldsUnsure, objectBtf } from './btf-fields.js';
 import { spinLockMapUse } from './spin-lock.js';
 import { sleepableCheck, sleepableMapUse } from './sleepable.js';
+import { ksymUnmodelled } from './hook-helpers.js';
 import { NETFILTER } from './netfilter.js';
 import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.js';
 import { TRACE_ITER, iterTarget } from './iter.js';
@@ -252,11 +253,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     // resolve_pseudo_ldimm64 looks every kernel variable up before the walk, dead code's too, and may
     // fail: bpfkit, without the kernel's symbols, cannot say how.
     const ksym = insns.find((i) => i.code === OP_LDDW && i.src === 3);
-    if (ksym)
-      throw new Rejection(
-        ksym.pc,
-        `ldimm64 of a kernel variable (btf_id ${ksym.imm}): bpfkit does not model kernel BTF`,
-      );
+    if (ksym) throw new Rejection(ksym.pc, ksymUnmodelled(ksym.imm, opts.kernelBtf));
     // resolve_pseudo_ldimm64 → check_map_prog_compatibility: each map an lddw names, dead code's too.
     for (const i of insns) {
       if (i.code !== OP_LDDW || (i.src !== BPF_PSEUDO_MAP_FD && i.src !== BPF_PSEUDO_MAP_VALUE)) continue;

@@ -225,10 +225,11 @@ function cases(btf: Btf): Case[] {
       want: at(3, /^R9 !read_ok$/),
     },
     {
+      // On the RCU lists: rcu_ptr_or_null_ (trusted-fields.ts, hook-helpers-cases.ts has more).
       name: 'kfree_skb: skb->sk is on the RCU lists',
       tp: 'kfree_skb',
       text: `r2 = *(u64 *)(r1 + 0)\nr2 = *(u64 *)(r2 + ${field(btf, 'sk_buff', 'sk').off})\n${exit}`,
-      want: UNMODELLED,
+      want: OK,
     },
     {
       name: 'kfree_skb: rx_sk may be NULL',

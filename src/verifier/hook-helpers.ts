@@ -1,0 +1,128 @@
+/**
+ * Helpers that belong to one hook (Linux 6.18): a socket's options (bpf_setsockopt, bpf_getsockopt), bpf_bind,
+ * the sk_msg data helpers and the sysctl helpers. Their prototypes differ by program type (the socket is the
+ * context's, or a socket pointer), and some program types hand them out only to some attach types, so each
+ * comes with the types and hooks that may call it. Every rule here was checked on the running kernel
+ * (test/verifier/hook-helpers.test.ts).
+ */
+import type { ArgType, HelperProto, RetType } from './helpers.js';
+import { type Btf, BtfKind } from '../btf/index.js';
+import type { State } from './state.js';
+
+const SOCK_OPS = 13;
+const SK_MSG = 16;
+const CGROUP_SOCK_ADDR = 18;
+const CGROUP_SYSCTL = 23;
+const CGROUP_SOCKOPT = 25;
+
+/** enum bpf_attach_type: the connect hooks of cgroup_sock_addr and the setsockopt hook of cgroup_sockopt. */
+const INET4_CONNECT = 10;
+const INET6_CONNECT = 11;
+const CGROUP_SETSOCKOPT = 22;
+
+const H = (
+  id: number,
+  name: string,
+  args: ArgType[],
+  scope: number[],
+  extra: Partial<HelperProto> = {},
+): HelperProto => ({
+  id,
+  name,
+  args,
+  ret: 'integer' satisfies RetType,
+  scope,
+  ...extra,
+});
+
+/** (level, optname, optval, optlen): setsockopt reads optval (MEM_RDONLY), getsockopt fills it (ARG_PTR_TO_UNINIT_MEM). */
+const SET_OPT: ArgType[] = ['anything', 'anything', 'mem', 'const_size'];
+const GET_OPT: ArgType[] = ['anything', 'anything', 'uninit_mem', 'const_size'];
+/** (ctx, start, end or len, flags): the sk_msg helpers that move the message's data. */
+const MSG_DATA: ArgType[] = ['ctx', 'anything', 'anything', 'anything'];
+
+/**
+ * The prototypes, one entry per group of program types. sock_ops and cgroup_sock_addr take the socket
+ * behind their context (bpf_sock_ops_*sockopt, bpf_sock_addr_*sockopt); cgroup_sockopt takes a socket pointer
+ * (bpf_sk_*sockopt, ARG_PTR_TO_BTF_ID_SOCK_COMMON: its context's `sk`). The msg helpers may move the
+ * message, so its packet pointers are stale after them (bpf_helper_changes_pkt_data).
+ */
+export const HOOK_HELPER_PROTOS: readonly HelperProto[] = [
+  H(49, 'setsockopt', ['ctx', ...SET_OPT], [SOCK_OPS, CGROUP_SOCK_ADDR]),
+  H(57, 'getsockopt', ['ctx', ...GET_OPT], [SOCK_OPS, CGROUP_SOCK_ADDR]),
+  H(49, 'setsockopt', ['sock_btf', ...SET_OPT], [CGROUP_SOCKOPT]),
+  H(57, 'getsockopt', ['sock_btf', ...GET_OPT], [CGROUP_SOCKOPT]),
+  // bpf_bind(ctx, addr, addr_len): the address is read (MEM_RDONLY).
+  H(64, 'bind', ['ctx', 'mem', 'const_size'], [CGROUP_SOCK_ADDR]),
+  H(63, 'msg_pull_data', MSG_DATA, [SK_MSG], { changesPacket: true }),
+  H(90, 'msg_push_data', MSG_DATA, [SK_MSG], { changesPacket: true }),
+  H(91, 'msg_pop_data', MSG_DATA, [SK_MSG], { changesPacket: true }),
+  // The sysctl helpers: the name is written into buf (ARG_PTR_TO_MEM | MEM_WRITE on 6.18), the values
+  // filled in (ARG_PTR_TO_UNINIT_MEM), the new value read (MEM_RDONLY).
+  H(101, 'sysctl_get_name', ['ctx', 'mem_rw', 'const_size', 'anything'], [CGROUP_SYSCTL]),
+  H(102, 'sysctl_get_current_value', ['ctx', 'uninit_mem', 'const_size'], [CGROUP_SYSCTL]),
+  H(103, 'sysctl_get_new_value', ['ctx', 'uninit_mem', 'const_size'], [CGROUP_SYSCTL]),
+  H(104, 'sysctl_set_new_value', ['ctx', 'mem', 'const_size'], [CGROUP_SYSCTL]),
+  // bpf_copy_from_user(dst, size, user_ptr): every type's on 6.18 (bpf_base_func_proto), but it may sleep.
+  { ...H(148, 'copy_from_user', ['uninit_mem', 'const_size_or_zero', 'anything'], []), scope: 'all', mightSleep: true },
+];
+
+/** The helpers of this file in bpf_base_func_proto, so in every program type's table. */
+export const EVERY_TABLE_IDS: readonly number[] = [148];
+
+/**
+ * check_helper_call's refusals of a helper that may sleep (before its arguments): in a program that is not
+ * sleepable, then inside bpf_rcu_read_lock (active_rcu_lock), then with preemption disabled.
+ */
+export function mightSleepFault(proto: HelperProto, sleepable: boolean, st: State): string | undefined {
+  if (!proto.mightSleep) return undefined;
+  if (!sleepable) return 'helper call might sleep in a non-sleepable prog';
+  if (st.rcu) return `sleepable helper bpf_${proto.name}#${proto.id} in rcu_read_lock region`;
+  if (st.preempt) return `sleepable helper bpf_${proto.name}#${proto.id} in non-preemptible region`;
+  return undefined;
+}
+
+/** The helper numbers each program type's own table gets from this file (helpers.ts's OWN_TABLES). */
+export const HOOK_HELPER_IDS: ReadonlyMap<number, readonly number[]> = new Map(
+  [SOCK_OPS, SK_MSG, CGROUP_SOCK_ADDR, CGROUP_SYSCTL, CGROUP_SOCKOPT].map((t) => [
+    t,
+    HOOK_HELPER_PROTOS.filter((h) => (h.scope as number[]).includes(t)).map((h) => h.id),
+  ]),
+);
+
+/**
+ * May a program of `type` loaded for hook `attach` call helper `id`, where the hook matters (undefined:
+ * it does not)? sock_addr_func_proto gives bpf_bind to the inet connect hooks only (not unix connect);
+ * cg_sockopt_func_proto gives the socket option helpers to the setsockopt hook only. cgroup_sock_addr's option helpers are
+ * every hook's on 6.18 (6.12 left out the unix getpeername and getsockname hooks).
+ */
+export function hookAttachAllowed(id: number, type: number, attach: number | undefined): boolean | undefined {
+  if (type === CGROUP_SOCK_ADDR && id === 64) return attach === INET4_CONNECT || attach === INET6_CONNECT;
+  if (type === CGROUP_SOCKOPT && (id === 49 || id === 57)) return attach === CGROUP_SETSOCKOPT;
+  return undefined;
+}
+
+/**
+ * Why a program naming a kernel variable or function (an `__ksym` ldimm64, BPF_PSEUDO_BTF_ID) is not modelled: the
+ * kernel looks the variable's address up in its symbol table at load (and refuses one it lacks: this
+ * kernel has no address for a few per-CPU variables the selftests name), then types the register by the
+ * variable's BTF. `btf`, the kernel's, names the variable when given.
+ */
+export function ksymUnmodelled(btfId: number, btf: Btf | undefined): string {
+  const t = btf?.types[btfId];
+  // A kfunc's address (bpf_ksym_exists) is a ksym too: the BTF says a function.
+  const what = t?.kind === BtfKind.FUNC ? 'function' : 'variable';
+  return `ldimm64 of kernel ${what} ${t?.name ? `'${t.name}' ` : ''}(btf_id ${btfId}): bpfkit does not model ksyms (whether the kernel finds its address, and its type: struct, per-CPU or plain memory)`;
+}
+
+/**
+ * The tcp and unix iterators' own socket option helpers (bpf_iter_tcp_get_func_proto,
+ * bpf_iter_unix_get_func_proto): bpf_sk_setsockopt and bpf_sk_getsockopt, which take a socket by BTF id.
+ * `target` is the iterator's `bpf_iter_<target>` function name.
+ */
+export function iterSockoptProto(target: string, id: number): HelperProto | undefined {
+  if (target !== 'bpf_iter_tcp' && target !== 'bpf_iter_unix') return undefined;
+  if (id === 49) return H(49, 'setsockopt', ['sock_btf', ...SET_OPT], []);
+  if (id === 57) return H(57, 'getsockopt', ['sock_btf', ...GET_OPT], []);
+  return undefined;
+}
