@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { InputError, UsageError } from '../../util/errors.js';
 import { intFlag, parseFlags } from '../args.js';
 import { isElf } from '../../asm/listing.js';
-import { parseObject } from '../../elf/index.js';
+import { hasCoreRelocations, parseObject } from '../../elf/index.js';
 import type { ObjectSpec } from '../../elf/spec.js';
 import { decodeProgram, type Instruction } from '../../isa/index.js';
 import { disassembleOne } from '../../asm/index.js';
@@ -20,6 +20,8 @@ export const help = `usage: bpfkit verify OBJ|BIN [options]
 
 Check programs as the kernel's verifier would (privileged loader), without loading them. Exit 0: all
 accepted; 1: one refused (with the log) or not modelled (bpfkit cannot predict the kernel's answer); 2: bad input.
+An object is judged as a load would give it to the kernel: CO-RE relocations applied and externs (kfuncs,
+ksyms, .kconfig) resolved against the running kernel's BTF and config.
 
 options:
   --type T          program type, as bpftool names it (xdp, sched_cls or tc, cgroup_sock_addr, ...) or a
@@ -114,29 +116,49 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (progs.length === 0) throw new InputError('the object has no programs', file);
     // tp_btf, iterator, netfilter and struct_ops programs are checked by the running kernel's BTF
-    // (/sys/kernel/btf/vmlinux), read only for them.
+    // (/sys/kernel/btf/vmlinux), and an object with CO-RE relocations or externs is prepared against the
+    // running kernel (below): /sys and /proc are read only for them.
     const btfTypes: number[] = [MoreProgTypes.TRACING, MoreProgTypes.NETFILTER, MoreProgTypes.STRUCT_OPS];
-    const env = progs.some((p) => btfTypes.includes(type ?? p.type))
-      ? (await import('../../loader/kernel-env.js')).runningKernel()
-      : undefined;
+    const prepares = (spec.externs?.length ?? 0) > 0 || hasCoreRelocations(spec);
+    const env =
+      prepares || progs.some((p) => btfTypes.includes(type ?? p.type))
+        ? (await import('../../loader/kernel-env.js')).runningKernel()
+        : undefined;
     const kernelBtf = env?.btf();
+    // The verifier judges what a load gives the kernel: CO-RE relocations applied against the running
+    // kernel's BTF, then the externs resolved (kfunc calls by BTF id, ksyms, .kconfig), as prepareSpec does
+    // before a kernel load. Unprepared, a kfunc call is a call to nowhere and a CO-RE offset the compiler's.
+    // When that fails every program is not modelled, saying why.
+    let judged: ObjectSpec = spec;
+    let prepareError: string | undefined;
+    if (env && prepares) {
+      try {
+        const { applyCore } = await import('../../loader/core.js');
+        const { resolveExterns } = await import('../../loader/externs.js');
+        judged = resolveExterns(applyCore(spec), env, 'kernel');
+      } catch (err) {
+        prepareError = (err as Error).message.split('\n')[0];
+      }
+    }
     // A struct_ops program serves the member its `.struct_ops` map binds it to in the running kernel's struct,
     // found as a load finds it (resolveStructOps); when that fails the program is not modelled, saying why.
-    let judged: ObjectSpec = spec;
     let layoutError: string | undefined;
-    if (env && kernelBtf && progs.some((p) => (type ?? p.type) === MoreProgTypes.STRUCT_OPS)) {
+    if (env && kernelBtf && !prepareError && progs.some((p) => (type ?? p.type) === MoreProgTypes.STRUCT_OPS)) {
       try {
-        judged = (await import('../../loader/struct-ops.js')).resolveStructOps(spec, env);
+        judged = (await import('../../loader/struct-ops.js')).resolveStructOps(judged, env);
       } catch (err) {
         layoutError = (err as Error).message.split('\n')[0];
       }
     }
     for (const p of progs) {
       const laidOut = judged.programs.find((q) => q.name === p.name) ?? p;
-      const prog =
-        layoutError && p.type === MoreProgTypes.STRUCT_OPS && !p.unsupported
-          ? { ...p, unsupported: `its struct_ops map cannot be laid out for this kernel: ${layoutError}` }
-          : laidOut;
+      const prog = p.unsupported
+        ? laidOut
+        : prepareError
+          ? { ...p, unsupported: `it cannot be prepared as a load prepares it: ${prepareError}` }
+          : layoutError && p.type === MoreProgTypes.STRUCT_OPS
+            ? { ...p, unsupported: `its struct_ops map cannot be laid out for this kernel: ${layoutError}` }
+            : laidOut;
       results.push({
         name: p.name,
         result: verifyProgram(judged, prog, { type, attachType, logLevel, states, helperAvailable, kernelBtf }),
