@@ -144,6 +144,7 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
       defaultProgramType: opts.defaultProgramType ?? ProgType.UNSPEC,
       ...(opts.defaultType ? { defaultType: opts.defaultType } : {}),
       ...(btfExt ? { btfExt } : {}),
+      ...(btf ? { exceptionCallbacks: exceptionCallbacks(btf) } : {}),
     },
   );
 
@@ -170,6 +171,19 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
   if (externs.externs.length > 0) spec.externs = externs.externs;
   if (btfExtSection) spec.btfExt = btfExtSection.data.slice();
   return spec;
+}
+
+/** The `exception_callback:<name>` decl tags on functions (component -1), by the function they name it for. */
+function exceptionCallbacks(btf: Btf): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const prefix = 'exception_callback:';
+  for (const t of btf.types) {
+    if (t.kind !== BtfKind.DECL_TAG || !t.name.startsWith(prefix) || (t.extra ?? 0) >>> 0 !== 0xffffffff) continue;
+    const target = btf.types[t.sizeOrType];
+    if (target?.kind !== BtfKind.FUNC) continue;
+    out.set(target.name, [...(out.get(target.name) ?? []), t.name.slice(prefix.length)]);
+  }
+  return out;
 }
 
 /** BTF_VAR_STATIC: a `static` variable, which no skeleton exposes. */

@@ -47,6 +47,7 @@ import {
   SHN_UNDEF,
   STB_LOCAL,
   STT_FUNC,
+  STV_HIDDEN,
   STT_SECTION,
   relocationTypeName,
   type ElfFile,
@@ -83,6 +84,8 @@ interface Func {
   start: number;
   slots: number;
   global: boolean;
+  /** STV_HIDDEN: a global that libbpf treats as static. */
+  hidden?: boolean;
   insns: Instruction[];
   calls: CallSite[];
   mapRefs: MapReference[];
@@ -103,6 +106,8 @@ export interface BuildOptions {
   defaultType?: SectionType;
   /** The object's parsed .BTF.ext, whose records follow each function into the programs that use it. */
   btfExt?: BtfExt;
+  /** The exception callbacks each function names (`exception_callback:<name>` decl tags in the BTF). */
+  exceptionCallbacks?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface ProgramsResult {
@@ -139,15 +144,26 @@ export function buildPrograms(elf: ElfFile, maps: MapResolver, opts: BuildOption
     const order: Func[] = [entry];
     const placed = new Map<Func, number>([[entry, 0]]);
     let total = entry.slots;
-    for (let i = 0; i < order.length; i++) {
-      for (const c of order[i]!.calls) {
-        const t = targetOf(order[i]!, c);
-        if (!placed.has(t)) {
-          placed.set(t, total);
-          total += t.slots;
-          order.push(t);
-        }
-      }
+    const place = (t: Func) => {
+      if (placed.has(t)) return;
+      placed.set(t, total);
+      total += t.slots;
+      order.push(t);
+    };
+    const reach = (from: number) => {
+      for (let i = from; i < order.length; i++) for (const c of order[i]!.calls) place(targetOf(order[i]!, c));
+    };
+    reach(0);
+    // As libbpf: the exception callback the entry names (a global, not hidden, function of .text) is
+    // appended after what the entry calls — no call reaches it — with what it calls in turn; the kernel
+    // finds it by func_info. Any other callback (none such, several tags, a static one) is left to the
+    // kernel, which refuses the program saying which.
+    const exc = opts.exceptionCallbacks?.get(entry.name) ?? [];
+    const cb = exc.length === 1 ? funcs.find((f) => f.name === exc[0] && f.section.name === '.text') : undefined;
+    if (cb && cb.global && !cb.hidden && !placed.has(cb)) {
+      const at = order.length;
+      place(cb);
+      reach(at);
     }
     const insns: Instruction[] = [];
     const mapRefs: MapReference[] = [];
@@ -219,7 +235,7 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
   const syms = elf.symbols
     .filter((s) => s.section === section.index && s.type === STT_FUNC)
     .sort((a, b) => a.value - b.value);
-  const ranges: { name: string; start: number; slots: number; global: boolean }[] = [];
+  const ranges: { name: string; start: number; slots: number; global: boolean; hidden?: boolean }[] = [];
   if (syms.length === 0) {
     // Hand-written objects may have no function symbols: the whole section is one program.
     ranges.push({ name: section.name, start: 0, slots: sectionSlots, global: true });
@@ -237,7 +253,13 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
     if (prev && prev.start + prev.slots > s.value / 8) {
       throw new InputError(`function overlaps '${prev.name}'`, where);
     }
-    ranges.push({ name: s.name, start: s.value / 8, slots: size / 8, global: s.bind !== STB_LOCAL });
+    ranges.push({
+      name: s.name,
+      start: s.value / 8,
+      slots: size / 8,
+      global: s.bind !== STB_LOCAL,
+      ...(s.visibility === STV_HIDDEN ? { hidden: true } : {}),
+    });
   });
 
   const funcs: Func[] = ranges.map((r) => ({

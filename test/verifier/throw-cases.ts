@@ -4,10 +4,10 @@
  * program's return range; references, RCU sections and disabled preemption at a throw; program types
  * without the kfunc; the `exception_callback:` decl tag and the callback's own rules.
  *
- * bpfkit's ELF reader links a program with the functions it calls only, where libbpf also appends the
- * exception callback its tag names; `withExceptionCallback` does that here (the callbacks are written in
- * sections of their own, so that they are functions the reader keeps), so that the kernel sees the
- * callback in func_info.
+ * The callbacks here are written in sections of their own, which the ELF reader (as libbpf) does not
+ * append to a program: `withExceptionCallback` appends them, so that the kernel sees the callback in
+ * func_info and cases can name callbacks libbpf would refuse. A callback that is a global function of
+ * .text, as real programs write it, the reader appends itself (throw.test.ts checks that).
  */
 import type { ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 
@@ -20,7 +20,8 @@ export interface ThrowCase {
   want: 'ok' | RegExp;
 }
 
-const PRELUDE = `#include <vmlinux.h>
+/** Includes, the kfuncs and helpers the cases call, and the `exception_cb(name)` tag. */
+export const PRELUDE = `#include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #ifndef __ksym
 #define __ksym __attribute__((section(".ksyms")))

@@ -20,6 +20,7 @@ import { sockProgram } from './sock-ptr-cases.js';
 import { assertKernelAgrees, lastLine } from './expect.js';
 import {
   EXCEPTION_CB_SOURCE,
+  PRELUDE,
   THROW_CASES,
   TAIL_SOURCE,
   THROW_SOURCE,
@@ -91,4 +92,31 @@ test("exceptions: a kfunc call the walk never reached, without the kernel's BTF,
   assert.equal(v.unmodelled, true, v.message);
   assert.match(v.message!, /^kfunc call \(btf_id 7\): bpfkit tells bpf_throw by the kernel's BTF/);
   assert.equal(v.pc, 4);
+});
+
+test('exceptions: the ELF reader appends the exception callback a program names, as libbpf does', async (t) => {
+  if (!needs(t, { tools: ['clang'] }) || skipWithoutBtf(t)) return;
+  // The callback is a global function of .text that nothing calls; a second program names one that is
+  // static, which is left to the kernel to refuse (libbpf refuses it before).
+  const source = `${PRELUDE}
+__noinline int on_throw(u64 cookie) { return cookie & 1; }
+static __noinline int on_throw_static(u64 cookie) { return 0; }
+SEC("tc") exception_cb(on_throw) int tc_throws(struct __sk_buff *ctx) { if (ctx->len > 100) bpf_throw(1); return 0; }
+SEC("tc") exception_cb(on_throw_static) int tc_static_cb(struct __sk_buff *ctx) { bpf_throw(0); return on_throw_static(0); }
+`;
+  const env = runningKernel();
+  const parsed = (await compileC(source, { filename: 'exc-link.bpf.c' })).spec;
+  const spec = prepareSpec(parsed, { engine: 'kernel', programs: ['tc_throws', 'tc_static_cb'] }, env);
+  const prog = spec.programs.find((p) => p.name === 'tc_throws')!;
+  // Two functions in func_info: the program, then its callback, placed after it.
+  assert.equal(prog.funcInfo?.length, 2);
+  assert.ok(prog.funcInfo[1]!.pc > 0);
+  const v = verifyProgram(spec, prog, { kernelBtf: env.btf() });
+  assert.equal(v.accepted, true, v.message);
+  const other = spec.programs.find((p) => p.name === 'tc_static_cb')!;
+  const w = verifyProgram(spec, other, { kernelBtf: env.btf() });
+  assert.match(lastLine(w.message) ?? '', /^exception callback 'on_throw_static' could not be found in BTF$/);
+  if (!needs(t, { root: true })) return;
+  assertKernelAgrees('tc_throws', v, kernelVerdictObject(spec, 'tc_throws'));
+  assertKernelAgrees('tc_static_cb', w, kernelVerdictObject(spec, 'tc_static_cb'));
 });
