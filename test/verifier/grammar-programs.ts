@@ -12,7 +12,8 @@ import { MapType, ProgType } from '../../src/uapi/types.js';
 import type { VerifierMap } from '../../src/verifier/index.js';
 import { type BoundaryProgram, build, rng } from './boundary-programs.js';
 
-const MAPS: VerifierMap[] = [
+/** A hash and an array of 24-byte values under 4-byte keys: the grammars' maps 0 and 1. */
+export const GRAMMAR_MAPS: VerifierMap[] = [
   { name: 'h', type: MapType.HASH, keySize: 4, valueSize: 24, maxEntries: 4, readOnly: false },
   { name: 'a', type: MapType.ARRAY, keySize: 4, valueSize: 24, maxEntries: 4, readOnly: false },
 ];
@@ -153,7 +154,7 @@ export function grammarPrograms(count: number, seed = 0x6a3a): BoundaryProgram[]
       at += /= map \d+$/.test(l) ? 2 : 1;
     }
     const text = slots.map(([pc, l]) => l.replace(/goto exit$/, () => `goto +${exitAt - pc - 1}`)).join('\n');
-    out.push({ name: `grammar-${n}`, type: t.type, insns: build(text), maps: MAPS });
+    out.push({ name: `grammar-${n}`, type: t.type, insns: build(text), maps: GRAMMAR_MAPS });
   }
   return out;
 }

@@ -162,35 +162,40 @@ test('oracle: hostile random instruction streams and garbage', (t) => {
   compareRaw(t, 'random and garbage programs', randomPrograms(600));
 });
 
+/**
+ * Grammar programs through both verifiers: every program the kernel loads, bpfkit accepts (none refused
+ * wrongly, none left unjudged), at least `minLoaded` of them load (the grammar reaches loadable programs),
+ * and 97% of the refusals are at the kernel's instruction.
+ */
+function compareGrammar(
+  ctx: TestContext,
+  label: string,
+  programs: readonly BoundaryProgram[],
+  minLoaded: number,
+): void {
+  const all = compareRaw(ctx, label, programs, 0.97);
+  assert.deepEqual(all.missed, []);
+  assert.ok(
+    all.kernelAccepted >= minLoaded,
+    `${all.kernelAccepted} of ${programs.length} load: the grammar should reach loadable programs`,
+  );
+}
+
 test('oracle: grammar programs — valid starts, then random pointer and scalar work (seeded)', (t) => {
   if (!needs(t, { root: true })) return;
-  const all = compareRaw(t, 'grammar programs', grammarPrograms(600), 0.97);
-  // Every program the kernel loads, bpfkit accepts: none is refused wrongly, none left unjudged.
-  assert.deepEqual(all.missed, []);
-  assert.ok(all.kernelAccepted >= 100, `${all.kernelAccepted} of 600 load: the grammar should reach loadable programs`);
+  compareGrammar(t, 'grammar programs', grammarPrograms(600), 100);
 });
 
 test('oracle: stack grammar programs — spills, fills, partial overwrites, keys, frames (seeded)', (t) => {
   if (!needs(t, { root: true })) return;
   const programs = stackGrammarPrograms(400);
   assert.ok(programs.length >= 380);
-  const all = compareRaw(t, 'stack grammar programs', programs, 0.97);
-  assert.deepEqual(all.missed, []);
-  assert.ok(
-    all.kernelAccepted >= 40,
-    `${all.kernelAccepted} of ${programs.length} load: the grammar should reach loadable programs`,
-  );
+  compareGrammar(t, 'stack grammar programs', programs, 40);
 });
 
 test("oracle: callback grammar programs — bpf_loop and for_each callbacks on the caller's stack (seeded)", (t) => {
   if (!needs(t, { root: true })) return;
-  const programs = callbackGrammarPrograms(200);
-  const all = compareRaw(t, 'callback grammar programs', programs, 0.97);
-  assert.deepEqual(all.missed, []);
-  assert.ok(
-    all.kernelAccepted >= 25,
-    `${all.kernelAccepted} of ${programs.length} load: the grammar should reach loadable programs`,
-  );
+  compareGrammar(t, 'callback grammar programs', callbackGrammarPrograms(200), 25);
 });
 
 test('oracle: products, sums and negations of ranges end in the same state as in the kernel, bound for bound (seeded)', (t) => {

@@ -8,15 +8,10 @@
  * built on this grammar found the wrong "ok"s of a spilled 0 taken for zero bytes and of a stack pointer
  * spilled into the caller's frame. Deterministic (seeded).
  */
-import { MapType, ProgType } from '../../src/uapi/types.js';
-import type { VerifierMap } from '../../src/verifier/index.js';
+import { ProgType } from '../../src/uapi/types.js';
 import { type BoundaryProgram, rng } from './boundary-programs.js';
+import { GRAMMAR_MAPS } from './grammar-programs.js';
 import { sockProgram } from './sock-ptr-cases.js';
-
-const MAPS: VerifierMap[] = [
-  { name: 'h', type: MapType.HASH, keySize: 4, valueSize: 24, maxEntries: 4, readOnly: false },
-  { name: 'a', type: MapType.ARRAY, keySize: 4, valueSize: 24, maxEntries: 4, readOnly: false },
-];
 
 /** The program types, the context offsets of their packet pointers (none: a stack buffer) and verdicts. */
 const TYPES = [
@@ -151,7 +146,7 @@ export function stackGrammarPrograms(count: number, seed = 0x57ac): BoundaryProg
     } catch {
       continue; // a snippet the assembler refuses where it lands (a jump past the end)
     }
-    out.push({ name: `stack-grammar-${n}`, type: t.type, insns, maps: MAPS });
+    out.push({ name: `stack-grammar-${n}`, type: t.type, insns, maps: GRAMMAR_MAPS });
   }
   return out;
 }
