@@ -177,16 +177,20 @@ function funcInfoBtf(count: number): Uint8Array {
     ...[0, 13 << 24, 1], // [2] FUNC_PROTO int (void)
     ...Array.from({ length: count }, (_, i) => [nameOff[i + 1]!, (12 << 24) | (i === 0 ? 1 : 0), 2]).flat(),
   ];
-  const types = new Uint8Array(new Uint32Array(words).buffer);
+  return rawBtf(new Uint8Array(new Uint32Array(words).buffer), strings);
+}
+
+/** A raw .BTF blob: the 24-byte header (little-endian, version 1), then `types`, then `strings`. */
+function rawBtf(types: Uint8Array, strings: Uint8Array): Uint8Array {
   const out = new Uint8Array(24 + types.length + strings.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(0, 0xeb9f, true);
-  dv.setUint8(2, 1);
-  dv.setUint32(4, 24, true);
-  dv.setUint32(8, 0, true);
-  dv.setUint32(12, types.length, true);
-  dv.setUint32(16, types.length, true);
-  dv.setUint32(20, strings.length, true);
+  const hdr = new DataView(out.buffer);
+  hdr.setUint16(0, 0xeb9f, true);
+  hdr.setUint8(2, 1);
+  hdr.setUint32(4, 24, true);
+  hdr.setUint32(8, 0, true);
+  hdr.setUint32(12, types.length, true);
+  hdr.setUint32(16, types.length, true);
+  hdr.setUint32(20, strings.length, true);
   out.set(types, 24);
   out.set(strings, 24 + types.length);
   return out;
@@ -208,19 +212,7 @@ function storageBtf(valueSize: number): Uint8Array {
   types.setUint32(28, 1, true);
   types.setUint32(32, 1, true);
   types.setUint32(36, Math.max(1, valueSize / 4), true);
-  const hdr = new DataView(new ArrayBuffer(24));
-  hdr.setUint16(0, 0xeb9f, true);
-  hdr.setUint8(2, 1);
-  hdr.setUint32(4, 24, true);
-  hdr.setUint32(8, 0, true);
-  hdr.setUint32(12, types.byteLength, true);
-  hdr.setUint32(16, types.byteLength, true);
-  hdr.setUint32(20, strings.length, true);
-  const out = new Uint8Array(24 + types.byteLength + strings.length);
-  out.set(new Uint8Array(hdr.buffer), 0);
-  out.set(new Uint8Array(types.buffer), 24);
-  out.set(strings, 24 + types.byteLength);
-  return out;
+  return rawBtf(new Uint8Array(types.buffer), Uint8Array.from(strings));
 }
 
 /**
@@ -290,18 +282,5 @@ function spinLockBtf(valueSize: number, lockOff: number | undefined, kptrs: read
     2 << 24,
     7,
   ];
-  const types = new Uint8Array(new Uint32Array(words).buffer);
-  const hdr = new DataView(new ArrayBuffer(24));
-  hdr.setUint16(0, 0xeb9f, true);
-  hdr.setUint8(2, 1);
-  hdr.setUint32(4, 24, true);
-  hdr.setUint32(8, 0, true);
-  hdr.setUint32(12, types.length, true);
-  hdr.setUint32(16, types.length, true);
-  hdr.setUint32(20, strings.length, true);
-  const out = new Uint8Array(24 + types.length + strings.length);
-  out.set(new Uint8Array(hdr.buffer), 0);
-  out.set(types, 24);
-  out.set(strings, 24 + types.length);
-  return out;
+  return rawBtf(new Uint8Array(new Uint32Array(words).buffer), strings);
 }

@@ -122,17 +122,23 @@ function report(ctx: TestContext, label: string, t: Tally): void {
   for (const d of t.differentClass.slice(0, 10)) ctx.diagnostic(`message differs: ${d}`);
 }
 
+/** The kernel's verdict on a raw program and bpfkit's (told this kernel's helpers, and func_info if given). */
+function judgedByBoth(p: BoundaryProgram): { k: KernelVerdict; v: VerifyResult } {
+  const k = kernelVerdictRaw(p.insns, p.type, p.maps, undefined, undefined, 0, 'GPL', p.funcInfo);
+  const v = verifyInstructions(p.insns, {
+    type: p.type,
+    maps: p.maps,
+    helperAvailable: thisKernel,
+    ...(p.funcInfo ? { funcInfo: true } : {}),
+  });
+  return { k, v };
+}
+
 /** Raw programs through both verifiers; the targets of issue 19 held. */
 function compareRaw(ctx: TestContext, label: string, programs: readonly BoundaryProgram[], pcTarget = 0.9): Tally {
   const all = newTally();
   for (const p of programs) {
-    const k = kernelVerdictRaw(p.insns, p.type, p.maps, undefined, undefined, 0, 'GPL', p.funcInfo);
-    const v = verifyInstructions(p.insns, {
-      type: p.type,
-      maps: p.maps,
-      helperAvailable: thisKernel,
-      ...(p.funcInfo ? { funcInfo: true } : {}),
-    });
+    const { k, v } = judgedByBoth(p);
     tally(all, p.name, k, v);
   }
   report(ctx, label, all);
@@ -255,13 +261,7 @@ test('oracle: boundary programs, bpfkit against BPF_PROG_LOAD', (t) => {
   for (const p of boundaryPrograms(200)) {
     // The unbounded loop costs the kernel and bpfkit a full 1M-instruction walk each; it has its own unit test.
     if (p.name === 'loop-unknown-bound') continue;
-    const k = kernelVerdictRaw(p.insns, p.type, p.maps, undefined, undefined, 0, 'GPL', p.funcInfo);
-    const v = verifyInstructions(p.insns, {
-      type: p.type,
-      maps: p.maps,
-      helperAvailable: thisKernel,
-      ...(p.funcInfo ? { funcInfo: true } : {}),
-    });
+    const { k, v } = judgedByBoth(p);
     tally(all, p.name, k, v);
   }
   report(t, 'boundary programs', all);
