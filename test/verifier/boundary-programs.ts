@@ -18,6 +18,8 @@ export interface BoundaryProgram {
   maps: VerifierMap[];
   /** Loaded with BTF func_info (one static function per subprogram): programs with callbacks need it. */
   funcInfo?: boolean;
+  /** The expected attach type (the cgroup and socket types' contexts depend on it). */
+  attachType?: number;
 }
 
 const m = (name: string, type: number, keySize: number, valueSize: number, maxEntries: number): VerifierMap => ({

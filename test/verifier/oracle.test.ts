@@ -24,6 +24,7 @@ import { randomPrograms } from './random-programs.js';
 import { grammarPrograms } from './grammar-programs.js';
 import { stackGrammarPrograms } from './stack-grammar-programs.js';
 import { callbackGrammarPrograms } from './callback-grammar-programs.js';
+import { contextGrammarPrograms } from './context-grammar-programs.js';
 import { programTypePrograms } from './type-programs.js';
 import { kernelHelperProbe } from '../../src/kernel/index.js';
 import { kernelVerdictObject, kernelVerdictRaw, type KernelVerdict } from './kernel-oracle.js';
@@ -122,14 +123,15 @@ function report(ctx: TestContext, label: string, t: Tally): void {
   for (const d of t.differentClass.slice(0, 10)) ctx.diagnostic(`message differs: ${d}`);
 }
 
-/** The kernel's verdict on a raw program and bpfkit's (told this kernel's helpers, and func_info if given). */
+/** The kernel's verdict on a raw program and bpfkit's (told this kernel's helpers; func_info and attach type if given). */
 function judgedByBoth(p: BoundaryProgram): { k: KernelVerdict; v: VerifyResult } {
-  const k = kernelVerdictRaw(p.insns, p.type, p.maps, undefined, undefined, 0, 'GPL', p.funcInfo);
+  const k = kernelVerdictRaw(p.insns, p.type, p.maps, p.attachType, undefined, 0, 'GPL', p.funcInfo);
   const v = verifyInstructions(p.insns, {
     type: p.type,
     maps: p.maps,
     helperAvailable: thisKernel,
     ...(p.funcInfo ? { funcInfo: true } : {}),
+    ...(p.attachType !== undefined ? { attachType: p.attachType } : {}),
   });
   return { k, v };
 }
@@ -202,6 +204,11 @@ test('oracle: stack grammar programs — spills, fills, partial overwrites, keys
 test("oracle: callback grammar programs — bpf_loop and for_each callbacks on the caller's stack (seeded)", (t) => {
   if (!needs(t, { root: true })) return;
   compareGrammar(t, 'callback grammar programs', callbackGrammarPrograms(200), 25);
+});
+
+test('oracle: context grammar programs — every size at every offset of every modelled context (seeded)', (t) => {
+  if (!needs(t, { root: true })) return;
+  compareGrammar(t, 'context grammar programs', contextGrammarPrograms(500), 15);
 });
 
 test('oracle: products, sums and negations of ranges end in the same state as in the kernel, bound for bound (seeded)', (t) => {
