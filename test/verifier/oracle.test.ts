@@ -472,6 +472,14 @@ const MAP_PTR_NOT_NULL: [string, string][] = [
   ['stack-ptr-jeq-zero', 'r1 = r10\nif r1 == 0 goto +2\nr0 = 0\nexit\nr0 = *(u8 *)(r7 + 0)\nexit'],
 ];
 
+/** A bpf_loop callback's return: a scalar in [0, 1]; a pointer is refused in prepare_func_exit's words and order. */
+const LOOP_CB = (ret: string) => `r1 = 1\nr2 = func cb\nr3 = 0\nr4 = 0\ncall 181\nr0 = 0\nexit\ncb:\n${ret}\nexit`;
+const CALLBACK_RETURNS: [string, string][] = [
+  ['callback-returns-scalar', LOOP_CB('r0 = 1')],
+  ['callback-returns-map-pointer', LOOP_CB('r0 = map 0')],
+  ['callback-returns-stack-pointer', LOOP_CB('r0 = r10')],
+];
+
 /** Narrow reads inside the __sk_buff fields past flow_keys (wire_len for tc, gso_segs, gso_size). */
 const SKB_NARROW: [string, number, string][] = [
   ['skb-narrow-wire-len-tc', ProgType.SCHED_CLS, 'r2 = *(u8 *)(r1 + 161)'],
@@ -485,8 +493,15 @@ const SKB_NARROW: [string, number, string][] = [
 
 test('oracle: helper memory on the stack at a variable offset, moved ctx pointers, packet pointers across tail calls or at the packet end, pointers moved far, atomic fetches, wrapping bounds, sign extensions, byte swaps, maybe-NULL memory, spilled zeros and constant map keys, narrow __sk_buff reads, map pointers against 0, exactly as the kernel judges them (root)', (t) => {
   if (!needs(t, { root: true })) return;
-  const programs = [
+  const programs: BoundaryProgram[] = [
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
+    ...CALLBACK_RETURNS.map(([name, text]) => ({
+      name,
+      type: ProgType.SCHED_CLS,
+      insns: sockProgram(text),
+      maps: [HASH16],
+      funcInfo: true,
+    })),
     ...MAYBE_NULL_MEM.map(([name, text]) => ({
       name,
       type: ProgType.SCHED_CLS,
@@ -513,12 +528,12 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
       maps: [],
     })),
   ];
-  assert.ok(programs.length >= 163);
+  assert.ok(programs.length >= 166);
   for (const p of programs)
     assertKernelAgrees(
       p.name,
-      verifyInstructions(p.insns, { type: p.type, maps: p.maps }),
-      kernelVerdictRaw(p.insns, p.type, p.maps),
+      verifyInstructions(p.insns, { type: p.type, maps: p.maps, ...(p.funcInfo ? { funcInfo: true } : {}) }),
+      kernelVerdictRaw(p.insns, p.type, p.maps, undefined, undefined, 0, 'GPL', p.funcInfo),
     );
 });
 
