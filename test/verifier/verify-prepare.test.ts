@@ -45,7 +45,9 @@ test('bpfkit verify: an object whose externs the running kernel cannot resolve i
     for (const [i, name] of ['known', 'unknown'].entries()) {
       assert.match(
         lines[i] ?? '',
-        new RegExp(`^${name}: not modelled at insn \\d+: .*cannot be prepared as a load prepares it: .*bpf_no_such_kfunc`),
+        new RegExp(
+          `^${name}: not modelled at insn \\d+: .*cannot be prepared as a load prepares it: .*bpf_no_such_kfunc`,
+        ),
       );
       assert.doesNotMatch(lines[i] ?? '', /refused/);
     }
