@@ -365,7 +365,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         }
         // Linux 6.18 checks keys and values against mem_types, and says so when it refuses one.
         if (!isMemPtr(reg)) throw expect(MEM_TYPES);
-        helperMem(env, st, pc, regno, reg, size, type === 'uninit_map_value');
+        // A map's key and value are never zero-sized accesses (a queue's key of size 0 is refused).
+        helperMem(env, st, pc, regno, reg, size, type === 'uninit_map_value', false);
         if (type === 'map_key') {
           constKey = stackConstant(st, reg, size);
           // get_constant_map_key: a lookup proven non-NULL by a spilled constant keeps that constant exact.

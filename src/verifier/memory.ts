@@ -43,13 +43,23 @@ export function loadedScalar(size: number, signed: boolean): Reg {
   return scalarReg(signed ? signedBits(size * 8) : unsignedBits(size * 8));
 }
 
-function memRegion(pc: number, regno: number, reg: Reg, off: number, size: number, limit: number, what: string): void {
-  // check_mem_region_access: the variable part must keep the access inside [0, limit).
+function memRegion(
+  pc: number,
+  regno: number,
+  reg: Reg,
+  off: number,
+  size: number,
+  limit: number,
+  what: string,
+  zeroOk = true,
+): void {
+  // check_mem_region_access: the variable part must keep the access inside [0, limit); an access of no
+  // bytes is out of it too where the caller does not allow one (a map key of size 0).
   const s = reg.s;
   if (s.smin < 0n && (s.smin < -BigInt(MAX_VAR_OFF) || s.smin + BigInt(off) < 0n))
     throw new Rejection(pc, `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
   const lo = Number(s.smin) + off;
-  if (lo < 0 || lo + size > limit)
+  if (lo < 0 || (size === 0 && !zeroOk) || lo + size > limit)
     throw new Rejection(
       pc,
       `${what}${limitText(what, limit)} off=${lo} size=${size}\nR${regno} min value is outside of the allowed memory range`,
@@ -412,11 +422,16 @@ export function helperMem(
   reg: Reg,
   size: number,
   write: boolean,
+  zeroOk = true,
 ): void {
   // A zero-sized access is checked too (check_helper_mem_access): the pointer must still be in bounds,
   // and a stack pointer must point below the frame (check_stack_slot_within_bounds: off <= -1).
+  // Where the caller allows no zero-sized access (`zeroOk` false: a map's key or value), each memory
+  // refuses one in its own words.
   switch (reg.kind) {
     case 'fp': {
+      // check_stack_range_initialized says so before it looks at the offset.
+      if (size === 0 && !zeroOk) throw new Rejection(pc, 'invalid zero-sized read');
       if (!isConst(reg.s)) {
         if (write) sliceBufferWrite(env, st, pc, reg.frame, -MAX_STACK, MAX_STACK, false);
         const reach = varStackHelperAccess(st, pc, regno, reg, size, write);
@@ -480,18 +495,27 @@ export function helperMem(
           pc,
           `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`,
         );
-      checkRange(env, st, pc, regno, reg, size, write);
+      checkRange(env, st, pc, regno, reg, size, write, zeroOk);
       return;
     default:
       throw new Rejection(pc, `R${regno} type=${kindText(reg)} expected=fp, pkt, pkt_meta, map_key, map_value, mem`);
   }
 }
 
-function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, size: number, write: boolean): void {
+function checkRange(
+  env: Env,
+  st: State,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  size: number,
+  write: boolean,
+  zeroOk: boolean,
+): void {
   // One access of the whole size: the same bounds as a load or store of that many bytes.
   if (reg.kind === 'pkt' || reg.kind === 'pkt_meta') {
     if (reg.range < 0) throw new Rejection(pc, `R${regno} offset is outside of the packet`);
-    if (reg.off < 0 || reg.off + size > reg.range)
+    if (reg.off < 0 || (size === 0 && !zeroOk) || reg.off + size > reg.range)
       throw new Rejection(
         pc,
         `invalid access to packet, off=${reg.off} size=${size}, R${regno}(id=${reg.id},off=${reg.off},r=${reg.range})\nR${regno} offset is outside of the packet`,
@@ -503,17 +527,17 @@ function checkRange(env: Env, st: State, pc: number, regno: number, reg: Reg, si
       throw new Rejection(pc, `write into map forbidden, value_size=${reg.map!.valueSize} off=${reg.off} size=${size}`);
     if (!write && reg.map!.writeOnly)
       throw new Rejection(pc, `read from map forbidden, value_size=${reg.map!.valueSize} off=${reg.off} size=${size}`);
-    memRegion(pc, regno, reg, reg.off, size, reg.map!.valueSize, 'invalid access to map value,');
+    memRegion(pc, regno, reg, reg.off, size, reg.map!.valueSize, 'invalid access to map value,', zeroOk);
     mapFieldAccess(env, pc, regno, reg, reg.off, size, 'helper', undefined, undefined);
     return;
   }
   if (reg.kind === 'map_key') {
     // check_helper_mem_access's words (a store instruction into a key gets another message, in access()).
     if (write) throw new Rejection(pc, `R${regno} cannot write into map_key`);
-    memRegion(pc, regno, reg, reg.off, size, reg.map!.keySize, 'invalid access to map key,');
+    memRegion(pc, regno, reg, reg.off, size, reg.map!.keySize, 'invalid access to map key,', zeroOk);
     return;
   }
-  memRegion(pc, regno, reg, reg.off, size, reg.size, 'invalid access to memory,');
+  memRegion(pc, regno, reg, reg.off, size, reg.size, 'invalid access to memory,', zeroOk);
   void env;
   void st;
 }

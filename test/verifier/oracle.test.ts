@@ -480,6 +480,29 @@ const CALLBACK_RETURNS: [string, string][] = [
   ['callback-returns-stack-pointer', LOOP_CB('r0 = r10')],
 ];
 
+/**
+ * A map key of size 0 (queue, stack, bloom filter) is no zero-sized access: each memory refuses it in its
+ * own words at the call, before the map's helper compatibility is looked at.
+ */
+const QUEUE0: VerifierMap = { name: 'q', type: 22, keySize: 0, valueSize: 8, maxEntries: 4, readOnly: false };
+const ZERO_KEY = (key: string, call: number) =>
+  `*(u64 *)(r10 - 16) = 0\n*(u64 *)(r10 - 8) = 0\n${key}\nr3 = r10\nr3 += -16\nr4 = 0\nr1 = map 0\ncall ${call}\nr0 = 0\nexit`;
+const ZERO_SIZED_KEYS: [string, string][] = [
+  ['zero-key-stack-lookup', ZERO_KEY('r2 = r10\nr2 += -8', 1)],
+  ['zero-key-stack-update', ZERO_KEY('r2 = r10\nr2 += -8', 2)],
+  ['zero-key-stack-var-off', ZERO_KEY('r6 = *(u32 *)(r1 + 0)\nr6 &= 7\nr2 = r10\nr2 += -16\nr2 += r6', 3)],
+  [
+    'zero-key-map-value',
+    `*(u32 *)(r10 - 4) = 0\nr2 = r10\nr2 += -4\nr1 = map 1\ncall 1\nif r0 == 0 goto +4\nr2 = r0\nr2 += 4\nr1 = map 0\ncall 3\nr0 = 0\nexit`,
+  ],
+  [
+    'zero-key-packet',
+    'r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = r2\nr4 += 8\nif r4 > r3 goto +3\nr2 += 2\nr1 = map 0\ncall 3\nr0 = 0\nexit',
+  ],
+  // The queue's own helpers take no key: its value is checked as any other.
+  ['zero-key-queue-push', 'r2 = r10\nr2 += -8\n*(u64 *)(r10 - 8) = 0\nr3 = 0\nr1 = map 0\ncall 87\nr0 = 0\nexit'],
+];
+
 /** Narrow reads inside the __sk_buff fields past flow_keys (wire_len for tc, gso_segs, gso_size). */
 const SKB_NARROW: [string, number, string][] = [
   ['skb-narrow-wire-len-tc', ProgType.SCHED_CLS, 'r2 = *(u8 *)(r1 + 161)'],
@@ -514,6 +537,12 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
       type: ProgType.SOCKET_FILTER,
       insns: sockProgram(text),
       maps: [HASH16],
+    })),
+    ...ZERO_SIZED_KEYS.map(([name, text]) => ({
+      name,
+      type: ProgType.SCHED_CLS,
+      insns: sockProgram(text),
+      maps: [QUEUE0, { ...HASH16, type: 2 }],
     })),
     ...STACK_SPILLS.map(([name, text]) => ({
       name,
