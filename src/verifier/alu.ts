@@ -35,7 +35,7 @@ import { tbswap, ttrunc } from './tnum.js';
 import * as O from './scalar-ops.js';
 import { signExtend32, signExtend64 } from './sign-extend.js';
 import { isSockKind } from './sock-ptr.js';
-import { type Reg, type State, UNKNOWN_SCALAR, cur, isPointer, kindText, scalarReg } from './state.js';
+import { type Reg, type State, UNKNOWN_SCALAR, cur, isPointer, kindText, ptrReg, scalarReg } from './state.js';
 
 const OP_NAMES: Record<number, string> = {
   [BPF_ADD]: '+=',
@@ -271,6 +271,9 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
     if (op === BPF_SUB) return UNKNOWN_SCALAR;
     throw new Rejection(pc, `R${insn.dst} 32-bit pointer arithmetic prohibited`);
   }
+  // Linux 6.18: untrusted memory (a BTF pointer to a non-struct) takes any 64-bit operation with a scalar,
+  // on either side, and stays untrusted memory with nothing tracked (its loads are probe loads).
+  if (dst.kind === 'untrusted_mem' || src.kind === 'untrusted_mem') return ptrReg('untrusted_mem');
   // adjust_ptr_min_max_vals, in its order: a pointer that may be NULL, the pointer's type, both
   // operands' sanity, then the operator; every refusal names the destination register.
   const ptr = dstPtr ? dst : src;

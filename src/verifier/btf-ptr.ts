@@ -270,6 +270,9 @@ export function btfAccess(
   const walked = structWalk(btf, pc, p.id, total, size);
   // A helper reads more than 8 bytes at once (a task's comm): memory, not a register's worth.
   if (walked.kind === 'scalar') return size > 8 ? UNKNOWN_SCALAR : loadedScalar(size, signed);
+  // Memory of no known size, read-only, untrusted: whatever the parent's trust (sk_buff->data reads as
+  // rdonly_untrusted_mem(sz=0) from a trusted tp_btf skb, checked against Linux 6.18).
+  if (walked.kind === 'mem') return ptrReg('untrusted_mem');
   // BTF_TYPE_SAFE_TRUSTED(struct bpf_iter_meta) { struct seq_file *seq; }: trusted, never NULL.
   if (p.trust === 'trusted' && p.name === 'bpf_iter_meta' && walked.field === 'seq' && !walked.untrusted)
     return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'trusted') });
@@ -304,7 +307,7 @@ export function btfAccess(
   return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'untrusted') });
 }
 
-type Walked = { kind: 'scalar' } | { kind: 'ptr'; id: number; field: string; untrusted: boolean };
+type Walked = { kind: 'scalar' } | { kind: 'mem' } | { kind: 'ptr'; id: number; field: string; untrusted: boolean };
 
 /** btf_struct_walk (and btf_struct_access's loop over nested structs): what `size` bytes at `off` are. */
 function structWalk(btf: Btf, pc: number, id: number, off: number, size: number): Walked {
@@ -373,11 +376,8 @@ function structWalk(btf: Btf, pc: number, id: number, off: number, size: number)
             `field ${tname}.${m.name} is a type-tagged pointer (__rcu, __user...): bpfkit does not model it`,
           );
         const target = skipMods(btf, mt.sizeOrType);
-        if (!isStruct(target.t))
-          throw new Rejection(
-            pc,
-            `field ${tname}.${m.name} points to a non-struct (untrusted mem): bpfkit does not model it`,
-          );
+        // Linux 6.18: a pointer to anything but a struct (char *, void *, a function) is untrusted memory.
+        if (!isStruct(target.t)) return { kind: 'mem' };
         return { kind: 'ptr', id: target.id, field: m.name, untrusted };
       }
       if (off + size > mtrueEnd && !untrusted)

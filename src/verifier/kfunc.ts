@@ -468,8 +468,8 @@ function returnReg(
   if (k.name === 'bpf_rdonly_cast') {
     const id = Number(constArg);
     const t = btf.types[id];
-    // Linux 6.18 also casts to void (a read-only buffer of no size), which bpfkit does not model.
-    if (id === 0) throw notModelled('a cast to void');
+    // Linux 6.18 also casts to void: untrusted memory of no size, read anywhere, never written.
+    if (id === 0) return ptrReg('untrusted_mem');
     if (!isStructKind(t)) throw new Rejection(pc, 'kfunc bpf_rdonly_cast type ID argument must be of a struct or void');
     return ptrReg('btf_id', { btf: internBtfPtr(btf, id, 'untrusted') });
   }

@@ -105,7 +105,7 @@ export function kernelRegText(r: Reg, frame: number): string {
   }
   if (r.off) parts.push(`off=${snum(BigInt(r.off))}`);
   if (r.kind === 'pkt' || r.kind === 'pkt_meta') parts.push(`r=${unum(BigInt(r.range))}`);
-  if (r.kind === 'mem') parts.push(`sz=${unum(BigInt(r.size))}`);
+  if (r.kind === 'mem' || r.kind === 'untrusted_mem') parts.push(`sz=${unum(BigInt(r.size))}`);
   if (isConst(r.s)) {
     if (r.s.t.value) parts.push(`imm=${snum(BigInt.asIntN(64, r.s.t.value))}`);
   } else {

@@ -105,6 +105,11 @@ export function access(
   if (reg.kind === 'map_ptr' && !reg.nullable) return mapPtrAccess(env, pc, regno, reg, off, size, write, signed);
   if (reg.nullable || reg.kind === 'scalar' || reg.kind === 'map_ptr' || reg.kind === 'pkt_end' || reg.kind === 'func')
     throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
+  // Linux 6.18's untrusted memory is read by probe loads at any offset, variable or not, and never written.
+  if (reg.kind === 'untrusted_mem') {
+    if (write) throw new Rejection(pc, `R${regno} cannot write into ${kindText(reg)}`);
+    return loadedScalar(size, signed);
+  }
   const total = reg.off + off;
   switch (reg.kind) {
     case 'fp':

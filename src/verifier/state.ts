@@ -31,7 +31,13 @@ export type RegKind =
   /** CONST_PTR_TO_DYNPTR: a callback's pointer to a dynptr it may read but not change (dynptr.ts). */
   | 'dynptr_ptr'
   /** PTR_TO_BTF_ID | MEM_ALLOC: an object of the program's own struct from bpf_obj_new (graph.ts). */
-  | 'alloc';
+  | 'alloc'
+  /**
+   * PTR_TO_MEM | MEM_RDONLY | PTR_UNTRUSTED (Linux 6.18): memory of no known size that a BTF pointer field
+   * to a non-struct (`sk_buff->data`) or `bpf_rdonly_cast(p, 0)` gives; read at any offset through probe
+   * loads, never written, moved by any 64-bit arithmetic (memory.ts `access`, alu.ts `pointerAlu`).
+   */
+  | 'untrusted_mem';
 
 /**
  * A PTR_TO_BTF_ID's kernel struct and trust (btf-ptr.ts): `trusted` for a tp_btf argument, `untrusted`
@@ -167,6 +173,7 @@ export function kindText(r: Reg): string {
   // reg_type_str: the trust prefix, `ptr_`, then `or_null_` (the struct's name follows in state dumps only).
   // An allocated object prints as a plain BTF pointer (reg_type_str has no prefix for MEM_ALLOC).
   if (r.kind === 'alloc') return r.nullable ? 'ptr_or_null_' : 'ptr_';
+  if (r.kind === 'untrusted_mem') return 'rdonly_untrusted_mem';
   if (r.kind === 'btf_id') return `${r.btf?.trust ? `${r.btf.trust}_` : ''}ptr_${r.nullable ? 'or_null_' : ''}`;
   if (r.kind === 'mem' && r.rdonly) return r.nullable ? 'rdonly_mem_or_null' : 'rdonly_mem';
   if (r.kind === 'mem' && r.ref && !r.dynptr && !r.slice) return r.nullable ? 'ringbuf_mem_or_null' : 'ringbuf_mem';
@@ -339,7 +346,7 @@ export function regText(r: Reg): string {
       if (r.off) parts.push(`off=${r.off}`);
       if (r.kind === 'pkt' || r.kind === 'pkt_meta') parts.push(`r=${r.range}`);
       if (r.map) parts.push(`ks=${r.map.keySize},vs=${r.map.valueSize}`);
-      if (r.kind === 'mem') parts.push(`sz=${r.size}`);
+      if (r.kind === 'mem' || r.kind === 'untrusted_mem') parts.push(`sz=${r.size}`);
       if (!isConst(r.s)) parts.push(`var_off=${scalarText(r.s)}`);
       return `${kindText(r)}(${parts.join(',')})`;
     }
