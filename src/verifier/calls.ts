@@ -76,8 +76,9 @@ export function checkCall(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
   if (insn.src === BPF_PSEUDO_CALL) {
     const target = pc + insn.imm + 1;
+    // setup_func_entry's words (no "!", unlike check_max_stack_depth's after the walk).
     if (st.frames.length >= MAX_CALL_FRAMES)
-      throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep !`);
+      throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep`);
     const caller = cur(st);
     const global = env.globals.get(target);
     if (global) return globalCall(env, st, pc, global);
@@ -601,7 +602,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     // callback with the caller as it is at the call; the callback's exit comes back to this instruction
     // (step.ts), which calls it again, until the walk converges (walk.ts) or bpf_loop's bound is reached.
     if (st.frames.length >= MAX_CALL_FRAMES)
-      throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep !`);
+      throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep`);
     // set_user_ringbuf_callback_state: a const dynptr (local, a fresh id) to each sample, then the context.
     const args =
       proto.id === 209

@@ -55,6 +55,10 @@ export interface Kfunc {
 
 /** The kfunc a call instruction names, from the kernel's BTF; a refusal when it names none. */
 export function resolveKfunc(env: Env, insn: Instruction): Kfunc {
+  // A call with id 0 is left for dead code elimination; one the walk reaches is refused after it
+  // (fixup_kfunc_call): whatever else the walk finds, the program is refused.
+  if (insn.imm === 0 && insn.off === 0)
+    throw new Rejection(insn.pc, 'invalid kernel function call not eliminated in verifier pass');
   const btf = env.kernelBtf;
   if (!btf)
     throw new Rejection(
@@ -68,18 +72,42 @@ export function resolveKfunc(env: Env, insn: Instruction): Kfunc {
   if (!func || func.kind !== BtfKind.FUNC) throw new Rejection(insn.pc, `kernel btf_id ${insn.imm} is not a function`);
   const proto = btf.types[func.sizeOrType];
   if (!proto || proto.kind !== BtfKind.FUNC_PROTO)
-    throw new Rejection(insn.pc, `kernel function ${func.name} does not have a valid func_proto`);
+    throw new Rejection(insn.pc, `kernel function btf_id ${insn.imm} does not have a valid func_proto`);
   return { id: insn.imm, name: func.name, proto };
 }
 
+/** The XDP metadata kfuncs (bpf_dev_bound_kfunc_id): only a device-bound program may call them. */
+const DEV_BOUND_KFUNCS: ReadonlySet<string> = new Set([
+  'bpf_xdp_metadata_rx_timestamp',
+  'bpf_xdp_metadata_rx_hash',
+  'bpf_xdp_metadata_rx_vlan_tag',
+]);
+
 /**
- * add_kfunc_call, before the walk: every kfunc call instruction, dead code's too, needs a GPL-compatible
- * license. Returns the refusal for the first one, if any.
+ * add_kfunc_call, before the walk, for every kfunc call instruction in order, dead code's too: a
+ * GPL-compatible license, then the callee (in the kernel's BTF) a function with a prototype, then no
+ * metadata kfunc (bpfkit's programs are never device-bound). Returns the first refusal, if any. A call
+ * with id 0 waits for dead code elimination, as the kernel's does; a module's kfunc and a program given
+ * no kernel BTF are left to the walk, which says they are not modelled.
  */
-export function kfuncLicenseFault(insns: readonly Instruction[], gpl: boolean): Rejection | undefined {
-  if (gpl) return undefined;
-  const call = insns.find((i) => i.code === 0x85 && i.src === 2);
-  return call && new Rejection(call.pc, 'cannot call kernel function from non-GPL compatible program');
+export function kfuncCallFault(
+  insns: readonly Instruction[],
+  gpl: boolean,
+  btf: Btf | undefined,
+): Rejection | undefined {
+  for (const insn of insns) {
+    if (insn.code !== 0x85 || insn.src !== 2) continue;
+    if (!gpl) return new Rejection(insn.pc, 'cannot call kernel function from non-GPL compatible program');
+    if ((insn.imm === 0 && insn.off === 0) || insn.off !== 0 || !btf) continue;
+    const func = btf.types[insn.imm];
+    if (!func || func.kind !== BtfKind.FUNC)
+      return new Rejection(insn.pc, `kernel btf_id ${insn.imm} is not a function`);
+    const proto = btf.types[func.sizeOrType];
+    if (!proto || proto.kind !== BtfKind.FUNC_PROTO)
+      return new Rejection(insn.pc, `kernel function btf_id ${insn.imm} does not have a valid func_proto`);
+    if (DEV_BOUND_KFUNCS.has(func.name)) return new Rejection(insn.pc, 'metadata kfuncs require device-bound program');
+  }
+  return undefined;
 }
 
 const isStructKind = (t: BtfType | undefined): boolean =>

@@ -34,7 +34,7 @@ import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.j
 import { TRACE_ITER, iterTarget } from './iter.js';
 import { PROG_STRUCT_OPS, type StructOps, structOpsTarget } from './struct-ops.js';
 import { globalEntryRegs } from './calls.js';
-import { kfuncLicenseFault } from './kfunc.js';
+import { kfuncCallFault } from './kfunc.js';
 import { exceptionCallbackEntry, exceptionCallbackOf, isThrowCall, callbackChainChecks } from './throw.js';
 import { buildCfg, type Cfg } from './cfg.js';
 import { type Fastcall, fastcallDepth, fastcallPatterns } from './fastcall.js';
@@ -233,9 +233,10 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
         0,
         `bpfkit: expected attach type ${opts.attachType ?? 'none'} is not one program type ${opts.type} loads with (bpfkit models only these)`,
       );
-    // add_subprog_and_kfunc, the kernel's first pass: kfunc calls need a GPL-compatible license.
-    const kfuncGpl = kfuncLicenseFault(insns, licenseIsGpl(opts.license || 'GPL'));
-    if (kfuncGpl) throw kfuncGpl;
+    // add_subprog_and_kfunc, the kernel's first pass: kfunc calls need a GPL-compatible license and a
+    // callee the kernel's BTF has.
+    const kfuncFault = kfuncCallFault(insns, licenseIsGpl(opts.license || 'GPL'), opts.kernelBtf);
+    if (kfuncFault) throw kfuncFault;
     // Still add_subprog_and_kfunc: the exception callback is a subprogram (and a root of check_cfg's walk).
     const exc = opts.exceptionCallback;
     if (typeof exc === 'object') throw new Rejection(0, exc.refused);
@@ -448,7 +449,8 @@ function checkStackDepth(
         `tail_calls are not allowed when call stack of previous frames is ${total} bytes. Too large`,
       );
     const here = total + frame(sp);
-    if (frames > 8) throw new Rejection(at, `the call stack of ${frames} frames is too deep !`);
+    // check_max_stack_depth_subprog counts frames from 0 (the entry's): the ninth is "8 frames".
+    if (frames > 8) throw new Rejection(at, `the call stack of ${frames - 1} frames is too deep !`);
     if (here > 512) throw new Rejection(at, `combined stack size of ${frames} calls is ${here}. Too large`);
     for (const c of calls.get(sp) ?? []) visit(c.target, here, frames + 1, c.pc);
   };

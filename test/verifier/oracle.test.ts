@@ -503,6 +503,18 @@ const ZERO_SIZED_KEYS: [string, string][] = [
   ['zero-key-queue-push', 'r2 = r10\nr2 += -8\n*(u64 *)(r10 - 8) = 0\nr3 = 0\nr1 = map 0\ncall 87\nr0 = 0\nexit'],
 ];
 
+/**
+ * Frames: a chain of static calls deeper than 8 frames is refused by the walk (setup_func_entry, no "!"),
+ * a bounded recursion by check_max_stack_depth after it, which counts frames from 0 ("8 frames ... !").
+ */
+const callChain = (n: number) =>
+  Array.from({ length: n }, (_, i) => `f${i + 1}:\n${i + 1 < n ? `call f${i + 2}` : 'r0 = 0'}\nexit`).join('\n');
+const CALL_DEPTH: [string, string][] = [
+  ['call-chain-7-deep', `call f1\nexit\n${callChain(7)}`],
+  ['call-chain-8-deep', `call f1\nexit\n${callChain(8)}`],
+  ['bounded-recursion', 'r1 = 0\ncall f\nexit\nf:\nr1 += 1\nr0 = r1\nif r1 < 4 goto l0\nexit\nl0:\ncall f\nexit'],
+];
+
 /** Narrow reads inside the __sk_buff fields past flow_keys (wire_len for tc, gso_segs, gso_size). */
 const SKB_NARROW: [string, number, string][] = [
   ['skb-narrow-wire-len-tc', ProgType.SCHED_CLS, 'r2 = *(u8 *)(r1 + 161)'],
@@ -518,6 +530,13 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
   if (!needs(t, { root: true })) return;
   const programs: BoundaryProgram[] = [
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
+    ...CALL_DEPTH.map(([name, text]) => ({
+      name,
+      type: ProgType.SCHED_CLS,
+      insns: sockProgram(text),
+      maps: [],
+      funcInfo: true,
+    })),
     ...CALLBACK_RETURNS.map(([name, text]) => ({
       name,
       type: ProgType.SCHED_CLS,
