@@ -1,0 +1,223 @@
+/**
+ * Kfuncs of the network stack that take the program's context, memory and kernel objects: the conntrack
+ * kfuncs (net/netfilter/nf_conntrack_bpf.c: bpf_{skb,xdp}_ct_{alloc,lookup}, bpf_ct_insert_entry,
+ * bpf_ct_release, bpf_ct_{set,change}_{timeout,status}; nf_nat_bpf.c: bpf_ct_set_nat_info), registered for
+ * sched_cls and xdp, and bpf_sock_destroy (net/core/filter.c), registered for tracing but allowed only in
+ * the tcp and udp iterators (its set's filter). Each is checked as check_kfunc_args does, argument by
+ * argument from the kernel's prototype:
+ *
+ * - Linux 6.18 treats every pointer argument of these kfuncs as trusted: NULL or a pointer that may be
+ *   NULL is refused ("Possibly NULL pointer passed to trusted argN"), for the context, the memory and the
+ *   objects alike, although the sources give most of them no KF_TRUSTED_ARGS (checked on the kernel);
+ * - a pointer to the program's context struct (`struct __sk_buff *` in sched_cls, `struct xdp_md *` in
+ *   xdp, btf_is_prog_ctx_type) takes the context itself, unmoved; in the other type it is not modelled;
+ * - memory: with a `__sz` size after it a memory, size pair, else the size of the struct it points to
+ *   (check_mem_reg), read then written;
+ * - objects (nf_conn, nf_conn___init, sock_common) as PTR_TO_BTF_ID, referenced or trusted; `nf_conn` and
+ *   `nf_conn___init` are no-cast aliases of each other (btf_type_ids_nocast_alias), so one never passes as
+ *   the other: an allocated entry is set up (timeout, status, NAT) as nf_conn___init, then
+ *   bpf_ct_insert_entry releases it and gives back a referenced nf_conn, which bpf_ct_release releases.
+ *
+ * Writes through a BTF pointer in sched_cls and xdp go to the program type's btf_struct_access, which asks
+ * conntrack's (nf_conntrack_btf_struct_access): only an nf_conn's (or nf_conn___init's) `mark` may be
+ * written, whole or its start; anything else is refused.
+ */
+import { type BtfType, BtfKind } from '../btf/index.js';
+import type { Instruction } from '../isa/instruction.js';
+import { ProgType } from '../uapi/types.js';
+import { skipMods } from './btf-ptr.js';
+import type { Next } from './calls.js';
+import type { Env } from './env.js';
+import {
+  type Kfunc,
+  btfIdArg,
+  isScalarKind,
+  isStructKind,
+  memSizeArg,
+  returnReg,
+  scalarStruct,
+} from './kfunc.js';
+import { KF_ACQUIRE, KF_RELEASE, KF_RET_NULL, KF_TRUSTED_ARGS } from './kfunc-table.js';
+import { helperMem } from './memory.js';
+import { Rejection } from './reject.js';
+import { isConst } from './scalar.js';
+import { type Reg, type State, NOT_INIT, UNKNOWN_SCALAR, cur, forEachReg, isPointer, kindText } from './state.js';
+
+/** Where a kfunc of this file may be called: sched_cls and xdp, or the tcp and udp iterators. */
+type Where = 'tc_xdp' | 'sock_iter';
+
+const A = KF_ACQUIRE;
+const R = KF_RELEASE;
+const N = KF_RET_NULL;
+/** Every pointer argument is trusted on Linux 6.18 (see the file's comment). */
+const T = KF_TRUSTED_ARGS;
+
+/** The kfuncs this file models: where they may be called, and their flags (BTF_ID_FLAGS). */
+const NET_KFUNCS: ReadonlyMap<string, { where: Where; flags: number }> = new Map([
+  ['bpf_xdp_ct_alloc', { where: 'tc_xdp', flags: A | N | T }],
+  ['bpf_xdp_ct_lookup', { where: 'tc_xdp', flags: A | N | T }],
+  ['bpf_skb_ct_alloc', { where: 'tc_xdp', flags: A | N | T }],
+  ['bpf_skb_ct_lookup', { where: 'tc_xdp', flags: A | N | T }],
+  ['bpf_ct_insert_entry', { where: 'tc_xdp', flags: A | N | R | T }],
+  ['bpf_ct_release', { where: 'tc_xdp', flags: R | T }],
+  ['bpf_ct_set_timeout', { where: 'tc_xdp', flags: T }],
+  ['bpf_ct_change_timeout', { where: 'tc_xdp', flags: T }],
+  ['bpf_ct_set_status', { where: 'tc_xdp', flags: T }],
+  ['bpf_ct_change_status', { where: 'tc_xdp', flags: T }],
+  ['bpf_ct_set_nat_info', { where: 'tc_xdp', flags: T }],
+  ['bpf_sock_destroy', { where: 'sock_iter', flags: T }],
+]);
+
+/** Does nfct.ts take this kfunc call (kfunc.ts asks before its own table)? */
+export const modelsNetKfunc = (name: string): boolean => NET_KFUNCS.has(name);
+
+/** The context structs of sched_cls and xdp as the kernel names them: the uapi one and its projection. */
+function ctxStructs(progType: number): readonly string[] {
+  if (progType === ProgType.SCHED_CLS) return ['__sk_buff', 'sk_buff'];
+  if (progType === ProgType.XDP) return ['xdp_md', 'xdp_buff'];
+  return [];
+}
+/** Every program type's context struct a kfunc of this file names. */
+const ANY_CTX: ReadonlySet<string> = new Set(['__sk_buff', 'sk_buff', 'xdp_md', 'xdp_buff']);
+
+/** May the program call a kfunc of `where` (the set's program types and its filter)? */
+function allowed(env: Env, where: Where): boolean {
+  if (where === 'tc_xdp') return env.progType === ProgType.SCHED_CLS || env.progType === ProgType.XDP;
+  // bpf_sock_destroy's set filter (tracing_iter_filter): an iterator over tcp or udp sockets only.
+  const it = env.tpBtf?.iter ? env.tpBtf.name : '';
+  return env.progType === 26 && (it === 'bpf_iter_tcp' || it === 'bpf_iter_udp');
+}
+
+const isNullConst = (r: Reg): boolean => r.kind === 'scalar' && isConst(r.s) && r.s.t.value === 0n;
+
+/** Execute a call of one of this file's kfuncs. */
+export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): Next[] {
+  const pc = insn.pc;
+  const btf = env.kernelBtf!;
+  const notModelled = (what: string) =>
+    new Rejection(pc, `kfunc ${k.name} (btf_id ${k.id}): bpfkit does not model ${what}`);
+  const { where, flags } = NET_KFUNCS.get(k.name)!;
+  if (env.sleepable) throw notModelled('a kfunc call in a sleepable program');
+  if (!allowed(env, where)) throw new Rejection(pc, `calling kernel function ${k.name} is not allowed`);
+  if (st.lock) throw notModelled('a kfunc call under a bpf_spin_lock');
+  if (flags & (A | R) && st.frames.some((f) => f.callback))
+    throw notModelled('a reference taken or released inside a callback');
+  const f = cur(st);
+  const params = k.proto.members;
+  let releaseReg = 0;
+  let sizeArg = -1;
+  params.forEach((param, i) => {
+    const regno = i + 1;
+    const reg = f.regs[regno]!;
+    if (i === sizeArg) return;
+    const { t } = skipMods(btf, param.type);
+    if (isScalarKind(t)) {
+      if (reg.kind !== 'scalar') throw new Rejection(pc, `R${regno} is not a scalar`);
+      return;
+    }
+    if (!t || t.kind !== BtfKind.PTR) throw notModelled(`argument ${i} of this kind`);
+    // check_kfunc_args: a trusted argument is never NULL (before its kind is looked at).
+    if (isNullConst(reg) || (isPointer(reg) && reg.nullable))
+      throw new Rejection(pc, `Possibly NULL pointer passed to trusted arg${i}`);
+    if (reg.ref && flags & R) releaseReg = regno;
+    const target = skipMods(btf, t.sizeOrType);
+    const tname = target.t?.name ?? '';
+    if (ctxStructs(env.progType).includes(tname)) return ctxArg(pc, regno, reg, i, notModelled);
+    if (ANY_CTX.has(tname)) throw notModelled(`argument ${i}: another program type's context`);
+    if (reg.kind === 'btf_id') {
+      if (!isStructKind(target.t)) throw notModelled(`argument ${i} of a pointer to a non-struct`);
+      btfIdArg(btf, pc, regno, reg, i, k.name, flags, target.id, target.t!, notModelled);
+      return;
+    }
+    if (['sock', 'sock_common', 'tcp_sock', 'map_ptr', 'ctx'].includes(reg.kind))
+      throw notModelled(`argument ${i} as ${kindText(reg)}`);
+    const size = params[i + 1];
+    if (size && /__sz$/.test(size.name)) {
+      memSizeArg(env, st, pc, regno, reg, i, target, notModelled);
+      sizeArg = i + 1;
+      return;
+    }
+    memArg(env, st, pc, regno, reg, i, target.t, notModelled);
+  });
+  if (flags & R && !releaseReg)
+    throw new Rejection(pc, `release kernel function ${k.name} expects refcounted PTR_TO_BTF_ID`);
+  if (releaseReg) {
+    const ref = f.regs[releaseReg]!.ref;
+    st.refs.delete(ref);
+    forEachReg(st, (r) => (r.ref === ref ? UNKNOWN_SCALAR : r));
+  }
+  for (let r = 1; r <= 5; r++) f.regs[r] = NOT_INIT;
+  f.regs[0] = returnReg(env, st, pc, k, flags, undefined, undefined, notModelled);
+  return [{ pc: pc + 1, st }];
+}
+
+/**
+ * The program's context as a kfunc argument (KF_ARG_PTR_TO_CTX): check_func_arg_reg_off first (an
+ * unmoved context), then the register's type.
+ */
+function ctxArg(pc: number, regno: number, reg: Reg, i: number, notModelled: (why: string) => Rejection): void {
+  if (reg.kind === 'ctx') {
+    if (reg.off < 0) throw new Rejection(pc, `negative offset ctx ptr R${regno} off=${reg.off} disallowed`);
+    if (reg.off > 0) throw new Rejection(pc, `dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`);
+    if (!isConst(reg.s)) throw notModelled('a context pointer with a variable offset');
+    return;
+  }
+  // Stack and map value pointers pass check_func_arg_reg_off at any constant offset.
+  if ((reg.kind === 'fp' || reg.kind === 'map_value') && isConst(reg.s))
+    throw new Rejection(pc, `arg#${i} expected pointer to ctx, but got ${kindText(reg)}`);
+  throw notModelled(`argument ${i} as ${kindText(reg)}`);
+}
+
+/**
+ * A pointer to memory of the size of the struct it points to (KF_ARG_PTR_TO_MEM, check_mem_reg): a struct
+ * of scalars, read then written whole.
+ */
+function memArg(
+  env: Env,
+  st: State,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  i: number,
+  t: BtfType | undefined,
+  notModelled: (why: string) => Rejection,
+): void {
+  if (!t || !isStructKind(t) || scalarStruct(env.kernelBtf!, t, 0) !== 'yes')
+    throw notModelled(`argument ${i}: memory of this type`);
+  if (!['fp', 'map_value', 'mem', 'pkt', 'pkt_meta'].includes(reg.kind))
+    throw notModelled(`argument ${i} as ${kindText(reg)}`);
+  helperMem(env, st, pc, regno, reg, t.sizeOrType, false);
+  helperMem(env, st, pc, regno, reg, t.sizeOrType, true);
+}
+
+/**
+ * A store through a BTF pointer in sched_cls or xdp (tc_cls_act_btf_struct_access and
+ * xdp_btf_struct_access hand it to conntrack's): into an nf_conn or nf_conn___init, only at `mark`'s
+ * offset and within it; through any other struct "only read is supported". `off` is the instruction's,
+ * the pointer's own offset is added. Returns false where the kernel's other rules apply (not these types).
+ */
+export function nfConnWrite(env: Env, pc: number, regno: number, reg: Reg, off: number, size: number): boolean {
+  if (env.progType !== ProgType.SCHED_CLS && env.progType !== ProgType.XDP) return false;
+  if (env.sleepable || !env.kernelBtf) return false;
+  const p = reg.btf!;
+  // check_ptr_to_btf_access's checks before the program type's own.
+  if (!env.gplCompatible) throw new Rejection(pc, `Cannot access kernel 'struct ${p.name}' from non-GPL compatible program`);
+  const total = reg.off + off;
+  if (total < 0) throw new Rejection(pc, `R${regno} is ptr_${p.name} invalid negative access: off=${total}`);
+  if (!isConst(reg.s) || reg.s.t.value !== 0n)
+    throw new Rejection(pc, `R${regno} has a variable offset: bpfkit does not model it for ptr_${p.name}`);
+  if (p.name !== 'nf_conn' && p.name !== 'nf_conn___init') throw new Rejection(pc, 'only read is supported');
+  const conn = env.kernelBtf.byName('nf_conn', BtfKind.STRUCT);
+  const mark = conn?.members.find((m) => m.name === 'mark');
+  // Without CONFIG_NF_CONNTRACK_MARK no member may be written; bpfkit reads the kernel's BTF for it.
+  if (!mark || mark.size) throw new Rejection(pc, `no write support to nf_conn at off ${total}`);
+  const start = mark.offset / 8;
+  const end = start + env.kernelBtf.sizeOf(mark.type);
+  if (total !== start) throw new Rejection(pc, `no write support to nf_conn at off ${total}`);
+  if (total + size > end)
+    throw new Rejection(
+      pc,
+      `write access at off ${total} with size ${size} beyond the member of nf_conn ended at ${end}`,
+    );
+  return true;
+}
