@@ -87,7 +87,8 @@ export function kfuncLicenseFault(insns: readonly Instruction[], gpl: boolean): 
 export const isStructKind = (t: BtfType | undefined): boolean =>
   !!t && (t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION);
 /** btf_type_is_scalar for the kinds bpfkit is sure of (ints and 32-bit enums). */
-export const isScalarKind = (t: BtfType | undefined): boolean => !!t && (t.kind === BtfKind.INT || t.kind === BtfKind.ENUM);
+export const isScalarKind = (t: BtfType | undefined): boolean =>
+  !!t && (t.kind === BtfKind.INT || t.kind === BtfKind.ENUM);
 
 /**
  * __btf_type_is_scalar_struct: a struct of scalars, arrays of scalars and such structs (three levels at

@@ -3,7 +3,7 @@
  * kfuncs (net/netfilter/nf_conntrack_bpf.c: bpf_{skb,xdp}_ct_{alloc,lookup}, bpf_ct_insert_entry,
  * bpf_ct_release, bpf_ct_{set,change}_{timeout,status}; nf_nat_bpf.c: bpf_ct_set_nat_info), registered for
  * sched_cls and xdp, and bpf_sock_destroy (net/core/filter.c), registered for tracing but allowed only in
- * the tcp and udp iterators (its set's filter). Each is checked as check_kfunc_args does, argument by
+ * iterator programs (its set's filter; a trusted socket comes from the tcp and udp iterators). Each is checked as check_kfunc_args does, argument by
  * argument from the kernel's prototype:
  *
  * - Linux 6.18 treats every pointer argument of these kfuncs as trusted: NULL or a pointer that may be
@@ -26,24 +26,17 @@ import { type BtfType, BtfKind } from '../btf/index.js';
 import type { Instruction } from '../isa/instruction.js';
 import { ProgType } from '../uapi/types.js';
 import { skipMods } from './btf-ptr.js';
+import { TRACE_ITER } from './iter.js';
 import type { Next } from './calls.js';
 import type { Env } from './env.js';
-import {
-  type Kfunc,
-  btfIdArg,
-  isScalarKind,
-  isStructKind,
-  memSizeArg,
-  returnReg,
-  scalarStruct,
-} from './kfunc.js';
+import { type Kfunc, btfIdArg, isScalarKind, isStructKind, memSizeArg, returnReg, scalarStruct } from './kfunc.js';
 import { KF_ACQUIRE, KF_RELEASE, KF_RET_NULL, KF_TRUSTED_ARGS } from './kfunc-table.js';
 import { helperMem } from './memory.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
 import { type Reg, type State, NOT_INIT, UNKNOWN_SCALAR, cur, forEachReg, isPointer, kindText } from './state.js';
 
-/** Where a kfunc of this file may be called: sched_cls and xdp, or the tcp and udp iterators. */
+/** Where a kfunc of this file may be called: sched_cls and xdp, or iterator programs. */
 type Where = 'tc_xdp' | 'sock_iter';
 
 const A = KF_ACQUIRE;
@@ -83,9 +76,9 @@ const ANY_CTX: ReadonlySet<string> = new Set(['__sk_buff', 'sk_buff', 'xdp_md', 
 /** May the program call a kfunc of `where` (the set's program types and its filter)? */
 function allowed(env: Env, where: Where): boolean {
   if (where === 'tc_xdp') return env.progType === ProgType.SCHED_CLS || env.progType === ProgType.XDP;
-  // bpf_sock_destroy's set filter (tracing_iter_filter): an iterator over tcp or udp sockets only.
-  const it = env.tpBtf?.iter ? env.tpBtf.name : '';
-  return env.progType === 26 && (it === 'bpf_iter_tcp' || it === 'bpf_iter_udp');
+  // bpf_sock_destroy's set filter (tracing_iter_filter): any iterator program (BPF_TRACE_ITER), whatever
+  // its target; its argument then needs a trusted socket, which only the tcp and udp targets give.
+  return env.progType === 26 && env.attachType === TRACE_ITER;
 }
 
 const isNullConst = (r: Reg): boolean => r.kind === 'scalar' && isConst(r.s) && r.s.t.value === 0n;
@@ -182,12 +175,18 @@ function memArg(
   t: BtfType | undefined,
   notModelled: (why: string) => Rejection,
 ): void {
-  if (!t || !isStructKind(t) || scalarStruct(env.kernelBtf!, t, 0) !== 'yes')
-    throw notModelled(`argument ${i}: memory of this type`);
+  const scalars = t && isStructKind(t) ? scalarStruct(env.kernelBtf!, t, 0) : 'unsure';
+  // get_kfunc_ptr_arg_type: memory must be scalars (a kernel object passed as memory is refused).
+  if (scalars === 'no')
+    throw new Rejection(
+      pc,
+      `arg#${i} pointer type ${t!.kind === BtfKind.UNION ? 'UNION' : 'STRUCT'} ${t!.name} must point to scalar, or struct with scalar`,
+    );
+  if (scalars !== 'yes') throw notModelled(`argument ${i}: memory of this type`);
   if (!['fp', 'map_value', 'mem', 'pkt', 'pkt_meta'].includes(reg.kind))
     throw notModelled(`argument ${i} as ${kindText(reg)}`);
-  helperMem(env, st, pc, regno, reg, t.sizeOrType, false);
-  helperMem(env, st, pc, regno, reg, t.sizeOrType, true);
+  helperMem(env, st, pc, regno, reg, t!.sizeOrType, false);
+  helperMem(env, st, pc, regno, reg, t!.sizeOrType, true);
 }
 
 /**
@@ -201,7 +200,8 @@ export function nfConnWrite(env: Env, pc: number, regno: number, reg: Reg, off: 
   if (env.sleepable || !env.kernelBtf) return false;
   const p = reg.btf!;
   // check_ptr_to_btf_access's checks before the program type's own.
-  if (!env.gplCompatible) throw new Rejection(pc, `Cannot access kernel 'struct ${p.name}' from non-GPL compatible program`);
+  if (!env.gplCompatible)
+    throw new Rejection(pc, `Cannot access kernel 'struct ${p.name}' from non-GPL compatible program`);
   const total = reg.off + off;
   if (total < 0) throw new Rejection(pc, `R${regno} is ptr_${p.name} invalid negative access: off=${total}`);
   if (!isConst(reg.s) || reg.s.t.value !== 0n)

@@ -1,0 +1,362 @@
+/**
+ * Programs calling the conntrack kfuncs and bpf_sock_destroy (src/verifier/nfct.ts), each with the verdict
+ * Linux 6.18 gives: entries looked up, allocated, set up, inserted and released (leaks, NULL arguments,
+ * nf_conn against nf_conn___init, the context and the tuple and options memory), nf_conn's `mark` written
+ * and other fields not, the program types each set is registered for, and bpf_sock_destroy in iterators.
+ * Written for these tests in the assembler of kfunc-cases.ts (`call kfunc NAME`, `off(struct.member)`).
+ */
+import type { Btf } from '../../src/btf/index.js';
+import { ProgType } from '../../src/uapi/types.js';
+import { type VerifyResult, verifyInstructions } from '../../src/verifier/index.js';
+import type { Want } from './expect.js';
+import { TRACE_RAW_TP, kfuncProgram } from './kfunc-cases.js';
+
+/** One program and what the kernel says of it. */
+export interface NfctCase {
+  name: string;
+  type: number;
+  /** Iterator programs: the target (`bpf_iter_<iter>`, BPF_TRACE_ITER). */
+  iter?: string;
+  /** tp_btf programs: the tracepoint. */
+  tp?: string;
+  text: string;
+  want: Want;
+}
+
+/** BPF_PROG_TYPE_TRACING and BPF_TRACE_ITER. */
+export const TRACING = 26;
+export const TRACE_ITER = 28;
+
+const OK: Want = { ok: true };
+const UNMODELLED: Want = { unmodelled: true };
+const at = (pc: number, text: string): Want => ({ pc, re: new RegExp(`^${text.replace(/[()[\]|+*?.{}]/g, '\\$&')}$`) });
+
+const TC = ProgType.SCHED_CLS;
+const XDP = ProgType.XDP;
+const LEAK = 'BPF_EXIT instruction in main prog would lead to reference leak';
+
+/** Zeroed stack: a tuple at fp-16 (12 bytes used, ipv4), options at fp-32 (16 bytes); the context in r6. */
+const PRE =
+  'r6 = r1\nr2 = 0\n*(u64 *)(r10 - 8) = r2\n*(u64 *)(r10 - 16) = r2\n*(u64 *)(r10 - 24) = r2\n*(u64 *)(r10 - 32) = r2';
+/** The five arguments of a lookup or an allocation, each replaceable. */
+const args = (
+  ctx = 'r1 = r6',
+  tup = 'r2 = r10\nr2 += -16',
+  tsz = 'r3 = 12',
+  opts = 'r4 = r10\nr4 += -32',
+  osz = 'r5 = 16',
+) => `${ctx}\n${tup}\n${tsz}\n${opts}\n${osz}`;
+/** A lookup (or allocation) with `a` as its arguments; the call is insn 13 with the default arguments. */
+const look = (fn = 'bpf_skb_ct_lookup', a = args()) => `${PRE}\n${a}\ncall kfunc ${fn}`;
+/** r0 released when not NULL. */
+const REL = 'if r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_ct_release\nout:\nr0 = 0\nexit';
+/** r0 (a looked-up entry) checked, `body` run with it in r0 and r1, then released. */
+const withEntry = (body: string, fn = 'bpf_skb_ct_lookup') =>
+  `${look(fn)}\nif r0 == 0 goto out\nr1 = r0\n${body}\ncall kfunc bpf_ct_release\nout:\nr0 = 0\nexit`;
+const END = 'out:\nr0 = 0\nexit';
+
+/** The cases. */
+export const NFCT_CASES: readonly NfctCase[] = [
+  // Lookups, by sched_cls and xdp, released or leaked.
+  { name: 'skb lookup released', type: TC, text: `${look()}\n${REL}`, want: OK },
+  { name: 'xdp lookup released', type: XDP, text: `${look('bpf_xdp_ct_lookup')}\n${REL}`, want: OK },
+  { name: 'skb lookup leaked', type: TC, text: `${look()}\nr0 = 0\nexit`, want: at(15, LEAK) },
+  {
+    name: 'a lookup released before its NULL check',
+    type: TC,
+    text: `${look()}\nr1 = r0\ncall kfunc bpf_ct_release\nr0 = 0\nexit`,
+    want: at(15, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  // Every pointer argument is trusted: NULL refused for the tuple, the options and the context.
+  {
+    name: 'NULL tuple of size 0',
+    type: TC,
+    text: `${look('bpf_skb_ct_lookup', args('r1 = r6', 'r2 = 0', 'r3 = 0'))}\n${REL}`,
+    want: at(12, 'Possibly NULL pointer passed to trusted arg1'),
+  },
+  {
+    name: 'NULL options',
+    type: TC,
+    text: `${look('bpf_skb_ct_lookup', args(undefined, undefined, undefined, 'r4 = 0', 'r5 = 0'))}\n${REL}`,
+    want: at(12, 'Possibly NULL pointer passed to trusted arg3'),
+  },
+  {
+    name: 'NULL context',
+    type: TC,
+    text: `${look('bpf_skb_ct_lookup', args('r1 = 0'))}\n${REL}`,
+    want: at(13, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  // The context: the program's own, unmoved.
+  {
+    name: 'a stack pointer as the context',
+    type: TC,
+    text: `${look('bpf_skb_ct_lookup', args('r1 = r10\nr1 += -8'))}\n${REL}`,
+    want: at(14, 'arg#0 expected pointer to ctx, but got fp'),
+  },
+  {
+    name: 'a moved context',
+    type: TC,
+    text: `${look('bpf_skb_ct_lookup', args('r1 = r6\nr1 += 4'))}\n${REL}`,
+    want: at(14, 'dereference of modified ctx ptr R1 off=4 disallowed'),
+  },
+  // The kernel refuses the other type's context as an untrusted object, a path bpfkit does not follow.
+  { name: 'bpf_skb_ct_lookup in xdp', type: XDP, text: `${look()}\n${REL}`, want: UNMODELLED },
+  // The memory, size pairs.
+  {
+    name: 'a tuple longer than its stack',
+    type: TC,
+    text: `${look('bpf_skb_ct_lookup', args(undefined, 'r2 = r10\nr2 += -8'))}\n${REL}`,
+    want: at(13, 'arg#1 arg#2 memory, len pair leads to invalid memory access'),
+  },
+  {
+    name: 'options of 12 bytes',
+    type: TC,
+    text: `${look('bpf_skb_ct_lookup', args(undefined, undefined, undefined, undefined, 'r5 = 12'))}\n${REL}`,
+    want: OK,
+  },
+  {
+    name: 'options on stack never written (root may pass it)',
+    type: TC,
+    text: `r6 = r1\nr2 = 0\n*(u64 *)(r10 - 8) = r2\n*(u64 *)(r10 - 16) = r2\n${args(undefined, undefined, undefined, 'r4 = r10\nr4 += -48')}\ncall kfunc bpf_skb_ct_lookup\n${REL}`,
+    want: OK,
+  },
+  // The program types of the set.
+  {
+    name: 'a lookup in cgroup_skb',
+    type: ProgType.CGROUP_SKB,
+    text: `${look()}\n${REL}`,
+    want: at(13, 'calling kernel function bpf_skb_ct_lookup is not allowed'),
+  },
+  // Allocation, set-up and insertion: nf_conn___init until inserted, nf_conn after.
+  {
+    name: 'an allocated entry released as an nf_conn',
+    type: TC,
+    text: `${look('bpf_skb_ct_alloc')}\n${REL}`,
+    want: at(
+      16,
+      'kernel function bpf_ct_release args#0 expected pointer to STRUCT nf_conn but R1 has a pointer to STRUCT nf_conn___init',
+    ),
+  },
+  {
+    name: 'allocated, inserted, released',
+    type: TC,
+    text: `${look('bpf_skb_ct_alloc')}\nif r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_ct_insert_entry\n${REL}`,
+    want: OK,
+  },
+  {
+    name: 'the inserted entry leaked',
+    type: TC,
+    text: `${look('bpf_skb_ct_alloc')}\nif r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_ct_insert_entry\n${END}`,
+    want: at(18, LEAK),
+  },
+  {
+    name: 'xdp: allocated, set up, inserted, changed, released',
+    type: XDP,
+    text: `${look('bpf_xdp_ct_alloc')}\nif r0 == 0 goto out\nr7 = r0\nr1 = r0\nr2 = 1000\ncall kfunc bpf_ct_set_timeout\nr1 = r7\nr2 = 0\ncall kfunc bpf_ct_set_status\nr1 = r7\ncall kfunc bpf_ct_insert_entry\nif r0 == 0 goto out\nr7 = r0\nr1 = r0\nr2 = 5\ncall kfunc bpf_ct_change_timeout\nr1 = r7\nr2 = 0\ncall kfunc bpf_ct_change_status\nr1 = r7\ncall kfunc bpf_ct_release\n${END}`,
+    want: OK,
+  },
+  {
+    name: 'inserted twice',
+    type: TC,
+    text: `${look('bpf_skb_ct_alloc')}\nif r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_ct_insert_entry\nif r0 == 0 goto out\nr1 = r0\nr7 = r0\ncall kfunc bpf_ct_insert_entry\n${REL}`,
+    want: at(
+      20,
+      'kernel function bpf_ct_insert_entry args#0 expected pointer to STRUCT nf_conn___init but R1 has a pointer to STRUCT nf_conn',
+    ),
+  },
+  {
+    name: 'a looked-up entry given a timeout as if allocated (no-cast alias, not released)',
+    type: TC,
+    text: withEntry('r7 = r0\nr2 = 1\ncall kfunc bpf_ct_set_timeout\nr1 = r7'),
+    want: at(
+      18,
+      'kernel function bpf_ct_set_timeout args#0 expected pointer to STRUCT nf_conn___init but R1 has a pointer to STRUCT nf_conn',
+    ),
+  },
+  {
+    name: 'an allocated entry given a status as if inserted',
+    type: TC,
+    text: `${look('bpf_skb_ct_alloc')}\nif r0 == 0 goto out\nr7 = r0\nr1 = r0\nr2 = 1\ncall kfunc bpf_ct_change_status\nr1 = r7\ncall kfunc bpf_ct_release\n${END}`,
+    want: at(
+      18,
+      'kernel function bpf_ct_change_status args#0 expected pointer to STRUCT nf_conn but R1 has a pointer to STRUCT nf_conn___init',
+    ),
+  },
+  {
+    name: 'a timeout changed before the NULL check',
+    type: TC,
+    text: `${look()}\nr7 = r0\nr1 = r0\nr2 = 1\ncall kfunc bpf_ct_change_timeout\nr1 = r7\ncall kfunc bpf_ct_release\nr0 = 0\nexit`,
+    want: at(17, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  // NAT set-up: the address is memory of its union's size.
+  {
+    name: 'NAT set on an allocated entry',
+    type: TC,
+    text: `${look('bpf_skb_ct_alloc')}\nif r0 == 0 goto out\nr7 = r0\nr1 = r0\nr2 = r10\nr2 += -16\nr3 = 80\nr4 = 0\ncall kfunc bpf_ct_set_nat_info\nr1 = r7\ncall kfunc bpf_ct_insert_entry\n${REL}`,
+    want: OK,
+  },
+  {
+    name: 'a NAT address longer than its stack',
+    type: TC,
+    text: `${look('bpf_skb_ct_alloc')}\nif r0 == 0 goto out\nr7 = r0\nr1 = r0\nr2 = r10\nr2 += -8\nr3 = 80\nr4 = 0\ncall kfunc bpf_ct_set_nat_info\nr1 = r7\ncall kfunc bpf_ct_insert_entry\n${REL}`,
+    want: at(21, 'invalid read from stack R2 off=-8 size=16'),
+  },
+  {
+    name: 'a NULL NAT address',
+    type: TC,
+    text: `${look('bpf_skb_ct_alloc')}\nif r0 == 0 goto out\nr7 = r0\nr1 = r0\nr2 = 0\nr3 = 80\nr4 = 0\ncall kfunc bpf_ct_set_nat_info\nr1 = r7\ncall kfunc bpf_ct_insert_entry\n${REL}`,
+    want: at(20, 'Possibly NULL pointer passed to trusted arg1'),
+  },
+  {
+    name: 'a stack pointer as an nf_conn',
+    type: TC,
+    text: `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\ncall kfunc bpf_ct_release\n${END}`,
+    want: at(4, 'arg#0 pointer type STRUCT nf_conn must point to scalar, or struct with scalar'),
+  },
+  // Fields: read any, write only mark.
+  { name: 'status read', type: TC, text: withEntry('r2 = *(u64 *)(r0 + off(nf_conn.status))'), want: OK },
+  { name: 'mark written', type: TC, text: withEntry('r2 = 5\n*(u32 *)(r0 + off(nf_conn.mark)) = r2'), want: OK },
+  {
+    name: 'mark written with an immediate (xdp)',
+    type: XDP,
+    text: withEntry('*(u32 *)(r0 + off(nf_conn.mark)) = 5', 'bpf_xdp_ct_lookup'),
+    want: OK,
+  },
+  {
+    name: "mark's first byte written",
+    type: TC,
+    text: withEntry('r2 = 5\n*(u8 *)(r0 + off(nf_conn.mark)) = r2'),
+    want: OK,
+  },
+  {
+    name: 'mark written through a moved pointer',
+    type: TC,
+    text: `${look()}\nif r0 == 0 goto out\nr7 = r0\nr0 += 160\nr2 = 5\n*(u32 *)(r0 + 8) = r2\nr1 = r7\ncall kfunc bpf_ct_release\n${END}`,
+    want: OK,
+  },
+  {
+    name: 'eight bytes written at mark',
+    type: TC,
+    text: withEntry('r2 = 5\n*(u64 *)(r0 + off(nf_conn.mark)) = r2'),
+    want: at(17, 'write access at off 168 with size 8 beyond the member of nf_conn ended at 172'),
+  },
+  {
+    name: 'written inside mark',
+    type: TC,
+    text: withEntry('r2 = 5\n*(u16 *)(r0 + 170) = r2'),
+    want: at(17, 'no write support to nf_conn at off 170'),
+  },
+  {
+    name: 'status written',
+    type: TC,
+    text: withEntry('r2 = 5\n*(u64 *)(r0 + off(nf_conn.status)) = r2'),
+    want: at(17, 'no write support to nf_conn at off 128'),
+  },
+  {
+    name: 'mark written before the NULL check',
+    type: TC,
+    text: `${look()}\nr7 = r0\nr2 = 5\n*(u32 *)(r0 + 168) = r2\nr1 = r7\ncall kfunc bpf_ct_release\nr0 = 0\nexit`,
+    want: at(16, "R0 invalid mem access 'ptr_or_null_'"),
+  },
+  {
+    name: 'an atomic add to mark',
+    type: TC,
+    text: withEntry('r2 = 5\nlock *(u32 *)(r0 + 168) += r2'),
+    want: UNMODELLED,
+  },
+  // bpf_sock_destroy: iterator programs, a trusted socket.
+  {
+    name: 'tcp socket destroyed',
+    type: TRACING,
+    iter: 'tcp',
+    text: `r1 = *(u64 *)(r1 + 8)\nif r1 == 0 goto out\ncall kfunc bpf_sock_destroy\n${END}`,
+    want: OK,
+  },
+  {
+    name: 'udp socket destroyed',
+    type: TRACING,
+    iter: 'udp',
+    text: `r1 = *(u64 *)(r1 + 8)\nif r1 == 0 goto out\ncall kfunc bpf_sock_destroy\n${END}`,
+    want: OK,
+  },
+  {
+    name: 'a tcp socket destroyed before its NULL check',
+    type: TRACING,
+    iter: 'tcp',
+    text: `r1 = *(u64 *)(r1 + 8)\ncall kfunc bpf_sock_destroy\n${END}`,
+    want: at(1, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  {
+    name: "the iterator's meta destroyed",
+    type: TRACING,
+    iter: 'tcp',
+    text: `r1 = *(u64 *)(r1 + 0)\ncall kfunc bpf_sock_destroy\n${END}`,
+    want: at(
+      1,
+      'kernel function bpf_sock_destroy args#0 expected pointer to STRUCT sock_common but R1 has a pointer to STRUCT bpf_iter_meta',
+    ),
+  },
+  {
+    name: 'a socket walked to (untrusted) destroyed',
+    type: TRACING,
+    iter: 'udp',
+    text: `r1 = *(u64 *)(r1 + 8)\nif r1 == 0 goto out\nr1 = *(u64 *)(r1 + off(sock.sk_socket))\nif r1 == 0 goto out\nr1 = *(u64 *)(r1 + off(socket.sk))\nif r1 == 0 goto out\ncall kfunc bpf_sock_destroy\n${END}`,
+    want: at(6, 'R1 must be referenced or trusted'),
+  },
+  {
+    name: 'a moved socket destroyed',
+    type: TRACING,
+    iter: 'tcp',
+    text: `r1 = *(u64 *)(r1 + 8)\nif r1 == 0 goto out\nr1 += 8\ncall kfunc bpf_sock_destroy\n${END}`,
+    want: at(
+      3,
+      'kernel function bpf_sock_destroy args#0 expected pointer to STRUCT sock_common but R1 has a pointer to STRUCT sock_common',
+    ),
+  },
+  {
+    name: 'a unix socket (not trusted) destroyed',
+    type: TRACING,
+    iter: 'unix',
+    text: `r1 = *(u64 *)(r1 + 8)\nif r1 == 0 goto out\ncall kfunc bpf_sock_destroy\n${END}`,
+    want: at(2, 'R1 must be referenced or trusted'),
+  },
+  {
+    name: 'bpf_sock_destroy in a task iterator',
+    type: TRACING,
+    iter: 'task',
+    text: `r1 = 0\ncall kfunc bpf_sock_destroy\n${END}`,
+    want: at(1, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  {
+    name: 'bpf_sock_destroy in sched_cls',
+    type: TC,
+    text: `r1 = 0\ncall kfunc bpf_sock_destroy\n${END}`,
+    want: at(1, 'calling kernel function bpf_sock_destroy is not allowed'),
+  },
+  {
+    name: 'bpf_sock_destroy in tp_btf',
+    type: TRACING,
+    tp: 'task_newtask',
+    text: `r1 = 0\ncall kfunc bpf_sock_destroy\n${END}`,
+    want: at(1, 'calling kernel function bpf_sock_destroy is not allowed'),
+  },
+  {
+    name: 'an iterator context as a socket',
+    type: TRACING,
+    iter: 'tcp',
+    text: `call kfunc bpf_sock_destroy\n${END}`,
+    want: UNMODELLED,
+  },
+];
+
+/** The expected attach type and the BTF name a case attaches to, if any. */
+export function attachOf(c: NfctCase): { attachType?: number; attachBtfName?: string } {
+  if (c.iter) return { attachType: TRACE_ITER, attachBtfName: `bpf_iter_${c.iter}` };
+  if (c.tp) return { attachType: TRACE_RAW_TP, attachBtfName: `btf_trace_${c.tp}` };
+  return {};
+}
+
+/** bpfkit's verdict on a case. */
+export function nfctVerdict(btf: Btf, c: NfctCase): VerifyResult {
+  return verifyInstructions(kfuncProgram(btf, c.text), { type: c.type, kernelBtf: btf, ...attachOf(c) });
+}

@@ -1,0 +1,50 @@
+/**
+ * The conntrack kfuncs and bpf_sock_destroy (src/verifier/nfct.ts): bpfkit's verdict on each program of
+ * nfct-cases.ts is held to the expectation there, and as root the running kernel judges every program
+ * too: same verdict, same instruction, same last line. Programs name kfuncs by their ids in the running
+ * kernel's BTF, so these tests need it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BtfKind } from '../../src/btf/index.js';
+import { needs } from '../support/env.js';
+import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
+import { kernelVerdictRaw } from './kernel-oracle.js';
+import { assertKernelAgrees, assertWant } from './expect.js';
+import { kfuncProgram } from './kfunc-cases.js';
+import { NFCT_CASES, attachOf, nfctVerdict } from './nfct-cases.js';
+
+test('conntrack and bpf_sock_destroy: bpfkit says what each case expects', (t) => {
+  if (skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  for (const c of NFCT_CASES) assertWant(c.name, nfctVerdict(btf, c), c.want);
+});
+
+test('conntrack and bpf_sock_destroy: the running kernel agrees, at the same insn, in the same words (root)', (t) => {
+  if (skipWithoutBtf(t) || !needs(t, { root: true })) return;
+  const btf = kernelBtf();
+  for (const c of NFCT_CASES) {
+    const { attachType, attachBtfName } = attachOf(c);
+    const kind = c.iter ? BtfKind.FUNC : BtfKind.TYPEDEF;
+    const attachId = attachBtfName ? btf.byName(attachBtfName, kind)!.id : undefined;
+    const k = kernelVerdictRaw(kfuncProgram(btf, c.text), c.type, [], attachType, attachId);
+    const v = nfctVerdict(btf, c);
+    if (v.unmodelled) {
+      assert.ok('unmodelled' in c.want, `${c.name}: not modelled: ${v.message}`);
+      continue;
+    }
+    assertKernelAgrees(c.name, v, k);
+  }
+});
+
+test('conntrack: a write through a BTF pointer other than an nf_conn is refused as read-only in sched_cls', (t) => {
+  if (skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  // A task looked up by pid in sched_cls (the generic set), written: conntrack's btf_struct_access refuses it.
+  const text =
+    'r1 = 1\ncall kfunc bpf_task_from_pid\nif r0 == 0 goto out\nr2 = 1\n*(u32 *)(r0 + 0) = r2\nr1 = r0\ncall kfunc bpf_task_release\nout:\nr0 = 0\nexit';
+  const c = { name: 'task written', type: 3, text, want: { pc: 4, re: /^only read is supported$/ } } as const;
+  assertWant(c.name, nfctVerdict(btf, c), c.want);
+  if (!needs(t, { root: true })) return;
+  assertKernelAgrees(c.name, nfctVerdict(btf, c), kernelVerdictRaw(kfuncProgram(btf, text), 3, []));
+});
