@@ -30,20 +30,26 @@ import { TRACE_ITER } from './iter.js';
 import type { Next } from './calls.js';
 import type { Env } from './env.js';
 import { type Kfunc, btfIdArg, isScalarKind, isStructKind, memSizeArg, returnReg, scalarStruct } from './kfunc.js';
-import { KF_ACQUIRE, KF_RELEASE, KF_RET_NULL, KF_TRUSTED_ARGS } from './kfunc-table.js';
+import { KF_ACQUIRE, KF_RCU, KF_RELEASE, KF_RET_NULL, KF_TRUSTED_ARGS } from './kfunc-table.js';
+import { readDynptrAt } from './dynptr.js';
+import { regOff } from './dynptr-kfunc.js';
 import { helperMem } from './memory.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
 import { type Reg, type State, NOT_INIT, UNKNOWN_SCALAR, cur, forEachReg, isPointer, kindText } from './state.js';
 
-/** Where a kfunc of this file may be called: sched_cls and xdp, or iterator programs. */
-type Where = 'tc_xdp' | 'sock_iter';
+/**
+ * Where a kfunc of this file may be called: sched_cls and xdp (conntrack); iterator programs
+ * (bpf_sock_destroy); sched_cls, sched_act and xdp (crypt_kfunc_set); syscall programs (crypt_init_kfunc_set).
+ */
+type Where = 'tc_xdp' | 'sock_iter' | 'crypt' | 'syscall';
 
 const A = KF_ACQUIRE;
 const R = KF_RELEASE;
 const N = KF_RET_NULL;
 /** Every pointer argument is trusted on Linux 6.18 (see the file's comment). */
 const T = KF_TRUSTED_ARGS;
+const C = KF_RCU;
 
 /** The kfuncs this file models: where they may be called, and their flags (BTF_ID_FLAGS). */
 const NET_KFUNCS: ReadonlyMap<string, { where: Where; flags: number }> = new Map([
@@ -59,6 +65,12 @@ const NET_KFUNCS: ReadonlyMap<string, { where: Where; flags: number }> = new Map
   ['bpf_ct_change_status', { where: 'tc_xdp', flags: T }],
   ['bpf_ct_set_nat_info', { where: 'tc_xdp', flags: T }],
   ['bpf_sock_destroy', { where: 'sock_iter', flags: T }],
+  // kernel/bpf/crypto.c: bpf_crypto_ctx_create is KF_SLEEPABLE, which a syscall program always is.
+  ['bpf_crypto_ctx_create', { where: 'syscall', flags: A | N | T }],
+  ['bpf_crypto_ctx_acquire', { where: 'syscall', flags: A | N | C }],
+  ['bpf_crypto_ctx_release', { where: 'syscall', flags: R | T }],
+  ['bpf_crypto_encrypt', { where: 'crypt', flags: C }],
+  ['bpf_crypto_decrypt', { where: 'crypt', flags: C }],
 ]);
 
 /** Does nfct.ts take this kfunc call (kfunc.ts asks before its own table)? */
@@ -76,10 +88,16 @@ const ANY_CTX: ReadonlySet<string> = new Set(['__sk_buff', 'sk_buff', 'xdp_md', 
 /** May the program call a kfunc of `where` (the set's program types and its filter)? */
 function allowed(env: Env, where: Where): boolean {
   if (where === 'tc_xdp') return env.progType === ProgType.SCHED_CLS || env.progType === ProgType.XDP;
+  if (where === 'crypt')
+    return env.progType === ProgType.SCHED_CLS || env.progType === ProgType.SCHED_ACT || env.progType === ProgType.XDP;
+  if (where === 'syscall') return env.progType === PROG_SYSCALL;
   // bpf_sock_destroy's set filter (tracing_iter_filter): any iterator program (BPF_TRACE_ITER), whatever
   // its target; its argument then needs a trusted socket, which only the tcp and udp targets give.
   return env.progType === 26 && env.attachType === TRACE_ITER;
 }
+
+/** BPF_PROG_TYPE_SYSCALL. */
+const PROG_SYSCALL = 31;
 
 const isNullConst = (r: Reg): boolean => r.kind === 'scalar' && isConst(r.s) && r.s.t.value === 0n;
 
@@ -90,8 +108,12 @@ export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): 
   const notModelled = (what: string) =>
     new Rejection(pc, `kfunc ${k.name} (btf_id ${k.id}): bpfkit does not model ${what}`);
   const { where, flags } = NET_KFUNCS.get(k.name)!;
-  if (env.sleepable) throw notModelled('a kfunc call in a sleepable program');
+  // fetch_kfunc_meta: the kfunc must be in a set registered for the program's type, first.
   if (!allowed(env, where)) throw new Rejection(pc, `calling kernel function ${k.name} is not allowed`);
+  // A syscall program is sleepable: its crypto kfuncs take memory and referenced pointers only, whose
+  // rules do not change outside an RCU read section; other sleepable programs are not modelled.
+  if (env.sleepable && where !== 'syscall') throw notModelled('a kfunc call in a sleepable program');
+  if (st.rcu || st.preempt) throw notModelled('a kfunc call inside an RCU or preemption section');
   if (st.lock) throw notModelled('a kfunc call under a bpf_spin_lock');
   if (flags & (A | R) && st.frames.some((f) => f.callback))
     throw notModelled('a reference taken or released inside a callback');
@@ -109,6 +131,8 @@ export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): 
       return;
     }
     if (!t || t.kind !== BtfKind.PTR) throw notModelled(`argument ${i} of this kind`);
+    // get_kfunc_ptr_arg_type: a `__nullable` argument may be NULL (KF_ARG_PTR_TO_NULL).
+    if (param.name.endsWith('__nullable') && isNullConst(reg)) return;
     // check_kfunc_args: a trusted argument is never NULL (before its kind is looked at).
     if (isNullConst(reg) || (isPointer(reg) && reg.nullable))
       throw new Rejection(pc, `Possibly NULL pointer passed to trusted arg${i}`);
@@ -117,6 +141,8 @@ export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): 
     const tname = target.t?.name ?? '';
     if (ctxStructs(env.progType).includes(tname)) return ctxArg(pc, regno, reg, i, notModelled);
     if (ANY_CTX.has(tname)) throw notModelled(`argument ${i}: another program type's context`);
+    if (tname === 'bpf_dynptr' && target.t?.kind === BtfKind.STRUCT)
+      return dynptrArg(env, st, pc, regno, reg, i, notModelled);
     if (reg.kind === 'btf_id') {
       if (!isStructKind(target.t)) throw notModelled(`argument ${i} of a pointer to a non-struct`);
       btfIdArg(btf, pc, regno, reg, i, k.name, flags, target.id, target.t!, notModelled);
@@ -130,7 +156,7 @@ export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): 
       sizeArg = i + 1;
       return;
     }
-    memArg(env, st, pc, regno, reg, i, target.t, notModelled);
+    memArg(env, st, pc, regno, reg, i, target, notModelled);
   });
   if (flags & R && !releaseReg)
     throw new Rejection(pc, `release kernel function ${k.name} expects refcounted PTR_TO_BTF_ID`);
@@ -172,10 +198,11 @@ function memArg(
   regno: number,
   reg: Reg,
   i: number,
-  t: BtfType | undefined,
+  target: { id: number; t: BtfType | undefined },
   notModelled: (why: string) => Rejection,
 ): void {
-  const scalars = t && isStructKind(t) ? scalarStruct(env.kernelBtf!, t, 0) : 'unsure';
+  const t = target.t;
+  const scalars = isScalarKind(t) ? 'yes' : t && isStructKind(t) ? scalarStruct(env.kernelBtf!, t, 0) : 'unsure';
   // get_kfunc_ptr_arg_type: memory must be scalars (a kernel object passed as memory is refused).
   if (scalars === 'no')
     throw new Rejection(
@@ -185,8 +212,28 @@ function memArg(
   if (scalars !== 'yes') throw notModelled(`argument ${i}: memory of this type`);
   if (!['fp', 'map_value', 'mem', 'pkt', 'pkt_meta'].includes(reg.kind))
     throw notModelled(`argument ${i} as ${kindText(reg)}`);
-  helperMem(env, st, pc, regno, reg, t!.sizeOrType, false);
-  helperMem(env, st, pc, regno, reg, t!.sizeOrType, true);
+  const size = env.kernelBtf!.sizeOf(target.id);
+  helperMem(env, st, pc, regno, reg, size, false);
+  helperMem(env, st, pc, regno, reg, size, true);
+}
+
+/**
+ * A dynptr argument that the kfunc only reads (KF_ARG_PTR_TO_DYNPTR without `__uninit`): after
+ * check_func_arg_reg_off, a stack pointer to an initialized dynptr of any type, or a const one unmoved.
+ */
+function dynptrArg(
+  env: Env,
+  st: State,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  i: number,
+  notModelled: (why: string) => Rejection,
+): void {
+  regOff(pc, regno, reg, notModelled);
+  if (reg.kind === 'dynptr_ptr') return;
+  if (reg.kind !== 'fp') throw new Rejection(pc, `arg#${i} expected pointer to stack or const struct bpf_dynptr`);
+  if (!readDynptrAt(env, st, reg)) throw new Rejection(pc, `Expected an initialized dynptr as arg #${i}`);
 }
 
 /**

@@ -19,6 +19,8 @@ export interface NfctCase {
   iter?: string;
   /** tp_btf programs: the tracepoint. */
   tp?: string;
+  /** BPF_F_SLEEPABLE (syscall programs must be). */
+  sleepable?: boolean;
   text: string;
   want: Want;
 }
@@ -54,6 +56,15 @@ const REL = 'if r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_ct_release\nout:\nr0 =
 const withEntry = (body: string, fn = 'bpf_skb_ct_lookup') =>
   `${look(fn)}\nif r0 == 0 goto out\nr1 = r0\n${body}\ncall kfunc bpf_ct_release\nout:\nr0 = 0\nexit`;
 const END = 'out:\nr0 = 0\nexit';
+
+/** A syscall program (sleepable). */
+const SYS = { type: 31, sleepable: true } as const;
+/** bpf_crypto_ctx_create with its parameters at fp-408 (408 bytes), `err` and `size` replaceable (insn 4). */
+const create = (err = 'r3 = r10\nr3 += -416', size = 'r2 = 408') =>
+  `r1 = r10\nr1 += -408\n${size}\n${err}\ncall kfunc bpf_crypto_ctx_create`;
+const RELEASE_CRYPTO = `if r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_crypto_ctx_release\n${END}`;
+/** bpf_crypto_encrypt with every argument NULL (insn 4). */
+const ENCRYPT_NULL = `r1 = 0\nr2 = 0\nr3 = 0\nr4 = 0\ncall kfunc bpf_crypto_encrypt\n${END}`;
 
 /** The cases. */
 export const NFCT_CASES: readonly NfctCase[] = [
@@ -347,6 +358,83 @@ export const NFCT_CASES: readonly NfctCase[] = [
     text: `call kfunc bpf_sock_destroy\n${END}`,
     want: UNMODELLED,
   },
+  // Crypto contexts: made, acquired and released by syscall programs (the parameters on a stack never
+  // written, which root may pass), used by sched_cls, sched_act and xdp.
+  { name: 'a crypto context made and released', ...SYS, text: `${create()}\n${RELEASE_CRYPTO}`, want: OK },
+  { name: 'a crypto context leaked', ...SYS, text: `${create()}\n${END}`, want: at(7, LEAK) },
+  {
+    name: 'a NULL error pointer',
+    ...SYS,
+    text: `${create('r3 = 0')}\n${RELEASE_CRYPTO}`,
+    want: at(4, 'Possibly NULL pointer passed to trusted arg2'),
+  },
+  {
+    name: 'an error int past the stack (memory of the int)',
+    ...SYS,
+    text: `${create('r3 = r10\nr3 += -2')}\n${RELEASE_CRYPTO}`,
+    want: at(5, 'invalid read from stack R3 off=-2 size=4'),
+  },
+  {
+    name: 'parameters longer than the stack',
+    ...SYS,
+    text: `${create(undefined, 'r2 = 416')}\n${RELEASE_CRYPTO}`,
+    want: at(5, 'arg#0 arg#1 memory, len pair leads to invalid memory access'),
+  },
+  { name: 'parameters of 8 bytes', ...SYS, text: `${create(undefined, 'r2 = 8')}\n${RELEASE_CRYPTO}`, want: OK },
+  {
+    name: 'a crypto context acquired, both released',
+    ...SYS,
+    text: `${create()}\nif r0 == 0 goto out\nr6 = r0\nr1 = r0\ncall kfunc bpf_crypto_ctx_acquire\nif r0 == 0 goto rel\nr1 = r0\ncall kfunc bpf_crypto_ctx_release\nrel:\nr1 = r6\ncall kfunc bpf_crypto_ctx_release\n${END}`,
+    want: OK,
+  },
+  {
+    name: 'an acquired crypto context leaked',
+    ...SYS,
+    text: `${create()}\nif r0 == 0 goto out\nr6 = r0\nr1 = r0\ncall kfunc bpf_crypto_ctx_acquire\nr1 = r6\ncall kfunc bpf_crypto_ctx_release\n${END}`,
+    want: at(13, LEAK),
+  },
+  {
+    name: 'a crypto context acquired before its NULL check',
+    ...SYS,
+    text: `${create()}\nr6 = r0\nr1 = r0\ncall kfunc bpf_crypto_ctx_acquire\n${END}`,
+    want: at(8, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  {
+    name: 'a stack pointer released as a crypto context',
+    ...SYS,
+    text: `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\ncall kfunc bpf_crypto_ctx_release\n${END}`,
+    want: at(4, 'arg#0 pointer type STRUCT bpf_crypto_ctx must point to scalar, or struct with scalar'),
+  },
+  {
+    name: 'a crypto context made in sched_cls',
+    type: TC,
+    text: `${create()}\n${RELEASE_CRYPTO}`,
+    want: at(5, 'calling kernel function bpf_crypto_ctx_create is not allowed'),
+  },
+  {
+    name: 'bpf_crypto_encrypt in a syscall program',
+    ...SYS,
+    text: ENCRYPT_NULL,
+    want: at(4, 'calling kernel function bpf_crypto_encrypt is not allowed'),
+  },
+  {
+    name: 'bpf_crypto_encrypt in cgroup_skb',
+    type: ProgType.CGROUP_SKB,
+    text: ENCRYPT_NULL,
+    want: at(4, 'calling kernel function bpf_crypto_encrypt is not allowed'),
+  },
+  {
+    name: 'bpf_crypto_encrypt given NULL (sched_act)',
+    type: ProgType.SCHED_ACT,
+    text: ENCRYPT_NULL,
+    want: at(4, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  {
+    name: 'bpf_crypto_decrypt given a stack pointer as its context (xdp)',
+    type: XDP,
+    text: `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 0\nr3 = 0\nr4 = 0\ncall kfunc bpf_crypto_decrypt\n${END}`,
+    want: at(7, 'arg#0 pointer type STRUCT bpf_crypto_ctx must point to scalar, or struct with scalar'),
+  },
 ];
 
 /** The expected attach type and the BTF name a case attaches to, if any. */
@@ -358,5 +446,10 @@ export function attachOf(c: NfctCase): { attachType?: number; attachBtfName?: st
 
 /** bpfkit's verdict on a case. */
 export function nfctVerdict(btf: Btf, c: NfctCase): VerifyResult {
-  return verifyInstructions(kfuncProgram(btf, c.text), { type: c.type, kernelBtf: btf, ...attachOf(c) });
+  return verifyInstructions(kfuncProgram(btf, c.text), {
+    type: c.type,
+    kernelBtf: btf,
+    ...attachOf(c),
+    ...(c.sleepable ? { sleepable: true } : {}),
+  });
 }

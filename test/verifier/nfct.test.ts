@@ -14,6 +14,9 @@ import { assertKernelAgrees, assertWant } from './expect.js';
 import { kfuncProgram } from './kfunc-cases.js';
 import { NFCT_CASES, attachOf, nfctVerdict } from './nfct-cases.js';
 
+/** BPF_PROG_LOAD's BPF_F_SLEEPABLE. */
+const BPF_F_SLEEPABLE = 1 << 4;
+
 test('conntrack and bpf_sock_destroy: bpfkit says what each case expects', (t) => {
   if (skipWithoutBtf(t)) return;
   const btf = kernelBtf();
@@ -27,7 +30,8 @@ test('conntrack and bpf_sock_destroy: the running kernel agrees, at the same ins
     const { attachType, attachBtfName } = attachOf(c);
     const kind = c.iter ? BtfKind.FUNC : BtfKind.TYPEDEF;
     const attachId = attachBtfName ? btf.byName(attachBtfName, kind)!.id : undefined;
-    const k = kernelVerdictRaw(kfuncProgram(btf, c.text), c.type, [], attachType, attachId);
+    const flags = c.sleepable ? BPF_F_SLEEPABLE : 0;
+    const k = kernelVerdictRaw(kfuncProgram(btf, c.text), c.type, [], attachType, attachId, flags);
     const v = nfctVerdict(btf, c);
     if (v.unmodelled) {
       assert.ok('unmodelled' in c.want, `${c.name}: not modelled: ${v.message}`);
