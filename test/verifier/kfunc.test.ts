@@ -91,7 +91,10 @@ test('kfuncs: without the kernel BTF, and a kfunc bpfkit has no facts for: not m
     kernelBtf: btf,
   });
   assert.equal(other.unmodelled, true, other.message);
-  assert.match(other.message!, /^kfunc bpf_sk_assign_tcp_reqsk \(btf_id \d+\): bpfkit does not model this kernel function$/);
+  assert.match(
+    other.message!,
+    /^kfunc bpf_sk_assign_tcp_reqsk \(btf_id \d+\): bpfkit does not model this kernel function$/,
+  );
 });
 
 test('kfuncs: a reference or a section taken inside a bpf_loop callback is not modelled', (t) => {
