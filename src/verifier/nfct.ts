@@ -36,13 +36,24 @@ import { regOff } from './dynptr-kfunc.js';
 import { helperMem } from './memory.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
-import { type Reg, type State, NOT_INIT, UNKNOWN_SCALAR, cur, forEachReg, isPointer, kindText } from './state.js';
+import {
+  type Reg,
+  type State,
+  NOT_INIT,
+  UNKNOWN_SCALAR,
+  cur,
+  forEachReg,
+  isPointer,
+  kindText,
+  ptrReg,
+} from './state.js';
 
 /**
  * Where a kfunc of this file may be called: sched_cls and xdp (conntrack); iterator programs
- * (bpf_sock_destroy); sched_cls, sched_act and xdp (crypt_kfunc_set); syscall programs (crypt_init_kfunc_set).
+ * (bpf_sock_destroy); sched_cls, sched_act and xdp (crypt_kfunc_set); syscall programs (crypt_init_kfunc_set);
+ * kprobe and uprobe session programs (BPF_TRACE_KPROBE_SESSION 56, _UPROBE_SESSION 57; the set's filter).
  */
-type Where = 'tc_xdp' | 'sock_iter' | 'crypt' | 'syscall';
+type Where = 'tc_xdp' | 'sock_iter' | 'crypt' | 'syscall' | 'session';
 
 const A = KF_ACQUIRE;
 const R = KF_RELEASE;
@@ -71,6 +82,9 @@ const NET_KFUNCS: ReadonlyMap<string, { where: Where; flags: number }> = new Map
   ['bpf_crypto_ctx_release', { where: 'syscall', flags: R | T }],
   ['bpf_crypto_encrypt', { where: 'crypt', flags: C }],
   ['bpf_crypto_decrypt', { where: 'crypt', flags: C }],
+  // kernel/trace/bpf_trace.c: no arguments; the cookie is 8 writable bytes (check_kfunc_call's r0_size).
+  ['bpf_session_cookie', { where: 'session', flags: 0 }],
+  ['bpf_session_is_return', { where: 'session', flags: 0 }],
 ]);
 
 /** Does nfct.ts take this kfunc call (kfunc.ts asks before its own table)? */
@@ -91,6 +105,8 @@ function allowed(env: Env, where: Where): boolean {
   if (where === 'crypt')
     return env.progType === ProgType.SCHED_CLS || env.progType === ProgType.SCHED_ACT || env.progType === ProgType.XDP;
   if (where === 'syscall') return env.progType === PROG_SYSCALL;
+  // bpf_kprobe_multi_filter: kprobe and uprobe session programs only.
+  if (where === 'session') return env.progType === ProgType.KPROBE && (env.attachType === 56 || env.attachType === 57);
   // bpf_sock_destroy's set filter (tracing_iter_filter): any iterator program (BPF_TRACE_ITER), whatever
   // its target; its argument then needs a trusted socket, which only the tcp and udp targets give.
   return env.progType === 26 && env.attachType === TRACE_ITER;
@@ -166,7 +182,10 @@ export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): 
     forEachReg(st, (r) => (r.ref === ref ? UNKNOWN_SCALAR : r));
   }
   for (let r = 1; r <= 5; r++) f.regs[r] = NOT_INIT;
-  f.regs[0] = returnReg(env, st, pc, k, flags, undefined, undefined, notModelled);
+  f.regs[0] =
+    k.name === 'bpf_session_cookie'
+      ? ptrReg('mem', { size: 8 })
+      : returnReg(env, st, pc, k, flags, undefined, undefined, notModelled);
   return [{ pc: pc + 1, st }];
 }
 

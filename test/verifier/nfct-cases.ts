@@ -19,6 +19,8 @@ export interface NfctCase {
   iter?: string;
   /** tp_btf programs: the tracepoint. */
   tp?: string;
+  /** The expected attach type, where neither `iter` nor `tp` gives it. */
+  attach?: number;
   /** BPF_F_SLEEPABLE (syscall programs must be). */
   sleepable?: boolean;
   text: string;
@@ -65,6 +67,11 @@ const create = (err = 'r3 = r10\nr3 += -416', size = 'r2 = 408') =>
 const RELEASE_CRYPTO = `if r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_crypto_ctx_release\n${END}`;
 /** bpf_crypto_encrypt with every argument NULL (insn 4). */
 const ENCRYPT_NULL = `r1 = 0\nr2 = 0\nr3 = 0\nr4 = 0\ncall kfunc bpf_crypto_encrypt\n${END}`;
+
+/** kprobe programs attached as a kprobe session (BPF_TRACE_KPROBE_SESSION), and as a uprobe one. */
+const SESSION = { type: ProgType.KPROBE, attach: 56 } as const;
+const UPROBE_SESSION = { type: ProgType.KPROBE, attach: 57 } as const;
+const COOKIE = 'call kfunc bpf_session_cookie';
 
 /** The cases. */
 export const NFCT_CASES: readonly NfctCase[] = [
@@ -435,13 +442,78 @@ export const NFCT_CASES: readonly NfctCase[] = [
     text: `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 0\nr3 = 0\nr4 = 0\ncall kfunc bpf_crypto_decrypt\n${END}`,
     want: at(7, 'arg#0 pointer type STRUCT bpf_crypto_ctx must point to scalar, or struct with scalar'),
   },
+  // Session programs: an 8-byte cookie, writable; a return of 0 or 1.
+  {
+    name: 'the session cookie written and read',
+    ...SESSION,
+    text: `${COOKIE}\nr1 = 5\n*(u64 *)(r0 + 0) = r1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit`,
+    want: OK,
+  },
+  {
+    name: "the cookie's second half written",
+    ...SESSION,
+    text: `${COOKIE}\nr1 = 5\n*(u32 *)(r0 + 4) = r1\nr0 = 0\nexit`,
+    want: OK,
+  },
+  {
+    name: 'written past the cookie',
+    ...SESSION,
+    text: `${COOKIE}\nr1 = 5\n*(u64 *)(r0 + 4) = r1\nr0 = 0\nexit`,
+    want: at(2, 'R0 min value is outside of the allowed memory range'),
+  },
+  {
+    name: 'the cookie never NULL (a check is dead code)',
+    ...SESSION,
+    text: `${COOKIE}\nif r0 == 0 goto out\nr0 = *(u64 *)(r0 + 0)\n${END}`,
+    want: OK,
+  },
+  {
+    name: 'the cookie returned',
+    ...SESSION,
+    text: `${COOKIE}\nexit`,
+    want: at(1, 'At program exit the register R0 is not a known value (mem)'),
+  },
+  { name: 'bpf_session_is_return', ...SESSION, text: 'call kfunc bpf_session_is_return\nr0 &= 1\nexit', want: OK },
+  { name: 'the cookie of a uprobe session', ...UPROBE_SESSION, text: `${COOKIE}\nr0 = 0\nexit`, want: OK },
+  {
+    name: 'a session returning 2',
+    ...SESSION,
+    text: 'r0 = 2\nexit',
+    want: at(1, 'At program exit the register R0 has smin=2 smax=2 should have been in [0, 1]'),
+  },
+  {
+    name: 'a uprobe session returning the frame pointer',
+    ...UPROBE_SESSION,
+    text: 'r0 = r10\nexit',
+    want: at(1, 'At program exit the register R0 is not a known value (fp)'),
+  },
+  { name: 'a plain kprobe returning the frame pointer', type: ProgType.KPROBE, text: 'r0 = r10\nexit', want: OK },
+  {
+    name: 'the cookie of a plain kprobe',
+    type: ProgType.KPROBE,
+    text: `${COOKIE}\nr0 = 0\nexit`,
+    want: at(0, 'calling kernel function bpf_session_cookie is not allowed'),
+  },
+  {
+    name: 'the cookie of a kprobe_multi program',
+    type: ProgType.KPROBE,
+    attach: 42,
+    text: `${COOKIE}\nr0 = 0\nexit`,
+    want: at(0, 'calling kernel function bpf_session_cookie is not allowed'),
+  },
+  {
+    name: 'the cookie in sched_cls',
+    type: TC,
+    text: `${COOKIE}\nr0 = 0\nexit`,
+    want: at(0, 'calling kernel function bpf_session_cookie is not allowed'),
+  },
 ];
 
 /** The expected attach type and the BTF name a case attaches to, if any. */
 export function attachOf(c: NfctCase): { attachType?: number; attachBtfName?: string } {
   if (c.iter) return { attachType: TRACE_ITER, attachBtfName: `bpf_iter_${c.iter}` };
   if (c.tp) return { attachType: TRACE_RAW_TP, attachBtfName: `btf_trace_${c.tp}` };
-  return {};
+  return c.attach === undefined ? {} : { attachType: c.attach };
 }
 
 /** bpfkit's verdict on a case. */
