@@ -51,9 +51,10 @@ import {
 /**
  * Where a kfunc of this file may be called: sched_cls and xdp (conntrack); iterator programs
  * (bpf_sock_destroy); sched_cls, sched_act and xdp (crypt_kfunc_set); syscall programs (crypt_init_kfunc_set);
- * kprobe and uprobe session programs (BPF_TRACE_KPROBE_SESSION 56, _UPROBE_SESSION 57; the set's filter).
+ * kprobe and uprobe session programs (BPF_TRACE_KPROBE_SESSION 56, _UPROBE_SESSION 57; the set's filter);
+ * every program type (a set registered for BPF_PROG_TYPE_UNSPEC).
  */
-type Where = 'tc_xdp' | 'sock_iter' | 'crypt' | 'syscall' | 'session';
+type Where = 'tc_xdp' | 'sock_iter' | 'crypt' | 'syscall' | 'session' | 'any';
 
 const A = KF_ACQUIRE;
 const R = KF_RELEASE;
@@ -85,6 +86,8 @@ const NET_KFUNCS: ReadonlyMap<string, { where: Where; flags: number }> = new Map
   // kernel/trace/bpf_trace.c: no arguments; the cookie is 8 writable bytes (check_kfunc_call's r0_size).
   ['bpf_session_cookie', { where: 'session', flags: 0 }],
   ['bpf_session_is_return', { where: 'session', flags: 0 }],
+  // kernel/bpf/map_iter.c: a trusted struct bpf_map (a map iterator's).
+  ['bpf_map_sum_elem_count', { where: 'any', flags: T }],
 ]);
 
 /** Does nfct.ts take this kfunc call (kfunc.ts asks before its own table)? */
@@ -101,6 +104,7 @@ const ANY_CTX: ReadonlySet<string> = new Set(['__sk_buff', 'sk_buff', 'xdp_md', 
 
 /** May the program call a kfunc of `where` (the set's program types and its filter)? */
 function allowed(env: Env, where: Where): boolean {
+  if (where === 'any') return true;
   if (where === 'tc_xdp') return env.progType === ProgType.SCHED_CLS || env.progType === ProgType.XDP;
   if (where === 'crypt')
     return env.progType === ProgType.SCHED_CLS || env.progType === ProgType.SCHED_ACT || env.progType === ProgType.XDP;

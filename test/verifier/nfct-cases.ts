@@ -507,6 +507,51 @@ export const NFCT_CASES: readonly NfctCase[] = [
     text: `${COOKIE}\nr0 = 0\nexit`,
     want: at(0, 'calling kernel function bpf_session_cookie is not allowed'),
   },
+  // bpf_map_sum_elem_count: every program type, a trusted map (a map iterator's).
+  {
+    name: "a map iterator's map counted",
+    type: TRACING,
+    iter: 'bpf_map',
+    text: `r1 = *(u64 *)(r1 + 8)\nif r1 == 0 goto out\ncall kfunc bpf_map_sum_elem_count\n${END}`,
+    want: OK,
+  },
+  {
+    name: "a map iterator's map counted before its NULL check",
+    type: TRACING,
+    iter: 'bpf_map',
+    text: `r1 = *(u64 *)(r1 + 8)\ncall kfunc bpf_map_sum_elem_count\n${END}`,
+    want: at(1, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  {
+    name: "a map iterator's meta counted",
+    type: TRACING,
+    iter: 'bpf_map',
+    text: `r1 = *(u64 *)(r1 + 0)\ncall kfunc bpf_map_sum_elem_count\n${END}`,
+    want: at(
+      1,
+      'kernel function bpf_map_sum_elem_count args#0 expected pointer to STRUCT bpf_map but R1 has a pointer to STRUCT bpf_iter_meta',
+    ),
+  },
+  {
+    name: 'an untrusted pointer (a walk) counted',
+    type: TRACING,
+    iter: 'task',
+    text: `r1 = *(u64 *)(r1 + 8)\nif r1 == 0 goto out\nr1 = *(u64 *)(r1 + off(task_struct.mm))\nif r1 == 0 goto out\ncall kfunc bpf_map_sum_elem_count\n${END}`,
+    want: at(4, 'R1 must be referenced or trusted'),
+  },
+  {
+    name: 'a stack pointer counted (sched_cls)',
+    type: TC,
+    text: `r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\ncall kfunc bpf_map_sum_elem_count\n${END}`,
+    want: at(4, 'arg#0 pointer type STRUCT bpf_map must point to scalar, or struct with scalar'),
+  },
+  {
+    name: 'NULL counted (tp_btf)',
+    type: TRACING,
+    tp: 'task_newtask',
+    text: `r1 = 0\ncall kfunc bpf_map_sum_elem_count\n${END}`,
+    want: at(1, 'Possibly NULL pointer passed to trusted arg0'),
+  },
 ];
 
 /** The expected attach type and the BTF name a case attaches to, if any. */
