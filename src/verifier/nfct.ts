@@ -30,7 +30,7 @@ import { TRACE_ITER } from './iter.js';
 import type { Next } from './calls.js';
 import type { Env } from './env.js';
 import { type Kfunc, btfIdArg, isScalarKind, isStructKind, memSizeArg, returnReg, scalarStruct } from './kfunc.js';
-import { KF_ACQUIRE, KF_RCU, KF_RELEASE, KF_RET_NULL, KF_TRUSTED_ARGS } from './kfunc-table.js';
+import { KF_ACQUIRE, KF_RCU, KF_RELEASE, KF_RET_NULL, KF_TRUSTED_ARGS, kfuncSetAllowed } from './kfunc-table.js';
 import { readDynptrAt } from './dynptr.js';
 import { regOff } from './dynptr-kfunc.js';
 import { helperMem } from './memory.js';
@@ -39,6 +39,7 @@ import { isConst } from './scalar.js';
 import {
   type Reg,
   type State,
+  type VerifierMap,
   NOT_INIT,
   UNKNOWN_SCALAR,
   cur,
@@ -90,8 +91,11 @@ const NET_KFUNCS: ReadonlyMap<string, { where: Where; flags: number }> = new Map
   ['bpf_map_sum_elem_count', { where: 'any', flags: T }],
 ]);
 
+/** bpf_wq_init (helpers.c's generic set): a work item in a map value, initialized for its own map. */
+const WQ_INIT = 'bpf_wq_init';
+
 /** Does nfct.ts take this kfunc call (kfunc.ts asks before its own table)? */
-export const modelsNetKfunc = (name: string): boolean => NET_KFUNCS.has(name);
+export const modelsNetKfunc = (name: string): boolean => NET_KFUNCS.has(name) || name === WQ_INIT;
 
 /** The context structs of sched_cls and xdp as the kernel names them: the uapi one and its projection. */
 function ctxStructs(progType: number): readonly string[] {
@@ -127,6 +131,7 @@ export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): 
   const btf = env.kernelBtf!;
   const notModelled = (what: string) =>
     new Rejection(pc, `kfunc ${k.name} (btf_id ${k.id}): bpfkit does not model ${what}`);
+  if (k.name === WQ_INIT) return wqInit(env, st, pc, k.name, notModelled);
   const { where, flags } = NET_KFUNCS.get(k.name)!;
   // fetch_kfunc_meta: the kfunc must be in a set registered for the program's type, first.
   if (!allowed(env, where)) throw new Rejection(pc, `calling kernel function ${k.name} is not allowed`);
@@ -290,4 +295,44 @@ export function nfConnWrite(env: Env, pc: number, regno: number, reg: Reg, off: 
       `write access at off ${total} with size ${size} beyond the member of nf_conn ended at ${end}`,
     );
   return true;
+}
+
+/**
+ * bpf_wq_init(wq, p__map, flags): KF_ARG_PTR_TO_WORKQUEUE, a map value pointer exactly at its map's
+ * struct bpf_wq (process_wq_func); KF_ARG_PTR_TO_MAP, the first argument's map (the map_uid check;
+ * bpfkit models top-level maps only); a scalar. Both pointers
+ * are trusted arguments on Linux 6.18: never NULL.
+ */
+function wqInit(env: Env, st: State, pc: number, name: string, notModelled: (why: string) => Rejection): Next[] {
+  if (!kfuncSetAllowed('generic', env.progType))
+    throw new Rejection(pc, `calling kernel function ${name} is not allowed`);
+  if (env.sleepable) throw notModelled('a kfunc call in a sleepable program');
+  if (st.lock) throw notModelled('a kfunc call under a bpf_spin_lock');
+  const f = cur(st);
+  const [wq, m, flags] = [f.regs[1]!, f.regs[2]!, f.regs[3]!];
+  const isMap = (map: VerifierMap) => [...env.maps.values()].includes(map);
+  const wqOff = (map: VerifierMap) => map.kernelFields?.find((x) => x.what === 'struct bpf_wq')?.off;
+  for (const [i, reg] of [wq, m].entries())
+    if (isNullConst(reg) || (isPointer(reg) && reg.nullable))
+      throw new Rejection(pc, `Possibly NULL pointer passed to trusted arg${i}`);
+  if (wq.kind === 'fp' || wq.kind === 'pkt') throw new Rejection(pc, "arg#0 doesn't point to a map value");
+  if (wq.kind !== 'map_value') throw notModelled(`argument 0 as ${kindText(wq)}`);
+  if (!isConst(wq.s)) throw notModelled('a work item at a variable offset');
+  if (!isMap(wq.map!)) throw notModelled("an inner map's work item (map_uid)");
+  const at = wqOff(wq.map!);
+  if (at === undefined) throw notModelled(`map '${wq.map!.name}' without a bpf_wq bpfkit finds in its BTF`);
+  const off = wq.off + Number(BigInt.asIntN(64, wq.s.t.value));
+  if (off !== at) throw new Rejection(pc, `off ${off} doesn't point to 'struct bpf_wq' that is at ${at}`);
+  // The map argument: any register without a map pointer (the stack, a number) is refused.
+  if (m.kind === 'fp' || m.kind === 'scalar') throw new Rejection(pc, "pointer in R2 isn't map pointer");
+  if (m.kind !== 'map_ptr') throw notModelled(`argument 1 as ${kindText(m)}`);
+  if (!isMap(m.map!)) throw notModelled('an inner map (map_uid)');
+  // Linux 6.18 compares the maps whether or not the second one's value holds a bpf_wq (checked on the
+  // kernel with a map of plain u64s; 6.12 compared only one that has).
+  if (m.map !== wq.map)
+    throw new Rejection(pc, "workqueue pointer in R1 map_uid=0 doesn't match map pointer in R2 map_uid=0");
+  if (flags.kind !== 'scalar') throw new Rejection(pc, 'R3 is not a scalar');
+  for (let r = 1; r <= 5; r++) f.regs[r] = NOT_INIT;
+  f.regs[0] = UNKNOWN_SCALAR;
+  return [{ pc: pc + 1, st }];
 }

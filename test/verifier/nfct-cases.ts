@@ -570,3 +570,67 @@ export function nfctVerdict(btf: Btf, c: NfctCase): VerifyResult {
     ...(c.sleepable ? { sleepable: true } : {}),
   });
 }
+
+/** bpf_wq_init cases: C programs (the work item's map comes from its BTF), compiled by clang. */
+export interface WqCase {
+  name: string;
+  /** The body of `int prog(void *ctx)`, a sched_cls program. */
+  body: string;
+  /** The kernel's last line, or ok. */
+  want: 'ok' | RegExp;
+}
+
+/** The fixture: bpf_wq_init declared, two maps whose value holds a bpf_wq at offset 8, one of u64s. */
+export const WQ_HEADER = `#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#ifndef __ksym
+#define __ksym __attribute__((section(".ksyms")))
+#endif
+extern int bpf_wq_init(struct bpf_wq *wq, void *p__map, unsigned int flags) __ksym;
+struct wval { __u64 a; struct bpf_wq w; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct wval); } wm SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct wval); } wm2 SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); } plain SEC(".maps");
+char _license[] SEC("license") = "GPL";
+`;
+
+const WQ_LOOKUP = '__u32 k = 0; struct wval *v = bpf_map_lookup_elem(&wm, &k); if (!v) return 0;';
+
+/** The cases. */
+export const WQ_CASES: readonly WqCase[] = [
+  {
+    name: 'work item initialized for its map',
+    body: `${WQ_LOOKUP} return bpf_wq_init(&v->w, &wm, 0) & 1;`,
+    want: 'ok',
+  },
+  {
+    name: 'for another map with work items',
+    body: `${WQ_LOOKUP} return bpf_wq_init(&v->w, &wm2, 0) & 1;`,
+    want: /^workqueue pointer in R1 map_uid=0 doesn't match map pointer in R2 map_uid=0$/,
+  },
+  {
+    name: 'for a map of plain words',
+    body: `${WQ_LOOKUP} return bpf_wq_init(&v->w, &plain, 0) & 1;`,
+    want: /^workqueue pointer in R1 map_uid=0 doesn't match map pointer in R2 map_uid=0$/,
+  },
+  {
+    name: 'for a stack pointer as the map',
+    body: `${WQ_LOOKUP} return bpf_wq_init(&v->w, &k, 0) & 1;`,
+    want: /^pointer in R2 isn't map pointer$/,
+  },
+  {
+    name: "the value's first word as the work item",
+    body: `${WQ_LOOKUP} return bpf_wq_init((struct bpf_wq *)&v->a, &wm, 0) & 1;`,
+    want: /^off 0 doesn't point to 'struct bpf_wq' that is at 8$/,
+  },
+  {
+    name: 'a work item on the stack',
+    body: 'struct bpf_wq w = {}; return bpf_wq_init(&w, &wm, 0) & 1;',
+    want: /^arg#0 doesn't point to a map value$/,
+  },
+  {
+    name: 'a NULL work item',
+    body: 'return bpf_wq_init((void *)0, &wm, 0) & 1;',
+    want: /^Possibly NULL pointer passed to trusted arg0$/,
+  },
+];

@@ -12,7 +12,13 @@ import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
 import { kfuncProgram } from './kfunc-cases.js';
-import { NFCT_CASES, attachOf, nfctVerdict } from './nfct-cases.js';
+import { compileC } from '../../src/compile/index.js';
+import { prepareSpec } from '../../src/loader/load-collection.js';
+import { runningKernel } from '../../src/loader/kernel-env.js';
+import { verifyProgram } from '../../src/verifier/index.js';
+import { kernelVerdictObject } from './kernel-oracle.js';
+import { lastLine } from './expect.js';
+import { NFCT_CASES, WQ_CASES, WQ_HEADER, attachOf, nfctVerdict } from './nfct-cases.js';
 
 /** BPF_PROG_LOAD's BPF_F_SLEEPABLE. */
 const BPF_F_SLEEPABLE = 1 << 4;
@@ -51,4 +57,24 @@ test('conntrack: a write through a BTF pointer other than an nf_conn is refused 
   assertWant(c.name, nfctVerdict(btf, c), c.want);
   if (!needs(t, { root: true })) return;
   assertKernelAgrees(c.name, nfctVerdict(btf, c), kernelVerdictRaw(kfuncProgram(btf, text), 3, []));
+});
+
+test('bpf_wq_init: a work item of a map value, for its own map, as the kernel says (root, clang)', async (t) => {
+  if (!needs(t, { root: true, tools: ['clang'] }) || skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  for (const c of WQ_CASES) {
+    const source = `${WQ_HEADER}\nSEC("tc") int prog(void *ctx) { ${c.body} }`;
+    const { spec } = await compileC(source, { filename: 'wq-init.bpf.c' });
+    // As the loader prepares it (kfunc externs resolved by the running kernel's BTF).
+    const ps = prepareSpec(spec, { engine: 'kernel', programs: ['prog'] }, runningKernel());
+    const v = verifyProgram(
+      ps,
+      ps.programs.find((p) => p.name === 'prog')!,
+      { kernelBtf: btf },
+    );
+    assert.notEqual(v.unmodelled, true, `${c.name}: ${v.message}`);
+    if (c.want === 'ok') assert.equal(v.accepted, true, `${c.name}: ${v.message}`);
+    else assert.match(lastLine(v.message) ?? '', c.want, c.name);
+    assertKernelAgrees(c.name, v, kernelVerdictObject(ps, 'prog'));
+  }
 });
