@@ -53,9 +53,10 @@ import {
  * Where a kfunc of this file may be called: sched_cls and xdp (conntrack); iterator programs
  * (bpf_sock_destroy); sched_cls, sched_act and xdp (crypt_kfunc_set); syscall programs (crypt_init_kfunc_set);
  * kprobe and uprobe session programs (BPF_TRACE_KPROBE_SESSION 56, _UPROBE_SESSION 57; the set's filter);
- * every program type (a set registered for BPF_PROG_TYPE_UNSPEC).
+ * every program type (a set registered for BPF_PROG_TYPE_UNSPEC); sched_cls, tracing and syscall (the test
+ * kfuncs of net/bpf/test_run.c; struct_ops, which 6.12 also registers them for, is not modelled).
  */
-type Where = 'tc_xdp' | 'sock_iter' | 'crypt' | 'syscall' | 'session' | 'any';
+type Where = 'tc_xdp' | 'sock_iter' | 'crypt' | 'syscall' | 'session' | 'any' | 'test';
 
 const A = KF_ACQUIRE;
 const R = KF_RELEASE;
@@ -89,6 +90,8 @@ const NET_KFUNCS: ReadonlyMap<string, { where: Where; flags: number }> = new Map
   ['bpf_session_is_return', { where: 'session', flags: 0 }],
   // kernel/bpf/map_iter.c: a trusted struct bpf_map (a map iterator's).
   ['bpf_map_sum_elem_count', { where: 'any', flags: T }],
+  // net/bpf/test_run.c: gives back a prog_test_ref_kfunc (a referenced kptr taken out of a map).
+  ['bpf_kfunc_call_test_release', { where: 'test', flags: R | T }],
 ]);
 
 /** bpf_wq_init (helpers.c's generic set): a work item in a map value, initialized for its own map. */
@@ -109,6 +112,8 @@ const ANY_CTX: ReadonlySet<string> = new Set(['__sk_buff', 'sk_buff', 'xdp_md', 
 /** May the program call a kfunc of `where` (the set's program types and its filter)? */
 function allowed(env: Env, where: Where): boolean {
   if (where === 'any') return true;
+  if (where === 'test')
+    return env.progType === ProgType.SCHED_CLS || env.progType === 26 || env.progType === PROG_SYSCALL;
   if (where === 'tc_xdp') return env.progType === ProgType.SCHED_CLS || env.progType === ProgType.XDP;
   if (where === 'crypt')
     return env.progType === ProgType.SCHED_CLS || env.progType === ProgType.SCHED_ACT || env.progType === ProgType.XDP;
@@ -133,6 +138,7 @@ export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): 
     new Rejection(pc, `kfunc ${k.name} (btf_id ${k.id}): bpfkit does not model ${what}`);
   if (k.name === WQ_INIT) return wqInit(env, st, pc, k.name, notModelled);
   const { where, flags } = NET_KFUNCS.get(k.name)!;
+  if (where === 'test' && env.progType === 27) throw notModelled('the test kfuncs in struct_ops');
   // fetch_kfunc_meta: the kfunc must be in a set registered for the program's type, first.
   if (!allowed(env, where)) throw new Rejection(pc, `calling kernel function ${k.name} is not allowed`);
   // A syscall program is sleepable: its crypto kfuncs take memory and referenced pointers only, whose

@@ -7,7 +7,8 @@
  */
 import type { Btf } from '../../src/btf/index.js';
 import { ProgType } from '../../src/uapi/types.js';
-import { type VerifyResult, verifyInstructions } from '../../src/verifier/index.js';
+import { type VerifierMap, type VerifyResult, verifyInstructions } from '../../src/verifier/index.js';
+import { MapType } from '../../src/uapi/types.js';
 import type { Want } from './expect.js';
 import { TRACE_RAW_TP, kfuncProgram } from './kfunc-cases.js';
 
@@ -21,6 +22,8 @@ export interface NfctCase {
   tp?: string;
   /** The expected attach type, where neither `iter` nor `tp` gives it. */
   attach?: number;
+  /** Map 0: an array whose 16-byte value holds a referenced kptr to this kernel struct at offset 0. */
+  kptr?: string;
   /** BPF_F_SLEEPABLE (syscall programs must be). */
   sleepable?: boolean;
   text: string;
@@ -72,6 +75,17 @@ const ENCRYPT_NULL = `r1 = 0\nr2 = 0\nr3 = 0\nr4 = 0\ncall kfunc bpf_crypto_encr
 const SESSION = { type: ProgType.KPROBE, attach: 56 } as const;
 const UPROBE_SESSION = { type: ProgType.KPROBE, attach: 57 } as const;
 const COOKIE = 'call kfunc bpf_session_cookie';
+
+/** Map 0's key 0 looked up into r0 (to `out` when NULL): insns 0-6. */
+const LOOKUP = 'r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nr1 = map 0\ncall 1\nif r0 == 0 goto out';
+/** The kptr taken out of the looked-up value (bpf_kptr_xchg with NULL), to `out` when NULL. */
+const XCHG_OUT = `${LOOKUP}\nr1 = r0\nr2 = 0\ncall 194\nif r0 == 0 goto out`;
+/** Two skb dynptrs, at fp-32 and fp-48, of the context in r6. */
+const SKB_DYNPTRS =
+  'r1 = r6\nr2 = 0\nr3 = r10\nr3 += -32\ncall kfunc bpf_dynptr_from_skb\nr1 = r6\nr2 = 0\nr3 = r10\nr3 += -48\ncall kfunc bpf_dynptr_from_skb';
+/** The crypto context kptr loaded into r7 (RCU, checked), then the dynptrs; `src`, `dst`, `siv` set r2-r4. */
+const crypt = (fn: string, src = 'r2 = r10\nr2 += -32', dst = 'r3 = r10\nr3 += -48', siv = 'r4 = 0', check = true) =>
+  `r6 = r1\n${LOOKUP}\nr7 = *(u64 *)(r0 + 0)\n${check ? 'if r7 == 0 goto out\n' : ''}${SKB_DYNPTRS}\nr1 = r7\n${src}\n${dst}\n${siv}\ncall kfunc ${fn}\n${END}`;
 
 /** The cases. */
 export const NFCT_CASES: readonly NfctCase[] = [
@@ -552,7 +566,103 @@ export const NFCT_CASES: readonly NfctCase[] = [
     text: `r1 = 0\ncall kfunc bpf_map_sum_elem_count\n${END}`,
     want: at(1, 'Possibly NULL pointer passed to trusted arg0'),
   },
+  // bpf_crypto_encrypt / _decrypt on a crypto context kept as a kptr (loaded RCU) over skb dynptrs.
+  { name: 'encrypted', type: TC, kptr: 'bpf_crypto_ctx', text: crypt('bpf_crypto_encrypt'), want: OK },
+  {
+    name: 'encrypted with an IV',
+    type: TC,
+    kptr: 'bpf_crypto_ctx',
+    text: crypt('bpf_crypto_encrypt', undefined, undefined, 'r4 = r10\nr4 += -32'),
+    want: OK,
+  },
+  {
+    name: 'decrypted from a dynptr never made',
+    type: TC,
+    kptr: 'bpf_crypto_ctx',
+    text: crypt('bpf_crypto_decrypt', 'r2 = r10\nr2 += -64'),
+    want: at(27, 'Expected an initialized dynptr as arg #1'),
+  },
+  {
+    name: 'decrypted into a dynptr at an offset',
+    type: TC,
+    kptr: 'bpf_crypto_ctx',
+    text: crypt('bpf_crypto_decrypt', undefined, 'r3 = r10\nr3 += -44'),
+    want: at(27, 'Expected an initialized dynptr as arg #2'),
+  },
+  {
+    name: 'decrypted into a map value',
+    type: TC,
+    kptr: 'bpf_crypto_ctx',
+    text: crypt('bpf_crypto_decrypt', undefined, 'r3 = r0'),
+    want: at(26, 'arg#2 expected pointer to stack or const struct bpf_dynptr'),
+  },
+  {
+    name: 'encrypted with a context not checked for NULL',
+    type: TC,
+    kptr: 'bpf_crypto_ctx',
+    text: crypt('bpf_crypto_encrypt', undefined, undefined, undefined, false),
+    want: at(26, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  // bpf_kfunc_call_test_release: a prog_test_ref_kfunc taken out of a map.
+  {
+    name: 'a test object taken out and released',
+    type: TC,
+    kptr: 'prog_test_ref_kfunc',
+    text: `${XCHG_OUT}\nr1 = r0\ncall kfunc bpf_kfunc_call_test_release\n${END}`,
+    want: OK,
+  },
+  {
+    name: 'a test object taken out and leaked',
+    type: TC,
+    kptr: 'prog_test_ref_kfunc',
+    text: `${XCHG_OUT}\n${END}`,
+    want: at(13, LEAK),
+  },
+  {
+    name: 'a test object released before its NULL check',
+    type: TC,
+    kptr: 'prog_test_ref_kfunc',
+    text: `${LOOKUP}\nr1 = r0\nr2 = 0\ncall 194\nr1 = r0\ncall kfunc bpf_kfunc_call_test_release\n${END}`,
+    want: at(12, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  {
+    name: 'a loaded (RCU, unreferenced) test object released',
+    type: TC,
+    kptr: 'prog_test_ref_kfunc',
+    text: `${LOOKUP}\nr1 = *(u64 *)(r0 + 0)\nif r1 == 0 goto out\ncall kfunc bpf_kfunc_call_test_release\n${END}`,
+    want: at(10, 'R1 must be referenced or trusted'),
+  },
+  {
+    name: 'bpf_kfunc_call_test_release in xdp',
+    type: XDP,
+    text: `r1 = 0\ncall kfunc bpf_kfunc_call_test_release\n${END}`,
+    want: at(1, 'calling kernel function bpf_kfunc_call_test_release is not allowed'),
+  },
+  {
+    name: 'bpf_kfunc_call_test_release of NULL in tp_btf',
+    type: TRACING,
+    tp: 'task_newtask',
+    text: `r1 = 0\ncall kfunc bpf_kfunc_call_test_release\n${END}`,
+    want: at(1, 'Possibly NULL pointer passed to trusted arg0'),
+  },
 ];
+
+/** A case's maps: map 0 holds its kptr, if it names one. */
+export function mapsOf(c: NfctCase): VerifierMap[] {
+  if (!c.kptr) return [];
+  const field = { off: 0, size: 8, what: '__kptr', target: c.kptr };
+  return [
+    {
+      name: 'km',
+      type: MapType.ARRAY,
+      keySize: 4,
+      valueSize: 16,
+      maxEntries: 1,
+      readOnly: false,
+      kernelFields: [field],
+    },
+  ];
+}
 
 /** The expected attach type and the BTF name a case attaches to, if any. */
 export function attachOf(c: NfctCase): { attachType?: number; attachBtfName?: string } {
@@ -566,6 +676,7 @@ export function nfctVerdict(btf: Btf, c: NfctCase): VerifyResult {
   return verifyInstructions(kfuncProgram(btf, c.text), {
     type: c.type,
     kernelBtf: btf,
+    maps: mapsOf(c),
     ...attachOf(c),
     ...(c.sleepable ? { sleepable: true } : {}),
   });

@@ -18,7 +18,7 @@ import { runningKernel } from '../../src/loader/kernel-env.js';
 import { verifyProgram } from '../../src/verifier/index.js';
 import { kernelVerdictObject } from './kernel-oracle.js';
 import { lastLine } from './expect.js';
-import { NFCT_CASES, WQ_CASES, WQ_HEADER, attachOf, nfctVerdict } from './nfct-cases.js';
+import { NFCT_CASES, WQ_CASES, WQ_HEADER, attachOf, mapsOf, nfctVerdict } from './nfct-cases.js';
 
 /** BPF_PROG_LOAD's BPF_F_SLEEPABLE. */
 const BPF_F_SLEEPABLE = 1 << 4;
@@ -37,7 +37,7 @@ test('conntrack and bpf_sock_destroy: the running kernel agrees, at the same ins
     const kind = c.iter ? BtfKind.FUNC : BtfKind.TYPEDEF;
     const attachId = attachBtfName ? btf.byName(attachBtfName, kind)!.id : undefined;
     const flags = c.sleepable ? BPF_F_SLEEPABLE : 0;
-    const k = kernelVerdictRaw(kfuncProgram(btf, c.text), c.type, [], attachType, attachId, flags);
+    const k = kernelVerdictRaw(kfuncProgram(btf, c.text), c.type, mapsOf(c), attachType, attachId, flags);
     const v = nfctVerdict(btf, c);
     if (v.unmodelled) {
       assert.ok('unmodelled' in c.want, `${c.name}: not modelled: ${v.message}`);
