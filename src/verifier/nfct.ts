@@ -54,9 +54,10 @@ import {
  * (bpf_sock_destroy); sched_cls, sched_act and xdp (crypt_kfunc_set); syscall programs (crypt_init_kfunc_set);
  * kprobe and uprobe session programs (BPF_TRACE_KPROBE_SESSION 56, _UPROBE_SESSION 57; the set's filter);
  * every program type (a set registered for BPF_PROG_TYPE_UNSPEC); sched_cls, tracing and syscall (the test
- * kfuncs of net/bpf/test_run.c; struct_ops, which 6.12 also registers them for, is not modelled).
+ * kfuncs of net/bpf/test_run.c; struct_ops, which 6.12 also registers them for, is not modelled); xdp
+ * (net/xfrm/xfrm_state_bpf.c).
  */
-type Where = 'tc_xdp' | 'sock_iter' | 'crypt' | 'syscall' | 'session' | 'any' | 'test';
+type Where = 'tc_xdp' | 'sock_iter' | 'crypt' | 'syscall' | 'session' | 'any' | 'test' | 'xdp';
 
 const A = KF_ACQUIRE;
 const R = KF_RELEASE;
@@ -92,6 +93,9 @@ const NET_KFUNCS: ReadonlyMap<string, { where: Where; flags: number }> = new Map
   ['bpf_map_sum_elem_count', { where: 'any', flags: T }],
   // net/bpf/test_run.c: gives back a prog_test_ref_kfunc (a referenced kptr taken out of a map).
   ['bpf_kfunc_call_test_release', { where: 'test', flags: R | T }],
+  // net/xfrm/xfrm_state_bpf.c: an xfrm state looked up by its options, and given back.
+  ['bpf_xdp_get_xfrm_state', { where: 'xdp', flags: A | N | T }],
+  ['bpf_xdp_xfrm_state_release', { where: 'xdp', flags: R | T }],
 ]);
 
 /** bpf_wq_init (helpers.c's generic set): a work item in a map value, initialized for its own map. */
@@ -112,6 +116,7 @@ const ANY_CTX: ReadonlySet<string> = new Set(['__sk_buff', 'sk_buff', 'xdp_md', 
 /** May the program call a kfunc of `where` (the set's program types and its filter)? */
 function allowed(env: Env, where: Where): boolean {
   if (where === 'any') return true;
+  if (where === 'xdp') return env.progType === ProgType.XDP;
   if (where === 'test')
     return env.progType === ProgType.SCHED_CLS || env.progType === 26 || env.progType === PROG_SYSCALL;
   if (where === 'tc_xdp') return env.progType === ProgType.SCHED_CLS || env.progType === ProgType.XDP;

@@ -87,6 +87,11 @@ const SKB_DYNPTRS =
 const crypt = (fn: string, src = 'r2 = r10\nr2 += -32', dst = 'r3 = r10\nr3 += -48', siv = 'r4 = 0', check = true) =>
   `r6 = r1\n${LOOKUP}\nr7 = *(u64 *)(r0 + 0)\n${check ? 'if r7 == 0 goto out\n' : ''}${SKB_DYNPTRS}\nr1 = r7\n${src}\n${dst}\n${siv}\ncall kfunc ${fn}\n${END}`;
 
+/** bpf_xdp_get_xfrm_state on the context (kept in r6) with 40 zeroed bytes of options at fp-40 (insn 11). */
+const xfrm = (opts = 'r2 = r10\nr2 += -40', size = 'r3 = 36') =>
+  `r6 = r1\nr2 = 0\n${[8, 16, 24, 32, 40].map((o) => `*(u64 *)(r10 - ${o}) = r2`).join('\n')}\nr1 = r6\n${opts}\n${size}\ncall kfunc bpf_xdp_get_xfrm_state`;
+const XFRM_REL = 'if r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_xdp_xfrm_state_release';
+
 /** The cases. */
 export const NFCT_CASES: readonly NfctCase[] = [
   // Lookups, by sched_cls and xdp, released or leaked.
@@ -644,6 +649,45 @@ export const NFCT_CASES: readonly NfctCase[] = [
     tp: 'task_newtask',
     text: `r1 = 0\ncall kfunc bpf_kfunc_call_test_release\n${END}`,
     want: at(1, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  // bpf_xdp_get_xfrm_state: xdp only, options memory, a reference given back.
+  { name: 'an xfrm state looked up and released', type: XDP, text: `${xfrm()}\n${XFRM_REL}\n${END}`, want: OK },
+  { name: 'an xfrm state leaked', type: XDP, text: `${xfrm()}\n${END}`, want: at(13, LEAK) },
+  {
+    name: "an xfrm state's refcount read",
+    type: XDP,
+    text: `${xfrm()}\nif r0 == 0 goto out\nr1 = r0\nr2 = *(u32 *)(r0 + 104)\ncall kfunc bpf_xdp_xfrm_state_release\n${END}`,
+    want: OK,
+  },
+  {
+    name: "an xfrm state's refcount written",
+    type: XDP,
+    text: `${xfrm()}\nif r0 == 0 goto out\nr1 = r0\nr2 = 1\n*(u32 *)(r0 + 104) = r2\ncall kfunc bpf_xdp_xfrm_state_release\n${END}`,
+    want: at(15, 'only read is supported'),
+  },
+  {
+    name: 'xfrm options longer than the stack',
+    type: XDP,
+    text: `${xfrm('r2 = r10\nr2 += -8')}\n${XFRM_REL}\n${END}`,
+    want: at(11, 'arg#1 arg#2 memory, len pair leads to invalid memory access'),
+  },
+  {
+    name: 'NULL xfrm options',
+    type: XDP,
+    text: `${xfrm('r2 = 0', 'r3 = 0')}\n${XFRM_REL}\n${END}`,
+    want: at(10, 'Possibly NULL pointer passed to trusted arg1'),
+  },
+  {
+    name: 'an xfrm state looked up in sched_cls',
+    type: TC,
+    text: `${xfrm()}\n${XFRM_REL}\n${END}`,
+    want: at(11, 'calling kernel function bpf_xdp_get_xfrm_state is not allowed'),
+  },
+  {
+    name: 'an xfrm state released twice',
+    type: XDP,
+    text: `${xfrm()}\nif r0 == 0 goto out\nr7 = r0\nr1 = r0\ncall kfunc bpf_xdp_xfrm_state_release\nr1 = r7\ncall kfunc bpf_xdp_xfrm_state_release\n${END}`,
+    want: at(17, 'arg#0 pointer type STRUCT xfrm_state must point to scalar, or struct with scalar'),
   },
 ];
 
