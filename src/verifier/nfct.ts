@@ -22,14 +22,23 @@
  * conntrack's (nf_conntrack_btf_struct_access): only an nf_conn's (or nf_conn___init's) `mark` may be
  * written, whole or its start; anything else is refused.
  */
-import { type BtfType, BtfKind } from '../btf/index.js';
+import { type Btf, type BtfType, BtfKind } from '../btf/index.js';
 import type { Instruction } from '../isa/instruction.js';
 import { ProgType } from '../uapi/types.js';
 import { skipMods } from './btf-ptr.js';
 import { TRACE_ITER } from './iter.js';
 import type { Next } from './calls.js';
 import type { Env } from './env.js';
-import { type Kfunc, btfIdArg, isScalarKind, isStructKind, memSizeArg, returnReg, scalarStruct } from './kfunc.js';
+import {
+  type Kfunc,
+  btfIdArg,
+  isScalarKind,
+  isStructKind,
+  memSizeArg,
+  returnReg,
+  scalarStruct,
+  structIdsMatch,
+} from './kfunc.js';
 import { KF_ACQUIRE, KF_RCU, KF_RELEASE, KF_RET_NULL, KF_TRUSTED_ARGS, kfuncSetAllowed } from './kfunc-table.js';
 import { readDynptrAt } from './dynptr.js';
 import { regOff } from './dynptr-kfunc.js';
@@ -55,9 +64,9 @@ import {
  * kprobe and uprobe session programs (BPF_TRACE_KPROBE_SESSION 56, _UPROBE_SESSION 57; the set's filter);
  * every program type (a set registered for BPF_PROG_TYPE_UNSPEC); sched_cls, tracing and syscall (the test
  * kfuncs of net/bpf/test_run.c; struct_ops, which 6.12 also registers them for, is not modelled); xdp
- * (net/xfrm/xfrm_state_bpf.c).
+ * (net/xfrm/xfrm_state_bpf.c); sched_cls (bpf_kfunc_set_tcp_reqsk).
  */
-type Where = 'tc_xdp' | 'sock_iter' | 'crypt' | 'syscall' | 'session' | 'any' | 'test' | 'xdp';
+type Where = 'tc_xdp' | 'sock_iter' | 'crypt' | 'syscall' | 'session' | 'any' | 'test' | 'xdp' | 'tc';
 
 const A = KF_ACQUIRE;
 const R = KF_RELEASE;
@@ -96,6 +105,8 @@ const NET_KFUNCS: ReadonlyMap<string, { where: Where; flags: number }> = new Map
   // net/xfrm/xfrm_state_bpf.c: an xfrm state looked up by its options, and given back.
   ['bpf_xdp_get_xfrm_state', { where: 'xdp', flags: A | N | T }],
   ['bpf_xdp_xfrm_state_release', { where: 'xdp', flags: R | T }],
+  // net/core/filter.c: a request socket for a listener (a socket a lookup helper returned).
+  ['bpf_sk_assign_tcp_reqsk', { where: 'tc', flags: T }],
 ]);
 
 /** bpf_wq_init (helpers.c's generic set): a work item in a map value, initialized for its own map. */
@@ -117,6 +128,7 @@ const ANY_CTX: ReadonlySet<string> = new Set(['__sk_buff', 'sk_buff', 'xdp_md', 
 function allowed(env: Env, where: Where): boolean {
   if (where === 'any') return true;
   if (where === 'xdp') return env.progType === ProgType.XDP;
+  if (where === 'tc') return env.progType === ProgType.SCHED_CLS;
   if (where === 'test')
     return env.progType === ProgType.SCHED_CLS || env.progType === 26 || env.progType === PROG_SYSCALL;
   if (where === 'tc_xdp') return env.progType === ProgType.SCHED_CLS || env.progType === ProgType.XDP;
@@ -184,8 +196,13 @@ export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): 
       btfIdArg(btf, pc, regno, reg, i, k.name, flags, target.id, target.t!, notModelled);
       return;
     }
-    if (['sock', 'sock_common', 'tcp_sock', 'map_ptr', 'ctx'].includes(reg.kind))
-      throw notModelled(`argument ${i} as ${kindText(reg)}`);
+    const sockStruct = SOCK_STRUCTS.get(reg.kind);
+    if (sockStruct) {
+      if (!isStructKind(target.t)) throw notModelled(`argument ${i} of a pointer to a non-struct`);
+      sockArg(btf, pc, regno, reg, i, k.name, sockStruct, target.id, target.t!, notModelled);
+      return;
+    }
+    if (['map_ptr', 'ctx'].includes(reg.kind)) throw notModelled(`argument ${i} as ${kindText(reg)}`);
     const size = params[i + 1];
     if (size && /__sz$/.test(size.name)) {
       memSizeArg(env, st, pc, regno, reg, i, target, notModelled);
@@ -207,6 +224,42 @@ export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): 
       ? ptrReg('mem', { size: 8 })
       : returnReg(env, st, pc, k, flags, undefined, undefined, notModelled);
   return [{ pc: pc + 1, st }];
+}
+
+/** The socket pointers' structs (reg2btf_ids): they pass as PTR_TO_BTF_ID of these, trusted. */
+const SOCK_STRUCTS: ReadonlyMap<string, string> = new Map([
+  ['sock', 'sock'],
+  ['sock_common', 'sock_common'],
+  ['tcp_sock', 'tcp_sock'],
+]);
+
+/**
+ * A socket a helper returned, as a kfunc's struct argument (KF_ARG_PTR_TO_BTF_ID through reg2btf_ids):
+ * trusted, unmoved (check_func_arg_reg_off), and its struct the wanted one or one that starts with it
+ * (process_kf_arg_ptr_to_btf_id; strict for a released reference, which no kfunc here takes).
+ */
+function sockArg(
+  btf: Btf,
+  pc: number,
+  regno: number,
+  reg: Reg,
+  i: number,
+  name: string,
+  struct: string,
+  want: number,
+  wantType: BtfType,
+  notModelled: (why: string) => Rejection,
+): void {
+  if (reg.off !== 0 || !isConst(reg.s) || reg.s.t.value !== 0n) throw notModelled(`argument ${i}: a moved socket`);
+  const from = btf.byName(struct, BtfKind.STRUCT);
+  if (!from) throw notModelled(`struct ${struct} (not in the kernel's BTF)`);
+  const match = structIdsMatch(btf, from.id, 0, want);
+  if (match === 'unsure') throw notModelled(`whether struct ${struct} passes as ${wantType.name} (argument ${i})`);
+  if (!match)
+    throw new Rejection(
+      pc,
+      `kernel function ${name} args#${i} expected pointer to STRUCT ${wantType.name} but R${regno} has a pointer to STRUCT ${struct}`,
+    );
 }
 
 /**

@@ -92,6 +92,20 @@ const xfrm = (opts = 'r2 = r10\nr2 += -40', size = 'r3 = 36') =>
   `r6 = r1\nr2 = 0\n${[8, 16, 24, 32, 40].map((o) => `*(u64 *)(r10 - ${o}) = r2`).join('\n')}\nr1 = r6\n${opts}\n${size}\ncall kfunc bpf_xdp_get_xfrm_state`;
 const XFRM_REL = 'if r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_xdp_xfrm_state_release';
 
+/** The context in r6, a tuple at fp-16 and request attributes at fp-40, zeroed. */
+const REQ_PRE = `r6 = r1\nr2 = 0\n${[8, 16, 24, 32, 40].map((o) => `*(u64 *)(r10 - ${o}) = r2`).join('\n')}`;
+/** A socket looked up by `helper` (bpf_sk_lookup_tcp, 84) into r0. */
+const reqLookup = (helper = 84) => `r1 = r6\nr2 = r10\nr2 += -16\nr3 = 12\nr4 = -1\nr5 = 0\ncall ${helper}`;
+const ASSIGN = 'r1 = r6\nr2 = r7\nr3 = r10\nr3 += -40\nr4 = 20\ncall kfunc bpf_sk_assign_tcp_reqsk';
+/**
+ * A listener looked up (by `helper`), kept in r7, assigned a request socket (insn 21: r2 is r7, or what
+ * `cast` (a helper number) made of it), then released.
+ */
+const reqsk = (cast?: number, helper = 84, size = 'r4 = 20', attrs = 'r3 = r10\nr3 += -40') => {
+  const sk = cast ? `r1 = r0\ncall ${cast}\nif r0 == 0 goto rel\nr2 = r0` : 'r2 = r7';
+  return `${REQ_PRE}\n${reqLookup(helper)}\nif r0 == 0 goto out\nr7 = r0\n${cast ? sk : ''}\nr1 = r6\n${cast ? '' : sk}\n${attrs}\n${size}\ncall kfunc bpf_sk_assign_tcp_reqsk\nrel:\nr1 = r7\ncall 86\n${END}`;
+};
+
 /** The cases. */
 export const NFCT_CASES: readonly NfctCase[] = [
   // Lookups, by sched_cls and xdp, released or leaked.
@@ -688,6 +702,42 @@ export const NFCT_CASES: readonly NfctCase[] = [
     type: XDP,
     text: `${xfrm()}\nif r0 == 0 goto out\nr7 = r0\nr1 = r0\ncall kfunc bpf_xdp_xfrm_state_release\nr1 = r7\ncall kfunc bpf_xdp_xfrm_state_release\n${END}`,
     want: at(17, 'arg#0 pointer type STRUCT xfrm_state must point to scalar, or struct with scalar'),
+  },
+  // bpf_sk_assign_tcp_reqsk: sched_cls; a socket a lookup helper returned passes as its struct.
+  { name: 'a request socket for a looked-up listener', type: TC, text: reqsk(), want: OK },
+  { name: 'a request socket for a tcp_sock', type: TC, text: reqsk(96), want: OK },
+  {
+    name: 'a request socket for a sock_common',
+    type: TC,
+    text: reqsk(undefined, 99),
+    want: at(
+      21,
+      'kernel function bpf_sk_assign_tcp_reqsk args#1 expected pointer to STRUCT sock but R2 has a pointer to STRUCT sock_common',
+    ),
+  },
+  {
+    name: 'a request socket for a listener not checked for NULL',
+    type: TC,
+    text: `${REQ_PRE}\n${reqLookup()}\nr7 = r0\n${ASSIGN}\nif r7 == 0 goto out\nr1 = r7\ncall 86\n${END}`,
+    want: at(20, 'Possibly NULL pointer passed to trusted arg1'),
+  },
+  {
+    name: 'request attributes of no size',
+    type: TC,
+    text: reqsk(undefined, undefined, 'r4 = 0'),
+    want: OK,
+  },
+  {
+    name: 'request attributes longer than the stack',
+    type: TC,
+    text: reqsk(undefined, undefined, 'r4 = 20', 'r3 = r10\nr3 += -8'),
+    want: at(21, 'arg#2 arg#3 memory, len pair leads to invalid memory access'),
+  },
+  {
+    name: 'a request socket in xdp',
+    type: XDP,
+    text: reqsk(),
+    want: at(21, 'calling kernel function bpf_sk_assign_tcp_reqsk is not allowed'),
   },
 ];
 
