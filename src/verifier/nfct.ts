@@ -345,7 +345,12 @@ export function nfConnWrite(env: Env, pc: number, regno: number, reg: Reg, off: 
   if (total < 0) throw new Rejection(pc, `R${regno} is ptr_${p.name} invalid negative access: off=${total}`);
   if (!isConst(reg.s) || reg.s.t.value !== 0n)
     throw new Rejection(pc, `R${regno} has a variable offset: bpfkit does not model it for ptr_${p.name}`);
-  if (p.name !== 'nf_conn' && p.name !== 'nf_conn___init') throw new Rejection(pc, 'only read is supported');
+  // Linux 6.18 writes through no untrusted pointer (a walk's, bpf_rdonly_cast's), whatever its struct:
+  // checked with an entry's `master` and a cast nf_conn. Which trusted or RCU ones it writes is not
+  // checked: only the plain (referenced) pointers the conntrack kfuncs return are modelled.
+  if (p.trust === 'untrusted' || (p.name !== 'nf_conn' && p.name !== 'nf_conn___init'))
+    throw new Rejection(pc, 'only read is supported');
+  if (p.trust !== '') throw new Rejection(pc, `R${regno} ${p.trust} ptr_${p.name} written: bpfkit does not model it`);
   const conn = env.kernelBtf.byName('nf_conn', BtfKind.STRUCT);
   const mark = conn?.members.find((m) => m.name === 'mark');
   // Without CONFIG_NF_CONNTRACK_MARK no member may be written; bpfkit reads the kernel's BTF for it.
