@@ -315,6 +315,24 @@ export const NFCT_CASES: readonly NfctCase[] = [
     text: withEntry('r2 = 5\nlock *(u32 *)(r0 + 168) += r2'),
     want: UNMODELLED,
   },
+  {
+    name: "the mark of an entry's master (untrusted) written",
+    type: TC,
+    text: `${look()}\nif r0 == 0 goto out\nr7 = r0\nr1 = *(u64 *)(r0 + off(nf_conn.master))\nif r1 == 0 goto rel\nr2 = 1\n*(u32 *)(r1 + off(nf_conn.mark)) = r2\nrel:\nr1 = r7\ncall kfunc bpf_ct_release\n${END}`,
+    want: at(19, 'only read is supported'),
+  },
+  {
+    name: 'the mark of a cast nf_conn written',
+    type: TC,
+    text: 'r1 = 0\nr2 = btfid(nf_conn)\ncall kfunc bpf_rdonly_cast\nr2 = 1\n*(u32 *)(r0 + off(nf_conn.mark)) = r2\nr0 = 0\nexit',
+    want: at(4, 'only read is supported'),
+  },
+  {
+    name: 'written below an entry',
+    type: TC,
+    text: `${look()}\nif r0 == 0 goto out\nr7 = r0\nr0 += -8\nr2 = 1\n*(u32 *)(r0 + 0) = r2\nr1 = r7\ncall kfunc bpf_ct_release\n${END}`,
+    want: at(18, 'R0 is ptr_nf_conn invalid negative access: off=-8'),
+  },
   // bpf_sock_destroy: iterator programs, a trusted socket.
   {
     name: 'tcp socket destroyed',
