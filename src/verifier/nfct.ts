@@ -179,6 +179,8 @@ export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): 
       return;
     }
     if (!t || t.kind !== BtfKind.PTR) throw notModelled(`argument ${i} of this kind`);
+    // An unset register as a pointer: which of the checks below the kernel stops at is not modelled.
+    if (reg.kind === 'not_init') throw notModelled(`an unset argument (R${regno})`);
     // get_kfunc_ptr_arg_type: a `__nullable` argument may be NULL (KF_ARG_PTR_TO_NULL).
     if (param.name.endsWith('__nullable') && isNullConst(reg)) return;
     // check_kfunc_args: a trusted argument is never NULL (before its kind is looked at).
