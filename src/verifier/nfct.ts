@@ -198,13 +198,13 @@ export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): 
       btfIdArg(btf, pc, regno, reg, i, k.name, flags, target.id, target.t!, notModelled);
       return;
     }
-    const sockStruct = SOCK_STRUCTS.get(reg.kind);
+    const sockStruct = REG_STRUCTS.get(reg.kind);
     if (sockStruct) {
       if (!isStructKind(target.t)) throw notModelled(`argument ${i} of a pointer to a non-struct`);
       sockArg(btf, pc, regno, reg, i, k.name, sockStruct, target.id, target.t!, notModelled);
       return;
     }
-    if (['map_ptr', 'ctx'].includes(reg.kind)) throw notModelled(`argument ${i} as ${kindText(reg)}`);
+    if (reg.kind === 'ctx') throw notModelled(`argument ${i} as ${kindText(reg)}`);
     const size = params[i + 1];
     if (size && /__sz$/.test(size.name)) {
       memSizeArg(env, st, pc, regno, reg, i, target, notModelled);
@@ -228,15 +228,20 @@ export function netKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): 
   return [{ pc: pc + 1, st }];
 }
 
-/** The socket pointers' structs (reg2btf_ids): they pass as PTR_TO_BTF_ID of these, trusted. */
-const SOCK_STRUCTS: ReadonlyMap<string, string> = new Map([
+/**
+ * The structs of the socket and map pointers (reg2btf_ids): they pass as trusted PTR_TO_BTF_ID of these
+ * (a map pointer as struct bpf_map, whatever the map's own struct).
+ */
+const REG_STRUCTS: ReadonlyMap<string, string> = new Map([
   ['sock', 'sock'],
   ['sock_common', 'sock_common'],
   ['tcp_sock', 'tcp_sock'],
+  ['map_ptr', 'bpf_map'],
 ]);
 
 /**
- * A socket a helper returned, as a kfunc's struct argument (KF_ARG_PTR_TO_BTF_ID through reg2btf_ids):
+ * A socket a helper returned, or a map pointer, as a kfunc's struct argument (KF_ARG_PTR_TO_BTF_ID
+ * through reg2btf_ids):
  * trusted, unmoved (check_func_arg_reg_off), and its struct the wanted one or one that starts with it
  * (process_kf_arg_ptr_to_btf_id; strict for a released reference, which no kfunc here takes).
  */
@@ -252,7 +257,8 @@ function sockArg(
   wantType: BtfType,
   notModelled: (why: string) => Rejection,
 ): void {
-  if (reg.off !== 0 || !isConst(reg.s) || reg.s.t.value !== 0n) throw notModelled(`argument ${i}: a moved socket`);
+  if (reg.off !== 0 || !isConst(reg.s) || reg.s.t.value !== 0n)
+    throw notModelled(`argument ${i}: a moved ${kindText(reg)}`);
   const from = btf.byName(struct, BtfKind.STRUCT);
   if (!from) throw notModelled(`struct ${struct} (not in the kernel's BTF)`);
   const match = structIdsMatch(btf, from.id, 0, want);

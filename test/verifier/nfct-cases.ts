@@ -24,6 +24,8 @@ export interface NfctCase {
   attach?: number;
   /** Map 0: an array whose 16-byte value holds a referenced kptr to this kernel struct at offset 0. */
   kptr?: string;
+  /** Map 0: an array of u64s (when no `kptr`). */
+  plainMap?: boolean;
   /** BPF_F_SLEEPABLE (syscall programs must be). */
   sleepable?: boolean;
   text: string;
@@ -597,6 +599,38 @@ export const NFCT_CASES: readonly NfctCase[] = [
     want: at(4, 'arg#0 pointer type STRUCT bpf_map must point to scalar, or struct with scalar'),
   },
   {
+    name: 'a map pointer counted (sched_cls)',
+    type: TC,
+    plainMap: true,
+    text: `r1 = map 0\ncall kfunc bpf_map_sum_elem_count\n${END}`,
+    want: OK,
+  },
+  {
+    name: 'a map pointer counted (xdp)',
+    type: XDP,
+    plainMap: true,
+    text: `r1 = map 0\ncall kfunc bpf_map_sum_elem_count\n${END}`,
+    want: OK,
+  },
+  {
+    name: 'a map value counted',
+    type: TC,
+    plainMap: true,
+    text: `${LOOKUP}\nr1 = r0\ncall kfunc bpf_map_sum_elem_count\n${END}`,
+    want: at(9, 'arg#0 pointer type STRUCT bpf_map must point to scalar, or struct with scalar'),
+  },
+  {
+    name: 'a map pointer destroyed as a socket',
+    type: TRACING,
+    iter: 'tcp',
+    plainMap: true,
+    text: `r1 = map 0\ncall kfunc bpf_sock_destroy\n${END}`,
+    want: at(
+      2,
+      'kernel function bpf_sock_destroy args#0 expected pointer to STRUCT sock_common but R1 has a pointer to STRUCT bpf_map',
+    ),
+  },
+  {
     name: 'NULL counted (tp_btf)',
     type: TRACING,
     tp: 'task_newtask',
@@ -761,6 +795,8 @@ export const NFCT_CASES: readonly NfctCase[] = [
 
 /** A case's maps: map 0 holds its kptr, if it names one. */
 export function mapsOf(c: NfctCase): VerifierMap[] {
+  if (c.plainMap)
+    return [{ name: 'pm', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, readOnly: false }];
   if (!c.kptr) return [];
   const field = { off: 0, size: 8, what: '__kptr', target: c.kptr };
   return [
