@@ -197,7 +197,7 @@ export function globalDynptrArg(
  * check_func_arg_reg_off for an argument that is not released: stack, packet, map and memory pointers
  * may point anywhere; any other pointer must be unmodified.
  */
-function regOff(pc: number, regno: number, reg: Reg, notModelled: (what: string) => Rejection): void {
+export function regOff(pc: number, regno: number, reg: Reg, notModelled: (what: string) => Rejection): void {
   if (ANY_OFF.has(reg.kind) || reg.kind === 'not_init') return;
   const t = kindText(reg);
   if (reg.off < 0) throw new Rejection(pc, `negative offset ${t} ptr R${regno} off=${reg.off} disallowed`);

@@ -31,6 +31,7 @@ import { dynptrKfuncCall, modelsDynptrKfunc } from './dynptr-kfunc.js';
 import { iterKfuncCall, modelsIter } from './iter-kfunc.js';
 import { THROW_KFUNC, throwCall } from './throw.js';
 import { graphKfuncCall, modelsGraph } from './graph.js';
+import { modelsNetKfunc, netKfuncCall } from './nfct.js';
 import { Rejection } from './reject.js';
 import { helperMem } from './memory.js';
 import { isConst } from './scalar.js';
@@ -110,16 +111,18 @@ export function kfuncCallFault(
   return undefined;
 }
 
-const isStructKind = (t: BtfType | undefined): boolean =>
+/** A struct or a union (btf_type_is_struct). */
+export const isStructKind = (t: BtfType | undefined): boolean =>
   !!t && (t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION);
 /** btf_type_is_scalar for the kinds bpfkit is sure of (ints and 32-bit enums). */
-const isScalarKind = (t: BtfType | undefined): boolean => !!t && (t.kind === BtfKind.INT || t.kind === BtfKind.ENUM);
+export const isScalarKind = (t: BtfType | undefined): boolean =>
+  !!t && (t.kind === BtfKind.INT || t.kind === BtfKind.ENUM);
 
 /**
  * __btf_type_is_scalar_struct: a struct of scalars, arrays of scalars and such structs (three levels at
  * most). 'unsure' where bpfkit's notion of a scalar may differ from the kernel's (enum64, floats).
  */
-function scalarStruct(btf: Btf, t: BtfType, rec: number): 'yes' | 'no' | 'unsure' {
+export function scalarStruct(btf: Btf, t: BtfType, rec: number): 'yes' | 'no' | 'unsure' {
   if (!isStructKind(t)) return 'no';
   let out: 'yes' | 'unsure' = 'yes';
   for (const m of t.members) {
@@ -262,6 +265,8 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
   if (modelsDynptrKfunc(k.name)) return dynptrKfuncCall(env, st, insn, k);
   // Allocated objects, lists and rbtrees too (graph.ts).
   if (modelsGraph(k.name)) return graphKfuncCall(env, st, insn, k);
+  // And conntrack and bpf_sock_destroy (nfct.ts).
+  if (modelsNetKfunc(k.name)) return netKfuncCall(env, st, insn, k);
   const pc = insn.pc;
   const btf = env.kernelBtf!;
   // Every reason names what bpfkit does not model (the walk reports such refusals as not modelled).
@@ -371,7 +376,7 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
  * the flags ask, at offset 0 when released, and pointing to the struct the prototype names, or to one
  * that starts with it (process_kf_arg_ptr_to_btf_id).
  */
-function btfIdArg(
+export function btfIdArg(
   btf: Btf,
   pc: number,
   regno: number,
@@ -393,7 +398,9 @@ function btfIdArg(
     if (!(flags & KF_RCU)) throw new Rejection(pc, `R${regno} must be referenced or trusted`);
     if (p.trust !== 'rcu') throw new Rejection(pc, `R${regno} must be a rcu pointer`);
   }
-  const strict = (flags & KF_RELEASE) !== 0 && reg.ref !== 0;
+  // btf_type_ids_nocast_alias: X and X___init never pass as each other (nf_conn, nf_conn___init).
+  const alias = p.name !== wantType.name && [p.name, wantType.name].some((n, j, a) => n === `${a[1 - j]}___init`);
+  const strict = ((flags & KF_RELEASE) !== 0 && reg.ref !== 0) || alias;
   // check_func_arg_reg_off: a released pointer is the object itself.
   if (strict && reg.off !== 0)
     throw new Rejection(pc, `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
@@ -414,7 +421,7 @@ function btfIdArg(
  * (check_kfunc_mem_size_reg). A refusal there is followed by the kernel's line naming the pair. Only
  * known sizes are modelled (so `__szk`'s demand of a constant always holds).
  */
-function memSizeArg(
+export function memSizeArg(
   env: Env,
   st: State,
   pc: number,
@@ -481,7 +488,7 @@ function kernCtxArg(
 }
 
 /** r0 after the call, from the prototype's return type and the flags. */
-function returnReg(
+export function returnReg(
   env: Env,
   st: State,
   pc: number,

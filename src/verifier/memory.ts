@@ -16,6 +16,7 @@ import { mapFieldAccess } from './map-fields.js';
 import { mapPtrAccess } from './map-ptr.js';
 import { Rejection } from './reject.js';
 import { sockAccess } from './sock-ptr.js';
+import { nfConnWrite } from './nfct.js';
 import { structOpsBtfWrite, structOpsCtxLoad } from './struct-ops.js';
 import { allocAccess } from './graph.js';
 import { varStackAccess, varStackHelperAccess } from './stack-var.js';
@@ -216,6 +217,8 @@ export function access(
       // A struct_ops program writes what its struct_ops type's btf_struct_access allows (struct-ops.ts).
       if (env.structOps && write && !env.sleepable)
         return structOpsBtfWrite(env.structOps, pc, regno, reg, off, size, mode === 'atomic');
+      // sched_cls and xdp write what conntrack's btf_struct_access allows (nfct.ts); atomics are not modelled.
+      if (write && mode !== 'atomic' && nfConnWrite(env, pc, regno, reg, off, size)) return NOT_INIT;
       if (!env.kernelBtf || (write && env.progType !== NETFILTER) || env.sleepable)
         throw new Rejection(
           pc,

@@ -37,6 +37,10 @@ export function returnRange(type: number, attachType: number | undefined): [bigi
     case SK_LOOKUP:
     case NETFILTER:
       return [0n, 1n];
+    case ProgType.KPROBE:
+      // kprobe and uprobe session programs (BPF_TRACE_KPROBE_SESSION, _UPROBE_SESSION) return 0 or 1 (run
+      // the return probe or not); other kprobes anything.
+      return attachType === 56 || attachType === 57 ? [0n, 1n] : undefined;
     case PROG_TRACING:
       // iterators return 0 or 1 (check_return_code's default range); tp_btf programs anything.
       return attachType === TRACE_ITER ? [0n, 1n] : undefined;

@@ -217,11 +217,14 @@ function storageBtf(valueSize: number): Uint8Array {
 
 /**
  * Raw BTF of [1] int, [2] struct bpf_spin_lock { int val; } and [3] struct val of `valueSize` bytes: the
- * lock at `lockOff` (if any), the kptrs at theirs (pointers to [4] struct task_struct { int pid; } through
+ * lock at `lockOff` (if any), the kptrs at theirs (pointers to [4] struct task_struct { int pid; }, or to the
+ * struct the kptrs' `target` names, through
  * a `kptr` or `kptr_untrusted` type tag, [5] to [8]), an int member at every other 4-byte offset.
  */
 function spinLockBtf(valueSize: number, lockOff: number | undefined, kptrs: readonly KernelField[] = []): Uint8Array {
-  const strs: string[] = ['', 'int', 'bpf_spin_lock', 'val', 'l', 'task_struct', 'pid', 'kptr', 'kptr_untrusted'];
+  // The kptrs' struct: the first one's target (all share it), task_struct by default.
+  const target = kptrs.find((k) => k.target)?.target ?? 'task_struct';
+  const strs: string[] = ['', 'int', 'bpf_spin_lock', 'val', 'l', target, 'pid', 'kptr', 'kptr_untrusted'];
   const members: [string, number, number][] = lockOff === undefined ? [] : [['l', 2, lockOff]];
   const taken = (off: number, at: number | undefined, size: number) =>
     at !== undefined && off + 4 > at && off < at + size;
@@ -261,8 +264,8 @@ function spinLockBtf(valueSize: number, lockOff: number | undefined, kptrs: read
     (4 << 24) | members.length,
     valueSize,
     ...members.flatMap(([name, type, off]) => [strOff.get(name)!, type, off * 8]),
-    // [4] STRUCT "task_struct" { int pid; } (the kernel finds its own task_struct by the name).
-    strOff.get('task_struct')!,
+    // [4] STRUCT "task_struct" (or the kptrs' target) { int pid; } (the kernel finds its own by the name).
+    strOff.get(target)!,
     (4 << 24) | 1,
     4,
     strOff.get('pid')!,
