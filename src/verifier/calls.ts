@@ -452,7 +452,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         break;
       }
       case 'alloc_size':
-        if (reg.kind !== 'scalar' || !isConst(reg.s)) throw new Rejection(pc, `R${regno} is not a known constant'`);
+        // check_reg_type first (a pointer is the wrong type), then the constant (the kernel's stray quote kept).
+        if (reg.kind !== 'scalar') throw expect('scalar');
+        if (!isConst(reg.s)) throw new Rejection(pc, `R${regno} is not a known constant'`);
         allocSize = Number(reg.s.t.value);
         env.precision?.mark(regno);
         break;

@@ -515,6 +515,14 @@ const CALL_DEPTH: [string, string][] = [
   ['bounded-recursion', 'r1 = 0\ncall f\nexit\nf:\nr1 += 1\nr0 = r1\nif r1 < 4 goto l0\nexit\nl0:\ncall f\nexit'],
 ];
 
+/** bpf_ringbuf_reserve's size: the register's type is checked before its value (a pointer is no scalar). */
+const RINGBUF: VerifierMap = { name: 'rb', type: 27, keySize: 0, valueSize: 0, maxEntries: 4096, readOnly: false };
+const RESERVE_SIZE: [string, string][] = [
+  ['reserve-size-stack-pointer', 'r1 = map 0\nr2 = r10\nr2 += -48\nr3 = 0\ncall 131\nr0 = 0\nexit'],
+  ['reserve-size-map-pointer', 'r1 = map 0\nr2 = r1\nr3 = 0\ncall 131\nr0 = 0\nexit'],
+  ['reserve-size-unknown', 'r2 = *(u32 *)(r1 + 0)\nr1 = map 0\nr3 = 0\ncall 131\nr0 = 0\nexit'],
+];
+
 /** Narrow reads inside the __sk_buff fields past flow_keys (wire_len for tc, gso_segs, gso_size). */
 const SKB_NARROW: [string, number, string][] = [
   ['skb-narrow-wire-len-tc', ProgType.SCHED_CLS, 'r2 = *(u8 *)(r1 + 161)'],
@@ -530,6 +538,12 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
   if (!needs(t, { root: true })) return;
   const programs: BoundaryProgram[] = [
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
+    ...RESERVE_SIZE.map(([name, text]) => ({
+      name,
+      type: ProgType.SCHED_CLS,
+      insns: sockProgram(text),
+      maps: [RINGBUF],
+    })),
     ...CALL_DEPTH.map(([name, text]) => ({
       name,
       type: ProgType.SCHED_CLS,
