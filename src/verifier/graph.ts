@@ -17,10 +17,12 @@
  * pointer reaches it, no helper and no lock call is allowed under the lock), so the kernel's loop of calls
  * converges on the first call.
  *
- * What bpfkit is not sure of is said to be not modelled: per-CPU objects, bpf_refcount_acquire and
- * refcounted nodes, bpf_list_front/back and the rbtree walkers, kptrs of the program's structs, pointers
- * at a variable or negative offset, graph calls inside callbacks, structs whose special fields are not
- * direct members, and loads or stores other than of scalar members.
+ * Refcounted objects (a struct bpf_refcount member: bpf_refcount_acquire, a node in a list and a tree at
+ * once) are refcount.ts's; `__kptr` fields of the program's structs local-kptr.ts's.
+ *
+ * What bpfkit is not sure of is said to be not modelled: per-CPU objects, bpf_list_front/back and the
+ * rbtree walkers, pointers at a variable or negative offset, graph calls inside callbacks, structs whose
+ * special fields are not direct members, and loads or stores other than of scalar members.
  */
 import { type Btf, type BtfType, BtfKind } from '../btf/index.js';
 import type { Instruction } from '../isa/instruction.js';
@@ -57,13 +59,14 @@ const GRAPH_API: ReadonlySet<string> = new Set([
   'bpf_rbtree_add_impl',
   'bpf_rbtree_remove',
   'bpf_rbtree_first',
+  // is_bpf_graph_api_kfunc: bpf_refcount_acquire may be called under the lock too (refcount.ts models it).
+  'bpf_refcount_acquire_impl',
 ]);
 
 /** Kfuncs of this area bpfkit does not model: said so by name rather than left to kfunc.ts. */
 const NOT_MODELLED: ReadonlySet<string> = new Set([
   'bpf_percpu_obj_new_impl',
   'bpf_percpu_obj_drop_impl',
-  'bpf_refcount_acquire_impl',
   'bpf_list_front',
   'bpf_list_back',
   'bpf_rbtree_root',
@@ -96,14 +99,28 @@ const interned = new WeakMap<Btf, Map<string, AllocPtr>>();
 /** The BTF each interned AllocPtr was made from (for the member walk of loads and stores). */
 const allocBtf = new WeakMap<AllocPtr, Btf>();
 
-/** The one AllocPtr of a struct of the program's BTF and an ownership. */
-function allocPtr(btf: Btf, id: number, fields: readonly KernelField[], nonOwning: boolean): AllocPtr {
+/** Does a struct's record hold a bpf_refcount (btf_record's refcount_off >= 0)? */
+export const isRefcounted = (fields: readonly KernelField[]): boolean =>
+  fields.some((f) => f.what === 'struct bpf_refcount');
+
+/**
+ * The one AllocPtr of a struct of the program's BTF, an ownership and MEM_RCU (ref_set_non_owning makes a
+ * non-owning reference to a refcounted object MEM_RCU too, as it may outlive its graph).
+ */
+export function allocPtr(
+  btf: Btf,
+  id: number,
+  fields: readonly KernelField[],
+  nonOwning: boolean,
+  rcu = nonOwning && isRefcounted(fields),
+): AllocPtr {
   let byKey = interned.get(btf);
   if (!byKey) interned.set(btf, (byKey = new Map()));
-  const key = `${id}/${nonOwning ? 1 : 0}`;
+  const key = `${id}/${nonOwning ? 1 : 0}/${rcu ? 1 : 0}`;
   let p = byKey.get(key);
   if (!p) {
-    byKey.set(key, (p = { id, name: btf.types[id]!.name, fields, nonOwning }));
+    p = { id, name: btf.types[id]!.name, fields, nonOwning, ...(rcu ? { rcu } : {}) };
+    byKey.set(key, p);
     allocBtf.set(p, btf);
   }
   return p;
@@ -122,9 +139,9 @@ const META_FIELDS: ReadonlySet<string> = new Set([
 /**
  * The kernel-managed fields of an allocated struct (its btf_struct_meta's record), or why bpfkit is not
  * sure of them: only special structs that are direct members are modelled (the kernel builds a record
- * only then), no kptrs, no refcount.
+ * only then), and of kptrs only `__kptr` ones (which local-kptr.ts resolves when they are used).
  */
-function allocFields(btf: Btf, id: number): KernelField[] | string {
+export function allocFields(btf: Btf, id: number): KernelField[] | string {
   const t = btf.types[id]!;
   const fields = kernelFields(btf, id);
   const unsure = mapFieldsUnsure(fields);
@@ -132,10 +149,11 @@ function allocFields(btf: Btf, id: number): KernelField[] | string {
   // btf_parse_fields: a node of a list and a tree at once needs a bpf_refcount, else the program's BTF
   // is refused (and a loader may load the program without it).
   const has = (what: string) => fields.some((f) => f.what === what);
-  if (has('struct bpf_list_node') && has('struct bpf_rb_node')) return 'both a bpf_list_node and a bpf_rb_node';
+  if (has('struct bpf_list_node') && has('struct bpf_rb_node') && !isRefcounted(fields))
+    return 'both a bpf_list_node and a bpf_rb_node without a bpf_refcount';
   for (const f of fields) {
+    if (f.what === '__kptr') continue;
     if (f.what.startsWith('__')) return `a ${f.what} field`;
-    if (f.what === 'struct bpf_refcount') return 'a refcounted object';
     const direct = t.members.some((m) => {
       const mt = btf.types[m.type];
       return m.offset === f.off * 8 && mt?.kind === BtfKind.STRUCT && META_FIELDS.has(mt.name);
@@ -171,9 +189,18 @@ function containedOf(btf: Btf, root: KernelField): Contained | string {
 
 const isNullConst = (r: Reg): boolean => r.kind === 'scalar' && isConst(r.s) && r.s.t.value === 0n;
 
-/** A graph kfunc's call (kfunc.ts hands it over after resolving the function). */
-export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): Next[] {
-  const pc = insn.pc;
+/** What every graph kfunc's call checks first, and what its handler needs. */
+interface Prelude {
+  btf: Btf;
+  notModelled: (what: string) => Rejection;
+  inLess: boolean;
+}
+
+/**
+ * The checks before a graph kfunc's arguments (do_check's lock rule, the kfunc set, callbacks); also
+ * refcount.ts's for bpf_refcount_acquire.
+ */
+export function graphPrelude(env: Env, st: State, pc: number, k: Kfunc): Prelude {
   const notModelled = (what: string) =>
     new Rejection(pc, `kfunc ${k.name} (btf_id ${k.id}): bpfkit does not model ${what}`);
   if (NOT_MODELLED.has(k.name)) throw notModelled('this kernel function');
@@ -188,6 +215,13 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
   // other callbacks, and functions `less` calls, are not modelled.
   const inLess = cur(st).callback?.helper === RBTREE_LESS_CB;
   if (st.frames.some((f) => f.callback) && !inLess) throw notModelled('a graph kfunc inside a callback');
+  return { btf, notModelled, inLess };
+}
+
+/** A graph kfunc's call (kfunc.ts hands it over after resolving the function). */
+export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): Next[] {
+  const pc = insn.pc;
+  const { btf, notModelled, inLess } = graphPrelude(env, st, pc, k);
   const f = cur(st);
   const regs = f.regs;
   let r0: Reg = UNKNOWN_SCALAR;
@@ -239,6 +273,9 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
       r0 = acquire(st, pc, { ...graphNode(btf, root, false), nullable: true, id: newId(env) });
       break;
     }
+    default:
+      // (bpf_refcount_acquire_impl is refcount.ts's, which kfunc.ts asks first.)
+      throw notModelled('this kernel function here');
   }
   for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
   regs[0] = r0;
@@ -437,7 +474,10 @@ export function allocAccess(
   if (at < 0) throw notModelled('at a negative offset');
   for (const f of a.fields) {
     if (at < f.off + f.size && f.off < at + size)
-      throw new Rejection(pc, `direct access to ${f.what.replace(/^struct /, '')} is disallowed`);
+      throw new Rejection(
+        pc,
+        `direct access to ${f.what === '__kptr' ? 'kptr' : f.what.replace(/^struct /, '')} is disallowed`,
+      );
   }
   // btf_struct_walk: past the struct's end, unless it ends with a flexible array (not modelled).
   const btf = allocBtf.get(a)!;
