@@ -209,6 +209,27 @@ export const REFCOUNT_CASES: RefcountCase[] = [
     source: `SEC("tc") int prog(void *ctx) { struct holder *h = new(struct holder); if (!h) return 0; struct plain *p = h->kptr_inner; long x = p ? p->a : 0; drop(h); return x & 1; }`,
     want: { pc: -1, re: /^direct access to kptr is disallowed$/ },
   },
+  // A second NULL check: MEM_RCU is an unsafe modifier, so the kernel walks both branches (reg_not_null).
+  {
+    name: 'rcu-kptr-recheck',
+    source: `SEC("tc") int prog(void *ctx) { SV struct plain *p = sv->kptr_p; if (!p) return 0; asm volatile("if %[p] != 0 goto +1; r1 = *(u64 *)(r10 + 8);" :: [p]"r"(p) : "r1"); return 0; }`,
+    want: { pc: -1, re: /^invalid read from stack R10 off=8 size=8$/ },
+  },
+  {
+    name: 'nonowning-refcounted-recheck',
+    source: `SEC("tc") int prog(void *ctx) { struct rnod *n = new(struct rnod); if (!n) return 0; lock(&rlock); bpf_rbtree_add_impl(&rroot, &n->rn, rless, 0, 0); asm volatile("if %[p] != 0 goto +1; r1 = *(u64 *)(r10 + 8);" :: [p]"r"(n) : "r1"); unlock(&rlock); return 0; }`,
+    want: { pc: -1, re: /^invalid read from stack R10 off=8 size=8$/ },
+  },
+  {
+    name: 'owning-recheck',
+    source: `SEC("tc") int prog(void *ctx) { struct plain *p = new(struct plain); if (!p) return 0; asm volatile("if %[p] != 0 goto +1; r1 = *(u64 *)(r10 + 8);" :: [p]"r"(p) : "r1"); drop(p); return 0; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'acquired-recheck',
+    source: `SEC("tc") int prog(void *ctx) { struct rnod *n = new(struct rnod); if (!n) return 0; struct rnod *m = acq(n); asm volatile("if %[p] != 0 goto +1; r1 = *(u64 *)(r10 + 8);" :: [p]"r"(m) : "r1"); drop(m); drop(n); return 0; }`,
+    want: { ok: true },
+  },
   // One type per call instruction (a static function called with two types).
   {
     name: 'same-call-plain-ronly',
