@@ -260,12 +260,13 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
       const root = rootArg(st, pc, btf, false, notModelled);
       const node = regs[2]!;
       if (isNullConst(node) || node.nullable) throw new Rejection(pc, 'Possibly NULL pointer passed to trusted arg1');
-      // A number (a node made unknown by bpf_spin_unlock) is refused; Linux 6.18 also takes an owning
-      // reference, what it then does with it bpfkit does not model.
+      // A number (a node made unknown by bpf_spin_unlock) is refused. Linux 6.18 also takes an owning
+      // reference (one with its own reference, "refcounted" in its words), which keeps that reference:
+      // the node may not be in the tree, and the call's result is a second, maybe-NULL owner of it.
       if (node.kind === 'scalar')
         throw new Rejection(pc, 'bpf_rbtree_remove can only take non-owning or refcounted bpf_rb_node pointer');
-      if (node.kind !== 'alloc' || !node.alloc!.nonOwning)
-        throw notModelled(`argument 1 as ${node.kind === 'alloc' ? 'an owning reference' : node.kind}`);
+      if (node.kind !== 'alloc' || (!node.alloc!.nonOwning && !node.ref))
+        throw notModelled(`argument 1 as ${node.kind === 'alloc' ? 'an object without a reference' : node.kind}`);
       allocOff(pc, 2, node);
       // is_rbtree_lock_required_kfunc: the tree is being changed under `less`.
       if (inLess) throw new Rejection(pc, 'bpf_rbtree_remove not allowed in rbtree cb');

@@ -230,6 +230,42 @@ export const REFCOUNT_CASES: RefcountCase[] = [
     source: `SEC("tc") int prog(void *ctx) { struct rnod *n = new(struct rnod); if (!n) return 0; struct rnod *m = acq(n); asm volatile("if %[p] != 0 goto +1; r1 = *(u64 *)(r10 + 8);" :: [p]"r"(m) : "r1"); drop(m); drop(n); return 0; }`,
     want: { ok: true },
   },
+  // bpf_rbtree_remove of an owning reference (Linux 6.18): it keeps its reference, the result is another.
+  {
+    name: 'remove-owning',
+    source: `SEC("tc") int prog(void *ctx) { TV struct tnod *n = new(struct tnod); if (!n) return 0; lock(&tv->lock); struct bpf_rb_node *r = bpf_rbtree_remove(&tv->root, &n->rn); unlock(&tv->lock); if (r) drop(container_of(r, struct tnod, rn)); drop(n); return 0; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'remove-owning-leak-arg',
+    source: `SEC("tc") int prog(void *ctx) { TV struct tnod *n = new(struct tnod); if (!n) return 0; lock(&tv->lock); struct bpf_rb_node *r = bpf_rbtree_remove(&tv->root, &n->rn); unlock(&tv->lock); if (r) drop(container_of(r, struct tnod, rn)); return 0; }`,
+    want: { pc: -1, re: /^BPF_EXIT instruction in main prog would lead to reference leak$/ },
+  },
+  {
+    name: 'remove-owning-use-arg-under-lock',
+    source: `SEC("tc") int prog(void *ctx) { TV struct tnod *n = new(struct tnod); if (!n) return 0; lock(&tv->lock); struct bpf_rb_node *r = bpf_rbtree_remove(&tv->root, &n->rn); n->data = 3; unlock(&tv->lock); if (r) drop(container_of(r, struct tnod, rn)); n->data = 4; drop(n); return 0; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'remove-owning-refcounted',
+    source: `SEC("tc") int prog(void *ctx) { struct rnod *n = new(struct rnod); if (!n) return 0; lock(&rlock); struct bpf_rb_node *r = bpf_rbtree_remove(&rroot, &n->rn); unlock(&rlock); if (r) drop(container_of(r, struct rnod, rn)); drop(n); return 0; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'remove-loaded-kptr',
+    source: `SEC("tc") int prog(void *ctx) { SV struct rnod *p = sv->kptr_r; if (!p) return 0; lock(&rlock); struct bpf_rb_node *r = bpf_rbtree_remove(&rroot, &p->rn); unlock(&rlock); if (r) drop(container_of(r, struct rnod, rn)); return 0; }`,
+    want: { ok: true },
+  },
+  {
+    name: 'remove-owning-wrong-node',
+    source: `SEC("tc") int prog(void *ctx) { TV struct elem *n = new(struct elem); if (!n) return 0; lock(&tv->lock); struct bpf_rb_node *r = bpf_rbtree_remove(&tv->root, (void *)&n->ln); unlock(&tv->lock); if (r) drop(container_of(r, struct tnod, rn)); drop(n); return 0; }`,
+    want: { pc: -1, re: /^bpf_rb_node not found at offset=8$/ },
+  },
+  {
+    name: 'remove-owning-twice',
+    source: `SEC("tc") int prog(void *ctx) { TV struct tnod *n = new(struct tnod); if (!n) return 0; lock(&tv->lock); struct bpf_rb_node *r = bpf_rbtree_remove(&tv->root, &n->rn); struct bpf_rb_node *q = bpf_rbtree_remove(&tv->root, &n->rn); unlock(&tv->lock); if (r) drop(container_of(r, struct tnod, rn)); if (q) drop(container_of(q, struct tnod, rn)); drop(n); return 0; }`,
+    want: { ok: true },
+  },
   // One type per call instruction (a static function called with two types).
   {
     name: 'same-call-plain-ronly',
