@@ -310,6 +310,8 @@ function objNew(env: Env, st: State, pc: number, btf: Btf, r1: Reg, notModelled:
 function objDrop(st: State, pc: number, r1: Reg, notModelled: (w: string) => Rejection): void {
   // A release function's arguments are trusted: never NULL.
   if (isNullConst(r1) || r1.nullable) throw new Rejection(pc, 'Possibly NULL pointer passed to trusted arg0');
+  // is_trusted_reg: MEM_RCU (a loaded local kptr, local-kptr.ts) is no trusted modifier, and it has no reference.
+  if (r1.kind === 'alloc' && r1.alloc!.rcu && !r1.ref) throw new Rejection(pc, 'R1 must be referenced or trusted');
   if (r1.kind !== 'alloc' || r1.alloc!.nonOwning)
     throw notModelled(`argument 0 as ${r1.kind}${r1.alloc?.nonOwning ? ' (non-owning)' : ''}`);
   if (!r1.ref) throw notModelled('argument 0 without a reference');

@@ -209,6 +209,16 @@ export const REFCOUNT_CASES: RefcountCase[] = [
     source: `SEC("tc") int prog(void *ctx) { struct holder *h = new(struct holder); if (!h) return 0; struct plain *p = h->kptr_inner; long x = p ? p->a : 0; drop(h); return x & 1; }`,
     want: { pc: -1, re: /^direct access to kptr is disallowed$/ },
   },
+  {
+    name: 'drop-loaded-graph-kptr',
+    source: `SEC("tc") int prog(void *ctx) { SV struct rnod *p = sv->kptr_r; if (!p) return 0; drop(p); return 0; }`,
+    want: { pc: -1, re: /^R1 must be referenced or trusted$/ },
+  },
+  {
+    name: 'drop-loaded-plain',
+    source: `SEC("tc") int prog(void *ctx) { SV struct plain *p = sv->kptr_p; if (!p) return 0; drop(p); return 0; }`,
+    want: { pc: -1, re: /^R1 must be referenced or trusted$/ },
+  },
   // A second NULL check: MEM_RCU is an unsafe modifier, so the kernel walks both branches (reg_not_null).
   {
     name: 'rcu-kptr-recheck',
