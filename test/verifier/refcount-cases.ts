@@ -210,6 +210,26 @@ export const REFCOUNT_CASES: RefcountCase[] = [
     want: { pc: -1, re: /^direct access to kptr is disallowed$/ },
   },
   {
+    name: 'xchg-alloc-not-kptr-off',
+    source: `SEC("tc") int prog(void *ctx) { struct holder *h = new(struct holder); if (!h) return 0; void *p = xchg(&h->k, 0); if (p) drop(p); drop(h); return 0; }`,
+    want: { pc: -1, re: /^off=0 doesn't point to kptr$/ },
+  },
+  {
+    name: 'xchg-alloc-no-kptr',
+    source: `SEC("tc") int prog(void *ctx) { struct plain *h = new(struct plain); if (!h) return 0; void *p = xchg(&h->b, 0); if (p) drop(p); drop(h); return 0; }`,
+    want: { pc: -1, re: /^R1 has no valid kptr$/ },
+  },
+  {
+    name: 'xchg-alloc-var-off',
+    source: `SEC("tc") int prog(void *ctx) { struct holder *h = new(struct holder); if (!h) return 0; __u64 i = bpf_get_prandom_u32() & 8; void *p = xchg((void *)h + i, 0); if (p) drop(p); drop(h); return 0; }`,
+    want: { pc: -1, re: /^variable ptr_ access var_off=\(0x0; 0x8\) disallowed$/ },
+  },
+  {
+    name: 'push-loaded-list-node',
+    source: `SEC("tc") int prog(void *ctx) { SV struct both *b = 0; struct rnod *p = sv->kptr_r; if (!p) return 0; lock(&rlock); bpf_rbtree_add_impl(&rroot, &p->rn, rless, 0, 0); unlock(&rlock); return 0; }`,
+    want: { pc: -1, re: /^arg#1 expected pointer to allocated object$/ },
+  },
+  {
     name: 'drop-loaded-graph-kptr',
     source: `SEC("tc") int prog(void *ctx) { SV struct rnod *p = sv->kptr_r; if (!p) return 0; drop(p); return 0; }`,
     want: { pc: -1, re: /^R1 must be referenced or trusted$/ },
