@@ -139,9 +139,11 @@ const META_FIELDS: ReadonlySet<string> = new Set([
 /**
  * The kernel-managed fields of an allocated struct (its btf_struct_meta's record), or why bpfkit is not
  * sure of them: only special structs that are direct members are modelled (the kernel builds a record
- * only then), and of kptrs only `__kptr` ones (which local-kptr.ts resolves when they are used).
+ * only then), and of kptrs only `__kptr` ones of the program's own structs (local-kptr.ts): one of a kernel
+ * struct needs a destructor kfunc the kernel knows, or the whole BTF is refused (btf_parse_kptr), and
+ * bpfkit does not carry that list. `kernelBtf` tells the two apart; without it no kptr is modelled.
  */
-export function allocFields(btf: Btf, id: number): KernelField[] | string {
+export function allocFields(btf: Btf, id: number, kernelBtf: Btf | undefined): KernelField[] | string {
   const t = btf.types[id]!;
   const fields = kernelFields(btf, id);
   const unsure = mapFieldsUnsure(fields);
@@ -152,7 +154,8 @@ export function allocFields(btf: Btf, id: number): KernelField[] | string {
   if (has('struct bpf_list_node') && has('struct bpf_rb_node') && !isRefcounted(fields))
     return 'both a bpf_list_node and a bpf_rb_node without a bpf_refcount';
   for (const f of fields) {
-    if (f.what === '__kptr') continue;
+    if (f.what === '__kptr' && f.target && kernelBtf && !kernelBtf.byName(f.target, BtfKind.STRUCT)) continue;
+    if (f.what === '__kptr') return `a __kptr field of struct ${f.target ?? '(unknown)'}`;
     if (f.what.startsWith('__')) return `a ${f.what} field`;
     const direct = t.members.some((m) => {
       const mt = btf.types[m.type];
@@ -172,7 +175,7 @@ interface Contained {
 }
 
 /** `contains:STRUCT:NODE` of a root field in `btf`, resolved; a reason when bpfkit cannot. */
-function containedOf(btf: Btf, root: KernelField): Contained | string {
+function containedOf(btf: Btf, root: KernelField, kernelBtf: Btf | undefined): Contained | string {
   const c = root.contains;
   if (!c) return `a ${root.what} without a contains: tag bpfkit reads`;
   const t = btf.byName(c.struct, BtfKind.STRUCT);
@@ -182,7 +185,7 @@ function containedOf(btf: Btf, root: KernelField): Contained | string {
   const want = root.what === 'struct bpf_list_head' ? 'bpf_list_node' : 'bpf_rb_node';
   if (!m || mt?.kind !== BtfKind.STRUCT || mt.name !== want || m.offset % 8)
     return `node ${c.node} of struct ${c.struct} in a contains: tag`;
-  const fields = allocFields(btf, t.id);
+  const fields = allocFields(btf, t.id, kernelBtf);
   if (typeof fields === 'string') return `struct ${c.struct}: ${fields}`;
   return { id: t.id, name: t.name, fields, nodeOff: m.offset / 8 };
 }
@@ -238,7 +241,7 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
     case 'bpf_list_push_back_impl':
     case 'bpf_rbtree_add_impl': {
       const list = k.name !== 'bpf_rbtree_add_impl';
-      const root = rootArg(st, pc, btf, list, notModelled);
+      const root = rootArg(env, st, pc, btf, list, notModelled);
       const node = regs[2]!;
       nodeArg(pc, node, root, list, notModelled);
       const offReg = regs[list ? 4 : 5]!;
@@ -250,14 +253,14 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
     case 'bpf_list_pop_front':
     case 'bpf_list_pop_back':
     case 'bpf_rbtree_first': {
-      const root = rootArg(st, pc, btf, k.name !== 'bpf_rbtree_first', notModelled);
+      const root = rootArg(env, st, pc, btf, k.name !== 'bpf_rbtree_first', notModelled);
       r0 = graphNode(btf, root, k.name === 'bpf_rbtree_first');
       r0 = { ...r0, nullable: true, id: newId(env) };
       if (k.name !== 'bpf_rbtree_first') r0 = acquire(st, pc, r0);
       break;
     }
     case 'bpf_rbtree_remove': {
-      const root = rootArg(st, pc, btf, false, notModelled);
+      const root = rootArg(env, st, pc, btf, false, notModelled);
       const node = regs[2]!;
       if (isNullConst(node) || node.nullable) throw new Rejection(pc, 'Possibly NULL pointer passed to trusted arg1');
       // A number (a node made unknown by bpf_spin_unlock) is refused. Linux 6.18 also takes an owning
@@ -300,7 +303,7 @@ function objNew(env: Env, st: State, pc: number, btf: Btf, r1: Reg, notModelled:
   const t: BtfType | undefined = btf.types[id];
   if (!t || t.kind !== BtfKind.STRUCT)
     throw new Rejection(pc, 'bpf_obj_new/bpf_percpu_obj_new type ID argument must be of a struct');
-  const fields = allocFields(btf, id);
+  const fields = allocFields(btf, id, env.kernelBtf);
   if (typeof fields === 'string') throw notModelled(`struct ${t.name} with ${fields}`);
   const r0 = ptrReg('alloc', { alloc: allocPtr(btf, id, fields, false), nullable: true, id: newId(env) });
   return acquire(st, pc, r0);
@@ -333,7 +336,14 @@ interface Root {
  * KF_ARG_PTR_TO_LIST_HEAD / RB_ROOT: a map value or an owning allocated object, the root at a constant
  * offset, and the lock of the same allocation held (__process_kf_arg_ptr_to_graph_root).
  */
-function rootArg(st: State, pc: number, btf: Btf, list: boolean, notModelled: (w: string) => Rejection): Root {
+function rootArg(
+  env: Env,
+  st: State,
+  pc: number,
+  btf: Btf,
+  list: boolean,
+  notModelled: (w: string) => Rejection,
+): Root {
   const reg = cur(st).regs[1]!;
   const name = list ? 'bpf_list_head' : 'bpf_rb_root';
   if (reg.nullable || isNullConst(reg)) throw notModelled('a root argument that may be NULL');
@@ -350,7 +360,7 @@ function rootArg(st: State, pc: number, btf: Btf, list: boolean, notModelled: (w
   if (!fields) throw notModelled(`a ${name} in a map whose BTF bpfkit does not read`);
   const field = fields.find((x) => x.what === `struct ${name}` && x.off === off);
   if (!field) throw new Rejection(pc, `${name} not found at offset=${off}`);
-  const contained = containedOf(btf, field);
+  const contained = containedOf(btf, field, env.kernelBtf);
   if (typeof contained === 'string') throw notModelled(contained);
   const lock = fields.find((x) => x.what === 'struct bpf_spin_lock');
   if (!lock) throw notModelled(`a ${name} without a bpf_spin_lock beside it`);

@@ -39,7 +39,7 @@ function localTarget(env: Env, f: KernelField): LocalTarget | string | undefined
   const btf = env.progBtf;
   const t = btf?.types[f.targetId];
   if (!btf || !t || t.kind !== BtfKind.STRUCT || t.name !== f.target) return `struct ${f.target} of a kptr`;
-  const fields = allocFields(btf, t.id);
+  const fields = allocFields(btf, t.id, env.kernelBtf);
   if (typeof fields === 'string') return `struct ${t.name} with ${fields}`;
   return { id: t.id, name: t.name, fields };
 }

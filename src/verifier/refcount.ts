@@ -87,7 +87,7 @@ function typeKey(env: Env, k: Kfunc, r1: Reg, r2: Reg): string | undefined {
       const t = env.progBtf?.types[Number(r1.s.t.value)];
       if (!t || t.kind !== BtfKind.STRUCT) return undefined;
       // (bpf_obj_new_impl has checked the struct: its fields are what allocFields read.)
-      const fields = allocFields(env.progBtf!, t.id);
+      const fields = allocFields(env.progBtf!, t.id, env.kernelBtf);
       if (typeof fields === 'string') return undefined;
       return `${t.sizeOrType}/${fields.length ? `meta ${t.id}` : 'no meta'}`;
     }

@@ -371,6 +371,20 @@ SEC("tc") int prog(void *ctx) { void *a = newit(__builtin_btf_type_id(*(struct p
     want: { unmodelled: true },
   },
   {
+    // A kernel struct's kptr in an object: the kernel needs a destructor kfunc for it (bpfkit has no list).
+    name: 'object-with-kernel-kptr',
+    source: `struct tholder { long k; struct task_struct *kptr_t; };
+SEC("tc") int prog(void *ctx) { __u64 id = __builtin_btf_type_id(*(struct task_struct *)0, 0); asm volatile("" :: "r"(id)); struct tholder *h = new(struct tholder); if (h) drop(h); return 0; }`,
+    want: { unmodelled: true },
+  },
+  {
+    // Without a destructor (sk_buff) the kernel refuses the program's BTF: "requires prog BTF".
+    name: 'object-with-kptr-without-destructor',
+    source: `struct sholder { long k; struct sk_buff *kptr_s; };
+SEC("tc") int prog(void *ctx) { __u64 id = __builtin_btf_type_id(*(struct sk_buff *)0, 0); asm volatile("" :: "r"(id)); struct sholder *h = new(struct sholder); if (h) drop(h); return 0; }`,
+    want: { unmodelled: true },
+  },
+  {
     name: 'rcu-unlock-with-loaded-kptr',
     source: `extern void bpf_rcu_read_lock(void) __ksym;
 extern void bpf_rcu_read_unlock(void) __ksym;
