@@ -36,6 +36,8 @@ export interface KernelField {
    * struct through exactly one type tag, as btf_find_kptr accepts.
    */
   target?: string;
+  /** The kptr's struct's type id in the BTF read (a kptr of the program's own struct is found by it). */
+  targetId?: number;
   /**
    * A bpf_list_head's or bpf_rb_root's `contains:STRUCT:NODE` decl tag (btf_parse_graph_root): the struct
    * its nodes are, and the node member's name (graph.ts resolves them).
@@ -115,7 +117,7 @@ export function kernelFields(btf: Btf, typeId: number): KernelField[] {
           let q: BtfType | undefined = btf.types[p.sizeOrType];
           for (let n = 0; q && hops === 0 && QUALIFIERS.includes(q.kind) && n <= 32; n++) q = btf.types[q.sizeOrType];
           const target = hops === 0 && q?.kind === BtfKind.STRUCT && q.name ? q.name : undefined;
-          out.push({ off: base, size: 8, what: `__${p.name}`, ...(target ? { target } : {}) });
+          out.push({ off: base, size: 8, what: `__${p.name}`, ...(target ? { target, targetId: q!.id } : {}) });
           return;
         }
         p = btf.types[p.sizeOrType];

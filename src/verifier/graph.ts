@@ -17,10 +17,12 @@
  * pointer reaches it, no helper and no lock call is allowed under the lock), so the kernel's loop of calls
  * converges on the first call.
  *
- * What bpfkit is not sure of is said to be not modelled: per-CPU objects, bpf_refcount_acquire and
- * refcounted nodes, bpf_list_front/back and the rbtree walkers, kptrs of the program's structs, pointers
- * at a variable or negative offset, graph calls inside callbacks, structs whose special fields are not
- * direct members, and loads or stores other than of scalar members.
+ * Refcounted objects (a struct bpf_refcount member: bpf_refcount_acquire, a node in a list and a tree at
+ * once) are refcount.ts's; `__kptr` fields of the program's structs local-kptr.ts's.
+ *
+ * What bpfkit is not sure of is said to be not modelled: per-CPU objects, bpf_list_front/back and the
+ * rbtree walkers, pointers at a variable or negative offset, graph calls inside callbacks, structs whose
+ * special fields are not direct members, and loads or stores other than of scalar members.
  */
 import { type Btf, type BtfType, BtfKind } from '../btf/index.js';
 import type { Instruction } from '../isa/instruction.js';
@@ -57,13 +59,14 @@ const GRAPH_API: ReadonlySet<string> = new Set([
   'bpf_rbtree_add_impl',
   'bpf_rbtree_remove',
   'bpf_rbtree_first',
+  // is_bpf_graph_api_kfunc: bpf_refcount_acquire may be called under the lock too (refcount.ts models it).
+  'bpf_refcount_acquire_impl',
 ]);
 
 /** Kfuncs of this area bpfkit does not model: said so by name rather than left to kfunc.ts. */
 const NOT_MODELLED: ReadonlySet<string> = new Set([
   'bpf_percpu_obj_new_impl',
   'bpf_percpu_obj_drop_impl',
-  'bpf_refcount_acquire_impl',
   'bpf_list_front',
   'bpf_list_back',
   'bpf_rbtree_root',
@@ -96,14 +99,28 @@ const interned = new WeakMap<Btf, Map<string, AllocPtr>>();
 /** The BTF each interned AllocPtr was made from (for the member walk of loads and stores). */
 const allocBtf = new WeakMap<AllocPtr, Btf>();
 
-/** The one AllocPtr of a struct of the program's BTF and an ownership. */
-function allocPtr(btf: Btf, id: number, fields: readonly KernelField[], nonOwning: boolean): AllocPtr {
+/** Does a struct's record hold a bpf_refcount (btf_record's refcount_off >= 0)? */
+export const isRefcounted = (fields: readonly KernelField[]): boolean =>
+  fields.some((f) => f.what === 'struct bpf_refcount');
+
+/**
+ * The one AllocPtr of a struct of the program's BTF, an ownership and MEM_RCU (ref_set_non_owning makes a
+ * non-owning reference to a refcounted object MEM_RCU too, as it may outlive its graph).
+ */
+export function allocPtr(
+  btf: Btf,
+  id: number,
+  fields: readonly KernelField[],
+  nonOwning: boolean,
+  rcu = nonOwning && isRefcounted(fields),
+): AllocPtr {
   let byKey = interned.get(btf);
   if (!byKey) interned.set(btf, (byKey = new Map()));
-  const key = `${id}/${nonOwning ? 1 : 0}`;
+  const key = `${id}/${nonOwning ? 1 : 0}/${rcu ? 1 : 0}`;
   let p = byKey.get(key);
   if (!p) {
-    byKey.set(key, (p = { id, name: btf.types[id]!.name, fields, nonOwning }));
+    p = { id, name: btf.types[id]!.name, fields, nonOwning, ...(rcu ? { rcu } : {}) };
+    byKey.set(key, p);
     allocBtf.set(p, btf);
   }
   return p;
@@ -122,9 +139,11 @@ const META_FIELDS: ReadonlySet<string> = new Set([
 /**
  * The kernel-managed fields of an allocated struct (its btf_struct_meta's record), or why bpfkit is not
  * sure of them: only special structs that are direct members are modelled (the kernel builds a record
- * only then), no kptrs, no refcount.
+ * only then), and of kptrs only `__kptr` ones of the program's own structs (local-kptr.ts): one of a kernel
+ * struct needs a destructor kfunc the kernel knows, or the whole BTF is refused (btf_parse_kptr), and
+ * bpfkit does not carry that list. `kernelBtf` tells the two apart; without it no kptr is modelled.
  */
-function allocFields(btf: Btf, id: number): KernelField[] | string {
+export function allocFields(btf: Btf, id: number, kernelBtf: Btf | undefined): KernelField[] | string {
   const t = btf.types[id]!;
   const fields = kernelFields(btf, id);
   const unsure = mapFieldsUnsure(fields);
@@ -132,10 +151,12 @@ function allocFields(btf: Btf, id: number): KernelField[] | string {
   // btf_parse_fields: a node of a list and a tree at once needs a bpf_refcount, else the program's BTF
   // is refused (and a loader may load the program without it).
   const has = (what: string) => fields.some((f) => f.what === what);
-  if (has('struct bpf_list_node') && has('struct bpf_rb_node')) return 'both a bpf_list_node and a bpf_rb_node';
+  if (has('struct bpf_list_node') && has('struct bpf_rb_node') && !isRefcounted(fields))
+    return 'both a bpf_list_node and a bpf_rb_node without a bpf_refcount';
   for (const f of fields) {
+    if (f.what === '__kptr' && f.target && kernelBtf && !kernelBtf.byName(f.target, BtfKind.STRUCT)) continue;
+    if (f.what === '__kptr') return `a __kptr field of struct ${f.target ?? '(unknown)'}`;
     if (f.what.startsWith('__')) return `a ${f.what} field`;
-    if (f.what === 'struct bpf_refcount') return 'a refcounted object';
     const direct = t.members.some((m) => {
       const mt = btf.types[m.type];
       return m.offset === f.off * 8 && mt?.kind === BtfKind.STRUCT && META_FIELDS.has(mt.name);
@@ -154,7 +175,7 @@ interface Contained {
 }
 
 /** `contains:STRUCT:NODE` of a root field in `btf`, resolved; a reason when bpfkit cannot. */
-function containedOf(btf: Btf, root: KernelField): Contained | string {
+function containedOf(btf: Btf, root: KernelField, kernelBtf: Btf | undefined): Contained | string {
   const c = root.contains;
   if (!c) return `a ${root.what} without a contains: tag bpfkit reads`;
   const t = btf.byName(c.struct, BtfKind.STRUCT);
@@ -164,16 +185,25 @@ function containedOf(btf: Btf, root: KernelField): Contained | string {
   const want = root.what === 'struct bpf_list_head' ? 'bpf_list_node' : 'bpf_rb_node';
   if (!m || mt?.kind !== BtfKind.STRUCT || mt.name !== want || m.offset % 8)
     return `node ${c.node} of struct ${c.struct} in a contains: tag`;
-  const fields = allocFields(btf, t.id);
+  const fields = allocFields(btf, t.id, kernelBtf);
   if (typeof fields === 'string') return `struct ${c.struct}: ${fields}`;
   return { id: t.id, name: t.name, fields, nodeOff: m.offset / 8 };
 }
 
 const isNullConst = (r: Reg): boolean => r.kind === 'scalar' && isConst(r.s) && r.s.t.value === 0n;
 
-/** A graph kfunc's call (kfunc.ts hands it over after resolving the function). */
-export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): Next[] {
-  const pc = insn.pc;
+/** What every graph kfunc's call checks first, and what its handler needs. */
+interface Prelude {
+  btf: Btf;
+  notModelled: (what: string) => Rejection;
+  inLess: boolean;
+}
+
+/**
+ * The checks before a graph kfunc's arguments (do_check's lock rule, the kfunc set, callbacks); also
+ * refcount.ts's for bpf_refcount_acquire.
+ */
+export function graphPrelude(env: Env, st: State, pc: number, k: Kfunc): Prelude {
   const notModelled = (what: string) =>
     new Rejection(pc, `kfunc ${k.name} (btf_id ${k.id}): bpfkit does not model ${what}`);
   if (NOT_MODELLED.has(k.name)) throw notModelled('this kernel function');
@@ -188,6 +218,13 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
   // other callbacks, and functions `less` calls, are not modelled.
   const inLess = cur(st).callback?.helper === RBTREE_LESS_CB;
   if (st.frames.some((f) => f.callback) && !inLess) throw notModelled('a graph kfunc inside a callback');
+  return { btf, notModelled, inLess };
+}
+
+/** A graph kfunc's call (kfunc.ts hands it over after resolving the function). */
+export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc): Next[] {
+  const pc = insn.pc;
+  const { btf, notModelled, inLess } = graphPrelude(env, st, pc, k);
   const f = cur(st);
   const regs = f.regs;
   let r0: Reg = UNKNOWN_SCALAR;
@@ -204,7 +241,7 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
     case 'bpf_list_push_back_impl':
     case 'bpf_rbtree_add_impl': {
       const list = k.name !== 'bpf_rbtree_add_impl';
-      const root = rootArg(st, pc, btf, list, notModelled);
+      const root = rootArg(env, st, pc, btf, list, notModelled);
       const node = regs[2]!;
       nodeArg(pc, node, root, list, notModelled);
       const offReg = regs[list ? 4 : 5]!;
@@ -216,22 +253,23 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
     case 'bpf_list_pop_front':
     case 'bpf_list_pop_back':
     case 'bpf_rbtree_first': {
-      const root = rootArg(st, pc, btf, k.name !== 'bpf_rbtree_first', notModelled);
+      const root = rootArg(env, st, pc, btf, k.name !== 'bpf_rbtree_first', notModelled);
       r0 = graphNode(btf, root, k.name === 'bpf_rbtree_first');
       r0 = { ...r0, nullable: true, id: newId(env) };
       if (k.name !== 'bpf_rbtree_first') r0 = acquire(st, pc, r0);
       break;
     }
     case 'bpf_rbtree_remove': {
-      const root = rootArg(st, pc, btf, false, notModelled);
+      const root = rootArg(env, st, pc, btf, false, notModelled);
       const node = regs[2]!;
       if (isNullConst(node) || node.nullable) throw new Rejection(pc, 'Possibly NULL pointer passed to trusted arg1');
-      // A number (a node made unknown by bpf_spin_unlock) is refused; Linux 6.18 also takes an owning
-      // reference, what it then does with it bpfkit does not model.
+      // A number (a node made unknown by bpf_spin_unlock) is refused. Linux 6.18 also takes an owning
+      // reference (one with its own reference, "refcounted" in its words), which keeps that reference:
+      // the node may not be in the tree, and the call's result is a second, maybe-NULL owner of it.
       if (node.kind === 'scalar')
         throw new Rejection(pc, 'bpf_rbtree_remove can only take non-owning or refcounted bpf_rb_node pointer');
-      if (node.kind !== 'alloc' || !node.alloc!.nonOwning)
-        throw notModelled(`argument 1 as ${node.kind === 'alloc' ? 'an owning reference' : node.kind}`);
+      if (node.kind !== 'alloc' || (!node.alloc!.nonOwning && !node.ref))
+        throw notModelled(`argument 1 as ${node.kind === 'alloc' ? 'an object without a reference' : node.kind}`);
       allocOff(pc, 2, node);
       // is_rbtree_lock_required_kfunc: the tree is being changed under `less`.
       if (inLess) throw new Rejection(pc, 'bpf_rbtree_remove not allowed in rbtree cb');
@@ -239,6 +277,9 @@ export function graphKfuncCall(env: Env, st: State, insn: Instruction, k: Kfunc)
       r0 = acquire(st, pc, { ...graphNode(btf, root, false), nullable: true, id: newId(env) });
       break;
     }
+    default:
+      // (bpf_refcount_acquire_impl is refcount.ts's, which kfunc.ts asks first.)
+      throw notModelled('this kernel function here');
   }
   for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
   regs[0] = r0;
@@ -262,7 +303,7 @@ function objNew(env: Env, st: State, pc: number, btf: Btf, r1: Reg, notModelled:
   const t: BtfType | undefined = btf.types[id];
   if (!t || t.kind !== BtfKind.STRUCT)
     throw new Rejection(pc, 'bpf_obj_new/bpf_percpu_obj_new type ID argument must be of a struct');
-  const fields = allocFields(btf, id);
+  const fields = allocFields(btf, id, env.kernelBtf);
   if (typeof fields === 'string') throw notModelled(`struct ${t.name} with ${fields}`);
   const r0 = ptrReg('alloc', { alloc: allocPtr(btf, id, fields, false), nullable: true, id: newId(env) });
   return acquire(st, pc, r0);
@@ -272,6 +313,8 @@ function objNew(env: Env, st: State, pc: number, btf: Btf, r1: Reg, notModelled:
 function objDrop(st: State, pc: number, r1: Reg, notModelled: (w: string) => Rejection): void {
   // A release function's arguments are trusted: never NULL.
   if (isNullConst(r1) || r1.nullable) throw new Rejection(pc, 'Possibly NULL pointer passed to trusted arg0');
+  // is_trusted_reg: MEM_RCU (a loaded local kptr, local-kptr.ts) is no trusted modifier, and it has no reference.
+  if (r1.kind === 'alloc' && r1.alloc!.rcu && !r1.ref) throw new Rejection(pc, 'R1 must be referenced or trusted');
   if (r1.kind !== 'alloc' || r1.alloc!.nonOwning)
     throw notModelled(`argument 0 as ${r1.kind}${r1.alloc?.nonOwning ? ' (non-owning)' : ''}`);
   if (!r1.ref) throw notModelled('argument 0 without a reference');
@@ -293,7 +336,14 @@ interface Root {
  * KF_ARG_PTR_TO_LIST_HEAD / RB_ROOT: a map value or an owning allocated object, the root at a constant
  * offset, and the lock of the same allocation held (__process_kf_arg_ptr_to_graph_root).
  */
-function rootArg(st: State, pc: number, btf: Btf, list: boolean, notModelled: (w: string) => Rejection): Root {
+function rootArg(
+  env: Env,
+  st: State,
+  pc: number,
+  btf: Btf,
+  list: boolean,
+  notModelled: (w: string) => Rejection,
+): Root {
   const reg = cur(st).regs[1]!;
   const name = list ? 'bpf_list_head' : 'bpf_rb_root';
   if (reg.nullable || isNullConst(reg)) throw notModelled('a root argument that may be NULL');
@@ -310,7 +360,7 @@ function rootArg(st: State, pc: number, btf: Btf, list: boolean, notModelled: (w
   if (!fields) throw notModelled(`a ${name} in a map whose BTF bpfkit does not read`);
   const field = fields.find((x) => x.what === `struct ${name}` && x.off === off);
   if (!field) throw new Rejection(pc, `${name} not found at offset=${off}`);
-  const contained = containedOf(btf, field);
+  const contained = containedOf(btf, field, env.kernelBtf);
   if (typeof contained === 'string') throw notModelled(contained);
   const lock = fields.find((x) => x.what === 'struct bpf_spin_lock');
   if (!lock) throw notModelled(`a ${name} without a bpf_spin_lock beside it`);
@@ -437,7 +487,10 @@ export function allocAccess(
   if (at < 0) throw notModelled('at a negative offset');
   for (const f of a.fields) {
     if (at < f.off + f.size && f.off < at + size)
-      throw new Rejection(pc, `direct access to ${f.what.replace(/^struct /, '')} is disallowed`);
+      throw new Rejection(
+        pc,
+        `direct access to ${f.what === '__kptr' ? 'kptr' : f.what.replace(/^struct /, '')} is disallowed`,
+      );
   }
   // btf_struct_walk: past the struct's end, unless it ends with a flexible array (not modelled).
   const btf = allocBtf.get(a)!;

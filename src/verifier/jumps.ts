@@ -78,8 +78,9 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
       // a BTF pointer only when trusted (is_trusted_reg: PTR_TRUSTED, or referenced): a walked one may be
       // NULL at run time
       (r.kind === 'btf_id' && (r.btf?.trust === 'trusted' || r.ref !== 0)) ||
-      // an allocated object is trusted (MEM_ALLOC, owning or not: BPF_REG_TRUSTED_MODIFIERS)
-      r.kind === 'alloc');
+      // an allocated object is trusted (MEM_ALLOC, owning or not: BPF_REG_TRUSTED_MODIFIERS), but not with
+      // MEM_RCU (a loaded local kptr, a non-owning refcounted node: refcount.ts), an unsafe modifier
+      (r.kind === 'alloc' && !r.alloc?.rcu));
   if ((op === BPF_JEQ || op === BPF_JNE) && ((notNull(a) && isZero0(b)) || (notNull(b) && isZero0(a)))) {
     // A valid pointer of these types is never NULL: the kernel follows one side only.
     return op === BPF_JNE ? [st, undefined] : [undefined, st];

@@ -6,6 +6,7 @@
  * RCU section makes the RCU pointers of the path untrusted (they may be freed once it ends).
  */
 import { internBtfPtr } from './btf-ptr.js';
+import { rcuUnlockUnmodelled } from './local-kptr.js';
 import { Rejection } from './reject.js';
 import { type State, forEachReg } from './state.js';
 import type { Btf } from '../btf/index.js';
@@ -33,6 +34,11 @@ export function sectionCall(btf: Btf, st: State, pc: number, name: SectionKfunc)
       return;
     case 'bpf_rcu_read_unlock':
       if (!st.rcu) throw new Rejection(pc, `unmatched rcu read unlock (kernel function ${name})`);
+      {
+        // A loaded kptr of the program's own struct would become untrusted: not modelled (local-kptr.ts).
+        const why = rcuUnlockUnmodelled(st);
+        if (why) throw new Rejection(pc, why);
+      }
       forEachReg(st, (r) =>
         r.kind === 'btf_id' && r.btf?.trust === 'rcu'
           ? { ...r, nullable: false, btf: internBtfPtr(btf, r.btf.id, 'untrusted') }

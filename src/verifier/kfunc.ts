@@ -30,7 +30,8 @@ import {
 import { dynptrKfuncCall, modelsDynptrKfunc } from './dynptr-kfunc.js';
 import { iterKfuncCall, modelsIter } from './iter-kfunc.js';
 import { THROW_KFUNC, throwCall } from './throw.js';
-import { graphKfuncCall, modelsGraph } from './graph.js';
+import { modelsGraph } from './graph.js';
+import { allocKfuncCall } from './refcount.js';
 import { modelsNetKfunc, netKfuncCall } from './nfct.js';
 import { Rejection } from './reject.js';
 import { helperMem } from './memory.js';
@@ -263,8 +264,8 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
   if (k.name === THROW_KFUNC) return throwCall(env, st, insn);
   // So have dynptrs of packets and the bpf_dynptr_* kfuncs (dynptr-kfunc.ts).
   if (modelsDynptrKfunc(k.name)) return dynptrKfuncCall(env, st, insn, k);
-  // Allocated objects, lists and rbtrees too (graph.ts).
-  if (modelsGraph(k.name)) return graphKfuncCall(env, st, insn, k);
+  // Allocated objects, lists and rbtrees too (graph.ts; refcounted objects and one type per call: refcount.ts).
+  if (modelsGraph(k.name)) return allocKfuncCall(env, st, insn, k);
   // And conntrack and bpf_sock_destroy (nfct.ts).
   if (modelsNetKfunc(k.name)) return netKfuncCall(env, st, insn, k);
   const pc = insn.pc;

@@ -10,6 +10,7 @@
 import { BtfKind } from '../btf/index.js';
 import { internBtfPtr } from './btf-ptr.js';
 import { type Env, newId } from './env.js';
+import { localKptrXchg } from './local-kptr.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
 import { NOT_INIT, type State, UNKNOWN_SCALAR, cur, forEachReg, kindText, ptrReg } from './state.js';
@@ -37,6 +38,8 @@ export function kptrXchgCall(env: Env, st: State, pc: number, ptype: number): vo
   const dst = f.regs[1]!;
   const src = f.regs[2]!;
   if (dst.kind === 'not_init') throw new Rejection(pc, 'R1 !read_ok');
+  // A kptr of the program's own struct, in a map value or an allocated object (local-kptr.ts).
+  if (localKptrXchg(env, st, pc, notModelled)) return;
   if (dst.kind !== 'map_value' || dst.nullable) throw notModelled(`R1 as ${kindText(dst)}`);
   // process_kptr_func: the kptr at a constant offset of a map whose BTF records it.
   if (!isConst(dst.s))

@@ -10,6 +10,7 @@
 import { BtfKind } from '../btf/index.js';
 import { internBtfPtr } from './btf-ptr.js';
 import { type Env, newId } from './env.js';
+import { localKptrLoad } from './local-kptr.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
 import type { KernelField } from './btf-fields.js';
@@ -147,6 +148,9 @@ const RCU_PROTECTED: ReadonlySet<string> = new Set([
  * modelled.
  */
 function kptrLoad(env: Env, pc: number, f: KernelField): Reg {
+  // A kptr of the program's own struct (local-kptr.ts).
+  const local = localKptrLoad(env, pc, f);
+  if (local) return local;
   const btf = env.kernelBtf;
   const t = f.target ? btf?.byName(f.target, BtfKind.STRUCT) : undefined;
   const trust = f.what === '__kptr_untrusted' ? 'untrusted' : f.what === '__kptr' ? 'rcu' : undefined;

@@ -79,7 +79,7 @@ export function spinLockCall(st: State, pc: number, helper: number, reg: Reg): v
     throw new Rejection(pc, "can't spin_{lock,unlock} in rbtree cb");
   }
   // A non-owning reference's lock: not modelled.
-  if (reg.alloc?.nonOwning)
+  if (reg.alloc?.nonOwning || reg.alloc?.rcu)
     throw new Rejection(pc, 'bpf_spin_lock in a non-owning reference to an allocated object: bpfkit does not model it');
   if (!isConst(reg.s))
     throw new Rejection(pc, "R1 doesn't have constant offset. bpf_spin_lock has to be at the constant offset");

@@ -54,13 +54,18 @@ export interface BtfPtr {
 /**
  * An allocated object's struct in the program's BTF (graph.ts), its kernel-managed fields, and whether the
  * pointer is a non-owning reference (NON_OWN_REF: the object was pushed into a list or tree under the lock
- * held). One object per (struct, ownership), so registers compare them by identity.
+ * held). One object per (struct, ownership, RCU), so registers compare them by identity.
  */
 export interface AllocPtr {
   readonly id: number;
   readonly name: string;
   readonly fields: readonly KernelField[];
   readonly nonOwning: boolean;
+  /**
+   * MEM_RCU (refcount.ts, local-kptr.ts): a non-owning reference to a refcounted object, or a kptr of the
+   * program's own struct loaded from a map value; it prints as `rcu_ptr_`.
+   */
+  readonly rcu?: boolean;
 }
 
 /** A map as the verifier needs it: type, sizes and whether programs may write its values. */
@@ -172,7 +177,7 @@ export const isPointer = (r: Reg): boolean => r.kind !== 'scalar' && r.kind !== 
 export function kindText(r: Reg): string {
   // reg_type_str: the trust prefix, `ptr_`, then `or_null_` (the struct's name follows in state dumps only).
   // An allocated object prints as a plain BTF pointer (reg_type_str has no prefix for MEM_ALLOC).
-  if (r.kind === 'alloc') return r.nullable ? 'ptr_or_null_' : 'ptr_';
+  if (r.kind === 'alloc') return `${r.alloc?.rcu ? 'rcu_' : ''}ptr_${r.nullable ? 'or_null_' : ''}`;
   if (r.kind === 'untrusted_mem') return 'rdonly_untrusted_mem';
   if (r.kind === 'btf_id') return `${r.btf?.trust ? `${r.btf.trust}_` : ''}ptr_${r.nullable ? 'or_null_' : ''}`;
   if (r.kind === 'mem' && r.rdonly) return r.nullable ? 'rdonly_mem_or_null' : 'rdonly_mem';
