@@ -30,9 +30,13 @@ export function ksymResolve(insn: Instruction, btf: Btf | undefined, found: Ksym
   const pc = insn.pc;
   // A module's BTF, by fd: its ids are not the vmlinux BTF's bpfkit was given.
   if (insn.imm2 !== 0)
-    throw new Rejection(pc, `ldimm64 of a kernel module's symbol (BTF fd ${insn.imm2}): bpfkit does not model module BTF`);
+    throw new Rejection(
+      pc,
+      `ldimm64 of a kernel module's symbol (BTF fd ${insn.imm2}): bpfkit does not model module BTF`,
+    );
   if (!btf) throw new Rejection(pc, ksymUnmodelled(insn.imm, btf));
-  const t = insn.imm > 0 ? btf.types[insn.imm] : undefined;
+  // Id 0 is `void`: a type, of the wrong kind.
+  const t = insn.imm >= 0 ? btf.types[insn.imm] : undefined;
   if (!t) throw new Rejection(pc, `ldimm64 insn specifies invalid btf_id ${insn.imm}.`);
   if (t.kind !== BtfKind.VAR && t.kind !== BtfKind.FUNC)
     throw new Rejection(pc, `pseudo btf_id ${insn.imm} in ldimm64 isn't KIND_VAR or KIND_FUNC`);

@@ -246,6 +246,9 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     // Still add_subprog_and_kfunc: the exception callback is a subprogram (and a root of check_cfg's walk).
     const exc = opts.exceptionCallback;
     if (typeof exc === 'object') throw new Rejection(0, exc.refused);
+    // resolve_pseudo_ldimm64, before check_cfg: each kernel symbol an ldimm64 names (ksyms.ts), dead code's too.
+    for (const i of insns)
+      if (i.code === OP_LDDW && i.src === BPF_PSEUDO_BTF_ID) ksymResolve(i, opts.kernelBtf, opts.ksymFound);
     const cfg = buildCfg(insns, exc === undefined ? [] : [exc]);
     // check_attach_btf_id → check_struct_ops_btf_id (struct-ops.ts), after the subprograms are known.
     const structOps: StructOps | undefined = isStructOps
@@ -257,10 +260,8 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
           opts.sleepable ?? false,
         )
       : undefined;
-    // resolve_pseudo_ldimm64, in instruction order, dead code's too: each kernel symbol (ksyms.ts) and
-    // (check_map_prog_compatibility) each map an lddw names.
+    // resolve_pseudo_ldimm64 → check_map_prog_compatibility: each map an lddw names, dead code's too.
     for (const i of insns) {
-      if (i.code === OP_LDDW && i.src === BPF_PSEUDO_BTF_ID) ksymResolve(i, opts.kernelBtf, opts.ksymFound);
       if (i.code !== OP_LDDW || (i.src !== BPF_PSEUDO_MAP_FD && i.src !== BPF_PSEUDO_MAP_VALUE)) continue;
       const m = maps.get(i.imm);
       // An arena's pointers (PTR_TO_ARENA, addr_space_cast) are not modelled: syscall programs use them most.
