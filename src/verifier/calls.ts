@@ -323,7 +323,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         `R${regno} ${kindText(reg)}${reg.btf?.name ?? ''} passed to bpf_${proto.name}: bpfkit does not model BTF pointer arguments`,
       );
     // MEM_RDONLY (an iterator's element) matches only the argument types that read (check_reg_type).
-    if (reg.rdonly && type !== 'anything')
+    // (A percpu argument refuses every register bpfkit has, read-only memory too: btf-args.ts.)
+    if (reg.rdonly && type !== 'anything' && type !== 'percpu_btf')
       throw new Rejection(pc, `R${regno} ${kindText(reg)} passed to bpf_${proto.name}: bpfkit does not model it`);
     const expect = (want: string) => new Rejection(pc, `R${regno} type=${kindText(reg)} expected=${want}`);
     // check_func_arg: a packet pointer goes only to a helper declared to take one (may_access_direct_pkt_data).
@@ -484,7 +485,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
             : sockArg(st, pc, regno, reg, type);
         break;
       case 'percpu_btf':
-        percpuArg(pc, regno, reg, proto.name);
+        percpuArg(pc, regno, reg);
         break;
       case 'btf_task_or_null':
       case 'btf_task':

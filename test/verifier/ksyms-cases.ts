@@ -13,12 +13,14 @@ import { BPF_PSEUDO_BTF_ID, OP_LDDW } from '../../src/isa/opcodes.js';
 import { ProgType } from '../../src/uapi/types.js';
 import { type VerifyResult, verifyInstructions } from '../../src/verifier/index.js';
 import type { Want } from './expect.js';
-import { kfuncProgram } from './kfunc-cases.js';
+import { TRACE_RAW_TP, TRACING, kfuncProgram } from './kfunc-cases.js';
 
 /** One program and what the kernel says of it, when `name` (a variable) is in its symbol table and when not. */
 export interface KsymCase {
   name: string;
   type: number;
+  /** tp_btf programs: the tracepoint (BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP). */
+  tp?: string;
   text: string;
   /** The verdict; `ifFound` instead when the case's variable is in the symbol table (`found`). */
   want: Want;
@@ -76,10 +78,18 @@ export const wantOf = (c: KsymCase): Want => (c.found && inKallsyms(c.found) ? c
 
 /** bpfkit's verdict on a case, the symbol table being the running kernel's. */
 export function ksymVerdict(btf: Btf, c: KsymCase): VerifyResult {
-  return verifyInstructions(ksymProgram(btf, c.text), { type: c.type, kernelBtf: btf, ksymFound: inKallsyms });
+  return verifyInstructions(ksymProgram(btf, c.text), {
+    type: c.type,
+    attachType: c.tp ? TRACE_RAW_TP : undefined,
+    attachBtfName: c.tp ? `btf_trace_${c.tp}` : undefined,
+    kernelBtf: btf,
+    ksymFound: inKallsyms,
+  });
 }
 
 const K = ProgType.KPROBE;
+/** bpf_this_cpu_ptr's and bpf_per_cpu_ptr's argument type, as the kernel lists it. */
+const PERCPU = 'expected=percpu_ptr_, percpu_rcu_ptr_, percpu_trusted_ptr_';
 const END = 'r0 = 0\nexit';
 
 /** The cases. */
@@ -175,5 +185,32 @@ export const KSYM_CASES: readonly KsymCase[] = [
     type: ProgType.SOCKET_FILTER,
     text: `r1 = ksym bpf_task_acquire\nif r1 != 0 goto out\nr0 = r9\nexit\nout:\n${END}`,
     want: OK,
+  },
+  // bpf_this_cpu_ptr (154) and bpf_per_cpu_ptr (153) take only a per-CPU BTF pointer: none of these is one.
+  {
+    name: 'a trusted task to bpf_this_cpu_ptr',
+    type: TRACING,
+    tp: 'task_newtask',
+    text: 'r1 = *(u64 *)(r1 + 0)\ncall 154\nr0 = 0\nexit',
+    want: at(1, `R1 type=trusted_ptr_ ${PERCPU}`),
+  },
+  {
+    name: 'a walked task to bpf_per_cpu_ptr',
+    type: TRACING,
+    tp: 'task_newtask',
+    text: 'r1 = *(u64 *)(r1 + 0)\nr1 = *(u64 *)(r1 + off(task_struct.group_leader))\nr2 = 0\ncall 153\nr0 = 0\nexit',
+    want: at(3, `R1 type=rcu_ptr_ ${PERCPU}`),
+  },
+  {
+    name: 'NULL to bpf_this_cpu_ptr',
+    type: K,
+    text: 'r1 = 0\ncall 154\nr0 = 0\nexit',
+    want: at(1, `R1 type=scalar ${PERCPU}`),
+  },
+  {
+    name: 'a function address to bpf_this_cpu_ptr',
+    type: K,
+    text: 'r1 = ksym bpf_task_acquire\ncall 154\nr0 = 0\nexit',
+    want: at(2, `R1 type=rdonly_mem ${PERCPU}`),
   },
 ];

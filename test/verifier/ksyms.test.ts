@@ -5,12 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { BtfKind } from '../../src/btf/index.js';
 import { ProgType } from '../../src/uapi/types.js';
 import { verifyInstructions } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
 import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
+import { TRACE_RAW_TP } from './kfunc-cases.js';
 import { KSYM_CASES, ksymProgram, ksymVerdict, wantOf } from './ksyms-cases.js';
 
 test('ksyms: bpfkit says what each case expects on this kernel', (t) => {
@@ -43,6 +45,8 @@ test('ksyms: the running kernel gives the same verdict, at the same insn, in the
       assert.ok('unmodelled' in wantOf(c), `${c.name}: not modelled: ${v.message}`);
       continue;
     }
-    assertKernelAgrees(c.name, v, kernelVerdictRaw(ksymProgram(btf, c.text), c.type, []));
+    const tpId = c.tp ? btf.byName(`btf_trace_${c.tp}`, BtfKind.TYPEDEF)!.id : undefined;
+    const k = kernelVerdictRaw(ksymProgram(btf, c.text), c.type, [], c.tp ? TRACE_RAW_TP : undefined, tpId);
+    assertKernelAgrees(c.name, v, k);
   }
 });
