@@ -8,6 +8,7 @@ import type { Instruction } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import { currentTaskBtf } from './btf-ptr.js';
+import { trustedArgFault, trustedEntryReg } from './trusted-args.js';
 import { btfMemArg, btfMemSize, btfObjArg, btfObjReturn, btfSockArg, percpuArg } from './btf-args.js';
 import { iterHelperProto, seqFileArg } from './iter.js';
 import { constStrArg } from './const-str.js';
@@ -122,6 +123,11 @@ function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
       case 'dynptr':
         globalDynptrArg(env, st, pc, regno, reg, refuse);
         break;
+      case 'trusted': {
+        const fault = trustedArgFault(env, pc, regno, reg, arg);
+        if (fault) throw refuse(fault);
+        break;
+      }
       case 'mem':
         if (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) {
           // Linux 6.18 refuses NULL itself for an `arg:nonnull` argument, in the same words.
@@ -185,6 +191,7 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
     else if (arg.kind === 'ctx') regs[i + 1] = ptrReg('ctx');
     // The function's own walk: a const dynptr of its own (a local one, as the kernel assumes).
     else if (arg.kind === 'dynptr') regs[i + 1] = ptrReg('dynptr_ptr', { id: newId(env) });
+    else if (arg.kind === 'trusted') regs[i + 1] = trustedEntryReg(env, arg, i, () => newId(env));
     else if (arg.kind === 'mem')
       regs[i + 1] = arg.nonnull
         ? ptrReg('mem', { size: arg.size })
