@@ -215,7 +215,13 @@ function taggedArg(
  * a struct other than the context or a dynptr, not with `arg:nonnull`. Other shapes (a pointer to a union,
  * to void, `arg:arena` too) are left to the caller as not modelled.
  */
-function trustedArg(btf: Btf, typeId: number, tags: readonly string[], progType: number, i: number): GlobalArg | undefined {
+function trustedArg(
+  btf: Btf,
+  typeId: number,
+  tags: readonly string[],
+  progType: number,
+  i: number,
+): GlobalArg | undefined {
   const t = resolve(btf, typeId).t;
   if (t.kind !== BtfKind.PTR) return { kind: 'bad', message: `arg#${i} has pointer tag, but is not a pointer type` };
   const plain = argOf(btf, typeId, progType, i, '');
