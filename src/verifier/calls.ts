@@ -31,7 +31,7 @@ import {
   tracingProgProto,
 } from './helpers.js';
 import { unmodelledHelper } from './unmodelled-helpers.js';
-import { iterSockoptProto, mightSleepFault } from './hook-helpers.js';
+import { TP_BTF_MORE, iterSockoptProto, mightSleepFault } from './hook-helpers.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem, noteDepth } from './memory.js';
 import { type DynptrUse, dynptrArg, releaseDynptrSlots } from './dynptr.js';
@@ -206,8 +206,49 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
  * bpf_tracing_func_proto's plain ones; perf_event_output, get_stackid and get_stack in raw_tp's form).
  */
 const TP_BTF_HELPERS: ReadonlySet<number> = new Set([
-  1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 25, 27, 35, 45, 67, 80, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134, 158,
-  164, 174, 181, 182, 141, 153, 154, 156, 157, 175, 210, 211,
+  1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  14,
+  15,
+  16,
+  25,
+  27,
+  35,
+  45,
+  67,
+  80,
+  112,
+  113,
+  114,
+  115,
+  125,
+  130,
+  131,
+  132,
+  133,
+  134,
+  158,
+  164,
+  174,
+  181,
+  182,
+  141,
+  153,
+  154,
+  156,
+  157,
+  175,
+  210,
+  211,
+  // ...and more of bpf_tracing_func_proto's and bpf_base_func_proto's (the dynptr helpers among them),
+  // each checked on Linux 6.18 (test/verifier/helper-tables-cases.ts).
+  ...TP_BTF_MORE,
 ]);
 
 /** Argument types a BTF pointer may be given to (btf-args.ts); any other is not modelled. */
