@@ -4,6 +4,9 @@
  * and as root the running kernel judges every program too: same verdict, same instruction, same last line.
  */
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { kernelHelperProbe } from '../../src/kernel/index.js';
+import { ProgType } from '../../src/uapi/types.js';
 import { BtfKind } from '../../src/btf/index.js';
 import { verifyInstructions } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
@@ -36,4 +39,20 @@ test('helper tables: the running kernel gives the same verdict, at the same insn
     const k = kernelVerdictRaw(sockProgram(c.text), c.type, c.maps ?? [], c.tp ? TRACE_RAW_TP : c.attach, tpId);
     assertKernelAgrees(c.name, verdict(c), k);
   }
+});
+
+test('helper tables: a helper bpfkit has no prototype for, which the target kernel refuses the type, in its words', (t) => {
+  // bpf_lwt_seg6_adjust_srh (75): upstream lwt_seg6local's, refused by a kernel built without
+  // CONFIG_IPV6_SEG6_BPF (the kernel layer's probe says which).
+  const insns = sockProgram('r2 = 0\nr3 = 0\nr4 = 0\ncall 75\nr0 = 0\nexit');
+  const no = verifyInstructions(insns, { type: ProgType.LWT_SEG6LOCAL, helperAvailable: () => false });
+  assert.equal(no.message, 'program of this type cannot use helper bpf_lwt_seg6_adjust_srh#75');
+  assert.equal(no.pc, 3);
+  const yes = verifyInstructions(insns, { type: ProgType.LWT_SEG6LOCAL, helperAvailable: () => true });
+  assert.equal(yes.unmodelled, true, yes.message);
+  if (!needs(t, { root: true })) return;
+  const probe = kernelHelperProbe();
+  const v = verifyInstructions(insns, { type: ProgType.LWT_SEG6LOCAL, helperAvailable: probe });
+  if (v.unmodelled) return; // this kernel has the helper: its prototype is what bpfkit does not model
+  assertKernelAgrees('seg6 helper', v, kernelVerdictRaw(insns, ProgType.LWT_SEG6LOCAL, []));
 });
