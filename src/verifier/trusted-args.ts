@@ -51,8 +51,10 @@ export function trustedArgFault(env: Env, pc: number, regno: number, reg: Reg, a
   // reference bpfkit's model carries elsewhere, a maybe-NULL one, sockets (always trusted) and allocated
   // objects go on to checks bpfkit does not model here.
   if (reg.ref !== 0 || ['sock', 'sock_common', 'tcp_sock', 'alloc'].includes(reg.kind)) {
-    if (reg.kind !== 'btf_id' || reg.nullable)
+    if (reg.kind !== 'btf_id')
       throw new Rejection(pc, `R${regno} ${kindText(reg)} passed to a trusted argument: bpfkit does not model it`);
+    // check_reg_type: a referenced pointer that may be NULL only for a nullable argument.
+    if (reg.nullable && !arg.nullable) return `R${regno} type=${kindText(reg)} expected=ptr_, trusted_ptr_, rcu_ptr_`;
   } else if (reg.kind !== 'btf_id' || reg.btf!.trust !== 'trusted' || reg.nullable)
     return `R${regno} must be referenced or trusted`;
   if (!isConst(reg.s) || reg.off < 0)

@@ -25,6 +25,8 @@ const CALLER = want(/^Caller passes invalid args into func#1 \('g'\)$/);
 const DECLS = `struct task_struct { int x; };
 struct cgroup { int x; };
 struct bpfkit_no_such_struct { int x; };
+extern struct task_struct *bpf_task_acquire(struct task_struct *p) __attribute__((section(".ksyms")));
+extern void bpf_task_release(struct task_struct *p) __attribute__((section(".ksyms")));
 `;
 /** A tp_btf program on task_newtask calling g with its task, or with `arg`. */
 const prog = (arg = '(struct task_struct *)ctx[0]') =>
@@ -110,5 +112,27 @@ SEC("tp_btf/task_newtask") int prog(__u64 *ctx) { return h((void *)ctx[0]) & 1; 
     name: 'trusted: at an offset',
     source: `${DECLS}__noinline int g(struct task_struct *t ${TRUSTED}) { return t->x; }\n${prog('(void *)(ctx[0] + 8)')}`,
     want: CALLER,
+  },
+  // A referenced task (bpf_task_acquire) is trusted, NULL-checked or not; maybe NULL only for a nullable one.
+  {
+    name: 'trusted: an acquired task, maybe NULL',
+    source: `${DECLS}__noinline int g(struct task_struct *t ${TRUSTED}) { return t->x; }
+SEC("tp_btf/task_newtask") int prog(__u64 *ctx) { struct task_struct *a = bpf_task_acquire((void *)ctx[0]);
+  int r = g(a); if (a) bpf_task_release(a); return r & 1; }`,
+    want: CALLER,
+  },
+  {
+    name: 'nullable: an acquired task, maybe NULL',
+    source: `${DECLS}__noinline int g(struct task_struct *t ${TRUSTED} ${NULLABLE}) { return t ? t->x : 0; }
+SEC("tp_btf/task_newtask") int prog(__u64 *ctx) { struct task_struct *a = bpf_task_acquire((void *)ctx[0]);
+  int r = g(a); if (a) bpf_task_release(a); return r & 1; }`,
+    want: OK,
+  },
+  {
+    name: 'trusted: an acquired task, checked',
+    source: `${DECLS}__noinline int g(struct task_struct *t ${TRUSTED}) { return t->x; }
+SEC("tp_btf/task_newtask") int prog(__u64 *ctx) { struct task_struct *a = bpf_task_acquire((void *)ctx[0]);
+  if (!a) return 0; int r = g(a); bpf_task_release(a); return r & 1; }`,
+    want: OK,
   },
 ];

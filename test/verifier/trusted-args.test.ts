@@ -14,7 +14,7 @@ import { hasTool, isRoot } from '../support/env.js';
 import { compileCPrograms } from './c-programs.js';
 import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
 import { kernelVerdictObject } from './kernel-oracle.js';
-import { assertKernelAgrees, assertWant } from './expect.js';
+import { assertKernelAgrees, assertWant, lastLine } from './expect.js';
 import { TRUSTED_CASES } from './trusted-args-cases.js';
 
 test('trusted arguments: bpfkit says what each case expects, and so does the kernel (compiled C; the kernel as root)', (t) => {
@@ -42,7 +42,19 @@ test('trusted arguments: bpfkit says what each case expects, and so does the ker
         { kernelBtf: btf },
       );
       assertWant(name, v, 'pc' in c.want && c.want.pc < 0 ? { ...c.want, pc: v.pc ?? -1 } : c.want);
-      if (root) assertKernelAgrees(name, v, kernelVerdictObject(spec, 'prog'));
+      if (!root) continue;
+      const k = kernelVerdictObject(spec, 'prog');
+      assertKernelAgrees(name, v, k);
+      // A caller refused: the line before says why, in the same words.
+      if (/^Caller passes/.test(lastLine(k.message) ?? '')) {
+        const why = (log: string) =>
+          log
+            .trim()
+            .split('\n')
+            .filter((l) => !/^processed /.test(l))
+            .slice(-2)[0];
+        assert.equal(why(v.message!), why(k.log), `${name}: why`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
