@@ -12,6 +12,7 @@ import { btfAccess, internBtfPtr } from './btf-ptr.js';
 import { type Env, newId } from './env.js';
 import type { HelperProto } from './helpers.js';
 import { structIdsMatch } from './kfunc.js';
+import { sleepSafeReg } from './sleepable-calls.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
 import { type Reg, type State, kindText, ptrReg } from './state.js';
@@ -22,11 +23,13 @@ const BTF_PTR_TYPES = 'ptr_, trusted_ptr_, rcu_ptr_';
 const BTF_SOCK_TYPES = 'sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_';
 
 /** The BTF the program's kernel objects are typed by: a tp_btf target's, or the kernel's given. */
-function objBtf(env: Env, pc: number, what: string): Btf {
+function objBtf(env: Env, pc: number, what: string, reg?: Reg): Btf {
   const btf = env.tpBtf?.btf ?? env.kernelBtf;
   if (!btf) throw new Rejection(pc, `${what}: bpfkit checks kernel objects by the kernel's BTF, and none was given`);
-  // Outside an RCU read section (sleepable programs) which pointers stay usable differs: not modelled.
-  if (env.sleepable) throw new Rejection(pc, `${what} in a sleepable program: bpfkit does not model it`);
+  // Outside an RCU read section (sleepable programs) which pointers stay usable differs: only an argument
+  // whose trust does not depend on it is modelled there (sleepable-calls.ts).
+  if (env.sleepable && !(reg && sleepSafeReg(reg)))
+    throw new Rejection(pc, `${what} in a sleepable program: bpfkit does not model it`);
   return btf;
 }
 
@@ -64,7 +67,7 @@ export function btfObjArg(
   helper: string,
 ): void {
   if (orNull && isNull(reg)) return;
-  const btf = objBtf(env, pc, `bpf_${helper}`);
+  const btf = objBtf(env, pc, `bpf_${helper}`, reg);
   const trustOk = reg.kind === 'btf_id' && reg.btf!.trust !== 'untrusted';
   if (!trustOk || (reg.nullable && !orNull))
     throw new Rejection(pc, `R${regno} type=${kindText(reg)} expected=${BTF_PTR_TYPES}`);

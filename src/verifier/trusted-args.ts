@@ -55,6 +55,11 @@ export function trustedArgFault(env: Env, pc: number, regno: number, reg: Reg, a
       throw new Rejection(pc, `R${regno} ${kindText(reg)} passed to a trusted argument: bpfkit does not model it`);
     // check_reg_type: a referenced pointer that may be NULL only for a nullable argument.
     if (reg.nullable && !arg.nullable) return `R${regno} type=${kindText(reg)} expected=ptr_, trusted_ptr_, rcu_ptr_`;
+  } else if (reg.kind === 'btf_id' && reg.nullable && arg.nullable) {
+    // A nullable argument takes a trusted pointer that may be NULL (one a nullable argument gave); what it
+    // does with others that may be NULL is not modelled.
+    if (reg.btf!.trust !== 'trusted')
+      throw new Rejection(pc, `R${regno} ${kindText(reg)} passed to a nullable argument: bpfkit does not model it`);
   } else if (reg.kind !== 'btf_id' || reg.btf!.trust !== 'trusted' || reg.nullable)
     return `R${regno} must be referenced or trusted`;
   if (!isConst(reg.s) || reg.off < 0)

@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import { type Btf, BtfKind } from '../../src/btf/index.js';
 import type { Instruction } from '../../src/isa/index.js';
 import { BPF_PSEUDO_BTF_ID, OP_LDDW } from '../../src/isa/opcodes.js';
-import { ProgType } from '../../src/uapi/types.js';
-import { type VerifyResult, verifyInstructions } from '../../src/verifier/index.js';
+import { MapType, ProgType } from '../../src/uapi/types.js';
+import { type VerifierMap, type VerifyResult, verifyInstructions } from '../../src/verifier/index.js';
 import type { Want } from './expect.js';
 import { TRACE_RAW_TP, TRACING, kfuncProgram } from './kfunc-cases.js';
 
@@ -21,6 +21,9 @@ export interface KsymCase {
   type: number;
   /** tp_btf programs: the tracepoint (BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP). */
   tp?: string;
+  /** Loaded with BPF_F_SLEEPABLE (syscall programs must be). */
+  sleepable?: boolean;
+  maps?: VerifierMap[];
   text: string;
   /** The verdict; `ifFound` instead when the case's variable is in the symbol table (`found`). */
   want: Want;
@@ -84,10 +87,23 @@ export function ksymVerdict(btf: Btf, c: KsymCase): VerifyResult {
     attachBtfName: c.tp ? `btf_trace_${c.tp}` : undefined,
     kernelBtf: btf,
     ksymFound: inKallsyms,
+    sleepable: c.sleepable,
+    maps: c.maps ?? [],
   });
 }
 
 const K = ProgType.KPROBE;
+/** BPF_PROG_TYPE_SYSCALL. */
+const SYSCALL = 31;
+/** A task storage map of int values (BPF_F_NO_PREALLOC, as the kernel requires). */
+const TASK_STORAGE: VerifierMap = {
+  name: 'task_ls',
+  type: MapType.TASK_STORAGE,
+  keySize: 4,
+  valueSize: 4,
+  maxEntries: 0,
+  readOnly: false,
+};
 /** bpf_this_cpu_ptr's and bpf_per_cpu_ptr's argument type, as the kernel lists it. */
 const PERCPU = 'expected=percpu_ptr_, percpu_rcu_ptr_, percpu_trusted_ptr_';
 const END = 'r0 = 0\nexit';
@@ -212,5 +228,65 @@ export const KSYM_CASES: readonly KsymCase[] = [
     type: K,
     text: 'r1 = ksym bpf_task_acquire\ncall 154\nr0 = 0\nexit',
     want: at(2, `R1 type=rdonly_mem ${PERCPU}`),
+  },
+  // Sleepable (syscall) programs: kfuncs and BTF helper arguments given referenced or trusted pointers,
+  // whose trust does not depend on an RCU read section (src/verifier/sleepable-calls.ts).
+  {
+    name: 'sleepable: a cgroup looked up and released',
+    type: SYSCALL,
+    sleepable: true,
+    text: 'r1 = 1\ncall kfunc bpf_cgroup_from_id\nif r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_cgroup_release\nout:\nr0 = 0\nexit',
+    want: OK,
+  },
+  {
+    name: 'sleepable: a cgroup looked up and leaked',
+    type: SYSCALL,
+    sleepable: true,
+    text: 'r1 = 1\ncall kfunc bpf_cgroup_from_id\nr0 = 0\nexit',
+    want: at(3, 'BPF_EXIT instruction in main prog would lead to reference leak'),
+  },
+  {
+    name: 'sleepable: a cgroup not checked for NULL',
+    type: SYSCALL,
+    sleepable: true,
+    text: 'r1 = 1\ncall kfunc bpf_cgroup_from_id\nr1 = r0\ncall kfunc bpf_cgroup_release\nr0 = 0\nexit',
+    want: at(3, 'Possibly NULL pointer passed to trusted arg0'),
+  },
+  {
+    name: 'sleepable: the current task acquired and released',
+    type: SYSCALL,
+    sleepable: true,
+    text: 'call 158\nr1 = r0\ncall kfunc bpf_task_acquire\nif r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_task_release\nout:\nr0 = 0\nexit',
+    want: OK,
+  },
+  {
+    name: 'sleepable: a cpumask created and released',
+    type: SYSCALL,
+    sleepable: true,
+    text: 'call kfunc bpf_cpumask_create\nif r0 == 0 goto out\nr1 = r0\ncall kfunc bpf_cpumask_release\nout:\nr0 = 0\nexit',
+    want: OK,
+  },
+  {
+    name: "sleepable: the current task's storage",
+    type: SYSCALL,
+    sleepable: true,
+    maps: [TASK_STORAGE],
+    text: 'call 158\nr2 = r0\nr1 = map 0\nr3 = 0\nr4 = 1\ncall 156\nr0 = 0\nexit',
+    want: OK,
+  },
+  {
+    name: "sleepable: a scalar's storage",
+    type: SYSCALL,
+    sleepable: true,
+    maps: [TASK_STORAGE],
+    text: 'r2 = 1\nr1 = map 0\nr3 = 0\nr4 = 1\ncall 156\nr0 = 0\nexit',
+    want: at(5, 'R2 type=scalar expected=ptr_, trusted_ptr_, rcu_ptr_'),
+  },
+  {
+    name: 'sleepable: an RCU section',
+    type: SYSCALL,
+    sleepable: true,
+    text: 'call kfunc bpf_rcu_read_lock\ncall kfunc bpf_rcu_read_unlock\nr0 = 0\nexit',
+    want: UNMODELLED,
   },
 ];

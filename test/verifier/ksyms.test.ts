@@ -13,6 +13,8 @@ import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
 import { TRACE_RAW_TP } from './kfunc-cases.js';
+/** BPF_F_SLEEPABLE. */
+const BPF_F_SLEEPABLE = 1 << 4;
 import { KSYM_CASES, ksymProgram, ksymVerdict, wantOf } from './ksyms-cases.js';
 
 test('ksyms: bpfkit says what each case expects on this kernel', (t) => {
@@ -46,7 +48,14 @@ test('ksyms: the running kernel gives the same verdict, at the same insn, in the
       continue;
     }
     const tpId = c.tp ? btf.byName(`btf_trace_${c.tp}`, BtfKind.TYPEDEF)!.id : undefined;
-    const k = kernelVerdictRaw(ksymProgram(btf, c.text), c.type, [], c.tp ? TRACE_RAW_TP : undefined, tpId);
+    const k = kernelVerdictRaw(
+      ksymProgram(btf, c.text),
+      c.type,
+      c.maps ?? [],
+      c.tp ? TRACE_RAW_TP : undefined,
+      tpId,
+      c.sleepable ? BPF_F_SLEEPABLE : 0,
+    );
     assertKernelAgrees(c.name, v, k);
   }
 });

@@ -135,4 +135,11 @@ SEC("tp_btf/task_newtask") int prog(__u64 *ctx) { struct task_struct *a = bpf_ta
   if (!a) return 0; int r = g(a); bpf_task_release(a); return r & 1; }`,
     want: OK,
   },
+  {
+    name: 'nullable: passed on to a nullable argument',
+    source: `${DECLS}__noinline int g(struct task_struct *t ${TRUSTED} ${NULLABLE}) { return t ? t->x : 0; }
+__noinline int h(struct task_struct *t ${TRUSTED} ${NULLABLE}) { return g(t); }
+SEC("tp_btf/task_newtask") int prog(__u64 *ctx) { return h((void *)ctx[0]) & 1; }`,
+    want: OK,
+  },
 ];
