@@ -31,7 +31,7 @@ import {
   tracingProgProto,
 } from './helpers.js';
 import { unmodelledHelper } from './unmodelled-helpers.js';
-import { KERNEL_HELPER_NAMES } from '../vm/helpers/helper-names.js';
+import { helperNameInBtf } from './ksyms.js';
 import { TP_BTF_MORE, iterSockoptProto, mightSleepFault } from './hook-helpers.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem, noteDepth } from './memory.js';
@@ -336,12 +336,10 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   if (!proto) {
     if (insn.imm <= 0 || insn.imm >= HELPER_ID_END) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
     // The kernel looks the helper up for the program type before anything else: one the target kernel
-    // refuses this type is refused in its words, prototype or not.
-    if (!env.tpBtf && !env.structOps && env.helperAvailable?.(ptype, insn.imm) === false)
-      throw new Rejection(
-        pc,
-        `program of this type cannot use helper bpf_${KERNEL_HELPER_NAMES[insn.imm]}#${insn.imm}`,
-      );
+    // refuses this type is refused in its words (the name from its BTF's enum bpf_func_id), prototype or not.
+    const refused = !env.tpBtf && !env.structOps && env.helperAvailable?.(ptype, insn.imm) === false;
+    const name = refused ? helperNameInBtf(env.kernelBtf, insn.imm) : undefined;
+    if (name) throw new Rejection(pc, `program of this type cannot use helper bpf_${name}#${insn.imm}`);
     throw new Rejection(pc, unmodelledHelper(insn.imm));
   }
   if (

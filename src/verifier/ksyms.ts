@@ -7,7 +7,8 @@
  * CONFIG_KALLSYMS_ALL lists functions only, so every variable misses there. A function's address is
  * read-only memory of size 0 (PTR_TO_MEM | MEM_RDONLY), the shape `bpf_ksym_exists()` tests; a variable's
  * register is typed by its BTF (per-CPU, struct or plain memory), which bpfkit does not model: on a
- * kernel whose symbol table has no variables it could not be checked against one.
+ * kernel whose symbol table has no variables it could not be checked against one. The kernel's BTF also
+ * names the helpers (enum bpf_func_id), as its refusals do.
  */
 import type { Instruction } from '../isa/instruction.js';
 import { BtfKind, type Btf } from '../btf/index.js';
@@ -48,4 +49,16 @@ export function ksymResolve(insn: Instruction, btf: Btf | undefined, found: Ksym
 /** The register check_ld_imm gives a kernel function's ksym (ksymResolve let only those through). */
 export function ksymReg(): Reg {
   return ptrReg('mem', { size: 0, rdonly: true });
+}
+
+/**
+ * The name of helper `id` as the kernel's BTF spells it in `enum bpf_func_id` (`BPF_FUNC_<name>`), which
+ * the kernel's refusals print; undefined without BTF or when it has no such value.
+ */
+export function helperNameInBtf(btf: Btf | undefined, id: number): string | undefined {
+  for (const tid of btf?.idsNamed('bpf_func_id') ?? []) {
+    const m = btf!.types[tid]!.members.find((x) => x.offset === id && x.name.startsWith('BPF_FUNC_'));
+    if (m) return m.name.slice('BPF_FUNC_'.length);
+  }
+  return undefined;
 }

@@ -42,17 +42,25 @@ test('helper tables: the running kernel gives the same verdict, at the same insn
 });
 
 test('helper tables: a helper bpfkit has no prototype for, which the target kernel refuses the type, in its words', (t) => {
+  if (skipWithoutBtf(t)) return;
   // bpf_lwt_seg6_adjust_srh (75): upstream lwt_seg6local's, refused by a kernel built without
   // CONFIG_IPV6_SEG6_BPF (the kernel layer's probe says which).
   const insns = sockProgram('r2 = 0\nr3 = 0\nr4 = 0\ncall 75\nr0 = 0\nexit');
-  const no = verifyInstructions(insns, { type: ProgType.LWT_SEG6LOCAL, helperAvailable: () => false });
+  const no = verifyInstructions(insns, {
+    type: ProgType.LWT_SEG6LOCAL,
+    helperAvailable: () => false,
+    kernelBtf: kernelBtf(),
+  });
   assert.equal(no.message, 'program of this type cannot use helper bpf_lwt_seg6_adjust_srh#75');
   assert.equal(no.pc, 3);
   const yes = verifyInstructions(insns, { type: ProgType.LWT_SEG6LOCAL, helperAvailable: () => true });
   assert.equal(yes.unmodelled, true, yes.message);
+  // Without the kernel's BTF bpfkit cannot name the helper as the kernel does: not modelled.
+  const unnamed = verifyInstructions(insns, { type: ProgType.LWT_SEG6LOCAL, helperAvailable: () => false });
+  assert.equal(unnamed.unmodelled, true, unnamed.message);
   if (!needs(t, { root: true })) return;
   const probe = kernelHelperProbe();
-  const v = verifyInstructions(insns, { type: ProgType.LWT_SEG6LOCAL, helperAvailable: probe });
+  const v = verifyInstructions(insns, { type: ProgType.LWT_SEG6LOCAL, helperAvailable: probe, kernelBtf: kernelBtf() });
   if (v.unmodelled) return; // this kernel has the helper: its prototype is what bpfkit does not model
   assertKernelAgrees('seg6 helper', v, kernelVerdictRaw(insns, ProgType.LWT_SEG6LOCAL, []));
 });
