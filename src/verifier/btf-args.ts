@@ -160,14 +160,12 @@ export function btfObjReturn(env: Env, pc: number, proto: HelperProto, ref: numb
 
 /**
  * ARG_PTR_TO_PERCPU_BTF_ID (bpf_per_cpu_ptr, bpf_this_cpu_ptr): only a percpu BTF pointer (MEM_PERCPU: a
- * percpu ksym, a `__percpu_kptr`, a walk through a `__percpu`-tagged field) passes check_reg_type. bpfkit
- * has none of these (ksyms.ts leaves variables not modelled; type-tagged fields and percpu kptr loads are
- * not modelled), so every register it can hold here, BTF pointers of any trust included, is refused in
- * the kernel's words.
+ * percpu ksym, a `__percpu_kptr`, a walk through a `__percpu`-tagged field, bpf_percpu_obj_new) passes
+ * check_reg_type. bpfkit has none of these (ksyms.ts leaves variables not modelled; type-tagged fields,
+ * percpu kptr loads and percpu allocations are not modelled), so every register it can hold here, BTF
+ * pointers of any trust and allocated objects included, is refused in the kernel's words. (A model of
+ * percpu objects must let them through here.)
  */
 export function percpuArg(pc: number, regno: number, reg: Reg): never {
-  // An allocated object (bpf_obj_new) may one day be a percpu one (bpf_percpu_obj_new): left to its model.
-  if (reg.kind === 'alloc')
-    throw new Rejection(pc, `R${regno} ${kindText(reg)} passed to a percpu argument: bpfkit does not model it`);
   throw new Rejection(pc, `R${regno} type=${kindText(reg)} expected=percpu_ptr_, percpu_rcu_ptr_, percpu_trusted_ptr_`);
 }
