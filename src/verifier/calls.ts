@@ -350,7 +350,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
   if (proto.gpl && !env.gplCompatible)
     throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
-  const sleepFault = mightSleepFault(proto, env.sleepable, st);
+  // A timer's callback is never sleepable, whatever its program is (the kernel's in_sleepable per state).
+  const sleepFault = mightSleepFault(proto, env.sleepable && !st.frames.some((x) => x.async), st);
   if (sleepFault) throw new Rejection(pc, sleepFault);
   const f = cur(st);
   let map: VerifierMap | undefined;
