@@ -75,6 +75,16 @@ export const HOOK_HELPER_PROTOS: readonly HelperProto[] = [
   H(144, 'reserve_hdr_opt', ['ctx', 'anything', 'anything'], [SOCK_OPS]),
   // perf_event's branch records (pe_prog_func_proto), into a buffer or NULL with size 0; GPL only.
   H(119, 'read_branch_records', ['ctx', 'mem_or_null', 'const_size_or_zero', 'anything'], [PERF_EVENT], { gpl: true }),
+  // Every type's on 6.18 (bpf_base_func_proto, as copy_from_user; 6.12 had them in the tracing types'
+  // table): a struct printed by BTF into a buffer (the struct_ptr read), and a task's user memory copied
+  // (it may sleep; a BTF task, GPL only).
+  { ...H(149, 'snprintf_btf', ['mem_rw', 'const_size', 'mem', 'const_size', 'anything'], []), scope: 'all' },
+  {
+    ...H(191, 'copy_from_user_task', ['uninit_mem', 'const_size_or_zero', 'anything', 'btf_task', 'anything'], []),
+    scope: 'all',
+    gpl: true,
+    mightSleep: true,
+  },
   // bpf_copy_from_user(dst, size, user_ptr): every type's on 6.18 (bpf_base_func_proto), but it may sleep.
   { ...H(148, 'copy_from_user', ['uninit_mem', 'const_size_or_zero', 'anything'], []), scope: 'all', mightSleep: true },
 ];
@@ -86,11 +96,11 @@ export const HOOK_HELPER_PROTOS: readonly HelperProto[] = [
  * (tracing programs may not hold one) and bpf_get_func_ip (only with a trampoline).
  */
 export const TP_BTF_MORE: readonly number[] = [
-  42, 105, 109, 117, 118, 123, 148, 197, 198, 199, 200, 201, 202, 203, 208,
+  42, 105, 109, 117, 118, 123, 148, 149, 191, 197, 198, 199, 200, 201, 202, 203, 208,
 ];
 
 /** The helpers of this file in bpf_base_func_proto, so in every program type's table. */
-export const EVERY_TABLE_IDS: readonly number[] = [148];
+export const EVERY_TABLE_IDS: readonly number[] = [148, 149, 191];
 
 /**
  * check_helper_call's refusals of a helper that may sleep (before its arguments): in a program that is not

@@ -18,6 +18,8 @@ export interface TableCase {
   text: string;
   want: Want;
   maps?: VerifierMap[];
+  /** Loaded with BPF_F_SLEEPABLE. */
+  sleepable?: boolean;
 }
 
 const OK: Want = { ok: true };
@@ -68,6 +70,35 @@ const branches = (init: boolean) => `
   r3 = 32
   r4 = 0
   call 119
+  r0 = 0
+  exit`;
+
+/** A read-only, frozen 16-byte array (as .rodata). */
+const RODATA: VerifierMap = {
+  name: 'ro',
+  type: MapType.ARRAY,
+  keySize: 4,
+  valueSize: 16,
+  maxEntries: 1,
+  readOnly: true,
+  frozenValue: new Uint8Array(16),
+};
+
+/**
+ * bpf_snprintf_btf into 16 bytes at fp-16 (or where `buf` puts r1) of a 16-byte struct btf_ptr at fp-32
+ * (`size` of it read); the call is insn 10 (9 with a map value's two slots counted as one line).
+ */
+const snprintfBtf = (buf = 'r1 = r10\nr1 += -16', size = 16) => `
+  r2 = 0
+  *(u64 *)(r10 - 32) = r2
+  *(u64 *)(r10 - 24) = r2
+  ${buf}
+  r2 = 16
+  r3 = r10
+  r3 += -32
+  r4 = ${size}
+  r5 = 0
+  call 149
   r0 = 0
   exit`;
 
@@ -236,5 +267,56 @@ discard:
   r0 = 0
   exit`,
     want: OK,
+  },
+  // snprintf_btf (149) and copy_from_user_task (191).
+  { name: 'snprintf_btf in a kprobe', type: KPROBE, text: snprintfBtf(), want: OK },
+  { name: 'snprintf_btf in tp_btf', type: TRACING, tp: 'task_newtask', text: snprintfBtf(), want: OK },
+  {
+    name: 'snprintf_btf into a read-only map',
+    type: KPROBE,
+    maps: [RODATA],
+    text: snprintfBtf('r1 = map_value 0+0'),
+    want: at(9, 'write into map forbidden, value_size=16 off=0 size=16'),
+  },
+  {
+    name: 'snprintf_btf of a struct past the stack',
+    type: KPROBE,
+    text: snprintfBtf(undefined, 40),
+    want: at(10, 'invalid read from stack R3 off=-32 size=40'),
+  },
+  // Linux 6.18 gives both to every program type (bpf_base_func_proto).
+  { name: 'snprintf_btf in tc', type: SCHED_CLS, text: snprintfBtf(), want: OK },
+  {
+    name: 'copy_from_user_task in tc',
+    type: SCHED_CLS,
+    text: 'r4 = 0\nr1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\nr5 = 0\ncall 191\nr0 = 0\nexit',
+    want: at(6, 'helper call might sleep in a non-sleepable prog'),
+  },
+  {
+    name: 'copy_from_user_task in a kprobe',
+    type: KPROBE,
+    text: 'call 158\nr4 = r0\nr1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\nr5 = 0\ncall 191\nr0 = 0\nexit',
+    want: at(7, 'helper call might sleep in a non-sleepable prog'),
+  },
+  {
+    name: 'copy_from_user_task in tp_btf',
+    type: TRACING,
+    tp: 'task_newtask',
+    text: 'r4 = *(u64 *)(r1 + 0)\nr1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\nr5 = 0\ncall 191\nr0 = 0\nexit',
+    want: at(6, 'helper call might sleep in a non-sleepable prog'),
+  },
+  {
+    name: 'copy_from_user_task in a sleepable syscall program',
+    type: 31,
+    sleepable: true,
+    text: 'call 158\nr4 = r0\nr1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\nr5 = 0\ncall 191\nr0 = 0\nexit',
+    want: OK,
+  },
+  {
+    name: 'copy_from_user_task of a scalar, sleepable',
+    type: 31,
+    sleepable: true,
+    text: 'r4 = 0\nr1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\nr5 = 0\ncall 191\nr0 = 0\nexit',
+    want: at(6, 'R4 type=scalar expected=ptr_, trusted_ptr_, rcu_ptr_'),
   },
 ];

@@ -24,6 +24,7 @@ const verdict = (c: TableCase) =>
     attachBtfName: c.tp ? `btf_trace_${c.tp}` : undefined,
     kernelBtf: kernelBtf(),
     maps: c.maps ?? [],
+    sleepable: c.sleepable,
   });
 
 test('helper tables: bpfkit says what each case expects', (t) => {
@@ -36,7 +37,14 @@ test('helper tables: the running kernel gives the same verdict, at the same insn
   const btf = kernelBtf();
   for (const c of TABLE_CASES) {
     const tpId = c.tp ? btf.byName(`btf_trace_${c.tp}`, BtfKind.TYPEDEF)!.id : undefined;
-    const k = kernelVerdictRaw(sockProgram(c.text), c.type, c.maps ?? [], c.tp ? TRACE_RAW_TP : c.attach, tpId);
+    const k = kernelVerdictRaw(
+      sockProgram(c.text),
+      c.type,
+      c.maps ?? [],
+      c.tp ? TRACE_RAW_TP : c.attach,
+      tpId,
+      c.sleepable ? 1 << 4 : 0,
+    );
     assertKernelAgrees(c.name, verdict(c), k);
   }
 });
