@@ -86,7 +86,7 @@ const RODATA: VerifierMap = {
 
 /**
  * bpf_snprintf_btf into 16 bytes at fp-16 (or where `buf` puts r1) of a 16-byte struct btf_ptr at fp-32
- * (`size` of it read); the call is insn 10 (9 with a map value's two slots counted as one line).
+ * (`size` of it read); the call is insn 10.
  */
 const snprintfBtf = (buf = 'r1 = r10\nr1 += -16', size = 16) => `
   r2 = 0
@@ -276,7 +276,7 @@ discard:
     type: KPROBE,
     maps: [RODATA],
     text: snprintfBtf('r1 = map_value 0+0'),
-    want: at(9, 'write into map forbidden, value_size=16 off=0 size=16'),
+    want: at(10, 'write into map forbidden, value_size=16 off=0 size=16'),
   },
   {
     name: 'snprintf_btf of a struct past the stack',
