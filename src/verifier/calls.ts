@@ -267,7 +267,19 @@ const BTF_ARG_TYPES: ReadonlySet<string> = new Set([
   'sock_or_null',
   'btf_cgroup_or_null',
   'btf_sock_or_null',
+  'btf_path',
+  'btf_file',
 ]);
+
+/** The kernel struct each ARG_PTR_TO_BTF_ID argument type names. */
+const BTF_ARG_STRUCT: Readonly<Record<string, string>> = {
+  btf_task_or_null: 'task_struct',
+  btf_task: 'task_struct',
+  btf_cgroup_or_null: 'cgroup',
+  btf_sock_or_null: 'sock_common',
+  btf_path: 'path',
+  btf_file: 'file',
+};
 
 /** The register types a helper's memory argument takes (mem_types), as Linux 6.18 lists them. */
 const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
@@ -350,6 +362,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
   if (proto.gpl && !env.gplCompatible)
     throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
+  // bpf_func_proto.allowed: bpf_d_path only in iterators (and LSM or allow-listed fentry targets, not modelled).
+  if (proto.id === 147 && ownProto && !env.tpBtf?.iter) throw new Rejection(pc, 'helper call is not allowed in probe');
   // A timer's callback is never sleepable, whatever its program is (the kernel's in_sleepable per state).
   const sleepFault = mightSleepFault(proto, env.sleepable && !st.frames.some((x) => x.async), st);
   if (sleepFault) throw new Rejection(pc, sleepFault);
@@ -545,10 +559,11 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       case 'btf_task_or_null':
       case 'btf_task':
       case 'btf_cgroup_or_null':
-      case 'btf_sock_or_null': {
-        const want =
-          type === 'btf_cgroup_or_null' ? 'cgroup' : type === 'btf_sock_or_null' ? 'sock_common' : 'task_struct';
-        btfObjArg(env, pc, regno, reg, want, type !== 'btf_task', proto.name);
+      case 'btf_sock_or_null':
+      case 'btf_path':
+      case 'btf_file': {
+        const want = BTF_ARG_STRUCT[type]!;
+        btfObjArg(env, pc, regno, reg, want, type.endsWith('_or_null'), proto.name);
         break;
       }
       case 'sock_or_null':

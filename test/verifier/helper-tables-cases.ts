@@ -2,11 +2,41 @@
  * Helpers of one program type's table that bpfkit's other tables leave out (src/verifier/hook-helpers.ts:
  * a socket's cgroup in cgroup_skb, sock_ops's TCP header options, perf_event's branch records) and the
  * tracing helper table of tp_btf programs (calls.ts), each program with the verdict the running kernel
- * (6.18) gives. Programs are in sock-ptr-cases.ts's assembly (labels, `goto label`).
+ * (6.18) gives. Programs are in kfunc-cases.ts's assembly (labels, `goto label`, `off(struct.member)`),
+ * and `deep(struct.member)` finds a member inside anonymous structs and unions too (tableProgram).
  */
 import { MapType, ProgType } from '../../src/uapi/types.js';
 import type { VerifierMap } from '../../src/verifier/index.js';
+import { type Btf, BtfKind } from '../../src/btf/index.js';
+import type { Instruction } from '../../src/isa/index.js';
 import type { Want } from './expect.js';
+import { kfuncProgram } from './kfunc-cases.js';
+
+/** The byte offset of member `name` of type `id`, looking into anonymous members; undefined if none. */
+function deepOffset(btf: Btf, id: number, name: string): number | undefined {
+  const mods: number[] = [BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT, BtfKind.TYPE_TAG];
+  let t = btf.types[id];
+  while (t && mods.includes(t.kind)) t = btf.types[t.sizeOrType];
+  for (const m of t?.members ?? []) {
+    if (m.name === name) return m.offset / 8;
+    if (m.name) continue;
+    const inner = deepOffset(btf, m.type, name);
+    if (inner !== undefined) return m.offset / 8 + inner;
+  }
+  return undefined;
+}
+
+/** Assemble a case: `deep(struct.member)` resolved in `btf`, then kfuncProgram's syntax. */
+export function tableProgram(btf: Btf, text: string): Instruction[] {
+  return kfuncProgram(
+    btf,
+    text.replace(/deep\((\w+)\.(\w+)\)/g, (_, st: string, m: string) => {
+      const off = deepOffset(btf, btf.byName(st, BtfKind.STRUCT)!.id, m);
+      if (off === undefined) throw new Error(`no member ${st}.${m} in the kernel's BTF`);
+      return String(off);
+    }),
+  );
+}
 
 /** One program and what the kernel says of it. */
 export interface TableCase {
@@ -15,6 +45,8 @@ export interface TableCase {
   attach?: number;
   /** tp_btf programs: the tracepoint. */
   tp?: string;
+  /** Iterator programs: the target (`bpf_iter_<target>`). */
+  iter?: string;
   text: string;
   want: Want;
   maps?: VerifierMap[];
@@ -23,6 +55,7 @@ export interface TableCase {
 }
 
 const OK: Want = { ok: true };
+const UNMODELLED: Want = { unmodelled: true };
 const at = (pc: number, text: string): Want => ({ pc, re: new RegExp(`^${text.replace(/[()[\]|+*?.]/g, '\\$&')}$`) });
 const cannot = (pc: number, name: string, id: number) =>
   at(pc, `program of this type cannot use helper bpf_${name}#${id}`);
@@ -318,5 +351,65 @@ discard:
     sleepable: true,
     text: 'r4 = 0\nr1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\nr5 = 0\ncall 191\nr0 = 0\nexit',
     want: at(6, 'R4 type=scalar expected=ptr_, trusted_ptr_, rcu_ptr_'),
+  },
+  // The iterators' own: the socket behind a task_file iterator's file (ctx+24, maybe NULL), a file's path.
+  {
+    name: 'sock_from_file in a task_file iterator',
+    type: TRACING,
+    iter: 'task_file',
+    text: 'r1 = *(u64 *)(r1 + 24)\nif r1 == 0 goto out\ncall 162\nif r0 == 0 goto out\nr0 = *(u32 *)(r0 + 0)\nout:\nr0 = 0\nexit',
+    want: OK,
+  },
+  {
+    name: 'sock_from_file of a file not checked',
+    type: TRACING,
+    iter: 'task_file',
+    text: 'r1 = *(u64 *)(r1 + 24)\ncall 162\nr0 = 0\nexit',
+    want: at(1, 'R1 type=ptr_or_null_ expected=ptr_, trusted_ptr_, rcu_ptr_'),
+  },
+  {
+    name: 'sock_from_file of a scalar',
+    type: TRACING,
+    iter: 'task_file',
+    text: 'r1 = 0\ncall 162\nr0 = 0\nexit',
+    want: at(1, 'R1 type=scalar expected=ptr_, trusted_ptr_, rcu_ptr_'),
+  },
+  {
+    name: 'sock_from_file of a task',
+    type: TRACING,
+    iter: 'task_file',
+    text: 'r1 = *(u64 *)(r1 + 8)\nif r1 == 0 goto out\ncall 162\nout:\nr0 = 0\nexit',
+    want: at(2, 'R1 is of type task_struct but file is expected'),
+  },
+  // struct file's f_path sits in a union on Linux 6.18: whether the kernel's struct walk finds a path
+  // there bpfkit leaves not modelled (the kernel accepts both).
+  {
+    name: "d_path of a task_file iterator's file",
+    type: TRACING,
+    iter: 'task_file',
+    text: `r1 = *(u64 *)(r1 + 24)\nif r1 == 0 goto out\nr1 += deep(file.f_path)\nr2 = r10\nr2 += -16\nr3 = 16\ncall 147\nout:\nr0 = 0\nexit`,
+    want: UNMODELLED,
+  },
+  {
+    name: 'd_path into a read-only map',
+    type: TRACING,
+    iter: 'task_file',
+    maps: [RODATA],
+    text: `r1 = *(u64 *)(r1 + 24)\nif r1 == 0 goto out\nr1 += deep(file.f_path)\nr2 = map_value 0+0\nr3 = 16\ncall 147\nout:\nr0 = 0\nexit`,
+    want: UNMODELLED,
+  },
+  {
+    name: 'd_path of a file itself',
+    type: TRACING,
+    iter: 'task_file',
+    text: `r1 = *(u64 *)(r1 + 24)\nif r1 == 0 goto out\nr1 += 4\nr2 = r10\nr2 += -16\nr3 = 16\ncall 147\nout:\nr0 = 0\nexit`,
+    want: at(6, 'R1 is of type file but path is expected'),
+  },
+  {
+    name: 'd_path in tp_btf',
+    type: TRACING,
+    tp: 'task_newtask',
+    text: 'r1 = 0\nr2 = r10\nr2 += -16\nr3 = 16\ncall 147\nr0 = 0\nexit',
+    want: at(4, 'helper call is not allowed in probe'),
   },
 ];
