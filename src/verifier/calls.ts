@@ -207,49 +207,8 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
  * bpf_tracing_func_proto's plain ones; perf_event_output, get_stackid and get_stack in raw_tp's form).
  */
 const TP_BTF_HELPERS: ReadonlySet<number> = new Set([
-  1,
-  2,
-  3,
-  4,
-  5,
-  6,
-  7,
-  8,
-  14,
-  15,
-  16,
-  25,
-  27,
-  35,
-  45,
-  67,
-  80,
-  112,
-  113,
-  114,
-  115,
-  125,
-  130,
-  131,
-  132,
-  133,
-  134,
-  158,
-  164,
-  174,
-  181,
-  182,
-  141,
-  153,
-  154,
-  156,
-  157,
-  175,
-  210,
-  211,
-  // ...and more of bpf_tracing_func_proto's and bpf_base_func_proto's (the dynptr helpers among them),
-  // each checked on Linux 6.18 (test/verifier/helper-tables-cases.ts).
-  ...TP_BTF_MORE,
+  1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 25, 27, 35, 45, 67, 80, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134, 158,
+  164, 174, 181, 182, 141, 153, 154, 156, 157, 175, 210, 211,
 ]);
 
 /** Argument types a BTF pointer may be given to (btf-args.ts); any other is not modelled. */
@@ -314,7 +273,15 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     kptrXchgCall(env, st, pc, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);
     return [{ pc: pc + 1, st }];
   }
-  if (env.tpBtf && insn.imm > 0 && insn.imm < HELPER_ID_END && !ownProto && !TP_BTF_HELPERS.has(insn.imm))
+  // (TP_BTF_MORE: more of raw_tp's table, each checked on Linux 6.18 in test/verifier/helper-tables-cases.ts.)
+  if (
+    env.tpBtf &&
+    insn.imm > 0 &&
+    insn.imm < HELPER_ID_END &&
+    !ownProto &&
+    !TP_BTF_HELPERS.has(insn.imm) &&
+    !TP_BTF_MORE.includes(insn.imm)
+  )
     throw new Rejection(
       pc,
       `helper #${insn.imm} in a ${env.tpBtf.iter ? 'iter' : 'tp_btf'} program: bpfkit does not model tracing's own helper table`,
