@@ -156,6 +156,12 @@ export interface ProgramSpec {
    * whole object leaves it out, as libbpf's autoload does; it loads when asked for by name.
    */
   autoload?: false;
+  /**
+   * Set by a loader that resolved the program's typed `.ksyms` (BPF_PSEUDO_BTF_ID ldimm64s): for each kernel
+   * name, whether the running kernel's symbol table (/proc/kallsyms) lists it, as the kernel's verifier looks
+   * the address up there (a name absent: undefined, not known).
+   */
+  ksymsFound?: Readonly<Record<string, boolean>>;
   /** Extern symbols (`.kconfig`, `.ksyms`, kfuncs) the program uses, by instruction (see ExternSpec). */
   externRefs?: ExternReference[];
   /**

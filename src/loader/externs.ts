@@ -119,6 +119,8 @@ function resolveProgram(
 ): ProgramSpec {
   if (!p.externRefs || p.externRefs.length === 0) return p;
   const insns = p.insns.map((i) => ({ ...i }));
+  /** Typed ksyms resolved: whether /proc/kallsyms lists each (ProgramSpec.ksymsFound). */
+  const ksymsFound: Record<string, boolean> = {};
   const byPc = new Map<number, number>();
   insns.forEach((insn, i) => byPc.set(insn.pc, i));
   for (const ref of p.externRefs) {
@@ -152,6 +154,10 @@ function resolveProgram(
       if (id !== undefined) {
         if (ref.offset !== 0) throw new InputError(`a typed ksym cannot be used at an offset (${ref.offset})`, where);
         Object.assign(insn, { src: BPF_PSEUDO_BTF_ID, imm: id, imm2: 0 });
+        // The kernel's verifier looks the address up by the BTF name; say whether its table has one.
+        const kname = btf!.types[id]!.name;
+        const has = env.hasSymbol?.(kname);
+        if (has !== undefined) ksymsFound[kname] = has;
       } else if (e.weak) {
         Object.assign(insn, { src: 0, imm: 0, imm2: 0 });
       } else {
@@ -165,5 +171,5 @@ function resolveProgram(
     }
   }
   const { externRefs: _, ...rest } = p;
-  return { ...rest, insns };
+  return Object.keys(ksymsFound).length ? { ...rest, insns, ksymsFound } : { ...rest, insns };
 }

@@ -18,6 +18,11 @@ export interface KernelEnv {
   kconfig(): { values: Map<string, string>; source: string } | undefined;
   /** The address of a kernel symbol (/proc/kallsyms), or undefined when it has none (or addresses are hidden). */
   kallsyms(name: string): bigint | undefined;
+  /**
+   * Whether /proc/kallsyms lists a symbol, its address hidden (kptr_restrict) or not; undefined when the
+   * table cannot be read. Optional: an environment without it knows nothing of the kernel's symbols.
+   */
+  hasSymbol?(name: string): boolean | undefined;
   /** `uname -r`. */
   release: string;
   /** Prefix of syscall entry points on this architecture (`__x64_sys_`), for LINUX_HAS_SYSCALL_WRAPPER. */
@@ -36,6 +41,23 @@ const SYSCALL_PREFIX: Record<string, string> = {
 export function runningKernel(): KernelEnv {
   let config: { values: Map<string, string>; source: string } | undefined | null = null;
   let symbols: Map<string, bigint> | undefined;
+  /** /proc/kallsyms by name (the first address of each; 0 where hidden), read once; empty if unreadable. */
+  const readSymbols = (): Map<string, bigint> => {
+    if (symbols) return symbols;
+    symbols = new Map();
+    let text = '';
+    try {
+      text = readFileSync('/proc/kallsyms', 'utf8');
+    } catch {
+      // no symbols: every lookup misses
+    }
+    for (const line of text.split('\n')) {
+      const [addr, , sym] = line.split(/\s+/);
+      if (!addr || !sym || symbols.has(sym)) continue;
+      symbols.set(sym, BigInt(`0x${addr}`));
+    }
+    return symbols;
+  };
   let btf: Btf | undefined | null = null;
   return {
     btf() {
@@ -64,22 +86,12 @@ export function runningKernel(): KernelEnv {
       return config;
     },
     kallsyms(name) {
-      if (!symbols) {
-        symbols = new Map();
-        let text = '';
-        try {
-          text = readFileSync('/proc/kallsyms', 'utf8');
-        } catch {
-          // no symbols: every lookup misses
-        }
-        for (const line of text.split('\n')) {
-          const [addr, , sym] = line.split(/\s+/);
-          if (!addr || !sym || symbols.has(sym)) continue;
-          const v = BigInt(`0x${addr}`);
-          if (v !== 0n) symbols.set(sym, v); // zeros: kptr_restrict hides addresses
-        }
-      }
-      return symbols.get(name);
+      const v = readSymbols().get(name);
+      return v === 0n ? undefined : v; // zeros: kptr_restrict hides addresses
+    },
+    hasSymbol(name) {
+      const table = readSymbols();
+      return table.size === 0 ? undefined : table.has(name);
     },
     release: os.release(),
     syscallPrefix: SYSCALL_PREFIX[process.arch] ?? `__${process.arch}_sys_`,

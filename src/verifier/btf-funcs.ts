@@ -7,6 +7,7 @@ import { type Btf, type BtfType, BtfKind } from '../btf/index.js';
 import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { ProgType } from '../uapi/types.js';
 import { declTags, objectBtf } from './btf-fields.js';
+import type { TrustedArg } from './trusted-args.js';
 
 /** What one argument of a global function is, as the kernel builds it from the prototype. */
 export type GlobalArg =
@@ -16,6 +17,8 @@ export type GlobalArg =
   | { kind: 'mem'; size: number; nonnull?: boolean }
   /** A struct bpf_dynptr pointer: an initialized dynptr the function may only read (dynptr-kfunc.ts). */
   | { kind: 'dynptr' }
+  /** A kernel struct pointer tagged `arg:trusted` (trusted-args.ts). */
+  | TrustedArg
   /** A prototype the kernel refuses, with its words. */
   | { kind: 'bad'; message: string };
 
@@ -194,6 +197,10 @@ function taggedArg(
     const nonnull = nonnullMemArg(btf, typeId, progType, i);
     if (nonnull) return nonnull;
   }
+  if (tags.includes('trusted') && !tags.includes('ctx')) {
+    const trusted = trustedArg(btf, typeId, tags, progType, i);
+    if (trusted) return trusted;
+  }
   if (!tags.includes('ctx'))
     return { kind: 'bad', message: `arg#${i} tagged 'arg:${tags.join(',')}': bpfkit does not model this decl tag` };
   const isPtr = resolve(btf, typeId).t.kind === BtfKind.PTR;
@@ -201,6 +208,30 @@ function taggedArg(
     return { kind: 'bad', message: `arg#${i} has invalid combination of tags` };
   const fault = ctxTagFault(btf, typeId, progType, attachType, i);
   return fault ? { kind: 'bad', message: fault } : { kind: 'ctx' };
+}
+
+/**
+ * `arg:trusted`, maybe with `arg:nullable` (btf_prepare_func_args, in its order of checks): on a pointer to
+ * a struct other than the context or a dynptr, not with `arg:nonnull`. Other shapes (a pointer to a union,
+ * to void, `arg:arena` too) are left to the caller as not modelled.
+ */
+function trustedArg(
+  btf: Btf,
+  typeId: number,
+  tags: readonly string[],
+  progType: number,
+  i: number,
+): GlobalArg | undefined {
+  const t = resolve(btf, typeId).t;
+  if (t.kind !== BtfKind.PTR) return { kind: 'bad', message: `arg#${i} has pointer tag, but is not a pointer type` };
+  const plain = argOf(btf, typeId, progType, i, '');
+  if (plain.kind === 'ctx' || plain.kind === 'dynptr')
+    return { kind: 'bad', message: `arg#${i} has invalid combination of tags` };
+  if (tags.includes('nonnull')) return { kind: 'bad', message: `arg#${i} has invalid combination of tags` };
+  if (tags.some((x) => x !== 'trusted' && x !== 'nullable')) return undefined;
+  const pointee = resolve(btf, t.sizeOrType).t;
+  if (pointee.kind !== BtfKind.STRUCT || !pointee.name) return undefined;
+  return { kind: 'trusted', struct: pointee.name, nullable: tags.includes('nullable') };
 }
 
 /** The global functions of a linked program (none when the object has no BTF func_info). */

@@ -8,6 +8,7 @@ import type { Instruction } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import { currentTaskBtf } from './btf-ptr.js';
+import { trustedArgFault, trustedEntryReg } from './trusted-args.js';
 import { btfMemArg, btfMemSize, btfObjArg, btfObjReturn, btfSockArg, percpuArg } from './btf-args.js';
 import { iterHelperProto, seqFileArg } from './iter.js';
 import { constStrArg } from './const-str.js';
@@ -30,7 +31,8 @@ import {
   tracingProgProto,
 } from './helpers.js';
 import { unmodelledHelper } from './unmodelled-helpers.js';
-import { iterSockoptProto, mightSleepFault } from './hook-helpers.js';
+import { helperNameInBtf } from './ksyms.js';
+import { TP_BTF_MORE, iterSockoptProto, mightSleepFault } from './hook-helpers.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem, noteDepth } from './memory.js';
 import { type DynptrUse, dynptrArg, releaseDynptrSlots } from './dynptr.js';
@@ -123,6 +125,11 @@ function globalCall(env: Env, st: State, pc: number, g: GlobalFunc): Next[] {
       case 'dynptr':
         globalDynptrArg(env, st, pc, regno, reg, refuse);
         break;
+      case 'trusted': {
+        const fault = trustedArgFault(env, pc, regno, reg, arg);
+        if (fault) throw refuse(fault);
+        break;
+      }
       case 'mem':
         if (reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) {
           // Linux 6.18 refuses NULL itself for an `arg:nonnull` argument, in the same words.
@@ -186,6 +193,7 @@ export function globalEntryRegs(env: Env, g: GlobalFunc): Reg[] {
     else if (arg.kind === 'ctx') regs[i + 1] = ptrReg('ctx');
     // The function's own walk: a const dynptr of its own (a local one, as the kernel assumes).
     else if (arg.kind === 'dynptr') regs[i + 1] = ptrReg('dynptr_ptr', { id: newId(env) });
+    else if (arg.kind === 'trusted') regs[i + 1] = trustedEntryReg(env, arg, i, () => newId(env));
     else if (arg.kind === 'mem')
       regs[i + 1] = arg.nonnull
         ? ptrReg('mem', { size: arg.size })
@@ -219,7 +227,19 @@ const BTF_ARG_TYPES: ReadonlySet<string> = new Set([
   'sock_or_null',
   'btf_cgroup_or_null',
   'btf_sock_or_null',
+  'btf_path',
+  'btf_file',
 ]);
+
+/** The kernel struct each ARG_PTR_TO_BTF_ID argument type names. */
+const BTF_ARG_STRUCT: Readonly<Record<string, string>> = {
+  btf_task_or_null: 'task_struct',
+  btf_task: 'task_struct',
+  btf_cgroup_or_null: 'cgroup',
+  btf_sock_or_null: 'sock_common',
+  btf_path: 'path',
+  btf_file: 'file',
+};
 
 /** The register types a helper's memory argument takes (mem_types), as Linux 6.18 lists them. */
 const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
@@ -254,7 +274,15 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     kptrXchgCall(env, st, pc, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);
     return [{ pc: pc + 1, st }];
   }
-  if (env.tpBtf && insn.imm > 0 && insn.imm < HELPER_ID_END && !ownProto && !TP_BTF_HELPERS.has(insn.imm))
+  // (TP_BTF_MORE: more of raw_tp's table, each checked on Linux 6.18 in test/verifier/helper-tables-cases.ts.)
+  if (
+    env.tpBtf &&
+    insn.imm > 0 &&
+    insn.imm < HELPER_ID_END &&
+    !ownProto &&
+    !TP_BTF_HELPERS.has(insn.imm) &&
+    !TP_BTF_MORE.includes(insn.imm)
+  )
     throw new Rejection(
       pc,
       `helper #${insn.imm} in a ${env.tpBtf.iter ? 'iter' : 'tp_btf'} program: bpfkit does not model tracing's own helper table`,
@@ -287,6 +315,11 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   const proto = ownProto ?? helperProto(insn.imm, ptype);
   if (!proto) {
     if (insn.imm <= 0 || insn.imm >= HELPER_ID_END) throw new Rejection(pc, `invalid func unknown#${insn.imm}`);
+    // The kernel looks the helper up for the program type before anything else: one the target kernel
+    // refuses this type is refused in its words (the name from its BTF's enum bpf_func_id), prototype or not.
+    const refused = !env.tpBtf && !env.structOps && env.helperAvailable?.(ptype, insn.imm) === false;
+    const name = refused ? helperNameInBtf(env.kernelBtf, insn.imm) : undefined;
+    if (name) throw new Rejection(pc, `program of this type cannot use helper bpf_${name}#${insn.imm}`);
     throw new Rejection(pc, unmodelledHelper(insn.imm));
   }
   if (
@@ -297,7 +330,10 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     throw new Rejection(pc, `program of this type cannot use helper bpf_${proto.name}#${proto.id}`);
   if (proto.gpl && !env.gplCompatible)
     throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
-  const sleepFault = mightSleepFault(proto, env.sleepable, st);
+  // bpf_func_proto.allowed: bpf_d_path only in iterators (and LSM or allow-listed fentry targets, not modelled).
+  if (proto.id === 147 && ownProto && !env.tpBtf?.iter) throw new Rejection(pc, 'helper call is not allowed in probe');
+  // A timer's callback is never sleepable, whatever its program is (the kernel's in_sleepable per state).
+  const sleepFault = mightSleepFault(proto, env.sleepable && !st.frames.some((x) => x.async), st);
   if (sleepFault) throw new Rejection(pc, sleepFault);
   const f = cur(st);
   let map: VerifierMap | undefined;
@@ -324,7 +360,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
         `R${regno} ${kindText(reg)}${reg.btf?.name ?? ''} passed to bpf_${proto.name}: bpfkit does not model BTF pointer arguments`,
       );
     // MEM_RDONLY (an iterator's element) matches only the argument types that read (check_reg_type).
-    if (reg.rdonly && type !== 'anything')
+    // (A percpu argument refuses every register bpfkit has, read-only memory too: btf-args.ts.)
+    if (reg.rdonly && type !== 'anything' && type !== 'percpu_btf')
       throw new Rejection(pc, `R${regno} ${kindText(reg)} passed to bpf_${proto.name}: bpfkit does not model it`);
     const expect = (want: string) => new Rejection(pc, `R${regno} type=${kindText(reg)} expected=${want}`);
     // check_func_arg: a packet pointer goes only to a helper declared to take one (may_access_direct_pkt_data).
@@ -488,15 +525,16 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
             : sockArg(st, pc, regno, reg, type);
         break;
       case 'percpu_btf':
-        percpuArg(pc, regno, reg, proto.name);
+        percpuArg(pc, regno, reg);
         break;
       case 'btf_task_or_null':
       case 'btf_task':
       case 'btf_cgroup_or_null':
-      case 'btf_sock_or_null': {
-        const want =
-          type === 'btf_cgroup_or_null' ? 'cgroup' : type === 'btf_sock_or_null' ? 'sock_common' : 'task_struct';
-        btfObjArg(env, pc, regno, reg, want, type !== 'btf_task', proto.name);
+      case 'btf_sock_or_null':
+      case 'btf_path':
+      case 'btf_file': {
+        const want = BTF_ARG_STRUCT[type]!;
+        btfObjArg(env, pc, regno, reg, want, type.endsWith('_or_null'), proto.name);
         break;
       }
       case 'sock_or_null':

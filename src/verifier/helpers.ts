@@ -69,7 +69,10 @@ export type ArgType =
    */
   | 'percpu_btf'
   | 'btf_cgroup_or_null'
-  | 'btf_sock_or_null';
+  | 'btf_sock_or_null'
+  /** ARG_PTR_TO_BTF_ID of struct path (bpf_d_path) and of struct file (bpf_sock_from_file). */
+  | 'btf_path'
+  | 'btf_file';
 
 /**
  * What a helper returns. 'size_or_error': an integer in [-MAX_ERRNO, the size argument's maximum] (the
@@ -692,6 +695,10 @@ const TRACING_PROG: ReadonlyMap<number, HelperProto> = new Map(
     ),
     P(108, 'sk_storage_delete', ['map_ptr', 'btf_sock_or_null'], 'integer', 'all', { mapTypes: [MapType.SK_STORAGE] }),
     P(46, 'get_socket_cookie', ['sock_or_null'], 'integer', 'all'),
+    // A file's path printed into a buffer (bpf_d_path_allowed: iterators, not tp_btf; calls.ts), and the
+    // socket behind a file, maybe NULL (the task_file iterator gives the file).
+    P(147, 'd_path', ['btf_path', 'mem_rw', 'const_size_or_zero'], 'integer', 'all'),
+    P(162, 'sock_from_file', ['btf_file'], 'btf_obj_or_null', 'all', { retStruct: 'socket' }),
   ].map((h) => [h.id, h]),
 );
 

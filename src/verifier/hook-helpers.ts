@@ -9,6 +9,8 @@ import type { ArgType, HelperProto, RetType } from './helpers.js';
 import { type Btf, BtfKind } from '../btf/index.js';
 import type { State } from './state.js';
 
+const PERF_EVENT = 7;
+const CGROUP_SKB = 8;
 const SOCK_OPS = 13;
 const SK_MSG = 16;
 const CGROUP_SOCK_ADDR = 18;
@@ -63,12 +65,42 @@ export const HOOK_HELPER_PROTOS: readonly HelperProto[] = [
   H(102, 'sysctl_get_current_value', ['ctx', 'uninit_mem', 'const_size'], [CGROUP_SYSCTL]),
   H(103, 'sysctl_get_new_value', ['ctx', 'uninit_mem', 'const_size'], [CGROUP_SYSCTL]),
   H(104, 'sysctl_set_new_value', ['ctx', 'mem', 'const_size'], [CGROUP_SYSCTL]),
+  // A socket's cgroup (cg_skb_func_proto only): any socket pointer, not NULL (ARG_PTR_TO_BTF_ID_SOCK_COMMON).
+  H(128, 'sk_cgroup_id', ['sock_btf'], [CGROUP_SKB]),
+  H(129, 'sk_ancestor_cgroup_id', ['sock_btf', 'anything'], [CGROUP_SKB]),
+  // sock_ops's TCP header options: the option searched for is written back (MEM_WRITE), the one stored read;
+  // storing may move the packet (bpf_helper_changes_pkt_data).
+  H(142, 'load_hdr_opt', ['ctx', 'mem_rw', 'const_size', 'anything'], [SOCK_OPS]),
+  H(143, 'store_hdr_opt', ['ctx', 'mem', 'const_size', 'anything'], [SOCK_OPS], { changesPacket: true }),
+  H(144, 'reserve_hdr_opt', ['ctx', 'anything', 'anything'], [SOCK_OPS]),
+  // perf_event's branch records (pe_prog_func_proto), into a buffer or NULL with size 0; GPL only.
+  H(119, 'read_branch_records', ['ctx', 'mem_or_null', 'const_size_or_zero', 'anything'], [PERF_EVENT], { gpl: true }),
+  // Every type's on 6.18 (bpf_base_func_proto, as copy_from_user; 6.12 had them in the tracing types'
+  // table): a struct printed by BTF into a buffer (the struct_ptr read), and a task's user memory copied
+  // (it may sleep; a BTF task, GPL only).
+  { ...H(149, 'snprintf_btf', ['mem_rw', 'const_size', 'mem', 'const_size', 'anything'], []), scope: 'all' },
+  {
+    ...H(191, 'copy_from_user_task', ['uninit_mem', 'const_size_or_zero', 'anything', 'btf_task', 'anything'], []),
+    scope: 'all',
+    gpl: true,
+    mightSleep: true,
+  },
   // bpf_copy_from_user(dst, size, user_ptr): every type's on 6.18 (bpf_base_func_proto), but it may sleep.
   { ...H(148, 'copy_from_user', ['uninit_mem', 'const_size_or_zero', 'anything'], []), scope: 'all', mightSleep: true },
 ];
 
+/**
+ * Helpers a tp_btf program gets from raw_tp's table (tracing_prog_func_proto has no prototype of its own
+ * for them), beyond the first ones calls.ts lists: bpf_tracing_func_proto's and bpf_base_func_proto's
+ * whose prototype and checks do not depend on the program type. Left out: the tail call, the spin lock
+ * (tracing programs may not hold one) and bpf_get_func_ip (only with a trampoline).
+ */
+export const TP_BTF_MORE: readonly number[] = [
+  42, 105, 109, 117, 118, 123, 148, 149, 191, 197, 198, 199, 200, 201, 202, 203, 208,
+];
+
 /** The helpers of this file in bpf_base_func_proto, so in every program type's table. */
-export const EVERY_TABLE_IDS: readonly number[] = [148];
+export const EVERY_TABLE_IDS: readonly number[] = [148, 149, 191];
 
 /**
  * check_helper_call's refusals of a helper that may sleep (before its arguments): in a program that is not

@@ -36,6 +36,8 @@ export type { Tnum } from './tnum.js';
 export { kernelStateText, kernelRegText, type LogLine } from './log-format.js';
 export { kernelInsnText, type InsnNames } from './kernel-insn.js';
 export type { GlobalFunc, GlobalArg } from './btf-funcs.js';
+export type { TrustedArg } from './trusted-args.js';
+export type { KsymFound } from './ksyms.js';
 export type { KernelField } from './btf-fields.js';
 export type { WalkStats } from './walk.js';
 export { INSN_LIMIT } from './walk.js';

@@ -18,6 +18,7 @@ import { internBtfPtr, skipMods } from './btf-ptr.js';
 import type { Next } from './calls.js';
 import { type Env, newId } from './env.js';
 import { isSectionKfunc, sectionCall } from './kfunc-sections.js';
+import { sleepableKfuncUnmodelled } from './sleepable-calls.js';
 import {
   KFUNCS,
   KF_ACQUIRE,
@@ -275,8 +276,11 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
     new Rejection(pc, `kfunc ${k.name} (btf_id ${k.id}): bpfkit does not model ${what}`);
   const facts = KFUNCS.get(k.name);
   if (!facts) throw notModelled();
-  // A sleepable program runs outside an RCU read section: which pointers stay trusted there differs.
-  if (env.sleepable) throw notModelled('a kfunc call in a sleepable program');
+  // A sleepable program runs outside an RCU read section: what bpfkit models there (sleepable-calls.ts).
+  const sleepWhy = env.sleepable
+    ? sleepableKfuncUnmodelled(k.name, cur(st).regs.slice(1, 1 + k.proto.members.length))
+    : undefined;
+  if (sleepWhy) throw notModelled(sleepWhy);
   // fetch_kfunc_meta: the kfunc must be in a set registered for the program's type.
   if (!kfuncSetAllowed(facts.set, env.progType))
     throw new Rejection(pc, `calling kernel function ${k.name} is not allowed`);

@@ -50,6 +50,7 @@ import { condJump } from './jumps.js';
 import { access, fitsIn } from './memory.js';
 import { OP_MAY_GOTO, fieldFault } from './fields.js';
 import { widenImprecise } from './prune.js';
+import { ksymReg } from './ksyms.js';
 import { Rejection } from './reject.js';
 import { isSockKind } from './sock-ptr.js';
 import { sectionLeak } from './kfunc-sections.js';
@@ -201,7 +202,8 @@ function lddw(env: Env, insn: Instruction) {
       if (!env.funcInfo) throw new Rejection(pc, 'missing btf func_info');
       return ptrReg('func', { target: pc + insn.imm + 1 });
     case BPF_PSEUDO_BTF_ID:
-      throw new Rejection(pc, `ldimm64 of a kernel variable (btf_id ${insn.imm}): bpfkit does not model kernel BTF`);
+      // verify.ts's ksymResolve let through only what ksymReg types.
+      return ksymReg();
   }
   throw new Rejection(pc, 'invalid bpf_ld_imm64 insn');
 }

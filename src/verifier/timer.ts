@@ -5,7 +5,8 @@
  * bpf_timer_set_callback names runs later, on its own (push_async_cb): it is walked as a program of its
  * own, from a fresh state, with (map, key, value) in r1-r3, must return 0, and its stack counts apart
  * from its caller's. What bpfkit cannot see — a map whose BTF it does not know, inner maps of a map of
- * maps (their map_uid), sleepable programs — is said to be not modelled.
+ * maps (their map_uid) — is said to be not modelled. A sleepable program uses them as any other; their
+ * callback is not sleepable.
  */
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
@@ -33,8 +34,11 @@ const NAMES: ReadonlyMap<number, string> = new Map([
 /** True for the four bpf_timer helpers. */
 export const isTimerHelper = (id: number): boolean => NAMES.has(id);
 
-/** Program types bpfkit knows get the timer helpers from bpf_base_func_proto when no probe says otherwise. */
-const BASE_TYPES: ReadonlySet<number> = new Set([1, 3, 4, 6, 17, 26]);
+/**
+ * Program types bpfkit knows get the timer helpers from bpf_base_func_proto when no probe says otherwise
+ * (syscall, 31, through tracing_prog_func_proto and raw_tp's table, as tp_btf).
+ */
+const BASE_TYPES: ReadonlySet<number> = new Set([1, 3, 4, 6, 17, 26, 31]);
 
 /** Where a walk goes on after a call: the next instruction, and for set_callback the callback too. */
 export interface TimerNext {
@@ -54,7 +58,8 @@ export function timerCall(env: Env, st: State, pc: number, id: number, ptype: nu
   if (probed === undefined && !BASE_TYPES.has(ptype)) throw notModelled('its availability in this program type');
   if (!env.gplCompatible)
     throw new Rejection(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
-  if (env.sleepable) throw notModelled('timers in a sleepable program');
+  // A sleepable program may use timers as any other; its callback is not sleepable (calls.ts), and what a
+  // sleepable program may not do bpfkit leaves not modelled (sleepable-calls.ts).
   const f = cur(st);
   const timer = f.regs[1]!;
   if (timer.kind === 'not_init') throw new Rejection(pc, 'R1 !read_ok');

@@ -10,6 +10,7 @@ import {
   BPF_PSEUDO_MAP_VALUE,
   BPF_PSEUDO_CALL,
   BPF_PSEUDO_FUNC,
+  BPF_PSEUDO_BTF_ID,
   BPF_CALL,
   BPF_JMP,
   BPF_LD,
@@ -28,7 +29,7 @@ import { type GlobalFunc, globalFuncs, nonIntSubprogs } from './btf-funcs.js';
 import { kernelFields, mapFieldsUnsure, objectBtf } from './btf-fields.js';
 import { spinLockMapUse } from './spin-lock.js';
 import { sleepableCheck, sleepableMapUse } from './sleepable.js';
-import { ksymUnmodelled } from './hook-helpers.js';
+import { type KsymFound, ksymResolve } from './ksyms.js';
 import { NETFILTER } from './netfilter.js';
 import { PROG_TRACING, TRACE_RAW_TP, type TpBtf, tpBtfTarget } from './btf-ptr.js';
 import { TRACE_ITER, iterTarget } from './iter.js';
@@ -115,6 +116,12 @@ export interface VerifyOptions {
    * kernel's refusal of the tag; verifyProgram fills it in from the object's BTF.
    */
   exceptionCallback?: number | { refused: string };
+  /**
+   * Whether the target kernel's symbol table (kallsyms) has an address for a kernel variable or function an
+   * `__ksym` ldimm64 names (undefined: not known, and such programs are not modelled). verifyProgram takes
+   * it from what the loader found (ProgramSpec.ksymsFound).
+   */
+  ksymFound?: KsymFound;
 }
 
 /** The verdict on one program. */
@@ -240,6 +247,9 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     // Still add_subprog_and_kfunc: the exception callback is a subprogram (and a root of check_cfg's walk).
     const exc = opts.exceptionCallback;
     if (typeof exc === 'object') throw new Rejection(0, exc.refused);
+    // resolve_pseudo_ldimm64, before check_cfg: each kernel symbol an ldimm64 names (ksyms.ts), dead code's too.
+    for (const i of insns)
+      if (i.code === OP_LDDW && i.src === BPF_PSEUDO_BTF_ID) ksymResolve(i, opts.kernelBtf, opts.ksymFound);
     const cfg = buildCfg(insns, exc === undefined ? [] : [exc]);
     // check_attach_btf_id → check_struct_ops_btf_id (struct-ops.ts), after the subprograms are known.
     const structOps: StructOps | undefined = isStructOps
@@ -251,10 +261,6 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
           opts.sleepable ?? false,
         )
       : undefined;
-    // resolve_pseudo_ldimm64 looks every kernel variable up before the walk, dead code's too, and may
-    // fail: bpfkit, without the kernel's symbols, cannot say how.
-    const ksym = insns.find((i) => i.code === OP_LDDW && i.src === 3);
-    if (ksym) throw new Rejection(ksym.pc, ksymUnmodelled(ksym.imm, opts.kernelBtf));
     // resolve_pseudo_ldimm64 → check_map_prog_compatibility: each map an lddw names, dead code's too.
     for (const i of insns) {
       if (i.code !== OP_LDDW || (i.src !== BPF_PSEUDO_MAP_FD && i.src !== BPF_PSEUDO_MAP_VALUE)) continue;
@@ -514,6 +520,8 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
     license: opts.license || prog.license || spec.license || 'GPL',
     sleepable: opts.sleepable ?? ((prog.flags ?? 0) & BPF_F_SLEEPABLE) !== 0,
     progBtf: opts.progBtf ?? btf,
+    // What the loader that resolved the program's ksyms found in the kernel's symbol table.
+    ksymFound: opts.ksymFound ?? (prog.ksymsFound ? (name) => prog.ksymsFound![name] : undefined),
     maps,
   });
 }

@@ -58,9 +58,9 @@ export function kernelVerdictRaw(
   // A map with a frozen value (`frozenValue`, as .rodata) gets it written, then is frozen, before the load.
   const frozen: KernelMap[] = [];
   const fds = maps.map((mp) => {
-    // A socket storage map (BPF_MAP_TYPE_SK_STORAGE) is created with BTF for its int key and value, and
+    // A socket or task storage map (BPF_MAP_TYPE_SK_STORAGE, _TASK_STORAGE) is created with BTF for its int key and value, and
     // BPF_F_NO_PREALLOC.
-    const storage = mp.type === 24;
+    const storage = mp.type === 24 || mp.type === 29; // socket or task storage
     // A map value with a struct bpf_spin_lock (kernelFields) is created with BTF that puts it there.
     // A value with kptrs (`__kptr`, `__kptr_untrusted`) gets BTF that types them as task_struct pointers.
     const lock = mp.kernelFields?.find((f) => f.what === 'struct bpf_spin_lock');
