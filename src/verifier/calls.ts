@@ -33,6 +33,7 @@ import {
 import { unmodelledHelper } from './unmodelled-helpers.js';
 import { helperNameInBtf } from './ksyms.js';
 import { TP_BTF_MORE, iterSockoptProto, mightSleepFault } from './hook-helpers.js';
+import { snprintfFormat } from './bprintf.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem, noteDepth } from './memory.js';
 import { type DynptrUse, dynptrArg, releaseDynptrSlots } from './dynptr.js';
@@ -220,6 +221,7 @@ const BTF_ARG_TYPES: ReadonlySet<string> = new Set([
   'mem',
   'mem_or_null',
   'mem_rw',
+  'mem_rw_or_null',
   'uninit_mem',
   'btf_task_or_null',
   'btf_task',
@@ -417,8 +419,10 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       case 'mem':
       case 'mem_or_null':
       case 'mem_rw':
-      case 'uninit_mem':
-        if (type === 'mem_or_null' && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
+      case 'mem_rw_or_null':
+      case 'uninit_mem': {
+        const orNull = type === 'mem_or_null' || type === 'mem_rw_or_null';
+        if (orNull && reg.kind === 'scalar' && isConst(reg.s) && reg.s.t.value === 0n) break;
         if (reg.kind === 'btf_id') {
           btfMemArg(
             env,
@@ -427,15 +431,16 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
             reg,
             MEM_TYPES,
             proto.name,
-            type === 'mem_rw' || type === 'uninit_mem',
-            type === 'mem_or_null',
+            type === 'mem_rw' || type === 'mem_rw_or_null' || type === 'uninit_mem',
+            orNull,
           );
           break;
         }
         // ARG_PTR_TO_MEM | PTR_MAYBE_NULL takes a pointer that may be NULL (map_value_or_null) too,
         // its memory checked as if it were not (check_reg_type).
-        if (!isMemPtr(type === 'mem_or_null' ? { ...reg, nullable: false } : reg)) throw expect(MEM_TYPES);
+        if (!isMemPtr(orNull ? { ...reg, nullable: false } : reg)) throw expect(MEM_TYPES);
         break;
+      }
       case 'const_size':
       case 'const_size_or_zero': {
         if (reg.kind !== 'scalar') throw expect('scalar');
@@ -456,7 +461,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
           break;
         }
         // MEM_WRITE: the helper writes the memory (uninit_mem, mem_rw), so a read-only map value is refused.
-        const write = prevType === 'uninit_mem' || prevType === 'mem_rw';
+        const write = prevType === 'uninit_mem' || prevType === 'mem_rw' || prevType === 'mem_rw_or_null';
         if (prev.kind === 'btf_id') btfMemSize(env, pc, regno - 1, prev, reg.s.umax, proto.name);
         else
           helperMem(
@@ -464,7 +469,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
             st,
             pc,
             regno - 1,
-            prevType === 'mem_or_null' ? { ...prev, nullable: false } : prev,
+            prevType === 'mem_or_null' || prevType === 'mem_rw_or_null' ? { ...prev, nullable: false } : prev,
             Number(reg.s.umax),
             write,
           );
@@ -577,6 +582,8 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     throw new Rejection(pc, `func bpf_${proto.name}#${proto.id} not supported for program type ${ptype}`);
 
   if (proto.id === 81) localStorageCall(env, pc, f.regs[2]!);
+  // check_bpf_snprintf_call: the format's conversions against the data's length, after the arguments.
+  if (proto.id === 165) snprintfFormat(pc, f.regs[3]!, f.regs[5]!);
 
   // record_func_key: a tail call's constant index in range is kept exact.
   const index = f.regs[3]!;

@@ -26,6 +26,8 @@ export type ArgType =
   | 'mem_or_null'
   /** Memory the helper reads and writes back, sized by the next argument (ARG_PTR_TO_MEM | MEM_WRITE). */
   | 'mem_rw'
+  /** Like mem_rw, may be NULL with size 0 (bpf_snprintf's buffer: ARG_PTR_TO_MEM_OR_NULL, written). */
+  | 'mem_rw_or_null'
   /** Memory the helper writes, sized by the next argument (may be uninitialized). */
   | 'uninit_mem'
   /** A map value's worth of memory the helper reads, or NULL (ARG_PTR_TO_MAP_VALUE | PTR_MAYBE_NULL). */
@@ -405,6 +407,19 @@ const LIST: HelperProto[] = [
   P(67, 'get_stack', GET_STACK, 'size_or_error', [KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT], { gpl: true }),
   // strncmp(s1, s1_sz, s2): s2 a constant string the verifier reads (bpf_base_func_proto, every type).
   P(182, 'strncmp', ['mem', 'const_size', 'const_str'], 'integer', 'all'),
+  // bpf_snprintf's format is a constant string whose conversions the verifier checks (bprintf.ts).
+  P(
+    165,
+    'snprintf',
+    ['mem_rw_or_null', 'const_size_or_zero', 'const_str', 'mem_or_null', 'const_size_or_zero'],
+    'integer',
+    'all',
+    {
+      gpl: true,
+    },
+  ),
+  // bpf_printk with more than three arguments: the format is plain memory, checked only when it runs.
+  P(177, 'trace_vprintk', ['mem', 'const_size', 'mem_or_null', 'const_size_or_zero'], 'integer', 'all', { gpl: true }),
   // The lock in a map value (bpf_base_func_proto's CAP_BPF part); which types may name such a map: spin-lock.ts.
   P(93, 'spin_lock', ['spin_lock'], 'void', 'all'),
   P(94, 'spin_unlock', ['spin_lock'], 'void', 'all'),
@@ -742,8 +757,13 @@ const OWN_TABLE_LIST: [number, Set<number>][] = [
   [NETFILTER, new Set(BASE_SOCK.filter((id) => id !== 25))],
 ];
 // Each type's table also has its hook's own helpers and bpf_base_func_proto's of hook-helpers.ts.
+/** bpf_snprintf and bpf_trace_vprintk: bpf_base_func_proto's (for CAP_PERFMON), so in every type's table. */
+const PRINTF_IDS: readonly number[] = [165, 177];
 const OWN_TABLES: ReadonlyMap<number, ReadonlySet<number>> = new Map(
-  OWN_TABLE_LIST.map(([t, ids]) => [t, new Set([...ids, ...EVERY_TABLE_IDS, ...(HOOK_HELPER_IDS.get(t) ?? [])])]),
+  OWN_TABLE_LIST.map(([t, ids]) => [
+    t,
+    new Set([...ids, ...EVERY_TABLE_IDS, ...PRINTF_IDS, ...(HOOK_HELPER_IDS.get(t) ?? [])]),
+  ]),
 );
 
 /** The lwt types: their tables hand out the tc prototypes of the __sk_buff helpers. */

@@ -96,7 +96,7 @@ export const HOOK_HELPER_PROTOS: readonly HelperProto[] = [
  * (tracing programs may not hold one) and bpf_get_func_ip (only with a trampoline).
  */
 export const TP_BTF_MORE: readonly number[] = [
-  42, 105, 109, 117, 118, 123, 148, 149, 191, 197, 198, 199, 200, 201, 202, 203, 208,
+  42, 105, 109, 117, 118, 123, 148, 149, 165, 177, 191, 197, 198, 199, 200, 201, 202, 203, 208,
 ];
 
 /** The helpers of this file in bpf_base_func_proto, so in every program type's table. */

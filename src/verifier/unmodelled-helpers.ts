@@ -5,15 +5,12 @@
  */
 
 const BTF_PTR = 'returns or takes a kernel object by BTF id (PTR_TO_BTF_ID is not modelled)';
-const CONST_STR = 'reads a format or string from a read-only map at load time (ARG_PTR_TO_CONST_STR is not modelled)';
 
 /** Helper number → [name, the concept bpfkit lacks]. */
 const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [36, ['probe_write_user', 'its availability depends on the kernel lockdown and CAP_SYS_ADMIN']],
   [58, ['override_return', 'needs CONFIG_BPF_KPROBE_OVERRIDE and an error-injectable attach target']],
   [158, ['get_current_task_btf', BTF_PTR]],
-  [165, ['snprintf', CONST_STR]],
-  [177, ['trace_vprintk', CONST_STR]],
   [180, ['find_vma', BTF_PTR]],
 ]);
 
