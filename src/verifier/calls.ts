@@ -792,9 +792,6 @@ function checkMapCompat(pc: number, proto: HelperProto, map: VerifierMap, progTy
       throw new Rejection(pc, `cannot update sockmap in this context\n${refuse().message}`);
     throw refuse();
   }
-  // An XSKMAP lookup returns an xdp_sock: not modelled.
-  if (proto.id === 1 && map.type === MapType.XSKMAP)
-    throw new Rejection(pc, `bpf_map_lookup_elem on map_type ${map.type}: bpfkit does not model the socket it returns`);
   // A devmap's values are struct bpf_devmap_val, which the kernel makes read-only to programs: not modelled.
   if (proto.id === 1 && (map.type === MapType.DEVMAP || map.type === MapType.DEVMAP_HASH))
     throw new Rejection(
@@ -843,6 +840,8 @@ function returnReg(
       if (map && (map.type === MapType.ARRAY_OF_MAPS || map.type === MapType.HASH_OF_MAPS))
         throw new Rejection(pc, `map ${map.name}: a map of maps without its inner map's template`);
       if (map && isSockMap(map)) return sockMapLookup(env, st, pc);
+      // An XSKMAP's lookup finds an AF_XDP socket (PTR_TO_XDP_SOCK), maybe NULL, with no reference.
+      if (map?.type === MapType.XSKMAP) return ptrReg('xdp_sock', { nullable: true, id: newId(env) });
       return ptrReg('map_value', { map, nullable: true, id: newId(env) });
     case 'dynptr_mem_or_null':
       // PTR_TO_MEM of the constant size asked for, maybe NULL (its dynptr is added by the caller).

@@ -238,7 +238,7 @@ const skcProto = (scope: Scope) =>
 
 const LIST: HelperProto[] = [
   P(1, 'map_lookup_elem', ['map_ptr', 'map_key'], 'map_value_or_null', 'all', {
-    mapTypes: [...LOOKUP_MAPS, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS],
+    mapTypes: [...LOOKUP_MAPS, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.XSKMAP],
     pktAccess: true,
   }),
   P(2, 'map_update_elem', ['map_ptr', 'map_key', 'map_value', 'anything'], 'integer', 'all', {

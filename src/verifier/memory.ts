@@ -193,6 +193,7 @@ export function access(
     case 'sock_common':
     case 'sock':
     case 'tcp_sock':
+    case 'xdp_sock':
       return sockAccess(pc, regno, reg, off, size, write, signed);
     case 'btf_id':
       if (env.tpBtf)

@@ -5,8 +5,9 @@
  * are casts, whose result carries the argument's reference (releasing either releases both). Loads
  * through them read struct bpf_sock, struct bpf_tcp_sock or the sock_common part of bpf_sock, by the
  * kernel's is_valid_access callbacks; stores and pointer arithmetic are refused. A socket map's lookup
- * acquires too, and finds a socket. Sockets by BTF id (bpf_skc_to_*, PTR_TO_BTF_ID)
- * and xdp_sock are not modelled.
+ * acquires too, and finds a socket; an XSKMAP lookup finds an AF_XDP socket (PTR_TO_XDP_SOCK, no
+ * reference), whose queue_id is all a program reads. Sockets by BTF id (bpf_skc_to_*, PTR_TO_BTF_ID) are
+ * not modelled.
  */
 import { bpfSockValid } from './ctx-sock.js';
 import { type Env, newId } from './env.js';
@@ -25,10 +26,11 @@ import {
 import { MapType } from '../uapi/types.js';
 
 /** The socket pointer kinds, by the kernel's names. */
-export type SockKind = 'sock_common' | 'sock' | 'tcp_sock';
+export type SockKind = 'sock_common' | 'sock' | 'tcp_sock' | 'xdp_sock';
 
 /** Is this one of the socket pointer kinds (type_is_sk_pointer, or its _or_null)? */
-export const isSockKind = (k: RegKind): k is SockKind => k === 'sock_common' || k === 'sock' || k === 'tcp_sock';
+export const isSockKind = (k: RegKind): k is SockKind =>
+  k === 'sock_common' || k === 'sock' || k === 'tcp_sock' || k === 'xdp_sock';
 
 /** ARG_PTR_TO_SOCK_COMMON's register types (sock_types), as the kernel lists them when it refuses one. */
 const SOCK_TYPES = 'sock_common, sock, tcp_sock, xdp_sock';
@@ -150,7 +152,10 @@ export function sockAccess(
       ? bpfSockValid(off, size)
       : kind === 'tcp_sock'
         ? tcpSockValid(off, size)
-        : sockCommonValid(off, size);
+        : kind === 'xdp_sock'
+          ? // bpf_xdp_sock_is_valid_access: struct bpf_xdp_sock is one __u32, queue_id.
+            off === 0 && size === 4
+          : sockCommonValid(off, size);
   if (!valid) throw new Rejection(pc, `R${regno} invalid ${kind} access off=${off} size=${size}`);
   // mark_reg_unknown, then coerce_reg_to_size(_sx): the load's size and sign, as for any memory.
   if (size === 8) return UNKNOWN_SCALAR;

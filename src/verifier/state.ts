@@ -37,7 +37,9 @@ export type RegKind =
    * to a non-struct (`sk_buff->data`) or `bpf_rdonly_cast(p, 0)` gives; read at any offset through probe
    * loads, never written, moved by any 64-bit arithmetic (memory.ts `access`, alu.ts `pointerAlu`).
    */
-  | 'untrusted_mem';
+  | 'untrusted_mem'
+  /** PTR_TO_XDP_SOCK: what an XSKMAP lookup finds, a struct bpf_xdp_sock (sock-ptr.ts). */
+  | 'xdp_sock';
 
 /**
  * A PTR_TO_BTF_ID's kernel struct and trust (btf-ptr.ts): `trusted` for a tp_btf argument, `untrusted`

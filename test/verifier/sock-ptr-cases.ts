@@ -78,6 +78,8 @@ const lookup = (id = 84) => `
   call ${id}`;
 /** A socket map (SOCKMAP), one entry of a u32 key and a u32 value (a socket's fd from userspace). */
 const SOCKMAP: VerifierMap = { name: 'sm', type: 15, keySize: 4, valueSize: 4, maxEntries: 1, readOnly: false };
+/** An XSKMAP (AF_XDP sockets by queue), four entries. */
+const XSKMAP: VerifierMap = { name: 'xsks', type: 17, keySize: 4, valueSize: 4, maxEntries: 4, readOnly: false };
 /** A lookup of key 0 in map 0; the call is insn 6, r0 its result. */
 const mapLookup = `
   r2 = 0
@@ -746,7 +748,52 @@ export const SOCK_CASES: SockCase[] = [
     want: at(3, 'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_'),
   },
   ...storageCases(),
+  ...xskCases(),
 ];
+
+/**
+ * An XSKMAP lookup finds PTR_TO_XDP_SOCK, maybe NULL, with no reference: a program reads its queue_id (one
+ * __u32, struct bpf_xdp_sock) and nothing else, writes nothing, moves it never; the lookup is insn 6.
+ */
+function xskCases(): SockCase[] {
+  const x = (name: string, body: string, want: Want, type: number = XDP): SockCase => ({
+    name: `xskmap: ${name}`,
+    type,
+    maps: [XSKMAP],
+    text: `${mapLookup}\n${body}\nr0 = 2\nexit`,
+    want,
+  });
+  return [
+    x('queue_id read after the NULL check', 'if r0 == 0 goto +1\nr0 = *(u32 *)(r0 + 0)', OK),
+    x('queue_id read sign-extended', 'if r0 == 0 goto +1\nr0 = *(s32 *)(r0 + 0)', OK),
+    x('in tc too', 'if r0 == 0 goto +1\nr0 = *(u32 *)(r0 + 0)', OK, SCHED_CLS),
+    x(
+      'spilled and filled',
+      '*(u64 *)(r10 - 16) = r0\nr0 = *(u64 *)(r10 - 16)\nif r0 == 0 goto +1\nr0 = *(u32 *)(r0 + 0)',
+      OK,
+    ),
+    x('the lookup then a redirect, the AF_XDP pattern', 'r1 = map 0\nr2 = 0\nr3 = 0\ncall 51', OK),
+    x('read before the NULL check', 'r0 = *(u32 *)(r0 + 0)', at(7, "R0 invalid mem access 'xdp_sock_or_null'")),
+    x(
+      'a byte of queue_id',
+      'if r0 == 0 goto +1\nr0 = *(u8 *)(r0 + 0)',
+      at(8, 'R0 invalid xdp_sock access off=0 size=1'),
+    ),
+    x('past queue_id', 'if r0 == 0 goto +1\nr0 = *(u32 *)(r0 + 4)', at(8, 'R0 invalid xdp_sock access off=4 size=4')),
+    x('written', 'if r0 == 0 goto +2\nr1 = 1\n*(u32 *)(r0 + 0) = r1', at(9, 'R0 cannot write into xdp_sock')),
+    x(
+      'added to atomically',
+      'if r0 == 0 goto +2\nr1 = 0\nlock *(u32 *)(r0 + 0) += r1',
+      at(9, 'BPF_ATOMIC stores into R0 xdp_sock is not allowed'),
+    ),
+    x('moved', 'if r0 == 0 goto +1\nr0 += 4', at(8, 'R0 pointer arithmetic on xdp_sock prohibited')),
+    x(
+      'given to bpf_sk_release',
+      'if r0 == 0 goto +2\nr1 = r0\ncall 86',
+      at(9, 'R1 must be referenced when passed to release function'),
+    ),
+  ];
+}
 
 /** bpf_sk_storage_get/delete on a socket storage map (map 0) and a hash map (map 1). */
 function storageCases(): SockCase[] {
