@@ -75,6 +75,7 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
       r.kind === 'sock' ||
       r.kind === 'sock_common' ||
       r.kind === 'tcp_sock' ||
+      r.kind === 'xdp_sock' ||
       // a BTF pointer only when trusted (is_trusted_reg: PTR_TRUSTED, or referenced): a walked one may be
       // NULL at run time
       (r.kind === 'btf_id' && (r.btf?.trust === 'trusted' || r.ref !== 0)) ||

@@ -792,6 +792,19 @@ function xskCases(): SockCase[] {
       'if r0 == 0 goto +2\nr1 = r0\ncall 86',
       at(9, 'R1 must be referenced when passed to release function'),
     ),
+    // reg_not_null counts a checked xdp_sock (Linux 6.18): a second test follows one side, and a maybe-NULL
+    // pointer found equal to it is not NULL either.
+    x('tested against 0 twice', 'if r0 == 0 goto +3\nif r0 != 0 goto +1\nr0 = r9\nr0 = 0', OK),
+    x(
+      'equal to a checked one',
+      'r6 = r0\nr1 = map 0\nr2 = r10\nr2 += -4\ncall 1\nif r6 == 0 goto +2\nif r6 != r0 goto +1\nr0 = *(u32 *)(r0 + 0)',
+      OK,
+    ),
+    x(
+      'equal to the stack pointer',
+      'r6 = r10\nif r6 != r0 goto +1\nr0 = *(u32 *)(r0 + 0)',
+      at(9, "R0 invalid mem access 'xdp_sock_or_null'"),
+    ),
   ];
 }
 
