@@ -8,6 +8,7 @@ import type { Instruction } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRAMES, REG_FP } from '../isa/opcodes.js';
 import type { GlobalFunc } from './btf-funcs.js';
 import { currentTaskBtf } from './btf-ptr.js';
+import { kfuncPlaceholder } from './kfunc-zero.js';
 import { btfMemArg, btfMemSize, btfObjArg, btfObjReturn, btfSockArg, percpuArg } from './btf-args.js';
 import { iterHelperProto, seqFileArg } from './iter.js';
 import { constStrArg } from './const-str.js';
@@ -77,7 +78,7 @@ export function checkCall(env: Env, st: State, insn: Instruction): Next[] {
   if (insn.src === BPF_PSEUDO_CALL) {
     const target = pc + insn.imm + 1;
     if (st.frames.length >= MAX_CALL_FRAMES)
-      throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep !`);
+      throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep`);
     const caller = cur(st);
     const global = env.globals.get(target);
     if (global) return globalCall(env, st, pc, global);
@@ -85,7 +86,8 @@ export function checkCall(env: Env, st: State, insn: Instruction): Next[] {
     st.frames.push(newFrame(st, pc, target, args));
     return [{ pc: target, st }];
   }
-  if (insn.src === BPF_PSEUDO_KFUNC_CALL) return kfuncCall(env, st, insn);
+  if (insn.src === BPF_PSEUDO_KFUNC_CALL)
+    return kfuncPlaceholder(env, insn) ? [{ pc: pc + 1, st }] : kfuncCall(env, st, insn);
   return helperCall(env, st, insn);
 }
 
@@ -600,7 +602,7 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     // callback with the caller as it is at the call; the callback's exit comes back to this instruction
     // (step.ts), which calls it again, until the walk converges (walk.ts) or bpf_loop's bound is reached.
     if (st.frames.length >= MAX_CALL_FRAMES)
-      throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep !`);
+      throw new Rejection(pc, `the call stack of ${st.frames.length + 1} frames is too deep`);
     // set_user_ringbuf_callback_state: a const dynptr (local, a fresh id) to each sample, then the context.
     const args =
       proto.id === 209

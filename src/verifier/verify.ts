@@ -27,6 +27,9 @@ import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs, nonIntSubprogs } from './btf-funcs.js';
 import { kernelFields, mapFieldsUnsure, objectBtf } from './btf-fields.js';
 import { spinLockMapUse } from './spin-lock.js';
+import { loadAttachType } from './load-attach.js';
+import { kfuncPlaceholderFault } from './kfunc-zero.js';
+import { ldimm64KindFault, ldimm64Map, ldimm64ValueFault } from './ldimm64.js';
 import { sleepableCheck, sleepableMapUse } from './sleepable.js';
 import { ksymUnmodelled } from './hook-helpers.js';
 import { NETFILTER } from './netfilter.js';
@@ -43,7 +46,7 @@ import { attachTypeLoads } from './ctx-sock.js';
 import type { Env } from './env.js';
 import { Rejection } from './reject.js';
 import { type State, type VerifierMap, NOT_INIT, ptrReg } from './state.js';
-import { HELPER_PROTOS, licenseIsGpl } from './helpers.js';
+import { HELPER_PROTOS, helperArgCount, licenseIsGpl } from './helpers.js';
 import { type LogLine, WalkLog, kernelStateText } from './log-format.js';
 import { INSN_LIMIT, type WalkStats, walk } from './walk.js';
 
@@ -185,8 +188,10 @@ export function verifierMap(m: MapSpec): VerifierMap {
 }
 
 /** Verify a program given as instructions. */
-export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOptions): VerifyResult {
+export function verifyInstructions(insns: readonly Instruction[], given: VerifyOptions): VerifyResult {
   const t0 = performance.now();
+  // BPF_PROG_LOAD's default attach types (load-attach.ts) before anything reads the attach type.
+  const opts = { ...given, attachType: loadAttachType(given.type, given.attachType) };
   const stats: WalkStats = { processed: 0, totalStates: 0, peakStates: 0, maxStatesPerInsn: 0 };
   const maps =
     opts.maps instanceof Map
@@ -239,7 +244,37 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     // Still add_subprog_and_kfunc: the exception callback is a subprogram (and a root of check_cfg's walk).
     const exc = opts.exceptionCallback;
     if (typeof exc === 'object') throw new Rejection(0, exc.refused);
-    const cfg = buildCfg(insns, exc === undefined ? [] : [exc]);
+    // resolve_pseudo_ldimm64, which the kernel runs between check_subprogs and check_cfg (buildCfg calls it
+    // there).
+    const resolveLdimm64 = (): void => {
+      // resolve_pseudo_ldimm64 looks every kernel variable up before the walk, dead code's too, and may
+      // fail: bpfkit, without the kernel's symbols, cannot say how.
+      const ksym = insns.find((i) => i.code === OP_LDDW && i.src === 3);
+      if (ksym) throw new Rejection(ksym.pc, ksymUnmodelled(ksym.imm, opts.kernelBtf));
+      // resolve_pseudo_ldimm64 → check_map_prog_compatibility: each map an lddw names, dead code's too, in
+      // program order (ldimm64.ts: the lddw's kind, its map, then a direct value pointer's offset).
+      for (const i of insns) {
+        if (i.code !== OP_LDDW) continue;
+        const kind = ldimm64KindFault(i);
+        if (kind) throw kind;
+        if (i.src !== BPF_PSEUDO_MAP_FD && i.src !== BPF_PSEUDO_MAP_VALUE) continue;
+        const m = ldimm64Map(i, maps);
+        // An arena's pointers (PTR_TO_ARENA, addr_space_cast) are not modelled: syscall programs use them most.
+        if (m.type === MapType.ARENA)
+          throw new Rejection(i.pc, `bpfkit: arena maps ('${m.name}') and their pointers are not modelled`);
+        const unsure = m.kernelFields && mapFieldsUnsure(m.kernelFields);
+        if (unsure)
+          throw new Rejection(
+            i.pc,
+            `bpfkit: map '${m.name}' holds ${unsure}: whether the kernel records its fields is not modelled`,
+          );
+        const why = spinLockMapUse(m, opts.type) ?? sleepableMapUse(m, opts.sleepable ?? false);
+        if (why) throw new Rejection(i.pc, why);
+        const value = i.src === BPF_PSEUDO_MAP_VALUE ? ldimm64ValueFault(i, m) : undefined;
+        if (value) throw value;
+      }
+    };
+    const cfg = buildCfg(insns, exc === undefined ? [] : [exc], (id) => helperArgCount(id, opts.type), resolveLdimm64);
     // check_attach_btf_id → check_struct_ops_btf_id (struct-ops.ts), after the subprograms are known.
     const structOps: StructOps | undefined = isStructOps
       ? structOpsTarget(
@@ -250,26 +285,6 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
           opts.sleepable ?? false,
         )
       : undefined;
-    // resolve_pseudo_ldimm64 looks every kernel variable up before the walk, dead code's too, and may
-    // fail: bpfkit, without the kernel's symbols, cannot say how.
-    const ksym = insns.find((i) => i.code === OP_LDDW && i.src === 3);
-    if (ksym) throw new Rejection(ksym.pc, ksymUnmodelled(ksym.imm, opts.kernelBtf));
-    // resolve_pseudo_ldimm64 → check_map_prog_compatibility: each map an lddw names, dead code's too.
-    for (const i of insns) {
-      if (i.code !== OP_LDDW || (i.src !== BPF_PSEUDO_MAP_FD && i.src !== BPF_PSEUDO_MAP_VALUE)) continue;
-      const m = maps.get(i.imm);
-      // An arena's pointers (PTR_TO_ARENA, addr_space_cast) are not modelled: syscall programs use them most.
-      if (m?.type === MapType.ARENA)
-        throw new Rejection(i.pc, `bpfkit: arena maps ('${m.name}') and their pointers are not modelled`);
-      const unsure = m?.kernelFields && mapFieldsUnsure(m.kernelFields);
-      if (unsure)
-        throw new Rejection(
-          i.pc,
-          `bpfkit: map '${m!.name}' holds ${unsure}: whether the kernel records its fields is not modelled`,
-        );
-      const why = m && (spinLockMapUse(m, opts.type) ?? sleepableMapUse(m, opts.sleepable ?? false));
-      if (why) throw new Rejection(i.pc, why);
-    }
     // A subprogram that returns something else than an integer may not end early with an integer: no
     // tail call, no LD_ABS/IND in it (said before the walk, as the kernel does).
     for (const start of opts.nonIntSubprogs ?? []) {
@@ -296,7 +311,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       if (tail) throw new Rejection(tail.pc, 'tail_call is not allowed in subprogs without BTF');
     }
     // check_attach_btf_id, after the CFG and before the walk.
-    const sleepWhy = tpBtf || structOps ? undefined : sleepableCheck(opts.type, opts.sleepable ?? false);
+    const sleepWhy = structOps ? undefined : sleepableCheck(opts.type, opts.sleepable ?? false, opts.attachType);
     if (sleepWhy) throw new Rejection(0, sleepWhy);
     const env: Env = {
       insns,
@@ -335,6 +350,8 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     // The exception callback runs on a stack of its own, as a timer's does.
     if (exc !== undefined) async.add(exc);
     checkStackDepth(insns, cfg, env.stackDepth, opts.jit ?? true, env.fastcall, async);
+    const placeholder = kfuncPlaceholderFault(env);
+    if (placeholder) throw placeholder;
     result = { accepted: true };
   } catch (err) {
     if (!(err instanceof Rejection)) throw err;
@@ -448,7 +465,8 @@ function checkStackDepth(
         `tail_calls are not allowed when call stack of previous frames is ${total} bytes. Too large`,
       );
     const here = total + frame(sp);
-    if (frames > 8) throw new Rejection(at, `the call stack of ${frames} frames is too deep !`);
+    // (check_max_stack_depth counts the frames from 0: the ninth is "8 frames".)
+    if (frames > 8) throw new Rejection(at, `the call stack of ${frames - 1} frames is too deep !`);
     if (here > 512) throw new Rejection(at, `combined stack size of ${frames} calls is ${here}. Too large`);
     for (const c of calls.get(sp) ?? []) visit(c.target, here, frames + 1, c.pc);
   };

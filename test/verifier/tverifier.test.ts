@@ -1,0 +1,94 @@
+/**
+ * The rules the raw test_verifier corpus showed missing (tverifier-cases.ts): bpfkit's verdict on each
+ * program is held to the expectation there, and as root the running kernel judges every program too:
+ * same verdict, same last log line, at the same instruction when the kernel's log names one. The scale
+ * pattern's instruction count is held to the kernel's (the registers a helper call reads).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeProgram } from '../../src/isa/index.js';
+import { loadProgram } from '../../src/kernel/index.js';
+import { closeFd } from '../../src/kernel/bpf-syscall.js';
+import { BtfKind } from '../../src/btf/index.js';
+import { type VerifyResult, verifyInstructions } from '../../src/verifier/index.js';
+import { needs } from '../support/env.js';
+import { assertKernelAgrees, assertWant } from './expect.js';
+import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
+import { kernelVerdictRaw } from './kernel-oracle.js';
+import {
+  ATOMIC_CASES,
+  ATTACH_CASES,
+  CALL_CASES,
+  KFUNC_ZERO_CASES,
+  LDIMM64_CASES,
+  type RawCase,
+  SCALE_PROCESSED,
+  SLEEPABLE_CASES,
+  scaleProgram,
+} from './tverifier-cases.js';
+
+const BPF_F_SLEEPABLE = 1 << 4;
+const CASES = [
+  ...LDIMM64_CASES,
+  ...ATOMIC_CASES,
+  ...SLEEPABLE_CASES,
+  ...ATTACH_CASES,
+  ...CALL_CASES,
+  ...KFUNC_ZERO_CASES,
+];
+
+/** The tracepoint's `btf_trace_<name>` typedef in the running kernel's BTF. */
+const tpId = (tp: string): number => kernelBtf().byName(`btf_trace_${tp}`, BtfKind.TYPEDEF)!.id;
+
+function verdict(c: RawCase): VerifyResult {
+  return verifyInstructions(c.insns, {
+    type: c.type,
+    attachType: c.attach,
+    maps: c.maps ?? [],
+    sleepable: c.sleepable,
+    ...(c.tp ? { kernelBtf: kernelBtf(), attachBtfId: tpId(c.tp) } : {}),
+  });
+}
+
+test('raw corpus rules: bpfkit says what each case expects', (t) => {
+  const btf = !skipWithoutBtf(t);
+  for (const c of CASES) if (btf || !c.tp) assertWant(c.name, verdict(c), c.want);
+});
+
+test('raw corpus rules: the running kernel gives the same verdict, in the same words (root)', (t) => {
+  if (!needs(t, { root: true }) || skipWithoutBtf(t)) return;
+  for (const c of CASES) {
+    const k = kernelVerdictRaw(
+      c.insns,
+      c.type,
+      c.maps ?? [],
+      c.attach,
+      c.tp ? tpId(c.tp) : undefined,
+      c.sleepable ? BPF_F_SLEEPABLE : 0,
+    );
+    assertKernelAgrees(c.name, verdict(c), k);
+  }
+});
+
+test('raw corpus rules: a helper call reads only its arguments, so the scale pattern prunes as the kernel does', () => {
+  const insns = scaleProgram(200, 100);
+  // With r1-r5 live at every call, no branch would prune before the exit: many more instructions.
+  const v = verifyInstructions(insns, { type: 1 });
+  assert.equal(v.accepted, true, v.message);
+  assert.equal(v.stats.processed, SCALE_PROCESSED);
+  // And at the kernel's count as the limit, the verdict holds.
+  assert.equal(verifyInstructions(insns, { type: 1, insnLimit: SCALE_PROCESSED }).accepted, true);
+});
+
+test('raw corpus rules: the kernel processes the scale pattern in as many instructions (root)', (t) => {
+  if (!needs(t, { root: true })) return;
+  const { fd, log } = loadProgram({
+    name: 'scale',
+    type: 1,
+    insns: encodeProgram(scaleProgram(200, 100)),
+    license: 'GPL',
+    logLevel: 4,
+  });
+  closeFd(fd);
+  assert.match(log, new RegExp(`processed ${SCALE_PROCESSED} insns`));
+});
