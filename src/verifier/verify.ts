@@ -114,6 +114,11 @@ export interface VerifyOptions {
    */
   sleepable?: boolean;
   /**
+   * The program is loaded with BPF_F_STRICT_ALIGNMENT: every load and store of more than one byte must be
+   * aligned to its size, through any pointer (a packet's counted from NET_IP_ALIGN, 2). Default false.
+   */
+  strictAlignment?: boolean;
+  /**
    * The exception callback's first slot (throw.ts's exceptionCallbackOf: the program's decl tag), or the
    * kernel's refusal of the tag; verifyProgram fills it in from the object's BTF.
    */
@@ -188,10 +193,14 @@ export function verifierMap(m: MapSpec): VerifierMap {
 }
 
 /** Verify a program given as instructions. */
-export function verifyInstructions(insns: readonly Instruction[], given: VerifyOptions): VerifyResult {
-  const t0 = performance.now();
+export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOptions): VerifyResult {
   // BPF_PROG_LOAD's default attach types (load-attach.ts) before anything reads the attach type.
-  const opts = { ...given, attachType: loadAttachType(given.type, given.attachType) };
+  return verifyAsLoaded(insns, { ...opts, attachType: loadAttachType(opts.type, opts.attachType) });
+}
+
+/** verifyInstructions with the attach type the kernel verifies the program as. */
+function verifyAsLoaded(insns: readonly Instruction[], opts: VerifyOptions): VerifyResult {
+  const t0 = performance.now();
   const stats: WalkStats = { processed: 0, totalStates: 0, peakStates: 0, maxStatesPerInsn: 0 };
   const maps =
     opts.maps instanceof Map
@@ -323,6 +332,7 @@ export function verifyInstructions(insns: readonly Instruction[], given: VerifyO
       kernelBtf: opts.kernelBtf,
       progBtf: opts.progBtf,
       sleepable: opts.sleepable ?? false,
+      strictAlignment: opts.strictAlignment ?? false,
       helperAvailable: opts.helperAvailable,
       gplCompatible: licenseIsGpl(opts.license || 'GPL'),
       maps: maps as ReadonlyMap<number, VerifierMap>,

@@ -18,6 +18,8 @@ export interface RawCase {
   attach?: number;
   /** Loaded with BPF_F_SLEEPABLE. */
   sleepable?: boolean;
+  /** Loaded with BPF_F_STRICT_ALIGNMENT. */
+  strict?: boolean;
   /** tp_btf programs: the tracepoint (BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP). */
   tp?: string;
   maps?: VerifierMap[];
@@ -264,6 +266,128 @@ export const ATTACH_CASES: RawCase[] = [
     type: CGROUP_SYSCTL,
     insns: raw([[CALL, 0, 0, 0, 186], ...ret1]),
     want: at(0, 'program of this type cannot use helper bpf_get_retval#186'),
+  },
+];
+
+const STW = 0x62;
+const LDXH = 0x69;
+const AND64_IMM = 0x57;
+const ADD64_REG = 0x0f;
+const JGT_REG = 0x2d;
+
+/** A lookup of key 0 in map 0; r0 the value or NULL (insns 0-5). */
+const lookup: Raw[] = [
+  [STW, 10, 0, -4, 0],
+  [MOV64_REG, 2, 10],
+  [ADD64_IMM, 2, 0, 0, -4],
+  [LDDW, 1, 1, 0, 0],
+  [CALL, 0, 0, 0, 1],
+];
+
+/** A tc program's packet, 8 bytes of it proven there (r2 data, insns 0-4), then `body`, then exit 0. */
+const packet = (body: Raw[]): Raw[] => [
+  [LDXW, 2, 1, 76],
+  [LDXW, 3, 1, 80],
+  [MOV64_REG, 4, 2],
+  [ADD64_IMM, 4, 0, 0, 8],
+  [JGT_REG, 4, 3, body.length],
+  ...body,
+  ...ret0,
+];
+
+/**
+ * BPF_F_STRICT_ALIGNMENT (check_ptr_alignment, strict): every access of more than a byte aligned to its
+ * size, the packet's counted from NET_IP_ALIGN (2); without the flag only the stack and atomics are.
+ */
+export const STRICT_CASES: RawCase[] = [
+  {
+    name: 'strict: a misaligned context load',
+    type: SOCKET_FILTER,
+    strict: true,
+    insns: raw([[LDXH, 0, 1, 49], ...ret0]),
+    want: at(0, 'misaligned context access off 0+0+49 size 2'),
+  },
+  {
+    name: 'strict: a context byte load is never misaligned',
+    type: SOCKET_FILTER,
+    strict: true,
+    insns: raw([[0x71, 0, 1, 49], ...ret0]),
+    want: OK,
+  },
+  {
+    name: 'strict: a packet word at data + 0 is misaligned after NET_IP_ALIGN',
+    type: ProgType.SCHED_CLS,
+    strict: true,
+    insns: raw(packet([[LDXW, 0, 2, 0]])),
+    want: at(5, 'misaligned packet access off 2+0+0+0 size 4'),
+  },
+  {
+    name: 'strict: a packet word at data + 2 is aligned',
+    type: ProgType.SCHED_CLS,
+    strict: true,
+    insns: raw(packet([[LDXW, 0, 2, 2]])),
+    want: OK,
+  },
+  {
+    name: 'not strict: a packet word at data + 0',
+    type: ProgType.SCHED_CLS,
+    insns: raw(packet([[LDXW, 0, 2, 0]])),
+    want: OK,
+  },
+  {
+    name: 'strict: a misaligned map value load',
+    type: SOCKET_FILTER,
+    strict: true,
+    maps: [HASH],
+    insns: raw([...lookup, [JEQ_IMM, 0, 0, 1, 0], [LDXW, 0, 0, 2], ...ret0]),
+    want: at(7, 'misaligned value access off 0+0+2 size 4'),
+  },
+  {
+    name: 'not strict: a misaligned map value load',
+    type: SOCKET_FILTER,
+    maps: [HASH],
+    insns: raw([...lookup, [JEQ_IMM, 0, 0, 1, 0], [LDXW, 0, 0, 2], ...ret0]),
+    want: OK,
+  },
+  {
+    name: 'strict: a misaligned load through a map value that may be NULL names no pointer type',
+    type: SOCKET_FILTER,
+    strict: true,
+    maps: [HASH],
+    insns: raw([...lookup, [LDXW, 1, 0, 2], ...ret0]),
+    want: at(6, 'misaligned access off 0+0+2 size 4'),
+  },
+  {
+    name: 'strict: a variable offset aligned for a word',
+    type: SOCKET_FILTER,
+    strict: true,
+    maps: [HASH],
+    insns: raw([
+      ...lookup,
+      [JEQ_IMM, 0, 0, 4, 0],
+      [LDXW, 1, 0, 0],
+      [AND64_IMM, 1, 0, 0, 4],
+      [ADD64_REG, 0, 1],
+      [LDXW, 0, 0, 0],
+      ...ret0,
+    ]),
+    want: OK,
+  },
+  {
+    name: 'strict: a variable offset misaligned for a double word',
+    type: SOCKET_FILTER,
+    strict: true,
+    maps: [HASH],
+    insns: raw([
+      ...lookup,
+      [JEQ_IMM, 0, 0, 4, 0],
+      [LDXW, 1, 0, 0],
+      [AND64_IMM, 1, 0, 0, 4],
+      [ADD64_REG, 0, 1],
+      [0x79, 0, 0, 0],
+      ...ret0,
+    ]),
+    want: at(10, 'misaligned value access off (0x0; 0x4)+0+0 size 8'),
   },
 ];
 

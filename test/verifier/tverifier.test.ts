@@ -24,16 +24,19 @@ import {
   type RawCase,
   SCALE_PROCESSED,
   SLEEPABLE_CASES,
+  STRICT_CASES,
   scaleProgram,
 } from './tverifier-cases.js';
 
 const BPF_F_SLEEPABLE = 1 << 4;
+const BPF_F_STRICT_ALIGNMENT = 1 << 0;
 const CASES = [
   ...LDIMM64_CASES,
   ...ATOMIC_CASES,
   ...SLEEPABLE_CASES,
   ...ATTACH_CASES,
   ...CALL_CASES,
+  ...STRICT_CASES,
   ...KFUNC_ZERO_CASES,
 ];
 
@@ -46,6 +49,7 @@ function verdict(c: RawCase): VerifyResult {
     attachType: c.attach,
     maps: c.maps ?? [],
     sleepable: c.sleepable,
+    strictAlignment: c.strict,
     ...(c.tp ? { kernelBtf: kernelBtf(), attachBtfId: tpId(c.tp) } : {}),
   });
 }
@@ -64,7 +68,7 @@ test('raw corpus rules: the running kernel gives the same verdict, in the same w
       c.maps ?? [],
       c.attach,
       c.tp ? tpId(c.tp) : undefined,
-      c.sleepable ? BPF_F_SLEEPABLE : 0,
+      (c.sleepable ? BPF_F_SLEEPABLE : 0) | (c.strict ? BPF_F_STRICT_ALIGNMENT : 0),
     );
     assertKernelAgrees(c.name, verdict(c), k);
   }
