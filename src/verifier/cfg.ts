@@ -86,13 +86,13 @@ const jumpTarget = (insn: Instruction): number =>
 
 /**
  * Run stage 1 over a linked program; throws Rejection with the kernel's message at the first fault.
- * `helperArgs`: how many arguments a helper takes (the registers its call reads); `afterSubprogs`: a
+ * `callArgs`: how many arguments a helper or kfunc call passes (the registers it reads); `afterSubprogs`: a
  * check to run once the subprograms are known, before the instructions' reachability.
  */
 export function buildCfg(
   insns: readonly Instruction[],
   roots: readonly number[] = [],
-  helperArgs?: (id: number) => number | undefined,
+  callArgs?: (call: Instruction) => number | undefined,
   afterSubprogs?: () => void,
 ): Cfg {
   const n = insns.length;
@@ -227,7 +227,7 @@ export function buildCfg(
     }
   }
 
-  return { slots, index, subprogs, prunePoints, liveIn: liveness(insns, index, helperArgs), subprogOf };
+  return { slots, index, subprogs, prunePoints, liveIn: liveness(insns, index, callArgs), subprogOf };
 }
 
 /**
@@ -248,11 +248,11 @@ function successor(insn: Instruction, which: number): number {
 const bit = (r: number) => 1 << r;
 
 /**
- * Registers an instruction reads, as a bit set. Over-approximates. A helper call reads r1..rN for its N
- * arguments when `helperArgs` knows them (the kernel's compute_live_registers, by get_call_summary), else
- * r1-r5.
+ * Registers an instruction reads, as a bit set. Over-approximates. A helper or kfunc call reads r1..rN for
+ * its N arguments when `callArgs` knows them (the kernel's compute_live_registers, by get_call_summary),
+ * else r1-r5 (a local call always).
  */
-function uses(insn: Instruction, helperArgs?: (id: number) => number | undefined): number {
+function uses(insn: Instruction, callArgs?: (call: Instruction) => number | undefined): number {
   const { code, dst, src } = insn;
   switch (classOf(code)) {
     case BPF_ALU:
@@ -278,7 +278,7 @@ function uses(insn: Instruction, helperArgs?: (id: number) => number | undefined
       const op = opOf(code);
       if (op === BPF_EXIT) return bit(0);
       if (op === BPF_CALL) {
-        const n = insn.src === 0 ? helperArgs?.(insn.imm) : undefined;
+        const n = insn.src !== BPF_PSEUDO_CALL ? callArgs?.(insn) : undefined;
         return n === undefined ? 0x3e : ((1 << (n + 1)) - 1) & ~1;
       }
       if (op === BPF_JA) return 0;
@@ -321,7 +321,7 @@ function defs(insn: Instruction): number {
 function liveness(
   insns: readonly Instruction[],
   index: Int32Array,
-  helperArgs?: (id: number) => number | undefined,
+  callArgs?: (call: Instruction) => number | undefined,
 ): Uint16Array {
   const n = insns.length;
   const slots = index.length;
@@ -333,7 +333,7 @@ function liveness(
   const valid = (s: number) => (s >= 0 && s < slots && index[s]! >= 0 ? s : -1);
   for (let i = 0; i < n; i++) {
     const insn = insns[i]!;
-    use[i] = uses(insn, helperArgs);
+    use[i] = uses(insn, callArgs);
     def[i] = defs(insn);
     next0[i] = valid(successor(insn, 0));
     next1[i] = valid(successor(insn, 1));

@@ -640,15 +640,6 @@ export function helperProto(id: number, type: number): HelperProto | undefined {
   return first;
 }
 
-/**
- * How many arguments a call of helper `id` from a program of `type` takes (get_call_summary's num_params,
- * which the kernel's register liveness reads), or undefined for a helper the type does not have.
- */
-export function helperArgCount(id: number, type: number): number | undefined {
-  const proto = helperProto(id, type);
-  return proto && helperAllowed(proto, type) ? proto.args.length : undefined;
-}
-
 /** license_is_gpl_compatible: the licenses under which a program may call GPL-restricted helpers. */
 export function licenseIsGpl(license: string): boolean {
   return ['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL'].includes(

@@ -46,7 +46,8 @@ import { attachTypeLoads } from './ctx-sock.js';
 import type { Env } from './env.js';
 import { Rejection } from './reject.js';
 import { type State, type VerifierMap, NOT_INIT, ptrReg } from './state.js';
-import { HELPER_PROTOS, helperArgCount, licenseIsGpl } from './helpers.js';
+import { HELPER_PROTOS, licenseIsGpl } from './helpers.js';
+import { callArgCount } from './call-args.js';
 import { type LogLine, WalkLog, kernelStateText } from './log-format.js';
 import { INSN_LIMIT, type WalkStats, walk } from './walk.js';
 
@@ -283,7 +284,12 @@ function verifyAsLoaded(insns: readonly Instruction[], opts: VerifyOptions): Ver
         if (value) throw value;
       }
     };
-    const cfg = buildCfg(insns, exc === undefined ? [] : [exc], (id) => helperArgCount(id, opts.type), resolveLdimm64);
+    const cfg = buildCfg(
+      insns,
+      exc === undefined ? [] : [exc],
+      (call) => callArgCount(call, opts.type, opts.kernelBtf),
+      resolveLdimm64,
+    );
     // check_attach_btf_id → check_struct_ops_btf_id (struct-ops.ts), after the subprograms are known.
     const structOps: StructOps | undefined = isStructOps
       ? structOpsTarget(

@@ -487,3 +487,53 @@ export function scaleProgram(n: number, movs: number): Instruction[] {
 
 /** Instructions the running kernel (6.18) processes for scaleProgram(200, 100) ("processed N insns"). */
 export const SCALE_PROCESSED = 1602;
+
+/**
+ * Programs whose register liveness (stage 1's, before each instruction) is compared with the kernel's
+ * "Live regs before insn" log: helper calls of 0, 1 and 4 arguments, kfunc calls of 0 and 1
+ * parameters (named, resolved in the kernel's BTF by `kfunc`), a local call (r1-r5 always) and branches.
+ */
+export function livenessPrograms(
+  kfunc: (name: string) => number,
+): { name: string; type: number; insns: Instruction[] }[] {
+  return [
+    {
+      name: 'helpers of 0, 1 and 4 arguments',
+      type: SOCKET_FILTER,
+      insns: raw([
+        [MOV64_REG, 6, 1],
+        [MOV64_IMM, 3, 0, 0, 1],
+        [CALL, 0, 0, 0, 7],
+        [MOV64_IMM, 2, 0, 0, 0],
+        [MOV64_REG, 1, 6],
+        [CALL, 0, 0, 0, 46],
+        [MOV64_REG, 1, 6],
+        [MOV64_IMM, 2, 0, 0, 0],
+        [MOV64_REG, 3, 10],
+        [ADD64_IMM, 3, 0, 0, -8],
+        [MOV64_IMM, 4, 0, 0, 4],
+        [CALL, 0, 0, 0, 26],
+        [JEQ_IMM, 0, 0, 1, 0],
+        [MOV64_REG, 0, 6],
+        ...ret0,
+      ]),
+    },
+    {
+      name: 'kfuncs of 1 and 0 parameters',
+      type: ProgType.SCHED_CLS,
+      insns: raw([
+        [MOV64_REG, 6, 1],
+        [MOV64_IMM, 2, 0, 0, 1],
+        [CALL, 0, 2, 0, kfunc('bpf_cast_to_kern_ctx')],
+        [CALL, 0, 2, 0, kfunc('bpf_rcu_read_lock')],
+        [CALL, 0, 2, 0, kfunc('bpf_rcu_read_unlock')],
+        ...ret0,
+      ]),
+    },
+    {
+      name: 'a local call reads r1-r5',
+      type: SOCKET_FILTER,
+      insns: raw([[MOV64_IMM, 1, 0, 0, 1], [CALL, 0, 1, 0, 1], [EXIT], [MOV64_REG, 0, 1], [EXIT]]),
+    },
+  ];
+}

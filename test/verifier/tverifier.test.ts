@@ -11,6 +11,8 @@ import { loadProgram } from '../../src/kernel/index.js';
 import { closeFd } from '../../src/kernel/bpf-syscall.js';
 import { BtfKind } from '../../src/btf/index.js';
 import { type VerifyResult, verifyInstructions } from '../../src/verifier/index.js';
+import { buildCfg } from '../../src/verifier/cfg.js';
+import { callArgCount } from '../../src/verifier/call-args.js';
 import { needs } from '../support/env.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
 import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
@@ -25,6 +27,7 @@ import {
   SCALE_PROCESSED,
   SLEEPABLE_CASES,
   STRICT_CASES,
+  livenessPrograms,
   scaleProgram,
 } from './tverifier-cases.js';
 
@@ -95,4 +98,36 @@ test('raw corpus rules: the kernel processes the scale pattern in as many instru
   });
   closeFd(fd);
   assert.match(log, new RegExp(`processed ${SCALE_PROCESSED} insns`));
+});
+
+/** The kernel's "Live regs before insn" lines: r0-r9 live before each instruction, by slot. */
+function kernelLiveness(log: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const m of log.matchAll(/^\s+(\d+): ([0-9.]{10}) \(/gm)) {
+    let bits = 0;
+    for (let r = 0; r < 10; r++) if (m[2]![r] !== '.') bits |= 1 << r;
+    out.set(Number(m[1]), bits);
+  }
+  return out;
+}
+
+test("raw corpus rules: register liveness at each instruction is the kernel's (root)", (t) => {
+  if (!needs(t, { root: true }) || skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  const kfunc = (name: string) => btf.byName(name, BtfKind.FUNC)!.id;
+  for (const p of livenessPrograms(kfunc)) {
+    const { fd, log } = loadProgram({
+      name: 'live',
+      type: p.type,
+      insns: encodeProgram(p.insns),
+      license: 'GPL',
+      logLevel: 2,
+    });
+    closeFd(fd);
+    const want = kernelLiveness(log);
+    assert.ok(want.size > 0, `${p.name}: the kernel printed no liveness`);
+    const cfg = buildCfg(p.insns, [], (call) => callArgCount(call, p.type, btf));
+    for (const [pc, bits] of want)
+      assert.equal((cfg.liveIn[pc]! & 0x3ff).toString(2), bits.toString(2), `${p.name}: insn ${pc}`);
+  }
 });
