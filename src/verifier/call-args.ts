@@ -6,17 +6,25 @@
  */
 import type { Instruction } from '../isa/instruction.js';
 import { type Btf, BtfKind } from '../btf/index.js';
-import { helperAllowed, helperProto } from './helpers.js';
+import { helperAllowed, helperAttachAllowed, helperProto } from './helpers.js';
 
 /**
  * The arguments of the helper (src 0) or kernel kfunc (src 2, off 0) a call names for a program of
- * `type`, or undefined when the kernel would not know them either (a helper the type does not have, a
- * kfunc not in `kernelBtf`, a module's kfunc) or bpfkit cannot tell (no kernel BTF): then r1-r5.
+ * `type` loaded for `attach`, or undefined when the kernel would not know them either (a helper the type
+ * or hook does not have, a kfunc not in `kernelBtf`, a module's kfunc) or bpfkit cannot tell (no kernel
+ * BTF): then r1-r5.
  */
-export function callArgCount(call: Instruction, type: number, kernelBtf: Btf | undefined): number | undefined {
+export function callArgCount(
+  call: Instruction,
+  type: number,
+  attach: number | undefined,
+  kernelBtf: Btf | undefined,
+): number | undefined {
   if (call.src === 0) {
     const proto = helperProto(call.imm, type);
-    return proto && helperAllowed(proto, type) ? proto.args.length : undefined;
+    return proto && helperAllowed(proto, type) && helperAttachAllowed(call.imm, type, attach)
+      ? proto.args.length
+      : undefined;
   }
   if (call.src !== 2 || call.off !== 0 || !kernelBtf) return undefined;
   const func = kernelBtf.types[call.imm];

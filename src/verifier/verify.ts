@@ -287,7 +287,7 @@ function verifyAsLoaded(insns: readonly Instruction[], opts: VerifyOptions): Ver
     const cfg = buildCfg(
       insns,
       exc === undefined ? [] : [exc],
-      (call) => callArgCount(call, opts.type, opts.kernelBtf),
+      (call) => callArgCount(call, opts.type, opts.attachType, opts.kernelBtf),
       resolveLdimm64,
     );
     // check_attach_btf_id → check_struct_ops_btf_id (struct-ops.ts), after the subprograms are known.
