@@ -271,7 +271,8 @@ function uses(insn: Instruction, callArgs?: (call: Instruction) => number | unde
     case BPF_LD: {
       if (code === OP_LDDW) return 0;
       const m = modeOf(code);
-      if (m === BPF_ABS || m === BPF_IND) return bit(6) | (m === BPF_IND ? bit(src) : 0);
+      // compute_live_registers leaves LD_ABS/IND at its defaults: it may read every register.
+      if (m === BPF_ABS || m === BPF_IND) return 0x7ff;
       return 0;
     }
     default: {
@@ -303,8 +304,8 @@ function defs(insn: Instruction): number {
       return 0;
     case BPF_LD: {
       if (code === OP_LDDW) return bit(dst);
-      const m = modeOf(code);
-      return m === BPF_ABS || m === BPF_IND ? 0x3f : 0;
+      // (and defines none, to the kernel's liveness: r0-r5 stay live across it)
+      return 0;
     }
     case BPF_ST:
       return 0;

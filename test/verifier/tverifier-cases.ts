@@ -491,7 +491,7 @@ export const SCALE_PROCESSED = 1602;
 /**
  * Programs whose register liveness (stage 1's, before each instruction) is compared with the kernel's
  * "Live regs before insn" log: helper calls of 0, 1 and 4 arguments, kfunc calls of 0 and 1
- * parameters (named, resolved in the kernel's BTF by `kfunc`), a local call (r1-r5 always) and branches.
+ * parameters (named, resolved in the kernel's BTF by `kfunc`), LD_ABS/IND, a local call (r1-r5 always).
  */
 export function livenessPrograms(
   kfunc: (name: string) => number,
@@ -528,6 +528,19 @@ export function livenessPrograms(
         [CALL, 0, 2, 0, kfunc('bpf_rcu_read_lock')],
         [CALL, 0, 2, 0, kfunc('bpf_rcu_read_unlock')],
         ...ret0,
+      ]),
+    },
+    {
+      name: 'LD_ABS and LD_IND may read every register and define none (to liveness)',
+      type: SOCKET_FILTER,
+      insns: raw([
+        [MOV64_REG, 6, 1],
+        [MOV64_IMM, 7, 0, 0, 1],
+        [MOV64_IMM, 2, 0, 0, 3],
+        [0x30, 0, 0, 0, 0],
+        [0x50, 0, 7, 0, 0],
+        [MOV64_REG, 0, 7],
+        [EXIT],
       ]),
     },
     {
