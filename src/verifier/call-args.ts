@@ -7,6 +7,7 @@
 import type { Instruction } from '../isa/instruction.js';
 import { type Btf, BtfKind } from '../btf/index.js';
 import { helperAllowed, helperAttachAllowed, helperProto } from './helpers.js';
+import { KFUNCS, kfuncSetAllowed } from './kfunc-table.js';
 
 /**
  * The arguments of the helper (src 0) or kernel kfunc (src 2, off 0) a call names for a program of
@@ -29,5 +30,10 @@ export function callArgCount(
   if (call.src !== 2 || call.off !== 0 || !kernelBtf) return undefined;
   const func = kernelBtf.types[call.imm];
   const proto = func?.kind === BtfKind.FUNC ? kernelBtf.types[func.sizeOrType] : undefined;
+  // fetch_kfunc_meta fails for a kfunc the program's type may not call (its set is not registered for
+  // the type): r1-r5 then. bpfkit knows the sets of the kfuncs in its table; a call of another kfunc the
+  // type may not call is refused where reached, before any state there could prune it.
+  const facts = KFUNCS.get(func?.name ?? '');
+  if (facts && !kfuncSetAllowed(facts.set, type)) return undefined;
   return proto?.kind === BtfKind.FUNC_PROTO ? proto.vlen : undefined;
 }

@@ -531,6 +531,11 @@ export function livenessPrograms(
       ]),
     },
     {
+      name: 'a kfunc the type may not call reads r1-r5 (refused there)',
+      type: 17,
+      insns: raw([[MOV64_IMM, 1, 0, 0, 0], [CALL, 0, 2, 0, kfunc('bpf_task_acquire')], ...ret0]),
+    },
+    {
       name: 'LD_ABS and LD_IND may read every register and define none (to liveness)',
       type: SOCKET_FILTER,
       insns: raw([
