@@ -9,6 +9,7 @@ import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, MAX_CALL_FRA
 import type { GlobalFunc } from './btf-funcs.js';
 import { currentTaskBtf } from './btf-ptr.js';
 import { trustedArgFault, trustedEntryReg } from './trusted-args.js';
+import { kfuncPlaceholder } from './kfunc-zero.js';
 import { btfMemArg, btfMemSize, btfObjArg, btfObjReturn, btfSockArg, percpuArg } from './btf-args.js';
 import { iterHelperProto, seqFileArg } from './iter.js';
 import { constStrArg } from './const-str.js';
@@ -89,7 +90,8 @@ export function checkCall(env: Env, st: State, insn: Instruction): Next[] {
     st.frames.push(newFrame(st, pc, target, args));
     return [{ pc: target, st }];
   }
-  if (insn.src === BPF_PSEUDO_KFUNC_CALL) return kfuncCall(env, st, insn);
+  if (insn.src === BPF_PSEUDO_KFUNC_CALL)
+    return kfuncPlaceholder(env, insn) ? [{ pc: pc + 1, st }] : kfuncCall(env, st, insn);
   return helperCall(env, st, insn);
 }
 

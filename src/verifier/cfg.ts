@@ -73,18 +73,28 @@ export interface Cfg {
 const isJmp = (code: number) => classOf(code) === BPF_JMP || classOf(code) === BPF_JMP32;
 
 /** The slot a local call or a callback reference (`lddw` of a function) names, or -1 for neither. */
-function calleeOf(insn: Instruction): number {
+function calleeOf(insn: Instruction): number | undefined {
   if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL && insn.src === BPF_PSEUDO_CALL) return insn.pc + insn.imm + 1;
   if (insn.code === OP_LDDW && insn.src === BPF_PSEUDO_FUNC) return insn.pc + insn.imm + 1;
-  return -1;
+  // (undefined, not -1: a call to slot -1 is a call, to an invalid destination.)
+  return undefined;
 }
 
 /** Where a jump goes (JA, conditional; not call or exit). */
 const jumpTarget = (insn: Instruction): number =>
   insn.pc + 1 + (classOf(insn.code) === BPF_JMP32 && opOf(insn.code) === BPF_JA ? insn.imm : insn.off);
 
-/** Run stage 1 over a linked program; throws Rejection with the kernel's message at the first fault. */
-export function buildCfg(insns: readonly Instruction[], roots: readonly number[] = []): Cfg {
+/**
+ * Run stage 1 over a linked program; throws Rejection with the kernel's message at the first fault.
+ * `callArgs`: how many arguments a helper or kfunc call passes (the registers it reads); `afterSubprogs`: a
+ * check to run once the subprograms are known, before the instructions' reachability.
+ */
+export function buildCfg(
+  insns: readonly Instruction[],
+  roots: readonly number[] = [],
+  callArgs?: (call: Instruction) => number | undefined,
+  afterSubprogs?: () => void,
+): Cfg {
   const n = insns.length;
   if (n === 0) throw new Rejection(0, 'program has no instructions');
   const last = insns[n - 1]!;
@@ -98,8 +108,10 @@ export function buildCfg(insns: readonly Instruction[], roots: readonly number[]
   for (let i = 0; i < n; i++) {
     const insn = insns[i]!;
     const target = calleeOf(insn);
-    if (target === -1) continue;
-    if (!has(target)) throw new Rejection(insn.pc, 'call to invalid destination');
+    if (target === undefined) continue;
+    // add_subprog takes any slot of the program, an lddw's second half too (the subprogram before it
+    // then ends in that lddw: "last insn is not an exit or jmp").
+    if (target < 0 || target >= slots) throw new Rejection(insn.pc, 'call to invalid destination');
     starts.add(target);
   }
   // Subprograms no call names that the kernel still walks (the exception callback, throw.ts).
@@ -154,6 +166,9 @@ export function buildCfg(insns: readonly Instruction[], roots: readonly number[]
       throw new Rejection(lastInsn?.pc ?? sp, 'last insn is not an exit or jmp');
   }
 
+  // The caller's pass between check_subprogs and check_cfg (resolve_pseudo_ldimm64's lddws).
+  afterSubprogs?.();
+
   // Opcodes, loads' fields and lddw pairs (resolve_pseudo_ldimm64), after check_subprogs' jump ranges
   // as in the kernel.
   // Other classes' fields are checked when the walk reaches them (fields.ts), as the kernel does.
@@ -161,13 +176,11 @@ export function buildCfg(insns: readonly Instruction[], roots: readonly number[]
     const insn = insns[i]!;
     const load = loadFieldFault(insn);
     if (load) throw new Rejection(insn.pc, load);
+    // An lddw's own fields are checked by resolve_pseudo_ldimm64 (its kind: ldimm64.ts) and, where the
+    // walk reaches it, by check_ld_imm (offset, register: step.ts).
     const bad = insn.code === OP_MAY_GOTO ? undefined : checkInstruction(insn);
-    if (bad && (bad.startsWith('unknown opcode') || insn.code === OP_LDDW)) {
-      const msg = bad.startsWith('unknown opcode')
-        ? `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`
-        : 'invalid bpf_ld_imm64 insn';
-      throw new Rejection(insn.pc, msg);
-    }
+    if (bad?.startsWith('unknown opcode'))
+      throw new Rejection(insn.pc, `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`);
     if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL && sourceOf(insn.code) === BPF_X)
       throw new Rejection(insn.pc, `unknown opcode ${insn.code.toString(16)}`);
   }
@@ -197,7 +210,7 @@ export function buildCfg(insns: readonly Instruction[], roots: readonly number[]
     const b = successor(insn, 1);
     if (b !== -1) push(b);
     const callee = calleeOf(insn);
-    if (callee !== -1) push(callee);
+    if (callee !== undefined) push(callee);
   }
   for (let i = 0; i < n; i++) {
     const pc = insns[i]!.pc;
@@ -214,7 +227,7 @@ export function buildCfg(insns: readonly Instruction[], roots: readonly number[]
     }
   }
 
-  return { slots, index, subprogs, prunePoints, liveIn: liveness(insns, index), subprogOf };
+  return { slots, index, subprogs, prunePoints, liveIn: liveness(insns, index, callArgs), subprogOf };
 }
 
 /**
@@ -234,8 +247,12 @@ function successor(insn: Instruction, which: number): number {
 
 const bit = (r: number) => 1 << r;
 
-/** Registers an instruction reads, as a bit set. Over-approximates. */
-function uses(insn: Instruction): number {
+/**
+ * Registers an instruction reads, as a bit set. Over-approximates. A helper or kfunc call reads r1..rN for
+ * its N arguments when `callArgs` knows them (the kernel's compute_live_registers, by get_call_summary),
+ * else r1-r5 (a local call always).
+ */
+function uses(insn: Instruction, callArgs?: (call: Instruction) => number | undefined): number {
   const { code, dst, src } = insn;
   switch (classOf(code)) {
     case BPF_ALU:
@@ -254,13 +271,17 @@ function uses(insn: Instruction): number {
     case BPF_LD: {
       if (code === OP_LDDW) return 0;
       const m = modeOf(code);
-      if (m === BPF_ABS || m === BPF_IND) return bit(6) | (m === BPF_IND ? bit(src) : 0);
+      // compute_live_registers leaves LD_ABS/IND at its defaults: it may read every register.
+      if (m === BPF_ABS || m === BPF_IND) return 0x7ff;
       return 0;
     }
     default: {
       const op = opOf(code);
       if (op === BPF_EXIT) return bit(0);
-      if (op === BPF_CALL) return 0x3e;
+      if (op === BPF_CALL) {
+        const n = insn.src !== BPF_PSEUDO_CALL ? callArgs?.(insn) : undefined;
+        return n === undefined ? 0x3e : ((1 << (n + 1)) - 1) & ~1;
+      }
       if (op === BPF_JA) return 0;
       return bit(dst) | (sourceOf(code) === BPF_X ? bit(src) : 0);
     }
@@ -283,8 +304,8 @@ function defs(insn: Instruction): number {
       return 0;
     case BPF_LD: {
       if (code === OP_LDDW) return bit(dst);
-      const m = modeOf(code);
-      return m === BPF_ABS || m === BPF_IND ? 0x3f : 0;
+      // (and defines none, to the kernel's liveness: r0-r5 stay live across it)
+      return 0;
     }
     case BPF_ST:
       return 0;
@@ -298,7 +319,11 @@ function defs(insn: Instruction): number {
  * from the last instruction to the first until nothing changes (one pass, plus one to confirm, for a
  * program without backward jumps).
  */
-function liveness(insns: readonly Instruction[], index: Int32Array): Uint16Array {
+function liveness(
+  insns: readonly Instruction[],
+  index: Int32Array,
+  callArgs?: (call: Instruction) => number | undefined,
+): Uint16Array {
   const n = insns.length;
   const slots = index.length;
   const live = new Uint16Array(slots);
@@ -309,7 +334,7 @@ function liveness(insns: readonly Instruction[], index: Int32Array): Uint16Array
   const valid = (s: number) => (s >= 0 && s < slots && index[s]! >= 0 ? s : -1);
   for (let i = 0; i < n; i++) {
     const insn = insns[i]!;
-    use[i] = uses(insn);
+    use[i] = uses(insn, callArgs);
     def[i] = defs(insn);
     next0[i] = valid(successor(insn, 0));
     next1[i] = valid(successor(insn, 1));

@@ -265,8 +265,9 @@ function skReuseportAccess(off: number, size: number, write: boolean): CtxField 
 
 /**
  * The expected attach types bpf_prog_load_check_attach takes for each type of this file: any other is
- * refused at load (EINVAL) before the verifier runs. sk_msg, sock_ops and cgroup_sysctl are held to the
- * one attach type their section names give.
+ * refused at load (EINVAL) before the verifier runs. sk_msg, sock_ops and cgroup_sysctl load with any
+ * (bpf_prog_load_check_attach does not look): their context does not depend on it, and the helpers that do
+ * (bpf_get_retval, bpf_set_retval) are held to the attach type in helpers.ts.
  */
 const LOADABLE: ReadonlyMap<number, readonly number[]> = new Map([
   [ProgType.CGROUP_SOCK, [Attach.SOCK_CREATE, Attach.SOCK_RELEASE, Attach.INET4_POST_BIND, Attach.INET6_POST_BIND]],
@@ -274,11 +275,8 @@ const LOADABLE: ReadonlyMap<number, readonly number[]> = new Map([
     ProgType.CGROUP_SOCK_ADDR,
     [...V4_ADDR, ...V6_ADDR, 49, 50, Attach.UNIX_RECVMSG, Attach.UNIX_GETPEERNAME, Attach.UNIX_GETSOCKNAME],
   ],
-  [CGROUP_SYSCTL, [18]],
   [CGROUP_SOCKOPT, [Attach.GETSOCKOPT, Attach.SETSOCKOPT]],
-  [ProgType.SK_MSG, [7]],
   [SK_LOOKUP, [36]],
-  [ProgType.SOCK_OPS, [3]],
   [ProgType.SK_REUSEPORT, [39, 40]],
   // netfilter (its context: netfilter.ts): BPF_NETFILTER.
   [32, [45]],

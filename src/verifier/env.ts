@@ -32,6 +32,8 @@ export interface Env {
   attachType?: number;
   /** BPF_F_SLEEPABLE: the program runs outside an RCU read section (VerifyOptions.sleepable). */
   sleepable: boolean;
+  /** BPF_F_STRICT_ALIGNMENT: every access aligned to its size (align.ts). */
+  strictAlignment?: boolean;
   /** The program's license is GPL-compatible: it may call GPL-restricted helpers (VerifyOptions.license). */
   gplCompatible: boolean;
   /** First slots of the subprograms run as timer callbacks (timer.ts): their stacks count on their own. */

@@ -32,6 +32,7 @@ import {
 
 /** BPF_JMP | BPF_JCOND: may_goto (src 0), a loop exit the runtime takes after enough iterations. */
 export const OP_MAY_GOTO = 0xe5;
+const OP_LDDW = 0x18;
 
 /** The kernel's name for the rule an instruction's fields break, by class and operation. */
 function ruleName(insn: Instruction): string {
@@ -67,6 +68,8 @@ function ruleName(insn: Instruction): string {
 export function fieldFault(insn: Instruction): string | undefined {
   // may_goto (BPF_JMP | BPF_JCOND): its own check, "invalid may_goto imm", when the walk reaches it.
   if (insn.code === OP_MAY_GOTO) return undefined;
+  // lddw: its kind is resolve_pseudo_ldimm64's (ldimm64.ts), its offset and register check_ld_imm's (step.ts).
+  if (insn.code === OP_LDDW) return undefined;
   if (!checkInstruction(insn)) return undefined;
   // A register past r10 in a field that names one: with it replaced by a valid one, the fields are fine,
   // so the kernel gets as far as reading the registers (check_reg_arg): "R15 is invalid".

@@ -58,10 +58,6 @@ export interface Kfunc {
 
 /** The kfunc a call instruction names, from the kernel's BTF; a refusal when it names none. */
 export function resolveKfunc(env: Env, insn: Instruction): Kfunc {
-  // A call with id 0 is left for dead code elimination; one the walk reaches is refused after it
-  // (fixup_kfunc_call): whatever else the walk finds, the program is refused.
-  if (insn.imm === 0 && insn.off === 0)
-    throw new Rejection(insn.pc, 'invalid kernel function call not eliminated in verifier pass');
   const btf = env.kernelBtf;
   if (!btf)
     throw new Rejection(

@@ -15,6 +15,7 @@ import { fastcallAccess } from './fastcall.js';
 import { mapFieldAccess } from './map-fields.js';
 import { mapPtrAccess } from './map-ptr.js';
 import { Rejection } from './reject.js';
+import { strictAlignmentFault } from './align.js';
 import { sockAccess } from './sock-ptr.js';
 import { nfConnWrite } from './nfct.js';
 import { structOpsBtfWrite, structOpsCtxLoad } from './struct-ops.js';
@@ -102,6 +103,9 @@ export function access(
   valueRegno?: number,
 ): Reg {
   if (reg.kind === 'not_init') throw new Rejection(pc, `R${regno} !read_ok`);
+  // check_mem_access checks the alignment first (strict mode: align.ts; the stack's own check is below).
+  const misaligned = env.strictAlignment && reg.kind !== 'fp' ? strictAlignmentFault(reg, off, size) : undefined;
+  if (misaligned) throw new Rejection(pc, misaligned);
   // A privileged load through a map pointer reads the map's kernel struct by the kernel's BTF (map-ptr.ts).
   if (reg.kind === 'map_ptr' && !reg.nullable) return mapPtrAccess(env, pc, regno, reg, off, size, write, signed);
   if (reg.nullable || reg.kind === 'scalar' || reg.kind === 'map_ptr' || reg.kind === 'pkt_end' || reg.kind === 'func')

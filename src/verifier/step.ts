@@ -148,6 +148,10 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
     }
     case BPF_LD:
       if (insn.code === OP_LDDW) {
+        // check_ld_imm, when the walk reaches it: the offset is reserved, the destination a writable register.
+        if (insn.off !== 0) throw new Rejection(pc, 'BPF_LD_IMM64 uses reserved fields');
+        if (insn.dst > REG_FP) throw new Rejection(pc, `R${insn.dst} is invalid`);
+        if (insn.dst === REG_FP) throw new Rejection(pc, 'frame pointer is read only');
         f.regs[insn.dst] = lddw(env, insn);
         return [{ pc: pc + 2, st }];
       }
@@ -268,6 +272,9 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
   )
     throw new Rejection(pc, `BPF_ATOMIC stores into R${insn.dst} ${dst.kind} is not allowed`);
   // A pointer as the operand "leaks addr into mem" only for an unprivileged loader (is_pointer_value).
+  // check_atomic_rmw: a fetch writes the old value into src (r0 for cmpxchg), which may not be r10.
+  if (insn.imm & BPF_FETCH && insn.imm !== BPF_CMPXCHG && insn.src === REG_FP)
+    throw new Rejection(pc, 'frame pointer is read only');
   atomicAlignment(pc, insn.dst, dst, insn.off, size);
   const old = access(env, st, pc, insn.dst, dst, insn.off, size, false, undefined, false, 'atomic');
   access(env, st, pc, insn.dst, dst, insn.off, size, true, UNKNOWN_SCALAR, false, 'atomic');

@@ -37,7 +37,8 @@ export const THROW_KFUNC = 'bpf_throw';
  * reaches so; this one it never reached, and the kernel's later pass looks at it all the same).
  */
 export function isThrowCall(env: Env, insn: Instruction): boolean {
-  if (insn.code !== (BPF_JMP | BPF_CALL) || insn.src !== 2 || insn.off !== 0) return false;
+  // imm 0 names no function (kfunc-zero.ts), bpf_throw least of all.
+  if (insn.code !== (BPF_JMP | BPF_CALL) || insn.src !== 2 || insn.off !== 0 || insn.imm === 0) return false;
   if (!env.kernelBtf)
     throw new Rejection(
       insn.pc,

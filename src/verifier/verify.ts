@@ -28,6 +28,9 @@ import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs, nonIntSubprogs } from './btf-funcs.js';
 import { kernelFields, mapFieldsUnsure, objectBtf } from './btf-fields.js';
 import { spinLockMapUse } from './spin-lock.js';
+import { loadAttachType } from './load-attach.js';
+import { kfuncPlaceholderFault } from './kfunc-zero.js';
+import { ldimm64KindFault, ldimm64Map, ldimm64ValueFault } from './ldimm64.js';
 import { sleepableCheck, sleepableMapUse } from './sleepable.js';
 import { type KsymFound, ksymResolve } from './ksyms.js';
 import { NETFILTER } from './netfilter.js';
@@ -45,6 +48,7 @@ import type { Env } from './env.js';
 import { Rejection } from './reject.js';
 import { type State, type VerifierMap, NOT_INIT, ptrReg } from './state.js';
 import { HELPER_PROTOS, licenseIsGpl } from './helpers.js';
+import { callArgCount } from './call-args.js';
 import { type LogLine, WalkLog, kernelStateText } from './log-format.js';
 import { INSN_LIMIT, type WalkStats, walk } from './walk.js';
 
@@ -111,6 +115,11 @@ export interface VerifyOptions {
    * it from the spec's flags). syscall programs must be; of the other types bpfkit models none that is.
    */
   sleepable?: boolean;
+  /**
+   * The program is loaded with BPF_F_STRICT_ALIGNMENT: every load and store of more than one byte must be
+   * aligned to its size, through any pointer (a packet's counted from NET_IP_ALIGN, 2). Default false.
+   */
+  strictAlignment?: boolean;
   /**
    * The exception callback's first slot (throw.ts's exceptionCallbackOf: the program's decl tag), or the
    * kernel's refusal of the tag; verifyProgram fills it in from the object's BTF.
@@ -193,6 +202,12 @@ export function verifierMap(m: MapSpec): VerifierMap {
 
 /** Verify a program given as instructions. */
 export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOptions): VerifyResult {
+  // BPF_PROG_LOAD's default attach types (load-attach.ts) before anything reads the attach type.
+  return verifyAsLoaded(insns, { ...opts, attachType: loadAttachType(opts.type, opts.attachType) });
+}
+
+/** verifyInstructions with the attach type the kernel verifies the program as. */
+function verifyAsLoaded(insns: readonly Instruction[], opts: VerifyOptions): VerifyResult {
   const t0 = performance.now();
   const stats: WalkStats = { processed: 0, totalStates: 0, peakStates: 0, maxStatesPerInsn: 0 };
   const maps =
@@ -247,10 +262,42 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     // Still add_subprog_and_kfunc: the exception callback is a subprogram (and a root of check_cfg's walk).
     const exc = opts.exceptionCallback;
     if (typeof exc === 'object') throw new Rejection(0, exc.refused);
-    // resolve_pseudo_ldimm64, before check_cfg: each kernel symbol an ldimm64 names (ksyms.ts), dead code's too.
-    for (const i of insns)
-      if (i.code === OP_LDDW && i.src === BPF_PSEUDO_BTF_ID) ksymResolve(i, opts.kernelBtf, opts.ksymFound);
-    const cfg = buildCfg(insns, exc === undefined ? [] : [exc]);
+    // resolve_pseudo_ldimm64, which the kernel runs between check_subprogs and check_cfg (buildCfg calls it
+    // there).
+    const resolveLdimm64 = (): void => {
+      // Every lddw in program order, dead code's too (ldimm64.ts): its kind; a kernel symbol it names
+      // (ksyms.ts); the map it names, check_map_prog_compatibility, then a direct value pointer's offset.
+      for (const i of insns) {
+        if (i.code !== OP_LDDW) continue;
+        const kind = ldimm64KindFault(i);
+        if (kind) throw kind;
+        if (i.src === BPF_PSEUDO_BTF_ID) {
+          ksymResolve(i, opts.kernelBtf, opts.ksymFound);
+          continue;
+        }
+        if (i.src !== BPF_PSEUDO_MAP_FD && i.src !== BPF_PSEUDO_MAP_VALUE) continue;
+        const m = ldimm64Map(i, maps);
+        // An arena's pointers (PTR_TO_ARENA, addr_space_cast) are not modelled: syscall programs use them most.
+        if (m.type === MapType.ARENA)
+          throw new Rejection(i.pc, `bpfkit: arena maps ('${m.name}') and their pointers are not modelled`);
+        const unsure = m.kernelFields && mapFieldsUnsure(m.kernelFields);
+        if (unsure)
+          throw new Rejection(
+            i.pc,
+            `bpfkit: map '${m.name}' holds ${unsure}: whether the kernel records its fields is not modelled`,
+          );
+        const why = spinLockMapUse(m, opts.type) ?? sleepableMapUse(m, opts.sleepable ?? false);
+        if (why) throw new Rejection(i.pc, why);
+        const value = i.src === BPF_PSEUDO_MAP_VALUE ? ldimm64ValueFault(i, m) : undefined;
+        if (value) throw value;
+      }
+    };
+    const cfg = buildCfg(
+      insns,
+      exc === undefined ? [] : [exc],
+      (call) => callArgCount(call, opts.type, opts.attachType, opts.kernelBtf),
+      resolveLdimm64,
+    );
     // check_attach_btf_id → check_struct_ops_btf_id (struct-ops.ts), after the subprograms are known.
     const structOps: StructOps | undefined = isStructOps
       ? structOpsTarget(
@@ -261,22 +308,6 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
           opts.sleepable ?? false,
         )
       : undefined;
-    // resolve_pseudo_ldimm64 → check_map_prog_compatibility: each map an lddw names, dead code's too.
-    for (const i of insns) {
-      if (i.code !== OP_LDDW || (i.src !== BPF_PSEUDO_MAP_FD && i.src !== BPF_PSEUDO_MAP_VALUE)) continue;
-      const m = maps.get(i.imm);
-      // An arena's pointers (PTR_TO_ARENA, addr_space_cast) are not modelled: syscall programs use them most.
-      if (m?.type === MapType.ARENA)
-        throw new Rejection(i.pc, `bpfkit: arena maps ('${m.name}') and their pointers are not modelled`);
-      const unsure = m?.kernelFields && mapFieldsUnsure(m.kernelFields);
-      if (unsure)
-        throw new Rejection(
-          i.pc,
-          `bpfkit: map '${m!.name}' holds ${unsure}: whether the kernel records its fields is not modelled`,
-        );
-      const why = m && (spinLockMapUse(m, opts.type) ?? sleepableMapUse(m, opts.sleepable ?? false));
-      if (why) throw new Rejection(i.pc, why);
-    }
     // A subprogram that returns something else than an integer may not end early with an integer: no
     // tail call, no LD_ABS/IND in it (said before the walk, as the kernel does).
     for (const start of opts.nonIntSubprogs ?? []) {
@@ -303,7 +334,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       if (tail) throw new Rejection(tail.pc, 'tail_call is not allowed in subprogs without BTF');
     }
     // check_attach_btf_id, after the CFG and before the walk.
-    const sleepWhy = tpBtf || structOps ? undefined : sleepableCheck(opts.type, opts.sleepable ?? false);
+    const sleepWhy = structOps ? undefined : sleepableCheck(opts.type, opts.sleepable ?? false, opts.attachType);
     if (sleepWhy) throw new Rejection(0, sleepWhy);
     const env: Env = {
       insns,
@@ -315,6 +346,7 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
       kernelBtf: opts.kernelBtf,
       progBtf: opts.progBtf,
       sleepable: opts.sleepable ?? false,
+      strictAlignment: opts.strictAlignment ?? false,
       helperAvailable: opts.helperAvailable,
       gplCompatible: licenseIsGpl(opts.license || 'GPL'),
       maps: maps as ReadonlyMap<number, VerifierMap>,
@@ -342,6 +374,8 @@ export function verifyInstructions(insns: readonly Instruction[], opts: VerifyOp
     // The exception callback runs on a stack of its own, as a timer's does.
     if (exc !== undefined) async.add(exc);
     checkStackDepth(insns, cfg, env.stackDepth, opts.jit ?? true, env.fastcall, async);
+    const placeholder = kfuncPlaceholderFault(env);
+    if (placeholder) throw placeholder;
     result = { accepted: true };
   } catch (err) {
     if (!(err instanceof Rejection)) throw err;

@@ -65,9 +65,13 @@ test('program types: a program naming an arena map is not modelled (its pointers
   assert.equal(v.pc, 0);
 });
 
-test('program types: a sleepable program of a type that cannot sleep is not modelled', () => {
+test('program types: a sleepable program of a type that cannot sleep is refused (can_be_sleepable)', () => {
   const v = verifyInstructions(sockProgram('r0 = 0\nexit'), { type: ProgType.SCHED_CLS, sleepable: true });
-  assert.equal(v.unmodelled, true, v.message);
+  assert.equal(v.unmodelled, undefined, v.message);
+  assert.match(
+    v.message!,
+    /^Only fentry\/fexit\/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable$/,
+  );
 });
 
 test('program types: which of the helpers bpfkit lists each type may call, as the running kernel says (root)', (t) => {
