@@ -11,6 +11,7 @@ import { listedFieldTrust } from './trusted-fields.js';
 import type { IterTarget } from './iter.js';
 import { Rejection } from './reject.js';
 import { signedBits, unsignedBits } from './scalar.js';
+import { tstr } from './tnum.js';
 import { type BtfPtr, type Reg, UNKNOWN_SCALAR, ptrReg, scalarReg } from './state.js';
 
 /** BPF_PROG_TYPE_TRACING. */
@@ -264,8 +265,12 @@ export function btfAccess(
   if (!gpl) throw new Rejection(pc, `Cannot access kernel 'struct ${p.name}' from non-GPL compatible program`);
   const total = reg.off + off;
   if (total < 0) throw new Rejection(pc, `R${regno} is ptr_${p.name} invalid negative access: off=${total}`);
+  // check_ptr_to_btf_access: a pointer moved by a variable is read nowhere (any var_off but a known 0).
   if (reg.s.t.mask !== 0n || reg.s.t.value !== 0n)
-    throw new Rejection(pc, `R${regno} has a variable offset: bpfkit does not model it for ptr_${p.name}`);
+    throw new Rejection(
+      pc,
+      `R${regno} is ptr_${p.name} invalid variable offset: off=${total}, var_off=${tstr(reg.s.t)}`,
+    );
   if (write) throw new Rejection(pc, 'only read is supported');
   const walked = structWalk(btf, pc, p.id, total, size);
   // A helper reads more than 8 bytes at once (a task's comm): memory, not a register's worth.

@@ -336,8 +336,8 @@ function exit(env: Env, st: State, pc: number): Next[] {
   // it is checked. The program's (or a global function's) exit and a callback's return read it.
   // check_return_code: a struct_ops program serving a void member returns before reading r0 (struct-ops.ts).
   const voidExit = st.frames.length === 1 && env.entry === 0 && !f.async && env.structOps?.voidReturn === true;
-  if (r0.kind === 'not_init' && (st.frames.length === 1 || f.callback) && !voidExit)
-    throw new Rejection(pc, 'R0 !read_ok');
+  const r0Unset = r0.kind === 'not_init' && (st.frames.length === 1 || f.callback) && !voidExit;
+  if (r0Unset && (st.frames.length !== 1 || f.async)) throw new Rejection(pc, 'R0 !read_ok');
   if (st.frames.length === 1) {
     // check_resource_leak: the lock first, then one line per reference still held and what would leak it.
     if (st.lock)
@@ -345,6 +345,9 @@ function exit(env: Env, st: State, pc: number): Next[] {
     if (st.refs.size)
       throw new Rejection(pc, leakText(st, 'BPF_EXIT instruction in main prog would lead to reference leak'));
     sectionLeak(st, pc, 'BPF_EXIT instruction in main prog');
+    // check_return_code, where an unset r0 is found, comes after check_resource_leak (Linux 6.18: a
+    // reference, RCU section or disabled preemption held at the exit is named before an unset r0).
+    if (r0Unset) throw new Rejection(pc, 'R0 !read_ok');
     // check_return_code: a timer's callback (timer.ts) returns 0, whatever the program type.
     if (f.async) {
       if (r0.kind !== 'scalar')
