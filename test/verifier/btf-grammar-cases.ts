@@ -1,0 +1,89 @@
+/**
+ * What the tp_btf grammar fuzz (btf-grammar-programs.ts) found, each case judged by the running kernel
+ * (6.18), which btf-grammar.test.ts asks again as root: a BTF pointer moved by a variable (kept, refused
+ * at any load in check_ptr_to_btf_access's words, returnable); the exit of a program still holding a
+ * reference, an RCU section or disabled preemption, named before an unset r0; BTF pointers at a negative
+ * offset given to kfuncs (check_func_arg_reg_off) and helpers (btf_struct_ids_match fails).
+ */
+import type { Want } from './expect.js';
+import type { KfuncCase } from './kfunc-cases.js';
+
+const OK: Want = { ok: true };
+const at = (pc: number, text: string): Want => ({
+  pc,
+  re: new RegExp(`^${text.replace(/[()[\]|+*?.{}']/g, '\\$&')}$`),
+});
+const task = { type: 26, tp: 'task_newtask' } as const;
+/** R1 = task_newtask's task moved by a random 0..15 (insn 4 is the first after the move). */
+const varTask = 'r6 = *(u64 *)(r1 + 0)\ncall 7\nr0 &= 15\nr1 = r6\nr1 += r0';
+
+/** The cases. */
+export const BTF_GRAMMAR_CASES: readonly KfuncCase[] = [
+  {
+    name: 'task moved by a variable, read',
+    ...task,
+    text: `${varTask}\nr0 = *(u64 *)(r1 + 8)\nexit`,
+    want: at(5, 'R1 is ptr_task_struct invalid variable offset: off=8, var_off=(0x0; 0xf)'),
+  },
+  {
+    name: 'task moved by a variable, then below 0, read',
+    ...task,
+    text: `${varTask}\nr1 += -32\nr0 = *(u64 *)(r1 + 8)\nexit`,
+    want: at(6, 'R1 is ptr_task_struct invalid negative access: off=-24'),
+  },
+  {
+    name: 'task moved by a variable, spilled, filled and returned',
+    ...task,
+    text: `${varTask}\n*(u64 *)(r10 - 8) = r1\nr0 = *(u64 *)(r10 - 8)\nexit`,
+    want: OK,
+  },
+  {
+    name: 'task moved by a variable, compared with the task',
+    ...task,
+    text: `${varTask}\nr0 = 0\nif r1 == r6 goto +1\nr0 = 1\nexit`,
+    want: OK,
+  },
+  {
+    name: 'task moved by a variable, given to bpf_task_acquire',
+    ...task,
+    text: `${varTask}\ncall kfunc bpf_task_acquire\nr0 = 0\nexit`,
+    want: { unmodelled: true },
+  },
+  {
+    name: 'exit with a reference held and r0 unset',
+    ...task,
+    text: 'r1 = *(u64 *)(r1 + 0)\ncall kfunc bpf_task_acquire\nif r0 == 0 goto out\ncall kfunc bpf_rcu_read_lock\ncall kfunc bpf_rcu_read_unlock\nexit\nout:\nr0 = 0\nexit',
+    want: at(5, 'BPF_EXIT instruction in main prog would lead to reference leak'),
+  },
+  {
+    name: 'exit inside an RCU section with r0 unset',
+    ...task,
+    text: 'call kfunc bpf_rcu_read_lock\nexit',
+    want: at(1, 'BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region'),
+  },
+  {
+    name: 'exit with preemption disabled and r0 unset',
+    ...task,
+    text: 'call kfunc bpf_preempt_disable\nexit',
+    want: at(1, 'BPF_EXIT instruction in main prog cannot be used inside bpf_preempt_disable-ed region'),
+  },
+  {
+    name: 'task 8 bytes below its start given to bpf_task_acquire',
+    ...task,
+    text: 'r1 = *(u64 *)(r1 + 0)\nr1 += -8\ncall kfunc bpf_task_acquire\nr0 = 0\nexit',
+    want: at(2, 'negative offset trusted_ptr_ ptr R1 off=-8 disallowed'),
+  },
+  {
+    name: 'task 8 bytes below its start given to bpf_task_pt_regs',
+    ...task,
+    text: 'r1 = *(u64 *)(r1 + 0)\nr1 += -8\ncall 175\nr0 = 0\nexit',
+    want: at(2, 'R1 is of type task_struct but task_struct is expected'),
+  },
+  {
+    name: 'skb 1 byte below its start given to bpf_strncmp',
+    type: 26,
+    tp: 'netif_receive_skb',
+    text: 'r1 = *(u64 *)(r1 + 0)\nr1 += -1\nr2 = 4\nr3 = r10\nr3 += -8\ncall 182\nr0 = 0\nexit',
+    want: at(5, 'negative offset trusted_ptr_ ptr R1 off=-1 disallowed'),
+  },
+];
