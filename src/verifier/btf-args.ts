@@ -133,8 +133,7 @@ export function btfMemArg(
     throw new Rejection(pc, `bpf_${helper}() may write into memory pointed by R${regno} type=${kindText(reg)}`);
   // check_func_arg_reg_off (after check_reg_type): a trusted BTF pointer may carry a fixed offset, not a
   // negative one (a variable one never gets here: calls.ts says it is not modelled).
-  if (reg.off < 0)
-    throw new Rejection(pc, `negative offset ${kindText(reg)} ptr R${regno} off=${reg.off} disallowed`);
+  if (reg.off < 0) throw new Rejection(pc, `negative offset ${kindText(reg)} ptr R${regno} off=${reg.off} disallowed`);
 }
 
 /**

@@ -411,8 +411,7 @@ export function btfIdArg(
     throw new Rejection(pc, `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
   // check_func_arg_reg_off (__check_ptr_off_reg with a fixed offset allowed): not a negative one, nor a
   // variable one (calls.ts stops those before, as not modelled).
-  if (reg.off < 0)
-    throw new Rejection(pc, `negative offset ${kindText(reg)} ptr R${regno} off=${reg.off} disallowed`);
+  if (reg.off < 0) throw new Rejection(pc, `negative offset ${kindText(reg)} ptr R${regno} off=${reg.off} disallowed`);
   if (!isConst(reg.s)) throw notModelled(`argument ${i} at a variable offset into its struct`);
   const match = strict ? p.id === want : structIdsMatch(btf, p.id, reg.off, want);
   if (match === 'unsure') throw notModelled(`whether struct ${p.name} passes as ${wantType.name} (argument ${i})`);

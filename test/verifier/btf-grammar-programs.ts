@@ -155,7 +155,9 @@ export function btfGrammarPrograms(btf: Btf, count: number, seed = 0xb7f6): BtfG
         const pt = p.type ? res(p.type) : undefined;
         if (pt?.kind === BtfKind.PTR) {
           const dst = pick(['r6', 'r7', 'r8']);
-          lines.push(`${dst} = *(${r() < 0.92 ? 'u64' : pick(['u32', 'u8'])} *)(${src} + ${p.off + (r() < 0.05 ? 1 : 0)})`);
+          lines.push(
+            `${dst} = *(${r() < 0.92 ? 'u64' : pick(['u32', 'u8'])} *)(${src} + ${p.off + (r() < 0.05 ? 1 : 0)})`,
+          );
           const to = res(pt.sizeOrType);
           regs.set(dst, isAgg(to) ? to : undefined);
           if (r() < 0.6) lines.push(`if ${dst} == 0 goto out`);
