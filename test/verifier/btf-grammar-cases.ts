@@ -3,7 +3,8 @@
  * (6.18), which btf-grammar.test.ts asks again as root: a BTF pointer moved by a variable (kept, refused
  * at any load in check_ptr_to_btf_access's words, returnable); the exit of a program still holding a
  * reference, an RCU section or disabled preemption, named before an unset r0; BTF pointers at a negative
- * offset given to kfuncs (check_func_arg_reg_off) and helpers (btf_struct_ids_match fails).
+ * offset given to kfuncs (check_func_arg_reg_off) and helpers (btf_struct_ids_match fails); tracepoint
+ * arguments raw_tp_null_args marks NULL-able or error-or-pointer (then a scalar).
  */
 import type { Want } from './expect.js';
 import type { KfuncCase } from './kfunc-cases.js';
@@ -85,5 +86,47 @@ export const BTF_GRAMMAR_CASES: readonly KfuncCase[] = [
     tp: 'netif_receive_skb',
     text: 'r1 = *(u64 *)(r1 + 0)\nr1 += -1\nr2 = 4\nr3 = r10\nr3 += -8\ncall 182\nr0 = 0\nexit',
     want: at(5, 'negative offset trusted_ptr_ ptr R1 off=-1 disallowed'),
+  },
+  {
+    name: "sched_process_wait's pid read unchecked (NULL-able)",
+    type: 26,
+    tp: 'sched_process_wait',
+    text: 'r1 = *(u64 *)(r1 + 0)\nr0 = *(u8 *)(r1 + 0)\nr0 = 0\nexit',
+    want: at(1, "R1 invalid mem access 'trusted_ptr_or_null_'"),
+  },
+  {
+    name: "sched_process_wait's pid read after a NULL check",
+    type: 26,
+    tp: 'sched_process_wait',
+    text: 'r1 = *(u64 *)(r1 + 0)\nif r1 == 0 goto +1\nr0 = *(u8 *)(r1 + 0)\nr0 = 0\nexit',
+    want: OK,
+  },
+  {
+    name: "mm_page_alloc's page read unchecked (NULL-able)",
+    type: 26,
+    tp: 'mm_page_alloc',
+    text: 'r1 = *(u64 *)(r1 + 0)\nr0 = *(u64 *)(r1 + 0)\nexit',
+    want: at(1, "R1 invalid mem access 'trusted_ptr_or_null_'"),
+  },
+  {
+    name: "signal_deliver's info (maybe an error code) read",
+    type: 26,
+    tp: 'signal_deliver',
+    text: 'r1 = *(u64 *)(r1 + 8)\nr0 = *(u8 *)(r1 + 0)\nr0 = 0\nexit',
+    want: at(1, "R1 invalid mem access 'scalar'"),
+  },
+  {
+    name: "signal_generate's info read as 4 bytes (checked as a pointer first)",
+    type: 26,
+    tp: 'signal_generate',
+    text: 'r1 = *(u32 *)(r1 + 8)\nr0 = 0\nexit',
+    want: at(0, 'invalid bpf_context access off=8 size=4'),
+  },
+  {
+    name: "signal_deliver's ka read (a plain trusted pointer)",
+    type: 26,
+    tp: 'signal_deliver',
+    text: 'r1 = *(u64 *)(r1 + 16)\nr0 = *(u64 *)(r1 + 8)\nr0 = 0\nexit',
+    want: OK,
   },
 ];
