@@ -4,7 +4,8 @@
  * at any load in check_ptr_to_btf_access's words, returnable); the exit of a program still holding a
  * reference, an RCU section or disabled preemption, named before an unset r0; BTF pointers at a negative
  * offset given to kfuncs (check_func_arg_reg_off) and helpers (btf_struct_ids_match fails); tracepoint
- * arguments raw_tp_null_args marks NULL-able or error-or-pointer (then a scalar).
+ * arguments raw_tp_null_args marks NULL-able or error-or-pointer (then a scalar); atomics through BTF
+ * pointers, untrusted memory and scalars, aligned strictly first.
  */
 import type { Want } from './expect.js';
 import type { KfuncCase } from './kfunc-cases.js';
@@ -128,5 +129,31 @@ export const BTF_GRAMMAR_CASES: readonly KfuncCase[] = [
     tp: 'signal_deliver',
     text: 'r1 = *(u64 *)(r1 + 16)\nr0 = *(u64 *)(r1 + 8)\nr0 = 0\nexit',
     want: OK,
+  },
+  {
+    name: 'atomic add through a scalar (its unknown bits are misaligned)',
+    ...task,
+    text: 'r6 = *(u64 *)(r1 + 8)\nr2 = 1\nlock *(u64 *)(r6 + 8) += r2\nr0 = 0\nexit',
+    want: at(2, 'misaligned access off (0x0; 0xffffffffffffffff)+0+8 size 8'),
+  },
+  {
+    name: 'atomic add at a misaligned offset of a task',
+    ...task,
+    text: 'r6 = *(u64 *)(r1 + 0)\nr2 = 1\nlock *(u32 *)(r6 + 2) += r2\nr0 = 0\nexit',
+    want: at(2, 'misaligned access off 0+0+2 size 4'),
+  },
+  {
+    name: 'atomic add at a misaligned offset of a NULL-able page',
+    type: 26,
+    tp: 'mm_page_alloc',
+    text: 'r6 = *(u64 *)(r1 + 0)\nr2 = 1\nlock *(u64 *)(r6 + 4) += r2\nr0 = 0\nexit',
+    want: at(2, 'misaligned access off 0+0+4 size 8'),
+  },
+  {
+    name: 'atomic add at a misaligned offset of untrusted memory',
+    type: 26,
+    tp: 'kfree_skb',
+    text: 'r1 = *(u64 *)(r1 + 0)\nr6 = *(u64 *)(r1 + off(sk_buff.data))\nr2 = 1\nlock *(u32 *)(r6 + 2) += r2\nr0 = 0\nexit',
+    want: at(3, 'misaligned access off 0+0+2 size 4'),
   },
 ];

@@ -243,6 +243,34 @@ export function btfGrammarPrograms(btf: Btf, count: number, seed = 0xb7f6): BtfG
         lines.push(`r8 = *(u64 *)(${src} + ${8 * Math.floor(r() * 8)})`);
         if (r() < 0.9) lines.push('call kfunc bpf_rcu_read_unlock');
       },
+      // Sign-extending loads of a member, and atomics on one (refused).
+      () => {
+        const src = ptrReg();
+        const t = regs.get(src);
+        const off = t ? place(t).off : pick([0, 8]);
+        lines.push(
+          r() < 0.7
+            ? `r8 = *(${pick(['s8', 's16', 's32'])} *)(${src} + ${off})`
+            : `lock *(${pick(['u32', 'u64'])} *)(${src} + ${off}) += r8`,
+        );
+      },
+      // bpf_task_pt_regs(task), bpf_get_task_stack(task, fp-16, 16, 0), probe_read_kernel_str.
+      () => {
+        lines.push(
+          pick([
+            `r1 = ${ptrReg()}\ncall 175\nr0 = *(u64 *)(r0 + ${pick([0, 8, 160])})`,
+            `r1 = ${ptrReg()}\nr2 = r10\nr2 += -16\nr3 = 16\nr4 = 0\ncall 141`,
+            `r1 = r10\nr1 += -16\nr2 = 8\nr3 = ${ptrReg()}\ncall 115`,
+          ]),
+        );
+      },
+      // Pointer comparisons, and writes of a pointer into the context (refused).
+      () => lines.push(pick([`if ${ptrReg()} > ${ptrReg()} goto out`, `*(u64 *)(r9 + 0) = ${ptrReg()}`])),
+      // bpf_get_current_task (a scalar) cast to a task.
+      () => {
+        lines.push('call 35\nr1 = r0\nr2 = btfid(task_struct)\ncall kfunc bpf_rdonly_cast\nr7 = r0');
+        regs.set('r7', btf.byName('task_struct', BtfKind.STRUCT));
+      },
       // bpf_rdonly_cast to a struct, to 0 (untrusted memory), or to a non-struct.
       () => {
         const to = pick(['btfid(task_struct)', 'btfid(sk_buff)', '0', 'btfid(file)']);

@@ -67,8 +67,8 @@ test('btf grammar: seeded tp_btf programs walking BTF pointers, judged as the ke
   t.diagnostic(`btf grammar: ${programs.length} programs, ${loaded} loaded, ${unmodelled} not modelled`);
   assert.deepEqual(wrong, []);
   assert.ok(loaded >= 50, `${loaded} of ${programs.length} load: the grammar should reach loadable programs`);
-  // 4 of the 500 on Linux 6.18 when written (the trusted/RCU field lists); 22 before BTF pointers at a
-  // variable offset and mm_page_alloc's NULL-able page were modelled (and 9 wrong "ok" on
-  // sched_process_wait's NULL-able pid and signal_deliver's error-or-pointer info).
-  assert.ok(unmodelled <= 4, `${unmodelled} not modelled`);
+  // 5 of the 500 on Linux 6.18 when written (the trusted/RCU field lists, a BTF pointer at a variable
+  // offset given to a call); 21 before this grammar's fixes, with 1 wrong "ok", 4 refusals at another
+  // insn and 19 in other words.
+  assert.ok(unmodelled <= 5, `${unmodelled} not modelled`);
 });
