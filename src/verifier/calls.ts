@@ -283,6 +283,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // tracing_prog_func_proto gives get_attach_cookie to tp_btf programs and those with a trampoline only.
   if (env.tpBtf?.iter && insn.imm === 174)
     throw new Rejection(pc, 'program of this type cannot use helper bpf_get_attach_cookie#174');
+  // ... and the seq_file helpers to iterators only (checked on Linux 6.18 from tp_btf).
+  const seqOnly = env.tpBtf && !env.tpBtf.iter ? iterHelperProto(insn.imm) : undefined;
+  if (seqOnly) throw new Rejection(pc, `program of this type cannot use helper bpf_${seqOnly.name}#${insn.imm}`);
   // The bpf_timer helpers (timer.ts), from bpf_base_func_proto like kptr_xchg.
   if (isTimerHelper(insn.imm))
     return timerCall(env, st, pc, insn.imm, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);

@@ -5,7 +5,7 @@
  * reference, an RCU section or disabled preemption, named before an unset r0; BTF pointers at a negative
  * offset given to kfuncs (check_func_arg_reg_off) and helpers (btf_struct_ids_match fails); tracepoint
  * arguments raw_tp_null_args marks NULL-able or error-or-pointer (then a scalar); atomics through BTF
- * pointers, untrusted memory and scalars, aligned strictly first.
+ * pointers, untrusted memory and scalars, aligned strictly first; the seq_file helpers outside iterators.
  */
 import type { Want } from './expect.js';
 import type { KfuncCase } from './kfunc-cases.js';
@@ -155,5 +155,17 @@ export const BTF_GRAMMAR_CASES: readonly KfuncCase[] = [
     tp: 'kfree_skb',
     text: 'r1 = *(u64 *)(r1 + 0)\nr6 = *(u64 *)(r1 + off(sk_buff.data))\nr2 = 1\nlock *(u32 *)(r6 + 2) += r2\nr0 = 0\nexit',
     want: at(3, 'misaligned access off 0+0+2 size 4'),
+  },
+  {
+    name: 'bpf_seq_write called from tp_btf (iterators only)',
+    ...task,
+    text: 'r1 = 0\nr2 = 0\nr3 = 0\ncall 127\nr0 = 0\nexit',
+    want: at(3, 'program of this type cannot use helper bpf_seq_write#127'),
+  },
+  {
+    name: 'bpf_seq_printf called from tp_btf (iterators only)',
+    ...task,
+    text: 'r1 = 0\nr2 = 0\nr3 = 0\nr4 = 0\nr5 = 0\ncall 126\nr0 = 0\nexit',
+    want: at(5, 'program of this type cannot use helper bpf_seq_printf#126'),
   },
 ];

@@ -1,6 +1,7 @@
 /**
  * BTF pointer grammar programs for the oracle: tp_btf programs (BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP)
- * on tracepoints of the running kernel whose arguments are struct pointers. Each program loads one or two
+ * on tracepoints of the running kernel whose arguments are struct pointers, and iterator programs
+ * (BPF_TRACE_ITER) on targets whose context holds them. Each program loads one or two
  * arguments, then walks them by the kernel's BTF: loads of every size at member offsets, misaligned,
  * inside nested structs, unions and arrays and past their ends; pointer fields followed to structs and to
  * non-structs (untrusted memory in 6.18); NULL checks, pointer arithmetic, stores (refused), spills and
@@ -14,10 +15,14 @@ import type { VerifierMap } from '../../src/verifier/index.js';
 import { rng } from './boundary-programs.js';
 import { kfuncProgram } from './kfunc-cases.js';
 
-/** One generated program: its tracepoint (`btf_trace_<tp>`), instructions and maps. */
+/**
+ * One generated program: its tracepoint (`btf_trace_<tp>`), or for an iterator program (BPF_TRACE_ITER)
+ * its target (`bpf_iter_<iter>`, then `tp` is empty), instructions and maps.
+ */
 export interface BtfGrammarProgram {
   name: string;
   tp: string;
+  iter?: string;
   text: string;
   insns: Instruction[];
   maps: VerifierMap[];
@@ -63,6 +68,33 @@ const TPS = [
   'cgroup_mkdir',
 ];
 
+/**
+ * How a program is loaded: BPF_TRACE_RAW_TP on the `btf_trace_<tp>` typedef, or BPF_TRACE_ITER on the
+ * `bpf_iter_<target>` function; the id for the kernel, the name for bpfkit.
+ */
+export function btfGrammarTarget(
+  btf: Btf,
+  p: BtfGrammarProgram,
+): { attachType: number; attachBtfId: number; attachBtfName: string } {
+  if (p.iter) {
+    const name = `bpf_iter_${p.iter}`;
+    const id = btf.idsNamed(name).find((i) => btf.types[i]!.kind === BtfKind.FUNC)!;
+    return { attachType: 28, attachBtfId: id, attachBtfName: name };
+  }
+  const name = `btf_trace_${p.tp}`;
+  return { attachType: 23, attachBtfId: btf.byName(name, BtfKind.TYPEDEF)!.id, attachBtfName: name };
+}
+
+/** Iterator targets whose context holds BTF pointers (bpf_iter__task, ...). */
+const ITERS = ['task', 'task_file', 'task_vma', 'bpf_map', 'cgroup', 'tcp', 'unix'];
+
+/** The parameter types of FUNC `bpf_iter_<target>` (`meta` first), or undefined. */
+function iterArgs(btf: Btf, target: string): number[] | undefined {
+  const f = btf.idsNamed(`bpf_iter_${target}`).find((i) => btf.types[i]!.kind === BtfKind.FUNC);
+  const proto = f === undefined ? undefined : btf.types[btf.types[f]!.sizeOrType];
+  return proto?.kind === BtfKind.FUNC_PROTO ? proto.members.map((m) => m.type) : undefined;
+}
+
 /** The argument types of `btf_trace_<tp>` (its proto's parameters after the context), or undefined. */
 function tpArgs(btf: Btf, tp: string): number[] | undefined {
   const td = btf.byName(`btf_trace_${tp}`, BtfKind.TYPEDEF);
@@ -78,9 +110,10 @@ function tpArgs(btf: Btf, tp: string): number[] | undefined {
 export function btfGrammarPrograms(btf: Btf, count: number, seed = 0xb7f6): BtfGrammarProgram[] {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  const tps = TPS.map((tp) => ({ tp, args: tpArgs(btf, tp) })).filter(
-    (x): x is { tp: string; args: number[] } => x.args !== undefined,
-  );
+  const tps = [
+    ...TPS.map((tp) => ({ tp, iter: undefined, args: tpArgs(btf, tp) })),
+    ...ITERS.map((it) => ({ tp: '', iter: it, args: iterArgs(btf, it) })),
+  ].filter((x): x is { tp: string; iter: string | undefined; args: number[] } => x.args !== undefined);
   const res = (id: number): BtfType => btf.resolve(id);
   const isAgg = (t: BtfType) => t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION;
   /** The struct a pointer type points at, or undefined. */
@@ -129,7 +162,7 @@ export function btfGrammarPrograms(btf: Btf, count: number, seed = 0xb7f6): BtfG
   };
   const out: BtfGrammarProgram[] = [];
   for (let n = 0; n < count; n++) {
-    const { tp, args } = pick(tps);
+    const { tp, iter, args } = pick(tps);
     // Registers the program has put a BTF pointer in, and the struct the generator thinks each points at.
     const regs = new Map<string, BtfType | undefined>();
     const lines: string[] = ['r9 = r1'];
@@ -264,6 +297,8 @@ export function btfGrammarPrograms(btf: Btf, count: number, seed = 0xb7f6): BtfG
           ]),
         );
       },
+      // bpf_seq_write(meta->seq, ptr, 8): an iterator's helper (refused elsewhere).
+      () => lines.push(`r1 = *(u64 *)(r9 + 0)\nr1 = *(u64 *)(r1 + 0)\nr2 = ${ptrReg()}\nr3 = 8\ncall 127`),
       // Pointer comparisons, and writes of a pointer into the context (refused).
       () => lines.push(pick([`if ${ptrReg()} > ${ptrReg()} goto out`, `*(u64 *)(r9 + 0) = ${ptrReg()}`])),
       // bpf_get_current_task (a scalar) cast to a task.
@@ -285,7 +320,14 @@ export function btfGrammarPrograms(btf: Btf, count: number, seed = 0xb7f6): BtfG
     // One exit, reached by the NULL checks' jumps too (so no label is dead code); r0 is always set.
     lines.push(r() < 0.1 ? `r0 = ${ptrReg()}` : 'r0 = 0', 'out:', 'exit');
     const text = lines.join('\n');
-    out.push({ name: `btf-grammar-${n}`, tp, text, insns: kfuncProgram(btf, text), maps: BTF_GRAMMAR_MAPS });
+    out.push({
+      name: `btf-grammar-${n}`,
+      tp,
+      ...(iter ? { iter } : {}),
+      text,
+      insns: kfuncProgram(btf, text),
+      maps: BTF_GRAMMAR_MAPS,
+    });
   }
   return out;
 }
