@@ -5,7 +5,8 @@
  * reference, an RCU section or disabled preemption, named before an unset r0; BTF pointers at a negative
  * offset given to kfuncs (check_func_arg_reg_off) and helpers (btf_struct_ids_match fails); tracepoint
  * arguments raw_tp_null_args marks NULL-able or error-or-pointer (then a scalar); atomics through BTF
- * pointers, untrusted memory and scalars, aligned strictly first; the seq_file helpers outside iterators.
+ * pointers, untrusted memory and scalars, aligned strictly first; the seq_file helpers outside iterators;
+ * a struct that embeds no `want` given where one is asked for (unions on the way or not).
  */
 import type { Want } from './expect.js';
 import type { KfuncCase } from './kfunc-cases.js';
@@ -167,5 +168,12 @@ export const BTF_GRAMMAR_CASES: readonly KfuncCase[] = [
     ...task,
     text: 'r1 = 0\nr2 = 0\nr3 = 0\nr4 = 0\nr5 = 0\ncall 126\nr0 = 0\nexit',
     want: at(5, 'program of this type cannot use helper bpf_seq_printf#126'),
+  },
+  {
+    name: 'an skb given to bpf_skc_to_tcp_sock (sk_buff embeds no sock_common)',
+    type: 26,
+    tp: 'netif_receive_skb',
+    text: 'r1 = *(u64 *)(r1 + 0)\nr1 += 8\ncall 137\nr0 = 0\nexit',
+    want: at(2, 'R1 is of type sk_buff but sock_common is expected'),
   },
 ];

@@ -29,8 +29,9 @@ export interface BtfGrammarProgram {
 }
 
 /**
- * A task storage map (BPF_MAP_TYPE_TASK_STORAGE) with an 8-byte value, for bpf_task_storage_get, and a
- * frozen read-only array holding "ab" (as .rodata), for bpf_strncmp's constant string.
+ * A task storage map (BPF_MAP_TYPE_TASK_STORAGE) with an 8-byte value, for bpf_task_storage_get, a
+ * frozen read-only array holding "ab" (as .rodata), for bpf_strncmp's constant string, and a socket
+ * storage map (BPF_MAP_TYPE_SK_STORAGE), for bpf_sk_storage_get.
  */
 export const BTF_GRAMMAR_MAPS: VerifierMap[] = [
   { name: 'ts', type: 29, keySize: 4, valueSize: 8, maxEntries: 0, readOnly: false },
@@ -43,6 +44,7 @@ export const BTF_GRAMMAR_MAPS: VerifierMap[] = [
     readOnly: true,
     frozenValue: new Uint8Array([0x61, 0x62, 0, 0, 0, 0, 0, 0]),
   },
+  { name: 'ss', type: 24, keySize: 4, valueSize: 8, maxEntries: 0, readOnly: false },
 ];
 
 /** Tracepoints with struct pointer arguments; the ones the running kernel lacks are skipped. */
@@ -299,6 +301,24 @@ export function btfGrammarPrograms(btf: Btf, count: number, seed = 0xb7f6): BtfG
       },
       // bpf_seq_write(meta->seq, ptr, 8): an iterator's helper (refused elsewhere).
       () => lines.push(`r1 = *(u64 *)(r9 + 0)\nr1 = *(u64 *)(r1 + 0)\nr2 = ${ptrReg()}\nr3 = 8\ncall 127`),
+      // Socket helpers: bpf_sk_storage_get(map, ptr, 0, 0), bpf_skc_to_tcp_sock(ptr) then a read.
+      () =>
+        lines.push(
+          pick([
+            `r1 = map 2\nr2 = ${ptrReg()}\nr3 = 0\nr4 = 0\ncall 107\nif r0 == 0 goto out\nr0 = *(u64 *)(r0 + 0)`,
+            `r1 = ${ptrReg()}\ncall 137\nif r0 == 0 goto out\nr0 = *(u32 *)(r0 + ${pick([0, 8, 1000, 4096])})`,
+          ]),
+        ),
+      // A spilled pointer filled back in part, or spilled misaligned.
+      () => {
+        const d = ptrReg();
+        lines.push(
+          r() < 0.6
+            ? `*(u64 *)(r10 - 16) = ${d}\nr8 = *(${pick(['u32', 'u16', 'u8'])} *)(r10 - ${pick([16, 12])})`
+            : `*(u64 *)(r10 - 20) = ${d}\nr8 = *(u64 *)(r10 - 20)`,
+        );
+        regs.delete('r8');
+      },
       // Pointer comparisons, and writes of a pointer into the context (refused).
       () => lines.push(pick([`if ${ptrReg()} > ${ptrReg()} goto out`, `*(u64 *)(r9 + 0) = ${ptrReg()}`])),
       // bpf_get_current_task (a scalar) cast to a task.
