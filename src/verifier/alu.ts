@@ -316,11 +316,9 @@ function pointerAlu(env: Env, pc: number, insn: Instruction, op: number, is32: b
   // not handle it); `r1 += -8` is the way to move it down.
   if (op === BPF_SUB && dst.kind === 'fp')
     throw new Rejection(pc, `R${insn.dst} subtraction from stack pointer prohibited`);
-  const ptrRegno = dstPtr ? insn.dst : insn.src;
-  // A BTF pointer moves by constants (its loads walk the struct at the new offset); by a variable the
-  // kernel allows it too, but bpfkit does not model its loads.
-  if (ptr.kind === 'btf_id' && !S.isConst(v))
-    throw new Rejection(pc, `R${ptrRegno} variable offset on ${kindText(ptr)}: bpfkit does not model it`);
+  // A BTF pointer moves by constants (its loads walk the struct at the new offset) and by variables too
+  // (adjust_ptr_min_max_vals has no case for it): its loads then fail in check_ptr_to_btf_access
+  // (btfAccess), and calls that take it are not modelled (varOffBtfArgFault in calls.ts).
   // A ctx pointer may move by a variable; any use of it is refused then (ctxOffFault).
   if (S.isConst(v)) {
     const k = BigInt.asIntN(64, v.t.value);

@@ -37,13 +37,14 @@ const isNull = (r: Reg): boolean => r.kind === 'scalar' && isConst(r.s) && r.s.t
 
 /**
  * btf_struct_ids_match (not strict) of a BTF pointer against struct `want`, refused in the kernel's words
- * when it does not match; check_func_arg_reg_off's offsets other than a known, non-negative one are not
- * modelled.
+ * when it does not match (a negative offset never does: the walk finds nothing there); a variable offset
+ * is not modelled.
  */
 function matchStruct(btf: Btf, pc: number, regno: number, reg: Reg, want: string, helper: string): void {
   const p = reg.btf!;
-  if (!isConst(reg.s) || reg.off < 0)
+  if (!isConst(reg.s))
     throw new Rejection(pc, `R${regno} ptr_${p.name} at this offset passed to bpf_${helper}: bpfkit does not model it`);
+  if (reg.off < 0) throw new Rejection(pc, `R${regno} is of type ${p.name} but ${want} is expected`);
   const w = btf.byName(want, BtfKind.STRUCT);
   if (!w) throw new Rejection(pc, `bpf_${helper}: bpfkit finds no struct ${want} in the kernel's BTF`);
   const m = structIdsMatch(btf, p.id, reg.off, w.id);
@@ -130,6 +131,9 @@ export function btfMemArg(
     throw new Rejection(pc, `R${regno} type=${kindText(reg)} expected=${memTypes}`);
   if (write)
     throw new Rejection(pc, `bpf_${helper}() may write into memory pointed by R${regno} type=${kindText(reg)}`);
+  // check_func_arg_reg_off (after check_reg_type): a trusted BTF pointer may carry a fixed offset, not a
+  // negative one (a variable one never gets here: calls.ts says it is not modelled).
+  if (reg.off < 0) throw new Rejection(pc, `negative offset ${kindText(reg)} ptr R${regno} off=${reg.off} disallowed`);
 }
 
 /**

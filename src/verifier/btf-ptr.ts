@@ -11,6 +11,7 @@ import { listedFieldTrust } from './trusted-fields.js';
 import type { IterTarget } from './iter.js';
 import { Rejection } from './reject.js';
 import { signedBits, unsignedBits } from './scalar.js';
+import { tstr } from './tnum.js';
 import { type BtfPtr, type Reg, UNKNOWN_SCALAR, ptrReg, scalarReg } from './state.js';
 
 /** BPF_PROG_TYPE_TRACING. */
@@ -40,6 +41,8 @@ export interface TpBtf {
    * tracepoint (ARGS_NOT_NULL, ARGS_MAYBE_NULL); undefined otherwise.
    */
   nullArgs: readonly number[] | undefined;
+  /** The pointer arguments that may hold an error code (raw_tp_null_args' IS_ERR bits): scalars once loaded. */
+  errArgs?: readonly number[];
   /**
    * Iterator programs (BPF_TRACE_ITER, iter.ts): `name` is the `bpf_iter_<target>` function's, `args`
    * all its parameters (`meta` first), and the target's ctx_arg_info types the pointers.
@@ -61,7 +64,6 @@ const ARGS_NOT_NULL: ReadonlySet<string> = new Set([
   'sched_process_free',
   'sched_process_fork',
   'sched_process_exec',
-  'sched_process_wait',
   'task_newtask',
   'task_rename',
   'sys_enter',
@@ -78,8 +80,6 @@ const ARGS_NOT_NULL: ReadonlySet<string> = new Set([
   'block_rq_issue',
   'block_rq_complete',
   'mm_filemap_add_to_page_cache',
-  'signal_generate',
-  'signal_deliver',
   'kmem_cache_free',
   'tcp_retransmit_synack',
   'tcp_bad_csum',
@@ -89,8 +89,28 @@ const ARGS_NOT_NULL: ReadonlySet<string> = new Set([
   'xdp_cpumap_kthread',
 ]);
 
-/** Tracepoints of that table bpfkit carries: the arguments (0-based) the kernel marks NULL-able. */
-const ARGS_MAYBE_NULL: ReadonlyMap<string, readonly number[]> = new Map([['kfree_skb', [3]]]);
+/**
+ * Tracepoints of that table bpfkit carries: the arguments (0-based) the kernel marks NULL-able (each
+ * checked on Linux 6.18 by a load through the argument unchecked: `invalid mem access
+ * 'trusted_ptr_or_null_'`). do_wait passes a NULL pid to sched_process_wait for wait4(-1).
+ */
+const ARGS_MAYBE_NULL: ReadonlyMap<string, readonly number[]> = new Map([
+  ['kfree_skb', [3]],
+  ['sched_process_wait', [0]],
+  ['mm_page_alloc', [0]],
+  ['signal_generate', []],
+  ['signal_deliver', []],
+]);
+
+/**
+ * Tracepoints of that table whose arguments may hold an error code (IS_ERR) instead of a pointer: after
+ * btf_ctx_access has checked such an argument as a pointer, its load gives a scalar (checked on Linux
+ * 6.18: a load through signal_deliver's `info` is `invalid mem access 'scalar'`).
+ */
+const ARGS_MAYBE_ERR: ReadonlyMap<string, readonly number[]> = new Map([
+  ['signal_generate', [1]],
+  ['signal_deliver', [1]],
+]);
 
 /** The type `id` names with typedefs and qualifiers skipped (btf_type_skip_modifiers), and its id. */
 export function skipMods(btf: Btf, id: number): { id: number; t: BtfType | undefined } {
@@ -126,6 +146,7 @@ export function tpBtfTarget(btf: Btf, id: number | undefined, typeName: string |
     args: params.map((m) => m.type),
     argNames: params.map((m) => m.name),
     nullArgs: ARGS_NOT_NULL.has(name) ? [] : ARGS_MAYBE_NULL.get(name),
+    ...(ARGS_MAYBE_ERR.has(name) ? { errArgs: ARGS_MAYBE_ERR.get(name)! } : {}),
   };
 }
 
@@ -194,6 +215,8 @@ export function tpBtfCtxLoad(
   if (target.id === 0 || target.t?.kind === BtfKind.INT) return UNKNOWN_SCALAR;
   if (!isStruct(target.t))
     throw new Rejection(pc, `${where(tp)} arg${arg} points to a non-struct: bpfkit does not model it`);
+  // btf_ctx_access's last step: a pointer that may encode an error is scrubbed to a scalar.
+  if (!tp.iter && tp.errArgs?.includes(arg)) return UNKNOWN_SCALAR;
   if (tp.iter) {
     // btf_ctx_access: a ctx_arg_info entry at this offset types the pointer (all the modelled targets'
     // are NULL-able); `meta`, which has none, is a trusted PTR_TO_BTF_ID (prog_args_trusted).
@@ -264,8 +287,12 @@ export function btfAccess(
   if (!gpl) throw new Rejection(pc, `Cannot access kernel 'struct ${p.name}' from non-GPL compatible program`);
   const total = reg.off + off;
   if (total < 0) throw new Rejection(pc, `R${regno} is ptr_${p.name} invalid negative access: off=${total}`);
+  // check_ptr_to_btf_access: a pointer moved by a variable is read nowhere (any var_off but a known 0).
   if (reg.s.t.mask !== 0n || reg.s.t.value !== 0n)
-    throw new Rejection(pc, `R${regno} has a variable offset: bpfkit does not model it for ptr_${p.name}`);
+    throw new Rejection(
+      pc,
+      `R${regno} is ptr_${p.name} invalid variable offset: off=${total}, var_off=${tstr(reg.s.t)}`,
+    );
   if (write) throw new Rejection(pc, 'only read is supported');
   const walked = structWalk(btf, pc, p.id, total, size);
   // A helper reads more than 8 bytes at once (a task's comm): memory, not a register's worth.

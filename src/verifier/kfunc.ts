@@ -179,6 +179,27 @@ function structAt(btf: Btf, id: number, off: number): number | false | 'unsure' 
   return 'unsure';
 }
 
+const EMBEDDED = new WeakMap<Btf, Map<number, ReadonlySet<number>>>();
+
+/** The ids of the types embedded in type `id` at any depth (members, unions, array elements; not pointees). */
+function embeddedTypes(btf: Btf, id: number): ReadonlySet<number> {
+  let byId = EMBEDDED.get(btf);
+  if (!byId) EMBEDDED.set(btf, (byId = new Map()));
+  const known = byId.get(id);
+  if (known) return known;
+  const seen = new Set<number>();
+  const todo = [id];
+  while (todo.length) {
+    const t = skipMods(btf, todo.pop()!);
+    if (!t.t || seen.has(t.id)) continue;
+    seen.add(t.id);
+    if (t.t.kind === BtfKind.ARRAY) todo.push(t.t.array!.type);
+    else if (t.t.kind === BtfKind.STRUCT || t.t.kind === BtfKind.UNION) for (const m of t.t.members) todo.push(m.type);
+  }
+  byId.set(id, seen);
+  return seen;
+}
+
 /**
  * May a pointer `off` bytes into struct `from` be passed as a pointer to struct `want`
  * (btf_struct_ids_match, not strict)? At offset 0 `from` itself does; otherwise the struct member that
@@ -186,6 +207,9 @@ function structAt(btf: Btf, id: number, off: number): number | false | 'unsure' 
  */
 export function structIdsMatch(btf: Btf, from: number, off: number, want: number): boolean | 'unsure' {
   if (off === 0 && from === want) return true;
+  // Whatever btf_struct_walk finds is a type embedded in `from` (through members, unions and arrays, not
+  // pointers): a struct `from` does not embed anywhere never matches, unions and arrays on the way or not.
+  if (!embeddedTypes(btf, from).has(want)) return false;
   // Whatever the walk finds at `off` lies inside `from`: a struct bigger than what is left of it never
   // matches (so a union on the way need not be followed to know).
   const fromSize = btf.types[from]?.sizeOrType ?? 0;
@@ -405,7 +429,10 @@ export function btfIdArg(
   // check_func_arg_reg_off: a released pointer is the object itself.
   if (strict && reg.off !== 0)
     throw new Rejection(pc, `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
-  if (!isConst(reg.s) || reg.off < 0) throw notModelled(`argument ${i} at this offset into its struct`);
+  // check_func_arg_reg_off (__check_ptr_off_reg with a fixed offset allowed): not a negative one, nor a
+  // variable one (calls.ts stops those before, as not modelled).
+  if (reg.off < 0) throw new Rejection(pc, `negative offset ${kindText(reg)} ptr R${regno} off=${reg.off} disallowed`);
+  if (!isConst(reg.s)) throw notModelled(`argument ${i} at a variable offset into its struct`);
   const match = strict ? p.id === want : structIdsMatch(btf, p.id, reg.off, want);
   if (match === 'unsure') throw notModelled(`whether struct ${p.name} passes as ${wantType.name} (argument ${i})`);
   if (!match)

@@ -14,7 +14,8 @@ import { localKptrLoad } from './local-kptr.js';
 import { Rejection } from './reject.js';
 import { isConst } from './scalar.js';
 import type { KernelField } from './btf-fields.js';
-import { type Reg, ptrReg } from './state.js';
+import { type Reg, kindText, ptrReg } from './state.js';
+import { tstr } from './tnum.js';
 
 /** How an access reaches the field: a load, a register store, an immediate store, an atomic, a helper. */
 export type FieldAccess = 'ldx' | 'stx' | 'st' | 'atomic' | 'helper';
@@ -117,6 +118,19 @@ function kptrMatchType(
       pc,
       `invalid kptr access, R${valueRegno} type=scalar expected=ptr_${target.name} or untrusted_ptr_${target.name}`,
     );
+  // map_kptr_match_type: a kernel BTF pointer whose flags the field takes (NULL-able, trusted, RCU; and
+  // untrusted in a __kptr_untrusted field) has its offset checked before its type: a fixed one may be
+  // there, not a negative or a variable one (__check_ptr_off_reg).
+  const flagsOk =
+    value?.kind === 'btf_id' &&
+    f.what !== '__percpu_kptr' &&
+    (value.btf?.trust !== 'untrusted' || f.what === '__kptr_untrusted');
+  if (flagsOk && valueRegno !== undefined) {
+    if (value.off < 0)
+      throw new Rejection(pc, `negative offset ${kindText(value)} ptr R${valueRegno} off=${value.off} disallowed`);
+    if (!isConst(value.s) || value.s.t.value !== 0n)
+      throw new Rejection(pc, `variable ${kindText(value)} access var_off=${tstr(value.s.t)} disallowed`);
+  }
   const exact =
     value?.kind === 'btf_id' &&
     value.btf?.id === target?.id &&
