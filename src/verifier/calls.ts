@@ -233,6 +233,13 @@ const TP_BTF_HELPERS: ReadonlySet<number> = new Set([
   164, 174, 181, 182, 141, 153, 154, 156, 157, 175, 210, 211,
 ]);
 
+/** Helpers the kernel gives only to programs with a trampoline (tracing_prog_func_proto), by number. */
+const TRAMPOLINE_ONLY: ReadonlyMap<number, string> = new Map([
+  [183, 'get_func_arg'],
+  [184, 'get_func_ret'],
+  [185, 'get_func_arg_cnt'],
+]);
+
 /** Argument types a BTF pointer may be given to (btf-args.ts); any other is not modelled. */
 const BTF_ARG_TYPES: ReadonlySet<string> = new Set([
   'anything',
@@ -291,6 +298,11 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // ... and the seq_file helpers to iterators only (checked on Linux 6.18 from tp_btf).
   const seqOnly = env.tpBtf && !env.tpBtf.iter ? iterHelperProto(insn.imm) : undefined;
   if (seqOnly) throw new Rejection(pc, `program of this type cannot use helper bpf_${seqOnly.name}#${insn.imm}`);
+  // The function-argument helpers exist for programs with a trampoline only (fentry, fexit, fmod_ret,
+  // LSM: bpf_prog_has_trampoline), none of which bpfkit models: every type it does is refused them, first.
+  const trampolineOnly = TRAMPOLINE_ONLY.get(insn.imm);
+  if (trampolineOnly)
+    throw new Rejection(pc, `program of this type cannot use helper bpf_${trampolineOnly}#${insn.imm}`);
   // The bpf_timer helpers (timer.ts), from bpf_base_func_proto like kptr_xchg.
   if (isTimerHelper(insn.imm))
     return timerCall(env, st, pc, insn.imm, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);

@@ -523,6 +523,13 @@ const RESERVE_SIZE: [string, string][] = [
   ['reserve-size-unknown', 'r2 = *(u32 *)(r1 + 0)\nr1 = map 0\nr3 = 0\ncall 131\nr0 = 0\nexit'],
 ];
 
+/** The function-argument helpers belong to programs with a trampoline: refused to every type bpfkit models. */
+const TRAMPOLINE_ONLY: [string, number, string][] = [
+  ['get-func-arg-in-tc', ProgType.SCHED_CLS, 'call 183\nr0 = 0\nexit'],
+  ['get-func-ret-in-xdp', ProgType.XDP, 'call 184\nr0 = 0\nexit'],
+  ['get-func-arg-cnt-in-a-kprobe', ProgType.KPROBE, 'call 185\nr0 = 0\nexit'],
+];
+
 /** Narrow reads inside the __sk_buff fields past flow_keys (wire_len for tc, gso_segs, gso_size). */
 const SKB_NARROW: [string, number, string][] = [
   ['skb-narrow-wire-len-tc', ProgType.SCHED_CLS, 'r2 = *(u8 *)(r1 + 161)'],
@@ -538,6 +545,7 @@ test('oracle: helper memory on the stack at a variable offset, moved ctx pointer
   if (!needs(t, { root: true })) return;
   const programs: BoundaryProgram[] = [
     ...boundaryPrograms(0).filter((p) => /^(stack-var-helper|ctx-moved|tail-call-packet|ptr-sane)-/.test(p.name)),
+    ...TRAMPOLINE_ONLY.map(([name, type, text]) => ({ name, type, insns: sockProgram(text), maps: [] })),
     ...RESERVE_SIZE.map(([name, text]) => ({
       name,
       type: ProgType.SCHED_CLS,
