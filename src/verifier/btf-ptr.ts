@@ -280,8 +280,12 @@ export function btfAccess(
   // fields are not carried.
   if (iter && p.trust === 'trusted' && p.name === 'cgroup' && walked.field === 'kn' && !walked.untrusted)
     return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'rcu') });
+  // is_trusted_reg: a referenced pointer (a kfunc's acquired object, a kptr taken out by bpf_kptr_xchg) is
+  // trusted whatever its flags, so its listed fields load as a trusted pointer's do (checked against Linux
+  // 6.18 from sched_cls and tp_btf programs: test/verifier/kfunc-grammar.test.ts).
+  const trusted = p.trust === 'trusted' || (p.trust === '' && reg.ref !== 0);
   // The allow lists' fields bpfkit knows (trusted-fields.ts), from a trusted or RCU pointer outside iterators.
-  if (!iter && !walked.untrusted && (p.trust === 'trusted' || p.trust === 'rcu')) {
+  if (!iter && !walked.untrusted && (trusted || p.trust === 'rcu')) {
     const listed = listedFieldTrust(p.name, walked.field, btf.types[walked.id]?.name ?? '');
     if (listed === 'rcu') return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'rcu') });
     if (listed === 'rcu_or_null' && nextId)

@@ -1,0 +1,105 @@
+/**
+ * The kfunc grammar (kfunc-grammar-programs.ts) against the running kernel: references to tasks, cgroups
+ * and cpumasks taken, checked, used, moved, stashed and released at random, in tp_btf, sched_cls, xdp and
+ * syscall programs. Every program bpfkit gives a verdict on gets the kernel's (same instruction, same last
+ * line); the rest are honestly not modelled, and there must be few of them. Also the rule the fuzz found
+ * missing: a referenced pointer is trusted (is_trusted_reg), so its listed RCU fields load as MEM_RCU.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ProgType } from '../../src/uapi/types.js';
+import { needs } from '../support/env.js';
+import { assertKernelAgrees, assertWant, type Want } from './expect.js';
+import { kernelBtf, skipWithoutBtf } from './kernel-btf.js';
+import { TRACING } from './kfunc-cases.js';
+import {
+  KFUNC_GRAMMAR_MAPS,
+  type KfuncGrammarProgram,
+  kfuncGrammarKernel,
+  kfuncGrammarPrograms,
+  kfuncGrammarVerdict,
+} from './kfunc-grammar-programs.js';
+
+/** A task by pid (insn 1), its `field` loaded (insn 4) and passed to bpf_task_acquire (insn 5), all released. */
+const refField = (field: string) => `r1 = 1
+call kfunc bpf_task_from_pid
+if r0 == 0 goto out
+r9 = r0
+r1 = *(u64 *)(r9 + off(task_struct.${field}))
+call kfunc bpf_task_acquire
+if r0 == 0 goto rel
+r1 = r0
+call kfunc bpf_task_release
+rel:
+r1 = r9
+call kfunc bpf_task_release
+out:
+r0 = 0
+exit`;
+
+/** Cases of the referenced task's fields, each as the kernel (Linux 6.18) judges it. */
+const REF_TRUST: { p: KfuncGrammarProgram; want: Want }[] = (
+  [
+    ['real_parent', { ok: true }],
+    ['group_leader', { ok: true }],
+    ['parent', { pc: 5, re: /^R1 must be a rcu pointer$/ }],
+    ['last_wakee', { pc: 5, re: /^R1 must be a rcu pointer$/ }],
+    [
+      'cgroups',
+      {
+        pc: 5,
+        re: /^kernel function bpf_task_acquire args#0 expected pointer to STRUCT task_struct but R1 has a pointer to STRUCT css_set$/,
+      },
+    ],
+  ] as [string, Want][]
+).flatMap(([field, want]) =>
+  [ProgType.SCHED_CLS, TRACING].map((type) => ({
+    p: {
+      name: `${field} of a referenced task (type ${type})`,
+      type,
+      ...(type === TRACING ? { tp: 'task_newtask' } : {}),
+      text: refField(field),
+      maps: KFUNC_GRAMMAR_MAPS,
+    },
+    want,
+  })),
+);
+
+test("kfunc grammar: a referenced task's RCU fields load as a trusted task's do", (t) => {
+  if (skipWithoutBtf(t)) return;
+  const btf = kernelBtf();
+  // A cpumask walked from a referenced task is RCU, so cpumask kfuncs take it (in tp_btf: not in sched_cls).
+  const cpus: KfuncGrammarProgram = {
+    ...REF_TRUST[1]!.p,
+    name: 'cpus_ptr of a referenced task (tp_btf)',
+    text: refField('cpus_ptr').replace(
+      'call kfunc bpf_task_acquire\nif r0 == 0 goto rel\nr1 = r0\ncall kfunc bpf_task_release',
+      'call kfunc bpf_cpumask_first',
+    ),
+  };
+  for (const { p, want } of [...REF_TRUST, { p: cpus, want: { ok: true } as Want }]) {
+    const v = kfuncGrammarVerdict(btf, p);
+    assertWant(p.name, v, want);
+    if (needs(t, { root: true })) assertKernelAgrees(p.name, v, kfuncGrammarKernel(btf, p));
+  }
+});
+
+test('kfunc grammar: references taken, used and released at random, judged as the kernel does (seeded, root)', (t) => {
+  if (skipWithoutBtf(t) || !needs(t, { root: true })) return;
+  const btf = kernelBtf();
+  const programs = kfuncGrammarPrograms(300);
+  let unmodelled = 0;
+  let loaded = 0;
+  for (const p of programs) {
+    const v = kfuncGrammarVerdict(btf, p);
+    const k = kfuncGrammarKernel(btf, p);
+    if (k.accepted) loaded++;
+    if (v.unmodelled) {
+      unmodelled++;
+      continue;
+    }
+    assertKernelAgrees(`${p.name}\n${p.text}\n`, v, k);
+  }
+  assert.ok(loaded >= 8, `${loaded} of ${programs.length} load: the grammar should reach loadable programs`);
+  assert.ok(unmodelled <= 26, `${unmodelled} of ${programs.length} not modelled`);
+});
