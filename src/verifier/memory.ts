@@ -219,13 +219,30 @@ export function access(
         return structOpsBtfWrite(env.structOps, pc, regno, reg, off, size, mode === 'atomic');
       // sched_cls and xdp write what conntrack's btf_struct_access allows (nfct.ts); atomics are not modelled.
       if (write && mode !== 'atomic' && nfConnWrite(env, pc, regno, reg, off, size)) return NOT_INIT;
-      if (!env.kernelBtf || (write && env.progType !== NETFILTER) || env.sleepable)
+      // A sleepable program is read the same way while it holds no lock, RCU or preemption section (in_rcu_cs
+      // is false there; bpfkit models none of those sections in a sleepable program).
+      if (
+        !env.kernelBtf ||
+        (write && env.progType !== NETFILTER) ||
+        (env.sleepable && (write || st.lock || st.rcu || st.preempt))
+      )
         throw new Rejection(
           pc,
           `R${regno} ${write ? 'written' : 'read'} as a BTF pointer outside tp_btf: bpfkit does not model it`,
         );
-      return btfAccess(env.kernelBtf, env.gplCompatible, pc, regno, reg, off, size, write, signed, false, () =>
-        newId(env),
+      return btfAccess(
+        env.kernelBtf,
+        env.gplCompatible,
+        pc,
+        regno,
+        reg,
+        off,
+        size,
+        write,
+        signed,
+        false,
+        () => newId(env),
+        env.sleepable,
       );
     case 'alloc':
       return allocAccess(pc, regno, reg, off, size, write, value, signed, mode === 'atomic');

@@ -2,10 +2,11 @@
  * Calls in a sleepable program (BPF_F_SLEEPABLE: syscall programs, `.s` sections) that bpfkit models. A
  * sleepable program runs outside an RCU read section (in_rcu_cs is false unless it takes bpf_rcu_read_lock),
  * which changes the trust of what it loads: a walk to an RCU-protected field or a kptr load gives an
- * untrusted pointer there. bpfkit models neither in a sleepable program (memory.ts, map-fields.ts), so the
- * BTF pointers such a program holds come from kfuncs and helpers: referenced ones (KF_ACQUIRE) and trusted
- * ones (bpf_get_current_task_btf), whose trust is the same inside an RCU read section or not
- * (is_trusted_reg). A kfunc or a BTF helper argument given only those, or no BTF pointer at all, is
+ * untrusted pointer there. bpfkit models kptr loads nowhere in a sleepable program (map-fields.ts), and
+ * walks only outside any RCU section (memory.ts: they load untrusted pointers), so the BTF pointers such a
+ * program holds are referenced ones (KF_ACQUIRE), trusted ones (bpf_get_current_task_btf) and untrusted
+ * ones, whose trust is the same inside an RCU read section or not (is_trusted_reg; an untrusted pointer is
+ * never trusted nor RCU). A kfunc or a BTF helper argument given only those, or no BTF pointer at all, is
  * checked as in any program; any other BTF pointer, and the RCU and preemption sections themselves, are
  * not modelled.
  */
@@ -16,7 +17,7 @@ import type { Reg } from './state.js';
 export function sleepSafeReg(reg: Reg): boolean {
   if (reg.kind === 'alloc') return false;
   if (reg.kind !== 'btf_id') return true;
-  return reg.ref !== 0 || reg.btf!.trust === 'trusted';
+  return reg.ref !== 0 || reg.btf!.trust === 'trusted' || reg.btf!.trust === 'untrusted';
 }
 
 /**
