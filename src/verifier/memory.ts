@@ -146,7 +146,9 @@ export function access(
       if (!write && map.writeOnly)
         throw new Rejection(pc, `read from map forbidden, value_size=${map.valueSize} off=${total} size=${size}`);
       memRegion(pc, regno, reg, total, size, map.valueSize, 'invalid access to map value,');
-      const kptr = mapFieldAccess(env, pc, regno, reg, total, size, mode ?? (write ? 'stx' : 'ldx'), value, valueRegno);
+      const inRcuCs = !env.sleepable || !!(st.lock || st.rcu || st.preempt);
+      const how = mode ?? (write ? 'stx' : 'ldx');
+      const kptr = mapFieldAccess(env, pc, regno, reg, total, size, how, value, valueRegno, inRcuCs);
       if (write) return NOT_INIT;
       if (kptr) return kptr;
       // A frozen read-only map's bytes at a constant offset are a known constant (bpf_map_direct_read).
