@@ -246,7 +246,7 @@ const FIELDS_LISTED: ReadonlyMap<string, ReadonlySet<string>> = new Map([
  * check_ptr_to_btf_access with btf_struct_access, for a program that runs in an RCU read section
  * (tp_btf programs are never sleepable); `iter` for an iterator program's walks; `nextId` gives a pointer
  * that may be NULL its id (without it, such a load is not modelled); `outsideRcu` for a sleepable program
- * outside any RCU read section, lock or preemption section (the kernel's in_rcu_cs is false).
+ * outside an RCU read section (the kernel's in_rcu_cs is false: sleepable-calls.ts).
  */
 export function btfAccess(
   btf: Btf,

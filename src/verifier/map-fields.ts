@@ -37,7 +37,7 @@ const KPTRS: ReadonlySet<string> = new Set(['__kptr', '__kptr_untrusted', '__per
  * (register `regno`), then check_map_kptr_access for a kptr met exactly. `how` says how the instruction
  * (or helper) reaches the memory and `value` is what a store writes. Fields are taken in offset order, as
  * the kernel sorts its record; the first that refuses the access decides. `inRcuCs` is the kernel's
- * in_rcu_cs: false in a sleepable program that holds no lock, RCU or preemption section.
+ * in_rcu_cs (sleepable-calls.ts).
  */
 export function mapFieldAccess(
   env: Env,
@@ -149,8 +149,8 @@ const RCU_PROTECTED: ReadonlySet<string> = new Set([
  * (every program bpfkit models outside the sleepable ones runs in an RCU read section). Outside an RCU read
  * section (`inRcuCs` false: a sleepable program holding no section) every kernel struct's kptr loads
  * untrusted (checked against Linux 6.18 from a syscall program: test/verifier/kfunc-grammar.test.ts).
- * Structs that are the program's own (allocated objects) or a module's, per-CPU kptrs and sleepable
- * programs inside a section are not modelled.
+ * Inside one (bpf_rcu_read_lock) a sleepable program's kptrs load as any program's. Structs that are the
+ * program's own (allocated objects) or a module's and per-CPU kptrs are not modelled.
  */
 function kptrLoad(env: Env, pc: number, f: KernelField, inRcuCs: boolean): Reg {
   // A kptr of the program's own struct (local-kptr.ts).
@@ -158,14 +158,14 @@ function kptrLoad(env: Env, pc: number, f: KernelField, inRcuCs: boolean): Reg {
   if (local) return local;
   const btf = env.kernelBtf;
   const t = f.target ? btf?.byName(f.target, BtfKind.STRUCT) : undefined;
-  const outside = env.sleepable && !inRcuCs;
+  const outside = !inRcuCs;
   const trust =
     f.what === '__kptr_untrusted' || (outside && f.what === '__kptr')
       ? 'untrusted'
       : f.what === '__kptr'
         ? 'rcu'
         : undefined;
-  if (!btf || !t || !trust || (env.sleepable && !outside) || (trust === 'rcu' && !RCU_PROTECTED.has(t.name)))
+  if (!btf || !t || !trust || (trust === 'rcu' && !RCU_PROTECTED.has(t.name)))
     throw new Rejection(
       pc,
       `load of a ${f.what} field${f.target ? ` (struct ${f.target})` : ''} at map value off ${f.off}: bpfkit does not model it`,
