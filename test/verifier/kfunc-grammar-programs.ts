@@ -130,6 +130,43 @@ export function kfuncGrammarPrograms(count: number, seed = 0xf00c): KfuncGrammar
       return `call 7\nif r0 > 5 goto b${label}\nr1 = r6\ncall kfunc bpf_task_release\nr6 = 0\nb${label}:`;
     },
   ];
+  // Blocks that hold no reference past their end and leave every section closed (r6, r7 untouched).
+  const wellFormed: (() => string)[] = [
+    () => {
+      label++;
+      const use = pick([
+        'r0 = *(u32 *)(r1 + off(task_struct.pid))',
+        'r2 = *(u64 *)(r1 + off(task_struct.real_parent))\nr0 = *(u32 *)(r2 + off(task_struct.pid))',
+        '*(u64 *)(r10 - 32) = r1\nr1 = *(u64 *)(r10 - 32)',
+        'r2 = r1\nr2 += 8\nr0 = *(u64 *)(r2 + 0)',
+      ]);
+      return `${pick(['r1 = r9', 'call 158\nr1 = r0'])}\ncall kfunc bpf_task_acquire\nif r0 == 0 goto w${label}\nr1 = r0\n*(u64 *)(r10 - 40) = r0\n${use}\nr1 = *(u64 *)(r10 - 40)\ncall kfunc bpf_task_release\nw${label}:`;
+    },
+    () => {
+      label++;
+      return `call kfunc bpf_rcu_read_lock\nr1 = *(u64 *)(r9 + off(task_struct.${pick(['real_parent', 'group_leader'])}))\n${pick(['', 'if r1 == 0 goto w' + label + '\n'])}r0 = *(u32 *)(r1 + off(task_struct.pid))\nw${label}:\ncall kfunc bpf_rcu_read_unlock`;
+    },
+    () => {
+      label++;
+      return `r1 = 1\ncall kfunc bpf_task_from_pid\nif r0 == 0 goto w${label}\nr1 = r8\nr1 += 8\nr2 = r0\ncall 194\nif r0 == 0 goto w${label}\nr1 = r0\ncall kfunc bpf_task_release\nw${label}:`;
+    },
+    () => {
+      label++;
+      return `call kfunc bpf_rcu_read_lock\nr1 = *(u64 *)(r8 + 8)\nif r1 == 0 goto x${label}\ncall kfunc bpf_task_acquire\nif r0 == 0 goto x${label}\nr1 = r0\ncall kfunc bpf_task_release\nx${label}:\ncall kfunc bpf_rcu_read_unlock`;
+    },
+    () => {
+      label++;
+      return `r1 = 1\ncall kfunc bpf_cgroup_from_id\nif r0 == 0 goto w${label}\n*(u64 *)(r10 - 40) = r0\nr1 = r0\nr2 = 0\ncall kfunc bpf_cgroup_ancestor\nif r0 == 0 goto y${label}\nr1 = r0\ncall kfunc bpf_cgroup_release\ny${label}:\nr1 = *(u64 *)(r10 - 40)\ncall kfunc bpf_cgroup_release\nw${label}:`;
+    },
+    () => {
+      label++;
+      return `call kfunc bpf_cpumask_create\nif r0 == 0 goto w${label}\n*(u64 *)(r10 - 40) = r0\nr2 = r0\nr1 = ${pick([0, 1])}\ncall kfunc bpf_cpumask_set_cpu\nr1 = *(u64 *)(r10 - 40)\ncall kfunc bpf_cpumask_first\nr1 = *(u64 *)(r10 - 40)\ncall kfunc bpf_cpumask_release\nw${label}:`;
+    },
+    () => `call kfunc bpf_preempt_disable\nr0 = *(u32 *)(r9 + off(task_struct.pid))\ncall kfunc bpf_preempt_enable`,
+    () => `r1 = ${pick([1, 2])}\nr2 = func cb\nr3 = 0\nr4 = 0\ncall 181`,
+    () => `call sub`,
+    () => `r1 = r9\nr2 = btfid(task_struct)\ncall kfunc bpf_rdonly_cast\nr0 = *(u32 *)(r0 + off(task_struct.pid))`,
+  ];
   // The callback and subprogram bodies.
   const inner = () =>
     pick([
@@ -173,8 +210,10 @@ export function kfuncGrammarPrograms(count: number, seed = 0xf00c): KfuncGrammar
         ? [pick(['r1 = 1\ncall kfunc bpf_cgroup_from_id', 'call kfunc bpf_cpumask_create']), 'r7 = r0']
         : []),
     ];
+    // Some programs use only whole, well-formed blocks, so that many load and a wrong refusal shows.
+    const careful = r() < 0.4;
     const body: string[] = [];
-    for (let i = 0, len = 1 + Math.floor(r() * 6); i < len; i++) body.push(pick(ops)());
+    for (let i = 0, len = 1 + Math.floor(r() * 6); i < len; i++) body.push(pick(careful ? wellFormed : ops)());
     const lines = [
       ...setup,
       ...body,

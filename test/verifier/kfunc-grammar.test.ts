@@ -248,6 +248,6 @@ test('kfunc grammar: references taken, used and released at random, judged as th
     }
     assertKernelAgrees(`${p.name}\n${p.text}\n`, v, k);
   }
-  assert.ok(loaded >= 8, `${loaded} of ${programs.length} load: the grammar should reach loadable programs`);
-  assert.ok(unmodelled <= 5, `${unmodelled} of ${programs.length} not modelled`);
+  assert.ok(loaded >= 30, `${loaded} of ${programs.length} load: the grammar should reach loadable programs`);
+  assert.ok(unmodelled <= 16, `${unmodelled} of ${programs.length} not modelled`);
 });
