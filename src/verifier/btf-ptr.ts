@@ -268,7 +268,8 @@ const FIELDS_LISTED: ReadonlyMap<string, ReadonlySet<string>> = new Map([
  * A load or store of `size` bytes at `off` through PTR_TO_BTF_ID `reg` (register `regno`):
  * check_ptr_to_btf_access with btf_struct_access, for a program that runs in an RCU read section
  * (tp_btf programs are never sleepable); `iter` for an iterator program's walks; `nextId` gives a pointer
- * that may be NULL its id (without it, such a load is not modelled).
+ * that may be NULL its id (without it, such a load is not modelled); `outsideRcu` for a sleepable program
+ * outside an RCU read section (the kernel's in_rcu_cs is false: sleepable-calls.ts).
  */
 export function btfAccess(
   btf: Btf,
@@ -282,6 +283,7 @@ export function btfAccess(
   signed: boolean,
   iter = false,
   nextId?: () => number,
+  outsideRcu = false,
 ): Reg {
   const p = reg.btf!;
   if (!gpl) throw new Rejection(pc, `Cannot access kernel 'struct ${p.name}' from non-GPL compatible program`);
@@ -307,8 +309,19 @@ export function btfAccess(
   // fields are not carried.
   if (iter && p.trust === 'trusted' && p.name === 'cgroup' && walked.field === 'kn' && !walked.untrusted)
     return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'rcu') });
+  // is_trusted_reg: a referenced pointer (a kfunc's acquired object, a kptr taken out by bpf_kptr_xchg) is
+  // trusted whatever its flags, so its listed fields load as a trusted pointer's do (checked against Linux
+  // 6.18 from sched_cls and tp_btf programs: test/verifier/kfunc-grammar.test.ts).
+  const trusted = p.trust === 'trusted' || (p.trust === '' && reg.ref !== 0);
+  // Outside an RCU read section the RCU lists give nothing: a trusted task's listed fields (all on
+  // BTF_TYPE_SAFE_RCU) load untrusted, as any other walk does (checked against Linux 6.18 from a syscall
+  // program: test/verifier/kfunc-grammar.test.ts). The other lists' structs stay not modelled below.
+  if (outsideRcu && p.trust === 'rcu')
+    throw new Rejection(pc, `R${regno} is an RCU pointer outside an RCU read section: bpfkit does not model it`);
+  if (outsideRcu && trusted && p.name === 'task_struct' && FIELDS_LISTED.get(p.name)?.has(walked.field))
+    return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'untrusted') });
   // The allow lists' fields bpfkit knows (trusted-fields.ts), from a trusted or RCU pointer outside iterators.
-  if (!iter && !walked.untrusted && (p.trust === 'trusted' || p.trust === 'rcu')) {
+  if (!outsideRcu && !iter && !walked.untrusted && (trusted || p.trust === 'rcu')) {
     const listed = listedFieldTrust(p.name, walked.field, btf.types[walked.id]?.name ?? '');
     if (listed === 'rcu') return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'rcu') });
     if (listed === 'rcu_or_null' && nextId)

@@ -33,13 +33,15 @@ export function kptrXchgCall(env: Env, st: State, pc: number, ptype: number): vo
   if (probed === undefined && !BASE_TYPES.has(ptype)) throw notModelled('its availability in this program type');
   // Which references a callback may take or give back is a rule of its own: not modelled.
   if (st.frames.some((fr) => fr.callback)) throw notModelled('a call inside a callback');
-  if (env.sleepable) throw notModelled('a call in a sleepable program');
   const f = cur(st);
   const dst = f.regs[1]!;
   const src = f.regs[2]!;
   if (dst.kind === 'not_init') throw new Rejection(pc, 'R1 !read_ok');
-  // A kptr of the program's own struct, in a map value or an allocated object (local-kptr.ts).
-  if (localKptrXchg(env, st, pc, notModelled)) return;
+  // A kptr of the program's own struct, in a map value or an allocated object (local-kptr.ts); not modelled
+  // in a sleepable program, where only a kernel struct's kptr is (the exchange does not depend on in_rcu_cs:
+  // R2 must be referenced, R0 is a new reference, checked against Linux 6.18 from a syscall program).
+  if (env.sleepable && dst.kind === 'alloc') throw notModelled('a call in a sleepable program');
+  if (!env.sleepable && localKptrXchg(env, st, pc, notModelled)) return;
   if (dst.kind !== 'map_value' || dst.nullable) throw notModelled(`R1 as ${kindText(dst)}`);
   // process_kptr_func: the kptr at a constant offset of a map whose BTF records it.
   if (!isConst(dst.s))

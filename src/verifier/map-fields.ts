@@ -37,7 +37,8 @@ const KPTRS: ReadonlySet<string> = new Set(['__kptr', '__kptr_untrusted', '__per
  * check_map_access's loop over the value's fields for an access of `size` bytes at `reg + off`
  * (register `regno`), then check_map_kptr_access for a kptr met exactly. `how` says how the instruction
  * (or helper) reaches the memory and `value` is what a store writes. Fields are taken in offset order, as
- * the kernel sorts its record; the first that refuses the access decides.
+ * the kernel sorts its record; the first that refuses the access decides. `inRcuCs` is the kernel's
+ * in_rcu_cs (sleepable-calls.ts).
  */
 export function mapFieldAccess(
   env: Env,
@@ -49,6 +50,7 @@ export function mapFieldAccess(
   how: FieldAccess,
   value: Reg | undefined,
   valueRegno: number | undefined,
+  inRcuCs = true,
 ): Reg | undefined {
   const fields = reg.map?.kernelFields;
   if (!fields?.length) return;
@@ -71,7 +73,7 @@ export function mapFieldAccess(
     if (size !== 8) throw new Rejection(pc, 'kptr access size must be BPF_DW');
     kptr = f;
   }
-  return kptr && kptrAccess(env, pc, kptr, how, value, valueRegno);
+  return kptr && kptrAccess(env, pc, kptr, how, value, valueRegno, inRcuCs);
 }
 
 /** check_map_kptr_access: what may be done with a kptr field reached whole, at its offset. */
@@ -82,10 +84,11 @@ function kptrAccess(
   how: FieldAccess,
   value: Reg | undefined,
   valueRegno: number | undefined,
+  inRcuCs: boolean,
 ): Reg | undefined {
   if (how === 'atomic') throw new Rejection(pc, 'kptr in map can only be accessed using BPF_MEM instruction mode');
   if (how !== 'ldx' && f.what !== '__kptr_untrusted') throw new Rejection(pc, 'store to referenced kptr disallowed');
-  if (how === 'ldx') return kptrLoad(env, pc, f);
+  if (how === 'ldx') return kptrLoad(env, pc, f, inRcuCs);
   if (how === 'st') {
     const imm = value && isConst(value.s) ? value.s.t.value : 1n;
     if (imm !== 0n) throw new Rejection(pc, `BPF_ST imm must be 0 when storing to kptr at off=${f.off}`);
@@ -157,18 +160,26 @@ const RCU_PROTECTED: ReadonlySet<string> = new Set([
 /**
  * btf_ld_kptr_type: a kptr loads as a maybe-NULL PTR_TO_BTF_ID of its kernel struct (a fresh id for the
  * NULL check): untrusted for `__kptr_untrusted`, MEM_RCU for a referenced kptr of an RCU-protected struct
- * (every program bpfkit models outside the sleepable ones runs in an RCU read section). Structs that are
- * the program's own (allocated objects) or a module's, per-CPU kptrs and sleepable programs are not
- * modelled.
+ * (every program bpfkit models outside the sleepable ones runs in an RCU read section). Outside an RCU read
+ * section (`inRcuCs` false: a sleepable program holding no section) every kernel struct's kptr loads
+ * untrusted (checked against Linux 6.18 from a syscall program: test/verifier/kfunc-grammar.test.ts).
+ * Inside one (bpf_rcu_read_lock) a sleepable program's kptrs load as any program's. Structs that are the
+ * program's own (allocated objects) or a module's and per-CPU kptrs are not modelled.
  */
-function kptrLoad(env: Env, pc: number, f: KernelField): Reg {
+function kptrLoad(env: Env, pc: number, f: KernelField, inRcuCs: boolean): Reg {
   // A kptr of the program's own struct (local-kptr.ts).
   const local = localKptrLoad(env, pc, f);
   if (local) return local;
   const btf = env.kernelBtf;
   const t = f.target ? btf?.byName(f.target, BtfKind.STRUCT) : undefined;
-  const trust = f.what === '__kptr_untrusted' ? 'untrusted' : f.what === '__kptr' ? 'rcu' : undefined;
-  if (!btf || !t || !trust || env.sleepable || (trust === 'rcu' && !RCU_PROTECTED.has(t.name)))
+  const outside = !inRcuCs;
+  const trust =
+    f.what === '__kptr_untrusted' || (outside && f.what === '__kptr')
+      ? 'untrusted'
+      : f.what === '__kptr'
+        ? 'rcu'
+        : undefined;
+  if (!btf || !t || !trust || (trust === 'rcu' && !RCU_PROTECTED.has(t.name)))
     throw new Rejection(
       pc,
       `load of a ${f.what} field${f.target ? ` (struct ${f.target})` : ''} at map value off ${f.off}: bpfkit does not model it`,

@@ -3,6 +3,7 @@
  * is tracked byte by byte (spilled registers, zeros, anything else), map values, keys, packets and helper
  * memory are checked against their sizes, and the context against the program type's field table.
  */
+import { inRcuCs } from './sleepable-calls.js';
 import { REG_FP } from '../isa/opcodes.js';
 import { btfAccess, tpBtfCtxLoad } from './btf-ptr.js';
 import { ctxAccess, ctxModelled, ctxOffFault, pktWritable } from './ctx-access.js';
@@ -150,7 +151,9 @@ export function access(
       if (!write && map.writeOnly)
         throw new Rejection(pc, `read from map forbidden, value_size=${map.valueSize} off=${total} size=${size}`);
       memRegion(pc, regno, reg, total, size, map.valueSize, 'invalid access to map value,');
-      const kptr = mapFieldAccess(env, pc, regno, reg, total, size, mode ?? (write ? 'stx' : 'ldx'), value, valueRegno);
+
+      const how = mode ?? (write ? 'stx' : 'ldx');
+      const kptr = mapFieldAccess(env, pc, regno, reg, total, size, how, value, valueRegno, inRcuCs(env, st));
       if (write) return NOT_INIT;
       if (kptr) return kptr;
       // A frozen read-only map's bytes at a constant offset are a known constant (bpf_map_direct_read).
@@ -224,13 +227,25 @@ export function access(
         return structOpsBtfWrite(env.structOps, pc, regno, reg, off, size, mode === 'atomic');
       // sched_cls and xdp write what conntrack's btf_struct_access allows (nfct.ts); atomics are not modelled.
       if (write && mode !== 'atomic' && nfConnWrite(env, pc, regno, reg, off, size)) return NOT_INIT;
-      if (!env.kernelBtf || (write && env.progType !== NETFILTER) || env.sleepable)
+      // A sleepable program is read the same way, its walks' trust by whether it is in an RCU read section.
+      if (!env.kernelBtf || (write && (env.progType !== NETFILTER || env.sleepable)))
         throw new Rejection(
           pc,
           `R${regno} ${write ? 'written' : 'read'} as a BTF pointer outside tp_btf: bpfkit does not model it`,
         );
-      return btfAccess(env.kernelBtf, env.gplCompatible, pc, regno, reg, off, size, write, signed, false, () =>
-        newId(env),
+      return btfAccess(
+        env.kernelBtf,
+        env.gplCompatible,
+        pc,
+        regno,
+        reg,
+        off,
+        size,
+        write,
+        signed,
+        false,
+        () => newId(env),
+        !inRcuCs(env, st),
       );
     case 'alloc':
       return allocAccess(pc, regno, reg, off, size, write, value, signed, mode === 'atomic');

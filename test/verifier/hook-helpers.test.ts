@@ -80,8 +80,8 @@ test('hook helpers: global functions of each hook take its context, LD_ABS retur
 
 test('hook helpers: a helper that may sleep, in an RCU or non-preemptible section of a sleepable program', () => {
   // The kernel's words (Linux 6.18, a sleepable syscall program calling bpf_copy_from_user after
-  // bpf_rcu_read_lock or bpf_preempt_disable); bpfkit does not model kfuncs in sleepable programs yet, so
-  // no program reaches these refusals: the rule is held to the words here.
+  // bpf_rcu_read_lock or bpf_preempt_disable); whole programs reach them in kfunc-grammar.test.ts, which
+  // the kernel judges too.
   const proto = HELPER_PROTOS.get(148)!;
   const st = (extra: Partial<State>): State => ({ frames: [], refs: new Map(), ...extra });
   assert.equal(mightSleepFault(proto, false, st({})), 'helper call might sleep in a non-sleepable prog');
