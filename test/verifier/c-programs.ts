@@ -7,7 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoPath } from '../support/env.js';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadObjectFile } from '../../src/elf/index.js';
+import type { ObjectSpec } from '../../src/elf/spec.js';
+import { type VerifyOptions, type VerifyResult, verifyProgram } from '../../src/verifier/index.js';
+import { hasTool, isRoot, repoPath } from '../support/env.js';
+import { type Want, assertKernelAgrees, assertWant, clangWant } from './expect.js';
+import { type KernelVerdict, kernelVerdictObject } from './kernel-oracle.js';
 
 /** One C program: a name and its source (after the fixture header and a one-slot array map `arr`). */
 export interface CProgram {
@@ -213,4 +220,57 @@ export function compileCPrograms(programs: readonly CProgram[]): { dir: string; 
     throw err;
   }
   return { dir, objects };
+}
+
+/** A C program with what bpfkit and the kernel say of its `prog` (a pc of -1: clang decides it). */
+export interface JudgedCProgram extends CProgram {
+  want: Want;
+}
+
+/**
+ * Compile `cases`, judge each one's `prog` — prepared by `prepare` (as a load prepares it), verified with
+ * `opts` — against its expectation and, as root, against the running kernel (verdict, instruction, last
+ * line), but for a case expected "not modelled"; `more` sees each pair for a test's own further checks. Skips in one line without clang; without
+ * root it checks bpfkit alone, and fails under CI=true.
+ */
+export function judgeCPrograms(
+  t: TestContext,
+  cases: readonly JudgedCProgram[],
+  options: {
+    prepare?: (spec: ObjectSpec) => ObjectSpec;
+    opts?: Partial<VerifyOptions>;
+    more?: (name: string, v: VerifyResult, k: KernelVerdict) => void;
+  } = {},
+): void {
+  if (!hasTool('clang')) {
+    t.skip('clang not installed');
+    return;
+  }
+  const root = isRoot();
+  if (!root) {
+    if (process.env.CI === 'true') assert.fail('the kernel checks need root');
+    t.diagnostic('not root: bpfkit is checked against the expectations only');
+  }
+  const { dir, objects } = compileCPrograms(cases);
+  try {
+    for (const [name, file] of objects) {
+      const c = cases.find((x) => x.name === name)!;
+      const loaded = loadObjectFile(file);
+      const spec = options.prepare ? options.prepare(loaded) : loaded;
+      const v = verifyProgram(
+        spec,
+        spec.programs.find((p) => p.name === 'prog')!,
+        options.opts,
+      );
+      assertWant(name, v, clangWant(c.want, v));
+      // "Not modelled" is no prediction: said in one line, and not held to the kernel's verdict.
+      if ('unmodelled' in c.want) assert.doesNotMatch(v.message!, /\n/, `${name}: one line`);
+      if (!root || 'unmodelled' in c.want) continue;
+      const k = kernelVerdictObject(spec, 'prog');
+      assertKernelAgrees(name, v, k);
+      options.more?.(name, v, k);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -6,7 +6,17 @@
  * expectation is the running kernel's verdict and last log line (graph.test.ts asks it as root, with the
  * instruction); pc -1 leaves the instruction to the kernel's, as clang decides it.
  */
-import type { Want } from './expect.js';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileC } from '../../src/compile/index.js';
+import type { ObjectSpec } from '../../src/elf/spec.js';
+import { prepareSpec } from '../../src/loader/load-collection.js';
+import { runningKernel } from '../../src/loader/kernel-env.js';
+import { verifyProgram } from '../../src/verifier/index.js';
+import { isRoot, needs } from '../support/env.js';
+import { type Want, assertKernelAgrees, assertWant, clangWant } from './expect.js';
+import { kernelVerdictObject } from './kernel-oracle.js';
+import { skipWithoutBtf } from './kernel-btf.js';
 
 /** One case: a C program whose `prog` is judged (after GRAPH_HEADER), and what bpfkit and the kernel say. */
 export interface GraphCase {
@@ -386,3 +396,39 @@ SEC("tc") int prog(void *ctx) { struct flex *f = new(struct flex); if (!f) retur
     want: { unmodelled: true },
   },
 ];
+
+/**
+ * Compile each case after GRAPH_HEADER and `header`, prepare it as the kernel engine loads it (kfunc
+ * externs and the local type ids resolved), then hold bpfkit's verdict on its `prog` to the case and, as
+ * root, to the kernel's (verdict, instruction, last line; a case expected "not modelled" is one line and
+ * not held to the kernel). `rewrite` changes the compiled object first (refcount.test.ts tags kptrs).
+ */
+export async function judgeGraphCases(
+  t: TestContext,
+  cases: readonly GraphCase[],
+  prefix: string,
+  header = '',
+  rewrite?: (spec: ObjectSpec) => void,
+): Promise<void> {
+  if (!needs(t, { tools: ['clang'] }) || skipWithoutBtf(t)) return;
+  if (!isRoot()) {
+    if (process.env.CI === 'true') assert.fail('the kernel checks need root');
+    t.diagnostic('not root: bpfkit is checked against the expectations only');
+  }
+  const kernel = runningKernel();
+  for (const c of cases) {
+    const source = `${GRAPH_HEADER}${header}${c.source}\nchar LICENSE[] SEC("license") = "GPL";\n`;
+    const { spec } = await compileC(source, { filename: `${prefix}-${c.name}.bpf.c` });
+    rewrite?.(spec);
+    const ps = prepareSpec(spec, { engine: 'kernel', programs: ['prog'] }, kernel);
+    const v = verifyProgram(
+      ps,
+      ps.programs.find((p) => p.name === 'prog')!,
+      { kernelBtf: kernel.btf() },
+    );
+    assertWant(c.name, v, clangWant(c.want, v));
+    if ('unmodelled' in c.want) assert.doesNotMatch(v.message!, /\n/, `${c.name}: one line`);
+    if (!isRoot() || 'unmodelled' in c.want) continue;
+    assertKernelAgrees(c.name, v, kernelVerdictObject(ps, 'prog'));
+  }
+}

@@ -5,18 +5,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { runningKernel } from '../../src/loader/kernel-env.js';
 import { ProgType } from '../../src/uapi/types.js';
-import { loadObjectFile } from '../../src/elf/index.js';
-import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/index.js';
-import { hasTool, isRoot, needs } from '../support/env.js';
-import { compileCPrograms } from './c-programs.js';
+import { verifyInstructions, type VerifyResult } from '../../src/verifier/index.js';
+import { isRoot, needs } from '../support/env.js';
+import { judgeCPrograms } from './c-programs.js';
 import { attachOf, kfuncProgram, kfuncVerdict } from './kfunc-cases.js';
 import { type Btf, BtfKind } from '../../src/btf/index.js';
-import { kernelVerdictObject, kernelVerdictRaw } from './kernel-oracle.js';
-import { assertKernelAgrees, assertWant } from './expect.js';
+import { kernelVerdictRaw } from './kernel-oracle.js';
 import { sockProgram } from './sock-ptr-cases.js';
+import { assertKernelAgrees, assertWant } from './expect.js';
 import { HELPER_PROTOS } from '../../src/verifier/helpers.js';
 import { ksymUnmodelled, mightSleepFault } from '../../src/verifier/hook-helpers.js';
 import type { State } from '../../src/verifier/state.js';
@@ -49,34 +48,8 @@ test('hook helpers: the running kernel gives the same verdict, at the same insn,
   }
 });
 
-test('hook helpers: global functions of each hook take its context, LD_ABS returns early from a subprogram, arg:nonnull (compiled C; the kernel too as root)', (t) => {
-  if (!hasTool('clang')) {
-    t.skip('clang not installed');
-    return;
-  }
-  const root = isRoot();
-  if (!root) {
-    if (process.env.CI === 'true') assert.fail('the kernel checks need root');
-    t.diagnostic('not root: bpfkit is checked against the expectations only');
-  }
-  const cases = [...HOOK_C_CASES, ...LD_ABS_C_CASES, ...NONNULL_C_CASES];
-  const { dir, objects } = compileCPrograms(cases);
-  try {
-    for (const [name, file] of objects) {
-      const c = cases.find((x) => x.name === name)!;
-      const spec = loadObjectFile(file);
-      const v = verifyProgram(
-        spec,
-        spec.programs.find((p) => p.name === 'prog')!,
-      );
-      // The instruction numbers of compiled C depend on clang: pc -1 holds bpfkit to the kernel's alone.
-      assertWant(name, v, 'pc' in c.want && c.want.pc < 0 ? { ...c.want, pc: v.pc ?? -1 } : c.want);
-      if (root) assertKernelAgrees(name, v, kernelVerdictObject(spec, 'prog'));
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('hook helpers: global functions of each hook take its context, LD_ABS returns early from a subprogram, arg:nonnull (compiled C; the kernel too as root)', (t) =>
+  judgeCPrograms(t, [...HOOK_C_CASES, ...LD_ABS_C_CASES, ...NONNULL_C_CASES]));
 
 test('hook helpers: a helper that may sleep, in an RCU or non-preemptible section of a sleepable program', () => {
   // The kernel's words (Linux 6.18, a sleepable syscall program calling bpf_copy_from_user after

@@ -5,52 +5,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { runningKernel } from '../../src/loader/kernel-env.js';
-import { loadObjectFile } from '../../src/elf/index.js';
-import { verifyInstructions, verifyProgram } from '../../src/verifier/index.js';
-import { hasTool, isRoot } from '../support/env.js';
-import { compileCPrograms } from './c-programs.js';
+import { verifyInstructions } from '../../src/verifier/index.js';
+import { isRoot } from '../support/env.js';
+import { judgeCPrograms } from './c-programs.js';
 import { assertWant, lastLine } from './expect.js';
-import { kernelVerdictObject, kernelVerdictRaw } from './kernel-oracle.js';
+import { kernelVerdictRaw } from './kernel-oracle.js';
 import { build } from './boundary-programs.js';
 import { KPTR_CASES, MAP_FIELD_CASES, XCHG_CASES, XCHG_MAP } from './mapfields-cases.js';
 import { kfuncProgram } from './kfunc-cases.js';
 import { ProgType } from '../../src/uapi/types.js';
 
-test('map fields: timers and kptrs get the kernel verdict, insn and words', (t) => {
-  if (!hasTool('clang')) {
-    t.skip('clang not installed');
-    return;
-  }
-  if (!isRoot()) {
-    if (process.env.CI === 'true') assert.fail('the kernel checks need root');
-    t.diagnostic('not root: bpfkit is checked against the expectations only');
-  }
-  const { dir, objects } = compileCPrograms(MAP_FIELD_CASES);
-  try {
-    for (const [name, file] of objects) {
-      const c = MAP_FIELD_CASES.find((x) => x.name === name)!;
-      const spec = loadObjectFile(file);
-      const v = verifyProgram(
-        spec,
-        spec.programs.find((p) => p.name === 'prog')!,
-      );
-      // The instruction numbers of compiled C depend on clang: pc -1 holds bpfkit to the kernel's alone.
-      assertWant(name, v, 'pc' in c.want && c.want.pc < 0 ? { ...c.want, pc: v.pc ?? -1 } : c.want);
-      if ('unmodelled' in c.want) assert.doesNotMatch(v.message!, /\n/, `${name}: one line`);
-      if (!isRoot() || 'unmodelled' in c.want) continue;
-      const k = kernelVerdictObject(spec, 'prog');
-      assert.equal(k.accepted, v.accepted, `${name}: kernel ${k.accepted ? 'accepted' : `refused: ${k.message}`}`);
-      if (k.accepted) continue;
-      assert.equal(lastLine(k.message), lastLine(v.message), `${name}: kernel's words`);
-      // A refusal before the walk names no instruction in the kernel's log; bpfkit says -1 or 0 there.
-      if (k.pc !== undefined) assert.equal(v.pc, k.pc, `${name}: kernel's insn`);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('map fields: timers and kptrs get the kernel verdict, insn and words', (t) => judgeCPrograms(t, MAP_FIELD_CASES));
 
 test('map fields: kptr accesses get the kernel verdict, insn and words', (t) => {
   // A kptr's load is typed by the kernel's BTF: without it, the cases are judged without the loads.

@@ -6,37 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileC } from '../../src/compile/index.js';
-import { prepareSpec } from '../../src/loader/load-collection.js';
-import { runningKernel } from '../../src/loader/kernel-env.js';
-import { verifyProgram } from '../../src/verifier/index.js';
-import { isRoot, needs } from '../support/env.js';
-import { assertKernelAgrees, assertWant } from './expect.js';
-import { GRAPH_HEADER } from './graph-cases.js';
-import { kernelVerdictObject } from './kernel-oracle.js';
-import { skipWithoutBtf } from './kernel-btf.js';
+import { needs } from '../support/env.js';
+import { judgeGraphCases } from './graph-cases.js';
 import { tagKptrMembers } from './kptr-tag.js';
 import { REFCOUNT_CASES, REFCOUNT_HEADER } from './refcount-cases.js';
 
-test('refcounted objects and local kptrs get the kernel verdict, insn and words', async (t) => {
-  if (!needs(t, { tools: ['clang'] }) || skipWithoutBtf(t)) return;
-  if (!isRoot()) {
-    if (process.env.CI === 'true') assert.fail('the kernel checks need root');
-    t.diagnostic('not root: bpfkit is checked against the expectations only');
-  }
-  const kernel = runningKernel();
-  for (const c of REFCOUNT_CASES) {
-    const source = `${GRAPH_HEADER}${REFCOUNT_HEADER}${c.source}\nchar LICENSE[] SEC("license") = "GPL";\n`;
-    const { spec } = await compileC(source, { filename: `refcount-${c.name}.bpf.c` });
+test('refcounted objects and local kptrs get the kernel verdict, insn and words', (t) =>
+  judgeGraphCases(t, REFCOUNT_CASES, 'refcount', REFCOUNT_HEADER, (spec) => {
     spec.btf = tagKptrMembers(spec.btf!);
-    const ps = prepareSpec(spec, { engine: 'kernel', programs: ['prog'] }, kernel);
-    const prog = ps.programs.find((p) => p.name === 'prog')!;
-    const v = verifyProgram(ps, prog, { kernelBtf: kernel.btf() });
-    assertWant(c.name, v, 'pc' in c.want && c.want.pc < 0 ? { ...c.want, pc: v.pc ?? -1 } : c.want);
-    if ('unmodelled' in c.want) assert.doesNotMatch(v.message!, /\n/, `${c.name}: one line`);
-    if (!isRoot() || 'unmodelled' in c.want) continue;
-    assertKernelAgrees(c.name, v, kernelVerdictObject(ps, 'prog'));
-  }
-});
+  }));
 
 test('kptr-tag: a kptr_* member becomes PTR -> TYPE_TAG kptr -> STRUCT, other users of its pointer keep theirs', async (t) => {
   if (!needs(t, { tools: ['clang'] })) return;
