@@ -1,7 +1,7 @@
 /**
- * `bpfkit verify OBJ|BIN`: predict whether the kernel's verifier accepts each program, and why not, with
- * no kernel needed. An ELF object's programs are checked with their maps; a raw `.bin` of 8-byte
- * instructions needs --type. Exit 0 when every program checked is accepted, 1 when one is refused (its log
+ * `bpfkit verify OBJ|BIN|EXE`: predict whether the kernel's verifier accepts each program, and why not, with
+ * no kernel needed. An ELF object's programs are checked with their maps (an executable's: those of the
+ * objects a libbpf skeleton embedded in it); a raw `.bin` of 8-byte instructions needs --type. Exit 0 when every program checked is accepted, 1 when one is refused (its log
  * on stdout) or not modelled (bpfkit cannot predict it: said so, never as a refusal), 2 for bad input.
  */
 import { readFileSync } from 'node:fs';
@@ -9,19 +9,22 @@ import { InputError, UsageError } from '../../util/errors.js';
 import { intFlag, parseFlags } from '../args.js';
 import { isElf } from '../../asm/listing.js';
 import { hasCoreRelocations, parseObject } from '../../elf/index.js';
-import type { ObjectSpec } from '../../elf/spec.js';
+import { EM_BPF } from '../../elf/elf-file.js';
+import { findEmbeddedObjects } from '../../elf/embedded.js';
+import type { ObjectSpec, ProgramSpec } from '../../elf/spec.js';
 import { decodeProgram, type Instruction } from '../../isa/index.js';
 import { disassembleOne } from '../../asm/index.js';
 import { typeFlag } from '../type-flag.js';
 import { MoreProgTypes } from '../../elf/section-types.js';
-import { verifyInstructions, verifyProgram, type VerifyResult } from '../../verifier/index.js';
+import { verifyInstructions, verifyProgram, type VerifyOptions, type VerifyResult } from '../../verifier/index.js';
 
-export const help = `usage: bpfkit verify OBJ|BIN [options]
+export const help = `usage: bpfkit verify OBJ|BIN|EXE [options]
 
 Check programs as the kernel's verifier would (privileged loader), without loading them. Exit 0: all
 accepted; 1: one refused (with the log) or not modelled (bpfkit cannot predict the kernel's answer); 2: bad input.
 An object is judged as a load would give it to the kernel: CO-RE relocations applied and externs (kfuncs,
-ksyms, .kconfig) resolved against the running kernel's BTF and config.
+ksyms, .kconfig) resolved against the running kernel's BTF and config. An executable built with a libbpf
+skeleton (bcc's libbpf-tools, xdp-tools...) is judged by the BPF objects embedded in it.
 
 options:
   --type T          program type, as bpftool names it (xdp, sched_cls or tc, cgroup_sock_addr, ...) or a
@@ -68,6 +71,92 @@ function statesListing(
   return out.join('\n') + '\n';
 }
 
+/** What `verify` asks of every program: the flags, and the running kernel's helper table when probed. */
+type JudgeOptions = Omit<Partial<VerifyOptions>, 'kernelBtf'>;
+
+/**
+ * Judge `progs` of one object as a load would give them to the kernel (CO-RE applied, externs resolved,
+ * struct_ops laid out against the running kernel when the object needs it).
+ */
+async function judgeObject(
+  spec: ObjectSpec,
+  progs: readonly ProgramSpec[],
+  opts: JudgeOptions,
+): Promise<{ name: string; result: VerifyResult; insns: readonly Instruction[] }[]> {
+  const out: { name: string; result: VerifyResult; insns: readonly Instruction[] }[] = [];
+  // tp_btf, iterator, netfilter and struct_ops programs are checked by the running kernel's BTF
+  // (/sys/kernel/btf/vmlinux), and an object with CO-RE relocations or externs is prepared against the
+  // running kernel (below): /sys and /proc are read only for them.
+  const btfTypes: number[] = [MoreProgTypes.TRACING, MoreProgTypes.NETFILTER, MoreProgTypes.STRUCT_OPS];
+  const prepares = (spec.externs?.length ?? 0) > 0 || hasCoreRelocations(spec);
+  const env =
+    prepares || progs.some((p) => btfTypes.includes(opts.type ?? p.type))
+      ? (await import('../../loader/kernel-env.js')).runningKernel()
+      : undefined;
+  const kernelBtf = env?.btf();
+  // The verifier judges what a load gives the kernel: CO-RE relocations applied against the running
+  // kernel's BTF, then the externs resolved (kfunc calls by BTF id, ksyms, .kconfig), as prepareSpec does
+  // before a kernel load. Unprepared, a kfunc call is a call to nowhere and a CO-RE offset the compiler's.
+  // When that fails every program is not modelled, saying why.
+  let judged: ObjectSpec = spec;
+  let prepareError: string | undefined;
+  if (env && prepares) {
+    try {
+      const { applyCore } = await import('../../loader/core.js');
+      const { resolveExterns } = await import('../../loader/externs.js');
+      judged = resolveExterns(applyCore(spec), env, 'kernel');
+    } catch (err) {
+      prepareError = (err as Error).message.split('\n')[0];
+    }
+  }
+  // A struct_ops program serves the member its `.struct_ops` map binds it to in the running kernel's struct,
+  // found as a load finds it (resolveStructOps); when that fails the program is not modelled, saying why.
+  let layoutError: string | undefined;
+  if (env && kernelBtf && !prepareError && progs.some((p) => (opts.type ?? p.type) === MoreProgTypes.STRUCT_OPS)) {
+    try {
+      judged = (await import('../../loader/struct-ops.js')).resolveStructOps(judged, env);
+    } catch (err) {
+      layoutError = (err as Error).message.split('\n')[0];
+    }
+  }
+  for (const p of progs) {
+    const laidOut = judged.programs.find((q) => q.name === p.name) ?? p;
+    const prog = p.unsupported
+      ? laidOut
+      : prepareError
+        ? { ...p, unsupported: `it cannot be prepared as a load prepares it: ${prepareError}` }
+        : layoutError && p.type === MoreProgTypes.STRUCT_OPS
+          ? { ...p, unsupported: `its struct_ops map cannot be laid out for this kernel: ${layoutError}` }
+          : laidOut;
+    out.push({ name: p.name, result: verifyProgram(judged, prog, { ...opts, kernelBtf }), insns: p.insns });
+  }
+  return out;
+}
+
+/**
+ * The BPF objects an ELF file holds: itself when it is one (EM_BPF), else those a libbpf skeleton embedded
+ * in an executable (src/elf/embedded.ts), each named `FILE@0xOFFSET`. An ELF with neither is bad input.
+ */
+function bpfObjectsIn(bytes: Uint8Array, file: string): { bytes: Uint8Array; path: string; prefix: string }[] {
+  const le = bytes[5] !== 2;
+  const machine = bytes.length >= 20 ? (le ? bytes[18]! | (bytes[19]! << 8) : (bytes[18]! << 8) | bytes[19]!) : -1;
+  if (machine === EM_BPF || machine === -1) return [{ bytes, path: file, prefix: '' }];
+  const found = findEmbeddedObjects(bytes);
+  if (found.length === 0)
+    throw new InputError(
+      `an ELF file for machine ${machine} with no BPF object in it (not EM_BPF ${EM_BPF}, and no embedded one as a libbpf skeleton holds)`,
+      file,
+    );
+  return found.map((o) => {
+    const at = `0x${o.offset.toString(16)}`;
+    return {
+      bytes: bytes.subarray(o.offset, o.offset + o.length),
+      path: `${file}@${at}`,
+      prefix: found.length > 1 ? `${at}/` : '',
+    };
+  });
+}
+
 export async function run(argv: string[]): Promise<number> {
   const {
     values,
@@ -107,63 +196,24 @@ export async function run(argv: string[]): Promise<number> {
     ? (await import('../../kernel/helper-probe.js')).kernelHelperProbe()
     : undefined;
   if (isElf(bytes)) {
-    const spec = parseObject(bytes, { path: file });
+    const objects = bpfObjectsIn(bytes, file);
     const wanted = values.program;
-    const progs = wanted ? spec.programs.filter((p) => wanted.includes(p.name)) : spec.programs;
+    const specs = objects.map((o) => ({ ...o, spec: parseObject(o.bytes, { path: o.path }) }));
     for (const name of wanted ?? []) {
-      if (!spec.programs.some((p) => p.name === name))
-        throw new UsageError(`${file}: no program '${name}' (has ${spec.programs.map((p) => p.name).join(', ')})`);
+      if (!specs.some(({ spec }) => spec.programs.some((p) => p.name === name)))
+        throw new UsageError(
+          `${file}: no program '${name}' (has ${specs.flatMap(({ spec }) => spec.programs.map((p) => p.name)).join(', ')})`,
+        );
     }
-    if (progs.length === 0) throw new InputError('the object has no programs', file);
-    // tp_btf, iterator, netfilter and struct_ops programs are checked by the running kernel's BTF
-    // (/sys/kernel/btf/vmlinux), and an object with CO-RE relocations or externs is prepared against the
-    // running kernel (below): /sys and /proc are read only for them.
-    const btfTypes: number[] = [MoreProgTypes.TRACING, MoreProgTypes.NETFILTER, MoreProgTypes.STRUCT_OPS];
-    const prepares = (spec.externs?.length ?? 0) > 0 || hasCoreRelocations(spec);
-    const env =
-      prepares || progs.some((p) => btfTypes.includes(type ?? p.type))
-        ? (await import('../../loader/kernel-env.js')).runningKernel()
-        : undefined;
-    const kernelBtf = env?.btf();
-    // The verifier judges what a load gives the kernel: CO-RE relocations applied against the running
-    // kernel's BTF, then the externs resolved (kfunc calls by BTF id, ksyms, .kconfig), as prepareSpec does
-    // before a kernel load. Unprepared, a kfunc call is a call to nowhere and a CO-RE offset the compiler's.
-    // When that fails every program is not modelled, saying why.
-    let judged: ObjectSpec = spec;
-    let prepareError: string | undefined;
-    if (env && prepares) {
-      try {
-        const { applyCore } = await import('../../loader/core.js');
-        const { resolveExterns } = await import('../../loader/externs.js');
-        judged = resolveExterns(applyCore(spec), env, 'kernel');
-      } catch (err) {
-        prepareError = (err as Error).message.split('\n')[0];
-      }
-    }
-    // A struct_ops program serves the member its `.struct_ops` map binds it to in the running kernel's struct,
-    // found as a load finds it (resolveStructOps); when that fails the program is not modelled, saying why.
-    let layoutError: string | undefined;
-    if (env && kernelBtf && !prepareError && progs.some((p) => (type ?? p.type) === MoreProgTypes.STRUCT_OPS)) {
-      try {
-        judged = (await import('../../loader/struct-ops.js')).resolveStructOps(judged, env);
-      } catch (err) {
-        layoutError = (err as Error).message.split('\n')[0];
-      }
-    }
-    for (const p of progs) {
-      const laidOut = judged.programs.find((q) => q.name === p.name) ?? p;
-      const prog = p.unsupported
-        ? laidOut
-        : prepareError
-          ? { ...p, unsupported: `it cannot be prepared as a load prepares it: ${prepareError}` }
-          : layoutError && p.type === MoreProgTypes.STRUCT_OPS
-            ? { ...p, unsupported: `its struct_ops map cannot be laid out for this kernel: ${layoutError}` }
-            : laidOut;
-      results.push({
-        name: p.name,
-        result: verifyProgram(judged, prog, { type, attachType, logLevel, states, helperAvailable, kernelBtf }),
-        insns: p.insns,
-      });
+    if (objects.length > 1 || objects[0]!.path !== file)
+      process.stdout.write(
+        `${file}: ${objects.length} BPF object${objects.length > 1 ? 's' : ''} embedded (libbpf skeleton) at ${objects.map((o) => o.path.slice(file.length + 1)).join(', ')}\n`,
+      );
+    for (const { spec, path, prefix } of specs) {
+      const progs = wanted ? spec.programs.filter((p) => wanted.includes(p.name)) : spec.programs;
+      if (progs.length === 0 && !wanted) throw new InputError('the object has no programs', path);
+      const opts = { type, attachType, logLevel, states, helperAvailable };
+      for (const r of await judgeObject(spec, progs, opts)) results.push({ ...r, name: prefix + r.name });
     }
   } else {
     if (type === undefined) throw new UsageError(`${file}: raw instructions need --type (e.g. --type xdp)`);

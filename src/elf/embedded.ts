@@ -1,0 +1,86 @@
+/**
+ * BPF objects embedded in another file. A libbpf skeleton (`bpftool gen skeleton`) compiles the whole
+ * eBPF object into the tool's executable as a byte array, so a tool like bcc's libbpf-tools `biolatency`
+ * is an x86-64 ELF that carries one EM_BPF ELF inside it. This finds those objects by their headers,
+ * without running or linking anything, so `bpfkit verify /usr/sbin/biolatency` can judge the programs the
+ * tool would load.
+ *
+ * A candidate is a 64-bit ELF header whose e_machine is EM_BPF in the header's own byte order and whose
+ * section header table and sections all lie inside the file; its length is where the last of them ends.
+ * Anything else that happens to start with `\x7fELF` is skipped. The scan is one pass over the bytes
+ * (bounded by the file's size); each candidate's section table is read at most once.
+ */
+import { EM_BPF, SHT_NOBITS } from './elf-file.js';
+
+/** One BPF object found inside a larger file. */
+export interface EmbeddedObject {
+  /** Where its ELF header starts in the file. */
+  offset: number;
+  /** Its length in bytes: up to the end of its last section or of its section header table. */
+  length: number;
+}
+
+const MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+/** The ELF64 header's and one section header's size. */
+const EHDR_SIZE = 64;
+const SHDR_SIZE = 64;
+/** More section headers than any compiler writes for one object: a header claiming more is not one. */
+const MAX_SECTIONS = 65_535;
+
+/**
+ * Every well-formed EM_BPF ELF object inside `bytes`, in file order, skipping a match at offset 0 (the
+ * file itself: an object that is one is read as such). Objects found do not overlap: the scan resumes
+ * after each one.
+ */
+export function findEmbeddedObjects(bytes: Uint8Array): EmbeddedObject[] {
+  const found: EmbeddedObject[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 1;
+  while (at + EHDR_SIZE <= bytes.length) {
+    const i = indexOfMagic(bytes, at);
+    if (i < 0) break;
+    const length = objectLength(bytes, view, i);
+    if (length === undefined) {
+      at = i + 1;
+      continue;
+    }
+    found.push({ offset: i, length });
+    at = i + length;
+  }
+  return found;
+}
+
+/** The next `\x7fELF` at or after `from`, or -1. */
+function indexOfMagic(bytes: Uint8Array, from: number): number {
+  for (let i = bytes.indexOf(MAGIC[0]!, from); i >= 0 && i + 4 <= bytes.length; i = bytes.indexOf(MAGIC[0]!, i + 1)) {
+    if (bytes[i + 1] === MAGIC[1] && bytes[i + 2] === MAGIC[2] && bytes[i + 3] === MAGIC[3]) return i;
+  }
+  return -1;
+}
+
+/** The length of the EM_BPF ELF64 object whose header is at `at`, or undefined when it is not one. */
+function objectLength(bytes: Uint8Array, view: DataView, at: number): number | undefined {
+  if (at + EHDR_SIZE > bytes.length) return undefined;
+  // e_ident: ELFCLASS64, ELFDATA2LSB (1) or ELFDATA2MSB (2), EV_CURRENT.
+  if (bytes[at + 4] !== 2 || bytes[at + 6] !== 1) return undefined;
+  const data = bytes[at + 5];
+  if (data !== 1 && data !== 2) return undefined;
+  const le = data === 1;
+  if (view.getUint16(at + 18, le) !== EM_BPF) return undefined;
+  const room = bytes.length - at;
+  const shoff = Number(view.getBigUint64(at + 40, le));
+  const shentsize = view.getUint16(at + 58, le);
+  const shnum = view.getUint16(at + 60, le);
+  if (shentsize !== SHDR_SIZE || shnum === 0 || shnum > MAX_SECTIONS) return undefined;
+  if (shoff < EHDR_SIZE || shoff + shnum * SHDR_SIZE > room) return undefined;
+  let end = shoff + shnum * SHDR_SIZE;
+  for (let k = 0; k < shnum; k++) {
+    const sh = at + shoff + k * SHDR_SIZE;
+    if (view.getUint32(sh + 4, le) === SHT_NOBITS) continue;
+    const off = Number(view.getBigUint64(sh + 24, le));
+    const size = Number(view.getBigUint64(sh + 32, le));
+    if (off + size > room) return undefined;
+    end = Math.max(end, off + size);
+  }
+  return end;
+}

@@ -1,0 +1,111 @@
+/**
+ * The verifier on objects from other projects, as Debian ships them: the BPF objects libbpf skeletons
+ * embed in bcc's libbpf-tools (biolatency, execsnoop, tcpconnect... one object per tool) and in xdp-tools'
+ * binaries, and the objects xdp-tools and libxdp install under /usr/lib/<arch>/bpf. None was written
+ * against bpfkit. Each program is prepared as a load prepares it (CO-RE against the running kernel, externs
+ * resolved), then judged by bpfkit and loaded into the kernel (root): bpfkit must never accept what the
+ * kernel refuses, never refuse what it accepts, and refuse at the kernel's instruction.
+ *
+ * What the tools set at run time is set as they would: a map whose max_entries the object leaves 0 (the
+ * tool sizes it by the CPU count or an option) gets 1. Programs the kernel cannot be asked about are
+ * counted and left out: fentry/fexit under lockdown (EPERM), attach targets this kernel lacks.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { findEmbeddedObjects } from '../../src/elf/embedded.js';
+import { parseObject } from '../../src/elf/object.js';
+import type { ObjectSpec } from '../../src/elf/spec.js';
+import { prepareSpec } from '../../src/loader/load-collection.js';
+import { runningKernel } from '../../src/loader/kernel-env.js';
+import { verifyProgram } from '../../src/verifier/index.js';
+import { kernelVerdictObject } from './kernel-oracle.js';
+import { needs } from '../support/env.js';
+
+/** The files a Debian package installed (dpkg-query -L). */
+function packageFiles(pkg: string): string[] {
+  return execFileSync('dpkg-query', ['-L', pkg], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+/** Every BPF object of some packages: the .o files they install and those embedded in their executables. */
+function packageObjects(pkgs: readonly string[]): { path: string; spec: ObjectSpec }[] {
+  const out: { path: string; spec: ObjectSpec }[] = [];
+  for (const file of pkgs.flatMap(packageFiles)) {
+    if (file.endsWith('.o') && file.includes('/bpf/')) {
+      out.push({ path: file, spec: parseObject(readFileSync(file), { path: file }) });
+    } else if (/\/s?bin\/[^/]+$/.test(file)) {
+      const bytes = readFileSync(file);
+      for (const o of findEmbeddedObjects(bytes)) {
+        const path = `${file}@0x${o.offset.toString(16)}`;
+        out.push({ path, spec: parseObject(bytes.subarray(o.offset, o.offset + o.length), { path }) });
+      }
+    }
+  }
+  return out;
+}
+
+interface Tally {
+  judged: number;
+  agree: number;
+  notModelled: string[];
+  /** Wrong verdicts and refusals at another instruction, one line each. */
+  wrong: string[];
+  /** Left out: the kernel could not be asked (EPERM, no such attach target) or the loader refused first. */
+  leftOut: number;
+}
+
+function judgePackages(pkgs: readonly string[]): Tally {
+  const env = runningKernel();
+  const kernelBtf = env.btf();
+  const tally: Tally = { judged: 0, agree: 0, notModelled: [], wrong: [], leftOut: 0 };
+  for (const { path, spec } of packageObjects(pkgs)) {
+    // The tools size these maps at run time (libbpf's bpf_map__set_max_entries before the load).
+    for (const m of spec.maps) if (m.maxEntries === 0) m.maxEntries = 1;
+    for (const p of spec.programs) {
+      const name = `${path.split('/').pop()}/${p.name}`;
+      let prepared: ObjectSpec;
+      try {
+        prepared = prepareSpec(spec, { engine: 'kernel', programs: [p.name] }, env);
+      } catch {
+        tally.leftOut++;
+        continue;
+      }
+      let k: ReturnType<typeof kernelVerdictObject>;
+      try {
+        k = kernelVerdictObject(prepared, p.name);
+      } catch {
+        tally.leftOut++;
+        continue;
+      }
+      const prog = prepared.programs.find((q) => q.name === p.name)!;
+      const v = verifyProgram(prepared, prog, { kernelBtf });
+      tally.judged++;
+      const kernelSays = k.accepted ? 'ok' : `refused at ${k.pc ?? '?'}: ${k.message}`;
+      if (v.unmodelled) tally.notModelled.push(`${name}: ${v.message}`);
+      else if (v.accepted !== k.accepted || (!k.accepted && k.pc !== undefined && v.pc !== k.pc))
+        tally.wrong.push(
+          `${name}: kernel ${kernelSays}; bpfkit ${v.accepted ? 'ok' : `refused at ${v.pc}: ${v.message}`}`,
+        );
+      else tally.agree++;
+    }
+  }
+  return tally;
+}
+
+for (const [pkgs, tool, minJudged, maxNotModelled] of [
+  [['libbpf-tools'], 'biolatency', 200, 5],
+  [['xdp-tools', 'libxdp1'], 'xdp-filter', 100, 14],
+] as const) {
+  const pkg = pkgs.join(' and ');
+  test(`${pkg}: bpfkit's verdicts are the kernel's on every program it can be asked about`, (t) => {
+    if (!needs(t, { root: true, tools: ['dpkg-query', tool] })) return;
+    const r = judgePackages(pkgs);
+    t.diagnostic(
+      `${pkg}: ${r.judged} programs judged, ${r.agree} agree, ${r.notModelled.length} not modelled, ${r.leftOut} left out`,
+    );
+    assert.deepEqual(r.wrong, [], 'no wrong verdict, no refusal at another instruction');
+    assert.ok(r.judged >= minJudged, `at least ${minJudged} programs judged (${r.judged})`);
+    assert.ok(r.notModelled.length <= maxNotModelled, `not modelled:\n${r.notModelled.join('\n')}`);
+  });
+}
