@@ -23,6 +23,7 @@ import {
 } from '../isa/opcodes.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { MapFlag, MapType } from '../uapi/types.js';
+import { mapSizeFault } from '../engine/map-limits.js';
 import { BpfkitError } from '../util/errors.js';
 import type { Btf } from '../btf/index.js';
 import { type GlobalFunc, globalFuncs, nonIntSubprogs } from './btf-funcs.js';
@@ -525,6 +526,8 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
   // either: its instructions do not say what the kernel would be given (a raw fd's imm read as a map
   // index would name one of the object's maps).
   if (prog.unsupported) return unmodelledResult(`program '${prog.name}': ${prog.unsupported}`);
+  const unsized = unsizedMap(prog, spec.maps);
+  if (unsized) return unmodelledResult(`program '${prog.name}': ${unsized}`);
   const insns = resolveMaps(prog, spec.maps);
   const btf = objectBtf(spec.btf);
   const withFields = (m: MapSpec): VerifierMap => {
@@ -558,6 +561,25 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
     ksymFound: opts.ksymFound ?? (prog.ksymsFound ? (name) => prog.ksymsFound![name] : undefined),
     maps,
   });
+}
+
+/**
+ * Why no verdict can be given on a program whose map the kernel would not create as the object has it: a
+ * zero size that the object's own loader sets at run time (libbpf-tools size maps by the CPU count, a
+ * benchmark its value size by an option), or an impossible one. The load fails before the verifier runs,
+ * and the verdict after the loader's fix depends on the sizes it picks (a zero key size would let an
+ * unchecked key through; a constant-key array lookup is never NULL only below max_entries). A perf event
+ * array's 0 is no fault: every loader makes it one entry per CPU.
+ */
+function unsizedMap(prog: ProgramSpec, maps: readonly MapSpec[]): string | undefined {
+  for (const name of new Set(prog.mapRefs.map((r) => r.map))) {
+    const m = maps.find((x) => x.name === name);
+    if (!m || (m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0)) continue;
+    const fault = mapSizeFault(m);
+    if (fault)
+      return `map '${m.name}': ${fault}: the kernel would not create it as the object has it, so it never verifies the program (its loader must size the map first)`;
+  }
+  return undefined;
 }
 
 /** A refusal before the walk for something bpfkit does not model. */

@@ -43,6 +43,9 @@ options:
                     walk met before it (up to 8 distinct ones each, as the kernel's log prints them)
   --this-kernel     also ask the running kernel (root) which helpers each program type may call: a
                     kernel built without a subsystem, or patched, refuses some that upstream allows
+  --max-entries N   give N entries to every map the object leaves at max_entries 0 (a tool's loader sizes
+                    those at run time; without this their programs are not modelled, as no kernel would
+                    create such a map)
 `;
 
 /** `--type`: a number, or what `run` and `prog load` take (a bpftool type name or a libbpf section name, with its attach type). */
@@ -169,6 +172,7 @@ export async function run(argv: string[]): Promise<number> {
     stats: { type: 'boolean' },
     states: { type: 'boolean' },
     'this-kernel': { type: 'boolean' },
+    'max-entries': { type: 'string' },
   });
   if (wantHelp) {
     process.stdout.write(help);
@@ -182,6 +186,8 @@ export async function run(argv: string[]): Promise<number> {
   const attachType = given?.attachType;
   const logLevel = intFlag('log-level', values['log-level'], 0);
   if (logLevel > 2) throw new UsageError('--log-level must be 0, 1 or 2');
+  const maxEntries =
+    values['max-entries'] === undefined ? undefined : intFlag('max-entries', values['max-entries'], 1, 1);
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
@@ -199,6 +205,10 @@ export async function run(argv: string[]): Promise<number> {
     const objects = bpfObjectsIn(bytes, file);
     const wanted = values.program;
     const specs = objects.map((o) => ({ ...o, spec: parseObject(o.bytes, { path: o.path }) }));
+    // Maps a tool sizes at run time (max_entries 0 in the object, bpf_map__set_max_entries before the
+    // load) are given the size asked for; without it their programs are not modelled, saying why.
+    if (maxEntries !== undefined)
+      for (const { spec } of specs) for (const m of spec.maps) if (m.maxEntries === 0) m.maxEntries = maxEntries;
     for (const name of wanted ?? []) {
       if (!specs.some(({ spec }) => spec.programs.some((p) => p.name === name)))
         throw new UsageError(
