@@ -7,8 +7,9 @@
  *
  * A candidate is a 64-bit ELF header whose e_machine is EM_BPF in the header's own byte order and whose
  * section header table and sections all lie inside the file; its length is where the last of them ends.
- * Anything else that happens to start with `\x7fELF` is skipped. The scan is one pass over the bytes
- * (bounded by the file's size); each candidate's section table is read at most once.
+ * Anything else that happens to start with `\x7fELF` is skipped. The scan is one pass over the bytes, and
+ * the section headers it reads across all candidates are capped in proportion to the file's size, so a file
+ * of forged headers that all point at one long section table costs no more than reading it a few times.
  */
 import { EM_BPF, SHT_NOBITS } from './elf-file.js';
 
@@ -35,11 +36,14 @@ const MAX_SECTIONS = 65_535;
 export function findEmbeddedObjects(bytes: Uint8Array): EmbeddedObject[] {
   const found: EmbeddedObject[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Section headers left to read: every real object's once over, with room to spare.
+  const budget = { left: 4 * Math.ceil(bytes.length / SHDR_SIZE) + MAX_SECTIONS };
   let at = 1;
   while (at + EHDR_SIZE <= bytes.length) {
     const i = indexOfMagic(bytes, at);
     if (i < 0) break;
-    const length = objectLength(bytes, view, i);
+    const length = objectLength(bytes, view, i, budget);
+    if (length === null) break;
     if (length === undefined) {
       at = i + 1;
       continue;
@@ -58,8 +62,16 @@ function indexOfMagic(bytes: Uint8Array, from: number): number {
   return -1;
 }
 
-/** The length of the EM_BPF ELF64 object whose header is at `at`, or undefined when it is not one. */
-function objectLength(bytes: Uint8Array, view: DataView, at: number): number | undefined {
+/**
+ * The length of the EM_BPF ELF64 object whose header is at `at`, undefined when it is not one, or null when
+ * the scan's budget of section headers is spent.
+ */
+function objectLength(
+  bytes: Uint8Array,
+  view: DataView,
+  at: number,
+  budget: { left: number },
+): number | undefined | null {
   if (at + EHDR_SIZE > bytes.length) return undefined;
   // e_ident: ELFCLASS64, ELFDATA2LSB (1) or ELFDATA2MSB (2), EV_CURRENT.
   if (bytes[at + 4] !== 2 || bytes[at + 6] !== 1) return undefined;
@@ -74,6 +86,7 @@ function objectLength(bytes: Uint8Array, view: DataView, at: number): number | u
   if (shentsize !== SHDR_SIZE || shnum === 0 || shnum > MAX_SECTIONS) return undefined;
   if (shoff < EHDR_SIZE || shoff + shnum * SHDR_SIZE > room) return undefined;
   let end = shoff + shnum * SHDR_SIZE;
+  if ((budget.left -= shnum) < 0) return null;
   for (let k = 0; k < shnum; k++) {
     const sh = at + shoff + k * SHDR_SIZE;
     if (view.getUint32(sh + 4, le) === SHT_NOBITS) continue;

@@ -98,3 +98,26 @@ test('bpfkit verify on an executable judges the BPF objects embedded in it', () 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('forged headers that all point at one long section table cost a bounded scan', () => {
+  // 4 MiB of EM_BPF headers, each claiming the 65,535 sections of one table at the end whose last section
+  // runs past the file: every candidate would read the whole table.
+  const size = 4 << 20;
+  const b = new Uint8Array(size);
+  const v = new DataView(b.buffer);
+  const tableAt = size - 65_535 * 64;
+  for (let i = 64; i + 64 <= tableAt; i += 64) {
+    b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], i);
+    v.setUint16(i + 18, 247, true);
+    v.setBigUint64(i + 40, BigInt(tableAt - i), true);
+    v.setUint16(i + 58, 64, true);
+    v.setUint16(i + 60, 65_535, true);
+  }
+  v.setBigUint64(size - 64 + 24, BigInt(size), true);
+  v.setBigUint64(size - 64 + 32, 1n, true);
+  const t0 = process.cpuUsage();
+  assert.deepEqual(findEmbeddedObjects(b), []);
+  const { user, system } = process.cpuUsage(t0);
+  // Unbounded, this is 49,000 candidates x 65,535 headers (minutes); bounded, a few reads of the table.
+  assert.ok(user + system < 2_000_000, `${(user + system) / 1000} ms of CPU`);
+});
