@@ -30,6 +30,13 @@ export interface ObjectExterns {
   externs: ExternSpec[];
   byName: Map<string, ExternSpec>;
   kconfigMap?: MapSpec;
+  /**
+   * Undefined symbols no extern declaration in `.BTF` describes (an inline-asm `r0 = SYM ll`, a function
+   * declared and never defined), with why: a reference only the object's own loader can fill in. libbpf
+   * refuses the whole object; bpfkit refuses only the programs that use one (`ProgramSpec.unsupported`),
+   * so the others stay usable, as cilium/ebpf leaves such a reference for its caller to resolve.
+   */
+  unresolved: Map<string, string>;
 }
 
 /** The kind of value a `.kconfig` variable's C type holds (libbpf's find_kcfg_type). */
@@ -81,7 +88,7 @@ const isSigned = (btf: Btf, id: number): boolean => {
 
 /** Collect the object's externs from its undefined symbols and their BTF. Pure; throws InputError. */
 export function collectExterns(elf: ElfFile, btf: Btf | undefined): ObjectExterns {
-  const out: ObjectExterns = { externs: [], byName: new Map() };
+  const out: ObjectExterns = { externs: [], byName: new Map(), unresolved: new Map() };
   const symbols = elf.symbols.filter(
     (s) =>
       s.section === SHN_UNDEF &&
@@ -91,11 +98,11 @@ export function collectExterns(elf: ElfFile, btf: Btf | undefined): ObjectExtern
   );
   if (symbols.length === 0) return out;
   const where = (name: string) => `${elf.source}: extern '${name}'`;
-  if (!btf)
-    throw new InputError(
-      `the object uses extern symbols, which need its '.BTF' section (build with clang -g)`,
-      where(symbols[0]!.name),
-    );
+  if (!btf) {
+    for (const sym of symbols)
+      out.unresolved.set(sym.name, `the object has no '.BTF' section to declare it in (externs need clang -g)`);
+    return out;
+  }
   // Which DATASEC holds each extern VAR or FUNC.
   const sectionOf = new Map<number, BtfType>();
   for (const t of btf.types) {
@@ -112,7 +119,10 @@ export function collectExterns(elf: ElfFile, btf: Btf | undefined): ObjectExtern
           (t.kind === BtfKind.VAR && t.extra === EXTERN_LINKAGE) ||
           (t.kind === BtfKind.FUNC && t.vlen === EXTERN_LINKAGE),
       );
-    if (!decl) throw new InputError(`no extern VAR or FUNC of that name in '.BTF'`, where(sym.name));
+    if (!decl) {
+      out.unresolved.set(sym.name, `no extern VAR or FUNC of that name in '.BTF'`);
+      continue;
+    }
     const sec = sectionOf.get(decl.id);
     if (!sec)
       throw new InputError(

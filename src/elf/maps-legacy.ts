@@ -132,8 +132,10 @@ export function parseLegacyMaps(elf: ElfFile, section: ElfSection): PlacedMap[] 
     if (!isMapOfMaps(spec.type)) continue;
     const l = legacy.get(spec);
     const mapWhere = where(`map '${spec.name}'`);
-    if (!l || l.innerId === 0)
-      throw new InputError('a map of maps needs inner_id naming its inner map template', mapWhere);
+    // libbpf's struct bpf_map_def has no inner_id, and bpf_elf_map's may be 0: the template is then the
+    // loader's to give (cilium/ebpf's MapSpec.InnerMap), as with a BTF map of maps declared without
+    // `__array(values, ...)`. The object still parses; a load without one is refused (validate-spec.ts).
+    if (!l || l.innerId === 0) continue;
     const members = placed.filter((p) => !isMapOfMaps(p.spec.type) && legacy.get(p.spec)?.id === l.innerId);
     if (members.length === 0)
       throw new InputError(`inner_id ${l.innerId} names no map (no plain map has that id)`, mapWhere);

@@ -137,6 +137,7 @@ export function parseObject(bytes: Uint8Array, options: ParseObjectOptions | str
         return m ? { name: m.name, size: m.valueSize } : undefined;
       },
       extern: (name) => externs.byName.get(name),
+      unresolved: (name) => externs.unresolved.get(name),
     },
     {
       license,

@@ -47,6 +47,7 @@ import {
   SHN_UNDEF,
   STB_LOCAL,
   STT_FUNC,
+  STT_NOTYPE,
   STV_HIDDEN,
   STT_SECTION,
   relocationTypeName,
@@ -66,6 +67,8 @@ export interface MapResolver {
   dataMap(sectionIndex: number): { name: string; size: number } | undefined;
   /** The extern (`.kconfig`, `.ksyms`, kfunc) an undefined symbol names, if it is one (externs.ts). */
   extern?(name: string): ExternSpec | undefined;
+  /** Why an undefined symbol that is no extern cannot be resolved here (externs.ts `unresolved`). */
+  unresolved?(name: string): string | undefined;
 }
 
 interface CallSite {
@@ -232,9 +235,13 @@ function splitFunctions(elf: ElfFile, section: ElfSection, maps: MapResolver, co
     );
   if (section.size % 8 !== 0) throw new InputError(`code size ${section.size} is not a multiple of 8`, secWhere);
   const sectionSlots = section.size / 8;
-  const syms = elf.symbols
-    .filter((s) => s.section === section.index && s.type === STT_FUNC)
-    .sort((a, b) => a.value - b.value);
+  const inSection = elf.symbols.filter((s) => s.section === section.index);
+  let syms = inSection.filter((s) => s.type === STT_FUNC);
+  // Clang before 9 gives code symbols no type: in a section with no STT_FUNC symbol, a global (or weak)
+  // STT_NOTYPE symbol is a function's entry (branch labels are local), as loaders that take such objects
+  // (cilium/ebpf, iproute2) read them.
+  if (syms.length === 0) syms = inSection.filter((s) => s.type === STT_NOTYPE && s.bind !== STB_LOCAL);
+  syms.sort((a, b) => a.value - b.value);
   const ranges: { name: string; start: number; slots: number; global: boolean; hidden?: boolean }[] = [];
   if (syms.length === 0) {
     // Hand-written objects may have no function symbols: the whole section is one program.
@@ -328,6 +335,11 @@ function applyRelocation(elf: ElfFile, f: Func, insn: Instruction, r: ElfRelocat
   const sym = r.symbol;
   const name = relocationTypeName(r.type);
   if (sym.section === SHN_UNDEF) {
+    const unresolved = maps.unresolved?.(sym.name);
+    if (unresolved !== undefined) {
+      f.unsupported ??= `function '${f.name}' pc ${insn.pc}: undefined symbol '${sym.name}' (${unresolved}): a reference only the object's own loader can fill in`;
+      return;
+    }
     applyExternRelocation(f, insn, r, maps.extern?.(sym.name), where);
     return;
   }

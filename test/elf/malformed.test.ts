@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseObject } from '../../src/elf/object.js';
+import { loadCollection } from '../../src/loader/index.js';
+import { validateSpec } from '../../src/engine/validate-spec.js';
 import { readElf } from '../../src/elf/elf-file.js';
 import { parseBtf } from '../../src/btf/btf.js';
 import { InputError } from '../../src/util/errors.js';
@@ -63,13 +65,33 @@ test('a relocation on an instruction that is not an lddw is refused', () => {
   );
 });
 
-test('an undefined symbol that no extern declaration in .BTF describes is refused, naming it', () => {
+test('an undefined symbol that no extern declaration in .BTF describes leaves only the programs using it unloadable, naming it', async () => {
   const b = patched('basic.o', (_b, dv, elf) => {
     const sym = elf.symbols.find((s) => s.name === 'seen')!;
     const symtab = elf.sections.find((s) => s.type === 2)!;
     dv.setUint16(symtab.offset + sym.index * 24 + 6, 0, true);
   });
-  expectInputError(b, /bad\.o: extern 'seen': no extern VAR or FUNC of that name in '\.BTF'/);
+  // libbpf refuses the whole object; cilium/ebpf leaves the reference for its caller. bpfkit parses the
+  // object and refuses only the programs that need the symbol, when they are loaded.
+  const spec = parseObject(b, { path: 'bad.o' });
+  const reasons = Object.fromEntries(spec.programs.map((p) => [p.name, p.unsupported]));
+  assert.match(
+    reasons['count_len'] ?? '',
+    /^function 'count_len' pc \d+: undefined symbol 'seen' \(no extern VAR or FUNC of that name in '\.BTF'\): a reference only the object's own loader can fill in$/,
+  );
+  assert.equal(reasons['count_proto'], undefined);
+  assert.equal(reasons['pass_all'], undefined);
+  await assert.rejects(
+    loadCollection(spec, { engine: 'vm', programs: ['count_len'] }),
+    (e: unknown) =>
+      e instanceof InputError &&
+      /^bad\.o: program 'count_len': not supported: function 'count_len' pc \d+: undefined symbol 'seen'/.test(
+        e.message,
+      ),
+  );
+  const c = await loadCollection(spec, { engine: 'vm', programs: ['pass_all'] });
+  assert.ok(c.programs.has('pass_all'));
+  c.close();
 });
 
 test('a prog array value naming a non-program is refused', () => {
@@ -244,4 +266,38 @@ test('fuzz: every mutation of every fixture ends in an ObjectSpec or an InputErr
   }
   assert.ok(specs > 0 && errors > 0, `both outcomes occur (specs ${specs}, errors ${errors})`);
   assert.ok(Date.now() - started < 60_000, 'no mutation makes parsing slow');
+});
+
+test('a legacy map of maps with no inner_id parses without a template; using it is refused in one line', () => {
+  const b = patched('legacy.o', (_b, dv, elf) => {
+    const sym = elf.symbols.find((s) => s.name === 'map_outer')!;
+    const maps = elf.sectionByName('maps')!;
+    dv.setUint32(maps.offset + sym.value + 28, 0, true); // bpf_elf_map.inner_id
+  });
+  // struct bpf_map_def (libbpf's legacy layout) has no inner_id at all: the template is the loader's to give.
+  const spec = parseObject(b, { path: 'bad.o' });
+  const outer = spec.maps.find((m) => m.name === 'map_outer')!;
+  assert.equal(outer.innerMap, undefined);
+  assert.deepEqual(outer.contents, []);
+  assert.throws(
+    () => validateSpec(spec),
+    (e: unknown) =>
+      e instanceof Error && /map 'map_outer' is a map of maps without an inner map template/.test(e.message),
+  );
+});
+
+test('code symbols without a type (clang before 9) still name and bound the functions', () => {
+  const typed = parseObject(load('basic.o'), { path: 'basic.o' });
+  const b = patched('basic.o', (_b, dv, elf) => {
+    const symtab = elf.sections.find((s) => s.type === 2)!;
+    for (const s of elf.symbols.filter((x) => x.type === 2 /* STT_FUNC */)) {
+      const info = symtab.offset + s.index * 24 + 4;
+      dv.setUint8(info, dv.getUint8(info) & 0xf0); // STT_NOTYPE, binding kept
+    }
+  });
+  const untyped = parseObject(b, { path: 'basic.o' });
+  assert.deepEqual(
+    untyped.programs.map((p) => [p.name, p.section, p.insns.length]),
+    typed.programs.map((p) => [p.name, p.section, p.insns.length]),
+  );
 });
