@@ -47,6 +47,8 @@ export interface TpBtf {
   errArgs?: readonly number[];
   /** Pointer arguments the release's table (tp-null.ts) could not classify: not modelled. */
   unknownArgs?: readonly number[];
+  /** The target kernel's release (`uname -r`) when known: facts of one release apply only to it. */
+  release?: string;
   /**
    * Iterator programs (BPF_TRACE_ITER, iter.ts): `name` is the `bpf_iter_<target>` function's, `args`
    * all its parameters (`meta` first), and the target's ctx_arg_info types the pointers.
@@ -150,7 +152,13 @@ export function tpBtfTarget(
     return `${t.name} is not a pointer to a function prototype`;
   const name = t.name.slice('btf_trace_'.length);
   const params = proto.members.slice(1);
-  const base = { btf, name, args: params.map((m) => m.type), argNames: params.map((m) => m.name) };
+  const base = {
+    btf,
+    name,
+    args: params.map((m) => m.type),
+    argNames: params.map((m) => m.name),
+    ...(release ? { release } : {}),
+  };
   // The kernel's table of the running release when bpfkit carries it and it names this tracepoint.
   const facts = tpNullFacts(name, release);
   if (facts) return { ...base, ...facts };

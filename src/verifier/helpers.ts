@@ -228,9 +228,10 @@ const SKC_CASTS: readonly (readonly [number, string, string])[] = [
   [196, 'skc_to_mptcp_sock', 'mptcp_sock'],
 ];
 const SKC_IDS = SKC_CASTS.map((c) => c[0]);
+/** The casts' prototypes; skc_to_mptcp_sock's socket is a plain ARG_PTR_TO_SOCK_COMMON, not a BTF one (checked on 6.18). */
 const skcProto = (scope: Scope) =>
   SKC_CASTS.map(([id, name, struct]) =>
-    P(id, name, ['sock_btf'], 'btf_obj_or_null', scope, {
+    P(id, name, [id === 196 ? 'sock_common' : 'sock_btf'], 'btf_obj_or_null', scope, {
       retStruct: struct,
       ...(id === 178 ? {} : { sockRef: 'cast' as const }),
     }),

@@ -49,8 +49,12 @@ function table(): Map<string, TpNullFacts> {
  * release is not the table's series (or unknown), or the probe never saw the tracepoint.
  */
 export function tpNullFacts(name: string, release: string | undefined): TpNullFacts | undefined {
-  if (!release || releaseSeries(release) !== releaseSeries(TP_NULL_RELEASE)) return undefined;
-  return table().get(name);
+  return onTableSeries(release) ? table().get(name) : undefined;
+}
+
+/** Whether a kernel of `release` is of the series the table was probed on (6.18.x): its facts hold there. */
+export function onTableSeries(release: string | undefined): boolean {
+  return !!release && releaseSeries(release) === releaseSeries(TP_NULL_RELEASE);
 }
 
 /** The series (`6.18`) the table is for, as the messages of tp_btf's not-modelled cases name it. */

@@ -413,17 +413,13 @@ function tracingTarget(opts: VerifyOptions): TpBtf {
       0,
       `bpfkit: a tp_btf or iter program is checked by the kernel's BTF, and none was given (kernelBtf)`,
     );
+  const release = opts.kernelRelease ?? opts.kernelBtf.kernelRelease;
   if (opts.attachType === TRACE_ITER) {
     const it = iterTarget(opts.kernelBtf, opts.attachBtfId, opts.attachBtfName);
     if (typeof it === 'string') throw new Rejection(0, `bpfkit: ${it}`);
-    return { btf: opts.kernelBtf, nullArgs: [], ...it };
+    return { btf: opts.kernelBtf, nullArgs: [], ...it, ...(release ? { release } : {}) };
   }
-  const t = tpBtfTarget(
-    opts.kernelBtf,
-    opts.attachBtfId,
-    opts.attachBtfName,
-    opts.kernelRelease ?? opts.kernelBtf.kernelRelease,
-  );
+  const t = tpBtfTarget(opts.kernelBtf, opts.attachBtfId, opts.attachBtfName, release);
   if (typeof t === 'string') throw new Rejection(0, `bpfkit: ${t}`);
   return t;
 }
