@@ -259,6 +259,8 @@ const BTF_ARG_TYPES: ReadonlySet<string> = new Set([
   'btf_sock_or_null',
   'btf_path',
   'btf_file',
+  'btf_skb',
+  'btf_xdp',
 ]);
 
 /** The kernel struct each ARG_PTR_TO_BTF_ID argument type names. */
@@ -269,6 +271,8 @@ const BTF_ARG_STRUCT: Readonly<Record<string, string>> = {
   btf_sock_or_null: 'sock_common',
   btf_path: 'path',
   btf_file: 'file',
+  btf_skb: 'sk_buff',
+  btf_xdp: 'xdp_buff',
 };
 
 /** The register types a helper's memory argument takes (mem_types), as Linux 6.18 lists them. */
@@ -583,7 +587,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       case 'btf_cgroup_or_null':
       case 'btf_sock_or_null':
       case 'btf_path':
-      case 'btf_file': {
+      case 'btf_file':
+      case 'btf_skb':
+      case 'btf_xdp': {
         const want = BTF_ARG_STRUCT[type]!;
         btfObjArg(env, pc, regno, reg, want, type.endsWith('_or_null'), proto.name);
         break;

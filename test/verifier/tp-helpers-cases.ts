@@ -43,6 +43,10 @@ const END = 'r0 = 0\nexit';
 /** A zero u32 key at fp-8 in r2 (insns 0-3). */
 const KEY = 'r1 = 0\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8';
 
+/** bpf_skb_output of argument `arg` into map 0, `size` bytes of a zeroed u64 at fp-8 (the call is insn 10). */
+const skbOutput = (arg: number, size = 8) =>
+  `r6 = r1\nr1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = *(u64 *)(r6 + ${8 * arg})\nr2 = map 0\nr3 = 0\nr4 = r10\nr4 += -8\nr5 = ${size}\ncall 111\n${END}`;
+
 /** The cases. */
 export const TP_HELPER_CASES: TableCase[] = [
   // bpf_tracing_func_proto's map helpers: the map types check_map_func_compatibility pairs them with.
@@ -167,6 +171,46 @@ export const TP_HELPER_CASES: TableCase[] = [
     ...tp,
     text: `r1 = 0\ncall 173\n${END}`,
     want: at(1, 'R1 type=scalar expected=ctx'),
+  },
+  // tracing_prog_func_proto's perf_event_output of a BTF sk_buff (GPL only): a trusted, non-NULL skb.
+  {
+    name: "skb_output of kfree_skb's skb",
+    type: TRACING,
+    tp: 'kfree_skb',
+    maps: [PERF_ARRAY],
+    text: skbOutput(0),
+    want: OK,
+  },
+  {
+    name: 'skb_output of a NULL-able skb (tcp_send_reset)',
+    type: TRACING,
+    tp: 'tcp_send_reset',
+    maps: [PERF_ARRAY],
+    text: skbOutput(1),
+    want: at(10, 'R1 type=trusted_ptr_or_null_ expected=ptr_, trusted_ptr_, rcu_ptr_'),
+  },
+  {
+    name: 'skb_output of a task',
+    ...tp,
+    maps: [PERF_ARRAY],
+    text: skbOutput(1),
+    want: at(10, 'R1 is of type task_struct but sk_buff is expected'),
+  },
+  {
+    name: 'skb_output into a hash map',
+    type: TRACING,
+    tp: 'kfree_skb',
+    maps: [HASH],
+    text: skbOutput(0),
+    want: at(10, 'cannot pass map_type 1 into func bpf_skb_output#111'),
+  },
+  {
+    name: 'skb_output of 16 bytes of an 8-byte buffer',
+    type: TRACING,
+    tp: 'kfree_skb',
+    maps: [PERF_ARRAY],
+    text: skbOutput(0, 16),
+    want: at(10, 'invalid read from stack R4 off=-8 size=16'),
   },
   // Helpers neither tracing_prog_func_proto nor raw_tp's table has.
   { name: 'skb_load_bytes in tp_btf', ...tp, text: `call 26\n${END}`, want: cannot(0, 'skb_load_bytes', 26) },

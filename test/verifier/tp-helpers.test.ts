@@ -58,10 +58,10 @@ const bareCall = (id: number, iter: boolean): TableCase => ({
 
 /**
  * What bpfkit leaves not modelled of a bare call in these programs on 6.18: helpers the kernel gives them
- * whose prototype there bpfkit lacks (get_cgroup_classid of the task, skb_output, xdp_output, find_vma, ...),
+ * whose prototype there bpfkit lacks (get_cgroup_classid of the task, get_branch_snapshot, find_vma, ...),
  * bpf_probe_write_user (the kernel's lockdown decides) and the user ring buffer's callback.
  */
-const BARE_UNMODELLED = new Set([17, 36, 111, 121, 176, 180, 188, 209]);
+const BARE_UNMODELLED = new Set([17, 36, 176, 180, 188, 209]);
 
 test('tp_btf helpers: a bare call of every helper, as the running kernel judges it (root)', (t) => {
   if (skipWithoutBtf(t) || !needs(t, { root: true })) return;
