@@ -718,6 +718,12 @@ const TRACING_PROG: ReadonlyMap<number, HelperProto> = new Map(
     // socket behind a file, maybe NULL (the task_file iterator gives the file).
     P(147, 'd_path', ['btf_path', 'mem_rw', 'const_size_or_zero'], 'integer', 'all'),
     P(162, 'sock_from_file', ['btf_file'], 'btf_obj_or_null', 'all', { retStruct: 'socket' }),
+    // The task's net_cls classid (bpf_get_cgroup_classid_curr_proto: no argument, Linux 6.18 gives it to
+    // tp_btf), the last branch records into a buffer (bpf_get_branch_snapshot_proto, GPL only: raw_tp's too,
+    // where bpfkit has no prototype for it) and a BTF xdp_buff's length (bpf_xdp_get_buff_len_trace_proto).
+    P(17, 'get_cgroup_classid', [], 'integer', 'all'),
+    P(176, 'get_branch_snapshot', ['uninit_mem', 'const_size_or_zero'], 'integer', 'all', { gpl: true }),
+    P(188, 'xdp_get_buff_len', ['btf_xdp'], 'integer', 'all'),
     // perf_event_output of a BTF sk_buff or xdp_buff (bpf_skb_output_proto, bpf_xdp_output_proto): GPL only.
     ...(
       [

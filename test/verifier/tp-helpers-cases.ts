@@ -47,8 +47,11 @@ const KEY = 'r1 = 0\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8';
 const skbOutput = (arg: number, size = 8) =>
   `r6 = r1\nr1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = *(u64 *)(r6 + ${8 * arg})\nr2 = map 0\nr3 = 0\nr4 = r10\nr4 += -8\nr5 = ${size}\ncall 111\n${END}`;
 
+/** A case, loaded under `license` when given (default GPL). */
+export type TpHelperCase = TableCase & { license?: string };
+
 /** The cases. */
-export const TP_HELPER_CASES: TableCase[] = [
+export const TP_HELPER_CASES: TpHelperCase[] = [
   // bpf_tracing_func_proto's map helpers: the map types check_map_func_compatibility pairs them with.
   {
     name: 'current_task_under_cgroup in tp_btf',
@@ -211,6 +214,33 @@ export const TP_HELPER_CASES: TableCase[] = [
     maps: [PERF_ARRAY],
     text: skbOutput(0, 16),
     want: at(10, 'invalid read from stack R4 off=-8 size=16'),
+  },
+  // The task's classid (no argument), the branch records into the stack (GPL only), an xdp_buff's length.
+  { name: 'get_cgroup_classid in tp_btf', ...tp, text: `call 17\nif r0 > 7 goto out\nout:\n${END}`, want: OK },
+  {
+    name: 'get_branch_snapshot into the stack in tp_btf',
+    ...tp,
+    text: `r1 = r10\nr1 += -32\nr2 = 32\nr3 = 0\ncall 176\n${END}`,
+    want: OK,
+  },
+  {
+    name: 'get_branch_snapshot, 40 bytes of a 32-byte buffer, in tp_btf',
+    ...tp,
+    text: `r1 = r10\nr1 += -32\nr2 = 40\nr3 = 0\ncall 176\n${END}`,
+    want: at(4, 'invalid write to stack R1 off=-32 size=40'),
+  },
+  {
+    name: 'get_branch_snapshot in a non-GPL tp_btf program',
+    ...tp,
+    license: 'MIT',
+    text: `r1 = r10\nr1 += -32\nr2 = 32\nr3 = 0\ncall 176\n${END}`,
+    want: at(4, 'cannot call GPL-restricted function from non-GPL compatible program'),
+  },
+  {
+    name: 'xdp_get_buff_len of a task in tp_btf',
+    ...tp,
+    text: `r1 = *(u64 *)(r1 + 8)\ncall 188\n${END}`,
+    want: at(1, 'R1 is of type task_struct but xdp_buff is expected'),
   },
   // Helpers neither tracing_prog_func_proto nor raw_tp's table has.
   { name: 'skb_load_bytes in tp_btf', ...tp, text: `call 26\n${END}`, want: cannot(0, 'skb_load_bytes', 26) },
