@@ -79,6 +79,11 @@ export interface Btf {
   types: BtfType[];
   /** The raw section. */
   raw: Uint8Array;
+  /**
+   * The release (`uname -r`) of the kernel this BTF was read from, when it is the running kernel's
+   * /sys/kernel/btf/vmlinux (the loader sets it); undefined for any other BTF.
+   */
+  kernelRelease?: string;
   /** The first type called `name` (of `kind` when given). */
   byName(name: string, kind?: number): BtfType | undefined;
   /** The ids of every type called `name`, in id order (empty for '' and for unknown names). */

@@ -6,6 +6,7 @@
  * the offsets the compiler guessed.
  */
 import { readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import type { ObjectSpec } from '../elf/spec.js';
 import { parseBtf, type Btf } from '../btf/btf.js';
 import { applyCoreRelocations, hasCoreRelocations } from '../elf/core-apply.js';
@@ -39,6 +40,8 @@ function readTargetBtf(path: string, kernel: boolean): Btf {
     throw new InputError(`cannot read target BTF: ${code}`, path);
   }
   const btf = parseBtf(bytes, path);
+  // The running kernel's own BTF says which release it describes: the verifier's per-release facts need it.
+  if (path === KERNEL_BTF_PATH) btf.kernelRelease = os.release();
   parsedByPath.set(path, { ...stamp, btf });
   return btf;
 }

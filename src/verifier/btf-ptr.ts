@@ -4,10 +4,12 @@
  * pointer argument loads as a PTR_TO_BTF_ID of its struct, which the program reads field by field by that
  * BTF (btf.c's btf_ctx_access, btf_struct_walk; verifier.c's check_ptr_to_btf_access). What bpfkit is
  * unsure of (type tags, flexible arrays, fields the kernel's allow lists make RCU or NULL-able, pointers
- * to non-structs, tracepoints whose arguments the kernel may mark NULL) is reported as not modelled.
+ * to non-structs, tracepoints whose arguments the kernel may mark NULL on a release bpfkit has no table
+ * for: tp-null.ts) is reported as not modelled.
  */
 import { type Btf, type BtfType, BtfKind, BTF_MODIFIERS } from '../btf/index.js';
 import { listedFieldTrust } from './trusted-fields.js';
+import { TP_NULL_SERIES, tpNullFacts } from './tp-null.js';
 import type { IterTarget } from './iter.js';
 import { Rejection } from './reject.js';
 import { signedBits, unsignedBits } from './scalar.js';
@@ -43,6 +45,10 @@ export interface TpBtf {
   nullArgs: readonly number[] | undefined;
   /** The pointer arguments that may hold an error code (raw_tp_null_args' IS_ERR bits): scalars once loaded. */
   errArgs?: readonly number[];
+  /** Pointer arguments the release's table (tp-null.ts) could not classify: not modelled. */
+  unknownArgs?: readonly number[];
+  /** The target kernel's release (`uname -r`) when known: facts of one release apply only to it. */
+  release?: string;
   /**
    * Iterator programs (BPF_TRACE_ITER, iter.ts): `name` is the `bpf_iter_<target>` function's, `args`
    * all its parameters (`meta` first), and the target's ctx_arg_info types the pointers.
@@ -52,8 +58,9 @@ export interface TpBtf {
 
 /**
  * Tracepoints of vmlinux that are not in the kernel's raw_tp_null_args table (btf.c), so their struct
- * pointer arguments are trusted and never NULL. The table is long and grows with each release; bpfkit
- * does not carry it, so for any other tracepoint a pointer argument's load is reported as not modelled.
+ * pointer arguments are trusted and never NULL. The table is long and changes with each release: bpfkit
+ * carries Linux 6.18's whole (tp-null.ts); on another release it knows these short lists only, and for
+ * any other tracepoint a pointer argument's load is reported as not modelled.
  */
 const ARGS_NOT_NULL: ReadonlySet<string> = new Set([
   'sched_switch',
@@ -129,7 +136,12 @@ const isStruct = (t: BtfType | undefined) => !!t && (t.kind === BtfKind.STRUCT |
  * resolved), a pointer to a function prototype whose first parameter is the tracepoint's `void *__data`.
  * Returns a reason instead when bpfkit cannot read it so.
  */
-export function tpBtfTarget(btf: Btf, id: number | undefined, typeName: string | undefined): TpBtf | string {
+export function tpBtfTarget(
+  btf: Btf,
+  id: number | undefined,
+  typeName: string | undefined,
+  release?: string,
+): TpBtf | string {
   // The name first: an id resolved against another kernel's BTF would name another type here.
   const t = typeName ? btf.byName(typeName, BtfKind.TYPEDEF) : id !== undefined ? btf.types[id] : undefined;
   if (!t || t.kind !== BtfKind.TYPEDEF || !t.name.startsWith('btf_trace_'))
@@ -140,11 +152,18 @@ export function tpBtfTarget(btf: Btf, id: number | undefined, typeName: string |
     return `${t.name} is not a pointer to a function prototype`;
   const name = t.name.slice('btf_trace_'.length);
   const params = proto.members.slice(1);
-  return {
+  const base = {
     btf,
     name,
     args: params.map((m) => m.type),
     argNames: params.map((m) => m.name),
+    ...(release ? { release } : {}),
+  };
+  // The kernel's table of the running release when bpfkit carries it and it names this tracepoint.
+  const facts = tpNullFacts(name, release);
+  if (facts) return { ...base, ...facts };
+  return {
+    ...base,
     nullArgs: ARGS_NOT_NULL.has(name) ? [] : ARGS_MAYBE_NULL.get(name),
     ...(ARGS_MAYBE_ERR.has(name) ? { errArgs: ARGS_MAYBE_ERR.get(name)! } : {}),
   };
@@ -227,10 +246,19 @@ export function tpBtfCtxLoad(
       throw new Rejection(pc, `${tp.name} arg${arg}: its ctx_arg_info is not modelled by bpfkit`);
     return ptrReg('btf_id', { btf: internBtfPtr(tp.btf, target.id, trust), nullable: true, id: newId() });
   }
-  if (!tp.nullArgs || tp.argNames[arg]?.endsWith('__nullable'))
+  // A `__nullable` name makes the argument PTR_MAYBE_NULL (btf_ctx_access), but no vmlinux tracepoint of
+  // Linux 6.18 has one to check that on.
+  if (tp.argNames[arg]?.endsWith('__nullable'))
+    throw new Rejection(pc, `${where(tp)} arg${arg}: a __nullable argument is not modelled by bpfkit`);
+  if (!tp.nullArgs)
     throw new Rejection(
       pc,
-      `${where(tp)} arg${arg}: whether the kernel marks it NULL-able (raw_tp_null_args) is not modelled by bpfkit`,
+      `${where(tp)} arg${arg}: whether the kernel marks it NULL-able (raw_tp_null_args) is not modelled by bpfkit (it carries Linux ${TP_NULL_SERIES}'s table only)`,
+    );
+  if (tp.unknownArgs?.includes(arg))
+    throw new Rejection(
+      pc,
+      `${where(tp)} arg${arg}: the probe of Linux ${TP_NULL_SERIES} could not tell whether it may be NULL: not modelled by bpfkit`,
     );
   const btf = internBtfPtr(tp.btf, target.id, 'trusted');
   // A NULL-able one gets an id for its null check (trusted_ptr_or_null_).

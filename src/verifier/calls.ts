@@ -33,7 +33,8 @@ import {
 } from './helpers.js';
 import { unmodelledHelper } from './unmodelled-helpers.js';
 import { helperNameInBtf } from './ksyms.js';
-import { TP_BTF_MORE, iterSockoptProto, mightSleepFault } from './hook-helpers.js';
+import { TP_BTF_MORE, TP_BTF_REFUSED, iterSockoptProto, mightSleepFault } from './hook-helpers.js';
+import { TP_NULL_SERIES, onTableSeries } from './tp-null.js';
 import { snprintfFormat } from './bprintf.js';
 import { clearPacketPointers } from './jumps.js';
 import { helperMem, noteDepth } from './memory.js';
@@ -258,6 +259,8 @@ const BTF_ARG_TYPES: ReadonlySet<string> = new Set([
   'btf_sock_or_null',
   'btf_path',
   'btf_file',
+  'btf_skb',
+  'btf_xdp',
 ]);
 
 /** The kernel struct each ARG_PTR_TO_BTF_ID argument type names. */
@@ -268,6 +271,8 @@ const BTF_ARG_STRUCT: Readonly<Record<string, string>> = {
   btf_sock_or_null: 'sock_common',
   btf_path: 'path',
   btf_file: 'file',
+  btf_skb: 'sk_buff',
+  btf_xdp: 'xdp_buff',
 };
 
 /** The register types a helper's memory argument takes (mem_types), as Linux 6.18 lists them. */
@@ -311,7 +316,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     kptrXchgCall(env, st, pc, env.tpBtf ? ProgType.RAW_TRACEPOINT : env.progType);
     return [{ pc: pc + 1, st }];
   }
-  // (TP_BTF_MORE: more of raw_tp's table, each checked on Linux 6.18 in test/verifier/helper-tables-cases.ts.)
+  // (TP_BTF_MORE: more of raw_tp's table, each checked on Linux 6.18 in test/verifier/helper-tables-cases.ts
+  // and tp-helpers-cases.ts.) One Linux 6.18 refuses these programs is refused in its words, on 6.18 only
+  // (the tables move between releases); any other is not modelled.
   if (
     env.tpBtf &&
     insn.imm > 0 &&
@@ -319,11 +326,19 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     !ownProto &&
     !TP_BTF_HELPERS.has(insn.imm) &&
     !TP_BTF_MORE.includes(insn.imm)
-  )
+  ) {
+    const name = helperNameInBtf(env.tpBtf.btf, insn.imm);
+    const known = onTableSeries(env.tpBtf.release);
+    if (name && TP_BTF_REFUSED.has(insn.imm) && known)
+      throw new Rejection(pc, `program of this type cannot use helper bpf_${name}#${insn.imm}`);
+    const what = `helper ${name ? `bpf_${name}#${insn.imm}` : `#${insn.imm}`} in ${env.tpBtf.iter ? 'an iter' : 'a tp_btf'} program`;
     throw new Rejection(
       pc,
-      `helper #${insn.imm} in a ${env.tpBtf.iter ? 'iter' : 'tp_btf'} program: bpfkit does not model tracing's own helper table`,
+      known
+        ? `${what}: bpfkit does not model its prototype there (tracing_prog_func_proto's or raw_tp's)`
+        : `${what}: bpfkit does not model tracing's helper table of this release (it knows Linux ${TP_NULL_SERIES}'s)`,
     );
+  }
   // bpf_get_current_task_btf (GPL only, no arguments): a trusted, never NULL task_struct pointer. Outside
   // tp_btf, given the kernel's BTF, wherever bpf_get_current_task is: bpf_base_func_proto hands both out
   // together to privileged programs, and the tracing types' tables have both (checked on Linux 6.18 for
@@ -572,7 +587,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
       case 'btf_cgroup_or_null':
       case 'btf_sock_or_null':
       case 'btf_path':
-      case 'btf_file': {
+      case 'btf_file':
+      case 'btf_skb':
+      case 'btf_xdp': {
         const want = BTF_ARG_STRUCT[type]!;
         btfObjArg(env, pc, regno, reg, want, type.endsWith('_or_null'), proto.name);
         break;
@@ -612,7 +629,10 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
   // names when both are wrong.
   if (map) checkMapCompat(pc, proto, map, ptype, !!env.tpBtf?.iter);
 
-  // check_get_func_ip, after the arguments: the helper is looked up for every tracing type, kprobes alone may call it.
+  // check_get_func_ip, after the arguments: the helper is looked up for every tracing type, kprobes alone may call it
+  // (and BPF_PROG_TYPE_TRACING programs with a trampoline, which bpfkit does not model: not tp_btf nor iterators).
+  if (env.tpBtf && proto.id === 173)
+    throw new Rejection(pc, `func bpf_${proto.name}#${proto.id} supported only for fentry/fexit/fmod_ret programs`);
   if (proto.refusedAfterArgs?.includes(ptype))
     throw new Rejection(pc, `func bpf_${proto.name}#${proto.id} not supported for program type ${ptype}`);
 

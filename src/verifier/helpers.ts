@@ -74,7 +74,10 @@ export type ArgType =
   | 'btf_sock_or_null'
   /** ARG_PTR_TO_BTF_ID of struct path (bpf_d_path) and of struct file (bpf_sock_from_file). */
   | 'btf_path'
-  | 'btf_file';
+  | 'btf_file'
+  /** ARG_PTR_TO_BTF_ID of struct sk_buff (bpf_skb_output) and of struct xdp_buff (bpf_xdp_output). */
+  | 'btf_skb'
+  | 'btf_xdp';
 
 /**
  * What a helper returns. 'size_or_error': an integer in [-MAX_ERRNO, the size argument's maximum] (the
@@ -228,9 +231,10 @@ const SKC_CASTS: readonly (readonly [number, string, string])[] = [
   [196, 'skc_to_mptcp_sock', 'mptcp_sock'],
 ];
 const SKC_IDS = SKC_CASTS.map((c) => c[0]);
+/** The casts' prototypes; skc_to_mptcp_sock's socket is a plain ARG_PTR_TO_SOCK_COMMON, not a BTF one (checked on 6.18). */
 const skcProto = (scope: Scope) =>
   SKC_CASTS.map(([id, name, struct]) =>
-    P(id, name, ['sock_btf'], 'btf_obj_or_null', scope, {
+    P(id, name, [id === 196 ? 'sock_common' : 'sock_btf'], 'btf_obj_or_null', scope, {
       retStruct: struct,
       ...(id === 178 ? {} : { sockRef: 'cast' as const }),
     }),
@@ -668,7 +672,7 @@ export function licenseIsGpl(license: string): boolean {
 /** Helpers whose map argument must be of their own map types, by map type (check_map_func_compatibility's other half). */
 export const MAP_ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
   [MapType.PROG_ARRAY, [12]],
-  [MapType.PERF_EVENT_ARRAY, [22, 25, 55]],
+  [MapType.PERF_EVENT_ARRAY, [22, 25, 55, 111, 121]],
   [MapType.STACK_TRACE, [27]],
   [MapType.CGROUP_ARRAY, [33, 37]],
   [MapType.CGROUP_STORAGE, [81]],
@@ -714,6 +718,24 @@ const TRACING_PROG: ReadonlyMap<number, HelperProto> = new Map(
     // socket behind a file, maybe NULL (the task_file iterator gives the file).
     P(147, 'd_path', ['btf_path', 'mem_rw', 'const_size_or_zero'], 'integer', 'all'),
     P(162, 'sock_from_file', ['btf_file'], 'btf_obj_or_null', 'all', { retStruct: 'socket' }),
+    // The task's net_cls classid (bpf_get_cgroup_classid_curr_proto: no argument, Linux 6.18 gives it to
+    // tp_btf), the last branch records into a buffer (bpf_get_branch_snapshot_proto, GPL only: raw_tp's too,
+    // where bpfkit has no prototype for it) and a BTF xdp_buff's length (bpf_xdp_get_buff_len_trace_proto).
+    P(17, 'get_cgroup_classid', [], 'integer', 'all'),
+    P(176, 'get_branch_snapshot', ['uninit_mem', 'const_size_or_zero'], 'integer', 'all', { gpl: true }),
+    P(188, 'xdp_get_buff_len', ['btf_xdp'], 'integer', 'all'),
+    // perf_event_output of a BTF sk_buff or xdp_buff (bpf_skb_output_proto, bpf_xdp_output_proto): GPL only.
+    ...(
+      [
+        [111, 'skb_output', 'btf_skb'],
+        [121, 'xdp_output', 'btf_xdp'],
+      ] as const
+    ).map(([id, name, buf]) =>
+      P(id, name, [buf, 'map_ptr', 'anything', 'mem', 'const_size_or_zero'], 'integer', 'all', {
+        gpl: true,
+        mapTypes: [MapType.PERF_EVENT_ARRAY],
+      }),
+    ),
   ].map((h) => [h.id, h]),
 );
 

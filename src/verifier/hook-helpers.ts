@@ -92,12 +92,33 @@ export const HOOK_HELPER_PROTOS: readonly HelperProto[] = [
 /**
  * Helpers a tp_btf program gets from raw_tp's table (tracing_prog_func_proto has no prototype of its own
  * for them), beyond the first ones calls.ts lists: bpf_tracing_func_proto's and bpf_base_func_proto's
- * whose prototype and checks do not depend on the program type. Left out: the tail call, the spin lock
- * (tracing programs may not hold one) and bpf_get_func_ip (only with a trampoline).
+ * whose prototype and checks do not depend on the program type (Linux 6.18 lets tp_btf and iterator
+ * programs call each: test/verifier/tp-helpers-cases.ts). The tail call, the map queue helpers,
+ * perf_event_read(_value), current_task_under_cgroup, map_lookup_percpu_elem, strtoul and
+ * get_ns_current_pid_tgid among them; the spin lock too, as BPF_PROG_TYPE_TRACING is not one of the
+ * tracing types check_map_prog_compatibility keeps from a locked map. bpf_get_func_ip is looked up, then
+ * refused without a trampoline (calls.ts).
  */
 export const TP_BTF_MORE: readonly number[] = [
-  42, 105, 109, 117, 118, 123, 148, 149, 165, 177, 191, 197, 198, 199, 200, 201, 202, 203, 208,
+  12, 22, 37, 42, 55, 87, 88, 89, 93, 94, 105, 106, 109, 117, 118, 120, 123, 148, 149, 165, 173, 177, 191, 195, 197,
+  198, 199, 200, 201, 202, 203, 208,
 ];
+
+/**
+ * Helpers Linux 6.18 refuses tp_btf and iterator programs (`program of this type cannot use helper`):
+ * neither tracing_prog_func_proto nor raw_tp's table (bpf_tracing_func_proto, bpf_base_func_proto) has
+ * them, read from the kernel by loading a call of each (test/verifier/tp-helpers.test.ts asks it again).
+ * Left out: bpf_probe_write_user, which the tracing table has unless the kernel is locked down (it was
+ * here); the seq_file helpers, the function-argument helpers and bpf_get_attach_cookie, which calls.ts
+ * refuses by their own rules.
+ */
+export const TP_BTF_REFUSED: ReadonlySet<number> = new Set([
+  9, 10, 11, 13, 18, 19, 20, 21, 23, 24, 26, 28, 29, 30, 31, 32, 33, 34, 38, 39, 40, 41, 43, 44, 47, 48, 49, 50, 51, 52,
+  53, 54, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 81, 82, 83, 84,
+  85, 86, 90, 91, 92, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 110, 116, 119, 122, 124, 128, 129, 135, 142, 143,
+  144, 145, 146, 151, 152, 155, 159, 160, 161, 163, 166, 167, 168, 179, 186, 187, 189, 190, 192, 193, 204, 205, 206,
+  207,
+]);
 
 /** The helpers of this file in bpf_base_func_proto, so in every program type's table. */
 export const EVERY_TABLE_IDS: readonly number[] = [148, 149, 191];

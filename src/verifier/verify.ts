@@ -102,6 +102,12 @@ export interface VerifyOptions {
    * BPF_TRACE_RAW_TP), netfilter programs and kfunc calls are checked by it; without it they are not modelled.
    */
   kernelBtf?: Btf;
+  /**
+   * The target kernel's release (`uname -r`); default `kernelBtf.kernelRelease`, which the loader sets on
+   * the running kernel's BTF. Facts bpfkit carries for one release only (tp_btf's NULL-able arguments,
+   * tp-null.ts) are used only when it is that release's.
+   */
+  kernelRelease?: string;
   /** The program's own BTF (its object's .BTF): bpf_obj_new's local type ids name its structs (graph.ts). */
   progBtf?: Btf;
   /**
@@ -408,12 +414,13 @@ function tracingTarget(opts: VerifyOptions): TpBtf {
       0,
       `bpfkit: a tp_btf or iter program is checked by the kernel's BTF, and none was given (kernelBtf)`,
     );
+  const release = opts.kernelRelease ?? opts.kernelBtf.kernelRelease;
   if (opts.attachType === TRACE_ITER) {
     const it = iterTarget(opts.kernelBtf, opts.attachBtfId, opts.attachBtfName);
     if (typeof it === 'string') throw new Rejection(0, `bpfkit: ${it}`);
-    return { btf: opts.kernelBtf, nullArgs: [], ...it };
+    return { btf: opts.kernelBtf, nullArgs: [], ...it, ...(release ? { release } : {}) };
   }
-  const t = tpBtfTarget(opts.kernelBtf, opts.attachBtfId, opts.attachBtfName);
+  const t = tpBtfTarget(opts.kernelBtf, opts.attachBtfId, opts.attachBtfName, release);
   if (typeof t === 'string') throw new Rejection(0, `bpfkit: ${t}`);
   return t;
 }
