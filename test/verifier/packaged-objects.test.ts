@@ -130,8 +130,8 @@ function installed(pkg: string): boolean {
 }
 
 for (const [pkgs, minJudged, maxNotModelled] of [
-  [['libbpf-tools'], 150, 5],
-  [['xdp-tools', 'libxdp1', 'xdp-tests'], 100, 14],
+  [['libbpf-tools'], 150, 0],
+  [['xdp-tools', 'libxdp1', 'xdp-tests'], 100, 0],
   // cilium/ebpf's test objects (clang 7, 9, 14; both byte orders) and Knot DNS's embedded XDP program.
   [['golang-github-cilium-ebpf-dev', 'libknot13'], 15, 0],
 ] as const) {
