@@ -32,7 +32,8 @@ export interface ObjectExterns {
   kconfigMap?: MapSpec;
   /**
    * Undefined symbols no extern declaration in `.BTF` describes (an inline-asm `r0 = SYM ll`, a function
-   * declared and never defined), with why: a reference only the object's own loader can fill in. libbpf
+   * declared and never defined) or that a static linker is to resolve (an extern in no DATASEC), with
+   * why: a reference only a linker or the object's own loader can fill in. libbpf
    * refuses the whole object; bpfkit refuses only the programs that use one (`ProgramSpec.unsupported`),
    * so the others stay usable, as cilium/ebpf leaves such a reference for its caller to resolve.
    */
@@ -124,11 +125,13 @@ export function collectExterns(elf: ElfFile, btf: Btf | undefined): ObjectExtern
       continue;
     }
     const sec = sectionOf.get(decl.id);
-    if (!sec)
-      throw new InputError(
-        `the extern is in no DATASEC of '.BTF' (.kconfig or .ksyms): one defined in another object, for a static linker (bpftool gen object) to resolve, as libbpf refuses it too`,
-        where(sym.name),
+    if (!sec) {
+      out.unresolved.set(
+        sym.name,
+        `an extern in no DATASEC of '.BTF' (.kconfig or .ksyms): one defined in another object, for a static linker (bpftool gen object) to resolve; libbpf refuses the object`,
       );
+      continue;
+    }
     const weak = sym.bind === STB_WEAK;
     if (sec.name === '.kconfig') {
       if (decl.kind === BtfKind.FUNC) throw new InputError(`a function cannot be a .kconfig extern`, where(sym.name));

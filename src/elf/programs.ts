@@ -337,7 +337,7 @@ function applyRelocation(elf: ElfFile, f: Func, insn: Instruction, r: ElfRelocat
   if (sym.section === SHN_UNDEF) {
     const unresolved = maps.unresolved?.(sym.name);
     if (unresolved !== undefined) {
-      f.unsupported ??= `function '${f.name}' pc ${insn.pc}: undefined symbol '${sym.name}' (${unresolved}): a reference only the object's own loader can fill in`;
+      f.unsupported ??= `function '${f.name}' pc ${insn.pc}: undefined symbol '${sym.name}' (${unresolved}): a reference bpfkit cannot fill in (a static linker or the object's own loader must)`;
       return;
     }
     applyExternRelocation(f, insn, r, maps.extern?.(sym.name), where);
