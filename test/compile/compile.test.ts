@@ -132,3 +132,35 @@ test('bpfkit cc: writes the object; bad C exits 2 with file:line; no clang exits
   assert.equal(none.status, 3);
   assert.match(none.stderr, /^bpfkit cc: compiling C needs clang 11 or newer on PATH .*\n$/);
 });
+
+test('bpf_helpers.h declares every helper: tc and XDP programs call any of them with no warning', async (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  // Helpers the first header left out (BCC's and libbpf's headers declare them all): an undeclared one was
+  // an implicit declaration, a warning, and a call to an undefined symbol in the object.
+  const src = `#include <bpf/bpf_helpers.h>
+struct bpf_tunnel_key_lite { __u32 tunnel_id; __u32 remote_ipv4; };
+SEC("tc") int tc_prog(struct __sk_buff *skb) {
+  __u8 b = 1;
+  struct bpf_tunnel_key_lite key = {};
+  bpf_skb_get_tunnel_key(skb, (void *)&key, sizeof(key), 0);
+  bpf_skb_store_bytes(skb, 0, &b, 1, 0);
+  bpf_clone_redirect(skb, 1, 0);
+  return bpf_redirect(2, 0);
+}
+SEC("xdp") int xdp_prog(struct xdp_md *ctx) {
+  if (bpf_xdp_adjust_head(ctx, 0)) return 1;
+  return (int)bpf_csum_diff(0, 0, 0, 0, 0) & 3;
+}
+char LICENSE[] SEC("license") = "GPL";
+`;
+  const r = await compileC(src, { filename: 'all-helpers.c', noCache: true });
+  assert.deepEqual(r.warnings, []);
+  const calls = (name: string) =>
+    r.spec.programs
+      .find((p) => p.name === name)!
+      .insns.filter((i) => i.code === 0x85)
+      .map((i) => i.imm);
+  // skb_get_tunnel_key 20, skb_store_bytes 9, clone_redirect 13, redirect 23; xdp_adjust_head 44, csum_diff 28.
+  assert.deepEqual(calls('tc_prog'), [20, 9, 13, 23]);
+  assert.deepEqual(calls('xdp_prog'), [44, 28]);
+});
