@@ -589,3 +589,27 @@ int probe(struct pt_regs *ctx) {
   );
   assert.deepEqual(r.warnings, []);
 });
+
+test('any other kernel header a BCC program includes reads the stub: its types come from vmlinux.h', async (t) => {
+  // bcc's profile, llcstat, hardirqs and runqlat include <uapi/linux/bpf_perf_event.h>, <linux/irq.h>,
+  // <linux/mmzone.h>..., which no list names; BCC reads the kernel's own, bpfkit has the types in BTF.
+  const src = [
+    '#include <uapi/linux/bpf_perf_event.h>',
+    '#  include <linux/mmzone.h>',
+    '#include "linux/local.h" /* quoted: the program\'s own, left alone */',
+    'int on_sample(struct bpf_perf_event_data *ctx) { return ctx->sample_period > 0; }',
+  ].join('\n');
+  const r = rewriteBcc(src, 'p.c');
+  assert.deepEqual(r.text.split('\n').slice(0, 3), [
+    '#include <bcc/kernel.h>',
+    '#  include <bcc/kernel.h>',
+    '#include "linux/local.h" /* quoted: the program\'s own, left alone */',
+  ]);
+  if (!needs(t, { tools: ['clang'] })) return;
+  const c = await compileC(src.replace(/^#include "linux\/local.h".*$/m, ''), { dialect: 'bcc', filename: 'p.c' });
+  assert.deepEqual(
+    c.spec.programs.map((p) => p.name),
+    ['on_sample'],
+  );
+  assert.deepEqual(c.warnings, []);
+});

@@ -383,7 +383,11 @@ export function includesKernelHeader(text: string): boolean {
 
 /** bcc.h and the kernel-header stubs, by include name. */
 export function bccHeaders(): Record<string, string> {
-  const out: Record<string, string> = { 'bcc/bcc.h': bccHeader() };
+  const out: Record<string, string> = {
+    'bcc/bcc.h': bccHeader(),
+    // Any other kernel header a BCC program includes (the rewrite points it here).
+    'bcc/kernel.h': `/* bcc/kernel.h — bpfkit stub for a kernel header: its types come from vmlinux.h. */\n#include <vmlinux.h>\n#include <bcc/bcc.h>\n`,
+  };
   for (const name of BCC_KERNEL_HEADERS) {
     if (name === 'bcc/proto.h') {
       // BCC's proto.h declares packet-header structs only its AST rewrite can read (cursor_advance): the

@@ -14,6 +14,7 @@
  */
 import { CompileError } from '../diagnostics.js';
 import { LineIndex, tokenize, type Token } from './tokens.js';
+import { BCC_KERNEL_HEADERS } from './header.js';
 
 /** The table methods bcc.h implements (BCC's names). */
 export const BCC_METHODS = [
@@ -328,6 +329,15 @@ export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
   const programNames = new Set(programs.map((p) => p.name));
   const call = calls.find((c) => programNames.has(c.text));
   if (call) fail(call, `cannot call ${call.text}: a non-static function is a program; make the helper static`);
+  // Kernel headers: BCC compiles against the running kernel's own; bpfkit has its types in vmlinux.h, so an
+  // include of one the stub list does not name (<linux/mmzone.h>, <uapi/linux/bpf_perf_event.h>) reads
+  // bcc/kernel.h, the same stub. Its macros (PAGE_SHIFT...) are not in BTF: clang then names the first one
+  // the program uses, at its line.
+  for (const m of src.matchAll(/^[ \t]*#[ \t]*include[ \t]*<((?:linux|uapi|net|asm|asm-generic)\/[^>\n]+)>/gm)) {
+    if (BCC_KERNEL_HEADERS.includes(m[1]!)) continue;
+    const start = m.index! + m[0].length - m[1]!.length - 2; // the `<`
+    edits.push({ start, end: start + m[1]!.length + 2, text: '<bcc/kernel.h>' });
+  }
   return applyEdits(src, lines, edits, tables, programs, [...tracepoints.values()]);
 }
 
