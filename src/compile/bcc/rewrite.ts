@@ -335,7 +335,7 @@ export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
   // the program uses, at its line.
   for (const m of src.matchAll(/^[ \t]*#[ \t]*include[ \t]*<((?:linux|uapi|net|asm|asm-generic)\/[^>\n]+)>/gm)) {
     if (BCC_KERNEL_HEADERS.includes(m[1]!)) continue;
-    const start = m.index! + m[0].length - m[1]!.length - 2; // the `<`
+    const start = m.index + m[0].length - m[1]!.length - 2; // the `<`
     edits.push({ start, end: start + m[1]!.length + 2, text: '<bcc/kernel.h>' });
   }
   return applyEdits(src, lines, edits, tables, programs, [...tracepoints.values()]);
