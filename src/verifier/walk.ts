@@ -22,6 +22,8 @@ const MAX_STATES_PER_INSN = 64;
 
 interface Node extends Checkpoint {
   st: State;
+  /** The instruction it was remembered at (a list holds one hash bucket, explored_state). */
+  pc: number;
   parent: Node | undefined;
   branches: number;
   /** Paths this state pruned, and new states added at its instruction that it did not cover. */
@@ -60,6 +62,8 @@ interface Counters {
   histCount: number;
   /** Set by visitState at a may_goto: the loop's unfinished state there, one iteration up (find_prev_entry). */
   loopEntry: State | undefined;
+  /** Set by visitState: the states of the bucket it went through (the kernel's states_cnt). */
+  statesCnt: number;
 }
 
 const PRUNED = 0;
@@ -75,7 +79,7 @@ const isJmpClass = (code: number): boolean => (code & 7) === 5 || (code & 7) ===
  * full.
  */
 function visitState(
-  explored: Map<number, Node[]>,
+  list: Node[] | undefined,
   pc: number,
   st: State,
   liveRegs: number,
@@ -92,10 +96,15 @@ function visitState(
   const force = forceAt || c.histCount > 40;
   c.loopEntry = undefined;
   c.addNew = force || (c.jmps - c.prevJmps >= 2 && processed - c.prevInsns >= 8);
-  const list = explored.get(pc);
+  c.statesCnt = 0;
   if (!list) return KEEP_GOING;
-  for (let i = 0; i < list.length; i++) {
+  // Newest first, as the kernel's list (a new state goes to its head): the order decides which state
+  // prunes and which ones count misses.
+  for (let i = list.length - 1; i >= 0; i--) {
     const n = list[i]!;
+    c.statesCnt++;
+    // The bucket's states at other instructions (or called from elsewhere) are only counted.
+    if (n.pc !== pc) continue;
     if (n.branches > 0) {
       const depth = n.st.mayGotoDepth ?? 0;
       const curDepth = st.mayGotoDepth ?? 0;
@@ -154,10 +163,7 @@ function visitState(
     if (c.addNew) n.misses++;
     // Unfinished states at a forced checkpoint stay longer: evicting them early hinders convergence.
     const keep = forceAt && n.branches > 0 ? 64 : 3;
-    if (n.misses > n.hits * keep + keep) {
-      list.splice(i, 1);
-      i--;
-    }
+    if (n.misses > n.hits * keep + keep) list.splice(i, 1);
   }
   return KEEP_GOING;
 }
@@ -166,11 +172,11 @@ function visitState(
  * find_prev_entry: the newest unfinished state at `pc` with the same call sites as `st` and fewer
  * remembered states above it than `depth` — the same loop, one iteration up.
  */
-function findPrevEntry(list: Node[] | undefined, st: State, depth: number): State | undefined {
+function findPrevEntry(list: Node[] | undefined, pc: number, st: State, depth: number): State | undefined {
   if (!list) return undefined;
   for (let i = list.length - 1; i >= 0; i--) {
     const n = list[i]!;
-    if (n.branches > 0 && n.depth < depth && sameCallsites(n.st, st)) return n.st;
+    if (n.pc === pc && n.branches > 0 && n.depth < depth && sameCallsites(n.st, st)) return n.st;
   }
   return undefined;
 }
@@ -310,7 +316,11 @@ function walkPaths(
     hitByRanges: false,
     histCount: 0,
     loopEntry: undefined,
+    statesCnt: 0,
   };
+  // explored_state: the remembered states live in prog-length buckets, by the instruction xor the
+  // innermost frame's call site (-1 for the entry), newest last here.
+  const bucketOf = (pc: number, s: State): number => ((pc ^ s.frames[s.frames.length - 1]!.callsite) >>> 0) % slots;
   // States met inside a may_goto loop, a loop of callback calls or an open-coded iterator's loop, while
   // its head was unfinished, may miss precision marks that the rest of the loop adds (the kernel compares
   // them by ranges while their loop is being walked, and propagates the marks of the paths it pruned
@@ -341,8 +351,9 @@ function walkPaths(
         counters.histCount = precision.histCount;
         const mayGoto = insn.code === OP_MAY_GOTO;
         const iterNext = (at & 4) !== 0;
+        const bucket = bucketOf(pc, st);
         const visit = visitState(
-          explored,
+          explored.get(bucket),
           pc,
           st,
           liveRegs,
@@ -369,14 +380,16 @@ function walkPaths(
           finish(node, live);
           break;
         }
+        if (counters.statesCnt > stats.maxStatesPerInsn) stats.maxStatesPerInsn = counters.statesCnt;
         const before = node;
         if (counters.addNew) {
-          const list = explored.get(pc) ?? [];
+          const list = explored.get(bucket) ?? [];
           if (list.length < MAX_STATES_PER_INSN) {
             clearSingularIds(st);
             const seg = precision.seg;
             const n: Node = {
               st: cloneState(st),
+              pc,
               parent: node,
               branches: 1,
               hits: 0,
@@ -390,7 +403,7 @@ function walkPaths(
             };
             precision.checkpointed(n);
             list.push(n);
-            explored.set(pc, list);
+            explored.set(bucket, list);
             node = n;
             cursor.node = n;
             cursor.written = new Uint32Array(SLOT_WORDS);
@@ -399,13 +412,17 @@ function walkPaths(
             counters.prevJmps = counters.jmps;
             counters.prevInsns = stats.processed;
             if (live.n > stats.peakStates) stats.peakStates = live.n;
-            if (list.length > stats.maxStatesPerInsn) stats.maxStatesPerInsn = list.length;
           }
         }
         // process_iter_next_call widens the next iteration against the loop's entry one iteration up:
         // find_prev_entry from the state just remembered here (or from the path, when none was).
         if (iterNext)
-          env.loopEntry = findPrevEntry(explored.get(pc), st, node ? node.depth + (node !== before ? 0 : 1) : 0);
+          env.loopEntry = findPrevEntry(
+            explored.get(bucket),
+            pc,
+            st,
+            node ? node.depth + (node !== before ? 0 : 1) : 0,
+          );
       }
       precision.arrive();
       if (isJmpClass(insn.code)) {
@@ -421,7 +438,7 @@ function walkPaths(
         if (st.rcu) caller.rcu = true;
         if (st.preempt) caller.preempt = st.preempt;
         env.loopEntry = f.callback
-          ? findPrevEntry(explored.get(f.callsite), caller, node ? node.depth + 1 : 0)
+          ? findPrevEntry(explored.get(bucketOf(f.callsite, caller)), f.callsite, caller, node ? node.depth + 1 : 0)
           : undefined;
       }
 
