@@ -257,6 +257,9 @@ export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, l
   }
 }
 
+/** Each verification's counters (by its stats object, which all its walks share). */
+const carriedCounters = new WeakMap<WalkStats, Counters>();
+
 function walkPaths(
   env: Env,
   initial: State,
@@ -306,18 +309,24 @@ function walkPaths(
       visitAt[insn.pc]! |= 5;
       iterNexts = true;
     }
-  const counters: Counters = {
-    jmps: 0,
-    prevJmps: 0,
-    prevInsns: 0,
-    processed: () => stats.processed,
-    addNew: false,
-    hit: undefined,
-    hitByRanges: false,
-    histCount: 0,
-    loopEntry: undefined,
-    statesCnt: 0,
-  };
+  // The jump and instruction counts go on from one walk to the next (the main program's, then each
+  // global function's): the kernel keeps them in env and never resets them.
+  let counters = carriedCounters.get(stats);
+  if (!counters) {
+    counters = {
+      jmps: 0,
+      prevJmps: 0,
+      prevInsns: 0,
+      processed: () => stats.processed,
+      addNew: false,
+      hit: undefined,
+      hitByRanges: false,
+      histCount: 0,
+      loopEntry: undefined,
+      statesCnt: 0,
+    };
+    carriedCounters.set(stats, counters);
+  }
   // explored_state: the remembered states live in prog-length buckets, by the instruction xor the
   // innermost frame's call site (-1 for the entry), newest last here.
   const bucketOf = (pc: number, s: State): number => ((pc ^ s.frames[s.frames.length - 1]!.callsite) >>> 0) % slots;
