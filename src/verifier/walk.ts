@@ -88,6 +88,7 @@ function visitState(
   mayGoto: boolean,
   byRangesAlways: boolean,
   iterNext: boolean,
+  liveAt: Uint16Array,
 ): typeof PRUNED | typeof KEEP_GOING {
   const processed = c.processed();
   // A may_goto, a callback-calling helper's call and an iterator's _next are forced checkpoints
@@ -153,7 +154,7 @@ function visitState(
       // unfinished (widened, pruned against unfinished states): their precision marks may miss what those
       // paths relied on (the kernel's incomplete_read_marks, in the loop's SCC).
       const byRanges = byRangesAlways || callsCallback || inCallback(n.st);
-      if (covers(n.st, st, liveRegs, byRanges ? Compare.Ranges : Compare.Covers, n.read)) {
+      if (covers(n.st, st, liveRegs, byRanges ? Compare.Ranges : Compare.Covers, n.read, liveAt)) {
         n.hits++;
         c.hit = n;
         c.hitByRanges = byRanges;
@@ -371,6 +372,7 @@ function walkPaths(
           mayGoto,
           byRangesAlways,
           iterNext,
+          liveIn,
         );
         env.loopEntry = mayGoto ? counters.loopEntry : undefined;
         if (visit === PRUNED) {
