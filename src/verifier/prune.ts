@@ -201,7 +201,7 @@ export function covers(
     // either: Linux 6.18's clean_verifier_state cleans each caller frame by the live registers before its
     // call instruction (compute_live_registers), in the fully explored states it compares against.
     const callerLive =
-      i < last && mode === Compare.Covers && liveAt ? liveAt[old.frames[i + 1]!.callsite] ?? 0xffff : 0xffff;
+      i < last && mode === Compare.Covers && liveAt ? (liveAt[old.frames[i + 1]!.callsite] ?? 0xffff) : 0xffff;
     for (let r = 0; r < 11; r++) {
       // The innermost frame: only live registers matter.
       if (i === last ? !(live & (1 << r)) && !exact : r < firstKept || !(callerLive & (1 << r))) continue;
