@@ -4,7 +4,8 @@
  * which registers count). Recorded from the kernel's log level 4 stats line; as root the test asks the
  * kernel again (prune-counts.test.ts).
  */
-import { ProgType } from '../../src/uapi/types.js';
+import { MapType, ProgType } from '../../src/uapi/types.js';
+import type { VerifierMap } from '../../src/verifier/index.js';
 
 /** One program and the kernel's counts for it. */
 export interface PruneCountCase {
@@ -14,7 +15,19 @@ export interface PruneCountCase {
   /** The kernel's "processed N insns" and total_states. */
   processed: number;
   states: number;
+  /** The maps its `map N` lddws name (none unless said). */
+  maps?: VerifierMap[];
 }
+
+/** A socket map of four sockets. */
+const SOCKMAP: VerifierMap = {
+  name: 'sm',
+  type: MapType.SOCKMAP,
+  keySize: 4,
+  valueSize: 8,
+  maxEntries: 4,
+  readOnly: false,
+};
 
 /** The cases (each loads as a tc classifier, with BTF func_info for its subprograms). */
 export const PRUNE_COUNT_CASES: PruneCountCase[] = [
@@ -211,5 +224,54 @@ export const PRUNE_COUNT_CASES: PruneCountCase[] = [
     `,
     processed: 171,
     states: 17,
+  },
+  /*
+   * A socket found in a socket map keeps the map in its register (map_ptr, never cleared), and the kernel
+   * compares a socket's register bytewise: at `join` the socket from bpf_sk_lookup_tcp is not covered by
+   * the one from the map. (bpfkit before: 36 insns, 3 states.)
+   */
+  {
+    name: 'a socket from a socket map is not one from bpf_sk_lookup_tcp',
+    type: ProgType.SCHED_CLS,
+    maps: [SOCKMAP],
+    text: `
+    r6 = r1
+    *(u32 *)(r10 - 4) = 0
+    *(u64 *)(r10 - 24) = 0
+    *(u32 *)(r10 - 16) = 0
+    call 7
+    if r0 > 5 goto other
+    r1 = map 0
+    r2 = r10
+    r2 += -4
+    call 1
+    r7 = 0
+    r7 = 0
+    r7 = 0
+    r7 = 0
+    r7 = 0
+    r7 = 0
+    r7 = 0
+    r7 = 0
+    if r6 == 0 goto join
+    goto join
+    other:
+    r1 = r6
+    r2 = r10
+    r2 += -24
+    r3 = 12
+    r4 = -1
+    r5 = 0
+    call 84
+    join:
+    if r0 == 0 goto out
+    r1 = r0
+    call 86
+    out:
+    r0 = 0
+    exit
+    `,
+    processed: 41,
+    states: 4,
   },
 ];

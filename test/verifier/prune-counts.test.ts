@@ -13,7 +13,7 @@ import { sockProgram } from './sock-ptr-cases.js';
 
 test("pruning: bpfkit's processed insns and total_states are the kernel's, as recorded", () => {
   for (const c of PRUNE_COUNT_CASES) {
-    const v = verifyInstructions(sockProgram(c.text), { type: c.type, funcInfo: true });
+    const v = verifyInstructions(sockProgram(c.text), { type: c.type, maps: c.maps ?? [], funcInfo: true });
     assert.equal(v.accepted, true, `${c.name}: ${v.message}`);
     assert.deepEqual([v.stats.processed, v.stats.totalStates], [c.processed, c.states], c.name);
   }
@@ -22,7 +22,7 @@ test("pruning: bpfkit's processed insns and total_states are the kernel's, as re
 test('pruning: the running kernel gives the recorded counts (root)', (t) => {
   if (!needs(t, { root: true })) return;
   for (const c of PRUNE_COUNT_CASES) {
-    const k = kernelVerdictRaw(sockProgram(c.text), c.type, [], undefined, undefined, 0, 'GPL', true, 4);
+    const k = kernelVerdictRaw(sockProgram(c.text), c.type, c.maps ?? [], undefined, undefined, 0, 'GPL', true, 4);
     assert.equal(k.accepted, true, `${c.name}: ${k.message}`);
     const m = /processed (\d+) insns .*total_states (\d+)/.exec(k.log);
     assert.ok(m, `${c.name}: no stats line in ${k.log}`);
