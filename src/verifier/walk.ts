@@ -347,9 +347,12 @@ function walkPaths(
     cursor.written = path.written;
     precision.seg = path.seg;
     log.pathStart(pc, st, path.from, path.mark);
+    // The instruction the kernel's log shows last when the limit stops it (the limit is checked before
+    // an instruction is printed): the one processed before on this path, or the jump the path left from.
+    let shown = path.from ?? pc;
     for (;;) {
       if (++stats.processed > limit)
-        throw new Rejection(pc, `BPF program is too large. Processed ${stats.processed} insn`);
+        throw new Rejection(shown, `BPF program is too large. Processed ${stats.processed} insn`);
       const idx = pc >= 0 && pc < slots ? index[pc]! : -1;
       if (idx < 0) throw new Rejection(pc, `invalid insn idx ${pc} insn_cnt ${insns.length}`);
       const insn = insns[idx]!;
@@ -480,6 +483,7 @@ function walkPaths(
         });
       }
       if (work.length > JMP_SEQ_LIMIT) throw new Rejection(pc, `The sequence of ${work.length} jumps is too complex.`);
+      shown = pc;
       pc = next[0]!.pc;
       st = next[0]!.st;
     }

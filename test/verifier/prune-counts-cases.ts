@@ -275,3 +275,29 @@ export const PRUNE_COUNT_CASES: PruneCountCase[] = [
     states: 4,
   },
 ];
+
+/**
+ * A loop that never ends, walked to the 1,000,000-instruction limit: the refusal names the instruction
+ * the kernel's log shows last — the one processed before the limit struck (the kernel checks the limit
+ * before it prints an instruction). Its loop is three instructions long, so the count before it decides
+ * which one that is: the kernel's count to the instruction.
+ */
+export const TOO_LARGE_CASE = {
+  name: 'a loop walked to the instruction limit',
+  type: ProgType.SCHED_CLS,
+  text: `
+    call 7
+    r6 = r0
+    r7 = 0
+    if r6 > 9 goto l
+    r7 = 1
+    l:
+    r7 += 1
+    r6 += 1
+    if r7 != 0 goto l
+    r0 = 0
+    exit
+  `,
+  pc: 6,
+  message: 'BPF program is too large. Processed 1000001 insn',
+};

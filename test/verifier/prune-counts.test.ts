@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { verifyInstructions } from '../../src/verifier/index.js';
 import { needs } from '../support/env.js';
 import { kernelVerdictRaw } from './kernel-oracle.js';
-import { PRUNE_COUNT_CASES } from './prune-counts-cases.js';
+import { PRUNE_COUNT_CASES, TOO_LARGE_CASE } from './prune-counts-cases.js';
 import { sockProgram } from './sock-ptr-cases.js';
 
 test("pruning: bpfkit's processed insns and total_states are the kernel's, as recorded", () => {
@@ -28,4 +28,13 @@ test('pruning: the running kernel gives the recorded counts (root)', (t) => {
     assert.ok(m, `${c.name}: no stats line in ${k.log}`);
     assert.deepEqual([Number(m[1]), Number(m[2])], [c.processed, c.states], c.name);
   }
+});
+
+test("pruning: the instruction limit stops at the kernel's instruction, as its log names it", (t) => {
+  const c = TOO_LARGE_CASE;
+  const v = verifyInstructions(sockProgram(c.text), { type: c.type, funcInfo: true });
+  assert.deepEqual([v.accepted, v.pc, v.message], [false, c.pc, c.message]);
+  if (!needs(t, { root: true })) return;
+  const k = kernelVerdictRaw(sockProgram(c.text), c.type, [], undefined, undefined, 0, 'GPL', true);
+  assert.deepEqual([k.accepted, k.pc, k.message], [false, c.pc, c.message]);
 });
