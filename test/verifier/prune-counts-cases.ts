@@ -274,6 +274,32 @@ export const PRUNE_COUNT_CASES: PruneCountCase[] = [
     processed: 41,
     states: 4,
   },
+  /*
+   * An old stack slot of unknown bytes covers a spilled pointer (stacksafe with allow_uninit_stack): the
+   * path that spilled the context is pruned at `l2`, and its narrow read of the pointer, which the kernel
+   * would refuse, is never walked. (bpfkit before: refused, invalid size of register fill.)
+   */
+  {
+    name: 'an old slot of unknown bytes covers a spilled pointer',
+    type: ProgType.SCHED_CLS,
+    text: `
+    r9 = r1
+    call 5
+    if r0 == 0 goto l1
+    call 5
+    *(u64 *)(r10 - 8) = r0
+    *(u32 *)(r10 - 4) = r0
+    goto l2
+    l1:
+    *(u64 *)(r10 - 8) = r9
+    l2:
+    r1 = *(u32 *)(r10 - 8)
+    r0 = 0
+    exit
+    `,
+    processed: 12,
+    states: 1,
+  },
 ];
 
 /**
