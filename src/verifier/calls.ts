@@ -894,9 +894,10 @@ function returnReg(
       if (map?.inner) return ptrReg('map_ptr', { map: map.inner, nullable: true, id: newId(env) });
       if (map && (map.type === MapType.ARRAY_OF_MAPS || map.type === MapType.HASH_OF_MAPS))
         throw new Rejection(pc, `map ${map.name}: a map of maps without its inner map's template`);
-      if (map && isSockMap(map)) return sockMapLookup(env, st, pc);
-      // An XSKMAP's lookup finds an AF_XDP socket (PTR_TO_XDP_SOCK), maybe NULL, with no reference.
-      if (map?.type === MapType.XSKMAP) return ptrReg('xdp_sock', { nullable: true, id: newId(env) });
+      if (map && isSockMap(map)) return sockMapLookup(env, st, pc, map);
+      // An XSKMAP's lookup finds an AF_XDP socket (PTR_TO_XDP_SOCK), maybe NULL, with no reference. It keeps
+      // its map, as the kernel's register does (pruning compares it).
+      if (map?.type === MapType.XSKMAP) return ptrReg('xdp_sock', { map, nullable: true, id: newId(env) });
       return ptrReg('map_value', { map, nullable: true, id: newId(env) });
     case 'dynptr_mem_or_null':
       // PTR_TO_MEM of the constant size asked for, maybe NULL (its dynptr is added by the caller).

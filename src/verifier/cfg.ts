@@ -221,9 +221,20 @@ export function buildCfg(
     const insn = insns[i]!;
     if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL) {
       if (insn.pc + 1 < slots) prunePoints[insn.pc + 1] = 1;
-      if (insn.src === BPF_PSEUDO_CALL) prunePoints[insn.pc] = 1;
+      // visit_func_call_insn: a local call is a prune point, and so is its callee's entry (push_insn marks
+      // every BRANCH edge's target).
+      if (insn.src === BPF_PSEUDO_CALL) {
+        prunePoints[insn.pc] = 1;
+        prunePoints[calleeOf(insn)!] = 1;
+      }
       // bpf_timer_set_callback: a state already seen there needs no second walk of its callback (timer.ts).
       if (insn.src === 0 && insn.imm === 170) prunePoints[insn.pc] = 1;
+    } else if (insn.code === OP_LDDW && insn.src === BPF_PSEUDO_FUNC) {
+      // visit_insn treats a function's address (ld_imm64 of a callback) as a call: prune points at the
+      // lddw, after it, and at the callback's entry.
+      prunePoints[insn.pc] = 1;
+      if (insn.pc + 2 < slots) prunePoints[insn.pc + 2] = 1;
+      prunePoints[calleeOf(insn)!] = 1;
     }
   }
 

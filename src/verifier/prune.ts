@@ -156,7 +156,10 @@ function slotSafe(old: Slot | undefined, now: Slot | undefined, ids: IdMap, mode
     }
     if (o === ByteType.Invalid) continue;
     if (o === ByteType.Misc) {
-      // Anything but part of a spilled pointer (which a narrow read would refuse).
+      // stacksafe with allow_uninit_stack (a privileged loader): an old byte of unknown data covers
+      // anything, a spilled pointer's byte too (checked on the kernel: a narrow read, or arithmetic that
+      // a pointer refuses, after such a join is accepted). By ranges (loops), not a spilled pointer.
+      if (mode === Compare.Covers) continue;
       if (n === ByteType.Spill && now?.spill?.kind !== 'scalar') return false;
       continue;
     }
@@ -172,8 +175,16 @@ const sharedIds = new IdMap();
  * Does `old` cover `now` at an instruction whose live registers (innermost frame) are `live`?
  * With Compare.Exact, are they the same state (for loop detection)? `read`: the stack slots old's
  * continuation read (walk.ts), when its marks are final; the others are skipped with Compare.Covers.
+ * `liveAt`: the live registers before an instruction (stage 1's), for callers' frames with Compare.Covers.
  */
-export function covers(old: State, now: State, live: number, mode: Compare, read?: Uint32Array): boolean {
+export function covers(
+  old: State,
+  now: State,
+  live: number,
+  mode: Compare,
+  read?: Uint32Array,
+  liveAt?: Uint16Array,
+): boolean {
   const exact = mode === Compare.Exact;
   if (old.frames.length !== now.frames.length) return false;
   if (old.refs.size !== now.refs.size) return false;
@@ -189,9 +200,14 @@ export function covers(old: State, now: State, live: number, mode: Compare, read
     // Callers: r0-r5 are overwritten on return, but a callback returns to its helper's call, which reads
     // r1-r5 again.
     const firstKept = i < last && old.frames[i + 1]!.callback ? 1 : 6;
+    // A caller's registers that are dead at its call (nothing after the call reads them) do not matter
+    // either: Linux 6.18's clean_verifier_state cleans each caller frame by the live registers before its
+    // call instruction (compute_live_registers), in the fully explored states it compares against.
+    const callerLive =
+      i < last && mode === Compare.Covers && liveAt ? (liveAt[old.frames[i + 1]!.callsite] ?? 0xffff) : 0xffff;
     for (let r = 0; r < 11; r++) {
       // The innermost frame: only live registers matter.
-      if (i === last ? !(live & (1 << r)) && !exact : r < firstKept) continue;
+      if (i === last ? !(live & (1 << r)) && !exact : r < firstKept || !(callerLive & (1 << r))) continue;
       if (!regSafe(fo.regs[r]!, fn.regs[r]!, ids, mode)) return false;
     }
     // stacksafe: a slot the old state's continuation never read does not matter (only with its marks final).

@@ -106,14 +106,16 @@ export const isSockMap = (map: VerifierMap | undefined): boolean =>
 /**
  * A lookup in a socket map (is_acquire_function): a socket that may be NULL (Linux 6.18 calls it
  * sock_or_null from the call on, not map_value_or_null), carrying a fresh reference: the maybe-NULL id
- * is taken first, then the reference's, which becomes the id.
+ * is taken first, then the reference's, which becomes the id. The register keeps the map it came from
+ * (the kernel's map_ptr, set by the lookup and never cleared): state pruning compares a socket's
+ * register bytewise (regs_exact), so it does not match a socket from bpf_sk_lookup_*.
  */
-export function sockMapLookup(env: Env, st: State, pc: number): Reg {
+export function sockMapLookup(env: Env, st: State, pc: number, map: VerifierMap): Reg {
   outsideCallback(st, pc);
   newId(env);
   const ref = newId(env);
   st.refs.set(ref, pc);
-  return ptrReg('sock', { nullable: true, id: ref, ref });
+  return ptrReg('sock', { map, nullable: true, id: ref, ref });
 }
 
 /** struct bpf_tcp_sock: u32 fields but bytes_received and bytes_acked (u64), up to icsk_retransmits. */

@@ -22,6 +22,8 @@ const MAX_STATES_PER_INSN = 64;
 
 interface Node extends Checkpoint {
   st: State;
+  /** The instruction it was remembered at (a list holds one hash bucket, explored_state). */
+  pc: number;
   parent: Node | undefined;
   branches: number;
   /** Paths this state pruned, and new states added at its instruction that it did not cover. */
@@ -60,6 +62,8 @@ interface Counters {
   histCount: number;
   /** Set by visitState at a may_goto: the loop's unfinished state there, one iteration up (find_prev_entry). */
   loopEntry: State | undefined;
+  /** Set by visitState: the states of the bucket it went through (the kernel's states_cnt). */
+  statesCnt: number;
 }
 
 const PRUNED = 0;
@@ -75,7 +79,7 @@ const isJmpClass = (code: number): boolean => (code & 7) === 5 || (code & 7) ===
  * full.
  */
 function visitState(
-  explored: Map<number, Node[]>,
+  list: Node[] | undefined,
   pc: number,
   st: State,
   liveRegs: number,
@@ -84,6 +88,7 @@ function visitState(
   mayGoto: boolean,
   byRangesAlways: boolean,
   iterNext: boolean,
+  liveAt: Uint16Array,
 ): typeof PRUNED | typeof KEEP_GOING {
   const processed = c.processed();
   // A may_goto, a callback-calling helper's call and an iterator's _next are forced checkpoints
@@ -92,10 +97,15 @@ function visitState(
   const force = forceAt || c.histCount > 40;
   c.loopEntry = undefined;
   c.addNew = force || (c.jmps - c.prevJmps >= 2 && processed - c.prevInsns >= 8);
-  const list = explored.get(pc);
+  c.statesCnt = 0;
   if (!list) return KEEP_GOING;
-  for (let i = 0; i < list.length; i++) {
+  // Newest first, as the kernel's list (a new state goes to its head): the order decides which state
+  // prunes and which ones count misses.
+  for (let i = list.length - 1; i >= 0; i--) {
     const n = list[i]!;
+    c.statesCnt++;
+    // The bucket's states at other instructions (or called from elsewhere) are only counted.
+    if (n.pc !== pc) continue;
     if (n.branches > 0) {
       const depth = n.st.mayGotoDepth ?? 0;
       const curDepth = st.mayGotoDepth ?? 0;
@@ -144,7 +154,7 @@ function visitState(
       // unfinished (widened, pruned against unfinished states): their precision marks may miss what those
       // paths relied on (the kernel's incomplete_read_marks, in the loop's SCC).
       const byRanges = byRangesAlways || callsCallback || inCallback(n.st);
-      if (covers(n.st, st, liveRegs, byRanges ? Compare.Ranges : Compare.Covers, n.read)) {
+      if (covers(n.st, st, liveRegs, byRanges ? Compare.Ranges : Compare.Covers, n.read, liveAt)) {
         n.hits++;
         c.hit = n;
         c.hitByRanges = byRanges;
@@ -154,10 +164,7 @@ function visitState(
     if (c.addNew) n.misses++;
     // Unfinished states at a forced checkpoint stay longer: evicting them early hinders convergence.
     const keep = forceAt && n.branches > 0 ? 64 : 3;
-    if (n.misses > n.hits * keep + keep) {
-      list.splice(i, 1);
-      i--;
-    }
+    if (n.misses > n.hits * keep + keep) list.splice(i, 1);
   }
   return KEEP_GOING;
 }
@@ -166,11 +173,11 @@ function visitState(
  * find_prev_entry: the newest unfinished state at `pc` with the same call sites as `st` and fewer
  * remembered states above it than `depth` — the same loop, one iteration up.
  */
-function findPrevEntry(list: Node[] | undefined, st: State, depth: number): State | undefined {
+function findPrevEntry(list: Node[] | undefined, pc: number, st: State, depth: number): State | undefined {
   if (!list) return undefined;
   for (let i = list.length - 1; i >= 0; i--) {
     const n = list[i]!;
-    if (n.branches > 0 && n.depth < depth && sameCallsites(n.st, st)) return n.st;
+    if (n.pc === pc && n.branches > 0 && n.depth < depth && sameCallsites(n.st, st)) return n.st;
   }
   return undefined;
 }
@@ -251,6 +258,9 @@ export function walk(env: Env, initial: State, log: WalkLog, stats: WalkStats, l
   }
 }
 
+/** Each verification's counters (by its stats object, which all its walks share). */
+const carriedCounters = new WeakMap<WalkStats, Counters>();
+
 function walkPaths(
   env: Env,
   initial: State,
@@ -300,17 +310,27 @@ function walkPaths(
       visitAt[insn.pc]! |= 5;
       iterNexts = true;
     }
-  const counters: Counters = {
-    jmps: 0,
-    prevJmps: 0,
-    prevInsns: 0,
-    processed: () => stats.processed,
-    addNew: false,
-    hit: undefined,
-    hitByRanges: false,
-    histCount: 0,
-    loopEntry: undefined,
-  };
+  // The jump and instruction counts go on from one walk to the next (the main program's, then each
+  // global function's): the kernel keeps them in env and never resets them.
+  let counters = carriedCounters.get(stats);
+  if (!counters) {
+    counters = {
+      jmps: 0,
+      prevJmps: 0,
+      prevInsns: 0,
+      processed: () => stats.processed,
+      addNew: false,
+      hit: undefined,
+      hitByRanges: false,
+      histCount: 0,
+      loopEntry: undefined,
+      statesCnt: 0,
+    };
+    carriedCounters.set(stats, counters);
+  }
+  // explored_state: the remembered states live in prog-length buckets, by the instruction xor the
+  // innermost frame's call site (-1 for the entry), newest last here.
+  const bucketOf = (pc: number, s: State): number => ((pc ^ s.frames[s.frames.length - 1]!.callsite) >>> 0) % slots;
   // States met inside a may_goto loop, a loop of callback calls or an open-coded iterator's loop, while
   // its head was unfinished, may miss precision marks that the rest of the loop adds (the kernel compares
   // them by ranges while their loop is being walked, and propagates the marks of the paths it pruned
@@ -327,9 +347,12 @@ function walkPaths(
     cursor.written = path.written;
     precision.seg = path.seg;
     log.pathStart(pc, st, path.from, path.mark);
+    // The instruction the kernel's log shows last when the limit stops it (the limit is checked before
+    // an instruction is printed): the one processed before on this path, or the jump the path left from.
+    let shown = path.from ?? pc;
     for (;;) {
       if (++stats.processed > limit)
-        throw new Rejection(pc, `BPF program is too large. Processed ${stats.processed} insn`);
+        throw new Rejection(shown, `BPF program is too large. Processed ${stats.processed} insn`);
       const idx = pc >= 0 && pc < slots ? index[pc]! : -1;
       if (idx < 0) throw new Rejection(pc, `invalid insn idx ${pc} insn_cnt ${insns.length}`);
       const insn = insns[idx]!;
@@ -341,8 +364,9 @@ function walkPaths(
         counters.histCount = precision.histCount;
         const mayGoto = insn.code === OP_MAY_GOTO;
         const iterNext = (at & 4) !== 0;
+        const bucket = bucketOf(pc, st);
         const visit = visitState(
-          explored,
+          explored.get(bucket),
           pc,
           st,
           liveRegs,
@@ -351,6 +375,7 @@ function walkPaths(
           mayGoto,
           byRangesAlways,
           iterNext,
+          liveIn,
         );
         env.loopEntry = mayGoto ? counters.loopEntry : undefined;
         if (visit === PRUNED) {
@@ -369,14 +394,16 @@ function walkPaths(
           finish(node, live);
           break;
         }
+        if (counters.statesCnt > stats.maxStatesPerInsn) stats.maxStatesPerInsn = counters.statesCnt;
         const before = node;
         if (counters.addNew) {
-          const list = explored.get(pc) ?? [];
+          const list = explored.get(bucket) ?? [];
           if (list.length < MAX_STATES_PER_INSN) {
             clearSingularIds(st);
             const seg = precision.seg;
             const n: Node = {
               st: cloneState(st),
+              pc,
               parent: node,
               branches: 1,
               hits: 0,
@@ -390,7 +417,7 @@ function walkPaths(
             };
             precision.checkpointed(n);
             list.push(n);
-            explored.set(pc, list);
+            explored.set(bucket, list);
             node = n;
             cursor.node = n;
             cursor.written = new Uint32Array(SLOT_WORDS);
@@ -399,13 +426,17 @@ function walkPaths(
             counters.prevJmps = counters.jmps;
             counters.prevInsns = stats.processed;
             if (live.n > stats.peakStates) stats.peakStates = live.n;
-            if (list.length > stats.maxStatesPerInsn) stats.maxStatesPerInsn = list.length;
           }
         }
         // process_iter_next_call widens the next iteration against the loop's entry one iteration up:
         // find_prev_entry from the state just remembered here (or from the path, when none was).
         if (iterNext)
-          env.loopEntry = findPrevEntry(explored.get(pc), st, node ? node.depth + (node !== before ? 0 : 1) : 0);
+          env.loopEntry = findPrevEntry(
+            explored.get(bucket),
+            pc,
+            st,
+            node ? node.depth + (node !== before ? 0 : 1) : 0,
+          );
       }
       precision.arrive();
       if (isJmpClass(insn.code)) {
@@ -421,7 +452,7 @@ function walkPaths(
         if (st.rcu) caller.rcu = true;
         if (st.preempt) caller.preempt = st.preempt;
         env.loopEntry = f.callback
-          ? findPrevEntry(explored.get(f.callsite), caller, node ? node.depth + 1 : 0)
+          ? findPrevEntry(explored.get(bucketOf(f.callsite, caller)), f.callsite, caller, node ? node.depth + 1 : 0)
           : undefined;
       }
 
@@ -452,6 +483,7 @@ function walkPaths(
         });
       }
       if (work.length > JMP_SEQ_LIMIT) throw new Rejection(pc, `The sequence of ${work.length} jumps is too complex.`);
+      shown = pc;
       pc = next[0]!.pc;
       st = next[0]!.st;
     }

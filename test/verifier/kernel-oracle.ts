@@ -43,7 +43,8 @@ export function parseKernelLog(log: string): { pc?: number; message: string } {
  * Load raw instructions whose map lddws name maps by index into `maps` (with `attachType` as the
  * expected attach type, for the program types whose context depends on it, and `attachBtfId` as the
  * kernel BTF type a tracing program attaches to, and `progFlags` as BPF_PROG_LOAD's prog_flags:
- * BPF_F_SLEEPABLE for syscall programs, and `license` the program's license; `withFuncInfo` adds BTF func_info, which callbacks need).
+ * BPF_F_SLEEPABLE for syscall programs, and `license` the program's license; `withFuncInfo` adds BTF func_info, which callbacks need;
+ * `logLevel` asks for a log on success too (4: the stats line alone)).
  */
 export function kernelVerdictRaw(
   insns: readonly Instruction[],
@@ -54,6 +55,7 @@ export function kernelVerdictRaw(
   progFlags = 0,
   license = 'GPL',
   withFuncInfo = false,
+  logLevel = 0,
 ): KernelVerdict {
   // A map with a frozen value (`frozenValue`, as .rodata) gets it written, then is frozen, before the load.
   const frozen: KernelMap[] = [];
@@ -100,7 +102,7 @@ export function kernelVerdictRaw(
     const progBtf = withFuncInfo ? loadBtf(funcInfoBtf(starts.length)).fd : undefined;
     const t0 = performance.now();
     try {
-      const { fd } = loadProgram({
+      const { fd, log } = loadProgram({
         name: 'oracle',
         type,
         insns: encodeProgram(patched),
@@ -111,10 +113,11 @@ export function kernelVerdictRaw(
           ? { btfFd: progBtf, funcInfo: new Uint8Array(new Uint32Array(starts.flatMap((at, i) => [at, i + 3])).buffer) }
           : {}),
         progFlags,
+        ...(logLevel ? { logLevel } : {}),
       });
       const ms = performance.now() - t0;
       closeFd(fd);
-      return { accepted: true, log: '', ms };
+      return { accepted: true, log: log ?? '', ms };
     } catch (err) {
       if (!(err instanceof VerifierError)) throw err;
       return { accepted: false, log: err.log, ms: performance.now() - t0, ...parseKernelLog(err.log) };
