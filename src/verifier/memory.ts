@@ -379,7 +379,11 @@ function writeStack(
     const bytes = slot.spill || slot.iter ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
     for (let i = 0; i < size; i++) bytes[i] = ByteType.Spill;
     // The link by id survives when the value fits the spill (get_reg_width), as the kernel keeps it.
-    stack.set(k, { bytes, spill: fitsIn(value, size) ? value : { ...value, id: 0, addConst: false, off: 0 }, spillSize: size });
+    stack.set(k, {
+      bytes,
+      spill: fitsIn(value, size) ? value : { ...value, id: 0, addConst: 0 as const, off: 0 },
+      spillSize: size,
+    });
     return;
   }
   if (size === 8) {

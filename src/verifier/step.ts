@@ -127,7 +127,7 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
         (!value.id || value.addConst) &&
         fitsIn(value, size)
       ) {
-        if (value.addConst) value = { ...value, id: 0, addConst: false, off: 0 };
+        if (value.addConst) value = { ...value, id: 0, addConst: 0 as const, off: 0 };
         if (!isConst(value.s)) value = { ...value, id: newId(env) };
         f.regs[insn.src] = value;
       }

@@ -33,6 +33,7 @@ const TAIL = `
   exit`;
 
 const R9 = { re: /^R9 !read_ok$/ };
+const DIV0 = { re: /^div by zero$/ };
 
 /** The cases. */
 export const LINKED_CASES: LinkedCase[] = [
@@ -170,5 +171,382 @@ export const LINKED_CASES: LinkedCase[] = [
     type: ProgType.SCHED_CLS,
     want: { pc: 7, ...R9 },
     processed: 8,
+  },
+  // Linux 6.18's BPF_ADD_CONST (with its stable fixes): `-= K` and negative K link too, and so does a
+  // 32-bit `w1 += K` of a register that held at most 32 bits (BPF_ADD_CONST32, K apart modulo 2^32); a
+  // 32-bit and a 64-bit member are never shifted into each other.
+  {
+    name: 'w1 = w0; w1 += 3 (BPF_ADD_CONST32): a compare of w0 bounds w1, 3 more',
+    text: `
+  call 7
+  r0 &= 0xffff
+  w1 = w0
+  w1 += 3
+  if w0 > 10 goto out
+  if w1 <= 13 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'w1 = w0; w1 += 3: a 64-bit compare of r0 bounds r1 too',
+    text: `
+  call 7
+  r0 &= 0xffff
+  w1 = w0
+  w1 += 3
+  if r0 > 10 goto out
+  if r1 <= 13 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'r1 = r0; r1 += -3: a negative delta links too',
+    text: `
+  call 7
+  r0 &= 0xffff
+  r0 += 100
+  r1 = r0
+  r1 += -3
+  if r0 > 110 goto out
+  if r1 <= 107 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'r1 = r0; r1 -= 3 links, -3 apart',
+    text: `
+  call 7
+  r0 &= 0xffff
+  r1 = r0
+  r1 -= 3
+  if r0 > 10 goto out
+  if r1 s<= 7 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'r1 += S32_MIN links',
+    text: `
+  call 7
+  r1 = r0
+  r1 += -0x80000000
+  r2 = -0x80000000
+  if r1 != r2 goto out
+  if r0 == 0 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'w1 -= S32_MIN unlinks (its negation overflows)',
+    text: `
+  call 7
+  w1 = w0
+  w1 -= -0x80000000
+  if w1 != 0x7fffffff goto out
+  if w0 == 0 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { pc: 5, ...R9 },
+    processed: 6,
+  },
+  {
+    name: 'a second addition after r1 -= 3 unlinks',
+    text: `
+  call 7
+  r1 = r0
+  r1 -= 3
+  r1 += 3
+  if r1 != 5 goto out
+  if r0 == 5 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { pc: 6, ...R9 },
+    processed: 7,
+  },
+  {
+    name: 'w1 = w0; w1 += 0x7fffffff: a signed 32-bit compare of w1 bounds w0',
+    text: `
+  call 7
+  w0 &= 0xff
+  w1 = w0
+  w1 += 0x7FFFFFFF
+  if w1 s>= 0 goto l0
+  if w0 != 0 goto l0
+  r0 /= 0
+  l0:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'r1 = r0 of a 64-bit value; w1 += 1 does not link (r1 may hold more than 32 bits)',
+    text: `
+  call 7
+  r1 = r0
+  w1 += 1
+  if r1 > 10 goto l0
+  r0 >>= 32
+  if r0 == 0 goto l0
+  r0 /= 0
+  l0:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { pc: 6, ...DIV0 },
+    processed: 7,
+  },
+  {
+    name: 'r1 = r0 + 1 of any 64-bit r0: r1 <= 5 lets r0 be -1',
+    text: `
+  call 7
+  r1 = r0
+  r1 += 1
+  if r1 > 5 goto out
+  if r0 <= 4 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { pc: 5, ...R9 },
+    processed: 6,
+  },
+  {
+    name: 'w-linked K apart: a compare of the 32-bit member teaches the plain one',
+    text: `
+  call 7
+  r0 &= 0xff
+  r1 = r0
+  w1 += 1
+  if r1 != 5 goto out
+  if r0 == 4 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'a 32-bit link that wraps: the plain member learns its value zero-extended',
+    text: `
+  call 7
+  w0 |= 0xffffff00
+  r1 = r0
+  w1 += 0x100
+  if r1 > 0x80 goto l0
+  r2 = r0
+  r2 >>= 32
+  if r2 == 0 goto l0
+  r0 /= 0
+  l0:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 12,
+  },
+  {
+    name: 'the 32-bit member learns a wrapped value, zero-extended',
+    text: `
+  call 7
+  w6 = w0
+  r7 = r6
+  w7 += 1
+  r8 = 0xffffffff ll
+  if r6 != r8 goto out
+  if r7 == 0 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'two 32-bit members: one teaches the other',
+    text: `
+  call 7
+  w6 = w0
+  r7 = r6
+  w7 += 1
+  r8 = r6
+  w8 += 1
+  if r7 != 5 goto out
+  if r8 == 5 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 12,
+  },
+  {
+    name: 'two 32-bit members at different deltas: shifted',
+    text: `
+  call 7
+  w6 = w0
+  r7 = r6
+  w7 += 1
+  r8 = r6
+  w8 += 2
+  if r7 != 5 goto out
+  if r8 == 6 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 12,
+  },
+  {
+    name: 'a 32-bit member does not teach a 64-bit one, even at the same delta',
+    text: `
+  call 7
+  w6 = w0
+  r7 = r6
+  w7 += 1
+  r8 = r6
+  r8 += 1
+  if r7 != 5 goto out
+  if r8 == 5 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { pc: 8, ...R9 },
+    processed: 9,
+  },
+  {
+    name: 'a 64-bit member does not teach a 32-bit one',
+    text: `
+  call 7
+  w6 = w0
+  r7 = r6
+  w7 += 1
+  r8 = r6
+  r8 += 2
+  if r8 != 6 goto out
+  if r7 == 5 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { pc: 8, ...R9 },
+    processed: 9,
+  },
+  {
+    name: 'r6 += r6 of a linked register unlinks it',
+    text: `
+  call 7
+  r6 = r0
+  r7 = r6
+  call 7
+  r8 = r0
+  r9 = r8
+  if r7 != 1 goto lx
+  r6 += r6
+  if r7 == r9 goto lx
+  if r6 == 3 goto lx
+  r0 /= 0
+  lx:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { pc: 10, ...DIV0 },
+    processed: 11,
+  },
+  {
+    name: 'a register unlinked after += K starts a new group at delta 0',
+    text: `
+  call 7
+  r6 = r0
+  r6 += 5
+  r6 ^= 0
+  r8 = r6
+  r8 += 3
+  r9 = r6
+  if r9 != 10 goto lx
+  if r8 == 8 goto lx
+  r0 /= 0
+  lx:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { pc: 9, ...DIV0 },
+    processed: 10,
+  },
+  {
+    name: 'the same in 32 bits',
+    text: `
+  call 7
+  w6 = w0
+  w6 += 5
+  w6 ^= 0
+  w8 = w6
+  w8 += 3
+  w9 = w6
+  if w9 != 10 goto lx
+  if w8 == 8 goto lx
+  r0 /= 0
+  lx:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { pc: 9, ...DIV0 },
+    processed: 10,
   },
 ];
