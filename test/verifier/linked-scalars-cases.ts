@@ -549,4 +549,202 @@ export const LINKED_CASES: LinkedCase[] = [
     want: { pc: 9, ...DIV0 },
     processed: 10,
   },
+  // A sign-extending fill (BPF_MEMSX) at the spill's start and at most its size: the spilled value cut
+  // and sign-extended, linked to the spilled register only when below 2^(bits-1).
+  {
+    name: 'u32 spill of a 16-bit value, s32 fill: linked, and bounded',
+    text: `
+  call 7
+  r0 &= 0xffff
+  *(u32 *)(r10 - 8) = r0
+  r1 = *(s32 *)(r10 - 8)
+  if r1 > 10 goto out
+  if r0 <= 10 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'u32 spill of a 16-bit value, s32 fill: the fill keeps its bounds',
+    text: `
+  call 7
+  r0 &= 0xffff
+  *(u32 *)(r10 - 8) = r0
+  r1 = *(s32 *)(r10 - 8)
+  if r1 <= 0xffff goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 7,
+  },
+  {
+    name: 'u32 spill of a 31-bit value, s32 fill: linked',
+    text: `
+  call 7
+  r0 &= 0x7fffffff
+  *(u32 *)(r10 - 8) = r0
+  r1 = *(s32 *)(r10 - 8)
+  if r1 > 10 goto out
+  if r0 <= 10 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'u32 spill of a 32-bit value, s32 fill: not linked (the sign extension may change it)',
+    text: `
+  call 7
+  w0 = w0
+  *(u32 *)(r10 - 8) = r0
+  r1 = *(s32 *)(r10 - 8)
+  if r1 > 10 goto out
+  if r0 <= 10 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { pc: 6, ...R9 },
+    processed: 7,
+  },
+  {
+    name: 'u32 spill of a value with bit 31 set, s32 fill: negative',
+    text: `
+  call 7
+  w0 = w0
+  r0 |= 0x80000000
+  *(u32 *)(r10 - 8) = r0
+  r1 = *(s32 *)(r10 - 8)
+  if r1 s< 0 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 8,
+  },
+  {
+    name: 'u64 spill of a value with bit 31 set, s32 fill: negative',
+    text: `
+  call 7
+  w0 = w0
+  r0 |= 0x80000000
+  *(u64 *)(r10 - 8) = r0
+  r1 = *(s32 *)(r10 - 8)
+  if r1 s< 0 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 8,
+  },
+  {
+    name: 'u16 spill of a 15-bit value, s16 fill: linked',
+    text: `
+  call 7
+  r0 &= 0x7fff
+  *(u16 *)(r10 - 8) = r0
+  r1 = *(s16 *)(r10 - 8)
+  if r1 > 10 goto out
+  if r0 <= 10 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'u8 spill of a value with bit 7 set, s8 fill: negative',
+    text: `
+  call 7
+  r0 &= 0xff
+  r0 |= 0x80
+  *(u8 *)(r10 - 8) = r0
+  r1 = *(s8 *)(r10 - 8)
+  if r1 s< 0 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 8,
+  },
+  {
+    name: 'u64 spill of a 16-bit value, s32 fill: linked',
+    text: `
+  call 7
+  r0 &= 0xffff
+  *(u64 *)(r10 - 8) = r0
+  r1 = *(s32 *)(r10 - 8)
+  if r1 > 10 goto out
+  if r0 <= 10 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'u32 spill of a 15-bit value, s16 fill: linked',
+    text: `
+  call 7
+  r0 &= 0x7fff
+  *(u32 *)(r10 - 8) = r0
+  r1 = *(s16 *)(r10 - 8)
+  if r1 > 10 goto out
+  if r0 <= 10 goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 10,
+  },
+  {
+    name: 'u32 spill of a 7-bit value, s8 fill: bounded',
+    text: `
+  call 7
+  r0 &= 0x7f
+  *(u32 *)(r10 - 8) = r0
+  r1 = *(s8 *)(r10 - 8)
+  if r1 <= 0x7f goto out
+  r0 = *(u64 *)(r9 + 0)
+  exit
+  out:
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 7,
+  },
 ];
