@@ -747,4 +747,65 @@ export const LINKED_CASES: LinkedCase[] = [
     want: { ok: true },
     processed: 7,
   },
+  // regsafe and BPF_ADD_CONST: the processed count shows whether the second path was pruned at `j`.
+  {
+    name: 'pruning: an old r1 linked to nothing covers a current r1 linked K apart (the second path stops at j)',
+    text: `
+  call 7
+  r6 = r0
+  r6 &= 0xff
+  call 7
+  if r0 > 5 goto a
+  r1 = r6
+  r1 |= 0
+  r1 += 1
+  r6 = 0
+  goto j
+  a:
+  r2 = r6
+  r1 = r2
+  r1 += 1
+  r6 = 0
+  r2 = 0
+  j:
+  r3 = r10
+  r3 += -264
+  r3 += r1
+  r0 = *(u8 *)(r3 + 0)
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 22,
+  },
+  {
+    name: 'pruning: an old r1 linked K apart does not cover a current r1 linked to nothing',
+    text: `
+  call 7
+  r6 = r0
+  r6 &= 0xff
+  call 7
+  if r0 > 5 goto a
+  r2 = r6
+  r1 = r2
+  r1 += 1
+  r6 = 0
+  r2 = 0
+  goto j
+  a:
+  r1 = r6
+  r1 |= 0
+  r1 += 1
+  r6 = 0
+  j:
+  r3 = r10
+  r3 += -264
+  r3 += r1
+  r0 = *(u8 *)(r3 + 0)
+  r0 = 0
+  exit`,
+    type: ProgType.SCHED_CLS,
+    want: { ok: true },
+    processed: 27,
+  },
 ];
