@@ -88,7 +88,7 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
     // assign_scalar_id_before_mov: a source linked K apart (`rY += K`) leaves its group first (a copy
     // cannot add a second K); then a copy of a non-constant links both under one id.
     if (useSrc && srcReg.kind === 'scalar' && srcReg.addConst && (is32 ? srcReg.s.umax <= 0xffffffffn : true)) {
-      srcReg = { ...srcReg, id: 0, addConst: false, off: 0 };
+      srcReg = { ...srcReg, id: 0, addConst: 0 as const, off: 0 };
       f.regs[insn.src] = srcReg;
     }
     if (!is32 && insn.off === 0) {
@@ -99,7 +99,7 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
         f.regs[dst] = { ...srcReg, id };
       } else {
         f.regs[dst] =
-          srcReg.kind === 'scalar' && srcReg.id !== 0 ? { ...srcReg, id: 0, addConst: false, off: 0 } : srcReg;
+          srcReg.kind === 'scalar' && srcReg.id !== 0 ? { ...srcReg, id: 0, addConst: 0 as const, off: 0 } : srcReg;
       }
       return;
     }
@@ -157,16 +157,35 @@ export function checkAlu(env: Env, st: State, insn: Instruction): void {
     return;
   }
   const result = scalarAlu(op, is32, dstReg.s, srcReg.s, insn.off);
-  if (op === BPF_ADD && !is32 && dstReg.id && S.isConst(srcReg.s)) {
-    // adjust_reg_min_max_vals: `rX += K` keeps rX linked to its group, K apart (a second addition, or a
-    // K past S32_MAX, unlinks it).
-    const k = srcReg.s.t.value;
-    if (!dstReg.addConst && k <= 0x7fffffffn) {
-      f.regs[dst] = { ...scalarReg(result), id: dstReg.id, addConst: true, off: Number(k) };
-      return;
-    }
+  const k = (op === BPF_ADD || op === BPF_SUB) && dstReg.id ? linkDelta(insn, is32, dstReg, srcReg) : undefined;
+  f.regs[dst] =
+    k === undefined ? scalarReg(result) : { ...scalarReg(result), id: dstReg.id, addConst: is32 ? 32 : 64, off: k };
+}
+
+/**
+ * adjust_reg_min_max_vals (Linux 6.18, with its stable fixes): `rX += K` or `rX -= K` of a linked scalar
+ * by a constant keeps rX in its group, linked K (or -K) apart; the delta, or undefined when the
+ * operation unlinks it. It unlinks when rX is already K apart (one delta only), when it adds itself,
+ * when a 64-bit K does not fit an s32 (or -K does not), and when a 32-bit addition's register may hold
+ * more than 32 bits before it (the wrapped sum would no longer be the group's value plus K).
+ */
+function linkDelta(insn: Instruction, is32: boolean, dstReg: Reg, srcReg: Reg): number | undefined {
+  if (sourceOf(insn.code) === BPF_X && insn.src === insn.dst) return undefined;
+  const t = srcReg.s.t;
+  if (is32 ? (t.mask & 0xffffffffn) !== 0n : t.mask !== 0n) return undefined;
+  let k: bigint;
+  if (is32) {
+    if (dstReg.s.umax > 0xffffffffn) return undefined;
+    k = BigInt.asIntN(32, t.value);
+  } else {
+    k = BigInt.asIntN(64, t.value);
+    if (k < -0x80000000n || k > 0x7fffffffn) return undefined;
   }
-  f.regs[dst] = scalarReg(result);
+  if (opOf(insn.code) === BPF_SUB) {
+    if (k === -0x80000000n) return undefined;
+    k = -k;
+  }
+  return dstReg.addConst ? undefined : Number(k);
 }
 
 /**

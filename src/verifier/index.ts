@@ -22,6 +22,7 @@ export type {
   HeldLock,
   Frame,
   Reg,
+  AddConst,
   RegKind,
   AllocPtr,
   BtfPtr,

@@ -21,7 +21,7 @@ import {
 import { decide, refineUndecided } from './branch.js';
 import { immReg } from './imm.js';
 import { Rejection } from './reject.js';
-import { type Scalar, isConst, known } from './scalar.js';
+import { type Scalar, isConst, known, low32, sync } from './scalar.js';
 import { addUnsynced } from './scalar-ops.js';
 import { keepsIdAfterNullCheck } from './spin-lock.js';
 import { type Reg, type State, UNKNOWN_SCALAR, cloneState, cur, forEachReg, isPointer, scalarReg } from './state.js';
@@ -128,16 +128,21 @@ function applyRefinement(
   }
   // Registers linked by a copy hold the same value, or (BPF_ADD_CONST) the same plus a constant: they
   // learn the same, shifted by the difference (sync_linked_regs: the known register's state replaces
-  // theirs, unsynced, even where theirs knew more).
+  // theirs, even where theirs knew more). A register linked by a 32-bit addition is K apart modulo
+  // 2^32: a shift involving one is zero-extended; one linked by a 64-bit addition and one by a 32-bit
+  // one are not shifted into each other at all (Linux 6.18 with its stable fixes, checked).
   const link = (known: Reg, s: Scalar) => {
     if (!known.id) return;
     forEachReg(st, (reg) => {
       if (reg.kind !== 'scalar' || reg.id !== known.id) return reg;
+      if (reg.addConst && known.addConst && reg.addConst !== known.addConst) return reg;
       if ((!reg.addConst && !known.addConst) || reg.off === known.off)
         return reg.s === s && reg.addConst === known.addConst
           ? reg
           : { ...reg, s, addConst: known.addConst, off: known.off };
-      return { ...reg, s: addUnsynced(s, BigInt(reg.off - known.off)) };
+      const shifted = addUnsynced(s, BigInt(reg.off - known.off));
+      const zext = reg.addConst === 32 || known.addConst === 32;
+      return { ...reg, s: zext ? low32(shifted) : (sync(shifted) ?? shifted) };
     });
   };
   link(a, na);

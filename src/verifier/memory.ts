@@ -22,6 +22,7 @@ import { nfConnWrite } from './nfct.js';
 import { structOpsBtfWrite, structOpsCtxLoad } from './struct-ops.js';
 import { allocAccess } from './graph.js';
 import { varStackAccess, varStackHelperAccess } from './stack-var.js';
+import { signExtend64 } from './sign-extend.js';
 import { tstr } from './tnum.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, truncate, unsignedBits } from './scalar.js';
 import {
@@ -340,8 +341,9 @@ function stackAccess(
       return slot.spill;
     }
     if (slot.spill.kind !== 'scalar') throw new Rejection(pc, 'invalid size of register fill');
-    if (first === 0 && size <= spillSize && !signed) {
+    if (first === 0 && size <= spillSize) {
       env.precision?.stackAccess(reg.frame, k);
+      if (signed) return signedFill(slot.spill, size);
       // A value that fits the load comes back whole, still linked to its copies; a wider one is cut.
       return fitsIn(slot.spill, size) ? slot.spill : scalarReg(narrow(slot.spill.s, size));
     }
@@ -365,6 +367,19 @@ function stackAccess(
   return size === 8 ? UNKNOWN_SCALAR : loadedScalar(size, signed);
 }
 
+/**
+ * A sign-extending fill (BPF_MEMSX) of a spilled scalar from its slot's start: the spilled register's
+ * value cut to the load's size and sign-extended (check_stack_read_fixed_off, then
+ * coerce_reg_to_size_sx). It stays linked to the spilled register's copies only when the value is below
+ * 2^(bits-1), which the extension gives back unchanged (Linux 6.18, checked: a 16-bit value filled by
+ * `*(s16 *)` is not linked).
+ */
+function signedFill(spill: Reg, size: number): Reg {
+  const bits = size * 8;
+  const s = signExtend64(spill.s, bits);
+  return spill.id && !isConst(spill.s) && spill.s.umax < 1n << BigInt(bits - 1) ? { ...spill, s } : scalarReg(s);
+}
+
 function writeStack(
   stack: Map<number, Slot>,
   k: number,
@@ -379,7 +394,11 @@ function writeStack(
     const bytes = slot.spill || slot.iter ? new Array<ByteType>(8).fill(ByteType.Misc) : slot.bytes.slice();
     for (let i = 0; i < size; i++) bytes[i] = ByteType.Spill;
     // The link by id survives when the value fits the spill (get_reg_width), as the kernel keeps it.
-    stack.set(k, { bytes, spill: fitsIn(value, size) ? value : { ...value, id: 0 }, spillSize: size });
+    stack.set(k, {
+      bytes,
+      spill: fitsIn(value, size) ? value : { ...value, id: 0, addConst: 0 as const, off: 0 },
+      spillSize: size,
+    });
     return;
   }
   if (size === 8) {

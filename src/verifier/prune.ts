@@ -85,8 +85,11 @@ function regSafe(old: Reg, now: Reg, ids: IdMap, mode: Compare): boolean {
     return !old.ref || ids.exact(-old.ref - 1e9, -now.ref - 1e9);
   }
   if (old.kind === 'scalar') {
-    // regsafe: a register linked K apart is another value than one linked 0 apart, or unlinked.
-    if (old.addConst !== now.addConst || (old.addConst && old.off !== now.off)) return false;
+    // regsafe: a register linked K apart is another value than one linked 0 apart, or unlinked; but an
+    // old register linked to nothing covers a current one linked K apart (Linux 6.18, checked: the link
+    // only tells the current path more).
+    if ((old.id !== 0 || old.addConst) && (old.addConst !== now.addConst || (old.addConst && old.off !== now.off)))
+      return false;
     if (!(exact ? sameScalar(old.s, now.s) : contains(old.s, now.s))) return false;
     return old.id === 0 ? true : ids.check(old.id, now.id);
   }

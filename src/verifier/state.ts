@@ -93,6 +93,9 @@ export interface VerifierMap {
 }
 
 /** One register. For pointers, `s` is the variable part of the offset and `off` the fixed part. */
+/** How a linked scalar was made K apart from its group: not (0), by a 64-bit or by a 32-bit addition. */
+export type AddConst = 0 | 32 | 64;
+
 export interface Reg {
   readonly kind: RegKind;
   readonly s: Scalar;
@@ -117,11 +120,12 @@ export interface Reg {
    */
   readonly precise: boolean;
   /**
-   * Scalars: `rX += K` of a linked scalar keeps the link (the kernel's BPF_ADD_CONST): the register holds
-   * its group's value plus `off`, and a compare on any member teaches the others shifted by the
-   * difference. Only one such addition: a second one unlinks.
+   * Scalars: `rX += K` (or `-= K`) of a linked scalar keeps the link (the kernel's BPF_ADD_CONST): the
+   * register holds its group's value plus `off`, and a compare on any member teaches the others shifted
+   * by the difference. Only one such addition: a second one unlinks. 64 for a 64-bit addition
+   * (BPF_ADD_CONST64), 32 for a 32-bit one (BPF_ADD_CONST32: the sum wraps at 2^32), 0 for none.
    */
-  readonly addConst: boolean;
+  readonly addConst: AddConst;
   /** btf_id: the kernel struct pointed to, and its trust. */
   readonly btf?: BtfPtr;
   /** mem: MEM_RDONLY (an iterator's element, iter-kfunc.ts): loads only. Absent is writable. */
@@ -158,7 +162,7 @@ const BASE: Reg = {
   ref: 0,
   target: 0,
   precise: false,
-  addConst: false,
+  addConst: 0,
 };
 
 /** An uninitialized register. */

@@ -116,17 +116,19 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       }
       // check_stack_write_fixed_off: a scalar spilled at a slot's start (whole, or narrow but fitting) gets
       // an id first, so the register and its spilled copy stay linked: a compare on one refines the other.
+      // As for a copy (assign_scalar_id_before_mov), a register linked K apart (`rX += K`) leaves its group
+      // first: the register and the slot start a group of their own (a constant, none).
       if (
         cls === BPF_STX &&
         dst.kind === 'fp' &&
         isConst(dst.s) &&
         (dst.off + insn.off) % 8 === 0 &&
         value.kind === 'scalar' &&
-        !value.id &&
-        !isConst(value.s) &&
+        (!value.id || value.addConst) &&
         fitsIn(value, size)
       ) {
-        value = { ...value, id: newId(env) };
+        if (value.addConst) value = { ...value, id: 0, addConst: 0 as const, off: 0 };
+        if (!isConst(value.s)) value = { ...value, id: newId(env) };
         f.regs[insn.src] = value;
       }
       const mode = cls === BPF_ST ? 'st' : undefined;
