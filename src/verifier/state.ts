@@ -92,10 +92,10 @@ export interface VerifierMap {
   inner?: VerifierMap;
 }
 
-/** One register. For pointers, `s` is the variable part of the offset and `off` the fixed part. */
 /** How a linked scalar was made K apart from its group: not (0), by a 64-bit or by a 32-bit addition. */
 export type AddConst = 0 | 32 | 64;
 
+/** One register. For pointers, `s` is the variable part of the offset and `off` the fixed part. */
 export interface Reg {
   readonly kind: RegKind;
   readonly s: Scalar;
