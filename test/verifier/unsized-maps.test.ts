@@ -86,6 +86,21 @@ test('bpfkit verify --max-entries sizes the maps a tool sizes at run time', (t) 
     const zero = run('--max-entries', '0');
     assert.equal(zero.status, 2);
     assert.equal(zero.stderr, 'bpfkit verify: --max-entries must be at least 1\n');
+    // Raw instructions have no maps to size: the flag is refused, not ignored.
+    const raw = join(dir, 'prog.bin');
+    writeFileSync(raw, Buffer.from('b700000000000000' + '9500000000000000', 'hex')); // r0 = 0; exit
+    const rawRun = spawnSync(
+      process.execPath,
+      ['bin/bpfkit.js', 'verify', raw, '--type', 'xdp', '--max-entries', '4'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(rawRun.status, 2);
+    assert.equal(
+      rawRun.stderr,
+      `bpfkit verify: ${raw}: --max-entries sizes an ELF object's maps; raw instructions have none\n`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,8 +1,9 @@
 /**
- * `bpfkit verify OBJ|BIN|EXE`: predict whether the kernel's verifier accepts each program, and why not, with
- * no kernel needed. An ELF object's programs are checked with their maps (an executable's: those of the
- * objects a libbpf skeleton embedded in it); a raw `.bin` of 8-byte instructions needs --type. Exit 0 when every program checked is accepted, 1 when one is refused (its log
- * on stdout) or not modelled (bpfkit cannot predict it: said so, never as a refusal), 2 for bad input.
+ * `bpfkit verify OBJ|BIN|EXE`: predict whether the kernel's verifier accepts each program, and why not,
+ * with no kernel needed. An ELF object's programs are checked with their maps (an executable's: those of
+ * the objects a libbpf skeleton embedded in it); a raw `.bin` of 8-byte instructions needs --type. Exit 0
+ * when every program checked is accepted, 1 when one is refused (its log on stdout) or not modelled
+ * (bpfkit cannot predict it: said so, never as a refusal), 2 for bad input.
  */
 import { readFileSync } from 'node:fs';
 import { InputError, UsageError } from '../../util/errors.js';
@@ -230,6 +231,8 @@ export async function run(argv: string[]): Promise<number> {
     // Raw instructions are one program with no name: --program would pick nothing and be ignored.
     if (values.program)
       throw new UsageError(`${file}: --program names a program of an ELF object; this file is raw instructions`);
+    if (maxEntries !== undefined)
+      throw new UsageError(`${file}: --max-entries sizes an ELF object's maps; raw instructions have none`);
     if (bytes.length === 0 || bytes.length % 8 !== 0)
       throw new InputError(`${bytes.length} bytes is not a whole number of 8-byte instructions`, file);
     const insns = decodeProgram(bytes, { source: file });
