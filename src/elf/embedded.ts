@@ -97,3 +97,24 @@ function objectLength(
   }
   return end;
 }
+
+/** An ELF file's e_machine in its own byte order, or undefined when `bytes` is no ELF header. */
+export function elfMachine(bytes: Uint8Array): number | undefined {
+  if (
+    bytes.length < 20 ||
+    bytes[0] !== MAGIC[0] ||
+    bytes[1] !== MAGIC[1] ||
+    bytes[2] !== MAGIC[2] ||
+    bytes[3] !== MAGIC[3]
+  )
+    return undefined;
+  return bytes[5] === 2 ? (bytes[18]! << 8) | bytes[19]! : bytes[18]! | (bytes[19]! << 8);
+}
+
+/**
+ * The BPF objects an ELF file is or holds: the whole file when it is an EM_BPF object, else the ones a
+ * libbpf skeleton embedded in it (none for an ELF of another machine without any).
+ */
+export function bpfObjectsIn(bytes: Uint8Array): EmbeddedObject[] {
+  return elfMachine(bytes) === EM_BPF ? [{ offset: 0, length: bytes.length }] : findEmbeddedObjects(bytes);
+}

@@ -22,7 +22,7 @@ export {
 export { parseBtf, BtfKind, btfKindName, type Btf, type BtfType, type BtfMember } from '../btf/btf.js';
 export { sectionType, progTypeName, programTypeByName, ProgFlag, type SectionType } from './section-types.js';
 export { applyCoreRelocations, hasCoreRelocations, CORE_POISON_HELPER } from './core-apply.js';
-export { findEmbeddedObjects, type EmbeddedObject } from './embedded.js';
+export { bpfObjectsIn, elfMachine, findEmbeddedObjects, type EmbeddedObject } from './embedded.js';
 export type * from './spec.js';
 
 /** Read and parse an object file. A missing or unreadable file is an InputError naming it. */

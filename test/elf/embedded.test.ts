@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findEmbeddedObjects } from '../../src/elf/embedded.js';
+import { bpfObjectsIn, elfMachine, findEmbeddedObjects } from '../../src/elf/embedded.js';
 import { parseObject } from '../../src/elf/object.js';
 
 const little = readFileSync('test/fixtures/elf/basic.o');
@@ -63,6 +63,11 @@ test('findEmbeddedObjects finds each EM_BPF object in either byte order, whole, 
   assert.deepEqual(findEmbeddedObjects(bytes.subarray(0, at[1]! + big.length - 1)), found.slice(0, 1));
   // A file that is an object is read as itself, not as holding one.
   assert.deepEqual(findEmbeddedObjects(little), []);
+  assert.deepEqual(bpfObjectsIn(little), [{ offset: 0, length: little.length }]);
+  assert.deepEqual(bpfObjectsIn(big), [{ offset: 0, length: big.length }]);
+  assert.deepEqual(bpfObjectsIn(bytes), found);
+  assert.equal(elfMachine(bytes), 62);
+  assert.equal(elfMachine(new Uint8Array(8)), undefined);
 });
 
 function bpfkit(...args: string[]) {

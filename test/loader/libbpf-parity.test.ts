@@ -10,11 +10,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import koffi from 'koffi';
-import { findEmbeddedObjects } from '../../src/elf/embedded.js';
 import { parseObject } from '../../src/elf/object.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
 import { loadCollection } from '../../src/loader/index.js';
@@ -23,6 +22,7 @@ import { runningKernel } from '../../src/loader/kernel-env.js';
 import { progInfo } from '../../src/kernel/objects.js';
 import { kernelVerdictObject } from '../verifier/kernel-oracle.js';
 import { inCI, needs } from '../support/env.js';
+import { needsPackages, packagedObjects } from '../support/packaged.js';
 
 /** The libbpf calls a tool makes to open, size, choose and load its object. */
 function libbpf() {
@@ -42,20 +42,6 @@ function libbpf() {
   };
 }
 
-/** The distinct tools of libbpf-tools (their symlinked aliases read once) and the object each embeds. */
-function toolObjects(): { name: string; bytes: Uint8Array }[] {
-  const files = execFileSync('dpkg-query', ['-L', 'libbpf-tools'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((f) => /\/sbin\/[^/]+$/.test(f));
-  const out: { name: string; bytes: Uint8Array }[] = [];
-  for (const file of new Set(files.map((f) => realpathSync(f)))) {
-    const bytes = readFileSync(file);
-    for (const o of findEmbeddedObjects(bytes))
-      out.push({ name: file.split('/').pop()!, bytes: bytes.subarray(o.offset, o.offset + o.length) });
-  }
-  return out;
-}
-
 /** A program's instructions as the kernel holds them, each map reference replaced by what the map is. */
 function xlated(progId: number, mapShape: (id: string) => string): string {
   const text = execFileSync('bpftool', ['prog', 'dump', 'xlated', 'id', String(progId)], { encoding: 'utf8' });
@@ -66,7 +52,8 @@ test(
   'libbpf-tools: bpfkit gives the kernel the instructions libbpf gives it, program for program',
   { timeout: 600_000 },
   async (t) => {
-    if (!needs(t, { root: true, tools: ['dpkg-query', 'bpftool', 'biolatency'], long: true })) return;
+    if (!needs(t, { root: true, tools: ['dpkg-query', 'bpftool'], long: true })) return;
+    if (!needsPackages(t, ['libbpf-tools'])) return;
     let lb: ReturnType<typeof libbpf>;
     try {
       lb = libbpf();
@@ -97,8 +84,8 @@ test(
     const differ: string[] = [];
     const libbpfRefused: string[] = [];
     try {
-      for (const tool of toolObjects()) {
-        const spec: ObjectSpec = parseObject(tool.bytes, { path: tool.name });
+      for (const tool of packagedObjects(['libbpf-tools'])) {
+        const spec: ObjectSpec = parseObject(tool.bytes, { path: tool.file });
         for (const m of spec.maps) if (m.maxEntries === 0) m.maxEntries = 1;
         // The programs the kernel accepts from bpfkit's load; the others are left out on both sides.
         const loadable = spec.programs
@@ -111,10 +98,10 @@ test(
             }
           });
         if (loadable.length === 0) continue;
-        const file = join(dir, `${tool.name}.bpf.o`);
+        const file = join(dir, `${tool.file}.bpf.o`);
         writeFileSync(file, tool.bytes);
         const obj = lb.open(file);
-        assert.ok(obj, `libbpf opens ${tool.name}'s object`);
+        assert.ok(obj, `libbpf opens ${tool.file}'s object`);
         try {
           for (let m = lb.nextMap(obj, null); m; m = lb.nextMap(obj, m))
             if (lb.maxEntries(m) === 0) lb.setMaxEntries(m, 1);
@@ -127,7 +114,7 @@ test(
           // libbpf creates every map of the object, used or not: a stack-trace map the tool sizes at run time
           // (value size 0 here) stops its load, where bpfkit creates only the maps its programs use.
           if (lb.load(obj) !== 0) {
-            libbpfRefused.push(tool.name);
+            libbpfRefused.push(tool.file);
             continue;
           }
           objects++;
@@ -137,7 +124,7 @@ test(
               const ours = xlated(progInfo(c.programs.get(name)!.fd).id, mapShape);
               const theirs = xlated(progInfo(lb.programFd(progs.get(name)) as number).id, mapShape);
               compared++;
-              if (ours !== theirs) differ.push(`${tool.name}/${name}`);
+              if (ours !== theirs) differ.push(`${tool.file}/${name}`);
             }
           } finally {
             c.close();

@@ -12,9 +12,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
-import { findEmbeddedObjects } from '../../src/elf/embedded.js';
 import { parseObject } from '../../src/elf/object.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
 import { prepareSpec } from '../../src/loader/load-collection.js';
@@ -22,45 +19,20 @@ import { runningKernel } from '../../src/loader/kernel-env.js';
 import { verifyProgram } from '../../src/verifier/index.js';
 import { kernelVerdictObject } from './kernel-oracle.js';
 import { kernelHelperProbe } from '../../src/kernel/index.js';
-import { inCI, needs } from '../support/env.js';
-import { EM_BPF } from '../../src/elf/elf-file.js';
+import { needs } from '../support/env.js';
+import { needsPackages, packagedObjects } from '../support/packaged.js';
 
-/** The files a Debian package installed (dpkg-query -L). */
-function packageFiles(pkg: string): string[] {
-  return execFileSync('dpkg-query', ['-L', pkg], { encoding: 'utf8' }).split('\n').filter(Boolean);
-}
-
-/**
- * Every BPF object of some packages: the ELF files they install that are BPF objects (.o, cilium/ebpf's
- * testdata .elf) and those embedded in their executables and shared libraries. Big-endian objects are
- * parsed only (this kernel runs little-endian ones): `parsedOnly` counts them.
- */
+/** The packages' objects, parsed; big-endian ones are parsed only (this kernel runs little-endian ones). */
 function packageObjects(pkgs: readonly string[]): {
   objects: { path: string; spec: ObjectSpec }[];
   parsedOnly: number;
 } {
   const objects: { path: string; spec: ObjectSpec }[] = [];
   let parsedOnly = 0;
-  // A library's versioned name and its symlinks are one file.
-  for (const file of new Set(pkgs.flatMap(packageFiles).map((f) => realpathSync(f)))) {
-    const isObject = /\.(o|elf)$/.test(file);
-    if (!isObject && !/\/s?bin\/[^/]+$|\.so(\.\d+)*$/.test(file)) continue;
-    const bytes = readFileSync(file);
-    if (bytes.length < 20 || bytes.readUInt32BE(0) !== 0x7f454c46) continue;
-    const bigEndian = bytes[5] === 2;
-    const machine = bigEndian ? bytes.readUInt16BE(18) : bytes.readUInt16LE(18);
-    const found =
-      machine === EM_BPF
-        ? [{ path: file, bytes }]
-        : findEmbeddedObjects(bytes).map((o) => ({
-            path: `${file}@0x${o.offset.toString(16)}`,
-            bytes: bytes.subarray(o.offset, o.offset + o.length),
-          }));
-    for (const o of found) {
-      const spec = parseObject(o.bytes, { path: o.path });
-      if (o.bytes[5] === 2) parsedOnly++;
-      else objects.push({ path: o.path, spec });
-    }
+  for (const o of packagedObjects(pkgs)) {
+    const spec = parseObject(o.bytes, { path: o.path });
+    if (o.bytes[5] === 2) parsedOnly++;
+    else objects.push({ path: o.path, spec });
   }
   return { objects, parsedOnly };
 }
@@ -118,17 +90,6 @@ function judgePackages(pkgs: readonly string[]): Tally {
   return tally;
 }
 
-/** Whether a package is installed (its files are what the test reads). */
-function installed(pkg: string): boolean {
-  try {
-    return /^Status: install ok installed$/m.test(
-      execFileSync('dpkg-query', ['-s', pkg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
-    );
-  } catch {
-    return false;
-  }
-}
-
 for (const [pkgs, minJudged, maxNotModelled] of [
   [['libbpf-tools'], 150, 0],
   [['xdp-tools', 'libxdp1', 'xdp-tests'], 100, 0],
@@ -138,13 +99,7 @@ for (const [pkgs, minJudged, maxNotModelled] of [
   const pkg = pkgs.join(', ');
   test(`${pkg}: bpfkit's verdicts are the kernel's on every program it can be asked about`, (t) => {
     if (!needs(t, { root: true, tools: ['dpkg-query'] })) return;
-    const missing = pkgs.filter((p) => !installed(p));
-    if (missing.length > 0) {
-      const reason = `needs the Debian package${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
-      if (inCI) assert.fail(`${reason} (CI=true: .ci/run must install it)`);
-      t.skip(reason);
-      return;
-    }
+    if (!needsPackages(t, pkgs)) return;
     const r = judgePackages(pkgs);
     t.diagnostic(
       `${pkg}: ${r.judged} programs judged, ${r.agree} agree, ${r.notModelled.length} not modelled, ${r.leftOut} left out; ${r.parsedOnly} big-endian objects parsed`,

@@ -11,7 +11,7 @@ import { intFlag, parseFlags } from '../args.js';
 import { isElf } from '../../asm/listing.js';
 import { hasCoreRelocations, parseObject } from '../../elf/index.js';
 import { EM_BPF } from '../../elf/elf-file.js';
-import { findEmbeddedObjects } from '../../elf/embedded.js';
+import { bpfObjectsIn, elfMachine } from '../../elf/embedded.js';
 import type { ObjectSpec, ProgramSpec } from '../../elf/spec.js';
 import { decodeProgram, type Instruction } from '../../isa/index.js';
 import { disassembleOne } from '../../asm/index.js';
@@ -141,11 +141,11 @@ async function judgeObject(
  * The BPF objects an ELF file holds: itself when it is one (EM_BPF), else those a libbpf skeleton embedded
  * in an executable (src/elf/embedded.ts), each named `FILE@0xOFFSET`. An ELF with neither is bad input.
  */
-function bpfObjectsIn(bytes: Uint8Array, file: string): { bytes: Uint8Array; path: string; prefix: string }[] {
-  const le = bytes[5] !== 2;
-  const machine = bytes.length >= 20 ? (le ? bytes[18]! | (bytes[19]! << 8) : (bytes[18]! << 8) | bytes[19]!) : -1;
-  if (machine === EM_BPF || machine === -1) return [{ bytes, path: file, prefix: '' }];
-  const found = findEmbeddedObjects(bytes);
+function objectsOf(bytes: Uint8Array, file: string): { bytes: Uint8Array; path: string; prefix: string }[] {
+  const machine = elfMachine(bytes);
+  // A header too short to name a machine is the ELF reader's to refuse, with its offset.
+  if (machine === undefined || machine === EM_BPF) return [{ bytes, path: file, prefix: '' }];
+  const found = bpfObjectsIn(bytes);
   if (found.length === 0)
     throw new InputError(
       `an ELF file for machine ${machine} with no BPF object in it (not EM_BPF ${EM_BPF}, and no embedded one as a libbpf skeleton holds)`,
@@ -203,7 +203,7 @@ export async function run(argv: string[]): Promise<number> {
     ? (await import('../../kernel/helper-probe.js')).kernelHelperProbe()
     : undefined;
   if (isElf(bytes)) {
-    const objects = bpfObjectsIn(bytes, file);
+    const objects = objectsOf(bytes, file);
     const wanted = values.program;
     const specs = objects.map((o) => ({ ...o, spec: parseObject(o.bytes, { path: o.path }) }));
     // Maps a tool sizes at run time (max_entries 0 in the object, bpf_map__set_max_entries before the
