@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { compileC, CompileError } from '../../src/compile/index.js';
@@ -16,7 +17,7 @@ import { applyBccTypes } from '../../src/compile/bcc/types.js';
 import { bccTracepointStruct } from '../../src/compile/bcc/tracepoint.js';
 import { loadCollection } from '../../src/loader/index.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
-import { needs } from '../support/env.js';
+import { needs, repoPath } from '../support/env.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), `bpfkit-bcc-${process.pid}-`));
 process.env.BPFKIT_CACHE_DIR = path.join(dir, 'cache');
@@ -198,9 +199,24 @@ test('rewriter: refusals in one line at file:line:column', () => {
     /^BPF_SOCKMAP is not supported by bpfkit's BCC dialect/,
   );
   rejectsAt(
-    () => rewriteBcc('int kprobe__tcp_v4_connect(struct pt_regs *ctx, struct sock *sk) { return 0; }', 'k.c'),
-    'k.c:1:49',
-    /extra probe arguments .* not supported/,
+    () => rewriteBcc('int kretprobe__tcp_v4_connect(struct pt_regs *ctx, struct sock *sk) { return 0; }', 'k.c'),
+    'k.c:1:52',
+    /^kretprobe__tcp_v4_connect: at a function's return its argument registers no longer hold the arguments/,
+  );
+  rejectsAt(
+    () => rewriteBcc('int f(struct __sk_buff *skb, int x) { return 0; }', 'k2.c'),
+    'k2.c:1:30',
+    /^f: extra arguments are probe arguments, read from registers: the first parameter must be 'struct pt_regs \*ctx'$/,
+  );
+  rejectsAt(
+    () => rewriteBcc('int f(struct pt_regs *c, int a, int b, int d, int e, int g, int h, int i) { return 0; }', 'k3.c'),
+    'k3.c:1:68',
+    /^f: only the first 6 arguments are passed in registers$/,
+  );
+  rejectsAt(
+    () => rewriteBcc('int f(struct pt_regs *c, char s[8]) { return 0; }', 'k4.c'),
+    'k4.c:1:26',
+    /a probe argument is declared as 'TYPE NAME'/,
   );
   rejectsAt(() => rewriteBcc('int f(void *c) { BPF_HASH(h); return 0; }', 'd.c'), 'd.c:1:18', /only at file scope/);
   rejectsAt(
@@ -498,6 +514,41 @@ int http_filter(struct __sk_buff *skb) {
   if (outcome.kernel) assert.equal(outcome.kernel, outcome.vm);
 });
 
+test("rewriter: BCC's extra probe arguments become reads of the context's registers, every column kept", () => {
+  const src = [
+    'int kprobe__tcp_v4_connect(struct pt_regs *ctx, struct sock *sk,',
+    '                           int flags) {',
+    '  return flags;',
+    '}',
+    'int syscall__execve(struct pt_regs *regs, const char __user *filename) { return 0; }',
+  ].join('\n');
+  const r = rewriteBcc(src, 'p.c');
+  const out = r.text.split('\n');
+  assert.equal(out.length, 5);
+  assert.deepEqual(
+    r.programs.map((p) => p.section),
+    ['kprobe/tcp_v4_connect', 'bcc/syscall__execve'],
+  );
+  // The extra parameters are blanked in place: the first line keeps its length after the section attribute.
+  assert.match(out[0]!, /int kprobe__tcp_v4_connect\(struct pt_regs \*ctx {18}$/);
+  assert.equal(
+    out[1],
+    '                                    ) { struct sock * sk = (struct sock *)PT_REGS_PARM1(ctx); int flags = (int)PT_REGS_PARM2(ctx);',
+  );
+  assert.equal(out[2], '  return flags;');
+  // A column after the inserted declarations maps back to the user's; one inside them to the brace.
+  const brace = src.split('\n')[1]!.indexOf('{') + 1;
+  assert.equal(r.mapColumn(2, out[1].length), brace + 1);
+  assert.equal(r.mapColumn(2, brace + 10), brace + 1);
+  // A syscall's entry reads its arguments from the user registers its wrapper saved, in kernel memory.
+  assert.ok(
+    out[4]!.includes(
+      'bpf_probe_read_kernel(&__bcc_arg1, sizeof(__bcc_arg1), &__BCC_SYSCALL_PARM1((struct pt_regs *)PT_REGS_PARM1(regs))); const char __user * filename = (const char __user *)__bcc_arg1;',
+    ),
+    out[4],
+  );
+});
+
 test('clang errors in BCC text point at the user file:line:column', async (t) => {
   if (!needs(t, { tools: ['clang'] })) return;
   const src =
@@ -612,4 +663,33 @@ test('any other kernel header a BCC program includes reads the stub: its types c
     ['on_sample'],
   );
   assert.deepEqual(c.warnings, []);
+});
+
+test('bpfkit cc --bcc, then verify: probe arguments verified as a kprobe; a function named for no attach point asks for --type', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const src = path.join(dir, 'probes.c');
+  const obj = path.join(dir, 'probes.o');
+  writeFileSync(
+    src,
+    `int kprobe__tcp_v4_connect(struct pt_regs *ctx, struct sock *sk) {
+  u16 dport = 0;
+  bpf_probe_read_kernel(&dport, sizeof(dport), &sk->__sk_common.skc_dport);
+  return dport;
+}
+int syscall__openat(struct pt_regs *ctx, int dfd, const char __user *filename) { return dfd; }
+`,
+  );
+  const bpfkit = (...args: string[]) =>
+    spawnSync(process.execPath, [repoPath('bin/bpfkit.js'), ...args], { encoding: 'utf8', env: process.env });
+  const cc = bpfkit('cc', '--bcc', src, '-o', obj);
+  assert.equal(cc.status, 0, cc.stderr);
+  const all = bpfkit('verify', obj);
+  assert.equal(all.status, 1);
+  assert.equal(
+    all.stdout + all.stderr,
+    "kprobe__tcp_v4_connect: accepted\nsyscall__openat: not modelled at insn 0: program 'syscall__openat': its section 'bcc/syscall__openat' names no program type: give one with --type\n",
+  );
+  const typed = bpfkit('verify', obj, '--program', 'syscall__openat', '--type', 'kprobe');
+  assert.equal(typed.stdout, 'syscall__openat: accepted\n', typed.stderr);
+  assert.equal(typed.status, 0);
 });

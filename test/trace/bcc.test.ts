@@ -7,9 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BPF } from '../../src/trace/index.js';
@@ -261,6 +261,102 @@ int udp_filter(struct __sk_buff *skb) {
       ['Keep me last/0', 'Keep me last/4', 'Keep me/0', 'Keep me/4'],
       'the dropped datagrams never reached the socket',
     );
+  } finally {
+    bpf.close();
+  }
+});
+
+/** A C program that waits for a line on stdin, then calls probe_me(a, b, s) `argv[1]` times. */
+const ARGS_TARGET = `#include <stdio.h>
+#include <stdlib.h>
+__attribute__((noinline)) long probe_me(int a, long b, const char *s) {
+  __asm__ volatile("" ::: "memory");
+  return a + b + s[0];
+}
+const char *words[2] = {"even", "odd"};
+volatile char sink;
+int main(int argc, char **argv) {
+  long n = atol(argv[1]), acc = 0; char line[8];
+  /* A probe may not fault a page in: the strings' pages are made present before the probe reads them. */
+  for (int w = 0; w < 2; w++) for (const char *c = words[w]; *c; c++) sink = *c;
+  if (!fgets(line, sizeof line, stdin)) return 1;
+  for (long i = 0; i < n; i++) acc += probe_me(-1 - (int)(i % 3), 1000000000000L + i, words[i % 2]);
+  return acc != 0 ? 0 : 2;
+}
+`;
+
+test("BCC's extra probe arguments on a uprobe: int, long and a user string read from the registers, exactly", async (t) => {
+  if (!needs(t, { tools: ['clang'], root: true })) return;
+  if (process.arch !== 'x64' && process.arch !== 'arm64') return t.skip('pt_regs argument registers: x86-64 and arm64');
+  const src = path.join(dir, 'args-target.c');
+  const bin = path.join(dir, 'args-target');
+  writeFileSync(src, ARGS_TARGET);
+  execFileSync('clang', ['-O1', '-o', bin, src]);
+  const bpf = await BPF.fromBcc(
+    `BPF_HASH(sums, s32, u64);
+BPF_HASH(words, u32, u64);
+int on_probe(struct pt_regs *ctx, int a, long b, const char *s) {
+  u64 *sum = sums.lookup_or_try_init(&a, &(u64){0});
+  if (sum) __sync_fetch_and_add(sum, b);
+  char w[8] = {};
+  bpf_probe_read_user_str(w, sizeof(w), s);
+  u32 k = w[0] == 'o' && w[1] == 'd' && w[2] == 'd' && w[3] == 0 ? 1 : w[0] == 'e' && w[4] == 0 ? 2 : 0;
+  words.increment(k);
+  return 0;
+}
+`,
+    { filename: 'args.c', types: { on_probe: BPF.KPROBE } },
+  );
+  try {
+    bpf.attachUprobe({ binary: bin, symbol: 'probe_me' }, 'on_probe');
+    const n = 3000;
+    const child = spawn(bin, [String(n)], { stdio: ['pipe', 'ignore', 'inherit'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.stdin.end('go\n');
+    assert.equal(await exited, 0);
+    const u64At = (table: string, key: Uint8Array): bigint => {
+      const v = bpf.table(table).lookup(key);
+      return v ? new DataView(v.buffer, v.byteOffset).getBigUint64(0, true) : 0n;
+    };
+    for (let r = 0; r < 3; r++) {
+      let want = 0n;
+      for (let i = r; i < n; i += 3) want += 1000000000000n + BigInt(i);
+      assert.equal(u64At('sums', new Uint8Array(new Int32Array([-1 - r]).buffer)), want, `sum for a = ${-1 - r}`);
+    }
+    const u32 = (k: number) => new Uint8Array(new Uint32Array([k]).buffer);
+    assert.equal(u64At('words', u32(1)), BigInt(n / 2), '"odd" read from user memory');
+    assert.equal(u64At('words', u32(2)), BigInt(n / 2), '"even"');
+    assert.equal(u64At('words', u32(0)), 0n);
+  } finally {
+    bpf.close();
+  }
+});
+
+test("a syscall's entry (syscall__NAME) reads its extra arguments from the registers its wrapper saved: the kernel loads it", async (t) => {
+  if (!needs(t, { tools: ['clang'], root: true })) return;
+  const bpf = await BPF.fromBcc(
+    `BPF_HASH(firsts, u32, u64);
+int syscall__execve(struct pt_regs *ctx, const char __user *filename, const char __user *const __user *argv) {
+  char c = 0;
+  bpf_probe_read_user(&c, 1, filename);
+  u32 k = c;
+  firsts.increment(k);
+  return argv != 0;
+}
+int kprobe__tcp_v4_connect(struct pt_regs *ctx, struct sock *sk) {
+  u16 dport = 0;
+  bpf_probe_read_kernel(&dport, sizeof(dport), &sk->__sk_common.skc_dport);
+  u32 k = dport;
+  firsts.increment(k);
+  return 0;
+}
+`,
+    { filename: 'execsnoop.c', types: { syscall__execve: BPF.KPROBE } },
+  );
+  try {
+    // Loaded means the kernel's verifier accepted both (this kernel has no kprobes to attach them to).
+    assert.ok(bpf.programFd('syscall__execve') > 0);
+    assert.ok(bpf.programFd('kprobe__tcp_v4_connect') > 0);
   } finally {
     bpf.close();
   }

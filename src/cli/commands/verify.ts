@@ -127,11 +127,13 @@ async function judgeObject(
     const laidOut = judged.programs.find((q) => q.name === p.name) ?? p;
     const prog = p.unsupported
       ? laidOut
-      : prepareError
-        ? { ...p, unsupported: `it cannot be prepared as a load prepares it: ${prepareError}` }
-        : layoutError && p.type === MoreProgTypes.STRUCT_OPS
-          ? { ...p, unsupported: `its struct_ops map cannot be laid out for this kernel: ${layoutError}` }
-          : laidOut;
+      : (opts.type ?? p.type) === 0
+        ? { ...p, unsupported: `its section '${p.section}' names no program type: give one with --type` }
+        : prepareError
+          ? { ...p, unsupported: `it cannot be prepared as a load prepares it: ${prepareError}` }
+          : layoutError && p.type === MoreProgTypes.STRUCT_OPS
+            ? { ...p, unsupported: `its struct_ops map cannot be laid out for this kernel: ${layoutError}` }
+            : laidOut;
     out.push({ name: p.name, result: verifyProgram(judged, prog, { ...opts, kernelBtf }), insns: p.insns });
   }
   return out;

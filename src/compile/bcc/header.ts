@@ -61,6 +61,10 @@ typedef __s16 s16;
 #define NAME_MAX 255
 #define PATH_MAX 4096
 #endif
+/* sparse's address-space markers, which BTF does not carry: kernel sources and BCC programs use them */
+#ifndef __user
+#define __user
+#endif
 #ifndef PAGE_SIZE
 #define PAGE_SIZE 4096
 #endif
@@ -84,6 +88,13 @@ typedef __s16 s16;
 #define PT_REGS_IP(x) ((x)->ip)
 #define PT_REGS_SP(x) ((x)->sp)
 #define PT_REGS_FP(x) ((x)->bp)
+/* a syscall's arguments in the user registers its wrapper saved (the 4th is r10: the syscall ABI) */
+#define __BCC_SYSCALL_PARM1(x) ((x)->di)
+#define __BCC_SYSCALL_PARM2(x) ((x)->si)
+#define __BCC_SYSCALL_PARM3(x) ((x)->dx)
+#define __BCC_SYSCALL_PARM4(x) ((x)->r10)
+#define __BCC_SYSCALL_PARM5(x) ((x)->r8)
+#define __BCC_SYSCALL_PARM6(x) ((x)->r9)
 #elif defined(__TARGET_ARCH_arm64)
 #define PT_REGS_PARM1(x) ((x)->regs[0])
 #define PT_REGS_PARM2(x) ((x)->regs[1])
@@ -95,6 +106,12 @@ typedef __s16 s16;
 #define PT_REGS_IP(x) ((x)->pc)
 #define PT_REGS_SP(x) ((x)->sp)
 #define PT_REGS_FP(x) ((x)->regs[29])
+#define __BCC_SYSCALL_PARM1(x) ((x)->regs[0])
+#define __BCC_SYSCALL_PARM2(x) ((x)->regs[1])
+#define __BCC_SYSCALL_PARM3(x) ((x)->regs[2])
+#define __BCC_SYSCALL_PARM4(x) ((x)->regs[3])
+#define __BCC_SYSCALL_PARM5(x) ((x)->regs[4])
+#define __BCC_SYSCALL_PARM6(x) ((x)->regs[5])
 #endif
 
 /* LD_ABS packet loads (socket filters, tc): network byte order in, host order out, as in BCC. */

@@ -8,13 +8,15 @@
  * - Programs: as in BCC, every top-level function definition that is not static or inline is a program.
  *   `kprobe__F`, `kretprobe__F`, `tracepoint__C__E` and `raw_tracepoint__E` name their attach point; any other
  *   gets the section `bcc/NAME`, whose program type is given at load (BPF.fromBcc's `types`).
+ * - Extra probe arguments after a `struct pt_regs *ctx` are read from its registers (probe-args.ts).
  * - Refused, in one line at the place: what BCC does by rewriting the AST (packet-header structs through
- *   `cursor_advance`, extra probe arguments read from pt_regs), unknown table methods, the table macros
- *   bpfkit does not provide.
+ *   `cursor_advance`, kernel pointers dereferenced as if they were the program's memory), unknown table
+ *   methods, the table macros bpfkit does not provide.
  */
 import { CompileError } from '../diagnostics.js';
 import { LineIndex, tokenize, type Token } from './tokens.js';
 import { BCC_KERNEL_HEADERS } from './header.js';
+import { probeArgEdits } from './probe-args.js';
 
 /** The table methods bcc.h implements (BCC's names). */
 export const BCC_METHODS = [
@@ -308,11 +310,8 @@ export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
       // static/inline: a subfunction; SEC(...): a libbpf-style program that names its own section.
       if (specifiers.some((s) => SUBFUNCTION_SPECIFIERS.has(s) || s === 'SEC')) continue;
       const params = splitArgs(i + 1, close);
-      if (params.length > 1)
-        fail(
-          toks[params[1]![0]]!,
-          `${t.text}: a program takes only its context; BCC's extra probe arguments (read from pt_regs by its rewriter) are not supported: use PT_REGS_PARM1(ctx)... or a static function`,
-        );
+      // BCC's extra probe arguments: read from the pt_regs context's registers (probe-args.ts).
+      if (params.length > 1) edits.push(...probeArgEdits(toks, src, { name: t.text, params, body: j }, fail));
       const section = programSection(t.text);
       programs.push({ name: t.text, section: section ?? `${UNTYPED_SECTION_PREFIX}${t.text}`, untyped: !section });
       const insertAt = toks[declStart]!.start;
