@@ -7,9 +7,11 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseObject, type ParsedObject } from '../elf/object.js';
 import { InputError } from '../util/errors.js';
+import { kernelVersionCode } from '../util/kernel-version.js';
 import { findClang } from './clang.js';
 import { cacheDir, lookupObject, parseDepFile, sha256, storeObject, writeAtomic } from './cache.js';
 import {
@@ -123,7 +125,10 @@ function bccSource(text: string, name: string, opts: CompileOptions): { rewrite:
   const license = /SEC\s*\(\s*"license"\s*\)|section\s*\(\s*"license"|\bLICENSE\s*\(/.test(text)
     ? ''
     : 'char __bcc_license[] SEC("license") = "GPL";\n';
-  const prelude = `${opts.vmlinux === false ? '' : '#include <vmlinux.h>\n'}#include <bcc/bcc.h>\n${structs.join('')}${license}`;
+  // BCC compiles against the running kernel's headers, whose linux/version.h gives LINUX_VERSION_CODE: tools
+  // test it (`#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 11, 0)`) to pick a struct's layout.
+  const version = `#define LINUX_VERSION_CODE ${kernelVersionCode(os.release())}\n`;
+  const prelude = `${opts.vmlinux === false ? '' : '#include <vmlinux.h>\n'}#include <bcc/bcc.h>\n${version}${structs.join('')}${license}`;
   return { rewrite, prelude };
 }
 

@@ -16,7 +16,8 @@ import { splitLddw } from '../isa/instruction.js';
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, OP_LDDW } from '../isa/opcodes.js';
 import { EnvironmentError, InputError } from '../util/errors.js';
 import { KCONFIG_MAP } from '../elf/externs.js';
-import { encodeKconfig, kernelVersionCode } from './kconfig.js';
+import { encodeKconfig } from './kconfig.js';
+import { kernelVersionCode } from '../util/kernel-version.js';
 import type { KernelEnv } from './kernel-env.js';
 
 /** libbpf's POISON_CALL_KFUNC_BASE: a call to helper BASE + extern index marks an unresolved weak kfunc. */

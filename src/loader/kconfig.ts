@@ -22,13 +22,6 @@ export function parseKconfig(text: string): Map<string, string> {
   return out;
 }
 
-/** KERNEL_VERSION(a, b, c) of a release string ("6.18.44-foo"), the sublevel capped at 255 as the kernel does. */
-export function kernelVersionCode(release: string): number {
-  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
-  if (!m) return 0;
-  return (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(255, Number(m[3] ?? 0));
-}
-
 /**
  * The bytes of one `.kconfig` variable for `raw` (a config file's value: y, n, m, "text" or a number), in
  * the object's byte order. A value its C type cannot hold is an InputError naming the extern and `where`.

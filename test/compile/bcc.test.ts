@@ -621,6 +621,26 @@ int sock(struct __sk_buff *skb) { u32 m = skb->len; skb_events.perf_submit_skb(s
   );
 });
 
+test("LINUX_VERSION_CODE is the running kernel's and KERNEL_VERSION is linux/version.h's, as BCC tools test them", async (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const [a, b, c] = (/^(\d+)\.(\d+)(?:\.(\d+))?/.exec(os.release()) ?? []).slice(1).map((x) => Number(x ?? 0));
+  const code = (a! << 16) + (b! << 8) + Math.min(255, c!);
+  const src = `#include <linux/version.h>
+#if LINUX_VERSION_CODE != ${code} || KERNEL_VERSION(${a}, ${b}, ${c}) != ${code}
+#error version
+#endif
+#if LINUX_VERSION_CODE < KERNEL_VERSION(4, 11, 0)
+#error old
+#endif
+int probe(struct pt_regs *ctx) { return KERNEL_VERSION(5, 10, 300) == KERNEL_VERSION(5, 10, 255); }
+`;
+  const r = await compileC(src, { dialect: 'bcc', filename: 'version.c' });
+  assert.deepEqual(
+    r.spec.programs.map((p) => p.name),
+    ['probe'],
+  );
+});
+
 test('every kernel-header stub compiles, together, with the constants BCC programs take from them', async (t) => {
   if (!needs(t, { tools: ['clang'] })) return;
   const src = `${BCC_KERNEL_HEADERS.map((h) => `#include <${h}>`).join('\n')}

@@ -1,7 +1,8 @@
 /** `.kconfig` values as libbpf encodes them, and the config file parser. Pure: no kernel. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeKconfig, kernelVersionCode, parseKconfig } from '../../src/loader/kconfig.js';
+import { encodeKconfig, parseKconfig } from '../../src/loader/kconfig.js';
+import { kernelVersionCode } from '../../src/util/kernel-version.js';
 import type { ExternSpec } from '../../src/elf/spec.js';
 import { InputError } from '../../src/util/errors.js';
 

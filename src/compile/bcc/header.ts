@@ -76,6 +76,11 @@ typedef __s16 s16;
 #define ntohl(x) bpf_ntohl(x)
 #endif
 
+/* linux/version.h's macro (LINUX_VERSION_CODE, the running kernel's, comes with the prelude) */
+#ifndef KERNEL_VERSION
+#define KERNEL_VERSION(a, b, c) (((a) << 16) + ((b) << 8) + ((c) > 255 ? 255 : (c)))
+#endif
+
 /* pt_regs argument registers (arch from the host bpfkit runs on). */
 #if defined(__TARGET_ARCH_x86)
 #define PT_REGS_PARM1(x) ((x)->di)
