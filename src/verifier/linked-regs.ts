@@ -1,6 +1,6 @@
 /**
  * The registers a conditional jump links (Linux 6.18's struct linked_regs, collect_linked_regs and
- * sync_linked_regs). Before a compare that the operands' values do not decide, the kernel gathers the
+ * sync_linked_regs; 6.18.44 has the stable fix that collects live registers only). Before a compare that the operands' values do not decide, the kernel gathers the
  * scalars sharing an operand's id into a list of at most MAX_LINKED_REGS entries, and only those learn
  * what the compare teaches. The list is walked in a fixed order: frames from the innermost out, in each
  * frame the registers r0-r9 live before the frame's current instruction (the jump, or for a caller its
