@@ -1,14 +1,15 @@
 /**
  * The registers a conditional jump links (Linux 6.18's struct linked_regs, collect_linked_regs and
- * sync_linked_regs; 6.18.44 has the stable fix that collects live registers only). Before a compare that the operands' values do not decide, the kernel gathers the
- * scalars sharing an operand's id into a list of at most MAX_LINKED_REGS entries, and only those learn
- * what the compare teaches. The list is walked in a fixed order: frames from the innermost out, in each
- * frame the registers r0-r9 live before the frame's current instruction (the jump, or for a caller its
- * call), then the spilled stack slots from fp-8 down. A scalar of the id that finds the list full loses
- * its id there and then, on both sides of the jump: it learns nothing now and is linked to nothing
- * later. With 7 copies of a value the 7th keeps its old bounds; if it is the compared register itself,
- * no copy learns anything. Both operands' ids share the one list (src first), and an id compared with
- * itself is collected twice. Each rule checked on the running kernel (linked-scalars-cases.ts).
+ * sync_linked_regs; 6.18.44 has the stable fix that collects live registers only). Before a compare
+ * that the operands' values do not decide, the kernel gathers the scalars sharing an operand's id into
+ * a list of at most MAX_LINKED_REGS entries, and only those learn what the compare teaches. The list is
+ * walked in a fixed order: frames from the innermost out, in each frame the registers r0-r9 live before
+ * the frame's current instruction (the jump, or for a caller its call), then the spilled stack slots
+ * from fp-8 down. A scalar of the id that finds the list full loses its id there and then, on both
+ * sides of the jump: it learns nothing now and is linked to nothing later. With 7 copies of a value the
+ * 7th keeps its old bounds; if it is the compared register itself, no copy learns anything. Both
+ * operands' ids share the one list (src first), and an id compared with itself is collected twice.
+ * Each rule checked on the running kernel (test/verifier/linked-cap-cases.ts).
  */
 import type { Scalar } from './scalar.js';
 import { low32, sync } from './scalar.js';
