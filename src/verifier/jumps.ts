@@ -21,15 +21,23 @@ import {
 import { decide, refineUndecided } from './branch.js';
 import { immReg } from './imm.js';
 import { Rejection } from './reject.js';
-import { type Scalar, isConst, known, low32, sync } from './scalar.js';
-import { addUnsynced } from './scalar-ops.js';
+import { type Scalar, isConst, known } from './scalar.js';
+import { collectLinked, linkKey, syncLinked } from './linked-regs.js';
 import { keepsIdAfterNullCheck } from './spin-lock.js';
 import { type Reg, type State, UNKNOWN_SCALAR, cloneState, cur, forEachReg, isPointer, scalarReg } from './state.js';
 
 const MAX_PACKET_OFF = 0xffff;
 
-/** The states after a conditional jump: [taken, fall-through], either undefined when that side cannot happen. */
-export function condJump(st: State, insn: Instruction): [State | undefined, State | undefined] {
+/**
+ * The states after a conditional jump: [taken, fall-through], either undefined when that side cannot happen,
+ * and the registers the jump linked (linked-regs.ts) when more than one. `liveIn`: the registers live
+ * before each instruction (stage 1's), which decides the registers linked.
+ */
+export function condJump(
+  st: State,
+  insn: Instruction,
+  liveIn: Uint16Array,
+): [State | undefined, State | undefined, readonly number[] | undefined] {
   const f = cur(st);
   const op = opOf(insn.code);
   const is32 = classOf(insn.code) === BPF_JMP32;
@@ -45,21 +53,25 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
 
   if (a.kind === 'scalar' && b.kind === 'scalar') {
     const d = decide(op, a.s, b.s, is32);
-    if (d === true) return [st, undefined];
-    if (d === false) return [undefined, st];
+    if (d === true) return [st, undefined, undefined];
+    if (d === false) return [undefined, st, undefined];
+    // Collected before the copy, so both sides lose the ids that did not fit.
+    const linked = collectOperands(st, insn, useSrc, liveIn);
+    const a1 = f.regs[insn.dst]!;
+    const b1 = useSrc ? f.regs[insn.src]! : b;
     const taken = cloneState(st);
     const fall = st;
     const sameReg = useSrc && insn.src === insn.dst;
-    applyRefinement(taken, insn, a, b, refineUndecided(op, a.s, b.s, true, is32, sameReg), useSrc);
-    applyRefinement(fall, insn, a, b, refineUndecided(op, a.s, b.s, false, is32, sameReg), useSrc);
-    return [taken, fall];
+    applyRefinement(taken, insn, a1, b1, refineUndecided(op, a.s, b.s, true, is32, sameReg), useSrc, linked);
+    applyRefinement(fall, insn, a1, b1, refineUndecided(op, a.s, b.s, false, is32, sameReg), useSrc, linked);
+    return [taken, fall, linked];
   }
 
   // Two packet pointers (pkt_end among them): decided only by one known at or past the end.
   if (!is32 && useSrc) {
     const d = pktEndDecided(op, a, b);
-    if (d === true) return [st, undefined];
-    if (d === false) return [undefined, st];
+    if (d === true) return [st, undefined, undefined];
+    if (d === false) return [undefined, st, undefined];
   }
 
   const isZero0 = (r: Reg) =>
@@ -84,8 +96,11 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
       (r.kind === 'alloc' && !r.alloc?.rcu));
   if ((op === BPF_JEQ || op === BPF_JNE) && ((notNull(a) && isZero0(b)) || (notNull(b) && isZero0(a)))) {
     // A valid pointer of these types is never NULL: the kernel follows one side only.
-    return op === BPF_JNE ? [st, undefined] : [undefined, st];
+    return op === BPF_JNE ? [st, undefined, undefined] : [undefined, st, undefined];
   }
+  // A scalar compared with a pointer learns nothing, but its group is collected all the same: the copies
+  // that do not fit lose their ids.
+  const linked = collectOperands(st, insn, useSrc, liveIn);
   const taken = cloneState(st);
   const fall = st;
   if (!is32 && (op === BPF_JEQ || op === BPF_JNE)) {
@@ -94,7 +109,7 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
     if (!useSrc && insn.imm === 0 && a.nullable && a.id) {
       markNull(op === BPF_JEQ ? taken : fall, a.id, true);
       markNull(op === BPF_JEQ ? fall : taken, a.id, false);
-      return [taken, fall];
+      return [taken, fall, linked];
     }
     // Two pointers, one never NULL: where they are equal, the other is not NULL either; that register
     // alone, keeping its id (mark_ptr_not_null_reg).
@@ -105,7 +120,40 @@ export function condJump(st: State, insn: Instruction): [State | undefined, Stat
     }
   }
   if (!is32) packetRange(insn, op, a, b, taken, fall);
-  return [taken, fall];
+  return [taken, fall, linked];
+}
+
+/**
+ * check_cond_jmp_op's collect_linked_regs calls: the source's group, then the destination's, into one
+ * list (linked-regs.ts); undefined when it holds fewer than two entries (nothing recorded for
+ * backtracking).
+ */
+function collectOperands(
+  st: State,
+  insn: Instruction,
+  useSrc: boolean,
+  liveIn: Uint16Array,
+): readonly number[] | undefined {
+  const f = cur(st);
+  const src = useSrc ? f.regs[insn.src]! : undefined;
+  const dst = f.regs[insn.dst]!;
+  if (!(src?.kind === 'scalar' && src.id) && !(dst.kind === 'scalar' && dst.id)) return undefined;
+  // A caller's registers count when live before its call (the kernel's frame_insn_idx), but r0-r5 of a
+  // static function's caller, which the kernel scratches at the call (clear_caller_saved_regs; bpfkit
+  // keeps them until the return). A callback's caller has them still: its state was copied before the
+  // helper's call cleared them (push_callback_call).
+  const last = st.frames.length - 1;
+  const live = (fr: number) => {
+    if (fr === last) return liveIn[insn.pc]!;
+    const callee = st.frames[fr + 1]!;
+    return liveIn[callee.callsite]! & (callee.callback ? 0x3ff : 0x3c0);
+  };
+  const out: number[] = [];
+  if (src?.kind === 'scalar' && src.id) collectLinked(st, src.id, live, out);
+  // The destination's id as it is now: the source's collection may have cleared it.
+  const d = f.regs[insn.dst]!;
+  if (d.kind === 'scalar' && d.id) collectLinked(st, d.id, live, out);
+  return out.length > 1 ? out : undefined;
 }
 
 function applyRefinement(
@@ -115,6 +163,7 @@ function applyRefinement(
   b: Reg,
   r: [Scalar, Scalar] | undefined,
   useSrc: boolean,
+  linked: readonly number[] | undefined,
 ): void {
   if (!r) return;
   const f = cur(st);
@@ -126,27 +175,11 @@ function applyRefinement(
     if (na !== a.s) f.regs[insn.dst] = { ...a, s: na };
     if (useSrc && nb !== b.s) f.regs[insn.src] = { ...b, s: nb };
   }
-  // Registers linked by a copy hold the same value, or (BPF_ADD_CONST) the same plus a constant: they
-  // learn the same, shifted by the difference (sync_linked_regs: the known register's state replaces
-  // theirs, even where theirs knew more). A register linked by a 32-bit addition is K apart modulo
-  // 2^32: a shift involving one is zero-extended; one linked by a 64-bit addition and one by a 32-bit
-  // one are not shifted into each other at all (Linux 6.18 with its stable fixes, checked).
-  const link = (known: Reg, s: Scalar) => {
-    if (!known.id) return;
-    forEachReg(st, (reg) => {
-      if (reg.kind !== 'scalar' || reg.id !== known.id) return reg;
-      if (reg.addConst && known.addConst && reg.addConst !== known.addConst) return reg;
-      if ((!reg.addConst && !known.addConst) || reg.off === known.off)
-        return reg.s === s && reg.addConst === known.addConst
-          ? reg
-          : { ...reg, s, addConst: known.addConst, off: known.off };
-      const shifted = addUnsynced(s, BigInt(reg.off - known.off));
-      const zext = reg.addConst === 32 || known.addConst === 32;
-      return { ...reg, s: zext ? low32(shifted) : (sync(shifted) ?? shifted) };
-    });
-  };
-  link(a, na);
-  if (useSrc) link(b, nb);
+  if (!linked) return;
+  // The source's group learns first, then the destination's, as it stands after that (sync_linked_regs).
+  const frame = st.frames.length - 1;
+  if (useSrc) syncLinked(st, f.regs[insn.src]!, linkKey(frame, insn.src), linked);
+  syncLinked(st, f.regs[insn.dst]!, linkKey(frame, insn.dst), linked);
 }
 
 /** After a null check: every register with the pointer's id becomes 0 (null side) or the pointer (other side). */

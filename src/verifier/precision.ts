@@ -36,7 +36,7 @@ import {
 import { callsCallback } from './cfg.js';
 import type { WalkLog } from './log-format.js';
 import { kernelFrameText } from './log-format.js';
-import { type Reg, type State, writableStack } from './state.js';
+import { type State, writableStack } from './state.js';
 
 /** One recorded instruction of a path (the kernel's bpf_insn_hist_entry), newest first. */
 export interface HistEntry {
@@ -45,7 +45,7 @@ export interface HistEntry {
   readonly prev: number;
   /** A spill to or fill from a stack slot: frame * 64 + slot, or -1. */
   stack: number;
-  /** Registers and spilled slots sharing an id at a conditional jump (linkKey), or undefined. */
+  /** Registers and spilled slots a conditional jump linked (linked-regs.ts linkKey), or undefined. */
   linked: readonly number[] | undefined;
   readonly older: HistEntry | undefined;
   /** Entries in this segment (since the last remembered state) up to and including this one. */
@@ -76,9 +76,6 @@ export interface Segment {
 const ARGS = 0x3e;
 const NOTSUPP = 1;
 const MAX_FRAMES = 8;
-
-/** A linked register or slot as one number: frame * 128 + reg, or frame * 128 + 64 + slot. */
-const linkKey = (frame: number, reg: number, slot = false): number => frame * 128 + (slot ? 64 : 0) + reg;
 
 /** The registers and stack slots still to be made precise, per frame (the kernel's backtrack_state). */
 class Backtrack {
@@ -178,23 +175,11 @@ export class Precision {
     if (prev >= 0 && (this.idx === 0 || prev !== this.insns[this.idx - 1]!.pc)) this.push(-1, undefined);
   }
 
-  /** Before a conditional jump: the registers linked by id to its operands (collect_linked_regs). */
-  beforeJump(insn: Instruction, st: State): void {
-    const f = st.frames[st.frames.length - 1]!;
-    const a = f.regs[insn.dst];
-    const b = (insn.code & BPF_X) !== 0 ? f.regs[insn.src] : undefined;
-    const ida = a?.kind === 'scalar' ? a.id : 0;
-    const idb = b?.kind === 'scalar' ? b.id : 0;
-    if (!ida && !idb) return;
-    const linked: number[] = [];
-    const match = (r: Reg) => r.kind === 'scalar' && r.id !== 0 && (r.id === ida || r.id === idb);
-    st.frames.forEach((fr, i) => {
-      fr.regs.forEach((r, n) => {
-        if (match(r)) linked.push(linkKey(i, n));
-      });
-      for (const [k, slot] of fr.stack) if (slot.spill && match(slot.spill)) linked.push(linkKey(i, k, true));
-    });
-    if (linked.length < 2) return;
+  /**
+   * The current conditional jump linked these registers and spilled slots (linked-regs.ts, the kernel's
+   * linked_regs in the jump history): a mark on one of them before the jump marks them all.
+   */
+  linkedRegs(linked: readonly number[]): void {
     if (this.entry) this.entry.linked = linked;
     else this.push(-1, linked);
   }

@@ -168,7 +168,9 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
       if (op === BPF_CALL) return checkCall(env, st, insn);
       if (op === BPF_EXIT) return exit(env, st, pc);
       if (insn.code === OP_MAY_GOTO) return mayGoto(env, st, insn);
-      const [taken, fall] = condJump(st, insn);
+      const [taken, fall, linked] = condJump(st, insn, env.cfg.liveIn);
+      // The registers the jump linked, for backtracking through it (both sides share the entry).
+      if (linked) env.precision?.linkedRegs(linked);
       // A side skipped because of the operands' values: those values must stay exact (precision.ts).
       if (!taken || !fall) {
         if (sourceOf(insn.code) === BPF_X) env.precision?.mark(insn.dst, insn.src);

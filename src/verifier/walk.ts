@@ -439,11 +439,7 @@ function walkPaths(
           );
       }
       precision.arrive();
-      if (isJmpClass(insn.code)) {
-        counters.jmps++;
-        const op = insn.code & 0xf0;
-        if (op !== 0x00 && op !== 0x80 && op !== 0x90 && op !== 0xe0) precision.beforeJump(insn, st);
-      }
+      if (isJmpClass(insn.code)) counters.jmps++;
 
       // A callback's exit goes back to its helper's call, widened against the state there one iteration up.
       if (insn.code === 0x95) {

@@ -17,6 +17,8 @@ export interface LinkedCase {
   want: Want;
   /** The kernel's "processed N insns". */
   processed: number;
+  /** The program has subprograms called as callbacks: loaded with BTF func_info (one function each). */
+  funcInfo?: boolean;
 }
 
 /** r0: a random value of at most 16 bits (not a constant, so copies of it get linked). */
