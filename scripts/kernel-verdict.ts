@@ -20,7 +20,12 @@ export interface KernelVerdict {
 
 /** Where and why, from a refusal's log. */
 export function parseKernelLog(log: string): { pc?: number; message: string } {
-  const lines = log.split('\n').filter((l) => l.trim() !== '');
+  // Some messages lack their newline (`insn 3 cannot call exception cb directly`), and the stats line is
+  // glued to them: split it off, or it would be taken for the message.
+  const lines = log
+    .replace(/([^\n])(processed \d+ insns \(limit)/g, '$1\n$2')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const body = lines.filter(
     (l) => !/^processed \d+ insns|^verification time|^stack depth|^Validating|^Func#|^cur state:|^old state:/.test(l),
   );

@@ -14,7 +14,7 @@ export interface SweepSummary {
   refused: {
     total: number;
     refused: number;
-    /** Of `refused`: at the kernel's instruction (or neither names one). */
+    /** Of `refused`: at the kernel's instruction; where its log names none, in its words (`sameKind`). */
     sameInsn: number;
     /** Of `refused`: the same last line, numbers and register names blanked. */
     sameKind: number;
@@ -41,7 +41,7 @@ export function recordName(r: SweepRecord): string {
 export function messageKind(message: string): string {
   const last = message.trim().split('\n').pop() ?? '';
   return last
-    .replace(/'[^']*'/g, "'_'")
+    .replace(/'[^'\s]*'/g, "'_'")
     .replace(/\b[rRw]\d+\b/g, 'R')
     .replace(/-?\b(0x[0-9a-f]+|\d+)\b/gi, 'N');
 }
@@ -68,7 +68,7 @@ export function summarize(records: readonly SweepRecord[]): SweepSummary {
     const k = r.kernel;
     const b = r.bpfkit;
     if (!k || k.verdict === 'not-judged') {
-      const why = k ? `${k.stage}: ${messageKind(k.reason)}` : 'not asked';
+      const why = k ? `${k.stage}: ${messageKind(k.reason.replace(/^[\w.-]+\.o: /, ''))}` : 'not asked';
       s.notJudged.set(why, (s.notJudged.get(why) ?? 0) + 1);
       s.notJudgedTotal++;
       continue;
@@ -88,8 +88,9 @@ export function summarize(records: readonly SweepRecord[]): SweepSummary {
     s.refused.total++;
     if (b?.verdict === 'refused') {
       s.refused.refused++;
-      if (b.pc === k.pc) s.refused.sameInsn++;
-      if (messageKind(b.message) === messageKind(k.message)) s.refused.sameKind++;
+      const sameKind = messageKind(b.message) === messageKind(k.message);
+      if (sameKind) s.refused.sameKind++;
+      if (k.pc === undefined ? sameKind : b.pc === k.pc) s.refused.sameInsn++;
     } else if (b?.verdict === 'ok') s.wrongOk.push(`${name}: kernel refused at ${k.pc ?? '?'}: ${lastLine(k.message)}`);
     else if (b?.verdict === 'not-modelled') s.refused.notModelled++;
     else s.refused.error++;
