@@ -3,41 +3,16 @@
  * refused, the instruction the kernel refused at (the last instruction its log printed, or the one its
  * message names) and its message.
  */
-import { createMap, loadProgram, loadKernelCollection, mapFromFd, VerifierError } from '../../src/kernel/index.js';
+import { createMap, loadProgram, mapFromFd, VerifierError } from '../../src/kernel/index.js';
 import type { KernelMap } from '../../src/kernel/index.js';
 import { closeFd } from '../../src/kernel/bpf-syscall.js';
 import { loadBtf } from '../../src/kernel/btf-load.js';
 import { encodeProgram, type Instruction } from '../../src/isa/index.js';
-import type { ObjectSpec } from '../../src/elf/spec.js';
 import type { KernelField, VerifierMap } from '../../src/verifier/index.js';
+import { parseKernelLog, type KernelVerdict } from '../../scripts/kernel-verdict.js';
 
-/** The kernel's verdict on one program. */
-export interface KernelVerdict {
-  accepted: boolean;
-  pc?: number;
-  message?: string;
-  log: string;
-  /** Kernel time of the load, ms (wall clock around BPF_PROG_LOAD). */
-  ms: number;
-}
-
-/** Where and why, from a refusal's log. */
-export function parseKernelLog(log: string): { pc?: number; message: string } {
-  const lines = log.split('\n').filter((l) => l.trim() !== '');
-  const body = lines.filter(
-    (l) => !/^processed \d+ insns|^verification time|^stack depth|^Validating|^Func#|^cur state:|^old state:/.test(l),
-  );
-  const message = body[body.length - 1] ?? '';
-  const named = /(?:unreachable insn|from insn|infinite loop detected at insn) (\d+)/.exec(message);
-  if (named) return { pc: Number(named[1]), message };
-  if (/^(unknown opcode|last insn is not|jump into the middle|combined stack size|the call stack of)/.test(message))
-    return { message };
-  for (let i = body.length - 1; i >= 0; i--) {
-    const m = /^(\d+): \([0-9a-f]{2}\)/.exec(body[i]!);
-    if (m) return { pc: Number(m[1]), message };
-  }
-  return { message };
-}
+// One definition of the object oracle and the log reading, shared with the selftest sweep.
+export { kernelVerdictObject, parseKernelLog, type KernelVerdict } from '../../scripts/kernel-verdict.js';
 
 /**
  * Load raw instructions whose map lddws name maps by index into `maps` (with `attachType` as the
@@ -127,24 +102,6 @@ export function kernelVerdictRaw(
   } finally {
     for (const fd of fds) if (!frozen.some((km) => km.fd === fd)) closeFd(fd);
     for (const km of frozen) km.close();
-  }
-}
-
-/** Load one program of an object with everything it needs (maps, BTF), through the kernel engine. */
-export function kernelVerdictObject(spec: ObjectSpec, program: string): KernelVerdict {
-  const t0 = performance.now();
-  try {
-    const c = loadKernelCollection(spec, {
-      programs: [program],
-      pinPath: `/sys/fs/bpf/bpfkit-verifier-${process.pid}`,
-      privatePinPath: true,
-    });
-    const ms = performance.now() - t0;
-    c.close();
-    return { accepted: true, log: '', ms };
-  } catch (err) {
-    if (!(err instanceof VerifierError)) throw err;
-    return { accepted: false, log: err.log, ms: performance.now() - t0, ...parseKernelLog(err.log) };
   }
 }
 

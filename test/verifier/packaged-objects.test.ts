@@ -14,10 +14,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseObject } from '../../src/elf/object.js';
 import type { ObjectSpec } from '../../src/elf/spec.js';
-import { prepareSpec } from '../../src/loader/load-collection.js';
 import { runningKernel } from '../../src/loader/kernel-env.js';
-import { verifyProgram } from '../../src/verifier/index.js';
-import { kernelVerdictObject } from './kernel-oracle.js';
+import { judgeProgram } from '../../scripts/verifier-sweep-judge.js';
 import { kernelHelperProbe } from '../../src/kernel/index.js';
 import { needs } from '../support/env.js';
 import { needsPackages, packagedObjects } from '../support/packaged.js';
@@ -51,9 +49,8 @@ interface Tally {
 
 function judgePackages(pkgs: readonly string[]): Tally {
   const env = runningKernel();
-  const kernelBtf = env.btf();
   // This kernel's own helper tables (a kernel built without a subsystem refuses some helpers upstream allows).
-  const helperAvailable = kernelHelperProbe();
+  const j = { env, kernelBtf: env.btf(), helperAvailable: kernelHelperProbe() };
   const { objects, parsedOnly } = packageObjects(pkgs);
   const tally: Tally = { judged: 0, agree: 0, notModelled: [], wrong: [], leftOut: 0, parsedOnly };
   for (const { path, spec } of objects) {
@@ -61,28 +58,23 @@ function judgePackages(pkgs: readonly string[]): Tally {
     for (const m of spec.maps) if (m.maxEntries === 0) m.maxEntries = 1;
     for (const p of spec.programs) {
       const name = `${path.split('/').pop()}/${p.name}`;
-      let prepared: ObjectSpec;
-      try {
-        prepared = prepareSpec(spec, { engine: 'kernel', programs: [p.name] }, env);
-      } catch {
+      // Judged as the selftest sweep judges (scripts/verifier-sweep-judge.ts).
+      const { kernel: k, bpfkit: v } = judgeProgram(spec, path, p.name, j);
+      // Left out: the loader refused first, or the load failed before the kernel's verifier ran.
+      if (!k || !v || k.verdict === 'not-judged') {
         tally.leftOut++;
         continue;
       }
-      let k: ReturnType<typeof kernelVerdictObject>;
-      try {
-        k = kernelVerdictObject(prepared, p.name);
-      } catch {
-        tally.leftOut++;
-        continue;
-      }
-      const prog = prepared.programs.find((q) => q.name === p.name)!;
-      const v = verifyProgram(prepared, prog, { kernelBtf, helperAvailable });
       tally.judged++;
-      const kernelSays = k.accepted ? 'ok' : `refused at ${k.pc ?? '?'}: ${k.message}`;
-      if (v.unmodelled) tally.notModelled.push(`${name}: ${v.message}`);
-      else if (v.accepted !== k.accepted || (!k.accepted && k.pc !== undefined && v.pc !== k.pc))
+      const kernelSays = k.verdict === 'accepted' ? 'ok' : `refused at ${k.pc ?? '?'}: ${k.message}`;
+      if (v.verdict === 'not-modelled') tally.notModelled.push(`${name}: ${v.message}`);
+      else if (
+        v.verdict === 'error' ||
+        (v.verdict === 'ok') !== (k.verdict === 'accepted') ||
+        (k.verdict === 'refused' && v.verdict === 'refused' && k.pc !== undefined && v.pc !== k.pc)
+      )
         tally.wrong.push(
-          `${name}: kernel ${kernelSays}; bpfkit ${v.accepted ? 'ok' : `refused at ${v.pc}: ${v.message}`}`,
+          `${name}: kernel ${kernelSays}; bpfkit ${v.verdict === 'ok' ? 'ok' : v.verdict === 'refused' ? `refused at ${v.pc}: ${v.message}` : `threw: ${v.message}`}`,
         );
       else tally.agree++;
     }
