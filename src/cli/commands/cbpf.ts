@@ -157,10 +157,14 @@ export async function run(argv: string[]): Promise<number> {
       const prog = prepareClassic(insns, source);
       const reader = await openCapture(values.pcap);
       const results: number[] = [];
+      // A corrupt record is reported after the verdicts of every packet before it, as tcpdump -r does.
+      let inputFault: unknown;
       try {
         for await (const p of reader) {
           results.push(runClassic(prog, p.data, { len: p.origLen, netOffset: netOffsetOf(p.linktype) }).retval);
         }
+      } catch (err) {
+        inputFault = err;
       } finally {
         await reader.close();
       }
@@ -169,6 +173,8 @@ export async function run(argv: string[]): Promise<number> {
         results.forEach((r, n) => process.stdout.write(`${n + 1}\t${r}\t${r !== 0 ? 'keep' : 'drop'}\n`));
         process.stdout.write(`${results.filter((r) => r !== 0).length} of ${results.length} packets kept\n`);
       }
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the catch above caught
+      if (inputFault !== undefined) throw inputFault;
       return 0;
     }
     default:
