@@ -180,3 +180,21 @@ test('a directory given as a capture, or as an output file, is one line naming i
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('numeric flags past what their field holds are refused in one line, before any work (once wrapped, crashed or ran for days)', () => {
+  const capture = 'examples/captures/http-demo.pcap';
+  for (const [args, message] of [
+    // `ret #k` is 32 bits: 99999999999 came out as ret #1215752191
+    [['pcap', 'compile', '-s', '4294967296', 'tcp'], "-s wants a snapshot length of 1 to 4294967295, got '4294967296'"],
+    // a snaplen past tcpdump's sized the capture ring and buffers past any frame, and crashed in koffi (abort)
+    [['capture', '-i', 'lo', '--snaplen', '99999999999', '-c', '1'], '--snaplen must be at most 262144'],
+    // BPF_PROG_TEST_RUN's repeat and a map's max_entries are __u32
+    [['run', 'examples/proto-count/proto-count.o', '--pcap', capture, '--repeat', '99999999999'], '--repeat must be at most 4294967295'],
+    [['verify', 'examples/proto-count/proto-count.o', '--max-entries', '4294967296'], '--max-entries must be at most 4294967295'],
+  ] as const) {
+    const r = bpfkit(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr, `bpfkit ${args[0]}: ${message}\n`);
+  }
+  assert.match(bpfkit('pcap', 'compile', '-s', '4294967295', 'tcp').stdout, /\(010\) ret +#-1\n/); // (tcpdump prints k signed)
+});

@@ -62,7 +62,9 @@ export function runCompile(argv: string[]): number {
     } else if (a === '-O' || a === '-O0') optimize = false;
     else if (a === '-s') {
       const v = argv[++i] ?? '';
-      if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`-s wants a snapshot length, got '${v}'`);
+      // A `ret #k` holds 32 bits: a larger length would be returned wrapped, silently.
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 0xffffffff)
+        throw new UsageError(`-s wants a snapshot length of 1 to 4294967295, got '${v}'`);
       snaplen = Number(v);
     } else if (a === '--form') {
       const f = argv[++i] ?? '';
