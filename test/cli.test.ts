@@ -189,8 +189,14 @@ test('numeric flags past what their field holds are refused in one line, before 
     // a snaplen past tcpdump's sized the capture ring and buffers past any frame, and crashed in koffi (abort)
     [['capture', '-i', 'lo', '--snaplen', '99999999999', '-c', '1'], '--snaplen must be at most 262144'],
     // BPF_PROG_TEST_RUN's repeat and a map's max_entries are __u32
-    [['run', 'examples/proto-count/proto-count.o', '--pcap', capture, '--repeat', '99999999999'], '--repeat must be at most 4294967295'],
-    [['verify', 'examples/proto-count/proto-count.o', '--max-entries', '4294967296'], '--max-entries must be at most 4294967295'],
+    [
+      ['run', 'examples/proto-count/proto-count.o', '--pcap', capture, '--repeat', '99999999999'],
+      '--repeat must be at most 4294967295',
+    ],
+    [
+      ['verify', 'examples/proto-count/proto-count.o', '--max-entries', '4294967296'],
+      '--max-entries must be at most 4294967295',
+    ],
   ] as const) {
     const r = bpfkit(...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

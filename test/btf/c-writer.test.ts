@@ -186,7 +186,8 @@ test('BTF that loops or nests past any kernel is one InputError naming the type,
 });
 
 test('a struct sized far past its members is one InputError, not millions of padding lines (a hostile file)', () => {
-  const written = (size: number) => () => writeC(parseBtf(buildRawBtf([struct('s', size, [['x', 2, 0]]), int('int', 4, true)]).raw));
+  const written = (size: number) => () =>
+    writeC(parseBtf(buildRawBtf([struct('s', size, [['x', 2, 0]]), int('int', 4, true)]).raw));
   // 2 MiB and 4 GiB - 4 of nothing after one int: the writer once filled them with `long: 64;` lines
   // (a stack overflow, or a hang) — now refused, naming the type.
   for (const size of [2 << 20, 0xfffffffc])

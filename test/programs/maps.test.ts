@@ -212,8 +212,10 @@ test('VM maps follow the kernel rules', () => {
 });
 
 test('a map the VM cannot hold (max_entries 2^30, a per-CPU map on 10^8 CPUs) is ENOMEM in one line, not a RangeError', () => {
-  const load = (m: MapSpec, cpus = 2) => () =>
-    loadVmCollection({ endian: 'little', license: 'GPL', kernelVersion: 0, programs: [], maps: [m] }, { cpus });
+  const load =
+    (m: MapSpec, cpus = 2) =>
+    () =>
+      loadVmCollection({ endian: 'little', license: 'GPL', kernelVersion: 0, programs: [], maps: [m] }, { cpus });
   const enomem = (name: string) => (err: unknown) =>
     err instanceof MapError &&
     err.errno === 'ENOMEM' &&

@@ -95,7 +95,10 @@ export function runCompile(argv: string[]): number {
     const f = filterToForm(prog, form, 'expression');
     if (output === undefined) process.stdout.write(listing(f.insns));
     else {
-      writeOutputFile(output, elfObject({ section: f.section, name: `pcap_${form.replace('-', '_')}`, insns: f.insns }));
+      writeOutputFile(
+        output,
+        elfObject({ section: f.section, name: `pcap_${form.replace('-', '_')}`, insns: f.insns }),
+      );
     }
     return 0;
   }
