@@ -144,3 +144,63 @@ test('verify --program on raw instructions (one unnamed program) is refused, not
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a directory given as a capture, or as an output file, is one line naming it (exit 2 / 3), never exit 70', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-cli-dirs-'));
+  try {
+    const capture = 'examples/captures/http-demo.pcap';
+    // open(2) succeeds on a directory; only the first read failed (EISDIR), outside the reader's checks.
+    for (const args of [
+      ['urls', dir],
+      ['pcap', 'info', dir],
+      ['pcap', 'filter', dir, join(dir, 'out.pcap'), 'tcp'],
+      ['run', 'examples/proto-count/proto-count.o', '--pcap', dir],
+    ]) {
+      const r = bpfkit(...args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('bpfkit'));
+      assert.equal(errors.length, 1, r.stderr);
+      assert.match(errors[0]!, /: cannot (open capture: it is a directory|read: EISDIR)$/);
+    }
+    // An output path that cannot be written: the path and the errno, exit 3 (as pcap filter's OUT).
+    const missing = join(dir, 'no', 'such', 'dir', 'out');
+    for (const [args, out] of [
+      [['asm', '/dev/null', '-o', missing], missing],
+      [['cbpf', 'asm', '1,6 0 0 0,', '-o', dir], dir],
+      [['cbpf', 'convert', '1,6 0 0 0,', '-o', dir], dir],
+      [['pcap', 'compile', '--form', 'socket', '-o', dir, 'tcp'], dir],
+      [['pcap', 'filter', capture, dir, 'tcp'], dir],
+    ] as const) {
+      const r = bpfkit(...args);
+      assert.equal(r.status, 3, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^bpfkit \\w+: cannot write ${out}: E(ISDIR|NOENT)`), r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('numeric flags past what their field holds are refused in one line, before any work (once wrapped, crashed or ran for days)', () => {
+  const capture = 'examples/captures/http-demo.pcap';
+  for (const [args, message] of [
+    // `ret #k` is 32 bits: 99999999999 came out as ret #1215752191
+    [['pcap', 'compile', '-s', '4294967296', 'tcp'], "-s wants a snapshot length of 1 to 4294967295, got '4294967296'"],
+    // a snaplen past tcpdump's sized the capture ring and buffers past any frame, and crashed in koffi (abort)
+    [['capture', '-i', 'lo', '--snaplen', '99999999999', '-c', '1'], '--snaplen must be at most 262144'],
+    // BPF_PROG_TEST_RUN's repeat and a map's max_entries are __u32
+    [
+      ['run', 'examples/proto-count/proto-count.o', '--pcap', capture, '--repeat', '99999999999'],
+      '--repeat must be at most 4294967295',
+    ],
+    [
+      ['verify', 'examples/proto-count/proto-count.o', '--max-entries', '4294967296'],
+      '--max-entries must be at most 4294967295',
+    ],
+  ] as const) {
+    const r = bpfkit(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr, `bpfkit ${args[0]}: ${message}\n`);
+  }
+  assert.match(bpfkit('pcap', 'compile', '-s', '4294967295', 'tcp').stdout, /\(010\) ret +#-1\n/); // (tcpdump prints k signed)
+});

@@ -29,6 +29,12 @@ const K = BtfKind;
 /** How deep the writer follows references before calling the BTF malformed (the kernel allows 32). */
 const MAX_NEST = 256;
 
+/**
+ * The most padding the writer fills in one place: 1 MiB, far more than any real hole between members (the
+ * kernel's own structs pad by at most a cache line or a page), and 131072 lines of output.
+ */
+const MAX_GAP_BYTES = 1 << 20;
+
 /** A gap to fill: `bits` bits starting at bit `from` of the record. */
 interface Gap {
   from: number;
@@ -376,14 +382,29 @@ class CWriter {
     const inner = `${indent}\t`;
     const lines: string[] = [];
     t.members.forEach((m, i) => {
-      lines.push(...padding(layout.padBefore[i], inner));
+      this.padTo(lines, id, layout.padBefore[i], inner, `before member '${m.name}'`);
       const bits = t.kindFlag ? m.size : 0;
       lines.push(`${inner}${this.decl(m.type, m.name, inner)}${bits ? `: ${bits}` : ''};`);
     });
-    lines.push(...padding(layout.padEnd, inner));
+    this.padTo(lines, id, layout.padEnd, inner, 'at its end');
     const attr = layout.packed ? ' __attribute__((packed))' : '';
     if (lines.length === 0) return `${head} {}${attr}`;
     return `${head} {\n${lines.join('\n')}\n${indent}}${attr}`;
+  }
+
+  /**
+   * Append the unnamed bitfields that fill `gap`. Padding is one line per 8 bytes, so a size or offset
+   * far past the members (a malformed or hostile file: BTF allows 4 GiB) would write hundreds of millions
+   * of lines; a gap over MAX_GAP_BYTES is refused instead.
+   */
+  private padTo(lines: string[], id: number, gap: Gap | undefined, indent: string, where: string): void {
+    if (gap && gap.bits > MAX_GAP_BYTES * 8) {
+      const t = this.btf.types[id]!;
+      throw new InputError(
+        `BTF type ${id}${t.name ? ` '${t.name}'` : ''}: ${Math.floor(gap.bits / 8)} bytes hold no member ${where} (more than ${MAX_GAP_BYTES} bytes of padding: a size or offset past its members)`,
+      );
+    }
+    for (const line of padding(gap, indent)) lines.push(line);
   }
 
   /** Alignment (bytes) of a type as the emitted C gives it. */

@@ -31,11 +31,12 @@ export function parseFlags<O extends Options>(argv: string[], options: O): Parse
 }
 
 /** Parse an integer flag value, or throw a UsageError naming the flag. */
-export function intFlag(name: string, value: string | undefined, fallback: number, min = 0): number {
+export function intFlag(name: string, value: string | undefined, fallback: number, min = 0, max?: number): number {
   if (value === undefined) return fallback;
   if (!/^(0x[0-9a-f]+|\d+)$/i.test(value)) throw new UsageError(`--${name} wants a whole number, got '${value}'`);
   const n = Number(value);
   if (n < min) throw new UsageError(`--${name} must be at least ${min}`);
+  if (max !== undefined && n > max) throw new UsageError(`--${name} must be at most ${max}`);
   return n;
 }
 

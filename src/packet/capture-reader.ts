@@ -63,6 +63,8 @@ export async function openCapture(path: string, options: OpenOptions = {}): Prom
   }
   try {
     const st = await fh.stat();
+    // open(2) gives a directory a descriptor; only its first read fails (EISDIR).
+    if (st.isDirectory()) throw new InputError('cannot open capture: it is a directory', path);
     const seekable = st.isFile() || st.isBlockDevice();
     const head = new Uint8Array(4);
     // A pipe cannot be re-read: read the magic sequentially and hand it to the first scan.

@@ -44,6 +44,11 @@ export async function filterCaptureFile(
   } catch (e) {
     throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, inPath);
   }
+  // open(2) gives a directory a descriptor; only its first read would fail.
+  if (fstatSync(fd).isDirectory()) {
+    closeSync(fd);
+    throw new InputError('cannot read: EISDIR', inPath);
+  }
   let close = () => closeSync(fd);
   try {
     const head = new Uint8Array(4);

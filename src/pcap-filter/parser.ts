@@ -3,7 +3,8 @@
  * code as it reduces, exactly when yacc would run its actions: so `vlan` moves the offsets of what follows
  * it, and qualifiers carry over to bare ids after `and`/`or` (`host a or b`, `port 80 or (81 or 82)`).
  * `and` and `or` share one precedence and associate to the left, as in libpcap. Chains of any length are
- * loops; only parentheses (and `^`, `%`, see unary()) nest, at most MAX_NESTING deep, so no input can overflow the stack.
+ * loops; only parentheses, a load's brackets (and `^`, `%`, see unary()) nest, at most MAX_NESTING deep, so
+ * no input can overflow the stack.
  */
 import { and, not, or, type Frag } from './blocks.js';
 import { FilterSyntaxError } from './errors.js';
@@ -162,9 +163,9 @@ class Parser {
       throw e;
     }
   }
-  private open(): void {
+  private open(what = 'parentheses'): void {
     if (++this.depth > MAX_NESTING) {
-      throw new FilterSyntaxError(`expression nested more than ${MAX_NESTING} parentheses deep`, this.peek().col);
+      throw new FilterSyntaxError(`expression nested more than ${MAX_NESTING} ${what} deep`, this.peek().col);
     }
     this.next();
   }
@@ -765,7 +766,8 @@ class Parser {
     }
     if (t.kind === 'kw' && PNAMES.has(t.text) && this.isOp(this.peek(1), '[')) {
       this.next();
-      this.next();
+      // An index holds any arithmetic, loads too (`ip[ip[0]]`): brackets nest as parentheses do, under the same bound.
+      this.open('parentheses or brackets');
       const index = this.arith(0);
       let size = 1;
       if (this.isOp(this.peek(), ':')) {
@@ -773,6 +775,7 @@ class Parser {
         size = this.expectNum();
       }
       this.expectOp(']');
+      this.depth--;
       return this.at(t, () => this.gen.load(t.text, index, size));
     }
     return this.syntax();

@@ -185,6 +185,22 @@ test('BTF that loops or nests past any kernel is one InputError naming the type,
   assert.match(loops([typedef('a', 2), int('int', 4, true)])(), /typedef int a;/);
 });
 
+test('a struct sized far past its members is one InputError, not millions of padding lines (a hostile file)', () => {
+  const written = (size: number) => () =>
+    writeC(parseBtf(buildRawBtf([struct('s', size, [['x', 2, 0]]), int('int', 4, true)]).raw));
+  // 2 MiB and 4 GiB - 4 of nothing after one int: the writer once filled them with `long: 64;` lines
+  // (a stack overflow, or a hang) — now refused, naming the type.
+  for (const size of [2 << 20, 0xfffffffc])
+    assert.throws(
+      written(size),
+      (err: unknown) =>
+        err instanceof InputError &&
+        /^BTF type 1 's': \d+ bytes hold no member at its end \(more than 1048576 bytes of padding/.test(err.message),
+    );
+  // A real hole of 64 KiB is still padded, to the byte.
+  assert.match(written(8 + (64 << 10))(), /int x;\n(\tchar: 8;\n){4}(\tlong: 64;\n){8192}\}/);
+});
+
 test('an unnamed INT or FLOAT is written as the C type of its size and sign, never a fixed int', () => {
   const written = (types: TypeWords[]) => writeC(parseBtf(buildRawBtf(types).raw));
   // struct s { <unnamed u64> a; <unnamed s16> b; <unnamed double> c; }

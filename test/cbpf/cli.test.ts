@@ -229,3 +229,18 @@ test('a flag another cbpf subcommand reads is refused, not ignored: check -o wri
     assert.equal(r.stderr, `bpfkit cbpf: ${flag} does not apply to 'cbpf ${sub}'\n`);
   }
 });
+
+test('cbpf run: a capture cut inside a record prints every verdict before it, then the one-line error (exit 2)', () => {
+  const whole = readFileSync(repoPath('examples/captures/http-demo.pcap'));
+  // The header (24 bytes) and the first record whole, then 10 bytes of the second record's header.
+  const firstLen = whole.readUInt32LE(24 + 8);
+  const cut = join(dir, 'cut.pcap');
+  writeFileSync(cut, whole.subarray(0, 24 + 16 + firstLen + 10));
+  const r = bpfkit('run', BYTECODE, '--pcap', cut);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stdout, /^1\t\d+\t(keep|drop)\n1 of 1 packets kept\n$|^1\t0\tdrop\n0 of 1 packets kept\n$/);
+  assert.match(r.stderr, /^bpfkit cbpf: .*cut\.pcap@\d+: .*truncated capture\)\n$/);
+  const json = bpfkit('run', BYTECODE, '--pcap', cut, '--json');
+  assert.equal(json.status, 2);
+  assert.equal((JSON.parse(json.stdout) as { results: unknown[] }).results.length, 1);
+});

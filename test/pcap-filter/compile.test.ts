@@ -70,6 +70,17 @@ test('errors name the column', () => {
 test('bad input is refused in one line, quickly, without overflowing the stack', () => {
   const deep = '('.repeat(10_000) + 'ip' + ')'.repeat(10_000);
   assert.throws(() => compileFilter(deep), new RegExp(`nested more than ${MAX_NESTING} parentheses`));
+  // A load's index may hold loads (`ip[ip[0]]`): its brackets count as nesting too, once a stack overflow.
+  const loads = 'ip['.repeat(10_000) + '0' + ']'.repeat(10_000) + ' = 1';
+  assert.throws(
+    () => compileFilter(loads),
+    (e: unknown) =>
+      e instanceof FilterSyntaxError &&
+      e.column === 3 * MAX_NESTING + 3 &&
+      /nested more than \d+ parentheses or brackets deep/.test(e.message),
+  );
+  const within = 'ip['.repeat(MAX_NESTING) + '0' + ']'.repeat(MAX_NESTING) + ' = 1';
+  assert.ok(compileFilter(within).length > MAX_NESTING);
   const unterminated = 'tcp[' + '('.repeat(500);
   assert.throws(() => compileFilter(unterminated), FilterSyntaxError);
   const nots = 'not '.repeat(20_000) + 'ip';

@@ -211,6 +211,24 @@ test('VM maps follow the kernel rules', () => {
   assert.deepEqual(o.slice(i + 8, i + 16), ['ok', 'ok', 'E2BIG', 'ok', hex(u32(4)), hex(u32(4)), hex(u32(2)), 'none']);
 });
 
+test('a map the VM cannot hold (max_entries 2^30, a per-CPU map on 10^8 CPUs) is ENOMEM in one line, not a RangeError', () => {
+  const load =
+    (m: MapSpec, cpus = 2) =>
+    () =>
+      loadVmCollection({ endian: 'little', license: 'GPL', kernelVersion: 0, programs: [], maps: [m] }, { cpus });
+  const enomem = (name: string) => (err: unknown) =>
+    err instanceof MapError &&
+    err.errno === 'ENOMEM' &&
+    err.message.startsWith(`map '${name}': create: ENOMEM (its `) &&
+    err.message.endsWith("more than the VM's 4 GiB address space)");
+  assert.throws(load(mapSpec('big', MapType.ARRAY, 4, 16, 2 ** 30)), enomem('big'));
+  assert.throws(load(mapSpec('bigh', MapType.HASH, 8, 8, 2 ** 31)), enomem('bigh'));
+  assert.throws(load(mapSpec('cpus', MapType.PERCPU_ARRAY, 4, 16, 16), 100_000_000), enomem('cpus'));
+  assert.throws(load(mapSpec('rb', MapType.RINGBUF, 0, 0, 2 ** 31)), enomem('rb'));
+  // One size below the bound still loads (the kernel creates it too).
+  load(mapSpec('fits', MapType.PERCPU_ARRAY, 4, 16, 16), 4096)().close();
+});
+
 test('LRU hash evicts the least recently used element when full', () => {
   const c = loadVmCollection({ ...objectSpec, maps: [mapSpec('lru', MapType.LRU_HASH, 4, 4, 3)] }, { cpus: 1 });
   const m = c.map('lru');

@@ -2,11 +2,12 @@
  * `bpfkit asm FILE`: assemble conformance- or LLVM-syntax text (FILE `-` = stdin) into raw bytecode.
  * Errors name `file:line` and exit 2.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { InputError, UsageError } from '../../util/errors.js';
 import { parseFlags } from '../args.js';
 import { assemble } from '../../asm/assemble.js';
 import { encodeProgram } from '../../isa/codec.js';
+import { writeOutputFile } from '../output-file.js';
 
 export const help = `usage: bpfkit asm FILE [options]
 
@@ -56,10 +57,10 @@ export async function run(argv: string[]): Promise<number> {
       lines.push(Array.from(bytes.subarray(i, i + 8), (b) => b.toString(16).padStart(2, '0')).join(' '));
     const hex = lines.length ? `${lines.join('\n')}\n` : '';
     if (out === undefined || out === '-') process.stdout.write(hex);
-    else writeFileSync(out, hex);
+    else writeOutputFile(out, hex);
     return 0;
   }
   if (out === '-') process.stdout.write(bytes);
-  else writeFileSync(out, bytes);
+  else writeOutputFile(out, bytes);
   return 0;
 }

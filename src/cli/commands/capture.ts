@@ -24,7 +24,7 @@ Capture packets live (AF_PACKET; needs CAP_NET_RAW) until COUNT packets, SIGINT 
                          gets one interface block per interface seen; pcap is EN10MB, and a packet
                          from an interface of another link type stops the capture (exit 2)
   -c, --count N          stop after N packets
-  -s, --snaplen N        bytes kept per packet (default 262144)
+  -s, --snaplen N        bytes kept per packet (default and most: 262144)
       --filter OBJ[:P]   load eBPF socket filter program P (default: the one "socket" program) from
                          ELF object OBJ into the kernel and attach it (SO_ATTACH_BPF)
       --cbpf PROGRAM     classic BPF (SO_ATTACH_FILTER): tcpdump -ddd output, a tc-bpf bytecode string
@@ -74,7 +74,8 @@ export async function run(argv: string[]): Promise<number> {
   if (values.micro && !values.write)
     throw new UsageError('--micro sets the timestamps of the file -w writes: it needs -w FILE');
   const count = intFlag('count', values.count, 0, 1);
-  const snaplen = intFlag('snaplen', values.snaplen, 262144, 1);
+  // tcpdump's bound (MAXIMUM_SNAPLEN): more only sizes the ring and buffers past any frame, up to a crash in the FFI.
+  const snaplen = intFlag('snaplen', values.snaplen, 262144, 1, 262144);
 
   let bpfObject: string | undefined;
   let bpfProgram: string | undefined;

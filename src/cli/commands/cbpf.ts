@@ -3,7 +3,6 @@
  * as a FILE in any form (bpf_asm source, tcpdump -d/-dd/-ddd output, tc bytecode, binary sock_filter),
  * `-` for stdin, or the program text itself when no such file exists (`'4,40 0 0 12,...'`).
  */
-import { writeFileSync } from 'node:fs';
 import { UsageError } from '../../util/errors.js';
 import { onlyFlags, parseFlags } from '../args.js';
 import {
@@ -25,6 +24,7 @@ import { encodeProgram } from '../../isa/index.js';
 import { openCapture } from '../../packet/index.js';
 import { netOffsetOf, readProgramArg } from './cbpf-program.js';
 import { runDebuggerShell } from './cbpf-dbg.js';
+import { writeOutputFile } from '../output-file.js';
 
 export const help = `usage: bpfkit cbpf COMMAND PROGRAM [options]
 
@@ -73,7 +73,7 @@ function render(insns: SockFilter[], format: Format): string | Uint8Array {
 }
 
 function emit(out: string | Uint8Array, file: string | undefined): void {
-  if (file) writeFileSync(file, out);
+  if (file) writeOutputFile(file, out);
   else process.stdout.write(out);
 }
 
@@ -142,7 +142,7 @@ export async function run(argv: string[]): Promise<number> {
     case 'convert': {
       const { insns, source } = loadProgram(program);
       const ebpf = convertClassic(insns, source);
-      if (values.output) writeFileSync(values.output, encodeProgram(ebpf));
+      if (values.output) writeOutputFile(values.output, encodeProgram(ebpf));
       else
         process.stdout.write(
           disassemble(ebpf)
@@ -157,10 +157,14 @@ export async function run(argv: string[]): Promise<number> {
       const prog = prepareClassic(insns, source);
       const reader = await openCapture(values.pcap);
       const results: number[] = [];
+      // A corrupt record is reported after the verdicts of every packet before it, as tcpdump -r does.
+      let inputFault: unknown;
       try {
         for await (const p of reader) {
           results.push(runClassic(prog, p.data, { len: p.origLen, netOffset: netOffsetOf(p.linktype) }).retval);
         }
+      } catch (err) {
+        inputFault = err;
       } finally {
         await reader.close();
       }
@@ -169,6 +173,8 @@ export async function run(argv: string[]): Promise<number> {
         results.forEach((r, n) => process.stdout.write(`${n + 1}\t${r}\t${r !== 0 ? 'keep' : 'drop'}\n`));
         process.stdout.write(`${results.filter((r) => r !== 0).length} of ${results.length} packets kept\n`);
       }
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the catch above caught
+      if (inputFault !== undefined) throw inputFault;
       return 0;
     }
     default:

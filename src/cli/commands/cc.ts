@@ -2,12 +2,12 @@
  * bpfkit cc PROG.c [-o PROG.o] — compile C for BPF with the clang on PATH, through the same cache and
  * diagnostics as compileC (BPF.fromC): an error prints as `bpfkit cc: FILE:LINE:COL: message`, exit 2.
  */
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseFlags } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 import { compileC, CompileError } from '../../compile/index.js';
 import { tracepointFormat } from '../../kernel/attach/index.js';
+import { writeOutputFile } from '../output-file.js';
 
 const usage = `usage: bpfkit cc PROG.c [-o PROG.o] [-I DIR]... [-D NAME[=VALUE]]... [--target bpfel|bpfeb] [--bcc] [--no-cache] [-v]
 
@@ -50,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
         ...(values['no-cache'] ? { noCache: true } : {}),
       },
     );
-    writeFileSync(out, r.object);
+    writeOutputFile(out, r.object);
     for (const w of r.warnings) process.stderr.write(`${w.file}:${w.line}:${w.column}: warning: ${w.message}\n`);
     if (values.verbose) process.stderr.write(`${out}: ${r.cached ? 'from the cache' : 'compiled'}\n`);
     return 0;

@@ -2,8 +2,7 @@
  * `bpfkit pcap compile`: pcap-filter(7) expressions compiled by bpfkit's own compiler (src/pcap-filter),
  * printed as tcpdump prints them, or as eBPF in a loadable form. (`pcap filter`: pcap-filter-file.ts.)
  */
-import { writeFileSync } from 'node:fs';
-import { UsageError, EnvironmentError } from '../../util/errors.js';
+import { UsageError } from '../../util/errors.js';
 import {
   compileFilter,
   EBPF_FORMS,
@@ -15,6 +14,7 @@ import {
 import type { Instruction } from '../../isa/index.js';
 import { formatBytecode, formatDd, formatDdd, formatImage } from '../../cbpf/index.js';
 import { disassemble } from '../../asm/index.js';
+import { writeOutputFile } from '../output-file.js';
 
 export const COMPILE_HELP = `usage: bpfkit pcap compile [-y LINKTYPE] [-O] [-s SNAPLEN] [-d|-dd|-ddd|--tc|--ebpf] EXPR...
        bpfkit pcap compile --ebpf --form socket|tc|tc-classid|xdp [-o FILE.o] EXPR...
@@ -62,7 +62,9 @@ export function runCompile(argv: string[]): number {
     } else if (a === '-O' || a === '-O0') optimize = false;
     else if (a === '-s') {
       const v = argv[++i] ?? '';
-      if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`-s wants a snapshot length, got '${v}'`);
+      // A `ret #k` holds 32 bits: a larger length would be returned wrapped, silently.
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 0xffffffff)
+        throw new UsageError(`-s wants a snapshot length of 1 to 4294967295, got '${v}'`);
       snaplen = Number(v);
     } else if (a === '--form') {
       const f = argv[++i] ?? '';
@@ -93,14 +95,10 @@ export function runCompile(argv: string[]): number {
     const f = filterToForm(prog, form, 'expression');
     if (output === undefined) process.stdout.write(listing(f.insns));
     else {
-      try {
-        writeFileSync(
-          output,
-          elfObject({ section: f.section, name: `pcap_${form.replace('-', '_')}`, insns: f.insns }),
-        );
-      } catch (e) {
-        throw new EnvironmentError(`cannot write ${output}: ${(e as Error).message}`);
-      }
+      writeOutputFile(
+        output,
+        elfObject({ section: f.section, name: `pcap_${form.replace('-', '_')}`, insns: f.insns }),
+      );
     }
     return 0;
   }

@@ -416,7 +416,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`--engine must be vm or kernel, got '${values.engine}'`);
   const vmEngine = vmEngineFlag(values['vm-engine']);
   if (vmEngine && engine !== 'vm') throw new UsageError('--vm-engine applies to the VM engine only');
-  const repeat = intFlag('repeat', values.repeat, 1, 1);
+  const repeat = intFlag('repeat', values.repeat, 1, 1, 0xffffffff); // BPF_PROG_TEST_RUN's repeat is a __u32
   const cpus = values.cpus !== undefined ? intFlag('cpus', values.cpus, 1, 1) : undefined;
   // The kernel has its own CPU count and its own verifier: these would be ignored there.
   if (cpus !== undefined && engine !== 'vm') throw new UsageError('--cpus applies to the VM engine only');

@@ -190,7 +190,7 @@ export async function run(argv: string[]): Promise<number> {
   const logLevel = intFlag('log-level', values['log-level'], 0);
   if (logLevel > 2) throw new UsageError('--log-level must be 0, 1 or 2');
   const maxEntries =
-    values['max-entries'] === undefined ? undefined : intFlag('max-entries', values['max-entries'], 1, 1);
+    values['max-entries'] === undefined ? undefined : intFlag('max-entries', values['max-entries'], 1, 1, 0xffffffff);
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);

@@ -82,11 +82,37 @@ function checkFlags(spec: MapSpec): void {
     );
 }
 
+/** The VM's address space is 32 bits (src/vm/memory.ts): storage larger than this can never be mapped. */
+const ADDRESS_SPACE = 0x1_0000_0000;
+
+/**
+ * Refuse (ENOMEM, as the kernel's allocation would fail) a map whose preallocated storage the VM cannot
+ * hold: an object's max_entries of 2^30 or a per-CPU map times a large --cpus would otherwise end in the
+ * JavaScript engine's RangeError (exit 70) or an allocation of gigabytes.
+ */
+function checkStorage(spec: MapSpec, cpus: number): void {
+  const perCpu =
+    spec.type === MapType.PERCPU_ARRAY || spec.type === MapType.PERCPU_HASH || spec.type === MapType.LRU_PERCPU_HASH;
+  const bytes =
+    spec.type === MapType.RINGBUF
+      ? 2 * spec.maxEntries // its data pages mapped twice (ringbuf.ts)
+      : (Math.ceil(spec.valueSize / 8) * 8 * (perCpu ? cpus : 1) + spec.keySize) * spec.maxEntries;
+  if (bytes >= ADDRESS_SPACE)
+    throw new MapError(
+      'ENOMEM',
+      spec.name,
+      'create',
+      `its ${spec.maxEntries} entries${perCpu ? ` on ${cpus} CPUs` : ''} need ${bytes} bytes, more than the VM's 4 GiB address space`,
+    );
+}
+
+/** Create the VM map for `spec`, refusing (MapError) what the kernel would refuse to create. */
 export function createMap(spec: MapSpec, opts: MapFactoryOptions): VmMap {
   if (spec.maxEntries <= 0 && spec.type !== MapType.PERF_EVENT_ARRAY) {
     throw new MapError('EINVAL', spec.name, 'create', 'max_entries must be at least 1');
   }
   checkFlags(spec);
+  checkStorage(spec, opts.cpus);
   const fixedKey = (size: number) => {
     if (spec.keySize !== size) {
       throw new MapError(
