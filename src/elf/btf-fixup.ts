@@ -9,18 +9,21 @@
  */
 import { BtfKind, BTF_HEADER, type Btf } from '../btf/btf.js';
 import { ByteReader } from '../util/byte-reader.js';
-import { STT_SECTION, type ElfFile } from './elf-file.js';
+import { STB_LOCAL, STT_FUNC, STT_SECTION, STV_HIDDEN, STV_INTERNAL, type ElfFile } from './elf-file.js';
 import type { ExternSpec } from './spec.js';
 
 /** BTF_VAR_GLOBAL_ALLOCATED and BTF_FUNC_GLOBAL: the kernel refuses extern linkage in a loaded BTF. */
 const ALLOCATED = 1;
+/** BTF_FUNC_STATIC: a function the verifier checks in each caller's context. */
+const STATIC = 0;
 
 /**
  * Fill in DATASEC sizes and offsets from the ELF; and, as libbpf does for externs (the kernel refuses
  * extern linkage), give `.kconfig` variables their offsets in the `.kconfig` map, turn `.ksyms` variables
  * into 4-byte allocated ints, make kfunc declarations global functions whose unnamed parameters get a name,
- * and point `.ksyms` entries that name a function at one appended `dummy_ksym` variable. Type ids of the
- * object's own types do not change.
+ * and point `.ksyms` entries that name a function at one appended `dummy_ksym` variable; and make the
+ * BTF of a hidden global subprogram static (see hiddenFuncsStatic). Type ids of the object's own types do
+ * not change.
  */
 export function fixupBtf(btf: Btf, elf: ElfFile, externs: ExternSpec[] = []): Uint8Array {
   const appended = externs.some((e) => e.kind !== 'kconfig') ? appendDummyKsym(btf) : undefined;
@@ -55,7 +58,28 @@ export function fixupBtf(btf: Btf, elf: ElfFile, externs: ExternSpec[] = []): Ui
       w.setU32(vAt + 8, v.size, `${what} variable ${i} size`);
     });
   }
+  hiddenFuncsStatic(btf, elf, w);
   return out;
+}
+
+/**
+ * A subprogram (a function of `.text`) that is global or weak but hidden (`__hidden`, STV_HIDDEN or
+ * STV_INTERNAL) cannot be called from outside the object, so libbpf gives its BTF FUNC static linkage
+ * before the load: the kernel then verifies it in each caller's context, where it knows what the caller
+ * passed (libbpf's usdt.bpf.h helpers, `bpf_usdt_arg`, rely on that: checked alone, as a global function,
+ * a nullable map value they store through is refused). The first global FUNC of the symbol's name is the
+ * one changed, as libbpf changes it.
+ */
+function hiddenFuncsStatic(btf: Btf, elf: ElfFile, w: ByteReader): void {
+  const text = elf.sectionByName('.text');
+  if (!text) return;
+  for (const s of elf.symbols) {
+    if (s.section !== text.index || s.type !== STT_FUNC || s.bind === STB_LOCAL) continue;
+    if (s.visibility !== STV_HIDDEN && s.visibility !== STV_INTERNAL) continue;
+    const fn = btf.types.find((t) => t.kind === BtfKind.FUNC && t.vlen === ALLOCATED && t.name === s.name);
+    // FUNC linkage lives in the info word's vlen bits: global (1) -> static (0).
+    if (fn) w.setU32(fn.recordAt + 4, (BtfKind.FUNC << 24) | STATIC, `FUNC '${fn.name}' linkage`);
+  }
 }
 
 /** The dummy variable's id and an int's id, and the BTF with them appended (`appendDummyKsym`). */

@@ -38,6 +38,8 @@ export const STT_FILE = 4;
 export const STB_LOCAL = 0;
 export const STB_GLOBAL = 1;
 export const STB_WEAK = 2;
+/** st_other visibility: internal (like hidden, a global libbpf treats as static). */
+export const STV_INTERNAL = 1;
 /** st_other visibility: hidden (a global libbpf treats as static). */
 export const STV_HIDDEN = 2;
 

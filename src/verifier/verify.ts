@@ -22,6 +22,7 @@ import {
   REG_FP,
 } from '../isa/opcodes.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
+import { attachTypeName, progTypeName } from '../elf/section-types.js';
 import { MapFlag, MapType } from '../uapi/types.js';
 import { mapSizeFault } from '../engine/map-limits.js';
 import { BpfkitError } from '../util/errors.js';
@@ -255,7 +256,7 @@ function verifyAsLoaded(insns: readonly Instruction[], opts: VerifyOptions): Ver
     if (!tpBtf && !isStructOps && !ctxModelled(opts.type))
       throw new Rejection(
         0,
-        `bpfkit: program type ${opts.type} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, cgroup_device, sk_msg, sk_lookup, sock_ops, sk_reuseport, flow_dissector, netfilter, syscall, lwt_in, lwt_out, lwt_xmit and lwt_seg6local are)`,
+        `bpfkit: program type ${typeText(opts.type)} is not modelled (socket_filter, sched_cls, sched_act, xdp, cgroup_skb, sk_skb, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, cgroup_sock, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt, cgroup_device, sk_msg, sk_lookup, sock_ops, sk_reuseport, flow_dissector, netfilter, syscall, lwt_in, lwt_out, lwt_xmit and lwt_seg6local are)`,
       );
     if (!tpBtf && !isStructOps && !attachTypeLoads(opts.type, opts.attachType))
       throw new Rejection(
@@ -399,6 +400,11 @@ function verifyAsLoaded(insns: readonly Instruction[], opts: VerifyOptions): Ver
   return out;
 }
 
+/** A program type as messages name it: bpftool's name and the number (`tracing (26)`). */
+function typeText(type: number): string {
+  return `${progTypeName(type)} (${type})`;
+}
+
 /**
  * A tracing program's target, when it is a tp_btf one bpfkit can read; otherwise the refusal says what is
  * not modelled (fentry/fexit, iterators, LSM-like attach types, no kernel BTF).
@@ -407,7 +413,7 @@ function tracingTarget(opts: VerifyOptions): TpBtf {
   if (opts.attachType !== TRACE_RAW_TP && opts.attachType !== TRACE_ITER)
     throw new Rejection(
       0,
-      `bpfkit: program type ${opts.type} is not modelled with expected attach type ${opts.attachType ?? 'none'} (tp_btf, attach type ${TRACE_RAW_TP}, and iter, ${TRACE_ITER}, are)`,
+      `bpfkit: program type ${typeText(opts.type)} is not modelled with expected attach type ${opts.attachType === undefined ? 'none' : `${attachTypeName(opts.attachType)} (${opts.attachType})`} (tp_btf, attach type trace_raw_tp (${TRACE_RAW_TP}), and iter, trace_iter (${TRACE_ITER}), are)`,
     );
   if (!opts.kernelBtf)
     throw new Rejection(

@@ -12,6 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseObject } from '../../src/elf/object.js';
+import { BtfKind, parseBtf } from '../../src/btf/btf.js';
+import { verifyProgram } from '../../src/verifier/index.js';
 import { loadCollection } from '../../src/loader/index.js';
 import { prepareSpec } from '../../src/loader/load-collection.js';
 import { runningKernel, type KernelEnv } from '../../src/loader/kernel-env.js';
@@ -109,6 +111,8 @@ const CASES: Case[] = [
   { file: 'internal-maps.c', loads: true },
   { file: 'autoload-off.c', loads: true, autoloadOff: true },
   { file: 'global-data-static.c', loads: true },
+  // A hidden global subprogram: static for the kernel (libbpf's rule), so checked in its caller's context.
+  { file: 'hidden-subprog.c', loads: true },
   {
     file: 'map-in-map-late-inner.c',
     loads: false,
@@ -227,6 +231,18 @@ test('global-data-static.c: an internal map is mmapable exactly when its DATASEC
   const flags = Object.fromEntries(spec.maps.map((m) => [m.name, m.flags]));
   // What libbpf 1.1.2 (Debian's libbpf.so.1) gives the kernel for this object, read back with bpftool map show.
   assert.deepEqual(flags, { '.data': 0x400, '.bss': 0, '.rodata': 0x80 });
+});
+
+test('hidden-subprog.c: a hidden global subprogram is static in the BTF the kernel gets, and verified in context', (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  const spec = parseObject(readFileSync(compile('hidden-subprog.c')), { path: 'hidden-subprog.o' });
+  const btf = parseBtf(spec.btf!);
+  const linkage = (name: string) => btf.types.find((x) => x.kind === BtfKind.FUNC && x.name === name)?.vlen;
+  assert.equal(linkage('store_through'), 0, 'BTF_FUNC_STATIC, as libbpf gives the kernel');
+  assert.equal(linkage('hidden_subprog'), 1, 'the program itself stays global');
+  const prog = spec.programs[0]!;
+  const v = verifyProgram(spec, prog);
+  assert.ok(v.accepted, v.message);
 });
 
 test('map-in-map-late-inner.c: a map of maps without an inner template parses (its loader sets one at run time)', (t) => {

@@ -69,6 +69,6 @@ test('bpfkit run: a program the verifier does not model runs, with a note saying
   assert.match(r.stdout, /retval 0/);
   assert.match(
     r.stderr,
-    /bpfkit run: 'set_mark' not verified \(bpfkit: program type 0 is not modelled .*\); running it anyway/,
+    /bpfkit run: 'set_mark' not verified \(bpfkit: program type unspec \(0\) is not modelled .*\); running it anyway/,
   );
 });

@@ -286,6 +286,11 @@ test('tp_btf: other tracing attach types, and no kernel BTF, are not modelled', 
   const c: Case = { name: 'fentry', tp: 'sched_switch', text: 'r0 = 0\nexit', want: UNMODELLED };
   const fentry = bpfkitVerdict(btf, c, FENTRY);
   assert.equal(fentry.unmodelled, true, fentry.message);
+  // The line names the types as bpftool does, not by number alone.
+  assert.match(
+    fentry.message ?? '',
+    /program type tracing \(26\) is not modelled with expected attach type trace_fentry \(24\)/,
+  );
   const noBtf = verifyInstructions(build(c.text), { type: TRACING, attachType: TRACE_RAW_TP });
   assert.equal(noBtf.unmodelled, true, noBtf.message);
   const noTarget = verifyInstructions(build(c.text), {

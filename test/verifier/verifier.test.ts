@@ -182,7 +182,7 @@ test('bpfkit verify: exit 0 accepted, 1 refused with the log on stdout, 2 bad in
   // "Not modelled" is no prediction, and is never printed as a refusal.
   const unmodelled = run(bin, '--type', 'tracing');
   assert.equal(unmodelled.status, 1);
-  assert.match(unmodelled.stdout, /^\S+: not modelled at insn 0: bpfkit: program type 26 is not modelled/);
+  assert.match(unmodelled.stdout, /^\S+: not modelled at insn 0: bpfkit: program type tracing \(26\) is not modelled/);
   assert.doesNotMatch(unmodelled.stdout, /refused/);
   rmSync(bin, { force: true });
 });
