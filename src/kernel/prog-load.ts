@@ -102,7 +102,18 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
     let r = attempt(wanted, size);
     if (r >= 0) return { fd: r, log: wanted > 0 ? readLog() : '' };
     let code = -r;
+    let logged = wanted > 0;
     if (errnoName(code) === 'EPERM') {
+      // The verifier refuses some programs with EPERM itself, saying why in its log; an EPERM with an empty
+      // log is the kernel refusing before the verifier ran (lockdown, or no privilege). So ask with a log.
+      if (!logged) {
+        r = attempt(1, size);
+        if (r >= 0) return { fd: r, log: '' };
+        code = -r;
+        logged = true;
+      }
+    }
+    if (errnoName(code) === 'EPERM' && !readLog().trim()) {
       const lockdown = isRoot() ? lockdownMode() : undefined;
       if (lockdown)
         throw new EnvironmentError(
@@ -112,7 +123,7 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
     }
     // Rejected: load again with a log (if we had none) and grow the buffer until it holds the whole log.
     const level = wanted > 0 ? wanted : 1;
-    if (wanted === 0 || errnoName(code) === 'ENOSPC') {
+    if (!logged || errnoName(code) === 'ENOSPC') {
       for (let tries = 0; tries < 8; tries++) {
         if (errnoName(code) === 'ENOSPC') {
           if (size >= MAX_LOG) break;

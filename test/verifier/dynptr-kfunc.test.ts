@@ -17,6 +17,10 @@ import { kernelVerdictObject, kernelVerdictRaw } from './kernel-oracle.js';
 import { prepareSpec } from '../../src/loader/load-collection.js';
 import { runningKernel } from '../../src/loader/kernel-env.js';
 import { assertKernelAgrees, assertWant } from './expect.js';
+import { loadProgram } from '../../src/kernel/prog-load.js';
+import { VerifierError } from '../../src/kernel/errors.js';
+import { closeFd } from '../../src/kernel/bpf-syscall.js';
+import { encodeProgram } from '../../src/isa/codec.js';
 import { iterProgram } from './iter-kfunc-cases.js';
 import { DYNPTR_KFUNC_CASES, DYNPTR_KFUNC_MAPS, type DynptrKfuncCase, TRACE_RAW_TP } from './dynptr-kfunc-cases.js';
 
@@ -52,6 +56,27 @@ test('dynptr kfuncs: the running kernel gives the same verdict, at the same insn
       tpId,
     );
     assertKernelAgrees(c.name, v, k);
+  }
+});
+
+test("a load the kernel's verifier refuses with EPERM is its verifier's refusal, in its words, not lockdown (root)", (t) => {
+  if (skipWithoutBtf(t) || !needs(t, { root: true })) return;
+  const btf = kernelBtf();
+  const c = DYNPTR_KFUNC_CASES.find((x) => x.name.startsWith('slice_rdwr'))!;
+  // Linux 6.18 here refuses bpf_dynptr_slice_rdwr with EPERM and a verifier log; the first load asks for no
+  // log (as every load does), so the loader must ask again rather than blame lockdown.
+  try {
+    const { fd } = loadProgram({
+      name: 'rdwr',
+      type: c.type,
+      insns: encodeProgram(iterProgram(c.text, btf)),
+      license: 'GPL',
+    });
+    closeFd(fd); // a kernel that allows it: nothing to report
+  } catch (err) {
+    assert.ok(err instanceof VerifierError, String(err));
+    assert.equal(err.errno, 'EPERM');
+    assert.match(err.log, /^11: \(85\) call bpf_dynptr_slice_rdwr#\d+\nbpf_dynptr_slice_rdwr\(\) is not allowed$/m);
   }
 });
 
