@@ -5,7 +5,7 @@
  * name and are renamed into place, so two processes compiling the same source never see half a file.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -19,6 +19,16 @@ export function cacheDir(): string {
 /** Hex SHA-256 of `data`. */
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Hex SHA-256 of the regular file at `file`, or undefined when it is anything else: a compile may include a
+ * device or a FIFO (`#include "/dev/zero"`, which clang reads as empty), and reading one to hash it would
+ * never end. Such a compile is not cached.
+ */
+export function fileDigest(file: string): string | undefined {
+  if (!statSync(file).isFile()) return undefined;
+  return sha256(readFileSync(file));
 }
 
 /** Write `data` to `file` atomically (temporary name in the same directory, then rename). */
@@ -46,7 +56,7 @@ export function lookupObject(dir: string, key: string): Uint8Array | undefined {
   }
   for (const dep of manifest.deps) {
     try {
-      if (sha256(readFileSync(dep.path)) !== dep.sha256) return undefined;
+      if (fileDigest(dep.path) !== dep.sha256) return undefined;
     } catch {
       return undefined;
     }

@@ -13,7 +13,7 @@ import { parseObject, type ParsedObject } from '../elf/object.js';
 import { InputError } from '../util/errors.js';
 import { kernelVersionCode } from '../util/kernel-version.js';
 import { findClang } from './clang.js';
-import { cacheDir, lookupObject, parseDepFile, sha256, storeObject, writeAtomic } from './cache.js';
+import { cacheDir, fileDigest, lookupObject, parseDepFile, sha256, storeObject, writeAtomic } from './cache.js';
 import {
   compileError,
   errorFromDiagnostics,
@@ -265,7 +265,9 @@ export async function compileC(source: CSource, opts: CompileOptions = {}): Prom
     const deps = parseDepFile(readFileSync(dep, 'utf8'))
       .filter((p) => p !== src && !p.startsWith(includeDir) && !(generated && p.startsWith(generated)))
       .map((p) => path.resolve(work, p));
-    storeObject(root, key, bytes, { deps: deps.map((p) => ({ path: p, sha256: sha256(readFileSync(p)) })) });
+    const digests = deps.map((p) => ({ path: p, sha256: fileDigest(p) }));
+    if (digests.every((d): d is { path: string; sha256: string } => d.sha256 !== undefined))
+      storeObject(root, key, bytes, { deps: digests });
     const warnings = parseDiagnostics(r.stderr, includeDir)
       .filter((d) => d.severity === 'warning')
       .map((d) => (bcc && d.file === name ? { ...d, column: bcc.rewrite.mapColumn(d.line, d.column) } : d));

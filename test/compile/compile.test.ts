@@ -78,6 +78,16 @@ test('a clang run past its time limit is stopped: one InputError naming the sour
   });
 });
 
+test('a source including a device compiles without reading it forever, and is not cached', async (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  // clang reads /dev/zero as empty; the cache hashed every file clang read, so it read /dev/zero without end.
+  const src = '#include "/dev/zero"\nint x;\n';
+  const first = await compileC(src, { filename: 'dev.c' });
+  const second = await compileC(src, { filename: 'dev.c' });
+  assert.equal(first.cached, false);
+  assert.equal(second.cached, false, 'a compile that read a device cannot be keyed by content');
+});
+
 test('parseDiagnostics reads file, line, column and severity, hiding the scratch header directory', () => {
   const d = parseDiagnostics(
     "/tmp/x/include-1/bpf_helpers.h:3:1: warning: oops\nprog.c:7:2: error: expected ';'\n  foo\n  ^\n",
