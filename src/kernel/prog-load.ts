@@ -104,8 +104,9 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
     let code = -r;
     let logged = wanted > 0;
     if (errnoName(code) === 'EPERM') {
-      // The verifier refuses some programs with EPERM itself, saying why in its log; an EPERM with an empty
-      // log is the kernel refusing before the verifier ran (lockdown, or no privilege). So ask with a log.
+      // The verifier refuses some programs with EPERM itself, saying why in its log; an EPERM whose log says
+      // nothing but the closing statistics is the kernel refusing before the walk (lockdown refuses an
+      // iterator that way, or no privilege). So ask with a log.
       if (!logged) {
         r = attempt(1, size);
         if (r >= 0) return { fd: r, log: '' };
@@ -113,7 +114,7 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
         logged = true;
       }
     }
-    if (errnoName(code) === 'EPERM' && !readLog().trim()) {
+    if (errnoName(code) === 'EPERM' && !saysWhy(readLog())) {
       const lockdown = isRoot() ? lockdownMode() : undefined;
       if (lockdown)
         throw new EnvironmentError(
@@ -152,4 +153,11 @@ export function loadProgram(req: ProgLoadRequest): ProgLoadResult {
     lineInfo?.free();
     log?.free();
   }
+}
+
+/** True when a verifier log holds more than its closing statistics: a reason for the refusal. */
+function saysWhy(log: string): boolean {
+  return log
+    .split('\n')
+    .some((line) => line.trim() !== '' && !/^(processed \d+ insns|verification time|stack depth)/.test(line));
 }
