@@ -366,7 +366,7 @@ test('branches: a decided compare is right for every value, and each side keeps 
   }
 });
 
-test("tnum_step: the smallest member of a tnum above a value, as a count through the members finds it", () => {
+test('tnum_step: the smallest member of a tnum above a value, as a count through the members finds it', () => {
   // Every 6-bit tnum against every value: the members listed, the next one picked by hand.
   for (let mask = 0n; mask < 64n; mask++)
     for (let value = 0n; value < 64n; value++) {
@@ -384,8 +384,7 @@ test("tnum_step: the smallest member of a tnum above a value, as a count through
 
 test('sync: a range that meets the tnum in one value pins the register to it (__update_reg64_bounds)', () => {
   const odd = { value: 1n, mask: 0x3cn }; // 1, 5, 9, ... 61
-  const at = (umin: bigint, umax: bigint, t = odd) =>
-    sync(withFacts(UNKNOWN, { t, umin, umax, smin: 0n, smax: umax }));
+  const at = (umin: bigint, umax: bigint, t = odd) => sync(withFacts(UNKNOWN, { t, umin, umax, smin: 0n, smax: umax }));
   // [4, 8] holds 5 alone; [5, 8] starts at it; [2, 6] holds 5 alone between its ends; [4, 12] holds 5 and 9.
   assert.deepEqual(at(4n, 8n), known(5n));
   assert.deepEqual(at(5n, 8n), known(5n));

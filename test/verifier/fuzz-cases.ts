@@ -88,14 +88,14 @@ export function fuzzCases(): FuzzCase[] {
   return [
     // check_store_reg reads the value before the address; check_atomic_rmw the operand, the address, r0.
     tc('stx-reads-src-first', build('*(u64 *)(r3 + 0) = r2\nr0 = 0\nexit'), at(0, 'R2 !read_ok')),
-    tc('atomic-reads-src-first', build('r2 = atomic_fetch_add((u64 *)(r3 + 0), r2)\nr0 = 0\nexit'), at(0, 'R2 !read_ok')),
+    tc(
+      'atomic-reads-src-first',
+      build('r2 = atomic_fetch_add((u64 *)(r3 + 0), r2)\nr0 = 0\nexit'),
+      at(0, 'R2 !read_ok'),
+    ),
     tc('cmpxchg-reads-dst-before-r0', raw([0xb7, 2, 0, 0, 1], [0xdb, 3, 2, 0, 0xf1], R0_0, EXIT), at(1, 'R3 !read_ok')),
     // check_subprogs: gotol is BPF_JMP32 | BPF_JA exactly; any other code jumps by off, even an unknown one.
-    tc(
-      'jmp32-ja-x-jumps-by-off',
-      raw(R0_0, [0x0e, 0, 0, 100, 0], EXIT),
-      at(1, 'jump out of range from insn 1 to 102'),
-    ),
+    tc('jmp32-ja-x-jumps-by-off', raw(R0_0, [0x0e, 0, 0, 100, 0], EXIT), at(1, 'jump out of range from insn 1 to 102')),
     // bpf_pseudo_call is BPF_JMP | BPF_CALL exactly: other call codes are unknown opcodes, not calls.
     tc('callx-src1-is-no-call', raw(R0_0, [0x8d, 0, 1, 0, 1000], EXIT), at(1, 'unknown opcode 8d')),
     tc('jmp32-call-src1-is-no-call', raw(R0_0, [0x86, 0, 1, 0, 1000], EXIT), at(1, 'unknown opcode 86')),
@@ -118,7 +118,11 @@ export function fuzzCases(): FuzzCase[] {
       raw([0xb7, 2, 0, 0, 1], [0xcb, 10, 2, -8, 0x77], R0_0, EXIT),
       at(1, 'BPF_ATOMIC uses invalid atomic opcode 77'),
     ),
-    tc('atomic-byte-add', raw([0xb7, 2, 0, 0, 1], [0xd3, 10, 2, -8, 0], R0_0, EXIT), at(1, 'invalid atomic operand size')),
+    tc(
+      'atomic-byte-add',
+      raw([0xb7, 2, 0, 0, 1], [0xd3, 10, 2, -8, 0], R0_0, EXIT),
+      at(1, 'invalid atomic operand size'),
+    ),
     tc(
       'atomic-bad-operation-before-bad-register',
       raw([0xdb, 0, 15, 0, 0x12345678], EXIT),
@@ -127,7 +131,11 @@ export function fuzzCases(): FuzzCase[] {
     tc('load-acquire-byte', raw([0x72, 10, 0, -8, 0], [0xd3, 0, 10, -8, 0x100], R0_0, EXIT), { unmodelled: true }),
     // check_ld_abs asks the program type before the fields.
     {
-      ...tc('ld-abs-in-xdp-bad-fields', raw([0x30, 2, 0, 0, 0], EXIT), at(0, 'BPF_LD_[ABS|IND] instructions not allowed for this program type')),
+      ...tc(
+        'ld-abs-in-xdp-bad-fields',
+        raw([0x30, 2, 0, 0, 0], EXIT),
+        at(0, 'BPF_LD_[ABS|IND] instructions not allowed for this program type'),
+      ),
       type: ProgType.XDP,
     },
     // A kfunc call with a negative module BTF index has no BTF to look in.
@@ -143,17 +151,25 @@ export function fuzzCases(): FuzzCase[] {
       build(`${RANDOM_R7}\nr7 &= 0x18\nif r7 == 0 goto out\nif r7 > 10 goto out\nif r7 != 8 goto bad\n${BAD}`),
       OK,
     ),
-    tc('bounds-one-value-tmax', build(`${RANDOM_R7}\nr7 &= 0x18\nif r7 < 17 goto out\nif r7 != 24 goto bad\n${BAD}`), OK),
+    tc(
+      'bounds-one-value-tmax',
+      build(`${RANDOM_R7}\nr7 &= 0x18\nif r7 < 17 goto out\nif r7 != 24 goto bad\n${BAD}`),
+      OK,
+    ),
     // An impossible branch side still comes out a constant: [1, 7] of {0, 8, 16, 24} is 0, [2, 2] of the
     // odd values is 3 (the bounds the sync leaves, not forgotten ones).
     tc(
       'bounds-impossible-side-constant',
-      build(`${RANDOM_R7}\nr7 &= 0x18\nif r7 == 0 goto out\nif r7 < 8 goto t\ngoto out\nt:\nif r7 > 5 goto bad\n${BAD}`),
+      build(
+        `${RANDOM_R7}\nr7 &= 0x18\nif r7 == 0 goto out\nif r7 < 8 goto t\ngoto out\nt:\nif r7 > 5 goto bad\n${BAD}`,
+      ),
       OK,
     ),
     tc(
       'bounds-impossible-side-odd',
-      build(`${RANDOM_R7}\nr7 &= 0x3c\nr7 |= 1\nif r7 < 2 goto out\nif r7 < 3 goto t\ngoto out\nt:\nif r7 > 5 goto bad\n${BAD}`),
+      build(
+        `${RANDOM_R7}\nr7 &= 0x3c\nr7 |= 1\nif r7 < 2 goto out\nif r7 < 3 goto t\ngoto out\nt:\nif r7 > 5 goto bad\n${BAD}`,
+      ),
       OK,
     ),
     // find_prev_entry: the inner loop's next iteration is widened against the newest unfinished state at its
