@@ -35,7 +35,8 @@ export function parseKernelLog(log: string): { pc?: number; message: string } {
   if (/^(unknown opcode|last insn is not|jump into the middle|combined stack size|the call stack of)/.test(message))
     return { message };
   for (let i = body.length - 1; i >= 0; i--) {
-    const m = /^(\d+): \([0-9a-f]{2}\)/.exec(body[i]!);
+    // (an instruction the kernel cannot print shows as "N: BUG_cb")
+    const m = /^(\d+): (?:\([0-9a-f]{2}\)|BUG_)/.exec(body[i]!);
     if (m) return { pc: Number(m[1]), message };
   }
   return { message };

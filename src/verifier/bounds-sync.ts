@@ -7,7 +7,7 @@
  * kernel does not know may let bpfkit prove dead, or prune, what the kernel walks.
  */
 import type { Scalar } from './scalar.js';
-import { U64, tintersect, trange } from './tnum.js';
+import { type Tnum, U64, tintersect, trange, tstep } from './tnum.js';
 
 const U32N = 0xffffffffn;
 const HI32 = U64 ^ U32N;
@@ -55,6 +55,55 @@ function boundsFromTnum(w: Work): void {
   if (w.value > w.umin) w.umin = w.value;
   const top = w.value | w.mask;
   if (top < w.umax) w.umax = top;
+  const only = singleMember(w);
+  if (only !== undefined) known(w, only);
+}
+
+/**
+ * __update_reg64_bounds (Linux 6.18): where the unsigned range and the tnum share one value only, the
+ * register is that value (___mark_reg_known). The three cases are the kernel's, contradictions included:
+ * a range the tnum misses entirely may still come out a constant (its umin, or the tnum's largest member).
+ */
+function singleMember(w: Pick<Work, 'value' | 'mask' | 'umin' | 'umax'>): bigint | undefined {
+  // Unknown bits all at the bottom (the usual case): the members are every value from value to its top, so
+  // the range (clamped inside them) meets one value only when it is one value long, or inverted.
+  // (A umin past the top is outside them: the kernel's step from it lands on the top.)
+  if ((w.mask & (w.mask + 1n)) === 0n) {
+    if (w.umin > (w.value | w.mask)) return w.value | w.mask;
+    return w.umin >= w.umax ? w.umin : undefined;
+  }
+  const t = { value: w.value, mask: w.mask };
+  const tmax = w.value | w.mask;
+  const next = tstep(t, w.umin);
+  const uminIn = (w.umin & ~w.mask & U64) === w.value;
+  if (uminIn && next > w.umax) return w.umin;
+  if (!uminIn && next === tmax) return tmax;
+  if (!uminIn && next <= w.umax && tstep(t, next) > w.umax) return next;
+  return undefined;
+}
+
+/**
+ * The value __update_reg64_bounds pins `s` to (its unsigned bounds clamped to the tnum share that one value
+ * with it), or undefined. The fast paths of scalar.ts's sync ask it before and after.
+ */
+export function singleMemberOf(s: Scalar): bigint | undefined {
+  const top = s.t.value | s.t.mask;
+  return singleMember({
+    value: s.t.value,
+    mask: s.t.mask,
+    umin: s.umin > s.t.value ? s.umin : s.t.value,
+    umax: s.umax < top ? s.umax : top,
+  });
+}
+
+/** ___mark_reg_known: every fact the constant `v`. */
+function known(w: Work, v: bigint): void {
+  w.value = v;
+  w.mask = 0n;
+  w.umin = w.umax = v;
+  w.smin = w.smax = s64(v);
+  w.u32min = w.u32max = lo32(v);
+  w.s32min = w.s32max = lo32(v) | 0;
 }
 
 /** Narrow the signed 32-bit range to [lo, hi] (signed numbers). */
@@ -192,6 +241,34 @@ const same = (w: Work, s: Scalar): boolean =>
  * has them all: a branch side that cannot happen); `s` itself when they already agree.
  */
 export function boundsSync(s: Scalar): Scalar | undefined {
+  const w = syncWork(s);
+  if (w.umin > w.umax || w.smin > w.smax || w.u32min > w.u32max || w.s32min > w.s32max) return undefined;
+  if (same(w, s)) return s;
+  return {
+    t: w.value === s.t.value && w.mask === s.t.mask ? s.t : { value: w.value, mask: w.mask },
+    umin: w.umin,
+    umax: w.umax,
+    smin: w.smin,
+    smax: w.smax,
+    u32min: w.u32min,
+    u32max: w.u32max,
+    s32min: w.s32min,
+    s32max: w.s32max,
+  };
+}
+
+/**
+ * The tnum reg_bounds_sync leaves when `s`'s facts contradict each other: reg_bounds_sanity_check then
+ * forgets the bounds (__mark_reg_unbounded) but keeps this tnum, which the bits-from-bounds step may have
+ * changed (an impossible branch side of `r < 3` on a tnum of odd values leaves the constant 3).
+ */
+export function contradictionTnum(s: Scalar): Tnum {
+  const w = syncWork(s);
+  return w.value === s.t.value && w.mask === s.t.mask ? s.t : { value: w.value, mask: w.mask };
+}
+
+/** reg_bounds_sync's steps on `s`, whatever they come to (contradicting facts too). */
+function syncWork(s: Scalar): Work {
   const w: Work = {
     value: s.t.value,
     mask: s.t.mask,
@@ -227,19 +304,7 @@ export function boundsSync(s: Scalar): Scalar | undefined {
   }
   bitsFromBounds(w);
   boundsFromTnum(w);
-  if (w.umin > w.umax || w.smin > w.smax || w.u32min > w.u32max || w.s32min > w.s32max) return undefined;
-  if (same(w, s)) return s;
-  return {
-    t: w.value === s.t.value && w.mask === s.t.mask ? s.t : { value: w.value, mask: w.mask },
-    umin: w.umin,
-    umax: w.umax,
-    smin: w.smin,
-    smax: w.smax,
-    u32min: w.u32min,
-    u32max: w.u32max,
-    s32min: w.s32min,
-    s32max: w.s32max,
-  };
+  return w;
 }
 
 /** The full 32-bit ranges (nothing known of the low half). */

@@ -17,6 +17,7 @@ import {
   BPF_JSLT,
 } from '../isa/opcodes.js';
 import { type Scalar, UNKNOWN, sync, withFacts } from './scalar.js';
+import { contradictionTnum } from './bounds-sync.js';
 import { U64, type Tnum, tand, tconst, tintersect, tlow32, tor } from './tnum.js';
 
 const U32 = 0xffffffffn;
@@ -257,11 +258,10 @@ export function refineUndecided(
   }
   // A side the bounds call impossible but is_branch_taken did not decide: the kernel still walks it, with
   // the contradicting register's ranges forgotten (reg_bounds_sanity_check: "REG INVARIANTS VIOLATION",
-  // __mark_reg_unbounded) and its tnum kept — bpfkit keeps the tnum from before the sync, which holds
-  // the kernel's.
-  const ra = sync(same(A, a) ? a : A) ?? withFacts(UNKNOWN, { t: A.t });
+  // __mark_reg_unbounded) and the tnum its reg_bounds_sync left kept.
+  const ra = sync(same(A, a) ? a : A) ?? withFacts(UNKNOWN, { t: contradictionTnum(A) });
   if (sameReg) return [ra, ra];
-  const rb = sync(same(B, b) ? b : B) ?? withFacts(UNKNOWN, { t: B.t });
+  const rb = sync(same(B, b) ? b : B) ?? withFacts(UNKNOWN, { t: contradictionTnum(B) });
   return [ra, rb];
 }
 

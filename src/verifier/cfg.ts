@@ -40,7 +40,7 @@ import {
   BPF_CMPXCHG,
   BPF_FETCH,
 } from '../isa/opcodes.js';
-import { OP_MAY_GOTO, loadFieldFault } from './fields.js';
+import { OP_MAY_GOTO, isNarrowAtomic, loadFieldFault } from './fields.js';
 import { Rejection } from './reject.js';
 
 /** What stage 1 learns of a program; the arrays are indexed by slot (`slots` long). */
@@ -74,15 +74,22 @@ const isJmp = (code: number) => classOf(code) === BPF_JMP || classOf(code) === B
 
 /** The slot a local call or a callback reference (`lddw` of a function) names, or -1 for neither. */
 function calleeOf(insn: Instruction): number | undefined {
-  if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL && insn.src === BPF_PSEUDO_CALL) return insn.pc + insn.imm + 1;
+  // bpf_pseudo_call: BPF_JMP | BPF_CALL exactly (a JMP32 or BPF_X call is an unknown opcode, found later).
+  if (insn.code === 0x85 && insn.src === BPF_PSEUDO_CALL) return insn.pc + insn.imm + 1;
   if (insn.code === OP_LDDW && insn.src === BPF_PSEUDO_FUNC) return insn.pc + insn.imm + 1;
   // (undefined, not -1: a call to slot -1 is a call, to an invalid destination.)
   return undefined;
 }
 
-/** Where a jump goes (JA, conditional; not call or exit). */
-const jumpTarget = (insn: Instruction): number =>
-  insn.pc + 1 + (classOf(insn.code) === BPF_JMP32 && opOf(insn.code) === BPF_JA ? insn.imm : insn.off);
+/**
+ * Where a jump goes (JA, conditional; not call or exit): check_subprogs takes imm for BPF_JMP32 | BPF_JA
+ * exactly (gotol), off for every other code, unknown ones (a BPF_X JA) too.
+ */
+const OP_GOTOL = 0x06;
+const jumpTarget = (insn: Instruction): number => insn.pc + 1 + (insn.code === OP_GOTOL ? insn.imm : insn.off);
+
+/** check_subprogs: a subprogram ends in exit, goto or gotol (these codes exactly, nothing else). */
+const endsSubprog = (code: number): boolean => code === 0x95 || code === 0x05 || code === OP_GOTOL;
 
 /**
  * Run stage 1 over a linked program; throws Rejection with the kernel's message at the first fault.
@@ -134,36 +141,35 @@ export function buildCfg(
   const subprogOf = (pc: number): number => subprogs[spIndex(pc)]!;
   const endAt = (k: number): number => (k + 1 < subprogs.length ? subprogs[k + 1]! : slots);
 
-  // Jumps stay inside their subprogram and land on an instruction; subprograms end in exit or goto.
+  // Jumps stay inside their subprogram; subprograms end in exit or goto. check_subprogs walks the
+  // instructions in order: a subprogram's jumps, then its last instruction, then the next subprogram's.
   const prunePoints = new Uint8Array(slots);
-  const intoLddw = new Uint8Array(slots);
-  for (let i = 0; i < n; i++) {
-    const insn = insns[i]!;
-    if (!isJmp(insn.code)) continue;
-    const op = opOf(insn.code);
-    if (op === BPF_CALL || op === BPF_EXIT) continue;
-    const target = jumpTarget(insn);
-    const k = spIndex(insn.pc);
-    if (target < subprogs[k]! || target >= endAt(k))
-      throw new Rejection(insn.pc, `jump out of range from insn ${insn.pc} to ${target}`);
-    // Into an lddw's second half: check_cfg reports it in instruction order, with unreachable ones.
-    if (index[target]! < 0) intoLddw[target - 1] = 1;
-    else prunePoints[target] = 1;
-    // The kernel's visit_insn: a conditional jump is itself a prune point (one state before both ways).
-    if (op !== BPF_JA) prunePoints[insn.pc] = 1;
-  }
   for (let k = 0; k < subprogs.length; k++) {
-    const sp = subprogs[k]!;
+    const end = endAt(k);
     let lastInsn: Instruction | undefined;
-    for (let pc = endAt(k) - 1; pc >= sp; pc--) {
-      if (index[pc]! >= 0) {
-        lastInsn = insns[index[pc]!];
-        break;
-      }
+    for (let i = index[subprogs[k]!]!; i >= 0 && i < n && insns[i]!.pc < end; i++) {
+      const insn = insns[i]!;
+      lastInsn = insn;
+      if (!isJmp(insn.code)) continue;
+      const op = opOf(insn.code);
+      if (op === BPF_CALL || op === BPF_EXIT) continue;
+      const target = jumpTarget(insn);
+      if (target < subprogs[k]! || target >= end)
+        throw new Rejection(insn.pc, `jump out of range from insn ${insn.pc} to ${target}`);
+      if (index[target]! >= 0) prunePoints[target] = 1;
+      // The kernel's visit_insn: a conditional jump is itself a prune point (one state before both ways).
+      if (op !== BPF_JA) prunePoints[insn.pc] = 1;
     }
-    const op = lastInsn ? opOf(lastInsn.code) : -1;
-    if (!lastInsn || !isJmp(lastInsn.code) || (op !== BPF_EXIT && op !== BPF_JA))
-      throw new Rejection(lastInsn?.pc ?? sp, 'last insn is not an exit or jmp');
+    // (A subprogram starting at an lddw's second half has no instruction of its own to start from.)
+    if (!lastInsn) {
+      for (let pc = end - 1; pc >= subprogs[k]!; pc--)
+        if (index[pc]! >= 0) {
+          lastInsn = insns[index[pc]!];
+          break;
+        }
+    }
+    if (!lastInsn || !endsSubprog(lastInsn.code))
+      throw new Rejection(lastInsn?.pc ?? subprogs[k]!, 'last insn is not an exit or jmp');
   }
 
   // The caller's pass between check_subprogs and check_cfg (resolve_pseudo_ldimm64's lddws).
@@ -178,7 +184,7 @@ export function buildCfg(
     if (load) throw new Rejection(insn.pc, load);
     // An lddw's own fields are checked by resolve_pseudo_ldimm64 (its kind: ldimm64.ts) and, where the
     // walk reaches it, by check_ld_imm (offset, register: step.ts).
-    const bad = insn.code === OP_MAY_GOTO ? undefined : checkInstruction(insn);
+    const bad = insn.code === OP_MAY_GOTO || isNarrowAtomic(insn.code) ? undefined : checkInstruction(insn);
     if (bad?.startsWith('unknown opcode'))
       throw new Rejection(insn.pc, `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`);
     if (isJmp(insn.code) && opOf(insn.code) === BPF_CALL && sourceOf(insn.code) === BPF_X)
@@ -211,6 +217,17 @@ export function buildCfg(
     if (b !== -1) push(b);
     const callee = calleeOf(insn);
     if (callee !== undefined) push(callee);
+  }
+  // Into an lddw's second half: check_cfg reports it in instruction order, with unreachable ones, and
+  // only for jumps its walk took (a jump in dead code marks nothing).
+  const intoLddw = new Uint8Array(slots);
+  for (let i = 0; i < n; i++) {
+    const insn = insns[i]!;
+    if (!seen[insn.pc] || !isJmp(insn.code)) continue;
+    const op = opOf(insn.code);
+    if (op === BPF_CALL || op === BPF_EXIT) continue;
+    const target = jumpTarget(insn);
+    if (index[target]! < 0) intoLddw[target - 1] = 1;
   }
   for (let i = 0; i < n; i++) {
     const pc = insns[i]!.pc;

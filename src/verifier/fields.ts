@@ -6,11 +6,12 @@
  * opcodes and lddw pairs (resolve_pseudo_ldimm64).
  */
 import type { Instruction } from '../isa/instruction.js';
-import { checkInstruction } from '../isa/opcode-table.js';
+import { ATOMIC_OPS, checkInstruction } from '../isa/opcode-table.js';
 import {
   BPF_ALU,
   BPF_ALU64,
   BPF_ATOMIC,
+  BPF_DW,
   BPF_CALL,
   BPF_END,
   BPF_EXIT,
@@ -25,10 +26,22 @@ import {
   BPF_NEG,
   BPF_ST,
   BPF_STX,
+  BPF_W,
   classOf,
   modeOf,
   opOf,
+  sizeOf,
 } from '../isa/opcodes.js';
+
+/** BPF_STX | BPF_ATOMIC's load-acquire and store-release operations (imm), Linux ≥ 6.15. */
+export const BPF_LOAD_ACQ = 0x100;
+export const BPF_STORE_REL = 0x110;
+
+/**
+ * The kernel's opcode table (bpf_opcode_in_insntable) has BPF_STX | BPF_ATOMIC in all four sizes since
+ * load-acquire and store-release; the byte and half-word ones are unknown to bpfkit's ISA table.
+ */
+export const isNarrowAtomic = (code: number): boolean => code === 0xd3 || code === 0xcb;
 
 /** BPF_JMP | BPF_JCOND: may_goto (src 0), a loop exit the runtime takes after enough iterations. */
 export const OP_MAY_GOTO = 0xe5;
@@ -70,6 +83,15 @@ export function fieldFault(insn: Instruction): string | undefined {
   if (insn.code === OP_MAY_GOTO) return undefined;
   // lddw: its kind is resolve_pseudo_ldimm64's (ldimm64.ts), its offset and register check_ld_imm's (step.ts).
   if (insn.code === OP_LDDW) return undefined;
+  // check_atomic looks at the operation (imm) first, check_atomic_rmw at the size next, then the registers.
+  if (classOf(insn.code) === BPF_STX && modeOf(insn.code) === BPF_ATOMIC) {
+    // Load-acquire and store-release: step.ts says they are not modelled.
+    if (insn.imm === BPF_LOAD_ACQ || insn.imm === BPF_STORE_REL) return undefined;
+    if (!ATOMIC_OPS.includes(insn.imm))
+      return `BPF_ATOMIC uses invalid atomic opcode ${(insn.imm >>> 0).toString(16).padStart(2, '0')}`;
+    const size = sizeOf(insn.code);
+    if (size !== BPF_W && size !== BPF_DW) return 'invalid atomic operand size';
+  }
   if (!checkInstruction(insn)) return undefined;
   // A register past r10 in a field that names one: with it replaced by a valid one, the fields are fine,
   // so the kernel gets as far as reading the registers (check_reg_arg): "R15 is invalid".

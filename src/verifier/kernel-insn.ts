@@ -64,10 +64,12 @@ export interface InsnNames {
   map(imm: number): string | undefined;
 }
 
-/** The kernel's text of one instruction, starting with its opcode: `(bf) r2 = r10`. */
+/** The kernel's text of one instruction, starting with its opcode: `(bf) r2 = r10` (`BUG_cb` for one it cannot show). */
 export function kernelInsnText(insn: Instruction, names: InsnNames): string {
-  const code = `(${insn.code.toString(16).padStart(2, '0')}) `;
-  return code + body(insn, names);
+  const text = body(insn, names);
+  // print_bpf_insn prints an instruction it cannot show as "BUG_<code>" alone, with no "(code)" first.
+  if (text.startsWith('BUG_')) return text;
+  return `(${insn.code.toString(16).padStart(2, '0')}) ${text}`;
 }
 
 function body(insn: Instruction, names: InsnNames): string {
@@ -97,7 +99,7 @@ function body(insn: Instruction, names: InsnNames): string {
         if (insn.imm === BPF_CMPXCHG) return `r0 = atomic${w}_cmpxchg(${ptr}, r0, r${insn.src})`;
         if (insn.imm === BPF_XCHG) return `r${insn.src} = atomic${w}_xchg(${ptr}, r${insn.src})`;
         const a = ATOMIC_OPS[insn.imm & ~BPF_FETCH];
-        if (!a) return `BUG_${insn.code.toString(16)}`;
+        if (!a) return `BUG_${insn.code.toString(16).padStart(2, '0')}`;
         if (insn.imm & BPF_FETCH) return `r${insn.src} = atomic${w}_fetch_${a[1]}(${ptr}, r${insn.src})`;
         return `lock ${mem(insn.dst)} ${a[0]} r${insn.src}`;
       }
@@ -117,7 +119,7 @@ function body(insn: Instruction, names: InsnNames): string {
       const mode = modeOf(insn.code);
       if (mode === BPF_ABS) return `r0 = *(${SIZE_NAMES[size]} *)skb[${insn.imm}]`;
       if (mode === BPF_IND) return `r0 = *(${SIZE_NAMES[size]} *)skb[r${insn.src} + ${insn.imm}]`;
-      return `BUG_ld_${insn.code.toString(16)}`;
+      return `BUG_ld_${insn.code.toString(16).padStart(2, '0')}`;
     }
     case BPF_JMP:
     case BPF_JMP32: {
@@ -135,5 +137,5 @@ function body(insn: Instruction, names: InsnNames): string {
       return `if ${r}${insn.dst} ${LLVM_JMP_OPS[op] ?? '?'} ${rhs} goto pc${signedOff(insn.off)}`;
     }
   }
-  return `BUG_${insn.code.toString(16)}`;
+  return `BUG_${insn.code.toString(16).padStart(2, '0')}`;
 }

@@ -97,6 +97,8 @@ export function kfuncCallFault(
   for (const insn of insns) {
     if (insn.code !== 0x85 || insn.src !== 2) continue;
     if (!gpl) return new Rejection(insn.pc, 'cannot call kernel function from non-GPL compatible program');
+    // find_kfunc_desc_btf: a negative module BTF index ("negative offset disallowed ...") has no BTF.
+    if (insn.off < 0) return new Rejection(insn.pc, 'failed to find BTF for kernel function');
     if ((insn.imm === 0 && insn.off === 0) || insn.off !== 0 || !btf) continue;
     const func = btf.types[insn.imm];
     if (!func || func.kind !== BtfKind.FUNC)

@@ -7,7 +7,7 @@
  * so does bpfkit.
  */
 import { U64, type Tnum, tconst, tisConst, tlow32, tunknown } from './tnum.js';
-import { FULL32, boundsSync } from './bounds-sync.js';
+import { FULL32, boundsSync, singleMemberOf } from './bounds-sync.js';
 import { NOT_LOW_HALF, syncLowHalf } from './sync-low-half.js';
 import { NOT_SMALL, syncSmall } from './sync-small.js';
 
@@ -112,18 +112,26 @@ export function sync(s: Scalar): Scalar | undefined {
     const v = t.value;
     const sv = s64(v);
     const lo = Number(v & U32);
-    if (v < s.umin || v > s.umax || sv < s.smin || sv > s.smax) return undefined;
+    // __update_reg64_bounds: a constant tnum outside the unsigned range is still the constant (the range
+    // and the tnum share one value, or none, and ___mark_reg_known pins it either way).
+    if (v < s.umin || v > s.umax) return known(v);
+    if (sv < s.smin || sv > s.smax) return undefined;
     if (lo < s.u32min || lo > s.u32max || (lo | 0) < s.s32min || (lo | 0) > s.s32max) return undefined;
     const pinned = s.umin === v && s.umax === v && s.smin === sv && s.smax === sv;
     return pinned && s.u32min === lo && s.u32max === lo && s.s32min === (lo | 0) && s.s32max === (lo | 0)
       ? s
       : known(v);
   }
+  // The fast paths leave out __update_reg64_bounds' single-value rule: it is asked at the sync's start
+  // and end (a result it pins is a constant, which nothing in between changes); a contradiction is
+  // left to the full sync, where the rule may still pin a value.
+  const first = singleMemberOf(s);
+  if (first !== undefined) return known(first);
   const small = syncSmall(s);
-  if (small !== NOT_SMALL) return small;
-  const low = syncLowHalf(s);
-  if (low !== NOT_LOW_HALF) return low;
-  return boundsSync(s);
+  const fast = small !== NOT_SMALL ? small : syncLowHalf(s);
+  if (fast === NOT_LOW_HALF || fast === undefined) return boundsSync(s);
+  const last = singleMemberOf(fast);
+  return last === undefined ? fast : known(last);
 }
 
 /** A result that cannot contradict itself (sound transfer functions); unknown if it ever did. */

@@ -48,7 +48,7 @@ import { type Env, newId } from './env.js';
 import { ctxOffFault } from './ctx-access.js';
 import { condJump } from './jumps.js';
 import { access, fitsIn } from './memory.js';
-import { OP_MAY_GOTO, fieldFault } from './fields.js';
+import { BPF_LOAD_ACQ, BPF_STORE_REL, OP_MAY_GOTO, fieldFault } from './fields.js';
 import { widenImprecise } from './prune.js';
 import { ksymReg } from './ksyms.js';
 import { Rejection } from './reject.js';
@@ -83,6 +83,8 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
     const cond = (cls === BPF_JMP || cls === BPF_JMP32) && op !== BPF_CALL && op !== BPF_EXIT && op !== BPF_JA;
     if (cond && insn.dst <= REG_FP && f.regs[insn.dst]!.kind === 'not_init')
       throw new Rejection(pc, `R${insn.dst} !read_ok`);
+    // check_ld_abs asks whether the program type may use it before it looks at the fields.
+    if (cls === BPF_LD && insn.code !== OP_LDDW && !mayAccessSkb(env)) throw new Rejection(pc, LD_ABS_NOT_ALLOWED);
     throw new Rejection(pc, fault);
   }
   switch (cls) {
@@ -103,17 +105,13 @@ export function step(env: Env, st: State, insn: Instruction): Next[] {
     case BPF_ST:
     case BPF_STX: {
       const dst = f.regs[insn.dst]!;
-      if (dst.kind === 'not_init') throw new Rejection(pc, `R${insn.dst} !read_ok`);
       const size = sizeBytes(sizeOf(insn.code));
       if (cls === BPF_STX && modeOf(insn.code) === BPF_ATOMIC) return atomic(env, st, insn, size);
-      let value;
-      if (cls === BPF_ST) {
-        // Linux ≥ 6.3 takes BPF_ST into the context like any store: the field table decides.
-        value = constReg(BigInt(insn.imm));
-      } else {
-        value = f.regs[insn.src]!;
-        if (value.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
-      }
+      // check_store_reg reads the value (src) before the address (dst); BPF_ST has only the address.
+      if (cls === BPF_STX && f.regs[insn.src]!.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
+      if (dst.kind === 'not_init') throw new Rejection(pc, `R${insn.dst} !read_ok`);
+      // Linux ≥ 6.3 takes BPF_ST into the context like any store: the field table decides.
+      let value = cls === BPF_ST ? constReg(BigInt(insn.imm)) : f.regs[insn.src]!;
       // check_stack_write_fixed_off: a scalar spilled at a slot's start (whole, or narrow but fitting) gets
       // an id first, so the register and its spilled copy stay linked: a compare on one refines the other.
       // As for a copy (assign_scalar_id_before_mov), a register linked K apart (`rX += K`) leaves its group
@@ -216,12 +214,18 @@ function lddw(env: Env, insn: Instruction) {
   throw new Rejection(pc, 'invalid bpf_ld_imm64 insn');
 }
 
+const LD_ABS_NOT_ALLOWED = 'BPF_LD_[ABS|IND] instructions not allowed for this program type';
+
+/** may_access_skb: the program types that may use BPF_LD_[ABS|IND]. */
+function mayAccessSkb(env: Env): boolean {
+  const t = env.progType;
+  return t === ProgType.SOCKET_FILTER || t === ProgType.SCHED_CLS || t === ProgType.SCHED_ACT;
+}
+
 function ldAbs(env: Env, st: State, insn: Instruction): Next[] {
   const pc = insn.pc;
   const f = cur(st);
-  const t = env.progType;
-  if (t !== ProgType.SOCKET_FILTER && t !== ProgType.SCHED_CLS && t !== ProgType.SCHED_ACT)
-    throw new Rejection(pc, 'BPF_LD_[ABS|IND] instructions not allowed for this program type');
+  if (!mayAccessSkb(env)) throw new Rejection(pc, LD_ABS_NOT_ALLOWED);
   const mode = modeOf(insn.code);
   if (mode !== BPF_ABS && mode !== BPF_IND) throw new Rejection(pc, `unknown opcode ${insn.code.toString(16)}`);
   if (sizeOf(insn.code) === BPF_DW) throw new Rejection(pc, 'BPF_LD_[ABS|IND] uses reserved fields');
@@ -263,8 +267,12 @@ function atomic(env: Env, st: State, insn: Instruction, size: number): Next[] {
   const f = cur(st);
   const dst = f.regs[insn.dst]!;
   const src = f.regs[insn.src]!;
+  if (insn.imm === BPF_LOAD_ACQ || insn.imm === BPF_STORE_REL)
+    throw new Rejection(pc, 'load-acquire and store-release (BPF_ATOMIC) are not modelled by bpfkit');
   if (size !== 4 && size !== 8) throw new Rejection(pc, 'invalid atomic operand size');
+  // check_atomic_rmw: the size, then the operands in the order src, dst, r0 (cmpxchg's comparand).
   if (src.kind === 'not_init') throw new Rejection(pc, `R${insn.src} !read_ok`);
+  if (dst.kind === 'not_init') throw new Rejection(pc, `R${insn.dst} !read_ok`);
   if (insn.imm === BPF_CMPXCHG && f.regs[0]!.kind === 'not_init') throw new Rejection(pc, 'R0 !read_ok');
   // is_flow_key_reg and is_sk_reg: a non-NULL socket pointer too (a maybe-NULL one fails as a memory access below).
   if (

@@ -147,3 +147,34 @@ export function tmul(a: Tnum, b: Tnum): Tnum {
   }
   return acc;
 }
+
+/**
+ * The kernel's tnum_step: the smallest member of `t` greater than `z`; `t`'s largest member when `z` is
+ * at or past it, its smallest when `z` is below that.
+ */
+export function tstep(t: Tnum, z: bigint): bigint {
+  const tmax = t.value | t.mask;
+  if (z >= tmax) return tmax;
+  if (z < t.value) return t.value;
+  // The smallest member at or above j: follow j's bits from the top while t allows them; where t's fixed
+  // bit is above j's, stop there; where it is below, go back to the lowest unknown bit j has 0 in (set it).
+  const j = z + 1n;
+  let back = -1n;
+  for (let i = 63n; i >= 0n; i--) {
+    const bit = 1n << i;
+    const low = t.value & (bit - 1n);
+    if (t.mask & bit) {
+      if (!(j & bit)) back = i;
+      continue;
+    }
+    const want = j & bit;
+    const have = t.value & bit;
+    if (have === want) continue;
+    if (have > want) return (j & ~((bit << 1n) - 1n) & U64) | bit | low;
+    // t's bit is 0 where j's is 1: the lowest unknown bit above with j's 0 becomes 1, the rest the least.
+    if (back < 0n) return tmax;
+    const b = 1n << back;
+    return (j & ~((b << 1n) - 1n) & U64) | b | (t.value & (b - 1n));
+  }
+  return j;
+}

@@ -109,7 +109,9 @@ function visitState(
     if (n.branches > 0) {
       const depth = n.st.mayGotoDepth ?? 0;
       const curDepth = st.mayGotoDepth ?? 0;
-      if (mayGoto && sameFrameShape(n.st, st)) c.loopEntry = n.st;
+      // find_prev_entry: the newest unfinished state here on the path (one iteration up), not an older one
+      // (an outer loop's earlier pass, whose scalars a later decision has not made precise).
+      if (mayGoto && !c.loopEntry && sameCallsites(n.st, st)) c.loopEntry = n.st;
       // is_state_visited at a may_goto: another iteration within the ranges of an unfinished one adds
       // nothing (that one's walk covers it).
       if (mayGoto && depth !== curDepth && covers(n.st, st, liveRegs, Compare.Ranges)) {
