@@ -9,8 +9,9 @@
  * the context, process_dynptr_func, the buffer and its constant size), each rule checked on the live
  * kernel by loading programs.
  *
- * Not modelled (refused as such, naming why): bpf_dynptr_slice_rdwr (this kernel refuses to load any
- * program that calls it, EPERM under lockdown, so no verdict of it could be checked), the kfuncs of
+ * Not modelled (refused as such, naming why): bpf_dynptr_slice_rdwr (this kernel refuses every program
+ * that calls it, with EPERM and "bpf_dynptr_slice_rdwr() is not allowed" at the call; whether lockdown or
+ * this build decides that is not known, so no rule of it could be checked), the kfuncs of
  * Linux 6.18 the selftests of 6.12 do not call (bpf_dynptr_copy, _memset, the probe_read / copy_from_user dynptr family), a context argument that is neither the program's own
  * __sk_buff / xdp_md nor a trusted struct sk_buff pointer, calls inside callbacks or under a bpf_spin_lock.
  */
