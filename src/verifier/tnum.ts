@@ -156,25 +156,18 @@ export function tstep(t: Tnum, z: bigint): bigint {
   const tmax = t.value | t.mask;
   if (z >= tmax) return tmax;
   if (z < t.value) return t.value;
-  // The smallest member at or above j: follow j's bits from the top while t allows them; where t's fixed
-  // bit is above j's, stop there; where it is below, go back to the lowest unknown bit j has 0 in (set it).
+  // A constant number of steps, not a walk over 64 bits: sync() asks this on every register it settles.
+  // c is j with t's known bits put in. Where c first differs from j (bit h, from the top) decides: a known 1
+  // over j's 0 makes c's top bits, then the least below h, the answer; a known 0 over j's 1 needs an
+  // unknown bit above h that j has 0 in (the lowest such p) set, and the least below p.
   const j = z + 1n;
-  let back = -1n;
-  for (let i = 63n; i >= 0n; i--) {
-    const bit = 1n << i;
-    const low = t.value & (bit - 1n);
-    if (t.mask & bit) {
-      if (!(j & bit)) back = i;
-      continue;
-    }
-    const want = j & bit;
-    const have = t.value & bit;
-    if (have === want) continue;
-    if (have > want) return (j & ~((bit << 1n) - 1n) & U64) | bit | low;
-    // t's bit is 0 where j's is 1: the lowest unknown bit above with j's 0 becomes 1, the rest the least.
-    if (back < 0n) return tmax;
-    const b = 1n << back;
-    return (j & ~((b << 1n) - 1n) & U64) | b | (t.value & (b - 1n));
-  }
-  return j;
+  const c = t.value | (j & t.mask);
+  const diff = c ^ j;
+  if (diff === 0n) return j;
+  const below = (1n << BigInt(diff.toString(2).length - 1)) - 1n; // the bits under h
+  if (c > j) return (c & ~below & U64) | (t.value & below);
+  const free = t.mask & ~c & ~((below << 1n) | 1n) & U64;
+  if (free === 0n) return tmax; // (unreachable while z < tmax: a larger member exists)
+  const p = free & -free;
+  return (c & ~((p << 1n) - 1n) & U64) | p | (t.value & (p - 1n));
 }
