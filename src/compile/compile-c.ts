@@ -26,7 +26,7 @@ import { bccHeaders } from './bcc/header.js';
 import { rewriteBcc, type BccProgram, type BccRewrite, type BccTable } from './bcc/rewrite.js';
 import { bccTracepointStruct } from './bcc/tracepoint.js';
 import type { TracepointFormatField } from './tracepoint-struct.js';
-import { includesVmlinux, vmlinuxHeaderDir } from './vmlinux-header.js';
+import { includesVmlinux, vmlinuxHeaderDir, vmlinuxRecordNames } from './vmlinux-header.js';
 
 /** Options of compileC. */
 export interface CompileOptions {
@@ -112,8 +112,13 @@ function targetArchFlag(): string[] {
  * GPL license unless the source names one, as BCC loads programs under GPL by default). The prelude sits
  * before the #line directive, so it shifts none of the user's lines.
  */
-function bccSource(text: string, name: string, opts: CompileOptions): { rewrite: BccRewrite; prelude: string } {
-  const rewrite = rewriteBcc(text, name);
+function bccSource(
+  text: string,
+  name: string,
+  opts: CompileOptions,
+  vmlinuxDir: string | undefined,
+): { rewrite: BccRewrite; prelude: string } {
+  const rewrite = rewriteBcc(text, name, vmlinuxDir === undefined ? undefined : vmlinuxRecordNames(vmlinuxDir));
   const structs = rewrite.tracepoints.map(([category, event]) => {
     if (!opts.tracepointFormat)
       throw new InputError(
@@ -187,13 +192,14 @@ export async function compileC(source: CSource, opts: CompileOptions = {}): Prom
   const includes = (opts.includes ?? []).map((d) => path.resolve(d));
   // A file's own directory is where its quoted includes are found; for a string, the working directory.
   const baseDir = typeof source === 'string' ? process.cwd() : path.dirname(path.resolve(source.file));
-  const bcc = opts.dialect === 'bcc' ? bccSource(text, name, opts) : undefined;
-  const cflags = [...(bcc ? targetArchFlag() : []), ...(opts.cflags ?? [])];
+  const isBcc = opts.dialect === 'bcc';
   // Searched after everything the caller named, so a vmlinux.h of their own wins.
   const generated =
-    opts.vmlinux !== false && (bcc !== undefined || includesVmlinux(text))
+    opts.vmlinux !== false && (isBcc || includesVmlinux(text))
       ? vmlinuxHeaderDir(root, opts.vmlinux === undefined ? undefined : path.resolve(opts.vmlinux))
       : undefined;
+  const bcc = isBcc ? bccSource(text, name, opts, generated) : undefined;
+  const cflags = [...(bcc ? targetArchFlag() : []), ...(opts.cflags ?? [])];
   const key = sha256(
     JSON.stringify({
       v: 1,

@@ -9,11 +9,16 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseBtf } from '../btf/btf.js';
 import { writeC } from '../btf/c-writer.js';
+import { kernelMacroHeader, kernelRecordNames } from './bcc/kernel-facts.js';
 import { EnvironmentError, InputError } from '../util/errors.js';
 import { sha256, writeAtomic } from './cache.js';
 
 /** Where the running kernel publishes its BTF. */
 export const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
+
+/** The header beside vmlinux.h with the kernel macros BTF can give (bcc.h includes it). */
+export const KERNEL_MACROS_HEADER = 'bcc-kernel-macros.h';
+const KERNEL_RECORDS_FILE = 'kernel-records.txt';
 
 /** True when `text` includes vmlinux.h itself (quoted or angled), as CO-RE programs do. */
 export function includesVmlinux(text: string): boolean {
@@ -53,10 +58,19 @@ export function vmlinuxHeaderDir(cacheRoot: string, file?: string): string {
   const btfFile = file ?? KERNEL_BTF;
   const { hash, read } = btfIdentity(btfFile, file === undefined);
   const dir = path.join(cacheRoot, `vmlinux-${hash.slice(0, 16)}`);
-  if (!existsSync(path.join(dir, '.complete'))) {
+  const complete = existsSync(path.join(dir, '.complete'));
+  // (a directory an older bpfkit completed has vmlinux.h without the BCC facts: they are added)
+  if (!complete || !existsSync(path.join(dir, KERNEL_RECORDS_FILE))) {
     const btf = parseBtf(read(), btfFile);
-    writeAtomic(path.join(dir, 'vmlinux.h'), writeC(btf));
-    writeAtomic(path.join(dir, '.complete'), hash);
+    if (!complete) writeAtomic(path.join(dir, 'vmlinux.h'), writeC(btf));
+    writeAtomic(path.join(dir, KERNEL_MACROS_HEADER), kernelMacroHeader(btf));
+    writeAtomic(path.join(dir, KERNEL_RECORDS_FILE), `${kernelRecordNames(btf).join('\n')}\n`);
+    if (!complete) writeAtomic(path.join(dir, '.complete'), hash);
   }
   return dir;
+}
+
+/** The struct and union tags the vmlinux.h in `dir` (from vmlinuxHeaderDir) defines. */
+export function vmlinuxRecordNames(dir: string): ReadonlySet<string> {
+  return new Set(readFileSync(path.join(dir, KERNEL_RECORDS_FILE), 'utf8').split('\n').filter(Boolean));
 }

@@ -6,10 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { compileC, CompileError } from '../../src/compile/index.js';
+import { compileC, CompileError, KERNEL_BTF } from '../../src/compile/index.js';
+import { BtfKind, parseBtf } from '../../src/btf/btf.js';
 import { rewriteBcc } from '../../src/compile/bcc/rewrite.js';
 import { BCC_KERNEL_HEADERS } from '../../src/compile/bcc/header.js';
 import { tokenize } from '../../src/compile/bcc/tokens.js';
@@ -712,4 +713,74 @@ int syscall__openat(struct pt_regs *ctx, int dfd, const char __user *filename) {
   const typed = bpfkit('verify', obj, '--program', 'syscall__openat', '--type', 'kprobe');
   assert.equal(typed.stdout, 'syscall__openat: accepted\n', typed.stderr);
   assert.equal(typed.status, 0);
+});
+
+test("rewriter: a program's copy of a private kernel struct is renamed everywhere it is named, vmlinux.h keeps its own", () => {
+  const kernel = new Set(['nameidata', 'path', 'qstr']);
+  const src = [
+    '/* from fs/namei.c: */',
+    'struct nameidata { struct path path; struct qstr last; };',
+    'struct entry_t { char name[32]; };',
+    'typedef struct nameidata nd_t;',
+    'int trace_fast(struct pt_regs *ctx, struct nameidata *nd, struct path *p) {',
+    '  struct nameidata local = {}; return sizeof(local) + sizeof(nd_t) + (nd != 0) + (p != 0);',
+    '}',
+  ].join('\n');
+  const r = rewriteBcc(src, 'p.c', kernel);
+  const out = r.text.split('\n');
+  assert.equal(out.length, 7);
+  // Only the tag the program defines is renamed: `struct path`, defined by vmlinux.h alone, stays.
+  assert.equal(out[1], 'struct nameidata___bcc { struct path path; struct qstr last; };');
+  assert.equal(out[2], 'struct entry_t { char name[32]; };');
+  assert.equal(out[3], 'typedef struct nameidata___bcc nd_t;');
+  // The probe argument's declaration (built from the tokens) names the copy; the blanked span is not edited twice.
+  assert.ok(out[4]!.includes('struct nameidata___bcc * nd = (struct nameidata___bcc *)PT_REGS_PARM1(ctx);'), out[4]);
+  assert.ok(out[4]!.includes('struct path * p = (struct path *)PT_REGS_PARM2(ctx);'), out[4]);
+  assert.ok(out[5]!.startsWith('  struct nameidata___bcc local = {};'), out[5]);
+  // A column after a renamed tag maps back to the user's.
+  const col = src.split('\n')[5]!.indexOf('local') + 1;
+  assert.equal(r.mapColumn(6, out[5]!.indexOf('local') + 1), col);
+  // Without the kernel's tags (no vmlinux.h), nothing is renamed.
+  assert.equal(rewriteBcc(src, 'p.c').text.split('\n')[1], src.split('\n')[1]);
+});
+
+test("a BCC tool's private struct copy and the kernel macros BTF sizes (DNAME_INLINE_LEN, DISK_NAME_LEN) compile", async (t) => {
+  if (!needs(t, { tools: ['clang'] })) return;
+  // The running kernel's values, read here from its BTF: dentry's inline name (in union shortname_store
+  // since 6.14) and gendisk's disk_name.
+  const btf = parseBtf(readFileSync(KERNEL_BTF));
+  const members = (name: string) => btf.byName(name, BtfKind.STRUCT)?.members ?? [];
+  const lengthOf = (type: number) => btf.resolve(type).array!.nelems;
+  const dentry = members('dentry');
+  const short = dentry.find((m) => m.name === 'd_shortname');
+  const dname = short
+    ? lengthOf(btf.resolve(short.type).members.find((m) => m.name === 'string')!.type)
+    : lengthOf(dentry.find((m) => m.name === 'd_iname')!.type);
+  const disk = lengthOf(members('gendisk').find((m) => m.name === 'disk_name')!.type);
+  const src = `#include <uapi/linux/ptrace.h>
+#include <linux/fs.h>
+/* from fs/namei.c: */
+struct nameidata {
+  struct path path;
+  struct qstr last;
+};
+_Static_assert(DNAME_INLINE_LEN == ${dname}, "DNAME_INLINE_LEN");
+_Static_assert(DISK_NAME_LEN == ${disk}, "DISK_NAME_LEN");
+struct data_t { char name[DNAME_INLINE_LEN]; char disk[DISK_NAME_LEN]; };
+BPF_PERF_OUTPUT(events);
+int trace_fast(struct pt_regs *ctx, struct nameidata *nd, struct path *path) {
+  struct data_t data = {};
+  const unsigned char *name = 0;
+  bpf_probe_read_kernel(&name, sizeof(name), &nd->last.name);
+  bpf_probe_read_kernel_str(&data.name, sizeof(data.name), name);
+  events.perf_submit(ctx, &data, sizeof(data));
+  return path != 0;
+}
+`;
+  const r = await compileC(src, { dialect: 'bcc', filename: 'dcsnoop.c' });
+  assert.deepEqual(
+    r.spec.programs.map((p) => p.name),
+    ['trace_fast'],
+  );
+  assert.deepEqual(r.warnings, []);
 });

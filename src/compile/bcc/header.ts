@@ -6,6 +6,8 @@
  * adds the #define constants BTF cannot carry).
  */
 
+import { KERNEL_MACROS_HEADER } from '../vmlinux-header.js';
+
 /** The text of bcc/bcc.h (included first, after vmlinux.h, by compileC's BCC dialect). */
 export function bccHeader(): string {
   return `/* bcc/bcc.h — written for bpfkit (MIT): BCC's C dialect on libbpf-style maps. */
@@ -26,7 +28,11 @@ typedef __s16 s16;
 #define BPF_MAP_TYPE_STACK 23
 #endif
 
-/* Constants BCC programs take from kernel headers (macros: not in BTF). */
+/* Constants BCC programs take from kernel headers (macros: not in BTF). Those that size an array BTF
+   describes come with vmlinux.h, at the running kernel's values. */
+#if __has_include(<${KERNEL_MACROS_HEADER}>)
+#include <${KERNEL_MACROS_HEADER}>
+#endif
 #ifndef ETH_HLEN
 #define ETH_HLEN 14
 #endif

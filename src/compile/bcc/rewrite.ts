@@ -16,7 +16,7 @@
 import { CompileError } from '../diagnostics.js';
 import { LineIndex, tokenize, type Token } from './tokens.js';
 import { BCC_KERNEL_HEADERS } from './header.js';
-import { probeArgEdits } from './probe-args.js';
+import { probeArgEdits, type TextEdit } from './probe-args.js';
 
 /** The table methods bcc.h implements (BCC's names). */
 export const BCC_METHODS = [
@@ -152,9 +152,14 @@ export interface BccRewrite {
 /** The section of an untyped program (its type is given at load). */
 export const UNTYPED_SECTION_PREFIX = 'bcc/';
 
-/** Rewrite BCC C. `file` names the source in errors (`file:line:col: message`). */
-export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
+/**
+ * Rewrite BCC C. `file` names the source in errors (`file:line:col: message`). `kernelRecords`, the struct
+ * and union tags vmlinux.h defines: a program's own definition of one is renamed (privateCopyEdits).
+ */
+export function rewriteBcc(src: string, file = '<source>', kernelRecords?: ReadonlySet<string>): BccRewrite {
   const toks = tokenize(src);
+  // Before the passes below: the probe arguments' declarations are built from the tokens' (renamed) text.
+  const renames = kernelRecords ? privateCopyEdits(toks, kernelRecords) : [];
   const lines = new LineIndex(src);
   const fail = (tok: Token | number, message: string): never => {
     const { line, column } = lines.position(typeof tok === 'number' ? tok : tok.start);
@@ -195,7 +200,7 @@ export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
   // Pass 1: the tables, from the declaration macros at file scope.
   const tables: BccTable[] = [];
   const tableNames = new Set<string>();
-  const edits: { start: number; end: number; text: string }[] = [];
+  const edits: { start: number; end: number; text: string }[] = [...renames];
   let depth = 0;
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
@@ -340,6 +345,48 @@ export function rewriteBcc(src: string, file = '<source>'): BccRewrite {
   return applyEdits(src, lines, edits, tables, programs, [...tracepoints.values()]);
 }
 
+/** The suffix a private kernel struct's copy gets: a CO-RE flavour, which libbpf ignores when it matches names. */
+export const PRIVATE_COPY_SUFFIX = '___bcc';
+
+/**
+ * BCC tools copy the members they read of a struct private to a kernel source file (`struct nameidata`
+ * from fs/namei.c, `struct mnt_namespace` from fs/mount.h), as no installed header has it. vmlinux.h has
+ * every struct, so each such copy (a struct or union defined at file scope whose tag is in
+ * `kernelRecords`) is renamed in the program, every `struct TAG` of it, to TAG___bcc: the program keeps
+ * the layout it wrote, as under BCC, and vmlinux.h its own. The tokens are renamed in place too.
+ */
+function privateCopyEdits(toks: Token[], kernelRecords: ReadonlySet<string>): TextEdit[] {
+  const copies = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.kind === 'punct') {
+      if (t.text === '{') depth++;
+      else if (t.text === '}') depth--;
+    } else if (
+      depth === 0 &&
+      t.kind === 'id' &&
+      kernelRecords.has(t.text) &&
+      isRecordKeyword(toks[i - 1]) &&
+      toks[i + 1]?.text === '{'
+    )
+      copies.add(t.text);
+  }
+  const edits: TextEdit[] = [];
+  if (copies.size === 0) return edits;
+  for (let i = 1; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.kind !== 'id' || !copies.has(t.text) || !isRecordKeyword(toks[i - 1])) continue;
+    toks[i] = { ...t, text: t.text + PRIVATE_COPY_SUFFIX };
+    edits.push({ start: t.end, end: t.end, text: PRIVATE_COPY_SUFFIX });
+  }
+  return edits;
+}
+
+function isRecordKeyword(t: Token | undefined): boolean {
+  return t !== undefined && t.kind === 'id' && (t.text === 'struct' || t.text === 'union');
+}
+
 /** True when token `i` is the tag of `struct tracepoint__C__E`. */
 function tracepointStructName(toks: Token[], i: number): boolean {
   return toks[i - 1]?.text === 'struct' && /^tracepoint__\w+?__\w+$/.test(toks[i]!.text);
@@ -368,6 +415,8 @@ function applyEdits(
   let at = 0;
   const byLine = new Map<number, Edit[]>();
   for (const e of edits) {
+    // An edit inside a span an earlier one replaced (a renamed tag in a blanked probe argument) has no text left to change.
+    if (e.start < at) continue;
     out += src.slice(at, e.start);
     const replaced = src.slice(e.start, e.end);
     // Newlines inside the replaced span (a method name on the next line) are kept, after the new text.
