@@ -35,6 +35,7 @@ const ROUNDS = 5;
 const LONG_ROUNDS = 3;
 const TARGET_BYTES = 150 * 1024 * 1024;
 const mainJs = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const floorJs = fileURLToPath(new URL('./read-floor.js', import.meta.url));
 
 function have(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
@@ -381,6 +382,13 @@ async function compareOn(
       count: lines,
     },
   ];
+  // The floor: Node reading the file and stepping over its records, nothing else (read-floor.ts).
+  fast.push({
+    name: 'floor: Node reading the records only',
+    cmd: `node ${floorJs} ${file} > ${out('floor')}`,
+    out: out('floor'),
+    count: () => 0,
+  });
   if (have('httpry'))
     fast.push({
       name: 'httpry',
