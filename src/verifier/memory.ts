@@ -217,6 +217,8 @@ export function access(
           signed,
           !!env.tpBtf.iter,
           () => newId(env),
+          // A sleepable iterator (`iter.s/`) walks outside an RCU read section unless it takes one.
+          !inRcuCs(env, st),
         );
       // Outside tracing, BTF pointers come from kfuncs (kfunc.ts): reads are checked by the same struct walk
       // (every program type bpfkit models runs in an RCU read section); writes go through each program
