@@ -328,6 +328,9 @@ const LIST: HelperProto[] = [
     ],
   }),
   P(181, 'loop', ['anything', 'func', 'stack_or_null', 'anything'], 'integer', 'all'),
+  // The task's memory area holding an address, given to a callback (find-vma.ts); every type bpftool's
+  // probe of Linux 6.18 lists has it, as task_pt_regs (bpf_base_func_proto's CAP_PERFMON part).
+  P(180, 'find_vma', ['btf_task', 'anything', 'func', 'stack_or_null', 'anything'], 'integer', 'all'),
   // Dynptrs (dynptr.ts), bpf_base_func_proto's CAP_BPF part: made from a map value or a ring buffer
   // reservation, read, written and sliced; a user ring buffer's samples go to a callback as dynptrs.
   P(197, 'dynptr_from_mem', ['uninit_mem', 'const_size_or_zero', 'anything', 'dynptr_local_out'], 'integer', 'all'),
