@@ -349,7 +349,12 @@ export function btfAccess(
   // The same holds for every field bpfkit knows of the RCU lists (none is on a trusted list, which would
   // stay trusted): a sleepable iterator's trusted cgroup gives an untrusted kn (checked against Linux 6.18:
   // test/verifier/sleepable-iter-cases.ts).
-  if (outsideRcu && trusted && !walked.untrusted && listedFieldTrust(p.name, walked.field, btf.types[walked.id]?.name ?? ''))
+  if (
+    outsideRcu &&
+    trusted &&
+    !walked.untrusted &&
+    listedFieldTrust(p.name, walked.field, btf.types[walked.id]?.name ?? '')
+  )
     return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'untrusted') });
   if (outsideRcu && trusted && p.name === 'task_struct' && FIELDS_LISTED.get(p.name)?.has(walked.field))
     return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'untrusted') });

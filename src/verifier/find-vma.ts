@@ -22,10 +22,12 @@ export const FIND_VMA = 180;
  */
 export function findVmaCallbackArgs(env: Env, pc: number, task: Reg, ctx: Reg | undefined): Reg[] {
   if (task.ref !== 0)
-    throw new Rejection(pc, 'bpf_find_vma given a referenced task: bpfkit does not model its callback holding the reference');
+    throw new Rejection(
+      pc,
+      'bpf_find_vma given a referenced task: bpfkit does not model its callback holding the reference',
+    );
   const btf = env.tpBtf?.btf ?? env.kernelBtf;
   const vma = btf?.byName('vm_area_struct', BtfKind.STRUCT);
-  if (!btf || !vma)
-    throw new Rejection(pc, "bpf_find_vma: bpfkit finds no struct vm_area_struct in the kernel's BTF");
+  if (!btf || !vma) throw new Rejection(pc, "bpf_find_vma: bpfkit finds no struct vm_area_struct in the kernel's BTF");
   return [task, ptrReg('btf_id', { btf: internBtfPtr(btf, vma.id, '') }), ctx ?? NOT_INIT];
 }

@@ -30,7 +30,10 @@ interface Case {
 }
 
 const OK: Want = { ok: true };
-const at = (pc: number, text: string): Want => ({ pc, re: new RegExp(`^${text.replace(/[()[\]|+*?.{}']/g, '\\$&')}$`) });
+const at = (pc: number, text: string): Want => ({
+  pc,
+  re: new RegExp(`^${text.replace(/[()[\]|+*?.{}']/g, '\\$&')}$`),
+});
 
 /** r6 = the current task (trusted), 8 zero bytes at fp-8 (the context), then bpf_find_vma(r6, 0, cb, CTX, 0). */
 const call = (ctx = 'r10') =>
@@ -42,7 +45,9 @@ const CASES: readonly Case[] = [
   {
     name: 'the callback reads vma->vm_pgoff and the task',
     type: RAW_TRACEPOINT,
-    text: prog('r0 = *(u64 *)(r2 + off(vm_area_struct.vm_pgoff))\nr0 = *(u32 *)(r1 + off(task_struct.pid))\nr0 = 0\nexit'),
+    text: prog(
+      'r0 = *(u64 *)(r2 + off(vm_area_struct.vm_pgoff))\nr0 = *(u32 *)(r1 + off(task_struct.pid))\nr0 = 0\nexit',
+    ),
     want: OK,
   },
   {
@@ -106,14 +111,12 @@ const CASES: readonly Case[] = [
     want: { unmodelled: true },
   },
   // Stores through the current task, outside any callback, in each type without btf_struct_access.
-  ...[SOCKET_FILTER, KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT].map(
-    (type): Case => ({
-      name: `type ${type}: a store into the current task`,
-      type,
-      text: 'call 158\nr1 = 0\n*(u64 *)(r0 + off(task_struct.mm)) = r1\nr0 = 0\nexit',
-      want: at(2, 'only read is supported'),
-    }),
-  ),
+  ...[SOCKET_FILTER, KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT].map((type): Case => ({
+    name: `type ${type}: a store into the current task`,
+    type,
+    text: 'call 158\nr1 = 0\n*(u64 *)(r0 + off(task_struct.mm)) = r1\nr0 = 0\nexit',
+    want: at(2, 'only read is supported'),
+  })),
 ];
 
 function verdict(btf: Btf, c: Case): VerifyResult {

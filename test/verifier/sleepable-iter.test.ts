@@ -32,7 +32,10 @@ interface Case {
 }
 
 const OK: Want = { ok: true };
-const at = (pc: number, text: string): Want => ({ pc, re: new RegExp(`^${text.replace(/[()[\]|+*?.{}']/g, '\\$&')}$`) });
+const at = (pc: number, text: string): Want => ({
+  pc,
+  re: new RegExp(`^${text.replace(/[()[\]|+*?.{}']/g, '\\$&')}$`),
+});
 const exitWith = (what: string) => `At program exit the register R0 is not a known value (${what})`;
 
 /** r6 = the iterated object; to `out` (return 0) when NULL (the iterator's last call). */

@@ -33,7 +33,11 @@ const prog = (store: string, use: string, spill = '*(u64 *)(r10 - 16) = r6', bas
 const DEREF = 'r0 = *(u32 *)(r3 + 0)';
 
 const CASES: readonly Case[] = [
-  { name: 'a zero immediate over a spilled pointer, then its fill read', text: prog('*(u32 *)(r2 + 0) = 0', DEREF), want: at(9, SCALAR_DEREF) },
+  {
+    name: 'a zero immediate over a spilled pointer, then its fill read',
+    text: prog('*(u32 *)(r2 + 0) = 0', DEREF),
+    want: at(9, SCALAR_DEREF),
+  },
   {
     name: 'a zero register over a spilled pointer, then its fill read',
     text: prog('r8 = 0\n*(u32 *)(r2 + 0) = r8', DEREF),
