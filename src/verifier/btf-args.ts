@@ -23,12 +23,13 @@ const BTF_PTR_TYPES = 'ptr_, trusted_ptr_, rcu_ptr_';
 const BTF_SOCK_TYPES = 'sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_';
 
 /** The BTF the program's kernel objects are typed by: a tp_btf target's, or the kernel's given. */
-function objBtf(env: Env, pc: number, what: string, reg?: Reg): Btf {
+function objBtf(env: Env, pc: number, what: string, reg?: Reg | 'return'): Btf {
   const btf = env.tpBtf?.btf ?? env.kernelBtf;
   if (!btf) throw new Rejection(pc, `${what}: bpfkit checks kernel objects by the kernel's BTF, and none was given`);
   // Outside an RCU read section (sleepable programs) which pointers stay usable differs: only an argument
-  // whose trust does not depend on it is modelled there (sleepable-calls.ts).
-  if (env.sleepable && !(reg && sleepSafeReg(reg)))
+  // whose trust does not depend on it is modelled there (sleepable-calls.ts). A helper's returned pointer
+  // is typed by its prototype alone (check_helper_call sets no RCU flag on it), so it is modelled.
+  if (env.sleepable && reg !== 'return' && !(reg && sleepSafeReg(reg)))
     throw new Rejection(pc, `${what} in a sleepable program: bpfkit does not model it`);
   return btf;
 }
@@ -153,7 +154,7 @@ export function btfMemSize(env: Env, pc: number, regno: number, reg: Reg, size: 
  * argument's reference).
  */
 export function btfObjReturn(env: Env, pc: number, proto: HelperProto, ref: number): Reg {
-  const btf = objBtf(env, pc, `bpf_${proto.name}`);
+  const btf = objBtf(env, pc, `bpf_${proto.name}`, 'return');
   const name = proto.retStruct!;
   const t = btf.byName(name, BtfKind.STRUCT);
   if (!t) throw new Rejection(pc, `bpf_${proto.name}: bpfkit finds no struct ${name} in the kernel's BTF`);

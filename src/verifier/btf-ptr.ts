@@ -334,8 +334,8 @@ export function btfAccess(
   if (p.trust === 'trusted' && p.name === 'bpf_iter_meta' && walked.field === 'seq' && !walked.untrusted)
     return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'trusted') });
   // In an iterator, a trusted cgroup's kn is MEM_RCU (checked against Linux 6.18); the kernel's other RCU
-  // fields are not carried.
-  if (iter && p.trust === 'trusted' && p.name === 'cgroup' && walked.field === 'kn' && !walked.untrusted)
+  // fields are not carried. Outside an RCU read section (a sleepable iterator) it is not modelled below.
+  if (iter && !outsideRcu && p.trust === 'trusted' && p.name === 'cgroup' && walked.field === 'kn' && !walked.untrusted)
     return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'rcu') });
   // is_trusted_reg: a referenced pointer (a kfunc's acquired object, a kptr taken out by bpf_kptr_xchg) is
   // trusted whatever its flags, so its listed fields load as a trusted pointer's do (checked against Linux
@@ -346,6 +346,16 @@ export function btfAccess(
   // program: test/verifier/kfunc-grammar.test.ts). The other lists' structs stay not modelled below.
   if (outsideRcu && p.trust === 'rcu')
     throw new Rejection(pc, `R${regno} is an RCU pointer outside an RCU read section: bpfkit does not model it`);
+  // The same holds for every field bpfkit knows of the RCU lists (none is on a trusted list, which would
+  // stay trusted): a sleepable iterator's trusted cgroup gives an untrusted kn (checked against Linux 6.18:
+  // test/verifier/sleepable-iter-cases.ts).
+  if (
+    outsideRcu &&
+    trusted &&
+    !walked.untrusted &&
+    listedFieldTrust(p.name, walked.field, btf.types[walked.id]?.name ?? '')
+  )
+    return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'untrusted') });
   if (outsideRcu && trusted && p.name === 'task_struct' && FIELDS_LISTED.get(p.name)?.has(walked.field))
     return ptrReg('btf_id', { btf: internBtfPtr(btf, walked.id, 'untrusted') });
   // The allow lists' fields bpfkit knows (trusted-fields.ts), from a trusted or RCU pointer outside iterators.

@@ -32,6 +32,7 @@ import {
   tracingProgProto,
 } from './helpers.js';
 import { unmodelledHelper } from './unmodelled-helpers.js';
+import { FIND_VMA, findVmaCallbackArgs } from './find-vma.js';
 import { helperNameInBtf } from './ksyms.js';
 import { TP_BTF_MORE, TP_BTF_REFUSED, iterSockoptProto, mightSleepFault } from './hook-helpers.js';
 import { TP_NULL_SERIES, onTableSeries } from './tp-null.js';
@@ -709,7 +710,9 @@ function helperCall(env: Env, st: State, insn: Instruction): Next[] {
     const args =
       proto.id === 209
         ? [ptrReg('dynptr_ptr', { id: newId(env) }), callbackCtx ?? NOT_INIT]
-        : callbackArgs(proto, map, callbackCtx);
+        : proto.id === FIND_VMA
+          ? findVmaCallbackArgs(env, pc, f.regs[1]!, callbackCtx)
+          : callbackArgs(proto, map, callbackCtx);
     const inside = cloneState(st);
     const caller = cur(inside);
     caller.callbackDepth = (f.callbackDepth ?? 0) + 1;

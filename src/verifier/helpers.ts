@@ -328,6 +328,9 @@ const LIST: HelperProto[] = [
     ],
   }),
   P(181, 'loop', ['anything', 'func', 'stack_or_null', 'anything'], 'integer', 'all'),
+  // The task's memory area holding an address, given to a callback (find-vma.ts); every type bpftool's
+  // probe of Linux 6.18 lists has it, as task_pt_regs (bpf_base_func_proto's CAP_PERFMON part).
+  P(180, 'find_vma', ['btf_task', 'anything', 'func', 'stack_or_null', 'anything'], 'integer', 'all'),
   // Dynptrs (dynptr.ts), bpf_base_func_proto's CAP_BPF part: made from a map value or a ring buffer
   // reservation, read, written and sliced; a user ring buffer's samples go to a callback as dynptrs.
   P(197, 'dynptr_from_mem', ['uninit_mem', 'const_size_or_zero', 'anything', 'dynptr_local_out'], 'integer', 'all'),
@@ -752,7 +755,7 @@ export const tracingProgProto = (id: number): HelperProto | undefined => TRACING
 const BASE_SOCK = [
   1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 16, 17, 22, 25, 35, 37, 42, 55, 80, 87, 88, 89, 105, 106, 109, 112, 113, 114, 115,
   93, 94, 117, 118, 120, 123, 125, 130, 131, 132, 133, 134, 164, 181, 182, 195, 208, 197, 198, 199, 200, 201, 202, 203,
-  209, 141, 153, 154, 156, 157, 175, 210, 211,
+  209, 141, 153, 154, 156, 157, 175, 180, 210, 211,
 ];
 const LWT_OUT_HELPERS = [...BASE_SOCK, 24, 26, 28, 33, 34, 39, 160, ...SKC_IDS];
 const OWN_TABLE_LIST: [number, Set<number>][] = [

@@ -15,6 +15,8 @@ export const KF_RELEASE = 1 << 1;
 export const KF_RET_NULL = 1 << 2;
 /** KF_TRUSTED_ARGS: pointer arguments must be referenced or trusted, never NULL. */
 export const KF_TRUSTED_ARGS = 1 << 4;
+/** KF_SLEEPABLE: only a sleepable program may call it, and not inside an RCU or non-preemptible section. */
+export const KF_SLEEPABLE = 1 << 5;
 /** KF_RCU: pointer arguments may also be RCU pointers, never NULL. */
 export const KF_RCU = 1 << 7;
 
@@ -57,6 +59,8 @@ export const KFUNCS: ReadonlyMap<string, KfuncFacts> = new Map<string, KfuncFact
   ['bpf_rcu_read_unlock', { set: 'common', flags: 0 }],
   ['bpf_preempt_disable', { set: 'common', flags: 0 }],
   ['bpf_preempt_enable', { set: 'common', flags: 0 }],
+  // A string copied from user memory (dst, dst__sz, unsafe_ptr__ign, flags): sleepable (kfunc.ts).
+  ['bpf_copy_from_user_str', { set: 'common', flags: KF_SLEEPABLE }],
   // bpf_kfunc_set_sock_addr: no flags in the sources, but Linux 6.18 refuses a NULL first argument as
   // trusted ("Possibly NULL pointer passed to trusted arg0"), so it is written trusted here.
   ['bpf_sock_addr_set_sun_path', { set: 'sock_addr', flags: T }],

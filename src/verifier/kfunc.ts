@@ -25,6 +25,7 @@ import {
   KF_RCU,
   KF_RELEASE,
   KF_RET_NULL,
+  KF_SLEEPABLE,
   KF_TRUSTED_ARGS,
   kfuncSetAllowed,
 } from './kfunc-table.js';
@@ -306,6 +307,11 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
   // Under a spin lock the kernel allows only some kfuncs, a list bpfkit does not carry.
   if (st.lock) throw notModelled('a kfunc call under a bpf_spin_lock');
   const flags = facts.flags;
+  // check_kfunc_call, before the arguments: a sleepable kfunc needs a sleepable program (a timer's
+  // callback never is: in_sleepable per state, as for helpers).
+  const sleepable = (flags & KF_SLEEPABLE) !== 0;
+  if (sleepable && !(env.sleepable && !st.frames.some((x) => x.async)))
+    throw new Rejection(pc, `program must be sleepable to call sleepable kfunc ${k.name}`);
   const release = (flags & KF_RELEASE) !== 0;
   const trustedArgs = (flags & (KF_TRUSTED_ARGS | KF_RELEASE | KF_RCU)) !== 0;
   // In a callback (bpf_loop, bpf_for_each_map_elem) a kfunc's references and sections belong to the whole
@@ -377,6 +383,10 @@ export function kfuncCall(env: Env, st: State, insn: Instruction): Next[] {
     throw new Rejection(pc, `release kernel function ${k.name} expects refcounted PTR_TO_BTF_ID`);
 
   if (isSectionKfunc(k.name)) sectionCall(btf, st, pc, k.name);
+  // After the arguments: no sleepable kfunc inside an RCU read section or with preemption disabled.
+  if (sleepable && st.rcu) throw new Rejection(pc, `kernel func ${k.name} is sleepable within rcu_read_lock region`);
+  if (sleepable && st.preempt)
+    throw new Rejection(pc, `kernel func ${k.name} is sleepable within non-preemptible region`);
 
   if (releaseReg) {
     const ref = f.regs[releaseReg]!.ref;

@@ -24,6 +24,7 @@ import { allocAccess } from './graph.js';
 import { varStackAccess, varStackHelperAccess } from './stack-var.js';
 import { signExtend64 } from './sign-extend.js';
 import { tstr } from './tnum.js';
+import { ProgType } from '../uapi/types.js';
 import { type Scalar, UNKNOWN, isConst, known, signedBits, truncate, unsignedBits } from './scalar.js';
 import {
   ByteType,
@@ -217,6 +218,8 @@ export function access(
           signed,
           !!env.tpBtf.iter,
           () => newId(env),
+          // A sleepable iterator (`iter.s/`) walks outside an RCU read section unless it takes one.
+          !inRcuCs(env, st),
         );
       // Outside tracing, BTF pointers come from kfuncs (kfunc.ts): reads are checked by the same struct walk
       // (every program type bpfkit models runs in an RCU read section); writes go through each program
@@ -229,7 +232,9 @@ export function access(
       // sched_cls and xdp write what conntrack's btf_struct_access allows (nfct.ts); atomics are not modelled.
       if (write && mode !== 'atomic' && nfConnWrite(env, pc, regno, reg, off, size)) return NOT_INIT;
       // A sleepable program is read the same way, its walks' trust by whether it is in an RCU read section.
-      if (!env.kernelBtf || (write && (env.progType !== NETFILTER || env.sleepable)))
+      // The tracing types and socket filters have no btf_struct_access either: a plain store is refused
+      // as netfilter's is (checked against Linux 6.18: test/verifier/find-vma.test.ts).
+      if (!env.kernelBtf || (write && (!readOnlyBtf(env.progType, mode) || env.sleepable)))
         throw new Rejection(
           pc,
           `R${regno} ${write ? 'written' : 'read'} as a BTF pointer outside tp_btf: bpfkit does not model it`,
@@ -255,6 +260,24 @@ export function access(
       break;
   }
   throw new Rejection(pc, `R${regno} invalid mem access '${kindText(reg)}'`);
+}
+
+/**
+ * Program types whose verifier_ops have no btf_struct_access, so every store through a kernel object is
+ * refused ("only read is supported"): netfilter, the tracing types bpfkit models outside tp_btf, socket
+ * filters. An atomic one (a read first) is left not modelled.
+ */
+const READ_ONLY_BTF: ReadonlySet<number> = new Set([
+  NETFILTER,
+  ProgType.SOCKET_FILTER,
+  ProgType.KPROBE,
+  ProgType.TRACEPOINT,
+  ProgType.PERF_EVENT,
+  ProgType.RAW_TRACEPOINT,
+]);
+
+function readOnlyBtf(type: number, mode: 'st' | 'atomic' | undefined): boolean {
+  return READ_ONLY_BTF.has(type) && (type === NETFILTER || mode !== 'atomic');
 }
 
 function stackAccess(

@@ -78,10 +78,12 @@ export function varStackAccess(
     b += hi - lo;
     // A slot the store may reach only in part is modelled when it holds plain bytes: a spilled register
     // or zeros there (which may be a spilled constant to the kernel) keep a form bpfkit's slots do not
-    // represent. A slot reached whole ends as "anything" either way (a zero over zeros stays zero).
+    // represent. A slot reached whole ends as "anything" either way (a zero over zeros stays zero), a
+    // spilled register's too, even when a zero is written: the kernel erases it (spilled_ptr NOT_INIT,
+    // every byte STACK_MISC) unless it is a scalar constant 0, whose spill a zero keeps (not modelled).
     const whole = lo === 0 && hi === 8;
     if (!whole && (slot?.spill || bytes.includes(ByteType.Zero))) return undefined;
-    if (whole && slot?.spill && zero) return undefined;
+    if (whole && slot?.spill && zero && spilledZero(slot.spill)) return undefined;
     for (; lo < hi; lo++) bytes[lo] = zero && bytes[lo] === ByteType.Zero ? ByteType.Zero : ByteType.Misc;
     planned.set(k, { bytes });
   }
@@ -147,3 +149,6 @@ export function varStackHelperAccess(
 }
 
 const isZero = (r: Reg): boolean => r.s.t.mask === 0n && r.s.t.value === 0n;
+
+/** A spilled register a zero store leaves spilled (check_stack_write_var_off: a scalar known to be 0). */
+const spilledZero = (r: Reg): boolean => r.kind === 'scalar' && isZero(r);

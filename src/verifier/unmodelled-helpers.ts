@@ -11,7 +11,6 @@ const REASONS: ReadonlyMap<number, readonly [string, string]> = new Map([
   [36, ['probe_write_user', 'its availability depends on the kernel lockdown and CAP_SYS_ADMIN']],
   [58, ['override_return', 'needs CONFIG_BPF_KPROBE_OVERRIDE and an error-injectable attach target']],
   [158, ['get_current_task_btf', BTF_PTR]],
-  [180, ['find_vma', BTF_PTR]],
 ]);
 
 /** The one-line refusal for a call of helper `id`, which bpfkit has no prototype for. */

@@ -552,8 +552,10 @@ export function verifyProgram(spec: ObjectSpec, prog: ProgramSpec, opts: Partial
   };
   const maps = spec.maps.map(withFields);
   const type = opts.type ?? prog.type;
-  // A sleepable tracing program runs outside an RCU read section: walked pointers get other flags.
-  if (type === PROG_TRACING && ((prog.flags ?? 0) & BPF_F_SLEEPABLE) !== 0)
+  // A sleepable tracing program runs outside an RCU read section: walked pointers get other flags. Of
+  // them only iterators (`iter.s/`) are walked so (sleepable.ts); fentry.s/fexit.s/fmod_ret.s are not.
+  const attach = opts.attachType ?? prog.attachType;
+  if (type === PROG_TRACING && ((prog.flags ?? 0) & BPF_F_SLEEPABLE) !== 0 && attach !== TRACE_ITER)
     return unmodelledResult(`program '${prog.name}': sleepable tracing programs are not modelled by bpfkit`);
   return verifyInstructions(insns, {
     exceptionCallback: btf ? exceptionCallbackOf(btf, prog.funcInfo) : undefined,
