@@ -135,8 +135,7 @@ export function iso(sec: number | bigint, nsec: number): string {
 
 function difference(s1: number | bigint, n1: number, s2: number | bigint, n2: number): string {
   // (in bigints when either side is one: a difference of seconds past 2^53 has all its digits)
-  let sec: number | bigint =
-    typeof s1 === 'bigint' || typeof s2 === 'bigint' ? BigInt(s2) - BigInt(s1) : s2 - s1;
+  let sec: number | bigint = typeof s1 === 'bigint' || typeof s2 === 'bigint' ? BigInt(s2) - BigInt(s1) : s2 - s1;
   let nsec = n2 - n1;
   if (nsec < 0) {
     nsec += 1e9;

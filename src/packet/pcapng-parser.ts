@@ -132,8 +132,7 @@ export class PcapngParser implements RecordParser {
         // Seconds a double cannot hold (2^53 or more either way, or a sum whose parts were): exactly, as a
         // bigint beside the nearest double (PacketRef.tsSecExact).
         if (sec >= TWO53 || sec <= -TWO53 || ts.sec >= TWO53) {
-          const exact =
-            (ts.sec >= TWO53 ? ts.big! : BigInt(ts.sec)) + (iface.tsoffsetExact ?? BigInt(iface.tsoffset));
+          const exact = (ts.sec >= TWO53 ? ts.big! : BigInt(ts.sec)) + (iface.tsoffsetExact ?? BigInt(iface.tsoffset));
           pkt.tsSec = Number(exact);
           pkt.tsSecExact = exact;
         }

@@ -42,7 +42,11 @@ function pcapng(resol: number, ticks: bigint[], tsoffset?: bigint): Buffer {
   idb.writeUInt32LE(65535, 4);
   const off = Buffer.alloc(8);
   if (tsoffset !== undefined) off.writeBigInt64LE(tsoffset);
-  const opts = [option(9, Buffer.from([resol])), ...(tsoffset !== undefined ? [option(14, off)] : []), option(0, Buffer.alloc(0))];
+  const opts = [
+    option(9, Buffer.from([resol])),
+    ...(tsoffset !== undefined ? [option(14, off)] : []),
+    option(0, Buffer.alloc(0)),
+  ];
   const parts = [block(0x0a0d0d0a, shb), block(1, Buffer.concat([idb, ...opts]))];
   for (const t of ticks) {
     const epb = Buffer.alloc(20);

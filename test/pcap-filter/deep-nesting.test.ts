@@ -26,8 +26,7 @@ function chain(n: number): { facts: PullupFacts; exitACalls: () => number } {
   const reject = ret(0);
   const accept = ret(262144);
   const blocks: Block[] = [];
-  for (let i = 0; i <= n; i++)
-    blocks.push({ id: id++, stmts: [], jcode: 0x15, k: 0x800, jt: null, jf: reject });
+  for (let i = 0; i <= n; i++) blocks.push({ id: id++, stmts: [], jcode: 0x15, k: 0x800, jt: null, jf: reject });
   for (let i = 0; i < n; i++) blocks[i]!.jt = blocks[i + 1]!;
   blocks[n]!.jt = accept;
   const preds = new Map<Block, Block[]>();

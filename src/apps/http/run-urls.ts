@@ -61,16 +61,21 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   // main thread runs shard 0. Node reads the files of all these modules concurrently instead of one
   // import after another. The filter's object comes parsed from its cache, filter-spec-cache.ts: the ELF
   // parser loads only when that is stale.)
-  const [{ formatSummary }, { jsonLine, textLine, TS_EXACT_BELOW }, { ProgressBar, readCaptureInto }, { buildPipeline }, shardMod] =
-    await Promise.all([
-      import('./pipeline.js'),
-      import('./record.js'),
-      import('./capture-source.js'),
-      import('./build-pipeline.js'),
-      sharded ? import('./sharded-capture.js') : undefined,
-      vmHere ? import('../../vm/collection.js') : undefined,
-      vmHere ? import('../../loader/node-host.js') : undefined,
-    ]);
+  const [
+    { formatSummary },
+    { jsonLine, textLine, TS_EXACT_BELOW },
+    { ProgressBar, readCaptureInto },
+    { buildPipeline },
+    shardMod,
+  ] = await Promise.all([
+    import('./pipeline.js'),
+    import('./record.js'),
+    import('./capture-source.js'),
+    import('./build-pipeline.js'),
+    sharded ? import('./sharded-capture.js') : undefined,
+    vmHere ? import('../../vm/collection.js') : undefined,
+    vmHere ? import('../../loader/node-host.js') : undefined,
+  ]);
 
   // (a bad expression fails here, before any file is read or socket opened)
   const keep =

@@ -83,19 +83,14 @@ type JudgeOptions = Omit<Partial<VerifyOptions>, 'kernelBtf'>;
  * (an attach target the kernel lacks).
  */
 type Judged = { name: string; insns: readonly Instruction[] } & (
-  | { result: VerifyResult; missingTarget?: undefined }
-  | { result?: undefined; missingTarget: string }
+  { result: VerifyResult; missingTarget?: undefined } | { result?: undefined; missingTarget: string }
 );
 
 /**
  * Judge `progs` of one object as a load would give them to the kernel (CO-RE applied, externs resolved,
  * struct_ops laid out against the running kernel when the object needs it).
  */
-async function judgeObject(
-  spec: ObjectSpec,
-  progs: readonly ProgramSpec[],
-  opts: JudgeOptions,
-): Promise<Judged[]> {
+async function judgeObject(spec: ObjectSpec, progs: readonly ProgramSpec[], opts: JudgeOptions): Promise<Judged[]> {
   const out: Judged[] = [];
   // tp_btf, iterator, netfilter and struct_ops programs are checked by the running kernel's BTF
   // (/sys/kernel/btf/vmlinux), and an object with CO-RE relocations or externs is prepared against the
