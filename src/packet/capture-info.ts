@@ -6,6 +6,7 @@
 import { BpfkitError } from '../util/errors.js';
 import { openCapture } from './capture-reader.js';
 import { linktypeName } from './linktype.js';
+import { exactSeconds } from './packet.js';
 import type { CaptureFormat } from './capture-format.js';
 
 /** What `bpfkit pcap info` reports of a capture file (like capinfos). */
@@ -46,9 +47,10 @@ export async function captureInfo(path: string): Promise<{ info: CaptureInfo; er
   let packets = 0;
   let bytes = 0;
   let wireBytes = 0;
-  let firstSec = Infinity;
+  // (seconds a double cannot hold come as bigints: exactSeconds; < and > compare the two kinds exactly)
+  let firstSec: number | bigint = Infinity;
   let firstNsec = 0;
-  let lastSec = -Infinity;
+  let lastSec: number | bigint = -Infinity;
   let lastNsec = 0;
   const linktypes = new Set<number>();
   let fault: BpfkitError | undefined;
@@ -58,19 +60,19 @@ export async function captureInfo(path: string): Promise<{ info: CaptureInfo; er
       bytes += p.caplen;
       wireBytes += p.origLen;
       if (!linktypes.has(p.linktype)) linktypes.add(p.linktype);
-      let sec = p.tsSec;
+      let sec = exactSeconds(p);
       let nsec = p.tsNsec;
       if (nsec >= 1e9) {
         // A pcap record whose microsecond field says a second or more (a broken writer, a fuzzed file):
         // the time it adds up to, as every other reader of the record here takes it (sec + frac).
-        sec += Math.floor(nsec / 1e9);
+        sec = typeof sec === 'bigint' ? sec + BigInt(Math.floor(nsec / 1e9)) : sec + Math.floor(nsec / 1e9);
         nsec %= 1e9;
       }
-      if (sec < firstSec || (sec === firstSec && nsec < firstNsec)) {
+      if (sec < firstSec || (same(sec, firstSec) && nsec < firstNsec)) {
         firstSec = sec;
         firstNsec = nsec;
       }
-      if (sec > lastSec || (sec === lastSec && nsec > lastNsec)) {
+      if (sec > lastSec || (same(sec, lastSec) && nsec > lastNsec)) {
         lastSec = sec;
         lastNsec = nsec;
       }
@@ -116,22 +118,28 @@ export async function captureInfo(path: string): Promise<{ info: CaptureInfo; er
   return fault ? { info, error: fault } : { info };
 }
 
-export function epoch(sec: number, nsec: number): string {
+/** Equal seconds, either kind (a bigint and a number are never `===`). */
+const same = (a: number | bigint, b: number | bigint): boolean => !(a < b) && !(a > b);
+
+/** `sec.nnnnnnnnn`, with every digit of the seconds (a bigint's too). */
+export function epoch(sec: number | bigint, nsec: number): string {
   return `${sec}.${String(nsec).padStart(9, '0')}`;
 }
 
-export function iso(sec: number, nsec: number): string {
-  const d = new Date(sec * 1000);
+/** ISO-8601 UTC with nanoseconds; past what a Date holds (year 275760), the epoch form. */
+export function iso(sec: number | bigint, nsec: number): string {
+  const d = new Date(Number(sec) * 1000);
   if (Number.isNaN(d.getTime())) return epoch(sec, nsec);
   return `${d.toISOString().slice(0, 19)}.${String(nsec).padStart(9, '0')}Z`;
 }
 
-function difference(s1: number, n1: number, s2: number, n2: number): string {
-  let sec = s2 - s1;
+function difference(s1: number | bigint, n1: number, s2: number | bigint, n2: number): string {
+  // (in bigints when either side is one: a difference of seconds past 2^53 has all its digits)
+  let sec: number | bigint = typeof s1 === 'bigint' || typeof s2 === 'bigint' ? BigInt(s2) - BigInt(s1) : s2 - s1;
   let nsec = n2 - n1;
   if (nsec < 0) {
     nsec += 1e9;
-    sec -= 1;
+    sec = typeof sec === 'bigint' ? sec - 1n : sec - 1;
   }
   return epoch(sec, nsec);
 }

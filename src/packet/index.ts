@@ -13,7 +13,7 @@ export {
   type WriterOptions,
   type WritablePacket,
 } from './capture-writer.js';
-export { PacketRef, type Packet, type PacketCallback, type CaptureInterface } from './packet.js';
+export { PacketRef, exactSeconds, type Packet, type PacketCallback, type CaptureInterface } from './packet.js';
 export { RecordBatch, DEFAULT_BATCH_RECORDS } from './record-batch.js';
 export { FrameView, frameOf, frameBytes, type Frame } from './frame.js';
 export { LINKTYPE, linktypeName, parseLinktype } from './linktype.js';

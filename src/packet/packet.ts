@@ -11,8 +11,13 @@ import type { Frame } from './frame.js';
 
 /** A captured packet that owns its bytes. */
 export interface Packet {
-  /** whole seconds since 1970-01-01 UTC */
+  /**
+   * whole seconds since 1970-01-01 UTC (the nearest double when they reach 2^53: a pcapng timestamp of
+   * 64-bit ticks at a coarse if_tsresol, or a large if_tsoffset; `tsSecExact` then holds them exactly)
+   */
   tsSec: number;
+  /** the exact seconds, set only when `tsSec` is 2^53 or more (or -2^53 or less) */
+  tsSecExact?: bigint;
   /** nanoseconds within the second, 0..999999999 */
   tsNsec: number;
   /** bytes captured (data.length) */
@@ -31,6 +36,11 @@ export interface Packet {
 /** The reader's reused packet (see the file comment). */
 export class PacketRef implements Packet, Frame {
   tsSec = 0;
+  /**
+   * The exact seconds when |tsSec| >= 2^53 (exactSeconds()). Read it only then: the parser sets it for
+   * those records alone, so the per-record path of every other capture stores nothing more.
+   */
+  tsSecExact: bigint | undefined = undefined;
   tsNsec = 0;
   caplen = 0;
   origLen = 0;
@@ -61,6 +71,7 @@ export class PacketRef implements Packet, Frame {
   toPacket(): Packet {
     return {
       tsSec: this.tsSec,
+      ...(Math.abs(this.tsSec) >= TWO53 ? { tsSecExact: this.tsSecExact } : {}),
       tsNsec: this.tsNsec,
       caplen: this.caplen,
       origLen: this.origLen,
@@ -70,6 +81,14 @@ export class PacketRef implements Packet, Frame {
       fileOffset: this.base + this.offset,
     };
   }
+}
+
+/** Seconds from here on are no longer all exact in a double. */
+const TWO53 = 2 ** 53;
+
+/** A packet's seconds, exactly: a bigint only where a number cannot hold them (|seconds| >= 2^53). */
+export function exactSeconds(p: Pick<Packet, 'tsSec' | 'tsSecExact'>): number | bigint {
+  return Math.abs(p.tsSec) >= TWO53 && p.tsSecExact !== undefined ? p.tsSecExact : p.tsSec;
 }
 
 /** Return false to stop the scan early; anything else continues. */
@@ -83,6 +102,8 @@ export interface CaptureInterface {
   tsresol: TsResolution;
   /** seconds added to every timestamp (pcapng if_tsoffset) */
   tsoffset: number;
+  /** if_tsoffset exactly, when it is 2^53 or more either way (`tsoffset` is then the nearest double) */
+  tsoffsetExact?: bigint;
   name?: string;
   description?: string;
   /** pcapng section the interface belongs to (0 for pcap) */

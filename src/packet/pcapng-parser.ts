@@ -24,6 +24,7 @@ import type { RecordParser } from './record-parser.js';
 import { MICROSECONDS, splitTicks, tsResolution, type SecNsec } from './timestamp.js';
 
 const TWO32 = 4294967296;
+const TWO53 = 2 ** 53;
 
 /**
  * Most interfaces, and most sections, one file may describe. Each costs an object kept to the end (a
@@ -126,7 +127,15 @@ export class PcapngParser implements RecordParser {
         } else {
           splitTicks(hi, lo, iface.tsresol, ts);
         }
-        pkt.tsSec = ts.sec + iface.tsoffset;
+        const sec = ts.sec + iface.tsoffset;
+        pkt.tsSec = sec;
+        // Seconds a double cannot hold (2^53 or more either way, or a sum whose parts were): exactly, as a
+        // bigint beside the nearest double (PacketRef.tsSecExact).
+        if (sec >= TWO53 || sec <= -TWO53 || ts.sec >= TWO53) {
+          const exact = (ts.sec >= TWO53 ? ts.big! : BigInt(ts.sec)) + (iface.tsoffsetExact ?? BigInt(iface.tsoffset));
+          pkt.tsSec = Number(exact);
+          pkt.tsSecExact = exact;
+        }
         pkt.tsNsec = ts.nsec;
         pkt.caplen = caplen;
         pkt.origLen = dv.getUint32(blockAt + 24, le);
@@ -217,6 +226,7 @@ export class PcapngParser implements RecordParser {
         const a = le ? dv.getInt32(v + 4, true) : dv.getInt32(v, false);
         const b = le ? dv.getUint32(v, true) : dv.getUint32(v + 4, false);
         iface.tsoffset = a * TWO32 + b;
+        if (Math.abs(iface.tsoffset) >= TWO53) iface.tsoffsetExact = (BigInt(a) << 32n) + BigInt(b);
       } else if (code === PCAPNG_IF_NAME) {
         iface.name = text.decode(buf.subarray(v, v + olen)).replace(/\0+$/, '');
       } else if (code === PCAPNG_IF_DESCRIPTION) {

@@ -32,6 +32,8 @@ export const NANOSECONDS: TsResolution = tsResolution(9);
 export interface SecNsec {
   sec: number;
   nsec: number;
+  /** splitTicks: the exact seconds, set when `sec` is 2^53 or more (then only the nearest double) */
+  big?: bigint;
 }
 
 /**
@@ -83,6 +85,9 @@ export function splitTicks(hi: number, lo: number, res: TsResolution, out: SecNs
     q = q * TWO16 + qd;
     sec = q;
     rem = r;
+    // Past 2^53 (ticks of a second, or of a few ms, near 2^64) the quotient's last digits were rounded:
+    // the exact seconds as a bigint, which only these records pay for.
+    if (q >= 2 ** 53) out.big = ((BigInt(hi) << 32n) | BigInt(lo)) / BigInt(d);
   } else {
     const v = (BigInt(hi) << 32n) | BigInt(lo);
     const bd = BigInt(d);

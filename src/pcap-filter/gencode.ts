@@ -110,8 +110,32 @@ export const GENEVE_REGS = [12, 13, 14] as const;
 const AF_INET6 = 10;
 
 /** A value computed into A by straight-line code, guarded by the protocol checks its loads need. */
+/**
+ * An arithmetic value's statements as a tree of arrays, in order: each operator joins its operands'
+ * trees in O(1) rather than copying them, and relation() flattens the whole once. Copying at every level
+ * made `ip[ip[ip[...]]]` (1,000 deep) cost time and garbage quadratic in its depth.
+ */
+export type StmtTree = readonly (Stmt | StmtTree)[];
+
+/** The statements of `tree` in order, in one array (iteratively: a tree may be thousands deep). */
+export function flatten(tree: StmtTree): Stmt[] {
+  const out: Stmt[] = [];
+  const stack: { t: StmtTree; i: number }[] = [{ t: tree, i: 0 }];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (top.i === top.t.length) {
+      stack.pop();
+      continue;
+    }
+    const x = top.t[top.i++]!;
+    if (Array.isArray(x)) stack.push({ t: x as StmtTree, i: 0 });
+    else out.push(x as Stmt);
+  }
+  return out;
+}
+
 export interface Arith {
-  stmts: Stmt[];
+  stmts: StmtTree;
   conds: Frag | null;
   /** Value known at compile time (no loads). */
   konst?: number;
@@ -1020,7 +1044,7 @@ export class Gen {
    * Load `size` at base + index (+ the IPv4 header length when `overIp`); `base` is in the network layer
    * (plus its offset, constant or variable) unless `absolute`.
    */
-  private indexed(index: Arith, size: number, base: number, overIp: boolean, absolute = false): Stmt[] {
+  private indexed(index: Arith, size: number, base: number, overIp: boolean, absolute = false): StmtTree {
     // `link[]` is relative to the link header (past radiotap's), the rest to the network layer.
     const reg = absolute ? this.hdrReg : this.nlReg;
     const k0 = absolute ? base : this.offLinkpl + base;
@@ -1035,7 +1059,7 @@ export class Gen {
             ]
           : [];
       if (reg !== null) this.useReg(reg);
-      return [...index.stmts, ...toX, { code: BPF_MISC | BPF_TAX, k: 0 }, { code: BPF_LD | BPF_IND | size, k: k0 }];
+      return [index.stmts, ...toX, { code: BPF_MISC | BPF_TAX, k: 0 }, { code: BPF_LD | BPF_IND | size, k: k0 }];
     }
     if (index.konst !== undefined) {
       return [...this.loadxIphdrlen(), { code: BPF_LD | BPF_IND | size, k: (k0 + index.konst) >>> 0 }];
@@ -1043,7 +1067,7 @@ export class Gen {
     const slot = index.regs;
     if (slot >= this.maxRegs()) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
     return [
-      ...index.stmts,
+      index.stmts,
       { code: 0x02, k: slot }, // st M[slot]
       ...this.loadxIphdrlen(),
       { code: BPF_LD | 0x60, k: slot }, // ld M[slot]
@@ -1079,14 +1103,14 @@ export class Gen {
       if (v !== undefined) return { ...this.num(v, lead), conds };
     }
     if (b.konst !== undefined && !wideShift) {
-      return { stmts: [...a.stmts, { code: BPF_ALU | op | BPF_K, k: b.konst }], conds, lead, regs: a.regs };
+      return { stmts: [a.stmts, { code: BPF_ALU | op | BPF_K, k: b.konst }], conds, lead, regs: a.regs };
     }
     const slot = b.regs;
     if (slot >= this.maxRegs()) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
     const stmts = [
-      ...a.stmts,
+      a.stmts,
       { code: 0x02, k: slot },
-      ...b.stmts,
+      b.stmts,
       { code: BPF_MISC | BPF_TAX, k: 0 },
       { code: BPF_LD | 0x60, k: slot },
       { code: BPF_ALU | op | BPF_X, k: 0 },
@@ -1097,7 +1121,7 @@ export class Gen {
   /** `-a`. */
   neg(a: Arith): Arith {
     if (a.konst !== undefined) return { ...this.num(-a.konst >>> 0, a.lead), conds: a.conds };
-    return { stmts: [...a.stmts, { code: BPF_ALU | 0x80, k: 0 }], conds: a.conds, lead: a.lead, regs: a.regs };
+    return { stmts: [a.stmts, { code: BPF_ALU | 0x80, k: 0 }], conds: a.conds, lead: a.lead, regs: a.regs };
   }
 
   /** `a relop b`: the protocol checks of both sides, then the comparison. */
@@ -1112,23 +1136,23 @@ export class Gen {
     };
     const [op, reversed] = ops[rel]!;
     let cmpBlock: Frag;
-    if (b.konst !== undefined) cmpBlock = block([...a.stmts], BPF_JMP | op | BPF_K, b.konst);
+    if (b.konst !== undefined) cmpBlock = block(flatten(a.stmts), BPF_JMP | op | BPF_K, b.konst);
     else if (a.konst !== undefined) {
       cmpBlock = block(
-        [...b.stmts, { code: BPF_MISC | BPF_TAX, k: 0 }, { code: BPF_LD | BPF_IMM, k: a.konst }],
+        flatten([b.stmts, { code: BPF_MISC | BPF_TAX, k: 0 }, { code: BPF_LD | BPF_IMM, k: a.konst }]),
         BPF_JMP | op | BPF_X,
         0,
       );
     } else {
       const slot = b.regs;
       if (slot >= this.maxRegs()) throw new FilterSyntaxError('too many registers needed to evaluate expression', 0);
-      const stmts = [
-        ...a.stmts,
+      const stmts = flatten([
+        a.stmts,
         { code: 0x02, k: slot },
-        ...b.stmts,
+        b.stmts,
         { code: BPF_MISC | BPF_TAX, k: 0 },
         { code: BPF_LD | 0x60, k: slot },
-      ];
+      ]);
       cmpBlock = block(stmts, BPF_JMP | op | BPF_X, 0);
     }
     cmpBlock.head.relation = true;

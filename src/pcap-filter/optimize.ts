@@ -434,6 +434,20 @@ export function optimize(root: Block): Block {
     if (pulled) changed = true;
     // Jump threading along edges, with the facts each edge carries.
     if (!pulled && order.length <= THREADING_LIMIT) {
+      // What a block's statements make of a state: the last one asked for, per block. Many edges walk
+      // into one block with the same registers (a chain of equal protocol checks ahead of one relation
+      // holding thousands of statements: `ip[ip[...] + tcp[0]] = 1`), and stepping them again for each
+      // edge cost the blocks' length times the edges. step() is a function of the state alone (its value
+      // numbers are made once per key), so the state it gave before is the state it gives again.
+      const stepped = new Map<Block, { from: State; to: State }>();
+      const through = (s: Block, state: State): State => {
+        const last = stepped.get(s);
+        if (last && last.from.every((v, r) => v === state[r])) return last.to;
+        const st = state.slice();
+        for (const x of s.stmts) step(vals, st, x);
+        stepped.set(s, { from: state, to: st });
+        return st;
+      };
       const factsIn = new Map<Block, Facts>();
       for (const b of order) {
         const ps = preds.get(b) ?? [];
@@ -459,8 +473,7 @@ export function optimize(root: Block): Block {
           let s = p[side]!;
           for (let hops = 0; hops < 64; hops++) {
             if (s.ret !== undefined) break;
-            const st = state.slice();
-            for (const x of s.stmts) step(vals, st, x);
+            const st = through(s, state);
             let target: Block;
             let outcome: boolean | undefined;
             if (s.jt === s.jf) target = s.jt!;

@@ -65,6 +65,12 @@ export function pullUp(facts: PullupFacts, side: 'jt' | 'jf'): boolean {
   const touched = new Set<Block>();
   let moved = false;
   const single = (b: Block): boolean => (facts.preds.get(b)?.length ?? 0) === 1;
+  // Blocks that a walk testing value `val` passed (they test it too) on its way to a pull-up that came to
+  // nothing. From such a block the walk and every check after it go the same way (they depend on the block
+  // and the value only, while nothing moves), so a later walk that reaches it with that value gives up
+  // there. Without this a chain of n blocks testing one value (`ip[ip[ip[...]]]`: an IPv4 check per
+  // level) was walked from each of its blocks, n^2/2 steps. Forgotten when something moves.
+  let failedWith = new Map<Block, number>();
   for (const b of facts.order) {
     if (!isJump(b) || touched.has(b)) continue;
     const ins = facts.preds.get(b) ?? [];
@@ -74,16 +80,29 @@ export function pullUp(facts: PullupFacts, side: 'jt' | 'jf'): boolean {
     const shared = b[other];
     // Walk past the blocks that test the incoming value itself.
     const chain: Block[] = [...ins];
+    // the blocks of the chain that test the incoming value (failedWith's)
+    const same: Block[] = [];
+    const giveUp = () => {
+      for (const d of same) failedWith.set(d, val);
+    };
     let prev: Block | null = null;
     let diff: Block = b;
     let ok = true;
     for (;;) {
       chain.push(diff);
-      if (!isJump(diff) || diff[other] !== shared || touched.has(diff) || (diff !== b && !single(diff))) {
+      if (
+        !isJump(diff) ||
+        diff[other] !== shared ||
+        touched.has(diff) ||
+        (diff !== b && !single(diff)) ||
+        (facts.exitA(diff) === val && failedWith.get(diff) === val)
+      ) {
         ok = false;
+        giveUp();
         break;
       }
       if (facts.exitA(diff) !== val) break;
+      same.push(diff);
       prev = diff;
       diff = diff[side]!;
     }
@@ -103,7 +122,10 @@ export function pullUp(facts: PullupFacts, side: 'jt' | 'jf'): boolean {
       before = pull;
       pull = pull[side]!;
     }
-    if (!ok || !selfContained(pull, !(skippedDefs & X_BIT))) continue;
+    if (!ok || !selfContained(pull, !(skippedDefs & X_BIT))) {
+      giveUp();
+      continue;
+    }
     // Blocks right after it that test the same value without reloading it move with it.
     let last = pull;
     for (let n = pull[side]!; isJump(n) && n.stmts.length === 0 && n[other] === shared; n = n[side]!) {
@@ -112,8 +134,10 @@ export function pullUp(facts: PullupFacts, side: 'jt' | 'jf'): boolean {
       last = n;
     }
     const after = last[side]!;
-    if (facts.liveIn(after) & A_BIT) continue;
-    if (facts.liveIn(shared!) & skippedDefs & ~A_BIT) continue;
+    if (facts.liveIn(after) & A_BIT || facts.liveIn(shared!) & skippedDefs & ~A_BIT) {
+      giveUp();
+      continue;
+    }
     // Move it.
     before[side] = after;
     last[side] = diff;
@@ -126,6 +150,7 @@ export function pullUp(facts: PullupFacts, side: 'jt' | 'jf'): boolean {
     for (const c of chain) touched.add(c);
     touched.add(after);
     moved = true;
+    failedWith = new Map();
   }
   return moved;
 }

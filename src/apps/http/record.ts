@@ -56,6 +56,13 @@ function visible(s: string): string {
   return out;
 }
 
+/**
+ * Capture times from here on (2^32 s: February 2106) are not exact to the microsecond in the double a
+ * record's `ts` is (its step is 2^-20 s there, and it doubles every 2^k): JSON `ts` is then the nearest
+ * that double holds, and `bpfkit urls` says so once. (`pcap info` reads such times exactly.)
+ */
+export const TS_EXACT_BELOW = 2 ** 32;
+
 /** A record as one line of JSON, with the field names docs/urls.md documents. */
 export function jsonLine(r: UrlRecord): string {
   return JSON.stringify({

@@ -61,16 +61,21 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   // main thread runs shard 0. Node reads the files of all these modules concurrently instead of one
   // import after another. The filter's object comes parsed from its cache, filter-spec-cache.ts: the ELF
   // parser loads only when that is stale.)
-  const [{ formatSummary }, { jsonLine, textLine }, { ProgressBar, readCaptureInto }, { buildPipeline }, shardMod] =
-    await Promise.all([
-      import('./pipeline.js'),
-      import('./record.js'),
-      import('./capture-source.js'),
-      import('./build-pipeline.js'),
-      sharded ? import('./sharded-capture.js') : undefined,
-      vmHere ? import('../../vm/collection.js') : undefined,
-      vmHere ? import('../../loader/node-host.js') : undefined,
-    ]);
+  const [
+    { formatSummary },
+    { jsonLine, textLine, TS_EXACT_BELOW },
+    { ProgressBar, readCaptureInto },
+    { buildPipeline },
+    shardMod,
+  ] = await Promise.all([
+    import('./pipeline.js'),
+    import('./record.js'),
+    import('./capture-source.js'),
+    import('./build-pipeline.js'),
+    sharded ? import('./sharded-capture.js') : undefined,
+    vmHere ? import('../../vm/collection.js') : undefined,
+    vmHere ? import('../../loader/node-host.js') : undefined,
+  ]);
 
   // (a bad expression fails here, before any file is read or socket opened)
   const keep =
@@ -78,9 +83,19 @@ export async function runUrls(o: UrlsOptions): Promise<number> {
   const out = new OutputBuffer();
   // (text: the classic line written word by word, not built as a string first: a hundred thousand
   // requests a second make that garbage show)
+  // (JSON: a time past what `ts` holds to the microsecond is said once, on stderr: TS_EXACT_BELOW)
+  let farTimeNoted = false;
   const onRecord =
     o.format === 'json'
-      ? (r: UrlRecord) => out.line(jsonLine(r))
+      ? (r: UrlRecord) => {
+          if (r.ts >= TS_EXACT_BELOW && !farTimeNoted) {
+            farTimeNoted = true;
+            process.stderr.write(
+              `bpfkit urls: note: capture times from 2^32 s (year 2106) on: JSON ts is the nearest a double holds, not exact to the microsecond\n`,
+            );
+          }
+          out.line(jsonLine(r));
+        }
       : (r: UrlRecord) => (r.truncated || r.malformed ? out.line(textLine(r)) : out.words(r.method, r.uri, r.version));
   const onText = (line: string) => out.line(line);
   // The shard threads start first: their booting overlaps the rest of ours.

@@ -451,8 +451,11 @@ export async function run(argv: string[]): Promise<number> {
     values.json
       ? traceLines.push(line.endsWith('\n') ? line.slice(0, -1) : line)
       : process.stderr.write(`trace: ${line}${line.endsWith('\n') ? '' : '\n'}`);
+  // The note is held until the load has succeeded: a load that then fails (a map the VM cannot create)
+  // is bad input, reported as its one error line, with no note about a run that never happens.
+  const notes: string[] = [];
   const onUnmodelled = (name: string, reason: string) =>
-    process.stderr.write(`bpfkit run: '${name}' not verified (${reason.split('\n')[0]}); running it anyway\n`);
+    notes.push(`bpfkit run: '${name}' not verified (${reason.split('\n')[0]}); running it anyway\n`);
   const coll: Collection = await loadCollection(spec, {
     engine,
     vm: { socketView: view, host: { trace }, ...(cpus ? { cpus } : {}), ...(vmEngine ? { execution: vmEngine } : {}) },
@@ -463,6 +466,7 @@ export async function run(argv: string[]): Promise<number> {
     // The kernel engine has the kernel's own verifier; the VM runs what it is given, so ask bpfkit's.
     ...(engine === 'vm' && !values['no-verify'] ? { verify: { programs: [progName], onUnmodelled } } : {}),
   });
+  for (const note of notes) process.stderr.write(note);
   await moduleCache;
   // VM: receive perf event samples on every slot, so they can be shown with ring-buffer records.
   const eventMaps = [...coll.maps.values()].filter(

@@ -79,15 +79,19 @@ function statesListing(
 type JudgeOptions = Omit<Partial<VerifyOptions>, 'kernelBtf'>;
 
 /**
+ * One program's verdict, or — when a load would fail before the verifier saw it — the load's error line
+ * (an attach target the kernel lacks).
+ */
+type Judged = { name: string; insns: readonly Instruction[] } & (
+  { result: VerifyResult; missingTarget?: undefined } | { result?: undefined; missingTarget: string }
+);
+
+/**
  * Judge `progs` of one object as a load would give them to the kernel (CO-RE applied, externs resolved,
  * struct_ops laid out against the running kernel when the object needs it).
  */
-async function judgeObject(
-  spec: ObjectSpec,
-  progs: readonly ProgramSpec[],
-  opts: JudgeOptions,
-): Promise<{ name: string; result: VerifyResult; insns: readonly Instruction[] }[]> {
-  const out: { name: string; result: VerifyResult; insns: readonly Instruction[] }[] = [];
+async function judgeObject(spec: ObjectSpec, progs: readonly ProgramSpec[], opts: JudgeOptions): Promise<Judged[]> {
+  const out: Judged[] = [];
   // tp_btf, iterator, netfilter and struct_ops programs are checked by the running kernel's BTF
   // (/sys/kernel/btf/vmlinux), and an object with CO-RE relocations or externs is prepared against the
   // running kernel (below): /sys and /proc are read only for them.
@@ -98,6 +102,24 @@ async function judgeObject(
       ? (await import('../../loader/kernel-env.js')).runningKernel()
       : undefined;
   const kernelBtf = env?.btf();
+  // A program that attaches by BTF name (fentry/fexit/fmod_ret to a kernel function, tp_btf, lsm, iter)
+  // whose target the running kernel lacks never reaches the verifier: libbpf fails the load ("failed to
+  // find kernel BTF type ID of 'x'"), as `prog load` does here. So verify says so too, in the load's line
+  // naming the target (stderr, exit 2), rather than "not modelled"; the object's other programs are still
+  // judged (a tool's skeleton turns off the programs whose targets are missing). (--type overrides the
+  // sections' types, and their targets with them.)
+  const missing = new Map<string, string>();
+  if (env && kernelBtf && opts.type === undefined && progs.some((p) => p.attachBtf)) {
+    const { resolveAttachTargets } = await import('../../loader/attach-btf.js');
+    for (const p of progs.filter((q) => q.attachBtf)) {
+      try {
+        resolveAttachTargets({ ...spec, programs: [p] }, env);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        missing.set(p.name, err.message);
+      }
+    }
+  }
   // The verifier judges what a load gives the kernel: CO-RE relocations applied against the running
   // kernel's BTF, then the externs resolved (kfunc calls by BTF id, ksyms, .kconfig), as prepareSpec does
   // before a kernel load. Unprepared, a kfunc call is a call to nowhere and a CO-RE offset the compiler's.
@@ -124,6 +146,11 @@ async function judgeObject(
     }
   }
   for (const p of progs) {
+    const gone = missing.get(p.name);
+    if (gone !== undefined) {
+      out.push({ name: p.name, missingTarget: gone, insns: p.insns });
+      continue;
+    }
     const laidOut = judged.programs.find((q) => q.name === p.name) ?? p;
     const prog = p.unsupported
       ? laidOut
@@ -198,7 +225,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
   }
 
-  const results: { name: string; result: VerifyResult; insns: readonly Instruction[] }[] = [];
+  const results: Judged[] = [];
   const states = values.states ? STATES_PER_INSN : undefined;
   // The kernel layer (and its FFI) loads only when asked to consult the running kernel: verify stays pure.
   const helperAvailable = values['this-kernel']
@@ -246,7 +273,13 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   let refused = false;
-  for (const { name, result, insns } of results) {
+  let badInput = false;
+  for (const { name, result, insns, missingTarget } of results) {
+    if (result === undefined) {
+      badInput = true;
+      process.stderr.write(`bpfkit verify: ${missingTarget}\n`);
+      continue;
+    }
     const s = result.stats;
     if (result.states) process.stdout.write(statesListing(name, insns, result.states));
     if (result.accepted) {
@@ -265,5 +298,5 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${name}: refused at insn ${result.pc}: ${result.message!.split('\n').join('; ')}\n`);
     }
   }
-  return refused ? 1 : 0;
+  return badInput ? 2 : refused ? 1 : 0;
 }

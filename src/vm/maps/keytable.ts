@@ -80,7 +80,9 @@ export class KeyTable {
   /** Bytes of the block a table of `capacity` keys of `keySize` bytes lives in (a multiple of 8). */
   static bytesFor(keySize: number, capacity: number): number {
     const ints = maxBucketsFor(capacity) + 5 * capacity;
-    return (TABLE_HEADER_BYTES + 4 * ints + Math.max(1, keySize * capacity) + 7) & ~7;
+    // (arithmetic, not `& ~7`: a table of 100M keys takes more than 2^31 bytes, which a bitwise round
+    // turned negative, and HashMap.place then asked for a block of negative size)
+    return Math.ceil((TABLE_HEADER_BYTES + 4 * ints + Math.max(1, keySize * capacity)) / 8) * 8;
   }
 
   /** `block`: zeroed bytes of bytesFor(keySize, capacity) at a 4-byte aligned offset to live in. */
