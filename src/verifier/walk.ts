@@ -17,8 +17,6 @@ import { step } from './step.js';
 /** The kernel's limit on instructions processed (BPF_COMPLEXITY_LIMIT_INSNS). */
 export const INSN_LIMIT = 1_000_000;
 const JMP_SEQ_LIMIT = 8192;
-/** States kept per instruction: beyond this a path just goes on without leaving one (memory stays bounded). */
-const MAX_STATES_PER_INSN = 64;
 
 interface Node extends Checkpoint {
   st: State;
@@ -400,35 +398,36 @@ function walkPaths(
         const before = node;
         if (counters.addNew) {
           const list = explored.get(bucket) ?? [];
-          if (list.length < MAX_STATES_PER_INSN) {
-            clearSingularIds(st);
-            const seg = precision.seg;
-            const n: Node = {
-              st: cloneState(st),
-              pc,
-              parent: node,
-              branches: 1,
-              hits: 0,
-              misses: 0,
-              depth: node ? node.depth + 1 : 0,
-              read: new Uint32Array(SLOT_WORDS),
-              written: cursor.written,
-              first: seg.first,
-              last: seg.prev,
-              hist: seg.hist,
-            };
-            precision.checkpointed(n);
-            list.push(n);
-            explored.set(bucket, list);
-            node = n;
-            cursor.node = n;
-            cursor.written = new Uint32Array(SLOT_WORDS);
-            stats.totalStates++;
-            live.n++;
-            counters.prevJmps = counters.jmps;
-            counters.prevInsns = stats.processed;
-            if (live.n > stats.peakStates) stats.peakStates = live.n;
-          }
+          // No cap on the states kept at an instruction: the kernel's (BPF_COMPLEXITY_LIMIT_STATES, 64 in
+          // a bucket) binds only a loader without CAP_BPF; a privileged one keeps every state, and a dropped
+          // checkpoint changes which later paths are pruned (a loop of callbacks unrolled past 64 calls).
+          clearSingularIds(st);
+          const seg = precision.seg;
+          const n: Node = {
+            st: cloneState(st),
+            pc,
+            parent: node,
+            branches: 1,
+            hits: 0,
+            misses: 0,
+            depth: node ? node.depth + 1 : 0,
+            read: new Uint32Array(SLOT_WORDS),
+            written: cursor.written,
+            first: seg.first,
+            last: seg.prev,
+            hist: seg.hist,
+          };
+          precision.checkpointed(n);
+          list.push(n);
+          explored.set(bucket, list);
+          node = n;
+          cursor.node = n;
+          cursor.written = new Uint32Array(SLOT_WORDS);
+          stats.totalStates++;
+          live.n++;
+          counters.prevJmps = counters.jmps;
+          counters.prevInsns = stats.processed;
+          if (live.n > stats.peakStates) stats.peakStates = live.n;
         }
         // process_iter_next_call widens the next iteration against the loop's entry one iteration up:
         // find_prev_entry from the state just remembered here (or from the path, when none was).

@@ -73,6 +73,30 @@ const nestedLoops = (outer: string, inner: string, size: string) => `
   r0 = 0
   exit`;
 
+/** bpf_loop(100, cb, &fp[-8], 0) with a callback adding 1 to fp[-8], returning 1 or 0 by its index. */
+const CALLBACK_COUNTER = `
+  r1 = 0
+  *(u64 *)(r10 - 8) = r1
+  r1 = 100
+  r2 = func +10
+  r3 = r10
+  r3 += -8
+  r4 = 0
+  call 181
+  r1 = *(u64 *)(r10 - 8)
+  if r1 > 8 goto +1
+  r0 = 0
+  r0 = 0
+  exit
+  r0 = *(u64 *)(r2 + 0)
+  r0 += 1
+  *(u64 *)(r2 + 0) = r0
+  if r1 == 1 goto +2
+  r0 = 1
+  exit
+  r0 = 0
+  exit`;
+
 const ARRAY8: VerifierMap = { name: 'm', type: 2, keySize: 4, valueSize: 8, maxEntries: 1, readOnly: false };
 
 /** The cases, tc classifiers unless they say otherwise. */
@@ -184,5 +208,17 @@ export function fuzzCases(): FuzzCase[] {
       type: ProgType.SOCKET_FILTER,
       maps: [ARRAY8],
     },
+    // A privileged loader keeps every state at an instruction (the kernel's cap of 64 binds only one
+    // without CAP_BPF): a bpf_loop callback counting in its caller's slot, which a decided jump after the
+    // loop makes precise, unrolls all 100 calls; the checkpoints at the call that miss more than 64 times
+    // are dropped, so each call's other exit walks the rest of the loop again, past the 1M limit.
+    tc(
+      'callback-loop-keeps-every-checkpoint',
+      build(CALLBACK_COUNTER),
+      at(19, 'BPF program is too large. Processed 1000001 insn'),
+      {
+        funcInfo: true,
+      },
+    ),
   ];
 }

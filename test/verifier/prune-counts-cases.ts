@@ -300,6 +300,45 @@ export const PRUNE_COUNT_CASES: PruneCountCase[] = [
     processed: 12,
     states: 1,
   },
+  /*
+   * No cap on the states kept at an instruction for a privileged loader (BPF_COMPLEXITY_LIMIT_STATES binds
+   * only one without CAP_BPF). The callback's counter is precise (the decided jump after the loop), so each
+   * of the 70 calls leaves its own checkpoint at the call; those that miss more than 64 times are dropped,
+   * and the other exits of the first calls walk the loop's rest again. (bpfkit before, keeping 64: 18231
+   * insns, 1567 states.)
+   */
+  {
+    name: 'a loop of 70 callback calls keeps a checkpoint at its call for each',
+    type: ProgType.SCHED_CLS,
+    text: `
+    r1 = 0
+    *(u64 *)(r10 - 8) = r1
+    r1 = 70
+    r2 = func cb
+    r3 = r10
+    r3 += -8
+    r4 = 0
+    call 181
+    r1 = *(u64 *)(r10 - 8)
+    if r1 > 8 goto out
+    r0 = 0
+    out:
+    r0 = 0
+    exit
+    cb:
+    r0 = *(u64 *)(r2 + 0)
+    r0 += 1
+    *(u64 *)(r2 + 0) = r0
+    if r1 == 1 goto zero
+    r0 = 1
+    exit
+    zero:
+    r0 = 0
+    exit
+    `,
+    processed: 29849,
+    states: 2848,
+  },
 ];
 
 /**
