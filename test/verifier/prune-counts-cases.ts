@@ -339,6 +339,53 @@ export const PRUNE_COUNT_CASES: PruneCountCase[] = [
     processed: 29849,
     states: 2848,
   },
+  /*
+   * Loops tracked as the kernel tracks them (bpf_scc_visit): with no path pruned against the nested
+   * may_goto loops' unfinished states yet, their finished states are compared by their marks, not by
+   * ranges, and the outer loop's later passes end at its may_goto. (bpfkit before, by ranges: refused at
+   * insn 20 after 121 insns.)
+   */
+  {
+    name: 'nested may_goto loops: finished states compared by their marks',
+    type: ProgType.SOCKET_FILTER,
+    maps: [{ name: 'm', type: MapType.ARRAY, keySize: 4, valueSize: 16, maxEntries: 1, readOnly: false }],
+    text: `
+    r1 = 0
+    *(u64 *)(r10 - 8) = r1
+    r2 = r10
+    r2 += -8
+    r1 = map 0
+    call 1
+    r9 = r0
+    r8 = 0
+    if r9 == 0 goto out
+    r6 = 0
+    outer:
+    may_goto out
+    if r6 == 2 goto out
+    r7 = 0
+    inner:
+    may_goto next
+    if r7 == 2 goto next
+    r2 = r6
+    r2 <<= 2
+    r2 += r7
+    r1 = r9
+    r1 += r2
+    *(u8 *)(r1 + 0) = r8
+    r8 = r2
+    r7 += 1
+    goto inner
+    next:
+    r6 += 1
+    goto outer
+    out:
+    r0 = 0
+    exit
+    `,
+    processed: 98,
+    states: 11,
+  },
 ];
 
 /**
