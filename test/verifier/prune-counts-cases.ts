@@ -386,6 +386,37 @@ export const PRUNE_COUNT_CASES: PruneCountCase[] = [
     processed: 98,
     states: 11,
   },
+  /*
+   * check_ids: a pointer's id 0 links nothing and pairs with nothing, so it cannot clash with a scalar's id
+   * (both share one id space). The loop's second pass is within the first's ranges at the may_goto; bpfkit
+   * paired the map value pointers' ids 0 as if they were 1, which clashed with the index's id 1 -> 2.
+   * (bpfkit before: 32 insns, 3 states.)
+   */
+  {
+    name: "a pointer's id 0 does not clash with a scalar's id when states are compared",
+    type: ProgType.SCHED_CLS,
+    maps: [{ name: 'd', type: MapType.ARRAY, keySize: 4, valueSize: 10, maxEntries: 1, readOnly: false }],
+    text: `
+    r6 = map_value 0+0
+    call 5
+    if r0 > 9 goto out
+    loop:
+    r1 = r6
+    r2 = r0
+    r1 += r2
+    r3 = *(u8 *)(r1 + 0)
+    may_goto out
+    r0 = r2
+    r0 += 1
+    if r2 < 9 goto loop
+    exit
+    out:
+    r0 = 0
+    exit
+    `,
+    processed: 21,
+    states: 2,
+  },
 ];
 
 /**
