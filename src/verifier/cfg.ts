@@ -262,7 +262,7 @@ export function buildCfg(
  * The `which`-th (0 or 1) place control may go after `insn` within its function, or -1: the next
  * instruction, a jump's target; calls return to the next instruction.
  */
-function successor(insn: Instruction, which: number): number {
+export function successor(insn: Instruction, which: number): number {
   const { code, pc } = insn;
   if (code === OP_LDDW) return which === 0 ? pc + 2 : -1;
   if (!isJmp(code)) return which === 0 ? pc + 1 : -1;

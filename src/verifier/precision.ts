@@ -129,6 +129,8 @@ export class Precision {
   private entry: HistEntry | undefined;
   private readonly bt = new Backtrack();
   private readonly level: number;
+  /** Marks set so far (a register or slot made precise in a remembered state): tells whether a pass changed any. */
+  private changes = 0;
 
   constructor(
     private readonly insns: readonly Instruction[],
@@ -220,22 +222,22 @@ export class Precision {
 
   /**
    * The path was pruned by `old`: what `old`'s continuation relied on, the current path relies on too
-   * (propagate_precision). `all`: `old` was compared by ranges, not by its (still unfinished) marks, so
-   * every scalar it holds counts.
+   * (propagate_precision). When `old`'s loop is unfinished its marks are not final: the walk passes them
+   * on again once the loop is done (walk.ts, propagate_backedges).
    */
-  propagate(old: State, live: number, all: boolean): void {
+  propagate(old: State, live: number): void {
     const bt = this.bt;
     bt.reset(this.st.frames.length - 1);
     const last = old.frames.length - 1;
     old.frames.forEach((f, i) => {
       for (let r = i === last ? 0 : 6; r < 10; r++) {
         const reg = f.regs[r]!;
-        if (reg.kind !== 'scalar' || !(reg.precise || all)) continue;
+        if (reg.kind !== 'scalar' || !reg.precise) continue;
         if (i === last && !(live & (1 << r))) continue;
         bt.set(r, i);
       }
       for (const [k, slot] of f.stack)
-        if (slot.spill?.kind === 'scalar' && (slot.spill.precise || all) && k < 64) bt.setSlot(i, k);
+        if (slot.spill?.kind === 'scalar' && slot.spill.precise && k < 64) bt.setSlot(i, k);
     });
     if (this.level >= 2)
       for (let i = last; i >= 0; i--) {
@@ -244,6 +246,35 @@ export class Precision {
         if (regs || slots) this.log.add(`frame ${i}: propagating ${[regs, slots].filter(Boolean).join(',')}`);
       }
     this.run();
+  }
+
+  /**
+   * propagate_precision for a path pruned earlier (a backedge, walk.ts): as propagate, from where that path
+   * stood (its segment, instruction and state) instead of the current one. True when it marked anything.
+   */
+  propagateFrom(seg: Segment, pc: number, st: State, old: State, live: number): boolean {
+    const before = this.changes;
+    this.from(seg, pc, st, () => this.propagate(old, live));
+    return this.changes !== before;
+  }
+
+  /** mark_all_scalars_precise for a path pruned earlier (propagate_backedges giving up). */
+  forceAllFrom(seg: Segment, pc: number, st: State): void {
+    this.from(seg, pc, st, () => this.markAll());
+  }
+
+  private from(seg: Segment, pc: number, st: State, run: () => void): void {
+    const saved = { seg: this.seg, pc: this.pc, st: this.st };
+    this.seg = seg;
+    this.pc = pc;
+    this.st = st;
+    try {
+      run();
+    } finally {
+      this.seg = saved.seg;
+      this.pc = saved.pc;
+      this.st = saved.st;
+    }
   }
 
   /** __mark_chain_precision: walk back through the segments, marking each remembered state on the way. */
@@ -297,14 +328,20 @@ export class Precision {
         if (!bt.has(r, fr)) continue;
         const reg = f.regs[r]!;
         if (reg.kind !== 'scalar' || reg.precise) bt.clear(r, fr);
-        else f.regs[r] = { ...reg, precise: true };
+        else {
+          f.regs[r] = { ...reg, precise: true };
+          this.changes++;
+        }
       }
       for (let k = 0; k < 64; k++) {
         if (!bt.hasSlot(fr, k)) continue;
         const slot = f.stack.get(k);
         const spill = slot?.spill;
         if (!spill || spill.kind !== 'scalar' || spill.precise) bt.clearSlot(fr, k);
-        else writableStack(f).set(k, { ...slot, spill: { ...spill, precise: true } });
+        else {
+          writableStack(f).set(k, { ...slot, spill: { ...spill, precise: true } });
+          this.changes++;
+        }
       }
       if (this.level >= 2)
         this.log.add(
@@ -323,11 +360,16 @@ export class Precision {
       for (const f of p.st.frames) {
         for (let r = 0; r < 10; r++) {
           const reg = f.regs[r]!;
-          if (reg.kind === 'scalar' && !reg.precise) f.regs[r] = { ...reg, precise: true };
+          if (reg.kind === 'scalar' && !reg.precise) {
+            f.regs[r] = { ...reg, precise: true };
+            this.changes++;
+          }
         }
         for (const [k, slot] of f.stack)
-          if (slot.spill?.kind === 'scalar' && !slot.spill.precise)
+          if (slot.spill?.kind === 'scalar' && !slot.spill.precise) {
             writableStack(f).set(k, { ...slot, spill: { ...slot.spill, precise: true } });
+            this.changes++;
+          }
       }
     }
   }

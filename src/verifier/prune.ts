@@ -49,7 +49,14 @@ class IdMap {
     if (now === 0) now = this.fresh--;
     return this.exact(old, now);
   }
-  /** For pointers: every id, 0 included, names a group whose members move together. */
+  /**
+   * For pointers (check_ids): id 0 links nothing and matches only 0, without a pairing (the ids share one
+   * space with scalars', so a pairing for 0 could clash with a scalar's).
+   */
+  pointer(old: number, now: number): boolean {
+    return old === 0 || now === 0 ? old === now : this.exact(old, now);
+  }
+  /** Every id, 0 included, names a group whose members move together. */
   exact(old: number, now: number): boolean {
     const f = this.fwd.get(old);
     const b = this.back.get(now);
@@ -80,7 +87,7 @@ function regSafe(old: Reg, now: Reg, ids: IdMap, mode: Compare): boolean {
   // The same register object (untouched since the state was remembered): only its ids need pairing.
   if (old === now) {
     if (old.kind === 'scalar') return old.id === 0 || ids.check(old.id, now.id);
-    if (!ids.exact(old.id + 1, now.id + 1)) return false;
+    if (!ids.pointer(old.id, now.id)) return false;
     if (old.dynptr && !ids.exact(-old.dynptr - 2e9, -now.dynptr! - 2e9)) return false;
     return !old.ref || ids.exact(-old.ref - 1e9, -now.ref - 1e9);
   }
@@ -98,7 +105,7 @@ function regSafe(old: Reg, now: Reg, ids: IdMap, mode: Compare): boolean {
   if (old.frame !== now.frame || old.size !== now.size || old.target !== now.target) return false;
   if (!(exact ? sameScalar(old.s, now.s) : contains(old.s, now.s))) return false;
   if (exact ? old.range !== now.range : old.range > now.range) return false;
-  if (!ids.exact(old.id + 1, now.id + 1)) return false;
+  if (!ids.pointer(old.id, now.id)) return false;
   if ((old.ref || now.ref) && !ids.exact(-old.ref - 1e9, -now.ref - 1e9)) return false;
   // A dynptr's slice dies with its dynptr: the two must belong to dynptrs that correspond.
   if ((old.dynptr || now.dynptr) && !ids.exact(-(old.dynptr ?? 0) - 2e9, -(now.dynptr ?? 0) - 2e9)) return false;
@@ -229,7 +236,7 @@ export function covers(
   if (!!old.rcu !== !!now.rcu || (old.preempt ?? 0) !== (now.preempt ?? 0)) return false;
   // The spin lock: held in both or neither, on the same map, through values whose ids correspond.
   if (!!old.lock !== !!now.lock) return false;
-  if (old.lock && (old.lock.map !== now.lock!.map || !ids.exact(old.lock.id + 1, now.lock!.id + 1))) return false;
+  if (old.lock && (old.lock.map !== now.lock!.map || !ids.pointer(old.lock.id, now.lock!.id))) return false;
   // References: each one the old state held must be one the current state holds (matched via registers).
   for (const ref of old.refs.keys())
     if (

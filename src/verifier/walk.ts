@@ -8,6 +8,7 @@ import { type Checkpoint, Precision, type Segment } from './precision.js';
 import { callsCallback } from './cfg.js';
 import { iterArgActive, iterDepthsDiffer, isIterNextCall } from './iter-kfunc.js';
 import { Compare, covers } from './prune.js';
+import { computeSccs, sccCallchain } from './scc.js';
 import { OP_MAY_GOTO } from './fields.js';
 import { Rejection } from './reject.js';
 import type { LogMark, WalkLog } from './log-format.js';
@@ -17,8 +18,6 @@ import { step } from './step.js';
 /** The kernel's limit on instructions processed (BPF_COMPLEXITY_LIMIT_INSNS). */
 export const INSN_LIMIT = 1_000_000;
 const JMP_SEQ_LIMIT = 8192;
-/** States kept per instruction: beyond this a path just goes on without leaving one (memory stays bounded). */
-const MAX_STATES_PER_INSN = 64;
 
 interface Node extends Checkpoint {
   st: State;
@@ -37,7 +36,36 @@ interface Node extends Checkpoint {
    */
   read: Uint32Array;
   written: Uint32Array;
+  /** The loop it is in, with the call sites into it (sccCallchain), or undefined. */
+  scc: string | undefined;
 }
+
+/**
+ * A path pruned against a state of an unfinished loop (the kernel's bpf_scc_backedge): what the covering
+ * state's continuation relies on is not final yet, so it is passed on again when the loop is done.
+ */
+interface Backedge {
+  /** The pruned path's segment, instruction and state where it was pruned (for backtracking). */
+  seg: Segment;
+  pc: number;
+  st: State;
+  live: number;
+  /** Its last remembered state and the slots it wrote whole since (for read marks). */
+  node: Node | undefined;
+  written: Uint32Array;
+  /** The state that covered it. */
+  equal: Node;
+}
+
+/** A loop, by its call chain, while it is walked (the kernel's bpf_scc_visit). */
+interface Visit {
+  /** The first state remembered in it: when that one is fully explored, so is the loop. */
+  entry: Node | undefined;
+  backedges: Backedge[];
+}
+
+/** propagate_backedges gives up (marks every scalar precise) after this many rounds. */
+const MAX_BACKEDGE_ITERS = 64;
 
 /** Words of a stack-slot bitset: 64 slots in each of 8 frames. */
 const SLOT_WORDS = 16;
@@ -55,9 +83,9 @@ interface Counters {
   processed: () => number;
   /** Set by visitState: remember the current state at this instruction. */
   addNew: boolean;
-  /** Set by visitState when it prunes: the state that covered, and whether by ranges (not by precision). */
+  /** Set by visitState when it prunes: the state that covered, and whether in a loop (a backedge). */
   hit: Node | undefined;
-  hitByRanges: boolean;
+  loop: boolean;
   /** History entries of the current segment (the kernel remembers a state after 40, to bound them). */
   histCount: number;
   /** Set by visitState at a may_goto: the loop's unfinished state there, one iteration up (find_prev_entry). */
@@ -86,7 +114,7 @@ function visitState(
   callsCallback: boolean,
   c: Counters,
   mayGoto: boolean,
-  byRangesAlways: boolean,
+  incomplete: (n: Node) => boolean,
   iterNext: boolean,
   liveAt: Uint16Array,
 ): typeof PRUNED | typeof KEEP_GOING {
@@ -117,7 +145,7 @@ function visitState(
       if (mayGoto && depth !== curDepth && covers(n.st, st, liveRegs, Compare.Ranges)) {
         n.hits++;
         c.hit = n;
-        c.hitByRanges = true;
+        c.loop = true;
         return PRUNED;
       }
       if (iterNext) {
@@ -127,7 +155,7 @@ function visitState(
         if (covers(n.st, st, liveRegs, Compare.Ranges) && iterArgActive(st)) {
           n.hits++;
           c.hit = n;
-          c.hitByRanges = true;
+          c.loop = true;
           return PRUNED;
         }
       } else if (callsCallback) {
@@ -137,7 +165,7 @@ function visitState(
         if (covers(n.st, st, liveRegs, Compare.Ranges)) {
           n.hits++;
           c.hit = n;
-          c.hitByRanges = true;
+          c.loop = true;
           return PRUNED;
         }
       } else if (
@@ -152,14 +180,14 @@ function visitState(
       }
       if (!force && c.jmps - c.prevJmps < 20 && processed - c.prevInsns < 100) c.addNew = false;
     } else {
-      // States inside a callback, and at its helper's call, were explored while the loop of calls was
-      // unfinished (widened, pruned against unfinished states): their precision marks may miss what those
-      // paths relied on (the kernel's incomplete_read_marks, in the loop's SCC).
-      const byRanges = byRangesAlways || callsCallback || inCallback(n.st);
-      if (covers(n.st, st, liveRegs, byRanges ? Compare.Ranges : Compare.Covers, n.read, liveAt)) {
+      // A state of a loop that paths were pruned against while it was unfinished may miss marks those
+      // paths' continuations add (incomplete_read_marks): until the loop is done it is compared by ranges,
+      // and a path it covers is one more backedge.
+      const loop = incomplete(n);
+      if (covers(n.st, st, liveRegs, loop ? Compare.Ranges : Compare.Covers, n.read, liveAt)) {
         n.hits++;
         c.hit = n;
-        c.hitByRanges = byRanges;
+        c.loop = loop;
         return PRUNED;
       }
     }
@@ -208,8 +236,6 @@ function clearSingularIds(st: State): void {
   forEachReg(st, (r) => (r.kind === 'scalar' && r.id && count.get(r.id) === 1 ? { ...r, id: 0 } : r));
 }
 
-const inCallback = (st: State): boolean => st.frames.some((f) => f.callback !== undefined);
-
 /** states_maybe_looping: only a state in the same frame can be the one a loop returns to. */
 const sameFrameShape = (a: State, b: State): boolean =>
   a.frames.length === b.frames.length &&
@@ -238,11 +264,13 @@ export interface WalkStats {
 
 export { WalkLog } from './log-format.js';
 
-function finish(node: Node | undefined, live: { n: number }): void {
+/** A path ended: its remembered states lose a branch; each one fully explored is `done` (update_branch_counts). */
+function finish(node: Node | undefined, live: { n: number }, done: (n: Node) => void): void {
   while (node) {
     node.branches--;
     if (node.branches > 0) return;
     live.n--;
+    done(node);
     node = node.parent;
   }
 }
@@ -286,13 +314,28 @@ function walkPaths(
   // liveness): a read marks the slot read in every remembered state above, up to the one whose segment
   // wrote it whole; a fully explored state's unread slots do not count when pruning.
   const cursor: { node: Node | undefined; written: Uint32Array } = { node: undefined, written: work[0]!.written };
-  const markRead = (frame: number, k: number): void => {
-    if (frame >= 8 || k >= 64 || slotBit(cursor.written, frame, k)) return;
-    for (let n = cursor.node; n; n = n.parent) {
-      if (n.st.frames.length <= frame || slotBit(n.read, frame, k)) return;
+  const markReadFrom = (start: Node | undefined, written: Uint32Array, frame: number, k: number): boolean => {
+    if (frame >= 8 || k >= 64 || slotBit(written, frame, k)) return false;
+    let changed = false;
+    for (let n = start; n; n = n.parent) {
+      if (n.st.frames.length <= frame || slotBit(n.read, frame, k)) return changed;
       setSlotBit(n.read, frame, k);
-      if (slotBit(n.written, frame, k)) return;
+      changed = true;
+      if (slotBit(n.written, frame, k)) return changed;
     }
+    return changed;
+  };
+  const markRead = (frame: number, k: number): void => {
+    markReadFrom(cursor.node, cursor.written, frame, k);
+  };
+  // propagate_liveness: what the covering state's continuation read, the pruned path's would read.
+  const inheritReads = (hit: Node, start: Node | undefined, written: Uint32Array): boolean => {
+    let changed = false;
+    const words = Math.min(2 * hit.st.frames.length, SLOT_WORDS);
+    for (let w = 0; w < words; w++)
+      for (let bits = hit.read[w]!; bits !== 0; bits &= bits - 1)
+        if (markReadFrom(start, written, w >> 1, ((w & 1) << 5) | (31 - Math.clz32(bits & -bits)))) changed = true;
+    return changed;
   };
   env.stackRead = markRead;
   env.stackWrite = (frame, k) => {
@@ -323,7 +366,7 @@ function walkPaths(
       processed: () => stats.processed,
       addNew: false,
       hit: undefined,
-      hitByRanges: false,
+      loop: false,
       histCount: 0,
       loopEntry: undefined,
       statesCnt: 0,
@@ -333,13 +376,41 @@ function walkPaths(
   // explored_state: the remembered states live in prog-length buckets, by the instruction xor the
   // innermost frame's call site (-1 for the entry), newest last here.
   const bucketOf = (pc: number, s: State): number => ((pc ^ s.frames[s.frames.length - 1]!.callsite) >>> 0) % slots;
-  // States met inside a may_goto loop, a loop of callback calls or an open-coded iterator's loop, while
-  // its head was unfinished, may miss precision marks that the rest of the loop adds (the kernel compares
-  // them by ranges while their loop is being walked, and propagates the marks of the paths it pruned
-  // there when it is done: incomplete_read_marks, propagate_backedges): a program with such a loop
-  // compares every remembered state by ranges, and a path pruned by ranges takes only the covering
-  // state's marks (the widening that makes such loops converge needs the others imprecise).
-  const byRangesAlways = iterNexts || insns.some((i) => i.code === OP_MAY_GOTO || callsCallback(i));
+  // Loops whose iterations are pruned against their own unfinished states — may_goto, a loop of callback
+  // calls, an open-coded iterator — leave those states' marks incomplete until the loop is done. As the
+  // kernel does (incomplete_read_marks, propagate_backedges), each loop and call chain into it is a visit:
+  // its first remembered state is its entry, a path pruned against one of its unfinished states (or
+  // against a finished one while the visit has such paths) is a backedge, and the visit's states are
+  // compared by ranges while it has backedges. When the entry is fully explored the backedges take the
+  // covering states' marks again until nothing changes, and the loop's states count by their marks.
+  // (Without such a loop no path is ever pruned as a backedge: no visits are needed.)
+  const loops = iterNexts || insns.some((i) => i.code === OP_MAY_GOTO || callsCallback(i));
+  const scc = loops ? computeSccs(insns, index) : undefined;
+  const visits = new Map<string, Visit>();
+  const incomplete = (n: Node): boolean => n.scc !== undefined && (visits.get(n.scc)?.backedges.length ?? 0) > 0;
+  const propagateBackedges = (visit: Visit): void => {
+    for (let round = 0; ; round++) {
+      if (round > MAX_BACKEDGE_ITERS) {
+        for (const b of visit.backedges) precision.forceAllFrom(b.seg, b.pc, b.st);
+        break;
+      }
+      let changed = false;
+      for (const b of visit.backedges) {
+        if (precision.propagateFrom(b.seg, b.pc, b.st, b.equal.st, b.live)) changed = true;
+        if (inheritReads(b.equal, b.node, b.written)) changed = true;
+      }
+      if (!changed) break;
+    }
+    visit.backedges = [];
+  };
+  // maybe_exit_scc: the loop's entry is fully explored, so is the loop.
+  const done = (n: Node): void => {
+    if (n.scc === undefined) return;
+    const visit = visits.get(n.scc);
+    if (!visit || visit.entry !== n) return;
+    visit.entry = undefined;
+    propagateBackedges(visit);
+  };
 
   while (work.length) {
     const path = work.pop()!;
@@ -375,7 +446,7 @@ function walkPaths(
           (at & 2) !== 0,
           counters,
           mayGoto,
-          byRangesAlways,
+          incomplete,
           iterNext,
           liveIn,
         );
@@ -383,52 +454,68 @@ function walkPaths(
         if (visit === PRUNED) {
           // What the covering state's continuation relied on, this path relies on too.
           precision.arrive();
-          // With may_goto every comparison is by ranges and marks only steer widening: the covering
-          // state's own marks are enough (marking every scalar would stop the loops' widening).
-          precision.propagate(counters.hit!.st, liveRegs, counters.hitByRanges && !byRangesAlways);
-          // propagate_liveness: what the covering state's continuation read, this path's would read.
           const hit = counters.hit!;
-          const words = Math.min(2 * hit.st.frames.length, SLOT_WORDS);
-          for (let w = 0; w < words; w++)
-            for (let bits = hit.read[w]!; bits !== 0; bits &= bits - 1)
-              markRead(w >> 1, ((w & 1) << 5) | (31 - Math.clz32(bits & -bits)));
+          precision.propagate(hit.st, liveRegs);
+          inheritReads(hit, cursor.node, cursor.written);
+          if (counters.loop && hit.scc !== undefined) {
+            // add_scc_backedge: the covering state's marks are not final; pass them on again later.
+            let visit = visits.get(hit.scc);
+            if (!visit) visits.set(hit.scc, (visit = { entry: undefined, backedges: [] }));
+            visit.backedges.push({
+              seg: { ...precision.seg },
+              pc,
+              st,
+              live: liveRegs,
+              node,
+              written: cursor.written,
+              equal: hit,
+            });
+          }
           log.safe(pc);
-          finish(node, live);
+          finish(node, live, done);
           break;
         }
         if (counters.statesCnt > stats.maxStatesPerInsn) stats.maxStatesPerInsn = counters.statesCnt;
         const before = node;
         if (counters.addNew) {
           const list = explored.get(bucket) ?? [];
-          if (list.length < MAX_STATES_PER_INSN) {
-            clearSingularIds(st);
-            const seg = precision.seg;
-            const n: Node = {
-              st: cloneState(st),
-              pc,
-              parent: node,
-              branches: 1,
-              hits: 0,
-              misses: 0,
-              depth: node ? node.depth + 1 : 0,
-              read: new Uint32Array(SLOT_WORDS),
-              written: cursor.written,
-              first: seg.first,
-              last: seg.prev,
-              hist: seg.hist,
-            };
-            precision.checkpointed(n);
-            list.push(n);
-            explored.set(bucket, list);
-            node = n;
-            cursor.node = n;
-            cursor.written = new Uint32Array(SLOT_WORDS);
-            stats.totalStates++;
-            live.n++;
-            counters.prevJmps = counters.jmps;
-            counters.prevInsns = stats.processed;
-            if (live.n > stats.peakStates) stats.peakStates = live.n;
+          // No cap on the states kept at an instruction: the kernel's (BPF_COMPLEXITY_LIMIT_STATES, 64 in
+          // a bucket) binds only a loader without CAP_BPF; a privileged one keeps every state, and a dropped
+          // checkpoint changes which later paths are pruned (a loop of callbacks unrolled past 64 calls).
+          clearSingularIds(st);
+          const seg = precision.seg;
+          const n: Node = {
+            st: cloneState(st),
+            pc,
+            parent: node,
+            branches: 1,
+            hits: 0,
+            misses: 0,
+            depth: node ? node.depth + 1 : 0,
+            read: new Uint32Array(SLOT_WORDS),
+            written: cursor.written,
+            scc: scc ? sccCallchain(scc, st, pc) : undefined,
+            first: seg.first,
+            last: seg.prev,
+            hist: seg.hist,
+          };
+          precision.checkpointed(n);
+          // maybe_enter_scc: the first state remembered in a loop is its entry.
+          if (n.scc !== undefined) {
+            const visit = visits.get(n.scc);
+            if (!visit) visits.set(n.scc, { entry: n, backedges: [] });
+            else visit.entry ??= n;
           }
+          list.push(n);
+          explored.set(bucket, list);
+          node = n;
+          cursor.node = n;
+          cursor.written = new Uint32Array(SLOT_WORDS);
+          stats.totalStates++;
+          live.n++;
+          counters.prevJmps = counters.jmps;
+          counters.prevInsns = stats.processed;
+          if (live.n > stats.peakStates) stats.peakStates = live.n;
         }
         // process_iter_next_call widens the next iteration against the loop's entry one iteration up:
         // find_prev_entry from the state just remembered here (or from the path, when none was).
@@ -465,7 +552,7 @@ function walkPaths(
       log.after(next[0]?.st);
       precision.leave();
       if (next.length === 0) {
-        finish(node, live);
+        finish(node, live, done);
         break;
       }
       for (let i = 1; i < next.length; i++) {

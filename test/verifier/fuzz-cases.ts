@@ -2,8 +2,9 @@
  * Programs a differential fuzz campaign (every generator of this folder with new seeds, against Linux 6.18)
  * found bpfkit judging otherwise than the kernel, each minimised, with the kernel's verdict: the order in
  * which an instruction's registers are read, check_subprogs' and check_cfg's rules on odd jump and call
- * codes, the atomic operations the kernel's table knows, __update_reg64_bounds' single-value rule, and
- * which may_goto state a loop is widened against. fuzz-cases.test.ts holds bpfkit to them and, as root,
+ * codes, the atomic operations the kernel's table knows, __update_reg64_bounds' single-value rule,
+ * which may_goto state a loop is widened against, when a loop's states are compared by ranges, and how
+ * many states an instruction keeps. fuzz-cases.test.ts holds bpfkit to them and, as root,
  * asks the running kernel again.
  */
 import { type Instruction, makeInsn } from '../../src/isa/index.js';
@@ -70,6 +71,30 @@ const nestedLoops = (outer: string, inner: string, size: string) => `
   goto -11
   r6 += 1
   goto -16
+  r0 = 0
+  exit`;
+
+/** bpf_loop(100, cb, &fp[-8], 0) with a callback adding 1 to fp[-8], returning 1 or 0 by its index. */
+const CALLBACK_COUNTER = `
+  r1 = 0
+  *(u64 *)(r10 - 8) = r1
+  r1 = 100
+  r2 = func +10
+  r3 = r10
+  r3 += -8
+  r4 = 0
+  call 181
+  r1 = *(u64 *)(r10 - 8)
+  if r1 > 8 goto +1
+  r0 = 0
+  r0 = 0
+  exit
+  r0 = *(u64 *)(r2 + 0)
+  r0 += 1
+  *(u64 *)(r2 + 0) = r0
+  if r1 == 1 goto +2
+  r0 = 1
+  exit
   r0 = 0
   exit`;
 
@@ -184,5 +209,26 @@ export function fuzzCases(): FuzzCase[] {
       type: ProgType.SOCKET_FILTER,
       maps: [ARRAY8],
     },
+    // A finished state of a loop is compared by its marks while no path was pruned against the loop's
+    // unfinished states (incomplete_read_marks): the second pass of the outer loop ends at its may_goto,
+    // covered by the first pass's state whose index is precise. Compared by ranges, it went on, and the
+    // inner index, widened against an earlier pass, became unbounded.
+    {
+      ...tc('may-goto-nested-finished-state-by-marks', build(nestedLoops('if r6 == 2', 'if r7 == 2', 'u8')), OK),
+      type: ProgType.SOCKET_FILTER,
+      maps: [{ ...ARRAY8, valueSize: 16 }],
+    },
+    // A privileged loader keeps every state at an instruction (the kernel's cap of 64 binds only one
+    // without CAP_BPF): a bpf_loop callback counting in its caller's slot, which a decided jump after the
+    // loop makes precise, unrolls all 100 calls; the checkpoints at the call that miss more than 64 times
+    // are dropped, so each call's other exit walks the rest of the loop again, past the 1M limit.
+    tc(
+      'callback-loop-keeps-every-checkpoint',
+      build(CALLBACK_COUNTER),
+      at(19, 'BPF program is too large. Processed 1000001 insn'),
+      {
+        funcInfo: true,
+      },
+    ),
   ];
 }

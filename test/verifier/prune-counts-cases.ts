@@ -300,6 +300,123 @@ export const PRUNE_COUNT_CASES: PruneCountCase[] = [
     processed: 12,
     states: 1,
   },
+  /*
+   * No cap on the states kept at an instruction for a privileged loader (BPF_COMPLEXITY_LIMIT_STATES binds
+   * only one without CAP_BPF). The callback's counter is precise (the decided jump after the loop), so each
+   * of the 70 calls leaves its own checkpoint at the call; those that miss more than 64 times are dropped,
+   * and the other exits of the first calls walk the loop's rest again. (bpfkit before, keeping 64: 18231
+   * insns, 1567 states.)
+   */
+  {
+    name: 'a loop of 70 callback calls keeps a checkpoint at its call for each',
+    type: ProgType.SCHED_CLS,
+    text: `
+    r1 = 0
+    *(u64 *)(r10 - 8) = r1
+    r1 = 70
+    r2 = func cb
+    r3 = r10
+    r3 += -8
+    r4 = 0
+    call 181
+    r1 = *(u64 *)(r10 - 8)
+    if r1 > 8 goto out
+    r0 = 0
+    out:
+    r0 = 0
+    exit
+    cb:
+    r0 = *(u64 *)(r2 + 0)
+    r0 += 1
+    *(u64 *)(r2 + 0) = r0
+    if r1 == 1 goto zero
+    r0 = 1
+    exit
+    zero:
+    r0 = 0
+    exit
+    `,
+    processed: 29849,
+    states: 2848,
+  },
+  /*
+   * Loops tracked as the kernel tracks them (bpf_scc_visit): with no path pruned against the nested
+   * may_goto loops' unfinished states yet, their finished states are compared by their marks, not by
+   * ranges, and the outer loop's later passes end at its may_goto. (bpfkit before, by ranges: refused at
+   * insn 20 after 121 insns.)
+   */
+  {
+    name: 'nested may_goto loops: finished states compared by their marks',
+    type: ProgType.SOCKET_FILTER,
+    maps: [{ name: 'm', type: MapType.ARRAY, keySize: 4, valueSize: 16, maxEntries: 1, readOnly: false }],
+    text: `
+    r1 = 0
+    *(u64 *)(r10 - 8) = r1
+    r2 = r10
+    r2 += -8
+    r1 = map 0
+    call 1
+    r9 = r0
+    r8 = 0
+    if r9 == 0 goto out
+    r6 = 0
+    outer:
+    may_goto out
+    if r6 == 2 goto out
+    r7 = 0
+    inner:
+    may_goto next
+    if r7 == 2 goto next
+    r2 = r6
+    r2 <<= 2
+    r2 += r7
+    r1 = r9
+    r1 += r2
+    *(u8 *)(r1 + 0) = r8
+    r8 = r2
+    r7 += 1
+    goto inner
+    next:
+    r6 += 1
+    goto outer
+    out:
+    r0 = 0
+    exit
+    `,
+    processed: 98,
+    states: 11,
+  },
+  /*
+   * check_ids: a pointer's id 0 links nothing and pairs with nothing, so it cannot clash with a scalar's id
+   * (both share one id space). The loop's second pass is within the first's ranges at the may_goto; bpfkit
+   * paired the map value pointers' ids 0 as if they were 1, which clashed with the index's id 1 -> 2.
+   * (bpfkit before: 32 insns, 3 states.)
+   */
+  {
+    name: "a pointer's id 0 does not clash with a scalar's id when states are compared",
+    type: ProgType.SCHED_CLS,
+    maps: [{ name: 'd', type: MapType.ARRAY, keySize: 4, valueSize: 10, maxEntries: 1, readOnly: false }],
+    text: `
+    r6 = map_value 0+0
+    call 5
+    if r0 > 9 goto out
+    loop:
+    r1 = r6
+    r2 = r0
+    r1 += r2
+    r3 = *(u8 *)(r1 + 0)
+    may_goto out
+    r0 = r2
+    r0 += 1
+    if r2 < 9 goto loop
+    exit
+    out:
+    r0 = 0
+    exit
+    `,
+    processed: 21,
+    states: 2,
+  },
 ];
 
 /**
