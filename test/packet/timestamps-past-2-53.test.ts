@@ -11,53 +11,17 @@ import { captureInfo } from '../../src/packet/capture-info.js';
 import { openCapture } from '../../src/packet/capture-reader.js';
 import { exactSeconds } from '../../src/packet/packet.js';
 import { needs, repoPath } from '../support/env.js';
+import { pcapngFile } from '../support/pcapng-file.js';
 import { tempDir, tsharkFields } from './helpers.js';
 
-const block = (type: number, body: Buffer): Buffer => {
-  const pad = Buffer.alloc((4 - (body.length % 4)) % 4);
-  const len = 12 + body.length + pad.length;
-  const head = Buffer.alloc(8);
-  head.writeUInt32LE(type, 0);
-  head.writeUInt32LE(len, 4);
-  const tail = Buffer.alloc(4);
-  tail.writeUInt32LE(len, 0);
-  return Buffer.concat([head, body, pad, tail]);
-};
-const option = (code: number, value: Buffer): Buffer => {
-  const h = Buffer.alloc(4);
-  h.writeUInt16LE(code, 0);
-  h.writeUInt16LE(value.length, 2);
-  return Buffer.concat([h, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
-};
 const FRAME = Buffer.from('000000000000000000000001080045000014000100004006000000000000000000000000', 'hex');
 
 /** A pcapng file: one Ethernet interface with if_tsresol `resol` (and if_tsoffset), one EPB per tick count. */
-function pcapng(resol: number, ticks: bigint[], tsoffset?: bigint): Buffer {
-  const shb = Buffer.alloc(16);
-  shb.writeUInt32LE(0x1a2b3c4d, 0);
-  shb.writeUInt16LE(1, 4);
-  shb.writeBigInt64LE(-1n, 8);
-  const idb = Buffer.alloc(8);
-  idb.writeUInt16LE(1, 0);
-  idb.writeUInt32LE(65535, 4);
-  const off = Buffer.alloc(8);
-  if (tsoffset !== undefined) off.writeBigInt64LE(tsoffset);
-  const opts = [
-    option(9, Buffer.from([resol])),
-    ...(tsoffset !== undefined ? [option(14, off)] : []),
-    option(0, Buffer.alloc(0)),
-  ];
-  const parts = [block(0x0a0d0d0a, shb), block(1, Buffer.concat([idb, ...opts]))];
-  for (const t of ticks) {
-    const epb = Buffer.alloc(20);
-    epb.writeUInt32LE(Number(t >> 32n), 4);
-    epb.writeUInt32LE(Number(t & 0xffffffffn), 8);
-    epb.writeUInt32LE(FRAME.length, 12);
-    epb.writeUInt32LE(FRAME.length, 16);
-    parts.push(block(6, Buffer.concat([epb, FRAME])));
-  }
-  return Buffer.concat(parts);
-}
+const pcapng = (resol: number, ticks: bigint[], tsoffset?: bigint): Buffer =>
+  pcapngFile(
+    { tsresol: resol, ...(tsoffset !== undefined ? { tsoffset } : {}) },
+    ticks.map((t) => [t, FRAME] as const),
+  );
 
 /** ticks at if_tsresol `resol` as `sec.nnnnnnnnn` (floored to the nanosecond), in exact arithmetic. */
 function expected(resol: number, ticks: bigint, tsoffset = 0n): string {
